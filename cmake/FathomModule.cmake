@@ -1,0 +1,33 @@
+# fathom_module(NAME SOURCES ... DEPS ... [PRIVATE_DEPS ...])
+# One library per src/<module>, with its sources and dependencies named explicitly.
+function(fathom_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(fathom_${name} STATIC ${M_SOURCES})
+  target_include_directories(fathom_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(fathom_${name} PUBLIC ${M_DEPS} PRIVATE fathom_warnings ${M_PRIVATE_DEPS})
+endfunction()
+
+# fathom_test(NAME SOURCES ... DEPS ...): a GoogleTest binary registered with CTest.
+function(fathom_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT FATHOM_BUILD_TESTS)
+    return()
+  endif()
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main fathom_warnings)
+  target_compile_definitions(${name} PRIVATE
+    FATHOM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES ENVIRONMENT "FATHOM_DATA=${PROJECT_SOURCE_DIR}/data")
+endfunction()
+
+# fathom_bench(NAME SOURCES ... DEPS ...): a Google Benchmark binary.
+function(fathom_bench name)
+  cmake_parse_arguments(B "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT FATHOM_BUILD_BENCH)
+    return()
+  endif()
+  add_executable(${name} ${B_SOURCES})
+  target_link_libraries(${name} PRIVATE ${B_DEPS} benchmark::benchmark fathom_warnings)
+  target_compile_definitions(${name} PRIVATE FATHOM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,37 @@
+// Cost of one collective on a group placed on the cluster: ring algorithms with an
+// alpha-beta cost per level (Thakur et al. 2005; NCCL's bus-bandwidth definitions).
+//
+//   all-reduce      t = 2(n-1)·α + 2(n-1)/n · S / B
+//   all-gather,
+//   reduce-scatter  t =  (n-1)·α +  (n-1)/n · S / B
+//   send/recv       t = α + S / B
+//
+// S is the full buffer (NCCL's convention: the all-gather output, the reduce-scatter
+// input). B is the bus bandwidth per rank: inside one scale-up domain the scale-up link
+// times its achievable fraction (or the in-network-reduction fraction for all-reduce
+// where the switch reduces); across domains, each of the k members in a domain drives
+// its own NIC, so B = min(scale-up, k · NIC) at their achievable fractions, and above an
+// oversubscribed tier the pod's uplinks cap it at members_per_pod · NIC / ratio.
+#pragma once
+
+#include <string_view>
+
+#include "core/units.h"
+#include "network/cluster_spec.h"
+
+namespace fathom::collective {
+
+enum class Kind { kAllReduce, kAllGather, kReduceScatter, kSendRecv };
+std::string_view KindName(Kind k);
+
+struct Cost {
+  core::Seconds time{0};
+  std::string_view level;      // "scale-up" or "scale-out"
+  std::string_view algorithm;  // "ring", "nvls", "p2p"
+  double bus_bandwidth = 0;    // bytes/s per rank
+};
+
+Cost CollectiveCost(const network::ClusterSpec& cluster, const network::GroupPlacement& group,
+                    Kind kind, core::Bytes size);
+
+}  // namespace fathom::collective

@@ -1,0 +1,65 @@
+#include "core/diagnostic.h"
+
+namespace fathom::core {
+
+std::string Diagnostic::Format() const {
+  std::string out;
+  switch (severity) {
+    case Severity::kError: out = "error: "; break;
+    case Severity::kWarning: out = "warning: "; break;
+    case Severity::kNote: out = "note: "; break;
+  }
+  if (!file.empty()) {
+    out += file;
+    if (line > 0) out += ":" + std::to_string(line);
+    out += ": ";
+  }
+  if (!key.empty()) out += key + ": ";
+  out += message;
+  if (!hint.empty()) out += "; " + hint;
+  return out;
+}
+
+void Diagnostics::Error(std::string key, std::string message, std::string hint) {
+  items_.push_back({Severity::kError, "", 0, std::move(key), std::move(message), std::move(hint)});
+}
+void Diagnostics::Warning(std::string key, std::string message, std::string hint) {
+  items_.push_back({Severity::kWarning, "", 0, std::move(key), std::move(message), std::move(hint)});
+}
+void Diagnostics::Note(std::string key, std::string message, std::string hint) {
+  items_.push_back({Severity::kNote, "", 0, std::move(key), std::move(message), std::move(hint)});
+}
+
+void Diagnostics::Append(const Diagnostics& other) {
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+}
+
+bool Diagnostics::HasErrors() const {
+  for (const Diagnostic& d : items_) {
+    if (d.severity == Severity::kError) return true;
+  }
+  return false;
+}
+
+void Diagnostics::SetFile(const std::string& file) {
+  for (Diagnostic& d : items_) {
+    if (d.file.empty()) d.file = file;
+  }
+}
+
+void Diagnostics::PrefixKeys(const std::string& prefix) {
+  for (Diagnostic& d : items_) {
+    d.key = d.key.empty() ? prefix : prefix + "." + d.key;
+  }
+}
+
+std::string Diagnostics::Format() const {
+  std::string out;
+  for (const Diagnostic& d : items_) {
+    out += d.Format();
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace fathom::core

@@ -1,0 +1,38 @@
+#include "core/diagnostic.h"
+
+#include <gtest/gtest.h>
+
+namespace fathom::core {
+namespace {
+
+TEST(Diagnostic, FormatsPlaceKeyMessageHint) {
+  Diagnostic d{Severity::kError, "cluster.yaml", 14, "scale_up.bandwidth",
+               "unknown unit \"Gbs\" in \"400Gbs\"", "did you mean \"Gbps\"?"};
+  EXPECT_EQ(d.Format(),
+            "error: cluster.yaml:14: scale_up.bandwidth: unknown unit \"Gbs\" in \"400Gbs\"; "
+            "did you mean \"Gbps\"?");
+}
+
+TEST(Result, CarriesAllDiagnostics) {
+  Diagnostics diags;
+  diags.Error("a", "first");
+  diags.Error("b", "second");
+  Result<int> r(diags);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics().size(), 2u);
+  Result<int> ok(3);
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(ok.value(), 3);
+}
+
+TEST(Diagnostics, PrefixAndFile) {
+  Diagnostics diags;
+  diags.Error("tp", "bad");
+  diags.PrefixKeys("plan");
+  diags.SetFile("s.yaml");
+  EXPECT_EQ(diags.items()[0].key, "plan.tp");
+  EXPECT_EQ(diags.items()[0].file, "s.yaml");
+}
+
+}  // namespace
+}  // namespace fathom::core

@@ -1,0 +1,51 @@
+#include "core/text.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace fathom::core {
+
+int EditDistance(std::string_view a, std::string_view b, bool ignore_case) {
+  std::vector<int> prev(b.size() + 1);
+  std::vector<int> cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<int>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = static_cast<int>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const auto fold = [ignore_case](char ch) {
+        return ignore_case ? std::tolower(static_cast<unsigned char>(ch)) : ch;
+      };
+      const bool same = fold(a[i - 1]) == fold(b[j - 1]);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string DidYouMean(std::string_view word, const std::vector<std::string_view>& candidates,
+                       bool ignore_case) {
+  int best = 1 << 30;
+  std::string_view best_word;
+  for (std::string_view c : candidates) {
+    const int d = EditDistance(word, c, ignore_case);
+    if (d < best) {
+      best = d;
+      best_word = c;
+    }
+  }
+  const int limit = std::max(2, static_cast<int>(word.size()) / 3);
+  if (best_word.empty() || best > limit) return "";
+  return std::string(best_word);
+}
+
+std::string JoinComma(const std::vector<std::string_view>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+}  // namespace fathom::core

@@ -1,0 +1,21 @@
+// Small text helpers shared by diagnostics: edit distance and did-you-mean.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fathom::core {
+
+// Levenshtein distance; case-insensitive unless told otherwise.
+int EditDistance(std::string_view a, std::string_view b, bool ignore_case = true);
+
+// The closest candidate to `word` if it is close enough to be a likely typo
+// (distance <= max(2, len/3)), else "".
+std::string DidYouMean(std::string_view word, const std::vector<std::string_view>& candidates,
+                       bool ignore_case = true);
+
+// Joins with ", ".
+std::string JoinComma(const std::vector<std::string_view>& items);
+
+}  // namespace fathom::core

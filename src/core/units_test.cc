@@ -1,0 +1,84 @@
+#include "core/units.h"
+
+#include <gtest/gtest.h>
+
+namespace fathom::core {
+namespace {
+
+double Parse(std::string_view s, Dimension d) {
+  QuantityParse p = ParseQuantity(s, d);
+  EXPECT_TRUE(p.ok) << s << ": " << p.error;
+  return p.value;
+}
+
+TEST(ParseQuantity, Bytes) {
+  EXPECT_DOUBLE_EQ(Parse("80GiB", Dimension::kBytes), 80.0 * 1024 * 1024 * 1024);
+  EXPECT_DOUBLE_EQ(Parse("141GB", Dimension::kBytes), 141e9);
+  EXPECT_DOUBLE_EQ(Parse(" 2 KiB ", Dimension::kBytes), 2048);
+}
+
+TEST(ParseQuantity, BandwidthBitsAndBytes) {
+  EXPECT_DOUBLE_EQ(Parse("400Gbps", Dimension::kBandwidth), 50e9);
+  EXPECT_DOUBLE_EQ(Parse("3.35TBps", Dimension::kBandwidth), 3.35e12);
+  EXPECT_DOUBLE_EQ(Parse("450GB/s", Dimension::kBandwidth), 450e9);
+  EXPECT_DOUBLE_EQ(Parse("400Gb/s", Dimension::kBandwidth), 50e9);
+}
+
+TEST(ParseQuantity, RateTimePower) {
+  EXPECT_DOUBLE_EQ(Parse("989TFLOPS", Dimension::kFlopRate), 989e12);
+  EXPECT_DOUBLE_EQ(Parse("2us", Dimension::kTime), 2e-6);
+  EXPECT_DOUBLE_EQ(Parse("1.5min", Dimension::kTime), 90);
+  EXPECT_DOUBLE_EQ(Parse("700W", Dimension::kPower), 700);
+  EXPECT_DOUBLE_EQ(Parse("15T", Dimension::kCount), 15e12);
+  EXPECT_DOUBLE_EQ(Parse("42", Dimension::kCount), 42);
+}
+
+TEST(ParseQuantity, RestatingUnitsChangesNothing) {
+  EXPECT_DOUBLE_EQ(Parse("400Gbps", Dimension::kBandwidth), Parse("50GBps", Dimension::kBandwidth));
+  EXPECT_DOUBLE_EQ(Parse("1024MiB", Dimension::kBytes), Parse("1GiB", Dimension::kBytes));
+  EXPECT_DOUBLE_EQ(Parse("2000ns", Dimension::kTime), Parse("2us", Dimension::kTime));
+}
+
+TEST(ParseQuantity, BareNumberIsAnError) {
+  QuantityParse p = ParseQuantity("400", Dimension::kBandwidth);
+  EXPECT_FALSE(p.ok);
+  EXPECT_NE(p.error.find("bare number"), std::string::npos);
+  EXPECT_NE(p.hint.find("Gbps"), std::string::npos);
+}
+
+TEST(ParseQuantity, UnknownUnitSuggests) {
+  QuantityParse p = ParseQuantity("400Gbs", Dimension::kBandwidth);
+  EXPECT_FALSE(p.ok);
+  EXPECT_NE(p.error.find("unknown unit \"Gbs\""), std::string::npos);
+  EXPECT_NE(p.hint.find("Gbps"), std::string::npos);
+}
+
+TEST(ParseQuantity, WrongDimension) {
+  QuantityParse p = ParseQuantity("80GB", Dimension::kBandwidth);
+  EXPECT_FALSE(p.ok);
+  EXPECT_NE(p.error.find("is a bytes"), std::string::npos);
+}
+
+TEST(ParseQuantity, RejectsNanInfNegativeHuge) {
+  EXPECT_FALSE(ParseQuantity("nanGB", Dimension::kBytes).ok);
+  EXPECT_FALSE(ParseQuantity("infGB", Dimension::kBytes).ok);
+  EXPECT_FALSE(ParseQuantity("-1GB", Dimension::kBytes).ok);
+  EXPECT_FALSE(ParseQuantity("1e400GB", Dimension::kBytes).ok);
+  EXPECT_FALSE(ParseQuantity("1e308PB", Dimension::kBytes).ok);
+  EXPECT_FALSE(ParseQuantity("", Dimension::kBytes).ok);
+  EXPECT_FALSE(ParseQuantity("GB", Dimension::kBytes).ok);
+}
+
+TEST(Format, Readable) {
+  EXPECT_EQ(FormatBytes(80.0 * 1024 * 1024 * 1024), "80 GiB");
+  EXPECT_EQ(FormatSeconds(0.0025), "2.5 ms");
+  EXPECT_EQ(FormatBandwidth(450e9), "450 GB/s");
+}
+
+TEST(Duration, RoundsToNanoseconds) {
+  EXPECT_EQ(Duration::FromSeconds(Seconds(1.5e-9)).ns, 2);
+  EXPECT_EQ(Duration::FromSeconds(Seconds(2.0)).ns, 2'000'000'000);
+}
+
+}  // namespace
+}  // namespace fathom::core

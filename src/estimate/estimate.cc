@@ -1,0 +1,279 @@
+#include "estimate/estimate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "collective/collective.h"
+#include "workload/step_graph.h"
+
+namespace fathom::estimate {
+
+namespace {
+
+using collective::Kind;
+using workload::ComputeOp;
+using workload::CommOp;
+using workload::Group;
+
+double ComputeTime(const hardware::ChipSpec& chip, const ComputeOp& op) {
+  switch (op.kind) {
+    case model::OpKind::kGemm:
+      return hardware::GemmTime(chip, op.precision, op.m * op.batch, op.n, op.k).value();
+    case model::OpKind::kAttention: return hardware::AttentionTime(chip, op.flops).value();
+    case model::OpKind::kElementwise: return hardware::MemoryTime(chip, op.bytes).value();
+  }
+  return 0;
+}
+
+struct Placements {
+  network::GroupPlacement tp, dp, pp;
+};
+
+// Accumulates per-name communication totals for the report.
+void Record(std::vector<CommSummary>& out, const CommOp& op, const collective::Cost& cost,
+            const network::GroupPlacement& g, double calls, double exposed) {
+  for (CommSummary& s : out) {
+    if (s.name == op.name) {
+      s.calls += calls;
+      s.time_s += calls * cost.time.value();
+      s.exposed_s += exposed;
+      return;
+    }
+  }
+  CommSummary s;
+  s.name = std::string(op.name);
+  s.group = std::string(workload::GroupName(op.group));
+  s.kind = std::string(collective::KindName(op.kind));
+  s.algorithm = std::string(cost.algorithm);
+  s.level = std::string(cost.level);
+  s.group_size = g.size;
+  s.bytes = op.bytes;
+  s.calls = calls;
+  s.time_s = calls * cost.time.value();
+  s.exposed_s = exposed;
+  s.bus_bandwidth = cost.bus_bandwidth;
+  out.push_back(std::move(s));
+}
+
+struct StageTimes {
+  double forward_compute = 0;
+  double backward_compute = 0;
+  double recompute_flops = 0;  // per micro-batch
+  double flops = 0;            // per micro-batch, executed
+  double forward_gemm = 0;
+  double backward_gemm = 0;
+  double tp_forward = 0;
+  double tp_backward = 0;
+  double tp_exposed = 0;  // per micro-batch
+  double Total() const { return forward_compute + backward_compute + tp_exposed; }
+};
+
+// Exposed share of tensor-parallel communication: all of it, or with overlap what the
+// adjacent GEMMs cannot hide, and never less than one ring step's worth (1/tp) of it,
+// which cannot start before its producer finishes (Wang et al. 2023, "Overlap
+// communication with dependent computation").
+double ExposedTp(double comm, double gemm, bool overlap, int tp) {
+  if (!overlap) return comm;
+  return std::max(comm / tp, comm - gemm);
+}
+
+}  // namespace
+
+core::Result<StepReport> Estimate(const Scenario& sc) {
+  const model::ModelSpec& m = sc.model;
+  const parallel::ParallelPlan& p = sc.plan;
+  const network::ClusterSpec& cl = sc.cluster;
+  const hardware::ChipSpec& chip = cl.chip;
+
+  core::Diagnostics diags = parallel::ValidatePlan(p, m, chip, cl.chips);
+  if (diags.HasErrors()) return diags;
+
+  const workload::StepGraph g = workload::BuildStepGraph(m, p);
+  Placements place;
+  place.tp = network::PlaceGroup(cl, p.tp, parallel::AxisStride(p, "tp"));
+  place.dp = network::PlaceGroup(cl, p.dp, parallel::AxisStride(p, "dp"));
+  place.pp = network::PlaceGroup(cl, 2, parallel::AxisStride(p, "pp"));
+
+  StepReport r;
+  r.scenario = sc.name;
+  r.model = m.name;
+  r.cluster = cl.name;
+  r.chip = chip.name;
+  r.chips = cl.chips;
+  r.plan = p;
+  r.parameters = model::CountParameters(m).total;
+  r.micro_batches = g.micro_batches;
+  const double mb = g.micro_batches;
+  const double v = p.schedule == parallel::Schedule::kInterleaved ? p.vp : 1;
+
+  // Per stage class: one micro-batch forward and backward.
+  std::vector<StageTimes> times;
+  times.reserve(g.stages.size());
+  double sum_stage_time = 0;
+  size_t critical = 0;
+  for (size_t i = 0; i < g.stages.size(); ++i) {
+    const workload::StageWork& w = g.stages[i];
+    StageTimes t;
+    for (const ComputeOp& op : w.forward) {
+      const double dt = ComputeTime(chip, op) * op.count;
+      t.forward_compute += dt;
+      if (op.kind == model::OpKind::kGemm) t.forward_gemm += dt;
+      t.flops += op.Flops() * op.count;
+    }
+    for (const ComputeOp& op : w.backward) {
+      const double dt = ComputeTime(chip, op) * op.count;
+      t.backward_compute += dt;
+      if (op.kind == model::OpKind::kGemm) t.backward_gemm += dt;
+      t.flops += op.Flops() * op.count;
+      if (op.recompute) t.recompute_flops += op.Flops() * op.count;
+    }
+    for (const CommOp& op : w.forward_comm) {
+      t.tp_forward += collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes))
+                          .time.value() * op.count;
+    }
+    for (const CommOp& op : w.backward_comm) {
+      t.tp_backward += collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes))
+                           .time.value() * op.count;
+    }
+    t.tp_exposed = ExposedTp(t.tp_forward, t.forward_gemm, p.overlap_tp, p.tp) +
+                   ExposedTp(t.tp_backward, t.backward_gemm, p.overlap_tp, p.tp);
+    sum_stage_time += t.Total() * w.stages;
+    if (times.empty() || t.Total() > times[critical].Total()) critical = i;
+    times.push_back(t);
+  }
+  const StageTimes& tc = times[critical];
+  const workload::StageWork& wc = g.stages[critical];
+  r.critical_stage = wc.first_stage;
+
+  // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble.
+  r.time.compute = mb * (tc.forward_compute + tc.backward_compute);
+  r.time.tp_exposed = mb * tc.tp_exposed;
+  r.time.bubble = p.pp > 1 ? (sum_stage_time - tc.Total()) / v : 0.0;
+  if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
+    r.time.bubble = sum_stage_time - tc.Total();
+  }
+
+  // Tensor-parallel summaries for the report (critical stage, whole step).
+  for (const CommOp& op : wc.forward_comm) {
+    const collective::Cost c = collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
+    const double share = tc.tp_forward > 0 ? c.time.value() * op.count / (tc.tp_forward + tc.tp_backward) : 0;
+    Record(r.comms, op, c, place.tp, op.count * mb, share * r.time.tp_exposed);
+  }
+  for (const CommOp& op : wc.backward_comm) {
+    const collective::Cost c = collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
+    const double share = (tc.tp_forward + tc.tp_backward) > 0
+                             ? c.time.value() * op.count / (tc.tp_forward + tc.tp_backward)
+                             : 0;
+    Record(r.comms, op, c, place.tp, op.count * mb, share * r.time.tp_exposed);
+  }
+
+  // Pipeline send/recv: every chunk boundary crossing of the fill and drain is on the
+  // critical path; in the steady state it hides behind compute when overlapped.
+  if (p.pp > 1) {
+    const CommOp send{"pp_send_recv", Group::kPp, Kind::kSendRecv, g.p2p_bytes, 1};
+    const collective::Cost c = collective::CollectiveCost(cl, place.pp, Kind::kSendRecv,
+                                                          core::Bytes(g.p2p_bytes));
+    const double fill_drain = 2.0 * (p.pp - 1);
+    const double steady = 2.0 * mb * v;
+    const double exposed_calls = fill_drain + (p.overlap_pp ? 0.0 : steady);
+    r.time.pp_exposed = exposed_calls * c.time.value();
+    Record(r.comms, send, c, place.pp, fill_drain + steady, r.time.pp_exposed);
+  }
+
+  // Data parallelism, on the critical stage's parameter shard.
+  const double params = wc.parameters;
+  if (p.dp > 1) {
+    const double grad_bytes = params * 2.0;   // 16-bit gradient reduction
+    const double param_bytes = params * 2.0;  // 16-bit parameter gather
+    const double forward_window = tc.forward_compute;
+    const double backward_window = tc.backward_compute;
+    if (p.zero >= 3) {
+      // FSDP: gather parameters for forward and again for backward, reduce-scatter
+      // gradients, every micro-batch; prefetching hides them behind compute.
+      const collective::Cost ag = collective::CollectiveCost(cl, place.dp, Kind::kAllGather,
+                                                             core::Bytes(param_bytes));
+      const collective::Cost rs = collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter,
+                                                             core::Bytes(grad_bytes));
+      const double per_mb = 2 * ag.time.value() + rs.time.value();
+      const double total = mb * per_mb;
+      const double layers = std::max(1, wc.layers);
+      const double exposed = p.overlap_dp
+                                 ? std::max(0.0, total - r.time.compute) + per_mb / layers
+                                 : total;
+      r.time.dp_exposed = exposed;
+      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag,
+             place.dp, 2 * mb, exposed * 2 * ag.time.value() / per_mb);
+      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1},
+             rs, place.dp, mb, exposed * rs.time.value() / per_mb);
+    } else if (p.zero >= 1) {
+      const collective::Cost rs = collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter,
+                                                             core::Bytes(grad_bytes));
+      const collective::Cost ag = collective::CollectiveCost(cl, place.dp, Kind::kAllGather,
+                                                             core::Bytes(param_bytes));
+      const double rs_exposed =
+          p.overlap_dp ? std::max(0.0, rs.time.value() - backward_window) : rs.time.value();
+      const double ag_exposed =
+          p.overlap_dp ? std::max(0.0, ag.time.value() - forward_window) : ag.time.value();
+      r.time.dp_exposed = rs_exposed + ag_exposed;
+      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1},
+             rs, place.dp, 1, rs_exposed);
+      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag,
+             place.dp, 1, ag_exposed);
+    } else {
+      const collective::Cost ar = collective::CollectiveCost(cl, place.dp, Kind::kAllReduce,
+                                                             core::Bytes(grad_bytes));
+      const double exposed =
+          p.overlap_dp ? std::max(0.0, ar.time.value() - backward_window) : ar.time.value();
+      r.time.dp_exposed = exposed;
+      Record(r.comms, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar,
+             place.dp, 1, exposed);
+    }
+  }
+
+  // Optimizer: mixed-precision Adam reads fp32 master weights, both moments and the fp32
+  // gradient (16 B), writes master and moments (12 B) and the 16-bit weights (2 B).
+  const double shard = params / (p.zero >= 1 ? p.dp : 1);
+  r.time.optimizer = hardware::MemoryTime(chip, shard * 30.0).value();
+
+  r.step_time_s = r.time.compute + r.time.tp_exposed + r.time.bubble + r.time.pp_exposed +
+                  r.time.dp_exposed + r.time.optimizer;
+  r.tokens_per_step = static_cast<double>(p.global_batch_size) * m.seq_len;
+  r.tokens_per_s = r.tokens_per_step / r.step_time_s;
+  r.model_flops_per_token = g.model_flops_per_token;
+  r.peak_flops = chip.Peak(hardware::Precision::kBf16).value();
+  r.peak_flops_run_precision = chip.Peak(p.precision).value();
+  const double model_flops = r.model_flops_per_token * r.tokens_per_step;
+  const double chips = static_cast<double>(cl.chips);
+  r.model_flops_per_chip_s = model_flops / (chips * r.step_time_s);
+  r.mfu = r.model_flops_per_chip_s / r.peak_flops;
+  r.mfu_run_precision = r.model_flops_per_chip_s / r.peak_flops_run_precision;
+  // Hardware FLOPs: model FLOPs plus the recomputed forward, per chip.
+  double recompute_flops = 0;
+  for (size_t i = 0; i < g.stages.size(); ++i) {
+    recompute_flops += times[i].recompute_flops * g.stages[i].stages;
+  }
+  const double hardware_flops = model_flops + recompute_flops * p.tp * p.dp * mb;
+  r.hfu = hardware_flops / (chips * r.step_time_s * r.peak_flops);
+  r.bubble_fraction = r.time.bubble / r.step_time_s;
+
+  r.memory = parallel::PeakMemory(m, p);
+  r.memory_capacity = chip.hbm_capacity.value();
+  r.fits = r.memory.total <= r.memory_capacity;
+  if (!r.fits) {
+    diags.Warning("plan", "the plan needs " + core::FormatBytes(r.memory.total) +
+                              " per chip on pipeline rank " + std::to_string(r.memory.stage) +
+                              ", " + core::FormatBytes(r.memory.total - r.memory_capacity) +
+                              " more than the " + core::FormatBytes(r.memory_capacity) +
+                              " the chip has",
+                  "raise tp or pp, use recompute, or a ZeRO stage that shards more");
+  }
+  if (p.flash_attention && p.recompute == parallel::Recompute::kSelective) {
+    r.notes.push_back("selective recompute with fused attention adds no time: the fused "
+                      "kernel already recomputes the attention scores in backward");
+  }
+  r.notes.push_back("MFU and HFU are against the dense bf16 peak; model FLOPs follow "
+                    "Megatron-LM (attention counted non-causal, recompute excluded)");
+  return core::Result<StepReport>(std::move(r), std::move(diags));
+}
+
+}  // namespace fathom::estimate

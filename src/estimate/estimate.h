@@ -1,0 +1,86 @@
+// The closed-form step estimator: costs a StepGraph on a cluster and sums the critical
+// path of one training step. Microseconds per plan, so that a planner can try them all.
+//
+//   per stage class c, one micro-batch:  T_c = F_c + B_c   (compute + exposed TP comm)
+//   pipeline:   t_pipe = m·T_max + (Σ_stages T_s − T_max) / v          (SC'21 Sec. 2.2)
+//   + exposed pipeline send/recv (fill and drain, and the steady state if not overlapped)
+//   + exposed data-parallel traffic (what the last backward / first forward cannot hide)
+//   + optimizer step (memory-bound Adam over the chip's shard)
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "model/model_spec.h"
+#include "network/cluster_spec.h"
+#include "parallel/memory.h"
+#include "parallel/plan.h"
+
+namespace fathom::estimate {
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  model::ModelSpec model;
+  network::ClusterSpec cluster;
+  parallel::ParallelPlan plan;
+};
+
+struct TimeBreakdown {  // seconds on the critical path; they add up to the step time
+  double compute = 0;      // forward + backward + recompute of the slowest stage, all micro-batches
+  double tp_exposed = 0;   // tensor-parallel communication not hidden behind GEMMs
+  double bubble = 0;       // pipeline fill and drain
+  double pp_exposed = 0;   // pipeline send/recv on the critical path
+  double dp_exposed = 0;   // gradient reduction / parameter gathering not hidden
+  double optimizer = 0;    // optimizer step
+};
+
+struct CommSummary {
+  std::string name;       // "tp_all_gather", "dp_reduce_scatter", ...
+  std::string group;      // tp, dp, pp
+  std::string kind;       // all-reduce, ...
+  std::string algorithm;  // ring, nvls, p2p
+  std::string level;      // scale-up, scale-out
+  int group_size = 0;
+  double bytes = 0;       // per call, per chip
+  double calls = 0;       // per step on the critical stage
+  double time_s = 0;      // total per step
+  double exposed_s = 0;   // on the critical path
+  double bus_bandwidth = 0;
+};
+
+struct StepReport {
+  std::string scenario;
+  std::string model;
+  std::string cluster;
+  std::string chip;
+  int64_t chips = 0;
+  parallel::ParallelPlan plan;
+
+  double parameters = 0;           // total model parameters
+  double step_time_s = 0;
+  double tokens_per_step = 0;
+  double tokens_per_s = 0;
+  double model_flops_per_token = 0;  // fwd+bwd, Megatron convention
+  double model_flops_per_chip_s = 0;  // achieved model FLOP/s per chip
+  double peak_flops = 0;           // bf16 dense peak per chip: the MFU denominator
+  double peak_flops_run_precision = 0;
+  double mfu = 0;                  // model FLOPs / (chips · bf16 dense peak · time)
+  double mfu_run_precision = 0;    // against the peak of the run's GEMM precision
+  double hfu = 0;                  // hardware FLOPs (incl. recompute) / (chips · bf16 peak · time)
+  double bubble_fraction = 0;      // bubble / step time
+  int micro_batches = 0;
+  int critical_stage = 0;
+  TimeBreakdown time;
+  std::vector<CommSummary> comms;
+  parallel::MemoryBreakdown memory;  // of the pipeline rank that needs the most
+  double memory_capacity = 0;
+  bool fits = false;
+  std::vector<std::string> notes;  // assumptions the estimate made
+};
+
+// Validates the scenario and estimates one step. Diagnostics name plan/model keys.
+core::Result<StepReport> Estimate(const Scenario& scenario);
+
+}  // namespace fathom::estimate

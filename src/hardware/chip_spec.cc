@@ -1,0 +1,69 @@
+#include "hardware/chip_spec.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace fathom::hardware {
+
+std::string_view PrecisionName(Precision p) {
+  switch (p) {
+    case Precision::kFp32: return "fp32";
+    case Precision::kTf32: return "tf32";
+    case Precision::kBf16: return "bf16";
+    case Precision::kFp16: return "fp16";
+    case Precision::kFp8: return "fp8";
+    case Precision::kFp4: return "fp4";
+    case Precision::kCount: break;
+  }
+  return "?";
+}
+
+namespace {
+
+double WaveFill(int64_t m, int64_t n, int64_t tm, int64_t tn, int64_t units) {
+  const int64_t tiles = ((m + tm - 1) / tm) * ((n + tn - 1) / tn);
+  const int64_t waves = (tiles + units - 1) / units;
+  // Partial tiles do full work: useful work / issued work, times tile fill.
+  const double useful = static_cast<double>(m) * static_cast<double>(n);
+  const double issued = static_cast<double>(waves * units) * static_cast<double>(tm * tn);
+  return useful / issued;
+}
+
+}  // namespace
+
+double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n) {
+  if (chip.compute_units <= 0 || m <= 0 || n <= 0) return 1.0;
+  const int64_t tm = chip.tile_m;
+  const int64_t tn = chip.tile_n;
+  const int64_t units = chip.compute_units;
+  double best = WaveFill(m, n, tm, tn, units);
+  best = std::max(best, WaveFill(m, n, tn, tm, units));
+  best = std::max(best, WaveFill(m, n, tm, std::max<int64_t>(tn / 2, 16), units));
+  best = std::max(best, WaveFill(m, n, std::max<int64_t>(tm / 2, 16), tn, units));
+  return std::min(best, 1.0);
+}
+
+core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n,
+                       int64_t k) {
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const bool fp8 = precision == Precision::kFp8 || precision == Precision::kFp4;
+  const double efficiency = fp8 ? chip.gemm_efficiency_fp8 : chip.gemm_efficiency_16bit;
+  const double rate = chip.Peak(precision).value() * efficiency * GemmWaveEfficiency(chip, m, n);
+  const double element = fp8 ? 1.0 : 2.0;
+  const double bytes = element * (static_cast<double>(m) * static_cast<double>(k) +
+                                  static_cast<double>(k) * static_cast<double>(n)) +
+                       2.0 * static_cast<double>(m) * static_cast<double>(n);
+  const double compute_s = flops / rate;
+  const double memory_s = bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency);
+  return core::Seconds(std::max(compute_s, memory_s));
+}
+
+core::Seconds AttentionTime(const ChipSpec& chip, double flops) {
+  return core::Seconds(flops / (chip.Peak(Precision::kBf16).value() * chip.attention_efficiency));
+}
+
+core::Seconds MemoryTime(const ChipSpec& chip, double bytes) {
+  return core::Seconds(bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency));
+}
+
+}  // namespace fathom::hardware

@@ -1,0 +1,71 @@
+// ChipSpec: one accelerator's peak compute per precision, memory, achievable fractions,
+// scale-up and scale-out attachment, power and price; and the roofline time of an
+// operator on it. Every number comes from a catalog file that names its source.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/units.h"
+
+namespace fathom::hardware {
+
+enum class Precision { kFp32, kTf32, kBf16, kFp16, kFp8, kFp4, kCount };
+std::string_view PrecisionName(Precision p);
+
+struct ChipSpec {
+  std::string name;
+  std::string vendor;
+  std::string description;
+  std::vector<std::string> aliases;
+
+  // Dense peak per precision (no structured sparsity); 0 = not supported.
+  std::array<core::FlopsPerSec, static_cast<size_t>(Precision::kCount)> peak{};
+  core::Bytes hbm_capacity{0};
+  core::BytesPerSec hbm_bandwidth{0};
+
+  // Achievable fractions (kernel-level facts).
+  double gemm_efficiency_16bit = 0;  // large GEMM, fraction of bf16/fp16 peak (MAMF)
+  double gemm_efficiency_fp8 = 0;    // large GEMM, fraction of fp8 peak
+  double attention_efficiency = 0;   // fused attention fwd+bwd, fraction of bf16 peak
+  double hbm_efficiency = 0;         // streaming ops, fraction of HBM bandwidth
+
+  // GEMM shape model: output tiles spread over compute units in waves.
+  int compute_units = 0;
+  int tile_m = 128;
+  int tile_n = 128;
+
+  std::string scale_up_fabric;
+  core::BytesPerSec scale_up_bandwidth{0};  // per chip, one direction
+  int scale_up_domain = 1;
+  core::BytesPerSec scale_out_bandwidth{0};  // per chip, one direction
+  core::Watts tdp{0};
+  double usd_per_chip_hour = 0;
+
+  // Sources, by section (peak, memory, efficiency, gemm, scale_up, scale_out, power, price).
+  std::vector<std::pair<std::string, std::string>> sources;
+
+  core::FlopsPerSec Peak(Precision p) const { return peak[static_cast<size_t>(p)]; }
+  bool Supports(Precision p) const { return Peak(p).value() > 0; }
+};
+
+// Fraction of the ideal wave-filled throughput a GEMM of (m, n) output reaches given
+// tile quantization over the compute units; the best of the catalog tile and its
+// half-size variants, as cuBLAS-style heuristics choose. In (0, 1].
+double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n);
+
+// Roofline time of a GEMM C[m,n] = A[m,k]·B[k,n] in `precision` (16-bit or fp8 inputs):
+// max(FLOPs / (peak · gemm efficiency · wave efficiency), bytes / (HBM bw · hbm efficiency)).
+core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k);
+
+// Time of a fused attention kernel doing `flops` at the attention efficiency of the
+// 16-bit peak.
+core::Seconds AttentionTime(const ChipSpec& chip, double flops);
+
+// Time of a memory-bound operator moving `bytes` through HBM.
+core::Seconds MemoryTime(const ChipSpec& chip, double bytes);
+
+}  // namespace fathom::hardware

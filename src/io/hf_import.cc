@@ -1,0 +1,171 @@
+// Hugging Face config.json -> ModelSpec.
+#include <algorithm>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "io/config.h"
+
+namespace fathom::io {
+
+namespace {
+
+using nlohmann::json;
+
+struct Reader {
+  const json& j;
+  const std::string& file;
+  core::Diagnostics& d;
+
+  // The first of `names` present; reports a wrong type.
+  const json* Find(std::initializer_list<const char*> names) const {
+    for (const char* n : names) {
+      auto it = j.find(n);
+      if (it != j.end() && !it->is_null()) return &*it;
+    }
+    return nullptr;
+  }
+
+  int Int(std::initializer_list<const char*> names, bool required, int fallback = 0) {
+    const json* v = Find(names);
+    const std::string key = *names.begin();
+    if (v == nullptr) {
+      if (required) {
+        d.Add({core::Severity::kError, file, 0, key, "missing in the Hugging Face config",
+               "expected an integer"});
+      }
+      return fallback;
+    }
+    if (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() > 1'000'000'000) {
+      d.Add({core::Severity::kError, file, 0, key,
+             "expected a non-negative integer, got " + v->dump(), ""});
+      return fallback;
+    }
+    return static_cast<int>(v->get<int64_t>());
+  }
+
+  std::string Str(std::initializer_list<const char*> names, const std::string& fallback) {
+    const json* v = Find(names);
+    if (v == nullptr) return fallback;
+    if (!v->is_string()) {
+      d.Add({core::Severity::kError, file, 0, *names.begin(), "expected a string, got " + v->dump(), ""});
+      return fallback;
+    }
+    return v->get<std::string>();
+  }
+
+  bool Bool(std::initializer_list<const char*> names, bool fallback) {
+    const json* v = Find(names);
+    if (v == nullptr) return fallback;
+    if (!v->is_boolean()) {
+      d.Add({core::Severity::kError, file, 0, *names.begin(), "expected true or false, got " + v->dump(), ""});
+      return fallback;
+    }
+    return v->get<bool>();
+  }
+};
+
+int LineOf(const std::string& text, size_t byte) {
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(std::min(byte, text.size())), '\n'));
+}
+
+}  // namespace
+
+core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const std::string& file) {
+  core::Diagnostics d;
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    d.Add({core::Severity::kError, file, LineOf(text, e.byte), "",
+           std::string("cannot parse JSON: ") + e.what(), ""});
+    return d;
+  }
+  if (!j.is_object()) {
+    d.Add({core::Severity::kError, file, 1, "", "expected a JSON object", ""});
+    return d;
+  }
+  Reader r{j, file, d};
+  model::ModelSpec m;
+  const std::string type = r.Str({"model_type"}, "");
+  m.name = std::filesystem::path(file).stem().string();
+  if (m.name == "config") m.name = std::filesystem::path(file).parent_path().filename().string();
+  m.description = "imported from a Hugging Face config.json (model_type " + type + ")";
+  m.source = "Hugging Face config.json: " + file;
+  const bool gpt2 = type == "gpt2";
+  const bool neox = type == "gpt_neox";
+  m.hidden = r.Int({"hidden_size", "n_embd", "d_model"}, true);
+  m.layers = r.Int({"num_hidden_layers", "n_layer", "num_layers"}, true);
+  m.heads = r.Int({"num_attention_heads", "n_head"}, true);
+  m.kv_heads = r.Int({"num_key_value_heads", "num_kv_heads"}, false, m.heads);
+  if (type == "falcon" && r.Bool({"multi_query"}, false) && r.Find({"num_kv_heads"}) == nullptr) {
+    m.kv_heads = 1;
+  }
+  m.head_dim = r.Int({"head_dim"}, false, 0);
+  m.ffn_hidden = r.Int({"intermediate_size", "n_inner", "ffn_hidden_size"}, false, 0);
+  if (m.ffn_hidden == 0) m.ffn_hidden = 4 * m.hidden;  // GPT-2 and NeoX default
+  m.vocab = r.Int({"vocab_size"}, true);
+  m.seq_len = r.Int({"max_position_embeddings", "n_positions", "seq_length"}, true);
+  const std::string act = r.Str({"hidden_act", "activation_function"}, "silu");
+  const bool gated = !(gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom");
+  if (gated) {
+    m.activation = act.find("gelu") != std::string::npos ? model::Activation::kGeGLU
+                                                         : model::Activation::kSwiGLU;
+  } else {
+    m.activation = act.find("relu") != std::string::npos ? model::Activation::kReLU
+                                                         : model::Activation::kGeLU;
+  }
+  m.norm = (gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom")
+               ? model::Norm::kLayerNorm
+               : model::Norm::kRMSNorm;
+  m.position = gpt2 || type == "opt" ? model::Position::kLearned
+               : type == "bloom"     ? model::Position::kAlibi
+                                     : model::Position::kRoPE;
+  m.tied_embeddings = r.Bool({"tie_word_embeddings"}, gpt2);
+  m.bias = gpt2 || neox || r.Bool({"attention_bias", "bias"}, false);
+  m.parallel_attention = r.Bool({"use_parallel_residual", "parallel_attn"}, false);
+  m.dropout = false;
+
+  // Mixture of experts (kept for the MoE model; the estimator does not model it yet).
+  m.moe.experts = r.Int({"num_local_experts", "n_routed_experts", "num_experts"}, false, 0);
+  m.moe.top_k = r.Int({"num_experts_per_tok", "moe_top_k"}, false, 0);
+  m.moe.shared_experts = r.Int({"n_shared_experts"}, false, 0);
+  if (m.moe.shared_experts == 0 && r.Int({"shared_expert_intermediate_size"}, false, 0) > 0) {
+    m.moe.shared_experts = 1;
+  }
+  m.moe.expert_ffn_hidden = r.Int({"moe_intermediate_size"}, false, 0);
+  if (m.moe.experts > 0 && m.moe.expert_ffn_hidden == 0) m.moe.expert_ffn_hidden = m.ffn_hidden;
+  m.moe.first_dense_layers = r.Int({"first_k_dense_replace"}, false, 0);
+  m.moe.layer_frequency = std::max(1, r.Int({"moe_layer_freq", "decoder_sparse_step"}, false, 1));
+  // Multi-head latent attention (DeepSeek-V2/V3).
+  m.mla.q_lora_rank = r.Int({"q_lora_rank"}, false, 0);
+  m.mla.kv_lora_rank = r.Int({"kv_lora_rank"}, false, 0);
+  m.mla.qk_rope_head_dim = r.Int({"qk_rope_head_dim"}, false, 0);
+  m.mla.qk_nope_head_dim = r.Int({"qk_nope_head_dim"}, false, 0);
+  m.mla.v_head_dim = r.Int({"v_head_dim"}, false, 0);
+
+  for (const auto& [name, value] : std::initializer_list<std::pair<const char*, int>>{
+           {"hidden_size", m.hidden}, {"num_hidden_layers", m.layers},
+           {"num_attention_heads", m.heads}, {"vocab_size", m.vocab},
+           {"max_position_embeddings", m.seq_len}}) {
+    if (value == 0 && !d.HasErrors()) {
+      d.Add({core::Severity::kError, file, 0, name, "must be at least 1", ""});
+    }
+  }
+  if (m.head_dim == 0 && m.heads > 0) {
+    if (m.hidden % m.heads != 0) {
+      d.Add({core::Severity::kError, file, 0, "hidden_size",
+             "not divisible by num_attention_heads and no head_dim given", ""});
+    } else {
+      m.head_dim = m.hidden / m.heads;
+    }
+  }
+  if (m.kv_heads == 0 || (m.heads % std::max(1, m.kv_heads)) != 0) {
+    d.Add({core::Severity::kError, file, 0, "num_key_value_heads",
+           "must divide num_attention_heads (" + std::to_string(m.heads) + ")", ""});
+  }
+  if (d.HasErrors()) return d;
+  return m;
+}
+
+}  // namespace fathom::io

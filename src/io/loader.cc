@@ -1,0 +1,593 @@
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/text.h"
+#include "io/config.h"
+#include "io/keys.h"
+
+#ifndef FATHOM_SOURCE_DATA_DIR
+#define FATHOM_SOURCE_DATA_DIR ""
+#endif
+
+namespace fathom::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uintmax_t kMaxFileBytes = 16u << 20;
+constexpr int kMaxRefDepth = 8;
+
+std::string SectionDir(Section s) {
+  switch (s) {
+    case Section::kChip: return "chips";
+    case Section::kCluster: return "clusters";
+    case Section::kModel: return "models";
+    default: return "";
+  }
+}
+
+core::Diagnostic Error(const std::string& file, int line, const std::string& key,
+                       std::string message, std::string hint = {}) {
+  return {core::Severity::kError, file, line, key, std::move(message), std::move(hint)};
+}
+
+struct Document {
+  YAML::Node root;
+  std::string text;
+};
+
+core::Result<Document> ParseYamlFile(const std::string& path) {
+  core::Result<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.diagnostics();
+  core::Diagnostics d;
+  Document doc;
+  doc.text = std::move(text).value();
+  try {
+    doc.root = YAML::Load(doc.text);
+  } catch (const YAML::ParserException& e) {
+    const std::string msg = e.msg == "bad file" ? "nesting too deep, or not a YAML/JSON file" : e.msg;
+    d.Add(Error(path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "cannot parse: " + msg,
+                "check the YAML syntax near this line"));
+    return d;
+  } catch (const YAML::Exception& e) {
+    d.Add(Error(path, 0, "", std::string("cannot parse: ") + e.what()));
+    return d;
+  }
+  if (doc.root.IsNull()) {
+    d.Add(Error(path, 0, "", "the file is empty", "expected a mapping of keys"));
+    return d;
+  }
+  if (!doc.root.IsMap()) {
+    d.Add(Error(path, NodeLine(doc.root), "",
+                "expected a mapping of keys at the top level, got " + NodeText(doc.root)));
+    return d;
+  }
+  return doc;
+}
+
+template <class T>
+void ApplyDefaults(const std::vector<Field<T>>& fields, T& target) {
+  for (const Field<T>& f : fields) {
+    Value v;
+    if (ParseDefault(*f.info, v)) f.set(target, v);
+  }
+}
+
+template <class T>
+void ApplyMapping(const YAML::Node& node, const std::vector<Field<T>>& fields, T& target,
+                  ParseContext& ctx, const std::vector<std::string>& skip) {
+  std::vector<KeyInfo> infos;
+  infos.reserve(fields.size());
+  for (const Field<T>& f : fields) infos.push_back(*f.info);
+  WalkMapping(node, infos, ctx, [&](size_t i, const Value& v) { fields[i].set(target, v); }, skip);
+}
+
+template <class T>
+void CheckRequired(const std::vector<Field<T>>& fields, const SourceMap& where,
+                   const std::string& prefix, const std::string& file, int line,
+                   core::Diagnostics& d) {
+  for (const Field<T>& f : fields) {
+    if (!f.info->required) continue;
+    const std::string key = prefix.empty() ? f.info->path : prefix + "." + f.info->path;
+    if (where.count(key) == 0) {
+      d.Add(Error(file, line, key, "missing required key",
+                  "expected " + TypeDescription(*f.info) + ": " + f.info->help));
+    }
+  }
+}
+
+bool HasKey(const SourceMap& where, const std::string& key) { return where.count(key) > 0; }
+
+std::string Join(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
+
+bool IsHuggingFaceJson(const std::string& path, const YAML::Node& root) {
+  if (fs::path(path).extension() != ".json") return false;
+  return root["model_type"] || root["architectures"];
+}
+
+// Imports a Hugging Face config.json (text, path) into the model being loaded.
+using HfImport = std::function<bool(const std::string&, const std::string&)>;
+
+struct Loader {
+  const Catalog& catalog;
+  core::Diagnostics diags;
+  SourceMap where;
+
+  // Resolves a scalar reference to a file: a catalog name or a path (relative to the
+  // referring file's directory, then to the working directory).
+  std::string Resolve(Section s, const std::string& ref, const std::string& from_file,
+                      const std::string& key, int line) {
+    if (!from_file.empty()) {
+      const fs::path rel = fs::path(from_file).parent_path() / ref;
+      std::error_code ec;
+      if (fs::is_regular_file(rel, ec)) return rel.string();
+    }
+    std::error_code ec;
+    if (fs::is_regular_file(ref, ec)) return ref;
+    if (!SectionDir(s).empty()) {
+      const std::string found = catalog.Find(s, ref);
+      if (!found.empty()) return found;
+    }
+    std::vector<std::string> names = catalog.Names(s);
+    std::vector<std::string_view> views(names.begin(), names.end());
+    const std::string guess = core::DidYouMean(ref, views);
+    std::string hint;
+    if (!guess.empty()) {
+      hint = "did you mean \"" + guess + "\"?";
+    } else if (!names.empty()) {
+      hint = "`fathom catalog " + SectionDir(s) + "` lists the names";
+    } else {
+      hint = "give a path to a YAML file";
+    }
+    diags.Add(Error(from_file, line, key,
+                    "no " + std::string(SectionName(s)) + " named \"" + ref +
+                        "\" in the catalog and no such file",
+                    hint));
+    return "";
+  }
+
+  template <class T>
+  bool LoadFile(Section s, const std::string& path, const std::vector<Field<T>>& fields,
+                T& target, const std::string& prefix, int depth,
+                const HfImport& hf) {
+    core::Result<Document> doc = ParseYamlFile(path);
+    if (!doc.ok()) {
+      diags.Append(doc.diagnostics());
+      return false;
+    }
+    if (hf && IsHuggingFaceJson(path, doc.value().root)) return hf(doc.value().text, path);
+    return LoadNode(s, doc.value().root, path, fields, target, prefix, depth);
+  }
+
+  template <class T>
+  bool LoadNode(Section s, const YAML::Node& node, const std::string& file,
+                const std::vector<Field<T>>& fields, T& target, const std::string& prefix,
+                int depth,
+                const HfImport& hf = {}) {
+    if (depth > kMaxRefDepth) {
+      diags.Add(Error(file, NodeLine(node), prefix, "references nest too deeply (a cycle of `base:`?)"));
+      return false;
+    }
+    if (node.IsScalar()) {
+      const std::string path = Resolve(s, node.Scalar(), file, prefix, NodeLine(node));
+      if (path.empty()) return false;
+      return LoadFile(s, path, fields, target, prefix, depth + 1, hf);
+    }
+    if (!node.IsMap()) {
+      diags.Add(Error(file, NodeLine(node), prefix,
+                      "expected a name, a path or a mapping, got " + NodeText(node)));
+      return false;
+    }
+    if (const YAML::Node base = node["base"]; base) {
+      if (!base.IsScalar()) {
+        diags.Add(Error(file, NodeLine(base), Join(prefix, "base"),
+                        "expected a catalog name or a file path, got " + NodeText(base)));
+        return false;
+      }
+      const std::string path = Resolve(s, base.Scalar(), file, Join(prefix, "base"), NodeLine(base));
+      if (path.empty()) return false;
+      if (!LoadFile(s, path, fields, target, prefix, depth + 1, hf)) return false;
+    }
+    ParseContext ctx{file, prefix, &diags, &where};
+    ApplyMapping(node, fields, target, ctx, {"base"});
+    return true;
+  }
+};
+
+void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::string& file,
+                core::Diagnostics& d, const SourceMap& where) {
+  if (c.Supports(hardware::Precision::kFp8) && c.gemm_efficiency_fp8 <= 0) {
+    d.Add(Error(file, 0, Join(prefix, "efficiency.gemm_fp8"),
+                "peak.fp8 is given but efficiency.gemm_fp8 is not",
+                "add the measured fraction of the fp8 peak a large GEMM reaches"));
+  }
+  if (c.Supports(hardware::Precision::kFp4) && c.gemm_efficiency_fp8 <= 0) {
+    d.Add(Error(file, 0, Join(prefix, "efficiency.gemm_fp8"),
+                "peak.fp4 is given but efficiency.gemm_fp8 is not"));
+  }
+  (void)where;
+}
+
+}  // namespace
+
+core::Result<std::string> ReadFile(const std::string& path) {
+  core::Diagnostics d;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    d.Add(Error(path, 0, "", "no such file"));
+    return d;
+  }
+  if (fs::is_directory(path, ec)) {
+    d.Add(Error(path, 0, "", "is a directory, not a file"));
+    return d;
+  }
+  const uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > kMaxFileBytes) {
+    d.Add(Error(path, 0, "", "file is too large (" + std::to_string(size) + " bytes)",
+                "inputs are limited to 16 MiB"));
+    return d;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    d.Add(Error(path, 0, "", "cannot read the file"));
+    return d;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Locate(core::Diagnostics& diags, const SourceMap& where) {
+  for (core::Diagnostic& d : diags.items()) {
+    if (!d.file.empty() || d.key.empty()) continue;
+    std::string key = d.key;
+    while (!key.empty()) {
+      auto it = where.find(key);
+      if (it != where.end()) {
+        d.file = it->second.file;
+        d.line = it->second.line;
+        break;
+      }
+      const size_t dot = key.rfind('.');
+      if (dot == std::string::npos) break;
+      key.resize(dot);
+    }
+  }
+}
+
+Catalog Catalog::Default(const std::string& argv0) {
+  if (const char* env = std::getenv("FATHOM_DATA"); env != nullptr && *env != '\0') {
+    return Catalog(env);
+  }
+  std::error_code ec;
+  const std::string built = FATHOM_SOURCE_DATA_DIR;
+  if (!built.empty() && fs::is_directory(built, ec)) return Catalog(built);
+  const fs::path exe = fs::path(argv0).parent_path();
+  for (const fs::path& candidate :
+       {exe / ".." / "share" / "fathom" / "data", exe / "data", fs::path("data")}) {
+    if (fs::is_directory(candidate, ec)) return Catalog(candidate.string());
+  }
+  return Catalog("data");
+}
+
+std::vector<std::string> Catalog::Names(Section s) const {
+  std::vector<std::string> names;
+  const std::string sub = SectionDir(s);
+  if (sub.empty()) return names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(dir_) / sub, ec)) {
+    if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string Catalog::Find(Section s, const std::string& name) const {
+  const std::string sub = SectionDir(s);
+  if (sub.empty() || name.empty() || name.find('/') != std::string::npos) return "";
+  const fs::path direct = fs::path(dir_) / sub / (name + ".yaml");
+  std::error_code ec;
+  if (fs::is_regular_file(direct, ec)) return direct.string();
+  // Aliases (chips): scan the entries' `aliases` lists.
+  for (const std::string& entry : Names(s)) {
+    const fs::path file = fs::path(dir_) / sub / (entry + ".yaml");
+    try {
+      const YAML::Node root = YAML::LoadFile(file.string());
+      if (const YAML::Node aliases = root["aliases"]; aliases && aliases.IsSequence()) {
+        for (const YAML::Node& a : aliases) {
+          if (a.IsScalar() && a.Scalar() == name) return file.string();
+        }
+      }
+    } catch (const YAML::Exception&) {
+      continue;  // reported when that entry itself is loaded
+    }
+  }
+  return "";
+}
+
+namespace {
+
+core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string& prefix,
+                                           const std::string& file, core::Diagnostics d,
+                                           const SourceMap& where) {
+  if (!HasKey(where, Join(prefix, "kv_heads")) && m.kv_heads == 0) m.kv_heads = m.heads;
+  if (m.head_dim == 0 && m.heads > 0) {
+    if (m.hidden % m.heads != 0) {
+      d.Add(Error(file, 0, Join(prefix, "head_dim"),
+                  "hidden (" + std::to_string(m.hidden) + ") is not divisible by heads (" +
+                      std::to_string(m.heads) + ")",
+                  "give head_dim explicitly"));
+    } else {
+      m.head_dim = m.hidden / m.heads;
+    }
+  }
+  if (m.kv_heads > 0 && m.heads % m.kv_heads != 0) {
+    d.Add(Error(file, 0, Join(prefix, "kv_heads"),
+                "heads (" + std::to_string(m.heads) + ") must be a multiple of kv_heads (" +
+                    std::to_string(m.kv_heads) + ")"));
+  }
+  if (m.moe.experts > 0 && (m.moe.top_k < 1 || m.moe.top_k > m.moe.experts)) {
+    d.Add(Error(file, 0, Join(prefix, "moe.top_k"),
+                "top_k (" + std::to_string(m.moe.top_k) + ") must be between 1 and experts (" +
+                    std::to_string(m.moe.experts) + ")"));
+  }
+  if (d.HasErrors()) return d;
+  return core::Result<model::ModelSpec>(std::move(m), std::move(d));
+}
+
+bool LoadModelInto(Loader& loader, const YAML::Node& node, const std::string& file,
+                   const std::string& prefix, model::ModelSpec& m) {
+  const HfImport import = [&](const std::string& text, const std::string& path) {
+    core::Result<model::ModelSpec> r = ImportHuggingFace(text, path);
+    if (!r.ok()) {
+      loader.diags.Append(r.diagnostics());
+      return false;
+    }
+    m = std::move(r).value();
+    // The import sets every required key; record them as given by that file.
+    for (const Field<model::ModelSpec>& f : ModelFields()) {
+      if (f.info->required) loader.where[Join(prefix, f.info->path)] = {path, 0};
+    }
+    loader.where[Join(prefix, "kv_heads")] = {path, 0};
+    return true;
+  };
+  return loader.LoadNode(Section::kModel, node, file, ModelFields(), m, prefix, 0, import);
+}
+
+}  // namespace
+
+namespace {
+
+// Loads the model section at `node`; the file names for HF imports are fixed afterwards.
+core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& node,
+                                             const std::string& file, const std::string& prefix,
+                                             int line) {
+  model::ModelSpec m;
+  ApplyDefaults(ModelFields(), m);
+  m.kv_heads = 0;
+  m.head_dim = 0;
+  const size_t before = loader.diags.size();
+  if (!LoadModelInto(loader, node, file, prefix, m) || loader.diags.HasErrors()) {
+    if (loader.diags.size() == before) loader.diags.Add(Error(file, line, prefix, "cannot load the model"));
+    return loader.diags;
+  }
+  core::Diagnostics d;
+  CheckRequired(ModelFields(), loader.where, prefix, file, line, d);
+  if (d.HasErrors()) return d;
+  return FinishModel(std::move(m), prefix, file, {}, loader.where);
+}
+
+core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& node,
+                                              const std::string& file, const std::string& prefix,
+                                              int line) {
+  hardware::ChipSpec c;
+  ApplyDefaults(ChipFields(), c);
+  if (!loader.LoadNode(Section::kChip, node, file, ChipFields(), c, prefix, 0) ||
+      loader.diags.HasErrors()) {
+    return loader.diags;
+  }
+  core::Diagnostics d;
+  CheckRequired(ChipFields(), loader.where, prefix, file, line, d);
+  FinishChip(c, prefix, file, d, loader.where);
+  if (d.HasErrors()) return d;
+  return c;
+}
+
+core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::Node& node,
+                                                   const std::string& file,
+                                                   const std::string& prefix, int line) {
+  ClusterDraft draft;
+  ApplyDefaults(ClusterFields(), draft);
+  draft.spec.domain = 0;
+  if (!loader.LoadNode(Section::kCluster, node, file, ClusterFields(), draft, prefix, 0) ||
+      loader.diags.HasErrors()) {
+    return loader.diags;
+  }
+  core::Diagnostics d;
+  CheckRequired(ClusterFields(), loader.where, prefix, file, line, d);
+  if (d.HasErrors()) return d;
+  // The chip reference: its file is where the draft's `chip` key was read.
+  const std::string chip_key = Join(prefix, "chip");
+  const Location at = loader.where[chip_key];
+  core::Result<hardware::ChipSpec> chip = LoadChipNode(loader, draft.chip, at.file, chip_key, at.line);
+  if (!chip.ok()) return chip.diagnostics();
+  network::ClusterSpec c = std::move(draft.spec);
+  c.chip = std::move(chip).value();
+  if (c.domain == 0) c.domain = c.chip.scale_up_domain;
+  if (c.scale_up.bandwidth.value() == 0) c.scale_up.bandwidth = c.chip.scale_up_bandwidth;
+  if (c.scale_out.bandwidth.value() == 0) c.scale_out.bandwidth = c.chip.scale_out_bandwidth;
+  if (c.scale_up.fabric.empty()) c.scale_up.fabric = c.chip.scale_up_fabric;
+  auto where_of = [&](const std::string& key) {
+    auto it = loader.where.find(Join(prefix, key));
+    return it == loader.where.end() ? Location{file, line} : it->second;
+  };
+  if (c.scale_out.bandwidth.value() <= 0 && c.chips > c.domain) {
+    const Location l = where_of("scale_out.bandwidth");
+    d.Add(Error(l.file, l.line, Join(prefix, "scale_out.bandwidth"),
+                "the cluster has " + std::to_string(c.chips) + " chips, more than one scale-up domain (" +
+                    std::to_string(c.domain) + "), but no scale-out bandwidth",
+                "give scale_out.bandwidth, e.g. \"400Gbps\""));
+  }
+  if (c.chips > c.domain && c.chips % c.domain != 0) {
+    const Location l = where_of("chips");
+    d.Add(Error(l.file, l.line, Join(prefix, "chips"),
+                std::to_string(c.chips) + " chips do not fill whole scale-up domains of " +
+                    std::to_string(c.domain),
+                "use a multiple of " + std::to_string(c.domain)));
+  }
+  if (c.in_network_reduction && c.in_network_efficiency <= 0) {
+    const Location l = where_of("scale_up.in_network_reduction");
+    d.Add(Error(l.file, l.line, Join(prefix, "scale_up.in_network_efficiency"),
+                "in_network_reduction is on but in_network_efficiency is not given",
+                "give the measured all-reduce busbw / link bandwidth, e.g. 1.07 for NVLS on H100/H200"));
+  }
+  if (c.pod > c.chips) c.pod = c.chips;
+  if (d.HasErrors()) return d;
+  return c;
+}
+
+core::Result<parallel::ParallelPlan> LoadPlanNode(Loader& loader, const YAML::Node& node,
+                                                  const std::string& file,
+                                                  const std::string& prefix, int line,
+                                                  int64_t chips) {
+  parallel::ParallelPlan p;
+  ApplyDefaults(PlanFields(), p);
+  p.dp = 0;
+  if (!loader.LoadNode(Section::kPlan, node, file, PlanFields(), p, prefix, 0) ||
+      loader.diags.HasErrors()) {
+    return loader.diags;
+  }
+  core::Diagnostics d;
+  CheckRequired(PlanFields(), loader.where, prefix, file, line, d);
+  if (p.dp == 0) {
+    const int64_t model_parallel = int64_t{p.tp} * p.pp * p.cp;
+    if (chips % model_parallel != 0) {
+      d.Add(Error(file, line, Join(prefix, "dp"),
+                  "dp is not given and the cluster's " + std::to_string(chips) +
+                      " chips are not a multiple of tp x pp x cp = " + std::to_string(model_parallel),
+                  "give dp, or resize the cluster"));
+    } else {
+      p.dp = static_cast<int>(chips / model_parallel);
+    }
+  }
+  if (!HasKey(loader.where, Join(prefix, "schedule")) && p.vp > 1) {
+    p.schedule = parallel::Schedule::kInterleaved;
+  }
+  if (d.HasErrors()) return d;
+  return p;
+}
+
+}  // namespace
+
+core::Result<hardware::ChipSpec> LoadChip(const Catalog& catalog, const std::string& ref) {
+  Loader loader{catalog, {}, {}};
+  return LoadChipNode(loader, YAML::Node(ref), "", "", 0);
+}
+
+core::Result<network::ClusterSpec> LoadCluster(const Catalog& catalog, const std::string& ref) {
+  Loader loader{catalog, {}, {}};
+  return LoadClusterNode(loader, YAML::Node(ref), "", "", 0);
+}
+
+core::Result<model::ModelSpec> LoadModel(const Catalog& catalog, const std::string& ref) {
+  Loader loader{catalog, {}, {}};
+  return LoadModelNode(loader, YAML::Node(ref), "", "", 0);
+}
+
+namespace {
+
+core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft,
+                                      const std::string& file, const SourceMap& at) {
+  auto loc = [&](const std::string& key) {
+    auto it = at.find(key);
+    return it == at.end() ? Location{file, 0} : it->second;
+  };
+  core::Diagnostics all;
+  const Location ml = loc("model");
+  core::Result<model::ModelSpec> model = LoadModelNode(loader, draft.model, ml.file, "model", ml.line);
+  if (!model.ok()) all.Append(model.diagnostics());
+  loader.diags = {};
+  const Location cl = loc("cluster");
+  core::Result<network::ClusterSpec> cluster =
+      LoadClusterNode(loader, draft.cluster, cl.file, "cluster", cl.line);
+  if (!cluster.ok()) all.Append(cluster.diagnostics());
+  loader.diags = {};
+  const Location pl = loc("plan");
+  core::Result<parallel::ParallelPlan> plan =
+      LoadPlanNode(loader, draft.plan, pl.file, "plan", pl.line,
+                   cluster.ok() ? cluster.value().chips : 0);
+  if (!plan.ok()) all.Append(plan.diagnostics());
+  if (all.HasErrors()) return all;
+  LoadedScenario s;
+  s.scenario.name = draft.name;
+  s.scenario.description = draft.description;
+  s.scenario.model = std::move(model).value();
+  s.scenario.cluster = std::move(cluster).value();
+  s.scenario.plan = std::move(plan).value();
+  s.where = loader.where;
+  return s;
+}
+
+}  // namespace
+
+core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::string& file) {
+  core::Result<Document> doc = ParseYamlFile(file);
+  if (!doc.ok()) return doc.diagnostics();
+  Loader loader{catalog, {}, {}};
+  ScenarioDraft draft;
+  ParseContext ctx{file, "", &loader.diags, &loader.where};
+  ApplyMapping(doc.value().root, ScenarioFields(), draft, ctx, {});
+  CheckRequired(ScenarioFields(), loader.where, "", file, 0, loader.diags);
+  if (loader.diags.HasErrors()) return loader.diags;
+  if (draft.name.empty()) draft.name = fs::path(file).stem().string();
+  const SourceMap at = loader.where;
+  loader.diags = {};
+  return Assemble(loader, draft, file, at);
+}
+
+core::Result<LoadedScenario> LoadScenarioNode(const Catalog& catalog, const YAML::Node& node,
+                                              const std::string& file) {
+  Loader loader{catalog, {}, {}};
+  ScenarioDraft draft;
+  ParseContext ctx{file, "scenario", &loader.diags, &loader.where};
+  ApplyMapping(node, ScenarioFields(), draft, ctx, {});
+  CheckRequired(ScenarioFields(), loader.where, "scenario", file, NodeLine(node), loader.diags);
+  if (loader.diags.HasErrors()) return loader.diags;
+  SourceMap at;
+  for (const auto& [k, v] : loader.where) at[k.substr(std::string("scenario.").size())] = v;
+  loader.where.clear();
+  loader.diags = {};
+  return Assemble(loader, draft, file, at);
+}
+
+core::Result<ValidationCase> LoadValidationCase(const std::string& file) {
+  core::Result<Document> doc = ParseYamlFile(file);
+  if (!doc.ok()) return doc.diagnostics();
+  core::Diagnostics diags;
+  SourceMap where;
+  ValidationCase c;
+  ApplyDefaults(ValidationCaseFields(), c);
+  ParseContext ctx{file, "", &diags, &where};
+  ApplyMapping(doc.value().root, ValidationCaseFields(), c, ctx, {});
+  CheckRequired(ValidationCaseFields(), where, "", file, 0, diags);
+  if (diags.HasErrors()) return diags;
+  return c;
+}
+
+core::Result<LoadedScenario> LoadParts(const Catalog& catalog, const std::string& model,
+                                       const std::string& cluster, const std::string& plan) {
+  Loader loader{catalog, {}, {}};
+  ScenarioDraft draft;
+  draft.name = fs::path(plan).stem().string();
+  draft.model = YAML::Node(model);
+  draft.cluster = YAML::Node(cluster);
+  draft.plan = YAML::Node(plan);
+  return Assemble(loader, draft, "", {});
+}
+
+}  // namespace fathom::io

@@ -1,0 +1,313 @@
+#include "io/report.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/text.h"
+
+namespace fathom::io {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string Pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
+
+std::string PlanLine(const parallel::ParallelPlan& p) {
+  std::string s = fmt::format("tp {} pp {}", p.tp, p.pp);
+  if (p.vp > 1) s += fmt::format(" vp {}", p.vp);
+  s += fmt::format(" dp {}", p.dp);
+  if (p.cp > 1) s += fmt::format(" cp {}", p.cp);
+  s += p.sequence_parallel ? " +sp" : "";
+  s += fmt::format(", micro-batch {}, global batch {}, {}, zero {}, recompute {}, {}",
+                   p.micro_batch_size, p.global_batch_size, parallel::ScheduleName(p.schedule),
+                   p.zero, parallel::RecomputeName(p.recompute),
+                   hardware::PrecisionName(p.precision));
+  return s;
+}
+
+// Rounds to 12 significant digits so JSON does not carry floating-point noise.
+double Round(double v) {
+  if (v == 0) return 0;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.12g", v);
+  return std::strtod(buf, nullptr);
+}
+
+}  // namespace
+
+std::string StepReportText(const estimate::StepReport& r) {
+  std::string out;
+  auto line = [&out](const std::string& k, const std::string& v) {
+    out += fmt::format("  {:<26}{}\n", k, v);
+  };
+  out += fmt::format("{}: {} on {} ({} x {})\n", r.scenario.empty() ? "step" : r.scenario,
+                     r.model, r.cluster, r.chips, r.chip);
+  out += "  plan: " + PlanLine(r.plan) + "\n\n";
+  line("step time", core::FormatSeconds(r.step_time_s));
+  line("tokens/s", fmt::format("{:.0f} ({:.1f} per chip)", r.tokens_per_s,
+                               r.tokens_per_s / static_cast<double>(r.chips)));
+  line("model TFLOP/s per chip", fmt::format("{:.1f}", r.model_flops_per_chip_s / 1e12));
+  line("MFU", fmt::format("{} of the bf16 dense peak ({:.1f} TFLOP/s)", Pct(r.mfu), r.peak_flops / 1e12));
+  if (r.plan.precision != hardware::Precision::kBf16) {
+    line("MFU at run precision",
+         fmt::format("{} of the {} peak ({:.1f} TFLOP/s)", Pct(r.mfu_run_precision),
+                     hardware::PrecisionName(r.plan.precision), r.peak_flops_run_precision / 1e12));
+  }
+  line("HFU", Pct(r.hfu) + " (recompute included)");
+  line("micro-batches", fmt::format("{} per pipeline, bubble {}", r.micro_batches, Pct(r.bubble_fraction)));
+  out += "\n  time breakdown (critical path)\n";
+  const double t = r.step_time_s;
+  auto row = [&](const char* name, double s) {
+    out += fmt::format("    {:<24}{:>12}  {:>6}\n", name, core::FormatSeconds(s), Pct(s / t));
+  };
+  row("compute", r.time.compute);
+  row("exposed tp comm", r.time.tp_exposed);
+  row("pipeline bubble", r.time.bubble);
+  row("exposed pp comm", r.time.pp_exposed);
+  row("exposed dp comm", r.time.dp_exposed);
+  row("optimizer", r.time.optimizer);
+  if (!r.comms.empty()) {
+    out += "\n  communication (per step, critical stage)\n";
+    out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<6}{:>11}{:>12}{:>12}\n", "op", "kind", "group",
+                       "level", "algo", "size", "total", "exposed");
+    for (const estimate::CommSummary& c : r.comms) {
+      out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<6}{:>11}{:>12}{:>12}\n", c.name, c.kind,
+                         c.group_size, c.level, c.algorithm, core::FormatBytes(c.bytes),
+                         core::FormatSeconds(c.time_s), core::FormatSeconds(c.exposed_s));
+    }
+  }
+  const parallel::MemoryBreakdown& m = r.memory;
+  out += fmt::format("\n  memory per chip (pipeline rank {}, the largest)\n", m.stage);
+  auto mem = [&](const char* name, double b) {
+    out += fmt::format("    {:<24}{:>12}\n", name, core::FormatBytes(b));
+  };
+  mem("weights", m.weights);
+  mem("gradients", m.gradients);
+  mem("optimizer state", m.optimizer);
+  mem("activations", m.activations);
+  mem("runtime reserve", m.reserved);
+  mem("fragmentation", m.fragmentation);
+  out += fmt::format("    {:<24}{:>12} of {}  {}\n", "total", core::FormatBytes(m.total),
+                     core::FormatBytes(r.memory_capacity),
+                     r.fits ? "fits" : fmt::format("DOES NOT FIT (short by {})",
+                                                   core::FormatBytes(m.total - r.memory_capacity)));
+  for (const std::string& n : r.notes) out += "  note: " + n + "\n";
+  return out;
+}
+
+std::string StepReportJson(const estimate::StepReport& r) {
+  ordered_json j;
+  j["schema"] = "fathom.step/1";
+  j["scenario"] = r.scenario;
+  j["model"] = r.model;
+  j["cluster"] = r.cluster;
+  j["chip"] = r.chip;
+  j["chips"] = r.chips;
+  const parallel::ParallelPlan& p = r.plan;
+  j["plan"] = {{"tp", p.tp},
+               {"pp", p.pp},
+               {"vp", p.vp},
+               {"dp", p.dp},
+               {"cp", p.cp},
+               {"sequence_parallel", p.sequence_parallel},
+               {"micro_batch_size", p.micro_batch_size},
+               {"global_batch_size", p.global_batch_size},
+               {"micro_batches", r.micro_batches},
+               {"schedule", parallel::ScheduleName(p.schedule)},
+               {"zero", p.zero},
+               {"recompute", parallel::RecomputeName(p.recompute)},
+               {"precision", hardware::PrecisionName(p.precision)}};
+  j["parameters"] = Round(r.parameters);
+  j["step_time_s"] = Round(r.step_time_s);
+  j["tokens_per_step"] = Round(r.tokens_per_step);
+  j["tokens_per_s"] = Round(r.tokens_per_s);
+  j["model_flops_per_token"] = Round(r.model_flops_per_token);
+  j["model_flops_per_chip_per_s"] = Round(r.model_flops_per_chip_s);
+  j["peak_flops_per_chip"] = Round(r.peak_flops);
+  j["peak"] = "bf16 dense";
+  j["mfu"] = Round(r.mfu);
+  j["mfu_run_precision"] = Round(r.mfu_run_precision);
+  j["hfu"] = Round(r.hfu);
+  j["bubble_fraction"] = Round(r.bubble_fraction);
+  j["time_breakdown_s"] = {{"compute", Round(r.time.compute)},
+                           {"tp_exposed", Round(r.time.tp_exposed)},
+                           {"bubble", Round(r.time.bubble)},
+                           {"pp_exposed", Round(r.time.pp_exposed)},
+                           {"dp_exposed", Round(r.time.dp_exposed)},
+                           {"optimizer", Round(r.time.optimizer)}};
+  ordered_json comms = ordered_json::array();
+  for (const estimate::CommSummary& c : r.comms) {
+    comms.push_back({{"name", c.name},
+                     {"group", c.group},
+                     {"kind", c.kind},
+                     {"algorithm", c.algorithm},
+                     {"level", c.level},
+                     {"group_size", c.group_size},
+                     {"bytes", Round(c.bytes)},
+                     {"calls", Round(c.calls)},
+                     {"time_s", Round(c.time_s)},
+                     {"exposed_s", Round(c.exposed_s)},
+                     {"bus_bandwidth_Bps", Round(c.bus_bandwidth)}});
+  }
+  j["communication"] = comms;
+  const parallel::MemoryBreakdown& m = r.memory;
+  j["memory_per_chip_bytes"] = Round(m.total);
+  j["memory_capacity_bytes"] = Round(r.memory_capacity);
+  j["fits"] = r.fits;
+  j["memory_breakdown_bytes"] = {{"stage", m.stage},
+                                 {"weights", Round(m.weights)},
+                                 {"gradients", Round(m.gradients)},
+                                 {"optimizer", Round(m.optimizer)},
+                                 {"activations", Round(m.activations)},
+                                 {"reserved", Round(m.reserved)},
+                                 {"fragmentation", Round(m.fragmentation)}};
+  j["notes"] = r.notes;
+  return j.dump(2) + "\n";
+}
+
+core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json) {
+  core::Diagnostics d;
+  ordered_json arr = ordered_json::array();
+  std::string text;
+  for (const std::string& name : catalog.Names(s)) {
+    switch (s) {
+      case Section::kChip: {
+        core::Result<hardware::ChipSpec> c = LoadChip(catalog, name);
+        if (!c.ok()) {
+          d.Append(c.diagnostics());
+          continue;
+        }
+        const hardware::ChipSpec& chip = c.value();
+        arr.push_back({{"name", chip.name},
+                       {"vendor", chip.vendor},
+                       {"description", chip.description},
+                       {"bf16_flops", Round(chip.Peak(hardware::Precision::kBf16).value())},
+                       {"fp8_flops", Round(chip.Peak(hardware::Precision::kFp8).value())},
+                       {"hbm_bytes", Round(chip.hbm_capacity.value())},
+                       {"hbm_Bps", Round(chip.hbm_bandwidth.value())},
+                       {"scale_up_Bps", Round(chip.scale_up_bandwidth.value())},
+                       {"scale_up_domain", chip.scale_up_domain}});
+        text += fmt::format("{:<12}{:<8}{:>10.1f} TF bf16 {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
+                            chip.Peak(hardware::Precision::kBf16).value() / 1e12,
+                            core::FormatBytes(chip.hbm_capacity.value()),
+                            core::FormatBandwidth(chip.hbm_bandwidth.value()).substr(0, core::FormatBandwidth(chip.hbm_bandwidth.value()).size() - 2),
+                            chip.description);
+        break;
+      }
+      case Section::kCluster: {
+        core::Result<network::ClusterSpec> c = LoadCluster(catalog, name);
+        if (!c.ok()) {
+          d.Append(c.diagnostics());
+          continue;
+        }
+        const network::ClusterSpec& cl = c.value();
+        arr.push_back({{"name", cl.name},
+                       {"description", cl.description},
+                       {"chip", cl.chip.name},
+                       {"chips", cl.chips},
+                       {"domain", cl.domain},
+                       {"scale_up_Bps", Round(cl.scale_up.bandwidth.value())},
+                       {"scale_out_Bps", Round(cl.scale_out.bandwidth.value())},
+                       {"oversubscription", cl.oversubscription}});
+        text += fmt::format("{:<24}{:>8} x {:<10} domain {:<6} {}\n", cl.name, cl.chips, cl.chip.name,
+                            cl.domain, cl.description);
+        break;
+      }
+      case Section::kModel: {
+        core::Result<model::ModelSpec> m = LoadModel(catalog, name);
+        if (!m.ok()) {
+          d.Append(m.diagnostics());
+          continue;
+        }
+        const model::ModelSpec& md = m.value();
+        const double params = model::CountParameters(md).total;
+        arr.push_back({{"name", md.name},
+                       {"description", md.description},
+                       {"parameters", Round(params)},
+                       {"layers", md.layers},
+                       {"hidden", md.hidden},
+                       {"heads", md.heads},
+                       {"kv_heads", md.kv_heads},
+                       {"seq_len", md.seq_len}});
+        text += fmt::format("{:<18}{:>9.1f}B  {:>4} layers  h {:<6} {}\n", md.name, params / 1e9,
+                            md.layers, md.hidden, md.description);
+        break;
+      }
+      default: break;
+    }
+  }
+  if (d.HasErrors()) return d;
+  if (json) return arr.dump(2) + "\n";
+  return text;
+}
+
+namespace {
+
+std::string KeyDoc(Section s, const KeyInfo& k) {
+  std::string out = fmt::format("{}.{}\n", SectionName(s), k.path);
+  out += "  " + k.help + "\n";
+  out += "  type: " + TypeDescription(k) + "\n";
+  if (k.required) out += "  required\n";
+  if (!k.default_text.empty()) out += "  default: " + k.default_text + "\n";
+  return out;
+}
+
+const Section kAllSections[] = {Section::kScenario, Section::kModel, Section::kCluster,
+                                Section::kChip, Section::kPlan, Section::kValidationCase};
+
+std::string SectionKey(Section s) {
+  std::string name(SectionName(s));
+  for (char& c : name) {
+    if (c == ' ') c = '_';
+  }
+  return name;
+}
+
+}  // namespace
+
+core::Result<std::string> Explain(const std::string& key) {
+  std::string out;
+  std::vector<std::string> all;
+  for (Section s : kAllSections) {
+    for (const KeyInfo& k : Keys(s)) {
+      const std::string full = SectionKey(s) + "." + k.path;
+      all.push_back(full);
+      if (key.empty() || full == key || k.path == key ||
+          full.compare(0, key.size() + 1, key + ".") == 0 || SectionKey(s) == key) {
+        out += KeyDoc(s, k);
+      }
+    }
+  }
+  if (out.empty()) {
+    core::Diagnostics d;
+    std::vector<std::string_view> views(all.begin(), all.end());
+    const std::string guess = core::DidYouMean(key, views);
+    d.Error("", "no key \"" + key + "\"",
+            guess.empty() ? "`fathom explain` lists every key" : "did you mean \"" + guess + "\"?");
+    return d;
+  }
+  return out;
+}
+
+std::string ConfigReferenceMarkdown() {
+  std::string out =
+      "# Configuration reference\n\n"
+      "Generated by `fathom explain --markdown` from the key declarations in src/io/keys.cc; "
+      "do not edit by hand.\n\n"
+      "Quantities carry their unit as a string (`\"80GiB\"`, `\"400Gbps\"`, `\"989.4TFLOPS\"`, "
+      "`\"2us\"`); a bare number where a unit belongs is an error. Unknown keys are errors.\n";
+  for (Section s : kAllSections) {
+    out += fmt::format("\n## {}\n\n| key | type | default | description |\n|---|---|---|---|\n",
+                       SectionName(s));
+    for (const KeyInfo& k : Keys(s)) {
+      std::string def = k.required ? "**required**" : k.default_text;
+      out += fmt::format("| `{}` | {} | {} | {} |\n", k.path, TypeDescription(k), def, k.help);
+    }
+  }
+  return out;
+}
+
+}  // namespace fathom::io

@@ -1,0 +1,373 @@
+#include "io/validation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "io/keys.h"
+
+namespace fathom::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void Summarize(ValidationTable& t) {
+  std::sort(t.rows.begin(), t.rows.end(),
+            [](const ValidationRow& a, const ValidationRow& b) { return a.name < b.name; });
+  std::vector<double> errors;
+  for (const ValidationRow& r : t.rows) {
+    if (r.failure.empty()) errors.push_back(std::fabs(r.error_pct));
+  }
+  t.cases = static_cast<int>(errors.size());
+  if (errors.empty()) return;
+  std::sort(errors.begin(), errors.end());
+  const size_t n = errors.size();
+  t.median_abs_error_pct = n % 2 ? errors[n / 2] : 0.5 * (errors[n / 2 - 1] + errors[n / 2]);
+  t.max_abs_error_pct = errors.back();
+}
+
+void Predict(ValidationRow& row, const estimate::Scenario& scenario) {
+  core::Result<estimate::StepReport> r = estimate::Estimate(scenario);
+  if (!r.ok()) {
+    std::string why;
+    for (const core::Diagnostic& d : r.diagnostics().items()) {
+      if (d.severity == core::Severity::kError) why += (why.empty() ? "" : "; ") + d.key + ": " + d.message;
+    }
+    row.failure = why;
+    return;
+  }
+  row.predicted_s = r.value().step_time_s;
+  row.error_pct = 100.0 * (row.predicted_s - row.measured_s) / row.measured_s;
+  row.ok = std::fabs(row.error_pct) <= row.tolerance_pct;
+  if (!r.value().fits) row.assumptions.push_back("the plan does not fit in memory as modelled");
+}
+
+}  // namespace
+
+core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std::string& dir) {
+  core::Diagnostics d;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    d.Error("", "no validation directory \"" + dir + "\"", "pass --cases DIR");
+    return d;
+  }
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".yaml") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  ValidationTable t;
+  for (const std::string& file : files) {
+    core::Result<ValidationCase> c = LoadValidationCase(file);
+    if (!c.ok()) {
+      d.Append(c.diagnostics());
+      continue;
+    }
+    ValidationRow row;
+    row.name = c.value().name;
+    row.source = c.value().source;
+    row.file = file;
+    row.measured_s = c.value().measured_step_time_s;
+    row.tolerance_pct = 100 * c.value().tolerance;
+    row.assumptions = c.value().assumptions;
+    core::Result<LoadedScenario> s = LoadScenarioNode(catalog, c.value().scenario, file);
+    if (!s.ok()) {
+      d.Append(s.diagnostics());
+      continue;
+    }
+    Predict(row, s.value().scenario);
+    t.rows.push_back(std::move(row));
+  }
+  if (d.HasErrors()) return d;
+  Summarize(t);
+  return t;
+}
+
+namespace {
+
+using nlohmann::json;
+
+const json* Get(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it == j.end() || it->is_null() ? nullptr : &*it;
+}
+
+double Num(const json& j, const char* key, double fallback = 0) {
+  const json* v = Get(j, key);
+  return v != nullptr && v->is_number() ? v->get<double>() : fallback;
+}
+
+std::string Text(const json& j, const char* key) {
+  const json* v = Get(j, key);
+  if (v == nullptr) return "";
+  if (v->is_string()) return v->get<std::string>();
+  if (v->is_boolean()) return v->get<bool>() ? "true" : "false";
+  return v->dump();
+}
+
+bool Contains(const std::string& s, const char* word) {
+  std::string a = s, b = word;
+  std::transform(a.begin(), a.end(), a.begin(), ::tolower);
+  std::transform(b.begin(), b.end(), b.begin(), ::tolower);
+  return a.find(b) != std::string::npos;
+}
+
+// Catalog chip and base cluster for a published accelerator string.
+bool MapHardware(const std::string& accel, std::string& chip, std::string& cluster) {
+  if (Contains(accel, "A100")) {
+    chip = Contains(accel, "40GB") ? "a100-40gb" : "a100-80gb";
+    cluster = "dgx-a100-superpod";
+  } else if (Contains(accel, "H100")) {
+    chip = "h100-sxm";
+    cluster = "dgx-h100-superpod";
+  } else if (Contains(accel, "H200")) {
+    chip = "h200";
+    cluster = "dgx-h200";
+  } else if (Contains(accel, "TPU v4")) {
+    chip = "tpu-v4";
+    cluster = "tpu-v4-pod";
+  } else if (Contains(accel, "Gaudi2")) {
+    chip = "gaudi2";
+    cluster = "gaudi2-hls";
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std::string& file) {
+  core::Diagnostics d;
+  core::Result<std::string> text = ReadFile(file);
+  if (!text.ok()) return text.diagnostics();
+  json doc;
+  try {
+    doc = json::parse(text.value());
+  } catch (const json::parse_error& e) {
+    d.Add({core::Severity::kError, file, 0, "", std::string("cannot parse JSON: ") + e.what(), ""});
+    return d;
+  }
+  const json* records = doc.is_array() ? &doc : Get(doc, "records");
+  if (records == nullptr || !records->is_array()) {
+    d.Add({core::Severity::kError, file, 0, "", "expected an array of records (the published-runs schema)", ""});
+    return d;
+  }
+  ValidationTable t;
+  for (const json& rec : *records) {
+    const std::string id = rec.is_object() ? Text(rec, "id") : "";
+    auto skip = [&](const std::string& why) { t.unmapped.emplace_back(id.empty() ? "?" : id, why); };
+    if (!rec.is_object()) {
+      skip("not an object");
+      continue;
+    }
+    const std::string kind = Text(rec, "kind");
+    if (kind == "reliability" || kind == "cluster_description" || kind == "microbenchmark_layer_time" ||
+        kind == "aggregate_run_cost" || kind == "ablation") {
+      skip("kind " + kind + " has no training step to compare");
+      continue;
+    }
+    const json* arch = Get(rec, "architecture");
+    const json* hw = Get(rec, "hardware");
+    const json* par = Get(rec, "parallelism");
+    const json* batch = Get(rec, "batch");
+    const json* results = Get(rec, "results");
+    const json* derived = Get(rec, "derived");
+    if (arch == nullptr || hw == nullptr || batch == nullptr) {
+      skip("architecture, hardware or batch missing");
+      continue;
+    }
+    if (Num(*arch, "moe_routed_experts") > 0) {
+      skip("mixture-of-experts model: not modelled yet");
+      continue;
+    }
+    ValidationRow row;
+    row.name = id;
+    const json* src = Get(rec, "source");
+    row.source = src ? Text(*src, "title") + ", " + Text(*src, "locator") : "";
+    row.file = file;
+    // Measured step time.
+    double step = results ? Num(*results, "iteration_time_s") : 0;
+    if (step <= 0 && derived != nullptr) {
+      for (const char* k : {"median_step_time_s", "iteration_time_s", "step_time_s"}) {
+        if (step <= 0) step = Num(*derived, k);
+      }
+      if (step > 0) row.assumptions.push_back("step time from the record's derived values");
+    }
+    const double seq = Num(*arch, "seq_len");
+    double gbs = Num(*batch, "global_batch_sequences");
+    if (gbs <= 0 && seq > 0) gbs = Num(*batch, "global_batch_tokens") / seq;
+    if (step <= 0 && results != nullptr && Num(*results, "tokens_per_s") > 0 && gbs > 0) {
+      step = gbs * seq / Num(*results, "tokens_per_s");
+      row.assumptions.push_back("step time = global batch tokens / tokens_per_s");
+    }
+    if (step <= 0) {
+      skip("no step time, iteration time or tokens/s to compare");
+      continue;
+    }
+    row.measured_s = step;
+    std::string chip, base;
+    if (!MapHardware(Text(*hw, "accelerator"), chip, base)) {
+      skip("accelerator \"" + Text(*hw, "accelerator") + "\" is not in the catalog");
+      continue;
+    }
+    const int64_t count = static_cast<int64_t>(Num(*hw, "count"));
+    if (count <= 0 || seq <= 0 || gbs <= 0) {
+      skip("chip count, sequence length or global batch missing");
+      continue;
+    }
+    estimate::Scenario s;
+    s.name = id;
+    // Model.
+    model::ModelSpec& m = s.model;
+    m.name = Text(rec, "model");
+    m.layers = static_cast<int>(Num(*arch, "layers"));
+    m.hidden = static_cast<int>(Num(*arch, "hidden"));
+    m.heads = static_cast<int>(Num(*arch, "heads"));
+    if (m.layers <= 0 || m.hidden <= 0 || m.heads <= 0) {
+      skip("layers, hidden or heads missing");
+      continue;
+    }
+    m.kv_heads = static_cast<int>(Num(*arch, "kv_heads", m.heads));
+    m.head_dim = m.hidden / m.heads;
+    m.ffn_hidden = static_cast<int>(Num(*arch, "ffn_hidden", 4.0 * m.hidden));
+    if (Get(*arch, "ffn_hidden") == nullptr) row.assumptions.push_back("ffn_hidden = 4 x hidden");
+    m.vocab = static_cast<int>(Num(*arch, "vocab", 51200));
+    if (Get(*arch, "vocab") == nullptr) row.assumptions.push_back("vocab 51200 (GPT-2 BPE padded)");
+    m.seq_len = static_cast<int>(seq);
+    const std::string notes = Text(*arch, "notes");
+    if (Contains(notes, "swiglu")) {
+      m.activation = model::Activation::kSwiGLU;
+      m.norm = model::Norm::kRMSNorm;
+    } else {
+      m.activation = model::Activation::kGeLU;
+      m.norm = model::Norm::kLayerNorm;
+      m.position = model::Position::kLearned;
+      m.bias = true;
+      row.assumptions.push_back("GPT-style layer (GeLU, LayerNorm, biases)");
+    }
+    // Cluster.
+    core::Result<network::ClusterSpec> cl = LoadCluster(catalog, base);
+    if (!cl.ok()) {
+      skip("base cluster " + base + " did not load");
+      continue;
+    }
+    s.cluster = std::move(cl).value();
+    if (s.cluster.chip.name != chip) {
+      core::Result<hardware::ChipSpec> c = LoadChip(catalog, chip);
+      if (!c.ok()) {
+        skip("chip " + chip + " did not load");
+        continue;
+      }
+      s.cluster.chip = std::move(c).value();
+    }
+    s.cluster.chips = count;
+    s.cluster.name = base + " (" + std::to_string(count) + " chips)";
+    row.assumptions.push_back("network of the catalog's " + base);
+    // Plan.
+    parallel::ParallelPlan& p = s.plan;
+    auto degree = [&](const char* key, const char* what) {
+      const double v = par ? Num(*par, key) : 0;
+      if (v <= 0) {
+        row.assumptions.push_back(std::string(what) + " not given: 1");
+        return 1;
+      }
+      return static_cast<int>(v);
+    };
+    p.tp = degree("tp", "tp");
+    p.pp = degree("pp", "pp");
+    p.cp = 1;
+    p.vp = par && Num(*par, "vpp") > 1 ? static_cast<int>(Num(*par, "vpp")) : 1;
+    p.schedule = p.vp > 1 ? parallel::Schedule::kInterleaved : parallel::Schedule::k1F1B;
+    p.dp = static_cast<int>(count / (int64_t{p.tp} * p.pp));
+    p.micro_batch_size = static_cast<int>(Num(*batch, "micro_batch", 1));
+    if (Get(*batch, "micro_batch") == nullptr) row.assumptions.push_back("micro batch 1");
+    p.global_batch_size = static_cast<int>(gbs);
+    const std::string sp = par ? Text(*par, "sp") : "";
+    p.sequence_parallel = sp == "true";
+    const std::string recompute = par ? Text(*par, "recompute") : "";
+    p.recompute = Contains(recompute, "selective") ? parallel::Recompute::kSelective
+                  : Contains(recompute, "full") || Contains(recompute, "checkpoint") ||
+                          Contains(recompute, "remat")
+                      ? parallel::Recompute::kFull
+                      : parallel::Recompute::kNone;
+    if (recompute.empty()) row.assumptions.push_back("no recompute");
+    const std::string zero = par ? Text(*par, "zero_or_fsdp") : "";
+    p.zero = Contains(zero, "ZeRO-3") || Contains(zero, "FSDP") || Contains(zero, "fully sharded") ? 3 : 1;
+    if (zero.empty()) row.assumptions.push_back("distributed optimizer (ZeRO-1)");
+    const std::string precision = Text(rec, "precision");
+    p.precision = Contains(precision, "fp8") ? hardware::Precision::kFp8
+                  : Contains(precision, "fp16") ? hardware::Precision::kFp16
+                                                : hardware::Precision::kBf16;
+    p.flash_attention = !(Contains(Text(rec, "date"), "2021") || Contains(Text(rec, "date"), "2022"));
+    if (!p.flash_attention) row.assumptions.push_back("unfused attention (before FlashAttention in Megatron)");
+    Predict(row, s);
+    if (!row.failure.empty()) {
+      skip("plan rejected: " + row.failure);
+      continue;
+    }
+    t.rows.push_back(std::move(row));
+  }
+  Summarize(t);
+  return t;
+}
+
+std::string ValidationText(const ValidationTable& t) {
+  std::string out = fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", "case", "measured", "predicted",
+                                "error", "source");
+  for (const ValidationRow& r : t.rows) {
+    if (!r.failure.empty()) {
+      out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", r.name, fmt::format("{:.3f} s", r.measured_s),
+                         "-", "n/a", "failed: " + r.failure);
+      continue;
+    }
+    out += fmt::format("{:<44}{:>12}{:>12}{:>+8.1f}%{}  {}\n", r.name, fmt::format("{:.3f} s", r.measured_s),
+                       fmt::format("{:.3f} s", r.predicted_s), r.error_pct, r.ok ? " " : "!",
+                       r.source);
+  }
+  out += fmt::format("\n{} cases: median |error| {:.1f}%, max |error| {:.1f}%\n", t.cases,
+                     t.median_abs_error_pct, t.max_abs_error_pct);
+  if (!t.unmapped.empty()) {
+    out += fmt::format("\n{} records not mapped:\n", t.unmapped.size());
+    for (const auto& [id, why] : t.unmapped) out += "  " + id + ": " + why + "\n";
+  }
+  return out;
+}
+
+std::string ValidationJson(const ValidationTable& t) {
+  nlohmann::ordered_json j;
+  j["schema"] = "fathom.validate/1";
+  j["summary"] = {{"cases", t.cases},
+                  {"median_abs_error_pct", t.median_abs_error_pct},
+                  {"max_abs_error_pct", t.max_abs_error_pct}};
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const ValidationRow& r : t.rows) {
+    nlohmann::ordered_json row = {{"case", r.name},
+                                  {"source", r.source},
+                                  {"measured_step_time_s", r.measured_s}};
+    if (r.failure.empty()) {
+      row["predicted_step_time_s"] = r.predicted_s;
+      row["error_pct"] = r.error_pct;
+      row["within_tolerance"] = r.ok;
+    } else {
+      row["failure"] = r.failure;
+    }
+    row["tolerance_pct"] = r.tolerance_pct;
+    row["assumptions"] = r.assumptions;
+    rows.push_back(row);
+  }
+  j["cases"] = rows;
+  nlohmann::ordered_json unmapped = nlohmann::ordered_json::array();
+  for (const auto& [id, why] : t.unmapped) unmapped.push_back({{"id", id}, {"reason", why}});
+  j["unmapped"] = unmapped;
+  // Top-level copies of the summary for scripts.
+  j["median_abs_error_pct"] = t.median_abs_error_pct;
+  j["max_abs_error_pct"] = t.max_abs_error_pct;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace fathom::io

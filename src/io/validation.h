@@ -1,0 +1,43 @@
+// Validation against published training runs: the cases under tests/validation/ (each a
+// scenario, a measured step time and its citation), and any file in the published-runs
+// schema mapped record by record with stated assumptions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "io/config.h"
+
+namespace fathom::io {
+
+struct ValidationRow {
+  std::string name;
+  std::string source;
+  std::string file;
+  double measured_s = 0;
+  double predicted_s = 0;
+  double error_pct = 0;      // (predicted - measured) / measured, percent
+  double tolerance_pct = 25;
+  bool ok = false;           // predicted within tolerance
+  std::string failure;       // why no prediction could be made
+  std::vector<std::string> assumptions;
+};
+
+struct ValidationTable {
+  std::vector<ValidationRow> rows;  // in name order
+  std::vector<std::pair<std::string, std::string>> unmapped;  // record id, reason
+  double median_abs_error_pct = 0;
+  double max_abs_error_pct = 0;
+  int cases = 0;  // rows with a prediction
+};
+
+// Runs every *.yaml under `dir` (recursively).
+core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std::string& dir);
+
+// Maps and runs the records of a published-runs JSON file.
+core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std::string& file);
+
+std::string ValidationText(const ValidationTable& t);
+std::string ValidationJson(const ValidationTable& t);
+
+}  // namespace fathom::io

@@ -1,0 +1,39 @@
+// Memory per chip for a plan: weights, gradients and optimizer state under ZeRO/FSDP
+// sharding, activations under each recompute mode and pipeline schedule (Korthikanti et
+// al. 2022), and a stated allowance for the runtime and fragmentation.
+//
+// Bytes per parameter follow Megatron-LM's mixed-precision Adam (Rajbhandari et al. 2020,
+// ZeRO Sec. 3): 16-bit weights (2), fp32 main gradients (4), fp32 master weights and the
+// two Adam moments (12). ZeRO-1 shards the 12, ZeRO-2 also the 4, ZeRO-3/FSDP also the 2.
+#pragma once
+
+#include <vector>
+
+#include "model/model_spec.h"
+#include "parallel/plan.h"
+
+namespace fathom::parallel {
+
+struct MemoryBreakdown {
+  int stage = 0;             // pipeline rank this breakdown is for
+  double parameters = 0;     // parameters held by the chip (before ZeRO sharding)
+  double weights = 0;        // bytes
+  double gradients = 0;
+  double optimizer = 0;
+  double activations = 0;    // all in-flight micro-batches, plus logits on the last stage
+  double reserved = 0;       // runtime context and communication buffers
+  double fragmentation = 0;  // allocator slack, a fraction of the above
+  double total = 0;
+};
+
+// Parameters held by pipeline rank `stage` per tensor-parallel rank (before ZeRO).
+double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int stage,
+                       int stage_layers);
+
+MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, int stage,
+                            int stage_layers);
+
+// The breakdown of the pipeline rank that needs the most memory.
+MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p);
+
+}  // namespace fathom::parallel

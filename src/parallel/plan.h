@@ -1,0 +1,67 @@
+// ParallelPlan: how one training step is spread over the chips (Megatron-LM vocabulary),
+// its validation against a model and a cluster, and the pipeline schedule's shape.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/diagnostic.h"
+#include "hardware/chip_spec.h"
+#include "model/model_spec.h"
+
+namespace fathom::parallel {
+
+enum class Schedule { kGPipe, k1F1B, kInterleaved };
+enum class Recompute { kNone, kSelective, kFull };
+
+std::string_view ScheduleName(Schedule s);
+std::string_view RecomputeName(Recompute r);
+
+struct ParallelPlan {
+  int tp = 1;
+  int pp = 1;
+  int vp = 1;  // virtual pipeline stages (model chunks) per pipeline rank
+  int dp = 1;
+  int cp = 1;
+  bool sequence_parallel = false;
+  int micro_batch_size = 1;   // sequences
+  int global_batch_size = 1;  // sequences per optimizer step
+  Schedule schedule = Schedule::k1F1B;
+  int zero = 1;  // 0 plain DP, 1 distributed optimizer, 2 + gradients, 3 FSDP (+ params)
+  Recompute recompute = Recompute::kNone;
+  hardware::Precision precision = hardware::Precision::kBf16;
+  bool flash_attention = true;
+  int first_stage_layers = 0;  // 0 = even split (Megatron decoder_first_pipeline_num_layers)
+  int last_stage_layers = 0;   // 0 = even split
+  bool overlap_dp = true;
+  bool overlap_tp = false;
+  bool overlap_pp = true;
+  std::string order = "tp-cp-ep-dp-pp";
+  core::Bytes memory_reserved{2.0 * (1ull << 30)};  // runtime context + comm buffers
+  double memory_fragmentation = 0.05;               // of the allocated total
+
+  int64_t Chips() const { return int64_t{tp} * pp * dp * cp; }
+  int MicroBatches() const { return global_batch_size / (micro_batch_size * dp); }
+};
+
+// Checks the plan against the model and the chip count; every problem found is reported
+// with the key it concerns ("plan.tp", ...), the values and a hint.
+core::Diagnostics ValidatePlan(const ParallelPlan& plan, const model::ModelSpec& model,
+                               const hardware::ChipSpec& chip, int64_t cluster_chips);
+
+// Layers held by each pipeline rank (all of its virtual stages together), first to last.
+std::vector<int> StageLayers(const ParallelPlan& plan, int model_layers);
+
+// Rank distance between consecutive members of the `axis` group ("tp", "cp", "ep", "dp",
+// "pp") under the plan's order string, where the first axis varies fastest.
+int64_t AxisStride(const ParallelPlan& plan, std::string_view axis);
+
+// Pipeline bubble as a fraction of the ideal (bubble-free) time for uniform stages:
+// (p-1)/m for GPipe and 1F1B, (p-1)/(v·m) interleaved (Narayanan et al. SC'21 Sec. 2.2).
+double BubbleFraction(const ParallelPlan& plan);
+
+// Micro-batches whose activations stage `stage` holds at its peak (Megatron's warm-up
+// count + 1), in units of whole-stage micro-batches; at most the number of micro-batches.
+double InFlightMicroBatches(const ParallelPlan& plan, int stage);
+
+}  // namespace fathom::parallel

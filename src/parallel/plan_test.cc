@@ -1,0 +1,118 @@
+#include "parallel/plan.h"
+
+#include <gtest/gtest.h>
+
+namespace fathom::parallel {
+namespace {
+
+model::ModelSpec Gpt3() {
+  model::ModelSpec m;
+  m.name = "gpt3";
+  m.layers = 96;
+  m.hidden = 12288;
+  m.heads = 96;
+  m.kv_heads = 96;
+  m.head_dim = 128;
+  m.ffn_hidden = 49152;
+  m.vocab = 51200;
+  m.seq_len = 2048;
+  return m;
+}
+
+hardware::ChipSpec Chip() {
+  hardware::ChipSpec c;
+  c.name = "test";
+  c.peak[static_cast<size_t>(hardware::Precision::kBf16)] = core::FlopsPerSec(1e15);
+  return c;
+}
+
+ParallelPlan Mlperf() {
+  ParallelPlan p;
+  p.tp = 4;
+  p.pp = 8;
+  p.vp = 12;
+  p.dp = 336;
+  p.schedule = Schedule::kInterleaved;
+  p.micro_batch_size = 1;
+  p.global_batch_size = 2688;
+  return p;
+}
+
+TEST(ValidatePlan, AcceptsMlperfPlan) {
+  const core::Diagnostics d = ValidatePlan(Mlperf(), Gpt3(), Chip(), 10752);
+  EXPECT_FALSE(d.HasErrors()) << d.Format();
+}
+
+TEST(ValidatePlan, ReportsEveryProblem) {
+  ParallelPlan p = Mlperf();
+  p.tp = 5;
+  p.vp = 5;
+  const core::Diagnostics d = ValidatePlan(p, Gpt3(), Chip(), 10752);
+  const std::string text = d.Format();
+  EXPECT_NE(text.find("chips, but the cluster has 10752"), std::string::npos) << text;
+  EXPECT_NE(text.find("must divide the attention heads"), std::string::npos) << text;
+  EXPECT_NE(text.find("divisible by pp x vp"), std::string::npos) << text;
+}
+
+TEST(ValidatePlan, RejectsFp8OnChipWithout) {
+  ParallelPlan p = Mlperf();
+  p.precision = hardware::Precision::kFp8;
+  const core::Diagnostics d = ValidatePlan(p, Gpt3(), Chip(), 10752);
+  EXPECT_NE(d.Format().find("no fp8 support"), std::string::npos);
+}
+
+TEST(ValidatePlan, RejectsBadOrder) {
+  ParallelPlan p = Mlperf();
+  p.order = "tp-dp-pp";
+  EXPECT_NE(ValidatePlan(p, Gpt3(), Chip(), 10752).Format().find("permutation"),
+            std::string::npos);
+}
+
+TEST(StageLayers, UnevenFirstAndLast) {
+  ParallelPlan p;
+  p.pp = 16;
+  p.first_stage_layers = 7;
+  p.last_stage_layers = 7;
+  const std::vector<int> layers = StageLayers(p, 126);
+  EXPECT_EQ(layers.front(), 7);
+  EXPECT_EQ(layers.back(), 7);
+  EXPECT_EQ(layers[1], 8);
+  int total = 0;
+  for (int l : layers) total += l;
+  EXPECT_EQ(total, 126);
+}
+
+TEST(AxisStride, MegatronOrder) {
+  ParallelPlan p = Mlperf();
+  EXPECT_EQ(AxisStride(p, "tp"), 1);
+  EXPECT_EQ(AxisStride(p, "dp"), 4);
+  EXPECT_EQ(AxisStride(p, "pp"), 4 * 336);
+  p.order = "tp-pp-dp-cp-ep";
+  EXPECT_EQ(AxisStride(p, "pp"), 4);
+  EXPECT_EQ(AxisStride(p, "dp"), 32);
+}
+
+TEST(BubbleFraction, Textbook) {
+  ParallelPlan p;
+  p.pp = 8;
+  p.dp = 1;
+  p.micro_batch_size = 1;
+  p.global_batch_size = 64;
+  EXPECT_DOUBLE_EQ(BubbleFraction(p), 7.0 / 64);
+  p.vp = 4;
+  p.schedule = Schedule::kInterleaved;
+  EXPECT_DOUBLE_EQ(BubbleFraction(p), 7.0 / 64 / 4);
+}
+
+TEST(InFlight, OneFOneBFirstStageHoldsPp) {
+  ParallelPlan p;
+  p.pp = 8;
+  p.global_batch_size = 64;
+  EXPECT_DOUBLE_EQ(InFlightMicroBatches(p, 0), 8);
+  EXPECT_DOUBLE_EQ(InFlightMicroBatches(p, 7), 1);
+  p.schedule = Schedule::kGPipe;
+  EXPECT_DOUBLE_EQ(InFlightMicroBatches(p, 7), 64);
+}
+
+}  // namespace
+}  // namespace fathom::parallel

@@ -1,0 +1,70 @@
+// StepGraph: what one training step asks of each pipeline stage, before any timing.
+// Model x Plan -> per stage class: the compute and tensor-parallel communication of one
+// micro-batch forward, backward and recomputation; the pipeline send/recv; the
+// data-parallel gradient and parameter traffic; the optimizer's memory traffic.
+//
+// Stages with the same layers and the same extras (embedding, logits) form one class with
+// a multiplicity, so the graph's size does not grow with pp or the chip count.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "collective/collective.h"
+#include "hardware/chip_spec.h"
+#include "model/model_spec.h"
+#include "parallel/plan.h"
+
+namespace fathom::workload {
+
+enum class Group { kTp, kDp, kPp };
+std::string_view GroupName(Group g);
+
+struct ComputeOp {
+  std::string_view name;
+  model::OpKind kind = model::OpKind::kGemm;
+  hardware::Precision precision = hardware::Precision::kBf16;
+  int64_t m = 0, n = 0, k = 0;  // GEMM shape per chip; batch for batched GEMMs
+  int64_t batch = 1;
+  double flops = 0;             // attention: FLOPs per chip
+  double bytes = 0;             // elementwise: HBM bytes per chip
+  double count = 1;             // repetitions (layers)
+  bool recompute = false;       // part of the recomputation (counts in HFU, not MFU)
+
+  double Flops() const;         // per repetition, FLOPs actually executed
+};
+
+struct CommOp {
+  std::string_view name;
+  Group group = Group::kTp;
+  collective::Kind kind = collective::Kind::kAllReduce;
+  double bytes = 0;  // NCCL buffer size per chip
+  double count = 1;
+};
+
+// One micro-batch through one stage (all of its virtual chunks).
+struct StageWork {
+  int first_stage = 0;        // the first pipeline rank of this class
+  int stages = 1;             // ranks in the class
+  int layers = 0;             // per rank
+  bool embedding = false;
+  bool logits = false;
+  double parameters = 0;      // per chip, before ZeRO sharding
+  std::vector<ComputeOp> forward;
+  std::vector<ComputeOp> backward;  // includes recomputation ops, flagged
+  std::vector<CommOp> forward_comm;
+  std::vector<CommOp> backward_comm;
+};
+
+struct StepGraph {
+  std::vector<StageWork> stages;  // classes, in pipeline order
+  int micro_batches = 0;
+  double tokens_per_micro_batch = 0;  // b·s
+  double p2p_bytes = 0;               // activation sent to the next stage, per micro-batch
+  double model_flops_per_token = 0;   // fwd+bwd, Megatron convention
+};
+
+StepGraph BuildStepGraph(const model::ModelSpec& model, const parallel::ParallelPlan& plan);
+
+}  // namespace fathom::workload
