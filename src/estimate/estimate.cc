@@ -145,6 +145,28 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   const workload::StageWork& wc = g.stages[critical];
   r.critical_stage = wc.first_stage;
 
+  // Operator table of the critical stage, whole step.
+  auto add_ops = [&](const std::vector<ComputeOp>& ops, const char* default_phase) {
+    for (const ComputeOp& op : ops) {
+      const std::string phase = op.recompute ? "recompute" : default_phase;
+      const double dt = ComputeTime(chip, op) * op.count * mb;
+      auto it = std::find_if(r.ops.begin(), r.ops.end(), [&](const OpSummary& s) {
+        return s.name == op.name && s.phase == phase;
+      });
+      if (it == r.ops.end()) {
+        r.ops.push_back({std::string(op.name), phase, 0, 0, 0});
+        it = r.ops.end() - 1;
+      }
+      it->flops += op.Flops() * op.count * mb;
+      it->bytes += op.bytes * op.count * mb;
+      it->time_s += dt;
+    }
+  };
+  add_ops(wc.forward, "forward");
+  add_ops(wc.backward, "backward");
+  std::stable_sort(r.ops.begin(), r.ops.end(),
+                   [](const OpSummary& a, const OpSummary& b) { return a.time_s > b.time_s; });
+
   // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble.
   r.time.compute = mb * (tc.forward_compute + tc.backward_compute);
   r.time.tp_exposed = mb * tc.tp_exposed;

@@ -50,6 +50,14 @@ struct CommSummary {
   double bus_bandwidth = 0;
 };
 
+struct OpSummary {  // one operator kind on the critical stage, per step
+  std::string name;
+  std::string phase;     // forward, backward, recompute
+  double flops = 0;      // executed, per chip
+  double bytes = 0;      // HBM bytes of memory-bound operators, per chip
+  double time_s = 0;
+};
+
 struct StepReport {
   std::string scenario;
   std::string model;
@@ -74,6 +82,7 @@ struct StepReport {
   int critical_stage = 0;
   TimeBreakdown time;
   std::vector<CommSummary> comms;
+  std::vector<OpSummary> ops;      // compute of the critical stage, largest first
   parallel::MemoryBreakdown memory;  // of the pipeline rank that needs the most
   double memory_capacity = 0;
   bool fits = false;

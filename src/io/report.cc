@@ -79,6 +79,18 @@ std::string StepReportText(const estimate::StepReport& r) {
                          core::FormatSeconds(c.time_s), core::FormatSeconds(c.exposed_s));
     }
   }
+  if (!r.ops.empty()) {
+    out += fmt::format("\n  compute of pipeline rank {} (per step)\n", r.critical_stage);
+    out += fmt::format("    {:<22}{:<11}{:>12}{:>12}{:>14}{:>8}\n", "op", "phase", "time", "TFLOP",
+                       "achieved", "bytes");
+    for (const estimate::OpSummary& o : r.ops) {
+      if (o.time_s < 1e-3 * r.time.compute) continue;
+      out += fmt::format("    {:<22}{:<11}{:>12}{:>12.1f}{:>14}{:>8}\n", o.name, o.phase,
+                         core::FormatSeconds(o.time_s), o.flops / 1e12,
+                         o.flops > 0 ? core::FormatFlopRate(o.flops / o.time_s) : "-",
+                         o.bytes > 0 ? core::FormatBytes(o.bytes) : "-");
+    }
+  }
   const parallel::MemoryBreakdown& m = r.memory;
   out += fmt::format("\n  memory per chip (pipeline rank {}, the largest)\n", m.stage);
   auto mem = [&](const char* name, double b) {
@@ -153,6 +165,15 @@ std::string StepReportJson(const estimate::StepReport& r) {
                      {"bus_bandwidth_Bps", Round(c.bus_bandwidth)}});
   }
   j["communication"] = comms;
+  ordered_json ops = ordered_json::array();
+  for (const estimate::OpSummary& o : r.ops) {
+    ops.push_back({{"name", o.name},
+                   {"phase", o.phase},
+                   {"flops", Round(o.flops)},
+                   {"bytes", Round(o.bytes)},
+                   {"time_s", Round(o.time_s)}});
+  }
+  j["compute_ops"] = ops;
   const parallel::MemoryBreakdown& m = r.memory;
   j["memory_per_chip_bytes"] = Round(m.total);
   j["memory_capacity_bytes"] = Round(r.memory_capacity);

@@ -76,7 +76,12 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
     row.assumptions = c.value().assumptions;
     core::Result<LoadedScenario> s = LoadScenarioNode(catalog, c.value().scenario, file);
     if (!s.ok()) {
-      d.Append(s.diagnostics());
+      // A case that does not load is a failed row, not the end of the table.
+      for (const core::Diagnostic& diag : s.diagnostics().items()) {
+        if (diag.severity != core::Severity::kError) continue;
+        row.failure += (row.failure.empty() ? "" : "; ") + diag.Format();
+      }
+      t.rows.push_back(std::move(row));
       continue;
     }
     Predict(row, s.value().scenario);
