@@ -12,6 +12,9 @@
 // where the switch reduces); across domains, each of the k members in a domain drives
 // its own NIC, so B = min(scale-up, k · NIC) at their achievable fractions, and above an
 // oversubscribed tier the pod's uplinks cap it at members_per_pod · NIC / ratio.
+// Bus bandwidth ramps with the buffer size S as S / (S + S½), where S½ is the level's
+// measured half-bandwidth size (nccl-tests: mid-size messages use fewer channels and
+// pay per-chunk synchronisation), so a collective of S costs as if S + S½ were moved.
 #pragma once
 
 #include <string_view>

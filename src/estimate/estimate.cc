@@ -106,6 +106,12 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   const double mb = g.micro_batches;
   const double v = p.schedule == parallel::Schedule::kInterleaved ? p.vp : 1;
 
+  // Share of the compute units an overlapped collective takes from the compute beside it.
+  const double contention =
+      chip.compute_units > 0
+          ? std::min(1.0, static_cast<double>(p.overlap_comm_units) / chip.compute_units)
+          : 0.0;
+
   // Per stage class: one micro-batch forward and backward.
   std::vector<StageTimes> times;
   times.reserve(g.stages.size());
@@ -137,6 +143,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     }
     t.tp_exposed = ExposedTp(t.tp_forward, t.forward_gemm, p.overlap_tp, p.tp) +
                    ExposedTp(t.tp_backward, t.backward_gemm, p.overlap_tp, p.tp);
+    // The hidden part still occupies compute units, slowing the GEMMs beside it.
+    t.tp_exposed += (t.tp_forward + t.tp_backward - t.tp_exposed) * contention;
     sum_stage_time += t.Total() * w.stages;
     if (times.empty() || t.Total() > times[critical].Total()) critical = i;
     times.push_back(t);
@@ -210,23 +218,26 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     const double forward_window = tc.forward_compute;
     const double backward_window = tc.backward_compute;
     if (p.zero >= 3) {
-      // FSDP: gather parameters for forward and again for backward, reduce-scatter
-      // gradients, every micro-batch; prefetching hides them behind compute.
+      // FSDP / ZeRO-3, one unit per transformer layer: every micro-batch gathers each
+      // layer's parameters for forward and again for backward and reduce-scatters its
+      // gradients; prefetching hides them behind compute. Per-layer collectives pay
+      // the latency and the message-size ramp of their size, not of the whole stage.
+      const double units = std::max(1, wc.layers);
+      const double unit_params = param_bytes / units;
       const collective::Cost ag = collective::CollectiveCost(cl, place.dp, Kind::kAllGather,
-                                                             core::Bytes(param_bytes));
+                                                             core::Bytes(unit_params));
       const collective::Cost rs = collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter,
-                                                             core::Bytes(grad_bytes));
-      const double per_mb = 2 * ag.time.value() + rs.time.value();
+                                                             core::Bytes(unit_params));
+      const double per_mb = units * (2 * ag.time.value() + rs.time.value());
       const double total = mb * per_mb;
-      const double layers = std::max(1, wc.layers);
       const double exposed = p.overlap_dp
-                                 ? std::max(0.0, total - r.time.compute) + per_mb / layers
+                                 ? std::max(0.0, total - r.time.compute) + ag.time.value()
                                  : total;
-      r.time.dp_exposed = exposed;
-      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag,
-             place.dp, 2 * mb, exposed * 2 * ag.time.value() / per_mb);
-      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1},
-             rs, place.dp, mb, exposed * rs.time.value() / per_mb);
+      r.time.dp_exposed = exposed + (total - exposed) * contention;
+      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_params, 1}, ag,
+             place.dp, 2 * mb * units, exposed * 2 * units * ag.time.value() / per_mb);
+      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_params, 1},
+             rs, place.dp, mb * units, exposed * units * rs.time.value() / per_mb);
     } else if (p.zero >= 1) {
       const collective::Cost rs = collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter,
                                                              core::Bytes(grad_bytes));
@@ -236,7 +247,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
           p.overlap_dp ? std::max(0.0, rs.time.value() - backward_window) : rs.time.value();
       const double ag_exposed =
           p.overlap_dp ? std::max(0.0, ag.time.value() - forward_window) : ag.time.value();
-      r.time.dp_exposed = rs_exposed + ag_exposed;
+      r.time.dp_exposed = rs_exposed + ag_exposed +
+                          (rs.time.value() + ag.time.value() - rs_exposed - ag_exposed) * contention;
       Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1},
              rs, place.dp, 1, rs_exposed);
       Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag,
@@ -246,7 +258,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
                                                              core::Bytes(grad_bytes));
       const double exposed =
           p.overlap_dp ? std::max(0.0, ar.time.value() - backward_window) : ar.time.value();
-      r.time.dp_exposed = exposed;
+      r.time.dp_exposed = exposed + (ar.time.value() - exposed) * contention;
       Record(r.comms, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar,
              place.dp, 1, exposed);
     }

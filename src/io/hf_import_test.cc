@@ -1,1 +1,211 @@
+#include <filesystem>
+#include <string>
+
 #include <gtest/gtest.h>
+
+#include "io/config.h"
+
+namespace fathom::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kFixtures = FATHOM_SOURCE_DIR "/tests/fixtures/hf/";
+
+model::ModelSpec Import(const std::string& name) {
+  const std::string file = kFixtures + name + ".json";
+  core::Result<std::string> text = ReadFile(file);
+  EXPECT_TRUE(text.ok()) << text.diagnostics().Format();
+  if (!text.ok()) return {};
+  core::Result<model::ModelSpec> m = ImportHuggingFace(text.value(), file);
+  EXPECT_TRUE(m.ok()) << name << "\n" << m.diagnostics().Format();
+  if (!m.ok()) return {};
+  return m.value();
+}
+
+TEST(HfImport, EveryFixtureImports) {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(kFixtures)) {
+    if (entry.path().extension() != ".json") continue;
+    const model::ModelSpec m = Import(entry.path().stem().string());
+    EXPECT_EQ(m.name, entry.path().stem().string());
+    EXPECT_GT(m.layers, 0);
+    EXPECT_GT(m.hidden, 0);
+    EXPECT_GT(m.heads, 0);
+    EXPECT_GT(m.kv_heads, 0);
+    EXPECT_EQ(m.heads % m.kv_heads, 0) << m.name;
+    EXPECT_GT(m.head_dim, 0);
+    EXPECT_GT(m.ffn_hidden, 0);
+    EXPECT_GT(m.vocab, 0);
+    EXPECT_GT(m.seq_len, 0);
+    EXPECT_NE(m.source.find(entry.path().filename().string()), std::string::npos);
+    ++n;
+  }
+  EXPECT_EQ(n, 8);
+}
+
+TEST(HfImport, Llama3_8b) {
+  const model::ModelSpec m = Import("llama3-8b");
+  EXPECT_EQ(m.layers, 32);
+  EXPECT_EQ(m.hidden, 4096);
+  EXPECT_EQ(m.heads, 32);
+  EXPECT_EQ(m.kv_heads, 8);
+  EXPECT_EQ(m.head_dim, 128);
+  EXPECT_EQ(m.ffn_hidden, 14336);
+  EXPECT_EQ(m.vocab, 128256);
+  EXPECT_EQ(m.seq_len, 8192);
+  EXPECT_EQ(m.activation, model::Activation::kSwiGLU);
+  EXPECT_EQ(m.norm, model::Norm::kRMSNorm);
+  EXPECT_EQ(m.position, model::Position::kRoPE);
+  EXPECT_FALSE(m.tied_embeddings);
+  EXPECT_FALSE(m.bias);
+  EXPECT_FALSE(m.moe.IsMoe());
+  // 8.03 billion parameters (Llama 3 model card).
+  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 8.03, 0.01);
+}
+
+TEST(HfImport, Llama3_8bMatchesTheCatalogEntry) {
+  const model::ModelSpec hf = Import("llama3-8b");
+  core::Result<model::ModelSpec> cat = LoadModel(Catalog(FATHOM_SOURCE_DIR "/data"), "llama3-8b");
+  ASSERT_TRUE(cat.ok()) << cat.diagnostics().Format();
+  EXPECT_DOUBLE_EQ(model::CountParameters(hf).total, model::CountParameters(cat.value()).total);
+  EXPECT_DOUBLE_EQ(model::ModelFlopsPerToken(hf), model::ModelFlopsPerToken(cat.value()));
+}
+
+TEST(HfImport, MistralGroupedQueryAttention) {
+  const model::ModelSpec m = Import("mistral-7b-v0.1");
+  EXPECT_EQ(m.heads, 32);
+  EXPECT_EQ(m.kv_heads, 8);
+  EXPECT_EQ(m.vocab, 32000);
+  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 7.24, 0.02);
+}
+
+TEST(HfImport, Qwen2) {
+  const model::ModelSpec m = Import("qwen2-7b");
+  EXPECT_EQ(m.heads, 28);
+  EXPECT_EQ(m.kv_heads, 4);
+  EXPECT_EQ(m.head_dim, 128);
+}
+
+TEST(HfImport, Gpt2LearnedPositionsAndTiedEmbeddings) {
+  const model::ModelSpec m = Import("gpt2");
+  EXPECT_EQ(m.layers, 12);
+  EXPECT_EQ(m.hidden, 768);
+  EXPECT_EQ(m.heads, 12);
+  EXPECT_EQ(m.kv_heads, 12);
+  EXPECT_EQ(m.ffn_hidden, 4 * 768);
+  EXPECT_EQ(m.seq_len, 1024);
+  EXPECT_EQ(m.position, model::Position::kLearned);
+  EXPECT_TRUE(m.tied_embeddings);
+  EXPECT_TRUE(m.bias);
+  EXPECT_EQ(m.norm, model::Norm::kLayerNorm);
+  EXPECT_EQ(m.activation, model::Activation::kGeLU);
+  // GPT-2 small: 124 million parameters.
+  EXPECT_NEAR(model::CountParameters(m).total / 1e6, 124.4, 0.5);
+}
+
+TEST(HfImport, GptNeoxParallelResidual) {
+  const model::ModelSpec m = Import("gpt-neox-20b");
+  EXPECT_TRUE(m.parallel_attention);
+  EXPECT_EQ(m.norm, model::Norm::kLayerNorm);
+  EXPECT_EQ(m.activation, model::Activation::kGeLU);
+  EXPECT_FALSE(m.tied_embeddings);
+  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 20.55, 0.1);
+}
+
+TEST(HfImport, MixtralKeepsMoeFields) {
+  const model::ModelSpec m = Import("mixtral-8x7b");
+  EXPECT_TRUE(m.moe.IsMoe());
+  EXPECT_EQ(m.moe.experts, 8);
+  EXPECT_EQ(m.moe.top_k, 2);
+  EXPECT_EQ(m.moe.expert_ffn_hidden, 14336);
+  EXPECT_EQ(m.kv_heads, 8);
+  EXPECT_FALSE(m.mla.IsMla());
+}
+
+TEST(HfImport, QwenMoeKeepsMoeFields) {
+  const model::ModelSpec m = Import("qwen2-moe-57b-a14b");
+  EXPECT_EQ(m.moe.experts, 64);
+  EXPECT_EQ(m.moe.top_k, 8);
+  EXPECT_EQ(m.moe.expert_ffn_hidden, 2560);
+  EXPECT_EQ(m.moe.shared_experts, 1);
+  EXPECT_EQ(m.moe.layer_frequency, 1);
+}
+
+TEST(HfImport, DeepSeekV3KeepsMoeAndMlaFields) {
+  const model::ModelSpec m = Import("deepseek-v3");
+  EXPECT_EQ(m.layers, 61);
+  EXPECT_EQ(m.hidden, 7168);
+  EXPECT_EQ(m.heads, 128);
+  EXPECT_EQ(m.moe.experts, 256);
+  EXPECT_EQ(m.moe.top_k, 8);
+  EXPECT_EQ(m.moe.shared_experts, 1);
+  EXPECT_EQ(m.moe.expert_ffn_hidden, 2048);
+  EXPECT_EQ(m.moe.first_dense_layers, 3);
+  EXPECT_TRUE(m.mla.IsMla());
+  EXPECT_EQ(m.mla.q_lora_rank, 1536);
+  EXPECT_EQ(m.mla.kv_lora_rank, 512);
+  EXPECT_EQ(m.mla.qk_rope_head_dim, 64);
+  EXPECT_EQ(m.mla.qk_nope_head_dim, 128);
+  EXPECT_EQ(m.mla.v_head_dim, 128);
+}
+
+TEST(HfImport, LoaderRecognisesAConfigJson) {
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  core::Result<model::ModelSpec> m = LoadModel(catalog, kFixtures + "mistral-7b-v0.1.json");
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_EQ(m.value().kv_heads, 8);
+  EXPECT_EQ(m.value().name, "mistral-7b-v0.1");
+}
+
+TEST(HfImport, Errors) {
+  struct Case {
+    const char* text;
+    const char* key;
+    const char* fragment;
+  };
+  const Case cases[] = {
+      {R"({"model_type": "llama", "hidden_size": "4096", "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8})",
+       "hidden_size", "expected a non-negative integer, got \"4096\""},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "max_position_embeddings": 8})",
+       "vocab_size", "missing"},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": -2,
+           "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8})",
+       "num_hidden_layers", "non-negative"},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "num_key_value_heads": 3, "vocab_size": 10,
+           "max_position_embeddings": 8})",
+       "num_key_value_heads", "must divide"},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8,
+           "tie_word_embeddings": "yes"})",
+       "tie_word_embeddings", "true or false"},
+      {R"({"model_type": "llama", "hidden_size": 64,)", "", "cannot parse JSON"},
+      {R"([1, 2, 3])", "", "expected a JSON object"},
+      {"", "", "cannot parse JSON"},
+  };
+  for (const Case& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json");
+    ASSERT_FALSE(m.ok()) << c.text;
+    bool found = false;
+    for (const core::Diagnostic& d : m.diagnostics().items()) {
+      if (d.key == c.key && d.Format().find(c.fragment) != std::string::npos) found = true;
+      EXPECT_EQ(d.file, "config.json");
+    }
+    EXPECT_TRUE(found) << c.text << "\n" << m.diagnostics().Format();
+  }
+}
+
+TEST(HfImport, ReportsAllErrorsAtOnce) {
+  core::Result<model::ModelSpec> m = ImportHuggingFace(
+      R"({"model_type": "llama", "hidden_size": "a", "num_hidden_layers": "b",
+          "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8})",
+      "config.json");
+  ASSERT_FALSE(m.ok());
+  EXPECT_GE(m.diagnostics().size(), 2u) << m.diagnostics().Format();
+}
+
+}  // namespace
+}  // namespace fathom::io

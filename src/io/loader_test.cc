@@ -1,1 +1,360 @@
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
 #include <gtest/gtest.h>
+
+#include "io/config.h"
+
+namespace fathom::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+const Catalog& TestCatalog() {
+  static const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  return catalog;
+}
+
+// A scratch directory per test, removed afterwards.
+class LoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("fathom_loader_") + info->name() + "_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string Write(const std::string& name, const std::string& text) {
+    const fs::path p = dir_ / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  fs::path dir_;
+};
+
+bool HasDiagnostic(const core::Diagnostics& d, const std::string& key, const std::string& fragment) {
+  for (const core::Diagnostic& x : d.items()) {
+    if (x.key == key && x.Format().find(fragment) != std::string::npos) return true;
+  }
+  return false;
+}
+
+constexpr const char* kPlan = "plan: {tp: 8, global_batch_size: 8}\n";
+
+TEST(Catalog, EveryChipLoads) {
+  const std::vector<std::string> names = TestCatalog().Names(Section::kChip);
+  EXPECT_GE(names.size(), 20u);
+  for (const std::string& name : names) {
+    core::Result<hardware::ChipSpec> c = LoadChip(TestCatalog(), name);
+    ASSERT_TRUE(c.ok()) << name << "\n" << c.diagnostics().Format();
+    EXPECT_EQ(c.value().name, name);
+    EXPECT_GT(c.value().Peak(hardware::Precision::kBf16).value(), 0) << name;
+    EXPECT_GT(c.value().hbm_capacity.value(), 0) << name;
+    EXPECT_GT(c.value().hbm_bandwidth.value(), 0) << name;
+  }
+}
+
+TEST(Catalog, EveryClusterLoads) {
+  const std::vector<std::string> names = TestCatalog().Names(Section::kCluster);
+  EXPECT_GE(names.size(), 10u);
+  for (const std::string& name : names) {
+    core::Result<network::ClusterSpec> c = LoadCluster(TestCatalog(), name);
+    ASSERT_TRUE(c.ok()) << name << "\n" << c.diagnostics().Format();
+    EXPECT_EQ(c.value().name, name);
+    EXPECT_GT(c.value().chips, 0) << name;
+    EXPECT_FALSE(c.value().chip.name.empty()) << name;
+    EXPECT_GT(c.value().scale_up.bandwidth.value(), 0) << name;
+  }
+}
+
+TEST(Catalog, EveryModelLoads) {
+  const std::vector<std::string> names = TestCatalog().Names(Section::kModel);
+  EXPECT_GE(names.size(), 20u);
+  for (const std::string& name : names) {
+    core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), name);
+    ASSERT_TRUE(m.ok()) << name << "\n" << m.diagnostics().Format();
+    EXPECT_EQ(m.value().name, name);
+    EXPECT_GT(m.value().layers, 0) << name;
+    EXPECT_GT(m.value().head_dim, 0) << name;
+    EXPECT_EQ(m.value().heads % m.value().kv_heads, 0) << name;
+  }
+}
+
+TEST(Catalog, NamesAreSorted) {
+  for (Section s : {Section::kChip, Section::kCluster, Section::kModel}) {
+    const std::vector<std::string> names = TestCatalog().Names(s);
+    EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  }
+}
+
+TEST(Catalog, AliasFindsTheEntry) {
+  const std::string by_alias = TestCatalog().Find(Section::kChip, "h100");
+  EXPECT_FALSE(by_alias.empty());
+  EXPECT_EQ(by_alias, TestCatalog().Find(Section::kChip, "h100-sxm"));
+  core::Result<hardware::ChipSpec> c = LoadChip(TestCatalog(), "h100");
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().name, "h100-sxm");
+  EXPECT_EQ(TestCatalog().Find(Section::kChip, "no-such-chip"), "");
+  EXPECT_EQ(TestCatalog().Find(Section::kChip, "../chips/h100-sxm"), "");
+}
+
+TEST(Catalog, DefaultHonoursFathomData) {
+  ::setenv("FATHOM_DATA", "/some/where", 1);
+  EXPECT_EQ(Catalog::Default("fathom").dir(), "/some/where");
+  ::setenv("FATHOM_DATA", FATHOM_SOURCE_DIR "/data", 1);
+}
+
+TEST(Catalog, ExampleScenariosLoad) {
+  for (const auto& entry : fs::directory_iterator(FATHOM_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), entry.path().string());
+    ASSERT_TRUE(s.ok()) << entry.path() << "\n" << s.diagnostics().Format();
+    EXPECT_EQ(s.value().scenario.name, entry.path().stem().string());
+    EXPECT_EQ(s.value().scenario.plan.Chips(), s.value().scenario.cluster.chips) << entry.path();
+  }
+}
+
+TEST_F(LoaderTest, BaseOverridesKeys) {
+  const std::string file = Write("s.yaml",
+                                 "model: {base: llama3-8b, seq_len: 2048, name: short}\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 16, scale_out: {bandwidth: 200Gbps}}\n"
+                                 "plan: {tp: 8, global_batch_size: 16}\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  const estimate::Scenario& sc = s.value().scenario;
+  EXPECT_EQ(sc.model.name, "short");
+  EXPECT_EQ(sc.model.seq_len, 2048);
+  EXPECT_EQ(sc.model.layers, 32);    // from the base
+  EXPECT_EQ(sc.model.kv_heads, 8);   // from the base
+  EXPECT_EQ(sc.cluster.chips, 16);
+  EXPECT_DOUBLE_EQ(sc.cluster.scale_out.bandwidth.value(), 200e9 / 8);
+  EXPECT_EQ(sc.cluster.name, "dgx-h100-superpod");
+  EXPECT_EQ(sc.cluster.chip.name, "h100-sxm");
+  EXPECT_EQ(sc.plan.dp, 2);  // chips / (tp x pp x cp)
+  EXPECT_EQ(sc.name, "s");   // the file's stem when no name is given
+}
+
+TEST_F(LoaderTest, NestedChipBaseOverride) {
+  const std::string file = Write("s.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster:\n"
+                                 "  base: dgx-h100-superpod\n"
+                                 "  chips: 8\n"
+                                 "  chip: {base: h100, memory: {capacity: 96GB}}\n" +
+                                     std::string(kPlan));
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_DOUBLE_EQ(s.value().scenario.cluster.chip.hbm_capacity.value(), 96e9);
+  EXPECT_EQ(s.value().scenario.cluster.chip.name, "h100-sxm");
+}
+
+TEST_F(LoaderTest, PathsAreRelativeToTheReferringFile) {
+  Write("sub/model.yaml", "base: llama3-8b\nname: mine\nlayers: 16\n");
+  Write("sub/plans/plan.yaml", "tp: 8\nglobal_batch_size: 8\n");
+  const std::string file = Write("sub/s.yaml",
+                                 "model: model.yaml\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan: plans/plan.yaml\n");
+  const fs::path cwd = fs::current_path();
+  fs::current_path(fs::temp_directory_path());
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  fs::current_path(cwd);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_EQ(s.value().scenario.model.name, "mine");
+  EXPECT_EQ(s.value().scenario.model.layers, 16);
+  EXPECT_EQ(s.value().scenario.plan.tp, 8);
+  // The source map points at the file each key came from.
+  const SourceMap& where = s.value().where;
+  ASSERT_TRUE(where.count("model.layers"));
+  EXPECT_NE(where.at("model.layers").file.find("model.yaml"), std::string::npos);
+  EXPECT_EQ(where.at("model.layers").line, 3);
+}
+
+TEST_F(LoaderTest, LoadPartsTakesThreeReferences) {
+  const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 8\n");
+  core::Result<LoadedScenario> s = LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_EQ(s.value().scenario.plan.dp, 128);
+  EXPECT_EQ(s.value().scenario.name, "plan");
+}
+
+TEST_F(LoaderTest, MissingRequiredKey) {
+  const std::string model = Write("m.yaml",
+                                  "name: m\nlayers: 2\nhidden: 64\nheads: 4\nvocab: 100\nseq_len: 16\n");
+  core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), model);
+  ASSERT_FALSE(m.ok());
+  EXPECT_TRUE(HasDiagnostic(m.diagnostics(), "ffn_hidden", "missing required key"))
+      << m.diagnostics().Format();
+}
+
+TEST_F(LoaderTest, UnitErrors) {
+  const std::string file = Write("s.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster:\n"
+                                 "  base: dgx-h100-superpod\n"
+                                 "  chips: 8\n"
+                                 "  scale_up: {bandwidth: 400, latency: 3GB}\n"
+                                 "  scale_out: {bandwidth: 400Gbs}\n" +
+                                     std::string(kPlan));
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_FALSE(s.ok());
+  const core::Diagnostics& d = s.diagnostics();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_up.bandwidth", "bare number \"400\"")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_up.latency", "\"GB\"")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_out.bandwidth", "did you mean \"Gbps\"?")) << d.Format();
+  for (const core::Diagnostic& x : d.items()) {
+    EXPECT_EQ(x.file, file);
+    EXPECT_GT(x.line, 0) << x.Format();
+  }
+}
+
+TEST_F(LoaderTest, UnknownKeySuggestsTheClosest) {
+  const std::string file = Write("s.yaml",
+                                 "model: {base: llama3-8b, hiden: 4096}\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8, scale_up: {bandwith: 1TBps}}\n"
+                                 "plan: {tp: 8, global_batch_size: 8, recompute: ful}\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_FALSE(s.ok());
+  const core::Diagnostics& d = s.diagnostics();
+  EXPECT_TRUE(HasDiagnostic(d, "model.hiden", "did you mean \"hidden\"?")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_up.bandwith", "did you mean \"bandwidth\"?")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "plan.recompute", "did you mean \"full\"?")) << d.Format();
+}
+
+TEST_F(LoaderTest, UnknownCatalogNameSuggestsTheClosest) {
+  const std::string file = Write("s.yaml",
+                                 "model: llama3-8c\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8, chip: h100-sxn}\n" +
+                                     std::string(kPlan));
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_FALSE(s.ok());
+  const core::Diagnostics& d = s.diagnostics();
+  EXPECT_TRUE(HasDiagnostic(d, "model", "did you mean \"llama3-8b\"?")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.chip", "did you mean \"h100-sxm\"?")) << d.Format();
+}
+
+TEST_F(LoaderTest, AllErrorsInAFileAreReportedAtOnce) {
+  const std::string file = Write("s.yaml",
+                                 "model: {base: llama3-8b, hiden: 4096, layers: -1}\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8, scale_out: {bandwidth: 400Gbs}}\n"
+                                 "plan: {tp: eight, global_batch_size: 8, order: tp-pp}\n"
+                                 "extra: 1\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_FALSE(s.ok());
+  // The unknown top-level key stops the scenario before its sections are read.
+  EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "extra", "unknown key")) << s.diagnostics().Format();
+
+  const std::string file2 = Write("s2.yaml",
+                                  "model: {base: llama3-8b, hiden: 4096, layers: -1}\n"
+                                  "cluster: {base: dgx-h100-superpod, chips: 8, scale_out: {bandwidth: 400Gbs}}\n"
+                                  "plan: {tp: eight, global_batch_size: 8}\n");
+  core::Result<LoadedScenario> s2 = LoadScenario(TestCatalog(), file2);
+  ASSERT_FALSE(s2.ok());
+  const core::Diagnostics& d = s2.diagnostics();
+  EXPECT_TRUE(HasDiagnostic(d, "model.hiden", "unknown key")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "model.layers", "out of range")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_out.bandwidth", "unknown unit")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "plan.tp", "expected an integer")) << d.Format();
+  EXPECT_EQ(d.size(), 4u) << d.Format();
+}
+
+TEST_F(LoaderTest, MalformedFiles) {
+  struct Case {
+    const char* name;
+    std::string text;
+    const char* fragment;
+  };
+  const Case cases[] = {
+      {"empty.yaml", "", "the file is empty"},
+      {"list.yaml", "- a\n- b\n", "expected a mapping of keys at the top level"},
+      {"truncated.yaml", "model: llama3-8b\nplan: {tp: 8, ", "cannot parse"},
+      {"deep.yaml", "model: " + std::string(5000, '[') + std::string(5000, ']') + "\n", "cannot parse"},
+      {"scalar.yaml", "42\n", "expected a mapping of keys at the top level"},
+  };
+  for (const Case& c : cases) {
+    core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), Write(c.name, c.text));
+    ASSERT_FALSE(s.ok()) << c.name;
+    EXPECT_NE(s.diagnostics().Format().find(c.fragment), std::string::npos)
+        << c.name << ": " << s.diagnostics().Format();
+  }
+  core::Result<LoadedScenario> missing = LoadScenario(TestCatalog(), (dir_ / "nope.yaml").string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.diagnostics().Format().find("no such file"), std::string::npos);
+  core::Result<LoadedScenario> directory = LoadScenario(TestCatalog(), dir_.string());
+  ASSERT_FALSE(directory.ok());
+  EXPECT_NE(directory.diagnostics().Format().find("directory"), std::string::npos);
+}
+
+TEST_F(LoaderTest, DuplicateKeyIsAnError) {
+  const std::string file = Write("s.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan:\n  tp: 8\n  tp: 4\n  global_batch_size: 8\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "plan.tp", "key given twice")) << s.diagnostics().Format();
+}
+
+TEST_F(LoaderTest, BaseCycleIsReported) {
+  const std::string a = Write("a.yaml", "base: b.yaml\nname: a\n");
+  Write("b.yaml", "base: a.yaml\nname: b\n");
+  core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), a);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.diagnostics().Format().find("nest too deeply"), std::string::npos)
+      << m.diagnostics().Format();
+}
+
+TEST_F(LoaderTest, ModelDefaults) {
+  const std::string model = Write("m.yaml",
+                                  "name: m\nlayers: 2\nhidden: 64\nheads: 4\nffn_hidden: 256\n"
+                                  "vocab: 100\nseq_len: 16\n");
+  core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), model);
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_EQ(m.value().kv_heads, 4);   // heads
+  EXPECT_EQ(m.value().head_dim, 16);  // hidden / heads
+  EXPECT_EQ(m.value().activation, model::Activation::kSwiGLU);
+  EXPECT_FALSE(m.value().tied_embeddings);
+}
+
+TEST_F(LoaderTest, PlanDefaults) {
+  const std::string file = Write("s.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 32}\n"
+                                 "plan: {tp: 8, pp: 2, vp: 2, global_batch_size: 16}\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  const parallel::ParallelPlan& p = s.value().scenario.plan;
+  EXPECT_EQ(p.dp, 2);
+  EXPECT_EQ(p.schedule, parallel::Schedule::kInterleaved);  // vp > 1 without a schedule
+  EXPECT_EQ(p.zero, 1);
+  EXPECT_EQ(p.order, "tp-cp-ep-dp-pp");
+  EXPECT_EQ(p.precision, hardware::Precision::kBf16);
+}
+
+TEST(Keys, EveryDeclarationIsWellFormed) {
+  for (Section s : {Section::kChip, Section::kCluster, Section::kModel, Section::kPlan,
+                    Section::kScenario, Section::kValidationCase}) {
+    std::set<std::string> seen;
+    for (const KeyInfo& k : Keys(s)) {
+      EXPECT_TRUE(seen.insert(k.path).second) << SectionName(s) << "." << k.path << " twice";
+      EXPECT_FALSE(k.help.empty()) << k.path;
+      EXPECT_FALSE(k.required && !k.default_text.empty()) << k.path << ": required with a default";
+      if (k.type == ValueType::kEnum) EXPECT_FALSE(k.choices.empty()) << k.path;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fathom::io

@@ -1,1 +1,121 @@
+#include <string>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "estimate/estimate.h"
+#include "io/config.h"
+#include "io/report.h"
+
+namespace fathom::io {
+namespace {
+
+const Catalog& TestCatalog() {
+  static const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  return catalog;
+}
+
+estimate::StepReport Report(const std::string& example) {
+  core::Result<LoadedScenario> s =
+      LoadScenario(TestCatalog(), std::string(FATHOM_SOURCE_DIR) + "/examples/" + example + ".yaml");
+  EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
+  if (!s.ok()) return {};
+  core::Result<estimate::StepReport> r = estimate::Estimate(s.value().scenario);
+  EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+  if (!r.ok()) return {};
+  return r.value();
+}
+
+TEST(ReportJson, SchemaAndKeys) {
+  const estimate::StepReport r = Report("gpt3-175b-128-h100-bf16");
+  const nlohmann::json j = nlohmann::json::parse(StepReportJson(r));
+  EXPECT_EQ(j.at("schema"), "fathom.step/1");
+  for (const char* key : {"step_time_s", "tokens_per_s", "mfu", "hfu", "memory_per_chip_bytes"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    EXPECT_TRUE(j.at(key).is_number()) << key;
+    EXPECT_GT(j.at(key).get<double>(), 0) << key;
+  }
+  ASSERT_TRUE(j.contains("fits"));
+  EXPECT_TRUE(j.at("fits").is_boolean());
+  EXPECT_EQ(j.at("fits").get<bool>(), r.fits);
+  EXPECT_EQ(j.at("scenario"), "gpt3-175b-128-h100-bf16");
+  EXPECT_EQ(j.at("chips"), 128);
+  EXPECT_EQ(j.at("plan").at("tp").get<int>() * j.at("plan").at("pp").get<int>() *
+                j.at("plan").at("dp").get<int>(),
+            128);
+  EXPECT_TRUE(j.at("time_breakdown_s").is_object());
+  EXPECT_TRUE(j.at("communication").is_array());
+  EXPECT_TRUE(j.at("compute_ops").is_array());
+  EXPECT_TRUE(j.at("notes").is_array());
+  EXPECT_NEAR(j.at("step_time_s").get<double>(), r.step_time_s, 1e-9 * r.step_time_s);
+  EXPECT_NEAR(j.at("mfu").get<double>(), r.mfu, 1e-9);
+}
+
+TEST(ReportJson, BreakdownAddsUpToTheStepTime) {
+  const nlohmann::json j = nlohmann::json::parse(StepReportJson(Report("llama3-405b-16k-h100")));
+  double sum = 0;
+  for (const auto& [name, value] : j.at("time_breakdown_s").items()) sum += value.get<double>();
+  EXPECT_NEAR(sum, j.at("step_time_s").get<double>(), 1e-9 * sum);
+}
+
+TEST(ReportJson, MemoryThatDoesNotFit) {
+  const estimate::StepReport r = Report("llama3-8b-dgx-h100");
+  const nlohmann::json j = nlohmann::json::parse(StepReportJson(r));
+  EXPECT_EQ(j.at("fits").get<bool>(),
+            j.at("memory_per_chip_bytes").get<double>() <= j.at("memory_capacity_bytes").get<double>());
+}
+
+TEST(ReportJson, SameInputSameBytes) {
+  const estimate::StepReport r = Report("megatron-1t-3072-a100");
+  EXPECT_EQ(StepReportJson(r), StepReportJson(r));
+  EXPECT_EQ(StepReportText(r), StepReportText(r));
+}
+
+TEST(ReportText, ShowsTheHeadlineFigures) {
+  const std::string text = StepReportText(Report("llama3-70b-64-h100-fp8"));
+  for (const char* fragment : {"llama3-70b-64-h100-fp8", "step time", "tokens/s", "MFU",
+                               "MFU at run precision", "HFU", "memory per chip", "bubble"}) {
+    EXPECT_NE(text.find(fragment), std::string::npos) << fragment << "\n" << text;
+  }
+}
+
+TEST(CatalogListing, JsonListsEveryEntry) {
+  for (Section s : {Section::kChip, Section::kCluster, Section::kModel}) {
+    core::Result<std::string> out = CatalogListing(TestCatalog(), s, true);
+    ASSERT_TRUE(out.ok()) << out.diagnostics().Format();
+    const nlohmann::json j = nlohmann::json::parse(out.value());
+    ASSERT_TRUE(j.is_array());
+    const std::vector<std::string> names = TestCatalog().Names(s);
+    ASSERT_EQ(j.size(), names.size());
+    for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(j[i].at("name"), names[i]);
+  }
+}
+
+TEST(ConfigReference, ContainsEveryKey) {
+  const std::string md = ConfigReferenceMarkdown();
+  for (Section s : {Section::kScenario, Section::kModel, Section::kCluster, Section::kChip,
+                    Section::kPlan, Section::kValidationCase}) {
+    EXPECT_NE(md.find("## " + std::string(SectionName(s)) + "\n"), std::string::npos)
+        << SectionName(s);
+    for (const KeyInfo& k : Keys(s)) {
+      EXPECT_NE(md.find("| `" + k.path + "` |"), std::string::npos) << SectionName(s) << "." << k.path;
+    }
+  }
+}
+
+TEST(Explain, OneKeyAndUnknownKeys) {
+  core::Result<std::string> tp = Explain("plan.tp");
+  ASSERT_TRUE(tp.ok()) << tp.diagnostics().Format();
+  EXPECT_NE(tp.value().find("plan.tp"), std::string::npos);
+  EXPECT_NE(tp.value().find("integer"), std::string::npos);
+  core::Result<std::string> section = Explain("cluster.scale_up");
+  ASSERT_TRUE(section.ok());
+  EXPECT_NE(section.value().find("cluster.scale_up.bandwidth"), std::string::npos);
+  core::Result<std::string> typo = Explain("plan.tpp");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.diagnostics().Format().find("plan.tp"), std::string::npos)
+      << typo.diagnostics().Format();
+}
+
+}  // namespace
+}  // namespace fathom::io

@@ -19,6 +19,9 @@ struct Level {
   core::BytesPerSec bandwidth{0};  // per chip, one direction
   core::Seconds latency{0};        // per algorithm step (alpha)
   double efficiency = 0;           // achievable bus-bandwidth fraction of `bandwidth`
+  // Message size at which a collective reaches half of its large-message bus bandwidth
+  // (bus bandwidth ramps as S / (S + half_bandwidth_size)); 0 = flat.
+  core::Bytes half_bandwidth_size{0};
 };
 
 struct ClusterSpec {

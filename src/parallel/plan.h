@@ -36,6 +36,7 @@ struct ParallelPlan {
   bool overlap_dp = true;
   bool overlap_tp = false;
   bool overlap_pp = true;
+  int overlap_comm_units = 16;  // compute units a collective occupies while it overlaps compute
   std::string order = "tp-cp-ep-dp-pp";
   core::Bytes memory_reserved{2.0 * (1ull << 30)};  // runtime context + comm buffers
   double memory_fragmentation = 0.05;               // of the allocated total

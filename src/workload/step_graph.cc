@@ -1,5 +1,7 @@
 #include "workload/step_graph.h"
 
+#include <algorithm>
+
 #include "parallel/memory.h"
 
 namespace fathom::workload {
@@ -93,11 +95,22 @@ void AddLayer(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w, do
       case OpKind::kGemm: {
         const int64_t n = op.split_output ? op.out_features / p.tp : op.out_features;
         const int64_t k = op.split_input ? op.in_features / p.tp : op.in_features;
+        // Overlapping tensor-parallel communication with the GEMM it feeds or drains
+        // splits that GEMM into tp chunks along the tokens (ring-exchange and pipelined
+        // overlap, Wang et al. ASPLOS'23; Transformer Engine userbuffers): each chunk is
+        // a smaller GEMM, with its own wave quantization. Forward GEMMs are split; in
+        // backward, so is the dgrad of a row-parallel GEMM (its output gradient is
+        // all-gathered); the others overlap in bulk, unsplit.
+        const bool split = p.overlap_tp && p.sequence_parallel && p.tp > 1;
+        const int64_t chunk = split ? std::max<int64_t>(1, tok / p.tp) : tok;
+        const double chunks = split ? static_cast<double>(p.tp) : 1.0;
         fwd.push_back({.name = op.name, .kind = OpKind::kGemm, .precision = gemm_precision,
-                       .m = tok, .n = n, .k = k});
+                       .m = chunk, .n = n, .k = k, .count = chunks});
         // dgrad: [tok, n] x [n, k]; wgrad: [k, tok] x [tok, n].
+        const bool split_dgrad = split && op.split_input;
         bwd.push_back({.name = "dgrad", .kind = OpKind::kGemm, .precision = gemm_precision,
-                       .m = tok, .n = k, .k = n});
+                       .m = split_dgrad ? chunk : tok, .n = k, .k = n,
+                       .count = split_dgrad ? chunks : 1.0});
         bwd.push_back({.name = "wgrad", .kind = OpKind::kGemm, .precision = gemm_precision,
                        .m = k, .n = n, .k = tok});
         if (fp8) {

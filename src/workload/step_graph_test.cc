@@ -1,1 +1,213 @@
+#include "workload/step_graph.h"
+
 #include <gtest/gtest.h>
+
+namespace fathom::workload {
+namespace {
+
+model::ModelSpec Gpt3() {
+  model::ModelSpec m;
+  m.name = "gpt3-175b";
+  m.layers = 96;
+  m.hidden = 12288;
+  m.heads = 96;
+  m.kv_heads = 96;
+  m.head_dim = 128;
+  m.ffn_hidden = 49152;
+  m.vocab = 51200;
+  m.seq_len = 2048;
+  m.activation = model::Activation::kGeLU;
+  m.norm = model::Norm::kLayerNorm;
+  m.position = model::Position::kLearned;
+  m.bias = true;
+  return m;
+}
+
+model::ModelSpec Llama70b() {
+  model::ModelSpec m;
+  m.name = "llama3-70b";
+  m.layers = 80;
+  m.hidden = 8192;
+  m.heads = 64;
+  m.kv_heads = 8;
+  m.head_dim = 128;
+  m.ffn_hidden = 28672;
+  m.vocab = 128256;
+  m.seq_len = 8192;
+  return m;
+}
+
+parallel::ParallelPlan Plan(int tp, int pp, int dp, int vp = 1) {
+  parallel::ParallelPlan p;
+  p.tp = tp;
+  p.pp = pp;
+  p.dp = dp;
+  p.vp = vp;
+  p.schedule = vp > 1 ? parallel::Schedule::kInterleaved : parallel::Schedule::k1F1B;
+  p.micro_batch_size = 1;
+  p.global_batch_size = 64 * dp;
+  return p;
+}
+
+struct Flops {
+  double gemm_forward = 0;       // per micro-batch, whole model (all ranks of a tp group)
+  double gemm_backward = 0;      // excluding recomputation
+  double attention_forward = 0;
+  double recompute = 0;
+};
+
+Flops Sum(const StepGraph& g, const parallel::ParallelPlan& p) {
+  Flops f;
+  for (const StageWork& w : g.stages) {
+    const double k = w.stages * p.tp;
+    for (const ComputeOp& op : w.forward) {
+      EXPECT_FALSE(op.recompute) << op.name;
+      if (op.kind == model::OpKind::kGemm) f.gemm_forward += op.Flops() * op.count * k;
+      if (op.kind == model::OpKind::kAttention) f.attention_forward += op.Flops() * op.count * k;
+    }
+    for (const ComputeOp& op : w.backward) {
+      if (op.recompute) {
+        f.recompute += op.Flops() * op.count * k;
+      } else if (op.kind == model::OpKind::kGemm) {
+        f.gemm_backward += op.Flops() * op.count * k;
+      }
+    }
+  }
+  return f;
+}
+
+// The linear (GEMM) part of the model FLOPs: all but the 4·s·a·d attention term.
+double LinearFlopsPerToken(const model::ModelSpec& m) {
+  const double attention = 3.0 * m.layers * 4.0 * m.seq_len * static_cast<double>(m.QueryDim());
+  return model::ModelFlopsPerToken(m) - attention;
+}
+
+TEST(StepGraph, GemmFlopsMatchTheLinearPartOfModelFlops) {
+  for (const model::ModelSpec& m : {Gpt3(), Llama70b()}) {
+    for (const auto& [tp, pp] : {std::pair{1, 1}, {8, 1}, {4, 8}, {8, 16}, {2, 4}}) {
+      const parallel::ParallelPlan p = Plan(tp, pp, 1);
+      const StepGraph g = BuildStepGraph(m, p);
+      const Flops f = Sum(g, p);
+      const double tokens = g.tokens_per_micro_batch;
+      EXPECT_NEAR(3 * f.gemm_forward / tokens, LinearFlopsPerToken(m), 1e-9 * LinearFlopsPerToken(m))
+          << m.name << " tp " << tp << " pp " << pp;
+      // Backward is twice forward: data and weight gradients.
+      EXPECT_NEAR(f.gemm_backward, 2 * f.gemm_forward, 1e-9 * f.gemm_forward);
+      EXPECT_DOUBLE_EQ(g.model_flops_per_token, model::ModelFlopsPerToken(m));
+    }
+  }
+}
+
+TEST(StepGraph, GemmFlopsDoNotDependOnPrecisionOrSequenceParallelism) {
+  const model::ModelSpec m = Llama70b();
+  parallel::ParallelPlan p = Plan(8, 4, 1);
+  const double base = Sum(BuildStepGraph(m, p), p).gemm_forward;
+  p.precision = hardware::Precision::kFp8;
+  p.sequence_parallel = true;
+  EXPECT_NEAR(Sum(BuildStepGraph(m, p), p).gemm_forward, base, 1e-12 * base);
+}
+
+TEST(StepGraph, StageClassesCollapse) {
+  const model::ModelSpec m = Gpt3();
+  for (int pp : {1, 2, 3, 4, 8, 16, 32}) {
+    const parallel::ParallelPlan p = Plan(8, pp, 1);
+    const StepGraph g = BuildStepGraph(m, p);
+    EXPECT_LE(g.stages.size(), std::min<size_t>(3, static_cast<size_t>(pp))) << "pp " << pp;
+    int ranks = 0;
+    int expected_first = 0;
+    for (const StageWork& w : g.stages) {
+      EXPECT_EQ(w.first_stage, expected_first);
+      EXPECT_EQ(w.layers, m.layers / pp);
+      expected_first += w.stages;
+      ranks += w.stages;
+    }
+    EXPECT_EQ(ranks, pp);
+    EXPECT_TRUE(g.stages.front().embedding);
+    EXPECT_TRUE(g.stages.back().logits);
+  }
+}
+
+TEST(StepGraph, UnevenStagesGetTheirOwnClasses) {
+  model::ModelSpec m = Gpt3();
+  m.layers = 70;
+  parallel::ParallelPlan p = Plan(4, 12, 1);
+  p.first_stage_layers = 4;
+  p.last_stage_layers = 6;
+  const StepGraph g = BuildStepGraph(m, p);
+  ASSERT_EQ(g.stages.size(), 3u);
+  EXPECT_EQ(g.stages[0].layers, 4);
+  EXPECT_EQ(g.stages[1].layers, 6);
+  EXPECT_EQ(g.stages[1].stages, 10);
+  EXPECT_EQ(g.stages[2].layers, 6);
+  const Flops f = Sum(g, p);
+  EXPECT_NEAR(3 * f.gemm_forward / g.tokens_per_micro_batch, LinearFlopsPerToken(m),
+              1e-9 * LinearFlopsPerToken(m));
+}
+
+TEST(StepGraph, NoRecomputeFlagsNothing) {
+  const model::ModelSpec m = Gpt3();
+  const parallel::ParallelPlan p = Plan(8, 4, 1);
+  EXPECT_EQ(Sum(BuildStepGraph(m, p), p).recompute, 0);
+}
+
+TEST(StepGraph, FullRecomputeRepeatsTheLayerForward) {
+  const model::ModelSpec m = Gpt3();
+  parallel::ParallelPlan p = Plan(8, 4, 1);
+  const Flops none = Sum(BuildStepGraph(m, p), p);
+  p.recompute = parallel::Recompute::kFull;
+  const StepGraph g = BuildStepGraph(m, p);
+  const Flops full = Sum(g, p);
+  // The layers' forward again (GEMMs and attention); the output layer is not recomputed.
+  const double logits = 2.0 * m.hidden * m.vocab * g.tokens_per_micro_batch;
+  EXPECT_NEAR(full.recompute, none.gemm_forward + none.attention_forward - logits,
+              1e-9 * full.recompute);
+  EXPECT_DOUBLE_EQ(full.gemm_forward, none.gemm_forward);
+  EXPECT_DOUBLE_EQ(full.gemm_backward, none.gemm_backward);
+  bool flagged = false;
+  for (const StageWork& w : g.stages) {
+    for (const ComputeOp& op : w.backward) flagged = flagged || op.recompute;
+  }
+  EXPECT_TRUE(flagged);
+}
+
+TEST(StepGraph, SelectiveRecomputeRepeatsAttentionOnlyWithoutFusedKernels) {
+  const model::ModelSpec m = Gpt3();
+  parallel::ParallelPlan p = Plan(8, 4, 1);
+  p.recompute = parallel::Recompute::kSelective;
+  p.flash_attention = true;
+  EXPECT_EQ(Sum(BuildStepGraph(m, p), p).recompute, 0);
+  p.flash_attention = false;
+  const StepGraph g = BuildStepGraph(m, p);
+  const Flops f = Sum(g, p);
+  EXPECT_NEAR(f.recompute, f.attention_forward, 1e-9 * f.attention_forward);
+  for (const StageWork& w : g.stages) {
+    for (const ComputeOp& op : w.backward) {
+      if (op.recompute) EXPECT_EQ(op.kind, model::OpKind::kAttention) << op.name;
+    }
+  }
+}
+
+TEST(StepGraph, TensorParallelCommunication) {
+  const model::ModelSpec m = Gpt3();
+  parallel::ParallelPlan p = Plan(1, 4, 1);
+  for (const StageWork& w : BuildStepGraph(m, p).stages) {
+    EXPECT_TRUE(w.forward_comm.empty());
+    EXPECT_TRUE(w.backward_comm.empty());
+  }
+  p.tp = 8;
+  for (const StageWork& w : BuildStepGraph(m, p).stages) EXPECT_FALSE(w.forward_comm.empty());
+}
+
+TEST(StepGraph, MicroBatchesAndPointToPointBytes) {
+  const model::ModelSpec m = Gpt3();
+  parallel::ParallelPlan p = Plan(8, 8, 4);
+  p.global_batch_size = 1536;
+  p.micro_batch_size = 2;
+  const StepGraph g = BuildStepGraph(m, p);
+  EXPECT_EQ(g.micro_batches, 1536 / (2 * 4));
+  EXPECT_DOUBLE_EQ(g.tokens_per_micro_batch, 2.0 * 2048);
+  EXPECT_DOUBLE_EQ(g.p2p_bytes, 2.0 * 2048 * 12288 * 2 / 8);
+}
+
+}  // namespace
+}  // namespace fathom::workload
