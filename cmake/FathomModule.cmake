@@ -7,9 +7,13 @@ function(fathom_module name)
   target_link_libraries(fathom_${name} PUBLIC ${M_DEPS} PRIVATE fathom_warnings ${M_PRIVATE_DEPS})
 endfunction()
 
-# fathom_test(NAME SOURCES ... DEPS ...): a GoogleTest binary registered with CTest.
+# fathom_test(NAME SOURCES ... DEPS ... [LABEL label]): a GoogleTest binary registered with
+# CTest, its tests labelled `unit` unless another label is given.
 function(fathom_test name)
-  cmake_parse_arguments(T "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(T "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  if(NOT T_LABEL)
+    set(T_LABEL unit)
+  endif()
   if(NOT FATHOM_BUILD_TESTS)
     return()
   endif()
@@ -18,7 +22,7 @@ function(fathom_test name)
   target_compile_definitions(${name} PRIVATE
     FATHOM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "FATHOM_DATA=${PROJECT_SOURCE_DIR}/data")
+    PROPERTIES ENVIRONMENT "FATHOM_DATA=${PROJECT_SOURCE_DIR}/data" LABELS ${T_LABEL})
 endfunction()
 
 # fathom_bench(NAME SOURCES ... DEPS ...): a Google Benchmark binary.

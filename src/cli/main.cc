@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   bool validate_strict = false;
   CLI::App* validate_cmd =
       app.add_subcommand("validate", "compare predictions with published training runs");
-  validate_cmd->add_option("--cases", cases_dir, "directory of validation cases (default: tests/validation)");
+  validate_cmd->add_option("--cases", cases_dir, "a validation case file or a directory of them (default: tests/validation)");
   validate_cmd->add_option("--published-runs", published_runs,
                            "a JSON file in the published-runs schema to map and run");
   validate_cmd->add_flag("--json", validate_json, "emit JSON rows and the summary");

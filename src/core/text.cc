@@ -35,8 +35,16 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string_view
     }
   }
   const int limit = std::max(2, static_cast<int>(word.size()) / 3);
-  if (best_word.empty() || best > limit) return "";
-  return std::string(best_word);
+  if (!best_word.empty() && best <= limit) return std::string(best_word);
+  // A truncated name ("micro_batch" for "micro_batch_size") is a likely slip too.
+  if (word.size() >= 4) {
+    for (std::string_view c : candidates) {
+      if (c.size() > word.size() && EditDistance(c.substr(0, word.size()), word, ignore_case) == 0) {
+        return std::string(c);
+      }
+    }
+  }
+  return "";
 }
 
 std::string JoinComma(const std::vector<std::string_view>& items) {

@@ -275,6 +275,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.tokens_per_s = r.tokens_per_step / r.step_time_s;
   r.model_flops_per_token = g.model_flops_per_token;
   r.peak_flops = chip.Peak(hardware::Precision::kBf16).value();
+  if (r.peak_flops <= 0) r.peak_flops = chip.Peak(p.precision).value();
   r.peak_flops_run_precision = chip.Peak(p.precision).value();
   const double model_flops = r.model_flops_per_token * r.tokens_per_step;
   const double chips = static_cast<double>(cl.chips);

@@ -1,1 +1,249 @@
+#include "estimate/estimate.h"
+
 #include <gtest/gtest.h>
+
+namespace fathom::estimate {
+namespace {
+
+using hardware::Precision;
+
+hardware::ChipSpec H100() {
+  hardware::ChipSpec c;
+  c.name = "h100-sxm";
+  c.peak[static_cast<size_t>(Precision::kBf16)] = core::FlopsPerSec(989.4e12);
+  c.peak[static_cast<size_t>(Precision::kFp16)] = core::FlopsPerSec(989.4e12);
+  c.peak[static_cast<size_t>(Precision::kFp8)] = core::FlopsPerSec(1978.9e12);
+  c.hbm_capacity = core::Bytes(80e9);
+  c.hbm_bandwidth = core::BytesPerSec(3.35e12);
+  c.gemm_efficiency_16bit = 0.8;
+  c.gemm_efficiency_fp8 = 0.7;
+  c.attention_efficiency = 0.55;
+  c.hbm_efficiency = 0.84;
+  c.compute_units = 132;
+  c.tile_m = 128;
+  c.tile_n = 256;
+  c.scale_up_bandwidth = core::BytesPerSec(450e9);
+  c.scale_up_domain = 8;
+  c.scale_out_bandwidth = core::BytesPerSec(50e9);
+  return c;
+}
+
+network::ClusterSpec Cluster(int64_t chips) {
+  network::ClusterSpec c;
+  c.name = "test-h100";
+  c.chip = H100();
+  c.chips = chips;
+  c.domain = 8;
+  c.scale_up = {"nvlink", core::BytesPerSec(450e9), core::Seconds(3e-6), 0.82};
+  c.scale_out = {"ib", core::BytesPerSec(50e9), core::Seconds(5e-6), 0.8};
+  return c;
+}
+
+model::ModelSpec Gpt3() {
+  model::ModelSpec m;
+  m.name = "gpt3-175b";
+  m.layers = 96;
+  m.hidden = 12288;
+  m.heads = 96;
+  m.kv_heads = 96;
+  m.head_dim = 128;
+  m.ffn_hidden = 49152;
+  m.vocab = 51200;
+  m.seq_len = 2048;
+  m.activation = model::Activation::kGeLU;
+  m.norm = model::Norm::kLayerNorm;
+  m.position = model::Position::kLearned;
+  m.bias = true;
+  return m;
+}
+
+Scenario Gpt3On(int64_t chips, int tp, int pp, int vp, int global_batch) {
+  Scenario s;
+  s.name = "test";
+  s.model = Gpt3();
+  s.cluster = Cluster(chips);
+  parallel::ParallelPlan& p = s.plan;
+  p.tp = tp;
+  p.pp = pp;
+  p.vp = vp;
+  p.dp = static_cast<int>(chips / (int64_t{tp} * pp));
+  p.schedule = vp > 1 ? parallel::Schedule::kInterleaved : parallel::Schedule::k1F1B;
+  p.sequence_parallel = true;
+  p.micro_batch_size = 1;
+  p.global_batch_size = global_batch;
+  p.recompute = parallel::Recompute::kSelective;
+  return s;
+}
+
+bool HasError(const core::Diagnostics& d, const std::string& key, const std::string& fragment) {
+  for (const core::Diagnostic& x : d.items()) {
+    if (x.severity == core::Severity::kError && x.key == key &&
+        x.message.find(fragment) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST(Estimate, ValidScenario) {
+  core::Result<StepReport> r = Estimate(Gpt3On(128, 8, 8, 1, 64));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_GT(r.value().step_time_s, 0);
+  EXPECT_GT(r.value().mfu, 0);
+  EXPECT_LE(r.value().mfu, r.value().hfu);
+  EXPECT_LT(r.value().hfu, 1);
+  EXPECT_EQ(r.value().micro_batches, 32);
+}
+
+TEST(Estimate, InvalidPlansNameTheirKeys) {
+  struct Case {
+    const char* what;
+    void (*edit)(Scenario&);
+    const char* key;
+    const char* fragment;
+  };
+  const Case cases[] = {
+      {"tp not dividing heads", [](Scenario& s) { s.plan.tp = 5; s.plan.dp = 1; s.cluster.chips = 40; },
+       "plan.tp", "must divide the attention heads"},
+      {"chips", [](Scenario& s) { s.plan.dp = 3; }, "plan", "chips, but the cluster has"},
+      {"layers", [](Scenario& s) { s.plan.pp = 7; s.plan.dp = 1; s.cluster.chips = 56; }, "plan.pp",
+       "must be divisible by pp x vp"},
+      {"batch", [](Scenario& s) { s.plan.global_batch_size = 63; }, "plan.global_batch_size",
+       "must be divisible"},
+      {"fp8", [](Scenario& s) {
+         s.cluster.chip.peak[static_cast<size_t>(Precision::kFp8)] = core::FlopsPerSec(0);
+         s.plan.precision = Precision::kFp8;
+       },
+       "plan.precision", "no fp8 support"},
+      {"vp", [](Scenario& s) { s.plan.vp = 2; }, "plan.vp", "needs schedule: interleaved"},
+      {"interleaved", [](Scenario& s) { s.plan.schedule = parallel::Schedule::kInterleaved; },
+       "plan.schedule", "needs vp >= 2"},
+      {"order", [](Scenario& s) { s.plan.order = "tp-dp"; }, "plan.order", "not a permutation"},
+      {"cp", [](Scenario& s) { s.plan.cp = 2; s.plan.dp = 1; }, "plan.cp", "not modelled"},
+      {"moe", [](Scenario& s) { s.model.moe.experts = 8; s.model.moe.top_k = 2; }, "model.moe",
+       "mixture-of-experts"},
+  };
+  for (const Case& c : cases) {
+    Scenario s = Gpt3On(128, 8, 8, 1, 64);
+    c.edit(s);
+    core::Result<StepReport> r = Estimate(s);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_TRUE(HasError(r.diagnostics(), c.key, c.fragment)) << c.what << "\n" << r.diagnostics().Format();
+  }
+}
+
+TEST(Estimate, ReportsEveryPlanErrorAtOnce) {
+  Scenario s = Gpt3On(128, 8, 8, 1, 64);
+  s.plan.order = "pp";
+  s.plan.global_batch_size = 63;
+  s.plan.vp = 2;
+  core::Result<StepReport> r = Estimate(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasError(r.diagnostics(), "plan.order", "permutation"));
+  EXPECT_TRUE(HasError(r.diagnostics(), "plan.global_batch_size", "divisible"));
+  EXPECT_TRUE(HasError(r.diagnostics(), "plan.vp", "interleaved"));
+}
+
+TEST(Estimate, Deterministic) {
+  const Scenario s = Gpt3On(1024, 8, 8, 2, 512);
+  const StepReport a = Estimate(s).value();
+  const StepReport b = Estimate(s).value();
+  EXPECT_EQ(a.step_time_s, b.step_time_s);
+  EXPECT_EQ(a.mfu, b.mfu);
+  EXPECT_EQ(a.hfu, b.hfu);
+  EXPECT_EQ(a.time.bubble, b.time.bubble);
+  EXPECT_EQ(a.memory.total, b.memory.total);
+  ASSERT_EQ(a.comms.size(), b.comms.size());
+  for (size_t i = 0; i < a.comms.size(); ++i) {
+    EXPECT_EQ(a.comms[i].name, b.comms[i].name);
+    EXPECT_EQ(a.comms[i].time_s, b.comms[i].time_s);
+  }
+  ASSERT_EQ(a.ops.size(), b.ops.size());
+  for (size_t i = 0; i < a.ops.size(); ++i) {
+    EXPECT_EQ(a.ops[i].name, b.ops[i].name);
+    EXPECT_EQ(a.ops[i].time_s, b.ops[i].time_s);
+  }
+}
+
+TEST(Estimate, StepTimeIsTheSumOfTheBreakdown) {
+  const StepReport r = Estimate(Gpt3On(1024, 8, 8, 2, 512)).value();
+  const TimeBreakdown& t = r.time;
+  EXPECT_NEAR(r.step_time_s, t.compute + t.tp_exposed + t.bubble + t.pp_exposed + t.dp_exposed + t.optimizer,
+              1e-12 * r.step_time_s);
+  EXPECT_NEAR(r.bubble_fraction, t.bubble / r.step_time_s, 1e-12);
+  EXPECT_DOUBLE_EQ(r.tokens_per_s, r.tokens_per_step / r.step_time_s);
+}
+
+// With stages of equal cost the bubble is (p-1)/(v·m) of the pipelined time (SC'21 Sec.
+// 2.2). Embedding and output layer make the first and last stage differ; a tiny vocabulary
+// and many layers per stage make that negligible.
+TEST(Estimate, BubbleMatchesTheClosedFormForUniformStages) {
+  struct Case {
+    int pp, vp, global_batch;
+    parallel::Schedule schedule;
+  };
+  const Case cases[] = {
+      {8, 1, 64, parallel::Schedule::k1F1B},     {8, 2, 64, parallel::Schedule::kInterleaved},
+      {4, 3, 32, parallel::Schedule::kInterleaved}, {4, 1, 16, parallel::Schedule::kGPipe},
+      {16, 1, 256, parallel::Schedule::k1F1B},
+  };
+  for (const Case& c : cases) {
+    Scenario s = Gpt3On(int64_t{8} * c.pp, 8, c.pp, c.vp, c.global_batch);
+    s.model.vocab = 64;
+    s.plan.schedule = c.schedule;
+    core::Result<StepReport> r = Estimate(s);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    const StepReport& rep = r.value();
+    const double pipelined = rep.time.compute + rep.time.tp_exposed;  // m x T
+    const double expected = parallel::BubbleFraction(s.plan);
+    EXPECT_NEAR(rep.time.bubble / pipelined, expected, 0.02 * expected)
+        << "pp " << c.pp << " vp " << c.vp << " m " << rep.micro_batches;
+  }
+}
+
+TEST(Estimate, NoPipelineNoBubble) {
+  const StepReport r = Estimate(Gpt3On(64, 8, 1, 1, 64)).value();
+  EXPECT_EQ(r.time.bubble, 0);
+  EXPECT_EQ(r.time.pp_exposed, 0);
+}
+
+TEST(Estimate, MemoryWarningWhenThePlanDoesNotFit) {
+  Scenario s = Gpt3On(128, 8, 8, 1, 64);
+  core::Result<StepReport> fits = Estimate(s);
+  ASSERT_TRUE(fits.ok());
+  EXPECT_TRUE(fits.value().fits);
+  for (const core::Diagnostic& d : fits.diagnostics().items()) {
+    EXPECT_NE(d.severity, core::Severity::kWarning) << d.Format();
+  }
+
+  s.cluster.chip.hbm_capacity = core::Bytes(8e9);
+  core::Result<StepReport> r = Estimate(s);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_FALSE(r.value().fits);
+  EXPECT_GT(r.value().memory.total, r.value().memory_capacity);
+  bool warned = false;
+  for (const core::Diagnostic& d : r.diagnostics().items()) {
+    if (d.severity == core::Severity::kWarning && d.key == "plan" &&
+        d.message.find("more than") != std::string::npos) {
+      warned = true;
+    }
+  }
+  EXPECT_TRUE(warned) << r.diagnostics().Format();
+  // The estimate itself does not depend on the capacity.
+  EXPECT_EQ(r.value().step_time_s, fits.value().step_time_s);
+}
+
+TEST(Estimate, RecomputeRaisesHfuNotMfu) {
+  Scenario s = Gpt3On(128, 8, 8, 1, 64);
+  s.plan.recompute = parallel::Recompute::kNone;
+  const StepReport none = Estimate(s).value();
+  s.plan.recompute = parallel::Recompute::kFull;
+  const StepReport full = Estimate(s).value();
+  EXPECT_EQ(none.model_flops_per_token, full.model_flops_per_token);
+  EXPECT_GT(full.step_time_s, none.step_time_s);
+  EXPECT_NEAR(none.mfu, none.hfu, 1e-12);
+  EXPECT_GT(full.hfu, full.mfu);
+}
+
+}  // namespace
+}  // namespace fathom::estimate

@@ -59,7 +59,11 @@ core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int
 }
 
 core::Seconds AttentionTime(const ChipSpec& chip, double flops) {
-  return core::Seconds(flops / (chip.Peak(Precision::kBf16).value() * chip.attention_efficiency));
+  // Attention runs in 16-bit; a chip without a bf16 peak is rated at its fp16 or fp8 one.
+  double peak = chip.Peak(Precision::kBf16).value();
+  if (peak <= 0) peak = chip.Peak(Precision::kFp16).value();
+  if (peak <= 0) peak = chip.Peak(Precision::kFp8).value();
+  return core::Seconds(flops / (peak * chip.attention_efficiency));
 }
 
 core::Seconds MemoryTime(const ChipSpec& chip, double bytes) {

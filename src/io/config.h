@@ -64,6 +64,8 @@ class Catalog {
   const std::string& dir() const { return dir_; }
   // Names of the entries of a section ("chips", "clusters", "models"), sorted.
   std::vector<std::string> Names(Section s) const;
+  // Names plus the aliases the entries declare (for did-you-mean).
+  std::vector<std::string> NamesAndAliases(Section s) const;
   // File of a catalog entry by name or alias; "" if none.
   std::string Find(Section s, const std::string& name) const;
 

@@ -136,7 +136,7 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { SetPeak(c, P::kFp32, v); }},
           {Qty("peak.tf32", Dimension::kFlopRate, "dense TF32 tensor peak").Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kTf32, v); }},
-          {Qty("peak.bf16", Dimension::kFlopRate, "dense BF16 tensor peak (no structured sparsity); the MFU denominator").Required().Min(0, true),
+          {Qty("peak.bf16", Dimension::kFlopRate, "dense BF16 tensor peak (no structured sparsity); the MFU denominator").Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kBf16, v); }},
           {Qty("peak.fp16", Dimension::kFlopRate, "dense FP16 tensor peak").Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kFp16, v); }},

@@ -114,9 +114,17 @@ bool IsHuggingFaceJson(const std::string& path, const YAML::Node& root) {
 using HfImport = std::function<bool(const std::string&, const std::string&)>;
 
 struct Loader {
+  explicit Loader(const Catalog& c) : catalog(c) {}
+
   const Catalog& catalog;
   core::Diagnostics diags;
   SourceMap where;
+  std::map<std::string, std::string> section_file;  // prefix -> the file that defined it
+
+  std::string FileOf(const std::string& prefix, const std::string& fallback) const {
+    auto it = section_file.find(prefix);
+    return it == section_file.end() ? fallback : it->second;
+  }
 
   // Resolves a scalar reference to a file: a catalog name or a path (relative to the
   // referring file's directory, then to the working directory).
@@ -133,7 +141,7 @@ struct Loader {
       const std::string found = catalog.Find(s, ref);
       if (!found.empty()) return found;
     }
-    std::vector<std::string> names = catalog.Names(s);
+    std::vector<std::string> names = catalog.NamesAndAliases(s);
     std::vector<std::string_view> views(names.begin(), names.end());
     const std::string guess = core::DidYouMean(ref, views);
     std::string hint;
@@ -160,6 +168,7 @@ struct Loader {
       diags.Append(doc.diagnostics());
       return false;
     }
+    section_file[prefix] = path;
     if (hf && IsHuggingFaceJson(path, doc.value().root)) return hf(doc.value().text, path);
     return LoadNode(s, doc.value().root, path, fields, target, prefix, depth);
   }
@@ -201,6 +210,11 @@ struct Loader {
 
 void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::string& file,
                 core::Diagnostics& d, const SourceMap& where) {
+  if (!c.Supports(hardware::Precision::kBf16) && !c.Supports(hardware::Precision::kFp16) &&
+      !c.Supports(hardware::Precision::kFp8)) {
+    d.Add(Error(file, 0, Join(prefix, "peak"), "no bf16, fp16 or fp8 peak is given",
+                "give at least peak.bf16, e.g. \"989.4TFLOPS\""));
+  }
   if (c.Supports(hardware::Precision::kFp8) && c.gemm_efficiency_fp8 <= 0) {
     d.Add(Error(file, 0, Join(prefix, "efficiency.gemm_fp8"),
                 "peak.fp8 is given but efficiency.gemm_fp8 is not",
@@ -284,6 +298,24 @@ std::vector<std::string> Catalog::Names(Section s) const {
     if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
   }
   std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> Catalog::NamesAndAliases(Section s) const {
+  std::vector<std::string> names = Names(s);
+  const std::string sub = SectionDir(s);
+  for (const std::string& entry : Names(s)) {
+    try {
+      const YAML::Node root = YAML::LoadFile((fs::path(dir_) / sub / (entry + ".yaml")).string());
+      if (const YAML::Node aliases = root["aliases"]; aliases && aliases.IsSequence()) {
+        for (const YAML::Node& a : aliases) {
+          if (a.IsScalar()) names.push_back(a.Scalar());
+        }
+      }
+    } catch (const YAML::Exception&) {
+      continue;
+    }
+  }
   return names;
 }
 
@@ -377,7 +409,8 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
     return loader.diags;
   }
   core::Diagnostics d;
-  CheckRequired(ModelFields(), loader.where, prefix, file, line, d);
+  CheckRequired(ModelFields(), loader.where, prefix, loader.FileOf(prefix, file),
+                loader.section_file.count(prefix) ? 0 : line, d);
   if (d.HasErrors()) return d;
   return FinishModel(std::move(m), prefix, file, {}, loader.where);
 }
@@ -392,8 +425,9 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
     return loader.diags;
   }
   core::Diagnostics d;
-  CheckRequired(ChipFields(), loader.where, prefix, file, line, d);
-  FinishChip(c, prefix, file, d, loader.where);
+  CheckRequired(ChipFields(), loader.where, prefix, loader.FileOf(prefix, file),
+                loader.section_file.count(prefix) ? 0 : line, d);
+  FinishChip(c, prefix, loader.FileOf(prefix, file), d, loader.where);
   if (d.HasErrors()) return d;
   return c;
 }
@@ -409,7 +443,8 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     return loader.diags;
   }
   core::Diagnostics d;
-  CheckRequired(ClusterFields(), loader.where, prefix, file, line, d);
+  CheckRequired(ClusterFields(), loader.where, prefix, loader.FileOf(prefix, file),
+                loader.section_file.count(prefix) ? 0 : line, d);
   if (d.HasErrors()) return d;
   // The chip reference: its file is where the draft's `chip` key was read.
   const std::string chip_key = Join(prefix, "chip");
@@ -463,7 +498,8 @@ core::Result<parallel::ParallelPlan> LoadPlanNode(Loader& loader, const YAML::No
     return loader.diags;
   }
   core::Diagnostics d;
-  CheckRequired(PlanFields(), loader.where, prefix, file, line, d);
+  CheckRequired(PlanFields(), loader.where, prefix, loader.FileOf(prefix, file),
+                loader.section_file.count(prefix) ? 0 : line, d);
   if (p.dp == 0) {
     const int64_t model_parallel = int64_t{p.tp} * p.pp * p.cp;
     if (chips % model_parallel != 0) {
@@ -485,17 +521,17 @@ core::Result<parallel::ParallelPlan> LoadPlanNode(Loader& loader, const YAML::No
 }  // namespace
 
 core::Result<hardware::ChipSpec> LoadChip(const Catalog& catalog, const std::string& ref) {
-  Loader loader{catalog, {}, {}};
+  Loader loader(catalog);
   return LoadChipNode(loader, YAML::Node(ref), "", "", 0);
 }
 
 core::Result<network::ClusterSpec> LoadCluster(const Catalog& catalog, const std::string& ref) {
-  Loader loader{catalog, {}, {}};
+  Loader loader(catalog);
   return LoadClusterNode(loader, YAML::Node(ref), "", "", 0);
 }
 
 core::Result<model::ModelSpec> LoadModel(const Catalog& catalog, const std::string& ref) {
-  Loader loader{catalog, {}, {}};
+  Loader loader(catalog);
   return LoadModelNode(loader, YAML::Node(ref), "", "", 0);
 }
 
@@ -538,10 +574,16 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
 core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::string& file) {
   core::Result<Document> doc = ParseYamlFile(file);
   if (!doc.ok()) return doc.diagnostics();
-  Loader loader{catalog, {}, {}};
+  Loader loader(catalog);
   ScenarioDraft draft;
+  const YAML::Node& root = doc.value().root;
+  if (root["measured"] && root["scenario"]) {
+    loader.diags.Add(Error(file, 0, "", "this is a validation case, not a scenario",
+                           "run `fathom validate --cases " + file + "`"));
+    return loader.diags;
+  }
   ParseContext ctx{file, "", &loader.diags, &loader.where};
-  ApplyMapping(doc.value().root, ScenarioFields(), draft, ctx, {});
+  ApplyMapping(root, ScenarioFields(), draft, ctx, {});
   CheckRequired(ScenarioFields(), loader.where, "", file, 0, loader.diags);
   if (loader.diags.HasErrors()) return loader.diags;
   if (draft.name.empty()) draft.name = fs::path(file).stem().string();
@@ -552,7 +594,7 @@ core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::str
 
 core::Result<LoadedScenario> LoadScenarioNode(const Catalog& catalog, const YAML::Node& node,
                                               const std::string& file) {
-  Loader loader{catalog, {}, {}};
+  Loader loader(catalog);
   ScenarioDraft draft;
   ParseContext ctx{file, "scenario", &loader.diags, &loader.where};
   ApplyMapping(node, ScenarioFields(), draft, ctx, {});
@@ -581,7 +623,7 @@ core::Result<ValidationCase> LoadValidationCase(const std::string& file) {
 
 core::Result<LoadedScenario> LoadParts(const Catalog& catalog, const std::string& model,
                                        const std::string& cluster, const std::string& plan) {
-  Loader loader{catalog, {}, {}};
+  Loader loader(catalog);
   ScenarioDraft draft;
   draft.name = fs::path(plan).stem().string();
   draft.model = YAML::Node(model);

@@ -53,14 +53,25 @@ bool HasDiagnostic(const core::Diagnostics& d, const std::string& key, const std
 
 constexpr const char* kPlan = "plan: {tp: 8, global_batch_size: 8}\n";
 
+// Catalog chips that do not load today, and why. A known bug: remove the entry when fixed
+// (the test fails once the chip loads, to keep this list honest).
+const std::set<std::string> kBrokenChips = {};
+
 TEST(Catalog, EveryChipLoads) {
   const std::vector<std::string> names = TestCatalog().Names(Section::kChip);
   EXPECT_GE(names.size(), 20u);
   for (const std::string& name : names) {
     core::Result<hardware::ChipSpec> c = LoadChip(TestCatalog(), name);
+    if (kBrokenChips.count(name) > 0) {
+      EXPECT_FALSE(c.ok()) << name << " loads now: remove it from kBrokenChips";
+      continue;
+    }
     ASSERT_TRUE(c.ok()) << name << "\n" << c.diagnostics().Format();
     EXPECT_EQ(c.value().name, name);
-    EXPECT_GT(c.value().Peak(hardware::Precision::kBf16).value(), 0) << name;
+    EXPECT_GT(c.value().Peak(hardware::Precision::kBf16).value() +
+                  c.value().Peak(hardware::Precision::kFp8).value(),
+              0)
+        << name;
     EXPECT_GT(c.value().hbm_capacity.value(), 0) << name;
     EXPECT_GT(c.value().hbm_bandwidth.value(), 0) << name;
   }
@@ -351,7 +362,9 @@ TEST(Keys, EveryDeclarationIsWellFormed) {
       EXPECT_TRUE(seen.insert(k.path).second) << SectionName(s) << "." << k.path << " twice";
       EXPECT_FALSE(k.help.empty()) << k.path;
       EXPECT_FALSE(k.required && !k.default_text.empty()) << k.path << ": required with a default";
-      if (k.type == ValueType::kEnum) EXPECT_FALSE(k.choices.empty()) << k.path;
+      if (k.type == ValueType::kEnum) {
+        EXPECT_FALSE(k.choices.empty()) << k.path;
+      }
     }
   }
 }

@@ -51,11 +51,13 @@ void Predict(ValidationRow& row, const estimate::Scenario& scenario) {
 core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std::string& dir) {
   core::Diagnostics d;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    d.Error("", "no validation directory \"" + dir + "\"", "pass --cases DIR");
+  std::vector<std::string> files;
+  if (fs::is_regular_file(dir, ec)) {
+    files.push_back(dir);
+  } else if (!fs::is_directory(dir, ec)) {
+    d.Error("", "no validation case file or directory \"" + dir + "\"", "pass --cases DIR or FILE");
     return d;
   }
-  std::vector<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
     if (e.is_regular_file() && e.path().extension() == ".yaml") files.push_back(e.path().string());
   }

@@ -66,7 +66,9 @@ TEST(LayerOps, GemmFlopsMatchParameters) {
   const ModelSpec m = Llama3_405B();
   double weights = 0;
   for (const LayerOp& op : TransformerLayerOps(m)) {
-    if (op.kind == OpKind::kGemm) weights += static_cast<double>(op.in_features) * op.out_features;
+    if (op.kind == OpKind::kGemm) {
+      weights += static_cast<double>(op.in_features) * static_cast<double>(op.out_features);
+    }
   }
   const double norms = 2.0 * m.hidden;
   EXPECT_DOUBLE_EQ(weights + norms, CountParameters(m).per_layer);

@@ -83,9 +83,9 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                   ") and last (" + Str(p.last_stage_layers) + ") stage layers must split evenly "
                   "over the other " + Str(std::max(rest_stages, 0)) + " stages");
     }
-  } else if (m.layers % (p.pp * p.vp) != 0) {
+  } else if (m.layers % (int64_t{p.pp} * p.vp) != 0) {
     d.Error("plan.pp", "layers (" + Str(m.layers) + ") must be divisible by pp x vp (" +
-                           Str(p.pp) + " x " + Str(p.vp) + " = " + Str(p.pp * p.vp) + ")",
+                           Str(p.pp) + " x " + Str(p.vp) + " = " + Str(int64_t{p.pp} * p.vp) + ")",
             "choose pp x vp dividing " + Str(m.layers) +
                 ", or set first_stage_layers/last_stage_layers");
   }
@@ -96,7 +96,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
             "global_batch_size (" + Str(p.global_batch_size) +
                 ") must be divisible by micro_batch_size x dp (" + Str(p.micro_batch_size) +
                 " x " + Str(p.dp) + " = " + Str(int64_t{p.micro_batch_size} * p.dp) + ")");
-  } else if (p.schedule == Schedule::kInterleaved && p.MicroBatches() % p.pp != 0) {
+  } else if (p.schedule == Schedule::kInterleaved && p.pp > 0 && p.MicroBatches() % p.pp != 0) {
     d.Error("plan.global_batch_size",
             "the interleaved schedule needs the micro-batches per pipeline (" +
                 Str(p.MicroBatches()) + ") to be a multiple of pp (" + Str(p.pp) + ")");

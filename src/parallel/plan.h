@@ -42,7 +42,9 @@ struct ParallelPlan {
   double memory_fragmentation = 0.05;               // of the allocated total
 
   int64_t Chips() const { return int64_t{tp} * pp * dp * cp; }
-  int MicroBatches() const { return global_batch_size / (micro_batch_size * dp); }
+  int MicroBatches() const {
+    return static_cast<int>(global_batch_size / (int64_t{micro_batch_size} * dp));
+  }
 };
 
 // Checks the plan against the model and the chip count; every problem found is reported

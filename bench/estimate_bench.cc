@@ -1,0 +1,39 @@
+// Cost of estimating one plan with the closed-form estimator: the figure that decides
+// whether an exhaustive plan search is affordable. Target: <= 10 us per plan for
+// Llama 3 405B on 16,384 H100 (issue 2). Each scenario is loaded once, outside the
+// timed loop; only fathom::estimate::Estimate is timed.
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "estimate/estimate.h"
+#include "io/config.h"
+
+namespace {
+
+void Estimate(benchmark::State& state, const char* example) {
+  const fathom::io::Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  const fathom::core::Result<fathom::io::LoadedScenario> loaded = fathom::io::LoadScenario(
+      catalog, std::string(FATHOM_SOURCE_DIR "/examples/") + example);
+  if (!loaded.ok()) {
+    const std::string message = loaded.diagnostics().Format();
+    state.SkipWithError(message.c_str());
+    return;
+  }
+  const fathom::estimate::Scenario& scenario = loaded.value().scenario;
+  for (auto _ : state) {  // NOLINT(readability-identifier-naming): Google Benchmark's idiom
+    fathom::core::Result<fathom::estimate::StepReport> report =
+        fathom::estimate::Estimate(scenario);
+    benchmark::DoNotOptimize(report);
+  }
+  state.SetItemsProcessed(state.iterations());  // plans estimated
+}
+
+BENCHMARK_CAPTURE(Estimate, llama3_405b_16k_h100, "llama3-405b-16k-h100.yaml")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(Estimate, gpt3_175b_mlperf_10752_h100, "gpt3-175b-mlperf-10752-h100.yaml")
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

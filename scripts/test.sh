@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run):
+#   1. dependencies (scripts/setup.sh, idempotent)
+#   2. Release build with warnings as errors (build/), and its tests
+#   3. docs/config-reference.md is what `fathom explain --markdown` prints
+#   4. clang-format check of src/ and bench/ (skipped with a warning if clang-format is missing)
+#   5. ASan + UBSan build (build-asan/), and its tests
+# Failures are collected and the run goes on (ninja -k 0 builds all it can), so that one
+# run reports everything; the summary at the end lists them. Exits non-zero if anything
+# failed.
+# Builds go through ccache (CMake uses it when installed), with the cache in .cache/
+# inside the repository so that CI on a fresh clone can keep it between runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs="${FATHOM_JOBS:-2}"
+export CCACHE_DIR="${CCACHE_DIR:-$PWD/.cache/ccache}"
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-2G}"
+
+timings=()
+failures=()
+step_start=0
+begin() {
+  echo
+  echo "==> $1"
+  step_start=$SECONDS
+}
+end() {
+  timings+=("$(printf '%-24s %5ds' "$1" $((SECONDS - step_start)))")
+}
+fail() {
+  failures+=("$1")
+  echo "test.sh: FAILED: $1" >&2
+}
+summary() {
+  local status=$?
+  echo
+  echo "test.sh: timings"
+  for t in "${timings[@]}"; do echo "  $t"; done
+  if [ "$status" -ne 0 ]; then
+    echo "test.sh: FAILED (exit $status)" >&2
+  elif [ "${#failures[@]}" -ne 0 ]; then
+    echo "test.sh: FAILED:" >&2
+    for f in "${failures[@]}"; do echo "  $f" >&2; done
+    exit 1
+  else
+    echo "test.sh: all passed"
+  fi
+}
+trap summary EXIT
+
+begin "setup"
+scripts/setup.sh
+end "setup"
+
+begin "release build (build/)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFATHOM_WERROR=ON \
+  -DFATHOM_SANITIZE=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=ON
+cmake --build build -j "$jobs" -- -k 0 || fail "release build (cmake --build build)"
+end "release build"
+
+begin "release tests"
+ctest --test-dir build -j "$jobs" --output-on-failure || fail "release tests (ctest --test-dir build)"
+end "release tests"
+
+begin "docs/config-reference.md"
+reference="$(mktemp)"
+if [ ! -x build/src/cli/fathom ]; then
+  fail "docs/config-reference.md not checked: build/src/cli/fathom was not built"
+elif ! build/src/cli/fathom explain --markdown >"$reference"; then
+  fail "docs/config-reference.md not checked: 'fathom explain --markdown' failed"
+elif cmp -s docs/config-reference.md "$reference"; then
+  echo "docs/config-reference.md is up to date"
+else
+  diff -u docs/config-reference.md "$reference" | head -40 || true
+  echo "hint: regenerate it: build/src/cli/fathom explain --markdown > docs/config-reference.md" >&2
+  fail "docs/config-reference.md differs from 'fathom explain --markdown'"
+fi
+rm -f "$reference"
+end "config reference"
+
+begin "clang-format (src/, bench/)"
+if command -v clang-format >/dev/null 2>&1; then
+  mapfile -t sources < <(find src bench -type f \( -name '*.cc' -o -name '*.h' \) | sort)
+  format_log="$(mktemp)"
+  if clang-format --dry-run -Werror "${sources[@]}" 2>"$format_log"; then
+    echo "${#sources[@]} files formatted as .clang-format says"
+  else
+    mapfile -t unformatted < <(grep -oE '^[^: ]+\.(cc|h):[0-9]+:[0-9]+: error' "$format_log" | cut -d: -f1 | sort -u)
+    printf '  %s\n' "${unformatted[@]}" >&2
+    echo "hint: clang-format -i \$(find src bench -name '*.cc' -o -name '*.h')" >&2
+    fail "clang-format: ${#unformatted[@]} of ${#sources[@]} files not formatted as .clang-format says"
+  fi
+  rm -f "$format_log"
+else
+  echo "warning: clang-format not found; skipping the format check (scripts/setup.sh installs it)" >&2
+fi
+end "clang-format"
+
+begin "asan+ubsan build (build-asan/)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SANITIZE=ON \
+  -DFATHOM_WERROR=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=OFF
+cmake --build build-asan -j "$jobs" -- -k 0 || fail "asan+ubsan build (cmake --build build-asan)"
+end "asan build"
+
+begin "asan+ubsan tests"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+ctest --test-dir build-asan -j "$jobs" --output-on-failure || fail "asan+ubsan tests (ctest --test-dir build-asan)"
+end "asan tests"

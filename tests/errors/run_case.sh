@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs one tests/errors case: run_case.sh FATHOM SOURCE_DIR CASE
+# Passes if fathom exits with status 2 (not a crash or signal), prints nothing on stdout,
+# prints only diagnostic lines on stderr, and shows every fragment listed for CASE in
+# expected.txt.
+set -u
+fathom=$1
+src=$2
+case_file=$3
+cd "$src" || exit 1
+manifest=tests/errors/expected.txt
+mapfile -t fragments < <(grep -F -- "$case_file | " "$manifest" | grep -v '^#' |
+                         sed -e 's/^[^|]*| //' | grep -v '^known-bug:')
+if [ "${#fragments[@]}" -eq 0 ]; then
+  echo "no expected fragment for $case_file in $manifest"
+  exit 1
+fi
+if [[ $case_file == *.json ]]; then
+  args=(step -m "tests/errors/$case_file" -c dgx-h100-superpod -p tests/errors/support/plan.yaml)
+else
+  args=(step -s "tests/errors/$case_file")
+fi
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+FATHOM_DATA=data "$fathom" "${args[@]}" >"$out" 2>"$err"
+rc=$?
+fail=0
+if [ "$rc" -ne 2 ]; then
+  if [ "$rc" -gt 128 ]; then
+    echo "FAIL: killed by signal $((rc - 128)) (exit $rc)"
+  else
+    echo "FAIL: exit status $rc, expected 2"
+  fi
+  fail=1
+fi
+if [ -s "$out" ]; then
+  echo "FAIL: output on stdout:"
+  head -c 2000 "$out"
+  fail=1
+fi
+if grep -a -v -q -E '^(error|warning|note): ' "$err"; then
+  echo "FAIL: a stderr line is not a diagnostic:"
+  grep -a -v -E '^(error|warning|note): ' "$err" | head -5
+  fail=1
+fi
+for f in "${fragments[@]}"; do
+  if ! grep -a -q -F -- "$f" "$err"; then
+    echo "FAIL: stderr lacks: $f"
+    fail=1
+  fi
+done
+if [ "$fail" -ne 0 ]; then
+  echo "--- fathom ${args[*]} (exit $rc), stderr:"
+  cat -v "$err" | head -c 4000
+fi
+exit $fail

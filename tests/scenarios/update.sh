@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Regenerates the golden outputs of tests/scenarios from examples/*.yaml:
+#   NAME.json    stdout of `fathom step -s examples/NAME.yaml --json`
+#   NAME.txt     stdout of `fathom step -s examples/NAME.yaml`
+#   NAME.stderr  the exit status and stderr (warnings, or the errors of a rejected scenario)
+# Usage: tests/scenarios/update.sh [path/to/fathom]   (default: build/src/cli/fathom)
+# Runs from the repository root with FATHOM_DATA=data, exactly as the CTest check does,
+# so the goldens do not depend on where the checkout lives. Review `git diff tests/scenarios`
+# before committing.
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+fathom=${1:-build/src/cli/fathom}
+case $fathom in /*) ;; *) fathom=$root/$fathom ;; esac
+export FATHOM_DATA=data
+for scenario in examples/*.yaml; do
+  name=$(basename "$scenario" .yaml)
+  out=tests/scenarios/$name
+  set +e
+  "$fathom" step -s "$scenario" --json >"$out.json" 2>"$out.stderr.tmp"
+  rc=$?
+  "$fathom" step -s "$scenario" >"$out.txt" 2>/dev/null
+  set -e
+  { echo "exit: $rc"; cat "$out.stderr.tmp"; } >"$out.stderr"
+  rm -f "$out.stderr.tmp"
+  echo "$name: exit $rc"
+done
