@@ -149,6 +149,13 @@ OVERRIDES = {
         "scale_up_bw": (1400, "derived: scaleup_bw_GB_per_s_bidir 2800 / 2"),
         "domain": (1, "assumed: domain 1 (scaleup_domain_chips null in hardware.json)"),
     },
+    # NVIDIA's "80GB"/"40GB"/"141GB" labels are binary capacities in practice: what
+    # nvidia-smi reports as total memory, which is what a plan can fill.
+    "a100-40gb": {"mem_capacity": ("40960MiB", "40960 MiB = 40 GiB as nvidia-smi reports for A100 40GB (the '40GB' label is binary)")},
+    "a100-80gb": {"mem_capacity": ("81920MiB", "81920 MiB = 80 GiB as nvidia-smi reports for A100 80GB (the '80GB' label is binary)")},
+    "h100-sxm": {"mem_capacity": ("81559MiB", "81559 MiB (79.6 GiB) as nvidia-smi reports for H100 80GB HBM3: 80 GiB physical less the ECC/driver reserve")},
+    "h800": {"mem_capacity": ("81559MiB", "assumed: as H100 SXM 80GB (same board), 81559 MiB per nvidia-smi")},
+    "h200": {"mem_capacity": ("143771MiB", "143771 MiB (140.4 GiB) as nvidia-smi reports for H200 141GB")},
     "mtia-v2": {
         "scale_up_bw": (32, "assumed: no dedicated scale-up fabric (PCIe Gen5 per hardware.json); 32 GBps ~ PCIe Gen5 x8 "
                             "one direction"),

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Runs `fathom validate --json` over tests/validation and compares it with baseline.json.
+
+Fails if a case could not be predicted, if the case count changed without the baseline
+being updated, or if the median or maximum absolute error grew by more than the slack.
+The baseline records the errors as they are; it is not a target. Update it (with the
+reason in the commit message) when the model changes: tests/validation/check.py --update.
+"""
+import json
+import os
+import subprocess
+import sys
+
+SLACK_PCT = 0.5
+
+
+def main() -> int:
+    fathom, root = sys.argv[1], sys.argv[2]
+    update = "--update" in sys.argv
+    env = dict(os.environ, FATHOM_DATA=os.path.join(root, "data"))
+    out = subprocess.run([fathom, "validate", "--json", "--cases", os.path.join(root, "tests", "validation")],
+                         capture_output=True, text=True, env=env, check=False)
+    if out.returncode != 0:
+        print(out.stderr)
+        return 1
+    report = json.loads(out.stdout)
+    failed = [c["case"] for c in report["cases"] if "failure" in c]
+    if failed:
+        print("cases without a prediction:", ", ".join(failed))
+        return 1
+    summary = report["summary"]
+    baseline_file = os.path.join(root, "tests", "validation", "baseline.json")
+    if update:
+        with open(baseline_file, "w") as f:
+            json.dump({k: round(v, 2) if isinstance(v, float) else v for k, v in summary.items()}, f, indent=2)
+            f.write("\n")
+        print("baseline updated:", summary)
+        return 0
+    with open(baseline_file) as f:
+        baseline = json.load(f)
+    print(f"cases {summary['cases']}, median |error| {summary['median_abs_error_pct']:.1f}% "
+          f"(baseline {baseline['median_abs_error_pct']}%), max |error| {summary['max_abs_error_pct']:.1f}% "
+          f"(baseline {baseline['max_abs_error_pct']}%)")
+    ok = True
+    if summary["cases"] != baseline["cases"]:
+        print("the number of cases changed: update the baseline")
+        ok = False
+    for key in ("median_abs_error_pct", "max_abs_error_pct"):
+        if summary[key] > baseline[key] + SLACK_PCT:
+            print(f"{key} regressed: {summary[key]:.2f} > {baseline[key]} + {SLACK_PCT}")
+            ok = False
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
