@@ -13,8 +13,8 @@ namespace {
 
 void Estimate(benchmark::State& state, const char* example) {
   const fathom::io::Catalog catalog(FATHOM_SOURCE_DIR "/data");
-  const fathom::core::Result<fathom::io::LoadedScenario> loaded = fathom::io::LoadScenario(
-      catalog, std::string(FATHOM_SOURCE_DIR "/examples/") + example);
+  const fathom::core::Result<fathom::io::LoadedScenario> loaded =
+      fathom::io::LoadScenario(catalog, std::string(FATHOM_SOURCE_DIR "/examples/") + example);
   if (!loaded.ok()) {
     const std::string message = loaded.diagnostics().Format();
     state.SkipWithError(message.c_str());

@@ -56,17 +56,22 @@ end "setup"
 begin "release build (build/)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFATHOM_WERROR=ON \
   -DFATHOM_SANITIZE=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=ON
-cmake --build build -j "$jobs" -- -k 0 || fail "release build (cmake --build build)"
+release_built=1
+cmake --build build -j "$jobs" -- -k 0 || { release_built=0; fail "release build (cmake --build build)"; }
 end "release build"
 
 begin "release tests"
-ctest --test-dir build -j "$jobs" --output-on-failure || fail "release tests (ctest --test-dir build)"
+if [ "$release_built" -eq 1 ]; then
+  ctest --test-dir build -j "$jobs" --output-on-failure || fail "release tests (ctest --test-dir build)"
+else
+  fail "release tests not run: the build failed (stale binaries would prove nothing)"
+fi
 end "release tests"
 
 begin "docs/config-reference.md"
 reference="$(mktemp)"
-if [ ! -x build/src/cli/fathom ]; then
-  fail "docs/config-reference.md not checked: build/src/cli/fathom was not built"
+if ! cmake --build build --target fathom >/dev/null 2>&1; then
+  fail "docs/config-reference.md not checked: build/src/cli/fathom did not build"
 elif ! build/src/cli/fathom explain --markdown >"$reference"; then
   fail "docs/config-reference.md not checked: 'fathom explain --markdown' failed"
 elif cmp -s docs/config-reference.md "$reference"; then
@@ -100,10 +105,16 @@ end "clang-format"
 begin "asan+ubsan build (build-asan/)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SANITIZE=ON \
   -DFATHOM_WERROR=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=OFF
-cmake --build build-asan -j "$jobs" -- -k 0 || fail "asan+ubsan build (cmake --build build-asan)"
+asan_built=1
+cmake --build build-asan -j "$jobs" -- -k 0 || { asan_built=0; fail "asan+ubsan build (cmake --build build-asan)"; }
 end "asan build"
 
 begin "asan+ubsan tests"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
-ctest --test-dir build-asan -j "$jobs" --output-on-failure || fail "asan+ubsan tests (ctest --test-dir build-asan)"
+if [ "$asan_built" -eq 1 ]; then
+  ctest --test-dir build-asan -j "$jobs" --output-on-failure ||
+    fail "asan+ubsan tests (ctest --test-dir build-asan)"
+else
+  fail "asan+ubsan tests not run: the build failed"
+fi
 end "asan tests"
