@@ -52,19 +52,22 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "fathom 0.1.0");
   std::string data_dir;
-  app.add_option("--data", data_dir, "catalog directory (default: FATHOM_DATA or the shipped data/)");
+  app.add_option("--data", data_dir,
+                 "catalog directory (default: FATHOM_DATA or the shipped data/)");
 
   StepArgs step;
   CLI::App* step_cmd = app.add_subcommand("step", "predict one training step: time, MFU, memory");
   step_cmd->add_option("-s,--scenario", step.scenario, "scenario file (model, cluster and plan)");
-  step_cmd->add_option("-m,--model", step.model, "model: catalog name, YAML file or HF config.json");
+  step_cmd->add_option("-m,--model", step.model,
+                       "model: catalog name, YAML file or HF config.json");
   step_cmd->add_option("-c,--cluster", step.cluster, "cluster: catalog name or YAML file");
   step_cmd->add_option("-p,--plan", step.plan, "parallel plan: YAML file");
   step_cmd->add_flag("--json", step.json, "emit the fathom.step/1 JSON report");
 
   std::string catalog_kind;
   bool catalog_json = false;
-  CLI::App* catalog_cmd = app.add_subcommand("catalog", "list the shipped chips, clusters or models");
+  CLI::App* catalog_cmd =
+      app.add_subcommand("catalog", "list the shipped chips, clusters or models");
   catalog_cmd->add_option("kind", catalog_kind, "chips, clusters or models")
       ->required()
       ->check(CLI::IsMember({"chips", "clusters", "models"}));
@@ -81,7 +84,9 @@ int main(int argc, char** argv) {
   bool validate_strict = false;
   CLI::App* validate_cmd =
       app.add_subcommand("validate", "compare predictions with published training runs");
-  validate_cmd->add_option("--cases", cases_dir, "a validation case file or a directory of them (default: tests/validation)");
+  validate_cmd->add_option(
+      "--cases", cases_dir,
+      "a validation case file or a directory of them (default: tests/validation)");
   validate_cmd->add_option("--published-runs", published_runs,
                            "a JSON file in the published-runs schema to map and run");
   validate_cmd->add_flag("--json", validate_json, "emit JSON rows and the summary");
@@ -129,12 +134,12 @@ int main(int argc, char** argv) {
     fathom::core::Result<fathom::io::ValidationTable> table =
         !published_runs.empty()
             ? fathom::io::RunPublishedRuns(catalog, published_runs)
-            : fathom::io::RunValidationDir(
-                  catalog, !cases_dir.empty()
-                               ? cases_dir
-                               : (std::filesystem::path(catalog.dir()) / ".." / "tests" / "validation")
-                                     .lexically_normal()
-                                     .string());
+            : fathom::io::RunValidationDir(catalog, !cases_dir.empty()
+                                                        ? cases_dir
+                                                        : (std::filesystem::path(catalog.dir()) /
+                                                           ".." / "tests" / "validation")
+                                                              .lexically_normal()
+                                                              .string());
     if (!table.ok()) return PrintDiagnostics(table.diagnostics());
     std::cout << (validate_json ? fathom::io::ValidationJson(table.value())
                                 : fathom::io::ValidationText(table.value()));

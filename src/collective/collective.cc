@@ -6,10 +6,14 @@ namespace fathom::collective {
 
 std::string_view KindName(Kind k) {
   switch (k) {
-    case Kind::kAllReduce: return "all-reduce";
-    case Kind::kAllGather: return "all-gather";
-    case Kind::kReduceScatter: return "reduce-scatter";
-    case Kind::kSendRecv: return "send/recv";
+    case Kind::kAllReduce:
+      return "all-reduce";
+    case Kind::kAllGather:
+      return "all-gather";
+    case Kind::kReduceScatter:
+      return "reduce-scatter";
+    case Kind::kSendRecv:
+      return "send/recv";
   }
   return "?";
 }
@@ -52,8 +56,8 @@ Cost CollectiveCost(const network::ClusterSpec& cluster, const network::GroupPla
     const double nic = out.bandwidth.value() * out.efficiency;
     bw = group.members_per_domain > 1 ? std::min(up_bw, k * nic) : nic;
     if (group.crosses_pods && cluster.oversubscription > 1) {
-      bw = std::min(bw, static_cast<double>(group.members_per_pod) * nic /
-                            cluster.oversubscription);
+      bw =
+          std::min(bw, static_cast<double>(group.members_per_pod) * nic / cluster.oversubscription);
     }
   }
   c.bus_bandwidth = bw * ramp;

@@ -35,10 +35,10 @@ TEST(CollectiveCost, AcrossNodesOneMemberPerNodeUsesOneNic) {
 
 TEST(CollectiveCost, MoreMembersPerNodeUseMoreNics) {
   const auto c = DgxH100(1024);
-  const Cost one = CollectiveCost(c, network::PlaceGroup(c, 16, 8), Kind::kAllGather,
-                                  core::Bytes(1e9));
-  const Cost four = CollectiveCost(c, network::PlaceGroup(c, 16, 2), Kind::kAllGather,
-                                   core::Bytes(1e9));
+  const Cost one =
+      CollectiveCost(c, network::PlaceGroup(c, 16, 8), Kind::kAllGather, core::Bytes(1e9));
+  const Cost four =
+      CollectiveCost(c, network::PlaceGroup(c, 16, 2), Kind::kAllGather, core::Bytes(1e9));
   EXPECT_LT(four.time.value(), one.time.value());
 }
 

@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define FATHOM_CHECK(cond, msg)                                                        \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "internal error: %s:%d: check failed: %s: %s\n", __FILE__, \
-                   __LINE__, #cond, msg);                                              \
-      std::abort();                                                                    \
-    }                                                                                  \
+#define FATHOM_CHECK(cond, msg)                                                                 \
+  do {                                                                                          \
+    if (!(cond)) {                                                                              \
+      std::fprintf(stderr, "internal error: %s:%d: check failed: %s: %s\n", __FILE__, __LINE__, \
+                   #cond, msg);                                                                 \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (false)

@@ -5,9 +5,15 @@ namespace fathom::core {
 std::string Diagnostic::Format() const {
   std::string out;
   switch (severity) {
-    case Severity::kError: out = "error: "; break;
-    case Severity::kWarning: out = "warning: "; break;
-    case Severity::kNote: out = "note: "; break;
+    case Severity::kError:
+      out = "error: ";
+      break;
+    case Severity::kWarning:
+      out = "warning: ";
+      break;
+    case Severity::kNote:
+      out = "note: ";
+      break;
   }
   if (!file.empty()) {
     out += file;
@@ -24,7 +30,8 @@ void Diagnostics::Error(std::string key, std::string message, std::string hint) 
   items_.push_back({Severity::kError, "", 0, std::move(key), std::move(message), std::move(hint)});
 }
 void Diagnostics::Warning(std::string key, std::string message, std::string hint) {
-  items_.push_back({Severity::kWarning, "", 0, std::move(key), std::move(message), std::move(hint)});
+  items_.push_back(
+      {Severity::kWarning, "", 0, std::move(key), std::move(message), std::move(hint)});
 }
 void Diagnostics::Note(std::string key, std::string message, std::string hint) {
   items_.push_back({Severity::kNote, "", 0, std::move(key), std::move(message), std::move(hint)});

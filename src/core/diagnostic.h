@@ -56,7 +56,7 @@ class Diagnostics {
 template <class T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
   Result(Diagnostics diags) : diags_(std::move(diags)) {  // NOLINT(google-explicit-constructor)
     FATHOM_CHECK(diags_.HasErrors(), "a Result without a value needs an error");
   }

@@ -6,8 +6,12 @@ namespace fathom::core {
 namespace {
 
 TEST(Diagnostic, FormatsPlaceKeyMessageHint) {
-  Diagnostic d{Severity::kError, "cluster.yaml", 14, "scale_up.bandwidth",
-               "unknown unit \"Gbs\" in \"400Gbs\"", "did you mean \"Gbps\"?"};
+  Diagnostic d{Severity::kError,
+               "cluster.yaml",
+               14,
+               "scale_up.bandwidth",
+               "unknown unit \"Gbs\" in \"400Gbs\"",
+               "did you mean \"Gbps\"?"};
   EXPECT_EQ(d.Format(),
             "error: cluster.yaml:14: scale_up.bandwidth: unknown unit \"Gbs\" in \"400Gbs\"; "
             "did you mean \"Gbps\"?");

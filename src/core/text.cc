@@ -39,7 +39,8 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string_view
   // A truncated name ("micro_batch" for "micro_batch_size") is a likely slip too.
   if (word.size() >= 4) {
     for (std::string_view c : candidates) {
-      if (c.size() > word.size() && EditDistance(c.substr(0, word.size()), word, ignore_case) == 0) {
+      if (c.size() > word.size() &&
+          EditDistance(c.substr(0, word.size()), word, ignore_case) == 0) {
         return std::string(c);
       }
     }

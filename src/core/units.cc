@@ -12,8 +12,8 @@ namespace {
 struct Unit {
   std::string_view name;
   Dimension dim;
-  double factor;  // to SI base units
-  bool canonical; // listed in UnitNames
+  double factor;   // to SI base units
+  bool canonical;  // listed in UnitNames
 };
 
 constexpr double kKi = 1024.0;
@@ -27,17 +27,17 @@ constexpr Unit kUnits[] = {
     {"TB", Dimension::kBytes, 1e12, true},
     {"PB", Dimension::kBytes, 1e15, true},
     {"KiB", Dimension::kBytes, kKi, true},
-    {"MiB", Dimension::kBytes, kKi * kKi, true},
-    {"GiB", Dimension::kBytes, kKi * kKi * kKi, true},
-    {"TiB", Dimension::kBytes, kKi * kKi * kKi * kKi, true},
-    {"PiB", Dimension::kBytes, kKi * kKi * kKi * kKi * kKi, true},
+    {"MiB", Dimension::kBytes, kKi* kKi, true},
+    {"GiB", Dimension::kBytes, kKi* kKi* kKi, true},
+    {"TiB", Dimension::kBytes, kKi* kKi* kKi* kKi, true},
+    {"PiB", Dimension::kBytes, kKi* kKi* kKi* kKi* kKi, true},
 
     {"Bps", Dimension::kBandwidth, 1, true},
     {"KBps", Dimension::kBandwidth, 1e3, true},
     {"MBps", Dimension::kBandwidth, 1e6, true},
     {"GBps", Dimension::kBandwidth, 1e9, true},
     {"TBps", Dimension::kBandwidth, 1e12, true},
-    {"GiBps", Dimension::kBandwidth, kKi * kKi * kKi, true},
+    {"GiBps", Dimension::kBandwidth, kKi* kKi* kKi, true},
     {"bps", Dimension::kBandwidth, 1.0 / 8, true},
     {"Kbps", Dimension::kBandwidth, 1e3 / 8, true},
     {"Mbps", Dimension::kBandwidth, 1e6 / 8, true},
@@ -48,7 +48,7 @@ constexpr Unit kUnits[] = {
     {"MB/s", Dimension::kBandwidth, 1e6, false},
     {"GB/s", Dimension::kBandwidth, 1e9, false},
     {"TB/s", Dimension::kBandwidth, 1e12, false},
-    {"GiB/s", Dimension::kBandwidth, kKi * kKi * kKi, false},
+    {"GiB/s", Dimension::kBandwidth, kKi* kKi* kKi, false},
     {"b/s", Dimension::kBandwidth, 1.0 / 8, false},
     {"Kb/s", Dimension::kBandwidth, 1e3 / 8, false},
     {"Mb/s", Dimension::kBandwidth, 1e6 / 8, false},
@@ -113,13 +113,20 @@ std::string_view Trim(std::string_view s) {
 
 std::string Example(Dimension dim) {
   switch (dim) {
-    case Dimension::kBytes: return "e.g. \"80GiB\" or \"141GB\"";
-    case Dimension::kBandwidth: return "e.g. \"3.35TBps\" or \"400Gbps\"";
-    case Dimension::kFlopRate: return "e.g. \"989.4TFLOPS\"";
-    case Dimension::kTime: return "e.g. \"2us\" or \"1.5s\"";
-    case Dimension::kPower: return "e.g. \"700W\"";
-    case Dimension::kCount: return "e.g. \"15T\" or \"4M\"";
-    case Dimension::kFraction: return "e.g. \"25%\" or 0.25";
+    case Dimension::kBytes:
+      return "e.g. \"80GiB\" or \"141GB\"";
+    case Dimension::kBandwidth:
+      return "e.g. \"3.35TBps\" or \"400Gbps\"";
+    case Dimension::kFlopRate:
+      return "e.g. \"989.4TFLOPS\"";
+    case Dimension::kTime:
+      return "e.g. \"2us\" or \"1.5s\"";
+    case Dimension::kPower:
+      return "e.g. \"700W\"";
+    case Dimension::kCount:
+      return "e.g. \"15T\" or \"4M\"";
+    case Dimension::kFraction:
+      return "e.g. \"25%\" or 0.25";
   }
   return "";
 }
@@ -140,13 +147,20 @@ Duration Duration::FromSeconds(Seconds s) {
 
 std::string_view DimensionName(Dimension dim) {
   switch (dim) {
-    case Dimension::kBytes: return "bytes";
-    case Dimension::kBandwidth: return "bandwidth";
-    case Dimension::kFlopRate: return "compute rate";
-    case Dimension::kTime: return "time";
-    case Dimension::kPower: return "power";
-    case Dimension::kCount: return "count";
-    case Dimension::kFraction: return "fraction";
+    case Dimension::kBytes:
+      return "bytes";
+    case Dimension::kBandwidth:
+      return "bandwidth";
+    case Dimension::kFlopRate:
+      return "compute rate";
+    case Dimension::kTime:
+      return "time";
+    case Dimension::kPower:
+      return "power";
+    case Dimension::kCount:
+      return "count";
+    case Dimension::kFraction:
+      return "fraction";
   }
   return "?";
 }
@@ -195,8 +209,8 @@ QuantityParse ParseQuantity(std::string_view text, Dimension dim) {
   }
   const std::string_view unit = Trim(std::string_view(ptr, static_cast<size_t>(end - ptr)));
   if (unit.empty() && dim != Dimension::kCount && dim != Dimension::kFraction) {
-    r.error = "bare number \"" + std::string(s) + "\" where a " +
-              std::string(DimensionName(dim)) + " with a unit was expected";
+    r.error = "bare number \"" + std::string(s) + "\" where a " + std::string(DimensionName(dim)) +
+              " with a unit was expected";
     r.hint = "add a unit: one of " + JoinComma(UnitNames(dim)) + " (" + Example(dim) + ")";
     return r;
   }
@@ -232,8 +246,8 @@ QuantityParse ParseQuantity(std::string_view text, Dimension dim) {
 
 std::string FormatBytes(double bytes) {
   static const char* const kNames[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  static const double kScales[] = {1, kKi, kKi * kKi, kKi * kKi * kKi, kKi * kKi * kKi * kKi,
-                                   kKi * kKi * kKi * kKi * kKi};
+  static const double kScales[] = {
+      1, kKi, kKi * kKi, kKi * kKi * kKi, kKi * kKi * kKi * kKi, kKi * kKi * kKi * kKi * kKi};
   return FormatScaled(bytes, kNames, kScales, 6);
 }
 

@@ -11,16 +11,18 @@ namespace fathom::estimate {
 namespace {
 
 using collective::Kind;
-using workload::ComputeOp;
 using workload::CommOp;
+using workload::ComputeOp;
 using workload::Group;
 
 double ComputeTime(const hardware::ChipSpec& chip, const ComputeOp& op) {
   switch (op.kind) {
     case model::OpKind::kGemm:
       return hardware::GemmTime(chip, op.precision, op.m * op.batch, op.n, op.k).value();
-    case model::OpKind::kAttention: return hardware::AttentionTime(chip, op.flops).value();
-    case model::OpKind::kElementwise: return hardware::MemoryTime(chip, op.bytes).value();
+    case model::OpKind::kAttention:
+      return hardware::AttentionTime(chip, op.flops).value();
+    case model::OpKind::kElementwise:
+      return hardware::MemoryTime(chip, op.bytes).value();
   }
   return 0;
 }
@@ -41,11 +43,11 @@ void Record(std::vector<CommSummary>& out, const CommOp& op, const collective::C
     }
   }
   CommSummary s;
-  s.name = std::string(op.name);
-  s.group = std::string(workload::GroupName(op.group));
-  s.kind = std::string(collective::KindName(op.kind));
-  s.algorithm = std::string(cost.algorithm);
-  s.level = std::string(cost.level);
+  s.name = op.name;
+  s.group = workload::GroupName(op.group);
+  s.kind = collective::KindName(op.kind);
+  s.algorithm = cost.algorithm;
+  s.level = cost.level;
   s.group_size = g.size;
   s.bytes = op.bytes;
   s.calls = calls;
@@ -134,12 +136,14 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       if (op.recompute) t.recompute_flops += op.Flops() * op.count;
     }
     for (const CommOp& op : w.forward_comm) {
-      t.tp_forward += collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes))
-                          .time.value() * op.count;
+      t.tp_forward +=
+          collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes)).time.value() *
+          op.count;
     }
     for (const CommOp& op : w.backward_comm) {
-      t.tp_backward += collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes))
-                           .time.value() * op.count;
+      t.tp_backward +=
+          collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes)).time.value() *
+          op.count;
     }
     t.tp_exposed = ExposedTp(t.tp_forward, t.forward_gemm, p.overlap_tp, p.tp) +
                    ExposedTp(t.tp_backward, t.backward_gemm, p.overlap_tp, p.tp);
@@ -154,15 +158,16 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.critical_stage = wc.first_stage;
 
   // Operator table of the critical stage, whole step.
+  r.ops.reserve(wc.forward.size() + wc.backward.size());
   auto add_ops = [&](const std::vector<ComputeOp>& ops, const char* default_phase) {
     for (const ComputeOp& op : ops) {
-      const std::string phase = op.recompute ? "recompute" : default_phase;
+      const std::string_view phase = op.recompute ? "recompute" : default_phase;
       const double dt = ComputeTime(chip, op) * op.count * mb;
       auto it = std::find_if(r.ops.begin(), r.ops.end(), [&](const OpSummary& s) {
         return s.name == op.name && s.phase == phase;
       });
       if (it == r.ops.end()) {
-        r.ops.push_back({std::string(op.name), phase, 0, 0, 0});
+        r.ops.push_back({op.name, phase, 0, 0, 0});
         it = r.ops.end() - 1;
       }
       it->flops += op.Flops() * op.count * mb;
@@ -172,8 +177,10 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   };
   add_ops(wc.forward, "forward");
   add_ops(wc.backward, "backward");
-  std::stable_sort(r.ops.begin(), r.ops.end(),
-                   [](const OpSummary& a, const OpSummary& b) { return a.time_s > b.time_s; });
+  std::sort(r.ops.begin(), r.ops.end(), [](const OpSummary& a, const OpSummary& b) {
+    if (a.time_s != b.time_s) return a.time_s > b.time_s;
+    return a.name != b.name ? a.name < b.name : a.phase < b.phase;
+  });
 
   // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble.
   r.time.compute = mb * (tc.forward_compute + tc.backward_compute);
@@ -185,12 +192,15 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
 
   // Tensor-parallel summaries for the report (critical stage, whole step).
   for (const CommOp& op : wc.forward_comm) {
-    const collective::Cost c = collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
-    const double share = tc.tp_forward > 0 ? c.time.value() * op.count / (tc.tp_forward + tc.tp_backward) : 0;
+    const collective::Cost c =
+        collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
+    const double share =
+        tc.tp_forward > 0 ? c.time.value() * op.count / (tc.tp_forward + tc.tp_backward) : 0;
     Record(r.comms, op, c, place.tp, op.count * mb, share * r.time.tp_exposed);
   }
   for (const CommOp& op : wc.backward_comm) {
-    const collective::Cost c = collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
+    const collective::Cost c =
+        collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
     const double share = (tc.tp_forward + tc.tp_backward) > 0
                              ? c.time.value() * op.count / (tc.tp_forward + tc.tp_backward)
                              : 0;
@@ -201,8 +211,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   // critical path; in the steady state it hides behind compute when overlapped.
   if (p.pp > 1) {
     const CommOp send{"pp_send_recv", Group::kPp, Kind::kSendRecv, g.p2p_bytes, 1};
-    const collective::Cost c = collective::CollectiveCost(cl, place.pp, Kind::kSendRecv,
-                                                          core::Bytes(g.p2p_bytes));
+    const collective::Cost c =
+        collective::CollectiveCost(cl, place.pp, Kind::kSendRecv, core::Bytes(g.p2p_bytes));
     const double fill_drain = 2.0 * (p.pp - 1);
     const double steady = 2.0 * mb * v;
     const double exposed_calls = fill_drain + (p.overlap_pp ? 0.0 : steady);
@@ -224,43 +234,43 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       // the latency and the message-size ramp of their size, not of the whole stage.
       const double units = std::max(1, wc.layers);
       const double unit_params = param_bytes / units;
-      const collective::Cost ag = collective::CollectiveCost(cl, place.dp, Kind::kAllGather,
-                                                             core::Bytes(unit_params));
-      const collective::Cost rs = collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter,
-                                                             core::Bytes(unit_params));
+      const collective::Cost ag =
+          collective::CollectiveCost(cl, place.dp, Kind::kAllGather, core::Bytes(unit_params));
+      const collective::Cost rs =
+          collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter, core::Bytes(unit_params));
       const double per_mb = units * (2 * ag.time.value() + rs.time.value());
       const double total = mb * per_mb;
-      const double exposed = p.overlap_dp
-                                 ? std::max(0.0, total - r.time.compute) + ag.time.value()
-                                 : total;
+      const double exposed =
+          p.overlap_dp ? std::max(0.0, total - r.time.compute) + ag.time.value() : total;
       r.time.dp_exposed = exposed + (total - exposed) * contention;
-      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_params, 1}, ag,
-             place.dp, 2 * mb * units, exposed * 2 * units * ag.time.value() / per_mb);
-      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_params, 1},
-             rs, place.dp, mb * units, exposed * units * rs.time.value() / per_mb);
+      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_params, 1}, ag, place.dp,
+             2 * mb * units, exposed * 2 * units * ag.time.value() / per_mb);
+      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_params, 1}, rs,
+             place.dp, mb * units, exposed * units * rs.time.value() / per_mb);
     } else if (p.zero >= 1) {
-      const collective::Cost rs = collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter,
-                                                             core::Bytes(grad_bytes));
-      const collective::Cost ag = collective::CollectiveCost(cl, place.dp, Kind::kAllGather,
-                                                             core::Bytes(param_bytes));
+      const collective::Cost rs =
+          collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter, core::Bytes(grad_bytes));
+      const collective::Cost ag =
+          collective::CollectiveCost(cl, place.dp, Kind::kAllGather, core::Bytes(param_bytes));
       const double rs_exposed =
           p.overlap_dp ? std::max(0.0, rs.time.value() - backward_window) : rs.time.value();
       const double ag_exposed =
           p.overlap_dp ? std::max(0.0, ag.time.value() - forward_window) : ag.time.value();
-      r.time.dp_exposed = rs_exposed + ag_exposed +
-                          (rs.time.value() + ag.time.value() - rs_exposed - ag_exposed) * contention;
-      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1},
-             rs, place.dp, 1, rs_exposed);
-      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag,
-             place.dp, 1, ag_exposed);
+      r.time.dp_exposed =
+          rs_exposed + ag_exposed +
+          (rs.time.value() + ag.time.value() - rs_exposed - ag_exposed) * contention;
+      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1}, rs,
+             place.dp, 1, rs_exposed);
+      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag, place.dp,
+             1, ag_exposed);
     } else {
-      const collective::Cost ar = collective::CollectiveCost(cl, place.dp, Kind::kAllReduce,
-                                                             core::Bytes(grad_bytes));
+      const collective::Cost ar =
+          collective::CollectiveCost(cl, place.dp, Kind::kAllReduce, core::Bytes(grad_bytes));
       const double exposed =
           p.overlap_dp ? std::max(0.0, ar.time.value() - backward_window) : ar.time.value();
       r.time.dp_exposed = exposed + (ar.time.value() - exposed) * contention;
-      Record(r.comms, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar,
-             place.dp, 1, exposed);
+      Record(r.comms, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar, place.dp,
+             1, exposed);
     }
   }
 
@@ -295,19 +305,21 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.memory_capacity = chip.hbm_capacity.value();
   r.fits = r.memory.total <= r.memory_capacity;
   if (!r.fits) {
-    diags.Warning("plan", "the plan needs " + core::FormatBytes(r.memory.total) +
-                              " per chip on pipeline rank " + std::to_string(r.memory.stage) +
-                              ", " + core::FormatBytes(r.memory.total - r.memory_capacity) +
-                              " more than the " + core::FormatBytes(r.memory_capacity) +
-                              " the chip has",
+    diags.Warning("plan",
+                  "the plan needs " + core::FormatBytes(r.memory.total) +
+                      " per chip on pipeline rank " + std::to_string(r.memory.stage) + ", " +
+                      core::FormatBytes(r.memory.total - r.memory_capacity) + " more than the " +
+                      core::FormatBytes(r.memory_capacity) + " the chip has",
                   "raise tp or pp, use recompute, or a ZeRO stage that shards more");
   }
   if (p.flash_attention && p.recompute == parallel::Recompute::kSelective) {
-    r.notes.push_back("selective recompute with fused attention adds no time: the fused "
-                      "kernel already recomputes the attention scores in backward");
+    r.notes.push_back(
+        "selective recompute with fused attention adds no time: the fused "
+        "kernel already recomputes the attention scores in backward");
   }
-  r.notes.push_back("MFU and HFU are against the dense bf16 peak; model FLOPs follow "
-                    "Megatron-LM (attention counted non-causal, recompute excluded)");
+  r.notes.push_back(
+      "MFU and HFU are against the dense bf16 peak; model FLOPs follow "
+      "Megatron-LM (attention counted non-causal, recompute excluded)");
   return core::Result<StepReport>(std::move(r), std::move(diags));
 }
 

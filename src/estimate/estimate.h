@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -27,34 +28,36 @@ struct Scenario {
   parallel::ParallelPlan plan;
 };
 
-struct TimeBreakdown {  // seconds on the critical path; they add up to the step time
-  double compute = 0;      // forward + backward + recompute of the slowest stage, all micro-batches
-  double tp_exposed = 0;   // tensor-parallel communication not hidden behind GEMMs
-  double bubble = 0;       // pipeline fill and drain
-  double pp_exposed = 0;   // pipeline send/recv on the critical path
-  double dp_exposed = 0;   // gradient reduction / parameter gathering not hidden
-  double optimizer = 0;    // optimizer step
+struct TimeBreakdown {    // seconds on the critical path; they add up to the step time
+  double compute = 0;     // forward + backward + recompute of the slowest stage, all micro-batches
+  double tp_exposed = 0;  // tensor-parallel communication not hidden behind GEMMs
+  double bubble = 0;      // pipeline fill and drain
+  double pp_exposed = 0;  // pipeline send/recv on the critical path
+  double dp_exposed = 0;  // gradient reduction / parameter gathering not hidden
+  double optimizer = 0;   // optimizer step
 };
 
+// Names in the summaries are static strings (operator and collective names), so the
+// report costs no allocation per name.
 struct CommSummary {
-  std::string name;       // "tp_all_gather", "dp_reduce_scatter", ...
-  std::string group;      // tp, dp, pp
-  std::string kind;       // all-reduce, ...
-  std::string algorithm;  // ring, nvls, p2p
-  std::string level;      // scale-up, scale-out
+  std::string_view name;       // "tp_all_gather", "dp_reduce_scatter", ...
+  std::string_view group;      // tp, dp, pp
+  std::string_view kind;       // all-reduce, ...
+  std::string_view algorithm;  // ring, nvls, p2p
+  std::string_view level;      // scale-up, scale-out
   int group_size = 0;
-  double bytes = 0;       // per call, per chip
-  double calls = 0;       // per step on the critical stage
-  double time_s = 0;      // total per step
-  double exposed_s = 0;   // on the critical path
+  double bytes = 0;      // per call, per chip
+  double calls = 0;      // per step on the critical stage
+  double time_s = 0;     // total per step
+  double exposed_s = 0;  // on the critical path
   double bus_bandwidth = 0;
 };
 
 struct OpSummary {  // one operator kind on the critical stage, per step
-  std::string name;
-  std::string phase;     // forward, backward, recompute
-  double flops = 0;      // executed, per chip
-  double bytes = 0;      // HBM bytes of memory-bound operators, per chip
+  std::string_view name;
+  std::string_view phase;  // forward, backward, recompute
+  double flops = 0;        // executed, per chip
+  double bytes = 0;        // HBM bytes of memory-bound operators, per chip
   double time_s = 0;
 };
 
@@ -66,27 +69,27 @@ struct StepReport {
   int64_t chips = 0;
   parallel::ParallelPlan plan;
 
-  double parameters = 0;           // total model parameters
+  double parameters = 0;  // total model parameters
   double step_time_s = 0;
   double tokens_per_step = 0;
   double tokens_per_s = 0;
-  double model_flops_per_token = 0;  // fwd+bwd, Megatron convention
+  double model_flops_per_token = 0;   // fwd+bwd, Megatron convention
   double model_flops_per_chip_s = 0;  // achieved model FLOP/s per chip
-  double peak_flops = 0;           // bf16 dense peak per chip: the MFU denominator
+  double peak_flops = 0;              // bf16 dense peak per chip: the MFU denominator
   double peak_flops_run_precision = 0;
-  double mfu = 0;                  // model FLOPs / (chips · bf16 dense peak · time)
-  double mfu_run_precision = 0;    // against the peak of the run's GEMM precision
-  double hfu = 0;                  // hardware FLOPs (incl. recompute) / (chips · bf16 peak · time)
-  double bubble_fraction = 0;      // bubble / step time
+  double mfu = 0;                // model FLOPs / (chips · bf16 dense peak · time)
+  double mfu_run_precision = 0;  // against the peak of the run's GEMM precision
+  double hfu = 0;                // hardware FLOPs (incl. recompute) / (chips · bf16 peak · time)
+  double bubble_fraction = 0;    // bubble / step time
   int micro_batches = 0;
   int critical_stage = 0;
   TimeBreakdown time;
   std::vector<CommSummary> comms;
-  std::vector<OpSummary> ops;      // compute of the critical stage, largest first
+  std::vector<OpSummary> ops;        // compute of the critical stage, largest first
   parallel::MemoryBreakdown memory;  // of the pipeline rank that needs the most
   double memory_capacity = 0;
   bool fits = false;
-  std::vector<std::string> notes;  // assumptions the estimate made
+  std::vector<std::string_view> notes;  // assumptions the estimate made (static text)
 };
 
 // Validates the scenario and estimates one step. Diagnostics name plan/model keys.

@@ -103,14 +103,25 @@ TEST(Estimate, InvalidPlansNameTheirKeys) {
     const char* fragment;
   };
   const Case cases[] = {
-      {"tp not dividing heads", [](Scenario& s) { s.plan.tp = 5; s.plan.dp = 1; s.cluster.chips = 40; },
+      {"tp not dividing heads",
+       [](Scenario& s) {
+         s.plan.tp = 5;
+         s.plan.dp = 1;
+         s.cluster.chips = 40;
+       },
        "plan.tp", "must divide the attention heads"},
       {"chips", [](Scenario& s) { s.plan.dp = 3; }, "plan", "chips, but the cluster has"},
-      {"layers", [](Scenario& s) { s.plan.pp = 7; s.plan.dp = 1; s.cluster.chips = 56; }, "plan.pp",
-       "must be divisible by pp x vp"},
+      {"layers",
+       [](Scenario& s) {
+         s.plan.pp = 7;
+         s.plan.dp = 1;
+         s.cluster.chips = 56;
+       },
+       "plan.pp", "must be divisible by pp x vp"},
       {"batch", [](Scenario& s) { s.plan.global_batch_size = 63; }, "plan.global_batch_size",
        "must be divisible"},
-      {"fp8", [](Scenario& s) {
+      {"fp8",
+       [](Scenario& s) {
          s.cluster.chip.peak[static_cast<size_t>(Precision::kFp8)] = core::FlopsPerSec(0);
          s.plan.precision = Precision::kFp8;
        },
@@ -119,16 +130,26 @@ TEST(Estimate, InvalidPlansNameTheirKeys) {
       {"interleaved", [](Scenario& s) { s.plan.schedule = parallel::Schedule::kInterleaved; },
        "plan.schedule", "needs vp >= 2"},
       {"order", [](Scenario& s) { s.plan.order = "tp-dp"; }, "plan.order", "not a permutation"},
-      {"cp", [](Scenario& s) { s.plan.cp = 2; s.plan.dp = 1; }, "plan.cp", "not modelled"},
-      {"moe", [](Scenario& s) { s.model.moe.experts = 8; s.model.moe.top_k = 2; }, "model.moe",
-       "mixture-of-experts"},
+      {"cp",
+       [](Scenario& s) {
+         s.plan.cp = 2;
+         s.plan.dp = 1;
+       },
+       "plan.cp", "not modelled"},
+      {"moe",
+       [](Scenario& s) {
+         s.model.moe.experts = 8;
+         s.model.moe.top_k = 2;
+       },
+       "model.moe", "mixture-of-experts"},
   };
   for (const Case& c : cases) {
     Scenario s = Gpt3On(128, 8, 8, 1, 64);
     c.edit(s);
     core::Result<StepReport> r = Estimate(s);
     ASSERT_FALSE(r.ok()) << c.what;
-    EXPECT_TRUE(HasError(r.diagnostics(), c.key, c.fragment)) << c.what << "\n" << r.diagnostics().Format();
+    EXPECT_TRUE(HasError(r.diagnostics(), c.key, c.fragment)) << c.what << "\n"
+                                                              << r.diagnostics().Format();
   }
 }
 
@@ -168,7 +189,8 @@ TEST(Estimate, Deterministic) {
 TEST(Estimate, StepTimeIsTheSumOfTheBreakdown) {
   const StepReport r = Estimate(Gpt3On(1024, 8, 8, 2, 512)).value();
   const TimeBreakdown& t = r.time;
-  EXPECT_NEAR(r.step_time_s, t.compute + t.tp_exposed + t.bubble + t.pp_exposed + t.dp_exposed + t.optimizer,
+  EXPECT_NEAR(r.step_time_s,
+              t.compute + t.tp_exposed + t.bubble + t.pp_exposed + t.dp_exposed + t.optimizer,
               1e-12 * r.step_time_s);
   EXPECT_NEAR(r.bubble_fraction, t.bubble / r.step_time_s, 1e-12);
   EXPECT_DOUBLE_EQ(r.tokens_per_s, r.tokens_per_step / r.step_time_s);
@@ -183,7 +205,7 @@ TEST(Estimate, BubbleMatchesTheClosedFormForUniformStages) {
     parallel::Schedule schedule;
   };
   const Case cases[] = {
-      {8, 1, 64, parallel::Schedule::k1F1B},     {8, 2, 64, parallel::Schedule::kInterleaved},
+      {8, 1, 64, parallel::Schedule::k1F1B},        {8, 2, 64, parallel::Schedule::kInterleaved},
       {4, 3, 32, parallel::Schedule::kInterleaved}, {4, 1, 16, parallel::Schedule::kGPipe},
       {16, 1, 256, parallel::Schedule::k1F1B},
   };

@@ -7,13 +7,20 @@ namespace fathom::hardware {
 
 std::string_view PrecisionName(Precision p) {
   switch (p) {
-    case Precision::kFp32: return "fp32";
-    case Precision::kTf32: return "tf32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kFp16: return "fp16";
-    case Precision::kFp8: return "fp8";
-    case Precision::kFp4: return "fp4";
-    case Precision::kCount: break;
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kTf32:
+      return "tf32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
+    case Precision::kFp8:
+      return "fp8";
+    case Precision::kFp4:
+      return "fp4";
+    case Precision::kCount:
+      break;
   }
   return "?";
 }
@@ -43,9 +50,9 @@ double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n) {
   return std::min(best, 1.0);
 }
 
-core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n,
-                       int64_t k) {
-  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k) {
+  const double flops =
+      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const bool fp8 = precision == Precision::kFp8 || precision == Precision::kFp4;
   const double efficiency = fp8 ? chip.gemm_efficiency_fp8 : chip.gemm_efficiency_16bit;
   const double rate = chip.Peak(precision).value() * efficiency * GemmWaveEfficiency(chip, m, n);

@@ -26,17 +26,17 @@ std::string_view SectionName(Section s);
 enum class ValueType { kInt, kNumber, kBool, kString, kStringList, kEnum, kQuantity, kRef };
 
 struct KeyInfo {
-  std::string path;          // relative to its section, e.g. "scale_up.bandwidth"
+  std::string path;  // relative to its section, e.g. "scale_up.bandwidth"
   ValueType type = ValueType::kString;
   core::Dimension dim = core::Dimension::kCount;  // quantities
-  std::string default_text;  // as documented; "" = none
+  std::string default_text;                       // as documented; "" = none
   bool required = false;
   std::string help;
-  double min = -1e300;       // inclusive bound, base units
+  double min = -1e300;  // inclusive bound, base units
   double max = 1e300;
   bool min_exclusive = false;
   std::vector<std::string> choices;  // enums
-  std::string ref;           // kRef: the section referred to ("chip", "model", ...)
+  std::string ref;                   // kRef: the section referred to ("chip", "model", ...)
 };
 
 // All keys of a section, in declaration order.

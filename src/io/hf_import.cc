@@ -48,7 +48,8 @@ struct Reader {
     const json* v = Find(names);
     if (v == nullptr) return fallback;
     if (!v->is_string()) {
-      d.Add({core::Severity::kError, file, 0, *names.begin(), "expected a string, got " + v->dump(), ""});
+      d.Add({core::Severity::kError, file, 0, *names.begin(), "expected a string, got " + v->dump(),
+             ""});
       return fallback;
     }
     return v->get<std::string>();
@@ -58,7 +59,8 @@ struct Reader {
     const json* v = Find(names);
     if (v == nullptr) return fallback;
     if (!v->is_boolean()) {
-      d.Add({core::Severity::kError, file, 0, *names.begin(), "expected true or false, got " + v->dump(), ""});
+      d.Add({core::Severity::kError, file, 0, *names.begin(),
+             "expected true or false, got " + v->dump(), ""});
       return fallback;
     }
     return v->get<bool>();
@@ -66,7 +68,9 @@ struct Reader {
 };
 
 int LineOf(const std::string& text, size_t byte) {
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(std::min(byte, text.size())), '\n'));
+  return 1 + static_cast<int>(std::count(
+                 text.begin(),
+                 text.begin() + static_cast<std::ptrdiff_t>(std::min(byte, text.size())), '\n'));
 }
 
 }  // namespace
@@ -112,8 +116,8 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     m.activation = act.find("gelu") != std::string::npos ? model::Activation::kGeGLU
                                                          : model::Activation::kSwiGLU;
   } else {
-    m.activation = act.find("relu") != std::string::npos ? model::Activation::kReLU
-                                                         : model::Activation::kGeLU;
+    m.activation =
+        act.find("relu") != std::string::npos ? model::Activation::kReLU : model::Activation::kGeLU;
   }
   m.norm = (gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom")
                ? model::Norm::kLayerNorm
@@ -144,10 +148,12 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   m.mla.qk_nope_head_dim = r.Int({"qk_nope_head_dim"}, false, 0);
   m.mla.v_head_dim = r.Int({"v_head_dim"}, false, 0);
 
-  for (const auto& [name, value] : std::initializer_list<std::pair<const char*, int>>{
-           {"hidden_size", m.hidden}, {"num_hidden_layers", m.layers},
-           {"num_attention_heads", m.heads}, {"vocab_size", m.vocab},
-           {"max_position_embeddings", m.seq_len}}) {
+  for (const auto& [name, value] :
+       std::initializer_list<std::pair<const char*, int>>{{"hidden_size", m.hidden},
+                                                          {"num_hidden_layers", m.layers},
+                                                          {"num_attention_heads", m.heads},
+                                                          {"vocab_size", m.vocab},
+                                                          {"max_position_embeddings", m.seq_len}}) {
     if (value == 0 && !d.HasErrors()) {
       d.Add({core::Severity::kError, file, 0, name, "must be at least 1", ""});
     }

@@ -48,12 +48,24 @@ struct Decl {
   }
 };
 
-Decl Int(std::string path, std::string help) { return Decl(std::move(path), ValueType::kInt, std::move(help)); }
-Decl Num(std::string path, std::string help) { return Decl(std::move(path), ValueType::kNumber, std::move(help)); }
-Decl Bool(std::string path, std::string help) { return Decl(std::move(path), ValueType::kBool, std::move(help)); }
-Decl Str(std::string path, std::string help) { return Decl(std::move(path), ValueType::kString, std::move(help)); }
-Decl List(std::string path, std::string help) { return Decl(std::move(path), ValueType::kStringList, std::move(help)); }
-Decl Enum(std::string path, std::string help) { return Decl(std::move(path), ValueType::kEnum, std::move(help)); }
+Decl Int(std::string path, std::string help) {
+  return Decl(std::move(path), ValueType::kInt, std::move(help));
+}
+Decl Num(std::string path, std::string help) {
+  return Decl(std::move(path), ValueType::kNumber, std::move(help));
+}
+Decl Bool(std::string path, std::string help) {
+  return Decl(std::move(path), ValueType::kBool, std::move(help));
+}
+Decl Str(std::string path, std::string help) {
+  return Decl(std::move(path), ValueType::kString, std::move(help));
+}
+Decl List(std::string path, std::string help) {
+  return Decl(std::move(path), ValueType::kStringList, std::move(help));
+}
+Decl Enum(std::string path, std::string help) {
+  return Decl(std::move(path), ValueType::kEnum, std::move(help));
+}
 Decl Qty(std::string path, Dimension d, std::string help) {
   return Decl(std::move(path), ValueType::kQuantity, std::move(help)).Unit(d);
 }
@@ -63,8 +75,9 @@ Decl RefTo(std::string path, std::string ref, std::string help) {
 
 // Stable storage for KeyInfo so Field::info pointers stay valid.
 template <class T>
-std::vector<Field<T>> Build(std::vector<std::pair<Decl, std::function<void(T&, const Value&)>>> defs,
-                            std::vector<KeyInfo>& infos) {
+std::vector<Field<T>> Build(
+    std::vector<std::pair<Decl, std::function<void(T&, const Value&)>>> defs,
+    std::vector<KeyInfo>& infos) {
   infos.clear();
   infos.reserve(defs.size());
   for (auto& d : defs) infos.push_back(d.first.info);
@@ -128,59 +141,106 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
   using P = hardware::Precision;
   static const std::vector<Field<C>> fields = Build<C>(
       Defs<C>{
-          {Str("name", "catalog name of the chip").Required(), [](C& c, const Value& v) { c.name = v.s; }},
+          {Str("name", "catalog name of the chip").Required(),
+           [](C& c, const Value& v) { c.name = v.s; }},
           {Str("vendor", "manufacturer"), [](C& c, const Value& v) { c.vendor = v.s; }},
-          {Str("description", "one line describing the part"), [](C& c, const Value& v) { c.description = v.s; }},
-          {List("aliases", "other names the chip is found by"), [](C& c, const Value& v) { c.aliases = v.list; }},
+          {Str("description", "one line describing the part"),
+           [](C& c, const Value& v) { c.description = v.s; }},
+          {List("aliases", "other names the chip is found by"),
+           [](C& c, const Value& v) { c.aliases = v.list; }},
           {Qty("peak.fp32", Dimension::kFlopRate, "dense FP32 (vector) peak").Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kFp32, v); }},
           {Qty("peak.tf32", Dimension::kFlopRate, "dense TF32 tensor peak").Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kTf32, v); }},
-          {Qty("peak.bf16", Dimension::kFlopRate, "dense BF16 tensor peak (no structured sparsity); the MFU denominator").Min(0, true),
+          {Qty("peak.bf16", Dimension::kFlopRate,
+               "dense BF16 tensor peak (no structured sparsity); the MFU denominator")
+               .Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kBf16, v); }},
           {Qty("peak.fp16", Dimension::kFlopRate, "dense FP16 tensor peak").Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kFp16, v); }},
-          {Qty("peak.fp8", Dimension::kFlopRate, "dense FP8 tensor peak; omit if the chip lacks FP8").Min(0, true),
+          {Qty("peak.fp8", Dimension::kFlopRate,
+               "dense FP8 tensor peak; omit if the chip lacks FP8")
+               .Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kFp8, v); }},
-          {Qty("peak.fp4", Dimension::kFlopRate, "dense FP4 tensor peak; omit if the chip lacks FP4").Min(0, true),
+          {Qty("peak.fp4", Dimension::kFlopRate,
+               "dense FP4 tensor peak; omit if the chip lacks FP4")
+               .Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kFp4, v); }},
-          {Str("peak.source", kSourceHelp), [](C& c, const Value& v) { AddSource(c.sources, "peak", v); }},
-          {Qty("memory.capacity", Dimension::kBytes, "HBM capacity per chip").Required().Min(0, true),
+          {Str("peak.source", kSourceHelp),
+           [](C& c, const Value& v) { AddSource(c.sources, "peak", v); }},
+          {Qty("memory.capacity", Dimension::kBytes, "HBM capacity per chip")
+               .Required()
+               .Min(0, true),
            [](C& c, const Value& v) { c.hbm_capacity = core::Bytes(v.d); }},
-          {Qty("memory.bandwidth", Dimension::kBandwidth, "HBM bandwidth per chip").Required().Min(0, true),
+          {Qty("memory.bandwidth", Dimension::kBandwidth, "HBM bandwidth per chip")
+               .Required()
+               .Min(0, true),
            [](C& c, const Value& v) { c.hbm_bandwidth = core::BytesPerSec(v.d); }},
-          {Str("memory.source", kSourceHelp), [](C& c, const Value& v) { AddSource(c.sources, "memory", v); }},
-          {Num("efficiency.gemm_bf16", "fraction of the bf16/fp16 peak a large GEMM reaches (measured, e.g. MAMF)").Required().Min(0, true).Max(1),
+          {Str("memory.source", kSourceHelp),
+           [](C& c, const Value& v) { AddSource(c.sources, "memory", v); }},
+          {Num("efficiency.gemm_bf16",
+               "fraction of the bf16/fp16 peak a large GEMM reaches (measured, e.g. MAMF)")
+               .Required()
+               .Min(0, true)
+               .Max(1),
            [](C& c, const Value& v) { c.gemm_efficiency_16bit = v.d; }},
-          {Num("efficiency.gemm_fp8", "fraction of the fp8 peak a large fp8 GEMM reaches; needed when peak.fp8 is given").Min(0, true).Max(1),
+          {Num("efficiency.gemm_fp8",
+               "fraction of the fp8 peak a large fp8 GEMM reaches; needed when peak.fp8 is given")
+               .Min(0, true)
+               .Max(1),
            [](C& c, const Value& v) { c.gemm_efficiency_fp8 = v.d; }},
-          {Num("efficiency.attention", "fraction of the bf16 peak fused attention reaches, forward and backward").Required().Min(0, true).Max(1),
+          {Num("efficiency.attention",
+               "fraction of the bf16 peak fused attention reaches, forward and backward")
+               .Required()
+               .Min(0, true)
+               .Max(1),
            [](C& c, const Value& v) { c.attention_efficiency = v.d; }},
-          {Num("efficiency.hbm", "fraction of HBM bandwidth streaming (memory-bound) operators reach").Required().Min(0, true).Max(1),
+          {Num("efficiency.hbm",
+               "fraction of HBM bandwidth streaming (memory-bound) operators reach")
+               .Required()
+               .Min(0, true)
+               .Max(1),
            [](C& c, const Value& v) { c.hbm_efficiency = v.d; }},
-          {Str("efficiency.source", kSourceHelp), [](C& c, const Value& v) { AddSource(c.sources, "efficiency", v); }},
-          {Int("gemm.compute_units", "compute units (SMs, CUs, matrix engines) GEMM tiles are spread over; 0 disables the wave model").Default("0").Min(0).Max(1e6),
+          {Str("efficiency.source", kSourceHelp),
+           [](C& c, const Value& v) { AddSource(c.sources, "efficiency", v); }},
+          {Int("gemm.compute_units",
+               "compute units (SMs, CUs, matrix engines) GEMM tiles are spread over; 0 disables "
+               "the wave model")
+               .Default("0")
+               .Min(0)
+               .Max(1e6),
            [](C& c, const Value& v) { c.compute_units = static_cast<int>(v.i); }},
           {Int("gemm.tile_m", "GEMM output tile rows").Default("128").Min(1).Max(4096),
            [](C& c, const Value& v) { c.tile_m = static_cast<int>(v.i); }},
           {Int("gemm.tile_n", "GEMM output tile columns").Default("128").Min(1).Max(4096),
            [](C& c, const Value& v) { c.tile_n = static_cast<int>(v.i); }},
-          {Str("gemm.source", kSourceHelp), [](C& c, const Value& v) { AddSource(c.sources, "gemm", v); }},
-          {Str("scale_up.fabric", "scale-up interconnect"), [](C& c, const Value& v) { c.scale_up_fabric = v.s; }},
-          {Qty("scale_up.bandwidth", Dimension::kBandwidth, "scale-up bandwidth per chip, one direction").Required().Min(0, true),
+          {Str("gemm.source", kSourceHelp),
+           [](C& c, const Value& v) { AddSource(c.sources, "gemm", v); }},
+          {Str("scale_up.fabric", "scale-up interconnect"),
+           [](C& c, const Value& v) { c.scale_up_fabric = v.s; }},
+          {Qty("scale_up.bandwidth", Dimension::kBandwidth,
+               "scale-up bandwidth per chip, one direction")
+               .Required()
+               .Min(0, true),
            [](C& c, const Value& v) { c.scale_up_bandwidth = core::BytesPerSec(v.d); }},
           {Int("scale_up.domain", "chips in one scale-up domain").Default("1").Min(1).Max(1e6),
            [](C& c, const Value& v) { c.scale_up_domain = static_cast<int>(v.i); }},
-          {Str("scale_up.source", kSourceHelp), [](C& c, const Value& v) { AddSource(c.sources, "scale_up", v); }},
-          {Qty("scale_out.bandwidth", Dimension::kBandwidth, "scale-out NIC bandwidth per chip, one direction").Min(0, true),
+          {Str("scale_up.source", kSourceHelp),
+           [](C& c, const Value& v) { AddSource(c.sources, "scale_up", v); }},
+          {Qty("scale_out.bandwidth", Dimension::kBandwidth,
+               "scale-out NIC bandwidth per chip, one direction")
+               .Min(0, true),
            [](C& c, const Value& v) { c.scale_out_bandwidth = core::BytesPerSec(v.d); }},
-          {Str("scale_out.source", kSourceHelp), [](C& c, const Value& v) { AddSource(c.sources, "scale_out", v); }},
+          {Str("scale_out.source", kSourceHelp),
+           [](C& c, const Value& v) { AddSource(c.sources, "scale_out", v); }},
           {Qty("power.tdp", Dimension::kPower, "thermal design power per chip").Min(0, true),
            [](C& c, const Value& v) { c.tdp = core::Watts(v.d); }},
-          {Str("power.source", kSourceHelp), [](C& c, const Value& v) { AddSource(c.sources, "power", v); }},
+          {Str("power.source", kSourceHelp),
+           [](C& c, const Value& v) { AddSource(c.sources, "power", v); }},
           {Num("price.usd_per_chip_hour", "rental price, US dollars per chip-hour").Min(0),
            [](C& c, const Value& v) { c.usd_per_chip_hour = v.d; }},
-          {Str("price.source", kSourceHelp), [](C& c, const Value& v) { AddSource(c.sources, "price", v); }},
+          {Str("price.source", kSourceHelp),
+           [](C& c, const Value& v) { AddSource(c.sources, "price", v); }},
       },
       ChipInfos());
   return fields;
@@ -190,44 +250,92 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
   using C = ClusterDraft;
   static const std::vector<Field<C>> fields = Build<C>(
       Defs<C>{
-          {Str("name", "catalog name of the cluster").Required(), [](C& c, const Value& v) { c.spec.name = v.s; }},
-          {Str("description", "one line describing the cluster"), [](C& c, const Value& v) { c.spec.description = v.s; }},
-          {RefTo("chip", "chip", "the accelerator: catalog name, file, or mapping (may start from `base:`)").Required(),
+          {Str("name", "catalog name of the cluster").Required(),
+           [](C& c, const Value& v) { c.spec.name = v.s; }},
+          {Str("description", "one line describing the cluster"),
+           [](C& c, const Value& v) { c.spec.description = v.s; }},
+          {RefTo("chip", "chip",
+                 "the accelerator: catalog name, file, or mapping (may start from `base:`)")
+               .Required(),
            [](C& c, const Value& v) { c.chip = v.node; }},
           {Int("chips", "total chips in the cluster").Required().Min(1).Max(1e8),
            [](C& c, const Value& v) { c.spec.chips = v.i; }},
           {Int("chips_per_node", "chips per server (host)").Default("8").Min(1).Max(1e6),
            [](C& c, const Value& v) { c.spec.chips_per_node = static_cast<int>(v.i); }},
-          {Str("scale_up.fabric", "scale-up interconnect"), [](C& c, const Value& v) { c.spec.scale_up.fabric = v.s; }},
-          {Int("scale_up.domain", "chips per scale-up domain").Default("the chip's scale_up.domain").Min(1).Max(1e6),
+          {Str("scale_up.fabric", "scale-up interconnect"),
+           [](C& c, const Value& v) { c.spec.scale_up.fabric = v.s; }},
+          {Int("scale_up.domain", "chips per scale-up domain")
+               .Default("the chip's scale_up.domain")
+               .Min(1)
+               .Max(1e6),
            [](C& c, const Value& v) { c.spec.domain = static_cast<int>(v.i); }},
-          {Qty("scale_up.bandwidth", Dimension::kBandwidth, "scale-up bandwidth per chip, one direction").Default("the chip's scale_up.bandwidth").Min(0, true),
+          {Qty("scale_up.bandwidth", Dimension::kBandwidth,
+               "scale-up bandwidth per chip, one direction")
+               .Default("the chip's scale_up.bandwidth")
+               .Min(0, true),
            [](C& c, const Value& v) { c.spec.scale_up.bandwidth = core::BytesPerSec(v.d); }},
-          {Qty("scale_up.latency", Dimension::kTime, "latency per collective algorithm step inside the domain (alpha)").Required(),
+          {Qty("scale_up.latency", Dimension::kTime,
+               "latency per collective algorithm step inside the domain (alpha)")
+               .Required(),
            [](C& c, const Value& v) { c.spec.scale_up.latency = core::Seconds(v.d); }},
-          {Num("scale_up.efficiency", "achievable bus-bandwidth fraction inside the domain (e.g. NCCL ring busbw / link)").Required().Min(0, true).Max(1),
+          {Num("scale_up.efficiency",
+               "achievable bus-bandwidth fraction inside the domain (e.g. NCCL ring busbw / link)")
+               .Required()
+               .Min(0, true)
+               .Max(1),
            [](C& c, const Value& v) { c.spec.scale_up.efficiency = v.d; }},
-          {Qty("scale_up.half_bandwidth_size", Dimension::kBytes, "collective buffer size at which bus bandwidth reaches half its large-message value (measured nccl-tests ramp)").Default("0B"),
+          {Qty("scale_up.half_bandwidth_size", Dimension::kBytes,
+               "collective buffer size at which bus bandwidth reaches half its large-message value "
+               "(measured nccl-tests ramp)")
+               .Default("0B"),
            [](C& c, const Value& v) { c.spec.scale_up.half_bandwidth_size = core::Bytes(v.d); }},
-          {Bool("scale_up.in_network_reduction", "the domain's switches reduce (NVLS/SHARP)").Default("false"),
+          {Bool("scale_up.in_network_reduction", "the domain's switches reduce (NVLS/SHARP)")
+               .Default("false"),
            [](C& c, const Value& v) { c.spec.in_network_reduction = v.b; }},
-          {Num("scale_up.in_network_efficiency", "all-reduce bus bandwidth with in-network reduction, as a fraction of the link bandwidth (may exceed 1)").Default("0").Min(0).Max(4),
+          {Num("scale_up.in_network_efficiency",
+               "all-reduce bus bandwidth with in-network reduction, as a fraction of the link "
+               "bandwidth (may exceed 1)")
+               .Default("0")
+               .Min(0)
+               .Max(4),
            [](C& c, const Value& v) { c.spec.in_network_efficiency = v.d; }},
-          {Str("scale_up.source", kSourceHelp), [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_up", v.s); }},
-          {Str("scale_out.fabric", "scale-out network"), [](C& c, const Value& v) { c.spec.scale_out.fabric = v.s; }},
-          {Qty("scale_out.bandwidth", Dimension::kBandwidth, "NIC bandwidth per chip, one direction").Default("the chip's scale_out.bandwidth").Min(0, true),
+          {Str("scale_up.source", kSourceHelp),
+           [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_up", v.s); }},
+          {Str("scale_out.fabric", "scale-out network"),
+           [](C& c, const Value& v) { c.spec.scale_out.fabric = v.s; }},
+          {Qty("scale_out.bandwidth", Dimension::kBandwidth,
+               "NIC bandwidth per chip, one direction")
+               .Default("the chip's scale_out.bandwidth")
+               .Min(0, true),
            [](C& c, const Value& v) { c.spec.scale_out.bandwidth = core::BytesPerSec(v.d); }},
-          {Qty("scale_out.latency", Dimension::kTime, "latency per collective algorithm step across domains (alpha)").Required(),
+          {Qty("scale_out.latency", Dimension::kTime,
+               "latency per collective algorithm step across domains (alpha)")
+               .Required(),
            [](C& c, const Value& v) { c.spec.scale_out.latency = core::Seconds(v.d); }},
-          {Num("scale_out.efficiency", "achievable fraction of NIC bandwidth").Required().Min(0, true).Max(1),
+          {Num("scale_out.efficiency", "achievable fraction of NIC bandwidth")
+               .Required()
+               .Min(0, true)
+               .Max(1),
            [](C& c, const Value& v) { c.spec.scale_out.efficiency = v.d; }},
-          {Qty("scale_out.half_bandwidth_size", Dimension::kBytes, "collective buffer size at which bus bandwidth reaches half its large-message value (measured nccl-tests ramp)").Default("0B"),
+          {Qty("scale_out.half_bandwidth_size", Dimension::kBytes,
+               "collective buffer size at which bus bandwidth reaches half its large-message value "
+               "(measured nccl-tests ramp)")
+               .Default("0B"),
            [](C& c, const Value& v) { c.spec.scale_out.half_bandwidth_size = core::Bytes(v.d); }},
-          {Num("scale_out.oversubscription", "oversubscription above a pod (7 means 1:7); at least 1").Default("1").Min(1).Max(1000),
+          {Num("scale_out.oversubscription",
+               "oversubscription above a pod (7 means 1:7); at least 1")
+               .Default("1")
+               .Min(1)
+               .Max(1000),
            [](C& c, const Value& v) { c.spec.oversubscription = v.d; }},
-          {Int("scale_out.pod", "chips with full bisection below the oversubscribed tier; 0 = the whole cluster").Default("0").Min(0).Max(1e8),
+          {Int("scale_out.pod",
+               "chips with full bisection below the oversubscribed tier; 0 = the whole cluster")
+               .Default("0")
+               .Min(0)
+               .Max(1e8),
            [](C& c, const Value& v) { c.spec.pod = v.i; }},
-          {Str("scale_out.source", kSourceHelp), [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_out", v.s); }},
+          {Str("scale_out.source", kSourceHelp),
+           [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_out", v.s); }},
       },
       ClusterInfos());
   return fields;
@@ -237,59 +345,91 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
   using M = model::ModelSpec;
   static const std::vector<Field<M>> fields = Build<M>(
       Defs<M>{
-          {Str("name", "catalog name of the model").Required(), [](M& m, const Value& v) { m.name = v.s; }},
-          {Str("description", "one line describing the model"), [](M& m, const Value& v) { m.description = v.s; }},
+          {Str("name", "catalog name of the model").Required(),
+           [](M& m, const Value& v) { m.name = v.s; }},
+          {Str("description", "one line describing the model"),
+           [](M& m, const Value& v) { m.description = v.s; }},
           {Str("source", kSourceHelp), [](M& m, const Value& v) { m.source = v.s; }},
-          {Int("layers", "transformer layers").Required().Min(1).Max(1e5), [](M& m, const Value& v) { m.layers = static_cast<int>(v.i); }},
-          {Int("hidden", "hidden size h").Required().Min(1).Max(1e7), [](M& m, const Value& v) { m.hidden = static_cast<int>(v.i); }},
-          {Int("heads", "query attention heads a").Required().Min(1).Max(1e5), [](M& m, const Value& v) { m.heads = static_cast<int>(v.i); }},
+          {Int("layers", "transformer layers").Required().Min(1).Max(1e5),
+           [](M& m, const Value& v) { m.layers = static_cast<int>(v.i); }},
+          {Int("hidden", "hidden size h").Required().Min(1).Max(1e7),
+           [](M& m, const Value& v) { m.hidden = static_cast<int>(v.i); }},
+          {Int("heads", "query attention heads a").Required().Min(1).Max(1e5),
+           [](M& m, const Value& v) { m.heads = static_cast<int>(v.i); }},
           {Int("kv_heads", "key/value heads (GQA/MQA)").Default("heads").Min(1).Max(1e5),
            [](M& m, const Value& v) { m.kv_heads = static_cast<int>(v.i); }},
           {Int("head_dim", "dimension per head").Default("hidden / heads").Min(1).Max(1e5),
            [](M& m, const Value& v) { m.head_dim = static_cast<int>(v.i); }},
-          {Int("ffn_hidden", "MLP inner width").Required().Min(1).Max(1e8), [](M& m, const Value& v) { m.ffn_hidden = static_cast<int>(v.i); }},
-          {Int("vocab", "vocabulary size (padded as trained)").Required().Min(1).Max(1e8), [](M& m, const Value& v) { m.vocab = static_cast<int>(v.i); }},
-          {Int("seq_len", "training sequence length in tokens").Required().Min(1).Max(1e8), [](M& m, const Value& v) { m.seq_len = static_cast<int>(v.i); }},
-          {Enum("activation", "MLP activation; gated ones (swiglu, geglu) have three matrices").Default("swiglu").Choices({"swiglu", "geglu", "gelu", "relu"}),
+          {Int("ffn_hidden", "MLP inner width").Required().Min(1).Max(1e8),
+           [](M& m, const Value& v) { m.ffn_hidden = static_cast<int>(v.i); }},
+          {Int("vocab", "vocabulary size (padded as trained)").Required().Min(1).Max(1e8),
+           [](M& m, const Value& v) { m.vocab = static_cast<int>(v.i); }},
+          {Int("seq_len", "training sequence length in tokens").Required().Min(1).Max(1e8),
+           [](M& m, const Value& v) { m.seq_len = static_cast<int>(v.i); }},
+          {Enum("activation", "MLP activation; gated ones (swiglu, geglu) have three matrices")
+               .Default("swiglu")
+               .Choices({"swiglu", "geglu", "gelu", "relu"}),
            [](M& m, const Value& v) {
-             m.activation = v.s == "swiglu" ? model::Activation::kSwiGLU
+             m.activation = v.s == "swiglu"  ? model::Activation::kSwiGLU
                             : v.s == "geglu" ? model::Activation::kGeGLU
                             : v.s == "gelu"  ? model::Activation::kGeLU
                                              : model::Activation::kReLU;
            }},
           {Enum("norm", "normalisation").Default("rmsnorm").Choices({"rmsnorm", "layernorm"}),
-           [](M& m, const Value& v) { m.norm = v.s == "rmsnorm" ? model::Norm::kRMSNorm : model::Norm::kLayerNorm; }},
-          {Enum("position", "position encoding").Default("rope").Choices({"rope", "learned", "alibi"}),
            [](M& m, const Value& v) {
-             m.position = v.s == "rope" ? model::Position::kRoPE
+             m.norm = v.s == "rmsnorm" ? model::Norm::kRMSNorm : model::Norm::kLayerNorm;
+           }},
+          {Enum("position", "position encoding")
+               .Default("rope")
+               .Choices({"rope", "learned", "alibi"}),
+           [](M& m, const Value& v) {
+             m.position = v.s == "rope"      ? model::Position::kRoPE
                           : v.s == "learned" ? model::Position::kLearned
                                              : model::Position::kAlibi;
            }},
           {Bool("tied_embeddings", "output projection shares the input embedding").Default("false"),
            [](M& m, const Value& v) { m.tied_embeddings = v.b; }},
-          {Bool("bias", "linear layers have biases").Default("false"), [](M& m, const Value& v) { m.bias = v.b; }},
-          {Bool("parallel_attention", "attention and MLP read the same input (GPT-J, PaLM)").Default("false"),
+          {Bool("bias", "linear layers have biases").Default("false"),
+           [](M& m, const Value& v) { m.bias = v.b; }},
+          {Bool("parallel_attention", "attention and MLP read the same input (GPT-J, PaLM)")
+               .Default("false"),
            [](M& m, const Value& v) { m.parallel_attention = v.b; }},
           {Bool("dropout", "dropout after attention and MLP (GPT-2/3 style)").Default("false"),
            [](M& m, const Value& v) { m.dropout = v.b; }},
-          {Int("moe.experts", "routed experts (MoE; parsed, not yet modelled)").Default("0").Min(0).Max(1e6),
+          {Int("moe.experts", "routed experts (MoE; parsed, not yet modelled)")
+               .Default("0")
+               .Min(0)
+               .Max(1e6),
            [](M& m, const Value& v) { m.moe.experts = static_cast<int>(v.i); }},
-          {Int("moe.top_k", "experts per token").Default("0").Min(0).Max(1e6), [](M& m, const Value& v) { m.moe.top_k = static_cast<int>(v.i); }},
+          {Int("moe.top_k", "experts per token").Default("0").Min(0).Max(1e6),
+           [](M& m, const Value& v) { m.moe.top_k = static_cast<int>(v.i); }},
           {Int("moe.shared_experts", "shared experts").Default("0").Min(0).Max(1e6),
            [](M& m, const Value& v) { m.moe.shared_experts = static_cast<int>(v.i); }},
           {Int("moe.expert_ffn_hidden", "FFN width of one expert").Default("0").Min(0).Max(1e8),
            [](M& m, const Value& v) { m.moe.expert_ffn_hidden = static_cast<int>(v.i); }},
-          {Int("moe.first_dense_layers", "leading dense layers before MoE layers").Default("0").Min(0).Max(1e5),
+          {Int("moe.first_dense_layers", "leading dense layers before MoE layers")
+               .Default("0")
+               .Min(0)
+               .Max(1e5),
            [](M& m, const Value& v) { m.moe.first_dense_layers = static_cast<int>(v.i); }},
           {Int("moe.layer_frequency", "every n-th layer is MoE").Default("1").Min(1).Max(1e5),
            [](M& m, const Value& v) { m.moe.layer_frequency = static_cast<int>(v.i); }},
-          {Int("mla.q_lora_rank", "MLA query low-rank dimension (parsed, not yet modelled)").Default("0").Min(0).Max(1e6),
+          {Int("mla.q_lora_rank", "MLA query low-rank dimension (parsed, not yet modelled)")
+               .Default("0")
+               .Min(0)
+               .Max(1e6),
            [](M& m, const Value& v) { m.mla.q_lora_rank = static_cast<int>(v.i); }},
           {Int("mla.kv_lora_rank", "MLA key/value low-rank dimension").Default("0").Min(0).Max(1e6),
            [](M& m, const Value& v) { m.mla.kv_lora_rank = static_cast<int>(v.i); }},
-          {Int("mla.qk_rope_head_dim", "MLA rotary part of the query/key head").Default("0").Min(0).Max(1e6),
+          {Int("mla.qk_rope_head_dim", "MLA rotary part of the query/key head")
+               .Default("0")
+               .Min(0)
+               .Max(1e6),
            [](M& m, const Value& v) { m.mla.qk_rope_head_dim = static_cast<int>(v.i); }},
-          {Int("mla.qk_nope_head_dim", "MLA non-rotary part of the query/key head").Default("0").Min(0).Max(1e6),
+          {Int("mla.qk_nope_head_dim", "MLA non-rotary part of the query/key head")
+               .Default("0")
+               .Min(0)
+               .Max(1e6),
            [](M& m, const Value& v) { m.mla.qk_nope_head_dim = static_cast<int>(v.i); }},
           {Int("mla.v_head_dim", "MLA value head dimension").Default("0").Min(0).Max(1e6),
            [](M& m, const Value& v) { m.mla.v_head_dim = static_cast<int>(v.i); }},
@@ -302,54 +442,95 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
   using P = parallel::ParallelPlan;
   static const std::vector<Field<P>> fields = Build<P>(
       Defs<P>{
-          {Int("tp", "tensor-parallel degree").Default("1").Min(1).Max(1e6), [](P& p, const Value& v) { p.tp = static_cast<int>(v.i); }},
-          {Int("pp", "pipeline-parallel degree").Default("1").Min(1).Max(1e6), [](P& p, const Value& v) { p.pp = static_cast<int>(v.i); }},
-          {Int("vp", "virtual pipeline stages (model chunks) per pipeline rank").Default("1").Min(1).Max(1e4),
+          {Int("tp", "tensor-parallel degree").Default("1").Min(1).Max(1e6),
+           [](P& p, const Value& v) { p.tp = static_cast<int>(v.i); }},
+          {Int("pp", "pipeline-parallel degree").Default("1").Min(1).Max(1e6),
+           [](P& p, const Value& v) { p.pp = static_cast<int>(v.i); }},
+          {Int("vp", "virtual pipeline stages (model chunks) per pipeline rank")
+               .Default("1")
+               .Min(1)
+               .Max(1e4),
            [](P& p, const Value& v) { p.vp = static_cast<int>(v.i); }},
           {Int("dp", "data-parallel degree").Default("chips / (tp x pp x cp)").Min(1).Max(1e8),
            [](P& p, const Value& v) { p.dp = static_cast<int>(v.i); }},
-          {Int("cp", "context-parallel degree").Default("1").Min(1).Max(1e6), [](P& p, const Value& v) { p.cp = static_cast<int>(v.i); }},
-          {Bool("sequence_parallel", "shard norms and dropout over tp along the sequence (Korthikanti et al.)").Default("false"),
+          {Int("cp", "context-parallel degree").Default("1").Min(1).Max(1e6),
+           [](P& p, const Value& v) { p.cp = static_cast<int>(v.i); }},
+          {Bool("sequence_parallel",
+                "shard norms and dropout over tp along the sequence (Korthikanti et al.)")
+               .Default("false"),
            [](P& p, const Value& v) { p.sequence_parallel = v.b; }},
           {Int("micro_batch_size", "sequences per micro-batch").Default("1").Min(1).Max(1e6),
            [](P& p, const Value& v) { p.micro_batch_size = static_cast<int>(v.i); }},
           {Int("global_batch_size", "sequences per optimizer step").Required().Min(1).Max(1e9),
            [](P& p, const Value& v) { p.global_batch_size = static_cast<int>(v.i); }},
-          {Enum("schedule", "pipeline schedule").Default("interleaved if vp > 1, else 1f1b").Choices({"gpipe", "1f1b", "interleaved"}),
+          {Enum("schedule", "pipeline schedule")
+               .Default("interleaved if vp > 1, else 1f1b")
+               .Choices({"gpipe", "1f1b", "interleaved"}),
            [](P& p, const Value& v) {
-             p.schedule = v.s == "gpipe" ? parallel::Schedule::kGPipe
+             p.schedule = v.s == "gpipe"  ? parallel::Schedule::kGPipe
                           : v.s == "1f1b" ? parallel::Schedule::k1F1B
                                           : parallel::Schedule::kInterleaved;
            }},
-          {Int("zero", "ZeRO stage: 0 plain data parallel, 1 distributed optimizer, 2 + gradients, 3 FSDP (+ parameters)").Default("1").Min(0).Max(3),
+          {Int("zero",
+               "ZeRO stage: 0 plain data parallel, 1 distributed optimizer, 2 + gradients, 3 FSDP "
+               "(+ parameters)")
+               .Default("1")
+               .Min(0)
+               .Max(3),
            [](P& p, const Value& v) { p.zero = static_cast<int>(v.i); }},
-          {Enum("recompute", "activation recomputation").Default("none").Choices({"none", "selective", "full"}),
+          {Enum("recompute", "activation recomputation")
+               .Default("none")
+               .Choices({"none", "selective", "full"}),
            [](P& p, const Value& v) {
-             p.recompute = v.s == "none" ? parallel::Recompute::kNone
+             p.recompute = v.s == "none"        ? parallel::Recompute::kNone
                            : v.s == "selective" ? parallel::Recompute::kSelective
                                                 : parallel::Recompute::kFull;
            }},
-          {Enum("precision", "GEMM precision (fp8: Transformer Engine style hybrid, output layer in bf16)").Default("bf16").Choices({"bf16", "fp16", "fp8"}),
+          {Enum("precision",
+                "GEMM precision (fp8: Transformer Engine style hybrid, output layer in bf16)")
+               .Default("bf16")
+               .Choices({"bf16", "fp16", "fp8"}),
            [](P& p, const Value& v) { p.precision = PrecisionOf(v.s); }},
-          {Bool("flash_attention", "fused attention kernel (stores no s x s scores)").Default("true"),
+          {Bool("flash_attention", "fused attention kernel (stores no s x s scores)")
+               .Default("true"),
            [](P& p, const Value& v) { p.flash_attention = v.b; }},
-          {Int("first_stage_layers", "layers on the first pipeline stage; 0 = even split").Default("0").Min(0).Max(1e5),
+          {Int("first_stage_layers", "layers on the first pipeline stage; 0 = even split")
+               .Default("0")
+               .Min(0)
+               .Max(1e5),
            [](P& p, const Value& v) { p.first_stage_layers = static_cast<int>(v.i); }},
-          {Int("last_stage_layers", "layers on the last pipeline stage; 0 = even split").Default("0").Min(0).Max(1e5),
+          {Int("last_stage_layers", "layers on the last pipeline stage; 0 = even split")
+               .Default("0")
+               .Min(0)
+               .Max(1e5),
            [](P& p, const Value& v) { p.last_stage_layers = static_cast<int>(v.i); }},
-          {Bool("overlap.dp", "overlap data-parallel gradient reduction and parameter gathering with compute").Default("true"),
+          {Bool("overlap.dp",
+                "overlap data-parallel gradient reduction and parameter gathering with compute")
+               .Default("true"),
            [](P& p, const Value& v) { p.overlap_dp = v.b; }},
           {Bool("overlap.tp", "overlap tensor-parallel collectives with GEMMs").Default("false"),
            [](P& p, const Value& v) { p.overlap_tp = v.b; }},
-          {Bool("overlap.pp", "overlap pipeline send/recv with compute in the steady state").Default("true"),
+          {Bool("overlap.pp", "overlap pipeline send/recv with compute in the steady state")
+               .Default("true"),
            [](P& p, const Value& v) { p.overlap_pp = v.b; }},
-          {Int("overlap.comm_units", "compute units (SMs) an overlapped collective occupies, slowing the compute beside it (NCCL channels; Transformer Engine userbuffers num_sm, 16 in its overlap configs)").Default("16").Min(0).Max(1e6),
+          {Int("overlap.comm_units",
+               "compute units (SMs) an overlapped collective occupies, slowing the compute beside "
+               "it (NCCL channels; Transformer Engine userbuffers num_sm, 16 in its overlap "
+               "configs)")
+               .Default("16")
+               .Min(0)
+               .Max(1e6),
            [](P& p, const Value& v) { p.overlap_comm_units = static_cast<int>(v.i); }},
           {Str("order", "rank order, fastest-varying first (Megatron)").Default("tp-cp-ep-dp-pp"),
            [](P& p, const Value& v) { p.order = v.s; }},
-          {Qty("memory.reserved", Dimension::kBytes, "per-chip allowance for the runtime context and communication buffers").Default("2GiB"),
+          {Qty("memory.reserved", Dimension::kBytes,
+               "per-chip allowance for the runtime context and communication buffers")
+               .Default("2GiB"),
            [](P& p, const Value& v) { p.memory_reserved = core::Bytes(v.d); }},
-          {Num("memory.fragmentation", "allocator slack as a fraction of allocated memory").Default("0.05").Min(0).Max(1),
+          {Num("memory.fragmentation", "allocator slack as a fraction of allocated memory")
+               .Default("0.05")
+               .Min(0)
+               .Max(1),
            [](P& p, const Value& v) { p.memory_fragmentation = v.d; }},
       },
       PlanInfos());
@@ -361,10 +542,15 @@ const std::vector<Field<ScenarioDraft>>& ScenarioFields() {
   static const std::vector<Field<S>> fields = Build<S>(
       Defs<S>{
           {Str("name", "scenario name"), [](S& s, const Value& v) { s.name = v.s; }},
-          {Str("description", "what the scenario is and where its plan comes from"), [](S& s, const Value& v) { s.description = v.s; }},
-          {RefTo("model", "model", "the model: catalog name, file (YAML or config.json), or mapping").Required(),
+          {Str("description", "what the scenario is and where its plan comes from"),
+           [](S& s, const Value& v) { s.description = v.s; }},
+          {RefTo("model", "model",
+                 "the model: catalog name, file (YAML or config.json), or mapping")
+               .Required(),
            [](S& s, const Value& v) { s.model = v.node; }},
-          {RefTo("cluster", "cluster", "the cluster: catalog name, file, or mapping (e.g. {base: NAME, chips: N})").Required(),
+          {RefTo("cluster", "cluster",
+                 "the cluster: catalog name, file, or mapping (e.g. {base: NAME, chips: N})")
+               .Required(),
            [](S& s, const Value& v) { s.cluster = v.node; }},
           {RefTo("plan", "plan", "the parallel plan: file or mapping").Required(),
            [](S& s, const Value& v) { s.plan = v.node; }},
@@ -377,12 +563,20 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
   using V = ValidationCase;
   static const std::vector<Field<V>> fields = Build<V>(
       Defs<V>{
-          {Str("name", "the published run's id").Required(), [](V& c, const Value& v) { c.name = v.s; }},
-          {Str("source", "paper and table, or result log").Required(), [](V& c, const Value& v) { c.source = v.s; }},
-          {Qty("measured.step_time", Dimension::kTime, "measured time of one optimizer step").Required().Min(0, true),
+          {Str("name", "the published run's id").Required(),
+           [](V& c, const Value& v) { c.name = v.s; }},
+          {Str("source", "paper and table, or result log").Required(),
+           [](V& c, const Value& v) { c.source = v.s; }},
+          {Qty("measured.step_time", Dimension::kTime, "measured time of one optimizer step")
+               .Required()
+               .Min(0, true),
            [](V& c, const Value& v) { c.measured_step_time_s = v.d; }},
-          {Str("measured.how", "how the step time was read or derived"), [](V& c, const Value& v) { c.how = v.s; }},
-          {Qty("tolerance", Dimension::kFraction, "largest acceptable error").Default("25%").Min(0, true).Max(10),
+          {Str("measured.how", "how the step time was read or derived"),
+           [](V& c, const Value& v) { c.how = v.s; }},
+          {Qty("tolerance", Dimension::kFraction, "largest acceptable error")
+               .Default("25%")
+               .Min(0, true)
+               .Max(10),
            [](V& c, const Value& v) { c.tolerance = v.d; }},
           {List("assumptions", "what the case assumes where the source is silent"),
            [](V& c, const Value& v) { c.assumptions = v.list; }},
@@ -395,24 +589,42 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
 
 const std::vector<KeyInfo>& Keys(Section s) {
   switch (s) {
-    case Section::kChip: ChipFields(); return ChipInfos();
-    case Section::kCluster: ClusterFields(); return ClusterInfos();
-    case Section::kModel: ModelFields(); return ModelInfos();
-    case Section::kPlan: PlanFields(); return PlanInfos();
-    case Section::kScenario: ScenarioFields(); return ScenarioInfos();
-    case Section::kValidationCase: ValidationCaseFields(); return CaseInfos();
+    case Section::kChip:
+      ChipFields();
+      return ChipInfos();
+    case Section::kCluster:
+      ClusterFields();
+      return ClusterInfos();
+    case Section::kModel:
+      ModelFields();
+      return ModelInfos();
+    case Section::kPlan:
+      PlanFields();
+      return PlanInfos();
+    case Section::kScenario:
+      ScenarioFields();
+      return ScenarioInfos();
+    case Section::kValidationCase:
+      ValidationCaseFields();
+      return CaseInfos();
   }
   return ChipInfos();
 }
 
 std::string_view SectionName(Section s) {
   switch (s) {
-    case Section::kChip: return "chip";
-    case Section::kCluster: return "cluster";
-    case Section::kModel: return "model";
-    case Section::kPlan: return "plan";
-    case Section::kScenario: return "scenario";
-    case Section::kValidationCase: return "validation case";
+    case Section::kChip:
+      return "chip";
+    case Section::kCluster:
+      return "cluster";
+    case Section::kModel:
+      return "model";
+    case Section::kPlan:
+      return "plan";
+    case Section::kScenario:
+      return "scenario";
+    case Section::kValidationCase:
+      return "validation case";
   }
   return "?";
 }

@@ -22,10 +22,14 @@ constexpr int kMaxRefDepth = 8;
 
 std::string SectionDir(Section s) {
   switch (s) {
-    case Section::kChip: return "chips";
-    case Section::kCluster: return "clusters";
-    case Section::kModel: return "models";
-    default: return "";
+    case Section::kChip:
+      return "chips";
+    case Section::kCluster:
+      return "clusters";
+    case Section::kModel:
+      return "models";
+    default:
+      return "";
   }
 }
 
@@ -48,7 +52,8 @@ core::Result<Document> ParseYamlFile(const std::string& path) {
   try {
     doc.root = YAML::Load(doc.text);
   } catch (const YAML::ParserException& e) {
-    const std::string msg = e.msg == "bad file" ? "nesting too deep, or not a YAML/JSON file" : e.msg;
+    const std::string msg =
+        e.msg == "bad file" ? "nesting too deep, or not a YAML/JSON file" : e.msg;
     d.Add(Error(path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "cannot parse: " + msg,
                 "check the YAML syntax near this line"));
     return d;
@@ -82,7 +87,8 @@ void ApplyMapping(const YAML::Node& node, const std::vector<Field<T>>& fields, T
   std::vector<KeyInfo> infos;
   infos.reserve(fields.size());
   for (const Field<T>& f : fields) infos.push_back(*f.info);
-  WalkMapping(node, infos, ctx, [&](size_t i, const Value& v) { fields[i].set(target, v); }, skip);
+  WalkMapping(
+      node, infos, ctx, [&](size_t i, const Value& v) { fields[i].set(target, v); }, skip);
 }
 
 template <class T>
@@ -160,9 +166,8 @@ struct Loader {
   }
 
   template <class T>
-  bool LoadFile(Section s, const std::string& path, const std::vector<Field<T>>& fields,
-                T& target, const std::string& prefix, int depth,
-                const HfImport& hf) {
+  bool LoadFile(Section s, const std::string& path, const std::vector<Field<T>>& fields, T& target,
+                const std::string& prefix, int depth, const HfImport& hf) {
     core::Result<Document> doc = ParseYamlFile(path);
     if (!doc.ok()) {
       diags.Append(doc.diagnostics());
@@ -176,10 +181,10 @@ struct Loader {
   template <class T>
   bool LoadNode(Section s, const YAML::Node& node, const std::string& file,
                 const std::vector<Field<T>>& fields, T& target, const std::string& prefix,
-                int depth,
-                const HfImport& hf = {}) {
+                int depth, const HfImport& hf = {}) {
     if (depth > kMaxRefDepth) {
-      diags.Add(Error(file, NodeLine(node), prefix, "references nest too deeply (a cycle of `base:`?)"));
+      diags.Add(
+          Error(file, NodeLine(node), prefix, "references nest too deeply (a cycle of `base:`?)"));
       return false;
     }
     if (node.IsScalar()) {
@@ -198,7 +203,8 @@ struct Loader {
                         "expected a catalog name or a file path, got " + NodeText(base)));
         return false;
       }
-      const std::string path = Resolve(s, base.Scalar(), file, Join(prefix, "base"), NodeLine(base));
+      const std::string path =
+          Resolve(s, base.Scalar(), file, Join(prefix, "base"), NodeLine(base));
       if (path.empty()) return false;
       if (!LoadFile(s, path, fields, target, prefix, depth + 1, hf)) return false;
     }
@@ -405,7 +411,8 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
   m.head_dim = 0;
   const size_t before = loader.diags.size();
   if (!LoadModelInto(loader, node, file, prefix, m) || loader.diags.HasErrors()) {
-    if (loader.diags.size() == before) loader.diags.Add(Error(file, line, prefix, "cannot load the model"));
+    if (loader.diags.size() == before)
+      loader.diags.Add(Error(file, line, prefix, "cannot load the model"));
     return loader.diags;
   }
   core::Diagnostics d;
@@ -449,7 +456,8 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
   // The chip reference: its file is where the draft's `chip` key was read.
   const std::string chip_key = Join(prefix, "chip");
   const Location at = loader.where[chip_key];
-  core::Result<hardware::ChipSpec> chip = LoadChipNode(loader, draft.chip, at.file, chip_key, at.line);
+  core::Result<hardware::ChipSpec> chip =
+      LoadChipNode(loader, draft.chip, at.file, chip_key, at.line);
   if (!chip.ok()) return chip.diagnostics();
   network::ClusterSpec c = std::move(draft.spec);
   c.chip = std::move(chip).value();
@@ -464,8 +472,9 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
   if (c.scale_out.bandwidth.value() <= 0 && c.chips > c.domain) {
     const Location l = where_of("scale_out.bandwidth");
     d.Add(Error(l.file, l.line, Join(prefix, "scale_out.bandwidth"),
-                "the cluster has " + std::to_string(c.chips) + " chips, more than one scale-up domain (" +
-                    std::to_string(c.domain) + "), but no scale-out bandwidth",
+                "the cluster has " + std::to_string(c.chips) +
+                    " chips, more than one scale-up domain (" + std::to_string(c.domain) +
+                    "), but no scale-out bandwidth",
                 "give scale_out.bandwidth, e.g. \"400Gbps\""));
   }
   if (c.chips > c.domain && c.chips % c.domain != 0) {
@@ -477,9 +486,10 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
   }
   if (c.in_network_reduction && c.in_network_efficiency <= 0) {
     const Location l = where_of("scale_up.in_network_reduction");
-    d.Add(Error(l.file, l.line, Join(prefix, "scale_up.in_network_efficiency"),
-                "in_network_reduction is on but in_network_efficiency is not given",
-                "give the measured all-reduce busbw / link bandwidth, e.g. 1.07 for NVLS on H100/H200"));
+    d.Add(Error(
+        l.file, l.line, Join(prefix, "scale_up.in_network_efficiency"),
+        "in_network_reduction is on but in_network_efficiency is not given",
+        "give the measured all-reduce busbw / link bandwidth, e.g. 1.07 for NVLS on H100/H200"));
   }
   if (c.pod > c.chips) c.pod = c.chips;
   if (d.HasErrors()) return d;
@@ -503,10 +513,11 @@ core::Result<parallel::ParallelPlan> LoadPlanNode(Loader& loader, const YAML::No
   if (p.dp == 0) {
     const int64_t model_parallel = int64_t{p.tp} * p.pp * p.cp;
     if (chips % model_parallel != 0) {
-      d.Add(Error(file, line, Join(prefix, "dp"),
-                  "dp is not given and the cluster's " + std::to_string(chips) +
-                      " chips are not a multiple of tp x pp x cp = " + std::to_string(model_parallel),
-                  "give dp, or resize the cluster"));
+      d.Add(
+          Error(file, line, Join(prefix, "dp"),
+                "dp is not given and the cluster's " + std::to_string(chips) +
+                    " chips are not a multiple of tp x pp x cp = " + std::to_string(model_parallel),
+                "give dp, or resize the cluster"));
     } else {
       p.dp = static_cast<int>(chips / model_parallel);
     }
@@ -545,7 +556,8 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
   };
   core::Diagnostics all;
   const Location ml = loc("model");
-  core::Result<model::ModelSpec> model = LoadModelNode(loader, draft.model, ml.file, "model", ml.line);
+  core::Result<model::ModelSpec> model =
+      LoadModelNode(loader, draft.model, ml.file, "model", ml.line);
   if (!model.ok()) all.Append(model.diagnostics());
   loader.diags = {};
   const Location cl = loc("cluster");
@@ -554,9 +566,8 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
   if (!cluster.ok()) all.Append(cluster.diagnostics());
   loader.diags = {};
   const Location pl = loc("plan");
-  core::Result<parallel::ParallelPlan> plan =
-      LoadPlanNode(loader, draft.plan, pl.file, "plan", pl.line,
-                   cluster.ok() ? cluster.value().chips : 0);
+  core::Result<parallel::ParallelPlan> plan = LoadPlanNode(
+      loader, draft.plan, pl.file, "plan", pl.line, cluster.ok() ? cluster.value().chips : 0);
   if (!plan.ok()) all.Append(plan.diagnostics());
   if (all.HasErrors()) return all;
   LoadedScenario s;

@@ -44,7 +44,8 @@ class LoaderTest : public ::testing::Test {
   fs::path dir_;
 };
 
-bool HasDiagnostic(const core::Diagnostics& d, const std::string& key, const std::string& fragment) {
+bool HasDiagnostic(const core::Diagnostics& d, const std::string& key,
+                   const std::string& fragment) {
   for (const core::Diagnostic& x : d.items()) {
     if (x.key == key && x.Format().find(fragment) != std::string::npos) return true;
   }
@@ -138,17 +139,18 @@ TEST(Catalog, ExampleScenariosLoad) {
 }
 
 TEST_F(LoaderTest, BaseOverridesKeys) {
-  const std::string file = Write("s.yaml",
-                                 "model: {base: llama3-8b, seq_len: 2048, name: short}\n"
-                                 "cluster: {base: dgx-h100-superpod, chips: 16, scale_out: {bandwidth: 200Gbps}}\n"
-                                 "plan: {tp: 8, global_batch_size: 16}\n");
+  const std::string file =
+      Write("s.yaml",
+            "model: {base: llama3-8b, seq_len: 2048, name: short}\n"
+            "cluster: {base: dgx-h100-superpod, chips: 16, scale_out: {bandwidth: 200Gbps}}\n"
+            "plan: {tp: 8, global_batch_size: 16}\n");
   core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
   ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
   const estimate::Scenario& sc = s.value().scenario;
   EXPECT_EQ(sc.model.name, "short");
   EXPECT_EQ(sc.model.seq_len, 2048);
-  EXPECT_EQ(sc.model.layers, 32);    // from the base
-  EXPECT_EQ(sc.model.kv_heads, 8);   // from the base
+  EXPECT_EQ(sc.model.layers, 32);   // from the base
+  EXPECT_EQ(sc.model.kv_heads, 8);  // from the base
   EXPECT_EQ(sc.cluster.chips, 16);
   EXPECT_DOUBLE_EQ(sc.cluster.scale_out.bandwidth.value(), 200e9 / 8);
   EXPECT_EQ(sc.cluster.name, "dgx-h100-superpod");
@@ -202,8 +204,8 @@ TEST_F(LoaderTest, LoadPartsTakesThreeReferences) {
 }
 
 TEST_F(LoaderTest, MissingRequiredKey) {
-  const std::string model = Write("m.yaml",
-                                  "name: m\nlayers: 2\nhidden: 64\nheads: 4\nvocab: 100\nseq_len: 16\n");
+  const std::string model =
+      Write("m.yaml", "name: m\nlayers: 2\nhidden: 64\nheads: 4\nvocab: 100\nseq_len: 16\n");
   core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), model);
   ASSERT_FALSE(m.ok());
   EXPECT_TRUE(HasDiagnostic(m.diagnostics(), "ffn_hidden", "missing required key"))
@@ -224,7 +226,8 @@ TEST_F(LoaderTest, UnitErrors) {
   const core::Diagnostics& d = s.diagnostics();
   EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_up.bandwidth", "bare number \"400\"")) << d.Format();
   EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_up.latency", "\"GB\"")) << d.Format();
-  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_out.bandwidth", "did you mean \"Gbps\"?")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_out.bandwidth", "did you mean \"Gbps\"?"))
+      << d.Format();
   for (const core::Diagnostic& x : d.items()) {
     EXPECT_EQ(x.file, file);
     EXPECT_GT(x.line, 0) << x.Format();
@@ -232,15 +235,17 @@ TEST_F(LoaderTest, UnitErrors) {
 }
 
 TEST_F(LoaderTest, UnknownKeySuggestsTheClosest) {
-  const std::string file = Write("s.yaml",
-                                 "model: {base: llama3-8b, hiden: 4096}\n"
-                                 "cluster: {base: dgx-h100-superpod, chips: 8, scale_up: {bandwith: 1TBps}}\n"
-                                 "plan: {tp: 8, global_batch_size: 8, recompute: ful}\n");
+  const std::string file =
+      Write("s.yaml",
+            "model: {base: llama3-8b, hiden: 4096}\n"
+            "cluster: {base: dgx-h100-superpod, chips: 8, scale_up: {bandwith: 1TBps}}\n"
+            "plan: {tp: 8, global_batch_size: 8, recompute: ful}\n");
   core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
   ASSERT_FALSE(s.ok());
   const core::Diagnostics& d = s.diagnostics();
   EXPECT_TRUE(HasDiagnostic(d, "model.hiden", "did you mean \"hidden\"?")) << d.Format();
-  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_up.bandwith", "did you mean \"bandwidth\"?")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_up.bandwith", "did you mean \"bandwidth\"?"))
+      << d.Format();
   EXPECT_TRUE(HasDiagnostic(d, "plan.recompute", "did you mean \"full\"?")) << d.Format();
 }
 
@@ -257,20 +262,22 @@ TEST_F(LoaderTest, UnknownCatalogNameSuggestsTheClosest) {
 }
 
 TEST_F(LoaderTest, AllErrorsInAFileAreReportedAtOnce) {
-  const std::string file = Write("s.yaml",
-                                 "model: {base: llama3-8b, hiden: 4096, layers: -1}\n"
-                                 "cluster: {base: dgx-h100-superpod, chips: 8, scale_out: {bandwidth: 400Gbs}}\n"
-                                 "plan: {tp: eight, global_batch_size: 8, order: tp-pp}\n"
-                                 "extra: 1\n");
+  const std::string file =
+      Write("s.yaml",
+            "model: {base: llama3-8b, hiden: 4096, layers: -1}\n"
+            "cluster: {base: dgx-h100-superpod, chips: 8, scale_out: {bandwidth: 400Gbs}}\n"
+            "plan: {tp: eight, global_batch_size: 8, order: tp-pp}\n"
+            "extra: 1\n");
   core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
   ASSERT_FALSE(s.ok());
   // The unknown top-level key stops the scenario before its sections are read.
   EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "extra", "unknown key")) << s.diagnostics().Format();
 
-  const std::string file2 = Write("s2.yaml",
-                                  "model: {base: llama3-8b, hiden: 4096, layers: -1}\n"
-                                  "cluster: {base: dgx-h100-superpod, chips: 8, scale_out: {bandwidth: 400Gbs}}\n"
-                                  "plan: {tp: eight, global_batch_size: 8}\n");
+  const std::string file2 =
+      Write("s2.yaml",
+            "model: {base: llama3-8b, hiden: 4096, layers: -1}\n"
+            "cluster: {base: dgx-h100-superpod, chips: 8, scale_out: {bandwidth: 400Gbs}}\n"
+            "plan: {tp: eight, global_batch_size: 8}\n");
   core::Result<LoadedScenario> s2 = LoadScenario(TestCatalog(), file2);
   ASSERT_FALSE(s2.ok());
   const core::Diagnostics& d = s2.diagnostics();
@@ -291,7 +298,8 @@ TEST_F(LoaderTest, MalformedFiles) {
       {"empty.yaml", "", "the file is empty"},
       {"list.yaml", "- a\n- b\n", "expected a mapping of keys at the top level"},
       {"truncated.yaml", "model: llama3-8b\nplan: {tp: 8, ", "cannot parse"},
-      {"deep.yaml", "model: " + std::string(5000, '[') + std::string(5000, ']') + "\n", "cannot parse"},
+      {"deep.yaml", "model: " + std::string(5000, '[') + std::string(5000, ']') + "\n",
+       "cannot parse"},
       {"scalar.yaml", "42\n", "expected a mapping of keys at the top level"},
   };
   for (const Case& c : cases) {
@@ -315,7 +323,8 @@ TEST_F(LoaderTest, DuplicateKeyIsAnError) {
                                  "plan:\n  tp: 8\n  tp: 4\n  global_batch_size: 8\n");
   core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
   ASSERT_FALSE(s.ok());
-  EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "plan.tp", "key given twice")) << s.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "plan.tp", "key given twice"))
+      << s.diagnostics().Format();
 }
 
 TEST_F(LoaderTest, BaseCycleIsReported) {

@@ -43,21 +43,23 @@ std::string StepReportText(const estimate::StepReport& r) {
   auto line = [&out](const std::string& k, const std::string& v) {
     out += fmt::format("  {:<26}{}\n", k, v);
   };
-  out += fmt::format("{}: {} on {} ({} x {})\n", r.scenario.empty() ? "step" : r.scenario,
-                     r.model, r.cluster, r.chips, r.chip);
+  out += fmt::format("{}: {} on {} ({} x {})\n", r.scenario.empty() ? "step" : r.scenario, r.model,
+                     r.cluster, r.chips, r.chip);
   out += "  plan: " + PlanLine(r.plan) + "\n\n";
   line("step time", core::FormatSeconds(r.step_time_s));
   line("tokens/s", fmt::format("{:.0f} ({:.1f} per chip)", r.tokens_per_s,
                                r.tokens_per_s / static_cast<double>(r.chips)));
   line("model TFLOP/s per chip", fmt::format("{:.1f}", r.model_flops_per_chip_s / 1e12));
-  line("MFU", fmt::format("{} of the bf16 dense peak ({:.1f} TFLOP/s)", Pct(r.mfu), r.peak_flops / 1e12));
+  line("MFU",
+       fmt::format("{} of the bf16 dense peak ({:.1f} TFLOP/s)", Pct(r.mfu), r.peak_flops / 1e12));
   if (r.plan.precision != hardware::Precision::kBf16) {
     line("MFU at run precision",
          fmt::format("{} of the {} peak ({:.1f} TFLOP/s)", Pct(r.mfu_run_precision),
                      hardware::PrecisionName(r.plan.precision), r.peak_flops_run_precision / 1e12));
   }
   line("HFU", Pct(r.hfu) + " (recompute included)");
-  line("micro-batches", fmt::format("{} per pipeline, bubble {}", r.micro_batches, Pct(r.bubble_fraction)));
+  line("micro-batches",
+       fmt::format("{} per pipeline, bubble {}", r.micro_batches, Pct(r.bubble_fraction)));
   out += "\n  time breakdown (critical path)\n";
   const double t = r.step_time_s;
   auto row = [&](const char* name, double s) {
@@ -71,8 +73,8 @@ std::string StepReportText(const estimate::StepReport& r) {
   row("optimizer", r.time.optimizer);
   if (!r.comms.empty()) {
     out += "\n  communication (per step, critical stage)\n";
-    out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<6}{:>11}{:>12}{:>12}\n", "op", "kind", "group",
-                       "level", "algo", "size", "total", "exposed");
+    out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<6}{:>11}{:>12}{:>12}\n", "op", "kind",
+                       "group", "level", "algo", "size", "total", "exposed");
     for (const estimate::CommSummary& c : r.comms) {
       out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<6}{:>11}{:>12}{:>12}\n", c.name, c.kind,
                          c.group_size, c.level, c.algorithm, core::FormatBytes(c.bytes),
@@ -104,9 +106,10 @@ std::string StepReportText(const estimate::StepReport& r) {
   mem("fragmentation", m.fragmentation);
   out += fmt::format("    {:<24}{:>12} of {}  {}\n", "total", core::FormatBytes(m.total),
                      core::FormatBytes(r.memory_capacity),
-                     r.fits ? "fits" : fmt::format("DOES NOT FIT (short by {})",
-                                                   core::FormatBytes(m.total - r.memory_capacity)));
-  for (const std::string& n : r.notes) out += "  note: " + n + "\n";
+                     r.fits ? "fits"
+                            : fmt::format("DOES NOT FIT (short by {})",
+                                          core::FormatBytes(m.total - r.memory_capacity)));
+  for (std::string_view n : r.notes) out += "  note: " + std::string(n) + "\n";
   return out;
 }
 
@@ -144,12 +147,10 @@ std::string StepReportJson(const estimate::StepReport& r) {
   j["mfu_run_precision"] = Round(r.mfu_run_precision);
   j["hfu"] = Round(r.hfu);
   j["bubble_fraction"] = Round(r.bubble_fraction);
-  j["time_breakdown_s"] = {{"compute", Round(r.time.compute)},
-                           {"tp_exposed", Round(r.time.tp_exposed)},
-                           {"bubble", Round(r.time.bubble)},
-                           {"pp_exposed", Round(r.time.pp_exposed)},
-                           {"dp_exposed", Round(r.time.dp_exposed)},
-                           {"optimizer", Round(r.time.optimizer)}};
+  j["time_breakdown_s"] = {
+      {"compute", Round(r.time.compute)},       {"tp_exposed", Round(r.time.tp_exposed)},
+      {"bubble", Round(r.time.bubble)},         {"pp_exposed", Round(r.time.pp_exposed)},
+      {"dp_exposed", Round(r.time.dp_exposed)}, {"optimizer", Round(r.time.optimizer)}};
   ordered_json comms = ordered_json::array();
   for (const estimate::CommSummary& c : r.comms) {
     comms.push_back({{"name", c.name},
@@ -211,11 +212,13 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
                        {"hbm_Bps", Round(chip.hbm_bandwidth.value())},
                        {"scale_up_Bps", Round(chip.scale_up_bandwidth.value())},
                        {"scale_up_domain", chip.scale_up_domain}});
-        text += fmt::format("{:<12}{:<8}{:>10.1f} TF bf16 {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
-                            chip.Peak(hardware::Precision::kBf16).value() / 1e12,
-                            core::FormatBytes(chip.hbm_capacity.value()),
-                            core::FormatBandwidth(chip.hbm_bandwidth.value()).substr(0, core::FormatBandwidth(chip.hbm_bandwidth.value()).size() - 2),
-                            chip.description);
+        text += fmt::format(
+            "{:<12}{:<8}{:>10.1f} TF bf16 {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
+            chip.Peak(hardware::Precision::kBf16).value() / 1e12,
+            core::FormatBytes(chip.hbm_capacity.value()),
+            core::FormatBandwidth(chip.hbm_bandwidth.value())
+                .substr(0, core::FormatBandwidth(chip.hbm_bandwidth.value()).size() - 2),
+            chip.description);
         break;
       }
       case Section::kCluster: {
@@ -233,8 +236,8 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
                        {"scale_up_Bps", Round(cl.scale_up.bandwidth.value())},
                        {"scale_out_Bps", Round(cl.scale_out.bandwidth.value())},
                        {"oversubscription", cl.oversubscription}});
-        text += fmt::format("{:<24}{:>8} x {:<10} domain {:<6} {}\n", cl.name, cl.chips, cl.chip.name,
-                            cl.domain, cl.description);
+        text += fmt::format("{:<24}{:>8} x {:<10} domain {:<6} {}\n", cl.name, cl.chips,
+                            cl.chip.name, cl.domain, cl.description);
         break;
       }
       case Section::kModel: {
@@ -257,7 +260,8 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
                             md.layers, md.hidden, md.description);
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   if (d.HasErrors()) return d;
@@ -277,7 +281,7 @@ std::string KeyDoc(Section s, const KeyInfo& k) {
 }
 
 const Section kAllSections[] = {Section::kScenario, Section::kModel, Section::kCluster,
-                                Section::kChip, Section::kPlan, Section::kValidationCase};
+                                Section::kChip,     Section::kPlan,  Section::kValidationCase};
 
 std::string SectionKey(Section s) {
   std::string name(SectionName(s));

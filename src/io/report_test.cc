@@ -16,8 +16,8 @@ const Catalog& TestCatalog() {
 }
 
 estimate::StepReport Report(const std::string& example) {
-  core::Result<LoadedScenario> s =
-      LoadScenario(TestCatalog(), std::string(FATHOM_SOURCE_DIR) + "/examples/" + example + ".yaml");
+  core::Result<LoadedScenario> s = LoadScenario(
+      TestCatalog(), std::string(FATHOM_SOURCE_DIR) + "/examples/" + example + ".yaml");
   EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
   if (!s.ok()) return {};
   core::Result<estimate::StepReport> r = estimate::Estimate(s.value().scenario);
@@ -61,8 +61,8 @@ TEST(ReportJson, BreakdownAddsUpToTheStepTime) {
 TEST(ReportJson, MemoryThatDoesNotFit) {
   const estimate::StepReport r = Report("llama3-8b-dgx-h100");
   const nlohmann::json j = nlohmann::json::parse(StepReportJson(r));
-  EXPECT_EQ(j.at("fits").get<bool>(),
-            j.at("memory_per_chip_bytes").get<double>() <= j.at("memory_capacity_bytes").get<double>());
+  EXPECT_EQ(j.at("fits").get<bool>(), j.at("memory_per_chip_bytes").get<double>() <=
+                                          j.at("memory_capacity_bytes").get<double>());
 }
 
 TEST(ReportJson, SameInputSameBytes) {
@@ -100,7 +100,8 @@ TEST(ConfigReference, ContainsEveryKey) {
     EXPECT_NE(md.find("## " + std::string(SectionName(s)) + "\n"), std::string::npos)
         << SectionName(s);
     for (const KeyInfo& k : Keys(s)) {
-      EXPECT_NE(md.find("| `" + k.path + "` |"), std::string::npos) << SectionName(s) << "." << k.path;
+      EXPECT_NE(md.find("| `" + k.path + "` |"), std::string::npos)
+          << SectionName(s) << "." << k.path;
     }
   }
 }

@@ -20,12 +20,18 @@ int NodeLine(const YAML::Node& node) { return node.Mark().line >= 0 ? node.Mark(
 
 std::string TypeDescription(const KeyInfo& k) {
   switch (k.type) {
-    case ValueType::kInt: return "integer";
-    case ValueType::kNumber: return "number";
-    case ValueType::kBool: return "true or false";
-    case ValueType::kString: return "string";
-    case ValueType::kStringList: return "list of strings";
-    case ValueType::kEnum: return "one of " + [&] {
+    case ValueType::kInt:
+      return "integer";
+    case ValueType::kNumber:
+      return "number";
+    case ValueType::kBool:
+      return "true or false";
+    case ValueType::kString:
+      return "string";
+    case ValueType::kStringList:
+      return "list of strings";
+    case ValueType::kEnum:
+      return "one of " + [&] {
         std::string s;
         for (size_t i = 0; i < k.choices.size(); ++i) s += (i ? ", " : "") + k.choices[i];
         return s;
@@ -33,7 +39,8 @@ std::string TypeDescription(const KeyInfo& k) {
     case ValueType::kQuantity:
       return std::string(core::DimensionName(k.dim)) + " with a unit (" +
              core::JoinComma(core::UnitNames(k.dim)) + ")";
-    case ValueType::kRef: return k.ref + ": a catalog name, a file path, or a mapping";
+    case ValueType::kRef:
+      return k.ref + ": a catalog name, a file path, or a mapping";
   }
   return "?";
 }
@@ -52,7 +59,8 @@ std::string Bounds(const KeyInfo& k) {
   if (k.min > -1e299 && k.max < 1e299) {
     return std::string("between ") + FormatNumber(k.min) + " and " + FormatNumber(k.max) + unit;
   }
-  if (k.min > -1e299) return (k.min_exclusive ? "greater than " : "at least ") + FormatNumber(k.min) + unit;
+  if (k.min > -1e299)
+    return (k.min_exclusive ? "greater than " : "at least ") + FormatNumber(k.min) + unit;
   return "at most " + FormatNumber(k.max) + unit;
 }
 
@@ -132,7 +140,9 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
       }
       return true;
     }
-    case ValueType::kString: out.s = s; return true;
+    case ValueType::kString:
+      out.s = s;
+      return true;
     case ValueType::kEnum: {
       if (std::find(k.choices.begin(), k.choices.end(), s) == k.choices.end()) {
         error = "\"" + s + "\" is not " + TypeDescription(k);
@@ -155,7 +165,8 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
       break;
     }
     case ValueType::kStringList:
-    case ValueType::kRef: break;
+    case ValueType::kRef:
+      break;
   }
   const bool below = k.min_exclusive ? out.d <= k.min : out.d < k.min;
   if (below || out.d > k.max) {
@@ -178,86 +189,85 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
                  const std::function<void(size_t, const Value&)>& apply,
                  const std::vector<std::string>& skip) {
   // Recursive over the schema's own sections only, so depth is bounded by the schema.
-  std::function<void(const YAML::Node&, const std::string&)> walk =
-      [&](const YAML::Node& map, const std::string& rel) {
-        const std::string full_prefix =
-            ctx.prefix.empty() ? rel : (rel.empty() ? ctx.prefix : ctx.prefix + "." + rel);
-        if (!map.IsMap()) {
-          ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(map), full_prefix,
-                          "expected a mapping of keys, got " + NodeText(map), ""});
-          return;
+  std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& map,
+                                                                        const std::string& rel) {
+    const std::string full_prefix =
+        ctx.prefix.empty() ? rel : (rel.empty() ? ctx.prefix : ctx.prefix + "." + rel);
+    if (!map.IsMap()) {
+      ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(map), full_prefix,
+                      "expected a mapping of keys, got " + NodeText(map), ""});
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : map) {
+      const YAML::Node& key_node = kv.first;
+      const YAML::Node& value = kv.second;
+      if (!key_node.IsScalar()) {
+        ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full_prefix,
+                        "a key must be a plain name, got " + NodeText(key_node), ""});
+        continue;
+      }
+      const std::string& name = key_node.Scalar();
+      const std::string path = rel.empty() ? name : rel + "." + name;
+      const std::string full = full_prefix.empty() ? name : full_prefix + "." + name;
+      if (rel.empty() && std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
+      if (!seen.insert(name).second) {
+        ctx.diags->Add(
+            {core::Severity::kError, ctx.file, NodeLine(key_node), full, "key given twice", ""});
+        continue;
+      }
+      size_t index = keys.size();
+      bool section = false;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i].path == path) index = i;
+        if (keys[i].path.size() > path.size() && keys[i].path.compare(0, path.size(), path) == 0 &&
+            keys[i].path[path.size()] == '.') {
+          section = true;
         }
-        std::set<std::string> seen;
-        for (const auto& kv : map) {
-          const YAML::Node& key_node = kv.first;
-          const YAML::Node& value = kv.second;
-          if (!key_node.IsScalar()) {
-            ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full_prefix,
-                            "a key must be a plain name, got " + NodeText(key_node), ""});
+      }
+      if (index < keys.size()) {
+        Value v;
+        std::string error, hint;
+        if (value.IsNull()) {
+          ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full,
+                          "has no value; expected " + TypeDescription(keys[index]), ""});
+          continue;
+        }
+        if (!Convert(keys[index], value, v, error, hint)) {
+          ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(value), full, error, hint});
+          continue;
+        }
+        (*ctx.where)[full] = {ctx.file, NodeLine(value)};
+        apply(index, v);
+      } else if (section) {
+        (*ctx.where)[full] = {ctx.file, NodeLine(key_node)};
+        walk(value, path);
+      } else {
+        // Unknown: suggest among the names valid at this level.
+        std::vector<std::string> siblings;
+        for (const KeyInfo& k : keys) {
+          if (!rel.empty() && (k.path.size() <= rel.size() + 1 ||
+                               k.path.compare(0, rel.size() + 1, rel + ".") != 0)) {
             continue;
           }
-          const std::string& name = key_node.Scalar();
-          const std::string path = rel.empty() ? name : rel + "." + name;
-          const std::string full = full_prefix.empty() ? name : full_prefix + "." + name;
-          if (rel.empty() && std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
-          if (!seen.insert(name).second) {
-            ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full,
-                            "key given twice", ""});
-            continue;
-          }
-          size_t index = keys.size();
-          bool section = false;
-          for (size_t i = 0; i < keys.size(); ++i) {
-            if (keys[i].path == path) index = i;
-            if (keys[i].path.size() > path.size() && keys[i].path.compare(0, path.size(), path) == 0 &&
-                keys[i].path[path.size()] == '.') {
-              section = true;
-            }
-          }
-          if (index < keys.size()) {
-            Value v;
-            std::string error, hint;
-            if (value.IsNull()) {
-              ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full,
-                              "has no value; expected " + TypeDescription(keys[index]), ""});
-              continue;
-            }
-            if (!Convert(keys[index], value, v, error, hint)) {
-              ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(value), full, error, hint});
-              continue;
-            }
-            (*ctx.where)[full] = {ctx.file, NodeLine(value)};
-            apply(index, v);
-          } else if (section) {
-            (*ctx.where)[full] = {ctx.file, NodeLine(key_node)};
-            walk(value, path);
-          } else {
-            // Unknown: suggest among the names valid at this level.
-            std::vector<std::string> siblings;
-            for (const KeyInfo& k : keys) {
-              if (!rel.empty() && (k.path.size() <= rel.size() + 1 ||
-                                   k.path.compare(0, rel.size() + 1, rel + ".") != 0)) {
-                continue;
-              }
-              std::string rest = rel.empty() ? k.path : k.path.substr(rel.size() + 1);
-              rest = rest.substr(0, rest.find('.'));
-              if (std::find(siblings.begin(), siblings.end(), rest) == siblings.end()) {
-                siblings.push_back(rest);
-              }
-            }
-            if (rel.empty()) {
-              for (const std::string& s : skip) siblings.push_back(s);
-            }
-            std::vector<std::string_view> views(siblings.begin(), siblings.end());
-            const std::string guess = core::DidYouMean(name, views);
-            std::string hint = guess.empty()
-                                   ? "known keys here: " + core::JoinComma(views)
-                                   : "did you mean \"" + guess + "\"?";
-            ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full,
-                            "unknown key \"" + name + "\"", hint});
+          std::string rest = rel.empty() ? k.path : k.path.substr(rel.size() + 1);
+          rest = rest.substr(0, rest.find('.'));
+          if (std::find(siblings.begin(), siblings.end(), rest) == siblings.end()) {
+            siblings.push_back(rest);
           }
         }
-      };
+        if (rel.empty()) {
+          for (const std::string& s : skip) siblings.push_back(s);
+        }
+        std::vector<std::string_view> views(siblings.begin(), siblings.end());
+        const std::string guess = core::DidYouMean(name, views);
+        std::string hint = guess.empty() ? "known keys here: " + core::JoinComma(views)
+                                         : "did you mean \"" + guess + "\"?";
+        ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full,
+                        "unknown key \"" + name + "\"", hint});
+      }
+    }
+  };
   walk(node, "");
 }
 

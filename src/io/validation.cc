@@ -35,7 +35,8 @@ void Predict(ValidationRow& row, const estimate::Scenario& scenario) {
   if (!r.ok()) {
     std::string why;
     for (const core::Diagnostic& d : r.diagnostics().items()) {
-      if (d.severity == core::Severity::kError) why += (why.empty() ? "" : "; ") + d.key + ": " + d.message;
+      if (d.severity == core::Severity::kError)
+        why += (why.empty() ? "" : "; ") + d.key + ": " + d.message;
     }
     row.failure = why;
     return;
@@ -161,20 +162,23 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
   }
   const json* records = doc.is_array() ? &doc : Get(doc, "records");
   if (records == nullptr || !records->is_array()) {
-    d.Add({core::Severity::kError, file, 0, "", "expected an array of records (the published-runs schema)", ""});
+    d.Add({core::Severity::kError, file, 0, "",
+           "expected an array of records (the published-runs schema)", ""});
     return d;
   }
   ValidationTable t;
   for (const json& rec : *records) {
     const std::string id = rec.is_object() ? Text(rec, "id") : "";
-    auto skip = [&](const std::string& why) { t.unmapped.emplace_back(id.empty() ? "?" : id, why); };
+    auto skip = [&](const std::string& why) {
+      t.unmapped.emplace_back(id.empty() ? "?" : id, why);
+    };
     if (!rec.is_object()) {
       skip("not an object");
       continue;
     }
     const std::string kind = Text(rec, "kind");
-    if (kind == "reliability" || kind == "cluster_description" || kind == "microbenchmark_layer_time" ||
-        kind == "aggregate_run_cost" || kind == "ablation") {
+    if (kind == "reliability" || kind == "cluster_description" ||
+        kind == "microbenchmark_layer_time" || kind == "aggregate_run_cost" || kind == "ablation") {
       skip("kind " + kind + " has no training step to compare");
       continue;
     }
@@ -304,14 +308,18 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
                       : parallel::Recompute::kNone;
     if (recompute.empty()) row.assumptions.push_back("no recompute");
     const std::string zero = par ? Text(*par, "zero_or_fsdp") : "";
-    p.zero = Contains(zero, "ZeRO-3") || Contains(zero, "FSDP") || Contains(zero, "fully sharded") ? 3 : 1;
+    p.zero = Contains(zero, "ZeRO-3") || Contains(zero, "FSDP") || Contains(zero, "fully sharded")
+                 ? 3
+                 : 1;
     if (zero.empty()) row.assumptions.push_back("distributed optimizer (ZeRO-1)");
     const std::string precision = Text(rec, "precision");
-    p.precision = Contains(precision, "fp8") ? hardware::Precision::kFp8
+    p.precision = Contains(precision, "fp8")    ? hardware::Precision::kFp8
                   : Contains(precision, "fp16") ? hardware::Precision::kFp16
                                                 : hardware::Precision::kBf16;
-    p.flash_attention = !(Contains(Text(rec, "date"), "2021") || Contains(Text(rec, "date"), "2022"));
-    if (!p.flash_attention) row.assumptions.push_back("unfused attention (before FlashAttention in Megatron)");
+    p.flash_attention =
+        !(Contains(Text(rec, "date"), "2021") || Contains(Text(rec, "date"), "2022"));
+    if (!p.flash_attention)
+      row.assumptions.push_back("unfused attention (before FlashAttention in Megatron)");
     Predict(row, s);
     if (!row.failure.empty()) {
       skip("plan rejected: " + row.failure);
@@ -328,13 +336,13 @@ std::string ValidationText(const ValidationTable& t) {
                                 "error", "source");
   for (const ValidationRow& r : t.rows) {
     if (!r.failure.empty()) {
-      out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", r.name, fmt::format("{:.3f} s", r.measured_s),
-                         "-", "n/a", "failed: " + r.failure);
+      out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", r.name,
+                         fmt::format("{:.3f} s", r.measured_s), "-", "n/a", "failed: " + r.failure);
       continue;
     }
-    out += fmt::format("{:<44}{:>12}{:>12}{:>+8.1f}%{}  {}\n", r.name, fmt::format("{:.3f} s", r.measured_s),
-                       fmt::format("{:.3f} s", r.predicted_s), r.error_pct, r.ok ? " " : "!",
-                       r.source);
+    out += fmt::format(
+        "{:<44}{:>12}{:>12}{:>+8.1f}%{}  {}\n", r.name, fmt::format("{:.3f} s", r.measured_s),
+        fmt::format("{:.3f} s", r.predicted_s), r.error_pct, r.ok ? " " : "!", r.source);
   }
   out += fmt::format("\n{} cases: median |error| {:.1f}%, max |error| {:.1f}%\n", t.cases,
                      t.median_abs_error_pct, t.max_abs_error_pct);
@@ -353,9 +361,8 @@ std::string ValidationJson(const ValidationTable& t) {
                   {"max_abs_error_pct", t.max_abs_error_pct}};
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const ValidationRow& r : t.rows) {
-    nlohmann::ordered_json row = {{"case", r.name},
-                                  {"source", r.source},
-                                  {"measured_step_time_s", r.measured_s}};
+    nlohmann::ordered_json row = {
+        {"case", r.name}, {"source", r.source}, {"measured_step_time_s", r.measured_s}};
     if (r.failure.empty()) {
       row["predicted_step_time_s"] = r.predicted_s;
       row["error_pct"] = r.error_pct;

@@ -16,15 +16,15 @@ struct ValidationRow {
   std::string file;
   double measured_s = 0;
   double predicted_s = 0;
-  double error_pct = 0;      // (predicted - measured) / measured, percent
+  double error_pct = 0;  // (predicted - measured) / measured, percent
   double tolerance_pct = 25;
-  bool ok = false;           // predicted within tolerance
-  std::string failure;       // why no prediction could be made
+  bool ok = false;      // predicted within tolerance
+  std::string failure;  // why no prediction could be made
   std::vector<std::string> assumptions;
 };
 
 struct ValidationTable {
-  std::vector<ValidationRow> rows;  // in name order
+  std::vector<ValidationRow> rows;                            // in name order
   std::vector<std::pair<std::string, std::string>> unmapped;  // record id, reason
   double median_abs_error_pct = 0;
   double max_abs_error_pct = 0;

@@ -4,10 +4,14 @@ namespace fathom::model {
 
 std::string_view ActivationName(Activation a) {
   switch (a) {
-    case Activation::kSwiGLU: return "swiglu";
-    case Activation::kGeGLU: return "geglu";
-    case Activation::kGeLU: return "gelu";
-    case Activation::kReLU: return "relu";
+    case Activation::kSwiGLU:
+      return "swiglu";
+    case Activation::kGeGLU:
+      return "geglu";
+    case Activation::kGeLU:
+      return "gelu";
+    case Activation::kReLU:
+      return "relu";
   }
   return "?";
 }
@@ -16,9 +20,12 @@ std::string_view NormName(Norm n) { return n == Norm::kRMSNorm ? "rmsnorm" : "la
 
 std::string_view PositionName(Position p) {
   switch (p) {
-    case Position::kRoPE: return "rope";
-    case Position::kLearned: return "learned";
-    case Position::kAlibi: return "alibi";
+    case Position::kRoPE:
+      return "rope";
+    case Position::kLearned:
+      return "learned";
+    case Position::kAlibi:
+      return "alibi";
   }
   return "?";
 }
@@ -60,43 +67,56 @@ std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m) {
   const double f = m.ffn_hidden;
   const int64_t q = m.QueryDim();
   const int64_t kv = m.KvDim();
-  constexpr double kAct = 2;  // bytes per 16-bit activation element
-  const double norm_bytes = 2 * kAct * h;            // read x, write y
-  const double residual_bytes = 3 * kAct * h;        // read two, write one
-  const double dropout_bytes = (2 * kAct + 1) * h;   // read, write, mask
+  constexpr double kAct = 2;                        // bytes per 16-bit activation element
+  const double norm_bytes = 2 * kAct * h;           // read x, write y
+  const double residual_bytes = 3 * kAct * h;       // read two, write one
+  const double dropout_bytes = (2 * kAct + 1) * h;  // read, write, mask
   // Gated: read gate and up (2f), write f. Plain: read f, write f.
   const double act_bytes = m.IsGated() ? 3 * kAct * f : 2 * kAct * f;
 
   std::vector<LayerOp> ops;
   ops.push_back({.name = "attn_norm", .kind = OpKind::kElementwise, .bytes_per_token = norm_bytes});
-  ops.push_back({.name = "qkv", .kind = OpKind::kGemm, .in_features = m.hidden,
-                 .out_features = q + 2 * kv, .split_output = true});
+  ops.push_back({.name = "qkv",
+                 .kind = OpKind::kGemm,
+                 .in_features = m.hidden,
+                 .out_features = q + 2 * kv,
+                 .split_output = true});
   ops.push_back({.name = "attention", .kind = OpKind::kAttention});
-  ops.push_back({.name = "attn_out", .kind = OpKind::kGemm, .in_features = q,
-                 .out_features = m.hidden, .split_input = true});
+  ops.push_back({.name = "attn_out",
+                 .kind = OpKind::kGemm,
+                 .in_features = q,
+                 .out_features = m.hidden,
+                 .split_input = true});
   if (m.dropout) {
-    ops.push_back({.name = "attn_dropout", .kind = OpKind::kElementwise,
-                   .bytes_per_token = dropout_bytes});
+    ops.push_back(
+        {.name = "attn_dropout", .kind = OpKind::kElementwise, .bytes_per_token = dropout_bytes});
   }
   if (!m.parallel_attention) {
-    ops.push_back({.name = "attn_residual", .kind = OpKind::kElementwise,
-                   .bytes_per_token = residual_bytes});
-    ops.push_back({.name = "mlp_norm", .kind = OpKind::kElementwise,
-                   .bytes_per_token = norm_bytes});
+    ops.push_back(
+        {.name = "attn_residual", .kind = OpKind::kElementwise, .bytes_per_token = residual_bytes});
+    ops.push_back(
+        {.name = "mlp_norm", .kind = OpKind::kElementwise, .bytes_per_token = norm_bytes});
   }
-  ops.push_back({.name = "mlp_up", .kind = OpKind::kGemm, .in_features = m.hidden,
+  ops.push_back({.name = "mlp_up",
+                 .kind = OpKind::kGemm,
+                 .in_features = m.hidden,
                  .out_features = (m.IsGated() ? 2 : 1) * int64_t{m.ffn_hidden},
                  .split_output = true});
-  ops.push_back({.name = "mlp_act", .kind = OpKind::kElementwise, .bytes_per_token = act_bytes,
+  ops.push_back({.name = "mlp_act",
+                 .kind = OpKind::kElementwise,
+                 .bytes_per_token = act_bytes,
                  .tp_sharded = true});
-  ops.push_back({.name = "mlp_down", .kind = OpKind::kGemm, .in_features = m.ffn_hidden,
-                 .out_features = m.hidden, .split_input = true});
+  ops.push_back({.name = "mlp_down",
+                 .kind = OpKind::kGemm,
+                 .in_features = m.ffn_hidden,
+                 .out_features = m.hidden,
+                 .split_input = true});
   if (m.dropout) {
-    ops.push_back({.name = "mlp_dropout", .kind = OpKind::kElementwise,
-                   .bytes_per_token = dropout_bytes});
+    ops.push_back(
+        {.name = "mlp_dropout", .kind = OpKind::kElementwise, .bytes_per_token = dropout_bytes});
   }
-  ops.push_back({.name = "mlp_residual", .kind = OpKind::kElementwise,
-                 .bytes_per_token = residual_bytes});
+  ops.push_back(
+      {.name = "mlp_residual", .kind = OpKind::kElementwise, .bytes_per_token = residual_bytes});
   return ops;
 }
 

@@ -25,8 +25,8 @@ std::string_view PositionName(Position p);
 
 // Mixture-of-experts fields, parsed and kept; the estimator does not model MoE yet.
 struct MoeSpec {
-  int experts = 0;             // routed experts; 0 = dense model
-  int top_k = 0;               // experts per token
+  int experts = 0;  // routed experts; 0 = dense model
+  int top_k = 0;    // experts per token
   int shared_experts = 0;
   int expert_ffn_hidden = 0;   // FFN width of one expert
   int first_dense_layers = 0;  // DeepSeek's first_k_dense_replace
@@ -70,14 +70,14 @@ struct ModelSpec {
   bool IsGated() const {
     return activation == Activation::kSwiGLU || activation == Activation::kGeGLU;
   }
-  int64_t QueryDim() const { return int64_t{heads} * head_dim; }   // a·d
-  int64_t KvDim() const { return int64_t{kv_heads} * head_dim; }   // kv·d
+  int64_t QueryDim() const { return int64_t{heads} * head_dim; }  // a·d
+  int64_t KvDim() const { return int64_t{kv_heads} * head_dim; }  // kv·d
 };
 
 struct ParameterCount {
-  double per_layer = 0;   // one transformer layer (attention + MLP + norms)
-  double embedding = 0;   // token (+ learned position) embeddings
-  double output = 0;      // output projection (0 when tied) + final norm
+  double per_layer = 0;  // one transformer layer (attention + MLP + norms)
+  double embedding = 0;  // token (+ learned position) embeddings
+  double output = 0;     // output projection (0 when tied) + final norm
   double total = 0;
 };
 ParameterCount CountParameters(const ModelSpec& m);
@@ -95,12 +95,12 @@ enum class OpKind {
 struct LayerOp {
   std::string_view name;
   OpKind kind = OpKind::kGemm;
-  int64_t in_features = 0;       // GEMM: K
-  int64_t out_features = 0;      // GEMM: N
-  bool split_output = false;     // GEMM under tensor parallelism: column-parallel (N/tp)
-  bool split_input = false;      // GEMM under tensor parallelism: row-parallel (K/tp)
-  double bytes_per_token = 0;    // elementwise: bytes read + written, forward
-  bool tp_sharded = false;       // elementwise: width split by tp even without SP
+  int64_t in_features = 0;     // GEMM: K
+  int64_t out_features = 0;    // GEMM: N
+  bool split_output = false;   // GEMM under tensor parallelism: column-parallel (N/tp)
+  bool split_input = false;    // GEMM under tensor parallelism: row-parallel (K/tp)
+  double bytes_per_token = 0;  // elementwise: bytes read + written, forward
+  bool tp_sharded = false;     // elementwise: width split by tp even without SP
 };
 
 // Forward operators of one layer, in execution order.
@@ -112,10 +112,10 @@ std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m);
 // parallelism is on. `flash_attention` stores O and the log-sum-exp instead of the
 // s x s score matrices; `attention_scores_per_token` is 5·a·s bytes otherwise.
 struct ActivationBytes {
-  double tp_sharded = 0;       // bytes/token, divided by tp
+  double tp_sharded = 0;          // bytes/token, divided by tp
   double sequence_shardable = 0;  // bytes/token, divided by tp only with SP
-  double scores = 0;           // bytes/token of stored s x s attention scores (divided by tp)
-  double layer_input = 0;      // bytes/token of the layer input (what full recompute keeps)
+  double scores = 0;              // bytes/token of stored s x s attention scores (divided by tp)
+  double layer_input = 0;         // bytes/token of the layer input (what full recompute keeps)
 };
 ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention);
 

@@ -32,9 +32,9 @@ struct ClusterSpec {
   int chips_per_node = 8;
 
   Level scale_up;
-  int domain = 1;                    // chips per scale-up domain
-  bool in_network_reduction = false; // NVLS/SHARP inside the domain
-  double in_network_efficiency = 0;  // all-reduce bus bandwidth / link bandwidth with it
+  int domain = 1;                     // chips per scale-up domain
+  bool in_network_reduction = false;  // NVLS/SHARP inside the domain
+  double in_network_efficiency = 0;   // all-reduce bus bandwidth / link bandwidth with it
 
   Level scale_out;
   double oversubscription = 1;  // >= 1, above `pod` chips
@@ -46,11 +46,11 @@ struct ClusterSpec {
 // Where a communication group lands. Ranks are numbered so that consecutive ranks fill
 // a scale-up domain, then the next; a group's members are `stride` ranks apart.
 struct GroupPlacement {
-  int size = 1;               // members
-  int64_t stride = 1;         // rank distance between consecutive members
-  int members_per_domain = 1; // members that share one scale-up domain
-  int64_t domains = 1;        // domains the group spans
-  bool crosses_pods = false;  // spans more than one full-bisection pod
+  int size = 1;                // members
+  int64_t stride = 1;          // rank distance between consecutive members
+  int members_per_domain = 1;  // members that share one scale-up domain
+  int64_t domains = 1;         // domains the group spans
+  bool crosses_pods = false;   // spans more than one full-bisection pod
   int64_t members_per_pod = 1;
 
   bool InsideDomain() const { return domains == 1; }

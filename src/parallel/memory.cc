@@ -16,7 +16,8 @@ double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int sta
   if (stage == p.pp - 1) {
     // The last stage holds the output projection; with tied embeddings Megatron keeps a
     // copy of the embedding there (SC'21 Sec. 4).
-    params += c.output + ((m.tied_embeddings && p.pp > 1) ? static_cast<double>(m.vocab) * m.hidden : 0);
+    params +=
+        c.output + ((m.tied_embeddings && p.pp > 1) ? static_cast<double>(m.vocab) * m.hidden : 0);
   }
   return params / p.tp;
 }

@@ -15,9 +15,9 @@
 namespace fathom::parallel {
 
 struct MemoryBreakdown {
-  int stage = 0;             // pipeline rank this breakdown is for
-  double parameters = 0;     // parameters held by the chip (before ZeRO sharding)
-  double weights = 0;        // bytes
+  int stage = 0;          // pipeline rank this breakdown is for
+  double parameters = 0;  // parameters held by the chip (before ZeRO sharding)
+  double weights = 0;     // bytes
   double gradients = 0;
   double optimizer = 0;
   double activations = 0;    // all in-flight micro-batches, plus logits on the last stage

@@ -9,18 +9,24 @@ namespace fathom::parallel {
 
 std::string_view ScheduleName(Schedule s) {
   switch (s) {
-    case Schedule::kGPipe: return "gpipe";
-    case Schedule::k1F1B: return "1f1b";
-    case Schedule::kInterleaved: return "interleaved";
+    case Schedule::kGPipe:
+      return "gpipe";
+    case Schedule::k1F1B:
+      return "1f1b";
+    case Schedule::kInterleaved:
+      return "interleaved";
   }
   return "?";
 }
 
 std::string_view RecomputeName(Recompute r) {
   switch (r) {
-    case Recompute::kNone: return "none";
-    case Recompute::kSelective: return "selective";
-    case Recompute::kFull: return "full";
+    case Recompute::kNone:
+      return "none";
+    case Recompute::kSelective:
+      return "selective";
+    case Recompute::kFull:
+      return "full";
   }
   return "?";
 }
@@ -35,28 +41,29 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                                const hardware::ChipSpec& chip, int64_t cluster_chips) {
   core::Diagnostics d;
   if (p.Chips() != cluster_chips) {
-    d.Error("plan", "tp (" + Str(p.tp) + ") x pp (" + Str(p.pp) + ") x dp (" + Str(p.dp) +
-                        ") x cp (" + Str(p.cp) + ") = " + Str(p.Chips()) +
-                        " chips, but the cluster has " + Str(cluster_chips),
+    d.Error("plan",
+            "tp (" + Str(p.tp) + ") x pp (" + Str(p.pp) + ") x dp (" + Str(p.dp) + ") x cp (" +
+                Str(p.cp) + ") = " + Str(p.Chips()) + " chips, but the cluster has " +
+                Str(cluster_chips),
             "make the product equal the cluster's chips (dp = " +
                 Str(cluster_chips / std::max<int64_t>(1, int64_t{p.tp} * p.pp * p.cp)) +
                 " would fit), or resize the cluster with `chips:`");
   }
   if (m.heads % p.tp != 0) {
-    d.Error("plan.tp", "tp (" + Str(p.tp) + ") must divide the attention heads (" +
-                           Str(m.heads) + ")");
+    d.Error("plan.tp",
+            "tp (" + Str(p.tp) + ") must divide the attention heads (" + Str(m.heads) + ")");
   }
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
     d.Error("plan.tp", "tp (" + Str(p.tp) + ") and the key/value heads (" + Str(m.kv_heads) +
                            ") must divide one another");
   }
   if (m.ffn_hidden % p.tp != 0) {
-    d.Error("plan.tp",
-            "tp (" + Str(p.tp) + ") must divide ffn_hidden (" + Str(m.ffn_hidden) + ")");
+    d.Error("plan.tp", "tp (" + Str(p.tp) + ") must divide ffn_hidden (" + Str(m.ffn_hidden) + ")");
   }
   if (p.cp > 1) {
-    d.Error("plan.cp", "context parallelism (cp = " + Str(p.cp) +
-                           ") is not modelled by the estimator yet", "use cp: 1");
+    d.Error("plan.cp",
+            "context parallelism (cp = " + Str(p.cp) + ") is not modelled by the estimator yet",
+            "use cp: 1");
   }
   if (p.vp > 1 && p.schedule != Schedule::kInterleaved) {
     d.Error("plan.vp", "vp = " + Str(p.vp) + " needs schedule: interleaved (the schedule is " +
@@ -78,24 +85,27 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     const int rest_stages = p.pp - (p.first_stage_layers > 0) - (p.last_stage_layers > 0);
     if (p.pp < 2 || rest_layers < 0 || (rest_stages > 0 && rest_layers % rest_stages != 0) ||
         (rest_stages == 0 && rest_layers != 0)) {
-      d.Error("plan.first_stage_layers",
-              "layers (" + Str(m.layers) + ") minus first (" + Str(p.first_stage_layers) +
-                  ") and last (" + Str(p.last_stage_layers) + ") stage layers must split evenly "
-                  "over the other " + Str(std::max(rest_stages, 0)) + " stages");
+      d.Error("plan.first_stage_layers", "layers (" + Str(m.layers) + ") minus first (" +
+                                             Str(p.first_stage_layers) + ") and last (" +
+                                             Str(p.last_stage_layers) +
+                                             ") stage layers must split evenly "
+                                             "over the other " +
+                                             Str(std::max(rest_stages, 0)) + " stages");
     }
   } else if (m.layers % (int64_t{p.pp} * p.vp) != 0) {
-    d.Error("plan.pp", "layers (" + Str(m.layers) + ") must be divisible by pp x vp (" +
-                           Str(p.pp) + " x " + Str(p.vp) + " = " + Str(int64_t{p.pp} * p.vp) + ")",
+    d.Error("plan.pp",
+            "layers (" + Str(m.layers) + ") must be divisible by pp x vp (" + Str(p.pp) + " x " +
+                Str(p.vp) + " = " + Str(int64_t{p.pp} * p.vp) + ")",
             "choose pp x vp dividing " + Str(m.layers) +
                 ", or set first_stage_layers/last_stage_layers");
   }
   if (p.micro_batch_size < 1 || p.global_batch_size < 1) {
     d.Error("plan.global_batch_size", "batch sizes must be at least 1");
   } else if (p.global_batch_size % (int64_t{p.micro_batch_size} * p.dp) != 0) {
-    d.Error("plan.global_batch_size",
-            "global_batch_size (" + Str(p.global_batch_size) +
-                ") must be divisible by micro_batch_size x dp (" + Str(p.micro_batch_size) +
-                " x " + Str(p.dp) + " = " + Str(int64_t{p.micro_batch_size} * p.dp) + ")");
+    d.Error("plan.global_batch_size", "global_batch_size (" + Str(p.global_batch_size) +
+                                          ") must be divisible by micro_batch_size x dp (" +
+                                          Str(p.micro_batch_size) + " x " + Str(p.dp) + " = " +
+                                          Str(int64_t{p.micro_batch_size} * p.dp) + ")");
   } else if (p.schedule == Schedule::kInterleaved && p.pp > 0 && p.MicroBatches() % p.pp != 0) {
     d.Error("plan.global_batch_size",
             "the interleaved schedule needs the micro-batches per pipeline (" +
@@ -105,33 +115,37 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     d.Warning("plan.sequence_parallel", "sequence parallelism has no effect with tp = 1");
   }
   if (!chip.Supports(p.precision)) {
-    d.Error("plan.precision", "chip " + chip.name + " has no " +
-                                  std::string(hardware::PrecisionName(p.precision)) +
-                                  " support in the catalog",
+    d.Error("plan.precision",
+            "chip " + chip.name + " has no " + std::string(hardware::PrecisionName(p.precision)) +
+                " support in the catalog",
             "use bf16");
   }
   if (m.moe.IsMoe()) {
-    d.Error("model.moe", "mixture-of-experts models are parsed but not yet modelled by the "
-                         "estimator");
+    d.Error("model.moe",
+            "mixture-of-experts models are parsed but not yet modelled by the "
+            "estimator");
   }
-  // Order string: a permutation of tp, cp, ep, dp, pp.
-  std::array<std::string_view, 5> axes = {"tp", "cp", "ep", "dp", "pp"};
-  std::vector<std::string> parts;
-  std::string cur;
-  for (char ch : p.order) {
-    if (ch == '-') {
-      parts.push_back(cur);
-      cur.clear();
+  // Order string: a permutation of tp, cp, ep, dp, pp (parsed without allocating).
+  constexpr std::array<std::string_view, 5> kAxes = {"tp", "cp", "ep", "dp", "pp"};
+  std::array<int, 5> seen{};
+  int parts = 0;
+  bool order_ok = true;
+  std::string_view order = p.order;
+  while (order_ok) {
+    const size_t dash = order.find('-');
+    const std::string_view part = order.substr(0, dash);
+    const auto it = std::find(kAxes.begin(), kAxes.end(), part);
+    if (it == kAxes.end()) {
+      order_ok = false;
     } else {
-      cur += ch;
+      ++seen[static_cast<size_t>(it - kAxes.begin())];
     }
+    ++parts;
+    if (dash == std::string_view::npos) break;
+    order.remove_prefix(dash + 1);
   }
-  parts.push_back(cur);
-  bool order_ok = parts.size() == axes.size();
-  for (std::string_view a : axes) {
-    if (std::count(parts.begin(), parts.end(), std::string(a)) != 1) order_ok = false;
-  }
-  if (!order_ok) {
+  for (int count : seen) order_ok = order_ok && count == 1;
+  if (!order_ok || parts != 5) {
     d.Error("plan.order", "\"" + p.order + "\" is not a permutation of tp-cp-ep-dp-pp",
             "for example \"tp-cp-ep-dp-pp\" (Megatron's default)");
   }
@@ -157,7 +171,8 @@ std::vector<int> StageLayers(const ParallelPlan& p, int model_layers) {
     rest -= p.last_stage_layers;
     --end;
   }
-  for (int i = begin; i < end; ++i) layers[static_cast<size_t>(i)] = rest / std::max(1, end - begin);
+  for (int i = begin; i < end; ++i)
+    layers[static_cast<size_t>(i)] = rest / std::max(1, end - begin);
   return layers;
 }
 
@@ -188,8 +203,10 @@ double BubbleFraction(const ParallelPlan& p) {
 double InFlightMicroBatches(const ParallelPlan& p, int stage) {
   const double m = p.MicroBatches();
   switch (p.schedule) {
-    case Schedule::kGPipe: return m;
-    case Schedule::k1F1B: return std::min<double>(m, p.pp - stage);
+    case Schedule::kGPipe:
+      return m;
+    case Schedule::k1F1B:
+      return std::min<double>(m, p.pp - stage);
     case Schedule::kInterleaved: {
       // Megatron: warm-up chunks = (pp - rank - 1)·2 + (vp - 1)·pp, plus the one in flight;
       // each chunk is 1/vp of the stage's layers.

@@ -64,8 +64,7 @@ TEST(ValidatePlan, RejectsFp8OnChipWithout) {
 TEST(ValidatePlan, RejectsBadOrder) {
   ParallelPlan p = Mlperf();
   p.order = "tp-dp-pp";
-  EXPECT_NE(ValidatePlan(p, Gpt3(), Chip(), 10752).Format().find("permutation"),
-            std::string::npos);
+  EXPECT_NE(ValidatePlan(p, Gpt3(), Chip(), 10752).Format().find("permutation"), std::string::npos);
 }
 
 TEST(StageLayers, UnevenFirstAndLast) {

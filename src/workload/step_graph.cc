@@ -8,9 +8,12 @@ namespace fathom::workload {
 
 std::string_view GroupName(Group g) {
   switch (g) {
-    case Group::kTp: return "tp";
-    case Group::kDp: return "dp";
-    case Group::kPp: return "pp";
+    case Group::kTp:
+      return "tp";
+    case Group::kDp:
+      return "dp";
+    case Group::kPp:
+      return "pp";
   }
   return "?";
 }
@@ -20,8 +23,10 @@ double ComputeOp::Flops() const {
     case model::OpKind::kGemm:
       return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) *
              static_cast<double>(batch);
-    case model::OpKind::kAttention: return flops;
-    case model::OpKind::kElementwise: return 0;
+    case model::OpKind::kAttention:
+      return flops;
+    case model::OpKind::kElementwise:
+      return 0;
   }
   return 0;
 }
@@ -44,12 +49,13 @@ void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, double token
     // 2.5x the forward matmuls: it recomputes the scores (FlashAttention-2, Sec. 3.2).
     const double forward = 4.0 * b * s * s * heads * d * 0.5;
     if (!recompute) {
-      fwd.push_back({.name = "attention", .kind = OpKind::kAttention, .flops = forward,
-                     .count = 1});
+      fwd.push_back(
+          {.name = "attention", .kind = OpKind::kAttention, .flops = forward, .count = 1});
     }
     bwd.push_back({.name = recompute ? "attention_recompute" : "attention_bwd",
                    .kind = OpKind::kAttention,
-                   .flops = recompute ? forward : 2.5 * forward, .recompute = recompute});
+                   .flops = recompute ? forward : 2.5 * forward,
+                   .recompute = recompute});
     return;
   }
   // Unfused: two batched GEMMs over the full s x s scores, plus softmax, mask and dropout
@@ -60,10 +66,19 @@ void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, double token
   const int64_t si = m.seq_len;
   const int64_t di = m.head_dim;
   auto add = [&](std::vector<ComputeOp>& ops, std::string_view name, double scale, bool rc) {
-    ops.push_back({.name = name, .kind = OpKind::kGemm, .m = si, .n = si, .k = di,
-                   .batch = batch, .count = scale, .recompute = rc});
-    ops.push_back({.name = "softmax", .kind = OpKind::kElementwise, .bytes = softmax_bytes,
-                   .count = scale, .recompute = rc});
+    ops.push_back({.name = name,
+                   .kind = OpKind::kGemm,
+                   .m = si,
+                   .n = si,
+                   .k = di,
+                   .batch = batch,
+                   .count = scale,
+                   .recompute = rc});
+    ops.push_back({.name = "softmax",
+                   .kind = OpKind::kElementwise,
+                   .bytes = softmax_bytes,
+                   .count = scale,
+                   .recompute = rc});
   };
   (void)tokens;
   if (!recompute) {
@@ -87,10 +102,15 @@ void AddLayer(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w, do
   const bool full = p.recompute == Recompute::kFull;
   const bool selective = p.recompute == Recompute::kSelective;
 
+  const std::vector<model::LayerOp> layer_ops = model::TransformerLayerOps(m);
   std::vector<ComputeOp> fwd;
   std::vector<ComputeOp> bwd;
   std::vector<ComputeOp> rc;
-  for (const model::LayerOp& op : model::TransformerLayerOps(m)) {
+  fwd.reserve(2 * layer_ops.size());
+  bwd.reserve(3 * layer_ops.size());
+  w.forward.reserve(w.forward.size() + 2 * layer_ops.size() + 4);
+  w.backward.reserve(w.backward.size() + 6 * layer_ops.size() + 8);
+  for (const model::LayerOp& op : layer_ops) {
     switch (op.kind) {
       case OpKind::kGemm: {
         const int64_t n = op.split_output ? op.out_features / p.tp : op.out_features;
@@ -104,21 +124,36 @@ void AddLayer(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w, do
         const bool split = p.overlap_tp && p.sequence_parallel && p.tp > 1;
         const int64_t chunk = split ? std::max<int64_t>(1, tok / p.tp) : tok;
         const double chunks = split ? static_cast<double>(p.tp) : 1.0;
-        fwd.push_back({.name = op.name, .kind = OpKind::kGemm, .precision = gemm_precision,
-                       .m = chunk, .n = n, .k = k, .count = chunks});
+        fwd.push_back({.name = op.name,
+                       .kind = OpKind::kGemm,
+                       .precision = gemm_precision,
+                       .m = chunk,
+                       .n = n,
+                       .k = k,
+                       .count = chunks});
         // dgrad: [tok, n] x [n, k]; wgrad: [k, tok] x [tok, n].
         const bool split_dgrad = split && op.split_input;
-        bwd.push_back({.name = "dgrad", .kind = OpKind::kGemm, .precision = gemm_precision,
-                       .m = split_dgrad ? chunk : tok, .n = k, .k = n,
+        bwd.push_back({.name = "dgrad",
+                       .kind = OpKind::kGemm,
+                       .precision = gemm_precision,
+                       .m = split_dgrad ? chunk : tok,
+                       .n = k,
+                       .k = n,
                        .count = split_dgrad ? chunks : 1.0});
-        bwd.push_back({.name = "wgrad", .kind = OpKind::kGemm, .precision = gemm_precision,
-                       .m = k, .n = n, .k = tok});
+        bwd.push_back({.name = "wgrad",
+                       .kind = OpKind::kGemm,
+                       .precision = gemm_precision,
+                       .m = k,
+                       .n = n,
+                       .k = tok});
         if (fp8) {
           // Transformer Engine casts each GEMM input to fp8 (read 2 B, write 1 B) in
           // forward, and the output gradient (cast + transpose) in backward.
-          fwd.push_back({.name = "fp8_cast", .kind = OpKind::kElementwise,
+          fwd.push_back({.name = "fp8_cast",
+                         .kind = OpKind::kElementwise,
                          .bytes = 3.0 * static_cast<double>(tok) * static_cast<double>(k)});
-          bwd.push_back({.name = "fp8_cast", .kind = OpKind::kElementwise,
+          bwd.push_back({.name = "fp8_cast",
+                         .kind = OpKind::kElementwise,
                          .bytes = 4.0 * static_cast<double>(tok) * static_cast<double>(n)});
         }
         break;
@@ -163,20 +198,19 @@ void AddLayer(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w, do
     const double pairs = m.parallel_attention ? 1 : 2;
     const double rc_pairs = full ? pairs : 0;
     if (p.sequence_parallel) {
-      w.forward_comm.push_back({"tp_all_gather", Group::kTp, collective::Kind::kAllGather,
+      w.forward_comm.push_back(
+          {"tp_all_gather", Group::kTp, collective::Kind::kAllGather, bytes, pairs * count});
+      w.forward_comm.push_back({"tp_reduce_scatter", Group::kTp, collective::Kind::kReduceScatter,
                                 bytes, pairs * count});
-      w.forward_comm.push_back({"tp_reduce_scatter", Group::kTp,
-                                collective::Kind::kReduceScatter, bytes, pairs * count});
-      w.backward_comm.push_back({"tp_all_gather", Group::kTp, collective::Kind::kAllGather,
-                                 bytes, (2 * pairs + rc_pairs) * count});
-      w.backward_comm.push_back({"tp_reduce_scatter", Group::kTp,
-                                 collective::Kind::kReduceScatter, bytes,
-                                 (pairs + rc_pairs) * count});
-    } else {
-      w.forward_comm.push_back({"tp_all_reduce", Group::kTp, collective::Kind::kAllReduce,
-                                bytes, pairs * count});
-      w.backward_comm.push_back({"tp_all_reduce", Group::kTp, collective::Kind::kAllReduce,
+      w.backward_comm.push_back({"tp_all_gather", Group::kTp, collective::Kind::kAllGather, bytes,
+                                 (2 * pairs + rc_pairs) * count});
+      w.backward_comm.push_back({"tp_reduce_scatter", Group::kTp, collective::Kind::kReduceScatter,
                                  bytes, (pairs + rc_pairs) * count});
+    } else {
+      w.forward_comm.push_back(
+          {"tp_all_reduce", Group::kTp, collective::Kind::kAllReduce, bytes, pairs * count});
+      w.backward_comm.push_back({"tp_all_reduce", Group::kTp, collective::Kind::kAllReduce, bytes,
+                                 (pairs + rc_pairs) * count});
     }
   }
 }
@@ -185,12 +219,11 @@ void AddEmbedding(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w
   const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len;
   const double bytes = tokens * m.hidden * 2.0 * 2;  // gather rows, write output
   w.forward.push_back({.name = "embedding", .kind = OpKind::kElementwise, .bytes = bytes});
-  w.backward.push_back({.name = "embedding_bwd", .kind = OpKind::kElementwise,
-                        .bytes = 2 * bytes});
+  w.backward.push_back({.name = "embedding_bwd", .kind = OpKind::kElementwise, .bytes = 2 * bytes});
   if (p.tp > 1) {
     // Vocabulary-parallel embedding: all-reduce (or reduce-scatter with SP) of the output.
-    const collective::Kind kind = p.sequence_parallel ? collective::Kind::kReduceScatter
-                                                      : collective::Kind::kAllReduce;
+    const collective::Kind kind =
+        p.sequence_parallel ? collective::Kind::kReduceScatter : collective::Kind::kAllReduce;
     w.forward_comm.push_back({"embedding_reduce", Group::kTp, kind, tokens * m.hidden * 2.0, 1});
   }
 }
@@ -200,28 +233,30 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
   const int64_t tok = static_cast<int64_t>(tokens);
   const int64_t vocab = m.vocab / p.tp;
   const double seq_div = p.sequence_parallel ? p.tp : 1;
-  w.forward.push_back({.name = "final_norm", .kind = OpKind::kElementwise,
+  w.forward.push_back({.name = "final_norm",
+                       .kind = OpKind::kElementwise,
                        .bytes = tokens * 4.0 * m.hidden / seq_div});
   // The output layer stays in 16-bit under fp8 training (Transformer Engine recipes).
-  w.forward.push_back({.name = "logits", .kind = OpKind::kGemm, .m = tok, .n = vocab,
-                       .k = m.hidden});
+  w.forward.push_back(
+      {.name = "logits", .kind = OpKind::kGemm, .m = tok, .n = vocab, .k = m.hidden});
   // Cross-entropy over fp32 logits: write, then read for softmax and loss.
   const double ce_bytes = tokens * static_cast<double>(vocab) * 4.0 * 3;
   w.forward.push_back({.name = "cross_entropy", .kind = OpKind::kElementwise, .bytes = ce_bytes});
-  w.backward.push_back({.name = "cross_entropy_bwd", .kind = OpKind::kElementwise,
+  w.backward.push_back({.name = "cross_entropy_bwd",
+                        .kind = OpKind::kElementwise,
                         .bytes = tokens * static_cast<double>(vocab) * 4.0 * 2});
-  w.backward.push_back({.name = "dgrad", .kind = OpKind::kGemm, .m = tok, .n = m.hidden,
-                        .k = vocab});
-  w.backward.push_back({.name = "wgrad", .kind = OpKind::kGemm, .m = m.hidden, .n = vocab,
-                        .k = tok});
+  w.backward.push_back(
+      {.name = "dgrad", .kind = OpKind::kGemm, .m = tok, .n = m.hidden, .k = vocab});
+  w.backward.push_back(
+      {.name = "wgrad", .kind = OpKind::kGemm, .m = m.hidden, .n = vocab, .k = tok});
   if (p.tp > 1) {
-    const collective::Kind kind = p.sequence_parallel ? collective::Kind::kAllGather
-                                                      : collective::Kind::kAllReduce;
+    const collective::Kind kind =
+        p.sequence_parallel ? collective::Kind::kAllGather : collective::Kind::kAllReduce;
     w.forward_comm.push_back({"logits_gather", Group::kTp, kind, tokens * m.hidden * 2.0, 1});
-    w.backward_comm.push_back({"logits_reduce", Group::kTp,
-                               p.sequence_parallel ? collective::Kind::kReduceScatter
-                                                   : collective::Kind::kAllReduce,
-                               tokens * m.hidden * 2.0, 1});
+    w.backward_comm.push_back(
+        {"logits_reduce", Group::kTp,
+         p.sequence_parallel ? collective::Kind::kReduceScatter : collective::Kind::kAllReduce,
+         tokens * m.hidden * 2.0, 1});
   }
 }
 
@@ -236,6 +271,7 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   g.model_flops_per_token = model::ModelFlopsPerToken(model);
 
   const std::vector<int> layers = parallel::StageLayers(plan, model.layers);
+  g.stages.reserve(3);
   for (int s = 0; s < plan.pp; ++s) {
     const bool embedding = s == 0;
     const bool logits = s == plan.pp - 1;

@@ -27,12 +27,12 @@ struct ComputeOp {
   hardware::Precision precision = hardware::Precision::kBf16;
   int64_t m = 0, n = 0, k = 0;  // GEMM shape per chip; batch for batched GEMMs
   int64_t batch = 1;
-  double flops = 0;             // attention: FLOPs per chip
-  double bytes = 0;             // elementwise: HBM bytes per chip
-  double count = 1;             // repetitions (layers)
-  bool recompute = false;       // part of the recomputation (counts in HFU, not MFU)
+  double flops = 0;        // attention: FLOPs per chip
+  double bytes = 0;        // elementwise: HBM bytes per chip
+  double count = 1;        // repetitions (layers)
+  bool recompute = false;  // part of the recomputation (counts in HFU, not MFU)
 
-  double Flops() const;         // per repetition, FLOPs actually executed
+  double Flops() const;  // per repetition, FLOPs actually executed
 };
 
 struct CommOp {
@@ -45,12 +45,12 @@ struct CommOp {
 
 // One micro-batch through one stage (all of its virtual chunks).
 struct StageWork {
-  int first_stage = 0;        // the first pipeline rank of this class
-  int stages = 1;             // ranks in the class
-  int layers = 0;             // per rank
+  int first_stage = 0;  // the first pipeline rank of this class
+  int stages = 1;       // ranks in the class
+  int layers = 0;       // per rank
   bool embedding = false;
   bool logits = false;
-  double parameters = 0;      // per chip, before ZeRO sharding
+  double parameters = 0;  // per chip, before ZeRO sharding
   std::vector<ComputeOp> forward;
   std::vector<ComputeOp> backward;  // includes recomputation ops, flagged
   std::vector<CommOp> forward_comm;

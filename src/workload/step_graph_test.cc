@@ -52,8 +52,8 @@ parallel::ParallelPlan Plan(int tp, int pp, int dp, int vp = 1) {
 }
 
 struct Flops {
-  double gemm_forward = 0;       // per micro-batch, whole model (all ranks of a tp group)
-  double gemm_backward = 0;      // excluding recomputation
+  double gemm_forward = 0;   // per micro-batch, whole model (all ranks of a tp group)
+  double gemm_backward = 0;  // excluding recomputation
   double attention_forward = 0;
   double recompute = 0;
 };
@@ -95,14 +95,19 @@ double LinearFlopsPerToken(const model::ModelSpec& m) {
 
 TEST(StepGraph, GemmFlopsMatchTheLinearPartOfModelFlops) {
   for (const model::ModelSpec& m : {Gpt3(), Llama70b()}) {
-    for (const auto& [tp, pp, flash] : {std::tuple{1, 1, true}, {8, 1, true}, {4, 8, true},
-                                        {8, 16, true}, {2, 4, false}, {8, 8, false}}) {
+    for (const auto& [tp, pp, flash] : {std::tuple{1, 1, true},
+                                        {8, 1, true},
+                                        {4, 8, true},
+                                        {8, 16, true},
+                                        {2, 4, false},
+                                        {8, 8, false}}) {
       parallel::ParallelPlan p = Plan(tp, pp, 1);
       p.flash_attention = flash;
       const StepGraph g = BuildStepGraph(m, p);
       const Flops f = Sum(g, p);
       const double tokens = g.tokens_per_micro_batch;
-      EXPECT_NEAR(3 * f.gemm_forward / tokens, LinearFlopsPerToken(m), 1e-9 * LinearFlopsPerToken(m))
+      EXPECT_NEAR(3 * f.gemm_forward / tokens, LinearFlopsPerToken(m),
+                  1e-9 * LinearFlopsPerToken(m))
           << m.name << " tp " << tp << " pp " << pp;
       // Backward is twice forward: data and weight gradients.
       EXPECT_NEAR(f.gemm_backward, 2 * f.gemm_forward, 1e-9 * f.gemm_forward);

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 
 // Examples that the estimator accepts (bloom-176b-384-a100 needs uneven stages).
 const char* const kScenarios[] = {
-    "gpt3-175b-128-h100-bf16",    "gpt3-175b-mlperf-10752-h100", "llama3-405b-16k-h100",
-    "llama3-70b-64-h100-fp8",     "llama3-8b-dgx-h100",          "megatron-1t-3072-a100",
+    "gpt3-175b-128-h100-bf16", "gpt3-175b-mlperf-10752-h100", "llama3-405b-16k-h100",
+    "llama3-70b-64-h100-fp8",  "llama3-8b-dgx-h100",          "megatron-1t-3072-a100",
     "mt-nlg-530b-2240-a100",
 };
 
@@ -145,7 +145,8 @@ TEST_P(Property, MfuIsAtMostHfu) {
 TEST_P(Property, StepTimeIsTheSumOfTheBreakdown) {
   const estimate::StepReport r = Step(Load(GetParam()));
   const estimate::TimeBreakdown& t = r.time;
-  const double sum = t.compute + t.tp_exposed + t.bubble + t.pp_exposed + t.dp_exposed + t.optimizer;
+  const double sum =
+      t.compute + t.tp_exposed + t.bubble + t.pp_exposed + t.dp_exposed + t.optimizer;
   EXPECT_NEAR(r.step_time_s, sum, 1e-12 * r.step_time_s);
   for (double part : {t.compute, t.tp_exposed, t.bubble, t.pp_exposed, t.dp_exposed, t.optimizer}) {
     EXPECT_GE(part, 0);
@@ -190,15 +191,24 @@ class Units : public ::testing::Test {
           "chips: 32\n"
           "chip:\n"
           "  base: h100-sxm\n"
-          "  memory: {capacity: " + hbm + "}\n"
-          "scale_up: {bandwidth: " + nvlink + "}\n"
-          "scale_out: {bandwidth: " + nic + ", latency: " + latency + "}\n");
+          "  memory: {capacity: " +
+              hbm +
+              "}\n"
+              "scale_up: {bandwidth: " +
+              nvlink +
+              "}\n"
+              "scale_out: {bandwidth: " +
+              nic + ", latency: " + latency + "}\n");
     const std::string scenario = Write(tag + ".yaml",
                                        "name: restated\n"
-                                       "model: " + tag + "-model.yaml\n"
-                                       "cluster: " + tag + "-cluster.yaml\n"
-                                       "plan: {tp: 8, pp: 2, dp: 2, global_batch_size: 64, "
-                                       "sequence_parallel: true}\n");
+                                       "model: " +
+                                           tag +
+                                           "-model.yaml\n"
+                                           "cluster: " +
+                                           tag +
+                                           "-cluster.yaml\n"
+                                           "plan: {tp: 8, pp: 2, dp: 2, global_batch_size: 64, "
+                                           "sequence_parallel: true}\n");
     core::Result<io::LoadedScenario> s = io::LoadScenario(TestCatalog(), scenario);
     EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
     if (!s.ok()) return "";
