@@ -2,17 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "network/test_fixtures.h"
+
 namespace fathom::collective {
 namespace {
 
-network::ClusterSpec DgxH100(int64_t chips) {
-  network::ClusterSpec c;
-  c.chips = chips;
-  c.domain = 8;
-  c.scale_up = {"NVLink 4", core::BytesPerSec(450e9), core::Seconds(3e-6), 0.82};
-  c.scale_out = {"NDR", core::BytesPerSec(50e9), core::Seconds(5e-6), 0.8};
-  return c;
-}
+using network::testing::DgxH100;
 
 TEST(CollectiveCost, RingAllReduceInsideNodeMatchesNccl) {
   // nccl-tests: 8x H200 ring all-reduce of 16 GiB reaches ~368 GB/s busbw (0.82 x 450).

@@ -2,66 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include "model/test_fixtures.h"
+#include "network/test_fixtures.h"
+
 namespace fathom::estimate {
 namespace {
 
 using hardware::Precision;
-
-hardware::ChipSpec H100() {
-  hardware::ChipSpec c;
-  c.name = "h100-sxm";
-  c.peak[static_cast<size_t>(Precision::kBf16)] = core::FlopsPerSec(989.4e12);
-  c.peak[static_cast<size_t>(Precision::kFp16)] = core::FlopsPerSec(989.4e12);
-  c.peak[static_cast<size_t>(Precision::kFp8)] = core::FlopsPerSec(1978.9e12);
-  c.hbm_capacity = core::Bytes(80e9);
-  c.hbm_bandwidth = core::BytesPerSec(3.35e12);
-  c.gemm_efficiency_16bit = 0.8;
-  c.gemm_efficiency_fp8 = 0.7;
-  c.attention_efficiency = 0.55;
-  c.hbm_efficiency = 0.84;
-  c.compute_units = 132;
-  c.tile_m = 128;
-  c.tile_n = 256;
-  c.scale_up_bandwidth = core::BytesPerSec(450e9);
-  c.scale_up_domain = 8;
-  c.scale_out_bandwidth = core::BytesPerSec(50e9);
-  return c;
-}
-
-network::ClusterSpec Cluster(int64_t chips) {
-  network::ClusterSpec c;
-  c.name = "test-h100";
-  c.chip = H100();
-  c.chips = chips;
-  c.domain = 8;
-  c.scale_up = {"nvlink", core::BytesPerSec(450e9), core::Seconds(3e-6), 0.82};
-  c.scale_out = {"ib", core::BytesPerSec(50e9), core::Seconds(5e-6), 0.8};
-  return c;
-}
-
-model::ModelSpec Gpt3() {
-  model::ModelSpec m;
-  m.name = "gpt3-175b";
-  m.layers = 96;
-  m.hidden = 12288;
-  m.heads = 96;
-  m.kv_heads = 96;
-  m.head_dim = 128;
-  m.ffn_hidden = 49152;
-  m.vocab = 51200;
-  m.seq_len = 2048;
-  m.activation = model::Activation::kGeLU;
-  m.norm = model::Norm::kLayerNorm;
-  m.position = model::Position::kLearned;
-  m.bias = true;
-  return m;
-}
+using model::testing::Gpt3;
 
 Scenario Gpt3On(int64_t chips, int tp, int pp, int vp, int global_batch) {
   Scenario s;
   s.name = "test";
   s.model = Gpt3();
-  s.cluster = Cluster(chips);
+  s.cluster = network::testing::DgxH100(chips);
   parallel::ParallelPlan& p = s.plan;
   p.tp = tp;
   p.pp = pp;

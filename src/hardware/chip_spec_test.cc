@@ -2,23 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "hardware/test_fixtures.h"
+
 namespace fathom::hardware {
 namespace {
 
-ChipSpec H100() {
-  ChipSpec c;
-  c.peak[static_cast<size_t>(Precision::kBf16)] = core::FlopsPerSec(989.4e12);
-  c.peak[static_cast<size_t>(Precision::kFp8)] = core::FlopsPerSec(1978.9e12);
-  c.hbm_bandwidth = core::BytesPerSec(3.35e12);
-  c.gemm_efficiency_16bit = 0.803;
-  c.gemm_efficiency_fp8 = 0.709;
-  c.attention_efficiency = 0.5;
-  c.hbm_efficiency = 0.84;
-  c.compute_units = 132;
-  c.tile_m = 128;
-  c.tile_n = 256;
-  return c;
-}
+using testing::H100;
 
 TEST(GemmWaveEfficiency, FullWavesAreEfficient) {
   const ChipSpec c = H100();

@@ -2,40 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "model/test_fixtures.h"
+
 namespace fathom::model {
 namespace {
 
-ModelSpec Gpt3() {
-  ModelSpec m;
-  m.layers = 96;
-  m.hidden = 12288;
-  m.heads = 96;
-  m.kv_heads = 96;
-  m.head_dim = 128;
-  m.ffn_hidden = 4 * 12288;
-  m.vocab = 51200;
-  m.seq_len = 2048;
-  m.activation = Activation::kGeLU;
-  m.norm = Norm::kLayerNorm;
-  m.position = Position::kLearned;
-  m.bias = true;
-  m.tied_embeddings = true;
-  m.dropout = true;
-  return m;
-}
-
-ModelSpec Llama3_405B() {
-  ModelSpec m;
-  m.layers = 126;
-  m.hidden = 16384;
-  m.heads = 128;
-  m.kv_heads = 8;
-  m.head_dim = 128;
-  m.ffn_hidden = 53248;
-  m.vocab = 128256;
-  m.seq_len = 8192;
-  return m;
-}
+using testing::Gpt3;
 
 TEST(CountParameters, Gpt3Is175B) {
   const ParameterCount c = CountParameters(Gpt3());
@@ -43,7 +15,7 @@ TEST(CountParameters, Gpt3Is175B) {
 }
 
 TEST(CountParameters, Llama3_405B) {
-  const ParameterCount c = CountParameters(Llama3_405B());
+  const ParameterCount c = CountParameters(testing::Llama405B());
   EXPECT_NEAR(c.total / 1e9, 405.9, 0.5);  // Meta: 405B (HF count 405.85B)
 }
 
@@ -56,14 +28,14 @@ TEST(ModelFlops, MatchesMegatronFormula) {
 }
 
 TEST(ModelFlops, CloseToSixN) {
-  const ModelSpec m = Llama3_405B();
+  const ModelSpec m = testing::Llama405B();
   const double six_n = 6 * CountParameters(m).total;
   EXPECT_GT(ModelFlopsPerToken(m), six_n);  // attention adds on top of 6N
   EXPECT_LT(ModelFlopsPerToken(m), 1.2 * six_n);
 }
 
 TEST(LayerOps, GemmFlopsMatchParameters) {
-  const ModelSpec m = Llama3_405B();
+  const ModelSpec m = testing::Llama405B();
   double weights = 0;
   for (const LayerOp& op : TransformerLayerOps(m)) {
     if (op.kind == OpKind::kGemm) {

@@ -2,27 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "model/test_fixtures.h"
+
 namespace fathom::parallel {
 namespace {
 
-model::ModelSpec Gpt3() {
-  model::ModelSpec m;
-  m.layers = 96;
-  m.hidden = 12288;
-  m.heads = 96;
-  m.kv_heads = 96;
-  m.head_dim = 128;
-  m.ffn_hidden = 49152;
-  m.vocab = 51200;
-  m.seq_len = 2048;
-  m.activation = model::Activation::kGeLU;
-  m.norm = model::Norm::kLayerNorm;
-  m.position = model::Position::kLearned;
-  m.bias = true;
-  m.tied_embeddings = true;
-  m.dropout = true;
-  return m;
-}
+using model::testing::Gpt3;
 
 TEST(StageMemory, ZeroShardsOptimizerState) {
   ParallelPlan p;

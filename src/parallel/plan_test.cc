@@ -2,22 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "model/test_fixtures.h"
+
 namespace fathom::parallel {
 namespace {
 
-model::ModelSpec Gpt3() {
-  model::ModelSpec m;
-  m.name = "gpt3";
-  m.layers = 96;
-  m.hidden = 12288;
-  m.heads = 96;
-  m.kv_heads = 96;
-  m.head_dim = 128;
-  m.ffn_hidden = 49152;
-  m.vocab = 51200;
-  m.seq_len = 2048;
-  return m;
-}
+using model::testing::Gpt3;
 
 hardware::ChipSpec Chip() {
   hardware::ChipSpec c;

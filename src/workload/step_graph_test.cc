@@ -4,40 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "model/test_fixtures.h"
+
 namespace fathom::workload {
 namespace {
 
-model::ModelSpec Gpt3() {
-  model::ModelSpec m;
-  m.name = "gpt3-175b";
-  m.layers = 96;
-  m.hidden = 12288;
-  m.heads = 96;
-  m.kv_heads = 96;
-  m.head_dim = 128;
-  m.ffn_hidden = 49152;
-  m.vocab = 51200;
-  m.seq_len = 2048;
-  m.activation = model::Activation::kGeLU;
-  m.norm = model::Norm::kLayerNorm;
-  m.position = model::Position::kLearned;
-  m.bias = true;
-  return m;
-}
-
-model::ModelSpec Llama70b() {
-  model::ModelSpec m;
-  m.name = "llama3-70b";
-  m.layers = 80;
-  m.hidden = 8192;
-  m.heads = 64;
-  m.kv_heads = 8;
-  m.head_dim = 128;
-  m.ffn_hidden = 28672;
-  m.vocab = 128256;
-  m.seq_len = 8192;
-  return m;
-}
+using model::testing::Gpt3;
 
 parallel::ParallelPlan Plan(int tp, int pp, int dp, int vp = 1) {
   parallel::ParallelPlan p;
@@ -94,7 +66,7 @@ double LinearFlopsPerToken(const model::ModelSpec& m) {
 }
 
 TEST(StepGraph, GemmFlopsMatchTheLinearPartOfModelFlops) {
-  for (const model::ModelSpec& m : {Gpt3(), Llama70b()}) {
+  for (const model::ModelSpec& m : {Gpt3(), model::testing::Llama70B()}) {
     for (const auto& [tp, pp, flash] : {std::tuple{1, 1, true},
                                         {8, 1, true},
                                         {4, 8, true},
@@ -117,7 +89,7 @@ TEST(StepGraph, GemmFlopsMatchTheLinearPartOfModelFlops) {
 }
 
 TEST(StepGraph, GemmFlopsDoNotDependOnPrecisionOrSequenceParallelism) {
-  const model::ModelSpec m = Llama70b();
+  const model::ModelSpec m = model::testing::Llama70B();
   parallel::ParallelPlan p = Plan(8, 4, 1);
   const double base = Sum(BuildStepGraph(m, p), p).gemm_forward;
   p.precision = hardware::Precision::kFp8;
