@@ -1,6 +1,9 @@
 // fathom: the command-line front end. A thin client of the library: it parses arguments,
 // calls io and estimate, prints, and turns results into exit codes (0 success, 2 the
 // user's error, 1 a check that failed).
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -11,6 +14,7 @@
 #include "estimate/estimate.h"
 #include "io/config.h"
 #include "io/report.h"
+#include "io/run.h"
 #include "io/validation.h"
 
 namespace {
@@ -45,6 +49,43 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
   return 0;
 }
 
+struct RunArgs {
+  fathom::io::RunRequest request;
+  bool json = false;
+  bool no_monte_carlo = false;
+  int trials = 0;     // 0 = from the input
+  int64_t seed = -1;  // -1 = from the input
+};
+
+int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
+  fathom::core::Result<fathom::io::LoadedRun> loaded = fathom::io::LoadRun(catalog, a.request);
+  if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
+  fathom::io::RunOptions options;
+  options.monte_carlo = !a.no_monte_carlo;
+  if (a.trials > 0) options.trials = a.trials;
+  if (a.seed >= 0) options.seed = static_cast<uint64_t>(a.seed);
+  // Progress only on a terminal, so that piped output and goldens stay byte-identical.
+  const bool progress = options.monte_carlo && isatty(STDERR_FILENO) != 0;
+  const auto start = std::chrono::steady_clock::now();
+  if (progress) {
+    std::cerr << "fathom run: simulating "
+              << options.trials.value_or(loaded.value().reliability.trials) << " runs...\r"
+              << std::flush;
+  }
+  fathom::core::Result<fathom::io::RunResult> result =
+      fathom::io::EvaluateRun(loaded.value(), options);
+  if (progress) {
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "fathom run: simulated in %.1f s          \n", s);
+  }
+  if (!result.ok()) return PrintDiagnostics(result.diagnostics());
+  std::cerr << result.diagnostics().Format();
+  std::cout << (a.json ? fathom::io::RunReportJson(result.value())
+                       : fathom::io::RunReportText(result.value()));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,6 +104,27 @@ int main(int argc, char** argv) {
   step_cmd->add_option("-c,--cluster", step.cluster, "cluster: catalog name or YAML file");
   step_cmd->add_option("-p,--plan", step.plan, "parallel plan: YAML file");
   step_cmd->add_flag("--json", step.json, "emit the fathom.step/1 JSON report");
+
+  RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "predict a whole training run: failures, checkpoints, time to train, spares");
+  run_cmd->add_option("-s,--scenario", run.request.scenario,
+                      "scenario file (model, cluster, plan, training, reliability)");
+  run_cmd->add_option("-m,--model", run.request.model,
+                      "model: catalog name, YAML file or HF config.json");
+  run_cmd->add_option("-c,--cluster", run.request.cluster, "cluster: catalog name or YAML file");
+  run_cmd->add_option("-p,--plan", run.request.plan, "parallel plan: YAML file");
+  run_cmd->add_option("--tokens", run.request.tokens,
+                      "tokens to train, e.g. 15T (replaces the scenario's training section)");
+  run_cmd->add_option("--reliability", run.request.reliability,
+                      "reliability preset (llama3-table5, rsc1, rsc2) or file (replaces the "
+                      "scenario's reliability section; default llama3-table5)");
+  run_cmd->add_flag("--json", run.json, "emit the fathom.run/1 JSON report");
+  run_cmd->add_option("--seed", run.seed, "Monte-Carlo seed (default: monte_carlo.seed)")
+      ->check(CLI::Range(int64_t{0}, int64_t{9007199254740991}));
+  run_cmd->add_option("--trials", run.trials, "Monte-Carlo trials (default: monte_carlo.trials)")
+      ->check(CLI::Range(1, 10000000));
+  run_cmd->add_flag("--no-monte-carlo", run.no_monte_carlo, "the exact (analytic) results only");
 
   std::string catalog_kind;
   bool catalog_json = false;
@@ -110,6 +172,20 @@ int main(int argc, char** argv) {
       return kUserError;
     }
     return RunStep(catalog, step);
+  }
+  if (run_cmd->parsed()) {
+    const fathom::io::RunRequest& q = run.request;
+    const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
+    if (q.scenario.empty() == !parts ||
+        (parts && (q.model.empty() || q.cluster.empty() || q.plan.empty()))) {
+      std::cerr << "error: give either -s SCENARIO or all of -m MODEL -c CLUSTER -p PLAN\n";
+      return kUserError;
+    }
+    if (parts && q.tokens.empty()) {
+      std::cerr << "error: --tokens: how much to train is not given; e.g. --tokens 15T\n";
+      return kUserError;
+    }
+    return RunRun(catalog, run);
   }
   if (catalog_cmd->parsed()) {
     const fathom::io::Section s = catalog_kind == "chips"      ? fathom::io::Section::kChip

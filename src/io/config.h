@@ -20,10 +20,30 @@
 
 namespace fathom::io {
 
-enum class Section { kChip, kCluster, kModel, kPlan, kScenario, kValidationCase };
+enum class Section {
+  kChip,
+  kCluster,
+  kModel,
+  kPlan,
+  kScenario,
+  kValidationCase,
+  kTraining,      // a scenario's `training:` section (how much to train)
+  kReliability,   // a scenario's `reliability:` section, or a preset in data/reliability/
+  kFailureClass,  // one item of reliability.failures
+};
 std::string_view SectionName(Section s);
 
-enum class ValueType { kInt, kNumber, kBool, kString, kStringList, kEnum, kQuantity, kRef };
+enum class ValueType {
+  kInt,
+  kNumber,
+  kBool,
+  kString,
+  kStringList,
+  kEnum,
+  kQuantity,
+  kRef,
+  kMappingList  // a list of mappings, each walked against the keys of section `ref`
+};
 
 struct KeyInfo {
   std::string path;  // relative to its section, e.g. "scale_up.bandwidth"
@@ -36,7 +56,9 @@ struct KeyInfo {
   double max = 1e300;
   bool min_exclusive = false;
   std::vector<std::string> choices;  // enums
-  std::string ref;                   // kRef: the section referred to ("chip", "model", ...)
+  std::string ref;  // kRef: the section referred to ("chip", "model", ...); kMappingList: the
+                    // section of each item ("failure class")
+  bool allow_auto = false;  // the value may also be "auto" (Value::is_auto; computed later)
 };
 
 // All keys of a section, in declaration order.
@@ -53,7 +75,7 @@ using SourceMap = std::map<std::string, Location>;
 // Adds file and line to diagnostics whose key appears in `where` (longest prefix).
 void Locate(core::Diagnostics& diags, const SourceMap& where);
 
-// The shipped catalog: data/chips, data/clusters, data/models.
+// The shipped catalog: data/chips, data/clusters, data/models, data/reliability.
 class Catalog {
  public:
   explicit Catalog(std::string data_dir) : dir_(std::move(data_dir)) {}
@@ -62,7 +84,8 @@ class Catalog {
   static Catalog Default(const std::string& argv0);
 
   const std::string& dir() const { return dir_; }
-  // Names of the entries of a section ("chips", "clusters", "models"), sorted.
+  // Names of the entries of a section ("chips", "clusters", "models", "reliability"),
+  // sorted.
   std::vector<std::string> Names(Section s) const;
   // Names plus the aliases the entries declare (for did-you-mean).
   std::vector<std::string> NamesAndAliases(Section s) const;

@@ -46,6 +46,10 @@ struct Decl {
     info.ref = std::move(r);
     return *this;
   }
+  Decl& Auto() {
+    info.allow_auto = true;
+    return *this;
+  }
 };
 
 Decl Int(std::string path, std::string help) {
@@ -71,6 +75,11 @@ Decl Qty(std::string path, Dimension d, std::string help) {
 }
 Decl RefTo(std::string path, std::string ref, std::string help) {
   return Decl(std::move(path), ValueType::kRef, std::move(help)).Ref(std::move(ref));
+}
+
+Decl MappingList(std::string path, std::string item_section, std::string help) {
+  return Decl(std::move(path), ValueType::kMappingList, std::move(help))
+      .Ref(std::move(item_section));
 }
 
 // Stable storage for KeyInfo so Field::info pointers stay valid.
@@ -131,6 +140,28 @@ std::vector<KeyInfo>& CaseInfos() {
   static std::vector<KeyInfo> infos;
   return infos;
 }
+std::vector<KeyInfo>& TrainingInfos() {
+  static std::vector<KeyInfo> infos;
+  return infos;
+}
+std::vector<KeyInfo>& ReliabilityInfos() {
+  static std::vector<KeyInfo> infos;
+  return infos;
+}
+std::vector<KeyInfo>& FailureClassInfos() {
+  static std::vector<KeyInfo> infos;
+  return infos;
+}
+
+reliability::Effect EffectOf(const std::string& s) {
+  if (s == "stop_replica") return reliability::Effect::kStopReplica;
+  if (s == "fail_slow") return reliability::Effect::kFailSlow;
+  if (s == "sdc") return reliability::Effect::kSilentCorruption;
+  if (s == "planned") return reliability::Effect::kPlannedMaintenance;
+  return reliability::Effect::kStopJob;
+}
+
+double AutoOr(const Value& v, double automatic) { return v.is_auto ? automatic : v.d; }
 
 const std::string kSourceHelp = "where the numbers of this section come from (citation)";
 
@@ -554,6 +585,13 @@ const std::vector<Field<ScenarioDraft>>& ScenarioFields() {
            [](S& s, const Value& v) { s.cluster = v.node; }},
           {RefTo("plan", "plan", "the parallel plan: file or mapping").Required(),
            [](S& s, const Value& v) { s.plan = v.node; }},
+          {RefTo("training", "training",
+                 "how much to train (`fathom run`): tokens, steps or a wall-clock duration"),
+           [](S& s, const Value& v) { s.training = v.node; }},
+          {RefTo("reliability", "reliability",
+                 "failures, recovery, checkpoints and spares (`fathom run`): a preset name "
+                 "(data/reliability), a file, or a mapping"),
+           [](S& s, const Value& v) { s.reliability = v.node; }},
       },
       ScenarioInfos());
   return fields;
@@ -587,6 +625,225 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
   return fields;
 }
 
+const std::vector<Field<TrainingConfig>>& TrainingFields() {
+  using T = TrainingConfig;
+  static const std::vector<Field<T>> fields = Build<T>(
+      Defs<T>{
+          {Qty("tokens", Dimension::kCount,
+               "tokens to train (e.g. \"15T\"); steps = tokens / (global_batch_size x seq_len), "
+               "rounded up. Give exactly one of tokens, steps, duration")
+               .Min(0, true)
+               .Max(1e18),
+           [](T& t, const Value& v) { t.tokens = v.d; }},
+          {Int("steps", "optimizer steps to train").Min(1).Max(1e12),
+           [](T& t, const Value& v) { t.steps = v.d; }},
+          {Qty("duration", Dimension::kTime,
+               "a wall-clock window (e.g. Llama 3's 54-day snapshot, \"54d\"): failures are "
+               "counted over it and the report gives the steps done in it")
+               .Min(0, true)
+               .Max(3.2e9),
+           [](T& t, const Value& v) { t.duration_s = v.d; }},
+      },
+      TrainingInfos());
+  return fields;
+}
+
+const std::vector<Field<FailureConfig>>& FailureClassFields() {
+  using F = FailureConfig;
+  static const std::vector<Field<F>> fields = Build<F>(
+      Defs<F>{
+          {Str("name", "the class, e.g. gpu, gpu_hbm, software, switch").Required(),
+           [](F& f, const Value& v) { f.name = v.s; }},
+          {Enum("per",
+                "the component counted (from the cluster: gpu = chips, node = chips / "
+                "chips_per_node, nic = chips, switch = 1.5 x ceil(nics / 32), link = 2 x nics)")
+               .Default("node")
+               .Choices({"gpu", "node", "nic", "switch", "link"}),
+           [](F& f, const Value& v) { f.per = v.s; }},
+          {Num("per_1000_node_days",
+               "rate: failures of this class per 1000 node-days of the job (counted per node). "
+               "Give exactly one of per_1000_node_days, per_component_year, mtbf")
+               .Min(0)
+               .Max(1e6),
+           [](F& f, const Value& v) { f.per_1000_node_days = v.d; }},
+          {Num("per_component_year", "rate: failures per component (of kind `per`) per year")
+               .Min(0)
+               .Max(1e6),
+           [](F& f, const Value& v) { f.per_component_year = v.d; }},
+          {Qty("mtbf", Dimension::kTime, "rate: mean time between failures of one component")
+               .Min(0, true),
+           [](F& f, const Value& v) { f.mtbf_s = v.d; }},
+          {Enum("distribution", "time between failures")
+               .Default("exponential")
+               .Choices({"exponential", "weibull"}),
+           [](F& f, const Value& v) {
+             f.distribution = v.s == "weibull" ? reliability::Distribution::kWeibull
+                                               : reliability::Distribution::kExponential;
+           }},
+          {Num("weibull_shape", "Weibull shape k (< 1: infant mortality; 1: exponential)")
+               .Default("1")
+               .Min(0, true)
+               .Max(100),
+           [](F& f, const Value& v) { f.weibull_shape = v.d; }},
+          {Enum("effect",
+                "what a failure does: stop_job (restart from a checkpoint), stop_replica (one "
+                "data-parallel replica drops; needs replica_fault_tolerance), fail_slow (a "
+                "straggler), sdc (silent data corruption, found after detect_latency), planned")
+               .Default("stop_job")
+               .Choices({"stop_job", "stop_replica", "fail_slow", "sdc", "planned"}),
+           [](F& f, const Value& v) { f.effect = EffectOf(v.s); }},
+          {Num("slowdown", "fail_slow: step-time factor while it lasts")
+               .Default("1")
+               .Min(1)
+               .Max(1000),
+           [](F& f, const Value& v) { f.slowdown = v.d; }},
+          {Qty("slow_duration", Dimension::kTime, "fail_slow: how long the slowdown lasts")
+               .Default("0s"),
+           [](F& f, const Value& v) { f.slow_duration_s = v.d; }},
+          {Qty("detect_latency", Dimension::kTime, "sdc: from corruption to detection")
+               .Default("0s"),
+           [](F& f, const Value& v) { f.detect_latency_s = v.d; }},
+          {Bool("needs_repair",
+                "the failed node goes to repair and a spare takes its place (false for software)")
+               .Default("true"),
+           [](F& f, const Value& v) { f.needs_repair = v.b; }},
+          {Str("source", kSourceHelp), [](F& f, const Value& v) { f.source = v.s; }},
+      },
+      FailureClassInfos());
+  return fields;
+}
+
+const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
+  using R = ReliabilityDraft;
+  static const std::vector<Field<R>> fields = Build<R>(
+      Defs<R>{
+          {Str("preset",
+               "start from a preset (llama3-table5, rsc1, rsc2 in data/reliability) or a file; "
+               "the keys given here override it, and `failures` replaces its list"),
+           [](R& r, const Value& v) { r.preset = v.s; }},
+          {Str("description", "what the section models"),
+           [](R& r, const Value& v) { r.config.description = v.s; }},
+          {Str("source", kSourceHelp),
+           [](R& r, const Value& v) { r.config.sources.push_back(v.s); }},
+          {MappingList("failures", "failure class",
+                       "failure classes, each with a rate, a distribution and an effect"),
+           [](R& r, const Value& v) { r.failures = v.node; }},
+          {Qty("recovery.detect", Dimension::kTime,
+               "failure to detection (watchdog timeout or health check)")
+               .Default("2min"),
+           [](R& r, const Value& v) { r.config.recovery.detect_s = v.d; }},
+          {Qty("recovery.evict", Dimension::kTime, "diagnose and evict the bad node")
+               .Default("1min"),
+           [](R& r, const Value& v) { r.config.recovery.evict_s = v.d; }},
+          {Qty("recovery.reschedule", Dimension::kTime,
+               "swap in a hot spare (time to wait for a node when none is ready: see spare_nodes)")
+               .Default("0s"),
+           [](R& r, const Value& v) { r.config.recovery.reschedule_s = v.d; }},
+          {Qty("recovery.restart", Dimension::kTime,
+               "process launch and communicator initialisation")
+               .Default("3min"),
+           [](R& r, const Value& v) { r.config.recovery.restart_s = v.d; }},
+          {Qty("recovery.load", Dimension::kTime,
+               "checkpoint read; auto: from peers if they hold a copy, else from storage")
+               .Default("auto")
+               .Auto(),
+           [](R& r, const Value& v) { r.config.recovery.load_s = AutoOr(v, -1); }},
+          {Qty("recovery.warmup", Dimension::kTime, "back to full speed after the restart")
+               .Default("2min"),
+           [](R& r, const Value& v) { r.config.recovery.warmup_s = v.d; }},
+          {Qty("checkpoint.interval", Dimension::kTime,
+               "useful training time between checkpoints; auto: the optimum of the exact ETTR")
+               .Default("auto")
+               .Auto()
+               .Min(0, true),
+           [](R& r, const Value& v) { r.config.checkpoint.interval_s = AutoOr(v, 0); }},
+          {List("checkpoint.tiers",
+                "where a checkpoint goes, in order: host (host memory), peers (a peer's host "
+                "memory), storage (the file system)")
+               .Default("[host, storage]"),
+           [](R& r, const Value& v) { r.config.checkpoint.tiers = v.list; }},
+          {Enum("checkpoint.blocking",
+                "training waits until the checkpoint reaches this tier; the later tiers are "
+                "written asynchronously")
+               .Default("host")
+               .Choices({"host", "peers", "storage"}),
+           [](R& r, const Value& v) { r.config.checkpoint.blocking = v.s; }},
+          {Qty("checkpoint.host_bandwidth", Dimension::kBandwidth,
+               "per writer, device to host memory (PCIe)")
+               .Default("25GBps")
+               .Min(0, true),
+           [](R& r, const Value& v) { r.config.checkpoint.host_bandwidth = v.d; }},
+          {Qty("checkpoint.peer_bandwidth", Dimension::kBandwidth,
+               "per writer, to a peer's host memory")
+               .Default("the cluster's scale_out.bandwidth")
+               .Min(0, true),
+           [](R& r, const Value& v) { r.config.checkpoint.peer_bandwidth = v.d; }},
+          {Qty("checkpoint.storage_bandwidth", Dimension::kBandwidth,
+               "aggregate write and read bandwidth of the file system")
+               .Default("1TBps")
+               .Min(0, true),
+           [](R& r, const Value& v) { r.config.checkpoint.storage_bandwidth = v.d; }},
+          {Qty("checkpoint.data_loader_state", Dimension::kBytes,
+               "data-loader and RNG state added to each checkpoint, whole job")
+               .Default("0B"),
+           [](R& r, const Value& v) { r.config.checkpoint.data_loader_state = v.d; }},
+          {Qty("checkpoint.blocking_time", Dimension::kTime,
+               "w: overrides the blocking time derived from the tiers"),
+           [](R& r, const Value& v) { r.config.checkpoint.blocking_time_s = v.d; }},
+          {Qty("checkpoint.persist_time", Dimension::kTime,
+               "P: overrides the time from the start of a checkpoint until it is durable, derived "
+               "from the tiers"),
+           [](R& r, const Value& v) { r.config.checkpoint.persist_time_s = v.d; }},
+          {Int("checkpoint.retained", "checkpoints kept (SDC needs enough to roll back)")
+               .Default("2")
+               .Min(1)
+               .Max(1e6),
+           [](R& r, const Value& v) { r.config.checkpoint.retained = static_cast<int>(v.i); }},
+          {Qty("repair_time", Dimension::kTime, "mean time to repair a failed node (MTTR)")
+               .Default("1d")
+               .Min(0),
+           [](R& r, const Value& v) { r.config.repair_time_s = v.d; }},
+          {Int("spare_nodes",
+               "hot spare nodes kept beside the job; auto: the spare_confidence quantile of "
+               "nodes out of service (M/G/inf)")
+               .Default("auto")
+               .Auto()
+               .Min(0)
+               .Max(1e7),
+           [](R& r, const Value& v) {
+             r.config.spare_nodes = v.is_auto ? -1 : static_cast<int>(v.i);
+           }},
+          {Qty("spare_confidence", Dimension::kFraction,
+               "probability that enough spares are ready when a node fails")
+               .Default("99%")
+               .Min(0, true)
+               .Max(0.999999),
+           [](R& r, const Value& v) { r.config.spare_confidence = v.d; }},
+          {Bool("replica_fault_tolerance",
+                "a failure stops one data-parallel replica, not the job (replicas = dp); "
+                "applies to stop_replica classes")
+               .Default("false"),
+           [](R& r, const Value& v) { r.config.replica_fault_tolerance = v.b; }},
+          {Qty("slow_node_fraction", Dimension::kFraction, "nodes that are persistently slow")
+               .Default("0")
+               .Max(1),
+           [](R& r, const Value& v) { r.config.slow_node_fraction = v.d; }},
+          {Num("slow_node_factor", "step-time factor of a slow node").Default("1").Min(1).Max(1000),
+           [](R& r, const Value& v) { r.config.slow_node_factor = v.d; }},
+          {Int("monte_carlo.trials", "simulated runs (fathom run --trials overrides)")
+               .Default("1000")
+               .Min(1)
+               .Max(1e7),
+           [](R& r, const Value& v) { r.config.trials = static_cast<int>(v.i); }},
+          {Int("monte_carlo.seed", "seed of the simulated runs (fathom run --seed overrides)")
+               .Default("1")
+               .Min(0),
+           [](R& r, const Value& v) { r.config.seed = static_cast<uint64_t>(v.i); }},
+      },
+      ReliabilityInfos());
+  return fields;
+}
+
 const std::vector<KeyInfo>& Keys(Section s) {
   switch (s) {
     case Section::kChip:
@@ -607,6 +864,15 @@ const std::vector<KeyInfo>& Keys(Section s) {
     case Section::kValidationCase:
       ValidationCaseFields();
       return CaseInfos();
+    case Section::kTraining:
+      TrainingFields();
+      return TrainingInfos();
+    case Section::kReliability:
+      ReliabilityFields();
+      return ReliabilityInfos();
+    case Section::kFailureClass:
+      FailureClassFields();
+      return FailureClassInfos();
   }
   return ChipInfos();
 }
@@ -625,6 +891,12 @@ std::string_view SectionName(Section s) {
       return "scenario";
     case Section::kValidationCase:
       return "validation case";
+    case Section::kTraining:
+      return "training";
+    case Section::kReliability:
+      return "reliability";
+    case Section::kFailureClass:
+      return "failure class";
   }
   return "?";
 }

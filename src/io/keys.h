@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "io/run.h"
 #include "io/schema.h"
 
 namespace fathom::io {
@@ -20,6 +21,15 @@ struct ScenarioDraft {
   YAML::Node model;
   YAML::Node cluster;
   YAML::Node plan;
+  YAML::Node training;     // `fathom run` only; absent for `fathom step`
+  YAML::Node reliability;  // a preset name, a file or a mapping
+};
+
+// A reliability section as read: the failures list is walked after the presets merge.
+struct ReliabilityDraft {
+  ReliabilityConfig config;
+  std::string preset;
+  YAML::Node failures;
 };
 
 struct ValidationCase {
@@ -38,10 +48,21 @@ const std::vector<Field<model::ModelSpec>>& ModelFields();
 const std::vector<Field<parallel::ParallelPlan>>& PlanFields();
 const std::vector<Field<ScenarioDraft>>& ScenarioFields();
 const std::vector<Field<ValidationCase>>& ValidationCaseFields();
+const std::vector<Field<TrainingConfig>>& TrainingFields();
+const std::vector<Field<ReliabilityDraft>>& ReliabilityFields();
+const std::vector<Field<FailureConfig>>& FailureClassFields();
+
+// A scenario file, keeping its `training:` and `reliability:` nodes in `draft`.
+core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
+                                                      const std::string& file,
+                                                      ScenarioDraft& draft);
 
 // A scenario given as a mapping inside another file (a validation case).
 core::Result<LoadedScenario> LoadScenarioNode(const Catalog& catalog, const YAML::Node& node,
                                               const std::string& file);
+// A YAML/JSON file whose top level is a mapping (diagnostics for anything else).
+core::Result<YAML::Node> LoadYamlMapping(const std::string& path);
+
 // A validation case file.
 core::Result<ValidationCase> LoadValidationCase(const std::string& file);
 

@@ -28,6 +28,8 @@ std::string SectionDir(Section s) {
       return "clusters";
     case Section::kModel:
       return "models";
+    case Section::kReliability:
+      return "reliability";
     default:
       return "";
   }
@@ -71,38 +73,6 @@ core::Result<Document> ParseYamlFile(const std::string& path) {
     return d;
   }
   return doc;
-}
-
-template <class T>
-void ApplyDefaults(const std::vector<Field<T>>& fields, T& target) {
-  for (const Field<T>& f : fields) {
-    Value v;
-    if (ParseDefault(*f.info, v)) f.set(target, v);
-  }
-}
-
-template <class T>
-void ApplyMapping(const YAML::Node& node, const std::vector<Field<T>>& fields, T& target,
-                  ParseContext& ctx, const std::vector<std::string>& skip) {
-  std::vector<KeyInfo> infos;
-  infos.reserve(fields.size());
-  for (const Field<T>& f : fields) infos.push_back(*f.info);
-  WalkMapping(
-      node, infos, ctx, [&](size_t i, const Value& v) { fields[i].set(target, v); }, skip);
-}
-
-template <class T>
-void CheckRequired(const std::vector<Field<T>>& fields, const SourceMap& where,
-                   const std::string& prefix, const std::string& file, int line,
-                   core::Diagnostics& d) {
-  for (const Field<T>& f : fields) {
-    if (!f.info->required) continue;
-    const std::string key = prefix.empty() ? f.info->path : prefix + "." + f.info->path;
-    if (where.count(key) == 0) {
-      d.Add(Error(file, line, key, "missing required key",
-                  "expected " + TypeDescription(*f.info) + ": " + f.info->help));
-    }
-  }
 }
 
 bool HasKey(const SourceMap& where, const std::string& key) { return where.count(key) > 0; }
@@ -234,6 +204,12 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
 }
 
 }  // namespace
+
+core::Result<YAML::Node> LoadYamlMapping(const std::string& path) {
+  core::Result<Document> doc = ParseYamlFile(path);
+  if (!doc.ok()) return doc.diagnostics();
+  return doc.value().root;
+}
 
 core::Result<std::string> ReadFile(const std::string& path) {
   core::Diagnostics d;
@@ -583,10 +559,16 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
 }  // namespace
 
 core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::string& file) {
+  ScenarioDraft draft;
+  return LoadScenarioKeepingDraft(catalog, file, draft);
+}
+
+core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
+                                                      const std::string& file,
+                                                      ScenarioDraft& draft) {
   core::Result<Document> doc = ParseYamlFile(file);
   if (!doc.ok()) return doc.diagnostics();
   Loader loader(catalog);
-  ScenarioDraft draft;
   const YAML::Node& root = doc.value().root;
   if (root["measured"] && root["scenario"]) {
     loader.diags.Add(Error(file, 0, "", "this is a validation case, not a scenario",

@@ -18,7 +18,19 @@ std::string NodeText(const YAML::Node& node) {
 
 int NodeLine(const YAML::Node& node) { return node.Mark().line >= 0 ? node.Mark().line + 1 : 0; }
 
+namespace {
+std::string BaseTypeDescription(const KeyInfo& k);
+}  // namespace
+
 std::string TypeDescription(const KeyInfo& k) {
+  std::string t = BaseTypeDescription(k);
+  if (k.allow_auto) t += ", or \"auto\"";
+  return t;
+}
+
+namespace {
+
+std::string BaseTypeDescription(const KeyInfo& k) {
   switch (k.type) {
     case ValueType::kInt:
       return "integer";
@@ -41,11 +53,11 @@ std::string TypeDescription(const KeyInfo& k) {
              core::JoinComma(core::UnitNames(k.dim)) + ")";
     case ValueType::kRef:
       return k.ref + ": a catalog name, a file path, or a mapping";
+    case ValueType::kMappingList:
+      return "list of " + k.ref + " mappings";
   }
   return "?";
 }
-
-namespace {
 
 std::string FormatNumber(double v) {
   char buf[64];
@@ -57,6 +69,9 @@ std::string Bounds(const KeyInfo& k) {
   std::string unit;
   if (k.type == ValueType::kQuantity) unit = " (base units)";
   if (k.min > -1e299 && k.max < 1e299) {
+    if (k.min_exclusive) {
+      return "greater than " + FormatNumber(k.min) + " and at most " + FormatNumber(k.max) + unit;
+    }
     return std::string("between ") + FormatNumber(k.min) + " and " + FormatNumber(k.max) + unit;
   }
   if (k.min > -1e299)
@@ -68,6 +83,19 @@ std::string Bounds(const KeyInfo& k) {
 bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& error,
              std::string& hint) {
   const std::string text = NodeText(node);
+  if (k.allow_auto && node.IsScalar() && node.Scalar() == "auto") {
+    out.is_auto = true;
+    out.s = "auto";
+    return true;
+  }
+  if (k.type == ValueType::kMappingList) {
+    if (!node.IsSequence()) {
+      error = "expected a list of " + k.ref + " mappings (items starting with \"- \"), got " + text;
+      return false;
+    }
+    out.node = node;
+    return true;
+  }
   if (k.type == ValueType::kRef) {
     if (!node.IsScalar() && !node.IsMap()) {
       error = "expected a name, a path or a mapping, got " + text;
@@ -166,6 +194,7 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
     }
     case ValueType::kStringList:
     case ValueType::kRef:
+    case ValueType::kMappingList:
       break;
   }
   const bool below = k.min_exclusive ? out.d <= k.min : out.d < k.min;
@@ -180,7 +209,9 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
 
 bool ParseDefault(const KeyInfo& key, Value& out) {
   if (key.default_text.empty()) return false;
-  YAML::Node node(key.default_text);
+  // A list default is written as YAML ("[host, storage]").
+  YAML::Node node = key.type == ValueType::kStringList ? YAML::Load(key.default_text)
+                                                       : YAML::Node(key.default_text);
   std::string error, hint;
   return Convert(key, node, out, error, hint);
 }
@@ -269,6 +300,22 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
     }
   };
   walk(node, "");
+}
+
+void WalkMappingList(const YAML::Node& list, const std::vector<KeyInfo>& keys, ParseContext& ctx,
+                     const std::function<void(size_t, size_t, const Value&)>& apply) {
+  if (!list.IsSequence()) {
+    ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(list), ctx.prefix,
+                    "expected a list of mappings, got " + NodeText(list), ""});
+    return;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node item = list[i];
+    ParseContext item_ctx = ctx;
+    item_ctx.prefix = ctx.prefix + "[" + std::to_string(i) + "]";
+    (*ctx.where)[item_ctx.prefix] = {ctx.file, NodeLine(item)};
+    WalkMapping(item, keys, item_ctx, [&](size_t key, const Value& v) { apply(i, key, v); });
+  }
 }
 
 }  // namespace fathom::io

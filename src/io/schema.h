@@ -19,7 +19,9 @@ struct Value {
   bool b = false;
   std::string s;
   std::vector<std::string> list;
-  YAML::Node node;  // kRef: the raw node (a name/path scalar or an inline mapping)
+  YAML::Node node;       // kRef: the raw node (a name/path scalar or an inline mapping);
+                         // kMappingList: the list
+  bool is_auto = false;  // the key allows "auto" and was given it
 };
 
 template <class T>
@@ -42,8 +44,49 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
                  const std::function<void(size_t, const Value&)>& apply,
                  const std::vector<std::string>& skip = {});
 
+// Walks each item of a list of mappings (the value of a kMappingList key) against `keys`.
+// Key paths are "<ctx.prefix>[i].<key>" (e.g. "reliability.failures[2].mtbf"); `apply`
+// receives the item index, the key index and the value.
+void WalkMappingList(const YAML::Node& list, const std::vector<KeyInfo>& keys, ParseContext& ctx,
+                     const std::function<void(size_t, size_t, const Value&)>& apply);
+
 // Converts a default_text through the same path as a file value.
 bool ParseDefault(const KeyInfo& key, Value& out);
+
+// Applies every declared default to `target`.
+template <class T>
+void ApplyDefaults(const std::vector<Field<T>>& fields, T& target) {
+  for (const Field<T>& f : fields) {
+    Value v;
+    if (ParseDefault(*f.info, v)) f.set(target, v);
+  }
+}
+
+// WalkMapping over a field table, setting each key found on `target`.
+template <class T>
+void ApplyMapping(const YAML::Node& node, const std::vector<Field<T>>& fields, T& target,
+                  ParseContext& ctx, const std::vector<std::string>& skip = {}) {
+  std::vector<KeyInfo> infos;
+  infos.reserve(fields.size());
+  for (const Field<T>& f : fields) infos.push_back(*f.info);
+  WalkMapping(
+      node, infos, ctx, [&](size_t i, const Value& v) { fields[i].set(target, v); }, skip);
+}
+
+// A diagnostic for each required key of `fields` that `where` does not hold.
+template <class T>
+void CheckRequired(const std::vector<Field<T>>& fields, const SourceMap& where,
+                   const std::string& prefix, const std::string& file, int line,
+                   core::Diagnostics& d) {
+  for (const Field<T>& f : fields) {
+    if (!f.info->required) continue;
+    const std::string key = prefix.empty() ? f.info->path : prefix + "." + f.info->path;
+    if (where.count(key) == 0) {
+      d.Add({core::Severity::kError, file, line, key, "missing required key",
+             "expected " + TypeDescription(*f.info) + ": " + f.info->help});
+    }
+  }
+}
 
 std::string NodeText(const YAML::Node& node);
 int NodeLine(const YAML::Node& node);

@@ -17,6 +17,8 @@ if [ "${#fragments[@]}" -eq 0 ]; then
 fi
 if [[ $case_file == *.json ]]; then
   args=(step -m "tests/errors/$case_file" -c dgx-h100-superpod -p tests/errors/support/plan.yaml)
+elif [[ $case_file == [0-9]*-run-* ]]; then
+  args=(run -s "tests/errors/$case_file")
 else
   args=(step -s "tests/errors/$case_file")
 fi

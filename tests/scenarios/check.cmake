@@ -1,13 +1,19 @@
 # Runs one golden scenario twice in each output format and compares the bytes with the
-# goldens written by update.sh and with each other.
+# goldens written by update.sh and with each other: `fathom step` (NAME.txt, NAME.json,
+# NAME.stderr) and, for a scenario with a `reliability:` section, `fathom run` too
+# (NAME.run.txt, NAME.run.json, NAME.run.stderr).
 # cmake -DFATHOM=... -DSOURCE_DIR=... -DNAME=... -P check.cmake
 set(scenario "examples/${NAME}.yaml")
-set(golden "${SOURCE_DIR}/tests/scenarios/${NAME}")
 set(failed FALSE)
+set(commands step)
+file(STRINGS "${SOURCE_DIR}/${scenario}" reliability_lines REGEX "^reliability:")
+if(reliability_lines)
+  list(APPEND commands run)
+endif()
 
 function(run_fathom out_var err_var rc_var)
   execute_process(
-    COMMAND ${CMAKE_COMMAND} -E env FATHOM_DATA=data ${FATHOM} step -s ${scenario} ${ARGN}
+    COMMAND ${CMAKE_COMMAND} -E env FATHOM_DATA=data ${FATHOM} ${command} -s ${scenario} ${ARGN}
     WORKING_DIRECTORY ${SOURCE_DIR}
     OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
   set(${out_var} "${out}" PARENT_SCOPE)
@@ -15,40 +21,47 @@ function(run_fathom out_var err_var rc_var)
   set(${rc_var} "${rc}" PARENT_SCOPE)
 endfunction()
 
-foreach(kind json txt)
-  if(kind STREQUAL "json")
-    set(flag --json)
+foreach(command ${commands})
+  if(command STREQUAL "step")
+    set(golden "${SOURCE_DIR}/tests/scenarios/${NAME}")
   else()
-    set(flag)
+    set(golden "${SOURCE_DIR}/tests/scenarios/${NAME}.${command}")
   endif()
-  run_fathom(first first_err first_rc ${flag})
-  run_fathom(second second_err second_rc ${flag})
-  if(NOT first STREQUAL second OR NOT first_err STREQUAL second_err OR NOT first_rc STREQUAL second_rc)
-    message(SEVERE_WARNING "${NAME}: two runs of the ${kind} report differ")
-    set(failed TRUE)
-  endif()
-  if(NOT EXISTS "${golden}.${kind}")
-    message(SEVERE_WARNING "${NAME}: no golden ${golden}.${kind}; run tests/scenarios/update.sh")
-    set(failed TRUE)
-    continue()
-  endif()
-  file(READ "${golden}.${kind}" expected)
-  if(NOT first STREQUAL expected)
-    file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/${NAME}.actual.${kind}" "${first}")
-    message(SEVERE_WARNING "${NAME}: ${kind} report differs from the golden ${golden}.${kind}\n"
-            "actual output: ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.actual.${kind}\n"
-            "if the change is intended, run tests/scenarios/update.sh and review the diff")
-    execute_process(COMMAND diff -u "${golden}.${kind}" "${CMAKE_CURRENT_BINARY_DIR}/${NAME}.actual.${kind}")
-    set(failed TRUE)
-  endif()
-  if(kind STREQUAL "json")
-    file(READ "${golden}.stderr" expected_err)
-    if(NOT "exit: ${first_rc}\n${first_err}" STREQUAL expected_err)
-      message(SEVERE_WARNING "${NAME}: exit status or stderr differs from ${golden}.stderr:\n"
-              "exit: ${first_rc}\n${first_err}")
+  foreach(kind json txt)
+    if(kind STREQUAL "json")
+      set(flag --json)
+    else()
+      set(flag)
+    endif()
+    run_fathom(first first_err first_rc ${flag})
+    run_fathom(second second_err second_rc ${flag})
+    if(NOT first STREQUAL second OR NOT first_err STREQUAL second_err OR NOT first_rc STREQUAL second_rc)
+      message(SEVERE_WARNING "${NAME}: two runs of the ${kind} report differ")
       set(failed TRUE)
     endif()
-  endif()
+    if(NOT EXISTS "${golden}.${kind}")
+      message(SEVERE_WARNING "${NAME}: no golden ${golden}.${kind}; run tests/scenarios/update.sh")
+      set(failed TRUE)
+      continue()
+    endif()
+    file(READ "${golden}.${kind}" expected)
+    if(NOT first STREQUAL expected)
+      file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/${NAME}.actual.${kind}" "${first}")
+      message(SEVERE_WARNING "${NAME}: ${kind} report differs from the golden ${golden}.${kind}\n"
+              "actual output: ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.actual.${kind}\n"
+              "if the change is intended, run tests/scenarios/update.sh and review the diff")
+      execute_process(COMMAND diff -u "${golden}.${kind}" "${CMAKE_CURRENT_BINARY_DIR}/${NAME}.actual.${kind}")
+      set(failed TRUE)
+    endif()
+    if(kind STREQUAL "json")
+      file(READ "${golden}.stderr" expected_err)
+      if(NOT "exit: ${first_rc}\n${first_err}" STREQUAL expected_err)
+        message(SEVERE_WARNING "${NAME}: exit status or stderr differs from ${golden}.stderr:\n"
+                "exit: ${first_rc}\n${first_err}")
+        set(failed TRUE)
+      endif()
+    endif()
+  endforeach()
 endforeach()
 
 if(failed)

@@ -3,6 +3,8 @@
 #   NAME.json    stdout of `fathom step -s examples/NAME.yaml --json`
 #   NAME.txt     stdout of `fathom step -s examples/NAME.yaml`
 #   NAME.stderr  the exit status and stderr (warnings, or the errors of a rejected scenario)
+#   NAME.run.{json,txt,stderr}  the same for `fathom run`, when the scenario has a
+#                `reliability:` section
 # Usage: tests/scenarios/update.sh [path/to/fathom]   (default: build/src/cli/fathom)
 # Runs from the repository root with FATHOM_DATA=data, exactly as the CTest check does,
 # so the goldens do not depend on where the checkout lives. Review `git diff tests/scenarios`
@@ -24,4 +26,14 @@ for scenario in examples/*.yaml; do
   { echo "exit: $rc"; cat "$out.stderr.tmp"; } >"$out.stderr"
   rm -f "$out.stderr.tmp"
   echo "$name: exit $rc"
+  if grep -q '^reliability:' "$scenario"; then
+    set +e
+    "$fathom" run -s "$scenario" --json >"$out.run.json" 2>"$out.run.stderr.tmp"
+    rc=$?
+    "$fathom" run -s "$scenario" >"$out.run.txt" 2>/dev/null
+    set -e
+    { echo "exit: $rc"; cat "$out.run.stderr.tmp"; } >"$out.run.stderr"
+    rm -f "$out.run.stderr.tmp"
+    echo "$name (run): exit $rc"
+  fi
 done

@@ -1,0 +1,156 @@
+// `fathom run`: the whole training run, not just the step. Reads a scenario's `training:`
+// and `reliability:` sections (or the same given on the command line), estimates the step
+// with the step engine, turns the reliability inputs into a reliability::RunSpec, and
+// writes the run report as text or as versioned JSON ("fathom.run/1").
+//
+// Component counts (n_c) come from the cluster the job runs on:
+//   gpu     = chips                                  (the job uses the whole cluster)
+//   node    = chips / chips_per_node
+//   nic     = chips                                  (one scale-out NIC per chip, as on
+//                                                     DGX/HGX and Grand Teton servers)
+//   switch  = 1.5 · ceil(nics / 32)                  (a non-blocking two-tier Clos of
+//                                                     64-port switches: nics/32 leaves,
+//                                                     half as many spines)
+//   link    = 2 · nics                               (NIC–leaf and leaf–spine cables)
+// A class rated per_1000_node_days is counted per node whatever it is; per_component_year
+// and mtbf are per component of its `per` kind.
+//
+// Checkpoint size and tier times (bytes, bytes/s, seconds):
+//   size       = parameters · (2 B bf16 weights + 12 B fp32 master weights and Adam moments)
+//                + data_loader_state
+//   writers    = chips with ZeRO >= 1 (each writes its shard), else tp·pp·cp (one replica)
+//   per writer = size / writers
+//   host       = per writer / host_bandwidth          (device to host memory)
+//   peers      = per writer / peer_bandwidth          (host to a peer's host memory)
+//   storage    = size / storage_bandwidth             (aggregate file-system bandwidth)
+//   w (blocking) = Σ tier times up to and including `blocking`; P (durable, from the start
+//   of the checkpoint) = Σ all tiers;
+//   load (auto)  = per writer / peer_bandwidth when peers hold a copy, else the storage time.
+//
+// Training length: `tokens` or `steps` fix the work (steps = tokens / (global_batch_size ·
+// seq_len)) and predict the wall-clock time; `duration` fixes the wall-clock window (a
+// snapshot such as Llama 3's 54 days) and predicts the steps done in it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "estimate/estimate.h"
+#include "io/config.h"
+#include "reliability/reliability.h"
+
+namespace fathom::io {
+
+struct TrainingConfig {
+  double tokens = 0;      // 0 = not given
+  double steps = 0;       // 0 = not given
+  double duration_s = 0;  // wall-clock window; 0 = not given
+};
+
+struct FailureConfig {
+  std::string name;
+  std::string per = "node";        // gpu | node | nic | switch | link
+  double per_1000_node_days = -1;  // -1 = not given; exactly one of the three rate forms
+  double per_component_year = -1;
+  double mtbf_s = -1;
+  reliability::Distribution distribution = reliability::Distribution::kExponential;
+  double weibull_shape = 1;
+  reliability::Effect effect = reliability::Effect::kStopJob;
+  double slowdown = 1;
+  double slow_duration_s = 0;
+  double detect_latency_s = 0;
+  bool needs_repair = true;
+  std::string source;
+};
+
+struct CheckpointConfig {
+  double interval_s = 0;  // 0 = auto
+  std::vector<std::string> tiers = {"host", "storage"};
+  std::string blocking = "host";
+  double host_bandwidth = 0;     // bytes/s per writer
+  double peer_bandwidth = 0;     // bytes/s per writer; 0 = the cluster's scale-out bandwidth
+  double storage_bandwidth = 0;  // bytes/s aggregate
+  double data_loader_state = 0;  // bytes, whole job
+  double blocking_time_s = -1;   // -1 = derived from the tiers
+  double persist_time_s = -1;    // -1 = derived from the tiers
+  int retained = 2;
+};
+
+struct ReliabilityConfig {
+  std::vector<std::string> presets;  // the preset chain that was loaded, outermost first
+  std::string description;
+  std::vector<std::string> sources;
+  std::vector<FailureConfig> failures;
+  reliability::Recovery recovery;  // load_s < 0: auto
+  CheckpointConfig checkpoint;
+  double repair_time_s = 0;
+  int spare_nodes = -1;  // -1 = auto
+  double spare_confidence = 0.99;
+  bool replica_fault_tolerance = false;
+  double slow_node_fraction = 0;
+  double slow_node_factor = 1;
+  int trials = 1000;
+  uint64_t seed = 1;
+};
+
+struct LoadedRun {
+  LoadedScenario scenario;
+  TrainingConfig training;
+  ReliabilityConfig reliability;
+  std::vector<std::string> notes;  // e.g. the preset used by default
+};
+
+// What the command line adds to (or puts in place of) the scenario's sections.
+struct RunRequest {
+  std::string scenario;              // -s, or:
+  std::string model, cluster, plan;  // -m -c -p
+  std::string tokens;                // --tokens "15T": replaces training
+  std::string reliability;           // --reliability PRESET_OR_FILE: replaces reliability
+};
+
+core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& request);
+
+struct RunOptions {
+  bool monte_carlo = true;
+  std::optional<int> trials;     // overrides reliability.monte_carlo.trials
+  std::optional<uint64_t> seed;  // overrides reliability.monte_carlo.seed
+  int threads = 1;
+};
+
+struct CheckpointDerivation {
+  double size_bytes = 0;
+  double writers = 0;
+  double per_writer_bytes = 0;
+  double host_s = 0, peers_s = 0, storage_s = 0;  // per tier; 0 when the tier is not used
+  double blocking_s = 0;
+  double persist_s = 0;
+  double load_s = 0;
+};
+
+struct ComponentCounts {
+  double gpu = 0, node = 0, nic = 0, switches = 0, link = 0;
+};
+
+struct RunResult {
+  estimate::StepReport step;
+  TrainingConfig training;
+  ReliabilityConfig config;
+  reliability::RunSpec spec;
+  ComponentCounts counts;
+  CheckpointDerivation checkpoint;
+  reliability::RunReport analysis;
+  std::optional<reliability::MonteCarloReport> monte_carlo;
+  double tokens = 0;  // trained (or trained in the window)
+  std::vector<std::string> notes;
+};
+
+// Estimates the step, builds the RunSpec, analyses it and (unless disabled) simulates it.
+core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& options);
+
+std::string RunReportText(const RunResult& r);
+std::string RunReportJson(const RunResult& r);
+
+}  // namespace fathom::io

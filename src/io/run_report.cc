@@ -1,0 +1,349 @@
+// The run report: text and "fathom.run/1" JSON. A pure function of the RunResult.
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/units.h"
+#include "io/run.h"
+
+namespace fathom::io {
+
+namespace {
+
+using nlohmann::ordered_json;
+using reliability::Effect;
+
+double Round(double v) {
+  if (v == 0 || !std::isfinite(v)) return v;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.12g", v);
+  return std::strtod(buf, nullptr);
+}
+
+// Seconds as the largest readable unit: "54.0 d", "3.09 h", "7.8 min", "2.84 s".
+std::string Duration(double s) {
+  if (s >= 2 * 86400) return fmt::format("{:.1f} d", s / 86400);
+  if (s >= 2 * 3600) return fmt::format("{:.2f} h", s / 3600);
+  if (s >= 120) return fmt::format("{:.1f} min", s / 60);
+  return core::FormatSeconds(s);
+}
+
+std::string Pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
+
+std::string Count(double v) {
+  if (v >= 1e12) return fmt::format("{:.2f}T", v / 1e12);
+  if (v >= 1e9) return fmt::format("{:.2f}B", v / 1e9);
+  if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
+  return fmt::format("{:.0f}", v);
+}
+
+// The input's vocabulary for effects (reliability.failures[].effect).
+const char* EffectKey(Effect e) {
+  switch (e) {
+    case Effect::kStopJob:
+      return "stop_job";
+    case Effect::kStopReplica:
+      return "stop_replica";
+    case Effect::kFailSlow:
+      return "fail_slow";
+    case Effect::kSilentCorruption:
+      return "sdc";
+    case Effect::kPlannedMaintenance:
+      return "planned";
+  }
+  return "?";
+}
+
+bool StopsJob(Effect e) {
+  return e == Effect::kStopJob || e == Effect::kSilentCorruption ||
+         e == Effect::kPlannedMaintenance;
+}
+
+struct ClassRow {
+  const reliability::ClassReport* report;
+  const FailureConfig* config;
+  const reliability::FailureClass* spec;
+};
+
+std::vector<ClassRow> Rows(const RunResult& r) {
+  std::vector<ClassRow> rows;
+  for (size_t i = 0; i < r.analysis.classes.size(); ++i) {
+    rows.push_back({&r.analysis.classes[i],
+                    i < r.config.failures.size() ? &r.config.failures[i] : nullptr,
+                    i < r.spec.failures.size() ? &r.spec.failures[i] : nullptr});
+  }
+  return rows;
+}
+
+// Job-level rate per 1000 node-days of a class (n_c · r_c normalised by the job's nodes).
+double Per1000NodeDays(const RunResult& r, const reliability::ClassReport& c) {
+  return c.rate_per_s * 86400 * 1000 / static_cast<double>(r.spec.nodes);
+}
+
+std::string ClassCounted(const ClassRow& row) {
+  if (row.config == nullptr) return "";
+  return row.config->per_1000_node_days >= 0 ? "node" : row.config->per;
+}
+
+}  // namespace
+
+std::string RunReportText(const RunResult& r) {
+  const estimate::StepReport& s = r.step;
+  const reliability::RunReport& a = r.analysis;
+  std::string out;
+  auto line = [&out](const std::string& k, const std::string& v) {
+    out += fmt::format("  {:<26}{}\n", k, v);
+  };
+  out += fmt::format("{}: {} on {} ({} x {}, {} nodes)\n", s.scenario.empty() ? "run" : s.scenario,
+                     s.model, s.cluster, s.chips, s.chip, r.spec.nodes);
+  std::string reliability = r.config.presets.empty() ? "as given" : "preset ";
+  for (size_t i = 0; i < r.config.presets.size(); ++i) {
+    reliability += (i ? " <- " : "") + r.config.presets[i];
+  }
+  out += "  reliability: " + reliability + "\n\n";
+
+  line("step time", fmt::format("{} (MFU {})", core::FormatSeconds(s.step_time_s), Pct(s.mfu)));
+  const double steps = r.spec.steps;
+  if (r.training.duration_s > 0) {
+    line("training", fmt::format("a {} window: {} steps, {} tokens done in it",
+                                 Duration(r.training.duration_s), Count(steps), Count(r.tokens)));
+  } else {
+    line("training", fmt::format("{} steps, {} tokens", Count(steps), Count(r.tokens)));
+  }
+  line("ideal time to train", Duration(a.ideal_time_s));
+  line("expected time to train", Duration(a.expected_time_s));
+  line("ETTR", fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
+  line("goodput",
+       fmt::format("{} (MFU {} x ETTR {:.4f})", Pct(s.mfu * a.ettr), Pct(s.mfu), a.ettr));
+  line("MTBF (job-stopping)", Duration(a.mtbf_s));
+  line("interruptions expected", fmt::format("{:.1f}", a.interruptions_expected));
+  if (std::abs(a.ettr_all_causes - a.ettr) > 5e-5) {
+    line("ETTR, all causes", fmt::format("{:.4f} (ideal / expected time)", a.ettr_all_causes));
+  }
+  if (a.straggler_factor > 1)
+    line("straggler slowdown", fmt::format("x{:.4f}", a.straggler_factor));
+
+  out += "\n  where the time goes (expected)\n";
+  const double total = a.loss.Total();
+  auto loss = [&](const char* name, double v) {
+    out +=
+        fmt::format("    {:<24}{:>12}  {:>6}\n", name, Duration(v), Pct(total > 0 ? v / total : 0));
+  };
+  loss("useful training", a.loss.useful);
+  loss("checkpoint writes", a.loss.checkpoint);
+  loss("rework", a.loss.rework);
+  loss("downtime", a.loss.downtime);
+  loss("stragglers", a.loss.straggler);
+  loss("SDC rollback", a.loss.sdc);
+  out += fmt::format("    {:<24}{:>12}\n", "total", Duration(total));
+
+  out += "\n  interruptions by component (expected over the run)\n";
+  out += fmt::format("    {:<30}{:<13}{:>7}{:>12}{:>11}{:>8}\n", "class", "effect", "per",
+                     "/1000 n-d", "expected", "share");
+  double sum = 0;
+  for (const ClassRow& row : Rows(r)) {
+    const reliability::ClassReport& c = *row.report;
+    out += fmt::format("    {:<30}{:<13}{:>7}{:>12.3f}{:>11.1f}{:>8}\n", c.name,
+                       EffectKey(c.effect), ClassCounted(row), Per1000NodeDays(r, c),
+                       c.expected_interruptions, StopsJob(c.effect) ? Pct(c.share) : "-");
+    if (StopsJob(c.effect)) sum += c.expected_interruptions;
+  }
+  out += fmt::format(
+      "    {:<30}{:<13}{:>7}{:>12.3f}{:>11.1f}\n", "total (job-stopping)", "", "",
+      a.mtbf_s > 0 ? 86400 * 1000 / (a.mtbf_s * static_cast<double>(r.spec.nodes)) : 0.0, sum);
+  out += fmt::format(
+      "    counted: {:.0f} gpus, {:.0f} nodes, {:.0f} nics, {:.0f} switches, {:.0f} "
+      "links\n",
+      r.counts.gpu, r.counts.node, r.counts.nic, r.counts.switches, r.counts.link);
+
+  const CheckpointDerivation& d = r.checkpoint;
+  out += "\n  checkpoint\n";
+  line("  size", fmt::format("{} = {:.1f}B parameters x 14 B + {} data-loader state",
+                             core::FormatBytes(d.size_bytes), s.parameters / 1e9,
+                             core::FormatBytes(r.config.checkpoint.data_loader_state)));
+  line("  writers",
+       fmt::format("{:.0f}, {} each", d.writers, core::FormatBytes(d.per_writer_bytes)));
+  std::string tiers;
+  bool blocking = true;
+  for (const std::string& t : r.config.checkpoint.tiers) {
+    const double v = t == "host" ? d.host_s : t == "peers" ? d.peers_s : d.storage_s;
+    tiers += fmt::format("{}{} {} ({})", tiers.empty() ? "" : ", ", t, Duration(v),
+                         blocking ? "blocking" : "async");
+    if (t == r.config.checkpoint.blocking) blocking = false;
+  }
+  line("  tiers", tiers);
+  line("  blocking w / durable P",
+       fmt::format("{} / {} after the start", Duration(d.blocking_s), Duration(d.persist_s)));
+  line("  interval", fmt::format("{}{} ({} steps)", Duration(a.interval_s),
+                                 r.config.checkpoint.interval_s > 0 ? "" : " (auto: the optimum)",
+                                 Count(a.interval_s / s.step_time_s)));
+  line("  Young / Daly / optimum",
+       fmt::format("{} / {} / {}", Duration(a.young_s), Duration(a.daly_s), Duration(a.optimum_s)));
+  std::string sens;
+  for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
+    sens += fmt::format("{}{} {:.4f}", sens.empty() ? "" : ", ", Duration(x.interval_s), x.ettr);
+  }
+  line("  ETTR at interval", sens);
+
+  const reliability::Recovery& rc = r.spec.recovery;
+  out += "\n  recovery\n";
+  line("  downtime per failure",
+       fmt::format("{} (detect {}, evict {}, reschedule {}, restart {}, load {}, warm-up {})",
+                   Duration(a.downtime_s), Duration(rc.detect_s), Duration(rc.evict_s),
+                   Duration(rc.reschedule_s), Duration(rc.restart_s), Duration(rc.load_s),
+                   Duration(rc.warmup_s)));
+  line("  spare nodes",
+       fmt::format("{}{}", a.spare_nodes,
+                   r.config.spare_nodes >= 0
+                       ? " (given)"
+                       : fmt::format(" for {} confidence", Pct(r.config.spare_confidence))));
+  line("  nodes out of service",
+       fmt::format("{:.1f} on average (repair {}); P(wait) {:.4f} with the spares, {:.4f} "
+                   "without",
+                   a.nodes_out_mean, Duration(r.config.repair_time_s), a.p_wait_with_spares,
+                   a.p_wait_without_spares));
+
+  if (r.monte_carlo) {
+    const reliability::MonteCarloReport& m = *r.monte_carlo;
+    out += fmt::format("\n  Monte Carlo ({} trials, seed {})\n", m.trials, m.seed);
+    out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}\n", "", "mean", "P10", "P50", "P90");
+    out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}\n", "time to train",
+                       Duration(m.time_to_train_s.mean), Duration(m.time_to_train_s.p10),
+                       Duration(m.time_to_train_s.p50), Duration(m.time_to_train_s.p90));
+    out += fmt::format(
+        "    {:<24}{:>12.4f}{:>12.4f}{:>12.4f}{:>12.4f}   (99% CI of the mean +-{:.4f})\n", "ETTR",
+        m.ettr.mean, m.ettr.p10, m.ettr.p50, m.ettr.p90, m.ettr_ci99_half_width);
+    out += fmt::format("    {:<24}{:>12.1f}{:>12.0f}{:>12.0f}{:>12.0f}\n", "interruptions",
+                       m.interruptions.mean, m.interruptions.p10, m.interruptions.p50,
+                       m.interruptions.p90);
+  }
+  if (!a.warnings.empty() || !r.notes.empty()) out += "\n";
+  for (const std::string& w : a.warnings) out += "  warning: " + w + "\n";
+  for (const std::string& n : r.notes) out += "  note: " + n + "\n";
+  return out;
+}
+
+std::string RunReportJson(const RunResult& r) {
+  const estimate::StepReport& s = r.step;
+  const reliability::RunReport& a = r.analysis;
+  ordered_json j;
+  j["schema"] = "fathom.run/1";
+  j["scenario"] = s.scenario;
+  j["model"] = s.model;
+  j["cluster"] = s.cluster;
+  j["chip"] = s.chip;
+  j["chips"] = s.chips;
+  j["nodes"] = r.spec.nodes;
+  j["reliability_presets"] = r.config.presets;
+  j["step_time_s"] = Round(s.step_time_s);
+  j["mfu"] = Round(s.mfu);
+  j["steps"] = Round(r.spec.steps);
+  j["tokens"] = Round(r.tokens);
+  if (r.training.duration_s > 0) j["window_s"] = Round(r.training.duration_s);
+  j["ideal_time_s"] = Round(a.ideal_time_s);
+  j["time_to_train_s"] = Round(a.expected_time_s);
+  j["ettr"] = Round(a.ettr);
+  j["ettr_linear"] = Round(a.ettr_linear);
+  j["ettr_all_causes"] = Round(a.ettr_all_causes);
+  j["goodput"] = Round(s.mfu * a.ettr);
+  j["straggler_factor"] = Round(a.straggler_factor);
+  j["mtbf_s"] = Round(a.mtbf_s);
+  j["interruptions_expected"] = Round(a.interruptions_expected);
+  j["checkpoint_interval_s"] = Round(a.interval_s);
+  j["spare_nodes"] = a.spare_nodes;
+  j["loss_breakdown_s"] = {
+      {"useful", Round(a.loss.useful)},       {"checkpoint", Round(a.loss.checkpoint)},
+      {"rework", Round(a.loss.rework)},       {"downtime", Round(a.loss.downtime)},
+      {"straggler", Round(a.loss.straggler)}, {"sdc", Round(a.loss.sdc)}};
+  ordered_json classes = ordered_json::array();
+  for (const ClassRow& row : Rows(r)) {
+    const reliability::ClassReport& c = *row.report;
+    classes.push_back({{"name", c.name},
+                       {"effect", EffectKey(c.effect)},
+                       {"per", ClassCounted(row)},
+                       {"components", Round(row.spec ? row.spec->count : 0)},
+                       {"rate_per_s", Round(c.rate_per_s)},
+                       {"per_1000_node_days", Round(Per1000NodeDays(r, c))},
+                       {"expected", Round(c.expected_interruptions)},
+                       {"share", Round(c.share)},
+                       {"source", row.config ? row.config->source : ""}});
+  }
+  j["interruptions"] = classes;
+  j["components"] = {{"gpu", Round(r.counts.gpu)},
+                     {"node", Round(r.counts.node)},
+                     {"nic", Round(r.counts.nic)},
+                     {"switch", Round(r.counts.switches)},
+                     {"link", Round(r.counts.link)}};
+  const CheckpointDerivation& d = r.checkpoint;
+  ordered_json sens = ordered_json::array();
+  for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
+    sens.push_back({{"interval_s", Round(x.interval_s)}, {"ettr", Round(x.ettr)}});
+  }
+  j["checkpoint"] = {{"size_bytes", Round(d.size_bytes)},
+                     {"size_formula",
+                      "parameters x (2 B weights + 12 B fp32 master and Adam) + "
+                      "data_loader_state"},
+                     {"writers", Round(d.writers)},
+                     {"per_writer_bytes", Round(d.per_writer_bytes)},
+                     {"tiers", r.config.checkpoint.tiers},
+                     {"blocking_tier", r.config.checkpoint.blocking},
+                     {"host_s", Round(d.host_s)},
+                     {"peers_s", Round(d.peers_s)},
+                     {"storage_s", Round(d.storage_s)},
+                     {"blocking_s", Round(d.blocking_s)},
+                     {"durable_s", Round(d.persist_s)},
+                     {"load_s", Round(d.load_s)},
+                     {"interval_s", Round(a.interval_s)},
+                     {"interval_auto", r.config.checkpoint.interval_s <= 0},
+                     {"young_s", Round(a.young_s)},
+                     {"daly_s", Round(a.daly_s)},
+                     {"optimum_s", Round(a.optimum_s)},
+                     {"sensitivity", sens}};
+  const reliability::Recovery& rc = r.spec.recovery;
+  j["recovery_s"] = {{"detect", Round(rc.detect_s)},
+                     {"evict", Round(rc.evict_s)},
+                     {"reschedule", Round(rc.reschedule_s)},
+                     {"restart", Round(rc.restart_s)},
+                     {"load", Round(rc.load_s)},
+                     {"warmup", Round(rc.warmup_s)},
+                     {"downtime", Round(a.downtime_s)}};
+  j["spares"] = {{"spare_nodes", a.spare_nodes},
+                 {"auto", r.config.spare_nodes < 0},
+                 {"confidence", Round(r.config.spare_confidence)},
+                 {"repair_time_s", Round(r.config.repair_time_s)},
+                 {"nodes_out_mean", Round(a.nodes_out_mean)},
+                 {"p_wait_with_spares", Round(a.p_wait_with_spares)},
+                 {"p_wait_without_spares", Round(a.p_wait_without_spares)}};
+  if (r.monte_carlo) {
+    const reliability::MonteCarloReport& m = *r.monte_carlo;
+    auto pct = [](const reliability::Percentiles& p) {
+      return ordered_json{{"mean", Round(p.mean)},
+                          {"p10", Round(p.p10)},
+                          {"p50", Round(p.p50)},
+                          {"p90", Round(p.p90)}};
+    };
+    j["monte_carlo"] = {{"trials", m.trials},
+                        {"seed", m.seed},
+                        {"time_to_train_s", pct(m.time_to_train_s)},
+                        {"ettr", pct(m.ettr)},
+                        {"ettr_ci99_half_width", Round(m.ettr_ci99_half_width)},
+                        {"interruptions", pct(m.interruptions)},
+                        {"mean_loss_s",
+                         {{"useful", Round(m.mean_loss.useful)},
+                          {"checkpoint", Round(m.mean_loss.checkpoint)},
+                          {"rework", Round(m.mean_loss.rework)},
+                          {"downtime", Round(m.mean_loss.downtime)},
+                          {"straggler", Round(m.mean_loss.straggler)},
+                          {"sdc", Round(m.mean_loss.sdc)}}}};
+  } else {
+    j["monte_carlo"] = nullptr;
+  }
+  j["warnings"] = a.warnings;
+  j["notes"] = r.notes;
+  j["sources"] = r.config.sources;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace fathom::io

@@ -1,0 +1,380 @@
+// The Monte-Carlo engine behind SimulateRuns (model in reliability.h).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/check.h"
+#include "reliability/reliability.h"
+
+namespace fathom::reliability {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Seed of trial i's stream: a SplitMix64 mix of the seed and the trial index.
+uint64_t TrialSeed(uint64_t seed, uint64_t trial) {
+  return SplitMix64(SplitMix64(seed) ^ SplitMix64(trial + 0x632be59bd9b4e019ULL));
+}
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : gen_(seed) {}
+  double Open01() {  // uniform in (0, 1]
+    return static_cast<double>((gen_() >> 11) + 1) * 0x1p-53;
+  }
+  double Exp(double rate) { return -std::log(Open01()) / rate; }
+
+ private:
+  std::mt19937_64 gen_;
+};
+
+enum class Kind : uint8_t { kStop, kSdc, kReplica, kSlow };
+
+struct SimClass {
+  Kind kind = Kind::kStop;
+  double pause = 0;  // kSdc: T_e; kSlow: duration·(1 − 1/s)
+};
+
+struct WeibullStream {
+  int cls = 0;
+  double shape = 1, scale = 1;
+  double Draw(Rng& rng) const { return scale * std::pow(-std::log(rng.Open01()), 1 / shape); }
+};
+
+struct Sim {
+  double ideal = 0, tau = 0, w = 0, durable_after = 0, d = 0, replicas = 1, straggler = 1;
+  double exp_rate = 0;
+  std::vector<SimClass> classes;
+  std::vector<int> exp_classes;     // in the merged exponential stream
+  std::vector<double> exp_cumrate;  // cumulative rates, for picking the class
+  std::vector<WeibullStream> weibull;
+};
+
+struct TrialResult {
+  LossBreakdown loss;
+  double time = 0;
+  double interruptions = 0;
+};
+
+class Trial {
+ public:
+  Trial(const Sim& sim, uint64_t seed) : s_(sim), rng_(seed), next_wb_(sim.weibull.size()) {}
+
+  TrialResult Run() {
+    const int64_t full = static_cast<int64_t>(std::floor(s_.ideal / s_.tau * (1 + 1e-12)));
+    double last = s_.ideal - static_cast<double>(full) * s_.tau;
+    if (last <= 1e-9 * s_.tau) last = 0;
+    const int64_t total = full + (last > 0 ? 1 : 0);
+    const double seg = s_.tau + s_.w;
+
+    next_exp_ = s_.exp_rate > 0 ? rng_.Exp(s_.exp_rate) : kInf;
+    for (size_t i = 0; i < next_wb_.size(); ++i) next_wb_[i] = s_.weibull[i].Draw(rng_);
+
+    int64_t done = 0;        // segments completed (durable or pending)
+    bool pending = false;    // the newest checkpoint is not yet durable
+    double pending_len = 0;  // its segment's work
+    double durable_at = 0;
+    double t = 0;  // start of the attempt in progress
+    while (true) {
+      int source = 0;
+      const double f = NextEvent(&source);
+      // Complete every segment that ends before the next event.
+      if (done < full) {
+        const double room = (f - t) / seg;
+        const int64_t k = room >= static_cast<double>(full - done)
+                              ? full - done
+                              : static_cast<int64_t>(std::max(0.0, std::floor(room)));
+        if (k > 0) {
+          t += static_cast<double>(k) * seg;
+          done += k;
+          loss_.checkpoint += static_cast<double>(k) * s_.w;
+          pending = true;
+          pending_len = s_.tau;
+          durable_at = t - s_.w + s_.durable_after;
+        }
+      }
+      if (done == full && last > 0 && t + last + s_.w <= f) {
+        t += last + s_.w;
+        done = total;
+        loss_.checkpoint += s_.w;
+      }
+      if (done == total) break;
+
+      // The event at f, during the attempt that started at t.
+      if (pending && f >= durable_at) pending = false;
+      const int cls = Consume(source, f);
+      const SimClass& c = s_.classes[cls];
+      const double elapsed = f - t;
+      switch (c.kind) {
+        case Kind::kSlow:
+          loss_.straggler += c.pause;
+          Pause(c.pause);
+          t += c.pause;
+          durable_at += c.pause;
+          break;
+        case Kind::kReplica: {
+          // The replica redoes its attempt, and the previous one if not yet durable.
+          const double lost = elapsed + (pending ? pending_len + s_.w : 0);
+          const double down = s_.d / s_.replicas, redo = lost / s_.replicas;
+          loss_.downtime += down;
+          loss_.rework += redo;
+          Pause(down + redo);
+          t += down + redo;
+          durable_at += down + redo;
+          break;
+        }
+        case Kind::kStop:
+        case Kind::kSdc: {
+          ++interruptions_;
+          double& bucket = c.kind == Kind::kSdc ? loss_.sdc : loss_.rework;
+          bucket += elapsed;
+          if (pending) {  // roll back past the checkpoint that was not yet durable
+            --done;
+            loss_.checkpoint -= s_.w;
+            bucket += pending_len + s_.w;
+            pending = false;
+          }
+          t = f;
+          if (c.kind == Kind::kSdc && c.pause > 0) {  // ran on, corrupt, until detection
+            loss_.sdc += c.pause;
+            Pause(c.pause);
+            t += c.pause;
+          }
+          t = Restart(t);
+          break;
+        }
+      }
+    }
+    TrialResult r;
+    r.loss = loss_;
+    r.loss.useful = s_.ideal;
+    r.loss.straggler += (s_.straggler - 1) * t;
+    r.time = t * s_.straggler;
+    r.interruptions = static_cast<double>(interruptions_);
+    const double total_loss = r.loss.Total();
+    FATHOM_CHECK(std::abs(total_loss - r.time) <= 1e-9 * r.time + 1e-9,
+                 "Monte-Carlo time accounting does not add up");
+    return r;
+  }
+
+ private:
+  double NextEvent(int* source) const {
+    double f = next_exp_;
+    *source = -1;
+    for (size_t i = 0; i < next_wb_.size(); ++i) {
+      if (next_wb_[i] < f) {
+        f = next_wb_[i];
+        *source = static_cast<int>(i);
+      }
+    }
+    return f;
+  }
+
+  // Draws the next arrival of the stream that fired at f; returns the failing class.
+  int Consume(int source, double f) {
+    if (source >= 0) {
+      next_wb_[source] = f + s_.weibull[source].Draw(rng_);
+      return s_.weibull[source].cls;
+    }
+    next_exp_ = f + rng_.Exp(s_.exp_rate);
+    if (s_.exp_classes.size() == 1) return s_.exp_classes[0];
+    const double u = (1 - rng_.Open01()) * s_.exp_rate;
+    const auto it = std::upper_bound(s_.exp_cumrate.begin(), s_.exp_cumrate.end(), u);
+    const size_t i =
+        std::min(static_cast<size_t>(it - s_.exp_cumrate.begin()), s_.exp_classes.size() - 1);
+    return s_.exp_classes[i];
+  }
+
+  // A stretch of `len` in which nothing arrives: every pending arrival moves later.
+  void Pause(double len) {
+    next_exp_ += len;
+    for (double& x : next_wb_) x += len;
+  }
+
+  // Restarts from `t` for D; a job-stopping arrival during it starts it again.
+  double Restart(double t) {
+    while (true) {
+      int source = 0;
+      const double g = NextEvent(&source);
+      if (g >= t + s_.d) {
+        loss_.downtime += s_.d;
+        return t + s_.d;
+      }
+      const int cls = Consume(source, g);
+      const Kind kind = s_.classes[cls].kind;
+      if (kind == Kind::kStop || kind == Kind::kSdc) {
+        ++interruptions_;
+        loss_.downtime += g - t;
+        t = g;
+      }
+    }
+  }
+
+  const Sim& s_;
+  Rng rng_;
+  std::vector<double> next_wb_;
+  double next_exp_ = kInf;
+  LossBreakdown loss_;
+  int64_t interruptions_ = 0;
+};
+
+Percentiles Summarize(std::vector<double> v) {
+  Percentiles p;
+  if (v.empty()) return p;
+  double sum = 0;
+  for (const double x : v) sum += x;  // in trial order
+  p.mean = sum / static_cast<double>(v.size());
+  std::sort(v.begin(), v.end());
+  const auto at = [&](double q) {
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const size_t i = static_cast<size_t>(std::floor(pos));
+    const size_t j = std::min(i + 1, v.size() - 1);
+    return v[i] + (v[j] - v[i]) * (pos - static_cast<double>(i));
+  };
+  p.p10 = at(0.1);
+  p.p50 = at(0.5);
+  p.p90 = at(0.9);
+  return p;
+}
+
+}  // namespace
+
+core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uint64_t seed,
+                                            int threads) {
+  core::Result<RunReport> analytic = AnalyzeRun(spec);
+  core::Diagnostics diags = analytic.diagnostics();
+  if (trials <= 0) {
+    diags.Error("reliability.monte_carlo.trials", "= " + std::to_string(trials) + ": must be >= 1",
+                "e.g. 1000");
+  }
+  if (threads <= 0) {
+    diags.Error("reliability.monte_carlo.threads",
+                "= " + std::to_string(threads) + ": must be >= 1");
+  }
+  if (!analytic.ok() || diags.HasErrors()) return diags;
+  const RunReport& rep = analytic.value();
+
+  double all_rate = 0;
+  for (const FailureClass& c : spec.failures) all_rate += c.count * c.rate_per_s;
+  const double events = static_cast<double>(trials) * all_rate * rep.expected_time_s;
+  if (events > kMaxMonteCarloEvents) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  "= %d: expected ~%.3g failure events in all, beyond the cap of %.0e", trials,
+                  events, kMaxMonteCarloEvents);
+    diags.Error("reliability.monte_carlo.trials", buf,
+                "reduce the trials or the horizon, or use the analytic mode");
+    return diags;
+  }
+
+  Sim sim;
+  sim.ideal = rep.ideal_time_s;
+  sim.tau = rep.interval_s;
+  sim.w = spec.checkpoint.blocking_s;
+  sim.durable_after = std::max(spec.checkpoint.persist_s, sim.w);
+  sim.d = rep.downtime_s;
+  sim.replicas = spec.replicas;
+  sim.straggler = rep.straggler_factor;
+  for (size_t i = 0; i < spec.failures.size(); ++i) {
+    const FailureClass& c = spec.failures[i];
+    SimClass sc;
+    switch (c.effect) {
+      case Effect::kStopJob:
+      case Effect::kPlannedMaintenance:
+        sc.kind = Kind::kStop;
+        break;
+      case Effect::kStopReplica:
+        sc.kind = spec.replicas > 1 ? Kind::kReplica : Kind::kStop;
+        break;
+      case Effect::kSilentCorruption:
+        sc.kind = Kind::kSdc;
+        sc.pause = c.detect_latency_s;
+        break;
+      case Effect::kFailSlow:
+        sc.kind = Kind::kSlow;
+        sc.pause = c.slow_duration_s * (1 - 1 / c.slowdown);
+        break;
+    }
+    const int id = static_cast<int>(sim.classes.size());
+    sim.classes.push_back(sc);
+    const double rate = c.count * c.rate_per_s;
+    if (rate <= 0) continue;
+    if (c.distribution == Distribution::kWeibull && c.weibull_shape != 1) {
+      sim.weibull.push_back(
+          {id, c.weibull_shape, 1 / (rate * std::tgamma(1 + 1 / c.weibull_shape))});
+    } else {
+      sim.exp_rate += rate;
+      sim.exp_classes.push_back(id);
+      sim.exp_cumrate.push_back(sim.exp_rate);
+    }
+  }
+
+  std::vector<TrialResult> results(static_cast<size_t>(trials));
+  const auto work = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      results[static_cast<size_t>(i)] = Trial(sim, TrialSeed(seed, static_cast<uint64_t>(i))).Run();
+    }
+  };
+  const int n_threads = std::min(threads, trials);
+  if (n_threads <= 1) {
+    work(0, trials);
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<size_t>(n_threads));
+    for (int k = 0; k < n_threads; ++k) {
+      pool.emplace_back(work, int64_t{trials} * k / n_threads,
+                        int64_t{trials} * (k + 1) / n_threads);
+    }
+    for (std::thread& th : pool) th.join();
+  }
+
+  MonteCarloReport mc;
+  mc.trials = trials;
+  mc.seed = seed;
+  std::vector<double> times, ettrs, counts;
+  times.reserve(results.size());
+  ettrs.reserve(results.size());
+  counts.reserve(results.size());
+  for (const TrialResult& r : results) {  // reduce in trial order
+    times.push_back(r.time);
+    ettrs.push_back(sim.ideal / r.time);
+    counts.push_back(r.interruptions);
+    mc.mean_loss.useful += r.loss.useful;
+    mc.mean_loss.checkpoint += r.loss.checkpoint;
+    mc.mean_loss.rework += r.loss.rework;
+    mc.mean_loss.downtime += r.loss.downtime;
+    mc.mean_loss.straggler += r.loss.straggler;
+    mc.mean_loss.sdc += r.loss.sdc;
+  }
+  const double n = trials;
+  mc.mean_loss.useful /= n;
+  mc.mean_loss.checkpoint /= n;
+  mc.mean_loss.rework /= n;
+  mc.mean_loss.downtime /= n;
+  mc.mean_loss.straggler /= n;
+  mc.mean_loss.sdc /= n;
+  mc.time_to_train_s = Summarize(times);
+  mc.ettr = Summarize(ettrs);
+  mc.interruptions = Summarize(counts);
+  if (trials > 1) {
+    double ss = 0;
+    for (const double e : ettrs) ss += (e - mc.ettr.mean) * (e - mc.ettr.mean);
+    mc.ettr_ci99_half_width = 2.5758293035489 * std::sqrt(ss / (n - 1) / n);
+  }
+  return core::Result<MonteCarloReport>(mc, std::move(diags));
+}
+
+}  // namespace fathom::reliability

@@ -1,0 +1,229 @@
+// Monte-Carlo engine: V1's band, V7 (agreement with Daly's exact form), P3 and P8
+// (accounting, agreement, CI shrinking, bit-identical across thread counts), Weibull and
+// persistence-window checks, and the event cap.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "reliability/reliability.h"
+
+namespace fathom::reliability {
+namespace {
+
+constexpr double kMin = 60;
+constexpr double kDay = 86400;
+
+// One fail-stop class at job MTBF `mtbf_s`; ideal run of `ideal_s` at 1 s steps.
+RunSpec Job(double mtbf_s, double downtime_s, double w_s, double tau_s, double ideal_s) {
+  RunSpec s;
+  s.step_time_s = 1;
+  s.steps = ideal_s;
+  s.nodes = 1000;
+  FailureClass c;
+  c.name = "node";
+  c.count = 1000;
+  c.rate_per_s = 1 / (mtbf_s * 1000);
+  s.failures.push_back(c);
+  s.recovery.restart_s = downtime_s;
+  s.checkpoint.blocking_s = w_s;
+  s.checkpoint.interval_s = tau_s;
+  return s;
+}
+
+MonteCarloReport Simulate(const RunSpec& s, int trials, uint64_t seed, int threads = 1) {
+  core::Result<MonteCarloReport> r = SimulateRuns(s, trials, seed, threads);
+  EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+  return r.ok() ? r.value() : MonteCarloReport{};
+}
+
+TEST(MonteCarlo, V1Llama3InterruptionBand) {
+  // 2,048 nodes at Table 5's total (419 in 54 days), D = 10 min, w = 10 s, τ auto; the
+  // work chosen so that the expected run lasts 54 days.
+  RunSpec s;
+  s.step_time_s = 1;
+  s.nodes = 2048;
+  FailureClass c;
+  c.name = "all";
+  c.count = 2048;
+  c.rate_per_s = 419 / (2048 * 54 * kDay);
+  s.failures.push_back(c);
+  s.recovery.restart_s = 10 * kMin;
+  s.checkpoint.blocking_s = 10;
+  s.steps = 1e6;
+  const double g = AnalyzeRun(s).value().ettr_all_causes;
+  s.steps = std::round(54 * kDay * g);
+  const MonteCarloReport mc = Simulate(s, 400, 1);
+  std::printf("V1 DES: interruptions mean %.1f (P10 %.0f, P90 %.0f), %.2f days, ETTR %.4f\n",
+              mc.interruptions.mean, mc.interruptions.p10, mc.interruptions.p90,
+              mc.time_to_train_s.mean / kDay, mc.ettr.mean);
+  EXPECT_NEAR(mc.time_to_train_s.mean / kDay, 54, 0.3);
+  EXPECT_NEAR(mc.interruptions.mean, 419, 4);  // σ of the mean ≈ 20.5/√400 ≈ 1
+  EXPECT_GE(mc.interruptions.p10, 419 - 40);   // the Poisson 95 % band is 419 ± 40
+  EXPECT_LE(mc.interruptions.p90, 419 + 40);
+  EXPECT_GE(mc.ettr.mean, 0.90);
+}
+
+struct V7Row {
+  double tau_min, w_min, r_min, m_min, mc, exact;
+};
+// §2.3: (τ, w, R, M) in minutes, the reference's Monte Carlo and Daly's exact value.
+constexpr V7Row kV7[] = {{60, 0, 5, 111, 0.722, 0.721},
+                         {5, 0, 5, 111, 0.935, 0.934},
+                         {7.86, 0.167, 10, 185.6, 0.908, 0.908},
+                         {30, 1, 10, 180, 0.840, 0.839},
+                         {2, 0.1, 2, 14.2, 0.768, 0.768}};
+
+TEST(MonteCarlo, V7AgreesWithDalyExact) {
+  for (const V7Row& row : kV7) {
+    // τ is a whole number of 1 s steps; the work a whole number of intervals.
+    const double tau = std::round(row.tau_min * kMin);
+    const RunSpec s = Job(row.m_min * kMin, row.r_min * kMin, row.w_min * kMin, tau, tau * 2000);
+    const double exact = ExactEttr(tau, row.w_min * kMin, row.r_min * kMin, row.m_min * kMin);
+    EXPECT_NEAR(exact, row.exact, 0.0015) << row.tau_min;
+    const MonteCarloReport mc = Simulate(s, 400, 7);
+    std::printf("V7 tau=%.2f M=%.1f: MC %.4f +- %.4f (99%%), exact %.4f\n", row.tau_min, row.m_min,
+                mc.ettr.mean, mc.ettr_ci99_half_width, exact);
+    EXPECT_LT(std::abs(mc.ettr.mean - exact), 0.005) << row.tau_min;
+    EXPECT_LE(std::abs(mc.ettr.mean - exact), mc.ettr_ci99_half_width) << row.tau_min;
+  }
+}
+
+TEST(MonteCarlo, P3AccountingAndMeanLoss) {
+  RunSpec s = Job(185.6 * kMin, 10 * kMin, 10, 8 * kMin, 30 * kDay);
+  s.checkpoint.persist_s = 2 * kMin;
+  FailureClass slow = s.failures[0];
+  slow.effect = Effect::kFailSlow;
+  slow.slowdown = 1.5;
+  slow.slow_duration_s = 3600;
+  FailureClass sdc = s.failures[0];
+  sdc.effect = Effect::kSilentCorruption;
+  sdc.rate_per_s /= 20;
+  sdc.detect_latency_s = 20 * kMin;
+  s.failures.push_back(slow);
+  s.failures.push_back(sdc);
+  s.checkpoint.retained = 4;
+  s.slow_node_fraction = 0.001;
+  s.slow_node_factor = 1.05;
+  // Each trial checks wall = useful + checkpoint + rework + downtime + straggler + sdc to
+  // 1e-9 (a FATHOM_CHECK inside the engine); the means add up as well.
+  const MonteCarloReport mc = Simulate(s, 200, 3);
+  EXPECT_NEAR(mc.mean_loss.Total(), mc.time_to_train_s.mean, 1e-9 * mc.time_to_train_s.mean);
+  EXPECT_DOUBLE_EQ(mc.mean_loss.useful, 30 * kDay);
+  EXPECT_GT(mc.mean_loss.sdc, 0);
+  EXPECT_GT(mc.mean_loss.straggler, 0);
+  // The analytic breakdown agrees with the simulated one to first order.
+  const RunReport r = AnalyzeRun(s).value();
+  EXPECT_NEAR(mc.ettr.mean, r.ettr_all_causes, 0.01);
+  EXPECT_NEAR(mc.mean_loss.downtime, r.loss.downtime, 0.05 * r.loss.downtime);
+  EXPECT_NEAR(mc.mean_loss.sdc, r.loss.sdc, 0.15 * r.loss.sdc);
+  EXPECT_NEAR(mc.mean_loss.straggler, r.loss.straggler, 0.05 * r.loss.straggler);
+}
+
+TEST(MonteCarlo, PersistenceWindowReworkIsHalfIntervalPlusP) {
+  // §2.3: E[L] = τ/2 + P; τ = 10, P = 4 gives 9 (time units of minutes here), M >> τ.
+  RunSpec s = Job(5000 * kMin, 1 * kMin, 0, 10 * kMin, 200 * kDay);
+  s.checkpoint.persist_s = 4 * kMin;
+  const MonteCarloReport mc = Simulate(s, 100, 11);
+  const double per_failure = mc.mean_loss.rework / mc.interruptions.mean;
+  EXPECT_NEAR(per_failure / kMin, 9.0, 0.3);
+}
+
+TEST(MonteCarlo, ReplicaFailuresCostTheReplicaShare) {
+  RunSpec s = Job(60 * kMin, 10 * kMin, 5, 5 * kMin, 20 * kDay);
+  s.failures[0].effect = Effect::kStopReplica;
+  s.replicas = 8;
+  const RunReport r = AnalyzeRun(s).value();
+  const MonteCarloReport mc = Simulate(s, 100, 5);
+  EXPECT_NEAR(mc.ettr.mean, r.ettr_all_causes, 0.005);
+  RunSpec sync = s;
+  sync.replicas = 1;
+  EXPECT_LT(AnalyzeRun(sync).value().ettr_all_causes, r.ettr_all_causes - 0.1);
+}
+
+TEST(MonteCarlo, WeibullClassKeepsItsMeanRate) {
+  RunSpec s = Job(300 * kMin, 5 * kMin, 10, 10 * kMin, 30 * kDay);
+  s.failures[0].distribution = Distribution::kWeibull;
+  s.failures[0].weibull_shape = 0.7;
+  const MonteCarloReport mc = Simulate(s, 200, 9);
+  const double expected = mc.time_to_train_s.mean / (300 * kMin);
+  EXPECT_NEAR(mc.interruptions.mean / expected, 1, 0.05);
+  // Bursty arrivals (k < 1) spread the interruption count wider than Poisson.
+  RunSpec e = s;
+  e.failures[0].distribution = Distribution::kExponential;
+  const MonteCarloReport me = Simulate(e, 200, 9);
+  EXPECT_GT(mc.interruptions.p90 - mc.interruptions.p10,
+            me.interruptions.p90 - me.interruptions.p10);
+}
+
+TEST(MonteCarlo, P8CiShrinksAndSeedsAgree) {
+  const RunSpec s = Job(111 * kMin, 5 * kMin, 0, 60 * kMin, 20 * kDay);
+  const MonteCarloReport a = Simulate(s, 100, 21), b = Simulate(s, 400, 21);
+  EXPECT_NEAR(b.ettr_ci99_half_width / a.ettr_ci99_half_width, 0.5, 0.12);
+  const MonteCarloReport c = Simulate(s, 400, 22);
+  // Two seeds: the difference of the means within its own 99 % interval.
+  EXPECT_LE(std::abs(b.ettr.mean - c.ettr.mean),
+            std::hypot(b.ettr_ci99_half_width, c.ettr_ci99_half_width));
+  EXPECT_NE(b.ettr.mean, c.ettr.mean);
+}
+
+bool SameBits(double x, double y) {
+  return std::bit_cast<uint64_t>(x) == std::bit_cast<uint64_t>(y);
+}
+
+TEST(MonteCarlo, P8BitIdenticalAcrossThreadCounts) {
+  RunSpec s = Job(120 * kMin, 7 * kMin, 15, 0, 10 * kDay);
+  FailureClass w = s.failures[0];
+  w.distribution = Distribution::kWeibull;
+  w.weibull_shape = 1.4;
+  w.rate_per_s /= 3;
+  s.failures.push_back(w);
+  const MonteCarloReport one = Simulate(s, 97, 42, 1), four = Simulate(s, 97, 42, 4);
+  for (const auto& [x, y] : {std::pair{one.ettr.mean, four.ettr.mean},
+                             {one.ettr.p10, four.ettr.p10},
+                             {one.ettr.p50, four.ettr.p50},
+                             {one.ettr.p90, four.ettr.p90},
+                             {one.time_to_train_s.mean, four.time_to_train_s.mean},
+                             {one.time_to_train_s.p90, four.time_to_train_s.p90},
+                             {one.ettr_ci99_half_width, four.ettr_ci99_half_width},
+                             {one.mean_loss.rework, four.mean_loss.rework},
+                             {one.mean_loss.downtime, four.mean_loss.downtime},
+                             {one.interruptions.mean, four.interruptions.mean}}) {
+    EXPECT_TRUE(SameBits(x, y)) << x << " vs " << y;
+  }
+  const MonteCarloReport again = Simulate(s, 97, 42, 3);
+  EXPECT_TRUE(SameBits(one.ettr.mean, again.ettr.mean));
+}
+
+TEST(MonteCarlo, ZeroRatesGiveTheIdealRun) {
+  const RunSpec s = Job(1, 600, 0, 0, 5 * kDay);
+  RunSpec none = s;
+  none.failures[0].rate_per_s = 0;
+  const MonteCarloReport mc = Simulate(none, 10, 1);
+  EXPECT_DOUBLE_EQ(mc.ettr.mean, 1);
+  EXPECT_DOUBLE_EQ(mc.time_to_train_s.p90, 5 * kDay);
+  EXPECT_EQ(mc.interruptions.mean, 0);
+}
+
+TEST(MonteCarlo, BadTrialsAndTheEventCap) {
+  const RunSpec s = Job(17.7 * kMin, 3 * kMin, 10, 0, 80 * kDay);
+  core::Result<MonteCarloReport> r = SimulateRuns(s, 0, 1, 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.diagnostics().Format().find("reliability.monte_carlo.trials"), std::string::npos);
+  EXPECT_NE(r.diagnostics().Format().find("reliability.monte_carlo.threads"), std::string::npos);
+  r = SimulateRuns(s, 1000000, 1, 1);  // ~7e9 events
+  ASSERT_FALSE(r.ok());
+  const std::string text = r.diagnostics().Format();
+  EXPECT_NE(text.find("beyond the cap"), std::string::npos) << text;
+  EXPECT_NE(text.find("analytic mode"), std::string::npos) << text;
+  // A spec error is reported as such, not simulated.
+  RunSpec bad = s;
+  bad.failures[0].rate_per_s = -1;
+  EXPECT_FALSE(SimulateRuns(bad, 10, 1).ok());
+}
+
+}  // namespace
+}  // namespace fathom::reliability

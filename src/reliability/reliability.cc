@@ -1,0 +1,468 @@
+#include "reliability/reliability.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "core/units.h"
+
+namespace fathom::reliability {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string Seconds(double s) {
+  if (!std::isfinite(s)) return Num(s);
+  return core::FormatSeconds(s);
+}
+
+// "must be finite and >= 0" style checks; each reports the key, the value and the bound.
+void NonNegative(core::Diagnostics& d, const std::string& key, double v, const char* hint = "") {
+  if (!std::isfinite(v) || v < 0) {
+    d.Error(key, "= " + Num(v) + ": must be finite and >= 0", hint);
+  }
+}
+
+void Positive(core::Diagnostics& d, const std::string& key, double v, const char* hint = "") {
+  if (!std::isfinite(v) || v <= 0) {
+    d.Error(key, "= " + Num(v) + ": must be finite and > 0", hint);
+  }
+}
+
+bool IsDalyClass(const FailureClass& c, int replicas) {
+  switch (c.effect) {
+    case Effect::kStopJob:
+    case Effect::kPlannedMaintenance:
+    case Effect::kSilentCorruption:
+      return true;
+    case Effect::kStopReplica:
+      return replicas <= 1;
+    case Effect::kFailSlow:
+      return false;
+  }
+  return false;
+}
+
+void Validate(const RunSpec& spec, core::Diagnostics& d) {
+  const std::string r = "reliability.";
+  Positive(d, r + "step_time", spec.step_time_s, "the ideal step time from the step engine");
+  Positive(d, r + "steps", spec.steps, "the optimizer steps (or tokens / global batch) to train");
+  if (spec.nodes <= 0) {
+    d.Error(r + "nodes", "= " + std::to_string(spec.nodes) + ": must be >= 1");
+  }
+  if (spec.gpus_per_node <= 0) {
+    d.Error(r + "gpus_per_node", "= " + std::to_string(spec.gpus_per_node) + ": must be >= 1");
+  }
+  if (spec.replicas <= 0) {
+    d.Error(r + "replicas", "= " + std::to_string(spec.replicas) + ": must be >= 1");
+  } else if (spec.nodes > 0 && spec.replicas > spec.nodes) {
+    d.Error(r + "replicas",
+            "= " + std::to_string(spec.replicas) + ": more data-parallel replicas than nodes (" +
+                std::to_string(spec.nodes) + ")",
+            "a replica spans at least one node");
+  }
+  for (size_t i = 0; i < spec.failures.size(); ++i) {
+    const FailureClass& c = spec.failures[i];
+    const std::string k = r + "failures[" + std::to_string(i) + "].";
+    NonNegative(d, k + "count", c.count, "the number of components of this class in the job");
+    NonNegative(d, k + "rate", c.rate_per_s,
+                "a rate per component, e.g. \"1.3/1000node-day\"; an MTBF must be > 0");
+    if (!std::isfinite(c.weibull_shape) || c.weibull_shape <= 0) {
+      d.Error(k + "weibull_shape", "= " + Num(c.weibull_shape) + ": must be > 0",
+              "1 is exponential; < 1 infant mortality; > 1 wear-out");
+    }
+    if (c.effect == Effect::kFailSlow) {
+      if (!std::isfinite(c.slowdown) || c.slowdown < 1) {
+        d.Error(k + "slowdown", "= " + Num(c.slowdown) + ": a step-time factor must be >= 1",
+                "1.1 means steps take 10% longer");
+      }
+      NonNegative(d, k + "slow_duration", c.slow_duration_s);
+    }
+    if (c.effect == Effect::kSilentCorruption) {
+      NonNegative(d, k + "detect_latency", c.detect_latency_s);
+    }
+  }
+  const Recovery& rc = spec.recovery;
+  const std::pair<const char*, double> recovery[] = {
+      {"detect", rc.detect_s},   {"evict", rc.evict_s}, {"reschedule", rc.reschedule_s},
+      {"restart", rc.restart_s}, {"load", rc.load_s},   {"warmup", rc.warmup_s}};
+  for (const auto& [name, v] : recovery) NonNegative(d, r + "recovery." + name, v);
+  const Checkpoint& cp = spec.checkpoint;
+  NonNegative(d, r + "checkpoint.size", cp.size_bytes);
+  NonNegative(d, r + "checkpoint.blocking", cp.blocking_s);
+  NonNegative(d, r + "checkpoint.persist", cp.persist_s);
+  NonNegative(d, r + "checkpoint.interval", cp.interval_s, "0 (or \"auto\") picks the optimum");
+  if (std::isfinite(cp.interval_s) && cp.interval_s > 0) {
+    if (std::isfinite(spec.step_time_s) && spec.step_time_s > 0 &&
+        cp.interval_s < spec.step_time_s) {
+      d.Error(r + "checkpoint.interval",
+              "= " + Seconds(cp.interval_s) + ": shorter than one step (" +
+                  Seconds(spec.step_time_s) + ")",
+              "checkpoints are taken between steps; use at least one step, or \"auto\"");
+    }
+    if (std::isfinite(cp.persist_s) && cp.interval_s < cp.persist_s) {
+      d.Error(r + "checkpoint.interval",
+              "= " + Seconds(cp.interval_s) +
+                  ": shorter than the persistence window P = " + Seconds(cp.persist_s),
+              "a checkpoint must be durable before the next one starts");
+    }
+  }
+  if (cp.retained < 1) {
+    d.Error(r + "checkpoint.retained", "= " + std::to_string(cp.retained) + ": must be >= 1");
+  }
+  NonNegative(d, r + "repair_time", spec.repair_time_s, "mean time to repair a node (MTTR)");
+  if (spec.spare_nodes < -1) {
+    d.Error(r + "spare_nodes", "= " + std::to_string(spec.spare_nodes) + ": must be >= 0",
+            "omit it (or \"auto\") to size spares at spare_confidence");
+  }
+  if (!(spec.spare_confidence > 0 && spec.spare_confidence < 1)) {
+    d.Error(r + "spare_confidence",
+            "= " + Num(spec.spare_confidence) + ": a probability must be in (0, 1)",
+            "e.g. 0.99 for 99%");
+  }
+  if (!(spec.slow_node_fraction >= 0 && spec.slow_node_fraction <= 1)) {
+    d.Error(r + "slow_node_fraction",
+            "= " + Num(spec.slow_node_fraction) + ": a probability must be in [0, 1]");
+  }
+  if (!std::isfinite(spec.slow_node_factor) || spec.slow_node_factor < 1) {
+    d.Error(r + "slow_node_factor",
+            "= " + Num(spec.slow_node_factor) + ": a step-time factor must be >= 1");
+  }
+}
+
+// The validated spec reduced to the rates and costs of the expected-time model.
+struct Model {
+  double ideal = 0;  // U
+  double w = 0, p = 0, d = 0;
+  double lambda = 0;        // Daly classes
+  double lambda_sdc = 0;    // of which silent corruption
+  double phi_fixed = 0;     // non-restarting loss per wall second independent of τ
+  double phi_sdc = 0;       // of which SDC detection latency
+  double phi_slow = 0;      // of which fail-slow
+  double replica_rate = 0;  // kStopReplica with replicas > 1 (events per second)
+  double replicas = 1;
+  double straggler = 1;  // S
+  double Mtbf() const { return lambda > 0 ? 1 / lambda : kInf; }
+};
+
+Model BuildModel(const RunSpec& spec) {
+  Model m;
+  m.ideal = spec.steps * spec.step_time_s;
+  m.w = spec.checkpoint.blocking_s;
+  m.p = spec.checkpoint.persist_s;
+  m.d = spec.recovery.Downtime();
+  m.replicas = spec.replicas;
+  for (const FailureClass& c : spec.failures) {
+    const double rate = c.count * c.rate_per_s;
+    if (IsDalyClass(c, spec.replicas)) {
+      m.lambda += rate;
+      if (c.effect == Effect::kSilentCorruption) {
+        m.lambda_sdc += rate;
+        m.phi_sdc += rate * c.detect_latency_s;
+      }
+    } else if (c.effect == Effect::kStopReplica) {
+      m.replica_rate += rate;
+    } else {  // kFailSlow
+      m.phi_slow += rate * c.slow_duration_s * (1 - 1 / c.slowdown);
+    }
+  }
+  m.phi_fixed = m.phi_sdc + m.phi_slow;
+  const double nodes = static_cast<double>(spec.nodes);
+  m.straggler =
+      1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes));
+  return m;
+}
+
+// Expected wall time of the run at interval τ, split by cause (Total() is the time).
+LossBreakdown ExpectedLoss(const Model& m, double tau) {
+  LossBreakdown l;
+  l.useful = m.ideal;
+  const double segments = m.ideal / tau;
+  l.checkpoint = segments * m.w;
+  double t_daly = m.ideal + l.checkpoint;
+  double rework_failed = 0;  // failed attempts (the rest of rework+sdc is restart time)
+  if (m.lambda > 0) {
+    const double mtbf = m.Mtbf();
+    const double attempts = std::expm1((tau + m.w) / mtbf);  // failed attempts per segment
+    const double failed_work = mtbf * attempts - (tau + m.w);
+    const double restarts = mtbf * std::expm1((m.d + m.p) / mtbf) * attempts;
+    const double down_share = m.d + m.p > 0 ? m.d / (m.d + m.p) : 1;
+    rework_failed = segments * failed_work;
+    const double rework = rework_failed + segments * restarts * (1 - down_share);
+    const double sdc_share = m.lambda_sdc / m.lambda;
+    l.rework = rework * (1 - sdc_share);
+    l.sdc = rework * sdc_share;
+    l.downtime = segments * restarts * down_share;
+    t_daly = l.useful + l.checkpoint + l.rework + l.sdc + l.downtime;
+  }
+  // Non-restarting losses accrue over the running time (not during restarts).
+  const double running = t_daly - l.downtime - (l.rework + l.sdc - rework_failed);
+  const double replica_down = m.replica_rate * m.d / m.replicas;
+  const double replica_rework =
+      m.replica_rate * ((tau + m.w) / 2 + std::max(m.p, m.w) - m.w) / m.replicas;
+  l.downtime += replica_down * running;
+  l.rework += replica_rework * running;
+  l.sdc += m.phi_sdc * running;
+  const double t_base = t_daly + (m.phi_fixed + replica_down + replica_rework) * running;
+  l.straggler = m.phi_slow * running + (m.straggler - 1) * t_base;
+  return l;
+}
+
+// Golden-section search for the maximum of f over log τ in [lo, hi]; f unimodal.
+template <class F>
+double ArgMaxLog(F f, double lo, double hi) {
+  if (!(hi > lo)) return lo;
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double a = std::log(lo), b = std::log(hi);
+  double x1 = b - g * (b - a), x2 = a + g * (b - a);
+  double f1 = f(std::exp(x1)), f2 = f(std::exp(x2));
+  for (int i = 0; i < 200 && b - a > 1e-12; ++i) {
+    if (f1 < f2) {
+      a = x1;
+      x1 = x2;
+      f1 = f2;
+      x2 = a + g * (b - a);
+      f2 = f(std::exp(x2));
+    } else {
+      b = x2;
+      x2 = x1;
+      f2 = f1;
+      x1 = b - g * (b - a);
+      f1 = f(std::exp(x1));
+    }
+  }
+  double best = std::exp((a + b) / 2);
+  if (f(lo) >= f(best)) best = lo;
+  return best;
+}
+
+}  // namespace
+
+std::string_view EffectName(Effect e) {
+  switch (e) {
+    case Effect::kStopJob:
+      return "stop_job";
+    case Effect::kStopReplica:
+      return "stop_replica";
+    case Effect::kFailSlow:
+      return "fail_slow";
+    case Effect::kSilentCorruption:
+      return "silent_corruption";
+    case Effect::kPlannedMaintenance:
+      return "planned_maintenance";
+  }
+  return "unknown";
+}
+
+double ExactEttr(double tau, double w, double downtime, double mtbf) {
+  if (!(tau > 0)) return 0;
+  if (!std::isfinite(mtbf)) return tau / (tau + w);
+  const double denom = mtbf * std::exp(downtime / mtbf) * std::expm1((tau + w) / mtbf);
+  return std::isfinite(denom) ? tau / denom : 0;
+}
+
+double LinearEttr(double tau, double w, double downtime, double mtbf) {
+  if (!(tau > 0)) return 0;
+  const double loss = std::isfinite(mtbf) ? (downtime + tau / 2) / mtbf : 0;
+  return std::max(0.0, (1 - loss) / (1 + w / tau));
+}
+
+double YoungInterval(double w, double mtbf) { return std::sqrt(2 * w * mtbf); }
+
+double DalyInterval(double w, double mtbf) {
+  if (w >= 2 * mtbf) return mtbf;
+  const double r = w / (2 * mtbf);
+  return std::sqrt(2 * w * mtbf) * (1 + std::sqrt(r) / 3 + r / 9) - w;
+}
+
+double OptimalInterval(double w, double downtime, double mtbf, double min_tau) {
+  if (!std::isfinite(mtbf)) return kInf;
+  const double lo = min_tau > 0 ? min_tau : 1e-9 * mtbf;
+  const double hi = std::max(4 * lo, 100 * mtbf);
+  return ArgMaxLog([&](double tau) { return ExactEttr(tau, w, downtime, mtbf); }, lo, hi);
+}
+
+double PoissonCdf(int s, double mean) {
+  if (s < 0) return 0;
+  if (!(mean > 0)) return 1;
+  // Sum the pmf in log space (e^{-mean} underflows for large means).
+  double log_p = -mean, cdf = 0;
+  for (int k = 0; k <= s; ++k) {
+    if (k > 0) log_p += std::log(mean / k);
+    cdf += std::exp(log_p);
+    if (k > mean && std::exp(log_p) < 1e-18 * cdf) break;
+  }
+  return std::min(1.0, cdf);
+}
+
+int PoissonQuantile(double mean, double confidence) {
+  if (!(mean > 0)) return 0;
+  double log_p = -mean, cdf = 0;
+  for (int k = 0;; ++k) {
+    if (k > 0) log_p += std::log(mean / k);
+    cdf += std::exp(log_p);
+    if (cdf >= confidence || (k > mean + 50 * std::sqrt(mean) + 100)) return k;
+  }
+}
+
+double BinomialAtLeast(int n, int k, double p) {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  if (p <= 0) return 0;
+  if (p >= 1) return 1;
+  double sum = 0;
+  const double lgn = std::lgamma(n + 1.0);
+  for (int i = k; i <= n; ++i) {
+    sum += std::exp(lgn - std::lgamma(i + 1.0) - std::lgamma(n - i + 1.0) + i * std::log(p) +
+                    (n - i) * std::log1p(-p));
+  }
+  return std::min(1.0, sum);
+}
+
+double ImpliedDowntime(double ettr, double tau, double w, double mtbf) {
+  const double at_zero = ExactEttr(tau, w, 0, mtbf);
+  if (!(ettr > 0) || ettr >= at_zero || !std::isfinite(mtbf)) return 0;
+  return mtbf * std::log(at_zero / ettr);
+}
+
+core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
+  core::Diagnostics diags;
+  Validate(spec, diags);
+  if (diags.HasErrors()) return diags;
+
+  const Model m = BuildModel(spec);
+  const double step = spec.step_time_s;
+  RunReport rep;
+  rep.step_time_s = step;
+  rep.ideal_time_s = m.ideal;
+  rep.downtime_s = m.d;
+  const double mtbf = m.Mtbf();
+  const bool failures = std::isfinite(mtbf);
+  rep.mtbf_s = failures ? mtbf : 0;
+  const double r_eff = m.d + m.p;
+
+  // τ ≥ one step and ≥ P; the automatic interval is a whole number of steps.
+  const double min_tau = std::max(step, std::ceil(m.p / step - 1e-9) * step);
+  const auto goodput = [&](double tau) { return m.ideal / ExpectedLoss(m, tau).Total(); };
+  const bool any_loss = failures || m.replica_rate > 0;
+  if (failures) {
+    rep.young_s = YoungInterval(m.w, mtbf);
+    rep.daly_s = DalyInterval(m.w, mtbf);
+  }
+  if (any_loss) {
+    const double total_rate = m.lambda + m.replica_rate;
+    rep.optimum_s = ArgMaxLog(goodput, min_tau, std::max(4 * min_tau, 100 / total_rate));
+  }
+  if (spec.checkpoint.interval_s > 0) {
+    rep.interval_s = spec.checkpoint.interval_s;
+  } else if (!any_loss) {
+    rep.interval_s = std::max(min_tau, std::ceil(spec.steps - 1e-9) * step);
+  } else {
+    const double lo = std::max(min_tau, std::floor(rep.optimum_s / step) * step);
+    const double hi = lo + step;
+    rep.interval_s = goodput(hi) > goodput(lo) ? hi : lo;
+  }
+  const double tau = rep.interval_s;
+
+  rep.ettr = ExactEttr(tau, m.w, r_eff, mtbf);
+  rep.ettr_linear = LinearEttr(tau, m.w, r_eff, mtbf);
+  rep.straggler_factor = m.straggler;
+  rep.loss = ExpectedLoss(m, tau);
+  rep.expected_time_s = rep.loss.Total();
+  if (!std::isfinite(rep.expected_time_s)) {
+    diags.Error("reliability.failures",
+                "the run never finishes: failures cost more time than the run makes progress "
+                "(MTBF " +
+                    Seconds(mtbf) + ", downtime " + Seconds(m.d) + ")",
+                "reduce the downtime or the failure rates, or use replica-level fault "
+                "tolerance");
+    return diags;
+  }
+  rep.ettr_all_causes = m.ideal / rep.expected_time_s;
+  for (const double k : {0.25, 0.5, 1.0, 2.0, 4.0}) {
+    rep.sensitivity.push_back({tau * k, ExactEttr(tau * k, m.w, r_eff, mtbf)});
+  }
+
+  double interrupting_rate = 0;
+  for (const FailureClass& c : spec.failures) {
+    if (c.effect != Effect::kFailSlow) interrupting_rate += c.count * c.rate_per_s;
+  }
+  for (const FailureClass& c : spec.failures) {
+    ClassReport cr;
+    cr.name = c.name;
+    cr.effect = c.effect;
+    cr.rate_per_s = c.count * c.rate_per_s;
+    cr.expected_interruptions = cr.rate_per_s * rep.expected_time_s;
+    if (c.effect != Effect::kFailSlow) {
+      cr.share = interrupting_rate > 0 ? cr.rate_per_s / interrupting_rate : 0;
+      rep.interruptions_expected += cr.expected_interruptions;
+    }
+    rep.classes.push_back(std::move(cr));
+  }
+
+  // Spares: nodes out of service ~ Poisson(μ).
+  double repair_rate = 0;
+  for (const FailureClass& c : spec.failures) {
+    if (c.needs_repair && c.effect != Effect::kPlannedMaintenance &&
+        c.effect != Effect::kFailSlow) {
+      repair_rate += c.count * c.rate_per_s;
+    }
+  }
+  rep.nodes_out_mean = repair_rate * spec.repair_time_s;
+  rep.spare_nodes = spec.spare_nodes >= 0
+                        ? spec.spare_nodes
+                        : PoissonQuantile(rep.nodes_out_mean, spec.spare_confidence);
+  rep.p_wait_without_spares = 1 - std::exp(-rep.nodes_out_mean);
+  rep.p_wait_with_spares = 1 - PoissonCdf(rep.spare_nodes, rep.nodes_out_mean);
+
+  // Checks that need the interval.
+  for (size_t i = 0; i < spec.failures.size(); ++i) {
+    const FailureClass& c = spec.failures[i];
+    if (c.effect != Effect::kSilentCorruption || c.rate_per_s * c.count <= 0) continue;
+    const int needed = static_cast<int>(std::ceil(c.detect_latency_s / tau - 1e-9)) + 1;
+    if (spec.checkpoint.retained < needed) {
+      diags.Error("reliability.checkpoint.retained",
+                  "= " + std::to_string(spec.checkpoint.retained) +
+                      ": too few to roll back past the detection latency of failures[" +
+                      std::to_string(i) + "] (" + Seconds(c.detect_latency_s) + " at interval " +
+                      Seconds(tau) + "); expected >= " + std::to_string(needed),
+                  "keep ceil(detect_latency / interval) + 1 checkpoints");
+    }
+  }
+  if (diags.HasErrors()) return diags;
+
+  if (failures && m.w > mtbf / 2) {
+    std::string msg =
+        "checkpoint write takes longer than half the mean time between failures (w = " +
+        Seconds(m.w) + ", MTBF " + Seconds(mtbf) + ")";
+    std::string hint = "write to host memory or peers and persist asynchronously";
+    if (m.w >= 2 * mtbf) {
+      hint =
+          "w >= 2·MTBF: checkpointing cannot make progress (Daly: the optimum interval "
+          "is the MTBF itself); " +
+          hint;
+    }
+    rep.warnings.push_back(msg);
+    diags.Warning("reliability.checkpoint.blocking", std::move(msg), std::move(hint));
+  }
+  if (rep.ettr_all_causes < 0.5) {
+    std::string msg = "ETTR below 0.5: consider replica-level fault tolerance (expected ETTR " +
+                      Num(rep.ettr_all_causes) + ")";
+    rep.warnings.push_back(msg);
+    diags.Warning("reliability", std::move(msg),
+                  "shorten the downtime (hot spares, in-memory checkpoints) or restart only the "
+                  "failed data-parallel replica");
+  }
+  return core::Result<RunReport>(std::move(rep), std::move(diags));
+}
+
+}  // namespace fathom::reliability

@@ -1,0 +1,593 @@
+// Analytic reliability model: the reference's validation cases V1–V6 and V8–V12, the
+// property tests P2–P7 at the engine level, and the bad inputs the module must reject.
+#include "reliability/reliability.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace fathom::reliability {
+namespace {
+
+constexpr double kMin = 60;
+constexpr double kHour = 3600;
+constexpr double kDay = 86400;
+
+// Failures per 1000 node-days -> per node-second.
+double PerNodeSecond(double per_1000_node_days) { return per_1000_node_days / 1000 / kDay; }
+
+FailureClass NodeClass(std::string name, int64_t nodes, double per_1000_node_days,
+                       Effect effect = Effect::kStopJob) {
+  FailureClass c;
+  c.name = std::move(name);
+  c.count = static_cast<double>(nodes);
+  c.rate_per_s = PerNodeSecond(per_1000_node_days);
+  c.effect = effect;
+  return c;
+}
+
+// A job on `nodes` nodes with one fail-stop class, downtime D (all in restart_s) and
+// blocking write w; ideal run of 30 days at 10 s steps.
+RunSpec Simple(int64_t nodes, double per_1000_node_days, double downtime_s, double w_s,
+               double interval_s = 0, double step_s = 1) {
+  RunSpec s;
+  s.step_time_s = step_s;
+  s.steps = 30 * kDay / step_s;
+  s.nodes = nodes;
+  s.failures.push_back(NodeClass("node", nodes, per_1000_node_days));
+  s.recovery.restart_s = downtime_s;
+  s.checkpoint.blocking_s = w_s;
+  s.checkpoint.interval_s = interval_s;
+  return s;
+}
+
+RunReport Analyze(const RunSpec& s) {
+  core::Result<RunReport> r = AnalyzeRun(s);
+  EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+  return r.ok() ? r.value() : RunReport{};
+}
+
+// Llama 3 405B, Table 5 (arXiv 2407.21783 §3.3.4): unexpected interruptions by root cause
+// over 54 days on 16,384 H100 (2,048 nodes). Counts, not the printed percentages.
+struct Table5Row {
+  const char* component;
+  int count;
+};
+constexpr Table5Row kTable5[] = {
+    {"Faulty GPU (incl. NVLink)", 148},
+    {"GPU HBM3 memory", 72},
+    {"Software bug", 54},
+    {"Network switch/cable", 35},
+    {"Host maintenance (unplanned)", 32},
+    {"GPU SRAM memory", 19},
+    {"GPU system processor (GSP)", 17},
+    {"NIC", 7},
+    {"NCCL watchdog timeouts", 7},
+    {"Silent data corruption", 6},
+    {"GPU thermal interface + sensor", 6},
+    {"SSD", 3},
+    {"Power supply", 3},
+    {"Server chassis", 2},
+    {"IO expansion board", 2},
+    {"Dependency", 2},
+    {"CPU", 2},
+    {"System memory", 2},
+};
+constexpr int64_t kLlamaNodes = 2048;
+constexpr double kLlamaDays = 54;
+
+RunSpec Llama3Spec() {
+  RunSpec s;
+  s.step_time_s = 1;
+  s.steps = 30 * kDay;
+  s.nodes = kLlamaNodes;
+  for (const Table5Row& row : kTable5) {
+    FailureClass c;
+    c.name = row.component;
+    c.count = kLlamaNodes;
+    c.rate_per_s = row.count / (kLlamaNodes * kLlamaDays * kDay);
+    s.failures.push_back(c);
+  }
+  s.recovery.restart_s = 10 * kMin;
+  s.checkpoint.blocking_s = 10;
+  return s;
+}
+
+bool HasDiagnostic(const core::Diagnostics& d, const std::string& key, const std::string& frag,
+                   core::Severity sev = core::Severity::kError) {
+  for (const core::Diagnostic& x : d.items()) {
+    if (x.severity == sev && x.key == key &&
+        (x.message.find(frag) != std::string::npos || x.hint.find(frag) != std::string::npos)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- validation cases
+
+TEST(Validation, V1Llama3InterruptionCountAndComposition) {
+  RunSpec s = Llama3Spec();
+  const RunReport first = Analyze(s);
+  // Choose the work so that the expected run lasts exactly 54 days.
+  s.steps = kLlamaDays * kDay * first.ettr_all_causes / s.step_time_s;
+  const RunReport r = Analyze(s);
+  EXPECT_NEAR(r.expected_time_s, kLlamaDays * kDay, 1e-6 * kDay);
+  EXPECT_NEAR(r.interruptions_expected, 419, 1e-6);
+  ASSERT_EQ(r.classes.size(), std::size(kTable5));
+  for (size_t i = 0; i < r.classes.size(); ++i) {
+    EXPECT_EQ(r.classes[i].name, kTable5[i].component);
+    EXPECT_NEAR(r.classes[i].expected_interruptions, kTable5[i].count, 1e-6);
+    EXPECT_NEAR(r.classes[i].share, kTable5[i].count / 419.0, 1e-12);
+  }
+  EXPECT_NEAR(r.mtbf_s / kHour, 3.09, 0.005);  // 54 × 24 / 419 = 3.093 h
+}
+
+TEST(Validation, V2Llama3EttrAtOptimum) {
+  const RunReport r = Analyze(Llama3Spec());  // w = 10 s, D = 10 min, τ auto
+  EXPECT_GE(r.ettr, 0.90);
+  EXPECT_NEAR(r.ettr, 0.908, 0.002);
+  EXPECT_NEAR(r.interval_s / kMin, 7.8, 0.2);
+}
+
+TEST(Validation, V3KokolisMttf) {
+  EXPECT_NEAR(Analyze(Simple(2048, 6.5, 0, 0)).mtbf_s / kHour, 1.80, 0.018);
+  EXPECT_NEAR(Analyze(Simple(16384, 6.5, 0, 0)).mtbf_s / kHour, 0.225, 0.00225);
+}
+
+TEST(Validation, V4KokolisExpectedEttr) {
+  const RunReport a = Analyze(Simple(2000, 6.5, 5 * kMin, 0, 60 * kMin));
+  const RunReport b = Analyze(Simple(2000, 6.5, 5 * kMin, 0, 5 * kMin));
+  EXPECT_NEAR(a.ettr_linear, 0.684, 0.01);
+  EXPECT_NEAR(b.ettr_linear, 0.932, 0.01);
+  EXPECT_NEAR(a.ettr, 0.72, 0.01);
+  EXPECT_NEAR(b.ettr, 0.935, 0.01);
+}
+
+TEST(Validation, V5HundredThousandGpus) {
+  // 12,500 nodes at RSC-1: 1 − D/M with the stall D the whole loss per failure (§1.10).
+  const RunReport sync = Analyze(Simple(12500, 6.5, 10 * kMin, 0, 1));
+  const RunReport ft = Analyze(Simple(12500, 6.5, 3 * kMin, 0, 1));
+  EXPECT_NEAR(sync.mtbf_s / kMin, 17.7, 0.1);
+  EXPECT_NEAR(sync.ettr_linear, 0.44, 0.03);
+  EXPECT_GE(ft.ettr_linear, 0.80 - 0.03);
+  EXPECT_LE(ft.ettr_linear, 0.83 + 0.03);
+  EXPECT_GE(ft.ettr, 0.80 - 0.03);  // the exact form agrees for the short stall
+  EXPECT_LE(ft.ettr, 0.83 + 0.03);
+  // The exact form lets failures hit the 10-min restart too, and comes out higher (0.57):
+  // the published 0.44 counts one stall per failure, as the linear form does.
+  EXPECT_NEAR(sync.ettr, std::exp(-10 / 17.73), 0.01);
+}
+
+TEST(Validation, V6DalyIntervals) {
+  const double w = 5 * kMin;
+  EXPECT_NEAR(DalyInterval(w, 24 * kHour) / kMin, 116.7, 116.7 * 0.005);
+  EXPECT_NEAR(DalyInterval(w, 6 * kHour) / kMin, 56.7, 56.7 * 0.005);
+  EXPECT_NEAR(DalyInterval(w, 15 * kMin) / kMin, 9.14, 9.14 * 0.005);
+  EXPECT_NEAR(YoungInterval(w, 24 * kHour) / kMin, 120, 0.01);
+  EXPECT_NEAR(YoungInterval(w, 6 * kHour) / kMin, 60, 0.01);
+  EXPECT_NEAR(YoungInterval(w, 15 * kMin) / kMin, 12.25, 0.01);
+  // The numerical optimum of the exact form, with R = 10 min, is close to Daly's.
+  EXPECT_NEAR(OptimalInterval(w, 10 * kMin, 24 * kHour, 1) / kMin, 116.7, 116.7 * 0.01);
+  EXPECT_NEAR(OptimalInterval(w, 10 * kMin, 6 * kHour, 1) / kMin, 56.7, 56.7 * 0.01);
+}
+
+TEST(Validation, V8MegaScaleQualitative) {
+  // > 100 restarts over ~3.5 weeks on ~10k GPUs; detection + diagnosis < 10 min.
+  RunSpec s = Simple(1250, 0, 10 * kMin, 5);
+  s.failures[0].rate_per_s = 110.0 / (1250 * 24.5 * kDay);
+  const RunReport r = Analyze(s);
+  EXPECT_GT(r.ettr, 0.90);
+  EXPECT_LE(r.interval_s / 2, 15 * kMin);  // catch-up within 15 min on average
+}
+
+TEST(Validation, V9BloomRework) {
+  RunSpec s = Simple(48, 0, 30 * kMin, 0, 3 * kHour, 108);  // 100 iterations per 3 h
+  s.failures[0].rate_per_s = 1.5 / (48 * 7 * kDay);
+  const RunReport r = Analyze(s);
+  const double rework_per_crash = r.loss.rework / r.interruptions_expected;
+  EXPECT_NEAR(rework_per_crash / kHour, 1.5, 0.05);
+  EXPECT_NEAR(r.loss.rework / r.expected_time_s, 0.013, 0.002);
+}
+
+TEST(Validation, V10GeminiDirection) {
+  RunSpec storage = Simple(1000, 0, 30 * kMin, 2 * kMin, 60 * kMin);
+  storage.failures[0].rate_per_s = 1 / (480 * kMin * 1000);  // M = 8 h
+  RunSpec memory = storage;                                  // D, rework and write each 10x smaller
+  memory.recovery.restart_s /= 10;
+  memory.checkpoint.interval_s /= 10;
+  memory.checkpoint.blocking_s /= 10;
+  const RunReport a = Analyze(storage), b = Analyze(memory);
+  EXPECT_NEAR(a.ettr_all_causes, 0.85, 0.03);
+  EXPECT_NEAR(b.ettr_all_causes, 0.97, 0.02);
+  EXPECT_GT(b.ettr_all_causes, a.ettr_all_causes + 0.08);
+}
+
+TEST(Validation, V11ByteRobustImpliedDowntime) {
+  RunSpec s = Simple(1200, 3.79, 5 * kMin, 0, 2 * kMin);
+  EXPECT_NEAR(Analyze(s).mtbf_s / kMin, 316.6, 0.5);
+  const double expected[] = {0.981, 0.972, 0.965};
+  const double downtime_min[] = {5, 8, 10};
+  for (int i = 0; i < 3; ++i) {
+    s.recovery.restart_s = downtime_min[i] * kMin;
+    EXPECT_NEAR(Analyze(s).ettr, expected[i], 0.0015) << downtime_min[i] << " min";
+  }
+  const double implied = ImpliedDowntime(0.97, 2 * kMin, 0, Analyze(s).mtbf_s);
+  std::printf("V11: ByteRobust's ETTR 0.97 implies a loss of %.2f min per failure\n",
+              implied / kMin);
+  EXPECT_NEAR(implied / kMin, 8.6, 0.3);
+  s.recovery.restart_s = implied;
+  EXPECT_NEAR(Analyze(s).ettr, 0.97, 1e-9);
+}
+
+TEST(Validation, V12GoogleCubes) {
+  EXPECT_NEAR(BinomialAtLeast(144, 130, 0.935), 0.95, 0.005);
+  EXPECT_DOUBLE_EQ(BinomialAtLeast(144, 0, 0.5), 1);
+  EXPECT_DOUBLE_EQ(BinomialAtLeast(144, 145, 0.5), 0);
+}
+
+// §2.4: ETTR at the Daly-exact optimum by scale ([C] values of the reference).
+TEST(Validation, EttrByScaleTable) {
+  struct Row {
+    int64_t gpus;
+    double rate;
+    double e10s10min, e10s2min, e1s1min;
+  };
+  const Row rows[] = {{16384, 3.79, 0.908, 0.948, 0.981},  {16384, 6.50, 0.862, 0.928, 0.974},
+                      {65536, 3.79, 0.740, 0.879, 0.953},  {100000, 3.79, 0.647, 0.842, 0.936},
+                      {100000, 6.50, 0.494, 0.776, 0.905}, {150000, 3.79, 0.536, 0.795, 0.914},
+                      {150000, 6.50, 0.361, 0.710, 0.871}};
+  for (const Row& row : rows) {
+    const int64_t nodes = row.gpus / 8;
+    EXPECT_NEAR(Analyze(Simple(nodes, row.rate, 10 * kMin, 10)).ettr, row.e10s10min, 0.003)
+        << row.gpus;
+    EXPECT_NEAR(Analyze(Simple(nodes, row.rate, 2 * kMin, 10)).ettr, row.e10s2min, 0.003)
+        << row.gpus;
+    EXPECT_NEAR(Analyze(Simple(nodes, row.rate, 1 * kMin, 1)).ettr, row.e1s1min, 0.003) << row.gpus;
+  }
+  // And the linear form's collapse at 150k GPUs: 0.06 against 0.36 (§2.3).
+  const RunReport r = Analyze(Simple(150000 / 8, 6.5, 10 * kMin, 10));
+  EXPECT_NEAR(r.ettr_linear, 0.06, 0.02);
+  EXPECT_NE(std::find_if(r.warnings.begin(), r.warnings.end(),
+                         [](const std::string& w) {
+                           return w.find(
+                                      "ETTR below 0.5: consider replica-level fault "
+                                      "tolerance") != std::string::npos;
+                         }),
+            r.warnings.end());
+}
+
+TEST(Validation, SparesAtLlamaRate) {
+  // §5.1 [C]: 7.76 node failures/day; 1-day repair -> S(99%) = 15; 3-day repair -> 35.
+  RunSpec s = Llama3Spec();
+  s.repair_time_s = 1 * kDay;
+  EXPECT_EQ(Analyze(s).spare_nodes, 15);
+  s.repair_time_s = 3 * kDay;
+  const RunReport r = Analyze(s);
+  EXPECT_EQ(r.spare_nodes, 35);
+  EXPECT_NEAR(r.nodes_out_mean, 23.3, 0.1);
+  EXPECT_LE(r.p_wait_with_spares, 0.01);
+  EXPECT_GT(r.p_wait_without_spares, 0.999);
+  // 100k GPUs at the Llama 3 rate with 2-day repair: μ = 95, S(99%) = 118.
+  RunSpec big = Simple(12500, 3.79, 10 * kMin, 10);
+  big.repair_time_s = 2 * kDay;
+  EXPECT_EQ(Analyze(big).spare_nodes, 118);
+  EXPECT_EQ(PoissonQuantile(0, 0.99), 0);
+}
+
+// ---------------------------------------------------------------- property tests
+
+// A valid random spec mixing every effect.
+RunSpec RandomSpec(std::mt19937_64& g) {
+  std::uniform_real_distribution<double> u(0, 1);
+  RunSpec s;
+  s.step_time_s = 1 + 19 * u(g);
+  s.nodes = 100 + static_cast<int64_t>(u(g) * 15000);
+  s.steps = std::floor(30 * kDay / s.step_time_s);
+  s.replicas = 1 + static_cast<int>(u(g) * 8);
+  const int n = 1 + static_cast<int>(u(g) * 4);
+  const Effect effects[] = {Effect::kStopJob, Effect::kPlannedMaintenance,
+                            Effect::kSilentCorruption, Effect::kFailSlow, Effect::kStopReplica};
+  for (int i = 0; i < n; ++i) {
+    FailureClass c = NodeClass("c" + std::to_string(i), s.nodes, 0.1 + 2 * u(g),
+                               i == 0 ? Effect::kStopJob : effects[static_cast<int>(u(g) * 5)]);
+    c.slowdown = 1 + 0.3 * u(g);
+    c.slow_duration_s = 600 * u(g);
+    c.detect_latency_s = 600 * u(g);
+    s.failures.push_back(c);
+  }
+  s.recovery.detect_s = 300 * u(g);
+  s.recovery.restart_s = 300 * u(g);
+  s.recovery.load_s = 60 * u(g);
+  s.checkpoint.blocking_s = 30 * u(g);
+  s.checkpoint.persist_s = 60 * u(g);
+  s.checkpoint.retained = 1000;
+  s.repair_time_s = 2 * kDay * u(g);
+  s.slow_node_fraction = 0.002 * u(g);
+  s.slow_node_factor = 1 + 0.2 * u(g);
+  return s;
+}
+
+TEST(Property, P2MonotoneInUnreliability) {
+  std::mt19937_64 g(2);
+  for (int iter = 0; iter < 100; ++iter) {
+    const RunSpec base = RandomSpec(g);
+    const RunReport b = Analyze(base);
+    std::vector<RunSpec> worse;
+    for (size_t i = 0; i < base.failures.size(); ++i) {
+      RunSpec s = base;
+      s.failures[i].rate_per_s *= 1.5;
+      worse.push_back(s);
+      s = base;
+      s.failures[i].detect_latency_s += 600;
+      s.failures[i].slow_duration_s += 600;
+      worse.push_back(s);
+    }
+    RunSpec s = base;
+    s.recovery.detect_s += 60;
+    worse.push_back(s);
+    s = base;
+    s.checkpoint.blocking_s += 10;
+    worse.push_back(s);
+    s = base;
+    s.checkpoint.persist_s += 30;
+    worse.push_back(s);
+    s = base;
+    s.slow_node_factor += 0.1;
+    worse.push_back(s);
+    for (const RunSpec& x : worse) {
+      const RunReport r = Analyze(x);
+      EXPECT_LE(r.ettr_all_causes, b.ettr_all_causes * (1 + 1e-12)) << iter;
+      EXPECT_GE(r.expected_time_s, b.expected_time_s * (1 - 1e-12)) << iter;
+      EXPECT_LE(r.ettr, b.ettr * (1 + 1e-12) + 1e-9) << iter;
+    }
+    // Fewer spares never lower the chance of waiting for a repair.
+    RunSpec fewer = base;
+    fewer.spare_nodes = std::max(0, b.spare_nodes - 3);
+    EXPECT_GE(Analyze(fewer).p_wait_with_spares, b.p_wait_with_spares);
+  }
+}
+
+TEST(Property, P3TimeAccountingAddsUp) {
+  std::mt19937_64 g(3);
+  for (int iter = 0; iter < 200; ++iter) {
+    const RunSpec s = RandomSpec(g);
+    const RunReport r = Analyze(s);
+    EXPECT_DOUBLE_EQ(r.loss.useful, s.steps * s.step_time_s);
+    EXPECT_NEAR(r.loss.Total(), r.expected_time_s, 1e-9 * r.expected_time_s);
+    for (const double x :
+         {r.loss.checkpoint, r.loss.rework, r.loss.downtime, r.loss.straggler, r.loss.sdc}) {
+      EXPECT_GE(x, 0);
+    }
+  }
+  // With fail-stop classes only: T = ideal / ETTR(exact) · straggler factor.
+  RunSpec s = Simple(4096, 5, 7 * kMin, 20);
+  s.slow_node_fraction = 0.001;
+  s.slow_node_factor = 1.1;
+  const RunReport r = Analyze(s);
+  EXPECT_NEAR(r.straggler_factor, 1 + 0.1 * (1 - std::pow(0.999, 4096)), 1e-12);
+  EXPECT_NEAR(r.expected_time_s, r.ideal_time_s / r.ettr * r.straggler_factor,
+              1e-9 * r.expected_time_s);
+}
+
+TEST(Property, P4InvarianceToUnitsAndRelabelling) {
+  std::mt19937_64 g(4);
+  for (int iter = 0; iter < 100; ++iter) {
+    const RunSpec s = RandomSpec(g);
+    const RunReport a = Analyze(s);
+    // Scale every time by k and every rate by 1/k.
+    const double k = 60;
+    RunSpec t = s;
+    t.step_time_s *= k;
+    for (FailureClass& c : t.failures) {
+      c.rate_per_s /= k;
+      c.slow_duration_s *= k;
+      c.detect_latency_s *= k;
+    }
+    t.recovery.detect_s *= k;
+    t.recovery.restart_s *= k;
+    t.recovery.load_s *= k;
+    t.checkpoint.blocking_s *= k;
+    t.checkpoint.persist_s *= k;
+    t.repair_time_s *= k;
+    const RunReport b = Analyze(t);
+    EXPECT_NEAR(b.ettr, a.ettr, 1e-9);
+    EXPECT_NEAR(b.ettr_all_causes, a.ettr_all_causes, 1e-9);
+    EXPECT_NEAR(b.expected_time_s, k * a.expected_time_s, 1e-9 * k * a.expected_time_s);
+    EXPECT_NEAR(b.interval_s, k * a.interval_s, 1e-9 * k * a.interval_s);
+    EXPECT_NEAR(b.interruptions_expected, a.interruptions_expected,
+                1e-9 * a.interruptions_expected);
+    EXPECT_EQ(b.spare_nodes, a.spare_nodes);
+    // Reverse and rename the classes: same results, per class in input order.
+    RunSpec rev = s;
+    std::reverse(rev.failures.begin(), rev.failures.end());
+    for (FailureClass& c : rev.failures) c.name = "renamed_" + c.name;
+    const RunReport c = Analyze(rev);
+    EXPECT_NEAR(c.ettr_all_causes, a.ettr_all_causes, 1e-12);
+    EXPECT_NEAR(c.interval_s, a.interval_s, 1e-9 * a.interval_s);
+    ASSERT_EQ(c.classes.size(), a.classes.size());
+    EXPECT_EQ(c.classes.front().name, "renamed_" + a.classes.back().name);
+  }
+}
+
+TEST(Property, P5LimitingCases) {
+  RunSpec s = Simple(2048, 0, 10 * kMin, 0);
+  const RunReport r = Analyze(s);
+  EXPECT_DOUBLE_EQ(r.ettr, 1);
+  EXPECT_DOUBLE_EQ(r.ettr_all_causes, 1);
+  EXPECT_DOUBLE_EQ(r.expected_time_s, r.ideal_time_s);
+  EXPECT_EQ(r.interruptions_expected, 0);
+  EXPECT_EQ(r.mtbf_s, 0);  // "no job-stopping failure"
+  EXPECT_TRUE(r.warnings.empty());
+  // w >= 2M: Daly's optimum is M, and the tool warns.
+  EXPECT_DOUBLE_EQ(DalyInterval(3 * kHour, 1 * kHour), 1 * kHour);
+  core::Result<RunReport> big_w = AnalyzeRun(Simple(2048, 3.79, 60, 7 * kHour, 8 * kHour));
+  ASSERT_TRUE(big_w.ok()) << big_w.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(big_w.diagnostics(), "reliability.checkpoint.blocking",
+                            "checkpoint write takes longer than half the mean time between "
+                            "failures",
+                            core::Severity::kWarning));
+  EXPECT_TRUE(HasDiagnostic(big_w.diagnostics(), "reliability.checkpoint.blocking",
+                            "Daly: the optimum interval is the MTBF", core::Severity::kWarning));
+  // P = 0, τ << M: expected rework per failure is τ/2.
+  const RunReport p0 = Analyze(Simple(100, 1, 60, 0, 10 * kMin));
+  EXPECT_NEAR(p0.loss.rework / p0.interruptions_expected, 5 * kMin, 0.01 * 5 * kMin);
+}
+
+TEST(Property, P6OptimalityOfInterval) {
+  std::mt19937_64 g(6);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int iter = 0; iter < 200; ++iter) {
+    const double m = kHour * (0.1 + 20 * u(g)), w = 60 * u(g), d = 600 * u(g);
+    const double opt = OptimalInterval(w, d, m, 1e-3);
+    const double best = ExactEttr(opt, w, d, m);
+    for (const double f : {0.9, 0.99, 0.999, 1.001, 1.01, 1.1}) {
+      EXPECT_GE(best, ExactEttr(opt * f, w, d, m) - 1e-15);
+    }
+    for (int i = 1; i < 200; ++i) EXPECT_GE(best, ExactEttr(m * i / 100, w, d, m) - 1e-15);
+    // Monotone: not longer at a higher rate, not shorter with a longer write.
+    EXPECT_LE(OptimalInterval(w, d, m / 2, 1e-3), opt * (1 + 1e-9));
+    EXPECT_GE(OptimalInterval(w + 5, d, m, 1e-3), opt * (1 - 1e-9));
+    // Young/Daly agree where w << M.
+    if (w / m < 1e-3 && w > 1) {
+      EXPECT_NEAR(opt, DalyInterval(w, m), 0.001 * opt);
+      EXPECT_NEAR(opt, YoungInterval(w, m), 0.05 * opt);
+    }
+  }
+  // The automatic interval is a whole number of steps, >= P, and the best such.
+  RunSpec s = Simple(8192, 5, 5 * kMin, 15, 0, 7);
+  s.checkpoint.persist_s = 40;
+  const RunReport r = Analyze(s);
+  EXPECT_NEAR(std::remainder(r.interval_s, 7), 0, 1e-9);
+  EXPECT_GE(r.interval_s, 40);
+  for (const double k : {-1.0, 1.0}) {
+    RunSpec t = s;
+    t.checkpoint.interval_s = r.interval_s + 7 * k;
+    EXPECT_GE(r.ettr_all_causes, Analyze(t).ettr_all_causes);
+  }
+  ASSERT_EQ(r.sensitivity.size(), 5u);
+  EXPECT_EQ(r.sensitivity[2].interval_s, r.interval_s);
+  for (const RunReport::Sensitivity& x : r.sensitivity) EXPECT_LE(x.ettr, r.ettr + 1e-12);
+}
+
+TEST(Property, P7ScalingAndAdditivity) {
+  std::mt19937_64 g(7);
+  for (int iter = 0; iter < 100; ++iter) {
+    const RunSpec s = RandomSpec(g);
+    const RunReport a = Analyze(s);
+    RunSpec twice = s;
+    for (FailureClass& c : twice.failures) c.count *= 2;
+    const RunReport b = Analyze(twice);
+    for (size_t i = 0; i < a.classes.size(); ++i) {
+      EXPECT_DOUBLE_EQ(b.classes[i].rate_per_s, 2 * a.classes[i].rate_per_s);
+      EXPECT_NEAR(a.classes[i].expected_interruptions, a.classes[i].rate_per_s * a.expected_time_s,
+                  1e-12 * a.classes[i].expected_interruptions + 1e-12);
+    }
+    if (a.mtbf_s > 0) {
+      EXPECT_NEAR(b.mtbf_s, a.mtbf_s / 2, 1e-12 * a.mtbf_s);
+    }
+    // Split the horizon: counts add up (at a fixed interval).
+    RunSpec fixed = s;
+    fixed.checkpoint.interval_s = a.interval_s;
+    RunSpec first = fixed, second = fixed;
+    first.steps = std::floor(s.steps / 3);
+    second.steps = s.steps - first.steps;
+    EXPECT_NEAR(Analyze(first).interruptions_expected + Analyze(second).interruptions_expected,
+                Analyze(fixed).interruptions_expected, 1e-9 * a.interruptions_expected);
+    // Two identical independent classes equal one with the summed rate.
+    RunSpec split = s;
+    split.failures[0].rate_per_s /= 2;
+    split.failures.insert(split.failures.begin(), split.failures[0]);
+    const RunReport c = Analyze(split);
+    EXPECT_NEAR(c.ettr_all_causes, a.ettr_all_causes, 1e-12);
+    EXPECT_NEAR(c.interruptions_expected, a.interruptions_expected,
+                1e-9 * a.interruptions_expected);
+  }
+}
+
+// ---------------------------------------------------------------- bad inputs
+
+TEST(BadInput, EveryProblemIsReportedWithItsKey) {
+  RunSpec s = Simple(2048, 3.79, 600, 10);
+  s.step_time_s = 0;
+  s.steps = -5;
+  s.nodes = 0;
+  s.failures.push_back(NodeClass("hbm", 2048, -0.1));
+  s.failures.push_back(NodeClass("nan", 2048, std::nan("")));
+  s.failures.push_back(NodeClass("inf", 2048, INFINITY));
+  s.failures[1].distribution = Distribution::kWeibull;
+  s.failures[1].weibull_shape = 0;
+  s.failures[2].effect = Effect::kFailSlow;
+  s.failures[2].slowdown = 0.5;
+  s.recovery.detect_s = -1;
+  s.checkpoint.persist_s = NAN;
+  s.spare_confidence = 1.0;
+  s.slow_node_fraction = 1.2;
+  s.slow_node_factor = 0.9;
+  s.replicas = 0;
+  s.checkpoint.retained = 0;
+  const core::Result<RunReport> r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  const core::Diagnostics& d = r.diagnostics();
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.step_time", "must be finite and > 0"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.steps", "= -5: must be finite and > 0"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.nodes", "= 0: must be >= 1"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[1].rate", "must be finite and >= 0"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[2].rate", "= nan"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[3].rate", "= inf"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[1].weibull_shape", "= 0: must be > 0"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[2].slowdown", "must be >= 1"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.recovery.detect", "= -1"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.checkpoint.persist", "= nan"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.spare_confidence", "must be in (0, 1)"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.slow_node_fraction", "must be in [0, 1]"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.slow_node_factor", "must be >= 1"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.replicas", "= 0"));
+  EXPECT_TRUE(HasDiagnostic(d, "reliability.checkpoint.retained", "= 0"));
+  EXPECT_GE(d.size(), 15u);
+}
+
+TEST(BadInput, IntervalShorterThanOneStep) {
+  const core::Result<RunReport> r = AnalyzeRun(Simple(2048, 3.79, 600, 10, 0.5, 2));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(
+      HasDiagnostic(r.diagnostics(), "reliability.checkpoint.interval", "shorter than one step"));
+}
+
+TEST(BadInput, TooFewRetainedCheckpointsForSdc) {
+  RunSpec s = Simple(2048, 3.79, 600, 10, 10 * kMin);
+  FailureClass sdc = NodeClass("sdc", 2048, 0.05, Effect::kSilentCorruption);
+  sdc.detect_latency_s = 25 * kMin;  // needs ceil(25/10) + 1 = 4
+  s.failures.push_back(sdc);
+  s.checkpoint.retained = 3;
+  const core::Result<RunReport> r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.checkpoint.retained", "expected >= 4"));
+  s.checkpoint.retained = 4;
+  EXPECT_TRUE(AnalyzeRun(s).ok());
+}
+
+TEST(BadInput, RunThatNeverFinishes) {
+  // A restart of 30 years against an MTBF of 7 s: the exact ETTR underflows to 0.
+  const core::Result<RunReport> r = AnalyzeRun(Simple(12500, 1000, 1e9, 10));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.failures", "never finishes"));
+}
+
+TEST(ClosedForms, EdgeCases) {
+  EXPECT_DOUBLE_EQ(ExactEttr(60, 0, 600, INFINITY), 1);
+  EXPECT_DOUBLE_EQ(ExactEttr(60, 60, 600, INFINITY), 0.5);
+  EXPECT_EQ(ExactEttr(60, 0, 1e9, 1), 0);  // overflow -> no progress, not NaN
+  EXPECT_EQ(LinearEttr(3600, 0, 3600, 60), 0);
+  EXPECT_NEAR(PoissonCdf(0, 2), std::exp(-2), 1e-15);
+  EXPECT_NEAR(PoissonCdf(1000000, 1e5), 1, 1e-12);  // no underflow at large means
+  EXPECT_EQ(EffectName(Effect::kSilentCorruption), "silent_corruption");
+}
+
+}  // namespace
+}  // namespace fathom::reliability
