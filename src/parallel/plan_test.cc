@@ -71,6 +71,24 @@ TEST(StageLayers, UnevenFirstAndLast) {
   EXPECT_EQ(total, 126);
 }
 
+TEST(ValidatePlan, UnevenStagesWithInterleaving) {
+  // Llama 3 405B: 126 layers, 7 on the first and last of 16 stages, 8 (two chunks of 4
+  // at vp 2) on the others.
+  model::ModelSpec m = model::testing::Llama405B();
+  ParallelPlan p;
+  p.tp = 8;
+  p.pp = 16;
+  p.vp = 4;
+  p.dp = 128;
+  p.schedule = Schedule::kInterleaved;
+  p.first_stage_layers = 7;
+  p.last_stage_layers = 7;
+  p.global_batch_size = 2048;
+  EXPECT_FALSE(ValidatePlan(p, m, Chip(), 16384).HasErrors());
+  p.vp = 3;  // 8 middle layers do not split into 3 chunks
+  EXPECT_NE(ValidatePlan(p, m, Chip(), 16384).Format().find("model chunks"), std::string::npos);
+}
+
 TEST(AxisStride, MegatronOrder) {
   ParallelPlan p = Mlperf();
   EXPECT_EQ(AxisStride(p, "tp"), 1);
