@@ -55,6 +55,7 @@ struct RunArgs {
   bool no_monte_carlo = false;
   int trials = 0;     // 0 = from the input
   int64_t seed = -1;  // -1 = from the input
+  int threads = 1;
 };
 
 int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
@@ -64,21 +65,21 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
   options.monte_carlo = !a.no_monte_carlo;
   if (a.trials > 0) options.trials = a.trials;
   if (a.seed >= 0) options.seed = static_cast<uint64_t>(a.seed);
+  options.threads = a.threads;
   // Progress only on a terminal, so that piped output and goldens stay byte-identical.
   const bool progress = options.monte_carlo && isatty(STDERR_FILENO) != 0;
   const auto start = std::chrono::steady_clock::now();
   if (progress) {
-    std::cerr << "fathom run: simulating "
-              << options.trials.value_or(loaded.value().reliability.trials) << " runs...\r"
-              << std::flush;
+    options.progress = [start](int done, int total) {
+      const double s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "\rfathom run: Monte Carlo %d/%d runs (%.0f%%), %.1f s", done, total,
+                   100.0 * done / total, s);
+      if (done == total) std::fputc('\n', stderr);
+    };
   }
   fathom::core::Result<fathom::io::RunResult> result =
       fathom::io::EvaluateRun(loaded.value(), options);
-  if (progress) {
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "fathom run: simulated in %.1f s          \n", s);
-  }
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
   std::cerr << result.diagnostics().Format();
   std::cout << (a.json ? fathom::io::RunReportJson(result.value())
@@ -124,6 +125,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{0}, int64_t{9007199254740991}));
   run_cmd->add_option("--trials", run.trials, "Monte-Carlo trials (default: monte_carlo.trials)")
       ->check(CLI::Range(1, 10000000));
+  run_cmd->add_option("--threads", run.threads, "Monte-Carlo threads; results do not depend on it")
+      ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-monte-carlo", run.no_monte_carlo, "the exact (analytic) results only");
 
   std::string catalog_kind;

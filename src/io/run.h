@@ -118,6 +118,7 @@ struct RunOptions {
   std::optional<int> trials;     // overrides reliability.monte_carlo.trials
   std::optional<uint64_t> seed;  // overrides reliability.monte_carlo.seed
   int threads = 1;
+  reliability::Progress progress;  // Monte-Carlo progress, e.g. for a terminal
 };
 
 struct CheckpointDerivation {

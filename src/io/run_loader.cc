@@ -442,7 +442,7 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
     const int trials = options.trials.value_or(cfg.trials);
     const uint64_t seed = options.seed.value_or(cfg.seed);
     core::Result<reliability::MonteCarloReport> mc =
-        reliability::SimulateRuns(spec, trials, seed, options.threads);
+        reliability::SimulateRuns(spec, trials, seed, options.threads, options.progress);
     core::Diagnostics mc_diags = mc.diagnostics();
     PlaceEngineDiagnostics(mc_diags, run.scenario.where);
     diags.Append(mc_diags);

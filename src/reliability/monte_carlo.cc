@@ -5,6 +5,8 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <atomic>
+#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -253,7 +255,7 @@ Percentiles Summarize(std::vector<double> v) {
 }  // namespace
 
 core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uint64_t seed,
-                                            int threads) {
+                                            int threads, const Progress& progress) {
   core::Result<RunReport> analytic = AnalyzeRun(spec);
   core::Diagnostics diags = analytic.diagnostics();
   if (trials <= 0) {
@@ -323,9 +325,17 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
   }
 
   std::vector<TrialResult> results(static_cast<size_t>(trials));
+  std::atomic<int> done{0};
+  std::mutex progress_mutex;
+  const int report_every = std::max(1, trials / 100);
   const auto work = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       results[static_cast<size_t>(i)] = Trial(sim, TrialSeed(seed, static_cast<uint64_t>(i))).Run();
+      const int finished = done.fetch_add(1) + 1;
+      if (progress && (finished % report_every == 0 || finished == trials)) {
+        const std::lock_guard<std::mutex> lock(progress_mutex);
+        progress(finished, trials);
+      }
     }
   };
   const int n_threads = std::min(threads, trials);

@@ -72,6 +72,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -236,7 +237,12 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec);
 // about 45 ns per failure (bench: 10,000 × 90-day 100k-GPU RSC-1 runs, 7.3e7 failures,
 // ~3 s on one core). Errors: AnalyzeRun's, trials or threads < 1, and more than
 // kMaxMonteCarloEvents expected failure events.
+//
+// `progress`, if set, is called with (trials done, trials) as trials finish, at most about
+// a hundred times, from one thread at a time (serialized by a mutex); it only observes, so
+// the results are the same with or without it.
+using Progress = std::function<void(int done, int total)>;
 core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uint64_t seed,
-                                            int threads = 1);
+                                            int threads = 1, const Progress& progress = {});
 
 }  // namespace fathom::reliability
