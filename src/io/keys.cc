@@ -170,7 +170,7 @@ const std::string kSourceHelp = "where the numbers of this section come from (ci
 const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
   using C = hardware::ChipSpec;
   using P = hardware::Precision;
-  static const std::vector<Field<C>> fields = Build<C>(
+  static const std::vector<Field<C>> kFields = Build<C>(
       Defs<C>{
           {Str("name", "catalog name of the chip").Required(),
            [](C& c, const Value& v) { c.name = v.s; }},
@@ -274,12 +274,12 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { AddSource(c.sources, "price", v); }},
       },
       ChipInfos());
-  return fields;
+  return kFields;
 }
 
 const std::vector<Field<ClusterDraft>>& ClusterFields() {
   using C = ClusterDraft;
-  static const std::vector<Field<C>> fields = Build<C>(
+  static const std::vector<Field<C>> kFields = Build<C>(
       Defs<C>{
           {Str("name", "catalog name of the cluster").Required(),
            [](C& c, const Value& v) { c.spec.name = v.s; }},
@@ -369,12 +369,12 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
            [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_out", v.s); }},
       },
       ClusterInfos());
-  return fields;
+  return kFields;
 }
 
 const std::vector<Field<model::ModelSpec>>& ModelFields() {
   using M = model::ModelSpec;
-  static const std::vector<Field<M>> fields = Build<M>(
+  static const std::vector<Field<M>> kFields = Build<M>(
       Defs<M>{
           {Str("name", "catalog name of the model").Required(),
            [](M& m, const Value& v) { m.name = v.s; }},
@@ -466,12 +466,12 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.mla.v_head_dim = static_cast<int>(v.i); }},
       },
       ModelInfos());
-  return fields;
+  return kFields;
 }
 
 const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
   using P = parallel::ParallelPlan;
-  static const std::vector<Field<P>> fields = Build<P>(
+  static const std::vector<Field<P>> kFields = Build<P>(
       Defs<P>{
           {Int("tp", "tensor-parallel degree").Default("1").Min(1).Max(1e6),
            [](P& p, const Value& v) { p.tp = static_cast<int>(v.i); }},
@@ -565,12 +565,12 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
            [](P& p, const Value& v) { p.memory_fragmentation = v.d; }},
       },
       PlanInfos());
-  return fields;
+  return kFields;
 }
 
 const std::vector<Field<ScenarioDraft>>& ScenarioFields() {
   using S = ScenarioDraft;
-  static const std::vector<Field<S>> fields = Build<S>(
+  static const std::vector<Field<S>> kFields = Build<S>(
       Defs<S>{
           {Str("name", "scenario name"), [](S& s, const Value& v) { s.name = v.s; }},
           {Str("description", "what the scenario is and where its plan comes from"),
@@ -594,12 +594,12 @@ const std::vector<Field<ScenarioDraft>>& ScenarioFields() {
            [](S& s, const Value& v) { s.reliability = v.node; }},
       },
       ScenarioInfos());
-  return fields;
+  return kFields;
 }
 
 const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
   using V = ValidationCase;
-  static const std::vector<Field<V>> fields = Build<V>(
+  static const std::vector<Field<V>> kFields = Build<V>(
       Defs<V>{
           {Str("name", "the published run's id").Required(),
            [](V& c, const Value& v) { c.name = v.s; }},
@@ -622,12 +622,12 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
            [](V& c, const Value& v) { c.scenario = v.node; }},
       },
       CaseInfos());
-  return fields;
+  return kFields;
 }
 
 const std::vector<Field<TrainingConfig>>& TrainingFields() {
   using T = TrainingConfig;
-  static const std::vector<Field<T>> fields = Build<T>(
+  static const std::vector<Field<T>> kFields = Build<T>(
       Defs<T>{
           {Qty("tokens", Dimension::kCount,
                "tokens to train (e.g. \"15T\"); steps = tokens / (global_batch_size x seq_len), "
@@ -645,12 +645,12 @@ const std::vector<Field<TrainingConfig>>& TrainingFields() {
            [](T& t, const Value& v) { t.duration_s = v.d; }},
       },
       TrainingInfos());
-  return fields;
+  return kFields;
 }
 
 const std::vector<Field<FailureConfig>>& FailureClassFields() {
   using F = FailureConfig;
-  static const std::vector<Field<F>> fields = Build<F>(
+  static const std::vector<Field<F>> kFields = Build<F>(
       Defs<F>{
           {Str("name", "the class, e.g. gpu, gpu_hbm, software, switch").Required(),
            [](F& f, const Value& v) { f.name = v.s; }},
@@ -710,12 +710,12 @@ const std::vector<Field<FailureConfig>>& FailureClassFields() {
           {Str("source", kSourceHelp), [](F& f, const Value& v) { f.source = v.s; }},
       },
       FailureClassInfos());
-  return fields;
+  return kFields;
 }
 
 const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
   using R = ReliabilityDraft;
-  static const std::vector<Field<R>> fields = Build<R>(
+  static const std::vector<Field<R>> kFields = Build<R>(
       Defs<R>{
           {Str("preset",
                "start from a preset (llama3-table5, rsc1, rsc2 in data/reliability) or a file; "
@@ -841,7 +841,7 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
            [](R& r, const Value& v) { r.config.seed = static_cast<uint64_t>(v.i); }},
       },
       ReliabilityInfos());
-  return fields;
+  return kFields;
 }
 
 const std::vector<KeyInfo>& Keys(Section s) {

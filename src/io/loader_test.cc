@@ -17,8 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const Catalog& TestCatalog() {
-  static const Catalog catalog(FATHOM_SOURCE_DIR "/data");
-  return catalog;
+  static const Catalog kCatalog(FATHOM_SOURCE_DIR "/data");
+  return kCatalog;
 }
 
 // A scratch directory per test, removed afterwards.

@@ -11,8 +11,8 @@ namespace fathom::io {
 namespace {
 
 const Catalog& TestCatalog() {
-  static const Catalog catalog(FATHOM_SOURCE_DIR "/data");
-  return catalog;
+  static const Catalog kCatalog(FATHOM_SOURCE_DIR "/data");
+  return kCatalog;
 }
 
 estimate::StepReport Report(const std::string& example) {

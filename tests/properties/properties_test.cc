@@ -27,8 +27,8 @@ const char* const kScenarios[] = {
 };
 
 const io::Catalog& TestCatalog() {
-  static const io::Catalog catalog(FATHOM_SOURCE_DIR "/data");
-  return catalog;
+  static const io::Catalog kCatalog(FATHOM_SOURCE_DIR "/data");
+  return kCatalog;
 }
 
 estimate::Scenario Load(const std::string& name) {
