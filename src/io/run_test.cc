@@ -1,0 +1,133 @@
+#include "io/run.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace fathom::io {
+namespace {
+
+const Catalog& TestCatalog() {
+  static const Catalog kCatalog(FATHOM_SOURCE_DIR "/data");
+  return kCatalog;
+}
+
+std::string Write(const std::string& name, const std::string& text) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "fathom_run_test";
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path path = dir / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+core::Result<RunResult> RunExample(const std::string& file, bool monte_carlo) {
+  RunRequest request;
+  request.scenario = file;
+  core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), request);
+  if (!loaded.ok()) return loaded.diagnostics();
+  RunOptions options;
+  options.monte_carlo = monte_carlo;
+  options.trials = 50;
+  return EvaluateRun(loaded.value(), options);
+}
+
+TEST(Run, Llama3ReproducesTable5Count) {
+  core::Result<RunResult> r =
+      RunExample(FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml", false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_NEAR(r.value().analysis.interruptions_expected, 419.0, 0.5);
+  EXPECT_NEAR(r.value().analysis.mtbf_s / 3600, 3.09, 0.01);
+  EXPECT_GE(r.value().analysis.ettr, 0.90);  // V2
+  EXPECT_EQ(r.value().counts.node, 2048);
+}
+
+TEST(Run, JsonHasTheSchemaAndKeys) {
+  core::Result<RunResult> r =
+      RunExample(FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml", true);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_EQ(j.at("schema"), "fathom.run/1");
+  for (const char* key : {"time_to_train_s", "ettr", "interruptions_expected",
+                          "checkpoint_interval_s", "spare_nodes"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+}
+
+TEST(Run, SameSeedSameBytesWhateverTheThreads) {
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+  core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), request);
+  ASSERT_TRUE(loaded.ok());
+  RunOptions one;
+  one.trials = 64;
+  one.seed = 7;
+  RunOptions four = one;
+  four.threads = 4;
+  const std::string a = RunReportJson(EvaluateRun(loaded.value(), one).value());
+  const std::string b = RunReportJson(EvaluateRun(loaded.value(), four).value());
+  EXPECT_EQ(a, b);
+}
+
+TEST(Run, FailureListErrorsNameTheItem) {
+  const std::string file = Write("bad_failures.yaml", R"(name: bad
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 16}
+plan: {global_batch_size: 16, zero: 3}
+training: {steps: 1000}
+reliability:
+  failures:
+    - {name: gpu, per_1000_node_days: 1.0}
+    - {name: nic, per: nic, per_component_year: -1}
+    - {name: psu, per_1000_node_days: -2}
+)");
+  RunRequest request;
+  request.scenario = file;
+  core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), request);
+  ASSERT_FALSE(loaded.ok());
+  const std::string text = loaded.diagnostics().Format();
+  EXPECT_NE(text.find("reliability.failures[1]"), std::string::npos) << text;
+  EXPECT_NE(text.find("reliability.failures[2]"), std::string::npos) << text;
+  EXPECT_NE(text.find("bad_failures.yaml:"), std::string::npos) << text;
+}
+
+TEST(Run, TwoRateFormsInOneClassIsAnError) {
+  const std::string file = Write("two_rates.yaml", R"(name: bad
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 16}
+plan: {global_batch_size: 16, zero: 3}
+training: {steps: 1000}
+reliability:
+  failures:
+    - {name: psu, per_1000_node_days: 1.0, mtbf: 100h}
+)");
+  RunRequest request;
+  request.scenario = file;
+  core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), request);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.diagnostics().Format().find("reliability.failures[0]"), std::string::npos)
+      << loaded.diagnostics().Format();
+}
+
+TEST(Run, MoreFailuresNeverFinishSooner) {
+  const char* kBase = R"(name: scale
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 1024}
+plan: {global_batch_size: 1024, zero: 3}
+training: {tokens: 1T}
+reliability: {preset: %s}
+)";
+  char low[512], high[512];
+  std::snprintf(low, sizeof low, kBase, "rsc2");
+  std::snprintf(high, sizeof high, kBase, "rsc1");
+  core::Result<RunResult> a = RunExample(Write("low.yaml", low), false);
+  core::Result<RunResult> b = RunExample(Write("high.yaml", high), false);
+  ASSERT_TRUE(a.ok()) << a.diagnostics().Format();
+  ASSERT_TRUE(b.ok()) << b.diagnostics().Format();
+  EXPECT_LE(a.value().analysis.expected_time_s, b.value().analysis.expected_time_s);
+  EXPECT_GE(a.value().analysis.ettr, b.value().analysis.ettr);
+}
+
+}  // namespace
+}  // namespace fathom::io
