@@ -163,7 +163,7 @@ reliability::Effect EffectOf(const std::string& s) {
 
 double AutoOr(const Value& v, double automatic) { return v.is_auto ? automatic : v.d; }
 
-const std::string kSourceHelp = "where the numbers of this section come from (citation)";
+constexpr std::string_view kSourceHelp = "where the numbers of this section come from (citation)";
 
 }  // namespace
 
@@ -197,7 +197,7 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
                "dense FP4 tensor peak; omit if the chip lacks FP4")
                .Min(0, true),
            [](C& c, const Value& v) { SetPeak(c, P::kFp4, v); }},
-          {Str("peak.source", kSourceHelp),
+          {Str("peak.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "peak", v); }},
           {Qty("memory.capacity", Dimension::kBytes, "HBM capacity per chip")
                .Required()
@@ -207,7 +207,7 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
                .Required()
                .Min(0, true),
            [](C& c, const Value& v) { c.hbm_bandwidth = core::BytesPerSec(v.d); }},
-          {Str("memory.source", kSourceHelp),
+          {Str("memory.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "memory", v); }},
           {Num("efficiency.gemm_bf16",
                "fraction of the bf16/fp16 peak a large GEMM reaches (measured, e.g. MAMF)")
@@ -232,7 +232,7 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
                .Min(0, true)
                .Max(1),
            [](C& c, const Value& v) { c.hbm_efficiency = v.d; }},
-          {Str("efficiency.source", kSourceHelp),
+          {Str("efficiency.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "efficiency", v); }},
           {Int("gemm.compute_units",
                "compute units (SMs, CUs, matrix engines) GEMM tiles are spread over; 0 disables "
@@ -245,7 +245,7 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { c.tile_m = static_cast<int>(v.i); }},
           {Int("gemm.tile_n", "GEMM output tile columns").Default("128").Min(1).Max(4096),
            [](C& c, const Value& v) { c.tile_n = static_cast<int>(v.i); }},
-          {Str("gemm.source", kSourceHelp),
+          {Str("gemm.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "gemm", v); }},
           {Str("scale_up.fabric", "scale-up interconnect"),
            [](C& c, const Value& v) { c.scale_up_fabric = v.s; }},
@@ -256,21 +256,21 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { c.scale_up_bandwidth = core::BytesPerSec(v.d); }},
           {Int("scale_up.domain", "chips in one scale-up domain").Default("1").Min(1).Max(1e6),
            [](C& c, const Value& v) { c.scale_up_domain = static_cast<int>(v.i); }},
-          {Str("scale_up.source", kSourceHelp),
+          {Str("scale_up.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "scale_up", v); }},
           {Qty("scale_out.bandwidth", Dimension::kBandwidth,
                "scale-out NIC bandwidth per chip, one direction")
                .Min(0, true),
            [](C& c, const Value& v) { c.scale_out_bandwidth = core::BytesPerSec(v.d); }},
-          {Str("scale_out.source", kSourceHelp),
+          {Str("scale_out.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "scale_out", v); }},
           {Qty("power.tdp", Dimension::kPower, "thermal design power per chip").Min(0, true),
            [](C& c, const Value& v) { c.tdp = core::Watts(v.d); }},
-          {Str("power.source", kSourceHelp),
+          {Str("power.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "power", v); }},
           {Num("price.usd_per_chip_hour", "rental price, US dollars per chip-hour").Min(0),
            [](C& c, const Value& v) { c.usd_per_chip_hour = v.d; }},
-          {Str("price.source", kSourceHelp),
+          {Str("price.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "price", v); }},
       },
       ChipInfos());
@@ -330,7 +330,7 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Min(0)
                .Max(4),
            [](C& c, const Value& v) { c.spec.in_network_efficiency = v.d; }},
-          {Str("scale_up.source", kSourceHelp),
+          {Str("scale_up.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_up", v.s); }},
           {Str("scale_out.fabric", "scale-out network"),
            [](C& c, const Value& v) { c.spec.scale_out.fabric = v.s; }},
@@ -365,7 +365,7 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Min(0)
                .Max(1e8),
            [](C& c, const Value& v) { c.spec.pod = v.i; }},
-          {Str("scale_out.source", kSourceHelp),
+          {Str("scale_out.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_out", v.s); }},
       },
       ClusterInfos());
@@ -380,7 +380,7 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.name = v.s; }},
           {Str("description", "one line describing the model"),
            [](M& m, const Value& v) { m.description = v.s; }},
-          {Str("source", kSourceHelp), [](M& m, const Value& v) { m.source = v.s; }},
+          {Str("source", std::string(kSourceHelp)), [](M& m, const Value& v) { m.source = v.s; }},
           {Int("layers", "transformer layers").Required().Min(1).Max(1e5),
            [](M& m, const Value& v) { m.layers = static_cast<int>(v.i); }},
           {Int("hidden", "hidden size h").Required().Min(1).Max(1e7),
@@ -707,7 +707,7 @@ const std::vector<Field<FailureConfig>>& FailureClassFields() {
                 "the failed node goes to repair and a spare takes its place (false for software)")
                .Default("true"),
            [](F& f, const Value& v) { f.needs_repair = v.b; }},
-          {Str("source", kSourceHelp), [](F& f, const Value& v) { f.source = v.s; }},
+          {Str("source", std::string(kSourceHelp)), [](F& f, const Value& v) { f.source = v.s; }},
       },
       FailureClassInfos());
   return kFields;
@@ -723,7 +723,7 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
            [](R& r, const Value& v) { r.preset = v.s; }},
           {Str("description", "what the section models"),
            [](R& r, const Value& v) { r.config.description = v.s; }},
-          {Str("source", kSourceHelp),
+          {Str("source", std::string(kSourceHelp)),
            [](R& r, const Value& v) { r.config.sources.push_back(v.s); }},
           {MappingList("failures", "failure class",
                        "failure classes, each with a rate, a distribution and an effect"),

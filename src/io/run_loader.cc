@@ -1,6 +1,7 @@
 // `fathom run` inputs: the training and reliability sections, presets, and the RunSpec
 // built from them and the step estimate (formulas in io/run.h).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 
@@ -19,7 +20,7 @@ constexpr int kMaxPresetDepth = 8;
 constexpr double kDay = 86400;
 constexpr double kYear = 365.25 * kDay;
 const char* const kDefaultPreset = "llama3-table5";
-const std::vector<std::string> kTiers = {"host", "peers", "storage"};
+constexpr std::array<std::string_view, 3> kTiers = {"host", "peers", "storage"};
 
 core::Diagnostic Error(const std::string& file, int line, const std::string& key,
                        std::string message, std::string hint = {}) {
@@ -324,6 +325,14 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
   diags.Append(step.diagnostics());
   Locate(diags, run.scenario.where);
   if (!step.ok()) return diags;
+  if (!step.value().fits) {
+    // A plan that does not fit cannot run at all: projecting its run would mislead.
+    diags.Error("plan", "the plan does not fit in memory, so the run cannot be projected",
+                "see `fathom step` for the memory breakdown; raise tp or pp, recompute, or "
+                "shard more with zero");
+    Locate(diags, run.scenario.where);
+    return diags;
+  }
 
   RunResult r;
   r.step = std::move(step).value();
@@ -428,7 +437,8 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
   core::Result<reliability::RunReport> analysis = reliability::AnalyzeRun(spec);
   if (analysis.ok() && r.training.duration_s > 0) {
     const reliability::RunReport& a = analysis.value();
-    spec.steps = r.training.duration_s * a.ettr / (a.straggler_factor * spec.step_time_s);
+    // The window holds the useful time of every cause of loss (ideal / expected time).
+    spec.steps = r.training.duration_s * a.ettr_all_causes / spec.step_time_s;
     analysis = reliability::AnalyzeRun(spec);
   }
   core::Diagnostics engine = analysis.diagnostics();

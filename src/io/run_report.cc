@@ -39,28 +39,6 @@ std::string Count(double v) {
   return fmt::format("{:.0f}", v);
 }
 
-// The input's vocabulary for effects (reliability.failures[].effect).
-const char* EffectKey(Effect e) {
-  switch (e) {
-    case Effect::kStopJob:
-      return "stop_job";
-    case Effect::kStopReplica:
-      return "stop_replica";
-    case Effect::kFailSlow:
-      return "fail_slow";
-    case Effect::kSilentCorruption:
-      return "sdc";
-    case Effect::kPlannedMaintenance:
-      return "planned";
-  }
-  return "?";
-}
-
-bool StopsJob(Effect e) {
-  return e == Effect::kStopJob || e == Effect::kSilentCorruption ||
-         e == Effect::kPlannedMaintenance;
-}
-
 struct ClassRow {
   const reliability::ClassReport* report;
   const FailureConfig* config;
@@ -115,8 +93,8 @@ std::string RunReportText(const RunResult& r) {
   line("ideal time to train", Duration(a.ideal_time_s));
   line("expected time to train", Duration(a.expected_time_s));
   line("ETTR", fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
-  line("goodput",
-       fmt::format("{} (MFU {} x ETTR {:.4f})", Pct(s.mfu * a.ettr), Pct(s.mfu), a.ettr));
+  line("goodput", fmt::format("{} (MFU {} x ETTR of all causes {:.4f})",
+                              Pct(s.mfu * a.ettr_all_causes), Pct(s.mfu), a.ettr_all_causes));
   line("MTBF (job-stopping)", Duration(a.mtbf_s));
   line("interruptions expected", fmt::format("{:.1f}", a.interruptions_expected));
   if (std::abs(a.ettr_all_causes - a.ettr) > 5e-5) {
@@ -146,9 +124,9 @@ std::string RunReportText(const RunResult& r) {
   for (const ClassRow& row : Rows(r)) {
     const reliability::ClassReport& c = *row.report;
     out += fmt::format("    {:<30}{:<13}{:>7}{:>12.3f}{:>11.1f}{:>8}\n", c.name,
-                       EffectKey(c.effect), ClassCounted(row), Per1000NodeDays(r, c),
-                       c.expected_interruptions, StopsJob(c.effect) ? Pct(c.share) : "-");
-    if (StopsJob(c.effect)) sum += c.expected_interruptions;
+                       reliability::EffectName(c.effect), ClassCounted(row), Per1000NodeDays(r, c),
+                       c.expected_interruptions, c.stops_job ? Pct(c.share) : "-");
+    if (c.stops_job) sum += c.expected_interruptions;
   }
   out += fmt::format(
       "    {:<30}{:<13}{:>7}{:>12.3f}{:>11.1f}\n", "total (job-stopping)", "", "",
@@ -247,7 +225,7 @@ std::string RunReportJson(const RunResult& r) {
   j["ettr"] = Round(a.ettr);
   j["ettr_linear"] = Round(a.ettr_linear);
   j["ettr_all_causes"] = Round(a.ettr_all_causes);
-  j["goodput"] = Round(s.mfu * a.ettr);
+  j["goodput"] = Round(s.mfu * a.ettr_all_causes);
   j["straggler_factor"] = Round(a.straggler_factor);
   j["mtbf_s"] = Round(a.mtbf_s);
   j["interruptions_expected"] = Round(a.interruptions_expected);
@@ -261,7 +239,7 @@ std::string RunReportJson(const RunResult& r) {
   for (const ClassRow& row : Rows(r)) {
     const reliability::ClassReport& c = *row.report;
     classes.push_back({{"name", c.name},
-                       {"effect", EffectKey(c.effect)},
+                       {"effect", reliability::EffectName(c.effect)},
                        {"per", ClassCounted(row)},
                        {"components", Round(row.spec ? row.spec->count : 0)},
                        {"rate_per_s", Round(c.rate_per_s)},

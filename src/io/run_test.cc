@@ -131,3 +131,33 @@ reliability: {preset: %s}
 
 }  // namespace
 }  // namespace fathom::io
+
+namespace fathom::io {
+namespace {
+
+TEST(Run, WindowHoldsEveryCauseOfLoss) {
+  // A duration window must end when the expected wall time does, whatever slows the run.
+  const std::string file = Write("window.yaml", R"(name: window
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 1024}
+plan: {global_batch_size: 1024, zero: 3}
+training: {duration: 30d}
+reliability:
+  preset: rsc1
+  failures:
+    - {name: infra, per_1000_node_days: 6.5}
+    - {name: slow, per_1000_node_days: 20, effect: fail_slow, slowdown: 2, slow_duration: 6h}
+    - {name: sdc, per_1000_node_days: 0.1, effect: sdc, detect_latency: 1h}
+  checkpoint: {retained: 1000}
+)");
+  core::Result<RunResult> r = RunExample(file, false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const reliability::RunReport& a = r.value().analysis;
+  EXPECT_NEAR(a.expected_time_s / (30 * 86400.0), 1.0, 0.01);
+  EXPECT_LT(a.ettr_all_causes, a.ettr);  // fail-slow and SDC cost beyond fail-stop
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_NEAR(j.at("goodput").get<double>(), r.value().step.mfu * a.ettr_all_causes, 1e-9);
+}
+
+}  // namespace
+}  // namespace fathom::io

@@ -81,10 +81,12 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     const int rest_stages = p.pp - (p.first_stage_layers > 0) - (p.last_stage_layers > 0);
     if (p.pp < 2 || rest_layers < 0 || (rest_stages > 0 && rest_layers % rest_stages != 0) ||
         (rest_stages == 0 && rest_layers != 0)) {
-      d.Error("plan.first_stage_layers",
-              "layers (" + Str(m.layers) + ") minus first (" + Str(p.first_stage_layers) +
-                  ") and last (" + Str(p.last_stage_layers) + ") stage layers must split evenly "
-                  "over the other " + Str(std::max(rest_stages, 0)) + " stages");
+      d.Error("plan.first_stage_layers", "layers (" + Str(m.layers) + ") minus first (" +
+                                             Str(p.first_stage_layers) + ") and last (" +
+                                             Str(p.last_stage_layers) +
+                                             ") stage layers must split evenly "
+                                             "over the other " +
+                                             Str(std::max(rest_stages, 0)) + " stages");
     } else if (rest_stages > 0 && (rest_layers / rest_stages) % p.vp != 0) {
       d.Error("plan.vp", "the " + Str(rest_layers / rest_stages) +
                              " layers of each middle stage must split evenly into vp (" +

@@ -1,12 +1,12 @@
 // The Monte-Carlo engine behind SimulateRuns (model in reliability.h).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <mutex>
 #include <random>
 #include <string>
-#include <atomic>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -327,6 +327,7 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
   std::vector<TrialResult> results(static_cast<size_t>(trials));
   std::atomic<int> done{0};
   std::mutex progress_mutex;
+  int reported = 0;  // guarded by progress_mutex: reports only ever go up
   const int report_every = std::max(1, trials / 100);
   const auto work = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
@@ -334,7 +335,11 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
       const int finished = done.fetch_add(1) + 1;
       if (progress && (finished % report_every == 0 || finished == trials)) {
         const std::lock_guard<std::mutex> lock(progress_mutex);
-        progress(finished, trials);
+        const int now = done.load();
+        if (now > reported) {
+          reported = now;
+          progress(now, trials);
+        }
       }
     }
   };

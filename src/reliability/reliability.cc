@@ -38,7 +38,9 @@ void Positive(core::Diagnostics& d, const std::string& key, double v, const char
   }
 }
 
-bool IsDalyClass(const FailureClass& c, int replicas) {
+}  // namespace
+
+bool StopsJob(const FailureClass& c, int replicas) {
   switch (c.effect) {
     case Effect::kStopJob:
     case Effect::kPlannedMaintenance:
@@ -51,6 +53,8 @@ bool IsDalyClass(const FailureClass& c, int replicas) {
   }
   return false;
 }
+
+namespace {
 
 void Validate(const RunSpec& spec, core::Diagnostics& d) {
   const std::string r = "reliability.";
@@ -163,7 +167,7 @@ Model BuildModel(const RunSpec& spec) {
   m.replicas = spec.replicas;
   for (const FailureClass& c : spec.failures) {
     const double rate = c.count * c.rate_per_s;
-    if (IsDalyClass(c, spec.replicas)) {
+    if (StopsJob(c, spec.replicas)) {
       m.lambda += rate;
       if (c.effect == Effect::kSilentCorruption) {
         m.lambda_sdc += rate;
@@ -256,9 +260,9 @@ std::string_view EffectName(Effect e) {
     case Effect::kFailSlow:
       return "fail_slow";
     case Effect::kSilentCorruption:
-      return "silent_corruption";
+      return "sdc";
     case Effect::kPlannedMaintenance:
-      return "planned_maintenance";
+      return "planned";
   }
   return "unknown";
 }
@@ -291,26 +295,67 @@ double OptimalInterval(double w, double downtime, double mtbf, double min_tau) {
   return ArgMaxLog([&](double tau) { return ExactEttr(tau, w, downtime, mtbf); }, lo, hi);
 }
 
-double PoissonCdf(int s, double mean) {
+namespace {
+
+// Above this mean the Poisson law is replaced by its normal approximation (with continuity
+// correction); the relative error of the quantile is far below one unit there.
+constexpr double kNormalPoissonMean = 1e4;
+
+// Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
+double InverseNormal(double p) {
+  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                                 -2.759285104469687e+02, 1.383577518672690e+02,
+                                 -3.066479806614716e+01, 2.506628277459239e+00};
+  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                                 -1.556989798598866e+02, 6.680131188771972e+01,
+                                 -1.328068155288572e+01};
+  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                                 -2.400758277161838e+00, -2.549732539343734e+00,
+                                 4.374664141464968e+00,  2.938163982698783e+00};
+  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+                                 2.445134137142996e+00, 3.754408661907416e+00};
+  constexpr double kLow = 0.02425;
+  if (p < kLow) {
+    const double q = std::sqrt(-2 * std::log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (p > 1 - kLow) return -InverseNormal(1 - p);
+  const double q = p - 0.5;
+  const double r = q * q;
+  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+}  // namespace
+
+double PoissonCdf(int64_t s, double mean) {
   if (s < 0) return 0;
   if (!(mean > 0)) return 1;
+  if (mean > kNormalPoissonMean) {
+    return 0.5 * std::erfc(-(static_cast<double>(s) + 0.5 - mean) / std::sqrt(2 * mean));
+  }
   // Sum the pmf in log space (e^{-mean} underflows for large means).
   double log_p = -mean, cdf = 0;
-  for (int k = 0; k <= s; ++k) {
-    if (k > 0) log_p += std::log(mean / k);
+  for (int64_t k = 0; k <= s; ++k) {
+    if (k > 0) log_p += std::log(mean / static_cast<double>(k));
     cdf += std::exp(log_p);
-    if (k > mean && std::exp(log_p) < 1e-18 * cdf) break;
+    if (static_cast<double>(k) > mean && std::exp(log_p) < 1e-18 * cdf) break;
   }
   return std::min(1.0, cdf);
 }
 
-int PoissonQuantile(double mean, double confidence) {
+int64_t PoissonQuantile(double mean, double confidence) {
   if (!(mean > 0)) return 0;
+  if (mean > kNormalPoissonMean) {
+    return static_cast<int64_t>(
+        std::max(0.0, std::ceil(mean + InverseNormal(confidence) * std::sqrt(mean) - 0.5)));
+  }
   double log_p = -mean, cdf = 0;
-  for (int k = 0;; ++k) {
-    if (k > 0) log_p += std::log(mean / k);
+  for (int64_t k = 0;; ++k) {
+    if (k > 0) log_p += std::log(mean / static_cast<double>(k));
     cdf += std::exp(log_p);
-    if (cdf >= confidence || (k > mean + 50 * std::sqrt(mean) + 100)) return k;
+    if (cdf >= confidence || static_cast<double>(k) > mean + 50 * std::sqrt(mean) + 100) return k;
   }
 }
 
@@ -339,9 +384,33 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   Validate(spec, diags);
   if (diags.HasErrors()) return diags;
 
-  const Model m = BuildModel(spec);
+  Model m = BuildModel(spec);
   const double step = spec.step_time_s;
   RunReport rep;
+  // Spares: nodes out of service ~ Poisson(μ = repair rate · MTTR) (M/G/∞). A failure that
+  // finds every spare in use waits for the first repair to finish, about MTTR / (spares + 1)
+  // with that many repairs under way.
+  double repair_rate = 0;
+  for (const FailureClass& c : spec.failures) {
+    if (c.needs_repair && c.effect != Effect::kPlannedMaintenance &&
+        c.effect != Effect::kFailSlow) {
+      repair_rate += c.count * c.rate_per_s;
+    }
+  }
+  rep.nodes_out_mean = repair_rate * spec.repair_time_s;
+  rep.spare_nodes = spec.spare_nodes >= 0
+                        ? spec.spare_nodes
+                        : std::min<int64_t>(spec.nodes, PoissonQuantile(rep.nodes_out_mean,
+                                                                        spec.spare_confidence));
+  rep.p_wait_without_spares = 1 - std::exp(-rep.nodes_out_mean);
+  rep.p_wait_with_spares = 1 - PoissonCdf(rep.spare_nodes, rep.nodes_out_mean);
+  // With a given pool the wait joins the downtime; an automatic pool is sized to make it
+  // rare (1 − confidence) and is reported, not charged, so that buying more spares for a
+  // higher failure rate never makes the run look faster.
+  rep.spare_wait_s = spec.spare_nodes >= 0 ? rep.p_wait_with_spares * spec.repair_time_s /
+                                                 static_cast<double>(rep.spare_nodes + 1)
+                                           : 0.0;
+  m.d += rep.spare_wait_s;
   rep.step_time_s = step;
   rep.ideal_time_s = m.ideal;
   rep.downtime_s = m.d;
@@ -392,9 +461,9 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     rep.sensitivity.push_back({tau * k, ExactEttr(tau * k, m.w, r_eff, mtbf)});
   }
 
-  double interrupting_rate = 0;
+  double stopping_rate = 0;
   for (const FailureClass& c : spec.failures) {
-    if (c.effect != Effect::kFailSlow) interrupting_rate += c.count * c.rate_per_s;
+    if (StopsJob(c, spec.replicas)) stopping_rate += c.count * c.rate_per_s;
   }
   for (const FailureClass& c : spec.failures) {
     ClassReport cr;
@@ -402,27 +471,13 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     cr.effect = c.effect;
     cr.rate_per_s = c.count * c.rate_per_s;
     cr.expected_interruptions = cr.rate_per_s * rep.expected_time_s;
-    if (c.effect != Effect::kFailSlow) {
-      cr.share = interrupting_rate > 0 ? cr.rate_per_s / interrupting_rate : 0;
+    cr.stops_job = StopsJob(c, spec.replicas);
+    if (cr.stops_job) {
+      cr.share = stopping_rate > 0 ? cr.rate_per_s / stopping_rate : 0;
       rep.interruptions_expected += cr.expected_interruptions;
     }
     rep.classes.push_back(std::move(cr));
   }
-
-  // Spares: nodes out of service ~ Poisson(μ).
-  double repair_rate = 0;
-  for (const FailureClass& c : spec.failures) {
-    if (c.needs_repair && c.effect != Effect::kPlannedMaintenance &&
-        c.effect != Effect::kFailSlow) {
-      repair_rate += c.count * c.rate_per_s;
-    }
-  }
-  rep.nodes_out_mean = repair_rate * spec.repair_time_s;
-  rep.spare_nodes = spec.spare_nodes >= 0
-                        ? spec.spare_nodes
-                        : PoissonQuantile(rep.nodes_out_mean, spec.spare_confidence);
-  rep.p_wait_without_spares = 1 - std::exp(-rep.nodes_out_mean);
-  rep.p_wait_with_spares = 1 - PoissonCdf(rep.spare_nodes, rep.nodes_out_mean);
 
   // Checks that need the interval.
   for (size_t i = 0; i < spec.failures.size(); ++i) {

@@ -21,7 +21,10 @@
 //       (τ_D = M when w ≥ 2M); optimum: the numerical argmax of the expected goodput.
 //   spares (M/G/∞): nodes out of service ~ Poisson(μ = λ_node · N_nodes · MTTR), where
 //       λ_node·N_nodes sums the classes with `needs_repair`; the spare count is its
-//       quantile at the chosen confidence, and p_wait = P(Poisson(μ) > spares).
+//       quantile at the chosen confidence, and p_wait = P(Poisson(μ) > spares). With a
+//       given pool of s spares, a failure that finds none free waits about MTTR/(s+1)
+//       for the first repair: D grows by p_wait · MTTR/(s+1) (spare_wait_s). An
+//       automatic pool is reported, not charged.
 //
 // Expected wall time (what AnalyzeRun reports), with U = steps · step time:
 //   T_daly = U / ETTR. Per segment of τ useful seconds (Daly's renewal argument):
@@ -92,6 +95,7 @@ enum class Effect {
   kPlannedMaintenance  // a planned stop, costs the downtime but no rework beyond τ/2
 };
 
+// The input vocabulary: stop_job, stop_replica, fail_slow, sdc, planned.
 std::string_view EffectName(Effect e);
 
 struct FailureClass {
@@ -150,7 +154,13 @@ struct ClassReport {
   double rate_per_s = 0;              // n_c · r_c
   double expected_interruptions = 0;  // over the expected run time
   double share = 0;                   // of all job-stopping interruptions
+  bool stops_job = false;             // see StopsJob
 };
+
+// Whether a failure of the class stops the whole synchronous job (and so counts in the
+// MTBF): stop-job, planned maintenance, silent corruption, and a replica failure when there
+// is only one replica.
+bool StopsJob(const FailureClass& c, int replicas);
 
 struct LossBreakdown {  // seconds over the run; they add up with useful time to wall time
   double useful = 0;
@@ -200,7 +210,8 @@ struct RunReport {
     double ettr = 0;
   };
   std::vector<Sensitivity> sensitivity;  // exact ETTR at τ·{0.25, 0.5, 1, 2, 4}
-  int spare_nodes = 0;
+  int64_t spare_nodes = 0;
+  double spare_wait_s = 0;            // expected wait for a repair per failure (in downtime_s)
   double p_wait_without_spares = 0;   // P(some node is out of service) = 1 − e^{−μ}
   std::vector<std::string> warnings;  // also in the Result's diagnostics, with keys
   double ettr_all_causes = 0;         // ideal / expected time: every class and stragglers
@@ -216,9 +227,9 @@ double DalyInterval(double w, double mtbf);
 // argmax over τ of ExactEttr (golden-section on log τ, then refined), τ >= min_tau.
 double OptimalInterval(double w, double downtime, double mtbf, double min_tau);
 // Smallest s with P(Poisson(mean) <= s) >= confidence.
-int PoissonQuantile(double mean, double confidence);
+int64_t PoissonQuantile(double mean, double confidence);
 // P(Poisson(mean) <= s).
-double PoissonCdf(int s, double mean);
+double PoissonCdf(int64_t s, double mean);
 // P(at least k of n independent units are healthy), each healthy with probability p.
 double BinomialAtLeast(int n, int k, double p);
 // The downtime D at which ExactEttr(tau, w, D, mtbf) equals `ettr` (inverse of the exact
