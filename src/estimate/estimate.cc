@@ -274,10 +274,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     }
   }
 
-  // Optimizer: mixed-precision Adam reads fp32 master weights, both moments and the fp32
-  // gradient (16 B), writes master and moments (12 B) and the 16-bit weights (2 B).
+  // Optimizer: one memory-bound Adam update over the chip's shard.
   const double shard = params / (p.zero >= 1 ? p.dp : 1);
-  r.time.optimizer = hardware::MemoryTime(chip, shard * 30.0).value();
+  r.time.optimizer = hardware::MemoryTime(chip, shard * parallel::kAdamStepBytes).value();
 
   r.step_time_s = r.time.compute + r.time.tp_exposed + r.time.bubble + r.time.pp_exposed +
                   r.time.dp_exposed + r.time.optimizer;

@@ -9,6 +9,7 @@
 #include "core/units.h"
 #include "io/keys.h"
 #include "io/run.h"
+#include "parallel/memory.h"
 
 namespace fathom::io {
 
@@ -377,7 +378,7 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
   // Checkpoint size and tiers.
   const CheckpointConfig& cp = cfg.checkpoint;
   CheckpointDerivation& d = r.checkpoint;
-  d.size_bytes = r.step.parameters * (2 + 12) + cp.data_loader_state;
+  d.size_bytes = r.step.parameters * parallel::kCheckpointBytes + cp.data_loader_state;
   d.writers = plan.zero >= 1 ? static_cast<double>(cluster.chips)
                              : static_cast<double>(int64_t{plan.tp} * plan.pp * plan.cp);
   d.per_writer_bytes = d.size_bytes / d.writers;

@@ -7,6 +7,7 @@
 
 #include "core/units.h"
 #include "io/run.h"
+#include "parallel/memory.h"
 
 namespace fathom::io {
 
@@ -138,9 +139,10 @@ std::string RunReportText(const RunResult& r) {
 
   const CheckpointDerivation& d = r.checkpoint;
   out += "\n  checkpoint\n";
-  line("  size", fmt::format("{} = {:.1f}B parameters x 14 B + {} data-loader state",
-                             core::FormatBytes(d.size_bytes), s.parameters / 1e9,
-                             core::FormatBytes(r.config.checkpoint.data_loader_state)));
+  line("  size",
+       fmt::format("{} = {:.1f}B parameters x {:g} B + {} data-loader state",
+                   core::FormatBytes(d.size_bytes), s.parameters / 1e9, parallel::kCheckpointBytes,
+                   core::FormatBytes(r.config.checkpoint.data_loader_state)));
   line("  writers",
        fmt::format("{:.0f}, {} each", d.writers, core::FormatBytes(d.per_writer_bytes)));
   std::string tiers;

@@ -2,12 +2,6 @@
 
 namespace fathom::parallel {
 
-namespace {
-constexpr double kWeightBytes = 2;
-constexpr double kGradBytes = 4;
-constexpr double kOptimizerBytes = 12;
-}  // namespace
-
 double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                        int stage_layers) {
   const model::ParameterCount c = model::CountParameters(m);

@@ -14,6 +14,17 @@
 
 namespace fathom::parallel {
 
+// Mixed-precision Adam state per parameter (Megatron-LM; ZeRO paper Sec. 3), bytes.
+inline constexpr double kWeightBytes = 2;      // 16-bit weights
+inline constexpr double kGradBytes = 4;        // fp32 main gradients
+inline constexpr double kOptimizerBytes = 12;  // fp32 master weights and two Adam moments
+// What a checkpoint keeps per parameter: the 16-bit weights and the optimizer state.
+inline constexpr double kCheckpointBytes = kWeightBytes + kOptimizerBytes;
+// HBM traffic of one Adam update per parameter: read master weights, both moments and
+// the fp32 gradient (16 B), write master weights and moments (12 B) and the 16-bit
+// weights (2 B).
+inline constexpr double kAdamStepBytes = 30;
+
 struct MemoryBreakdown {
   int stage = 0;          // pipeline rank this breakdown is for
   double parameters = 0;  // parameters held by the chip (before ZeRO sharding)
