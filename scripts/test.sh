@@ -103,8 +103,10 @@ fi
 end "clang-format"
 
 begin "asan+ubsan build (build-asan/)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SANITIZE=ON \
-  -DFATHOM_WERROR=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=OFF
+# -O1 without debug info: sanitizers still see every access, and the build is about half
+# as long as RelWithDebInfo's on two cores (stack traces keep function names).
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1" \
+  -DFATHOM_SANITIZE=ON -DFATHOM_WERROR=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=OFF
 asan_built=1
 cmake --build build-asan -j "$jobs" -- -k 0 || { asan_built=0; fail "asan+ubsan build (cmake --build build-asan)"; }
 end "asan build"
