@@ -28,6 +28,17 @@ int PrintDiagnostics(const Diagnostics& d) {
   return d.HasErrors() ? kUserError : 0;
 }
 
+// Either a scenario file or all three of model, cluster and plan; says so otherwise.
+bool ScenarioOrParts(const std::string& scenario, const std::string& model,
+                     const std::string& cluster, const std::string& plan) {
+  const bool parts = !model.empty() || !cluster.empty() || !plan.empty();
+  if (scenario.empty() == !parts || (parts && (model.empty() || cluster.empty() || plan.empty()))) {
+    std::cerr << "error: give either -s SCENARIO or all of -m MODEL -c CLUSTER -p PLAN\n";
+    return false;
+  }
+  return true;
+}
+
 struct StepArgs {
   std::string scenario, model, cluster, plan;
   bool json = false;
@@ -168,23 +179,13 @@ int main(int argc, char** argv) {
       data_dir.empty() ? fathom::io::Catalog::Default(argv[0]) : fathom::io::Catalog(data_dir);
 
   if (step_cmd->parsed()) {
-    const bool parts = !step.model.empty() || !step.cluster.empty() || !step.plan.empty();
-    if (step.scenario.empty() == !parts ||
-        (parts && (step.model.empty() || step.cluster.empty() || step.plan.empty()))) {
-      std::cerr << "error: give either -s SCENARIO or all of -m MODEL -c CLUSTER -p PLAN\n";
-      return kUserError;
-    }
+    if (!ScenarioOrParts(step.scenario, step.model, step.cluster, step.plan)) return kUserError;
     return RunStep(catalog, step);
   }
   if (run_cmd->parsed()) {
     const fathom::io::RunRequest& q = run.request;
-    const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
-    if (q.scenario.empty() == !parts ||
-        (parts && (q.model.empty() || q.cluster.empty() || q.plan.empty()))) {
-      std::cerr << "error: give either -s SCENARIO or all of -m MODEL -c CLUSTER -p PLAN\n";
-      return kUserError;
-    }
-    if (parts && q.tokens.empty()) {
+    if (!ScenarioOrParts(q.scenario, q.model, q.cluster, q.plan)) return kUserError;
+    if (q.scenario.empty() && q.tokens.empty()) {
       std::cerr << "error: --tokens: how much to train is not given; e.g. --tokens 15T\n";
       return kUserError;
     }

@@ -190,21 +190,16 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     r.time.bubble = sum_stage_time - tc.Total();
   }
 
-  // Tensor-parallel summaries for the report (critical stage, whole step).
-  for (const CommOp& op : wc.forward_comm) {
-    const collective::Cost c =
-        collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
-    const double share =
-        tc.tp_forward > 0 ? c.time.value() * op.count / (tc.tp_forward + tc.tp_backward) : 0;
-    Record(r.comms, op, c, place.tp, op.count * mb, share * r.time.tp_exposed);
-  }
-  for (const CommOp& op : wc.backward_comm) {
-    const collective::Cost c =
-        collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
-    const double share = (tc.tp_forward + tc.tp_backward) > 0
-                             ? c.time.value() * op.count / (tc.tp_forward + tc.tp_backward)
-                             : 0;
-    Record(r.comms, op, c, place.tp, op.count * mb, share * r.time.tp_exposed);
+  // Tensor-parallel summaries for the report (critical stage, whole step): each op's share
+  // of the exposed time is its share of the stage's tensor-parallel time.
+  const double tp_total = tc.tp_forward + tc.tp_backward;
+  for (const std::vector<CommOp>* ops : {&wc.forward_comm, &wc.backward_comm}) {
+    for (const CommOp& op : *ops) {
+      const collective::Cost c =
+          collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
+      const double share = tp_total > 0 ? c.time.value() * op.count / tp_total : 0;
+      Record(r.comms, op, c, place.tp, op.count * mb, share * r.time.tp_exposed);
+    }
   }
 
   // Pipeline send/recv: every chunk boundary crossing of the fill and drain is on the
