@@ -9,6 +9,15 @@ namespace {
 using core::Dimension;
 constexpr double kInf = 1e300;
 
+// Plausibility limits (the reliability reference, bad input #10): far beyond any part
+// shipping or announced, so a value past them is a unit slip, not a design.
+constexpr double kMaxFlopRate = 1e18;            // 1 EFLOP/s per chip
+constexpr double kMaxMemory = 1e14;              // 100 TB per chip
+constexpr double kMaxMemoryBandwidth = 1e15;     // 1 PB/s per chip
+constexpr double kMaxScaleUpBandwidth = 1e14;    // 100 TB/s per chip
+constexpr double kMaxNicBandwidth = 100e12 / 8;  // 100 Tbps per chip
+constexpr double kMaxLatency = 1;                // 1 s per collective step
+
 // Builder for one declaration.
 struct Decl {
   KeyInfo info;
@@ -179,33 +188,44 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { c.description = v.s; }},
           {List("aliases", "other names the chip is found by"),
            [](C& c, const Value& v) { c.aliases = v.list; }},
-          {Qty("peak.fp32", Dimension::kFlopRate, "dense FP32 (vector) peak").Min(0, true),
+          {Qty("peak.fp32", Dimension::kFlopRate, "dense FP32 (vector) peak")
+               .Min(0, true)
+               .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kFp32, v); }},
-          {Qty("peak.tf32", Dimension::kFlopRate, "dense TF32 tensor peak").Min(0, true),
+          {Qty("peak.tf32", Dimension::kFlopRate, "dense TF32 tensor peak")
+               .Min(0, true)
+               .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kTf32, v); }},
           {Qty("peak.bf16", Dimension::kFlopRate,
                "dense BF16 tensor peak (no structured sparsity); the MFU denominator")
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kBf16, v); }},
-          {Qty("peak.fp16", Dimension::kFlopRate, "dense FP16 tensor peak").Min(0, true),
+          {Qty("peak.fp16", Dimension::kFlopRate, "dense FP16 tensor peak")
+               .Min(0, true)
+               .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kFp16, v); }},
           {Qty("peak.fp8", Dimension::kFlopRate,
                "dense FP8 tensor peak; omit if the chip lacks FP8")
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kFp8, v); }},
           {Qty("peak.fp4", Dimension::kFlopRate,
                "dense FP4 tensor peak; omit if the chip lacks FP4")
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kFp4, v); }},
           {Str("peak.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "peak", v); }},
           {Qty("memory.capacity", Dimension::kBytes, "HBM capacity per chip")
                .Required()
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxMemory),
            [](C& c, const Value& v) { c.hbm_capacity = core::Bytes(v.d); }},
           {Qty("memory.bandwidth", Dimension::kBandwidth, "HBM bandwidth per chip")
                .Required()
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxMemoryBandwidth),
            [](C& c, const Value& v) { c.hbm_bandwidth = core::BytesPerSec(v.d); }},
           {Str("memory.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "memory", v); }},
@@ -252,7 +272,8 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
           {Qty("scale_up.bandwidth", Dimension::kBandwidth,
                "scale-up bandwidth per chip, one direction")
                .Required()
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxScaleUpBandwidth),
            [](C& c, const Value& v) { c.scale_up_bandwidth = core::BytesPerSec(v.d); }},
           {Int("scale_up.domain", "chips in one scale-up domain").Default("1").Min(1).Max(1e6),
            [](C& c, const Value& v) { c.scale_up_domain = static_cast<int>(v.i); }},
@@ -260,7 +281,8 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { AddSource(c.sources, "scale_up", v); }},
           {Qty("scale_out.bandwidth", Dimension::kBandwidth,
                "scale-out NIC bandwidth per chip, one direction")
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxNicBandwidth),
            [](C& c, const Value& v) { c.scale_out_bandwidth = core::BytesPerSec(v.d); }},
           {Str("scale_out.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "scale_out", v); }},
@@ -303,11 +325,13 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
           {Qty("scale_up.bandwidth", Dimension::kBandwidth,
                "scale-up bandwidth per chip, one direction")
                .Default("the chip's scale_up.bandwidth")
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxScaleUpBandwidth),
            [](C& c, const Value& v) { c.spec.scale_up.bandwidth = core::BytesPerSec(v.d); }},
           {Qty("scale_up.latency", Dimension::kTime,
                "latency per collective algorithm step inside the domain (alpha)")
-               .Required(),
+               .Required()
+               .Max(kMaxLatency),
            [](C& c, const Value& v) { c.spec.scale_up.latency = core::Seconds(v.d); }},
           {Num("scale_up.efficiency",
                "achievable bus-bandwidth fraction inside the domain (e.g. NCCL ring busbw / link)")
@@ -337,11 +361,13 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
           {Qty("scale_out.bandwidth", Dimension::kBandwidth,
                "NIC bandwidth per chip, one direction")
                .Default("the chip's scale_out.bandwidth")
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxNicBandwidth),
            [](C& c, const Value& v) { c.spec.scale_out.bandwidth = core::BytesPerSec(v.d); }},
           {Qty("scale_out.latency", Dimension::kTime,
                "latency per collective algorithm step across domains (alpha)")
-               .Required(),
+               .Required()
+               .Max(kMaxLatency),
            [](C& c, const Value& v) { c.spec.scale_out.latency = core::Seconds(v.d); }},
           {Num("scale_out.efficiency", "achievable fraction of NIC bandwidth")
                .Required()

@@ -65,18 +65,33 @@ std::string FormatNumber(double v) {
   return buf;
 }
 
+// A bound in the key's own unit (quantities) or as a plain number.
+std::string BoundText(const KeyInfo& k, double v) {
+  if (k.type != ValueType::kQuantity) return FormatNumber(v);
+  switch (k.dim) {
+    case core::Dimension::kBytes:
+      return core::FormatBytes(v);
+    case core::Dimension::kBandwidth:
+      return core::FormatBandwidth(v);
+    case core::Dimension::kFlopRate:
+      return core::FormatFlopRate(v);
+    case core::Dimension::kTime:
+      return core::FormatSeconds(v);
+    default:
+      return FormatNumber(v);
+  }
+}
+
 std::string Bounds(const KeyInfo& k) {
-  std::string unit;
-  if (k.type == ValueType::kQuantity) unit = " (base units)";
+  const std::string low = k.min_exclusive ? "greater than " : "at least ";
   if (k.min > -1e299 && k.max < 1e299) {
     if (k.min_exclusive) {
-      return "greater than " + FormatNumber(k.min) + " and at most " + FormatNumber(k.max) + unit;
+      return "greater than " + BoundText(k, k.min) + " and at most " + BoundText(k, k.max);
     }
-    return std::string("between ") + FormatNumber(k.min) + " and " + FormatNumber(k.max) + unit;
+    return std::string("between ") + BoundText(k, k.min) + " and " + BoundText(k, k.max);
   }
-  if (k.min > -1e299)
-    return (k.min_exclusive ? "greater than " : "at least ") + FormatNumber(k.min) + unit;
-  return "at most " + FormatNumber(k.max) + unit;
+  if (k.min > -1e299) return low + BoundText(k, k.min);
+  return "at most " + BoundText(k, k.max);
 }
 
 // Converts one scalar/list node; returns "" on success or an error message + hint.
