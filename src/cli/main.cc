@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "estimate/estimate.h"
+#include "io/collective_report.h"
 #include "io/config.h"
 #include "io/report.h"
 #include "io/run.h"
@@ -98,6 +99,15 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
   return 0;
 }
 
+int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::CollectiveRequest& q,
+                     bool json) {
+  fathom::core::Result<fathom::io::CollectiveResult> r = fathom::io::RunCollective(catalog, q);
+  if (!r.ok()) return PrintDiagnostics(r.diagnostics());
+  std::cout << (json ? fathom::io::CollectiveJson(r.value())
+                     : fathom::io::CollectiveText(r.value()));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,6 +149,32 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads", run.threads, "Monte-Carlo threads; results do not depend on it")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-monte-carlo", run.no_monte_carlo, "the exact (analytic) results only");
+
+  fathom::io::CollectiveRequest coll;
+  bool coll_json = false;
+  CLI::App* coll_cmd = app.add_subcommand(
+      "collective", "cost of one collective on a group of the cluster (or an nccl-tests sweep)");
+  coll_cmd->add_option("-c,--cluster", coll.cluster, "cluster: catalog name or YAML file")
+      ->required();
+  coll_cmd
+      ->add_option("--op", coll.op,
+                   "all_reduce, all_gather, reduce_scatter, all_to_all, broadcast, send_recv")
+      ->capture_default_str();
+  coll_cmd->add_option("--size", coll.size, "buffer size with a unit (NCCL's convention)")
+      ->capture_default_str();
+  coll_cmd->add_option("--sweep", coll.sweep, "FROM:TO, e.g. 8B:8GiB: every power of two between");
+  coll_cmd->add_option("--group", coll.group, "members (default: every chip of the cluster)");
+  coll_cmd->add_option("--span", coll.span,
+                       "domain: members on consecutive chips (default); nodes: one per node");
+  coll_cmd->add_option("--stride", coll.stride, "rank distance between members (overrides --span)");
+  coll_cmd
+      ->add_option("--algo", coll.algorithm,
+                   "auto, ring, tree, hierarchical, nvls, nvls_tree, sharp, torus, direct, "
+                   "pairwise, p2p")
+      ->capture_default_str();
+  coll_cmd->add_flag("--all-groups", coll.all_groups,
+                     "every group of this shape in the cluster communicates at once");
+  coll_cmd->add_flag("--json", coll_json, "emit the fathom.collective/1 JSON report");
 
   std::string catalog_kind;
   bool catalog_json = false;
@@ -191,6 +227,7 @@ int main(int argc, char** argv) {
     }
     return RunRun(catalog, run);
   }
+  if (coll_cmd->parsed()) return RunCollectiveCmd(catalog, coll, coll_json);
   if (catalog_cmd->parsed()) {
     const fathom::io::Section s = catalog_kind == "chips"      ? fathom::io::Section::kChip
                                   : catalog_kind == "clusters" ? fathom::io::Section::kCluster

@@ -1,8 +1,189 @@
 #include "collective/collective.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "network/traffic.h"
 
 namespace fathom::collective {
+
+namespace {
+
+using network::ClusterSpec;
+using network::DomainKind;
+using network::GroupPlacement;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct AlgorithmInfo {
+  Algorithm algorithm;
+  std::string_view name;
+};
+constexpr std::array<AlgorithmInfo, 11> kAlgorithms{{
+    {Algorithm::kAuto, "auto"},
+    {Algorithm::kRing, "ring"},
+    {Algorithm::kTree, "tree"},
+    {Algorithm::kHierarchical, "hierarchical"},
+    {Algorithm::kNvls, "nvls"},
+    {Algorithm::kNvlsTree, "nvls_tree"},
+    {Algorithm::kSharp, "sharp"},
+    {Algorithm::kTorus, "torus"},
+    {Algorithm::kDirect, "direct"},
+    {Algorithm::kPairwise, "pairwise"},
+    {Algorithm::kP2p, "p2p"},
+}};
+
+// Bus-bandwidth ramp: a collective of S bytes reaches S / (S + S½) of its large-message
+// bus bandwidth (measured nccl-tests curves; the half size is a per-fabric datum).
+double Ramp(double size, core::Bytes half) {
+  if (size <= 0 || half.value() <= 0) return 1.0;
+  return size / (size + half.value());
+}
+
+// Per-member bandwidth a ring gets inside the scale-up domain, with m members there.
+double ScaleUpRate(const ClusterSpec& c, int64_t m) {
+  const double bw = c.scale_up.bandwidth.value() * c.scale_up.efficiency;
+  switch (c.domain_kind) {
+    case DomainKind::kSwitch:
+      return bw;
+    case DomainKind::kFullMesh:
+      // One link to each peer; NCCL/RCCL run a ring per link permutation, so a ring of m
+      // members inside the domain uses the m-1 links among them.
+      return c.domain > 1 ? bw * static_cast<double>(std::max<int64_t>(m - 1, 1)) / (c.domain - 1)
+                          : bw;
+    case DomainKind::kTorus: {
+      // A bidirectional ring along one dimension: two of the 2k links of a chip.
+      const double dims = static_cast<double>(std::max<size_t>(c.torus_dims.size(), 1));
+      return bw / dims;
+    }
+  }
+  return bw;
+}
+
+// One-way latency per algorithm step for a group whose highest crossing is below
+// `span_level` (0 = inside one domain).
+double StepLatency(const ClusterSpec& c, int span_level) {
+  if (span_level <= 0) return c.scale_up.latency.value();
+  const auto& levels = c.hierarchy.levels;
+  if (levels.empty()) return c.scale_out.latency.value();
+  const size_t i = std::min<size_t>(static_cast<size_t>(span_level - 1), levels.size() - 1);
+  return levels[i].latency;
+}
+
+// Lowest hierarchy level whose block holds two consecutive members.
+int NeighborLevel(const GroupPlacement& g) {
+  for (size_t k = 0; k < g.levels.size(); ++k) {
+    if (g.levels[k].members_per_block >= 2) return static_cast<int>(k);
+  }
+  return g.levels.empty() ? 0 : static_cast<int>(g.levels.size());
+}
+
+struct Phase {        // one ring-shaped collective phase
+  double steps = 0;   // algorithm steps
+  double volume = 0;  // bytes per member through its bottleneck link
+};
+
+Phase RingPhase(Kind kind, double n, double size) {
+  switch (kind) {
+    case Kind::kAllReduce:
+      return {2 * (n - 1), 2 * (n - 1) / n * size};
+    case Kind::kAllGather:
+    case Kind::kReduceScatter:
+    case Kind::kAllToAll:
+      return {n - 1, (n - 1) / n * size};
+    case Kind::kBroadcast:
+      return {n - 1, size};
+    case Kind::kSendRecv:
+      return {1, size};
+  }
+  return {};
+}
+
+// Time of a ring-shaped phase of `kind` over n members at `rate` bytes/s per member.
+// `ramp` is the bus-bandwidth ramp of the whole collective: the measured curves are of whole
+// collectives, so a phase of a multi-phase algorithm runs at the ramp of the collective's
+// buffer, not of its own shard.
+double RingTime(Kind kind, double n, double size, double alpha, double rate, double ramp) {
+  if (n <= 1 || size <= 0) return 0;
+  const Phase p = RingPhase(kind, n, size);
+  return p.steps * alpha + p.volume / (rate * ramp);
+}
+
+constexpr int kMaxTorusDims = 4;
+using Extents = std::array<int, kMaxTorusDims>;
+
+// Reduce-scatter (or all-gather) over a block of the torus with `e[d]` members along
+// dimension d: along each dimension in turn on a shrinking buffer, a bidirectional ring
+// where the extent wraps around (both directions of the dimension's links) and a line
+// otherwise (one direction's worth). With k dimensions the buffer is split in k parts that
+// start on different dimensions, so at every phase the parts use disjoint links (the
+// multi-dimensional algorithm of TPU collectives); the slowest part sets the time.
+double TorusBlockTime(const ClusterSpec& c, const Extents& e, int dims, double size, double alpha,
+                      double ramp) {
+  const double link =
+      c.scale_up.bandwidth.value() * c.scale_up.efficiency / (2.0 * std::max(dims, 1));
+  Extents used{};
+  int k = 0;
+  dims = std::min(dims, static_cast<int>(used.size()));
+  for (int d = 0; d < dims; ++d) {
+    if (e[d] > 1) used[k++] = d;
+  }
+  if (k == 0) return 0;
+  double slowest = 0;
+  for (int start = 0; start < k; ++start) {
+    double t = 0;
+    double part = size / k;
+    for (int j = 0; j < k; ++j) {
+      const int d = used[static_cast<size_t>((start + j) % k)] & (kMaxTorusDims - 1);
+      const bool ring = c.torus_wrap && e[d] == c.torus_dims[d];
+      t += RingTime(Kind::kReduceScatter, e[d], part, alpha, (ring ? 2 : 1) * link, ramp);
+      part /= e[d];
+    }
+    slowest = std::max(slowest, t);
+  }
+  return slowest;
+}
+
+// The group's members inside one torus domain form a block; a TPU mesh lays a logical axis
+// onto the block shape whose collectives run fastest (XLA's device assignment), so every
+// factorisation of the members over the dimensions (e[d] <= extent of d) is tried, along
+// with the rank order's own extents (GroupPlacement::torus_extent).
+double TorusReduceScatter(const ClusterSpec& c, const GroupPlacement& g, double size, double alpha,
+                          double ramp) {
+  const int dims = static_cast<int>(std::min<size_t>(c.torus_dims.size(), Extents{}.size()));
+  Extents own{};
+  own.fill(1);
+  for (int d = 0; d < dims && d < static_cast<int>(g.torus_extent.size()); ++d) {
+    own[d] = g.torus_extent[d];
+  }
+  double best = TorusBlockTime(c, own, dims, size, alpha, ramp);
+  Extents e{};
+  e.fill(1);
+  // Depth-first over the dimensions: e[d] divides what is left of the members.
+  auto search = [&](auto&& self, int d, int64_t left) -> void {
+    if (d >= dims || d >= kMaxTorusDims) {
+      if (left == 1) best = std::min(best, TorusBlockTime(c, e, dims, size, alpha, ramp));
+      return;
+    }
+    for (int64_t f = 1; f <= std::min<int64_t>(left, c.torus_dims[d]); ++f) {
+      if (left % f != 0) continue;
+      e[d] = static_cast<int>(f);
+      self(self, d + 1, left / f);
+    }
+    e[d] = 1;
+  };
+  search(search, 0, g.members_per_domain);
+  return best;
+}
+
+struct Candidate {
+  Algorithm algorithm;
+  double time;
+};
+
+}  // namespace
 
 std::string_view KindName(Kind k) {
   switch (k) {
@@ -12,61 +193,228 @@ std::string_view KindName(Kind k) {
       return "all-gather";
     case Kind::kReduceScatter:
       return "reduce-scatter";
+    case Kind::kAllToAll:
+      return "all-to-all";
+    case Kind::kBroadcast:
+      return "broadcast";
     case Kind::kSendRecv:
       return "send/recv";
   }
   return "?";
 }
 
-Cost CollectiveCost(const network::ClusterSpec& cluster, const network::GroupPlacement& group,
-                    Kind kind, core::Bytes size) {
-  Cost c;
-  const network::Level& up = cluster.scale_up;
-  const network::Level& out = cluster.scale_out;
-  const bool inside = group.InsideDomain();
-  c.level = inside ? "scale-up" : "scale-out";
-  const double alpha = inside ? up.latency.value() : out.latency.value();
-  const double up_bw = up.bandwidth.value() * up.efficiency;
-
-  const double half = inside ? up.half_bandwidth_size.value() : out.half_bandwidth_size.value();
-  const double ramp = size.value() > 0 ? size.value() / (size.value() + half) : 1.0;
-  if (kind == Kind::kSendRecv) {
-    c.algorithm = "p2p";
-    c.bus_bandwidth = inside ? up_bw : out.bandwidth.value() * out.efficiency;
-    if (!inside && group.crosses_pods) c.bus_bandwidth /= cluster.oversubscription;
-    c.bus_bandwidth *= ramp;
-    c.time = core::Seconds(alpha + size.value() / c.bus_bandwidth);
-    return c;
+double BusFactor(Kind k, int n) {
+  if (n <= 1) return 1.0;
+  const double nn = n;
+  switch (k) {
+    case Kind::kAllReduce:
+      return 2 * (nn - 1) / nn;
+    case Kind::kAllGather:
+    case Kind::kReduceScatter:
+    case Kind::kAllToAll:
+      return (nn - 1) / nn;
+    case Kind::kBroadcast:
+    case Kind::kSendRecv:
+      return 1.0;
   }
-  if (group.size <= 1) {
-    c.algorithm = "none";
-    return c;
-  }
+  return 1.0;
+}
 
-  c.algorithm = "ring";
-  double bw = up_bw;
-  if (inside) {
-    if (kind == Kind::kAllReduce && cluster.in_network_reduction &&
-        cluster.in_network_efficiency > 0) {
-      c.algorithm = "nvls";
-      bw = up.bandwidth.value() * cluster.in_network_efficiency;
+std::string_view AlgorithmName(Algorithm a) {
+  for (const AlgorithmInfo& i : kAlgorithms) {
+    if (i.algorithm == a) return i.name;
+  }
+  return "?";
+}
+
+bool AlgorithmFromName(std::string_view name, Algorithm* out) {
+  for (const AlgorithmInfo& i : kAlgorithms) {
+    if (i.name == name) {
+      *out = i.algorithm;
+      return true;
     }
+  }
+  return false;
+}
+
+bool Applies(const ClusterSpec& c, const GroupPlacement& g, Kind kind, Algorithm a) {
+  const bool crosses = !g.InsideDomain();
+  const bool reduce_like =
+      kind == Kind::kAllReduce || kind == Kind::kAllGather || kind == Kind::kReduceScatter;
+  switch (a) {
+    case Algorithm::kAuto:
+      return true;
+    case Algorithm::kRing:
+      return reduce_like || kind == Kind::kBroadcast;
+    case Algorithm::kTree:
+      return kind == Kind::kAllReduce && crosses;
+    case Algorithm::kHierarchical:
+      return reduce_like && crosses && g.members_per_domain > 1;
+    case Algorithm::kNvls:
+      return kind == Kind::kAllReduce && !crosses && c.domain_kind == DomainKind::kSwitch &&
+             c.in_network_reduction && c.in_network_efficiency > 0;
+    case Algorithm::kNvlsTree:
+      return kind == Kind::kAllReduce && crosses && g.members_per_domain > 1 &&
+             c.domain_kind == DomainKind::kSwitch && c.in_network_reduction &&
+             c.in_network_efficiency > 0;
+    case Algorithm::kSharp:
+      return kind == Kind::kAllReduce && crosses && c.scale_out_in_network_reduction &&
+             c.scale_out_in_network_efficiency > 0;
+    case Algorithm::kTorus:
+      return reduce_like && !crosses && c.domain_kind == DomainKind::kTorus &&
+             !g.torus_extent.empty();
+    case Algorithm::kDirect:
+    case Algorithm::kPairwise:
+      return kind == Kind::kAllToAll;
+    case Algorithm::kP2p:
+      return kind == Kind::kSendRecv;
+  }
+  return false;
+}
+
+GroupNetwork AnalyzeGroup(const ClusterSpec& c, const GroupPlacement& g, const Options& options) {
+  GroupNetwork net;
+  if (g.size <= 1) return net;
+  const double up = ScaleUpRate(c, g.members_per_domain);
+
+  // One solve for the group's own ring, neighbour and all-to-all traffic; each entry is
+  // alone with its kind (all groups of the shape, or just this one), not with the others.
+  std::array<network::Traffic, 3> t{{
+      {g, network::Pattern::kRing, 1.0, options.all_groups},
+      {g, network::Pattern::kNeighbor, 1.0, options.all_groups},
+      {g, network::Pattern::kAllToAll, 1.0 / g.size, options.all_groups},
+  }};
+  for (size_t i = 0; i < t.size(); ++i) {
+    const network::TrafficRates r = network::SolveSymmetric(c, std::span(&t[i], 1));
+    if (i == 0) {
+      net.ring_rate = g.InsideDomain() ? up : std::min(up, r.rate[0]);
+      net.ring_bottleneck = g.InsideDomain() || up <= r.rate[0] ? -1 : r.bottleneck_level[0];
+    } else if (i == 1) {
+      net.neighbor_rate = r.rate[0];
+    } else {
+      net.a2a_seconds_per_byte = r.time[0];
+    }
+  }
+  if (!g.InsideDomain() && g.members_per_domain > 1) {
+    // The cross-domain part of hierarchical algorithms: one ring per local index, D members
+    // a domain apart, all m of them at once.
+    const network::GroupPlacement sub =
+        network::PlaceGroup(c, static_cast<int>(g.domains), g.stride * g.members_per_domain);
+    const network::Traffic cross{sub, network::Pattern::kRing, 1.0, options.all_groups};
+    net.cross_ring_rate = network::SolveSymmetric(c, std::span(&cross, 1)).rate[0];
   } else {
-    const double k = group.members_per_domain;
-    const double nic = out.bandwidth.value() * out.efficiency;
-    bw = group.members_per_domain > 1 ? std::min(up_bw, k * nic) : nic;
-    if (group.crosses_pods && cluster.oversubscription > 1) {
-      bw =
-          std::min(bw, static_cast<double>(group.members_per_pod) * nic / cluster.oversubscription);
+    net.cross_ring_rate = net.ring_rate;
+  }
+  return net;
+}
+
+Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNetwork& net,
+                    Kind kind, core::Bytes size_bytes, const Options& options) {
+  Cost cost;
+  cost.span_level = g.span_level;
+  const double size = size_bytes.value();
+  const double n = g.size;
+  const bool crosses = !g.InsideDomain();
+  if (g.size <= 1 || size <= 0) {
+    cost.level = "none";
+    cost.algorithm = "none";
+    return cost;
+  }
+  cost.level = crosses ? "scale-out" : "scale-up";
+  const double m = g.members_per_domain;
+  const double d = static_cast<double>(g.domains);
+  const double a_up = c.scale_up.latency.value();
+  const double a_span = StepLatency(c, g.span_level);
+  const core::Bytes half =
+      crosses ? c.scale_out.half_bandwidth_size : c.scale_up.half_bandwidth_size;
+  const core::Bytes half_up = c.scale_up.half_bandwidth_size;
+  const core::Bytes half_out = c.scale_out.half_bandwidth_size;
+  const double up = ScaleUpRate(c, g.members_per_domain);
+  const double overhead = c.message_overhead.value();
+
+  // Time of each applicable algorithm.
+  auto time_of = [&](Algorithm a) -> double {
+    switch (a) {
+      case Algorithm::kRing:
+        return RingTime(kind, n, size, a_span, net.ring_rate, Ramp(size, half));
+      case Algorithm::kTree: {
+        const double lat = 2 * (std::ceil(std::log2(d)) * a_span + (m - 1) * a_up);
+        return lat + RingPhase(kind, n, size).volume /
+                         (net.ring_rate * c.tree_efficiency * Ramp(size, half));
+      }
+      case Algorithm::kHierarchical:
+      case Algorithm::kNvlsTree:
+      case Algorithm::kSharp: {
+        // Inside: reduce-scatter then all-gather over m members (NVLS does both in the
+        // switch); across: the collective on S/m over D members, m rings at once.
+        const bool nvls = a == Algorithm::kNvlsTree ||
+                          (a == Algorithm::kSharp && Applies(c, g, kind, Algorithm::kNvlsTree));
+        double inner = 0;
+        if (nvls) {
+          inner = 2 * a_up + size / (c.scale_up.bandwidth.value() * c.in_network_efficiency *
+                                     Ramp(size, half_up));
+        } else {
+          const double rs =
+              c.domain_kind == DomainKind::kTorus
+                  ? TorusReduceScatter(c, g, size, a_up, Ramp(size, half_up))
+                  : RingTime(Kind::kReduceScatter, m, size, a_up, up, Ramp(size, half_up));
+          inner = kind == Kind::kAllReduce ? 2 * rs : rs;
+        }
+        const double shard = size / m;
+        double outer = 0;
+        if (a == Algorithm::kSharp) {
+          outer = 2 * a_span + shard / (c.NicPerChip() * c.scale_out_in_network_efficiency *
+                                        Ramp(size, half_out));
+        } else {
+          outer = RingTime(kind, d, shard, a_span, net.cross_ring_rate, Ramp(size, half_out));
+        }
+        return inner + outer;
+      }
+      case Algorithm::kNvls:
+        return 2 * a_up +
+               RingPhase(kind, n, size).volume /
+                   (c.scale_up.bandwidth.value() * c.in_network_efficiency * Ramp(size, half_up));
+      case Algorithm::kTorus: {
+        const double rs = TorusReduceScatter(c, g, size, a_up, Ramp(size, half_up));
+        return kind == Kind::kAllReduce ? 2 * rs : rs;
+      }
+      case Algorithm::kDirect:
+        return a_span + (n - 1) * overhead + net.a2a_seconds_per_byte * size / Ramp(size, half);
+      case Algorithm::kPairwise:
+        return (n - 1) * (a_span + overhead) + net.a2a_seconds_per_byte * size / Ramp(size, half);
+      case Algorithm::kP2p: {
+        const int lvl = NeighborLevel(g);
+        const core::Bytes h = lvl == 0 ? half_up : half_out;
+        return StepLatency(c, lvl) + size / (net.neighbor_rate * Ramp(size, h));
+      }
+      case Algorithm::kAuto:
+        break;
+    }
+    return kInf;
+  };
+
+  Candidate best{Algorithm::kAuto, kInf};
+  if (options.algorithm != Algorithm::kAuto && Applies(c, g, kind, options.algorithm)) {
+    best = {options.algorithm, time_of(options.algorithm)};
+  } else {
+    // NCCL's tuner: the fastest predicted algorithm; ties go to the earlier (simpler) one.
+    for (const AlgorithmInfo& i : kAlgorithms) {
+      if (i.algorithm == Algorithm::kAuto || !Applies(c, g, kind, i.algorithm)) continue;
+      const double t = time_of(i.algorithm);
+      if (t < best.time) best = {i.algorithm, t};
     }
   }
-  c.bus_bandwidth = bw * ramp;
-  const double n = group.size;
-  const double steps = kind == Kind::kAllReduce ? 2 * (n - 1) : (n - 1);
-  const double volume = steps / n * size.value();
-  const double alpha_steps = c.algorithm == std::string_view("nvls") ? 2.0 : steps;
-  c.time = core::Seconds(alpha_steps * alpha + volume / c.bus_bandwidth);
-  return c;
+  if (kind == Kind::kSendRecv && NeighborLevel(g) == 0) cost.level = "scale-up";
+  cost.algorithm = AlgorithmName(best.algorithm);
+  cost.time = core::Seconds(best.time);
+  cost.alg_bandwidth = best.time > 0 ? size / best.time : 0;
+  cost.bus_bandwidth = cost.alg_bandwidth * BusFactor(kind, g.size);
+  return cost;
+}
+
+Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, Kind kind, core::Bytes size,
+                    const Options& options) {
+  return CollectiveCost(c, g, AnalyzeGroup(c, g, options), kind, size, options);
 }
 
 }  // namespace fathom::collective

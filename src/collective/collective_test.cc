@@ -1,5 +1,7 @@
 #include "collective/collective.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "network/test_fixtures.h"
@@ -9,52 +11,237 @@ namespace {
 
 using network::testing::DgxH100;
 
+constexpr double kGiB = 1024.0 * 1024 * 1024;
+
+network::ClusterSpec Finalized(network::ClusterSpec c) {
+  const core::Diagnostics d = network::Finalize(c);
+  EXPECT_FALSE(d.HasErrors()) << d.Format();
+  return c;
+}
+
+Cost Price(const network::ClusterSpec& c, int n, int64_t stride, Kind kind, double size,
+           Algorithm a = Algorithm::kAuto, bool all_groups = false) {
+  Options o;
+  o.algorithm = a;
+  o.all_groups = all_groups;
+  return CollectiveCost(c, network::PlaceGroup(c, n, stride), kind, core::Bytes(size), o);
+}
+
+TEST(BusFactor, FollowsNcclTests) {
+  EXPECT_DOUBLE_EQ(BusFactor(Kind::kAllReduce, 8), 2.0 * 7 / 8);
+  EXPECT_DOUBLE_EQ(BusFactor(Kind::kAllGather, 8), 7.0 / 8);
+  EXPECT_DOUBLE_EQ(BusFactor(Kind::kReduceScatter, 4), 3.0 / 4);
+  EXPECT_DOUBLE_EQ(BusFactor(Kind::kAllToAll, 16), 15.0 / 16);
+  EXPECT_DOUBLE_EQ(BusFactor(Kind::kBroadcast, 8), 1.0);
+  EXPECT_DOUBLE_EQ(BusFactor(Kind::kSendRecv, 2), 1.0);
+}
+
+TEST(AlgorithmNames, RoundTrip) {
+  for (Algorithm a :
+       {Algorithm::kAuto, Algorithm::kRing, Algorithm::kTree, Algorithm::kHierarchical,
+        Algorithm::kNvls, Algorithm::kNvlsTree, Algorithm::kSharp, Algorithm::kTorus,
+        Algorithm::kDirect, Algorithm::kPairwise, Algorithm::kP2p}) {
+    Algorithm back = Algorithm::kAuto;
+    ASSERT_TRUE(AlgorithmFromName(AlgorithmName(a), &back));
+    EXPECT_EQ(back, a);
+  }
+  Algorithm x;
+  EXPECT_FALSE(AlgorithmFromName("rings", &x));
+}
+
 TEST(CollectiveCost, RingAllReduceInsideNodeMatchesNccl) {
   // nccl-tests: 8x H200 ring all-reduce of 16 GiB reaches ~368 GB/s busbw (0.82 x 450).
   const auto c = DgxH100(8);
-  const auto g = network::PlaceGroup(c, 8, 1);
-  const double size = 16.0 * (1ull << 30);
-  const Cost cost = CollectiveCost(c, g, Kind::kAllReduce, core::Bytes(size));
-  const double busbw = size / cost.time.value() * 2 * 7 / 8;
-  EXPECT_NEAR(busbw / 1e9, 369, 2);
+  const Cost cost = Price(c, 8, 1, Kind::kAllReduce, 16 * kGiB, Algorithm::kRing);
+  EXPECT_EQ(cost.algorithm, "ring");
+  EXPECT_NEAR(cost.bus_bandwidth / 1e9, 369, 1);
+  EXPECT_NEAR(cost.bus_bandwidth, cost.alg_bandwidth * 2 * 7 / 8, 1);
   EXPECT_EQ(cost.level, "scale-up");
+}
+
+TEST(CollectiveCost, TunerPicksNvlsInsideAnNvSwitchDomain) {
+  auto c = DgxH100(8);
+  c.in_network_reduction = true;
+  c.in_network_efficiency = 1.07;
+  const Cost cost = Price(c, 8, 1, Kind::kAllReduce, 16 * kGiB);
+  EXPECT_EQ(cost.algorithm, "nvls");
+  EXPECT_NEAR(cost.bus_bandwidth / 1e9, 481.5, 1);
+  // Without in-switch reduction NVLS does not apply and the ring runs.
+  EXPECT_FALSE(Applies(DgxH100(8), network::PlaceGroup(DgxH100(8), 8, 1), Kind::kAllReduce,
+                       Algorithm::kNvls));
+  EXPECT_EQ(Price(DgxH100(8), 8, 1, Kind::kAllReduce, 16 * kGiB).algorithm, "ring");
 }
 
 TEST(CollectiveCost, AcrossNodesOneMemberPerNodeUsesOneNic) {
   const auto c = DgxH100(1024);
-  const auto g = network::PlaceGroup(c, 16, 8);
-  const Cost cost = CollectiveCost(c, g, Kind::kAllReduce, core::Bytes(1e9));
-  EXPECT_DOUBLE_EQ(cost.bus_bandwidth, 40e9);
+  const Cost cost = Price(c, 16, 8, Kind::kAllReduce, 64 * kGiB, Algorithm::kRing);
+  EXPECT_NEAR(cost.bus_bandwidth / 1e9, 40, 0.1);
   EXPECT_EQ(cost.level, "scale-out");
 }
 
-TEST(CollectiveCost, MoreMembersPerNodeUseMoreNics) {
+TEST(CollectiveCost, AcrossNodesAllMembersDriveAllNics) {
+  // 16 ranks on two nodes: each node's 8 NICs carry the ring, 8 x 40 GB/s.
   const auto c = DgxH100(1024);
-  const Cost one =
-      CollectiveCost(c, network::PlaceGroup(c, 16, 8), Kind::kAllGather, core::Bytes(1e9));
-  const Cost four =
-      CollectiveCost(c, network::PlaceGroup(c, 16, 2), Kind::kAllGather, core::Bytes(1e9));
-  EXPECT_LT(four.time.value(), one.time.value());
+  const Cost cost = Price(c, 16, 1, Kind::kAllReduce, 64 * kGiB, Algorithm::kRing);
+  EXPECT_NEAR(cost.bus_bandwidth / 1e9, 320, 1);
 }
 
-TEST(CollectiveCost, OversubscriptionSlowsCrossPodGroups) {
-  auto c = DgxH100(16384);
-  c.pod = 3072;
-  c.oversubscription = 7;
-  const auto g = network::PlaceGroup(c, 16, 1024);
-  const Cost cost = CollectiveCost(c, g, Kind::kAllReduce, core::Bytes(1e9));
-  EXPECT_NEAR(cost.bus_bandwidth, 3 * 40e9 / 7, 1);
+TEST(CollectiveCost, OversubscribedTierCapsGroupsThatCrossIt) {
+  // Meta's layout: pods of 3,072 GPUs, 1:7 above them. 16 members 1,024 apart: 3 share a
+  // pod, and with every such group busy the pod's uplinks give each 3 x 40 / 7 GB/s.
+  auto c = DgxH100(24576);
+  c.tiers = {{"leaf", 0, 256, 1, core::Seconds(0)},
+             {"pod", 0, 3072, 7, core::Seconds(0)},
+             {"core", 0, 24576, 1, core::Seconds(0)}};
+  c = Finalized(c);
+  const Cost busy = Price(c, 16, 1024, Kind::kAllReduce, 64 * kGiB, Algorithm::kRing, true);
+  EXPECT_NEAR(busy.bus_bandwidth / 1e9, 3 * 40.0 / 7, 0.05);
+  // Alone, the group has the pod's uplinks to itself and runs at NIC speed.
+  const Cost alone = Price(c, 16, 1024, Kind::kAllReduce, 64 * kGiB, Algorithm::kRing, false);
+  EXPECT_NEAR(alone.bus_bandwidth / 1e9, 40, 0.1);
+  // A group inside one pod does not feel the oversubscription.
+  const Cost inside = Price(c, 16, 8, Kind::kAllReduce, 64 * kGiB, Algorithm::kRing, true);
+  EXPECT_NEAR(inside.bus_bandwidth / 1e9, 40, 0.1);
 }
 
-TEST(CollectiveCost, MoreBandwidthNeverSlower) {
-  auto slow = DgxH100(64);
-  auto fast = DgxH100(64);
-  fast.scale_out.bandwidth = core::BytesPerSec(100e9);
-  for (int stride : {1, 2, 8}) {
-    const auto gs = network::PlaceGroup(slow, 8, stride);
-    const auto gf = network::PlaceGroup(fast, 8, stride);
-    EXPECT_LE(CollectiveCost(fast, gf, Kind::kAllReduce, core::Bytes(1e8)).time.value(),
-              CollectiveCost(slow, gs, Kind::kAllReduce, core::Bytes(1e8)).time.value());
+TEST(CollectiveCost, TreeWinsSmallMessagesAtScaleRingLargeOnes) {
+  const auto c = DgxH100(8192);
+  const Cost small = Price(c, 1024, 8, Kind::kAllReduce, 64 * 1024);
+  EXPECT_EQ(small.algorithm, "tree");
+  const Cost large = Price(c, 1024, 8, Kind::kAllReduce, 16 * kGiB);
+  EXPECT_NE(large.algorithm, "tree");
+  // Forcing the ring on the small message is slower than what the tuner chose.
+  EXPECT_GT(Price(c, 1024, 8, Kind::kAllReduce, 64 * 1024, Algorithm::kRing).time.value(),
+            small.time.value());
+}
+
+TEST(CollectiveCost, HierarchicalAppliesOnlyAcrossDomainsWithSeveralMembersEach) {
+  const auto c = DgxH100(1024);
+  EXPECT_TRUE(
+      Applies(c, network::PlaceGroup(c, 64, 1), Kind::kAllReduce, Algorithm::kHierarchical));
+  EXPECT_FALSE(
+      Applies(c, network::PlaceGroup(c, 8, 1), Kind::kAllReduce, Algorithm::kHierarchical));
+  EXPECT_FALSE(
+      Applies(c, network::PlaceGroup(c, 8, 8), Kind::kAllReduce, Algorithm::kHierarchical));
+  // A forced algorithm that does not apply falls back to the tuner's choice.
+  const Cost fallback = Price(c, 8, 1, Kind::kAllReduce, kGiB, Algorithm::kHierarchical);
+  EXPECT_EQ(fallback.algorithm, "ring");
+}
+
+TEST(CollectiveCost, HierarchicalAllReduceMatchesItsPhases) {
+  // 64 ranks on 8 nodes: reduce-scatter over 8 on NVLink, all-reduce over 8 nodes of S/8
+  // on one NIC each, all-gather over 8 on NVLink.
+  const auto c = DgxH100(1024);
+  const double s = 8 * kGiB;
+  const Cost h = Price(c, 64, 1, Kind::kAllReduce, s, Algorithm::kHierarchical);
+  const double up = 450e9 * 0.82;
+  const double inner = 2 * (7 * 3e-6 + 7.0 / 8 * s / up);
+  const double outer = 14 * c.hierarchy.levels[0].latency + 2 * 7.0 / 8 * (s / 8) / 40e9;
+  EXPECT_NEAR(h.time.value(), inner + outer, 1e-9 * (inner + outer));
+}
+
+TEST(CollectiveCost, FullMeshGivesSmallGroupsOnlyTheirLinks) {
+  // AMD MI300X-style: 8 chips, one link to each peer (448 GB/s over 7 links).
+  auto c = DgxH100(8);
+  c.domain_kind = network::DomainKind::kFullMesh;
+  c.scale_up.bandwidth = core::BytesPerSec(448e9);
+  c.scale_up.efficiency = 0.7;
+  c = Finalized(c);
+  const Cost two = Price(c, 2, 1, Kind::kAllReduce, 4 * kGiB, Algorithm::kRing);
+  const Cost eight = Price(c, 8, 1, Kind::kAllReduce, 4 * kGiB, Algorithm::kRing);
+  EXPECT_NEAR(two.bus_bandwidth / 1e9, 448 * 0.7 / 7, 0.1);
+  EXPECT_NEAR(eight.bus_bandwidth / 1e9, 448 * 0.7, 1);
+}
+
+TEST(CollectiveCost, TorusUsesDimensionOrderedRings) {
+  // A 4x4x4 torus with wrap-around: each dimension's ring uses both directions of its links,
+  // and the three dimensions work at once on thirds of the buffer.
+  auto c = DgxH100(64);
+  c.domain = 64;
+  c.chips_per_node = 4;
+  c.domain_kind = network::DomainKind::kTorus;
+  c.torus_dims = {4, 4, 4};
+  c.scale_up.bandwidth = core::BytesPerSec(270e9);
+  c.scale_up.efficiency = 0.8;
+  c.fabric_kind = network::FabricKind::kNone;
+  c = Finalized(c);
+  const auto g = network::PlaceGroup(c, 64, 1);
+  ASSERT_EQ(g.torus_extent, (std::vector<int>{4, 4, 4}));
+  const double s = kGiB;
+  const Cost t = Price(c, 64, 1, Kind::kAllReduce, s);
+  EXPECT_EQ(t.algorithm, "torus");
+  const double link = 270e9 * 0.8 / 6;
+  const double a = c.scale_up.latency.value();
+  // Three parts of S/3, each starting on a different dimension: disjoint links per phase.
+  double expect = 0;
+  double part = s / 3;
+  for (int d = 0; d < 3; ++d) {
+    expect += 3 * a + 3.0 / 4 * part / (2 * link);
+    part /= 4;
+  }
+  EXPECT_NEAR(t.time.value(), 2 * expect, 1e-9 * expect);
+  // A group the size of one dimension runs as that dimension's wrap-around ring, not as a
+  // line along the first dimension.
+  auto flat = c;
+  flat.torus_dims = {4, 4, 4};
+  const Cost line = Price(c, 4, 16, Kind::kAllReduce, s, Algorithm::kTorus);
+  const Cost ring = Price(c, 4, 1, Kind::kAllReduce, s, Algorithm::kTorus);
+  EXPECT_NEAR(line.time.value(), ring.time.value(), 1e-9 * ring.time.value());
+}
+
+TEST(CollectiveCost, AllToAllInsideDomainIsBoundByTheScaleUpLink) {
+  const auto c = DgxH100(8);
+  const double s = kGiB;
+  const Cost a = Price(c, 8, 1, Kind::kAllToAll, s, Algorithm::kDirect);
+  const double expect = 3e-6 + 7.0 / 8 * s / (450e9 * 0.82);
+  EXPECT_NEAR(a.time.value(), expect, 1e-6 * expect);
+}
+
+TEST(CollectiveCost, AllToAllAcrossNodesIsBoundByTheNics) {
+  // 16 ranks on two nodes: each rank sends half of its buffer to the other node's 8 ranks,
+  // through its own NIC.
+  const auto c = DgxH100(1024);
+  const double s = kGiB;
+  const Cost a = Price(c, 16, 1, Kind::kAllToAll, s, Algorithm::kDirect);
+  const double bw_part = 8.0 / 16 * s / 40e9;
+  EXPECT_NEAR(a.time.value(), bw_part, 0.01 * bw_part);
+  // Pairwise exchange moves the same bytes with n-1 latencies.
+  const Cost p = Price(c, 16, 1, Kind::kAllToAll, s, Algorithm::kPairwise);
+  EXPECT_GT(p.time.value(), a.time.value());
+}
+
+TEST(CollectiveCost, SendRecvCrossingNodesUsesOneNic) {
+  const auto c = DgxH100(64);
+  const Cost inside = Price(c, 2, 1, Kind::kSendRecv, 16 * kGiB);
+  const Cost across = Price(c, 2, 8, Kind::kSendRecv, 16 * kGiB);
+  EXPECT_EQ(inside.algorithm, "p2p");
+  EXPECT_EQ(inside.level, "scale-up");
+  EXPECT_EQ(across.level, "scale-out");
+  EXPECT_NEAR(inside.bus_bandwidth / 1e9, 369, 1);
+  EXPECT_NEAR(across.bus_bandwidth / 1e9, 40, 0.1);
+}
+
+TEST(CollectiveCost, SingleMemberCostsNothing) {
+  const auto c = DgxH100(8);
+  const Cost cost = Price(c, 1, 1, Kind::kAllReduce, kGiB);
+  EXPECT_EQ(cost.time.value(), 0);
+  EXPECT_EQ(cost.algorithm, "none");
+}
+
+TEST(CollectiveCost, MoreBandwidthIsNeverSlower) {
+  for (int64_t stride : {1, 8, 64}) {
+    for (Kind k : {Kind::kAllReduce, Kind::kAllGather, Kind::kAllToAll, Kind::kBroadcast}) {
+      auto slow = DgxH100(1024);
+      auto fast = DgxH100(1024);
+      fast.scale_out.bandwidth = core::BytesPerSec(100e9);
+      fast.scale_up.bandwidth = core::BytesPerSec(900e9);
+      fast = Finalized(fast);
+      for (double s : {1e3, 1e6, 1e9}) {
+        EXPECT_LE(Price(fast, 16, stride, k, s).time.value(),
+                  Price(slow, 16, stride, k, s).time.value())
+            << "stride " << stride << " kind " << KindName(k) << " size " << s;
+      }
+    }
   }
 }
 

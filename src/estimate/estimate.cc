@@ -27,13 +27,27 @@ double ComputeTime(const hardware::ChipSpec& chip, const ComputeOp& op) {
   return 0;
 }
 
+// A placed group and what the network gives it (one flow solve per group and plan).
+struct Placed {
+  network::GroupPlacement group;
+  collective::GroupNetwork net;
+  collective::Cost Cost(const network::ClusterSpec& cl, Kind kind, double bytes) const {
+    return collective::CollectiveCost(cl, group, net, kind, core::Bytes(bytes));
+  }
+};
+
+Placed Place(const network::ClusterSpec& cl, const network::GroupPlacement& g) {
+  return {g, collective::AnalyzeGroup(cl, g)};
+}
+
 struct Placements {
-  network::GroupPlacement tp, dp, pp;
+  Placed tp, dp, pp;
 };
 
 // Accumulates per-name communication totals for the report.
-void Record(std::vector<CommSummary>& out, const CommOp& op, const collective::Cost& cost,
-            const network::GroupPlacement& g, double calls, double exposed) {
+void Record(std::vector<CommSummary>& out, const network::ClusterSpec& cl, const CommOp& op,
+            const collective::Cost& cost, const network::GroupPlacement& g, double calls,
+            double exposed) {
   for (CommSummary& s : out) {
     if (s.name == op.name) {
       s.calls += calls;
@@ -48,6 +62,10 @@ void Record(std::vector<CommSummary>& out, const CommOp& op, const collective::C
   s.kind = collective::KindName(op.kind);
   s.algorithm = cost.algorithm;
   s.level = cost.level;
+  const auto& levels = cl.hierarchy.levels;
+  if (!levels.empty()) {
+    s.span = levels[std::min<size_t>(static_cast<size_t>(g.span_level), levels.size() - 1)].name;
+  }
   s.group_size = g.size;
   s.bytes = op.bytes;
   s.calls = calls;
@@ -91,10 +109,11 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   if (diags.HasErrors()) return diags;
 
   const workload::StepGraph g = workload::BuildStepGraph(m, p);
+  const parallel::GroupLayout layout = parallel::PlaceGroups(p, cl);
   Placements place;
-  place.tp = network::PlaceGroup(cl, p.tp, parallel::AxisStride(p, "tp"));
-  place.dp = network::PlaceGroup(cl, p.dp, parallel::AxisStride(p, "dp"));
-  place.pp = network::PlaceGroup(cl, 2, parallel::AxisStride(p, "pp"));
+  place.tp = Place(cl, layout.tp);
+  place.dp = Place(cl, layout.dp);
+  place.pp = Place(cl, layout.pp);
 
   StepReport r;
   r.scenario = sc.name;
@@ -136,14 +155,10 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       if (op.recompute) t.recompute_flops += op.Flops() * op.count;
     }
     for (const CommOp& op : w.forward_comm) {
-      t.tp_forward +=
-          collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes)).time.value() *
-          op.count;
+      t.tp_forward += place.tp.Cost(cl, op.kind, op.bytes).time.value() * op.count;
     }
     for (const CommOp& op : w.backward_comm) {
-      t.tp_backward +=
-          collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes)).time.value() *
-          op.count;
+      t.tp_backward += place.tp.Cost(cl, op.kind, op.bytes).time.value() * op.count;
     }
     t.tp_exposed = ExposedTp(t.tp_forward, t.forward_gemm, p.overlap_tp, p.tp) +
                    ExposedTp(t.tp_backward, t.backward_gemm, p.overlap_tp, p.tp);
@@ -195,10 +210,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   const double tp_total = tc.tp_forward + tc.tp_backward;
   for (const std::vector<CommOp>* ops : {&wc.forward_comm, &wc.backward_comm}) {
     for (const CommOp& op : *ops) {
-      const collective::Cost c =
-          collective::CollectiveCost(cl, place.tp, op.kind, core::Bytes(op.bytes));
+      const collective::Cost c = place.tp.Cost(cl, op.kind, op.bytes);
       const double share = tp_total > 0 ? c.time.value() * op.count / tp_total : 0;
-      Record(r.comms, op, c, place.tp, op.count * mb, share * r.time.tp_exposed);
+      Record(r.comms, cl, op, c, place.tp.group, op.count * mb, share * r.time.tp_exposed);
     }
   }
 
@@ -206,13 +220,12 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   // critical path; in the steady state it hides behind compute when overlapped.
   if (p.pp > 1) {
     const CommOp send{"pp_send_recv", Group::kPp, Kind::kSendRecv, g.p2p_bytes, 1};
-    const collective::Cost c =
-        collective::CollectiveCost(cl, place.pp, Kind::kSendRecv, core::Bytes(g.p2p_bytes));
+    const collective::Cost c = place.pp.Cost(cl, Kind::kSendRecv, g.p2p_bytes);
     const double fill_drain = 2.0 * (p.pp - 1);
     const double steady = 2.0 * mb * v;
     const double exposed_calls = fill_drain + (p.overlap_pp ? 0.0 : steady);
     r.time.pp_exposed = exposed_calls * c.time.value();
-    Record(r.comms, send, c, place.pp, fill_drain + steady, r.time.pp_exposed);
+    Record(r.comms, cl, send, c, place.pp.group, fill_drain + steady, r.time.pp_exposed);
   }
 
   // Data parallelism, on the critical stage's parameter shard.
@@ -229,24 +242,20 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       // the latency and the message-size ramp of their size, not of the whole stage.
       const double units = std::max(1, wc.layers);
       const double unit_params = param_bytes / units;
-      const collective::Cost ag =
-          collective::CollectiveCost(cl, place.dp, Kind::kAllGather, core::Bytes(unit_params));
-      const collective::Cost rs =
-          collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter, core::Bytes(unit_params));
+      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, unit_params);
+      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, unit_params);
       const double per_mb = units * (2 * ag.time.value() + rs.time.value());
       const double total = mb * per_mb;
       const double exposed =
           p.overlap_dp ? std::max(0.0, total - r.time.compute) + ag.time.value() : total;
       r.time.dp_exposed = exposed + (total - exposed) * contention;
-      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_params, 1}, ag, place.dp,
-             2 * mb * units, exposed * 2 * units * ag.time.value() / per_mb);
-      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_params, 1}, rs,
-             place.dp, mb * units, exposed * units * rs.time.value() / per_mb);
+      Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_params, 1}, ag,
+             place.dp.group, 2 * mb * units, exposed * 2 * units * ag.time.value() / per_mb);
+      Record(r.comms, cl, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_params, 1},
+             rs, place.dp.group, mb * units, exposed * units * rs.time.value() / per_mb);
     } else if (p.zero >= 1) {
-      const collective::Cost rs =
-          collective::CollectiveCost(cl, place.dp, Kind::kReduceScatter, core::Bytes(grad_bytes));
-      const collective::Cost ag =
-          collective::CollectiveCost(cl, place.dp, Kind::kAllGather, core::Bytes(param_bytes));
+      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, grad_bytes);
+      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, param_bytes);
       const double rs_exposed =
           p.overlap_dp ? std::max(0.0, rs.time.value() - backward_window) : rs.time.value();
       const double ag_exposed =
@@ -254,18 +263,17 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       r.time.dp_exposed =
           rs_exposed + ag_exposed +
           (rs.time.value() + ag.time.value() - rs_exposed - ag_exposed) * contention;
-      Record(r.comms, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1}, rs,
-             place.dp, 1, rs_exposed);
-      Record(r.comms, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag, place.dp,
-             1, ag_exposed);
+      Record(r.comms, cl, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1},
+             rs, place.dp.group, 1, rs_exposed);
+      Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag,
+             place.dp.group, 1, ag_exposed);
     } else {
-      const collective::Cost ar =
-          collective::CollectiveCost(cl, place.dp, Kind::kAllReduce, core::Bytes(grad_bytes));
+      const collective::Cost ar = place.dp.Cost(cl, Kind::kAllReduce, grad_bytes);
       const double exposed =
           p.overlap_dp ? std::max(0.0, ar.time.value() - backward_window) : ar.time.value();
       r.time.dp_exposed = exposed + (ar.time.value() - exposed) * contention;
-      Record(r.comms, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar, place.dp,
-             1, exposed);
+      Record(r.comms, cl, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar,
+             place.dp.group, 1, exposed);
     }
   }
 

@@ -45,6 +45,8 @@ struct CommSummary {
   std::string_view kind;       // all-reduce, ...
   std::string_view algorithm;  // ring, nvls, p2p
   std::string_view level;      // scale-up, scale-out
+  std::string span;            // the topology level whose block holds the group ("domain",
+                               // "leaf", "pod", ...: the highest one it crosses is below)
   int group_size = 0;
   double bytes = 0;      // per call, per chip
   double calls = 0;      // per step on the critical stage

@@ -30,6 +30,7 @@ enum class Section {
   kTraining,      // a scenario's `training:` section (how much to train)
   kReliability,   // a scenario's `reliability:` section, or a preset in data/reliability/
   kFailureClass,  // one item of reliability.failures
+  kTier,          // one item of a cluster's scale_out.tiers
 };
 std::string_view SectionName(Section s);
 
@@ -39,6 +40,7 @@ enum class ValueType {
   kBool,
   kString,
   kStringList,
+  kIntList,  // a list of integers, each within [min, max]
   kEnum,
   kQuantity,
   kRef,

@@ -76,6 +76,9 @@ Decl Str(std::string path, std::string help) {
 Decl List(std::string path, std::string help) {
   return Decl(std::move(path), ValueType::kStringList, std::move(help));
 }
+Decl IntList(std::string path, std::string help) {
+  return Decl(std::move(path), ValueType::kIntList, std::move(help));
+}
 Decl Enum(std::string path, std::string help) {
   return Decl(std::move(path), ValueType::kEnum, std::move(help));
 }
@@ -160,6 +163,23 @@ std::vector<KeyInfo>& ReliabilityInfos() {
 std::vector<KeyInfo>& FailureClassInfos() {
   static std::vector<KeyInfo> infos;
   return infos;
+}
+std::vector<KeyInfo>& TierInfos() {
+  static std::vector<KeyInfo> infos;
+  return infos;
+}
+
+network::DomainKind DomainKindOf(const std::string& s) {
+  if (s == "full_mesh") return network::DomainKind::kFullMesh;
+  if (s == "torus") return network::DomainKind::kTorus;
+  return network::DomainKind::kSwitch;
+}
+
+network::FabricKind FabricKindOf(const std::string& s) {
+  if (s == "fat_tree") return network::FabricKind::kFatTree;
+  if (s == "dragonfly") return network::FabricKind::kDragonfly;
+  if (s == "none") return network::FabricKind::kNone;
+  return network::FabricKind::kRailFatTree;
 }
 
 reliability::Effect EffectOf(const std::string& s) {
@@ -322,6 +342,23 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Min(1)
                .Max(1e6),
            [](C& c, const Value& v) { c.spec.domain = static_cast<int>(v.i); }},
+          {Enum("scale_up.kind",
+                "how the domain's chips are joined: switch (each chip has the full bandwidth into "
+                "a non-blocking switch: NVSwitch, NVL72), full_mesh (a direct link to every peer, "
+                "bandwidth / (domain - 1) each: AMD Infinity Fabric, Gaudi), torus (TPU ICI: "
+                "torus_dims, bandwidth split over 2 links per dimension)")
+               .Default("switch")
+               .Choices({"switch", "full_mesh", "torus"}),
+           [](C& c, const Value& v) { c.spec.domain_kind = DomainKindOf(v.s); }},
+          {IntList("scale_up.torus_dims",
+                   "torus: extents, dimension 0 fastest (consecutive ranks); their product is "
+                   "scale_up.domain, e.g. [16, 16, 16] for a 4,096-chip TPU v4 pod")
+               .Min(1)
+               .Max(1e6),
+           [](C& c, const Value& v) { c.spec.torus_dims.assign(v.ints.begin(), v.ints.end()); }},
+          {Bool("scale_up.torus_wrap", "torus: wrap-around links on every dimension (false = mesh)")
+               .Default("true"),
+           [](C& c, const Value& v) { c.spec.torus_wrap = v.b; }},
           {Qty("scale_up.bandwidth", Dimension::kBandwidth,
                "scale-up bandwidth per chip, one direction")
                .Default("the chip's scale_up.bandwidth")
@@ -359,8 +396,8 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
           {Str("scale_out.fabric", "scale-out network"),
            [](C& c, const Value& v) { c.spec.scale_out.fabric = v.s; }},
           {Qty("scale_out.bandwidth", Dimension::kBandwidth,
-               "NIC bandwidth per chip, one direction")
-               .Default("the chip's scale_out.bandwidth")
+               "bandwidth of one NIC port, one direction")
+               .Default("the chip's scale_out.bandwidth x chips_per_nic")
                .Min(0, true)
                .Max(kMaxNicBandwidth),
            [](C& c, const Value& v) { c.spec.scale_out.bandwidth = core::BytesPerSec(v.d); }},
@@ -379,22 +416,86 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                "(measured nccl-tests ramp)")
                .Default("0B"),
            [](C& c, const Value& v) { c.spec.scale_out.half_bandwidth_size = core::Bytes(v.d); }},
-          {Num("scale_out.oversubscription",
-               "oversubscription above a pod (7 means 1:7); at least 1")
+          {Enum("scale_out.topology",
+                "how the domains are joined: rail_fat_tree (chip i of every node on rail i's "
+                "leaves: NVIDIA and Meta reference designs), fat_tree (ToR-based: all NICs of a "
+                "node on one leaf), dragonfly (routers, groups joined all-to-all by global links), "
+                "none (no scale-out network: one domain is the whole cluster)")
+               .Default("rail_fat_tree")
+               .Choices({"rail_fat_tree", "fat_tree", "dragonfly", "none"}),
+           [](C& c, const Value& v) { c.spec.fabric_kind = FabricKindOf(v.s); }},
+          {Int("scale_out.planes",
+               "independent parallel fabrics (DeepSeek's multi-plane fat-tree: 8); each plane "
+               "takes the same number of NICs from every node, and a block spans the same nodes "
+               "in all planes")
                .Default("1")
                .Min(1)
-               .Max(1000),
-           [](C& c, const Value& v) { c.spec.oversubscription = v.d; }},
-          {Int("scale_out.pod",
-               "chips with full bisection below the oversubscribed tier; 0 = the whole cluster")
+               .Max(64),
+           [](C& c, const Value& v) { c.spec.planes = static_cast<int>(v.i); }},
+          {Int("scale_out.chips_per_nic", "chips sharing one NIC port (2: a NIC per two chips)")
+               .Default("1")
+               .Min(1)
+               .Max(1024),
+           [](C& c, const Value& v) { c.spec.chips_per_nic = static_cast<int>(v.i); }},
+          {Qty("scale_out.message_overhead", Dimension::kTime,
+               "NIC and software cost per message sent (all-to-all pays it per peer)")
+               .Default("0s")
+               .Max(kMaxLatency),
+           [](C& c, const Value& v) { c.spec.message_overhead = core::Seconds(v.d); }},
+          {Bool("scale_out.in_network_reduction", "the fabric's switches reduce (InfiniBand SHARP)")
+               .Default("false"),
+           [](C& c, const Value& v) { c.spec.scale_out_in_network_reduction = v.b; }},
+          {Num("scale_out.in_network_efficiency",
+               "all-reduce bus bandwidth with in-network reduction, as a fraction of the NIC "
+               "bandwidth (may exceed 1)")
                .Default("0")
                .Min(0)
-               .Max(1e8),
-           [](C& c, const Value& v) { c.spec.pod = v.i; }},
+               .Max(4),
+           [](C& c, const Value& v) { c.spec.scale_out_in_network_efficiency = v.d; }},
+          {MappingList("scale_out.tiers", "tier",
+                       "switching tiers, leaf first, each with a radix or a block; none = one "
+                       "non-blocking switch joining the whole cluster (docs/network.md)"),
+           [](C& c, const Value& v) { c.tiers = v.node; }},
           {Str("scale_out.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_out", v.s); }},
       },
       ClusterInfos());
+  return kFields;
+}
+
+const std::vector<Field<network::Tier>>& TierFields() {
+  using T = network::Tier;
+  static const std::vector<Field<T>> kFields = Build<T>(
+      Defs<T>{
+          {Str("name", "what the tier is called (leaf, spine, core, rack, pod)"),
+           [](T& t, const Value& v) { t.name = v.s; }},
+          {Int("radix",
+               "ports per switch of this tier (64 for Quantum-2 QM9700 at 400G); the block is "
+               "derived from it when `block` is not given")
+               .Default("0")
+               .Min(0)
+               .Max(1e5),
+           [](T& t, const Value& v) { t.radix = static_cast<int>(v.i); }},
+          {Int("block",
+               "chips below one switch group of this tier (a multiple of the level below); "
+               "0 = derived from the radixes")
+               .Default("0")
+               .Min(0)
+               .Max(1e8),
+           [](T& t, const Value& v) { t.block = v.i; }},
+          {Num("oversubscription",
+               "down:up bandwidth at this tier's uplinks (7 means 1:7); 1 = non-blocking. "
+               "Dragonfly groups: the global-link taper")
+               .Default("1")
+               .Min(0, true)
+               .Max(1000),
+           [](T& t, const Value& v) { t.oversubscription = v.d; }},
+          {Qty("latency", Dimension::kTime, "one switch hop of this tier, one way")
+               .Default("0ns")
+               .Max(kMaxLatency),
+           [](T& t, const Value& v) { t.latency = core::Seconds(v.d); }},
+      },
+      TierInfos());
   return kFields;
 }
 
@@ -631,10 +732,19 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
            [](V& c, const Value& v) { c.name = v.s; }},
           {Str("source", "paper and table, or result log").Required(),
            [](V& c, const Value& v) { c.source = v.s; }},
-          {Qty("measured.step_time", Dimension::kTime, "measured time of one optimizer step")
-               .Required()
+          {Qty("measured.step_time", Dimension::kTime,
+               "measured time of one optimizer step (a training-step case)")
                .Min(0, true),
            [](V& c, const Value& v) { c.measured_step_time_s = v.d; }},
+          {Qty("measured.busbw", Dimension::kBandwidth,
+               "measured nccl-tests bus bandwidth (a collective case)")
+               .Min(0, true),
+           [](V& c, const Value& v) { c.measured_busbw = v.d; }},
+          {Bool("calibration",
+                "the measurement also set a constant of the model (an efficiency or a ramp), so "
+                "the case checks consistency, not prediction")
+               .Default("false"),
+           [](V& c, const Value& v) { c.calibration = v.b; }},
           {Str("measured.how", "how the step time was read or derived"),
            [](V& c, const Value& v) { c.how = v.s; }},
           {Qty("tolerance", Dimension::kFraction, "largest acceptable error")
@@ -644,8 +754,27 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
            [](V& c, const Value& v) { c.tolerance = v.d; }},
           {List("assumptions", "what the case assumes where the source is silent"),
            [](V& c, const Value& v) { c.assumptions = v.list; }},
-          {RefTo("scenario", "scenario", "model, cluster and plan of the run").Required(),
+          {RefTo("scenario", "scenario",
+                 "model, cluster and plan of the run (a training-step case)"),
            [](V& c, const Value& v) { c.scenario = v.node; }},
+          {Str("collective.cluster", "catalog cluster of a collective case"),
+           [](V& c, const Value& v) {
+             c.collective["cluster"] = v.s;
+             c.is_collective = true;
+           }},
+          {Str("collective.op", "all_reduce, all_gather, reduce_scatter, all_to_all, ...")
+               .Default("all_reduce"),
+           [](V& c, const Value& v) { c.collective["op"] = v.s; }},
+          {Str("collective.size", "buffer size of the measurement, with a unit"),
+           [](V& c, const Value& v) { c.collective["size"] = v.s; }},
+          {Int("collective.group", "members (nccl-tests ranks)").Default("8").Min(1).Max(1e7),
+           [](V& c, const Value& v) { c.collective["group"] = v.i; }},
+          {Str("collective.span", "domain (consecutive chips) or nodes (one per node)")
+               .Default("domain"),
+           [](V& c, const Value& v) { c.collective["span"] = v.s; }},
+          {Str("collective.algorithm", "the algorithm the measurement used, or auto")
+               .Default("auto"),
+           [](V& c, const Value& v) { c.collective["algorithm"] = v.s; }},
       },
       CaseInfos());
   return kFields;
@@ -899,6 +1028,9 @@ const std::vector<KeyInfo>& Keys(Section s) {
     case Section::kFailureClass:
       FailureClassFields();
       return FailureClassInfos();
+    case Section::kTier:
+      TierFields();
+      return TierInfos();
   }
   return ChipInfos();
 }
@@ -923,6 +1055,8 @@ std::string_view SectionName(Section s) {
       return "reliability";
     case Section::kFailureClass:
       return "failure class";
+    case Section::kTier:
+      return "tier";
   }
   return "?";
 }

@@ -13,6 +13,7 @@ namespace fathom::io {
 struct ClusterDraft {
   network::ClusterSpec spec;
   YAML::Node chip;
+  YAML::Node tiers;  // scale_out.tiers, walked after `base:` merges (a later list replaces it)
 };
 
 struct ScenarioDraft {
@@ -35,11 +36,15 @@ struct ReliabilityDraft {
 struct ValidationCase {
   std::string name;
   std::string source;
-  double measured_step_time_s = 0;
+  double measured_step_time_s = 0;  // a training-step case
+  double measured_busbw = 0;        // a collective case: nccl-tests bus bandwidth, bytes/s
+  bool calibration = false;         // the measurement also set a constant of the model
   std::string how;
   double tolerance = 0.25;  // fraction
   std::vector<std::string> assumptions;
   YAML::Node scenario;
+  YAML::Node collective;       // cluster, op, size, group, span, algorithm
+  bool is_collective = false;  // collective.cluster was given
 };
 
 const std::vector<Field<hardware::ChipSpec>>& ChipFields();
@@ -51,6 +56,7 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields();
 const std::vector<Field<TrainingConfig>>& TrainingFields();
 const std::vector<Field<ReliabilityDraft>>& ReliabilityFields();
 const std::vector<Field<FailureConfig>>& FailureClassFields();
+const std::vector<Field<network::Tier>>& TierFields();
 
 // A scenario file, keeping its `training:` and `reliability:` nodes in `draft`.
 core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,

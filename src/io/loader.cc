@@ -415,6 +415,32 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
   return c;
 }
 
+// Where the longest given prefix of `key` was read ("a.b[1].c" -> "a.b[1]" -> "a.b" -> "a").
+Location LongestGiven(const SourceMap& where, std::string key, const Location& fallback) {
+  while (!key.empty()) {
+    auto it = where.find(key);
+    if (it != where.end()) return it->second;
+    const size_t cut = key.find_last_of(".[");
+    if (cut == std::string::npos) break;
+    key.resize(cut);
+  }
+  return fallback;
+}
+
+// A cluster's scale_out.tiers list (the last one given, after `base:` merges).
+void LoadTiers(Loader& loader, const YAML::Node& list, const std::string& key,
+               std::vector<network::Tier>& tiers, core::Diagnostics& d) {
+  if (!list || list.IsNull()) return;
+  const auto it = loader.where.find(key);
+  const std::string file = it == loader.where.end() ? "" : it->second.file;
+  ParseContext ctx{file, key, &d, &loader.where};
+  tiers.assign(list.IsSequence() ? list.size() : 0, network::Tier{});
+  for (network::Tier& t : tiers) ApplyDefaults(TierFields(), t);
+  WalkMappingList(list, Keys(Section::kTier), ctx, [&](size_t item, size_t k, const Value& v) {
+    TierFields()[k].set(tiers[item], v);
+  });
+}
+
 core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::Node& node,
                                                    const std::string& file,
                                                    const std::string& prefix, int line) {
@@ -436,30 +462,21 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
       LoadChipNode(loader, draft.chip, at.file, chip_key, at.line);
   if (!chip.ok()) return chip.diagnostics();
   network::ClusterSpec c = std::move(draft.spec);
+  LoadTiers(loader, draft.tiers, Join(prefix, "scale_out.tiers"), c.tiers, d);
+  if (d.HasErrors()) return d;
   c.chip = std::move(chip).value();
   if (c.domain == 0) c.domain = c.chip.scale_up_domain;
   if (c.scale_up.bandwidth.value() == 0) c.scale_up.bandwidth = c.chip.scale_up_bandwidth;
-  if (c.scale_out.bandwidth.value() == 0) c.scale_out.bandwidth = c.chip.scale_out_bandwidth;
+  if (c.scale_out.bandwidth.value() == 0) {
+    c.scale_out.bandwidth = core::BytesPerSec(c.chip.scale_out_bandwidth.value() * c.chips_per_nic);
+  }
   if (c.scale_up.fabric.empty()) c.scale_up.fabric = c.chip.scale_up_fabric;
+  const Location cluster_at{loader.FileOf(prefix, file),
+                            loader.section_file.count(prefix) ? 0 : line};
   auto where_of = [&](const std::string& key) {
     auto it = loader.where.find(Join(prefix, key));
-    return it == loader.where.end() ? Location{file, line} : it->second;
+    return it == loader.where.end() ? cluster_at : it->second;
   };
-  if (c.scale_out.bandwidth.value() <= 0 && c.chips > c.domain) {
-    const Location l = where_of("scale_out.bandwidth");
-    d.Add(Error(l.file, l.line, Join(prefix, "scale_out.bandwidth"),
-                "the cluster has " + std::to_string(c.chips) +
-                    " chips, more than one scale-up domain (" + std::to_string(c.domain) +
-                    "), but no scale-out bandwidth",
-                "give scale_out.bandwidth, e.g. \"400Gbps\""));
-  }
-  if (c.chips > c.domain && c.chips % c.domain != 0) {
-    const Location l = where_of("chips");
-    d.Add(Error(l.file, l.line, Join(prefix, "chips"),
-                std::to_string(c.chips) + " chips do not fill whole scale-up domains of " +
-                    std::to_string(c.domain),
-                "use a multiple of " + std::to_string(c.domain)));
-  }
   if (c.in_network_reduction && c.in_network_efficiency <= 0) {
     const Location l = where_of("scale_up.in_network_reduction");
     d.Add(Error(
@@ -467,9 +484,25 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
         "in_network_reduction is on but in_network_efficiency is not given",
         "give the measured all-reduce busbw / link bandwidth, e.g. 1.07 for NVLS on H100/H200"));
   }
-  if (c.pod > c.chips) c.pod = c.chips;
+  if (c.scale_out_in_network_reduction && c.scale_out_in_network_efficiency <= 0) {
+    const Location l = where_of("scale_out.in_network_reduction");
+    d.Add(Error(l.file, l.line, Join(prefix, "scale_out.in_network_efficiency"),
+                "in_network_reduction is on but in_network_efficiency is not given",
+                "give the measured all-reduce busbw / NIC bandwidth with SHARP"));
+  }
+  // The topology: Finalize names keys "cluster.<path>"; place them under this prefix and at
+  // the line of the longest given key path ("scale_out.tiers[1].radix", else the tier).
+  core::Diagnostics topology = network::Finalize(c);
+  for (core::Diagnostic& x : topology.items()) {
+    const std::string rel = x.key.rfind("cluster.", 0) == 0 ? x.key.substr(8) : x.key;
+    x.key = Join(prefix, rel);
+    const Location l = LongestGiven(loader.where, x.key, cluster_at);
+    x.file = l.file;
+    x.line = l.line;
+  }
+  d.Append(topology);
   if (d.HasErrors()) return d;
-  return c;
+  return core::Result<network::ClusterSpec>(std::move(c), std::move(d));
 }
 
 core::Result<parallel::ParallelPlan> LoadPlanNode(Loader& loader, const YAML::Node& node,
@@ -610,6 +643,23 @@ core::Result<ValidationCase> LoadValidationCase(const std::string& file) {
   ParseContext ctx{file, "", &diags, &where};
   ApplyMapping(doc.value().root, ValidationCaseFields(), c, ctx, {});
   CheckRequired(ValidationCaseFields(), where, "", file, 0, diags);
+  const bool step = where.count("scenario") > 0;
+  const bool coll = where.count("collective.cluster") > 0;
+  if (step == coll) {
+    diags.Add({core::Severity::kError, file, 0, step ? "collective" : "scenario",
+               step ? "a case has either a scenario or a collective, not both"
+                    : "missing required key: a case needs a scenario (a training step) or a "
+                      "collective (an nccl-tests measurement)",
+               "see tests/validation/README.md"});
+  } else if (step && where.count("measured.step_time") == 0) {
+    diags.Add({core::Severity::kError, file, 0, "measured.step_time",
+               "missing required key: a training-step case needs the measured step time", ""});
+  } else if (coll && (where.count("measured.busbw") == 0 || where.count("collective.size") == 0)) {
+    diags.Add({core::Severity::kError, file, 0,
+               where.count("measured.busbw") == 0 ? "measured.busbw" : "collective.size",
+               "missing required key: a collective case needs measured.busbw and collective.size",
+               ""});
+  }
   if (diags.HasErrors()) return diags;
   return c;
 }

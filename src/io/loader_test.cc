@@ -363,9 +363,137 @@ TEST_F(LoaderTest, PlanDefaults) {
   EXPECT_EQ(p.precision, hardware::Precision::kBf16);
 }
 
+// The derived blocks of every shipped cluster (docs/network.md has the table).
+TEST(Catalog, ClusterTopologies) {
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
+      {"dgx-h100-superpod", {8, 256, 1024}},
+      {"eos", {8, 256, 1024, 11616}},
+      {"dgx-a100-superpod", {8, 160, 320, 1120}},
+      {"meta-24k-h100-roce", {8, 16, 3072, 24576}},
+      {"xai-100k-h100", {8, 512, 4096, 100000}},
+      {"deepseek-h800-multiplane", {8, 256, 2048}},
+      {"mi300x-rail-1k", {8, 256, 1024}},
+      {"h100-tor-fat-tree", {8, 48, 3072}},
+      {"gb200-nvl72-superpod", {72, 72, 576}},
+      {"tpu-v4-pod", {4096}},
+      {"dgx-b200", {8}},
+  };
+  for (const auto& [name, blocks] : expected) {
+    core::Result<network::ClusterSpec> c = LoadCluster(TestCatalog(), name);
+    ASSERT_TRUE(c.ok()) << name << ": " << c.diagnostics().Format();
+    std::vector<int64_t> got;
+    for (const network::HierarchyLevel& l : c.value().hierarchy.levels) got.push_back(l.block);
+    EXPECT_EQ(got, blocks) << name;
+  }
+  core::Result<network::ClusterSpec> meta = LoadCluster(TestCatalog(), "meta-24k-h100-roce");
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(meta.value().fabric_kind, network::FabricKind::kFatTree);
+  EXPECT_DOUBLE_EQ(meta.value().tiers[1].oversubscription, 7);
+  core::Result<network::ClusterSpec> ds = LoadCluster(TestCatalog(), "deepseek-h800-multiplane");
+  ASSERT_TRUE(ds.ok());
+  EXPECT_EQ(ds.value().planes, 8);
+  core::Result<network::ClusterSpec> tpu = LoadCluster(TestCatalog(), "tpu-v4-pod");
+  ASSERT_TRUE(tpu.ok());
+  EXPECT_EQ(tpu.value().domain_kind, network::DomainKind::kTorus);
+  EXPECT_EQ(tpu.value().torus_dims, (std::vector<int>{16, 16, 16}));
+  core::Result<network::ClusterSpec> mi = LoadCluster(TestCatalog(), "mi300x-rail-1k");
+  ASSERT_TRUE(mi.ok());
+  EXPECT_EQ(mi.value().domain_kind, network::DomainKind::kFullMesh);
+}
+
+TEST_F(LoaderTest, TiersReplaceTheBaseList) {
+  const std::string file = Write("s.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster:\n"
+                                 "  base: dgx-h100-superpod\n"
+                                 "  chips: 3072\n"
+                                 "  scale_out:\n"
+                                 "    topology: fat_tree\n"
+                                 "    chips_per_nic: 2\n"
+                                 "    message_overhead: 2us\n"
+                                 "    tiers:\n"
+                                 "      - {name: tor, radix: 64, oversubscription: 3}\n"
+                                 "      - {name: spine, block: 3072, latency: 300ns}\n" +
+                                     std::string(kPlan));
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  const network::ClusterSpec& c = s.value().scenario.cluster;
+  ASSERT_EQ(c.tiers.size(), 2u);
+  EXPECT_EQ(c.tiers[0].name, "tor");
+  EXPECT_DOUBLE_EQ(c.tiers[0].oversubscription, 3);
+  EXPECT_EQ(c.tiers[1].radix, 0);  // the default
+  EXPECT_DOUBLE_EQ(c.tiers[1].latency.value(), 300e-9);
+  EXPECT_DOUBLE_EQ(c.message_overhead.value(), 2e-6);
+  // The base's 400Gbps is per NIC port, now shared by 2 chips.
+  EXPECT_DOUBLE_EQ(c.NicPerChip(), 50e9 / 2);
+  // 48 of 64 ports down, one NIC per 2 chips: 96 chips per ToR.
+  ASSERT_EQ(c.hierarchy.levels.size(), 3u);
+  EXPECT_EQ(c.hierarchy.levels[1].block, 96);
+  EXPECT_EQ(c.hierarchy.levels[2].block, 3072);
+}
+
+TEST_F(LoaderTest, ChipsPerNicScalesTheChipDefault) {
+  const std::string file = Write("c.yaml",
+                                 "name: c\nchip: h100-sxm\nchips: 16\n"
+                                 "scale_up: {latency: 3us, efficiency: 0.8}\n"
+                                 "scale_out: {latency: 5us, efficiency: 0.8, chips_per_nic: 2}\n");
+  core::Result<network::ClusterSpec> c = LoadCluster(TestCatalog(), file);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_DOUBLE_EQ(c.value().scale_out.bandwidth.value(), 2 * 50e9);  // per NIC port
+  EXPECT_DOUBLE_EQ(c.value().NicPerChip(), 50e9);                     // per chip, as the chip says
+}
+
+TEST_F(LoaderTest, TopologyErrorsPointAtTheirLine) {
+  const std::string file = Write("s.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster:\n"
+                                 "  base: dgx-h100-superpod\n"
+                                 "  chips: 4096\n"
+                                 "  scale_out:\n"
+                                 "    tiers:\n"
+                                 "      - {name: leaf, radix: 64}\n"
+                                 "      - {name: spine, block: 1000}\n"
+                                 "      - {name: core, radix: 64, colour: red}\n" +
+                                     std::string(kPlan));
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_FALSE(s.ok());
+  const core::Diagnostics& d = s.diagnostics();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_out.tiers[2].colour", "s.yaml:9")) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_out.tiers[2].colour", "unknown key")) << d.Format();
+
+  const std::string nested = Write("n.yaml",
+                                   "model: llama3-8b\n"
+                                   "cluster:\n"
+                                   "  base: dgx-h100-superpod\n"
+                                   "  chips: 4096\n"
+                                   "  scale_out:\n"
+                                   "    tiers:\n"
+                                   "      - {name: leaf, radix: 64}\n"
+                                   "      - {name: spine, block: 1000}\n" +
+                                       std::string(kPlan));
+  core::Result<LoadedScenario> n = LoadScenario(TestCatalog(), nested);
+  ASSERT_FALSE(n.ok());
+  EXPECT_TRUE(HasDiagnostic(n.diagnostics(), "cluster.scale_out.tiers[1].block",
+                            "n.yaml:8: cluster.scale_out.tiers[1].block: 1000 chips is not a "
+                            "multiple of the level below (leaf, 256 chips)"))
+      << n.diagnostics().Format();
+
+  const std::string torus = Write("t.yaml",
+                                  "model: llama3-8b\n"
+                                  "cluster:\n"
+                                  "  base: tpu-v4-pod\n"
+                                  "  scale_up: {torus_dims: [16, 16, 16x]}\n" +
+                                      std::string(kPlan));
+  core::Result<LoadedScenario> t = LoadScenario(TestCatalog(), torus);
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(HasDiagnostic(t.diagnostics(), "cluster.scale_up.torus_dims",
+                            "expected an integer, got \"16x\""))
+      << t.diagnostics().Format();
+}
+
 TEST(Keys, EveryDeclarationIsWellFormed) {
-  for (Section s : {Section::kChip, Section::kCluster, Section::kModel, Section::kPlan,
-                    Section::kScenario, Section::kValidationCase}) {
+  for (Section s : {Section::kChip, Section::kCluster, Section::kTier, Section::kModel,
+                    Section::kPlan, Section::kScenario, Section::kValidationCase}) {
     std::set<std::string> seen;
     for (const KeyInfo& k : Keys(s)) {
       EXPECT_TRUE(seen.insert(k.path).second) << SectionName(s) << "." << k.path << " twice";

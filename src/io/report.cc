@@ -36,6 +36,52 @@ double Round(double v) {
   return std::strtod(buf, nullptr);
 }
 
+// "rail_fat_tree 8/256/1024" (the hierarchy's blocks), "+ 8 planes" when there are several.
+std::string TopologySummary(const network::ClusterSpec& c) {
+  std::string s = std::string(network::FabricKindName(c.fabric_kind)) + " ";
+  const auto& levels = c.hierarchy.levels;
+  for (size_t k = 0; k < levels.size(); ++k) s += (k ? "/" : "") + std::to_string(levels[k].block);
+  if (c.planes > 1) s += fmt::format(", {} planes", c.planes);
+  return s;
+}
+
+ordered_json TopologyJson(const network::ClusterSpec& c) {
+  ordered_json up = {{"kind", network::DomainKindName(c.domain_kind)}, {"domain", c.domain}};
+  if (c.domain_kind == network::DomainKind::kTorus) {
+    up["torus_dims"] = c.torus_dims;
+    up["torus_wrap"] = c.torus_wrap;
+  }
+  ordered_json tiers = ordered_json::array();
+  const auto& levels = c.hierarchy.levels;
+  for (size_t k = 0; k < c.tiers.size(); ++k) {
+    const network::Tier& t = c.tiers[k];
+    // Level k+1 is the block below tier k; tiers above the whole cluster are not reached.
+    const bool reached = k + 1 < levels.size();
+    tiers.push_back({{"name", t.name},
+                     {"radix", t.radix},
+                     {"block", reached ? levels[k + 1].block : 0},
+                     {"oversubscription", Round(t.oversubscription)},
+                     {"latency_s", Round(t.latency.value())},
+                     {"reached", reached}});
+  }
+  ordered_json hierarchy = ordered_json::array();
+  for (const network::HierarchyLevel& l : levels) {
+    hierarchy.push_back({{"name", l.name},
+                         {"block", l.block},
+                         {"blocks", l.blocks},
+                         {"uplink_Bps", Round(l.uplink)},
+                         {"latency_s", Round(l.latency)}});
+  }
+  return {{"scale_up", up},
+          {"scale_out",
+           {{"topology", network::FabricKindName(c.fabric_kind)},
+            {"planes", c.planes},
+            {"chips_per_nic", c.chips_per_nic},
+            {"nic_Bps", Round(c.scale_out.bandwidth.value())},
+            {"tiers", tiers}}},
+          {"hierarchy", hierarchy}};
+}
+
 }  // namespace
 
 std::string StepReportText(const estimate::StepReport& r) {
@@ -73,12 +119,13 @@ std::string StepReportText(const estimate::StepReport& r) {
   row("optimizer", r.time.optimizer);
   if (!r.comms.empty()) {
     out += "\n  communication (per step, critical stage)\n";
-    out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<6}{:>11}{:>12}{:>12}\n", "op", "kind",
-                       "group", "level", "algo", "size", "total", "exposed");
+    out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<9}{:<13}{:>11}{:>12}{:>12}\n", "op", "kind",
+                       "group", "level", "within", "algo", "size", "total", "exposed");
     for (const estimate::CommSummary& c : r.comms) {
-      out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<6}{:>11}{:>12}{:>12}\n", c.name, c.kind,
-                         c.group_size, c.level, c.algorithm, core::FormatBytes(c.bytes),
-                         core::FormatSeconds(c.time_s), core::FormatSeconds(c.exposed_s));
+      out +=
+          fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<9}{:<13}{:>11}{:>12}{:>12}\n", c.name, c.kind,
+                      c.group_size, c.level, c.span, c.algorithm, core::FormatBytes(c.bytes),
+                      core::FormatSeconds(c.time_s), core::FormatSeconds(c.exposed_s));
     }
   }
   if (!r.ops.empty()) {
@@ -158,6 +205,7 @@ std::string StepReportJson(const estimate::StepReport& r) {
                      {"kind", c.kind},
                      {"algorithm", c.algorithm},
                      {"level", c.level},
+                     {"within", c.span},
                      {"group_size", c.group_size},
                      {"bytes", Round(c.bytes)},
                      {"calls", Round(c.calls)},
@@ -235,9 +283,9 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
                        {"domain", cl.domain},
                        {"scale_up_Bps", Round(cl.scale_up.bandwidth.value())},
                        {"scale_out_Bps", Round(cl.scale_out.bandwidth.value())},
-                       {"oversubscription", cl.oversubscription}});
-        text += fmt::format("{:<24}{:>8} x {:<10} domain {:<6} {}\n", cl.name, cl.chips,
-                            cl.chip.name, cl.domain, cl.description);
+                       {"topology", TopologyJson(cl)}});
+        text += fmt::format("{:<24}{:>8} x {:<10} domain {:<6} {:<32} {}\n", cl.name, cl.chips,
+                            cl.chip.name, cl.domain, TopologySummary(cl), cl.description);
         break;
       }
       case Section::kModel: {
@@ -281,9 +329,9 @@ std::string KeyDoc(Section s, const KeyInfo& k) {
 }
 
 const Section kAllSections[] = {
-    Section::kScenario,    Section::kModel,        Section::kCluster,
-    Section::kChip,        Section::kPlan,         Section::kTraining,
-    Section::kReliability, Section::kFailureClass, Section::kValidationCase};
+    Section::kScenario,     Section::kModel,         Section::kCluster,  Section::kTier,
+    Section::kChip,         Section::kPlan,          Section::kTraining, Section::kReliability,
+    Section::kFailureClass, Section::kValidationCase};
 
 std::string SectionKey(Section s) {
   std::string name(SectionName(s));
@@ -315,6 +363,41 @@ core::Result<std::string> Explain(const std::string& key) {
     d.Error("", "no key \"" + key + "\"",
             guess.empty() ? "`fathom explain` lists every key" : "did you mean \"" + guess + "\"?");
     return d;
+  }
+  return out;
+}
+
+std::string ClusterTopologyText(const network::ClusterSpec& c) {
+  std::string out = fmt::format("  cluster {}: {} x {}\n", c.name, c.chips, c.chip.name);
+  std::string up = fmt::format("{} domain of {}", network::DomainKindName(c.domain_kind), c.domain);
+  if (c.domain_kind == network::DomainKind::kTorus) {
+    std::string dims;
+    for (size_t i = 0; i < c.torus_dims.size(); ++i) {
+      dims += (i ? " x " : "") + std::to_string(c.torus_dims[i]);
+    }
+    up += fmt::format(" ({}{})", dims, c.torus_wrap ? ", wrapped" : ", no wrap");
+  }
+  out += fmt::format("    {:<11}{}, {} per chip ({})\n", "scale-up", up,
+                     core::FormatBandwidth(c.scale_up.bandwidth.value()), c.scale_up.fabric);
+  out += fmt::format("    {:<11}{}, {} plane{}, {} per NIC port, {} chip{} per NIC ({})\n",
+                     "scale-out", network::FabricKindName(c.fabric_kind), c.planes,
+                     c.planes > 1 ? "s" : "", core::FormatBandwidth(c.scale_out.bandwidth.value()),
+                     c.chips_per_nic, c.chips_per_nic > 1 ? "s" : "", c.scale_out.fabric);
+  out += fmt::format("    {:<10}{:>7}{:>9}{:>8}{:>8}{:>14}{:>11}\n", "level", "radix", "block",
+                     "blocks", "over", "uplink/chip", "latency");
+  const auto& levels = c.hierarchy.levels;
+  for (size_t k = 0; k < levels.size(); ++k) {
+    const network::HierarchyLevel& l = levels[k];
+    const network::Tier* t = k >= 1 && k - 1 < c.tiers.size() ? &c.tiers[k - 1] : nullptr;
+    out += fmt::format("    {:<10}{:>7}{:>9}{:>8}{:>8}{:>14}{:>11}\n", l.name,
+                       t && t->radix > 0 ? std::to_string(t->radix) : "-", l.block, l.blocks,
+                       t && l.uplink > 0 ? fmt::format("1:{:g}", t->oversubscription) : "-",
+                       l.uplink > 0 ? core::FormatBandwidth(l.uplink) : "-",
+                       core::FormatSeconds(l.latency));
+  }
+  for (size_t k = levels.size() > 0 ? levels.size() - 1 : 0; k < c.tiers.size(); ++k) {
+    out += fmt::format("    {:<10}{:>7}  (not reached at this size)\n", c.tiers[k].name,
+                       c.tiers[k].radix > 0 ? std::to_string(c.tiers[k].radix) : "-");
   }
   return out;
 }

@@ -13,7 +13,12 @@ namespace fathom::io {
 std::string StepReportText(const estimate::StepReport& r);
 std::string StepReportJson(const estimate::StepReport& r);
 
-// `fathom catalog chips|clusters|models`: a table, or a JSON array of objects with name.
+// The cluster's topology: domain kind, fabric, and per hierarchy level the switch radix, the
+// block, the blocks, the oversubscription above it, the uplink per chip and the latency.
+std::string ClusterTopologyText(const network::ClusterSpec& c);
+
+// `fathom catalog chips|clusters|models`: a table, or a JSON array of objects with name; a
+// cluster's JSON carries its topology (scale_up kind, scale_out tiers, derived hierarchy).
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json);
 
 // Documentation of one key ("plan.tp", "cluster.scale_up.bandwidth") or of all keys.

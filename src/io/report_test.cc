@@ -93,10 +93,45 @@ TEST(CatalogListing, JsonListsEveryEntry) {
   }
 }
 
+TEST(CatalogListing, ClusterJsonCarriesTheTopology) {
+  core::Result<std::string> out = CatalogListing(TestCatalog(), Section::kCluster, true);
+  ASSERT_TRUE(out.ok()) << out.diagnostics().Format();
+  const nlohmann::json j = nlohmann::json::parse(out.value());
+  for (const nlohmann::json& c : j) {
+    EXPECT_FALSE(c.contains("oversubscription")) << c.at("name");
+    const nlohmann::json& t = c.at("topology");
+    EXPECT_TRUE(t.at("scale_out").at("tiers").is_array()) << c.at("name");
+    const nlohmann::json& h = t.at("hierarchy");
+    ASSERT_FALSE(h.empty()) << c.at("name");
+    EXPECT_EQ(h.back().at("block"), c.at("chips")) << c.at("name");
+    EXPECT_EQ(h.back().at("uplink_Bps"), 0) << c.at("name");
+    if (c.at("name") == "meta-24k-h100-roce") {
+      const nlohmann::json& pod = t.at("scale_out").at("tiers").at(1);
+      EXPECT_EQ(pod.at("name"), "pod");
+      EXPECT_EQ(pod.at("block"), 3072);
+      EXPECT_EQ(pod.at("oversubscription"), 7);
+    }
+  }
+}
+
+TEST(ClusterTopologyText, TiersBlocksAndOversubscription) {
+  core::Result<network::ClusterSpec> c = LoadCluster(TestCatalog(), "meta-24k-h100-roce");
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  const std::string text = ClusterTopologyText(c.value());
+  EXPECT_NE(text.find("fat_tree"), std::string::npos) << text;
+  EXPECT_NE(text.find("pod"), std::string::npos) << text;
+  EXPECT_NE(text.find("3072"), std::string::npos) << text;
+  EXPECT_NE(text.find("1:7"), std::string::npos) << text;
+  core::Result<network::ClusterSpec> pod = LoadCluster(TestCatalog(), "dgx-h100-superpod");
+  ASSERT_TRUE(pod.ok());
+  EXPECT_NE(ClusterTopologyText(pod.value()).find("core"), std::string::npos);
+  EXPECT_NE(ClusterTopologyText(pod.value()).find("not reached"), std::string::npos);
+}
+
 TEST(ConfigReference, ContainsEveryKey) {
   const std::string md = ConfigReferenceMarkdown();
-  for (Section s : {Section::kScenario, Section::kModel, Section::kCluster, Section::kChip,
-                    Section::kPlan, Section::kValidationCase}) {
+  for (Section s : {Section::kScenario, Section::kModel, Section::kCluster, Section::kTier,
+                    Section::kChip, Section::kPlan, Section::kValidationCase}) {
     EXPECT_NE(md.find("## " + std::string(SectionName(s)) + "\n"), std::string::npos)
         << SectionName(s);
     for (const KeyInfo& k : Keys(s)) {

@@ -42,6 +42,8 @@ std::string BaseTypeDescription(const KeyInfo& k) {
       return "string";
     case ValueType::kStringList:
       return "list of strings";
+    case ValueType::kIntList:
+      return "list of integers";
     case ValueType::kEnum:
       return "one of " + [&] {
         std::string s;
@@ -94,6 +96,24 @@ std::string Bounds(const KeyInfo& k) {
   return "at most " + BoundText(k, k.max);
 }
 
+// Parses one integer; false with `error` and `hint` set when `s` is not one.
+bool ParseInt(const std::string& s, int64_t& v, std::string& error, std::string& hint) {
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range) {
+    error = "integer \"" + s + "\" is out of range";
+    return false;
+  }
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
+    error = "expected an integer, got \"" + s + "\"";
+    if (core::ParseQuantity(s, core::Dimension::kBytes).ok ||
+        core::ParseQuantity(s, core::Dimension::kTime).ok) {
+      hint = "this key is a plain count, without a unit";
+    }
+    return false;
+  }
+  return true;
+}
+
 // Converts one scalar/list node; returns "" on success or an error message + hint.
 bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& error,
              std::string& hint) {
@@ -137,6 +157,28 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
     }
     return true;
   }
+  if (k.type == ValueType::kIntList) {
+    if (!node.IsSequence() || node.size() == 0) {
+      error = "expected a list of integers such as [16, 16, 16], got " +
+              (node.IsSequence() ? std::string("an empty list") : text);
+      return false;
+    }
+    for (const YAML::Node& item : node) {
+      if (!item.IsScalar()) {
+        error = "expected a list of integers, found " + NodeText(item) + " in it";
+        return false;
+      }
+      int64_t v = 0;
+      if (!ParseInt(item.Scalar(), v, error, hint)) return false;
+      const double d = static_cast<double>(v);
+      if ((k.min_exclusive ? d <= k.min : d < k.min) || d > k.max) {
+        error = "\"" + item.Scalar() + "\" in the list is out of range: expected " + Bounds(k);
+        return false;
+      }
+      out.ints.push_back(v);
+    }
+    return true;
+  }
   if (!node.IsScalar()) {
     error = "expected " + TypeDescription(k) + ", got " + text;
     return false;
@@ -145,19 +187,7 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
   switch (k.type) {
     case ValueType::kInt: {
       int64_t v = 0;
-      auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (ec == std::errc::result_out_of_range) {
-        error = "integer \"" + s + "\" is out of range";
-        return false;
-      }
-      if (ec != std::errc() || ptr != s.data() + s.size()) {
-        error = "expected an integer, got \"" + s + "\"";
-        if (core::ParseQuantity(s, core::Dimension::kBytes).ok ||
-            core::ParseQuantity(s, core::Dimension::kTime).ok) {
-          hint = "this key is a plain count, without a unit";
-        }
-        return false;
-      }
+      if (!ParseInt(s, v, error, hint)) return false;
       out.i = v;
       out.d = static_cast<double>(v);
       break;
@@ -208,6 +238,7 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
       break;
     }
     case ValueType::kStringList:
+    case ValueType::kIntList:
     case ValueType::kRef:
     case ValueType::kMappingList:
       break;
@@ -225,8 +256,8 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
 bool ParseDefault(const KeyInfo& key, Value& out) {
   if (key.default_text.empty()) return false;
   // A list default is written as YAML ("[host, storage]").
-  YAML::Node node = key.type == ValueType::kStringList ? YAML::Load(key.default_text)
-                                                       : YAML::Node(key.default_text);
+  const bool list = key.type == ValueType::kStringList || key.type == ValueType::kIntList;
+  YAML::Node node = list ? YAML::Load(key.default_text) : YAML::Node(key.default_text);
   std::string error, hint;
   return Convert(key, node, out, error, hint);
 }

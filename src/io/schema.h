@@ -19,9 +19,10 @@ struct Value {
   bool b = false;
   std::string s;
   std::vector<std::string> list;
-  YAML::Node node;       // kRef: the raw node (a name/path scalar or an inline mapping);
-                         // kMappingList: the list
-  bool is_auto = false;  // the key allows "auto" and was given it
+  std::vector<int64_t> ints;  // kIntList
+  YAML::Node node;            // kRef: the raw node (a name/path scalar or an inline mapping);
+                              // kMappingList: the list
+  bool is_auto = false;       // the key allows "auto" and was given it
 };
 
 template <class T>

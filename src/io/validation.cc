@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "io/collective_report.h"
 #include "io/keys.h"
 
 namespace fathom::io {
@@ -15,19 +16,50 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Median and max |error| of the rows of one kind; returns the count.
+int Errors(const ValidationTable& t, bool collective, double* median, double* max) {
+  std::vector<double> errors;
+  for (const ValidationRow& r : t.rows) {
+    if (r.failure.empty() && r.collective == collective) errors.push_back(std::fabs(r.error_pct));
+  }
+  if (errors.empty()) return 0;
+  std::sort(errors.begin(), errors.end());
+  const size_t n = errors.size();
+  *median = n % 2 ? errors[n / 2] : 0.5 * (errors[n / 2 - 1] + errors[n / 2]);
+  *max = errors.back();
+  return static_cast<int>(n);
+}
+
 void Summarize(ValidationTable& t) {
   std::sort(t.rows.begin(), t.rows.end(),
             [](const ValidationRow& a, const ValidationRow& b) { return a.name < b.name; });
-  std::vector<double> errors;
-  for (const ValidationRow& r : t.rows) {
-    if (r.failure.empty()) errors.push_back(std::fabs(r.error_pct));
+  t.cases = Errors(t, false, &t.median_abs_error_pct, &t.max_abs_error_pct);
+  t.collective_cases =
+      Errors(t, true, &t.collective_median_abs_error_pct, &t.collective_max_abs_error_pct);
+}
+
+// A collective case: the bus bandwidth `fathom collective` predicts for the measurement.
+void PredictCollective(ValidationRow& row, const Catalog& catalog, const YAML::Node& node) {
+  CollectiveRequest q;
+  q.cluster = node["cluster"].as<std::string>();
+  q.op = node["op"].as<std::string>();
+  q.size = node["size"].as<std::string>();
+  q.group = node["group"].as<int>();
+  q.span = node["span"].as<std::string>();
+  q.algorithm = node["algorithm"].as<std::string>();
+  core::Result<CollectiveResult> r = RunCollective(catalog, q);
+  if (!r.ok()) {
+    for (const core::Diagnostic& d : r.diagnostics().items()) {
+      if (d.severity != core::Severity::kError) continue;
+      row.failure += (row.failure.empty() ? "" : "; ") + d.key + ": " + d.message;
+    }
+    return;
   }
-  t.cases = static_cast<int>(errors.size());
-  if (errors.empty()) return;
-  std::sort(errors.begin(), errors.end());
-  const size_t n = errors.size();
-  t.median_abs_error_pct = n % 2 ? errors[n / 2] : 0.5 * (errors[n / 2 - 1] + errors[n / 2]);
-  t.max_abs_error_pct = errors.back();
+  const collective::Cost& c = r.value().rows.front().cost;
+  row.predicted_s = c.bus_bandwidth / 1e9;
+  row.error_pct = 100.0 * (row.predicted_s - row.measured_s) / row.measured_s;
+  row.ok = std::fabs(row.error_pct) <= row.tolerance_pct;
+  row.assumptions.push_back(fmt::format("predicted algorithm: {}", c.algorithm));
 }
 
 void Predict(ValidationRow& row, const estimate::Scenario& scenario) {
@@ -77,6 +109,14 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
     row.measured_s = c.value().measured_step_time_s;
     row.tolerance_pct = 100 * c.value().tolerance;
     row.assumptions = c.value().assumptions;
+    row.calibration = c.value().calibration;
+    if (c.value().is_collective) {
+      row.collective = true;
+      row.measured_s = c.value().measured_busbw / 1e9;
+      PredictCollective(row, catalog, c.value().collective);
+      t.rows.push_back(std::move(row));
+      continue;
+    }
     core::Result<LoadedScenario> s = LoadScenarioNode(catalog, c.value().scenario, file);
     if (!s.ok()) {
       // A case that does not load is a failed row, not the end of the table.
@@ -334,18 +374,34 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
 std::string ValidationText(const ValidationTable& t) {
   std::string out = fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", "case", "measured", "predicted",
                                 "error", "source");
-  for (const ValidationRow& r : t.rows) {
-    if (!r.failure.empty()) {
-      out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", r.name,
-                         fmt::format("{:.3f} s", r.measured_s), "-", "n/a", "failed: " + r.failure);
-      continue;
+  auto value = [](const ValidationRow& r, double v) {
+    return r.collective ? fmt::format("{:.1f} GB/s", v) : fmt::format("{:.3f} s", v);
+  };
+  for (bool collective : {false, true}) {
+    if (collective && t.collective_cases == 0) break;
+    if (collective) {
+      out += fmt::format("\nnccl-tests bus bandwidth{}\n",
+                         " (* = the measurement also set a constant of the model)");
     }
-    out += fmt::format(
-        "{:<44}{:>12}{:>12}{:>+8.1f}%{}  {}\n", r.name, fmt::format("{:.3f} s", r.measured_s),
-        fmt::format("{:.3f} s", r.predicted_s), r.error_pct, r.ok ? " " : "!", r.source);
+    for (const ValidationRow& r : t.rows) {
+      if (r.collective != collective) continue;
+      const std::string name = r.calibration ? r.name + " *" : r.name;
+      if (!r.failure.empty()) {
+        out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", name, value(r, r.measured_s), "-",
+                           "n/a", "failed: " + r.failure);
+        continue;
+      }
+      out += fmt::format("{:<44}{:>12}{:>12}{:>+8.1f}%{}  {}\n", name, value(r, r.measured_s),
+                         value(r, r.predicted_s), r.error_pct, r.ok ? " " : "!", r.source);
+    }
   }
-  out += fmt::format("\n{} cases: median |error| {:.1f}%, max |error| {:.1f}%\n", t.cases,
+  out += fmt::format("\n{} step cases: median |error| {:.1f}%, max |error| {:.1f}%\n", t.cases,
                      t.median_abs_error_pct, t.max_abs_error_pct);
+  if (t.collective_cases > 0) {
+    out += fmt::format("{} collective cases: median |error| {:.1f}%, max |error| {:.1f}%\n",
+                       t.collective_cases, t.collective_median_abs_error_pct,
+                       t.collective_max_abs_error_pct);
+  }
   if (!t.unmapped.empty()) {
     out += fmt::format("\n{} records not mapped:\n", t.unmapped.size());
     for (const auto& [id, why] : t.unmapped) out += "  " + id + ": " + why + "\n";
@@ -358,13 +414,18 @@ std::string ValidationJson(const ValidationTable& t) {
   j["schema"] = "fathom.validate/1";
   j["summary"] = {{"cases", t.cases},
                   {"median_abs_error_pct", t.median_abs_error_pct},
-                  {"max_abs_error_pct", t.max_abs_error_pct}};
+                  {"max_abs_error_pct", t.max_abs_error_pct},
+                  {"collective_cases", t.collective_cases},
+                  {"collective_median_abs_error_pct", t.collective_median_abs_error_pct},
+                  {"collective_max_abs_error_pct", t.collective_max_abs_error_pct}};
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const ValidationRow& r : t.rows) {
-    nlohmann::ordered_json row = {
-        {"case", r.name}, {"source", r.source}, {"measured_step_time_s", r.measured_s}};
+    const char* measured = r.collective ? "measured_busbw_GBps" : "measured_step_time_s";
+    const char* predicted = r.collective ? "predicted_busbw_GBps" : "predicted_step_time_s";
+    nlohmann::ordered_json row = {{"case", r.name}, {"source", r.source}, {measured, r.measured_s}};
+    if (r.collective) row["calibration"] = r.calibration;
     if (r.failure.empty()) {
-      row["predicted_step_time_s"] = r.predicted_s;
+      row[predicted] = r.predicted_s;
       row["error_pct"] = r.error_pct;
       row["within_tolerance"] = r.ok;
     } else {

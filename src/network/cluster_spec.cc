@@ -1,29 +1,352 @@
 #include "network/cluster_spec.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 namespace fathom::network {
 
 namespace {
 
-// Members of a strided group that fall in one block of `block` consecutive ranks.
-int64_t MembersPerBlock(int size, int64_t stride, int64_t block) {
+constexpr size_t kMaxTiers = 6;  // + domain (+ a dragonfly's global level) < 8 levels
+constexpr int64_t kManyChips = int64_t{1} << 50;  // saturation of derived endpoint counts
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string Str(int64_t v) { return std::to_string(v); }
+
+std::string TierKey(size_t k, const char* field) {
+  return "cluster.scale_out.tiers[" + std::to_string(k) + "]." + field;
+}
+
+// Members of {b, b+stride, ..., b+(size-1)*stride} within one block of `block` consecutive
+// ranks (exact when blocks nest and strides divide them, as Megatron's orders do).
+int64_t MembersPerBlock(int64_t size, int64_t stride, int64_t block) {
   if (block <= 0) return size;
   if (stride >= block) return 1;
   return std::min<int64_t>(size, std::max<int64_t>(1, block / stride));
+}
+
+// Down ports of one switch of a tier: all of them at the top, else radix * o / (1 + o).
+int64_t DownPorts(const Tier& t, bool top) {
+  if (top) return t.radix;
+  return static_cast<int64_t>(std::floor(t.radix * t.oversubscription / (1 + t.oversubscription)));
+}
+
+void CheckDomain(const ClusterSpec& c, core::Diagnostics& d) {
+  if (c.chips < 1) d.Error("cluster.chips", "must be at least 1, got " + Str(c.chips));
+  if (c.domain < 1) {
+    d.Error("cluster.scale_up.domain", "must be at least 1, got " + Str(c.domain));
+    return;
+  }
+  if (c.chips_per_node < 1) {
+    d.Error("cluster.chips_per_node", "must be at least 1, got " + Str(c.chips_per_node));
+    return;
+  }
+  if (c.chips > c.domain && c.chips % c.domain != 0) {
+    d.Error("cluster.chips",
+            Str(c.chips) + " chips do not fill whole scale-up domains of " + Str(c.domain),
+            "use a multiple of " + Str(c.domain));
+  }
+  if (c.domain % c.chips_per_node != 0 && c.chips_per_node % c.domain != 0) {
+    d.Error("cluster.chips_per_node",
+            Str(c.chips_per_node) + " chips per node do not nest with scale-up domains of " +
+                Str(c.domain) + ": one must divide the other",
+            "a domain is a whole number of nodes (NVL72: 18 nodes of 4) or a node holds whole "
+            "domains");
+  }
+  if (c.domain_kind == DomainKind::kTorus) {
+    if (c.torus_dims.empty()) {
+      d.Error("cluster.scale_up.torus_dims", "a torus domain needs its extents",
+              "give e.g. [16, 16, 16] for a 4,096-chip 3D torus");
+      return;
+    }
+    int64_t product = 1;
+    std::string dims;
+    for (size_t i = 0; i < c.torus_dims.size(); ++i) {
+      const int x = c.torus_dims[i];
+      dims += (i ? " x " : "") + std::to_string(x);
+      if (x < 1) {
+        d.Error("cluster.scale_up.torus_dims", "extent " + std::to_string(x) + " (dimension " +
+                                                   std::to_string(i) + ") must be at least 1");
+        return;
+      }
+      product = std::min(product * x, kManyChips);
+    }
+    if (product != c.domain) {
+      d.Error("cluster.scale_up.torus_dims",
+              "the torus " + dims + " holds " + Str(product) +
+                  " chips, but the scale-up domain is " + Str(c.domain),
+              "make the extents multiply to scale_up.domain");
+    }
+  } else if (!c.torus_dims.empty()) {
+    d.Error("cluster.scale_up.torus_dims",
+            "extents are given but scale_up.kind is " + std::string(DomainKindName(c.domain_kind)),
+            "set scale_up.kind: torus, or drop torus_dims");
+  }
+}
+
+void CheckScaleOut(const ClusterSpec& c, core::Diagnostics& d) {
+  if (c.chips_per_nic < 1) {
+    d.Error("cluster.scale_out.chips_per_nic", "must be at least 1, got " + Str(c.chips_per_nic));
+    return;
+  }
+  if (c.chips_per_node % c.chips_per_nic != 0) {
+    d.Error("cluster.scale_out.chips_per_nic", Str(c.chips_per_nic) +
+                                                   " chips per NIC do not divide the " +
+                                                   Str(c.chips_per_node) + " chips of a node");
+    return;
+  }
+  const int nics = c.chips_per_node / c.chips_per_nic;
+  if (c.planes < 1) {
+    d.Error("cluster.scale_out.planes", "must be at least 1, got " + Str(c.planes));
+  } else if (nics % c.planes != 0) {
+    d.Error("cluster.scale_out.planes",
+            Str(c.planes) + " planes do not divide the " + Str(nics) + " NICs of a node",
+            "each plane takes the same number of NICs from every node");
+  }
+  if (c.chips > c.domain && c.scale_out.bandwidth.value() <= 0) {
+    d.Error("cluster.scale_out.bandwidth",
+            "the cluster has " + Str(c.chips) + " chips, more than one scale-up domain (" +
+                Str(c.domain) + "), but no scale-out bandwidth",
+            "give scale_out.bandwidth, e.g. \"400Gbps\"");
+  }
+  if (c.tiers.size() > kMaxTiers) {
+    d.Error("cluster.scale_out.tiers", Str(static_cast<int64_t>(c.tiers.size())) +
+                                           " tiers; at most " +
+                                           Str(static_cast<int64_t>(kMaxTiers)) + " are modelled");
+  }
+  for (size_t k = 0; k < c.tiers.size(); ++k) {
+    const Tier& t = c.tiers[k];
+    if (!(t.oversubscription >= 1)) {
+      d.Error(TierKey(k, "oversubscription"),
+              Num(t.oversubscription) + " is below 1: expected down:up bandwidth of at least 1",
+              "7 means 1:7 (7 times more bandwidth below the tier than above it); an "
+              "undersubscribed tier is non-blocking, give 1");
+    }
+    if (t.radix == 1 || t.radix < 0) {
+      d.Error(TierKey(k, "radix"), Str(t.radix) + " ports: a switch needs at least 2",
+              "give the switch's port count, e.g. 64 for Quantum-2 QM9700");
+    }
+    if (t.block < 0) d.Error(TierKey(k, "block"), "must not be negative, got " + Str(t.block));
+    if (t.radix == 0 && t.block == 0) {
+      d.Error(TierKey(k, "radix"), "neither radix nor block is given",
+              "give the switch radix (blocks are derived from it) or the chips below one "
+              "switch group of this tier as block");
+    }
+  }
+  if (c.fabric_kind == FabricKind::kDragonfly) {
+    if (c.tiers.size() != 2) {
+      d.Error("cluster.scale_out.tiers",
+              "a dragonfly has 2 tiers (router, group), got " +
+                  Str(static_cast<int64_t>(c.tiers.size())),
+              "give the router tier (radix) and the group tier (block; its oversubscription is "
+              "the global-link taper)");
+    } else if (c.tiers[1].block == 0) {
+      d.Error(TierKey(1, "block"), "a dragonfly group needs its size in chips",
+              "give block: chips joined all-to-all inside one group");
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view DomainKindName(DomainKind k) {
+  switch (k) {
+    case DomainKind::kSwitch:
+      return "switch";
+    case DomainKind::kFullMesh:
+      return "full_mesh";
+    case DomainKind::kTorus:
+      return "torus";
+  }
+  return "?";
+}
+
+std::string_view FabricKindName(FabricKind k) {
+  switch (k) {
+    case FabricKind::kRailFatTree:
+      return "rail_fat_tree";
+    case FabricKind::kFatTree:
+      return "fat_tree";
+    case FabricKind::kDragonfly:
+      return "dragonfly";
+    case FabricKind::kNone:
+      return "none";
+  }
+  return "?";
+}
+
+core::Diagnostics Finalize(ClusterSpec& cluster) {
+  const ClusterSpec& c = cluster;
+  core::Diagnostics d;
+  CheckDomain(c, d);
+  if (c.fabric_kind == FabricKind::kNone) {
+    if (c.domain >= 1 && c.chips > c.domain) {
+      d.Error("cluster.scale_out.topology",
+              "the cluster is disconnected: " + Str(c.chips) + " chips in " +
+                  Str((c.chips + c.domain - 1) / c.domain) + " scale-up domains of " +
+                  Str(c.domain) + " and no scale-out network",
+              "give a scale_out.topology (rail_fat_tree, fat_tree, dragonfly), or make the "
+              "domain the whole cluster");
+    }
+    if (!c.tiers.empty()) {
+      d.Error("cluster.scale_out.tiers", "tiers are given but scale_out.topology is none",
+              "drop the tiers, or name the topology");
+    }
+  } else {
+    CheckScaleOut(c, d);
+  }
+  if (d.HasErrors()) return d;
+
+  Hierarchy h;
+  h.nic = c.NicPerChip() * c.scale_out.efficiency;
+  const int64_t domain_block = std::min<int64_t>(c.domain, c.chips);
+  h.levels.push_back({"domain", domain_block, h.nic, c.scale_out.latency.value(), 0});
+
+  // The tiers as modelled: none for a fabric-less cluster, one non-blocking switch tier when
+  // none is described.
+  std::vector<Tier> implicit;
+  if (c.fabric_kind != FabricKind::kNone && c.tiers.empty()) {
+    implicit.push_back({"switch", 0, c.chips, 1, core::Seconds(0)});
+  }
+  const std::vector<Tier>& tiers =
+      c.fabric_kind == FabricKind::kNone || c.tiers.empty() ? implicit : c.tiers;
+  if (!tiers.empty()) h.levels[0].latency += tiers[0].latency.value();
+
+  const bool dragonfly = c.fabric_kind == FabricKind::kDragonfly;
+  const int64_t chips_per_endpoint = int64_t{c.chips_per_nic} * c.planes;
+  int64_t endpoints = 1;  // per plane, below one switch group of the tier just placed
+  double taper = 1;       // product of oversubscription of the tiers placed
+  size_t reached = 0;     // tiers placed
+  while (h.levels.back().block < c.chips && reached < tiers.size()) {
+    const size_t k = reached;
+    const Tier& t = tiers[k];
+    const bool top = !dragonfly && k + 1 == tiers.size();
+    const int64_t lower = h.levels.back().block;
+    int64_t block = t.block;
+    if (block > 0) {
+      if (block % lower != 0) {
+        d.Error(TierKey(k, "block"),
+                Str(block) + " chips is not a multiple of the level below (" +
+                    h.levels.back().name + ", " + Str(lower) + " chips)",
+                "blocks nest: use a multiple of " + Str(lower));
+        return d;
+      }
+      endpoints = k == 0 && c.fabric_kind == FabricKind::kRailFatTree
+                      ? std::max<int64_t>(1, block / c.chips_per_node)
+                      : std::max<int64_t>(1, block / chips_per_endpoint);
+    } else {
+      const int64_t down = std::max<int64_t>(1, DownPorts(t, top));
+      endpoints = std::min(endpoints * down, kManyChips);
+      const int64_t derived = k == 0 && c.fabric_kind == FabricKind::kRailFatTree
+                                  ? std::min(down * c.chips_per_node, kManyChips)
+                                  : std::min(endpoints * chips_per_endpoint, kManyChips);
+      block = std::max(lower, derived / lower * lower);
+    }
+    taper *= t.oversubscription;
+    reached = k + 1;
+    const double below = h.levels.back().latency;
+    const double next = reached < tiers.size() ? tiers[reached].latency.value() : 0;
+    const std::string name = t.name.empty() ? "tier" + std::to_string(reached) : t.name;
+    h.levels.push_back({name, std::min(block, c.chips), h.nic / taper, below + 2 * next, 0});
+  }
+  if (h.levels.back().block < c.chips) {
+    if (dragonfly) {
+      const double below = h.levels.back().latency;
+      h.levels.push_back({"global", c.chips, 0, below, 0});
+    } else {
+      const size_t k = tiers.size() - 1;
+      const bool explicit_block = tiers[k].block > 0;
+      d.Error(TierKey(k, explicit_block ? "block" : "radix"),
+              "radix exceeded: the " + Str(static_cast<int64_t>(tiers.size())) + " tiers reach " +
+                  Str(h.levels.back().block) + " chips, but the cluster has " + Str(c.chips),
+              "add a tier or use switches of larger radix" +
+                  std::string(explicit_block ? ", or a larger block" : ""));
+      return d;
+    }
+  }
+  h.levels.back().uplink = 0;
+  for (HierarchyLevel& l : h.levels) l.blocks = (c.chips + l.block - 1) / l.block;
+  cluster.hierarchy = std::move(h);
+  return d;
+}
+
+namespace {
+
+// Members along each torus dimension of the group's members inside one domain, dim 0
+// fastest. Exact when the stride and the extents divide one another; otherwise counts the
+// distinct coordinates the members take.
+void TorusExtent(const std::vector<int>& dims, int64_t members, int64_t stride,
+                 std::vector<int>& out) {
+  out.assign(dims.size(), 1);
+  int64_t rem = members;
+  int64_t step = stride;
+  bool exact = true;
+  for (size_t i = 0; i < dims.size() && rem > 1; ++i) {
+    const int64_t d = dims[i];
+    if (step >= d) {
+      if (step % d != 0) exact = false;
+      step /= d;
+      continue;
+    }
+    if (d % step != 0) {
+      exact = false;
+      break;
+    }
+    const int64_t n = std::min(rem, d / step);
+    out[i] = static_cast<int>(n);
+    if (rem % n != 0) exact = false;
+    rem = (rem + n - 1) / n;
+    step = 1;
+  }
+  if (exact && rem == 1) return;
+  // Distinct coordinates per dimension (rare: strides that do not divide the extents).
+  out.assign(dims.size(), 0);
+  int64_t place = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    std::vector<bool> seen(static_cast<size_t>(dims[i]), false);
+    for (int64_t j = 0; j < members; ++j) {
+      const size_t coord = static_cast<size_t>(j * stride / place % dims[i]);
+      if (!seen[coord]) {
+        seen[coord] = true;
+        ++out[i];
+      }
+    }
+    place *= dims[i];
+  }
 }
 
 }  // namespace
 
 GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride) {
   GroupPlacement g;
-  g.size = size;
-  g.stride = stride;
-  g.members_per_domain = static_cast<int>(MembersPerBlock(size, stride, cluster.domain));
-  g.domains = (size + g.members_per_domain - 1) / g.members_per_domain;
-  const int64_t pod = cluster.pod > 0 ? cluster.pod : cluster.chips;
-  g.members_per_pod = MembersPerBlock(size, stride, pod);
-  g.crosses_pods = g.members_per_pod < size;
+  g.size = std::max(size, 1);
+  g.stride = std::max<int64_t>(stride, 1);
+  const std::vector<HierarchyLevel>& levels = cluster.hierarchy.levels;
+  const size_t n = levels.empty() ? 2 : levels.size();
+  g.levels.resize(n);
+  g.span_level = -1;
+  for (size_t k = 0; k < n; ++k) {
+    // Without Finalize(): the domain, then the whole cluster.
+    const int64_t block = !levels.empty() ? levels[k].block
+                          : k == 0        ? std::max(cluster.domain, 1)
+                                          : std::max<int64_t>(cluster.chips, 1);
+    LevelSpan& s = g.levels[k];
+    s.members_per_block = MembersPerBlock(g.size, g.stride, block);
+    s.blocks = (g.size + s.members_per_block - 1) / s.members_per_block;
+    if (s.blocks == 1 && g.span_level < 0) g.span_level = static_cast<int>(k);
+  }
+  if (g.span_level < 0) g.span_level = static_cast<int>(n - 1);
+  g.members_per_domain = static_cast<int>(g.levels[0].members_per_block);
+  g.domains = g.levels[0].blocks;
+  if (cluster.domain_kind == DomainKind::kTorus && !cluster.torus_dims.empty()) {
+    TorusExtent(cluster.torus_dims, g.members_per_domain, g.stride, g.torus_extent);
+  }
   return g;
 }
 

@@ -1,27 +1,72 @@
-// ClusterSpec: chips, the scale-up domains they sit in, and the scale-out network
-// joining the domains, as two levels with bandwidth, latency and achievable fraction.
-// This first network model is deliberately simple (two levels and one oversubscribed
-// tier above a pod); the detailed topology model refines it behind the same placement
-// interface.
+// ClusterSpec: chips, the scale-up domains they sit in, and the scale-out network joining
+// the domains. The network is described as a topology (a switched NVLink domain, a fully
+// connected mesh or a torus; a rail-optimized or ToR-based fat-tree of k tiers, possibly in
+// several planes, or a dragonfly) and reduced once, by Finalize(), to a Hierarchy: nested
+// blocks of consecutive chips, each with the per-chip bandwidth that leaves it and the
+// latency of crossing it. Collective costs and the flow solver work on that hierarchy, so
+// their cost does not depend on the chip count (DESIGN.md, "simulate classes, not chips").
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/diagnostic.h"
 #include "core/units.h"
 #include "hardware/chip_spec.h"
 
 namespace fathom::network {
 
+// How the chips of one scale-up domain are joined.
+enum class DomainKind {
+  kSwitch,    // every chip has `bandwidth` into a non-blocking switch (NVSwitch, NVL72)
+  kFullMesh,  // a direct link between every pair (AMD Infinity Fabric): bandwidth / (n-1) each
+  kTorus,     // a k-dimensional torus (TPU ICI): `torus_dims`, bandwidth split over 2k links
+};
+std::string_view DomainKindName(DomainKind k);
+
+// How the domains are joined.
+enum class FabricKind {
+  kRailFatTree,  // chip i of every node on rail i's leaf switches (NVIDIA/Meta reference)
+  kFatTree,      // ToR-based folded Clos: all NICs of a node on the same leaf
+  kDragonfly,    // groups of routers, all-to-all inside a group, global links between groups
+  kNone,         // no scale-out network: one domain is the whole cluster
+};
+std::string_view FabricKindName(FabricKind k);
+
 struct Level {
   std::string fabric;
-  core::BytesPerSec bandwidth{0};  // per chip, one direction
+  core::BytesPerSec bandwidth{0};  // scale-up: per chip, one direction; scale-out: per NIC
   core::Seconds latency{0};        // per algorithm step (alpha)
   double efficiency = 0;           // achievable bus-bandwidth fraction of `bandwidth`
   // Message size at which a collective reaches half of its large-message bus bandwidth
   // (bus bandwidth ramps as S / (S + half_bandwidth_size)); 0 = flat.
   core::Bytes half_bandwidth_size{0};
+};
+
+// One switching tier of the scale-out fabric, bottom (leaf) first.
+struct Tier {
+  std::string name;             // "leaf", "spine", "core", ...
+  int radix = 0;                // switch ports; 0 = not stated (then `block` must be)
+  int64_t block = 0;            // chips below one switch group of this tier; 0 = from radix
+  double oversubscription = 1;  // down:up bandwidth at this tier's uplinks (7 means 1:7)
+  core::Seconds latency{0};     // one switch hop of this tier, one way
+};
+
+// A level of the derived hierarchy. Level 0 is the scale-up domain; level k >= 1 is the
+// block below one tier-k switch group. Blocks are runs of consecutive chips.
+struct HierarchyLevel {
+  std::string name;    // "domain", then the tier names
+  int64_t block = 0;   // chips per block (a multiple of the level below)
+  double uplink = 0;   // bytes/s per chip that can leave one block (achievable); 0 = top
+  double latency = 0;  // seconds, one way, of a path whose highest crossing is this level
+  int64_t blocks = 0;  // blocks of this level in the cluster
+};
+
+struct Hierarchy {
+  std::vector<HierarchyLevel> levels;  // levels[0] = domain, ..., levels.back() = whole cluster
+  double nic = 0;                      // achievable NIC bytes/s per chip
 };
 
 struct ClusterSpec {
@@ -31,27 +76,59 @@ struct ClusterSpec {
   int64_t chips = 0;
   int chips_per_node = 8;
 
+  // Scale-up domain.
   Level scale_up;
-  int domain = 1;                     // chips per scale-up domain
+  int domain = 1;  // chips per scale-up domain
+  DomainKind domain_kind = DomainKind::kSwitch;
+  std::vector<int> torus_dims;        // kTorus: extents, product = domain
+  bool torus_wrap = true;             // kTorus: wrap-around links (false = mesh)
   bool in_network_reduction = false;  // NVLS/SHARP inside the domain
   double in_network_efficiency = 0;   // all-reduce bus bandwidth / link bandwidth with it
 
-  Level scale_out;
-  double oversubscription = 1;  // >= 1, above `pod` chips
-  int64_t pod = 0;              // chips with full bisection; 0 = the whole cluster
+  // Scale-out network.
+  Level scale_out;  // bandwidth per NIC port, one direction
+  FabricKind fabric_kind = FabricKind::kRailFatTree;
+  int planes = 1;  // independent parallel fabrics; each chip's NIC bandwidth spread over them
+  int chips_per_nic = 1;              // chips sharing one NIC (2 = a NIC per two chips)
+  core::Seconds message_overhead{0};  // NIC cost per message (all-to-all pays it per peer)
+  bool scale_out_in_network_reduction = false;  // SHARP in the fabric's switches
+  double scale_out_in_network_efficiency = 0;   // all-reduce busbw / NIC bandwidth with it
+  std::vector<Tier> tiers;                      // bottom-up; empty = one non-blocking tier
+  // Bus bandwidth of NCCL's double binary tree as a fraction of the ring's between domains
+  // (NCCL's own tuning model, src/graph/tuning.cc: busBw * 0.92 for tree all-reduce).
+  double tree_efficiency = 0.92;
+
+  // Derived by Finalize(); read by placement, collectives and the flow solver.
+  Hierarchy hierarchy;
 
   std::vector<std::pair<std::string, std::string>> sources;
+
+  double NicPerChip() const { return scale_out.bandwidth.value() / chips_per_nic; }
 };
 
-// Where a communication group lands. Ranks are numbered so that consecutive ranks fill
-// a scale-up domain, then the next; a group's members are `stride` ranks apart.
+// Validates the topology description and derives `hierarchy`. Errors name the key they
+// concern ("cluster.scale_out.tiers[1].radix"): radix exceeded (more chips than the tiers
+// can reach), oversubscription below 1, torus extents that do not multiply to the domain,
+// chips not a whole number of domains, a domain-spanning cluster with no scale-out network,
+// blocks that do not nest. The cluster is left unchanged when diagnostics hold errors.
+core::Diagnostics Finalize(ClusterSpec& cluster);
+
+// Where a communication group lands. Ranks are numbered so that consecutive ranks fill a
+// scale-up domain, then the next; a group's members are `stride` ranks apart (Megatron's
+// order string gives each axis a stride).
+struct LevelSpan {
+  int64_t members_per_block = 1;  // members sharing one block of this level
+  int64_t blocks = 1;             // blocks of this level the group touches
+};
+
 struct GroupPlacement {
-  int size = 1;                // members
-  int64_t stride = 1;          // rank distance between consecutive members
-  int members_per_domain = 1;  // members that share one scale-up domain
-  int64_t domains = 1;         // domains the group spans
-  bool crosses_pods = false;   // spans more than one full-bisection pod
-  int64_t members_per_pod = 1;
+  int size = 1;                   // members
+  int64_t stride = 1;             // rank distance between consecutive members
+  std::vector<LevelSpan> levels;  // per hierarchy level, same indices as Hierarchy::levels
+  int members_per_domain = 1;     // = levels[0].members_per_block
+  int64_t domains = 1;            // = levels[0].blocks
+  int span_level = 0;             // lowest level one of whose blocks holds the whole group
+  std::vector<int> torus_extent;  // kTorus domains: members along each torus dimension
 
   bool InsideDomain() const { return domains == 1; }
 };

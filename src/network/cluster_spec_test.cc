@@ -1,44 +1,394 @@
 #include "network/cluster_spec.h"
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
+
+#include "network/test_fixtures.h"
 
 namespace fathom::network {
 namespace {
 
-ClusterSpec Meta16k() {
+using testing::DgxH100;
+using testing::MetaRoce;
+using testing::SuperPod;
+
+Tier Switch(const char* name, int radix, double oversubscription = 1) {
+  return {name, radix, 0, oversubscription, core::Seconds(0)};
+}
+Tier Block(const char* name, int64_t block, double oversubscription = 1) {
+  return {name, 0, block, oversubscription, core::Seconds(0)};
+}
+
+// An H100 cluster described but not finalized.
+ClusterSpec Draft(int64_t chips, FabricKind kind, std::vector<Tier> tiers) {
   ClusterSpec c;
-  c.chips = 16384;
+  c.chips = chips;
   c.domain = 8;
-  c.pod = 3072;
-  c.oversubscription = 7;
+  c.scale_up = {"NVLink 4", core::BytesPerSec(450e9), core::Seconds(3e-6), 0.82};
+  c.scale_out = {"NDR", core::BytesPerSec(50e9), core::Seconds(5e-6), 0.8};
+  c.fabric_kind = kind;
+  c.tiers = std::move(tiers);
   return c;
 }
 
-TEST(PlaceGroup, TensorParallelInsideNode) {
-  const GroupPlacement tp = PlaceGroup(Meta16k(), 8, 1);
+std::vector<int64_t> Blocks(const ClusterSpec& c) {
+  std::vector<int64_t> b;
+  for (const HierarchyLevel& l : c.hierarchy.levels) b.push_back(l.block);
+  return b;
+}
+
+// The first error's key, or "" if none.
+std::string ErrorKey(const core::Diagnostics& d) {
+  for (const core::Diagnostic& x : d.items()) {
+    if (x.severity == core::Severity::kError) return x.key;
+  }
+  return "";
+}
+
+bool Mentions(const core::Diagnostics& d, const std::string& text) {
+  return d.Format().find(text) != std::string::npos;
+}
+
+TEST(Finalize, KindNames) {
+  EXPECT_EQ(DomainKindName(DomainKind::kFullMesh), "full_mesh");
+  EXPECT_EQ(DomainKindName(DomainKind::kTorus), "torus");
+  EXPECT_EQ(FabricKindName(FabricKind::kRailFatTree), "rail_fat_tree");
+  EXPECT_EQ(FabricKindName(FabricKind::kDragonfly), "dragonfly");
+  EXPECT_EQ(FabricKindName(FabricKind::kNone), "none");
+}
+
+TEST(Finalize, EmptyTiersAreOneNonBlockingSwitch) {
+  const ClusterSpec c = DgxH100(1024);
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{8, 1024}));
+  EXPECT_DOUBLE_EQ(c.hierarchy.nic, 50e9 * 0.8);
+  EXPECT_DOUBLE_EQ(c.hierarchy.levels[0].uplink, 40e9);
+  EXPECT_EQ(c.hierarchy.levels[0].blocks, 128);
+  EXPECT_EQ(c.hierarchy.levels[1].uplink, 0);
+  EXPECT_EQ(c.hierarchy.levels[1].blocks, 1);
+  EXPECT_DOUBLE_EQ(c.hierarchy.levels[0].latency, 5e-6);
+}
+
+TEST(Finalize, SingleDomainHasOneLevel) {
+  const ClusterSpec c = SuperPod(8);
+  ASSERT_EQ(c.hierarchy.levels.size(), 1u);
+  EXPECT_EQ(c.hierarchy.levels[0].block, 8);
+  EXPECT_EQ(c.hierarchy.levels[0].uplink, 0);
+}
+
+TEST(Finalize, RailOptimizedRadix64TwoTiers) {
+  // DGX SuperPOD: a rail leaf holds GPU i of 32 nodes (256 GPUs); the spines of a 2-tier
+  // radix-64 fat-tree reach 64 x 32 = 2,048 endpoints (hardware.json: k^2/2).
+  ClusterSpec c = Draft(2048, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{8, 256, 2048}));
+  EXPECT_EQ(c.hierarchy.levels[1].name, "leaf");
+  EXPECT_EQ(c.hierarchy.levels[1].blocks, 8);
+  EXPECT_DOUBLE_EQ(c.hierarchy.levels[1].uplink, 40e9);
+  EXPECT_EQ(c.hierarchy.levels[2].uplink, 0);
+}
+
+TEST(Finalize, ThreeTiersOfRadix64Reach65536PerPlane) {
+  // k^3/4 = 65,536 endpoints; the spine has 32 down ports: 32 x 32 = 1,024.
+  const ClusterSpec c = SuperPod(65536);
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{8, 256, 1024, 65536}));
+  ClusterSpec big = Draft(65536 + 8, FabricKind::kRailFatTree,
+                          {Switch("leaf", 64), Switch("spine", 64), Switch("core", 64)});
+  const core::Diagnostics d = Finalize(big);
+  EXPECT_EQ(ErrorKey(d), "cluster.scale_out.tiers[2].radix");
+  EXPECT_TRUE(Mentions(d, "radix exceeded"));
+  EXPECT_TRUE(Mentions(d, "reach 65536 chips, but the cluster has 65544"));
+  EXPECT_TRUE(Mentions(d, "add a tier"));
+}
+
+TEST(Finalize, UnusedUpperTiersAreDropped) {
+  const ClusterSpec c = SuperPod(1024);  // 4 SUs: the spine block is the whole cluster
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{8, 256, 1024}));
+  const ClusterSpec partial = SuperPod(11616);  // Eos: the last blocks are partial
+  EXPECT_EQ(Blocks(partial), (std::vector<int64_t>{8, 256, 1024, 11616}));
+  EXPECT_EQ(partial.hierarchy.levels[1].blocks, 46);
+  EXPECT_EQ(partial.hierarchy.levels[2].blocks, 12);
+}
+
+TEST(Finalize, RadixExceededWithTwoTiers) {
+  ClusterSpec c = Draft(4096, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_EQ(ErrorKey(d), "cluster.scale_out.tiers[1].radix");
+  EXPECT_TRUE(Mentions(d, "reach 2048 chips, but the cluster has 4096"));
+  EXPECT_TRUE(c.hierarchy.levels.empty());  // unchanged on error
+}
+
+TEST(Finalize, TorFatTreeWithOversubscribedLeaf) {
+  // 3:1 at the leaf: 48 of 64 ports down, so 48 single-NIC GPUs (6 nodes) per leaf.
+  ClusterSpec c = Draft(3072, FabricKind::kFatTree, {Switch("leaf", 64, 3), Switch("spine", 64)});
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{8, 48, 3072}));
+  EXPECT_DOUBLE_EQ(c.hierarchy.levels[0].uplink, 40e9);
+  EXPECT_DOUBLE_EQ(c.hierarchy.levels[1].uplink, 40e9 / 3);
+}
+
+TEST(Finalize, RailAndTorDifferWithSharedNics) {
+  // 2 GPUs per NIC (4 NICs per node): a rail leaf spans 32 nodes (256 GPUs); a ToR leaf
+  // holds 32 NICs = 64 GPUs.
+  ClusterSpec rail =
+      Draft(4096, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  rail.chips_per_nic = 2;
+  ASSERT_FALSE(Finalize(rail).HasErrors());
+  EXPECT_EQ(Blocks(rail), (std::vector<int64_t>{8, 256, 4096}));
+  ClusterSpec tor = Draft(4096, FabricKind::kFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  tor.chips_per_nic = 2;
+  ASSERT_FALSE(Finalize(tor).HasErrors());
+  EXPECT_EQ(Blocks(tor), (std::vector<int64_t>{8, 64, 4096}));
+  EXPECT_DOUBLE_EQ(tor.hierarchy.nic, 25e9 * 0.8);
+}
+
+TEST(Finalize, MultiPlane) {
+  // DeepSeek's 8-plane 2-tier fat-tree: each plane's leaf reaches 32 NICs, each NIC of a
+  // node sits in its own plane, so one leaf block is 32 nodes; up to 16,384 GPUs.
+  ClusterSpec c = Draft(16384, FabricKind::kFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  c.planes = 8;
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{8, 256, 16384}));
+  ClusterSpec two = Draft(2048, FabricKind::kFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  two.planes = 8;
+  ASSERT_FALSE(Finalize(two).HasErrors());
+  EXPECT_EQ(Blocks(two), (std::vector<int64_t>{8, 256, 2048}));
+  ClusterSpec bad = two;
+  bad.planes = 3;
+  const core::Diagnostics d = Finalize(bad);
+  EXPECT_EQ(ErrorKey(d), "cluster.scale_out.planes");
+  EXPECT_TRUE(Mentions(d, "3 planes do not divide the 8 NICs"));
+}
+
+TEST(Finalize, MetaPodsAreOversubscribedSevenToOne) {
+  const ClusterSpec c = MetaRoce(24576);
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{8, 16, 3072, 24576}));
+  const auto& l = c.hierarchy.levels;
+  EXPECT_DOUBLE_EQ(l[1].uplink, 40e9);
+  EXPECT_DOUBLE_EQ(l[2].uplink, 40e9 / 7);
+  EXPECT_EQ(l[3].uplink, 0);
+  EXPECT_EQ(l[2].blocks, 8);
+}
+
+TEST(Finalize, LatencyAddsTwoHopsPerTier) {
+  ClusterSpec c = Draft(65536, FabricKind::kRailFatTree,
+                        {{"leaf", 64, 0, 1, core::Seconds(100e-9)},
+                         {"spine", 64, 0, 1, core::Seconds(200e-9)},
+                         {"core", 64, 0, 1, core::Seconds(300e-9)}});
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  const auto& l = c.hierarchy.levels;
+  EXPECT_NEAR(l[0].latency, 5.1e-6, 1e-12);
+  EXPECT_NEAR(l[1].latency, 5.5e-6, 1e-12);
+  EXPECT_NEAR(l[2].latency, 6.1e-6, 1e-12);
+  EXPECT_NEAR(l[3].latency, 6.1e-6, 1e-12);
+}
+
+TEST(Finalize, NvlDomainsRoundTheRailGroup) {
+  // NVL72: 18 trays of 4; a rail leaf would hold 32 trays (128 GPUs), which is rounded
+  // down to whole 72-GPU domains.
+  ClusterSpec c = Draft(576, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  c.domain = 72;
+  c.chips_per_node = 4;
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{72, 72, 576}));
+}
+
+TEST(Finalize, Dragonfly) {
+  ClusterSpec c =
+      Draft(4096, FabricKind::kDragonfly, {Switch("router", 64), Block("group", 512, 4)});
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{8, 32, 512, 4096}));
+  EXPECT_EQ(c.hierarchy.levels[3].name, "global");
+  EXPECT_DOUBLE_EQ(c.hierarchy.levels[2].uplink, 40e9 / 4);
+  ClusterSpec no_group =
+      Draft(4096, FabricKind::kDragonfly, {Switch("router", 64), Switch("group", 64)});
+  EXPECT_EQ(ErrorKey(Finalize(no_group)), "cluster.scale_out.tiers[1].block");
+  ClusterSpec one = Draft(4096, FabricKind::kDragonfly, {Switch("router", 64)});
+  EXPECT_EQ(ErrorKey(Finalize(one)), "cluster.scale_out.tiers");
+}
+
+ClusterSpec Tpu(int64_t chips, int domain, std::vector<int> dims) {
+  ClusterSpec c;
+  c.chips = chips;
+  c.chips_per_node = 4;
+  c.domain = domain;
+  c.domain_kind = DomainKind::kTorus;
+  c.torus_dims = std::move(dims);
+  c.fabric_kind = FabricKind::kNone;
+  return c;
+}
+
+TEST(Finalize, TorusPodWithoutScaleOut) {
+  ClusterSpec c = Tpu(4096, 4096, {16, 16, 16});
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{4096}));
+  EXPECT_EQ(c.hierarchy.levels[0].uplink, 0);
+}
+
+TEST(Finalize, TorusPodsOverADatacenterNetwork) {
+  ClusterSpec c = Tpu(6144, 3072, {16, 16, 12});
+  c.fabric_kind = FabricKind::kFatTree;
+  c.scale_out = {"DCN", core::BytesPerSec(6.25e9), core::Seconds(10e-6), 0.75};
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{3072, 6144}));
+}
+
+TEST(Finalize, Disconnected) {
+  ClusterSpec c = Tpu(8192, 4096, {16, 16, 16});
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_EQ(ErrorKey(d), "cluster.scale_out.topology");
+  EXPECT_TRUE(Mentions(d, "disconnected: 8192 chips in 2 scale-up domains"));
+}
+
+TEST(Finalize, TorusDimsMismatch) {
+  ClusterSpec c = Tpu(4096, 4096, {16, 16, 8});
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_EQ(ErrorKey(d), "cluster.scale_up.torus_dims");
+  EXPECT_TRUE(Mentions(d, "16 x 16 x 8 holds 2048 chips, but the scale-up domain is 4096"));
+  ClusterSpec none = Tpu(4096, 4096, {});
+  EXPECT_EQ(ErrorKey(Finalize(none)), "cluster.scale_up.torus_dims");
+  ClusterSpec mesh = Draft(8, FabricKind::kNone, {});
+  mesh.torus_dims = {2, 4};
+  EXPECT_EQ(ErrorKey(Finalize(mesh)), "cluster.scale_up.torus_dims");
+}
+
+TEST(Finalize, FullMeshDomain) {
+  ClusterSpec c = Draft(1024, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  c.domain_kind = DomainKind::kFullMesh;
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{8, 256, 1024}));
+}
+
+TEST(Finalize, BadDescriptionsNameTheirKey) {
+  struct Case {
+    const char* what;
+    std::function<void(ClusterSpec&)> edit;
+    const char* key;
+    const char* fragment;
+  };
+  const std::vector<Case> cases = {
+      {"oversubscription below 1", [](ClusterSpec& c) { c.tiers[0].oversubscription = 0.5; },
+       "cluster.scale_out.tiers[0].oversubscription", "0.5 is below 1"},
+      {"radix 1", [](ClusterSpec& c) { c.tiers[1].radix = 1; }, "cluster.scale_out.tiers[1].radix",
+       "at least 2"},
+      {"neither radix nor block", [](ClusterSpec& c) { c.tiers[1].radix = 0; },
+       "cluster.scale_out.tiers[1].radix", "neither radix nor block"},
+      {"block not nesting", [](ClusterSpec& c) { c.tiers[1].block = 1000; },
+       "cluster.scale_out.tiers[1].block",
+       "1000 chips is not a multiple of the level below (leaf, 256"},
+      {"chips not whole domains", [](ClusterSpec& c) { c.chips = 1020; }, "cluster.chips",
+       "do not fill whole scale-up domains of 8"},
+      {"node and domain do not nest", [](ClusterSpec& c) { c.chips_per_node = 6; },
+       "cluster.chips_per_node", "do not nest"},
+      {"chips per NIC", [](ClusterSpec& c) { c.chips_per_nic = 3; },
+       "cluster.scale_out.chips_per_nic", "do not divide the 8 chips"},
+      {"planes below 1", [](ClusterSpec& c) { c.planes = 0; }, "cluster.scale_out.planes",
+       "at least 1"},
+      {"no bandwidth", [](ClusterSpec& c) { c.scale_out.bandwidth = core::BytesPerSec(0); },
+       "cluster.scale_out.bandwidth", "no scale-out bandwidth"},
+      {"too many tiers", [](ClusterSpec& c) { c.tiers.resize(7, Switch("x", 64)); },
+       "cluster.scale_out.tiers", "at most 6"},
+      {"tiers without a fabric",
+       [](ClusterSpec& c) {
+         c.fabric_kind = FabricKind::kNone;
+         c.chips = 8;
+       },
+       "cluster.scale_out.tiers", "topology is none"},
+  };
+  for (const Case& k : cases) {
+    ClusterSpec c =
+        Draft(1024, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+    k.edit(c);
+    const core::Diagnostics d = Finalize(c);
+    EXPECT_EQ(ErrorKey(d), k.key) << k.what << ": " << d.Format();
+    EXPECT_TRUE(Mentions(d, k.fragment)) << k.what << ": " << d.Format();
+    for (const core::Diagnostic& x : d.items()) {
+      EXPECT_FALSE(x.message.empty()) << k.what;
+    }
+  }
+}
+
+TEST(Finalize, ReportsEveryProblem) {
+  ClusterSpec c =
+      Draft(1020, FabricKind::kRailFatTree, {Switch("leaf", 64, 0.5), Switch("spine", 1)});
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_EQ(d.size(), 3u) << d.Format();
+}
+
+// Llama 3 405B on 16,384 H100 (Llama 3 paper, Sec. 3.3.2): tp 8, pp 16, dp 128 in the order
+// tp-cp-ep-dp-pp, so tp has stride 1, dp stride 8 and pp stride 8 x 128 = 1,024.
+TEST(PlaceGroup, Llama3OnMetaRoce) {
+  const ClusterSpec c = MetaRoce(16384);
+  ASSERT_EQ(Blocks(c), (std::vector<int64_t>{8, 16, 3072, 16384}));
+
+  const GroupPlacement tp = PlaceGroup(c, 8, 1);
   EXPECT_TRUE(tp.InsideDomain());
   EXPECT_EQ(tp.members_per_domain, 8);
-  EXPECT_FALSE(tp.crosses_pods);
-}
+  EXPECT_EQ(tp.span_level, 0);
 
-TEST(PlaceGroup, DataParallelAcrossNodesInsidePod) {
-  // Llama 3 405B: tp 8, dp 128 -> dp members 8 ranks apart, 1 per node, 1024 chips.
-  const GroupPlacement dp = PlaceGroup(Meta16k(), 128, 8);
+  // One member per node, two per 16-GPU rack, all 1,024 consecutive ranks inside a pod.
+  const GroupPlacement dp = PlaceGroup(c, 128, 8);
   EXPECT_EQ(dp.members_per_domain, 1);
   EXPECT_EQ(dp.domains, 128);
-  EXPECT_FALSE(dp.crosses_pods);
-}
+  EXPECT_EQ(dp.levels[1].members_per_block, 2);
+  EXPECT_EQ(dp.levels[1].blocks, 64);
+  EXPECT_EQ(dp.levels[2].members_per_block, 128);
+  EXPECT_EQ(dp.levels[2].blocks, 1);
+  EXPECT_EQ(dp.span_level, 2);  // inside one full-bisection pod
 
-TEST(PlaceGroup, PipelineAcrossPods) {
-  const GroupPlacement pp = PlaceGroup(Meta16k(), 16, 1024);
-  EXPECT_TRUE(pp.crosses_pods);
-  EXPECT_EQ(pp.members_per_pod, 3);
+  // Three stages per 3,072-GPU pod: the pipeline crosses the 1:7 tier, over 6 pods.
+  const GroupPlacement pp = PlaceGroup(c, 16, 1024);
+  EXPECT_EQ(pp.domains, 16);
+  EXPECT_EQ(pp.levels[1].blocks, 16);
+  EXPECT_EQ(pp.levels[2].members_per_block, 3);
+  EXPECT_EQ(pp.levels[2].blocks, 6);
+  EXPECT_EQ(pp.levels[3].blocks, 1);
+  EXPECT_EQ(pp.span_level, 3);
 }
 
 TEST(PlaceGroup, PartialDomain) {
-  const GroupPlacement dp = PlaceGroup(Meta16k(), 16, 4);  // tp 4: 2 dp members per node
+  const GroupPlacement dp = PlaceGroup(MetaRoce(16384), 16, 4);  // tp 4: 2 dp members per node
   EXPECT_EQ(dp.members_per_domain, 2);
   EXPECT_EQ(dp.domains, 8);
+  EXPECT_EQ(dp.span_level, 2);
+}
+
+TEST(PlaceGroup, SpanOnASuperPod) {
+  const ClusterSpec c = SuperPod(2048);            // domain 8, leaf 256, spine 1024, core 2048
+  EXPECT_EQ(PlaceGroup(c, 32, 8).span_level, 1);   // one GPU of each of 32 nodes: a rail
+  EXPECT_EQ(PlaceGroup(c, 64, 8).span_level, 2);   // 64 nodes: two rail groups
+  EXPECT_EQ(PlaceGroup(c, 256, 8).span_level, 3);  // every node
+  EXPECT_EQ(PlaceGroup(c, 256, 8).levels[2].blocks, 2);
+}
+
+TEST(PlaceGroup, WithoutFinalizeUsesDomainAndCluster) {
+  ClusterSpec c;
+  c.chips = 64;
+  c.domain = 8;
+  const GroupPlacement g = PlaceGroup(c, 8, 8);
+  ASSERT_EQ(g.levels.size(), 2u);
+  EXPECT_EQ(g.domains, 8);
+  EXPECT_EQ(g.span_level, 1);
+}
+
+TEST(PlaceGroup, TorusExtents) {
+  ClusterSpec c = Tpu(4096, 4096, {16, 16, 16});
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(PlaceGroup(c, 16, 1).torus_extent, (std::vector<int>{16, 1, 1}));
+  EXPECT_EQ(PlaceGroup(c, 256, 1).torus_extent, (std::vector<int>{16, 16, 1}));
+  EXPECT_EQ(PlaceGroup(c, 16, 16).torus_extent, (std::vector<int>{1, 16, 1}));
+  EXPECT_EQ(PlaceGroup(c, 64, 4).torus_extent, (std::vector<int>{4, 16, 1}));
+  EXPECT_EQ(PlaceGroup(c, 4096, 1).torus_extent, (std::vector<int>{16, 16, 16}));
+  EXPECT_EQ(PlaceGroup(c, 8, 2).torus_extent, (std::vector<int>{8, 1, 1}));
+  // PaLM: dp 256 members 12 apart in a 16 x 16 x 12 pod: strides that do not divide the
+  // extents, counted coordinate by coordinate.
+  ClusterSpec palm = Tpu(3072, 3072, {16, 16, 12});
+  ASSERT_FALSE(Finalize(palm).HasErrors());
+  const GroupPlacement g = PlaceGroup(palm, 256, 12);
+  EXPECT_EQ(g.torus_extent, (std::vector<int>{4, 16, 12}));
+  EXPECT_TRUE(PlaceGroup(DgxH100(64), 8, 1).torus_extent.empty());
 }
 
 }  // namespace

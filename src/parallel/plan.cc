@@ -194,6 +194,15 @@ int64_t AxisStride(const ParallelPlan& p, std::string_view axis) {
   return stride;
 }
 
+GroupLayout PlaceGroups(const ParallelPlan& p, const network::ClusterSpec& cluster) {
+  GroupLayout l;
+  l.tp = network::PlaceGroup(cluster, p.tp, AxisStride(p, "tp"));
+  l.cp = network::PlaceGroup(cluster, p.cp, AxisStride(p, "cp"));
+  l.dp = network::PlaceGroup(cluster, p.dp, AxisStride(p, "dp"));
+  l.pp = network::PlaceGroup(cluster, p.pp, AxisStride(p, "pp"));
+  return l;
+}
+
 double BubbleFraction(const ParallelPlan& p) {
   const double m = p.MicroBatches();
   const double v = p.schedule == Schedule::kInterleaved ? p.vp : 1;

@@ -8,6 +8,7 @@
 #include "core/diagnostic.h"
 #include "hardware/chip_spec.h"
 #include "model/model_spec.h"
+#include "network/cluster_spec.h"
 
 namespace fathom::parallel {
 
@@ -58,6 +59,15 @@ std::vector<int> StageLayers(const ParallelPlan& plan, int model_layers);
 // Rank distance between consecutive members of the `axis` group ("tp", "cp", "ep", "dp",
 // "pp") under the plan's order string, where the first axis varies fastest.
 int64_t AxisStride(const ParallelPlan& plan, std::string_view axis);
+
+// Where each parallel group of the plan lands on the cluster: the order string gives each
+// axis a stride, and network::PlaceGroup the levels of the topology the group spans and how
+// many of its members share a block (and so a link). The pipeline group is the whole
+// chain of pp stages, so its send/recv pattern is every stage boundary at once.
+struct GroupLayout {
+  network::GroupPlacement tp, cp, dp, pp;
+};
+GroupLayout PlaceGroups(const ParallelPlan& plan, const network::ClusterSpec& cluster);
 
 // Pipeline bubble as a fraction of the ideal (bubble-free) time for uniform stages:
 // (p-1)/m for GPipe and 1F1B, (p-1)/(v·m) interleaved (Narayanan et al. SC'21 Sec. 2.2).

@@ -15,7 +15,10 @@ if [ "${#fragments[@]}" -eq 0 ]; then
   echo "no expected fragment for $case_file in $manifest"
   exit 1
 fi
-if [[ $case_file == *.json ]]; then
+if [[ $case_file == *.args ]]; then
+  # Command-line cases: one argument per line.
+  mapfile -t args < "tests/errors/$case_file"
+elif [[ $case_file == *.json ]]; then
   args=(step -m "tests/errors/$case_file" -c dgx-h100-superpod -p tests/errors/support/plan.yaml)
 elif [[ $case_file == [0-9]*-run-* ]]; then
   args=(run -s "tests/errors/$case_file")

@@ -1,0 +1,274 @@
+#include "io/collective_report.h"
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/text.h"
+#include "core/units.h"
+
+namespace fathom::io {
+
+namespace {
+
+using collective::Kind;
+using nlohmann::ordered_json;
+
+struct OpName {
+  std::string_view name;
+  Kind kind;
+};
+constexpr std::array<OpName, 6> kOps{{
+    {"all_reduce", Kind::kAllReduce},
+    {"all_gather", Kind::kAllGather},
+    {"reduce_scatter", Kind::kReduceScatter},
+    {"all_to_all", Kind::kAllToAll},
+    {"broadcast", Kind::kBroadcast},
+    {"send_recv", Kind::kSendRecv},
+}};
+
+std::string OpList() {
+  std::vector<std::string_view> names;
+  for (const OpName& o : kOps) names.push_back(o.name);
+  return core::JoinComma(names);
+}
+
+double Gbps(double bytes_per_s) { return bytes_per_s / 1e9; }
+
+// Rounds to 12 significant digits so JSON does not carry floating-point noise.
+double Round(double v) {
+  if (v == 0 || !std::isfinite(v)) return v;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.12g", v);
+  return std::strtod(buf, nullptr);
+}
+
+bool ParseSize(const std::string& text, const std::string& key, double* out, core::Diagnostics& d) {
+  const core::QuantityParse q = core::ParseQuantity(text, core::Dimension::kBytes);
+  if (!q.ok) {
+    d.Error(key, fmt::format("'{}': {}", text, q.error),
+            q.hint.empty() ? "give a size with a unit, e.g. 1GiB or 8B" : q.hint);
+    return false;
+  }
+  if (q.value < 1) {
+    d.Error(key, fmt::format("'{}' is below one byte", text), "e.g. 8B");
+    return false;
+  }
+  *out = q.value;
+  return true;
+}
+
+std::string PlacementText(const CollectiveResult& r) {
+  std::string s;
+  const auto& levels = r.cluster.hierarchy.levels;
+  for (size_t k = 0; k < r.group.levels.size() && k < levels.size(); ++k) {
+    const network::LevelSpan& l = r.group.levels[k];
+    s += fmt::format("{}{}: {} per block x {} block{}", s.empty() ? "" : "; ", levels[k].name,
+                     l.members_per_block, l.blocks, l.blocks == 1 ? "" : "s");
+    if (l.blocks == 1) break;
+  }
+  return s;
+}
+
+}  // namespace
+
+core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const CollectiveRequest& q) {
+  core::Diagnostics d;
+  CollectiveResult r;
+  core::Result<network::ClusterSpec> cluster = LoadCluster(catalog, q.cluster);
+  if (!cluster.ok()) return cluster.diagnostics();
+  r.cluster = std::move(cluster).value();
+
+  bool op_ok = false;
+  for (const OpName& o : kOps) {
+    if (o.name == q.op) {
+      r.kind = o.kind;
+      op_ok = true;
+    }
+  }
+  if (!op_ok) {
+    std::vector<std::string_view> names;
+    for (const OpName& o : kOps) names.push_back(o.name);
+    const std::string guess = core::DidYouMean(q.op, names);
+    d.Error("--op", fmt::format("unknown collective \"{}\"; expected one of {}", q.op, OpList()),
+            guess.empty() ? "" : fmt::format("did you mean \"{}\"?", guess));
+  }
+  if (!collective::AlgorithmFromName(q.algorithm, &r.options.algorithm)) {
+    d.Error("--algo",
+            fmt::format("unknown algorithm '{}'; expected auto, ring, tree, hierarchical, nvls, "
+                        "nvls_tree, sharp, torus, direct, pairwise or p2p",
+                        q.algorithm));
+  }
+  r.options.all_groups = q.all_groups;
+
+  const int64_t chips = r.cluster.chips;
+  const int64_t size = q.group > 0 ? q.group : chips;
+  int64_t stride = q.stride;
+  if (stride <= 0) {
+    if (q.span.empty() || q.span == "domain") {
+      stride = 1;
+    } else if (q.span == "nodes") {
+      stride = r.cluster.chips_per_node;
+    } else {
+      d.Error("--span", fmt::format("'{}': expected domain or nodes", q.span),
+              "domain packs members on consecutive chips; nodes puts one member on each node");
+    }
+  }
+  if (q.group < 0 || size < 1 || size > chips) {
+    d.Error("--group", fmt::format("{} members on a cluster of {} chips", q.group, chips),
+            fmt::format("give 2 to {} members", chips));
+  } else if (stride > 0 && (size - 1) * stride + 1 > chips) {
+    d.Error("--group",
+            fmt::format("{} members {} chips apart need {} chips; the cluster has {}", size, stride,
+                        (size - 1) * stride + 1, chips),
+            "fewer members, or --span domain");
+  }
+
+  std::vector<double> sizes;
+  if (!q.sweep.empty()) {
+    r.sweep = true;
+    const size_t colon = q.sweep.find(':');
+    double lo = 0, hi = 0;
+    if (colon == std::string::npos) {
+      d.Error("--sweep", fmt::format("'{}': expected FROM:TO, e.g. 8B:8GiB", q.sweep));
+    } else if (ParseSize(q.sweep.substr(0, colon), "--sweep", &lo, d) &&
+               ParseSize(q.sweep.substr(colon + 1), "--sweep", &hi, d)) {
+      if (hi < lo) {
+        d.Error("--sweep", fmt::format("'{}': the last size is below the first", q.sweep),
+                "e.g. 8B:8GiB");
+      } else {
+        for (double s = lo; s <= hi * (1 + 1e-12); s *= 2) sizes.push_back(s);
+      }
+    }
+  } else {
+    double s = 0;
+    if (ParseSize(q.size, "--size", &s, d)) sizes.push_back(s);
+  }
+  if (d.HasErrors()) return d;
+
+  r.group = network::PlaceGroup(r.cluster, static_cast<int>(size), stride);
+  if (r.options.algorithm != collective::Algorithm::kAuto &&
+      !collective::Applies(r.cluster, r.group, r.kind, r.options.algorithm)) {
+    d.Error("--algo",
+            fmt::format("{} cannot run {} on this group ({} members, {} per domain, {} domains)",
+                        q.algorithm, collective::KindName(r.kind), r.group.size,
+                        r.group.members_per_domain, r.group.domains),
+            "use --algo auto to let the tuner choose");
+    return d;
+  }
+  r.net = collective::AnalyzeGroup(r.cluster, r.group, r.options);
+  for (double s : sizes) {
+    r.rows.push_back({s, collective::CollectiveCost(r.cluster, r.group, r.net, r.kind,
+                                                    core::Bytes(s), r.options)});
+  }
+  for (int a = static_cast<int>(collective::Algorithm::kRing);
+       a <= static_cast<int>(collective::Algorithm::kP2p); ++a) {
+    const auto alg = static_cast<collective::Algorithm>(a);
+    if (!collective::Applies(r.cluster, r.group, r.kind, alg)) continue;
+    collective::Options forced = r.options;
+    forced.algorithm = alg;
+    r.candidates.push_back({collective::AlgorithmName(alg),
+                            collective::CollectiveCost(r.cluster, r.group, r.net, r.kind,
+                                                       core::Bytes(sizes.front()), forced)});
+  }
+  return r;
+}
+
+std::string CollectiveText(const CollectiveResult& r) {
+  std::string out = fmt::format(
+      "{} on {} of {} chips of {} ({} x {}), members {} apart{}\n", collective::KindName(r.kind),
+      r.group.size, r.cluster.chips, r.cluster.name, r.cluster.chips, r.cluster.chip.name,
+      r.group.stride, r.options.all_groups ? ", every such group at once" : ", this group alone");
+  out += "  placement: " + PlacementText(r) + "\n";
+  if (r.sweep) {
+    out += fmt::format("\n{:>14} {:>12} {:>12} {:>12}  {}\n", "size(B)", "time(us)", "algbw(GB/s)",
+                       "busbw(GB/s)", "algorithm");
+    for (const CollectiveRow& row : r.rows) {
+      out += fmt::format("{:>14.0f} {:>12.2f} {:>12.2f} {:>12.2f}  {}\n", row.size,
+                         row.cost.time.value() * 1e6, Gbps(row.cost.alg_bandwidth),
+                         Gbps(row.cost.bus_bandwidth), row.cost.algorithm);
+    }
+    return out;
+  }
+  const CollectiveRow& row = r.rows.front();
+  auto line = [&out](const std::string& k, const std::string& v) {
+    out += fmt::format("  {:<12}{}\n", k, v);
+  };
+  line("size", core::FormatBytes(row.size));
+  line("algorithm",
+       fmt::format("{}{}", row.cost.algorithm,
+                   r.options.algorithm == collective::Algorithm::kAuto ? " (fastest applicable)"
+                                                                       : " (as asked)"));
+  line("time", core::FormatSeconds(row.cost.time.value()));
+  line("algbw", fmt::format("{:.2f} GB/s", Gbps(row.cost.alg_bandwidth)));
+  line("busbw",
+       fmt::format("{:.2f} GB/s (algbw x {:.4g}, NCCL's definition)", Gbps(row.cost.bus_bandwidth),
+                   collective::BusFactor(r.kind, r.group.size)));
+  line("level", std::string(row.cost.level));
+  std::string cands;
+  for (const CollectiveCandidate& c : r.candidates) {
+    cands += fmt::format("{}{} {}", cands.empty() ? "" : ", ", c.algorithm,
+                         core::FormatSeconds(c.cost.time.value()));
+  }
+  line("candidates", cands);
+  return out;
+}
+
+std::string CollectiveJson(const CollectiveResult& r) {
+  ordered_json j;
+  j["schema"] = "fathom.collective/1";
+  j["cluster"] = r.cluster.name;
+  j["chip"] = r.cluster.chip.name;
+  j["op"] = collective::KindName(r.kind);
+  j["requested_algorithm"] = collective::AlgorithmName(r.options.algorithm);
+  j["all_groups"] = r.options.all_groups;
+  ordered_json g;
+  g["size"] = r.group.size;
+  g["stride"] = r.group.stride;
+  g["members_per_domain"] = r.group.members_per_domain;
+  g["domains"] = r.group.domains;
+  ordered_json levels = ordered_json::array();
+  const auto& h = r.cluster.hierarchy.levels;
+  for (size_t k = 0; k < r.group.levels.size() && k < h.size(); ++k) {
+    levels.push_back({{"level", h[k].name},
+                      {"block_chips", h[k].block},
+                      {"members_per_block", r.group.levels[k].members_per_block},
+                      {"blocks", r.group.levels[k].blocks},
+                      {"uplink_GBps_per_chip", Round(Gbps(h[k].uplink))}});
+  }
+  g["levels"] = levels;
+  g["span_level"] = r.group.span_level;
+  j["group"] = g;
+  j["ring_bus_bandwidth_GBps"] = Round(Gbps(r.net.ring_rate));
+  auto row_json = [&](const CollectiveRow& row) {
+    ordered_json o;
+    o["size_B"] = row.size;
+    o["time_s"] = Round(row.cost.time.value());
+    o["algorithm"] = row.cost.algorithm;
+    o["algbw_GBps"] = Round(Gbps(row.cost.alg_bandwidth));
+    o["busbw_GBps"] = Round(Gbps(row.cost.bus_bandwidth));
+    o["level"] = row.cost.level;
+    return o;
+  };
+  if (r.sweep) {
+    ordered_json rows = ordered_json::array();
+    for (const CollectiveRow& row : r.rows) rows.push_back(row_json(row));
+    j["rows"] = rows;
+  } else {
+    const ordered_json one = row_json(r.rows.front());
+    for (auto it = one.begin(); it != one.end(); ++it) j[it.key()] = *it;
+  }
+  ordered_json cands = ordered_json::array();
+  for (const CollectiveCandidate& c : r.candidates) {
+    cands.push_back({{"algorithm", c.algorithm},
+                     {"time_s", Round(c.cost.time.value())},
+                     {"busbw_GBps", Round(Gbps(c.cost.bus_bandwidth))}});
+  }
+  j["candidates"] = cands;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace fathom::io

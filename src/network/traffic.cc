@@ -1,0 +1,299 @@
+#include "network/traffic.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "core/check.h"
+#include "network/flow.h"
+
+namespace fathom::network {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Capacity of one scale-up link: a chip's port (switch, torus) or one pair link (mesh).
+double ScaleUpLink(const ClusterSpec& c, int64_t domain) {
+  const double port = c.scale_up.bandwidth.value() * c.scale_up.efficiency;
+  if (c.domain_kind == DomainKind::kFullMesh && domain > 1) {
+    return port / static_cast<double>(domain - 1);
+  }
+  return port;
+}
+
+bool Mesh(const ClusterSpec& c, int64_t domain) {
+  return c.domain_kind == DomainKind::kFullMesh && domain > 1;
+}
+
+// Per flow, its entry; per link, the level its saturation is reported as.
+struct Built {
+  FlowProblem problem;
+  std::vector<int> entry;  // per flow
+  std::vector<int> level;  // per link: -1 scale-up, 0 NIC, k bundle of a level-k block
+
+  int AddLink(double capacity, int at_level) {
+    level.push_back(at_level);
+    return problem.AddLink(capacity);
+  }
+};
+
+TrafficRates Collect(const Built& b, std::span<const Traffic> traffic) {
+  const size_t n = traffic.size();
+  TrafficRates r;
+  r.rate.assign(n, kInf);
+  r.time.assign(n, 0);
+  r.bottleneck_level.assign(n, kNoBottleneck);
+  std::vector<int> bottleneck;
+  const std::vector<double> rate = MaxMinRates(b.problem, &bottleneck);
+  std::vector<double> bytes(rate.size());
+  for (size_t f = 0; f < rate.size(); ++f) {
+    const size_t e = static_cast<size_t>(b.entry[f]);
+    bytes[f] = traffic[e].bytes_per_flow;
+    if (rate[f] < r.rate[e]) {
+      r.rate[e] = rate[f];
+      r.bottleneck_level[e] = bottleneck[f] >= 0 ? b.level[bottleneck[f]] : kNoBottleneck;
+    }
+  }
+  const std::vector<double> done = CompletionTimes(b.problem, bytes);
+  for (size_t f = 0; f < done.size(); ++f) {
+    const size_t e = static_cast<size_t>(b.entry[f]);
+    r.time[e] = std::max(r.time[e], done[f]);
+  }
+  return r;
+}
+
+// Members of a strided group within one block of `block` consecutive ranks (exact when
+// blocks and strides nest).
+int64_t MembersPerBlock(int64_t size, int64_t stride, int64_t block) {
+  if (block <= 0) return size;
+  if (stride >= block) return 1;
+  return std::min<int64_t>(size, std::max<int64_t>(1, block / stride));
+}
+
+}  // namespace
+
+TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic> traffic) {
+  const std::vector<HierarchyLevel>& lv = cluster.hierarchy.levels;
+  FATHOM_CHECK(!lv.empty(), "SolveSymmetric needs a finalized cluster (hierarchy)");
+  const int levels = static_cast<int>(lv.size());
+  const int64_t domain = lv[0].block;
+  const bool mesh = Mesh(cluster, domain);
+
+  // Link classes: one representative link of each (kind, level, direction).
+  Built b;
+  const double su = ScaleUpLink(cluster, domain);
+  const int su_up = mesh ? -1 : b.AddLink(su, -1);
+  const int su_down = mesh ? -1 : b.AddLink(su, -1);
+  std::map<std::pair<int64_t, int64_t>, int> mesh_class;  // (stride, size) -> pair-link class
+  const int nic_up = levels > 1 ? b.AddLink(lv[0].uplink, 0) : -1;
+  const int nic_down = levels > 1 ? b.AddLink(lv[0].uplink, 0) : -1;
+  std::vector<int> up(static_cast<size_t>(levels), -1);
+  std::vector<int> down(static_cast<size_t>(levels), -1);
+  for (int k = 1; k + 1 < levels; ++k) {
+    const double bundle = static_cast<double>(lv[k].block) * lv[k].uplink;
+    up[k] = b.AddLink(bundle, k);
+    down[k] = b.AddLink(bundle, k);
+  }
+
+  std::vector<double> m(static_cast<size_t>(levels));       // members per block
+  std::vector<double> blocks(static_cast<size_t>(levels));  // blocks the group touches
+  std::vector<double> flows(static_cast<size_t>(levels));   // per group, by LCA level
+  std::vector<std::pair<int, double>> path;
+  for (size_t e = 0; e < traffic.size(); ++e) {
+    const Traffic& t = traffic[e];
+    const GroupPlacement& g = t.group;
+    const int64_t n = g.size;
+    if (n < 2) continue;
+    const bool placed = static_cast<int>(g.levels.size()) == levels;
+    int span = levels - 1;
+    for (int k = levels - 1; k >= 0; --k) {
+      const int64_t mk =
+          placed ? g.levels[k].members_per_block : MembersPerBlock(n, g.stride, lv[k].block);
+      m[k] = static_cast<double>(mk);
+      blocks[k] =
+          placed ? static_cast<double>(g.levels[k].blocks) : static_cast<double>((n + mk - 1) / mk);
+      if (blocks[k] == 1) span = k;
+    }
+    const double size = static_cast<double>(n);
+
+    // Flows of one group by the level of their lowest common block, and the links of each
+    // class one group loads (per chip: scale-up and NIC; per block: bundles).
+    std::fill(flows.begin(), flows.end(), 0.0);
+    double su_links = 0;
+    double nic_links = 0;
+    std::vector<double> bundle_links(static_cast<size_t>(levels), 0.0);
+    switch (t.pattern) {
+      case Pattern::kRing:
+      case Pattern::kNeighbor: {
+        const bool ring = t.pattern == Pattern::kRing;
+        // Member i -> i+1 has LCA level L when i+1 starts a level-(L-1) run but not a level-L
+        // run; the ring's wrap-around crosses at the span level.
+        flows[0] = size - blocks[0];
+        for (int k = 1; k < levels; ++k) flows[k] = blocks[k - 1] - blocks[k];
+        if (ring) flows[span] += 1;
+        if (ring) {
+          su_links = flows[0];                    // each member sends at most one intra-domain flow
+          nic_links = blocks[0] >= 2 ? size : 0;  // spread over all members' NICs
+          for (int k = 1; k < levels; ++k) bundle_links[k] = blocks[k] >= 2 ? blocks[k] : 0;
+        } else {
+          su_links = flows[0];
+          nic_links = blocks[0] - 1;
+          for (int k = 1; k < levels; ++k) bundle_links[k] = blocks[k] - 1;
+        }
+        break;
+      }
+      case Pattern::kAllToAll: {
+        flows[0] = size * (m[0] - 1);
+        for (int k = 1; k < levels; ++k) flows[k] = size * (m[k] - m[k - 1]);
+        su_links = m[0] >= 2 ? size : 0;
+        nic_links = blocks[0] >= 2 ? size : 0;
+        for (int k = 1; k < levels; ++k) bundle_links[k] = blocks[k] >= 2 ? blocks[k] : 0;
+        break;
+      }
+    }
+
+    for (int l = 0; l < levels; ++l) {
+      if (flows[l] <= 0) continue;
+      path.clear();
+      if (l == 0) {
+        if (mesh) {
+          // Each intra-domain flow has its own pair link. Groups of different shapes (other
+          // Megatron axes) join chips differing in other rank digits: other pair links.
+          const auto [pair, fresh] = mesh_class.try_emplace({g.stride, n}, -1);
+          if (fresh) pair->second = b.AddLink(su, -1);
+          path.emplace_back(pair->second, 1.0);
+        } else {
+          FATHOM_CHECK(su_links > 0, "intra-domain flows without scale-up links");
+          path.emplace_back(su_up, flows[0] / su_links);
+          path.emplace_back(su_down, flows[0] / su_links);
+        }
+      } else {
+        FATHOM_CHECK(nic_links > 0, "cross-domain flows without NICs");
+        path.emplace_back(nic_up, flows[l] / nic_links);
+        path.emplace_back(nic_down, flows[l] / nic_links);
+        for (int k = 1; k < l; ++k) {
+          FATHOM_CHECK(bundle_links[k] > 0, "flows leaving blocks without uplinks");
+          // With all groups active, a block holds block/m groups, all at the same position.
+          const double sharing = t.all_groups ? static_cast<double>(lv[k].block) / m[k] : 1.0;
+          const double w = flows[l] / bundle_links[k] * sharing;
+          path.emplace_back(up[k], w);
+          path.emplace_back(down[k], w);
+        }
+      }
+      b.problem.AddFlow(path);
+      b.entry.push_back(static_cast<int>(e));
+    }
+  }
+  return Collect(b, traffic);
+}
+
+TrafficRates SolveExplicit(const ClusterSpec& cluster, std::span<const Traffic> traffic) {
+  const std::vector<HierarchyLevel>& lv = cluster.hierarchy.levels;
+  FATHOM_CHECK(!lv.empty(), "SolveExplicit needs a finalized cluster (hierarchy)");
+  const int levels = static_cast<int>(lv.size());
+  const int64_t chips = cluster.chips;
+  const int64_t domain = lv[0].block;
+  const bool mesh = Mesh(cluster, domain);
+
+  Built b;
+  const double su = ScaleUpLink(cluster, domain);
+  const int su_links_per_chip = mesh ? static_cast<int>(domain - 1) : 2;
+  for (int64_t c = 0; c < chips * su_links_per_chip; ++c) b.AddLink(su, -1);
+  const int nic = b.problem.Links();
+  if (levels > 1) {
+    for (int64_t c = 0; c < 2 * chips; ++c) b.AddLink(lv[0].uplink, 0);
+  }
+  std::vector<int> bundle(static_cast<size_t>(levels), -1);  // first link of level k
+  for (int k = 1; k + 1 < levels; ++k) {
+    bundle[k] = b.problem.Links();
+    const double capacity = static_cast<double>(lv[k].block) * lv[k].uplink;
+    for (int64_t j = 0; j < 2 * lv[k].blocks; ++j) b.AddLink(capacity, k);
+  }
+  auto su_link = [&](int64_t from, int64_t to, bool up) -> int {
+    if (!mesh) return static_cast<int>(2 * (up ? from : to) + (up ? 0 : 1));
+    const int64_t i = from % domain;
+    const int64_t j = to % domain;
+    return static_cast<int>(from * (domain - 1) + (j < i ? j : j - 1));
+  };
+  auto lca = [&](int64_t a, int64_t c) {
+    int l = 0;
+    while (l + 1 < levels && a / lv[l].block != c / lv[l].block) ++l;
+    return l;
+  };
+
+  std::vector<int64_t> member;
+  std::vector<std::pair<int, double>> path;
+  for (size_t e = 0; e < traffic.size(); ++e) {
+    const Traffic& t = traffic[e];
+    const int64_t n = t.group.size;
+    const int64_t s = t.group.stride;
+    if (n < 2) continue;
+    const bool ring = t.pattern == Pattern::kRing;
+    for (int64_t base = 0; base + (n - 1) * s < chips; ++base) {
+      if ((base / s) % n != 0) continue;
+      member.resize(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) member[i] = base + i * s;
+      // Members sharing member i's domain: a contiguous run, since members ascend.
+      auto run = [&](int64_t i) {
+        int64_t lo = i;
+        int64_t hi = i;
+        while (lo > 0 && member[lo - 1] / domain == member[i] / domain) --lo;
+        while (hi + 1 < n && member[hi + 1] / domain == member[i] / domain) ++hi;
+        return std::pair<int64_t, int64_t>(lo, hi);
+      };
+      auto add_flow = [&](int64_t i, int64_t j) {
+        const int64_t from = member[i];
+        const int64_t to = member[j];
+        const int l = lca(from, to);
+        path.clear();
+        if (l == 0) {
+          path.emplace_back(su_link(from, to, true), 1.0);
+          if (!mesh) path.emplace_back(su_link(from, to, false), 1.0);
+        } else {
+          if (ring) {
+            const auto [slo, shi] = run(i);
+            for (int64_t x = slo; x <= shi; ++x) {
+              path.emplace_back(nic + 2 * member[x], 1.0 / static_cast<double>(shi - slo + 1));
+            }
+            const auto [rlo, rhi] = run(j);
+            for (int64_t x = rlo; x <= rhi; ++x) {
+              path.emplace_back(nic + 2 * member[x] + 1, 1.0 / static_cast<double>(rhi - rlo + 1));
+            }
+          } else {
+            path.emplace_back(nic + 2 * from, 1.0);
+            path.emplace_back(nic + 2 * to + 1, 1.0);
+          }
+          for (int k = 1; k < l; ++k) {
+            path.emplace_back(bundle[k] + 2 * (from / lv[k].block), 1.0);
+            path.emplace_back(bundle[k] + 2 * (to / lv[k].block) + 1, 1.0);
+          }
+        }
+        b.problem.AddFlow(path);
+        b.entry.push_back(static_cast<int>(e));
+      };
+      switch (t.pattern) {
+        case Pattern::kRing:
+          for (int64_t i = 0; i < n; ++i) add_flow(i, (i + 1) % n);
+          break;
+        case Pattern::kNeighbor:
+          for (int64_t i = 0; i + 1 < n; ++i) add_flow(i, i + 1);
+          break;
+        case Pattern::kAllToAll:
+          for (int64_t i = 0; i < n; ++i) {
+            for (int64_t j = 0; j < n; ++j) {
+              if (i != j) add_flow(i, j);
+            }
+          }
+          break;
+      }
+      if (!t.all_groups) break;
+    }
+  }
+  return Collect(b, traffic);
+}
+
+}  // namespace fathom::network

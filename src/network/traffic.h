@@ -1,0 +1,91 @@
+// Traffic patterns of collectives on a placed group, and their rates on the cluster's
+// hierarchy through the flow solver (flow.h).
+//
+// Patterns, for a group placed by PlaceGroup (members `stride` ranks apart):
+//  - kRing: member i sends to member i+1 (cyclic), in rank order, which visits each block
+//    once (NCCL's ring ordering). NCCL runs one channel per NIC, so the flow that leaves a
+//    domain is spread evenly over the NICs of the group's members in that domain (weight
+//    1/m on each member's NIC up in the sender's domain and NIC down in the receiver's).
+//  - kAllToAll: every member sends to every other member (one flow per ordered pair).
+//  - kNeighbor: member i sends to member i+1, not cyclic (pipeline send/recv); no spreading.
+// Groups: with `all_groups`, ranks 0..chips-1 partition into the groups {b + i*stride} for
+// every b with (b / stride) % size == 0 (Megatron's layout); otherwise the group of rank 0.
+//
+// Links (hierarchy from Finalize; capacities in bytes/s, one direction):
+//  - scale-up: kSwitch, a per-chip up and down link of scale_up.bandwidth * efficiency;
+//    kFullMesh, a link per ordered pair of chips in a domain of bandwidth * efficiency /
+//    (domain - 1); kTorus, approximated as a switch (a per-chip up and down link of
+//    bandwidth * efficiency: the torus's multi-hop routing and dimension contention are not
+//    modelled here, PlaceGroup's torus_extent serves the collective cost model for that);
+//  - a per-chip NIC up and down link of levels[0].uplink;
+//  - per block of each level k >= 1 below the top, an uplink and a downlink bundle of
+//    levels[k].block * levels[k].uplink (ECMP spreads evenly, which makes the aggregate
+//    exact for a fluid model). The domain has no bundle beyond its chips' NICs.
+// Paths: a flow whose lowest common block is at level L uses, for L == 0, the sender's
+// scale-up up link and the receiver's down link (kFullMesh: their pair link); for L >= 1,
+// the sender's NIC up, the uplinks of the sender's blocks at levels 1..L-1, the downlinks of
+// the receiver's blocks at levels 1..L-1, and the receiver's NIC down.
+//
+// `all_groups`: every group of this shape in the cluster is active at once (the step's
+// traffic: all TP groups, all DP groups...); otherwise the group is alone (nccl-tests).
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "network/cluster_spec.h"
+
+namespace fathom::network {
+
+enum class Pattern { kRing, kAllToAll, kNeighbor };
+
+struct Traffic {
+  GroupPlacement group;
+  Pattern pattern = Pattern::kRing;
+  double bytes_per_flow = 0;  // for completion times; rates do not depend on it
+  bool all_groups = true;
+};
+
+struct TrafficRates {
+  // Per traffic entry: the rate (bytes/s) of its slowest flow under max-min sharing, and the
+  // time its last flow completes (fluid model, all entries started together).
+  std::vector<double> rate;
+  std::vector<double> time;
+  // Per traffic entry: the hierarchy level whose link limits its slowest flow (-1: the
+  // scale-up link, 0: the NIC / domain uplink, k: the uplink of a level-k block;
+  // kNoBottleneck for an entry with no flow, a group of one: its rate is infinite, time 0).
+  // Where links of several levels saturate at once the lowest level is reported.
+  std::vector<int> bottleneck_level;
+};
+inline constexpr int kNoBottleneck = -2;
+
+// Symmetric solve: one flow per class (traffic entry, level L of the lowest common block) and
+// one link per class (kind, level, direction); a class flow's weight on a class link is the
+// load its flows put on links of that class in total (ring spreading counted), divided by
+// the links of the class the entry loads (with all groups, a level-k block is shared by
+// block / members_per_block groups). Pair links of a kFullMesh domain form one class per
+// group shape (stride, size): groups along different Megatron axes join chips that differ in
+// different rank digits, so they never share a pair link. Counts come from GroupPlacement::levels,
+// so the cost is O(entries x levels^2), independent of the chip count. Per-class rates and times
+// come from MaxMinRates and CompletionTimes on that small problem.
+//
+// It equals SolveExplicit (rate and time of every entry, to rounding) when blocks and
+// strides nest (each divides the other, Megatron orders), all groups are complete
+// (chips a multiple of stride x size when all_groups), and either
+//  - there is one entry, or
+//  - the entries load disjoint link classes (TP inside domains, DP across them), or
+//  - on every link class two entries share, each entry loads every link of the class the
+//    same way: all-to-all, or a ring whose flows crossing that class all have one LCA level
+//    and that touches every link of the class (all_groups).
+// Otherwise the entries' average loads are superposed on one link class, which is not a
+// bound either way: e.g. a DP ring whose domain crossings have two LCA levels (so half the
+// NICs carry one, half the other) sharing NICs with an all-to-all. (Exactness there needs
+// link classes per joint position of the chip in each entry's groups.)
+TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic> traffic);
+
+// Explicit solve: every group, flow and link of the cluster. For tests and small clusters:
+// its size grows with chips (links) and chips x group size (all-to-all flows), and max-min
+// rounds with the number of distinct rates.
+TrafficRates SolveExplicit(const ClusterSpec& cluster, std::span<const Traffic> traffic);
+
+}  // namespace fathom::network

@@ -1,0 +1,336 @@
+#include "network/traffic.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "network/test_fixtures.h"
+
+namespace fathom::network {
+namespace {
+
+using testing::DgxH100;
+using testing::MetaRoce;
+
+constexpr double kNvlink = 450e9 * 0.82;  // DgxH100's scale-up link, achievable
+constexpr double kNic = 50e9 * 0.8;       // its NIC, achievable
+
+Traffic Entry(const ClusterSpec& c, int size, int64_t stride, Pattern pattern,
+              bool all_groups = true, double bytes = 1e9) {
+  return {PlaceGroup(c, size, stride), pattern, bytes, all_groups};
+}
+
+// Both solvers, checked to agree; returns the symmetric result.
+TrafficRates Solve(const ClusterSpec& c, const std::vector<Traffic>& traffic) {
+  const TrafficRates s = SolveSymmetric(c, traffic);
+  const TrafficRates x = SolveExplicit(c, traffic);
+  for (size_t i = 0; i < traffic.size(); ++i) {
+    if (std::isinf(x.rate[i])) {
+      EXPECT_TRUE(std::isinf(s.rate[i])) << "entry " << i;
+    } else {
+      EXPECT_NEAR(s.rate[i], x.rate[i], 1e-9 * x.rate[i]) << "entry " << i;
+    }
+    EXPECT_NEAR(s.time[i], x.time[i], 1e-9 * x.time[i]) << "entry " << i;
+    EXPECT_EQ(s.bottleneck_level[i], x.bottleneck_level[i]) << "entry " << i;
+  }
+  return s;
+}
+
+TEST(Traffic, RingInsideADomainGetsTheScaleUpLink) {
+  const ClusterSpec c = DgxH100(64);
+  for (bool all : {false, true}) {
+    const TrafficRates r = Solve(c, {Entry(c, 8, 1, Pattern::kRing, all, 2e9)});
+    EXPECT_DOUBLE_EQ(r.rate[0], kNvlink);
+    EXPECT_DOUBLE_EQ(r.time[0], 2e9 / kNvlink);
+    EXPECT_EQ(r.bottleneck_level[0], -1);
+  }
+}
+
+TEST(Traffic, RingAcrossNodesGetsOneNic) {
+  // A ring of 16 with stride 8: one member per node, each crossing on one NIC.
+  const ClusterSpec c = DgxH100(128);
+  for (bool all : {false, true}) {
+    const TrafficRates r = Solve(c, {Entry(c, 16, 8, Pattern::kRing, all)});
+    EXPECT_DOUBLE_EQ(r.rate[0], kNic);
+    EXPECT_EQ(r.bottleneck_level[0], 0);
+  }
+}
+
+TEST(Traffic, RingSpreadsItsCrossingOverTheMembersNics) {
+  // Stride 4: two members per node; the flow leaving a node runs over both their NICs.
+  const ClusterSpec c = DgxH100(128);
+  const TrafficRates r = Solve(c, {Entry(c, 16, 4, Pattern::kRing)});
+  EXPECT_DOUBLE_EQ(r.rate[0], 2 * kNic);
+}
+
+TEST(Traffic, NeighborDoesNotSpread) {
+  const ClusterSpec c = DgxH100(128);
+  const TrafficRates r = Solve(c, {Entry(c, 16, 4, Pattern::kNeighbor)});
+  EXPECT_DOUBLE_EQ(r.rate[0], kNic);
+}
+
+TEST(Traffic, DataParallelAcrossAnOversubscribedTier) {
+  // Meta's RoCE fabric: pods of 3,072 at full bisection, 1:7 above. DP groups of 8 with
+  // stride 1,536 hold 2 members per pod: all of them at once share a pod's uplinks of
+  // 3,072 x NIC / 7, leaving each ring members_per_block x uplink = 2 x NIC / 7.
+  const ClusterSpec c = MetaRoce(12288);
+  ASSERT_EQ(c.hierarchy.levels.size(), 4u);
+  const GroupPlacement dp = PlaceGroup(c, 8, 1536);
+  ASSERT_EQ(dp.levels[2].members_per_block, 2);
+  const TrafficRates all = Solve(c, {Entry(c, 8, 1536, Pattern::kRing)});
+  EXPECT_DOUBLE_EQ(all.rate[0], 2 * kNic / 7);
+  EXPECT_EQ(all.bottleneck_level[0], 2);
+  // Alone, the group has the pod's uplinks to itself: the NIC limits it.
+  const TrafficRates alone = Solve(c, {Entry(c, 8, 1536, Pattern::kRing, false)});
+  EXPECT_DOUBLE_EQ(alone.rate[0], kNic);
+  EXPECT_EQ(alone.bottleneck_level[0], 0);
+}
+
+TEST(Traffic, AllToAllSharesTheNic) {
+  // Expert parallelism over 4 nodes (one member each): each NIC carries 3 flows.
+  const ClusterSpec c = DgxH100(64);
+  const TrafficRates r = Solve(c, {Entry(c, 4, 8, Pattern::kAllToAll)});
+  EXPECT_DOUBLE_EQ(r.rate[0], kNic / 3);
+}
+
+TEST(Traffic, ConcurrentEntriesOnDisjointLinks) {
+  // TP rings inside nodes and DP rings across them do not meet.
+  const ClusterSpec c = DgxH100(128);
+  const TrafficRates r =
+      Solve(c, {Entry(c, 8, 1, Pattern::kRing), Entry(c, 16, 8, Pattern::kRing)});
+  EXPECT_DOUBLE_EQ(r.rate[0], kNvlink);
+  EXPECT_DOUBLE_EQ(r.rate[1], kNic);
+}
+
+TEST(Traffic, ConcurrentEntriesShareTheNic) {
+  // Two DP-like rings over the same NICs split them.
+  const ClusterSpec c = DgxH100(128);
+  const TrafficRates r =
+      Solve(c, {Entry(c, 16, 8, Pattern::kRing), Entry(c, 16, 8, Pattern::kAllToAll, true, 0)});
+  EXPECT_DOUBLE_EQ(r.rate[0], kNic / 16);
+  EXPECT_DOUBLE_EQ(r.rate[1], kNic / 16);
+  EXPECT_EQ(r.time[1], 0);
+}
+
+TEST(Traffic, GroupOfOneHasNoFlow) {
+  const ClusterSpec c = DgxH100(16);
+  const TrafficRates r = Solve(c, {Entry(c, 1, 1, Pattern::kRing)});
+  EXPECT_EQ(r.rate[0], std::numeric_limits<double>::infinity());
+  EXPECT_EQ(r.time[0], 0);
+  EXPECT_EQ(r.bottleneck_level[0], kNoBottleneck);
+}
+
+TEST(Traffic, FullMeshPairLinks) {
+  // 8 chips fully meshed: a ring uses one pair link of bandwidth / 7 per hop.
+  ClusterSpec c = DgxH100(64);
+  c.domain_kind = DomainKind::kFullMesh;
+  const TrafficRates r = Solve(c, {Entry(c, 8, 1, Pattern::kRing)});
+  EXPECT_DOUBLE_EQ(r.rate[0], kNvlink / 7);
+  const TrafficRates a2a = Solve(c, {Entry(c, 8, 1, Pattern::kAllToAll)});
+  EXPECT_DOUBLE_EQ(a2a.rate[0], kNvlink / 7);
+}
+
+// ---- Property test: symmetric == explicit on random small topologies. ----
+
+// Prime factors of n, smallest first.
+std::vector<int> Factors(int n) {
+  std::vector<int> f;
+  for (int p = 2; n > 1; ++p) {
+    while (n % p == 0) {
+      f.push_back(p);
+      n /= p;
+    }
+  }
+  return f;
+}
+
+struct Case {
+  ClusterSpec cluster;
+  std::vector<Traffic> traffic;
+  std::string text;
+};
+
+// Counts one group of `t` puts on each link class, from the same formulas as the solver,
+// to decide whether two entries meet on a class in a way the symmetric solve is exact for.
+struct Loads {
+  bool su = false, su_full = false;
+  bool nic = false, nic_full = false;
+  std::vector<bool> bundle, bundle_full;
+};
+
+Loads LoadsOf(const ClusterSpec& c, const Traffic& t) {
+  const auto& lv = c.hierarchy.levels;
+  const int levels = static_cast<int>(lv.size());
+  const GroupPlacement& g = t.group;
+  Loads out;
+  out.bundle.assign(static_cast<size_t>(levels), false);
+  out.bundle_full.assign(static_cast<size_t>(levels), false);
+  const int64_t n = g.size;
+  if (n < 2) return out;
+  std::vector<int64_t> flows(static_cast<size_t>(levels), 0);
+  const auto m = [&](int k) { return g.levels[k].members_per_block; };
+  const auto blocks = [&](int k) { return g.levels[k].blocks; };
+  if (t.pattern == Pattern::kAllToAll) {
+    flows[0] = n * (m(0) - 1);
+    for (int k = 1; k < levels; ++k) flows[k] = n * (m(k) - m(k - 1));
+  } else {
+    flows[0] = n - blocks(0);
+    for (int k = 1; k < levels; ++k) flows[k] = blocks(k - 1) - blocks(k);
+    if (t.pattern == Pattern::kRing) flows[g.span_level] += 1;
+  }
+  const bool mesh = c.domain_kind == DomainKind::kFullMesh;
+  const bool a2a = t.pattern == Pattern::kAllToAll;
+  const bool ring = t.pattern == Pattern::kRing;
+  out.su = flows[0] > 0;
+  out.su_full =
+      t.all_groups && out.su &&
+      (mesh ? a2a && m(0) == lv[0].block : (a2a && m(0) >= 2) || (ring && g.span_level == 0));
+  int crossing_levels = 0;
+  for (int k = 1; k < levels; ++k) crossing_levels += flows[k] > 0;
+  out.nic = crossing_levels > 0;
+  out.nic_full = t.all_groups && out.nic && (a2a || (ring && crossing_levels == 1));
+  for (int k = 1; k + 1 < levels; ++k) {
+    int above = 0;
+    for (int l = k + 1; l < levels; ++l) above += flows[l] > 0;
+    out.bundle[k] = above > 0;
+    out.bundle_full[k] = t.all_groups && above > 0 && (a2a || (ring && above == 1));
+  }
+  return out;
+}
+
+bool ExactlyComparable(const Case& k) {
+  if (k.traffic.size() < 2) return true;
+  const Loads a = LoadsOf(k.cluster, k.traffic[0]);
+  const Loads b = LoadsOf(k.cluster, k.traffic[1]);
+  // Pair links of a mesh are shared only by groups of one shape.
+  const bool same_shape = k.traffic[0].group.stride == k.traffic[1].group.stride &&
+                          k.traffic[0].group.size == k.traffic[1].group.size;
+  const bool mesh = k.cluster.domain_kind == DomainKind::kFullMesh;
+  if (a.su && b.su && (!mesh || same_shape) && !(a.su_full && b.su_full)) return false;
+  if (a.nic && b.nic && !(a.nic_full && b.nic_full)) return false;
+  for (size_t l = 0; l < a.bundle.size(); ++l) {
+    if (a.bundle[l] && b.bundle[l] && !(a.bundle_full[l] && b.bundle_full[l])) return false;
+  }
+  return true;
+}
+
+Case RandomCase(std::mt19937& rng) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  Case k;
+  ClusterSpec& c = k.cluster;
+  c.chip = hardware::testing::H100();
+  const int domain = pick(1, 8);
+  const int tiers = pick(1, 3);
+  // Level multipliers: domain, then each tier's block over the one below (the top: chips).
+  std::vector<int> mult{domain};
+  int64_t chips = domain;
+  for (int t = 0; t < tiers; ++t) {
+    int r = pick(1, 4);
+    while (chips * r > 256) --r;
+    mult.push_back(r);
+    chips *= r;
+  }
+  c.chips = chips;
+  c.domain = domain;
+  c.chips_per_node = domain;
+  c.scale_up = {"su", core::BytesPerSec(100e9 * pick(1, 9)), core::Seconds(0), 0.8};
+  c.scale_out = {"so", core::BytesPerSec(10e9 * pick(1, 9)), core::Seconds(0), 0.9};
+  c.domain_kind = static_cast<DomainKind>(pick(0, 2));
+  if (c.domain_kind == DomainKind::kTorus) c.torus_dims = {domain};
+  c.fabric_kind = FabricKind::kFatTree;
+  int64_t block = domain;
+  for (int t = 0; t < tiers; ++t) {
+    block *= mult[t + 1];
+    const double over[] = {1, 1.5, 2, 3, 4};
+    c.tiers.push_back({"t" + std::to_string(t), 0, block, over[pick(0, 4)], core::Seconds(0)});
+  }
+  c = testing::Finalized(c);
+
+  // A Megatron order: the chip count's prime factors, level by level (shuffled inside a
+  // level), cut into axes; every stride and block is then a prefix product, so they nest.
+  std::vector<int> primes;
+  for (int x : mult) {
+    std::vector<int> f = Factors(x);
+    std::shuffle(f.begin(), f.end(), rng);
+    primes.insert(primes.end(), f.begin(), f.end());
+  }
+  struct Axis {
+    int size;
+    int64_t stride;
+  };
+  std::vector<Axis> axes;
+  int64_t stride = 1;
+  for (size_t i = 0; i < primes.size();) {
+    const size_t len = static_cast<size_t>(pick(1, 3));
+    int size = 1;
+    for (size_t j = i; j < std::min(primes.size(), i + len); ++j) size *= primes[j];
+    axes.push_back({size, stride});
+    stride *= size;
+    i += len;
+  }
+  if (axes.empty()) axes.push_back({1, 1});
+  std::shuffle(axes.begin(), axes.end(), rng);
+  const int entries = std::min<int>(pick(1, 2), static_cast<int>(axes.size()));
+  for (int e = 0; e < entries; ++e) {
+    const Pattern pattern = static_cast<Pattern>(pick(0, 2));
+    const bool all = pick(0, 3) != 0;
+    k.traffic.push_back(Entry(c, axes[e].size, axes[e].stride, pattern, all, 1e6 * pick(1, 4)));
+    k.text += " [size " + std::to_string(axes[e].size) + " stride " +
+              std::to_string(axes[e].stride) + " pattern " +
+              std::to_string(static_cast<int>(pattern)) + (all ? " all]" : " alone]");
+  }
+  k.text = "chips " + std::to_string(chips) + " domain " + std::to_string(domain) + " kind " +
+           std::to_string(static_cast<int>(c.domain_kind)) + " tiers " + std::to_string(tiers) +
+           k.text;
+  return k;
+}
+
+TEST(TrafficProperty, SymmetricEqualsExplicit) {
+  std::mt19937 rng(20240601);
+  int compared = 0;
+  int pairs = 0;
+  int skipped = 0;
+  double worst_skipped = 0;
+  for (int i = 0; i < 600; ++i) {
+    const Case k = RandomCase(rng);
+    const TrafficRates s = SolveSymmetric(k.cluster, k.traffic);
+    const TrafficRates x = SolveExplicit(k.cluster, k.traffic);
+    if (!ExactlyComparable(k)) {
+      ++skipped;
+      for (size_t e = 0; e < k.traffic.size(); ++e) {
+        const double dev = std::abs(s.rate[e] / x.rate[e] - 1);
+        worst_skipped = std::max(worst_skipped, dev);
+        if (std::getenv("FATHOM_TRAFFIC_DEBUG") && dev > 1e-9) {
+          std::printf("skipped %d entry %zu dev %.3g:%s\n", i, e, dev, k.text.c_str());
+        }
+      }
+      continue;
+    }
+    ++compared;
+    pairs += k.traffic.size() == 2;
+    for (size_t e = 0; e < k.traffic.size(); ++e) {
+      if (std::isinf(x.rate[e])) {
+        EXPECT_TRUE(std::isinf(s.rate[e])) << k.text;
+        continue;
+      }
+      EXPECT_NEAR(s.rate[e], x.rate[e], 1e-9 * x.rate[e]) << "case " << i << ":" << k.text;
+      EXPECT_NEAR(s.time[e], x.time[e], 1e-9 * x.time[e]) << "case " << i << ":" << k.text;
+    }
+  }
+  std::printf(
+      "property: %d cases compared (%d with two entries), %d pairs outside the exact "
+      "domain (worst rate deviation there %.3g)\n",
+      compared, pairs, skipped, worst_skipped);
+  EXPECT_GE(compared, 400);
+  EXPECT_GE(pairs, 100);
+}
+
+}  // namespace
+}  // namespace fathom::network
