@@ -346,7 +346,8 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
       case Algorithm::kNvlsTree:
       case Algorithm::kSharp: {
         // Inside: reduce-scatter then all-gather over m members (NVLS does both in the
-        // switch); across: the collective on S/m over D members, m rings at once.
+        // switch); across: the collective on S/m over D members, m rings at once. The
+        // hierarchical algorithm runs the phases one after the other.
         const bool nvls = a == Algorithm::kNvlsTree ||
                           (a == Algorithm::kSharp && Applies(c, g, kind, Algorithm::kNvlsTree));
         double inner = 0;
@@ -362,13 +363,21 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
         }
         const double shard = size / m;
         double outer = 0;
+        double outer_latency = 0;
         if (a == Algorithm::kSharp) {
-          outer = 2 * a_span + shard / (c.NicPerChip() * c.scale_out_in_network_efficiency *
-                                        Ramp(size, half_out));
+          outer_latency = 2 * a_span;
+          outer = outer_latency + shard / (c.NicPerChip() * c.scale_out_in_network_efficiency *
+                                           Ramp(size, half_out));
         } else {
+          outer_latency = RingPhase(kind, d, shard).steps * a_span;
           outer = RingTime(kind, d, shard, a_span, net.cross_ring_rate, Ramp(size, half_out));
         }
-        return inner + outer;
+        if (a == Algorithm::kHierarchical) return inner + outer;
+        // NCCL's NVLS-tree and CollNet pipeline chunks through the domain and the fabric at
+        // once: the latencies add, the slower bandwidth term sets the pace.
+        const double inner_latency = 2 * a_up;
+        return inner_latency + outer_latency +
+               std::max(inner - inner_latency, outer - outer_latency);
       }
       case Algorithm::kNvls:
         return 2 * a_up +

@@ -12,8 +12,10 @@
 //   hierarchical  reduce-scatter inside the domain, the collective across domains on S/m
 //                 (m concurrent rings, one per NIC), all-gather inside
 //   nvls          all-reduce inside an NVSwitch domain with in-switch reduction:
-//                 2·α + S/B_nvls; nvls_tree adds the cross-domain part as hierarchical
-//   sharp         in-network reduction in the scale-out switches for the cross-domain part
+//                 2·α + S/B_nvls; nvls_tree adds the cross-domain part as hierarchical,
+//                 pipelined (the slower of the two bandwidth terms sets the pace)
+//   sharp         in-network reduction in the scale-out switches for the cross-domain part,
+//                 pipelined with the domain part
 //   torus         dimension-ordered bidirectional rings on a torus domain (TPU)
 //   direct        all-to-all, every pair at once: α + (n-1)·o + fluid completion of the
 //                 flows through the flow solver (o: NIC per-message overhead)
