@@ -272,38 +272,42 @@ bool Applies(const ClusterSpec& c, const GroupPlacement& g, Kind kind, Algorithm
   return false;
 }
 
-GroupNetwork AnalyzeGroup(const ClusterSpec& c, const GroupPlacement& g, const Options& options) {
+GroupNetwork AnalyzeGroup(const ClusterSpec& c, const GroupPlacement& g, const Options& options,
+                          unsigned patterns) {
   GroupNetwork net;
   if (g.size <= 1) return net;
   const double up = ScaleUpRate(c, g.members_per_domain);
-
-  // One solve for the group's own ring, neighbour and all-to-all traffic; each entry is
-  // alone with its kind (all groups of the shape, or just this one), not with the others.
-  std::array<network::Traffic, 3> t{{
-      {g, network::Pattern::kRing, 1.0, options.all_groups},
-      {g, network::Pattern::kNeighbor, 1.0, options.all_groups},
-      {g, network::Pattern::kAllToAll, 1.0 / g.size, options.all_groups},
-  }};
-  for (size_t i = 0; i < t.size(); ++i) {
-    const network::TrafficRates r = network::SolveSymmetric(c, std::span(&t[i], 1));
-    if (i == 0) {
-      net.ring_rate = g.InsideDomain() ? up : std::min(up, r.rate[0]);
-      net.ring_bottleneck = g.InsideDomain() || up <= r.rate[0] ? -1 : r.bottleneck_level[0];
-    } else if (i == 1) {
-      net.neighbor_rate = r.rate[0];
+  // Each pattern is solved alone with its kind (all groups of the shape, or just this one),
+  // not with the group's other patterns. Rates need no byte counts; the all-to-all's
+  // completion time is linear in them, so S = 1 byte gives seconds per byte.
+  auto solve = [&](network::Pattern p, double bytes) {
+    const network::Traffic t{g, p, bytes, options.all_groups};
+    return network::SolveSymmetric(c, std::span(&t, 1));
+  };
+  if (patterns & kRingTraffic) {
+    if (g.InsideDomain()) {
+      net.ring_rate = up;
     } else {
-      net.a2a_seconds_per_byte = r.time[0];
+      const network::TrafficRates r = solve(network::Pattern::kRing, 0);
+      net.ring_rate = std::min(up, r.rate[0]);
+      net.ring_bottleneck = up <= r.rate[0] ? -1 : r.bottleneck_level[0];
+    }
+    if (!g.InsideDomain() && g.members_per_domain > 1) {
+      // The cross-domain part of hierarchical algorithms: one ring per local index, D
+      // members a domain apart, all m of them at once.
+      const network::GroupPlacement sub =
+          network::PlaceGroup(c, static_cast<int>(g.domains), g.stride * g.members_per_domain);
+      const network::Traffic cross{sub, network::Pattern::kRing, 0, options.all_groups};
+      net.cross_ring_rate = network::SolveSymmetric(c, std::span(&cross, 1)).rate[0];
+    } else {
+      net.cross_ring_rate = net.ring_rate;
     }
   }
-  if (!g.InsideDomain() && g.members_per_domain > 1) {
-    // The cross-domain part of hierarchical algorithms: one ring per local index, D members
-    // a domain apart, all m of them at once.
-    const network::GroupPlacement sub =
-        network::PlaceGroup(c, static_cast<int>(g.domains), g.stride * g.members_per_domain);
-    const network::Traffic cross{sub, network::Pattern::kRing, 1.0, options.all_groups};
-    net.cross_ring_rate = network::SolveSymmetric(c, std::span(&cross, 1)).rate[0];
-  } else {
-    net.cross_ring_rate = net.ring_rate;
+  if (patterns & kNeighborTraffic) {
+    net.neighbor_rate = solve(network::Pattern::kNeighbor, 0).rate[0];
+  }
+  if (patterns & kAllToAllTraffic) {
+    net.a2a_seconds_per_byte = solve(network::Pattern::kAllToAll, 1.0 / g.size).time[0];
   }
   return net;
 }

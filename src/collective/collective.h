@@ -75,8 +75,14 @@ struct GroupNetwork {
   double a2a_seconds_per_byte = 0;  // all-to-all completion time per byte of S (fluid model)
   int ring_bottleneck = -1;         // hierarchy level limiting the ring (-1: scale-up link)
 };
+// Which of the group's traffic patterns to solve (the others stay 0): a planner that only
+// prices a group's all-reduces asks for kRingTraffic.
+inline constexpr unsigned kRingTraffic = 1;
+inline constexpr unsigned kNeighborTraffic = 2;
+inline constexpr unsigned kAllToAllTraffic = 4;
+inline constexpr unsigned kAllTraffic = 7;
 GroupNetwork AnalyzeGroup(const network::ClusterSpec& cluster, const network::GroupPlacement& group,
-                          const Options& options = {});
+                          const Options& options = {}, unsigned patterns = kAllTraffic);
 
 struct Cost {
   core::Seconds time{0};

@@ -36,8 +36,8 @@ struct Placed {
   }
 };
 
-Placed Place(const network::ClusterSpec& cl, const network::GroupPlacement& g) {
-  return {g, collective::AnalyzeGroup(cl, g)};
+Placed Place(const network::ClusterSpec& cl, const network::GroupPlacement& g, unsigned patterns) {
+  return {g, collective::AnalyzeGroup(cl, g, {}, patterns)};
 }
 
 struct Placements {
@@ -111,9 +111,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   const workload::StepGraph g = workload::BuildStepGraph(m, p);
   const parallel::GroupLayout layout = parallel::PlaceGroups(p, cl);
   Placements place;
-  place.tp = Place(cl, layout.tp);
-  place.dp = Place(cl, layout.dp);
-  place.pp = Place(cl, layout.pp);
+  place.tp = Place(cl, layout.tp, collective::kRingTraffic);
+  place.dp = Place(cl, layout.dp, collective::kRingTraffic);
+  place.pp = Place(cl, layout.pp, collective::kNeighborTraffic);
 
   StepReport r;
   r.scenario = sc.name;

@@ -47,6 +47,24 @@ TrafficRates Collect(const Built& b, std::span<const Traffic> traffic) {
   r.rate.assign(n, kInf);
   r.time.assign(n, 0);
   r.bottleneck_level.assign(n, kNoBottleneck);
+  const bool rates_only = std::all_of(traffic.begin(), traffic.end(),
+                                      [](const Traffic& t) { return t.bytes_per_flow <= 0; });
+  if (rates_only && n == 1) {
+    // One entry, its slowest flow: progressive filling's first freeze, where the first link
+    // saturates with every flow still rising (no filling rounds needed).
+    const FlowProblem& p = b.problem;
+    std::vector<double> load(p.capacity.size(), 0.0);
+    for (size_t e = 0; e < p.flow_link.size(); ++e) load[p.flow_link[e]] += p.flow_weight[e];
+    for (size_t l = 0; l < load.size(); ++l) {
+      if (load[l] <= 0) continue;
+      const double at = p.capacity[l] / load[l];
+      if (at < r.rate[0]) {
+        r.rate[0] = at;
+        r.bottleneck_level[0] = b.level[l];
+      }
+    }
+    return r;
+  }
   std::vector<int> bottleneck;
   const std::vector<double> rate = MaxMinRates(b.problem, &bottleneck);
   std::vector<double> bytes(rate.size());
@@ -58,6 +76,7 @@ TrafficRates Collect(const Built& b, std::span<const Traffic> traffic) {
       r.bottleneck_level[e] = bottleneck[f] >= 0 ? b.level[bottleneck[f]] : kNoBottleneck;
     }
   }
+  if (rates_only) return r;  // no bytes given: no fluid completion
   const std::vector<double> done = CompletionTimes(b.problem, bytes);
   for (size_t f = 0; f < done.size(); ++f) {
     const size_t e = static_cast<size_t>(b.entry[f]);

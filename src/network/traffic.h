@@ -42,7 +42,7 @@ enum class Pattern { kRing, kAllToAll, kNeighbor };
 struct Traffic {
   GroupPlacement group;
   Pattern pattern = Pattern::kRing;
-  double bytes_per_flow = 0;  // for completion times; rates do not depend on it
+  double bytes_per_flow = 0;  // for completion times (0: rates only, no completion solve)
   bool all_groups = true;
 };
 
