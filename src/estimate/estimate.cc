@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "collective/collective.h"
+#include "estimate/cost.h"
 #include "workload/step_graph.h"
 
 namespace fathom::estimate {
@@ -14,22 +15,6 @@ using collective::Kind;
 using workload::CommOp;
 using workload::ComputeOp;
 using workload::Group;
-
-double ComputeTime(const hardware::ChipSpec& chip, const ComputeOp& op) {
-  switch (op.kind) {
-    case model::OpKind::kGemm:
-      return hardware::GemmTime(chip, op.precision, op.m * op.batch, op.n, op.k).value();
-    case model::OpKind::kAttention:
-      return hardware::AttentionTime(chip, op.flops).value();
-    case model::OpKind::kElementwise:
-      return hardware::MemoryTime(chip, op.bytes).value();
-  }
-  return 0;
-}
-
-struct Placements {
-  network::GroupPlacement tp, dp, pp;
-};
 
 // Accumulates per-name communication totals for the report.
 void Record(std::vector<CommSummary>& out, const CommOp& op, const collective::Cost& cost,
@@ -66,18 +51,10 @@ struct StageTimes {
   double backward_gemm = 0;
   double tp_forward = 0;
   double tp_backward = 0;
-  double tp_exposed = 0;  // per micro-batch
+  double tp_exposed = 0;   // per micro-batch
+  double weight_grad = 0;  // wgrad GEMMs, per micro-batch (the W pass of zero-bubble)
   double Total() const { return forward_compute + backward_compute + tp_exposed; }
 };
-
-// Exposed share of tensor-parallel communication: all of it, or with overlap what the
-// adjacent GEMMs cannot hide, and never less than one ring step's worth (1/tp) of it,
-// which cannot start before its producer finishes (Wang et al. 2023, "Overlap
-// communication with dependent computation").
-double ExposedTp(double comm, double gemm, bool overlap, int tp) {
-  if (!overlap) return comm;
-  return std::max(comm / tp, comm - gemm);
-}
 
 }  // namespace
 
@@ -91,10 +68,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   if (diags.HasErrors()) return diags;
 
   const workload::StepGraph g = workload::BuildStepGraph(m, p);
-  Placements place;
-  place.tp = network::PlaceGroup(cl, p.tp, parallel::AxisStride(p, "tp"));
-  place.dp = network::PlaceGroup(cl, p.dp, parallel::AxisStride(p, "dp"));
-  place.pp = network::PlaceGroup(cl, 2, parallel::AxisStride(p, "pp"));
+  const Placements place = PlaceGroups(cl, p);
 
   StepReport r;
   r.scenario = sc.name;
@@ -109,15 +83,13 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   const double v = p.schedule == parallel::Schedule::kInterleaved ? p.vp : 1;
 
   // Share of the compute units an overlapped collective takes from the compute beside it.
-  const double contention =
-      chip.compute_units > 0
-          ? std::min(1.0, static_cast<double>(p.overlap_comm_units) / chip.compute_units)
-          : 0.0;
+  const double contention = CommContention(chip, p);
 
   // Per stage class: one micro-batch forward and backward.
   std::vector<StageTimes> times;
   times.reserve(g.stages.size());
   double sum_stage_time = 0;
+  double sum_weight_grad = 0;
   size_t critical = 0;
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
@@ -134,6 +106,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       if (op.kind == model::OpKind::kGemm) t.backward_gemm += dt;
       t.flops += op.Flops() * op.count;
       if (op.recompute) t.recompute_flops += op.Flops() * op.count;
+      if (op.name == "wgrad") t.weight_grad += dt;
     }
     for (const CommOp& op : w.forward_comm) {
       t.tp_forward +=
@@ -150,6 +123,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     // The hidden part still occupies compute units, slowing the GEMMs beside it.
     t.tp_exposed += (t.tp_forward + t.tp_backward - t.tp_exposed) * contention;
     sum_stage_time += t.Total() * w.stages;
+    sum_weight_grad += t.weight_grad * w.stages;
     if (times.empty() || t.Total() > times[critical].Total()) critical = i;
     times.push_back(t);
   }
@@ -188,6 +162,11 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.time.bubble = p.pp > 1 ? (sum_stage_time - tc.Total()) / v : 0.0;
   if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
     r.time.bubble = sum_stage_time - tc.Total();
+  }
+  if (p.schedule == parallel::Schedule::kZeroBubbleH1 && p.pp > 1) {
+    // ZB-H1: the fill and drain carry F + B - W per stage instead of F + B + W.
+    r.time.bubble =
+        std::max(0.0, sum_stage_time - tc.Total() - 2.0 * (sum_weight_grad - tc.weight_grad));
   }
 
   // Tensor-parallel summaries for the report (critical stage, whole step): each op's share
@@ -270,8 +249,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   }
 
   // Optimizer: one memory-bound Adam update over the chip's shard.
-  const double shard = params / (p.zero >= 1 ? p.dp : 1);
-  r.time.optimizer = hardware::MemoryTime(chip, shard * parallel::kAdamStepBytes).value();
+  r.time.optimizer = OptimizerTime(chip, p, params);
 
   r.step_time_s = r.time.compute + r.time.tp_exposed + r.time.bubble + r.time.pp_exposed +
                   r.time.dp_exposed + r.time.optimizer;
