@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/keys.h"
+#include "sim/step_sim.h"
 
 namespace fathom::io {
 
@@ -15,23 +16,42 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void Summarize(ValidationTable& t) {
-  std::sort(t.rows.begin(), t.rows.end(),
-            [](const ValidationRow& a, const ValidationRow& b) { return a.name < b.name; });
+// Median and maximum of |error| over the rows with a prediction.
+void MedianMax(const ValidationTable& t, double ValidationRow::*error, double& median,
+               double& max) {
   std::vector<double> errors;
   for (const ValidationRow& r : t.rows) {
-    if (r.failure.empty()) errors.push_back(std::fabs(r.error_pct));
+    if (r.failure.empty()) errors.push_back(std::fabs(r.*error));
   }
-  t.cases = static_cast<int>(errors.size());
   if (errors.empty()) return;
   std::sort(errors.begin(), errors.end());
   const size_t n = errors.size();
-  t.median_abs_error_pct = n % 2 ? errors[n / 2] : 0.5 * (errors[n / 2 - 1] + errors[n / 2]);
-  t.max_abs_error_pct = errors.back();
+  median = n % 2 ? errors[n / 2] : 0.5 * (errors[n / 2 - 1] + errors[n / 2]);
+  max = errors.back();
 }
 
-void Predict(ValidationRow& row, const estimate::Scenario& scenario) {
+void Summarize(ValidationTable& t) {
+  std::sort(t.rows.begin(), t.rows.end(),
+            [](const ValidationRow& a, const ValidationRow& b) { return a.name < b.name; });
+  t.cases = static_cast<int>(std::count_if(
+      t.rows.begin(), t.rows.end(), [](const ValidationRow& r) { return r.failure.empty(); }));
+  MedianMax(t, &ValidationRow::error_pct, t.median_abs_error_pct, t.max_abs_error_pct);
+  MedianMax(t, &ValidationRow::estimate_error_pct, t.estimate_median_abs_error_pct,
+            t.estimate_max_abs_error_pct);
+  MedianMax(t, &ValidationRow::simulate_error_pct, t.simulate_median_abs_error_pct,
+            t.simulate_max_abs_error_pct);
+}
+
+void Predict(ValidationRow& row, const estimate::Scenario& scenario, bool simulate) {
   core::Result<estimate::StepReport> r = estimate::Estimate(scenario);
+  core::Result<sim::SimResult> simulated = sim::Simulate(scenario);
+  if (r.ok() && simulated.ok()) {
+    row.estimated_s = r.value().step_time_s;
+    row.simulated_s = simulated.value().report.step_time_s;
+    row.estimate_error_pct = 100.0 * (row.estimated_s - row.measured_s) / row.measured_s;
+    row.simulate_error_pct = 100.0 * (row.simulated_s - row.measured_s) / row.measured_s;
+    if (simulate) r = simulated.value().report;
+  }
   if (!r.ok()) {
     std::string why;
     for (const core::Diagnostic& d : r.diagnostics().items()) {
@@ -49,7 +69,8 @@ void Predict(ValidationRow& row, const estimate::Scenario& scenario) {
 
 }  // namespace
 
-core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std::string& dir) {
+core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std::string& dir,
+                                               bool simulate) {
   core::Diagnostics d;
   std::error_code ec;
   std::vector<std::string> files;
@@ -64,6 +85,7 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
   }
   std::sort(files.begin(), files.end());
   ValidationTable t;
+  t.engine = simulate ? "simulate" : "estimate";
   for (const std::string& file : files) {
     core::Result<ValidationCase> c = LoadValidationCase(file);
     if (!c.ok()) {
@@ -87,7 +109,7 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
       t.rows.push_back(std::move(row));
       continue;
     }
-    Predict(row, s.value().scenario);
+    Predict(row, s.value().scenario, simulate);
     t.rows.push_back(std::move(row));
   }
   if (d.HasErrors()) return d;
@@ -149,7 +171,8 @@ bool MapHardware(const std::string& accel, std::string& chip, std::string& clust
 
 }  // namespace
 
-core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std::string& file) {
+core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std::string& file,
+                                               bool simulate) {
   core::Diagnostics d;
   core::Result<std::string> text = ReadFile(file);
   if (!text.ok()) return text.diagnostics();
@@ -167,6 +190,7 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     return d;
   }
   ValidationTable t;
+  t.engine = simulate ? "simulate" : "estimate";
   for (const json& rec : *records) {
     const std::string id = rec.is_object() ? Text(rec, "id") : "";
     auto skip = [&](const std::string& why) {
@@ -320,7 +344,7 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
         !(Contains(Text(rec, "date"), "2021") || Contains(Text(rec, "date"), "2022"));
     if (!p.flash_attention)
       row.assumptions.push_back("unfused attention (before FlashAttention in Megatron)");
-    Predict(row, s);
+    Predict(row, s, simulate);
     if (!row.failure.empty()) {
       skip("plan rejected: " + row.failure);
       continue;
@@ -332,20 +356,27 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
 }
 
 std::string ValidationText(const ValidationTable& t) {
-  std::string out = fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", "case", "measured", "predicted",
-                                "error", "source");
+  std::string out = fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", "case", "measured",
+                                "estimate", "error", "simulate", "error", "source");
   for (const ValidationRow& r : t.rows) {
     if (!r.failure.empty()) {
-      out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", r.name,
-                         fmt::format("{:.3f} s", r.measured_s), "-", "n/a", "failed: " + r.failure);
+      out += fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", r.name,
+                         fmt::format("{:.3f} s", r.measured_s), "-", "n/a", "-", "n/a",
+                         "failed: " + r.failure);
       continue;
     }
-    out += fmt::format(
-        "{:<44}{:>12}{:>12}{:>+8.1f}%{}  {}\n", r.name, fmt::format("{:.3f} s", r.measured_s),
-        fmt::format("{:.3f} s", r.predicted_s), r.error_pct, r.ok ? " " : "!", r.source);
+    const bool sim = t.engine == "simulate";
+    out += fmt::format("{:<44}{:>12}{:>12}{:>+8.1f}%{}{:>11}{:>+8.1f}%{}  {}\n", r.name,
+                       fmt::format("{:.3f} s", r.measured_s),
+                       fmt::format("{:.3f} s", r.estimated_s), r.estimate_error_pct,
+                       !sim && !r.ok ? "!" : " ", fmt::format("{:.3f} s", r.simulated_s),
+                       r.simulate_error_pct, sim && !r.ok ? "!" : " ", r.source);
   }
-  out += fmt::format("\n{} cases: median |error| {:.1f}%, max |error| {:.1f}%\n", t.cases,
-                     t.median_abs_error_pct, t.max_abs_error_pct);
+  out += fmt::format(
+      "\n{} cases: median |error| estimate {:.1f}%, simulate {:.1f}%; max |error| estimate "
+      "{:.1f}%, simulate {:.1f}% (tolerances checked against {})\n",
+      t.cases, t.estimate_median_abs_error_pct, t.simulate_median_abs_error_pct,
+      t.estimate_max_abs_error_pct, t.simulate_max_abs_error_pct, t.engine);
   if (!t.unmapped.empty()) {
     out += fmt::format("\n{} records not mapped:\n", t.unmapped.size());
     for (const auto& [id, why] : t.unmapped) out += "  " + id + ": " + why + "\n";
@@ -357,8 +388,13 @@ std::string ValidationJson(const ValidationTable& t) {
   nlohmann::ordered_json j;
   j["schema"] = "fathom.validate/1";
   j["summary"] = {{"cases", t.cases},
+                  {"engine", t.engine},
                   {"median_abs_error_pct", t.median_abs_error_pct},
-                  {"max_abs_error_pct", t.max_abs_error_pct}};
+                  {"max_abs_error_pct", t.max_abs_error_pct},
+                  {"estimate_median_abs_error_pct", t.estimate_median_abs_error_pct},
+                  {"estimate_max_abs_error_pct", t.estimate_max_abs_error_pct},
+                  {"simulate_median_abs_error_pct", t.simulate_median_abs_error_pct},
+                  {"simulate_max_abs_error_pct", t.simulate_max_abs_error_pct}};
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const ValidationRow& r : t.rows) {
     nlohmann::ordered_json row = {
@@ -367,6 +403,10 @@ std::string ValidationJson(const ValidationTable& t) {
       row["predicted_step_time_s"] = r.predicted_s;
       row["error_pct"] = r.error_pct;
       row["within_tolerance"] = r.ok;
+      row["estimated_step_time_s"] = r.estimated_s;
+      row["estimate_error_pct"] = r.estimate_error_pct;
+      row["simulated_step_time_s"] = r.simulated_s;
+      row["simulate_error_pct"] = r.simulate_error_pct;
     } else {
       row["failure"] = r.failure;
     }

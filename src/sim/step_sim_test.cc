@@ -91,5 +91,102 @@ TEST(Simulate, FsdpInTheFillAndDrainCostsMoreThanTheClosedForm) {
   EXPECT_GT(Simulated(s), Estimated(s) * 1.05);
 }
 
+// Uniform stages: a small vocabulary (no heavy head), no tensor or data parallelism, and a
+// network so fast that a send costs nothing, so the schedule alone shapes the step.
+estimate::Scenario Uniform(Schedule schedule, int pp, int vp, int micro_batches) {
+  model::ModelSpec m = model::testing::Llama70B();
+  m.layers = 48;
+  m.vocab = 64;
+  m.seq_len = 2048;
+  estimate::Scenario s = Make(m, pp, 1, pp, vp, micro_batches, schedule);
+  s.cluster.scale_up.latency = core::Seconds(0);
+  s.cluster.scale_out.latency = core::Seconds(0);
+  s.cluster.scale_up.bandwidth = core::BytesPerSec(1e18);
+  s.cluster.scale_out.bandwidth = core::BytesPerSec(1e18);
+  return NoOverlap(s);
+}
+
+// Idle share of the pipeline (optimizer excluded) on the critical rank.
+double Bubble(const estimate::Scenario& s) {
+  core::Result<SimResult> r = Simulate(s);
+  EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+  const estimate::StepReport& rep = r.value().report;
+  return rep.time.bubble / (rep.step_time_s - rep.time.optimizer);
+}
+
+TEST(Simulate, SchedulesMatchTextbookBubbles) {
+  const int p = 4;
+  const int m = 8;
+  const double one_f_one_b = (p - 1.0) / (m + p - 1.0);  // Narayanan et al. 2021
+  EXPECT_NEAR(Bubble(Uniform(Schedule::k1F1B, p, 1, m)), one_f_one_b, 0.01);
+  EXPECT_NEAR(Bubble(Uniform(Schedule::kGPipe, p, 1, m)), one_f_one_b, 0.01);
+  for (int vp : {2, 3}) {
+    const double interleaved = (p - 1.0) / vp / (m + (p - 1.0) / vp);
+    EXPECT_NEAR(Bubble(Uniform(Schedule::kInterleaved, p, vp, m)), interleaved, 0.01) << vp;
+  }
+  const double zb = Bubble(Uniform(Schedule::kZeroBubbleH1, p, 1, m));
+  EXPECT_LT(zb, one_f_one_b * 0.8);
+  EXPECT_GT(zb, 0);
+}
+
+TEST(Simulate, OverlapOnlyHelps) {
+  estimate::Scenario s = Make(model::testing::Gpt3(), 128, 8, 8, 2, 64, Schedule::kInterleaved);
+  const double without = Simulated(NoOverlap(s));
+  s.plan.overlap_dp = true;
+  s.plan.overlap_tp = true;
+  s.plan.overlap_comm_units = 0;
+  core::Result<SimResult> r = Simulate(s);
+  ASSERT_TRUE(r.ok());
+  EXPECT_LT(r.value().report.step_time_s, without);
+  for (const estimate::OverlapSummary& o : r.value().report.timeline.overlap) {
+    EXPECT_GE(o.total_s, o.exposed_s - 1e-12) << o.kind;
+    if (o.kind == "dp") {
+      EXPECT_GT(o.Hidden(), 0);
+    }
+  }
+}
+
+TEST(Simulate, AStragglerSlowsTheWholeStep) {
+  estimate::Scenario s = Make(model::testing::Gpt3(), 128, 8, 8, 1, 64, Schedule::k1F1B);
+  const double healthy = Simulated(s);
+  s.plan.stragglers.stage = 3;
+  s.plan.stragglers.slowdown = 1.2;
+  core::Result<SimResult> r = Simulate(s);
+  ASSERT_TRUE(r.ok());
+  const estimate::StepReport& rep = r.value().report;
+  // The slow stage paces every micro-batch: its compute (about 2/3 of the step, tensor-
+  // parallel traffic is not slowed) outgrows the head stage's.
+  EXPECT_GT(rep.step_time_s, healthy * 1.05);
+  EXPECT_NEAR(rep.timeline.straggler_cost_s, rep.step_time_s - healthy, 1e-6);
+  EXPECT_EQ(rep.critical_stage, 3);
+  // A fraction of slow chips: one per replica at most, one slow stage.
+  s.plan.stragglers.stage = -1;
+  s.plan.stragglers.fraction = 0.001;
+  EXPECT_NEAR(Simulated(s), rep.step_time_s, rep.step_time_s * 0.02);
+}
+
+TEST(Simulate, TheSameScenarioTwiceGivesTheSameTimeline) {
+  const estimate::Scenario s =
+      Make(model::testing::Gpt3(), 128, 8, 8, 2, 64, Schedule::kInterleaved);
+  core::Result<SimResult> a = Simulate(s);
+  core::Result<SimResult> b = Simulate(s);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a.value().program.ops(), b.value().program.ops());
+  for (OpId op = 0; op < a.value().program.ops(); ++op) {
+    ASSERT_EQ(a.value().program.start(op), b.value().program.start(op));
+  }
+}
+
+// The program's size does not depend on the data-parallel degree.
+TEST(Simulate, CostDoesNotGrowWithDp) {
+  const estimate::Scenario small = Make(model::testing::Gpt3(), 128, 8, 8, 1, 64, Schedule::k1F1B);
+  const estimate::Scenario large =
+      Make(model::testing::Gpt3(), 128 * 64, 8, 8, 1, 64 * 64, Schedule::k1F1B);
+  core::Result<SimResult> a = Simulate(small);
+  core::Result<SimResult> b = Simulate(large);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a.value().program.ops(), b.value().program.ops());
+}
+
 }  // namespace
 }  // namespace fathom::sim
