@@ -289,6 +289,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
         "selective recompute with fused attention adds no time: the fused "
         "kernel already recomputes the attention scores in backward");
   }
+  if (p.stragglers.Any()) {
+    r.notes.push_back("stragglers are modelled by the simulator only (--engine simulate)");
+  }
   r.notes.push_back(
       "MFU and HFU are against the dense bf16 peak; model FLOPs follow "
       "Megatron-LM (attention counted non-causal, recompute excluded)");
