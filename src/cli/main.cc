@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -16,7 +17,9 @@
 #include "io/config.h"
 #include "io/report.h"
 #include "io/run.h"
+#include "io/trace.h"
 #include "io/validation.h"
+#include "sim/step_sim.h"
 
 namespace {
 
@@ -43,6 +46,8 @@ bool ScenarioOrParts(const std::string& scenario, const std::string& model,
 struct StepArgs {
   std::string scenario, model, cluster, plan;
   bool json = false;
+  std::string engine = "simulate";
+  std::string trace;  // Chrome Trace Event file to write (simulator)
 };
 
 int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
@@ -50,8 +55,28 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
       !a.scenario.empty() ? fathom::io::LoadScenario(catalog, a.scenario)
                           : fathom::io::LoadParts(catalog, a.model, a.cluster, a.plan);
   if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
-  fathom::core::Result<fathom::estimate::StepReport> report =
-      fathom::estimate::Estimate(loaded.value().scenario);
+  if (!a.trace.empty() && a.engine != "simulate") {
+    std::cerr << "error: --trace needs --engine simulate\n";
+    return kUserError;
+  }
+  std::string trace;
+  auto run = [&]() -> fathom::core::Result<fathom::estimate::StepReport> {
+    if (a.engine != "simulate") return fathom::estimate::Estimate(loaded.value().scenario);
+    fathom::core::Result<fathom::sim::SimResult> sim =
+        fathom::sim::Simulate(loaded.value().scenario);
+    if (!sim.ok()) return sim.diagnostics();
+    if (!a.trace.empty()) trace = fathom::io::ChromeTraceJson(sim.value());
+    return {sim.value().report, sim.diagnostics()};
+  };
+  fathom::core::Result<fathom::estimate::StepReport> report = run();
+  if (!a.trace.empty() && report.ok()) {
+    std::ofstream f(a.trace, std::ios::binary);
+    f << trace;
+    if (!f) {
+      std::cerr << "error: --trace: cannot write \"" << a.trace << "\"\n";
+      return kUserError;
+    }
+  }
   Diagnostics diags = report.diagnostics();
   fathom::io::Locate(diags, loaded.value().where);
   if (!report.ok()) return PrintDiagnostics(diags);
@@ -126,6 +151,12 @@ int main(int argc, char** argv) {
   step_cmd->add_option("-c,--cluster", step.cluster, "cluster: catalog name or YAML file");
   step_cmd->add_option("-p,--plan", step.plan, "parallel plan: YAML file");
   step_cmd->add_flag("--json", step.json, "emit the fathom.step/1 JSON report");
+  step_cmd
+      ->add_option("--engine", step.engine,
+                   "simulate (event-driven: overlap, timeline; default) or estimate (closed form)")
+      ->check(CLI::IsMember({"simulate", "estimate"}));
+  step_cmd->add_option("--trace", step.trace,
+                       "write the simulated timeline as Chrome Trace Event JSON (Perfetto)");
 
   RunArgs run;
   CLI::App* run_cmd = app.add_subcommand(
@@ -194,6 +225,7 @@ int main(int argc, char** argv) {
   std::string cases_dir, published_runs;
   bool validate_json = false;
   bool validate_strict = false;
+  std::string validate_engine = "estimate";
   CLI::App* validate_cmd =
       app.add_subcommand("validate", "compare predictions with published training runs");
   validate_cmd->add_option(
@@ -203,6 +235,10 @@ int main(int argc, char** argv) {
                            "a JSON file in the published-runs schema to map and run");
   validate_cmd->add_flag("--json", validate_json, "emit JSON rows and the summary");
   validate_cmd->add_flag("--strict", validate_strict, "exit 1 if a case is outside its tolerance");
+  validate_cmd
+      ->add_option("--engine", validate_engine,
+                   "engine whose predictions the tolerances and summary use (both are printed)")
+      ->check(CLI::IsMember({"simulate", "estimate"}));
 
   try {
     app.parse(argc, argv);
@@ -250,13 +286,15 @@ int main(int argc, char** argv) {
   if (validate_cmd->parsed()) {
     fathom::core::Result<fathom::io::ValidationTable> table =
         !published_runs.empty()
-            ? fathom::io::RunPublishedRuns(catalog, published_runs)
-            : fathom::io::RunValidationDir(catalog, !cases_dir.empty()
-                                                        ? cases_dir
-                                                        : (std::filesystem::path(catalog.dir()) /
-                                                           ".." / "tests" / "validation")
-                                                              .lexically_normal()
-                                                              .string());
+            ? fathom::io::RunPublishedRuns(catalog, published_runs, validate_engine == "simulate")
+            : fathom::io::RunValidationDir(
+                  catalog,
+                  !cases_dir.empty()
+                      ? cases_dir
+                      : (std::filesystem::path(catalog.dir()) / ".." / "tests" / "validation")
+                            .lexically_normal()
+                            .string(),
+                  validate_engine == "simulate");
     if (!table.ok()) return PrintDiagnostics(table.diagnostics());
     std::cout << (validate_json ? fathom::io::ValidationJson(table.value())
                                 : fathom::io::ValidationText(table.value()));

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "collective/collective.h"
+#include "estimate/cost.h"
 #include "workload/step_graph.h"
 
 namespace fathom::estimate {
@@ -14,35 +15,6 @@ using collective::Kind;
 using workload::CommOp;
 using workload::ComputeOp;
 using workload::Group;
-
-double ComputeTime(const hardware::ChipSpec& chip, const ComputeOp& op) {
-  switch (op.kind) {
-    case model::OpKind::kGemm:
-      return hardware::GemmTime(chip, op.precision, op.m * op.batch, op.n, op.k).value();
-    case model::OpKind::kAttention:
-      return hardware::AttentionTime(chip, op.flops).value();
-    case model::OpKind::kElementwise:
-      return hardware::MemoryTime(chip, op.bytes).value();
-  }
-  return 0;
-}
-
-// A placed group and what the network gives it (one flow solve per group and plan).
-struct Placed {
-  network::GroupPlacement group;
-  collective::GroupNetwork net;
-  collective::Cost Cost(const network::ClusterSpec& cl, Kind kind, double bytes) const {
-    return collective::CollectiveCost(cl, group, net, kind, core::Bytes(bytes));
-  }
-};
-
-Placed Place(const network::ClusterSpec& cl, const network::GroupPlacement& g, unsigned patterns) {
-  return {g, collective::AnalyzeGroup(cl, g, {}, patterns)};
-}
-
-struct Placements {
-  Placed tp, dp, pp;
-};
 
 // Accumulates per-name communication totals for the report.
 void Record(std::vector<CommSummary>& out, const network::ClusterSpec& cl, const CommOp& op,
@@ -84,18 +56,10 @@ struct StageTimes {
   double backward_gemm = 0;
   double tp_forward = 0;
   double tp_backward = 0;
-  double tp_exposed = 0;  // per micro-batch
+  double tp_exposed = 0;   // per micro-batch
+  double weight_grad = 0;  // wgrad GEMMs, per micro-batch (the W pass of zero-bubble)
   double Total() const { return forward_compute + backward_compute + tp_exposed; }
 };
-
-// Exposed share of tensor-parallel communication: all of it, or with overlap what the
-// adjacent GEMMs cannot hide, and never less than one ring step's worth (1/tp) of it,
-// which cannot start before its producer finishes (Wang et al. 2023, "Overlap
-// communication with dependent computation").
-double ExposedTp(double comm, double gemm, bool overlap, int tp) {
-  if (!overlap) return comm;
-  return std::max(comm / tp, comm - gemm);
-}
 
 }  // namespace
 
@@ -109,11 +73,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   if (diags.HasErrors()) return diags;
 
   const workload::StepGraph g = workload::BuildStepGraph(m, p);
-  const parallel::GroupLayout layout = parallel::PlaceGroups(p, cl);
-  Placements place;
-  place.tp = Place(cl, layout.tp, collective::kRingTraffic);
-  place.dp = Place(cl, layout.dp, collective::kRingTraffic);
-  place.pp = Place(cl, layout.pp, collective::kNeighborTraffic);
+  const Placements place = PlaceGroups(cl, p);
 
   StepReport r;
   r.scenario = sc.name;
@@ -128,15 +88,13 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   const double v = p.schedule == parallel::Schedule::kInterleaved ? p.vp : 1;
 
   // Share of the compute units an overlapped collective takes from the compute beside it.
-  const double contention =
-      chip.compute_units > 0
-          ? std::min(1.0, static_cast<double>(p.overlap_comm_units) / chip.compute_units)
-          : 0.0;
+  const double contention = CommContention(chip, p);
 
   // Per stage class: one micro-batch forward and backward.
   std::vector<StageTimes> times;
   times.reserve(g.stages.size());
   double sum_stage_time = 0;
+  double sum_weight_grad = 0;
   size_t critical = 0;
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
@@ -153,6 +111,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       if (op.kind == model::OpKind::kGemm) t.backward_gemm += dt;
       t.flops += op.Flops() * op.count;
       if (op.recompute) t.recompute_flops += op.Flops() * op.count;
+      if (op.name == "wgrad") t.weight_grad += dt;
     }
     for (const CommOp& op : w.forward_comm) {
       t.tp_forward += place.tp.Cost(cl, op.kind, op.bytes).time.value() * op.count;
@@ -165,6 +124,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     // The hidden part still occupies compute units, slowing the GEMMs beside it.
     t.tp_exposed += (t.tp_forward + t.tp_backward - t.tp_exposed) * contention;
     sum_stage_time += t.Total() * w.stages;
+    sum_weight_grad += t.weight_grad * w.stages;
     if (times.empty() || t.Total() > times[critical].Total()) critical = i;
     times.push_back(t);
   }
@@ -203,6 +163,11 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.time.bubble = p.pp > 1 ? (sum_stage_time - tc.Total()) / v : 0.0;
   if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
     r.time.bubble = sum_stage_time - tc.Total();
+  }
+  if (p.schedule == parallel::Schedule::kZeroBubbleH1 && p.pp > 1) {
+    // ZB-H1: the fill and drain carry F + B - W per stage instead of F + B + W.
+    r.time.bubble =
+        std::max(0.0, sum_stage_time - tc.Total() - 2.0 * (sum_weight_grad - tc.weight_grad));
   }
 
   // Tensor-parallel summaries for the report (critical stage, whole step): each op's share
@@ -278,8 +243,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   }
 
   // Optimizer: one memory-bound Adam update over the chip's shard.
-  const double shard = params / (p.zero >= 1 ? p.dp : 1);
-  r.time.optimizer = hardware::MemoryTime(chip, shard * parallel::kAdamStepBytes).value();
+  r.time.optimizer = OptimizerTime(chip, p, params);
 
   r.step_time_s = r.time.compute + r.time.tp_exposed + r.time.bubble + r.time.pp_exposed +
                   r.time.dp_exposed + r.time.optimizer;
@@ -318,6 +282,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     r.notes.push_back(
         "selective recompute with fused attention adds no time: the fused "
         "kernel already recomputes the attention scores in backward");
+  }
+  if (p.stragglers.Any()) {
+    r.notes.push_back("stragglers are modelled by the simulator only (--engine simulate)");
   }
   r.notes.push_back(
       "MFU and HFU are against the dense bf16 peak; model FLOPs follow "

@@ -63,6 +63,30 @@ struct OpSummary {  // one operator kind on the critical stage, per step
   double time_s = 0;
 };
 
+// What the event-driven simulator adds to a report (empty from the estimator): how busy
+// each stream of each pipeline rank was, and how much of each kind of communication the
+// critical rank's compute hid.
+struct StreamBusy {
+  int stage = 0;
+  std::string_view stream;  // compute, tp, pp, dp
+  double busy_s = 0;
+};
+
+struct OverlapSummary {   // one communication kind on the critical rank, whole step
+  std::string_view kind;  // tp, pp, dp
+  double total_s = 0;     // time its streams were busy (pp: transfers in and out)
+  double exposed_s = 0;   // compute stream idle while it ran
+  double Hidden() const { return total_s > exposed_s ? total_s - exposed_s : 0.0; }
+};
+
+struct Timeline {
+  std::string_view engine;  // "simulate" when filled; empty from the estimator
+  int64_t events = 0;       // events the engine processed
+  std::vector<StreamBusy> streams;
+  std::vector<OverlapSummary> overlap;
+  double straggler_cost_s = 0;  // step time added by the plan's stragglers
+};
+
 struct StepReport {
   std::string scenario;
   std::string model;
@@ -92,6 +116,7 @@ struct StepReport {
   double memory_capacity = 0;
   bool fits = false;
   std::vector<std::string_view> notes;  // assumptions the estimate made (static text)
+  Timeline timeline;                    // filled by the simulator
 };
 
 // Validates the scenario and estimates one step. Diagnostics name plan/model keys.

@@ -623,11 +623,12 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
            [](P& p, const Value& v) { p.global_batch_size = static_cast<int>(v.i); }},
           {Enum("schedule", "pipeline schedule")
                .Default("interleaved if vp > 1, else 1f1b")
-               .Choices({"gpipe", "1f1b", "interleaved"}),
+               .Choices({"gpipe", "1f1b", "interleaved", "zb-h1"}),
            [](P& p, const Value& v) {
-             p.schedule = v.s == "gpipe"  ? parallel::Schedule::kGPipe
-                          : v.s == "1f1b" ? parallel::Schedule::k1F1B
-                                          : parallel::Schedule::kInterleaved;
+             p.schedule = v.s == "gpipe"   ? parallel::Schedule::kGPipe
+                          : v.s == "1f1b"  ? parallel::Schedule::k1F1B
+                          : v.s == "zb-h1" ? parallel::Schedule::kZeroBubbleH1
+                                           : parallel::Schedule::kInterleaved;
            }},
           {Int("zero",
                "ZeRO stage: 0 plain data parallel, 1 distributed optimizer, 2 + gradients, 3 FSDP "
@@ -690,6 +691,24 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
                .Min(0)
                .Max(1),
            [](P& p, const Value& v) { p.memory_fragmentation = v.d; }},
+          {Int("stragglers.stage",
+               "pipeline rank whose chips compute slowdown times slower (simulator only); -1 none")
+               .Default("-1")
+               .Min(-1)
+               .Max(1e6),
+           [](P& p, const Value& v) { p.stragglers.stage = static_cast<int>(v.i); }},
+          {Num("stragglers.fraction",
+               "share of all chips that compute slowdown times slower (simulator only): the "
+               "slowest data-parallel replica gets ceil(fraction x chips / dp) slow stages")
+               .Default("0")
+               .Min(0)
+               .Max(1),
+           [](P& p, const Value& v) { p.stragglers.fraction = v.d; }},
+          {Num("stragglers.slowdown", "compute time multiplier of a slow chip")
+               .Default("1")
+               .Min(1)
+               .Max(1000),
+           [](P& p, const Value& v) { p.stragglers.slowdown = v.d; }},
       },
       PlanInfos());
   return kFields;

@@ -117,6 +117,23 @@ std::string StepReportText(const estimate::StepReport& r) {
   row("exposed pp comm", r.time.pp_exposed);
   row("exposed dp comm", r.time.dp_exposed);
   row("optimizer", r.time.optimizer);
+  const estimate::Timeline& tl = r.timeline;
+  if (!tl.engine.empty()) {
+    out += fmt::format("\n  overlap (simulated, {} events; pipeline rank {})\n", tl.events,
+                       r.critical_stage);
+    out += fmt::format("    {:<8}{:>12}{:>12}{:>12}{:>8}\n", "comm", "total", "exposed", "hidden",
+                       "hidden");
+    for (const estimate::OverlapSummary& o : tl.overlap) {
+      out +=
+          fmt::format("    {:<8}{:>12}{:>12}{:>12}{:>8}\n", o.kind, core::FormatSeconds(o.total_s),
+                      core::FormatSeconds(o.exposed_s), core::FormatSeconds(o.Hidden()),
+                      o.total_s > 0 ? Pct(o.Hidden() / o.total_s) : "-");
+    }
+    if (r.plan.stragglers.Any()) {
+      out += fmt::format("    {:<24}{:>12}  {:>6}\n", "straggler cost",
+                         core::FormatSeconds(tl.straggler_cost_s), Pct(tl.straggler_cost_s / t));
+    }
+  }
   if (!r.comms.empty()) {
     out += "\n  communication (per step, critical stage)\n";
     out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<9}{:<13}{:>11}{:>12}{:>12}\n", "op", "kind",
@@ -234,6 +251,31 @@ std::string StepReportJson(const estimate::StepReport& r) {
                                  {"activations", Round(m.activations)},
                                  {"reserved", Round(m.reserved)},
                                  {"fragmentation", Round(m.fragmentation)}};
+  const estimate::Timeline& tl = r.timeline;
+  if (!tl.engine.empty()) {
+    ordered_json overlap = ordered_json::array();
+    for (const estimate::OverlapSummary& o : tl.overlap) {
+      overlap.push_back({{"kind", o.kind},
+                         {"total_s", Round(o.total_s)},
+                         {"exposed_s", Round(o.exposed_s)},
+                         {"hidden_s", Round(o.Hidden())}});
+    }
+    ordered_json streams = ordered_json::array();
+    for (const estimate::StreamBusy& b : tl.streams) {
+      streams.push_back({{"stage", b.stage}, {"stream", b.stream}, {"busy_s", Round(b.busy_s)}});
+    }
+    j["timeline"] = {{"engine", tl.engine},
+                     {"events", tl.events},
+                     {"critical_stage", r.critical_stage},
+                     {"exposed_s",
+                      {{"tp", Round(r.time.tp_exposed)},
+                       {"pp", Round(r.time.pp_exposed)},
+                       {"dp", Round(r.time.dp_exposed)},
+                       {"bubble", Round(r.time.bubble)}}},
+                     {"overlap", overlap},
+                     {"straggler_cost_s", Round(tl.straggler_cost_s)},
+                     {"streams", streams}};
+  }
   j["notes"] = r.notes;
   return j.dump(2) + "\n";
 }

@@ -9,6 +9,7 @@
 
 #include "io/collective_report.h"
 #include "io/keys.h"
+#include "sim/step_sim.h"
 
 namespace fathom::io {
 
@@ -16,26 +17,33 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Median and max |error| of the rows of one kind; returns the count.
-int Errors(const ValidationTable& t, bool collective, double* median, double* max) {
+// Median and maximum of |error| over the rows of one kind (step or collective) with a
+// prediction; returns their count.
+int MedianMax(const ValidationTable& t, bool collective, double ValidationRow::*error,
+              double& median, double& max) {
   std::vector<double> errors;
   for (const ValidationRow& r : t.rows) {
-    if (r.failure.empty() && r.collective == collective) errors.push_back(std::fabs(r.error_pct));
+    if (r.failure.empty() && r.collective == collective) errors.push_back(std::fabs(r.*error));
   }
   if (errors.empty()) return 0;
   std::sort(errors.begin(), errors.end());
   const size_t n = errors.size();
-  *median = n % 2 ? errors[n / 2] : 0.5 * (errors[n / 2 - 1] + errors[n / 2]);
-  *max = errors.back();
+  median = n % 2 ? errors[n / 2] : 0.5 * (errors[n / 2 - 1] + errors[n / 2]);
+  max = errors.back();
   return static_cast<int>(n);
 }
 
 void Summarize(ValidationTable& t) {
   std::sort(t.rows.begin(), t.rows.end(),
             [](const ValidationRow& a, const ValidationRow& b) { return a.name < b.name; });
-  t.cases = Errors(t, false, &t.median_abs_error_pct, &t.max_abs_error_pct);
-  t.collective_cases =
-      Errors(t, true, &t.collective_median_abs_error_pct, &t.collective_max_abs_error_pct);
+  t.cases =
+      MedianMax(t, false, &ValidationRow::error_pct, t.median_abs_error_pct, t.max_abs_error_pct);
+  MedianMax(t, false, &ValidationRow::estimate_error_pct, t.estimate_median_abs_error_pct,
+            t.estimate_max_abs_error_pct);
+  MedianMax(t, false, &ValidationRow::simulate_error_pct, t.simulate_median_abs_error_pct,
+            t.simulate_max_abs_error_pct);
+  t.collective_cases = MedianMax(t, true, &ValidationRow::error_pct,
+                                 t.collective_median_abs_error_pct, t.collective_max_abs_error_pct);
 }
 
 // A collective case: the bus bandwidth `fathom collective` predicts for the measurement.
@@ -62,8 +70,16 @@ void PredictCollective(ValidationRow& row, const Catalog& catalog, const YAML::N
   row.assumptions.push_back(fmt::format("predicted algorithm: {}", c.algorithm));
 }
 
-void Predict(ValidationRow& row, const estimate::Scenario& scenario) {
+void Predict(ValidationRow& row, const estimate::Scenario& scenario, bool simulate) {
   core::Result<estimate::StepReport> r = estimate::Estimate(scenario);
+  core::Result<sim::SimResult> simulated = sim::Simulate(scenario);
+  if (r.ok() && simulated.ok()) {
+    row.estimated_s = r.value().step_time_s;
+    row.simulated_s = simulated.value().report.step_time_s;
+    row.estimate_error_pct = 100.0 * (row.estimated_s - row.measured_s) / row.measured_s;
+    row.simulate_error_pct = 100.0 * (row.simulated_s - row.measured_s) / row.measured_s;
+    if (simulate) r = simulated.value().report;
+  }
   if (!r.ok()) {
     std::string why;
     for (const core::Diagnostic& d : r.diagnostics().items()) {
@@ -81,7 +97,8 @@ void Predict(ValidationRow& row, const estimate::Scenario& scenario) {
 
 }  // namespace
 
-core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std::string& dir) {
+core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std::string& dir,
+                                               bool simulate) {
   core::Diagnostics d;
   std::error_code ec;
   std::vector<std::string> files;
@@ -96,6 +113,7 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
   }
   std::sort(files.begin(), files.end());
   ValidationTable t;
+  t.engine = simulate ? "simulate" : "estimate";
   for (const std::string& file : files) {
     core::Result<ValidationCase> c = LoadValidationCase(file);
     if (!c.ok()) {
@@ -127,7 +145,7 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
       t.rows.push_back(std::move(row));
       continue;
     }
-    Predict(row, s.value().scenario);
+    Predict(row, s.value().scenario, simulate);
     t.rows.push_back(std::move(row));
   }
   if (d.HasErrors()) return d;
@@ -189,7 +207,8 @@ bool MapHardware(const std::string& accel, std::string& chip, std::string& clust
 
 }  // namespace
 
-core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std::string& file) {
+core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std::string& file,
+                                               bool simulate) {
   core::Diagnostics d;
   core::Result<std::string> text = ReadFile(file);
   if (!text.ok()) return text.diagnostics();
@@ -207,6 +226,7 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     return d;
   }
   ValidationTable t;
+  t.engine = simulate ? "simulate" : "estimate";
   for (const json& rec : *records) {
     const std::string id = rec.is_object() ? Text(rec, "id") : "";
     auto skip = [&](const std::string& why) {
@@ -360,7 +380,7 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
         !(Contains(Text(rec, "date"), "2021") || Contains(Text(rec, "date"), "2022"));
     if (!p.flash_attention)
       row.assumptions.push_back("unfused attention (before FlashAttention in Megatron)");
-    Predict(row, s);
+    Predict(row, s, simulate);
     if (!row.failure.empty()) {
       skip("plan rejected: " + row.failure);
       continue;
@@ -372,31 +392,46 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
 }
 
 std::string ValidationText(const ValidationTable& t) {
-  std::string out = fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", "case", "measured", "predicted",
-                                "error", "source");
-  auto value = [](const ValidationRow& r, double v) {
-    return r.collective ? fmt::format("{:.1f} GB/s", v) : fmt::format("{:.3f} s", v);
-  };
-  for (bool collective : {false, true}) {
-    if (collective && t.collective_cases == 0) break;
-    if (collective) {
-      out += fmt::format("\nnccl-tests bus bandwidth{}\n",
-                         " (* = the measurement also set a constant of the model)");
+  const bool sim = t.engine == "simulate";
+  std::string out = fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", "case", "measured",
+                                "estimate", "error", "simulate", "error", "source");
+  for (const ValidationRow& r : t.rows) {
+    if (r.collective) continue;
+    if (!r.failure.empty()) {
+      out += fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", r.name,
+                         fmt::format("{:.3f} s", r.measured_s), "-", "n/a", "-", "n/a",
+                         "failed: " + r.failure);
+      continue;
     }
+    out += fmt::format("{:<44}{:>12}{:>12}{:>+8.1f}%{}{:>11}{:>+8.1f}%{}  {}\n", r.name,
+                       fmt::format("{:.3f} s", r.measured_s),
+                       fmt::format("{:.3f} s", r.estimated_s), r.estimate_error_pct,
+                       !sim && !r.ok ? "!" : " ", fmt::format("{:.3f} s", r.simulated_s),
+                       r.simulate_error_pct, sim && !r.ok ? "!" : " ", r.source);
+  }
+  if (t.collective_cases > 0) {
+    out += fmt::format("\n{:<44}{:>12}{:>12}{:>9}  {}\n",
+                       "nccl-tests bus bandwidth (* = also set a constant)", "measured",
+                       "predicted", "error", "source");
     for (const ValidationRow& r : t.rows) {
-      if (r.collective != collective) continue;
+      if (!r.collective) continue;
       const std::string name = r.calibration ? r.name + " *" : r.name;
       if (!r.failure.empty()) {
-        out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", name, value(r, r.measured_s), "-",
-                           "n/a", "failed: " + r.failure);
+        out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", name,
+                           fmt::format("{:.1f} GB/s", r.measured_s), "-", "n/a",
+                           "failed: " + r.failure);
         continue;
       }
-      out += fmt::format("{:<44}{:>12}{:>12}{:>+8.1f}%{}  {}\n", name, value(r, r.measured_s),
-                         value(r, r.predicted_s), r.error_pct, r.ok ? " " : "!", r.source);
+      out += fmt::format(
+          "{:<44}{:>12}{:>12}{:>+8.1f}%{}  {}\n", name, fmt::format("{:.1f} GB/s", r.measured_s),
+          fmt::format("{:.1f} GB/s", r.predicted_s), r.error_pct, r.ok ? " " : "!", r.source);
     }
   }
-  out += fmt::format("\n{} step cases: median |error| {:.1f}%, max |error| {:.1f}%\n", t.cases,
-                     t.median_abs_error_pct, t.max_abs_error_pct);
+  out += fmt::format(
+      "\n{} step cases: median |error| estimate {:.1f}%, simulate {:.1f}%; max |error| estimate "
+      "{:.1f}%, simulate {:.1f}% (tolerances checked against {})\n",
+      t.cases, t.estimate_median_abs_error_pct, t.simulate_median_abs_error_pct,
+      t.estimate_max_abs_error_pct, t.simulate_max_abs_error_pct, t.engine);
   if (t.collective_cases > 0) {
     out += fmt::format("{} collective cases: median |error| {:.1f}%, max |error| {:.1f}%\n",
                        t.collective_cases, t.collective_median_abs_error_pct,
@@ -413,8 +448,13 @@ std::string ValidationJson(const ValidationTable& t) {
   nlohmann::ordered_json j;
   j["schema"] = "fathom.validate/1";
   j["summary"] = {{"cases", t.cases},
+                  {"engine", t.engine},
                   {"median_abs_error_pct", t.median_abs_error_pct},
                   {"max_abs_error_pct", t.max_abs_error_pct},
+                  {"estimate_median_abs_error_pct", t.estimate_median_abs_error_pct},
+                  {"estimate_max_abs_error_pct", t.estimate_max_abs_error_pct},
+                  {"simulate_median_abs_error_pct", t.simulate_median_abs_error_pct},
+                  {"simulate_max_abs_error_pct", t.simulate_max_abs_error_pct},
                   {"collective_cases", t.collective_cases},
                   {"collective_median_abs_error_pct", t.collective_median_abs_error_pct},
                   {"collective_max_abs_error_pct", t.collective_max_abs_error_pct}};
@@ -428,6 +468,12 @@ std::string ValidationJson(const ValidationTable& t) {
       row[predicted] = r.predicted_s;
       row["error_pct"] = r.error_pct;
       row["within_tolerance"] = r.ok;
+      if (!r.collective) {
+        row["estimated_step_time_s"] = r.estimated_s;
+        row["estimate_error_pct"] = r.estimate_error_pct;
+        row["simulated_step_time_s"] = r.simulated_s;
+        row["simulate_error_pct"] = r.simulate_error_pct;
+      }
     } else {
       row["failure"] = r.failure;
     }

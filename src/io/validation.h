@@ -15,10 +15,14 @@ struct ValidationRow {
   std::string source;
   std::string file;
   double measured_s = 0;     // step time (s), or bus bandwidth (GB/s) for a collective case
-  double predicted_s = 0;    // same unit as measured_s
+  double predicted_s = 0;    // same unit; a step case: by the chosen engine
   bool collective = false;   // an nccl-tests bus-bandwidth case
   bool calibration = false;  // the measurement also set a model constant
   double error_pct = 0;      // (predicted - measured) / measured, percent
+  double estimated_s = 0;    // step cases: both engines' predictions, side by side
+  double simulated_s = 0;
+  double estimate_error_pct = 0;
+  double simulate_error_pct = 0;
   double tolerance_pct = 25;
   bool ok = false;      // predicted within tolerance
   std::string failure;  // why no prediction could be made
@@ -28,8 +32,11 @@ struct ValidationRow {
 struct ValidationTable {
   std::vector<ValidationRow> rows;                            // in name order
   std::vector<std::pair<std::string, std::string>> unmapped;  // record id, reason
-  double median_abs_error_pct = 0;                            // training-step cases
+  std::string engine = "estimate";  // the engine of predicted_s and the summary
+  double median_abs_error_pct = 0;  // training-step cases, by the chosen engine
   double max_abs_error_pct = 0;
+  double estimate_median_abs_error_pct = 0, estimate_max_abs_error_pct = 0;
+  double simulate_median_abs_error_pct = 0, simulate_max_abs_error_pct = 0;
   int cases = 0;  // training-step rows with a prediction
   // Collective (nccl-tests bus bandwidth) cases, apart from the step cases.
   double collective_median_abs_error_pct = 0;
@@ -37,11 +44,14 @@ struct ValidationTable {
   int collective_cases = 0;
 };
 
-// Runs every *.yaml under `dir` (recursively).
-core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std::string& dir);
+// Runs every *.yaml under `dir` (recursively) with both engines; `simulate` makes the
+// simulator's prediction the primary one (tolerance checks and the summary).
+core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std::string& dir,
+                                               bool simulate = false);
 
 // Maps and runs the records of a published-runs JSON file.
-core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std::string& file);
+core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std::string& file,
+                                               bool simulate = false);
 
 std::string ValidationText(const ValidationTable& t);
 std::string ValidationJson(const ValidationTable& t);

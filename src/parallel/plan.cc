@@ -15,6 +15,8 @@ std::string_view ScheduleName(Schedule s) {
       return "1f1b";
     case Schedule::kInterleaved:
       return "interleaved";
+    case Schedule::kZeroBubbleH1:
+      return "zb-h1";
   }
   return "?";
 }
@@ -110,6 +112,20 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     d.Error("plan.global_batch_size",
             "the interleaved schedule needs the micro-batches per pipeline (" +
                 Str(p.MicroBatches()) + ") to be a multiple of pp (" + Str(p.pp) + ")");
+  }
+  const Stragglers& st = p.stragglers;
+  if (st.stage >= p.pp) {
+    d.Error("plan.stragglers.stage", "stragglers.stage (" + Str(st.stage) +
+                                         ") must name a pipeline rank below pp (" + Str(p.pp) +
+                                         ")");
+  }
+  if (st.stage >= 0 && st.fraction > 0) {
+    d.Error("plan.stragglers.fraction",
+            "give either stragglers.stage or stragglers.fraction, not both");
+  }
+  if (st.slowdown > 1 && st.stage < 0 && st.fraction == 0) {
+    d.Warning("plan.stragglers.slowdown", "a slowdown without a stage or a fraction slows nothing",
+              "set stragglers.stage or stragglers.fraction");
   }
   if (p.sequence_parallel && p.tp == 1) {
     d.Warning("plan.sequence_parallel", "sequence parallelism has no effect with tp = 1");
@@ -216,6 +232,10 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
       return m;
     case Schedule::k1F1B:
       return std::min<double>(m, p.pp - stage);
+    case Schedule::kZeroBubbleH1:
+      // Rank s defers s weight gradients, each holding less than a whole micro-batch's
+      // activations: within 1F1B's bound of pp micro-batches (Qi et al. 2023, Sec. 3.1).
+      return std::min<double>(m, p.pp);
     case Schedule::kInterleaved: {
       // Megatron: warm-up chunks = (pp - rank - 1)·2 + (vp - 1)·pp, plus the one in flight;
       // each chunk is 1/vp of the stage's layers.

@@ -12,11 +12,23 @@
 
 namespace fathom::parallel {
 
-enum class Schedule { kGPipe, k1F1B, kInterleaved };
+// kZeroBubbleH1: 1F1B with the weight-gradient GEMMs split out of backward and deferred
+// into the pipeline's idle slots (Qi et al. 2023, "Zero Bubble Pipeline Parallelism", ZB-H1).
+enum class Schedule { kGPipe, k1F1B, kInterleaved, kZeroBubbleH1 };
 enum class Recompute { kNone, kSelective, kFull };
 
 std::string_view ScheduleName(Schedule s);
 std::string_view RecomputeName(Recompute r);
+
+// Slow chips, as an input to the simulator: one pipeline stage, or a fraction of all chips,
+// computing `slowdown` times slower (thermal throttling, a bad HBM stack, a noisy host).
+struct Stragglers {
+  int stage = -1;       // pipeline rank that is slow; -1 none
+  double fraction = 0;  // share of all chips that are slow, 0..1
+  double slowdown = 1;  // compute time multiplier of a slow chip, >= 1
+
+  bool Any() const { return slowdown > 1 && (stage >= 0 || fraction > 0); }
+};
 
 struct ParallelPlan {
   int tp = 1;
@@ -41,6 +53,7 @@ struct ParallelPlan {
   std::string order = "tp-cp-ep-dp-pp";
   core::Bytes memory_reserved{2.0 * (1ull << 30)};  // runtime context + comm buffers
   double memory_fragmentation = 0.05;               // of the allocated total
+  Stragglers stragglers;
 
   int64_t Chips() const { return int64_t{tp} * pp * dp * cp; }
   int MicroBatches() const {

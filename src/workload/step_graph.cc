@@ -215,7 +215,22 @@ void AddLayer(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w, do
   }
 }
 
+// Marks the operators appended since the given sizes as belonging to `scope`.
+struct ScopeMark {
+  StageWork& w;
+  Scope scope;
+  size_t f = w.forward.size(), b = w.backward.size(), fc = w.forward_comm.size(),
+         bc = w.backward_comm.size();
+  ~ScopeMark() {
+    for (size_t i = f; i < w.forward.size(); ++i) w.forward[i].scope = scope;
+    for (size_t i = b; i < w.backward.size(); ++i) w.backward[i].scope = scope;
+    for (size_t i = fc; i < w.forward_comm.size(); ++i) w.forward_comm[i].scope = scope;
+    for (size_t i = bc; i < w.backward_comm.size(); ++i) w.backward_comm[i].scope = scope;
+  }
+};
+
 void AddEmbedding(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
+  const ScopeMark mark{w, Scope::kEmbedding};
   const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len;
   const double bytes = tokens * m.hidden * 2.0 * 2;  // gather rows, write output
   w.forward.push_back({.name = "embedding", .kind = OpKind::kElementwise, .bytes = bytes});
@@ -229,6 +244,7 @@ void AddEmbedding(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w
 }
 
 void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
+  const ScopeMark mark{w, Scope::kLogits};
   const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len;
   const int64_t tok = static_cast<int64_t>(tokens);
   const int64_t vocab = m.vocab / p.tp;

@@ -21,6 +21,10 @@ namespace fathom::workload {
 enum class Group { kTp, kDp, kPp };
 std::string_view GroupName(Group g);
 
+// Where an operator belongs: the stage's transformer layers (its count is the layers times
+// the repetitions per layer), or the embedding / output head (once per micro-batch).
+enum class Scope : uint8_t { kLayer, kEmbedding, kLogits };
+
 struct ComputeOp {
   std::string_view name;
   model::OpKind kind = model::OpKind::kGemm;
@@ -31,6 +35,7 @@ struct ComputeOp {
   double bytes = 0;        // elementwise: HBM bytes per chip
   double count = 1;        // repetitions (layers)
   bool recompute = false;  // part of the recomputation (counts in HFU, not MFU)
+  Scope scope = Scope::kLayer;
 
   double Flops() const;  // per repetition, FLOPs actually executed
 };
@@ -41,6 +46,7 @@ struct CommOp {
   collective::Kind kind = collective::Kind::kAllReduce;
   double bytes = 0;  // NCCL buffer size per chip
   double count = 1;
+  Scope scope = Scope::kLayer;
 };
 
 // One micro-batch through one stage (all of its virtual chunks).

@@ -1,0 +1,83 @@
+// One training step, simulated. The StepGraph of Model x Plan is expanded over the
+// pipeline schedule (parallel/schedule.h) into operations on the streams of one
+// representative rank per pipeline stage, and run by the event engine (engine.h). The
+// program's size is O(pp · vp · micro-batches · layers per chunk · operators per layer):
+// it does not grow with dp or the chip count (DESIGN.md, "simulate classes, not chips").
+//
+// Streams per pipeline rank: compute, tp (tensor-parallel collectives), pp (sends to the
+// neighbouring stage), dp (gradient reduction and parameter gathering). Costs are the
+// estimator's (estimate/cost.h and collective::CollectiveCost), so that with nothing to
+// overlap the two engines agree; what the simulator adds is the overlap itself:
+//  - tensor-parallel collectives block the compute they feed, or with overlap.tp expose
+//    one ring step (1/tp) and run the rest beside the next operators of the layer, which
+//    they slow by overlap.comm_units / compute units;
+//  - pipeline sends run on their own stream (overlap.pp), or block the sender's compute;
+//  - with overlap.dp each layer's gradient reduction (one bucket per layer) starts when
+//    its last backward ends, and the distributed optimizer's parameter all-gathers (ZeRO
+//    1-2) are prefetched at the start of the step, one per layer, ahead of the first
+//    forward that needs them; FSDP (ZeRO-3) gathers each layer one layer ahead of use in
+//    every forward and backward and reduce-scatters after it. Without overlap.dp the
+//    reduction follows the last backward and the gathers follow the optimizer.
+//  - the optimizer runs on the compute stream after the rank's gradient reduction; the
+//    step ends when every rank is done.
+// Concurrent collectives are costed as if alone (the network module's flow solver can
+// share links between them once it exists).
+//
+// Stragglers (plan.stragglers): a slow stage multiplies the compute of that rank by the
+// slowdown. A fraction f of slow chips gives n = ceil(f · chips) slow chips; the slowest
+// data-parallel replica, the one every gradient reduction waits for, holds
+// min(pp, ceil(n / dp)) of them on distinct stages, spread evenly from stage 0, and is
+// the one simulated.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "estimate/estimate.h"
+#include "parallel/schedule.h"
+#include "sim/engine.h"
+
+namespace fathom::sim {
+
+enum class StreamKind : uint8_t { kCompute, kTp, kPp, kDp };
+inline constexpr int kStreamsPerStage = 4;
+std::string_view StreamName(StreamKind k);
+
+enum class Category : uint8_t { kCompute, kTp, kPp, kDp, kOptimizer, kSync };
+
+// What an operation is, for the trace and the summaries.
+struct OpInfo {
+  std::string_view name = {};       // operator or collective name
+  std::string_view algorithm = {};  // collectives: ring, nvls, p2p
+  Category category = Category::kCompute;
+  parallel::Pass pass = parallel::Pass::kForward;
+  int16_t chunk = -1;
+  int16_t peer = -1;  // pp: the stage receiving
+  int32_t micro_batch = -1;
+  int32_t layer = -1;  // model layer, 0-based; -1 for embedding, head, optimizer
+  double flops = 0;    // per chip
+  double bytes = 0;    // HBM bytes (compute) or buffer bytes (collectives) per chip
+};
+
+// One pipeline task (a pass of one chunk over one micro-batch) on the compute stream.
+struct TaskSpan {
+  int stage = 0;
+  parallel::PipelineTask task;
+  OpId first = 0;  // its first and last compute-stream operations
+  OpId last = 0;
+};
+
+struct SimResult {
+  estimate::StepReport report;
+  Program program;
+  std::vector<OpInfo> info;  // per operation
+  std::vector<TaskSpan> tasks;
+  int stages = 0;  // pp; streams are stage · kStreamsPerStage + kind
+};
+
+// Validates and simulates one step. The report is the estimator's with the simulated step
+// time, breakdown (on the critical rank, that with the most compute) and timeline.
+core::Result<SimResult> Simulate(const estimate::Scenario& scenario);
+
+}  // namespace fathom::sim
