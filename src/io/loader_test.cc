@@ -104,6 +104,25 @@ TEST(Catalog, EveryModelLoads) {
   }
 }
 
+// The catalog's MoE models against their published totals and active counts (active
+// excludes the input embedding; see model/model_spec.h).
+TEST(Catalog, MoeModelsHaveTheirPublishedSizes) {
+  struct Case {
+    const char* name;
+    double total_b, active_b;
+  };
+  for (const Case& c : {Case{"deepseek-v3", 671, 37}, Case{"qwen3-235b-a22b", 235, 22},
+                        Case{"mixtral-8x7b", 46.7, 12.9}, Case{"mixtral-8x22b", 141, 39},
+                        Case{"gpt-oss-120b", 116.8, 5.13}, Case{"llama4-maverick", 400, 17},
+                        Case{"frontier-moe-1t", 1000, 35}}) {
+    core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), c.name);
+    ASSERT_TRUE(m.ok()) << c.name << "\n" << m.diagnostics().Format();
+    const model::ParameterCount p = model::CountParameters(m.value());
+    EXPECT_NEAR(p.total / 1e9 / c.total_b, 1.0, 0.01) << c.name;
+    EXPECT_NEAR(p.active / 1e9 / c.active_b, 1.0, 0.06) << c.name;
+  }
+}
+
 TEST(Catalog, NamesAreSorted) {
   for (Section s : {Section::kChip, Section::kCluster, Section::kModel}) {
     const std::vector<std::string> names = TestCatalog().Names(s);
