@@ -14,6 +14,8 @@ std::string_view KindName(Kind k) {
       return "reduce-scatter";
     case Kind::kSendRecv:
       return "send/recv";
+    case Kind::kAllToAll:
+      return "all-to-all";
   }
   return "?";
 }
@@ -42,6 +44,7 @@ Cost CollectiveCost(const network::ClusterSpec& cluster, const network::GroupPla
     c.algorithm = "none";
     return c;
   }
+  if (kind == Kind::kAllToAll) return AllToAllCost(cluster, group, size);
 
   c.algorithm = "ring";
   double bw = up_bw;
@@ -66,6 +69,40 @@ Cost CollectiveCost(const network::ClusterSpec& cluster, const network::GroupPla
   const double volume = steps / n * size.value();
   const double alpha_steps = c.algorithm == std::string_view("nvls") ? 2.0 : steps;
   c.time = core::Seconds(alpha_steps * alpha + volume / c.bus_bandwidth);
+  return c;
+}
+
+Cost AllToAllCost(const network::ClusterSpec& cluster, const network::GroupPlacement& group,
+                  core::Bytes size, double scale_out_share) {
+  Cost c;
+  c.algorithm = "direct";
+  const bool inside = group.InsideDomain();
+  c.level = inside ? "scale-up" : "scale-out";
+  if (group.size <= 1) {
+    c.algorithm = "none";
+    return c;
+  }
+  const network::Level& up = cluster.scale_up;
+  const network::Level& out = cluster.scale_out;
+  const double n = group.size;
+  const double k = std::min<double>(group.members_per_domain, n);
+  const double s = size.value();
+  const double half = inside ? up.half_bandwidth_size.value() : out.half_bandwidth_size.value();
+  const double ramp = s > 0 ? s / (s + half) : 1.0;
+  const double up_bw = up.bandwidth.value() * up.efficiency * ramp;
+  double nic = out.bandwidth.value() * out.efficiency * ramp;
+  if (!inside && group.crosses_pods && cluster.oversubscription > 1) {
+    nic /= cluster.oversubscription;
+  }
+  const double across = inside ? 0.0 : (scale_out_share >= 0 ? scale_out_share : (n - k) / n);
+  const double within = (k - 1) / n;
+  const double up_time = up_bw > 0 ? within * s / up_bw : 0.0;
+  const double out_time = nic > 0 ? across * s / nic : 0.0;
+  const double alpha = inside ? up.latency.value() : out.latency.value();
+  c.time = core::Seconds((n - 1) * alpha + std::max(up_time, out_time));
+  // Bus bandwidth as nccl-tests defines it for all-to-all: (n-1)/n · S / t.
+  const double moved = (n - 1) / n * s;
+  c.bus_bandwidth = c.time.value() > 0 ? moved / c.time.value() : 0.0;
   return c;
 }
 

@@ -5,6 +5,7 @@
 //   all-gather,
 //   reduce-scatter  t =  (n-1)·α +  (n-1)/n · S / B
 //   send/recv       t = α + S / B
+//   all-to-all      t = (n-1)·α + max((k-1)/n · S / B_up, x · S / B_out)   (direct, pairwise)
 //
 // S is the full buffer (NCCL's convention: the all-gather output, the reduce-scatter
 // input). B is the bus bandwidth per rank: inside one scale-up domain the scale-up link
@@ -15,6 +16,13 @@
 // Bus bandwidth ramps with the buffer size S as S / (S + S½), where S½ is the level's
 // measured half-bandwidth size (nccl-tests: mid-size messages use fewer channels and
 // pay per-chunk synchronisation), so a collective of S costs as if S + S½ were moved.
+//
+// All-to-all (expert-parallel dispatch and combine): S is what one rank sends, spread
+// evenly over the n members; with k members per scale-up domain, (k-1)/n of S moves over
+// the scale-up links and the rest, x = (n-k)/n unless given, through the rank's NIC
+// (divided by the oversubscription when the group crosses pods), both at once. A simple
+// direct model, placed by GroupPlacement; the topology-aware algorithms and the flow
+// solver replace it.
 #pragma once
 
 #include <string_view>
@@ -24,7 +32,7 @@
 
 namespace fathom::collective {
 
-enum class Kind { kAllReduce, kAllGather, kReduceScatter, kSendRecv };
+enum class Kind { kAllReduce, kAllGather, kReduceScatter, kSendRecv, kAllToAll };
 std::string_view KindName(Kind k);
 
 struct Cost {
@@ -36,5 +44,10 @@ struct Cost {
 
 Cost CollectiveCost(const network::ClusterSpec& cluster, const network::GroupPlacement& group,
                     Kind kind, core::Bytes size);
+
+// All-to-all with a stated share of S leaving the scale-up domain (node-limited routing
+// sends less than the uniform (n-k)/n across); negative = uniform.
+Cost AllToAllCost(const network::ClusterSpec& cluster, const network::GroupPlacement& group,
+                  core::Bytes size, double scale_out_share = -1);
 
 }  // namespace fathom::collective

@@ -86,16 +86,35 @@ TEST(Estimate, InvalidPlansNameTheirKeys) {
       {"order", [](Scenario& s) { s.plan.order = "tp-dp"; }, "plan.order", "not a permutation"},
       {"cp",
        [](Scenario& s) {
-         s.plan.cp = 2;
+         s.plan.cp = 3;
+         s.plan.tp = 8;
+         s.plan.pp = 8;
          s.plan.dp = 1;
+         s.cluster.chips = 192;
        },
-       "plan.cp", "not modelled"},
-      {"moe",
+       "plan.cp", "divisible by 2 x cp"},
+      {"ep on a dense model", [](Scenario& s) { s.plan.ep = 2; }, "plan.ep", "no experts"},
+      {"ep not dividing experts",
        [](Scenario& s) {
-         s.model.moe.experts = 8;
-         s.model.moe.top_k = 2;
+         s.model.moe = {.experts = 6, .top_k = 2, .expert_ffn_hidden = 4096};
+         s.plan.sequence_parallel = true;
+         s.plan.ep = 4;
        },
-       "model.moe", "mixture-of-experts"},
+       "plan.ep", "must divide the routed experts"},
+      {"ep x etp not dividing the stage",
+       [](Scenario& s) {
+         s.model.moe = {.experts = 64, .top_k = 2, .expert_ffn_hidden = 4096};
+         s.plan.sequence_parallel = true;
+         s.plan.ep = 64;
+         s.plan.etp = 2;
+       },
+       "plan.ep", "must divide tp x cp x dp"},
+      {"moe without sequence parallelism",
+       [](Scenario& s) {
+         s.model.moe = {.experts = 8, .top_k = 2, .expert_ffn_hidden = 4096};
+         s.plan.sequence_parallel = false;
+       },
+       "plan.sequence_parallel", "needs sequence_parallel"},
   };
   for (const Case& c : cases) {
     Scenario s = Gpt3On(128, 8, 8, 1, 64);
