@@ -87,10 +87,8 @@ Cost AllToAllCost(const network::ClusterSpec& cluster, const network::GroupPlace
   const double n = group.size;
   const double k = std::min<double>(group.members_per_domain, n);
   const double s = size.value();
-  const double half = inside ? up.half_bandwidth_size.value() : out.half_bandwidth_size.value();
-  const double ramp = s > 0 ? s / (s + half) : 1.0;
-  const double up_bw = up.bandwidth.value() * up.efficiency * ramp;
-  double nic = out.bandwidth.value() * out.efficiency * ramp;
+  const double up_bw = up.bandwidth.value() * up.efficiency;
+  double nic = out.bandwidth.value() * out.efficiency;
   if (!inside && group.crosses_pods && cluster.oversubscription > 1) {
     nic /= cluster.oversubscription;
   }

@@ -21,8 +21,9 @@
 // evenly over the n members; with k members per scale-up domain, (k-1)/n of S moves over
 // the scale-up links and the rest, x = (n-k)/n unless given, through the rank's NIC
 // (divided by the oversubscription when the group crosses pods), both at once. A simple
-// direct model, placed by GroupPlacement; the topology-aware algorithms and the flow
-// solver replace it.
+// direct model, placed by GroupPlacement, without the ring collectives' message-size
+// ramp (it measures ring chunking, not concurrent point-to-point sends); the
+// topology-aware algorithms and the flow solver replace it.
 #pragma once
 
 #include <string_view>

@@ -174,20 +174,27 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   // Per stage class: one micro-batch forward and backward.
   std::vector<StageTimes> times;
   times.reserve(g.stages.size());
+  // Time of each operator (one repetition), forward then backward, per stage class: the
+  // operator table and the MoE breakdown reuse them.
+  std::vector<std::vector<double>> op_times(g.stages.size());
   double sum_stage_time = 0;
   size_t critical = 0;
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
     StageTimes t;
+    std::vector<double>& op_time = op_times[i];
+    op_time.reserve(w.forward.size() + w.backward.size());
     for (const ComputeOp& op : w.forward) {
-      const double dt = ComputeTime(chip, op) * op.count;
+      op_time.push_back(ComputeTime(chip, op));
+      const double dt = op_time.back() * op.count;
       t.forward_compute += dt;
       if (op.kind == model::OpKind::kGemm) t.forward_gemm += dt;
       if (op.kind == model::OpKind::kAttention) t.attention_forward += dt;
       t.flops += op.Flops() * op.count;
     }
     for (const ComputeOp& op : w.backward) {
-      const double dt = ComputeTime(chip, op) * op.count;
+      op_time.push_back(ComputeTime(chip, op));
+      const double dt = op_time.back() * op.count;
       t.backward_compute += dt;
       if (op.kind == model::OpKind::kGemm) t.backward_gemm += dt;
       if (op.kind == model::OpKind::kAttention) t.attention_backward += dt;
@@ -231,12 +238,16 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
 
   // Operator table of the critical stage, whole step.
   r.ops.reserve(wc.forward.size() + wc.backward.size());
-  auto add_ops = [&](const std::vector<ComputeOp>& ops, const char* default_phase) {
-    for (const ComputeOp& op : ops) {
+  const std::vector<double>& critical_times = op_times[critical];
+  auto add_ops = [&](const std::vector<ComputeOp>& ops, size_t first, const char* default_phase) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const ComputeOp& op = ops[i];
       const std::string_view phase = op.recompute ? "recompute" : default_phase;
-      const double dt = ComputeTime(chip, op) * op.count * mb;
+      const double dt = critical_times[first + i] * op.count * mb;
+      // Names and phases are static strings: the same literal usually has one address.
       auto it = std::find_if(r.ops.begin(), r.ops.end(), [&](const OpSummary& s) {
-        return s.name == op.name && s.phase == phase;
+        return (s.phase.data() == phase.data() || s.phase == phase) &&
+               (s.name.data() == op.name.data() || s.name == op.name);
       });
       if (it == r.ops.end()) {
         r.ops.push_back({op.name, phase, 0, 0, 0});
@@ -247,8 +258,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       it->time_s += dt;
     }
   };
-  add_ops(wc.forward, "forward");
-  add_ops(wc.backward, "backward");
+  add_ops(wc.forward, 0, "forward");
+  add_ops(wc.backward, wc.forward.size(), "backward");
   std::sort(r.ops.begin(), r.ops.end(), [](const OpSummary& a, const OpSummary& b) {
     if (a.time_s != b.time_s) return a.time_s > b.time_s;
     return a.name != b.name ? a.name < b.name : a.phase < b.phase;
@@ -283,9 +294,12 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     }
   }
   // The MoE and CP breakdown of the critical stage.
-  for (const std::vector<ComputeOp>* ops : {&wc.forward, &wc.backward}) {
-    for (const ComputeOp& op : *ops) {
-      const double dt = ComputeTime(chip, op) * op.count * mb;
+  for (size_t i = 0; i < wc.forward.size() + wc.backward.size(); ++i) {
+    {
+      const bool forward = i < wc.forward.size();
+      const ComputeOp& op = forward ? wc.forward[i] : wc.backward[i - wc.forward.size()];
+      if (op.role == model::Role::kDense) continue;
+      const double dt = critical_times[i] * op.count * mb;
       if (op.role == model::Role::kRouter) {
         r.moe.router_s += dt;
       } else if (op.role == model::Role::kExpert && op.kind == model::OpKind::kGemm) {

@@ -250,6 +250,20 @@ LayerMix StageLayerMix(const ParallelPlan& p, const model::ModelSpec& m, int sta
   return mix;
 }
 
+std::vector<LayerMix> StageLayerMixes(const ParallelPlan& p, const model::ModelSpec& m) {
+  std::vector<LayerMix> mixes;
+  mixes.reserve(static_cast<size_t>(p.pp));
+  const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
+  if (!m.moe.IsMoe() && m.sliding_window == 0 && m.mtp_layers == 0) {
+    // Dense, full attention: only the layer counts differ.
+    for (int layers : StageLayers(p, m.layers)) mixes.push_back({.layers = layers});
+    return mixes;
+  }
+  (void)uneven;
+  for (int s = 0; s < p.pp; ++s) mixes.push_back(StageLayerMix(p, m, s));
+  return mixes;
+}
+
 int64_t ExpertDataStride(const ParallelPlan& p) {
   int64_t stride = 1;
   std::string_view order = p.order;

@@ -94,6 +94,8 @@ struct LayerMix {
   bool operator==(const LayerMix&) const = default;
 };
 LayerMix StageLayerMix(const ParallelPlan& plan, const model::ModelSpec& model, int stage);
+// The same for every pipeline rank, first to last, in one pass.
+std::vector<LayerMix> StageLayerMixes(const ParallelPlan& plan, const model::ModelSpec& model);
 
 // Rank distance between consecutive members of the `axis` group ("tp", "cp", "ep", "dp",
 // "pp") under the plan's order string, where the first axis varies fastest. "ep" is

@@ -126,8 +126,14 @@ double RoleRows(const model::ModelSpec& m, const ParallelPlan& p, model::Role ro
 
 // Forward and backward compute of one block (attention or MLP) of one layer for one
 // micro-batch on one chip, repeated `count` times.
+// Scratch buffers for AddBlock, reused across blocks and stages of one graph.
+struct Scratch {
+  std::vector<ComputeOp> fwd, bwd, rc;
+};
+
 void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
-              const std::vector<model::LayerOp>& block, double count, bool windowed) {
+              const std::vector<model::LayerOp>& block, double count, bool windowed,
+              Scratch& scratch) {
   if (count <= 0) return;
   const double tokens = RoleRows(m, p, model::Role::kDense);
   const double seq_div = p.sequence_parallel ? p.tp : 1;
@@ -141,13 +147,12 @@ void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
   const bool selective = p.recompute == Recompute::kSelective;
   const int64_t local_experts = std::max(1, m.moe.experts / std::max(1, p.ep));
 
-  std::vector<ComputeOp> fwd;
-  std::vector<ComputeOp> bwd;
-  std::vector<ComputeOp> rc;
-  fwd.reserve(2 * block.size());
-  bwd.reserve(3 * block.size());
-  w.forward.reserve(w.forward.size() + 2 * block.size() + 4);
-  w.backward.reserve(w.backward.size() + 6 * block.size() + 8);
+  std::vector<ComputeOp>& fwd = scratch.fwd;
+  std::vector<ComputeOp>& bwd = scratch.bwd;
+  std::vector<ComputeOp>& rc = scratch.rc;
+  fwd.clear();
+  bwd.clear();
+  rc.clear();
   for (const model::LayerOp& op : block) {
     const double rows = RoleRows(m, p, op.role);
     switch (op.kind) {
@@ -322,15 +327,15 @@ void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, doubl
 // windowed), MLP blocks (dense and MoE), their tensor-, expert- and context-parallel
 // communication.
 void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
-               const parallel::LayerMix& mix, StepGraph& g) {
+               const parallel::LayerMix& mix, StepGraph& g, Scratch& scratch) {
   const int layers = mix.layers + mix.mtp;
   const int moe = mix.moe + (mix.mtp_moe ? mix.mtp : 0);
   const int windowed = mix.windowed + (mix.mtp_windowed ? mix.mtp : 0);
   const std::vector<model::LayerOp> attention = model::AttentionBlockOps(m);
-  AddBlock(m, p, w, attention, layers - windowed, false);
-  AddBlock(m, p, w, attention, windowed, true);
-  AddBlock(m, p, w, model::MlpBlockOps(m, false), layers - moe, false);
-  if (moe > 0) AddBlock(m, p, w, model::MlpBlockOps(m, true), moe, false);
+  AddBlock(m, p, w, attention, layers - windowed, false, scratch);
+  AddBlock(m, p, w, attention, windowed, true, scratch);
+  if (layers > moe) AddBlock(m, p, w, model::MlpBlockOps(m, false), layers - moe, false, scratch);
+  if (moe > 0) AddBlock(m, p, w, model::MlpBlockOps(m, true), moe, false, scratch);
 
   const double tokens = RoleRows(m, p, model::Role::kDense);
   const double bytes = tokens * m.hidden * 2.0;
@@ -433,12 +438,17 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   g.model_flops_per_token = model::ModelFlopsPerToken(model);
 
   const std::vector<int> layers = parallel::StageLayers(plan, model.layers);
+  const std::vector<parallel::LayerMix> mixes = parallel::StageLayerMixes(plan, model);
   g.stages.reserve(3);
+  Scratch scratch;
+  scratch.fwd.reserve(64);
+  scratch.bwd.reserve(96);
+  scratch.rc.reserve(64);
   for (int s = 0; s < plan.pp; ++s) {
     const bool embedding = s == 0;
     const bool logits = s == plan.pp - 1;
     const int l = layers[static_cast<size_t>(s)];
-    const parallel::LayerMix mix = parallel::StageLayerMix(plan, model, s);
+    const parallel::LayerMix& mix = mixes[static_cast<size_t>(s)];
     if (!g.stages.empty()) {
       StageWork& last = g.stages.back();
       if (last.layers == l && last.embedding == embedding && last.logits == logits &&
@@ -456,8 +466,10 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
     w.parameters = params.Total();
     w.expert_parameters = params.expert;
     w.mix = mix;
+    w.forward.reserve(96);
+    w.backward.reserve(224);
     if (embedding) AddEmbedding(model, plan, w);
-    AddLayers(model, plan, w, mix, g);
+    AddLayers(model, plan, w, mix, g, scratch);
     if (logits) {
       AddLogits(model, plan, w);
       // Each multi-token prediction module has its own output through the shared head.
