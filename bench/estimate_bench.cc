@@ -1,6 +1,7 @@
 // Cost of estimating one plan with the closed-form estimator: the figure that decides
 // whether an exhaustive plan search is affordable. Target: <= 10 us per plan for
-// Llama 3 405B on 16,384 H100 (issue 2). Each scenario is loaded once, outside the
+// Llama 3 405B on 16,384 H100 (issue 2); an MoE plan (DeepSeek-V3 on 2,048 H800) within
+// 2x of the dense plans' cost (issue 5). Each scenario is loaded once, outside the
 // timed loop; only fathom::estimate::Estimate is timed.
 #include <string>
 
@@ -32,6 +33,11 @@ void Estimate(benchmark::State& state, const char* example) {
 BENCHMARK_CAPTURE(Estimate, llama3_405b_16k_h100, "llama3-405b-16k-h100.yaml")
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(Estimate, gpt3_175b_mlperf_10752_h100, "gpt3-175b-mlperf-10752-h100.yaml")
+    ->Unit(benchmark::kMicrosecond);
+// Mixture of experts (issue 5): within 2x of a dense plan's cost.
+BENCHMARK_CAPTURE(Estimate, deepseek_v3_2048_h800, "deepseek-v3-2048-h800.yaml")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(Estimate, frontier_moe_15k_h100, "frontier-moe-15k-h100.yaml")
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

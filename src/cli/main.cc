@@ -46,7 +46,7 @@ bool ScenarioOrParts(const std::string& scenario, const std::string& model,
 struct StepArgs {
   std::string scenario, model, cluster, plan;
   bool json = false;
-  std::string engine = "simulate";
+  std::string engine = "auto";
   std::string trace;  // Chrome Trace Event file to write (simulator)
 };
 
@@ -55,13 +55,25 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
       !a.scenario.empty() ? fathom::io::LoadScenario(catalog, a.scenario)
                           : fathom::io::LoadParts(catalog, a.model, a.cluster, a.plan);
   if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
-  if (!a.trace.empty() && a.engine != "simulate") {
+  // auto: the simulator, except where it does not model the plan yet (expert- and
+  // context-parallel communication have no streams of their own): there the estimator.
+  const fathom::estimate::Scenario& sc = loaded.value().scenario;
+  const bool sim_models_plan = !sc.model.moe.IsMoe() && sc.plan.cp == 1;
+  std::string engine = a.engine;
+  if (engine == "auto") {
+    engine = sim_models_plan ? "simulate" : "estimate";
+    if (!sim_models_plan) {
+      std::cerr << "note: estimated in closed form: the simulator does not yet model expert- or "
+                   "context-parallel communication streams (--engine simulate forces it)\n";
+    }
+  }
+  if (!a.trace.empty() && engine != "simulate") {
     std::cerr << "error: --trace needs --engine simulate\n";
     return kUserError;
   }
   std::string trace;
   auto run = [&]() -> fathom::core::Result<fathom::estimate::StepReport> {
-    if (a.engine != "simulate") return fathom::estimate::Estimate(loaded.value().scenario);
+    if (engine != "simulate") return fathom::estimate::Estimate(sc);
     fathom::core::Result<fathom::sim::SimResult> sim =
         fathom::sim::Simulate(loaded.value().scenario);
     if (!sim.ok()) return sim.diagnostics();
@@ -153,8 +165,9 @@ int main(int argc, char** argv) {
   step_cmd->add_flag("--json", step.json, "emit the fathom.step/1 JSON report");
   step_cmd
       ->add_option("--engine", step.engine,
-                   "simulate (event-driven: overlap, timeline; default) or estimate (closed form)")
-      ->check(CLI::IsMember({"simulate", "estimate"}));
+                   "simulate (event-driven: overlap, timeline), estimate (closed form) or auto "
+                   "(default: simulate where the simulator models the plan, else estimate)")
+      ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   step_cmd->add_option("--trace", step.trace,
                        "write the simulated timeline as Chrome Trace Event JSON (Perfetto)");
 

@@ -23,11 +23,69 @@ Placements PlaceGroups(const network::ClusterSpec& cl, const parallel::ParallelP
   auto place = [&](const network::GroupPlacement& g, unsigned patterns) {
     return Placed{g, collective::AnalyzeGroup(cl, g, {}, patterns)};
   };
+  using collective::kAllToAllTraffic;
+  using collective::kNeighborTraffic;
+  using collective::kRingTraffic;
   Placements out;
-  out.tp = place(layout.tp, collective::kRingTraffic);
-  out.dp = place(layout.dp, collective::kRingTraffic);
-  out.pp = place(layout.pp, collective::kNeighborTraffic);
+  out.tp = place(layout.tp, kRingTraffic);
+  // Gradients of the dense parameters are reduced over dp x cp (CP ranks hold the same
+  // weights); the expert parameters' over the expert-data-parallel group.
+  out.dp = place(p.cp > 1 ? network::PlaceGroup(cl, p.dp * p.cp,
+                                                std::min(parallel::AxisStride(p, "cp"),
+                                                         parallel::AxisStride(p, "dp")))
+                          : layout.dp,
+                 kRingTraffic);
+  out.pp = place(layout.pp, kNeighborTraffic);
+  out.cp = place(layout.cp, kRingTraffic | kNeighborTraffic);
+  if (p.ep > 1)
+    out.ep = place(network::PlaceGroup(cl, p.ep, parallel::AxisStride(p, "ep")), kAllToAllTraffic);
+  if (p.etp > 1)
+    out.etp = place(network::PlaceGroup(cl, p.etp, parallel::AxisStride(p, "tp")), kRingTraffic);
+  const int edp = static_cast<int>(p.ExpertDataParallel());
+  if (edp > 1)
+    out.edp = place(network::PlaceGroup(cl, edp, parallel::ExpertDataStride(p)), kRingTraffic);
   return out;
+}
+
+const Placed& Placements::Of(workload::Group g) const {
+  switch (g) {
+    case workload::Group::kTp:
+      return tp;
+    case workload::Group::kDp:
+      return dp;
+    case workload::Group::kPp:
+      return pp;
+    case workload::Group::kEp:
+      return ep;
+    case workload::Group::kEtp:
+      return etp;
+    case workload::Group::kCp:
+      return cp;
+  }
+  return tp;
+}
+
+collective::Cost CommCost(const network::ClusterSpec& cl, const Placements& place,
+                          const parallel::ParallelPlan& p, int top_k, const workload::CommOp& op) {
+  const Placed& placed = place.Of(op.group);
+  collective::Cost c = placed.Cost(cl, op.kind, op.bytes);
+  const network::GroupPlacement& g = placed.group;
+  if (op.group == workload::Group::kEp && op.kind == collective::Kind::kAllToAll &&
+      p.moe_max_domains > 0 && !g.InsideDomain() && top_k > 0 && c.time.value() > 0) {
+    // Node-limited routing (DeepSeek-V3 Sec. 2.1.2 and 3.2.2): a token's experts lie in at
+    // most M of the group's D domains and it crosses to each remote one once, to be
+    // forwarded inside the domain: at most min(M, D)·(D-1)/D of its top_k copies cross,
+    // against (n-k)/n of them under uniform routing. The cross-domain transfer, which sets
+    // the all-to-all's pace, shrinks by that ratio.
+    const double domains = static_cast<double>(g.domains);
+    const double limited = std::min<double>(p.moe_max_domains, domains) * (domains - 1) / domains;
+    const double uniform = (g.size - g.members_per_domain) / static_cast<double>(g.size);
+    const double ratio = std::min(1.0, limited / top_k / uniform);
+    c.time = core::Seconds(c.time.value() * ratio);
+    c.alg_bandwidth = c.time.value() > 0 ? op.bytes / c.time.value() : 0;
+    c.bus_bandwidth = c.alg_bandwidth * collective::BusFactor(op.kind, g.size);
+  }
+  return c;
 }
 
 double ExposedTp(double comm, double gemm, bool overlap, int tp) {
@@ -42,8 +100,11 @@ double CommContention(const hardware::ChipSpec& chip, const parallel::ParallelPl
 }
 
 double OptimizerTime(const hardware::ChipSpec& chip, const parallel::ParallelPlan& p,
-                     double parameters) {
-  const double shard = parameters / (p.zero >= 1 ? p.dp : 1);
+                     double dense_parameters, double expert_parameters) {
+  const double shard = p.zero >= 1
+                           ? dense_parameters / (static_cast<double>(p.dp) * p.cp) +
+                                 expert_parameters / static_cast<double>(p.ExpertDataParallel())
+                           : dense_parameters + expert_parameters;
   return hardware::MemoryTime(chip, shard * parallel::kAdamStepBytes).value();
 }
 

@@ -26,14 +26,23 @@ struct Placed {
   }
 };
 
-// The tensor-, data- and pipeline-parallel groups of the plan placed on the cluster by the
-// order string (parallel::PlaceGroups); the pipeline group is the whole chain of stages, so
-// its send/recv pattern is every stage boundary at once. TP and DP get their rings solved,
-// PP its neighbour sends.
+// The plan's groups placed on the cluster by the order string, each with what the network
+// gives it: tensor, data (dense gradients: dp x cp), pipeline (the whole chain of stages,
+// so its send/recv pattern is every stage boundary at once), expert (ep), expert-tensor
+// (etp), context (cp) and expert-data-parallel (edp) groups. Rings are solved for the
+// reducing groups, neighbour sends for pp and cp, the all-to-all for ep.
 struct Placements {
-  Placed tp, dp, pp;
+  Placed tp, dp, pp, ep, etp, cp, edp;
+  const Placed& Of(workload::Group g) const;
 };
 Placements PlaceGroups(const network::ClusterSpec& cluster, const parallel::ParallelPlan& plan);
+
+// The cost of one communication op of the step graph on its group. With DeepSeek-style
+// node-limited routing (plan.moe_max_domains) the expert all-to-all's cross-domain bytes
+// shrink to what the limit allows.
+collective::Cost CommCost(const network::ClusterSpec& cluster, const Placements& place,
+                          const parallel::ParallelPlan& plan, int top_k,
+                          const workload::CommOp& op);
 
 // Exposed share of tensor-parallel communication `comm` beside GEMMs of `gemm` seconds:
 // all of it, or with overlap what the GEMMs cannot hide, and never less than one ring
@@ -45,10 +54,11 @@ double ExposedTp(double comm, double gemm, bool overlap, int tp);
 // overlap.comm_units / the chip's compute units, at most 1.
 double CommContention(const hardware::ChipSpec& chip, const parallel::ParallelPlan& plan);
 
-// Seconds of the memory-bound Adam step over `parameters` (per chip, before sharding):
-// ZeRO >= 1 shards them over dp.
+// Seconds of the memory-bound Adam step over a chip's parameters (before sharding): with
+// ZeRO >= 1 the dense ones are sharded over dp x cp, the routed experts' over the
+// expert-data-parallel group.
 double OptimizerTime(const hardware::ChipSpec& chip, const parallel::ParallelPlan& plan,
-                     double parameters);
+                     double dense_parameters, double expert_parameters = 0);
 
 // Sets the step time of a finished report and rescales what follows from it (tokens/s,
 // achieved FLOP/s, MFU, HFU, bubble fraction); the breakdown is the caller's.

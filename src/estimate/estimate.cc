@@ -56,9 +56,19 @@ struct StageTimes {
   double backward_gemm = 0;
   double tp_forward = 0;
   double tp_backward = 0;
-  double tp_exposed = 0;   // per micro-batch
-  double weight_grad = 0;  // wgrad GEMMs, per micro-batch (the W pass of zero-bubble)
-  double Total() const { return forward_compute + backward_compute + tp_exposed; }
+  double tp_exposed = 0;         // per micro-batch
+  double weight_grad = 0;        // wgrad GEMMs, per micro-batch (the W pass of zero-bubble)
+  double attention_forward = 0;  // attention-core compute, per micro-batch
+  double attention_backward = 0;
+  double ep_forward = 0;  // expert-parallel all-to-all, per micro-batch
+  double ep_backward = 0;
+  double ep_exposed = 0;
+  double cp_forward = 0;  // context-parallel K/V exchange, per micro-batch
+  double cp_backward = 0;
+  double cp_exposed = 0;
+  double Total() const {
+    return forward_compute + backward_compute + tp_exposed + ep_exposed + cp_exposed;
+  }
 };
 
 }  // namespace
@@ -82,7 +92,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.chip = chip.name;
   r.chips = cl.chips;
   r.plan = p;
-  r.parameters = model::CountParameters(m).total;
+  const model::ParameterCount counts = model::CountParameters(m);
+  r.parameters = counts.total;
+  r.active_parameters = counts.active;
   r.micro_batches = g.micro_batches;
   const double mb = g.micro_batches;
   const double v = p.schedule == parallel::Schedule::kInterleaved ? p.vp : 1;
@@ -93,36 +105,62 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   // Per stage class: one micro-batch forward and backward.
   std::vector<StageTimes> times;
   times.reserve(g.stages.size());
+  // Time of each operator (one repetition), forward then backward, per stage class: the
+  // operator table and the MoE breakdown reuse them.
+  std::vector<std::vector<double>> op_times(g.stages.size());
   double sum_stage_time = 0;
   double sum_weight_grad = 0;
   size_t critical = 0;
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
     StageTimes t;
+    std::vector<double>& op_time = op_times[i];
+    op_time.reserve(w.forward.size() + w.backward.size());
     for (const ComputeOp& op : w.forward) {
-      const double dt = ComputeTime(chip, op) * op.count;
+      op_time.push_back(ComputeTime(chip, op));
+      const double dt = op_time.back() * op.count;
       t.forward_compute += dt;
       if (op.kind == model::OpKind::kGemm) t.forward_gemm += dt;
+      if (op.kind == model::OpKind::kAttention) t.attention_forward += dt;
       t.flops += op.Flops() * op.count;
     }
     for (const ComputeOp& op : w.backward) {
-      const double dt = ComputeTime(chip, op) * op.count;
+      op_time.push_back(ComputeTime(chip, op));
+      const double dt = op_time.back() * op.count;
       t.backward_compute += dt;
       if (op.kind == model::OpKind::kGemm) t.backward_gemm += dt;
+      if (op.kind == model::OpKind::kAttention) t.attention_backward += dt;
       t.flops += op.Flops() * op.count;
       if (op.recompute) t.recompute_flops += op.Flops() * op.count;
       if (op.name == "wgrad") t.weight_grad += dt;
     }
-    for (const CommOp& op : w.forward_comm) {
-      t.tp_forward += place.tp.Cost(cl, op.kind, op.bytes).time.value() * op.count;
-    }
+    auto comm_time = [&](const CommOp& op, double& tp, double& ep, double& cp) {
+      const double dt = CommCost(cl, place, p, m.moe.top_k, op).time.value() * op.count;
+      (op.group == Group::kEp ? ep : op.group == Group::kCp ? cp : tp) += dt;
+    };
+    for (const CommOp& op : w.forward_comm) comm_time(op, t.tp_forward, t.ep_forward, t.cp_forward);
     for (const CommOp& op : w.backward_comm) {
-      t.tp_backward += place.tp.Cost(cl, op.kind, op.bytes).time.value() * op.count;
+      comm_time(op, t.tp_backward, t.ep_backward, t.cp_backward);
     }
     t.tp_exposed = ExposedTp(t.tp_forward, t.forward_gemm, p.overlap_tp, p.tp) +
                    ExposedTp(t.tp_backward, t.backward_gemm, p.overlap_tp, p.tp);
     // The hidden part still occupies compute units, slowing the GEMMs beside it.
     t.tp_exposed += (t.tp_forward + t.tp_backward - t.tp_exposed) * contention;
+    // Expert-parallel all-to-all: on the critical path, or with overlap.ep hidden behind
+    // the compute of another micro-batch as far as that compute lasts.
+    const double ep_total = t.ep_forward + t.ep_backward;
+    const double compute = t.forward_compute + t.backward_compute;
+    t.ep_exposed = p.overlap_ep ? std::max(0.0, ep_total - compute) : ep_total;
+    t.ep_exposed += (ep_total - t.ep_exposed) * contention;
+    // Context parallelism: ring steps overlap the attention of cp-1 of the cp blocks.
+    if (p.cp_comm == parallel::CpComm::kP2p && p.cp > 1) {
+      const double share = (p.cp - 1.0) / p.cp;
+      t.cp_exposed = std::max(0.0, t.cp_forward - share * t.attention_forward) +
+                     std::max(0.0, t.cp_backward - share * t.attention_backward);
+    } else {
+      t.cp_exposed = t.cp_forward + t.cp_backward;
+    }
+    t.cp_exposed += (t.cp_forward + t.cp_backward - t.cp_exposed) * contention;
     sum_stage_time += t.Total() * w.stages;
     sum_weight_grad += t.weight_grad * w.stages;
     if (times.empty() || t.Total() > times[critical].Total()) critical = i;
@@ -134,12 +172,16 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
 
   // Operator table of the critical stage, whole step.
   r.ops.reserve(wc.forward.size() + wc.backward.size());
-  auto add_ops = [&](const std::vector<ComputeOp>& ops, const char* default_phase) {
-    for (const ComputeOp& op : ops) {
+  const std::vector<double>& critical_times = op_times[critical];
+  auto add_ops = [&](const std::vector<ComputeOp>& ops, size_t first, const char* default_phase) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const ComputeOp& op = ops[i];
       const std::string_view phase = op.recompute ? "recompute" : default_phase;
-      const double dt = ComputeTime(chip, op) * op.count * mb;
+      const double dt = critical_times[first + i] * op.count * mb;
+      // Names and phases are static strings: the same literal usually has one address.
       auto it = std::find_if(r.ops.begin(), r.ops.end(), [&](const OpSummary& s) {
-        return s.name == op.name && s.phase == phase;
+        return (s.phase.data() == phase.data() || s.phase == phase) &&
+               (s.name.data() == op.name.data() || s.name == op.name);
       });
       if (it == r.ops.end()) {
         r.ops.push_back({op.name, phase, 0, 0, 0});
@@ -150,8 +192,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       it->time_s += dt;
     }
   };
-  add_ops(wc.forward, "forward");
-  add_ops(wc.backward, "backward");
+  add_ops(wc.forward, 0, "forward");
+  add_ops(wc.backward, wc.forward.size(), "backward");
   std::sort(r.ops.begin(), r.ops.end(), [](const OpSummary& a, const OpSummary& b) {
     if (a.time_s != b.time_s) return a.time_s > b.time_s;
     return a.name != b.name ? a.name < b.name : a.phase < b.phase;
@@ -160,6 +202,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble.
   r.time.compute = mb * (tc.forward_compute + tc.backward_compute);
   r.time.tp_exposed = mb * tc.tp_exposed;
+  r.time.ep_exposed = mb * tc.ep_exposed;
+  r.time.cp_exposed = mb * tc.cp_exposed;
   r.time.bubble = p.pp > 1 ? (sum_stage_time - tc.Total()) / v : 0.0;
   if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
     r.time.bubble = sum_stage_time - tc.Total();
@@ -173,13 +217,43 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   // Tensor-parallel summaries for the report (critical stage, whole step): each op's share
   // of the exposed time is its share of the stage's tensor-parallel time.
   const double tp_total = tc.tp_forward + tc.tp_backward;
+  const double ep_total = tc.ep_forward + tc.ep_backward;
+  const double cp_total = tc.cp_forward + tc.cp_backward;
   for (const std::vector<CommOp>* ops : {&wc.forward_comm, &wc.backward_comm}) {
     for (const CommOp& op : *ops) {
-      const collective::Cost c = place.tp.Cost(cl, op.kind, op.bytes);
-      const double share = tp_total > 0 ? c.time.value() * op.count / tp_total : 0;
-      Record(r.comms, cl, op, c, place.tp.group, op.count * mb, share * r.time.tp_exposed);
+      const collective::Cost c = CommCost(cl, place, p, m.moe.top_k, op);
+      const double total = op.group == Group::kEp   ? ep_total
+                           : op.group == Group::kCp ? cp_total
+                                                    : tp_total;
+      const double exposed = op.group == Group::kEp   ? r.time.ep_exposed
+                             : op.group == Group::kCp ? r.time.cp_exposed
+                                                      : r.time.tp_exposed;
+      const double share = total > 0 ? c.time.value() * op.count / total : 0;
+      Record(r.comms, cl, op, c, place.Of(op.group).group, op.count * mb, share * exposed);
     }
   }
+  // The MoE and CP breakdown of the critical stage.
+  for (size_t i = 0; i < wc.forward.size() + wc.backward.size(); ++i) {
+    {
+      const bool forward = i < wc.forward.size();
+      const ComputeOp& op = forward ? wc.forward[i] : wc.backward[i - wc.forward.size()];
+      if (op.role == model::Role::kDense) continue;
+      const double dt = critical_times[i] * op.count * mb;
+      if (op.role == model::Role::kRouter) {
+        r.moe.router_s += dt;
+      } else if (op.role == model::Role::kExpert && op.kind == model::OpKind::kGemm) {
+        r.moe.expert_gemm_s += dt;
+      } else if (op.name == "moe_permute" || op.name == "moe_unpermute") {
+        r.moe.permute_s += dt;
+      }
+    }
+  }
+  const double imbalance = m.moe.EffectiveImbalance();
+  r.moe.imbalance_s = r.moe.expert_gemm_s * (1 - 1 / imbalance);
+  r.moe.all_to_all_s = mb * ep_total;
+  r.moe.all_to_all_exposed_s = r.time.ep_exposed;
+  r.moe.cp_comm_s = mb * cp_total;
+  r.moe.cp_comm_exposed_s = r.time.cp_exposed;
 
   // Pipeline send/recv: every chunk boundary crossing of the fill and drain is on the
   // critical path; in the steady state it hides behind compute when overlapped.
@@ -193,20 +267,29 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     Record(r.comms, cl, send, c, place.pp.group, fill_drain + steady, r.time.pp_exposed);
   }
 
-  // Data parallelism, on the critical stage's parameter shard.
+  // Data parallelism, on the critical stage's parameter shard: the dense parameters over
+  // dp x cp, the routed experts' over the expert-data-parallel group.
   const double params = wc.parameters;
-  if (p.dp > 1) {
-    const double grad_bytes = params * 2.0;   // 16-bit gradient reduction
-    const double param_bytes = params * 2.0;  // 16-bit parameter gather
+  const double dense_params = wc.parameters - wc.expert_parameters;
+  const double expert_params = wc.expert_parameters;
+  const bool expert_dp = expert_params > 0 && place.edp.group.size > 1;
+  if (place.dp.group.size > 1 || expert_dp) {
+    const double grad_bytes = dense_params * 2.0;   // 16-bit gradient reduction
+    const double param_bytes = dense_params * 2.0;  // 16-bit parameter gather
     const double forward_window = tc.forward_compute;
     const double backward_window = tc.backward_compute;
+    // The experts' collectives run on their own group after the dense ones.
+    auto expert_cost = [&](Kind kind) {
+      return expert_dp ? place.edp.Cost(cl, kind, expert_params * 2.0) : collective::Cost{};
+    };
     if (p.zero >= 3) {
       // FSDP / ZeRO-3, one unit per transformer layer: every micro-batch gathers each
       // layer's parameters for forward and again for backward and reduce-scatters its
       // gradients; prefetching hides them behind compute. Per-layer collectives pay
       // the latency and the message-size ramp of their size, not of the whole stage.
+      // (Routed experts are taken with the dense parameters over dp x cp here.)
       const double units = std::max(1, wc.layers);
-      const double unit_params = param_bytes / units;
+      const double unit_params = params * 2.0 / units;
       const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, unit_params);
       const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, unit_params);
       const double per_mb = units * (2 * ag.time.value() + rs.time.value());
@@ -215,38 +298,62 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
           p.overlap_dp ? std::max(0.0, total - r.time.compute) + ag.time.value() : total;
       r.time.dp_exposed = exposed + (total - exposed) * contention;
       Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_params, 1}, ag,
-             place.dp.group, 2 * mb * units, exposed * 2 * units * ag.time.value() / per_mb);
+             place.dp.group, 2 * mb * units,
+             per_mb > 0 ? exposed * 2 * units * ag.time.value() / per_mb : 0);
       Record(r.comms, cl, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_params, 1},
-             rs, place.dp.group, mb * units, exposed * units * rs.time.value() / per_mb);
+             rs, place.dp.group, mb * units,
+             per_mb > 0 ? exposed * units * rs.time.value() / per_mb : 0);
     } else if (p.zero >= 1) {
       const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, grad_bytes);
       const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, param_bytes);
-      const double rs_exposed =
-          p.overlap_dp ? std::max(0.0, rs.time.value() - backward_window) : rs.time.value();
-      const double ag_exposed =
-          p.overlap_dp ? std::max(0.0, ag.time.value() - forward_window) : ag.time.value();
+      const collective::Cost ers = expert_cost(Kind::kReduceScatter);
+      const collective::Cost eag = expert_cost(Kind::kAllGather);
+      const double rs_time = rs.time.value() + ers.time.value();
+      const double ag_time = ag.time.value() + eag.time.value();
+      const double rs_exposed = p.overlap_dp ? std::max(0.0, rs_time - backward_window) : rs_time;
+      const double ag_exposed = p.overlap_dp ? std::max(0.0, ag_time - forward_window) : ag_time;
       r.time.dp_exposed =
-          rs_exposed + ag_exposed +
-          (rs.time.value() + ag.time.value() - rs_exposed - ag_exposed) * contention;
-      Record(r.comms, cl, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1},
-             rs, place.dp.group, 1, rs_exposed);
-      Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag,
-             place.dp.group, 1, ag_exposed);
+          rs_exposed + ag_exposed + (rs_time + ag_time - rs_exposed - ag_exposed) * contention;
+      auto share = [](double part, double whole, double exposed) {
+        return whole > 0 ? exposed * part / whole : 0.0;
+      };
+      if (place.dp.group.size > 1) {
+        Record(r.comms, cl, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1},
+               rs, place.dp.group, 1, share(rs.time.value(), rs_time, rs_exposed));
+        Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag,
+               place.dp.group, 1, share(ag.time.value(), ag_time, ag_exposed));
+      }
+      if (expert_dp) {
+        Record(r.comms, cl,
+               {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, expert_params * 2.0, 1},
+               ers, place.edp.group, 1, share(ers.time.value(), rs_time, rs_exposed));
+        Record(r.comms, cl,
+               {"edp_all_gather", Group::kDp, Kind::kAllGather, expert_params * 2.0, 1}, eag,
+               place.edp.group, 1, share(eag.time.value(), ag_time, ag_exposed));
+      }
     } else {
       const collective::Cost ar = place.dp.Cost(cl, Kind::kAllReduce, grad_bytes);
-      const double exposed =
-          p.overlap_dp ? std::max(0.0, ar.time.value() - backward_window) : ar.time.value();
-      r.time.dp_exposed = exposed + (ar.time.value() - exposed) * contention;
-      Record(r.comms, cl, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar,
-             place.dp.group, 1, exposed);
+      const collective::Cost ear = expert_cost(Kind::kAllReduce);
+      const double ar_time = ar.time.value() + ear.time.value();
+      const double exposed = p.overlap_dp ? std::max(0.0, ar_time - backward_window) : ar_time;
+      r.time.dp_exposed = exposed + (ar_time - exposed) * contention;
+      if (place.dp.group.size > 1) {
+        Record(r.comms, cl, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar,
+               place.dp.group, 1, ar_time > 0 ? exposed * ar.time.value() / ar_time : 0);
+      }
+      if (expert_dp) {
+        Record(r.comms, cl,
+               {"edp_all_reduce", Group::kDp, Kind::kAllReduce, expert_params * 2.0, 1}, ear,
+               place.edp.group, 1, ar_time > 0 ? exposed * ear.time.value() / ar_time : 0);
+      }
     }
   }
 
   // Optimizer: one memory-bound Adam update over the chip's shard.
-  r.time.optimizer = OptimizerTime(chip, p, params);
+  r.time.optimizer = OptimizerTime(chip, p, dense_params, expert_params);
 
   r.step_time_s = r.time.compute + r.time.tp_exposed + r.time.bubble + r.time.pp_exposed +
-                  r.time.dp_exposed + r.time.optimizer;
+                  r.time.dp_exposed + r.time.optimizer + r.time.ep_exposed + r.time.cp_exposed;
   r.tokens_per_step = static_cast<double>(p.global_batch_size) * m.seq_len;
   r.tokens_per_s = r.tokens_per_step / r.step_time_s;
   r.model_flops_per_token = g.model_flops_per_token;
@@ -263,7 +370,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   for (size_t i = 0; i < g.stages.size(); ++i) {
     recompute_flops += times[i].recompute_flops * g.stages[i].stages;
   }
-  const double hardware_flops = model_flops + recompute_flops * p.tp * p.dp * mb;
+  const double hardware_flops = model_flops + recompute_flops * p.tp * p.dp * p.cp * mb;
   r.hfu = hardware_flops / (chips * r.step_time_s * r.peak_flops);
   r.bubble_fraction = r.time.bubble / r.step_time_s;
 
@@ -289,6 +396,16 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.notes.push_back(
       "MFU and HFU are against the dense bf16 peak; model FLOPs follow "
       "Megatron-LM (attention counted non-causal, recompute excluded)");
+  if (m.moe.IsMoe()) {
+    r.notes.push_back(
+        "MoE model FLOPs count active parameters only (router, shared experts, top_k routed "
+        "experts); the expert GEMMs are sized for the busiest rank (moe.imbalance)");
+  }
+  if (p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4) {
+    r.notes.push_back(
+        "fp8/fp4 runs the linear layers (attention projections, MLP, experts); the router, "
+        "attention core, embedding and output layer stay in bf16");
+  }
   return core::Result<StepReport>(std::move(r), std::move(diags));
 }
 

@@ -5,6 +5,9 @@
 //   pipeline:   t_pipe = m·T_max + (Σ_stages T_s − T_max) / v          (SC'21 Sec. 2.2)
 //   + exposed pipeline send/recv (fill and drain, and the steady state if not overlapped)
 //   + exposed data-parallel traffic (what the last backward / first forward cannot hide)
+//   + exposed expert-parallel all-to-all (all of it, or with overlap.ep what the stage's
+//     compute cannot hide) and context-parallel K/V exchange (p2p: what the attention of
+//     cp-1 blocks cannot hide; all-gather: all of it)
 //   + optimizer step (memory-bound Adam over the chip's shard)
 #pragma once
 
@@ -35,6 +38,22 @@ struct TimeBreakdown {    // seconds on the critical path; they add up to the st
   double pp_exposed = 0;  // pipeline send/recv on the critical path
   double dp_exposed = 0;  // gradient reduction / parameter gathering not hidden
   double optimizer = 0;   // optimizer step
+  double ep_exposed = 0;  // expert-parallel dispatch/combine all-to-all not hidden
+  double cp_exposed = 0;  // context-parallel K/V exchange not hidden behind attention
+};
+
+// Where the time of the mixture-of-experts and context-parallel parts goes, on the
+// critical stage for the whole step (seconds; compute terms are inside `compute`,
+// communication terms' exposed parts inside ep_exposed / cp_exposed).
+struct MoeBreakdown {
+  double router_s = 0;       // router GEMM and top-k
+  double expert_gemm_s = 0;  // routed-expert GEMMs at the busiest rank's load
+  double imbalance_s = 0;    // of expert_gemm_s, what the load imbalance adds
+  double permute_s = 0;      // token permutation into and out of expert order
+  double all_to_all_s = 0;   // dispatch + combine, total
+  double all_to_all_exposed_s = 0;
+  double cp_comm_s = 0;  // context-parallel K/V exchange, total
+  double cp_comm_exposed_s = 0;
 };
 
 // Names in the summaries are static strings (operator and collective names), so the
@@ -95,7 +114,8 @@ struct StepReport {
   int64_t chips = 0;
   parallel::ParallelPlan plan;
 
-  double parameters = 0;  // total model parameters
+  double parameters = 0;         // total model parameters
+  double active_parameters = 0;  // per token (MoE), without the input embedding
   double step_time_s = 0;
   double tokens_per_step = 0;
   double tokens_per_s = 0;
@@ -110,6 +130,7 @@ struct StepReport {
   int micro_batches = 0;
   int critical_stage = 0;
   TimeBreakdown time;
+  MoeBreakdown moe;
   std::vector<CommSummary> comms;
   std::vector<OpSummary> ops;        // compute of the critical stage, largest first
   parallel::MemoryBreakdown memory;  // of the pipeline rank that needs the most

@@ -86,16 +86,35 @@ TEST(Estimate, InvalidPlansNameTheirKeys) {
       {"order", [](Scenario& s) { s.plan.order = "tp-dp"; }, "plan.order", "not a permutation"},
       {"cp",
        [](Scenario& s) {
-         s.plan.cp = 2;
+         s.plan.cp = 3;
+         s.plan.tp = 8;
+         s.plan.pp = 8;
          s.plan.dp = 1;
+         s.cluster.chips = 192;
        },
-       "plan.cp", "not modelled"},
-      {"moe",
+       "plan.cp", "divisible by 2 x cp"},
+      {"ep on a dense model", [](Scenario& s) { s.plan.ep = 2; }, "plan.ep", "no experts"},
+      {"ep not dividing experts",
        [](Scenario& s) {
-         s.model.moe.experts = 8;
-         s.model.moe.top_k = 2;
+         s.model.moe = {.experts = 6, .top_k = 2, .expert_ffn_hidden = 4096};
+         s.plan.sequence_parallel = true;
+         s.plan.ep = 4;
        },
-       "model.moe", "mixture-of-experts"},
+       "plan.ep", "must divide the routed experts"},
+      {"ep x etp not dividing the stage",
+       [](Scenario& s) {
+         s.model.moe = {.experts = 64, .top_k = 2, .expert_ffn_hidden = 4096};
+         s.plan.sequence_parallel = true;
+         s.plan.ep = 64;
+         s.plan.etp = 2;
+       },
+       "plan.ep", "must divide tp x cp x dp"},
+      {"moe without sequence parallelism",
+       [](Scenario& s) {
+         s.model.moe = {.experts = 8, .top_k = 2, .expert_ffn_hidden = 4096};
+         s.plan.sequence_parallel = false;
+       },
+       "plan.sequence_parallel", "needs sequence_parallel"},
   };
   for (const Case& c : cases) {
     Scenario s = Gpt3On(128, 8, 8, 1, 64);
@@ -219,6 +238,122 @@ TEST(Estimate, RecomputeRaisesHfuNotMfu) {
   EXPECT_GT(full.step_time_s, none.step_time_s);
   EXPECT_NEAR(none.mfu, none.hfu, 1e-12);
   EXPECT_GT(full.hfu, full.mfu);
+}
+
+// Llama 3 70B on 512 H100, tp 8 + SP, pp 4, as dense or as an MoE twin.
+Scenario Llama70BOn512(const model::ModelSpec& m) {
+  Scenario s;
+  s.name = "moe";
+  s.model = m;
+  s.cluster = network::testing::DgxH100(512);
+  s.plan.tp = 8;
+  s.plan.pp = 4;
+  s.plan.dp = 16;
+  s.plan.sequence_parallel = true;
+  s.plan.global_batch_size = 256;
+  return s;
+}
+
+TEST(Estimate, OneExpertTop1CostsWhatTheDenseModelCosts) {
+  model::ModelSpec moe = model::testing::Llama70B();
+  moe.moe = {.experts = 1, .top_k = 1, .expert_ffn_hidden = moe.ffn_hidden};
+  const model::ModelSpec dense = model::testing::DenseTwin(moe);
+  for (int tp : {1, 8}) {
+    Scenario d = Llama70BOn512(dense);
+    Scenario e = Llama70BOn512(moe);
+    for (Scenario* s : {&d, &e}) {
+      s->plan.tp = tp;
+      s->plan.dp = 512 / (tp * 4);
+    }
+    e.plan.etp = tp;  // the one expert split as the dense MLP is
+    const core::Result<StepReport> rd = Estimate(d);
+    const core::Result<StepReport> re = Estimate(e);
+    ASSERT_TRUE(rd.ok()) << rd.diagnostics().Format();
+    ASSERT_TRUE(re.ok()) << re.diagnostics().Format();
+    // Router aside (its GEMM and top-k, which every stage also adds to the bubble; its h
+    // parameters per layer add nothing visible to the gradient traffic).
+    EXPECT_NEAR(re.value().time.compute - re.value().moe.router_s, rd.value().time.compute,
+                1e-9 * rd.value().time.compute)
+        << "tp " << tp;
+    EXPECT_NEAR(re.value().time.tp_exposed, rd.value().time.tp_exposed, 1e-12) << "tp " << tp;
+    EXPECT_NEAR(re.value().step_time_s, rd.value().step_time_s, 5e-3 * rd.value().step_time_s);
+    EXPECT_EQ(re.value().moe.all_to_all_s, 0);
+  }
+}
+
+TEST(Estimate, RaisingImbalanceNeverSpeedsAStep) {
+  for (bool capacity : {false, true}) {
+    model::ModelSpec m = model::testing::Mixtral8x7B();
+    m.moe.routing = capacity ? model::Routing::kCapacity : model::Routing::kDropless;
+    m.moe.capacity_factor = 1.25;
+    Scenario s = Llama70BOn512(m);
+    s.plan.ep = 8;
+    double last = 0;
+    for (double imbalance : {1.0, 1.1, 1.25, 1.5, 2.0, 4.0}) {
+      s.model.moe.imbalance = imbalance;
+      const core::Result<StepReport> r = Estimate(s);
+      ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+      EXPECT_GE(r.value().step_time_s, last) << imbalance;
+      last = r.value().step_time_s;
+    }
+  }
+}
+
+TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
+  // EP 8 inside one NVLink domain against EP 8 spread one rank per node.
+  Scenario s = Llama70BOn512(model::testing::Mixtral8x7B());
+  s.plan.tp = 1;
+  s.plan.pp = 1;
+  s.plan.dp = 512;
+  s.plan.sequence_parallel = false;
+  s.plan.global_batch_size = 512;
+  s.plan.ep = 8;
+  const StepReport inside = Estimate(s).value();
+  s.plan.order = "tp-cp-dp-ep-pp";  // ep outermost in the expert grid: stride edp = 64
+  const StepReport across = Estimate(s).value();
+  EXPECT_GT(across.moe.all_to_all_s, 2 * inside.moe.all_to_all_s);
+  s.plan.moe_max_domains = 1;  // node-limited routing sends fewer copies across
+  const StepReport limited = Estimate(s).value();
+  EXPECT_LT(limited.moe.all_to_all_s, across.moe.all_to_all_s);
+}
+
+TEST(Estimate, ContextParallelOfOneChangesNothing) {
+  Scenario s = Gpt3On(128, 8, 8, 1, 64);
+  const StepReport base = Estimate(s).value();
+  s.plan.cp_comm = parallel::CpComm::kAllGather;
+  const StepReport other = Estimate(s).value();
+  EXPECT_EQ(base.step_time_s, other.step_time_s);
+  EXPECT_EQ(base.time.cp_exposed, 0);
+  EXPECT_EQ(base.memory.total, other.memory.total);
+}
+
+TEST(Estimate, ContextParallelSplitsTheSequence) {
+  // Llama 3 70B at 128K tokens: cp 8 holds 1/8 of the activations and exchanges K/V.
+  model::ModelSpec m = model::testing::Llama70B();
+  m.seq_len = 131072;
+  Scenario s = Llama70BOn512(m);
+  s.plan.pp = 8;
+  s.plan.dp = 1;
+  s.plan.cp = 8;
+  s.plan.global_batch_size = 8;
+  s.plan.recompute = parallel::Recompute::kFull;
+  const core::Result<StepReport> r = Estimate(s);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_GT(r.value().moe.cp_comm_s, 0);
+  EXPECT_LE(r.value().moe.cp_comm_exposed_s, r.value().moe.cp_comm_s);
+  // Model FLOPs do not depend on the layout.
+  EXPECT_EQ(r.value().model_flops_per_token, model::ModelFlopsPerToken(m));
+  s.plan.cp_comm = parallel::CpComm::kAllGather;
+  const StepReport gather = Estimate(s).value();
+  EXPECT_EQ(gather.moe.cp_comm_exposed_s, gather.moe.cp_comm_s);
+}
+
+TEST(Estimate, Fp4NeedsAChipWithFp4) {
+  Scenario s = Gpt3On(128, 8, 8, 1, 64);
+  s.plan.precision = Precision::kFp4;
+  const core::Result<StepReport> r = Estimate(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasError(r.diagnostics(), "plan.precision", "no fp4 support"));
 }
 
 }  // namespace

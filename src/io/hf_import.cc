@@ -89,9 +89,12 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     d.Add({core::Severity::kError, file, 1, "", "expected a JSON object", ""});
     return d;
   }
-  Reader r{j, file, d};
+  // Multimodal configs (Llama 4) nest the language model under text_config.
+  const auto text_config = j.find("text_config");
+  const json& root = text_config != j.end() && text_config->is_object() ? *text_config : j;
+  Reader r{root, file, d};
   model::ModelSpec m;
-  const std::string type = r.Str({"model_type"}, "");
+  const std::string type = r.Str({"model_type"}, Reader{j, file, d}.Str({"model_type"}, ""));
   m.name = std::filesystem::path(file).stem().string();
   if (m.name == "config") m.name = std::filesystem::path(file).parent_path().filename().string();
   m.description = "imported from a Hugging Face config.json (model_type " + type + ")";
@@ -130,17 +133,40 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   m.parallel_attention = r.Bool({"use_parallel_residual", "parallel_attn"}, false);
   m.dropout = false;
 
-  // Mixture of experts (kept for the MoE model; the estimator does not model it yet).
+  // Mixture of experts.
+  const bool llama4 = type == "llama4_text" || type == "llama4";
   m.moe.experts = r.Int({"num_local_experts", "n_routed_experts", "num_experts"}, false, 0);
-  m.moe.top_k = r.Int({"num_experts_per_tok", "moe_top_k"}, false, 0);
+  m.moe.top_k = r.Int({"num_experts_per_tok", "experts_per_token", "moe_top_k"}, false, 0);
   m.moe.shared_experts = r.Int({"n_shared_experts"}, false, 0);
-  if (m.moe.shared_experts == 0 && r.Int({"shared_expert_intermediate_size"}, false, 0) > 0) {
-    m.moe.shared_experts = 1;
-  }
+  m.moe.shared_ffn_hidden = r.Int({"shared_expert_intermediate_size"}, false, 0);
+  if (m.moe.shared_experts == 0 && m.moe.shared_ffn_hidden > 0) m.moe.shared_experts = 1;
   m.moe.expert_ffn_hidden = r.Int({"moe_intermediate_size"}, false, 0);
+  if (llama4 && m.moe.experts > 0) {
+    // Llama 4: intermediate_size is the expert's width (and the always-on shared
+    // expert's); dense layers use intermediate_size_mlp.
+    m.moe.expert_ffn_hidden = m.ffn_hidden;
+    m.moe.shared_experts = 1;
+    m.ffn_hidden = r.Int({"intermediate_size_mlp"}, false, m.ffn_hidden);
+  }
   if (m.moe.experts > 0 && m.moe.expert_ffn_hidden == 0) m.moe.expert_ffn_hidden = m.ffn_hidden;
   m.moe.first_dense_layers = r.Int({"first_k_dense_replace"}, false, 0);
-  m.moe.layer_frequency = std::max(1, r.Int({"moe_layer_freq", "decoder_sparse_step"}, false, 1));
+  m.moe.layer_frequency = std::max(
+      1, r.Int({"moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"}, false, 1));
+  m.mtp_layers = r.Int({"num_nextn_predict_layers"}, false, 0);
+  // Sliding-window attention: Mistral windows every layer; GPT-OSS alternates windowed and
+  // full layers (layer_types); Llama 4's chunked attention (attention_chunk_size) is
+  // taken as a window, with every fourth layer global (no RoPE).
+  const bool window_on = r.Bool({"use_sliding_window"}, true);
+  m.sliding_window = window_on ? r.Int({"sliding_window", "attention_chunk_size"}, false, 0) : 0;
+  if (llama4 && m.sliding_window > 0) m.global_attention_every = 4;
+  if (const json* types = r.Find({"layer_types"}); types != nullptr && types->is_array()) {
+    for (size_t i = 0; i < types->size(); ++i) {
+      if ((*types)[i] == "full_attention") {
+        m.global_attention_every = static_cast<int>(i) + 1;
+        break;
+      }
+    }
+  }
   // Multi-head latent attention (DeepSeek-V2/V3).
   m.mla.q_lora_rank = r.Int({"q_lora_rank"}, false, 0);
   m.mla.kv_lora_rank = r.Int({"kv_lora_rank"}, false, 0);

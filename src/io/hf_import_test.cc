@@ -41,7 +41,7 @@ TEST(HfImport, EveryFixtureImports) {
     EXPECT_NE(m.source.find(entry.path().filename().string()), std::string::npos);
     ++n;
   }
-  EXPECT_EQ(n, 8);
+  EXPECT_EQ(n, 13);
 }
 
 TEST(HfImport, Llama3_8b) {
@@ -149,6 +149,47 @@ TEST(HfImport, DeepSeekV3KeepsMoeAndMlaFields) {
   EXPECT_EQ(m.mla.qk_nope_head_dim, 128);
   EXPECT_EQ(m.mla.v_head_dim, 128);
 }
+
+// Totals and active counts (active excludes the input embedding) against the published.
+TEST(HfImport, MoeParameterCounts) {
+  struct Case {
+    const char* name;
+    double total_b, active_b, tolerance_b;
+  };
+  for (const Case& c :
+       {Case{"mixtral-8x7b", 46.7, 12.9, 0.2}, Case{"mixtral-8x22b", 141, 39, 1},
+        Case{"qwen2-moe-57b-a14b", 57.4, 14.2, 0.6}, Case{"qwen3-235b-a22b", 235, 22, 0.5},
+        Case{"gpt-oss-120b", 116.8, 5.1, 0.3}, Case{"deepseek-v2", 236, 21, 0.6},
+        Case{"deepseek-v3", 671, 37, 1}, Case{"llama4-maverick", 400, 17, 1}}) {
+    const model::ParameterCount p = model::CountParameters(Import(c.name));
+    EXPECT_NEAR(p.total / 1e9, c.total_b, c.tolerance_b * c.total_b / c.active_b) << c.name;
+    EXPECT_NEAR(p.active / 1e9, c.active_b, c.tolerance_b) << c.name;
+  }
+}
+
+TEST(HfImport, GptOssAlternatesWindowedAndFullAttention) {
+  const model::ModelSpec m = Import("gpt-oss-120b");
+  EXPECT_EQ(m.sliding_window, 128);
+  EXPECT_EQ(m.global_attention_every, 2);
+  EXPECT_TRUE(model::KindOfLayer(m, 0).windowed);
+  EXPECT_FALSE(model::KindOfLayer(m, 1).windowed);
+  EXPECT_TRUE(m.bias);
+  EXPECT_EQ(m.moe.top_k, 4);
+}
+
+TEST(HfImport, Llama4ReadsTextConfig) {
+  const model::ModelSpec m = Import("llama4-maverick");
+  EXPECT_EQ(m.hidden, 5120);
+  EXPECT_EQ(m.ffn_hidden, 16384);
+  EXPECT_EQ(m.moe.expert_ffn_hidden, 8192);
+  EXPECT_EQ(m.moe.shared_experts, 1);
+  EXPECT_EQ(m.moe.layer_frequency, 2);
+  EXPECT_FALSE(model::KindOfLayer(m, 0).moe);
+  EXPECT_TRUE(model::KindOfLayer(m, 1).moe);
+  EXPECT_EQ(model::MoeLayerCount(m), 24);
+}
+
+TEST(HfImport, DeepSeekV3MultiTokenPrediction) { EXPECT_EQ(Import("deepseek-v3").mtp_layers, 1); }
 
 TEST(HfImport, LoaderRecognisesAConfigJson) {
   const Catalog catalog(FATHOM_SOURCE_DIR "/data");

@@ -554,7 +554,24 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.parallel_attention = v.b; }},
           {Bool("dropout", "dropout after attention and MLP (GPT-2/3 style)").Default("false"),
            [](M& m, const Value& v) { m.dropout = v.b; }},
-          {Int("moe.experts", "routed experts (MoE; parsed, not yet modelled)")
+          {Int("sliding_window",
+               "tokens a sliding-window attention layer attends to; 0 = full attention")
+               .Default("0")
+               .Min(0)
+               .Max(1e8),
+           [](M& m, const Value& v) { m.sliding_window = static_cast<int>(v.i); }},
+          {Int("global_attention_every",
+               "with a sliding window: every n-th layer attends to the whole sequence; 0 = none")
+               .Default("0")
+               .Min(0)
+               .Max(1e5),
+           [](M& m, const Value& v) { m.global_attention_every = static_cast<int>(v.i); }},
+          {Int("mtp_layers", "multi-token prediction modules (DeepSeek-V3)")
+               .Default("0")
+               .Min(0)
+               .Max(100),
+           [](M& m, const Value& v) { m.mtp_layers = static_cast<int>(v.i); }},
+          {Int("moe.experts", "routed experts of a mixture-of-experts layer; 0 = dense")
                .Default("0")
                .Min(0)
                .Max(1e6),
@@ -563,6 +580,32 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.moe.top_k = static_cast<int>(v.i); }},
           {Int("moe.shared_experts", "shared experts").Default("0").Min(0).Max(1e6),
            [](M& m, const Value& v) { m.moe.shared_experts = static_cast<int>(v.i); }},
+          {Int("moe.shared_ffn_hidden", "FFN width of all shared experts together")
+               .Default("shared_experts x expert_ffn_hidden")
+               .Min(0)
+               .Max(1e8),
+           [](M& m, const Value& v) { m.moe.shared_ffn_hidden = static_cast<int>(v.i); }},
+          {Enum("moe.routing",
+                "dropless (every token reaches its experts) or capacity (an expert takes at "
+                "most capacity_factor x its mean share)")
+               .Default("dropless")
+               .Choices({"dropless", "capacity"}),
+           [](M& m, const Value& v) {
+             m.moe.routing =
+                 v.s == "capacity" ? model::Routing::kCapacity : model::Routing::kDropless;
+           }},
+          {Num("moe.capacity_factor", "capacity routing: tokens an expert accepts / its mean share")
+               .Default("1")
+               .Min(1)
+               .Max(1000),
+           [](M& m, const Value& v) { m.moe.capacity_factor = v.d; }},
+          {Num("moe.imbalance",
+               "load imbalance: tokens of the busiest expert over the mean (>= 1); the slowest "
+               "expert sets the pace")
+               .Default("1")
+               .Min(1)
+               .Max(1000),
+           [](M& m, const Value& v) { m.moe.imbalance = v.d; }},
           {Int("moe.expert_ffn_hidden", "FFN width of one expert").Default("0").Min(0).Max(1e8),
            [](M& m, const Value& v) { m.moe.expert_ffn_hidden = static_cast<int>(v.i); }},
           {Int("moe.first_dense_layers", "leading dense layers before MoE layers")
@@ -572,7 +615,7 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.moe.first_dense_layers = static_cast<int>(v.i); }},
           {Int("moe.layer_frequency", "every n-th layer is MoE").Default("1").Min(1).Max(1e5),
            [](M& m, const Value& v) { m.moe.layer_frequency = static_cast<int>(v.i); }},
-          {Int("mla.q_lora_rank", "MLA query low-rank dimension (parsed, not yet modelled)")
+          {Int("mla.q_lora_rank", "MLA query low-rank dimension; 0 = full-rank queries")
                .Default("0")
                .Min(0)
                .Max(1e6),
@@ -613,6 +656,33 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
            [](P& p, const Value& v) { p.dp = static_cast<int>(v.i); }},
           {Int("cp", "context-parallel degree").Default("1").Min(1).Max(1e6),
            [](P& p, const Value& v) { p.cp = static_cast<int>(v.i); }},
+          {Enum("cp_comm",
+                "context-parallel attention: p2p (ring of K/V blocks, overlapped with "
+                "attention) or all_gather (K/V gathered before attention)")
+               .Default("p2p")
+               .Choices({"p2p", "all_gather"}),
+           [](P& p, const Value& v) {
+             p.cp_comm = v.s == "p2p" ? parallel::CpComm::kP2p : parallel::CpComm::kAllGather;
+           }},
+          {Int("ep",
+               "expert-parallel degree (MoE): experts split over ep ranks, which the expert "
+               "layers regroup from tp x cp x dp (Megatron-Core parallel folding)")
+               .Default("1")
+               .Min(1)
+               .Max(1e6),
+           [](P& p, const Value& v) { p.ep = static_cast<int>(v.i); }},
+          {Int("etp", "expert tensor-parallel degree (MoE), separate from tp")
+               .Default("1")
+               .Min(1)
+               .Max(1e6),
+           [](P& p, const Value& v) { p.etp = static_cast<int>(v.i); }},
+          {Int("moe_max_domains",
+               "node-limited routing (DeepSeek-V3): a token's experts span at most this many "
+               "scale-up domains; 0 = unlimited")
+               .Default("0")
+               .Min(0)
+               .Max(1e6),
+           [](P& p, const Value& v) { p.moe_max_domains = static_cast<int>(v.i); }},
           {Bool("sequence_parallel",
                 "shard norms and dropout over tp along the sequence (Korthikanti et al.)")
                .Default("false"),
@@ -646,10 +716,20 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
                                                 : parallel::Recompute::kFull;
            }},
           {Enum("precision",
-                "GEMM precision (fp8: Transformer Engine style hybrid, output layer in bf16)")
+                "precision of the linear layers (fp8, fp4/MXFP4 where the chip has it); the "
+                "router, attention core, embedding and output layer stay in bf16")
                .Default("bf16")
-               .Choices({"bf16", "fp16", "fp8"}),
+               .Choices({"bf16", "fp16", "fp8", "fp4"}),
            [](P& p, const Value& v) { p.precision = PrecisionOf(v.s); }},
+          {Enum("fp8_scaling",
+                "fp8 scaling: one scale per tensor, or per block (DeepSeek-V3: 1x128 "
+                "activations, 128x128 weights)")
+               .Default("tensor")
+               .Choices({"tensor", "block"}),
+           [](P& p, const Value& v) {
+             p.fp8_scaling =
+                 v.s == "block" ? parallel::Fp8Scaling::kBlock : parallel::Fp8Scaling::kTensor;
+           }},
           {Bool("flash_attention", "fused attention kernel (stores no s x s scores)")
                .Default("true"),
            [](P& p, const Value& v) { p.flash_attention = v.b; }},
@@ -672,6 +752,11 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
           {Bool("overlap.pp", "overlap pipeline send/recv with compute in the steady state")
                .Default("true"),
            [](P& p, const Value& v) { p.overlap_pp = v.b; }},
+          {Bool("overlap.ep",
+                "hide the MoE dispatch/combine all-to-all behind another micro-batch's compute "
+                "(DeepSeek DualPipe, Megatron-Core a2a overlap)")
+               .Default("false"),
+           [](P& p, const Value& v) { p.overlap_ep = v.b; }},
           {Int("overlap.comm_units",
                "compute units (SMs) an overlapped collective occupies, slowing the compute beside "
                "it (NCCL channels; Transformer Engine userbuffers num_sm, 16 in its overlap "

@@ -350,6 +350,27 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
                 "top_k (" + std::to_string(m.moe.top_k) + ") must be between 1 and experts (" +
                     std::to_string(m.moe.experts) + ")"));
   }
+  if (m.moe.experts > 0 && m.moe.expert_ffn_hidden == 0) m.moe.expert_ffn_hidden = m.ffn_hidden;
+  if (m.moe.experts == 0 && (m.moe.top_k > 0 || m.moe.shared_experts > 0)) {
+    d.Add(Error(file, 0, Join(prefix, "moe.experts"),
+                "moe.top_k or moe.shared_experts is set but moe.experts is 0",
+                "give the number of routed experts"));
+  }
+  if (m.moe.experts > 0 && m.moe.first_dense_layers >= m.layers) {
+    d.Add(Error(file, 0, Join(prefix, "moe.first_dense_layers"),
+                "first_dense_layers (" + std::to_string(m.moe.first_dense_layers) +
+                    ") leaves no MoE layer among the " + std::to_string(m.layers)));
+  }
+  const bool mla_any = m.mla.q_lora_rank > 0 || m.mla.qk_rope_head_dim > 0 ||
+                       m.mla.qk_nope_head_dim > 0 || m.mla.v_head_dim > 0;
+  if ((mla_any || m.mla.kv_lora_rank > 0) &&
+      (m.mla.kv_lora_rank == 0 || m.mla.qk_nope_head_dim + m.mla.qk_rope_head_dim == 0 ||
+       m.mla.v_head_dim == 0)) {
+    d.Add(Error(file, 0, Join(prefix, "mla.kv_lora_rank"),
+                "multi-head latent attention needs kv_lora_rank, qk_nope_head_dim or "
+                "qk_rope_head_dim, and v_head_dim",
+                "give all of them, or none for standard attention"));
+  }
   if (d.HasErrors()) return d;
   return core::Result<model::ModelSpec>(std::move(m), std::move(d));
 }

@@ -104,6 +104,25 @@ TEST(Catalog, EveryModelLoads) {
   }
 }
 
+// The catalog's MoE models against their published totals and active counts (active
+// excludes the input embedding; see model/model_spec.h).
+TEST(Catalog, MoeModelsHaveTheirPublishedSizes) {
+  struct Case {
+    const char* name;
+    double total_b, active_b;
+  };
+  for (const Case& c : {Case{"deepseek-v3", 671, 37}, Case{"qwen3-235b-a22b", 235, 22},
+                        Case{"mixtral-8x7b", 46.7, 12.9}, Case{"mixtral-8x22b", 141, 39},
+                        Case{"gpt-oss-120b", 116.8, 5.13}, Case{"llama4-maverick", 400, 17},
+                        Case{"frontier-moe-1t", 1000, 35}}) {
+    core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), c.name);
+    ASSERT_TRUE(m.ok()) << c.name << "\n" << m.diagnostics().Format();
+    const model::ParameterCount p = model::CountParameters(m.value());
+    EXPECT_NEAR(p.total / 1e9 / c.total_b, 1.0, 0.01) << c.name;
+    EXPECT_NEAR(p.active / 1e9 / c.active_b, 1.0, 0.06) << c.name;
+  }
+}
+
 TEST(Catalog, NamesAreSorted) {
   for (Section s : {Section::kChip, Section::kCluster, Section::kModel}) {
     const std::vector<std::string> names = TestCatalog().Names(s);
@@ -371,7 +390,7 @@ TEST(Catalog, ClusterTopologies) {
       {"dgx-a100-superpod", {8, 160, 320, 1120}},
       {"meta-24k-h100-roce", {8, 16, 3072, 24576}},
       {"xai-100k-h100", {8, 512, 4096, 100000}},
-      {"deepseek-h800-multiplane", {8, 256, 2048}},
+      {"deepseek-h800", {8, 256, 2048}},
       {"mi300x-rail-1k", {8, 256, 1024}},
       {"h100-tor-fat-tree", {8, 48, 3072}},
       {"gb200-nvl72-superpod", {72, 72, 576}},
@@ -389,7 +408,7 @@ TEST(Catalog, ClusterTopologies) {
   ASSERT_TRUE(meta.ok());
   EXPECT_EQ(meta.value().fabric_kind, network::FabricKind::kFatTree);
   EXPECT_DOUBLE_EQ(meta.value().tiers[1].oversubscription, 7);
-  core::Result<network::ClusterSpec> ds = LoadCluster(TestCatalog(), "deepseek-h800-multiplane");
+  core::Result<network::ClusterSpec> ds = LoadCluster(TestCatalog(), "deepseek-h800");
   ASSERT_TRUE(ds.ok());
   EXPECT_EQ(ds.value().planes, 8);
   core::Result<network::ClusterSpec> tpu = LoadCluster(TestCatalog(), "tpu-v4-pod");

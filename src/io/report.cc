@@ -19,7 +19,8 @@ std::string PlanLine(const parallel::ParallelPlan& p) {
   std::string s = fmt::format("tp {} pp {}", p.tp, p.pp);
   if (p.vp > 1) s += fmt::format(" vp {}", p.vp);
   s += fmt::format(" dp {}", p.dp);
-  if (p.cp > 1) s += fmt::format(" cp {}", p.cp);
+  if (p.cp > 1) s += fmt::format(" cp {} ({})", p.cp, parallel::CpCommName(p.cp_comm));
+  if (p.ep > 1 || p.etp > 1) s += fmt::format(" ep {} etp {}", p.ep, p.etp);
   s += p.sequence_parallel ? " +sp" : "";
   s += fmt::format(", micro-batch {}, global batch {}, {}, zero {}, recompute {}, {}",
                    p.micro_batch_size, p.global_batch_size, parallel::ScheduleName(p.schedule),
@@ -117,6 +118,30 @@ std::string StepReportText(const estimate::StepReport& r) {
   row("exposed pp comm", r.time.pp_exposed);
   row("exposed dp comm", r.time.dp_exposed);
   row("optimizer", r.time.optimizer);
+  const bool moe = r.moe.expert_gemm_s > 0;
+  if (moe) row("exposed ep all-to-all", r.time.ep_exposed);
+  if (r.plan.cp > 1) row("exposed cp comm", r.time.cp_exposed);
+  if (moe || r.plan.cp > 1) {
+    out += "\n  mixture of experts and context parallelism (critical stage, per step)\n";
+    if (moe) {
+      line("  parameters", fmt::format("{:.1f}B total, {:.1f}B active per token",
+                                       r.parameters / 1e9, r.active_parameters / 1e9));
+      line("  router", core::FormatSeconds(r.moe.router_s));
+      line("  expert GEMMs",
+           fmt::format("{} (imbalance adds {})", core::FormatSeconds(r.moe.expert_gemm_s),
+                       core::FormatSeconds(r.moe.imbalance_s)));
+      line("  token permutation", core::FormatSeconds(r.moe.permute_s));
+      line("  dispatch/combine a2a",
+           fmt::format("{} total, {} exposed, {} hidden", core::FormatSeconds(r.moe.all_to_all_s),
+                       core::FormatSeconds(r.moe.all_to_all_exposed_s),
+                       core::FormatSeconds(r.moe.all_to_all_s - r.moe.all_to_all_exposed_s)));
+    }
+    if (r.plan.cp > 1) {
+      line("  cp K/V exchange",
+           fmt::format("{} total, {} exposed", core::FormatSeconds(r.moe.cp_comm_s),
+                       core::FormatSeconds(r.moe.cp_comm_exposed_s)));
+    }
+  }
   const estimate::Timeline& tl = r.timeline;
   if (!tl.engine.empty()) {
     out += fmt::format("\n  overlap (simulated, {} events; pipeline rank {})\n", tl.events,
@@ -191,6 +216,9 @@ std::string StepReportJson(const estimate::StepReport& r) {
                {"vp", p.vp},
                {"dp", p.dp},
                {"cp", p.cp},
+               {"cp_comm", parallel::CpCommName(p.cp_comm)},
+               {"ep", p.ep},
+               {"etp", p.etp},
                {"sequence_parallel", p.sequence_parallel},
                {"micro_batch_size", p.micro_batch_size},
                {"global_batch_size", p.global_batch_size},
@@ -200,6 +228,7 @@ std::string StepReportJson(const estimate::StepReport& r) {
                {"recompute", parallel::RecomputeName(p.recompute)},
                {"precision", hardware::PrecisionName(p.precision)}};
   j["parameters"] = Round(r.parameters);
+  j["active_parameters"] = Round(r.active_parameters);
   j["step_time_s"] = Round(r.step_time_s);
   j["tokens_per_step"] = Round(r.tokens_per_step);
   j["tokens_per_s"] = Round(r.tokens_per_s);
@@ -214,7 +243,16 @@ std::string StepReportJson(const estimate::StepReport& r) {
   j["time_breakdown_s"] = {
       {"compute", Round(r.time.compute)},       {"tp_exposed", Round(r.time.tp_exposed)},
       {"bubble", Round(r.time.bubble)},         {"pp_exposed", Round(r.time.pp_exposed)},
-      {"dp_exposed", Round(r.time.dp_exposed)}, {"optimizer", Round(r.time.optimizer)}};
+      {"dp_exposed", Round(r.time.dp_exposed)}, {"optimizer", Round(r.time.optimizer)},
+      {"ep_exposed", Round(r.time.ep_exposed)}, {"cp_exposed", Round(r.time.cp_exposed)}};
+  j["moe_breakdown_s"] = {{"router", Round(r.moe.router_s)},
+                          {"expert_gemm", Round(r.moe.expert_gemm_s)},
+                          {"imbalance", Round(r.moe.imbalance_s)},
+                          {"permute", Round(r.moe.permute_s)},
+                          {"all_to_all", Round(r.moe.all_to_all_s)},
+                          {"all_to_all_exposed", Round(r.moe.all_to_all_exposed_s)},
+                          {"cp_comm", Round(r.moe.cp_comm_s)},
+                          {"cp_comm_exposed", Round(r.moe.cp_comm_exposed_s)}};
   ordered_json comms = ordered_json::array();
   for (const estimate::CommSummary& c : r.comms) {
     comms.push_back({{"name", c.name},

@@ -30,63 +30,190 @@ std::string_view PositionName(Position p) {
   return "?";
 }
 
+std::string_view RoutingName(Routing r) {
+  return r == Routing::kDropless ? "dropless" : "capacity";
+}
+
+LayerKind KindOfLayer(const ModelSpec& m, int layer) {
+  LayerKind k;
+  const int after_dense = layer - m.moe.first_dense_layers;
+  k.moe = m.moe.IsMoe() && after_dense >= 0 &&
+          (after_dense + 1) % std::max(1, m.moe.layer_frequency) == 0;
+  k.windowed = m.sliding_window > 0 &&
+               !(m.global_attention_every > 0 && (layer + 1) % m.global_attention_every == 0);
+  return k;
+}
+
+int MoeLayerCount(const ModelSpec& m) {
+  int n = 0;
+  for (int i = 0; i < m.layers; ++i) n += KindOfLayer(m, i).moe ? 1 : 0;
+  return n;
+}
+
+int AttentionContext(const ModelSpec& m, bool windowed) {
+  return windowed && m.sliding_window > 0 ? std::min(m.sliding_window, m.seq_len) : m.seq_len;
+}
+
+namespace {
+
+constexpr double kAct = 2;  // bytes per 16-bit activation element
+
+// Weights (and biases) of the GEMMs in `ops` whose role is `role`.
+double GemmParameters(const ModelSpec& m, const std::vector<LayerOp>& ops, Role role) {
+  double n = 0;
+  for (const LayerOp& op : ops) {
+    if (op.kind != OpKind::kGemm || op.role != role) continue;
+    n += static_cast<double>(op.in_features) * static_cast<double>(op.out_features);
+    if (m.bias) n += static_cast<double>(op.out_features);
+  }
+  return n;
+}
+
+// Forward FLOPs per token of the GEMMs in `ops`, routed experts counted top_k times.
+double GemmFlops(const ModelSpec& m, const std::vector<LayerOp>& ops) {
+  double f = 0;
+  for (const LayerOp& op : ops) {
+    if (op.kind != OpKind::kGemm) continue;
+    const double copies = op.role == Role::kExpert ? m.moe.top_k : 1;
+    f += 2.0 * copies * static_cast<double>(op.in_features) * static_cast<double>(op.out_features);
+  }
+  return f;
+}
+
+// Forward FLOPs per token of the attention core of one layer (non-causal count).
+double AttentionFlops(const ModelSpec& m, bool windowed) {
+  return 2.0 * AttentionContext(m, windowed) * m.heads *
+         static_cast<double>(m.QkHeadDim() + m.VHeadDim());
+}
+
+}  // namespace
+
 ParameterCount CountParameters(const ModelSpec& m) {
   const double h = m.hidden;
-  const double q = static_cast<double>(m.QueryDim());
-  const double kv = static_cast<double>(m.KvDim());
-  const double f = m.ffn_hidden;
   const double norm = m.norm == Norm::kLayerNorm ? 2 * h : h;
-  double attn = h * q + 2 * h * kv + q * h;
-  double mlp = (m.IsGated() ? 3 : 2) * h * f;
-  if (m.bias) {
-    attn += q + 2 * kv + h;
-    mlp += (m.IsGated() ? 2 : 1) * f + h;
-  }
   ParameterCount c;
-  c.per_layer = attn + mlp + 2 * norm;
+  c.attention = GemmParameters(m, AttentionBlockOps(m), Role::kDense) + norm;
+  if (m.mla.IsMla()) c.attention += m.mla.q_lora_rank + m.mla.kv_lora_rank;  // RMSNorms
+  c.dense_mlp = GemmParameters(m, MlpBlockOps(m, false), Role::kDense) + norm;
+  c.per_layer = c.attention + c.dense_mlp;
+  if (m.moe.IsMoe()) {
+    const std::vector<LayerOp> moe = MlpBlockOps(m, true);
+    c.moe_shared =
+        GemmParameters(m, moe, Role::kDense) + GemmParameters(m, moe, Role::kRouter) + norm;
+    c.expert = GemmParameters(m, moe, Role::kExpert);
+    c.moe_routed = c.expert * m.moe.experts;
+    c.per_moe_layer = c.attention + c.moe_shared + c.moe_routed;
+  }
+  c.moe_layers = MoeLayerCount(m);
+  c.dense_layers = m.layers - c.moe_layers;
   c.embedding = static_cast<double>(m.vocab) * h;
   if (m.position == Position::kLearned) c.embedding += static_cast<double>(m.seq_len) * h;
   c.output = (m.tied_embeddings ? 0.0 : static_cast<double>(m.vocab) * h) + norm;
-  c.total = c.per_layer * m.layers + c.embedding + c.output;
+  c.total = c.per_layer * c.dense_layers + c.per_moe_layer * c.moe_layers + c.embedding + c.output;
+  c.routed = c.moe_routed * c.moe_layers;
+  const double active_moe_layer = c.attention + c.moe_shared + c.expert * m.moe.top_k;
+  c.active = c.per_layer * c.dense_layers + active_moe_layer * c.moe_layers + c.output +
+             (m.tied_embeddings ? static_cast<double>(m.vocab) * h : 0.0);
+  if (m.mtp_layers > 0) {
+    // Each module: two norms, a 2h -> h projection and one transformer layer of the kind
+    // of the model's last layer; embedding and output head are shared with the model.
+    const bool moe_block = m.layers > 0 && KindOfLayer(m, m.layers - 1).moe;
+    c.mtp = m.mtp_layers * (2 * norm + 2 * h * h + (moe_block ? c.per_moe_layer : c.per_layer));
+  }
   return c;
 }
 
 double ModelFlopsPerToken(const ModelSpec& m) {
-  const double h = m.hidden;
-  const double q = static_cast<double>(m.QueryDim());
-  const double kv = static_cast<double>(m.KvDim());
-  const double f = m.ffn_hidden;
-  const double linear = h * q + 2 * h * kv + q * h + (m.IsGated() ? 3 : 2) * h * f;
-  const double attention = 4.0 * m.seq_len * q;
-  const double forward = m.layers * (2 * linear + attention) + 2 * h * m.vocab;
+  const std::vector<LayerOp> attention = AttentionBlockOps(m);
+  const double attention_gemm = GemmFlops(m, attention);
+  const double dense_mlp = GemmFlops(m, MlpBlockOps(m, false));
+  const double moe_mlp = m.moe.IsMoe() ? GemmFlops(m, MlpBlockOps(m, true)) : 0.0;
+  const double full = AttentionFlops(m, false);
+  const double windowed = AttentionFlops(m, true);
+  auto layer = [&](LayerKind k) {
+    return attention_gemm + (k.windowed ? windowed : full) + (k.moe ? moe_mlp : dense_mlp);
+  };
+  double forward = 0;
+  for (int i = 0; i < m.layers; ++i) forward += layer(KindOfLayer(m, i));
+  const double logits = 2.0 * m.hidden * static_cast<double>(m.vocab);
+  forward += logits;
+  if (m.mtp_layers > 0 && m.layers > 0) {
+    const double h = m.hidden;
+    forward += m.mtp_layers * (2.0 * 2 * h * h + layer(KindOfLayer(m, m.layers - 1)) + logits);
+  }
   return 3 * forward;
 }
 
-std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m) {
+std::vector<LayerOp> AttentionBlockOps(const ModelSpec& m) {
   const double h = m.hidden;
-  const double f = m.ffn_hidden;
   const int64_t q = m.QueryDim();
   const int64_t kv = m.KvDim();
-  constexpr double kAct = 2;                        // bytes per 16-bit activation element
   const double norm_bytes = 2 * kAct * h;           // read x, write y
   const double residual_bytes = 3 * kAct * h;       // read two, write one
   const double dropout_bytes = (2 * kAct + 1) * h;  // read, write, mask
-  // Gated: read gate and up (2f), write f. Plain: read f, write f.
-  const double act_bytes = m.IsGated() ? 3 * kAct * f : 2 * kAct * f;
 
   std::vector<LayerOp> ops;
+  ops.reserve(12);
   ops.push_back({.name = "attn_norm", .kind = OpKind::kElementwise, .bytes_per_token = norm_bytes});
-  ops.push_back({.name = "qkv",
-                 .kind = OpKind::kGemm,
-                 .in_features = m.hidden,
-                 .out_features = q + 2 * kv,
-                 .split_output = true});
-  ops.push_back({.name = "attention", .kind = OpKind::kAttention});
-  ops.push_back({.name = "attn_out",
-                 .kind = OpKind::kGemm,
-                 .in_features = q,
-                 .out_features = m.hidden,
-                 .split_input = true});
+  if (m.mla.IsMla()) {
+    // Megatron-Core MLA: the down-projections are replicated across tp, the
+    // up-projections column-parallel.
+    const int64_t heads = m.heads;
+    const int64_t qk = m.QkHeadDim();
+    const int64_t v = m.VHeadDim();
+    const int64_t q_rank = m.mla.q_lora_rank;
+    const int64_t kv_rank = m.mla.kv_lora_rank;
+    if (q_rank > 0) {
+      ops.push_back({.name = "q_down",
+                     .kind = OpKind::kGemm,
+                     .in_features = m.hidden,
+                     .out_features = q_rank});
+      ops.push_back({.name = "q_norm",
+                     .kind = OpKind::kElementwise,
+                     .bytes_per_token = 2 * kAct * static_cast<double>(q_rank)});
+      ops.push_back({.name = "q_up",
+                     .kind = OpKind::kGemm,
+                     .in_features = q_rank,
+                     .out_features = heads * qk,
+                     .split_output = true});
+    } else {
+      ops.push_back({.name = "q_proj",
+                     .kind = OpKind::kGemm,
+                     .in_features = m.hidden,
+                     .out_features = heads * qk,
+                     .split_output = true});
+    }
+    ops.push_back({.name = "kv_down",
+                   .kind = OpKind::kGemm,
+                   .in_features = m.hidden,
+                   .out_features = kv_rank + m.mla.qk_rope_head_dim});
+    ops.push_back({.name = "kv_norm",
+                   .kind = OpKind::kElementwise,
+                   .bytes_per_token = 2 * kAct * static_cast<double>(kv_rank)});
+    ops.push_back({.name = "kv_up",
+                   .kind = OpKind::kGemm,
+                   .in_features = kv_rank,
+                   .out_features = heads * (m.mla.qk_nope_head_dim + v),
+                   .split_output = true});
+    ops.push_back({.name = "attention", .kind = OpKind::kAttention});
+    ops.push_back({.name = "attn_out",
+                   .kind = OpKind::kGemm,
+                   .in_features = heads * v,
+                   .out_features = m.hidden,
+                   .split_input = true});
+  } else {
+    ops.push_back({.name = "qkv",
+                   .kind = OpKind::kGemm,
+                   .in_features = m.hidden,
+                   .out_features = q + 2 * kv,
+                   .split_output = true});
+    ops.push_back({.name = "attention", .kind = OpKind::kAttention});
+    ops.push_back({.name = "attn_out",
+                   .kind = OpKind::kGemm,
+                   .in_features = q,
+                   .out_features = m.hidden,
+                   .split_input = true});
+  }
   if (m.dropout) {
     ops.push_back(
         {.name = "attn_dropout", .kind = OpKind::kElementwise, .bytes_per_token = dropout_bytes});
@@ -94,23 +221,59 @@ std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m) {
   if (!m.parallel_attention) {
     ops.push_back(
         {.name = "attn_residual", .kind = OpKind::kElementwise, .bytes_per_token = residual_bytes});
+  }
+  return ops;
+}
+
+std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe) {
+  const double h = m.hidden;
+  const double norm_bytes = 2 * kAct * h;
+  const double residual_bytes = 3 * kAct * h;
+  const double dropout_bytes = (2 * kAct + 1) * h;
+  const int64_t gate = m.IsGated() ? 2 : 1;
+  // Gated: read gate and up (2f), write f. Plain: read f, write f.
+  auto act_bytes = [&](double f) { return m.IsGated() ? 3 * kAct * f : 2 * kAct * f; };
+
+  std::vector<LayerOp> ops;
+  ops.reserve(12);
+  if (!m.parallel_attention) {
     ops.push_back(
         {.name = "mlp_norm", .kind = OpKind::kElementwise, .bytes_per_token = norm_bytes});
   }
-  ops.push_back({.name = "mlp_up",
-                 .kind = OpKind::kGemm,
-                 .in_features = m.hidden,
-                 .out_features = (m.IsGated() ? 2 : 1) * int64_t{m.ffn_hidden},
-                 .split_output = true});
-  ops.push_back({.name = "mlp_act",
-                 .kind = OpKind::kElementwise,
-                 .bytes_per_token = act_bytes,
-                 .tp_sharded = true});
-  ops.push_back({.name = "mlp_down",
-                 .kind = OpKind::kGemm,
-                 .in_features = m.ffn_hidden,
-                 .out_features = m.hidden,
-                 .split_input = true});
+  auto add_mlp = [&](std::string_view up, std::string_view act, std::string_view down, int f,
+                     Role role) {
+    const bool dense = role == Role::kDense;
+    ops.push_back({.name = up,
+                   .kind = OpKind::kGemm,
+                   .role = role,
+                   .in_features = m.hidden,
+                   .out_features = gate * int64_t{f},
+                   .split_output = dense});
+    ops.push_back({.name = act,
+                   .kind = OpKind::kElementwise,
+                   .role = role,
+                   .bytes_per_token = act_bytes(f),
+                   .tp_sharded = dense});
+    ops.push_back({.name = down,
+                   .kind = OpKind::kGemm,
+                   .role = role,
+                   .in_features = f,
+                   .out_features = m.hidden,
+                   .split_input = dense});
+  };
+  if (moe && m.moe.IsMoe()) {
+    ops.push_back({.name = "router",
+                   .kind = OpKind::kGemm,
+                   .role = Role::kRouter,
+                   .in_features = m.hidden,
+                   .out_features = m.moe.experts});
+    if (m.moe.SharedFfn() > 0) {
+      add_mlp("shared_up", "shared_act", "shared_down", m.moe.SharedFfn(), Role::kDense);
+    }
+    add_mlp("expert_up", "expert_act", "expert_down", m.moe.expert_ffn_hidden, Role::kExpert);
+  } else {
+    add_mlp("mlp_up", "mlp_act", "mlp_down", m.ffn_hidden, Role::kDense);
+  }
   if (m.dropout) {
     ops.push_back(
         {.name = "mlp_dropout", .kind = OpKind::kElementwise, .bytes_per_token = dropout_bytes});
@@ -120,29 +283,49 @@ std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m) {
   return ops;
 }
 
-ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention) {
+std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m, bool moe) {
+  std::vector<LayerOp> ops = AttentionBlockOps(m);
+  const std::vector<LayerOp> mlp = MlpBlockOps(m, moe);
+  ops.insert(ops.end(), mlp.begin(), mlp.end());
+  return ops;
+}
+
+ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, bool moe) {
   const double h = m.hidden;
   const double f = m.ffn_hidden;
-  const double q = static_cast<double>(m.QueryDim());
-  const double kv = static_cast<double>(m.KvDim());
-  constexpr double kAct = 2;
+  const double heads = m.heads;
+  const double qk = m.QkHeadDim();
+  const double v = m.VHeadDim();
   ActivationBytes a;
   // Replicated across tp without sequence parallelism: the two norm inputs, the inputs
   // of the QKV and MLP-up GEMMs, and the dropout masks (Korthikanti's 10·s·b·h).
   a.sequence_shardable = 2 * kAct * h + 2 * kAct * h + (m.dropout ? 2 * h : 0);
   // Sharded by tp: Q, K, V; the attention output (input of the output projection); the
   // activation-function inputs and the MLP-down input.
-  const double qkv = kAct * (q + 2 * kv);
-  const double attn_out = kAct * q;
-  const double mlp_act_in = kAct * (m.IsGated() ? 2 : 1) * f;
-  const double mlp_down_in = kAct * f;
-  a.tp_sharded = qkv + attn_out + mlp_act_in + mlp_down_in;
+  double qkv = kAct * (static_cast<double>(m.QueryDim()) + 2 * static_cast<double>(m.KvDim()));
+  if (m.mla.IsMla()) {
+    // Up-projected Q, K (nope + rope) and V per head. The latents, their norm outputs and
+    // the rotary key are replicated across tp (the down-projections are).
+    qkv = kAct * heads * (2 * qk + v);
+    a.sequence_shardable +=
+        kAct * (2.0 * (m.mla.q_lora_rank + m.mla.kv_lora_rank) + m.mla.qk_rope_head_dim);
+  }
+  const double attn_out = kAct * heads * v;
+  const double gate = m.IsGated() ? 2 : 1;
+  const double mlp_f = moe && m.moe.IsMoe() ? m.moe.SharedFfn() : f;
+  a.tp_sharded = qkv + attn_out + kAct * gate * mlp_f + kAct * mlp_f;
   if (flash_attention) {
     a.tp_sharded += 4.0 * m.heads;  // fp32 log-sum-exp per head
   } else {
-    a.scores = 5.0 * m.heads * m.seq_len;  // softmax output, dropout mask and output
+    a.scores = 5.0 * m.heads * AttentionContext(m, false);  // softmax output, dropout mask, output
   }
   a.layer_input = kAct * h;
+  if (moe && m.moe.IsMoe()) {
+    // Per token copy: the permuted input, the activation input and the down input.
+    const double fe = m.moe.expert_ffn_hidden;
+    a.expert = m.moe.top_k * kAct * (h + gate * fe + fe);
+    a.router = 4.0 * m.moe.experts;  // fp32 scores
+  }
   return a;
 }
 

@@ -1,13 +1,21 @@
-// ModelSpec: a dense (and, later, mixture-of-experts) decoder-only transformer, and what
-// follows from its shape alone: parameter count, model FLOPs per token, the operators of
-// one layer, and activation bytes per layer. Nothing here knows about parallelism.
+// ModelSpec: a dense or mixture-of-experts decoder-only transformer (GQA/MQA, MLA,
+// sliding-window attention, shared experts, dense-first layers, multi-token prediction),
+// and what follows from its shape alone: parameter counts (total and active), model FLOPs
+// per token, the operators of one layer, and activation bytes per layer. Nothing here
+// knows about parallelism.
 //
 // FLOP convention (Megatron-LM, Narayanan et al. SC'21 eq. 3 / Korthikanti et al. 2022):
 // a multiply-add is 2 FLOPs; attention scores and the attention-weighted sum are counted
-// in full (non-causal, 4·s·a·d per token per layer forward); backward is 2x forward;
+// in full (non-causal, 2·c·a·(d_qk + d_v) per token per layer forward, c the context a
+// query sees: s, or the window of a sliding-window layer); backward is 2x forward;
 // recomputation is excluded from model FLOPs (MFU) and included in hardware FLOPs (HFU).
+// Mixture of experts: only the active parameters count, 2 FLOPs per active weight per
+// token forward (the router, the shared experts and top_k routed experts of each MoE
+// layer), so model FLOPs = 6·N_active + attention, N_active excluding the input
+// embedding (a lookup). The load imbalance and dropped tokens are not model FLOPs.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,18 +31,40 @@ std::string_view ActivationName(Activation a);
 std::string_view NormName(Norm n);
 std::string_view PositionName(Position p);
 
-// Mixture-of-experts fields, parsed and kept; the estimator does not model MoE yet.
+enum class Routing {
+  kDropless,  // every token reaches its top_k experts (auxiliary-loss-free, Megatron dropless)
+  kCapacity,  // an expert takes at most capacity_factor x its mean share; the rest drop
+};
+std::string_view RoutingName(Routing r);
+
+// Mixture of experts. Layer i (0-based) is an MoE layer when i >= first_dense_layers and
+// (i - first_dense_layers + 1) is a multiple of layer_frequency (HF: DeepSeek
+// moe_layer_freq, Qwen decoder_sparse_step, Llama 4 interleave_moe_layer_step).
 struct MoeSpec {
   int experts = 0;  // routed experts; 0 = dense model
   int top_k = 0;    // experts per token
   int shared_experts = 0;
-  int expert_ffn_hidden = 0;   // FFN width of one expert
+  int expert_ffn_hidden = 0;   // FFN width of one routed expert
+  int shared_ffn_hidden = 0;   // FFN width of all shared experts together; 0 = n x expert
   int first_dense_layers = 0;  // DeepSeek's first_k_dense_replace
   int layer_frequency = 1;     // every n-th layer is MoE
+  Routing routing = Routing::kDropless;
+  double capacity_factor = 1.0;  // kCapacity: tokens an expert accepts / its mean share
+  // Tokens of the busiest expert over the mean (>= 1): the slowest expert sets the pace.
+  double imbalance = 1.0;
   bool IsMoe() const { return experts > 0; }
+  int SharedFfn() const {
+    return shared_ffn_hidden > 0 ? shared_ffn_hidden : shared_experts * expert_ffn_hidden;
+  }
+  // The busiest expert's load over the mean after routing (capacity caps it).
+  double EffectiveImbalance() const {
+    return routing == Routing::kCapacity ? std::min(imbalance, capacity_factor) : imbalance;
+  }
 };
 
-// Multi-head latent attention (DeepSeek-V2/V3), parsed and kept.
+// Multi-head latent attention (DeepSeek-V2/V3, arXiv 2405.04434 Sec. 2.1): queries through
+// a low-rank q_lora_rank bottleneck (none when 0), keys and values from a shared
+// kv_lora_rank latent plus a decoupled rotary key of qk_rope_head_dim per token.
 struct MlaSpec {
   int q_lora_rank = 0;
   int kv_lora_rank = 0;
@@ -42,6 +72,12 @@ struct MlaSpec {
   int qk_nope_head_dim = 0;
   int v_head_dim = 0;
   bool IsMla() const { return kv_lora_rank > 0; }
+};
+
+// What a layer is: its MLP (dense or MoE) and its attention span (full or windowed).
+struct LayerKind {
+  bool moe = false;
+  bool windowed = false;
 };
 
 struct ModelSpec {
@@ -64,6 +100,9 @@ struct ModelSpec {
   bool bias = false;                // biases in the linear layers
   bool parallel_attention = false;  // attention and MLP read the same input (GPT-J, PaLM)
   bool dropout = false;             // dropout after attention and MLP (GPT-2/3 style)
+  int sliding_window = 0;           // tokens a windowed layer attends to; 0 = none
+  int global_attention_every = 0;   // with a window: every n-th layer attends fully; 0 = none
+  int mtp_layers = 0;               // multi-token prediction modules (DeepSeek-V3 Sec. 2.2)
   MoeSpec moe;
   MlaSpec mla;
 
@@ -72,17 +111,41 @@ struct ModelSpec {
   }
   int64_t QueryDim() const { return int64_t{heads} * head_dim; }  // a·d
   int64_t KvDim() const { return int64_t{kv_heads} * head_dim; }  // kv·d
+  // Head dimensions of the attention core: d for GQA, nope + rope and v for MLA.
+  int QkHeadDim() const {
+    return mla.IsMla() ? mla.qk_nope_head_dim + mla.qk_rope_head_dim : head_dim;
+  }
+  int VHeadDim() const { return mla.IsMla() ? mla.v_head_dim : head_dim; }
 };
 
+LayerKind KindOfLayer(const ModelSpec& m, int layer);  // layer: 0-based
+int MoeLayerCount(const ModelSpec& m);
+// Keys a query of a layer of this kind attends to (non-causal count, for model FLOPs).
+int AttentionContext(const ModelSpec& m, bool windowed);
+
 struct ParameterCount {
-  double per_layer = 0;  // one transformer layer (attention + MLP + norms)
+  double attention = 0;      // attention block of one layer with its norm
+  double dense_mlp = 0;      // MLP of a dense layer with its norm
+  double moe_shared = 0;     // an MoE layer's norm, router and shared experts
+  double expert = 0;         // one routed expert
+  double moe_routed = 0;     // all routed experts of one MoE layer
+  double per_layer = 0;      // one dense layer: attention + dense_mlp
+  double per_moe_layer = 0;  // one MoE layer: attention + moe_shared + moe_routed
+  int dense_layers = 0;
+  int moe_layers = 0;
   double embedding = 0;  // token (+ learned position) embeddings
   double output = 0;     // output projection (0 when tied) + final norm
-  double total = 0;
+  double mtp = 0;        // multi-token prediction modules (not in total; DeepSeek's 671B)
+  double total = 0;      // all layers + embedding + output
+  double routed = 0;     // routed experts of all layers (what expert parallelism shards)
+  // Parameters one token uses: all but the input embedding and the routed experts it is
+  // not sent to (the convention behind 6·N FLOPs; DeepSeek-V3 37B, GPT-OSS 5.1B).
+  double active = 0;
 };
 ParameterCount CountParameters(const ModelSpec& m);
 
-// Model FLOPs of forward + backward for one token at the model's sequence length.
+// Model FLOPs of forward + backward for one token at the model's sequence length,
+// including the multi-token prediction modules.
 double ModelFlopsPerToken(const ModelSpec& m);
 
 // The operators of one transformer layer for one token, before any sharding.
@@ -92,9 +155,17 @@ enum class OpKind {
   kElementwise,  // memory-bound: norms, activations, residual adds, dropout
 };
 
+// Where an operator sits in a mixture-of-experts layer.
+enum class Role {
+  kDense,   // attention, dense MLP, shared experts: every token, sharded by tp
+  kRouter,  // the router's scores: every token, replicated
+  kExpert,  // a routed expert: top_k copies of each token, spread over the experts
+};
+
 struct LayerOp {
   std::string_view name;
   OpKind kind = OpKind::kGemm;
+  Role role = Role::kDense;
   int64_t in_features = 0;     // GEMM: K
   int64_t out_features = 0;    // GEMM: N
   bool split_output = false;   // GEMM under tensor parallelism: column-parallel (N/tp)
@@ -103,20 +174,28 @@ struct LayerOp {
   bool tp_sharded = false;     // elementwise: width split by tp even without SP
 };
 
-// Forward operators of one layer, in execution order.
-std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m);
+// Forward operators of one layer, in execution order: the attention block (with its
+// residual) and the MLP block (dense, or MoE: router, shared experts, one routed expert).
+std::vector<LayerOp> AttentionBlockOps(const ModelSpec& m);
+std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe);
+std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m, bool moe = false);
 
 // Activation bytes stored per token per layer for backward (16-bit activations,
 // Korthikanti et al. 2022 Sec. 4.1, generalised to GQA and gated MLPs), split into
 // the part that tensor parallelism shards and the part it replicates unless sequence
 // parallelism is on. `flash_attention` stores O and the log-sum-exp instead of the
 // s x s score matrices; `attention_scores_per_token` is 5·a·s bytes otherwise.
+// For an MoE layer `expert` holds what the routed experts store per token (top_k copies,
+// before any imbalance), and `router` the fp32 router scores; the MLP terms hold the
+// shared experts.
 struct ActivationBytes {
   double tp_sharded = 0;          // bytes/token, divided by tp
   double sequence_shardable = 0;  // bytes/token, divided by tp only with SP
   double scores = 0;              // bytes/token of stored s x s attention scores (divided by tp)
   double layer_input = 0;         // bytes/token of the layer input (what full recompute keeps)
+  double expert = 0;              // bytes/token in the routed experts (MoE layers)
+  double router = 0;              // bytes/token of router scores (MoE layers, replicated)
 };
-ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention);
+ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, bool moe = false);
 
 }  // namespace fathom::model

@@ -56,5 +56,118 @@ TEST(Activations, MatchKorthikanti) {
   EXPECT_NEAR(a.sequence_shardable / h, 10.0, 1e-9);  // replicated part without SP
 }
 
+// Published totals and active counts. Active excludes the input embedding (a lookup):
+// DeepSeek-V3 and GPT-OSS publish it so; Mixtral's 12.9B and Qwen3's 22B include it,
+// which is within 1.5% of ours.
+TEST(CountParameters, DeepSeekV3Is671B37B) {
+  const ParameterCount c = CountParameters(testing::DeepSeekV3());
+  EXPECT_NEAR(c.total / 1e9, 671, 1.0);  // DeepSeek-V3 report: 671B (685B with MTP)
+  // The Hub checkpoint's 685B also stores the MTP module's copy of embedding and head.
+  EXPECT_NEAR((c.total + c.mtp + c.embedding + c.output) / 1e9, 685, 1.0);
+  EXPECT_NEAR(c.active / 1e9, 37, 0.6);
+  EXPECT_EQ(c.moe_layers, 58);
+  EXPECT_EQ(c.dense_layers, 3);
+}
+
+TEST(CountParameters, Qwen3Is235B22B) {
+  const ParameterCount c = CountParameters(testing::Qwen3_235B());
+  EXPECT_NEAR(c.total / 1e9, 235, 1.0);
+  EXPECT_NEAR(c.active / 1e9, 22, 0.5);
+}
+
+TEST(CountParameters, Mixtral8x7BIs46_7B12_9B) {
+  const ParameterCount c = CountParameters(testing::Mixtral8x7B());
+  EXPECT_NEAR(c.total / 1e9, 46.7, 0.1);
+  EXPECT_NEAR(c.active / 1e9, 12.9, 0.2);
+}
+
+TEST(CountParameters, GptOss120BIs116_8B5_1B) {
+  const ParameterCount c = CountParameters(testing::GptOss120B());
+  EXPECT_NEAR(c.total / 1e9, 116.8, 0.3);   // OpenAI model card: 116.83B total
+  EXPECT_NEAR(c.active / 1e9, 5.13, 0.05);  // 5.13B active
+}
+
+TEST(CountParameters, DenseActiveIsTotalLessEmbedding) {
+  const ModelSpec m = testing::Llama405B();
+  const ParameterCount c = CountParameters(m);
+  EXPECT_DOUBLE_EQ(c.active, c.total - c.embedding);
+  EXPECT_EQ(c.routed, 0);
+}
+
+TEST(ModelFlops, SixActivePlusAttention) {
+  // MoE: 6·N_active + attention, where N_active counts GEMM weights only (no norms).
+  const ModelSpec m = testing::Qwen3_235B();
+  const ParameterCount c = CountParameters(m);
+  const double norms = 2.0 * m.hidden * m.layers + m.hidden;
+  const double attention = 3.0 * m.layers * 4.0 * m.seq_len * m.heads * m.head_dim;
+  EXPECT_NEAR(ModelFlopsPerToken(m) / (6 * (c.active - norms) + attention), 1.0, 1e-12);
+}
+
+TEST(ModelFlops, MlaMatchesHandCount) {
+  // DeepSeek-V3 MLA per token, forward, by hand: q_down 7168x1536, q_up 1536x(128·192),
+  // kv_down 7168x(512+64), kv_up 512x(128·256), out (128·128)x7168; the core
+  // 2·s·128·(192 + 128).
+  ModelSpec m = testing::DeepSeekV3();
+  m.mtp_layers = 0;
+  m.moe = {};  // dense, to isolate attention: MLP 3·h·f
+  m.layers = 1;
+  const double s = m.seq_len;
+  const double gemm = 7168.0 * 1536 + 1536.0 * 128 * 192 + 7168.0 * 576 + 512.0 * 128 * 256 +
+                      128.0 * 128 * 7168 + 3.0 * 7168 * 18432;
+  const double core = 2 * s * 128 * (192 + 128);
+  const double logits = 2.0 * 7168 * 129280;
+  EXPECT_NEAR(ModelFlopsPerToken(m), 3 * (2 * gemm + core + logits), 1.0);
+}
+
+TEST(ModelFlops, WindowLimitsAttention) {
+  ModelSpec m = testing::GptOss120B();
+  const double windowed = ModelFlopsPerToken(m);
+  m.sliding_window = 0;
+  const double full = ModelFlopsPerToken(m);
+  const double per_layer_full = 3.0 * 4.0 * m.seq_len * m.heads * m.head_dim;
+  const double per_layer_window = 3.0 * 4.0 * 128 * m.heads * m.head_dim;
+  EXPECT_NEAR(full - windowed, 18 * (per_layer_full - per_layer_window), 1.0);
+}
+
+TEST(LayerKinds, DenseFirstAndFrequency) {
+  ModelSpec m = testing::Mixtral8x7B();
+  m.moe.first_dense_layers = 2;
+  m.moe.layer_frequency = 2;
+  EXPECT_FALSE(KindOfLayer(m, 0).moe);
+  EXPECT_FALSE(KindOfLayer(m, 1).moe);
+  EXPECT_FALSE(KindOfLayer(m, 2).moe);
+  EXPECT_TRUE(KindOfLayer(m, 3).moe);
+  EXPECT_EQ(MoeLayerCount(m), 15);
+}
+
+TEST(LayerOps, OneExpertTop1IsTheDenseModel) {
+  ModelSpec moe = testing::Llama70B();
+  moe.moe = {.experts = 1, .top_k = 1, .expert_ffn_hidden = moe.ffn_hidden};
+  const ModelSpec dense = testing::DenseTwin(moe);
+  const double router = 3.0 * 2 * moe.hidden * moe.layers;  // h x 1 router, fwd+bwd
+  EXPECT_NEAR(ModelFlopsPerToken(moe) - router, ModelFlopsPerToken(dense), 1.0);
+  EXPECT_NEAR(CountParameters(moe).total - moe.hidden * moe.layers, CountParameters(dense).total,
+              1e-3);
+}
+
+TEST(LayerOps, MoeGemmsMatchParameters) {
+  const ModelSpec m = testing::DeepSeekV3();
+  double weights = 0;
+  for (const LayerOp& op : TransformerLayerOps(m, /*moe=*/true)) {
+    if (op.kind != OpKind::kGemm) continue;
+    const double w = static_cast<double>(op.in_features) * static_cast<double>(op.out_features);
+    weights += op.role == Role::kExpert ? w * m.moe.experts : w;
+  }
+  const double norms = 2.0 * m.hidden + m.mla.q_lora_rank + m.mla.kv_lora_rank;
+  EXPECT_DOUBLE_EQ(weights + norms, CountParameters(m).per_moe_layer);
+}
+
+TEST(Activations, MoeStoresTopKCopies) {
+  const ModelSpec m = testing::Mixtral8x7B();
+  const ActivationBytes a = LayerActivationBytes(m, true, true);
+  EXPECT_DOUBLE_EQ(a.expert, 2 * 2.0 * (4096 + 3.0 * 14336));
+  EXPECT_DOUBLE_EQ(a.router, 4.0 * 8);
+}
+
 }  // namespace
 }  // namespace fathom::model

@@ -1,55 +1,97 @@
 #include "parallel/memory.h"
 
+#include <algorithm>
+
 namespace fathom::parallel {
 
-double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int stage,
-                       int stage_layers) {
+StageParameterSplit StageParameterParts(const model::ModelSpec& m, const ParallelPlan& p, int stage,
+                                        int stage_layers) {
   const model::ParameterCount c = model::CountParameters(m);
-  double params = c.per_layer * stage_layers;
-  if (stage == 0) params += c.embedding;
+  LayerMix mix = StageLayerMix(p, m, stage);
+  mix.layers = stage_layers;
+  const int moe = std::min(mix.moe, stage_layers);
+  double dense =
+      c.attention * stage_layers + c.dense_mlp * (stage_layers - moe) + c.moe_shared * moe;
+  double expert = c.moe_routed * moe;
+  if (mix.mtp > 0) {
+    // Each module: a layer of the last kind plus its projection and norms (c.mtp).
+    const double routed = mix.mtp_moe ? c.moe_routed * mix.mtp : 0.0;
+    dense += c.mtp - routed;
+    expert += routed;
+  }
+  if (stage == 0) dense += c.embedding;
   if (stage == p.pp - 1) {
     // The last stage holds the output projection; with tied embeddings Megatron keeps a
     // copy of the embedding there (SC'21 Sec. 4).
-    params +=
+    dense +=
         c.output + ((m.tied_embeddings && p.pp > 1) ? static_cast<double>(m.vocab) * m.hidden : 0);
   }
-  return params / p.tp;
+  return {.dense = dense / p.tp, .expert = expert / (static_cast<double>(p.ep) * p.etp)};
+}
+
+double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int stage,
+                       int stage_layers) {
+  return StageParameterParts(m, p, stage, stage_layers).Total();
 }
 
 MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                             int stage_layers) {
   MemoryBreakdown b;
   b.stage = stage;
-  b.parameters = StageParameters(m, p, stage, stage_layers);
-  const double dp = p.dp;
-  b.weights = b.parameters * kWeightBytes / (p.zero >= 3 ? dp : 1);
-  b.gradients = b.parameters * kGradBytes / (p.zero >= 2 ? dp : 1);
-  b.optimizer = b.parameters * kOptimizerBytes / (p.zero >= 1 ? dp : 1);
+  const StageParameterSplit split = StageParameterParts(m, p, stage, stage_layers);
+  b.parameters = split.Total();
+  b.expert_parameters = split.expert;
+  // Dense state shards over dp x cp, expert state over the expert-data-parallel group.
+  const double dp = static_cast<double>(p.dp) * p.cp;
+  const double edp = static_cast<double>(p.ExpertDataParallel());
+  auto sharded = [&](double bytes_per_param, int from_stage) {
+    const bool on = p.zero >= from_stage;
+    return split.dense * bytes_per_param / (on ? dp : 1) +
+           split.expert * bytes_per_param / (on ? edp : 1);
+  };
+  b.weights = sharded(kWeightBytes, 3);
+  b.gradients = sharded(kGradBytes, 2);
+  b.optimizer = sharded(kOptimizerBytes, 1);
   if (p.zero >= 3) {
     // FSDP gathers the 16-bit weights of the layer in use and prefetches the next.
     const double layer = model::CountParameters(m).per_layer / p.tp;
     b.weights += 2 * layer * kWeightBytes;
   }
 
+  // Context parallelism splits every activation along the sequence: tokens per rank.
   const model::ActivationBytes a = model::LayerActivationBytes(m, p.flash_attention);
-  const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len;
+  const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len / p.cp;
   const double seq_div = p.sequence_parallel ? p.tp : 1;
   const double full_layer = a.tp_sharded / p.tp + a.sequence_shardable / seq_div +
                             (p.recompute == Recompute::kNone ? a.scores / p.tp : 0.0);
+  const LayerMix mix = StageLayerMix(p, m, stage);
+  const int moe_layers = std::min(mix.moe, stage_layers) + (mix.mtp_moe ? mix.mtp : 0);
+  const int layers = stage_layers + mix.mtp;
+  double moe_layer = full_layer;
+  if (m.moe.IsMoe()) {
+    // Experts hold top_k copies of the rank's tokens, the busiest rank `imbalance` times
+    // the mean; the router scores are kept for its backward.
+    const model::ActivationBytes e = model::LayerActivationBytes(m, p.flash_attention, true);
+    moe_layer = e.tp_sharded / p.tp + e.sequence_shardable / seq_div +
+                (p.recompute == Recompute::kNone ? e.scores / p.tp : 0.0) +
+                e.expert * m.moe.EffectiveImbalance() / p.tp + e.router / seq_div;
+  }
   double per_micro_batch = 0;
   if (p.recompute == Recompute::kFull) {
-    per_micro_batch = tokens * stage_layers * a.layer_input / seq_div;
+    per_micro_batch = tokens * layers * a.layer_input / seq_div;
   } else {
-    per_micro_batch = tokens * stage_layers * full_layer;
+    per_micro_batch = tokens * ((layers - moe_layers) * full_layer + moe_layers * moe_layer);
   }
   b.activations = per_micro_batch * InFlightMicroBatches(p, stage);
   if (p.recompute == Recompute::kFull) {
-    b.activations += tokens * (a.tp_sharded / p.tp + a.sequence_shardable / seq_div +
-                               a.scores / p.tp);  // the layer being recomputed
+    b.activations += tokens * std::max(moe_layers > 0 ? moe_layer : 0.0,
+                                       a.tp_sharded / p.tp + a.sequence_shardable / seq_div +
+                                           a.scores / p.tp);  // the layer being recomputed
   }
   if (stage == 0) b.activations += tokens * 2.0 * m.hidden / seq_div;  // embedding output
   if (stage == p.pp - 1) {
-    b.activations += tokens * 4.0 * m.vocab / p.tp;  // fp32 logits of one micro-batch
+    // fp32 logits of one micro-batch, and of each multi-token prediction head.
+    b.activations += tokens * 4.0 * m.vocab / p.tp * (1 + mix.mtp);
   }
   b.reserved = p.memory_reserved.value();
   const double allocated = b.weights + b.gradients + b.optimizer + b.activations;

@@ -20,15 +20,20 @@ inline constexpr double kGradBytes = 4;        // fp32 main gradients
 inline constexpr double kOptimizerBytes = 12;  // fp32 master weights and two Adam moments
 // What a checkpoint keeps per parameter: the 16-bit weights and the optimizer state.
 inline constexpr double kCheckpointBytes = kWeightBytes + kOptimizerBytes;
+// Mixture of experts: the routed experts' weights are split over ep x etp ranks and
+// their optimizer state is sharded over the expert-data-parallel group (edp); the rest
+// over tp and, with ZeRO, over dp x cp (Megatron-Core's distributed optimizer).
+//
 // HBM traffic of one Adam update per parameter: read master weights, both moments and
 // the fp32 gradient (16 B), write master weights and moments (12 B) and the 16-bit
 // weights (2 B).
 inline constexpr double kAdamStepBytes = 30;
 
 struct MemoryBreakdown {
-  int stage = 0;          // pipeline rank this breakdown is for
-  double parameters = 0;  // parameters held by the chip (before ZeRO sharding)
-  double weights = 0;     // bytes
+  int stage = 0;                 // pipeline rank this breakdown is for
+  double parameters = 0;         // parameters held by the chip (before ZeRO sharding)
+  double expert_parameters = 0;  // of which routed-expert parameters
+  double weights = 0;            // bytes
   double gradients = 0;
   double optimizer = 0;
   double activations = 0;    // all in-flight micro-batches, plus logits on the last stage
@@ -37,7 +42,15 @@ struct MemoryBreakdown {
   double total = 0;
 };
 
-// Parameters held by pipeline rank `stage` per tensor-parallel rank (before ZeRO).
+// Parameters held by one chip of pipeline rank `stage` (before ZeRO): the dense part
+// (split by tp) and the routed experts (split by ep x etp).
+struct StageParameterSplit {
+  double dense = 0;
+  double expert = 0;
+  double Total() const { return dense + expert; }
+};
+StageParameterSplit StageParameterParts(const model::ModelSpec& m, const ParallelPlan& p, int stage,
+                                        int stage_layers);
 double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                        int stage_layers);
 

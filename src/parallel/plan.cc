@@ -33,9 +33,48 @@ std::string_view RecomputeName(Recompute r) {
   return "?";
 }
 
+std::string_view CpCommName(CpComm c) { return c == CpComm::kP2p ? "p2p" : "all_gather"; }
+
+std::string_view Fp8ScalingName(Fp8Scaling s) {
+  return s == Fp8Scaling::kTensor ? "tensor" : "block";
+}
+
 namespace {
 
 std::string Str(int64_t v) { return std::to_string(v); }
+
+void ValidateMoe(const ParallelPlan& p, const model::ModelSpec& m, core::Diagnostics& d) {
+  if (!m.moe.IsMoe()) {
+    if (p.ep > 1 || p.etp > 1) {
+      d.Error(p.ep > 1 ? "plan.ep" : "plan.etp",
+              "expert parallelism (ep " + Str(p.ep) + ", etp " + Str(p.etp) + ") on model " +
+                  m.name + ", which has no experts",
+              "use ep: 1 and etp: 1 for a dense model");
+    }
+    return;
+  }
+  if (m.moe.experts % p.ep != 0) {
+    d.Error("plan.ep",
+            "ep (" + Str(p.ep) + ") must divide the routed experts (" + Str(m.moe.experts) + ")");
+  }
+  if (m.moe.expert_ffn_hidden % p.etp != 0) {
+    d.Error("plan.etp", "etp (" + Str(p.etp) + ") must divide expert_ffn_hidden (" +
+                            Str(m.moe.expert_ffn_hidden) + ")");
+  }
+  const int64_t stage_ranks = int64_t{p.tp} * p.cp * p.dp;
+  if (stage_ranks % (int64_t{p.ep} * p.etp) != 0) {
+    d.Error("plan.ep",
+            "ep x etp (" + Str(p.ep) + " x " + Str(p.etp) + " = " + Str(int64_t{p.ep} * p.etp) +
+                ") must divide tp x cp x dp (" + Str(stage_ranks) +
+                "), the ranks of a pipeline stage the expert layers regroup",
+            "choose ep dividing " + Str(stage_ranks / p.etp));
+  }
+  if (p.tp > 1 && !p.sequence_parallel) {
+    d.Error("plan.sequence_parallel",
+            "an MoE model with tp > 1 needs sequence_parallel: true (Megatron-Core requires it)");
+  }
+  if (p.moe_max_domains < 0) d.Error("plan.moe_max_domains", "must be at least 0");
+}
 
 }  // namespace
 
@@ -59,14 +98,23 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     d.Error("plan.tp", "tp (" + Str(p.tp) + ") and the key/value heads (" + Str(m.kv_heads) +
                            ") must divide one another");
   }
-  if (m.ffn_hidden % p.tp != 0) {
+  if (m.ffn_hidden % p.tp != 0 && model::MoeLayerCount(m) < m.layers) {
     d.Error("plan.tp", "tp (" + Str(p.tp) + ") must divide ffn_hidden (" + Str(m.ffn_hidden) + ")");
   }
-  if (p.cp > 1) {
-    d.Error("plan.cp",
-            "context parallelism (cp = " + Str(p.cp) + ") is not modelled by the estimator yet",
-            "use cp: 1");
+  if (m.moe.SharedFfn() % p.tp != 0) {
+    d.Error("plan.tp", "tp (" + Str(p.tp) + ") must divide the shared experts' width (" +
+                           Str(m.moe.SharedFfn()) + ")");
   }
+  if (p.cp > 1 && m.seq_len % (2 * p.cp) != 0) {
+    d.Error("plan.cp",
+            "seq_len (" + Str(m.seq_len) + ") must be divisible by 2 x cp (" + Str(2 * p.cp) +
+                "): each rank takes two balanced chunks of the causal sequence",
+            "choose cp dividing " + Str(m.seq_len / 2));
+  }
+  if (p.cp > 1 && !p.flash_attention) {
+    d.Error("plan.cp", "context parallelism needs flash_attention: true (blockwise attention)");
+  }
+  ValidateMoe(p, m, d);
   if (p.vp > 1 && p.schedule != Schedule::kInterleaved) {
     d.Error("plan.vp", "vp = " + Str(p.vp) + " needs schedule: interleaved (the schedule is " +
                            std::string(ScheduleName(p.schedule)) + ")");
@@ -134,12 +182,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     d.Error("plan.precision",
             "chip " + chip.name + " has no " + std::string(hardware::PrecisionName(p.precision)) +
                 " support in the catalog",
-            "use bf16");
-  }
-  if (m.moe.IsMoe()) {
-    d.Error("model.moe",
-            "mixture-of-experts models are parsed but not yet modelled by the "
-            "estimator");
+            chip.Supports(hardware::Precision::kFp8) ? "use fp8 or bf16" : "use bf16");
   }
   // Order string: a permutation of tp, cp, ep, dp, pp (parsed without allocating).
   constexpr std::array<std::string_view, 5> kAxes = {"tp", "cp", "ep", "dp", "pp"};
@@ -192,7 +235,84 @@ std::vector<int> StageLayers(const ParallelPlan& p, int model_layers) {
   return layers;
 }
 
+LayerMix StageLayerMix(const ParallelPlan& p, const model::ModelSpec& m, int stage) {
+  const std::vector<int> layers = StageLayers(p, m.layers);
+  LayerMix mix;
+  mix.layers = layers[static_cast<size_t>(stage)];
+  auto add = [&](int layer) {
+    const model::LayerKind k = model::KindOfLayer(m, layer);
+    mix.moe += k.moe ? 1 : 0;
+    mix.windowed += k.windowed ? 1 : 0;
+  };
+  const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
+  if (p.vp > 1 && !uneven && m.layers % (p.pp * p.vp) == 0) {
+    // Interleaved: chunk c of this rank is model chunk c·pp + stage.
+    const int chunk = m.layers / (p.pp * p.vp);
+    for (int c = 0; c < p.vp; ++c) {
+      const int first = (c * p.pp + stage) * chunk;
+      for (int i = first; i < first + chunk; ++i) add(i);
+    }
+  } else {
+    int first = 0;
+    for (int s = 0; s < stage; ++s) first += layers[static_cast<size_t>(s)];
+    for (int i = first; i < first + mix.layers && i < m.layers; ++i) add(i);
+  }
+  if (stage == p.pp - 1 && m.mtp_layers > 0 && m.layers > 0) {
+    const model::LayerKind last = model::KindOfLayer(m, m.layers - 1);
+    mix.mtp = m.mtp_layers;
+    mix.mtp_moe = last.moe;
+    mix.mtp_windowed = last.windowed;
+  }
+  return mix;
+}
+
+std::vector<LayerMix> StageLayerMixes(const ParallelPlan& p, const model::ModelSpec& m) {
+  std::vector<LayerMix> mixes;
+  mixes.reserve(static_cast<size_t>(p.pp));
+  const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
+  if (!m.moe.IsMoe() && m.sliding_window == 0 && m.mtp_layers == 0) {
+    // Dense, full attention: only the layer counts differ.
+    for (int layers : StageLayers(p, m.layers)) mixes.push_back({.layers = layers});
+    return mixes;
+  }
+  (void)uneven;
+  for (int s = 0; s < p.pp; ++s) mixes.push_back(StageLayerMix(p, m, s));
+  return mixes;
+}
+
+int64_t ExpertDataStride(const ParallelPlan& p) {
+  int64_t stride = 1;
+  std::string_view order = p.order;
+  while (!order.empty()) {
+    const size_t dash = order.find('-');
+    const std::string_view a = order.substr(0, dash);
+    if (a == "dp") return stride;
+    if (a == "tp") stride *= p.etp;
+    if (a == "ep") stride *= p.ep;
+    if (a == "pp") stride *= p.pp;
+    if (dash == std::string_view::npos) break;
+    order.remove_prefix(dash + 1);
+  }
+  return stride;
+}
+
 int64_t AxisStride(const ParallelPlan& p, std::string_view axis) {
+  if (axis == "ep") {
+    // The expert grid: etp in tp's place, cp folded into edp, edp in dp's place.
+    int64_t stride = 1;
+    std::string_view order = p.order;
+    while (!order.empty()) {
+      const size_t dash = order.find('-');
+      const std::string_view a = order.substr(0, dash);
+      if (a == "ep") return stride;
+      if (a == "tp") stride *= p.etp;
+      if (a == "dp") stride *= p.ExpertDataParallel();
+      if (a == "pp") stride *= p.pp;
+      if (dash == std::string_view::npos) break;
+      order.remove_prefix(dash + 1);
+    }
+    return stride;
+  }
   int64_t stride = 1;
   std::string_view order = p.order;
   while (!order.empty()) {
@@ -203,7 +323,7 @@ int64_t AxisStride(const ParallelPlan& p, std::string_view axis) {
     if (a == "cp") stride *= p.cp;
     if (a == "dp") stride *= p.dp;
     if (a == "pp") stride *= p.pp;
-    // ep is folded into dp for dense models: degree 1.
+    // ep lives in the expert grid (above): in the dense grid its degree is 1.
     if (dash == std::string_view::npos) break;
     order.remove_prefix(dash + 1);
   }

@@ -2,8 +2,11 @@
 // its validation against a model and a cluster, and the pipeline schedule's shape.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/diagnostic.h"
 #include "hardware/chip_spec.h"
@@ -16,9 +19,18 @@ namespace fathom::parallel {
 // into the pipeline's idle slots (Qi et al. 2023, "Zero Bubble Pipeline Parallelism", ZB-H1).
 enum class Schedule { kGPipe, k1F1B, kInterleaved, kZeroBubbleH1 };
 enum class Recompute { kNone, kSelective, kFull };
+// Context-parallel attention (Megatron-Core cp_comm_type): ring attention passing K/V
+// blocks to the neighbour while the current block is computed (Liu et al. 2023), or one
+// all-gather of K/V before attention (Llama 3, Dubey et al. 2024 Sec. 3.3.2).
+enum class CpComm { kP2p, kAllGather };
+// FP8 scaling: one scale per tensor (Transformer Engine delayed/current scaling) or per
+// block (DeepSeek-V3: 1x128 activations, 128x128 weights).
+enum class Fp8Scaling { kTensor, kBlock };
 
 std::string_view ScheduleName(Schedule s);
 std::string_view RecomputeName(Recompute r);
+std::string_view CpCommName(CpComm c);
+std::string_view Fp8ScalingName(Fp8Scaling s);
 
 // Slow chips, as an input to the simulator: one pipeline stage, or a fraction of all chips,
 // computing `slowdown` times slower (thermal throttling, a bad HBM stack, a noisy host).
@@ -36,6 +48,15 @@ struct ParallelPlan {
   int vp = 1;  // virtual pipeline stages (model chunks) per pipeline rank
   int dp = 1;
   int cp = 1;
+  // Mixture of experts, Megatron-Core "parallel folding": the expert layers regroup the
+  // tp x cp x dp ranks of a pipeline stage as etp x ep x edp (edp derived).
+  int ep = 1;   // expert-parallel degree: experts split over ep ranks
+  int etp = 1;  // expert tensor-parallel degree (expert_tensor_parallel_size)
+  // DeepSeek-V3 node-limited routing: a token's experts span at most this many scale-up
+  // domains, and a token crosses to each of them once; 0 = unlimited.
+  int moe_max_domains = 0;
+  CpComm cp_comm = CpComm::kP2p;
+  Fp8Scaling fp8_scaling = Fp8Scaling::kTensor;
   bool sequence_parallel = false;
   int micro_batch_size = 1;   // sequences
   int global_batch_size = 1;  // sequences per optimizer step
@@ -49,6 +70,7 @@ struct ParallelPlan {
   bool overlap_dp = true;
   bool overlap_tp = false;
   bool overlap_pp = true;
+  bool overlap_ep = false;      // dispatch/combine hidden behind another micro-batch (DualPipe)
   int overlap_comm_units = 16;  // compute units a collective occupies while it overlaps compute
   std::string order = "tp-cp-ep-dp-pp";
   core::Bytes memory_reserved{2.0 * (1ull << 30)};  // runtime context + comm buffers
@@ -56,6 +78,10 @@ struct ParallelPlan {
   Stragglers stragglers;
 
   int64_t Chips() const { return int64_t{tp} * pp * dp * cp; }
+  // Expert data-parallel degree: replicas of each expert within a pipeline stage.
+  int64_t ExpertDataParallel() const {
+    return int64_t{tp} * cp * dp / std::max<int64_t>(1, int64_t{ep} * etp);
+  }
   int MicroBatches() const {
     return static_cast<int>(global_batch_size / (int64_t{micro_batch_size} * dp));
   }
@@ -69,9 +95,30 @@ core::Diagnostics ValidatePlan(const ParallelPlan& plan, const model::ModelSpec&
 // Layers held by each pipeline rank (all of its virtual stages together), first to last.
 std::vector<int> StageLayers(const ParallelPlan& plan, int model_layers);
 
+// What the layers of pipeline rank `stage` are (its virtual chunks together): MoE or
+// dense MLP, windowed or full attention; the last rank also holds the multi-token
+// prediction modules (DeepSeek-V3 places them there).
+struct LayerMix {
+  int layers = 0;
+  int moe = 0;       // of `layers`, MoE layers
+  int windowed = 0;  // of `layers`, sliding-window attention layers
+  int mtp = 0;       // multi-token prediction modules (each one layer of the last kind)
+  bool mtp_moe = false;
+  bool mtp_windowed = false;
+  bool operator==(const LayerMix&) const = default;
+};
+LayerMix StageLayerMix(const ParallelPlan& plan, const model::ModelSpec& model, int stage);
+// The same for every pipeline rank, first to last, in one pass.
+std::vector<LayerMix> StageLayerMixes(const ParallelPlan& plan, const model::ModelSpec& model);
+
 // Rank distance between consecutive members of the `axis` group ("tp", "cp", "ep", "dp",
-// "pp") under the plan's order string, where the first axis varies fastest.
+// "pp") under the plan's order string, where the first axis varies fastest. "ep" is
+// taken in the expert grid: the same order with tp read as etp, cp folded away and dp
+// read as edp (Megatron-Core's expert RankGenerator), so with "tp-cp-ep-dp-pp" an EP
+// group is ep consecutive etp-blocks.
 int64_t AxisStride(const ParallelPlan& plan, std::string_view axis);
+// Rank distance between members of the expert-data-parallel group (edp) in that grid.
+int64_t ExpertDataStride(const ParallelPlan& plan);
 
 // Where each parallel group of the plan lands on the cluster: the order string gives each
 // axis a stride, and network::PlaceGroup the levels of the topology the group spans and how

@@ -73,7 +73,7 @@ struct ClassItems {
 };
 
 ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w,
-                      const estimate::Placed& tp, bool split_weight) {
+                      const estimate::Placements& place, bool split_weight) {
   const double layers = std::max(1, w.layers);
   std::array<std::array<std::vector<Item>, 3>, 3> compute;  // [scope][pass]
   std::array<std::array<std::vector<Item>, 3>, 3> comm;
@@ -94,7 +94,10 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   auto add_comm = [&](const workload::CommOp& op, Pass pass) {
     const double n = reps(op.scope, op.count);
     const long calls = std::max(1L, std::lround(n));
-    const collective::Cost c = tp.Cost(sc.cluster, op.kind, op.bytes);
+    // Each op on its own group (TP, or the expert and context groups of MoE and CP
+    // layers); all of them share the layer's communication stream for now.
+    const collective::Cost c =
+        estimate::CommCost(sc.cluster, place, sc.plan, sc.model.moe.top_k, op);
     const Item item{true,    Ns(c.time.value() * n / static_cast<double>(calls)),
                     op.name, c.algorithm,
                     0,       op.bytes};
@@ -383,7 +386,10 @@ void Builder::BuildStage(int s) {
               .bytes = w.parameters / (p_.zero >= 1 ? p_.dp : 1) * parallel::kAdamStepBytes};
   const OpId opt =
       Emit(s, StreamKind::kCompute,
-           Ns(estimate::OptimizerTime(sc_.cluster.chip, p_, w.parameters) * slow), info);
+           Ns(estimate::OptimizerTime(sc_.cluster.chip, p_, w.parameters - w.expert_parameters,
+                                      w.expert_parameters) *
+              slow),
+           info);
   prog_.AddDependency(last_task_op, opt);
   if (last_reduce != kNone) prog_.AddDependency(last_reduce, opt);
   if (dp && !zero3 && p_.zero >= 1 && !overlap_dp) {
@@ -402,7 +408,7 @@ void Builder::Build() {
   pp_cost_ = place.pp.Cost(sc_.cluster, Kind::kSendRecv, g_.p2p_bytes);
   pp_time_ = Ns(pp_cost_.time.value());
   const bool zb = p_.schedule == parallel::Schedule::kZeroBubbleH1;
-  for (const workload::StageWork& w : g_.stages) items_.push_back(BuildItems(sc_, w, place.tp, zb));
+  for (const workload::StageWork& w : g_.stages) items_.push_back(BuildItems(sc_, w, place, zb));
   class_of_.assign(static_cast<size_t>(pp), 0);
   for (size_t c = 0; c < g_.stages.size(); ++c) {
     for (int i = 0; i < g_.stages[c].stages; ++i) {

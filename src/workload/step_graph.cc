@@ -1,6 +1,7 @@
 #include "workload/step_graph.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "parallel/memory.h"
 
@@ -14,6 +15,12 @@ std::string_view GroupName(Group g) {
       return "dp";
     case Group::kPp:
       return "pp";
+    case Group::kEp:
+      return "ep";
+    case Group::kEtp:
+      return "etp";
+    case Group::kCp:
+      return "cp";
   }
   return "?";
 }
@@ -37,17 +44,28 @@ using model::OpKind;
 using parallel::ParallelPlan;
 using parallel::Recompute;
 
-// The attention core of one layer for one micro-batch on one tp rank.
-void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, double tokens,
+// Keys a query attends to on average under a causal mask: s/2 for full attention, about
+// the window for a sliding window much shorter than s.
+double CausalKeysPerQuery(const model::ModelSpec& m, bool windowed) {
+  const double s = m.seq_len;
+  const double w = windowed && m.sliding_window > 0 ? m.sliding_window : s;
+  return w >= s ? s / 2 : w - w * w / (2 * s);
+}
+
+// The attention core of one layer for one micro-batch on one tp rank; under context
+// parallelism the rank's s/cp queries (load-balanced chunks) attend to all keys.
+void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, bool windowed,
                   std::vector<ComputeOp>& fwd, std::vector<ComputeOp>& bwd, bool recompute) {
   const double heads = static_cast<double>(m.heads) / p.tp;
   const double s = m.seq_len;
   const double b = p.micro_batch_size;
-  const double d = m.head_dim;
+  const double d_qk = m.QkHeadDim();
+  const double d_v = m.VHeadDim();
   if (p.flash_attention) {
-    // Fused causal attention computes half of the s x s scores (Dao 2023). Backward does
+    // Fused causal attention computes only the unmasked scores (Dao 2023). Backward does
     // 2.5x the forward matmuls: it recomputes the scores (FlashAttention-2, Sec. 3.2).
-    const double forward = 4.0 * b * s * s * heads * d * 0.5;
+    const double forward =
+        2.0 * b * (s / p.cp) * CausalKeysPerQuery(m, windowed) * heads * (d_qk + d_v);
     if (!recompute) {
       fwd.push_back(
           {.name = "attention", .kind = OpKind::kAttention, .flops = forward, .count = 1});
@@ -80,7 +98,6 @@ void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, double token
                    .count = scale,
                    .recompute = rc});
   };
-  (void)tokens;
   if (!recompute) {
     add(fwd, "attention_scores", 2, false);  // QK^T and AV: two GEMMs of the same size
   }
@@ -91,82 +108,170 @@ void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, double token
   }
 }
 
-// Forward and backward compute of one layer for one micro-batch on one chip.
-void AddLayer(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w, double count) {
-  const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len;
-  const int64_t tok = static_cast<int64_t>(tokens);
+// Token rows an op of `role` works on per chip for one micro-batch: the rank's b·s/cp
+// tokens; routed experts get top_k copies of the rank's sequence-parallel shard
+// (x etp, which all-gathers them), at the busiest rank's load.
+double RoleRows(const model::ModelSpec& m, const ParallelPlan& p, model::Role role) {
+  const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len / p.cp;
+  switch (role) {
+    case model::Role::kDense:
+      return tokens;
+    case model::Role::kRouter:
+      return tokens / p.tp;
+    case model::Role::kExpert:
+      return tokens / p.tp * p.etp * m.moe.top_k * m.moe.EffectiveImbalance();
+  }
+  return tokens;
+}
+
+// Forward and backward compute of one block (attention or MLP) of one layer for one
+// micro-batch on one chip, repeated `count` times.
+// Scratch buffers for AddBlock, reused across blocks and stages of one graph.
+struct Scratch {
+  std::vector<ComputeOp> fwd, bwd, rc;
+};
+
+void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
+              const std::vector<model::LayerOp>& block, double count, bool windowed,
+              Scratch& scratch) {
+  if (count <= 0) return;
+  const double tokens = RoleRows(m, p, model::Role::kDense);
   const double seq_div = p.sequence_parallel ? p.tp : 1;
-  const bool fp8 = p.precision == hardware::Precision::kFp8;
-  const hardware::Precision gemm_precision =
-      fp8 ? hardware::Precision::kFp8 : hardware::Precision::kBf16;
+  // Linear layers run in the plan's precision (fp8/fp4); the router, attention core,
+  // embedding and output layer stay in 16-bit (Transformer Engine recipes; DeepSeek-V3
+  // Sec. 3.3.1).
+  const bool low =
+      p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4;
+  const double scale_bytes = p.fp8_scaling == parallel::Fp8Scaling::kBlock ? 4.0 / 128 : 0.0;
   const bool full = p.recompute == Recompute::kFull;
   const bool selective = p.recompute == Recompute::kSelective;
+  const int64_t local_experts = std::max(1, m.moe.experts / std::max(1, p.ep));
 
-  const std::vector<model::LayerOp> layer_ops = model::TransformerLayerOps(m);
-  std::vector<ComputeOp> fwd;
-  std::vector<ComputeOp> bwd;
-  std::vector<ComputeOp> rc;
-  fwd.reserve(2 * layer_ops.size());
-  bwd.reserve(3 * layer_ops.size());
-  w.forward.reserve(w.forward.size() + 2 * layer_ops.size() + 4);
-  w.backward.reserve(w.backward.size() + 6 * layer_ops.size() + 8);
-  for (const model::LayerOp& op : layer_ops) {
+  std::vector<ComputeOp>& fwd = scratch.fwd;
+  std::vector<ComputeOp>& bwd = scratch.bwd;
+  std::vector<ComputeOp>& rc = scratch.rc;
+  fwd.clear();
+  bwd.clear();
+  rc.clear();
+  for (const model::LayerOp& op : block) {
+    const double rows = RoleRows(m, p, op.role);
     switch (op.kind) {
       case OpKind::kGemm: {
-        const int64_t n = op.split_output ? op.out_features / p.tp : op.out_features;
-        const int64_t k = op.split_input ? op.in_features / p.tp : op.in_features;
+        const bool expert = op.role == model::Role::kExpert;
+        const bool router = op.role == model::Role::kRouter;
+        const hardware::Precision precision =
+            low && !router ? p.precision : hardware::Precision::kBf16;
+        int64_t n = op.split_output ? op.out_features / p.tp : op.out_features;
+        int64_t k = op.split_input ? op.in_features / p.tp : op.in_features;
+        if (expert) {
+          // Expert tensor parallelism splits the expert's width.
+          if (op.out_features != m.hidden) n = op.out_features / p.etp;
+          if (op.in_features != m.hidden) k = op.in_features / p.etp;
+        }
+        // Grouped expert GEMM: one m x n x k GEMM per local expert.
+        const int64_t batch = expert ? local_experts : 1;
+        const int64_t tok = std::max<int64_t>(1, std::llround(rows / static_cast<double>(batch)));
         // Overlapping tensor-parallel communication with the GEMM it feeds or drains
         // splits that GEMM into tp chunks along the tokens (ring-exchange and pipelined
         // overlap, Wang et al. ASPLOS'23; Transformer Engine userbuffers): each chunk is
         // a smaller GEMM, with its own wave quantization. Forward GEMMs are split; in
         // backward, so is the dgrad of a row-parallel GEMM (its output gradient is
         // all-gathered); the others overlap in bulk, unsplit.
-        const bool split = p.overlap_tp && p.sequence_parallel && p.tp > 1;
+        const bool split =
+            p.overlap_tp && p.sequence_parallel && p.tp > 1 && (op.split_output || op.split_input);
         const int64_t chunk = split ? std::max<int64_t>(1, tok / p.tp) : tok;
         const double chunks = split ? static_cast<double>(p.tp) : 1.0;
         fwd.push_back({.name = op.name,
                        .kind = OpKind::kGemm,
-                       .precision = gemm_precision,
+                       .precision = precision,
                        .m = chunk,
                        .n = n,
                        .k = k,
-                       .count = chunks});
+                       .batch = batch,
+                       .count = chunks,
+                       .role = op.role});
         // dgrad: [tok, n] x [n, k]; wgrad: [k, tok] x [tok, n].
         const bool split_dgrad = split && op.split_input;
         bwd.push_back({.name = "dgrad",
                        .kind = OpKind::kGemm,
-                       .precision = gemm_precision,
+                       .precision = precision,
                        .m = split_dgrad ? chunk : tok,
                        .n = k,
                        .k = n,
-                       .count = split_dgrad ? chunks : 1.0});
+                       .batch = batch,
+                       .count = split_dgrad ? chunks : 1.0,
+                       .role = op.role});
         bwd.push_back({.name = "wgrad",
                        .kind = OpKind::kGemm,
-                       .precision = gemm_precision,
+                       .precision = precision,
                        .m = k,
                        .n = n,
-                       .k = tok});
-        if (fp8) {
+                       .k = tok,
+                       .batch = batch,
+                       .role = op.role});
+        if (low && !router) {
           // Transformer Engine casts each GEMM input to fp8 (read 2 B, write 1 B) in
-          // forward, and the output gradient (cast + transpose) in backward.
+          // forward, and the output gradient (cast + transpose) in backward; block
+          // scaling also writes one fp32 scale per 128 elements.
+          const double in =
+              static_cast<double>(tok) * static_cast<double>(k) * static_cast<double>(batch);
+          const double out =
+              static_cast<double>(tok) * static_cast<double>(n) * static_cast<double>(batch);
           fwd.push_back({.name = "fp8_cast",
                          .kind = OpKind::kElementwise,
-                         .bytes = 3.0 * static_cast<double>(tok) * static_cast<double>(k)});
+                         .bytes = (3.0 + scale_bytes) * in,
+                         .role = op.role});
           bwd.push_back({.name = "fp8_cast",
                          .kind = OpKind::kElementwise,
-                         .bytes = 4.0 * static_cast<double>(tok) * static_cast<double>(n)});
+                         .bytes = (4.0 + 2 * scale_bytes) * out,
+                         .role = op.role});
         }
         break;
       }
       case OpKind::kAttention:
-        AddAttention(m, p, tokens, fwd, bwd, false);
-        if (selective && !p.flash_attention) AddAttention(m, p, tokens, fwd, rc, true);
+        AddAttention(m, p, windowed, fwd, bwd, false);
+        if (selective && !p.flash_attention) AddAttention(m, p, windowed, fwd, rc, true);
         break;
       case OpKind::kElementwise: {
-        const double per_chip = tokens * op.bytes_per_token / (op.tp_sharded ? p.tp : seq_div);
-        fwd.push_back({.name = op.name, .kind = OpKind::kElementwise, .bytes = per_chip});
-        bwd.push_back({.name = op.name, .kind = OpKind::kElementwise, .bytes = 2 * per_chip});
+        double per_chip = 0;
+        if (op.role == model::Role::kExpert) {
+          per_chip = rows * op.bytes_per_token / p.etp;
+        } else {
+          per_chip = tokens * op.bytes_per_token / (op.tp_sharded ? p.tp : seq_div);
+        }
+        fwd.push_back(
+            {.name = op.name, .kind = OpKind::kElementwise, .bytes = per_chip, .role = op.role});
+        bwd.push_back({.name = op.name,
+                       .kind = OpKind::kElementwise,
+                       .bytes = 2 * per_chip,
+                       .role = op.role});
         break;
+      }
+    }
+    if (op.role == model::Role::kRouter) {
+      // Scores: softmax or sigmoid and top-k over fp32 logits (read, write).
+      const double bytes = rows * 4.0 * 2 * m.moe.experts;
+      fwd.push_back({.name = "router_topk",
+                     .kind = OpKind::kElementwise,
+                     .bytes = bytes,
+                     .role = model::Role::kRouter});
+      bwd.push_back({.name = "router_topk",
+                     .kind = OpKind::kElementwise,
+                     .bytes = 2 * bytes,
+                     .role = model::Role::kRouter});
+      if (m.moe.experts > 1) {
+        // Permute the routed copies into expert order, and back after the experts.
+        const double permute = RoleRows(m, p, model::Role::kExpert) / p.etp * m.hidden * 2.0 * 2;
+        for (std::string_view name : {std::string_view("moe_permute"), {"moe_unpermute"}}) {
+          fwd.push_back({.name = name,
+                         .kind = OpKind::kElementwise,
+                         .bytes = permute,
+                         .role = model::Role::kExpert});
+          bwd.push_back({.name = name,
+                         .kind = OpKind::kElementwise,
+                         .bytes = permute,
+                         .role = model::Role::kExpert});
+        }
       }
     }
   }
@@ -188,29 +293,91 @@ void AddLayer(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w, do
     op.count *= count;
     w.backward.push_back(op);
   }
+}
 
-  // Tensor-parallel communication of one layer (Korthikanti et al. Sec. 4.2.2): without
-  // sequence parallelism 2 all-reduces forward and 2 backward; with it, an all-gather
-  // and a reduce-scatter per all-reduce, plus the all-gather of the saved input that
-  // the weight gradient needs in backward.
-  if (p.tp > 1) {
-    const double bytes = tokens * m.hidden * 2.0;
-    const double pairs = m.parallel_attention ? 1 : 2;
-    const double rc_pairs = full ? pairs : 0;
-    if (p.sequence_parallel) {
+// Tensor-parallel communication of `pairs` column/row-parallel pairs (Korthikanti et al.
+// Sec. 4.2.2): without sequence parallelism an all-reduce forward and one backward per
+// pair; with it, an all-gather and a reduce-scatter per all-reduce, plus the all-gather
+// of the saved input that the weight gradient needs in backward.
+void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, double bytes,
+               double pairs, double count) {
+  if (size <= 1 || pairs <= 0 || count <= 0) return;
+  const double rc_pairs = p.recompute == Recompute::kFull ? pairs : 0;
+  const bool etp = group == Group::kEtp;
+  if (p.sequence_parallel) {
+    w.forward_comm.push_back({etp ? "etp_all_gather" : "tp_all_gather", group,
+                              collective::Kind::kAllGather, bytes, pairs * count});
+    w.forward_comm.push_back({etp ? "etp_reduce_scatter" : "tp_reduce_scatter", group,
+                              collective::Kind::kReduceScatter, bytes, pairs * count});
+    w.backward_comm.push_back({etp ? "etp_all_gather" : "tp_all_gather", group,
+                               collective::Kind::kAllGather, bytes,
+                               (2 * pairs + rc_pairs) * count});
+    w.backward_comm.push_back({etp ? "etp_reduce_scatter" : "tp_reduce_scatter", group,
+                               collective::Kind::kReduceScatter, bytes,
+                               (pairs + rc_pairs) * count});
+  } else {
+    w.forward_comm.push_back({etp ? "etp_all_reduce" : "tp_all_reduce", group,
+                              collective::Kind::kAllReduce, bytes, pairs * count});
+    w.backward_comm.push_back({etp ? "etp_all_reduce" : "tp_all_reduce", group,
+                               collective::Kind::kAllReduce, bytes, (pairs + rc_pairs) * count});
+  }
+}
+
+// The layers of one stage for one micro-batch on one chip: attention blocks (full and
+// windowed), MLP blocks (dense and MoE), their tensor-, expert- and context-parallel
+// communication.
+void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
+               const parallel::LayerMix& mix, StepGraph& g, Scratch& scratch) {
+  const int layers = mix.layers + mix.mtp;
+  const int moe = mix.moe + (mix.mtp_moe ? mix.mtp : 0);
+  const int windowed = mix.windowed + (mix.mtp_windowed ? mix.mtp : 0);
+  const std::vector<model::LayerOp> attention = model::AttentionBlockOps(m);
+  AddBlock(m, p, w, attention, layers - windowed, false, scratch);
+  AddBlock(m, p, w, attention, windowed, true, scratch);
+  if (layers > moe) AddBlock(m, p, w, model::MlpBlockOps(m, false), layers - moe, false, scratch);
+  if (moe > 0) AddBlock(m, p, w, model::MlpBlockOps(m, true), moe, false, scratch);
+
+  const double tokens = RoleRows(m, p, model::Role::kDense);
+  const double bytes = tokens * m.hidden * 2.0;
+  // Attention and MLP each a column/row pair; one pair when they read the same input.
+  const double mlp_pairs = m.parallel_attention ? 0 : 1;
+  AddTpComm(p, w, Group::kTp, p.tp, bytes, 1, layers);
+  AddTpComm(p, w, Group::kTp, p.tp, bytes, mlp_pairs, layers - moe);
+  if (moe > 0) {
+    // Shared experts are tensor-parallel MLPs; routed experts all-gather their tokens over
+    // etp; the tokens reach the experts through the dispatch and combine all-to-alls.
+    AddTpComm(p, w, Group::kTp, p.tp, bytes, m.moe.SharedFfn() > 0 ? mlp_pairs : 0, moe);
+    const double rows = RoleRows(m, p, model::Role::kExpert);
+    AddTpComm(p, w, Group::kEtp, p.etp, rows * m.hidden * 2.0, 1, moe);
+    g.dispatch_bytes = rows / p.etp * m.hidden * 2.0;
+    if (p.ep > 1) {
+      const double rc = p.recompute == Recompute::kFull ? 2 : 0;
       w.forward_comm.push_back(
-          {"tp_all_gather", Group::kTp, collective::Kind::kAllGather, bytes, pairs * count});
-      w.forward_comm.push_back({"tp_reduce_scatter", Group::kTp, collective::Kind::kReduceScatter,
-                                bytes, pairs * count});
-      w.backward_comm.push_back({"tp_all_gather", Group::kTp, collective::Kind::kAllGather, bytes,
-                                 (2 * pairs + rc_pairs) * count});
-      w.backward_comm.push_back({"tp_reduce_scatter", Group::kTp, collective::Kind::kReduceScatter,
-                                 bytes, (pairs + rc_pairs) * count});
+          {"ep_all_to_all", Group::kEp, collective::Kind::kAllToAll, g.dispatch_bytes, 2.0 * moe});
+      w.backward_comm.push_back({"ep_all_to_all", Group::kEp, collective::Kind::kAllToAll,
+                                 g.dispatch_bytes, (2.0 + rc) * moe});
+    }
+  }
+  if (p.cp > 1) {
+    // K and V of the rank's chunk (16-bit), per tp rank: for MLA the up-projected heads.
+    const double kv_per_token =
+        m.mla.IsMla() ? static_cast<double>(m.heads) / p.tp * (m.QkHeadDim() + m.VHeadDim())
+                      : 2.0 * std::max(1.0, static_cast<double>(m.kv_heads) / p.tp) * m.head_dim;
+    const double block = tokens * kv_per_token * 2.0;
+    const double rc = p.recompute == Recompute::kFull ? 1 : 0;
+    if (p.cp_comm == parallel::CpComm::kP2p) {
+      // cp-1 ring steps forward; backward passes K/V and their gradients around again.
+      w.forward_comm.push_back(
+          {"cp_send_recv", Group::kCp, collective::Kind::kSendRecv, block, (p.cp - 1.0) * layers});
+      w.backward_comm.push_back({"cp_send_recv", Group::kCp, collective::Kind::kSendRecv, 2 * block,
+                                 (p.cp - 1.0) * (1 + rc) * layers});
     } else {
-      w.forward_comm.push_back(
-          {"tp_all_reduce", Group::kTp, collective::Kind::kAllReduce, bytes, pairs * count});
-      w.backward_comm.push_back({"tp_all_reduce", Group::kTp, collective::Kind::kAllReduce, bytes,
-                                 (pairs + rc_pairs) * count});
+      w.forward_comm.push_back({"cp_all_gather", Group::kCp, collective::Kind::kAllGather,
+                                block * p.cp, static_cast<double>(layers)});
+      w.backward_comm.push_back({"cp_all_gather", Group::kCp, collective::Kind::kAllGather,
+                                 block * p.cp, (1 + rc) * layers});
+      w.backward_comm.push_back({"cp_reduce_scatter", Group::kCp, collective::Kind::kReduceScatter,
+                                 block * p.cp, static_cast<double>(layers)});
     }
   }
 }
@@ -231,7 +398,7 @@ struct ScopeMark {
 
 void AddEmbedding(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
   const ScopeMark mark{w, Scope::kEmbedding};
-  const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len;
+  const double tokens = RoleRows(m, p, model::Role::kDense);
   const double bytes = tokens * m.hidden * 2.0 * 2;  // gather rows, write output
   w.forward.push_back({.name = "embedding", .kind = OpKind::kElementwise, .bytes = bytes});
   w.backward.push_back({.name = "embedding_bwd", .kind = OpKind::kElementwise, .bytes = 2 * bytes});
@@ -245,7 +412,7 @@ void AddEmbedding(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w
 
 void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
   const ScopeMark mark{w, Scope::kLogits};
-  const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len;
+  const double tokens = RoleRows(m, p, model::Role::kDense);
   const int64_t tok = static_cast<int64_t>(tokens);
   const int64_t vocab = m.vocab / p.tp;
   const double seq_div = p.sequence_parallel ? p.tp : 1;
@@ -283,18 +450,25 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   g.micro_batches = plan.MicroBatches();
   g.tokens_per_micro_batch = static_cast<double>(plan.micro_batch_size) * model.seq_len;
   // Megatron's scatter/gather optimisation sends 1/tp of the activation per tp rank.
-  g.p2p_bytes = g.tokens_per_micro_batch * model.hidden * 2.0 / plan.tp;
+  g.p2p_bytes = g.tokens_per_micro_batch * model.hidden * 2.0 / (plan.tp * plan.cp);
   g.model_flops_per_token = model::ModelFlopsPerToken(model);
 
   const std::vector<int> layers = parallel::StageLayers(plan, model.layers);
+  const std::vector<parallel::LayerMix> mixes = parallel::StageLayerMixes(plan, model);
   g.stages.reserve(3);
+  Scratch scratch;
+  scratch.fwd.reserve(64);
+  scratch.bwd.reserve(96);
+  scratch.rc.reserve(64);
   for (int s = 0; s < plan.pp; ++s) {
     const bool embedding = s == 0;
     const bool logits = s == plan.pp - 1;
     const int l = layers[static_cast<size_t>(s)];
+    const parallel::LayerMix& mix = mixes[static_cast<size_t>(s)];
     if (!g.stages.empty()) {
       StageWork& last = g.stages.back();
-      if (last.layers == l && last.embedding == embedding && last.logits == logits) {
+      if (last.layers == l && last.embedding == embedding && last.logits == logits &&
+          last.mix == mix) {
         ++last.stages;
         continue;
       }
@@ -304,10 +478,19 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
     w.layers = l;
     w.embedding = embedding;
     w.logits = logits;
-    w.parameters = parallel::StageParameters(model, plan, s, l);
+    const parallel::StageParameterSplit params = parallel::StageParameterParts(model, plan, s, l);
+    w.parameters = params.Total();
+    w.expert_parameters = params.expert;
+    w.mix = mix;
+    w.forward.reserve(96);
+    w.backward.reserve(224);
     if (embedding) AddEmbedding(model, plan, w);
-    AddLayer(model, plan, w, l);
-    if (logits) AddLogits(model, plan, w);
+    AddLayers(model, plan, w, mix, g, scratch);
+    if (logits) {
+      AddLogits(model, plan, w);
+      // Each multi-token prediction module has its own output through the shared head.
+      for (int i = 0; i < mix.mtp; ++i) AddLogits(model, plan, w);
+    }
     g.stages.push_back(std::move(w));
   }
   return g;

@@ -5,6 +5,14 @@
 //
 // Stages with the same layers and the same extras (embedding, logits) form one class with
 // a multiplicity, so the graph's size does not grow with pp or the chip count.
+//
+// Mixture of experts (Megatron-Core, alltoall token dispatcher): each rank routes its
+// b·s/(cp·tp) tokens (sequence-parallel shard); each token goes to top_k experts, so a
+// rank sends top_k·h·2 bytes per token in the dispatch all-to-all over its EP group and
+// receives as much back in the combine. The busiest rank (and all-to-all receiver) has
+// `imbalance` times the mean load: its expert GEMMs are sized for it. Context
+// parallelism: every rank computes b·s/cp tokens; attention exchanges K/V blocks with the
+// CP neighbours (p2p, cp-1 steps) or all-gathers them.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +26,7 @@
 
 namespace fathom::workload {
 
-enum class Group { kTp, kDp, kPp };
+enum class Group { kTp, kDp, kPp, kEp, kEtp, kCp };
 std::string_view GroupName(Group g);
 
 // Where an operator belongs: the stage's transformer layers (its count is the layers times
@@ -29,12 +37,13 @@ struct ComputeOp {
   std::string_view name;
   model::OpKind kind = model::OpKind::kGemm;
   hardware::Precision precision = hardware::Precision::kBf16;
-  int64_t m = 0, n = 0, k = 0;  // GEMM shape per chip; batch for batched GEMMs
-  int64_t batch = 1;
-  double flops = 0;        // attention: FLOPs per chip
-  double bytes = 0;        // elementwise: HBM bytes per chip
-  double count = 1;        // repetitions (layers)
-  bool recompute = false;  // part of the recomputation (counts in HFU, not MFU)
+  int64_t m = 0, n = 0, k = 0;             // GEMM shape per chip; batch for batched GEMMs
+  int64_t batch = 1;                       // grouped expert GEMMs: local experts, each m x n x k
+  double flops = 0;                        // attention: FLOPs per chip
+  double bytes = 0;                        // elementwise: HBM bytes per chip
+  double count = 1;                        // repetitions (layers)
+  bool recompute = false;                  // part of the recomputation (counts in HFU, not MFU)
+  model::Role role = model::Role::kDense;  // dense, router or routed expert
   Scope scope = Scope::kLayer;
 
   double Flops() const;  // per repetition, FLOPs actually executed
@@ -56,7 +65,9 @@ struct StageWork {
   int layers = 0;       // per rank
   bool embedding = false;
   bool logits = false;
-  double parameters = 0;  // per chip, before ZeRO sharding
+  double parameters = 0;         // per chip, before ZeRO sharding
+  double expert_parameters = 0;  // of which routed experts (sharded over edp by ZeRO)
+  parallel::LayerMix mix;        // MoE / windowed layers among `layers`, MTP modules
   std::vector<ComputeOp> forward;
   std::vector<ComputeOp> backward;  // includes recomputation ops, flagged
   std::vector<CommOp> forward_comm;
@@ -69,6 +80,9 @@ struct StepGraph {
   double tokens_per_micro_batch = 0;  // b·s
   double p2p_bytes = 0;               // activation sent to the next stage, per micro-batch
   double model_flops_per_token = 0;   // fwd+bwd, Megatron convention
+  // Per chip, one MoE layer, one micro-batch: the dispatch all-to-all send buffer
+  // (tokens routed by this rank x top_k x h x 2 bytes, at the busiest rank's load).
+  double dispatch_bytes = 0;
 };
 
 StepGraph BuildStepGraph(const model::ModelSpec& model, const parallel::ParallelPlan& plan);

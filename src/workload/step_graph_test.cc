@@ -97,6 +97,58 @@ TEST(StepGraph, GemmFlopsDoNotDependOnPrecisionOrSequenceParallelism) {
   EXPECT_NEAR(Sum(BuildStepGraph(m, p), p).gemm_forward, base, 1e-12 * base);
 }
 
+TEST(StepGraph, AllToAllVolumeIsWhatTheRoutingImplies) {
+  // Each rank routes its b·s/(cp·tp) tokens to top_k experts: top_k·h·2 bytes per token,
+  // twice forward (dispatch, combine) and twice backward per MoE layer.
+  const model::ModelSpec m = model::testing::Mixtral8x7B();
+  parallel::ParallelPlan p = Plan(2, 4, 8);
+  p.sequence_parallel = true;
+  p.ep = 8;
+  p.micro_batch_size = 2;
+  p.global_batch_size = 2 * 8 * 16;
+  const StepGraph g = BuildStepGraph(m, p);
+  const double tokens = 2.0 * m.seq_len / p.tp;
+  EXPECT_DOUBLE_EQ(g.dispatch_bytes, tokens * m.moe.top_k * m.hidden * 2.0);
+  const StageWork& w = g.stages.front();
+  double forward = 0, backward = 0;
+  for (const CommOp& op : w.forward_comm) {
+    if (op.group == Group::kEp) forward += op.bytes * op.count;
+  }
+  for (const CommOp& op : w.backward_comm) {
+    if (op.group == Group::kEp) backward += op.bytes * op.count;
+  }
+  EXPECT_DOUBLE_EQ(forward, 2 * w.layers * g.dispatch_bytes);
+  EXPECT_DOUBLE_EQ(backward, forward);
+  // Imbalance: the busiest rank receives `imbalance` times the mean.
+  model::ModelSpec skewed = m;
+  skewed.moe.imbalance = 1.5;
+  EXPECT_DOUBLE_EQ(BuildStepGraph(skewed, p).dispatch_bytes, 1.5 * g.dispatch_bytes);
+}
+
+TEST(StepGraph, ExpertFlopsAreTopKCopies) {
+  // Summed over the ranks of a stage, the routed-expert GEMMs do top_k experts' work per
+  // token (ep, etp only redistribute it).
+  const model::ModelSpec m = model::testing::Qwen3_235B();
+  for (const auto& [tp, ep, etp] : {std::tuple{1, 8, 1}, {2, 16, 1}, {4, 8, 4}}) {
+    parallel::ParallelPlan p = Plan(tp, 2, 16);
+    p.sequence_parallel = tp > 1;
+    p.ep = ep;
+    p.etp = etp;
+    const StepGraph g = BuildStepGraph(m, p);
+    double expert = 0;
+    for (const StageWork& w : g.stages) {
+      for (const ComputeOp& op : w.forward) {
+        if (op.role == model::Role::kExpert) expert += op.Flops() * op.count * w.stages;
+      }
+    }
+    const double ranks = tp * 16.0;  // tp x dp ranks of a stage
+    const double per_token = 2.0 * 3 * m.hidden * m.moe.expert_ffn_hidden * m.moe.top_k;
+    EXPECT_NEAR(expert * ranks / (16 * g.tokens_per_micro_batch),
+                per_token * model::MoeLayerCount(m), 1e-3 * per_token * m.layers)
+        << tp << " " << ep << " " << etp;
+  }
+}
+
 TEST(StepGraph, StageClassesCollapse) {
   const model::ModelSpec m = Gpt3();
   for (int pp : {1, 2, 3, 4, 8, 16, 32}) {
