@@ -452,6 +452,14 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Min(0)
                .Max(4),
            [](C& c, const Value& v) { c.spec.scale_out_in_network_efficiency = v.d; }},
+          {Num("scale_out.tree_efficiency",
+               "bus bandwidth of NCCL's double binary tree as a fraction of the ring's between "
+               "domains; default from NCCL's tuning model (src/graph/tuning.cc: tree all-reduce "
+               "busBw x 0.92)")
+               .Default("0.92")
+               .Min(0, true)
+               .Max(1),
+           [](C& c, const Value& v) { c.spec.tree_efficiency = v.d; }},
           {MappingList("scale_out.tiers", "tier",
                        "switching tiers, leaf first, each with a radix or a block; none = one "
                        "non-blocking switch joining the whole cluster (docs/network.md)"),
