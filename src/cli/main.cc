@@ -55,18 +55,9 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
       !a.scenario.empty() ? fathom::io::LoadScenario(catalog, a.scenario)
                           : fathom::io::LoadParts(catalog, a.model, a.cluster, a.plan);
   if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
-  // auto: the simulator, except where it does not model the plan yet (expert- and
-  // context-parallel communication have no streams of their own): there the estimator.
+  // auto: the simulator (it models every plan the estimator does).
   const fathom::estimate::Scenario& sc = loaded.value().scenario;
-  const bool sim_models_plan = !sc.model.moe.IsMoe() && sc.plan.cp == 1;
-  std::string engine = a.engine;
-  if (engine == "auto") {
-    engine = sim_models_plan ? "simulate" : "estimate";
-    if (!sim_models_plan) {
-      std::cerr << "note: estimated in closed form: the simulator does not yet model expert- or "
-                   "context-parallel communication streams (--engine simulate forces it)\n";
-    }
-  }
+  const std::string engine = a.engine == "auto" ? "simulate" : a.engine;
   if (!a.trace.empty() && engine != "simulate") {
     std::cerr << "error: --trace needs --engine simulate\n";
     return kUserError;
@@ -166,7 +157,7 @@ int main(int argc, char** argv) {
   step_cmd
       ->add_option("--engine", step.engine,
                    "simulate (event-driven: overlap, timeline), estimate (closed form) or auto "
-                   "(default: simulate where the simulator models the plan, else estimate)")
+                   "(default: simulate)")
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   step_cmd->add_option("--trace", step.trace,
                        "write the simulated timeline as Chrome Trace Event JSON (Perfetto)");

@@ -18,32 +18,110 @@ double ComputeTime(const hardware::ChipSpec& chip, const workload::ComputeOp& op
   return 0;
 }
 
-Placements PlaceGroups(const network::ClusterSpec& cl, const parallel::ParallelPlan& p) {
-  const parallel::GroupLayout layout = parallel::PlaceGroups(p, cl);
-  auto place = [&](const network::GroupPlacement& g, unsigned patterns) {
-    return Placed{g, collective::AnalyzeGroup(cl, g, {}, patterns)};
+namespace {
+
+// Placed groups of one plan, each placement and traffic pattern computed once: groups of
+// the same shape (size, stride) land alike and get the same rates (etp is often tp, edp
+// often dp), so a pattern already solved for an earlier group of that shape is copied.
+class GroupSolver {
+ public:
+  explicit GroupSolver(const network::ClusterSpec& cl) : cl_(cl) {}
+
+  Placed Place(int size, int64_t stride, unsigned patterns) {
+    const network::GroupPlacement* same = nullptr;
+    for (const Solved& s : solved_) {
+      if (s.placed->group.size == size && s.placed->group.stride == stride) {
+        same = &s.placed->group;
+        break;
+      }
+    }
+    return Place(same ? *same : network::PlaceGroup(cl_, size, stride), patterns);
+  }
+
+  Placed Place(const network::GroupPlacement& g, unsigned patterns) {
+    Placed out{g, {}};
+    for (const unsigned pattern :
+         {collective::kRingTraffic, collective::kNeighborTraffic, collective::kAllToAllTraffic}) {
+      if (!(patterns & pattern)) continue;
+      const Placed* done = Find(g, pattern);
+      const collective::GroupNetwork net =
+          done ? done->net : collective::AnalyzeGroup(cl_, g, {}, pattern);
+      if (pattern == collective::kRingTraffic) {
+        out.net.ring_rate = net.ring_rate;
+        out.net.cross_ring_rate = net.cross_ring_rate;
+        out.net.ring_bottleneck = net.ring_bottleneck;
+      } else if (pattern == collective::kNeighborTraffic) {
+        out.net.neighbor_rate = net.neighbor_rate;
+      } else {
+        out.net.a2a_seconds_per_byte = net.a2a_seconds_per_byte;
+      }
+    }
+    return out;
+  }
+
+  // Records a finished group (its address must stay valid while this solver is used).
+  void Keep(const Placed& placed, unsigned patterns) { solved_.push_back({&placed, patterns}); }
+
+ private:
+  struct Solved {
+    const Placed* placed;
+    unsigned patterns;
   };
+  const Placed* Find(const network::GroupPlacement& g, unsigned pattern) const {
+    for (const Solved& s : solved_) {
+      if ((s.patterns & pattern) && s.placed->group.size == g.size &&
+          s.placed->group.stride == g.stride) {
+        return s.placed;
+      }
+    }
+    return nullptr;
+  }
+
+  const network::ClusterSpec& cl_;
+  network::SmallVector<Solved, 8> solved_;
+};
+
+}  // namespace
+
+Placements PlaceGroups(const network::ClusterSpec& cl, const parallel::ParallelPlan& p,
+                       bool experts) {
+  const parallel::GroupLayout layout = parallel::PlaceGroups(p, cl);
   using collective::kAllToAllTraffic;
   using collective::kNeighborTraffic;
   using collective::kRingTraffic;
+  GroupSolver solver(cl);
   Placements out;
-  out.tp = place(layout.tp, kRingTraffic);
+  auto keep = [&](Placed& slot, Placed placed, unsigned patterns) {
+    slot = std::move(placed);
+    solver.Keep(slot, patterns);
+  };
+  keep(out.tp, solver.Place(layout.tp, kRingTraffic), kRingTraffic);
   // Gradients of the dense parameters are reduced over dp x cp (CP ranks hold the same
   // weights); the expert parameters' over the expert-data-parallel group.
-  out.dp = place(p.cp > 1 ? network::PlaceGroup(cl, p.dp * p.cp,
-                                                std::min(parallel::AxisStride(p, "cp"),
-                                                         parallel::AxisStride(p, "dp")))
-                          : layout.dp,
-                 kRingTraffic);
-  out.pp = place(layout.pp, kNeighborTraffic);
-  out.cp = place(layout.cp, kRingTraffic | kNeighborTraffic);
-  if (p.ep > 1)
-    out.ep = place(network::PlaceGroup(cl, p.ep, parallel::AxisStride(p, "ep")), kAllToAllTraffic);
-  if (p.etp > 1)
-    out.etp = place(network::PlaceGroup(cl, p.etp, parallel::AxisStride(p, "tp")), kRingTraffic);
+  if (p.cp > 1) {
+    keep(out.dp,
+         solver.Place(p.dp * p.cp,
+                      std::min(parallel::AxisStride(p, "cp"), parallel::AxisStride(p, "dp")),
+                      kRingTraffic),
+         kRingTraffic);
+  } else {
+    keep(out.dp, solver.Place(layout.dp, kRingTraffic), kRingTraffic);
+  }
+  keep(out.pp, solver.Place(layout.pp, kNeighborTraffic), kNeighborTraffic);
+  keep(out.cp, solver.Place(layout.cp, kRingTraffic | kNeighborTraffic),
+       kRingTraffic | kNeighborTraffic);
+  if (!experts) return out;
+  if (p.ep > 1) {
+    keep(out.ep, solver.Place(p.ep, parallel::AxisStride(p, "ep"), kAllToAllTraffic),
+         kAllToAllTraffic);
+  }
+  if (p.etp > 1) {
+    keep(out.etp, solver.Place(p.etp, parallel::AxisStride(p, "tp"), kRingTraffic), kRingTraffic);
+  }
   const int edp = static_cast<int>(p.ExpertDataParallel());
-  if (edp > 1)
-    out.edp = place(network::PlaceGroup(cl, edp, parallel::ExpertDataStride(p)), kRingTraffic);
+  if (edp > 1) {
+    keep(out.edp, solver.Place(edp, parallel::ExpertDataStride(p), kRingTraffic), kRingTraffic);
+  }
   return out;
 }
 

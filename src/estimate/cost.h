@@ -30,12 +30,16 @@ struct Placed {
 // gives it: tensor, data (dense gradients: dp x cp), pipeline (the whole chain of stages,
 // so its send/recv pattern is every stage boundary at once), expert (ep), expert-tensor
 // (etp), context (cp) and expert-data-parallel (edp) groups. Rings are solved for the
-// reducing groups, neighbour sends for pp and cp, the all-to-all for ep.
+// reducing groups, neighbour sends for pp and cp, the all-to-all for ep. Groups of the
+// same shape share one placement and one solve per pattern. With `experts` false (a model
+// without routed experts, whose step has no expert traffic) ep, etp and edp stay groups
+// of one, unsolved.
 struct Placements {
   Placed tp, dp, pp, ep, etp, cp, edp;
   const Placed& Of(workload::Group g) const;
 };
-Placements PlaceGroups(const network::ClusterSpec& cluster, const parallel::ParallelPlan& plan);
+Placements PlaceGroups(const network::ClusterSpec& cluster, const parallel::ParallelPlan& plan,
+                       bool experts = true);
 
 // The cost of one communication op of the step graph on its group. With DeepSeek-style
 // node-limited routing (plan.moe_max_domains) the expert all-to-all's cross-domain bytes

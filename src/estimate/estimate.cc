@@ -47,6 +47,36 @@ void Record(std::vector<CommSummary>& out, const network::ClusterSpec& cl, const
   out.push_back(std::move(s));
 }
 
+// The cost of each distinct (group, kind, bytes) the step graph asks for, computed once: a
+// stage's layers repeat the same collectives, and the report reprices the critical stage's.
+class CommCosts {
+ public:
+  CommCosts(const network::ClusterSpec& cl, const Placements& place,
+            const parallel::ParallelPlan& p, int top_k)
+      : cl_(cl), place_(place), p_(p), top_k_(top_k) {}
+
+  const collective::Cost& Of(const CommOp& op) {
+    for (const Entry& e : entries_) {
+      if (e.group == op.group && e.kind == op.kind && e.bytes == op.bytes) return e.cost;
+    }
+    entries_.push_back({op.group, op.kind, op.bytes, CommCost(cl_, place_, p_, top_k_, op)});
+    return entries_.back().cost;
+  }
+
+ private:
+  struct Entry {
+    Group group;
+    Kind kind;
+    double bytes;
+    collective::Cost cost;
+  };
+  const network::ClusterSpec& cl_;
+  const Placements& place_;
+  const parallel::ParallelPlan& p_;
+  int top_k_;
+  network::SmallVector<Entry, 32> entries_;
+};
+
 struct StageTimes {
   double forward_compute = 0;
   double backward_compute = 0;
@@ -83,7 +113,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   if (diags.HasErrors()) return diags;
 
   const workload::StepGraph g = workload::BuildStepGraph(m, p);
-  const Placements place = PlaceGroups(cl, p);
+  const Placements place = PlaceGroups(cl, p, m.moe.IsMoe());
+  CommCosts comm_costs(cl, place, p, m.moe.top_k);
 
   StepReport r;
   r.scenario = sc.name;
@@ -135,7 +166,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       if (op.name == "wgrad") t.weight_grad += dt;
     }
     auto comm_time = [&](const CommOp& op, double& tp, double& ep, double& cp) {
-      const double dt = CommCost(cl, place, p, m.moe.top_k, op).time.value() * op.count;
+      const double dt = comm_costs.Of(op).time.value() * op.count;
       (op.group == Group::kEp ? ep : op.group == Group::kCp ? cp : tp) += dt;
     };
     for (const CommOp& op : w.forward_comm) comm_time(op, t.tp_forward, t.ep_forward, t.cp_forward);
@@ -221,7 +252,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   const double cp_total = tc.cp_forward + tc.cp_backward;
   for (const std::vector<CommOp>* ops : {&wc.forward_comm, &wc.backward_comm}) {
     for (const CommOp& op : *ops) {
-      const collective::Cost c = CommCost(cl, place, p, m.moe.top_k, op);
+      const collective::Cost& c = comm_costs.Of(op);
       const double total = op.group == Group::kEp   ? ep_total
                            : op.group == Group::kCp ? cp_total
                                                     : tp_total;

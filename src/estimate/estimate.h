@@ -87,12 +87,12 @@ struct OpSummary {  // one operator kind on the critical stage, per step
 // critical rank's compute hid.
 struct StreamBusy {
   int stage = 0;
-  std::string_view stream;  // compute, tp, pp, dp
+  std::string_view stream;  // compute, tp, pp, dp, ep, cp
   double busy_s = 0;
 };
 
 struct OverlapSummary {   // one communication kind on the critical rank, whole step
-  std::string_view kind;  // tp, pp, dp
+  std::string_view kind;  // tp, pp, dp, ep, cp
   double total_s = 0;     // time its streams were busy (pp: transfers in and out)
   double exposed_s = 0;   // compute stream idle while it ran
   double Hidden() const { return total_s > exposed_s ? total_s - exposed_s : 0.0; }

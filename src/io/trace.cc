@@ -1,5 +1,7 @@
 #include "io/trace.h"
 
+#include <vector>
+
 #include <fmt/format.h>
 
 namespace fathom::io {
@@ -35,12 +37,22 @@ std::string ChromeTraceJson(const sim::SimResult& r) {
     if (!first) out += ",\n";
     first = false;
   };
+  // Threads for the ep and cp streams only where the plan uses them.
+  std::vector<bool> used(sim::kStreamsPerStage, false);
+  for (sim::StreamId s = 0; s < prog.streams(); ++s) {
+    if (!prog.stream_ops(s).empty()) used[s % sim::kStreamsPerStage] = true;
+  }
+  for (sim::StreamKind k : {sim::StreamKind::kCompute, sim::StreamKind::kTp, sim::StreamKind::kPp,
+                            sim::StreamKind::kDp}) {
+    used[static_cast<size_t>(k)] = true;
+  }
   for (int s = 0; s < r.stages; ++s) {
     sep();
     out += fmt::format(
         R"({{"ph":"M","name":"process_name","ts":0,"dur":0,"pid":{},"tid":0,"args":{{"name":"pipeline stage {}"}}}})",
         s, s);
     for (int k = 0; k < sim::kStreamsPerStage; ++k) {
+      if (!used[static_cast<size_t>(k)]) continue;
       sep();
       out += fmt::format(
           R"({{"ph":"M","name":"thread_name","ts":0,"dur":0,"pid":{},"tid":{},"args":{{"name":"{}"}}}})",

@@ -28,24 +28,29 @@ sim::SimResult SimulateExample(const char* name) {
   return std::move(r).value();
 }
 
-TEST(ChromeTrace, EveryEventIsCompleteAndThreadsNestOrFollow) {
-  const sim::SimResult r = SimulateExample("gpt3-175b-128-h100-bf16.yaml");
+// Every event is complete, and on one thread intervals nest or follow; returns the names
+// of the threads.
+std::vector<std::string> CheckStructure(const sim::SimResult& r) {
+  std::vector<std::string> names;
   const nlohmann::json j = nlohmann::json::parse(ChromeTraceJson(r));
-  ASSERT_TRUE(j.contains("traceEvents"));
+  EXPECT_TRUE(j.contains("traceEvents"));
   std::map<std::pair<int, int>, std::vector<std::pair<double, double>>> threads;
   size_t complete = 0;
   for (const nlohmann::json& e : j["traceEvents"]) {
     for (const char* key : {"ph", "ts", "dur", "pid", "tid", "name"}) {
-      ASSERT_TRUE(e.contains(key)) << key << " missing in " << e.dump();
+      EXPECT_TRUE(e.contains(key)) << key << " missing in " << e.dump();
+      if (!e.contains(key)) return names;
+    }
+    if (e["ph"] == "M" && e["name"] == "thread_name" && e["pid"] == 0) {
+      names.push_back(e["args"]["name"].get<std::string>());
     }
     if (e["ph"] != "X") continue;
     ++complete;
-    ASSERT_GE(e["dur"].get<double>(), 0);
+    EXPECT_GE(e["dur"].get<double>(), 0);
     threads[{e["pid"].get<int>(), e["tid"].get<int>()}].push_back(
         {e["ts"].get<double>(), e["ts"].get<double>() + e["dur"].get<double>()});
   }
   EXPECT_GT(complete, 1000u);
-  // On one thread, intervals are disjoint or nested (a stack of open intervals).
   const double eps = 1e-6;  // us
   for (auto& [thread, spans] : threads) {
     std::sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) {
@@ -54,19 +59,35 @@ TEST(ChromeTrace, EveryEventIsCompleteAndThreadsNestOrFollow) {
     std::vector<double> open;
     for (const auto& [begin, end] : spans) {
       while (!open.empty() && open.back() <= begin + eps) open.pop_back();
-      if (!open.empty()) {
-        ASSERT_LE(end, open.back() + eps) << "stage " << thread.first << " thread " << thread.second
-                                          << " has overlapping events at " << begin << " us";
+      if (!open.empty() && end > open.back() + eps) {
+        ADD_FAILURE() << "stage " << thread.first << " thread " << thread.second
+                      << " has overlapping events at " << begin << " us";
+        return names;
       }
       open.push_back(end);
     }
   }
-  // Times are microseconds: the step lies within the report's step time.
   double last = 0;
   for (const auto& [thread, spans] : threads) {
-    for (const auto& s : spans) last = std::max(last, s.second);
+    for (const auto& span : spans) last = std::max(last, span.second);
   }
   EXPECT_NEAR(last * 1e-6, r.report.step_time_s, 1e-6);
+  return names;
+}
+
+// An MoE plan with overlapped all-to-alls: the ep stream is a thread of its own.
+TEST(ChromeTrace, AnMoePlanHasAnExpertParallelThread) {
+  const sim::SimResult r = SimulateExample("frontier-moe-15k-h100.yaml");
+  const std::vector<std::string> names = CheckStructure(r);
+  EXPECT_EQ(names, (std::vector<std::string>{"compute", "tp", "pp", "dp", "ep"}));
+  const sim::SimResult again = SimulateExample("frontier-moe-15k-h100.yaml");
+  EXPECT_EQ(ChromeTraceJson(r), ChromeTraceJson(again));
+  EXPECT_EQ(StepReportJson(r.report), StepReportJson(again.report));
+}
+
+TEST(ChromeTrace, EveryEventIsCompleteAndThreadsNestOrFollow) {
+  const sim::SimResult r = SimulateExample("gpt3-175b-128-h100-bf16.yaml");
+  EXPECT_EQ(CheckStructure(r), (std::vector<std::string>{"compute", "tp", "pp", "dp"}));
 }
 
 TEST(ChromeTrace, SameScenarioSameBytes) {

@@ -72,17 +72,7 @@ void PredictCollective(ValidationRow& row, const Catalog& catalog, const YAML::N
 
 void Predict(ValidationRow& row, const estimate::Scenario& scenario, bool simulate) {
   core::Result<estimate::StepReport> r = estimate::Estimate(scenario);
-  // The simulator has no expert- or context-parallel streams yet: those rows are simulated
-  // by the estimator (said in the row's assumptions).
-  const bool sim_models_plan = !scenario.model.moe.IsMoe() && scenario.plan.cp == 1;
-  core::Result<sim::SimResult> simulated =
-      sim_models_plan ? sim::Simulate(scenario) : core::Result<sim::SimResult>(sim::SimResult{});
-  if (!sim_models_plan && r.ok()) {
-    simulated.value().report = r.value();
-    row.assumptions.push_back(
-        "simulate column: the closed-form estimate (the simulator does not yet model expert- or "
-        "context-parallel communication)");
-  }
+  core::Result<sim::SimResult> simulated = sim::Simulate(scenario);
   if (r.ok() && simulated.ok()) {
     row.estimated_s = r.value().step_time_s;
     row.simulated_s = simulated.value().report.step_time_s;

@@ -282,7 +282,7 @@ namespace {
 // fastest. Exact when the stride and the extents divide one another; otherwise counts the
 // distinct coordinates the members take.
 void TorusExtent(const std::vector<int>& dims, int64_t members, int64_t stride,
-                 std::vector<int>& out) {
+                 SmallVector<int, kInlineTorusDims>& out) {
   out.assign(dims.size(), 1);
   int64_t rem = members;
   int64_t step = stride;

@@ -15,6 +15,7 @@
 #include "core/diagnostic.h"
 #include "core/units.h"
 #include "hardware/chip_spec.h"
+#include "network/small_vector.h"
 
 namespace fathom::network {
 
@@ -121,14 +122,21 @@ struct LevelSpan {
   int64_t blocks = 1;             // blocks of this level the group touches
 };
 
+// Inline capacities of a placement (more spill to the heap): real fabrics have at most a
+// few tiers, tori at most a few dimensions.
+inline constexpr size_t kInlineLevels = 8;
+inline constexpr size_t kInlineTorusDims = 4;
+
 struct GroupPlacement {
-  int size = 1;                   // members
-  int64_t stride = 1;             // rank distance between consecutive members
-  std::vector<LevelSpan> levels;  // per hierarchy level, same indices as Hierarchy::levels
-  int members_per_domain = 1;     // = levels[0].members_per_block
-  int64_t domains = 1;            // = levels[0].blocks
-  int span_level = 0;             // lowest level one of whose blocks holds the whole group
-  std::vector<int> torus_extent;  // kTorus domains: members along each torus dimension
+  int size = 1;        // members
+  int64_t stride = 1;  // rank distance between consecutive members
+  // Per hierarchy level, same indices as Hierarchy::levels.
+  SmallVector<LevelSpan, kInlineLevels> levels;
+  int members_per_domain = 1;  // = levels[0].members_per_block
+  int64_t domains = 1;         // = levels[0].blocks
+  int span_level = 0;          // lowest level one of whose blocks holds the whole group
+  // kTorus domains: members along each torus dimension.
+  SmallVector<int, kInlineTorusDims> torus_extent;
 
   bool InsideDomain() const { return domains == 1; }
 };

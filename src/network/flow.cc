@@ -26,7 +26,8 @@ class Filler {
     }
     std::partial_sum(link_start_.begin(), link_start_.end(), link_start_.begin());
     link_flow_.resize(static_cast<size_t>(link_start_.back()));
-    std::vector<int32_t> fill(link_start_.begin(), link_start_.end() - 1);
+    SmallVector<int32_t, kInlineLinks + 1> fill;
+    fill.assign(link_start_.begin(), link_start_.end() - 1);
     for (int f = 0; f < flows; ++f) {
       for (int32_t e = p.flow_start[f]; e < p.flow_start[f + 1]; ++e) {
         if (p.flow_weight[e] > 0) link_flow_[fill[p.flow_link[e]]++] = f;
@@ -46,12 +47,12 @@ class Filler {
 
   // Rates of the flows with active[f] (others get 0); bottleneck[f] = the link that froze
   // flow f, or -1 (its cap, or no link).
-  void Solve(const std::vector<char>& active, std::vector<double>& rate,
-             std::vector<int>& bottleneck) {
+  // `rate` and `bottleneck` hold Flows() entries.
+  void Solve(std::span<const char> active, std::span<double> rate, std::span<int> bottleneck) {
     const int links = p_.Links();
     const int flows = p_.Flows();
-    rate.assign(static_cast<size_t>(flows), 0);
-    bottleneck.assign(static_cast<size_t>(flows), -1);
+    std::fill(rate.begin(), rate.end(), 0.0);
+    std::fill(bottleneck.begin(), bottleneck.end(), -1);
     std::fill(used_.begin(), used_.end(), 0.0);
     std::fill(weight_.begin(), weight_.end(), 0.0);
     std::fill(count_.begin(), count_.end(), 0);
@@ -112,8 +113,7 @@ class Filler {
   }
 
  private:
-  void Freeze(int f, double level, int link, std::vector<double>& rate,
-              std::vector<int>& bottleneck) {
+  void Freeze(int f, double level, int link, std::span<double> rate, std::span<int> bottleneck) {
     frozen_[f] = 1;
     rate[f] = level;
     bottleneck[f] = link;
@@ -128,13 +128,13 @@ class Filler {
   }
 
   const FlowProblem& p_;
-  std::vector<int32_t> link_start_;
-  std::vector<int32_t> link_flow_;
-  std::vector<int> capped_;
-  std::vector<double> used_;    // per link: load of the frozen flows
-  std::vector<double> weight_;  // per link: summed weight of the unfrozen flows
-  std::vector<int> count_;      // per link: unfrozen flows
-  std::vector<char> frozen_;
+  SmallVector<int32_t, kInlineLinks + 1> link_start_;
+  SmallVector<int32_t, kInlineFlowLinks> link_flow_;
+  SmallVector<int, kInlineFlows> capped_;
+  SmallVector<double, kInlineLinks> used_;    // per link: load of the frozen flows
+  SmallVector<double, kInlineLinks> weight_;  // per link: summed weight of the unfrozen flows
+  SmallVector<int, kInlineLinks> count_;      // per link: unfrozen flows
+  SmallVector<char, kInlineFlows> frozen_;
 };
 
 }  // namespace
@@ -163,20 +163,38 @@ std::vector<double> MaxMinRates(const FlowProblem& problem) {
 }
 
 std::vector<double> MaxMinRates(const FlowProblem& problem, std::vector<int>* bottleneck) {
-  Filler filler(problem);
-  std::vector<double> rate;
+  const size_t flows = static_cast<size_t>(problem.Flows());
+  std::vector<double> rate(flows);
   std::vector<int> local;
-  filler.Solve(std::vector<char>(static_cast<size_t>(problem.Flows()), 1), rate,
-               bottleneck ? *bottleneck : local);
+  std::vector<int>& b = bottleneck ? *bottleneck : local;
+  b.resize(flows);
+  MaxMinRates(problem, rate, b);
   return rate;
 }
 
+void MaxMinRates(const FlowProblem& problem, std::span<double> rate, std::span<int> bottleneck) {
+  const size_t flows = static_cast<size_t>(problem.Flows());
+  FATHOM_CHECK(rate.size() == flows && bottleneck.size() == flows, "one rate per flow");
+  Filler filler(problem);
+  SmallVector<char, kInlineFlows> active(flows, 1);
+  filler.Solve(std::span<const char>(active.data(), flows), rate, bottleneck);
+}
+
 std::vector<double> CompletionTimes(const FlowProblem& problem, std::span<const double> bytes) {
+  std::vector<double> done(static_cast<size_t>(problem.Flows()), 0);
+  CompletionTimes(problem, bytes, done);
+  return done;
+}
+
+void CompletionTimes(const FlowProblem& problem, std::span<const double> bytes,
+                     std::span<double> done) {
   const int flows = problem.Flows();
   FATHOM_CHECK(static_cast<int>(bytes.size()) == flows, "one byte count per flow");
-  std::vector<double> done(static_cast<size_t>(flows), 0);
-  std::vector<double> left(bytes.begin(), bytes.end());
-  std::vector<char> active(static_cast<size_t>(flows), 0);
+  FATHOM_CHECK(static_cast<int>(done.size()) == flows, "one completion time per flow");
+  std::fill(done.begin(), done.end(), 0.0);
+  SmallVector<double, kInlineFlows> left;
+  left.assign(bytes.begin(), bytes.end());
+  SmallVector<char, kInlineFlows> active(static_cast<size_t>(flows), 0);
   int remaining = 0;
   for (int f = 0; f < flows; ++f) {
     if (left[f] > 0) {
@@ -185,11 +203,13 @@ std::vector<double> CompletionTimes(const FlowProblem& problem, std::span<const 
     }
   }
   Filler filler(problem);
-  std::vector<double> rate;
-  std::vector<int> bottleneck;
+  SmallVector<double, kInlineFlows> rate(static_cast<size_t>(flows), 0.0);
+  SmallVector<int, kInlineFlows> bottleneck(static_cast<size_t>(flows), -1);
   double now = 0;
   while (remaining > 0) {
-    filler.Solve(active, rate, bottleneck);
+    filler.Solve(std::span<const char>(active.data(), active.size()),
+                 std::span<double>(rate.data(), rate.size()),
+                 std::span<int>(bottleneck.data(), bottleneck.size()));
     double step = kInf;
     for (int f = 0; f < flows; ++f) {
       if (active[f]) step = std::min(step, rate[f] > 0 ? left[f] / rate[f] : kInf);
@@ -215,7 +235,6 @@ std::vector<double> CompletionTimes(const FlowProblem& problem, std::span<const 
     }
     now += step;
   }
-  return done;
 }
 
 }  // namespace fathom::network

@@ -17,15 +17,24 @@
 #include <utility>
 #include <vector>
 
+#include "network/small_vector.h"
+
 namespace fathom::network {
 
+// Inline capacities of a problem (larger ones spill to the heap): what a symmetric solve
+// of a few traffic entries on a hierarchy of up to 8 levels needs.
+inline constexpr size_t kInlineLinks = 24;
+inline constexpr size_t kInlineFlows = 16;
+inline constexpr size_t kInlineFlowLinks = 64;
+
 struct FlowProblem {
-  std::vector<double> capacity;  // per link (or link class): bytes/s
+  SmallVector<double, kInlineLinks> capacity;  // per link (or link class): bytes/s
   // Per flow (or flow class), CSR: the links it loads and the load of a unit rate on each.
-  std::vector<int32_t> flow_start{0};
-  std::vector<int32_t> flow_link;
-  std::vector<double> flow_weight;
-  std::vector<double> rate_cap;  // per flow: largest rate it can use (infinity = none)
+  SmallVector<int32_t, kInlineFlows + 1> flow_start{0};
+  SmallVector<int32_t, kInlineFlowLinks> flow_link;
+  SmallVector<double, kInlineFlowLinks> flow_weight;
+  SmallVector<double, kInlineFlows>
+      rate_cap;  // per flow: largest rate it can use (infinity = none)
 
   int AddLink(double bytes_per_s);
   // Adds a flow loading `links` (link index, weight); returns its index.
@@ -45,11 +54,17 @@ struct FlowProblem {
 // link that froze it (-1: its cap or none).
 std::vector<double> MaxMinRates(const FlowProblem& problem);
 std::vector<double> MaxMinRates(const FlowProblem& problem, std::vector<int>* bottleneck);
+// The same into caller-owned buffers of Flows() entries; no allocation for problems that fit
+// the inline capacities.
+void MaxMinRates(const FlowProblem& problem, std::span<double> rate, std::span<int> bottleneck);
 
 // Fluid completion: flow i carries bytes[i]; rates are max-min fair among the unfinished
 // flows and re-solved whenever one finishes (flows whose remaining times agree to 1e-12
 // relative finish together, in one re-solve). Returns each flow's completion time (s): 0 for
 // bytes[i] <= 0, infinity for a flow left at rate 0.
 std::vector<double> CompletionTimes(const FlowProblem& problem, std::span<const double> bytes);
+// The same into a caller-owned buffer of Flows() entries.
+void CompletionTimes(const FlowProblem& problem, std::span<const double> bytes,
+                     std::span<double> done);
 
 }  // namespace fathom::network

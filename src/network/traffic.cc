@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -32,8 +31,9 @@ bool Mesh(const ClusterSpec& c, int64_t domain) {
 // Per flow, its entry; per link, the level its saturation is reported as.
 struct Built {
   FlowProblem problem;
-  std::vector<int> entry;  // per flow
-  std::vector<int> level;  // per link: -1 scale-up, 0 NIC, k bundle of a level-k block
+  SmallVector<int, kInlineFlows> entry;  // per flow
+  SmallVector<int, kInlineLinks>
+      level;  // per link: -1 scale-up, 0 NIC, k bundle of a level-k block
 
   int AddLink(double capacity, int at_level) {
     level.push_back(at_level);
@@ -53,7 +53,7 @@ TrafficRates Collect(const Built& b, std::span<const Traffic> traffic) {
     // One entry, its slowest flow: progressive filling's first freeze, where the first link
     // saturates with every flow still rising (no filling rounds needed).
     const FlowProblem& p = b.problem;
-    std::vector<double> load(p.capacity.size(), 0.0);
+    SmallVector<double, kInlineLinks> load(p.capacity.size(), 0.0);
     for (size_t e = 0; e < p.flow_link.size(); ++e) load[p.flow_link[e]] += p.flow_weight[e];
     for (size_t l = 0; l < load.size(); ++l) {
       if (load[l] <= 0) continue;
@@ -65,9 +65,12 @@ TrafficRates Collect(const Built& b, std::span<const Traffic> traffic) {
     }
     return r;
   }
-  std::vector<int> bottleneck;
-  const std::vector<double> rate = MaxMinRates(b.problem, &bottleneck);
-  std::vector<double> bytes(rate.size());
+  const size_t flows = static_cast<size_t>(b.problem.Flows());
+  SmallVector<int, kInlineFlows> bottleneck(flows, -1);
+  SmallVector<double, kInlineFlows> rate(flows, 0.0);
+  MaxMinRates(b.problem, std::span<double>(rate.data(), flows),
+              std::span<int>(bottleneck.data(), flows));
+  SmallVector<double, kInlineFlows> bytes(flows, 0.0);
   for (size_t f = 0; f < rate.size(); ++f) {
     const size_t e = static_cast<size_t>(b.entry[f]);
     bytes[f] = traffic[e].bytes_per_flow;
@@ -77,7 +80,9 @@ TrafficRates Collect(const Built& b, std::span<const Traffic> traffic) {
     }
   }
   if (rates_only) return r;  // no bytes given: no fluid completion
-  const std::vector<double> done = CompletionTimes(b.problem, bytes);
+  SmallVector<double, kInlineFlows> done(flows, 0.0);
+  CompletionTimes(b.problem, std::span<const double>(bytes.data(), flows),
+                  std::span<double>(done.data(), flows));
   for (size_t f = 0; f < done.size(); ++f) {
     const size_t e = static_cast<size_t>(b.entry[f]);
     r.time[e] = std::max(r.time[e], done[f]);
@@ -107,21 +112,28 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
   const double su = ScaleUpLink(cluster, domain);
   const int su_up = mesh ? -1 : b.AddLink(su, -1);
   const int su_down = mesh ? -1 : b.AddLink(su, -1);
-  std::map<std::pair<int64_t, int64_t>, int> mesh_class;  // (stride, size) -> pair-link class
+  struct MeshClass {
+    int64_t stride;
+    int64_t size;
+    int link;
+  };
+  SmallVector<MeshClass, 4> mesh_class;  // (stride, size) -> pair-link class
   const int nic_up = levels > 1 ? b.AddLink(lv[0].uplink, 0) : -1;
   const int nic_down = levels > 1 ? b.AddLink(lv[0].uplink, 0) : -1;
-  std::vector<int> up(static_cast<size_t>(levels), -1);
-  std::vector<int> down(static_cast<size_t>(levels), -1);
+  SmallVector<int, kInlineLevels> up(static_cast<size_t>(levels), -1);
+  SmallVector<int, kInlineLevels> down(static_cast<size_t>(levels), -1);
   for (int k = 1; k + 1 < levels; ++k) {
     const double bundle = static_cast<double>(lv[k].block) * lv[k].uplink;
     up[k] = b.AddLink(bundle, k);
     down[k] = b.AddLink(bundle, k);
   }
 
-  std::vector<double> m(static_cast<size_t>(levels));       // members per block
-  std::vector<double> blocks(static_cast<size_t>(levels));  // blocks the group touches
-  std::vector<double> flows(static_cast<size_t>(levels));   // per group, by LCA level
-  std::vector<std::pair<int, double>> path;
+  const size_t nl = static_cast<size_t>(levels);
+  SmallVector<double, kInlineLevels> m(nl, 0.0);       // members per block
+  SmallVector<double, kInlineLevels> blocks(nl, 0.0);  // blocks the group touches
+  SmallVector<double, kInlineLevels> flows(nl, 0.0);   // per group, by LCA level
+  SmallVector<double, kInlineLevels> bundle_links(nl, 0.0);
+  SmallVector<std::pair<int, double>, 2 * kInlineLevels> path;
   for (size_t e = 0; e < traffic.size(); ++e) {
     const Traffic& t = traffic[e];
     const GroupPlacement& g = t.group;
@@ -144,7 +156,7 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
     std::fill(flows.begin(), flows.end(), 0.0);
     double su_links = 0;
     double nic_links = 0;
-    std::vector<double> bundle_links(static_cast<size_t>(levels), 0.0);
+    std::fill(bundle_links.begin(), bundle_links.end(), 0.0);
     switch (t.pattern) {
       case Pattern::kRing:
       case Pattern::kNeighbor: {
@@ -182,9 +194,15 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
         if (mesh) {
           // Each intra-domain flow has its own pair link. Groups of different shapes (other
           // Megatron axes) join chips differing in other rank digits: other pair links.
-          const auto [pair, fresh] = mesh_class.try_emplace({g.stride, n}, -1);
-          if (fresh) pair->second = b.AddLink(su, -1);
-          path.emplace_back(pair->second, 1.0);
+          int pair = -1;
+          for (const MeshClass& mc : mesh_class) {
+            if (mc.stride == g.stride && mc.size == n) pair = mc.link;
+          }
+          if (pair < 0) {
+            pair = b.AddLink(su, -1);
+            mesh_class.push_back({g.stride, n, pair});
+          }
+          path.emplace_back(pair, 1.0);
         } else {
           FATHOM_CHECK(su_links > 0, "intra-domain flows without scale-up links");
           path.emplace_back(su_up, flows[0] / su_links);
@@ -203,7 +221,7 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
           path.emplace_back(down[k], w);
         }
       }
-      b.problem.AddFlow(path);
+      b.problem.AddFlow(std::span<const std::pair<int, double>>(path.data(), path.size()));
       b.entry.push_back(static_cast<int>(e));
     }
   }

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "network/cluster_spec.h"
+#include "network/small_vector.h"
 
 namespace fathom::network {
 
@@ -49,13 +50,13 @@ struct Traffic {
 struct TrafficRates {
   // Per traffic entry: the rate (bytes/s) of its slowest flow under max-min sharing, and the
   // time its last flow completes (fluid model, all entries started together).
-  std::vector<double> rate;
-  std::vector<double> time;
+  SmallVector<double, 4> rate;
+  SmallVector<double, 4> time;
   // Per traffic entry: the hierarchy level whose link limits its slowest flow (-1: the
   // scale-up link, 0: the NIC / domain uplink, k: the uplink of a level-k block;
   // kNoBottleneck for an entry with no flow, a group of one: its rate is infinite, time 0).
   // Where links of several levels saturate at once the lowest level is reported.
-  std::vector<int> bottleneck_level;
+  SmallVector<int, 4> bottleneck_level;
 };
 inline constexpr int kNoBottleneck = -2;
 

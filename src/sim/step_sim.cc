@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstddef>
 
 #include "collective/collective.h"
 #include "core/check.h"
@@ -21,6 +22,10 @@ std::string_view StreamName(StreamKind k) {
       return "pp";
     case StreamKind::kDp:
       return "dp";
+    case StreamKind::kEp:
+      return "ep";
+    case StreamKind::kCp:
+      return "cp";
   }
   return "?";
 }
@@ -36,14 +41,21 @@ constexpr OpId kNone = ~OpId{0};
 Time Ns(double seconds) { return static_cast<Time>(std::llround(seconds * 1e9)); }
 
 // One step of a pass over one layer (or the embedding, or the head), one micro-batch: a
-// compute operator or a tensor-parallel collective call.
+// compute operator or a collective call on a communication stream.
 struct Item {
-  bool comm = false;
+  StreamKind stream = StreamKind::kCompute;
   Time duration = 0;
-  std::string_view name;
-  std::string_view algorithm;
+  std::string_view name = {};
+  std::string_view algorithm = {};
   double flops = 0;
   double bytes = 0;
+  bool expert = false;     // compute: a routed-expert operator (anchors the all-to-alls)
+  bool attention = false;  // compute: the attention core (anchors the K/V exchange)
+  // Compute, ring attention: the K/V exchange run beside this operator in cp-1 steps.
+  Time ring = 0;
+  std::string_view ring_name = {};
+  std::string_view ring_algorithm = {};
+  double ring_bytes = 0;
 };
 
 // Tensor-parallel calls spread over the compute: call j goes before compute item
@@ -62,6 +74,57 @@ std::vector<Item> Interleave(const std::vector<Item>& compute, const std::vector
   return out;
 }
 
+// Calls placed around the compute items that `anchor` selects: `before` ahead of the
+// first, `after` behind the last (with no anchor: at the start and the end).
+template <typename Anchor>
+std::vector<Item> Around(const std::vector<Item>& items, const std::vector<Item>& before,
+                         const std::vector<Item>& after, Anchor anchor) {
+  if (before.empty() && after.empty()) return items;
+  size_t first = items.size();
+  size_t last = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].stream != StreamKind::kCompute || !anchor(items[i])) continue;
+    if (first == items.size()) first = i;
+    last = i;
+  }
+  const size_t begin = first == items.size() ? 0 : first;              // insert `before` here
+  const size_t end = first == items.size() ? items.size() : last + 1;  // and `after` here
+  std::vector<Item> out;
+  out.reserve(items.size() + before.size() + after.size());
+  out.insert(out.end(), items.begin(), items.begin() + static_cast<std::ptrdiff_t>(begin));
+  out.insert(out.end(), before.begin(), before.end());
+  out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(begin),
+             items.begin() + static_cast<std::ptrdiff_t>(end));
+  out.insert(out.end(), after.begin(), after.end());
+  out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(end), items.end());
+  return out;
+}
+
+// Ring attention: the K/V exchange of a pass over one layer shared among its attention
+// operators in proportion to their time. False where there is no attention to carry it.
+bool AttachRing(std::vector<Item>& items, const std::vector<Item>& ring) {
+  Time exchange = 0;
+  Time attention = 0;
+  for (const Item& r : ring) exchange += r.duration;
+  for (const Item& it : items) attention += it.attention ? it.duration : 0;
+  if (attention == 0) return false;
+  Time seen = 0;
+  Time given = 0;
+  for (Item& it : items) {
+    if (!it.attention) continue;
+    seen += it.duration;
+    const Time upto =
+        static_cast<Time>(std::llround(static_cast<double>(exchange) * static_cast<double>(seen) /
+                                       static_cast<double>(attention)));
+    it.ring = upto - given;
+    given = upto;
+    it.ring_name = ring.front().name;
+    it.ring_algorithm = ring.front().algorithm;
+    it.ring_bytes = ring.front().bytes;
+  }
+  return true;
+}
+
 // The items of one stage class: per layer, and for the embedding and the head.
 struct ClassItems {
   std::array<std::vector<Item>, 3> layer;  // by Pass: forward, backward, weight
@@ -75,43 +138,67 @@ struct ClassItems {
 ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w,
                       const estimate::Placements& place, bool split_weight) {
   const double layers = std::max(1, w.layers);
-  std::array<std::array<std::vector<Item>, 3>, 3> compute;  // [scope][pass]
-  std::array<std::array<std::vector<Item>, 3>, 3> comm;
+  using Lists = std::array<std::array<std::vector<Item>, 3>, 3>;  // [scope][pass]
+  Lists compute;
+  Lists tp;  // tensor- and expert-tensor-parallel calls
+  Lists ep_before, ep_after, cp_before, cp_after;
   auto reps = [&](Scope s, double count) { return s == Scope::kLayer ? count / layers : count; };
   auto add_compute = [&](const workload::ComputeOp& op, Pass pass) {
     const double r = reps(op.scope, op.count);
     if (pass == Pass::kBackward && split_weight && op.name == "wgrad") pass = Pass::kWeight;
     compute[static_cast<size_t>(op.scope)][static_cast<size_t>(pass)].push_back(
-        {false,
-         Ns(estimate::ComputeTime(sc.cluster.chip, op) * r),
-         op.name,
-         {},
-         op.Flops() * r,
-         op.bytes * r});
+        {.duration = Ns(estimate::ComputeTime(sc.cluster.chip, op) * r),
+         .name = op.name,
+         .flops = op.Flops() * r,
+         .bytes = op.bytes * r,
+         .expert = op.role == model::Role::kExpert,
+         .attention = op.kind == model::OpKind::kAttention});
   };
   for (const workload::ComputeOp& op : w.forward) add_compute(op, Pass::kForward);
   for (const workload::ComputeOp& op : w.backward) add_compute(op, Pass::kBackward);
   auto add_comm = [&](const workload::CommOp& op, Pass pass) {
     const double n = reps(op.scope, op.count);
     const long calls = std::max(1L, std::lround(n));
-    // Each op on its own group (TP, or the expert and context groups of MoE and CP
-    // layers); all of them share the layer's communication stream for now.
     const collective::Cost c =
         estimate::CommCost(sc.cluster, place, sc.plan, sc.model.moe.top_k, op);
-    const Item item{true,    Ns(c.time.value() * n / static_cast<double>(calls)),
-                    op.name, c.algorithm,
-                    0,       op.bytes};
+    const bool ep = op.group == workload::Group::kEp;
+    const bool cp = op.group == workload::Group::kCp;
+    const Item item{.stream = ep   ? StreamKind::kEp
+                              : cp ? StreamKind::kCp
+                                   : StreamKind::kTp,
+                    .duration = Ns(c.time.value() * n / static_cast<double>(calls)),
+                    .name = op.name,
+                    .algorithm = c.algorithm,
+                    .bytes = op.bytes};
+    const size_t s = static_cast<size_t>(op.scope);
+    const size_t p = static_cast<size_t>(pass);
     for (long i = 0; i < calls; ++i) {
-      comm[static_cast<size_t>(op.scope)][static_cast<size_t>(pass)].push_back(item);
+      // Dispatch before the experts, combine after; gathers before attention, the
+      // reduce-scatter of the K/V gradients after.
+      const bool after = ep ? i >= (calls + 1) / 2 : op.kind == Kind::kReduceScatter;
+      std::vector<Item>& list = ep   ? (after ? ep_after : ep_before)[s][p]
+                                : cp ? (after ? cp_after : cp_before)[s][p]
+                                     : tp[s][p];
+      list.push_back(item);
     }
   };
   for (const workload::CommOp& op : w.forward_comm) add_comm(op, Pass::kForward);
   for (const workload::CommOp& op : w.backward_comm) add_comm(op, Pass::kBackward);
+  const bool ring = sc.plan.cp > 1 && sc.plan.cp_comm == parallel::CpComm::kP2p;
   ClassItems out;
-  for (Scope s : {Scope::kLayer, Scope::kEmbedding, Scope::kLogits}) {
+  for (Scope scope : {Scope::kLayer, Scope::kEmbedding, Scope::kLogits}) {
+    const size_t s = static_cast<size_t>(scope);
     for (size_t p = 0; p < 3; ++p) {
-      out.Of(s)[p] =
-          Interleave(compute[static_cast<size_t>(s)][p], comm[static_cast<size_t>(s)][p]);
+      std::vector<Item> items = Interleave(compute[s][p], tp[s][p]);
+      items =
+          Around(items, ep_before[s][p], ep_after[s][p], [](const Item& it) { return it.expert; });
+      const bool attached = ring && cp_after[s][p].empty() && !cp_before[s][p].empty() &&
+                            AttachRing(items, cp_before[s][p]);
+      if (!attached) {
+        items = Around(items, cp_before[s][p], cp_after[s][p],
+                       [](const Item& it) { return it.attention; });
+      }
+      out.Of(scope)[p] = std::move(items);
     }
   }
   return out;
@@ -160,7 +247,8 @@ class Builder {
   double contention_ = 0;
   Time pp_time_ = 0;
   collective::Cost pp_cost_;
-  estimate::Placed dp_place_;
+  estimate::Placed dp_place_;   // dense gradients and parameters: dp x cp
+  estimate::Placed edp_place_;  // routed experts': the expert-data-parallel group
   // Per virtual stage x micro-batch: sends out, and the first and last links of passes.
   std::vector<OpId> send_fwd_, send_bwd_, fwd_first_, bwd_first_, fwd_last_;
 
@@ -169,6 +257,7 @@ class Builder {
   OpId first_ = kNone;
   std::vector<OpId> sync_;         // ops the next link must wait for
   std::vector<OpId> layer_tails_;  // overlapped collectives of the current layer
+  std::vector<OpId> pass_tails_;   // overlapped all-to-alls of the current pass
   Time stretch_ = 0;               // contention to add to the next compute operator
   OpId first_compute_ = kNone;
   OpId last_compute_ = kNone;
@@ -178,25 +267,85 @@ int ChunkLayers(int layers, int v, int chunk) { return layers / v + (chunk < lay
 
 void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& base) {
   const double slow = slow_[static_cast<size_t>(stage)];
+  auto compute = [&](Time d, const OpInfo& info) {
+    const OpId op = Emit(stage, StreamKind::kCompute, d, info);
+    Chain(op);
+    if (first_compute_ == kNone) first_compute_ = op;
+    last_compute_ = op;
+  };
   for (const Item& it : items) {
     OpInfo info = base;
     info.name = it.name;
     info.bytes = it.bytes;
-    if (!it.comm) {
-      Time d = slow == 1 ? it.duration
+    if (it.stream == StreamKind::kCompute) {
+      const Time d = slow == 1
+                         ? it.duration
                          : static_cast<Time>(std::llround(static_cast<double>(it.duration) * slow));
-      d += stretch_;
-      stretch_ = 0;
       info.category = Category::kCompute;
       info.flops = it.flops;
-      const OpId op = Emit(stage, StreamKind::kCompute, d, info);
-      Chain(op);
-      if (first_compute_ == kNone) first_compute_ = op;
-      last_compute_ = op;
+      if (it.ring == 0) {
+        compute(d + stretch_, info);
+        stretch_ = 0;
+        continue;
+      }
+      // Ring attention: block 0 on the local K/V, block i once ring step i has brought
+      // the next; the hidden exchange slows the last block by the contention share.
+      const int blocks = p_.cp;
+      if (first_ == kNone) {  // the steps wait for the pass's input too
+        OpInfo start = base;
+        start.name = "ring_start";
+        start.category = Category::kSync;
+        Chain(Emit(stage, StreamKind::kCompute, 0, start));
+      }
+      OpInfo step = base;
+      step.name = it.ring_name;
+      step.algorithm = it.ring_algorithm;
+      step.category = Category::kCp;
+      step.bytes = it.ring_bytes;
+      std::vector<OpId> steps;
+      steps.reserve(static_cast<size_t>(blocks - 1));
+      for (int i = 1; i < blocks; ++i) {
+        const Time dur = it.ring * i / (blocks - 1) - it.ring * (i - 1) / (blocks - 1);
+        steps.push_back(Emit(stage, StreamKind::kCp, dur, step));
+      }
+      prog_.AddDependency(prev_, steps.front());
+      const double hidden =
+          std::min(static_cast<double>(it.ring),
+                   static_cast<double>(d) * (blocks - 1.0) / static_cast<double>(blocks));
+      info.flops = it.flops / blocks;
+      info.bytes = it.bytes / blocks;
+      for (int i = 0; i < blocks; ++i) {
+        Time dur = d * (i + 1) / blocks - d * i / blocks;
+        if (i == 0) dur += stretch_;
+        if (i == blocks - 1) dur += Ns(hidden * 1e-9 * contention_);
+        if (i > 0) sync_.push_back(steps[static_cast<size_t>(i - 1)]);
+        compute(dur, info);
+      }
+      stretch_ = 0;
+      continue;
+    }
+    info.algorithm = it.algorithm;
+    if (it.stream == StreamKind::kCp) {
+      info.category = Category::kCp;
+      Chain(Emit(stage, StreamKind::kCp, it.duration, info));
+      continue;
+    }
+    if (it.stream == StreamKind::kEp) {
+      info.category = Category::kEp;
+      // Nothing of the pass has run yet: the call waits for the pass's input like the
+      // compute does.
+      if (!p_.overlap_ep || first_ == kNone) {
+        Chain(Emit(stage, StreamKind::kEp, it.duration, info));
+        continue;
+      }
+      const OpId op = Emit(stage, StreamKind::kEp, it.duration, info);
+      prog_.AddDependency(prev_, op);
+      for (OpId x : sync_) prog_.AddDependency(x, op);
+      pass_tails_.push_back(op);
+      stretch_ += Ns(static_cast<double>(it.duration) * 1e-9 * contention_);
       continue;
     }
     info.category = Category::kTp;
-    info.algorithm = it.algorithm;
     if (!p_.overlap_tp || p_.tp == 1) {
       Chain(Emit(stage, StreamKind::kTp, it.duration, info));
       continue;
@@ -217,12 +366,19 @@ void Builder::BuildStage(int s) {
   const bool zb = p_.schedule == parallel::Schedule::kZeroBubbleH1;
   const Pass grad_pass = zb ? Pass::kWeight : Pass::kBackward;
   const int layers = std::max(1, w.layers);
-  const double unit_bytes = w.parameters * 2.0 / layers;  // 16-bit, one layer
+  // 16-bit gradients and parameters: the dense ones over dp x cp, the routed experts' over
+  // the expert-data-parallel group, in one operation (the estimator's sum).
+  const double dense_bytes = (w.parameters - w.expert_parameters) * 2.0;
+  const double expert_bytes = w.expert_parameters * 2.0;
+  const bool expert_dp = expert_bytes > 0 && edp_place_.group.size > 1;
+  const double unit_bytes = w.parameters * 2.0 / layers;  // one layer
   const double all_bytes = w.parameters * 2.0;
-  auto dp_cost = [&](Kind k, double bytes) {
-    return Ns(dp_place_.Cost(sc_.cluster, k, bytes).time.value());
+  auto dp_cost = [&](Kind k, double share) {  // share of the stage: 1, or 1 / layers
+    double t = dp_place_.Cost(sc_.cluster, k, dense_bytes * share).time.value();
+    if (expert_dp) t += edp_place_.Cost(sc_.cluster, k, expert_bytes * share).time.value();
+    return Ns(t);
   };
-  const bool dp = p_.dp > 1;
+  const bool dp = dp_place_.group.size > 1 || expert_dp;
   const bool zero3 = dp && p_.zero >= 3;
   const bool overlap_dp = p_.overlap_dp;
   const Kind reduce_kind = p_.zero >= 1 ? Kind::kReduceScatter : Kind::kAllReduce;
@@ -248,17 +404,22 @@ void Builder::BuildStage(int s) {
                     .layer = layer_offset_[static_cast<size_t>(c * pp + s)] + l,
                     .bytes = unit_bytes};
         prefetched[static_cast<size_t>(c)].push_back(
-            Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, unit_bytes), info));
+            Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, 1.0 / layers), info));
       }
     }
   }
 
   OpId last_reduce = kNone;
   OpId last_task_op = kNone;
+  OpId last_ep_sync = kNone;  // the last pass whose outputs waited for its all-to-alls
   OpId rank_prev = kNone;
-  const Time zero3_ag = zero3 ? dp_cost(Kind::kAllGather, unit_bytes) : 0;
-  const Time zero3_rs = zero3 ? dp_cost(Kind::kReduceScatter, unit_bytes) : 0;
-  const Time bucket = dp && !zero3 ? dp_cost(reduce_kind, unit_bytes) : 0;
+  // FSDP takes the routed experts with the dense parameters over dp x cp.
+  auto zero3_cost = [&](Kind k) {
+    return zero3 ? Ns(dp_place_.Cost(sc_.cluster, k, unit_bytes).time.value()) : Time{0};
+  };
+  const Time zero3_ag = zero3_cost(Kind::kAllGather);
+  const Time zero3_rs = zero3_cost(Kind::kReduceScatter);
+  const Time bucket = dp && !zero3 ? dp_cost(reduce_kind, 1.0 / layers) : 0;
   for (size_t t = 0; t < order.size(); ++t) {
     const parallel::PipelineTask task = order[t];
     const int g = task.chunk * pp + s;  // virtual stage
@@ -273,6 +434,7 @@ void Builder::BuildStage(int s) {
     first_ = first_compute_ = last_compute_ = kNone;
     sync_.clear();
     layer_tails_.clear();
+    pass_tails_.clear();
     stretch_ = 0;
     OpInfo base{.pass = task.pass,
                 .chunk = static_cast<int16_t>(task.chunk),
@@ -337,12 +499,19 @@ void Builder::BuildStage(int s) {
     if (!forward && first_virtual) RunItems(s, items.embedding[pass], base);
     sync_.insert(sync_.end(), layer_tails_.begin(), layer_tails_.end());
     layer_tails_.clear();
+    // The rank's next pass follows the compute; this pass's outputs wait for its
+    // overlapped collectives too (on the ep stream when there are all-to-alls, so that
+    // the next pass's tensor-parallel calls do not queue behind them).
     rank_prev = prev_;
+    const bool ep_tails = !pass_tails_.empty();
+    sync_.insert(sync_.end(), pass_tails_.begin(), pass_tails_.end());
+    pass_tails_.clear();
     if (!sync_.empty()) {
       OpInfo info = base;
-      info.name = "tp_sync";
+      info.name = "pass_sync";
       info.category = Category::kSync;
-      Chain(Emit(s, StreamKind::kTp, 0, info));
+      Chain(Emit(s, ep_tails ? StreamKind::kEp : StreamKind::kTp, 0, info));
+      if (ep_tails) last_ep_sync = prev_;
     }
     FATHOM_CHECK(first_ != kNone && first_compute_ != kNone, "a pipeline task without operators");
     out_.tasks.push_back({s, task, first_compute_, last_compute_});
@@ -377,8 +546,9 @@ void Builder::BuildStage(int s) {
   // distributed optimizer without overlap.
   if (dp && !zero3 && !overlap_dp) {
     OpInfo info{.name = reduce_name, .category = Category::kDp, .bytes = all_bytes};
-    last_reduce = Emit(s, StreamKind::kDp, dp_cost(reduce_kind, all_bytes), info);
+    last_reduce = Emit(s, StreamKind::kDp, dp_cost(reduce_kind, 1.0), info);
     prog_.AddDependency(last_task_op, last_reduce);
+    if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, last_reduce);
   }
   const double slow = slow_[static_cast<size_t>(s)];
   OpInfo info{.name = "optimizer",
@@ -391,10 +561,11 @@ void Builder::BuildStage(int s) {
               slow),
            info);
   prog_.AddDependency(last_task_op, opt);
+  if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, opt);
   if (last_reduce != kNone) prog_.AddDependency(last_reduce, opt);
   if (dp && !zero3 && p_.zero >= 1 && !overlap_dp) {
     OpInfo ag{.name = "dp_all_gather", .category = Category::kDp, .bytes = all_bytes};
-    prog_.AddDependency(opt, Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, all_bytes), ag));
+    prog_.AddDependency(opt, Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, 1.0), ag));
   }
 }
 
@@ -405,6 +576,7 @@ void Builder::Build() {
   contention_ = estimate::CommContention(sc_.cluster.chip, p_);
   const estimate::Placements place = estimate::PlaceGroups(sc_.cluster, p_);
   dp_place_ = place.dp;
+  edp_place_ = place.edp;
   pp_cost_ = place.pp.Cost(sc_.cluster, Kind::kSendRecv, g_.p2p_bytes);
   pp_time_ = Ns(pp_cost_.time.value());
   const bool zb = p_.schedule == parallel::Schedule::kZeroBubbleH1;
@@ -483,15 +655,26 @@ RunStats BuildAndRun(const estimate::Scenario& sc, const workload::StepGraph& g,
 }
 
 // The critical rank's time, split by what its compute stream was doing: computing, the
-// optimizer, or waiting while a tensor-parallel, pipeline or data-parallel transfer of
-// its own ran (in that precedence), or waiting on nothing of its own (the bubble).
+// optimizer, or waiting while a tensor-parallel, expert-parallel, context-parallel,
+// pipeline or data-parallel transfer of its own ran (in that precedence), or waiting on
+// nothing of its own (the bubble).
 struct Attribution {
-  double compute = 0, optimizer = 0, tp = 0, pp = 0, dp = 0, bubble = 0;
-  double tp_total = 0, pp_total = 0, dp_total = 0;
+  double compute = 0, optimizer = 0, tp = 0, ep = 0, cp = 0, pp = 0, dp = 0, bubble = 0;
+  double tp_total = 0, ep_total = 0, cp_total = 0, pp_total = 0, dp_total = 0;
 };
 
 Attribution Attribute(const SimResult& r, int stage, Time makespan) {
-  enum Slot { kComputeSlot, kOptimizerSlot, kBlockingPpSlot, kTpSlot, kPpSlot, kDpSlot, kSlots };
+  enum Slot {
+    kComputeSlot,
+    kOptimizerSlot,
+    kBlockingPpSlot,
+    kTpSlot,
+    kEpSlot,
+    kCpSlot,
+    kPpSlot,
+    kDpSlot,
+    kSlots
+  };
   struct Edge {
     Time t;
     int delta;
@@ -514,7 +697,11 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
                 : c == Category::kPp      ? kBlockingPpSlot
                                           : kComputeSlot);
       } else {
-        add(op, c == Category::kTp ? kTpSlot : c == Category::kPp ? kPpSlot : kDpSlot);
+        add(op, c == Category::kTp   ? kTpSlot
+                : c == Category::kEp ? kEpSlot
+                : c == Category::kCp ? kCpSlot
+                : c == Category::kPp ? kPpSlot
+                                     : kDpSlot);
       }
     }
   }
@@ -560,10 +747,14 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
   a.compute = static_cast<double>(exposed[kComputeSlot]) * 1e-9;
   a.optimizer = static_cast<double>(exposed[kOptimizerSlot]) * 1e-9;
   a.tp = static_cast<double>(exposed[kTpSlot]) * 1e-9;
+  a.ep = static_cast<double>(exposed[kEpSlot]) * 1e-9;
+  a.cp = static_cast<double>(exposed[kCpSlot]) * 1e-9;
   a.pp = static_cast<double>(exposed[kBlockingPpSlot] + exposed[kPpSlot]) * 1e-9;
   a.dp = static_cast<double>(exposed[kDpSlot]) * 1e-9;
   a.bubble = static_cast<double>(exposed[kSlots]) * 1e-9;
   a.tp_total = static_cast<double>(total[kTpSlot]) * 1e-9;
+  a.ep_total = static_cast<double>(total[kEpSlot]) * 1e-9;
+  a.cp_total = static_cast<double>(total[kCpSlot]) * 1e-9;
   a.pp_total = static_cast<double>(total[kPpSlot] + total[kBlockingPpSlot]) * 1e-9;
   a.dp_total = static_cast<double>(total[kDpSlot]) * 1e-9;
   return a;
@@ -596,16 +787,26 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
   r.time.pp_exposed = a.pp;
   r.time.dp_exposed = a.dp;
   r.time.optimizer = a.optimizer;
+  r.time.ep_exposed = a.ep;
+  r.time.cp_exposed = a.cp;
+  r.moe.all_to_all_exposed_s = a.ep;
+  r.moe.cp_comm_exposed_s = a.cp;
   estimate::SetStepTime(r, static_cast<double>(stats.makespan) * 1e-9);
 
-  // Exposed time of each collective: its group's exposed time, shared by time.
-  const std::array<std::pair<std::string_view, double>, 3> exposed = {
-      {{"tp", a.tp}, {"pp", a.pp}, {"dp", a.dp}}};
+  // Exposed time of each collective: its stream's exposed time, shared by time (the
+  // expert-tensor-parallel calls are on the tp stream).
+  auto stream_of = [](std::string_view group) -> std::string_view {
+    return group == "etp" ? "tp" : group;
+  };
+  const std::array<std::pair<std::string_view, double>, 5> exposed = {
+      {{"tp", a.tp}, {"ep", a.ep}, {"cp", a.cp}, {"pp", a.pp}, {"dp", a.dp}}};
   for (const auto& [group, seconds] : exposed) {
     double sum = 0;
-    for (const estimate::CommSummary& c : r.comms) sum += c.group == group ? c.time_s : 0;
+    for (const estimate::CommSummary& c : r.comms) {
+      sum += stream_of(c.group) == group ? c.time_s : 0;
+    }
     for (estimate::CommSummary& c : r.comms) {
-      if (c.group == group) c.exposed_s = sum > 0 ? seconds * c.time_s / sum : 0;
+      if (stream_of(c.group) == group) c.exposed_s = sum > 0 ? seconds * c.time_s / sum : 0;
     }
   }
 
@@ -613,12 +814,27 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
   tl.engine = "simulate";
   tl.events = stats.events;
   tl.straggler_cost_s = straggler_cost_s;
+  // The ep and cp streams are listed where the plan uses them.
+  std::array<bool, kStreamsPerStage> used{};
+  used.fill(true);
+  for (StreamKind k : {StreamKind::kEp, StreamKind::kCp}) {
+    bool any = false;
+    for (StreamId s = static_cast<StreamId>(k); s < prog.streams(); s += kStreamsPerStage) {
+      any = any || !prog.stream_ops(s).empty();
+    }
+    used[static_cast<size_t>(k)] = any;
+  }
   tl.streams.reserve(prog.streams());
   for (StreamId s = 0; s < prog.streams(); ++s) {
+    if (!used[s % kStreamsPerStage]) continue;
     tl.streams.push_back({static_cast<int>(s / kStreamsPerStage),
                           StreamName(static_cast<StreamKind>(s % kStreamsPerStage)), busy[s]});
   }
-  tl.overlap = {{"tp", a.tp_total, a.tp}, {"pp", a.pp_total, a.pp}, {"dp", a.dp_total, a.dp}};
+  tl.overlap = {{"tp", a.tp_total, a.tp}};
+  if (used[static_cast<size_t>(StreamKind::kEp)]) tl.overlap.push_back({"ep", a.ep_total, a.ep});
+  if (used[static_cast<size_t>(StreamKind::kCp)]) tl.overlap.push_back({"cp", a.cp_total, a.cp});
+  tl.overlap.push_back({"pp", a.pp_total, a.pp});
+  tl.overlap.push_back({"dp", a.dp_total, a.dp});
   r.notes.push_back(
       "simulated: one representative rank per pipeline stage; collectives are costed as if "
       "alone on the network (no link sharing between concurrent flows)");

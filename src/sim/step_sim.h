@@ -4,20 +4,37 @@
 // program's size is O(pp · vp · micro-batches · layers per chunk · operators per layer):
 // it does not grow with dp or the chip count (DESIGN.md, "simulate classes, not chips").
 //
-// Streams per pipeline rank: compute, tp (tensor-parallel collectives), pp (sends to the
-// neighbouring stage), dp (gradient reduction and parameter gathering). Costs are the
-// estimator's (estimate/cost.h and collective::CollectiveCost), so that with nothing to
-// overlap the two engines agree; what the simulator adds is the overlap itself:
+// Streams per pipeline rank: compute, tp (tensor- and expert-tensor-parallel
+// collectives), pp (sends to the neighbouring stage), dp (gradient reduction and parameter
+// gathering), ep (the expert-parallel dispatch/combine all-to-all) and cp (the
+// context-parallel K/V exchange). Costs are the estimator's (estimate/cost.h and
+// collective::CollectiveCost), so that with nothing to overlap the two engines agree; what
+// the simulator adds is the overlap itself:
 //  - tensor-parallel collectives block the compute they feed, or with overlap.tp expose
 //    one ring step (1/tp) and run the rest beside the next operators of the layer, which
 //    they slow by overlap.comm_units / compute units;
+//  - expert all-to-alls sit around the layer's routed-expert GEMMs (dispatch before the
+//    first, combine after the last). They block the compute, or with overlap.ep run on
+//    the ep stream beside the rest of the pass, slowing the compute after them by the
+//    contention share; the pass's outputs (its pipeline send, its micro-batch's backward,
+//    the gradient reduction) wait for them, the rank's next pass does not, so an
+//    all-to-all also hides behind another micro-batch's compute (the estimator's rule,
+//    bounded here by what the schedule actually places beside it);
+//  - context-parallel K/V exchange with cp_comm p2p (ring attention) runs on the cp
+//    stream beside the attention it feeds: each attention operator is cut into cp blocks,
+//    block i > 0 waiting for ring step i, which hides the exchange behind (cp-1)/cp of the
+//    attention (the estimator's rule, exact when the steps are alike); the all-gather
+//    variant blocks around the attention;
 //  - pipeline sends run on their own stream (overlap.pp), or block the sender's compute;
 //  - with overlap.dp each layer's gradient reduction (one bucket per layer) starts when
 //    its last backward ends, and the distributed optimizer's parameter all-gathers (ZeRO
 //    1-2) are prefetched at the start of the step, one per layer, ahead of the first
 //    forward that needs them; FSDP (ZeRO-3) gathers each layer one layer ahead of use in
 //    every forward and backward and reduce-scatters after it. Without overlap.dp the
-//    reduction follows the last backward and the gathers follow the optimizer.
+//    reduction follows the last backward and the gathers follow the optimizer. With MoE
+//    each dense bucket over dp x cp is followed, in the same operation, by the routed
+//    experts' bucket over the expert-data-parallel group (ZeRO-3: the experts are taken
+//    with the dense parameters, as in the estimator).
 //  - the optimizer runs on the compute stream after the rank's gradient reduction; the
 //    step ends when every rank is done.
 // Concurrent collectives are costed as if alone (the network module's flow solver can
@@ -40,11 +57,11 @@
 
 namespace fathom::sim {
 
-enum class StreamKind : uint8_t { kCompute, kTp, kPp, kDp };
-inline constexpr int kStreamsPerStage = 4;
+enum class StreamKind : uint8_t { kCompute, kTp, kPp, kDp, kEp, kCp };
+inline constexpr int kStreamsPerStage = 6;
 std::string_view StreamName(StreamKind k);
 
-enum class Category : uint8_t { kCompute, kTp, kPp, kDp, kOptimizer, kSync };
+enum class Category : uint8_t { kCompute, kTp, kPp, kDp, kEp, kCp, kOptimizer, kSync };
 
 // What an operation is, for the trace and the summaries.
 struct OpInfo {

@@ -72,6 +72,27 @@ TEST(Simulate, AgreesWithTheEstimatorWithoutOverlap) {
       {"llama405b tp8 pp9 gpipe", Make(l405, 576, 8, 9, 1, 72, Schedule::kGPipe)},
   };
   cases[4].s.plan.zero = 0;
+  // Mixture of experts: the all-to-all on the ep stream, expert gradients over the
+  // expert-data-parallel group (ep inside a node, no overlap.ep).
+  const model::ModelSpec mixtral = model::testing::Mixtral8x7B();
+  const model::ModelSpec qwen3 = model::testing::Qwen3_235B();
+  cases.push_back({"mixtral ep8 pp4 1f1b", Make(mixtral, 128, 1, 4, 1, 128, Schedule::k1F1B)});
+  cases.back().s.plan.ep = 8;
+  cases.push_back(
+      {"mixtral tp2 ep4 pp4 vp2", Make(mixtral, 128, 2, 4, 2, 512, Schedule::kInterleaved)});
+  cases.back().s.plan.ep = 4;
+  cases.back().s.plan.zero = 0;
+  cases.push_back({"qwen3 ep8 pp2 1f1b", Make(qwen3, 256, 1, 2, 1, 256, Schedule::k1F1B)});
+  cases.back().s.plan.ep = 8;
+  // Context parallelism: ring attention (K/V steps beside attention blocks) and the
+  // all-gather variant.
+  cases.push_back({"llama70b tp8 cp2 pp4 1f1b", Make(l70, 256, 8, 4, 1, 64, Schedule::k1F1B)});
+  cases.back().s.plan.cp = 2;
+  cases.back().s.plan.dp = 4;
+  cases.push_back({"llama70b tp8 cp2 pp4 gather", cases.back().s});
+  cases.back().s.plan.cp_comm = parallel::CpComm::kAllGather;
+  for (Case& c : cases)
+    c.s.cluster = c.s.plan.ep > 1 ? network::testing::SuperPod(c.s.cluster.chips) : c.s.cluster;
   for (const Case& c : cases) {
     const estimate::Scenario s = NoOverlap(c.s);
     const double e = Estimated(s);
@@ -175,6 +196,91 @@ TEST(Simulate, TheSameScenarioTwiceGivesTheSameTimeline) {
   for (OpId op = 0; op < a.value().program.ops(); ++op) {
     ASSERT_EQ(a.value().program.start(op), b.value().program.start(op));
   }
+}
+
+// Mixtral 8x7B, ep 8 inside a DGX node, pipeline of 4, with the given overlap.
+estimate::Scenario MoeOnSuperPod(bool overlap_ep) {
+  estimate::Scenario s = Make(model::testing::Mixtral8x7B(), 128, 1, 4, 1, 128, Schedule::k1F1B);
+  s.cluster = network::testing::SuperPod(128);
+  s.plan.ep = 8;
+  s.plan.overlap_ep = overlap_ep;
+  return s;
+}
+
+const estimate::OverlapSummary* Overlap(const estimate::StepReport& r, std::string_view kind) {
+  for (const estimate::OverlapSummary& o : r.timeline.overlap) {
+    if (o.kind == kind) return &o;
+  }
+  return nullptr;
+}
+
+TEST(Simulate, ExpertAllToAllHasItsOwnStreamAndOverlapOnlyHelps) {
+  core::Result<SimResult> blocking = Simulate(MoeOnSuperPod(false));
+  core::Result<SimResult> overlapped = Simulate(MoeOnSuperPod(true));
+  ASSERT_TRUE(blocking.ok() && overlapped.ok());
+  const estimate::StepReport& b = blocking.value().report;
+  const estimate::StepReport& o = overlapped.value().report;
+  // Without overlap the all-to-all is all exposed, and reported as ep, not tp.
+  const estimate::OverlapSummary* ep = Overlap(b, "ep");
+  ASSERT_NE(ep, nullptr);
+  EXPECT_GT(ep->total_s, 0);
+  EXPECT_NEAR(ep->exposed_s, ep->total_s, ep->total_s * 1e-6);
+  EXPECT_NEAR(b.time.ep_exposed, ep->exposed_s, 1e-12);
+  EXPECT_EQ(b.time.tp_exposed, 0);  // tp = 1
+  EXPECT_EQ(Overlap(b, "cp"), nullptr);
+  // With overlap.ep it hides, and the step is shorter.
+  const estimate::OverlapSummary* hidden = Overlap(o, "ep");
+  ASSERT_NE(hidden, nullptr);
+  EXPECT_GT(hidden->Hidden(), 0.5 * hidden->total_s);
+  EXPECT_LT(o.step_time_s, b.step_time_s);
+  EXPECT_NEAR(o.moe.all_to_all_exposed_s, o.time.ep_exposed, 1e-12);
+  bool ep_stream = false;
+  for (const estimate::StreamBusy& busy : o.timeline.streams) {
+    ep_stream = ep_stream || (busy.stream == "ep" && busy.busy_s > 0);
+  }
+  EXPECT_TRUE(ep_stream);
+}
+
+TEST(Simulate, RingAttentionHidesTheExchangeBehindAttention) {
+  // Llama 3 70B at 32K tokens: attention is long enough to hide the K/V steps.
+  model::ModelSpec m = model::testing::Llama70B();
+  m.seq_len = 32768;
+  estimate::Scenario s = NoOverlap(Make(m, 256, 8, 4, 1, 16, Schedule::k1F1B));
+  s.plan.cp = 4;
+  s.plan.dp = 2;
+  s.plan.recompute = parallel::Recompute::kFull;
+  core::Result<SimResult> ring = Simulate(s);
+  ASSERT_TRUE(ring.ok()) << ring.diagnostics().Format();
+  const estimate::OverlapSummary* cp = Overlap(ring.value().report, "cp");
+  ASSERT_NE(cp, nullptr);
+  EXPECT_GT(cp->total_s, 0);
+  EXPECT_LT(cp->exposed_s, 0.5 * cp->total_s);
+  EXPECT_NEAR(ring.value().report.step_time_s, Estimated(s), 0.005 * Estimated(s));
+  // The all-gather variant blocks around the attention.
+  s.plan.cp_comm = parallel::CpComm::kAllGather;
+  core::Result<SimResult> gather = Simulate(s);
+  ASSERT_TRUE(gather.ok());
+  const estimate::OverlapSummary* all = Overlap(gather.value().report, "cp");
+  ASSERT_NE(all, nullptr);
+  EXPECT_NEAR(all->exposed_s, all->total_s, all->total_s * 1e-6);
+}
+
+TEST(Simulate, TheSameMoePlanTwiceGivesTheSameTimeline) {
+  estimate::Scenario s = MoeOnSuperPod(true);
+  s.plan.overlap_tp = true;
+  s.plan.tp = 2;
+  s.plan.sequence_parallel = true;
+  s.plan.cp = 2;
+  s.plan.dp = 8;
+  core::Result<SimResult> a = Simulate(s);
+  core::Result<SimResult> b = Simulate(s);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.diagnostics().Format() << b.diagnostics().Format();
+  ASSERT_EQ(a.value().program.ops(), b.value().program.ops());
+  for (OpId op = 0; op < a.value().program.ops(); ++op) {
+    ASSERT_EQ(a.value().program.start(op), b.value().program.start(op));
+  }
+  EXPECT_NE(Overlap(a.value().report, "ep"), nullptr);
+  EXPECT_NE(Overlap(a.value().report, "cp"), nullptr);
 }
 
 // The program's size does not depend on the data-parallel degree.

@@ -129,6 +129,10 @@ double RoleRows(const model::ModelSpec& m, const ParallelPlan& p, model::Role ro
 // Scratch buffers for AddBlock, reused across blocks and stages of one graph.
 struct Scratch {
   std::vector<ComputeOp> fwd, bwd, rc;
+  // The model's attention, dense-MLP and MoE-MLP block operators, built once per graph
+  // (MoE on first use).
+  bool blocks_built = false;
+  std::vector<model::LayerOp> attention, mlp, moe_mlp;
 };
 
 void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
@@ -328,14 +332,22 @@ void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, doubl
 // communication.
 void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
                const parallel::LayerMix& mix, StepGraph& g, Scratch& scratch) {
+  if (!scratch.blocks_built) {  // the blocks' operators depend on the model only
+    scratch.attention = model::AttentionBlockOps(m);
+    scratch.mlp = model::MlpBlockOps(m, false);
+    scratch.blocks_built = true;
+  }
   const int layers = mix.layers + mix.mtp;
   const int moe = mix.moe + (mix.mtp_moe ? mix.mtp : 0);
   const int windowed = mix.windowed + (mix.mtp_windowed ? mix.mtp : 0);
-  const std::vector<model::LayerOp> attention = model::AttentionBlockOps(m);
+  const std::vector<model::LayerOp>& attention = scratch.attention;
   AddBlock(m, p, w, attention, layers - windowed, false, scratch);
   AddBlock(m, p, w, attention, windowed, true, scratch);
-  if (layers > moe) AddBlock(m, p, w, model::MlpBlockOps(m, false), layers - moe, false, scratch);
-  if (moe > 0) AddBlock(m, p, w, model::MlpBlockOps(m, true), moe, false, scratch);
+  if (layers > moe) AddBlock(m, p, w, scratch.mlp, layers - moe, false, scratch);
+  if (moe > 0) {
+    if (scratch.moe_mlp.empty()) scratch.moe_mlp = model::MlpBlockOps(m, true);
+    AddBlock(m, p, w, scratch.moe_mlp, moe, false, scratch);
+  }
 
   const double tokens = RoleRows(m, p, model::Role::kDense);
   const double bytes = tokens * m.hidden * 2.0;
@@ -484,6 +496,8 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
     w.mix = mix;
     w.forward.reserve(96);
     w.backward.reserve(224);
+    w.forward_comm.reserve(16);
+    w.backward_comm.reserve(16);
     if (embedding) AddEmbedding(model, plan, w);
     AddLayers(model, plan, w, mix, g, scratch);
     if (logits) {
