@@ -6,7 +6,11 @@ namespace fathom::parallel {
 
 StageParameterSplit StageParameterParts(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                                         int stage_layers) {
-  const model::ParameterCount c = model::CountParameters(m);
+  return StageParameterParts(model::CountParameters(m), m, p, stage, stage_layers);
+}
+
+StageParameterSplit StageParameterParts(const model::ParameterCount& c, const model::ModelSpec& m,
+                                        const ParallelPlan& p, int stage, int stage_layers) {
   LayerMix mix = StageLayerMix(p, m, stage);
   mix.layers = stage_layers;
   const int moe = std::min(mix.moe, stage_layers);
@@ -34,11 +38,13 @@ double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int sta
   return StageParameterParts(m, p, stage, stage_layers).Total();
 }
 
-MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, int stage,
-                            int stage_layers) {
+namespace {
+
+MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::ModelSpec& m,
+                              const ParallelPlan& p, int stage, int stage_layers) {
   MemoryBreakdown b;
   b.stage = stage;
-  const StageParameterSplit split = StageParameterParts(m, p, stage, stage_layers);
+  const StageParameterSplit split = StageParameterParts(c, m, p, stage, stage_layers);
   b.parameters = split.Total();
   b.expert_parameters = split.expert;
   // Dense state shards over dp x cp, expert state over the expert-data-parallel group.
@@ -54,7 +60,7 @@ MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, in
   b.optimizer = sharded(kOptimizerBytes, 1);
   if (p.zero >= 3) {
     // FSDP gathers the 16-bit weights of the layer in use and prefetches the next.
-    const double layer = model::CountParameters(m).per_layer / p.tp;
+    const double layer = c.per_layer / p.tp;
     b.weights += 2 * layer * kWeightBytes;
   }
 
@@ -100,13 +106,21 @@ MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, in
   return b;
 }
 
+}  // namespace
+
+MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, int stage,
+                            int stage_layers) {
+  return StageMemoryOf(model::CountParameters(m), m, p, stage, stage_layers);
+}
+
 MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p) {
+  const model::ParameterCount counts = model::CountParameters(m);
   const std::vector<int> layers = StageLayers(p, m.layers);
   MemoryBreakdown peak;
   for (int s = 0; s < p.pp; ++s) {
     // Middle stages are alike: the first, the second and the last cover every case.
     if (s > 1 && s < p.pp - 1 && layers[static_cast<size_t>(s)] == layers[1]) continue;
-    const MemoryBreakdown b = StageMemory(m, p, s, layers[static_cast<size_t>(s)]);
+    const MemoryBreakdown b = StageMemoryOf(counts, m, p, s, layers[static_cast<size_t>(s)]);
     if (b.total > peak.total) peak = b;
   }
   return peak;

@@ -51,6 +51,11 @@ struct StageParameterSplit {
 };
 StageParameterSplit StageParameterParts(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                                         int stage_layers);
+// The same from the model's parameter count, computed once by a caller that needs several
+// stages.
+StageParameterSplit StageParameterParts(const model::ParameterCount& counts,
+                                        const model::ModelSpec& m, const ParallelPlan& p, int stage,
+                                        int stage_layers);
 double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                        int stage_layers);
 

@@ -467,6 +467,7 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
 
   const std::vector<int> layers = parallel::StageLayers(plan, model.layers);
   const std::vector<parallel::LayerMix> mixes = parallel::StageLayerMixes(plan, model);
+  const model::ParameterCount counts = model::CountParameters(model);
   g.stages.reserve(3);
   Scratch scratch;
   scratch.fwd.reserve(64);
@@ -490,7 +491,8 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
     w.layers = l;
     w.embedding = embedding;
     w.logits = logits;
-    const parallel::StageParameterSplit params = parallel::StageParameterParts(model, plan, s, l);
+    const parallel::StageParameterSplit params =
+        parallel::StageParameterParts(counts, model, plan, s, l);
     w.parameters = params.Total();
     w.expert_parameters = params.expert;
     w.mix = mix;
