@@ -356,8 +356,11 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
                           (a == Algorithm::kSharp && Applies(c, g, kind, Algorithm::kNvlsTree));
         double inner = 0;
         if (nvls) {
-          inner = 2 * a_up + size / (c.scale_up.bandwidth.value() * c.in_network_efficiency *
-                                     Ramp(size, half_up));
+          // NVLS's measured bus bandwidth (in_network_efficiency x link) is of the whole
+          // all-reduce inside the domain: its reduce-scatter and all-gather halves together.
+          inner = 2 * a_up + RingPhase(Kind::kAllReduce, m, size).volume /
+                                 (c.scale_up.bandwidth.value() * c.in_network_efficiency *
+                                  Ramp(size, half_up));
         } else {
           const double rs =
               c.domain_kind == DomainKind::kTorus

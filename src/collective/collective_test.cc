@@ -72,6 +72,22 @@ TEST(CollectiveCost, TunerPicksNvlsInsideAnNvSwitchDomain) {
   EXPECT_EQ(Price(DgxH100(8), 8, 1, Kind::kAllReduce, 16 * kGiB).algorithm, "ring");
 }
 
+TEST(CollectiveCost, NvlsTreeIsNoFasterThanItsDomainPart) {
+  // Across domains NVLS-tree pipelines the in-switch all-reduce with the fabric: its
+  // algorithm bandwidth can reach the domain's NVLS all-reduce but not exceed it, however
+  // fast the NICs (bus bandwidths differ by NCCL's 2(n-1)/n factor).
+  auto c = DgxH100(1024);
+  c.in_network_reduction = true;
+  c.in_network_efficiency = 1.07;
+  c.scale_out.bandwidth = core::BytesPerSec(400e9);
+  c = Finalized(c);
+  const Cost inside = Price(c, 8, 1, Kind::kAllReduce, 16 * kGiB, Algorithm::kNvls);
+  const Cost across = Price(c, 64, 1, Kind::kAllReduce, 16 * kGiB, Algorithm::kNvlsTree);
+  EXPECT_EQ(across.algorithm, "nvls_tree");
+  EXPECT_LE(across.alg_bandwidth, inside.alg_bandwidth * 1.001);
+  EXPECT_GT(across.alg_bandwidth, inside.alg_bandwidth * 0.95);
+}
+
 TEST(CollectiveCost, AcrossNodesOneMemberPerNodeUsesOneNic) {
   const auto c = DgxH100(1024);
   const Cost cost = Price(c, 16, 8, Kind::kAllReduce, 64 * kGiB, Algorithm::kRing);
