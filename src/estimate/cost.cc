@@ -183,7 +183,7 @@ double OptimizerTime(const hardware::ChipSpec& chip, const parallel::ParallelPla
                            ? dense_parameters / (static_cast<double>(p.dp) * p.cp) +
                                  expert_parameters / static_cast<double>(p.ExpertDataParallel())
                            : dense_parameters + expert_parameters;
-  return hardware::MemoryTime(chip, shard * parallel::kAdamStepBytes).value();
+  return hardware::MemoryTime(chip, shard * parallel::AdamStepBytes(p)).value();
 }
 
 void SetStepTime(StepReport& r, double step_time_s) {

@@ -723,6 +723,32 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
                            : v.s == "selective" ? parallel::Recompute::kSelective
                                                 : parallel::Recompute::kFull;
            }},
+          {Bool("recompute_norm_mla_up",
+                "MLA models: recompute every RMSNorm and the MLA up-projections (q_up, kv_up) "
+                "in backward instead of storing their outputs (DeepSeek-V3 Sec. 3.2.3; "
+                "Megatron-Core recompute_modules layernorm, mla_up_proj)")
+               .Default("false"),
+           [](P& p, const Value& v) { p.recompute_norm_mla_up = v.b; }},
+          {Enum("activation_precision",
+                "precision of the cached inputs of the linear layers: bf16, or fp8 as "
+                "DeepSeek-V3 stores them (Sec. 3.3.2): 1 byte per element plus its block "
+                "scale, the attention output projection's input in E5M6 (1.5 bytes), the routed "
+                "experts' SwiGLU inputs in fp8 and its output recomputed; needs precision fp8")
+               .Default("bf16")
+               .Choices({"bf16", "fp8"}),
+           [](P& p, const Value& v) {
+             p.activation_precision =
+                 v.s == "fp8" ? hardware::Precision::kFp8 : hardware::Precision::kBf16;
+           }},
+          {Enum("optimizer_state_precision",
+                "precision of the AdamW first and second moments: fp32, or bf16 (DeepSeek-V3 "
+                "Sec. 3.3.2); master weights and main gradients stay fp32")
+               .Default("fp32")
+               .Choices({"fp32", "bf16"}),
+           [](P& p, const Value& v) {
+             p.optimizer_state_precision =
+                 v.s == "bf16" ? hardware::Precision::kBf16 : hardware::Precision::kFp32;
+           }},
           {Enum("precision",
                 "precision of the linear layers (fp8, fp4/MXFP4 where the chip has it); the "
                 "router, attention core, embedding and output layer stay in bf16")

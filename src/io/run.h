@@ -122,6 +122,7 @@ struct RunOptions {
 };
 
 struct CheckpointDerivation {
+  double bytes_per_parameter = 0;  // 16-bit weights + optimizer state (plan's precision)
   double size_bytes = 0;
   double writers = 0;
   double per_writer_bytes = 0;

@@ -378,7 +378,8 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
   // Checkpoint size and tiers.
   const CheckpointConfig& cp = cfg.checkpoint;
   CheckpointDerivation& d = r.checkpoint;
-  d.size_bytes = r.step.parameters * parallel::kCheckpointBytes + cp.data_loader_state;
+  d.bytes_per_parameter = parallel::kWeightBytes + parallel::OptimizerBytes(plan);
+  d.size_bytes = r.step.parameters * d.bytes_per_parameter + cp.data_loader_state;
   d.writers = plan.zero >= 1 ? static_cast<double>(cluster.chips)
                              : static_cast<double>(int64_t{plan.tp} * plan.pp * plan.cp);
   d.per_writer_bytes = d.size_bytes / d.writers;

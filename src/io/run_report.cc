@@ -141,7 +141,7 @@ std::string RunReportText(const RunResult& r) {
   out += "\n  checkpoint\n";
   line("  size",
        fmt::format("{} = {:.1f}B parameters x {:g} B + {} data-loader state",
-                   core::FormatBytes(d.size_bytes), s.parameters / 1e9, parallel::kCheckpointBytes,
+                   core::FormatBytes(d.size_bytes), s.parameters / 1e9, d.bytes_per_parameter,
                    core::FormatBytes(r.config.checkpoint.data_loader_state)));
   line("  writers",
        fmt::format("{:.0f}, {} each", d.writers, core::FormatBytes(d.per_writer_bytes)));

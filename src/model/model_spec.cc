@@ -290,30 +290,39 @@ std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m, bool moe) {
   return ops;
 }
 
-ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, bool moe) {
+ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, bool moe,
+                                     const ActivationStorage& o) {
   const double h = m.hidden;
   const double f = m.ffn_hidden;
   const double heads = m.heads;
   const double qk = m.QkHeadDim();
   const double v = m.VHeadDim();
+  const bool mla = m.mla.IsMla();
+  const bool drop_norm_out = o.recompute_norm_mla_up && mla;
+  // Bytes per element of a cached linear-layer input, and of the attention output (E5M6).
+  const double linear = o.fp8_linear_inputs ? 1.0 + o.scale_bytes_per_element : kAct;
+  const double attn_out_bytes = o.fp8_linear_inputs ? 1.5 + o.scale_bytes_per_element : kAct;
   ActivationBytes a;
   // Replicated across tp without sequence parallelism: the two norm inputs, the inputs
-  // of the QKV and MLP-up GEMMs, and the dropout masks (Korthikanti's 10·s·b·h).
-  a.sequence_shardable = 2 * kAct * h + 2 * kAct * h + (m.dropout ? 2 * h : 0);
+  // of the QKV and MLP-up GEMMs (the norm outputs), and the dropout masks (Korthikanti's
+  // 10·s·b·h).
+  a.sequence_shardable =
+      2 * kAct * h + (drop_norm_out ? 0.0 : 2 * linear * h) + (m.dropout ? 2 * h : 0);
   // Sharded by tp: Q, K, V; the attention output (input of the output projection); the
   // activation-function inputs and the MLP-down input.
   double qkv = kAct * (static_cast<double>(m.QueryDim()) + 2 * static_cast<double>(m.KvDim()));
-  if (m.mla.IsMla()) {
+  if (mla) {
     // Up-projected Q, K (nope + rope) and V per head. The latents, their norm outputs and
     // the rotary key are replicated across tp (the down-projections are).
-    qkv = kAct * heads * (2 * qk + v);
+    const double latents = static_cast<double>(m.mla.q_lora_rank) + m.mla.kv_lora_rank;
+    qkv = drop_norm_out ? 0.0 : kAct * heads * (2 * qk + v);
     a.sequence_shardable +=
-        kAct * (2.0 * (m.mla.q_lora_rank + m.mla.kv_lora_rank) + m.mla.qk_rope_head_dim);
+        kAct * (latents + m.mla.qk_rope_head_dim) + (drop_norm_out ? 0.0 : linear * latents);
   }
-  const double attn_out = kAct * heads * v;
+  const double attn_out = attn_out_bytes * heads * v;
   const double gate = m.IsGated() ? 2 : 1;
   const double mlp_f = moe && m.moe.IsMoe() ? m.moe.SharedFfn() : f;
-  a.tp_sharded = qkv + attn_out + kAct * gate * mlp_f + kAct * mlp_f;
+  a.tp_sharded = qkv + attn_out + kAct * gate * mlp_f + linear * mlp_f;
   if (flash_attention) {
     a.tp_sharded += 4.0 * m.heads;  // fp32 log-sum-exp per head
   } else {
@@ -321,9 +330,11 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
   }
   a.layer_input = kAct * h;
   if (moe && m.moe.IsMoe()) {
-    // Per token copy: the permuted input, the activation input and the down input.
+    // Per token copy: the permuted input, the activation input and the down input (fp8:
+    // the down input is recomputed from the cached activation input).
     const double fe = m.moe.expert_ffn_hidden;
-    a.expert = m.moe.top_k * kAct * (h + gate * fe + fe);
+    a.expert = m.moe.top_k *
+               (o.fp8_linear_inputs ? linear * (h + gate * fe) : kAct * (h + gate * fe + fe));
     a.router = 4.0 * m.moe.experts;  // fp32 scores
   }
   return a;

@@ -196,6 +196,25 @@ struct ActivationBytes {
   double expert = 0;              // bytes/token in the routed experts (MoE layers)
   double router = 0;              // bytes/token of router scores (MoE layers, replicated)
 };
-ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, bool moe = false);
+// How the stored activations are kept (DeepSeek-V3, arXiv 2412.19437):
+// - recompute_norm_mla_up (Sec. 3.2.3): the outputs of every RMSNorm (the inputs of the
+//   QKV/MLA down-projections, of the MLP or router and shared experts, and of the MLA
+//   up-projections) and of the MLA up-projections (Q, K, V per head) are recomputed in
+//   backward, not stored; the norm inputs (residual stream, latents) and the rotary key
+//   stay. MLA models only.
+// - fp8_linear_inputs (Sec. 3.3.2, "Low-Precision Storage"): a cached input of a linear
+//   layer takes 1 byte per element plus scale_bytes_per_element, except the attention
+//   output projection's input, kept in E5M6 (1.5 bytes) because attention's backward
+//   reads it too; the routed experts cache their SwiGLU input in fp8 and recompute its
+//   output (the down-projection's input) in backward. Activation-function inputs of the
+//   dense and shared MLPs, norm inputs, attention inputs and router scores stay as they
+//   are.
+struct ActivationStorage {
+  bool recompute_norm_mla_up = false;
+  bool fp8_linear_inputs = false;
+  double scale_bytes_per_element = 0;  // fp8 block scaling: 4 B per 128 elements
+};
+ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, bool moe = false,
+                                     const ActivationStorage& storage = {});
 
 }  // namespace fathom::model

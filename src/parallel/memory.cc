@@ -4,6 +4,21 @@
 
 namespace fathom::parallel {
 
+double OptimizerBytes(const ParallelPlan& p) {
+  return p.optimizer_state_precision == hardware::Precision::kBf16 ? 4.0 + 2 * 2 : kOptimizerBytes;
+}
+
+double AdamStepBytes(const ParallelPlan& p) {
+  return p.optimizer_state_precision == hardware::Precision::kBf16 ? 12.0 + 10 : kAdamStepBytes;
+}
+
+model::ActivationStorage ActivationStorageOf(const ParallelPlan& p) {
+  const bool fp8 = p.activation_precision == hardware::Precision::kFp8;
+  return {.recompute_norm_mla_up = p.recompute_norm_mla_up,
+          .fp8_linear_inputs = fp8,
+          .scale_bytes_per_element = fp8 && p.fp8_scaling == Fp8Scaling::kBlock ? 4.0 / 128 : 0.0};
+}
+
 StageParameterSplit StageParameterParts(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                                         int stage_layers) {
   return StageParameterParts(model::CountParameters(m), m, p, stage, stage_layers);
@@ -57,7 +72,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   };
   b.weights = sharded(kWeightBytes, 3);
   b.gradients = sharded(kGradBytes, 2);
-  b.optimizer = sharded(kOptimizerBytes, 1);
+  b.optimizer = sharded(OptimizerBytes(p), 1);
   if (p.zero >= 3) {
     // FSDP gathers the 16-bit weights of the layer in use and prefetches the next.
     const double layer = c.per_layer / p.tp;
@@ -65,7 +80,9 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   }
 
   // Context parallelism splits every activation along the sequence: tokens per rank.
-  const model::ActivationBytes a = model::LayerActivationBytes(m, p.flash_attention);
+  const model::ActivationStorage storage = ActivationStorageOf(p);
+  const model::ActivationBytes a =
+      model::LayerActivationBytes(m, p.flash_attention, false, storage);
   const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len / p.cp;
   const double seq_div = p.sequence_parallel ? p.tp : 1;
   const double full_layer = a.tp_sharded / p.tp + a.sequence_shardable / seq_div +
@@ -77,7 +94,8 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   if (m.moe.IsMoe()) {
     // Experts hold top_k copies of the rank's tokens, the busiest rank `imbalance` times
     // the mean; the router scores are kept for its backward.
-    const model::ActivationBytes e = model::LayerActivationBytes(m, p.flash_attention, true);
+    const model::ActivationBytes e =
+        model::LayerActivationBytes(m, p.flash_attention, true, storage);
     moe_layer = e.tp_sharded / p.tp + e.sequence_shardable / seq_div +
                 (p.recompute == Recompute::kNone ? e.scores / p.tp : 0.0) +
                 e.expert * m.moe.EffectiveImbalance() / p.tp + e.router / seq_div;

@@ -18,8 +18,6 @@ namespace fathom::parallel {
 inline constexpr double kWeightBytes = 2;      // 16-bit weights
 inline constexpr double kGradBytes = 4;        // fp32 main gradients
 inline constexpr double kOptimizerBytes = 12;  // fp32 master weights and two Adam moments
-// What a checkpoint keeps per parameter: the 16-bit weights and the optimizer state.
-inline constexpr double kCheckpointBytes = kWeightBytes + kOptimizerBytes;
 // Mixture of experts: the routed experts' weights are split over ep x etp ranks and
 // their optimizer state is sharded over the expert-data-parallel group (edp); the rest
 // over tp and, with ZeRO, over dp x cp (Megatron-Core's distributed optimizer).
@@ -28,6 +26,16 @@ inline constexpr double kCheckpointBytes = kWeightBytes + kOptimizerBytes;
 // the fp32 gradient (16 B), write master weights and moments (12 B) and the 16-bit
 // weights (2 B).
 inline constexpr double kAdamStepBytes = 30;
+
+// The same under the plan's optimizer_state_precision: bf16 moments (DeepSeek-V3 Sec.
+// 3.3.2) keep fp32 master weights (4) and two 2-byte moments, 8 bytes a parameter, and
+// an Adam update moves 22 bytes (read 4 + 4 + 4, write 4 + 4 + 2).
+double OptimizerBytes(const ParallelPlan& p);
+double AdamStepBytes(const ParallelPlan& p);
+
+// What the plan stores of each layer's activations: its recompute_norm_mla_up and
+// activation_precision, with fp8 block scaling's one fp32 scale per 128 elements.
+model::ActivationStorage ActivationStorageOf(const ParallelPlan& p);
 
 struct MemoryBreakdown {
   int stage = 0;                 // pipeline rank this breakdown is for

@@ -7,6 +7,7 @@
 namespace fathom::parallel {
 namespace {
 
+using model::testing::DeepSeekV3;
 using model::testing::Gpt3;
 
 TEST(StageMemory, ZeroShardsOptimizerState) {
@@ -63,6 +64,73 @@ TEST(PeakMemory, FirstStageOfOneFOneBHoldsMost) {
   const MemoryBreakdown peak = PeakMemory(Gpt3(), p);
   EXPECT_EQ(peak.stage, 0);
   EXPECT_GT(peak.total, peak.weights + peak.gradients + peak.optimizer);
+}
+
+// One micro-batch, one stage: the difference between 2 and 1 layers is one MoE layer of
+// DeepSeek-V3 (tp 1, ep 1), s tokens.
+double DeepSeekMoeLayerBytes(const ParallelPlan& p) {
+  const model::ModelSpec m = DeepSeekV3();
+  return StageMemory(m, p, 0, 2).activations - StageMemory(m, p, 0, 1).activations;
+}
+
+ParallelPlan DeepSeekFp8Plan() {
+  ParallelPlan p;
+  p.global_batch_size = 1;
+  p.precision = hardware::Precision::kFp8;
+  return p;
+}
+
+TEST(StageMemory, RecomputeNormMlaUpDropsNormAndUpProjectionOutputs) {
+  // DeepSeek-V3 Sec. 3.2.3: per token, the two RMSNorm outputs (2 x 2h), the q/kv latent
+  // norm outputs (2 x (1536 + 512)) and the up-projected Q, K, V (2 x 128 x (2 x 192 + 128)).
+  ParallelPlan p = DeepSeekFp8Plan();
+  const double stored = DeepSeekMoeLayerBytes(p);
+  p.recompute_norm_mla_up = true;
+  const double per_token = 2 * 2 * 7168.0 + 2 * (1536.0 + 512) + 2 * 128.0 * (2 * 192 + 128);
+  EXPECT_NEAR(stored - DeepSeekMoeLayerBytes(p), 4096 * per_token, 1);
+}
+
+TEST(StageMemory, Fp8ActivationsHalveCachedLinearInputs) {
+  // DeepSeek-V3 Sec. 3.3.2, per token, tensor scaling: 1 byte less for the two norm
+  // outputs (h each) and the latent norm outputs (1536 + 512), 0.5 for the E5M6 attention
+  // output (128 x 128), 1 for the shared expert's down input (2048); each of the 8 routed
+  // copies stores its input (7168) and SwiGLU input (2 x 2048) in 1 byte, not its output.
+  ParallelPlan p = DeepSeekFp8Plan();
+  const double bf16 = DeepSeekMoeLayerBytes(p);
+  p.activation_precision = hardware::Precision::kFp8;
+  const double routed = 8 * (2 * (7168.0 + 2 * 2048 + 2048) - (7168.0 + 2 * 2048));
+  const double per_token = 2 * 7168.0 + (1536 + 512) + 0.5 * 128 * 128 + 2048 + routed;
+  EXPECT_NEAR(bf16 - DeepSeekMoeLayerBytes(p), 4096 * per_token, 1);
+  // Block scaling adds one fp32 scale per 128 cached fp8 elements.
+  p.fp8_scaling = Fp8Scaling::kBlock;
+  const double elements = 2 * 7168.0 + (1536 + 512) + 128 * 128 + 2048 + 8 * (7168.0 + 2 * 2048);
+  EXPECT_NEAR(DeepSeekMoeLayerBytes(p) - (bf16 - 4096 * per_token), 4096 * elements * 4 / 128, 1);
+}
+
+TEST(StageMemory, Bf16OptimizerStatesKeepFp32MasterWeights) {
+  // 4 B fp32 master weights + 2 x 2 B moments instead of 4 + 2 x 4: two thirds.
+  ParallelPlan p = DeepSeekFp8Plan();
+  const MemoryBreakdown fp32 = StageMemory(DeepSeekV3(), p, 0, 2);
+  p.optimizer_state_precision = hardware::Precision::kBf16;
+  const MemoryBreakdown bf16 = StageMemory(DeepSeekV3(), p, 0, 2);
+  EXPECT_NEAR(bf16.optimizer, fp32.optimizer * 8 / 12, 1);
+  EXPECT_EQ(bf16.weights, fp32.weights);
+  EXPECT_EQ(bf16.gradients, fp32.gradients);
+  EXPECT_EQ(AdamStepBytes(p), 22);
+}
+
+TEST(StageParameters, MtpSharesEmbeddingAndOutputHead) {
+  // DeepSeek-V3 Sec. 2.2: the MTP module adds its layer, projection and norms to the last
+  // stage, not another embedding or output head.
+  ParallelPlan p;
+  p.pp = 2;
+  p.global_batch_size = 1;
+  model::ModelSpec m = DeepSeekV3();
+  const model::ParameterCount c = model::CountParameters(m);
+  const double with_mtp = StageParameters(m, p, 1, 30);
+  m.mtp_layers = 0;
+  EXPECT_NEAR(with_mtp - StageParameters(m, p, 1, 30), c.mtp, 1);
+  EXPECT_NEAR(c.mtp, 2 * 7168.0 + 2 * 7168.0 * 7168 + c.per_moe_layer, 1);
 }
 
 }  // namespace

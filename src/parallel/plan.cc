@@ -184,6 +184,18 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                 " support in the catalog",
             chip.Supports(hardware::Precision::kFp8) ? "use fp8 or bf16" : "use bf16");
   }
+  if (p.activation_precision == hardware::Precision::kFp8 &&
+      p.precision != hardware::Precision::kFp8 && p.precision != hardware::Precision::kFp4) {
+    d.Error("plan.activation_precision",
+            "fp8 cached activations need fp8 linear layers, but precision is " +
+                std::string(hardware::PrecisionName(p.precision)),
+            "set precision: fp8, or activation_precision: bf16");
+  }
+  if (p.recompute_norm_mla_up && !m.mla.IsMla()) {
+    d.Error("plan.recompute_norm_mla_up",
+            "model " + m.name + " has no multi-head latent attention (no MLA up-projections)",
+            "set recompute_norm_mla_up: false, or use recompute: selective or full");
+  }
   // Order string: a permutation of tp, cp, ep, dp, pp (parsed without allocating).
   constexpr std::array<std::string_view, 5> kAxes = {"tp", "cp", "ep", "dp", "pp"};
   std::array<int, 5> seen{};

@@ -63,7 +63,17 @@ struct ParallelPlan {
   Schedule schedule = Schedule::k1F1B;
   int zero = 1;  // 0 plain DP, 1 distributed optimizer, 2 + gradients, 3 FSDP (+ params)
   Recompute recompute = Recompute::kNone;
+  // MLA models: recompute every RMSNorm and the MLA up-projections in backward rather than
+  // store their outputs (DeepSeek-V3, arXiv 2412.19437 Sec. 3.2.3; Megatron-Core
+  // recompute_modules layernorm + mla_up_proj). Subsumed by Recompute::kFull.
+  bool recompute_norm_mla_up = false;
   hardware::Precision precision = hardware::Precision::kBf16;
+  // Cached inputs of the linear layers: kBf16, or kFp8 as DeepSeek-V3 stores them (Sec.
+  // 3.3.2; see model::ActivationStorage). kFp8 needs precision fp8 or fp4.
+  hardware::Precision activation_precision = hardware::Precision::kBf16;
+  // AdamW first and second moments: kFp32, or kBf16 (DeepSeek-V3 Sec. 3.3.2); the master
+  // weights and main gradients stay fp32 either way.
+  hardware::Precision optimizer_state_precision = hardware::Precision::kFp32;
   bool flash_attention = true;
   int first_stage_layers = 0;  // 0 = even split (Megatron decoder_first_pipeline_num_layers)
   int last_stage_layers = 0;   // 0 = even split

@@ -553,7 +553,7 @@ void Builder::BuildStage(int s) {
   const double slow = slow_[static_cast<size_t>(s)];
   OpInfo info{.name = "optimizer",
               .category = Category::kOptimizer,
-              .bytes = w.parameters / (p_.zero >= 1 ? p_.dp : 1) * parallel::kAdamStepBytes};
+              .bytes = w.parameters / (p_.zero >= 1 ? p_.dp : 1) * parallel::AdamStepBytes(p_)};
   const OpId opt =
       Emit(s, StreamKind::kCompute,
            Ns(estimate::OptimizerTime(sc_.cluster.chip, p_, w.parameters - w.expert_parameters,

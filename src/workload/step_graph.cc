@@ -157,8 +157,20 @@ void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
   fwd.clear();
   bwd.clear();
   rc.clear();
+  // Forward ops recomputed in backward besides full recompute: the RMSNorms and MLA
+  // up-projections (recompute_norm_mla_up), and the routed experts' activation function,
+  // whose output fp8 activation storage does not keep (DeepSeek-V3 Sec. 3.2.3, 3.3.2).
+  const bool norm_mla_up = !full && p.recompute_norm_mla_up && m.mla.IsMla();
+  const bool expert_act =
+      !full && p.activation_precision == hardware::Precision::kFp8 && m.moe.IsMoe();
+  auto recomputed = [&](std::string_view name) {
+    return (norm_mla_up && (name == "attn_norm" || name == "q_norm" || name == "kv_norm" ||
+                            name == "mlp_norm" || name == "q_up" || name == "kv_up")) ||
+           (expert_act && name == "expert_act");
+  };
   for (const model::LayerOp& op : block) {
     const double rows = RoleRows(m, p, op.role);
+    const size_t first_fwd = fwd.size();
     switch (op.kind) {
       case OpKind::kGemm: {
         const bool expert = op.role == model::Role::kExpert;
@@ -250,6 +262,13 @@ void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
                        .bytes = 2 * per_chip,
                        .role = op.role});
         break;
+      }
+    }
+    if (recomputed(op.name)) {
+      for (size_t i = first_fwd; i < fwd.size(); ++i) {
+        ComputeOp again = fwd[i];
+        again.recompute = true;
+        rc.push_back(again);
       }
     }
     if (op.role == model::Role::kRouter) {
