@@ -1,7 +1,9 @@
 #include "estimate/estimate.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <string_view>
 
 #include "collective/collective.h"
 #include "estimate/cost.h"
@@ -77,6 +79,49 @@ class CommCosts {
   network::SmallVector<Entry, 32> entries_;
 };
 
+// The rows of the operator table, one per (name, phase), found through a small
+// open-addressing hash table: the critical stage of a MoE model has hundreds of operators
+// under a few dozen names.
+class OpTable {
+ public:
+  explicit OpTable(std::vector<OpSummary>& rows) : rows_(rows) { slots_.fill(-1); }
+
+  OpSummary& Row(std::string_view name, std::string_view phase) {
+    if (rows_.size() >= kSlots / 2) {  // too full to hash well: search
+      for (OpSummary& row : rows_) {
+        if (row.name == name && row.phase == phase) return row;
+      }
+      rows_.push_back({name, phase, 0, 0, 0});
+      return rows_.back();
+    }
+    // Names are short identifiers: length and end characters tell most apart. The phases
+    // ("forward", "backward", "recompute") differ in length.
+    const size_t hash = name.empty() ? phase.size()
+                                     : name.size() * 131 + static_cast<size_t>(name.front()) * 31 +
+                                           static_cast<size_t>(name.back()) * 7 +
+                                           static_cast<size_t>(name[name.size() / 2]) * 3 +
+                                           phase.size() * 17;
+    for (size_t i = hash & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
+      int16_t& slot = slots_[i];
+      if (slot < 0) {
+        slot = static_cast<int16_t>(rows_.size());
+        rows_.push_back({name, phase, 0, 0, 0});
+        return rows_.back();
+      }
+      OpSummary& row = rows_[static_cast<size_t>(slot)];
+      if (row.phase.size() == phase.size() &&
+          (row.name.data() == name.data() || row.name == name)) {
+        return row;
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kSlots = 256;
+  std::vector<OpSummary>& rows_;
+  std::array<int16_t, kSlots> slots_;
+};
+
 struct StageTimes {
   double forward_compute = 0;
   double backward_compute = 0;
@@ -112,7 +157,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   core::Diagnostics diags = parallel::ValidatePlan(p, m, chip, cl.chips);
   if (diags.HasErrors()) return diags;
 
-  const workload::StepGraph g = workload::BuildStepGraph(m, p);
+  const model::LayerBlocks blocks = model::BuildLayerBlocks(m);
+  const model::ParameterCount counts = model::CountParameters(m, blocks);
+  const workload::StepGraph g = workload::BuildStepGraph(m, p, blocks, counts);
   const Placements place = PlaceGroups(cl, p, m.moe.IsMoe());
   CommCosts comm_costs(cl, place, p, m.moe.top_k);
 
@@ -123,7 +170,6 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.chip = chip.name;
   r.chips = cl.chips;
   r.plan = p;
-  const model::ParameterCount counts = model::CountParameters(m);
   r.parameters = counts.total;
   r.active_parameters = counts.active;
   r.micro_batches = g.micro_batches;
@@ -136,34 +182,41 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   // Per stage class: one micro-batch forward and backward.
   std::vector<StageTimes> times;
   times.reserve(g.stages.size());
-  // Time of each operator (one repetition), forward then backward, per stage class: the
-  // operator table and the MoE breakdown reuse them.
-  std::vector<std::vector<double>> op_times(g.stages.size());
+  // Time of one repetition of each distinct operator, priced on first use: stage classes
+  // share their blocks' operators, and the operator table and MoE breakdown reuse them.
+  struct Priced {
+    double time = -1;  // seconds per repetition
+    double flops = 0;  // executed, per repetition
+  };
+  std::vector<Priced> priced(static_cast<size_t>(g.shapes));
+  auto price = [&](const ComputeOp& op) -> const Priced& {
+    Priced& slot = priced[static_cast<size_t>(op.shape)];
+    if (slot.time < 0) slot = {ComputeTime(chip, op), op.Flops()};
+    return slot;
+  };
   double sum_stage_time = 0;
   double sum_weight_grad = 0;
   size_t critical = 0;
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
     StageTimes t;
-    std::vector<double>& op_time = op_times[i];
-    op_time.reserve(w.forward.size() + w.backward.size());
     for (const ComputeOp& op : w.forward) {
-      op_time.push_back(ComputeTime(chip, op));
-      const double dt = op_time.back() * op.count;
+      const Priced& c = price(op);
+      const double dt = c.time * op.count;
       t.forward_compute += dt;
       if (op.kind == model::OpKind::kGemm) t.forward_gemm += dt;
       if (op.kind == model::OpKind::kAttention) t.attention_forward += dt;
-      t.flops += op.Flops() * op.count;
+      t.flops += c.flops * op.count;
     }
     for (const ComputeOp& op : w.backward) {
-      op_time.push_back(ComputeTime(chip, op));
-      const double dt = op_time.back() * op.count;
+      const Priced& c = price(op);
+      const double dt = c.time * op.count;
       t.backward_compute += dt;
       if (op.kind == model::OpKind::kGemm) t.backward_gemm += dt;
       if (op.kind == model::OpKind::kAttention) t.attention_backward += dt;
-      t.flops += op.Flops() * op.count;
-      if (op.recompute) t.recompute_flops += op.Flops() * op.count;
-      if (op.name == "wgrad") t.weight_grad += dt;
+      t.flops += c.flops * op.count;
+      if (op.recompute) t.recompute_flops += c.flops * op.count;
+      if (op.weight_gradient) t.weight_grad += dt;
     }
     auto comm_time = [&](const CommOp& op, double& tp, double& ep, double& cp) {
       const double dt = comm_costs.Of(op).time.value() * op.count;
@@ -202,29 +255,28 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.critical_stage = wc.first_stage;
 
   // Operator table of the critical stage, whole step.
-  r.ops.reserve(wc.forward.size() + wc.backward.size());
-  const std::vector<double>& critical_times = op_times[critical];
-  auto add_ops = [&](const std::vector<ComputeOp>& ops, size_t first, const char* default_phase) {
-    for (size_t i = 0; i < ops.size(); ++i) {
-      const ComputeOp& op = ops[i];
-      const std::string_view phase = op.recompute ? "recompute" : default_phase;
-      const double dt = critical_times[first + i] * op.count * mb;
-      // Names and phases are static strings: the same literal usually has one address.
-      auto it = std::find_if(r.ops.begin(), r.ops.end(), [&](const OpSummary& s) {
-        return (s.phase.data() == phase.data() || s.phase == phase) &&
-               (s.name.data() == op.name.data() || s.name == op.name);
-      });
-      if (it == r.ops.end()) {
-        r.ops.push_back({op.name, phase, 0, 0, 0});
-        it = r.ops.end() - 1;
+  r.ops.reserve(64);
+  OpTable table(r.ops);
+  auto add_ops = [&](const std::vector<ComputeOp>& ops, std::string_view default_phase) {
+    for (const ComputeOp& op : ops) {
+      OpSummary& row = table.Row(op.name, op.recompute ? "recompute" : default_phase);
+      const Priced& c = price(op);
+      row.flops += c.flops * op.count * mb;
+      row.bytes += op.bytes * op.count * mb;
+      const double dt = c.time * op.count * mb;
+      row.time_s += dt;
+      if (op.role == model::Role::kRouter) {
+        r.moe.router_s += dt;
+      } else if (op.role == model::Role::kExpert && op.kind == model::OpKind::kGemm) {
+        r.moe.expert_gemm_s += dt;
+      } else if (op.role == model::Role::kExpert &&
+                 (op.name == "moe_permute" || op.name == "moe_unpermute")) {
+        r.moe.permute_s += dt;
       }
-      it->flops += op.Flops() * op.count * mb;
-      it->bytes += op.bytes * op.count * mb;
-      it->time_s += dt;
     }
   };
-  add_ops(wc.forward, 0, "forward");
-  add_ops(wc.backward, wc.forward.size(), "backward");
+  add_ops(wc.forward, "forward");
+  add_ops(wc.backward, "backward");
   std::sort(r.ops.begin(), r.ops.end(), [](const OpSummary& a, const OpSummary& b) {
     if (a.time_s != b.time_s) return a.time_s > b.time_s;
     return a.name != b.name ? a.name < b.name : a.phase < b.phase;
@@ -263,22 +315,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       Record(r.comms, cl, op, c, place.Of(op.group).group, op.count * mb, share * exposed);
     }
   }
-  // The MoE and CP breakdown of the critical stage.
-  for (size_t i = 0; i < wc.forward.size() + wc.backward.size(); ++i) {
-    {
-      const bool forward = i < wc.forward.size();
-      const ComputeOp& op = forward ? wc.forward[i] : wc.backward[i - wc.forward.size()];
-      if (op.role == model::Role::kDense) continue;
-      const double dt = critical_times[i] * op.count * mb;
-      if (op.role == model::Role::kRouter) {
-        r.moe.router_s += dt;
-      } else if (op.role == model::Role::kExpert && op.kind == model::OpKind::kGemm) {
-        r.moe.expert_gemm_s += dt;
-      } else if (op.name == "moe_permute" || op.name == "moe_unpermute") {
-        r.moe.permute_s += dt;
-      }
-    }
-  }
+  // The MoE and CP breakdown of the critical stage (its compute part is summed with the
+  // operator table).
   const double imbalance = m.moe.EffectiveImbalance();
   r.moe.imbalance_s = r.moe.expert_gemm_s * (1 - 1 / imbalance);
   r.moe.all_to_all_s = mb * ep_total;
@@ -405,7 +443,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.hfu = hardware_flops / (chips * r.step_time_s * r.peak_flops);
   r.bubble_fraction = r.time.bubble / r.step_time_s;
 
-  r.memory = parallel::PeakMemory(m, p);
+  r.memory = parallel::PeakMemory(m, p, counts);
   r.memory_capacity = chip.hbm_capacity.value();
   r.fits = r.memory.total <= r.memory_capacity;
   if (!r.fits) {

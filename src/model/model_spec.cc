@@ -44,11 +44,31 @@ LayerKind KindOfLayer(const ModelSpec& m, int layer) {
   return k;
 }
 
-int MoeLayerCount(const ModelSpec& m) {
-  int n = 0;
-  for (int i = 0; i < m.layers; ++i) n += KindOfLayer(m, i).moe ? 1 : 0;
-  return n;
+namespace {
+
+// Multiples of `every` in [first, last] (first >= 1).
+int MultiplesIn(int first, int last, int every) {
+  return last < first ? 0 : last / every - (first - 1) / every;
 }
+
+}  // namespace
+
+int MoeLayersIn(const ModelSpec& m, int begin, int end) {
+  if (!m.moe.IsMoe()) return 0;
+  // Layer i is MoE when j = i - first_dense_layers + 1 >= 1 is a multiple of the frequency.
+  const int shift = 1 - m.moe.first_dense_layers;
+  return MultiplesIn(std::max(1, begin + shift), end - 1 + shift,
+                     std::max(1, m.moe.layer_frequency));
+}
+
+int WindowedLayersIn(const ModelSpec& m, int begin, int end) {
+  if (m.sliding_window <= 0 || end <= begin) return 0;
+  if (m.global_attention_every <= 0) return end - begin;
+  // Layer i has global attention when i + 1 is a multiple of global_attention_every.
+  return end - begin - MultiplesIn(begin + 1, end, m.global_attention_every);
+}
+
+int MoeLayerCount(const ModelSpec& m) { return MoeLayersIn(m, 0, m.layers); }
 
 int AttentionContext(const ModelSpec& m, bool windowed) {
   return windowed && m.sliding_window > 0 ? std::min(m.sliding_window, m.seq_len) : m.seq_len;
@@ -88,16 +108,28 @@ double AttentionFlops(const ModelSpec& m, bool windowed) {
 
 }  // namespace
 
+LayerBlocks BuildLayerBlocks(const ModelSpec& m) {
+  LayerBlocks b;
+  b.attention = AttentionBlockOps(m);
+  b.mlp = MlpBlockOps(m, false);
+  if (m.moe.IsMoe()) b.moe_mlp = MlpBlockOps(m, true);
+  return b;
+}
+
 ParameterCount CountParameters(const ModelSpec& m) {
+  return CountParameters(m, BuildLayerBlocks(m));
+}
+
+ParameterCount CountParameters(const ModelSpec& m, const LayerBlocks& blocks) {
   const double h = m.hidden;
   const double norm = m.norm == Norm::kLayerNorm ? 2 * h : h;
   ParameterCount c;
-  c.attention = GemmParameters(m, AttentionBlockOps(m), Role::kDense) + norm;
+  c.attention = GemmParameters(m, blocks.attention, Role::kDense) + norm;
   if (m.mla.IsMla()) c.attention += m.mla.q_lora_rank + m.mla.kv_lora_rank;  // RMSNorms
-  c.dense_mlp = GemmParameters(m, MlpBlockOps(m, false), Role::kDense) + norm;
+  c.dense_mlp = GemmParameters(m, blocks.mlp, Role::kDense) + norm;
   c.per_layer = c.attention + c.dense_mlp;
   if (m.moe.IsMoe()) {
-    const std::vector<LayerOp> moe = MlpBlockOps(m, true);
+    const std::vector<LayerOp>& moe = blocks.moe_mlp;
     c.moe_shared =
         GemmParameters(m, moe, Role::kDense) + GemmParameters(m, moe, Role::kRouter) + norm;
     c.expert = GemmParameters(m, moe, Role::kExpert);
@@ -123,18 +155,22 @@ ParameterCount CountParameters(const ModelSpec& m) {
   return c;
 }
 
-double ModelFlopsPerToken(const ModelSpec& m) {
-  const std::vector<LayerOp> attention = AttentionBlockOps(m);
-  const double attention_gemm = GemmFlops(m, attention);
-  const double dense_mlp = GemmFlops(m, MlpBlockOps(m, false));
-  const double moe_mlp = m.moe.IsMoe() ? GemmFlops(m, MlpBlockOps(m, true)) : 0.0;
+double ModelFlopsPerToken(const ModelSpec& m) { return ModelFlopsPerToken(m, BuildLayerBlocks(m)); }
+
+double ModelFlopsPerToken(const ModelSpec& m, const LayerBlocks& blocks) {
+  const double attention_gemm = GemmFlops(m, blocks.attention);
+  const double dense_mlp = GemmFlops(m, blocks.mlp);
+  const double moe_mlp = m.moe.IsMoe() ? GemmFlops(m, blocks.moe_mlp) : 0.0;
   const double full = AttentionFlops(m, false);
   const double windowed = AttentionFlops(m, true);
   auto layer = [&](LayerKind k) {
     return attention_gemm + (k.windowed ? windowed : full) + (k.moe ? moe_mlp : dense_mlp);
   };
-  double forward = 0;
-  for (int i = 0; i < m.layers; ++i) forward += layer(KindOfLayer(m, i));
+  const double moe_layers = MoeLayersIn(m, 0, m.layers);
+  const double windowed_layers = WindowedLayersIn(m, 0, m.layers);
+  double forward = m.layers * attention_gemm + windowed_layers * windowed +
+                   (m.layers - windowed_layers) * full + moe_layers * moe_mlp +
+                   (m.layers - moe_layers) * dense_mlp;
   const double logits = 2.0 * m.hidden * static_cast<double>(m.vocab);
   forward += logits;
   if (m.mtp_layers > 0 && m.layers > 0) {

@@ -119,6 +119,10 @@ struct ModelSpec {
 };
 
 LayerKind KindOfLayer(const ModelSpec& m, int layer);  // layer: 0-based
+// How many of the layers [begin, end) are MoE layers, and how many use windowed attention
+// (closed forms of counting KindOfLayer).
+int MoeLayersIn(const ModelSpec& m, int begin, int end);
+int WindowedLayersIn(const ModelSpec& m, int begin, int end);
 int MoeLayerCount(const ModelSpec& m);
 // Keys a query of a layer of this kind attends to (non-causal count, for model FLOPs).
 int AttentionContext(const ModelSpec& m, bool windowed);
@@ -179,6 +183,17 @@ struct LayerOp {
 std::vector<LayerOp> AttentionBlockOps(const ModelSpec& m);
 std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe);
 std::vector<LayerOp> TransformerLayerOps(const ModelSpec& m, bool moe = false);
+
+// The model's blocks, built once for a caller that counts parameters and FLOPs and builds
+// a step graph from them.
+struct LayerBlocks {
+  std::vector<LayerOp> attention;
+  std::vector<LayerOp> mlp;      // dense MLP
+  std::vector<LayerOp> moe_mlp;  // MoE MLP; empty for a dense model
+};
+LayerBlocks BuildLayerBlocks(const ModelSpec& m);
+ParameterCount CountParameters(const ModelSpec& m, const LayerBlocks& blocks);
+double ModelFlopsPerToken(const ModelSpec& m, const LayerBlocks& blocks);
 
 // Activation bytes stored per token per layer for backward (16-bit activations,
 // Korthikanti et al. 2022 Sec. 4.1, generalised to GQA and gated MLPs), split into

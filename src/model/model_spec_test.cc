@@ -140,6 +140,35 @@ TEST(LayerKinds, DenseFirstAndFrequency) {
   EXPECT_EQ(MoeLayerCount(m), 15);
 }
 
+// The closed-form counts over a range agree with counting KindOfLayer layer by layer.
+TEST(LayerKinds, RangeCountsMatchLayerByLayer) {
+  ModelSpec m = testing::Mixtral8x7B();
+  m.sliding_window = 128;
+  for (int dense_first : {0, 1, 3}) {
+    for (int frequency : {1, 2, 3}) {
+      for (int global_every : {0, 1, 4, 6}) {
+        m.moe.first_dense_layers = dense_first;
+        m.moe.layer_frequency = frequency;
+        m.global_attention_every = global_every;
+        for (int begin = 0; begin <= m.layers; ++begin) {
+          for (int end = begin; end <= m.layers; ++end) {
+            int moe = 0;
+            int windowed = 0;
+            for (int i = begin; i < end; ++i) {
+              moe += KindOfLayer(m, i).moe ? 1 : 0;
+              windowed += KindOfLayer(m, i).windowed ? 1 : 0;
+            }
+            ASSERT_EQ(MoeLayersIn(m, begin, end), moe)
+                << dense_first << " " << frequency << " [" << begin << ", " << end << ")";
+            ASSERT_EQ(WindowedLayersIn(m, begin, end), windowed)
+                << global_every << " [" << begin << ", " << end << ")";
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(LayerOps, OneExpertTop1IsTheDenseModel) {
   ModelSpec moe = testing::Llama70B();
   moe.moe = {.experts = 1, .top_k = 1, .expert_ffn_hidden = moe.ffn_hidden};

@@ -19,15 +19,27 @@ model::ActivationStorage ActivationStorageOf(const ParallelPlan& p) {
           .scale_bytes_per_element = fp8 && p.fp8_scaling == Fp8Scaling::kBlock ? 4.0 / 128 : 0.0};
 }
 
+namespace {
+
+// The stage's mix with `stage_layers` layers (which may differ from the plan's split).
+LayerMix MixWithLayers(const model::ModelSpec& m, const ParallelPlan& p, int stage,
+                       int stage_layers) {
+  LayerMix mix = StageLayerMix(p, m, stage);
+  mix.layers = stage_layers;
+  return mix;
+}
+
+}  // namespace
+
 StageParameterSplit StageParameterParts(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                                         int stage_layers) {
-  return StageParameterParts(model::CountParameters(m), m, p, stage, stage_layers);
+  return StageParameterParts(model::CountParameters(m), m, p, stage,
+                             MixWithLayers(m, p, stage, stage_layers));
 }
 
 StageParameterSplit StageParameterParts(const model::ParameterCount& c, const model::ModelSpec& m,
-                                        const ParallelPlan& p, int stage, int stage_layers) {
-  LayerMix mix = StageLayerMix(p, m, stage);
-  mix.layers = stage_layers;
+                                        const ParallelPlan& p, int stage, const LayerMix& mix) {
+  const int stage_layers = mix.layers;
   const int moe = std::min(mix.moe, stage_layers);
   double dense =
       c.attention * stage_layers + c.dense_mlp * (stage_layers - moe) + c.moe_shared * moe;
@@ -56,10 +68,11 @@ double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int sta
 namespace {
 
 MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::ModelSpec& m,
-                              const ParallelPlan& p, int stage, int stage_layers) {
+                              const ParallelPlan& p, int stage, const LayerMix& mix) {
+  const int stage_layers = mix.layers;
   MemoryBreakdown b;
   b.stage = stage;
-  const StageParameterSplit split = StageParameterParts(c, m, p, stage, stage_layers);
+  const StageParameterSplit split = StageParameterParts(c, m, p, stage, mix);
   b.parameters = split.Total();
   b.expert_parameters = split.expert;
   // Dense state shards over dp x cp, expert state over the expert-data-parallel group.
@@ -87,7 +100,6 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   const double seq_div = p.sequence_parallel ? p.tp : 1;
   const double full_layer = a.tp_sharded / p.tp + a.sequence_shardable / seq_div +
                             (p.recompute == Recompute::kNone ? a.scores / p.tp : 0.0);
-  const LayerMix mix = StageLayerMix(p, m, stage);
   const int moe_layers = std::min(mix.moe, stage_layers) + (mix.mtp_moe ? mix.mtp : 0);
   const int layers = stage_layers + mix.mtp;
   double moe_layer = full_layer;
@@ -128,17 +140,24 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
 
 MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                             int stage_layers) {
-  return StageMemoryOf(model::CountParameters(m), m, p, stage, stage_layers);
+  return StageMemoryOf(model::CountParameters(m), m, p, stage,
+                       MixWithLayers(m, p, stage, stage_layers));
 }
 
 MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p) {
-  const model::ParameterCount counts = model::CountParameters(m);
-  const std::vector<int> layers = StageLayers(p, m.layers);
+  return PeakMemory(m, p, model::CountParameters(m));
+}
+
+MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p,
+                           const model::ParameterCount& counts) {
+  const std::vector<LayerMix> mixes = StageLayerMixes(p, m);
   MemoryBreakdown peak;
   for (int s = 0; s < p.pp; ++s) {
-    // Middle stages are alike: the first, the second and the last cover every case.
-    if (s > 1 && s < p.pp - 1 && layers[static_cast<size_t>(s)] == layers[1]) continue;
-    const MemoryBreakdown b = StageMemoryOf(counts, m, p, s, layers[static_cast<size_t>(s)]);
+    const LayerMix& mix = mixes[static_cast<size_t>(s)];
+    // Middle stages with the same layers as the second need the same memory; the first,
+    // the last and every other mix are computed.
+    if (s > 1 && s < p.pp - 1 && mix == mixes[1]) continue;
+    const MemoryBreakdown b = StageMemoryOf(counts, m, p, s, mix);
     if (b.total > peak.total) peak = b;
   }
   return peak;

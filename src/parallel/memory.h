@@ -59,11 +59,11 @@ struct StageParameterSplit {
 };
 StageParameterSplit StageParameterParts(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                                         int stage_layers);
-// The same from the model's parameter count, computed once by a caller that needs several
-// stages.
+// The same from the model's parameter count and the stage's layer mix (StageLayerMixes),
+// computed once by a caller that needs several stages.
 StageParameterSplit StageParameterParts(const model::ParameterCount& counts,
                                         const model::ModelSpec& m, const ParallelPlan& p, int stage,
-                                        int stage_layers);
+                                        const LayerMix& mix);
 double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                        int stage_layers);
 
@@ -72,5 +72,8 @@ MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, in
 
 // The breakdown of the pipeline rank that needs the most memory.
 MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p);
+// The same from the model's parameter count, computed once by the caller.
+MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p,
+                           const model::ParameterCount& counts);
 
 }  // namespace fathom::parallel

@@ -247,27 +247,27 @@ std::vector<int> StageLayers(const ParallelPlan& p, int model_layers) {
   return layers;
 }
 
-LayerMix StageLayerMix(const ParallelPlan& p, const model::ModelSpec& m, int stage) {
-  const std::vector<int> layers = StageLayers(p, m.layers);
+namespace {
+
+// The layer mix of pipeline rank `stage`, which holds `stage_layers` layers; without
+// interleaving they are the model's layers from `first` on.
+LayerMix MixOf(const ParallelPlan& p, const model::ModelSpec& m, int stage, int stage_layers,
+               int first) {
   LayerMix mix;
-  mix.layers = layers[static_cast<size_t>(stage)];
-  auto add = [&](int layer) {
-    const model::LayerKind k = model::KindOfLayer(m, layer);
-    mix.moe += k.moe ? 1 : 0;
-    mix.windowed += k.windowed ? 1 : 0;
-  };
+  mix.layers = stage_layers;
   const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
   if (p.vp > 1 && !uneven && m.layers % (p.pp * p.vp) == 0) {
     // Interleaved: chunk c of this rank is model chunk c·pp + stage.
     const int chunk = m.layers / (p.pp * p.vp);
     for (int c = 0; c < p.vp; ++c) {
-      const int first = (c * p.pp + stage) * chunk;
-      for (int i = first; i < first + chunk; ++i) add(i);
+      const int begin = (c * p.pp + stage) * chunk;
+      mix.moe += model::MoeLayersIn(m, begin, begin + chunk);
+      mix.windowed += model::WindowedLayersIn(m, begin, begin + chunk);
     }
   } else {
-    int first = 0;
-    for (int s = 0; s < stage; ++s) first += layers[static_cast<size_t>(s)];
-    for (int i = first; i < first + mix.layers && i < m.layers; ++i) add(i);
+    const int end = std::min(first + stage_layers, m.layers);
+    mix.moe = model::MoeLayersIn(m, first, end);
+    mix.windowed = model::WindowedLayersIn(m, first, end);
   }
   if (stage == p.pp - 1 && m.mtp_layers > 0 && m.layers > 0) {
     const model::LayerKind last = model::KindOfLayer(m, m.layers - 1);
@@ -278,17 +278,30 @@ LayerMix StageLayerMix(const ParallelPlan& p, const model::ModelSpec& m, int sta
   return mix;
 }
 
+}  // namespace
+
+LayerMix StageLayerMix(const ParallelPlan& p, const model::ModelSpec& m, int stage) {
+  const std::vector<int> layers = StageLayers(p, m.layers);
+  int first = 0;
+  for (int s = 0; s < stage; ++s) first += layers[static_cast<size_t>(s)];
+  return MixOf(p, m, stage, layers[static_cast<size_t>(stage)], first);
+}
+
 std::vector<LayerMix> StageLayerMixes(const ParallelPlan& p, const model::ModelSpec& m) {
+  const std::vector<int> layers = StageLayers(p, m.layers);
   std::vector<LayerMix> mixes;
-  mixes.reserve(static_cast<size_t>(p.pp));
-  const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
+  mixes.reserve(layers.size());
   if (!m.moe.IsMoe() && m.sliding_window == 0 && m.mtp_layers == 0) {
     // Dense, full attention: only the layer counts differ.
-    for (int layers : StageLayers(p, m.layers)) mixes.push_back({.layers = layers});
+    for (int l : layers) mixes.push_back({.layers = l});
     return mixes;
   }
-  (void)uneven;
-  for (int s = 0; s < p.pp; ++s) mixes.push_back(StageLayerMix(p, m, s));
+  int first = 0;
+  for (int s = 0; s < p.pp; ++s) {
+    const int l = layers[static_cast<size_t>(s)];
+    mixes.push_back(MixOf(p, m, s, l, first));
+    first += l;
+  }
   return mixes;
 }
 

@@ -145,7 +145,7 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   auto reps = [&](Scope s, double count) { return s == Scope::kLayer ? count / layers : count; };
   auto add_compute = [&](const workload::ComputeOp& op, Pass pass) {
     const double r = reps(op.scope, op.count);
-    if (pass == Pass::kBackward && split_weight && op.name == "wgrad") pass = Pass::kWeight;
+    if (pass == Pass::kBackward && split_weight && op.weight_gradient) pass = Pass::kWeight;
     compute[static_cast<size_t>(op.scope)][static_cast<size_t>(pass)].push_back(
         {.duration = Ns(estimate::ComputeTime(sc.cluster.chip, op) * r),
          .name = op.name,

@@ -124,21 +124,44 @@ double RoleRows(const model::ModelSpec& m, const ParallelPlan& p, model::Role ro
   return tokens;
 }
 
-// Forward and backward compute of one block (attention or MLP) of one layer for one
-// micro-batch on one chip, repeated `count` times.
-// Scratch buffers for AddBlock, reused across blocks and stages of one graph.
-struct Scratch {
-  std::vector<ComputeOp> fwd, bwd, rc;
-  // The model's attention, dense-MLP and MoE-MLP block operators, built once per graph
-  // (MoE on first use).
-  bool blocks_built = false;
-  std::vector<model::LayerOp> attention, mlp, moe_mlp;
+// The operators of one block (attention or MLP) of one layer for one micro-batch on one
+// chip, built once per graph: forward, recomputation and backward, each with its shape
+// index.
+struct BlockOps {
+  bool built = false;
+  std::vector<ComputeOp> fwd, rc, bwd;
 };
 
+// What a graph's stage classes share: the model's attention, dense-MLP and MoE-MLP block
+// descriptions (MoE on first use) and their operators for the plan.
+struct Scratch {
+  explicit Scratch(const model::LayerBlocks& b) : blocks(b) {}
+  const model::LayerBlocks& blocks;
+  BlockOps full_attention, windowed_attention, dense_mlp, moe;
+};
+
+void BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
+                const std::vector<model::LayerOp>& block, bool windowed, BlockOps& ops,
+                StepGraph& g);
+
+// Appends `count` repetitions of a block's operators (built on first use) to the stage.
 void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
-              const std::vector<model::LayerOp>& block, double count, bool windowed,
-              Scratch& scratch) {
+              const std::vector<model::LayerOp>& block, double count, bool windowed, BlockOps& ops,
+              StepGraph& g) {
   if (count <= 0) return;
+  if (!ops.built) BuildBlock(m, p, block, windowed, ops, g);
+  for (const std::vector<ComputeOp>* from : {&ops.fwd, &ops.rc, &ops.bwd}) {
+    std::vector<ComputeOp>& to = from == &ops.fwd ? w.forward : w.backward;
+    const size_t first = to.size();
+    to.insert(to.end(), from->begin(), from->end());
+    for (size_t i = first; i < to.size(); ++i) to[i].count *= count;
+  }
+}
+
+void BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
+                const std::vector<model::LayerOp>& block, bool windowed, BlockOps& ops,
+                StepGraph& g) {
+  ops.built = true;
   const double tokens = RoleRows(m, p, model::Role::kDense);
   const double seq_div = p.sequence_parallel ? p.tp : 1;
   // Linear layers run in the plan's precision (fp8/fp4); the router, attention core,
@@ -151,12 +174,13 @@ void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
   const bool selective = p.recompute == Recompute::kSelective;
   const int64_t local_experts = std::max(1, m.moe.experts / std::max(1, p.ep));
 
-  std::vector<ComputeOp>& fwd = scratch.fwd;
-  std::vector<ComputeOp>& bwd = scratch.bwd;
-  std::vector<ComputeOp>& rc = scratch.rc;
-  fwd.clear();
-  bwd.clear();
-  rc.clear();
+  std::vector<ComputeOp>& fwd = ops.fwd;
+  std::vector<ComputeOp>& bwd = ops.bwd;
+  std::vector<ComputeOp>& rc = ops.rc;
+  // Each layer operator gives at most two forward (a cast), three backward operators.
+  fwd.reserve(2 * block.size() + 4);
+  bwd.reserve(3 * block.size() + 8);
+  rc.reserve(2 * block.size() + 4);
   // Forward ops recomputed in backward besides full recompute: the RMSNorms and MLA
   // up-projections (recompute_norm_mla_up), and the routed experts' activation function,
   // whose output fp8 activation storage does not keep (DeepSeek-V3 Sec. 3.2.3, 3.3.2).
@@ -224,6 +248,7 @@ void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
                        .n = n,
                        .k = tok,
                        .batch = batch,
+                       .weight_gradient = true,
                        .role = op.role});
         if (low && !router) {
           // Transformer Engine casts each GEMM input to fp8 (read 2 B, write 1 B) in
@@ -298,24 +323,18 @@ void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
       }
     }
   }
+  // A recomputed operator is its forward again: the same shape.
+  for (ComputeOp& op : fwd) op.shape = g.shapes++;
   if (full) {
     for (ComputeOp op : fwd) {
       op.recompute = true;
       rc.push_back(op);
     }
   }
-  for (ComputeOp& op : fwd) {
-    op.count *= count;
-    w.forward.push_back(op);
-  }
   for (ComputeOp& op : rc) {
-    op.count *= count;
-    w.backward.push_back(op);
+    if (op.shape < 0) op.shape = g.shapes++;
   }
-  for (ComputeOp& op : bwd) {
-    op.count *= count;
-    w.backward.push_back(op);
-  }
+  for (ComputeOp& op : bwd) op.shape = g.shapes++;
 }
 
 // Tensor-parallel communication of `pairs` column/row-parallel pairs (Korthikanti et al.
@@ -351,21 +370,15 @@ void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, doubl
 // communication.
 void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
                const parallel::LayerMix& mix, StepGraph& g, Scratch& scratch) {
-  if (!scratch.blocks_built) {  // the blocks' operators depend on the model only
-    scratch.attention = model::AttentionBlockOps(m);
-    scratch.mlp = model::MlpBlockOps(m, false);
-    scratch.blocks_built = true;
-  }
   const int layers = mix.layers + mix.mtp;
   const int moe = mix.moe + (mix.mtp_moe ? mix.mtp : 0);
   const int windowed = mix.windowed + (mix.mtp_windowed ? mix.mtp : 0);
-  const std::vector<model::LayerOp>& attention = scratch.attention;
-  AddBlock(m, p, w, attention, layers - windowed, false, scratch);
-  AddBlock(m, p, w, attention, windowed, true, scratch);
-  if (layers > moe) AddBlock(m, p, w, scratch.mlp, layers - moe, false, scratch);
+  const std::vector<model::LayerOp>& attention = scratch.blocks.attention;
+  AddBlock(m, p, w, attention, layers - windowed, false, scratch.full_attention, g);
+  AddBlock(m, p, w, attention, windowed, true, scratch.windowed_attention, g);
+  AddBlock(m, p, w, scratch.blocks.mlp, layers - moe, false, scratch.dense_mlp, g);
   if (moe > 0) {
-    if (scratch.moe_mlp.empty()) scratch.moe_mlp = model::MlpBlockOps(m, true);
-    AddBlock(m, p, w, scratch.moe_mlp, moe, false, scratch);
+    AddBlock(m, p, w, scratch.blocks.moe_mlp, moe, false, scratch.moe, g);
   }
 
   const double tokens = RoleRows(m, p, model::Role::kDense);
@@ -461,8 +474,12 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
                         .bytes = tokens * static_cast<double>(vocab) * 4.0 * 2});
   w.backward.push_back(
       {.name = "dgrad", .kind = OpKind::kGemm, .m = tok, .n = m.hidden, .k = vocab});
-  w.backward.push_back(
-      {.name = "wgrad", .kind = OpKind::kGemm, .m = m.hidden, .n = vocab, .k = tok});
+  w.backward.push_back({.name = "wgrad",
+                        .kind = OpKind::kGemm,
+                        .m = m.hidden,
+                        .n = vocab,
+                        .k = tok,
+                        .weight_gradient = true});
   if (p.tp > 1) {
     const collective::Kind kind =
         p.sequence_parallel ? collective::Kind::kAllGather : collective::Kind::kAllReduce;
@@ -477,26 +494,27 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
 }  // namespace
 
 StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan) {
+  const model::LayerBlocks blocks = model::BuildLayerBlocks(model);
+  return BuildStepGraph(model, plan, blocks, model::CountParameters(model, blocks));
+}
+
+StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan,
+                         const model::LayerBlocks& blocks, const model::ParameterCount& counts) {
   StepGraph g;
   g.micro_batches = plan.MicroBatches();
   g.tokens_per_micro_batch = static_cast<double>(plan.micro_batch_size) * model.seq_len;
   // Megatron's scatter/gather optimisation sends 1/tp of the activation per tp rank.
   g.p2p_bytes = g.tokens_per_micro_batch * model.hidden * 2.0 / (plan.tp * plan.cp);
-  g.model_flops_per_token = model::ModelFlopsPerToken(model);
+  g.model_flops_per_token = model::ModelFlopsPerToken(model, blocks);
 
-  const std::vector<int> layers = parallel::StageLayers(plan, model.layers);
   const std::vector<parallel::LayerMix> mixes = parallel::StageLayerMixes(plan, model);
-  const model::ParameterCount counts = model::CountParameters(model);
-  g.stages.reserve(3);
-  Scratch scratch;
-  scratch.fwd.reserve(64);
-  scratch.bwd.reserve(96);
-  scratch.rc.reserve(64);
+  g.stages.reserve(4);
+  Scratch scratch(blocks);
   for (int s = 0; s < plan.pp; ++s) {
     const bool embedding = s == 0;
     const bool logits = s == plan.pp - 1;
-    const int l = layers[static_cast<size_t>(s)];
     const parallel::LayerMix& mix = mixes[static_cast<size_t>(s)];
+    const int l = mix.layers;
     if (!g.stages.empty()) {
       StageWork& last = g.stages.back();
       if (last.layers == l && last.embedding == embedding && last.logits == logits &&
@@ -511,7 +529,7 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
     w.embedding = embedding;
     w.logits = logits;
     const parallel::StageParameterSplit params =
-        parallel::StageParameterParts(counts, model, plan, s, l);
+        parallel::StageParameterParts(counts, model, plan, s, mix);
     w.parameters = params.Total();
     w.expert_parameters = params.expert;
     w.mix = mix;
@@ -525,6 +543,11 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
       AddLogits(model, plan, w);
       // Each multi-token prediction module has its own output through the shared head.
       for (int i = 0; i < mix.mtp; ++i) AddLogits(model, plan, w);
+    }
+    for (std::vector<ComputeOp>* ops : {&w.forward, &w.backward}) {
+      for (ComputeOp& op : *ops) {
+        if (op.shape < 0) op.shape = g.shapes++;  // the embedding's and the head's
+      }
     }
     g.stages.push_back(std::move(w));
   }

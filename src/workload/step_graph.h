@@ -43,8 +43,13 @@ struct ComputeOp {
   double bytes = 0;                        // elementwise: HBM bytes per chip
   double count = 1;                        // repetitions (layers)
   bool recompute = false;                  // part of the recomputation (counts in HFU, not MFU)
+  bool weight_gradient = false;            // a wgrad GEMM (zero-bubble schedules' W pass)
   model::Role role = model::Role::kDense;  // dense, router or routed expert
   Scope scope = Scope::kLayer;
+  // Index among the graph's distinct operators (StepGraph::shapes): operators with the
+  // same index have the same kind, shape, precision and work, so the same time per
+  // repetition. Engines price each index once.
+  int shape = -1;
 
   double Flops() const;  // per repetition, FLOPs actually executed
 };
@@ -83,8 +88,12 @@ struct StepGraph {
   // Per chip, one MoE layer, one micro-batch: the dispatch all-to-all send buffer
   // (tokens routed by this rank x top_k x h x 2 bytes, at the busiest rank's load).
   double dispatch_bytes = 0;
+  int shapes = 0;  // distinct operators: ComputeOp::shape is below this
 };
 
 StepGraph BuildStepGraph(const model::ModelSpec& model, const parallel::ParallelPlan& plan);
+// The same from the model's blocks and parameter count, computed once by the caller.
+StepGraph BuildStepGraph(const model::ModelSpec& model, const parallel::ParallelPlan& plan,
+                         const model::LayerBlocks& blocks, const model::ParameterCount& counts);
 
 }  // namespace fathom::workload
