@@ -443,7 +443,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.hfu = hardware_flops / (chips * r.step_time_s * r.peak_flops);
   r.bubble_fraction = r.time.bubble / r.step_time_s;
 
-  r.memory = parallel::PeakMemory(m, p, counts);
+  r.memory = parallel::PeakMemory(m, p, counts, g.mixes);
   r.memory_capacity = chip.hbm_capacity.value();
   r.fits = r.memory.total <= r.memory_capacity;
   if (!r.fits) {

@@ -145,12 +145,12 @@ MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, in
 }
 
 MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p) {
-  return PeakMemory(m, p, model::CountParameters(m));
+  return PeakMemory(m, p, model::CountParameters(m), StageLayerMixes(p, m));
 }
 
 MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p,
-                           const model::ParameterCount& counts) {
-  const std::vector<LayerMix> mixes = StageLayerMixes(p, m);
+                           const model::ParameterCount& counts,
+                           const std::vector<LayerMix>& mixes) {
   MemoryBreakdown peak;
   for (int s = 0; s < p.pp; ++s) {
     const LayerMix& mix = mixes[static_cast<size_t>(s)];

@@ -72,8 +72,9 @@ MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, in
 
 // The breakdown of the pipeline rank that needs the most memory.
 MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p);
-// The same from the model's parameter count, computed once by the caller.
+// The same from the model's parameter count and the ranks' layer mixes (StageLayerMixes),
+// computed once by the caller.
 MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p,
-                           const model::ParameterCount& counts);
+                           const model::ParameterCount& counts, const std::vector<LayerMix>& mixes);
 
 }  // namespace fathom::parallel

@@ -507,7 +507,8 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   g.p2p_bytes = g.tokens_per_micro_batch * model.hidden * 2.0 / (plan.tp * plan.cp);
   g.model_flops_per_token = model::ModelFlopsPerToken(model, blocks);
 
-  const std::vector<parallel::LayerMix> mixes = parallel::StageLayerMixes(plan, model);
+  g.mixes = parallel::StageLayerMixes(plan, model);
+  const std::vector<parallel::LayerMix>& mixes = g.mixes;
   g.stages.reserve(4);
   Scratch scratch(blocks);
   for (int s = 0; s < plan.pp; ++s) {

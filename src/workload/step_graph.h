@@ -80,7 +80,8 @@ struct StageWork {
 };
 
 struct StepGraph {
-  std::vector<StageWork> stages;  // classes, in pipeline order
+  std::vector<StageWork> stages;          // classes, in pipeline order
+  std::vector<parallel::LayerMix> mixes;  // per pipeline rank, first to last
   int micro_batches = 0;
   double tokens_per_micro_batch = 0;  // b·s
   double p2p_bytes = 0;               // activation sent to the next stage, per micro-batch
