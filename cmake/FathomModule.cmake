@@ -35,3 +35,13 @@ function(fathom_bench name)
   target_link_libraries(${name} PRIVATE ${B_DEPS} benchmark::benchmark fathom_warnings)
   target_compile_definitions(${name} PRIVATE FATHOM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 endfunction()
+
+# fathom_unoptimized_when_sanitized(TARGET): the input/output code is heavy with yaml-cpp,
+# nlohmann/json and CLI11 templates and light at run time; under the sanitizers it builds
+# without optimisation, which about halves its compile time (the engine keeps -O1, whose
+# tests run long).
+function(fathom_unoptimized_when_sanitized target)
+  if(FATHOM_SANITIZE)
+    target_compile_options(${target} PRIVATE -O0)
+  endif()
+endfunction()

@@ -338,7 +338,6 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
 
   // Data parallelism, on the critical stage's parameter shard: the dense parameters over
   // dp x cp, the routed experts' over the expert-data-parallel group.
-  const double params = wc.parameters;
   const double dense_params = wc.parameters - wc.expert_parameters;
   const double expert_params = wc.expert_parameters;
   const bool expert_dp = expert_params > 0 && place.edp.group.size > 1;
@@ -355,23 +354,40 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       // FSDP / ZeRO-3, one unit per transformer layer: every micro-batch gathers each
       // layer's parameters for forward and again for backward and reduce-scatters its
       // gradients; prefetching hides them behind compute. Per-layer collectives pay
-      // the latency and the message-size ramp of their size, not of the whole stage.
-      // (Routed experts are taken with the dense parameters over dp x cp here.)
+      // the latency and the message-size ramp of their size, not of the whole stage. The
+      // dense parameters are sharded over dp x cp, the routed experts' over the
+      // expert-data-parallel group.
       const double units = std::max(1, wc.layers);
-      const double unit_params = params * 2.0 / units;
-      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, unit_params);
-      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, unit_params);
-      const double per_mb = units * (2 * ag.time.value() + rs.time.value());
+      const double unit_dense = dense_params * 2.0 / units;
+      const double unit_expert = expert_params * 2.0 / units;
+      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, unit_dense);
+      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, unit_dense);
+      const collective::Cost eag =
+          expert_dp ? place.edp.Cost(cl, Kind::kAllGather, unit_expert) : collective::Cost{};
+      const collective::Cost ers =
+          expert_dp ? place.edp.Cost(cl, Kind::kReduceScatter, unit_expert) : collective::Cost{};
+      const double ag_time = ag.time.value() + eag.time.value();
+      const double rs_time = rs.time.value() + ers.time.value();
+      const double per_mb = units * (2 * ag_time + rs_time);
       const double total = mb * per_mb;
-      const double exposed =
-          p.overlap_dp ? std::max(0.0, total - r.time.compute) + ag.time.value() : total;
+      const double exposed = p.overlap_dp ? std::max(0.0, total - r.time.compute) + ag_time : total;
       r.time.dp_exposed = exposed + (total - exposed) * contention;
-      Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_params, 1}, ag,
-             place.dp.group, 2 * mb * units,
-             per_mb > 0 ? exposed * 2 * units * ag.time.value() / per_mb : 0);
-      Record(r.comms, cl, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_params, 1},
-             rs, place.dp.group, mb * units,
-             per_mb > 0 ? exposed * units * rs.time.value() / per_mb : 0);
+      auto share = [&](double seconds, double calls_per_mb) {
+        return per_mb > 0 ? exposed * calls_per_mb * seconds / per_mb : 0.0;
+      };
+      if (place.dp.group.size > 1) {
+        Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_dense, 1}, ag,
+               place.dp.group, 2 * mb * units, share(ag.time.value(), 2 * units));
+        Record(r.comms, cl, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_dense, 1},
+               rs, place.dp.group, mb * units, share(rs.time.value(), units));
+      }
+      if (expert_dp) {
+        Record(r.comms, cl, {"edp_all_gather", Group::kDp, Kind::kAllGather, unit_expert, 1}, eag,
+               place.edp.group, 2 * mb * units, share(eag.time.value(), 2 * units));
+        Record(r.comms, cl,
+               {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_expert, 1}, ers,
+               place.edp.group, mb * units, share(ers.time.value(), units));
+      }
     } else if (p.zero >= 1) {
       const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, grad_bytes);
       const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, param_bytes);

@@ -317,6 +317,45 @@ TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
   EXPECT_LT(limited.moe.all_to_all_s, across.moe.all_to_all_s);
 }
 
+// FSDP shards the routed experts over the expert-data-parallel group, not over dp: their
+// per-layer gathers and reduce-scatters run on edp, and with edp = 1 there are none.
+TEST(Estimate, Zero3ShardsExpertsOverTheExpertDataParallelGroup) {
+  Scenario s = Llama70BOn512(model::testing::Mixtral8x7B());
+  s.plan.tp = 1;
+  s.plan.pp = 1;
+  s.plan.dp = 512;
+  s.plan.sequence_parallel = false;
+  s.plan.global_batch_size = 512;
+  s.plan.zero = 3;
+  s.plan.ep = 8;  // edp = 64
+  auto find = [](const StepReport& r, std::string_view name) -> const CommSummary* {
+    for (const CommSummary& c : r.comms) {
+      if (c.name == name) return &c;
+    }
+    return nullptr;
+  };
+  const StepReport sharded = Estimate(s).value();
+  const CommSummary* dense = find(sharded, "dp_all_gather");
+  const CommSummary* expert = find(sharded, "edp_all_gather");
+  ASSERT_NE(dense, nullptr);
+  ASSERT_NE(expert, nullptr);
+  EXPECT_EQ(dense->group_size, 512);
+  EXPECT_EQ(expert->group_size, 64);
+  // One layer's local experts (8 / ep = 1 of 8) against its dense part.
+  const model::ParameterCount c = model::CountParameters(s.model);
+  EXPECT_NEAR(expert->bytes, c.moe_routed / 8 * 2.0, 1.0);
+  EXPECT_NEAR(dense->bytes,
+              (c.attention + c.moe_shared) * 2.0 + (c.embedding + c.output) * 2.0 / s.model.layers,
+              1.0);
+
+  s.plan.ep = 512;
+  s.plan.dp = 512;
+  s.model.moe.experts = 512;  // one expert per rank: edp = 1, nothing to gather
+  const StepReport local = Estimate(s).value();
+  EXPECT_EQ(find(local, "edp_all_gather"), nullptr);
+  EXPECT_NE(find(local, "dp_all_gather"), nullptr);
+}
+
 TEST(Estimate, ContextParallelOfOneChangesNothing) {
   Scenario s = Gpt3On(128, 8, 8, 1, 64);
   const StepReport base = Estimate(s).value();

@@ -87,8 +87,13 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   b.gradients = sharded(kGradBytes, 2);
   b.optimizer = sharded(OptimizerBytes(p), 1);
   if (p.zero >= 3) {
-    // FSDP gathers the 16-bit weights of the layer in use and prefetches the next.
-    const double layer = c.per_layer / p.tp;
+    // FSDP gathers the 16-bit weights of the layer in use and prefetches the next: a dense
+    // layer, or an MoE layer with the chip's share of its routed experts.
+    double layer = c.per_layer / p.tp;
+    if (mix.moe > 0) {
+      layer = std::max(layer, (c.attention + c.moe_shared) / p.tp +
+                                  c.moe_routed / (static_cast<double>(p.ep) * p.etp));
+    }
     b.weights += 2 * layer * kWeightBytes;
   }
 

@@ -413,10 +413,8 @@ void Builder::BuildStage(int s) {
   OpId last_task_op = kNone;
   OpId last_ep_sync = kNone;  // the last pass whose outputs waited for its all-to-alls
   OpId rank_prev = kNone;
-  // FSDP takes the routed experts with the dense parameters over dp x cp.
-  auto zero3_cost = [&](Kind k) {
-    return zero3 ? Ns(dp_place_.Cost(sc_.cluster, k, unit_bytes).time.value()) : Time{0};
-  };
+  // FSDP: each layer's dense parameters over dp x cp, its routed experts' over edp.
+  auto zero3_cost = [&](Kind k) { return zero3 ? dp_cost(k, 1.0 / layers) : Time{0}; };
   const Time zero3_ag = zero3_cost(Kind::kAllGather);
   const Time zero3_rs = zero3_cost(Kind::kReduceScatter);
   const Time bucket = dp && !zero3 ? dp_cost(reduce_kind, 1.0 / layers) : 0;
