@@ -740,6 +740,17 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
              p.activation_precision =
                  v.s == "fp8" ? hardware::Precision::kFp8 : hardware::Precision::kBf16;
            }},
+          {Enum("moe_dispatch_precision",
+                "precision of the tokens the expert all-to-all dispatches and of the output "
+                "gradients the combine's backward sends: bf16, or fp8 with its scales as "
+                "DeepSeek-V3 (Sec. 3.3.2); the combine and the dispatch's backward stay bf16; "
+                "needs precision fp8")
+               .Default("bf16")
+               .Choices({"bf16", "fp8"}),
+           [](P& p, const Value& v) {
+             p.moe_dispatch_precision =
+                 v.s == "fp8" ? hardware::Precision::kFp8 : hardware::Precision::kBf16;
+           }},
           {Enum("optimizer_state_precision",
                 "precision of the AdamW first and second moments: fp32, or bf16 (DeepSeek-V3 "
                 "Sec. 3.3.2); master weights and main gradients stay fp32")

@@ -191,6 +191,13 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                 std::string(hardware::PrecisionName(p.precision)),
             "set precision: fp8, or activation_precision: bf16");
   }
+  if (p.moe_dispatch_precision == hardware::Precision::kFp8 &&
+      p.precision != hardware::Precision::kFp8 && p.precision != hardware::Precision::kFp4) {
+    d.Error("plan.moe_dispatch_precision",
+            "an fp8 dispatch feeds fp8 expert GEMMs, but precision is " +
+                std::string(hardware::PrecisionName(p.precision)),
+            "set precision: fp8, or moe_dispatch_precision: bf16");
+  }
   if (p.recompute_norm_mla_up && !m.mla.IsMla()) {
     d.Error("plan.recompute_norm_mla_up",
             "model " + m.name + " has no multi-head latent attention (no MLA up-projections)",

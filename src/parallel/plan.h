@@ -71,6 +71,9 @@ struct ParallelPlan {
   // Cached inputs of the linear layers: kBf16, or kFp8 as DeepSeek-V3 stores them (Sec.
   // 3.3.2; see model::ActivationStorage). kFp8 needs precision fp8 or fp4.
   hardware::Precision activation_precision = hardware::Precision::kBf16;
+  // Precision of the tokens the expert all-to-all dispatches (and of the output gradients
+  // the combine's backward sends): fp8 as DeepSeek-V3 (Sec. 3.3.2); the combine stays bf16.
+  hardware::Precision moe_dispatch_precision = hardware::Precision::kBf16;
   // AdamW first and second moments: kFp32, or kBf16 (DeepSeek-V3 Sec. 3.3.2); the master
   // weights and main gradients stay fp32 either way.
   hardware::Precision optimizer_state_precision = hardware::Precision::kFp32;

@@ -173,9 +173,9 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
     const size_t s = static_cast<size_t>(op.scope);
     const size_t p = static_cast<size_t>(pass);
     for (long i = 0; i < calls; ++i) {
-      // Dispatch before the experts, combine after; gathers before attention, the
-      // reduce-scatter of the K/V gradients after.
-      const bool after = ep ? i >= (calls + 1) / 2 : op.kind == Kind::kReduceScatter;
+      // Dispatch before the experts, combine after (CommOp::after_experts); gathers before
+      // attention, the reduce-scatter of the K/V gradients after.
+      const bool after = ep ? op.after_experts : op.kind == Kind::kReduceScatter;
       std::vector<Item>& list = ep   ? (after ? ep_after : ep_before)[s][p]
                                 : cp ? (after ? cp_after : cp_before)[s][p]
                                      : tp[s][p];

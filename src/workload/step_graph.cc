@@ -393,13 +393,36 @@ void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
     AddTpComm(p, w, Group::kTp, p.tp, bytes, m.moe.SharedFfn() > 0 ? mlp_pairs : 0, moe);
     const double rows = RoleRows(m, p, model::Role::kExpert);
     AddTpComm(p, w, Group::kEtp, p.etp, rows * m.hidden * 2.0, 1, moe);
-    g.dispatch_bytes = rows / p.etp * m.hidden * 2.0;
+    // The dispatched tokens and the output gradients sent back to the experts may travel
+    // in fp8 with one fp32 scale per 128 elements (block) or none (per tensor); the
+    // combine and the dispatch's gradient stay bf16 (DeepSeek-V3 Sec. 3.3.2).
+    const double elements = rows / p.etp * m.hidden;
+    const bool fp8 = p.moe_dispatch_precision == hardware::Precision::kFp8;
+    const double scale = p.fp8_scaling == parallel::Fp8Scaling::kBlock ? 4.0 / 128 : 0.0;
+    g.dispatch_bytes = elements * (fp8 ? 1.0 + scale : 2.0);
+    g.combine_bytes = elements * 2.0;
     if (p.ep > 1) {
-      const double rc = p.recompute == Recompute::kFull ? 2 : 0;
+      using collective::Kind;
+      const double rc = p.recompute == Recompute::kFull ? 1 : 0;  // the forward again
       w.forward_comm.push_back(
-          {"ep_all_to_all", Group::kEp, collective::Kind::kAllToAll, g.dispatch_bytes, 2.0 * moe});
-      w.backward_comm.push_back({"ep_all_to_all", Group::kEp, collective::Kind::kAllToAll,
-                                 g.dispatch_bytes, (2.0 + rc) * moe});
+          {"ep_dispatch", Group::kEp, Kind::kAllToAll, g.dispatch_bytes, 1.0 * moe});
+      w.forward_comm.push_back({.name = "ep_combine",
+                                .group = Group::kEp,
+                                .kind = Kind::kAllToAll,
+                                .bytes = g.combine_bytes,
+                                .count = 1.0 * moe,
+                                .after_experts = true});
+      // Backward, named by direction like the forward: the output gradients travel to the
+      // experts through the combine's transpose (with the recomputed dispatch under full
+      // recompute), the input gradients back through the dispatch's.
+      w.backward_comm.push_back(
+          {"ep_dispatch", Group::kEp, Kind::kAllToAll, g.dispatch_bytes, (1.0 + rc) * moe});
+      w.backward_comm.push_back({.name = "ep_combine",
+                                 .group = Group::kEp,
+                                 .kind = Kind::kAllToAll,
+                                 .bytes = g.combine_bytes,
+                                 .count = (1.0 + rc) * moe,
+                                 .after_experts = true});
     }
   }
   if (p.cp > 1) {

@@ -61,6 +61,9 @@ struct CommOp {
   double bytes = 0;  // NCCL buffer size per chip
   double count = 1;
   Scope scope = Scope::kLayer;
+  // Expert all-to-all: runs after the experts (the combine forward, the dispatch's
+  // gradient backward), else before them.
+  bool after_experts = false;
 };
 
 // One micro-batch through one stage (all of its virtual chunks).
@@ -86,9 +89,11 @@ struct StepGraph {
   double tokens_per_micro_batch = 0;  // b·s
   double p2p_bytes = 0;               // activation sent to the next stage, per micro-batch
   double model_flops_per_token = 0;   // fwd+bwd, Megatron convention
-  // Per chip, one MoE layer, one micro-batch: the dispatch all-to-all send buffer
-  // (tokens routed by this rank x top_k x h x 2 bytes, at the busiest rank's load).
+  // Per chip, one MoE layer, one micro-batch: the dispatch all-to-all send buffer (tokens
+  // routed by this rank x top_k x h, at the busiest rank's load, 2 bytes per element or
+  // fp8 with its scales) and the combine's (2 bytes per element).
   double dispatch_bytes = 0;
+  double combine_bytes = 0;
   int shapes = 0;  // distinct operators: ComputeOp::shape is below this
 };
 

@@ -117,12 +117,34 @@ TEST(StepGraph, AllToAllVolumeIsWhatTheRoutingImplies) {
   for (const CommOp& op : w.backward_comm) {
     if (op.group == Group::kEp) backward += op.bytes * op.count;
   }
+  EXPECT_DOUBLE_EQ(g.combine_bytes, g.dispatch_bytes);
   EXPECT_DOUBLE_EQ(forward, 2 * w.layers * g.dispatch_bytes);
   EXPECT_DOUBLE_EQ(backward, forward);
   // Imbalance: the busiest rank receives `imbalance` times the mean.
   model::ModelSpec skewed = m;
   skewed.moe.imbalance = 1.5;
   EXPECT_DOUBLE_EQ(BuildStepGraph(skewed, p).dispatch_bytes, 1.5 * g.dispatch_bytes);
+
+  // fp8 dispatch (DeepSeek-V3 Sec. 3.3.2): the tokens to the experts and the output
+  // gradients sent back to them in fp8 with a scale per 128 elements; the combine and the
+  // input gradients stay bf16.
+  p.precision = hardware::Precision::kFp8;
+  p.fp8_scaling = parallel::Fp8Scaling::kBlock;
+  p.moe_dispatch_precision = hardware::Precision::kFp8;
+  const StepGraph f = BuildStepGraph(m, p);
+  EXPECT_DOUBLE_EQ(f.dispatch_bytes, g.dispatch_bytes / 2 * (1 + 4.0 / 128));
+  EXPECT_DOUBLE_EQ(f.combine_bytes, g.combine_bytes);
+  for (const std::vector<CommOp>* ops : {&f.stages.front().forward_comm,
+                                         &f.stages.front().backward_comm}) {
+    int seen = 0;
+    for (const CommOp& op : *ops) {
+      if (op.group != Group::kEp) continue;
+      ++seen;
+      EXPECT_EQ(op.bytes, op.after_experts ? f.combine_bytes : f.dispatch_bytes) << op.name;
+      EXPECT_EQ(op.name, op.after_experts ? "ep_combine" : "ep_dispatch");
+    }
+    EXPECT_EQ(seen, 2);
+  }
 }
 
 TEST(StepGraph, ExpertFlopsAreTopKCopies) {
