@@ -134,8 +134,8 @@ TEST(StepGraph, AllToAllVolumeIsWhatTheRoutingImplies) {
   const StepGraph f = BuildStepGraph(m, p);
   EXPECT_DOUBLE_EQ(f.dispatch_bytes, g.dispatch_bytes / 2 * (1 + 4.0 / 128));
   EXPECT_DOUBLE_EQ(f.combine_bytes, g.combine_bytes);
-  for (const std::vector<CommOp>* ops : {&f.stages.front().forward_comm,
-                                         &f.stages.front().backward_comm}) {
+  for (const std::vector<CommOp>* ops :
+       {&f.stages.front().forward_comm, &f.stages.front().backward_comm}) {
     int seen = 0;
     for (const CommOp& op : *ops) {
       if (op.group != Group::kEp) continue;
