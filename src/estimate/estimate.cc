@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <string_view>
 
 #include "collective/collective.h"
@@ -122,11 +123,42 @@ class OpTable {
   std::array<int16_t, kSlots> slots_;
 };
 
+// One repetition of a distinct operator, priced on first use.
+struct Priced {
+  double time = -1;  // seconds
+  double flops = 0;  // executed
+};
+
+// One pass (forward or backward) of a stage class for one micro-batch: compute time, the
+// GEMMs' and the attention core's share, recomputed FLOPs and the weight-gradient GEMMs.
+struct PassSums {
+  double time = 0;
+  double gemm = 0;
+  double attention = 0;
+  double recompute_flops = 0;
+  double weight_grad = 0;
+};
+
+// Sums a pass in local accumulators, which the compiler keeps in registers.
+template <typename PriceFn>
+PassSums SumPass(const std::vector<ComputeOp>& ops, PriceFn& price) {
+  double time = 0, gemm = 0, attention = 0, recompute_flops = 0, weight_grad = 0;
+  for (const ComputeOp& op : ops) {
+    const Priced& c = price(op);
+    const double dt = c.time * op.count;
+    time += dt;
+    if (op.kind == model::OpKind::kGemm) gemm += dt;
+    if (op.kind == model::OpKind::kAttention) attention += dt;
+    if (op.recompute) recompute_flops += c.flops * op.count;
+    if (op.weight_gradient) weight_grad += dt;
+  }
+  return {time, gemm, attention, recompute_flops, weight_grad};
+}
+
 struct StageTimes {
   double forward_compute = 0;
   double backward_compute = 0;
   double recompute_flops = 0;  // per micro-batch
-  double flops = 0;            // per micro-batch, executed
   double forward_gemm = 0;
   double backward_gemm = 0;
   double tp_forward = 0;
@@ -184,10 +216,6 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   times.reserve(g.stages.size());
   // Time of one repetition of each distinct operator, priced on first use: stage classes
   // share their blocks' operators, and the operator table and MoE breakdown reuse them.
-  struct Priced {
-    double time = -1;  // seconds per repetition
-    double flops = 0;  // executed, per repetition
-  };
   std::vector<Priced> priced(static_cast<size_t>(g.shapes));
   auto price = [&](const ComputeOp& op) -> const Priced& {
     Priced& slot = priced[static_cast<size_t>(op.shape)];
@@ -200,24 +228,16 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
     StageTimes t;
-    for (const ComputeOp& op : w.forward) {
-      const Priced& c = price(op);
-      const double dt = c.time * op.count;
-      t.forward_compute += dt;
-      if (op.kind == model::OpKind::kGemm) t.forward_gemm += dt;
-      if (op.kind == model::OpKind::kAttention) t.attention_forward += dt;
-      t.flops += c.flops * op.count;
-    }
-    for (const ComputeOp& op : w.backward) {
-      const Priced& c = price(op);
-      const double dt = c.time * op.count;
-      t.backward_compute += dt;
-      if (op.kind == model::OpKind::kGemm) t.backward_gemm += dt;
-      if (op.kind == model::OpKind::kAttention) t.attention_backward += dt;
-      t.flops += c.flops * op.count;
-      if (op.recompute) t.recompute_flops += c.flops * op.count;
-      if (op.weight_gradient) t.weight_grad += dt;
-    }
+    const PassSums fwd = SumPass(w.forward, price);
+    const PassSums bwd = SumPass(w.backward, price);
+    t.forward_compute = fwd.time;
+    t.forward_gemm = fwd.gemm;
+    t.attention_forward = fwd.attention;
+    t.backward_compute = bwd.time;
+    t.backward_gemm = bwd.gemm;
+    t.attention_backward = bwd.attention;
+    t.recompute_flops = bwd.recompute_flops;
+    t.weight_grad = bwd.weight_grad;
     auto comm_time = [&](const CommOp& op, double& tp, double& ep, double& cp) {
       const double dt = comm_costs.Of(op).time.value() * op.count;
       (op.group == Group::kEp ? ep : op.group == Group::kCp ? cp : tp) += dt;
@@ -277,10 +297,21 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   };
   add_ops(wc.forward, "forward");
   add_ops(wc.backward, "backward");
-  std::sort(r.ops.begin(), r.ops.end(), [](const OpSummary& a, const OpSummary& b) {
-    if (a.time_s != b.time_s) return a.time_s > b.time_s;
-    return a.name != b.name ? a.name < b.name : a.phase < b.phase;
-  });
+  {
+    // Slowest first; sorted through indices, the rows moved once.
+    std::vector<uint16_t> order(r.ops.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint16_t>(i);
+    std::sort(order.begin(), order.end(), [&](uint16_t i, uint16_t j) {
+      const OpSummary& a = r.ops[i];
+      const OpSummary& b = r.ops[j];
+      if (a.time_s != b.time_s) return a.time_s > b.time_s;
+      return a.name != b.name ? a.name < b.name : a.phase < b.phase;
+    });
+    std::vector<OpSummary> sorted;
+    sorted.reserve(order.size());
+    for (uint16_t i : order) sorted.push_back(r.ops[i]);
+    r.ops = std::move(sorted);
+  }
 
   // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble.
   r.time.compute = mb * (tc.forward_compute + tc.backward_compute);
