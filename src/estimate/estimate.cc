@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "collective/collective.h"
 #include "estimate/cost.h"
@@ -137,6 +139,17 @@ struct PassSums {
   double attention = 0;
   double recompute_flops = 0;
   double weight_grad = 0;
+  PassSums operator*(double k) const {
+    return {time * k, gemm * k, attention * k, recompute_flops * k, weight_grad * k};
+  }
+  PassSums& operator+=(const PassSums& o) {
+    time += o.time;
+    gemm += o.gemm;
+    attention += o.attention;
+    recompute_flops += o.recompute_flops;
+    weight_grad += o.weight_grad;
+    return *this;
+  }
 };
 
 // Sums a pass in local accumulators, which the compiler keeps in registers.
@@ -191,7 +204,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
 
   const model::LayerBlocks blocks = model::BuildLayerBlocks(m);
   const model::ParameterCount counts = model::CountParameters(m, blocks);
-  const workload::StepGraph g = workload::BuildStepGraph(m, p, blocks, counts);
+  const workload::StepGraph g =
+      workload::BuildStepGraph(m, p, blocks, counts, workload::Expand::kRunsOnly);
   const Placements place = PlaceGroups(cl, p, m.moe.IsMoe());
   CommCosts comm_costs(cl, place, p, m.moe.top_k);
 
@@ -222,14 +236,24 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     if (slot.time < 0) slot = {ComputeTime(chip, op), op.Flops()};
     return slot;
   };
+  // Each block's forward and backward, one repetition, summed once for every class.
+  std::vector<std::pair<PassSums, PassSums>> block_sums;
+  block_sums.reserve(g.blocks.size());
+  for (const workload::BlockWork& b : g.blocks) {
+    block_sums.emplace_back(SumPass(b.forward, price), SumPass(b.backward, price));
+  }
   double sum_stage_time = 0;
   double sum_weight_grad = 0;
   size_t critical = 0;
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
     StageTimes t;
-    const PassSums fwd = SumPass(w.forward, price);
-    const PassSums bwd = SumPass(w.backward, price);
+    PassSums fwd = SumPass(w.extra_forward, price);
+    PassSums bwd = SumPass(w.extra_backward, price);
+    for (const workload::BlockRun& run : w.runs) {
+      fwd += block_sums[static_cast<size_t>(run.block)].first * run.count;
+      bwd += block_sums[static_cast<size_t>(run.block)].second * run.count;
+    }
     t.forward_compute = fwd.time;
     t.forward_gemm = fwd.gemm;
     t.attention_forward = fwd.attention;
@@ -277,13 +301,16 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   // Operator table of the critical stage, whole step.
   r.ops.reserve(64);
   OpTable table(r.ops);
-  auto add_ops = [&](const std::vector<ComputeOp>& ops, std::string_view default_phase) {
+  // `repeat`: the repetitions of a block's operators, 1 for the extra ones.
+  auto add_ops = [&](const std::vector<ComputeOp>& ops, std::string_view default_phase,
+                     double repeat) {
     for (const ComputeOp& op : ops) {
       OpSummary& row = table.Row(op.name, op.recompute ? "recompute" : default_phase);
       const Priced& c = price(op);
-      row.flops += c.flops * op.count * mb;
-      row.bytes += op.bytes * op.count * mb;
-      const double dt = c.time * op.count * mb;
+      const double n = op.count * repeat * mb;
+      row.flops += c.flops * n;
+      row.bytes += op.bytes * n;
+      const double dt = c.time * n;
       row.time_s += dt;
       if (op.role == model::Role::kRouter) {
         r.moe.router_s += dt;
@@ -295,8 +322,13 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       }
     }
   };
-  add_ops(wc.forward, "forward");
-  add_ops(wc.backward, "backward");
+  add_ops(wc.extra_forward, "forward", 1);
+  add_ops(wc.extra_backward, "backward", 1);
+  for (const workload::BlockRun& run : wc.runs) {
+    const workload::BlockWork& b = g.blocks[static_cast<size_t>(run.block)];
+    add_ops(b.forward, "forward", run.count);
+    add_ops(b.backward, "backward", run.count);
+  }
   {
     // Slowest first; sorted through indices, the rows moved once.
     std::vector<uint16_t> order(r.ops.size());
@@ -487,7 +519,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     recompute_flops += times[i].recompute_flops * g.stages[i].stages;
   }
   const double hardware_flops = model_flops + recompute_flops * p.tp * p.dp * p.cp * mb;
-  r.hfu = hardware_flops / (chips * r.step_time_s * r.peak_flops);
+  // The same order of operations as the MFU, so that HFU = MFU exactly without recompute.
+  r.hfu = hardware_flops / (chips * r.step_time_s) / r.peak_flops;
   r.bubble_fraction = r.time.bubble / r.step_time_s;
 
   r.memory = parallel::PeakMemory(m, p, counts, g.mixes);

@@ -124,44 +124,44 @@ double RoleRows(const model::ModelSpec& m, const ParallelPlan& p, model::Role ro
   return tokens;
 }
 
-// The operators of one block (attention or MLP) of one layer for one micro-batch on one
-// chip, built once per graph: forward, recomputation and backward, each with its shape
-// index.
-struct BlockOps {
-  bool built = false;
+// What a graph's stage classes share: the model's attention, dense-MLP and MoE-MLP block
+// descriptions, each block's index in StepGraph::blocks once built (-1 before), and the
+// buffers blocks are built in.
+struct Scratch {
+  Scratch(const model::LayerBlocks& b, Expand e) : blocks(b), expand(e) {}
+  const model::LayerBlocks& blocks;
+  Expand expand;
+  int full_attention = -1, windowed_attention = -1, dense_mlp = -1, moe = -1;
   std::vector<ComputeOp> fwd, rc, bwd;
 };
 
-// What a graph's stage classes share: the model's attention, dense-MLP and MoE-MLP block
-// descriptions (MoE on first use) and their operators for the plan.
-struct Scratch {
-  explicit Scratch(const model::LayerBlocks& b) : blocks(b) {}
-  const model::LayerBlocks& blocks;
-  BlockOps full_attention, windowed_attention, dense_mlp, moe;
-};
+// Builds the operators of one block (attention or MLP) of one layer for one micro-batch on
+// one chip, each with its shape index, into StepGraph::blocks; returns its index there.
+int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
+               const std::vector<model::LayerOp>& block, bool windowed, Scratch& scratch,
+               StepGraph& g);
 
-void BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
-                const std::vector<model::LayerOp>& block, bool windowed, BlockOps& ops,
-                StepGraph& g);
-
-// Appends `count` repetitions of a block's operators (built on first use) to the stage.
+// Appends `count` repetitions of a block (built on first use) to the stage: a run, and
+// with Expand::kOperators its operators.
 void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
-              const std::vector<model::LayerOp>& block, double count, bool windowed, BlockOps& ops,
-              StepGraph& g) {
+              const std::vector<model::LayerOp>& block, double count, bool windowed, int& index,
+              Scratch& scratch, StepGraph& g) {
   if (count <= 0) return;
-  if (!ops.built) BuildBlock(m, p, block, windowed, ops, g);
-  for (const std::vector<ComputeOp>* from : {&ops.fwd, &ops.rc, &ops.bwd}) {
-    std::vector<ComputeOp>& to = from == &ops.fwd ? w.forward : w.backward;
+  if (index < 0) index = BuildBlock(m, p, block, windowed, scratch, g);
+  w.runs.push_back({index, count});
+  if (scratch.expand == Expand::kRunsOnly) return;
+  const BlockWork& b = g.blocks[static_cast<size_t>(index)];
+  for (const std::vector<ComputeOp>* from : {&b.forward, &b.backward}) {
+    std::vector<ComputeOp>& to = from == &b.forward ? w.forward : w.backward;
     const size_t first = to.size();
     to.insert(to.end(), from->begin(), from->end());
     for (size_t i = first; i < to.size(); ++i) to[i].count *= count;
   }
 }
 
-void BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
-                const std::vector<model::LayerOp>& block, bool windowed, BlockOps& ops,
-                StepGraph& g) {
-  ops.built = true;
+int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
+               const std::vector<model::LayerOp>& block, bool windowed, Scratch& scratch,
+               StepGraph& g) {
   const double tokens = RoleRows(m, p, model::Role::kDense);
   const double seq_div = p.sequence_parallel ? p.tp : 1;
   // Linear layers run in the plan's precision (fp8/fp4); the router, attention core,
@@ -174,9 +174,12 @@ void BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   const bool selective = p.recompute == Recompute::kSelective;
   const int64_t local_experts = std::max(1, m.moe.experts / std::max(1, p.ep));
 
-  std::vector<ComputeOp>& fwd = ops.fwd;
-  std::vector<ComputeOp>& bwd = ops.bwd;
-  std::vector<ComputeOp>& rc = ops.rc;
+  std::vector<ComputeOp>& fwd = scratch.fwd;
+  std::vector<ComputeOp>& bwd = scratch.bwd;
+  std::vector<ComputeOp>& rc = scratch.rc;
+  fwd.clear();
+  bwd.clear();
+  rc.clear();
   // Each layer operator gives at most two forward (a cast), three backward operators.
   fwd.reserve(2 * block.size() + 4);
   bwd.reserve(3 * block.size() + 8);
@@ -335,6 +338,12 @@ void BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
     if (op.shape < 0) op.shape = g.shapes++;
   }
   for (ComputeOp& op : bwd) op.shape = g.shapes++;
+  BlockWork& out = g.blocks.emplace_back();
+  out.forward = fwd;
+  out.backward.reserve(rc.size() + bwd.size());
+  out.backward.insert(out.backward.end(), rc.begin(), rc.end());
+  out.backward.insert(out.backward.end(), bwd.begin(), bwd.end());
+  return static_cast<int>(g.blocks.size()) - 1;
 }
 
 // Tensor-parallel communication of `pairs` column/row-parallel pairs (Korthikanti et al.
@@ -374,11 +383,11 @@ void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
   const int moe = mix.moe + (mix.mtp_moe ? mix.mtp : 0);
   const int windowed = mix.windowed + (mix.mtp_windowed ? mix.mtp : 0);
   const std::vector<model::LayerOp>& attention = scratch.blocks.attention;
-  AddBlock(m, p, w, attention, layers - windowed, false, scratch.full_attention, g);
-  AddBlock(m, p, w, attention, windowed, true, scratch.windowed_attention, g);
-  AddBlock(m, p, w, scratch.blocks.mlp, layers - moe, false, scratch.dense_mlp, g);
+  AddBlock(m, p, w, attention, layers - windowed, false, scratch.full_attention, scratch, g);
+  AddBlock(m, p, w, attention, windowed, true, scratch.windowed_attention, scratch, g);
+  AddBlock(m, p, w, scratch.blocks.mlp, layers - moe, false, scratch.dense_mlp, scratch, g);
   if (moe > 0) {
-    AddBlock(m, p, w, scratch.blocks.moe_mlp, moe, false, scratch.moe, g);
+    AddBlock(m, p, w, scratch.blocks.moe_mlp, moe, false, scratch.moe, scratch, g);
   }
 
   const double tokens = RoleRows(m, p, model::Role::kDense);
@@ -522,7 +531,8 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
 }
 
 StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan,
-                         const model::LayerBlocks& blocks, const model::ParameterCount& counts) {
+                         const model::LayerBlocks& blocks, const model::ParameterCount& counts,
+                         Expand expand) {
   StepGraph g;
   g.micro_batches = plan.MicroBatches();
   g.tokens_per_micro_batch = static_cast<double>(plan.micro_batch_size) * model.seq_len;
@@ -533,7 +543,8 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   g.mixes = parallel::StageLayerMixes(plan, model);
   const std::vector<parallel::LayerMix>& mixes = g.mixes;
   g.stages.reserve(4);
-  Scratch scratch(blocks);
+  Scratch scratch(blocks, expand);
+  g.blocks.reserve(4);
   for (int s = 0; s < plan.pp; ++s) {
     const bool embedding = s == 0;
     const bool logits = s == plan.pp - 1;
@@ -557,8 +568,10 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
     w.parameters = params.Total();
     w.expert_parameters = params.expert;
     w.mix = mix;
-    w.forward.reserve(96);
-    w.backward.reserve(224);
+    if (expand == Expand::kOperators) {
+      w.forward.reserve(96);
+      w.backward.reserve(224);
+    }
     w.forward_comm.reserve(16);
     w.backward_comm.reserve(16);
     if (embedding) AddEmbedding(model, plan, w);
@@ -568,10 +581,18 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
       // Each multi-token prediction module has its own output through the shared head.
       for (int i = 0; i < mix.mtp; ++i) AddLogits(model, plan, w);
     }
+    // The embedding's and the head's operators: their shapes, and their own lists.
     for (std::vector<ComputeOp>* ops : {&w.forward, &w.backward}) {
+      std::vector<ComputeOp>& extra = ops == &w.forward ? w.extra_forward : w.extra_backward;
       for (ComputeOp& op : *ops) {
-        if (op.shape < 0) op.shape = g.shapes++;  // the embedding's and the head's
+        if (op.scope == Scope::kLayer) continue;
+        if (op.shape < 0) op.shape = g.shapes++;
+        extra.push_back(op);
       }
+    }
+    if (expand == Expand::kRunsOnly) {
+      w.forward.clear();
+      w.backward.clear();
     }
     g.stages.push_back(std::move(w));
   }

@@ -66,6 +66,21 @@ struct CommOp {
   bool after_experts = false;
 };
 
+// The operators of one layer block (attention, windowed attention, dense MLP or MoE MLP)
+// for one micro-batch on one chip, once: forward, and backward with its recomputation
+// first. Stage classes repeat blocks; BlockRun says how often.
+struct BlockWork {
+  std::vector<ComputeOp> forward;
+  std::vector<ComputeOp> backward;
+};
+struct BlockRun {
+  int block = 0;     // index into StepGraph::blocks
+  double count = 0;  // repetitions (layers)
+};
+
+// Whether BuildStepGraph also expands each stage class's runs into its operator lists.
+enum class Expand : uint8_t { kRunsOnly, kOperators };
+
 // One micro-batch through one stage (all of its virtual chunks).
 struct StageWork {
   int first_stage = 0;  // the first pipeline rank of this class
@@ -76,6 +91,14 @@ struct StageWork {
   double parameters = 0;         // per chip, before ZeRO sharding
   double expert_parameters = 0;  // of which routed experts (sharded over edp by ZeRO)
   parallel::LayerMix mix;        // MoE / windowed layers among `layers`, MTP modules
+  // The stage's layers as runs of blocks, and the embedding's and output head's operators
+  // (forward, then backward): together, the stage's whole compute. The estimator sums
+  // these, each block once.
+  std::vector<BlockRun> runs;
+  std::vector<ComputeOp> extra_forward;
+  std::vector<ComputeOp> extra_backward;
+  // Every operator in execution order, the runs expanded with their repetitions in
+  // ComputeOp::count (Expand::kOperators; empty with kRunsOnly): what the simulator walks.
   std::vector<ComputeOp> forward;
   std::vector<ComputeOp> backward;  // includes recomputation ops, flagged
   std::vector<CommOp> forward_comm;
@@ -84,6 +107,7 @@ struct StageWork {
 
 struct StepGraph {
   std::vector<StageWork> stages;          // classes, in pipeline order
+  std::vector<BlockWork> blocks;          // what StageWork::runs repeat
   std::vector<parallel::LayerMix> mixes;  // per pipeline rank, first to last
   int micro_batches = 0;
   double tokens_per_micro_batch = 0;  // b·s
@@ -100,6 +124,7 @@ struct StepGraph {
 StepGraph BuildStepGraph(const model::ModelSpec& model, const parallel::ParallelPlan& plan);
 // The same from the model's blocks and parameter count, computed once by the caller.
 StepGraph BuildStepGraph(const model::ModelSpec& model, const parallel::ParallelPlan& plan,
-                         const model::LayerBlocks& blocks, const model::ParameterCount& counts);
+                         const model::LayerBlocks& blocks, const model::ParameterCount& counts,
+                         Expand expand = Expand::kOperators);
 
 }  // namespace fathom::workload
