@@ -329,21 +329,6 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     add_ops(b.forward, "forward", run.count);
     add_ops(b.backward, "backward", run.count);
   }
-  {
-    // Slowest first; sorted through indices, the rows moved once.
-    std::vector<uint16_t> order(r.ops.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint16_t>(i);
-    std::sort(order.begin(), order.end(), [&](uint16_t i, uint16_t j) {
-      const OpSummary& a = r.ops[i];
-      const OpSummary& b = r.ops[j];
-      if (a.time_s != b.time_s) return a.time_s > b.time_s;
-      return a.name != b.name ? a.name < b.name : a.phase < b.phase;
-    });
-    std::vector<OpSummary> sorted;
-    sorted.reserve(order.size());
-    for (uint16_t i : order) sorted.push_back(r.ops[i]);
-    r.ops = std::move(sorted);
-  }
 
   // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble.
   r.time.compute = mb * (tc.forward_compute + tc.backward_compute);

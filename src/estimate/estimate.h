@@ -132,7 +132,9 @@ struct StepReport {
   TimeBreakdown time;
   MoeBreakdown moe;
   std::vector<CommSummary> comms;
-  std::vector<OpSummary> ops;        // compute of the critical stage, largest first
+  // Compute of the critical stage, one row per (name, phase) in the order first met; the
+  // report writers show them slowest first.
+  std::vector<OpSummary> ops;
   parallel::MemoryBreakdown memory;  // of the pipeline rank that needs the most
   double memory_capacity = 0;
   bool fits = false;

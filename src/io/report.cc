@@ -1,6 +1,8 @@
 #include "io/report.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +16,19 @@ namespace {
 using nlohmann::ordered_json;
 
 std::string Pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
+
+// The operator table slowest first; ties by name, then phase.
+std::vector<const estimate::OpSummary*> SlowestFirst(const std::vector<estimate::OpSummary>& ops) {
+  std::vector<const estimate::OpSummary*> sorted;
+  sorted.reserve(ops.size());
+  for (const estimate::OpSummary& o : ops) sorted.push_back(&o);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const estimate::OpSummary* a, const estimate::OpSummary* b) {
+              if (a->time_s != b->time_s) return a->time_s > b->time_s;
+              return a->name != b->name ? a->name < b->name : a->phase < b->phase;
+            });
+  return sorted;
+}
 
 std::string PlanLine(const parallel::ParallelPlan& p) {
   std::string s = fmt::format("tp {} pp {}", p.tp, p.pp);
@@ -174,7 +189,8 @@ std::string StepReportText(const estimate::StepReport& r) {
     out += fmt::format("\n  compute of pipeline rank {} (per step)\n", r.critical_stage);
     out += fmt::format("    {:<22}{:<11}{:>12}{:>12}{:>14}{:>8}\n", "op", "phase", "time", "TFLOP",
                        "achieved", "bytes");
-    for (const estimate::OpSummary& o : r.ops) {
+    for (const estimate::OpSummary* op : SlowestFirst(r.ops)) {
+      const estimate::OpSummary& o = *op;
       if (o.time_s < 1e-3 * r.time.compute) continue;
       out += fmt::format("    {:<22}{:<11}{:>12}{:>12.1f}{:>14}{:>8}\n", o.name, o.phase,
                          core::FormatSeconds(o.time_s), o.flops / 1e12,
@@ -270,7 +286,8 @@ std::string StepReportJson(const estimate::StepReport& r) {
   }
   j["communication"] = comms;
   ordered_json ops = ordered_json::array();
-  for (const estimate::OpSummary& o : r.ops) {
+  for (const estimate::OpSummary* op : SlowestFirst(r.ops)) {
+    const estimate::OpSummary& o = *op;
     ops.push_back({{"name", o.name},
                    {"phase", o.phase},
                    {"flops", Round(o.flops)},
