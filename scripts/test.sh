@@ -114,7 +114,7 @@ end "asan build"
 begin "asan+ubsan tests"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 if [ "$asan_built" -eq 1 ]; then
-  # The validation guard checks accuracy, not memory: its 58 estimates and simulations take
+  # The validation guard checks accuracy, not memory: its estimates and simulations take
   # the paths the unit and scenario tests already run here, at a third of the sanitized run.
   ctest --test-dir build-asan -j "$jobs" --output-on-failure --label-exclude validation ||
     fail "asan+ubsan tests (ctest --test-dir build-asan)"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "collective/collective.h"
+#include "core/check.h"
 #include "estimate/cost.h"
 #include "workload/step_graph.h"
 
@@ -112,10 +113,7 @@ class OpTable {
         return rows_.back();
       }
       OpSummary& row = rows_[static_cast<size_t>(slot)];
-      if (row.phase.size() == phase.size() &&
-          (row.name.data() == name.data() || row.name == name)) {
-        return row;
-      }
+      if ((row.name.data() == name.data() || row.name == name) && row.phase == phase) return row;
     }
   }
 
@@ -134,11 +132,11 @@ struct Priced {
 // One pass (forward or backward) of a stage class for one micro-batch: compute time, the
 // GEMMs' and the attention core's share, recomputed FLOPs and the weight-gradient GEMMs.
 struct PassSums {
-  double time = 0;
-  double gemm = 0;
-  double attention = 0;
-  double recompute_flops = 0;
-  double weight_grad = 0;
+  double time = 0;             // seconds
+  double gemm = 0;             // seconds of GEMMs
+  double attention = 0;        // seconds of attention cores
+  double recompute_flops = 0;  // FLOPs recomputed
+  double weight_grad = 0;      // seconds of weight-gradient GEMMs
   PassSums operator*(double k) const {
     return {time * k, gemm * k, attention * k, recompute_flops * k, weight_grad * k};
   }
@@ -232,6 +230,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   // share their blocks' operators, and the operator table and MoE breakdown reuse them.
   std::vector<Priced> priced(static_cast<size_t>(g.shapes));
   auto price = [&](const ComputeOp& op) -> const Priced& {
+    FATHOM_CHECK(op.shape >= 0 && op.shape < g.shapes, "an operator without a shape index");
     Priced& slot = priced[static_cast<size_t>(op.shape)];
     if (slot.time < 0) slot = {ComputeTime(chip, op), op.Flops()};
     return slot;

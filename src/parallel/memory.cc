@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/check.h"
+
 namespace fathom::parallel {
 
 double OptimizerBytes(const ParallelPlan& p) {
@@ -88,11 +90,16 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   b.optimizer = sharded(OptimizerBytes(p), 1);
   if (p.zero >= 3) {
     // FSDP gathers the 16-bit weights of the layer in use and prefetches the next: a dense
-    // layer, or an MoE layer with the chip's share of its routed experts.
-    double layer = c.per_layer / p.tp;
+    // layer, or an MoE layer with the chip's share of its routed experts; only what is
+    // sharded (over more than one rank) needs gathering.
+    const bool dense_sharded = dp > 1;
+    const bool experts_sharded = edp > 1;
+    double layer = dense_sharded ? c.per_layer / p.tp : 0.0;
     if (mix.moe > 0) {
-      layer = std::max(layer, (c.attention + c.moe_shared) / p.tp +
-                                  c.moe_routed / (static_cast<double>(p.ep) * p.etp));
+      const double moe_layer =
+          (dense_sharded ? (c.attention + c.moe_shared) / p.tp : 0.0) +
+          (experts_sharded ? c.moe_routed / (static_cast<double>(p.ep) * p.etp) : 0.0);
+      layer = std::max(layer, moe_layer);
     }
     b.weights += 2 * layer * kWeightBytes;
   }
@@ -156,11 +163,12 @@ MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p) {
 MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p,
                            const model::ParameterCount& counts,
                            const std::vector<LayerMix>& mixes) {
+  FATHOM_CHECK(mixes.size() == static_cast<size_t>(p.pp), "one layer mix per pipeline rank");
   MemoryBreakdown peak;
   for (int s = 0; s < p.pp; ++s) {
     const LayerMix& mix = mixes[static_cast<size_t>(s)];
-    // Middle stages with the same layers as the second need the same memory; the first,
-    // the last and every other mix are computed.
+    // Middle stages with the same layers as the second need no more memory than it (no
+    // more micro-batches in flight); the first, the last and every other mix are computed.
     if (s > 1 && s < p.pp - 1 && mix == mixes[1]) continue;
     const MemoryBreakdown b = StageMemoryOf(counts, m, p, s, mix);
     if (b.total > peak.total) peak = b;

@@ -191,8 +191,12 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                 std::string(hardware::PrecisionName(p.precision)),
             "set precision: fp8, or activation_precision: bf16");
   }
-  if (p.moe_dispatch_precision == hardware::Precision::kFp8 &&
-      p.precision != hardware::Precision::kFp8 && p.precision != hardware::Precision::kFp4) {
+  if (p.moe_dispatch_precision == hardware::Precision::kFp8 && !m.moe.IsMoe()) {
+    d.Error("plan.moe_dispatch_precision",
+            "model " + m.name + " has no routed experts (no all-to-all to dispatch)",
+            "set moe_dispatch_precision: bf16, or use an MoE model");
+  } else if (p.moe_dispatch_precision == hardware::Precision::kFp8 &&
+             p.precision != hardware::Precision::kFp8 && p.precision != hardware::Precision::kFp4) {
     d.Error("plan.moe_dispatch_precision",
             "an fp8 dispatch feeds fp8 expert GEMMs, but precision is " +
                 std::string(hardware::PrecisionName(p.precision)),

@@ -33,8 +33,8 @@
 //    every forward and backward and reduce-scatters after it. Without overlap.dp the
 //    reduction follows the last backward and the gathers follow the optimizer. With MoE
 //    each dense bucket over dp x cp is followed, in the same operation, by the routed
-//    experts' bucket over the expert-data-parallel group (ZeRO-3: the experts are taken
-//    with the dense parameters, as in the estimator).
+//    experts' bucket over the expert-data-parallel group (ZeRO-3 too: each layer's dense
+//    part over dp x cp, its experts over edp, as in the estimator).
 //  - the optimizer runs on the compute stream after the rank's gradient reduction; the
 //    step ends when every rank is done.
 // Concurrent collectives are costed as if alone (the network module's flow solver can

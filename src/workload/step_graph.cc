@@ -180,7 +180,8 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   fwd.clear();
   bwd.clear();
   rc.clear();
-  // Each layer operator gives at most two forward (a cast), three backward operators.
+  // Most layer operators give one or two forward and two or three backward operators (a
+  // GEMM, its cast); the router gives four and five. Room for the usual case.
   fwd.reserve(2 * block.size() + 4);
   bwd.reserve(3 * block.size() + 8);
   rc.reserve(2 * block.size() + 4);
@@ -326,7 +327,9 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
       }
     }
   }
-  // A recomputed operator is its forward again: the same shape.
+  // Shapes: under full recompute a recomputed operator is its forward again, with the
+  // same shape; the few recomputed under selective recompute were copied above, before
+  // shapes were given, and get their own.
   for (ComputeOp& op : fwd) op.shape = g.shapes++;
   if (full) {
     for (ComputeOp op : fwd) {

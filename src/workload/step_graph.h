@@ -8,8 +8,9 @@
 //
 // Mixture of experts (Megatron-Core, alltoall token dispatcher): each rank routes its
 // b·s/(cp·tp) tokens (sequence-parallel shard); each token goes to top_k experts, so a
-// rank sends top_k·h·2 bytes per token in the dispatch all-to-all over its EP group and
-// receives as much back in the combine. The busiest rank (and all-to-all receiver) has
+// rank sends top_k·h elements per token in the dispatch all-to-all over its EP group (2
+// bytes each, or fp8 with its scales under moe_dispatch_precision) and receives as many
+// back in the combine (2 bytes each). The busiest rank (and all-to-all receiver) has
 // `imbalance` times the mean load: its expert GEMMs are sized for it. Context
 // parallelism: every rank computes b·s/cp tokens; attention exchanges K/V blocks with the
 // CP neighbours (p2p, cp-1 steps) or all-gathers them.
