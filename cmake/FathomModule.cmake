@@ -21,6 +21,8 @@ function(fathom_test name)
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main fathom_warnings)
   target_compile_definitions(${name} PRIVATE
     FATHOM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  # The test code itself is light at run time; under the sanitizers it builds at -O0.
+  fathom_unoptimized_when_sanitized(${name})
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
     PROPERTIES ENVIRONMENT "FATHOM_DATA=${PROJECT_SOURCE_DIR}/data" LABELS ${T_LABEL})
 endfunction()
@@ -36,10 +38,11 @@ function(fathom_bench name)
   target_compile_definitions(${name} PRIVATE FATHOM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 endfunction()
 
-# fathom_unoptimized_when_sanitized(TARGET): the input/output code is heavy with yaml-cpp,
-# nlohmann/json and CLI11 templates and light at run time; under the sanitizers it builds
-# without optimisation, which about halves its compile time (the engine keeps -O1, whose
-# tests run long).
+# fathom_unoptimized_when_sanitized(TARGET): code that is heavy to compile and light at run
+# time (the input/output code with yaml-cpp, nlohmann/json and CLI11 templates, the CLI,
+# the GoogleTest binaries) builds without optimisation under the sanitizers, which about
+# halves its compile time; the engine libraries keep -O1, as the tests spend their time
+# there.
 function(fathom_unoptimized_when_sanitized target)
   if(FATHOM_SANITIZE)
     target_compile_options(${target} PRIVATE -O0)
