@@ -96,14 +96,13 @@ Decl MappingList(std::string path, std::string item_section, std::string help) {
 
 // Stable storage for KeyInfo so Field::info pointers stay valid.
 template <class T>
-std::vector<Field<T>> Build(
-    std::vector<std::pair<Decl, std::function<void(T&, const Value&)>>> defs,
-    std::vector<KeyInfo>& infos) {
+std::vector<Field<T>> Build(std::vector<std::pair<Decl, Setter<T>>> defs,
+                            std::vector<KeyInfo>& infos) {
   infos.clear();
   infos.reserve(defs.size());
   for (auto& d : defs) infos.push_back(d.first.info);
   std::vector<Field<T>> fields;
-  for (size_t i = 0; i < defs.size(); ++i) fields.push_back({&infos[i], std::move(defs[i].second)});
+  for (size_t i = 0; i < defs.size(); ++i) fields.push_back({&infos[i], defs[i].second});
   return fields;
 }
 
@@ -117,7 +116,7 @@ hardware::Precision PrecisionOf(const std::string& s) {
 }
 
 template <class T>
-using Defs = std::vector<std::pair<Decl, std::function<void(T&, const Value&)>>>;
+using Defs = std::vector<std::pair<Decl, Setter<T>>>;
 
 void SetPeak(hardware::ChipSpec& c, hardware::Precision p, const Value& v) {
   c.peak[static_cast<size_t>(p)] = core::FlopsPerSec(v.d);

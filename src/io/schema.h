@@ -25,10 +25,15 @@ struct Value {
   bool is_auto = false;       // the key allows "auto" and was given it
 };
 
+// How a key's value is stored on its target. A plain function (the key tables' lambdas
+// capture nothing), so that each of the ~200 keys costs no std::function instantiation.
+template <class T>
+using Setter = void (*)(T&, const Value&);
+
 template <class T>
 struct Field {
   const KeyInfo* info;
-  std::function<void(T&, const Value&)> set;
+  Setter<T> set;
 };
 
 struct ParseContext {
