@@ -11,6 +11,7 @@
 #include "collective/collective.h"
 #include "core/check.h"
 #include "estimate/cost.h"
+#include "parallel/schedule.h"
 #include "workload/step_graph.h"
 
 namespace fathom::estimate {
@@ -189,6 +190,21 @@ struct StageTimes {
   }
 };
 
+// Per micro-batch, the mean of two stages' times: a dualpipe rank runs half its
+// micro-batches through each of the stages it holds.
+StageTimes Mean(const StageTimes& a, const StageTimes& b) {
+  auto m = [](double x, double y) { return (x + y) / 2; };
+  return {m(a.forward_compute, b.forward_compute),     m(a.backward_compute, b.backward_compute),
+          m(a.recompute_flops, b.recompute_flops),     m(a.forward_gemm, b.forward_gemm),
+          m(a.backward_gemm, b.backward_gemm),         m(a.tp_forward, b.tp_forward),
+          m(a.tp_backward, b.tp_backward),             m(a.tp_exposed, b.tp_exposed),
+          m(a.weight_grad, b.weight_grad),             m(a.attention_forward, b.attention_forward),
+          m(a.attention_backward, b.attention_backward), m(a.ep_forward, b.ep_forward),
+          m(a.ep_backward, b.ep_backward),             m(a.ep_exposed, b.ep_exposed),
+          m(a.cp_forward, b.cp_forward),               m(a.cp_backward, b.cp_backward),
+          m(a.cp_exposed, b.cp_exposed)};
+}
+
 }  // namespace
 
 core::Result<StepReport> Estimate(const Scenario& sc) {
@@ -243,6 +259,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   }
   double sum_stage_time = 0;
   double sum_weight_grad = 0;
+  double sum_dualpipe_slot = 0;  // F&B + B - 3W summed over the stages
   size_t critical = 0;
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
@@ -290,12 +307,38 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     t.cp_exposed += (t.cp_forward + t.cp_backward - t.cp_exposed) * contention;
     sum_stage_time += t.Total() * w.stages;
     sum_weight_grad += t.weight_grad * w.stages;
+    sum_dualpipe_slot += (t.Total() + t.backward_compute - 3 * t.weight_grad) * w.stages;
     if (times.empty() || t.Total() > times[critical].Total()) critical = i;
     times.push_back(t);
   }
-  const StageTimes& tc = times[critical];
-  const workload::StageWork& wc = g.stages[critical];
-  r.critical_stage = wc.first_stage;
+  // The critical pipeline rank and the stages it holds, with the share of its
+  // micro-batches each carries: one stage, or with dualpipe stages s and pp-1-s, half each.
+  StageTimes tc = times[critical];
+  struct Held {
+    const workload::StageWork* work;
+    double share;
+  };
+  std::vector<Held> held = {{&g.stages[critical], 1.0}};
+  r.critical_stage = g.stages[critical].first_stage;
+  if (p.schedule == parallel::Schedule::kDualPipe) {
+    std::vector<size_t> class_of(static_cast<size_t>(p.pp), 0);
+    for (size_t i = 0; i < g.stages.size(); ++i) {
+      for (int k = 0; k < g.stages[i].stages; ++k) {
+        class_of[static_cast<size_t>(g.stages[i].first_stage + k)] = i;
+      }
+    }
+    double worst = -1;
+    for (int s = 0; s < p.pp / 2; ++s) {
+      const size_t a = class_of[static_cast<size_t>(s)];
+      const size_t b = class_of[static_cast<size_t>(p.pp - 1 - s)];
+      const StageTimes t = Mean(times[a], times[b]);
+      if (t.Total() <= worst) continue;
+      worst = t.Total();
+      tc = t;
+      held = {{&g.stages[a], 0.5}, {&g.stages[b], 0.5}};
+      r.critical_stage = s;
+    }
+  }
 
   // Operator table of the critical stage, whole step.
   r.ops.reserve(64);
@@ -321,12 +364,14 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       }
     }
   };
-  add_ops(wc.extra_forward, "forward", 1);
-  add_ops(wc.extra_backward, "backward", 1);
-  for (const workload::BlockRun& run : wc.runs) {
-    const workload::BlockWork& b = g.blocks[static_cast<size_t>(run.block)];
-    add_ops(b.forward, "forward", run.count);
-    add_ops(b.backward, "backward", run.count);
+  for (const Held& h : held) {
+    add_ops(h.work->extra_forward, "forward", h.share);
+    add_ops(h.work->extra_backward, "backward", h.share);
+    for (const workload::BlockRun& run : h.work->runs) {
+      const workload::BlockWork& b = g.blocks[static_cast<size_t>(run.block)];
+      add_ops(b.forward, "forward", run.count * h.share);
+      add_ops(b.backward, "backward", run.count * h.share);
+    }
   }
 
   // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble.
@@ -343,14 +388,20 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     r.time.bubble =
         std::max(0.0, sum_stage_time - tc.Total() - 2.0 * (sum_weight_grad - tc.weight_grad));
   }
+  if (p.schedule == parallel::Schedule::kDualPipe) {
+    // DeepSeek-V3 Table 2: (pp/2 - 1)(F&B + B - 3W), B the whole backward and W its weight
+    // part, F&B = F + B when the pair's communication hides; the mean over the stages.
+    r.time.bubble = std::max(0.0, (p.pp / 2 - 1.0) * sum_dualpipe_slot / p.pp);
+  }
 
   // Tensor-parallel summaries for the report (critical stage, whole step): each op's share
   // of the exposed time is its share of the stage's tensor-parallel time.
   const double tp_total = tc.tp_forward + tc.tp_backward;
   const double ep_total = tc.ep_forward + tc.ep_backward;
   const double cp_total = tc.cp_forward + tc.cp_backward;
-  for (const std::vector<CommOp>* ops : {&wc.forward_comm, &wc.backward_comm}) {
-    for (const CommOp& op : *ops) {
+  for (const Held& h : held) {
+    for (const std::vector<CommOp>* ops : {&h.work->forward_comm, &h.work->backward_comm}) {
+      for (const CommOp& op : *ops) {
       const collective::Cost& c = comm_costs.Of(op);
       const double total = op.group == Group::kEp   ? ep_total
                            : op.group == Group::kCp ? cp_total
@@ -358,8 +409,10 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       const double exposed = op.group == Group::kEp   ? r.time.ep_exposed
                              : op.group == Group::kCp ? r.time.cp_exposed
                                                       : r.time.tp_exposed;
-      const double share = total > 0 ? c.time.value() * op.count / total : 0;
-      Record(r.comms, cl, op, c, place.Of(op.group).group, op.count * mb, share * exposed);
+        const double share = total > 0 ? c.time.value() * op.count * h.share / total : 0;
+        Record(r.comms, cl, op, c, place.Of(op.group).group, op.count * mb * h.share,
+               share * exposed);
+      }
     }
   }
   // The MoE and CP breakdown of the critical stage (its compute part is summed with the
@@ -385,8 +438,18 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
 
   // Data parallelism, on the critical stage's parameter shard: the dense parameters over
   // dp x cp, the routed experts' over the expert-data-parallel group.
-  const double dense_params = wc.parameters - wc.expert_parameters;
-  const double expert_params = wc.expert_parameters;
+  // With dualpipe the rank holds both its stages' parameters, and the gradients of the
+  // two copies of a stage are summed in the same reduction.
+  double dense_params = 0;
+  double expert_params = 0;
+  int held_layers = 0;
+  double held_units = 0;  // layers a micro-batch passes on this rank, on average
+  for (const Held& h : held) {
+    dense_params += h.work->parameters - h.work->expert_parameters;
+    expert_params += h.work->expert_parameters;
+    held_layers += h.work->layers;
+    held_units += h.work->layers * h.share;
+  }
   const bool expert_dp = expert_params > 0 && place.edp.group.size > 1;
   if (place.dp.group.size > 1 || expert_dp) {
     const double grad_bytes = dense_params * 2.0;   // 16-bit gradient reduction
@@ -404,9 +467,10 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       // the latency and the message-size ramp of their size, not of the whole stage. The
       // dense parameters are sharded over dp x cp, the routed experts' over the
       // expert-data-parallel group.
-      const double units = std::max(1, wc.layers);
-      const double unit_dense = dense_params * 2.0 / units;
-      const double unit_expert = expert_params * 2.0 / units;
+      // A micro-batch passes through the layers of one held stage (dualpipe: half of them).
+      const double units = std::max(1.0, held_units);
+      const double unit_dense = dense_params * 2.0 / std::max(1, held_layers);
+      const double unit_expert = expert_params * 2.0 / std::max(1, held_layers);
       const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, unit_dense);
       const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, unit_dense);
       const collective::Cost eag =
@@ -482,7 +546,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   }
 
   // Optimizer: one memory-bound Adam update over the chip's shard.
-  r.time.optimizer = OptimizerTime(chip, p, dense_params, expert_params);
+  // With ZeRO a stage's optimizer state is sharded over all its copies' holders.
+  const double copies = p.zero >= 1 ? parallel::StageCopies(p) : 1;
+  r.time.optimizer = OptimizerTime(chip, p, dense_params / copies, expert_params / copies);
 
   r.step_time_s = r.time.compute + r.time.tp_exposed + r.time.bubble + r.time.pp_exposed +
                   r.time.dp_exposed + r.time.optimizer + r.time.ep_exposed + r.time.cp_exposed;

@@ -700,12 +700,13 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
            [](P& p, const Value& v) { p.global_batch_size = static_cast<int>(v.i); }},
           {Enum("schedule", "pipeline schedule")
                .Default("interleaved if vp > 1, else 1f1b")
-               .Choices({"gpipe", "1f1b", "interleaved", "zb-h1"}),
+               .Choices({"gpipe", "1f1b", "interleaved", "zb-h1", "dualpipe"}),
            [](P& p, const Value& v) {
-             p.schedule = v.s == "gpipe"   ? parallel::Schedule::kGPipe
-                          : v.s == "1f1b"  ? parallel::Schedule::k1F1B
-                          : v.s == "zb-h1" ? parallel::Schedule::kZeroBubbleH1
-                                           : parallel::Schedule::kInterleaved;
+             p.schedule = v.s == "gpipe"      ? parallel::Schedule::kGPipe
+                          : v.s == "1f1b"     ? parallel::Schedule::k1F1B
+                          : v.s == "zb-h1"    ? parallel::Schedule::kZeroBubbleH1
+                          : v.s == "dualpipe" ? parallel::Schedule::kDualPipe
+                                              : parallel::Schedule::kInterleaved;
            }},
           {Int("zero",
                "ZeRO stage: 0 plain data parallel, 1 distributed optimizer, 2 + gradients, 3 FSDP "

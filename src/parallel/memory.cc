@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "parallel/schedule.h"
 
 namespace fathom::parallel {
 
@@ -69,6 +70,23 @@ double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int sta
 
 namespace {
 
+// FSDP's buffer: the 16-bit weights of the layer in use and of the prefetched next one, a
+// dense layer or an MoE layer with the chip's share of its routed experts; only what is
+// sharded (over more than one rank) needs gathering. Zero without ZeRO-3.
+double GatherBuffer(const model::ParameterCount& c, const ParallelPlan& p, const LayerMix& mix) {
+  if (p.zero < 3) return 0;
+  const bool dense_sharded = static_cast<double>(p.dp) * p.cp > 1;
+  const bool experts_sharded = p.ExpertDataParallel() > 1;
+  double layer = dense_sharded ? c.per_layer / p.tp : 0.0;
+  if (mix.moe > 0) {
+    const double moe_layer =
+        (dense_sharded ? (c.attention + c.moe_shared) / p.tp : 0.0) +
+        (experts_sharded ? c.moe_routed / (static_cast<double>(p.ep) * p.etp) : 0.0);
+    layer = std::max(layer, moe_layer);
+  }
+  return 2 * layer * kWeightBytes;
+}
+
 MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::ModelSpec& m,
                               const ParallelPlan& p, int stage, const LayerMix& mix) {
   const int stage_layers = mix.layers;
@@ -77,32 +95,19 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   const StageParameterSplit split = StageParameterParts(c, m, p, stage, mix);
   b.parameters = split.Total();
   b.expert_parameters = split.expert;
-  // Dense state shards over dp x cp, expert state over the expert-data-parallel group.
-  const double dp = static_cast<double>(p.dp) * p.cp;
-  const double edp = static_cast<double>(p.ExpertDataParallel());
+  // Dense state shards over dp x cp, expert state over the expert-data-parallel group, and
+  // both over the stage's copies in the pipeline (dualpipe's two).
+  const double copies = StageCopies(p);
+  const double dp = static_cast<double>(p.dp) * p.cp * copies;
+  const double edp = static_cast<double>(p.ExpertDataParallel()) * copies;
   auto sharded = [&](double bytes_per_param, int from_stage) {
     const bool on = p.zero >= from_stage;
     return split.dense * bytes_per_param / (on ? dp : 1) +
            split.expert * bytes_per_param / (on ? edp : 1);
   };
-  b.weights = sharded(kWeightBytes, 3);
+  b.weights = sharded(kWeightBytes, 3) + GatherBuffer(c, p, mix);
   b.gradients = sharded(kGradBytes, 2);
   b.optimizer = sharded(OptimizerBytes(p), 1);
-  if (p.zero >= 3) {
-    // FSDP gathers the 16-bit weights of the layer in use and prefetches the next: a dense
-    // layer, or an MoE layer with the chip's share of its routed experts; only what is
-    // sharded (over more than one rank) needs gathering.
-    const bool dense_sharded = dp > 1;
-    const bool experts_sharded = edp > 1;
-    double layer = dense_sharded ? c.per_layer / p.tp : 0.0;
-    if (mix.moe > 0) {
-      const double moe_layer =
-          (dense_sharded ? (c.attention + c.moe_shared) / p.tp : 0.0) +
-          (experts_sharded ? c.moe_routed / (static_cast<double>(p.ep) * p.etp) : 0.0);
-      layer = std::max(layer, moe_layer);
-    }
-    b.weights += 2 * layer * kWeightBytes;
-  }
 
   // Context parallelism splits every activation along the sequence: tokens per rank.
   const model::ActivationStorage storage = ActivationStorageOf(p);
@@ -148,6 +153,32 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   return b;
 }
 
+// A dualpipe rank: stages s and pp-1-s, each with its own in-flight micro-batches
+// (InFlightMicroBatches), one runtime reserve, and one FSDP gather buffer (the larger).
+MemoryBreakdown DualPipeRankMemory(const model::ParameterCount& c, const model::ModelSpec& m,
+                                   const ParallelPlan& p, int rank,
+                                   const std::vector<LayerMix>& mixes) {
+  const int twin = p.pp - 1 - rank;
+  const LayerMix& mix_a = mixes[static_cast<size_t>(rank)];
+  const LayerMix& mix_b = mixes[static_cast<size_t>(twin)];
+  const MemoryBreakdown a = StageMemoryOf(c, m, p, rank, mix_a);
+  const MemoryBreakdown b = StageMemoryOf(c, m, p, twin, mix_b);
+  MemoryBreakdown r;
+  r.stage = rank;
+  r.parameters = a.parameters + b.parameters;
+  r.expert_parameters = a.expert_parameters + b.expert_parameters;
+  r.weights = a.weights + b.weights -
+              std::min(GatherBuffer(c, p, mix_a), GatherBuffer(c, p, mix_b));
+  r.gradients = a.gradients + b.gradients;
+  r.optimizer = a.optimizer + b.optimizer;
+  r.activations = a.activations + b.activations;
+  r.reserved = p.memory_reserved.value();
+  const double allocated = r.weights + r.gradients + r.optimizer + r.activations;
+  r.fragmentation = p.memory_fragmentation * allocated;
+  r.total = allocated + r.reserved + r.fragmentation;
+  return r;
+}
+
 }  // namespace
 
 MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, int stage,
@@ -165,6 +196,13 @@ MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p,
                            const std::vector<LayerMix>& mixes) {
   FATHOM_CHECK(mixes.size() == static_cast<size_t>(p.pp), "one layer mix per pipeline rank");
   MemoryBreakdown peak;
+  if (p.schedule == Schedule::kDualPipe) {
+    for (int s = 0; s < p.pp / 2; ++s) {
+      const MemoryBreakdown b = DualPipeRankMemory(counts, m, p, s, mixes);
+      if (b.total > peak.total) peak = b;
+    }
+    return peak;
+  }
   for (int s = 0; s < p.pp; ++s) {
     const LayerMix& mix = mixes[static_cast<size_t>(s)];
     // Middle stages with the same layers as the second need no more memory than it (no

@@ -17,6 +17,8 @@ std::string_view ScheduleName(Schedule s) {
       return "interleaved";
     case Schedule::kZeroBubbleH1:
       return "zb-h1";
+    case Schedule::kDualPipe:
+      return "dualpipe";
   }
   return "?";
 }
@@ -125,6 +127,12 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   if (p.schedule == Schedule::kInterleaved && p.pp < 2) {
     d.Error("plan.schedule", "the interleaved schedule needs pp >= 2");
   }
+  if (p.schedule == Schedule::kDualPipe && (p.pp < 2 || p.pp % 2 != 0)) {
+    d.Error("plan.pp",
+            "dualpipe needs an even pp of at least 2 (pp is " + Str(p.pp) +
+                "): each rank holds stages s and pp-1-s",
+            "set pp to an even number, or use schedule: 1f1b or zb-h1");
+  }
   const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
   if (uneven) {
     const int rest_layers = m.layers - p.first_stage_layers - p.last_stage_layers;
@@ -156,6 +164,12 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                                           ") must be divisible by micro_batch_size x dp (" +
                                           Str(p.micro_batch_size) + " x " + Str(p.dp) + " = " +
                                           Str(int64_t{p.micro_batch_size} * p.dp) + ")");
+  } else if (p.schedule == Schedule::kDualPipe && p.pp > 0 &&
+             (p.MicroBatches() % 2 != 0 || p.MicroBatches() < 2 * p.pp)) {
+    d.Error("plan.global_batch_size",
+            "dualpipe needs an even number of micro-batches per pipeline, at least 2 x pp (" +
+                Str(2 * p.pp) + "); this plan has " + Str(p.MicroBatches()),
+            "micro-batches per pipeline = global_batch_size / (micro_batch_size x dp)");
   } else if (p.schedule == Schedule::kInterleaved && p.pp > 0 && p.MicroBatches() % p.pp != 0) {
     d.Error("plan.global_batch_size",
             "the interleaved schedule needs the micro-batches per pipeline (" +
@@ -388,6 +402,11 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
       return m;
     case Schedule::k1F1B:
       return std::min<double>(m, p.pp - stage);
+    case Schedule::kDualPipe:
+      // Per stage (each rank holds two): rank h < pp/2 keeps pp - h micro-batches of stage h
+      // and h + 1 of stage pp-1-h, pp + 1 in all (DeepSeek-V3 Table 2), i.e. stage s keeps
+      // pp - s of its own.
+      return std::min<double>(m / 2, p.pp - stage);
     case Schedule::kZeroBubbleH1:
       // Rank s defers s weight gradients, each holding less than a whole micro-batch's
       // activations: within 1F1B's bound of pp micro-batches (Qi et al. 2023, Sec. 3.1).

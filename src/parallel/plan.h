@@ -17,7 +17,9 @@ namespace fathom::parallel {
 
 // kZeroBubbleH1: 1F1B with the weight-gradient GEMMs split out of backward and deferred
 // into the pipeline's idle slots (Qi et al. 2023, "Zero Bubble Pipeline Parallelism", ZB-H1).
-enum class Schedule { kGPipe, k1F1B, kInterleaved, kZeroBubbleH1 };
+// kDualPipe: DeepSeek-V3's bidirectional schedule (arXiv 2412.19437 Sec. 3.2.1): each rank
+// holds two stages, s and pp-1-s, and half the micro-batches enter at each end.
+enum class Schedule { kGPipe, k1F1B, kInterleaved, kZeroBubbleH1, kDualPipe };
 enum class Recompute { kNone, kSelective, kFull };
 // Context-parallel attention (Megatron-Core cp_comm_type): ring attention passing K/V
 // blocks to the neighbour while the current block is computed (Liu et al. 2023), or one

@@ -1,6 +1,7 @@
 #include "parallel/schedule.h"
 
 #include <algorithm>
+#include <deque>
 
 namespace fathom::parallel {
 
@@ -15,12 +16,107 @@ void OneFOneB(int p, int m, int s, bool split_weight, std::vector<PipelineTask>&
   for (int i = 0; i < m; ++i) {
     if (warmup + i < m) out.push_back({Pass::kForward, 0, warmup + i});
     weight(i - 1 - s);
-    out.push_back({Pass::kBackward, 0, i});
+    out.push_back({Pass::kBackward, 0, i, split_weight});
   }
   for (int i = std::max(0, m - 1 - s); i < m; ++i) weight(i);
 }
 
+// deepseek-ai/DualPipe's DualPipe.step() for rank `rank` of `p` (even) with `m` (even, at
+// least 2p) micro-batches. Its phase 0 is the rank's own direction (the one in which it is
+// among the first p/2 stages), phase 1 the other; a deferred weight gradient runs at the
+// next weight_chunk() in first-in, first-out order.
+void DualPipe(int p, int m, int rank, std::vector<PipelineTask>& out) {
+  const int half_ranks = p / 2;
+  const int h = std::min(rank, p - 1 - rank);  // half_rank
+  const int flip = rank >= half_ranks ? 1 : 0;
+  const int half = m / 2;  // micro-batches per direction
+  int next_forward[2] = {0, 0};
+  int next_backward[2] = {0, 0};
+  std::deque<PipelineTask> deferred;
+  auto forward = [&](int phase, bool fused = false) {
+    const int d = phase ^ flip;
+    out.push_back({.pass = Pass::kForward, .chunk = d, .micro_batch = d * half + next_forward[d]++, .fused = fused});
+  };
+  auto backward = [&](int phase, bool defer) {
+    const int d = phase ^ flip;
+    const int mb = d * half + next_backward[d]++;
+    out.push_back({Pass::kBackward, d, mb, defer});
+    if (defer) deferred.push_back({Pass::kWeight, d, mb});
+  };
+  auto weight = [&] {
+    out.push_back(deferred.front());
+    deferred.pop_front();
+  };
+  const int outer = half_ranks - h - 1;
+  for (int i = 0; i < 2 * outer; ++i) forward(0);  // 1: nF0
+  for (int i = 0; i < h + 1; ++i) {                // 2: nF0F1
+    forward(0);
+    forward(1);
+  }
+  for (int i = 0; i < outer; ++i) {  // 3: nB1W1F1, zero bubble
+    backward(1, true);
+    weight();
+    forward(1);
+  }
+  // 4: nF0B1F1B0, the steady state; the middle ranks do not fuse their first pair.
+  const bool middle = h == half_ranks - 1;
+  for (int i = 0; i < half - p + h + 1; ++i) {
+    forward(0, i > 0 || !middle);
+    backward(1, false);
+    forward(1, true);
+    backward(0, false);
+  }
+  for (int i = 0; i < outer; ++i) {  // 5: nB1F1B0
+    backward(1, false);
+    forward(1, true);
+    backward(0, false);
+  }
+  bool defer = false;  // 6: nB1B0, the second half deferring its weight gradients
+  for (int i = 0; i < h + 1; ++i) {
+    if (i == (h + 1) / 2 && h % 2 == 1) defer = true;
+    backward(1, defer);
+    if (i == (h + 1) / 2 && h % 2 == 0) defer = true;
+    backward(0, defer);
+  }
+  for (int i = 0; i < outer; ++i) {  // 7: nWB0, zero bubble
+    weight();
+    backward(0, true);
+  }
+  while (!deferred.empty()) weight();  // 8: nW
+}
+
 }  // namespace
+
+int ChunksPerRank(const ParallelPlan& plan) {
+  switch (plan.schedule) {
+    case Schedule::kInterleaved:
+      return plan.vp;
+    case Schedule::kDualPipe:
+      return 2;
+    case Schedule::kGPipe:
+    case Schedule::k1F1B:
+    case Schedule::kZeroBubbleH1:
+      return 1;
+  }
+  return 1;
+}
+
+int VirtualStage(const ParallelPlan& plan, int rank, int chunk) {
+  if (plan.schedule == Schedule::kDualPipe) return chunk == 0 ? rank : plan.pp - 1 - rank;
+  return chunk * plan.pp + rank;
+}
+
+int VirtualStages(const ParallelPlan& plan) {
+  return plan.schedule == Schedule::kInterleaved ? plan.pp * plan.vp : plan.pp;
+}
+
+int StageOfVirtual(const ParallelPlan& plan, int virtual_stage) {
+  return virtual_stage % plan.pp;
+}
+
+int StageCopies(const ParallelPlan& plan) {
+  return plan.schedule == Schedule::kDualPipe ? 2 : 1;
+}
 
 std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage) {
   const int p = plan.pp;
@@ -61,6 +157,10 @@ std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage) {
       for (int k = std::max(0, total - warmup); k < total; ++k) out.push_back(task(k, false));
       break;
     }
+    case Schedule::kDualPipe:
+      out.reserve(3 * static_cast<size_t>(m));
+      DualPipe(p, m, s, out);
+      break;
   }
   return out;
 }

@@ -13,6 +13,15 @@
 //                flushes the rest at the end, so that the last ranks defer their W into
 //                the drain; bubble (pp-1)(F + B - W) instead of (pp-1)(F + B + W) for
 //                uniform stages (Qi et al. 2023, ZB-H1)
+//   dualpipe     DeepSeek-V3's bidirectional schedule (arXiv 2412.19437 Sec. 3.2.1), in the
+//                order of its reference implementation (deepseek-ai/DualPipe, dualpipe.py):
+//                rank s holds model stages s and pp-1-s; micro-batches 0..m/2-1 enter at
+//                rank 0 (chunk 0, stage s), m/2..m-1 at rank pp-1 (chunk 1, stage pp-1-s).
+//                Eight phases per rank: forwards of its own direction, then of both, then
+//                the steady state pairing a forward of one direction with a backward of
+//                the other, then the drain; some backwards defer their weight gradient
+//                into the fill and drain. Bubble (pp/2-1)(F&B + B - 3W) (the paper's
+//                Table 2); at most pp + 1 micro-batches in flight
 #pragma once
 
 #include <cstdint>
@@ -30,12 +39,35 @@ enum class Pass : uint8_t {
 
 struct PipelineTask {
   Pass pass = Pass::kForward;
-  int chunk = 0;        // model chunk (virtual stage) of this rank, 0..vp-1
+  int chunk = 0;        // model chunk of this rank, 0..ChunksPerRank()-1 (dualpipe: direction)
   int micro_batch = 0;  // 0..m-1
+  // kBackward: the input gradient only; the weight gradient is a kWeight task later in
+  // the order (every backward of zb-h1, some of dualpipe).
+  bool defers_weight = false;
+  // kForward (dualpipe): runs fused with the backward that follows it, as one F&B chunk
+  // that starts once the inputs of both have arrived (their communication overlaps the
+  // other's compute).
+  bool fused = false;
 };
 
-// The tasks of pipeline rank `stage` in execution order: m·vp forwards, as many backwards,
-// and for zb-h1 as many weight passes. O(m·vp).
+// Model chunks each pipeline rank holds: vp with the interleaved schedule, 2 with
+// dualpipe (one per direction), else 1.
+int ChunksPerRank(const ParallelPlan& plan);
+
+// Where chunk `chunk` of pipeline rank `rank` sits: the position of its layers in the
+// order a micro-batch passes through them (0..VirtualStages()-1), and the pipeline stage
+// whose layers it holds (their share of them with the interleaved schedule).
+int VirtualStage(const ParallelPlan& plan, int rank, int chunk);
+int VirtualStages(const ParallelPlan& plan);  // pp·vp interleaved, else pp
+int StageOfVirtual(const ParallelPlan& plan, int virtual_stage);
+
+// Copies of each stage's parameters in one pipeline: 2 with dualpipe (ranks s and pp-1-s
+// both hold stage s), else 1. Their gradients are summed with the data-parallel reduction,
+// and with ZeRO the stage's optimizer state is sharded over all dp x copies holders.
+int StageCopies(const ParallelPlan& plan);
+
+// The tasks of pipeline rank `stage` in execution order: m·chunks forwards (dualpipe: m),
+// as many backwards, and a weight pass for each backward that defers it. O(m·vp).
 std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage);
 
 }  // namespace fathom::parallel

@@ -125,34 +125,55 @@ bool AttachRing(std::vector<Item>& items, const std::vector<Item>& ring) {
   return true;
 }
 
+// The item lists of a pass: forward, backward (with its weight gradient), weight
+// gradient, and the backward whose weight gradient a later weight pass runs.
+enum ItemPass : size_t { kItemForward, kItemBackward, kItemWeight, kItemInput, kItemPasses };
+ItemPass ItemPassOf(const parallel::PipelineTask& t) {
+  switch (t.pass) {
+    case Pass::kForward:
+      return kItemForward;
+    case Pass::kBackward:
+      return t.defers_weight ? kItemInput : kItemBackward;
+    case Pass::kWeight:
+      return kItemWeight;
+  }
+  return kItemForward;
+}
+using PassItems = std::array<std::vector<Item>, kItemPasses>;
+
 // The items of one stage class: per layer, and for the embedding and the head.
 struct ClassItems {
-  std::array<std::vector<Item>, 3> layer;  // by Pass: forward, backward, weight
-  std::array<std::vector<Item>, 3> embedding;
-  std::array<std::vector<Item>, 3> head;
-  std::array<std::vector<Item>, 3>& Of(Scope s) {
+  PassItems layer;
+  PassItems embedding;
+  PassItems head;
+  PassItems& Of(Scope s) {
     return s == Scope::kLayer ? layer : s == Scope::kEmbedding ? embedding : head;
   }
 };
 
 ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w,
-                      const estimate::Placements& place, bool split_weight) {
+                      const estimate::Placements& place) {
   const double layers = std::max(1, w.layers);
-  using Lists = std::array<std::array<std::vector<Item>, 3>, 3>;  // [scope][pass]
+  using Lists = std::array<PassItems, 3>;  // [scope][item pass]
   Lists compute;
   Lists tp;  // tensor- and expert-tensor-parallel calls
   Lists ep_before, ep_after, cp_before, cp_after;
   auto reps = [&](Scope s, double count) { return s == Scope::kLayer ? count / layers : count; };
   auto add_compute = [&](const workload::ComputeOp& op, Pass pass) {
     const double r = reps(op.scope, op.count);
-    if (pass == Pass::kBackward && split_weight && op.weight_gradient) pass = Pass::kWeight;
-    compute[static_cast<size_t>(op.scope)][static_cast<size_t>(pass)].push_back(
-        {.duration = Ns(estimate::ComputeTime(sc.cluster.chip, op) * r),
-         .name = op.name,
-         .flops = op.Flops() * r,
-         .bytes = op.bytes * r,
-         .expert = op.role == model::Role::kExpert,
-         .attention = op.kind == model::OpKind::kAttention});
+    const Item item{.duration = Ns(estimate::ComputeTime(sc.cluster.chip, op) * r),
+                    .name = op.name,
+                    .flops = op.Flops() * r,
+                    .bytes = op.bytes * r,
+                    .expert = op.role == model::Role::kExpert,
+                    .attention = op.kind == model::OpKind::kAttention};
+    PassItems& lists = compute[static_cast<size_t>(op.scope)];
+    if (pass == Pass::kForward) {
+      lists[kItemForward].push_back(item);
+      return;
+    }
+    lists[kItemBackward].push_back(item);
+    lists[op.weight_gradient ? kItemWeight : kItemInput].push_back(item);
   };
   for (const workload::ComputeOp& op : w.forward) add_compute(op, Pass::kForward);
   for (const workload::ComputeOp& op : w.backward) add_compute(op, Pass::kBackward);
@@ -171,15 +192,21 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .algorithm = c.algorithm,
                     .bytes = op.bytes};
     const size_t s = static_cast<size_t>(op.scope);
-    const size_t p = static_cast<size_t>(pass);
-    for (long i = 0; i < calls; ++i) {
-      // Dispatch before the experts, combine after (CommOp::after_experts); gathers before
-      // attention, the reduce-scatter of the K/V gradients after.
-      const bool after = ep ? op.after_experts : op.kind == Kind::kReduceScatter;
-      std::vector<Item>& list = ep   ? (after ? ep_after : ep_before)[s][p]
-                                : cp ? (after ? cp_after : cp_before)[s][p]
-                                     : tp[s][p];
-      list.push_back(item);
+    // A backward's calls belong to its input gradient: in both backward lists.
+    const std::array<size_t, 2> targets = {
+        pass == Pass::kForward ? size_t{kItemForward} : size_t{kItemBackward}, kItemInput};
+    const size_t lists = pass == Pass::kForward ? 1 : 2;
+    for (size_t k = 0; k < lists; ++k) {
+      const size_t p = targets[k];
+      for (long i = 0; i < calls; ++i) {
+        // Dispatch before the experts, combine after (CommOp::after_experts); gathers
+        // before attention, the reduce-scatter of the K/V gradients after.
+        const bool after = ep ? op.after_experts : op.kind == Kind::kReduceScatter;
+        std::vector<Item>& list = ep   ? (after ? ep_after : ep_before)[s][p]
+                                  : cp ? (after ? cp_after : cp_before)[s][p]
+                                       : tp[s][p];
+        list.push_back(item);
+      }
     }
   };
   for (const workload::CommOp& op : w.forward_comm) add_comm(op, Pass::kForward);
@@ -188,7 +215,7 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   ClassItems out;
   for (Scope scope : {Scope::kLayer, Scope::kEmbedding, Scope::kLogits}) {
     const size_t s = static_cast<size_t>(scope);
-    for (size_t p = 0; p < 3; ++p) {
+    for (size_t p = 0; p < kItemPasses; ++p) {
       std::vector<Item> items = Interleave(compute[s][p], tp[s][p]);
       items =
           Around(items, ep_before[s][p], ep_after[s][p], [](const Item& it) { return it.expert; });
@@ -203,6 +230,8 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   }
   return out;
 }
+
+int ChunkLayers(int layers, int v, int chunk) { return layers / v + (chunk < layers % v ? 1 : 0); }
 
 class Builder {
  public:
@@ -232,6 +261,25 @@ class Builder {
   void RunItems(int stage, const std::vector<Item>& items, const OpInfo& base);
   void BuildStage(int stage);
 
+  // The stage class whose layers virtual stage `g` runs, and how many of them.
+  int ClassOfVirtual(int g) const {
+    return class_of_[static_cast<size_t>(parallel::StageOfVirtual(p_, g))];
+  }
+  int VirtualLayers(int g) const {
+    const int layers = std::max(1, g_.stages[static_cast<size_t>(ClassOfVirtual(g))].layers);
+    return ChunkLayers(layers, interleaved_ ? v_ : 1, interleaved_ ? g / p_.pp : 0);
+  }
+  // The pipeline rank that runs virtual stage `g` as its chunk `chunk`.
+  int RankOfVirtual(int g, int chunk) const {
+    if (p_.schedule == parallel::Schedule::kDualPipe) return chunk == 0 ? g : p_.pp - 1 - g;
+    return g % p_.pp;
+  }
+  // The model stages whose parameters pipeline rank `s` holds.
+  std::vector<int> HeldStages(int s) const {
+    if (p_.schedule == parallel::Schedule::kDualPipe) return {s, p_.pp - 1 - s};
+    return {s};
+  }
+
   const estimate::Scenario& sc_;
   const parallel::ParallelPlan& p_;
   const workload::StepGraph& g_;
@@ -242,7 +290,12 @@ class Builder {
   std::vector<ClassItems> items_;  // per class
   std::vector<int> class_of_;      // per stage
   std::vector<int> layer_offset_;  // per virtual stage
-  int v_ = 1;
+  int v_ = 1;                      // chunks per rank
+  bool interleaved_ = false;       // chunks split a stage's layers (else: whole stages)
+  int virtual_stages_ = 1;
+  // Fused F&B chunks (dualpipe): the forward's key and that of the send carrying the
+  // fused backward's input.
+  std::vector<std::pair<size_t, size_t>> fused_;
   int m_ = 1;
   double contention_ = 0;
   Time pp_time_ = 0;
@@ -262,8 +315,6 @@ class Builder {
   OpId first_compute_ = kNone;
   OpId last_compute_ = kNone;
 };
-
-int ChunkLayers(int layers, int v, int chunk) { return layers / v + (chunk < layers % v ? 1 : 0); }
 
 void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& base) {
   const double slow = slow_[static_cast<size_t>(stage)];
@@ -359,23 +410,45 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
 }
 
 void Builder::BuildStage(int s) {
-  const int pp = p_.pp;
-  const workload::StageWork& w = g_.stages[static_cast<size_t>(class_of_[static_cast<size_t>(s)])];
-  ClassItems& items = items_[static_cast<size_t>(class_of_[static_cast<size_t>(s)])];
   const std::vector<parallel::PipelineTask> order = parallel::PipelineOrder(p_, s);
-  const bool zb = p_.schedule == parallel::Schedule::kZeroBubbleH1;
-  const Pass grad_pass = zb ? Pass::kWeight : Pass::kBackward;
-  const int layers = std::max(1, w.layers);
+  // What each chunk of this rank holds: its virtual stage, the stage class whose layers
+  // (or share of them) it runs, and its layers' 16-bit parameters: the dense ones reduced
+  // and gathered over dp x cp, the routed experts' over the expert-data-parallel group.
+  struct Chunk {
+    int virtual_stage = 0;
+    const workload::StageWork* work = nullptr;
+    ClassItems* items = nullptr;
+    int layers = 1;           // the chunk's layers
+    double dense_bytes = 0;   // one layer's
+    double expert_bytes = 0;  // one layer's
+  };
+  std::vector<Chunk> chunks(static_cast<size_t>(v_));
+  for (int c = 0; c < v_; ++c) {
+    Chunk& k = chunks[static_cast<size_t>(c)];
+    k.virtual_stage = parallel::VirtualStage(p_, s, c);
+    const int cls = ClassOfVirtual(k.virtual_stage);
+    k.work = &g_.stages[static_cast<size_t>(cls)];
+    k.items = &items_[static_cast<size_t>(cls)];
+    k.layers = VirtualLayers(k.virtual_stage);
+    const double stage_layers = std::max(1, k.work->layers);
+    k.dense_bytes = (k.work->parameters - k.work->expert_parameters) * 2.0 / stage_layers;
+    k.expert_bytes = k.work->expert_parameters * 2.0 / stage_layers;
+  }
+  // The model stages this rank holds (dualpipe: two), for the rank's whole-shard
+  // collectives and its optimizer.
+  double rank_dense = 0;
+  double rank_expert = 0;
+  for (const int stage : HeldStages(s)) {
+    const workload::StageWork& w = g_.stages[static_cast<size_t>(class_of_[static_cast<size_t>(stage)])];
+    rank_dense += w.parameters - w.expert_parameters;
+    rank_expert += w.expert_parameters;
+  }
+  const bool expert_dp = rank_expert > 0 && edp_place_.group.size > 1;
   // 16-bit gradients and parameters: the dense ones over dp x cp, the routed experts' over
   // the expert-data-parallel group, in one operation (the estimator's sum).
-  const double dense_bytes = (w.parameters - w.expert_parameters) * 2.0;
-  const double expert_bytes = w.expert_parameters * 2.0;
-  const bool expert_dp = expert_bytes > 0 && edp_place_.group.size > 1;
-  const double unit_bytes = w.parameters * 2.0 / layers;  // one layer
-  const double all_bytes = w.parameters * 2.0;
-  auto dp_cost = [&](Kind k, double share) {  // share of the stage: 1, or 1 / layers
-    double t = dp_place_.Cost(sc_.cluster, k, dense_bytes * share).time.value();
-    if (expert_dp) t += edp_place_.Cost(sc_.cluster, k, expert_bytes * share).time.value();
+  auto dp_cost = [&](Kind k, double dense_bytes, double expert_bytes) {
+    double t = dp_place_.Cost(sc_.cluster, k, dense_bytes).time.value();
+    if (expert_dp) t += edp_place_.Cost(sc_.cluster, k, expert_bytes).time.value();
     return Ns(t);
   };
   const bool dp = dp_place_.group.size > 1 || expert_dp;
@@ -383,12 +456,16 @@ void Builder::BuildStage(int s) {
   const bool overlap_dp = p_.overlap_dp;
   const Kind reduce_kind = p_.zero >= 1 ? Kind::kReduceScatter : Kind::kAllReduce;
   const std::string_view reduce_name = p_.zero >= 1 ? "dp_reduce_scatter" : "dp_all_reduce";
+  const double all_bytes = (rank_dense + rank_expert) * 2.0;
+  auto weight_grads = [](const parallel::PipelineTask& t) {
+    return t.pass == Pass::kWeight || (t.pass == Pass::kBackward && !t.defers_weight);
+  };
 
-  // The last gradient pass of each chunk, and its first forward.
+  // The last pass that computes each chunk's weight gradients, and its first forward.
   std::vector<int> last_grad(static_cast<size_t>(v_), -1), first_fwd(static_cast<size_t>(v_), -1);
   for (size_t i = 0; i < order.size(); ++i) {
     const size_t c = static_cast<size_t>(order[i].chunk);
-    if (order[i].pass == grad_pass) last_grad[c] = static_cast<int>(i);
+    if (weight_grads(order[i])) last_grad[c] = static_cast<int>(i);
     if (order[i].pass == Pass::kForward && first_fwd[c] < 0) first_fwd[c] = static_cast<int>(i);
   }
 
@@ -397,14 +474,16 @@ void Builder::BuildStage(int s) {
   std::vector<std::vector<OpId>> prefetched(static_cast<size_t>(v_));
   if (dp && !zero3 && p_.zero >= 1 && overlap_dp) {
     for (int c = 0; c < v_; ++c) {
-      for (int l = 0; l < ChunkLayers(layers, v_, c); ++l) {
+      const Chunk& k = chunks[static_cast<size_t>(c)];
+      for (int l = 0; l < k.layers; ++l) {
         OpInfo info{.name = "dp_all_gather",
                     .category = Category::kDp,
                     .chunk = static_cast<int16_t>(c),
-                    .layer = layer_offset_[static_cast<size_t>(c * pp + s)] + l,
-                    .bytes = unit_bytes};
+                    .layer = layer_offset_[static_cast<size_t>(k.virtual_stage)] + l,
+                    .bytes = k.dense_bytes + k.expert_bytes};
         prefetched[static_cast<size_t>(c)].push_back(
-            Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, 1.0 / layers), info));
+            Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, k.dense_bytes, k.expert_bytes),
+                 info));
       }
     }
   }
@@ -413,19 +492,28 @@ void Builder::BuildStage(int s) {
   OpId last_task_op = kNone;
   OpId last_ep_sync = kNone;  // the last pass whose outputs waited for its all-to-alls
   OpId rank_prev = kNone;
-  // FSDP: each layer's dense parameters over dp x cp, its routed experts' over edp.
-  auto zero3_cost = [&](Kind k) { return zero3 ? dp_cost(k, 1.0 / layers) : Time{0}; };
-  const Time zero3_ag = zero3_cost(Kind::kAllGather);
-  const Time zero3_rs = zero3_cost(Kind::kReduceScatter);
-  const Time bucket = dp && !zero3 ? dp_cost(reduce_kind, 1.0 / layers) : 0;
+  // Per layer of each chunk: FSDP's gather and reduce-scatter, or the gradient bucket.
+  std::vector<Time> zero3_ag(static_cast<size_t>(v_), 0), zero3_rs(static_cast<size_t>(v_), 0),
+      bucket(static_cast<size_t>(v_), 0);
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    const Chunk& k = chunks[c];
+    if (zero3) {
+      zero3_ag[c] = dp_cost(Kind::kAllGather, k.dense_bytes, k.expert_bytes);
+      zero3_rs[c] = dp_cost(Kind::kReduceScatter, k.dense_bytes, k.expert_bytes);
+    } else if (dp) {
+      bucket[c] = dp_cost(reduce_kind, k.dense_bytes, k.expert_bytes);
+    }
+  }
   for (size_t t = 0; t < order.size(); ++t) {
     const parallel::PipelineTask task = order[t];
-    const int g = task.chunk * pp + s;  // virtual stage
+    const Chunk& chunk = chunks[static_cast<size_t>(task.chunk)];
+    const ClassItems& items = *chunk.items;
+    const int g = chunk.virtual_stage;
     const size_t key =
         static_cast<size_t>(g) * static_cast<size_t>(m_) + static_cast<size_t>(task.micro_batch);
     const bool first_virtual = g == 0;
-    const bool last_virtual = g == pp * v_ - 1;
-    const size_t pass = static_cast<size_t>(task.pass);
+    const bool last_virtual = g == virtual_stages_ - 1;
+    const size_t pass = ItemPassOf(task);
     // Program order: a pass starts after the previous one on this rank (its collectives
     // are launched in order with its compute), except for what was issued ahead of it.
     prev_ = rank_prev;
@@ -438,13 +526,13 @@ void Builder::BuildStage(int s) {
                 .chunk = static_cast<int16_t>(task.chunk),
                 .micro_batch = task.micro_batch};
 
-    const int n = ChunkLayers(layers, v_, task.chunk);
+    const int n = chunk.layers;
     const bool forward = task.pass == Pass::kForward;
     if (forward && first_virtual) RunItems(s, items.embedding[pass], base);
     if (!forward && last_virtual) RunItems(s, items.head[pass], base);
 
     const bool gathers = zero3 && task.pass != Pass::kWeight;
-    const bool reduces = dp && task.pass == grad_pass &&
+    const bool reduces = dp && weight_grads(task) &&
                          (zero3 || (overlap_dp && static_cast<int>(t) ==
                                                       last_grad[static_cast<size_t>(task.chunk)]));
     std::vector<OpId> gathered(static_cast<size_t>(n), kNone);
@@ -454,8 +542,9 @@ void Builder::BuildStage(int s) {
       info.name = "dp_all_gather";
       info.category = Category::kDp;
       info.layer = layer_offset_[static_cast<size_t>(g)] + l;
-      info.bytes = unit_bytes;
-      gathered[static_cast<size_t>(i)] = Emit(s, StreamKind::kDp, zero3_ag, info);
+      info.bytes = chunk.dense_bytes + chunk.expert_bytes;
+      gathered[static_cast<size_t>(i)] =
+          Emit(s, StreamKind::kDp, zero3_ag[static_cast<size_t>(task.chunk)], info);
     };
     for (int i = 0; i < n; ++i) {
       const int l = forward ? i : n - 1 - i;  // layer within the chunk
@@ -481,8 +570,9 @@ void Builder::BuildStage(int s) {
         OpInfo info = base;
         info.name = zero3 ? "dp_reduce_scatter" : reduce_name;
         info.category = Category::kDp;
-        info.bytes = unit_bytes;
-        const OpId r = Emit(s, StreamKind::kDp, zero3 ? zero3_rs : bucket, info);
+        info.bytes = chunk.dense_bytes + chunk.expert_bytes;
+        const size_t c = static_cast<size_t>(task.chunk);
+        const OpId r = Emit(s, StreamKind::kDp, zero3 ? zero3_rs[c] : bucket[c], info);
         if (!overlap_dp) {
           Chain(r);
         } else {
@@ -524,6 +614,15 @@ void Builder::BuildStage(int s) {
       if (task.pass == Pass::kBackward) bwd_first_[key] = first_;
       prog_.AddDependency(fwd_last_[key], first_);
     }
+    if (forward && task.fused) {  // F&B: the fused backward's input too (wired in Build)
+      const parallel::PipelineTask& next = order[t + 1];
+      FATHOM_CHECK(next.pass == Pass::kBackward, "a fused forward without its backward");
+      const int gb = parallel::VirtualStage(p_, s, next.chunk);
+      if (gb < virtual_stages_ - 1) {
+        fused_.push_back({key, static_cast<size_t>(gb + 1) * static_cast<size_t>(m_) +
+                                   static_cast<size_t>(next.micro_batch)});
+      }
+    }
     const bool sends = forward ? !last_virtual : !first_virtual && task.pass == Pass::kBackward;
     if (sends) {
       const int to = forward ? g + 1 : g - 1;
@@ -531,7 +630,7 @@ void Builder::BuildStage(int s) {
       info.name = "pp_send_recv";
       info.algorithm = pp_cost_.algorithm;
       info.category = Category::kPp;
-      info.peer = static_cast<int16_t>(to % pp);
+      info.peer = static_cast<int16_t>(RankOfVirtual(to, task.chunk));
       info.bytes = g_.p2p_bytes;
       const OpId send =
           Emit(s, p_.overlap_pp ? StreamKind::kPp : StreamKind::kCompute, pp_time_, info);
@@ -544,32 +643,37 @@ void Builder::BuildStage(int s) {
   // distributed optimizer without overlap.
   if (dp && !zero3 && !overlap_dp) {
     OpInfo info{.name = reduce_name, .category = Category::kDp, .bytes = all_bytes};
-    last_reduce = Emit(s, StreamKind::kDp, dp_cost(reduce_kind, 1.0), info);
+    last_reduce = Emit(s, StreamKind::kDp, dp_cost(reduce_kind, rank_dense * 2, rank_expert * 2), info);
     prog_.AddDependency(last_task_op, last_reduce);
     if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, last_reduce);
   }
   const double slow = slow_[static_cast<size_t>(s)];
+  // With ZeRO the optimizer state of a stage is sharded over all its copies.
+  const double copies = p_.zero >= 1 ? parallel::StageCopies(p_) : 1;
   OpInfo info{.name = "optimizer",
               .category = Category::kOptimizer,
-              .bytes = w.parameters / (p_.zero >= 1 ? p_.dp : 1) * parallel::AdamStepBytes(p_)};
-  const OpId opt =
-      Emit(s, StreamKind::kCompute,
-           Ns(estimate::OptimizerTime(sc_.cluster.chip, p_, w.parameters - w.expert_parameters,
-                                      w.expert_parameters) *
-              slow),
-           info);
+              .bytes = (rank_dense + rank_expert) / (p_.zero >= 1 ? p_.dp * copies : 1) *
+                       parallel::AdamStepBytes(p_)};
+  const OpId opt = Emit(s, StreamKind::kCompute,
+                        Ns(estimate::OptimizerTime(sc_.cluster.chip, p_, rank_dense / copies,
+                                                   rank_expert / copies) *
+                           slow),
+                        info);
   prog_.AddDependency(last_task_op, opt);
   if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, opt);
   if (last_reduce != kNone) prog_.AddDependency(last_reduce, opt);
   if (dp && !zero3 && p_.zero >= 1 && !overlap_dp) {
     OpInfo ag{.name = "dp_all_gather", .category = Category::kDp, .bytes = all_bytes};
-    prog_.AddDependency(opt, Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, 1.0), ag));
+    prog_.AddDependency(
+        opt, Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, rank_dense * 2, rank_expert * 2), ag));
   }
 }
 
 void Builder::Build() {
   const int pp = p_.pp;
-  v_ = p_.schedule == parallel::Schedule::kInterleaved ? p_.vp : 1;
+  v_ = parallel::ChunksPerRank(p_);
+  interleaved_ = p_.schedule == parallel::Schedule::kInterleaved;
+  virtual_stages_ = parallel::VirtualStages(p_);
   m_ = g_.micro_batches;
   contention_ = estimate::CommContention(sc_.cluster.chip, p_);
   const estimate::Placements place = estimate::PlaceGroups(sc_.cluster, p_);
@@ -577,23 +681,19 @@ void Builder::Build() {
   edp_place_ = place.edp;
   pp_cost_ = place.pp.Cost(sc_.cluster, Kind::kSendRecv, g_.p2p_bytes);
   pp_time_ = Ns(pp_cost_.time.value());
-  const bool zb = p_.schedule == parallel::Schedule::kZeroBubbleH1;
-  for (const workload::StageWork& w : g_.stages) items_.push_back(BuildItems(sc_, w, place, zb));
+  for (const workload::StageWork& w : g_.stages) items_.push_back(BuildItems(sc_, w, place));
   class_of_.assign(static_cast<size_t>(pp), 0);
   for (size_t c = 0; c < g_.stages.size(); ++c) {
     for (int i = 0; i < g_.stages[c].stages; ++i) {
       class_of_[static_cast<size_t>(g_.stages[c].first_stage + i)] = static_cast<int>(c);
     }
   }
-  layer_offset_.assign(static_cast<size_t>(pp * v_) + 1, 0);
-  for (int g = 0; g < pp * v_; ++g) {
-    const int s = g % pp;
-    const int layers =
-        std::max(1, g_.stages[static_cast<size_t>(class_of_[static_cast<size_t>(s)])].layers);
+  layer_offset_.assign(static_cast<size_t>(virtual_stages_) + 1, 0);
+  for (int g = 0; g < virtual_stages_; ++g) {
     layer_offset_[static_cast<size_t>(g) + 1] =
-        layer_offset_[static_cast<size_t>(g)] + ChunkLayers(layers, v_, g / pp);
+        layer_offset_[static_cast<size_t>(g)] + VirtualLayers(g);
   }
-  const size_t keys = static_cast<size_t>(pp * v_) * static_cast<size_t>(m_);
+  const size_t keys = static_cast<size_t>(virtual_stages_) * static_cast<size_t>(m_);
   send_fwd_.assign(keys, kNone);
   send_bwd_.assign(keys, kNone);
   fwd_first_.assign(keys, kNone);
@@ -615,16 +715,19 @@ void Builder::Build() {
   out_.info.reserve(estimate_ops);
 
   for (int s = 0; s < pp; ++s) BuildStage(s);
-  // Wire each pass to the send that carries its input.
-  const int virtual_stages = pp * v_;
-  for (int g = 0; g < virtual_stages; ++g) {
+  // Wire each pass to the send that carries its input, and each fused F&B's forward to
+  // its backward's input as well.
+  for (int g = 0; g < virtual_stages_; ++g) {
     for (int mb = 0; mb < m_; ++mb) {
       const size_t key = static_cast<size_t>(g) * static_cast<size_t>(m_) + static_cast<size_t>(mb);
       if (g > 0) prog_.AddDependency(send_fwd_[key - static_cast<size_t>(m_)], fwd_first_[key]);
-      if (g < virtual_stages - 1) {
+      if (g < virtual_stages_ - 1) {
         prog_.AddDependency(send_bwd_[key + static_cast<size_t>(m_)], bwd_first_[key]);
       }
     }
+  }
+  for (const auto& [forward, send] : fused_) {
+    prog_.AddDependency(send_bwd_[send], fwd_first_[forward]);
   }
 }
 
