@@ -698,7 +698,10 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
            [](P& p, const Value& v) { p.micro_batch_size = static_cast<int>(v.i); }},
           {Int("global_batch_size", "sequences per optimizer step").Required().Min(1).Max(1e9),
            [](P& p, const Value& v) { p.global_batch_size = static_cast<int>(v.i); }},
-          {Enum("schedule", "pipeline schedule")
+          {Enum("schedule",
+                "pipeline schedule: gpipe, 1f1b, interleaved (Megatron's, over vp chunks), zb-h1 "
+                "(zero bubble, weight gradients deferred), dualpipe (DeepSeek-V3's bidirectional "
+                "schedule: even pp, at least 2 x pp micro-batches, two stages per rank)")
                .Default("interleaved if vp > 1, else 1f1b")
                .Choices({"gpipe", "1f1b", "interleaved", "zb-h1", "dualpipe"}),
            [](P& p, const Value& v) {

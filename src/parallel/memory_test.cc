@@ -66,6 +66,40 @@ TEST(PeakMemory, FirstStageOfOneFOneBHoldsMost) {
   EXPECT_GT(peak.total, peak.weights + peak.gradients + peak.optimizer);
 }
 
+// DualPipe (DeepSeek-V3 Table 2): a middle rank holds two stages' weights and gradients,
+// pp + 1 micro-batches of activations in all (pp - s of stage s and s + 1 of stage
+// pp-1-s), and under ZeRO the same optimizer state as 1F1B (sharded over both copies).
+TEST(PeakMemory, DualPipeHoldsTwoStagesAndPpPlusOneMicroBatches) {
+  ParallelPlan p;
+  p.tp = 8;
+  p.pp = 8;
+  p.dp = 4;
+  p.global_batch_size = 64;
+  p.sequence_parallel = true;
+  p.zero = 1;
+  const model::ModelSpec m = Gpt3();  // 96 layers, 12 per stage
+  const int rank = 2;
+  const MemoryBreakdown one_f_one_b = StageMemory(m, p, rank, 12);
+  p.schedule = Schedule::kDualPipe;
+  const MemoryBreakdown a = StageMemory(m, p, rank, 12);
+  const MemoryBreakdown b = StageMemory(m, p, p.pp - 1 - rank, 12);
+  // Middle stages: 2x weights and gradients, 1x optimizer state.
+  EXPECT_NEAR(a.weights + b.weights, 2 * one_f_one_b.weights, 1);
+  EXPECT_NEAR(a.gradients + b.gradients, 2 * one_f_one_b.gradients, 1);
+  EXPECT_NEAR(a.optimizer + b.optimizer, one_f_one_b.optimizer, 1);
+  // Activations: pp - rank micro-batches of stage `rank`, rank + 1 of its twin: pp + 1.
+  const double per_micro_batch = one_f_one_b.activations / (p.pp - rank);
+  EXPECT_NEAR(a.activations + b.activations, (p.pp + 1) * per_micro_batch, 1);
+  // The peak is the rank that also holds the embedding and the head, with one reserve.
+  const MemoryBreakdown peak = PeakMemory(m, p);
+  EXPECT_EQ(peak.stage, 0);
+  const MemoryBreakdown first = StageMemory(m, p, 0, 12);
+  const MemoryBreakdown last = StageMemory(m, p, p.pp - 1, 12);
+  EXPECT_NEAR(peak.weights, first.weights + last.weights, 1);
+  EXPECT_NEAR(peak.activations, first.activations + last.activations, 1);
+  EXPECT_DOUBLE_EQ(peak.reserved, first.reserved);
+}
+
 // One micro-batch, one stage: the difference between 2 and 1 layers is one MoE layer of
 // DeepSeek-V3 (tp 1, ep 1), s tokens.
 double DeepSeekMoeLayerBytes(const ParallelPlan& p) {

@@ -169,7 +169,10 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     d.Error("plan.global_batch_size",
             "dualpipe needs an even number of micro-batches per pipeline, at least 2 x pp (" +
                 Str(2 * p.pp) + "); this plan has " + Str(p.MicroBatches()),
-            "micro-batches per pipeline = global_batch_size / (micro_batch_size x dp)");
+            "micro-batches per pipeline = global_batch_size / (micro_batch_size x dp): use a "
+            "global_batch_size of at least " +
+                Str(2 * int64_t{p.pp} * p.micro_batch_size * p.dp) + " that is a multiple of " +
+                Str(2 * int64_t{p.micro_batch_size} * p.dp));
   } else if (p.schedule == Schedule::kInterleaved && p.pp > 0 && p.MicroBatches() % p.pp != 0) {
     d.Error("plan.global_batch_size",
             "the interleaved schedule needs the micro-batches per pipeline (" +
