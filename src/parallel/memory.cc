@@ -167,8 +167,8 @@ MemoryBreakdown DualPipeRankMemory(const model::ParameterCount& c, const model::
   r.stage = rank;
   r.parameters = a.parameters + b.parameters;
   r.expert_parameters = a.expert_parameters + b.expert_parameters;
-  r.weights = a.weights + b.weights -
-              std::min(GatherBuffer(c, p, mix_a), GatherBuffer(c, p, mix_b));
+  r.weights =
+      a.weights + b.weights - std::min(GatherBuffer(c, p, mix_a), GatherBuffer(c, p, mix_b));
   r.gradients = a.gradients + b.gradients;
   r.optimizer = a.optimizer + b.optimizer;
   r.activations = a.activations + b.activations;
@@ -198,6 +198,12 @@ MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p,
   MemoryBreakdown peak;
   if (p.schedule == Schedule::kDualPipe) {
     for (int s = 0; s < p.pp / 2; ++s) {
+      // A middle rank whose two stages have the layers of rank 1's holds what it holds
+      // (pp + 1 micro-batches of the same layers).
+      if (s > 1 && mixes[static_cast<size_t>(s)] == mixes[1] &&
+          mixes[static_cast<size_t>(p.pp - 1 - s)] == mixes[static_cast<size_t>(p.pp - 2)]) {
+        continue;
+      }
       const MemoryBreakdown b = DualPipeRankMemory(counts, m, p, s, mixes);
       if (b.total > peak.total) peak = b;
     }
