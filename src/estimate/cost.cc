@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "parallel/memory.h"
+#include "parallel/schedule.h"
 
 namespace fathom::estimate {
 
@@ -97,13 +98,19 @@ Placements PlaceGroups(const network::ClusterSpec& cl, const parallel::ParallelP
   };
   keep(out.tp, solver.Place(layout.tp, kRingTraffic), kRingTraffic);
   // Gradients of the dense parameters are reduced over dp x cp (CP ranks hold the same
-  // weights); the expert parameters' over the expert-data-parallel group.
-  if (p.cp > 1) {
-    keep(out.dp,
-         solver.Place(p.dp * p.cp,
-                      std::min(parallel::AxisStride(p, "cp"), parallel::AxisStride(p, "dp")),
-                      kRingTraffic),
-         kRingTraffic);
+  // weights); the expert parameters' over the expert-data-parallel group. With dualpipe
+  // both groups also take in the stage's second copy (rank pp-1-s of each pipeline), which
+  // sums the copies' gradients and shards their state: placed as a group twice as long on
+  // the dp axis, which reaches as many nodes as the two pipeline positions do.
+  const int copies = parallel::StageCopies(p);
+  if (p.cp > 1 || copies > 1) {
+    const int size = p.dp * p.cp * copies;
+    int64_t stride = p.cp > 1
+                         ? std::min(parallel::AxisStride(p, "cp"), parallel::AxisStride(p, "dp"))
+                         : parallel::AxisStride(p, "dp");
+    // With dp outside pp the copies interleave within the dp group's span.
+    if (size * stride > cl.chips) stride = std::max<int64_t>(1, cl.chips / size);
+    keep(out.dp, solver.Place(size, stride, kRingTraffic), kRingTraffic);
   } else {
     keep(out.dp, solver.Place(layout.dp, kRingTraffic), kRingTraffic);
   }
@@ -118,9 +125,11 @@ Placements PlaceGroups(const network::ClusterSpec& cl, const parallel::ParallelP
   if (p.etp > 1) {
     keep(out.etp, solver.Place(p.etp, parallel::AxisStride(p, "tp"), kRingTraffic), kRingTraffic);
   }
-  const int edp = static_cast<int>(p.ExpertDataParallel());
+  const int edp = static_cast<int>(p.ExpertDataParallel()) * copies;
   if (edp > 1) {
-    keep(out.edp, solver.Place(edp, parallel::ExpertDataStride(p), kRingTraffic), kRingTraffic);
+    int64_t stride = parallel::ExpertDataStride(p);
+    if (edp * stride > cl.chips) stride = std::max<int64_t>(1, cl.chips / edp);
+    keep(out.edp, solver.Place(edp, stride, kRingTraffic), kRingTraffic);
   }
   return out;
 }

@@ -194,15 +194,23 @@ struct StageTimes {
 // micro-batches through each of the stages it holds.
 StageTimes Mean(const StageTimes& a, const StageTimes& b) {
   auto m = [](double x, double y) { return (x + y) / 2; };
-  return {m(a.forward_compute, b.forward_compute),     m(a.backward_compute, b.backward_compute),
-          m(a.recompute_flops, b.recompute_flops),     m(a.forward_gemm, b.forward_gemm),
-          m(a.backward_gemm, b.backward_gemm),         m(a.tp_forward, b.tp_forward),
-          m(a.tp_backward, b.tp_backward),             m(a.tp_exposed, b.tp_exposed),
-          m(a.weight_grad, b.weight_grad),             m(a.attention_forward, b.attention_forward),
-          m(a.attention_backward, b.attention_backward), m(a.ep_forward, b.ep_forward),
-          m(a.ep_backward, b.ep_backward),             m(a.ep_exposed, b.ep_exposed),
-          m(a.cp_forward, b.cp_forward),               m(a.cp_backward, b.cp_backward),
-          m(a.cp_exposed, b.cp_exposed)};
+  return {.forward_compute = m(a.forward_compute, b.forward_compute),
+          .backward_compute = m(a.backward_compute, b.backward_compute),
+          .recompute_flops = m(a.recompute_flops, b.recompute_flops),
+          .forward_gemm = m(a.forward_gemm, b.forward_gemm),
+          .backward_gemm = m(a.backward_gemm, b.backward_gemm),
+          .tp_forward = m(a.tp_forward, b.tp_forward),
+          .tp_backward = m(a.tp_backward, b.tp_backward),
+          .tp_exposed = m(a.tp_exposed, b.tp_exposed),
+          .weight_grad = m(a.weight_grad, b.weight_grad),
+          .attention_forward = m(a.attention_forward, b.attention_forward),
+          .attention_backward = m(a.attention_backward, b.attention_backward),
+          .ep_forward = m(a.ep_forward, b.ep_forward),
+          .ep_backward = m(a.ep_backward, b.ep_backward),
+          .ep_exposed = m(a.ep_exposed, b.ep_exposed),
+          .cp_forward = m(a.cp_forward, b.cp_forward),
+          .cp_backward = m(a.cp_backward, b.cp_backward),
+          .cp_exposed = m(a.cp_exposed, b.cp_exposed)};
 }
 
 }  // namespace
@@ -329,8 +337,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     }
     double worst = -1;
     for (int s = 0; s < p.pp / 2; ++s) {
-      const size_t a = class_of[static_cast<size_t>(s)];
-      const size_t b = class_of[static_cast<size_t>(p.pp - 1 - s)];
+      const std::vector<int> stages = parallel::HeldStages(p, s);
+      const size_t a = class_of[static_cast<size_t>(stages[0])];
+      const size_t b = class_of[static_cast<size_t>(stages[1])];
       const StageTimes t = Mean(times[a], times[b]);
       if (t.Total() <= worst) continue;
       worst = t.Total();
@@ -390,7 +399,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   }
   if (p.schedule == parallel::Schedule::kDualPipe) {
     // DeepSeek-V3 Table 2: (pp/2 - 1)(F&B + B - 3W), B the whole backward and W its weight
-    // part, F&B = F + B when the pair's communication hides; the mean over the stages.
+    // part, F&B taken as a stage's forward and backward with their exposed communication
+    // (Total()); the mean over the stages. An approximation of the schedule's own fill and
+    // drain, which the simulator runs (docs/glossary.md, DualPipe).
     r.time.bubble = std::max(0.0, (p.pp / 2 - 1.0) * sum_dualpipe_slot / p.pp);
   }
 
@@ -402,13 +413,13 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   for (const Held& h : held) {
     for (const std::vector<CommOp>* ops : {&h.work->forward_comm, &h.work->backward_comm}) {
       for (const CommOp& op : *ops) {
-      const collective::Cost& c = comm_costs.Of(op);
-      const double total = op.group == Group::kEp   ? ep_total
-                           : op.group == Group::kCp ? cp_total
-                                                    : tp_total;
-      const double exposed = op.group == Group::kEp   ? r.time.ep_exposed
-                             : op.group == Group::kCp ? r.time.cp_exposed
-                                                      : r.time.tp_exposed;
+        const collective::Cost& c = comm_costs.Of(op);
+        const double total = op.group == Group::kEp   ? ep_total
+                             : op.group == Group::kCp ? cp_total
+                                                      : tp_total;
+        const double exposed = op.group == Group::kEp   ? r.time.ep_exposed
+                               : op.group == Group::kCp ? r.time.cp_exposed
+                                                        : r.time.tp_exposed;
         const double share = total > 0 ? c.time.value() * op.count * h.share / total : 0;
         Record(r.comms, cl, op, c, place.Of(op.group).group, op.count * mb * h.share,
                share * exposed);

@@ -198,10 +198,12 @@ MemoryBreakdown PeakMemory(const model::ModelSpec& m, const ParallelPlan& p,
   MemoryBreakdown peak;
   if (p.schedule == Schedule::kDualPipe) {
     for (int s = 0; s < p.pp / 2; ++s) {
-      // A middle rank whose two stages have the layers of rank 1's holds what it holds
-      // (pp + 1 micro-batches of the same layers).
-      if (s > 1 && mixes[static_cast<size_t>(s)] == mixes[1] &&
-          mixes[static_cast<size_t>(p.pp - 1 - s)] == mixes[static_cast<size_t>(p.pp - 2)]) {
+      // Where rank 1's two stages and rank s's have the same layers, rank s holds what
+      // rank 1 holds: pp + 1 micro-batches of those layers.
+      const LayerMix& mid = mixes[1];
+      if (s > 1 && mixes[static_cast<size_t>(s)] == mid &&
+          mixes[static_cast<size_t>(p.pp - 1 - s)] == mid &&
+          mixes[static_cast<size_t>(p.pp - 2)] == mid) {
         continue;
       }
       const MemoryBreakdown b = DualPipeRankMemory(counts, m, p, s, mixes);

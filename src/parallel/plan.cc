@@ -394,6 +394,11 @@ GroupLayout PlaceGroups(const ParallelPlan& p, const network::ClusterSpec& clust
 
 double BubbleFraction(const ParallelPlan& p) {
   const double m = p.MicroBatches();
+  if (p.schedule == Schedule::kDualPipe) {
+    // (pp/2 - 1)(F&B + B - 3W) over m (F + B), with F = W = B/2 as in DeepSeek-V3 Table 2's
+    // setting: (pp/2 - 1) 2F / 3mF.
+    return (p.pp / 2 - 1.0) * 2 / (3 * m);
+  }
   const double v = p.schedule == Schedule::kInterleaved ? p.vp : 1;
   return (p.pp - 1) / (v * m);
 }

@@ -145,7 +145,9 @@ struct GroupLayout {
 GroupLayout PlaceGroups(const ParallelPlan& plan, const network::ClusterSpec& cluster);
 
 // Pipeline bubble as a fraction of the ideal (bubble-free) time for uniform stages:
-// (p-1)/m for GPipe and 1F1B, (p-1)/(v·m) interleaved (Narayanan et al. SC'21 Sec. 2.2).
+// (p-1)/m for GPipe and 1F1B, (p-1)/(v·m) interleaved (Narayanan et al. SC'21 Sec. 2.2),
+// (p/2-1)·2/(3m) for dualpipe with F = W = B/2 (DeepSeek-V3 Table 2). zb-h1 depends on
+// the weight gradient's share and is given as 1F1B's.
 double BubbleFraction(const ParallelPlan& plan);
 
 // Micro-batches whose activations stage `stage` holds at its peak (Megatron's warm-up

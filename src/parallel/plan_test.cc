@@ -109,6 +109,10 @@ TEST(BubbleFraction, Textbook) {
   p.vp = 4;
   p.schedule = Schedule::kInterleaved;
   EXPECT_DOUBLE_EQ(BubbleFraction(p), 7.0 / 64 / 4);
+  // DualPipe at F = 1, B = 2, W = 1: 3 slots of F&B + B - 3W = 2 over 64 x 3.
+  p.vp = 1;
+  p.schedule = Schedule::kDualPipe;
+  EXPECT_DOUBLE_EQ(BubbleFraction(p), 3.0 * 2 / (64 * 3));
 }
 
 TEST(InFlight, OneFOneBFirstStageHoldsPp) {

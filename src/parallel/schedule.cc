@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <deque>
 
+#include "core/check.h"
+
 namespace fathom::parallel {
 
 namespace {
@@ -26,6 +28,9 @@ void OneFOneB(int p, int m, int s, bool split_weight, std::vector<PipelineTask>&
 // among the first p/2 stages), phase 1 the other; a deferred weight gradient runs at the
 // next weight_chunk() in first-in, first-out order.
 void DualPipe(int p, int m, int rank, std::vector<PipelineTask>& out) {
+  FATHOM_CHECK(p >= 2 && p % 2 == 0 && m % 2 == 0 && m >= 2 * p,
+               "dualpipe needs an even pp and an even number of micro-batches of at least 2 pp "
+               "(ValidatePlan)");
   const int half_ranks = p / 2;
   const int h = std::min(rank, p - 1 - rank);  // half_rank
   const int flip = rank >= half_ranks ? 1 : 0;
@@ -35,13 +40,16 @@ void DualPipe(int p, int m, int rank, std::vector<PipelineTask>& out) {
   std::deque<PipelineTask> deferred;
   auto forward = [&](int phase, bool fused = false) {
     const int d = phase ^ flip;
-    out.push_back({.pass = Pass::kForward, .chunk = d, .micro_batch = d * half + next_forward[d]++, .fused = fused});
+    out.push_back({.pass = Pass::kForward,
+                   .chunk = d,
+                   .micro_batch = d * half + next_forward[d]++,
+                   .fused = fused});
   };
   auto backward = [&](int phase, bool defer) {
     const int d = phase ^ flip;
     const int mb = d * half + next_backward[d]++;
-    out.push_back({Pass::kBackward, d, mb, defer});
-    if (defer) deferred.push_back({Pass::kWeight, d, mb});
+    out.push_back({.pass = Pass::kBackward, .chunk = d, .micro_batch = mb, .defers_weight = defer});
+    if (defer) deferred.push_back({.pass = Pass::kWeight, .chunk = d, .micro_batch = mb});
   };
   auto weight = [&] {
     out.push_back(deferred.front());
@@ -110,13 +118,21 @@ int VirtualStages(const ParallelPlan& plan) {
   return plan.schedule == Schedule::kInterleaved ? plan.pp * plan.vp : plan.pp;
 }
 
-int StageOfVirtual(const ParallelPlan& plan, int virtual_stage) {
+int StageOfVirtual(const ParallelPlan& plan, int virtual_stage) { return virtual_stage % plan.pp; }
+
+int RankOfVirtual(const ParallelPlan& plan, int virtual_stage, int chunk) {
+  if (plan.schedule == Schedule::kDualPipe) {
+    return chunk == 0 ? virtual_stage : plan.pp - 1 - virtual_stage;
+  }
   return virtual_stage % plan.pp;
 }
 
-int StageCopies(const ParallelPlan& plan) {
-  return plan.schedule == Schedule::kDualPipe ? 2 : 1;
+std::vector<int> HeldStages(const ParallelPlan& plan, int rank) {
+  if (plan.schedule == Schedule::kDualPipe) return {rank, plan.pp - 1 - rank};
+  return {rank};
 }
+
+int StageCopies(const ParallelPlan& plan) { return plan.schedule == Schedule::kDualPipe ? 2 : 1; }
 
 std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage) {
   const int p = plan.pp;

@@ -44,9 +44,10 @@ struct PipelineTask {
   // kBackward: the input gradient only; the weight gradient is a kWeight task later in
   // the order (every backward of zb-h1, some of dualpipe).
   bool defers_weight = false;
-  // kForward (dualpipe): runs fused with the backward that follows it, as one F&B chunk
-  // that starts once the inputs of both have arrived (their communication overlaps the
-  // other's compute).
+  // kForward (dualpipe): runs fused with the backward that follows it as one F&B chunk,
+  // which starts once the inputs of both have arrived. (DeepSeek overlaps the two so that
+  // each one's all-to-all hides behind the other's compute; the simulator runs them back
+  // to back and hides the all-to-all with overlap.ep, as for any schedule.)
   bool fused = false;
 };
 
@@ -60,6 +61,11 @@ int ChunksPerRank(const ParallelPlan& plan);
 int VirtualStage(const ParallelPlan& plan, int rank, int chunk);
 int VirtualStages(const ParallelPlan& plan);  // pp·vp interleaved, else pp
 int StageOfVirtual(const ParallelPlan& plan, int virtual_stage);
+// The pipeline rank that runs virtual stage `virtual_stage` as its chunk `chunk`.
+int RankOfVirtual(const ParallelPlan& plan, int virtual_stage, int chunk);
+// The model stages whose parameters pipeline rank `rank` holds: its own, and with
+// dualpipe also pp-1-rank. Ranks rank and pp-1-rank of dualpipe hold the same pair.
+std::vector<int> HeldStages(const ParallelPlan& plan, int rank);
 
 // Copies of each stage's parameters in one pipeline: 2 with dualpipe (ranks s and pp-1-s
 // both hold stage s), else 1. Their gradients are summed with the data-parallel reduction,

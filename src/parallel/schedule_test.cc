@@ -1,6 +1,7 @@
 #include "parallel/schedule.h"
 
 #include <map>
+#include <string>
 #include <tuple>
 
 #include <gtest/gtest.h>
@@ -82,7 +83,6 @@ TEST(PipelineOrder, InterleavedFollowsMegatron) {
 // the next virtual stage's (the last after its own forward), a weight after its backward.
 // Returns the makespan; fails if the orders deadlock.
 double Makespan(const ParallelPlan& p, double f, double b, double w) {
-  const int m = p.MicroBatches();
   const int stages = VirtualStages(p);
   std::vector<std::vector<PipelineTask>> orders;
   for (int s = 0; s < p.pp; ++s) orders.push_back(PipelineOrder(p, s));
@@ -121,10 +121,10 @@ double Makespan(const ParallelPlan& p, double f, double b, double w) {
           ok = need(Pass::kBackward, g);
         }
         if (!ok) break;
-        const double d = t.pass == Pass::kForward    ? f
-                         : t.pass == Pass::kWeight   ? w
-                         : t.defers_weight           ? b - w
-                                                     : b;
+        const double d = t.pass == Pass::kForward  ? f
+                         : t.pass == Pass::kWeight ? w
+                         : t.defers_weight         ? b - w
+                                                   : b;
         free_at[rank] = ready + d;
         done[{static_cast<int>(t.pass), g, t.micro_batch}] = free_at[rank];
         makespan = std::max(makespan, free_at[rank]);
@@ -137,7 +137,6 @@ double Makespan(const ParallelPlan& p, double f, double b, double w) {
     EXPECT_EQ(next[static_cast<size_t>(s)], orders[static_cast<size_t>(s)].size())
         << "rank " << s << " deadlocks";
   }
-  (void)m;
   return makespan;
 }
 
@@ -175,17 +174,61 @@ TEST(PipelineOrder, DualPipeRunsEachDirectionOnItsHalfOfTheMicroBatches) {
   }
 }
 
+// A rank's order as "F0:3f B1:5* W1:5 ...": pass, chunk (direction), micro-batch; f a
+// forward fused with the backward after it, * a backward that defers its weight gradient.
+std::string Compact(const std::vector<PipelineTask>& order) {
+  std::string out;
+  for (const PipelineTask& t : order) {
+    if (!out.empty()) out += ' ';
+    out += t.pass == Pass::kForward ? 'F' : t.pass == Pass::kBackward ? 'B' : 'W';
+    out += std::to_string(t.chunk) + ':' + std::to_string(t.micro_batch);
+    if (t.fused) out += 'f';
+    if (t.defers_weight) out += '*';
+  }
+  return out;
+}
+
+// pp 4, 8 micro-batches, stepped through deepseek-ai/DualPipe's DualPipe.step() by hand:
+// nF0, nF0F1, nB1W1F1, nF0B1F1B0 (the middle ranks 1 and 2 leave their first pair
+// unfused), nB1F1B0, nB1B0 (deferring from step_6 // 2 on, before B1 on odd half-ranks,
+// after it on even ones), nWB0, nW; a rank in the second half swaps the directions.
+TEST(PipelineOrder, DualPipeFollowsTheReferenceImplementation) {
+  const ParallelPlan p = Plan(Schedule::kDualPipe, 4, 1, 8);
+  EXPECT_EQ(Compact(PipelineOrder(p, 0)),
+            "F0:0 F0:1 F0:2 F1:4 B1:4* W1:4 F1:5 F0:3f B1:5 F1:6f B0:0 B1:6 F1:7f B0:1 B1:7 "
+            "B0:2* W0:2 B0:3* W0:3");
+  EXPECT_EQ(Compact(PipelineOrder(p, 1)),
+            "F0:0 F1:4 F0:1 F1:5 F0:2 B1:4 F1:6f B0:0 F0:3f B1:5 F1:7f B0:1 B1:6 B0:2 B1:7* "
+            "B0:3* W1:7 W0:3");
+  EXPECT_EQ(Compact(PipelineOrder(p, 2)),
+            "F1:4 F0:0 F1:5 F0:1 F1:6 B0:0 F0:2f B1:4 F1:7f B0:1 F0:3f B1:5 B0:2 B1:6 B0:3* "
+            "B1:7* W0:3 W1:7");
+  EXPECT_EQ(Compact(PipelineOrder(p, 3)),
+            "F1:4 F1:5 F1:6 F0:0 B0:0* W0:0 F0:1 F1:7f B0:1 F0:2f B1:4 B0:2 F0:3f B1:5 B0:3 "
+            "B1:6* W1:6 B1:7* W1:7");
+}
+
+// DeepSeek-V3 Table 2: pp + 1 micro-batches in flight per rank; the memory model's split
+// (InFlightMicroBatches: pp - k of stage k) is each chunk's own peak, and they add up.
 TEST(PipelineOrder, DualPipeHoldsAtMostPpPlusOneMicroBatches) {
   const int pp = 8;
   const ParallelPlan p = Plan(Schedule::kDualPipe, pp, 1, 4 * pp);
   for (int s = 0; s < pp; ++s) {
-    int live = 0;
+    int live[2] = {0, 0};
+    int chunk_peak[2] = {0, 0};
     int peak = 0;
     for (const PipelineTask& t : PipelineOrder(p, s)) {
-      if (t.pass == Pass::kForward) peak = std::max(peak, ++live);
-      if (t.pass == Pass::kBackward) --live;
+      const size_t c = static_cast<size_t>(t.chunk);
+      if (t.pass == Pass::kForward) {
+        chunk_peak[c] = std::max(chunk_peak[c], ++live[c]);
+        peak = std::max(peak, live[0] + live[1]);
+      }
+      if (t.pass == Pass::kBackward) --live[c];
     }
     EXPECT_EQ(peak, pp + 1) << "rank " << s;
+    for (int c = 0; c < 2; ++c) {
+      EXPECT_EQ(chunk_peak[c], pp - VirtualStage(p, s, c)) << "rank " << s << " chunk " << c;
+    }
   }
 }
 
@@ -198,8 +241,7 @@ TEST(PipelineOrder, BubblesMatchThePublishedFormulas) {
   for (int pp : {2, 4, 8, 16}) {
     const int m = 4 * pp;
     const double work = m * (f + b);
-    EXPECT_DOUBLE_EQ(Makespan(Plan(Schedule::k1F1B, pp, 1, m), f, b, w),
-                     work + (pp - 1) * (f + b))
+    EXPECT_DOUBLE_EQ(Makespan(Plan(Schedule::k1F1B, pp, 1, m), f, b, w), work + (pp - 1) * (f + b))
         << pp;
     EXPECT_DOUBLE_EQ(Makespan(Plan(Schedule::kZeroBubbleH1, pp, 1, m), f, b, w),
                      work + (pp - 1) * (f + b - 2 * w))

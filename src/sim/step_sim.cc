@@ -127,19 +127,25 @@ bool AttachRing(std::vector<Item>& items, const std::vector<Item>& ring) {
 
 // The item lists of a pass: forward, backward (with its weight gradient), weight
 // gradient, and the backward whose weight gradient a later weight pass runs.
-enum ItemPass : size_t { kItemForward, kItemBackward, kItemWeight, kItemInput, kItemPasses };
+enum class ItemPass : uint8_t { kForward, kBackward, kWeight, kInput };
+constexpr size_t kItemPasses = 4;
 ItemPass ItemPassOf(const parallel::PipelineTask& t) {
   switch (t.pass) {
     case Pass::kForward:
-      return kItemForward;
+      return ItemPass::kForward;
     case Pass::kBackward:
-      return t.defers_weight ? kItemInput : kItemBackward;
+      return t.defers_weight ? ItemPass::kInput : ItemPass::kBackward;
     case Pass::kWeight:
-      return kItemWeight;
+      return ItemPass::kWeight;
   }
-  return kItemForward;
+  return ItemPass::kForward;
 }
-using PassItems = std::array<std::vector<Item>, kItemPasses>;
+// The item lists of one scope, indexed by ItemPass.
+struct PassItems {
+  std::array<std::vector<Item>, kItemPasses> lists;
+  std::vector<Item>& operator[](ItemPass p) { return lists[static_cast<size_t>(p)]; }
+  const std::vector<Item>& operator[](ItemPass p) const { return lists[static_cast<size_t>(p)]; }
+};
 
 // The items of one stage class: per layer, and for the embedding and the head.
 struct ClassItems {
@@ -169,11 +175,11 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .attention = op.kind == model::OpKind::kAttention};
     PassItems& lists = compute[static_cast<size_t>(op.scope)];
     if (pass == Pass::kForward) {
-      lists[kItemForward].push_back(item);
+      lists[ItemPass::kForward].push_back(item);
       return;
     }
-    lists[kItemBackward].push_back(item);
-    lists[op.weight_gradient ? kItemWeight : kItemInput].push_back(item);
+    lists[ItemPass::kBackward].push_back(item);
+    lists[op.weight_gradient ? ItemPass::kWeight : ItemPass::kInput].push_back(item);
   };
   for (const workload::ComputeOp& op : w.forward) add_compute(op, Pass::kForward);
   for (const workload::ComputeOp& op : w.backward) add_compute(op, Pass::kBackward);
@@ -193,11 +199,11 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .bytes = op.bytes};
     const size_t s = static_cast<size_t>(op.scope);
     // A backward's calls belong to its input gradient: in both backward lists.
-    const std::array<size_t, 2> targets = {
-        pass == Pass::kForward ? size_t{kItemForward} : size_t{kItemBackward}, kItemInput};
+    const std::array<ItemPass, 2> targets = {
+        pass == Pass::kForward ? ItemPass::kForward : ItemPass::kBackward, ItemPass::kInput};
     const size_t lists = pass == Pass::kForward ? 1 : 2;
     for (size_t k = 0; k < lists; ++k) {
-      const size_t p = targets[k];
+      const ItemPass p = targets[k];
       for (long i = 0; i < calls; ++i) {
         // Dispatch before the experts, combine after (CommOp::after_experts); gathers
         // before attention, the reduce-scatter of the K/V gradients after.
@@ -215,7 +221,8 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   ClassItems out;
   for (Scope scope : {Scope::kLayer, Scope::kEmbedding, Scope::kLogits}) {
     const size_t s = static_cast<size_t>(scope);
-    for (size_t p = 0; p < kItemPasses; ++p) {
+    for (size_t i = 0; i < kItemPasses; ++i) {
+      const ItemPass p = static_cast<ItemPass>(i);
       std::vector<Item> items = Interleave(compute[s][p], tp[s][p]);
       items =
           Around(items, ep_before[s][p], ep_after[s][p], [](const Item& it) { return it.expert; });
@@ -268,16 +275,6 @@ class Builder {
   int VirtualLayers(int g) const {
     const int layers = std::max(1, g_.stages[static_cast<size_t>(ClassOfVirtual(g))].layers);
     return ChunkLayers(layers, interleaved_ ? v_ : 1, interleaved_ ? g / p_.pp : 0);
-  }
-  // The pipeline rank that runs virtual stage `g` as its chunk `chunk`.
-  int RankOfVirtual(int g, int chunk) const {
-    if (p_.schedule == parallel::Schedule::kDualPipe) return chunk == 0 ? g : p_.pp - 1 - g;
-    return g % p_.pp;
-  }
-  // The model stages whose parameters pipeline rank `s` holds.
-  std::vector<int> HeldStages(int s) const {
-    if (p_.schedule == parallel::Schedule::kDualPipe) return {s, p_.pp - 1 - s};
-    return {s};
   }
 
   const estimate::Scenario& sc_;
@@ -438,8 +435,9 @@ void Builder::BuildStage(int s) {
   // collectives and its optimizer.
   double rank_dense = 0;
   double rank_expert = 0;
-  for (const int stage : HeldStages(s)) {
-    const workload::StageWork& w = g_.stages[static_cast<size_t>(class_of_[static_cast<size_t>(stage)])];
+  for (const int stage : parallel::HeldStages(p_, s)) {
+    const workload::StageWork& w =
+        g_.stages[static_cast<size_t>(class_of_[static_cast<size_t>(stage)])];
     rank_dense += w.parameters - w.expert_parameters;
     rank_expert += w.expert_parameters;
   }
@@ -481,9 +479,8 @@ void Builder::BuildStage(int s) {
                     .chunk = static_cast<int16_t>(c),
                     .layer = layer_offset_[static_cast<size_t>(k.virtual_stage)] + l,
                     .bytes = k.dense_bytes + k.expert_bytes};
-        prefetched[static_cast<size_t>(c)].push_back(
-            Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, k.dense_bytes, k.expert_bytes),
-                 info));
+        prefetched[static_cast<size_t>(c)].push_back(Emit(
+            s, StreamKind::kDp, dp_cost(Kind::kAllGather, k.dense_bytes, k.expert_bytes), info));
       }
     }
   }
@@ -513,7 +510,7 @@ void Builder::BuildStage(int s) {
         static_cast<size_t>(g) * static_cast<size_t>(m_) + static_cast<size_t>(task.micro_batch);
     const bool first_virtual = g == 0;
     const bool last_virtual = g == virtual_stages_ - 1;
-    const size_t pass = ItemPassOf(task);
+    const ItemPass pass = ItemPassOf(task);
     // Program order: a pass starts after the previous one on this rank (its collectives
     // are launched in order with its compute), except for what was issued ahead of it.
     prev_ = rank_prev;
@@ -630,7 +627,7 @@ void Builder::BuildStage(int s) {
       info.name = "pp_send_recv";
       info.algorithm = pp_cost_.algorithm;
       info.category = Category::kPp;
-      info.peer = static_cast<int16_t>(RankOfVirtual(to, task.chunk));
+      info.peer = static_cast<int16_t>(parallel::RankOfVirtual(p_, to, task.chunk));
       info.bytes = g_.p2p_bytes;
       const OpId send =
           Emit(s, p_.overlap_pp ? StreamKind::kPp : StreamKind::kCompute, pp_time_, info);
@@ -643,7 +640,8 @@ void Builder::BuildStage(int s) {
   // distributed optimizer without overlap.
   if (dp && !zero3 && !overlap_dp) {
     OpInfo info{.name = reduce_name, .category = Category::kDp, .bytes = all_bytes};
-    last_reduce = Emit(s, StreamKind::kDp, dp_cost(reduce_kind, rank_dense * 2, rank_expert * 2), info);
+    last_reduce =
+        Emit(s, StreamKind::kDp, dp_cost(reduce_kind, rank_dense * 2, rank_expert * 2), info);
     prog_.AddDependency(last_task_op, last_reduce);
     if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, last_reduce);
   }
@@ -654,18 +652,18 @@ void Builder::BuildStage(int s) {
               .category = Category::kOptimizer,
               .bytes = (rank_dense + rank_expert) / (p_.zero >= 1 ? p_.dp * copies : 1) *
                        parallel::AdamStepBytes(p_)};
-  const OpId opt = Emit(s, StreamKind::kCompute,
-                        Ns(estimate::OptimizerTime(sc_.cluster.chip, p_, rank_dense / copies,
-                                                   rank_expert / copies) *
-                           slow),
-                        info);
+  const OpId opt = Emit(
+      s, StreamKind::kCompute,
+      Ns(estimate::OptimizerTime(sc_.cluster.chip, p_, rank_dense / copies, rank_expert / copies) *
+         slow),
+      info);
   prog_.AddDependency(last_task_op, opt);
   if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, opt);
   if (last_reduce != kNone) prog_.AddDependency(last_reduce, opt);
   if (dp && !zero3 && p_.zero >= 1 && !overlap_dp) {
     OpInfo ag{.name = "dp_all_gather", .category = Category::kDp, .bytes = all_bytes};
-    prog_.AddDependency(
-        opt, Emit(s, StreamKind::kDp, dp_cost(Kind::kAllGather, rank_dense * 2, rank_expert * 2), ag));
+    prog_.AddDependency(opt, Emit(s, StreamKind::kDp,
+                                  dp_cost(Kind::kAllGather, rank_dense * 2, rank_expert * 2), ag));
   }
 }
 
@@ -706,7 +704,9 @@ void Builder::Build() {
   // Size the program: per task, the items of a chunk's layers plus sends and gathers.
   size_t per_mb = 0;
   for (const ClassItems& c : items_) {
-    per_mb = std::max(per_mb, c.layer[0].size() + c.layer[1].size() + c.layer[2].size() + 8);
+    per_mb =
+        std::max(per_mb, c.layer[ItemPass::kForward].size() + c.layer[ItemPass::kBackward].size() +
+                             c.layer[ItemPass::kWeight].size() + 8);
   }
   const size_t layers_per_stage = static_cast<size_t>(std::max(1, g_.stages[0].layers)) + 2;
   const size_t estimate_ops =

@@ -153,7 +153,7 @@ TEST(Simulate, SchedulesMatchTextbookBubbles) {
 // DualPipe on uniform stages: the simulator runs the schedule, its fused F&B chunks
 // waiting for both inputs; the estimator adds DeepSeek-V3's (pp/2 - 1)(F&B + B - 3W) to
 // m (F + B). The formula is an approximation (schedule_test.cc): here the simulated
-// bubble is 5% shorter.
+// bubble is about 5% shorter. (With pp 2 both are zero: DualPipe has no bubble there.)
 TEST(Simulate, DualPipeMatchesItsPublishedBubble) {
   for (int p : {2, 4, 8}) {
     for (int m : {2 * p, 4 * p + 2}) {
