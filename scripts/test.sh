@@ -55,7 +55,7 @@ end "setup"
 
 begin "release build (build/)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFATHOM_WERROR=ON \
-  -DFATHOM_SANITIZE=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=ON
+  -DFATHOM_SANITIZE=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=ON -DFATHOM_UNITY_IO=ON
 release_built=1
 cmake --build build -j "$jobs" -- -k 0 || { release_built=0; fail "release build (cmake --build build)"; }
 end "release build"
@@ -106,7 +106,8 @@ begin "asan+ubsan build (build-asan/)"
 # -O1 without debug info: sanitizers still see every access, and the build is about half
 # as long as RelWithDebInfo's on two cores (stack traces keep function names).
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1" \
-  -DFATHOM_SANITIZE=ON -DFATHOM_WERROR=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=OFF
+  -DFATHOM_SANITIZE=ON -DFATHOM_WERROR=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=OFF \
+  -DFATHOM_UNITY_IO=ON
 asan_built=1
 cmake --build build-asan -j "$jobs" -- -k 0 || { asan_built=0; fail "asan+ubsan build (cmake --build build-asan)"; }
 end "asan build"

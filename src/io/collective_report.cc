@@ -9,6 +9,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "io/json_number.h"
 
 namespace fathom::io {
 
@@ -37,14 +38,6 @@ std::string OpList() {
 }
 
 double Gbps(double bytes_per_s) { return bytes_per_s / 1e9; }
-
-// Rounds to 12 significant digits so JSON does not carry floating-point noise.
-double Round(double v) {
-  if (v == 0 || !std::isfinite(v)) return v;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.12g", v);
-  return std::strtod(buf, nullptr);
-}
 
 bool ParseSize(const std::string& text, const std::string& key, double* out, core::Diagnostics& d) {
   const core::QuantityParse q = core::ParseQuantity(text, core::Dimension::kBytes);

@@ -10,16 +10,14 @@
 #include <gtest/gtest.h>
 
 #include "io/config.h"
+#include "io/test_catalog.h"
 
 namespace fathom::io {
 namespace {
 
 namespace fs = std::filesystem;
 
-const Catalog& TestCatalog() {
-  static const Catalog kCatalog(FATHOM_SOURCE_DIR "/data");
-  return kCatalog;
-}
+using testing::TestCatalog;
 
 // A scratch directory per test, removed afterwards.
 class LoaderTest : public ::testing::Test {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
+#include "io/json_number.h"
 
 namespace fathom::io {
 
@@ -42,14 +43,6 @@ std::string PlanLine(const parallel::ParallelPlan& p) {
                    p.zero, parallel::RecomputeName(p.recompute),
                    hardware::PrecisionName(p.precision));
   return s;
-}
-
-// Rounds to 12 significant digits so JSON does not carry floating-point noise.
-double Round(double v) {
-  if (v == 0) return 0;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.12g", v);
-  return std::strtod(buf, nullptr);
 }
 
 // "rail_fat_tree 8/256/1024" (the hierarchy's blocks), "+ 8 planes" when there are several.

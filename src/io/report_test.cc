@@ -6,14 +6,12 @@
 #include "estimate/estimate.h"
 #include "io/config.h"
 #include "io/report.h"
+#include "io/test_catalog.h"
 
 namespace fathom::io {
 namespace {
 
-const Catalog& TestCatalog() {
-  static const Catalog kCatalog(FATHOM_SOURCE_DIR "/data");
-  return kCatalog;
-}
+using testing::TestCatalog;
 
 estimate::StepReport Report(const std::string& example) {
   core::Result<LoadedScenario> s = LoadScenario(

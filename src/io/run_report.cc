@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/units.h"
+#include "io/json_number.h"
 #include "io/run.h"
 #include "parallel/memory.h"
 
@@ -15,13 +16,6 @@ namespace {
 
 using nlohmann::ordered_json;
 using reliability::Effect;
-
-double Round(double v) {
-  if (v == 0 || !std::isfinite(v)) return v;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.12g", v);
-  return std::strtod(buf, nullptr);
-}
 
 // Seconds as the largest readable unit: "54.0 d", "3.09 h", "7.8 min", "2.84 s".
 std::string Duration(double s) {

@@ -6,13 +6,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "io/test_catalog.h"
+
 namespace fathom::io {
 namespace {
 
-const Catalog& TestCatalog() {
-  static const Catalog kCatalog(FATHOM_SOURCE_DIR "/data");
-  return kCatalog;
-}
+using testing::TestCatalog;
 
 std::string Write(const std::string& name, const std::string& text) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "fathom_run_test";
