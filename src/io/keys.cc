@@ -950,6 +950,37 @@ const std::vector<Field<TrainingConfig>>& TrainingFields() {
                .Min(0, true)
                .Max(3.2e9),
            [](T& t, const Value& v) { t.duration_s = v.d; }},
+          {Num("cost.usd_per_chip_hour",
+               "rental price in US dollars per chip-hour; auto: the chip catalog's price "
+               "(data/chips, price.usd_per_chip_hour), and no cost where it has none")
+               .Default("auto")
+               .Auto()
+               .Min(0, true)
+               .Max(1e4),
+           [](T& t, const Value& v) { t.cost.usd_per_chip_hour = AutoOr(v, -1); }},
+          {Qty("cost.power", Dimension::kPower,
+               "mean power per chip over the run; auto: the chip's TDP (an upper bound for the "
+               "accelerators, which leaves out hosts, NICs and switches)")
+               .Default("auto")
+               .Auto()
+               .Min(0, true)
+               .Max(1e5),
+           [](T& t, const Value& v) { t.cost.power_w = AutoOr(v, -1); }},
+          {Num("cost.pue",
+               "power usage effectiveness, facility energy / IT energy (e.g. 1.58, Uptime "
+               "Institute's 2023 industry average; 1.1-1.3 for hyperscale sites); 1 counts the "
+               "chips' energy only")
+               .Default("1")
+               .Min(1)
+               .Max(5),
+           [](T& t, const Value& v) { t.cost.pue = v.d; }},
+          {Num("cost.usd_per_kwh",
+               "electricity price in US dollars per kWh (e.g. 0.0806, the 2023 US industrial "
+               "average, EIA); 0 leaves the energy unpriced")
+               .Default("0")
+               .Min(0)
+               .Max(10),
+           [](T& t, const Value& v) { t.cost.usd_per_kwh = v.d; }},
       },
       TrainingInfos());
   return kFields;

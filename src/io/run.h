@@ -44,10 +44,19 @@
 
 namespace fathom::io {
 
+// What the run costs: its chip-hours at a rental price, and its energy.
+struct CostConfig {
+  double usd_per_chip_hour = -1;  // -1 = auto: the chip catalog's price, if it has one
+  double power_w = -1;            // mean power per chip; -1 = auto: the chip's TDP
+  double pue = 1;                 // facility energy / IT energy; 1 = the chips' energy only
+  double usd_per_kwh = 0;         // electricity price; 0 = not priced
+};
+
 struct TrainingConfig {
   double tokens = 0;      // 0 = not given
   double steps = 0;       // 0 = not given
   double duration_s = 0;  // wall-clock window; 0 = not given
+  CostConfig cost;
 };
 
 struct FailureConfig {
@@ -132,6 +141,25 @@ struct CheckpointDerivation {
   double load_s = 0;
 };
 
+// Cost and energy over the expected time to train (the window, with training.duration).
+struct CostDerivation {
+  double chips = 0;
+  double hours = 0;        // expected wall-clock time
+  double ideal_hours = 0;  // without failures, checkpoints or stragglers
+  double chip_hours = 0;
+  double usd_per_chip_hour = 0;  // 0 = no price known
+  std::string price_source;      // "catalog: h100-sxm" or "training.cost.usd_per_chip_hour"
+  double usd = 0;                // chip_hours x price
+  double ideal_usd = 0;
+  double power_w = 0;  // per chip
+  bool power_is_tdp = false;
+  double pue = 1;
+  double it_energy_j = 0;        // chips x power x expected time
+  double facility_energy_j = 0;  // x PUE
+  double usd_per_kwh = 0;
+  double electricity_usd = 0;  // facility energy x electricity price
+};
+
 struct ComponentCounts {
   double gpu = 0, node = 0, nic = 0, switches = 0, link = 0;
 };
@@ -143,6 +171,7 @@ struct RunResult {
   reliability::RunSpec spec;
   ComponentCounts counts;
   CheckpointDerivation checkpoint;
+  CostDerivation cost;
   reliability::RunReport analysis;
   std::optional<reliability::MonteCarloReport> monte_carlo;
   double tokens = 0;  // trained (or trained in the window)

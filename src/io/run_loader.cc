@@ -318,6 +318,34 @@ bool Has(const std::vector<std::string>& tiers, const char* tier) {
   return std::find(tiers.begin(), tiers.end(), tier) != tiers.end();
 }
 
+// Chip-hours at the rental price and energy at the mean power, over the expected time.
+CostDerivation DeriveCost(const CostConfig& in, const hardware::ChipSpec& chip, double chips,
+                          double expected_s, double ideal_s) {
+  constexpr double kHour = 3600;
+  CostDerivation c;
+  c.chips = chips;
+  c.hours = expected_s / kHour;
+  c.ideal_hours = ideal_s / kHour;
+  c.chip_hours = chips * c.hours;
+  if (in.usd_per_chip_hour >= 0) {
+    c.usd_per_chip_hour = in.usd_per_chip_hour;
+    c.price_source = "training.cost.usd_per_chip_hour";
+  } else if (chip.usd_per_chip_hour > 0) {
+    c.usd_per_chip_hour = chip.usd_per_chip_hour;
+    c.price_source = "catalog: " + chip.name;
+  }
+  c.usd = c.chip_hours * c.usd_per_chip_hour;
+  c.ideal_usd = chips * c.ideal_hours * c.usd_per_chip_hour;
+  c.power_is_tdp = in.power_w < 0;
+  c.power_w = c.power_is_tdp ? chip.tdp.value() : in.power_w;
+  c.pue = in.pue;
+  c.it_energy_j = chips * c.power_w * expected_s;
+  c.facility_energy_j = c.it_energy_j * c.pue;
+  c.usd_per_kwh = in.usd_per_kwh;
+  c.electricity_usd = c.facility_energy_j / 3.6e6 * c.usd_per_kwh;
+  return c;
+}
+
 }  // namespace
 
 core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& options) {
@@ -449,6 +477,8 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
   if (!analysis.ok()) return diags;
   r.analysis = std::move(analysis).value();
   r.tokens = spec.steps * tokens_per_step;
+  r.cost = DeriveCost(r.training.cost, cluster.chip, static_cast<double>(cluster.chips),
+                      r.analysis.expected_time_s, r.analysis.ideal_time_s);
 
   if (options.monte_carlo) {
     const int trials = options.trials.value_or(cfg.trials);

@@ -34,6 +34,23 @@ std::string Count(double v) {
   return fmt::format("{:.0f}", v);
 }
 
+// US dollars: "$339.2M", "$48.1k", "$12.29".
+std::string Usd(double v) {
+  if (v >= 1e9) return fmt::format("${:.2f}B", v / 1e9);
+  if (v >= 1e6) return fmt::format("${:.1f}M", v / 1e6);
+  if (v >= 1e4) return fmt::format("${:.1f}k", v / 1e3);
+  return fmt::format("${:.2f}", v);
+}
+
+// Joules as watt-hours with an SI prefix: "19.3 GWh", "412 MWh", "8.20 kWh".
+std::string Energy(double joules) {
+  const double wh = joules / 3600;
+  if (wh >= 1e9) return fmt::format("{:.3g} GWh", wh / 1e9);
+  if (wh >= 1e6) return fmt::format("{:.3g} MWh", wh / 1e6);
+  if (wh >= 1e3) return fmt::format("{:.3g} kWh", wh / 1e3);
+  return fmt::format("{:.3g} Wh", wh);
+}
+
 struct ClassRow {
   const reliability::ClassReport* report;
   const FailureConfig* config;
@@ -179,6 +196,28 @@ std::string RunReportText(const RunResult& r) {
                    a.nodes_out_mean, Duration(r.config.repair_time_s), a.p_wait_with_spares,
                    a.p_wait_without_spares));
 
+  const CostDerivation& c = r.cost;
+  out += "\n  cost and energy (over the expected time to train)\n";
+  line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", Count(c.chip_hours), c.chips,
+                                   Duration(c.hours * 3600)));
+  if (c.usd_per_chip_hour > 0) {
+    line("  price", fmt::format("{} per chip-hour ({})", Usd(c.usd_per_chip_hour), c.price_source));
+    line("  cost", fmt::format("{} (ideal, without failures or checkpoints: {})", Usd(c.usd),
+                               Usd(c.ideal_usd)));
+  } else {
+    line("  price", fmt::format("none: the catalog has no price for {}; give "
+                                "training.cost.usd_per_chip_hour",
+                                s.chip));
+  }
+  line("  power", fmt::format("{:.0f} W per chip{}", c.power_w,
+                              c.power_is_tdp ? " (TDP: an upper bound, accelerators only)" : ""));
+  line("  energy", fmt::format("{} IT, {} facility (PUE {:.2f})", Energy(c.it_energy_j),
+                               Energy(c.facility_energy_j), c.pue));
+  if (c.usd_per_kwh > 0) {
+    line("  electricity",
+         fmt::format("{} at {:.4f} USD/kWh", Usd(c.electricity_usd), c.usd_per_kwh));
+  }
+
   if (r.monte_carlo) {
     const reliability::MonteCarloReport& m = *r.monte_carlo;
     out += fmt::format("\n  Monte Carlo ({} trials, seed {})\n", m.trials, m.seed);
@@ -290,6 +329,24 @@ std::string RunReportJson(const RunResult& r) {
                  {"nodes_out_mean", Round(a.nodes_out_mean)},
                  {"p_wait_with_spares", Round(a.p_wait_with_spares)},
                  {"p_wait_without_spares", Round(a.p_wait_without_spares)}};
+  const CostDerivation& c = r.cost;
+  const bool priced = c.usd_per_chip_hour > 0;
+  auto or_null = [](bool known, double v) { return known ? ordered_json(Round(v)) : nullptr; };
+  j["cost"] = {{"chips", Round(c.chips)},
+               {"hours", Round(c.hours)},
+               {"ideal_hours", Round(c.ideal_hours)},
+               {"chip_hours", Round(c.chip_hours)},
+               {"usd_per_chip_hour", or_null(priced, c.usd_per_chip_hour)},
+               {"price_source", priced ? ordered_json(c.price_source) : nullptr},
+               {"usd", or_null(priced, c.usd)},
+               {"ideal_usd", or_null(priced, c.ideal_usd)},
+               {"power_w_per_chip", Round(c.power_w)},
+               {"power_is_tdp", c.power_is_tdp},
+               {"pue", Round(c.pue)},
+               {"it_energy_kwh", Round(c.it_energy_j / 3.6e6)},
+               {"facility_energy_kwh", Round(c.facility_energy_j / 3.6e6)},
+               {"usd_per_kwh", or_null(c.usd_per_kwh > 0, c.usd_per_kwh)},
+               {"electricity_usd", or_null(c.usd_per_kwh > 0, c.electricity_usd)}};
   if (r.monte_carlo) {
     const reliability::MonteCarloReport& m = *r.monte_carlo;
     auto pct = [](const reliability::Percentiles& p) {

@@ -134,6 +134,50 @@ reliability: {preset: %s}
 namespace fathom::io {
 namespace {
 
+// Cost and energy: chip-hours over the expected time at the price, energy at the power
+// times PUE, electricity at its price; the catalog's price and the chip's TDP by default.
+TEST(Run, CostAndEnergyFollowTheExpectedTime) {
+  const char* kRun = R"(name: cost
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 1024}
+plan: {global_batch_size: 1024, zero: 3}
+training: {tokens: 1T%s}
+reliability: {preset: rsc1}
+)";
+  char given[512], by_default[512];
+  std::snprintf(given, sizeof given, kRun,
+                ", cost: {usd_per_chip_hour: 2.5, power: 1kW, pue: 1.2, usd_per_kwh: 0.1}");
+  std::snprintf(by_default, sizeof by_default, kRun, "");
+  core::Result<RunResult> r = RunExample(Write("cost.yaml", given), false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const CostDerivation& c = r.value().cost;
+  const double hours = r.value().analysis.expected_time_s / 3600;
+  EXPECT_DOUBLE_EQ(c.chip_hours, 1024 * hours);
+  EXPECT_NEAR(c.usd, 1024 * hours * 2.5, 1e-6 * c.usd);
+  EXPECT_LT(c.ideal_usd, c.usd);  // failures and checkpoints cost chip-hours
+  EXPECT_EQ(c.price_source, "training.cost.usd_per_chip_hour");
+  const double kwh = 1024 * 1.0 * hours;  // 1 kW per chip
+  EXPECT_NEAR(c.it_energy_j / 3.6e6, kwh, 1e-9 * kwh);
+  EXPECT_NEAR(c.facility_energy_j / 3.6e6, 1.2 * kwh, 1e-9 * kwh);
+  EXPECT_NEAR(c.electricity_usd, 1.2 * kwh * 0.1, 1e-9 * kwh);
+
+  core::Result<RunResult> d = RunExample(Write("cost_default.yaml", by_default), false);
+  ASSERT_TRUE(d.ok()) << d.diagnostics().Format();
+  const CostDerivation& e = d.value().cost;
+  core::Result<hardware::ChipSpec> chip = LoadChip(TestCatalog(), "h100-sxm");
+  ASSERT_TRUE(chip.ok());
+  const hardware::ChipSpec& h100 = chip.value();
+  ASSERT_GT(h100.usd_per_chip_hour, 0);
+  EXPECT_EQ(e.usd_per_chip_hour, h100.usd_per_chip_hour);
+  EXPECT_EQ(e.price_source, "catalog: h100-sxm");
+  EXPECT_TRUE(e.power_is_tdp);
+  EXPECT_EQ(e.power_w, h100.tdp.value());
+  EXPECT_DOUBLE_EQ(e.facility_energy_j, e.it_energy_j);  // PUE 1
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(d.value()));
+  EXPECT_TRUE(j.at("cost").at("electricity_usd").is_null());  // not priced
+  EXPECT_NEAR(j.at("cost").at("usd").get<double>(), e.usd, 1e-6 * e.usd);
+}
+
 TEST(Run, WindowHoldsEveryCauseOfLoss) {
   // A duration window must end when the expected wall time does, whatever slows the run.
   const std::string file = Write("window.yaml", R"(name: window
