@@ -465,6 +465,14 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
            [](C& c, const Value& v) { c.tiers = v.node; }},
           {Str("scale_out.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_out", v.s); }},
+          {Qty("power.node", Dimension::kPower,
+               "maximum power of one node (server, or compute tray) with its chips, hosts and "
+               "NICs; `fathom run` takes it over chips_per_node as the chips' power")
+               .Min(0, true)
+               .Max(1e8),
+           [](C& c, const Value& v) { c.spec.node_power = core::Watts(v.d); }},
+          {Str("power.source", std::string(kSourceHelp)),
+           [](C& c, const Value& v) { c.spec.sources.emplace_back("power", v.s); }},
       },
       ClusterInfos());
   return kFields;
@@ -959,8 +967,9 @@ const std::vector<Field<TrainingConfig>>& TrainingFields() {
                .Max(1e4),
            [](T& t, const Value& v) { t.cost.usd_per_chip_hour = AutoOr(v, -1); }},
           {Qty("cost.power", Dimension::kPower,
-               "mean power per chip over the run; auto: the chip's TDP (an upper bound for the "
-               "accelerators, which leaves out hosts, NICs and switches)")
+               "mean power per chip over the run; auto: the cluster's node power over "
+               "chips_per_node (the node's maximum, hosts and NICs included), else the chip's "
+               "TDP (accelerators only); either is an upper bound that leaves out switches")
                .Default("auto")
                .Auto()
                .Min(0, true)

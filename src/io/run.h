@@ -151,8 +151,9 @@ struct CostDerivation {
   std::string price_source;      // "catalog: h100-sxm" or "training.cost.usd_per_chip_hour"
   double usd = 0;                // chip_hours x price
   double ideal_usd = 0;
-  double power_w = 0;  // per chip
-  bool power_is_tdp = false;
+  double power_w = 0;        // per chip
+  std::string power_source;  // "training.cost.power", "node" (the cluster's node power over
+                             // chips_per_node) or "tdp" (the chip's); "" = unknown (0 W)
   double pue = 1;
   double it_energy_j = 0;        // chips x power x expected time
   double facility_energy_j = 0;  // x PUE

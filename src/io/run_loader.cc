@@ -319,8 +319,10 @@ bool Has(const std::vector<std::string>& tiers, const char* tier) {
 }
 
 // Chip-hours at the rental price and energy at the mean power, over the expected time.
-CostDerivation DeriveCost(const CostConfig& in, const hardware::ChipSpec& chip, double chips,
+CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& cluster,
                           double expected_s, double ideal_s) {
+  const hardware::ChipSpec& chip = cluster.chip;
+  const double chips = static_cast<double>(cluster.chips);
   constexpr double kHour = 3600;
   CostDerivation c;
   c.chips = chips;
@@ -336,8 +338,16 @@ CostDerivation DeriveCost(const CostConfig& in, const hardware::ChipSpec& chip, 
   }
   c.usd = c.chip_hours * c.usd_per_chip_hour;
   c.ideal_usd = chips * c.ideal_hours * c.usd_per_chip_hour;
-  c.power_is_tdp = in.power_w < 0;
-  c.power_w = c.power_is_tdp ? chip.tdp.value() : in.power_w;
+  if (in.power_w >= 0) {
+    c.power_w = in.power_w;
+    c.power_source = "training.cost.power";
+  } else if (cluster.node_power.value() > 0) {
+    c.power_w = cluster.node_power.value() / cluster.chips_per_node;
+    c.power_source = "node";
+  } else if (chip.tdp.value() > 0) {
+    c.power_w = chip.tdp.value();
+    c.power_source = "tdp";
+  }
   c.pue = in.pue;
   c.it_energy_j = chips * c.power_w * expected_s;
   c.facility_energy_j = c.it_energy_j * c.pue;
@@ -477,8 +487,8 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
   if (!analysis.ok()) return diags;
   r.analysis = std::move(analysis).value();
   r.tokens = spec.steps * tokens_per_step;
-  r.cost = DeriveCost(r.training.cost, cluster.chip, static_cast<double>(cluster.chips),
-                      r.analysis.expected_time_s, r.analysis.ideal_time_s);
+  r.cost =
+      DeriveCost(r.training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s);
 
   if (options.monte_carlo) {
     const int trials = options.trials.value_or(cfg.trials);

@@ -209,11 +209,23 @@ std::string RunReportText(const RunResult& r) {
                                 "training.cost.usd_per_chip_hour",
                                 s.chip));
   }
-  line("  power", fmt::format("{:.0f} W per chip{}", c.power_w,
-                              c.power_is_tdp ? " (TDP: an upper bound, accelerators only)" : ""));
-  line("  energy", fmt::format("{} IT, {} facility (PUE {:.2f})", Energy(c.it_energy_j),
-                               Energy(c.facility_energy_j), c.pue));
-  if (c.usd_per_kwh > 0) {
+  if (c.power_source.empty()) {
+    line("  power", fmt::format("unknown: neither the cluster's node power nor {}'s TDP is in "
+                                "the catalog; give training.cost.power",
+                                s.chip));
+  } else {
+    const std::string basis =
+        c.power_source == "tdp"    ? " (the chip's TDP: an upper bound, accelerators only)"
+        : c.power_source == "node" ? fmt::format(
+                                         " (the node's maximum over {} chips: an upper "
+                                         "bound, hosts and NICs included)",
+                                         r.spec.gpus_per_node)
+                                   : "";
+    line("  power", fmt::format("{:.0f} W per chip{}", c.power_w, basis));
+    line("  energy", fmt::format("{} IT, {} facility (PUE {:.2f})", Energy(c.it_energy_j),
+                                 Energy(c.facility_energy_j), c.pue));
+  }
+  if (c.usd_per_kwh > 0 && !c.power_source.empty()) {
     line("  electricity",
          fmt::format("{} at {:.4f} USD/kWh", Usd(c.electricity_usd), c.usd_per_kwh));
   }
@@ -340,8 +352,9 @@ std::string RunReportJson(const RunResult& r) {
                {"price_source", priced ? ordered_json(c.price_source) : nullptr},
                {"usd", or_null(priced, c.usd)},
                {"ideal_usd", or_null(priced, c.ideal_usd)},
-               {"power_w_per_chip", Round(c.power_w)},
-               {"power_is_tdp", c.power_is_tdp},
+               {"power_w_per_chip", or_null(!c.power_source.empty(), c.power_w)},
+               {"power_source",
+                c.power_source.empty() ? ordered_json(nullptr) : ordered_json(c.power_source)},
                {"pue", Round(c.pue)},
                {"it_energy_kwh", Round(c.it_energy_j / 3.6e6)},
                {"facility_energy_kwh", Round(c.facility_energy_j / 3.6e6)},

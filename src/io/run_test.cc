@@ -170,8 +170,10 @@ reliability: {preset: rsc1}
   ASSERT_GT(h100.usd_per_chip_hour, 0);
   EXPECT_EQ(e.usd_per_chip_hour, h100.usd_per_chip_hour);
   EXPECT_EQ(e.price_source, "catalog: h100-sxm");
-  EXPECT_TRUE(e.power_is_tdp);
-  EXPECT_EQ(e.power_w, h100.tdp.value());
+  // dgx-h100-superpod's DGX H100 nodes: 10.2 kW over 8 GPUs.
+  EXPECT_EQ(e.power_source, "node");
+  EXPECT_DOUBLE_EQ(e.power_w, 10200.0 / 8);
+  EXPECT_GT(e.power_w, h100.tdp.value());
   EXPECT_DOUBLE_EQ(e.facility_energy_j, e.it_energy_j);  // PUE 1
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(d.value()));
   EXPECT_TRUE(j.at("cost").at("electricity_usd").is_null());  // not priced

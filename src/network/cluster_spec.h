@@ -95,6 +95,8 @@ struct ClusterSpec {
   bool scale_out_in_network_reduction = false;  // SHARP in the fabric's switches
   double scale_out_in_network_efficiency = 0;   // all-reduce busbw / NIC bandwidth with it
   std::vector<Tier> tiers;                      // bottom-up; empty = one non-blocking tier
+  // Maximum power of one node (chips, hosts, NICs; a compute tray of a rack); 0 = unknown.
+  core::Watts node_power{0};
   // Bus bandwidth of NCCL's double binary tree as a fraction of the ring's between domains
   // (NCCL's own tuning model, src/graph/tuning.cc: busBw * 0.92 for tree all-reduce).
   double tree_efficiency = 0.92;
