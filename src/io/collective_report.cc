@@ -9,7 +9,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
-#include "io/json_number.h"
+#include "io/number_format.h"
 
 namespace fathom::io {
 

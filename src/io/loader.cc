@@ -35,11 +35,6 @@ std::string SectionDir(Section s) {
   }
 }
 
-core::Diagnostic Error(const std::string& file, int line, const std::string& key,
-                       std::string message, std::string hint = {}) {
-  return {core::Severity::kError, file, line, key, std::move(message), std::move(hint)};
-}
-
 struct Document {
   YAML::Node root;
   std::string text;

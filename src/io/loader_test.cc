@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using testing::TestCatalog;
+using test_support::TestCatalog;
 
 // A scratch directory per test, removed afterwards.
 class LoaderTest : public ::testing::Test {

@@ -8,15 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
-#include "io/json_number.h"
+#include "io/number_format.h"
 
 namespace fathom::io {
 
 namespace {
 
 using nlohmann::ordered_json;
-
-std::string Pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
 
 // The operator table slowest first; ties by name, then phase.
 std::vector<const estimate::OpSummary*> SlowestFirst(const std::vector<estimate::OpSummary>& ops) {

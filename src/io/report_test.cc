@@ -11,7 +11,7 @@
 namespace fathom::io {
 namespace {
 
-using testing::TestCatalog;
+using test_support::TestCatalog;
 
 estimate::StepReport Report(const std::string& example) {
   core::Result<LoadedScenario> s = LoadScenario(

@@ -116,7 +116,7 @@ struct LoadedRun {
 struct RunRequest {
   std::string scenario;              // -s, or:
   std::string model, cluster, plan;  // -m -c -p
-  std::string tokens;                // --tokens "15T": replaces training
+  std::string tokens;                // --tokens "15T": replaces training's tokens/steps/duration
   std::string reliability;           // --reliability PRESET_OR_FILE: replaces reliability
 };
 
@@ -141,11 +141,13 @@ struct CheckpointDerivation {
   double load_s = 0;
 };
 
-// Cost and energy over the expected time to train (the window, with training.duration).
+// Cost and energy over the expected time to train (the window, with training.duration);
+// "ideal" is the ideal time to train, without failures, checkpoints or stragglers (with a
+// window: the steps done in it, at the step time alone).
 struct CostDerivation {
   double chips = 0;
   double hours = 0;        // expected wall-clock time
-  double ideal_hours = 0;  // without failures, checkpoints or stragglers
+  double ideal_hours = 0;  // ideal time to train
   double chip_hours = 0;
   double usd_per_chip_hour = 0;  // 0 = no price known
   std::string price_source;      // "catalog: h100-sxm" or "training.cost.usd_per_chip_hour"

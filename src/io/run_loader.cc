@@ -23,11 +23,6 @@ constexpr double kYear = 365.25 * kDay;
 const char* const kDefaultPreset = "llama3-table5";
 constexpr std::array<std::string_view, 3> kTiers = {"host", "peers", "storage"};
 
-core::Diagnostic Error(const std::string& file, int line, const std::string& key,
-                       std::string message, std::string hint = {}) {
-  return {core::Severity::kError, file, line, key, std::move(message), std::move(hint)};
-}
-
 // A key present in the input (a default-constructed node is "null", not absent).
 bool Given(const YAML::Node& node) { return node.IsDefined() && !node.IsNull(); }
 
@@ -219,18 +214,10 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
   };
 
   // Training.
+  // Training. --tokens replaces how much to train; the section's cost keys still apply.
   TrainingConfig& t = run.training;
-  if (!request.tokens.empty()) {
-    const core::QuantityParse q = core::ParseQuantity(request.tokens, core::Dimension::kCount);
-    if (!q.ok) {
-      loader.diags.Add(Error("", 0, "--tokens", q.error, q.hint));
-    } else if (q.value <= 0) {
-      loader.diags.Add(Error("", 0, "--tokens", "\"" + request.tokens + "\" is out of range",
-                             "expected a count greater than 0, e.g. \"15T\""));
-    } else {
-      t.tokens = q.value;
-    }
-  } else if (Given(draft.training)) {
+  const bool tokens_given = !request.tokens.empty();
+  if (Given(draft.training)) {
     YAML::Node node = draft.training;
     std::string training_file = file;
     if (node.IsScalar()) {
@@ -248,7 +235,7 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
       const size_t before = loader.diags.size();
       ApplyMapping(node, TrainingFields(), t, ctx);
       const int given = (t.tokens > 0) + (t.steps > 0) + (t.duration_s > 0);
-      if (loader.diags.size() == before && given != 1) {
+      if (!tokens_given && loader.diags.size() == before && given != 1) {
         loader.diags.Add(
             Error(training_file, line_of("training"), "training",
                   given == 0 ? "says neither tokens, steps nor duration"
@@ -256,9 +243,22 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
                   "give exactly one, e.g. tokens: \"15T\""));
       }
     }
-  } else if (scenario.ok()) {
+  } else if (!tokens_given && scenario.ok()) {
     loader.diags.Add(Error(file, 0, "training", "how much to train is not given",
                            "add training: {tokens: \"15T\"} to the scenario, or --tokens 15T"));
+  }
+  if (tokens_given) {
+    const core::QuantityParse q = core::ParseQuantity(request.tokens, core::Dimension::kCount);
+    if (!q.ok) {
+      loader.diags.Add(Error("", 0, "--tokens", q.error, q.hint));
+    } else if (q.value <= 0) {
+      loader.diags.Add(Error("", 0, "--tokens", "\"" + request.tokens + "\" is out of range",
+                             "expected a count greater than 0, e.g. \"15T\""));
+    } else {
+      t.tokens = q.value;
+      t.steps = 0;
+      t.duration_s = 0;
+    }
   }
 
   // Reliability: defaults, then the presets, then the keys given.
@@ -352,7 +352,8 @@ CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& clus
   c.it_energy_j = chips * c.power_w * expected_s;
   c.facility_energy_j = c.it_energy_j * c.pue;
   c.usd_per_kwh = in.usd_per_kwh;
-  c.electricity_usd = c.facility_energy_j / 3.6e6 * c.usd_per_kwh;
+  constexpr double kJoulesPerKwh = 3.6e6;
+  c.electricity_usd = c.facility_energy_j / kJoulesPerKwh * c.usd_per_kwh;
   return c;
 }
 

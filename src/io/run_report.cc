@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/units.h"
-#include "io/json_number.h"
+#include "io/number_format.h"
 #include "io/run.h"
 #include "parallel/memory.h"
 
@@ -25,8 +25,6 @@ std::string Duration(double s) {
   return core::FormatSeconds(s);
 }
 
-std::string Pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
-
 std::string Count(double v) {
   if (v >= 1e12) return fmt::format("{:.2f}T", v / 1e12);
   if (v >= 1e9) return fmt::format("{:.2f}B", v / 1e9);
@@ -42,13 +40,22 @@ std::string Usd(double v) {
   return fmt::format("${:.2f}", v);
 }
 
-// Joules as watt-hours with an SI prefix: "19.3 GWh", "412 MWh", "8.20 kWh".
+constexpr double kJoulesPerKwh = 3.6e6;
+
+// Joules as watt-hours with an SI prefix and three significant digits: "19.3 GWh",
+// "412 MWh", "8.20 kWh" (the prefix chosen after rounding, so 999.96 kWh is "1.00 MWh").
 std::string Energy(double joules) {
-  const double wh = joules / 3600;
-  if (wh >= 1e9) return fmt::format("{:.3g} GWh", wh / 1e9);
-  if (wh >= 1e6) return fmt::format("{:.3g} MWh", wh / 1e6);
-  if (wh >= 1e3) return fmt::format("{:.3g} kWh", wh / 1e3);
-  return fmt::format("{:.3g} Wh", wh);
+  double v = joules / 3600;
+  const char* prefixes[] = {"", "k", "M", "G", "T"};
+  size_t p = 0;
+  auto rounded = [&] { return std::stod(fmt::format("{:.3g}", v)); };
+  while (p + 1 < std::size(prefixes) && rounded() >= 1000) {
+    v /= 1000;
+    ++p;
+  }
+  const double r = rounded();
+  const int decimals = r >= 100 ? 0 : r >= 10 ? 1 : 2;
+  return fmt::format("{:.{}f} {}Wh", r, decimals, prefixes[p]);
 }
 
 struct ClassRow {
@@ -201,9 +208,15 @@ std::string RunReportText(const RunResult& r) {
   line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", Count(c.chip_hours), c.chips,
                                    Duration(c.hours * 3600)));
   if (c.usd_per_chip_hour > 0) {
-    line("  price", fmt::format("{} per chip-hour ({})", Usd(c.usd_per_chip_hour), c.price_source));
-    line("  cost", fmt::format("{} (ideal, without failures or checkpoints: {})", Usd(c.usd),
-                               Usd(c.ideal_usd)));
+    line(
+        "  price",
+        fmt::format(
+            "{} per chip-hour ({}{})", Usd(c.usd_per_chip_hour), c.price_source,
+            c.price_source.rfind("catalog", 0) == 0
+                ? "; catalog rates differ in kind (on-demand, reserved, list): see its price.source"
+                : ""));
+    line("  cost", fmt::format("{} (ideal, without failures, checkpoints or stragglers: {})",
+                               Usd(c.usd), Usd(c.ideal_usd)));
   } else {
     line("  price", fmt::format("none: the catalog has no price for {}; give "
                                 "training.cost.usd_per_chip_hour",
@@ -343,11 +356,9 @@ std::string RunReportJson(const RunResult& r) {
                  {"p_wait_without_spares", Round(a.p_wait_without_spares)}};
   const CostDerivation& c = r.cost;
   const bool priced = c.usd_per_chip_hour > 0;
+  const bool powered = !c.power_source.empty();
   auto or_null = [](bool known, double v) { return known ? ordered_json(Round(v)) : nullptr; };
-  j["cost"] = {{"chips", Round(c.chips)},
-               {"hours", Round(c.hours)},
-               {"ideal_hours", Round(c.ideal_hours)},
-               {"chip_hours", Round(c.chip_hours)},
+  j["cost"] = {{"chip_hours", Round(c.chip_hours)},
                {"usd_per_chip_hour", or_null(priced, c.usd_per_chip_hour)},
                {"price_source", priced ? ordered_json(c.price_source) : nullptr},
                {"usd", or_null(priced, c.usd)},
@@ -356,10 +367,10 @@ std::string RunReportJson(const RunResult& r) {
                {"power_source",
                 c.power_source.empty() ? ordered_json(nullptr) : ordered_json(c.power_source)},
                {"pue", Round(c.pue)},
-               {"it_energy_kwh", Round(c.it_energy_j / 3.6e6)},
-               {"facility_energy_kwh", Round(c.facility_energy_j / 3.6e6)},
+               {"it_energy_kwh", or_null(powered, c.it_energy_j / kJoulesPerKwh)},
+               {"facility_energy_kwh", or_null(powered, c.facility_energy_j / kJoulesPerKwh)},
                {"usd_per_kwh", or_null(c.usd_per_kwh > 0, c.usd_per_kwh)},
-               {"electricity_usd", or_null(c.usd_per_kwh > 0, c.electricity_usd)}};
+               {"electricity_usd", or_null(powered && c.usd_per_kwh > 0, c.electricity_usd)}};
   if (r.monte_carlo) {
     const reliability::MonteCarloReport& m = *r.monte_carlo;
     auto pct = [](const reliability::Percentiles& p) {

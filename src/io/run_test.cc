@@ -11,7 +11,7 @@
 namespace fathom::io {
 namespace {
 
-using testing::TestCatalog;
+using test_support::TestCatalog;
 
 std::string Write(const std::string& name, const std::string& text) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "fathom_run_test";
@@ -178,6 +178,48 @@ reliability: {preset: rsc1}
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(d.value()));
   EXPECT_TRUE(j.at("cost").at("electricity_usd").is_null());  // not priced
   EXPECT_NEAR(j.at("cost").at("usd").get<double>(), e.usd, 1e-6 * e.usd);
+}
+
+// --tokens replaces how much to train, not the section's cost keys.
+TEST(Run, TokensFlagKeepsTheCost) {
+  RunRequest request;
+  request.scenario = Write("tokens_flag.yaml", R"(name: tokens_flag
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 64}
+plan: {tp: 8, global_batch_size: 64}
+training: {duration: 10d, cost: {usd_per_chip_hour: 2.5}}
+)");
+  request.tokens = "100B";
+  core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), request);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  EXPECT_EQ(loaded.value().training.tokens, 100e9);
+  EXPECT_EQ(loaded.value().training.duration_s, 0);
+  EXPECT_EQ(loaded.value().training.cost.usd_per_chip_hour, 2.5);
+}
+
+// A chip without a catalog price or TDP on a cluster without node power: no cost and no
+// energy, null in the JSON (not zero), and the text says what to give.
+TEST(Run, UnknownPriceAndPowerAreNullNotZero) {
+  const std::string file = Write("unpriced.yaml", R"(name: unpriced
+model: llama3-8b
+cluster: {base: deepseek-h800, chips: 64}
+plan: {global_batch_size: 64, zero: 3}
+training: {tokens: 100B, cost: {pue: 1.2, usd_per_kwh: 0.1}}
+reliability: {preset: rsc1}
+)");
+  core::Result<RunResult> r = RunExample(file, false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_EQ(r.value().cost.usd_per_chip_hour, 0);
+  ASSERT_TRUE(r.value().cost.power_source.empty());
+  const nlohmann::json c = nlohmann::json::parse(RunReportJson(r.value())).at("cost");
+  for (const char* key : {"usd_per_chip_hour", "usd", "ideal_usd", "power_w_per_chip",
+                          "it_energy_kwh", "facility_energy_kwh", "electricity_usd"}) {
+    EXPECT_TRUE(c.at(key).is_null()) << key;
+  }
+  EXPECT_GT(c.at("chip_hours").get<double>(), 0);
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("give training.cost.usd_per_chip_hour"), std::string::npos) << text;
+  EXPECT_NE(text.find("give training.cost.power"), std::string::npos) << text;
 }
 
 TEST(Run, WindowHoldsEveryCauseOfLoss) {

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -92,6 +93,12 @@ void CheckRequired(const std::vector<Field<T>>& fields, const SourceMap& where,
              "expected " + TypeDescription(*f.info) + ": " + f.info->help});
     }
   }
+}
+
+// An error diagnostic on `key` at `file`:`line`.
+inline core::Diagnostic Error(const std::string& file, int line, const std::string& key,
+                              std::string message, std::string hint = {}) {
+  return {core::Severity::kError, file, line, key, std::move(message), std::move(hint)};
 }
 
 std::string NodeText(const YAML::Node& node);

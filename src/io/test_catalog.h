@@ -3,11 +3,11 @@
 
 #include "io/config.h"
 
-namespace fathom::io::testing {
+namespace fathom::io::test_support {
 
 inline const Catalog& TestCatalog() {
   static const Catalog kCatalog(FATHOM_SOURCE_DIR "/data");
   return kCatalog;
 }
 
-}  // namespace fathom::io::testing
+}  // namespace fathom::io::test_support
