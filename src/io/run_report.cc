@@ -208,13 +208,10 @@ std::string RunReportText(const RunResult& r) {
   line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", Count(c.chip_hours), c.chips,
                                    Duration(c.hours * 3600)));
   if (c.usd_per_chip_hour > 0) {
-    line(
-        "  price",
-        fmt::format(
-            "{} per chip-hour ({}{})", Usd(c.usd_per_chip_hour), c.price_source,
-            c.price_source.rfind("catalog", 0) == 0
-                ? "; catalog rates differ in kind (on-demand, reserved, list): see its price.source"
-                : ""));
+    line("  price", fmt::format("{} per chip-hour ({}{})", Usd(c.usd_per_chip_hour), c.price_source,
+                                c.price_source.rfind("catalog", 0) == 0
+                                    ? ", whose price.source says which kind of rate"
+                                    : ""));
     line("  cost", fmt::format("{} (ideal, without failures, checkpoints or stragglers: {})",
                                Usd(c.usd), Usd(c.ideal_usd)));
   } else {
