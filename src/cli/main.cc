@@ -171,8 +171,9 @@ int main(int argc, char** argv) {
                       "model: catalog name, YAML file or HF config.json");
   run_cmd->add_option("-c,--cluster", run.request.cluster, "cluster: catalog name or YAML file");
   run_cmd->add_option("-p,--plan", run.request.plan, "parallel plan: YAML file");
-  run_cmd->add_option("--tokens", run.request.tokens,
-                      "tokens to train, e.g. 15T (replaces the scenario's training tokens, steps or duration)");
+  run_cmd->add_option(
+      "--tokens", run.request.tokens,
+      "tokens to train, e.g. 15T (replaces the scenario's training tokens, steps or duration)");
   run_cmd->add_option("--reliability", run.request.reliability,
                       "reliability preset (llama3-table5, rsc1, rsc2) or file (replaces the "
                       "scenario's reliability section; default llama3-table5)");
