@@ -15,6 +15,7 @@
 #include "estimate/estimate.h"
 #include "io/collective_report.h"
 #include "io/config.h"
+#include "io/plan_search.h"
 #include "io/report.h"
 #include "io/run.h"
 #include "io/trace.h"
@@ -127,6 +128,52 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
   return 0;
 }
 
+struct PlanArgs {
+  fathom::io::PlanRequest request;
+  fathom::plan::SearchOptions options;
+  bool json = false;
+  bool no_memory_pass = false;
+  bool timings = false;
+  std::string csv;        // file to write the ranked plans to
+  std::string emit_plan;  // file to write the best plan to
+};
+
+bool WriteFile(const std::string& flag, const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  if (!f) {
+    std::cerr << "error: " << flag << ": cannot write \"" << path << "\"\n";
+    return false;
+  }
+  return true;
+}
+
+int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
+  fathom::core::Result<fathom::io::LoadedSearch> loaded =
+      fathom::io::LoadSearch(catalog, a.request);
+  if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
+  std::cerr << loaded.diagnostics().Format();
+  a.options.memory_pass = !a.no_memory_pass;
+  const fathom::io::LoadedSearch& s = loaded.value();
+  fathom::core::Result<fathom::plan::SearchResult> result =
+      fathom::plan::Search(s.scenario.scenario, s.space, a.options, s.whole_plan);
+  if (!result.ok()) return PrintDiagnostics(result.diagnostics());
+  std::cerr << result.diagnostics().Format();
+  const fathom::plan::SearchResult& r = result.value();
+  if (a.timings) std::cerr << fathom::io::SearchTimings(r);
+  if (!a.csv.empty() && !WriteFile("--csv", a.csv, fathom::io::SearchCsv(r))) return kUserError;
+  if (!a.emit_plan.empty()) {
+    const std::string comment = "the best plan fathom plan found for " + r.model + " on " +
+                                std::to_string(r.chips) + " chips of " + r.cluster;
+    if (!WriteFile("--emit-plan", a.emit_plan,
+                   fathom::io::PlanYaml(r.ranked.front().plan, comment))) {
+      return kUserError;
+    }
+  }
+  std::cout << (a.json ? fathom::io::SearchJson(r) : fathom::io::SearchText(r));
+  return 0;
+}
+
 int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::CollectiveRequest& q,
                      bool json) {
   fathom::core::Result<fathom::io::CollectiveResult> r = fathom::io::RunCollective(catalog, q);
@@ -185,6 +232,53 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads", run.threads, "Monte-Carlo threads; results do not depend on it")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-monte-carlo", run.no_monte_carlo, "the exact (analytic) results only");
+
+  PlanArgs plan;
+  CLI::App* plan_cmd = app.add_subcommand(
+      "plan", "search the parallelism plans for the fastest that fits in memory");
+  fathom::io::PlanRequest& pq = plan.request;
+  plan_cmd->add_option("-s,--scenario", pq.scenario,
+                       "scenario file; its plan is the base and is compared with the best");
+  plan_cmd->add_option("-m,--model", pq.model, "model: catalog name, YAML file or HF config.json");
+  plan_cmd->add_option("-c,--cluster", pq.cluster, "cluster: catalog name or YAML file");
+  plan_cmd->add_option("-p,--plan", pq.plan,
+                       "base plan file: gives what the search does not vary (precision, "
+                       "overlap, ...) and is compared with the best (optional with -m -c)");
+  plan_cmd
+      ->add_option("--global-batch", pq.global_batch,
+                   "sequences per optimizer step (replaces the base plan's)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
+  plan_cmd->add_option("--chips", pq.chips, "search on this many chips of the cluster")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+  plan_cmd->add_option("--tp", pq.tp, "tensor-parallel degrees to try, e.g. 1,2,4,8");
+  plan_cmd->add_option("--pp", pq.pp, "pipeline-parallel degrees to try");
+  plan_cmd->add_option("--vp", pq.vp, "virtual stages to try with the interleaved schedule");
+  plan_cmd->add_option("--cp", pq.cp, "context-parallel degrees to try");
+  plan_cmd->add_option("--ep", pq.ep, "expert-parallel degrees to try (MoE)");
+  plan_cmd->add_option("--micro-batch", pq.micro_batch_size, "micro-batch sizes to try");
+  plan_cmd->add_option("--zero", pq.zero, "ZeRO stages to try (default 1,3)");
+  plan_cmd->add_option("--recompute", pq.recompute,
+                       "recompute modes to try: none, selective, full (default all)");
+  plan_cmd->add_option("--schedule", pq.schedule,
+                       "pipeline schedules to try: gpipe, 1f1b, interleaved, zb-h1, dualpipe "
+                       "(default 1f1b,interleaved)");
+  plan_cmd->add_option("--top", plan.options.top, "plans to report")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000000));
+  plan_cmd
+      ->add_option("--simulate-top", plan.options.simulate_top,
+                   "best estimates to simulate and rank first (0 turns the pass off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  plan_cmd->add_flag("--no-memory-pass", plan.no_memory_pass,
+                     "keep plans that do not fit (ranked last, marked !)");
+  plan_cmd->add_option("--threads", plan.options.threads, "threads; results do not depend on it")
+      ->check(CLI::Range(1, 1024));
+  plan_cmd->add_flag("--json", plan.json, "emit the fathom.plan/1 JSON report");
+  plan_cmd->add_option("--csv", plan.csv, "write the ranked plans to this CSV file");
+  plan_cmd->add_option("--emit-plan", plan.emit_plan,
+                       "write the best plan to this file (a plan for fathom step -p)");
+  plan_cmd->add_flag("--timings", plan.timings, "print each pass's wall time to stderr");
 
   fathom::io::CollectiveRequest coll;
   bool coll_json = false;
@@ -267,6 +361,15 @@ int main(int argc, char** argv) {
       return kUserError;
     }
     return RunRun(catalog, run);
+  }
+  if (plan_cmd->parsed()) {
+    const fathom::io::PlanRequest& q = plan.request;
+    const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
+    if (q.scenario.empty() == !parts || (parts && (q.model.empty() || q.cluster.empty()))) {
+      std::cerr << "error: give either -s SCENARIO or -m MODEL -c CLUSTER [-p BASE_PLAN]\n";
+      return kUserError;
+    }
+    return RunPlan(catalog, plan);
   }
   if (coll_cmd->parsed()) return RunCollectiveCmd(catalog, coll, coll_json);
   if (catalog_cmd->parsed()) {

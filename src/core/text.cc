@@ -48,6 +48,17 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string_view
   return "";
 }
 
+std::string WithThousands(long long n) {
+  const std::string digits =
+      std::to_string(n < 0 ? -(n + 1) + 1ull : static_cast<unsigned long long>(n));
+  std::string out = n < 0 ? "-" : "";
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
 std::string JoinComma(const std::vector<std::string_view>& items) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {

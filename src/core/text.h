@@ -1,4 +1,5 @@
-// Small text helpers shared by diagnostics: edit distance and did-you-mean.
+// Small text helpers shared by diagnostics and reports: edit distance, did-you-mean,
+// number grouping.
 #pragma once
 
 #include <string>
@@ -14,6 +15,9 @@ int EditDistance(std::string_view a, std::string_view b, bool ignore_case = true
 // (distance <= max(2, len/3)), else "".
 std::string DidYouMean(std::string_view word, const std::vector<std::string_view>& candidates,
                        bool ignore_case = true);
+
+// An integer with thousands separators: 16384 -> "16,384", -1200 -> "-1,200".
+std::string WithThousands(long long n);
 
 // Joins with ", ".
 std::string JoinComma(const std::vector<std::string_view>& items);

@@ -1,5 +1,7 @@
 #include "core/text.h"
 
+#include <cstdint>
+
 #include <gtest/gtest.h>
 
 namespace fathom::core {
@@ -16,6 +18,15 @@ TEST(DidYouMean, FindsCloseKeys) {
   EXPECT_EQ(DidYouMean("micro_batch", {"micro_batch_size", "global_batch_size"}),
             "micro_batch_size");
   EXPECT_EQ(DidYouMean("zzzzzz", {"hidden", "heads"}), "");
+}
+
+TEST(WithThousands, GroupsDigitsByThree) {
+  EXPECT_EQ(WithThousands(0), "0");
+  EXPECT_EQ(WithThousands(999), "999");
+  EXPECT_EQ(WithThousands(1000), "1,000");
+  EXPECT_EQ(WithThousands(16384), "16,384");
+  EXPECT_EQ(WithThousands(-1234567), "-1,234,567");
+  EXPECT_EQ(WithThousands(INT64_MIN), "-9,223,372,036,854,775,808");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 // each with file, line, key path, the bad value, what was expected and a hint.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -113,6 +114,12 @@ core::Result<model::ModelSpec> LoadModel(const Catalog& catalog, const std::stri
 core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::string& file);
 core::Result<LoadedScenario> LoadParts(const Catalog& catalog, const std::string& model,
                                        const std::string& cluster, const std::string& plan);
+// A model and a cluster with a plan of defaults but for its global batch (sequences): the
+// planner's base when no plan is given.
+core::Result<LoadedScenario> LoadPartsWithDefaultPlan(const Catalog& catalog,
+                                                      const std::string& model,
+                                                      const std::string& cluster,
+                                                      int64_t global_batch_size);
 
 // A Hugging Face config.json (Llama, Mistral, Qwen2, GPT-NeoX, GPT-2 families; MoE and
 // MLA fields are kept).

@@ -691,4 +691,18 @@ core::Result<LoadedScenario> LoadParts(const Catalog& catalog, const std::string
   return Assemble(loader, draft, "", {});
 }
 
+core::Result<LoadedScenario> LoadPartsWithDefaultPlan(const Catalog& catalog,
+                                                      const std::string& model,
+                                                      const std::string& cluster,
+                                                      int64_t global_batch_size) {
+  Loader loader(catalog);
+  ScenarioDraft draft;
+  draft.name = "plan";
+  draft.model = YAML::Node(model);
+  draft.cluster = YAML::Node(cluster);
+  draft.plan = YAML::Node(YAML::NodeType::Map);
+  draft.plan["global_batch_size"] = global_batch_size;
+  return Assemble(loader, draft, "", {});
+}
+
 }  // namespace fathom::io

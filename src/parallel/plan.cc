@@ -145,6 +145,16 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                                              ") stage layers must split evenly "
                                              "over the other " +
                                              Str(std::max(rest_stages, 0)) + " stages");
+    } else if (p.vp > 1 && ((p.first_stage_layers > 0 && p.first_stage_layers < p.vp) ||
+                            (p.last_stage_layers > 0 && p.last_stage_layers < p.vp))) {
+      const bool first = p.first_stage_layers > 0 && p.first_stage_layers < p.vp;
+      d.Error(first ? "plan.first_stage_layers" : "plan.last_stage_layers",
+              std::string(first ? "the first" : "the last") + " stage's " +
+                  Str(first ? p.first_stage_layers : p.last_stage_layers) +
+                  " layers cannot fill vp (" + Str(p.vp) +
+                  ") model chunks: a chunk would have "
+                  "no layer",
+              "give the first and last stages at least vp layers, or use a smaller vp");
     } else if (rest_stages > 0 && (rest_layers / rest_stages) % p.vp != 0) {
       d.Error("plan.vp", "the " + Str(rest_layers / rest_stages) +
                              " layers of each middle stage must split evenly into vp (" +

@@ -1,14 +1,18 @@
 # Runs one golden scenario twice in each output format and compares the bytes with the
 # goldens written by update.sh and with each other: `fathom step` (NAME.txt, NAME.json,
 # NAME.stderr) and, for a scenario with a `reliability:` section, `fathom run` too
-# (NAME.run.txt, NAME.run.json, NAME.run.stderr).
-# cmake -DFATHOM=... -DSOURCE_DIR=... -DNAME=... -P check.cmake
+# (NAME.run.txt, NAME.run.json, NAME.run.stderr), and with -DPLAN=ON `fathom plan` (NAME.plan.*),
+# whose second run uses two threads: the search's result must not depend on them.
+# cmake -DFATHOM=... -DSOURCE_DIR=... -DNAME=... [-DPLAN=ON] -P check.cmake
 set(scenario "examples/${NAME}.yaml")
 set(failed FALSE)
 set(commands step)
 file(STRINGS "${SOURCE_DIR}/${scenario}" reliability_lines REGEX "^reliability:")
 if(reliability_lines)
   list(APPEND commands run)
+endif()
+if(PLAN)
+  list(APPEND commands plan)
 endif()
 
 function(run_fathom out_var err_var rc_var)
@@ -34,7 +38,11 @@ foreach(command ${commands})
       set(flag)
     endif()
     run_fathom(first first_err first_rc ${flag})
-    run_fathom(second second_err second_rc ${flag})
+    if(command STREQUAL "plan")
+      run_fathom(second second_err second_rc ${flag} --threads 2)
+    else()
+      run_fathom(second second_err second_rc ${flag})
+    endif()
     if(NOT first STREQUAL second OR NOT first_err STREQUAL second_err OR NOT first_rc STREQUAL second_rc)
       message(SEVERE_WARNING "${NAME}: two runs of the ${kind} report differ")
       set(failed TRUE)

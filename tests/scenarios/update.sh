@@ -5,6 +5,8 @@
 #   NAME.stderr  the exit status and stderr (warnings, or the errors of a rejected scenario)
 #   NAME.run.{json,txt,stderr}  the same for `fathom run`, when the scenario has a
 #                `reliability:` section
+#   NAME.plan.{json,txt,stderr} the same for `fathom plan`, for the examples named in
+#                plan-goldens.txt
 # Usage: tests/scenarios/update.sh [path/to/fathom]   (default: build/src/cli/fathom)
 # Runs from the repository root with FATHOM_DATA=data, exactly as the CTest check does,
 # so the goldens do not depend on where the checkout lives. Review `git diff tests/scenarios`
@@ -35,5 +37,15 @@ for scenario in examples/*.yaml; do
     { echo "exit: $rc"; cat "$out.run.stderr.tmp"; } >"$out.run.stderr"
     rm -f "$out.run.stderr.tmp"
     echo "$name (run): exit $rc"
+  fi
+  if grep -qx "$name" tests/scenarios/plan-goldens.txt; then
+    set +e
+    "$fathom" plan -s "$scenario" --json >"$out.plan.json" 2>"$out.plan.stderr.tmp"
+    rc=$?
+    "$fathom" plan -s "$scenario" >"$out.plan.txt" 2>/dev/null
+    set -e
+    { echo "exit: $rc"; cat "$out.plan.stderr.tmp"; } >"$out.plan.stderr"
+    rm -f "$out.plan.stderr.tmp"
+    echo "$name (plan): exit $rc"
   fi
 done

@@ -1,0 +1,375 @@
+#include "io/plan_search.h"
+
+#include <charconv>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/text.h"
+#include "core/units.h"
+#include "io/number_format.h"
+
+namespace fathom::io {
+
+namespace {
+
+using nlohmann::ordered_json;
+using parallel::ParallelPlan;
+
+std::vector<std::string_view> SplitList(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (true) {
+    const size_t comma = text.find(',');
+    std::string_view part = text.substr(0, comma);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    out.push_back(part);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+void ParseInts(const std::string& text, const char* flag, const char* example,
+               std::vector<int>& out, core::Diagnostics& d) {
+  if (text.empty()) return;
+  for (std::string_view part : SplitList(text)) {
+    int v = 0;
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (ec != std::errc() || end != part.data() + part.size() || v < 1) {
+      d.Error(flag, "\"" + std::string(part) + "\" in \"" + text + "\" is not a whole number >= 1",
+              std::string("give comma-separated values, e.g. ") + flag + " " + example);
+      return;
+    }
+    out.push_back(v);
+  }
+}
+
+template <class E, class NameOf>
+void ParseNames(const std::string& text, const char* flag, std::vector<E> all, NameOf name_of,
+                std::vector<E>& out, core::Diagnostics& d) {
+  if (text.empty()) return;
+  std::vector<std::string_view> names;
+  for (E e : all) names.push_back(name_of(e));
+  for (std::string_view part : SplitList(text)) {
+    bool found = false;
+    for (E e : all) {
+      if (name_of(e) == part) {
+        out.push_back(e);
+        found = true;
+      }
+    }
+    if (!found) {
+      const std::string near = core::DidYouMean(part, names);
+      d.Error(flag, "\"" + std::string(part) + "\" is not one of " + core::JoinComma(names),
+              near.empty() ? "give comma-separated names" : "did you mean \"" + near + "\"?");
+      return;
+    }
+  }
+}
+
+ordered_json PlanJson(const ParallelPlan& p) {
+  return {{"tp", p.tp},
+          {"pp", p.pp},
+          {"vp", p.vp},
+          {"dp", p.dp},
+          {"cp", p.cp},
+          {"ep", p.ep},
+          {"etp", p.etp},
+          {"sequence_parallel", p.sequence_parallel},
+          {"micro_batch_size", p.micro_batch_size},
+          {"global_batch_size", p.global_batch_size},
+          {"micro_batches", p.MicroBatches()},
+          {"schedule", parallel::ScheduleName(p.schedule)},
+          {"first_stage_layers", p.first_stage_layers},
+          {"last_stage_layers", p.last_stage_layers},
+          {"zero", p.zero},
+          {"recompute", parallel::RecomputeName(p.recompute)},
+          {"precision", hardware::PrecisionName(p.precision)}};
+}
+
+ordered_json CandidateJson(const plan::Candidate& c) {
+  ordered_json j;
+  j["plan"] = PlanJson(c.plan);
+  j["step_time_s"] = Round(c.StepTime());
+  j["engine"] = c.simulate_s >= 0 ? "simulate" : "estimate";
+  j["estimate_step_time_s"] = Round(c.estimate_s);
+  j["simulate_step_time_s"] = c.simulate_s >= 0 ? ordered_json(Round(c.simulate_s)) : nullptr;
+  j["tokens_per_s"] = Round(c.tokens_per_s);
+  j["mfu"] = Round(c.mfu);
+  j["bubble_fraction"] = Round(c.bubble_fraction);
+  j["memory_per_chip_bytes"] = Round(c.memory_bytes);
+  j["fits"] = c.fits;
+  j["alike"] = c.alike;
+  return j;
+}
+
+// "tp 8 pp 16 (7 + 14 x 8 + 7 layers) vp 2 dp 128 ..." : the plan line of the reports.
+std::string Describe(const ParallelPlan& p) {
+  std::string s = fmt::format("tp {} pp {}", p.tp, p.pp);
+  if (p.first_stage_layers > 0 && p.last_stage_layers > 0) {
+    s += fmt::format(" (first {}, last {} layers)", p.first_stage_layers, p.last_stage_layers);
+  } else if (p.first_stage_layers > 0) {
+    s += fmt::format(" (first {} layers)", p.first_stage_layers);
+  } else if (p.last_stage_layers > 0) {
+    s += fmt::format(" (last {} layers)", p.last_stage_layers);
+  }
+  if (p.vp > 1) s += fmt::format(" vp {}", p.vp);
+  s += fmt::format(" dp {}", p.dp);
+  if (p.cp > 1) s += fmt::format(" cp {}", p.cp);
+  if (p.ep > 1 || p.etp > 1) s += fmt::format(" ep {}", p.ep);
+  s +=
+      fmt::format(", micro-batch {}, {}, zero {}, recompute {}", p.micro_batch_size,
+                  parallel::ScheduleName(p.schedule), p.zero, parallel::RecomputeName(p.recompute));
+  return s;
+}
+
+std::string Count(int64_t n) { return core::WithThousands(n); }
+
+}  // namespace
+
+core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest& q) {
+  core::Diagnostics d;
+  LoadedSearch out;
+  ParseInts(q.tp, "--tp", "1,2,4,8", out.space.tp, d);
+  ParseInts(q.pp, "--pp", "1,2,4,8,16", out.space.pp, d);
+  ParseInts(q.vp, "--vp", "2,4", out.space.vp, d);
+  ParseInts(q.cp, "--cp", "1,2,4", out.space.cp, d);
+  ParseInts(q.ep, "--ep", "8,16,32,64", out.space.ep, d);
+  ParseInts(q.micro_batch_size, "--micro-batch", "1,2", out.space.micro_batch_size, d);
+  if (!q.zero.empty()) {
+    for (std::string_view part : SplitList(q.zero)) {
+      if (part.size() != 1 || part[0] < '0' || part[0] > '3') {
+        d.Error("--zero", "\"" + std::string(part) + "\" is not a ZeRO stage (0, 1, 2 or 3)",
+                "give comma-separated stages, e.g. --zero 1,3");
+        break;
+      }
+      out.space.zero.push_back(part[0] - '0');
+    }
+  }
+  using parallel::Recompute;
+  using parallel::Schedule;
+  ParseNames(q.recompute, "--recompute",
+             std::vector<Recompute>{Recompute::kNone, Recompute::kSelective, Recompute::kFull},
+             parallel::RecomputeName, out.space.recompute, d);
+  ParseNames(q.schedule, "--schedule",
+             std::vector<Schedule>{Schedule::kGPipe, Schedule::k1F1B, Schedule::kInterleaved,
+                                   Schedule::kZeroBubbleH1, Schedule::kDualPipe},
+             parallel::ScheduleName, out.space.schedule, d);
+  if (q.scenario.empty() && q.plan.empty() && q.global_batch <= 0) {
+    d.Error("--global-batch", "the global batch is not given",
+            "give --global-batch SEQUENCES (e.g. --global-batch 1024), or a base plan with -p");
+  }
+  if (d.HasErrors()) return d;
+
+  core::Result<LoadedScenario> loaded =
+      !q.scenario.empty() ? LoadScenario(catalog, q.scenario)
+      : !q.plan.empty()   ? LoadParts(catalog, q.model, q.cluster, q.plan)
+                          : LoadPartsWithDefaultPlan(catalog, q.model, q.cluster, q.global_batch);
+  if (!loaded.ok()) return loaded.diagnostics();
+  out.scenario = std::move(loaded).value();
+  out.whole_plan = !q.scenario.empty() || !q.plan.empty();
+  estimate::Scenario& sc = out.scenario.scenario;
+  if (q.global_batch > 0) sc.plan.global_batch_size = static_cast<int>(q.global_batch);
+  if (q.chips > 0 && q.chips != sc.cluster.chips) {
+    core::Result<network::ClusterSpec> resized = plan::Resize(sc.cluster, q.chips);
+    if (!resized.ok()) {
+      for (const core::Diagnostic& x : resized.diagnostics().items()) {
+        d.Add({x.severity, "", 0, "--chips",
+               "= " + std::to_string(q.chips) + ": " + x.key + ": " + x.message, x.hint});
+      }
+      return d;
+    }
+    sc.cluster = std::move(resized).value();
+    // The base plan keeps its shape on the new chip count when it can.
+    const int64_t model_parallel = int64_t{sc.plan.tp} * sc.plan.pp * sc.plan.cp;
+    if (q.chips % model_parallel == 0) {
+      sc.plan.dp = static_cast<int>(q.chips / model_parallel);
+    } else {
+      out.whole_plan = false;
+    }
+  }
+  return core::Result<LoadedSearch>(std::move(out), loaded.diagnostics());
+}
+
+std::string SearchText(const plan::SearchResult& r) {
+  std::string out;
+  out +=
+      fmt::format("fathom plan: {} on {} ({} x {}), global batch {} x {} tokens\n\n", r.model,
+                  r.cluster, Count(r.chips), r.chip, Count(r.global_batch_size), Count(r.seq_len));
+  int64_t enumerated = 0, valid = 0, estimated = 0, simulated = 0;
+  for (const plan::PassReport& p : r.passes) {
+    if (p.name == "enumerate") enumerated = p.out;
+    if (p.name == "validate") valid = p.out;
+    if (p.name == "estimate") estimated = p.out;
+    if (p.name == "simulate") simulated = p.out;
+  }
+  const bool memory_pass = r.passes.size() > 2 && r.passes[2].enabled;
+  out += fmt::format(
+      "  searched {} plans: {} invalid, {} over the chip's memory{}, {} estimated, {} "
+      "simulated\n\n",
+      Count(enumerated), Count(enumerated - valid), Count(r.not_fitting),
+      memory_pass ? "" : " (kept)", Count(estimated), Count(simulated));
+
+  out += "  rank  step time  engine    tokens/s    MFU  bubble     memory  plan\n";
+  int rank = 0;
+  for (const plan::Candidate& c : r.ranked) {
+    if (rank > 0 && r.ranked[rank - 1].simulate_s >= 0 && c.simulate_s < 0) {
+      out += "        (estimated only from here)\n";
+    }
+    ++rank;
+    out += fmt::format(
+        "  {:>4}  {:>9}  {:<8}  {:>8}  {:>5}  {:>6}  {:>9}{} {}{}\n", rank,
+        core::FormatSeconds(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate",
+        Count(static_cast<int64_t>(c.tokens_per_s + 0.5)), Pct(c.mfu), Pct(c.bubble_fraction),
+        core::FormatBytes(c.memory_bytes), c.fits ? " " : "!", Describe(c.plan),
+        c.alike > 0 ? fmt::format(" (+{} alike)", Count(c.alike)) : "");
+  }
+  if (!r.ranked.empty() && !r.ranked.back().fits) {
+    out += "  ! does not fit in the chip's memory\n";
+  }
+  if (r.has_base) {
+    const plan::Candidate& b = r.base;
+    out += fmt::format("\n  the given plan: {}\n", Describe(b.plan));
+    const plan::Candidate& best = r.ranked.front();
+    // Compare like with like: simulated with simulated when both are.
+    const bool both_sim = b.simulate_s >= 0 && best.simulate_s >= 0;
+    const double base_t = both_sim ? b.simulate_s : b.estimate_s;
+    const double best_t = both_sim ? best.simulate_s : best.estimate_s;
+    out += fmt::format("    {} {}, MFU {}, {} per chip{}", core::FormatSeconds(base_t),
+                       both_sim ? "simulated" : "estimated", Pct(b.mfu),
+                       core::FormatBytes(b.memory_bytes), b.fits ? "" : " (does not fit)");
+    if (b.fits && r.base_rank > 0) {
+      out += fmt::format(", rank {} of {} by estimate", r.base_rank, Count(estimated));
+    }
+    out += "\n";
+    if (best_t < base_t) {
+      out += fmt::format("    the best plan is {} faster ({} less time per step)\n",
+                         Pct(base_t / best_t - 1), Pct(1 - best_t / base_t));
+    } else {
+      out += "    no plan searched is faster\n";
+    }
+  }
+  if (!r.rejected.empty()) {
+    out += "\n  invalid plans, by the first key they break\n";
+    for (const plan::Rejection& x : r.rejected) {
+      out += fmt::format("    {:<28} {:>9}  e.g. {}\n", x.key, Count(x.plans), x.example);
+    }
+  }
+  out +=
+      "\n  steps are estimated in closed form; the best are simulated event by event and "
+      "ranked first.\n  \"alike\": further plans with the same estimated time and memory "
+      "(e.g. recompute selective, which flash attention makes recompute none).\n";
+  return out;
+}
+
+std::string SearchJson(const plan::SearchResult& r) {
+  ordered_json j;
+  j["schema"] = "fathom.plan/1";
+  j["model"] = r.model;
+  j["cluster"] = r.cluster;
+  j["chip"] = r.chip;
+  j["chips"] = r.chips;
+  j["global_batch_size"] = r.global_batch_size;
+  j["seq_len"] = r.seq_len;
+  ordered_json passes = ordered_json::array();
+  for (const plan::PassReport& p : r.passes) {
+    passes.push_back({{"name", p.name}, {"enabled", p.enabled}, {"in", p.in}, {"out", p.out}});
+  }
+  j["passes"] = passes;
+  ordered_json rejected = ordered_json::array();
+  for (const plan::Rejection& x : r.rejected) {
+    rejected.push_back({{"key", x.key}, {"plans", x.plans}, {"example", x.example}});
+  }
+  j["rejected"] = rejected;
+  j["not_fitting"] = r.not_fitting;
+  ordered_json plans = ordered_json::array();
+  int rank = 0;
+  for (const plan::Candidate& c : r.ranked) {
+    ordered_json row = {{"rank", ++rank}};
+    row.update(CandidateJson(c));
+    plans.push_back(row);
+  }
+  j["plans"] = plans;
+  if (r.has_base) {
+    ordered_json b = CandidateJson(r.base);
+    b["rank_by_estimate"] = r.base_rank > 0 ? ordered_json(r.base_rank) : nullptr;
+    j["given_plan"] = b;
+  } else {
+    j["given_plan"] = nullptr;
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string SearchCsv(const plan::SearchResult& r) {
+  std::string out =
+      "rank,step_time_s,engine,estimate_step_time_s,simulate_step_time_s,tokens_per_s,mfu,"
+      "bubble_fraction,memory_per_chip_bytes,fits,tp,pp,first_stage_layers,last_stage_layers,vp,"
+      "dp,cp,ep,etp,sequence_parallel,micro_batch_size,global_batch_size,schedule,zero,recompute,"
+      "precision\n";
+  int rank = 0;
+  for (const plan::Candidate& c : r.ranked) {
+    const ParallelPlan& p = c.plan;
+    out += fmt::format(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", ++rank,
+        Round(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate", Round(c.estimate_s),
+        c.simulate_s >= 0 ? fmt::format("{}", Round(c.simulate_s)) : std::string(),
+        Round(c.tokens_per_s), Round(c.mfu), Round(c.bubble_fraction), Round(c.memory_bytes),
+        c.fits ? "true" : "false", p.tp, p.pp, p.first_stage_layers, p.last_stage_layers, p.vp,
+        p.dp, p.cp, p.ep, p.etp, p.sequence_parallel ? "true" : "false", p.micro_batch_size,
+        p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
+        parallel::RecomputeName(p.recompute), hardware::PrecisionName(p.precision));
+  }
+  return out;
+}
+
+std::string SearchTimings(const plan::SearchResult& r) {
+  std::string out = "fathom plan: passes (wall time)\n";
+  for (const plan::PassReport& p : r.passes) {
+    out += fmt::format("  {:<10} {:>9} -> {:>9}  {:>10}{}\n", p.name, Count(p.in), Count(p.out),
+                       core::FormatSeconds(p.seconds), p.enabled ? "" : "  (off)");
+  }
+  return out;
+}
+
+std::string PlanYaml(const ParallelPlan& p, const std::string& comment) {
+  auto b = [](bool v) { return v ? "true" : "false"; };
+  std::string out;
+  if (!comment.empty()) out += "# " + comment + "\n";
+  out += fmt::format("tp: {}\npp: {}\n", p.tp, p.pp);
+  if (p.vp > 1) out += fmt::format("vp: {}\n", p.vp);
+  out += fmt::format("dp: {}\ncp: {}\n", p.dp, p.cp);
+  if (p.cp > 1) out += fmt::format("cp_comm: {}\n", parallel::CpCommName(p.cp_comm));
+  if (p.ep > 1 || p.etp > 1) out += fmt::format("ep: {}\netp: {}\n", p.ep, p.etp);
+  if (p.moe_max_domains > 0) out += fmt::format("moe_max_domains: {}\n", p.moe_max_domains);
+  out += fmt::format("sequence_parallel: {}\nmicro_batch_size: {}\nglobal_batch_size: {}\n",
+                     b(p.sequence_parallel), p.micro_batch_size, p.global_batch_size);
+  out += fmt::format("schedule: {}\n", parallel::ScheduleName(p.schedule));
+  if (p.first_stage_layers > 0)
+    out += fmt::format("first_stage_layers: {}\n", p.first_stage_layers);
+  if (p.last_stage_layers > 0) out += fmt::format("last_stage_layers: {}\n", p.last_stage_layers);
+  out += fmt::format("zero: {}\nrecompute: {}\n", p.zero, parallel::RecomputeName(p.recompute));
+  if (p.recompute_norm_mla_up) out += "recompute_norm_mla_up: true\n";
+  out += fmt::format("precision: {}\n", hardware::PrecisionName(p.precision));
+  if (p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4) {
+    out += fmt::format("fp8_scaling: {}\n", parallel::Fp8ScalingName(p.fp8_scaling));
+  }
+  out += fmt::format(
+      "activation_precision: {}\nmoe_dispatch_precision: {}\n"
+      "optimizer_state_precision: {}\n",
+      hardware::PrecisionName(p.activation_precision),
+      hardware::PrecisionName(p.moe_dispatch_precision),
+      hardware::PrecisionName(p.optimizer_state_precision));
+  out += fmt::format("flash_attention: {}\n", b(p.flash_attention));
+  out += fmt::format("overlap:\n  dp: {}\n  tp: {}\n  pp: {}\n  ep: {}\n  comm_units: {}\n",
+                     b(p.overlap_dp), b(p.overlap_tp), b(p.overlap_pp), b(p.overlap_ep),
+                     p.overlap_comm_units);
+  out += fmt::format("order: {}\n", p.order);
+  out += fmt::format("memory:\n  reserved: {}B\n  fragmentation: {}\n",
+                     static_cast<int64_t>(p.memory_reserved.value()), p.memory_fragmentation);
+  return out;
+}
+
+}  // namespace fathom::io

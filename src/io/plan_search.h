@@ -1,0 +1,41 @@
+// `fathom plan`: reads what to search (a scenario, or a model and a cluster with an
+// optional base plan, and the axes given on the command line), and writes the planner's
+// result as text, versioned JSON ("fathom.plan/1") or CSV, and a plan as a plan file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/diagnostic.h"
+#include "io/config.h"
+#include "plan/search.h"
+
+namespace fathom::io {
+
+struct PlanRequest {
+  std::string scenario;              // -s, or:
+  std::string model, cluster, plan;  // -m -c [-p]
+  int64_t global_batch = 0;          // --global-batch, sequences; 0 = the plan's
+  int64_t chips = 0;                 // --chips; 0 = the cluster's
+  // Comma-separated values of each axis ("1,2,4,8"); "" = automatic.
+  std::string tp, pp, vp, cp, ep, micro_batch_size, zero, recompute, schedule;
+};
+
+struct LoadedSearch {
+  LoadedScenario scenario;  // the base: its plan gives what the search does not vary
+  plan::SearchSpace space;
+  bool whole_plan = false;  // the base plan is a plan of its own, to compare with the best
+};
+
+core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest& request);
+
+std::string SearchText(const plan::SearchResult& r);
+std::string SearchJson(const plan::SearchResult& r);
+// One row per ranked plan, with a header.
+std::string SearchCsv(const plan::SearchResult& r);
+// The pass timings, for --timings (wall time: not part of the deterministic output).
+std::string SearchTimings(const plan::SearchResult& r);
+// A plan file that `fathom step -p` reads back to the same plan.
+std::string PlanYaml(const parallel::ParallelPlan& p, const std::string& comment);
+
+}  // namespace fathom::io

@@ -1,0 +1,134 @@
+#include "io/plan_search.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "io/test_catalog.h"
+
+namespace fathom::io {
+namespace {
+
+using test_support::TestCatalog;
+
+std::string Example(const std::string& name) {
+  return std::string(FATHOM_SOURCE_DIR) + "/examples/" + name + ".yaml";
+}
+
+bool SamePlan(const parallel::ParallelPlan& a, const parallel::ParallelPlan& b) {
+  return a.tp == b.tp && a.pp == b.pp && a.vp == b.vp && a.dp == b.dp && a.cp == b.cp &&
+         a.ep == b.ep && a.etp == b.etp && a.moe_max_domains == b.moe_max_domains &&
+         a.cp_comm == b.cp_comm && a.fp8_scaling == b.fp8_scaling &&
+         a.sequence_parallel == b.sequence_parallel && a.micro_batch_size == b.micro_batch_size &&
+         a.global_batch_size == b.global_batch_size && a.schedule == b.schedule &&
+         a.zero == b.zero && a.recompute == b.recompute &&
+         a.recompute_norm_mla_up == b.recompute_norm_mla_up && a.precision == b.precision &&
+         a.activation_precision == b.activation_precision &&
+         a.moe_dispatch_precision == b.moe_dispatch_precision &&
+         a.optimizer_state_precision == b.optimizer_state_precision &&
+         a.flash_attention == b.flash_attention && a.first_stage_layers == b.first_stage_layers &&
+         a.last_stage_layers == b.last_stage_layers && a.overlap_dp == b.overlap_dp &&
+         a.overlap_tp == b.overlap_tp && a.overlap_pp == b.overlap_pp &&
+         a.overlap_ep == b.overlap_ep && a.overlap_comm_units == b.overlap_comm_units &&
+         a.order == b.order && a.memory_reserved.value() == b.memory_reserved.value() &&
+         a.memory_fragmentation == b.memory_fragmentation;
+}
+
+// Every example's plan, written as a plan file, reads back to the same plan.
+TEST(PlanYaml, ReadsBackToTheSamePlan) {
+  for (const char* name : {"deepseek-v3-2048-h800", "llama3-405b-16k-h100",
+                           "llama3-70b-64-h100-fp8", "gpt3-175b-mlperf-10752-h100"}) {
+    core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), Example(name));
+    ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+    const estimate::Scenario& sc = s.value().scenario;
+    const std::string file = testing::TempDir() + "/plan-" + name + ".yaml";
+    {
+      std::ofstream f(file);
+      f << PlanYaml(sc.plan, "test");
+    }
+    // The plan gives dp, so the catalog cluster's chip count does not change it.
+    core::Result<LoadedScenario> back =
+        LoadParts(TestCatalog(), sc.model.name, sc.cluster.name, file);
+    ASSERT_TRUE(back.ok()) << back.diagnostics().Format();
+    EXPECT_TRUE(SamePlan(sc.plan, back.value().scenario.plan)) << name << "\n"
+                                                               << PlanYaml(sc.plan, "");
+    std::remove(file.c_str());
+  }
+}
+
+TEST(LoadSearch, ParsesTheAxes) {
+  PlanRequest q;
+  q.model = "llama3-8b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 512;
+  q.chips = 64;
+  q.tp = "1, 2,4";
+  q.zero = "1,3";
+  q.recompute = "selective,full";
+  q.schedule = "1f1b,zb-h1";
+  core::Result<LoadedSearch> r = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const LoadedSearch& s = r.value();
+  EXPECT_EQ(s.space.tp, (std::vector<int>{1, 2, 4}));
+  EXPECT_EQ(s.space.zero, (std::vector<int>{1, 3}));
+  EXPECT_EQ(s.space.recompute, (std::vector<parallel::Recompute>{parallel::Recompute::kSelective,
+                                                                 parallel::Recompute::kFull}));
+  EXPECT_EQ(s.space.schedule, (std::vector<parallel::Schedule>{parallel::Schedule::k1F1B,
+                                                               parallel::Schedule::kZeroBubbleH1}));
+  EXPECT_EQ(s.scenario.scenario.plan.global_batch_size, 512);
+  EXPECT_EQ(s.scenario.scenario.cluster.chips, 64);
+  EXPECT_FALSE(s.whole_plan);
+}
+
+TEST(LoadSearch, BadAxesAreErrorsNamingTheFlag) {
+  PlanRequest q;
+  q.model = "llama3-8b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 64;
+  q.pp = "2,0";
+  q.zero = "4";
+  q.recompute = "ful";
+  core::Result<LoadedSearch> r = LoadSearch(TestCatalog(), q);
+  ASSERT_FALSE(r.ok());
+  const std::string text = r.diagnostics().Format();
+  EXPECT_NE(text.find("--pp: \"0\" in \"2,0\" is not a whole number >= 1"), std::string::npos);
+  EXPECT_NE(text.find("--zero: \"4\" is not a ZeRO stage"), std::string::npos);
+  EXPECT_NE(text.find("--recompute: \"ful\" is not one of none, selective, full; did you mean "
+                      "\"full\"?"),
+            std::string::npos)
+      << text;
+}
+
+TEST(SearchReports, JsonAndCsvCarryTheRankedPlans) {
+  PlanRequest q;
+  q.scenario = Example("llama3-8b-dgx-h100");
+  q.tp = "1,2";
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  ASSERT_TRUE(loaded.value().whole_plan);
+  plan::SearchOptions o;
+  o.top = 4;
+  o.simulate_top = 1;
+  core::Result<plan::SearchResult> r =
+      plan::Search(loaded.value().scenario.scenario, loaded.value().space, o, true);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const nlohmann::json j = nlohmann::json::parse(SearchJson(r.value()));
+  EXPECT_EQ(j["schema"], "fathom.plan/1");
+  ASSERT_EQ(j["plans"].size(), 4u);
+  EXPECT_EQ(j["plans"][0]["engine"], "simulate");
+  EXPECT_TRUE(j["plans"][1]["simulate_step_time_s"].is_null());
+  EXPECT_EQ(j["plans"][0]["rank"], 1);
+  EXPECT_LE(j["plans"][0]["plan"]["tp"].get<int>(), 2);
+  EXPECT_TRUE(j["given_plan"].is_object());
+  const std::string csv = SearchCsv(r.value());
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);  // a header and 4 rows
+  EXPECT_EQ(csv.rfind("rank,step_time_s,engine,", 0), 0u);
+  const std::string text = SearchText(r.value());
+  EXPECT_NE(text.find("the given plan: tp 1 pp 1 dp 8"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace fathom::io

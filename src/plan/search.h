@@ -1,0 +1,124 @@
+// The planner: which parallelism plan trains a model fastest on a cluster, within each
+// chip's memory. DESIGN.md's passes, each named, timed and (but the first) switchable:
+//
+//   enumerate  every plan of the search space: tp x cp x pp x (schedule, vp) x ep x
+//              micro-batch x ZeRO x recompute, dp = chips / (tp x pp x cp); the rest of the
+//              plan (precision, overlap, order, memory allowances, ...) is the base plan's
+//   validate   drop what parallel::ValidatePlan rejects (heads, layers, batch divisibility),
+//              counted by the key it names
+//   memory     drop plans whose peak memory per chip exceeds the chip's HBM
+//   estimate   the closed-form estimator on every survivor (threads; the result does not
+//              depend on their number); plans it cannot tell apart (same time and memory,
+//              as recompute selective and none are under flash attention) collapse into
+//              the first, which counts them
+//   simulate   the event-driven simulator on the best `simulate_top` estimates
+//   rank       simulated plans first by simulated step time, then the rest by estimated
+//              step time; plans that do not fit (memory pass off) after those that do; ties
+//              keep the enumeration order, which puts smaller tp, cp and pp first
+//   compare    the base plan, when it is a plan of its own, estimated and simulated as the
+//              best were, and its rank among all estimated plans
+//
+// The global batch (sequences) and the chip count are fixed, so a shorter step is a higher
+// throughput. Automatic axes:
+//   tp   powers of 2 up to the scale-up domain (and the attention heads)
+//   cp   powers of 2 with seq_len / cp >= 4096 (1 for sequences up to 8k)
+//   pp   every divisor of chips / (tp x cp) up to the layer count; a split that is not
+//        even gives the first and last stages fewer layers (Megatron's
+//        first/last_stage_layers), as Llama 3 405B's 126 layers on pp 16 do
+//   vp   with the interleaved schedule, every divisor >= 2 of a middle stage's layers
+//   ep   MoE models: powers of 2 dividing the routed experts and the stage's ranks
+//   micro-batch 1, 2, 4, 8; ZeRO 1 and 3 (ZeRO 2 when listed: both engines price it
+//        as ZeRO 1 with sharded gradients, which flatters it, and the search warns); recompute
+//        none, selective and full;
+//   schedule 1f1b and interleaved (pp > 1), or those listed
+// Sequence parallelism is on whenever tp > 1.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "estimate/estimate.h"
+#include "parallel/plan.h"
+
+namespace fathom::plan {
+
+// The values each axis takes; an empty list is the automatic choice above.
+struct SearchSpace {
+  std::vector<int> tp, pp, vp, cp, ep, micro_batch_size, zero;
+  std::vector<parallel::Recompute> recompute;
+  std::vector<parallel::Schedule> schedule;
+};
+
+struct SearchOptions {
+  int top = 10;                 // plans in the result
+  int simulate_top = 3;         // best estimates re-run by the simulator; 0 = pass off
+  bool memory_pass = true;      // false: plans that do not fit are estimated and ranked last
+  int threads = 1;              // estimate pass; the result does not depend on it
+  int64_t max_plans = 2000000;  // enumerating more is an error (narrow the axes)
+};
+
+struct Candidate {
+  parallel::ParallelPlan plan;
+  int64_t index = 0;        // enumeration order
+  double memory_bytes = 0;  // peak per chip
+  bool fits = false;
+  double estimate_s = 0;   // estimated step time
+  double simulate_s = -1;  // simulated step time; -1 = not simulated
+  double mfu = 0;          // at the ranking time (simulated if simulated)
+  double tokens_per_s = 0;
+  double bubble_fraction = 0;
+  // Further plans with the same estimated time and memory (the first of them is kept).
+  int64_t alike = 0;
+
+  double StepTime() const { return simulate_s >= 0 ? simulate_s : estimate_s; }
+};
+
+struct Rejection {
+  std::string key;  // the plan key the first error names ("plan.tp", ...)
+  int64_t plans = 0;
+  std::string example;  // that error's message for the first plan it rejected
+};
+
+struct PassReport {
+  std::string_view name;  // enumerate, validate, memory, estimate, simulate, rank, compare
+  bool enabled = true;
+  int64_t in = 0;
+  int64_t out = 0;
+  double seconds = 0;  // wall time; not part of any deterministic output
+};
+
+struct SearchResult {
+  std::string model, cluster, chip;
+  int64_t chips = 0;
+  int global_batch_size = 0;  // sequences
+  int seq_len = 0;
+  std::vector<Candidate> ranked;  // the best `top`, best first
+  std::vector<PassReport> passes;
+  std::vector<Rejection> rejected;  // by the validate pass, most plans first
+  int64_t not_fitting = 0;          // plans over the chip's memory
+  // The base plan itself, when the base is a whole plan (a scenario's): estimated, and
+  // simulated when the simulate pass is on. index -1 when there is none.
+  Candidate base;
+  bool has_base = false;
+  int base_rank = 0;  // its rank among all estimated plans (1 = best); 0 = not among them
+};
+
+// Searches the plans of `space` for `base.model` on `base.cluster`. The base plan gives the
+// global batch and every field the search does not vary; `compare_base` adds the base plan
+// itself to the result. Diagnostics name the axis keys ("search.tp", ...) when the space is
+// empty or too large, and say why no plan survived.
+core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSpace& space,
+                                  const SearchOptions& options, bool compare_base);
+
+// The same cluster with `chips` chips (its topology derived again); an error when the
+// topology cannot hold them.
+core::Result<network::ClusterSpec> Resize(const network::ClusterSpec& cluster, int64_t chips);
+
+// The pipeline split Search uses for pp stages of `layers` layers: {first, last} stage
+// layers, {0, 0} for an even split, {-1, -1} when no split with the first and last stages
+// lighter by at most half a stage exists.
+std::pair<int, int> StageSplit(int layers, int pp);
+
+}  // namespace fathom::plan
