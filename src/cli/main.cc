@@ -3,12 +3,14 @@
 // user's error, 1 a check that failed).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -272,7 +274,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000));
   plan_cmd->add_flag("--no-memory-pass", plan.no_memory_pass,
                      "keep plans that do not fit (ranked last, marked !)");
-  plan_cmd->add_option("--threads", plan.options.threads, "threads; results do not depend on it")
+  plan.options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  plan_cmd
+      ->add_option("--threads", plan.options.threads,
+                   "threads (default: the machine's cores); results do not depend on it")
       ->check(CLI::Range(1, 1024));
   plan_cmd->add_flag("--json", plan.json, "emit the fathom.plan/1 JSON report");
   plan_cmd->add_option("--csv", plan.csv, "write the ranked plans to this CSV file");

@@ -233,6 +233,11 @@ std::string SearchText(const plan::SearchResult& r) {
   if (r.has_base) {
     const plan::Candidate& b = r.base;
     out += fmt::format("\n  the given plan: {}\n", Describe(b.plan));
+    if (!r.base_outside.empty()) {
+      std::string what;
+      for (const std::string& x : r.base_outside) what += (what.empty() ? "" : ", ") + x;
+      out += fmt::format("    (outside the search space: {})\n", what);
+    }
     const plan::Candidate& best = r.ranked.front();
     // Compare like with like: simulated with simulated when both are.
     const bool both_sim = b.simulate_s >= 0 && best.simulate_s >= 0;
@@ -296,6 +301,7 @@ std::string SearchJson(const plan::SearchResult& r) {
   if (r.has_base) {
     ordered_json b = CandidateJson(r.base);
     b["rank_by_estimate"] = r.base_rank > 0 ? ordered_json(r.base_rank) : nullptr;
+    b["outside_search_space"] = r.base_outside;
     j["given_plan"] = b;
   } else {
     j["given_plan"] = nullptr;
@@ -367,8 +373,19 @@ std::string PlanYaml(const ParallelPlan& p, const std::string& comment) {
                      b(p.overlap_dp), b(p.overlap_tp), b(p.overlap_pp), b(p.overlap_ep),
                      p.overlap_comm_units);
   out += fmt::format("order: {}\n", p.order);
-  out += fmt::format("memory:\n  reserved: {}B\n  fragmentation: {}\n",
-                     static_cast<int64_t>(p.memory_reserved.value()), p.memory_fragmentation);
+  // Bytes in the largest binary unit that holds them exactly.
+  const auto reserved = static_cast<int64_t>(p.memory_reserved.value());
+  std::string bytes = fmt::format("{}B", reserved);
+  for (const auto& [unit, size] :
+       {std::pair{"GiB", int64_t{1} << 30}, std::pair{"MiB", int64_t{1} << 20},
+        std::pair{"KiB", int64_t{1} << 10}}) {
+    if (reserved != 0 && reserved % size == 0) {
+      bytes = fmt::format("{}{}", reserved / size, unit);
+      break;
+    }
+  }
+  out +=
+      fmt::format("memory:\n  reserved: {}\n  fragmentation: {}\n", bytes, p.memory_fragmentation);
   return out;
 }
 

@@ -219,6 +219,8 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   }
 
   // Enumerate.
+  const ParallelPlan& bp = base.plan;
+  bool base_enumerated = false;
   std::vector<ParallelPlan> plans;
   int64_t count = 0;
   for (int tp : ax.tp) {
@@ -254,6 +256,14 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
                 p.recompute = rc;
                 p.sequence_parallel = tp > 1;
                 p.stragglers = {};
+                base_enumerated = base_enumerated ||
+                                  (compare_base && p.tp == bp.tp && p.cp == bp.cp &&
+                                   p.pp == bp.pp && p.vp == bp.vp && p.schedule == bp.schedule &&
+                                   p.first_stage_layers == bp.first_stage_layers &&
+                                   p.last_stage_layers == bp.last_stage_layers && p.dp == bp.dp &&
+                                   p.ep == bp.ep && p.micro_batch_size == bp.micro_batch_size &&
+                                   p.zero == bp.zero && p.recompute == bp.recompute &&
+                                   p.sequence_parallel == bp.sequence_parallel);
                 plans.push_back(std::move(p));
               }
             }
@@ -404,6 +414,31 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
       {"rank", true, ranked, static_cast<int64_t>(result.ranked.size()), watch.Lap()});
 
   // Compare: the base plan, estimated (and simulated) as the best were.
+  if (compare_base && !base_enumerated) {
+    auto outside = [&](bool in, std::string what) {
+      if (!in) result.base_outside.push_back(std::move(what));
+    };
+    auto has = [](const auto& list, auto v) {
+      return std::find(list.begin(), list.end(), v) != list.end();
+    };
+    outside(has(ax.tp, bp.tp), "tp " + Str(bp.tp));
+    outside(has(ax.cp, bp.cp), "cp " + Str(bp.cp));
+    outside(space.pp.empty() || has(space.pp, bp.pp), "pp " + Str(bp.pp));
+    outside(space.ep.empty() || has(space.ep, bp.ep), "ep " + Str(bp.ep));
+    outside(has(ax.mbs, bp.micro_batch_size), "micro-batch " + Str(bp.micro_batch_size));
+    outside(has(ax.zero, bp.zero), "zero " + Str(bp.zero));
+    outside(has(ax.recompute, bp.recompute),
+            "recompute " + std::string(parallel::RecomputeName(bp.recompute)));
+    outside(has(ax.schedule, bp.schedule) || bp.pp == 1,
+            std::string(parallel::ScheduleName(bp.schedule)));
+    outside(bp.sequence_parallel == (bp.tp > 1),
+            bp.sequence_parallel ? "sequence parallelism at tp 1" : "tp > 1 without sequence parallelism");
+    const auto [first, last] = StageSplit(m.layers, bp.pp);
+    outside(first < 0 || (bp.first_stage_layers == first && bp.last_stage_layers == last),
+            "first/last stage layers " + Str(bp.first_stage_layers) + "/" +
+                Str(bp.last_stage_layers));
+    if (result.base_outside.empty()) result.base_outside.push_back("its shape");
+  }
   if (compare_base) {
     result.has_base = true;
     Candidate& b = result.base;

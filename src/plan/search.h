@@ -35,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -53,7 +54,7 @@ struct SearchSpace {
 
 struct SearchOptions {
   int top = 10;                 // plans in the result
-  int simulate_top = 3;         // best estimates re-run by the simulator; 0 = pass off
+  int simulate_top = 5;         // best estimates re-run by the simulator; 0 = pass off
   bool memory_pass = true;      // false: plans that do not fit are estimated and ranked last
   int threads = 1;              // estimate pass; the result does not depend on it
   int64_t max_plans = 2000000;  // enumerating more is an error (narrow the axes)
@@ -103,6 +104,9 @@ struct SearchResult {
   Candidate base;
   bool has_base = false;
   int base_rank = 0;  // its rank among all estimated plans (1 = best); 0 = not among them
+  // What puts the base plan outside the search space ("zero 2", ...); empty when the
+  // search enumerated it.
+  std::vector<std::string> base_outside;
 };
 
 // Searches the plans of `space` for `base.model` on `base.cluster`. The base plan gives the

@@ -77,6 +77,7 @@ TEST(Search, EveryRankedPlanIsValidFitsAndUsesAllChips) {
   const estimate::Scenario s = Gpt3On64();
   SearchOptions o;
   o.top = 20;
+  o.simulate_top = 3;
   core::Result<SearchResult> r = Search(s, {}, o, false);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const SearchResult& res = r.value();
@@ -266,6 +267,21 @@ TEST(Search, TheBasePlanIsComparedWithTheBest) {
   EXPECT_LE(res.ranked.front().estimate_s, res.base.estimate_s);
   // Full recompute of every layer is not the fastest way to fit GPT-3 on 64 GPUs.
   EXPECT_GT(res.base_rank, 1);
+  EXPECT_TRUE(res.base_outside.empty());
+}
+
+TEST(Search, ABasePlanOutsideTheSpaceSaysWhy) {
+  estimate::Scenario s = Gpt3On64();
+  s.plan = Recipe(s, 8, 8, 1, 1, Recompute::kFull);
+  s.plan.zero = 2;
+  SearchSpace space;
+  space.tp = {4, 8};
+  space.micro_batch_size = {2};
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SearchResult> r = Search(s, space, o, true);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_EQ(r.value().base_outside, (std::vector<std::string>{"micro-batch 1", "zero 2"}));
 }
 
 TEST(Search, MixtureOfExpertsPlansSpreadTheExperts) {
