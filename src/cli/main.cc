@@ -176,6 +176,33 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   return 0;
 }
 
+struct SizeArgs {
+  fathom::io::PlanRequest request;  // base and axes (chips unused: the counts are below)
+  fathom::plan::SearchOptions options;
+  std::string tokens, days, chips;
+  bool json = false;
+};
+
+int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
+  fathom::core::Result<fathom::plan::SizeRequest> q =
+      fathom::io::ParseSizeRequest(a.tokens, a.days, a.chips);
+  fathom::core::Result<fathom::io::LoadedSearch> loaded =
+      fathom::io::LoadSearch(catalog, a.request);
+  if (!q.ok() || !loaded.ok()) {
+    Diagnostics d = q.diagnostics();
+    d.Append(loaded.diagnostics());
+    return PrintDiagnostics(d);
+  }
+  std::cerr << loaded.diagnostics().Format();
+  const fathom::io::LoadedSearch& s = loaded.value();
+  fathom::core::Result<fathom::plan::SizeResult> r =
+      fathom::plan::Size(s.scenario.scenario, q.value(), s.space, a.options);
+  if (!r.ok()) return PrintDiagnostics(r.diagnostics());
+  std::cerr << r.diagnostics().Format();
+  std::cout << (a.json ? fathom::io::SizeJson(r.value()) : fathom::io::SizeText(r.value()));
+  return 0;
+}
+
 int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::CollectiveRequest& q,
                      bool json) {
   fathom::core::Result<fathom::io::CollectiveResult> r = fathom::io::RunCollective(catalog, q);
@@ -183,6 +210,31 @@ int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::Colle
   std::cout << (json ? fathom::io::CollectiveJson(r.value())
                      : fathom::io::CollectiveText(r.value()));
   return 0;
+}
+
+// The search axes and engine flags `fathom plan` and `fathom size` share.
+void AddSearchFlags(CLI::App* cmd, fathom::io::PlanRequest& q,
+                    fathom::plan::SearchOptions& options) {
+  cmd->add_option("--tp", q.tp, "tensor-parallel degrees to try, e.g. 1,2,4,8");
+  cmd->add_option("--pp", q.pp, "pipeline-parallel degrees to try");
+  cmd->add_option("--vp", q.vp, "virtual stages to try with the interleaved schedule");
+  cmd->add_option("--cp", q.cp, "context-parallel degrees to try");
+  cmd->add_option("--ep", q.ep, "expert-parallel degrees to try (MoE)");
+  cmd->add_option("--micro-batch", q.micro_batch_size, "micro-batch sizes to try");
+  cmd->add_option("--zero", q.zero, "ZeRO stages to try (default 1,3)");
+  cmd->add_option("--recompute", q.recompute,
+                  "recompute modes to try: none, selective, full (default all)");
+  cmd->add_option("--schedule", q.schedule,
+                  "pipeline schedules to try: gpipe, 1f1b, interleaved, zb-h1, dualpipe "
+                  "(default 1f1b,interleaved)");
+  cmd->add_option("--simulate-top", options.simulate_top,
+                  "best estimates to simulate and rank first (0 turns the pass off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cmd->add_option("--threads", options.threads,
+                  "threads (default: the machine's cores); results do not depend on it")
+      ->check(CLI::Range(1, 1024));
 }
 
 }  // namespace
@@ -252,38 +304,39 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
   plan_cmd->add_option("--chips", pq.chips, "search on this many chips of the cluster")
       ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
-  plan_cmd->add_option("--tp", pq.tp, "tensor-parallel degrees to try, e.g. 1,2,4,8");
-  plan_cmd->add_option("--pp", pq.pp, "pipeline-parallel degrees to try");
-  plan_cmd->add_option("--vp", pq.vp, "virtual stages to try with the interleaved schedule");
-  plan_cmd->add_option("--cp", pq.cp, "context-parallel degrees to try");
-  plan_cmd->add_option("--ep", pq.ep, "expert-parallel degrees to try (MoE)");
-  plan_cmd->add_option("--micro-batch", pq.micro_batch_size, "micro-batch sizes to try");
-  plan_cmd->add_option("--zero", pq.zero, "ZeRO stages to try (default 1,3)");
-  plan_cmd->add_option("--recompute", pq.recompute,
-                       "recompute modes to try: none, selective, full (default all)");
-  plan_cmd->add_option("--schedule", pq.schedule,
-                       "pipeline schedules to try: gpipe, 1f1b, interleaved, zb-h1, dualpipe "
-                       "(default 1f1b,interleaved)");
+  AddSearchFlags(plan_cmd, pq, plan.options);
   plan_cmd->add_option("--top", plan.options.top, "plans to report")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000000));
-  plan_cmd
-      ->add_option("--simulate-top", plan.options.simulate_top,
-                   "best estimates to simulate and rank first (0 turns the pass off)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 100000));
   plan_cmd->add_flag("--no-memory-pass", plan.no_memory_pass,
                      "keep plans that do not fit (ranked last, marked !)");
-  plan.options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  plan_cmd
-      ->add_option("--threads", plan.options.threads,
-                   "threads (default: the machine's cores); results do not depend on it")
-      ->check(CLI::Range(1, 1024));
   plan_cmd->add_flag("--json", plan.json, "emit the fathom.plan/1 JSON report");
   plan_cmd->add_option("--csv", plan.csv, "write the ranked plans to this CSV file");
   plan_cmd->add_option("--emit-plan", plan.emit_plan,
                        "write the best plan to this file (a plan for fathom step -p)");
   plan_cmd->add_flag("--timings", plan.timings, "print each pass's wall time to stderr");
+
+  SizeArgs size;
+  CLI::App* size_cmd = app.add_subcommand(
+      "size", "how many chips train a model on N tokens within D days, with the best plan of each");
+  fathom::io::PlanRequest& zq = size.request;
+  size_cmd->add_option("-s,--scenario", zq.scenario, "scenario file; its plan is the base");
+  size_cmd->add_option("-m,--model", zq.model, "model: catalog name, YAML file or HF config.json");
+  size_cmd->add_option("-c,--cluster", zq.cluster,
+                       "cluster: catalog name or YAML file (resized to each chip count)");
+  size_cmd->add_option("-p,--plan", zq.plan, "base plan file (optional with -m -c)");
+  size_cmd
+      ->add_option("--global-batch", zq.global_batch,
+                   "sequences per optimizer step (replaces the base plan's)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
+  size_cmd->add_option("--tokens", size.tokens, "tokens to train, e.g. 15T")->required();
+  size_cmd->add_option("--days", size.days,
+                       "deadline in days (30), or a time with its unit (720h); default none");
+  size_cmd->add_option("--chips", size.chips,
+                       "chip counts to try, e.g. 4096,8192,16384 (default: the domain x 1, 2, 4, "
+                       "... up to the cluster's chips)");
+  AddSearchFlags(size_cmd, zq, size.options);
+  size_cmd->add_flag("--json", size.json, "emit the fathom.size/1 JSON report");
 
   fathom::io::CollectiveRequest coll;
   bool coll_json = false;
@@ -375,6 +428,15 @@ int main(int argc, char** argv) {
       return kUserError;
     }
     return RunPlan(catalog, plan);
+  }
+  if (size_cmd->parsed()) {
+    const fathom::io::PlanRequest& q = size.request;
+    const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
+    if (q.scenario.empty() == !parts || (parts && (q.model.empty() || q.cluster.empty()))) {
+      std::cerr << "error: give either -s SCENARIO or -m MODEL -c CLUSTER [-p BASE_PLAN]\n";
+      return kUserError;
+    }
+    return RunSize(catalog, size);
   }
   if (coll_cmd->parsed()) return RunCollectiveCmd(catalog, coll, coll_json);
   if (catalog_cmd->parsed()) {

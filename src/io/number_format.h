@@ -4,9 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 
 #include <fmt/format.h>
+
+#include "core/units.h"
 
 namespace fathom::io {
 
@@ -22,5 +25,47 @@ inline double Round(double v) {
 
 // A fraction as a percentage with one decimal: 0.4472 -> "44.7%".
 inline std::string Pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
+
+// Seconds as the largest readable unit: "54.0 d", "3.09 h", "7.8 min", "2.84 s".
+inline std::string Duration(double s) {
+  if (s >= 2 * 86400) return fmt::format("{:.1f} d", s / 86400);
+  if (s >= 2 * 3600) return fmt::format("{:.2f} h", s / 3600);
+  if (s >= 120) return fmt::format("{:.1f} min", s / 60);
+  return core::FormatSeconds(s);
+}
+
+// A count with a short-scale suffix: "15.00T", "2.30B", "21.23M", "4096".
+inline std::string ShortCount(double v) {
+  if (v >= 1e12) return fmt::format("{:.2f}T", v / 1e12);
+  if (v >= 1e9) return fmt::format("{:.2f}B", v / 1e9);
+  if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
+  return fmt::format("{:.0f}", v);
+}
+
+// US dollars: "$339.2M", "$48.1k", "$12.29".
+inline std::string Usd(double v) {
+  if (v >= 1e9) return fmt::format("${:.2f}B", v / 1e9);
+  if (v >= 1e6) return fmt::format("${:.1f}M", v / 1e6);
+  if (v >= 1e4) return fmt::format("${:.1f}k", v / 1e3);
+  return fmt::format("${:.2f}", v);
+}
+
+inline constexpr double kJoulesPerKwh = 3.6e6;
+
+// Joules as watt-hours with an SI prefix and three significant digits: "19.3 GWh",
+// "412 MWh", "8.20 kWh" (the prefix chosen after rounding, so 999.96 kWh is "1.00 MWh").
+inline std::string Energy(double joules) {
+  double v = joules / 3600;
+  const char* prefixes[] = {"", "k", "M", "G", "T"};
+  size_t p = 0;
+  auto rounded = [&] { return std::stod(fmt::format("{:.3g}", v)); };
+  while (p + 1 < std::size(prefixes) && rounded() >= 1000) {
+    v /= 1000;
+    ++p;
+  }
+  const double r = rounded();
+  const int decimals = r >= 100 ? 0 : r >= 10 ? 1 : 2;
+  return fmt::format("{:.{}f} {}Wh", r, decimals, prefixes[p]);
+}
 
 }  // namespace fathom::io

@@ -389,4 +389,116 @@ std::string PlanYaml(const ParallelPlan& p, const std::string& comment) {
   return out;
 }
 
+core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, const std::string& days,
+                                                 const std::string& chips) {
+  core::Diagnostics d;
+  plan::SizeRequest q;
+  if (tokens.empty()) {
+    d.Error("--tokens", "how much to train is not given", "e.g. --tokens 15T");
+  } else {
+    const core::QuantityParse t = core::ParseQuantity(tokens, core::Dimension::kCount);
+    if (!t.ok || t.value <= 0) {
+      d.Error("--tokens", "\"" + tokens + "\": " + (t.ok ? "must be more than 0" : t.error),
+              t.hint.empty() ? "e.g. --tokens 15T" : t.hint);
+    } else {
+      q.tokens = t.value;
+    }
+  }
+  if (!days.empty()) {
+    // A bare number is days; a number with a unit is a time ("720h", "30d").
+    double v = 0;
+    const auto [end, ec] = std::from_chars(days.data(), days.data() + days.size(), v);
+    if (ec == std::errc() && end == days.data() + days.size()) {
+      q.deadline_s = v * 86400;
+      if (!(v > 0)) d.Error("--days", "\"" + days + "\": must be more than 0", "e.g. --days 30");
+    } else {
+      const core::QuantityParse t = core::ParseQuantity(days, core::Dimension::kTime);
+      if (!t.ok || t.value <= 0) {
+        d.Error("--days", "\"" + days + "\": " + (t.ok ? "must be more than 0" : t.error),
+                "give days (--days 30) or a time with its unit (--days 720h)");
+      } else {
+        q.deadline_s = t.value;
+      }
+    }
+  }
+  std::vector<int> counts;
+  ParseInts(chips, "--chips", "1024,2048,4096", counts, d);
+  for (int c : counts) q.chips.push_back(c);
+  if (d.HasErrors()) return d;
+  return q;
+}
+
+std::string SizeText(const plan::SizeResult& r) {
+  std::string out = fmt::format(
+      "fathom size: {} on {} ({}), {} tokens, global batch {} x {} tokens", r.model, r.cluster,
+      r.chip, ShortCount(r.tokens), Count(r.global_batch_size), Count(r.seq_len));
+  out += r.deadline_s > 0 ? ", within " + Duration(r.deadline_s) + "\n\n" : std::string("\n\n");
+  out +=
+      "     chips  step time    tokens/s    MFU      days   chip-hours        cost    energy  "
+      "plan\n";
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const plan::SizeRow& row = r.rows[i];
+    const char* mark = static_cast<int>(i) == r.chosen ? ">" : " ";
+    if (!row.planned) {
+      out += fmt::format("  {}{:>7}  no plan: {}\n", mark, Count(row.chips), row.why);
+      continue;
+    }
+    out += fmt::format("  {}{:>7}  {:>9}  {:>10}  {:>5}  {:>8.4g}  {:>11}  {:>10}  {:>8}  {}\n",
+                       mark, Count(row.chips), core::FormatSeconds(row.best.StepTime()),
+                       Count(static_cast<int64_t>(row.best.tokens_per_s + 0.5)), Pct(row.best.mfu),
+                       row.train_s / 86400, Count(static_cast<int64_t>(row.chip_hours + 0.5)),
+                       row.cost_usd >= 0 ? Usd(row.cost_usd) : std::string("-"),
+                       row.energy_j > 0 ? Energy(row.energy_j) : std::string("-"),
+                       Describe(row.best.plan));
+  }
+  out += "\n";
+  if (r.chosen >= 0) {
+    const plan::SizeRow& c = r.rows[static_cast<size_t>(r.chosen)];
+    out += fmt::format("  > {} chips: the fewest that {}: {}, {} chip-hours", Count(c.chips),
+                       r.deadline_s > 0 ? "meet the deadline" : "hold a plan", Duration(c.train_s),
+                       Count(static_cast<int64_t>(c.chip_hours + 0.5)));
+    out += c.cost_usd >= 0 ? ", " + Usd(c.cost_usd) : "";
+    out += "\n";
+  } else {
+    out +=
+        "  no chip count tried meets the deadline: try more chips (--chips), a larger "
+        "--global-batch (it bounds data parallelism), or a faster chip\n";
+  }
+  out +=
+      "  Days are the ideal time to train (no failures, restarts or checkpoints: fathom run adds\n"
+      "  them); cost is at the chip's catalog price, energy the chips' at TDP (an upper bound).\n";
+  return out;
+}
+
+std::string SizeJson(const plan::SizeResult& r) {
+  ordered_json j;
+  j["schema"] = "fathom.size/1";
+  j["model"] = r.model;
+  j["cluster"] = r.cluster;
+  j["chip"] = r.chip;
+  j["tokens"] = Round(r.tokens);
+  j["deadline_s"] = r.deadline_s > 0 ? ordered_json(Round(r.deadline_s)) : nullptr;
+  j["global_batch_size"] = r.global_batch_size;
+  j["seq_len"] = r.seq_len;
+  ordered_json rows = ordered_json::array();
+  for (const plan::SizeRow& row : r.rows) {
+    ordered_json x = {{"chips", row.chips}, {"planned", row.planned}};
+    if (!row.planned) {
+      x["why"] = row.why;
+    } else {
+      x["best"] = CandidateJson(row.best);
+      x["train_time_s"] = Round(row.train_s);
+      x["chip_hours"] = Round(row.chip_hours);
+      x["cost_usd"] = row.cost_usd >= 0 ? ordered_json(Round(row.cost_usd)) : nullptr;
+      x["energy_j"] = row.energy_j > 0 ? ordered_json(Round(row.energy_j)) : nullptr;
+      x["meets_deadline"] = row.meets;
+    }
+    rows.push_back(x);
+  }
+  j["rows"] = rows;
+  j["chosen_chips"] =
+      r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
+  return j.dump(2) + "\n";
+}
+
 }  // namespace fathom::io

@@ -1,6 +1,6 @@
-// `fathom plan`: reads what to search (a scenario, or a model and a cluster with an
-// optional base plan, and the axes given on the command line), and writes the planner's
-// result as text, versioned JSON ("fathom.plan/1") or CSV, and a plan as a plan file.
+// `fathom plan` and `fathom size`: reads what to search (a scenario, or a model and a cluster with
+// an optional base plan, and the axes given on the command line), and writes the planner's result
+// as text, versioned JSON ("fathom.plan/1") or CSV, and a plan as a plan file.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include "core/diagnostic.h"
 #include "io/config.h"
 #include "plan/search.h"
+#include "plan/size.h"
 
 namespace fathom::io {
 
@@ -37,5 +38,12 @@ std::string SearchCsv(const plan::SearchResult& r);
 std::string SearchTimings(const plan::SearchResult& r);
 // A plan file that `fathom step -p` reads back to the same plan.
 std::string PlanYaml(const parallel::ParallelPlan& p, const std::string& comment);
+
+// `fathom size`: --tokens "15T", --days "30" (days, or a time with its unit: "720h"),
+// --chips "1024,2048" (counts to try; "" = automatic).
+core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, const std::string& days,
+                                                 const std::string& chips);
+std::string SizeText(const plan::SizeResult& r);
+std::string SizeJson(const plan::SizeResult& r);
 
 }  // namespace fathom::io

@@ -130,5 +130,51 @@ TEST(SearchReports, JsonAndCsvCarryTheRankedPlans) {
   EXPECT_NE(text.find("the given plan: tp 1 pp 1 dp 8"), std::string::npos) << text;
 }
 
+TEST(ParseSizeRequest, ReadsTokensDaysAndCounts) {
+  core::Result<plan::SizeRequest> q = ParseSizeRequest("15T", "30", "1024, 2048");
+  ASSERT_TRUE(q.ok()) << q.diagnostics().Format();
+  EXPECT_EQ(q.value().tokens, 15e12);
+  EXPECT_EQ(q.value().deadline_s, 30 * 86400.0);
+  EXPECT_EQ(q.value().chips, (std::vector<int64_t>{1024, 2048}));
+  q = ParseSizeRequest("2.5T", "720h", "");
+  ASSERT_TRUE(q.ok()) << q.diagnostics().Format();
+  EXPECT_EQ(q.value().deadline_s, 720 * 3600.0);
+  EXPECT_TRUE(q.value().chips.empty());
+}
+
+TEST(ParseSizeRequest, BadValuesAreErrorsNamingTheFlag) {
+  core::Result<plan::SizeRequest> q = ParseSizeRequest("15X", "0", "8,a");
+  ASSERT_FALSE(q.ok());
+  const std::string text = q.diagnostics().Format();
+  EXPECT_NE(text.find("--tokens: \"15X\""), std::string::npos) << text;
+  EXPECT_NE(text.find("--days: \"0\": must be more than 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("--chips: \"a\" in \"8,a\""), std::string::npos) << text;
+}
+
+TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
+  PlanRequest q;
+  q.model = "llama3-8b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 256;
+  q.tp = "1,2";
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  plan::SizeRequest request;
+  request.tokens = 1e12;
+  request.chips = {8, 64, 256};
+  plan::SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<plan::SizeResult> r =
+      plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const nlohmann::json j = nlohmann::json::parse(SizeJson(r.value()));
+  EXPECT_EQ(j["schema"], "fathom.size/1");
+  EXPECT_EQ(j["chosen_chips"], 8);  // no deadline: the fewest chips with a plan
+  ASSERT_EQ(j["rows"].size(), 3u);
+  EXPECT_GT(j["rows"][2]["best"]["tokens_per_s"].get<double>(),
+            j["rows"][0]["best"]["tokens_per_s"].get<double>());
+  EXPECT_NE(SizeText(r.value()).find("  >      8 "), std::string::npos) << SizeText(r.value());
+}
+
 }  // namespace
 }  // namespace fathom::io

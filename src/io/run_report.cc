@@ -17,47 +17,6 @@ namespace {
 using nlohmann::ordered_json;
 using reliability::Effect;
 
-// Seconds as the largest readable unit: "54.0 d", "3.09 h", "7.8 min", "2.84 s".
-std::string Duration(double s) {
-  if (s >= 2 * 86400) return fmt::format("{:.1f} d", s / 86400);
-  if (s >= 2 * 3600) return fmt::format("{:.2f} h", s / 3600);
-  if (s >= 120) return fmt::format("{:.1f} min", s / 60);
-  return core::FormatSeconds(s);
-}
-
-std::string Count(double v) {
-  if (v >= 1e12) return fmt::format("{:.2f}T", v / 1e12);
-  if (v >= 1e9) return fmt::format("{:.2f}B", v / 1e9);
-  if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
-  return fmt::format("{:.0f}", v);
-}
-
-// US dollars: "$339.2M", "$48.1k", "$12.29".
-std::string Usd(double v) {
-  if (v >= 1e9) return fmt::format("${:.2f}B", v / 1e9);
-  if (v >= 1e6) return fmt::format("${:.1f}M", v / 1e6);
-  if (v >= 1e4) return fmt::format("${:.1f}k", v / 1e3);
-  return fmt::format("${:.2f}", v);
-}
-
-constexpr double kJoulesPerKwh = 3.6e6;
-
-// Joules as watt-hours with an SI prefix and three significant digits: "19.3 GWh",
-// "412 MWh", "8.20 kWh" (the prefix chosen after rounding, so 999.96 kWh is "1.00 MWh").
-std::string Energy(double joules) {
-  double v = joules / 3600;
-  const char* prefixes[] = {"", "k", "M", "G", "T"};
-  size_t p = 0;
-  auto rounded = [&] { return std::stod(fmt::format("{:.3g}", v)); };
-  while (p + 1 < std::size(prefixes) && rounded() >= 1000) {
-    v /= 1000;
-    ++p;
-  }
-  const double r = rounded();
-  const int decimals = r >= 100 ? 0 : r >= 10 ? 1 : 2;
-  return fmt::format("{:.{}f} {}Wh", r, decimals, prefixes[p]);
-}
-
 struct ClassRow {
   const reliability::ClassReport* report;
   const FailureConfig* config;
@@ -104,10 +63,11 @@ std::string RunReportText(const RunResult& r) {
   line("step time", fmt::format("{} (MFU {})", core::FormatSeconds(s.step_time_s), Pct(s.mfu)));
   const double steps = r.spec.steps;
   if (r.training.duration_s > 0) {
-    line("training", fmt::format("a {} window: {} steps, {} tokens done in it",
-                                 Duration(r.training.duration_s), Count(steps), Count(r.tokens)));
+    line("training",
+         fmt::format("a {} window: {} steps, {} tokens done in it", Duration(r.training.duration_s),
+                     ShortCount(steps), ShortCount(r.tokens)));
   } else {
-    line("training", fmt::format("{} steps, {} tokens", Count(steps), Count(r.tokens)));
+    line("training", fmt::format("{} steps, {} tokens", ShortCount(steps), ShortCount(r.tokens)));
   }
   line("ideal time to train", Duration(a.ideal_time_s));
   line("expected time to train", Duration(a.expected_time_s));
@@ -176,7 +136,7 @@ std::string RunReportText(const RunResult& r) {
        fmt::format("{} / {} after the start", Duration(d.blocking_s), Duration(d.persist_s)));
   line("  interval", fmt::format("{}{} ({} steps)", Duration(a.interval_s),
                                  r.config.checkpoint.interval_s > 0 ? "" : " (auto: the optimum)",
-                                 Count(a.interval_s / s.step_time_s)));
+                                 ShortCount(a.interval_s / s.step_time_s)));
   line("  Young / Daly / optimum",
        fmt::format("{} / {} / {}", Duration(a.young_s), Duration(a.daly_s), Duration(a.optimum_s)));
   std::string sens;
@@ -205,7 +165,7 @@ std::string RunReportText(const RunResult& r) {
 
   const CostDerivation& c = r.cost;
   out += "\n  cost and energy (over the expected time to train)\n";
-  line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", Count(c.chip_hours), c.chips,
+  line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", ShortCount(c.chip_hours), c.chips,
                                    Duration(c.hours * 3600)));
   if (c.usd_per_chip_hour > 0) {
     line("  price", fmt::format("{} per chip-hour ({}{})", Usd(c.usd_per_chip_hour), c.price_source,

@@ -431,12 +431,13 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
             "recompute " + std::string(parallel::RecomputeName(bp.recompute)));
     outside(has(ax.schedule, bp.schedule) || bp.pp == 1,
             std::string(parallel::ScheduleName(bp.schedule)));
-    outside(bp.sequence_parallel == (bp.tp > 1),
-            bp.sequence_parallel ? "sequence parallelism at tp 1" : "tp > 1 without sequence parallelism");
+    outside(bp.sequence_parallel == (bp.tp > 1), bp.sequence_parallel
+                                                     ? "sequence parallelism at tp 1"
+                                                     : "tp > 1 without sequence parallelism");
     const auto [first, last] = StageSplit(m.layers, bp.pp);
-    outside(first < 0 || (bp.first_stage_layers == first && bp.last_stage_layers == last),
-            "first/last stage layers " + Str(bp.first_stage_layers) + "/" +
-                Str(bp.last_stage_layers));
+    outside(
+        first < 0 || (bp.first_stage_layers == first && bp.last_stage_layers == last),
+        "first/last stage layers " + Str(bp.first_stage_layers) + "/" + Str(bp.last_stage_layers));
     if (result.base_outside.empty()) result.base_outside.push_back("its shape");
   }
   if (compare_base) {

@@ -1,0 +1,87 @@
+#include "plan/size.h"
+
+#include <algorithm>
+
+#include "core/text.h"
+
+namespace fathom::plan {
+
+core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
+                              const SearchSpace& space, const SearchOptions& options) {
+  core::Diagnostics diags;
+  if (!(request.tokens > 0)) {
+    diags.Error("size.tokens", "the tokens to train must be more than 0", "e.g. --tokens 15T");
+  }
+  if (request.deadline_s < 0) diags.Error("size.days", "the deadline must not be negative");
+  std::vector<int64_t> counts = request.chips;
+  if (counts.empty()) {
+    const int64_t step = std::max<int64_t>(1, base.cluster.domain);
+    for (int64_t c = step; c <= base.cluster.chips; c *= 2) counts.push_back(c);
+    if (counts.empty()) counts.push_back(base.cluster.chips);
+  }
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+  for (int64_t c : counts) {
+    if (c < 1) diags.Error("size.chips", "= " + core::WithThousands(c) + ": must be at least 1");
+  }
+  if (diags.HasErrors()) return diags;
+
+  SizeResult result;
+  result.model = base.model.name;
+  result.cluster = base.cluster.name;
+  result.chip = base.cluster.chip.name;
+  result.tokens = request.tokens;
+  result.deadline_s = request.deadline_s;
+  result.global_batch_size = base.plan.global_batch_size;
+  result.seq_len = base.model.seq_len;
+  SearchOptions o = options;
+  o.top = 1;
+  const hardware::ChipSpec& chip = base.cluster.chip;
+  for (int64_t c : counts) {
+    SizeRow row;
+    row.chips = c;
+    auto failed = [&](const core::Diagnostics& d) {
+      for (const core::Diagnostic& x : d.items()) {
+        if (x.severity == core::Severity::kError) {
+          row.why = x.message;
+          break;
+        }
+      }
+      if (row.why.empty()) row.why = "no plan fits";
+      result.rows.push_back(std::move(row));
+    };
+    core::Result<network::ClusterSpec> cluster = Resize(base.cluster, c);
+    if (!cluster.ok()) {
+      failed(cluster.diagnostics());
+      continue;
+    }
+    estimate::Scenario sc = base;
+    sc.cluster = std::move(cluster).value();
+    core::Result<SearchResult> found = Search(sc, space, o, false);
+    if (!found.ok() || !found.value().ranked.front().fits) {
+      failed(found.diagnostics());
+      continue;
+    }
+    row.planned = true;
+    row.best = found.value().ranked.front();
+    row.train_s = request.tokens / row.best.tokens_per_s;
+    row.chip_hours = static_cast<double>(c) * row.train_s / 3600;
+    if (chip.usd_per_chip_hour > 0) row.cost_usd = row.chip_hours * chip.usd_per_chip_hour;
+    row.energy_j = static_cast<double>(c) * chip.tdp.value() * row.train_s;
+    row.meets = request.deadline_s == 0 || row.train_s <= request.deadline_s;
+    if (row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());
+    result.rows.push_back(std::move(row));
+  }
+  if (std::none_of(result.rows.begin(), result.rows.end(),
+                   [](const SizeRow& r) { return r.planned; })) {
+    diags.Error("size.chips",
+                "no chip count tried has a plan that fits (" + core::WithThousands(counts.front()) +
+                    " to " + core::WithThousands(counts.back()) +
+                    " chips): " + result.rows.front().why,
+                "try more chips (--chips), or a chip with more memory");
+    return diags;
+  }
+  return core::Result<SizeResult>(std::move(result), std::move(diags));
+}
+
+}  // namespace fathom::plan

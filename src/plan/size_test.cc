@@ -1,0 +1,113 @@
+#include "plan/size.h"
+
+#include <gtest/gtest.h>
+
+#include "model/test_fixtures.h"
+#include "network/test_fixtures.h"
+
+namespace fathom::plan {
+namespace {
+
+estimate::Scenario Llama70BOn(int64_t chips, int global_batch) {
+  estimate::Scenario s;
+  s.name = "size";
+  s.model = model::testing::Llama70B();
+  s.cluster = network::testing::SuperPod(chips);
+  s.plan.global_batch_size = global_batch;
+  s.plan.dp = static_cast<int>(chips);
+  return s;
+}
+
+// A small space so that the test is quick: tp 8, pp 1..8, 1F1B, selective recompute.
+SearchSpace Narrow() {
+  SearchSpace space;
+  space.tp = {8};
+  space.pp = {1, 2, 4, 8};
+  space.schedule = {parallel::Schedule::k1F1B};
+  space.recompute = {parallel::Recompute::kSelective};
+  space.micro_batch_size = {1};
+  return space;
+}
+
+TEST(Size, TheFewestChipsThatMeetTheDeadlineAreChosen) {
+  const estimate::Scenario s = Llama70BOn(4096, 1024);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {256, 512, 1024, 2048, 4096};
+  SearchOptions o;
+  o.simulate_top = 0;
+  // Without a deadline: the fewest chips with a plan.
+  core::Result<SizeResult> free = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(free.ok()) << free.diagnostics().Format();
+  const std::vector<SizeRow>& rows = free.value().rows;
+  ASSERT_EQ(rows.size(), 5u);
+  for (const SizeRow& r : rows) {
+    ASSERT_TRUE(r.planned) << r.chips << ": " << r.why;
+    EXPECT_EQ(r.best.plan.Chips(), r.chips);
+    EXPECT_NEAR(r.train_s, q.tokens / r.best.tokens_per_s, 1e-6 * r.train_s);
+    EXPECT_NEAR(r.chip_hours, static_cast<double>(r.chips) * r.train_s / 3600, 1e-6 * r.chip_hours);
+  }
+  // More chips train faster, with diminishing returns (chip-hours do not fall).
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_LT(rows[i].train_s, rows[i - 1].train_s) << rows[i].chips;
+    EXPECT_GT(rows[i].chip_hours, 0.98 * rows[i - 1].chip_hours) << rows[i].chips;
+  }
+  EXPECT_EQ(free.value().chosen, 0);
+
+  // A deadline between the 1,024- and the 2,048-chip times picks 2,048.
+  q.deadline_s = 0.5 * (rows[2].train_s + rows[3].train_s);
+  core::Result<SizeResult> due = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due.value().chosen, 3);
+  EXPECT_EQ(due.value().rows[3].chips, 2048);
+  EXPECT_FALSE(due.value().rows[2].meets);
+  EXPECT_TRUE(due.value().rows[4].meets);
+
+  // A deadline no count meets: nothing is chosen, every row is still reported.
+  q.deadline_s = 0.5 * rows[4].train_s;
+  core::Result<SizeResult> late = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late.value().chosen, -1);
+  EXPECT_EQ(late.value().rows.size(), 5u);
+}
+
+TEST(Size, CountsWithoutAPlanSayWhy) {
+  const estimate::Scenario s = Llama70BOn(1024, 1024);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {8, 12, 512};
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SizeResult> r = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::vector<SizeRow>& rows = r.value().rows;
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_FALSE(rows[0].planned);  // 70B on 8 GPUs at tp 8 and pp 1: no memory
+  EXPECT_NE(rows[0].why.find("fits"), std::string::npos) << rows[0].why;
+  EXPECT_FALSE(rows[1].planned);  // 12 chips are not whole 8-GPU domains
+  EXPECT_NE(rows[1].why.find("domains"), std::string::npos) << rows[1].why;
+  EXPECT_TRUE(rows[2].planned);
+  EXPECT_EQ(r.value().chosen, 2);
+}
+
+TEST(Size, AutomaticCountsDoubleFromTheDomain) {
+  const estimate::Scenario s = Llama70BOn(256, 256);
+  SizeRequest q;
+  q.tokens = 1e11;
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SizeResult> r = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  std::vector<int64_t> counts;
+  for (const SizeRow& row : r.value().rows) counts.push_back(row.chips);
+  EXPECT_EQ(counts, (std::vector<int64_t>{8, 16, 32, 64, 128, 256}));
+}
+
+TEST(Size, NoTokensIsAnError) {
+  core::Result<SizeResult> r = Size(Llama70BOn(64, 64), {}, Narrow(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics().items().front().key, "size.tokens");
+}
+
+}  // namespace
+}  // namespace fathom::plan
