@@ -46,6 +46,16 @@ bool ScenarioOrParts(const std::string& scenario, const std::string& model,
   return true;
 }
 
+bool WriteFile(const std::string& flag, const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  if (!f) {
+    std::cerr << "error: " << flag << ": cannot write \"" << path << "\"\n";
+    return false;
+  }
+  return true;
+}
+
 struct StepArgs {
   std::string scenario, model, cluster, plan;
   bool json = false;
@@ -58,9 +68,21 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
       !a.scenario.empty() ? fathom::io::LoadScenario(catalog, a.scenario)
                           : fathom::io::LoadParts(catalog, a.model, a.cluster, a.plan);
   if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
-  // auto: the simulator (it models every plan the estimator does).
   const fathom::estimate::Scenario& sc = loaded.value().scenario;
-  const std::string engine = a.engine == "auto" ? "simulate" : a.engine;
+  // auto: the simulator, unless the step is beyond its budget (then the closed form).
+  std::string engine = a.engine == "auto" ? "simulate" : a.engine;
+  if (a.engine == "auto" && fathom::sim::SimulationSize(sc) > fathom::sim::kMaxSimulationSize) {
+    engine = "estimate";
+    Diagnostics note;
+    note.Warning("plan.global_batch_size",
+                 "the step has " + std::to_string(fathom::sim::SimulationSize(sc)) +
+                     " micro-batch layers, more than the simulator's budget of " +
+                     std::to_string(fathom::sim::kMaxSimulationSize) +
+                     "; it is estimated in closed form",
+                 "give --engine estimate to say so, or a larger micro_batch_size to simulate it");
+    fathom::io::Locate(note, loaded.value().where);
+    std::cerr << note.Format();
+  }
   if (!a.trace.empty() && engine != "simulate") {
     std::cerr << "error: --trace needs --engine simulate\n";
     return kUserError;
@@ -75,13 +97,8 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
     return {sim.value().report, sim.diagnostics()};
   };
   fathom::core::Result<fathom::estimate::StepReport> report = run();
-  if (!a.trace.empty() && report.ok()) {
-    std::ofstream f(a.trace, std::ios::binary);
-    f << trace;
-    if (!f) {
-      std::cerr << "error: --trace: cannot write \"" << a.trace << "\"\n";
-      return kUserError;
-    }
+  if (!a.trace.empty() && report.ok() && !WriteFile("--trace", a.trace, trace)) {
+    return kUserError;
   }
   Diagnostics diags = report.diagnostics();
   fathom::io::Locate(diags, loaded.value().where);
@@ -139,16 +156,6 @@ struct PlanArgs {
   std::string csv;        // file to write the ranked plans to
   std::string emit_plan;  // file to write the best plan to
 };
-
-bool WriteFile(const std::string& flag, const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  if (!f) {
-    std::cerr << "error: " << flag << ": cannot write \"" << path << "\"\n";
-    return false;
-  }
-  return true;
-}
 
 int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   fathom::core::Result<fathom::io::LoadedSearch> loaded =

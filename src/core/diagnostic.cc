@@ -48,6 +48,13 @@ bool Diagnostics::HasErrors() const {
   return false;
 }
 
+std::string Diagnostics::FirstError() const {
+  for (const Diagnostic& d : items_) {
+    if (d.severity == Severity::kError) return d.key.empty() ? d.message : d.key + ": " + d.message;
+  }
+  return {};
+}
+
 void Diagnostics::SetFile(const std::string& file) {
   for (Diagnostic& d : items_) {
     if (d.file.empty()) d.file = file;

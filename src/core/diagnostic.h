@@ -35,6 +35,8 @@ class Diagnostics {
   void Append(const Diagnostics& other);
 
   bool HasErrors() const;
+  // "key: message" of the first error, without file or hint; "" when there is none.
+  std::string FirstError() const;
   bool empty() const { return items_.empty(); }
   size_t size() const { return items_.size(); }
   const std::vector<Diagnostic>& items() const { return items_; }

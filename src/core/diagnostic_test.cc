@@ -38,5 +38,14 @@ TEST(Diagnostics, PrefixAndFile) {
   EXPECT_EQ(diags.items()[0].file, "s.yaml");
 }
 
+TEST(Diagnostics, FirstErrorSkipsWarnings) {
+  Diagnostics d;
+  EXPECT_EQ(d.FirstError(), "");
+  d.Warning("plan.sp", "no effect");
+  d.Error("plan.tp", "must divide the heads", "a hint");
+  d.Error("plan.pp", "too many stages");
+  EXPECT_EQ(d.FirstError(), "plan.tp: must divide the heads");
+}
+
 }  // namespace
 }  // namespace fathom::core

@@ -1,5 +1,6 @@
 #include "io/plan_search.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 #include <vector>
@@ -9,7 +10,9 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "io/keys.h"
 #include "io/number_format.h"
+#include "io/plan_format.h"
 
 namespace fathom::io {
 
@@ -47,52 +50,48 @@ void ParseInts(const std::string& text, const char* flag, const char* example,
   }
 }
 
-template <class E, class NameOf>
-void ParseNames(const std::string& text, const char* flag, std::vector<E> all, NameOf name_of,
-                std::vector<E>& out, core::Diagnostics& d) {
+// The choices plan key `key` declares (keys.cc), each with the value its setter stores in
+// `member`: the names are declared once, there.
+template <class E>
+std::vector<std::pair<std::string, E>> DeclaredChoices(const std::string& key,
+                                                       E parallel::ParallelPlan::*member) {
+  std::vector<std::pair<std::string, E>> out;
+  for (const Field<ParallelPlan>& f : PlanFields()) {
+    if (f.info->path != key) continue;
+    for (const std::string& name : f.info->choices) {
+      ParallelPlan p;
+      Value v;
+      v.s = name;
+      f.set(p, v);
+      out.emplace_back(name, p.*member);
+    }
+  }
+  return out;
+}
+
+template <class E>
+void ParseNames(const std::string& text, const char* flag,
+                const std::vector<std::pair<std::string, E>>& choices, std::vector<E>& out,
+                core::Diagnostics& d) {
   if (text.empty()) return;
   std::vector<std::string_view> names;
-  for (E e : all) names.push_back(name_of(e));
+  for (const auto& [name, value] : choices) names.push_back(name);
   for (std::string_view part : SplitList(text)) {
-    bool found = false;
-    for (E e : all) {
-      if (name_of(e) == part) {
-        out.push_back(e);
-        found = true;
-      }
-    }
-    if (!found) {
+    const auto it = std::find_if(choices.begin(), choices.end(),
+                                 [&](const auto& c) { return c.first == part; });
+    if (it == choices.end()) {
       const std::string near = core::DidYouMean(part, names);
       d.Error(flag, "\"" + std::string(part) + "\" is not one of " + core::JoinComma(names),
               near.empty() ? "give comma-separated names" : "did you mean \"" + near + "\"?");
       return;
     }
+    out.push_back(it->second);
   }
-}
-
-ordered_json PlanJson(const ParallelPlan& p) {
-  return {{"tp", p.tp},
-          {"pp", p.pp},
-          {"vp", p.vp},
-          {"dp", p.dp},
-          {"cp", p.cp},
-          {"ep", p.ep},
-          {"etp", p.etp},
-          {"sequence_parallel", p.sequence_parallel},
-          {"micro_batch_size", p.micro_batch_size},
-          {"global_batch_size", p.global_batch_size},
-          {"micro_batches", p.MicroBatches()},
-          {"schedule", parallel::ScheduleName(p.schedule)},
-          {"first_stage_layers", p.first_stage_layers},
-          {"last_stage_layers", p.last_stage_layers},
-          {"zero", p.zero},
-          {"recompute", parallel::RecomputeName(p.recompute)},
-          {"precision", hardware::PrecisionName(p.precision)}};
 }
 
 ordered_json CandidateJson(const plan::Candidate& c) {
   ordered_json j;
-  j["plan"] = PlanJson(c.plan);
+  j["plan"] = PlanJson(c.plan, c.plan.MicroBatches());
   j["step_time_s"] = Round(c.StepTime());
   j["engine"] = c.simulate_s >= 0 ? "simulate" : "estimate";
   j["estimate_step_time_s"] = Round(c.estimate_s);
@@ -106,25 +105,7 @@ ordered_json CandidateJson(const plan::Candidate& c) {
   return j;
 }
 
-// "tp 8 pp 16 (7 + 14 x 8 + 7 layers) vp 2 dp 128 ..." : the plan line of the reports.
-std::string Describe(const ParallelPlan& p) {
-  std::string s = fmt::format("tp {} pp {}", p.tp, p.pp);
-  if (p.first_stage_layers > 0 && p.last_stage_layers > 0) {
-    s += fmt::format(" (first {}, last {} layers)", p.first_stage_layers, p.last_stage_layers);
-  } else if (p.first_stage_layers > 0) {
-    s += fmt::format(" (first {} layers)", p.first_stage_layers);
-  } else if (p.last_stage_layers > 0) {
-    s += fmt::format(" (last {} layers)", p.last_stage_layers);
-  }
-  if (p.vp > 1) s += fmt::format(" vp {}", p.vp);
-  s += fmt::format(" dp {}", p.dp);
-  if (p.cp > 1) s += fmt::format(" cp {}", p.cp);
-  if (p.ep > 1 || p.etp > 1) s += fmt::format(" ep {}", p.ep);
-  s +=
-      fmt::format(", micro-batch {}, {}, zero {}, recompute {}", p.micro_batch_size,
-                  parallel::ScheduleName(p.schedule), p.zero, parallel::RecomputeName(p.recompute));
-  return s;
-}
+std::string Describe(const ParallelPlan& p) { return PlanLine(p, PlanDetail::kShape); }
 
 std::string Count(int64_t n) { return core::WithThousands(n); }
 
@@ -149,15 +130,10 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
       out.space.zero.push_back(part[0] - '0');
     }
   }
-  using parallel::Recompute;
-  using parallel::Schedule;
-  ParseNames(q.recompute, "--recompute",
-             std::vector<Recompute>{Recompute::kNone, Recompute::kSelective, Recompute::kFull},
-             parallel::RecomputeName, out.space.recompute, d);
-  ParseNames(q.schedule, "--schedule",
-             std::vector<Schedule>{Schedule::kGPipe, Schedule::k1F1B, Schedule::kInterleaved,
-                                   Schedule::kZeroBubbleH1, Schedule::kDualPipe},
-             parallel::ScheduleName, out.space.schedule, d);
+  ParseNames(q.recompute, "--recompute", DeclaredChoices("recompute", &ParallelPlan::recompute),
+             out.space.recompute, d);
+  ParseNames(q.schedule, "--schedule", DeclaredChoices("schedule", &ParallelPlan::schedule),
+             out.space.schedule, d);
   if (q.scenario.empty() && q.plan.empty() && q.global_batch <= 0) {
     d.Error("--global-batch", "the global batch is not given",
             "give --global-batch SEQUENCES (e.g. --global-batch 1024), or a base plan with -p");
@@ -206,7 +182,10 @@ std::string SearchText(const plan::SearchResult& r) {
     if (p.name == "estimate") estimated = p.out;
     if (p.name == "simulate") simulated = p.out;
   }
-  const bool memory_pass = r.passes.size() > 2 && r.passes[2].enabled;
+  bool memory_pass = true;
+  for (const plan::PassReport& p : r.passes) {
+    if (p.name == "memory") memory_pass = p.enabled;
+  }
   out += fmt::format(
       "  searched {} plans: {} invalid, {} over the chip's memory{}, {} estimated, {} "
       "simulated\n\n",
@@ -220,12 +199,12 @@ std::string SearchText(const plan::SearchResult& r) {
       out += "        (estimated only from here)\n";
     }
     ++rank;
-    out += fmt::format(
-        "  {:>4}  {:>9}  {:<8}  {:>8}  {:>5}  {:>6}  {:>9}{} {}{}\n", rank,
-        core::FormatSeconds(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate",
-        Count(static_cast<int64_t>(c.tokens_per_s + 0.5)), Pct(c.mfu), Pct(c.bubble_fraction),
-        core::FormatBytes(c.memory_bytes), c.fits ? " " : "!", Describe(c.plan),
-        c.alike > 0 ? fmt::format(" (+{} alike)", Count(c.alike)) : "");
+    out += fmt::format("  {:>4}  {:>9}  {:<8}  {:>8}  {:>5}  {:>6}  {:>9}{} {}{}\n", rank,
+                       Duration(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate",
+                       Count(static_cast<int64_t>(c.tokens_per_s + 0.5)), Pct(c.mfu),
+                       Pct(c.bubble_fraction), core::FormatBytes(c.memory_bytes),
+                       c.fits ? " " : "!", Describe(c.plan),
+                       c.alike > 0 ? fmt::format(" (+{} alike)", Count(c.alike)) : "");
   }
   if (!r.ranked.empty() && !r.ranked.back().fits) {
     out += "  ! does not fit in the chip's memory\n";
@@ -243,11 +222,12 @@ std::string SearchText(const plan::SearchResult& r) {
     const bool both_sim = b.simulate_s >= 0 && best.simulate_s >= 0;
     const double base_t = both_sim ? b.simulate_s : b.estimate_s;
     const double best_t = both_sim ? best.simulate_s : best.estimate_s;
-    out += fmt::format("    {} {}, MFU {}, {} per chip{}", core::FormatSeconds(base_t),
+    out += fmt::format("    {} {}, MFU {}, {} per chip{}", Duration(base_t),
                        both_sim ? "simulated" : "estimated", Pct(b.mfu),
                        core::FormatBytes(b.memory_bytes), b.fits ? "" : " (does not fit)");
     if (b.fits && r.base_rank > 0) {
-      out += fmt::format(", rank {} of {} by estimate", r.base_rank, Count(estimated));
+      out += fmt::format(", rank {} of {} fitting plans by estimate", r.base_rank,
+                         Count(r.fitting_estimated));
     }
     out += "\n";
     if (best_t < base_t) {
@@ -444,7 +424,7 @@ std::string SizeText(const plan::SizeResult& r) {
       continue;
     }
     out += fmt::format("  {}{:>7}  {:>9}  {:>10}  {:>5}  {:>8.4g}  {:>11}  {:>10}  {:>8}  {}\n",
-                       mark, Count(row.chips), core::FormatSeconds(row.best.StepTime()),
+                       mark, Count(row.chips), Duration(row.best.StepTime()),
                        Count(static_cast<int64_t>(row.best.tokens_per_s + 0.5)), Pct(row.best.mfu),
                        row.train_s / 86400, Count(static_cast<int64_t>(row.chip_hours + 0.5)),
                        row.cost_usd >= 0 ? Usd(row.cost_usd) : std::string("-"),

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
 #include "io/test_catalog.h"
@@ -56,6 +57,39 @@ TEST(PlanYaml, ReadsBackToTheSamePlan) {
     EXPECT_TRUE(SamePlan(sc.plan, back.value().scenario.plan)) << name << "\n"
                                                                << PlanYaml(sc.plan, "");
     std::remove(file.c_str());
+  }
+}
+
+// Every plan key is written (stragglers aside: a searched plan has none), so that a key
+// added to keys.cc cannot silently go missing from --emit-plan.
+TEST(PlanYaml, WritesEveryPlanKey) {
+  parallel::ParallelPlan p;
+  // Values that make the conditional keys appear.
+  p.tp = 8;
+  p.pp = 4;
+  p.vp = 2;
+  p.cp = 2;
+  p.ep = 8;
+  p.etp = 2;
+  p.moe_max_domains = 4;
+  p.first_stage_layers = 3;
+  p.last_stage_layers = 3;
+  p.recompute_norm_mla_up = true;
+  p.precision = hardware::Precision::kFp8;
+  const YAML::Node doc = YAML::Load(PlanYaml(p, "test"));
+  for (const KeyInfo& k : Keys(Section::kPlan)) {
+    if (k.path.rfind("stragglers.", 0) == 0) continue;
+    YAML::Node node = YAML::Clone(doc);
+    std::string rest = k.path;
+    bool found = true;
+    while (found && !rest.empty()) {
+      const size_t dot = rest.find('.');
+      const std::string part = rest.substr(0, dot);
+      found = node.IsMap() && node[part].IsDefined();
+      if (found) node = node[part];
+      rest = dot == std::string::npos ? "" : rest.substr(dot + 1);
+    }
+    EXPECT_TRUE(found) << "plan." << k.path << " is not written by PlanYaml";
   }
 }
 

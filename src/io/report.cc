@@ -9,6 +9,7 @@
 
 #include "core/text.h"
 #include "io/number_format.h"
+#include "io/plan_format.h"
 
 namespace fathom::io {
 
@@ -27,20 +28,6 @@ std::vector<const estimate::OpSummary*> SlowestFirst(const std::vector<estimate:
               return a->name != b->name ? a->name < b->name : a->phase < b->phase;
             });
   return sorted;
-}
-
-std::string PlanLine(const parallel::ParallelPlan& p) {
-  std::string s = fmt::format("tp {} pp {}", p.tp, p.pp);
-  if (p.vp > 1) s += fmt::format(" vp {}", p.vp);
-  s += fmt::format(" dp {}", p.dp);
-  if (p.cp > 1) s += fmt::format(" cp {} ({})", p.cp, parallel::CpCommName(p.cp_comm));
-  if (p.ep > 1 || p.etp > 1) s += fmt::format(" ep {} etp {}", p.ep, p.etp);
-  s += p.sequence_parallel ? " +sp" : "";
-  s += fmt::format(", micro-batch {}, global batch {}, {}, zero {}, recompute {}, {}",
-                   p.micro_batch_size, p.global_batch_size, parallel::ScheduleName(p.schedule),
-                   p.zero, parallel::RecomputeName(p.recompute),
-                   hardware::PrecisionName(p.precision));
-  return s;
 }
 
 // "rail_fat_tree 8/256/1024" (the hierarchy's blocks), "+ 8 planes" when there are several.
@@ -98,7 +85,7 @@ std::string StepReportText(const estimate::StepReport& r) {
   };
   out += fmt::format("{}: {} on {} ({} x {})\n", r.scenario.empty() ? "step" : r.scenario, r.model,
                      r.cluster, r.chips, r.chip);
-  out += "  plan: " + PlanLine(r.plan) + "\n\n";
+  out += "  plan: " + PlanLine(r.plan, PlanDetail::kFull) + "\n\n";
   line("step time", core::FormatSeconds(r.step_time_s));
   line("tokens/s", fmt::format("{:.0f} ({:.1f} per chip)", r.tokens_per_s,
                                r.tokens_per_s / static_cast<double>(r.chips)));
@@ -218,22 +205,7 @@ std::string StepReportJson(const estimate::StepReport& r) {
   j["chip"] = r.chip;
   j["chips"] = r.chips;
   const parallel::ParallelPlan& p = r.plan;
-  j["plan"] = {{"tp", p.tp},
-               {"pp", p.pp},
-               {"vp", p.vp},
-               {"dp", p.dp},
-               {"cp", p.cp},
-               {"cp_comm", parallel::CpCommName(p.cp_comm)},
-               {"ep", p.ep},
-               {"etp", p.etp},
-               {"sequence_parallel", p.sequence_parallel},
-               {"micro_batch_size", p.micro_batch_size},
-               {"global_batch_size", p.global_batch_size},
-               {"micro_batches", r.micro_batches},
-               {"schedule", parallel::ScheduleName(p.schedule)},
-               {"zero", p.zero},
-               {"recompute", parallel::RecomputeName(p.recompute)},
-               {"precision", hardware::PrecisionName(p.precision)}};
+  j["plan"] = PlanJson(p, r.micro_batches);
   j["parameters"] = Round(r.parameters);
   j["active_parameters"] = Round(r.active_parameters);
   j["step_time_s"] = Round(r.step_time_s);

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
-#include <thread>
 
+#include "core/check.h"
+#include "core/parallel.h"
 #include "core/text.h"
 #include "core/units.h"
 #include "parallel/memory.h"
@@ -48,22 +50,14 @@ class Stopwatch {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-// Runs fn(i) for i in [0, n) on `threads` threads; each i is independent.
-template <class Fn>
-void ParallelFor(int64_t n, int threads, const Fn& fn) {
-  const int64_t t = std::max<int64_t>(1, std::min<int64_t>(threads, n));
-  if (t == 1) {
-    for (int64_t i = 0; i < n; ++i) fn(i);
-    return;
+// The values in their first order, each once.
+template <class T>
+std::vector<T> Distinct(const std::vector<T>& values) {
+  std::vector<T> out;
+  for (const T& v : values) {
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
   }
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<size_t>(t));
-  for (int64_t k = 0; k < t; ++k) {
-    pool.emplace_back([&fn, k, t, n] {
-      for (int64_t i = k; i < n; i += t) fn(i);
-    });
-  }
-  for (std::thread& th : pool) th.join();
+  return out;
 }
 
 struct Axes {
@@ -80,37 +74,68 @@ struct PipelineChoice {
   int vp = 1;
 };
 
-std::vector<PipelineChoice> PipelineChoices(const model::ModelSpec& m, const SearchSpace& space,
-                                            int64_t ranks, const std::vector<Schedule>& schedules) {
-  std::vector<int> pps = space.pp;
-  if (pps.empty()) pps = Divisors(ranks, m.layers);
+// The pipeline shapes of `ranks` = chips / (tp x cp) ranks. Values given for pp and vp
+// that cannot be used are noted in `skipped` (one message each).
+std::vector<PipelineChoice> PipelineChoices(
+    const model::ModelSpec& m, const SearchSpace& space, int64_t ranks,
+    const std::vector<Schedule>& schedules,
+    std::set<std::pair<std::string, std::string>>& skipped) {
+  const bool pp_given = !space.pp.empty();
+  const std::vector<int> pps = pp_given ? space.pp : Divisors(ranks, m.layers);
+  auto has = [&](Schedule x) {
+    return std::find(schedules.begin(), schedules.end(), x) != schedules.end();
+  };
   std::vector<PipelineChoice> out;
   for (int pp : pps) {
-    if (pp < 1 || ranks % pp != 0) continue;
+    if (ranks % pp != 0) continue;  // another tp x cp may use it
     const auto [first, last] = StageSplit(m.layers, pp);
-    if (first < 0) continue;
-    const int middle = (m.layers + pp - 1) / pp;  // layers of a middle stage
-    if (pp == 1) {
-      out.push_back({1, 0, 0, Schedule::k1F1B, 1});
+    if (first < 0) {
+      skipped.insert({"search.pp", "pp " + Str(pp) + " cannot split the " + Str(m.layers) +
+                                       " layers (more stages than layers, or the first and "
+                                       "last stages lighter by more than half a stage)"});
       continue;
     }
-    for (Schedule s : schedules) {
-      if (s != Schedule::kInterleaved) {
-        out.push_back({pp, first, last, s, 1});
+    const int middle = (m.layers + pp - 1) / pp;  // layers of a middle stage
+    if (pp == 1) {
+      // No pipeline: the schedule does not matter, but one that needs pp >= 2 excludes it.
+      const Schedule one = has(Schedule::k1F1B)           ? Schedule::k1F1B
+                           : has(Schedule::kGPipe)        ? Schedule::kGPipe
+                           : has(Schedule::kZeroBubbleH1) ? Schedule::kZeroBubbleH1
+                                                          : Schedule::kInterleaved;
+      if (one == Schedule::kInterleaved) {
+        if (pp_given) {
+          skipped.insert({"search.pp", "pp 1 needs one of the schedules 1f1b, gpipe or zb-h1"});
+        }
         continue;
       }
+      out.push_back({1, 0, 0, one, 1});
+      continue;
+    }
+    for (Schedule sch : schedules) {
+      if (sch != Schedule::kInterleaved) {
+        out.push_back({pp, first, last, sch, 1});
+        continue;
+      }
+      // Every chunk needs a layer, the lighter first and last stages' too.
+      const int most =
+          std::min(middle, std::min(first > 0 ? first : middle, last > 0 ? last : middle));
       std::vector<int> vps = space.vp;
       if (vps.empty()) {
-        // Every chunk needs a layer, the lighter first and last stages' too.
-        const int most =
-            std::min(middle, std::min(first > 0 ? first : middle, last > 0 ? last : middle));
         for (int v = 2; v <= most; ++v) {
           if (middle % v == 0) vps.push_back(v);
         }
       }
       for (int v : vps) {
-        if (v < 2 || middle % v != 0) continue;
-        out.push_back({pp, first, last, s, v});
+        if (v < 2 || middle % v != 0 || v > most) {
+          skipped.insert({"search.vp", "vp " + Str(v) + " at pp " + Str(pp) +
+                                           ": the interleaved schedule needs vp >= 2 dividing a "
+                                           "middle stage's " +
+                                           Str(middle) +
+                                           " layers, and no more "
+                                           "than the first and last stages hold"});
+          continue;
+        }
+        out.push_back({pp, first, last, sch, v});
       }
     }
   }
@@ -176,24 +201,27 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   Stopwatch watch;
   // Axes.
   Axes ax;
-  ax.tp = space.tp;
-  if (ax.tp.empty()) ax.tp = PowersOfTwo(std::min(cl.domain, m.heads));
-  ax.cp = space.cp;
-  if (ax.cp.empty()) ax.cp = PowersOfTwo(std::max(1, m.seq_len / 4096));
-  ax.mbs = space.micro_batch_size;
-  if (ax.mbs.empty()) ax.mbs = {1, 2, 4, 8};
-  ax.zero = space.zero;
-  if (ax.zero.empty()) ax.zero = {1, 3};
-  ax.recompute = space.recompute;
-  if (ax.recompute.empty())
-    ax.recompute = {Recompute::kNone, Recompute::kSelective, Recompute::kFull};
-  ax.schedule = space.schedule;
-  if (ax.schedule.empty()) ax.schedule = {Schedule::k1F1B, Schedule::kInterleaved};
+  ax.tp = Distinct(space.tp.empty() ? PowersOfTwo(std::min(cl.domain, m.heads)) : space.tp);
+  ax.cp = Distinct(space.cp.empty() ? PowersOfTwo(std::max(1, m.seq_len / 4096)) : space.cp);
+  ax.mbs = Distinct(space.micro_batch_size.empty() ? std::vector<int>{1, 2, 4, 8}
+                                                   : space.micro_batch_size);
+  ax.zero = Distinct(space.zero.empty() ? std::vector<int>{1, 3} : space.zero);
+  ax.recompute = Distinct(
+      space.recompute.empty()
+          ? std::vector<Recompute>{Recompute::kNone, Recompute::kSelective, Recompute::kFull}
+          : space.recompute);
+  ax.schedule = Distinct(space.schedule.empty()
+                             ? std::vector<Schedule>{Schedule::k1F1B, Schedule::kInterleaved}
+                             : space.schedule);
+  SearchSpace given = space;  // pp, vp and ep as given, each value once
+  given.pp = Distinct(space.pp);
+  given.vp = Distinct(space.vp);
+  given.ep = Distinct(space.ep);
   using Axis = std::pair<const char*, const std::vector<int>*>;
   for (const auto& [key, values] :
        {Axis{"search.tp", &ax.tp}, Axis{"search.cp", &ax.cp},
-        Axis{"search.micro_batch_size", &ax.mbs}, Axis{"search.pp", &space.pp},
-        Axis{"search.vp", &space.vp}, Axis{"search.ep", &space.ep}}) {
+        Axis{"search.micro_batch_size", &ax.mbs}, Axis{"search.pp", &given.pp},
+        Axis{"search.vp", &given.vp}, Axis{"search.ep", &given.ep}}) {
     for (int v : *values) {
       if (v < 1) diags.Error(key, "= " + Str(v) + ": each value must be at least 1");
     }
@@ -217,80 +245,91 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
                   "real ZeRO 2 with several micro-batches reduces after every micro-batch",
                   "compare ZeRO 2 plans with their ZeRO 1 and ZeRO 3 neighbours");
   }
+  if (!given.vp.empty() && std::find(ax.schedule.begin(), ax.schedule.end(),
+                                     Schedule::kInterleaved) == ax.schedule.end()) {
+    diags.Warning("search.vp", "vp is searched only with the interleaved schedule, which is not",
+                  "add interleaved to the schedules");
+  }
 
   // Enumerate.
   const ParallelPlan& bp = base.plan;
   bool base_enumerated = false;
   std::vector<ParallelPlan> plans;
+  std::set<std::pair<std::string, std::string>> skipped;
   int64_t count = 0;
-  for (int tp : ax.tp) {
-    for (int cp : ax.cp) {
-      const int64_t tc = int64_t{tp} * cp;
-      if (chips % tc != 0) continue;
-      for (const PipelineChoice& pc : PipelineChoices(m, space, chips / tc, ax.schedule)) {
-        const int64_t dp = chips / (tc * pc.pp);
-        std::vector<int> eps = space.ep;
-        if (eps.empty()) {
-          eps = m.moe.IsMoe() ? PowersOfTwo(m.moe.experts) : std::vector<int>{1};
-          std::erase_if(eps, [&](int e) {
-            return m.moe.experts % e != 0 || (tc * dp) % (int64_t{e} * base.plan.etp) != 0;
-          });
-        }
-        for (int ep : eps) {
-          for (int mbs : ax.mbs) {
-            for (int zero : ax.zero) {
-              for (Recompute rc : ax.recompute) {
-                if (++count > options.max_plans) continue;
-                ParallelPlan p = base.plan;
-                p.tp = tp;
-                p.cp = cp;
-                p.pp = pc.pp;
-                p.vp = pc.vp;
-                p.schedule = pc.schedule;
-                p.first_stage_layers = pc.first;
-                p.last_stage_layers = pc.last;
-                p.dp = static_cast<int>(dp);
-                p.ep = ep;
-                p.micro_batch_size = mbs;
-                p.zero = zero;
-                p.recompute = rc;
-                p.sequence_parallel = tp > 1;
-                p.stragglers = {};
-                base_enumerated = base_enumerated ||
-                                  (compare_base && p.tp == bp.tp && p.cp == bp.cp &&
-                                   p.pp == bp.pp && p.vp == bp.vp && p.schedule == bp.schedule &&
-                                   p.first_stage_layers == bp.first_stage_layers &&
-                                   p.last_stage_layers == bp.last_stage_layers && p.dp == bp.dp &&
-                                   p.ep == bp.ep && p.micro_batch_size == bp.micro_batch_size &&
-                                   p.zero == bp.zero && p.recompute == bp.recompute &&
-                                   p.sequence_parallel == bp.sequence_parallel);
-                plans.push_back(std::move(p));
+  auto enumerate = [&]() {
+    for (int tp : ax.tp) {
+      for (int cp : ax.cp) {
+        const int64_t tc = int64_t{tp} * cp;
+        if (chips % tc != 0) continue;
+        for (const PipelineChoice& pc :
+             PipelineChoices(m, given, chips / tc, ax.schedule, skipped)) {
+          const int64_t dp = chips / (tc * pc.pp);
+          std::vector<int> eps = given.ep;
+          if (eps.empty()) {
+            eps = m.moe.IsMoe() ? PowersOfTwo(m.moe.experts) : std::vector<int>{1};
+            std::erase_if(eps, [&](int e) {
+              return m.moe.experts % e != 0 || (tc * dp) % (int64_t{e} * bp.etp) != 0;
+            });
+          }
+          for (int ep : eps) {
+            for (int mbs : ax.mbs) {
+              for (int zero : ax.zero) {
+                for (Recompute rc : ax.recompute) {
+                  if (++count > options.max_plans) return false;
+                  ParallelPlan p = bp;
+                  p.tp = tp;
+                  p.cp = cp;
+                  p.pp = pc.pp;
+                  p.vp = pc.vp;
+                  p.schedule = pc.schedule;
+                  p.first_stage_layers = pc.first;
+                  p.last_stage_layers = pc.last;
+                  p.dp = static_cast<int>(dp);
+                  p.ep = ep;
+                  p.micro_batch_size = mbs;
+                  p.zero = zero;
+                  p.recompute = rc;
+                  p.sequence_parallel = tp > 1;
+                  p.stragglers = {};
+                  FATHOM_CHECK(p.Chips() == chips, "an enumerated plan off the chip count");
+                  base_enumerated = base_enumerated ||
+                                    (compare_base && p.tp == bp.tp && p.cp == bp.cp &&
+                                     p.pp == bp.pp && p.vp == bp.vp && p.schedule == bp.schedule &&
+                                     p.first_stage_layers == bp.first_stage_layers &&
+                                     p.last_stage_layers == bp.last_stage_layers && p.dp == bp.dp &&
+                                     p.ep == bp.ep && p.micro_batch_size == bp.micro_batch_size &&
+                                     p.zero == bp.zero && p.recompute == bp.recompute &&
+                                     p.sequence_parallel == bp.sequence_parallel);
+                  plans.push_back(std::move(p));
+                }
               }
             }
           }
         }
       }
     }
-  }
-  if (count > options.max_plans) {
-    diags.Error(
-        "search",
-        "the search space holds " + Str(count) + " plans, more than " + Str(options.max_plans),
-        "narrow it: list the values of tp, pp, cp, micro_batch_size, zero or recompute");
+    return true;
+  };
+  if (!enumerate()) {
+    diags.Error("search", "the search space holds more than " + Str(options.max_plans) + " plans",
+                "narrow it: list the values of tp, pp, cp, micro_batch_size, zero or recompute");
     return diags;
   }
+  for (const auto& [key, message] : skipped) diags.Warning(key, message + "; skipped");
   result.passes.push_back({"enumerate", true, 0, count, watch.Lap()});
   if (plans.empty()) {
     diags.Error("search",
-                "no plan of the search space multiplies out to the " + Str(chips) + " chips",
-                "tp x cp x pp must divide the chip count; check the values given for tp, cp "
-                "and pp");
+                "no plan of the search space fits the " + Str(chips) +
+                    " chips: tp x cp x pp divides the chip count for none of them, or their "
+                    "pipeline shapes were skipped",
+                "check the values given for tp, cp, pp, vp and the schedules");
     return diags;
   }
 
   // Validate.
   std::vector<core::Diagnostics> checks(plans.size());
-  ParallelFor(static_cast<int64_t>(plans.size()), options.threads, [&](int64_t i) {
+  core::ParallelFor(static_cast<int64_t>(plans.size()), options.threads, [&](int64_t i) {
     checks[static_cast<size_t>(i)] =
         parallel::ValidatePlan(plans[static_cast<size_t>(i)], m, cl.chip, chips);
   });
@@ -316,53 +355,86 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
     }
   }
   checks = {};
+  plans = {};
   for (auto& [key, r] : rejected) result.rejected.push_back(std::move(r));
   std::stable_sort(result.rejected.begin(), result.rejected.end(),
                    [](const Rejection& a, const Rejection& b) { return a.plans > b.plans; });
   result.passes.push_back(
       {"validate", true, count, static_cast<int64_t>(valid.size()), watch.Lap()});
+  if (valid.empty()) {
+    const std::string why = result.rejected.empty() ? std::string("no plan was valid")
+                                                    : result.rejected.front().key + ": " +
+                                                          result.rejected.front().example;
+    diags.Error("search",
+                "none of the " + Str(count) +
+                    " plans of the search space is valid (most common: " + why + ")",
+                "widen the search space, or change the global batch size");
+    return diags;
+  }
 
   // Memory.
   const model::LayerBlocks blocks = model::BuildLayerBlocks(m);
   const model::ParameterCount counts = model::CountParameters(m, blocks);
   const double capacity = cl.chip.hbm_capacity.value();
-  ParallelFor(static_cast<int64_t>(valid.size()), options.threads, [&](int64_t i) {
+  core::ParallelFor(static_cast<int64_t>(valid.size()), options.threads, [&](int64_t i) {
     Candidate& c = valid[static_cast<size_t>(i)];
     c.memory_bytes =
         parallel::PeakMemory(m, c.plan, counts, parallel::StageLayerMixes(c.plan, m)).total;
     c.fits = c.memory_bytes <= capacity;
   });
   const int64_t before_memory = static_cast<int64_t>(valid.size());
-  double min_memory = 0;
-  for (const Candidate& c : valid) {
-    if (min_memory == 0 || c.memory_bytes < min_memory) min_memory = c.memory_bytes;
-  }
+  double min_memory = valid.front().memory_bytes;
+  for (const Candidate& c : valid) min_memory = std::min(min_memory, c.memory_bytes);
   result.not_fitting =
       std::count_if(valid.begin(), valid.end(), [](const Candidate& c) { return !c.fits; });
-  if (options.memory_pass) {
-    std::erase_if(valid, [](const Candidate& c) { return !c.fits; });
-  }
+  if (options.memory_pass) std::erase_if(valid, [](const Candidate& c) { return !c.fits; });
   result.passes.push_back({"memory", options.memory_pass, before_memory,
                            static_cast<int64_t>(valid.size()), watch.Lap()});
+  const std::string hbm = core::FormatBytes(capacity);
+  if (valid.empty()) {
+    diags.Error("search",
+                "none of the " + Str(before_memory) + " valid plans fits in the " + hbm +
+                    " of a chip (the smallest needs " + core::FormatBytes(min_memory) + ")",
+                "use more chips or a chip with more memory (and, if --zero or --recompute narrowed "
+                "the search, allow ZeRO 3 and full recompute)");
+    return diags;
+  }
 
   // Estimate.
-  std::vector<char> estimated(valid.size(), 0);
-  ParallelFor(static_cast<int64_t>(valid.size()), options.threads, [&](int64_t i) {
+  std::vector<std::string> failed(valid.size());
+  core::ParallelFor(static_cast<int64_t>(valid.size()), options.threads, [&](int64_t i) {
     Candidate& c = valid[static_cast<size_t>(i)];
     estimate::Scenario sc{base.name, base.description, m, cl, c.plan};
     core::Result<estimate::StepReport> r = estimate::Estimate(sc);
-    if (!r.ok()) return;
+    if (!r.ok()) {
+      failed[static_cast<size_t>(i)] = r.diagnostics().FirstError();
+      return;
+    }
     c.estimate_s = r.value().step_time_s;
     Fill(c, r.value());
-    estimated[static_cast<size_t>(i)] = 1;
   });
+  const int64_t to_estimate = static_cast<int64_t>(valid.size());
   {
-    size_t k = 0;
-    std::erase_if(valid, [&](const Candidate&) { return estimated[k++] == 0; });
+    // Keep the estimated plans, in order; note the first failure.
+    size_t kept = 0;
+    int64_t failures = 0;
+    std::string first_failure;
+    for (size_t i = 0; i < valid.size(); ++i) {
+      if (!failed[i].empty()) {
+        if (failures++ == 0) first_failure = failed[i];
+        continue;
+      }
+      if (kept != i) valid[kept] = std::move(valid[i]);
+      ++kept;
+    }
+    valid.resize(kept);
+    if (failures > 0) {
+      diags.Warning("search", Str(failures) + " valid plans could not be estimated; the first: " +
+                                  first_failure);
+    }
   }
-  result.passes.push_back({"estimate", true,
-                           before_memory - (options.memory_pass ? result.not_fitting : 0),
-                           static_cast<int64_t>(valid.size()), watch.Lap()});
+  result.passes.push_back(
+      {"estimate", true, to_estimate, static_cast<int64_t>(valid.size()), watch.Lap()});
   std::stable_sort(valid.begin(), valid.end(), BetterThan);
   // Plans the estimator cannot tell apart (recompute selective under flash attention is
   // recompute none) collapse into the first, which keeps their count.
@@ -383,29 +455,71 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
     valid = std::move(distinct);
   }
 
-  // Simulate.
-  const int64_t to_simulate = std::min<int64_t>(
-      options.simulate_top,
-      std::count_if(valid.begin(), valid.end(), [](const Candidate& c) { return c.fits; }));
-  ParallelFor(to_simulate, options.threads, [&](int64_t i) {
-    Candidate& c = valid[static_cast<size_t>(i)];
-    estimate::Scenario sc{base.name, base.description, m, cl, c.plan};
-    core::Result<sim::SimResult> r = sim::Simulate(sc);
-    if (!r.ok()) return;
-    c.simulate_s = r.value().report.step_time_s;
-    Fill(c, r.value().report);
-  });
-  result.passes.push_back(
-      {"simulate", options.simulate_top > 0, to_simulate, to_simulate, watch.Lap()});
+  // Simulate: the best `simulate_top` estimates; then, since the engines can rank plans
+  // differently, any further plan whose estimate beats the slowest of those simulated
+  // times, up to 4 x simulate_top in all.
+  int64_t simulated = 0, sim_failures = 0;
+  std::string first_sim_failure;
+  auto simulate = [&](const std::vector<size_t>& which) {
+    std::vector<std::string> why(which.size());
+    core::ParallelFor(static_cast<int64_t>(which.size()), options.threads, [&](int64_t k) {
+      Candidate& c = valid[which[static_cast<size_t>(k)]];
+      estimate::Scenario sc{base.name, base.description, m, cl, c.plan};
+      core::Result<sim::SimResult> r = sim::Simulate(sc);
+      if (!r.ok()) {
+        why[static_cast<size_t>(k)] = r.diagnostics().FirstError();
+        return;
+      }
+      c.simulate_s = r.value().report.step_time_s;
+      Fill(c, r.value().report);
+    });
+    for (const std::string& w : why) {
+      if (w.empty()) {
+        ++simulated;
+      } else if (sim_failures++ == 0) {
+        first_sim_failure = w;
+      }
+    }
+  };
+  int64_t tried = 0;
+  if (options.simulate_top > 0) {
+    std::vector<size_t> first_round;
+    for (size_t i = 0;
+         i < valid.size() && first_round.size() < static_cast<size_t>(options.simulate_top); ++i) {
+      if (valid[i].fits) first_round.push_back(i);
+    }
+    simulate(first_round);
+    double slowest = 0;
+    for (size_t i : first_round) slowest = std::max(slowest, valid[i].StepTime());
+    std::vector<size_t> second_round;
+    const size_t cap = 3 * static_cast<size_t>(options.simulate_top);
+    for (size_t i = first_round.empty() ? 0 : first_round.back() + 1;
+         i < valid.size() && second_round.size() < cap; ++i) {
+      if (valid[i].fits && valid[i].estimate_s < slowest) second_round.push_back(i);
+    }
+    simulate(second_round);
+    tried = static_cast<int64_t>(first_round.size() + second_round.size());
+  }
+  if (sim_failures > 0) {
+    diags.Warning("search", Str(sim_failures) +
+                                " of the best plans could not be simulated and keep their "
+                                "estimates; the first: " +
+                                first_sim_failure);
+  }
+  result.passes.push_back({"simulate", options.simulate_top > 0, tried, simulated, watch.Lap()});
 
   // Rank.
   std::stable_sort(valid.begin(), valid.end(), BetterThan);
+  for (size_t i = 1; i < valid.size(); ++i) {
+    FATHOM_CHECK(!BetterThan(valid[i], valid[i - 1]), "the ranked plans are out of order");
+  }
   const int64_t ranked = static_cast<int64_t>(valid.size());
-  // The base's rank counts every estimated plan (alike ones included).
+  // The base's rank counts every fitting estimated plan (alike ones included).
   std::vector<std::pair<double, int64_t>> fitting_times;  // estimated time, plans
-  if (compare_base) {
-    for (const Candidate& c : valid) {
-      if (c.fits) fitting_times.emplace_back(c.estimate_s, 1 + c.alike);
+  for (const Candidate& c : valid) {
+    if (c.fits) {
+      fitting_times.emplace_back(c.estimate_s, 1 + c.alike);
+      result.fitting_estimated += 1 + c.alike;
     }
   }
   if (ranked > options.top) valid.resize(static_cast<size_t>(options.top));
@@ -423,8 +537,8 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
     };
     outside(has(ax.tp, bp.tp), "tp " + Str(bp.tp));
     outside(has(ax.cp, bp.cp), "cp " + Str(bp.cp));
-    outside(space.pp.empty() || has(space.pp, bp.pp), "pp " + Str(bp.pp));
-    outside(space.ep.empty() || has(space.ep, bp.ep), "ep " + Str(bp.ep));
+    outside(given.pp.empty() || has(given.pp, bp.pp), "pp " + Str(bp.pp));
+    outside(given.ep.empty() || has(given.ep, bp.ep), "ep " + Str(bp.ep));
     outside(has(ax.mbs, bp.micro_batch_size), "micro-batch " + Str(bp.micro_batch_size));
     outside(has(ax.zero, bp.zero), "zero " + Str(bp.zero));
     outside(has(ax.recompute, bp.recompute),
@@ -441,52 +555,30 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
     if (result.base_outside.empty()) result.base_outside.push_back("its shape");
   }
   if (compare_base) {
-    result.has_base = true;
     Candidate& b = result.base;
-    b.plan = base.plan;
+    b.plan = bp;
     b.index = -1;
-    estimate::Scenario sc{base.name, base.description, m, cl, base.plan};
+    estimate::Scenario sc{base.name, base.description, m, cl, bp};
     core::Result<estimate::StepReport> r = estimate::Estimate(sc);
     if (r.ok()) {
+      result.has_base = true;
       b.estimate_s = r.value().step_time_s;
       Fill(b, r.value());
-      if (options.simulate_top > 0) {
-        core::Result<sim::SimResult> s = sim::Simulate(sc);
-        if (s.ok()) {
-          b.simulate_s = s.value().report.step_time_s;
-          Fill(b, s.value().report);
+      if (options.simulate_top > 0 && sim::SimulationSize(sc) <= sim::kMaxSimulationSize) {
+        core::Result<sim::SimResult> sr = sim::Simulate(sc);
+        if (sr.ok()) {
+          b.simulate_s = sr.value().report.step_time_s;
+          Fill(b, sr.value().report);
         }
       }
-      // Its rank among the estimated plans, by estimated time.
       int64_t better = 0;
       for (const auto& [t, n] : fitting_times) better += t < b.estimate_s ? n : 0;
       result.base_rank = b.fits ? static_cast<int>(better + 1) : 0;
-    } else {
-      result.has_base = false;
     }
   }
   result.passes.push_back(
       {"compare", compare_base, compare_base ? 1 : 0, result.has_base ? 1 : 0, watch.Lap()});
 
-  if (before_memory == 0) {
-    const std::string why = result.rejected.empty() ? std::string("no plan was valid")
-                                                    : result.rejected.front().key + ": " +
-                                                          result.rejected.front().example;
-    diags.Error("search",
-                "none of the " + Str(count) +
-                    " plans of the search space is valid (most common: " + why + ")",
-                "widen the search space, or change the global batch size");
-    return diags;
-  }
-  const std::string hbm = core::FormatBytes(capacity);
-  if (result.ranked.empty()) {
-    diags.Error("search",
-                "none of the " + Str(before_memory) + " valid plans fits in the " + hbm +
-                    " of a chip (the smallest needs " + core::FormatBytes(min_memory) + ")",
-                "use more chips or a chip with more memory (and, if --zero or --recompute narrowed "
-                "the search, allow ZeRO 3 and full recompute)");
-    return diags;
-  }
   if (!result.ranked.front().fits) {
     diags.Warning("search", "no plan fits in the " + hbm + " of a chip",
                   "use more chips, allow ZeRO 3 and full recompute, or a chip with more memory");

@@ -1,5 +1,6 @@
 // The planner: which parallelism plan trains a model fastest on a cluster, within each
-// chip's memory. DESIGN.md's passes, each named, timed and (but the first) switchable:
+// chip's memory. DESIGN.md's passes, each named and timed; memory and simulate can be
+// switched off (the others are the search itself):
 //
 //   enumerate  every plan of the search space: tp x cp x pp x (schedule, vp) x ep x
 //              micro-batch x ZeRO x recompute, dp = chips / (tp x pp x cp); the rest of the
@@ -11,7 +12,10 @@
 //              depend on their number); plans it cannot tell apart (same time and memory,
 //              as recompute selective and none are under flash attention) collapse into
 //              the first, which counts them
-//   simulate   the event-driven simulator on the best `simulate_top` estimates
+//   simulate   the event-driven simulator on the best `simulate_top` estimates, then on
+//              any further plan whose estimate beats the slowest of those simulated times
+//              (the engines can order close plans differently), up to 4 x simulate_top in
+//              all; a plan beyond the simulator's budget keeps its estimate
 //   rank       simulated plans first by simulated step time, then the rest by estimated
 //              step time; plans that do not fit (memory pass off) after those that do; ties
 //              keep the enumeration order, which puts smaller tp, cp and pp first
@@ -103,7 +107,8 @@ struct SearchResult {
   // simulated when the simulate pass is on. index -1 when there is none.
   Candidate base;
   bool has_base = false;
-  int base_rank = 0;  // its rank among all estimated plans (1 = best); 0 = not among them
+  int base_rank = 0;  // its rank among the fitting estimated plans (1 = best); 0 = it does not fit
+  int64_t fitting_estimated = 0;  // estimated plans that fit, alike ones included
   // What puts the base plan outside the search space ("zero 2", ...); empty when the
   // search enumerated it.
   std::vector<std::string> base_outside;

@@ -41,13 +41,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     SizeRow row;
     row.chips = c;
     auto failed = [&](const core::Diagnostics& d) {
-      for (const core::Diagnostic& x : d.items()) {
-        if (x.severity == core::Severity::kError) {
-          row.why = x.message;
-          break;
-        }
-      }
-      if (row.why.empty()) row.why = "no plan fits";
+      row.why = d.HasErrors() ? d.FirstError() : "no plan fits";
       result.rows.push_back(std::move(row));
     };
     core::Result<network::ClusterSpec> cluster = Resize(base.cluster, c);

@@ -7,11 +7,11 @@
 #include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "core/check.h"
+#include "core/parallel.h"
 #include "reliability/reliability.h"
 
 namespace fathom::reliability {
@@ -343,18 +343,7 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
       }
     }
   };
-  const int n_threads = std::min(threads, trials);
-  if (n_threads <= 1) {
-    work(0, trials);
-  } else {
-    std::vector<std::thread> pool;
-    pool.reserve(static_cast<size_t>(n_threads));
-    for (int k = 0; k < n_threads; ++k) {
-      pool.emplace_back(work, int64_t{trials} * k / n_threads,
-                        int64_t{trials} * (k + 1) / n_threads);
-    }
-    for (std::thread& th : pool) th.join();
-  }
+  core::ParallelBlocks(trials, threads, work);
 
   MonteCarloReport mc;
   mc.trials = trials;

@@ -943,9 +943,30 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
 
 }  // namespace
 
+int64_t SimulationSize(const estimate::Scenario& sc) {
+  const parallel::ParallelPlan& p = sc.plan;
+  const int64_t per_pipeline =
+      p.micro_batch_size > 0 && p.dp > 0
+          ? int64_t{p.global_batch_size} / (int64_t{p.micro_batch_size} * p.dp)
+          : 0;
+  return per_pipeline * (int64_t{sc.model.layers} + sc.model.mtp_layers);
+}
+
 core::Result<SimResult> Simulate(const estimate::Scenario& sc) {
   core::Result<estimate::StepReport> estimated = estimate::Estimate(sc);
   if (!estimated.ok()) return estimated.diagnostics();
+  if (const int64_t size = SimulationSize(sc); size > kMaxSimulationSize) {
+    core::Diagnostics d = estimated.diagnostics();
+    d.Error("plan.global_batch_size",
+            "the simulation would run " + std::to_string(estimated.value().micro_batches) +
+                " micro-batches through " + std::to_string(sc.model.layers + sc.model.mtp_layers) +
+                " layers (" + std::to_string(size) +
+                " units of about 50-100 events), more than "
+                "the simulator's budget of " +
+                std::to_string(kMaxSimulationSize),
+            "use the closed-form estimator (--engine estimate), or a larger micro_batch_size");
+    return d;
+  }
   const workload::StepGraph g = workload::BuildStepGraph(sc.model, sc.plan);
   SimResult out;
   out.report = estimated.value();

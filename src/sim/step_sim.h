@@ -93,6 +93,14 @@ struct SimResult {
   int stages = 0;  // pp; streams are stage · kStreamsPerStage + kind
 };
 
+// The simulation's size: micro-batches per pipeline x (layers + multi-token-prediction
+// modules). Each unit costs about 50 to 100 events (Megatron-LM's 1T plan: 512 x 128 units,
+// 3.2 million events, 330 MB, 0.9 s). Simulate refuses more than kMaxSimulationSize units
+// (about 25 million events), rather than run for minutes and gigabytes; the estimator
+// has no such limit.
+inline constexpr int64_t kMaxSimulationSize = 262144;
+int64_t SimulationSize(const estimate::Scenario& scenario);
+
 // Validates and simulates one step. The report is the estimator's with the simulated step
 // time, breakdown (on the critical rank, that with the most compute) and timeline.
 core::Result<SimResult> Simulate(const estimate::Scenario& scenario);
