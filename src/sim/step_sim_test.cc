@@ -105,6 +105,19 @@ TEST(Simulate, AgreesWithTheEstimatorWithoutOverlap) {
 
 // Where the closed form is not exact the simulator departs from it: FSDP's per-layer
 // gathers also sit in the pipeline's fill and drain, which the estimator leaves out.
+TEST(Simulate, StepsBeyondTheBudgetAreRefusedNotRun) {
+  // GPT-3's 96 layers: 2,730 micro-batches per pipeline are 262,080 units, within the
+  // budget; 2,731 are 262,176, beyond it.
+  estimate::Scenario s = Make(model::testing::Gpt3(), 8, 8, 1, 1, 2730, Schedule::k1F1B);
+  EXPECT_EQ(SimulationSize(s), 2730 * 96);
+  s.plan.global_batch_size = 2731;
+  EXPECT_GT(SimulationSize(s), kMaxSimulationSize);
+  core::Result<SimResult> r = Simulate(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics().items().back().key, "plan.global_batch_size");
+  EXPECT_TRUE(estimate::Estimate(s).ok());  // the closed form has no such limit
+}
+
 TEST(Simulate, FsdpInTheFillAndDrainCostsMoreThanTheClosedForm) {
   estimate::Scenario s =
       NoOverlap(Make(model::testing::Llama405B(), 448, 8, 7, 1, 56, Schedule::k1F1B));
