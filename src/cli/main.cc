@@ -186,7 +186,7 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
 struct SizeArgs {
   fathom::io::PlanRequest request;  // base and axes (chips unused: the counts are below)
   fathom::plan::SearchOptions options;
-  std::string tokens, days, chips;
+  std::string tokens, days, chips, reliability;
   bool json = false;
 };
 
@@ -201,9 +201,12 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
     return PrintDiagnostics(d);
   }
   std::cerr << loaded.diagnostics().Format();
+  fathom::core::Result<fathom::plan::Goodput> goodput =
+      fathom::io::SizeGoodput(catalog, a.request, a.tokens, a.reliability);
+  if (!goodput.ok()) return PrintDiagnostics(goodput.diagnostics());
   const fathom::io::LoadedSearch& s = loaded.value();
   fathom::core::Result<fathom::plan::SizeResult> r =
-      fathom::plan::Size(s.scenario.scenario, q.value(), s.space, a.options);
+      fathom::plan::Size(s.scenario.scenario, q.value(), s.space, a.options, goodput.value());
   if (!r.ok()) return PrintDiagnostics(r.diagnostics());
   std::cerr << r.diagnostics().Format();
   std::cout << (a.json ? fathom::io::SizeJson(r.value()) : fathom::io::SizeText(r.value()));
@@ -342,6 +345,10 @@ int main(int argc, char** argv) {
   size_cmd->add_option("--chips", size.chips,
                        "chip counts to try, e.g. 4096,8192,16384 (default: the domain x 1, 2, 4, "
                        "... up to the cluster's chips)");
+  size_cmd->add_option("--reliability", size.reliability,
+                       "reliability preset (llama3-table5, rsc1, rsc2) or file: expected times "
+                       "with failures, restarts and checkpoints (default: the scenario's "
+                       "reliability section, else ideal times)");
   AddSearchFlags(size_cmd, zq, size.options);
   size_cmd->add_flag("--json", size.json, "emit the fathom.size/1 JSON report");
 

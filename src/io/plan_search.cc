@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "io/keys.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
+#include "io/run.h"
 
 namespace fathom::io {
 
@@ -408,14 +410,42 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
   return q;
 }
 
+core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanRequest& q,
+                                        const std::string& tokens, const std::string& reliability) {
+  RunRequest rq;
+  rq.scenario = q.scenario;
+  rq.model = q.model;
+  rq.cluster = q.cluster;
+  rq.plan = q.plan;
+  rq.tokens = tokens;
+  rq.reliability = reliability;
+  rq.global_batch = q.global_batch;
+  core::Result<LoadedRun> loaded = LoadRun(catalog, rq);
+  if (!loaded.ok()) return loaded.diagnostics();
+  if (!loaded.value().reliability_given) return plan::Goodput{};
+  auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());
+  return plan::Goodput([run](const estimate::Scenario& sc) -> core::Result<double> {
+    LoadedRun r = *run;
+    r.scenario.scenario = sc;
+    RunOptions options;
+    options.monte_carlo = false;
+    core::Result<RunResult> result = EvaluateRun(r, options);
+    if (!result.ok()) return result.diagnostics();
+    const reliability::RunReport& a = result.value().analysis;
+    return a.expected_time_s > 0 ? std::min(1.0, a.ideal_time_s / a.expected_time_s) : 1.0;
+  });
+}
+
 std::string SizeText(const plan::SizeResult& r) {
   std::string out = fmt::format(
       "fathom size: {} on {} ({}), {} tokens, global batch {} x {} tokens", r.model, r.cluster,
       r.chip, ShortCount(r.tokens), Count(r.global_batch_size), Count(r.seq_len));
   out += r.deadline_s > 0 ? ", within " + Duration(r.deadline_s) + "\n\n" : std::string("\n\n");
-  out +=
-      "     chips  step time    tokens/s    MFU      days   chip-hours        cost    energy  "
-      "plan\n";
+  const bool g = r.with_goodput;
+  out += fmt::format(
+      "     chips  step time    tokens/s    MFU  ideal days{}   chip-hours        cost"
+      "    energy  plan\n",
+      g ? "  goodput  expected days" : "");
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const plan::SizeRow& row = r.rows[i];
     const char* mark = static_cast<int>(i) == r.chosen ? ">" : " ";
@@ -423,20 +453,24 @@ std::string SizeText(const plan::SizeResult& r) {
       out += fmt::format("  {}{:>7}  no plan: {}\n", mark, Count(row.chips), row.why);
       continue;
     }
-    out += fmt::format("  {}{:>7}  {:>9}  {:>10}  {:>5}  {:>8.4g}  {:>11}  {:>10}  {:>8}  {}\n",
-                       mark, Count(row.chips), Duration(row.best.StepTime()),
-                       Count(static_cast<int64_t>(row.best.tokens_per_s + 0.5)), Pct(row.best.mfu),
-                       row.train_s / 86400, Count(static_cast<int64_t>(row.chip_hours + 0.5)),
-                       row.cost_usd >= 0 ? Usd(row.cost_usd) : std::string("-"),
-                       row.energy_j > 0 ? Energy(row.energy_j) : std::string("-"),
-                       Describe(row.best.plan));
+    out += fmt::format(
+        "  {}{:>7}  {:>9}  {:>10}  {:>5}  {:>10.4g}{}  {:>11}  {:>10}  {:>8}  {}\n", mark,
+        Count(row.chips), Duration(row.best.StepTime()),
+        Count(static_cast<int64_t>(row.best.tokens_per_s + 0.5)), Pct(row.best.mfu),
+        row.train_s / 86400,
+        g ? fmt::format("  {:>7}  {:>13.4g}", Pct(row.goodput), row.expected_s / 86400)
+          : std::string(),
+        Count(static_cast<int64_t>(row.chip_hours + 0.5)),
+        row.cost_usd >= 0 ? Usd(row.cost_usd) : std::string("-"),
+        row.energy_j > 0 ? Energy(row.energy_j) : std::string("-"), Describe(row.best.plan));
   }
   out += "\n";
   if (r.chosen >= 0) {
     const plan::SizeRow& c = r.rows[static_cast<size_t>(r.chosen)];
-    out += fmt::format("  > {} chips: the fewest that {}: {}, {} chip-hours", Count(c.chips),
-                       r.deadline_s > 0 ? "meet the deadline" : "hold a plan", Duration(c.train_s),
-                       Count(static_cast<int64_t>(c.chip_hours + 0.5)));
+    out +=
+        fmt::format("  > {} chips: the fewest that {}: {}{}, {} chip-hours", Count(c.chips),
+                    r.deadline_s > 0 ? "meet the deadline" : "hold a plan", Duration(c.expected_s),
+                    g ? " expected" : "", Count(static_cast<int64_t>(c.chip_hours + 0.5)));
     out += c.cost_usd >= 0 ? ", " + Usd(c.cost_usd) : "";
     out += "\n";
   } else {
@@ -445,8 +479,13 @@ std::string SizeText(const plan::SizeResult& r) {
         "--global-batch (it bounds data parallelism), or a faster chip\n";
   }
   out +=
-      "  Days are the ideal time to train (no failures, restarts or checkpoints: fathom run adds\n"
-      "  them); cost is at the chip's catalog price, energy the chips' at TDP (an upper bound).\n";
+      g ? "  Expected days add failures, restarts and checkpoints (fathom run's analytic model) to "
+          "the ideal;\n"
+        : "  Days are the ideal time to train, without failures, restarts or checkpoints "
+          "(--reliability adds them);\n";
+  out +=
+      "  chip-hours and cost are over the expected time at the chip's catalog price, energy the "
+      "chips' at TDP (an upper bound).\n";
   return out;
 }
 
@@ -467,7 +506,9 @@ std::string SizeJson(const plan::SizeResult& r) {
       x["why"] = row.why;
     } else {
       x["best"] = CandidateJson(row.best);
-      x["train_time_s"] = Round(row.train_s);
+      x["ideal_train_time_s"] = Round(row.train_s);
+      x["goodput"] = Round(row.goodput);
+      x["expected_train_time_s"] = Round(row.expected_s);
       x["chip_hours"] = Round(row.chip_hours);
       x["cost_usd"] = row.cost_usd >= 0 ? ordered_json(Round(row.cost_usd)) : nullptr;
       x["energy_j"] = row.energy_j > 0 ? ordered_json(Round(row.energy_j)) : nullptr;
@@ -476,6 +517,7 @@ std::string SizeJson(const plan::SizeResult& r) {
     rows.push_back(x);
   }
   j["rows"] = rows;
+  j["with_reliability"] = r.with_goodput;
   j["chosen_chips"] =
       r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
   return j.dump(2) + "\n";

@@ -43,6 +43,12 @@ std::string PlanYaml(const parallel::ParallelPlan& p, const std::string& comment
 // --chips "1024,2048" (counts to try; "" = automatic).
 core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, const std::string& days,
                                                  const std::string& chips);
+// The goodput of `fathom run`'s analytic reliability model (failures, restarts, checkpoints;
+// no Monte Carlo) for plan::Size, from --reliability or the scenario's section; an empty
+// function when neither gives one (the default preset is not applied unasked).
+core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanRequest& q,
+                                        const std::string& tokens,
+                                        const std::string& reliability);
 std::string SizeText(const plan::SizeResult& r);
 std::string SizeJson(const plan::SizeResult& r);
 

@@ -185,6 +185,41 @@ TEST(ParseSizeRequest, BadValuesAreErrorsNamingTheFlag) {
   EXPECT_NE(text.find("--chips: \"a\" in \"8,a\""), std::string::npos) << text;
 }
 
+TEST(SizeGoodput, FromAPresetOrNothing) {
+  PlanRequest q;
+  q.model = "llama3-70b";
+  q.cluster = "meta-24k-h100-roce";
+  q.global_batch = 1024;
+  core::Result<plan::Goodput> none = SizeGoodput(TestCatalog(), q, "15T", "");
+  ASSERT_TRUE(none.ok()) << none.diagnostics().Format();
+  EXPECT_FALSE(static_cast<bool>(none.value()));  // the default preset is not applied unasked
+  core::Result<plan::Goodput> table5 = SizeGoodput(TestCatalog(), q, "15T", "llama3-table5");
+  ASSERT_TRUE(table5.ok()) << table5.diagnostics().Format();
+  ASSERT_TRUE(static_cast<bool>(table5.value()));
+  PlanRequest on4096 = q;
+  on4096.chips = 4096;
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), on4096);
+  ASSERT_TRUE(loaded.ok());
+  estimate::Scenario sc = loaded.value().scenario.scenario;
+  sc.plan.tp = 8;
+  sc.plan.pp = 4;
+  sc.plan.dp = static_cast<int>(sc.cluster.chips / 32);
+  sc.plan.sequence_parallel = true;
+  sc.plan.recompute = parallel::Recompute::kSelective;
+  core::Result<double> g = table5.value()(sc);
+  ASSERT_TRUE(g.ok()) << g.diagnostics().Format();
+  EXPECT_GT(g.value(), 0.5);
+  EXPECT_LT(g.value(), 1.0);
+  // More chips fail more often: the goodput falls.
+  core::Result<network::ClusterSpec> small = plan::Resize(sc.cluster, 1024);
+  ASSERT_TRUE(small.ok());
+  estimate::Scenario fewer = sc;
+  fewer.cluster = small.value();
+  fewer.plan.dp = 1024 / 32;
+  EXPECT_GT(table5.value()(fewer).value(), g.value());
+  EXPECT_FALSE(SizeGoodput(TestCatalog(), q, "15T", "rsc9").ok());
+}
+
 TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
   PlanRequest q;
   q.model = "llama3-8b";

@@ -110,6 +110,7 @@ struct LoadedRun {
   TrainingConfig training;
   ReliabilityConfig reliability;
   std::vector<std::string> notes;  // e.g. the preset used by default
+  bool reliability_given = false;  // by --reliability or the scenario, not the default preset
 };
 
 // What the command line adds to (or puts in place of) the scenario's sections.
@@ -118,6 +119,7 @@ struct RunRequest {
   std::string model, cluster, plan;  // -m -c -p
   std::string tokens;                // --tokens "15T": replaces training's tokens/steps/duration
   std::string reliability;           // --reliability PRESET_OR_FILE: replaces reliability
+  int64_t global_batch = 0;          // without -p: a plan of defaults with this global batch
 };
 
 core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& request);

@@ -200,7 +200,9 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
   ScenarioDraft draft;
   core::Result<LoadedScenario> scenario =
       !request.scenario.empty() ? LoadScenarioKeepingDraft(catalog, request.scenario, draft)
-                                : LoadParts(catalog, request.model, request.cluster, request.plan);
+      : !request.plan.empty() || request.global_batch <= 0
+          ? LoadParts(catalog, request.model, request.cluster, request.plan)
+          : LoadPartsWithDefaultPlan(catalog, request.model, request.cluster, request.global_batch);
   RunLoader loader{catalog, {}, {}, {}};
   if (!scenario.ok()) {
     loader.diags.Append(scenario.diagnostics());
@@ -264,6 +266,7 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
   // Reliability: defaults, then the presets, then the keys given.
   ReliabilityDraft rel;
   ApplyDefaults(ReliabilityFields(), rel);
+  run.reliability_given = !request.reliability.empty() || Given(draft.reliability);
   if (!request.reliability.empty()) {
     loader.LoadReliabilityNode(YAML::Node(request.reliability), "", rel, 0);
   } else if (Given(draft.reliability)) {

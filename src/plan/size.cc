@@ -2,12 +2,14 @@
 
 #include <algorithm>
 
+#include "core/check.h"
 #include "core/text.h"
 
 namespace fathom::plan {
 
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
-                              const SearchSpace& space, const SearchOptions& options) {
+                              const SearchSpace& space, const SearchOptions& options,
+                              const Goodput& goodput) {
   core::Diagnostics diags;
   if (!(request.tokens > 0)) {
     diags.Error("size.tokens", "the tokens to train must be more than 0", "e.g. --tokens 15T");
@@ -34,6 +36,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   result.deadline_s = request.deadline_s;
   result.global_batch_size = base.plan.global_batch_size;
   result.seq_len = base.model.seq_len;
+  result.with_goodput = static_cast<bool>(goodput);
   SearchOptions o = options;
   o.top = 1;
   const hardware::ChipSpec& chip = base.cluster.chip;
@@ -59,10 +62,22 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     row.planned = true;
     row.best = found.value().ranked.front();
     row.train_s = request.tokens / row.best.tokens_per_s;
-    row.chip_hours = static_cast<double>(c) * row.train_s / 3600;
+    if (goodput) {
+      sc.plan = row.best.plan;
+      core::Result<double> g = goodput(sc);
+      if (!g.ok()) {
+        row.planned = false;
+        failed(g.diagnostics());
+        continue;
+      }
+      FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "a goodput outside (0, 1]");
+      row.goodput = g.value();
+    }
+    row.expected_s = row.train_s / row.goodput;
+    row.chip_hours = static_cast<double>(c) * row.expected_s / 3600;
     if (chip.usd_per_chip_hour > 0) row.cost_usd = row.chip_hours * chip.usd_per_chip_hour;
-    row.energy_j = static_cast<double>(c) * chip.tdp.value() * row.train_s;
-    row.meets = request.deadline_s == 0 || row.train_s <= request.deadline_s;
+    row.energy_j = static_cast<double>(c) * chip.tdp.value() * row.expected_s;
+    row.meets = request.deadline_s == 0 || row.expected_s <= request.deadline_s;
     if (row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());
     result.rows.push_back(std::move(row));
   }

@@ -1,9 +1,11 @@
 // Sizing: how many chips train a model on T tokens within D days. For each chip count the
 // planner finds the best plan (plan/search.h) on the cluster resized to that count; the
-// time to train is tokens / tokens per second of that plan, the failure-free ideal
-// (`fathom run` adds failures, restarts and checkpoints). The answer is the fewest chips
-// that meet the deadline, with the chip-hours, the cost at the chip's catalog price and
-// the chips' energy at their TDP (an upper bound) of every count tried.
+// ideal time to train is tokens / tokens per second of that plan. A goodput function (the
+// caller's reliability model: failures, restarts, checkpoints) turns it into the expected
+// wall-clock time; without one the expected time is the ideal. The answer is the fewest
+// chips whose expected time meets the deadline, with the chip-hours, the cost at the
+// chip's catalog price and the chips' energy at their TDP (an upper bound) over the
+// expected time, for every count tried.
 //
 // Chip counts: those given, or the scale-up domain times 1, 2, 4, ... up to the
 // cluster's chips. The global batch stays the base plan's, so data parallelism, and with
@@ -11,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,7 +33,9 @@ struct SizeRow {
   bool planned = false;  // a plan fits; else `why` says what failed
   std::string why;
   Candidate best;
-  double train_s = 0;  // tokens / best.tokens_per_s
+  double train_s = 0;     // ideal: tokens / best.tokens_per_s
+  double goodput = 1;     // ideal / expected time
+  double expected_s = 0;  // train_s / goodput
   double chip_hours = 0;
   double cost_usd = -1;  // -1: the chip has no catalog price
   double energy_j = 0;   // chips x TDP x train time; 0 when the TDP is unknown
@@ -45,9 +50,15 @@ struct SizeResult {
   int seq_len = 0;
   std::vector<SizeRow> rows;  // by chip count
   int chosen = -1;            // the row with the fewest chips that meets the deadline
+  bool with_goodput = false;  // expected times include the goodput function's losses
 };
 
+// The share of wall-clock time a run of `scenario` (the model on the resized cluster with
+// the count's best plan) spends training, in (0, 1].
+using Goodput = std::function<core::Result<double>(const estimate::Scenario& scenario)>;
+
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
-                              const SearchSpace& space, const SearchOptions& options);
+                              const SearchSpace& space, const SearchOptions& options,
+                              const Goodput& goodput = {});
 
 }  // namespace fathom::plan

@@ -103,6 +103,58 @@ TEST(Size, AutomaticCountsDoubleFromTheDomain) {
   EXPECT_EQ(counts, (std::vector<int64_t>{8, 16, 32, 64, 128, 256}));
 }
 
+TEST(Size, GoodputStretchesTheTimeAndCanMoveTheChoice) {
+  const estimate::Scenario s = Llama70BOn(4096, 1024);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {1024, 2048, 4096};
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SizeResult> ideal = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(ideal.ok());
+  const std::vector<SizeRow>& rows = ideal.value().rows;
+  EXPECT_FALSE(ideal.value().with_goodput);
+  EXPECT_EQ(rows[0].expected_s, rows[0].train_s);
+  // A deadline the 1,024 chips meet ideally but not at half goodput.
+  q.deadline_s = 1.5 * rows[0].train_s;
+  auto half = [](const estimate::Scenario& sc) -> core::Result<double> {
+    return sc.cluster.chips >= 2048 ? 0.9 : 0.5;
+  };
+  core::Result<SizeResult> real = Size(s, q, Narrow(), o, half);
+  ASSERT_TRUE(real.ok()) << real.diagnostics().Format();
+  EXPECT_TRUE(real.value().with_goodput);
+  const SizeRow& first = real.value().rows[0];
+  EXPECT_EQ(first.goodput, 0.5);
+  EXPECT_DOUBLE_EQ(first.expected_s, 2 * first.train_s);
+  EXPECT_DOUBLE_EQ(first.chip_hours, 1024 * first.expected_s / 3600);
+  EXPECT_FALSE(first.meets);
+  EXPECT_EQ(real.value().chosen, 1);
+  EXPECT_EQ(Size(s, q, Narrow(), o).value().chosen, 0);
+}
+
+TEST(Size, AGoodputErrorMarksTheRow) {
+  const estimate::Scenario s = Llama70BOn(1024, 1024);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {512, 1024};
+  SearchOptions o;
+  o.simulate_top = 0;
+  auto picky = [](const estimate::Scenario& sc) -> core::Result<double> {
+    if (sc.cluster.chips == 512) {
+      core::Diagnostics d;
+      d.Error("reliability", "no failure rates for this size");
+      return d;
+    }
+    return 0.95;
+  };
+  core::Result<SizeResult> r = Size(s, q, Narrow(), o, picky);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r.value().rows[0].planned);
+  EXPECT_EQ(r.value().rows[0].why, "reliability: no failure rates for this size");
+  EXPECT_TRUE(r.value().rows[1].planned);
+  EXPECT_EQ(r.value().chosen, 1);
+}
+
 TEST(Size, NoTokensIsAnError) {
   core::Result<SizeResult> r = Size(Llama70BOn(64, 64), {}, Narrow(), {});
   ASSERT_FALSE(r.ok());
