@@ -153,9 +153,19 @@ struct PlanArgs {
   bool json = false;
   bool no_memory_pass = false;
   bool timings = false;
-  std::string csv;        // file to write the ranked plans to
-  std::string emit_plan;  // file to write the best plan to
+  std::string csv;                                     // file to write the ranked plans to
+  std::string emit_plan;                               // file to write the best plan to
+  bool top_given = false, simulate_top_given = false;  // else the search section's, if any
 };
+
+// The scenario's search section supplies the options the command line leaves out.
+void ApplySearchSection(const fathom::io::SearchConfig& file, bool top_given,
+                        bool simulate_top_given, bool memory_pass_given,
+                        fathom::plan::SearchOptions& options) {
+  if (!top_given && file.top) options.top = *file.top;
+  if (!simulate_top_given && file.simulate_top) options.simulate_top = *file.simulate_top;
+  if (!memory_pass_given && file.memory_pass) options.memory_pass = *file.memory_pass;
+}
 
 int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   fathom::core::Result<fathom::io::LoadedSearch> loaded =
@@ -164,6 +174,7 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   std::cerr << loaded.diagnostics().Format();
   a.options.memory_pass = !a.no_memory_pass;
   const fathom::io::LoadedSearch& s = loaded.value();
+  ApplySearchSection(s.config, a.top_given, a.simulate_top_given, a.no_memory_pass, a.options);
   fathom::core::Result<fathom::plan::SearchResult> result =
       fathom::plan::Search(s.scenario.scenario, s.space, a.options, s.whole_plan);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
@@ -188,6 +199,7 @@ struct SizeArgs {
   fathom::plan::SearchOptions options;
   std::string tokens, days, chips, reliability;
   bool json = false;
+  bool simulate_top_given = false;
 };
 
 int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
@@ -205,8 +217,10 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
       fathom::io::SizeGoodput(catalog, a.request, a.tokens, a.reliability);
   if (!goodput.ok()) return PrintDiagnostics(goodput.diagnostics());
   const fathom::io::LoadedSearch& s = loaded.value();
+  fathom::plan::SearchOptions options = a.options;
+  ApplySearchSection(s.config, true, a.simulate_top_given, false, options);
   fathom::core::Result<fathom::plan::SizeResult> r =
-      fathom::plan::Size(s.scenario.scenario, q.value(), s.space, a.options, goodput.value());
+      fathom::plan::Size(s.scenario.scenario, q.value(), s.space, options, goodput.value());
   if (!r.ok()) return PrintDiagnostics(r.diagnostics());
   std::cerr << r.diagnostics().Format();
   std::cout << (a.json ? fathom::io::SizeJson(r.value()) : fathom::io::SizeText(r.value()));
@@ -441,6 +455,8 @@ int main(int argc, char** argv) {
       std::cerr << "error: give either -s SCENARIO or -m MODEL -c CLUSTER [-p BASE_PLAN]\n";
       return kUserError;
     }
+    plan.top_given = plan_cmd->count("--top") > 0;
+    plan.simulate_top_given = plan_cmd->count("--simulate-top") > 0;
     return RunPlan(catalog, plan);
   }
   if (size_cmd->parsed()) {
@@ -450,6 +466,7 @@ int main(int argc, char** argv) {
       std::cerr << "error: give either -s SCENARIO or -m MODEL -c CLUSTER [-p BASE_PLAN]\n";
       return kUserError;
     }
+    size.simulate_top_given = size_cmd->count("--simulate-top") > 0;
     return RunSize(catalog, size);
   }
   if (coll_cmd->parsed()) return RunCollectiveCmd(catalog, coll, coll_json);

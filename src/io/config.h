@@ -32,6 +32,7 @@ enum class Section {
   kReliability,   // a scenario's `reliability:` section, or a preset in data/reliability/
   kFailureClass,  // one item of reliability.failures
   kTier,          // one item of a cluster's scale_out.tiers
+  kSearch,        // a scenario's `search:` section (`fathom plan`, `fathom size`)
 };
 std::string_view SectionName(Section s);
 

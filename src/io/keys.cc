@@ -167,6 +167,10 @@ std::vector<KeyInfo>& TierInfos() {
   static std::vector<KeyInfo> infos;
   return infos;
 }
+std::vector<KeyInfo>& SearchInfos() {
+  static std::vector<KeyInfo> infos;
+  return infos;
+}
 
 network::DomainKind DomainKindOf(const std::string& s) {
   if (s == "full_mesh") return network::DomainKind::kFullMesh;
@@ -879,6 +883,9 @@ const std::vector<Field<ScenarioDraft>>& ScenarioFields() {
                  "failures, recovery, checkpoints and spares (`fathom run`): a preset name "
                  "(data/reliability), a file, or a mapping"),
            [](S& s, const Value& v) { s.reliability = v.node; }},
+          {RefTo("search", "search",
+                 "the plans to search (`fathom plan`, `fathom size`): a file or a mapping"),
+           [](S& s, const Value& v) { s.search = v.node; }},
       },
       ScenarioInfos());
   return kFields;
@@ -937,6 +944,113 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
            [](V& c, const Value& v) { c.collective["algorithm"] = v.s; }},
       },
       CaseInfos());
+  return kFields;
+}
+
+namespace {
+
+// The choices a plan key declares, for a search key that lists values of it.
+std::vector<std::string> PlanChoices(const std::string& key) {
+  PlanFields();
+  for (const KeyInfo& k : PlanInfos()) {
+    if (k.path == key) return k.choices;
+  }
+  return {};
+}
+
+// Each name through the plan key's own setter, so the names are declared once.
+template <class E>
+std::vector<E> PlanValues(const std::string& key, E parallel::ParallelPlan::*member,
+                          const std::vector<std::string>& names) {
+  std::vector<E> out;
+  for (const Field<parallel::ParallelPlan>& f : PlanFields()) {
+    if (f.info->path != key) continue;
+    for (const std::string& name : names) {
+      parallel::ParallelPlan p;
+      Value v;
+      v.s = name;
+      f.set(p, v);
+      out.push_back(p.*member);
+    }
+  }
+  return out;
+}
+
+std::vector<int> Ints(const Value& v) {
+  std::vector<int> out;
+  for (int64_t i : v.ints) out.push_back(static_cast<int>(i));
+  return out;
+}
+
+}  // namespace
+
+const std::vector<Field<SearchConfig>>& SearchFields() {
+  using C = SearchConfig;
+  static const std::vector<Field<C>> kFields = Build<C>(
+      Defs<C>{
+          {IntList("tp", "tensor-parallel degrees to try (fathom plan --tp replaces them)")
+               .Default("powers of 2 up to the scale-up domain and the heads")
+               .Min(1)
+               .Max(1e6),
+           [](C& c, const Value& v) { c.space.tp = Ints(v); }},
+          {IntList("pp", "pipeline-parallel degrees to try")
+               .Default("every divisor of chips / (tp x cp) up to the layers")
+               .Min(1)
+               .Max(1e6),
+           [](C& c, const Value& v) { c.space.pp = Ints(v); }},
+          {IntList("vp", "virtual stages to try with the interleaved schedule")
+               .Default("every divisor >= 2 of a middle stage's layers")
+               .Min(1)
+               .Max(1e4),
+           [](C& c, const Value& v) { c.space.vp = Ints(v); }},
+          {IntList("cp", "context-parallel degrees to try")
+               .Default("powers of 2 with seq_len / cp >= 4096")
+               .Min(1)
+               .Max(1e6),
+           [](C& c, const Value& v) { c.space.cp = Ints(v); }},
+          {IntList("ep", "expert-parallel degrees to try (MoE)")
+               .Default("powers of 2 dividing the experts and a stage's ranks")
+               .Min(1)
+               .Max(1e6),
+           [](C& c, const Value& v) { c.space.ep = Ints(v); }},
+          {IntList("micro_batch_size", "micro-batch sizes to try, in sequences")
+               .Default("[1, 2, 4, 8]")
+               .Min(1)
+               .Max(1e6),
+           [](C& c, const Value& v) { c.space.micro_batch_size = Ints(v); }},
+          {IntList("zero", "ZeRO stages to try (2 is priced optimistically: see docs/planner.md)")
+               .Default("[1, 3]")
+               .Min(0)
+               .Max(3),
+           [](C& c, const Value& v) { c.space.zero = Ints(v); }},
+          {List("recompute", "recompute modes to try")
+               .Default("[none, selective, full]")
+               .Choices(PlanChoices("recompute")),
+           [](C& c, const Value& v) {
+             c.space.recompute =
+                 PlanValues("recompute", &parallel::ParallelPlan::recompute, v.list);
+           }},
+          {List("schedule", "pipeline schedules to try")
+               .Default("[1f1b, interleaved]")
+               .Choices(PlanChoices("schedule")),
+           [](C& c, const Value& v) {
+             c.space.schedule = PlanValues("schedule", &parallel::ParallelPlan::schedule, v.list);
+           }},
+          {Int("top", "plans to report (fathom plan --top replaces it)")
+               .Default("10")
+               .Min(1)
+               .Max(1e8),
+           [](C& c, const Value& v) { c.top = static_cast<int>(v.i); }},
+          {Int("simulate_top", "best estimates to simulate first; 0 turns the pass off")
+               .Default("5")
+               .Min(0)
+               .Max(1e5),
+           [](C& c, const Value& v) { c.simulate_top = static_cast<int>(v.i); }},
+          {Bool("memory_pass", "drop plans over the chip's memory (false: keep them, ranked last)")
+               .Default("true"),
+           [](C& c, const Value& v) { c.memory_pass = v.b; }},
+      },
+      SearchInfos());
   return kFields;
 }
 
@@ -1223,6 +1337,9 @@ const std::vector<KeyInfo>& Keys(Section s) {
     case Section::kTier:
       TierFields();
       return TierInfos();
+    case Section::kSearch:
+      SearchFields();
+      return SearchInfos();
   }
   return ChipInfos();
 }
@@ -1249,6 +1366,8 @@ std::string_view SectionName(Section s) {
       return "failure class";
     case Section::kTier:
       return "tier";
+    case Section::kSearch:
+      return "search";
   }
   return "?";
 }

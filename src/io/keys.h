@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "io/plan_search.h"
 #include "io/run.h"
 #include "io/schema.h"
 
@@ -24,6 +25,7 @@ struct ScenarioDraft {
   YAML::Node plan;
   YAML::Node training;     // `fathom run` only; absent for `fathom step`
   YAML::Node reliability;  // a preset name, a file or a mapping
+  YAML::Node search;       // `fathom plan` and `fathom size` only
 };
 
 // A reliability section as read: the failures list is walked after the presets merge.
@@ -57,6 +59,7 @@ const std::vector<Field<TrainingConfig>>& TrainingFields();
 const std::vector<Field<ReliabilityDraft>>& ReliabilityFields();
 const std::vector<Field<FailureConfig>>& FailureClassFields();
 const std::vector<Field<network::Tier>>& TierFields();
+const std::vector<Field<SearchConfig>>& SearchFields();
 
 // A scenario file, keeping its `training:` and `reliability:` nodes in `draft`.
 core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "io/number_format.h"
 #include "io/plan_format.h"
 #include "io/run.h"
+#include "io/schema.h"
 
 namespace fathom::io {
 
@@ -52,42 +54,26 @@ void ParseInts(const std::string& text, const char* flag, const char* example,
   }
 }
 
-// The choices plan key `key` declares (keys.cc), each with the value its setter stores in
-// `member`: the names are declared once, there.
-template <class E>
-std::vector<std::pair<std::string, E>> DeclaredChoices(const std::string& key,
-                                                       E parallel::ParallelPlan::*member) {
-  std::vector<std::pair<std::string, E>> out;
-  for (const Field<ParallelPlan>& f : PlanFields()) {
-    if (f.info->path != key) continue;
-    for (const std::string& name : f.info->choices) {
-      ParallelPlan p;
-      Value v;
-      v.s = name;
-      f.set(p, v);
-      out.emplace_back(name, p.*member);
-    }
-  }
-  return out;
-}
-
-template <class E>
-void ParseNames(const std::string& text, const char* flag,
-                const std::vector<std::pair<std::string, E>>& choices, std::vector<E>& out,
-                core::Diagnostics& d) {
+// Comma-separated names for the search key `key` (schedule, recompute), checked against
+// and stored by its declaration.
+void ParseNames(const std::string& text, const char* flag, const std::string& key,
+                SearchConfig& out, core::Diagnostics& d) {
   if (text.empty()) return;
-  std::vector<std::string_view> names;
-  for (const auto& [name, value] : choices) names.push_back(name);
-  for (std::string_view part : SplitList(text)) {
-    const auto it = std::find_if(choices.begin(), choices.end(),
-                                 [&](const auto& c) { return c.first == part; });
-    if (it == choices.end()) {
-      const std::string near = core::DidYouMean(part, names);
-      d.Error(flag, "\"" + std::string(part) + "\" is not one of " + core::JoinComma(names),
-              near.empty() ? "give comma-separated names" : "did you mean \"" + near + "\"?");
-      return;
+  for (const Field<SearchConfig>& f : SearchFields()) {
+    if (f.info->path != key) continue;
+    const std::vector<std::string>& choices = f.info->choices;
+    std::vector<std::string_view> names(choices.begin(), choices.end());
+    Value v;
+    for (std::string_view part : SplitList(text)) {
+      if (std::find(names.begin(), names.end(), part) == names.end()) {
+        const std::string near = core::DidYouMean(part, names);
+        d.Error(flag, "\"" + std::string(part) + "\" is not one of " + core::JoinComma(names),
+                near.empty() ? "give comma-separated names" : "did you mean \"" + near + "\"?");
+        return;
+      }
+      v.list.emplace_back(part);
     }
-    out.push_back(it->second);
+    f.set(out, v);
   }
 }
 
@@ -116,12 +102,14 @@ std::string Count(int64_t n) { return core::WithThousands(n); }
 core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest& q) {
   core::Diagnostics d;
   LoadedSearch out;
-  ParseInts(q.tp, "--tp", "1,2,4,8", out.space.tp, d);
-  ParseInts(q.pp, "--pp", "1,2,4,8,16", out.space.pp, d);
-  ParseInts(q.vp, "--vp", "2,4", out.space.vp, d);
-  ParseInts(q.cp, "--cp", "1,2,4", out.space.cp, d);
-  ParseInts(q.ep, "--ep", "8,16,32,64", out.space.ep, d);
-  ParseInts(q.micro_batch_size, "--micro-batch", "1,2", out.space.micro_batch_size, d);
+  SearchConfig flags;  // the axes given on the command line
+  plan::SearchSpace& cli = flags.space;
+  ParseInts(q.tp, "--tp", "1,2,4,8", cli.tp, d);
+  ParseInts(q.pp, "--pp", "1,2,4,8,16", cli.pp, d);
+  ParseInts(q.vp, "--vp", "2,4", cli.vp, d);
+  ParseInts(q.cp, "--cp", "1,2,4", cli.cp, d);
+  ParseInts(q.ep, "--ep", "8,16,32,64", cli.ep, d);
+  ParseInts(q.micro_batch_size, "--micro-batch", "1,2", cli.micro_batch_size, d);
   if (!q.zero.empty()) {
     for (std::string_view part : SplitList(q.zero)) {
       if (part.size() != 1 || part[0] < '0' || part[0] > '3') {
@@ -129,25 +117,52 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
                 "give comma-separated stages, e.g. --zero 1,3");
         break;
       }
-      out.space.zero.push_back(part[0] - '0');
+      cli.zero.push_back(part[0] - '0');
     }
   }
-  ParseNames(q.recompute, "--recompute", DeclaredChoices("recompute", &ParallelPlan::recompute),
-             out.space.recompute, d);
-  ParseNames(q.schedule, "--schedule", DeclaredChoices("schedule", &ParallelPlan::schedule),
-             out.space.schedule, d);
+  ParseNames(q.recompute, "--recompute", "recompute", flags, d);
+  ParseNames(q.schedule, "--schedule", "schedule", flags, d);
   if (q.scenario.empty() && q.plan.empty() && q.global_batch <= 0) {
     d.Error("--global-batch", "the global batch is not given",
             "give --global-batch SEQUENCES (e.g. --global-batch 1024), or a base plan with -p");
   }
   if (d.HasErrors()) return d;
 
+  ScenarioDraft draft;
   core::Result<LoadedScenario> loaded =
-      !q.scenario.empty() ? LoadScenario(catalog, q.scenario)
+      !q.scenario.empty() ? LoadScenarioKeepingDraft(catalog, q.scenario, draft)
       : !q.plan.empty()   ? LoadParts(catalog, q.model, q.cluster, q.plan)
                           : LoadPartsWithDefaultPlan(catalog, q.model, q.cluster, q.global_batch);
   if (!loaded.ok()) return loaded.diagnostics();
   out.scenario = std::move(loaded).value();
+  // The scenario's search section (a mapping, or a file beside the scenario).
+  if (draft.search.IsDefined() && !draft.search.IsNull()) {
+    YAML::Node node = draft.search;
+    std::string file = q.scenario;
+    if (node.IsScalar()) {
+      file = (std::filesystem::path(q.scenario).parent_path() / node.Scalar()).string();
+      core::Result<YAML::Node> doc = LoadYamlMapping(file);
+      if (!doc.ok()) return doc.diagnostics();
+      node = doc.value();
+    }
+    ParseContext ctx{file, "search", &d, &out.scenario.where};
+    ApplyMapping(node, SearchFields(), out.config, ctx);
+    if (d.HasErrors()) return d;
+  }
+  // The command line replaces the section axis by axis.
+  const plan::SearchSpace& file = out.config.space;
+  auto pick = [](const auto& given, const auto& in_file) {
+    return given.empty() ? in_file : given;
+  };
+  out.space.tp = pick(cli.tp, file.tp);
+  out.space.pp = pick(cli.pp, file.pp);
+  out.space.vp = pick(cli.vp, file.vp);
+  out.space.cp = pick(cli.cp, file.cp);
+  out.space.ep = pick(cli.ep, file.ep);
+  out.space.micro_batch_size = pick(cli.micro_batch_size, file.micro_batch_size);
+  out.space.zero = pick(cli.zero, file.zero);
+  out.space.recompute = pick(cli.recompute, file.recompute);
+  out.space.schedule = pick(cli.schedule, file.schedule);
   out.whole_plan = !q.scenario.empty() || !q.plan.empty();
   estimate::Scenario& sc = out.scenario.scenario;
   if (q.global_batch > 0) sc.plan.global_batch_size = static_cast<int>(q.global_batch);

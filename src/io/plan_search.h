@@ -1,9 +1,11 @@
-// `fathom plan` and `fathom size`: reads what to search (a scenario, or a model and a cluster with
-// an optional base plan, and the axes given on the command line), and writes the planner's result
+// `fathom plan` and `fathom size`: reads what to search (a scenario with an optional `search:`
+// section, or a model and a cluster with an optional base plan; the axes given on the command
+// line replace the section's), and writes the planner's result
 // as text, versioned JSON ("fathom.plan/1") or CSV, and a plan as a plan file.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/diagnostic.h"
@@ -22,10 +24,18 @@ struct PlanRequest {
   std::string tp, pp, vp, cp, ep, micro_batch_size, zero, recompute, schedule;
 };
 
+// A scenario's `search:` section: the axes and the options, each absent when not given.
+struct SearchConfig {
+  plan::SearchSpace space;
+  std::optional<int> top, simulate_top;
+  std::optional<bool> memory_pass;
+};
+
 struct LoadedSearch {
   LoadedScenario scenario;  // the base: its plan gives what the search does not vary
   plan::SearchSpace space;
   bool whole_plan = false;  // the base plan is a plan of its own, to compare with the best
+  SearchConfig config;      // the scenario's search section; `space` already merges it
 };
 
 core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest& request);
@@ -47,8 +57,7 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
 // no Monte Carlo) for plan::Size, from --reliability or the scenario's section; an empty
 // function when neither gives one (the default preset is not applied unasked).
 core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanRequest& q,
-                                        const std::string& tokens,
-                                        const std::string& reliability);
+                                        const std::string& tokens, const std::string& reliability);
 std::string SizeText(const plan::SizeResult& r);
 std::string SizeJson(const plan::SizeResult& r);
 

@@ -117,6 +117,32 @@ TEST(LoadSearch, ParsesTheAxes) {
   EXPECT_FALSE(s.whole_plan);
 }
 
+TEST(LoadSearch, TheSearchSectionGivesAxesAndOptionsAndFlagsReplaceThem) {
+  PlanRequest q;
+  q.scenario = Example("llama3-70b-1024-h100-search");
+  core::Result<LoadedSearch> r = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_EQ(r.value().space.tp, (std::vector<int>{2, 4, 8}));
+  EXPECT_EQ(
+      r.value().space.schedule,
+      (std::vector<parallel::Schedule>{parallel::Schedule::k1F1B, parallel::Schedule::kInterleaved,
+                                       parallel::Schedule::kZeroBubbleH1}));
+  EXPECT_EQ(r.value().space.recompute,
+            (std::vector<parallel::Recompute>{parallel::Recompute::kNone,
+                                              parallel::Recompute::kSelective}));
+  EXPECT_TRUE(r.value().space.pp.empty());  // not in the section: automatic
+  EXPECT_EQ(r.value().config.top, 8);
+  EXPECT_FALSE(r.value().config.simulate_top.has_value());
+  EXPECT_TRUE(r.value().whole_plan);
+  q.tp = "8";
+  q.schedule = "1f1b";
+  r = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_EQ(r.value().space.tp, (std::vector<int>{8}));
+  EXPECT_EQ(r.value().space.schedule, (std::vector<parallel::Schedule>{parallel::Schedule::k1F1B}));
+  EXPECT_EQ(r.value().space.recompute.size(), 2u);  // still the section's
+}
+
 TEST(LoadSearch, BadAxesAreErrorsNamingTheFlag) {
   PlanRequest q;
   q.model = "llama3-8b";

@@ -41,6 +41,10 @@ std::string BaseTypeDescription(const KeyInfo& k) {
     case ValueType::kString:
       return "string";
     case ValueType::kStringList:
+      if (!k.choices.empty()) {
+        std::vector<std::string_view> views(k.choices.begin(), k.choices.end());
+        return "list of: " + core::JoinComma(views);
+      }
       return "list of strings";
     case ValueType::kIntList:
       return "list of integers";
@@ -151,6 +155,14 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
     for (const YAML::Node& item : node) {
       if (!item.IsScalar()) {
         error = "expected a list of strings, found " + NodeText(item) + " in it";
+        return false;
+      }
+      if (!k.choices.empty() &&
+          std::find(k.choices.begin(), k.choices.end(), item.Scalar()) == k.choices.end()) {
+        std::vector<std::string_view> views(k.choices.begin(), k.choices.end());
+        error = "\"" + item.Scalar() + "\" in the list is not one of " + core::JoinComma(views);
+        const std::string guess = core::DidYouMean(item.Scalar(), views);
+        if (!guess.empty()) hint = "did you mean \"" + guess + "\"?";
         return false;
       }
       out.list.push_back(item.Scalar());

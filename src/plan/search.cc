@@ -90,6 +90,7 @@ std::vector<PipelineChoice> PipelineChoices(
     if (ranks % pp != 0) continue;  // another tp x cp may use it
     const auto [first, last] = StageSplit(m.layers, pp);
     if (first < 0) {
+      if (!pp_given) continue;  // an automatic value: nothing to say
       skipped.insert({"search.pp", "pp " + Str(pp) + " cannot split the " + Str(m.layers) +
                                        " layers (more stages than layers, or the first and "
                                        "last stages lighter by more than half a stage)"});

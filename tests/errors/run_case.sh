@@ -22,6 +22,8 @@ elif [[ $case_file == *.json ]]; then
   args=(step -m "tests/errors/$case_file" -c dgx-h100-superpod -p tests/errors/support/plan.yaml)
 elif [[ $case_file == [0-9]*-run-* ]]; then
   args=(run -s "tests/errors/$case_file")
+elif [[ $case_file == [0-9]*-plan-*.yaml ]]; then
+  args=(plan -s "tests/errors/$case_file")
 else
   args=(step -s "tests/errors/$case_file")
 fi
