@@ -26,7 +26,7 @@ void Search(benchmark::State& state, const char* example) {
   int64_t enumerated = 0;
   for (auto _ : state) {  // NOLINT(readability-identifier-naming): Google Benchmark's idiom
     fathom::core::Result<fathom::plan::SearchResult> r =
-        fathom::plan::Search(loaded.value().scenario, {}, options, false);
+        fathom::plan::Search(loaded.value().scenario, {}, options);
     for (const fathom::plan::PassReport& p : r.value().passes) {
       if (p.name == "estimate") estimated += p.out;
       if (p.name == "enumerate") enumerated += p.out;

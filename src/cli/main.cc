@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/text.h"
 #include "estimate/estimate.h"
 #include "io/collective_report.h"
 #include "io/config.h"
@@ -56,6 +57,16 @@ bool WriteFile(const std::string& flag, const std::string& path, const std::stri
   return true;
 }
 
+// For plan and size: a scenario, or a model and a cluster with an optional base plan.
+bool ScenarioOrModelCluster(const fathom::io::PlanRequest& q) {
+  const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
+  if (q.scenario.empty() == !parts || (parts && (q.model.empty() || q.cluster.empty()))) {
+    std::cerr << "error: give either -s SCENARIO or -m MODEL -c CLUSTER [-p BASE_PLAN]\n";
+    return false;
+  }
+  return true;
+}
+
 struct StepArgs {
   std::string scenario, model, cluster, plan;
   bool json = false;
@@ -71,13 +82,15 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
   const fathom::estimate::Scenario& sc = loaded.value().scenario;
   // auto: the simulator, unless the step is beyond its budget (then the closed form).
   std::string engine = a.engine == "auto" ? "simulate" : a.engine;
-  if (a.engine == "auto" && fathom::sim::SimulationSize(sc) > fathom::sim::kMaxSimulationSize) {
+  // (A trace needs the simulator: then its budget error stands.)
+  if (a.engine == "auto" && a.trace.empty() &&
+      fathom::sim::SimulationSize(sc) > fathom::sim::kMaxSimulationSize) {
     engine = "estimate";
     Diagnostics note;
     note.Warning("plan.global_batch_size",
-                 "the step has " + std::to_string(fathom::sim::SimulationSize(sc)) +
+                 "the step has " + fathom::core::WithThousands(fathom::sim::SimulationSize(sc)) +
                      " micro-batch layers, more than the simulator's budget of " +
-                     std::to_string(fathom::sim::kMaxSimulationSize) +
+                     fathom::core::WithThousands(fathom::sim::kMaxSimulationSize) +
                      "; it is estimated in closed form",
                  "give --engine estimate to say so, or a larger micro_batch_size to simulate it");
     fathom::io::Locate(note, loaded.value().where);
@@ -175,8 +188,9 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   a.options.memory_pass = !a.no_memory_pass;
   const fathom::io::LoadedSearch& s = loaded.value();
   ApplySearchSection(s.config, a.top_given, a.simulate_top_given, a.no_memory_pass, a.options);
+  a.options.compare_base = s.whole_plan;
   fathom::core::Result<fathom::plan::SearchResult> result =
-      fathom::plan::Search(s.scenario.scenario, s.space, a.options, s.whole_plan);
+      fathom::plan::Search(s.scenario.scenario, s.space, a.options);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
   std::cerr << result.diagnostics().Format();
   const fathom::plan::SearchResult& r = result.value();
@@ -449,23 +463,13 @@ int main(int argc, char** argv) {
     return RunRun(catalog, run);
   }
   if (plan_cmd->parsed()) {
-    const fathom::io::PlanRequest& q = plan.request;
-    const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
-    if (q.scenario.empty() == !parts || (parts && (q.model.empty() || q.cluster.empty()))) {
-      std::cerr << "error: give either -s SCENARIO or -m MODEL -c CLUSTER [-p BASE_PLAN]\n";
-      return kUserError;
-    }
+    if (!ScenarioOrModelCluster(plan.request)) return kUserError;
     plan.top_given = plan_cmd->count("--top") > 0;
     plan.simulate_top_given = plan_cmd->count("--simulate-top") > 0;
     return RunPlan(catalog, plan);
   }
   if (size_cmd->parsed()) {
-    const fathom::io::PlanRequest& q = size.request;
-    const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
-    if (q.scenario.empty() == !parts || (parts && (q.model.empty() || q.cluster.empty()))) {
-      std::cerr << "error: give either -s SCENARIO or -m MODEL -c CLUSTER [-p BASE_PLAN]\n";
-      return kUserError;
-    }
+    if (!ScenarioOrModelCluster(size.request)) return kUserError;
     size.simulate_top_given = size_cmd->count("--simulate-top") > 0;
     return RunSize(catalog, size);
   }

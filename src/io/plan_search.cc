@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string_view>
@@ -39,12 +40,18 @@ std::vector<std::string_view> SplitList(std::string_view text) {
   return out;
 }
 
+template <class Int>
 void ParseInts(const std::string& text, const char* flag, const char* example,
-               std::vector<int>& out, core::Diagnostics& d) {
+               std::vector<Int>& out, core::Diagnostics& d) {
   if (text.empty()) return;
   for (std::string_view part : SplitList(text)) {
-    int v = 0;
+    Int v = 0;
     const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (ec == std::errc::result_out_of_range) {
+      d.Error(flag, "\"" + std::string(part) + "\" in \"" + text + "\" is too large",
+              std::string("give comma-separated values, e.g. ") + flag + " " + example);
+      return;
+    }
     if (ec != std::errc() || end != part.data() + part.size() || v < 1) {
       d.Error(flag, "\"" + std::string(part) + "\" in \"" + text + "\" is not a whole number >= 1",
               std::string("give comma-separated values, e.g. ") + flag + " " + example);
@@ -394,8 +401,12 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
     d.Error("--tokens", "how much to train is not given", "e.g. --tokens 15T");
   } else {
     const core::QuantityParse t = core::ParseQuantity(tokens, core::Dimension::kCount);
-    if (!t.ok || t.value <= 0) {
-      d.Error("--tokens", "\"" + tokens + "\": " + (t.ok ? "must be more than 0" : t.error),
+    if (!t.ok || t.value <= 0 || t.value > 1e18) {
+      d.Error("--tokens",
+              "\"" + tokens + "\": " +
+                  (!t.ok          ? t.error
+                   : t.value <= 0 ? "must be more than 0"
+                                  : "more than 1e18 tokens"),
               t.hint.empty() ? "e.g. --tokens 15T" : t.hint);
     } else {
       q.tokens = t.value;
@@ -407,7 +418,10 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
     const auto [end, ec] = std::from_chars(days.data(), days.data() + days.size(), v);
     if (ec == std::errc() && end == days.data() + days.size()) {
       q.deadline_s = v * 86400;
-      if (!(v > 0)) d.Error("--days", "\"" + days + "\": must be more than 0", "e.g. --days 30");
+      if (!(v > 0) || !std::isfinite(q.deadline_s)) {
+        d.Error("--days", "\"" + days + "\": must be a finite number of days more than 0",
+                "e.g. --days 30");
+      }
     } else {
       const core::QuantityParse t = core::ParseQuantity(days, core::Dimension::kTime);
       if (!t.ok || t.value <= 0) {
@@ -418,9 +432,7 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
       }
     }
   }
-  std::vector<int> counts;
-  ParseInts(chips, "--chips", "1024,2048,4096", counts, d);
-  for (int c : counts) q.chips.push_back(c);
+  ParseInts(chips, "--chips", "1024,2048,4096", q.chips, d);
   if (d.HasErrors()) return d;
   return q;
 }
@@ -447,7 +459,14 @@ core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanReques
     core::Result<RunResult> result = EvaluateRun(r, options);
     if (!result.ok()) return result.diagnostics();
     const reliability::RunReport& a = result.value().analysis;
-    return a.expected_time_s > 0 ? std::min(1.0, a.ideal_time_s / a.expected_time_s) : 1.0;
+    const double g = a.expected_time_s > 0 ? a.ideal_time_s / a.expected_time_s : 1.0;
+    if (!std::isfinite(g) || g <= 0) {
+      core::Diagnostics d;
+      d.Error("reliability",
+              "the run's expected time gives no goodput (" + std::to_string(g) + ")");
+      return d;
+    }
+    return std::min(1.0, g);  // rounding: the expected time is never below the ideal
   });
 }
 

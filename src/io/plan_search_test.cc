@@ -172,8 +172,9 @@ TEST(SearchReports, JsonAndCsvCarryTheRankedPlans) {
   plan::SearchOptions o;
   o.top = 4;
   o.simulate_top = 1;
+  o.compare_base = true;
   core::Result<plan::SearchResult> r =
-      plan::Search(loaded.value().scenario.scenario, loaded.value().space, o, true);
+      plan::Search(loaded.value().scenario.scenario, loaded.value().space, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const nlohmann::json j = nlohmann::json::parse(SearchJson(r.value()));
   EXPECT_EQ(j["schema"], "fathom.plan/1");
@@ -207,7 +208,9 @@ TEST(ParseSizeRequest, BadValuesAreErrorsNamingTheFlag) {
   ASSERT_FALSE(q.ok());
   const std::string text = q.diagnostics().Format();
   EXPECT_NE(text.find("--tokens: \"15X\""), std::string::npos) << text;
-  EXPECT_NE(text.find("--days: \"0\": must be more than 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("--days: \"0\": must be a finite number of days more than 0"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("--chips: \"a\" in \"8,a\""), std::string::npos) << text;
 }
 

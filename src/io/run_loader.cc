@@ -395,7 +395,8 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
 
   reliability::RunSpec& spec = r.spec;
   spec.step_time_s = r.step.step_time_s;
-  spec.nodes = static_cast<int64_t>(std::llround(r.counts.node));
+  // A job on part of a node still runs on one node.
+  spec.nodes = std::max<int64_t>(1, std::llround(r.counts.node));
   spec.gpus_per_node = cluster.chips_per_node;
   for (const FailureConfig& f : cfg.failures) {
     reliability::FailureClass c;

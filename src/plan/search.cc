@@ -50,6 +50,10 @@ class Stopwatch {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
+// Simulations run at once in the simulate pass, whatever the thread count: one near the
+// simulator's budget holds about a gigabyte.
+constexpr int kSimulationThreads = 4;
+
 // The values in their first order, each once.
 template <class T>
 std::vector<T> Distinct(const std::vector<T>& values) {
@@ -186,7 +190,8 @@ core::Result<network::ClusterSpec> Resize(const network::ClusterSpec& cluster, i
 }
 
 core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSpace& space,
-                                  const SearchOptions& options, bool compare_base) {
+                                  const SearchOptions& options) {
+  const bool compare_base = options.compare_base;
   const model::ModelSpec& m = base.model;
   const network::ClusterSpec& cl = base.cluster;
   const int64_t chips = cl.chips;
@@ -463,7 +468,9 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   std::string first_sim_failure;
   auto simulate = [&](const std::vector<size_t>& which) {
     std::vector<std::string> why(which.size());
-    core::ParallelFor(static_cast<int64_t>(which.size()), options.threads, [&](int64_t k) {
+    // A simulation near the budget holds about a gigabyte: a few at a time.
+    const int threads = std::min(options.threads, kSimulationThreads);
+    core::ParallelFor(static_cast<int64_t>(which.size()), threads, [&](int64_t k) {
       Candidate& c = valid[which[static_cast<size_t>(k)]];
       estimate::Scenario sc{base.name, base.description, m, cl, c.plan};
       core::Result<sim::SimResult> r = sim::Simulate(sc);

@@ -62,6 +62,7 @@ struct SearchOptions {
   bool memory_pass = true;      // false: plans that do not fit are estimated and ranked last
   int threads = 1;              // estimate pass; the result does not depend on it
   int64_t max_plans = 2000000;  // enumerating more is an error (narrow the axes)
+  bool compare_base = false;    // compare pass: the base plan is a plan of its own
 };
 
 struct Candidate {
@@ -115,11 +116,11 @@ struct SearchResult {
 };
 
 // Searches the plans of `space` for `base.model` on `base.cluster`. The base plan gives the
-// global batch and every field the search does not vary; `compare_base` adds the base plan
-// itself to the result. Diagnostics name the axis keys ("search.tp", ...) when the space is
-// empty or too large, and say why no plan survived.
+// global batch and every field the search does not vary; with options.compare_base the
+// result also holds the base plan itself. Diagnostics name the axis keys ("search.tp", ...)
+// when the space is empty or too large, and say why no plan survived.
 core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSpace& space,
-                                  const SearchOptions& options, bool compare_base);
+                                  const SearchOptions& options);
 
 // The same cluster with `chips` chips (its topology derived again); an error when the
 // topology cannot hold them.

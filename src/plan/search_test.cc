@@ -40,6 +40,11 @@ ParallelPlan Recipe(const estimate::Scenario& s, int tp, int pp, int vp, int mbs
   return p;
 }
 
+SearchOptions WithBase(SearchOptions o) {
+  o.compare_base = true;
+  return o;
+}
+
 double EstimateOf(const estimate::Scenario& s, const ParallelPlan& p) {
   estimate::Scenario sc = s;
   sc.plan = p;
@@ -78,7 +83,7 @@ TEST(Search, EveryRankedPlanIsValidFitsAndUsesAllChips) {
   SearchOptions o;
   o.top = 20;
   o.simulate_top = 3;
-  core::Result<SearchResult> r = Search(s, {}, o, false);
+  core::Result<SearchResult> r = Search(s, {}, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const SearchResult& res = r.value();
   ASSERT_EQ(res.ranked.size(), 20u);
@@ -116,7 +121,7 @@ TEST(Search, TheBestEstimateIsNoWorseThanKnownRecipes) {
   const estimate::Scenario s = Gpt3On64();
   SearchOptions o;
   o.simulate_top = 0;
-  core::Result<SearchResult> r = Search(s, {}, o, false);
+  core::Result<SearchResult> r = Search(s, {}, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const double best = r.value().ranked.front().estimate_s;
   // Megatron-style recipes that lie in the search space.
@@ -135,8 +140,8 @@ TEST(Search, TheResultDoesNotDependOnTheThreadCount) {
   one.simulate_top = 1;
   SearchOptions four = one;
   four.threads = 4;
-  core::Result<SearchResult> a = Search(s, {}, one, false);
-  core::Result<SearchResult> b = Search(s, {}, four, false);
+  core::Result<SearchResult> a = Search(s, {}, one);
+  core::Result<SearchResult> b = Search(s, {}, four);
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_EQ(a.value().ranked.size(), b.value().ranked.size());
   for (size_t i = 0; i < a.value().ranked.size(); ++i) {
@@ -160,7 +165,7 @@ TEST(Search, GivenAxesRestrictTheSpace) {
   SearchOptions o;
   o.top = 1000;
   o.simulate_top = 0;
-  core::Result<SearchResult> r = Search(s, space, o, false);
+  core::Result<SearchResult> r = Search(s, space, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   // micro-batch 1, 2, 4, 8 x ZeRO 1, 3.
   EXPECT_EQ(r.value().passes[0].out, 8);
@@ -181,7 +186,7 @@ TEST(Search, ZeroTwoIsSearchedOnlyWhenListedAndThenWithAWarning) {
   space.zero = {1, 2};
   SearchOptions o;
   o.simulate_top = 0;
-  core::Result<SearchResult> r = Search(s, space, o, false);
+  core::Result<SearchResult> r = Search(s, space, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   EXPECT_TRUE(
       HasDiagnostic(r.diagnostics(), core::Severity::kWarning, "ZeRO 2 plans are optimistic"));
@@ -196,7 +201,7 @@ TEST(Search, WithoutTheMemoryPassPlansThatDoNotFitComeLast) {
   o.top = 1000;
   o.simulate_top = 0;
   o.memory_pass = false;
-  core::Result<SearchResult> r = Search(s, space, o, false);
+  core::Result<SearchResult> r = Search(s, space, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const std::vector<Candidate>& ranked = r.value().ranked;
   bool seen_unfit = false;
@@ -215,7 +220,7 @@ TEST(Search, AModelTooLargeForTheChipsIsAnErrorThatSaysWhatItNeeds) {
   const estimate::Scenario s = Base(model::testing::Gpt3(), network::testing::DgxH100(8), 64);
   SearchSpace space;
   space.zero = {1};
-  core::Result<SearchResult> r = Search(s, space, {}, false);
+  core::Result<SearchResult> r = Search(s, space, {});
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "fits in the 74.51 GiB"))
       << r.diagnostics().Format();
@@ -229,7 +234,7 @@ TEST(Search, NoValidPlanNamesTheCommonestReason) {
   SearchSpace space;
   space.tp = {8};
   space.pp = {1, 2, 4};
-  core::Result<SearchResult> r = Search(s, space, {}, false);
+  core::Result<SearchResult> r = Search(s, space, {});
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError,
                             "plan.global_batch_size: global_batch_size (7)"))
@@ -240,11 +245,11 @@ TEST(Search, AxesThatDoNotMultiplyOutAreAnError) {
   const estimate::Scenario s = Gpt3On64();
   SearchSpace space;
   space.tp = {3};
-  core::Result<SearchResult> r = Search(s, space, {}, false);
+  core::Result<SearchResult> r = Search(s, space, {});
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "64 chips"));
   space.tp = {0};
-  r = Search(s, space, {}, false);
+  r = Search(s, space, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.diagnostics().items().front().key, "search.tp");
 }
@@ -252,7 +257,7 @@ TEST(Search, AxesThatDoNotMultiplyOutAreAnError) {
 TEST(Search, ATooLargeSpaceIsAnError) {
   SearchOptions o;
   o.max_plans = 100;
-  core::Result<SearchResult> r = Search(Gpt3On64(), {}, o, false);
+  core::Result<SearchResult> r = Search(Gpt3On64(), {}, o);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "more than 100"));
 }
@@ -262,7 +267,7 @@ TEST(Search, TheBasePlanIsComparedWithTheBest) {
   s.plan = Recipe(s, 8, 8, 1, 1, Recompute::kFull);
   SearchOptions o;
   o.simulate_top = 0;
-  core::Result<SearchResult> r = Search(s, {}, o, true);
+  core::Result<SearchResult> r = Search(s, {}, WithBase(o));
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const SearchResult& res = r.value();
   ASSERT_TRUE(res.has_base);
@@ -284,7 +289,7 @@ TEST(Search, ABasePlanOutsideTheSpaceSaysWhy) {
   space.micro_batch_size = {2};
   SearchOptions o;
   o.simulate_top = 0;
-  core::Result<SearchResult> r = Search(s, space, o, true);
+  core::Result<SearchResult> r = Search(s, space, WithBase(o));
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   EXPECT_EQ(r.value().base_outside, (std::vector<std::string>{"micro-batch 1", "zero 2"}));
 }
@@ -295,7 +300,7 @@ TEST(Search, MixtureOfExpertsPlansSpreadTheExperts) {
   SearchOptions o;
   o.top = 200;
   o.simulate_top = 1;
-  core::Result<SearchResult> r = Search(s, {}, o, false);
+  core::Result<SearchResult> r = Search(s, {}, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   bool expert_parallel = false;
   for (const Candidate& c : r.value().ranked) {
@@ -315,7 +320,7 @@ TEST(Search, LongSequencesAddContextParallelism) {
   SearchOptions o;
   o.top = 100000;
   o.simulate_top = 0;
-  core::Result<SearchResult> r = Search(s, space, o, false);
+  core::Result<SearchResult> r = Search(s, space, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   int max_cp = 1;
   for (const Candidate& c : r.value().ranked) max_cp = std::max(max_cp, c.plan.cp);

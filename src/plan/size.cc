@@ -1,6 +1,10 @@
 #include "plan/size.h"
 
 #include <algorithm>
+#include <cmath>
+#include <set>
+#include <string>
+#include <utility>
 
 #include "core/check.h"
 #include "core/text.h"
@@ -17,9 +21,12 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   if (request.deadline_s < 0) diags.Error("size.days", "the deadline must not be negative");
   std::vector<int64_t> counts = request.chips;
   if (counts.empty()) {
-    const int64_t step = std::max<int64_t>(1, base.cluster.domain);
+    // From one node (a scale-up domain, or a host of a torus pod) up by doubling, and the
+    // whole cluster.
+    const int64_t step =
+        std::max<int64_t>(1, std::min<int64_t>(base.cluster.domain, base.cluster.chips_per_node));
     for (int64_t c = step; c <= base.cluster.chips; c *= 2) counts.push_back(c);
-    if (counts.empty()) counts.push_back(base.cluster.chips);
+    counts.push_back(base.cluster.chips);
   }
   std::sort(counts.begin(), counts.end());
   counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
@@ -39,6 +46,20 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   result.with_goodput = static_cast<bool>(goodput);
   SearchOptions o = options;
   o.top = 1;
+  o.compare_base = false;
+  // Whole steps: the run trains its tokens in global batches.
+  const double tokens_per_step =
+      static_cast<double>(base.plan.global_batch_size) * base.model.seq_len;
+  const double steps = std::ceil(request.tokens / tokens_per_step);
+  std::set<std::pair<std::string, std::string>> warned;  // each search warning once
+  auto keep_warnings = [&](const core::Diagnostics& d) {
+    for (const core::Diagnostic& x : d.items()) {
+      if (x.severity == core::Severity::kError || !warned.insert({x.key, x.message}).second) {
+        continue;
+      }
+      diags.Add(x);
+    }
+  };
   const hardware::ChipSpec& chip = base.cluster.chip;
   for (int64_t c : counts) {
     SizeRow row;
@@ -54,22 +75,26 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     }
     estimate::Scenario sc = base;
     sc.cluster = std::move(cluster).value();
-    core::Result<SearchResult> found = Search(sc, space, o, false);
+    core::Result<SearchResult> found = Search(sc, space, o);
+    keep_warnings(found.diagnostics());
     if (!found.ok() || !found.value().ranked.front().fits) {
       failed(found.diagnostics());
       continue;
     }
     row.planned = true;
     row.best = found.value().ranked.front();
-    row.train_s = request.tokens / row.best.tokens_per_s;
+    row.train_s = steps * row.best.StepTime();
     if (goodput) {
       sc.plan = row.best.plan;
       core::Result<double> g = goodput(sc);
       if (!g.ok()) {
+        // A plan exists; the run could not be projected on it.
         row.planned = false;
-        failed(g.diagnostics());
+        row.why = "run not projected: " + g.diagnostics().FirstError();
+        result.rows.push_back(std::move(row));
         continue;
       }
+      keep_warnings(g.diagnostics());
       FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "a goodput outside (0, 1]");
       row.goodput = g.value();
     }
@@ -83,11 +108,13 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   }
   if (std::none_of(result.rows.begin(), result.rows.end(),
                    [](const SizeRow& r) { return r.planned; })) {
+    // The largest count's reason: the one most likely to be the limit that matters.
     diags.Error("size.chips",
-                "no chip count tried has a plan that fits (" + core::WithThousands(counts.front()) +
-                    " to " + core::WithThousands(counts.back()) +
-                    " chips): " + result.rows.front().why,
-                "try more chips (--chips), or a chip with more memory");
+                "no chip count tried has a plan (" + core::WithThousands(counts.front()) + " to " +
+                    core::WithThousands(counts.back()) + " chips); at " +
+                    core::WithThousands(counts.back()) + ": " + result.rows.back().why,
+                "each count's reason is in its row (--json); try other counts (--chips), another "
+                "global batch, or a chip with more memory");
     return diags;
   }
   return core::Result<SizeResult>(std::move(result), std::move(diags));

@@ -7,9 +7,10 @@
 // chip's catalog price and the chips' energy at their TDP (an upper bound) over the
 // expected time, for every count tried.
 //
-// Chip counts: those given, or the scale-up domain times 1, 2, 4, ... up to the
-// cluster's chips. The global batch stays the base plan's, so data parallelism, and with
-// it the useful chip count, is bounded by it.
+// Chip counts: those given, or one node (the scale-up domain, or a host of a larger
+// domain such as a TPU pod) times 1, 2, 4, ... up to the cluster's chips, and the cluster. The
+// global batch stays the base plan's, so data parallelism, and with it the useful chip count, is
+// bounded by it.
 #pragma once
 
 #include <cstdint>
@@ -33,12 +34,12 @@ struct SizeRow {
   bool planned = false;  // a plan fits; else `why` says what failed
   std::string why;
   Candidate best;
-  double train_s = 0;     // ideal: tokens / best.tokens_per_s
+  double train_s = 0;     // ideal: whole steps (tokens / tokens per step) x step time
   double goodput = 1;     // ideal / expected time
   double expected_s = 0;  // train_s / goodput
   double chip_hours = 0;
   double cost_usd = -1;  // -1: the chip has no catalog price
-  double energy_j = 0;   // chips x TDP x train time; 0 when the TDP is unknown
+  double energy_j = 0;   // chips x TDP x expected time; 0 when the TDP is unknown
   bool meets = false;    // within the deadline
 };
 

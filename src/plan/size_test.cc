@@ -1,5 +1,7 @@
 #include "plan/size.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "model/test_fixtures.h"
@@ -44,7 +46,10 @@ TEST(Size, TheFewestChipsThatMeetTheDeadlineAreChosen) {
   for (const SizeRow& r : rows) {
     ASSERT_TRUE(r.planned) << r.chips << ": " << r.why;
     EXPECT_EQ(r.best.plan.Chips(), r.chips);
-    EXPECT_NEAR(r.train_s, q.tokens / r.best.tokens_per_s, 1e-6 * r.train_s);
+    // Whole steps: 1T tokens in steps of 1,024 sequences, the last one whole.
+    const double steps = std::ceil(q.tokens / (1024.0 * s.model.seq_len));
+    EXPECT_GT(steps, q.tokens / (1024.0 * s.model.seq_len));
+    EXPECT_DOUBLE_EQ(r.train_s, steps * r.best.StepTime());
     EXPECT_NEAR(r.chip_hours, static_cast<double>(r.chips) * r.train_s / 3600, 1e-6 * r.chip_hours);
   }
   // More chips train faster, with diminishing returns (chip-hours do not fall).
@@ -101,6 +106,11 @@ TEST(Size, AutomaticCountsDoubleFromTheDomain) {
   std::vector<int64_t> counts;
   for (const SizeRow& row : r.value().rows) counts.push_back(row.chips);
   EXPECT_EQ(counts, (std::vector<int64_t>{8, 16, 32, 64, 128, 256}));
+  // A cluster that is not a node times a power of 2 is tried whole too.
+  const estimate::Scenario odd = Llama70BOn(192, 192);
+  core::Result<SizeResult> r2 = Size(odd, q, Narrow(), o);
+  ASSERT_TRUE(r2.ok()) << r2.diagnostics().Format();
+  EXPECT_EQ(r2.value().rows.back().chips, 192);
 }
 
 TEST(Size, GoodputStretchesTheTimeAndCanMoveTheChoice) {
@@ -150,9 +160,38 @@ TEST(Size, AGoodputErrorMarksTheRow) {
   core::Result<SizeResult> r = Size(s, q, Narrow(), o, picky);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r.value().rows[0].planned);
-  EXPECT_EQ(r.value().rows[0].why, "reliability: no failure rates for this size");
+  EXPECT_EQ(r.value().rows[0].why,
+            "run not projected: reliability: no failure rates for this size");
   EXPECT_TRUE(r.value().rows[1].planned);
   EXPECT_EQ(r.value().chosen, 1);
+}
+
+TEST(Size, FewerTokensThanAStepTakeAWholeStep) {
+  const estimate::Scenario s = Llama70BOn(256, 256);
+  SizeRequest q;
+  q.tokens = 0.5;
+  q.chips = {256};
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SizeResult> r = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_DOUBLE_EQ(r.value().rows[0].train_s, r.value().rows[0].best.StepTime());
+}
+
+TEST(Size, SearchWarningsAreKeptOnce) {
+  const estimate::Scenario s = Llama70BOn(1024, 1024);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {512, 1024};
+  SearchSpace space = Narrow();
+  space.zero = {1, 2};
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SizeResult> r = Size(s, q, space, o);
+  ASSERT_TRUE(r.ok());
+  int zero_two = 0;
+  for (const core::Diagnostic& d : r.diagnostics().items()) zero_two += d.key == "search.zero";
+  EXPECT_EQ(zero_two, 1);
 }
 
 TEST(Size, NoTokensIsAnError) {
