@@ -11,6 +11,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -212,6 +213,7 @@ struct SizeArgs {
   fathom::io::PlanRequest request;  // base and axes (chips unused: the counts are below)
   fathom::plan::SearchOptions options;
   std::string tokens, days, chips, reliability;
+  std::vector<std::string> clusters;  // -c, once or more: compared side by side
   bool json = false;
   bool simulate_top_given = false;
 };
@@ -219,25 +221,34 @@ struct SizeArgs {
 int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
   fathom::core::Result<fathom::plan::SizeRequest> q =
       fathom::io::ParseSizeRequest(a.tokens, a.days, a.chips);
-  fathom::core::Result<fathom::io::LoadedSearch> loaded =
-      fathom::io::LoadSearch(catalog, a.request);
-  if (!q.ok() || !loaded.ok()) {
-    Diagnostics d = q.diagnostics();
-    d.Append(loaded.diagnostics());
-    return PrintDiagnostics(d);
+  if (!q.ok()) return PrintDiagnostics(q.diagnostics());
+  // Each cluster in turn (-c may be given several times), or the scenario's.
+  std::vector<std::string> clusters = a.clusters;
+  if (clusters.empty()) clusters.push_back("");
+  std::vector<fathom::plan::SizeResult> results;
+  std::string text;
+  for (const std::string& cluster : clusters) {
+    fathom::io::PlanRequest request = a.request;
+    if (!cluster.empty()) request.cluster = cluster;
+    fathom::core::Result<fathom::io::LoadedSearch> loaded =
+        fathom::io::LoadSearch(catalog, request);
+    if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
+    std::cerr << loaded.diagnostics().Format();
+    fathom::core::Result<fathom::plan::Goodput> goodput =
+        fathom::io::SizeGoodput(catalog, request, a.tokens, a.reliability);
+    if (!goodput.ok()) return PrintDiagnostics(goodput.diagnostics());
+    const fathom::io::LoadedSearch& s = loaded.value();
+    fathom::plan::SearchOptions options = a.options;
+    ApplySearchSection(s.config, true, a.simulate_top_given, false, options);
+    fathom::core::Result<fathom::plan::SizeResult> r =
+        fathom::plan::Size(s.scenario.scenario, q.value(), s.space, options, goodput.value());
+    if (!r.ok()) return PrintDiagnostics(r.diagnostics());
+    std::cerr << r.diagnostics().Format();
+    text += (text.empty() ? "" : "\n") + fathom::io::SizeText(r.value());
+    results.push_back(std::move(r).value());
   }
-  std::cerr << loaded.diagnostics().Format();
-  fathom::core::Result<fathom::plan::Goodput> goodput =
-      fathom::io::SizeGoodput(catalog, a.request, a.tokens, a.reliability);
-  if (!goodput.ok()) return PrintDiagnostics(goodput.diagnostics());
-  const fathom::io::LoadedSearch& s = loaded.value();
-  fathom::plan::SearchOptions options = a.options;
-  ApplySearchSection(s.config, true, a.simulate_top_given, false, options);
-  fathom::core::Result<fathom::plan::SizeResult> r =
-      fathom::plan::Size(s.scenario.scenario, q.value(), s.space, options, goodput.value());
-  if (!r.ok()) return PrintDiagnostics(r.diagnostics());
-  std::cerr << r.diagnostics().Format();
-  std::cout << (a.json ? fathom::io::SizeJson(r.value()) : fathom::io::SizeText(r.value()));
+  if (results.size() > 1) text += "\n" + fathom::io::SizeComparisonText(results);
+  std::cout << (a.json ? fathom::io::SizeJson(results) : text);
   return 0;
 }
 
@@ -360,8 +371,11 @@ int main(int argc, char** argv) {
   fathom::io::PlanRequest& zq = size.request;
   size_cmd->add_option("-s,--scenario", zq.scenario, "scenario file; its plan is the base");
   size_cmd->add_option("-m,--model", zq.model, "model: catalog name, YAML file or HF config.json");
-  size_cmd->add_option("-c,--cluster", zq.cluster,
-                       "cluster: catalog name or YAML file (resized to each chip count)");
+  size_cmd
+      ->add_option("-c,--cluster", size.clusters,
+                   "cluster: catalog name or YAML file (resized to each chip count); give "
+                   "several (-c a -c b) to compare them")
+      ->allow_extra_args(false);
   size_cmd->add_option("-p,--plan", zq.plan, "base plan file (optional with -m -c)");
   size_cmd
       ->add_option("--global-batch", zq.global_batch,
@@ -469,6 +483,7 @@ int main(int argc, char** argv) {
     return RunPlan(catalog, plan);
   }
   if (size_cmd->parsed()) {
+    if (!size.clusters.empty()) size.request.cluster = size.clusters.front();
     if (!ScenarioOrModelCluster(size.request)) return kUserError;
     size.simulate_top_given = size_cmd->count("--simulate-top") > 0;
     return RunSize(catalog, size);

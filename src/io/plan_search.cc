@@ -104,6 +104,23 @@ std::string Describe(const ParallelPlan& p) { return PlanLine(p, PlanDetail::kSh
 
 std::string Count(int64_t n) { return core::WithThousands(n); }
 
+const plan::SizeRow& ChosenRow(const plan::SizeResult& r) {
+  return r.rows[static_cast<size_t>(r.chosen)];
+}
+
+// The result whose chosen count costs least (priced ones only); -1 when none.
+int CheapestChoice(const std::vector<plan::SizeResult>& results) {
+  int best = -1;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].chosen < 0 || ChosenRow(results[i]).cost_usd < 0) continue;
+    if (best < 0 ||
+        ChosenRow(results[i]).cost_usd < ChosenRow(results[static_cast<size_t>(best)]).cost_usd) {
+      best = static_cast<int>(i);
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest& q) {
@@ -523,38 +540,83 @@ std::string SizeText(const plan::SizeResult& r) {
   return out;
 }
 
-std::string SizeJson(const plan::SizeResult& r) {
+std::string SizeJson(const std::vector<plan::SizeResult>& results) {
   ordered_json j;
   j["schema"] = "fathom.size/1";
-  j["model"] = r.model;
-  j["cluster"] = r.cluster;
-  j["chip"] = r.chip;
-  j["tokens"] = Round(r.tokens);
-  j["deadline_s"] = r.deadline_s > 0 ? ordered_json(Round(r.deadline_s)) : nullptr;
-  j["global_batch_size"] = r.global_batch_size;
-  j["seq_len"] = r.seq_len;
-  ordered_json rows = ordered_json::array();
-  for (const plan::SizeRow& row : r.rows) {
-    ordered_json x = {{"chips", row.chips}, {"planned", row.planned}};
-    if (!row.planned) {
-      x["why"] = row.why;
-    } else {
-      x["best"] = CandidateJson(row.best);
-      x["ideal_train_time_s"] = Round(row.train_s);
-      x["goodput"] = Round(row.goodput);
-      x["expected_train_time_s"] = Round(row.expected_s);
-      x["chip_hours"] = Round(row.chip_hours);
-      x["cost_usd"] = row.cost_usd >= 0 ? ordered_json(Round(row.cost_usd)) : nullptr;
-      x["energy_j"] = row.energy_j > 0 ? ordered_json(Round(row.energy_j)) : nullptr;
-      x["meets_deadline"] = row.meets;
+  j["tokens"] = results.empty() ? 0.0 : Round(results.front().tokens);
+  j["deadline_s"] = !results.empty() && results.front().deadline_s > 0
+                        ? ordered_json(Round(results.front().deadline_s))
+                        : nullptr;
+  ordered_json clusters = ordered_json::array();
+  for (const plan::SizeResult& r : results) {
+    ordered_json c;
+    c["model"] = r.model;
+    c["cluster"] = r.cluster;
+    c["chip"] = r.chip;
+    c["global_batch_size"] = r.global_batch_size;
+    c["seq_len"] = r.seq_len;
+    ordered_json rows = ordered_json::array();
+    for (const plan::SizeRow& row : r.rows) {
+      ordered_json x = {{"chips", row.chips}, {"planned", row.planned}};
+      if (!row.planned) {
+        x["why"] = row.why;
+      } else {
+        x["best"] = CandidateJson(row.best);
+        x["ideal_train_time_s"] = Round(row.train_s);
+        x["goodput"] = Round(row.goodput);
+        x["expected_train_time_s"] = Round(row.expected_s);
+        x["chip_hours"] = Round(row.chip_hours);
+        x["cost_usd"] = row.cost_usd >= 0 ? ordered_json(Round(row.cost_usd)) : nullptr;
+        x["energy_j"] = row.energy_j > 0 ? ordered_json(Round(row.energy_j)) : nullptr;
+        x["meets_deadline"] = row.meets;
+      }
+      rows.push_back(x);
     }
-    rows.push_back(x);
+    c["rows"] = rows;
+    c["with_reliability"] = r.with_goodput;
+    c["chosen_chips"] =
+        r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
+    clusters.push_back(c);
   }
-  j["rows"] = rows;
-  j["with_reliability"] = r.with_goodput;
-  j["chosen_chips"] =
-      r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
+  j["clusters"] = clusters;
+  const int cheapest = CheapestChoice(results);
+  j["cheapest"] =
+      cheapest < 0
+          ? ordered_json(nullptr)
+          : ordered_json{
+                {"cluster", results[static_cast<size_t>(cheapest)].cluster},
+                {"chips", ChosenRow(results[static_cast<size_t>(cheapest)]).chips},
+                {"cost_usd", Round(ChosenRow(results[static_cast<size_t>(cheapest)]).cost_usd)}};
   return j.dump(2) + "\n";
+}
+
+std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
+  std::string out = "comparison: the fewest chips of each cluster that meet the deadline\n\n";
+  out +=
+      "  cluster                  chip         chips  expected days   chip-hours        cost    "
+      "energy\n";
+  for (const plan::SizeResult& r : results) {
+    if (r.chosen < 0) {
+      out += fmt::format("  {:<24} {:<10}  none meets the deadline\n", r.cluster, r.chip);
+      continue;
+    }
+    const plan::SizeRow& c = ChosenRow(r);
+    out += fmt::format("  {:<24} {:<10} {:>7}  {:>13.4g}  {:>11}  {:>10}  {:>8}\n", r.cluster,
+                       r.chip, Count(c.chips), c.expected_s / 86400,
+                       Count(static_cast<int64_t>(c.chip_hours + 0.5)),
+                       c.cost_usd >= 0 ? Usd(c.cost_usd) : std::string("-"),
+                       c.energy_j > 0 ? Energy(c.energy_j) : std::string("-"));
+  }
+  const int cheapest = CheapestChoice(results);
+  if (cheapest >= 0) {
+    const plan::SizeResult& r = results[static_cast<size_t>(cheapest)];
+    out += fmt::format("\n  the cheapest: {} chips of {} ({}), {}\n", Count(ChosenRow(r).chips),
+                       r.cluster, r.chip, Usd(ChosenRow(r).cost_usd));
+  }
+  out +=
+      "  Catalog prices differ in kind (list, on-demand or reserved rates, by source): compare "
+      "costs with care, or price them alike with a scenario's training.cost.\n";
+  return out;
 }
 
 }  // namespace fathom::io

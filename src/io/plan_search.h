@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/diagnostic.h"
 #include "io/config.h"
@@ -59,6 +60,9 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
 core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanRequest& q,
                                         const std::string& tokens, const std::string& reliability);
 std::string SizeText(const plan::SizeResult& r);
-std::string SizeJson(const plan::SizeResult& r);
+// One JSON report for the clusters compared (one or more), with the cheapest choice.
+std::string SizeJson(const std::vector<plan::SizeResult>& results);
+// The clusters side by side: each one's chosen count, time, cost and energy.
+std::string SizeComparisonText(const std::vector<plan::SizeResult>& results);
 
 }  // namespace fathom::io

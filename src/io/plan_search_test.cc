@@ -265,13 +265,58 @@ TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
   core::Result<plan::SizeResult> r =
       plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
-  const nlohmann::json j = nlohmann::json::parse(SizeJson(r.value()));
+  const nlohmann::json j = nlohmann::json::parse(SizeJson({r.value()}));
   EXPECT_EQ(j["schema"], "fathom.size/1");
-  EXPECT_EQ(j["chosen_chips"], 8);  // no deadline: the fewest chips with a plan
-  ASSERT_EQ(j["rows"].size(), 3u);
-  EXPECT_GT(j["rows"][2]["best"]["tokens_per_s"].get<double>(),
-            j["rows"][0]["best"]["tokens_per_s"].get<double>());
+  const nlohmann::json& c = j["clusters"][0];
+  EXPECT_EQ(c["chosen_chips"], 8);  // no deadline: the fewest chips with a plan
+  ASSERT_EQ(c["rows"].size(), 3u);
+  EXPECT_GT(c["rows"][2]["best"]["tokens_per_s"].get<double>(),
+            c["rows"][0]["best"]["tokens_per_s"].get<double>());
+  EXPECT_EQ(j["cheapest"]["cluster"], "dgx-h100-superpod");
   EXPECT_NE(SizeText(r.value()).find("  >      8 "), std::string::npos) << SizeText(r.value());
+}
+
+TEST(SizeReports, ClustersAreComparedAndTheCheapestNamed) {
+  plan::SizeRequest request;
+  request.tokens = 1e12;
+  request.deadline_s = 400 * 86400.0;
+  request.chips = {8, 16};
+  plan::SearchOptions o;
+  o.simulate_top = 0;
+  std::vector<plan::SizeResult> results;
+  for (const char* cluster : {"dgx-h100-superpod", "dgx-h200"}) {
+    PlanRequest q;
+    q.model = "llama3-8b";
+    q.cluster = cluster;
+    q.global_batch = 256;
+    q.tp = "1,2";
+    core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+    ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+    core::Result<plan::SizeResult> r =
+        plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    results.push_back(std::move(r).value());
+  }
+  const nlohmann::json j = nlohmann::json::parse(SizeJson(results));
+  ASSERT_EQ(j["clusters"].size(), 2u);
+  EXPECT_EQ(j["clusters"][1]["chip"], "h200");
+  // The cheapest is the cluster whose chosen count costs least.
+  double least = 1e300;
+  std::string cheapest;
+  for (const nlohmann::json& c : j["clusters"]) {
+    if (c["chosen_chips"].is_null()) continue;
+    for (const nlohmann::json& row : c["rows"]) {
+      if (row["chips"] == c["chosen_chips"] && row["cost_usd"].get<double>() < least) {
+        least = row["cost_usd"].get<double>();
+        cheapest = c["cluster"].get<std::string>();
+      }
+    }
+  }
+  ASSERT_FALSE(cheapest.empty());
+  EXPECT_EQ(j["cheapest"]["cluster"], cheapest);
+  const std::string text = SizeComparisonText(results);
+  EXPECT_NE(text.find("the cheapest: "), std::string::npos) << text;
+  EXPECT_NE(text.find("dgx-h200"), std::string::npos);
 }
 
 }  // namespace
