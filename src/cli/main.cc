@@ -385,8 +385,8 @@ int main(int argc, char** argv) {
   size_cmd->add_option("--days", size.days,
                        "deadline in days (30), or a time with its unit (720h); default none");
   size_cmd->add_option("--chips", size.chips,
-                       "chip counts to try, e.g. 4096,8192,16384 (default: the domain x 1, 2, 4, "
-                       "... up to the cluster's chips)");
+                       "chip counts to try, e.g. 4096,8192,16384 (default: one node x 1, 2, 4, "
+                       "... and the whole cluster)");
   size_cmd->add_option("--reliability", size.reliability,
                        "reliability preset (llama3-table5, rsc1, rsc2) or file: expected times "
                        "with failures, restarts and checkpoints (default: the scenario's "
