@@ -19,11 +19,13 @@
 #include "estimate/estimate.h"
 #include "io/collective_report.h"
 #include "io/config.h"
+#include "io/html_report.h"
 #include "io/plan_search.h"
 #include "io/report.h"
 #include "io/run.h"
 #include "io/trace.h"
 #include "io/validation.h"
+#include "server/server.h"
 #include "sim/step_sim.h"
 
 namespace {
@@ -73,6 +75,7 @@ struct StepArgs {
   bool json = false;
   std::string engine = "auto";
   std::string trace;  // Chrome Trace Event file to write (simulator)
+  std::string html;   // HTML report to write
 };
 
 int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
@@ -101,19 +104,25 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
     std::cerr << "error: --trace needs --engine simulate\n";
     return kUserError;
   }
-  std::string trace;
+  std::string trace, html;
   auto run = [&]() -> fathom::core::Result<fathom::estimate::StepReport> {
-    if (engine != "simulate") return fathom::estimate::Estimate(sc);
+    if (engine != "simulate") {
+      fathom::core::Result<fathom::estimate::StepReport> r = fathom::estimate::Estimate(sc);
+      if (r.ok() && !a.html.empty()) html = fathom::io::StepReportHtml(r.value(), nullptr);
+      return r;
+    }
     fathom::core::Result<fathom::sim::SimResult> sim =
         fathom::sim::Simulate(loaded.value().scenario);
     if (!sim.ok()) return sim.diagnostics();
     if (!a.trace.empty()) trace = fathom::io::ChromeTraceJson(sim.value());
+    if (!a.html.empty()) html = fathom::io::StepReportHtml(sim.value().report, &sim.value());
     return {sim.value().report, sim.diagnostics()};
   };
   fathom::core::Result<fathom::estimate::StepReport> report = run();
   if (!a.trace.empty() && report.ok() && !WriteFile("--trace", a.trace, trace)) {
     return kUserError;
   }
+  if (!a.html.empty() && report.ok() && !WriteFile("--html", a.html, html)) return kUserError;
   Diagnostics diags = report.diagnostics();
   fathom::io::Locate(diags, loaded.value().where);
   if (!report.ok()) return PrintDiagnostics(diags);
@@ -126,6 +135,7 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
 struct RunArgs {
   fathom::io::RunRequest request;
   bool json = false;
+  std::string html;  // HTML report to write
   bool no_monte_carlo = false;
   int trials = 0;     // 0 = from the input
   int64_t seed = -1;  // -1 = from the input
@@ -156,6 +166,9 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
       fathom::io::EvaluateRun(loaded.value(), options);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
   std::cerr << result.diagnostics().Format();
+  if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::RunReportHtml(result.value()))) {
+    return kUserError;
+  }
   std::cout << (a.json ? fathom::io::RunReportJson(result.value())
                        : fathom::io::RunReportText(result.value()));
   return 0;
@@ -169,6 +182,7 @@ struct PlanArgs {
   bool timings = false;
   std::string csv;                                     // file to write the ranked plans to
   std::string emit_plan;                               // file to write the best plan to
+  std::string html;                                    // HTML report to write
   bool top_given = false, simulate_top_given = false;  // else the search section's, if any
 };
 
@@ -197,6 +211,9 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   const fathom::plan::SearchResult& r = result.value();
   if (a.timings) std::cerr << fathom::io::SearchTimings(r);
   if (!a.csv.empty() && !WriteFile("--csv", a.csv, fathom::io::SearchCsv(r))) return kUserError;
+  if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::SearchReportHtml(r))) {
+    return kUserError;
+  }
   if (!a.emit_plan.empty()) {
     const std::string comment = "the best plan fathom plan found for " + r.model + " on " +
                                 std::to_string(r.chips) + " chips of " + r.cluster;
@@ -261,6 +278,21 @@ int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::Colle
   return 0;
 }
 
+int RunServe(const fathom::io::Catalog& catalog, const fathom::server::ServeOptions& options) {
+  fathom::server::Server server(catalog, options);
+  fathom::core::Result<int> port = server.Bind();
+  if (!port.ok()) return PrintDiagnostics(port.diagnostics());
+  const std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]"
+                           : options.host == "0.0.0.0"                 ? "localhost"
+                                                                       : options.host;
+  std::cerr << "fathom serve: http://" << host << ":" << port.value() << "/ (Ctrl+C stops it)\n";
+  if (!server.Listen()) {
+    std::cerr << "error: the server stopped: the socket failed\n";
+    return 1;
+  }
+  return 0;
+}
+
 // The search axes and engine flags `fathom plan` and `fathom size` share.
 void AddSearchFlags(CLI::App* cmd, fathom::io::PlanRequest& q,
                     fathom::plan::SearchOptions& options) {
@@ -311,6 +343,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   step_cmd->add_option("--trace", step.trace,
                        "write the simulated timeline as Chrome Trace Event JSON (Perfetto)");
+  step_cmd->add_option("--html", step.html,
+                       "write an HTML report: figures, time and memory plots, the pipeline "
+                       "timeline (simulator), collectives and operators");
 
   RunArgs run;
   CLI::App* run_cmd = app.add_subcommand(
@@ -328,6 +363,9 @@ int main(int argc, char** argv) {
                       "reliability preset (llama3-table5, rsc1, rsc2) or file (replaces the "
                       "scenario's reliability section; default llama3-table5)");
   run_cmd->add_flag("--json", run.json, "emit the fathom.run/1 JSON report");
+  run_cmd->add_option("--html", run.html,
+                      "write an HTML report: time to train, losses, interruptions, checkpoint "
+                      "interval, Monte Carlo, cost and energy");
   run_cmd->add_option("--seed", run.seed, "Monte-Carlo seed (default: monte_carlo.seed)")
       ->check(CLI::Range(int64_t{0}, int64_t{9007199254740991}));
   run_cmd->add_option("--trials", run.trials, "Monte-Carlo trials (default: monte_carlo.trials)")
@@ -363,6 +401,8 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--csv", plan.csv, "write the ranked plans to this CSV file");
   plan_cmd->add_option("--emit-plan", plan.emit_plan,
                        "write the best plan to this file (a plan for fathom step -p)");
+  plan_cmd->add_option("--html", plan.html,
+                       "write an HTML report: the ranked plans, the given plan, the passes");
   plan_cmd->add_flag("--timings", plan.timings, "print each pass's wall time to stderr");
 
   SizeArgs size;
@@ -453,6 +493,17 @@ int main(int argc, char** argv) {
                    "engine whose predictions the tolerances and summary use (both are printed)")
       ->check(CLI::IsMember({"simulate", "estimate"}));
 
+  fathom::server::ServeOptions serve;
+  CLI::App* serve_cmd =
+      app.add_subcommand("serve", "a local web UI: edit a scenario, see its step, plans and run");
+  serve_cmd->add_option("--host", serve.host, "address to listen on")->capture_default_str();
+  serve_cmd->add_option("--port", serve.port, "port to listen on (0: any free one)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--examples", serve.examples,
+                        "directory of example scenarios the UI offers (default: the shipped "
+                        "examples/)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -489,6 +540,7 @@ int main(int argc, char** argv) {
     return RunSize(catalog, size);
   }
   if (coll_cmd->parsed()) return RunCollectiveCmd(catalog, coll, coll_json);
+  if (serve_cmd->parsed()) return RunServe(catalog, serve);
   if (catalog_cmd->parsed()) {
     const fathom::io::Section s = catalog_kind == "chips"      ? fathom::io::Section::kChip
                                   : catalog_kind == "clusters" ? fathom::io::Section::kCluster

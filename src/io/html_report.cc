@@ -1,0 +1,909 @@
+#include "io/html_report.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <span>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+#include "io/number_format.h"
+#include "io/plan_format.h"
+#include "sim/step_sim.h"
+
+namespace fathom::io {
+
+namespace {
+
+// Plots are SVG in a 1000-unit-wide view box, scaled to the page's width.
+constexpr double kPlotWidth = 1000;
+
+// One colour per kind of time, shared by the breakdown bar and the timeline (Tableau 10).
+constexpr std::string_view kColorCompute = "#4e79a7";
+constexpr std::string_view kColorBackward = "#59a14f";
+constexpr std::string_view kColorWeight = "#76b7b2";
+constexpr std::string_view kColorTp = "#f28e2b";
+constexpr std::string_view kColorPp = "#e15759";
+constexpr std::string_view kColorDp = "#b07aa1";
+constexpr std::string_view kColorEp = "#edc948";
+constexpr std::string_view kColorCp = "#9c755f";
+constexpr std::string_view kColorOptimizer = "#bab0ac";
+constexpr std::string_view kColorBubble = "#d7d7d7";
+constexpr std::string_view kColorOther = "#ff9da7";
+
+constexpr std::string_view kStyle = R"css(
+:root { --fg: #1d2330; --muted: #5b6475; --line: #d9dde5; --bg: #ffffff; --panel: #f6f7f9;
+        --accent: #4e79a7; --bad: #c0392b; --good: #2e7d32; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: var(--fg); background: var(--bg); }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 14px; margin: 16px 0 6px; }
+p.sub, p.hint, .muted { color: var(--muted); margin: 2px 0; }
+code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(165px, 1fr));
+           gap: 10px; margin: 18px 0 6px; }
+.figure { background: var(--panel); border: 1px solid var(--line); border-radius: 6px;
+          padding: 10px 12px; }
+.figure .label { color: var(--muted); font-size: 12px; text-transform: uppercase;
+                 letter-spacing: .04em; }
+.figure .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.figure .detail { color: var(--muted); font-size: 12px; }
+.bad { color: var(--bad); } .good { color: var(--good); }
+table { border-collapse: collapse; margin: 6px 0 4px; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 10px 3px 0; text-align: left; border-bottom: 1px solid var(--line);
+         white-space: nowrap; }
+th { font-weight: 600; color: var(--muted); font-size: 12px; }
+td.num, th.num { text-align: right; padding-left: 10px; }
+tr.total td { font-weight: 600; border-top: 2px solid var(--line); }
+tr.best td { background: #eef4fb; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px;
+          margin-right: 6px; vertical-align: -1px; }
+.bar { display: inline-block; height: 9px; background: var(--accent); border-radius: 2px;
+       vertical-align: 0; }
+svg { display: block; width: 100%; height: auto; margin: 6px 0; }
+svg text { font: 11px system-ui, sans-serif; fill: var(--fg); }
+svg .axis { stroke: #9aa3b2; stroke-width: 1; }
+svg .grid { stroke: #e6e9ef; stroke-width: 1; }
+ul.notes { margin: 4px 0; padding-left: 20px; color: var(--muted); }
+footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
+.legend span { margin-right: 14px; white-space: nowrap; }
+.scroll { overflow-x: auto; }
+)css";
+
+// --- text -----------------------------------------------------------------------------
+
+std::string Esc(std::string_view s) { return HtmlEscape(s); }
+
+std::string Seconds(double s) { return Esc(core::FormatSeconds(s)); }
+std::string Bytes(double b) { return Esc(core::FormatBytes(b)); }
+std::string Num(double v, int decimals) { return fmt::format("{:.{}f}", v, decimals); }
+// SVG coordinates: two decimals, so that the bytes do not depend on the last bits.
+std::string Co(double v) { return fmt::format("{:.2f}", v); }
+
+std::string Figure(std::string_view label, std::string_view value, std::string_view detail,
+                   std::string_view value_class = "") {
+  return fmt::format(
+      "<div class=\"figure\"><div class=\"label\">{}</div><div class=\"value{}{}\">{}</div>"
+      "<div class=\"detail\">{}</div></div>\n",
+      label, value_class.empty() ? "" : " ", value_class, value, detail);
+}
+
+std::string Swatch(std::string_view color) {
+  return fmt::format("<span class=\"swatch\" style=\"background:{}\"></span>", color);
+}
+
+// An inline bar for a share in [0, 1], in a table cell.
+std::string ShareBar(double share, std::string_view color = kColorCompute) {
+  return fmt::format("<span class=\"bar\" style=\"width:{}px;background:{}\"></span>",
+                     Co(std::clamp(share, 0.0, 1.0) * 120), color);
+}
+
+// --- plots ----------------------------------------------------------------------------
+
+struct Segment {
+  std::string label;
+  double value = 0;
+  std::string_view color;
+  std::string text;  // the value as the reader sees it
+};
+
+// A horizontal bar of segments over `scale` (at least their sum), with an optional marker
+// (the chip's memory) at `marker` in the same units.
+std::string StackedBar(std::span<const Segment> segments, double scale, double marker = 0,
+                       std::string_view marker_label = "") {
+  double sum = 0;
+  for (const Segment& s : segments) sum += std::max(0.0, s.value);
+  scale = std::max({scale, sum, marker});
+  if (scale <= 0) return "";
+  const double height = 34, top = marker > 0 ? 18 : 4;
+  std::string out = fmt::format(
+      "<svg viewBox=\"0 0 {} {}\" role=\"img\" preserveAspectRatio=\"xMinYMin meet\">\n",
+      kPlotWidth, Co(top + height + 6));
+  double x = 0;
+  for (const Segment& s : segments) {
+    if (s.value <= 0) continue;
+    const double w = s.value / scale * kPlotWidth;
+    out += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}: {} "
+        "({})</title></rect>\n",
+        Co(x), Co(top), Co(w), Co(height), s.color, Esc(s.label), Esc(s.text), Pct(s.value / sum));
+    if (w > 70) {
+      out +=
+          fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", Co(x + 5), Co(top + 21), Esc(s.label));
+    }
+    x += w;
+  }
+  if (marker > 0) {
+    const double mx = marker / scale * kPlotWidth;
+    out += fmt::format(
+        "<line x1=\"{0}\" x2=\"{0}\" y1=\"2\" y2=\"{1}\" stroke=\"#c0392b\" stroke-width=\"2\"/>\n"
+        "<text x=\"{2}\" y=\"12\" text-anchor=\"end\">{3}</text>\n",
+        Co(mx), Co(top + height + 4), Co(std::max(mx - 4, 60.0)), Esc(marker_label));
+  }
+  out += "</svg>\n";
+  return out;
+}
+
+// Ticks at 1, 2 or 5 times a power of ten, about `count` of them over [0, span].
+double TickStep(double span, int count) {
+  if (span <= 0) return 1;
+  const double raw = span / count;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (m * p >= raw) return m * p;
+  }
+  return 10 * p;
+}
+
+// A time axis with grid lines from y0 to y1, labels below y1.
+std::string TimeAxis(double makespan, double left, double width, double y0, double y1) {
+  std::string out;
+  const double step = TickStep(makespan, 8);
+  for (int i = 0; i * step <= makespan * (1 + 1e-9); ++i) {
+    const double t = i * step;
+    const double x = left + t / makespan * width;
+    out += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>"
+        "<text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
+        Co(x), Co(y0), Co(y1), Co(y1 + 13), Esc(core::FormatSeconds(t)));
+  }
+  out += fmt::format("<line class=\"axis\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>\n",
+                     Co(left), Co(left + width), Co(y1));
+  return out;
+}
+
+// --- the pipeline timeline ------------------------------------------------------------
+
+// One busy interval of a timeline row: a pipeline task, or an operation of a stream.
+struct Busy {
+  sim::Time start = 0, end = 0;
+  int kind = 0;     // index into the row's colours and names
+  size_t item = 0;  // what it is, for its hover title
+};
+
+// A row of the timeline. Up to kExactSpans intervals are drawn as they are, each with its
+// title; more are binned into kBins columns, each in the colour of the kind busiest in it
+// and as opaque as the row was busy there, runs of alike columns as one rectangle. A step
+// of millions of operations so draws a few hundred rectangles per row, and the same step
+// always the same ones.
+constexpr size_t kExactSpans = 300;
+constexpr int kBins = 500;
+constexpr int kOpacityLevels = 5;
+
+struct RowGeometry {
+  double ns = 0;  // the makespan, the row's full width
+  double left = 0, width = 0, top = 0, height = 0;
+};
+
+template <class Title>
+void DrawRow(std::string& out, const std::vector<Busy>& busy,
+             std::span<const std::string_view> colors, std::span<const std::string_view> names,
+             std::string_view row, const RowGeometry& g, Title title) {
+  auto x = [&](double t) { return g.left + t / g.ns * g.width; };
+  if (busy.size() <= kExactSpans) {
+    for (const Busy& b : busy) {
+      const double x0 = x(static_cast<double>(b.start));
+      out += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}</title>"
+          "</rect>\n",
+          Co(x0), Co(g.top), Co(std::max(0.5, x(static_cast<double>(b.end)) - x0)), Co(g.height),
+          colors[static_cast<size_t>(b.kind)], Esc(title(b)));
+    }
+    return;
+  }
+  const size_t kinds = colors.size();
+  const double bin = g.ns / kBins;
+  std::vector<double> time(static_cast<size_t>(kBins) * kinds, 0.0);
+  for (const Busy& b : busy) {
+    const double s = static_cast<double>(b.start), e = static_cast<double>(b.end);
+    const int first = std::clamp(static_cast<int>(s / bin), 0, kBins - 1);
+    const int last = std::clamp(static_cast<int>(e / bin), 0, kBins - 1);
+    for (int i = first; i <= last; ++i) {
+      const double overlap = std::min(e, (i + 1) * bin) - std::max(s, i * bin);
+      if (overlap > 0)
+        time[static_cast<size_t>(i) * kinds + static_cast<size_t>(b.kind)] += overlap;
+    }
+  }
+  // Each column: its busiest kind and its busy level (any activity shows).
+  struct Column {
+    size_t kind = 0;
+    int level = 0;
+    double busy = 0;
+  };
+  std::vector<Column> columns(static_cast<size_t>(kBins));
+  for (size_t i = 0; i < columns.size(); ++i) {
+    Column& c = columns[i];
+    double most = 0;
+    for (size_t k = 0; k < kinds; ++k) {
+      const double t = time[i * kinds + k];
+      c.busy += t;
+      if (t > most) {
+        most = t;
+        c.kind = k;
+      }
+    }
+    const double f = std::min(1.0, c.busy / bin);
+    c.level = f > 0 ? std::max(1, static_cast<int>(std::lround(f * kOpacityLevels))) : 0;
+  }
+  for (size_t i = 0; i < columns.size();) {
+    size_t j = i + 1;
+    double run_busy = columns[i].busy;
+    while (j < columns.size() && columns[j].kind == columns[i].kind &&
+           columns[j].level == columns[i].level) {
+      run_busy += columns[j].busy;
+      ++j;
+    }
+    if (columns[i].level > 0) {
+      const double t0 = static_cast<double>(i) * bin, t1 = static_cast<double>(j) * bin;
+      out += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{}\">"
+          "<title>{}: busy {} from {} to {}, mostly {}</title></rect>\n",
+          Co(x(t0)), Co(g.top), Co(x(t1) - x(t0)), Co(g.height), colors[columns[i].kind],
+          Co(static_cast<double>(columns[i].level) / kOpacityLevels), Esc(row),
+          Pct(run_busy / (t1 - t0)), Esc(core::FormatSeconds(t0 * 1e-9)),
+          Esc(core::FormatSeconds(t1 * 1e-9)), names[columns[i].kind]);
+    }
+    i = j;
+  }
+}
+
+std::string_view StreamColor(sim::StreamKind k) {
+  switch (k) {
+    case sim::StreamKind::kCompute:
+      return kColorCompute;
+    case sim::StreamKind::kTp:
+      return kColorTp;
+    case sim::StreamKind::kPp:
+      return kColorPp;
+    case sim::StreamKind::kDp:
+      return kColorDp;
+    case sim::StreamKind::kEp:
+      return kColorEp;
+    case sim::StreamKind::kCp:
+      return kColorCp;
+  }
+  return kColorOther;
+}
+
+std::string_view PassName(parallel::Pass p) {
+  switch (p) {
+    case parallel::Pass::kForward:
+      return "forward";
+    case parallel::Pass::kBackward:
+      return "backward";
+    case parallel::Pass::kWeight:
+      return "weight gradient";
+  }
+  return "?";
+}
+
+std::string Timeline(const sim::SimResult& s) {
+  const sim::Program& prog = s.program;
+  sim::Time makespan = 0;
+  for (sim::OpId op = 0; op < prog.ops(); ++op) makespan = std::max(makespan, prog.end(op));
+  if (makespan <= 0 || s.stages <= 0) return "";
+  const double left = 92, width = kPlotWidth - left - 8;
+  // Rows: each stage's compute stream, then (up to 16 stages) one thin row per busy
+  // communication stream.
+  const bool comm_rows = s.stages <= 16;
+  const double compute_h = s.stages <= 16 ? 16 : s.stages <= 64 ? 8 : 4;
+  const double comm_h = 5;
+  const int label_every = static_cast<int>(std::ceil(12 / compute_h));
+  const double ns = static_cast<double>(makespan);
+  auto seconds = [](sim::Time t) { return core::FormatSeconds(static_cast<double>(t) * 1e-9); };
+
+  // Kinds of the compute row: the three passes and the optimizer.
+  constexpr std::array<std::string_view, 4> kComputeColors = {kColorCompute, kColorBackward,
+                                                              kColorWeight, kColorOptimizer};
+  constexpr std::array<std::string_view, 4> kComputeNames = {"forward", "backward",
+                                                             "weight gradient", "optimizer"};
+  std::vector<std::vector<Busy>> compute(static_cast<size_t>(s.stages));
+  for (size_t i = 0; i < s.tasks.size(); ++i) {
+    const sim::TaskSpan& t = s.tasks[i];
+    compute[static_cast<size_t>(t.stage)].push_back(
+        {prog.start(t.first), prog.end(t.last), static_cast<int>(t.task.pass), i});
+  }
+  std::string rows;
+  double y = 4;
+  for (int stage = 0; stage < s.stages; ++stage) {
+    std::vector<Busy>& busy = compute[static_cast<size_t>(stage)];
+    // The optimizer: the compute stream's optimizer operations, as one interval.
+    const sim::StreamId compute_stream = static_cast<sim::StreamId>(
+        stage * sim::kStreamsPerStage + static_cast<int>(sim::StreamKind::kCompute));
+    Busy optimizer{-1, -1, 3, 0};
+    for (sim::OpId op : prog.stream_ops(compute_stream)) {
+      if (s.info[op].category != sim::Category::kOptimizer) continue;
+      if (optimizer.start < 0) optimizer.start = prog.start(op);
+      optimizer.end = std::max(optimizer.end, prog.end(op));
+    }
+    if (optimizer.start >= 0) busy.push_back(optimizer);
+    std::stable_sort(busy.begin(), busy.end(),
+                     [](const Busy& a, const Busy& b) { return a.start < b.start; });
+    if (stage % label_every == 0) {
+      rows += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">stage {}</text>\n",
+                          Co(left - 6), Co(y + std::min(compute_h, 12.0) - 2), stage);
+    }
+    const std::string row = fmt::format("stage {}, compute", stage);
+    DrawRow(rows, busy, kComputeColors, kComputeNames, row,
+            RowGeometry{ns, left, width, y, compute_h - 1}, [&](const Busy& b) {
+              if (b.kind == 3) {
+                return fmt::format("stage {}: optimizer, {}", stage, seconds(b.end - b.start));
+              }
+              const parallel::PipelineTask& task = s.tasks[b.item].task;
+              return fmt::format("stage {}: {} of micro-batch {}, chunk {}, {}", stage,
+                                 PassName(task.pass), task.micro_batch, task.chunk,
+                                 seconds(b.end - b.start));
+            });
+    y += compute_h;
+    if (!comm_rows) {
+      y += compute_h >= 8 ? 2 : 0;
+      continue;
+    }
+    for (int k = 1; k < sim::kStreamsPerStage; ++k) {
+      const auto kind = static_cast<sim::StreamKind>(k);
+      const std::vector<sim::OpId>& ops =
+          prog.stream_ops(static_cast<sim::StreamId>(stage * sim::kStreamsPerStage + k));
+      std::vector<Busy> comm;
+      for (sim::OpId op : ops) {
+        if (prog.duration(op) > 0) comm.push_back({prog.start(op), prog.end(op), 0, op});
+      }
+      if (comm.empty()) continue;
+      const std::array<std::string_view, 1> color = {StreamColor(kind)};
+      const std::array<std::string_view, 1> name = {sim::StreamName(kind)};
+      const std::string stream_row =
+          fmt::format("stage {}, {} stream", stage, sim::StreamName(kind));
+      DrawRow(rows, comm, color, name, stream_row, RowGeometry{ns, left, width, y, comm_h - 1},
+              [&](const Busy& b) {
+                return fmt::format("{}: {}, {}", stream_row, s.info[b.item].name,
+                                   seconds(b.end - b.start));
+              });
+      y += comm_h;
+    }
+    y += 3;
+  }
+  std::string out = fmt::format(
+      "<svg viewBox=\"0 0 {} {}\" role=\"img\" preserveAspectRatio=\"xMinYMin meet\">\n",
+      kPlotWidth, Co(y + 22));
+  out += TimeAxis(ns * 1e-9, left, width, 2, y + 2);
+  out += rows;
+  out += "</svg>\n";
+  return out;
+}
+
+std::string TimelineLegend(bool comm_rows) {
+  std::string out = "<p class=\"legend muted\">";
+  out += fmt::format(
+      "<span>{}forward</span><span>{}backward</span><span>{}weight "
+      "gradient</span><span>{}optimizer</span>",
+      Swatch(kColorCompute), Swatch(kColorBackward), Swatch(kColorWeight), Swatch(kColorOptimizer));
+  if (comm_rows) {
+    out += fmt::format(
+        "<span>{}tp</span><span>{}pp</span><span>{}dp</span><span>{}ep</span><span>{}cp</span>",
+        Swatch(kColorTp), Swatch(kColorPp), Swatch(kColorDp), Swatch(kColorEp), Swatch(kColorCp));
+  }
+  out += "</p>\n";
+  return out;
+}
+
+// --- step -----------------------------------------------------------------------------
+
+std::vector<Segment> TimeSegments(const estimate::TimeBreakdown& t) {
+  auto seg = [](std::string label, double v, std::string_view color) {
+    return Segment{std::move(label), v, color, core::FormatSeconds(v)};
+  };
+  return {seg("compute", t.compute, kColorCompute),
+          seg("exposed tp comm", t.tp_exposed, kColorTp),
+          seg("exposed ep comm", t.ep_exposed, kColorEp),
+          seg("exposed cp comm", t.cp_exposed, kColorCp),
+          seg("pipeline bubble", t.bubble, kColorBubble),
+          seg("exposed pp comm", t.pp_exposed, kColorPp),
+          seg("exposed dp comm", t.dp_exposed, kColorDp),
+          seg("optimizer", t.optimizer, kColorOptimizer)};
+}
+
+std::string SegmentTable(std::span<const Segment> segments, std::string_view value_header,
+                         std::string_view total_text) {
+  double sum = 0;
+  for (const Segment& s : segments) sum += std::max(0.0, s.value);
+  std::string out = fmt::format(
+      "<table><tr><th></th><th class=\"num\">{}</th><th class=\"num\">share</th><th></th></tr>\n",
+      value_header);
+  for (const Segment& s : segments) {
+    if (s.value <= 0) continue;
+    const double share = sum > 0 ? s.value / sum : 0;
+    out += fmt::format(
+        "<tr><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+        Swatch(s.color), Esc(s.label), Esc(s.text), Pct(share), ShareBar(share, s.color));
+  }
+  out += fmt::format(
+      "<tr class=\"total\"><td>total</td><td class=\"num\">{}</td><td></td><td></td></tr>\n",
+      Esc(total_text));
+  out += "</table>\n";
+  return out;
+}
+
+std::string StepHeader(const estimate::StepReport& r) {
+  std::string out = fmt::format("<h1>{}</h1>\n", Esc(r.scenario));
+  out += fmt::format("<p class=\"sub\">{} on {} ({} &times; {})</p>\n", Esc(r.model),
+                     Esc(r.cluster), core::WithThousands(r.chips), Esc(r.chip));
+  out += fmt::format("<p class=\"sub\"><code>{}</code></p>\n",
+                     Esc(PlanLine(r.plan, PlanDetail::kFull)));
+  return out;
+}
+
+std::string StepFigures(const estimate::StepReport& r) {
+  std::string out = "<div class=\"figures\">\n";
+  out += Figure("step time", Seconds(r.step_time_s),
+                r.timeline.engine.empty() ? "estimated (closed form)" : "simulated");
+  out += Figure(
+      "tokens/s", Esc(core::WithThousands(static_cast<int64_t>(r.tokens_per_s))),
+      fmt::format("{} per chip",
+                  Num(r.tokens_per_s / static_cast<double>(std::max<int64_t>(1, r.chips)), 1)));
+  out += Figure("MFU", Pct(r.mfu),
+                fmt::format("of {} {}", Esc(core::FormatFlopRate(r.peak_flops)), "bf16 dense"));
+  out += Figure("HFU", Pct(r.hfu), "recompute included");
+  out += Figure("model TFLOP/s per chip", Num(r.model_flops_per_chip_s / 1e12, 1),
+                fmt::format("{} FLOP per token", Esc(ShortCount(r.model_flops_per_token))));
+  out += Figure(
+      "memory per chip", Bytes(r.memory.total),
+      fmt::format("of {} &middot; {}", Bytes(r.memory_capacity), r.fits ? "fits" : "does not fit"),
+      r.fits ? "" : "bad");
+  out += Figure("pipeline bubble", Pct(r.bubble_fraction),
+                fmt::format("{} micro-batches per pipeline", r.micro_batches));
+  out += Figure("parameters", Esc(ShortCount(r.parameters)),
+                fmt::format("{} active per token", Esc(ShortCount(r.active_parameters))));
+  out += "</div>\n";
+  return out;
+}
+
+std::string StepTime(const estimate::StepReport& r, std::string_view title) {
+  std::string out = fmt::format("<section>\n<h2>{}</h2>\n", title);
+  out +=
+      "<p class=\"hint\">The critical path of the step: the slowest pipeline stage's compute "
+      "and what its communication, the pipeline's fill and drain and the optimizer add.</p>\n";
+  const std::vector<Segment> segments = TimeSegments(r.time);
+  out += StackedBar(segments, r.step_time_s);
+  out += SegmentTable(segments, "time", core::FormatSeconds(r.step_time_s));
+  out += "</section>\n";
+  return out;
+}
+
+std::string StepTimelineSection(const estimate::StepReport& r, const sim::SimResult* sim) {
+  if (sim == nullptr) return "";
+  std::string out = "<section>\n<h2>Pipeline timeline</h2>\n";
+  out += fmt::format(
+      "<p class=\"hint\">One representative rank per pipeline stage, {} events simulated. Each "
+      "row is a stage's compute stream{}; hover for the task. <code>fathom step --trace</code> "
+      "writes every operation for Perfetto.</p>\n",
+      core::WithThousands(r.timeline.events),
+      sim->stages <= 16 ? ", with its communication streams below it" : "");
+  out += TimelineLegend(sim->stages <= 16);
+  out += "<div class=\"scroll\">\n" + Timeline(*sim) + "</div>\n";
+  if (!r.timeline.overlap.empty()) {
+    out += "<h3>Communication hidden behind compute (critical rank)</h3>\n";
+    out +=
+        "<table><tr><th>kind</th><th class=\"num\">total</th><th class=\"num\">exposed</th>"
+        "<th class=\"num\">hidden</th><th class=\"num\">hidden share</th><th></th></tr>\n";
+    for (const estimate::OverlapSummary& o : r.timeline.overlap) {
+      const double share = o.total_s > 0 ? o.Hidden() / o.total_s : 0;
+      out += fmt::format(
+          "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
+          "class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+          Esc(o.kind), Seconds(o.total_s), Seconds(o.exposed_s), Seconds(o.Hidden()), Pct(share),
+          ShareBar(share, kColorBackward));
+    }
+    out += "</table>\n";
+  }
+  if (r.timeline.straggler_cost_s > 0) {
+    out += fmt::format("<p>Stragglers add {} to the step.</p>\n",
+                       Seconds(r.timeline.straggler_cost_s));
+  }
+  out += "</section>\n";
+  return out;
+}
+
+std::string StepMemory(const estimate::StepReport& r) {
+  const parallel::MemoryBreakdown& m = r.memory;
+  auto seg = [](std::string label, double v, std::string_view color) {
+    return Segment{std::move(label), v, color, core::FormatBytes(v)};
+  };
+  const std::vector<Segment> segments = {seg("weights", m.weights, kColorCompute),
+                                         seg("gradients", m.gradients, kColorBackward),
+                                         seg("optimizer state", m.optimizer, kColorDp),
+                                         seg("activations", m.activations, kColorTp),
+                                         seg("runtime reserve", m.reserved, kColorOptimizer),
+                                         seg("fragmentation", m.fragmentation, kColorBubble)};
+  std::string out = "<section>\n<h2>Memory per chip</h2>\n";
+  out += fmt::format(
+      "<p class=\"hint\">Pipeline rank {}, the one that needs the most. The red line is the "
+      "chip's memory: the plan {}.</p>\n",
+      m.stage,
+      r.fits ? "fits" : fmt::format("does not fit, by {}", Bytes(m.total - r.memory_capacity)));
+  out += StackedBar(segments, std::max(m.total, r.memory_capacity), r.memory_capacity,
+                    "HBM " + core::FormatBytes(r.memory_capacity));
+  out += SegmentTable(segments, "bytes",
+                      core::FormatBytes(m.total) + " of " + core::FormatBytes(r.memory_capacity));
+  out += "</section>\n";
+  return out;
+}
+
+std::string StepComms(const estimate::StepReport& r) {
+  if (r.comms.empty()) return "";
+  double most = 0;
+  for (const estimate::CommSummary& c : r.comms) most = std::max(most, c.time_s);
+  std::string out = "<section>\n<h2>Communication</h2>\n";
+  out +=
+      "<p class=\"hint\">Per step, on the critical stage: each collective with its group, "
+      "the network level it crosses, the algorithm, and how much of it the step waits "
+      "for.</p>\n<div class=\"scroll\"><table>\n";
+  out +=
+      "<tr><th>collective</th><th>kind</th><th class=\"num\">group</th><th>level</th>"
+      "<th>within</th><th>algorithm</th><th class=\"num\">size</th><th class=\"num\">calls</th>"
+      "<th class=\"num\">busbw</th><th class=\"num\">total</th><th class=\"num\">exposed</th>"
+      "<th></th></tr>\n";
+  for (const estimate::CommSummary& c : r.comms) {
+    out += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+        Esc(c.name), Esc(c.kind), c.group_size, Esc(c.level), Esc(c.span), Esc(c.algorithm),
+        Bytes(c.bytes), Esc(ShortCount(c.calls)), Esc(core::FormatBandwidth(c.bus_bandwidth)),
+        Seconds(c.time_s), Seconds(c.exposed_s),
+        ShareBar(most > 0 ? c.time_s / most : 0, kColorTp) +
+            ShareBar(most > 0 ? c.exposed_s / most : 0, kColorPp));
+  }
+  out += "</table></div>\n<p class=\"legend muted\">";
+  out += fmt::format("<span>{}total</span><span>{}exposed</span></p>\n", Swatch(kColorTp),
+                     Swatch(kColorPp));
+  out += "</section>\n";
+  return out;
+}
+
+std::string StepOps(const estimate::StepReport& r) {
+  if (r.ops.empty()) return "";
+  std::vector<const estimate::OpSummary*> ops;
+  double total = 0;
+  for (const estimate::OpSummary& o : r.ops) {
+    ops.push_back(&o);
+    total += o.time_s;
+  }
+  std::stable_sort(ops.begin(), ops.end(),
+                   [](const estimate::OpSummary* a, const estimate::OpSummary* b) {
+                     return a->time_s > b->time_s;
+                   });
+  std::string out = fmt::format(
+      "<section>\n<h2>Compute of pipeline rank {}</h2>\n<p class=\"hint\">Per step, slowest "
+      "first; GEMMs and attention at their achieved FLOP rate, memory-bound operators at the "
+      "bytes they move.</p>\n<div class=\"scroll\"><table>\n",
+      r.critical_stage);
+  out +=
+      "<tr><th>operator</th><th>phase</th><th class=\"num\">time</th><th class=\"num\">share"
+      "</th><th class=\"num\">TFLOP</th><th class=\"num\">achieved</th><th class=\"num\">bytes"
+      "</th><th></th></tr>\n";
+  for (const estimate::OpSummary* o : ops) {
+    const double share = total > 0 ? o->time_s / total : 0;
+    const std::string achieved =
+        o->flops > 0 && o->time_s > 0 ? Esc(core::FormatFlopRate(o->flops / o->time_s)) : "-";
+    out += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td>{}</td></tr>\n",
+        Esc(o->name), Esc(o->phase), Seconds(o->time_s), Pct(share), Num(o->flops / 1e12, 1),
+        achieved, o->bytes > 0 ? Bytes(o->bytes) : "-",
+        ShareBar(share, o->flops > 0 ? kColorCompute : kColorOptimizer));
+  }
+  out += "</table></div>\n</section>\n";
+  return out;
+}
+
+std::string StepMoe(const estimate::StepReport& r) {
+  const estimate::MoeBreakdown& m = r.moe;
+  if (m.expert_gemm_s <= 0 && m.cp_comm_s <= 0) return "";
+  std::string out = "<section>\n<h2>Experts and context parallelism</h2>\n<table>\n";
+  auto row = [&](std::string_view label, double v) {
+    if (v > 0) {
+      out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td></tr>\n", label, Seconds(v));
+    }
+  };
+  row("router", m.router_s);
+  row("expert GEMMs (busiest rank)", m.expert_gemm_s);
+  row("of which load imbalance", m.imbalance_s);
+  row("token permutation", m.permute_s);
+  row("all-to-all, total", m.all_to_all_s);
+  row("all-to-all, exposed", m.all_to_all_exposed_s);
+  row("context-parallel exchange, total", m.cp_comm_s);
+  row("context-parallel exchange, exposed", m.cp_comm_exposed_s);
+  out += "</table>\n</section>\n";
+  return out;
+}
+
+std::string Notes(std::span<const std::string_view> notes) {
+  if (notes.empty()) return "";
+  std::string out = "<section>\n<h2>Notes</h2>\n<ul class=\"notes\">\n";
+  for (std::string_view n : notes) out += fmt::format("<li>{}</li>\n", Esc(n));
+  out += "</ul>\n</section>\n";
+  return out;
+}
+
+// --- run ------------------------------------------------------------------------------
+
+std::string RunLoss(const reliability::LossBreakdown& l) {
+  auto seg = [](std::string label, double v, std::string_view color) {
+    return Segment{std::move(label), v, color, Duration(v)};
+  };
+  const std::vector<Segment> segments = {seg("useful training", l.useful, kColorBackward),
+                                         seg("checkpoint writes", l.checkpoint, kColorDp),
+                                         seg("rework", l.rework, kColorTp),
+                                         seg("downtime", l.downtime, kColorPp),
+                                         seg("stragglers", l.straggler, kColorEp),
+                                         seg("SDC rollback", l.sdc, kColorCp)};
+  std::string out = StackedBar(segments, l.Total());
+  out += SegmentTable(segments, "time", Duration(l.Total()));
+  return out;
+}
+
+}  // namespace
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string_view HtmlStyle() { return kStyle; }
+
+std::string HtmlPage(std::string_view title, std::string_view body) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n{}"
+      "<footer>Written by fathom 0.1.0. Every plot's figures are in the table beside it; "
+      "<code>--json</code> gives them all.</footer>\n</main>\n</body>\n</html>\n",
+      Esc(title), kStyle, body);
+}
+
+std::string StepReportHtmlBody(const estimate::StepReport& r, const sim::SimResult* sim) {
+  std::string out = StepHeader(r);
+  out += StepFigures(r);
+  out += StepTime(r, "Where the time goes");
+  out += StepTimelineSection(r, sim);
+  out += StepMemory(r);
+  out += StepComms(r);
+  out += StepOps(r);
+  out += StepMoe(r);
+  out += Notes(r.notes);
+  return out;
+}
+
+std::string SearchReportHtmlBody(const plan::SearchResult& r) {
+  std::string out = fmt::format("<h1>Plans for {}</h1>\n", Esc(r.model));
+  out += fmt::format(
+      "<p class=\"sub\">{} chips of {} ({}), global batch {} sequences of {} tokens</p>\n",
+      core::WithThousands(r.chips), Esc(r.cluster), Esc(r.chip), r.global_batch_size, r.seq_len);
+  if (r.ranked.empty()) return out + "<p>No plan fits.</p>\n";
+  const plan::Candidate& best = r.ranked.front();
+  out += "<div class=\"figures\">\n";
+  out += Figure("best step time", Seconds(best.StepTime()),
+                best.simulate_s >= 0 ? "simulated" : "estimated");
+  out += Figure("MFU", Pct(best.mfu), "of the best plan");
+  out += Figure("tokens/s", Esc(core::WithThousands(static_cast<int64_t>(best.tokens_per_s))),
+                "of the best plan");
+  out += Figure("plans that fit", Esc(core::WithThousands(r.fitting_estimated)),
+                fmt::format("{} over the chip's memory", core::WithThousands(r.not_fitting)));
+  if (r.has_base) {
+    const double base_time = r.base.StepTime();
+    const double gain = base_time > 0 ? 1 - best.StepTime() / base_time : 0;
+    out +=
+        Figure("the given plan", Seconds(base_time),
+               r.base_rank > 0 ? fmt::format("rank {} by estimate; the best is {} {}", r.base_rank,
+                                             Pct(std::abs(gain)), gain >= 0 ? "faster" : "slower")
+                               : std::string("does not fit"),
+               r.base.fits ? "" : "bad");
+  }
+  out += "</div>\n";
+
+  // The ranked plans as bars of step time, the given plan last.
+  std::vector<const plan::Candidate*> shown;
+  for (const plan::Candidate& c : r.ranked) shown.push_back(&c);
+  if (r.has_base) shown.push_back(&r.base);
+  double slowest = 0;
+  for (const plan::Candidate* c : shown) slowest = std::max(slowest, c->StepTime());
+  out +=
+      "<section>\n<h2>Ranked plans</h2>\n<p class=\"hint\">Simulated plans rank first, by "
+      "simulated time; the rest by their estimate.</p>\n<div class=\"scroll\"><table>\n";
+  out +=
+      "<tr><th class=\"num\">rank</th><th>plan</th><th class=\"num\">estimated</th>"
+      "<th class=\"num\">simulated</th><th class=\"num\">MFU</th><th class=\"num\">bubble</th>"
+      "<th class=\"num\">memory</th><th class=\"num\">alike</th><th></th></tr>\n";
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const plan::Candidate& c = *shown[i];
+    const bool is_base = r.has_base && i + 1 == shown.size();
+    out += fmt::format(
+        "<tr{}><td class=\"num\">{}</td><td><code>{}</code></td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td class=\"num{}\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+        i == 0 ? " class=\"best\"" : "", is_base ? "given" : std::to_string(i + 1),
+        Esc(PlanLine(c.plan, PlanDetail::kShape)), Seconds(c.estimate_s),
+        c.simulate_s >= 0 ? Seconds(c.simulate_s) : "-", Pct(c.mfu), Pct(c.bubble_fraction),
+        c.fits ? "" : " bad", Bytes(c.memory_bytes), c.alike,
+        ShareBar(slowest > 0 ? c.StepTime() / slowest : 0, is_base ? kColorTp : kColorCompute));
+  }
+  out += "</table></div>\n";
+  if (!r.base_outside.empty()) {
+    std::string why;
+    for (const std::string& s : r.base_outside) why += (why.empty() ? "" : ", ") + s;
+    out += fmt::format("<p class=\"muted\">The given plan is outside the search space: {}.</p>\n",
+                       Esc(why));
+  }
+  out += "</section>\n";
+
+  out +=
+      "<section>\n<h2>Passes</h2>\n<table>\n<tr><th>pass</th><th class=\"num\">in</th>"
+      "<th class=\"num\">out</th></tr>\n";
+  for (const plan::PassReport& p : r.passes) {
+    out += fmt::format("<tr><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                       Esc(p.name), p.enabled ? "" : " (off)", core::WithThousands(p.in),
+                       core::WithThousands(p.out));
+  }
+  out += "</table>\n";
+  if (!r.rejected.empty()) {
+    out +=
+        "<h3>Rejected by the validate pass</h3>\n<table>\n<tr><th>key</th><th "
+        "class=\"num\">plans</th><th>first reason</th></tr>\n";
+    for (const plan::Rejection& j : r.rejected) {
+      out += fmt::format("<tr><td><code>{}</code></td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+                         Esc(j.key), core::WithThousands(j.plans), Esc(j.example));
+    }
+    out += "</table>\n";
+  }
+  out += "</section>\n";
+  return out;
+}
+
+std::string RunReportHtmlBody(const RunResult& r) {
+  const reliability::RunReport& a = r.analysis;
+  std::string out = fmt::format("<h1>{}: the whole run</h1>\n", Esc(r.step.scenario));
+  out += fmt::format("<p class=\"sub\">{} on {} ({} &times; {})</p>\n", Esc(r.step.model),
+                     Esc(r.step.cluster), core::WithThousands(r.step.chips), Esc(r.step.chip));
+  out += fmt::format("<p class=\"sub\"><code>{}</code></p>\n",
+                     Esc(PlanLine(r.step.plan, PlanDetail::kFull)));
+  out += "<div class=\"figures\">\n";
+  out += Figure("expected time to train", Esc(Duration(a.expected_time_s)),
+                fmt::format("ideal {}", Esc(Duration(a.ideal_time_s))));
+  out += Figure("ETTR", Num(a.ettr_all_causes, 4),
+                fmt::format("exact {} at the interval", Num(a.ettr, 4)));
+  out += Figure("goodput", Pct(r.step.mfu * a.ettr_all_causes),
+                fmt::format("MFU {} &times; ETTR", Pct(r.step.mfu)));
+  out += Figure("step time", Seconds(a.step_time_s), fmt::format("MFU {}", Pct(r.step.mfu)));
+  out += Figure("tokens", Esc(ShortCount(r.tokens)), "trained");
+  out += Figure("MTBF", a.mtbf_s > 0 ? Esc(Duration(a.mtbf_s)) : "-",
+                fmt::format("{} interruptions expected", Num(a.interruptions_expected, 1)));
+  out += Figure("checkpoint interval", Seconds(a.interval_s),
+                fmt::format("optimum {}", Seconds(a.optimum_s)));
+  if (r.cost.usd > 0) {
+    out += Figure("cost", Esc(Usd(r.cost.usd)),
+                  fmt::format("{} chip-hours", Esc(ShortCount(r.cost.chip_hours))));
+  }
+  out += Figure("energy", Esc(Energy(r.cost.facility_energy_j)),
+                fmt::format("facility, PUE {}", Num(r.cost.pue, 2)));
+  out += Figure("spare nodes", std::to_string(a.spare_nodes),
+                fmt::format("{} confidence", Pct(r.config.spare_confidence)));
+  out += "</div>\n";
+
+  out +=
+      "<section>\n<h2>Where the time goes</h2>\n<p class=\"hint\">Expected over the "
+      "run.</p>\n";
+  out += RunLoss(a.loss);
+  out += "</section>\n";
+
+  if (!a.classes.empty()) {
+    double most = 0;
+    for (const reliability::ClassReport& c : a.classes) {
+      most = std::max(most, c.expected_interruptions);
+    }
+    out +=
+        "<section>\n<h2>Interruptions by component</h2>\n<div class=\"scroll\"><table>\n"
+        "<tr><th>class</th><th>stops the job</th><th class=\"num\">expected</th>"
+        "<th class=\"num\">share</th><th></th></tr>\n";
+    for (const reliability::ClassReport& c : a.classes) {
+      out += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+          "<td>{}</td></tr>\n",
+          Esc(c.name), c.stops_job ? "yes" : "no", Num(c.expected_interruptions, 1), Pct(c.share),
+          ShareBar(most > 0 ? c.expected_interruptions / most : 0, kColorPp));
+    }
+    out += "</table></div>\n</section>\n";
+  }
+
+  if (!a.sensitivity.empty()) {
+    out += "<section>\n<h2>Checkpoint interval</h2>\n";
+    out += fmt::format(
+        "<p class=\"hint\">Young {}, Daly {}, numerical optimum {}; the ETTR at multiples of the "
+        "interval used:</p>\n<table><tr><th class=\"num\">interval</th><th "
+        "class=\"num\">ETTR</th></tr>\n",
+        Seconds(a.young_s), Seconds(a.daly_s), Seconds(a.optimum_s));
+    for (const reliability::RunReport::Sensitivity& s : a.sensitivity) {
+      out += fmt::format("<tr><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                         Seconds(s.interval_s), Num(s.ettr, 4));
+    }
+    out += "</table>\n</section>\n";
+  }
+
+  if (r.monte_carlo) {
+    const reliability::MonteCarloReport& mc = *r.monte_carlo;
+    out += fmt::format(
+        "<section>\n<h2>Monte Carlo</h2>\n<p class=\"hint\">{} simulated runs, seed {}.</p>\n"
+        "<table><tr><th></th><th class=\"num\">mean</th><th class=\"num\">P10</th>"
+        "<th class=\"num\">P50</th><th class=\"num\">P90</th></tr>\n",
+        mc.trials, mc.seed);
+    out += fmt::format(
+        "<tr><td>time to train</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+        Esc(Duration(mc.time_to_train_s.mean)), Esc(Duration(mc.time_to_train_s.p10)),
+        Esc(Duration(mc.time_to_train_s.p50)), Esc(Duration(mc.time_to_train_s.p90)));
+    out += fmt::format(
+        "<tr><td>ETTR</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+        Num(mc.ettr.mean, 4), Num(mc.ettr.p10, 4), Num(mc.ettr.p50, 4), Num(mc.ettr.p90, 4));
+    out += fmt::format(
+        "<tr><td>interruptions</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n</table>\n</section>\n",
+        Num(mc.interruptions.mean, 1), Num(mc.interruptions.p10, 0), Num(mc.interruptions.p50, 0),
+        Num(mc.interruptions.p90, 0));
+  }
+
+  out += StepTime(r.step, "Where one step's time goes");
+  out += StepMemory(r.step);
+  std::vector<std::string_view> notes(r.notes.begin(), r.notes.end());
+  for (std::string_view n : r.step.notes) notes.push_back(n);
+  out += Notes(notes);
+  return out;
+}
+
+}  // namespace fathom::io

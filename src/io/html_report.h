@@ -1,0 +1,46 @@
+// Writers of HTML reports: `fathom step|plan|run --html FILE`, and the fragments the web UI
+// (`fathom serve`) shows. A page is self-contained: its styles are inline and its plots are
+// inline SVG, with no script and nothing fetched, so it opens offline, prints, and can be
+// mailed. Plots carry their exact figures as hover titles, and every plot has a table of
+// the same numbers beside it. Same input, same bytes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "estimate/estimate.h"
+#include "io/run.h"
+#include "plan/search.h"
+
+namespace fathom::sim {
+struct SimResult;
+}
+
+namespace fathom::io {
+
+// The report's body (a sequence of <section>s), without <html> or styles: the web UI puts
+// it into its own page. With `sim`, the step's pipeline timeline is drawn from its events.
+std::string StepReportHtmlBody(const estimate::StepReport& r, const sim::SimResult* sim);
+std::string SearchReportHtmlBody(const plan::SearchResult& r);
+std::string RunReportHtmlBody(const RunResult& r);
+
+// A whole page around a body: title, the shared style sheet, a footer naming the schema.
+std::string HtmlPage(std::string_view title, std::string_view body);
+
+// The style sheet every page and the web UI share.
+std::string_view HtmlStyle();
+
+// Text escaped for HTML element content and attribute values.
+std::string HtmlEscape(std::string_view text);
+
+inline std::string StepReportHtml(const estimate::StepReport& r, const sim::SimResult* sim) {
+  return HtmlPage("fathom step: " + r.scenario, StepReportHtmlBody(r, sim));
+}
+inline std::string SearchReportHtml(const plan::SearchResult& r) {
+  return HtmlPage("fathom plan: " + r.model + " on " + r.cluster, SearchReportHtmlBody(r));
+}
+inline std::string RunReportHtml(const RunResult& r) {
+  return HtmlPage("fathom run: " + r.step.scenario, RunReportHtmlBody(r));
+}
+
+}  // namespace fathom::io

@@ -1,0 +1,139 @@
+#include "io/html_report.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "io/config.h"
+#include "io/plan_search.h"
+#include "io/test_catalog.h"
+#include "sim/step_sim.h"
+
+namespace fathom::io {
+namespace {
+
+using test_support::TestCatalog;
+
+estimate::Scenario Example(const std::string& name) {
+  core::Result<LoadedScenario> s =
+      LoadScenario(TestCatalog(), std::string(FATHOM_SOURCE_DIR) + "/examples/" + name + ".yaml");
+  EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
+  return s.ok() ? s.value().scenario : estimate::Scenario{};
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Every element the writers open they close, and no number came out as nan or inf.
+void ExpectWellFormed(const std::string& html) {
+  for (const char* tag : {"section", "table", "svg", "tr", "div", "code", "p", "ul"}) {
+    const std::string open = std::string("<") + tag;
+    const std::string close = std::string("</") + tag + ">";
+    // "<p" also starts "<pre"; count the exact openings.
+    const size_t opened = Count(html, open + ">") + Count(html, open + " ");
+    EXPECT_EQ(opened, Count(html, close)) << tag;
+  }
+  EXPECT_EQ(Count(html, "<rect"), Count(html, "</rect>"));
+  for (const char* bad :
+       {">nan", ">-nan", "nan%", "nan ", "\"nan", ">inf", "inf%", "\"inf", "NaN"}) {
+    EXPECT_EQ(html.find(bad), std::string::npos) << bad;
+  }
+}
+
+TEST(HtmlReport, EscapesText) {
+  EXPECT_EQ(HtmlEscape("a<b> & \"c\" 'd'"), "a&lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;");
+  EXPECT_EQ(HtmlEscape("plain"), "plain");
+}
+
+TEST(HtmlReport, EstimatedStepIsAPageWithTheReportsFigures) {
+  estimate::Scenario sc = Example("llama3-8b-dgx-h100");
+  sc.name = "<script>alert(1)</script>";
+  core::Result<estimate::StepReport> r = estimate::Estimate(sc);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string html = StepReportHtml(r.value(), nullptr);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(html.find("<script>"), std::string::npos) << "the name was not escaped";
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  for (const char* section : {"Where the time goes", "Memory per chip", "Communication",
+                              "Compute of pipeline rank 0", "Notes"}) {
+    EXPECT_NE(html.find(std::string("<h2>") + section + "</h2>"), std::string::npos) << section;
+  }
+  // The estimator has no events: no timeline.
+  EXPECT_EQ(html.find("Pipeline timeline"), std::string::npos);
+  EXPECT_NE(html.find(core::FormatSeconds(r.value().step_time_s)), std::string::npos);
+  ExpectWellFormed(html);
+  EXPECT_EQ(html, StepReportHtml(r.value(), nullptr));  // same input, same bytes
+}
+
+TEST(HtmlReport, SimulatedStepDrawsItsTimelineWithBoundedRectangles) {
+  const estimate::Scenario sc = Example("llama3-405b-16k-h100");
+  core::Result<sim::SimResult> s = sim::Simulate(sc);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  const std::string html = StepReportHtml(s.value().report, &s.value());
+  EXPECT_NE(html.find("<h2>Pipeline timeline</h2>"), std::string::npos);
+  EXPECT_NE(html.find("stage 15"), std::string::npos);
+  EXPECT_NE(html.find("forward of micro-batch 0, chunk 0"), std::string::npos);
+  EXPECT_NE(html.find("Communication hidden behind compute"), std::string::npos);
+  ExpectWellFormed(html);
+  // 71k simulated operations; each of the 16 stages' rows (compute, tp, pp, dp) draws at
+  // most 500 columns.
+  EXPECT_GT(s.value().program.ops(), 50000u);
+  EXPECT_LT(Count(html, "<rect"), 16u * 4u * 500u);
+  EXPECT_EQ(html, StepReportHtml(s.value().report, &s.value()));
+}
+
+TEST(HtmlReport, APlanThatDoesNotFitSaysBy) {
+  estimate::Scenario sc = Example("llama3-8b-dgx-h100");
+  sc.plan.zero = 0;
+  sc.plan.micro_batch_size = 16;
+  core::Result<estimate::StepReport> r = estimate::Estimate(sc);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_FALSE(r.value().fits);
+  const std::string html = StepReportHtml(r.value(), nullptr);
+  EXPECT_NE(html.find("does not fit, by"), std::string::npos);
+  EXPECT_NE(html.find("class=\"value bad\""), std::string::npos);
+}
+
+TEST(HtmlReport, SearchPageRanksThePlansAndShowsTheGivenOne) {
+  PlanRequest q;
+  q.scenario = std::string(FATHOM_SOURCE_DIR) + "/examples/llama3-8b-dgx-h100.yaml";
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  plan::SearchOptions options;
+  options.compare_base = true;
+  options.simulate_top = 2;
+  core::Result<plan::SearchResult> r =
+      plan::Search(loaded.value().scenario.scenario, loaded.value().space, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string html = SearchReportHtml(r.value());
+  EXPECT_NE(html.find("<h2>Ranked plans</h2>"), std::string::npos);
+  EXPECT_NE(html.find(">given<"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Passes</h2>"), std::string::npos);
+  EXPECT_EQ(Count(html, "<tr class=\"best\">"), 1u);
+  ExpectWellFormed(html);
+  EXPECT_EQ(html, SearchReportHtml(r.value()));
+}
+
+TEST(HtmlReport, RunPageShowsLossesInterruptionsAndMonteCarlo) {
+  RunRequest q;
+  q.scenario = std::string(FATHOM_SOURCE_DIR) + "/examples/llama3-405b-reliability.yaml";
+  core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  RunOptions options;
+  options.trials = 50;
+  core::Result<RunResult> r = EvaluateRun(loaded.value(), options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string html = RunReportHtml(r.value());
+  for (const char* section : {"Where the time goes", "Interruptions by component",
+                              "Checkpoint interval", "Monte Carlo", "Where one step's time goes"}) {
+    EXPECT_NE(html.find(std::string("<h2>") + section + "</h2>"), std::string::npos) << section;
+  }
+  EXPECT_NE(html.find("50 simulated runs"), std::string::npos);
+  ExpectWellFormed(html);
+}
+
+}  // namespace
+}  // namespace fathom::io

@@ -1,0 +1,438 @@
+#include "server/server.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "estimate/estimate.h"
+#include "io/config.h"
+#include "io/html_report.h"
+#include "io/plan_search.h"
+#include "io/report.h"
+#include "io/run.h"
+#include "sim/step_sim.h"
+
+namespace fathom::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The web UI's own markup and script; the report styles come from io::HtmlStyle().
+constexpr std::string_view kAppStyle = R"css(
+main { max-width: 1320px; }
+.app { display: grid; grid-template-columns: minmax(320px, 430px) 1fr; gap: 24px; }
+@media (max-width: 900px) { .app { grid-template-columns: 1fr; } }
+.panel { position: sticky; top: 12px; align-self: start; }
+#result { min-width: 0; }
+textarea { width: 100%; height: 460px; font: 12.5px/1.4 ui-monospace, Menlo, Consolas, monospace;
+           border: 1px solid var(--line); border-radius: 6px; padding: 8px; resize: vertical; }
+select, button { font: inherit; padding: 5px 10px; border-radius: 6px; border: 1px solid var(--line);
+                 background: #fff; }
+button { background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; }
+button:disabled { opacity: .5; cursor: default; }
+.row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 8px 0; }
+pre.error { white-space: pre-wrap; color: var(--bad); background: #fdf0ef; padding: 10px;
+            border-radius: 6px; }
+pre.warning { white-space: pre-wrap; color: #8a5a00; background: #fff7e6; padding: 10px;
+              border-radius: 6px; }
+#status { color: var(--muted); }
+)css";
+
+constexpr std::string_view kAppBody = R"html(
+<h1>Fathom</h1>
+<p class="sub">A digital twin of an AI training cluster. Give a scenario (model, cluster, plan;
+YAML with units, as <code>fathom step -s</code> reads it), then predict a step, search the plans
+or project the whole run.</p>
+<div class="app">
+<div class="panel">
+  <div class="row">
+    <label for="example">example</label>
+    <select id="example"><option value="">(choose one)</option></select>
+  </div>
+  <textarea id="scenario" spellcheck="false" placeholder="name: my-run
+model: llama3-8b
+cluster: dgx-h100-superpod
+plan:
+  tp: 1
+  dp: 8
+  global_batch_size: 128"></textarea>
+  <div class="row">
+    <button id="step">Step</button>
+    <select id="engine" title="engine">
+      <option value="auto">simulate</option><option value="estimate">estimate</option>
+    </select>
+    <button id="plan">Plans</button>
+    <button id="run">Run</button>
+    <span id="status"></span>
+  </div>
+  <p class="hint">Ctrl+Enter predicts the step. <code>fathom explain</code> documents every key.</p>
+</div>
+<div id="result"><p class="muted">The report appears here.</p></div>
+</div>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+const buttons = ["step", "plan", "run"].map($);
+async function load() {
+  const r = await fetch("/api/examples");
+  if (!r.ok) return;
+  for (const name of await r.json()) {
+    const o = document.createElement("option");
+    o.value = o.textContent = name;
+    $("example").appendChild(o);
+  }
+  // A link can name an example and what to do with it: #example=NAME&do=step|plan|run.
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const saved = localStorage.getItem("fathom.scenario");
+  if (hash.get("example")) {
+    $("example").value = hash.get("example");
+    await loadExample(hash.get("example"));
+  } else if (saved) {
+    $("scenario").value = saved;
+  }
+  if (["step", "plan", "run"].includes(hash.get("do"))) await evaluate(hash.get("do"));
+}
+async function loadExample(name) {
+  const r = await fetch("/api/examples/" + encodeURIComponent(name));
+  if (r.ok) $("scenario").value = await r.text();
+}
+$("example").addEventListener("change", async (e) => {
+  if (e.target.value) await loadExample(e.target.value);
+});
+async function evaluate(what) {
+  const text = $("scenario").value;
+  localStorage.setItem("fathom.scenario", text);
+  let url = "/api/" + what + "?format=html";
+  if (what === "step") url += "&engine=" + $("engine").value;
+  buttons.forEach((b) => (b.disabled = true));
+  $("status").textContent = "working...";
+  const start = performance.now();
+  try {
+    const r = await fetch(url, { method: "POST", body: text, headers: { "Content-Type": "application/yaml" } });
+    const body = await r.text();
+    if (r.ok) {
+      $("result").innerHTML = body;
+    } else {
+      const pre = document.createElement("pre");
+      pre.className = "error";
+      pre.textContent = body;
+      $("result").replaceChildren(pre);
+    }
+    $("status").textContent = (r.ok ? "" : "error, ") + Math.round(performance.now() - start) + " ms";
+  } catch (err) {
+    $("status").textContent = "the server did not answer: " + err;
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+$("step").addEventListener("click", () => evaluate("step"));
+$("plan").addEventListener("click", () => evaluate("plan"));
+$("run").addEventListener("click", () => evaluate("run"));
+$("scenario").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); evaluate("step"); }
+});
+load();
+</script>
+)html";
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<int>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonArray(const std::vector<std::string>& names) {
+  std::string out = "[";
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? "," : "") + JsonString(names[i]);
+  return out + "]";
+}
+
+// What a request answers: a body and its type, or the diagnostics of a bad input.
+struct Answer {
+  int status = 200;
+  std::string body;
+  std::string type = "text/html; charset=utf-8";
+};
+
+Answer BadInput(const core::Diagnostics& d) {
+  return {400, d.Format(), "text/plain; charset=utf-8"};
+}
+
+// Warnings go above an HTML report, as the CLI prints them to stderr.
+std::string WithWarnings(const core::Diagnostics& d, std::string body) {
+  const std::string text = d.Format();
+  if (text.empty()) return body;
+  return "<pre class=\"warning\">" + io::HtmlEscape(text) + "</pre>\n" + body;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  const io::Catalog& catalog;
+  ServeOptions options;
+  httplib::Server http;
+  std::mutex evaluate;  // requests are evaluated one at a time
+  fs::path scratch;     // posted scenarios are written here, one file per request
+  std::atomic<int64_t> next_request{0};
+
+  Impl(const io::Catalog& c, ServeOptions o) : catalog(c), options(std::move(o)) {
+    if (options.examples.empty()) {
+      options.examples = (fs::path(catalog.dir()) / ".." / "examples").lexically_normal().string();
+    }
+  }
+  ~Impl() {
+    std::error_code ec;
+    if (!scratch.empty()) fs::remove_all(scratch, ec);
+  }
+
+  std::vector<std::string> Examples() const {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(options.examples, ec)) {
+      if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  // The posted scenario as a file the loaders read as they read any scenario; its name in
+  // every diagnostic is "scenario.yaml" (the scratch directory is taken out).
+  struct Posted {
+    fs::path dir;
+    std::string file;
+    ~Posted() {
+      std::error_code ec;
+      if (!dir.empty()) fs::remove_all(dir, ec);
+    }
+  };
+
+  bool Post(const std::string& text, Posted& posted, std::string& error) {
+    if (scratch.empty()) {
+      std::string pattern = (fs::temp_directory_path() / "fathom-serve-XXXXXX").string();
+      if (mkdtemp(pattern.data()) == nullptr) {
+        error = "cannot create a scratch directory under " + fs::temp_directory_path().string();
+        return false;
+      }
+      scratch = pattern;
+    }
+    posted.dir = scratch / std::to_string(next_request++);
+    std::error_code ec;
+    fs::create_directories(posted.dir, ec);
+    posted.file = (posted.dir / "scenario.yaml").string();
+    std::ofstream f(posted.file, std::ios::binary);
+    f << text;
+    if (!f || ec) {
+      error = "cannot write the posted scenario under " + scratch.string();
+      return false;
+    }
+    return true;
+  }
+
+  std::string Clean(std::string text, const Posted& posted) const {
+    const std::string prefix = (posted.dir / "").string();
+    for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
+      text.erase(at, prefix.size());
+    }
+    return text;
+  }
+
+  Answer Cleaned(Answer a, const Posted& posted) const {
+    a.body = Clean(std::move(a.body), posted);
+    return a;
+  }
+
+  Answer Step(const std::string& file, const std::string& engine, bool json) {
+    core::Result<io::LoadedScenario> loaded = io::LoadScenario(catalog, file);
+    if (!loaded.ok()) return BadInput(loaded.diagnostics());
+    const estimate::Scenario& sc = loaded.value().scenario;
+    core::Diagnostics warnings;
+    bool simulate = engine == "simulate" || engine == "auto";
+    if (engine == "auto" && sim::SimulationSize(sc) > sim::kMaxSimulationSize) {
+      simulate = false;
+      warnings.Warning("plan.global_batch_size",
+                       "the step is beyond the simulator's budget; it is estimated in closed form",
+                       "a larger micro_batch_size simulates it");
+    }
+    std::string html;
+    core::Result<estimate::StepReport> report = [&]() -> core::Result<estimate::StepReport> {
+      if (!simulate) {
+        core::Result<estimate::StepReport> r = estimate::Estimate(sc);
+        if (r.ok() && !json) html = io::StepReportHtmlBody(r.value(), nullptr);
+        return r;
+      }
+      core::Result<sim::SimResult> s = sim::Simulate(sc);
+      if (!s.ok()) return s.diagnostics();
+      if (!json) html = io::StepReportHtmlBody(s.value().report, &s.value());
+      return {s.value().report, s.diagnostics()};
+    }();
+    core::Diagnostics d = report.diagnostics();
+    io::Locate(d, loaded.value().where);
+    if (!report.ok()) return BadInput(d);
+    warnings.Append(loaded.diagnostics());
+    warnings.Append(d);
+    if (json) return {200, io::StepReportJson(report.value()), "application/json"};
+    return {200, WithWarnings(warnings, std::move(html))};
+  }
+
+  Answer Plan(const std::string& file, bool json) {
+    io::PlanRequest q;
+    q.scenario = file;
+    core::Result<io::LoadedSearch> loaded = io::LoadSearch(catalog, q);
+    if (!loaded.ok()) return BadInput(loaded.diagnostics());
+    const io::LoadedSearch& s = loaded.value();
+    plan::SearchOptions search;
+    if (s.config.top) search.top = *s.config.top;
+    if (s.config.simulate_top) search.simulate_top = *s.config.simulate_top;
+    if (s.config.memory_pass) search.memory_pass = *s.config.memory_pass;
+    search.compare_base = s.whole_plan;
+    search.threads = 2;
+    core::Result<plan::SearchResult> r = plan::Search(s.scenario.scenario, s.space, search);
+    if (!r.ok()) return BadInput(r.diagnostics());
+    if (json) return {200, io::SearchJson(r.value()), "application/json"};
+    core::Diagnostics warnings = loaded.diagnostics();
+    warnings.Append(r.diagnostics());
+    return {200, WithWarnings(warnings, io::SearchReportHtmlBody(r.value()))};
+  }
+
+  Answer Run(const std::string& file, bool json, bool monte_carlo) {
+    io::RunRequest q;
+    q.scenario = file;
+    core::Result<io::LoadedRun> loaded = io::LoadRun(catalog, q);
+    if (!loaded.ok()) return BadInput(loaded.diagnostics());
+    io::RunOptions run;
+    run.monte_carlo = monte_carlo;
+    run.threads = 2;
+    core::Result<io::RunResult> r = io::EvaluateRun(loaded.value(), run);
+    if (!r.ok()) return BadInput(r.diagnostics());
+    if (json) return {200, io::RunReportJson(r.value()), "application/json"};
+    return {200, WithWarnings(r.diagnostics(), io::RunReportHtmlBody(r.value()))};
+  }
+
+  void Routes() {
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      const std::string page = io::HtmlPage("Fathom", std::string(kAppBody));
+      // The app's styles follow the report's.
+      std::string html = page;
+      const size_t at = html.find("</style>");
+      if (at != std::string::npos) html.insert(at, kAppStyle);
+      res.set_content(html, "text/html; charset=utf-8");
+    });
+    http.Get("/api/examples", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(JsonArray(Examples()), "application/json");
+    });
+    http.Get(R"(/api/examples/([A-Za-z0-9._-]+))",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               const std::string name = req.matches[1];
+               const std::vector<std::string> names = Examples();
+               if (std::find(names.begin(), names.end(), name) == names.end()) {
+                 res.status = 404;
+                 res.set_content("no example named \"" + name + "\"\n", "text/plain");
+                 return;
+               }
+               core::Result<std::string> text =
+                   io::ReadFile((fs::path(options.examples) / (name + ".yaml")).string());
+               if (!text.ok()) {
+                 res.status = 500;
+                 res.set_content(text.diagnostics().Format(), "text/plain");
+                 return;
+               }
+               res.set_content(text.value(), "application/yaml; charset=utf-8");
+             });
+    http.Get("/api/catalog", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(fmt::format(R"({{"chips":{},"clusters":{},"models":{}}})",
+                                  JsonArray(catalog.Names(io::Section::kChip)),
+                                  JsonArray(catalog.Names(io::Section::kCluster)),
+                                  JsonArray(catalog.Names(io::Section::kModel))),
+                      "application/json");
+    });
+    auto evaluate_route = [this](std::string_view what) {
+      return [this, what](const httplib::Request& req, httplib::Response& res) {
+        const std::string format = req.has_param("format") ? req.get_param_value("format") : "html";
+        const std::string engine = req.has_param("engine") ? req.get_param_value("engine") : "auto";
+        const std::string mc =
+            req.has_param("monte_carlo") ? req.get_param_value("monte_carlo") : "1";
+        Answer a;
+        if (format != "html" && format != "json") {
+          a = {400, "format: expected html or json, got \"" + format + "\"\n", "text/plain"};
+        } else if (what == "step" && engine != "auto" && engine != "simulate" &&
+                   engine != "estimate") {
+          a = {400, "engine: expected auto, simulate or estimate, got \"" + engine + "\"\n",
+               "text/plain"};
+        } else if (mc != "0" && mc != "1") {
+          a = {400, "monte_carlo: expected 0 or 1, got \"" + mc + "\"\n", "text/plain"};
+        } else {
+          const std::lock_guard<std::mutex> lock(evaluate);
+          Posted posted;
+          std::string error;
+          if (!Post(req.body, posted, error)) {
+            a = {500, error + "\n", "text/plain"};
+          } else {
+            const bool json = format == "json";
+            a = Cleaned(what == "step"   ? Step(posted.file, engine, json)
+                        : what == "plan" ? Plan(posted.file, json)
+                                         : Run(posted.file, json, mc == "1"),
+                        posted);
+          }
+        }
+        res.status = a.status;
+        res.set_content(a.body, a.type);
+      };
+    };
+    http.Post("/api/step", evaluate_route("step"));
+    http.Post("/api/plan", evaluate_route("plan"));
+    http.Post("/api/run", evaluate_route("run"));
+    http.set_payload_max_length(4 << 20);
+    // Address reuse (a restart need not wait out TIME_WAIT), but not port sharing: a second
+    // server on a busy port is an error, not a silent half of the traffic.
+    http.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+  }
+};
+
+Server::Server(const io::Catalog& catalog, ServeOptions options)
+    : impl_(std::make_unique<Impl>(catalog, std::move(options))) {
+  impl_->Routes();
+}
+
+Server::~Server() = default;
+
+core::Result<int> Server::Bind() {
+  const ServeOptions& o = impl_->options;
+  const int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host)
+                               : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
+  if (port < 0) {
+    core::Diagnostics d;
+    d.Error("--port", fmt::format("cannot listen on {}:{}", o.host, o.port),
+            "is another server using the port? give another with --port, or 0 for any free one");
+    return d;
+  }
+  return port;
+}
+
+bool Server::Listen() { return impl_->http.listen_after_bind(); }
+
+void Server::Stop() { impl_->http.stop(); }
+
+}  // namespace fathom::server

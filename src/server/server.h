@@ -1,0 +1,56 @@
+// `fathom serve`: a local HTTP server with a web UI. A thin front end over the same io
+// functions as the CLI: a posted scenario is loaded, validated and evaluated exactly as
+// `fathom step|plan|run -s FILE` would, and answered with the same HTML report body or the
+// same versioned JSON.
+//
+//   GET  /                       the web UI (one page, no external assets)
+//   GET  /api/examples           the shipped example scenarios, as a JSON array of names
+//   GET  /api/examples/NAME      one example's YAML
+//   GET  /api/catalog            {"chips": [...], "clusters": [...], "models": [...]}
+//   POST /api/step?engine=auto|simulate|estimate&format=html|json
+//   POST /api/plan?format=html|json
+//   POST /api/run?format=html|json&monte_carlo=0|1
+//                                body: a scenario's YAML; 400 with the diagnostics as text
+//                                when it does not load
+//
+// File references in a posted scenario (a model or plan file) resolve from the server's
+// working directory. Requests are evaluated one at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/diagnostic.h"
+
+namespace fathom::io {
+class Catalog;
+}
+
+namespace fathom::server {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8470;       // 0: any free port
+  std::string examples;  // example scenarios; "" = the catalog's ../examples
+};
+
+class Server {
+ public:
+  Server(const io::Catalog& catalog, ServeOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the port; returns it (the chosen one for port 0), or an error naming the address.
+  core::Result<int> Bind();
+  // Serves until Stop(); returns false if the server could not run.
+  bool Listen();
+  // From any thread.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fathom::server

@@ -1,0 +1,158 @@
+#include "server/server.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "io/test_catalog.h"
+
+namespace fathom::server {
+namespace {
+
+std::string Example(const std::string& name) {
+  std::ifstream f(FATHOM_SOURCE_DIR "/examples/" + name + ".yaml");
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A server on a free port of the loopback interface, serving on a thread of its own.
+class ServerTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ServeOptions o;
+    o.port = 0;
+    server_ = std::make_unique<Server>(io::test_support::TestCatalog(), o);
+    core::Result<int> port = server_->Bind();
+    ASSERT_TRUE(port.ok()) << port.diagnostics().Format();
+    thread_ = std::thread([this] { server_->Listen(); });
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port.value());
+    client_->set_read_timeout(60, 0);
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(ServerTest, ServesTheAppPage) {
+  httplib::Result r = client_->Get("/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("<textarea id=\"scenario\""), std::string::npos);
+  EXPECT_NE(r->body.find("/api/examples"), std::string::npos);
+  EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
+}
+
+TEST_F(ServerTest, ListsAndServesTheShippedExamples) {
+  httplib::Result list = client_->Get("/api/examples");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->status, 200);
+  EXPECT_NE(list->body.find("\"llama3-8b-dgx-h100\""), std::string::npos);
+  httplib::Result one = client_->Get("/api/examples/llama3-8b-dgx-h100");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 200);
+  EXPECT_EQ(one->body, Example("llama3-8b-dgx-h100"));
+  httplib::Result missing = client_->Get("/api/examples/no-such-example");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  // Only names: no path leaves the examples directory.
+  httplib::Result escape = client_->Get("/api/examples/..%2F..%2Fetc%2Fpasswd");
+  ASSERT_TRUE(escape);
+  EXPECT_EQ(escape->status, 404);
+}
+
+TEST_F(ServerTest, ListsTheCatalog) {
+  httplib::Result r = client_->Get("/api/catalog");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("\"h100-sxm\""), std::string::npos);
+  EXPECT_NE(r->body.find("\"llama3-70b\""), std::string::npos);
+  EXPECT_NE(r->body.find("\"dgx-h100-superpod\""), std::string::npos);
+}
+
+TEST_F(ServerTest, PredictsAStepAsTheCliDoes) {
+  const std::string yaml = Example("llama3-8b-dgx-h100");
+  httplib::Result html = client_->Post("/api/step", yaml, "application/yaml");
+  ASSERT_TRUE(html);
+  ASSERT_EQ(html->status, 200) << html->body;
+  EXPECT_NE(html->body.find("<h2>Where the time goes</h2>"), std::string::npos);
+  EXPECT_NE(html->body.find("<h2>Pipeline timeline</h2>"), std::string::npos);  // simulated
+  httplib::Result estimated = client_->Post("/api/step?engine=estimate", yaml, "application/yaml");
+  ASSERT_TRUE(estimated);
+  ASSERT_EQ(estimated->status, 200);
+  EXPECT_EQ(estimated->body.find("<h2>Pipeline timeline</h2>"), std::string::npos);
+  httplib::Result json = client_->Post("/api/step?format=json", yaml, "application/yaml");
+  ASSERT_TRUE(json);
+  ASSERT_EQ(json->status, 200);
+  EXPECT_NE(json->body.find("\"schema\": \"fathom.step/1\""), std::string::npos);
+  EXPECT_NE(json->body.find("\"scenario\": \"llama3-8b-dgx-h100\""), std::string::npos);
+  // Same input, same bytes.
+  httplib::Result again = client_->Post("/api/step?format=json", yaml, "application/yaml");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->body, json->body);
+}
+
+TEST_F(ServerTest, SearchesPlansAndProjectsRuns) {
+  httplib::Result plan =
+      client_->Post("/api/plan", Example("llama3-8b-dgx-h100"), "application/yaml");
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->status, 200) << plan->body;
+  EXPECT_NE(plan->body.find("<h2>Ranked plans</h2>"), std::string::npos);
+  httplib::Result run = client_->Post("/api/run?format=json&monte_carlo=0",
+                                      Example("llama3-405b-reliability"), "application/yaml");
+  ASSERT_TRUE(run);
+  ASSERT_EQ(run->status, 200) << run->body;
+  EXPECT_NE(run->body.find("\"schema\": \"fathom.run/1\""), std::string::npos);
+}
+
+TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
+  const std::string yaml =
+      "model: llama3-8b\ncluster: dgx-h100-superpod\nplan:\n  tp: 3\n  dp: 8\n"
+      "  global_batch_size: 128\n";
+  httplib::Result r = client_->Post("/api/step", yaml, "application/yaml");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("scenario.yaml"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("plan.tp"), std::string::npos) << r->body;
+  EXPECT_EQ(r->body.find("fathom-serve-"), std::string::npos) << "the scratch path leaked";
+  httplib::Result syntax = client_->Post("/api/step", "model: [", "application/yaml");
+  ASSERT_TRUE(syntax);
+  EXPECT_EQ(syntax->status, 400);
+  EXPECT_NE(syntax->body.find("cannot parse"), std::string::npos) << syntax->body;
+  httplib::Result empty = client_->Post("/api/step", "", "application/yaml");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 400);
+  httplib::Result format =
+      client_->Post("/api/step?format=pdf", Example("llama3-8b-dgx-h100"), "application/yaml");
+  ASSERT_TRUE(format);
+  EXPECT_EQ(format->status, 400);
+  EXPECT_NE(format->body.find("expected html or json"), std::string::npos);
+  httplib::Result unknown = client_->Get("/api/nothing");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+}
+
+TEST(Server, ABusyPortIsAnError) {
+  ServeOptions o;
+  o.port = 0;
+  Server first(io::test_support::TestCatalog(), o);
+  core::Result<int> port = first.Bind();
+  ASSERT_TRUE(port.ok());
+  o.port = port.value();
+  Server second(io::test_support::TestCatalog(), o);
+  core::Result<int> again = second.Bind();
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.diagnostics().Format().find("cannot listen on 127.0.0.1:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fathom::server
