@@ -18,6 +18,8 @@ cd "$(dirname "$0")/.."
 jobs="${FATHOM_JOBS:-2}"
 export CCACHE_DIR="${CCACHE_DIR:-$PWD/.cache/ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-2G}"
+# io's precompiled header (FATHOM_PCH): ccache caches the compiles that use it only so.
+export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros}"
 
 timings=()
 failures=()
