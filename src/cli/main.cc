@@ -232,6 +232,7 @@ struct SizeArgs {
   std::string tokens, days, chips, reliability;
   std::vector<std::string> clusters;  // -c, once or more: compared side by side
   bool json = false;
+  std::string html;  // HTML report to write
   bool simulate_top_given = false;
 };
 
@@ -265,6 +266,9 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
     results.push_back(std::move(r).value());
   }
   if (results.size() > 1) text += "\n" + fathom::io::SizeComparisonText(results);
+  if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::SizeReportHtml(results))) {
+    return kUserError;
+  }
   std::cout << (a.json ? fathom::io::SizeJson(results) : text);
   return 0;
 }
@@ -433,6 +437,8 @@ int main(int argc, char** argv) {
                        "reliability section, else ideal times)");
   AddSearchFlags(size_cmd, zq, size.options);
   size_cmd->add_flag("--json", size.json, "emit the fathom.size/1 JSON report");
+  size_cmd->add_option("--html", size.html,
+                       "write an HTML report: time, cost and goodput against the chip count");
 
   fathom::io::CollectiveRequest coll;
   bool coll_json = false;
@@ -487,6 +493,9 @@ int main(int argc, char** argv) {
   validate_cmd->add_option("--published-runs", published_runs,
                            "a JSON file in the published-runs schema to map and run");
   validate_cmd->add_flag("--json", validate_json, "emit JSON rows and the summary");
+  std::string validate_html;
+  validate_cmd->add_option("--html", validate_html,
+                           "write an HTML report: predicted against measured, and the table");
   validate_cmd->add_flag("--strict", validate_strict, "exit 1 if a case is outside its tolerance");
   validate_cmd
       ->add_option("--engine", validate_engine,
@@ -573,6 +582,10 @@ int main(int argc, char** argv) {
                             .string(),
                   validate_engine == "simulate");
     if (!table.ok()) return PrintDiagnostics(table.diagnostics());
+    if (!validate_html.empty() &&
+        !WriteFile("--html", validate_html, fathom::io::ValidationReportHtml(table.value()))) {
+      return kUserError;
+    }
     std::cout << (validate_json ? fathom::io::ValidationJson(table.value())
                                 : fathom::io::ValidationText(table.value()));
     if (validate_strict) {

@@ -32,6 +32,9 @@ constexpr std::string_view kColorCp = "#9c755f";
 constexpr std::string_view kColorOptimizer = "#bab0ac";
 constexpr std::string_view kColorBubble = "#d7d7d7";
 constexpr std::string_view kColorOther = "#ff9da7";
+// Series colours for charts of several clusters or sources.
+constexpr std::array<std::string_view, 8> kSeriesColors = {
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f"};
 
 constexpr std::string_view kStyle = R"css(
 :root { --fg: #1d2330; --muted: #5b6475; --line: #d9dde5; --bg: #ffffff; --panel: #f6f7f9;
@@ -650,6 +653,159 @@ std::string Notes(std::span<const std::string_view> notes) {
   return out;
 }
 
+// --- x-y charts -----------------------------------------------------------------------
+
+struct Series {
+  std::string name;
+  std::string_view color;
+  std::vector<std::pair<double, double>> points;  // (x, y), in x order for a line
+  std::vector<std::string> titles;                // one hover title per point
+  bool line = true;
+};
+
+struct Axis {
+  std::string label;
+  bool log = false;
+  std::string (*format)(double) = nullptr;
+  double unit = 1;  // ticks fall on round numbers of this unit (86400: days)
+};
+
+std::string FormatPlain(double v) { return ShortCount(v); }
+std::string FormatDays(double s) { return fmt::format("{:g} d", s / 86400); }
+std::string FormatUsd(double v) { return Usd(v); }
+std::string FormatPercent(double v) { return fmt::format("{:.0f}%", v); }
+
+// Tick values over [lo, hi]: powers of ten times 1, 2 and 5 on a log axis (the powers of
+// ten alone when that gives enough), multiples of a 1-2-5 step on a linear one.
+std::vector<double> Ticks(double lo, double hi, bool log) {
+  std::vector<double> ticks;
+  if (!(hi > lo)) return {lo};
+  if (log) {
+    for (const std::vector<double>& mantissas :
+         std::vector<std::vector<double>>{{1}, {1, 2, 5}, {1, 2, 3, 5, 7}}) {
+      ticks.clear();
+      for (double p = std::pow(10.0, std::floor(std::log10(lo))); p <= hi * 1.0001; p *= 10) {
+        for (double m : mantissas) {
+          if (m * p >= lo * 0.9999 && m * p <= hi * 1.0001) ticks.push_back(m * p);
+        }
+      }
+      if (ticks.size() >= 3) return ticks;
+    }
+    return ticks;
+  }
+  const double step = TickStep(hi - lo, 6);
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
+    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  }
+  return ticks;
+}
+
+// A chart of series over two axes, with an optional horizontal rule (a deadline) and an
+// optional diagonal y = x (predicted against measured).
+std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& ya, double rule = 0,
+                    std::string_view rule_label = "", bool diagonal = false) {
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  for (const Series& s : series) {
+    for (auto [x, y] : s.points) {
+      if ((xa.log && x <= 0) || (ya.log && y <= 0) || !std::isfinite(x) || !std::isfinite(y)) {
+        continue;
+      }
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+    }
+  }
+  if (!(x1 >= x0) || !(y1 >= y0)) return "";
+  if (rule > 0) y0 = std::min(y0, rule), y1 = std::max(y1, rule);
+  if (diagonal) x0 = y0 = std::min(x0, y0), x1 = y1 = std::max(x1, y1);
+  auto pad = [](double& lo, double& hi, bool log) {
+    if (log) {
+      lo /= 1.25, hi *= 1.25;
+    } else {
+      const double d = hi > lo ? (hi - lo) * 0.06 : std::max(std::abs(hi) * 0.1, 1.0);
+      lo = lo >= 0 && lo - d < 0 ? 0 : lo - d, hi += d;
+    }
+  };
+  pad(x0, x1, xa.log);
+  pad(y0, y1, ya.log);
+  const double left = 78, right = 16, top = 10, height = 300, bottom = 44;
+  const double width = kPlotWidth - left - right;
+  auto map = [](double v, double lo, double hi, bool log) {
+    return log ? (std::log(v) - std::log(lo)) / (std::log(hi) - std::log(lo))
+               : (v - lo) / (hi - lo);
+  };
+  auto px = [&](double x) { return left + map(x, x0, x1, xa.log) * width; };
+  auto py = [&](double y) { return top + (1 - map(y, y0, y1, ya.log)) * height; };
+  std::string out = fmt::format(
+      "<svg viewBox=\"0 0 {} {}\" role=\"img\" preserveAspectRatio=\"xMinYMin meet\">\n",
+      kPlotWidth, Co(top + height + bottom));
+  auto ticks = [](double lo, double hi, const Axis& a) {
+    std::vector<double> t = Ticks(lo / a.unit, hi / a.unit, a.log);
+    for (double& v : t) v *= a.unit;
+    return t;
+  };
+  for (double t : ticks(x0, x1, xa)) {
+    out += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text x=\"{0}\" "
+        "y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
+        Co(px(t)), Co(top), Co(top + height), Co(top + height + 15), Esc(xa.format(t)));
+  }
+  for (double t : ticks(y0, y1, ya)) {
+    out += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/><text x=\"{3}\" "
+        "y=\"{4}\" text-anchor=\"end\">{5}</text>\n",
+        Co(left), Co(left + width), Co(py(t)), Co(left - 6), Co(py(t) + 4), Esc(ya.format(t)));
+  }
+  out += fmt::format(
+      "<line class=\"axis\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>"
+      "<line class=\"axis\" x1=\"{0}\" x2=\"{0}\" y1=\"{3}\" y2=\"{2}\"/>\n"
+      "<text x=\"{4}\" y=\"{5}\" text-anchor=\"middle\">{6}</text>\n"
+      "<text x=\"14\" y=\"{7}\" text-anchor=\"middle\" transform=\"rotate(-90 14 "
+      "{7})\">{8}</text>\n",
+      Co(left), Co(left + width), Co(top + height), Co(top), Co(left + width / 2),
+      Co(top + height + 36), Esc(xa.label), Co(top + height / 2), Esc(ya.label));
+  if (diagonal) {
+    out += fmt::format(
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#9aa3b2\" "
+        "stroke-dasharray=\"4 3\"><title>predicted = measured</title></line>\n",
+        Co(px(x0)), Co(py(x0)), Co(px(x1)), Co(py(x1)));
+  }
+  if (rule > 0) {
+    out += fmt::format(
+        "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#c0392b\" "
+        "stroke-width=\"1.5\" stroke-dasharray=\"6 3\"/><text x=\"{3}\" y=\"{4}\" "
+        "text-anchor=\"end\" fill=\"#c0392b\">{5}</text>\n",
+        Co(left), Co(left + width), Co(py(rule)), Co(left + width - 4), Co(py(rule) - 5),
+        Esc(rule_label));
+  }
+  for (const Series& s : series) {
+    std::string path;
+    for (size_t i = 0; i < s.points.size(); ++i) {
+      const auto [x, y] = s.points[i];
+      if ((xa.log && x <= 0) || (ya.log && y <= 0) || !std::isfinite(y)) continue;
+      path += fmt::format("{}{},{}", path.empty() ? "M" : " L", Co(px(x)), Co(py(y)));
+    }
+    if (s.line && !path.empty()) {
+      out += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", path,
+                         s.color);
+    }
+    for (size_t i = 0; i < s.points.size(); ++i) {
+      const auto [x, y] = s.points[i];
+      if ((xa.log && x <= 0) || (ya.log && y <= 0) || !std::isfinite(y)) continue;
+      out += fmt::format(
+          "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"><title>{}</title></circle>\n", Co(px(x)),
+          Co(py(y)), s.color, Esc(i < s.titles.size() ? s.titles[i] : s.name));
+    }
+  }
+  out += "</svg>\n";
+  if (series.size() > 1) {
+    out += "<p class=\"legend muted\">";
+    for (const Series& s : series) {
+      out += fmt::format("<span>{}{}</span>", Swatch(s.color), Esc(s.name));
+    }
+    out += "</p>\n";
+  }
+  return out;
+}
+
 // --- run ------------------------------------------------------------------------------
 
 std::string RunLoss(const reliability::LossBreakdown& l) {
@@ -903,6 +1059,209 @@ std::string RunReportHtmlBody(const RunResult& r) {
   std::vector<std::string_view> notes(r.notes.begin(), r.notes.end());
   for (std::string_view n : r.step.notes) notes.push_back(n);
   out += Notes(notes);
+  return out;
+}
+
+std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
+  if (results.empty()) return "";
+  const plan::SizeResult& first = results.front();
+  std::string out = fmt::format("<h1>How many chips for {}</h1>\n", Esc(first.model));
+  out += fmt::format(
+      "<p class=\"sub\">{} tokens{}, global batch {} sequences of {} tokens</p>\n",
+      Esc(ShortCount(first.tokens)),
+      first.deadline_s > 0 ? " within " + Esc(Duration(first.deadline_s)) : std::string(),
+      first.global_batch_size, first.seq_len);
+  out += "<div class=\"figures\">\n";
+  for (const plan::SizeResult& r : results) {
+    if (r.chosen < 0) {
+      out += Figure(r.cluster, "none", "no count tried meets the deadline", "bad");
+      continue;
+    }
+    const plan::SizeRow& c = r.rows[static_cast<size_t>(r.chosen)];
+    out += Figure(
+        r.cluster, fmt::format("{} &times; {}", core::WithThousands(c.chips), Esc(r.chip)),
+        fmt::format("{} {}{}", Esc(Duration(c.expected_s)), r.with_goodput ? "expected" : "ideal",
+                    c.cost_usd >= 0 ? ", " + Esc(Usd(c.cost_usd)) : std::string()));
+  }
+  out += "</div>\n";
+
+  // Time, cost and goodput against the chip count, one series per cluster.
+  std::vector<Series> time, cost, goodput;
+  bool any_goodput = false;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const plan::SizeResult& r = results[i];
+    const std::string_view color = kSeriesColors[i % kSeriesColors.size()];
+    Series t{r.cluster, color, {}, {}}, c{r.cluster, color, {}, {}}, g{r.cluster, color, {}, {}};
+    for (const plan::SizeRow& row : r.rows) {
+      if (!row.planned) continue;
+      const double chips = static_cast<double>(row.chips);
+      const std::string who =
+          fmt::format("{}: {} chips", r.cluster, core::WithThousands(row.chips));
+      t.points.push_back({chips, row.expected_s});
+      t.titles.push_back(fmt::format("{}, {} {}", who, Duration(row.expected_s),
+                                     r.with_goodput ? "expected" : "ideal"));
+      if (row.cost_usd >= 0) {
+        c.points.push_back({chips, row.cost_usd});
+        c.titles.push_back(fmt::format("{}, {}", who, Usd(row.cost_usd)));
+      }
+      g.points.push_back({chips, 100 * row.goodput});
+      g.titles.push_back(fmt::format("{}, goodput {}", who, Pct(row.goodput)));
+    }
+    any_goodput = any_goodput || r.with_goodput;
+    time.push_back(std::move(t));
+    cost.push_back(std::move(c));
+    goodput.push_back(std::move(g));
+  }
+  out += "<section>\n<h2>Time to train</h2>\n";
+  out += fmt::format(
+      "<p class=\"hint\">{} time to train against the chip count; the red line is "
+      "the deadline.</p>\n",
+      any_goodput ? "Expected (with failures, restarts and checkpoints)" : "Ideal");
+  out += XyChart(time, Axis{"chips", true, FormatPlain},
+                 Axis{any_goodput ? "expected time" : "ideal time", true, FormatDays, 86400},
+                 first.deadline_s, "deadline " + Duration(first.deadline_s));
+  out += "</section>\n";
+  bool any_cost = false;
+  for (const Series& c : cost) any_cost = any_cost || !c.points.empty();
+  if (any_cost) {
+    out +=
+        "<section>\n<h2>Cost</h2>\n<p class=\"hint\">Chip-hours over the expected time at "
+        "the chip's catalog price (prices differ in kind: list, on-demand, reserved).</p>\n";
+    out += XyChart(cost, Axis{"chips", true, FormatPlain}, Axis{"cost", false, FormatUsd});
+    out += "</section>\n";
+  }
+  if (any_goodput) {
+    out +=
+        "<section>\n<h2>Goodput</h2>\n<p class=\"hint\">The share of wall-clock time spent "
+        "training: more chips fail more often.</p>\n";
+    out +=
+        XyChart(goodput, Axis{"chips", true, FormatPlain}, Axis{"goodput", false, FormatPercent});
+    out += "</section>\n";
+  }
+  for (const plan::SizeResult& r : results) {
+    out += fmt::format("<section>\n<h2>{} ({})</h2>\n<div class=\"scroll\"><table>\n",
+                       Esc(r.cluster), Esc(r.chip));
+    out += fmt::format(
+        "<tr><th class=\"num\">chips</th><th class=\"num\">step time</th><th "
+        "class=\"num\">MFU</th><th class=\"num\">ideal</th>{}<th class=\"num\">chip-hours</th>"
+        "<th class=\"num\">cost</th><th class=\"num\">energy</th><th>plan</th></tr>\n",
+        r.with_goodput ? "<th class=\"num\">goodput</th><th class=\"num\">expected</th>" : "");
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+      const plan::SizeRow& row = r.rows[i];
+      const bool chosen = static_cast<int>(i) == r.chosen;
+      if (!row.planned) {
+        out += fmt::format(
+            "<tr><td class=\"num\">{}</td><td colspan=\"8\" class=\"muted\">no plan: "
+            "{}</td></tr>\n",
+            core::WithThousands(row.chips), Esc(row.why));
+        continue;
+      }
+      out += fmt::format(
+          "<tr{}><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+          "<td class=\"num\">{}</td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td>"
+          "<td class=\"num\">{}</td><td><code>{}</code></td></tr>\n",
+          chosen ? " class=\"best\"" : "", core::WithThousands(row.chips),
+          Seconds(row.best.StepTime()), Pct(row.best.mfu), Esc(Duration(row.train_s)),
+          r.with_goodput ? fmt::format("<td class=\"num\">{}</td><td class=\"num{}\">{}</td>",
+                                       Pct(row.goodput), row.meets ? "" : " bad",
+                                       Esc(Duration(row.expected_s)))
+                         : std::string(),
+          Esc(ShortCount(row.chip_hours)), row.cost_usd >= 0 ? Esc(Usd(row.cost_usd)) : "-",
+          row.energy_j > 0 ? Esc(Energy(row.energy_j)) : "-",
+          Esc(PlanLine(row.best.plan, PlanDetail::kShape)));
+    }
+    out += "</table></div>\n</section>\n";
+  }
+  return out;
+}
+
+std::string ValidationReportHtmlBody(const ValidationTable& t) {
+  std::string out = "<h1>Validation against published runs</h1>\n";
+  out +=
+      "<p class=\"sub\">Each case is a published training run (or nccl-tests measurement) "
+      "with its source; the predictions are Fathom's, from datasheet and kernel-level "
+      "constants. No constant is fitted to a row.</p>\n";
+  out += "<div class=\"figures\">\n";
+  out += Figure("step cases", std::to_string(t.cases),
+                fmt::format("checked against {}", Esc(t.engine)));
+  out += Figure("median |error|, estimate", Pct(t.estimate_median_abs_error_pct / 100),
+                fmt::format("max {}", Pct(t.estimate_max_abs_error_pct / 100)));
+  out += Figure("median |error|, simulate", Pct(t.simulate_median_abs_error_pct / 100),
+                fmt::format("max {}", Pct(t.simulate_max_abs_error_pct / 100)));
+  if (t.collective_cases > 0) {
+    out += Figure("collective cases", std::to_string(t.collective_cases),
+                  fmt::format("median |error| {}", Pct(t.collective_median_abs_error_pct / 100)));
+  }
+  out += "</div>\n";
+
+  // Predicted against measured, one series per source family (the name's first word).
+  std::vector<Series> series;
+  auto family = [](const std::string& name) { return name.substr(0, name.find('_')); };
+  for (const ValidationRow& row : t.rows) {
+    if (row.collective || !row.failure.empty()) continue;
+    const std::string f = family(row.name);
+    auto it =
+        std::find_if(series.begin(), series.end(), [&](const Series& s) { return s.name == f; });
+    if (it == series.end()) {
+      series.push_back({f, kSeriesColors[series.size() % kSeriesColors.size()], {}, {}, false});
+      it = series.end() - 1;
+    }
+    it->points.push_back({row.measured_s, row.predicted_s});
+    it->titles.push_back(fmt::format("{}: measured {}, predicted {} ({:+.1f}%)", row.name,
+                                     core::FormatSeconds(row.measured_s),
+                                     core::FormatSeconds(row.predicted_s), row.error_pct));
+  }
+  out += "<section>\n<h2>Step time: predicted against measured</h2>\n";
+  out += fmt::format(
+      "<p class=\"hint\">By the {} engine; on the dashed line the prediction is exact, below it "
+      "Fathom is too fast.</p>\n",
+      Esc(t.engine));
+  out += XyChart(series, Axis{"measured step time", true, core::FormatSeconds},
+                 Axis{"predicted step time", true, core::FormatSeconds}, 0, "", true);
+  out +=
+      "<div class=\"scroll\"><table>\n<tr><th>case</th><th class=\"num\">measured</th>"
+      "<th class=\"num\">estimate</th><th class=\"num\">error</th><th class=\"num\">simulate"
+      "</th><th class=\"num\">error</th><th></th><th>source</th></tr>\n";
+  for (const ValidationRow& row : t.rows) {
+    if (row.collective) continue;
+    if (!row.failure.empty()) {
+      out += fmt::format("<tr><td>{}</td><td colspan=\"6\" class=\"bad\">{}</td><td>{}</td></tr>\n",
+                         Esc(row.name), Esc(row.failure), Esc(row.source));
+      continue;
+    }
+    const bool outside = std::abs(row.error_pct) > row.tolerance_pct;
+    out += fmt::format(
+        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
+        "class=\"num\">{:+.1f}%</td><td class=\"num\">{}</td><td class=\"num\">{:+.1f}%</td>"
+        "<td>{}</td><td class=\"muted\">{}</td></tr>\n",
+        Esc(row.name), Seconds(row.measured_s), Seconds(row.estimated_s), row.estimate_error_pct,
+        Seconds(row.simulated_s), row.simulate_error_pct,
+        ShareBar(std::min(1.0, std::abs(row.error_pct) / 100), outside ? kColorPp : kColorBackward),
+        Esc(row.source));
+  }
+  out += "</table></div>\n</section>\n";
+  if (t.collective_cases > 0) {
+    out +=
+        "<section>\n<h2>Collectives: bus bandwidth</h2>\n<table>\n<tr><th>case</th>"
+        "<th class=\"num\">measured</th><th class=\"num\">predicted</th><th "
+        "class=\"num\">error</th><th>sets a constant</th><th>source</th></tr>\n";
+    for (const ValidationRow& row : t.rows) {
+      if (!row.collective) continue;
+      out += fmt::format(
+          "<tr><td>{}</td><td class=\"num\">{:.1f} GB/s</td><td class=\"num\">{:.1f} GB/s</td>"
+          "<td class=\"num\">{:+.1f}%</td><td>{}</td><td class=\"muted\">{}</td></tr>\n",
+          Esc(row.name), row.measured_s, row.predicted_s, row.error_pct,
+          row.calibration ? "yes" : "", Esc(row.source));
+    }
+    out += "</table>\n</section>\n";
+  }
+  if (!t.unmapped.empty()) {
+    out += "<section>\n<h2>Records not mapped</h2>\n<table>\n";
+    for (const auto& [id, why] : t.unmapped) {
+      out += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", Esc(id), Esc(why));
+    }
+    out += "</table>\n</section>\n";
+  }
   return out;
 }
 

@@ -7,10 +7,13 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "estimate/estimate.h"
 #include "io/run.h"
+#include "io/validation.h"
 #include "plan/search.h"
+#include "plan/size.h"
 
 namespace fathom::sim {
 struct SimResult;
@@ -23,6 +26,10 @@ namespace fathom::io {
 std::string StepReportHtmlBody(const estimate::StepReport& r, const sim::SimResult* sim);
 std::string SearchReportHtmlBody(const plan::SearchResult& r);
 std::string RunReportHtmlBody(const RunResult& r);
+// `fathom size`: time, cost and goodput against the chip count, one series per cluster.
+std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results);
+// `fathom validate`: predicted against measured, and the error table as it is.
+std::string ValidationReportHtmlBody(const ValidationTable& t);
 
 // A whole page around a body: title, the shared style sheet, a footer naming the schema.
 std::string HtmlPage(std::string_view title, std::string_view body);
@@ -41,6 +48,13 @@ inline std::string SearchReportHtml(const plan::SearchResult& r) {
 }
 inline std::string RunReportHtml(const RunResult& r) {
   return HtmlPage("fathom run: " + r.step.scenario, RunReportHtmlBody(r));
+}
+inline std::string SizeReportHtml(const std::vector<plan::SizeResult>& results) {
+  return HtmlPage(results.empty() ? "fathom size" : "fathom size: " + results.front().model,
+                  SizeReportHtmlBody(results));
+}
+inline std::string ValidationReportHtml(const ValidationTable& t) {
+  return HtmlPage("fathom validate", ValidationReportHtmlBody(t));
 }
 
 }  // namespace fathom::io

@@ -135,5 +135,76 @@ TEST(HtmlReport, RunPageShowsLossesInterruptionsAndMonteCarlo) {
   ExpectWellFormed(html);
 }
 
+TEST(HtmlReport, SizePagePlotsTimeAndCostAgainstTheChipCount) {
+  PlanRequest q;
+  q.model = "llama3-70b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 512;
+  q.tp = "8";
+  q.pp = "2,4";
+  q.micro_batch_size = "1";
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  core::Result<plan::SizeRequest> request = ParseSizeRequest("1T", "30", "8,256,1024");
+  ASSERT_TRUE(request.ok()) << request.diagnostics().Format();
+  plan::SearchOptions options;
+  options.simulate_top = 0;
+  core::Result<plan::SizeResult> r =
+      plan::Size(loaded.value().scenario.scenario, request.value(), loaded.value().space, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::vector<plan::SizeResult> results = {r.value()};
+  const std::string html = SizeReportHtml(results);
+  EXPECT_NE(html.find("<h2>Time to train</h2>"), std::string::npos);
+  EXPECT_NE(html.find("deadline 30.0 d"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Cost</h2>"), std::string::npos);
+  EXPECT_EQ(html.find("<h2>Goodput</h2>"), std::string::npos);  // no reliability given
+  // One point per count with a plan, each with its hover title.
+  size_t planned = 0;
+  for (const plan::SizeRow& row : r.value().rows) planned += row.planned ? 1 : 0;
+  EXPECT_GE(planned, 2u);
+  EXPECT_EQ(Count(html, "<circle"), 2 * planned);  // time and cost
+  ExpectWellFormed(html);
+}
+
+TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
+  ValidationTable t;
+  t.cases = 2;
+  t.estimate_median_abs_error_pct = 12.5;
+  ValidationRow a;
+  a.name = "paper_run_a";
+  a.source = "A <paper>";
+  a.measured_s = 10;
+  a.predicted_s = a.estimated_s = 8;
+  a.simulated_s = 9;
+  a.error_pct = a.estimate_error_pct = -20;
+  a.simulate_error_pct = -10;
+  ValidationRow b = a;
+  b.name = "paper_run_b";
+  b.measured_s = 100;
+  b.predicted_s = b.estimated_s = 150;
+  b.error_pct = b.estimate_error_pct = 50;
+  ValidationRow failed = a;
+  failed.name = "other_run";
+  failed.failure = "no such model";
+  ValidationRow nccl;
+  nccl.name = "nccl_ar";
+  nccl.collective = true;
+  nccl.measured_s = 480;
+  nccl.predicted_s = 479.1;
+  nccl.error_pct = -0.2;
+  t.rows = {failed, a, b, nccl};
+  t.collective_cases = 1;
+  const std::string html = ValidationReportHtml(t);
+  EXPECT_NE(html.find("A &lt;paper&gt;"), std::string::npos);
+  EXPECT_NE(html.find("no such model"), std::string::npos);
+  EXPECT_NE(html.find("+50.0%"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Collectives: bus bandwidth</h2>"), std::string::npos);
+  EXPECT_NE(html.find("479.1 GB/s"), std::string::npos);
+  // The two step cases with predictions on the chart, one series ("paper").
+  EXPECT_EQ(Count(html, "<circle"), 2u);
+  EXPECT_NE(html.find("predicted = measured"), std::string::npos);
+  ExpectWellFormed(html);
+}
+
 }  // namespace
 }  // namespace fathom::io

@@ -37,7 +37,7 @@ main { max-width: 1320px; }
 #result { min-width: 0; }
 textarea { width: 100%; height: 460px; font: 12.5px/1.4 ui-monospace, Menlo, Consolas, monospace;
            border: 1px solid var(--line); border-radius: 6px; padding: 8px; resize: vertical; }
-select, button { font: inherit; padding: 5px 10px; border-radius: 6px; border: 1px solid var(--line);
+input, select, button { font: inherit; padding: 5px 10px; border-radius: 6px; border: 1px solid var(--line);
                  background: #fff; }
 button { background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; }
 button:disabled { opacity: .5; cursor: default; }
@@ -76,6 +76,15 @@ plan:
     <button id="run">Run</button>
     <span id="status"></span>
   </div>
+  <div class="row">
+    <button id="size">Size</button>
+    <input id="tokens" size="6" value="15T" title="tokens to train">
+    tokens in <input id="days" size="4" value="30" title="deadline, days"> days
+    <select id="reliability" title="failures, restarts and checkpoints">
+      <option value="">ideal</option><option value="llama3-table5">llama3-table5</option>
+      <option value="rsc1">rsc1</option><option value="rsc2">rsc2</option>
+    </select>
+  </div>
   <p class="hint">Ctrl+Enter predicts the step. <code>fathom explain</code> documents every key.</p>
 </div>
 <div id="result"><p class="muted">The report appears here.</p></div>
@@ -83,7 +92,7 @@ plan:
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
-const buttons = ["step", "plan", "run"].map($);
+const buttons = ["step", "plan", "run", "size"].map($);
 async function load() {
   const r = await fetch("/api/examples");
   if (!r.ok) return;
@@ -101,7 +110,7 @@ async function load() {
   } else if (saved) {
     $("scenario").value = saved;
   }
-  if (["step", "plan", "run"].includes(hash.get("do"))) await evaluate(hash.get("do"));
+  if (["step", "plan", "run", "size"].includes(hash.get("do"))) await evaluate(hash.get("do"));
 }
 async function loadExample(name) {
   const r = await fetch("/api/examples/" + encodeURIComponent(name));
@@ -115,6 +124,11 @@ async function evaluate(what) {
   localStorage.setItem("fathom.scenario", text);
   let url = "/api/" + what + "?format=html";
   if (what === "step") url += "&engine=" + $("engine").value;
+  if (what === "size") {
+    url += "&tokens=" + encodeURIComponent($("tokens").value) + "&days=" +
+        encodeURIComponent($("days").value);
+    if ($("reliability").value) url += "&reliability=" + $("reliability").value;
+  }
   buttons.forEach((b) => (b.disabled = true));
   $("status").textContent = "working...";
   const start = performance.now();
@@ -139,6 +153,7 @@ async function evaluate(what) {
 $("step").addEventListener("click", () => evaluate("step"));
 $("plan").addEventListener("click", () => evaluate("plan"));
 $("run").addEventListener("click", () => evaluate("run"));
+$("size").addEventListener("click", () => evaluate("size"));
 $("scenario").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); evaluate("step"); }
 });
@@ -314,6 +329,30 @@ struct Server::Impl {
     return {200, WithWarnings(warnings, io::SearchReportHtmlBody(r.value()))};
   }
 
+  Answer Size(const std::string& file, bool json, const std::string& tokens,
+              const std::string& days, const std::string& reliability) {
+    core::Result<plan::SizeRequest> request = io::ParseSizeRequest(tokens, days, "");
+    if (!request.ok()) return BadInput(request.diagnostics());
+    io::PlanRequest q;
+    q.scenario = file;
+    core::Result<io::LoadedSearch> loaded = io::LoadSearch(catalog, q);
+    if (!loaded.ok()) return BadInput(loaded.diagnostics());
+    core::Result<plan::Goodput> goodput = io::SizeGoodput(catalog, q, tokens, reliability);
+    if (!goodput.ok()) return BadInput(goodput.diagnostics());
+    const io::LoadedSearch& s = loaded.value();
+    plan::SearchOptions search;
+    if (s.config.simulate_top) search.simulate_top = *s.config.simulate_top;
+    search.threads = 2;
+    core::Result<plan::SizeResult> r =
+        plan::Size(s.scenario.scenario, request.value(), s.space, search, goodput.value());
+    if (!r.ok()) return BadInput(r.diagnostics());
+    const std::vector<plan::SizeResult> results = {r.value()};
+    if (json) return {200, io::SizeJson(results), "application/json"};
+    core::Diagnostics warnings = loaded.diagnostics();
+    warnings.Append(r.diagnostics());
+    return {200, WithWarnings(warnings, io::SizeReportHtmlBody(results))};
+  }
+
   Answer Run(const std::string& file, bool json, bool monte_carlo) {
     io::RunRequest q;
     q.scenario = file;
@@ -367,10 +406,12 @@ struct Server::Impl {
     });
     auto evaluate_route = [this](std::string_view what) {
       return [this, what](const httplib::Request& req, httplib::Response& res) {
-        const std::string format = req.has_param("format") ? req.get_param_value("format") : "html";
-        const std::string engine = req.has_param("engine") ? req.get_param_value("engine") : "auto";
-        const std::string mc =
-            req.has_param("monte_carlo") ? req.get_param_value("monte_carlo") : "1";
+        auto param = [&](const char* name, const char* otherwise) {
+          return req.has_param(name) ? req.get_param_value(name) : std::string(otherwise);
+        };
+        const std::string format = param("format", "html");
+        const std::string engine = param("engine", "auto");
+        const std::string mc = param("monte_carlo", "1");
         Answer a;
         if (format != "html" && format != "json") {
           a = {400, "format: expected html or json, got \"" + format + "\"\n", "text/plain"};
@@ -390,6 +431,8 @@ struct Server::Impl {
             const bool json = format == "json";
             a = Cleaned(what == "step"   ? Step(posted.file, engine, json)
                         : what == "plan" ? Plan(posted.file, json)
+                        : what == "size" ? Size(posted.file, json, param("tokens", ""),
+                                                param("days", ""), param("reliability", ""))
                                          : Run(posted.file, json, mc == "1"),
                         posted);
           }
@@ -401,6 +444,7 @@ struct Server::Impl {
     http.Post("/api/step", evaluate_route("step"));
     http.Post("/api/plan", evaluate_route("plan"));
     http.Post("/api/run", evaluate_route("run"));
+    http.Post("/api/size", evaluate_route("size"));
     http.set_payload_max_length(4 << 20);
     // Address reuse (a restart need not wait out TIME_WAIT), but not port sharing: a second
     // server on a busy port is an error, not a silent half of the traffic.

@@ -10,6 +10,7 @@
 //   POST /api/step?engine=auto|simulate|estimate&format=html|json
 //   POST /api/plan?format=html|json
 //   POST /api/run?format=html|json&monte_carlo=0|1
+//   POST /api/size?format=html|json&tokens=15T&days=30[&reliability=PRESET]
 //                                body: a scenario's YAML; 400 with the diagnostics as text
 //                                when it does not load
 //

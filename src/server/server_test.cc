@@ -114,6 +114,23 @@ TEST_F(ServerTest, SearchesPlansAndProjectsRuns) {
   EXPECT_NE(run->body.find("\"schema\": \"fathom.run/1\""), std::string::npos);
 }
 
+TEST_F(ServerTest, SizesTheCluster) {
+  const std::string yaml = Example("llama3-8b-dgx-h100");
+  httplib::Result r = client_->Post("/api/size?tokens=100B&days=30", yaml, "application/yaml");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_NE(r->body.find("<h2>Time to train</h2>"), std::string::npos);
+  httplib::Result json =
+      client_->Post("/api/size?tokens=100B&days=30&format=json", yaml, "application/yaml");
+  ASSERT_TRUE(json);
+  ASSERT_EQ(json->status, 200) << json->body;
+  EXPECT_NE(json->body.find("\"schema\": \"fathom.size/1\""), std::string::npos);
+  httplib::Result missing = client_->Post("/api/size?days=30", yaml, "application/yaml");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 400);
+  EXPECT_NE(missing->body.find("tokens"), std::string::npos) << missing->body;
+}
+
 TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
   const std::string yaml =
       "model: llama3-8b\ncluster: dgx-h100-superpod\nplan:\n  tp: 3\n  dp: 8\n"
