@@ -3,8 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -207,19 +208,12 @@ struct Server::Impl {
   ServeOptions options;
   httplib::Server http;
   std::mutex evaluate;  // requests are evaluated one at a time
-  fs::path scratch;     // posted scenarios are written here, one file per request
-  std::atomic<int64_t> next_request{0};
 
   Impl(const io::Catalog& c, ServeOptions o) : catalog(c), options(std::move(o)) {
     if (options.examples.empty()) {
       options.examples = (fs::path(catalog.dir()) / ".." / "examples").lexically_normal().string();
     }
   }
-  ~Impl() {
-    std::error_code ec;
-    if (!scratch.empty()) fs::remove_all(scratch, ec);
-  }
-
   std::vector<std::string> Examples() const {
     std::vector<std::string> names;
     std::error_code ec;
@@ -230,8 +224,9 @@ struct Server::Impl {
     return names;
   }
 
-  // The posted scenario as a file the loaders read as they read any scenario; its name in
-  // every diagnostic is "scenario.yaml" (the scratch directory is taken out).
+  // The posted scenario as a file the loaders read as they read any scenario, in a private
+  // directory of its own that lives as long as the request; its name in every diagnostic is
+  // "scenario.yaml" (the directory is taken out).
   struct Posted {
     fs::path dir;
     std::string file;
@@ -241,23 +236,21 @@ struct Server::Impl {
     }
   };
 
-  bool Post(const std::string& text, Posted& posted, std::string& error) {
-    if (scratch.empty()) {
-      std::string pattern = (fs::temp_directory_path() / "fathom-serve-XXXXXX").string();
-      if (mkdtemp(pattern.data()) == nullptr) {
-        error = "cannot create a scratch directory under " + fs::temp_directory_path().string();
-        return false;
-      }
-      scratch = pattern;
-    }
-    posted.dir = scratch / std::to_string(next_request++);
+  static bool Post(const std::string& text, Posted& posted, std::string& error) {
     std::error_code ec;
-    fs::create_directories(posted.dir, ec);
+    const fs::path tmp = fs::temp_directory_path(ec);
+    std::string pattern = (tmp / "fathom-serve-XXXXXX").string();
+    if (ec || mkdtemp(pattern.data()) == nullptr) {
+      error = "cannot create a scratch directory under " + tmp.string() +
+              " (TMPDIR names where): " + std::strerror(errno);
+      return false;
+    }
+    posted.dir = pattern;
     posted.file = (posted.dir / "scenario.yaml").string();
     std::ofstream f(posted.file, std::ios::binary);
     f << text;
-    if (!f || ec) {
-      error = "cannot write the posted scenario under " + scratch.string();
+    if (!f) {
+      error = "cannot write the posted scenario under " + posted.dir.string();
       return false;
     }
     return true;

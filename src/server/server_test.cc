@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -156,6 +158,29 @@ TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
   httplib::Result unknown = client_->Get("/api/nothing");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
+}
+
+TEST_F(ServerTest, LeavesNoScratchFilesBehind) {
+  char pattern[] = "/tmp/fathom-server-test-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string tmp = pattern;
+  const char* before = std::getenv("TMPDIR");
+  const std::string saved = before ? before : "";
+  setenv("TMPDIR", tmp.c_str(), 1);
+  httplib::Result ok =
+      client_->Post("/api/step?engine=estimate", Example("llama3-8b-dgx-h100"), "application/yaml");
+  httplib::Result bad = client_->Post("/api/step", "model: [", "application/yaml");
+  if (before) {
+    setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    unsetenv("TMPDIR");
+  }
+  ASSERT_TRUE(ok);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_TRUE(std::filesystem::is_empty(tmp)) << "scratch left in " << tmp;
+  std::filesystem::remove_all(tmp);
 }
 
 TEST(Server, ABusyPortIsAnError) {
