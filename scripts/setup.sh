@@ -8,6 +8,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   clang-format clang-tidy python3
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

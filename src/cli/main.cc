@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/sweep_cli.h"
 #include "core/text.h"
 #include "estimate/estimate.h"
 #include "io/collective_report.h"
@@ -23,6 +24,7 @@
 #include "io/plan_search.h"
 #include "io/report.h"
 #include "io/run.h"
+#include "io/sweep.h"
 #include "io/trace.h"
 #include "io/validation.h"
 #include "server/server.h"
@@ -50,6 +52,17 @@ bool ScenarioOrParts(const std::string& scenario, const std::string& model,
   return true;
 }
 
+// --set KEY=VALUE, checked; false (with the diagnostics printed) when one is wrong.
+bool ParseSet(const std::vector<std::string>& texts, std::vector<fathom::io::Override>& out) {
+  fathom::core::Result<std::vector<fathom::io::Override>> r = fathom::io::ParseOverrides(texts);
+  if (!r.ok()) {
+    PrintDiagnostics(r.diagnostics());
+    return false;
+  }
+  out = std::move(r).value();
+  return true;
+}
+
 bool WriteFile(const std::string& flag, const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   f << text;
@@ -72,6 +85,7 @@ bool ScenarioOrModelCluster(const fathom::io::PlanRequest& q) {
 
 struct StepArgs {
   std::string scenario, model, cluster, plan;
+  std::vector<std::string> set;  // --set KEY=VALUE
   bool json = false;
   std::string engine = "auto";
   std::string trace;  // Chrome Trace Event file to write (simulator)
@@ -79,9 +93,11 @@ struct StepArgs {
 };
 
 int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
+  std::vector<fathom::io::Override> overrides;
+  if (!ParseSet(a.set, overrides)) return kUserError;
   fathom::core::Result<fathom::io::LoadedScenario> loaded =
-      !a.scenario.empty() ? fathom::io::LoadScenario(catalog, a.scenario)
-                          : fathom::io::LoadParts(catalog, a.model, a.cluster, a.plan);
+      !a.scenario.empty() ? fathom::io::LoadScenario(catalog, a.scenario, overrides)
+                          : fathom::io::LoadParts(catalog, a.model, a.cluster, a.plan, overrides);
   if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
   const fathom::estimate::Scenario& sc = loaded.value().scenario;
   // auto: the simulator, unless the step is beyond its budget (then the closed form).
@@ -273,6 +289,18 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
   return 0;
 }
 
+// The sweep: every point on this machine's threads; the MPI driver (src/dist) spreads the
+// same points over ranks.
+int RunSweep(const fathom::io::Catalog& catalog, const fathom::cli::SweepArgs& a) {
+  fathom::core::Result<fathom::io::Sweep> sweep = fathom::io::PrepareSweep(a.request);
+  if (!sweep.ok()) return PrintDiagnostics(sweep.diagnostics());
+  std::vector<int64_t> all(static_cast<size_t>(sweep.value().points));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  fathom::io::SweepResult result{sweep.value(),
+                                 fathom::io::EvaluateSweep(catalog, sweep.value(), all, a.threads)};
+  return fathom::cli::WriteSweepOutput(result, a);
+}
+
 int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::CollectiveRequest& q,
                      bool json) {
   fathom::core::Result<fathom::io::CollectiveResult> r = fathom::io::RunCollective(catalog, q);
@@ -350,6 +378,10 @@ int main(int argc, char** argv) {
   step_cmd->add_option("--html", step.html,
                        "write an HTML report: figures, time and memory plots, the pipeline "
                        "timeline (simulator), collectives and operators");
+  const char* const kSetHelp =
+      "KEY=VALUE: replace a key of the scenario, as a file would give it (e.g. plan.tp=4, "
+      "cluster.chips=2048, cluster.scale_out.bandwidth=400Gbps); repeatable";
+  step_cmd->add_option("--set", step.set, kSetHelp)->allow_extra_args(false);
 
   RunArgs run;
   CLI::App* run_cmd = app.add_subcommand(
@@ -377,6 +409,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads", run.threads, "Monte-Carlo threads; results do not depend on it")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--no-monte-carlo", run.no_monte_carlo, "the exact (analytic) results only");
+  std::vector<std::string> run_set, plan_set, size_set;
+  run_cmd->add_option("--set", run_set, kSetHelp)->allow_extra_args(false);
 
   PlanArgs plan;
   CLI::App* plan_cmd = app.add_subcommand(
@@ -408,6 +442,7 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--html", plan.html,
                        "write an HTML report: the ranked plans, the given plan, the passes");
   plan_cmd->add_flag("--timings", plan.timings, "print each pass's wall time to stderr");
+  plan_cmd->add_option("--set", plan_set, kSetHelp)->allow_extra_args(false);
 
   SizeArgs size;
   CLI::App* size_cmd = app.add_subcommand(
@@ -439,6 +474,12 @@ int main(int argc, char** argv) {
   size_cmd->add_flag("--json", size.json, "emit the fathom.size/1 JSON report");
   size_cmd->add_option("--html", size.html,
                        "write an HTML report: time, cost and goodput against the chip count");
+  size_cmd->add_option("--set", size_set, kSetHelp)->allow_extra_args(false);
+
+  fathom::cli::SweepArgs sweep;
+  CLI::App* sweep_cmd = app.add_subcommand(
+      "sweep", "predict one step at each point of a grid of key values (one row per point)");
+  fathom::cli::AddSweepFlags(sweep_cmd, sweep);
 
   fathom::io::CollectiveRequest coll;
   bool coll_json = false;
@@ -534,20 +575,25 @@ int main(int argc, char** argv) {
       std::cerr << "error: --tokens: how much to train is not given; e.g. --tokens 15T\n";
       return kUserError;
     }
+    if (!ParseSet(run_set, run.request.overrides)) return kUserError;
     return RunRun(catalog, run);
   }
   if (plan_cmd->parsed()) {
     if (!ScenarioOrModelCluster(plan.request)) return kUserError;
     plan.top_given = plan_cmd->count("--top") > 0;
     plan.simulate_top_given = plan_cmd->count("--simulate-top") > 0;
+    if (!ParseSet(plan_set, plan.request.overrides)) return kUserError;
     return RunPlan(catalog, plan);
   }
   if (size_cmd->parsed()) {
     if (!size.clusters.empty()) size.request.cluster = size.clusters.front();
     if (!ScenarioOrModelCluster(size.request)) return kUserError;
     size.simulate_top_given = size_cmd->count("--simulate-top") > 0;
+    if (!ParseSet(size_set, size.request.overrides)) return kUserError;
+    size.request.run_sections = true;
     return RunSize(catalog, size);
   }
+  if (sweep_cmd->parsed()) return RunSweep(catalog, sweep);
   if (coll_cmd->parsed()) return RunCollectiveCmd(catalog, coll, coll_json);
   if (serve_cmd->parsed()) return RunServe(catalog, serve);
   if (catalog_cmd->parsed()) {

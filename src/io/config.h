@@ -33,6 +33,8 @@ enum class Section {
   kFailureClass,  // one item of reliability.failures
   kTier,          // one item of a cluster's scale_out.tiers
   kSearch,        // a scenario's `search:` section (`fathom plan`, `fathom size`)
+  kSweep,         // a scenario's `sweep:` section (`fathom sweep`, `fathom-mpi`)
+  kSweepAxis,     // one item of sweep.axes
 };
 std::string_view SectionName(Section s);
 
@@ -105,16 +107,45 @@ struct LoadedScenario {
   SourceMap where;
 };
 
+// `--set KEY=VALUE`: one key of the scenario replaced before validation, as if the file said
+// so. KEY is a key path of the scenario as `fathom explain` names it: "plan.tp",
+// "cluster.scale_up.bandwidth", "model.seq_len", "training.tokens", a key of the cluster's
+// chip ("cluster.chip.memory.capacity", or "chip.memory.capacity" for short), an item of a
+// list ("cluster.scale_out.tiers[1].oversubscription", "reliability.failures[0].mtbf"), or a
+// whole section ("model=llama3-70b", "cluster.chip=h200-sxm"). VALUE is written as in a YAML
+// file, units and all ("4", "400Gbps", "[1f1b, interleaved]", "{base: llama3-8b,
+// seq_len: 4096}"). A key inside a section that names a catalog entry or a file overrides
+// that entry's key (the section reads as {base: NAME, KEY: VALUE}); a whole section given
+// this way replaces the scenario's.
+struct Override {
+  std::string key;
+  std::string value;
+  std::string origin = "--set";  // where it came from, as diagnostics name it
+};
+
+// "KEY=VALUE" -> an Override; each key path is checked against the key registry and each
+// value against its key's declaration (type, unit, range), all diagnostics at once. The
+// same key twice is an error.
+// One override checked as ParseOverrides checks each; its key in the canonical form
+// ("chip.x" -> "cluster.chip.x").
+core::Result<Override> CheckOverride(Override o);
+core::Result<std::vector<Override>> ParseOverrides(const std::vector<std::string>& texts,
+                                                   const std::string& origin = "--set");
+
 // `ref` is a catalog name or a file path (YAML, JSON, or a Hugging Face config.json for
 // models).
 core::Result<hardware::ChipSpec> LoadChip(const Catalog& catalog, const std::string& ref);
 core::Result<network::ClusterSpec> LoadCluster(const Catalog& catalog, const std::string& ref);
 core::Result<model::ModelSpec> LoadModel(const Catalog& catalog, const std::string& ref);
 
-// A scenario file holding model, cluster and plan, or the three given separately.
-core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::string& file);
+// A scenario file holding model, cluster and plan, or the three given separately; with
+// `overrides` applied (an override of a section the step does not read, such as training,
+// is an error).
+core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::string& file,
+                                          const std::vector<Override>& overrides = {});
 core::Result<LoadedScenario> LoadParts(const Catalog& catalog, const std::string& model,
-                                       const std::string& cluster, const std::string& plan);
+                                       const std::string& cluster, const std::string& plan,
+                                       const std::vector<Override>& overrides = {});
 // A model and a cluster with a plan of defaults but for its global batch (sequences): the
 // planner's base when no plan is given.
 core::Result<LoadedScenario> LoadPartsWithDefaultPlan(const Catalog& catalog,

@@ -171,6 +171,14 @@ std::vector<KeyInfo>& SearchInfos() {
   static std::vector<KeyInfo> infos;
   return infos;
 }
+std::vector<KeyInfo>& SweepInfos() {
+  static std::vector<KeyInfo> infos;
+  return infos;
+}
+std::vector<KeyInfo>& SweepAxisInfos() {
+  static std::vector<KeyInfo> infos;
+  return infos;
+}
 
 network::DomainKind DomainKindOf(const std::string& s) {
   if (s == "full_mesh") return network::DomainKind::kFullMesh;
@@ -671,8 +679,12 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
                .Min(1)
                .Max(1e4),
            [](P& p, const Value& v) { p.vp = static_cast<int>(v.i); }},
-          {Int("dp", "data-parallel degree").Default("chips / (tp x pp x cp)").Min(1).Max(1e8),
-           [](P& p, const Value& v) { p.dp = static_cast<int>(v.i); }},
+          {Int("dp", "data-parallel degree; auto: chips / (tp x pp x cp)")
+               .Default("auto")
+               .Auto()
+               .Min(1)
+               .Max(1e8),
+           [](P& p, const Value& v) { p.dp = v.is_auto ? 0 : static_cast<int>(v.i); }},
           {Int("cp", "context-parallel degree").Default("1").Min(1).Max(1e6),
            [](P& p, const Value& v) { p.cp = static_cast<int>(v.i); }},
           {Enum("cp_comm",
@@ -886,6 +898,9 @@ const std::vector<Field<ScenarioDraft>>& ScenarioFields() {
           {RefTo("search", "search",
                  "the plans to search (`fathom plan`, `fathom size`): a file or a mapping"),
            [](S& s, const Value& v) { s.search = v.node; }},
+          {RefTo("sweep", "sweep",
+                 "the grid of key values to evaluate (`fathom sweep`): a file or a mapping"),
+           [](S& s, const Value& v) { s.sweep = v.node; }},
       },
       ScenarioInfos());
   return kFields;
@@ -1051,6 +1066,42 @@ const std::vector<Field<SearchConfig>>& SearchFields() {
            [](C& c, const Value& v) { c.memory_pass = v.b; }},
       },
       SearchInfos());
+  return kFields;
+}
+
+const std::vector<Field<SweepConfig>>& SweepFields() {
+  using C = SweepConfig;
+  static const std::vector<Field<C>> kFields = Build<C>(
+      Defs<C>{
+          {MappingList("axes", "sweep axis",
+                       "the axes of the grid, first outermost: each point of their Cartesian "
+                       "product is one step (fathom sweep --axis adds to them or replaces one)"),
+           [](C& c, const Value& v) { c.axes = v.node; }},
+          {Enum("engine",
+                "how each point's step is predicted: simulate, estimate (closed form), or auto "
+                "(simulate, in closed form beyond the simulator's budget); --engine replaces it")
+               .Default("auto")
+               .Choices({"auto", "simulate", "estimate"}),
+           [](C& c, const Value& v) { c.engine = v.s; }},
+      },
+      SweepInfos());
+  return kFields;
+}
+
+const std::vector<Field<SweepAxisConfig>>& SweepAxisFields() {
+  using A = SweepAxisConfig;
+  static const std::vector<Field<A>> kFields = Build<A>(
+      Defs<A>{
+          {Str("key",
+               "the key path the axis varies, as --set names it: plan.tp, cluster.chips, "
+               "cluster.chip.memory.capacity, model, ...")
+               .Required(),
+           [](A& a, const Value& v) { a.key = v.s; }},
+          {List("values", "the values it takes, in order, each written as in a YAML file")
+               .Required(),
+           [](A& a, const Value& v) { a.values = v.list; }},
+      },
+      SweepAxisInfos());
   return kFields;
 }
 
@@ -1340,6 +1391,12 @@ const std::vector<KeyInfo>& Keys(Section s) {
     case Section::kSearch:
       SearchFields();
       return SearchInfos();
+    case Section::kSweep:
+      SweepFields();
+      return SweepInfos();
+    case Section::kSweepAxis:
+      SweepAxisFields();
+      return SweepAxisInfos();
   }
   return ChipInfos();
 }
@@ -1368,6 +1425,10 @@ std::string_view SectionName(Section s) {
       return "tier";
     case Section::kSearch:
       return "search";
+    case Section::kSweep:
+      return "sweep";
+    case Section::kSweepAxis:
+      return "sweep axis";
   }
   return "?";
 }

@@ -26,6 +26,7 @@ struct ScenarioDraft {
   YAML::Node training;     // `fathom run` only; absent for `fathom step`
   YAML::Node reliability;  // a preset name, a file or a mapping
   YAML::Node search;       // `fathom plan` and `fathom size` only
+  YAML::Node sweep;        // `fathom sweep` only
 };
 
 // A reliability section as read: the failures list is walked after the presets merge.
@@ -61,10 +62,105 @@ const std::vector<Field<FailureConfig>>& FailureClassFields();
 const std::vector<Field<network::Tier>>& TierFields();
 const std::vector<Field<SearchConfig>>& SearchFields();
 
-// A scenario file, keeping its `training:` and `reliability:` nodes in `draft`.
+// A scenario's `sweep:` section as read; the axes are walked by the sweep's loader.
+struct SweepConfig {
+  YAML::Node axes;
+  std::string engine = "auto";
+};
+struct SweepAxisConfig {
+  std::string key;
+  std::vector<std::string> values;
+};
+const std::vector<Field<SweepConfig>>& SweepFields();
+const std::vector<Field<SweepAxisConfig>>& SweepAxisFields();
+
+// Where a key path of a scenario leads: the section instance it is in ("plan",
+// "cluster.chip", "cluster.scale_out.tiers[1]"; "" for the scenario's own keys), the path
+// within it ("scale_up.bandwidth") and its declaration. "chip.KEY" reads as the cluster's
+// chip, "scenario.KEY" as KEY.
+struct KeyTarget {
+  std::string prefix;
+  std::string rel;
+  const KeyInfo* info = nullptr;
+  std::string list;   // an item of a list: the list's path ("cluster.scale_out.tiers")
+  int64_t item = -1;  // and the item's index
+  std::string Path() const { return prefix.empty() ? rel : prefix + "." + rel; }
+};
+// False with `error` and `hint` set for a path that names no key.
+bool ResolveKeyPath(const std::string& key, KeyTarget& out, std::string& error, std::string& hint);
+
+// The overrides of one load (config.h's Override), each resolved to its section. The
+// loaders apply each section's overrides after the section's own keys (and its `base:` or
+// catalog entry), through the same declarations, so every validator runs on them.
+class OverrideSet {
+ public:
+  OverrideSet() = default;
+  // `overrides` as ParseOverrides returns them (keys already checked).
+  explicit OverrideSet(const std::vector<Override>& overrides);
+
+  bool empty() const { return entries_.empty(); }
+  // Whether an override sets a key of the section at `prefix` or below it.
+  bool Touches(const std::string& prefix) const;
+  // Sets the overrides of the section at `prefix` on `target`, as a file's keys would be;
+  // diagnostics and the source map name the override's origin ("--set"), without a line.
+  // Returns how many it set.
+  template <class T>
+  int Apply(const std::string& prefix, const std::vector<Field<T>>& fields, T& target,
+            core::Diagnostics& d, SourceMap& where) {
+    int applied = 0;
+    for (Entry& e : entries_) {
+      if (e.used || e.target.info == nullptr || e.target.prefix != prefix) continue;
+      e.used = true;
+      ++applied;
+      ParseContext ctx{e.given.origin, prefix, &d, &where, false};
+      ApplyMapping(Mapping(e), fields, target, ctx);
+    }
+    return applied;
+  }
+  // The same for the items of the list at `list` ("cluster.scale_out.tiers"); an item
+  // beyond the list's end is an error.
+  template <class T>
+  void ApplyItems(const std::string& list, const std::vector<Field<T>>& fields,
+                  std::vector<T>& items, core::Diagnostics& d, SourceMap& where) {
+    for (Entry& e : entries_) {
+      if (e.used || e.target.info == nullptr || e.target.list != list) continue;
+      e.used = true;
+      if (e.target.item >= static_cast<int64_t>(items.size())) {
+        ItemMissing(e, items.size(), d);
+        continue;
+      }
+      ParseContext ctx{e.given.origin, e.target.prefix, &d, &where, false};
+      ApplyMapping(Mapping(e), fields, items[static_cast<size_t>(e.target.item)], ctx);
+    }
+  }
+  // An error for each override that no loader applied: its section is not read by this
+  // command (training in `fathom step`), or loading stopped before it.
+  void ReportUnused(core::Diagnostics& d) const;
+
+ private:
+  struct Entry {
+    Override given;
+    KeyTarget target;
+    YAML::Node value;
+    bool used = false;
+  };
+  static YAML::Node Mapping(const Entry& e);
+  static void ItemMissing(const Entry& e, size_t items, core::Diagnostics& d);
+  std::vector<Entry> entries_;
+};
+
+// A scenario file, keeping its `training:` and `reliability:` nodes in `draft`; the
+// overrides of the model, cluster and plan (and of the scenario's own keys) applied, those
+// of the other sections left to their loaders.
 core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
-                                                      const std::string& file,
-                                                      ScenarioDraft& draft);
+                                                      const std::string& file, ScenarioDraft& draft,
+                                                      OverrideSet* overrides = nullptr);
+// A model, a cluster and a plan file, or a plan of defaults but for its global batch when
+// `plan` is "".
+core::Result<LoadedScenario> LoadPartsOverridden(const Catalog& catalog, const std::string& model,
+                                                 const std::string& cluster,
+                                                 const std::string& plan, int64_t global_batch_size,
+                                                 OverrideSet* overrides);
 
 // A scenario given as a mapping inside another file (a validation case).
 core::Result<LoadedScenario> LoadScenarioNode(const Catalog& catalog, const YAML::Node& node,

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -91,6 +92,12 @@ struct Loader {
   core::Diagnostics diags;
   SourceMap where;
   std::map<std::string, std::string> section_file;  // prefix -> the file that defined it
+  OverrideSet* overrides = nullptr;                 // --set, applied after each section
+
+  template <class T>
+  void ApplyOverrides(const std::string& prefix, const std::vector<Field<T>>& fields, T& target) {
+    if (overrides != nullptr) overrides->Apply(prefix, fields, target, diags, where);
+  }
 
   std::string FileOf(const std::string& prefix, const std::string& fallback) const {
     auto it = section_file.find(prefix);
@@ -407,6 +414,8 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
       loader.diags.Add(Error(file, line, prefix, "cannot load the model"));
     return loader.diags;
   }
+  loader.ApplyOverrides(prefix, ModelFields(), m);
+  if (loader.diags.HasErrors()) return loader.diags;
   core::Diagnostics d;
   CheckRequired(ModelFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
@@ -423,6 +432,8 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
       loader.diags.HasErrors()) {
     return loader.diags;
   }
+  loader.ApplyOverrides(prefix, ChipFields(), c);
+  if (loader.diags.HasErrors()) return loader.diags;
   core::Diagnostics d;
   CheckRequired(ChipFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
@@ -446,15 +457,20 @@ Location LongestGiven(const SourceMap& where, std::string key, const Location& f
 // A cluster's scale_out.tiers list (the last one given, after `base:` merges).
 void LoadTiers(Loader& loader, const YAML::Node& list, const std::string& key,
                std::vector<network::Tier>& tiers, core::Diagnostics& d) {
-  if (!list || list.IsNull()) return;
-  const auto it = loader.where.find(key);
-  const std::string file = it == loader.where.end() ? "" : it->second.file;
-  ParseContext ctx{file, key, &d, &loader.where};
-  tiers.assign(list.IsSequence() ? list.size() : 0, network::Tier{});
-  for (network::Tier& t : tiers) ApplyDefaults(TierFields(), t);
-  WalkMappingList(list, Keys(Section::kTier), ctx, [&](size_t item, size_t k, const Value& v) {
-    TierFields()[k].set(tiers[item], v);
-  });
+  if (list && !list.IsNull()) {
+    const auto it = loader.where.find(key);
+    const std::string file = it == loader.where.end() ? "" : it->second.file;
+    // A list given by --set has no lines of its own.
+    ParseContext ctx{file, key, &d, &loader.where, it == loader.where.end() || it->second.line > 0};
+    tiers.assign(list.IsSequence() ? list.size() : 0, network::Tier{});
+    for (network::Tier& t : tiers) ApplyDefaults(TierFields(), t);
+    WalkMappingList(list, Keys(Section::kTier), ctx, [&](size_t item, size_t k, const Value& v) {
+      TierFields()[k].set(tiers[item], v);
+    });
+  }
+  if (loader.overrides != nullptr) {
+    loader.overrides->ApplyItems(key, TierFields(), tiers, d, loader.where);
+  }
 }
 
 core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::Node& node,
@@ -467,6 +483,8 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
       loader.diags.HasErrors()) {
     return loader.diags;
   }
+  loader.ApplyOverrides(prefix, ClusterFields(), draft);
+  if (loader.diags.HasErrors()) return loader.diags;
   core::Diagnostics d;
   CheckRequired(ClusterFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
@@ -532,17 +550,23 @@ core::Result<parallel::ParallelPlan> LoadPlanNode(Loader& loader, const YAML::No
       loader.diags.HasErrors()) {
     return loader.diags;
   }
+  loader.ApplyOverrides(prefix, PlanFields(), p);
+  if (loader.diags.HasErrors()) return loader.diags;
   core::Diagnostics d;
   CheckRequired(PlanFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
   if (p.dp == 0) {
     const int64_t model_parallel = int64_t{p.tp} * p.pp * p.cp;
     if (chips % model_parallel != 0) {
-      d.Add(
-          Error(file, line, Join(prefix, "dp"),
-                "dp is not given and the cluster's " + std::to_string(chips) +
-                    " chips are not a multiple of tp x pp x cp = " + std::to_string(model_parallel),
-                "give dp, or resize the cluster"));
+      // dp: auto given (a file or --set), or not given at all.
+      const auto given = loader.where.find(Join(prefix, "dp"));
+      const bool is_auto = given != loader.where.end();
+      d.Add(Error(is_auto ? given->second.file : file, is_auto ? given->second.line : line,
+                  Join(prefix, "dp"),
+                  std::string(is_auto ? "dp is auto" : "dp is not given") + " and the cluster's " +
+                      std::to_string(chips) + " chips are not a multiple of tp x pp x cp = " +
+                      std::to_string(model_parallel),
+                  "give dp, or resize the cluster"));
     } else {
       p.dp = static_cast<int>(chips / model_parallel);
     }
@@ -607,17 +631,25 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
 
 }  // namespace
 
-core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::string& file) {
+core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::string& file,
+                                          const std::vector<Override>& overrides) {
   ScenarioDraft draft;
-  return LoadScenarioKeepingDraft(catalog, file, draft);
+  OverrideSet set(overrides);
+  core::Result<LoadedScenario> r = LoadScenarioKeepingDraft(catalog, file, draft, &set);
+  if (!r.ok()) return r;
+  core::Diagnostics d;
+  set.ReportUnused(d);
+  if (d.HasErrors()) return d;
+  return r;
 }
 
 core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
-                                                      const std::string& file,
-                                                      ScenarioDraft& draft) {
+                                                      const std::string& file, ScenarioDraft& draft,
+                                                      OverrideSet* overrides) {
   core::Result<Document> doc = ParseYamlFile(file);
   if (!doc.ok()) return doc.diagnostics();
   Loader loader(catalog);
+  loader.overrides = overrides;
   const YAML::Node& root = doc.value().root;
   if (root["measured"] && root["scenario"]) {
     loader.diags.Add(Error(file, 0, "", "this is a validation case, not a scenario",
@@ -626,6 +658,7 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
   }
   ParseContext ctx{file, "", &loader.diags, &loader.where};
   ApplyMapping(root, ScenarioFields(), draft, ctx, {});
+  loader.ApplyOverrides("", ScenarioFields(), draft);
   CheckRequired(ScenarioFields(), loader.where, "", file, 0, loader.diags);
   if (loader.diags.HasErrors()) return loader.diags;
   if (draft.name.empty()) draft.name = fs::path(file).stem().string();
@@ -680,29 +713,355 @@ core::Result<ValidationCase> LoadValidationCase(const std::string& file) {
   return c;
 }
 
-core::Result<LoadedScenario> LoadParts(const Catalog& catalog, const std::string& model,
-                                       const std::string& cluster, const std::string& plan) {
+core::Result<LoadedScenario> LoadPartsOverridden(const Catalog& catalog, const std::string& model,
+                                                 const std::string& cluster,
+                                                 const std::string& plan, int64_t global_batch_size,
+                                                 OverrideSet* overrides) {
   Loader loader(catalog);
+  loader.overrides = overrides;
   ScenarioDraft draft;
-  draft.name = fs::path(plan).stem().string();
   draft.model = YAML::Node(model);
   draft.cluster = YAML::Node(cluster);
-  draft.plan = YAML::Node(plan);
-  return Assemble(loader, draft, "", {});
+  if (!plan.empty()) {
+    draft.name = fs::path(plan).stem().string();
+    draft.plan = YAML::Node(plan);
+  } else {
+    draft.name = "plan";
+    draft.plan = YAML::Node(YAML::NodeType::Map);
+    draft.plan["global_batch_size"] = global_batch_size;
+  }
+  loader.ApplyOverrides("", ScenarioFields(), draft);
+  if (loader.diags.HasErrors()) return loader.diags;
+  const SourceMap at = loader.where;
+  return Assemble(loader, draft, "", at);
+}
+
+core::Result<LoadedScenario> LoadParts(const Catalog& catalog, const std::string& model,
+                                       const std::string& cluster, const std::string& plan,
+                                       const std::vector<Override>& overrides) {
+  OverrideSet set(overrides);
+  core::Result<LoadedScenario> r = LoadPartsOverridden(catalog, model, cluster, plan, 0, &set);
+  if (!r.ok()) return r;
+  core::Diagnostics d;
+  set.ReportUnused(d);
+  if (d.HasErrors()) return d;
+  return r;
 }
 
 core::Result<LoadedScenario> LoadPartsWithDefaultPlan(const Catalog& catalog,
                                                       const std::string& model,
                                                       const std::string& cluster,
                                                       int64_t global_batch_size) {
-  Loader loader(catalog);
-  ScenarioDraft draft;
-  draft.name = "plan";
-  draft.model = YAML::Node(model);
-  draft.cluster = YAML::Node(cluster);
-  draft.plan = YAML::Node(YAML::NodeType::Map);
-  draft.plan["global_batch_size"] = global_batch_size;
-  return Assemble(loader, draft, "", {});
+  return LoadPartsOverridden(catalog, model, cluster, "", global_batch_size, nullptr);
+}
+
+// --- Overrides (--set KEY=VALUE) ---
+
+namespace {
+
+constexpr Section kKeySections[] = {
+    Section::kChip,          Section::kCluster,  Section::kModel,       Section::kPlan,
+    Section::kScenario,      Section::kTraining, Section::kReliability, Section::kFailureClass,
+    Section::kTier,          Section::kSearch,   Section::kSweep,       Section::kSweepAxis,
+    Section::kValidationCase};
+
+// The section a kRef or kMappingList key refers to, by its name ("chip", "failure class").
+bool SectionOf(const std::string& name, Section& out) {
+  for (Section s : kKeySections) {
+    if (SectionName(s) == name) {
+      out = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool StartsWith(const std::string& s, std::string_view prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+bool ResolveKeyPath(const std::string& given, KeyTarget& out, std::string& error,
+                    std::string& hint) {
+  std::string key = given;
+  if (StartsWith(key, "scenario.")) key = key.substr(9);
+  if (key == "chip" || StartsWith(key, "chip.")) key = "cluster." + key;
+  if (StartsWith(key, "tier.") || StartsWith(key, "failure_class.")) {
+    const bool tier = key[0] == 't';
+    const std::string rest = key.substr(key.find('.') + 1);
+    error = std::string("a ") + (tier ? "tier" : "failure class") + " is an item of a list";
+    hint = "name the item by its index, e.g. " +
+           std::string(tier ? "cluster.scale_out.tiers" : "reliability.failures") + "[0]." + rest;
+    return false;
+  }
+  Section section = Section::kScenario;
+  std::string prefix;
+  std::string rest = key;
+  out = KeyTarget{};
+  while (true) {
+    const std::vector<KeyInfo>& keys = Keys(section);
+    const KeyInfo* best = nullptr;
+    for (const KeyInfo& k : keys) {
+      const bool whole = rest == k.path;
+      const bool below = rest.size() > k.path.size() && StartsWith(rest, k.path) &&
+                         (rest[k.path.size()] == '.' || rest[k.path.size()] == '[');
+      if ((whole || below) && (best == nullptr || k.path.size() > best->path.size())) best = &k;
+    }
+    if (best == nullptr) {
+      // A group of keys ("plan.overlap"), or an unknown name: suggest the closest path.
+      std::vector<std::string> paths;
+      bool group = false;
+      for (const KeyInfo& k : keys) {
+        paths.push_back(Join(prefix, k.path));
+        group |= StartsWith(k.path, rest + ".");
+      }
+      if (group) {
+        std::string example;
+        for (const KeyInfo& k : keys) {
+          if (StartsWith(k.path, rest + ".")) {
+            example = Join(prefix, k.path);
+            break;
+          }
+        }
+        error = "is a group of keys, not one key";
+        hint = "set its keys one at a time, e.g. " + example;
+        return false;
+      }
+      const std::string name = rest.substr(0, rest.find_first_of(".["));
+      error = "unknown key \"" + name + "\"" + (prefix.empty() ? std::string() : " in " + prefix);
+      std::vector<std::string_view> views(paths.begin(), paths.end());
+      std::string guess = core::DidYouMean(Join(prefix, rest), views);
+      if (guess.empty()) {
+        // The first components alone ("plan.tpp.x" is still about plan.tp).
+        std::vector<std::string> firsts;
+        for (const KeyInfo& k : keys) firsts.push_back(k.path.substr(0, k.path.find('.')));
+        std::vector<std::string_view> names(firsts.begin(), firsts.end());
+        const std::string near = core::DidYouMean(name, names);
+        if (!near.empty()) guess = Join(prefix, near);
+      }
+      if (!guess.empty()) {
+        hint = "did you mean \"" + guess + "\"?";
+      } else if (prefix.empty()) {
+        hint =
+            "a key path starts with model, cluster, plan, training, reliability or search; "
+            "`fathom explain` lists the keys";
+      } else {
+        hint = "`fathom explain " + std::string(SectionName(section)) + "` lists its keys";
+      }
+      return false;
+    }
+    const std::string full = Join(prefix, best->path);
+    if (rest == best->path) {
+      out.prefix = prefix;
+      out.rel = best->path;
+      out.info = best;
+      return true;
+    }
+    const char next = rest[best->path.size()];
+    std::string after = rest.substr(best->path.size() + 1);
+    Section inner = section;
+    if (best->type == ValueType::kRef && next == '.' && SectionOf(best->ref, inner)) {
+      section = inner;
+      prefix = full;
+      rest = after;
+      continue;
+    }
+    if (best->type == ValueType::kMappingList && next == '[' && SectionOf(best->ref, inner)) {
+      const size_t close = after.find(']');
+      int64_t item = -1;
+      const std::string digits = after.substr(0, close);
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), item);
+      if (close == std::string::npos || digits.empty() || ec != std::errc() ||
+          end != digits.data() + digits.size() || item < 0 || item > 1000000) {
+        error = "\"" + full + "[" + digits + "\" does not name an item of the list";
+        hint = "give a whole index from 0, e.g. " + full + "[0].KEY";
+        return false;
+      }
+      if (close + 1 >= after.size() || after[close + 1] != '.' || close + 2 >= after.size()) {
+        error = "\"" + full + "[" + digits + "]\" is a whole item";
+        hint = "set its keys one at a time, e.g. " + full + "[" + digits + "].name";
+        return false;
+      }
+      section = inner;
+      prefix = full + "[" + digits + "]";
+      out.list = full;
+      out.item = item;
+      rest = after.substr(close + 2);
+      continue;
+    }
+    if (best->type == ValueType::kMappingList) {
+      error = "\"" + full + "\" is a list";
+      hint = "name an item by its index, e.g. " + full + "[0]." + after;
+      return false;
+    }
+    error = "\"" + full + "\" is one key (" + TypeDescription(*best) + "), not a section";
+    hint = "set it as " + full + "=VALUE";
+    return false;
+  }
+}
+
+namespace {
+
+// A copy of `node` without source marks: a value from the command line has no line, so
+// diagnostics about it name its origin alone ("--set: model.layers: ...").
+YAML::Node Unmarked(const YAML::Node& node) {
+  if (node.IsScalar()) return YAML::Node(node.Scalar());
+  if (node.IsSequence()) {
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const YAML::Node& item : node) out.push_back(Unmarked(item));
+    return out;
+  }
+  if (node.IsMap()) {
+    YAML::Node out(YAML::NodeType::Map);
+    for (const auto& kv : node) out[Unmarked(kv.first)] = Unmarked(kv.second);
+    return out;
+  }
+  return YAML::Node(node.Type());
+}
+
+// The value as a YAML node; false with `error` for text YAML cannot read.
+bool ParseValue(const std::string& text, YAML::Node& node, std::string& error) {
+  try {
+    node = Unmarked(YAML::Load(text));
+  } catch (const YAML::Exception& e) {
+    error = "cannot read \"" + text + "\" as a YAML value: " + e.msg;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+core::Result<Override> CheckOverride(Override o) {
+  core::Diagnostics d;
+  KeyTarget target;
+  std::string error, hint;
+  const std::string key = o.key;
+  if (key.empty()) {
+    d.Add(Error(o.origin, 0, "", "the key is missing in \"=" + o.value + "\"",
+                "give KEY=VALUE, e.g. " + o.origin + " plan.tp=4"));
+    return d;
+  }
+  if (!ResolveKeyPath(key, target, error, hint)) {
+    d.Add(Error(o.origin, 0, key, error, hint));
+    return d;
+  }
+  o.key = target.Path();
+  if (o.key == "reliability.preset") {
+    d.Add(Error(o.origin, 0, o.key, "a preset is where the section starts, not one of its keys",
+                "give the whole section: " + o.origin +
+                    " reliability=PRESET (or fathom run "
+                    "--reliability PRESET)"));
+    return d;
+  }
+  if (target.prefix == "sweep" || (target.prefix.empty() && target.rel == "sweep") ||
+      StartsWith(target.prefix, "sweep.")) {
+    d.Add(Error(o.origin, 0, o.key, "the sweep section is not overridden",
+                "give the axes with --axis KEY=V1,V2 and the engine with --engine"));
+    return d;
+  }
+  YAML::Node node;
+  if (!ParseValue(o.value, node, error)) {
+    d.Add(Error(o.origin, 0, o.key, error, "write the value as in a YAML file"));
+    return d;
+  }
+  if (!node.IsDefined() || node.IsNull()) {
+    d.Add(Error(o.origin, 0, o.key, "has no value; expected " + TypeDescription(*target.info),
+                "e.g. " + o.origin + " " + o.key + "=VALUE"));
+    return d;
+  }
+  Value v;
+  if (!ConvertValue(*target.info, node, v, error, hint)) {
+    d.Add(Error(o.origin, 0, o.key, error, hint));
+    return d;
+  }
+  return o;
+}
+
+core::Result<std::vector<Override>> ParseOverrides(const std::vector<std::string>& texts,
+                                                   const std::string& origin) {
+  core::Diagnostics d;
+  std::vector<Override> out;
+  for (const std::string& text : texts) {
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos) {
+      d.Add(Error(origin, 0, "", "\"" + text + "\" is not KEY=VALUE",
+                  "e.g. " + origin + " plan.tp=4"));
+      continue;
+    }
+    std::string key = text.substr(0, eq);
+    while (!key.empty() && key.back() == ' ') key.pop_back();
+    while (!key.empty() && key.front() == ' ') key.erase(0, 1);
+    core::Result<Override> o = CheckOverride({key, text.substr(eq + 1), origin});
+    if (!o.ok()) {
+      d.Append(o.diagnostics());
+      continue;
+    }
+    const bool twice = std::any_of(out.begin(), out.end(),
+                                   [&](const Override& x) { return x.key == o.value().key; });
+    if (twice) {
+      d.Add(Error(origin, 0, o.value().key, "is given twice", "give each key once"));
+      continue;
+    }
+    out.push_back(std::move(o).value());
+  }
+  if (d.HasErrors()) return d;
+  return out;
+}
+
+OverrideSet::OverrideSet(const std::vector<Override>& overrides) {
+  for (const Override& o : overrides) {
+    Entry e;
+    e.given = o;
+    std::string error, hint;
+    if (!ResolveKeyPath(o.key, e.target, error, hint)) e.target.info = nullptr;
+    if (!ParseValue(o.value, e.value, error)) e.value = YAML::Node();
+    entries_.push_back(std::move(e));
+  }
+}
+
+bool OverrideSet::Touches(const std::string& prefix) const {
+  return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
+    const std::string path = e.target.Path();
+    return path == prefix ||
+           (StartsWith(path, prefix) && (path[prefix.size()] == '.' || path[prefix.size()] == '['));
+  });
+}
+
+YAML::Node OverrideSet::Mapping(const Entry& e) {
+  // A flat key with dots ("scale_up.bandwidth") is walked as the nested path it names.
+  YAML::Node map(YAML::NodeType::Map);
+  map[e.target.rel] = e.value;
+  return map;
+}
+
+void OverrideSet::ItemMissing(const Entry& e, size_t items, core::Diagnostics& d) {
+  d.Add(Error(
+      e.given.origin, 0, e.given.key,
+      "there is no item [" + std::to_string(e.target.item) + "]: " + e.target.list +
+          (items == 0 ? " is empty or not given"
+                      : " has " + std::to_string(items) + " (from [0] to [" +
+                            std::to_string(items - 1) + "])"),
+      "give an index of the list, or replace the whole list with " + e.target.list + "=[...]"));
+}
+
+void OverrideSet::ReportUnused(core::Diagnostics& d) const {
+  for (const Entry& e : entries_) {
+    if (e.used) continue;
+    if (e.target.info == nullptr) {
+      d.Add(
+          Error(e.given.origin, 0, e.given.key, "unknown key", "`fathom explain` lists the keys"));
+      continue;
+    }
+    const std::string path = e.target.Path();
+    const std::string section = path.substr(0, path.find_first_of(".["));
+    std::string reader;
+    if (section == "training" || section == "reliability") reader = "`fathom run` reads it";
+    if (section == "search") reader = "`fathom plan` and `fathom size` read it";
+    d.Add(Error(e.given.origin, 0, e.given.key,
+                "has no effect: this command does not read the " + section + " section", reader));
+  }
 }
 
 }  // namespace fathom::io

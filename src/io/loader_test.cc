@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "estimate/estimate.h"
 #include "io/config.h"
 #include "io/test_catalog.h"
 
@@ -508,9 +509,157 @@ TEST_F(LoaderTest, TopologyErrorsPointAtTheirLine) {
       << t.diagnostics().Format();
 }
 
+// --- Overrides (--set KEY=VALUE) ---
+
+std::vector<Override> Set(const std::vector<std::string>& texts) {
+  core::Result<std::vector<Override>> r = ParseOverrides(texts);
+  EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+  return r.ok() ? r.value() : std::vector<Override>{};
+}
+
+core::Diagnostics SetErrors(const std::vector<std::string>& texts) {
+  core::Result<std::vector<Override>> r = ParseOverrides(texts);
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? core::Diagnostics{} : r.diagnostics();
+}
+
+TEST_F(LoaderTest, OverridesReplaceKeysBeforeValidation) {
+  const std::string file = Write("s.yaml",
+                                 "model: {base: llama3-8b, seq_len: 2048}\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 16}\n"
+                                 "plan: {tp: 8, global_batch_size: 16}\n");
+  core::Result<LoadedScenario> s =
+      LoadScenario(TestCatalog(), file,
+                   Set({"plan.tp=4", "cluster.chips=32", "model.seq_len=4096",
+                        "cluster.scale_out.bandwidth=200Gbps", "plan.recompute=full"}));
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  const estimate::Scenario& sc = s.value().scenario;
+  EXPECT_EQ(sc.plan.tp, 4);
+  EXPECT_EQ(sc.cluster.chips, 32);
+  EXPECT_EQ(sc.plan.dp, 8);  // chips / (tp x pp x cp), from the overridden values
+  EXPECT_EQ(sc.model.seq_len, 4096);
+  EXPECT_EQ(sc.model.layers, 32);  // the rest of the base stays
+  EXPECT_DOUBLE_EQ(sc.cluster.scale_out.bandwidth.value(), 200e9 / 8);
+  EXPECT_EQ(sc.plan.recompute, parallel::Recompute::kFull);
+  // The source map says where each overridden key came from: the command line.
+  EXPECT_EQ(s.value().where.at("plan.tp").file, "--set");
+  EXPECT_EQ(s.value().where.at("plan.tp").line, 0);
+  EXPECT_EQ(s.value().where.at("plan.global_batch_size").file, file);
+}
+
+TEST_F(LoaderTest, OverridesReachIntoCatalogEntries) {
+  // Cluster and chip named by catalog name: their keys are overridden as if the scenario
+  // said {base: NAME, KEY: VALUE}.
+  const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 1024\n");
+  core::Result<LoadedScenario> s =
+      LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan,
+                Set({"chip.memory.capacity=96GB", "cluster.scale_out.tiers[1].oversubscription=2",
+                     "model.layers=16"}));
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  const estimate::Scenario& sc = s.value().scenario;
+  EXPECT_DOUBLE_EQ(sc.cluster.chip.hbm_capacity.value(), 96e9);
+  EXPECT_EQ(sc.cluster.chip.name, "h100-sxm");
+  ASSERT_EQ(sc.cluster.tiers.size(), 3u);
+  EXPECT_DOUBLE_EQ(sc.cluster.tiers[1].oversubscription, 2);
+  EXPECT_DOUBLE_EQ(sc.cluster.tiers[0].oversubscription, 1);
+  EXPECT_EQ(sc.model.layers, 16);
+  EXPECT_EQ(sc.model.name, "llama3-8b");
+}
+
+TEST_F(LoaderTest, OverridesReplaceWholeSections) {
+  const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 1024\n");
+  core::Result<LoadedScenario> s =
+      LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan,
+                Set({"model={base: llama3-70b, seq_len: 4096}", "cluster.chip=h200-sxm"}));
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_EQ(s.value().scenario.model.layers, 80);
+  EXPECT_EQ(s.value().scenario.model.seq_len, 4096);
+  EXPECT_EQ(s.value().scenario.cluster.chip.name, "h200");
+}
+
+TEST_F(LoaderTest, OverrideKeysAreCanonical) {
+  const std::vector<Override> o = Set({"chip.memory.capacity=96GB", "scenario.plan.tp=2"});
+  ASSERT_EQ(o.size(), 2u);
+  EXPECT_EQ(o[0].key, "cluster.chip.memory.capacity");
+  EXPECT_EQ(o[1].key, "plan.tp");
+  EXPECT_EQ(o[0].origin, "--set");
+}
+
+TEST_F(LoaderTest, UnknownOverrideKeySuggestsTheClosest) {
+  const core::Diagnostics d = SetErrors({"plan.tpp=4"});
+  EXPECT_TRUE(HasDiagnostic(d, "plan.tpp", "unknown key \"tpp\""));
+  EXPECT_TRUE(HasDiagnostic(d, "plan.tpp", "did you mean \"plan.tp\"?"));
+  EXPECT_EQ(d.items()[0].file, "--set");
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"clustr.chips=8"}), "clustr.chips", "did you mean"));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"plan.overlap=true"}), "plan.overlap", "a group of keys"));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"plan.tp.x=1"}), "plan.tp.x", "one key"));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"cluster.scale_out.tiers.radix=8"}),
+                            "cluster.scale_out.tiers.radix", "is a list"));
+  EXPECT_TRUE(
+      HasDiagnostic(SetErrors({"tier.radix=8"}), "tier.radix", "cluster.scale_out.tiers[0].radix"));
+}
+
+TEST_F(LoaderTest, BadOverrideValuesAreReportedAllAtOnce) {
+  const core::Diagnostics d = SetErrors({"plan.tp=four", "cluster.scale_out.bandwidth=400Gbs",
+                                         "cluster.scale_up.bandwidth=400", "plan.recompute=ful",
+                                         "plan.pp=0", "plan.tp=", "nokey", "=4"});
+  EXPECT_TRUE(HasDiagnostic(d, "plan.tp", "expected an integer, got \"four\""));
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_out.bandwidth", "did you mean \"Gbps\"?"));
+  EXPECT_TRUE(HasDiagnostic(d, "cluster.scale_up.bandwidth", "unit"));
+  EXPECT_TRUE(HasDiagnostic(d, "plan.recompute", "did you mean \"full\"?"));
+  EXPECT_TRUE(HasDiagnostic(d, "plan.pp", "out of range"));
+  EXPECT_TRUE(HasDiagnostic(d, "", "\"nokey\" is not KEY=VALUE"));
+  EXPECT_TRUE(HasDiagnostic(d, "", "the key is missing"));
+  EXPECT_GE(d.size(), 8u) << d.Format();
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"plan.tp=2", "plan.tp=4"}), "plan.tp", "given twice"));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"plan.tp=[1"}), "plan.tp", "YAML"));
+}
+
+TEST_F(LoaderTest, OverrideErrorsNameTheCommandLine) {
+  const std::string file = Write("s.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan: {tp: 8, dp: 1, global_batch_size: 8}\n");
+  // Validation after the override: tp 3 does not divide the 32 heads.
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file, Set({"plan.tp=3"}));
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  core::Result<estimate::StepReport> r = estimate::Estimate(s.value().scenario);
+  ASSERT_FALSE(r.ok());
+  core::Diagnostics d = r.diagnostics();
+  Locate(d, s.value().where);
+  EXPECT_NE(d.Format().find("error: --set: plan.tp: tp (3) must divide the attention heads"),
+            std::string::npos)
+      << d.Format();
+  // An item beyond the list, a section `fathom step` does not read, a bad chip name.
+  auto errors = [&](const std::vector<std::string>& set) {
+    core::Result<LoadedScenario> x = LoadScenario(TestCatalog(), file, Set(set));
+    EXPECT_FALSE(x.ok());
+    return x.ok() ? core::Diagnostics{} : x.diagnostics();
+  };
+  EXPECT_TRUE(HasDiagnostic(errors({"cluster.scale_out.tiers[3].radix=8"}),
+                            "cluster.scale_out.tiers[3].radix", "has 3 (from [0] to [2])"));
+  EXPECT_TRUE(HasDiagnostic(errors({"training.tokens=1T"}), "training.tokens",
+                            "does not read the training section"));
+  const core::Diagnostics chip = errors({"cluster.chip=h10"});
+  EXPECT_TRUE(HasDiagnostic(chip, "cluster.chip", "did you mean"));
+  EXPECT_EQ(chip.items()[0].Format().rfind("error: --set: cluster.chip: ", 0), 0u) << chip.Format();
+}
+
+TEST_F(LoaderTest, DpAutoFollowsTheChips) {
+  const std::string file = Write("s.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 16}\n"
+                                 "plan: {tp: 8, dp: 2, global_batch_size: 64}\n");
+  core::Result<LoadedScenario> s =
+      LoadScenario(TestCatalog(), file, Set({"cluster.chips=64", "plan.dp=auto"}));
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_EQ(s.value().scenario.plan.dp, 8);
+}
+
 TEST(Keys, EveryDeclarationIsWellFormed) {
-  for (Section s : {Section::kChip, Section::kCluster, Section::kTier, Section::kModel,
-                    Section::kPlan, Section::kScenario, Section::kValidationCase}) {
+  for (Section s :
+       {Section::kChip, Section::kCluster, Section::kTier, Section::kModel, Section::kPlan,
+        Section::kScenario, Section::kValidationCase, Section::kSweep, Section::kSweepAxis}) {
     std::set<std::string> seen;
     for (const KeyInfo& k : Keys(s)) {
       EXPECT_TRUE(seen.insert(k.path).second) << SectionName(s) << "." << k.path << " twice";

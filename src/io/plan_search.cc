@@ -153,10 +153,16 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   if (d.HasErrors()) return d;
 
   ScenarioDraft draft;
+  std::vector<Override> read_here;  // the overrides this loader reads (size: not the run's)
+  for (const Override& o : q.overrides) {
+    const bool run_key = o.key.rfind("training", 0) == 0 || o.key.rfind("reliability", 0) == 0;
+    if (!q.run_sections || !run_key) read_here.push_back(o);
+  }
+  OverrideSet overrides(read_here);
   core::Result<LoadedScenario> loaded =
-      !q.scenario.empty() ? LoadScenarioKeepingDraft(catalog, q.scenario, draft)
-      : !q.plan.empty()   ? LoadParts(catalog, q.model, q.cluster, q.plan)
-                          : LoadPartsWithDefaultPlan(catalog, q.model, q.cluster, q.global_batch);
+      !q.scenario.empty() ? LoadScenarioKeepingDraft(catalog, q.scenario, draft, &overrides)
+                          : LoadPartsOverridden(catalog, q.model, q.cluster, q.plan,
+                                                q.plan.empty() ? q.global_batch : 0, &overrides);
   if (!loaded.ok()) return loaded.diagnostics();
   out.scenario = std::move(loaded).value();
   // The scenario's search section (a mapping, or a file beside the scenario).
@@ -173,6 +179,9 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
     ApplyMapping(node, SearchFields(), out.config, ctx);
     if (d.HasErrors()) return d;
   }
+  overrides.Apply("search", SearchFields(), out.config, d, out.scenario.where);
+  overrides.ReportUnused(d);
+  if (d.HasErrors()) return d;
   // The command line replaces the section axis by axis.
   const plan::SearchSpace& file = out.config.space;
   auto pick = [](const auto& given, const auto& in_file) {
@@ -464,6 +473,9 @@ core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanReques
   rq.tokens = tokens;
   rq.reliability = reliability;
   rq.global_batch = q.global_batch;
+  for (const Override& o : q.overrides) {
+    if (o.key.rfind("search", 0) != 0) rq.overrides.push_back(o);
+  }
   core::Result<LoadedRun> loaded = LoadRun(catalog, rq);
   if (!loaded.ok()) return loaded.diagnostics();
   if (!loaded.value().reliability_given) return plan::Goodput{};

@@ -23,6 +23,9 @@ struct PlanRequest {
   int64_t chips = 0;                 // --chips; 0 = the cluster's
   // Comma-separated values of each axis ("1,2,4,8"); "" = automatic.
   std::string tp, pp, vp, cp, ep, micro_batch_size, zero, recompute, schedule;
+  std::vector<Override> overrides;  // --set KEY=VALUE
+  // `fathom size`: the reliability and training overrides are SizeGoodput's to read.
+  bool run_sections = false;
 };
 
 // A scenario's `search:` section: the axes and the options, each absent when not given.

@@ -388,10 +388,11 @@ std::string KeyDoc(Section s, const KeyInfo& k) {
   return out;
 }
 
-const Section kAllSections[] = {Section::kScenario, Section::kModel,         Section::kCluster,
-                                Section::kTier,     Section::kChip,          Section::kPlan,
-                                Section::kTraining, Section::kReliability,   Section::kFailureClass,
-                                Section::kSearch,   Section::kValidationCase};
+const Section kAllSections[] = {
+    Section::kScenario,      Section::kModel,  Section::kCluster,  Section::kTier,
+    Section::kChip,          Section::kPlan,   Section::kTraining, Section::kReliability,
+    Section::kFailureClass,  Section::kSearch, Section::kSweep,    Section::kSweepAxis,
+    Section::kValidationCase};
 
 std::string SectionKey(Section s) {
   std::string name(SectionName(s));

@@ -120,6 +120,7 @@ struct RunRequest {
   std::string tokens;                // --tokens "15T": replaces training's tokens/steps/duration
   std::string reliability;           // --reliability PRESET_OR_FILE: replaces reliability
   int64_t global_batch = 0;          // without -p: a plan of defaults with this global batch
+  std::vector<Override> overrides;   // --set KEY=VALUE
 };
 
 core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& request);

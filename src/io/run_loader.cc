@@ -31,6 +31,7 @@ struct RunLoader {
   core::Diagnostics diags;
   SourceMap where;
   std::vector<std::string> presets;
+  OverrideSet* overrides = nullptr;
 
   // A preset name (data/reliability/NAME.yaml) or a file path, relative to `from_file`'s
   // directory first.
@@ -118,10 +119,18 @@ struct RunLoader {
   }
 
   void LoadFailures(ReliabilityDraft& draft) {
-    if (!Given(draft.failures)) return;
+    if (!Given(draft.failures)) {
+      std::vector<FailureConfig> none;
+      if (overrides != nullptr) {
+        overrides->ApplyItems("reliability.failures", FailureClassFields(), none, diags, where);
+      }
+      return;
+    }
     const auto it = where.find("reliability.failures");
     const std::string file = it == where.end() ? "" : it->second.file;
-    ParseContext ctx{file, "reliability.failures", &diags, &where};
+    // A list given by --set has no lines of its own.
+    ParseContext ctx{file, "reliability.failures", &diags, &where,
+                     it == where.end() || it->second.line > 0};
     std::vector<FailureConfig> classes(draft.failures.IsSequence() ? draft.failures.size() : 0);
     for (FailureConfig& c : classes) ApplyDefaults(FailureClassFields(), c);
     const size_t before = diags.size();
@@ -129,6 +138,9 @@ struct RunLoader {
                     [&](size_t item, size_t key, const Value& v) {
                       FailureClassFields()[key].set(classes[item], v);
                     });
+    if (overrides != nullptr) {
+      overrides->ApplyItems("reliability.failures", FailureClassFields(), classes, diags, where);
+    }
     std::vector<std::string> names;
     for (size_t i = 0; i < classes.size(); ++i) {
       const std::string key = "reliability.failures[" + std::to_string(i) + "]";
@@ -198,12 +210,13 @@ struct RunLoader {
 core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& request) {
   LoadedRun run;
   ScenarioDraft draft;
+  OverrideSet overrides(request.overrides);
   core::Result<LoadedScenario> scenario =
-      !request.scenario.empty() ? LoadScenarioKeepingDraft(catalog, request.scenario, draft)
-      : !request.plan.empty() || request.global_batch <= 0
-          ? LoadParts(catalog, request.model, request.cluster, request.plan)
-          : LoadPartsWithDefaultPlan(catalog, request.model, request.cluster, request.global_batch);
-  RunLoader loader{catalog, {}, {}, {}};
+      !request.scenario.empty()
+          ? LoadScenarioKeepingDraft(catalog, request.scenario, draft, &overrides)
+          : LoadPartsOverridden(catalog, request.model, request.cluster, request.plan,
+                                request.plan.empty() ? request.global_batch : 0, &overrides);
+  RunLoader loader{catalog, {}, {}, {}, &overrides};
   if (!scenario.ok()) {
     loader.diags.Append(scenario.diagnostics());
   } else {
@@ -236,6 +249,7 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
       ParseContext ctx{training_file, "training", &loader.diags, &loader.where};
       const size_t before = loader.diags.size();
       ApplyMapping(node, TrainingFields(), t, ctx);
+      overrides.Apply("training", TrainingFields(), t, loader.diags, loader.where);
       const int given = (t.tokens > 0) + (t.steps > 0) + (t.duration_s > 0);
       if (!tokens_given && loader.diags.size() == before && given != 1) {
         loader.diags.Add(
@@ -245,9 +259,22 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
                   "give exactly one, e.g. tokens: \"15T\""));
       }
     }
-  } else if (!tokens_given && scenario.ok()) {
-    loader.diags.Add(Error(file, 0, "training", "how much to train is not given",
-                           "add training: {tokens: \"15T\"} to the scenario, or --tokens 15T"));
+  } else {
+    // No section: --set may still give its keys.
+    const size_t before = loader.diags.size();
+    const bool set =
+        overrides.Apply("training", TrainingFields(), t, loader.diags, loader.where) > 0;
+    const int given = (t.tokens > 0) + (t.steps > 0) + (t.duration_s > 0);
+    if (!tokens_given && scenario.ok() && loader.diags.size() == before && given != 1) {
+      if (set && given > 1) {
+        loader.diags.Add(Error("--set", 0, "training",
+                               "gives " + std::to_string(given) + " of tokens, steps and duration",
+                               "give exactly one"));
+      } else {
+        loader.diags.Add(Error(file, 0, "training", "how much to train is not given",
+                               "add training: {tokens: \"15T\"} to the scenario, or --tokens 15T"));
+      }
+    }
   }
   if (tokens_given) {
     const core::QuantityParse q = core::ParseQuantity(request.tokens, core::Dimension::kCount);
@@ -266,7 +293,8 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
   // Reliability: defaults, then the presets, then the keys given.
   ReliabilityDraft rel;
   ApplyDefaults(ReliabilityFields(), rel);
-  run.reliability_given = !request.reliability.empty() || Given(draft.reliability);
+  run.reliability_given =
+      !request.reliability.empty() || Given(draft.reliability) || overrides.Touches("reliability");
   if (!request.reliability.empty()) {
     loader.LoadReliabilityNode(YAML::Node(request.reliability), "", rel, 0);
   } else if (Given(draft.reliability)) {
@@ -275,8 +303,10 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
     run.notes.push_back(std::string("no reliability section: using the preset ") + kDefaultPreset);
     loader.LoadReliabilityNode(YAML::Node(kDefaultPreset), "", rel, 0);
   }
+  overrides.Apply("reliability", ReliabilityFields(), rel, loader.diags, loader.where);
   loader.LoadFailures(rel);
   if (!loader.diags.HasErrors()) loader.CheckReliability(rel.config);
+  if (!loader.diags.HasErrors()) overrides.ReportUnused(loader.diags);
   if (loader.diags.HasErrors()) return loader.diags;
   run.scenario = std::move(scenario).value();
   run.scenario.where = loader.where;

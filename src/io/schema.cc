@@ -265,6 +265,11 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
 
 }  // namespace
 
+bool ConvertValue(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& error,
+                  std::string& hint) {
+  return Convert(k, node, out, error, hint);
+}
+
 bool ParseDefault(const KeyInfo& key, Value& out) {
   if (key.default_text.empty()) return false;
   // A list default is written as YAML ("[host, storage]").
@@ -277,13 +282,14 @@ bool ParseDefault(const KeyInfo& key, Value& out) {
 void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, ParseContext& ctx,
                  const std::function<void(size_t, const Value&)>& apply,
                  const std::vector<std::string>& skip) {
+  auto line = [&ctx](const YAML::Node& n) { return ctx.lines ? NodeLine(n) : 0; };
   // Recursive over the schema's own sections only, so depth is bounded by the schema.
   std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& map,
                                                                         const std::string& rel) {
     const std::string full_prefix =
         ctx.prefix.empty() ? rel : (rel.empty() ? ctx.prefix : ctx.prefix + "." + rel);
     if (!map.IsMap()) {
-      ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(map), full_prefix,
+      ctx.diags->Add({core::Severity::kError, ctx.file, line(map), full_prefix,
                       "expected a mapping of keys, got " + NodeText(map), ""});
       return;
     }
@@ -292,7 +298,7 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
       const YAML::Node& key_node = kv.first;
       const YAML::Node& value = kv.second;
       if (!key_node.IsScalar()) {
-        ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full_prefix,
+        ctx.diags->Add({core::Severity::kError, ctx.file, line(key_node), full_prefix,
                         "a key must be a plain name, got " + NodeText(key_node), ""});
         continue;
       }
@@ -302,7 +308,7 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
       if (rel.empty() && std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
       if (!seen.insert(name).second) {
         ctx.diags->Add(
-            {core::Severity::kError, ctx.file, NodeLine(key_node), full, "key given twice", ""});
+            {core::Severity::kError, ctx.file, line(key_node), full, "key given twice", ""});
         continue;
       }
       size_t index = keys.size();
@@ -318,18 +324,18 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
         Value v;
         std::string error, hint;
         if (value.IsNull()) {
-          ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full,
+          ctx.diags->Add({core::Severity::kError, ctx.file, line(key_node), full,
                           "has no value; expected " + TypeDescription(keys[index]), ""});
           continue;
         }
         if (!Convert(keys[index], value, v, error, hint)) {
-          ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(value), full, error, hint});
+          ctx.diags->Add({core::Severity::kError, ctx.file, line(value), full, error, hint});
           continue;
         }
-        (*ctx.where)[full] = {ctx.file, NodeLine(value)};
+        (*ctx.where)[full] = {ctx.file, line(value)};
         apply(index, v);
       } else if (section) {
-        (*ctx.where)[full] = {ctx.file, NodeLine(key_node)};
+        (*ctx.where)[full] = {ctx.file, line(key_node)};
         walk(value, path);
       } else {
         // Unknown: suggest among the names valid at this level.
@@ -352,7 +358,7 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
         const std::string guess = core::DidYouMean(name, views);
         std::string hint = guess.empty() ? "known keys here: " + core::JoinComma(views)
                                          : "did you mean \"" + guess + "\"?";
-        ctx.diags->Add({core::Severity::kError, ctx.file, NodeLine(key_node), full,
+        ctx.diags->Add({core::Severity::kError, ctx.file, line(key_node), full,
                         "unknown key \"" + name + "\"", hint});
       }
     }

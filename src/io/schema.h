@@ -42,6 +42,8 @@ struct ParseContext {
   std::string prefix;  // key path prefix for diagnostics and the source map ("plan")
   core::Diagnostics* diags;
   SourceMap* where;
+  bool lines = true;  // false: the values have no line of their own (a --set on the command
+                      // line), so diagnostics and the source map give `file` alone
 };
 
 // Walks `node` (a mapping) against `keys`; for each known key converts and validates the
@@ -56,6 +58,11 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
 // receives the item index, the key index and the value.
 void WalkMappingList(const YAML::Node& list, const std::vector<KeyInfo>& keys, ParseContext& ctx,
                      const std::function<void(size_t, size_t, const Value&)>& apply);
+
+// Converts one value node as a file's value of key `k` is converted (type, unit, range);
+// false with `error` and `hint` set when it is not one.
+bool ConvertValue(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& error,
+                  std::string& hint);
 
 // Converts a default_text through the same path as a file value.
 bool ParseDefault(const KeyInfo& key, Value& out);

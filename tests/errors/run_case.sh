@@ -24,6 +24,8 @@ elif [[ $case_file == [0-9]*-run-* ]]; then
   args=(run -s "tests/errors/$case_file")
 elif [[ $case_file == [0-9]*-plan-*.yaml ]]; then
   args=(plan -s "tests/errors/$case_file")
+elif [[ $case_file == [0-9]*-sweep-*.yaml ]]; then
+  args=(sweep -s "tests/errors/$case_file")
 else
   args=(step -s "tests/errors/$case_file")
 fi

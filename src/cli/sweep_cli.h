@@ -1,0 +1,105 @@
+// The `fathom sweep` command line, shared by the two front ends that run sweeps (the fathom
+// CLI and the MPI driver, src/dist) so that both read the same arguments and write the same
+// bytes. Includes CLI11: only the front ends' main.cc include it.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "io/sweep.h"
+
+namespace fathom::cli {
+
+struct SweepArgs {
+  io::SweepRequest request;
+  bool json = false;
+  std::string csv;  // a file, or "-" for stdout in place of the table
+  int threads = 1;
+};
+
+inline void AddSweepFlags(CLI::App* cmd, SweepArgs& a) {
+  io::SweepRequest& q = a.request;
+  cmd->add_option("-s,--scenario", q.scenario,
+                  "scenario file (model, cluster, plan; its sweep section gives axes)");
+  cmd->add_option("-m,--model", q.model, "model: catalog name, YAML file or HF config.json");
+  cmd->add_option("-c,--cluster", q.cluster, "cluster: catalog name or YAML file");
+  cmd->add_option("-p,--plan", q.plan, "parallel plan: YAML file");
+  cmd->add_option("--axis", q.axes,
+                  "KEY=V1,V2,...: a key path and the values it takes, e.g. plan.tp=1,2,4,8; "
+                  "repeat for more axes (the first is outermost)")
+      ->allow_extra_args(false);
+  cmd->add_option("--set", q.set,
+                  "KEY=VALUE: replace a key of the scenario at every point, e.g. "
+                  "cluster.chips=2048 (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--engine", q.engine,
+                  "simulate, estimate (closed form) or auto (simulate, estimated beyond the "
+                  "simulator's budget); default: the sweep section's, else auto")
+      ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
+  cmd->add_flag("--json", a.json, "emit the fathom.sweep/1 JSON report");
+  cmd->add_option("--csv", a.csv, "write one CSV line per point to this file (- for stdout)");
+  a.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cmd->add_option("--threads", a.threads,
+                  "threads (default: the machine's cores); results do not depend on it")
+      ->check(CLI::Range(1, 1024));
+}
+
+// Prints the result (and writes the CSV file); the exit code: 0, or 2 when the CSV file
+// cannot be written or no point could be evaluated (the rows say why).
+inline int WriteSweepOutput(const io::SweepResult& r, const SweepArgs& a) {
+  constexpr int kUserError = 2;
+  if (!a.csv.empty() && a.csv != "-") {
+    std::ofstream f(a.csv, std::ios::binary);
+    f << io::SweepCsv(r);
+    if (!f) {
+      std::cerr << "error: --csv: cannot write \"" << a.csv << "\"\n";
+      return kUserError;
+    }
+  }
+  std::cout << (a.json ? io::SweepJson(r) : a.csv == "-" ? io::SweepCsv(r) : io::SweepText(r));
+  // Each distinct warning once, with how many points gave it.
+  std::vector<std::pair<std::string, int64_t>> warnings;
+  int64_t evaluated = 0;
+  for (const io::SweepRow& row : r.rows) {
+    evaluated += row.ok ? 1 : 0;
+    for (const std::string& w : row.warnings) {
+      auto it = std::find_if(warnings.begin(), warnings.end(),
+                             [&](const auto& x) { return x.first == w; });
+      if (it == warnings.end()) {
+        warnings.emplace_back(w, 1);
+      } else {
+        ++it->second;
+      }
+    }
+  }
+  // The first few on stderr; the JSON report has every point's.
+  constexpr size_t kShown = 3;
+  int64_t more_points = 0;
+  for (size_t i = 0; i < warnings.size(); ++i) {
+    if (i < kShown) {
+      std::cerr << "warning: " << warnings[i].first << " (" << warnings[i].second << " of "
+                << r.rows.size() << " points)\n";
+    } else {
+      more_points += warnings[i].second;
+    }
+  }
+  if (warnings.size() > kShown) {
+    std::cerr << "note: " << warnings.size() - kShown << " more distinct warnings, " << more_points
+              << " in all; --json gives each point's\n";
+  }
+  if (evaluated == 0) {
+    std::cerr << "error: no point of the sweep could be evaluated; each row says why\n";
+    return kUserError;
+  }
+  return 0;
+}
+
+}  // namespace fathom::cli

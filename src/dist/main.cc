@@ -1,0 +1,210 @@
+// fathom-mpi: `fathom sweep` with its points spread over MPI ranks. A thin client of the
+// library, as the fathom CLI is: it reads the same arguments (cli/sweep_cli.h), every rank
+// checks the sweep (io::PrepareSweep), evaluates its share of the points
+// (io::EvaluateSweep: by stride, rank r takes points r, r + n, ...; or in contiguous
+// blocks), and sends its rows to rank 0 (io::EncodeSweepRows), which alone prints: the same
+// bytes as `fathom sweep` with the same arguments. Every rank exits with rank 0's code, so
+// mpirun's status is the sweep's; an error on any rank is reported by rank 0 and no rank
+// waits for one that has failed.
+//
+//   mpirun -n 64 --hostfile hosts fathom-mpi -s scenario.yaml --axis plan.tp=1,2,4,8 ...
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/sweep_cli.h"
+#include "io/sweep.h"
+
+namespace {
+
+constexpr int kUserError = 2;
+constexpr int kFailed = 1;  // a rank failed (an exception, rows that do not decode)
+constexpr int kTagSize = 1;
+constexpr int kTagData = 2;
+constexpr uint64_t kChunk = uint64_t{1} << 30;  // bytes per message (MPI counts are int)
+
+// Each rank's `mine` on rank 0, in rank order (empty elsewhere). Point to point, in chunks,
+// so that any size goes.
+std::vector<std::string> GatherToRoot(const std::string& mine, int rank, int ranks) {
+  std::vector<std::string> all;
+  if (rank != 0) {
+    const uint64_t n = mine.size();
+    MPI_Send(&n, 1, MPI_UINT64_T, 0, kTagSize, MPI_COMM_WORLD);
+    for (uint64_t at = 0; at < n; at += kChunk) {
+      MPI_Send(mine.data() + at, static_cast<int>(std::min(kChunk, n - at)), MPI_CHAR, 0, kTagData,
+               MPI_COMM_WORLD);
+    }
+    return all;
+  }
+  all.resize(static_cast<size_t>(ranks));
+  all[0] = mine;
+  for (int r = 1; r < ranks; ++r) {
+    uint64_t n = 0;
+    MPI_Recv(&n, 1, MPI_UINT64_T, r, kTagSize, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    std::string& s = all[static_cast<size_t>(r)];
+    s.resize(n);
+    for (uint64_t at = 0; at < n; at += kChunk) {
+      MPI_Recv(s.data() + at, static_cast<int>(std::min(kChunk, n - at)), MPI_CHAR, r, kTagData,
+               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
+  }
+  return all;
+}
+
+// Rank 0's verdict, on every rank.
+int Agree(int code) {
+  MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  return code;
+}
+
+// Rank 0 prints its own diagnostics and those of any other rank that differ ("rank 3: ").
+void ReportErrors(const std::vector<std::string>& texts) {
+  for (size_t r = 0; r < texts.size(); ++r) {
+    if (texts[r].empty() || (r > 0 && texts[r] == texts[0])) continue;
+    if (r == 0) {
+      std::cerr << texts[0];
+      continue;
+    }
+    size_t start = 0;
+    while (start < texts[r].size()) {
+      size_t end = texts[r].find('\n', start);
+      if (end == std::string::npos) end = texts[r].size();
+      std::string line = texts[r].substr(start, end - start);
+      const size_t colon = line.find(": ");
+      if (colon != std::string::npos) line.insert(colon + 2, "rank " + std::to_string(r) + ": ");
+      std::cerr << line << "\n";
+      start = end + 1;
+    }
+  }
+}
+
+int Run(int argc, char** argv, int rank, int ranks) {
+  CLI::App app{"fathom-mpi: fathom sweep with its points spread over MPI ranks"};
+  fathom::cli::SweepArgs args;
+  fathom::cli::AddSweepFlags(&app, args);
+  std::string split = "stride";
+  app.add_option("--split", split,
+                 "stride (rank r takes points r, r + ranks, ...) or block (contiguous ranges)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stride", "block"}));
+  std::string data_dir;
+  app.add_option("--data", data_dir,
+                 "catalog directory (default: FATHOM_DATA or the shipped data/)");
+  app.set_version_flag("--version", "fathom-mpi 0.1.0");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Every rank parses the same arguments; rank 0 alone says why.
+    const int code = rank == 0 ? app.exit(e) : e.get_exit_code();
+    return code == 0 ? 0 : kUserError;
+  }
+  const fathom::io::Catalog catalog =
+      data_dir.empty() ? fathom::io::Catalog::Default(argv[0]) : fathom::io::Catalog(data_dir);
+
+  // Every rank checks the sweep (each reads the inputs from its own file system).
+  fathom::core::Result<fathom::io::Sweep> sweep = fathom::io::PrepareSweep(args.request);
+  {
+    const std::string mine = sweep.ok() ? "" : sweep.diagnostics().Format();
+    const std::vector<std::string> texts = GatherToRoot(mine, rank, ranks);
+    int code = 0;
+    if (rank == 0) {
+      code = std::any_of(texts.begin(), texts.end(), [](const auto& t) { return !t.empty(); })
+                 ? kUserError
+                 : 0;
+      ReportErrors(texts);
+    }
+    code = Agree(code);
+    if (code != 0) return code;
+  }
+
+  // This rank's points.
+  const int64_t n = sweep.value().points;
+  std::vector<int64_t> mine;
+  if (split == "block") {
+    for (int64_t i = n * rank / ranks; i < n * (rank + 1) / ranks; ++i) mine.push_back(i);
+  } else {
+    for (int64_t i = rank; i < n; i += ranks) mine.push_back(i);
+  }
+  std::string payload;
+  try {
+    payload = "R" + fathom::io::EncodeSweepRows(
+                        fathom::io::EvaluateSweep(catalog, sweep.value(), mine, args.threads));
+  } catch (const std::exception& e) {
+    payload = std::string("Eerror: the evaluation failed: ") + e.what() + "\n";
+  }
+  const std::vector<std::string> parts = GatherToRoot(payload, rank, ranks);
+  int code = 0;
+  if (rank == 0) {
+    fathom::io::SweepResult result{sweep.value(),
+                                   std::vector<fathom::io::SweepRow>(static_cast<size_t>(n))};
+    std::vector<bool> have(static_cast<size_t>(n), false);
+    std::vector<std::string> errors(parts.size());
+    for (size_t r = 0; r < parts.size(); ++r) {
+      const std::string& p = parts[r];
+      if (p.empty() || p[0] != 'R') {
+        errors[r] = p.empty() ? "error: no rows\n" : p.substr(1);
+        continue;
+      }
+      fathom::core::Result<std::vector<fathom::io::SweepRow>> rows =
+          fathom::io::DecodeSweepRows(std::string_view(p).substr(1));
+      if (!rows.ok()) {
+        errors[r] = rows.diagnostics().Format();
+        continue;
+      }
+      for (fathom::io::SweepRow& row : rows.value()) {
+        const auto i = static_cast<size_t>(row.index);
+        if (row.index < 0 || row.index >= n || have[i]) {
+          errors[r] = "error: a row of point " + std::to_string(row.index) + " is out of place\n";
+          break;
+        }
+        have[i] = true;
+        result.rows[i] = std::move(row);
+      }
+    }
+    const bool failed =
+        std::any_of(errors.begin(), errors.end(), [](const auto& e) { return !e.empty(); });
+    if (failed) {
+      // Rank 0's own error is reported under its rank too.
+      for (size_t r = 0; r < errors.size(); ++r) {
+        if (errors[r].empty()) continue;
+        const size_t colon = errors[r].find(": ");
+        std::cerr << errors[r].substr(0, colon + 2) << "rank " << r << ": "
+                  << errors[r].substr(colon + 2);
+      }
+      code = kFailed;
+    } else if (std::count(have.begin(), have.end(), true) != n) {
+      std::cerr << "error: the ranks returned " << std::count(have.begin(), have.end(), true)
+                << " of " << n << " points\n";
+      code = kFailed;
+    } else {
+      code = fathom::cli::WriteSweepOutput(result, args);
+    }
+  }
+  return Agree(code);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  int code = 0;
+  try {
+    code = Run(argc, argv, rank, ranks);
+  } catch (const std::exception& e) {
+    // Unreachable in a correct run: the other ranks may be waiting on this one.
+    std::cerr << "error: rank " << rank << ": " << e.what() << "\n";
+    MPI_Abort(MPI_COMM_WORLD, kFailed);
+  }
+  MPI_Finalize();
+  return code;
+}

@@ -1,0 +1,682 @@
+#include "io/sweep.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <semaphore>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/parallel.h"
+#include "core/text.h"
+#include "io/keys.h"
+#include "io/number_format.h"
+#include "io/plan_format.h"
+#include "sim/step_sim.h"
+
+namespace fathom::io {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+// Simulations at once, whatever the thread count (as the planner's simulate pass).
+constexpr int kSimulationsAtOnce = 4;
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return std::string(s);
+}
+
+// "1,2,[a, b],{x: 1, y: 2}" -> 1 | 2 | [a, b] | {x: 1, y: 2}: commas inside brackets, braces
+// or quotes belong to the value.
+std::vector<std::string> SplitValues(std::string_view text) {
+  std::vector<std::string> out;
+  int depth = 0;
+  char quote = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      out.push_back(Trim(text.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  out.push_back(Trim(text.substr(start)));
+  return out;
+}
+
+// A diagnostic as `fathom step` prints it, less its "error: " or "warning: ".
+std::string Unprefixed(const core::Diagnostic& d) {
+  const std::string line = d.Format();
+  const size_t colon = line.find(": ");
+  return colon == std::string::npos ? line : line.substr(colon + 2);
+}
+
+std::string FirstError(const core::Diagnostics& d) {
+  for (const core::Diagnostic& x : d.items()) {
+    if (x.severity == core::Severity::kError) return Unprefixed(x);
+  }
+  return "failed";
+}
+
+// The scenario's sweep section (a mapping, or a file beside the scenario): its axes, each
+// with the file and line it was read at, and its engine.
+void ReadSweepSection(const std::string& scenario, std::vector<SweepAxis>& axes,
+                      std::string& engine, core::Diagnostics& d) {
+  core::Result<YAML::Node> root = LoadYamlMapping(scenario);
+  if (!root.ok()) {
+    d.Append(root.diagnostics());
+    return;
+  }
+  YAML::Node node = root.value()["sweep"];
+  if (!node || node.IsNull()) return;
+  std::string file = scenario;
+  if (node.IsScalar()) {
+    file = (std::filesystem::path(scenario).parent_path() / node.Scalar()).string();
+    core::Result<YAML::Node> doc = LoadYamlMapping(file);
+    if (!doc.ok()) {
+      d.Append(doc.diagnostics());
+      return;
+    }
+    node = doc.value();
+  }
+  SourceMap where;
+  SweepConfig config;
+  ApplyDefaults(SweepFields(), config);
+  ParseContext ctx{file, "sweep", &d, &where};
+  const size_t before = d.size();
+  ApplyMapping(node, SweepFields(), config, ctx);
+  if (d.size() > before) return;
+  engine = config.engine;
+  if (!config.axes || config.axes.IsNull()) return;
+  std::vector<SweepAxisConfig> items(config.axes.IsSequence() ? config.axes.size() : 0);
+  ParseContext list_ctx{file, "sweep.axes", &d, &where};
+  WalkMappingList(
+      config.axes, Keys(Section::kSweepAxis), list_ctx,
+      [&](size_t item, size_t key, const Value& v) { SweepAxisFields()[key].set(items[item], v); });
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string key = "sweep.axes[" + std::to_string(i) + "]";
+    const int line = where.count(key) ? where[key].line : 0;
+    CheckRequired(SweepAxisFields(), where, key, file, line, d);
+    axes.push_back(
+        {items[i].key, items[i].values, line > 0 ? fmt::format("{}:{}", file, line) : file});
+  }
+}
+
+}  // namespace
+
+std::vector<size_t> Sweep::Coordinates(int64_t index) const {
+  std::vector<size_t> at(axes.size());
+  for (size_t k = axes.size(); k-- > 0;) {
+    const auto n = static_cast<int64_t>(axes[k].values.size());
+    at[k] = static_cast<size_t>(index % n);
+    index /= n;
+  }
+  return at;
+}
+
+core::Result<Sweep> PrepareSweep(const SweepRequest& q) {
+  core::Diagnostics d;
+  Sweep s;
+  s.request = q;
+  const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
+  if (q.scenario.empty() == !parts ||
+      (parts && (q.model.empty() || q.cluster.empty() || q.plan.empty()))) {
+    d.Error("", "give either -s SCENARIO or all of -m MODEL -c CLUSTER -p PLAN");
+    return d;
+  }
+  core::Result<std::vector<Override>> set = ParseOverrides(q.set, "--set");
+  if (set.ok()) {
+    s.overrides = std::move(set).value();
+  } else {
+    d.Append(set.diagnostics());
+  }
+
+  // The section's axes, then --axis: a key the section has replaces its values in place.
+  std::vector<SweepAxis> axes;
+  std::string engine = "auto";
+  if (!q.scenario.empty()) ReadSweepSection(q.scenario, axes, engine, d);
+  if (d.HasErrors()) return d;
+  const size_t from_file = axes.size();
+  for (const std::string& text : q.axes) {
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos) {
+      d.Error("--axis", "\"" + text + "\" is not KEY=V1,V2,...", "e.g. --axis plan.tp=1,2,4,8");
+      continue;
+    }
+    axes.push_back({Trim(std::string_view(text).substr(0, eq)),
+                    SplitValues(std::string_view(text).substr(eq + 1)), "--axis"});
+  }
+  for (size_t i = 0; i < axes.size(); ++i) {
+    SweepAxis& a = axes[i];
+    if (a.values.empty() || (a.values.size() == 1 && a.values[0].empty())) {
+      d.Add({core::Severity::kError, a.origin, 0, a.key, "the axis has no value",
+             "give its values, e.g. --axis plan.tp=1,2,4,8"});
+      continue;
+    }
+    std::vector<std::string> seen;
+    std::string canonical;
+    for (const std::string& v : a.values) {
+      if (std::find(seen.begin(), seen.end(), v) != seen.end()) {
+        d.Add({core::Severity::kError, a.origin, 0, a.key, "value \"" + v + "\" is given twice",
+               "give each value of an axis once"});
+        continue;
+      }
+      seen.push_back(v);
+      core::Result<Override> o = CheckOverride({a.key, v, a.origin});
+      if (!o.ok()) {
+        d.Append(o.diagnostics());
+        // A bad key is reported once, not once per value.
+        if (canonical.empty()) break;
+        continue;
+      }
+      canonical = o.value().key;
+    }
+    if (!canonical.empty()) a.key = canonical;
+  }
+  if (d.HasErrors()) return d;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (axes[j].key != axes[i].key || axes[j].values.empty()) continue;
+      if (j < from_file && i >= from_file) {
+        axes[j].values = axes[i].values;  // --axis replaces the section's axis
+        axes[j].origin = axes[i].origin;
+      } else {
+        d.Add({core::Severity::kError, axes[i].origin, 0, axes[i].key, "is swept twice",
+               "give each key one axis"});
+      }
+      axes[i].values.clear();
+    }
+  }
+  std::erase_if(axes, [](const SweepAxis& a) { return a.values.empty(); });
+  // A point is one step: the model, the cluster and the plan (and the scenario's name).
+  auto step_key = [](const std::string& key) {
+    for (const char* section : {"model", "cluster", "plan"}) {
+      const size_t n = std::char_traits<char>::length(section);
+      if (key.compare(0, n, section) == 0 && (key.size() == n || key[n] == '.')) return true;
+    }
+    return key == "name" || key == "description";
+  };
+  auto not_read = [&](const std::string& origin, const std::string& key) {
+    d.Add({core::Severity::kError, origin, 0, key,
+           "has no effect: a sweep predicts one step per point and does not read the " +
+               key.substr(0, key.find_first_of(".[")) + " section",
+           "sweep keys of the model, the cluster or the plan"});
+  };
+  for (const Override& o : s.overrides) {
+    if (!step_key(o.key)) not_read(o.origin, o.key);
+  }
+  for (const SweepAxis& a : axes) {
+    if (!step_key(a.key)) not_read(a.origin, a.key);
+  }
+  for (const SweepAxis& a : axes) {
+    for (const Override& o : s.overrides) {
+      if (o.key == a.key) {
+        d.Add({core::Severity::kError, a.origin, 0, a.key, "is both set (--set) and swept",
+               "drop the --set, or the axis"});
+      }
+    }
+  }
+  if (axes.empty() && !d.HasErrors()) {
+    d.Error("--axis", "nothing to sweep",
+            "give --axis KEY=V1,V2,... (e.g. --axis plan.tp=1,2,4,8), or a sweep section with "
+            "axes in the scenario");
+  }
+  if (!q.engine.empty()) engine = q.engine;
+  if (engine != "auto" && engine != "simulate" && engine != "estimate") {
+    d.Error("--engine", "\"" + engine + "\" is not one of auto, simulate, estimate");
+  }
+  if (d.HasErrors()) return d;
+  s.points = 1;
+  for (const SweepAxis& a : axes) {
+    s.points *= static_cast<int64_t>(a.values.size());
+    if (s.points > kMaxSweepPoints) {
+      d.Error("--axis",
+              "the grid has more than " + core::WithThousands(kMaxSweepPoints) + " points",
+              "sweep fewer values, or split the sweep into several");
+      return d;
+    }
+  }
+  s.axes = std::move(axes);
+  s.engine = engine;
+  return s;
+}
+
+namespace {
+
+SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
+                       std::counting_semaphore<kSimulationsAtOnce>& simulations) {
+  SweepRow row;
+  row.index = index;
+  std::vector<Override> overrides = s.overrides;
+  const std::vector<size_t> at = s.Coordinates(index);
+  for (size_t k = 0; k < s.axes.size(); ++k) {
+    overrides.push_back({s.axes[k].key, s.axes[k].values[at[k]], s.axes[k].origin});
+  }
+  const SweepRequest& q = s.request;
+  core::Result<LoadedScenario> loaded =
+      q.scenario.empty() ? LoadParts(catalog, q.model, q.cluster, q.plan, overrides)
+                         : LoadScenario(catalog, q.scenario, overrides);
+  if (!loaded.ok()) {
+    row.error = FirstError(loaded.diagnostics());
+    return row;
+  }
+  const estimate::Scenario& sc = loaded.value().scenario;
+  core::Diagnostics diags = loaded.diagnostics();
+  // auto: the simulator, unless the step is beyond its budget (as `fathom step`).
+  row.engine = s.engine == "auto" ? "simulate" : s.engine;
+  if (s.engine == "auto" && sim::SimulationSize(sc) > sim::kMaxSimulationSize) {
+    row.engine = "estimate";
+    diags.Warning("plan.global_batch_size",
+                  "the step has " + core::WithThousands(sim::SimulationSize(sc)) +
+                      " micro-batch layers, more than the simulator's budget of " +
+                      core::WithThousands(sim::kMaxSimulationSize) +
+                      "; it is estimated in closed form",
+                  "give --engine estimate to say so, or a larger micro_batch_size to simulate it");
+  }
+  auto run = [&]() -> core::Result<estimate::StepReport> {
+    if (row.engine != "simulate") return estimate::Estimate(sc);
+    struct Slot {
+      std::counting_semaphore<kSimulationsAtOnce>& s;
+      explicit Slot(std::counting_semaphore<kSimulationsAtOnce>& x) : s(x) { s.acquire(); }
+      ~Slot() { s.release(); }
+      Slot(const Slot&) = delete;
+      Slot& operator=(const Slot&) = delete;
+    } slot(simulations);
+    core::Result<sim::SimResult> r = sim::Simulate(sc);
+    if (!r.ok()) return r.diagnostics();
+    return {std::move(r.value().report), r.diagnostics()};
+  };
+  core::Result<estimate::StepReport> report = run();
+  diags.Append(report.diagnostics());
+  Locate(diags, loaded.value().where);
+  for (const core::Diagnostic& x : diags.items()) {
+    if (x.severity == core::Severity::kWarning) row.warnings.push_back(Unprefixed(x));
+  }
+  if (!report.ok()) {
+    row.engine.clear();
+    row.error = FirstError(diags);
+    return row;
+  }
+  const estimate::StepReport& r = report.value();
+  row.ok = true;
+  row.scenario = r.scenario;
+  row.model = r.model;
+  row.cluster = r.cluster;
+  row.chip = r.chip;
+  row.chips = r.chips;
+  row.plan = r.plan;
+  row.micro_batches = r.micro_batches;
+  row.step_time_s = r.step_time_s;
+  row.tokens_per_s = r.tokens_per_s;
+  row.mfu = r.mfu;
+  row.hfu = r.hfu;
+  row.bubble_fraction = r.bubble_fraction;
+  row.memory_per_chip_bytes = r.memory.total;
+  row.memory_capacity_bytes = r.memory_capacity;
+  row.fits = r.fits;
+  return row;
+}
+
+}  // namespace
+
+std::vector<SweepRow> EvaluateSweep(const Catalog& catalog, const Sweep& sweep,
+                                    const std::vector<int64_t>& indices, int threads) {
+  std::vector<SweepRow> rows(indices.size());
+  std::counting_semaphore<kSimulationsAtOnce> simulations(kSimulationsAtOnce);
+  core::ParallelFor(static_cast<int64_t>(indices.size()), threads, [&](int64_t i) {
+    rows[static_cast<size_t>(i)] =
+        EvaluatePoint(catalog, sweep, indices[static_cast<size_t>(i)], simulations);
+  });
+  return rows;
+}
+
+// --- Writers ---
+
+namespace {
+
+int64_t Evaluated(const SweepResult& r) {
+  return std::count_if(r.rows.begin(), r.rows.end(), [](const SweepRow& x) { return x.ok; });
+}
+
+std::string AxesLine(const Sweep& s) {
+  std::string out;
+  for (const SweepAxis& a : s.axes) {
+    out += fmt::format("{}{} ({})", out.empty() ? "" : " x ", a.key, a.values.size());
+  }
+  return out;
+}
+
+std::string Input(const SweepRequest& q) {
+  return q.scenario.empty() ? fmt::format("-m {} -c {} -p {}", q.model, q.cluster, q.plan)
+                            : q.scenario;
+}
+
+bool StartsWithDigit(const std::string& s) {
+  return !s.empty() && ((s[0] >= '0' && s[0] <= '9') || s[0] == '.' || s[0] == '-');
+}
+
+// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string SweepText(const SweepResult& r) {
+  const Sweep& s = r.sweep;
+  std::string out = fmt::format("fathom sweep: {}, {} points: {}, engine {}\n", Input(s.request),
+                                core::WithThousands(s.points), AxesLine(s), s.engine);
+  for (const Override& o : s.overrides) out += fmt::format("  --set {}={}\n", o.key, o.value);
+  out += "\n";
+  // Columns: the point, the axes, then the figures; an error row has dashes and its error.
+  std::vector<std::string> header = {"point"};
+  for (const SweepAxis& a : s.axes) header.push_back(a.key);
+  const size_t axes_end = header.size();
+  for (const char* h : {"engine", "step time", "tokens/s", "MFU", "memory", "fits"}) {
+    header.emplace_back(h);
+  }
+  std::vector<std::vector<std::string>> cells;
+  for (const SweepRow& row : r.rows) {
+    std::vector<std::string> c = {std::to_string(row.index)};
+    const std::vector<size_t> at = s.Coordinates(row.index);
+    for (size_t k = 0; k < s.axes.size(); ++k) c.push_back(s.axes[k].values[at[k]]);
+    if (row.ok) {
+      c.push_back(row.engine);
+      c.push_back(Duration(row.step_time_s));
+      c.push_back(core::WithThousands(static_cast<long long>(row.tokens_per_s + 0.5)));
+      c.push_back(Pct(row.mfu));
+      c.push_back(core::FormatBytes(row.memory_per_chip_bytes));
+      c.emplace_back(row.fits ? "yes" : "no");
+    } else {
+      for (int k = 0; k < 6; ++k) c.emplace_back("-");
+    }
+    cells.push_back(std::move(c));
+  }
+  std::vector<size_t> width(header.size());
+  std::vector<bool> right(header.size(), true);
+  for (size_t k = 0; k < header.size(); ++k) {
+    width[k] = header[k].size();
+    for (const auto& c : cells) width[k] = std::max(width[k], c[k].size());
+  }
+  for (size_t k = 1; k < axes_end; ++k) {
+    for (const auto& c : cells) right[k] = right[k] && StartsWithDigit(c[k]);
+  }
+  right[axes_end] = false;  // engine
+  auto line = [&](const std::vector<std::string>& c, const std::string& tail) {
+    std::string l;
+    for (size_t k = 0; k < c.size(); ++k) {
+      l += "  ";
+      l += right[k] ? fmt::format("{:>{}}", c[k], width[k]) : fmt::format("{:<{}}", c[k], width[k]);
+    }
+    if (!tail.empty()) l += "  " + tail;
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    return l + "\n";
+  };
+  out += line(header, "error");
+  for (size_t i = 0; i < cells.size(); ++i) out += line(cells[i], r.rows[i].error);
+  const int64_t ok = Evaluated(r);
+  const int64_t not_fitting = std::count_if(r.rows.begin(), r.rows.end(),
+                                            [](const SweepRow& x) { return x.ok && !x.fits; });
+  out += fmt::format("\n  {} of {} points evaluated", core::WithThousands(ok),
+                     core::WithThousands(s.points));
+  if (ok < s.points) out += fmt::format(", {} failed", core::WithThousands(s.points - ok));
+  if (not_fitting > 0) {
+    out += fmt::format("; {} {} not fit in the chip's memory", core::WithThousands(not_fitting),
+                       not_fitting == 1 ? "does" : "do");
+  }
+  out += ".\n";
+  return out;
+}
+
+std::string SweepJson(const SweepResult& r) {
+  const Sweep& s = r.sweep;
+  const SweepRequest& q = s.request;
+  ordered_json j;
+  j["schema"] = "fathom.sweep/1";
+  auto or_null = [](const std::string& v) {
+    return v.empty() ? ordered_json(nullptr) : ordered_json(v);
+  };
+  j["input"] = {{"scenario", or_null(q.scenario)},
+                {"model", or_null(q.model)},
+                {"cluster", or_null(q.cluster)},
+                {"plan", or_null(q.plan)}};
+  ordered_json set = ordered_json::array();
+  for (const Override& o : s.overrides) set.push_back({{"key", o.key}, {"value", o.value}});
+  j["set"] = set;
+  ordered_json axes = ordered_json::array();
+  for (const SweepAxis& a : s.axes) axes.push_back({{"key", a.key}, {"values", a.values}});
+  j["axes"] = axes;
+  j["engine"] = s.engine;
+  j["points"] = s.points;
+  j["evaluated"] = Evaluated(r);
+  j["failed"] = s.points - Evaluated(r);
+  ordered_json rows = ordered_json::array();
+  for (const SweepRow& row : r.rows) {
+    ordered_json x;
+    x["index"] = row.index;
+    ordered_json values = ordered_json::object();
+    const std::vector<size_t> at = s.Coordinates(row.index);
+    for (size_t k = 0; k < s.axes.size(); ++k) values[s.axes[k].key] = s.axes[k].values[at[k]];
+    x["values"] = values;
+    x["ok"] = row.ok;
+    x["engine"] = or_null(row.engine);
+    if (row.ok) {
+      x["scenario"] = row.scenario;
+      x["model"] = row.model;
+      x["cluster"] = row.cluster;
+      x["chip"] = row.chip;
+      x["chips"] = row.chips;
+      x["plan"] = PlanJson(row.plan, row.micro_batches);
+      x["step_time_s"] = Round(row.step_time_s);
+      x["tokens_per_s"] = Round(row.tokens_per_s);
+      x["mfu"] = Round(row.mfu);
+      x["hfu"] = Round(row.hfu);
+      x["bubble_fraction"] = Round(row.bubble_fraction);
+      x["memory_per_chip_bytes"] = Round(row.memory_per_chip_bytes);
+      x["memory_capacity_bytes"] = Round(row.memory_capacity_bytes);
+      x["fits"] = row.fits;
+    } else {
+      for (const char* k : {"scenario", "model", "cluster", "chip", "chips", "plan", "step_time_s",
+                            "tokens_per_s", "mfu", "hfu", "bubble_fraction",
+                            "memory_per_chip_bytes", "memory_capacity_bytes", "fits"}) {
+        x[k] = nullptr;
+      }
+    }
+    x["error"] = or_null(row.error);
+    x["warnings"] = row.warnings;
+    rows.push_back(std::move(x));
+  }
+  j["rows"] = rows;
+  return j.dump(2) + "\n";
+}
+
+std::string SweepCsv(const SweepResult& r) {
+  const Sweep& s = r.sweep;
+  std::string out = "index";
+  for (const SweepAxis& a : s.axes) out += "," + CsvField(a.key);
+  out +=
+      ",ok,engine,step_time_s,tokens_per_s,mfu,hfu,bubble_fraction,memory_per_chip_bytes,"
+      "memory_capacity_bytes,fits,model,cluster,chips,tp,pp,vp,dp,cp,ep,micro_batch_size,"
+      "global_batch_size,schedule,zero,recompute,precision,error\n";
+  for (const SweepRow& row : r.rows) {
+    out += std::to_string(row.index);
+    const std::vector<size_t> at = s.Coordinates(row.index);
+    for (size_t k = 0; k < s.axes.size(); ++k) out += "," + CsvField(s.axes[k].values[at[k]]);
+    out += fmt::format(",{},{}", row.ok ? "true" : "false", row.engine);
+    if (row.ok) {
+      const parallel::ParallelPlan& p = row.plan;
+      out += fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                         Round(row.step_time_s), Round(row.tokens_per_s), Round(row.mfu),
+                         Round(row.hfu), Round(row.bubble_fraction),
+                         Round(row.memory_per_chip_bytes), Round(row.memory_capacity_bytes),
+                         row.fits ? "true" : "false", CsvField(row.model), CsvField(row.cluster),
+                         row.chips, p.tp, p.pp, p.vp, p.dp, p.cp, p.ep, p.micro_batch_size,
+                         p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
+                         parallel::RecomputeName(p.recompute));
+      out += fmt::format(",{}", hardware::PrecisionName(p.precision));
+    } else {
+      out += std::string(23, ',');
+    }
+    out += "," + CsvField(row.error) + "\n";
+  }
+  return out;
+}
+
+// --- Transport between MPI ranks ---
+
+namespace {
+
+struct Encoder {
+  std::string out;
+  void Int(int64_t v) {
+    out += std::to_string(v);
+    out += ';';
+  }
+  void Real(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%a;", v);
+    out += buf;
+  }
+  void Str(const std::string& s) {
+    Int(static_cast<int64_t>(s.size()));
+    out += s;
+  }
+};
+
+struct Decoder {
+  std::string_view in;
+  bool ok = true;
+
+  std::string_view Token() {
+    const size_t end = in.find(';');
+    if (end == std::string_view::npos) {
+      ok = false;
+      return {};
+    }
+    std::string_view t = in.substr(0, end);
+    in.remove_prefix(end + 1);
+    return t;
+  }
+  int64_t Int() {
+    const std::string t(Token());
+    char* end = nullptr;
+    const long long v = std::strtoll(t.c_str(), &end, 10);
+    if (t.empty() || end != t.c_str() + t.size()) ok = false;
+    return v;
+  }
+  double Real() {
+    const std::string t(Token());
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (t.empty() || end != t.c_str() + t.size()) ok = false;
+    return v;
+  }
+  std::string Str() {
+    const int64_t n = Int();
+    if (!ok || n < 0 || static_cast<size_t>(n) > in.size()) {
+      ok = false;
+      return {};
+    }
+    std::string s(in.substr(0, static_cast<size_t>(n)));
+    in.remove_prefix(static_cast<size_t>(n));
+    return s;
+  }
+};
+
+}  // namespace
+
+std::string EncodeSweepRows(const std::vector<SweepRow>& rows) {
+  Encoder e;
+  e.Int(static_cast<int64_t>(rows.size()));
+  for (const SweepRow& r : rows) {
+    e.Int(r.index);
+    e.Int(r.ok);
+    for (const std::string* s : {&r.engine, &r.scenario, &r.model, &r.cluster, &r.chip}) e.Str(*s);
+    e.Int(r.chips);
+    const parallel::ParallelPlan& p = r.plan;
+    for (int v : {p.tp, p.pp, p.vp, p.dp, p.cp, static_cast<int>(p.cp_comm), p.ep, p.etp,
+                  static_cast<int>(p.sequence_parallel), p.micro_batch_size, p.global_batch_size,
+                  static_cast<int>(p.schedule), p.first_stage_layers, p.last_stage_layers, p.zero,
+                  static_cast<int>(p.recompute), static_cast<int>(p.precision), r.micro_batches}) {
+      e.Int(v);
+    }
+    for (double v : {r.step_time_s, r.tokens_per_s, r.mfu, r.hfu, r.bubble_fraction,
+                     r.memory_per_chip_bytes, r.memory_capacity_bytes}) {
+      e.Real(v);
+    }
+    e.Int(r.fits);
+    e.Str(r.error);
+    e.Int(static_cast<int64_t>(r.warnings.size()));
+    for (const std::string& w : r.warnings) e.Str(w);
+  }
+  return std::move(e.out);
+}
+
+core::Result<std::vector<SweepRow>> DecodeSweepRows(std::string_view bytes) {
+  Decoder d{bytes};
+  const int64_t n = d.Int();
+  std::vector<SweepRow> rows;
+  if (d.ok && n >= 0 && n <= kMaxSweepPoints) rows.resize(static_cast<size_t>(n));
+  for (SweepRow& r : rows) {
+    if (!d.ok) break;
+    r.index = d.Int();
+    r.ok = d.Int() != 0;
+    for (std::string* s : {&r.engine, &r.scenario, &r.model, &r.cluster, &r.chip}) *s = d.Str();
+    r.chips = d.Int();
+    parallel::ParallelPlan& p = r.plan;
+    auto next = [&d] { return static_cast<int>(d.Int()); };
+    p.tp = next();
+    p.pp = next();
+    p.vp = next();
+    p.dp = next();
+    p.cp = next();
+    p.cp_comm = static_cast<parallel::CpComm>(next());
+    p.ep = next();
+    p.etp = next();
+    p.sequence_parallel = next() != 0;
+    p.micro_batch_size = next();
+    p.global_batch_size = next();
+    p.schedule = static_cast<parallel::Schedule>(next());
+    p.first_stage_layers = next();
+    p.last_stage_layers = next();
+    p.zero = next();
+    p.recompute = static_cast<parallel::Recompute>(next());
+    p.precision = static_cast<hardware::Precision>(next());
+    r.micro_batches = next();
+    for (double* v : {&r.step_time_s, &r.tokens_per_s, &r.mfu, &r.hfu, &r.bubble_fraction,
+                      &r.memory_per_chip_bytes, &r.memory_capacity_bytes}) {
+      *v = d.Real();
+    }
+    r.fits = d.Int() != 0;
+    r.error = d.Str();
+    const int64_t warnings = d.Int();
+    for (int64_t k = 0; d.ok && k < warnings && k < 1000000; ++k) r.warnings.push_back(d.Str());
+  }
+  if (!d.ok || n < 0 || n > kMaxSweepPoints || !d.in.empty()) {
+    core::Diagnostics diags;
+    diags.Error("", "a sweep's rows did not decode (" + std::to_string(bytes.size()) + " bytes)");
+    return diags;
+  }
+  return rows;
+}
+
+}  // namespace fathom::io

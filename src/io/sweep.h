@@ -1,0 +1,112 @@
+// `fathom sweep` and the MPI driver `fathom-mpi`: one scenario evaluated over a grid of key
+// values, one step prediction per point, written as a text table, CSV or versioned JSON
+// ("fathom.sweep/1").
+//
+// An axis is a key path, as --set names it (plan.tp, cluster.chips,
+// cluster.chip.memory.capacity, model, ...), and the values it takes, each written as in a
+// YAML file. The points are the Cartesian product of the axes, first axis outermost (the
+// last varies fastest), numbered from 0 in that order. A point is the scenario with the
+// --set overrides and its axis values applied as further overrides, loaded and validated
+// as a file is, then one step estimated or simulated. A point that does not load or
+// validate (tp does not divide the heads, the plan does not fit the chip count, ...) is a
+// row with its error, not a failure of the sweep; a point that does not fit in memory is a
+// row with fits false.
+//
+// A row depends on its point alone: the rows, and so the output, are the same bytes for
+// any thread count, any split of the points over processes (MPI ranks) and any order of
+// evaluation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "io/config.h"
+#include "parallel/plan.h"
+
+namespace fathom::io {
+
+// What the command line gives.
+struct SweepRequest {
+  std::string scenario;              // -s, or:
+  std::string model, cluster, plan;  // -m -c -p
+  std::vector<std::string> set;      // --set KEY=VALUE
+  std::vector<std::string> axes;     // --axis KEY=V1,V2,... (added to the sweep section's,
+                                     // or replacing its axis of the same key)
+  std::string engine;                // auto | simulate | estimate; "" = the section's
+};
+
+struct SweepAxis {
+  std::string key;                  // canonical key path
+  std::vector<std::string> values;  // as given
+  std::string origin;               // "--axis", or "FILE:LINE" of the sweep section's axis
+};
+
+// A checked sweep: what each point is.
+struct Sweep {
+  SweepRequest request;
+  std::vector<Override> overrides;  // --set, checked
+  std::vector<SweepAxis> axes;
+  std::string engine;  // auto | simulate | estimate
+  int64_t points = 0;  // the product of the axes' sizes
+
+  // The index of each axis's value at point `index`, first axis first.
+  std::vector<size_t> Coordinates(int64_t index) const;
+};
+
+// At most this many points in one sweep.
+inline constexpr int64_t kMaxSweepPoints = 1000000;
+
+// Checks the request: scenario or parts, --set, the axes (the scenario's `sweep:` section
+// and --axis; each key path and each value is checked as --set checks them), the engine
+// and the grid's size. A point's own errors are not found here: they are its row's.
+core::Result<Sweep> PrepareSweep(const SweepRequest& request);
+
+struct SweepRow {
+  int64_t index = 0;
+  bool ok = false;
+  std::string engine;  // simulate | estimate; "" when the point failed
+  std::string scenario, model, cluster, chip;
+  int64_t chips = 0;
+  parallel::ParallelPlan plan;  // the fields PlanJson writes; the rest are defaults
+  int micro_batches = 0;
+  double step_time_s = 0;
+  double tokens_per_s = 0;
+  double mfu = 0;
+  double hfu = 0;
+  double bubble_fraction = 0;
+  double memory_per_chip_bytes = 0;
+  double memory_capacity_bytes = 0;
+  bool fits = false;
+  std::string error;                  // the first error as `fathom step` prints it, less
+                                      // "error: "; "" when ok
+  std::vector<std::string> warnings;  // likewise, less "warning: "
+};
+
+// Evaluates the points `indices` (any subset, any order) on `threads` threads (at most 4
+// simulations at once: one near the simulator's budget holds about a gigabyte); the rows
+// in the order of `indices`.
+std::vector<SweepRow> EvaluateSweep(const Catalog& catalog, const Sweep& sweep,
+                                    const std::vector<int64_t>& indices, int threads);
+
+struct SweepResult {
+  Sweep sweep;
+  std::vector<SweepRow> rows;  // every point, in index order
+};
+
+// One row per point: the axis values, engine, step time, tokens/s, MFU, memory per chip,
+// whether it fits, and the error of a point that failed; a summary line.
+std::string SweepText(const SweepResult& r);
+// "fathom.sweep/1": the input, the axes, and one object per point in index order.
+std::string SweepJson(const SweepResult& r);
+// A header and one line per point in index order.
+std::string SweepCsv(const SweepResult& r);
+
+// Rows as bytes and back, exactly (doubles in hexadecimal): how the MPI driver's ranks
+// send theirs to rank 0.
+std::string EncodeSweepRows(const std::vector<SweepRow>& rows);
+core::Result<std::vector<SweepRow>> DecodeSweepRows(std::string_view bytes);
+
+}  // namespace fathom::io

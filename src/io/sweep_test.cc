@@ -1,0 +1,329 @@
+#include "io/sweep.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "io/test_catalog.h"
+
+namespace fathom::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+using test_support::TestCatalog;
+
+const std::string kScenario = FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml";
+
+SweepRequest Request(std::vector<std::string> axes, std::vector<std::string> set = {},
+                     std::string engine = "estimate") {
+  SweepRequest q;
+  q.scenario = kScenario;
+  q.axes = std::move(axes);
+  q.set = std::move(set);
+  q.engine = std::move(engine);
+  return q;
+}
+
+Sweep Prepared(const SweepRequest& q) {
+  core::Result<Sweep> s = PrepareSweep(q);
+  EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
+  return s.ok() ? s.value() : Sweep{};
+}
+
+std::vector<int64_t> All(const Sweep& s) {
+  std::vector<int64_t> i(static_cast<size_t>(s.points));
+  for (size_t k = 0; k < i.size(); ++k) i[k] = static_cast<int64_t>(k);
+  return i;
+}
+
+SweepResult Evaluate(const Sweep& s, int threads) {
+  return {s, EvaluateSweep(TestCatalog(), s, All(s), threads)};
+}
+
+std::string Errors(const SweepRequest& q) {
+  core::Result<Sweep> s = PrepareSweep(q);
+  EXPECT_FALSE(s.ok());
+  return s.ok() ? "" : s.diagnostics().Format();
+}
+
+TEST(Sweep, FirstAxisOutermost) {
+  const Sweep s = Prepared(Request({"plan.tp=1,2,4", "plan.zero=1,3"}, {"plan.dp=auto"}));
+  EXPECT_EQ(s.points, 6);
+  ASSERT_EQ(s.axes.size(), 2u);
+  EXPECT_EQ(s.axes[0].key, "plan.tp");
+  EXPECT_EQ(s.Coordinates(0), (std::vector<size_t>{0, 0}));
+  EXPECT_EQ(s.Coordinates(1), (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(s.Coordinates(2), (std::vector<size_t>{1, 0}));
+  EXPECT_EQ(s.Coordinates(5), (std::vector<size_t>{2, 1}));
+  const SweepResult r = Evaluate(s, 2);
+  ASSERT_EQ(r.rows.size(), 6u);
+  const int tp[] = {1, 1, 2, 2, 4, 4};
+  const int zero[] = {1, 3, 1, 3, 1, 3};
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    ASSERT_TRUE(r.rows[i].ok) << r.rows[i].error;
+    EXPECT_EQ(r.rows[i].index, static_cast<int64_t>(i));
+    EXPECT_EQ(r.rows[i].plan.tp, tp[i]);
+    EXPECT_EQ(r.rows[i].plan.zero, zero[i]);
+    EXPECT_EQ(r.rows[i].plan.dp, 8 / tp[i]);  // dp: auto follows tp
+    EXPECT_EQ(r.rows[i].engine, "estimate");
+    EXPECT_GT(r.rows[i].step_time_s, 0);
+  }
+  // Sharding the optimizer state and parameters (ZeRO 3) needs less memory.
+  EXPECT_LT(r.rows[1].memory_per_chip_bytes, r.rows[0].memory_per_chip_bytes);
+}
+
+TEST(Sweep, PointsThatFailAreRowsWithTheirError) {
+  const Sweep s = Prepared(Request({"plan.tp=1,3,8"}, {"plan.dp=auto"}));
+  const SweepResult r = Evaluate(s, 1);
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_TRUE(r.rows[0].ok);
+  EXPECT_FALSE(r.rows[1].ok);
+  EXPECT_TRUE(r.rows[2].ok);
+  EXPECT_EQ(r.rows[1].engine, "");
+  // tp 3 on 8 chips: dp (auto, from --set) cannot be derived.
+  EXPECT_EQ(r.rows[1].error.rfind("--set: plan.dp: dp is auto and the cluster's 8 chips", 0), 0u)
+      << r.rows[1].error;
+  EXPECT_EQ(r.rows[1].error.rfind("error: ", 0), std::string::npos);
+  const std::string text = SweepText(r);
+  EXPECT_NE(text.find("2 of 3 points evaluated, 1 failed"), std::string::npos) << text;
+  // A value that validates alone but not in the plan: tp 16 is beyond the model's heads
+  // and the 8-chip cluster.
+  const SweepResult bad = Evaluate(Prepared(Request({"plan.tp=16"}, {"plan.dp=auto"})), 1);
+  ASSERT_FALSE(bad.rows[0].ok);
+  EXPECT_EQ(bad.rows[0].error.rfind("--set: plan.dp: ", 0), 0u) << bad.rows[0].error;
+  // Without dp: auto, the scenario's dp 8 and tp 2 need 16 chips: located at the plan.
+  const SweepResult fixed_dp = Evaluate(Prepared(Request({"plan.tp=2"})), 1);
+  ASSERT_FALSE(fixed_dp.rows[0].ok);
+  EXPECT_NE(fixed_dp.rows[0].error.find("= 16 chips, but the cluster has 8"), std::string::npos)
+      << fixed_dp.rows[0].error;
+}
+
+TEST(Sweep, OutputIsTheSameForAnyThreadCountOrSplit) {
+  const Sweep s = Prepared(Request(
+      {"plan.tp=1,2,3,4,8", "plan.zero=1,3", "plan.recompute=none,full"}, {"plan.dp=auto"}));
+  const SweepResult one = Evaluate(s, 1);
+  const SweepResult four = Evaluate(s, 4);
+  EXPECT_EQ(SweepText(one), SweepText(four));
+  EXPECT_EQ(SweepJson(one), SweepJson(four));
+  EXPECT_EQ(SweepCsv(one), SweepCsv(four));
+  // Points split over three "ranks" by stride, each sent through the row encoding.
+  SweepResult gathered{s, std::vector<SweepRow>(static_cast<size_t>(s.points))};
+  for (int rank = 0; rank < 3; ++rank) {
+    std::vector<int64_t> mine;
+    for (int64_t i = rank; i < s.points; i += 3) mine.push_back(i);
+    const std::string bytes = EncodeSweepRows(EvaluateSweep(TestCatalog(), s, mine, 2));
+    core::Result<std::vector<SweepRow>> rows = DecodeSweepRows(bytes);
+    ASSERT_TRUE(rows.ok()) << rows.diagnostics().Format();
+    for (SweepRow& row : rows.value()) {
+      gathered.rows[static_cast<size_t>(row.index)] = std::move(row);
+    }
+  }
+  EXPECT_EQ(SweepText(one), SweepText(gathered));
+  EXPECT_EQ(SweepJson(one), SweepJson(gathered));
+  EXPECT_EQ(SweepCsv(one), SweepCsv(gathered));
+}
+
+TEST(Sweep, RowsRoundTripExactly) {
+  const SweepResult r = Evaluate(Prepared(Request({"plan.tp=1,3"}, {"plan.dp=auto"})), 1);
+  std::vector<SweepRow> rows = r.rows;
+  rows[0].warnings = {"a warning; with \"quotes\"", "and;semicolons"};
+  rows[0].step_time_s = 0.1 + 0.2;  // not exact in decimal
+  const std::string bytes = EncodeSweepRows(rows);
+  core::Result<std::vector<SweepRow>> back = DecodeSweepRows(bytes);
+  ASSERT_TRUE(back.ok()) << back.diagnostics().Format();
+  ASSERT_EQ(back.value().size(), 2u);
+  EXPECT_EQ(back.value()[0].step_time_s, 0.1 + 0.2);
+  EXPECT_EQ(back.value()[0].warnings, rows[0].warnings);
+  EXPECT_EQ(back.value()[1].error, rows[1].error);
+  EXPECT_EQ(EncodeSweepRows(back.value()), bytes);
+  EXPECT_FALSE(DecodeSweepRows(bytes.substr(0, bytes.size() / 2)).ok());
+  EXPECT_FALSE(DecodeSweepRows("garbage").ok());
+  EXPECT_FALSE(DecodeSweepRows(bytes + "1;").ok());
+}
+
+TEST(Sweep, JsonSchema) {
+  const SweepResult r =
+      Evaluate(Prepared(Request({"plan.tp=1,3", "cluster.chips=8,16"}, {"plan.dp=auto"})), 2);
+  const nlohmann::json j = nlohmann::json::parse(SweepJson(r));
+  EXPECT_EQ(j["schema"], "fathom.sweep/1");
+  EXPECT_EQ(j["points"], 4);
+  EXPECT_EQ(j["evaluated"], 2);
+  EXPECT_EQ(j["failed"], 2);
+  EXPECT_EQ(j["axes"][1]["key"], "cluster.chips");
+  EXPECT_EQ(j["set"][0]["key"], "plan.dp");
+  ASSERT_EQ(j["rows"].size(), 4u);
+  const nlohmann::json& ok = j["rows"][1];
+  EXPECT_EQ(ok["index"], 1);
+  EXPECT_EQ(ok["values"]["plan.tp"], "1");
+  EXPECT_EQ(ok["values"]["cluster.chips"], "16");
+  EXPECT_EQ(ok["chips"], 16);
+  EXPECT_EQ(ok["plan"]["dp"], 16);
+  EXPECT_TRUE(ok["error"].is_null());
+  EXPECT_GT(ok["step_time_s"].get<double>(), 0);
+  const nlohmann::json& failed = j["rows"][2];
+  EXPECT_FALSE(failed["ok"].get<bool>());
+  EXPECT_TRUE(failed["step_time_s"].is_null());
+  EXPECT_TRUE(failed["plan"].is_null());
+  EXPECT_TRUE(failed["error"].is_string());
+}
+
+TEST(Sweep, CsvHasOneLinePerPoint) {
+  const SweepResult r =
+      Evaluate(Prepared(Request({"plan.tp=1,3", "plan.zero=1,3"}, {"plan.dp=auto"})), 1);
+  const std::string csv = SweepCsv(r);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);
+  EXPECT_EQ(csv.rfind("index,plan.tp,plan.zero,ok,engine,step_time_s,", 0), 0u) << csv;
+  EXPECT_NE(csv.find("\n2,3,1,false,,"), std::string::npos) << csv;
+  // Every line has as many fields as the header (the error is quoted: it has commas).
+  const size_t header_fields = std::count(csv.begin(), csv.begin() + csv.find('\n'), ',');
+  size_t start = csv.find('\n') + 1;
+  while (start < csv.size()) {
+    const size_t end = csv.find('\n', start);
+    std::string line = csv.substr(start, end - start);
+    size_t commas = 0;
+    bool quoted = false;
+    for (char c : line) {
+      if (c == '"') quoted = !quoted;
+      if (c == ',' && !quoted) ++commas;
+    }
+    EXPECT_EQ(commas, header_fields) << line;
+    start = end + 1;
+  }
+}
+
+TEST(Sweep, EngineAutoSimulates) {
+  const SweepResult r =
+      Evaluate(Prepared(Request({"plan.zero=1,3"}, {"plan.recompute=full"}, "auto")), 2);
+  ASSERT_TRUE(r.rows[0].ok) << r.rows[0].error;
+  EXPECT_EQ(r.rows[0].engine, "simulate");
+  EXPECT_EQ(r.sweep.engine, "auto");
+}
+
+TEST(Sweep, AxesOfManyKinds) {
+  // Whole sections, catalog entries' keys, quantities with units, lists in brackets.
+  const Sweep s = Prepared(
+      Request({"cluster.chip=h100-sxm,h200-sxm", "chip.memory.bandwidth=3.35TBps,4.8TBps",
+               "cluster.scale_out.tiers=[{name: leaf, radix: 64}],[{name: leaf, radix: 32}]"},
+              {"model.seq_len=4096"}));
+  EXPECT_EQ(s.points, 8);
+  EXPECT_EQ(s.axes[1].key, "cluster.chip.memory.bandwidth");
+  ASSERT_EQ(s.axes[2].values.size(), 2u);
+  EXPECT_EQ(s.axes[2].values[1], "[{name: leaf, radix: 32}]");
+  const SweepResult r = Evaluate(s, 2);
+  for (const SweepRow& row : r.rows) EXPECT_TRUE(row.ok) << row.error;
+  EXPECT_EQ(r.rows[0].chip, "h100-sxm");
+  EXPECT_EQ(r.rows[4].chip, "h200");
+  // More HBM bandwidth never makes the step slower.
+  EXPECT_LE(r.rows[2].step_time_s, r.rows[0].step_time_s);
+}
+
+TEST(Sweep, BadRequestsAreErrorsBeforeAnyPoint) {
+  EXPECT_NE(Errors(Request({"plan.tp=1,x"})).find("--axis: plan.tp: expected an integer"),
+            std::string::npos);
+  EXPECT_NE(Errors(Request({"plan.ttp=1,2"})).find("did you mean \"plan.tp\"?"), std::string::npos);
+  EXPECT_NE(Errors(Request({"plan.tp"})).find("is not KEY=V1,V2"), std::string::npos);
+  EXPECT_NE(Errors(Request({"plan.tp="})).find("the axis has no value"), std::string::npos);
+  EXPECT_NE(Errors(Request({"plan.tp=1,1"})).find("given twice"), std::string::npos);
+  EXPECT_NE(Errors(Request({"plan.tp=1,2", "plan.tp=4"})).find("swept twice"), std::string::npos);
+  EXPECT_NE(Errors(Request({"plan.tp=1,2"}, {"plan.tp=4"})).find("both set"), std::string::npos);
+  EXPECT_NE(Errors(Request({})).find("nothing to sweep"), std::string::npos);
+  EXPECT_NE(Errors(Request({"plan.tp=1"}, {"plan.tp=x"})).find("--set: plan.tp"),
+            std::string::npos);
+  EXPECT_NE(Errors(Request({"sweep.engine=auto"})).find("not overridden"), std::string::npos);
+  EXPECT_NE(Errors(Request({"training.tokens=1T,2T"})).find("does not read the training section"),
+            std::string::npos);
+  EXPECT_NE(Errors(Request({"plan.tp=1"}, {"reliability.repair_time=1d"}))
+                .find("--set: reliability.repair_time: has no effect"),
+            std::string::npos);
+  SweepRequest both = Request({"plan.tp=1"});
+  both.model = "llama3-8b";
+  EXPECT_NE(Errors(both).find("give either -s SCENARIO"), std::string::npos);
+  // 1001 x 1001 points.
+  std::string values = "1";
+  for (int i = 2; i <= 1001; ++i) values += "," + std::to_string(i);
+  EXPECT_NE(Errors(Request({"plan.micro_batch_size=" + values, "plan.global_batch_size=" + values}))
+                .find("more than 1,000,000 points"),
+            std::string::npos);
+}
+
+class SweepSection : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("fathom_sweep_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string Write(const std::string& sweep) {
+    const fs::path p = dir_ / "s.yaml";
+    std::ofstream(p) << "model: llama3-8b\n"
+                        "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                        "plan: {tp: 1, global_batch_size: 64}\n"
+                     << sweep;
+    return p.string();
+  }
+  fs::path dir_;
+};
+
+TEST_F(SweepSection, GivesTheAxesAndTheEngine) {
+  SweepRequest q;
+  q.scenario = Write(
+      "sweep:\n"
+      "  engine: estimate\n"
+      "  axes:\n"
+      "    - {key: plan.tp, values: [1, 2, 4]}\n"
+      "    - key: plan.zero\n"
+      "      values: [1, 3]\n");
+  const Sweep s = Prepared(q);
+  EXPECT_EQ(s.engine, "estimate");
+  ASSERT_EQ(s.axes.size(), 2u);
+  EXPECT_EQ(s.axes[0].values, (std::vector<std::string>{"1", "2", "4"}));
+  EXPECT_EQ(s.axes[0].origin, q.scenario + ":7");
+  EXPECT_EQ(s.points, 6);
+  // --axis replaces the section's axis of the same key in place, and adds new ones last;
+  // --engine replaces its engine.
+  q.axes = {"plan.zero=0", "plan.recompute=none,full"};
+  q.engine = "auto";
+  const Sweep t = Prepared(q);
+  ASSERT_EQ(t.axes.size(), 3u);
+  EXPECT_EQ(t.axes[1].key, "plan.zero");
+  EXPECT_EQ(t.axes[1].values, (std::vector<std::string>{"0"}));
+  EXPECT_EQ(t.axes[1].origin, "--axis");
+  EXPECT_EQ(t.axes[2].key, "plan.recompute");
+  EXPECT_EQ(t.engine, "auto");
+  EXPECT_EQ(t.points, 6);
+}
+
+TEST_F(SweepSection, ErrorsNameTheFileAndLine) {
+  SweepRequest q;
+  q.scenario = Write(
+      "sweep:\n"
+      "  axes:\n"
+      "    - {key: plan.tp, vaules: [1, 2]}\n");
+  std::string e = Errors(q);
+  EXPECT_NE(e.find(":6: sweep.axes[0].vaules: unknown key \"vaules\"; did you mean \"values\"?"),
+            std::string::npos)
+      << e;
+  q.scenario = Write(
+      "sweep:\n"
+      "  axes:\n"
+      "    - {key: plan.tp, values: [1, two]}\n");
+  e = Errors(q);
+  EXPECT_NE(e.find(":6: plan.tp: expected an integer, got \"two\""), std::string::npos) << e;
+  q.scenario = Write("sweep: {engine: fast}\n");
+  e = Errors(q);
+  EXPECT_NE(e.find("sweep.engine"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace fathom::io

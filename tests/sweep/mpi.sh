@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# fathom-mpi writes the bytes `fathom sweep` writes: mpi.sh FATHOM FATHOM_MPI MPIEXEC SOURCE_DIR
+# Three ranks, the points split by stride and in blocks, text, JSON and CSV; then a bad
+# argument: every rank stops, non-zero, and rank 0 alone reports it.
+set -u
+fathom=$1
+fathom_mpi=$2
+mpiexec=$3
+src=$4
+cd "$src" || exit 1
+export FATHOM_DATA=data
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+launcher=("$mpiexec" -n 3)
+if "$mpiexec" --version 2>&1 | grep -qiE "open ?(mpi|rte)"; then
+  # CI runs as root on two cores.
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  launcher+=(--oversubscribe)
+fi
+fail=0
+args=(-s examples/llama3-8b-dgx-h100.yaml --axis plan.tp=1,2,3,4,8 --axis plan.zero=1,3
+      --axis plan.recompute=none,full --set plan.dp=auto --threads 1)
+# Each format once, the two splits between them (each mpirun costs about a second).
+for run in text:stride json:block csv:stride; do
+  format=${run%%:*}
+  split=${run##*:}
+  extra=()
+  [ "$format" = json ] && extra=(--json)
+  [ "$format" = csv ] && extra=(--csv -)
+  "$fathom" sweep "${args[@]}" "${extra[@]}" >"$tmp/serial.$format" 2>"$tmp/serial.err"
+  rc=$?
+  [ "$rc" -eq 0 ] || { echo "FAIL: fathom sweep exits $rc"; cat "$tmp/serial.err"; fail=1; }
+  {
+    timeout 120 "${launcher[@]}" "$fathom_mpi" "${args[@]}" "${extra[@]}" --split "$split" \
+      >"$tmp/mpi.$format.$split" 2>"$tmp/mpi.err"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+      echo "FAIL: mpirun -n 3 fathom-mpi ($format, --split $split) exits $rc"
+      cat "$tmp/mpi.err"
+      fail=1
+    elif ! cmp -s "$tmp/serial.$format" "$tmp/mpi.$format.$split"; then
+      echo "FAIL: fathom-mpi ($format, --split $split) differs from fathom sweep:"
+      diff "$tmp/serial.$format" "$tmp/mpi.$format.$split" | head -20
+      fail=1
+    else
+      echo "ok: $format, --split $split: $(wc -c <"$tmp/serial.$format") bytes, identical"
+    fi
+  }
+done
+timeout 120 "${launcher[@]}" "$fathom_mpi" -s examples/llama3-8b-dgx-h100.yaml \
+  --axis plan.tp=1,x >"$tmp/bad.out" 2>"$tmp/bad.err"
+rc=$?
+if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] || [ -s "$tmp/bad.out" ]; then
+  echo "FAIL: a bad --axis: exit $rc (expected non-zero, no hang), stdout:"
+  head -5 "$tmp/bad.out"
+  fail=1
+fi
+if [ "$(grep -c 'expected an integer, got "x"' "$tmp/bad.err")" -ne 1 ]; then
+  echo "FAIL: a bad --axis is reported once (by rank 0):"
+  cat "$tmp/bad.err"
+  fail=1
+fi
+exit $fail
