@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "io/html_report.h"
 #include "io/sweep.h"
 
 namespace fathom::cli {
@@ -21,7 +22,8 @@ namespace fathom::cli {
 struct SweepArgs {
   io::SweepRequest request;
   bool json = false;
-  std::string csv;  // a file, or "-" for stdout in place of the table
+  std::string csv;   // a file, or "-" for stdout in place of the table
+  std::string html;  // an HTML report to write
   int threads = 1;
 };
 
@@ -46,6 +48,8 @@ inline void AddSweepFlags(CLI::App* cmd, SweepArgs& a) {
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   cmd->add_flag("--json", a.json, "emit the fathom.sweep/1 JSON report");
   cmd->add_option("--csv", a.csv, "write one CSV line per point to this file (- for stdout)");
+  cmd->add_option("--html", a.html,
+                  "write an HTML report: step time and MFU against the first axis, every point");
   a.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cmd->add_option("--threads", a.threads,
                   "threads (default: the machine's cores); results do not depend on it")
@@ -61,6 +65,14 @@ inline int WriteSweepOutput(const io::SweepResult& r, const SweepArgs& a) {
     f << io::SweepCsv(r);
     if (!f) {
       std::cerr << "error: --csv: cannot write \"" << a.csv << "\"\n";
+      return kUserError;
+    }
+  }
+  if (!a.html.empty()) {
+    std::ofstream f(a.html, std::ios::binary);
+    f << io::SweepReportHtml(r);
+    if (!f) {
+      std::cerr << "error: --html: cannot write \"" << a.html << "\"\n";
       return kUserError;
     }
   }

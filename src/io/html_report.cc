@@ -668,6 +668,8 @@ struct Axis {
   bool log = false;
   std::string (*format)(double) = nullptr;
   double unit = 1;  // ticks fall on round numbers of this unit (86400: days)
+  // Categorical: x = 0, 1, ... stands for these labels (a sweep's axis values).
+  std::vector<std::string> categories = {};
 };
 
 std::string FormatPlain(double v) { return ShortCount(v); }
@@ -714,6 +716,8 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
     }
   }
   if (!(x1 >= x0) || !(y1 >= y0)) return "";
+  const bool categorical = !xa.categories.empty();
+  if (categorical) x0 = 0, x1 = static_cast<double>(xa.categories.size() - 1);
   if (rule > 0) y0 = std::min(y0, rule), y1 = std::max(y1, rule);
   if (diagonal) x0 = y0 = std::min(x0, y0), x1 = y1 = std::max(x1, y1);
   auto pad = [](double& lo, double& hi, bool log) {
@@ -724,7 +728,11 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
       lo = lo >= 0 && lo - d < 0 ? 0 : lo - d, hi += d;
     }
   };
-  pad(x0, x1, xa.log);
+  if (categorical) {
+    x0 -= 0.5, x1 += 0.5;
+  } else {
+    pad(x0, x1, xa.log);
+  }
   pad(y0, y1, ya.log);
   const double left = 78, right = 16, top = 10, height = 300, bottom = 44;
   const double width = kPlotWidth - left - right;
@@ -742,11 +750,18 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
     for (double& v : t) v *= a.unit;
     return t;
   };
-  for (double t : ticks(x0, x1, xa)) {
+  std::vector<double> x_ticks;
+  if (categorical) {
+    for (size_t i = 0; i < xa.categories.size(); ++i) x_ticks.push_back(static_cast<double>(i));
+  } else {
+    x_ticks = ticks(x0, x1, xa);
+  }
+  for (double t : x_ticks) {
     out += fmt::format(
         "<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text x=\"{0}\" "
         "y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
-        Co(px(t)), Co(top), Co(top + height), Co(top + height + 15), Esc(xa.format(t)));
+        Co(px(t)), Co(top), Co(top + height), Co(top + height + 15),
+        Esc(categorical ? xa.categories[static_cast<size_t>(t)] : xa.format(t)));
   }
   for (double t : ticks(y0, y1, ya)) {
     out += fmt::format(
@@ -1262,6 +1277,117 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
     }
     out += "</table>\n</section>\n";
   }
+  return out;
+}
+
+std::string SweepReportHtmlBody(const SweepResult& r) {
+  const Sweep& sw = r.sweep;
+  int64_t ok = 0, fit = 0;
+  const SweepRow* fastest = nullptr;
+  for (const SweepRow& row : r.rows) {
+    if (!row.ok) continue;
+    ++ok;
+    if (!row.fits) continue;
+    ++fit;
+    if (fastest == nullptr || row.step_time_s < fastest->step_time_s) fastest = &row;
+  }
+  std::string name = r.rows.empty() ? std::string("sweep") : r.rows.front().scenario;
+  for (const SweepRow& row : r.rows) {
+    if (row.ok) {
+      name = row.scenario;
+      break;
+    }
+  }
+  std::string out = fmt::format("<h1>Sweep of {}</h1>\n", Esc(name));
+  std::string axes;
+  for (const SweepAxis& a : sw.axes) {
+    axes += fmt::format("{}<code>{}</code> over {}", axes.empty() ? "" : " &times; ", Esc(a.key),
+                        a.values.size());
+  }
+  out += fmt::format("<p class=\"sub\">{}: {} points, {} engine</p>\n", axes,
+                     core::WithThousands(sw.points), Esc(sw.engine));
+  out += "<div class=\"figures\">\n";
+  out += Figure("points evaluated", core::WithThousands(ok),
+                fmt::format("{} failed validation", core::WithThousands(sw.points - ok)),
+                ok == 0 ? "bad" : "");
+  out += Figure("fit in memory", core::WithThousands(fit), "of those evaluated");
+  if (fastest != nullptr) {
+    out += Figure("fastest that fits", Seconds(fastest->step_time_s),
+                  fmt::format("point {}, MFU {}", fastest->index, Pct(fastest->mfu)));
+  }
+  out += "</div>\n";
+
+  // Step time and MFU against the first axis, one series per combination of the others.
+  auto value_of = [&](const SweepRow& row, size_t axis) {
+    return sw.axes[axis].values[sw.Coordinates(row.index)[axis]];
+  };
+  if (!sw.axes.empty() && ok > 0) {
+    const SweepAxis& xaxis = sw.axes.front();
+    std::vector<Series> time, mfu;
+    for (const SweepRow& row : r.rows) {
+      if (!row.ok) continue;
+      std::string label;
+      for (size_t a = 1; a < sw.axes.size(); ++a) {
+        label += (label.empty() ? "" : ", ") + sw.axes[a].key + "=" + value_of(row, a);
+      }
+      if (label.empty()) label = xaxis.key;
+      auto it =
+          std::find_if(time.begin(), time.end(), [&](const Series& s) { return s.name == label; });
+      if (it == time.end()) {
+        if (time.size() == kSeriesColors.size()) continue;  // the legend stays readable
+        const std::string_view color = kSeriesColors[time.size()];
+        time.push_back({label, color, {}, {}});
+        mfu.push_back({label, color, {}, {}});
+        it = time.end() - 1;
+      }
+      Series& m = mfu[static_cast<size_t>(it - time.begin())];
+      const double x = static_cast<double>(sw.Coordinates(row.index).front());
+      const std::string title = fmt::format(
+          "point {}: {}={}{}{}, {}, MFU {}{}", row.index, xaxis.key, value_of(row, 0),
+          label == xaxis.key ? "" : ", ", label == xaxis.key ? "" : label,
+          core::FormatSeconds(row.step_time_s), Pct(row.mfu), row.fits ? "" : ", does not fit");
+      it->points.push_back({x, row.step_time_s});
+      it->titles.push_back(title);
+      m.points.push_back({x, 100 * row.mfu});
+      m.titles.push_back(title);
+    }
+    Axis x{xaxis.key, false, FormatPlain, 1, xaxis.values};
+    out += "<section>\n<h2>Step time</h2>\n";
+    if (time.size() == kSeriesColors.size()) {
+      out += fmt::format(
+          "<p class=\"hint\">The first {} combinations of the other axes; the "
+          "table has every point.</p>\n",
+          kSeriesColors.size());
+    }
+    out += XyChart(time, x, Axis{"step time", true, core::FormatSeconds});
+    out += "</section>\n<section>\n<h2>MFU</h2>\n";
+    out += XyChart(mfu, x, Axis{"MFU", false, FormatPercent});
+    out += "</section>\n";
+  }
+
+  out += "<section>\n<h2>Points</h2>\n<div class=\"scroll\"><table>\n<tr><th class=\"num\">#</th>";
+  for (const SweepAxis& a : sw.axes) out += fmt::format("<th>{}</th>", Esc(a.key));
+  out +=
+      "<th class=\"num\">step time</th><th class=\"num\">tokens/s</th><th "
+      "class=\"num\">MFU</th><th class=\"num\">memory</th><th>plan</th></tr>\n";
+  for (const SweepRow& row : r.rows) {
+    out += fmt::format("<tr{}><td class=\"num\">{}</td>", &row == fastest ? " class=\"best\"" : "",
+                       row.index);
+    for (size_t a = 0; a < sw.axes.size(); ++a) {
+      out += fmt::format("<td><code>{}</code></td>", Esc(value_of(row, a)));
+    }
+    if (!row.ok) {
+      out += fmt::format("<td colspan=\"5\" class=\"bad\">{}</td></tr>\n", Esc(row.error));
+      continue;
+    }
+    out += fmt::format(
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
+        "class=\"num{}\">{}</td><td><code>{}</code></td></tr>\n",
+        Seconds(row.step_time_s), core::WithThousands(static_cast<int64_t>(row.tokens_per_s)),
+        Pct(row.mfu), row.fits ? "" : " bad", Bytes(row.memory_per_chip_bytes),
+        Esc(PlanLine(row.plan, PlanDetail::kShape)));
+  }
+  out += "</table></div>\n</section>\n";
   return out;
 }
 

@@ -11,6 +11,7 @@
 
 #include "estimate/estimate.h"
 #include "io/run.h"
+#include "io/sweep.h"
 #include "io/validation.h"
 #include "plan/search.h"
 #include "plan/size.h"
@@ -28,6 +29,9 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r);
 std::string RunReportHtmlBody(const RunResult& r);
 // `fathom size`: time, cost and goodput against the chip count, one series per cluster.
 std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results);
+// `fathom sweep`: step time and MFU against the first axis, one series per combination of
+// the others, and every point.
+std::string SweepReportHtmlBody(const SweepResult& r);
 // `fathom validate`: predicted against measured, and the error table as it is.
 std::string ValidationReportHtmlBody(const ValidationTable& t);
 
@@ -52,6 +56,9 @@ inline std::string RunReportHtml(const RunResult& r) {
 inline std::string SizeReportHtml(const std::vector<plan::SizeResult>& results) {
   return HtmlPage(results.empty() ? "fathom size" : "fathom size: " + results.front().model,
                   SizeReportHtmlBody(results));
+}
+inline std::string SweepReportHtml(const SweepResult& r) {
+  return HtmlPage("fathom sweep", SweepReportHtmlBody(r));
 }
 inline std::string ValidationReportHtml(const ValidationTable& t) {
   return HtmlPage("fathom validate", ValidationReportHtmlBody(t));

@@ -206,5 +206,34 @@ TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
   ExpectWellFormed(html);
 }
 
+TEST(HtmlReport, SweepPagePlotsTheFirstAxisWithASeriesPerOtherCombination) {
+  SweepResult r;
+  r.sweep.axes = {{"plan.tp", {"2", "4", "8"}, "--axis"}, {"plan.zero", {"1", "3"}, "--axis"}};
+  r.sweep.points = 6;
+  r.sweep.engine = "estimate";
+  for (int64_t i = 0; i < 6; ++i) {
+    SweepRow row;
+    row.index = i;
+    row.ok = i != 1;
+    row.error = row.ok ? "" : "plan.tp: 2 <does not divide>";
+    row.scenario = "s";
+    row.step_time_s = 10.0 - static_cast<double>(i);
+    row.mfu = 0.1 * static_cast<double>(i);
+    row.fits = i != 5;
+    row.memory_per_chip_bytes = 1e9;
+    r.rows.push_back(row);
+  }
+  const std::string html = SweepReportHtml(r);
+  EXPECT_NE(html.find("<h2>Step time</h2>"), std::string::npos);
+  EXPECT_NE(html.find("plan.zero=1"), std::string::npos);  // a series per zero value
+  EXPECT_NE(html.find("plan.zero=3"), std::string::npos);
+  EXPECT_NE(html.find("&lt;does not divide&gt;"), std::string::npos);
+  // Five evaluated points, each on both charts; the fastest that fits is point 4.
+  EXPECT_EQ(Count(html, "<circle"), 10u);
+  EXPECT_NE(html.find("point 4, MFU 40.0%"), std::string::npos);
+  EXPECT_EQ(Count(html, "<tr class=\"best\">"), 1u);
+  ExpectWellFormed(html);
+}
+
 }  // namespace
 }  // namespace fathom::io
