@@ -21,6 +21,7 @@
 #include "io/plan_search.h"
 #include "io/report.h"
 #include "io/run.h"
+#include "io/sweep.h"
 #include "sim/step_sim.h"
 
 namespace fathom::server {
@@ -78,6 +79,11 @@ plan:
     <span id="status"></span>
   </div>
   <div class="row">
+    <button id="sweep">Sweep</button>
+    <input id="axes" size="34" placeholder="plan.tp=2,4,8; plan.zero=1,3 (or the sweep section)"
+           title="axes: KEY=V1,V2,... separated by ;">
+  </div>
+  <div class="row">
     <button id="size">Size</button>
     <input id="tokens" size="6" value="15T" title="tokens to train">
     tokens in <input id="days" size="4" value="30" title="deadline, days"> days
@@ -93,7 +99,7 @@ plan:
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
-const buttons = ["step", "plan", "run", "size"].map($);
+const buttons = ["step", "plan", "run", "size", "sweep"].map($);
 async function load() {
   const r = await fetch("/api/examples");
   if (!r.ok) return;
@@ -111,7 +117,7 @@ async function load() {
   } else if (saved) {
     $("scenario").value = saved;
   }
-  if (["step", "plan", "run", "size"].includes(hash.get("do"))) await evaluate(hash.get("do"));
+  if (["step", "plan", "run", "size", "sweep"].includes(hash.get("do"))) await evaluate(hash.get("do"));
 }
 async function loadExample(name) {
   const r = await fetch("/api/examples/" + encodeURIComponent(name));
@@ -125,6 +131,11 @@ async function evaluate(what) {
   localStorage.setItem("fathom.scenario", text);
   let url = "/api/" + what + "?format=html";
   if (what === "step") url += "&engine=" + $("engine").value;
+  if (what === "sweep") {
+    for (const axis of $("axes").value.split(";").map((a) => a.trim()).filter((a) => a)) {
+      url += "&axis=" + encodeURIComponent(axis);
+    }
+  }
   if (what === "size") {
     url += "&tokens=" + encodeURIComponent($("tokens").value) + "&days=" +
         encodeURIComponent($("days").value);
@@ -155,6 +166,7 @@ $("step").addEventListener("click", () => evaluate("step"));
 $("plan").addEventListener("click", () => evaluate("plan"));
 $("run").addEventListener("click", () => evaluate("run"));
 $("size").addEventListener("click", () => evaluate("size"));
+$("sweep").addEventListener("click", () => evaluate("sweep"));
 $("scenario").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); evaluate("step"); }
 });
@@ -181,6 +193,14 @@ std::string JsonArray(const std::vector<std::string>& names) {
   std::string out = "[";
   for (size_t i = 0; i < names.size(); ++i) out += (i ? "," : "") + JsonString(names[i]);
   return out + "]";
+}
+
+// Every value of a repeated query parameter, in order.
+std::vector<std::string> Params(const httplib::Request& req, const char* name) {
+  std::vector<std::string> values;
+  const size_t n = req.get_param_value_count(name);
+  for (size_t i = 0; i < n; ++i) values.push_back(req.get_param_value(name, i));
+  return values;
 }
 
 // What a request answers: a body and its type, or the diagnostics of a bad input.
@@ -346,6 +366,30 @@ struct Server::Impl {
     return {200, WithWarnings(warnings, io::SizeReportHtmlBody(results))};
   }
 
+  // A sweep of at most kMaxWebSweepPoints points: the axes of --axis (each KEY=V1,V2,...),
+  // else the scenario's sweep section.
+  static constexpr int64_t kMaxWebSweepPoints = 256;
+  Answer Sweep(const std::string& file, bool json, std::vector<std::string> axes) {
+    io::SweepRequest q;
+    q.scenario = file;
+    q.axes = std::move(axes);
+    core::Result<io::Sweep> sweep = io::PrepareSweep(q);
+    if (!sweep.ok()) return BadInput(sweep.diagnostics());
+    if (sweep.value().points > kMaxWebSweepPoints) {
+      core::Diagnostics d;
+      d.Error("axis",
+              fmt::format("the sweep has {} points; the web UI runs at most {}",
+                          sweep.value().points, kMaxWebSweepPoints),
+              "narrow the axes, or run `fathom sweep` (or fathom-mpi) on the command line");
+      return BadInput(d);
+    }
+    std::vector<int64_t> all(static_cast<size_t>(sweep.value().points));
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+    io::SweepResult r{sweep.value(), io::EvaluateSweep(catalog, sweep.value(), all, 2)};
+    if (json) return {200, io::SweepJson(r), "application/json"};
+    return {200, io::SweepReportHtmlBody(r)};
+  }
+
   Answer Run(const std::string& file, bool json, bool monte_carlo) {
     io::RunRequest q;
     q.scenario = file;
@@ -422,11 +466,12 @@ struct Server::Impl {
             a = {500, error + "\n", "text/plain"};
           } else {
             const bool json = format == "json";
-            a = Cleaned(what == "step"   ? Step(posted.file, engine, json)
-                        : what == "plan" ? Plan(posted.file, json)
-                        : what == "size" ? Size(posted.file, json, param("tokens", ""),
-                                                param("days", ""), param("reliability", ""))
-                                         : Run(posted.file, json, mc == "1"),
+            a = Cleaned(what == "step"    ? Step(posted.file, engine, json)
+                        : what == "plan"  ? Plan(posted.file, json)
+                        : what == "sweep" ? Sweep(posted.file, json, Params(req, "axis"))
+                        : what == "size"  ? Size(posted.file, json, param("tokens", ""),
+                                                 param("days", ""), param("reliability", ""))
+                                          : Run(posted.file, json, mc == "1"),
                         posted);
           }
         }
@@ -438,6 +483,7 @@ struct Server::Impl {
     http.Post("/api/plan", evaluate_route("plan"));
     http.Post("/api/run", evaluate_route("run"));
     http.Post("/api/size", evaluate_route("size"));
+    http.Post("/api/sweep", evaluate_route("sweep"));
     http.set_payload_max_length(4 << 20);
     // Address reuse (a restart need not wait out TIME_WAIT), but not port sharing: a second
     // server on a busy port is an error, not a silent half of the traffic.

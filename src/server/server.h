@@ -11,6 +11,7 @@
 //   POST /api/plan?format=html|json
 //   POST /api/run?format=html|json&monte_carlo=0|1
 //   POST /api/size?format=html|json&tokens=15T&days=30[&reliability=PRESET]
+//   POST /api/sweep?format=html|json[&axis=KEY=V1,V2,...]...   (at most 256 points)
 //                                body: a scenario's YAML; 400 with the diagnostics as text
 //                                when it does not load
 //

@@ -133,6 +133,27 @@ TEST_F(ServerTest, SizesTheCluster) {
   EXPECT_NE(missing->body.find("tokens"), std::string::npos) << missing->body;
 }
 
+TEST_F(ServerTest, SweepsAGrid) {
+  const std::string yaml = Example("llama3-8b-dgx-h100");
+  httplib::Result r = client_->Post("/api/sweep?axis=plan.zero%3D1%2C3&axis=plan.tp%3D1%2C2", yaml,
+                                    "application/yaml");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_NE(r->body.find("<h2>Points</h2>"), std::string::npos);
+  EXPECT_NE(r->body.find("4 points"), std::string::npos);
+  httplib::Result none = client_->Post("/api/sweep", yaml, "application/yaml");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 400) << none->body;  // no axes: nothing to sweep
+  httplib::Result big = client_->Post(
+      "/api/"
+      "sweep?axis=plan.micro_batch_size%3D1%2C2%2C3%2C4%2C5%2C6%2C7%2C8%2C9%2C10%2C11%2C12%2C13%"
+      "2C14%2C15%2C16&axis=plan.zero%3D0%2C1%2C2%2C3&axis=plan.tp%3D1%2C2%2C4%2C8%2C16",
+      yaml, "application/yaml");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 400);
+  EXPECT_NE(big->body.find("at most 256"), std::string::npos) << big->body;
+}
+
 TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
   const std::string yaml =
       "model: llama3-8b\ncluster: dgx-h100-superpod\nplan:\n  tp: 3\n  dp: 8\n"
