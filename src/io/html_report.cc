@@ -429,6 +429,15 @@ std::vector<Segment> TimeSegments(const estimate::TimeBreakdown& t) {
           seg("optimizer", t.optimizer, kColorOptimizer)};
 }
 
+// The breakdown's colours, for bars shown without their table.
+std::string BreakdownLegend() {
+  std::string out = "<p class=\"legend muted\">";
+  for (const Segment& s : TimeSegments(estimate::TimeBreakdown{})) {
+    out += fmt::format("<span>{}{}</span>", Swatch(s.color), Esc(s.label));
+  }
+  return out + "</p>\n";
+}
+
 std::string SegmentTable(std::span<const Segment> segments, std::string_view value_header,
                          std::string_view total_text) {
   double sum = 0;
@@ -1386,6 +1395,119 @@ std::string SweepReportHtmlBody(const SweepResult& r) {
         Seconds(row.step_time_s), core::WithThousands(static_cast<int64_t>(row.tokens_per_s)),
         Pct(row.mfu), row.fits ? "" : " bad", Bytes(row.memory_per_chip_bytes),
         Esc(PlanLine(row.plan, PlanDetail::kShape)));
+  }
+  out += "</table></div>\n</section>\n";
+  return out;
+}
+
+std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
+  if (steps.empty()) return "";
+  std::string out = fmt::format("<h1>{} steps compared</h1>\n", steps.size());
+  out += "<p class=\"sub\">Each against the first.</p>\n<table>\n";
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const estimate::StepReport& r = steps[i].report;
+    out += fmt::format(
+        "<tr><td class=\"num\">[{}]</td><td><b>{}</b><br><span class=\"muted\">{} on {} ({} "
+        "&times; {})</span><br><code>{}</code></td></tr>\n",
+        i, Esc(steps[i].label), Esc(r.model), Esc(r.cluster), core::WithThousands(r.chips),
+        Esc(r.chip), Esc(PlanLine(r.plan, PlanDetail::kFull)));
+  }
+  out += "</table>\n";
+
+  double slowest = 0, most_memory = 0;
+  for (const ComparedStep& s : steps) {
+    slowest = std::max(slowest, s.report.step_time_s);
+    most_memory = std::max({most_memory, s.report.memory.total, s.report.memory_capacity});
+  }
+  const estimate::StepReport& base = steps.front().report;
+  auto delta = [](double b, double v) {
+    return v == b   ? std::string("=")
+           : b == 0 ? std::string("new")
+                    : fmt::format("{:+.1f}%", 100 * (v - b) / b);
+  };
+  out +=
+      "<section>\n<h2>Where the time goes</h2>\n<p class=\"hint\">On one scale: the longest "
+      "bar is the slowest step.</p>\n";
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const estimate::StepReport& r = steps[i].report;
+    out += fmt::format("<h3>[{}] {}: {}{}</h3>\n", i, Esc(steps[i].label), Seconds(r.step_time_s),
+                       i == 0 ? "" : " (" + delta(base.step_time_s, r.step_time_s) + ")");
+    out += StackedBar(TimeSegments(r.time), slowest);
+  }
+  out += BreakdownLegend();
+  out += "</section>\n<section>\n<h2>Memory per chip</h2>\n";
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const estimate::StepReport& r = steps[i].report;
+    const parallel::MemoryBreakdown& m = r.memory;
+    const std::vector<Segment> segments = {
+        {"weights", m.weights, kColorCompute, core::FormatBytes(m.weights)},
+        {"gradients", m.gradients, kColorBackward, core::FormatBytes(m.gradients)},
+        {"optimizer state", m.optimizer, kColorDp, core::FormatBytes(m.optimizer)},
+        {"activations", m.activations, kColorTp, core::FormatBytes(m.activations)},
+        {"runtime reserve", m.reserved, kColorOptimizer, core::FormatBytes(m.reserved)},
+        {"fragmentation", m.fragmentation, kColorBubble, core::FormatBytes(m.fragmentation)}};
+    out += fmt::format("<h3>[{}] {}: {} of {}{}</h3>\n", i, Esc(steps[i].label), Bytes(m.total),
+                       Bytes(r.memory_capacity), r.fits ? "" : ", does not fit");
+    out += StackedBar(segments, most_memory, r.memory_capacity, "HBM");
+  }
+  out += "<p class=\"legend muted\">";
+  for (const auto& [name, color] :
+       {std::pair<std::string_view, std::string_view>{"weights", kColorCompute},
+        {"gradients", kColorBackward},
+        {"optimizer state", kColorDp},
+        {"activations", kColorTp},
+        {"runtime reserve", kColorOptimizer},
+        {"fragmentation", kColorBubble}}) {
+    out += fmt::format("<span>{}{}</span>", Swatch(color), name);
+  }
+  out += "</p>\n";
+  out += "</section>\n<section>\n<h2>Figures</h2>\n<div class=\"scroll\"><table>\n<tr><th></th>";
+  for (size_t i = 0; i < steps.size(); ++i) {
+    out += fmt::format("<th class=\"num\">[{}]</th>{}", i,
+                       i == 0 ? "" : "<th class=\"num\">change</th>");
+  }
+  out += "</tr>\n";
+  struct Row {
+    const char* name;
+    double (*value)(const estimate::StepReport&);
+    std::string (*text)(double);
+  };
+  static const Row kRows[] = {
+      {"step time", [](const estimate::StepReport& r) { return r.step_time_s; },
+       core::FormatSeconds},
+      {"tokens/s", [](const estimate::StepReport& r) { return r.tokens_per_s; }, FormatPlain},
+      {"MFU", [](const estimate::StepReport& r) { return r.mfu; }, [](double v) { return Pct(v); }},
+      {"HFU", [](const estimate::StepReport& r) { return r.hfu; }, [](double v) { return Pct(v); }},
+      {"memory per chip", [](const estimate::StepReport& r) { return r.memory.total; },
+       core::FormatBytes},
+      {"compute", [](const estimate::StepReport& r) { return r.time.compute; },
+       core::FormatSeconds},
+      {"exposed tp comm", [](const estimate::StepReport& r) { return r.time.tp_exposed; },
+       core::FormatSeconds},
+      {"exposed ep comm", [](const estimate::StepReport& r) { return r.time.ep_exposed; },
+       core::FormatSeconds},
+      {"exposed cp comm", [](const estimate::StepReport& r) { return r.time.cp_exposed; },
+       core::FormatSeconds},
+      {"pipeline bubble", [](const estimate::StepReport& r) { return r.time.bubble; },
+       core::FormatSeconds},
+      {"exposed pp comm", [](const estimate::StepReport& r) { return r.time.pp_exposed; },
+       core::FormatSeconds},
+      {"exposed dp comm", [](const estimate::StepReport& r) { return r.time.dp_exposed; },
+       core::FormatSeconds},
+      {"optimizer", [](const estimate::StepReport& r) { return r.time.optimizer; },
+       core::FormatSeconds},
+  };
+  for (const Row& row : kRows) {
+    bool any = false;
+    for (const ComparedStep& s : steps) any = any || row.value(s.report) != 0;
+    if (!any) continue;
+    out += fmt::format("<tr><td>{}</td>", row.name);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const double v = row.value(steps[i].report);
+      out += fmt::format("<td class=\"num\">{}</td>", Esc(row.text(v)));
+      if (i > 0) out += fmt::format("<td class=\"num\">{}</td>", delta(row.value(base), v));
+    }
+    out += "</tr>\n";
   }
   out += "</table></div>\n</section>\n";
   return out;

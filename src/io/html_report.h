@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "estimate/estimate.h"
+#include "io/report.h"
 #include "io/run.h"
 #include "io/sweep.h"
 #include "io/validation.h"
@@ -29,6 +30,8 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r);
 std::string RunReportHtmlBody(const RunResult& r);
 // `fathom size`: time, cost and goodput against the chip count, one series per cluster.
 std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results);
+// `fathom compare`: the steps' breakdowns and memory on one scale, and their figures.
+std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps);
 // `fathom sweep`: step time and MFU against the first axis, one series per combination of
 // the others, and every point.
 std::string SweepReportHtmlBody(const SweepResult& r);
@@ -56,6 +59,9 @@ inline std::string RunReportHtml(const RunResult& r) {
 inline std::string SizeReportHtml(const std::vector<plan::SizeResult>& results) {
   return HtmlPage(results.empty() ? "fathom size" : "fathom size: " + results.front().model,
                   SizeReportHtmlBody(results));
+}
+inline std::string CompareReportHtml(const std::vector<ComparedStep>& steps) {
+  return HtmlPage("fathom compare", CompareReportHtmlBody(steps));
 }
 inline std::string SweepReportHtml(const SweepResult& r) {
   return HtmlPage("fathom sweep", SweepReportHtmlBody(r));

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "io/config.h"
@@ -233,6 +234,33 @@ TEST(HtmlReport, SweepPagePlotsTheFirstAxisWithASeriesPerOtherCombination) {
   EXPECT_NE(html.find("point 4, MFU 40.0%"), std::string::npos);
   EXPECT_EQ(Count(html, "<tr class=\"best\">"), 1u);
   ExpectWellFormed(html);
+}
+
+TEST(HtmlReport, CompareShowsEachStepAgainstTheFirst) {
+  const estimate::Scenario sc = Example("llama3-8b-dgx-h100");
+  estimate::Scenario faster = sc;
+  faster.cluster.chip.hbm_bandwidth = core::BytesPerSec(2 * sc.cluster.chip.hbm_bandwidth.value());
+  core::Result<estimate::StepReport> a = estimate::Estimate(sc);
+  core::Result<estimate::StepReport> b = estimate::Estimate(faster);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::vector<ComparedStep> steps = {{"base", {}, a.value()},
+                                           {"base + hbm x2", {"hbm x2"}, b.value()}};
+  const std::string text = CompareText(steps);
+  EXPECT_NE(text.find("[1] base + hbm x2"), std::string::npos) << text;
+  EXPECT_NE(text.find("step time"), std::string::npos);
+  // The memory-bound operators got faster: the step time's change is negative.
+  const double change =
+      100 * (b.value().step_time_s - a.value().step_time_s) / a.value().step_time_s;
+  ASSERT_LT(change, 0);
+  EXPECT_NE(text.find(fmt::format("{:+.1f}%", change)), std::string::npos) << text;
+  const std::string html = CompareReportHtml(steps);
+  EXPECT_NE(html.find("<h2>Where the time goes</h2>"), std::string::npos);
+  EXPECT_EQ(Count(html, "<h3>"), 4u);  // a time and a memory bar per step
+  ExpectWellFormed(html);
+  const std::string json = CompareJson(steps);
+  EXPECT_NE(json.find("\"schema\": \"fathom.compare/1\""), std::string::npos);
+  EXPECT_NE(json.find("\"schema\": \"fathom.step/1\""), std::string::npos);
+  EXPECT_NE(json.find("\"against_first\""), std::string::npos);
 }
 
 }  // namespace

@@ -196,7 +196,9 @@ std::string StepReportText(const estimate::StepReport& r) {
   return out;
 }
 
-std::string StepReportJson(const estimate::StepReport& r) {
+namespace {
+
+ordered_json StepJson(const estimate::StepReport& r) {
   ordered_json j;
   j["schema"] = "fathom.step/1";
   j["scenario"] = r.scenario;
@@ -295,6 +297,111 @@ std::string StepReportJson(const estimate::StepReport& r) {
                      {"streams", streams}};
   }
   j["notes"] = r.notes;
+  return j;
+}
+
+}  // namespace
+
+std::string StepReportJson(const estimate::StepReport& r) { return StepJson(r).dump(2) + "\n"; }
+
+// The rows a comparison shows: the headline figures, then the breakdown terms some step has.
+struct CompareRow {
+  std::string name;
+  double (*value)(const estimate::StepReport&);
+  bool time;  // a duration (else a count or a fraction, by name)
+};
+
+const std::vector<CompareRow>& CompareRows() {
+  static const std::vector<CompareRow> kRows = {
+      {"step time", [](const estimate::StepReport& r) { return r.step_time_s; }, true},
+      {"tokens/s", [](const estimate::StepReport& r) { return r.tokens_per_s; }, false},
+      {"MFU", [](const estimate::StepReport& r) { return r.mfu; }, false},
+      {"HFU", [](const estimate::StepReport& r) { return r.hfu; }, false},
+      {"memory per chip", [](const estimate::StepReport& r) { return r.memory.total; }, false},
+      {"compute", [](const estimate::StepReport& r) { return r.time.compute; }, true},
+      {"exposed tp comm", [](const estimate::StepReport& r) { return r.time.tp_exposed; }, true},
+      {"exposed ep comm", [](const estimate::StepReport& r) { return r.time.ep_exposed; }, true},
+      {"exposed cp comm", [](const estimate::StepReport& r) { return r.time.cp_exposed; }, true},
+      {"pipeline bubble", [](const estimate::StepReport& r) { return r.time.bubble; }, true},
+      {"exposed pp comm", [](const estimate::StepReport& r) { return r.time.pp_exposed; }, true},
+      {"exposed dp comm", [](const estimate::StepReport& r) { return r.time.dp_exposed; }, true},
+      {"optimizer", [](const estimate::StepReport& r) { return r.time.optimizer; }, true},
+  };
+  return kRows;
+}
+
+std::string CompareValue(const CompareRow& row, double v) {
+  if (row.time) return core::FormatSeconds(v);
+  if (row.name == "memory per chip") return core::FormatBytes(v);
+  if (row.name == "tokens/s") return fmt::format("{:.0f}", v);
+  return Pct(v);
+}
+
+// Change against the baseline: "+12.3%", "-4.0%", "=" when equal, "new" from zero.
+std::string CompareDelta(double base, double v) {
+  if (v == base) return "=";
+  if (base == 0) return "new";
+  return fmt::format("{:+.1f}%", 100 * (v - base) / base);
+}
+
+std::string CompareText(const std::vector<ComparedStep>& steps) {
+  if (steps.empty()) return "";
+  std::string out =
+      "fathom compare: " + std::to_string(steps.size()) + " steps, each against the first\n\n";
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const estimate::StepReport& r = steps[i].report;
+    out += fmt::format("  [{}] {}: {} on {} ({} x {}){}\n      {}\n", i, steps[i].label, r.model,
+                       r.cluster, r.chips, r.chip, r.fits ? "" : ", does NOT fit in memory",
+                       PlanLine(r.plan, PlanDetail::kFull));
+  }
+  out += fmt::format("\n  {:<20}", "");
+  for (size_t i = 0; i < steps.size(); ++i) {
+    out += i == 0 ? fmt::format("{:>12}", "[0]")
+                  : fmt::format("{:>12}{:>9}", "[" + std::to_string(i) + "]", "change");
+  }
+  out += "\n";
+  const estimate::StepReport& base = steps.front().report;
+  for (const CompareRow& row : CompareRows()) {
+    bool any = false;
+    for (const ComparedStep& s : steps) any = any || row.value(s.report) != 0;
+    if (!any) continue;
+    out += fmt::format("  {:<20}", row.name);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const double v = row.value(steps[i].report);
+      out += fmt::format("{:>12}", CompareValue(row, v));
+      if (i > 0) out += fmt::format("{:>9}", CompareDelta(row.value(base), v));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string CompareJson(const std::vector<ComparedStep>& steps) {
+  ordered_json j;
+  j["schema"] = "fathom.compare/1";
+  ordered_json list = ordered_json::array();
+  for (const ComparedStep& s : steps) {
+    ordered_json x;
+    x["label"] = s.label;
+    x["changes"] = s.changes;
+    if (&s != &steps.front()) {
+      ordered_json ratio;
+      const estimate::StepReport& base = steps.front().report;
+      ratio["step_time"] = base.step_time_s > 0
+                               ? ordered_json(Round(s.report.step_time_s / base.step_time_s))
+                               : nullptr;
+      ratio["tokens_per_s"] = base.tokens_per_s > 0
+                                  ? ordered_json(Round(s.report.tokens_per_s / base.tokens_per_s))
+                                  : nullptr;
+      ratio["memory_per_chip"] =
+          base.memory.total > 0 ? ordered_json(Round(s.report.memory.total / base.memory.total))
+                                : nullptr;
+      x["against_first"] = ratio;
+    }
+    x["step"] = StepJson(s.report);
+    list.push_back(std::move(x));
+  }
+  j["steps"] = std::move(list);
   return j.dump(2) + "\n";
 }
 

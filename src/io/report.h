@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "estimate/estimate.h"
 #include "io/config.h"
@@ -12,6 +13,19 @@ namespace fathom::io {
 
 std::string StepReportText(const estimate::StepReport& r);
 std::string StepReportJson(const estimate::StepReport& r);
+
+// `fathom compare`: steps side by side, each against the first.
+struct ComparedStep {
+  std::string label;                 // the scenario's name, or "NAME + KEY=VALUE; ..."
+  std::vector<std::string> changes;  // the overrides that made it, as given
+  estimate::StepReport report;
+};
+// The headline figures and the breakdown terms some step has, a column per step with its
+// change against the first.
+std::string CompareText(const std::vector<ComparedStep>& steps);
+// "fathom.compare/1": per step its label, changes, ratios against the first and the whole
+// fathom.step/1 report.
+std::string CompareJson(const std::vector<ComparedStep>& steps);
 
 // The cluster's topology: domain kind, fabric, and per hierarchy level the switch radix, the
 // block, the blocks, the oversubscription above it, the uplink per chip and the latency.
