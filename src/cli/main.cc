@@ -157,94 +157,18 @@ struct CompareArgs {
   std::string html;
 };
 
-// "a; b ;c" -> {"a", "b", "c"}.
-std::vector<std::string> SplitSemicolons(const std::string& text) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t end = std::min(text.find(';', start), text.size());
-    std::string part = text.substr(start, end - start);
-    part.erase(0, part.find_first_not_of(" \t"));
-    part.erase(part.find_last_not_of(" \t") + 1);
-    if (!part.empty()) parts.push_back(part);
-    start = end + 1;
-  }
-  return parts;
-}
-
 int RunCompare(const fathom::io::Catalog& catalog, const CompareArgs& a) {
-  if (a.scenarios.empty()) {
-    std::cerr << "error: -s: give a scenario (once or more)\n";
+  fathom::io::CompareRequest q{a.scenarios, a.variants, a.set, a.engine};
+  fathom::core::Result<std::vector<fathom::io::ComparedStep>> steps =
+      fathom::io::CompareSteps(catalog, q);
+  if (!steps.ok()) return PrintDiagnostics(steps.diagnostics());
+  std::cerr << steps.diagnostics().Format();
+  if (!a.html.empty() &&
+      !WriteFile("--html", a.html, fathom::io::CompareReportHtml(steps.value()))) {
     return kUserError;
   }
-  if (a.scenarios.size() + a.variants.size() < 2) {
-    std::cerr << "error: nothing to compare: give a second -s SCENARIO, or --vs 'KEY=VALUE' for "
-                 "a variant of the first (e.g. --vs 'plan.tp=4; plan.pp=2')\n";
-    return kUserError;
-  }
-  std::vector<fathom::io::Override> common;
-  if (!ParseSet(a.set, common)) return kUserError;
-  std::vector<fathom::io::ComparedStep> steps;
-  auto evaluate = [&](const std::string& file, const std::vector<fathom::io::Override>& overrides,
-                      std::vector<std::string> changes) -> bool {
-    fathom::core::Result<fathom::io::LoadedScenario> loaded =
-        fathom::io::LoadScenario(catalog, file, overrides);
-    if (!loaded.ok()) {
-      PrintDiagnostics(loaded.diagnostics());
-      return false;
-    }
-    const fathom::estimate::Scenario& sc = loaded.value().scenario;
-    const bool simulate =
-        a.engine == "simulate" ||
-        (a.engine == "auto" && fathom::sim::SimulationSize(sc) <= fathom::sim::kMaxSimulationSize);
-    fathom::core::Result<fathom::estimate::StepReport> r =
-        [&]() -> fathom::core::Result<fathom::estimate::StepReport> {
-      if (!simulate) return fathom::estimate::Estimate(sc);
-      fathom::core::Result<fathom::sim::SimResult> sim = fathom::sim::Simulate(sc);
-      if (!sim.ok()) return sim.diagnostics();
-      return {sim.value().report, sim.diagnostics()};
-    }();
-    Diagnostics d = r.diagnostics();
-    fathom::io::Locate(d, loaded.value().where);
-    std::cerr << d.Format();
-    if (!r.ok()) return false;
-    std::string label = r.value().scenario;
-    if (!changes.empty()) {
-      label += " +";
-      for (size_t i = 0; i < changes.size(); ++i) label += (i ? "; " : " ") + changes[i];
-    }
-    steps.push_back({label, std::move(changes), r.value()});
-    return true;
-  };
-  for (const std::string& file : a.scenarios) {
-    if (!evaluate(file, common, {})) return kUserError;
-  }
-  for (const std::string& variant : a.variants) {
-    const std::vector<std::string> parts = SplitSemicolons(variant);
-    if (parts.empty()) {
-      std::cerr << "error: --vs: \"" << variant
-                << "\" changes nothing; expected KEY=VALUE pairs "
-                   "separated by ';'\n";
-      return kUserError;
-    }
-    fathom::core::Result<std::vector<fathom::io::Override>> mine =
-        fathom::io::ParseOverrides(parts, "--vs");
-    if (!mine.ok()) return PrintDiagnostics(mine.diagnostics());
-    // The variant's keys replace --set's.
-    std::vector<fathom::io::Override> overrides;
-    for (const fathom::io::Override& o : common) {
-      const bool replaced =
-          std::any_of(mine.value().begin(), mine.value().end(),
-                      [&](const fathom::io::Override& m) { return m.key == o.key; });
-      if (!replaced) overrides.push_back(o);
-    }
-    for (const fathom::io::Override& o : mine.value()) overrides.push_back(o);
-    if (!evaluate(a.scenarios.front(), overrides, parts)) return kUserError;
-  }
-  if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::CompareReportHtml(steps))) {
-    return kUserError;
-  }
-  std::cout << (a.json ? fathom::io::CompareJson(steps) : fathom::io::CompareText(steps));
+  std::cout << (a.json ? fathom::io::CompareJson(steps.value())
+                       : fathom::io::CompareText(steps.value()));
   return 0;
 }
 

@@ -679,4 +679,95 @@ core::Result<std::vector<SweepRow>> DecodeSweepRows(std::string_view bytes) {
   return rows;
 }
 
+namespace {
+
+// "a; b ;c" -> {"a", "b", "c"}.
+std::vector<std::string> SplitSemicolons(std::string_view text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find(';', start), text.size());
+    std::string part = Trim(text.substr(start, end - start));
+    if (!part.empty()) parts.push_back(std::move(part));
+    start = end + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
+                                                     const CompareRequest& q) {
+  core::Diagnostics d;
+  if (q.scenarios.empty()) d.Error("-s", "give a scenario (once or more)");
+  if (q.scenarios.size() + q.variants.size() < 2) {
+    d.Error("--vs", "nothing to compare",
+            "give a second -s SCENARIO, or --vs 'KEY=VALUE' for a variant of the first (e.g. "
+            "--vs 'plan.tp=4; plan.pp=2')");
+  }
+  if (q.engine != "auto" && q.engine != "simulate" && q.engine != "estimate") {
+    d.Error("--engine", "\"" + q.engine + "\" is not one of auto, simulate, estimate");
+  }
+  core::Result<std::vector<Override>> common = ParseOverrides(q.set);
+  if (!common.ok()) d.Append(common.diagnostics());
+  // Each variant's overrides, with --set's under them.
+  std::vector<std::pair<std::vector<std::string>, std::vector<Override>>> variants;
+  for (const std::string& v : q.variants) {
+    std::vector<std::string> parts = SplitSemicolons(v);
+    if (parts.empty()) {
+      d.Error("--vs", "\"" + v + "\" changes nothing", "expected KEY=VALUE pairs separated by ';'");
+      continue;
+    }
+    core::Result<std::vector<Override>> mine = ParseOverrides(parts, "--vs");
+    if (!mine.ok() || !common.ok()) {
+      d.Append(mine.diagnostics());
+      continue;
+    }
+    std::vector<Override> overrides;
+    for (const Override& o : common.value()) {
+      const bool replaced = std::any_of(mine.value().begin(), mine.value().end(),
+                                        [&](const Override& m) { return m.key == o.key; });
+      if (!replaced) overrides.push_back(o);
+    }
+    for (const Override& o : mine.value()) overrides.push_back(o);
+    variants.emplace_back(std::move(parts), std::move(overrides));
+  }
+  if (d.HasErrors()) return d;
+
+  std::vector<ComparedStep> steps;
+  auto predict = [&](const std::string& file, const std::vector<Override>& overrides,
+                     std::vector<std::string> changes) {
+    core::Result<LoadedScenario> loaded = LoadScenario(catalog, file, overrides);
+    d.Append(loaded.diagnostics());
+    if (!loaded.ok()) return;
+    const estimate::Scenario& sc = loaded.value().scenario;
+    core::Diagnostics step;
+    const bool simulate =
+        q.engine == "simulate" ||
+        (q.engine == "auto" && sim::SimulationSize(sc) <= sim::kMaxSimulationSize);
+    if (q.engine == "auto" && !simulate) {
+      step.Warning("plan.global_batch_size",
+                   "the step is beyond the simulator's budget; it is estimated in closed form",
+                   "give --engine estimate to say so");
+    }
+    core::Result<estimate::StepReport> r = [&]() -> core::Result<estimate::StepReport> {
+      if (!simulate) return estimate::Estimate(sc);
+      core::Result<sim::SimResult> s = sim::Simulate(sc);
+      if (!s.ok()) return s.diagnostics();
+      return {std::move(s.value().report), s.diagnostics()};
+    }();
+    step.Append(r.diagnostics());
+    Locate(step, loaded.value().where);
+    d.Append(step);
+    if (!r.ok()) return;
+    std::string label = r.value().scenario;
+    for (size_t i = 0; i < changes.size(); ++i) label += (i ? "; " : " + ") + changes[i];
+    steps.push_back({std::move(label), std::move(changes), std::move(r).value()});
+  };
+  for (const std::string& file : q.scenarios) predict(file, common.value(), {});
+  for (auto& [changes, overrides] : variants) predict(q.scenarios.front(), overrides, changes);
+  if (d.HasErrors()) return d;
+  return {std::move(steps), std::move(d)};
+}
+
 }  // namespace fathom::io

@@ -24,6 +24,7 @@
 
 #include "core/diagnostic.h"
 #include "io/config.h"
+#include "io/report.h"
 #include "parallel/plan.h"
 
 namespace fathom::io {
@@ -108,5 +109,19 @@ std::string SweepCsv(const SweepResult& r);
 // send theirs to rank 0.
 std::string EncodeSweepRows(const std::vector<SweepRow>& rows);
 core::Result<std::vector<SweepRow>> DecodeSweepRows(std::string_view bytes);
+
+// `fathom compare`: scenarios, and variants of the first, each a step.
+struct CompareRequest {
+  std::vector<std::string> scenarios;  // files; the first is the baseline
+  std::vector<std::string> variants;   // "KEY=VALUE; KEY=VALUE": the first scenario changed
+  std::vector<std::string> set;        // --set KEY=VALUE: every step (a variant's keys win)
+  std::string engine = "auto";         // auto | simulate | estimate
+};
+
+// Loads and predicts each step, the scenarios first, then the variants, all diagnostics of
+// the input at once; warnings ride along with the steps. Labels are the scenario's name, a
+// variant's followed by " + " and its changes.
+core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
+                                                     const CompareRequest& request);
 
 }  // namespace fathom::io
