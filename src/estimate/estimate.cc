@@ -213,6 +213,301 @@ StageTimes Mean(const StageTimes& a, const StageTimes& b) {
           .cp_exposed = m(a.cp_exposed, b.cp_exposed)};
 }
 
+// One stage class of an interleaved pipeline, as the interleaved schedule cuts it into
+// chunks: per micro-batch, a layer's forward and backward (compute and exposed
+// communication), and the embedding's (on the first chunk of rank 0) or the output head's
+// (on the last chunk of rank pp-1) on top.
+struct ChunkClass {
+  int first = 0;             // first pipeline rank
+  int ranks = 1;             // ranks in the class
+  int layers = 1;            // per rank
+  double layer_forward = 0;  // seconds
+  double layer_backward = 0;
+  double extra_forward = 0;  // embedding or head
+  double extra_backward = 0;
+  bool embedding = false;
+  bool head = false;
+};
+
+// Chunk `k` of `v` of a rank with `layers` layers: Megatron's split, the first chunks one
+// layer more (the simulator's split).
+int ChunkLayers(int layers, int v, int k) { return layers / v + (k < layers % v ? 1 : 0); }
+
+struct PipelineSpans {
+  double compute = 0;                             // without sends
+  double with_sends = 0;                          // with them
+  network::SmallVector<double, 32> first_starts;  // with sends: rank 0's first forward per chunk
+};
+
+// InterleavedPipeline's time lines (below) for lanes that share the ranks' pass times and
+// differ in the latency between ranks (hops[l]) and the pp stream's time per message
+// (streams[l]): one walk prices the pipeline with and without sends.
+template <size_t kLanes>
+std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& classes, int p, int v,
+                                            int m, const std::array<double, kLanes>& hops,
+                                            const std::array<double, kLanes>& streams,
+                                            double compute_send, double* first_starts) {
+  const int64_t passes = int64_t{m} * v;
+  const int64_t round = int64_t{v} * p;  // passes of one group of p micro-batches
+  const double inv_round = 1.0 / static_cast<double>(round), inv_p = 1.0 / p;
+  const size_t chunks = static_cast<size_t>(v);
+  using Row = network::SmallVector<double, 64>;
+  // Per class and chunk (class-major), a pass's time. `compute_send` is a send on the
+  // compute stream (no overlap): every pass carries one but the last virtual stage's
+  // forward and the first's backward (ranks pp-1 and 0, each a class of its own as they
+  // hold the head and the embedding).
+  Row fwd(classes.size() * chunks, 0.0), bwd(classes.size() * chunks, 0.0);
+  for (size_t i = 0; i < classes.size(); ++i) {
+    const ChunkClass& c = classes[i];
+    for (int k = 0; k < v; ++k) {
+      const int layers = ChunkLayers(c.layers, v, k);
+      double f = c.layer_forward * layers, b = c.layer_backward * layers;
+      if ((c.embedding && k == 0) || (c.head && k == v - 1)) {
+        f += c.extra_forward;
+        b += c.extra_backward;
+      }
+      if (!(c.first + c.ranks == p && k == v - 1)) f += compute_send;
+      if (!(c.first == 0 && k == 0)) b += compute_send;
+      fwd[i * chunks + static_cast<size_t>(k)] = f;
+      bwd[i * chunks + static_cast<size_t>(k)] = b;
+    }
+  }
+  // Sums of a pass time over ranks [lo, hi) in chunk k, and the slowest of ranks [0, hi).
+  auto sum = [&](const Row& t, int lo, int hi, size_t k) {
+    double s = 0;
+    for (size_t i = 0; i < classes.size(); ++i) {
+      const int n =
+          std::min(hi, classes[i].first + classes[i].ranks) - std::max(lo, classes[i].first);
+      if (n > 0) s += n * t[i * chunks + k];
+    }
+    return s;
+  };
+  auto slowest = [&](const Row& t, int hi) {
+    double s = 0;
+    for (size_t i = 0; i < classes.size(); ++i) {
+      if (classes[i].first < hi) s = std::max(s, t[i * chunks]);
+    }
+    return s;
+  };
+
+  Row pf(chunks + 1, 0.0), pb(chunks + 1, 0.0), ring_f(chunks, 0.0), ring_b(chunks, 0.0);
+  // Per lane and chunk: the start of c's F(k, 0), F(k, p-1), B(k, m-p), B(k, m-1).
+  Row f0(kLanes * chunks, 0.0), fl(kLanes * chunks, 0.0), bm(kLanes * chunks, 0.0),
+      bl(kLanes * chunks, 0.0);
+  std::array<double, kLanes> best{};
+  for (size_t ci = 0; ci < classes.size(); ++ci) {
+    // Within a class the last rank's time line is the longest: its fill and drain cross
+    // the most ranks, and what it saves in waiting for the ranks after it, the ranks
+    // before it spend (with uniform stages the difference is 2 F per rank).
+    const int c = classes[ci].first + classes[ci].ranks - 1;
+    const double* own_f = &fwd[ci * chunks];  // c's passes per chunk
+    const double* own_b = &bwd[ci * chunks];
+    // c's order (passes = m v of each direction): `warm` warm-up forwards, passes - warm
+    // pairs (forward, backward), `warm` backwards.
+    const int64_t warm = std::min<int64_t>(int64_t{2} * (p - 1 - c) + int64_t{v - 1} * p, passes);
+    for (size_t k = 0; k < chunks; ++k) {
+      pf[k + 1] = pf[k] + own_f[k];
+      pb[k + 1] = pb[k] + own_b[chunks - 1 - k];
+      // Once round the ring's passes, from c's chunk k to its chunk k+1 (forward) or
+      // k-1 (backward); the lanes add p hops.
+      if (k + 1 < chunks) ring_f[k] = sum(fwd, c, p, k) + sum(fwd, 0, c, k + 1);
+      if (k > 0) ring_b[k] = sum(bwd, 0, c + 1, k) + sum(bwd, c + 1, p, k - 1);
+    }
+    // Work of c's first n forwards and backwards (forward chunks 0..v-1, backward v-1..0
+    // in each group), and of its passes before position `pos` of its order. (Integer
+    // quotients through the reciprocals: exact well beyond any step's pass count.)
+    auto split = [&](int64_t n, int64_t& groups, size_t& q, double& r) {
+      groups = static_cast<int64_t>((static_cast<double>(n) + 0.5) * inv_round);
+      const int64_t rem = n - groups * round;
+      q = static_cast<size_t>((static_cast<double>(rem) + 0.5) * inv_p);
+      r = static_cast<double>(rem - static_cast<int64_t>(q) * p);
+    };
+    auto forwards = [&](int64_t n) {
+      int64_t groups;
+      size_t q;
+      double r;
+      split(n, groups, q, r);
+      return static_cast<double>(groups) * p * pf[chunks] + p * pf[q] +
+             (q < chunks ? r * own_f[q] : 0.0);
+    };
+    auto backwards = [&](int64_t n) {
+      int64_t groups;
+      size_t q;
+      double r;
+      split(n, groups, q, r);
+      return static_cast<double>(groups) * p * pb[chunks] + p * pb[q] +
+             (q < chunks ? r * own_b[chunks - 1 - q] : 0.0);
+    };
+    auto work = [&](int64_t pos) {
+      const int64_t nf =
+          std::min(pos, warm) + (pos > warm ? std::min(passes - warm, (pos - warm + 1) / 2) : 0);
+      const int64_t nb = (pos > warm ? std::min(passes - warm, (pos - warm) / 2) : 0) +
+                         std::max<int64_t>(0, pos - (2 * passes - warm));
+      return forwards(nf) + backwards(nb);
+    };
+    auto fpos = [&](int64_t i) { return i < warm ? i : warm + 2 * (i - warm); };
+    auto bpos = [&](int64_t b) { return b < passes - warm ? warm + 2 * b + 1 : passes + b; };
+
+    const size_t last = chunks - 1;
+    const double before = sum(fwd, 0, c, 0);
+    const double drain = sum(bwd, 0, c, 0);
+    // From c's forward of chunk v-1 to its backward: its forward and the round trip over
+    // ranks c+1..p-1 (2 (p-1-c) hops); rank p-1 turns a whole group round.
+    const double round_trip = own_f[last] + sum(fwd, c + 1, p, last) + sum(bwd, c + 1, p, last);
+    const double turn = fwd[fwd.size() - 1] + bwd[bwd.size() - 1];
+    const double slow_f = slowest(fwd, c), slow_b = slowest(bwd, c);
+
+    // c's time line over the passes where it waits on others, in its order: forwards
+    // F(k, 0), F(k, p-1) of each chunk k and the last group's F(v-1, m-p), F(v-1, m-1);
+    // the last group's backwards B(k, m-p), B(k, m-1), chunk v-1 down to 0. Forward
+    // positions grow with the index, backward ones too: walk the two lists merged.
+    std::array<double, kLanes> t{}, group_first{}, group_last{};
+    double done = 0;  // work before the current point
+    auto advance = [&](int64_t pos) {
+      const double w = work(pos);
+      for (double& x : t) x += w - done;
+      done = w;
+    };
+    // With m = p the last group is the first: its forwards are F(v-1, 0) and F(v-1, p-1).
+    const bool one_group = m == p;
+    const int forward_points = one_group ? 2 * v : 2 * v + 2, backward_points = 2 * v;
+    auto fpoint = [&](int i) {  // index of forward point i
+      if (i < 2 * v) return int64_t{i / 2} * p + (i % 2 ? p - 1 : 0);
+      return i == 2 * v ? passes - p : passes - 1;
+    };
+    auto bpoint = [&](int i) {  // index of backward point i: chunk v-1-i/2, m-p then m-1
+      const int64_t k = v - 1 - i / 2;
+      return i % 2 ? passes - k * p - 1 : passes - (k + 1) * p;
+    };
+    int fi = 0, bi = 0;
+    while (fi < forward_points || bi < backward_points) {
+      const bool forward =
+          bi >= backward_points || (fi < forward_points && fpos(fpoint(fi)) <= bpos(bpoint(bi)));
+      if (forward) {
+        advance(fpos(fpoint(fi)));
+        const size_t k = static_cast<size_t>(fi / 2);
+        for (size_t l = 0; l < kLanes; ++l) {
+          double& x = t[l];
+          const double ring = k > 0 ? ring_f[k - 1] + p * hops[l] : 0.0;
+          if (fi < 2 * v && fi % 2 == 0) {
+            x = std::max(x, k == 0 ? before + c * hops[l] : f0[l * chunks + k - 1] + ring);
+            f0[l * chunks + k] = x;
+          } else if (fi < 2 * v && c > 0) {  // the group's last, behind the slowest before c
+            x = std::max(x, k == 0 ? before + c * hops[l] + (p - 1) * std::max(slow_f, streams[l])
+                                   : fl[l * chunks + k - 1] + ring);
+            fl[l * chunks + k] = x;
+          }
+          if (fi == 2 * v || (one_group && fi == 2 * v - 2)) group_first[l] = x;
+          if (fi == 2 * v + 1 || (one_group && fi == 2 * v - 1)) group_last[l] = x;
+        }
+        ++fi;
+      } else {
+        advance(bpos(bpoint(bi)));
+        const size_t k = static_cast<size_t>(v - 1 - bi / 2);
+        const bool of_last = bi % 2 == 1;  // B(k, m-1), else B(k, m-p)
+        Row& at = of_last ? bl : bm;
+        for (size_t l = 0; l < kLanes; ++l) {
+          double& x = t[l];
+          if (k < last) {
+            x = std::max(x, at[l * chunks + k + 1] + ring_b[k + 1] + p * hops[l]);
+          } else if (c < p - 1) {
+            const double trip = round_trip + 2.0 * (p - 1 - c) * hops[l];
+            x = std::max(x, (of_last ? group_last[l] : group_first[l]) + trip);
+            if (of_last) x = std::max(x, group_first[l] + trip + (p - 1) * turn);
+          }
+          at[l * chunks + k] = x;
+        }
+        ++bi;
+      }
+    }
+    advance(2 * passes);
+    if (c == 0 && first_starts != nullptr) {  // rank 0's first forward of each chunk
+      for (size_t k = 0; k < chunks; ++k) first_starts[k] = f0[(kLanes - 1) * chunks + k];
+    }
+    for (size_t l = 0; l < kLanes; ++l) {
+      double end = t[l] + drain + c * hops[l];
+      if (c > 0) {  // the last group through the slowest rank before c
+        end = std::max(end, bm[l * chunks] + own_b[0] + drain + c * hops[l] +
+                                (p - 1) * std::max(slow_b, streams[l]));
+      }
+      // Steady state with overlap: a round of p pairs waits when the ring's p passes and
+      // p sends outlast c's p forwards and backwards there (a send longer than a chunk's
+      // pass), or the pp stream saturates (two sends per pair). The rounds repeat with
+      // period v: each kind of round is priced once and counted.
+      const double send = streams[l];
+      if (send > 0) {
+        const int64_t steady = passes - warm;
+        const int64_t rounds = steady / p;  // backward rounds q in [0, rounds)
+        const int64_t lead = warm / p;      // c's forward round in backward round q: q + lead
+        double ring = 0;
+        for (int kind = 0; kind < v && kind < rounds; ++kind) {  // q mod v
+          const size_t kb = static_cast<size_t>(v - 1 - kind);
+          const size_t kf = static_cast<size_t>((kind + lead) % v);
+          double wait = 0;
+          if (kind > 0) {
+            wait = std::max(wait, ring_b[kb + 1] + p * hops[l] - p * (own_f[kf] + own_b[kb + 1]));
+          }
+          if (kf > 0) {
+            wait = std::max(wait, ring_f[kf - 1] + p * hops[l] - p * (own_f[kf - 1] + own_b[kb]));
+          }
+          const int64_t of_kind = (rounds - 1 - kind) / v + 1;  // rounds of this kind
+          ring += static_cast<double>(of_kind) * wait;
+        }
+        const double pair = (pf[chunks] + pb[chunks]) / v;
+        const double saturated = static_cast<double>(steady) * std::max(0.0, 2 * send - pair);
+        end += std::max(ring, saturated);
+      }
+      best[l] = std::max(best[l], end);
+    }
+  }
+  return best;
+}
+
+// The makespan of the interleaved 1F1B schedule (schedule.h) over the pipeline: from the
+// first forward to the last backward, seconds. Closed form of the simulator's program
+// (step_sim.h): each rank runs its order on one compute stream; a pass waits for its
+// input from the neighbouring virtual stage, which arrives `send` later (pp stream,
+// overlap_pp) or after the sender's compute stream has spent `send` on it (no overlap).
+//
+// For each candidate rank c (the last rank of each stage class) the time line of c is a
+// max-plus chain over the points where its order waits on another rank:
+//  - its first forward, after micro-batch 0's chunk-0 forwards on ranks 0..c-1 and c hops;
+//    the first group's last micro-batch, through the slowest rank before c;
+//  - each warm-up round k -> k+1 (v-1 of them): micro-batch 0 (and p-1) goes once round
+//    the ring, the rest of chunk k on ranks c..p-1 and chunk k+1 on ranks 0..c-1, p hops,
+//    while c itself has only the p forwards of chunk k to run: with uniform stages this
+//    exposes p sends per round, (v-1) p in the fill;
+//  - its first backward, and the backward of the last micro-batch, after the round trip to
+//    rank p-1 and back (the last one also after rank p-1 has turned the last group round);
+//  - each cool-down round k -> k-1 for the last group's first and last micro-batch, the
+//    mirror of the warm-up: (v-1) p more sends;
+//  - the drain: the last micro-batches' chunk-0 backwards on ranks c-1..0.
+// Uniform stages give m·v(F+B) + (p-1)(F+B) + 2(v·p - 1)·send (F, B one chunk's passes),
+// the first and last micro-batch crossing all v·p virtual stages. With overlap the steady
+// state hides the sends while a send costs less than a chunk's forward and backward
+// (the schedule's 2(p-rank-1) extra warm-up forwards leave that slack); beyond, each steady
+// round waits for the ring, or the pp stream (two sends per forward and backward)
+// saturates. Stage classes enter through their chunk times; per-chunk imbalance between
+// ranks in the steady state (a head on a light last stage) is not modelled.
+// O(classes² · v): no loop over micro-batches.
+PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p, int v, int m,
+                                  double send, bool overlap) {
+  PipelineSpans out;
+  out.first_starts.assign(static_cast<size_t>(v), 0.0);
+  if (overlap) {  // the same passes; the sends as latency and on the pp stream
+    const std::array<double, 2> spans = InterleavedLanes<2>(
+        classes, p, v, m, {0.0, send}, {0.0, send}, 0.0, out.first_starts.data());
+    out.compute = spans[0];
+    out.with_sends = spans[1];
+    return out;
+  }
+  // Without overlap each pass carries its send on the compute stream.
+  out.compute = InterleavedLanes<1>(classes, p, v, m, {0.0}, {0.0}, 0.0, nullptr)[0];
+  out.with_sends =
+      InterleavedLanes<1>(classes, p, v, m, {0.0}, {0.0}, send, out.first_starts.data())[0];
+  return out;
+}
+
 }  // namespace
 
 core::Result<StepReport> Estimate(const Scenario& sc) {
@@ -268,12 +563,16 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   double sum_stage_time = 0;
   double sum_weight_grad = 0;
   double sum_dualpipe_slot = 0;  // F&B + B - 3W summed over the stages
+  const bool interleaved = p.schedule == parallel::Schedule::kInterleaved && p.pp > 1;
+  std::vector<ChunkClass> chunk_classes;  // interleaved: the classes' chunk times
   size_t critical = 0;
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
     StageTimes t;
     PassSums fwd = SumPass(w.extra_forward, price);
     PassSums bwd = SumPass(w.extra_backward, price);
+    const double extra_forward = fwd.time;  // embedding or head
+    const double extra_backward = bwd.time;
     for (const workload::BlockRun& run : w.runs) {
       fwd += block_sums[static_cast<size_t>(run.block)].first * run.count;
       bwd += block_sums[static_cast<size_t>(run.block)].second * run.count;
@@ -316,6 +615,42 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     sum_stage_time += t.Total() * w.stages;
     sum_weight_grad += t.weight_grad * w.stages;
     sum_dualpipe_slot += (t.Total() + t.backward_compute - 3 * t.weight_grad) * w.stages;
+    if (interleaved) {
+      // The class's passes per chunk: its forward with the forward's share of the exposed
+      // communication, its backward the rest; the embedding's or head's operators and
+      // their tensor-parallel calls on top of the layers.
+      double extra_tp_forward = 0, extra_tp_backward = 0;
+      for (const CommOp& op : w.forward_comm) {
+        if (op.scope != workload::Scope::kLayer && op.group == Group::kTp) {
+          extra_tp_forward += comm_costs.Of(op).time.value() * op.count;
+        }
+      }
+      for (const CommOp& op : w.backward_comm) {
+        if (op.scope != workload::Scope::kLayer && op.group == Group::kTp) {
+          extra_tp_backward += comm_costs.Of(op).time.value() * op.count;
+        }
+      }
+      auto share = [](double part, double whole) { return whole > 0 ? part / whole : 0.0; };
+      const double tp_forward_exposed = ExposedTp(t.tp_forward, t.forward_gemm, p.overlap_tp, p.tp);
+      const double tp_f = tp_forward_exposed + (t.tp_forward - tp_forward_exposed) * contention;
+      const double tp_b = t.tp_exposed - tp_f;
+      const double forward = t.forward_compute + tp_f +
+                             t.ep_exposed * share(t.ep_forward, t.ep_forward + t.ep_backward) +
+                             t.cp_exposed * share(t.cp_forward, t.cp_forward + t.cp_backward);
+      const double backward = t.Total() - forward;
+      const double extra_f = extra_forward + tp_f * share(extra_tp_forward, t.tp_forward);
+      const double extra_b = extra_backward + tp_b * share(extra_tp_backward, t.tp_backward);
+      const int layers = std::max(1, w.layers);
+      chunk_classes.push_back({.first = w.first_stage,
+                               .ranks = w.stages,
+                               .layers = layers,
+                               .layer_forward = (forward - extra_f) / layers,
+                               .layer_backward = (backward - extra_b) / layers,
+                               .extra_forward = extra_f,
+                               .extra_backward = extra_b,
+                               .embedding = w.embedding,
+                               .head = w.logits});
+    }
     if (times.empty() || t.Total() > times[critical].Total()) critical = i;
     times.push_back(t);
   }
@@ -389,6 +724,22 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.time.ep_exposed = mb * tc.ep_exposed;
   r.time.cp_exposed = mb * tc.cp_exposed;
   r.time.bubble = p.pp > 1 ? (sum_stage_time - tc.Total()) / v : 0.0;
+  // Interleaved: the schedule's closed form (InterleavedPipeline), without sends for the
+  // bubble; what the sends add is exposed pipeline communication (below).
+  double send_time = 0;
+  if (p.pp > 1) send_time = place.pp.Cost(cl, Kind::kSendRecv, g.p2p_bytes).time.value();
+  const int micro_batches = g.micro_batches;
+  double pipeline_compute = 0;                    // the makespan without sends
+  double pipeline_with_sends = 0;                 // and with them
+  network::SmallVector<double, 32> first_starts;  // interleaved: rank 0's, per chunk
+  if (interleaved) {
+    const PipelineSpans spans =
+        InterleavedPipeline(chunk_classes, p.pp, p.vp, micro_batches, send_time, p.overlap_pp);
+    pipeline_compute = spans.compute;
+    pipeline_with_sends = spans.with_sends;
+    first_starts = spans.first_starts;
+    r.time.bubble = std::max(0.0, pipeline_compute - mb * tc.Total());
+  }
   if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
     r.time.bubble = sum_stage_time - tc.Total();
   }
@@ -435,8 +786,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.moe.cp_comm_s = mb * cp_total;
   r.moe.cp_comm_exposed_s = r.time.cp_exposed;
 
-  // Pipeline send/recv: every chunk boundary crossing of the fill and drain is on the
-  // critical path; in the steady state it hides behind compute when overlapped.
+  // Pipeline send/recv: every stage boundary crossing of the fill and drain is on the
+  // critical path; in the steady state it hides behind compute when overlapped. With the
+  // interleaved schedule, what the sends add to InterleavedPipeline's makespan.
   if (p.pp > 1) {
     const CommOp send{"pp_send_recv", Group::kPp, Kind::kSendRecv, g.p2p_bytes, 1};
     const collective::Cost c = place.pp.Cost(cl, Kind::kSendRecv, g.p2p_bytes);
@@ -444,6 +796,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     const double steady = 2.0 * mb * v;
     const double exposed_calls = fill_drain + (p.overlap_pp ? 0.0 : steady);
     r.time.pp_exposed = exposed_calls * c.time.value();
+    if (interleaved) {
+      r.time.pp_exposed = std::max(0.0, pipeline_with_sends - pipeline_compute);
+    }
     Record(r.comms, cl, send, c, place.pp.group, fill_drain + steady, r.time.pp_exposed);
   }
 
@@ -518,7 +873,16 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       const double rs_time = rs.time.value() + ers.time.value();
       const double ag_time = ag.time.value() + eag.time.value();
       const double rs_exposed = p.overlap_dp ? std::max(0.0, rs_time - backward_window) : rs_time;
-      const double ag_exposed = p.overlap_dp ? std::max(0.0, ag_time - forward_window) : ag_time;
+      double ag_exposed = p.overlap_dp ? std::max(0.0, ag_time - forward_window) : ag_time;
+      if (p.overlap_dp && interleaved && !chunk_classes.empty()) {
+        const double chunk_forward =
+            chunk_classes.front().layer_forward * chunk_classes.front().layers / v;
+        ag_exposed = 0;
+        for (size_t k = 0; k < first_starts.size(); ++k) {
+          const double ready = static_cast<double>(k + 1) / v * ag_time;
+          ag_exposed = std::max(ag_exposed, ready - first_starts[k] - chunk_forward);
+        }
+      }
       r.time.dp_exposed =
           rs_exposed + ag_exposed + (rs_time + ag_time - rs_exposed - ag_exposed) * contention;
       auto share = [](double part, double whole, double exposed) {

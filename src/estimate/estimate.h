@@ -4,6 +4,11 @@
 //   per stage class c, one micro-batch:  T_c = F_c + B_c   (compute + exposed TP comm)
 //   pipeline:   t_pipe = m·T_max + (Σ_stages T_s − T_max) / v          (SC'21 Sec. 2.2)
 //   + exposed pipeline send/recv (fill and drain, and the steady state if not overlapped)
+//   interleaved 1F1B: the schedule's critical path in closed form, over each stage class's
+//     chunks: with uniform stages m·v(F+B) + (p−1)(F+B) + 2(p·v − 1)·send, F and B one
+//     chunk's passes (the first and last micro-batch cross every virtual stage), plus the
+//     steady-state rounds that wait when a send outlasts a chunk's pass; the distributed
+//     optimizer's parameter gathers hide in the fill (estimate.cc, InterleavedPipeline)
 //   + exposed data-parallel traffic (what the last backward / first forward cannot hide)
 //   + exposed expert-parallel all-to-all (all of it, or with overlap.ep what the stage's
 //     compute cannot hide) and context-parallel K/V exchange (p2p: what the attention of

@@ -633,6 +633,9 @@ void Builder::BuildStage(int s) {
           Emit(s, p_.overlap_pp ? StreamKind::kPp : StreamKind::kCompute, pp_time_, info);
       prog_.AddDependency(prev_, send);
       (forward ? send_fwd_ : send_bwd_)[key] = send;
+      // Without overlap the send blocks the rank: nothing of its next pass (a leading
+      // tensor-parallel all-gather included) starts before it is done.
+      if (!p_.overlap_pp) rank_prev = last_task_op = send;
     }
   }
 

@@ -25,7 +25,9 @@
 //    block i > 0 waiting for ring step i, which hides the exchange behind (cp-1)/cp of the
 //    attention (the estimator's rule, exact when the steps are alike); the all-gather
 //    variant blocks around the attention;
-//  - pipeline sends run on their own stream (overlap.pp), or block the sender's compute;
+//  - pipeline sends run on their own stream (overlap.pp), or block the sender: its compute
+//    stream runs the send, and its next pass (a leading tensor-parallel call included)
+//    starts once the send is done, as after a blocking send/recv;
 //  - with overlap.dp each layer's gradient reduction (one bucket per layer) starts when
 //    its last backward ends, and the distributed optimizer's parameter all-gathers (ZeRO
 //    1-2) are prefetched at the start of the step, one per layer, ahead of the first
