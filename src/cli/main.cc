@@ -1,10 +1,12 @@
 // fathom: the command-line front end. A thin client of the library: it parses arguments,
 // calls io and estimate, prints, and turns results into exit codes (0 success, 2 the
 // user's error, 1 a check that failed).
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -335,6 +337,14 @@ int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::Colle
 }
 
 int RunServe(const fathom::io::Catalog& catalog, const fathom::server::ServeOptions& options) {
+  // Ctrl+C and SIGTERM stop the server cleanly (a request in flight is answered, its
+  // scratch directory removed): the signals are blocked in every thread and a thread of
+  // their own waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   fathom::server::Server server(catalog, options);
   fathom::core::Result<int> port = server.Bind();
   if (!port.ok()) return PrintDiagnostics(port.diagnostics());
@@ -342,11 +352,19 @@ int RunServe(const fathom::io::Catalog& catalog, const fathom::server::ServeOpti
                            : options.host == "0.0.0.0"                 ? "localhost"
                                                                        : options.host;
   std::cerr << "fathom serve: http://" << host << ":" << port.value() << "/ (Ctrl+C stops it)\n";
-  if (!server.Listen()) {
+  std::thread waiter([&server, stop_signals] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    server.Stop();
+  });
+  const bool served = server.Listen();
+  if (!served) {
     std::cerr << "error: the server stopped: the socket failed\n";
-    return 1;
+    pthread_kill(waiter.native_handle(), SIGTERM);  // release the waiting thread
   }
-  return 0;
+  waiter.join();
+  std::cerr << "fathom serve: stopped\n";
+  return served ? 0 : 1;
 }
 
 // The search axes and engine flags `fathom plan` and `fathom size` share.
@@ -379,7 +397,7 @@ void AddSearchFlags(CLI::App* cmd, fathom::io::PlanRequest& q,
 int main(int argc, char** argv) {
   CLI::App app{"fathom: a digital twin of an AI training cluster"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "fathom 0.1.0");
+  app.set_version_flag("--version", "fathom " FATHOM_VERSION);
   std::string data_dir;
   app.add_option("--data", data_dir,
                  "catalog directory (default: FATHOM_DATA or the shipped data/)");
@@ -596,6 +614,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--port", serve.port, "port to listen on (0: any free one)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
+  serve_cmd->add_flag("--allow-files", serve.allow_files,
+                      "let posted scenarios name files, resolved from the working directory "
+                      "(default: catalog names and inline sections only)");
   serve_cmd->add_option("--examples", serve.examples,
                         "directory of example scenarios the UI offers (default: the shipped "
                         "examples/)");

@@ -97,7 +97,7 @@ int Run(int argc, char** argv, int rank, int ranks) {
   std::string data_dir;
   app.add_option("--data", data_dir,
                  "catalog directory (default: FATHOM_DATA or the shipped data/)");
-  app.set_version_flag("--version", "fathom-mpi 0.1.0");
+  app.set_version_flag("--version", "fathom-mpi " FATHOM_VERSION);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -90,6 +90,11 @@ class Catalog {
   static Catalog Default(const std::string& argv0);
 
   const std::string& dir() const { return dir_; }
+  // Whether a scenario may name files (a model, a plan, a search or training section, a
+  // reliability preset) or only catalog entries and inline mappings. `fathom serve` turns
+  // it off: a posted scenario must not make the server read, and echo, the files it can.
+  bool files_allowed() const { return files_allowed_; }
+  void set_files_allowed(bool allowed) { files_allowed_ = allowed; }
   // Names of the entries of a section ("chips", "clusters", "models", "reliability"),
   // sorted.
   std::vector<std::string> Names(Section s) const;
@@ -100,6 +105,7 @@ class Catalog {
 
  private:
   std::string dir_;
+  bool files_allowed_ = true;
 };
 
 struct LoadedScenario {

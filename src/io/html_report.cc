@@ -88,12 +88,13 @@ std::string Num(double v, int decimals) { return fmt::format("{:.{}f}", v, decim
 // SVG coordinates: two decimals, so that the bytes do not depend on the last bits.
 std::string Co(double v) { return fmt::format("{:.2f}", v); }
 
+// `label` is text (escaped here); `value` and `detail` are HTML.
 std::string Figure(std::string_view label, std::string_view value, std::string_view detail,
                    std::string_view value_class = "") {
   return fmt::format(
       "<div class=\"figure\"><div class=\"label\">{}</div><div class=\"value{}{}\">{}</div>"
       "<div class=\"detail\">{}</div></div>\n",
-      label, value_class.empty() ? "" : " ", value_class, value, detail);
+      Esc(label), value_class.empty() ? "" : " ", value_class, value, detail);
 }
 
 std::string Swatch(std::string_view color) {
@@ -190,13 +191,13 @@ struct Busy {
 };
 
 // A row of the timeline. Up to kExactSpans intervals are drawn as they are, each with its
-// title; more are binned into kBins columns, each in the colour of the kind busiest in it
-// and as opaque as the row was busy there, runs of alike columns as one rectangle. A step
+// title; more are binned into kBins columns, each a stack of the kinds busy in it, each
+// kind as high as its busy share, runs of alike columns as one rectangle per kind. A step
 // of millions of operations so draws a few hundred rectangles per row, and the same step
 // always the same ones.
 constexpr size_t kExactSpans = 300;
 constexpr int kBins = 500;
-constexpr int kOpacityLevels = 5;
+constexpr int kOpacityLevels = 5;  // a column's busy share, in fifths of its height
 
 struct RowGeometry {
   double ns = 0;  // the makespan, the row's full width
@@ -232,44 +233,34 @@ void DrawRow(std::string& out, const std::vector<Busy>& busy,
         time[static_cast<size_t>(i) * kinds + static_cast<size_t>(b.kind)] += overlap;
     }
   }
-  // Each column: its busiest kind and its busy level (any activity shows).
-  struct Column {
-    size_t kind = 0;
-    int level = 0;
-    double busy = 0;
-  };
-  std::vector<Column> columns(static_cast<size_t>(kBins));
-  for (size_t i = 0; i < columns.size(); ++i) {
-    Column& c = columns[i];
-    double most = 0;
+  // Each column: per kind, its busy share in fifths of the row's height (any activity
+  // shows as at least one fifth), stacked from the bottom.
+  auto levels = [&](size_t column) {
+    std::vector<int> l(kinds, 0);
     for (size_t k = 0; k < kinds; ++k) {
-      const double t = time[i * kinds + k];
-      c.busy += t;
-      if (t > most) {
-        most = t;
-        c.kind = k;
-      }
+      const double f = std::min(1.0, time[column * kinds + k] / bin);
+      l[k] = f > 0 ? std::max(1, static_cast<int>(std::lround(f * kOpacityLevels))) : 0;
     }
-    const double f = std::min(1.0, c.busy / bin);
-    c.level = f > 0 ? std::max(1, static_cast<int>(std::lround(f * kOpacityLevels))) : 0;
-  }
-  for (size_t i = 0; i < columns.size();) {
+    return l;
+  };
+  for (size_t i = 0; i < static_cast<size_t>(kBins);) {
+    const std::vector<int> l = levels(i);
     size_t j = i + 1;
-    double run_busy = columns[i].busy;
-    while (j < columns.size() && columns[j].kind == columns[i].kind &&
-           columns[j].level == columns[i].level) {
-      run_busy += columns[j].busy;
-      ++j;
-    }
-    if (columns[i].level > 0) {
-      const double t0 = static_cast<double>(i) * bin, t1 = static_cast<double>(j) * bin;
+    while (j < static_cast<size_t>(kBins) && levels(j) == l) ++j;
+    const double t0 = static_cast<double>(i) * bin, t1 = static_cast<double>(j) * bin;
+    double base = g.top + g.height;
+    for (size_t k = 0; k < kinds; ++k) {
+      if (l[k] == 0) continue;
+      double busy_k = 0;
+      for (size_t c = i; c < j; ++c) busy_k += time[c * kinds + k];
+      const double h = std::min(g.height * l[k] / kOpacityLevels, base - g.top);
+      base -= h;
       out += fmt::format(
-          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{}\">"
-          "<title>{}: busy {} from {} to {}, mostly {}</title></rect>\n",
-          Co(x(t0)), Co(g.top), Co(x(t1) - x(t0)), Co(g.height), colors[columns[i].kind],
-          Co(static_cast<double>(columns[i].level) / kOpacityLevels), Esc(row),
-          Pct(run_busy / (t1 - t0)), Esc(core::FormatSeconds(t0 * 1e-9)),
-          Esc(core::FormatSeconds(t1 * 1e-9)), names[columns[i].kind]);
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}: {} busy {} "
+          "from {} to {}</title></rect>\n",
+          Co(x(t0)), Co(base), Co(x(t1) - x(t0)), Co(h), colors[k], Esc(row), names[k],
+          Pct(busy_k / (t1 - t0)), Esc(core::FormatSeconds(t0 * 1e-9)),
+          Esc(core::FormatSeconds(t1 * 1e-9)));
     }
     i = j;
   }
@@ -321,10 +312,10 @@ std::string Timeline(const sim::SimResult& s) {
   auto seconds = [](sim::Time t) { return core::FormatSeconds(static_cast<double>(t) * 1e-9); };
 
   // Kinds of the compute row: the three passes and the optimizer.
-  constexpr std::array<std::string_view, 4> kComputeColors = {kColorCompute, kColorBackward,
-                                                              kColorWeight, kColorOptimizer};
-  constexpr std::array<std::string_view, 4> kComputeNames = {"forward", "backward",
-                                                             "weight gradient", "optimizer"};
+  constexpr std::array<std::string_view, 5> kComputeColors = {
+      kColorCompute, kColorBackward, kColorWeight, kColorOptimizer, kColorPp};
+  constexpr std::array<std::string_view, 5> kComputeNames = {
+      "forward", "backward", "weight gradient", "optimizer", "blocking pp send/recv"};
   std::vector<std::vector<Busy>> compute(static_cast<size_t>(s.stages));
   for (size_t i = 0; i < s.tasks.size(); ++i) {
     const sim::TaskSpan& t = s.tasks[i];
@@ -332,7 +323,7 @@ std::string Timeline(const sim::SimResult& s) {
         {prog.start(t.first), prog.end(t.last), static_cast<int>(t.task.pass), i});
   }
   std::string rows;
-  double y = 4;
+  double y = 8;
   for (int stage = 0; stage < s.stages; ++stage) {
     std::vector<Busy>& busy = compute[static_cast<size_t>(stage)];
     // The optimizer: the compute stream's optimizer operations, as one interval.
@@ -340,9 +331,14 @@ std::string Timeline(const sim::SimResult& s) {
         stage * sim::kStreamsPerStage + static_cast<int>(sim::StreamKind::kCompute));
     Busy optimizer{-1, -1, 3, 0};
     for (sim::OpId op : prog.stream_ops(compute_stream)) {
-      if (s.info[op].category != sim::Category::kOptimizer) continue;
-      if (optimizer.start < 0) optimizer.start = prog.start(op);
-      optimizer.end = std::max(optimizer.end, prog.end(op));
+      const sim::Category c = s.info[op].category;
+      if (c == sim::Category::kOptimizer) {
+        if (optimizer.start < 0) optimizer.start = prog.start(op);
+        optimizer.end = std::max(optimizer.end, prog.end(op));
+      } else if (c == sim::Category::kPp && prog.duration(op) > 0) {
+        // A send/recv without overlap.pp blocks the compute stream between passes.
+        busy.push_back({prog.start(op), prog.end(op), 4, op});
+      }
     }
     if (optimizer.start >= 0) busy.push_back(optimizer);
     std::stable_sort(busy.begin(), busy.end(),
@@ -356,6 +352,10 @@ std::string Timeline(const sim::SimResult& s) {
             RowGeometry{ns, left, width, y, compute_h - 1}, [&](const Busy& b) {
               if (b.kind == 3) {
                 return fmt::format("stage {}: optimizer, {}", stage, seconds(b.end - b.start));
+              }
+              if (b.kind == 4) {
+                return fmt::format("stage {}: blocking {}, {}", stage, s.info[b.item].name,
+                                   seconds(b.end - b.start));
               }
               const parallel::PipelineTask& task = s.tasks[b.item].task;
               return fmt::format("stage {}: {} of micro-batch {}, chunk {}, {}", stage,
@@ -598,16 +598,9 @@ std::string StepComms(const estimate::StepReport& r) {
 
 std::string StepOps(const estimate::StepReport& r) {
   if (r.ops.empty()) return "";
-  std::vector<const estimate::OpSummary*> ops;
+  const std::vector<const estimate::OpSummary*> ops = SlowestFirst(r.ops);
   double total = 0;
-  for (const estimate::OpSummary& o : r.ops) {
-    ops.push_back(&o);
-    total += o.time_s;
-  }
-  std::stable_sort(ops.begin(), ops.end(),
-                   [](const estimate::OpSummary* a, const estimate::OpSummary* b) {
-                     return a->time_s > b->time_s;
-                   });
+  for (const estimate::OpSummary* o : ops) total += o->time_s;
   std::string out = fmt::format(
       "<section>\n<h2>Compute of pipeline rank {}</h2>\n<p class=\"hint\">Per step, slowest "
       "first; GEMMs and attention at their achieved FLOP rate, memory-bound operators at the "
@@ -684,7 +677,7 @@ struct Axis {
 std::string FormatPlain(double v) { return ShortCount(v); }
 std::string FormatDays(double s) { return fmt::format("{:g} d", s / 86400); }
 std::string FormatUsd(double v) { return Usd(v); }
-std::string FormatPercent(double v) { return fmt::format("{:.0f}%", v); }
+std::string FormatPercent(double v) { return fmt::format("{:.4g}%", v); }
 
 // Tick values over [lo, hi]: powers of ten times 1, 2 and 5 on a log axis (the powers of
 // ten alone when that gives enough), multiples of a 1-2-5 step on a linear one.
@@ -702,7 +695,10 @@ std::vector<double> Ticks(double lo, double hi, bool log) {
       }
       if (ticks.size() >= 3) return ticks;
     }
-    return ticks;
+    if (ticks.size() >= 2) return ticks;
+    // A range too narrow for round powers: linear steps over it (still placed on the log
+    // scale).
+    ticks.clear();
   }
   const double step = TickStep(hi - lo, 6);
   for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
@@ -823,6 +819,7 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
   if (series.size() > 1) {
     out += "<p class=\"legend muted\">";
     for (const Series& s : series) {
+      if (s.points.empty()) continue;  // e.g. a cluster whose chip has no price
       out += fmt::format("<span>{}{}</span>", Swatch(s.color), Esc(s.name));
     }
     out += "</p>\n";
@@ -883,8 +880,9 @@ std::string HtmlPage(std::string_view title, std::string_view body) {
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n{}"
-      "<footer>Written by fathom 0.1.0. Every plot's figures are in the table beside it; "
-      "<code>--json</code> gives them all.</footer>\n</main>\n</body>\n</html>\n",
+      "<footer>Written by fathom " FATHOM_VERSION
+      ". Hover over a plot for its figures; <code>--json</code> gives them all.</footer>\n"
+      "</main>\n</body>\n</html>\n",
       Esc(title), kStyle, body);
 }
 
@@ -1004,8 +1002,8 @@ std::string RunReportHtmlBody(const RunResult& r) {
   out += Figure("tokens", Esc(ShortCount(r.tokens)), "trained");
   out += Figure("MTBF", a.mtbf_s > 0 ? Esc(Duration(a.mtbf_s)) : "-",
                 fmt::format("{} interruptions expected", Num(a.interruptions_expected, 1)));
-  out += Figure("checkpoint interval", Seconds(a.interval_s),
-                fmt::format("optimum {}", Seconds(a.optimum_s)));
+  out += Figure("checkpoint interval", Esc(Duration(a.interval_s)),
+                fmt::format("optimum {}", Esc(Duration(a.optimum_s))));
   if (r.cost.usd > 0) {
     out += Figure("cost", Esc(Usd(r.cost.usd)),
                   fmt::format("{} chip-hours", Esc(ShortCount(r.cost.chip_hours))));
@@ -1047,10 +1045,10 @@ std::string RunReportHtmlBody(const RunResult& r) {
         "<p class=\"hint\">Young {}, Daly {}, numerical optimum {}; the ETTR at multiples of the "
         "interval used:</p>\n<table><tr><th class=\"num\">interval</th><th "
         "class=\"num\">ETTR</th></tr>\n",
-        Seconds(a.young_s), Seconds(a.daly_s), Seconds(a.optimum_s));
+        Esc(Duration(a.young_s)), Esc(Duration(a.daly_s)), Esc(Duration(a.optimum_s)));
     for (const reliability::RunReport::Sensitivity& s : a.sensitivity) {
       out += fmt::format("<tr><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-                         Seconds(s.interval_s), Num(s.ettr, 4));
+                         Esc(Duration(s.interval_s)), Num(s.ettr, 4));
     }
     out += "</table>\n</section>\n";
   }
@@ -1137,10 +1135,9 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
     goodput.push_back(std::move(g));
   }
   out += "<section>\n<h2>Time to train</h2>\n";
-  out += fmt::format(
-      "<p class=\"hint\">{} time to train against the chip count; the red line is "
-      "the deadline.</p>\n",
-      any_goodput ? "Expected (with failures, restarts and checkpoints)" : "Ideal");
+  out += fmt::format("<p class=\"hint\">{} time to train against the chip count{}.</p>\n",
+                     any_goodput ? "Expected (with failures, restarts and checkpoints)" : "Ideal",
+                     first.deadline_s > 0 ? "; the red line is the deadline" : "");
   out += XyChart(time, Axis{"chips", true, FormatPlain},
                  Axis{any_goodput ? "expected time" : "ideal time", true, FormatDays, 86400},
                  first.deadline_s, "deadline " + Duration(first.deadline_s));
@@ -1204,7 +1201,8 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
   out +=
       "<p class=\"sub\">Each case is a published training run (or nccl-tests measurement) "
       "with its source; the predictions are Fathom's, from datasheet and kernel-level "
-      "constants. No constant is fitted to a row.</p>\n";
+      "constants. No constant is fitted to a step case; the collective cases marked \"sets a "
+      "constant\" are the measurements the network's constants come from.</p>\n";
   out += "<div class=\"figures\">\n";
   out += Figure("step cases", std::to_string(t.cases),
                 fmt::format("checked against {}", Esc(t.engine)));

@@ -167,6 +167,10 @@ core::Result<LoadedScenario> LoadScenarioNode(const Catalog& catalog, const YAML
                                               const std::string& file);
 // A YAML/JSON file whose top level is a mapping (diagnostics for anything else).
 core::Result<YAML::Node> LoadYamlMapping(const std::string& path);
+// The error for a section given as a file `ref` where files are not read
+// (Catalog::files_allowed).
+core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::string& key,
+                                 const std::string& ref);
 
 // A validation case file.
 core::Result<ValidationCase> LoadValidationCase(const std::string& file);

@@ -108,13 +108,14 @@ struct Loader {
   // referring file's directory, then to the working directory).
   std::string Resolve(Section s, const std::string& ref, const std::string& from_file,
                       const std::string& key, int line) {
-    if (!from_file.empty()) {
-      const fs::path rel = fs::path(from_file).parent_path() / ref;
-      std::error_code ec;
-      if (fs::is_regular_file(rel, ec)) return rel.string();
-    }
     std::error_code ec;
-    if (fs::is_regular_file(ref, ec)) return ref;
+    if (catalog.files_allowed()) {
+      if (!from_file.empty()) {
+        const fs::path rel = fs::path(from_file).parent_path() / ref;
+        if (fs::is_regular_file(rel, ec)) return rel.string();
+      }
+      if (fs::is_regular_file(ref, ec)) return ref;
+    }
     if (!SectionDir(s).empty()) {
       const std::string found = catalog.Find(s, ref);
       if (!found.empty()) return found;
@@ -130,9 +131,13 @@ struct Loader {
     } else {
       hint = "give a path to a YAML file";
     }
+    if (!catalog.files_allowed()) {
+      hint = (guess.empty() ? std::string() : "did you mean \"" + guess + "\"? ") +
+             "files are not read here: give a catalog name, or the section inline";
+    }
     diags.Add(Error(from_file, line, key,
-                    "no " + std::string(SectionName(s)) + " named \"" + ref +
-                        "\" in the catalog and no such file",
+                    "no " + std::string(SectionName(s)) + " named \"" + ref + "\" in the catalog" +
+                        (catalog.files_allowed() ? " and no such file" : ""),
                     hint));
     return "";
   }
@@ -206,6 +211,14 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
 }
 
 }  // namespace
+
+core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::string& key,
+                                 const std::string& ref) {
+  core::Diagnostics d;
+  d.Add(Error(file, line, key, "\"" + ref + "\" names a file, and files are not read here",
+              "give the section inline"));
+  return d;
+}
 
 core::Result<YAML::Node> LoadYamlMapping(const std::string& path) {
   core::Result<Document> doc = ParseYamlFile(path);

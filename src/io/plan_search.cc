@@ -170,6 +170,9 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
     YAML::Node node = draft.search;
     std::string file = q.scenario;
     if (node.IsScalar()) {
+      if (!catalog.files_allowed()) {
+        return FileNotAllowed(q.scenario, NodeLine(node), "search", node.Scalar());
+      }
       file = (std::filesystem::path(q.scenario).parent_path() / node.Scalar()).string();
       core::Result<YAML::Node> doc = LoadYamlMapping(file);
       if (!doc.ok()) return doc.diagnostics();

@@ -17,19 +17,6 @@ namespace {
 
 using nlohmann::ordered_json;
 
-// The operator table slowest first; ties by name, then phase.
-std::vector<const estimate::OpSummary*> SlowestFirst(const std::vector<estimate::OpSummary>& ops) {
-  std::vector<const estimate::OpSummary*> sorted;
-  sorted.reserve(ops.size());
-  for (const estimate::OpSummary& o : ops) sorted.push_back(&o);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const estimate::OpSummary* a, const estimate::OpSummary* b) {
-              if (a->time_s != b->time_s) return a->time_s > b->time_s;
-              return a->name != b->name ? a->name < b->name : a->phase < b->phase;
-            });
-  return sorted;
-}
-
 // "rail_fat_tree 8/256/1024" (the hierarchy's blocks), "+ 8 planes" when there are several.
 std::string TopologySummary(const network::ClusterSpec& c) {
   std::string s = std::string(network::FabricKindName(c.fabric_kind)) + " ";
@@ -77,6 +64,19 @@ ordered_json TopologyJson(const network::ClusterSpec& c) {
 }
 
 }  // namespace
+
+// The operator table slowest first; ties by name, then phase.
+std::vector<const estimate::OpSummary*> SlowestFirst(const std::vector<estimate::OpSummary>& ops) {
+  std::vector<const estimate::OpSummary*> sorted;
+  sorted.reserve(ops.size());
+  for (const estimate::OpSummary& o : ops) sorted.push_back(&o);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const estimate::OpSummary* a, const estimate::OpSummary* b) {
+              if (a->time_s != b->time_s) return a->time_s > b->time_s;
+              return a->name != b->name ? a->name < b->name : a->phase < b->phase;
+            });
+  return sorted;
+}
 
 std::string StepReportText(const estimate::StepReport& r) {
   std::string out;

@@ -12,6 +12,8 @@
 namespace fathom::io {
 
 std::string StepReportText(const estimate::StepReport& r);
+// The operator table slowest first, ties by name then phase: every writer's order.
+std::vector<const estimate::OpSummary*> SlowestFirst(const std::vector<estimate::OpSummary>& ops);
 std::string StepReportJson(const estimate::StepReport& r);
 
 // `fathom compare`: steps side by side, each against the first.

@@ -38,11 +38,13 @@ struct RunLoader {
   std::string ResolvePreset(const std::string& ref, const std::string& from_file,
                             const std::string& key, int line) {
     std::error_code ec;
-    if (!from_file.empty()) {
-      const fs::path rel = fs::path(from_file).parent_path() / ref;
-      if (fs::is_regular_file(rel, ec)) return rel.string();
+    if (catalog.files_allowed()) {
+      if (!from_file.empty()) {
+        const fs::path rel = fs::path(from_file).parent_path() / ref;
+        if (fs::is_regular_file(rel, ec)) return rel.string();
+      }
+      if (fs::is_regular_file(ref, ec)) return ref;
     }
-    if (fs::is_regular_file(ref, ec)) return ref;
     const std::string found = catalog.Find(Section::kReliability, ref);
     if (!found.empty()) return found;
     std::vector<std::string> names = catalog.Names(Section::kReliability);
@@ -237,7 +239,10 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
     std::string training_file = file;
     if (node.IsScalar()) {
       training_file = (fs::path(file).parent_path() / node.Scalar()).string();
-      core::Result<YAML::Node> doc = LoadYamlMapping(training_file);
+      core::Result<YAML::Node> doc = catalog.files_allowed()
+                                         ? LoadYamlMapping(training_file)
+                                         : core::Result<YAML::Node>(FileNotAllowed(
+                                               file, NodeLine(node), "training", node.Scalar()));
       if (!doc.ok()) {
         loader.diags.Append(doc.diagnostics());
         node = YAML::Node();

@@ -73,7 +73,7 @@ std::string FirstError(const core::Diagnostics& d) {
 
 // The scenario's sweep section (a mapping, or a file beside the scenario): its axes, each
 // with the file and line it was read at, and its engine.
-void ReadSweepSection(const std::string& scenario, std::vector<SweepAxis>& axes,
+void ReadSweepSection(const std::string& scenario, bool files_allowed, std::vector<SweepAxis>& axes,
                       std::string& engine, core::Diagnostics& d) {
   core::Result<YAML::Node> root = LoadYamlMapping(scenario);
   if (!root.ok()) {
@@ -84,6 +84,10 @@ void ReadSweepSection(const std::string& scenario, std::vector<SweepAxis>& axes,
   if (!node || node.IsNull()) return;
   std::string file = scenario;
   if (node.IsScalar()) {
+    if (!files_allowed) {
+      d.Append(FileNotAllowed(scenario, NodeLine(node), "sweep", node.Scalar()));
+      return;
+    }
     file = (std::filesystem::path(scenario).parent_path() / node.Scalar()).string();
     core::Result<YAML::Node> doc = LoadYamlMapping(file);
     if (!doc.ok()) {
@@ -147,7 +151,7 @@ core::Result<Sweep> PrepareSweep(const SweepRequest& q) {
   // The section's axes, then --axis: a key the section has replaces its values in place.
   std::vector<SweepAxis> axes;
   std::string engine = "auto";
-  if (!q.scenario.empty()) ReadSweepSection(q.scenario, axes, engine, d);
+  if (!q.scenario.empty()) ReadSweepSection(q.scenario, q.files_allowed, axes, engine, d);
   if (d.HasErrors()) return d;
   const size_t from_file = axes.size();
   for (const std::string& text : q.axes) {

@@ -37,6 +37,7 @@ struct SweepRequest {
   std::vector<std::string> axes;     // --axis KEY=V1,V2,... (added to the sweep section's,
                                      // or replacing its axis of the same key)
   std::string engine;                // auto | simulate | estimate; "" = the section's
+  bool files_allowed = true;         // a sweep section given as a file (fathom serve: no)
 };
 
 struct SweepAxis {

@@ -64,7 +64,7 @@ or project the whole run.</p>
   </div>
   <textarea id="scenario" spellcheck="false" placeholder="name: my-run
 model: llama3-8b
-cluster: dgx-h100-superpod
+cluster: {base: dgx-h100-superpod, chips: 8}
 plan:
   tp: 1
   dp: 8
@@ -92,7 +92,9 @@ plan:
       <option value="rsc1">rsc1</option><option value="rsc2">rsc2</option>
     </select>
   </div>
-  <p class="hint">Ctrl+Enter predicts the step. <code>fathom explain</code> documents every key.</p>
+  <p class="hint">Ctrl+Enter predicts the step. Run trains the scenario's <code>training</code>
+  section, else the tokens of the Size row. Give catalog names or sections inline: the server reads no
+  files. <code>fathom explain</code> documents every key.</p>
 </div>
 <div id="result"><p class="muted">The report appears here.</p></div>
 </div>
@@ -135,6 +137,10 @@ async function evaluate(what) {
     for (const axis of $("axes").value.split(";").map((a) => a.trim()).filter((a) => a)) {
       url += "&axis=" + encodeURIComponent(axis);
     }
+  }
+  // A run trains the scenario's training section, else the tokens given beside Size.
+  if (what === "run" && !/^training:/m.test(text)) {
+    url += "&tokens=" + encodeURIComponent($("tokens").value);
   }
   if (what === "size") {
     url += "&tokens=" + encodeURIComponent($("tokens").value) + "&days=" +
@@ -195,6 +201,16 @@ std::string JsonArray(const std::vector<std::string>& names) {
   return out + "]";
 }
 
+// "localhost:8470" -> "localhost", "[::1]:8470" -> "[::1]".
+std::string HostName(const std::string& host) {
+  if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
+  return host.substr(0, host.find(':'));
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]";
+}
+
 // Every value of a repeated query parameter, in order.
 std::vector<std::string> Params(const httplib::Request& req, const char* name) {
   std::vector<std::string> values;
@@ -208,7 +224,13 @@ struct Answer {
   int status = 200;
   std::string body;
   std::string type = "text/html; charset=utf-8";
+  std::string warnings = {};  // a JSON answer's, for the X-Fathom-Warnings header
 };
+
+// A JSON answer with the warnings the CLI would print to stderr.
+Answer Json(std::string body, const core::Diagnostics& warnings) {
+  return {200, std::move(body), "application/json", warnings.Format()};
+}
 
 Answer BadInput(const core::Diagnostics& d) {
   return {400, d.Format(), "text/plain; charset=utf-8"};
@@ -224,12 +246,13 @@ std::string WithWarnings(const core::Diagnostics& d, std::string body) {
 }  // namespace
 
 struct Server::Impl {
-  const io::Catalog& catalog;
+  io::Catalog catalog;  // the CLI's, with files off unless --allow-files
   ServeOptions options;
   httplib::Server http;
   std::mutex evaluate;  // requests are evaluated one at a time
 
   Impl(const io::Catalog& c, ServeOptions o) : catalog(c), options(std::move(o)) {
+    catalog.set_files_allowed(options.allow_files);
     if (options.examples.empty()) {
       options.examples = (fs::path(catalog.dir()) / ".." / "examples").lexically_normal().string();
     }
@@ -318,7 +341,7 @@ struct Server::Impl {
     if (!report.ok()) return BadInput(d);
     warnings.Append(loaded.diagnostics());
     warnings.Append(d);
-    if (json) return {200, io::StepReportJson(report.value()), "application/json"};
+    if (json) return Json(io::StepReportJson(report.value()), warnings);
     return {200, WithWarnings(warnings, std::move(html))};
   }
 
@@ -336,9 +359,9 @@ struct Server::Impl {
     search.threads = 2;
     core::Result<plan::SearchResult> r = plan::Search(s.scenario.scenario, s.space, search);
     if (!r.ok()) return BadInput(r.diagnostics());
-    if (json) return {200, io::SearchJson(r.value()), "application/json"};
     core::Diagnostics warnings = loaded.diagnostics();
     warnings.Append(r.diagnostics());
+    if (json) return Json(io::SearchJson(r.value()), warnings);
     return {200, WithWarnings(warnings, io::SearchReportHtmlBody(r.value()))};
   }
 
@@ -355,14 +378,15 @@ struct Server::Impl {
     const io::LoadedSearch& s = loaded.value();
     plan::SearchOptions search;
     if (s.config.simulate_top) search.simulate_top = *s.config.simulate_top;
+    if (s.config.memory_pass) search.memory_pass = *s.config.memory_pass;
     search.threads = 2;
     core::Result<plan::SizeResult> r =
         plan::Size(s.scenario.scenario, request.value(), s.space, search, goodput.value());
     if (!r.ok()) return BadInput(r.diagnostics());
     const std::vector<plan::SizeResult> results = {r.value()};
-    if (json) return {200, io::SizeJson(results), "application/json"};
     core::Diagnostics warnings = loaded.diagnostics();
     warnings.Append(r.diagnostics());
+    if (json) return Json(io::SizeJson(results), warnings);
     return {200, WithWarnings(warnings, io::SizeReportHtmlBody(results))};
   }
 
@@ -372,6 +396,7 @@ struct Server::Impl {
   Answer Sweep(const std::string& file, bool json, std::vector<std::string> axes) {
     io::SweepRequest q;
     q.scenario = file;
+    q.files_allowed = catalog.files_allowed();
     q.axes = std::move(axes);
     core::Result<io::Sweep> sweep = io::PrepareSweep(q);
     if (!sweep.ok()) return BadInput(sweep.diagnostics());
@@ -390,9 +415,10 @@ struct Server::Impl {
     return {200, io::SweepReportHtmlBody(r)};
   }
 
-  Answer Run(const std::string& file, bool json, bool monte_carlo) {
+  Answer Run(const std::string& file, bool json, bool monte_carlo, const std::string& tokens) {
     io::RunRequest q;
     q.scenario = file;
+    q.tokens = tokens;
     core::Result<io::LoadedRun> loaded = io::LoadRun(catalog, q);
     if (!loaded.ok()) return BadInput(loaded.diagnostics());
     io::RunOptions run;
@@ -400,7 +426,7 @@ struct Server::Impl {
     run.threads = 2;
     core::Result<io::RunResult> r = io::EvaluateRun(loaded.value(), run);
     if (!r.ok()) return BadInput(r.diagnostics());
-    if (json) return {200, io::RunReportJson(r.value()), "application/json"};
+    if (json) return Json(io::RunReportJson(r.value()), r.diagnostics());
     return {200, WithWarnings(r.diagnostics(), io::RunReportHtmlBody(r.value()))};
   }
 
@@ -471,11 +497,20 @@ struct Server::Impl {
                         : what == "sweep" ? Sweep(posted.file, json, Params(req, "axis"))
                         : what == "size"  ? Size(posted.file, json, param("tokens", ""),
                                                  param("days", ""), param("reliability", ""))
-                                          : Run(posted.file, json, mc == "1"),
+                                          : Run(posted.file, json, mc == "1", param("tokens", "")),
                         posted);
           }
         }
         res.status = a.status;
+        if (!a.warnings.empty()) {
+          // One header line: the warnings joined by " | ".
+          std::string joined = a.warnings;
+          while (!joined.empty() && joined.back() == '\n') joined.pop_back();
+          for (size_t at = joined.find('\n'); at != std::string::npos; at = joined.find('\n', at)) {
+            joined.replace(at, 1, " | ");
+          }
+          res.set_header("X-Fathom-Warnings", joined);
+        }
         res.set_content(a.body, a.type);
       };
     };
@@ -485,6 +520,34 @@ struct Server::Impl {
     http.Post("/api/size", evaluate_route("size"));
     http.Post("/api/sweep", evaluate_route("sweep"));
     http.set_payload_max_length(4 << 20);
+    // Bound to the loopback interface, the server answers only requests addressed to it by a
+    // loopback name: a page elsewhere cannot reach it through a DNS name that resolves to
+    // 127.0.0.1 (DNS rebinding).
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (!IsLoopback(options.host) || IsLoopback(HostName(req.get_header_value("Host")))) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      res.status = 403;
+      res.set_content("fathom serve answers requests to localhost, 127.0.0.1 or [::1] only\n",
+                      "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    // Say why a request failed where httplib leaves the body empty.
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      if (res.status == 413) {
+        res.set_content(
+            "the body is too large: at most 4 MiB, and a form-encoded body (curl's default "
+            "Content-Type) at most 8 KiB; send the scenario with -H 'Content-Type: "
+            "application/yaml'\n",
+            "text/plain");
+      } else if (res.status == 404) {
+        res.set_content(
+            "no such page; the API is /api/step, /api/plan, /api/sweep, /api/size, "
+            "/api/run, /api/examples and /api/catalog\n",
+            "text/plain");
+      }
+    });
     // Address reuse (a restart need not wait out TIME_WAIT), but not port sharing: a second
     // server on a busy port is an error, not a silent half of the traffic.
     http.set_socket_options([](socket_t sock) {

@@ -9,14 +9,17 @@
 //   GET  /api/catalog            {"chips": [...], "clusters": [...], "models": [...]}
 //   POST /api/step?engine=auto|simulate|estimate&format=html|json
 //   POST /api/plan?format=html|json
-//   POST /api/run?format=html|json&monte_carlo=0|1
+//   POST /api/run?format=html|json&monte_carlo=0|1[&tokens=15T]
 //   POST /api/size?format=html|json&tokens=15T&days=30[&reliability=PRESET]
 //   POST /api/sweep?format=html|json[&axis=KEY=V1,V2,...]...   (at most 256 points)
 //                                body: a scenario's YAML; 400 with the diagnostics as text
 //                                when it does not load
 //
-// File references in a posted scenario (a model or plan file) resolve from the server's
-// working directory. Requests are evaluated one at a time.
+// A posted scenario may name catalog entries and give sections inline; it names no files
+// unless ServeOptions::allow_files (then they resolve from the server's working directory).
+// Bound to a loopback address, the server answers only requests addressed to a loopback
+// name (no DNS rebinding). JSON answers carry the warnings in an X-Fathom-Warnings header.
+// Requests are evaluated one at a time.
 #pragma once
 
 #include <memory>
@@ -34,6 +37,10 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8470;       // 0: any free port
   std::string examples;  // example scenarios; "" = the catalog's ../examples
+  // Let posted scenarios name files (resolved from the working directory). Off: only
+  // catalog names and inline sections, so that a request cannot make the server read, and
+  // echo in its diagnostics, the files it can.
+  bool allow_files = false;
 };
 
 class Server {

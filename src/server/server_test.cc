@@ -204,6 +204,54 @@ TEST_F(ServerTest, LeavesNoScratchFilesBehind) {
   std::filesystem::remove_all(tmp);
 }
 
+TEST_F(ServerTest, ReadsNoFilesAPostedScenarioNames) {
+  const std::string yaml =
+      "model: /etc/passwd\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n"
+      "  global_batch_size: 128\n";
+  httplib::Result r = client_->Post("/api/step", yaml, "application/yaml");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body.find("root:"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("files are not read here"), std::string::npos) << r->body;
+  // A section given as a file, likewise.
+  httplib::Result search = client_->Post(
+      "/api/plan", Example("llama3-8b-dgx-h100") + "search: /etc/passwd\n", "application/yaml");
+  ASSERT_TRUE(search);
+  EXPECT_EQ(search->status, 400);
+  EXPECT_EQ(search->body.find("root:"), std::string::npos) << search->body;
+  EXPECT_NE(search->body.find("names a file, and files are not read here"), std::string::npos)
+      << search->body;
+}
+
+TEST_F(ServerTest, AnswersOnlyRequestsAddressedToLoopback) {
+  httplib::Result evil = client_->Get("/", {{"Host", "attacker.example:8470"}});
+  ASSERT_TRUE(evil);
+  EXPECT_EQ(evil->status, 403);
+  httplib::Result local = client_->Get("/", {{"Host", "localhost:8470"}});
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->status, 200);
+}
+
+TEST_F(ServerTest, ExplainsATooLargeFormBodyAndCarriesWarningsOfJson) {
+  std::string big = Example("llama3-8b-dgx-h100") + "# " + std::string(9000, 'x') + "\n";
+  httplib::Result form = client_->Post("/api/step", big, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 413);
+  EXPECT_NE(form->body.find("application/yaml"), std::string::npos) << form->body;
+  httplib::Result yaml = client_->Post("/api/step?engine=estimate", big, "application/yaml");
+  ASSERT_TRUE(yaml);
+  EXPECT_EQ(yaml->status, 200);
+  // A plan over the chip's memory warns; a JSON answer says so in a header.
+  const std::string over =
+      "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n  zero: 0\n"
+      "  micro_batch_size: 16\n  global_batch_size: 128\n";
+  httplib::Result json =
+      client_->Post("/api/step?format=json&engine=estimate", over, "application/yaml");
+  ASSERT_TRUE(json);
+  ASSERT_EQ(json->status, 200) << json->body;
+  EXPECT_NE(json->get_header_value("X-Fathom-Warnings").find("GiB more than"), std::string::npos);
+}
+
 TEST(Server, ABusyPortIsAnError) {
   ServeOptions o;
   o.port = 0;
