@@ -197,17 +197,20 @@ struct Busy {
 // always the same ones.
 constexpr size_t kExactSpans = 300;
 constexpr int kBins = 500;
+// Columns of all binned compute rows together: a deep pipeline gets fewer per row.
+constexpr int kComputeBinBudget = 6000;
 constexpr int kOpacityLevels = 5;  // a column's busy share, in fifths of its height
 
 struct RowGeometry {
   double ns = 0;  // the makespan, the row's full width
   double left = 0, width = 0, top = 0, height = 0;
+  int bins = kBins;  // columns of a binned row
 };
 
 template <class Title>
 void DrawRow(std::string& out, const std::vector<Busy>& busy,
              std::span<const std::string_view> colors, std::span<const std::string_view> names,
-             std::string_view row, const RowGeometry& g, Title title) {
+             const RowGeometry& g, Title title) {
   auto x = [&](double t) { return g.left + t / g.ns * g.width; };
   if (busy.size() <= kExactSpans) {
     for (const Busy& b : busy) {
@@ -221,8 +224,9 @@ void DrawRow(std::string& out, const std::vector<Busy>& busy,
     return;
   }
   const size_t kinds = colors.size();
-  const double bin = g.ns / kBins;
-  std::vector<double> time(static_cast<size_t>(kBins) * kinds, 0.0);
+  const int bins = g.bins;
+  const double bin = g.ns / bins;
+  std::vector<double> time(static_cast<size_t>(bins) * kinds, 0.0);
   for (const Busy& b : busy) {
     const double s = static_cast<double>(b.start), e = static_cast<double>(b.end);
     const int first = std::clamp(static_cast<int>(s / bin), 0, kBins - 1);
@@ -243,10 +247,10 @@ void DrawRow(std::string& out, const std::vector<Busy>& busy,
     }
     return l;
   };
-  for (size_t i = 0; i < static_cast<size_t>(kBins);) {
+  for (size_t i = 0; i < static_cast<size_t>(bins);) {
     const std::vector<int> l = levels(i);
     size_t j = i + 1;
-    while (j < static_cast<size_t>(kBins) && levels(j) == l) ++j;
+    while (j < static_cast<size_t>(bins) && levels(j) == l) ++j;
     const double t0 = static_cast<double>(i) * bin, t1 = static_cast<double>(j) * bin;
     double base = g.top + g.height;
     for (size_t k = 0; k < kinds; ++k) {
@@ -256,11 +260,10 @@ void DrawRow(std::string& out, const std::vector<Busy>& busy,
       const double h = std::min(g.height * l[k] / kOpacityLevels, base - g.top);
       base -= h;
       out += fmt::format(
-          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}: {} busy {} "
-          "from {} to {}</title></rect>\n",
-          Co(x(t0)), Co(base), Co(x(t1) - x(t0)), Co(h), colors[k], Esc(row), names[k],
-          Pct(busy_k / (t1 - t0)), Esc(core::FormatSeconds(t0 * 1e-9)),
-          Esc(core::FormatSeconds(t1 * 1e-9)));
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{} {} "
+          "from {}</title></rect>\n",
+          Co(x(t0)), Co(base), Co(x(t1) - x(t0)), Co(h), colors[k], names[k],
+          Pct(busy_k / (t1 - t0)), Esc(core::FormatSeconds(t0 * 1e-9)));
     }
     i = j;
   }
@@ -347,9 +350,10 @@ std::string Timeline(const sim::SimResult& s) {
       rows += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">stage {}</text>\n",
                           Co(left - 6), Co(y + std::min(compute_h, 12.0) - 2), stage);
     }
-    const std::string row = fmt::format("stage {}, compute", stage);
-    DrawRow(rows, busy, kComputeColors, kComputeNames, row,
-            RowGeometry{ns, left, width, y, compute_h - 1}, [&](const Busy& b) {
+    const int bins = std::clamp(kComputeBinBudget / s.stages, 100, kBins);
+    const int comm_bins = std::clamp(2 * kComputeBinBudget / (4 * s.stages), 100, kBins);
+    DrawRow(rows, busy, kComputeColors, kComputeNames,
+            RowGeometry{ns, left, width, y, compute_h - 1, bins}, [&](const Busy& b) {
               if (b.kind == 3) {
                 return fmt::format("stage {}: optimizer, {}", stage, seconds(b.end - b.start));
               }
@@ -380,7 +384,7 @@ std::string Timeline(const sim::SimResult& s) {
       const std::array<std::string_view, 1> name = {sim::StreamName(kind)};
       const std::string stream_row =
           fmt::format("stage {}, {} stream", stage, sim::StreamName(kind));
-      DrawRow(rows, comm, color, name, stream_row, RowGeometry{ns, left, width, y, comm_h - 1},
+      DrawRow(rows, comm, color, name, RowGeometry{ns, left, width, y, comm_h - 1, comm_bins},
               [&](const Busy& b) {
                 return fmt::format("{}: {}, {}", stream_row, s.info[b.item].name,
                                    seconds(b.end - b.start));
@@ -398,12 +402,15 @@ std::string Timeline(const sim::SimResult& s) {
   return out;
 }
 
-std::string TimelineLegend(bool comm_rows) {
+std::string TimelineLegend(bool comm_rows, bool blocking_pp) {
   std::string out = "<p class=\"legend muted\">";
   out += fmt::format(
       "<span>{}forward</span><span>{}backward</span><span>{}weight "
       "gradient</span><span>{}optimizer</span>",
       Swatch(kColorCompute), Swatch(kColorBackward), Swatch(kColorWeight), Swatch(kColorOptimizer));
+  if (blocking_pp && !comm_rows) {
+    out += fmt::format("<span>{}pp send/recv (blocking)</span>", Swatch(kColorPp));
+  }
   if (comm_rows) {
     out += fmt::format(
         "<span>{}tp</span><span>{}pp</span><span>{}dp</span><span>{}ep</span><span>{}cp</span>",
@@ -514,7 +521,7 @@ std::string StepTimelineSection(const estimate::StepReport& r, const sim::SimRes
       "writes every operation for Perfetto.</p>\n",
       core::WithThousands(r.timeline.events),
       sim->stages <= 16 ? ", with its communication streams below it" : "");
-  out += TimelineLegend(sim->stages <= 16);
+  out += TimelineLegend(sim->stages <= 16, !r.plan.overlap_pp);
   out += "<div class=\"scroll\">\n" + Timeline(*sim) + "</div>\n";
   if (!r.timeline.overlap.empty()) {
     out += "<h3>Communication hidden behind compute (critical rank)</h3>\n";
