@@ -287,7 +287,7 @@ std::string_view StreamColor(sim::StreamKind k) {
   return kColorOther;
 }
 
-std::string_view PassName(parallel::Pass p) {
+std::string_view LongPassName(parallel::Pass p) {
   switch (p) {
     case parallel::Pass::kForward:
       return "forward";
@@ -363,7 +363,7 @@ std::string Timeline(const sim::SimResult& s) {
               }
               const parallel::PipelineTask& task = s.tasks[b.item].task;
               return fmt::format("stage {}: {} of micro-batch {}, chunk {}, {}", stage,
-                                 PassName(task.pass), task.micro_batch, task.chunk,
+                                 LongPassName(task.pass), task.micro_batch, task.chunk,
                                  seconds(b.end - b.start));
             });
     y += compute_h;
