@@ -5,7 +5,8 @@
 #      fathom-mpi, and its test when MPI is installed)
 #   3. docs/config-reference.md is what `fathom explain --markdown` prints
 #   4. clang-format check of src/ and bench/ (skipped with a warning if clang-format is missing)
-#   5. ASan + UBSan build (build-asan/), and its tests (all but the validation guard); its io
+#   5. ASan + UBSan build (build-asan/), and its tests (all but the validation guard and the
+#      two heaviest scenarios); its io
 #      code compiles as unity batches (FATHOM_UNITY_IO) from a precompiled header
 #      (FATHOM_PCH), the Release build's file by file without one, so that a missing include
 #      still shows (io's tests use the precompiled header in both)
@@ -125,7 +126,8 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 if [ "$asan_built" -eq 1 ]; then
   # The validation guard checks accuracy, not memory: its estimates and simulations take
   # the paths the unit and scenario tests already run here, at a third of the sanitized run.
-  ctest --test-dir build-asan -j "$jobs" --output-on-failure --label-exclude validation ||
+  # The two heaviest scenarios (label heavy) are the others' paths at a larger size.
+  ctest --test-dir build-asan -j "$jobs" --output-on-failure --label-exclude "validation|heavy" ||
     fail "asan+ubsan tests (ctest --test-dir build-asan)"
 else
   fail "asan+ubsan tests not run: the build failed"
