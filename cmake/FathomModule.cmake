@@ -9,8 +9,10 @@ endfunction()
 
 # fathom_test(NAME SOURCES ... DEPS ... [LABEL label]): a GoogleTest binary registered with
 # CTest, its tests labelled `unit` unless another label is given.
+# With FATHOM_PCH the test binaries share one precompiled GoogleTest header (a test with
+# heavier headers of its own passes OWN_PCH and precompiles them itself).
 function(fathom_test name)
-  cmake_parse_arguments(T "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(T "OWN_PCH" "LABEL" "SOURCES;DEPS" ${ARGN})
   if(NOT T_LABEL)
     set(T_LABEL unit)
   endif()
@@ -23,6 +25,21 @@ function(fathom_test name)
     FATHOM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   # The test code itself is light at run time.
   fathom_light_code(${name})
+  if(FATHOM_PCH AND NOT T_OWN_PCH)
+    if(NOT TARGET fathom_gtest_pch)
+      set(pch_source "${PROJECT_BINARY_DIR}/fathom_gtest_pch.cc")
+      if(NOT EXISTS "${pch_source}")
+        file(WRITE "${pch_source}" "// The precompiled GoogleTest header's own translation unit.\n")
+      endif()
+      add_library(fathom_gtest_pch OBJECT "${pch_source}")
+      target_link_libraries(fathom_gtest_pch PRIVATE GTest::gtest fathom_warnings)
+      target_compile_definitions(fathom_gtest_pch PRIVATE
+        FATHOM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+      fathom_light_code(fathom_gtest_pch)
+      target_precompile_headers(fathom_gtest_pch PRIVATE <gtest/gtest.h> <string> <vector>)
+    endif()
+    target_precompile_headers(${name} REUSE_FROM fathom_gtest_pch)
+  endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
     PROPERTIES ENVIRONMENT "FATHOM_DATA=${PROJECT_SOURCE_DIR}/data" LABELS ${T_LABEL})
 endfunction()
