@@ -400,7 +400,8 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
         return (n - 1) * (a_span + overhead) + net.a2a_seconds_per_byte * size / Ramp(size, half);
       case Algorithm::kP2p: {
         const int lvl = NeighborLevel(g);
-        const core::Bytes h = lvl == 0 ? half_up : half_out;
+        const core::Bytes h =
+            lvl == 0 ? c.scale_up.P2pHalfBandwidthSize() : c.scale_out.P2pHalfBandwidthSize();
         return StepLatency(c, lvl) + size / (net.neighbor_rate * Ramp(size, h));
       }
       case Algorithm::kAuto:

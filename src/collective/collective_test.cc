@@ -12,6 +12,7 @@ namespace {
 using network::testing::DgxH100;
 
 constexpr double kGiB = 1024.0 * 1024 * 1024;
+constexpr double kMiB = 1024.0 * 1024;
 
 network::ClusterSpec Finalized(network::ClusterSpec c) {
   const core::Diagnostics d = network::Finalize(c);
@@ -235,6 +236,27 @@ TEST(CollectiveCost, SendRecvCrossingNodesUsesOneNic) {
   EXPECT_EQ(across.level, "scale-out");
   EXPECT_NEAR(inside.bus_bandwidth / 1e9, 369, 1);
   EXPECT_NEAR(across.bus_bandwidth / 1e9, 40, 0.1);
+}
+
+TEST(CollectiveCost, SendRecvRampsWithItsOwnHalfSize) {
+  // One message of S bytes: S / (S + half) of the large-message rate, with the send/recv
+  // half size when given and the all-reduce's otherwise.
+  auto c = DgxH100(64);
+  c.scale_out.half_bandwidth_size = core::Bytes(80 * kMiB);
+  const double s = 12 * kMiB;
+  const double flat = Price(c, 2, 8, Kind::kSendRecv, 16 * kGiB).bus_bandwidth;
+  const Cost as_all_reduce = Price(c, 2, 8, Kind::kSendRecv, s);
+  c.scale_out.p2p_half_bandwidth_size = core::Bytes(2.5 * kMiB);
+  const Cost own = Price(c, 2, 8, Kind::kSendRecv, s);
+  const double latency = c.scale_out.latency.value();
+  auto ramp_of = [&](const Cost& x) { return s / (x.time.value() - latency) / 40e9; };
+  EXPECT_NEAR(ramp_of(as_all_reduce), s / (s + 80 * kMiB), 0.01);
+  EXPECT_NEAR(ramp_of(own), s / (s + 2.5 * kMiB), 0.01);
+  EXPECT_GT(flat, own.bus_bandwidth);
+  // The all-reduce keeps its own ramp.
+  const double all_reduce = Price(c, 16, 1, Kind::kAllReduce, s).time.value();
+  c.scale_out.p2p_half_bandwidth_size = core::Bytes(80 * kMiB);
+  EXPECT_EQ(Price(c, 16, 1, Kind::kAllReduce, s).time.value(), all_reduce);
 }
 
 TEST(CollectiveCost, SingleMemberCostsNothing) {

@@ -392,6 +392,13 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                "(measured nccl-tests ramp)")
                .Default("0B"),
            [](C& c, const Value& v) { c.spec.scale_up.half_bandwidth_size = core::Bytes(v.d); }},
+          {Qty("scale_up.p2p_half_bandwidth_size", Dimension::kBytes,
+               "the same for one send/recv message; an all-reduce's half size measured on n "
+               "ranks gives half_bandwidth_size / n (a ring step moves S/n)")
+               .Default("half_bandwidth_size"),
+           [](C& c, const Value& v) {
+             c.spec.scale_up.p2p_half_bandwidth_size = core::Bytes(v.d);
+           }},
           {Bool("scale_up.in_network_reduction", "the domain's switches reduce (NVLS/SHARP)")
                .Default("false"),
            [](C& c, const Value& v) { c.spec.in_network_reduction = v.b; }},
@@ -427,6 +434,13 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                "(measured nccl-tests ramp)")
                .Default("0B"),
            [](C& c, const Value& v) { c.spec.scale_out.half_bandwidth_size = core::Bytes(v.d); }},
+          {Qty("scale_out.p2p_half_bandwidth_size", Dimension::kBytes,
+               "the same for one send/recv message; an all-reduce's half size measured on n "
+               "ranks gives half_bandwidth_size / n (a ring step moves S/n)")
+               .Default("half_bandwidth_size"),
+           [](C& c, const Value& v) {
+             c.spec.scale_out.p2p_half_bandwidth_size = core::Bytes(v.d);
+           }},
           {Enum("scale_out.topology",
                 "how the domains are joined: rail_fat_tree (chip i of every node on rail i's "
                 "leaves: NVIDIA and Meta reference designs), fat_tree (ToR-based: all NICs of a "

@@ -177,6 +177,23 @@ TEST_F(LoaderTest, BaseOverridesKeys) {
   EXPECT_EQ(sc.name, "s");   // the file's stem when no name is given
 }
 
+TEST_F(LoaderTest, SendRecvHalfSizeDefaultsToTheAllReduces) {
+  const std::string file = Write(
+      "s.yaml",
+      "model: llama3-8b\n"
+      "cluster: {base: dgx-h100-superpod, chips: 16, scale_up: {p2p_half_bandwidth_size: 1MB}}\n"
+      "plan: {tp: 8, global_batch_size: 16}\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  const network::ClusterSpec& c = s.value().scenario.cluster;
+  EXPECT_DOUBLE_EQ(c.scale_up.P2pHalfBandwidthSize().value(), 1e6);
+  EXPECT_DOUBLE_EQ(c.scale_out.P2pHalfBandwidthSize().value(), 2.47 * 1024 * 1024);
+  network::ClusterSpec unset = c;
+  unset.scale_out.p2p_half_bandwidth_size = core::Bytes(-1);
+  EXPECT_DOUBLE_EQ(unset.scale_out.P2pHalfBandwidthSize().value(),
+                   c.scale_out.half_bandwidth_size.value());
+}
+
 TEST_F(LoaderTest, NestedChipBaseOverride) {
   const std::string file = Write("s.yaml",
                                  "model: llama3-8b\n"

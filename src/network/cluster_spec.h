@@ -44,6 +44,14 @@ struct Level {
   // Message size at which a collective reaches half of its large-message bus bandwidth
   // (bus bandwidth ramps as S / (S + half_bandwidth_size)); 0 = flat.
   core::Bytes half_bandwidth_size{0};
+  // The same for one point-to-point message (send/recv); negative = half_bandwidth_size.
+  // A ring all-reduce over n ranks moves S/n per step, so a half size measured on it
+  // corresponds to a single message of half_bandwidth_size / n.
+  core::Bytes p2p_half_bandwidth_size{-1};
+
+  core::Bytes P2pHalfBandwidthSize() const {
+    return p2p_half_bandwidth_size.value() >= 0 ? p2p_half_bandwidth_size : half_bandwidth_size;
+  }
 };
 
 // One switching tier of the scale-out fabric, bottom (leaf) first.
