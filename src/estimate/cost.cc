@@ -181,7 +181,7 @@ double ExposedTp(double comm, double gemm, bool overlap, int tp) {
 }
 
 double CommContention(const hardware::ChipSpec& chip, const parallel::ParallelPlan& p) {
-  return chip.compute_units > 0
+  return chip.compute_units > 0 && chip.collectives_on_compute_units
              ? std::min(1.0, static_cast<double>(p.overlap_comm_units) / chip.compute_units)
              : 0.0;
 }

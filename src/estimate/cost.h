@@ -55,7 +55,8 @@ collective::Cost CommCost(const network::ClusterSpec& cluster, const Placements&
 double ExposedTp(double comm, double gemm, bool overlap, int tp);
 
 // Share of the compute units an overlapped collective takes from the compute beside it:
-// overlap.comm_units / the chip's compute units, at most 1.
+// overlap.comm_units / the chip's compute units, at most 1; 0 when the chip runs its
+// collectives on engines of their own.
 double CommContention(const hardware::ChipSpec& chip, const parallel::ParallelPlan& plan);
 
 // Seconds of the memory-bound Adam step over a chip's parameters (before sharding): with

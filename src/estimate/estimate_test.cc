@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "estimate/cost.h"
 #include "model/test_fixtures.h"
 #include "network/test_fixtures.h"
 
@@ -167,6 +168,20 @@ TEST(Estimate, StepTimeIsTheSumOfTheBreakdown) {
               1e-12 * r.step_time_s);
   EXPECT_NEAR(r.bubble_fraction, t.bubble / r.step_time_s, 1e-12);
   EXPECT_DOUBLE_EQ(r.tokens_per_s, r.tokens_per_step / r.step_time_s);
+}
+
+// Overlapped collectives take compute units only where they run as kernels on them:
+// with collectives on engines of their own, the hidden communication costs no compute.
+TEST(Estimate, CollectivesOnTheirOwnEnginesCostNoCompute) {
+  Scenario s = Gpt3On(1024, 8, 8, 2, 512);
+  const StepReport kernels = Estimate(s).value();
+  EXPECT_NEAR(CommContention(s.cluster.chip, s.plan), 16.0 / 132, 1e-12);
+  s.cluster.chip.collectives_on_compute_units = false;
+  EXPECT_EQ(CommContention(s.cluster.chip, s.plan), 0);
+  const StepReport engines = Estimate(s).value();
+  EXPECT_LT(engines.step_time_s, kernels.step_time_s);
+  EXPECT_LT(engines.time.dp_exposed, kernels.time.dp_exposed);
+  EXPECT_EQ(engines.time.compute, kernels.time.compute);
 }
 
 // With stages of equal cost the bubble is (p-1)/(v·m) of the pipelined time (SC'21 Sec.

@@ -37,6 +37,9 @@ struct ChipSpec {
   int compute_units = 0;
   int tile_m = 128;
   int tile_n = 128;
+  // Collectives run as kernels on the compute units (NCCL/RCCL on SMs/CUs), taking some of
+  // them from the compute they overlap; false: on engines of their own (DMA, NIC engines).
+  bool collectives_on_compute_units = true;
 
   std::string scale_up_fabric;
   core::BytesPerSec scale_up_bandwidth{0};  // per chip, one direction

@@ -296,6 +296,12 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { c.tile_m = static_cast<int>(v.i); }},
           {Int("gemm.tile_n", "GEMM output tile columns").Default("128").Min(1).Max(4096),
            [](C& c, const Value& v) { c.tile_n = static_cast<int>(v.i); }},
+          {Bool("gemm.collectives_on_compute_units",
+                "collectives run as kernels on the compute units (NCCL/RCCL on SMs/CUs), slowing "
+                "the compute they overlap by plan.overlap.comm_units / compute_units; false: on "
+                "engines of their own (DMA, NIC or collective engines), which cost no compute")
+               .Default("true"),
+           [](C& c, const Value& v) { c.collectives_on_compute_units = v.b; }},
           {Str("gemm.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "gemm", v); }},
           {Str("scale_up.fabric", "scale-up interconnect"),

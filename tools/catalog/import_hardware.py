@@ -107,6 +107,31 @@ GEMM = {
     "mtia-v2": (64, 128, 128, "64 PEs (8x8 PE grid): MTIA and hardware.json arch field; tile: assumed 128x128"),
 }
 
+# Whether a chip's collectives run as kernels on its compute units (then an overlapped
+# collective slows the compute beside it by plan.overlap.comm_units / compute_units) or on
+# engines of their own. catalog name prefix -> (on compute units, source text).
+COLLECTIVES = [
+    ("tpu", False, "collectives: assumed: TPU collectives over ICI are driven by DMA engines and the ICI "
+                   "routers, not the MXUs (no measurement of their compute cost in hardware.json)"),
+    ("gaudi", False, "collectives: assumed: Gaudi's collectives run on its integrated RoCE NIC engines, not the "
+                     "MMEs (no measurement of their compute cost in hardware.json)"),
+    ("trainium", False, "collectives: assumed: Neuron collectives run on dedicated collective-communication "
+                        "engines, not the tensor engines (no measurement of their compute cost in hardware.json)"),
+    ("mi", True, "collectives: RCCL kernels run on the CUs"),
+    ("", True, "collectives: as NCCL kernels on the compute units (the GPU model; assumed for this chip)"),
+]
+NVIDIA_COLLECTIVES = "collectives: NCCL kernels run on the SMs"
+
+
+def collectives_of(name, vendor):
+    if vendor == "NVIDIA":
+        return True, NVIDIA_COLLECTIVES
+    for prefix, on_units, text in COLLECTIVES:
+        if name.startswith(prefix):
+            return on_units, text
+    raise AssertionError(name)
+
+
 # Fused flash-attention fwd+bwd as a fraction of the bf16 peak.
 FA2 = ("Dao 2023, 'FlashAttention-2' (arXiv 2307.08691): A100 fwd+bwd reaches 50-73% of peak; causal, head dim 128 "
        "~170 TFLOPs/s of 312")
@@ -362,7 +387,9 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
     L.append(f"  compute_units: {cu}")
     L.append(f"  tile_m: {tm}")
     L.append(f"  tile_n: {tn}")
-    L.append(f"  source: {yq(gsrc)}")
+    on_units, csrc = collectives_of(name, a.get("vendor"))
+    L.append(f"  collectives_on_compute_units: {'true' if on_units else 'false'}")
+    L.append(f"  source: {yq(gsrc + '; ' + csrc)}")
 
     # scale_up
     L.append("scale_up:")
