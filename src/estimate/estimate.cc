@@ -237,6 +237,9 @@ struct PipelineSpans {
   double compute = 0;                             // without sends
   double with_sends = 0;                          // with them
   network::SmallVector<double, 32> first_starts;  // with sends: rank 0's first forward per chunk
+  // With sends: rank 0's last backward of each chunk (the last micro-batch's), its start
+  // and end, on the same time line; chunk 0's end is rank 0's last pass.
+  network::SmallVector<double, 32> last_starts, last_ends;
 };
 
 // InterleavedPipeline's time lines (below) for lanes that share the ranks' pass times and
@@ -246,7 +249,7 @@ template <size_t kLanes>
 std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& classes, int p, int v,
                                             int m, const std::array<double, kLanes>& hops,
                                             const std::array<double, kLanes>& streams,
-                                            double compute_send, double* first_starts) {
+                                            double compute_send, PipelineSpans* rank0) {
   const int64_t passes = int64_t{m} * v;
   const int64_t round = int64_t{v} * p;  // passes of one group of p micro-batches
   const double inv_round = 1.0 / static_cast<double>(round), inv_p = 1.0 / p;
@@ -421,8 +424,12 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
       }
     }
     advance(2 * passes);
-    if (c == 0 && first_starts != nullptr) {  // rank 0's first forward of each chunk
-      for (size_t k = 0; k < chunks; ++k) first_starts[k] = f0[(kLanes - 1) * chunks + k];
+    if (c == 0 && rank0 != nullptr) {  // rank 0's first forward and last backward per chunk
+      for (size_t k = 0; k < chunks; ++k) {
+        rank0->first_starts[k] = f0[(kLanes - 1) * chunks + k];
+        rank0->last_starts[k] = bl[(kLanes - 1) * chunks + k];
+        rank0->last_ends[k] = rank0->last_starts[k] + own_b[k];
+      }
     }
     for (size_t l = 0; l < kLanes; ++l) {
       double end = t[l] + drain + c * hops[l];
@@ -494,17 +501,18 @@ PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p,
                                   double send, bool overlap) {
   PipelineSpans out;
   out.first_starts.assign(static_cast<size_t>(v), 0.0);
+  out.last_starts.assign(static_cast<size_t>(v), 0.0);
+  out.last_ends.assign(static_cast<size_t>(v), 0.0);
   if (overlap) {  // the same passes; the sends as latency and on the pp stream
-    const std::array<double, 2> spans = InterleavedLanes<2>(
-        classes, p, v, m, {0.0, send}, {0.0, send}, 0.0, out.first_starts.data());
+    const std::array<double, 2> spans =
+        InterleavedLanes<2>(classes, p, v, m, {0.0, send}, {0.0, send}, 0.0, &out);
     out.compute = spans[0];
     out.with_sends = spans[1];
     return out;
   }
   // Without overlap each pass carries its send on the compute stream.
   out.compute = InterleavedLanes<1>(classes, p, v, m, {0.0}, {0.0}, 0.0, nullptr)[0];
-  out.with_sends =
-      InterleavedLanes<1>(classes, p, v, m, {0.0}, {0.0}, send, out.first_starts.data())[0];
+  out.with_sends = InterleavedLanes<1>(classes, p, v, m, {0.0}, {0.0}, send, &out)[0];
   return out;
 }
 
@@ -729,15 +737,13 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   double send_time = 0;
   if (p.pp > 1) send_time = place.pp.Cost(cl, Kind::kSendRecv, g.p2p_bytes).time.value();
   const int micro_batches = g.micro_batches;
-  double pipeline_compute = 0;                    // the makespan without sends
-  double pipeline_with_sends = 0;                 // and with them
-  network::SmallVector<double, 32> first_starts;  // interleaved: rank 0's, per chunk
+  double pipeline_compute = 0;     // the makespan without sends
+  double pipeline_with_sends = 0;  // and with them
+  PipelineSpans spans;             // interleaved: rank 0's chunk times
   if (interleaved) {
-    const PipelineSpans spans =
-        InterleavedPipeline(chunk_classes, p.pp, p.vp, micro_batches, send_time, p.overlap_pp);
+    spans = InterleavedPipeline(chunk_classes, p.pp, p.vp, micro_batches, send_time, p.overlap_pp);
     pipeline_compute = spans.compute;
     pipeline_with_sends = spans.with_sends;
-    first_starts = spans.first_starts;
     r.time.bubble = std::max(0.0, pipeline_compute - mb * tc.Total());
   }
   if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
@@ -822,6 +828,24 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     const double param_bytes = dense_params * 2.0;  // 16-bit parameter gather
     const double forward_window = tc.forward_compute;
     const double backward_window = tc.backward_compute;
+    // The exposed part of a gradient reduction of `total` seconds, bucketed per layer and
+    // launched as each layer's last backward ends. Without interleaving it runs during the
+    // last micro-batch's backward. Interleaved, the chunks finish one by one in the drain:
+    // each chunk's share queues on the dp stream from the start of rank 0's last backward
+    // of it, and what outlasts rank 0's last pass (chunk 0's) is exposed.
+    auto reduce_exposed = [&](double total) {
+      if (!p.overlap_dp) return total;
+      if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
+        return std::max(0.0, total - backward_window);
+      }
+      const int layers = chunk_classes.front().layers;
+      double queue = 0;
+      for (int k = p.vp - 1; k >= 0; --k) {
+        const double share = total * ChunkLayers(layers, p.vp, k) / std::max(1, layers);
+        queue = std::max(queue, spans.last_starts[static_cast<size_t>(k)]) + share;
+      }
+      return std::max(0.0, queue - spans.last_ends[0]);
+    };
     // The experts' collectives run on their own group after the dense ones.
     auto expert_cost = [&](Kind kind) {
       return expert_dp ? place.edp.Cost(cl, kind, expert_params * 2.0) : collective::Cost{};
@@ -872,15 +896,15 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       const collective::Cost eag = expert_cost(Kind::kAllGather);
       const double rs_time = rs.time.value() + ers.time.value();
       const double ag_time = ag.time.value() + eag.time.value();
-      const double rs_exposed = p.overlap_dp ? std::max(0.0, rs_time - backward_window) : rs_time;
+      const double rs_exposed = reduce_exposed(rs_time);
       double ag_exposed = p.overlap_dp ? std::max(0.0, ag_time - forward_window) : ag_time;
       if (p.overlap_dp && interleaved && !chunk_classes.empty()) {
         const double chunk_forward =
             chunk_classes.front().layer_forward * chunk_classes.front().layers / v;
         ag_exposed = 0;
-        for (size_t k = 0; k < first_starts.size(); ++k) {
+        for (size_t k = 0; k < spans.first_starts.size(); ++k) {
           const double ready = static_cast<double>(k + 1) / v * ag_time;
-          ag_exposed = std::max(ag_exposed, ready - first_starts[k] - chunk_forward);
+          ag_exposed = std::max(ag_exposed, ready - spans.first_starts[k] - chunk_forward);
         }
       }
       r.time.dp_exposed =
@@ -906,7 +930,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       const collective::Cost ar = place.dp.Cost(cl, Kind::kAllReduce, grad_bytes);
       const collective::Cost ear = expert_cost(Kind::kAllReduce);
       const double ar_time = ar.time.value() + ear.time.value();
-      const double exposed = p.overlap_dp ? std::max(0.0, ar_time - backward_window) : ar_time;
+      const double exposed = reduce_exposed(ar_time);
       r.time.dp_exposed = exposed + (ar_time - exposed) * contention;
       if (place.dp.group.size > 1) {
         Record(r.comms, cl, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar,
