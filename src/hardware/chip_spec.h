@@ -47,6 +47,8 @@ struct ChipSpec {
   core::BytesPerSec scale_out_bandwidth{0};  // per chip, one direction
   core::Watts tdp{0};
   double usd_per_chip_hour = 0;
+  std::string price_kind;  // on_demand, capacity_block, reserved, committed_use, spot; "" = unknown
+  std::string price_as_of;  // when the price held, as its source says
 
   // Sources, by section (peak, memory, efficiency, gemm, scale_up, scale_out, power, price).
   std::vector<std::pair<std::string, std::string>> sources;

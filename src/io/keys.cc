@@ -329,6 +329,14 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { AddSource(c.sources, "power", v); }},
           {Num("price.usd_per_chip_hour", "rental price, US dollars per chip-hour").Min(0),
            [](C& c, const Value& v) { c.usd_per_chip_hour = v.d; }},
+          {Enum("price.kind",
+                "what kind of price: on_demand (list), capacity_block (a reserved block of "
+                "capacity), reserved, committed_use (a 1- or 3-year commitment) or spot; prices of "
+                "different kinds do not compare")
+               .Choices({"on_demand", "capacity_block", "reserved", "committed_use", "spot"}),
+           [](C& c, const Value& v) { c.price_kind = v.s; }},
+          {Str("price.as_of", "when the price held (\"2024-12\", \"list price at launch\")"),
+           [](C& c, const Value& v) { c.price_as_of = v.s; }},
           {Str("price.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "price", v); }},
       },

@@ -132,6 +132,20 @@ def collectives_of(name, vendor):
     raise AssertionError(name)
 
 
+# What kind of price each catalog price is, and when it held, read off hardware.json's
+# price_desc (its conventions: prices are "always dated and typed"). Prices of different
+# kinds do not compare: an on-demand list price is several times a reservation's.
+PRICE_KIND = {
+    "a100-40gb": ("capacity_block", "rate in effect until 2025-01-01"),
+    "h100-sxm": ("on_demand", "list price from the 2023-07 launch"),
+    "h200": ("capacity_block", "rate in effect until 2025-01-01"),
+    "tpu-v5e": ("on_demand", "'starting at' price announced 2023-12"),
+    "tpu-v5p": ("on_demand", "'starting at' price, 2023-12"),
+    "tpu-v6e": ("on_demand", "'starting at' price, 2024-12"),
+    "trainium1": ("capacity_block", "rate in effect until 2025-01-01"),
+}
+
+
 # Fused flash-attention fwd+bwd as a fraction of the bf16 peak.
 FA2 = ("Dao 2023, 'FlashAttention-2' (arXiv 2307.08691): A100 fwd+bwd reaches 50-73% of peak; causal, head dim 128 "
        "~170 TFLOPs/s of 312")
@@ -442,6 +456,9 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
     if a.get("price_usd_per_chip_hour") is not None:
         L.append("price:")
         L.append(f"  usd_per_chip_hour: {num(a['price_usd_per_chip_hour'])}")
+        kind, as_of = PRICE_KIND[name]
+        L.append(f"  kind: {kind}")
+        L.append(f"  as_of: {yq(as_of)}")
         s = (a.get("price_desc") or "") + ". " + cite(src, fs.get("price", []))
         if "price_usd_per_chip_hour" in a.get("uncertain_fields", []):
             s += ". Uncertain in hardware.json: price_usd_per_chip_hour"
