@@ -307,8 +307,10 @@ struct Server::Impl {
     return text;
   }
 
+  // The scratch directory taken out of the body and of the warnings' header.
   Answer Cleaned(Answer a, const Posted& posted) const {
     a.body = Clean(std::move(a.body), posted);
+    a.warnings = Clean(std::move(a.warnings), posted);
     return a;
   }
 
