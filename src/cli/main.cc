@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/sweep_cli.h"
+#include "core/check.h"
 #include "io/collective_report.h"
 #include "io/config.h"
 #include "io/facade.h"
@@ -108,6 +109,7 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
   std::cerr << step.diagnostics().Format();
   const fathom::io::StepOutcome& r = step.value();
   const fathom::sim::SimResult* sim = r.simulation ? &*r.simulation : nullptr;
+  FATHOM_CHECK(a.trace.empty() || sim != nullptr, "a trace asked for and no simulation");
   if (!a.trace.empty() && !WriteFile("--trace", a.trace, fathom::io::ChromeTraceJson(*sim))) {
     return kUserError;
   }
