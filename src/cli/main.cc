@@ -1,6 +1,6 @@
 // fathom: the command-line front end. A thin client of the library: it parses arguments,
-// calls io and estimate, prints, and turns results into exit codes (0 success, 2 the
-// user's error, 1 a check that failed).
+// calls one function of the facade (io/facade.h) or of io per command, prints, and turns
+// results into exit codes (0 success, 2 the user's error, 1 a check that failed).
 #include <pthread.h>
 #include <unistd.h>
 
@@ -18,10 +18,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/sweep_cli.h"
-#include "core/text.h"
-#include "estimate/estimate.h"
+#include "core/check.h"
 #include "io/collective_report.h"
 #include "io/config.h"
+#include "io/facade.h"
 #include "io/html_report.h"
 #include "io/plan_search.h"
 #include "io/report.h"
@@ -95,58 +95,29 @@ struct StepArgs {
 };
 
 int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
-  std::vector<fathom::io::Override> overrides;
-  if (!ParseSet(a.set, overrides)) return kUserError;
-  fathom::core::Result<fathom::io::LoadedScenario> loaded =
-      !a.scenario.empty() ? fathom::io::LoadScenario(catalog, a.scenario, overrides)
-                          : fathom::io::LoadParts(catalog, a.model, a.cluster, a.plan, overrides);
-  if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
-  const fathom::estimate::Scenario& sc = loaded.value().scenario;
-  // auto: the simulator, unless the step is beyond its budget (then the closed form).
-  std::string engine = a.engine == "auto" ? "simulate" : a.engine;
-  // (A trace needs the simulator: then its budget error stands.)
-  if (a.engine == "auto" && a.trace.empty() &&
-      fathom::sim::SimulationSize(sc) > fathom::sim::kMaxSimulationSize) {
-    engine = "estimate";
-    Diagnostics note;
-    note.Warning("plan.global_batch_size",
-                 "the step has " + fathom::core::WithThousands(fathom::sim::SimulationSize(sc)) +
-                     " micro-batch layers, more than the simulator's budget of " +
-                     fathom::core::WithThousands(fathom::sim::kMaxSimulationSize) +
-                     "; it is estimated in closed form",
-                 "give --engine estimate to say so, or a larger micro_batch_size to simulate it");
-    fathom::io::Locate(note, loaded.value().where);
-    std::cerr << note.Format();
-  }
-  if (!a.trace.empty() && engine != "simulate") {
-    std::cerr << "error: --trace needs --engine simulate\n";
+  fathom::io::StepRequest q;
+  q.scenario = a.scenario;
+  q.model = a.model;
+  q.cluster = a.cluster;
+  q.plan = a.plan;
+  if (!ParseSet(a.set, q.overrides)) return kUserError;
+  q.engine = a.engine;
+  q.need_simulation = !a.trace.empty();
+  q.keep_simulation = !a.html.empty();
+  fathom::core::Result<fathom::io::StepOutcome> step = fathom::io::Step(catalog, q);
+  if (!step.ok()) return PrintDiagnostics(step.diagnostics());
+  std::cerr << step.diagnostics().Format();
+  const fathom::io::StepOutcome& r = step.value();
+  const fathom::sim::SimResult* sim = r.simulation ? &*r.simulation : nullptr;
+  FATHOM_CHECK(a.trace.empty() || sim != nullptr, "a trace asked for and no simulation");
+  if (!a.trace.empty() && !WriteFile("--trace", a.trace, fathom::io::ChromeTraceJson(*sim))) {
     return kUserError;
   }
-  std::string trace, html;
-  auto run = [&]() -> fathom::core::Result<fathom::estimate::StepReport> {
-    if (engine != "simulate") {
-      fathom::core::Result<fathom::estimate::StepReport> r = fathom::estimate::Estimate(sc);
-      if (r.ok() && !a.html.empty()) html = fathom::io::StepReportHtml(r.value(), nullptr);
-      return r;
-    }
-    fathom::core::Result<fathom::sim::SimResult> sim =
-        fathom::sim::Simulate(loaded.value().scenario);
-    if (!sim.ok()) return sim.diagnostics();
-    if (!a.trace.empty()) trace = fathom::io::ChromeTraceJson(sim.value());
-    if (!a.html.empty()) html = fathom::io::StepReportHtml(sim.value().report, &sim.value());
-    return {sim.value().report, sim.diagnostics()};
-  };
-  fathom::core::Result<fathom::estimate::StepReport> report = run();
-  if (!a.trace.empty() && report.ok() && !WriteFile("--trace", a.trace, trace)) {
+  if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::StepReportHtml(r.report, sim))) {
     return kUserError;
   }
-  if (!a.html.empty() && report.ok() && !WriteFile("--html", a.html, html)) return kUserError;
-  Diagnostics diags = report.diagnostics();
-  fathom::io::Locate(diags, loaded.value().where);
-  if (!report.ok()) return PrintDiagnostics(diags);
-  std::cerr << diags.Format();
-  std::cout << (a.json ? fathom::io::StepReportJson(report.value())
-                       : fathom::io::StepReportText(report.value()));
+  std::cout << (a.json ? fathom::io::StepReportJson(r.report)
+                       : fathom::io::StepReportText(r.report));
   return 0;
 }
 
@@ -185,8 +156,6 @@ struct RunArgs {
 };
 
 int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
-  fathom::core::Result<fathom::io::LoadedRun> loaded = fathom::io::LoadRun(catalog, a.request);
-  if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
   fathom::io::RunOptions options;
   options.monte_carlo = !a.no_monte_carlo;
   if (a.trials > 0) options.trials = a.trials;
@@ -204,8 +173,7 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
       if (done == total) std::fputc('\n', stderr);
     };
   }
-  fathom::core::Result<fathom::io::RunResult> result =
-      fathom::io::EvaluateRun(loaded.value(), options);
+  fathom::core::Result<fathom::io::RunResult> result = fathom::io::Run(catalog, a.request, options);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
   std::cerr << result.diagnostics().Format();
   if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::RunReportHtml(result.value()))) {
@@ -222,32 +190,16 @@ struct PlanArgs {
   bool json = false;
   bool no_memory_pass = false;
   bool timings = false;
-  std::string csv;                                     // file to write the ranked plans to
-  std::string emit_plan;                               // file to write the best plan to
-  std::string html;                                    // HTML report to write
-  bool top_given = false, simulate_top_given = false;  // else the search section's, if any
+  std::string csv;                       // file to write the ranked plans to
+  std::string emit_plan;                 // file to write the best plan to
+  std::string html;                      // HTML report to write
+  fathom::io::SearchOptionsGiven given;  // else the search section's, if any
 };
 
-// The scenario's search section supplies the options the command line leaves out.
-void ApplySearchSection(const fathom::io::SearchConfig& file, bool top_given,
-                        bool simulate_top_given, bool memory_pass_given,
-                        fathom::plan::SearchOptions& options) {
-  if (!top_given && file.top) options.top = *file.top;
-  if (!simulate_top_given && file.simulate_top) options.simulate_top = *file.simulate_top;
-  if (!memory_pass_given && file.memory_pass) options.memory_pass = *file.memory_pass;
-}
-
 int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
-  fathom::core::Result<fathom::io::LoadedSearch> loaded =
-      fathom::io::LoadSearch(catalog, a.request);
-  if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
-  std::cerr << loaded.diagnostics().Format();
   a.options.memory_pass = !a.no_memory_pass;
-  const fathom::io::LoadedSearch& s = loaded.value();
-  ApplySearchSection(s.config, a.top_given, a.simulate_top_given, a.no_memory_pass, a.options);
-  a.options.compare_base = s.whole_plan;
   fathom::core::Result<fathom::plan::SearchResult> result =
-      fathom::plan::Search(s.scenario.scenario, s.space, a.options);
+      fathom::io::Plan(catalog, a.request, a.options, a.given);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
   std::cerr << result.diagnostics().Format();
   const fathom::plan::SearchResult& r = result.value();
@@ -269,43 +221,22 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
 }
 
 struct SizeArgs {
-  fathom::io::PlanRequest request;  // base and axes (chips unused: the counts are below)
+  fathom::io::SizingRequest request;  // base and axes (search.chips unused: the counts are given)
   fathom::plan::SearchOptions options;
-  std::string tokens, days, chips, reliability;
-  std::vector<std::string> clusters;  // -c, once or more: compared side by side
+  fathom::io::SearchOptionsGiven given;
   bool json = false;
   std::string html;  // HTML report to write
-  bool simulate_top_given = false;
 };
 
 int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
-  fathom::core::Result<fathom::plan::SizeRequest> q =
-      fathom::io::ParseSizeRequest(a.tokens, a.days, a.chips);
-  if (!q.ok()) return PrintDiagnostics(q.diagnostics());
-  // Each cluster in turn (-c may be given several times), or the scenario's.
-  std::vector<std::string> clusters = a.clusters;
-  if (clusters.empty()) clusters.push_back("");
-  std::vector<fathom::plan::SizeResult> results;
+  fathom::core::Result<std::vector<fathom::plan::SizeResult>> sized =
+      fathom::io::Size(catalog, a.request, a.options, a.given);
+  if (!sized.ok()) return PrintDiagnostics(sized.diagnostics());
+  std::cerr << sized.diagnostics().Format();
+  const std::vector<fathom::plan::SizeResult>& results = sized.value();
   std::string text;
-  for (const std::string& cluster : clusters) {
-    fathom::io::PlanRequest request = a.request;
-    if (!cluster.empty()) request.cluster = cluster;
-    fathom::core::Result<fathom::io::LoadedSearch> loaded =
-        fathom::io::LoadSearch(catalog, request);
-    if (!loaded.ok()) return PrintDiagnostics(loaded.diagnostics());
-    std::cerr << loaded.diagnostics().Format();
-    fathom::core::Result<fathom::plan::Goodput> goodput =
-        fathom::io::SizeGoodput(catalog, request, a.tokens, a.reliability);
-    if (!goodput.ok()) return PrintDiagnostics(goodput.diagnostics());
-    const fathom::io::LoadedSearch& s = loaded.value();
-    fathom::plan::SearchOptions options = a.options;
-    ApplySearchSection(s.config, true, a.simulate_top_given, false, options);
-    fathom::core::Result<fathom::plan::SizeResult> r =
-        fathom::plan::Size(s.scenario.scenario, q.value(), s.space, options, goodput.value());
-    if (!r.ok()) return PrintDiagnostics(r.diagnostics());
-    std::cerr << r.diagnostics().Format();
-    text += (text.empty() ? "" : "\n") + fathom::io::SizeText(r.value());
-    results.push_back(std::move(r).value());
+  for (const fathom::plan::SizeResult& r : results) {
+    text += (text.empty() ? "" : "\n") + fathom::io::SizeText(r);
   }
   if (results.size() > 1) text += "\n" + fathom::io::SizeComparisonText(results);
   if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::SizeReportHtml(results))) {
@@ -318,13 +249,10 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
 // The sweep: every point on this machine's threads; the MPI driver (src/dist) spreads the
 // same points over ranks.
 int RunSweep(const fathom::io::Catalog& catalog, const fathom::cli::SweepArgs& a) {
-  fathom::core::Result<fathom::io::Sweep> sweep = fathom::io::PrepareSweep(a.request);
-  if (!sweep.ok()) return PrintDiagnostics(sweep.diagnostics());
-  std::vector<int64_t> all(static_cast<size_t>(sweep.value().points));
-  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-  fathom::io::SweepResult result{sweep.value(),
-                                 fathom::io::EvaluateSweep(catalog, sweep.value(), all, a.threads)};
-  return fathom::cli::WriteSweepOutput(result, a);
+  fathom::core::Result<fathom::io::SweepResult> result =
+      fathom::io::SweepAll(catalog, a.request, a.threads);
+  if (!result.ok()) return PrintDiagnostics(result.diagnostics());
+  return fathom::cli::WriteSweepOutput(result.value(), a);
 }
 
 int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::CollectiveRequest& q,
@@ -489,11 +417,11 @@ int main(int argc, char** argv) {
   SizeArgs size;
   CLI::App* size_cmd = app.add_subcommand(
       "size", "how many chips train a model on N tokens within D days, with the best plan of each");
-  fathom::io::PlanRequest& zq = size.request;
+  fathom::io::PlanRequest& zq = size.request.search;
   size_cmd->add_option("-s,--scenario", zq.scenario, "scenario file; its plan is the base");
   size_cmd->add_option("-m,--model", zq.model, "model: catalog name, YAML file or HF config.json");
   size_cmd
-      ->add_option("-c,--cluster", size.clusters,
+      ->add_option("-c,--cluster", size.request.clusters,
                    "cluster: catalog name or YAML file (resized to each chip count); give "
                    "several (-c a -c b) to compare them")
       ->allow_extra_args(false);
@@ -502,13 +430,13 @@ int main(int argc, char** argv) {
       ->add_option("--global-batch", zq.global_batch,
                    "sequences per optimizer step (replaces the base plan's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
-  size_cmd->add_option("--tokens", size.tokens, "tokens to train, e.g. 15T")->required();
-  size_cmd->add_option("--days", size.days,
+  size_cmd->add_option("--tokens", size.request.tokens, "tokens to train, e.g. 15T")->required();
+  size_cmd->add_option("--days", size.request.days,
                        "deadline in days (30), or a time with its unit (720h); default none");
-  size_cmd->add_option("--chips", size.chips,
+  size_cmd->add_option("--chips", size.request.chips,
                        "chip counts to try, e.g. 4096,8192,16384 (default: one node x 1, 2, 4, "
                        "... and the whole cluster)");
-  size_cmd->add_option("--reliability", size.reliability,
+  size_cmd->add_option("--reliability", size.request.reliability,
                        "reliability preset (llama3-table5, rsc1, rsc2) or file: expected times "
                        "with failures, restarts and checkpoints (default: the scenario's "
                        "reliability section, else ideal times)");
@@ -647,17 +575,18 @@ int main(int argc, char** argv) {
   }
   if (plan_cmd->parsed()) {
     if (!ScenarioOrModelCluster(plan.request)) return kUserError;
-    plan.top_given = plan_cmd->count("--top") > 0;
-    plan.simulate_top_given = plan_cmd->count("--simulate-top") > 0;
+    plan.given.top = plan_cmd->count("--top") > 0;
+    plan.given.simulate_top = plan_cmd->count("--simulate-top") > 0;
+    plan.given.memory_pass = plan.no_memory_pass;
     if (!ParseSet(plan_set, plan.request.overrides)) return kUserError;
     return RunPlan(catalog, plan);
   }
   if (size_cmd->parsed()) {
-    if (!size.clusters.empty()) size.request.cluster = size.clusters.front();
-    if (!ScenarioOrModelCluster(size.request)) return kUserError;
-    size.simulate_top_given = size_cmd->count("--simulate-top") > 0;
-    if (!ParseSet(size_set, size.request.overrides)) return kUserError;
-    size.request.run_sections = true;
+    fathom::io::PlanRequest& search = size.request.search;
+    if (!size.request.clusters.empty()) search.cluster = size.request.clusters.front();
+    if (!ScenarioOrModelCluster(search)) return kUserError;
+    size.given.simulate_top = size_cmd->count("--simulate-top") > 0;
+    if (!ParseSet(size_set, search.overrides)) return kUserError;
     return RunSize(catalog, size);
   }
   if (sweep_cmd->parsed()) return RunSweep(catalog, sweep);

@@ -1,15 +1,14 @@
-// `fathom run` inputs: the training and reliability sections, presets, and the RunSpec
-// built from them and the step estimate (formulas in io/run.h).
+// `fathom run` inputs: the training and reliability sections and the presets, parsed into
+// plan/run.h's config structs; the projection is plan::ProjectRun.
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <filesystem>
+#include <utility>
 
 #include "core/text.h"
 #include "core/units.h"
 #include "io/keys.h"
 #include "io/run.h"
-#include "parallel/memory.h"
 
 namespace fathom::io {
 
@@ -18,8 +17,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kMaxPresetDepth = 8;
-constexpr double kDay = 86400;
-constexpr double kYear = 365.25 * kDay;
 const char* const kDefaultPreset = "llama3-table5";
 constexpr std::array<std::string_view, 3> kTiers = {"host", "peers", "storage"};
 
@@ -320,228 +317,15 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
   return run;
 }
 
-namespace {
-
-ComponentCounts CountComponents(const network::ClusterSpec& c) {
-  ComponentCounts n;
-  n.gpu = static_cast<double>(c.chips);
-  n.node = static_cast<double>(c.chips) / c.chips_per_node;
-  n.nic = n.gpu;
-  n.switches = 1.5 * std::ceil(n.nic / 32);
-  n.link = 2 * n.nic;
-  return n;
-}
-
-double CountOf(const ComponentCounts& n, const std::string& per) {
-  if (per == "gpu") return n.gpu;
-  if (per == "nic") return n.nic;
-  if (per == "switch") return n.switches;
-  if (per == "link") return n.link;
-  return n.node;
-}
-
-// The engine names keys after its RunSpec ("reliability.failures[2].rate",
-// "reliability.steps"); map them to the input's keys so that Locate finds their line.
-void PlaceEngineDiagnostics(core::Diagnostics& d, const SourceMap& where) {
-  for (core::Diagnostic& x : d.items()) {
-    if (x.key == "reliability.steps") x.key = "training";
-    if (x.key.rfind("reliability", 0) != 0 && x.key.rfind("training", 0) != 0) {
-      x.key = x.key.empty() ? "reliability" : "reliability." + x.key;
-    }
-  }
-  Locate(d, where);
-}
-
-bool Has(const std::vector<std::string>& tiers, const char* tier) {
-  return std::find(tiers.begin(), tiers.end(), tier) != tiers.end();
-}
-
-// Chip-hours at the rental price and energy at the mean power, over the expected time.
-CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& cluster,
-                          double expected_s, double ideal_s) {
-  const hardware::ChipSpec& chip = cluster.chip;
-  const double chips = static_cast<double>(cluster.chips);
-  constexpr double kHour = 3600;
-  CostDerivation c;
-  c.chips = chips;
-  c.hours = expected_s / kHour;
-  c.ideal_hours = ideal_s / kHour;
-  c.chip_hours = chips * c.hours;
-  if (in.usd_per_chip_hour >= 0) {
-    c.usd_per_chip_hour = in.usd_per_chip_hour;
-    c.price_source = "training.cost.usd_per_chip_hour";
-  } else if (chip.usd_per_chip_hour > 0) {
-    c.usd_per_chip_hour = chip.usd_per_chip_hour;
-    c.price_source = "catalog: " + chip.name;
-  }
-  c.usd = c.chip_hours * c.usd_per_chip_hour;
-  c.ideal_usd = chips * c.ideal_hours * c.usd_per_chip_hour;
-  if (in.power_w >= 0) {
-    c.power_w = in.power_w;
-    c.power_source = "training.cost.power";
-  } else if (cluster.node_power.value() > 0) {
-    c.power_w = cluster.node_power.value() / cluster.chips_per_node;
-    c.power_source = "node";
-  } else if (chip.tdp.value() > 0) {
-    c.power_w = chip.tdp.value();
-    c.power_source = "tdp";
-  }
-  c.pue = in.pue;
-  c.it_energy_j = chips * c.power_w * expected_s;
-  c.facility_energy_j = c.it_energy_j * c.pue;
-  c.usd_per_kwh = in.usd_per_kwh;
-  constexpr double kJoulesPerKwh = 3.6e6;
-  c.electricity_usd = c.facility_energy_j / kJoulesPerKwh * c.usd_per_kwh;
-  return c;
-}
-
-}  // namespace
-
 core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& options) {
-  core::Diagnostics diags;
-  core::Result<estimate::StepReport> step = estimate::Estimate(run.scenario.scenario);
-  diags.Append(step.diagnostics());
-  Locate(diags, run.scenario.where);
-  if (!step.ok()) return diags;
-  if (!step.value().fits) {
-    // A plan that does not fit cannot run at all: projecting its run would mislead.
-    diags.Error("plan", "the plan does not fit in memory, so the run cannot be projected",
-                "see `fathom step` for the memory breakdown; raise tp or pp, recompute, or "
-                "shard more with zero");
-    Locate(diags, run.scenario.where);
-    return diags;
-  }
-
-  RunResult r;
-  r.step = std::move(step).value();
-  r.training = run.training;
-  r.config = run.reliability;
-  r.notes = run.notes;
-  const ReliabilityConfig& cfg = run.reliability;
-  const network::ClusterSpec& cluster = run.scenario.scenario.cluster;
-  const parallel::ParallelPlan& plan = run.scenario.scenario.plan;
-  r.counts = CountComponents(cluster);
-
-  auto error_at = [&](const std::string& key, std::string message, std::string hint = {}) {
-    auto it = run.scenario.where.find(key);
-    const Location l = it == run.scenario.where.end() ? Location{} : it->second;
-    diags.Add(Error(l.file, l.line, key, std::move(message), std::move(hint)));
-  };
-
-  reliability::RunSpec& spec = r.spec;
-  spec.step_time_s = r.step.step_time_s;
-  // A job on part of a node still runs on one node.
-  spec.nodes = std::max<int64_t>(1, std::llround(r.counts.node));
-  spec.gpus_per_node = cluster.chips_per_node;
-  for (const FailureConfig& f : cfg.failures) {
-    reliability::FailureClass c;
-    c.name = f.name;
-    if (f.per_1000_node_days >= 0) {
-      c.count = r.counts.node;
-      c.rate_per_s = f.per_1000_node_days / 1000 / kDay;
-    } else {
-      c.count = CountOf(r.counts, f.per);
-      c.rate_per_s = f.per_component_year >= 0 ? f.per_component_year / kYear : 1 / f.mtbf_s;
-    }
-    c.distribution = f.distribution;
-    c.weibull_shape = f.weibull_shape;
-    c.effect = f.effect;
-    c.slowdown = f.slowdown;
-    c.slow_duration_s = f.slow_duration_s;
-    c.detect_latency_s = f.detect_latency_s;
-    c.needs_repair = f.needs_repair;
-    spec.failures.push_back(std::move(c));
-  }
-
-  // Checkpoint size and tiers.
-  const CheckpointConfig& cp = cfg.checkpoint;
-  CheckpointDerivation& d = r.checkpoint;
-  d.bytes_per_parameter = parallel::kWeightBytes + parallel::OptimizerBytes(plan);
-  d.size_bytes = r.step.parameters * d.bytes_per_parameter + cp.data_loader_state;
-  d.writers = plan.zero >= 1 ? static_cast<double>(cluster.chips)
-                             : static_cast<double>(int64_t{plan.tp} * plan.pp * plan.cp);
-  d.per_writer_bytes = d.size_bytes / d.writers;
-  const double peer_bw =
-      cp.peer_bandwidth > 0 ? cp.peer_bandwidth : cluster.scale_out.bandwidth.value();
-  double elapsed = 0;
-  bool blocked = true;
-  for (const std::string& tier : cp.tiers) {
-    double s = 0;
-    if (tier == "host") s = d.host_s = d.per_writer_bytes / cp.host_bandwidth;
-    if (tier == "peers") s = d.peers_s = peer_bw > 0 ? d.per_writer_bytes / peer_bw : 0;
-    if (tier == "storage") s = d.storage_s = d.size_bytes / cp.storage_bandwidth;
-    elapsed += s;
-    if (blocked) d.blocking_s = elapsed;
-    if (tier == cp.blocking) blocked = false;
-  }
-  d.persist_s = elapsed;
-  if (cp.blocking_time_s >= 0) d.blocking_s = cp.blocking_time_s;
-  if (cp.persist_time_s >= 0) d.persist_s = cp.persist_time_s;
-  d.persist_s = std::max(d.persist_s, d.blocking_s);
-  d.load_s = Has(cp.tiers, "peers") && peer_bw > 0 ? d.per_writer_bytes / peer_bw
-             : Has(cp.tiers, "storage")            ? d.size_bytes / cp.storage_bandwidth
-                                                   : d.per_writer_bytes / cp.host_bandwidth;
-  spec.checkpoint.size_bytes = d.size_bytes;
-  spec.checkpoint.blocking_s = d.blocking_s;
-  spec.checkpoint.persist_s = d.persist_s;
-  spec.checkpoint.interval_s = cp.interval_s;
-  spec.checkpoint.retained = cp.retained;
-  if (cp.interval_s > 0 && cp.interval_s < r.step.step_time_s) {
-    error_at("reliability.checkpoint.interval",
-             "checkpoint interval " + core::FormatSeconds(cp.interval_s) +
-                 " is shorter than one step (" + core::FormatSeconds(r.step.step_time_s) + ")",
-             "checkpoints are taken between steps; use at least one step, or auto");
-  }
-
-  spec.recovery = cfg.recovery;
-  if (spec.recovery.load_s < 0) spec.recovery.load_s = d.load_s;
-  d.load_s = spec.recovery.load_s;
-  spec.repair_time_s = cfg.repair_time_s;
-  spec.spare_nodes = cfg.spare_nodes;
-  spec.spare_confidence = cfg.spare_confidence;
-  spec.replicas = cfg.replica_fault_tolerance ? plan.dp : 1;
-  spec.slow_node_fraction = cfg.slow_node_fraction;
-  spec.slow_node_factor = cfg.slow_node_factor;
-
-  const double tokens_per_step =
-      static_cast<double>(plan.global_batch_size) * run.scenario.scenario.model.seq_len;
-  if (r.training.tokens > 0) {
-    spec.steps = std::ceil(r.training.tokens / tokens_per_step);
-  } else if (r.training.steps > 0) {
-    spec.steps = r.training.steps;
-  } else {
-    spec.steps = 1;  // a window: first the ETTR, then the steps that fit in it
-  }
-  if (diags.HasErrors()) return diags;
-
-  core::Result<reliability::RunReport> analysis = reliability::AnalyzeRun(spec);
-  if (analysis.ok() && r.training.duration_s > 0) {
-    const reliability::RunReport& a = analysis.value();
-    // The window holds the useful time of every cause of loss (ideal / expected time).
-    spec.steps = r.training.duration_s * a.ettr_all_causes / spec.step_time_s;
-    analysis = reliability::AnalyzeRun(spec);
-  }
-  core::Diagnostics engine = analysis.diagnostics();
-  PlaceEngineDiagnostics(engine, run.scenario.where);
-  diags.Append(engine);
-  if (!analysis.ok()) return diags;
-  r.analysis = std::move(analysis).value();
-  r.tokens = spec.steps * tokens_per_step;
-  r.cost =
-      DeriveCost(r.training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s);
-
-  if (options.monte_carlo) {
-    const int trials = options.trials.value_or(cfg.trials);
-    const uint64_t seed = options.seed.value_or(cfg.seed);
-    core::Result<reliability::MonteCarloReport> mc =
-        reliability::SimulateRuns(spec, trials, seed, options.threads, options.progress);
-    core::Diagnostics mc_diags = mc.diagnostics();
-    PlaceEngineDiagnostics(mc_diags, run.scenario.where);
-    diags.Append(mc_diags);
-    if (!mc.ok()) return diags;
-    r.monte_carlo = std::move(mc).value();
-  }
-  return core::Result<RunResult>(std::move(r), std::move(diags));
+  core::Result<RunResult> r =
+      plan::ProjectRun(run.scenario.scenario, run.training, run.reliability, options);
+  core::Diagnostics d = r.diagnostics();
+  Locate(d, run.scenario.where);
+  if (!r.ok()) return d;
+  RunResult out = std::move(r).value();
+  out.notes = run.notes;
+  return {std::move(out), std::move(d)};
 }
 
 }  // namespace fathom::io

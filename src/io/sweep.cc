@@ -11,6 +11,7 @@
 
 #include "core/parallel.h"
 #include "core/text.h"
+#include "io/facade.h"
 #include "io/keys.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
@@ -280,16 +281,9 @@ SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
   const estimate::Scenario& sc = loaded.value().scenario;
   core::Diagnostics diags = loaded.diagnostics();
   // auto: the simulator, unless the step is beyond its budget (as `fathom step`).
-  row.engine = s.engine == "auto" ? "simulate" : s.engine;
-  if (s.engine == "auto" && sim::SimulationSize(sc) > sim::kMaxSimulationSize) {
-    row.engine = "estimate";
-    diags.Warning("plan.global_batch_size",
-                  "the step has " + core::WithThousands(sim::SimulationSize(sc)) +
-                      " micro-batch layers, more than the simulator's budget of " +
-                      core::WithThousands(sim::kMaxSimulationSize) +
-                      "; it is estimated in closed form",
-                  "give --engine estimate to say so, or a larger micro_batch_size to simulate it");
-  }
+  EngineChoice engine = ChooseEngine(sc, s.engine);
+  row.engine = engine.simulate ? "simulate" : "estimate";
+  diags.Append(engine.warnings);
   auto run = [&]() -> core::Result<estimate::StepReport> {
     if (row.engine != "simulate") return estimate::Estimate(sc);
     struct Slot {
@@ -741,32 +735,16 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
   std::vector<ComparedStep> steps;
   auto predict = [&](const std::string& file, const std::vector<Override>& overrides,
                      std::vector<std::string> changes) {
-    core::Result<LoadedScenario> loaded = LoadScenario(catalog, file, overrides);
-    d.Append(loaded.diagnostics());
-    if (!loaded.ok()) return;
-    const estimate::Scenario& sc = loaded.value().scenario;
-    core::Diagnostics step;
-    const bool simulate =
-        q.engine == "simulate" ||
-        (q.engine == "auto" && sim::SimulationSize(sc) <= sim::kMaxSimulationSize);
-    if (q.engine == "auto" && !simulate) {
-      step.Warning("plan.global_batch_size",
-                   "the step is beyond the simulator's budget; it is estimated in closed form",
-                   "give --engine estimate to say so");
-    }
-    core::Result<estimate::StepReport> r = [&]() -> core::Result<estimate::StepReport> {
-      if (!simulate) return estimate::Estimate(sc);
-      core::Result<sim::SimResult> s = sim::Simulate(sc);
-      if (!s.ok()) return s.diagnostics();
-      return {std::move(s.value().report), s.diagnostics()};
-    }();
-    step.Append(r.diagnostics());
-    Locate(step, loaded.value().where);
-    d.Append(step);
+    StepRequest step;
+    step.scenario = file;
+    step.overrides = overrides;
+    step.engine = q.engine;
+    core::Result<StepOutcome> r = Step(catalog, step);
+    d.Append(r.diagnostics());
     if (!r.ok()) return;
-    std::string label = r.value().scenario;
+    std::string label = r.value().report.scenario;
     for (size_t i = 0; i < changes.size(); ++i) label += (i ? "; " : " + ") + changes[i];
-    steps.push_back({std::move(label), std::move(changes), std::move(r).value()});
+    steps.push_back({std::move(label), std::move(changes), std::move(r.value().report)});
   };
   for (const std::string& file : q.scenarios) predict(file, common.value(), {});
   for (auto& [changes, overrides] : variants) predict(q.scenarios.front(), overrides, changes);

@@ -15,14 +15,13 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
-#include "estimate/estimate.h"
 #include "io/config.h"
+#include "io/facade.h"
 #include "io/html_report.h"
 #include "io/plan_search.h"
 #include "io/report.h"
 #include "io/run.h"
 #include "io/sweep.h"
-#include "sim/step_sim.h"
 
 namespace fathom::server {
 
@@ -249,7 +248,8 @@ struct Server::Impl {
   io::Catalog catalog;  // the CLI's, with files off unless --allow-files
   ServeOptions options;
   httplib::Server http;
-  std::mutex evaluate;  // requests are evaluated one at a time
+  std::mutex evaluate;                // requests are evaluated one at a time
+  static constexpr int kThreads = 2;  // a search's, a sweep's and a Monte Carlo's
 
   Impl(const io::Catalog& c, ServeOptions o) : catalog(c), options(std::move(o)) {
     catalog.set_files_allowed(options.allow_files);
@@ -307,87 +307,50 @@ struct Server::Impl {
     return text;
   }
 
+  // The scratch directory taken out of the body and of the warnings' header.
   Answer Cleaned(Answer a, const Posted& posted) const {
     a.body = Clean(std::move(a.body), posted);
+    a.warnings = Clean(std::move(a.warnings), posted);
     return a;
   }
 
   Answer Step(const std::string& file, const std::string& engine, bool json) {
-    core::Result<io::LoadedScenario> loaded = io::LoadScenario(catalog, file);
-    if (!loaded.ok()) return BadInput(loaded.diagnostics());
-    const estimate::Scenario& sc = loaded.value().scenario;
-    core::Diagnostics warnings;
-    bool simulate = engine == "simulate" || engine == "auto";
-    if (engine == "auto" && sim::SimulationSize(sc) > sim::kMaxSimulationSize) {
-      simulate = false;
-      warnings.Warning("plan.global_batch_size",
-                       "the step is beyond the simulator's budget; it is estimated in closed form",
-                       "a larger micro_batch_size simulates it");
-    }
-    std::string html;
-    core::Result<estimate::StepReport> report = [&]() -> core::Result<estimate::StepReport> {
-      if (!simulate) {
-        core::Result<estimate::StepReport> r = estimate::Estimate(sc);
-        if (r.ok() && !json) html = io::StepReportHtmlBody(r.value(), nullptr);
-        return r;
-      }
-      core::Result<sim::SimResult> s = sim::Simulate(sc);
-      if (!s.ok()) return s.diagnostics();
-      if (!json) html = io::StepReportHtmlBody(s.value().report, &s.value());
-      return {s.value().report, s.diagnostics()};
-    }();
-    core::Diagnostics d = report.diagnostics();
-    io::Locate(d, loaded.value().where);
-    if (!report.ok()) return BadInput(d);
-    warnings.Append(loaded.diagnostics());
-    warnings.Append(d);
-    if (json) return Json(io::StepReportJson(report.value()), warnings);
-    return {200, WithWarnings(warnings, std::move(html))};
+    io::StepRequest q;
+    q.scenario = file;
+    q.engine = engine;
+    q.keep_simulation = !json;  // the HTML report's timeline
+    core::Result<io::StepOutcome> r = io::Step(catalog, q);
+    if (!r.ok()) return BadInput(r.diagnostics());
+    const io::StepOutcome& step = r.value();
+    if (json) return Json(io::StepReportJson(step.report), r.diagnostics());
+    const sim::SimResult* simulation = step.simulation ? &*step.simulation : nullptr;
+    return {200, WithWarnings(r.diagnostics(), io::StepReportHtmlBody(step.report, simulation))};
   }
 
   Answer Plan(const std::string& file, bool json) {
     io::PlanRequest q;
     q.scenario = file;
-    core::Result<io::LoadedSearch> loaded = io::LoadSearch(catalog, q);
-    if (!loaded.ok()) return BadInput(loaded.diagnostics());
-    const io::LoadedSearch& s = loaded.value();
     plan::SearchOptions search;
-    if (s.config.top) search.top = *s.config.top;
-    if (s.config.simulate_top) search.simulate_top = *s.config.simulate_top;
-    if (s.config.memory_pass) search.memory_pass = *s.config.memory_pass;
-    search.compare_base = s.whole_plan;
-    search.threads = 2;
-    core::Result<plan::SearchResult> r = plan::Search(s.scenario.scenario, s.space, search);
+    search.threads = kThreads;
+    core::Result<plan::SearchResult> r = io::Plan(catalog, q, search);
     if (!r.ok()) return BadInput(r.diagnostics());
-    core::Diagnostics warnings = loaded.diagnostics();
-    warnings.Append(r.diagnostics());
-    if (json) return Json(io::SearchJson(r.value()), warnings);
-    return {200, WithWarnings(warnings, io::SearchReportHtmlBody(r.value()))};
+    if (json) return Json(io::SearchJson(r.value()), r.diagnostics());
+    return {200, WithWarnings(r.diagnostics(), io::SearchReportHtmlBody(r.value()))};
   }
 
   Answer Size(const std::string& file, bool json, const std::string& tokens,
               const std::string& days, const std::string& reliability) {
-    core::Result<plan::SizeRequest> request = io::ParseSizeRequest(tokens, days, "");
-    if (!request.ok()) return BadInput(request.diagnostics());
-    io::PlanRequest q;
-    q.scenario = file;
-    core::Result<io::LoadedSearch> loaded = io::LoadSearch(catalog, q);
-    if (!loaded.ok()) return BadInput(loaded.diagnostics());
-    core::Result<plan::Goodput> goodput = io::SizeGoodput(catalog, q, tokens, reliability);
-    if (!goodput.ok()) return BadInput(goodput.diagnostics());
-    const io::LoadedSearch& s = loaded.value();
+    io::SizingRequest q;
+    q.search.scenario = file;
+    q.tokens = tokens;
+    q.days = days;
+    q.reliability = reliability;
     plan::SearchOptions search;
-    if (s.config.simulate_top) search.simulate_top = *s.config.simulate_top;
-    if (s.config.memory_pass) search.memory_pass = *s.config.memory_pass;
-    search.threads = 2;
-    core::Result<plan::SizeResult> r =
-        plan::Size(s.scenario.scenario, request.value(), s.space, search, goodput.value());
+    search.threads = kThreads;
+    core::Result<std::vector<plan::SizeResult>> r = io::Size(catalog, q, search);
     if (!r.ok()) return BadInput(r.diagnostics());
-    const std::vector<plan::SizeResult> results = {r.value()};
-    core::Diagnostics warnings = loaded.diagnostics();
-    warnings.Append(r.diagnostics());
-    if (json) return Json(io::SizeJson(results), warnings);
-    return {200, WithWarnings(warnings, io::SizeReportHtmlBody(results))};
+    if (json) return Json(io::SizeJson(r.value()), r.diagnostics());
+    return {200, WithWarnings(r.diagnostics(), io::SizeReportHtmlBody(r.value()))};
   }
 
   // A sweep of at most kMaxWebSweepPoints points: the axes of --axis (each KEY=V1,V2,...),
@@ -398,33 +361,20 @@ struct Server::Impl {
     q.scenario = file;
     q.files_allowed = catalog.files_allowed();
     q.axes = std::move(axes);
-    core::Result<io::Sweep> sweep = io::PrepareSweep(q);
-    if (!sweep.ok()) return BadInput(sweep.diagnostics());
-    if (sweep.value().points > kMaxWebSweepPoints) {
-      core::Diagnostics d;
-      d.Error("axis",
-              fmt::format("the sweep has {} points; the web UI runs at most {}",
-                          sweep.value().points, kMaxWebSweepPoints),
-              "narrow the axes, or run `fathom sweep` (or fathom-mpi) on the command line");
-      return BadInput(d);
-    }
-    std::vector<int64_t> all(static_cast<size_t>(sweep.value().points));
-    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-    io::SweepResult r{sweep.value(), io::EvaluateSweep(catalog, sweep.value(), all, 2)};
-    if (json) return {200, io::SweepJson(r), "application/json"};
-    return {200, io::SweepReportHtmlBody(r)};
+    core::Result<io::SweepResult> r = io::SweepAll(catalog, q, kThreads, kMaxWebSweepPoints);
+    if (!r.ok()) return BadInput(r.diagnostics());
+    if (json) return {200, io::SweepJson(r.value()), "application/json"};
+    return {200, io::SweepReportHtmlBody(r.value())};
   }
 
   Answer Run(const std::string& file, bool json, bool monte_carlo, const std::string& tokens) {
     io::RunRequest q;
     q.scenario = file;
     q.tokens = tokens;
-    core::Result<io::LoadedRun> loaded = io::LoadRun(catalog, q);
-    if (!loaded.ok()) return BadInput(loaded.diagnostics());
     io::RunOptions run;
     run.monte_carlo = monte_carlo;
-    run.threads = 2;
-    core::Result<io::RunResult> r = io::EvaluateRun(loaded.value(), run);
+    run.threads = kThreads;
+    core::Result<io::RunResult> r = io::Run(catalog, q, run);
     if (!r.ok()) return BadInput(r.diagnostics());
     if (json) return Json(io::RunReportJson(r.value()), r.diagnostics());
     return {200, WithWarnings(r.diagnostics(), io::RunReportHtmlBody(r.value()))};

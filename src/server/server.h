@@ -1,5 +1,5 @@
-// `fathom serve`: a local HTTP server with a web UI. A thin front end over the same io
-// functions as the CLI: a posted scenario is loaded, validated and evaluated exactly as
+// `fathom serve`: a local HTTP server with a web UI. A thin front end over the same facade
+// as the CLI (io/facade.h): a posted scenario is loaded, validated and evaluated exactly as
 // `fathom step|plan|run -s FILE` would, and answered with the same HTML report body or the
 // same versioned JSON.
 //

@@ -249,7 +249,11 @@ TEST_F(ServerTest, ExplainsATooLargeFormBodyAndCarriesWarningsOfJson) {
       client_->Post("/api/step?format=json&engine=estimate", over, "application/yaml");
   ASSERT_TRUE(json);
   ASSERT_EQ(json->status, 200) << json->body;
-  EXPECT_NE(json->get_header_value("X-Fathom-Warnings").find("GiB more than"), std::string::npos);
+  const std::string warnings = json->get_header_value("X-Fathom-Warnings");
+  EXPECT_NE(warnings.find("GiB more than"), std::string::npos) << warnings;
+  // Located in the posted scenario, by the name diagnostics give it: no scratch path.
+  EXPECT_NE(warnings.find("scenario.yaml:"), std::string::npos) << warnings;
+  EXPECT_EQ(warnings.find("fathom-serve-"), std::string::npos) << warnings;
 }
 
 TEST(Server, ABusyPortIsAnError) {

@@ -1,0 +1,172 @@
+#include "io/facade.h"
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace fathom::io {
+
+namespace {
+
+// The scenario's search section supplies the options the caller did not set.
+void ApplySearchSection(const SearchConfig& file, const SearchOptionsGiven& given,
+                        plan::SearchOptions& options) {
+  if (!given.top && file.top) options.top = *file.top;
+  if (!given.simulate_top && file.simulate_top) options.simulate_top = *file.simulate_top;
+  if (!given.memory_pass && file.memory_pass) options.memory_pass = *file.memory_pass;
+}
+
+bool IsEngine(std::string_view engine) {
+  return engine == "auto" || engine == "simulate" || engine == "estimate";
+}
+
+}  // namespace
+
+EngineChoice ChooseEngine(const estimate::Scenario& scenario, std::string_view requested) {
+  EngineChoice choice;
+  choice.simulate = requested != "estimate";
+  if (requested != "auto") return choice;
+  const int64_t size = sim::SimulationSize(scenario);
+  if (size <= sim::kMaxSimulationSize) return choice;
+  choice.simulate = false;
+  choice.warnings.Warning(
+      "plan.global_batch_size",
+      "the step has " + core::WithThousands(size) +
+          " micro-batch layers, more than the simulator's budget of " +
+          core::WithThousands(sim::kMaxSimulationSize) + "; it is estimated in closed form",
+      "give --engine estimate to say so, or a larger micro_batch_size to simulate it");
+  return choice;
+}
+
+core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
+  if (!IsEngine(q.engine)) {
+    core::Diagnostics d;
+    d.Error("--engine", "\"" + q.engine + "\" is not one of auto, simulate, estimate");
+    return d;
+  }
+  core::Result<LoadedScenario> loaded =
+      !q.scenario.empty() ? LoadScenario(catalog, q.scenario, q.overrides)
+                          : LoadParts(catalog, q.model, q.cluster, q.plan, q.overrides);
+  if (!loaded.ok()) return loaded.diagnostics();
+  const estimate::Scenario& sc = loaded.value().scenario;
+  const SourceMap& where = loaded.value().where;
+  core::Diagnostics d = loaded.diagnostics();
+  // A timeline needs the simulator: then its budget error stands, rather than a fallback.
+  EngineChoice engine =
+      q.need_simulation && q.engine == "auto" ? EngineChoice{} : ChooseEngine(sc, q.engine);
+  Locate(engine.warnings, where);
+  d.Append(engine.warnings);
+  if (q.need_simulation && !engine.simulate) {
+    d.Error("", "--trace needs --engine simulate");
+    return d;
+  }
+
+  StepOutcome out;
+  core::Diagnostics step;
+  bool ok = false;
+  if (engine.simulate) {
+    core::Result<sim::SimResult> s = sim::Simulate(sc);
+    step = s.diagnostics();
+    if (s.ok()) {
+      ok = true;
+      if (q.need_simulation || q.keep_simulation) {
+        out.report = s.value().report;
+        out.simulation = std::move(s).value();
+      } else {
+        out.report = std::move(s.value().report);
+      }
+    }
+  } else {
+    core::Result<estimate::StepReport> r = estimate::Estimate(sc);
+    step = r.diagnostics();
+    if (r.ok()) {
+      ok = true;
+      out.report = std::move(r).value();
+    }
+  }
+  Locate(step, where);
+  d.Append(step);
+  if (!ok) return d;
+  return {std::move(out), std::move(d)};
+}
+
+core::Result<plan::SearchResult> Plan(const Catalog& catalog, const PlanRequest& request,
+                                      plan::SearchOptions options,
+                                      const SearchOptionsGiven& given) {
+  core::Result<LoadedSearch> loaded = LoadSearch(catalog, request);
+  if (!loaded.ok()) return loaded.diagnostics();
+  core::Diagnostics d = loaded.diagnostics();
+  const LoadedSearch& s = loaded.value();
+  ApplySearchSection(s.config, given, options);
+  options.compare_base = s.whole_plan;
+  core::Result<plan::SearchResult> r = plan::Search(s.scenario.scenario, s.space, options);
+  d.Append(r.diagnostics());
+  if (!r.ok()) return d;
+  return {std::move(r).value(), std::move(d)};
+}
+
+core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const SizingRequest& q,
+                                                 const plan::SearchOptions& options,
+                                                 const SearchOptionsGiven& given) {
+  core::Result<plan::SizeRequest> size = ParseSizeRequest(q.tokens, q.days, q.chips);
+  if (!size.ok()) return size.diagnostics();
+  core::Diagnostics d = size.diagnostics();
+  // Each cluster in turn, or the request's.
+  std::vector<std::string> clusters = q.clusters;
+  if (clusters.empty()) clusters.push_back("");
+  std::vector<plan::SizeResult> results;
+  for (const std::string& cluster : clusters) {
+    PlanRequest request = q.search;
+    if (!cluster.empty()) request.cluster = cluster;
+    request.run_sections = true;  // the training and reliability keys are SizeGoodput's
+    core::Result<LoadedSearch> loaded = LoadSearch(catalog, request);
+    d.Append(loaded.diagnostics());
+    if (!loaded.ok()) return d;
+    core::Result<plan::Goodput> goodput = SizeGoodput(catalog, request, q.tokens, q.reliability);
+    d.Append(goodput.diagnostics());
+    if (!goodput.ok()) return d;
+    const LoadedSearch& s = loaded.value();
+    plan::SearchOptions mine = options;
+    // The best plan of each count is what sizing keeps: the section's top does not apply.
+    ApplySearchSection(s.config, {true, given.simulate_top, given.memory_pass}, mine);
+    core::Result<plan::SizeResult> r =
+        plan::Size(s.scenario.scenario, size.value(), s.space, mine, goodput.value());
+    d.Append(r.diagnostics());
+    if (!r.ok()) return d;
+    results.push_back(std::move(r).value());
+  }
+  return {std::move(results), std::move(d)};
+}
+
+core::Result<RunResult> Run(const Catalog& catalog, const RunRequest& request,
+                            const RunOptions& options) {
+  core::Result<LoadedRun> loaded = LoadRun(catalog, request);
+  if (!loaded.ok()) return loaded.diagnostics();
+  core::Diagnostics d = loaded.diagnostics();
+  core::Result<RunResult> r = EvaluateRun(loaded.value(), options);
+  d.Append(r.diagnostics());
+  if (!r.ok()) return d;
+  return {std::move(r).value(), std::move(d)};
+}
+
+core::Result<SweepResult> SweepAll(const Catalog& catalog, const SweepRequest& request, int threads,
+                                   int64_t max_points) {
+  core::Result<Sweep> sweep = PrepareSweep(request);
+  if (!sweep.ok()) return sweep.diagnostics();
+  const int64_t points = sweep.value().points;
+  if (points > max_points) {
+    core::Diagnostics d = sweep.diagnostics();
+    d.Error("axis",
+            fmt::format("the sweep has {} points; at most {} are run here", points, max_points),
+            "narrow the axes, or run `fathom sweep` (or fathom-mpi) on the command line");
+    return d;
+  }
+  std::vector<int64_t> all(static_cast<size_t>(points));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  SweepResult r{sweep.value(), EvaluateSweep(catalog, sweep.value(), all, threads)};
+  return {std::move(r), sweep.diagnostics()};
+}
+
+}  // namespace fathom::io

@@ -1,0 +1,184 @@
+// Run projection: a whole training run, not just its step. From a scenario, how much to
+// train and a reliability model, estimates the step, derives the component counts, the
+// checkpoint's size and tier times and the run's length, builds a reliability::RunSpec,
+// analyses it exactly (reliability::AnalyzeRun) and, unless turned off, by Monte Carlo
+// (reliability::SimulateRuns), and prices the expected time in chip-hours, dollars and
+// energy. The inputs are plain values: io parses them from a scenario's `training:` and
+// `reliability:` sections (io/run.h), whose key paths the config structs follow.
+//
+// Component counts (n_c) come from the cluster the job runs on:
+//   gpu     = chips                                  (the job uses the whole cluster)
+//   node    = chips / chips_per_node
+//   nic     = chips                                  (one scale-out NIC per chip, as on
+//                                                     DGX/HGX and Grand Teton servers)
+//   switch  = 1.5 · ceil(nics / 32)                  (a non-blocking two-tier Clos of
+//                                                     64-port switches: nics/32 leaves,
+//                                                     half as many spines)
+//   link    = 2 · nics                               (NIC–leaf and leaf–spine cables)
+// A class rated per_1000_node_days is counted per node whatever it is; per_component_year
+// and mtbf are per component of its `per` kind.
+//
+// Checkpoint size and tier times (bytes, bytes/s, seconds):
+//   size       = parameters · (2 B bf16 weights + 12 B fp32 master weights and Adam moments)
+//                + data_loader_state
+//   writers    = chips with ZeRO >= 1 (each writes its shard), else tp·pp·cp (one replica)
+//   per writer = size / writers
+//   host       = per writer / host_bandwidth          (device to host memory)
+//   peers      = per writer / peer_bandwidth          (host to a peer's host memory)
+//   storage    = size / storage_bandwidth             (aggregate file-system bandwidth)
+//   w (blocking) = Σ tier times up to and including `blocking`; P (durable, from the start
+//   of the checkpoint) = Σ all tiers;
+//   load (auto)  = per writer / peer_bandwidth when peers hold a copy, else the storage time.
+//
+// Training length: `tokens` or `steps` fix the work (steps = tokens / (global_batch_size ·
+// seq_len)) and predict the wall-clock time; `duration` fixes the wall-clock window (a
+// snapshot such as Llama 3's 54 days) and predicts the steps done in it.
+//
+// Cost and energy: chip-hours = chips · expected hours, at the given price or the chip's
+// catalog price; energy = chips · power · expected time (power: the given one, else the
+// cluster's node power over chips_per_node, else the chip's TDP), times the PUE for the
+// facility, at the electricity price.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "estimate/estimate.h"
+#include "reliability/reliability.h"
+
+namespace fathom::plan {
+
+// What the run costs: its chip-hours at a rental price, and its energy.
+struct CostConfig {
+  double usd_per_chip_hour = -1;  // -1 = auto: the chip catalog's price, if it has one
+  double power_w = -1;            // mean power per chip; -1 = auto: node power, else TDP
+  double pue = 1;                 // facility energy / IT energy; 1 = the chips' energy only
+  double usd_per_kwh = 0;         // electricity price; 0 = not priced
+};
+
+// How much to train: exactly one of tokens, steps and duration.
+struct TrainingConfig {
+  double tokens = 0;      // 0 = not given
+  double steps = 0;       // 0 = not given
+  double duration_s = 0;  // wall-clock window; 0 = not given
+  CostConfig cost;
+};
+
+// One failure class, with one of its three rate forms.
+struct FailureConfig {
+  std::string name;
+  std::string per = "node";        // gpu | node | nic | switch | link
+  double per_1000_node_days = -1;  // -1 = not given; exactly one of the three rate forms
+  double per_component_year = -1;
+  double mtbf_s = -1;
+  reliability::Distribution distribution = reliability::Distribution::kExponential;
+  double weibull_shape = 1;
+  reliability::Effect effect = reliability::Effect::kStopJob;
+  double slowdown = 1;
+  double slow_duration_s = 0;
+  double detect_latency_s = 0;
+  bool needs_repair = true;
+  std::string source;
+};
+
+struct CheckpointConfig {
+  double interval_s = 0;                                 // 0 = auto
+  std::vector<std::string> tiers = {"host", "storage"};  // of host, peers, storage
+  std::string blocking = "host";                         // one of the tiers
+  double host_bandwidth = 0;                             // bytes/s per writer
+  double peer_bandwidth = 0;     // bytes/s per writer; 0 = the cluster's scale-out bandwidth
+  double storage_bandwidth = 0;  // bytes/s aggregate
+  double data_loader_state = 0;  // bytes, whole job
+  double blocking_time_s = -1;   // -1 = derived from the tiers
+  double persist_time_s = -1;    // -1 = derived from the tiers
+  int retained = 2;
+};
+
+struct ReliabilityConfig {
+  std::vector<std::string> presets;  // the preset chain that was loaded, outermost first
+  std::string description;
+  std::vector<std::string> sources;
+  std::vector<FailureConfig> failures;
+  reliability::Recovery recovery;  // load_s < 0: auto
+  CheckpointConfig checkpoint;
+  double repair_time_s = 0;
+  int spare_nodes = -1;  // -1 = auto
+  double spare_confidence = 0.99;
+  bool replica_fault_tolerance = false;
+  double slow_node_fraction = 0;
+  double slow_node_factor = 1;
+  int trials = 1000;  // Monte Carlo
+  uint64_t seed = 1;
+};
+
+struct RunOptions {
+  bool monte_carlo = true;
+  std::optional<int> trials;       // overrides ReliabilityConfig::trials
+  std::optional<uint64_t> seed;    // overrides ReliabilityConfig::seed
+  int threads = 1;                 // Monte Carlo; the result does not depend on it
+  reliability::Progress progress;  // Monte-Carlo progress, e.g. for a terminal
+};
+
+struct CheckpointDerivation {
+  double bytes_per_parameter = 0;  // 16-bit weights + optimizer state (plan's precision)
+  double size_bytes = 0;
+  double writers = 0;
+  double per_writer_bytes = 0;
+  double host_s = 0, peers_s = 0, storage_s = 0;  // per tier; 0 when the tier is not used
+  double blocking_s = 0;
+  double persist_s = 0;
+  double load_s = 0;
+};
+
+// Cost and energy over the expected time to train (the window, with training.duration);
+// "ideal" is the ideal time to train, without failures, checkpoints or stragglers (with a
+// window: the steps done in it, at the step time alone).
+struct CostDerivation {
+  double chips = 0;
+  double hours = 0;        // expected wall-clock time
+  double ideal_hours = 0;  // ideal time to train
+  double chip_hours = 0;
+  double usd_per_chip_hour = 0;  // 0 = no price known
+  std::string price_source;      // "catalog: h100-sxm" or "training.cost.usd_per_chip_hour"
+  double usd = 0;                // chip_hours x price
+  double ideal_usd = 0;
+  double power_w = 0;        // per chip
+  std::string power_source;  // "training.cost.power", "node" (the cluster's node power over
+                             // chips_per_node) or "tdp" (the chip's); "" = unknown (0 W)
+  double pue = 1;
+  double it_energy_j = 0;        // chips x power x expected time
+  double facility_energy_j = 0;  // x PUE
+  double usd_per_kwh = 0;
+  double electricity_usd = 0;  // facility energy x electricity price
+};
+
+struct ComponentCounts {
+  double gpu = 0, node = 0, nic = 0, switches = 0, link = 0;
+};
+
+struct RunResult {
+  estimate::StepReport step;
+  TrainingConfig training;
+  ReliabilityConfig config;
+  reliability::RunSpec spec;
+  ComponentCounts counts;
+  CheckpointDerivation checkpoint;
+  CostDerivation cost;
+  reliability::RunReport analysis;
+  std::optional<reliability::MonteCarloReport> monte_carlo;
+  double tokens = 0;               // trained (or trained in the window)
+  std::vector<std::string> notes;  // the caller's (e.g. the preset used by default)
+};
+
+// Projects the run of `scenario`. A plan that does not fit in memory is an error (its run
+// cannot be projected). Diagnostics are named after the input's key paths (plan,
+// training, reliability.checkpoint.interval, reliability.failures[2].rate, ...) and carry
+// no file: the caller locates them.
+core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
+                                   const TrainingConfig& training,
+                                   const ReliabilityConfig& reliability, const RunOptions& options);
+
+}  // namespace fathom::plan

@@ -1,0 +1,269 @@
+#include "plan/run.h"
+
+#include <cmath>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "model/test_fixtures.h"
+#include "network/test_fixtures.h"
+#include "parallel/memory.h"
+
+namespace fathom::plan {
+namespace {
+
+// Llama 3 70B on `chips` H100s of the SuperPod: tp 8, pp 4, ZeRO 1, a plan that fits.
+estimate::Scenario Llama70BOn(int64_t chips) {
+  estimate::Scenario s;
+  s.name = "run";
+  s.model = model::testing::Llama70B();
+  s.cluster = network::testing::SuperPod(chips);
+  s.plan.tp = 8;
+  s.plan.sequence_parallel = true;
+  s.plan.pp = 4;
+  s.plan.dp = static_cast<int>(chips / 32);
+  s.plan.zero = 1;
+  s.plan.recompute = parallel::Recompute::kSelective;
+  s.plan.global_batch_size = 1024;
+  return s;
+}
+
+// One job-stopping class per node at `per_1000_node_days`, checkpoints to host then
+// storage (the registry's default bandwidths), and the registry's recovery times.
+ReliabilityConfig OneClass(double per_1000_node_days) {
+  ReliabilityConfig r;
+  FailureConfig f;
+  f.name = "infrastructure";
+  f.per_1000_node_days = per_1000_node_days;
+  r.failures.push_back(f);
+  r.checkpoint.host_bandwidth = 25e9;
+  r.checkpoint.storage_bandwidth = 1e12;
+  r.recovery.restart_s = 180;
+  r.recovery.load_s = -1;  // auto
+  r.recovery.warmup_s = 120;
+  return r;
+}
+
+TrainingConfig Tokens(double tokens) {
+  TrainingConfig t;
+  t.tokens = tokens;
+  return t;
+}
+
+RunOptions Exact() {
+  RunOptions o;
+  o.monte_carlo = false;
+  return o;
+}
+
+TEST(ProjectRun, TheScenarioFits) {
+  const estimate::Scenario s = Llama70BOn(1024);
+  core::Result<estimate::StepReport> step = estimate::Estimate(s);
+  ASSERT_TRUE(step.ok()) << step.diagnostics().Format();
+  ASSERT_TRUE(step.value().fits);
+}
+
+// Counts per component kind follow the cluster (run.h), and each class's rate becomes a
+// rate per second over its count.
+TEST(ProjectRun, ComponentsAndRatesFollowTheCluster) {
+  ReliabilityConfig cfg = OneClass(6.5);
+  FailureConfig nic;
+  nic.name = "nic";
+  nic.per = "nic";
+  nic.per_component_year = 0.02;
+  cfg.failures.push_back(nic);
+  FailureConfig link;
+  link.name = "link";
+  link.per = "link";
+  link.mtbf_s = 1e7;
+  cfg.failures.push_back(link);
+  core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const ComponentCounts& n = r.value().counts;
+  EXPECT_EQ(n.gpu, 1024);
+  EXPECT_EQ(n.node, 128);
+  EXPECT_EQ(n.nic, 1024);
+  EXPECT_EQ(n.switches, 48);  // 1.5 x 1024 / 32
+  EXPECT_EQ(n.link, 2048);
+  const reliability::RunSpec& spec = r.value().spec;
+  EXPECT_EQ(spec.nodes, 128);
+  EXPECT_EQ(spec.gpus_per_node, 8);
+  ASSERT_EQ(spec.failures.size(), 3u);
+  EXPECT_EQ(spec.failures[0].count, 128);
+  EXPECT_DOUBLE_EQ(spec.failures[0].rate_per_s, 6.5 / 1000 / 86400);
+  EXPECT_EQ(spec.failures[1].count, 1024);
+  EXPECT_DOUBLE_EQ(spec.failures[1].rate_per_s, 0.02 / (365.25 * 86400));
+  EXPECT_EQ(spec.failures[2].count, 2048);
+  EXPECT_DOUBLE_EQ(spec.failures[2].rate_per_s, 1e-7);
+  // Steps: the tokens over the tokens of a step, rounded up.
+  EXPECT_EQ(spec.steps, std::ceil(1e12 / (1024.0 * 8192)));
+  EXPECT_DOUBLE_EQ(r.value().tokens, spec.steps * 1024.0 * 8192);
+}
+
+// Checkpoint size and tier times (run.h): every chip writes its shard under ZeRO, one
+// replica's ranks otherwise; the blocking time runs up to the blocking tier.
+TEST(ProjectRun, CheckpointTiersAddUp) {
+  ReliabilityConfig cfg = OneClass(6.5);
+  cfg.checkpoint.tiers = {"host", "peers", "storage"};
+  cfg.checkpoint.blocking = "peers";
+  cfg.checkpoint.data_loader_state = 1e9;
+  const estimate::Scenario s = Llama70BOn(1024);
+  core::Result<RunResult> r = ProjectRun(s, Tokens(1e12), cfg, Exact());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const CheckpointDerivation& d = r.value().checkpoint;
+  EXPECT_DOUBLE_EQ(d.bytes_per_parameter,
+                   parallel::kWeightBytes + parallel::OptimizerBytes(s.plan));
+  EXPECT_DOUBLE_EQ(d.size_bytes, r.value().step.parameters * d.bytes_per_parameter + 1e9);
+  EXPECT_EQ(d.writers, 1024);
+  EXPECT_DOUBLE_EQ(d.per_writer_bytes, d.size_bytes / 1024);
+  const double peer_bw = s.cluster.scale_out.bandwidth.value();  // not given: the NIC's
+  EXPECT_DOUBLE_EQ(d.host_s, d.per_writer_bytes / 25e9);
+  EXPECT_DOUBLE_EQ(d.peers_s, d.per_writer_bytes / peer_bw);
+  EXPECT_DOUBLE_EQ(d.storage_s, d.size_bytes / 1e12);
+  EXPECT_DOUBLE_EQ(d.blocking_s, d.host_s + d.peers_s);
+  EXPECT_DOUBLE_EQ(d.persist_s, d.host_s + d.peers_s + d.storage_s);
+  EXPECT_DOUBLE_EQ(d.load_s, d.per_writer_bytes / peer_bw);  // peers hold a copy
+  EXPECT_DOUBLE_EQ(r.value().spec.recovery.load_s, d.load_s);
+  EXPECT_DOUBLE_EQ(r.value().spec.checkpoint.blocking_s, d.blocking_s);
+
+  // Without ZeRO one replica's ranks write; without peers the load is from storage.
+  estimate::Scenario plain = s;
+  plain.plan.zero = 0;
+  ReliabilityConfig two = OneClass(6.5);
+  core::Result<RunResult> p = ProjectRun(plain, Tokens(1e12), two, Exact());
+  ASSERT_TRUE(p.ok()) << p.diagnostics().Format();
+  EXPECT_EQ(p.value().checkpoint.writers, 8 * 4);
+  EXPECT_DOUBLE_EQ(p.value().checkpoint.load_s, p.value().checkpoint.size_bytes / 1e12);
+  EXPECT_DOUBLE_EQ(p.value().checkpoint.blocking_s, p.value().checkpoint.host_s);
+}
+
+// Chip-hours over the expected time at the price, energy at the power times PUE,
+// electricity at its price.
+TEST(ProjectRun, CostAndEnergyFollowTheExpectedTime) {
+  TrainingConfig t = Tokens(1e12);
+  t.cost = {2.5, 1000, 1.2, 0.1};
+  core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), t, OneClass(6.5), Exact());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const CostDerivation& c = r.value().cost;
+  const double hours = r.value().analysis.expected_time_s / 3600;
+  EXPECT_DOUBLE_EQ(c.chip_hours, 1024 * hours);
+  EXPECT_NEAR(c.usd, 1024 * hours * 2.5, 1e-6 * c.usd);
+  EXPECT_LT(c.ideal_usd, c.usd);  // failures and checkpoints cost chip-hours
+  EXPECT_EQ(c.price_source, "training.cost.usd_per_chip_hour");
+  EXPECT_EQ(c.power_source, "training.cost.power");
+  const double kwh = 1024 * 1.0 * hours;  // 1 kW per chip
+  EXPECT_NEAR(c.it_energy_j / 3.6e6, kwh, 1e-9 * kwh);
+  EXPECT_NEAR(c.facility_energy_j / 3.6e6, 1.2 * kwh, 1e-9 * kwh);
+  EXPECT_NEAR(c.electricity_usd, 1.2 * kwh * 0.1, 1e-9 * kwh);
+}
+
+// Not given: the chip's catalog price; power from the node, else the chip's TDP, else none.
+TEST(ProjectRun, PriceAndPowerDefaultToTheHardware) {
+  estimate::Scenario s = Llama70BOn(1024);
+  s.cluster.chip.usd_per_chip_hour = 3;
+  s.cluster.chip.tdp = core::Watts(700);
+  s.cluster.node_power = core::Watts(10200);
+  core::Result<RunResult> node = ProjectRun(s, Tokens(1e12), OneClass(6.5), Exact());
+  ASSERT_TRUE(node.ok()) << node.diagnostics().Format();
+  EXPECT_EQ(node.value().cost.usd_per_chip_hour, 3);
+  EXPECT_EQ(node.value().cost.price_source, "catalog: h100-sxm");
+  EXPECT_EQ(node.value().cost.power_source, "node");
+  EXPECT_DOUBLE_EQ(node.value().cost.power_w, 10200.0 / 8);
+  EXPECT_DOUBLE_EQ(node.value().cost.facility_energy_j, node.value().cost.it_energy_j);
+
+  s.cluster.node_power = core::Watts(0);
+  core::Result<RunResult> tdp = ProjectRun(s, Tokens(1e12), OneClass(6.5), Exact());
+  ASSERT_TRUE(tdp.ok());
+  EXPECT_EQ(tdp.value().cost.power_source, "tdp");
+  EXPECT_EQ(tdp.value().cost.power_w, 700);
+
+  s.cluster.chip.tdp = core::Watts(0);
+  s.cluster.chip.usd_per_chip_hour = 0;
+  core::Result<RunResult> none = ProjectRun(s, Tokens(1e12), OneClass(6.5), Exact());
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none.value().cost.usd_per_chip_hour, 0);
+  EXPECT_EQ(none.value().cost.usd, 0);
+  EXPECT_TRUE(none.value().cost.price_source.empty());
+  EXPECT_TRUE(none.value().cost.power_source.empty());
+  EXPECT_EQ(none.value().cost.it_energy_j, 0);
+}
+
+TEST(ProjectRun, MoreFailuresNeverFinishSooner) {
+  const estimate::Scenario s = Llama70BOn(1024);
+  core::Result<RunResult> low = ProjectRun(s, Tokens(1e12), OneClass(2), Exact());
+  core::Result<RunResult> high = ProjectRun(s, Tokens(1e12), OneClass(20), Exact());
+  ASSERT_TRUE(low.ok()) << low.diagnostics().Format();
+  ASSERT_TRUE(high.ok()) << high.diagnostics().Format();
+  EXPECT_LE(low.value().analysis.expected_time_s, high.value().analysis.expected_time_s);
+  EXPECT_GE(low.value().analysis.ettr, high.value().analysis.ettr);
+}
+
+// A duration window ends when the expected wall time does, whatever slows the run.
+TEST(ProjectRun, WindowHoldsEveryCauseOfLoss) {
+  ReliabilityConfig cfg = OneClass(6.5);
+  FailureConfig slow;
+  slow.name = "slow";
+  slow.per_1000_node_days = 20;
+  slow.effect = reliability::Effect::kFailSlow;
+  slow.slowdown = 2;
+  slow.slow_duration_s = 6 * 3600;
+  cfg.failures.push_back(slow);
+  FailureConfig sdc;
+  sdc.name = "sdc";
+  sdc.per_1000_node_days = 0.1;
+  sdc.effect = reliability::Effect::kSilentCorruption;
+  sdc.detect_latency_s = 3600;
+  cfg.failures.push_back(sdc);
+  cfg.checkpoint.retained = 1000;
+  TrainingConfig window;
+  window.duration_s = 30 * 86400.0;
+  core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), window, cfg, Exact());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const reliability::RunReport& a = r.value().analysis;
+  EXPECT_NEAR(a.expected_time_s / (30 * 86400.0), 1.0, 0.01);
+  EXPECT_LT(a.ettr_all_causes, a.ettr);  // fail-slow and SDC cost beyond fail-stop
+}
+
+TEST(ProjectRun, SameSeedSameResultWhateverTheThreads) {
+  RunOptions one;
+  one.trials = 64;
+  one.seed = 7;
+  RunOptions four = one;
+  four.threads = 4;
+  const estimate::Scenario s = Llama70BOn(1024);
+  core::Result<RunResult> a = ProjectRun(s, Tokens(1e12), OneClass(6.5), one);
+  core::Result<RunResult> b = ProjectRun(s, Tokens(1e12), OneClass(6.5), four);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a.value().monte_carlo && b.value().monte_carlo);
+  EXPECT_EQ(a.value().monte_carlo->trials, 64);
+  const reliability::MonteCarloReport& x = *a.value().monte_carlo;
+  const reliability::MonteCarloReport& y = *b.value().monte_carlo;
+  EXPECT_EQ(x.time_to_train_s.mean, y.time_to_train_s.mean);
+  EXPECT_EQ(x.time_to_train_s.p90, y.time_to_train_s.p90);
+  EXPECT_EQ(x.interruptions.mean, y.interruptions.mean);
+}
+
+// Diagnostics name the input's keys and carry no file: the caller locates them.
+TEST(ProjectRun, ErrorsNameTheInputKeys) {
+  estimate::Scenario big = Llama70BOn(1024);
+  big.plan.tp = 1;
+  big.plan.sequence_parallel = false;
+  big.plan.pp = 1;
+  big.plan.dp = 1024;
+  big.plan.zero = 0;
+  core::Result<RunResult> unfit = ProjectRun(big, Tokens(1e12), OneClass(6.5), Exact());
+  ASSERT_FALSE(unfit.ok());
+  EXPECT_EQ(unfit.diagnostics().FirstError().rfind("plan: the plan does not fit", 0), 0u)
+      << unfit.diagnostics().Format();
+
+  ReliabilityConfig cfg = OneClass(6.5);
+  cfg.checkpoint.interval_s = 0.001;
+  core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  ASSERT_FALSE(r.ok());
+  const core::Diagnostic& e = r.diagnostics().items().back();
+  EXPECT_EQ(e.key, "reliability.checkpoint.interval");
+  EXPECT_TRUE(e.file.empty());
+}
+
+}  // namespace
+}  // namespace fathom::plan
