@@ -1012,8 +1012,12 @@ std::string RunReportHtmlBody(const RunResult& r) {
   out += Figure("checkpoint interval", Esc(Duration(a.interval_s)),
                 fmt::format("optimum {}", Esc(Duration(a.optimum_s))));
   if (r.cost.usd > 0) {
-    out += Figure("cost", Esc(Usd(r.cost.usd)),
-                  fmt::format("{} chip-hours", Esc(ShortCount(r.cost.chip_hours))));
+    const bool catalog = r.cost.price_source.rfind("catalog", 0) == 0;
+    out +=
+        Figure("cost", Esc(Usd(r.cost.usd)),
+               fmt::format("{} chip-hours at {} per chip-hour{}",
+                           Esc(ShortCount(r.cost.chip_hours)), Esc(Usd(r.cost.usd_per_chip_hour)),
+                           catalog ? ", " + Esc(PriceKind(r.cost.price_kind, "")) : ""));
   }
   out += Figure("energy", Esc(Energy(r.cost.facility_energy_j)),
                 fmt::format("facility, PUE {}", Num(r.cost.pue, 2)));
@@ -1154,7 +1158,15 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
   if (any_cost) {
     out +=
         "<section>\n<h2>Cost</h2>\n<p class=\"hint\">Chip-hours over the expected time at "
-        "the chip's catalog price (prices differ in kind: list, on-demand, reserved).</p>\n";
+        "the chip's catalog price";
+    std::string prices;
+    for (const plan::SizeResult& r : results) {
+      if (r.usd_per_chip_hour <= 0) continue;
+      prices +=
+          fmt::format("{}{}: {} per chip-hour, {}", prices.empty() ? "" : "; ", Esc(r.chip),
+                      Esc(Usd(r.usd_per_chip_hour)), Esc(PriceKind(r.price_kind, r.price_as_of)));
+    }
+    out += " (" + prices + "). Prices of different kinds do not compare.</p>\n";
     out += XyChart(cost, Axis{"chips", true, FormatPlain}, Axis{"cost", false, FormatUsd});
     out += "</section>\n";
   }

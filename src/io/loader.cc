@@ -207,7 +207,19 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
     d.Add(Error(file, 0, Join(prefix, "efficiency.gemm_fp8"),
                 "peak.fp4 is given but efficiency.gemm_fp8 is not"));
   }
-  (void)where;
+  // A price's kind and date describe the price given beside them (same file, or both by
+  // --set): a price given elsewhere (a chip derived from a catalog one, --set) without its
+  // own kind and date has neither.
+  const auto price = where.find(Join(prefix, "price.usd_per_chip_hour"));
+  if (price != where.end()) {
+    auto beside = [&](const std::string& key) {
+      const auto it = where.find(Join(prefix, key));
+      return it != where.end() && it->second.file == price->second.file &&
+             (it->second.line > 0) == (price->second.line > 0);
+    };
+    if (!beside("price.kind")) c.price_kind.clear();
+    if (!beside("price.as_of")) c.price_as_of.clear();
+  }
 }
 
 }  // namespace

@@ -23,6 +23,17 @@ inline double Round(double v) {
   return std::strtod(buf, nullptr);
 }
 
+// A catalog price's kind and date, for the reports: "on-demand, list price from the
+// 2023-07 launch"; "kind not stated" when the chip file does not say.
+inline std::string PriceKind(const std::string& kind, const std::string& as_of) {
+  std::string out = kind == "on_demand"        ? "on-demand"
+                    : kind == "capacity_block" ? "capacity block"
+                    : kind == "committed_use"  ? "committed use"
+                    : kind.empty()             ? "kind not stated"
+                                               : kind;
+  return as_of.empty() ? out : out + ", " + as_of;
+}
+
 // A fraction as a percentage with one decimal: 0.4472 -> "44.7%".
 inline std::string Pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
 

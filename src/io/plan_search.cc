@@ -549,9 +549,11 @@ std::string SizeText(const plan::SizeResult& r) {
           "the ideal;\n"
         : "  Days are the ideal time to train, without failures, restarts or checkpoints "
           "(--reliability adds them);\n";
-  out +=
-      "  chip-hours and cost are over the expected time at the chip's catalog price, energy the "
-      "chips' at TDP (an upper bound).\n";
+  out += "  chip-hours and cost are over the expected time at the chip's catalog price (" +
+         (r.usd_per_chip_hour > 0 ? Usd(r.usd_per_chip_hour) +
+                                        " per chip-hour: " + PriceKind(r.price_kind, r.price_as_of)
+                                  : "none for " + r.chip) +
+         "),\n  energy the chips' at TDP (an upper bound).\n";
   return out;
 }
 
@@ -570,6 +572,13 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
     c["chip"] = r.chip;
     c["global_batch_size"] = r.global_batch_size;
     c["seq_len"] = r.seq_len;
+    c["price"] = r.usd_per_chip_hour > 0
+                     ? ordered_json{{"usd_per_chip_hour", Round(r.usd_per_chip_hour)},
+                                    {"kind", r.price_kind.empty() ? ordered_json(nullptr)
+                                                                  : ordered_json(r.price_kind)},
+                                    {"as_of", r.price_as_of.empty() ? ordered_json(nullptr)
+                                                                    : ordered_json(r.price_as_of)}}
+                     : ordered_json(nullptr);
     ordered_json rows = ordered_json::array();
     for (const plan::SizeRow& row : r.rows) {
       ordered_json x = {{"chips", row.chips}, {"planned", row.planned}};
@@ -622,15 +631,39 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
                        c.cost_usd >= 0 ? Usd(c.cost_usd) : std::string("-"),
                        c.energy_j > 0 ? Energy(c.energy_j) : std::string("-"));
   }
+  // Prices of different kinds (an on-demand list price against a reserved block) do not
+  // compare: say which each is when they differ.
+  std::vector<const plan::SizeResult*> priced;
+  for (const plan::SizeResult& r : results) {
+    if (r.usd_per_chip_hour > 0) priced.push_back(&r);
+  }
+  bool stated = true, same = true;
+  for (const plan::SizeResult* r : priced) {
+    stated = stated && !r->price_kind.empty();
+    same = same && r->price_kind == priced.front()->price_kind;
+  }
+  const bool alike = stated && same;
   const int cheapest = CheapestChoice(results);
   if (cheapest >= 0) {
     const plan::SizeResult& r = results[static_cast<size_t>(cheapest)];
-    out += fmt::format("\n  the cheapest: {} chips of {} ({}), {}\n", Count(ChosenRow(r).chips),
-                       r.cluster, r.chip, Usd(ChosenRow(r).cost_usd));
+    out += fmt::format("\n  the cheapest{}: {} chips of {} ({}), {}\n",
+                       alike ? "" : " at these prices", Count(ChosenRow(r).chips), r.cluster,
+                       r.chip, Usd(ChosenRow(r).cost_usd));
   }
-  out +=
-      "  Catalog prices differ in kind (list, on-demand or reserved rates, by source): compare "
-      "costs with care, or price them alike with a scenario's training.cost.\n";
+  if (priced.size() > 1 && alike) {
+    out += fmt::format("  The catalog prices are all {} rates.\n",
+                       PriceKind(priced.front()->price_kind, ""));
+  } else if (priced.size() > 1) {
+    out += stated ? "  The catalog prices differ in kind, so the costs do not compare:\n"
+                  : "  Not every price says its kind, so the costs may not compare:\n";
+    for (const plan::SizeResult* r : priced) {
+      out += fmt::format("    {:<10} {} per chip-hour, {}\n", r->chip, Usd(r->usd_per_chip_hour),
+                         PriceKind(r->price_kind, r->price_as_of));
+    }
+    out +=
+        "  Price them alike with --set cluster.chip.price.usd_per_chip_hour=... (and "
+        "price.kind).\n";
+  }
   return out;
 }
 

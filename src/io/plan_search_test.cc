@@ -314,9 +314,39 @@ TEST(SizeReports, ClustersAreComparedAndTheCheapestNamed) {
   }
   ASSERT_FALSE(cheapest.empty());
   EXPECT_EQ(j["cheapest"]["cluster"], cheapest);
+  // Each cluster's price with its kind; the catalog's H100 (on-demand list) and H200
+  // (capacity block) prices differ in kind, and the comparison says so.
+  EXPECT_EQ(j["clusters"][0]["price"]["kind"], "on_demand");
+  EXPECT_EQ(j["clusters"][1]["price"]["kind"], "capacity_block");
   const std::string text = SizeComparisonText(results);
-  EXPECT_NE(text.find("the cheapest: "), std::string::npos) << text;
-  EXPECT_NE(text.find("dgx-h200"), std::string::npos);
+  EXPECT_NE(text.find("the cheapest at these prices: "), std::string::npos) << text;
+  EXPECT_NE(text.find("differ in kind"), std::string::npos) << text;
+  EXPECT_NE(text.find("h200       $5.41 per chip-hour, capacity block"), std::string::npos) << text;
+  // Priced alike, they compare.
+  for (plan::SizeResult& r : results) r.price_kind = "reserved";
+  const std::string alike = SizeComparisonText(results);
+  EXPECT_NE(alike.find("the cheapest: "), std::string::npos) << alike;
+  EXPECT_NE(alike.find("all reserved rates"), std::string::npos) << alike;
+}
+
+// A price given without its kind (a derived chip, --set) does not keep the catalog's.
+TEST(SizeReports, AnOverriddenPriceLosesTheCatalogsKind) {
+  PlanRequest q;
+  q.model = "llama3-8b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 256;
+  core::Result<LoadedSearch> catalog = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(catalog.ok()) << catalog.diagnostics().Format();
+  EXPECT_EQ(catalog.value().scenario.scenario.cluster.chip.price_kind, "on_demand");
+  q.overrides = {{"cluster.chip.price.usd_per_chip_hour", "4", "--set"}};
+  core::Result<LoadedSearch> priced = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(priced.ok()) << priced.diagnostics().Format();
+  const hardware::ChipSpec& chip = priced.value().scenario.scenario.cluster.chip;
+  EXPECT_EQ(chip.usd_per_chip_hour, 4);
+  EXPECT_EQ(chip.price_kind, "");
+  EXPECT_EQ(chip.price_as_of, "");
+  q.overrides.push_back({"cluster.chip.price.kind", "spot", "--set"});
+  EXPECT_EQ(LoadSearch(TestCatalog(), q).value().scenario.scenario.cluster.chip.price_kind, "spot");
 }
 
 }  // namespace

@@ -168,10 +168,9 @@ std::string RunReportText(const RunResult& r) {
   line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", ShortCount(c.chip_hours), c.chips,
                                    Duration(c.hours * 3600)));
   if (c.usd_per_chip_hour > 0) {
+    const bool catalog = c.price_source.rfind("catalog", 0) == 0;
     line("  price", fmt::format("{} per chip-hour ({}{})", Usd(c.usd_per_chip_hour), c.price_source,
-                                c.price_source.rfind("catalog", 0) == 0
-                                    ? ", whose price.source says which kind of rate"
-                                    : ""));
+                                catalog ? ": " + PriceKind(c.price_kind, c.price_as_of) : ""));
     line("  cost", fmt::format("{} (ideal, without failures, checkpoints or stragglers: {})",
                                Usd(c.usd), Usd(c.ideal_usd)));
   } else {
@@ -315,19 +314,22 @@ std::string RunReportJson(const RunResult& r) {
   const bool priced = c.usd_per_chip_hour > 0;
   const bool powered = !c.power_source.empty();
   auto or_null = [](bool known, double v) { return known ? ordered_json(Round(v)) : nullptr; };
-  j["cost"] = {{"chip_hours", Round(c.chip_hours)},
-               {"usd_per_chip_hour", or_null(priced, c.usd_per_chip_hour)},
-               {"price_source", priced ? ordered_json(c.price_source) : nullptr},
-               {"usd", or_null(priced, c.usd)},
-               {"ideal_usd", or_null(priced, c.ideal_usd)},
-               {"power_w_per_chip", or_null(!c.power_source.empty(), c.power_w)},
-               {"power_source",
-                c.power_source.empty() ? ordered_json(nullptr) : ordered_json(c.power_source)},
-               {"pue", Round(c.pue)},
-               {"it_energy_kwh", or_null(powered, c.it_energy_j / kJoulesPerKwh)},
-               {"facility_energy_kwh", or_null(powered, c.facility_energy_j / kJoulesPerKwh)},
-               {"usd_per_kwh", or_null(c.usd_per_kwh > 0, c.usd_per_kwh)},
-               {"electricity_usd", or_null(powered && c.usd_per_kwh > 0, c.electricity_usd)}};
+  j["cost"] = {
+      {"chip_hours", Round(c.chip_hours)},
+      {"usd_per_chip_hour", or_null(priced, c.usd_per_chip_hour)},
+      {"price_source", priced ? ordered_json(c.price_source) : nullptr},
+      {"price_kind", priced && !c.price_kind.empty() ? ordered_json(c.price_kind) : nullptr},
+      {"price_as_of", priced && !c.price_as_of.empty() ? ordered_json(c.price_as_of) : nullptr},
+      {"usd", or_null(priced, c.usd)},
+      {"ideal_usd", or_null(priced, c.ideal_usd)},
+      {"power_w_per_chip", or_null(!c.power_source.empty(), c.power_w)},
+      {"power_source",
+       c.power_source.empty() ? ordered_json(nullptr) : ordered_json(c.power_source)},
+      {"pue", Round(c.pue)},
+      {"it_energy_kwh", or_null(powered, c.it_energy_j / kJoulesPerKwh)},
+      {"facility_energy_kwh", or_null(powered, c.facility_energy_j / kJoulesPerKwh)},
+      {"usd_per_kwh", or_null(c.usd_per_kwh > 0, c.usd_per_kwh)},
+      {"electricity_usd", or_null(powered && c.usd_per_kwh > 0, c.electricity_usd)}};
   if (r.monte_carlo) {
     const reliability::MonteCarloReport& m = *r.monte_carlo;
     auto pct = [](const reliability::Percentiles& p) {

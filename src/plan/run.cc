@@ -64,6 +64,8 @@ CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& clus
   } else if (chip.usd_per_chip_hour > 0) {
     c.usd_per_chip_hour = chip.usd_per_chip_hour;
     c.price_source = "catalog: " + chip.name;
+    c.price_kind = chip.price_kind;
+    c.price_as_of = chip.price_as_of;
   }
   c.usd = c.chip_hours * c.usd_per_chip_hour;
   c.ideal_usd = chips * c.ideal_hours * c.usd_per_chip_hour;

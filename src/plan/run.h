@@ -143,6 +143,8 @@ struct CostDerivation {
   double chip_hours = 0;
   double usd_per_chip_hour = 0;  // 0 = no price known
   std::string price_source;      // "catalog: h100-sxm" or "training.cost.usd_per_chip_hour"
+  std::string price_kind;        // the catalog price's kind (on_demand, ...); "" = not stated
+  std::string price_as_of;       // when the catalog price held
   double usd = 0;                // chip_hours x price
   double ideal_usd = 0;
   double power_w = 0;        // per chip

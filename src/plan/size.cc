@@ -39,6 +39,9 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   result.model = base.model.name;
   result.cluster = base.cluster.name;
   result.chip = base.cluster.chip.name;
+  result.usd_per_chip_hour = base.cluster.chip.usd_per_chip_hour;
+  result.price_kind = base.cluster.chip.price_kind;
+  result.price_as_of = base.cluster.chip.price_as_of;
   result.tokens = request.tokens;
   result.deadline_s = request.deadline_s;
   result.global_batch_size = base.plan.global_batch_size;

@@ -52,6 +52,10 @@ struct SizeResult {
   std::vector<SizeRow> rows;  // by chip count
   int chosen = -1;            // the row with the fewest chips that meets the deadline
   bool with_goodput = false;  // expected times include the goodput function's losses
+  // The chip's catalog price (0 = none), its kind and when it held: costs of clusters
+  // whose prices differ in kind do not compare.
+  double usd_per_chip_hour = 0;
+  std::string price_kind, price_as_of;
 };
 
 // The share of wall-clock time a run of `scenario` (the model on the resized cluster with
