@@ -548,6 +548,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--examples", serve.examples,
                         "directory of example scenarios the UI offers (default: the shipped "
                         "examples/)");
+  serve_cmd
+      ->add_option("--max-waiting", serve.max_waiting,
+                   "evaluations that may wait behind the running one; more are answered 503 "
+                   "(busy) at once")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
 
   try {
     app.parse(argc, argv);

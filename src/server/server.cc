@@ -248,8 +248,28 @@ struct Server::Impl {
   io::Catalog catalog;  // the CLI's, with files off unless --allow-files
   ServeOptions options;
   httplib::Server http;
-  std::mutex evaluate;                // requests are evaluated one at a time
+  std::mutex evaluate;  // requests are evaluated one at a time
+  std::mutex admission;
+  int admitted = 0;                   // evaluating or waiting to
   static constexpr int kThreads = 2;  // a search's, a sweep's and a Monte Carlo's
+
+  // An evaluation may queue when fewer than max_waiting wait beside the running one.
+  bool Admit() {
+    const std::lock_guard<std::mutex> lock(admission);
+    if (admitted > options.max_waiting) return false;
+    ++admitted;
+    return true;
+  }
+  struct Admitted {
+    Impl& impl;
+    explicit Admitted(Impl& i) : impl(i) {}
+    ~Admitted() {
+      const std::lock_guard<std::mutex> lock(impl.admission);
+      --impl.admitted;
+    }
+    Admitted(const Admitted&) = delete;
+    Admitted& operator=(const Admitted&) = delete;
+  };
 
   Impl(const io::Catalog& c, ServeOptions o) : catalog(c), options(std::move(o)) {
     catalog.set_files_allowed(options.allow_files);
@@ -434,7 +454,14 @@ struct Server::Impl {
                "text/plain"};
         } else if (mc != "0" && mc != "1") {
           a = {400, "monte_carlo: expected 0 or 1, got \"" + mc + "\"\n", "text/plain"};
+        } else if (!Admit()) {
+          a = {503,
+               fmt::format("busy: {} evaluations are running or waiting; retry shortly\n",
+                           options.max_waiting + 1),
+               "text/plain"};
+          res.set_header("Retry-After", "2");
         } else {
+          const Admitted leave(*this);
           const std::lock_guard<std::mutex> lock(evaluate);
           Posted posted;
           std::string error;

@@ -41,6 +41,10 @@ struct ServeOptions {
   // catalog names and inline sections, so that a request cannot make the server read, and
   // echo in its diagnostics, the files it can.
   bool allow_files = false;
+  // Evaluations run one at a time; this many more may wait for their turn. Beyond, a
+  // request is answered at once with 503 and Retry-After, so that waiting evaluations
+  // never hold every connection thread and the page itself still loads.
+  int max_waiting = 3;
 };
 
 class Server {

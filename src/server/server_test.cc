@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -254,6 +255,61 @@ TEST_F(ServerTest, ExplainsATooLargeFormBodyAndCarriesWarningsOfJson) {
   // Located in the posted scenario, by the name diagnostics give it: no scratch path.
   EXPECT_NE(warnings.find("scenario.yaml:"), std::string::npos) << warnings;
   EXPECT_EQ(warnings.find("fathom-serve-"), std::string::npos) << warnings;
+}
+
+// With no room to wait, a request that arrives while another is evaluated is answered at
+// once with 503 (and Retry-After) instead of holding a connection thread; the page loads.
+TEST(Server, TurnsAwayEvaluationsBeyondTheQueue) {
+  ServeOptions o;
+  o.port = 0;
+  o.max_waiting = 0;
+  Server server(io::test_support::TestCatalog(), o);
+  core::Result<int> port = server.Bind();
+  ASSERT_TRUE(port.ok()) << port.diagnostics().Format();
+  std::thread listen([&] { server.Listen(); });
+  // A plan search and a stream of quick steps: while one is evaluated, the other is
+  // turned away (whichever got in first), and retried until the search is answered.
+  std::atomic<bool> done{false};
+  std::atomic<int> busy{0};
+  std::thread search([&] {
+    httplib::Client slow("127.0.0.1", port.value());
+    slow.set_read_timeout(300, 0);
+    while (true) {
+      httplib::Result r =
+          slow.Post("/api/plan", Example("llama3-405b-16k-h100"), "application/yaml");
+      if (r && r->status == 503) {
+        ++busy;
+        continue;
+      }
+      EXPECT_TRUE(r && r->status == 200);
+      break;
+    }
+    done = true;
+  });
+  httplib::Client quick("127.0.0.1", port.value());
+  quick.set_read_timeout(300, 0);
+  const std::string small = Example("llama3-8b-dgx-h100");
+  while (!done) {
+    httplib::Result r = quick.Post("/api/step?engine=estimate", small, "application/yaml");
+    ASSERT_TRUE(r);
+    if (r->status == 503) {
+      ++busy;
+      EXPECT_EQ(r->get_header_value("Retry-After"), "2");
+      EXPECT_NE(r->body.find("busy"), std::string::npos) << r->body;
+      httplib::Result page = quick.Get("/");  // the page loads meanwhile
+      ASSERT_TRUE(page);
+      EXPECT_EQ(page->status, 200);
+    } else {
+      EXPECT_EQ(r->status, 200) << r->body;
+    }
+  }
+  search.join();
+  EXPECT_GT(busy.load(), 0);
+  httplib::Result after = quick.Post("/api/step?engine=estimate", small, "application/yaml");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+  server.Stop();
+  listen.join();
 }
 
 TEST(Server, ABusyPortIsAnError) {
