@@ -73,6 +73,12 @@ void Program::Slow(StreamId by, StreamId victim, double share) {
   if (share > 0) slowdowns_.push_back({by, victim, share});
 }
 
+void Program::ClearCoupling() {
+  resources_ = 0;
+  uses_.clear();
+  slowdowns_.clear();
+}
+
 void Program::Reserve(size_t ops, size_t dependencies) {
   duration_.reserve(ops);
   stream_.reserve(ops);

@@ -94,6 +94,9 @@ class Program {
   // While an operation of `by` runs, `victim`'s progresses at (1 - share) of its rate;
   // 0 <= share <= 1, `by` != `victim`.
   void Slow(StreamId by, StreamId victim, double share);
+  // Drops the resources and slowdowns: the next Run() prices every operation alone (what
+  // the coupling costs is the difference; a coupled run is never shorter).
+  void ClearCoupling();
 
   // Runs the program from time 0; every operation gets its start and end. A cycle (an
   // operation that can never start) is our bug and fails a check.

@@ -250,9 +250,20 @@ TEST(Fluid, RunsAreDeterministic) {
     ASSERT_EQ(a.end(op), b.end(op)) << op;
     ASSERT_GE(a.end(op) - a.start(op), a.duration(op)) << op;  // sharing never speeds up
   }
-  // The coupling only adds time.
-  Program plain = RandomProgram(7, false);
-  EXPECT_LE(plain.Run().makespan, sa.makespan);
+  // The coupling only adds time, to every operation.
+  Program plain = a;
+  plain.ClearCoupling();
+  EXPECT_EQ(plain.resources(), 0u);
+  const RunStats sp = plain.Run();
+  EXPECT_LT(sp.makespan, sa.makespan);
+  EXPECT_EQ(sp.rescheduled, 0);
+  for (OpId op = 0; op < a.ops(); ++op) {
+    ASSERT_LE(plain.start(op), a.start(op)) << op;
+    ASSERT_LE(plain.end(op), a.end(op)) << op;
+    ASSERT_EQ(plain.end(op), plain.start(op) + plain.duration(op)) << op;
+  }
+  const Program fresh = RandomProgram(7, false);
+  EXPECT_EQ(sp.makespan, Program(fresh).Run().makespan);
 }
 
 // Without resources and slowdowns each op starts when its stream and its dependencies are
