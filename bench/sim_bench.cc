@@ -46,8 +46,9 @@ void Simulate(benchmark::State& state, const char* example) {
 
 // The engine alone, on a program shaped like a pipeline's: per stage a compute stream of
 // 20,000 operations, and three communication streams whose operations each wait for a
-// compute operation and hold up a later one. Durations from a fixed LCG.
-fathom::sim::Program PipelineLikeProgram(int stages, int ops_per_stage) {
+// compute operation and hold up a later one. Durations from a fixed LCG. Coupled: the
+// three communication streams of a stage share a resource and the first slows the compute.
+fathom::sim::Program PipelineLikeProgram(int stages, int ops_per_stage, bool coupled) {
   using fathom::sim::OpId;
   using fathom::sim::StreamId;
   fathom::sim::Program p;
@@ -60,6 +61,11 @@ fathom::sim::Program PipelineLikeProgram(int stages, int ops_per_stage) {
   for (int s = 0; s < stages; ++s) {
     const StreamId compute = p.AddStream();
     const StreamId comm[3] = {p.AddStream(), p.AddStream(), p.AddStream()};
+    if (coupled) {
+      const fathom::sim::ResourceId nic = p.AddResource();
+      for (StreamId c : comm) p.Use(c, nic);
+      p.Slow(comm[0], compute, 0.12);
+    }
     OpId last = 0;
     OpId pending = 0;
     bool waiting = false;
@@ -83,18 +89,23 @@ fathom::sim::Program PipelineLikeProgram(int stages, int ops_per_stage) {
   return p;
 }
 
-void Engine(benchmark::State& state) {
-  fathom::sim::Program p = PipelineLikeProgram(8, 20000);
+void Engine(benchmark::State& state, bool coupled) {
+  fathom::sim::Program p = PipelineLikeProgram(8, 20000, coupled);
   int64_t events = 0;
+  int64_t rescheduled = 0;
   for (auto _ : state) {  // NOLINT(readability-identifier-naming): Google Benchmark's idiom
-    events += p.Run().events;
+    const fathom::sim::RunStats s = p.Run();
+    events += s.events;
+    rescheduled = s.rescheduled;
     benchmark::DoNotOptimize(p.end(0));
   }
   state.counters["events/s"] =
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["rescheduled"] = static_cast<double>(rescheduled);
 }
 
-BENCHMARK(Engine)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Engine, plain, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Engine, coupled, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Simulate, llama3_405b_16k_h100, "llama3-405b-16k-h100.yaml")
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Simulate, gpt3_175b_mlperf_10752_h100, "gpt3-175b-mlperf-10752-h100.yaml")

@@ -1,11 +1,16 @@
 #include "sim/engine.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "core/check.h"
 
 namespace fathom::sim {
+namespace {
+
+// Nanoseconds from a non-negative time, to the nearest (halves up).
+Time RoundNs(double ns) { return static_cast<Time>(ns + 0.5); }
+
+}  // namespace
 
 uint64_t EventQueue::Push(Time time, uint32_t priority, OpId op) {
   const uint64_t sequence = next_sequence_++;
@@ -99,8 +104,7 @@ void Program::PrepareCoupling() {
   const size_t n = streams();
   std::sort(uses_.begin(), uses_.end());
   uses_.erase(std::unique(uses_.begin(), uses_.end()), uses_.end());
-  fluid_.assign(n, 0);
-  coupled_.assign(n, 0);
+  role_.assign(n, 0);
   // CSR offsets from counts: `begin[key + 1]` counts, then a prefix sum.
   auto offsets = [](std::vector<uint32_t>& begin, size_t keys) {
     for (size_t i = 0; i < keys; ++i) begin[i + 1] += begin[i];
@@ -110,7 +114,7 @@ void Program::PrepareCoupling() {
   for (const auto& [s, r] : uses_) {
     ++uses_begin_[s + 1];
     ++users_begin_[r + 1];
-    fluid_[s] = coupled_[s] = 1;
+    role_[s] |= kUses;
   }
   offsets(uses_begin_, n);
   offsets(users_begin_, resources_);
@@ -129,8 +133,8 @@ void Program::PrepareCoupling() {
   for (const Slowdown& d : slowdowns_) {
     ++victims_begin_[d.by + 1];
     ++slowers_begin_[d.victim + 1];
-    coupled_[d.by] = 1;
-    fluid_[d.victim] = coupled_[d.victim] = 1;
+    role_[d.by] |= kSlows;
+    role_[d.victim] |= kSlowed;
   }
   offsets(victims_begin_, n);
   offsets(slowers_begin_, n);
@@ -145,6 +149,7 @@ void Program::PrepareCoupling() {
     }
   }
   running_.assign(n, 0);
+  slowing_.assign(n, 0);
   active_.assign(resources_, 0);
   rate_.assign(n, 1.0);
   left_.assign(n, 0.0);
@@ -159,8 +164,10 @@ double Program::Rate(StreamId s) const {
     sharers = std::max(sharers, active_[stream_uses_[i]]);
   }
   double slowed = 0;
-  for (uint32_t i = slowers_begin_[s]; i < slowers_begin_[s + 1]; ++i) {
-    if (running_[slowers_[i].first]) slowed += slowers_[i].second;
+  if (slowing_[s] > 0) {
+    for (uint32_t i = slowers_begin_[s]; i < slowers_begin_[s + 1]; ++i) {
+      if (running_[slowers_[i].first]) slowed += slowers_[i].second;
+    }
   }
   return (1.0 - std::min(slowed, kMaxSlowdown)) / sharers;
 }
@@ -172,7 +179,7 @@ void Program::Reschedule(StreamId s, Time now) {
   left_[s] = std::max(0.0, left_[s] - rate_[s] * static_cast<double>(now - since_[s]));
   since_[s] = now;
   rate_[s] = rate;
-  const Time due = now + static_cast<Time>(std::llround(left_[s] / rate));
+  const Time due = now + RoundNs(left_[s] / rate);
   if (due == due_[s]) return;
   due_[s] = due;
   live_[s] = queue_.Push(due, s, stream_ops_[s][head_[s]]);
@@ -201,18 +208,24 @@ void Program::TryStart(StreamId s, Time now) {
     queue_.Push(now + d, s, op);
     return;
   }
-  if (!coupled_[s] || d == 0) {
+  const uint8_t role = role_[s];
+  if (role == 0 || d == 0) {
     live_[s] = queue_.Push(now + d, s, op);
     return;
   }
   running_[s] = 1;
-  for (uint32_t i = uses_begin_[s]; i < uses_begin_[s + 1]; ++i) ++active_[stream_uses_[i]];
-  Notify(s, now);
-  const double rate = fluid_[s] ? Rate(s) : 1.0;
+  if (role & kUses) {
+    for (uint32_t i = uses_begin_[s]; i < uses_begin_[s + 1]; ++i) ++active_[stream_uses_[i]];
+  }
+  if (role & kSlows) {
+    for (uint32_t i = victims_begin_[s]; i < victims_begin_[s + 1]; ++i) ++slowing_[victims_[i]];
+  }
+  if (role & (kUses | kSlows)) Notify(s, now);
+  const double rate = role & (kUses | kSlowed) ? Rate(s) : 1.0;
   rate_[s] = rate;
   left_[s] = static_cast<double>(d);
   since_[s] = now;
-  due_[s] = rate == 1.0 ? now + d : now + static_cast<Time>(std::llround(left_[s] / rate));
+  due_[s] = rate == 1.0 ? now + d : now + RoundNs(left_[s] / rate);
   live_[s] = queue_.Push(due_[s], s, op);
 }
 
@@ -267,8 +280,16 @@ RunStats Program::Loop() {
     if constexpr (kCoupled) {
       if (running_[s]) {
         running_[s] = 0;
-        for (uint32_t i = uses_begin_[s]; i < uses_begin_[s + 1]; ++i) --active_[stream_uses_[i]];
-        Notify(s, e.time);
+        const uint8_t role = role_[s];
+        if (role & kUses) {
+          for (uint32_t i = uses_begin_[s]; i < uses_begin_[s + 1]; ++i) --active_[stream_uses_[i]];
+        }
+        if (role & kSlows) {
+          for (uint32_t i = victims_begin_[s]; i < victims_begin_[s + 1]; ++i) {
+            --slowing_[victims_[i]];
+          }
+        }
+        if (role & (kUses | kSlows)) Notify(s, e.time);
       }
     }
     ++head_[s];

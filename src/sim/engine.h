@@ -155,8 +155,8 @@ class Program {
   EventQueue queue_;
   // The coupling, per stream (CSR: streams() + 1 offsets): the resources it uses, the
   // streams it slows, and the (slower, share) pairs that slow it; per resource its users.
-  std::vector<uint8_t> fluid_;    // per stream: uses a resource or is slowed
-  std::vector<uint8_t> coupled_;  // per stream: fluid, or slows another
+  enum Role : uint8_t { kUses = 1, kSlows = 2, kSlowed = 4 };
+  std::vector<uint8_t> role_;  // per stream, Role bits; 0: runs as without coupling
   std::vector<uint32_t> uses_begin_, victims_begin_, slowers_begin_, users_begin_;
   std::vector<ResourceId> stream_uses_;
   std::vector<StreamId> victims_;
@@ -164,9 +164,10 @@ class Program {
   std::vector<StreamId> users_;
   // The running operation of a coupled stream (positive duration only).
   std::vector<uint8_t> running_;
-  std::vector<uint32_t> active_;  // per resource: its users running
-  std::vector<double> rate_;      // per stream, work per ns
-  std::vector<double> left_;      // per stream: work left at `since_`, ns at full rate
+  std::vector<uint32_t> active_;   // per resource: its users running
+  std::vector<uint32_t> slowing_;  // per stream: its slowers running
+  std::vector<double> rate_;       // per stream, work per ns
+  std::vector<double> left_;       // per stream: work left at `since_`, ns at full rate
   std::vector<Time> since_;
   std::vector<Time> due_;  // per stream: the scheduled end
   int64_t rescheduled_ = 0;
