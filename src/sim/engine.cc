@@ -1,6 +1,7 @@
 #include "sim/engine.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/check.h"
 
@@ -9,6 +10,19 @@ namespace {
 
 // Nanoseconds from a non-negative time, to the nearest (halves up).
 Time RoundNs(double ns) { return static_cast<Time>(ns + 0.5); }
+
+// `items` grouped by key (compressed sparse rows): `begin` gets keys + 1 offsets, `values`
+// the value of each item, in the order of `items` within a key.
+template <typename T, typename V, typename Key, typename Value>
+void GroupBy(const std::vector<T>& items, size_t keys, Key key, Value value,
+             std::vector<uint32_t>& begin, std::vector<V>& values) {
+  begin.assign(keys + 1, 0);
+  for (const T& x : items) ++begin[key(x) + 1];
+  for (size_t i = 0; i < keys; ++i) begin[i + 1] += begin[i];
+  values.resize(items.size());
+  std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
+  for (const T& x : items) values[fill[key(x)]++] = value(x);
+}
 
 }  // namespace
 
@@ -104,49 +118,27 @@ void Program::PrepareCoupling() {
   const size_t n = streams();
   std::sort(uses_.begin(), uses_.end());
   uses_.erase(std::unique(uses_.begin(), uses_.end()), uses_.end());
+  using StreamUse = std::pair<StreamId, ResourceId>;
+  GroupBy(
+      uses_, n, [](const StreamUse& u) { return u.first; },
+      [](const StreamUse& u) { return u.second; }, uses_begin_, stream_uses_);
+  GroupBy(
+      uses_, resources_, [](const StreamUse& u) { return u.second; },
+      [](const StreamUse& u) { return u.first; }, users_begin_, users_);
+  GroupBy(
+      slowdowns_, n, [](const Slowdown& d) { return d.by; },
+      [](const Slowdown& d) { return d.victim; }, victims_begin_, victims_);
+  GroupBy(
+      slowdowns_, n, [](const Slowdown& d) { return d.victim; },
+      [](const Slowdown& d) {
+        return std::pair{d.by, d.share};
+      },
+      slowers_begin_, slowers_);
   role_.assign(n, 0);
-  // CSR offsets from counts: `begin[key + 1]` counts, then a prefix sum.
-  auto offsets = [](std::vector<uint32_t>& begin, size_t keys) {
-    for (size_t i = 0; i < keys; ++i) begin[i + 1] += begin[i];
-  };
-  uses_begin_.assign(n + 1, 0);
-  users_begin_.assign(resources_ + 1, 0);
-  for (const auto& [s, r] : uses_) {
-    ++uses_begin_[s + 1];
-    ++users_begin_[r + 1];
-    role_[s] |= kUses;
-  }
-  offsets(uses_begin_, n);
-  offsets(users_begin_, resources_);
-  stream_uses_.resize(uses_.size());
-  users_.resize(uses_.size());
-  {
-    std::vector<uint32_t> fill_s(uses_begin_.begin(), uses_begin_.end() - 1);
-    std::vector<uint32_t> fill_r(users_begin_.begin(), users_begin_.end() - 1);
-    for (const auto& [s, r] : uses_) {  // sorted: each list in increasing order
-      stream_uses_[fill_s[s]++] = r;
-      users_[fill_r[r]++] = s;
-    }
-  }
-  victims_begin_.assign(n + 1, 0);
-  slowers_begin_.assign(n + 1, 0);
+  for (const auto& [s, r] : uses_) role_[s] |= kUses;
   for (const Slowdown& d : slowdowns_) {
-    ++victims_begin_[d.by + 1];
-    ++slowers_begin_[d.victim + 1];
     role_[d.by] |= kSlows;
     role_[d.victim] |= kSlowed;
-  }
-  offsets(victims_begin_, n);
-  offsets(slowers_begin_, n);
-  victims_.resize(slowdowns_.size());
-  slowers_.resize(slowdowns_.size());
-  {
-    std::vector<uint32_t> fill_v(victims_begin_.begin(), victims_begin_.end() - 1);
-    std::vector<uint32_t> fill_s(slowers_begin_.begin(), slowers_begin_.end() - 1);
-    for (const Slowdown& d : slowdowns_) {
-      victims_[fill_v[d.by]++] = d.victim;
-      slowers_[fill_s[d.victim]++] = {d.by, d.share};
-    }
   }
   running_.assign(n, 0);
   slowing_.assign(n, 0);
@@ -233,17 +225,11 @@ RunStats Program::Run() {
   const size_t n = ops();
   start_.assign(n, -1);
   pending_.assign(n, 0);
-  succ_begin_.assign(n + 1, 0);
-  for (const auto& [before, after] : edges_) {
-    ++pending_[after];
-    ++succ_begin_[before + 1];
-  }
-  for (size_t i = 0; i < n; ++i) succ_begin_[i + 1] += succ_begin_[i];
-  succ_.resize(edges_.size());
-  {
-    std::vector<uint32_t> fill(succ_begin_.begin(), succ_begin_.end() - 1);
-    for (const auto& [before, after] : edges_) succ_[fill[before]++] = after;
-  }
+  for (const auto& [before, after] : edges_) ++pending_[after];
+  using Edge = std::pair<OpId, OpId>;
+  GroupBy(
+      edges_, n, [](const Edge& e) { return e.first; }, [](const Edge& e) { return e.second; },
+      succ_begin_, succ_);
   head_.assign(streams(), 0);
   busy_.assign(streams(), 0);
   live_.assign(streams(), 0);

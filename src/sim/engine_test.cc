@@ -57,13 +57,19 @@ TEST(Program, RunsTwiceTheSame) {
 }
 
 // Resources: processor sharing among the streams that use one.
-TEST(Fluid, TwoEqualOpsOnOneResourceBothTakeTwiceAsLong) {
-  Program p;
+// Two new streams sharing a new resource.
+std::pair<StreamId, StreamId> TwoSharing(Program& p) {
   const StreamId a = p.AddStream();
   const StreamId b = p.AddStream();
-  const ResourceId nic = p.AddResource();
-  p.Use(a, nic);
-  p.Use(b, nic);
+  const ResourceId r = p.AddResource();
+  p.Use(a, r);
+  p.Use(b, r);
+  return {a, b};
+}
+
+TEST(Fluid, TwoEqualOpsOnOneResourceBothTakeTwiceAsLong) {
+  Program p;
+  const auto [a, b] = TwoSharing(p);
   const OpId x = p.AddOp(a, 100);
   const OpId y = p.AddOp(b, 100);
   const RunStats s = p.Run();
@@ -77,12 +83,8 @@ TEST(Fluid, TwoEqualOpsOnOneResourceBothTakeTwiceAsLong) {
 
 TEST(Fluid, AnOpJoiningHalfwaySharesTheRest) {
   Program p;
-  const StreamId a = p.AddStream();
-  const StreamId b = p.AddStream();
+  const auto [a, b] = TwoSharing(p);
   const StreamId other = p.AddStream();
-  const ResourceId nic = p.AddResource();
-  p.Use(a, nic);
-  p.Use(b, nic);
   const OpId x = p.AddOp(a, 100);
   const OpId wait = p.AddOp(other, 50);
   const OpId y = p.AddOp(b, 100);
@@ -126,11 +128,7 @@ TEST(Fluid, StreamsOnDifferentResourcesDoNotShare) {
 
 TEST(Fluid, ZeroDurationOpsTakeNoShare) {
   Program p;
-  const StreamId a = p.AddStream();
-  const StreamId b = p.AddStream();
-  const ResourceId r = p.AddResource();
-  p.Use(a, r);
-  p.Use(b, r);
+  const auto [a, b] = TwoSharing(p);
   const OpId x = p.AddOp(a, 100);
   for (int i = 0; i < 5; ++i) p.AddOp(b, 0);
   p.Run();
@@ -158,41 +156,32 @@ TEST(Fluid, ASlowdownCostsOnlyWhileOverlapping) {
   EXPECT_EQ(p.end(c2), 260);
 }
 
-TEST(Fluid, SlowdownSharesAddUpToTheCap) {
+// The end of a victim's op of `work`, beside two slowers' ops started with it.
+Time SlowedEnd(Time work, double share_x, Time x, double share_y, Time y) {
   Program p;
   const StreamId victim = p.AddStream();
-  const StreamId x = p.AddStream();
-  const StreamId y = p.AddStream();
-  p.Slow(x, victim, 0.2);
-  p.Slow(y, victim, 0.3);
-  const OpId v = p.AddOp(victim, 100);
-  p.AddOp(x, 40);
-  p.AddOp(y, 20);
+  const StreamId sx = p.AddStream();
+  const StreamId sy = p.AddStream();
+  p.Slow(sx, victim, share_x);
+  p.Slow(sy, victim, share_y);
+  const OpId v = p.AddOp(victim, work);
+  p.AddOp(sx, x);
+  p.AddOp(sy, y);
   p.Run();
-  // 0-20 at 0.5 (10 done), 20-40 at 0.8 (16 done), then 74 at full rate.
-  EXPECT_EQ(p.end(v), 40 + 74);
+  return p.end(v);
+}
 
-  Program q;
-  const StreamId w = q.AddStream();
-  const StreamId u = q.AddStream();
-  const StreamId z = q.AddStream();
-  q.Slow(u, w, 0.7);
-  q.Slow(z, w, 0.7);
-  const OpId o = q.AddOp(w, 10);
-  q.AddOp(u, 5000);
-  q.AddOp(z, 5000);
-  q.Run();
-  EXPECT_EQ(q.end(o), static_cast<Time>(10 / (1 - kMaxSlowdown) + 0.5));  // capped, never stopped
+TEST(Fluid, SlowdownSharesAddUpToTheCap) {
+  // 0-20 at 0.5 (10 done), 20-40 at 0.8 (16 done), then 74 at full rate.
+  EXPECT_EQ(SlowedEnd(100, 0.2, 40, 0.3, 20), 40 + 74);
+  // 1.4 is capped: slowed, never stopped.
+  EXPECT_EQ(SlowedEnd(10, 0.7, 5000, 0.7, 5000), static_cast<Time>(10 / (1 - kMaxSlowdown) + 0.5));
 }
 
 TEST(Fluid, SharingAndSlowdownMultiply) {
   Program p;
-  const StreamId a = p.AddStream();
-  const StreamId b = p.AddStream();
+  const auto [a, b] = TwoSharing(p);
   const StreamId slower = p.AddStream();
-  const ResourceId r = p.AddResource();
-  p.Use(a, r);
-  p.Use(b, r);
   p.Slow(slower, a, 0.5);
   const OpId x = p.AddOp(a, 100);
   const OpId y = p.AddOp(b, 100);
