@@ -4,11 +4,13 @@
 // only fathom::sim::Simulate is timed (it includes the estimator it builds on).
 #include <sys/resource.h>
 
+#include <cstdint>
 #include <string>
 
 #include <benchmark/benchmark.h>
 
 #include "io/config.h"
+#include "sim/engine.h"
 #include "sim/step_sim.h"
 
 namespace {
@@ -42,6 +44,68 @@ void Simulate(benchmark::State& state, const char* example) {
   state.counters["peak_RSS_MB"] = static_cast<double>(usage.ru_maxrss) / 1e3;
 }
 
+// The engine alone, on a program shaped like a pipeline's: per stage a compute stream of
+// 20,000 operations, and three communication streams whose operations each wait for a
+// compute operation and hold up a later one. Durations from a fixed LCG. Coupled: the
+// three communication streams of a stage share a resource and the first slows the compute.
+fathom::sim::Program PipelineLikeProgram(int stages, int ops_per_stage, bool coupled) {
+  using fathom::sim::OpId;
+  using fathom::sim::StreamId;
+  fathom::sim::Program p;
+  uint64_t x = 12345;
+  auto next = [&x](int64_t lo, int64_t hi) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return lo + static_cast<int64_t>((x >> 33) % static_cast<uint64_t>(hi - lo));
+  };
+  OpId prev_stage_last = 0;
+  for (int s = 0; s < stages; ++s) {
+    const StreamId compute = p.AddStream();
+    const StreamId comm[3] = {p.AddStream(), p.AddStream(), p.AddStream()};
+    if (coupled) {
+      const fathom::sim::ResourceId nic = p.AddResource();
+      for (StreamId c : comm) p.Use(c, nic);
+      p.Slow(comm[0], compute, 0.12);
+    }
+    OpId last = 0;
+    OpId pending = 0;
+    bool waiting = false;
+    for (int i = 0; i < ops_per_stage; ++i) {
+      const OpId op = p.AddOp(compute, next(1000, 100000));
+      if (i == 0 && s > 0) p.AddDependency(prev_stage_last, op);
+      if (waiting && i % 4 == 3) {
+        p.AddDependency(pending, op);
+        waiting = false;
+      }
+      if (i % 4 == 0) {
+        const OpId c = p.AddOp(comm[(i / 4) % 3], next(500, 200000));
+        p.AddDependency(op, c);
+        pending = c;
+        waiting = true;
+      }
+      last = op;
+    }
+    prev_stage_last = last;
+  }
+  return p;
+}
+
+void Engine(benchmark::State& state, bool coupled) {
+  fathom::sim::Program p = PipelineLikeProgram(8, 20000, coupled);
+  int64_t events = 0;
+  int64_t rescheduled = 0;
+  for (auto _ : state) {  // NOLINT(readability-identifier-naming): Google Benchmark's idiom
+    const fathom::sim::RunStats s = p.Run();
+    events += s.events;
+    rescheduled = s.rescheduled;
+    benchmark::DoNotOptimize(p.end(0));
+  }
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["rescheduled"] = static_cast<double>(rescheduled);
+}
+
+BENCHMARK_CAPTURE(Engine, plain, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Engine, coupled, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Simulate, llama3_405b_16k_h100, "llama3-405b-16k-h100.yaml")
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Simulate, gpt3_175b_mlperf_10752_h100, "gpt3-175b-mlperf-10752-h100.yaml")

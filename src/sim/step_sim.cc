@@ -704,6 +704,27 @@ void Builder::Build() {
   for (int s = 0; s < pp; ++s) {
     for (int k = 0; k < kStreamsPerStage; ++k) prog_.AddStream();
   }
+  // Each rank's NIC, shared by the streams whose collectives leave the scale-up domain;
+  // and the SMs that overlapped data-parallel collectives take from the compute beside them.
+  const bool experts =
+      std::any_of(g_.stages.begin(), g_.stages.end(),
+                  [](const workload::StageWork& w) { return w.expert_parameters > 0; });
+  auto crosses = [](const estimate::Placed& p) { return !p.group.InsideDomain(); };
+  std::vector<StreamKind> on_nic;
+  if (crosses(place.tp) || (experts && crosses(place.etp))) on_nic.push_back(StreamKind::kTp);
+  if (crosses(place.pp)) on_nic.push_back(StreamKind::kPp);
+  if (crosses(dp_place_) || (experts && crosses(edp_place_))) on_nic.push_back(StreamKind::kDp);
+  if (crosses(place.ep)) on_nic.push_back(StreamKind::kEp);
+  if (crosses(place.cp)) on_nic.push_back(StreamKind::kCp);
+  for (int s = 0; s < pp; ++s) {
+    if (on_nic.size() > 1) {
+      const ResourceId nic = prog_.AddResource();
+      for (StreamKind k : on_nic) prog_.Use(Stream(s, k), nic);
+    }
+    if (p_.overlap_dp && contention_ > 0) {
+      prog_.Slow(Stream(s, StreamKind::kDp), Stream(s, StreamKind::kCompute), contention_);
+    }
+  }
   // Size the program: per task, the items of a chunk's layers plus sends and gathers.
   size_t per_mb = 0;
   for (const ClassItems& c : items_) {
@@ -772,6 +793,7 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
     kComputeSlot,
     kOptimizerSlot,
     kBlockingPpSlot,
+    kDpSlowdownSlot,  // compute-stream work lengthened by overlapped dp collectives
     kTpSlot,
     kEpSlot,
     kCpSlot,
@@ -791,15 +813,25 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
     edges.push_back({prog.start(op), 1, slot});
     edges.push_back({prog.end(op), -1, slot});
   };
+  // A compute-stream operation counts its nominal work first; what the dp collectives
+  // beside it added (the engine's slowdown) is theirs.
+  auto add_compute = [&](OpId op, int slot) {
+    const Time nominal_end = prog.start(op) + prog.duration(op);
+    if (prog.duration(op) == 0 || prog.end(op) == nominal_end) return add(op, slot);
+    edges.push_back({prog.start(op), 1, slot});
+    edges.push_back({nominal_end, -1, slot});
+    edges.push_back({nominal_end, 1, kDpSlowdownSlot});
+    edges.push_back({prog.end(op), -1, kDpSlowdownSlot});
+  };
   for (int k = 0; k < kStreamsPerStage; ++k) {
     const StreamId sid = static_cast<StreamId>(stage * kStreamsPerStage + k);
     for (OpId op : prog.stream_ops(sid)) {
       const Category c = r.info[op].category;
       if (c == Category::kSync) continue;
       if (k == static_cast<int>(StreamKind::kCompute)) {
-        add(op, c == Category::kOptimizer ? kOptimizerSlot
-                : c == Category::kPp      ? kBlockingPpSlot
-                                          : kComputeSlot);
+        add_compute(op, c == Category::kOptimizer ? kOptimizerSlot
+                        : c == Category::kPp      ? kBlockingPpSlot
+                                                  : kComputeSlot);
       } else {
         add(op, c == Category::kTp   ? kTpSlot
                 : c == Category::kEp ? kEpSlot
@@ -854,7 +886,7 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
   a.ep = static_cast<double>(exposed[kEpSlot]) * 1e-9;
   a.cp = static_cast<double>(exposed[kCpSlot]) * 1e-9;
   a.pp = static_cast<double>(exposed[kBlockingPpSlot] + exposed[kPpSlot]) * 1e-9;
-  a.dp = static_cast<double>(exposed[kDpSlot]) * 1e-9;
+  a.dp = static_cast<double>(exposed[kDpSlot] + exposed[kDpSlowdownSlot]) * 1e-9;
   a.bubble = static_cast<double>(exposed[kSlots]) * 1e-9;
   a.tp_total = static_cast<double>(total[kTpSlot]) * 1e-9;
   a.ep_total = static_cast<double>(total[kEpSlot]) * 1e-9;
@@ -871,10 +903,9 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
   std::vector<double> compute(static_cast<size_t>(out.stages), 0.0);
   std::vector<double> busy(prog.streams(), 0.0);
   for (OpId op = 0; op < prog.ops(); ++op) {
-    const double d = static_cast<double>(prog.duration(op)) * 1e-9;
-    busy[prog.stream(op)] += d;
+    busy[prog.stream(op)] += static_cast<double>(prog.end(op) - prog.start(op)) * 1e-9;
     if (out.info[op].category == Category::kCompute) {
-      compute[prog.stream(op) / kStreamsPerStage] += d;
+      compute[prog.stream(op) / kStreamsPerStage] += static_cast<double>(prog.duration(op)) * 1e-9;
     }
   }
   int critical = std::clamp(r.critical_stage, 0, out.stages - 1);
@@ -940,8 +971,9 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
   tl.overlap.push_back({"pp", a.pp_total, a.pp});
   tl.overlap.push_back({"dp", a.dp_total, a.dp});
   r.notes.push_back(
-      "simulated: one representative rank per pipeline stage; collectives are costed as if "
-      "alone on the network (no link sharing between concurrent flows)");
+      "simulated: one representative rank per pipeline stage; concurrent collectives of a rank "
+      "that leave the scale-up domain share its NIC equally, otherwise each is costed as if "
+      "alone on its links");
 }
 
 }  // namespace

@@ -39,8 +39,20 @@
 //    part over dp x cp, its experts over edp, as in the estimator).
 //  - the optimizer runs on the compute stream after the rank's gradient reduction; the
 //    step ends when every rank is done.
-// Concurrent collectives are costed as if alone (the network module's flow solver can
-// share links between them once it exists).
+// Each collective is priced alone (its group on the topology, every group of its shape
+// busy), and the engine (engine.h, a fluid engine) adds what concurrent work costs:
+//  - per rank one NIC resource, used by each stream whose group leaves the scale-up domain
+//    (tp with etp, pp, dp with edp, ep, cp; pipeline sends of a blocking pp run on the
+//    compute stream and are not counted): collectives of different streams running at the
+//    same time share it equally, each at 1/k of its rate. Latency terms are shared like
+//    bandwidth, and a send uses only its sender's NIC;
+//  - with overlap.dp, the data-parallel collectives slow the compute stream by the
+//    contention share while they both run (and only then: a gather running in the
+//    pipeline's fill, beside an idle rank, costs nothing). Tensor-parallel, expert and
+//    context-parallel collectives keep their prepaid stretch above.
+// The breakdown keeps each compute operation's nominal time as compute; what the dp
+// collectives added to it is dp time (exposed, like the estimator's hidden dp time x
+// contention). A collective lengthened by sharing the NIC is simply a longer collective.
 //
 // Stragglers (plan.stragglers): a slow stage multiplies the compute of that rank by the
 // slowdown. A fraction f of slow chips gives n = ceil(f · chips) slow chips; the slowest
