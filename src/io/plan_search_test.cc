@@ -180,7 +180,14 @@ TEST(SearchReports, JsonAndCsvCarryTheRankedPlans) {
   EXPECT_EQ(j["schema"], "fathom.plan/1");
   ASSERT_EQ(j["plans"].size(), 4u);
   EXPECT_EQ(j["plans"][0]["engine"], "simulate");
-  EXPECT_TRUE(j["plans"][1]["simulate_step_time_s"].is_null());
+  // Estimated-only plans carry no simulated time (the search simulates on while estimates
+  // beat the simulated times, so where they start depends on the model).
+  bool estimated_only = false;
+  for (const nlohmann::json& p : j["plans"]) {
+    EXPECT_EQ(p["simulate_step_time_s"].is_null(), p["engine"] == "estimate");
+    estimated_only = estimated_only || p["engine"] == "estimate";
+  }
+  EXPECT_TRUE(estimated_only);
   EXPECT_EQ(j["plans"][0]["rank"], 1);
   EXPECT_LE(j["plans"][0]["plan"]["tp"].get<int>(), 2);
   EXPECT_TRUE(j["given_plan"].is_object());

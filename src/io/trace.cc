@@ -87,7 +87,7 @@ std::string ChromeTraceJson(const sim::SimResult& r) {
     out += fmt::format(
         R"({{"ph":"X","name":"{}","cat":"{}","ts":{},"dur":{},"pid":{},"tid":{},"args":{{{}}}}})",
         name, sim::StreamName(static_cast<sim::StreamKind>(tid)), Us(prog.start(op)),
-        Us(prog.duration(op)), stage, tid, args);
+        Us(prog.end(op) - prog.start(op)), stage, tid, args);
   }
   out += "\n]}\n";
   return out;
