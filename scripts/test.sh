@@ -6,10 +6,9 @@
 #   3. docs/config-reference.md is what `fathom explain --markdown` prints
 #   4. clang-format check of src/ and bench/ (skipped with a warning if clang-format is missing)
 #   5. ASan + UBSan build (build-asan/), and its tests (all but the validation guard and the
-#      two heaviest scenarios); its io
-#      code compiles as unity batches (FATHOM_UNITY_IO) from a precompiled header
-#      (FATHOM_PCH), the Release build's file by file without one, so that a missing include
-#      still shows (io's tests use the precompiled header in both)
+#      two heaviest scenarios); its io code compiles as unity batches (FATHOM_UNITY_IO), the
+#      Release build's file by file; both parse io's heavy headers from a precompiled one
+#      (FATHOM_PCH)
 # Failures are collected and the run goes on (ninja -k 0 builds all it can), so that one
 # run reports everything; the summary at the end lists them. Exits non-zero if anything
 # failed.

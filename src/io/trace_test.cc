@@ -77,12 +77,11 @@ std::vector<std::string> CheckStructure(const sim::SimResult& r) {
 
 // An MoE plan with overlapped all-to-alls: the ep stream is a thread of its own.
 TEST(ChromeTrace, AnMoePlanHasAnExpertParallelThread) {
+  // (The MoE timeline's determinism is sim's TheSameMoePlanTwiceGivesTheSameTimeline; the
+  // writer's, SameScenarioSameBytes below.)
   const sim::SimResult r = SimulateExample("frontier-moe-15k-h100.yaml");
   const std::vector<std::string> names = CheckStructure(r);
   EXPECT_EQ(names, (std::vector<std::string>{"compute", "tp", "pp", "dp", "ep"}));
-  const sim::SimResult again = SimulateExample("frontier-moe-15k-h100.yaml");
-  EXPECT_EQ(ChromeTraceJson(r), ChromeTraceJson(again));
-  EXPECT_EQ(StepReportJson(r.report), StepReportJson(again.report));
 }
 
 TEST(ChromeTrace, EveryEventIsCompleteAndThreadsNestOrFollow) {
