@@ -8,7 +8,9 @@ function(fathom_module name)
 endfunction()
 
 # fathom_test(NAME SOURCES ... DEPS ... [LABEL label]): a GoogleTest binary registered with
-# CTest, its tests labelled `unit` unless another label is given.
+# CTest, its tests labelled `unit` unless another label is given: each case a test of its
+# own, or with FATHOM_TEST_PER_CASE off the binary as one test named NAME. Nothing with
+# FATHOM_UNIT_TESTS off.
 # With FATHOM_PCH the test binaries share one precompiled GoogleTest header (a test with
 # heavier headers of its own passes OWN_PCH and precompiles them itself).
 function(fathom_test name)
@@ -16,7 +18,7 @@ function(fathom_test name)
   if(NOT T_LABEL)
     set(T_LABEL unit)
   endif()
-  if(NOT FATHOM_BUILD_TESTS)
+  if(NOT FATHOM_BUILD_TESTS OR NOT FATHOM_UNIT_TESTS)
     return()
   endif()
   add_executable(${name} ${T_SOURCES})
@@ -40,8 +42,14 @@ function(fathom_test name)
     endif()
     target_precompile_headers(${name} REUSE_FROM fathom_gtest_pch)
   endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "FATHOM_DATA=${PROJECT_SOURCE_DIR}/data" LABELS ${T_LABEL})
+  if(FATHOM_TEST_PER_CASE)
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+      PROPERTIES ENVIRONMENT "FATHOM_DATA=${PROJECT_SOURCE_DIR}/data" LABELS ${T_LABEL})
+  else()
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES
+      ENVIRONMENT "FATHOM_DATA=${PROJECT_SOURCE_DIR}/data" LABELS ${T_LABEL})
+  endif()
 endfunction()
 
 # fathom_bench(NAME SOURCES ... DEPS ...): a Google Benchmark binary.

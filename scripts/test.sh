@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run):
 #   1. dependencies (scripts/setup.sh, idempotent)
-#   2. Release build with warnings as errors (build/), and its tests (with the MPI sweep driver,
-#      fathom-mpi, and its test when MPI is installed)
+#   2. Release build with warnings as errors (build/): the tools (fathom, fathom-mpi when MPI
+#      is installed) and the benchmarks, and the command-line tests on them (golden scenarios,
+#      bad inputs, the validation guard, the sweep drivers)
 #   3. docs/config-reference.md is what `fathom explain --markdown` prints
 #   4. clang-format check of src/ and bench/ (skipped with a warning if clang-format is missing)
-#   5. ASan + UBSan build (build-asan/), and its tests (all but the validation guard and the
-#      two heaviest scenarios); its io code compiles as unity batches (FATHOM_UNITY_IO), the
-#      Release build's file by file; both parse io's heavy headers from a precompiled one
-#      (FATHOM_PCH)
+#   5. ASan + UBSan build with warnings as errors (build-asan/), and every test: the unit and
+#      property tests (each binary one CTest test: a sanitized process takes 0.1 s to start)
+#      and the command-line tests but the validation guard and the two heaviest scenarios.
+#      Its io code compiles as unity batches (FATHOM_UNITY_IO), the Release build's file by
+#      file; both parse io's heavy headers from a precompiled one (FATHOM_PCH).
+# The unit tests run once, under the sanitizers, which check more than the Release build
+# could (bounds, lifetimes, undefined behaviour, assertions); the Release binary's
+# arithmetic is checked end to end by the goldens and the validation guard.
 # Failures are collected and the run goes on (ninja -k 0 builds all it can), so that one
 # run reports everything; the summary at the end lists them. Exits non-zero if anything
 # failed.
@@ -61,7 +66,8 @@ end "setup"
 
 begin "release build (build/)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFATHOM_WERROR=ON \
-  -DFATHOM_SANITIZE=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=ON -DFATHOM_UNITY_IO=OFF
+  -DFATHOM_SANITIZE=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_UNIT_TESTS=OFF -DFATHOM_BUILD_BENCH=ON \
+  -DFATHOM_UNITY_IO=OFF
 release_built=1
 cmake --build build -j "$jobs" -- -k 0 || { release_built=0; fail "release build (cmake --build build)"; }
 end "release build"
@@ -114,8 +120,8 @@ begin "asan+ubsan build (build-asan/)"
 # The MPI driver is built and tested once, in the Release build: it holds no logic of its own
 # (its sweep code is io's, tested here), and Open MPI's runtime trips LeakSanitizer.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1" \
-  -DFATHOM_SANITIZE=ON -DFATHOM_WERROR=OFF -DFATHOM_BUILD_TESTS=ON -DFATHOM_BUILD_BENCH=OFF \
-  -DFATHOM_UNITY_IO=ON -DFATHOM_MPI=OFF
+  -DFATHOM_SANITIZE=ON -DFATHOM_WERROR=ON -DFATHOM_BUILD_TESTS=ON -DFATHOM_UNIT_TESTS=ON \
+  -DFATHOM_TEST_PER_CASE=OFF -DFATHOM_BUILD_BENCH=OFF -DFATHOM_UNITY_IO=ON -DFATHOM_MPI=OFF
 asan_built=1
 cmake --build build-asan -j "$jobs" -- -k 0 || { asan_built=0; fail "asan+ubsan build (cmake --build build-asan)"; }
 end "asan build"
