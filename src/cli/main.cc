@@ -362,6 +362,11 @@ int main(int argc, char** argv) {
                       "model: catalog name, YAML file or HF config.json");
   run_cmd->add_option("-c,--cluster", run.request.cluster, "cluster: catalog name or YAML file");
   run_cmd->add_option("-p,--plan", run.request.plan, "parallel plan: YAML file");
+  run_cmd
+      ->add_option("--engine", run.request.engine,
+                   "the step time's engine: simulate, estimate (closed form) or auto (default: "
+                   "simulate)")
+      ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   run_cmd->add_option(
       "--tokens", run.request.tokens,
       "tokens to train, e.g. 15T (replaces the scenario's training tokens, steps or duration)");

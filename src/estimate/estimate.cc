@@ -951,6 +951,20 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
 
   r.step_time_s = r.time.compute + r.time.tp_exposed + r.time.bubble + r.time.pp_exposed +
                   r.time.dp_exposed + r.time.optimizer + r.time.ep_exposed + r.time.cp_exposed;
+  // A step of more than a year (or no finite time) comes from a chip without the speed or
+  // bandwidth an operator needs: an error, not a number the simulator could not schedule.
+  constexpr double kMaxStepSeconds = 365.25 * 86400;
+  if (!std::isfinite(r.step_time_s) || r.step_time_s > kMaxStepSeconds) {
+    auto seconds = [](double t) {
+      return std::isfinite(t) ? core::FormatSeconds(t) : std::string("forever");
+    };
+    diags.Error("chip",
+                "the step would take " + seconds(r.step_time_s) + " (compute " +
+                    seconds(r.time.compute) + ") on chip " + chip.name +
+                    ": one of its peaks or bandwidths is zero or implausibly low",
+                "check the chip's peak, memory.bandwidth and the cluster's bandwidths");
+    return diags;
+  }
   r.tokens_per_step = static_cast<double>(p.global_batch_size) * m.seq_len;
   r.tokens_per_s = r.tokens_per_step / r.step_time_s;
   r.model_flops_per_token = g.model_flops_per_token;

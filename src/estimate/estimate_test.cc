@@ -80,7 +80,7 @@ TEST(Estimate, InvalidPlansNameTheirKeys) {
          s.cluster.chip.peak[static_cast<size_t>(Precision::kFp8)] = core::FlopsPerSec(0);
          s.plan.precision = Precision::kFp8;
        },
-       "plan.precision", "no fp8 support"},
+       "plan.precision", "no fp8 peak"},
       {"vp", [](Scenario& s) { s.plan.vp = 2; }, "plan.vp", "needs schedule: interleaved"},
       {"interleaved", [](Scenario& s) { s.plan.schedule = parallel::Schedule::kInterleaved; },
        "plan.schedule", "needs vp >= 2"},
@@ -445,7 +445,7 @@ TEST(Estimate, Fp4NeedsAChipWithFp4) {
   s.plan.precision = Precision::kFp4;
   const core::Result<StepReport> r = Estimate(s);
   ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(HasError(r.diagnostics(), "plan.precision", "no fp4 support"));
+  EXPECT_TRUE(HasError(r.diagnostics(), "plan.precision", "no fp4 peak"));
 }
 
 }  // namespace

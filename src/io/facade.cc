@@ -142,10 +142,20 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
 
 core::Result<RunResult> Run(const Catalog& catalog, const RunRequest& request,
                             const RunOptions& options) {
+  if (!IsEngine(request.engine)) {
+    core::Diagnostics d;
+    d.Error("--engine", "\"" + request.engine + "\" is not one of auto, simulate, estimate");
+    return d;
+  }
   core::Result<LoadedRun> loaded = LoadRun(catalog, request);
   if (!loaded.ok()) return loaded.diagnostics();
   core::Diagnostics d = loaded.diagnostics();
-  core::Result<RunResult> r = EvaluateRun(loaded.value(), options);
+  EngineChoice engine = ChooseEngine(loaded.value().scenario.scenario, request.engine);
+  Locate(engine.warnings, loaded.value().scenario.where);
+  d.Append(engine.warnings);
+  RunOptions chosen = options;
+  chosen.simulate = engine.simulate;
+  core::Result<RunResult> r = EvaluateRun(loaded.value(), chosen);
   d.Append(r.diagnostics());
   if (!r.ok()) return d;
   return {std::move(r).value(), std::move(d)};

@@ -139,6 +139,29 @@ TEST(Facade, RunLoadsAndProjects) {
   EXPECT_FALSE(r.value().notes.empty());  // no reliability section: the default preset
 }
 
+// `fathom run` prices its step with the engine `fathom step` would use.
+TEST(Facade, RunTakesTheStepEngineStepTakes) {
+  RunRequest q;
+  q.scenario = kSmall;
+  q.tokens = "100B";
+  RunOptions options;
+  options.monte_carlo = false;
+  for (const char* engine : {"auto", "simulate", "estimate"}) {
+    q.engine = engine;
+    core::Result<RunResult> r = io::Run(TestCatalog(), q, options);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    StepRequest sq;
+    sq.scenario = kSmall;
+    sq.engine = engine;
+    core::Result<StepOutcome> step = Step(TestCatalog(), sq);
+    ASSERT_TRUE(step.ok());
+    EXPECT_EQ(r.value().step.step_time_s, step.value().report.step_time_s) << engine;
+    EXPECT_EQ(r.value().step.timeline.engine, step.value().report.timeline.engine) << engine;
+  }
+  q.engine = "fast";
+  EXPECT_FALSE(io::Run(TestCatalog(), q, options).ok());
+}
+
 TEST(Facade, SweepAllEvaluatesEveryPointWithinTheLimit) {
   SweepRequest q;
   q.scenario = kSmall;

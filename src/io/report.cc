@@ -127,7 +127,8 @@ std::string StepReportText(const estimate::StepReport& r) {
       line("  dispatch/combine a2a",
            fmt::format("{} total, {} exposed, {} hidden", core::FormatSeconds(r.moe.all_to_all_s),
                        core::FormatSeconds(r.moe.all_to_all_exposed_s),
-                       core::FormatSeconds(r.moe.all_to_all_s - r.moe.all_to_all_exposed_s)));
+                       core::FormatSeconds(
+                           std::max(0.0, r.moe.all_to_all_s - r.moe.all_to_all_exposed_s))));
     }
     if (r.plan.cp > 1) {
       line("  cp K/V exchange",
@@ -139,6 +140,9 @@ std::string StepReportText(const estimate::StepReport& r) {
   if (!tl.engine.empty()) {
     out += fmt::format("\n  overlap (simulated, {} events; pipeline rank {})\n", tl.events,
                        r.critical_stage);
+    out +=
+        "    (time as run: collectives sharing a NIC stretch each other, where the\n"
+        "    communication table prices each alone)\n";
     out += fmt::format("    {:<8}{:>12}{:>12}{:>12}{:>8}\n", "comm", "total", "exposed", "hidden",
                        "hidden");
     for (const estimate::OverlapSummary& o : tl.overlap) {
@@ -165,12 +169,12 @@ std::string StepReportText(const estimate::StepReport& r) {
   }
   if (!r.ops.empty()) {
     out += fmt::format("\n  compute of pipeline rank {} (per step)\n", r.critical_stage);
-    out += fmt::format("    {:<22}{:<11}{:>12}{:>12}{:>14}{:>8}\n", "op", "phase", "time", "TFLOP",
+    out += fmt::format("    {:<22}{:<11}{:>12}{:>12}{:>15}{:>12}\n", "op", "phase", "time", "TFLOP",
                        "achieved", "bytes");
     for (const estimate::OpSummary* op : SlowestFirst(r.ops)) {
       const estimate::OpSummary& o = *op;
       if (o.time_s < 1e-3 * r.time.compute) continue;
-      out += fmt::format("    {:<22}{:<11}{:>12}{:>12.1f}{:>14}{:>8}\n", o.name, o.phase,
+      out += fmt::format("    {:<22}{:<11}{:>12}{:>12.1f}{:>15}{:>12}\n", o.name, o.phase,
                          core::FormatSeconds(o.time_s), o.flops / 1e12,
                          o.flops > 0 ? core::FormatFlopRate(o.flops / o.time_s) : "-",
                          o.bytes > 0 ? core::FormatBytes(o.bytes) : "-");

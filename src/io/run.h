@@ -46,6 +46,7 @@ struct RunRequest {
   std::string reliability;           // --reliability PRESET_OR_FILE: replaces reliability
   int64_t global_batch = 0;          // without -p: a plan of defaults with this global batch
   std::vector<Override> overrides;   // --set KEY=VALUE
+  std::string engine = "auto";       // the step's: auto | simulate | estimate (ChooseEngine)
 };
 
 core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& request);

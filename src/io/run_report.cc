@@ -60,7 +60,8 @@ std::string RunReportText(const RunResult& r) {
   }
   out += "  reliability: " + reliability + "\n\n";
 
-  line("step time", fmt::format("{} (MFU {})", core::FormatSeconds(s.step_time_s), Pct(s.mfu)));
+  line("step time", fmt::format("{} (MFU {}, {})", core::FormatSeconds(s.step_time_s), Pct(s.mfu),
+                                s.timeline.engine.empty() ? "estimated" : "simulated"));
   const double steps = r.spec.steps;
   if (r.training.duration_s > 0) {
     line("training",
@@ -232,6 +233,7 @@ std::string RunReportJson(const RunResult& r) {
   j["nodes"] = r.spec.nodes;
   j["reliability_presets"] = r.config.presets;
   j["step_time_s"] = Round(s.step_time_s);
+  j["step_engine"] = s.timeline.engine.empty() ? "estimate" : "simulate";
   j["mfu"] = Round(s.mfu);
   j["steps"] = Round(r.spec.steps);
   j["tokens"] = Round(r.tokens);

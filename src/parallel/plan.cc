@@ -84,13 +84,18 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                                const hardware::ChipSpec& chip, int64_t cluster_chips) {
   core::Diagnostics d;
   if (p.Chips() != cluster_chips) {
+    // The dp that fills the cluster, where tp x pp x cp divides its chips.
+    const int64_t model_chips = std::max<int64_t>(1, int64_t{p.tp} * p.pp * p.cp);
+    const std::string fill =
+        cluster_chips % model_chips == 0 && cluster_chips >= model_chips
+            ? "dp = " + Str(cluster_chips / model_chips) + " would fit"
+            : "tp x pp x cp = " + Str(model_chips) + " does not divide " + Str(cluster_chips);
     d.Error("plan",
             "tp (" + Str(p.tp) + ") x pp (" + Str(p.pp) + ") x dp (" + Str(p.dp) + ") x cp (" +
                 Str(p.cp) + ") = " + Str(p.Chips()) + " chips, but the cluster has " +
                 Str(cluster_chips),
-            "make the product equal the cluster's chips (dp = " +
-                Str(cluster_chips / std::max<int64_t>(1, int64_t{p.tp} * p.pp * p.cp)) +
-                " would fit), or resize the cluster with `chips:`");
+            "make the product equal the cluster's chips (" + fill +
+                "), or resize the cluster with `chips:`");
   }
   if (m.heads % p.tp != 0) {
     d.Error("plan.tp",
@@ -205,11 +210,34 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   if (p.sequence_parallel && p.tp == 1) {
     d.Warning("plan.sequence_parallel", "sequence parallelism has no effect with tp = 1");
   }
-  if (!chip.Supports(p.precision)) {
+  if (chip.collectives_on_compute_units && chip.compute_units > 0 &&
+      p.overlap_comm_units > chip.compute_units) {
+    d.Error("plan.overlap.comm_units",
+            Str(p.overlap_comm_units) + " compute units for overlapped collectives, but chip " +
+                chip.name + " has " + Str(chip.compute_units),
+            "give at most " + Str(chip.compute_units) +
+                " (NCCL's collectives take 16 to 32 SMs on NVIDIA chips)");
+  }
+  if (!chip.Supports(hardware::Precision::kBf16)) {
+    // The router, the attention core, the embedding and the output layer run in bf16
+    // whatever the linear layers' precision.
+    d.Error("chip.peak.bf16",
+            "chip " + chip.name +
+                " has no bf16 peak in the catalog, and attention, the embedding and the "
+                "output layer run in bf16 at any plan.precision",
+            "give the chip a bf16 peak (a chip file with peak.bf16, or --set "
+            "chip.peak.bf16=...)");
+  } else if (!chip.Supports(p.precision)) {
+    std::string supported;
+    for (hardware::Precision q :
+         {hardware::Precision::kBf16, hardware::Precision::kFp8, hardware::Precision::kFp4}) {
+      if (!chip.Supports(q)) continue;
+      supported += (supported.empty() ? "" : " or ") + std::string(hardware::PrecisionName(q));
+    }
     d.Error("plan.precision",
             "chip " + chip.name + " has no " + std::string(hardware::PrecisionName(p.precision)) +
-                " support in the catalog",
-            chip.Supports(hardware::Precision::kFp8) ? "use fp8 or bf16" : "use bf16");
+                " peak in the catalog",
+            "use " + supported);
   }
   if (p.activation_precision == hardware::Precision::kFp8 &&
       p.precision != hardware::Precision::kFp8 && p.precision != hardware::Precision::kFp4) {

@@ -48,7 +48,43 @@ TEST(ValidatePlan, RejectsFp8OnChipWithout) {
   ParallelPlan p = Mlperf();
   p.precision = hardware::Precision::kFp8;
   const core::Diagnostics d = ValidatePlan(p, Gpt3(), Chip(), 10752);
-  EXPECT_NE(d.Format().find("no fp8 support"), std::string::npos);
+  EXPECT_NE(d.Format().find("no fp8 peak"), std::string::npos) << d.Format();
+  EXPECT_NE(d.Format().find("use bf16"), std::string::npos) << d.Format();
+}
+
+// Attention, the embedding and the output layer run in bf16 at any precision.
+TEST(ValidatePlan, RejectsChipWithoutBf16) {
+  hardware::ChipSpec c = Chip();
+  c.peak[static_cast<size_t>(hardware::Precision::kBf16)] = core::FlopsPerSec(0);
+  c.peak[static_cast<size_t>(hardware::Precision::kFp8)] = core::FlopsPerSec(2e15);
+  ParallelPlan p = Mlperf();
+  p.precision = hardware::Precision::kFp8;
+  const std::string text = ValidatePlan(p, Gpt3(), c, 10752).Format();
+  EXPECT_NE(text.find("chip.peak.bf16: chip test has no bf16 peak"), std::string::npos) << text;
+}
+
+TEST(ValidatePlan, RejectsMoreCommUnitsThanTheChipHas) {
+  hardware::ChipSpec c = Chip();
+  c.compute_units = 132;
+  ParallelPlan p = Mlperf();
+  p.overlap_comm_units = 132;
+  EXPECT_FALSE(ValidatePlan(p, Gpt3(), c, 10752).HasErrors());
+  p.overlap_comm_units = 1000;
+  const std::string text = ValidatePlan(p, Gpt3(), c, 10752).Format();
+  EXPECT_NE(text.find("plan.overlap.comm_units: 1000 compute units"), std::string::npos) << text;
+}
+
+// The hint names a dp only where tp x pp x cp divides the chips.
+TEST(ValidatePlan, ChipCountHintDivides) {
+  ParallelPlan p = Mlperf();
+  p.dp = 1;
+  EXPECT_NE(ValidatePlan(p, Gpt3(), Chip(), 10752).Format().find("dp = 336 would fit"),
+            std::string::npos);
+  p.tp = 3;
+  p.vp = 1;
+  const std::string text = ValidatePlan(p, Gpt3(), Chip(), 8).Format();
+  EXPECT_NE(text.find("tp x pp x cp = 24 does not divide 8"), std::string::npos) << text;
+  EXPECT_EQ(text.find("would fit"), std::string::npos) << text;
 }
 
 TEST(ValidatePlan, RejectsBadOrder) {

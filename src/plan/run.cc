@@ -6,6 +6,7 @@
 
 #include "core/text.h"
 #include "parallel/memory.h"
+#include "sim/step_sim.h"
 
 namespace fathom::plan {
 
@@ -127,7 +128,17 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
                                    const TrainingConfig& training, const ReliabilityConfig& cfg,
                                    const RunOptions& options) {
   core::Diagnostics diags;
-  core::Result<estimate::StepReport> step = estimate::Estimate(scenario);
+  core::Result<estimate::StepReport> step = estimate::StepReport{};
+  if (options.simulate) {
+    core::Result<sim::SimResult> s = sim::Simulate(scenario);
+    if (s.ok()) {
+      step = core::Result<estimate::StepReport>(std::move(s.value().report), s.diagnostics());
+    } else {
+      step = s.diagnostics();
+    }
+  } else {
+    step = estimate::Estimate(scenario);
+  }
   diags.Append(step.diagnostics());
   if (!step.ok()) return diags;
   if (!step.value().fits) {

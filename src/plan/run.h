@@ -115,6 +115,8 @@ struct ReliabilityConfig {
 };
 
 struct RunOptions {
+  // The step time from the simulator (sim::Simulate), else from the closed form.
+  bool simulate = false;
   bool monte_carlo = true;
   std::optional<int> trials;       // overrides ReliabilityConfig::trials
   std::optional<uint64_t> seed;    // overrides ReliabilityConfig::seed

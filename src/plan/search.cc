@@ -434,6 +434,11 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
       ++kept;
     }
     valid.resize(kept);
+    if (valid.empty()) {
+      diags.Error("search", "none of the " + Str(to_estimate) +
+                                " valid plans could be estimated; the first: " + first_failure);
+      return diags;
+    }
     if (failures > 0) {
       diags.Warning("search", Str(failures) + " valid plans could not be estimated; the first: " +
                                   first_failure);
