@@ -24,11 +24,12 @@ bool IsEngine(std::string_view engine) {
 
 }  // namespace
 
-EngineChoice ChooseEngine(const estimate::Scenario& scenario, std::string_view requested) {
+EngineChoice ChooseEngine(const estimate::Scenario& scenario, std::string_view requested,
+                          bool whole_step) {
   EngineChoice choice;
   choice.simulate = requested != "estimate";
   if (requested != "auto") return choice;
-  const int64_t size = sim::SimulationSize(scenario);
+  const int64_t size = sim::SimulationSize(scenario, {.whole_step = whole_step});
   if (size <= sim::kMaxSimulationSize) return choice;
   choice.simulate = false;
   choice.warnings.Warning(
@@ -54,8 +55,10 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
   const SourceMap& where = loaded.value().where;
   core::Diagnostics d = loaded.diagnostics();
   // A timeline needs the simulator: then its budget error stands, rather than a fallback.
-  EngineChoice engine =
-      q.need_simulation && q.engine == "auto" ? EngineChoice{} : ChooseEngine(sc, q.engine);
+  const sim::SimulateOptions whole{.whole_step = q.need_simulation || q.keep_simulation};
+  EngineChoice engine = q.need_simulation && q.engine == "auto"
+                            ? EngineChoice{}
+                            : ChooseEngine(sc, q.engine, whole.whole_step);
   Locate(engine.warnings, where);
   d.Append(engine.warnings);
   if (q.need_simulation && !engine.simulate) {
@@ -67,7 +70,7 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
   core::Diagnostics step;
   bool ok = false;
   if (engine.simulate) {
-    core::Result<sim::SimResult> s = sim::Simulate(sc);
+    core::Result<sim::SimResult> s = sim::Simulate(sc, whole);
     step = s.diagnostics();
     if (s.ok()) {
       ok = true;

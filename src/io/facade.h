@@ -40,7 +40,9 @@ struct EngineChoice {
   bool simulate = true;
   core::Diagnostics warnings;  // the auto fallback's, if any
 };
-EngineChoice ChooseEngine(const estimate::Scenario& scenario, std::string_view requested);
+// `whole_step`: the caller needs every micro-batch simulated (sim::SimulateOptions).
+EngineChoice ChooseEngine(const estimate::Scenario& scenario, std::string_view requested,
+                          bool whole_step = false);
 
 // `fathom step`: one step of a scenario file, or of a model, a cluster and a plan.
 struct StepRequest {

@@ -46,8 +46,17 @@ TEST(Facade, AutoSimulatesWithinTheBudgetAndKeepsTheSimulationWhenAsked) {
 }
 
 // Beyond the budget, auto estimates with a located warning; a trace needs the simulator.
+// (Without a timeline to keep, the simulator extrapolates such a step from two short runs.)
 TEST(Facade, AutoFallsBackToTheEstimateWithALocatedWarning) {
-  core::Result<StepOutcome> r = Step(TestCatalog(), HugeBatch("auto"));
+  core::Result<StepOutcome> plain = Step(TestCatalog(), HugeBatch("auto"));
+  ASSERT_TRUE(plain.ok()) << plain.diagnostics().Format();
+  EXPECT_FALSE(plain.value().report.timeline.engine.empty());  // simulated
+  EXPECT_EQ(plain.diagnostics().Format().find("global_batch_size"), std::string::npos)
+      << plain.diagnostics().Format();
+
+  StepRequest keep = HugeBatch("auto");
+  keep.keep_simulation = true;
+  core::Result<StepOutcome> r = Step(TestCatalog(), keep);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   EXPECT_TRUE(r.value().report.timeline.engine.empty());
   const std::string text = r.diagnostics().Format();
@@ -61,7 +70,8 @@ TEST(Facade, AutoFallsBackToTheEstimateWithALocatedWarning) {
   core::Result<LoadedScenario> loaded =
       LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", HugeBatch("auto").plan);
   ASSERT_TRUE(loaded.ok());
-  EngineChoice choice = ChooseEngine(loaded.value().scenario, "auto");
+  EXPECT_TRUE(ChooseEngine(loaded.value().scenario, "auto").simulate);
+  EngineChoice choice = ChooseEngine(loaded.value().scenario, "auto", /*whole_step=*/true);
   EXPECT_FALSE(choice.simulate);
   Locate(choice.warnings, loaded.value().where);
   EXPECT_EQ(text.rfind(choice.warnings.Format(), 0), 0u) << text;  // the first warning

@@ -896,6 +896,28 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
   return a;
 }
 
+// Exposed time of each collective: its stream's exposed time (r.time), shared by time (the
+// expert-tensor-parallel calls are on the tp stream).
+void ShareExposed(estimate::StepReport& r) {
+  auto stream_of = [](std::string_view group) -> std::string_view {
+    return group == "etp" ? "tp" : group;
+  };
+  const std::array<std::pair<std::string_view, double>, 5> exposed = {{{"tp", r.time.tp_exposed},
+                                                                       {"ep", r.time.ep_exposed},
+                                                                       {"cp", r.time.cp_exposed},
+                                                                       {"pp", r.time.pp_exposed},
+                                                                       {"dp", r.time.dp_exposed}}};
+  for (const auto& [group, seconds] : exposed) {
+    double sum = 0;
+    for (const estimate::CommSummary& c : r.comms) {
+      sum += stream_of(c.group) == group ? c.time_s : 0;
+    }
+    for (estimate::CommSummary& c : r.comms) {
+      if (stream_of(c.group) == group) c.exposed_s = sum > 0 ? seconds * c.time_s / sum : 0;
+    }
+  }
+}
+
 void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
   estimate::StepReport& r = out.report;
   const Program& prog = out.program;
@@ -927,23 +949,7 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
   r.moe.all_to_all_exposed_s = a.ep;
   r.moe.cp_comm_exposed_s = a.cp;
   estimate::SetStepTime(r, static_cast<double>(stats.makespan) * 1e-9);
-
-  // Exposed time of each collective: its stream's exposed time, shared by time (the
-  // expert-tensor-parallel calls are on the tp stream).
-  auto stream_of = [](std::string_view group) -> std::string_view {
-    return group == "etp" ? "tp" : group;
-  };
-  const std::array<std::pair<std::string_view, double>, 5> exposed = {
-      {{"tp", a.tp}, {"ep", a.ep}, {"cp", a.cp}, {"pp", a.pp}, {"dp", a.dp}}};
-  for (const auto& [group, seconds] : exposed) {
-    double sum = 0;
-    for (const estimate::CommSummary& c : r.comms) {
-      sum += stream_of(c.group) == group ? c.time_s : 0;
-    }
-    for (estimate::CommSummary& c : r.comms) {
-      if (stream_of(c.group) == group) c.exposed_s = sum > 0 ? seconds * c.time_s / sum : 0;
-    }
-  }
+  ShareExposed(r);
 
   estimate::Timeline& tl = r.timeline;
   tl.engine = "simulate";
@@ -978,33 +984,37 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
 
 }  // namespace
 
-int64_t SimulationSize(const estimate::Scenario& sc) {
-  const parallel::ParallelPlan& p = sc.plan;
-  const int64_t per_pipeline =
-      p.micro_batch_size > 0 && p.dp > 0
-          ? int64_t{p.global_batch_size} / (int64_t{p.micro_batch_size} * p.dp)
-          : 0;
-  return per_pipeline * (int64_t{sc.model.layers} + sc.model.mtp_layers);
+namespace {
+
+// Micro-batches per pipeline.
+int64_t MicroBatches(const parallel::ParallelPlan& p) {
+  return p.micro_batch_size > 0 && p.dp > 0
+             ? int64_t{p.global_batch_size} / (int64_t{p.micro_batch_size} * p.dp)
+             : 0;
 }
 
-core::Result<SimResult> Simulate(const estimate::Scenario& sc) {
-  core::Result<estimate::StepReport> estimated = estimate::Estimate(sc);
-  if (!estimated.ok()) return estimated.diagnostics();
-  if (const int64_t size = SimulationSize(sc); size > kMaxSimulationSize) {
-    core::Diagnostics d = estimated.diagnostics();
-    d.Error("plan.global_batch_size",
-            "the simulation would run " + std::to_string(estimated.value().micro_batches) +
-                " micro-batches through " + std::to_string(sc.model.layers + sc.model.mtp_layers) +
-                " layers (" + std::to_string(size) +
-                " units of about 50-100 events), more than "
-                "the simulator's budget of " +
-                std::to_string(kMaxSimulationSize),
-            "use the closed-form estimator (--engine estimate), or a larger micro_batch_size");
-    return d;
-  }
+// The two runs a step is extrapolated from (Simulate), or {0, 0} when it is simulated
+// whole: m1 = 4 pp and m2 = m1 + 2 pp micro-batches, rounded up to the schedule's multiple
+// (interleaved: pp; dualpipe: 2), when the step has more than m2 + (m2 - m1).
+std::pair<int64_t, int64_t> ExtrapolationRuns(const parallel::ParallelPlan& p,
+                                              const SimulateOptions& options) {
+  if (options.whole_step) return {0, 0};
+  const int64_t multiple = p.schedule == parallel::Schedule::kInterleaved ? std::max(1, p.pp)
+                           : p.schedule == parallel::Schedule::kDualPipe  ? 2
+                                                                          : 1;
+  auto round_up = [&](int64_t x) { return (x + multiple - 1) / multiple * multiple; };
+  const int64_t pp = std::max(1, p.pp);
+  const int64_t m1 = round_up(4 * pp);
+  const int64_t m2 = m1 + round_up(2 * pp);
+  if (MicroBatches(p) <= m2 + (m2 - m1)) return {0, 0};
+  return {m1, m2};
+}
+
+// Simulates the step whole; `estimated` is its closed-form report.
+SimResult SimulateWhole(const estimate::Scenario& sc, const estimate::StepReport& estimated) {
   const workload::StepGraph g = workload::BuildStepGraph(sc.model, sc.plan);
   SimResult out;
-  out.report = estimated.value();
+  out.report = estimated;
   const std::vector<double> slow = Slowdowns(sc);
   const RunStats stats = BuildAndRun(sc, g, slow, out);
   double straggler_cost_s = 0;
@@ -1014,7 +1024,95 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc) {
     straggler_cost_s = static_cast<double>(stats.makespan - h.makespan) * 1e-9;
   }
   Summarize(out, stats, straggler_cost_s);
-  return core::Result<SimResult>(std::move(out), estimated.diagnostics());
+  return out;
+}
+
+// The step of `m` micro-batches from runs `a` (m1) and `b` (m2): each figure extrapolated
+// along the line through the two; the report is otherwise the closed form's for m
+// (`estimated`), and the program b's.
+SimResult Extrapolate(SimResult a, SimResult b, int64_t m1, int64_t m2, int64_t m,
+                      const estimate::StepReport& estimated) {
+  const double k = static_cast<double>(m - m2) / static_cast<double>(m2 - m1);
+  auto line = [k](double fa, double fb) { return fb + (fb - fa) * k; };
+  const estimate::StepReport& ra = a.report;
+  const estimate::StepReport& rb = b.report;
+  estimate::StepReport r = estimated;
+  r.critical_stage = rb.critical_stage;
+  r.time.compute = line(ra.time.compute, rb.time.compute);
+  r.time.tp_exposed = line(ra.time.tp_exposed, rb.time.tp_exposed);
+  r.time.bubble = line(ra.time.bubble, rb.time.bubble);
+  r.time.pp_exposed = line(ra.time.pp_exposed, rb.time.pp_exposed);
+  r.time.dp_exposed = line(ra.time.dp_exposed, rb.time.dp_exposed);
+  r.time.optimizer = line(ra.time.optimizer, rb.time.optimizer);
+  r.time.ep_exposed = line(ra.time.ep_exposed, rb.time.ep_exposed);
+  r.time.cp_exposed = line(ra.time.cp_exposed, rb.time.cp_exposed);
+  r.moe.all_to_all_exposed_s = r.time.ep_exposed;
+  r.moe.cp_comm_exposed_s = r.time.cp_exposed;
+  estimate::SetStepTime(r, line(ra.step_time_s, rb.step_time_s));
+  ShareExposed(r);
+  estimate::Timeline& tl = r.timeline;
+  tl = rb.timeline;
+  tl.events = ra.timeline.events + rb.timeline.events;  // what was run
+  tl.straggler_cost_s = line(ra.timeline.straggler_cost_s, rb.timeline.straggler_cost_s);
+  for (size_t i = 0; i < tl.streams.size() && i < ra.timeline.streams.size(); ++i) {
+    tl.streams[i].busy_s = line(ra.timeline.streams[i].busy_s, tl.streams[i].busy_s);
+  }
+  for (size_t i = 0; i < tl.overlap.size() && i < ra.timeline.overlap.size(); ++i) {
+    estimate::OverlapSummary& o = tl.overlap[i];
+    o.total_s = line(ra.timeline.overlap[i].total_s, o.total_s);
+    o.exposed_s = line(ra.timeline.overlap[i].exposed_s, o.exposed_s);
+  }
+  r.notes = rb.notes;
+  r.notes.push_back(
+      "simulated at about 4 pp and 6 pp micro-batches per pipeline and extrapolated to the "
+      "step's: past the warm-up each further micro-batch adds the same time");
+  b.report = std::move(r);
+  return b;
+}
+
+}  // namespace
+
+int64_t SimulationSize(const estimate::Scenario& sc, const SimulateOptions& options) {
+  const auto [m1, m2] = ExtrapolationRuns(sc.plan, options);
+  const int64_t runs = m2 > 0 ? m2 : MicroBatches(sc.plan);
+  return runs * (int64_t{sc.model.layers} + sc.model.mtp_layers);
+}
+
+core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOptions& options) {
+  core::Result<estimate::StepReport> estimated = estimate::Estimate(sc);
+  if (!estimated.ok()) return estimated.diagnostics();
+  if (const int64_t size = SimulationSize(sc, options); size > kMaxSimulationSize) {
+    core::Diagnostics d = estimated.diagnostics();
+    d.Error("plan.global_batch_size",
+            "the simulation would run " +
+                std::to_string(size / std::max(1, sc.model.layers + sc.model.mtp_layers)) +
+                " micro-batches through " + std::to_string(sc.model.layers + sc.model.mtp_layers) +
+                " layers (" + std::to_string(size) +
+                " units of about 50-100 events), more than "
+                "the simulator's budget of " +
+                std::to_string(kMaxSimulationSize),
+            "use the closed-form estimator (--engine estimate), or a larger micro_batch_size");
+    return d;
+  }
+  const auto [m1, m2] = ExtrapolationRuns(sc.plan, options);
+  if (m2 == 0) {
+    return core::Result<SimResult>(SimulateWhole(sc, estimated.value()), estimated.diagnostics());
+  }
+  auto run = [&](int64_t micro_batches) -> core::Result<SimResult> {
+    estimate::Scenario part = sc;
+    part.plan.global_batch_size =
+        static_cast<int>(micro_batches * sc.plan.micro_batch_size * sc.plan.dp);
+    core::Result<estimate::StepReport> e = estimate::Estimate(part);
+    if (!e.ok()) return e.diagnostics();
+    return SimulateWhole(part, e.value());
+  };
+  core::Result<SimResult> a = run(m1);
+  if (!a.ok()) return a.diagnostics();
+  core::Result<SimResult> b = run(m2);
+  if (!b.ok()) return b.diagnostics();
+  return core::Result<SimResult>(Extrapolate(std::move(a).value(), std::move(b).value(), m1, m2,
+                                             MicroBatches(sc.plan), estimated.value()),
+                                 estimated.diagnostics());
 }
 
 }  // namespace fathom::sim

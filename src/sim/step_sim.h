@@ -113,10 +113,29 @@ struct SimResult {
 // (about 25 million events), rather than run for minutes and gigabytes; the estimator
 // has no such limit.
 inline constexpr int64_t kMaxSimulationSize = 262144;
-int64_t SimulationSize(const estimate::Scenario& scenario);
+
+struct SimulateOptions {
+  // Run every micro-batch, so that the program and the operations are the whole step's
+  // (a Chrome trace, the HTML timeline). Otherwise a step with more micro-batches than its
+  // steady state needs is extrapolated (see Simulate).
+  bool whole_step = false;
+};
+
+// The size Simulate runs with these options (extrapolated: the larger of its two runs).
+int64_t SimulationSize(const estimate::Scenario& scenario, const SimulateOptions& options = {});
 
 // Validates and simulates one step. The report is the estimator's with the simulated step
 // time, breakdown (on the critical rank, that with the most compute) and timeline.
-core::Result<SimResult> Simulate(const estimate::Scenario& scenario);
+//
+// Past the warm-up (4 pp micro-batches per pipeline) every further micro-batch adds the
+// same time to each figure: the pipeline's steady state repeats, and what ends the step
+// (the drain, the data-parallel reductions, the optimizer) does not depend on how many came
+// before. So without whole_step, a step of m micro-batches with m beyond two such runs is
+// simulated at m1 = 4 pp and m2 = m1 + 2 pp (rounded up to the schedule's multiple) and each
+// figure extrapolated as f(m2) + (f(m2) - f(m1)) (m - m2) / (m2 - m1). On every shipped
+// example this matches the whole simulation's step time to 1e-9 relative; the program and
+// operations are then m2's, and the report notes it.
+core::Result<SimResult> Simulate(const estimate::Scenario& scenario,
+                                 const SimulateOptions& options = {});
 
 }  // namespace fathom::sim

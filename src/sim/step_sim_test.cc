@@ -126,17 +126,82 @@ TEST(Simulate, AgreesWithTheEstimatorWithoutOverlap) {
 
 // Where the closed form is not exact the simulator departs from it: FSDP's per-layer
 // gathers also sit in the pipeline's fill and drain, which the estimator leaves out.
-TEST(Simulate, StepsBeyondTheBudgetAreRefusedNotRun) {
+TEST(Simulate, WholeStepsBeyondTheBudgetAreRefusedNotRun) {
   // GPT-3's 96 layers: 2,730 micro-batches per pipeline are 262,080 units, within the
   // budget; 2,731 are 262,176, beyond it.
+  const SimulateOptions whole{.whole_step = true};
   estimate::Scenario s = Make(model::testing::Gpt3(), 8, 8, 1, 1, 2730, Schedule::k1F1B);
-  EXPECT_EQ(SimulationSize(s), 2730 * 96);
+  EXPECT_EQ(SimulationSize(s, whole), 2730 * 96);
   s.plan.global_batch_size = 2731;
-  EXPECT_GT(SimulationSize(s), kMaxSimulationSize);
-  core::Result<SimResult> r = Simulate(s);
+  EXPECT_GT(SimulationSize(s, whole), kMaxSimulationSize);
+  core::Result<SimResult> r = Simulate(s, whole);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.diagnostics().items().back().key, "plan.global_batch_size");
   EXPECT_TRUE(estimate::Estimate(s).ok());  // the closed form has no such limit
+  // Extrapolated, the step runs 4 and then 6 micro-batches (pp 1).
+  EXPECT_EQ(SimulationSize(s), 6 * 96);
+  core::Result<SimResult> extrapolated = Simulate(s);
+  ASSERT_TRUE(extrapolated.ok()) << extrapolated.diagnostics().Format();
+  EXPECT_GT(extrapolated.value().report.step_time_s, 0);
+}
+
+// Past the warm-up each micro-batch adds the same time to every figure, so the step
+// extrapolated from two short runs is the whole simulation's (the budget's premise):
+// every schedule, with overlapped and exposed data-parallel reductions, uneven stages,
+// a straggler stage.
+TEST(Simulate, ExtrapolatedStepsAreTheWholeSimulations) {
+  const SimulateOptions whole{.whole_step = true};
+  struct Case {
+    Schedule schedule;
+    int pp, vp, dp, micro_batches, zero;
+    bool straggler;
+  };
+  const Case cases[] = {
+      {Schedule::k1F1B, 4, 1, 2, 40, 1, false},
+      {Schedule::kGPipe, 4, 1, 2, 40, 0, false},
+      {Schedule::kInterleaved, 4, 3, 2, 44, 1, false},
+      {Schedule::kZeroBubbleH1, 4, 1, 2, 41, 0, true},
+      {Schedule::kDualPipe, 4, 1, 2, 42, 1, false},
+      {Schedule::k1F1B, 4, 1, 2, 40, 3, false},
+  };
+  for (const Case& c : cases) {
+    model::ModelSpec m = model::testing::Llama70B();
+    m.seq_len = 2048;
+    m.layers = c.schedule == Schedule::kDualPipe ? 16 : 12 * c.vp;
+    estimate::Scenario s =
+        Make(m, 8 * c.pp * c.dp, 8, c.pp, c.vp, c.micro_batches * c.dp, c.schedule);
+    s.plan.zero = c.zero;
+    if (c.straggler) {
+      s.plan.stragglers.stage = 1;
+      s.plan.stragglers.slowdown = 1.2;
+    }
+    const std::string what =
+        std::string(parallel::ScheduleName(c.schedule)) + " zero " + std::to_string(c.zero);
+    core::Result<SimResult> a = Simulate(s);
+    core::Result<SimResult> b = Simulate(s, whole);
+    ASSERT_TRUE(a.ok()) << what << a.diagnostics().Format();
+    ASSERT_TRUE(b.ok()) << what << b.diagnostics().Format();
+    const estimate::StepReport& x = a.value().report;
+    const estimate::StepReport& y = b.value().report;
+    EXPECT_LT(SimulationSize(s), SimulationSize(s, whole)) << what;  // it was extrapolated
+    EXPECT_NEAR(x.step_time_s, y.step_time_s, 1e-9 * y.step_time_s) << what;
+    for (auto f : {&estimate::TimeBreakdown::compute, &estimate::TimeBreakdown::tp_exposed,
+                   &estimate::TimeBreakdown::bubble, &estimate::TimeBreakdown::pp_exposed,
+                   &estimate::TimeBreakdown::dp_exposed, &estimate::TimeBreakdown::optimizer}) {
+      EXPECT_NEAR(x.time.*f, y.time.*f, 1e-9 * y.step_time_s) << what;
+    }
+    EXPECT_NEAR(x.timeline.straggler_cost_s, y.timeline.straggler_cost_s, 1e-9 * y.step_time_s)
+        << what;
+    ASSERT_EQ(x.timeline.overlap.size(), y.timeline.overlap.size());
+    for (size_t i = 0; i < x.timeline.overlap.size(); ++i) {
+      EXPECT_NEAR(x.timeline.overlap[i].total_s, y.timeline.overlap[i].total_s,
+                  1e-9 * y.step_time_s)
+          << what;
+      EXPECT_NEAR(x.timeline.overlap[i].exposed_s, y.timeline.overlap[i].exposed_s,
+                  1e-9 * y.step_time_s)
+          << what;
+    }
+  }
 }
 
 TEST(Simulate, FsdpInTheFillAndDrainCostsMoreThanTheClosedForm) {
