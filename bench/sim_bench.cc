@@ -15,7 +15,7 @@
 
 namespace {
 
-void Simulate(benchmark::State& state, const char* example) {
+void Simulate(benchmark::State& state, const char* example, bool whole_step = false) {
   const fathom::io::Catalog catalog(FATHOM_SOURCE_DIR "/data");
   const fathom::core::Result<fathom::io::LoadedScenario> loaded =
       fathom::io::LoadScenario(catalog, std::string(FATHOM_SOURCE_DIR "/examples/") + example);
@@ -28,7 +28,8 @@ void Simulate(benchmark::State& state, const char* example) {
   int64_t events = 0;
   size_t engine_bytes = 0;
   for (auto _ : state) {  // NOLINT(readability-identifier-naming): Google Benchmark's idiom
-    fathom::core::Result<fathom::sim::SimResult> r = fathom::sim::Simulate(scenario);
+    fathom::core::Result<fathom::sim::SimResult> r =
+        fathom::sim::Simulate(scenario, {.whole_step = whole_step});
     events += r.value().report.timeline.events;
     engine_bytes = r.value().program.MemoryBytes() +
                    r.value().info.capacity() * sizeof(fathom::sim::OpInfo) +
@@ -109,6 +110,12 @@ BENCHMARK_CAPTURE(Engine, coupled, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Simulate, llama3_405b_16k_h100, "llama3-405b-16k-h100.yaml")
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Simulate, gpt3_175b_mlperf_10752_h100, "gpt3-175b-mlperf-10752-h100.yaml")
+    ->Unit(benchmark::kMillisecond);
+// A long pipeline (Llama 3 70B, 128 micro-batches per pipeline at pp 8): extrapolated from
+// two short runs, against every micro-batch simulated.
+BENCHMARK_CAPTURE(Simulate, llama3_70b_64_h100_fp8, "llama3-70b-64-h100-fp8.yaml")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Simulate, llama3_70b_64_h100_fp8_whole, "llama3-70b-64-h100-fp8.yaml", true)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
