@@ -1005,7 +1005,9 @@ std::string RunReportHtmlBody(const RunResult& r) {
                 fmt::format("exact {} at the interval", Num(a.ettr, 4)));
   out += Figure("goodput", Pct(r.step.mfu * a.ettr_all_causes),
                 fmt::format("MFU {} &times; ETTR", Pct(r.step.mfu)));
-  out += Figure("step time", Seconds(a.step_time_s), fmt::format("MFU {}", Pct(r.step.mfu)));
+  out += Figure("step time", Seconds(a.step_time_s),
+                fmt::format("MFU {}, {}", Pct(r.step.mfu),
+                            r.step.timeline.engine.empty() ? "estimated" : "simulated"));
   out += Figure("tokens", Esc(ShortCount(r.tokens)), "trained");
   out += Figure("MTBF", a.mtbf_s > 0 ? Esc(Duration(a.mtbf_s)) : "-",
                 fmt::format("{} interruptions expected", Num(a.interruptions_expected, 1)));
