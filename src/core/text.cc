@@ -25,12 +25,17 @@ int EditDistance(std::string_view a, std::string_view b, bool ignore_case) {
 
 std::string DidYouMean(std::string_view word, const std::vector<std::string_view>& candidates,
                        bool ignore_case) {
+  // Ties of the case-insensitive distance go to the candidate closer in case ("gbps" is
+  // "Gbps" rather than "GBps"), then to the first.
   int best = 1 << 30;
+  int best_exact = 1 << 30;
   std::string_view best_word;
   for (std::string_view c : candidates) {
     const int d = EditDistance(word, c, ignore_case);
-    if (d < best) {
+    const int exact = ignore_case ? EditDistance(word, c, false) : d;
+    if (d < best || (d == best && exact < best_exact)) {
       best = d;
+      best_exact = exact;
       best_word = c;
     }
   }

@@ -12,7 +12,8 @@ namespace fathom::core {
 int EditDistance(std::string_view a, std::string_view b, bool ignore_case = true);
 
 // The closest candidate to `word` if it is close enough to be a likely typo
-// (distance <= max(2, len/3)), else "".
+// (distance <= max(2, len/3)), else "". Compared case-insensitively, ties go to the
+// candidate closest with case, then to the first given.
 std::string DidYouMean(std::string_view word, const std::vector<std::string_view>& candidates,
                        bool ignore_case = true);
 

@@ -20,6 +20,13 @@ TEST(DidYouMean, FindsCloseKeys) {
   EXPECT_EQ(DidYouMean("zzzzzz", {"hidden", "heads"}), "");
 }
 
+TEST(DidYouMean, CaseBreaksTies) {
+  EXPECT_EQ(DidYouMean("gbps", {"GBps", "Gbps"}), "Gbps");
+  EXPECT_EQ(DidYouMean("GBPS", {"Gbps", "GBps"}), "GBps");
+  EXPECT_EQ(DidYouMean("gbps", {"bps", "Gbps"}), "Gbps");
+  EXPECT_EQ(DidYouMean("gbps", {"bps", "Gbps"}, /*ignore_case=*/false), "bps");
+}
+
 TEST(WithThousands, GroupsDigitsByThree) {
   EXPECT_EQ(WithThousands(0), "0");
   EXPECT_EQ(WithThousands(999), "999");

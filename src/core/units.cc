@@ -1,5 +1,6 @@
 #include "core/units.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -103,6 +104,25 @@ const Unit* FindUnitAnyDimension(std::string_view name) {
     if (u.name == name && u.dim != Dimension::kCount) return &u;
   }
   return nullptr;
+}
+
+// The unit an unknown one most likely meant: compared case-insensitively (ties to the
+// closest in case, then to the canonical spelling), among the units with the same
+// multiplier prefix when one is close enough ("400gbps" -> "Gbps", not "bps").
+std::string SuggestUnit(std::string_view unit, Dimension dim) {
+  auto fold = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  const bool prefixed = unit.size() > 1 && std::string_view("kmgtpe").find(fold(unit.front())) !=
+                                               std::string_view::npos;
+  std::vector<std::string_view> same_prefix, all;
+  for (bool canonical : {true, false}) {
+    for (const Unit& u : kUnits) {
+      if (u.dim != dim || u.name.empty() || u.canonical != canonical) continue;
+      all.push_back(u.name);
+      if (prefixed && fold(u.name.front()) == fold(unit.front())) same_prefix.push_back(u.name);
+    }
+  }
+  if (std::string guess = DidYouMean(unit, same_prefix); !guess.empty()) return guess;
+  return DidYouMean(unit, all);
 }
 
 std::string_view Trim(std::string_view s) {
@@ -224,11 +244,7 @@ QuantityParse ParseQuantity(std::string_view text, Dimension dim) {
       return r;
     }
     r.error = "unknown unit \"" + std::string(unit) + "\" in \"" + std::string(s) + "\"";
-    std::vector<std::string_view> all;
-    for (const Unit& cand : kUnits) {
-      if (cand.dim == dim && !cand.name.empty()) all.push_back(cand.name);
-    }
-    const std::string guess = DidYouMean(unit, all, /*ignore_case=*/false);
+    const std::string guess = SuggestUnit(unit, dim);
     r.hint = guess.empty() ? "expected one of " + JoinComma(UnitNames(dim))
                            : "did you mean \"" + guess + "\"?";
     return r;

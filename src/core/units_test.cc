@@ -53,6 +53,31 @@ TEST(ParseQuantity, UnknownUnitSuggests) {
   EXPECT_NE(p.hint.find("Gbps"), std::string::npos);
 }
 
+// The suggestion compares case-insensitively and keeps the multiplier prefix: a lowercase
+// "gbps" is gigabits, not bits per second.
+TEST(ParseQuantity, UnknownUnitSuggestsTheSameMultiplier) {
+  const struct {
+    const char* text;
+    Dimension dim;
+    const char* guess;
+  } cases[] = {
+      {"400gbps", Dimension::kBandwidth, "\"Gbps\""},
+      {"400tbps", Dimension::kBandwidth, "\"Tbps\""},
+      {"400Gps", Dimension::kBandwidth, "\"GBps\""},
+      {"400GBs", Dimension::kBandwidth, "\"GBps\""},
+      {"400Gbs", Dimension::kBandwidth, "\"Gbps\""},
+      {"80gib", Dimension::kBytes, "\"GiB\""},
+      {"989tflop", Dimension::kFlopRate, "\"TFLOPS\""},
+      {"2Us", Dimension::kTime, "\"us\""},
+      {"700kw", Dimension::kPower, "\"kW\""},
+  };
+  for (const auto& c : cases) {
+    QuantityParse p = ParseQuantity(c.text, c.dim);
+    EXPECT_FALSE(p.ok) << c.text;
+    EXPECT_EQ(p.hint, std::string("did you mean ") + c.guess + "?") << c.text;
+  }
+}
+
 TEST(ParseQuantity, WrongDimension) {
   QuantityParse p = ParseQuantity("80GB", Dimension::kBandwidth);
   EXPECT_FALSE(p.ok);
