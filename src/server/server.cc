@@ -210,11 +210,46 @@ bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]";
 }
 
-// Every value of a repeated query parameter, in order.
-std::vector<std::string> Params(const httplib::Request& req, const char* name) {
+// "%3D" -> "=", "+" -> " "; a malformed escape stays as it is.
+std::string DecodeQueryText(std::string_view s) {
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Every value of a repeated query parameter, in order, read from the raw query: a value is
+// everything after the first '=' of its pair, so "axis=plan.tp=1,2" is "plan.tp=1,2"
+// (httplib keeps only what follows the last '='), as is the encoded "axis=plan.tp%3D1%2C2".
+std::vector<std::string> Params(const httplib::Request& req, std::string_view name) {
   std::vector<std::string> values;
-  const size_t n = req.get_param_value_count(name);
-  for (size_t i = 0; i < n; ++i) values.push_back(req.get_param_value(name, i));
+  const size_t query = req.target.find('?');
+  if (query == std::string::npos) return values;
+  std::string_view rest = std::string_view(req.target).substr(query + 1);
+  rest = rest.substr(0, rest.find('#'));
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    if (DecodeQueryText(pair.substr(0, eq)) != name) continue;
+    values.push_back(eq == std::string_view::npos ? std::string()
+                                                  : DecodeQueryText(pair.substr(eq + 1)));
+  }
   return values;
 }
 

@@ -155,6 +155,26 @@ TEST_F(ServerTest, SweepsAGrid) {
   EXPECT_NE(big->body.find("at most 256"), std::string::npos) << big->body;
 }
 
+// docs/reports.md writes the axis as KEY=V1,V2: the '=' inside the value may be sent as is
+// or encoded.
+TEST_F(ServerTest, SweepAxisWithALiteralOrAnEncodedEquals) {
+  const std::string yaml = Example("llama3-8b-dgx-h100");
+  for (const char* target :
+       {"/api/sweep?format=json&axis=plan.tp=1,2", "/api/sweep?format=json&axis=plan.tp%3D1%2C2",
+        "/api/sweep?axis=plan.tp=1,2&format=json"}) {
+    httplib::Result r = client_->Post(target, yaml, "application/yaml");
+    ASSERT_TRUE(r) << target;
+    ASSERT_EQ(r->status, 200) << target << "\n" << r->body;
+    EXPECT_NE(r->body.find("\"key\": \"plan.tp\""), std::string::npos) << target;
+    EXPECT_NE(r->body.find("\"points\": 2,"), std::string::npos) << target << "\n" << r->body;
+  }
+  httplib::Result two = client_->Post("/api/sweep?format=json&axis=plan.tp=1,2&axis=plan.zero=1,3",
+                                      yaml, "application/yaml");
+  ASSERT_TRUE(two);
+  ASSERT_EQ(two->status, 200) << two->body;
+  EXPECT_NE(two->body.find("\"points\": 4,"), std::string::npos) << two->body;
+}
+
 TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
   const std::string yaml =
       "model: llama3-8b\ncluster: dgx-h100-superpod\nplan:\n  tp: 3\n  dp: 8\n"
