@@ -567,8 +567,20 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kUserError;
   }
 
-  const fathom::io::Catalog catalog =
-      data_dir.empty() ? fathom::io::Catalog::Default(argv[0]) : fathom::io::Catalog(data_dir);
+  if (explain_cmd->parsed()) {
+    if (explain_markdown) {
+      std::cout << fathom::io::ConfigReferenceMarkdown();
+      return 0;
+    }
+    fathom::core::Result<std::string> out = fathom::io::Explain(explain_key);
+    if (!out.ok()) return PrintDiagnostics(out.diagnostics());
+    std::cout << out.value();
+    return 0;
+  }
+  // Every other command reads the catalog.
+  fathom::core::Result<fathom::io::Catalog> opened = fathom::io::OpenCatalog(data_dir, argv[0]);
+  if (!opened.ok()) return PrintDiagnostics(opened.diagnostics());
+  const fathom::io::Catalog& catalog = opened.value();
 
   if (step_cmd->parsed()) {
     if (!ScenarioOrParts(step.scenario, step.model, step.cluster, step.plan)) return kUserError;
@@ -609,16 +621,6 @@ int main(int argc, char** argv) {
                                   : catalog_kind == "clusters" ? fathom::io::Section::kCluster
                                                                : fathom::io::Section::kModel;
     fathom::core::Result<std::string> out = fathom::io::CatalogListing(catalog, s, catalog_json);
-    if (!out.ok()) return PrintDiagnostics(out.diagnostics());
-    std::cout << out.value();
-    return 0;
-  }
-  if (explain_cmd->parsed()) {
-    if (explain_markdown) {
-      std::cout << fathom::io::ConfigReferenceMarkdown();
-      return 0;
-    }
-    fathom::core::Result<std::string> out = fathom::io::Explain(explain_key);
     if (!out.ok()) return PrintDiagnostics(out.diagnostics());
     std::cout << out.value();
     return 0;

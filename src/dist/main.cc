@@ -105,13 +105,14 @@ int Run(int argc, char** argv, int rank, int ranks) {
     const int code = rank == 0 ? app.exit(e) : e.get_exit_code();
     return code == 0 ? 0 : kUserError;
   }
-  const fathom::io::Catalog catalog =
-      data_dir.empty() ? fathom::io::Catalog::Default(argv[0]) : fathom::io::Catalog(data_dir);
-
-  // Every rank checks the sweep (each reads the inputs from its own file system).
+  // Every rank checks the catalog and the sweep (each reads the inputs from its own file
+  // system).
+  const fathom::core::Result<fathom::io::Catalog> opened =
+      fathom::io::OpenCatalog(data_dir, argv[0]);
   fathom::core::Result<fathom::io::Sweep> sweep = fathom::io::PrepareSweep(args.request);
   {
-    const std::string mine = sweep.ok() ? "" : sweep.diagnostics().Format();
+    const std::string mine = (opened.ok() ? "" : opened.diagnostics().Format()) +
+                             (sweep.ok() ? "" : sweep.diagnostics().Format());
     const std::vector<std::string> texts = GatherToRoot(mine, rank, ranks);
     int code = 0;
     if (rank == 0) {
@@ -123,6 +124,7 @@ int Run(int argc, char** argv, int rank, int ranks) {
     code = Agree(code);
     if (code != 0) return code;
   }
+  const fathom::io::Catalog& catalog = opened.value();
 
   // This rank's points.
   const int64_t n = sweep.value().points;

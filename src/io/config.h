@@ -85,9 +85,11 @@ void Locate(core::Diagnostics& diags, const SourceMap& where);
 class Catalog {
  public:
   explicit Catalog(std::string data_dir) : dir_(std::move(data_dir)) {}
-  // FATHOM_DATA if set, else the directory the build was configured with, else
-  // ../share/fathom/data next to the executable.
+  // FATHOM_DATA if set, else DefaultDir.
   static Catalog Default(const std::string& argv0);
+  // The directory the build was configured with, else ../share/fathom/data (or data/) next
+  // to the executable, else ./data.
+  static std::string DefaultDir(const std::string& argv0);
 
   const std::string& dir() const { return dir_; }
   // Whether a scenario may name files (a model, a plan, a search or training section, a
@@ -107,6 +109,12 @@ class Catalog {
   std::string dir_;
   bool files_allowed_ = true;
 };
+
+// The catalog a front end reads: `data_flag` (--data) if given, else FATHOM_DATA, else
+// Catalog::DefaultDir. An error names the directory, where it came from, and how to give
+// another, when the directory is missing, unreadable, or holds none of chips/, clusters/,
+// models/ and reliability/.
+core::Result<Catalog> OpenCatalog(const std::string& data_flag, const std::string& argv0);
 
 struct LoadedScenario {
   estimate::Scenario scenario;

@@ -135,9 +135,14 @@ struct Loader {
       hint = (guess.empty() ? std::string() : "did you mean \"" + guess + "\"? ") +
              "files are not read here: give a catalog name, or the section inline";
     }
+    // Where it was looked for (not where files are not read: the server keeps its paths).
+    const std::string searched =
+        catalog.files_allowed() && !SectionDir(s).empty()
+            ? " (" + (fs::path(catalog.dir()) / SectionDir(s)).string() + ")"
+            : "";
     diags.Add(Error(from_file, line, key,
                     "no " + std::string(SectionName(s)) + " named \"" + ref + "\" in the catalog" +
-                        (catalog.files_allowed() ? " and no such file" : ""),
+                        searched + (catalog.files_allowed() ? " and no such file" : ""),
                     hint));
     return "";
   }
@@ -287,15 +292,60 @@ Catalog Catalog::Default(const std::string& argv0) {
   if (const char* env = std::getenv("FATHOM_DATA"); env != nullptr && *env != '\0') {
     return Catalog(env);
   }
+  return Catalog(DefaultDir(argv0));
+}
+
+std::string Catalog::DefaultDir(const std::string& argv0) {
   std::error_code ec;
   const std::string built = FATHOM_SOURCE_DATA_DIR;
-  if (!built.empty() && fs::is_directory(built, ec)) return Catalog(built);
+  if (!built.empty() && fs::is_directory(built, ec)) return built;
   const fs::path exe = fs::path(argv0).parent_path();
   for (const fs::path& candidate :
        {exe / ".." / "share" / "fathom" / "data", exe / "data", fs::path("data")}) {
-    if (fs::is_directory(candidate, ec)) return Catalog(candidate.string());
+    if (fs::is_directory(candidate, ec)) return candidate.string();
   }
-  return Catalog("data");
+  return "data";
+}
+
+core::Result<Catalog> OpenCatalog(const std::string& data_flag, const std::string& argv0) {
+  const char* env = std::getenv("FATHOM_DATA");
+  const bool from_env = data_flag.empty() && env != nullptr && *env != '\0';
+  const std::string dir = !data_flag.empty() ? data_flag
+                          : from_env         ? std::string(env)
+                                             : Catalog::DefaultDir(argv0);
+  const std::string origin = !data_flag.empty() ? "--data" : from_env ? "FATHOM_DATA" : "";
+  const std::string hint =
+      "give the directory that holds chips/, clusters/ and models/ with --data DIR or "
+      "FATHOM_DATA=DIR (the default is " +
+      Catalog::DefaultDir(argv0) + ")";
+  const std::string quoted = "\"" + dir + "\"";
+  std::string problem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  if (status.type() == fs::file_type::not_found) {
+    problem = "the catalog directory " + quoted + " does not exist";
+  } else if (ec) {
+    problem = "cannot read the catalog directory " + quoted + ": " + ec.message();
+  } else if (!fs::is_directory(status)) {
+    problem = "the catalog directory " + quoted + " is not a directory";
+  } else {
+    bool holds_catalog = false;
+    for (Section s : {Section::kChip, Section::kCluster, Section::kModel, Section::kReliability}) {
+      std::error_code sub_ec;
+      holds_catalog |= fs::is_directory(fs::path(dir) / SectionDir(s), sub_ec);
+    }
+    const fs::directory_iterator listing(dir, ec);
+    if (ec) {
+      problem = "cannot read the catalog directory " + quoted + ": " + ec.message();
+    } else if (!holds_catalog) {
+      problem = "the catalog directory " + quoted +
+                " holds no catalog: none of chips/, clusters/, models/, reliability/";
+    }
+  }
+  if (problem.empty()) return Catalog(dir);
+  core::Diagnostics d;
+  d.Add(Error("", 0, origin, problem, hint));
+  return d;
 }
 
 std::vector<std::string> Catalog::Names(Section s) const {

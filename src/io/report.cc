@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <vector>
 
 #include <fmt/format.h>
@@ -411,6 +412,16 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
 
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json) {
   core::Diagnostics d;
+  const std::string kind = s == Section::kChip      ? "chips"
+                           : s == Section::kCluster ? "clusters"
+                                                    : "models";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(std::filesystem::path(catalog.dir()) / kind, ec)) {
+    d.Error("", "the catalog directory \"" + catalog.dir() + "\" has no " + kind + "/",
+            "give the directory that holds chips/, clusters/ and models/ with --data DIR or "
+            "FATHOM_DATA=DIR");
+    return d;
+  }
   ordered_json arr = ordered_json::array();
   std::string text;
   for (const std::string& name : catalog.Names(s)) {

@@ -47,8 +47,13 @@ struct RunLoader {
     std::vector<std::string> names = catalog.Names(Section::kReliability);
     std::vector<std::string_view> views(names.begin(), names.end());
     const std::string guess = core::DidYouMean(ref, views);
+    const std::string searched = catalog.files_allowed()
+                                     ? " in the catalog (" +
+                                           (fs::path(catalog.dir()) / "reliability").string() +
+                                           ") and no such file"
+                                     : "";
     diags.Add(Error(
-        from_file, line, key, "no reliability preset named \"" + ref + "\" and no such file",
+        from_file, line, key, "no reliability preset named \"" + ref + "\"" + searched,
         guess.empty() ? "presets: " + core::JoinComma(views) : "did you mean \"" + guess + "\"?"));
     return "";
   }
