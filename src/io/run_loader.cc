@@ -294,6 +294,7 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
       t.tokens = q.value;
       t.steps = 0;
       t.duration_s = 0;
+      loader.where["training.tokens"] = {"--tokens", 0};  // diagnostics about it name the flag
     }
   }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "io/facade.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -191,6 +192,56 @@ training: {duration: 10d, cost: {usd_per_chip_hour: 2.5}}
   EXPECT_EQ(loaded.value().training.tokens, 100e9);
   EXPECT_EQ(loaded.value().training.duration_s, 0);
   EXPECT_EQ(loaded.value().training.cost.usd_per_chip_hour, 2.5);
+}
+
+// "--tokens 15" (15T without its suffix) is fewer tokens than one step: a warning, naming
+// the flag, the tokens of a step and the likely meaning; "15T" has none.
+TEST(Run, FewerTokensThanOneStepWarns) {
+  RunRequest request;
+  request.scenario = Write("few_tokens.yaml", R"(name: few_tokens
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 64}
+plan: {tp: 8, global_batch_size: 64}
+training: {tokens: 15T}
+)");
+  RunOptions options;
+  options.monte_carlo = false;
+  auto warning = [](const core::Diagnostics& d) -> const core::Diagnostic* {
+    for (const core::Diagnostic& x : d.items()) {
+      if (x.severity == core::Severity::kWarning && x.key == "training.tokens") return &x;
+    }
+    return nullptr;
+  };
+  for (const char* tokens : {"", "15T", "524288"}) {  // 524,288 = 64 x 8,192: one step
+    request.tokens = tokens;
+    core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    EXPECT_EQ(warning(r.diagnostics()), nullptr) << tokens << "\n" << r.diagnostics().Format();
+  }
+  request.tokens = "15";
+  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_EQ(r.value().analysis.ideal_time_s, r.value().step.step_time_s);
+  const core::Diagnostic* w = warning(r.diagnostics());
+  ASSERT_NE(w, nullptr) << r.diagnostics().Format();
+  const std::string text = w->Format();
+  EXPECT_EQ(w->file, "--tokens");
+  EXPECT_NE(text.find("15 tokens are fewer than one step's 524,288"), std::string::npos) << text;
+  EXPECT_NE(text.find("did you mean \"15T\"?"), std::string::npos) << text;
+  // The same in the scenario's training section.
+  request.tokens.clear();
+  request.scenario = Write("few_tokens_file.yaml", R"(name: few_tokens_file
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 64}
+plan: {tp: 8, global_batch_size: 64}
+training: {tokens: 15}
+)");
+  core::Result<RunResult> file = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(file.ok()) << file.diagnostics().Format();
+  const core::Diagnostic* in_file = warning(file.diagnostics());
+  ASSERT_NE(in_file, nullptr) << file.diagnostics().Format();
+  EXPECT_EQ(in_file->file, request.scenario);
+  EXPECT_EQ(in_file->line, 5);
 }
 
 // A chip without a catalog price or TDP on a cluster without node power: no cost and no
