@@ -167,10 +167,22 @@ core::Result<LoadedScenario> LoadPartsWithDefaultPlan(const Catalog& catalog,
                                                       const std::string& cluster,
                                                       int64_t global_batch_size);
 
-// A Hugging Face config.json (Llama, Mistral, Qwen2, GPT-NeoX, GPT-2 families; MoE and
-// MLA fields are kept).
+struct HfImportOptions {
+  // The caller gives the training sequence length (a scenario's model.seq_len, --set
+  // model.seq_len): max_position_embeddings is then optional, and seq_len is 0 without it.
+  bool seq_len_given = false;
+};
+
+// A Hugging Face config.json of a decoder-only family (Llama, Mistral, Qwen2/3, GPT-NeoX,
+// GPT-2, Falcon, OPT, BLOOM, and the MoE families Mixtral, Qwen2-MoE/Qwen3-MoE,
+// DeepSeek-V2/V3, GPT-OSS, Llama 4; MoE and MLA fields are kept). Another model_type
+// (encoder-decoder ones such as t5, or none) is an error listing the supported values.
+// Without options.seq_len_given, seq_len is max_position_embeddings (n_positions,
+// seq_length), the longest sequence the model accepts, with a warning saying so; a config
+// without it is an error. Integral floats (32.0) are read as integers.
 core::Result<model::ModelSpec> ImportHuggingFace(const std::string& json_text,
-                                                 const std::string& file);
+                                                 const std::string& file,
+                                                 const HfImportOptions& options = {});
 
 // Reads a whole file; diagnostics for a missing, unreadable or oversized file.
 core::Result<std::string> ReadFile(const std::string& path);

@@ -1,9 +1,14 @@
 // Hugging Face config.json -> ModelSpec.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <iterator>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "io/config.h"
 
 namespace fathom::io {
@@ -26,9 +31,11 @@ struct Reader {
     return nullptr;
   }
 
+  // The first of `names` present (its own name in diagnostics); an integral float such as
+  // 32.0 is read as 32.
   int Int(std::initializer_list<const char*> names, bool required, int fallback = 0) {
     const json* v = Find(names);
-    const std::string key = *names.begin();
+    std::string key = *names.begin();
     if (v == nullptr) {
       if (required) {
         d.Add({core::Severity::kError, file, 0, key, "missing in the Hugging Face config",
@@ -36,12 +43,33 @@ struct Reader {
       }
       return fallback;
     }
-    if (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() > 1'000'000'000) {
+    key = NameOf(names);
+    double number = -1;
+    if (v->is_number_integer()) {
+      number = static_cast<double>(v->get<int64_t>());
+    } else if (v->is_number_float()) {
+      number = v->get<double>();
+      if (std::isfinite(number) && number != std::floor(number)) {
+        d.Add({core::Severity::kError, file, 0, key, "expected a whole number, got " + v->dump(),
+               "counts and widths are integers"});
+        return fallback;
+      }
+    }
+    if (!v->is_number() || !(number >= 0 && number <= 1'000'000'000)) {
       d.Add({core::Severity::kError, file, 0, key,
              "expected a non-negative integer, got " + v->dump(), ""});
       return fallback;
     }
-    return static_cast<int>(v->get<int64_t>());
+    return static_cast<int>(number);
+  }
+
+  // The first of `names` present, else the first.
+  std::string NameOf(std::initializer_list<const char*> names) const {
+    for (const char* n : names) {
+      auto it = j.find(n);
+      if (it != j.end() && !it->is_null()) return n;
+    }
+    return *names.begin();
   }
 
   std::string Str(std::initializer_list<const char*> names, const std::string& fallback) {
@@ -67,6 +95,58 @@ struct Reader {
   }
 };
 
+// The model_type values read: decoder-only transformers, dense and MoE.
+constexpr std::string_view kModelTypes[] = {
+    "bloom",   "deepseek_v2", "deepseek_v3", "falcon",      "gpt2",     "gpt_neox",
+    "gpt_oss", "llama",       "llama4",      "llama4_text", "mistral",  "mixtral",
+    "opt",     "qwen2",       "qwen2_moe",   "qwen3",       "qwen3_moe"};
+
+// Families that are not decoder-only, named as such in the error.
+constexpr std::string_view kEncoderDecoderTypes[] = {"bart",
+                                                     "bigbird_pegasus",
+                                                     "blenderbot",
+                                                     "led",
+                                                     "longt5",
+                                                     "m2m_100",
+                                                     "marian",
+                                                     "mbart",
+                                                     "mt5",
+                                                     "pegasus",
+                                                     "plbart",
+                                                     "prophetnet",
+                                                     "switch_transformers",
+                                                     "t5",
+                                                     "umt5",
+                                                     "whisper"};
+constexpr std::string_view kEncoderTypes[] = {"albert",     "bert",       "deberta",
+                                              "deberta-v2", "distilbert", "electra",
+                                              "modernbert", "roberta",    "xlm-roberta"};
+
+template <size_t N>
+bool OneOf(const std::string& type, const std::string_view (&list)[N]) {
+  return std::find(std::begin(list), std::end(list), type) != std::end(list);
+}
+
+// An error for a model_type the importer does not read; false when it reads it.
+bool UnsupportedType(const std::string& type, bool encoder_decoder, const std::string& file,
+                     core::Diagnostics& d) {
+  if (!type.empty() && OneOf(type, kModelTypes) && !encoder_decoder) return false;
+  const std::vector<std::string_view> supported(std::begin(kModelTypes), std::end(kModelTypes));
+  std::string what;
+  if (type.empty()) {
+    what = "missing in the Hugging Face config";
+  } else if (encoder_decoder || OneOf(type, kEncoderDecoderTypes)) {
+    what = "\"" + type + "\" is an encoder-decoder model: Fathom models decoder-only transformers";
+  } else if (OneOf(type, kEncoderTypes)) {
+    what = "\"" + type + "\" is an encoder-only model: Fathom models decoder-only transformers";
+  } else {
+    what = "\"" + type + "\" is not a model family Fathom imports";
+  }
+  d.Add({core::Severity::kError, file, 0, "model_type", what,
+         "supported model_type values: " + core::JoinComma(supported)});
+  return true;
+}
+
 int LineOf(const std::string& text, size_t byte) {
   return 1 + static_cast<int>(std::count(
                  text.begin(),
@@ -75,7 +155,8 @@ int LineOf(const std::string& text, size_t byte) {
 
 }  // namespace
 
-core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const std::string& file) {
+core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const std::string& file,
+                                                 const HfImportOptions& options) {
   core::Diagnostics d;
   json j;
   try {
@@ -95,6 +176,9 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   Reader r{root, file, d};
   model::ModelSpec m;
   const std::string type = r.Str({"model_type"}, Reader{j, file, d}.Str({"model_type"}, ""));
+  if (d.HasErrors()) return d;
+  const bool encoder_decoder = Reader{j, file, d}.Bool({"is_encoder_decoder"}, false);
+  if (UnsupportedType(type, encoder_decoder, file, d)) return d;
   m.name = std::filesystem::path(file).stem().string();
   if (m.name == "config") m.name = std::filesystem::path(file).parent_path().filename().string();
   m.description = "imported from a Hugging Face config.json (model_type " + type + ")";
@@ -112,7 +196,24 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   m.ffn_hidden = r.Int({"intermediate_size", "n_inner", "ffn_hidden_size"}, false, 0);
   if (m.ffn_hidden == 0) m.ffn_hidden = 4 * m.hidden;  // GPT-2 and NeoX default
   m.vocab = r.Int({"vocab_size"}, true);
-  m.seq_len = r.Int({"max_position_embeddings", "n_positions", "seq_length"}, true);
+  // The longest sequence the model accepts, which is not the length it is trained at: taken
+  // for seq_len, with a warning, only when the caller gives none.
+  const std::initializer_list<const char*> positions = {"max_position_embeddings", "n_positions",
+                                                        "seq_length"};
+  m.seq_len = r.Int(positions, false, 0);
+  if (!options.seq_len_given) {
+    const std::string how = "give model.seq_len in the scenario, or --set model.seq_len=8192";
+    if (r.Find(positions) == nullptr) {
+      d.Add({core::Severity::kError, file, 0, "max_position_embeddings",
+             "missing in the Hugging Face config, and the training sequence length is not given",
+             how});
+    } else if (m.seq_len > 0) {
+      d.Add({core::Severity::kWarning, file, 0, r.NameOf(positions),
+             "the training sequence length is not given, so it is taken as " + r.NameOf(positions) +
+                 " (" + std::to_string(m.seq_len) + "), the longest sequence the model accepts",
+             how});
+    }
+  }
   const std::string act = r.Str({"hidden_act", "activation_function"}, "silu");
   const bool gated = !(gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom");
   if (gated) {
@@ -180,7 +281,8 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
                                                           {"num_attention_heads", m.heads},
                                                           {"vocab_size", m.vocab},
                                                           {"max_position_embeddings", m.seq_len}}) {
-    if (value == 0 && !d.HasErrors()) {
+    const bool seq_len_key = std::string_view(name) == "max_position_embeddings";
+    if (value == 0 && !d.HasErrors() && !(seq_len_key && options.seq_len_given)) {
       d.Add({core::Severity::kError, file, 0, name, "must be at least 1", ""});
     }
   }
@@ -197,7 +299,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
            "must divide num_attention_heads (" + std::to_string(m.heads) + ")", ""});
   }
   if (d.HasErrors()) return d;
-  return m;
+  return {std::move(m), std::move(d)};  // with the warning about seq_len, if any
 }
 
 }  // namespace fathom::io

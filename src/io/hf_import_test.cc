@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -237,6 +238,193 @@ TEST(HfImport, Errors) {
     }
     EXPECT_TRUE(found) << c.text << "\n" << m.diagnostics().Format();
   }
+}
+
+// A small config of the Llama family; `extra` adds or replaces keys.
+std::string Config(const std::string& extra = "") {
+  return R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+             "num_attention_heads": 4, "vocab_size": 10)" +
+         (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+const core::Diagnostic* Find(const core::Diagnostics& d, core::Severity severity,
+                             const std::string& key) {
+  for (const core::Diagnostic& x : d.items()) {
+    if (x.severity == severity && x.key == key) return &x;
+  }
+  return nullptr;
+}
+
+// max_position_embeddings is the longest sequence the model accepts (131072 for Llama 3.1),
+// not the length it is trained at: taken for seq_len only with a warning.
+TEST(HfImport, SeqLenFromMaxPositionsWarns) {
+  core::Result<model::ModelSpec> m =
+      ImportHuggingFace(Config(R"("max_position_embeddings": 131072)"), "config.json");
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_EQ(m.value().seq_len, 131072);
+  const core::Diagnostic* w =
+      Find(m.diagnostics(), core::Severity::kWarning, "max_position_embeddings");
+  ASSERT_NE(w, nullptr) << m.diagnostics().Format();
+  EXPECT_EQ(w->file, "config.json");
+  EXPECT_NE(w->Format().find("(131072)"), std::string::npos) << w->Format();
+  EXPECT_NE(w->Format().find("model.seq_len in the scenario"), std::string::npos) << w->Format();
+  EXPECT_NE(w->Format().find("--set model.seq_len=8192"), std::string::npos) << w->Format();
+  // GPT-2 names it n_positions.
+  core::Result<model::ModelSpec> gpt2 = ImportHuggingFace(
+      R"({"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 10,
+          "n_positions": 1024})",
+      "config.json");
+  ASSERT_TRUE(gpt2.ok()) << gpt2.diagnostics().Format();
+  EXPECT_NE(Find(gpt2.diagnostics(), core::Severity::kWarning, "n_positions"), nullptr)
+      << gpt2.diagnostics().Format();
+}
+
+TEST(HfImport, SeqLenGivenByTheCaller) {
+  const HfImportOptions given{.seq_len_given = true};
+  core::Result<model::ModelSpec> m =
+      ImportHuggingFace(Config(R"("max_position_embeddings": 131072)"), "config.json", given);
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_TRUE(m.diagnostics().empty()) << m.diagnostics().Format();
+  // Without max_position_embeddings: no error when the caller gives seq_len, else one that
+  // says how to give it.
+  core::Result<model::ModelSpec> none = ImportHuggingFace(Config(), "config.json", given);
+  ASSERT_TRUE(none.ok()) << none.diagnostics().Format();
+  EXPECT_EQ(none.value().seq_len, 0);
+  core::Result<model::ModelSpec> missing = ImportHuggingFace(Config(), "config.json");
+  ASSERT_FALSE(missing.ok());
+  const core::Diagnostic* e =
+      Find(missing.diagnostics(), core::Severity::kError, "max_position_embeddings");
+  ASSERT_NE(e, nullptr) << missing.diagnostics().Format();
+  EXPECT_NE(e->Format().find("--set model.seq_len="), std::string::npos) << e->Format();
+}
+
+TEST(HfImport, UnsupportedModelTypesAreErrors) {
+  const struct {
+    const char* type;
+    const char* fragment;
+  } cases[] = {{"t5", "\"t5\" is an encoder-decoder model"},
+               {"bart", "\"bart\" is an encoder-decoder model"},
+               {"whisper", "\"whisper\" is an encoder-decoder model"},
+               {"bert", "\"bert\" is an encoder-only model"},
+               {"mamba", "\"mamba\" is not a model family Fathom imports"}};
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(
+        R"({"model_type": ")" + std::string(c.type) +
+            R"(", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+               "vocab_size": 10, "max_position_embeddings": 8})",
+        "config.json");
+    ASSERT_FALSE(m.ok()) << c.type;
+    const core::Diagnostic* e = Find(m.diagnostics(), core::Severity::kError, "model_type");
+    ASSERT_NE(e, nullptr) << m.diagnostics().Format();
+    EXPECT_NE(e->Format().find(c.fragment), std::string::npos) << e->Format();
+    EXPECT_NE(e->Format().find("supported model_type values: "), std::string::npos);
+    EXPECT_NE(e->Format().find("llama"), std::string::npos);
+    EXPECT_NE(e->Format().find("qwen2_moe"), std::string::npos);
+  }
+  // A config that says it is encoder-decoder, and one without model_type.
+  core::Result<model::ModelSpec> flagged = ImportHuggingFace(
+      Config(R"("max_position_embeddings": 8, "is_encoder_decoder": true)"), "config.json");
+  ASSERT_FALSE(flagged.ok());
+  EXPECT_NE(flagged.diagnostics().Format().find("encoder-decoder"), std::string::npos);
+  core::Result<model::ModelSpec> untyped = ImportHuggingFace(
+      R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8})",
+      "config.json");
+  ASSERT_FALSE(untyped.ok());
+  EXPECT_NE(Find(untyped.diagnostics(), core::Severity::kError, "model_type"), nullptr)
+      << untyped.diagnostics().Format();
+}
+
+TEST(HfImport, IntegralFloatsAreIntegers) {
+  core::Result<model::ModelSpec> m = ImportHuggingFace(
+      R"({"model_type": "llama", "hidden_size": 64.0, "num_hidden_layers": 32.0,
+          "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8})",
+      "config.json");
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_EQ(m.value().layers, 32);
+  EXPECT_EQ(m.value().hidden, 64);
+  core::Result<model::ModelSpec> half = ImportHuggingFace(
+      R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 32.5,
+          "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8})",
+      "config.json");
+  ASSERT_FALSE(half.ok());
+  const core::Diagnostic* e = Find(half.diagnostics(), core::Severity::kError, "num_hidden_layers");
+  ASSERT_NE(e, nullptr) << half.diagnostics().Format();
+  EXPECT_NE(e->Format().find("expected a whole number, got 32.5"), std::string::npos)
+      << e->Format();
+}
+
+// The loader: seq_len given by the scenario (beside `base:`) or by --set wins over the
+// config's max_position_embeddings, without a warning, and is needed only then.
+class HfLoad : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        fs::temp_directory_path() /
+        ("fathom_hf_" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::ofstream((dir_ / name).string()) << text;
+    return (dir_ / name).string();
+  }
+  static bool Warns(const core::Diagnostics& d) {
+    return Find(d, core::Severity::kWarning, "max_position_embeddings") != nullptr;
+  }
+  fs::path dir_;
+};
+
+constexpr const char* kHfPlan = "plan: {global_batch_size: 8}\n";
+
+TEST_F(HfLoad, ScenarioSeqLenWins) {
+  const std::string config = Write("config.json", Config(R"("max_position_embeddings": 131072)"));
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  const std::string scenario =
+      Write("s.yaml", "model: {base: config.json, seq_len: 4096}\ncluster: dgx-h200\n" +
+                          std::string(kHfPlan));
+  core::Result<LoadedScenario> s = LoadScenario(catalog, scenario);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_EQ(s.value().scenario.model.seq_len, 4096);
+  EXPECT_FALSE(Warns(s.diagnostics())) << s.diagnostics().Format();
+  // Without it, the config's value and the warning, passed on by the loader.
+  const std::string bare =
+      Write("bare.yaml", "model: config.json\ncluster: dgx-h200\n" + std::string(kHfPlan));
+  core::Result<LoadedScenario> b = LoadScenario(catalog, bare);
+  ASSERT_TRUE(b.ok()) << b.diagnostics().Format();
+  EXPECT_EQ(b.value().scenario.model.seq_len, 131072);
+  EXPECT_TRUE(Warns(b.diagnostics())) << b.diagnostics().Format();
+  // --set wins too.
+  core::Result<LoadedScenario> set =
+      LoadScenario(catalog, bare, {{"model.seq_len", "8192", "--set"}});
+  ASSERT_TRUE(set.ok()) << set.diagnostics().Format();
+  EXPECT_EQ(set.value().scenario.model.seq_len, 8192);
+  EXPECT_FALSE(Warns(set.diagnostics())) << set.diagnostics().Format();
+}
+
+TEST_F(HfLoad, NoMaxPositionsNeededWhenSeqLenIsGiven) {
+  const std::string config = Write("config.json", Config());
+  const std::string plan = Write("plan.yaml", "global_batch_size: 8\n");
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  core::Result<LoadedScenario> set =
+      LoadParts(catalog, config, "dgx-h200", plan, {{"model.seq_len", "2048", "--set"}});
+  ASSERT_TRUE(set.ok()) << set.diagnostics().Format();
+  EXPECT_EQ(set.value().scenario.model.seq_len, 2048);
+  EXPECT_TRUE(set.diagnostics().empty()) << set.diagnostics().Format();
+  const std::string scenario =
+      Write("s.yaml", "model: {base: config.json, seq_len: 4096}\ncluster: dgx-h200\n" +
+                          std::string(kHfPlan));
+  core::Result<LoadedScenario> s = LoadScenario(catalog, scenario);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_EQ(s.value().scenario.model.seq_len, 4096);
+  core::Result<LoadedScenario> none = LoadParts(catalog, config, "dgx-h200", plan);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.diagnostics().Format().find("--set model.seq_len="), std::string::npos)
+      << none.diagnostics().Format();
 }
 
 TEST(HfImport, ReportsAllErrorsAtOnce) {

@@ -93,6 +93,17 @@ struct Loader {
   SourceMap where;
   std::map<std::string, std::string> section_file;  // prefix -> the file that defined it
   OverrideSet* overrides = nullptr;                 // --set, applied after each section
+  // The mappings whose `base:` is being loaded, outermost first: their keys are applied
+  // after the base's, so they win over it.
+  std::vector<YAML::Node> enclosing;
+
+  // Whether `key` (relative to the section) is given over the file being loaded: by a
+  // mapping enclosing it or by --set.
+  bool GivenAbove(const std::string& prefix, const std::string& key) const {
+    if (overrides != nullptr && overrides->Touches(Join(prefix, key))) return true;
+    return std::any_of(enclosing.begin(), enclosing.end(),
+                       [&](const YAML::Node& n) { return static_cast<bool>(n[key]); });
+  }
 
   template <class T>
   void ApplyOverrides(const std::string& prefix, const std::vector<Field<T>>& fields, T& target) {
@@ -188,7 +199,10 @@ struct Loader {
       const std::string path =
           Resolve(s, base.Scalar(), file, Join(prefix, "base"), NodeLine(base));
       if (path.empty()) return false;
-      if (!LoadFile(s, path, fields, target, prefix, depth + 1, hf)) return false;
+      enclosing.push_back(node);
+      const bool loaded = LoadFile(s, path, fields, target, prefix, depth + 1, hf);
+      enclosing.pop_back();
+      if (!loaded) return false;
     }
     ParseContext ctx{file, prefix, &diags, &where};
     ApplyMapping(node, fields, target, ctx, {"base"});
@@ -455,15 +469,18 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
 bool LoadModelInto(Loader& loader, const YAML::Node& node, const std::string& file,
                    const std::string& prefix, model::ModelSpec& m) {
   const HfImport import = [&](const std::string& text, const std::string& path) {
-    core::Result<model::ModelSpec> r = ImportHuggingFace(text, path);
-    if (!r.ok()) {
-      loader.diags.Append(r.diagnostics());
-      return false;
-    }
+    // seq_len given beside the config wins over its max_position_embeddings.
+    const HfImportOptions options{.seq_len_given = loader.GivenAbove(prefix, "seq_len")};
+    core::Result<model::ModelSpec> r = ImportHuggingFace(text, path, options);
+    loader.diags.Append(r.diagnostics());
+    if (!r.ok()) return false;
     m = std::move(r).value();
-    // The import sets every required key; record them as given by that file.
+    // The import sets every required key (seq_len when the config has it); record them as
+    // given by that file.
     for (const Field<model::ModelSpec>& f : ModelFields()) {
-      if (f.info->required) loader.where[Join(prefix, f.info->path)] = {path, 0};
+      if (f.info->required && !(f.info->path == "seq_len" && m.seq_len == 0)) {
+        loader.where[Join(prefix, f.info->path)] = {path, 0};
+      }
     }
     loader.where[Join(prefix, "kv_heads")] = {path, 0};
     return true;
@@ -491,11 +508,11 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
   }
   loader.ApplyOverrides(prefix, ModelFields(), m);
   if (loader.diags.HasErrors()) return loader.diags;
-  core::Diagnostics d;
+  core::Diagnostics d = loader.diags;  // warnings (a Hugging Face import's)
   CheckRequired(ModelFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
   if (d.HasErrors()) return d;
-  return FinishModel(std::move(m), prefix, file, {}, loader.where);
+  return FinishModel(std::move(m), prefix, file, std::move(d), loader.where);
 }
 
 core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& node,
@@ -678,21 +695,21 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
     auto it = at.find(key);
     return it == at.end() ? Location{file, 0} : it->second;
   };
-  core::Diagnostics all;
+  core::Diagnostics all;  // each section's diagnostics, warnings too
   const Location ml = loc("model");
   core::Result<model::ModelSpec> model =
       LoadModelNode(loader, draft.model, ml.file, "model", ml.line);
-  if (!model.ok()) all.Append(model.diagnostics());
+  all.Append(model.diagnostics());
   loader.diags = {};
   const Location cl = loc("cluster");
   core::Result<network::ClusterSpec> cluster =
       LoadClusterNode(loader, draft.cluster, cl.file, "cluster", cl.line);
-  if (!cluster.ok()) all.Append(cluster.diagnostics());
+  all.Append(cluster.diagnostics());
   loader.diags = {};
   const Location pl = loc("plan");
   core::Result<parallel::ParallelPlan> plan = LoadPlanNode(
       loader, draft.plan, pl.file, "plan", pl.line, cluster.ok() ? cluster.value().chips : 0);
-  if (!plan.ok()) all.Append(plan.diagnostics());
+  all.Append(plan.diagnostics());
   if (all.HasErrors()) return all;
   LoadedScenario s;
   s.scenario.name = draft.name;
@@ -701,7 +718,7 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
   s.scenario.cluster = std::move(cluster).value();
   s.scenario.plan = std::move(plan).value();
   s.where = loader.where;
-  return s;
+  return {std::move(s), std::move(all)};
 }
 
 }  // namespace
@@ -712,7 +729,7 @@ core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::str
   OverrideSet set(overrides);
   core::Result<LoadedScenario> r = LoadScenarioKeepingDraft(catalog, file, draft, &set);
   if (!r.ok()) return r;
-  core::Diagnostics d;
+  core::Diagnostics d = r.diagnostics();
   set.ReportUnused(d);
   if (d.HasErrors()) return d;
   return r;
@@ -817,7 +834,7 @@ core::Result<LoadedScenario> LoadParts(const Catalog& catalog, const std::string
   OverrideSet set(overrides);
   core::Result<LoadedScenario> r = LoadPartsOverridden(catalog, model, cluster, plan, 0, &set);
   if (!r.ok()) return r;
-  core::Diagnostics d;
+  core::Diagnostics d = r.diagnostics();
   set.ReportUnused(d);
   if (d.HasErrors()) return d;
   return r;

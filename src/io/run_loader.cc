@@ -315,12 +315,15 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
   loader.LoadFailures(rel);
   if (!loader.diags.HasErrors()) loader.CheckReliability(rel.config);
   if (!loader.diags.HasErrors()) overrides.ReportUnused(loader.diags);
-  if (loader.diags.HasErrors()) return loader.diags;
+  // The scenario's diagnostics (its warnings when it loaded), then the run's.
+  core::Diagnostics all = scenario.ok() ? scenario.diagnostics() : core::Diagnostics{};
+  all.Append(loader.diags);
+  if (all.HasErrors()) return all;
   run.scenario = std::move(scenario).value();
   run.scenario.where = loader.where;
   run.reliability = std::move(rel.config);
   run.reliability.presets = loader.presets;
-  return run;
+  return {std::move(run), std::move(all)};
 }
 
 core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& options) {
