@@ -7,6 +7,7 @@
 
 #include "core/text.h"
 #include "parallel/memory.h"
+#include "plan/size.h"
 #include "sim/step_sim.h"
 
 namespace fathom::plan {
@@ -123,31 +124,6 @@ CheckpointDerivation DeriveCheckpoint(const CheckpointConfig& cp,
   return d;
 }
 
-// A token budget under one step's tokens is most likely a count without its suffix
-// ("15" for "15T"): the run would be one step.
-core::Diagnostics TokensBelowOneStep(const TrainingConfig& training,
-                                     const parallel::ParallelPlan& plan,
-                                     const estimate::Scenario& scenario) {
-  const int64_t per_step = int64_t{plan.global_batch_size} * scenario.model.seq_len;
-  const double tokens = training.tokens;
-  const bool whole = tokens == std::floor(tokens) && tokens < 1e15;
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", tokens);
-  const std::string given = whole ? core::WithThousands(static_cast<long long>(tokens)) : text;
-  // "15" -> "15T"; a larger count is no slip of the suffix.
-  const std::string hint =
-      whole && tokens < 1e4 ? "did you mean \"" + std::to_string(static_cast<long long>(tokens)) +
-                                  "T\"? counts take the suffixes K, M, B (or G) and T"
-                            : "give the tokens with their suffix, e.g. \"15T\"";
-  core::Diagnostics d;
-  d.Warning("training.tokens",
-            given + " tokens are fewer than one step's " + core::WithThousands(per_step) +
-                " (global batch " + core::WithThousands(plan.global_batch_size) + " x seq_len " +
-                core::WithThousands(scenario.model.seq_len) + "): the run is projected as 1 step",
-            hint);
-  return d;
-}
-
 }  // namespace
 
 core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
@@ -237,8 +213,8 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
       static_cast<double>(plan.global_batch_size) * scenario.model.seq_len;
   if (training.tokens > 0) {
     spec.steps = std::ceil(training.tokens / tokens_per_step);
-    if (training.tokens < tokens_per_step)
-      diags.Append(TokensBelowOneStep(training, plan, scenario));
+    diags.Append(TokensBelowOneStep(training.tokens, plan.global_batch_size, scenario.model.seq_len,
+                                    "training.tokens", "the run is projected as 1 step"));
   } else if (training.steps > 0) {
     spec.steps = training.steps;
   } else {

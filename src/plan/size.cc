@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <string>
 #include <utility>
@@ -10,6 +11,28 @@
 #include "core/text.h"
 
 namespace fathom::plan {
+
+core::Diagnostics TokensBelowOneStep(double tokens, int64_t global_batch, int64_t seq_len,
+                                     std::string_view key, std::string_view consequence) {
+  core::Diagnostics d;
+  const int64_t per_step = global_batch * seq_len;
+  if (!(tokens > 0) || tokens >= static_cast<double>(per_step)) return d;
+  const bool whole = tokens == std::floor(tokens) && tokens < 1e15;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", tokens);
+  const std::string given = whole ? core::WithThousands(static_cast<long long>(tokens)) : text;
+  // "15" -> "15T"; a larger count is no slip of the suffix.
+  const std::string hint =
+      whole && tokens < 1e4 ? "did you mean \"" + std::to_string(static_cast<long long>(tokens)) +
+                                  "T\"? counts take the suffixes K, M, B (or G) and T"
+                            : "give the tokens with their suffix, e.g. \"15T\"";
+  d.Warning(std::string(key),
+            given + " tokens are fewer than one step's " + core::WithThousands(per_step) +
+                " (global batch " + core::WithThousands(global_batch) + " x seq_len " +
+                core::WithThousands(seq_len) + "): " + std::string(consequence),
+            hint);
+  return d;
+}
 
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
                               const SearchSpace& space, const SearchOptions& options,
@@ -34,6 +57,8 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     if (c < 1) diags.Error("size.chips", "= " + core::WithThousands(c) + ": must be at least 1");
   }
   if (diags.HasErrors()) return diags;
+  diags.Append(TokensBelowOneStep(request.tokens, base.plan.global_batch_size, base.model.seq_len,
+                                  "size.tokens", "each count is sized for 1 step"));
 
   SizeResult result;
   result.model = base.model.name;

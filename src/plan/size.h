@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -61,6 +62,11 @@ struct SizeResult {
 // The share of wall-clock time a run of `scenario` (the model on the resized cluster with
 // the count's best plan) spends training, in (0, 1].
 using Goodput = std::function<core::Result<double>(const estimate::Scenario& scenario)>;
+
+// A token budget under one step's tokens (global batch x seq_len) is most likely a count
+// without its suffix ("15" for "15T"): a warning at `key`, saying what follows.
+core::Diagnostics TokensBelowOneStep(double tokens, int64_t global_batch, int64_t seq_len,
+                                     std::string_view key, std::string_view consequence);
 
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
                               const SearchSpace& space, const SearchOptions& options,

@@ -176,6 +176,16 @@ TEST(Size, FewerTokensThanAStepTakeAWholeStep) {
   core::Result<SizeResult> r = Size(s, q, Narrow(), o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   EXPECT_DOUBLE_EQ(r.value().rows[0].train_s, r.value().rows[0].best.StepTime());
+  // Most likely a count without its suffix: said, with the hint.
+  const std::string text = r.diagnostics().Format();
+  EXPECT_NE(text.find("warning: size.tokens: 0.5 tokens are fewer than one step's"),
+            std::string::npos)
+      << text;
+  q.tokens = 15;
+  const std::string fifteen = Size(s, q, Narrow(), o).diagnostics().Format();
+  EXPECT_NE(fifteen.find("did you mean \"15T\"?"), std::string::npos) << fifteen;
+  q.tokens = 1e12;
+  EXPECT_EQ(Size(s, q, Narrow(), o).diagnostics().Format().find("size.tokens"), std::string::npos);
 }
 
 TEST(Size, SearchWarningsAreKeptOnce) {
