@@ -10,6 +10,7 @@
 
 #include "collective/collective.h"
 #include "core/check.h"
+#include "core/text.h"
 #include "estimate/cost.h"
 #include "parallel/schedule.h"
 #include "workload/step_graph.h"
@@ -952,7 +953,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.step_time_s = r.time.compute + r.time.tp_exposed + r.time.bubble + r.time.pp_exposed +
                   r.time.dp_exposed + r.time.optimizer + r.time.ep_exposed + r.time.cp_exposed;
   // A step of more than a year (or no finite time) comes from a chip without the speed or
-  // bandwidth an operator needs: an error, not a number the simulator could not schedule.
+  // bandwidth an operator needs, or from an absurd batch: an error, not a number the
+  // simulator could not schedule.
   constexpr double kMaxStepSeconds = 365.25 * 86400;
   if (!std::isfinite(r.step_time_s) || r.step_time_s > kMaxStepSeconds) {
     auto seconds = [](double t) {
@@ -960,9 +962,12 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     };
     diags.Error("chip",
                 "the step would take " + seconds(r.step_time_s) + " (compute " +
-                    seconds(r.time.compute) + ") on chip " + chip.name +
-                    ": one of its peaks or bandwidths is zero or implausibly low",
-                "check the chip's peak, memory.bandwidth and the cluster's bandwidths");
+                    seconds(r.time.compute) + ") on chip " + chip.name + " for " +
+                    core::WithThousands(p.global_batch_size) +
+                    " sequences: one of the chip's peaks or bandwidths is zero or implausibly "
+                    "low, or the batch is implausibly large",
+                "check the chip's peak and memory.bandwidth, the cluster's bandwidths and "
+                "plan.global_batch_size");
     return diags;
   }
   r.tokens_per_step = static_cast<double>(p.global_batch_size) * m.seq_len;

@@ -495,7 +495,8 @@ std::string StepFigures(const estimate::StepReport& r) {
   out += Figure("pipeline bubble", Pct(r.bubble_fraction),
                 fmt::format("{} micro-batches per pipeline", r.micro_batches));
   out += Figure("parameters", Esc(ShortCount(r.parameters)),
-                fmt::format("{} active per token", Esc(ShortCount(r.active_parameters))));
+                fmt::format("{} active per token (input embedding excluded)",
+                            Esc(ShortCount(r.active_parameters))));
   out += "</div>\n";
   return out;
 }

@@ -118,8 +118,9 @@ std::string StepReportText(const estimate::StepReport& r) {
   if (moe || r.plan.cp > 1) {
     out += "\n  mixture of experts and context parallelism (critical stage, per step)\n";
     if (moe) {
-      line("  parameters", fmt::format("{:.1f}B total, {:.1f}B active per token",
-                                       r.parameters / 1e9, r.active_parameters / 1e9));
+      line("  parameters",
+           fmt::format("{:.1f}B total, {:.1f}B active per token (input embedding excluded)",
+                       r.parameters / 1e9, r.active_parameters / 1e9));
       line("  router", core::FormatSeconds(r.moe.router_s));
       line("  expert GEMMs",
            fmt::format("{} (imbalance adds {})", core::FormatSeconds(r.moe.expert_gemm_s),

@@ -44,12 +44,16 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   if (request.deadline_s < 0) diags.Error("size.days", "the deadline must not be negative");
   std::vector<int64_t> counts = request.chips;
   if (counts.empty()) {
-    // From one node (a scale-up domain, or a host of a torus pod) up by doubling, and the
-    // whole cluster.
+    // From one node (a scale-up domain, or a host of a torus pod) up by doubling within a
+    // domain; beyond it, whole domains (1, 2, 4, ... of them: a count over a domain must
+    // fill whole ones, as NVL72's 72, 144, 288); and the whole cluster.
+    const int64_t chips = base.cluster.chips;
+    const int64_t domain = std::max<int64_t>(1, base.cluster.domain);
     const int64_t step =
-        std::max<int64_t>(1, std::min<int64_t>(base.cluster.domain, base.cluster.chips_per_node));
-    for (int64_t c = step; c <= base.cluster.chips; c *= 2) counts.push_back(c);
-    counts.push_back(base.cluster.chips);
+        std::max<int64_t>(1, std::min<int64_t>(domain, base.cluster.chips_per_node));
+    for (int64_t c = step; c < domain && c <= chips; c *= 2) counts.push_back(c);
+    for (int64_t c = domain; c <= chips; c *= 2) counts.push_back(c);
+    counts.push_back(chips);
   }
   std::sort(counts.begin(), counts.end());
   counts.erase(std::unique(counts.begin(), counts.end()), counts.end());

@@ -111,6 +111,18 @@ TEST(Size, AutomaticCountsDoubleFromTheDomain) {
   core::Result<SizeResult> r2 = Size(odd, q, Narrow(), o);
   ASSERT_TRUE(r2.ok()) << r2.diagnostics().Format();
   EXPECT_EQ(r2.value().rows.back().chips, 192);
+  // NVL72-like domains of 18 nodes of 4: doubling within the domain, then whole domains.
+  estimate::Scenario nvl = Llama70BOn(576, 576);
+  network::ClusterSpec c = nvl.cluster;
+  c.domain = 72;
+  c.chips_per_node = 4;
+  c.tiers = {};
+  nvl.cluster = network::testing::Finalized(c);
+  core::Result<SizeResult> r3 = Size(nvl, q, Narrow(), o);
+  ASSERT_TRUE(r3.ok()) << r3.diagnostics().Format();
+  counts.clear();
+  for (const SizeRow& row : r3.value().rows) counts.push_back(row.chips);
+  EXPECT_EQ(counts, (std::vector<int64_t>{4, 8, 16, 32, 64, 72, 144, 288, 576}));
 }
 
 TEST(Size, GoodputStretchesTheTimeAndCanMoveTheChoice) {
