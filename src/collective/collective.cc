@@ -178,6 +178,45 @@ double TorusReduceScatter(const ClusterSpec& c, const GroupPlacement& g, double 
   return best;
 }
 
+// An all-to-all inside a torus domain crosses the bisection of each dimension its members'
+// block spans: cut across dimension d (extent e) into halves, each half sends the other
+// n S / 4 bytes over 2 n / e links with wrap-around (n / e without), so it takes at least
+// S e / (8 link), or S e / (4 link). The members take the block shape that minimises it
+// (XLA's device assignment, as for TorusReduceScatter). 0 outside a torus.
+double TorusAllToAll(const ClusterSpec& c, const GroupPlacement& g, double size) {
+  if (c.domain_kind != DomainKind::kTorus || !g.InsideDomain()) return 0;
+  const int dims = static_cast<int>(std::min<size_t>(c.torus_dims.size(), Extents{}.size()));
+  const double link =
+      c.scale_up.bandwidth.value() * c.scale_up.efficiency / (2.0 * std::max(dims, 1));
+  if (link <= 0) return 0;
+  auto bound = [&](const Extents& e) {
+    double worst = 0;
+    for (int d = 0; d < dims; ++d) {
+      if (e[d] <= 1) continue;
+      const bool wrap = c.torus_wrap && e[d] == c.torus_dims[d];
+      worst = std::max(worst, size * e[d] / ((wrap ? 8.0 : 4.0) * link));
+    }
+    return worst;
+  };
+  double best = std::numeric_limits<double>::infinity();
+  Extents e{};
+  e.fill(1);
+  auto search = [&](auto&& self, int d, int64_t left) -> void {
+    if (d >= dims || d >= kMaxTorusDims) {
+      if (left == 1) best = std::min(best, bound(e));
+      return;
+    }
+    for (int64_t f = 1; f <= std::min<int64_t>(left, c.torus_dims[d]); ++f) {
+      if (left % f != 0) continue;
+      e[d] = static_cast<int>(f);
+      self(self, d + 1, left / f);
+    }
+    e[d] = 1;
+  };
+  search(search, 0, g.members_per_domain);
+  return std::isfinite(best) ? best : 0;
+}
+
 struct Candidate {
   Algorithm algorithm;
   double time;
@@ -335,6 +374,7 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
   const core::Bytes half_out = c.scale_out.half_bandwidth_size;
   const double up = ScaleUpRate(c, g.members_per_domain);
   const double overhead = c.message_overhead.value();
+  const double torus_a2a = kind == Kind::kAllToAll ? TorusAllToAll(c, g, size) : 0.0;
 
   // Time of each applicable algorithm.
   auto time_of = [&](Algorithm a) -> double {
@@ -395,9 +435,11 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
         return kind == Kind::kAllReduce ? 2 * rs : rs;
       }
       case Algorithm::kDirect:
-        return a_span + (n - 1) * overhead + net.a2a_seconds_per_byte * size / Ramp(size, half);
+        return a_span + (n - 1) * overhead +
+               std::max(net.a2a_seconds_per_byte * size, torus_a2a) / Ramp(size, half);
       case Algorithm::kPairwise:
-        return (n - 1) * (a_span + overhead) + net.a2a_seconds_per_byte * size / Ramp(size, half);
+        return (n - 1) * (a_span + overhead) +
+               std::max(net.a2a_seconds_per_byte * size, torus_a2a) / Ramp(size, half);
       case Algorithm::kP2p: {
         const int lvl = NeighborLevel(g);
         const core::Bytes h =

@@ -206,6 +206,29 @@ TEST(CollectiveCost, TorusUsesDimensionOrderedRings) {
   EXPECT_NEAR(line.time.value(), ring.time.value(), 1e-9 * ring.time.value());
 }
 
+TEST(CollectiveCost, TorusAllToAllCrossesEachDimensionsBisection) {
+  // 4x4x4 with wrap-around: halving the 64 chips across a dimension, each half sends the
+  // other 64 S / 4 over 2 x 16 links, so S 4 / (8 link): twice the port-bound time.
+  auto c = DgxH100(64);
+  c.domain = 64;
+  c.chips_per_node = 4;
+  c.domain_kind = network::DomainKind::kTorus;
+  c.torus_dims = {4, 4, 4};
+  c.scale_up.bandwidth = core::BytesPerSec(270e9);
+  c.scale_up.efficiency = 0.8;
+  c.fabric_kind = network::FabricKind::kNone;
+  c = Finalized(c);
+  const double s = kGiB;
+  const double link = 270e9 * 0.8 / 6;
+  const Cost all = Price(c, 64, 1, Kind::kAllToAll, s, Algorithm::kDirect);
+  const double a = c.scale_up.latency.value();
+  EXPECT_NEAR(all.time.value(), a + s * 4 / (8 * link), 1e-6 * all.time.value());
+  EXPECT_GT(all.time.value(), 63.0 / 64 * s / (270e9 * 0.8) * 1.5);
+  // 8 chips take a 2x2x2 block without wrap-around: 3 of a chip's 6 links.
+  const Cost eight = Price(c, 8, 1, Kind::kAllToAll, s, Algorithm::kDirect);
+  EXPECT_NEAR(eight.time.value(), a + s * 2 / (4 * link), 1e-6 * eight.time.value());
+}
+
 TEST(CollectiveCost, AllToAllInsideDomainIsBoundByTheScaleUpLink) {
   const auto c = DgxH100(8);
   const double s = kGiB;
