@@ -24,11 +24,16 @@ std::string TierKey(size_t k, const char* field) {
 }
 
 // Members of {b, b+stride, ..., b+(size-1)*stride} within one block of `block` consecutive
-// ranks (exact when blocks nest and strides divide them, as Megatron's orders do).
+// ranks: exact when the stride divides the block or the block the stride (Megatron's orders
+// on power-of-2 blocks). Otherwise the blocks that the group from rank 0 touches, evenly
+// filled: 2 members 600 apart share a block of 1,024, and 64 members 12 apart fill 3 blocks
+// of 256 with 22, 21 and 21.
 int64_t MembersPerBlock(int64_t size, int64_t stride, int64_t block) {
-  if (block <= 0) return size;
-  if (stride >= block) return 1;
-  return std::min<int64_t>(size, std::max<int64_t>(1, block / stride));
+  if (block <= 0 || size <= 1) return std::max<int64_t>(size, 1);
+  if (stride % block == 0) return 1;
+  if (block % stride == 0) return std::min<int64_t>(size, block / stride);
+  const int64_t blocks = (size - 1) * stride / block + 1;
+  return (size + blocks - 1) / blocks;
 }
 
 // Down ports of one switch of a tier: all of them at the top, else radix * o / (1 + o).

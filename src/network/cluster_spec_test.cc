@@ -348,6 +348,20 @@ TEST(PlaceGroup, Llama3OnMetaRoce) {
   EXPECT_EQ(pp.span_level, 3);
 }
 
+// Strides that neither divide a block nor are divided by it: the blocks the group touches.
+TEST(PlaceGroup, StridesThatDoNotDivideTheBlocks) {
+  const ClusterSpec c = SuperPod(1024);              // domain 8, leaf 256, spine 1024
+  const GroupPlacement two = PlaceGroup(c, 2, 600);  // ranks 0 and 600: one spine block
+  EXPECT_EQ(two.levels[1].members_per_block, 1);
+  EXPECT_EQ(two.levels[2].members_per_block, 2);
+  EXPECT_EQ(two.levels[2].blocks, 1);
+  EXPECT_EQ(two.span_level, 2);
+  // Ranks 0, 12, ..., 756 over leaves of 256: 22, 21 and 21 in three leaves.
+  const GroupPlacement dp = PlaceGroup(c, 64, 12);
+  EXPECT_EQ(dp.levels[1].members_per_block, 22);
+  EXPECT_EQ(dp.levels[1].blocks, 3);
+}
+
 TEST(PlaceGroup, PartialDomain) {
   const GroupPlacement dp = PlaceGroup(MetaRoce(16384), 16, 4);  // tp 4: 2 dp members per node
   EXPECT_EQ(dp.members_per_domain, 2);
