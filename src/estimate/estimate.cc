@@ -1010,6 +1010,17 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   if (p.stragglers.Any()) {
     r.notes.push_back("stragglers are modelled by the simulator only (--engine simulate)");
   }
+  if (cl.scale_up.half_bandwidth_size.value() <= 0 ||
+      (cl.chips > cl.domain && cl.scale_out.half_bandwidth_size.value() <= 0)) {
+    r.notes.push_back(
+        "the cluster gives no message-size ramp (scale_up/scale_out.half_bandwidth_size): "
+        "collectives of every size run at their large-message bandwidth");
+  }
+  if (chip.compute_units <= 0) {
+    r.notes.push_back(
+        "the chip gives no gemm.compute_units: GEMMs have no wave quantization, and "
+        "overlapped collectives take no compute from them");
+  }
   r.notes.push_back(
       "MFU and HFU are against the dense bf16 peak; model FLOPs follow "
       "Megatron-LM (attention counted non-causal, recompute excluded)");
