@@ -97,9 +97,15 @@ struct Reader {
 
 // The model_type values read: decoder-only transformers, dense and MoE.
 constexpr std::string_view kModelTypes[] = {
-    "bloom",   "deepseek_v2", "deepseek_v3", "falcon",      "gpt2",     "gpt_neox",
-    "gpt_oss", "llama",       "llama4",      "llama4_text", "mistral",  "mixtral",
-    "opt",     "qwen2",       "qwen2_moe",   "qwen3",       "qwen3_moe"};
+    "bloom",   "deepseek_v2", "deepseek_v3", "falcon",      "gpt2",    "gpt_neox",
+    "gpt_oss", "llama",       "llama4",      "llama4_text", "mistral", "mixtral",
+    "opt",     "phi3",        "qwen2",       "qwen2_moe",   "qwen3",   "qwen3_moe"};
+
+// Families whose Hugging Face config class defaults tie_word_embeddings to false; every
+// other family inherits PretrainedConfig's default, true (BLOOM, OPT, Falcon, GPT-2).
+constexpr std::string_view kUntiedByDefault[] = {
+    "deepseek_v2", "deepseek_v3", "gpt_neox", "gpt_oss", "llama",     "llama4", "llama4_text",
+    "mistral",     "mixtral",     "phi3",     "qwen2",   "qwen2_moe", "qwen3",  "qwen3_moe"};
 
 // Families that are not decoder-only, named as such in the error.
 constexpr std::string_view kEncoderDecoderTypes[] = {"bart",
@@ -145,6 +151,55 @@ bool UnsupportedType(const std::string& type, bool encoder_decoder, const std::s
   d.Add({core::Severity::kError, file, 0, "model_type", what,
          "supported model_type values: " + core::JoinComma(supported)});
   return true;
+}
+
+// A list of layer indices (mlp_only_layers, moe_layers): each in [0, layers). False, with an
+// error, when it is not such a list.
+bool LayerList(const json& list, const std::string& key, int layers, const std::string& file,
+               core::Diagnostics& d, std::vector<bool>& listed) {
+  listed.assign(static_cast<size_t>(std::max(0, layers)), false);
+  if (!list.is_array()) {
+    d.Add({core::Severity::kError, file, 0, key,
+           "expected a list of layer indices, got " + list.dump(), ""});
+    return false;
+  }
+  for (const json& v : list) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= layers) {
+      d.Add({core::Severity::kError, file, 0, key,
+             "layer index " + v.dump() + " in " + list.dump() + " is not in [0, " +
+                 std::to_string(layers) + ")",
+             "layers are numbered from 0 to num_hidden_layers - 1"});
+      return false;
+    }
+    listed[static_cast<size_t>(v.get<int64_t>())] = true;
+  }
+  return true;
+}
+
+// Sets moe.first_dense_layers and moe.layer_frequency so that exactly the layers in `moe`
+// are MoE layers; false when no such pair exists (the placement rule is in model_spec.h).
+bool PlaceMoeLayers(const std::vector<bool>& moe, model::MoeSpec& spec) {
+  const auto first_moe = std::find(moe.begin(), moe.end(), true);
+  if (first_moe == moe.end()) return false;  // no MoE layer: not an MoE model
+  const int s0 = static_cast<int>(first_moe - moe.begin());
+  const int n = static_cast<int>(moe.size());
+  // The configured frequency first, so that a list that restates it changes nothing.
+  std::vector<int> frequencies = {std::max(1, spec.layer_frequency)};
+  for (int f = 1; f <= n; ++f) frequencies.push_back(f);
+  for (const int f : frequencies) {
+    const int first = s0 - f + 1;
+    if (first < 0) continue;
+    bool same = true;
+    for (int i = 0; i < n && same; ++i) {
+      same = moe[static_cast<size_t>(i)] == (i >= first && (i - first + 1) % f == 0);
+    }
+    if (same) {
+      spec.first_dense_layers = first;
+      spec.layer_frequency = f;
+      return true;
+    }
+  }
+  return false;
 }
 
 int LineOf(const std::string& text, size_t byte) {
@@ -193,7 +248,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     m.kv_heads = 1;
   }
   m.head_dim = r.Int({"head_dim"}, false, 0);
-  m.ffn_hidden = r.Int({"intermediate_size", "n_inner", "ffn_hidden_size"}, false, 0);
+  m.ffn_hidden = r.Int({"intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim"}, false, 0);
   if (m.ffn_hidden == 0) m.ffn_hidden = 4 * m.hidden;  // GPT-2 and NeoX default
   m.vocab = r.Int({"vocab_size"}, true);
   // The longest sequence the model accepts, which is not the length it is trained at: taken
@@ -229,8 +284,11 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   m.position = gpt2 || type == "opt" ? model::Position::kLearned
                : type == "bloom"     ? model::Position::kAlibi
                                      : model::Position::kRoPE;
-  m.tied_embeddings = r.Bool({"tie_word_embeddings"}, gpt2);
-  m.bias = gpt2 || neox || r.Bool({"attention_bias", "bias"}, false);
+  // Absent, tie_word_embeddings takes the family's config-class default.
+  m.tied_embeddings = r.Bool({"tie_word_embeddings"}, !OneOf(type, kUntiedByDefault));
+  // BLOOM always has biases in its linear layers; OPT unless enable_bias is false.
+  const bool opt_bias = type == "opt" && r.Bool({"enable_bias"}, true);
+  m.bias = gpt2 || neox || type == "bloom" || opt_bias || r.Bool({"attention_bias", "bias"}, false);
   m.parallel_attention = r.Bool({"use_parallel_residual", "parallel_attn"}, false);
   m.dropout = false;
 
@@ -253,6 +311,36 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   m.moe.first_dense_layers = r.Int({"first_k_dense_replace"}, false, 0);
   m.moe.layer_frequency = std::max(
       1, r.Int({"moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"}, false, 1));
+  // Per-layer lists: Qwen's mlp_only_layers (dense layers, on top of decoder_sparse_step) and
+  // Llama 4's moe_layers (the MoE layers, in place of interleave_moe_layer_step). Imported
+  // when first_dense_layers and layer_frequency express them exactly; an empty list changes
+  // nothing.
+  for (const char* key : {"mlp_only_layers", "moe_layers"}) {
+    const json* list = r.Find({key});
+    if (list == nullptr || (list->is_array() && list->empty()) || m.moe.experts == 0 ||
+        m.layers == 0) {
+      continue;
+    }
+    std::vector<bool> listed;
+    if (!LayerList(*list, key, m.layers, file, d, listed)) continue;
+    const bool dense_list = std::string_view(key) == "mlp_only_layers";
+    std::vector<bool> moe(listed.size());
+    for (size_t i = 0; i < moe.size(); ++i) {
+      moe[i] =
+          dense_list ? model::KindOfLayer(m, static_cast<int>(i)).moe && !listed[i] : listed[i];
+    }
+    if (!PlaceMoeLayers(moe, m.moe)) {
+      d.Add({core::Severity::kError, file, 0, key,
+             list->dump() + " is not a placement Fathom can express" +
+                 (dense_list
+                      ? " (with decoder_sparse_step " + std::to_string(m.moe.layer_frequency) + ")"
+                      : ""),
+             "supported: the MoE layers are every n-th layer after k leading dense layers "
+             "(moe.first_dense_layers k, moe.layer_frequency n), e.g. mlp_only_layers [0, 1, 2] "
+             "or moe_layers [1, 3, 5, ...]; give moe.first_dense_layers and moe.layer_frequency "
+             "in a model file instead"});
+    }
+  }
   m.mtp_layers = r.Int({"num_nextn_predict_layers"}, false, 0);
   // Sliding-window attention: Mistral windows every layer; GPT-OSS alternates windowed and
   // full layers (layer_types); Llama 4's chunked attention (attention_chunk_size) is

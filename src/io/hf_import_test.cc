@@ -1,6 +1,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -434,6 +435,152 @@ TEST(HfImport, ReportsAllErrorsAtOnce) {
       "config.json");
   ASSERT_FALSE(m.ok());
   EXPECT_GE(m.diagnostics().size(), 2u) << m.diagnostics().Format();
+}
+
+model::ModelSpec ImportText(const std::string& text, bool seq_len_given = false) {
+  core::Result<model::ModelSpec> m = ImportHuggingFace(text, "config.json", {seq_len_given});
+  EXPECT_TRUE(m.ok()) << text << "\n" << m.diagnostics().Format();
+  if (!m.ok()) return {};
+  return m.value();
+}
+
+// Without tie_word_embeddings, each family takes its config class's default: true
+// (PretrainedConfig's) except for the classes that set false.
+TEST(HfImport, TieWordEmbeddingsDefaultsByFamily) {
+  const auto tied = [](const std::string& type, const std::string& extra = "") {
+    return ImportText(R"({"model_type": ")" + type +
+                      R"(", "hidden_size": 64, "num_hidden_layers": 2,
+                          "num_attention_heads": 4, "vocab_size": 10,
+                          "max_position_embeddings": 8)" +
+                      extra + "}")
+        .tied_embeddings;
+  };
+  for (const char* type : {"bloom", "opt", "falcon", "gpt2"}) EXPECT_TRUE(tied(type)) << type;
+  for (const char* type :
+       {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gpt_neox",
+        "deepseek_v2", "deepseek_v3", "llama4", "llama4_text", "gpt_oss", "phi3"}) {
+    EXPECT_FALSE(tied(type)) << type;
+  }
+  // The config's value wins.
+  EXPECT_FALSE(tied("bloom", R"(, "tie_word_embeddings": false)"));
+  EXPECT_TRUE(tied("llama", R"(, "tie_word_embeddings": true)"));
+}
+
+// BLOOM-560M: tied embeddings, biases in every linear layer, ALiBi (no
+// max_position_embeddings). 559 million parameters (model card).
+TEST(HfImport, Bloom560m) {
+  const model::ModelSpec m = ImportText(R"({"model_type": "bloom", "hidden_size": 1024,
+      "n_head": 16, "n_layer": 24, "vocab_size": 250880})",
+                                        /*seq_len_given=*/true);
+  EXPECT_TRUE(m.tied_embeddings);
+  EXPECT_TRUE(m.bias);
+  EXPECT_EQ(m.position, model::Position::kAlibi);
+  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 0.559, 0.559 * 0.01);
+}
+
+// OPT-1.3B: tied embeddings, biases unless enable_bias is false. 1.316 billion parameters.
+TEST(HfImport, Opt1_3b) {
+  const std::string config = R"({"model_type": "opt", "hidden_size": 2048,
+      "num_attention_heads": 32, "num_hidden_layers": 24, "ffn_dim": 8192, "vocab_size": 50272,
+      "max_position_embeddings": 2048)";
+  const model::ModelSpec m = ImportText(config + "}");
+  EXPECT_TRUE(m.tied_embeddings);
+  EXPECT_TRUE(m.bias);
+  EXPECT_EQ(m.ffn_hidden, 8192);
+  EXPECT_EQ(m.position, model::Position::kLearned);
+  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 1.316, 1.316 * 0.01);
+  EXPECT_FALSE(ImportText(config + R"(, "enable_bias": false})").bias);
+}
+
+// Phi-3-mini: Llama-shaped (RMSNorm, SwiGLU, RoPE, untied); 3.82 billion parameters.
+TEST(HfImport, Phi3Mini) {
+  const std::string config = R"({"model_type": "phi3", "hidden_size": 3072,
+      "intermediate_size": 8192, "num_hidden_layers": 32, "num_attention_heads": 32,
+      "num_key_value_heads": 32, "vocab_size": 32064, "hidden_act": "silu",
+      "max_position_embeddings": 4096)";
+  const model::ModelSpec m = ImportText(config + R"(, "sliding_window": null})");
+  EXPECT_EQ(m.norm, model::Norm::kRMSNorm);
+  EXPECT_EQ(m.activation, model::Activation::kSwiGLU);
+  EXPECT_EQ(m.position, model::Position::kRoPE);
+  EXPECT_FALSE(m.tied_embeddings);
+  EXPECT_FALSE(m.bias);
+  EXPECT_EQ(m.sliding_window, 0);
+  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 3.82, 3.82 * 0.01);
+  EXPECT_EQ(ImportText(config + "}").sliding_window, 0);
+  EXPECT_EQ(ImportText(config + R"(, "sliding_window": 2047})").sliding_window, 2047);
+}
+
+// A small MoE config of `type` with 8 layers; `extra` adds keys.
+std::string MoeConfig(const std::string& type, const std::string& extra) {
+  return R"({"model_type": ")" + type + R"(", "hidden_size": 64, "num_hidden_layers": 8,
+             "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8,
+             "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32)" +
+         (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+std::vector<int> MoeLayers(const model::ModelSpec& m) {
+  std::vector<int> layers;
+  for (int i = 0; i < m.layers; ++i) {
+    if (model::KindOfLayer(m, i).moe) layers.push_back(i);
+  }
+  return layers;
+}
+
+TEST(HfImport, MlpOnlyLayers) {
+  const model::ModelSpec m = ImportText(MoeConfig("qwen3_moe", R"("mlp_only_layers": [0, 1, 2])"));
+  EXPECT_EQ(m.moe.first_dense_layers, 3);
+  EXPECT_EQ(m.moe.layer_frequency, 1);
+  EXPECT_EQ(MoeLayers(m), (std::vector<int>{3, 4, 5, 6, 7}));
+  // With decoder_sparse_step 2 the MoE layers are 1, 3, 5, 7; without layer 1, 3, 5, 7.
+  const model::ModelSpec q = ImportText(
+      MoeConfig("qwen2_moe", R"("decoder_sparse_step": 2, "mlp_only_layers": [0, 1, 2])"));
+  EXPECT_EQ(MoeLayers(q), (std::vector<int>{3, 5, 7}));
+  // An empty list changes nothing.
+  const model::ModelSpec e = ImportText(MoeConfig("qwen3_moe", R"("mlp_only_layers": [])"));
+  EXPECT_EQ(e.moe.first_dense_layers, 0);
+  EXPECT_EQ(e.moe.layer_frequency, 1);
+}
+
+TEST(HfImport, Llama4MoeLayers) {
+  const model::ModelSpec m = ImportText(MoeConfig("llama4_text", R"("moe_layers": [1, 3, 5, 7])"));
+  EXPECT_EQ(MoeLayers(m), (std::vector<int>{1, 3, 5, 7}));
+  const model::ModelSpec every_third =
+      ImportText(MoeConfig("llama4_text", R"("moe_layers": [3, 6])"));
+  EXPECT_EQ(MoeLayers(every_third), (std::vector<int>{3, 6}));
+  // The list replaces interleave_moe_layer_step.
+  const model::ModelSpec all = ImportText(MoeConfig(
+      "llama4_text", R"("interleave_moe_layer_step": 2, "moe_layers": [0, 1, 2, 3, 4, 5, 6, 7])"));
+  EXPECT_EQ(all.moe.layer_frequency, 1);
+  EXPECT_EQ(all.moe.first_dense_layers, 0);
+  const model::ModelSpec e =
+      ImportText(MoeConfig("llama4_text", R"("interleave_moe_layer_step": 2, "moe_layers": [])"));
+  EXPECT_EQ(MoeLayers(e), (std::vector<int>{1, 3, 5, 7}));
+}
+
+TEST(HfImport, MoeLayerListsThatCannotBeExpressedAreErrors) {
+  const struct {
+    std::string text;
+    const char* key;
+    const char* fragment;
+  } cases[] = {
+      {MoeConfig("qwen3_moe", R"("mlp_only_layers": [0, 5])"), "mlp_only_layers",
+       "[0,5] is not a placement Fathom can express"},
+      {MoeConfig("llama4_text", R"("moe_layers": [1, 2, 5])"), "moe_layers",
+       "[1,2,5] is not a placement Fathom can express"},
+      {MoeConfig("llama4_text", R"("moe_layers": [1, 9])"), "moe_layers", "not in [0, 8)"},
+      {MoeConfig("qwen3_moe", R"("mlp_only_layers": "0")"), "mlp_only_layers",
+       "expected a list of layer indices"},
+  };
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json");
+    ASSERT_FALSE(m.ok()) << c.text;
+    const core::Diagnostic* d = Find(m.diagnostics(), core::Severity::kError, c.key);
+    ASSERT_NE(d, nullptr) << m.diagnostics().Format();
+    EXPECT_NE(d->Format().find(c.fragment), std::string::npos) << d->Format();
+    if (std::string(c.fragment).find("express") != std::string::npos) {
+      EXPECT_NE(d->Format().find("moe.first_dense_layers"), std::string::npos) << d->Format();
+    }
+  }
 }
 
 }  // namespace
