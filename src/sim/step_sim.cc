@@ -786,6 +786,7 @@ RunStats BuildAndRun(const estimate::Scenario& sc, const workload::StepGraph& g,
 struct Attribution {
   double compute = 0, optimizer = 0, tp = 0, ep = 0, cp = 0, pp = 0, dp = 0, bubble = 0;
   double tp_total = 0, ep_total = 0, cp_total = 0, pp_total = 0, dp_total = 0;
+  double dp_slowdown = 0;  // part of dp: compute lengthened by overlapped dp collectives
 };
 
 Attribution Attribute(const SimResult& r, int stage, Time makespan) {
@@ -887,6 +888,7 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
   a.cp = static_cast<double>(exposed[kCpSlot]) * 1e-9;
   a.pp = static_cast<double>(exposed[kBlockingPpSlot] + exposed[kPpSlot]) * 1e-9;
   a.dp = static_cast<double>(exposed[kDpSlot] + exposed[kDpSlowdownSlot]) * 1e-9;
+  a.dp_slowdown = static_cast<double>(exposed[kDpSlowdownSlot]) * 1e-9;
   a.bubble = static_cast<double>(exposed[kSlots]) * 1e-9;
   a.tp_total = static_cast<double>(total[kTpSlot]) * 1e-9;
   a.ep_total = static_cast<double>(total[kEpSlot]) * 1e-9;
@@ -976,6 +978,12 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
   if (used[static_cast<size_t>(StreamKind::kCp)]) tl.overlap.push_back({"cp", a.cp_total, a.cp});
   tl.overlap.push_back({"pp", a.pp_total, a.pp});
   tl.overlap.push_back({"dp", a.dp_total, a.dp});
+  if (a.dp_slowdown > 0) {
+    r.notes.push_back(
+        "exposed dp time includes the compute that overlapped data-parallel collectives "
+        "slowed (their share of the compute units), so a collective's exposed time can exceed "
+        "its own");
+  }
   r.notes.push_back(
       "simulated: one representative rank per pipeline stage; concurrent collectives of a rank "
       "that leave the scale-up domain share its NIC equally, otherwise each is costed as if "
