@@ -480,8 +480,26 @@ struct Server::Impl {
         const std::string format = param("format", "html");
         const std::string engine = param("engine", "auto");
         const std::string mc = param("monte_carlo", "1");
+        // The query parameters each endpoint reads; any other is a mistake, not a no-op.
+        std::vector<std::string_view> known = {"format"};
+        if (what == "step") known.push_back("engine");
+        if (what == "sweep") known.push_back("axis");
+        if (what == "run" || what == "size") known.push_back("tokens");
+        if (what == "run") known.push_back("monte_carlo");
+        if (what == "size") known.insert(known.end(), {"days", "reliability"});
+        std::string unknown;
+        for (const auto& [name, value] : req.params) {
+          if (std::find(known.begin(), known.end(), name) == known.end()) unknown = name;
+        }
         Answer a;
-        if (format != "html" && format != "json") {
+        if (!unknown.empty()) {
+          std::string names;
+          for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+          a = {400,
+               fmt::format("{}: unknown query parameter for /api/{}; it takes {}\n", unknown, what,
+                           names),
+               "text/plain"};
+        } else if (format != "html" && format != "json") {
           a = {400, "format: expected html or json, got \"" + format + "\"\n", "text/plain"};
         } else if (what == "step" && engine != "auto" && engine != "simulate" &&
                    engine != "estimate") {
@@ -545,8 +563,23 @@ struct Server::Impl {
       return httplib::Server::HandlerResponse::Handled;
     });
     // Say why a request failed where httplib leaves the body empty.
-    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
+      // A known page asked with the wrong method: 405, with the method it takes.
+      const bool api_post = req.path == "/api/step" || req.path == "/api/plan" ||
+                            req.path == "/api/run" || req.path == "/api/size" ||
+                            req.path == "/api/sweep";
+      const bool get = req.path == "/" || req.path == "/api/examples" ||
+                       req.path == "/api/catalog" || req.path.rfind("/api/examples/", 0) == 0;
+      if ((res.status == 404 || res.status == 400) && (api_post || get) &&
+          req.method != (api_post ? "POST" : "GET")) {
+        const char* allow = api_post ? "POST" : "GET";
+        res.status = 405;
+        res.set_header("Allow", allow);
+        res.set_content(fmt::format("{} takes {} only, not {}\n", req.path, allow, req.method),
+                        "text/plain");
+        return;
+      }
       if (res.status == 413) {
         res.set_content(
             "the body is too large: at most 4 MiB, and a form-encoded body (curl's default "
@@ -557,6 +590,10 @@ struct Server::Impl {
         res.set_content(
             "no such page; the API is /api/step, /api/plan, /api/sweep, /api/size, "
             "/api/run, /api/examples and /api/catalog\n",
+            "text/plain");
+      } else {
+        res.set_content(
+            fmt::format("the request failed (HTTP {}): {} {}\n", res.status, req.method, req.path),
             "text/plain");
       }
     });

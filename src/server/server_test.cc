@@ -200,6 +200,30 @@ TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
   httplib::Result unknown = client_->Get("/api/nothing");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
+  httplib::Result parameter =
+      client_->Post("/api/step?formt=json", Example("llama3-8b-dgx-h100"), "application/yaml");
+  ASSERT_TRUE(parameter);
+  EXPECT_EQ(parameter->status, 400);
+  EXPECT_NE(parameter->body.find("formt: unknown query parameter for /api/step; it takes "
+                                 "format, engine"),
+            std::string::npos)
+      << parameter->body;
+}
+
+TEST_F(ServerTest, TheWrongMethodIsA405ThatNamesTheRightOne) {
+  httplib::Result get = client_->Get("/api/step");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+  EXPECT_EQ(get->get_header_value("Allow"), "POST");
+  EXPECT_NE(get->body.find("/api/step takes POST only, not GET"), std::string::npos) << get->body;
+  httplib::Result post = client_->Post("/api/catalog", "", "text/plain");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+  EXPECT_EQ(post->get_header_value("Allow"), "GET");
+  httplib::Result put = client_->Put("/", "", "text/plain");
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 405);
+  EXPECT_FALSE(put->body.empty());
 }
 
 TEST_F(ServerTest, LeavesNoScratchFilesBehind) {
