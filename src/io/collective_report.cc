@@ -110,7 +110,7 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
               "domain packs members on consecutive chips; nodes puts one member on each node");
     }
   }
-  if (q.group < 0 || size < 1 || size > chips) {
+  if (q.group < 0 || size < 2 || size > chips) {
     d.Error("--group", fmt::format("{} members on a cluster of {} chips", q.group, chips),
             fmt::format("give 2 to {} members", chips));
   } else if (stride > 0 && (size - 1) * stride + 1 > chips) {

@@ -171,12 +171,12 @@ std::string StepReportText(const estimate::StepReport& r) {
   }
   if (!r.ops.empty()) {
     out += fmt::format("\n  compute of pipeline rank {} (per step)\n", r.critical_stage);
-    out += fmt::format("    {:<22}{:<11}{:>12}{:>12}{:>15}{:>12}\n", "op", "phase", "time", "TFLOP",
-                       "achieved", "bytes");
+    out += fmt::format("    {:<22}{:<11}{:>12} {:>12}{:>15}{:>12}\n", "op", "phase", "time",
+                       "TFLOP", "achieved", "bytes");
     for (const estimate::OpSummary* op : SlowestFirst(r.ops)) {
       const estimate::OpSummary& o = *op;
       if (o.time_s < 1e-3 * r.time.compute) continue;
-      out += fmt::format("    {:<22}{:<11}{:>12}{:>12.1f}{:>15}{:>12}\n", o.name, o.phase,
+      out += fmt::format("    {:<22}{:<11}{:>12} {:>12.1f}{:>15}{:>12}\n", o.name, o.phase,
                          core::FormatSeconds(o.time_s), o.flops / 1e12,
                          o.flops > 0 ? core::FormatFlopRate(o.flops / o.time_s) : "-",
                          o.bytes > 0 ? core::FormatBytes(o.bytes) : "-");
@@ -444,7 +444,7 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
                        {"scale_up_Bps", Round(chip.scale_up_bandwidth.value())},
                        {"scale_up_domain", chip.scale_up_domain}});
         text += fmt::format(
-            "{:<12}{:<8}{:>10.1f} TF bf16 {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
+            "{:<12}{:<15}{:>10.1f} TF bf16 {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
             chip.Peak(hardware::Precision::kBf16).value() / 1e12,
             core::FormatBytes(chip.hbm_capacity.value()),
             core::FormatBandwidth(chip.hbm_bandwidth.value())
