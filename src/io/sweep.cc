@@ -740,7 +740,14 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
     step.overrides = overrides;
     step.engine = q.engine;
     core::Result<StepOutcome> r = Step(catalog, step);
-    d.Append(r.diagnostics());
+    // A variant's diagnostics say which variant they are of (the file's are the file's).
+    core::Diagnostics mine = r.diagnostics();
+    if (!changes.empty()) {
+      std::string which;
+      for (size_t i = 0; i < changes.size(); ++i) which += (i ? "; " : "") + changes[i];
+      for (core::Diagnostic& x : mine.items()) x.message = "(--vs '" + which + "') " + x.message;
+    }
+    d.Append(mine);
     if (!r.ok()) return;
     std::string label = r.value().report.scenario;
     for (size_t i = 0; i < changes.size(); ++i) label += (i ? "; " : " + ") + changes[i];
