@@ -146,25 +146,17 @@ double TorusBlockTime(const ClusterSpec& c, const Extents& e, int dims, double s
   return slowest;
 }
 
-// The group's members inside one torus domain form a block; a TPU mesh lays a logical axis
-// onto the block shape whose collectives run fastest (XLA's device assignment), so every
-// factorisation of the members over the dimensions (e[d] <= extent of d) is tried, along
-// with the rank order's own extents (GroupPlacement::torus_extent).
-double TorusReduceScatter(const ClusterSpec& c, const GroupPlacement& g, double size, double alpha,
-                          double ramp) {
+// The least `cost(e)` over the block shapes e of `members` chips in a torus domain: every
+// factorisation of the members over the dimensions (e[d] <= extent of d), depth-first.
+template <typename Cost>
+double BestTorusBlock(const ClusterSpec& c, int64_t members, Cost cost) {
   const int dims = static_cast<int>(std::min<size_t>(c.torus_dims.size(), Extents{}.size()));
-  Extents own{};
-  own.fill(1);
-  for (int d = 0; d < dims && d < static_cast<int>(g.torus_extent.size()); ++d) {
-    own[d] = g.torus_extent[d];
-  }
-  double best = TorusBlockTime(c, own, dims, size, alpha, ramp);
+  double best = std::numeric_limits<double>::infinity();
   Extents e{};
   e.fill(1);
-  // Depth-first over the dimensions: e[d] divides what is left of the members.
   auto search = [&](auto&& self, int d, int64_t left) -> void {
     if (d >= dims || d >= kMaxTorusDims) {
-      if (left == 1) best = std::min(best, TorusBlockTime(c, e, dims, size, alpha, ramp));
+      if (left == 1) best = std::min(best, cost(e));
       return;
     }
     for (int64_t f = 1; f <= std::min<int64_t>(left, c.torus_dims[d]); ++f) {
@@ -174,8 +166,25 @@ double TorusReduceScatter(const ClusterSpec& c, const GroupPlacement& g, double 
     }
     e[d] = 1;
   };
-  search(search, 0, g.members_per_domain);
+  search(search, 0, members);
   return best;
+}
+
+// The group's members inside one torus domain form a block; a TPU mesh lays a logical axis
+// onto the block shape whose collectives run fastest (XLA's device assignment), so every
+// block shape is tried, along with the rank order's own extents (GroupPlacement::torus_extent).
+double TorusReduceScatter(const ClusterSpec& c, const GroupPlacement& g, double size, double alpha,
+                          double ramp) {
+  const int dims = static_cast<int>(std::min<size_t>(c.torus_dims.size(), Extents{}.size()));
+  Extents own{};
+  own.fill(1);
+  for (int d = 0; d < dims && d < static_cast<int>(g.torus_extent.size()); ++d) {
+    own[d] = g.torus_extent[d];
+  }
+  return std::min(TorusBlockTime(c, own, dims, size, alpha, ramp),
+                  BestTorusBlock(c, g.members_per_domain, [&](const Extents& e) {
+                    return TorusBlockTime(c, e, dims, size, alpha, ramp);
+                  }));
 }
 
 // An all-to-all inside a torus domain crosses the bisection of each dimension its members'
@@ -189,7 +198,7 @@ double TorusAllToAll(const ClusterSpec& c, const GroupPlacement& g, double size)
   const double link =
       c.scale_up.bandwidth.value() * c.scale_up.efficiency / (2.0 * std::max(dims, 1));
   if (link <= 0) return 0;
-  auto bound = [&](const Extents& e) {
+  const double best = BestTorusBlock(c, g.members_per_domain, [&](const Extents& e) {
     double worst = 0;
     for (int d = 0; d < dims; ++d) {
       if (e[d] <= 1) continue;
@@ -197,23 +206,7 @@ double TorusAllToAll(const ClusterSpec& c, const GroupPlacement& g, double size)
       worst = std::max(worst, size * e[d] / ((wrap ? 8.0 : 4.0) * link));
     }
     return worst;
-  };
-  double best = std::numeric_limits<double>::infinity();
-  Extents e{};
-  e.fill(1);
-  auto search = [&](auto&& self, int d, int64_t left) -> void {
-    if (d >= dims || d >= kMaxTorusDims) {
-      if (left == 1) best = std::min(best, bound(e));
-      return;
-    }
-    for (int64_t f = 1; f <= std::min<int64_t>(left, c.torus_dims[d]); ++f) {
-      if (left % f != 0) continue;
-      e[d] = static_cast<int>(f);
-      self(self, d + 1, left / f);
-    }
-    e[d] = 1;
-  };
-  search(search, 0, g.members_per_domain);
+  });
   return std::isfinite(best) ? best : 0;
 }
 
