@@ -1,6 +1,7 @@
 #include "network/traffic.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <utility>
@@ -178,11 +179,44 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
         break;
       }
       case Pattern::kAllToAll: {
-        flows[0] = size * (m[0] - 1);
-        for (int k = 1; k < levels; ++k) flows[k] = size * (m[k] - m[k - 1]);
-        su_links = m[0] >= 2 ? size : 0;
-        nic_links = blocks[0] >= 2 ? size : 0;
-        for (int k = 1; k < levels; ++k) bundle_links[k] = blocks[k] >= 2 ? blocks[k] : 0;
+        // Ordered pairs by the level of their lowest common block, from how the members fill
+        // the blocks: whole blocks of m[k], the rest in one. Each class of links is loaded
+        // as its busiest member is: the busiest chip (scale-up: a whole block's member,
+        // NIC: the emptiest block's) and the busiest block (most pairs leaving it), so a
+        // group that fills 1.5 blocks is not priced as 2 half-loaded ones. With whole
+        // blocks this is n (m[k] - m[k-1]) flows over n chips or n / m[k] bundles.
+        auto fill = [&](int k, double& whole, double& rest) {
+          whole = std::floor(size / m[k]);
+          rest = size - whole * m[k];
+        };
+        auto same_block_pairs = [&](int k) {
+          double whole, rest;
+          fill(k, whole, rest);
+          return whole * m[k] * (m[k] - 1) + rest * std::max(0.0, rest - 1);
+        };
+        const double all_pairs = size * (size - 1);
+        double below = same_block_pairs(0);
+        flows[0] = below;
+        for (int k = 1; k < levels; ++k) {
+          const double pairs = k == levels - 1 ? all_pairs : same_block_pairs(k);
+          flows[k] = std::max(0.0, pairs - below);
+          below = pairs;
+        }
+        double whole0, rest0;
+        fill(0, whole0, rest0);
+        const double local_peers = (whole0 >= 1 ? m[0] : rest0) - 1;
+        su_links = m[0] >= 2 && local_peers > 0 ? flows[0] / local_peers : 0;
+        const double emptiest = rest0 > 0 ? rest0 : m[0];
+        const double leaving0 = all_pairs - same_block_pairs(0);
+        nic_links = blocks[0] >= 2 && leaving0 > 0 ? leaving0 / (size - emptiest) : 0;
+        for (int k = 1; k < levels; ++k) {
+          double whole, rest;
+          fill(k, whole, rest);
+          const double busiest = std::max(whole >= 1 ? m[k] * (size - m[k]) : 0.0,
+                                          rest > 0 ? rest * (size - rest) : 0.0);
+          const double leaving = all_pairs - same_block_pairs(k);
+          bundle_links[k] = blocks[k] >= 2 && busiest > 0 ? leaving / busiest : 0;
+        }
         break;
       }
     }

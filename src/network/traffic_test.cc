@@ -100,6 +100,20 @@ TEST(Traffic, AllToAllSharesTheNic) {
   EXPECT_DOUBLE_EQ(r.rate[0], kNic / 3);
 }
 
+TEST(Traffic, AllToAllOverAPartlyFilledBlockLoadsTheBusiestBlock) {
+  // 24 ranks over pods of 16 (1:4 above them): one whole pod and half of the next. Each
+  // pod's uplinks carry 16 x 8 flows out, not the average over two half-loaded pods that
+  // counting whole blocks gave (24 x 8 / 2). Solve also checks the explicit solver agrees.
+  ClusterSpec c =
+      DgxH100(64, {{"pod", 0, 16, 4, core::Seconds(0)}, {"top", 0, 64, 1, core::Seconds(0)}});
+  c.fabric_kind = FabricKind::kFatTree;
+  c = testing::Finalized(c);
+  const double bytes = 1e9;  // per flow
+  const TrafficRates r = Solve(c, {Entry(c, 24, 1, Pattern::kAllToAll, false, bytes)});
+  const double uplinks = 16 * kNic / 4;
+  EXPECT_NEAR(r.time[0], 16 * 8 * bytes / uplinks, 1e-6 * r.time[0]);
+}
+
 TEST(Traffic, ConcurrentEntriesOnDisjointLinks) {
   // TP rings inside nodes and DP rings across them do not meet.
   const ClusterSpec c = DgxH100(128);
