@@ -550,6 +550,11 @@ struct Server::Impl {
     http.Post("/api/size", evaluate_route("size"));
     http.Post("/api/sweep", evaluate_route("sweep"));
     http.set_payload_max_length(4 << 20);
+    // A slow or stalled upload holds a worker until its read times out (5 s): enough workers
+    // that a handful of them do not hold up the page, the catalog and the other requests
+    // (evaluations take turns on `evaluate` anyway).
+    http.new_task_queue = [] { return new httplib::ThreadPool(32); };
+    http.set_read_timeout(5, 0);
     // Bound to the loopback interface, the server answers only requests addressed to it by a
     // loopback name: a page elsewhere cannot reach it through a DNS name that resolves to
     // 127.0.0.1 (DNS rebinding).

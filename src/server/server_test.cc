@@ -1,5 +1,10 @@
 #include "server/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -7,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -33,7 +39,8 @@ class ServerTest : public testing::Test {
     core::Result<int> port = server_->Bind();
     ASSERT_TRUE(port.ok()) << port.diagnostics().Format();
     thread_ = std::thread([this] { server_->Listen(); });
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", port.value());
+    port_ = port.value();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_read_timeout(60, 0);
   }
   void TearDown() override {
@@ -44,6 +51,7 @@ class ServerTest : public testing::Test {
   std::unique_ptr<Server> server_;
   std::thread thread_;
   std::unique_ptr<httplib::Client> client_;
+  int port_ = 0;
 };
 
 TEST_F(ServerTest, ServesTheAppPage) {
@@ -208,6 +216,32 @@ TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
                                  "format, engine"),
             std::string::npos)
       << parameter->body;
+}
+
+// Uploads that stall half-way hold a worker each until their read times out (5 s); the
+// others still answer at once.
+TEST_F(ServerTest, StalledUploadsDoNotHoldUpOtherRequests) {
+  std::vector<int> stalled;
+  for (int i = 0; i < 16; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+    const std::string head =
+        "POST /api/step HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/yaml\r\n"
+        "Content-Length: 1000\r\n\r\nmodel: ";
+    ASSERT_EQ(send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+    stalled.push_back(fd);
+  }
+  httplib::Client quick("127.0.0.1", port_);
+  quick.set_read_timeout(3, 0);  // under the stalled reads' 5 s
+  httplib::Result r = quick.Get("/api/catalog");
+  ASSERT_TRUE(r) << "no answer while 16 uploads stall";
+  EXPECT_EQ(r->status, 200);
+  for (int fd : stalled) close(fd);
 }
 
 TEST_F(ServerTest, TheWrongMethodIsA405ThatNamesTheRightOne) {
