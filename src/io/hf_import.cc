@@ -97,9 +97,10 @@ struct Reader {
 
 // The model_type values read: decoder-only transformers, dense and MoE.
 constexpr std::string_view kModelTypes[] = {
-    "bloom",   "deepseek_v2", "deepseek_v3", "falcon",      "gpt2",    "gpt_neox",
-    "gpt_oss", "llama",       "llama4",      "llama4_text", "mistral", "mixtral",
-    "opt",     "phi3",        "qwen2",       "qwen2_moe",   "qwen3",   "qwen3_moe"};
+    "bloom",  "deepseek_v2", "deepseek_v3", "falcon",   "gemma",   "gemma2",
+    "gemma3", "gemma3_text", "gpt2",        "gpt_neox", "gpt_oss", "llama",
+    "llama4", "llama4_text", "mistral",     "mixtral",  "opt",     "phi3",
+    "qwen2",  "qwen2_moe",   "qwen3",       "qwen3_moe"};
 
 // Families whose Hugging Face config class defaults tie_word_embeddings to false; every
 // other family inherits PretrainedConfig's default, true (BLOOM, OPT, Falcon, GPT-2).
@@ -269,7 +270,8 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
              how});
     }
   }
-  const std::string act = r.Str({"hidden_act", "activation_function"}, "silu");
+  // Gemma names its MLP activation hidden_activation (hidden_act is kept for older code).
+  const std::string act = r.Str({"hidden_activation", "hidden_act", "activation_function"}, "silu");
   const bool gated = !(gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom");
   if (gated) {
     m.activation = act.find("gelu") != std::string::npos ? model::Activation::kGeGLU
@@ -348,6 +350,13 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   const bool window_on = r.Bool({"use_sliding_window"}, true);
   m.sliding_window = window_on ? r.Int({"sliding_window", "attention_chunk_size"}, false, 0) : 0;
   if (llama4 && m.sliding_window > 0) m.global_attention_every = 4;
+  // Gemma 2 alternates windowed and global layers, the first windowed; Gemma 3 makes every
+  // sliding_window_pattern-th layer global (6 by default). Newer configs list layer_types,
+  // which wins below.
+  if (type == "gemma2" && m.sliding_window > 0) m.global_attention_every = 2;
+  if ((type == "gemma3" || type == "gemma3_text") && m.sliding_window > 0) {
+    m.global_attention_every = std::max(1, r.Int({"sliding_window_pattern"}, false, 6));
+  }
   if (const json* types = r.Find({"layer_types"}); types != nullptr && types->is_array()) {
     for (size_t i = 0; i < types->size(); ++i) {
       if ((*types)[i] == "full_attention") {

@@ -510,6 +510,57 @@ TEST(HfImport, Phi3Mini) {
   EXPECT_EQ(ImportText(config + R"(, "sliding_window": 2047})").sliding_window, 2047);
 }
 
+// Gemma 7B: GeGLU (hidden_activation), head_dim 256 with 16 heads over a 3072 hidden, tied
+// embeddings by default; 8.54 billion parameters (model card).
+TEST(HfImport, Gemma7b) {
+  const model::ModelSpec m = ImportText(R"({"model_type": "gemma", "hidden_size": 3072,
+      "intermediate_size": 24576, "num_hidden_layers": 28, "num_attention_heads": 16,
+      "num_key_value_heads": 16, "head_dim": 256, "vocab_size": 256000, "hidden_act": "gelu",
+      "hidden_activation": null, "max_position_embeddings": 8192})");
+  EXPECT_EQ(m.activation, model::Activation::kGeGLU);
+  EXPECT_EQ(m.head_dim, 256);
+  EXPECT_TRUE(m.tied_embeddings);
+  EXPECT_EQ(m.sliding_window, 0);
+  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 8.54, 8.54 * 0.005);
+}
+
+// Gemma 2 9B: windowed (4096) and global layers alternate, the first windowed; 9.24 billion
+// parameters (model card). A config with layer_types says the same.
+TEST(HfImport, Gemma2AlternatesWindowedAndGlobalLayers) {
+  const std::string config = R"({"model_type": "gemma2", "hidden_size": 3584,
+      "intermediate_size": 14336, "num_hidden_layers": 42, "num_attention_heads": 16,
+      "num_key_value_heads": 8, "head_dim": 256, "vocab_size": 256000,
+      "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 8192,
+      "sliding_window": 4096, "attn_logit_softcapping": 50.0)";
+  const model::ModelSpec m = ImportText(config + "}");
+  EXPECT_EQ(m.activation, model::Activation::kGeGLU);
+  EXPECT_EQ(m.sliding_window, 4096);
+  EXPECT_EQ(m.global_attention_every, 2);
+  EXPECT_TRUE(model::KindOfLayer(m, 0).windowed);
+  EXPECT_FALSE(model::KindOfLayer(m, 1).windowed);
+  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 9.24, 9.24 * 0.005);
+  const model::ModelSpec listed = ImportText(
+      config + R"(, "layer_types": ["sliding_attention", "full_attention", "sliding_attention"]})");
+  EXPECT_EQ(listed.global_attention_every, 2);
+}
+
+// Gemma 3 27B, multimodal config: the language model under text_config, every sixth layer
+// global (sliding_window_pattern); about 27.0 billion parameters without the vision tower.
+TEST(HfImport, Gemma3TextConfig) {
+  const model::ModelSpec m = ImportText(R"({"model_type": "gemma3", "text_config": {
+      "model_type": "gemma3_text", "hidden_size": 5376, "intermediate_size": 21504,
+      "num_hidden_layers": 62, "num_attention_heads": 32, "num_key_value_heads": 16,
+      "head_dim": 128, "vocab_size": 262208, "hidden_activation": "gelu_pytorch_tanh",
+      "max_position_embeddings": 131072, "sliding_window": 1024,
+      "sliding_window_pattern": 6}})",
+                                        /*seq_len_given=*/true);
+  EXPECT_EQ(m.global_attention_every, 6);
+  EXPECT_TRUE(model::KindOfLayer(m, 4).windowed);
+  EXPECT_FALSE(model::KindOfLayer(m, 5).windowed);
+  EXPECT_TRUE(m.tied_embeddings);
+  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 27.0, 27.0 * 0.01);
+}
+
 // A small MoE config of `type` with 8 layers; `extra` adds keys.
 std::string MoeConfig(const std::string& type, const std::string& extra) {
   return R"({"model_type": ")" + type + R"(", "hidden_size": 64, "num_hidden_layers": 8,
