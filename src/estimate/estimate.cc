@@ -827,29 +827,48 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   if (place.dp.group.size > 1 || expert_dp) {
     const double grad_bytes = dense_params * 2.0;   // 16-bit gradient reduction
     const double param_bytes = dense_params * 2.0;  // 16-bit parameter gather
+    // Overlapped, the gradients are reduced and the parameters gathered one layer at a
+    // time, as the simulator runs them: each call pays the latency and the message-size
+    // ramp of one layer's parameters. Not overlapped, once for the whole shard.
+    const int calls = p.overlap_dp ? std::max(1, held_layers) : 1;
+    // The pipeline's sends and the data-parallel collectives share the rank's NIC when
+    // both leave the scale-up domain (the simulator's shared resource). A collective that
+    // runs beside the passes loses the NIC time the sends take, on average the sends'
+    // share u of the passes' time: it takes 1 / (1 - u) as long (u at most 1/2, the
+    // equal share of two streams).
+    double nic_stretch = 1;
+    if (p.overlap_dp && p.pp > 1 && !place.pp.group.InsideDomain() &&
+        !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
+      const double sends = (2.0 * (p.pp - 1) + 2.0 * mb * v) * send_time;
+      const double passes = r.time.compute + r.time.tp_exposed;
+      if (passes > 0) nic_stretch = 1 / (1 - std::min(0.5, sends / passes));
+    }
     const double forward_window = tc.forward_compute;
     const double backward_window = tc.backward_compute;
-    // The exposed part of a gradient reduction of `total` seconds, bucketed per layer and
-    // launched as each layer's last backward ends. Without interleaving it runs during the
-    // last micro-batch's backward. Interleaved, the chunks finish one by one in the drain:
-    // each chunk's share queues on the dp stream from the start of rank 0's last backward
-    // of it, and what outlasts rank 0's last pass (chunk 0's) is exposed.
-    auto reduce_exposed = [&](double total) {
+    // The exposed part of a gradient reduction of `calls` calls of `one` seconds each,
+    // launched as each layer's last backward ends. Without interleaving they run during
+    // the last micro-batch's backward, the last one after it. Interleaved, the chunks
+    // finish one by one in the drain: each chunk's calls queue on the dp stream from the
+    // start of rank 0's last backward of it, and what outlasts rank 0's last pass (chunk
+    // 0's) is exposed.
+    auto reduce_exposed = [&](double one) {
+      const double total = one * calls;
       if (!p.overlap_dp) return total;
       if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
-        return std::max(0.0, total - backward_window);
+        const double layer_backward = backward_window / calls;
+        return std::max(one, total - (calls - 1) * layer_backward);
       }
       const int layers = chunk_classes.front().layers;
       double queue = 0;
       for (int k = p.vp - 1; k >= 0; --k) {
-        const double share = total * ChunkLayers(layers, p.vp, k) / std::max(1, layers);
+        const double share = one * ChunkLayers(layers, p.vp, k);
         queue = std::max(queue, spans.last_starts[static_cast<size_t>(k)]) + share;
       }
       return std::max(0.0, queue - spans.last_ends[0]);
     };
     // The experts' collectives run on their own group after the dense ones.
     auto expert_cost = [&](Kind kind) {
-      return expert_dp ? place.edp.Cost(cl, kind, expert_params * 2.0) : collective::Cost{};
+      return expert_dp ? place.edp.Cost(cl, kind, expert_params * 2.0 / calls) : collective::Cost{};
     };
     if (p.zero >= 3) {
       // FSDP / ZeRO-3, one unit per transformer layer: every micro-batch gathers each
@@ -891,56 +910,73 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
                place.edp.group, mb * units, share(ers.time.value(), units));
       }
     } else if (p.zero >= 1) {
-      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, grad_bytes);
-      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, param_bytes);
+      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, grad_bytes / calls);
+      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, param_bytes / calls);
       const collective::Cost ers = expert_cost(Kind::kReduceScatter);
       const collective::Cost eag = expert_cost(Kind::kAllGather);
-      const double rs_time = rs.time.value() + ers.time.value();
-      const double ag_time = ag.time.value() + eag.time.value();
-      const double rs_exposed = reduce_exposed(rs_time);
-      double ag_exposed = p.overlap_dp ? std::max(0.0, ag_time - forward_window) : ag_time;
+      const double rs_one = (rs.time.value() + ers.time.value()) * nic_stretch;
+      const double ag_one = (ag.time.value() + eag.time.value()) * nic_stretch;
+      const double rs_time = rs_one * calls;
+      const double ag_time = ag_one * calls;
+      const double rs_exposed = reduce_exposed(rs_one);
+      // This step's parameters, gathered layer by layer from the start of the step, each
+      // needed by its layer's first forward; a late gather delays the rest of the pipeline.
+      double ag_exposed = ag_time;
       if (p.overlap_dp && interleaved && !chunk_classes.empty()) {
-        const double chunk_forward =
-            chunk_classes.front().layer_forward * chunk_classes.front().layers / v;
+        const ChunkClass& c0 = chunk_classes.front();
         ag_exposed = 0;
+        int gathered = 0;
         for (size_t k = 0; k < spans.first_starts.size(); ++k) {
-          const double ready = static_cast<double>(k + 1) / v * ag_time;
-          ag_exposed = std::max(ag_exposed, ready - spans.first_starts[k] - chunk_forward);
+          const int layers = ChunkLayers(c0.layers, p.vp, static_cast<int>(k));
+          for (int l = 0; l < layers; ++l) {
+            ++gathered;
+            ag_exposed = std::max(ag_exposed,
+                                  gathered * ag_one - spans.first_starts[k] - l * c0.layer_forward);
+          }
         }
+      } else if (p.overlap_dp) {
+        ag_exposed = std::max(ag_one, ag_time - (calls - 1) * forward_window / calls);
       }
       r.time.dp_exposed =
           rs_exposed + ag_exposed + (rs_time + ag_time - rs_exposed - ag_exposed) * contention;
       auto share = [](double part, double whole, double exposed) {
         return whole > 0 ? exposed * part / whole : 0.0;
       };
+      const double rs_dense = rs.time.value() * nic_stretch * calls;
+      const double ag_dense = ag.time.value() * nic_stretch * calls;
       if (place.dp.group.size > 1) {
-        Record(r.comms, cl, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes, 1},
-               rs, place.dp.group, 1, share(rs.time.value(), rs_time, rs_exposed));
-        Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes, 1}, ag,
-               place.dp.group, 1, share(ag.time.value(), ag_time, ag_exposed));
+        Record(r.comms, cl,
+               {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes / calls, 1}, rs,
+               place.dp.group, calls, share(rs_dense, rs_time, rs_exposed));
+        Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes / calls, 1},
+               ag, place.dp.group, calls, share(ag_dense, ag_time, ag_exposed));
       }
       if (expert_dp) {
         Record(r.comms, cl,
-               {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, expert_params * 2.0, 1},
-               ers, place.edp.group, 1, share(ers.time.value(), rs_time, rs_exposed));
+               {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, expert_params * 2.0 / calls,
+                1},
+               ers, place.edp.group, calls, share(rs_time - rs_dense, rs_time, rs_exposed));
         Record(r.comms, cl,
-               {"edp_all_gather", Group::kDp, Kind::kAllGather, expert_params * 2.0, 1}, eag,
-               place.edp.group, 1, share(eag.time.value(), ag_time, ag_exposed));
+               {"edp_all_gather", Group::kDp, Kind::kAllGather, expert_params * 2.0 / calls, 1},
+               eag, place.edp.group, calls, share(ag_time - ag_dense, ag_time, ag_exposed));
       }
     } else {
-      const collective::Cost ar = place.dp.Cost(cl, Kind::kAllReduce, grad_bytes);
+      const collective::Cost ar = place.dp.Cost(cl, Kind::kAllReduce, grad_bytes / calls);
       const collective::Cost ear = expert_cost(Kind::kAllReduce);
-      const double ar_time = ar.time.value() + ear.time.value();
-      const double exposed = reduce_exposed(ar_time);
+      const double ar_one = (ar.time.value() + ear.time.value()) * nic_stretch;
+      const double ar_time = ar_one * calls;
+      const double exposed = reduce_exposed(ar_one);
       r.time.dp_exposed = exposed + (ar_time - exposed) * contention;
+      const double ar_dense = ar.time.value() * nic_stretch * calls;
       if (place.dp.group.size > 1) {
-        Record(r.comms, cl, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes, 1}, ar,
-               place.dp.group, 1, ar_time > 0 ? exposed * ar.time.value() / ar_time : 0);
+        Record(r.comms, cl, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes / calls, 1},
+               ar, place.dp.group, calls, ar_time > 0 ? exposed * ar_dense / ar_time : 0);
       }
       if (expert_dp) {
         Record(r.comms, cl,
-               {"edp_all_reduce", Group::kDp, Kind::kAllReduce, expert_params * 2.0, 1}, ear,
-               place.edp.group, 1, ar_time > 0 ? exposed * ear.time.value() / ar_time : 0);
+               {"edp_all_reduce", Group::kDp, Kind::kAllReduce, expert_params * 2.0 / calls, 1},
+               ear, place.edp.group, calls,
+               ar_time > 0 ? exposed * (ar_time - ar_dense) / ar_time : 0);
       }
     }
   }

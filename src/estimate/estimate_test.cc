@@ -249,6 +249,40 @@ TEST(Estimate, InterleavedFillAndDrainCrossEveryVirtualStage) {
   }
 }
 
+// Overlapped, the distributed optimizer reduces and gathers one layer at a time (the
+// simulator's calls): each call pays the latency and size ramp of one layer's parameters.
+// Not overlapped, one call covers the whole shard.
+TEST(Estimate, OverlappedDataParallelCallsArePerLayer) {
+  Scenario s = Gpt3On(1024, 8, 8, 1, 256);
+  s.plan.zero = 1;
+  auto dp_calls = [](const StepReport& r, std::string_view name) {
+    for (const CommSummary& c : r.comms) {
+      if (c.name == name) return std::pair<double, double>(c.calls, c.bytes);
+    }
+    return std::pair<double, double>(0, 0);
+  };
+  const StepReport overlapped = Estimate(s).value();
+  const auto [rs_calls, rs_bytes] = dp_calls(overlapped, "dp_reduce_scatter");
+  const auto [ag_calls, ag_bytes] = dp_calls(overlapped, "dp_all_gather");
+  EXPECT_EQ(rs_calls, 12);  // 96 layers over 8 stages
+  EXPECT_EQ(ag_calls, 12);
+  s.plan.overlap_dp = false;
+  const StepReport serial = Estimate(s).value();
+  const auto [whole_calls, whole_bytes] = dp_calls(serial, "dp_reduce_scatter");
+  EXPECT_EQ(whole_calls, 1);
+  EXPECT_DOUBLE_EQ(rs_bytes * 12, whole_bytes);
+  EXPECT_DOUBLE_EQ(ag_bytes, rs_bytes);
+  // Twelve smaller calls take longer than the whole shard's one (latency and size ramp).
+  double per_layer_time = 0, whole_time = 0;
+  for (const CommSummary& c : overlapped.comms) {
+    if (c.name == "dp_reduce_scatter") per_layer_time = c.time_s;
+  }
+  for (const CommSummary& c : serial.comms) {
+    if (c.name == "dp_reduce_scatter") whole_time = c.time_s;
+  }
+  EXPECT_GT(per_layer_time, whole_time);
+}
+
 TEST(Estimate, NoPipelineNoBubble) {
   const StepReport r = Estimate(Gpt3On(64, 8, 1, 1, 64)).value();
   EXPECT_EQ(r.time.bubble, 0);
