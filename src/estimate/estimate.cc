@@ -827,10 +827,18 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   if (place.dp.group.size > 1 || expert_dp) {
     const double grad_bytes = dense_params * 2.0;   // 16-bit gradient reduction
     const double param_bytes = dense_params * 2.0;  // 16-bit parameter gather
-    // Overlapped, the gradients are reduced and the parameters gathered one layer at a
-    // time, as the simulator runs them: each call pays the latency and the message-size
-    // ramp of one layer's parameters. Not overlapped, once for the whole shard.
-    const int calls = p.overlap_dp ? std::max(1, held_layers) : 1;
+    // Overlapped, the gradients are reduced and the parameters gathered a bucket at a
+    // time, as the simulator runs them: Megatron's buckets (parallel::DpBucketParams),
+    // whole layers of one model chunk each, every call paying the latency and the
+    // message-size ramp of its bucket. Not overlapped, once for the whole shard.
+    const int chunks = std::max(1, parallel::ChunksPerRank(p));
+    const int layers_held = std::max(1, held_layers);
+    const int bucket_layers = parallel::LayersPerDpBucket(
+        p, (dense_params + expert_params) / layers_held, ChunkLayers(layers_held, chunks, 0));
+    auto buckets_of = [&](int layers) { return (layers + bucket_layers - 1) / bucket_layers; };
+    int buckets = 0;
+    for (int k = 0; k < chunks; ++k) buckets += buckets_of(ChunkLayers(layers_held, chunks, k));
+    const int calls = p.overlap_dp ? std::max(1, buckets) : 1;
     // The pipeline's sends and the data-parallel collectives share the rank's NIC when
     // both leave the scale-up domain (the simulator's shared resource). A collective that
     // runs beside the passes loses the NIC time the sends take, on average the sends'
@@ -846,7 +854,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     const double forward_window = tc.forward_compute;
     const double backward_window = tc.backward_compute;
     // The exposed part of a gradient reduction of `calls` calls of `one` seconds each,
-    // launched as each layer's last backward ends. Without interleaving they run during
+    // launched as each bucket's last backward ends. Without interleaving they run during
     // the last micro-batch's backward, the last one after it. Interleaved, the chunks
     // finish one by one in the drain: each chunk's calls queue on the dp stream from the
     // start of rank 0's last backward of it, and what outlasts rank 0's last pass (chunk
@@ -855,13 +863,13 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       const double total = one * calls;
       if (!p.overlap_dp) return total;
       if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
-        const double layer_backward = backward_window / calls;
-        return std::max(one, total - (calls - 1) * layer_backward);
+        const double bucket_backward = backward_window * bucket_layers / layers_held;
+        return std::max(one, total - (calls - 1) * bucket_backward);
       }
       const int layers = chunk_classes.front().layers;
       double queue = 0;
       for (int k = p.vp - 1; k >= 0; --k) {
-        const double share = one * ChunkLayers(layers, p.vp, k);
+        const double share = one * buckets_of(ChunkLayers(layers, p.vp, k));
         queue = std::max(queue, spans.last_starts[static_cast<size_t>(k)]) + share;
       }
       return std::max(0.0, queue - spans.last_ends[0]);
@@ -928,14 +936,15 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
         int gathered = 0;
         for (size_t k = 0; k < spans.first_starts.size(); ++k) {
           const int layers = ChunkLayers(c0.layers, p.vp, static_cast<int>(k));
-          for (int l = 0; l < layers; ++l) {
+          for (int l = 0; l < layers; l += bucket_layers) {
             ++gathered;
             ag_exposed = std::max(ag_exposed,
                                   gathered * ag_one - spans.first_starts[k] - l * c0.layer_forward);
           }
         }
       } else if (p.overlap_dp) {
-        ag_exposed = std::max(ag_one, ag_time - (calls - 1) * forward_window / calls);
+        ag_exposed =
+            std::max(ag_one, ag_time - (calls - 1) * forward_window * bucket_layers / layers_held);
       }
       r.time.dp_exposed =
           rs_exposed + ag_exposed + (rs_time + ag_time - rs_exposed - ag_exposed) * contention;

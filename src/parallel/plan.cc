@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "core/text.h"
 
@@ -465,6 +466,17 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
     }
   }
   return m;
+}
+
+double DpBucketParams(const ParallelPlan& plan) {
+  return std::max(40e6, 1e6 * static_cast<double>(plan.dp) * plan.cp);
+}
+
+int LayersPerDpBucket(const ParallelPlan& plan, double layer_params, int chunk_layers) {
+  const int most = std::max(1, chunk_layers);
+  if (!(layer_params > 0)) return most;
+  const double layers = std::ceil(DpBucketParams(plan) / layer_params);
+  return static_cast<int>(std::clamp(layers, 1.0, static_cast<double>(most)));
 }
 
 }  // namespace fathom::parallel

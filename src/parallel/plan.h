@@ -102,6 +102,18 @@ struct ParallelPlan {
   }
 };
 
+// Parameters per gradient bucket of the overlapped data-parallel reduction and parameter
+// gather (the distributed optimizer's buckets): Megatron-LM's default, max(40M, 1M x the
+// data-parallel size with context parallelism), so that the per-call latency of a large
+// ring stays small against its bandwidth term (megatron/training/training.py, get_model:
+// ddp_config.bucket_size). Layers are grouped into buckets of at least this many of a
+// rank's parameters; FSDP (ZeRO-3) gathers per layer instead.
+double DpBucketParams(const ParallelPlan& plan);
+
+// Layers per gradient bucket for layers of `layer_params` of a rank's parameters each, in
+// a model chunk of `chunk_layers` layers: at least 1, at most the chunk.
+int LayersPerDpBucket(const ParallelPlan& plan, double layer_params, int chunk_layers);
+
 // Checks the plan against the model and the chip count; every problem found is reported
 // with the key it concerns ("plan.tp", ...), the values and a hint.
 core::Diagnostics ValidatePlan(const ParallelPlan& plan, const model::ModelSpec& model,

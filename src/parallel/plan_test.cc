@@ -28,6 +28,24 @@ ParallelPlan Mlperf() {
   return p;
 }
 
+// Megatron-LM's default bucket: max(40M, 1M x dp x cp) parameters, whole layers of a chunk.
+TEST(DpBucket, GrowsWithTheDataParallelSize) {
+  ParallelPlan p;
+  p.dp = 8;
+  EXPECT_EQ(DpBucketParams(p), 40e6);
+  p.dp = 336;
+  EXPECT_EQ(DpBucketParams(p), 336e6);
+  p.cp = 2;
+  EXPECT_EQ(DpBucketParams(p), 672e6);
+  // Layers of 453M parameters (GPT-3 at tp 4): one a bucket, even if the bucket is smaller.
+  EXPECT_EQ(LayersPerDpBucket(p, 453e6, 12), 2);
+  p.cp = 1;
+  EXPECT_EQ(LayersPerDpBucket(p, 453e6, 12), 1);
+  // Small layers fill a bucket with several, at most the chunk's.
+  EXPECT_EQ(LayersPerDpBucket(p, 100e6, 12), 4);
+  EXPECT_EQ(LayersPerDpBucket(p, 1e6, 12), 12);
+}
+
 TEST(ValidatePlan, AcceptsMlperfPlan) {
   const core::Diagnostics d = ValidatePlan(Mlperf(), Gpt3(), Chip(), 10752);
   EXPECT_FALSE(d.HasErrors()) << d.Format();

@@ -418,6 +418,7 @@ void Builder::BuildStage(int s) {
     int layers = 1;           // the chunk's layers
     double dense_bytes = 0;   // one layer's
     double expert_bytes = 0;  // one layer's
+    int bucket_layers = 1;    // layers per gradient bucket (parallel::LayersPerDpBucket)
   };
   std::vector<Chunk> chunks(static_cast<size_t>(v_));
   for (int c = 0; c < v_; ++c) {
@@ -430,6 +431,8 @@ void Builder::BuildStage(int s) {
     const double stage_layers = std::max(1, k.work->layers);
     k.dense_bytes = (k.work->parameters - k.work->expert_parameters) * 2.0 / stage_layers;
     k.expert_bytes = k.work->expert_parameters * 2.0 / stage_layers;
+    k.bucket_layers =
+        parallel::LayersPerDpBucket(p_, (k.dense_bytes + k.expert_bytes) / 2.0, k.layers);
   }
   // The model stages this rank holds (dualpipe: two), for the rank's whole-shard
   // collectives and its optimizer.
@@ -467,20 +470,29 @@ void Builder::BuildStage(int s) {
     if (order[i].pass == Pass::kForward && first_fwd[c] < 0) first_fwd[c] = static_cast<int>(i);
   }
 
-  // Distributed optimizer with overlap: this step's parameters, gathered per layer ahead
-  // of the first forward that needs them.
+  // Layers in the gradient bucket that starts at layer `first` of chunk `k` (in the
+  // order the bucket fills: forward order for gathers, backward order for reductions).
+  auto bucket_size = [](const Chunk& k, int first) {
+    return std::min(k.bucket_layers, k.layers - first);
+  };
+  // Distributed optimizer with overlap: this step's parameters, gathered a bucket at a time
+  // ahead of the first forward that needs them (prefetched[c][l]: layer l's bucket, kNone
+  // but for a bucket's first layer).
   std::vector<std::vector<OpId>> prefetched(static_cast<size_t>(v_));
   if (dp && !zero3 && p_.zero >= 1 && overlap_dp) {
     for (int c = 0; c < v_; ++c) {
       const Chunk& k = chunks[static_cast<size_t>(c)];
-      for (int l = 0; l < k.layers; ++l) {
+      prefetched[static_cast<size_t>(c)].assign(static_cast<size_t>(k.layers), kNone);
+      for (int l = 0; l < k.layers; l += k.bucket_layers) {
+        const int n = bucket_size(k, l);
         OpInfo info{.name = "dp_all_gather",
                     .category = Category::kDp,
                     .chunk = static_cast<int16_t>(c),
                     .layer = layer_offset_[static_cast<size_t>(k.virtual_stage)] + l,
-                    .bytes = k.dense_bytes + k.expert_bytes};
-        prefetched[static_cast<size_t>(c)].push_back(Emit(
-            s, StreamKind::kDp, dp_cost(Kind::kAllGather, k.dense_bytes, k.expert_bytes), info));
+                    .bytes = n * (k.dense_bytes + k.expert_bytes)};
+        prefetched[static_cast<size_t>(c)][static_cast<size_t>(l)] =
+            Emit(s, StreamKind::kDp,
+                 dp_cost(Kind::kAllGather, n * k.dense_bytes, n * k.expert_bytes), info);
       }
     }
   }
@@ -490,15 +502,21 @@ void Builder::BuildStage(int s) {
   OpId last_ep_sync = kNone;  // the last pass whose outputs waited for its all-to-alls
   OpId rank_prev = kNone;
   // Per layer of each chunk: FSDP's gather and reduce-scatter, or the gradient bucket.
-  std::vector<Time> zero3_ag(static_cast<size_t>(v_), 0), zero3_rs(static_cast<size_t>(v_), 0),
-      bucket(static_cast<size_t>(v_), 0);
+  // bucket[c][n]: the reduction of a bucket of n layers of chunk c.
+  std::vector<Time> zero3_ag(static_cast<size_t>(v_), 0), zero3_rs(static_cast<size_t>(v_), 0);
+  std::vector<std::vector<Time>> bucket(static_cast<size_t>(v_));
   for (size_t c = 0; c < chunks.size(); ++c) {
     const Chunk& k = chunks[c];
     if (zero3) {
       zero3_ag[c] = dp_cost(Kind::kAllGather, k.dense_bytes, k.expert_bytes);
       zero3_rs[c] = dp_cost(Kind::kReduceScatter, k.dense_bytes, k.expert_bytes);
     } else if (dp) {
-      bucket[c] = dp_cost(reduce_kind, k.dense_bytes, k.expert_bytes);
+      bucket[c].assign(static_cast<size_t>(k.bucket_layers) + 1, 0);
+      for (int n = 1; n <= k.bucket_layers; ++n) {
+        if (n != k.bucket_layers && n != k.layers % k.bucket_layers) continue;
+        bucket[c][static_cast<size_t>(n)] =
+            dp_cost(reduce_kind, n * k.dense_bytes, n * k.expert_bytes);
+      }
     }
   }
   for (size_t t = 0; t < order.size(); ++t) {
@@ -557,19 +575,23 @@ void Builder::BuildStage(int s) {
         }
       }
       if (forward && static_cast<int>(t) == first_fwd[static_cast<size_t>(task.chunk)] &&
-          !prefetched[static_cast<size_t>(task.chunk)].empty()) {
+          !prefetched[static_cast<size_t>(task.chunk)].empty() &&
+          prefetched[static_cast<size_t>(task.chunk)][static_cast<size_t>(l)] != kNone) {
         sync_.push_back(prefetched[static_cast<size_t>(task.chunk)][static_cast<size_t>(l)]);
       }
       RunItems(s, items.layer[pass], base);
       sync_.insert(sync_.end(), layer_tails_.begin(), layer_tails_.end());
       layer_tails_.clear();
-      if (reduces) {
+      // A bucket is reduced once its last layer's gradients are done (FSDP: every layer).
+      const int filled = zero3 ? 1 : std::min(i + 1, 1 + i % chunk.bucket_layers);
+      if (reduces && (zero3 || filled == chunk.bucket_layers || i == n - 1)) {
         OpInfo info = base;
         info.name = zero3 ? "dp_reduce_scatter" : reduce_name;
         info.category = Category::kDp;
-        info.bytes = chunk.dense_bytes + chunk.expert_bytes;
+        info.bytes = filled * (chunk.dense_bytes + chunk.expert_bytes);
         const size_t c = static_cast<size_t>(task.chunk);
-        const OpId r = Emit(s, StreamKind::kDp, zero3 ? zero3_rs[c] : bucket[c], info);
+        const OpId r = Emit(s, StreamKind::kDp,
+                            zero3 ? zero3_rs[c] : bucket[c][static_cast<size_t>(filled)], info);
         if (!overlap_dp) {
           Chain(r);
         } else {
