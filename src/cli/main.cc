@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -204,7 +205,9 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   std::cerr << result.diagnostics().Format();
   const fathom::plan::SearchResult& r = result.value();
   if (a.timings) std::cerr << fathom::io::SearchTimings(r);
-  if (!a.csv.empty() && !WriteFile("--csv", a.csv, fathom::io::SearchCsv(r))) return kUserError;
+  if (!a.csv.empty() && a.csv != "-" && !WriteFile("--csv", a.csv, fathom::io::SearchCsv(r))) {
+    return kUserError;
+  }
   if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::SearchReportHtml(r))) {
     return kUserError;
   }
@@ -216,7 +219,9 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
       return kUserError;
     }
   }
-  std::cout << (a.json ? fathom::io::SearchJson(r) : fathom::io::SearchText(r));
+  std::cout << (a.json         ? fathom::io::SearchJson(r)
+                : a.csv == "-" ? fathom::io::SearchCsv(r)
+                               : fathom::io::SearchText(r));
   return 0;
 }
 
@@ -411,7 +416,9 @@ int main(int argc, char** argv) {
   plan_cmd->add_flag("--no-memory-pass", plan.no_memory_pass,
                      "keep plans that do not fit (ranked last, marked !)");
   plan_cmd->add_flag("--json", plan.json, "emit the fathom.plan/1 JSON report");
-  plan_cmd->add_option("--csv", plan.csv, "write the ranked plans to this CSV file");
+  plan_cmd->add_option("--csv", plan.csv,
+                       "write the ranked plans to this CSV file (- for stdout, in place of the "
+                       "table)");
   plan_cmd->add_option("--emit-plan", plan.emit_plan,
                        "write the best plan to this file (a plan for fathom step -p)");
   plan_cmd->add_option("--html", plan.html,
@@ -491,10 +498,12 @@ int main(int argc, char** argv) {
   coll_cmd->add_option("--size", coll.size, "buffer size with a unit (NCCL's convention)")
       ->capture_default_str();
   coll_cmd->add_option("--sweep", coll.sweep, "FROM:TO, e.g. 8B:8GiB: every power of two between");
-  coll_cmd->add_option("--group", coll.group, "members (default: every chip of the cluster)");
+  coll_cmd->add_option("--group", coll.group, "members (default: every chip of the cluster)")
+      ->check(CLI::Range(2, std::numeric_limits<int>::max()));
   coll_cmd->add_option("--span", coll.span,
                        "domain: members on consecutive chips (default); nodes: one per node");
-  coll_cmd->add_option("--stride", coll.stride, "rank distance between members (overrides --span)");
+  coll_cmd->add_option("--stride", coll.stride, "rank distance between members (overrides --span)")
+      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
   coll_cmd
       ->add_option("--algo", coll.algorithm,
                    "auto, ring, tree, hierarchical, nvls, nvls_tree, sharp, torus, direct, "
