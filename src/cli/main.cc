@@ -572,8 +572,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : kUserError;
+    // --help and --version print and succeed; a bad argument is an error in the
+    // project's diagnostic form.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "error: " << e.what() << "; run with --help for the options\n";
+    return kUserError;
   }
 
   if (explain_cmd->parsed()) {
