@@ -434,18 +434,27 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
           continue;
         }
         const hardware::ChipSpec& chip = c.value();
+        // A precision the chip does not have: null, not 0.
+        auto peak_or_null = [&](hardware::Precision p) -> ordered_json {
+          const double peak = chip.Peak(p).value();
+          return peak > 0 ? ordered_json(Round(peak)) : ordered_json(nullptr);
+        };
         arr.push_back({{"name", chip.name},
                        {"vendor", chip.vendor},
                        {"description", chip.description},
-                       {"bf16_flops", Round(chip.Peak(hardware::Precision::kBf16).value())},
-                       {"fp8_flops", Round(chip.Peak(hardware::Precision::kFp8).value())},
+                       {"bf16_flops", peak_or_null(hardware::Precision::kBf16)},
+                       {"fp8_flops", peak_or_null(hardware::Precision::kFp8)},
                        {"hbm_bytes", Round(chip.hbm_capacity.value())},
                        {"hbm_Bps", Round(chip.hbm_bandwidth.value())},
                        {"scale_up_Bps", Round(chip.scale_up_bandwidth.value())},
                        {"scale_up_domain", chip.scale_up_domain}});
+        // A chip without a bf16 peak (fp8/fp4 only, as Maia 200) shows its fp8 peak.
+        const bool bf16 = chip.Peak(hardware::Precision::kBf16).value() > 0;
+        const hardware::Precision shown =
+            bf16 ? hardware::Precision::kBf16 : hardware::Precision::kFp8;
         text += fmt::format(
-            "{:<12}{:<15}{:>10.1f} TF bf16 {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
-            chip.Peak(hardware::Precision::kBf16).value() / 1e12,
+            "{:<12}{:<15}{:>10.1f} TF {:<4} {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
+            chip.Peak(shown).value() / 1e12, bf16 ? "bf16" : "fp8",
             core::FormatBytes(chip.hbm_capacity.value()),
             core::FormatBandwidth(chip.hbm_bandwidth.value())
                 .substr(0, core::FormatBandwidth(chip.hbm_bandwidth.value()).size() - 2),
