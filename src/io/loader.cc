@@ -167,6 +167,8 @@ struct Loader {
       return false;
     }
     section_file[prefix] = path;
+    // A check of the whole section (the plan's chip count) points at its file.
+    if (!prefix.empty()) where.emplace(prefix, Location{path, 0});
     if (hf && IsHuggingFaceJson(path, doc.value().root)) return hf(doc.value().text, path);
     return LoadNode(s, doc.value().root, path, fields, target, prefix, depth);
   }

@@ -207,7 +207,9 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
     if (!resized.ok()) {
       for (const core::Diagnostic& x : resized.diagnostics().items()) {
         d.Add({x.severity, "", 0, "--chips",
-               "= " + std::to_string(q.chips) + ": " + x.key + ": " + x.message, x.hint});
+               core::WithThousands(q.chips) + " chips of " + sc.cluster.name + ": " + x.key + ": " +
+                   x.message,
+               x.hint});
       }
       return d;
     }
