@@ -199,6 +199,12 @@ std::string StepReportText(const estimate::StepReport& r) {
                             : fmt::format("DOES NOT FIT (short by {})",
                                           core::FormatBytes(m.total - r.memory_capacity)));
   for (std::string_view n : r.notes) out += "  note: " + std::string(n) + "\n";
+  if (r.mfu > 1) {
+    out += fmt::format(
+        "  note: MFU is above 100% because the linear layers run at {}, whose peak is above the "
+        "bf16 peak it is measured against; \"MFU at run precision\" is the chip's utilisation\n",
+        hardware::PrecisionName(r.plan.precision));
+  }
   return out;
 }
 

@@ -77,6 +77,15 @@ TEST(ReportText, ShowsTheHeadlineFigures) {
   }
 }
 
+// MFU is against the bf16 peak: fp8 and fp4 plans can pass 100%, which the report explains.
+TEST(ReportText, ExplainsAnMfuAboveOne) {
+  estimate::StepReport r = Report("llama3-70b-64-h100-fp8");
+  EXPECT_EQ(StepReportText(r).find("above 100%"), std::string::npos);
+  r.mfu = 1.2;
+  EXPECT_NE(StepReportText(r).find("MFU is above 100% because the linear layers run at fp8"),
+            std::string::npos);
+}
+
 TEST(CatalogListing, JsonListsEveryEntry) {
   // Not kChip: data/chips/maia200.yaml has no peak.bf16, so `fathom catalog chips` fails
   // (see Catalog.EveryChipLoads in loader_test.cc).
