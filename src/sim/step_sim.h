@@ -127,11 +127,13 @@ int64_t SimulationSize(const estimate::Scenario& scenario, const SimulateOptions
 // Validates and simulates one step. The report is the estimator's with the simulated step
 // time, breakdown (on the critical rank, that with the most compute) and timeline.
 //
-// Past the warm-up (4 pp micro-batches per pipeline) every further micro-batch adds the
+// Past the warm-up (2 pp micro-batches per pipeline, 4 pp with dualpipe) every further
+// micro-batch adds the
 // same time to each figure: the pipeline's steady state repeats, and what ends the step
 // (the drain, the data-parallel reductions, the optimizer) does not depend on how many came
 // before. So without whole_step, a step of m micro-batches with m beyond two such runs is
-// simulated at m1 = 4 pp and m2 = m1 + 2 pp (rounded up to the schedule's multiple) and each
+// simulated at m1 = 2 pp and m2 = 3 pp (dualpipe 4 pp and 6 pp; rounded up to the
+// schedule's multiple) and each
 // figure extrapolated as f(m2) + (f(m2) - f(m1)) (m - m2) / (m2 - m1). On every shipped
 // example this matches the whole simulation's step time to 1e-9 relative; the program and
 // operations are then m2's, and the report notes it.

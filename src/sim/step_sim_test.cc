@@ -159,8 +159,8 @@ TEST(Simulate, WholeStepsBeyondTheBudgetAreRefusedNotRun) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.diagnostics().items().back().key, "plan.global_batch_size");
   EXPECT_TRUE(estimate::Estimate(s).ok());  // the closed form has no such limit
-  // Extrapolated, the step runs 4 and then 6 micro-batches (pp 1).
-  EXPECT_EQ(SimulationSize(s), 6 * 96);
+  // Extrapolated, the step runs 2 and then 3 micro-batches (pp 1).
+  EXPECT_EQ(SimulationSize(s), 3 * 96);
   core::Result<SimResult> extrapolated = Simulate(s);
   ASSERT_TRUE(extrapolated.ok()) << extrapolated.diagnostics().Format();
   EXPECT_GT(extrapolated.value().report.step_time_s, 0);
