@@ -147,6 +147,7 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
 struct Model {
   double ideal = 0;  // U
   double w = 0, p = 0, d = 0;
+  double delta = 0;         // P − w: how long after the write ends a checkpoint turns durable
   double lambda = 0;        // Daly classes
   double lambda_sdc = 0;    // of which silent corruption
   double phi_fixed = 0;     // non-restarting loss per wall second independent of τ
@@ -163,6 +164,7 @@ Model BuildModel(const RunSpec& spec) {
   m.ideal = spec.steps * spec.step_time_s;
   m.w = spec.checkpoint.blocking_s;
   m.p = spec.checkpoint.persist_s;
+  m.delta = std::max(0.0, m.p - m.w);
   m.d = spec.recovery.Downtime();
   m.replicas = spec.replicas;
   for (const FailureClass& c : spec.failures) {
@@ -193,26 +195,25 @@ LossBreakdown ExpectedLoss(const Model& m, double tau) {
   const double segments = m.ideal / tau;
   l.checkpoint = segments * m.w;
   double t_daly = m.ideal + l.checkpoint;
-  double rework_failed = 0;  // failed attempts (the rest of rework+sdc is restart time)
   if (m.lambda > 0) {
     const double mtbf = m.Mtbf();
     const double attempts = std::expm1((tau + m.w) / mtbf);  // failed attempts per segment
-    const double failed_work = mtbf * attempts - (tau + m.w);
-    const double restarts = mtbf * std::expm1((m.d + m.p) / mtbf) * attempts;
-    const double down_share = m.d + m.p > 0 ? m.d / (m.d + m.p) : 1;
-    rework_failed = segments * failed_work;
-    const double rework = rework_failed + segments * restarts * (1 - down_share);
+    // Per segment: attempts M·A·e^{δ/M} (the successful one, failed ones, and redoing the
+    // window δ in which the newest checkpoint was not yet durable), restarts
+    // M·A·e^{δ/M}·(e^{D/M} − 1); together Daly's M·e^{(D+δ)/M}·A.
+    const double window = std::exp(m.delta / mtbf);
+    const double failed_work = mtbf * attempts * window - (tau + m.w);
+    const double rework_failed = segments * failed_work;
     const double sdc_share = m.lambda_sdc / m.lambda;
-    l.rework = rework * (1 - sdc_share);
-    l.sdc = rework * sdc_share;
-    l.downtime = segments * restarts * down_share;
+    l.rework = rework_failed * (1 - sdc_share);
+    l.sdc = rework_failed * sdc_share;
+    l.downtime = segments * mtbf * attempts * window * std::expm1(m.d / mtbf);
     t_daly = l.useful + l.checkpoint + l.rework + l.sdc + l.downtime;
   }
   // Non-restarting losses accrue over the running time (not during restarts).
-  const double running = t_daly - l.downtime - (l.rework + l.sdc - rework_failed);
+  const double running = t_daly - l.downtime;
   const double replica_down = m.replica_rate * m.d / m.replicas;
-  const double replica_rework =
-      m.replica_rate * ((tau + m.w) / 2 + std::max(m.p, m.w) - m.w) / m.replicas;
+  const double replica_rework = m.replica_rate * ((tau + m.w) / 2 + m.delta) / m.replicas;
   l.downtime += replica_down * running;
   l.rework += replica_rework * running;
   l.sdc += m.phi_sdc * running;
@@ -417,7 +418,7 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   const double mtbf = m.Mtbf();
   const bool failures = std::isfinite(mtbf);
   rep.mtbf_s = failures ? mtbf : 0;
-  const double r_eff = m.d + m.p;
+  const double r_eff = m.d + m.delta;
 
   // τ ≥ one step and ≥ P; the automatic interval is a whole number of steps.
   const double min_tau = std::max(step, std::ceil(m.p / step - 1e-9) * step);

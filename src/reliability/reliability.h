@@ -12,11 +12,16 @@
 //                                    kPlannedMaintenance, kSilentCorruption, and
 //                                    kStopReplica when replicas == 1
 //   exact ETTR (Daly 2006, exponential failures; failures may hit checkpoints and restarts)
-//       ETTR = τ / [ M · e^{(D+P)/M} · (e^{(τ+w)/M} − 1) ]
-//     (the persistence window P is folded into the restart, as the reference suggests;
-//     the Monte-Carlo rolls back a not-yet-durable checkpoint exactly instead)
+//       ETTR = τ / [ M · e^{(D+δ)/M} · (e^{(τ+w)/M} − 1) ],   δ = max(P − w, 0)
+//     A checkpoint is durable P after it starts, so δ after its blocking write ends; a
+//     failure in that window also loses the segment before (reference §2.3: E[L] = τ/2 + P
+//     with w = 0). Folding δ into the restart is not an approximation: from one durable
+//     checkpoint to the next, the first attempt needs τ + w without a failure and every
+//     retry τ + w + δ, which gives exactly M·e^{(D+δ)/M}·(e^{(τ+w)/M} − 1) per segment, the
+//     Monte Carlo's model (V7 with P > 0). Folding in all of P (R = D + P, §5.1's
+//     approximation) would count the blocking write twice.
 //   small-loss cross-check (Kokolis et al. 2025), clamped at 0
-//       ETTR ≈ (1 − (D + τ/2 + P)/M) / (1 + w/τ)
+//       ETTR ≈ (1 − (D + τ/2 + δ)/M) / (1 + w/τ)
 //   Young: τ_Y = sqrt(2wM); Daly: τ_D = sqrt(2wM)·[1 + (1/3)sqrt(w/2M) + (1/9)(w/2M)] − w
 //       (τ_D = M when w ≥ 2M); optimum: the numerical argmax of the expected goodput.
 //   spares (M/G/∞): nodes out of service ~ Poisson(μ = λ_node · N_nodes · MTTR), where
@@ -28,14 +33,14 @@
 //
 // Expected wall time (what AnalyzeRun reports), with U = steps · step time:
 //   T_daly = U / ETTR. Per segment of τ useful seconds (Daly's renewal argument):
-//     checkpoint w; rework (failed attempts) M(e^{(τ+w)/M} − 1) − (τ + w);
-//     restarts M(e^{(D+P)/M} − 1)·(e^{(τ+w)/M} − 1), split D : P into downtime : rework.
+//     with A = e^{(τ+w)/M} − 1: checkpoint w; rework M·A·e^{δ/M} − (τ + w) (attempts cut
+//     short, and the window δ redone); downtime M·A·e^{δ/M}·(e^{D/M} − 1).
 //     The share λ_sdc/λ of that rework is booked as `sdc`.
 //   Losses that do not restart the whole job accrue per second of running time
 //   T_run = T_daly − restart time (nothing else arrives while they last, as in the DES):
 //     kSilentCorruption  T_e per event (the run goes on, corrupt, until detection; the
 //                        rollback itself is a Daly failure, τ/2 + P rework, booked `sdc`)
-//     kStopReplica       (replicas > 1) (D + L)/replicas per event, L = (τ+w)/2 + max(P,w) − w
+//     kStopReplica       (replicas > 1) (D + L)/replicas per event, L = (τ+w)/2 + δ
 //                        the replica's rework: the job runs at (replicas−1)/replicas of its
 //                        throughput while the failed replica is down and catching up;
 //                        booked downtime D/r and rework L/r
@@ -199,7 +204,7 @@ struct RunReport {
   double interval_s = 0;             // τ used: the spec's, or the best whole number of steps
   double young_s = 0, daly_s = 0;    // closed forms at the MTBF (w = blocking write)
   double optimum_s = 0;              // numerical argmax of ettr_all_causes, τ >= max(step, P)
-  double ettr = 0;                   // exact (Daly) at τ, R = D + P, job-stopping classes
+  double ettr = 0;                   // exact (Daly) at τ, R = D + δ, job-stopping classes
   double ettr_linear = 0;            // small-loss cross-check
   double straggler_factor = 1;       // expected step slowdown from slow nodes
   double expected_time_s = 0;        // loss.Total(); = ideal / ettr · straggler factor when
