@@ -43,11 +43,13 @@ class Rng {
   std::mt19937_64 gen_;
 };
 
-enum class Kind : uint8_t { kStop, kSdc, kReplica, kSlow };
+enum class Kind : uint8_t { kStop, kSdc, kPause };
 
 struct SimClass {
   Kind kind = Kind::kStop;
-  double pause = 0;  // kSdc: T_e; kSlow: duration·(1 − 1/s)
+  double latency = 0;    // kSdc: T_e
+  double pause = 0;      // kPause: p (not for a replica: (D + its lost work) / replicas)
+  bool replica = false;  // kPause: a data-parallel replica that drops
 };
 
 struct WeibullStream {
@@ -80,91 +82,55 @@ class Trial {
     double last = s_.ideal - static_cast<double>(full) * s_.tau;
     if (last <= 1e-9 * s_.tau) last = 0;
     const int64_t total = full + (last > 0 ? 1 : 0);
-    const double seg = s_.tau + s_.w;
+    work_ = s_.straggler * s_.tau;  // progress of a segment's computation
+    const double seg = work_ + s_.w;
+    const double last_seg = s_.straggler * last + s_.w;
 
     next_exp_ = s_.exp_rate > 0 ? rng_.Exp(s_.exp_rate) : kInf;
     for (size_t i = 0; i < next_wb_.size(); ++i) next_wb_[i] = s_.weibull[i].Draw(rng_);
 
-    int64_t done = 0;        // segments completed (durable or pending)
-    bool pending = false;    // the newest checkpoint is not yet durable
-    double pending_len = 0;  // its segment's work
-    double durable_at = 0;
-    double t = 0;  // start of the attempt in progress
+    int64_t done = 0;  // segments completed (durable or pending)
+    t_ = 0;            // start of the attempt in progress, later by the pauses in it
     while (true) {
       int source = 0;
       const double f = NextEvent(&source);
       // Complete every segment that ends before the next event.
       if (done < full) {
-        const double room = (f - t) / seg;
+        const double room = (f - t_) / seg;
         const int64_t k = room >= static_cast<double>(full - done)
                               ? full - done
                               : static_cast<int64_t>(std::max(0.0, std::floor(room)));
         if (k > 0) {
-          t += static_cast<double>(k) * seg;
+          t_ += static_cast<double>(k) * seg;
           done += k;
           loss_.checkpoint += static_cast<double>(k) * s_.w;
-          pending = true;
-          pending_len = s_.tau;
-          durable_at = t - s_.w + s_.durable_after;
+          pending_ = true;
+          durable_at_ = t_ - s_.w + s_.durable_after;
         }
       }
-      if (done == full && last > 0 && t + last + s_.w <= f) {
-        t += last + s_.w;
+      if (done == full && last > 0 && t_ + last_seg <= f) {
+        t_ += last_seg;
         done = total;
         loss_.checkpoint += s_.w;
       }
       if (done == total) break;
 
-      // The event at f, during the attempt that started at t.
-      if (pending && f >= durable_at) pending = false;
-      const int cls = Consume(source, f);
-      const SimClass& c = s_.classes[cls];
-      const double elapsed = f - t;
-      switch (c.kind) {
-        case Kind::kSlow:
-          loss_.straggler += c.pause;
-          Pause(c.pause);
-          t += c.pause;
-          durable_at += c.pause;
-          break;
-        case Kind::kReplica: {
-          // The replica redoes its attempt, and the previous one if not yet durable.
-          const double lost = elapsed + (pending ? pending_len + s_.w : 0);
-          const double down = s_.d / s_.replicas, redo = lost / s_.replicas;
-          loss_.downtime += down;
-          loss_.rework += redo;
-          Pause(down + redo);
-          t += down + redo;
-          durable_at += down + redo;
-          break;
-        }
-        case Kind::kStop:
-        case Kind::kSdc: {
-          ++interruptions_;
-          double& bucket = c.kind == Kind::kSdc ? loss_.sdc : loss_.rework;
-          bucket += elapsed;
-          if (pending) {  // roll back past the checkpoint that was not yet durable
-            --done;
-            loss_.checkpoint -= s_.w;
-            bucket += pending_len + s_.w;
-            pending = false;
-          }
-          t = f;
-          if (c.kind == Kind::kSdc && c.pause > 0) {  // ran on, corrupt, until detection
-            loss_.sdc += c.pause;
-            Pause(c.pause);
-            t += c.pause;
-          }
-          t = Restart(t);
-          break;
-        }
+      // The event at f, during the attempt that started at t_.
+      int cls = Consume(source, f);
+      double at = f;              // when the job stops, if it does
+      const double ran = f - t_;  // progress in the attempt
+      if (s_.classes[cls].kind == Kind::kPause) {
+        cls = RunPause(f, cls, ran, &at);
+        if (cls < 0) continue;  // the pause ended; the attempt goes on
       }
+      if (pending_ && at >= durable_at_) pending_ = false;
+      if (Stop(s_.classes[cls], at, ran, done)) --done;
     }
     TrialResult r;
     r.loss = loss_;
     r.loss.useful = s_.ideal;
-    r.loss.straggler += (s_.straggler - 1) * t;
-    r.time = t * s_.straggler;
+    r.loss.straggler += (s_.straggler - 1) * s_.ideal;
+    r.time = t_;
     r.interruptions = static_cast<double>(interruptions_);
     const double total_loss = r.loss.Total();
     FATHOM_CHECK(std::abs(total_loss - r.time) <= 1e-9 * r.time + 1e-9,
@@ -200,10 +166,82 @@ class Trial {
     return s_.exp_classes[i];
   }
 
-  // A stretch of `len` in which nothing arrives: every pending arrival moves later.
-  void Pause(double len) {
-    next_exp_ += len;
-    for (double& x : next_wb_) x += len;
+  bool Stops(int cls) const { return s_.classes[cls].kind != Kind::kPause; }
+
+  // A pause of class `cls` from f, `ran` seconds into the attempt: no progress for its
+  // length; pause events during it cost nothing more; a job-stopping failure ends it.
+  // Returns -1 when it ran its course (the attempt goes on, t_ moved on by its length), or
+  // the class of the failure that stopped the job, with its time in *stop_at.
+  int RunPause(double f, int cls, double ran, double* stop_at) {
+    const SimClass& c = s_.classes[cls];
+    double len = c.pause, down = 0;
+    if (c.replica) {  // the replica redoes its attempt, and the previous one if not durable
+      const bool lost_previous = pending_ && f < durable_at_;
+      const double redo = ran + (lost_previous ? work_ + s_.w : 0);
+      down = s_.d;
+      len = (down + redo) / s_.replicas;
+      down /= s_.replicas;
+    }
+    double end = f + len;
+    int stop = -1;
+    while (true) {
+      int source = 0;
+      const double g = NextEvent(&source);
+      if (g >= end) break;
+      const int next = Consume(source, g);
+      if (Stops(next)) {
+        stop = next;
+        end = g;
+        *stop_at = g;
+        break;
+      }
+    }
+    const double spent = end - f;
+    if (c.replica) {
+      const double to_down = std::min(spent, down);
+      loss_.downtime += to_down;
+      loss_.rework += spent - to_down;
+    } else {
+      loss_.straggler += spent;
+    }
+    if (stop < 0) t_ += spent;
+    return stop;
+  }
+
+  // A job-stopping failure of class c at `at`, `ran` seconds into the attempt: loses the
+  // attempt (and the previous segment if its checkpoint is not yet durable), runs on for an
+  // SDC's latency, and restarts. Returns whether the previous segment was lost.
+  bool Stop(const SimClass& c, double at, double ran, int64_t done) {
+    ++interruptions_;
+    double& bucket = c.kind == Kind::kSdc ? loss_.sdc : loss_.rework;
+    bucket += ran;
+    const bool lost_previous = pending_ && done > 0;
+    if (lost_previous) {  // roll back past the checkpoint that was not yet durable
+      loss_.checkpoint -= s_.w;
+      bucket += work_ + s_.w;
+      pending_ = false;
+    }
+    if (c.kind == Kind::kSdc && c.latency > 0) at = RunOnCorrupt(at, c.latency);
+    t_ = Restart(at);
+    return lost_previous;
+  }
+
+  // An SDC's detection latency from `at`: the job runs on, corrupt; a job-stopping failure
+  // ends it early. Returns when the restart begins.
+  double RunOnCorrupt(double at, double latency) {
+    double end = at + latency;
+    while (true) {
+      int source = 0;
+      const double g = NextEvent(&source);
+      if (g >= end) break;
+      if (Stops(Consume(source, g))) {
+        ++interruptions_;
+        end = g;
+        break;
+      }
+    }
+    loss_.sdc += end - at;
+    return end;
   }
 
   // Restarts from `t` for D; a job-stopping arrival during it starts it again.
@@ -215,9 +253,7 @@ class Trial {
         loss_.downtime += s_.d;
         return t + s_.d;
       }
-      const int cls = Consume(source, g);
-      const Kind kind = s_.classes[cls].kind;
-      if (kind == Kind::kStop || kind == Kind::kSdc) {
+      if (Stops(Consume(source, g))) {
         ++interruptions_;
         loss_.downtime += g - t;
         t = g;
@@ -231,6 +267,10 @@ class Trial {
   double next_exp_ = kInf;
   LossBreakdown loss_;
   int64_t interruptions_ = 0;
+  double t_ = 0;           // start of the attempt in progress (wall), later by its pauses
+  double work_ = 0;        // S·τ
+  bool pending_ = false;   // the newest checkpoint is not yet durable
+  double durable_at_ = 0;  // when it will be
 };
 
 Percentiles Summarize(std::vector<double> v) {
@@ -299,14 +339,15 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
         sc.kind = Kind::kStop;
         break;
       case Effect::kStopReplica:
-        sc.kind = spec.replicas > 1 ? Kind::kReplica : Kind::kStop;
+        sc.kind = spec.replicas > 1 ? Kind::kPause : Kind::kStop;
+        sc.replica = spec.replicas > 1;
         break;
       case Effect::kSilentCorruption:
         sc.kind = Kind::kSdc;
-        sc.pause = c.detect_latency_s;
+        sc.latency = c.detect_latency_s;
         break;
       case Effect::kFailSlow:
-        sc.kind = Kind::kSlow;
+        sc.kind = Kind::kPause;
         sc.pause = c.slow_duration_s * (1 - 1 / c.slowdown);
         break;
     }

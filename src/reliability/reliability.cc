@@ -143,17 +143,22 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
   }
 }
 
+// A class whose events cost progress without a restart (model in reliability.h).
+struct PauseClass {
+  double rate = 0;       // ρ: events per second
+  double length = 0;     // p: seconds without progress per event; replica: see Lengths
+  bool replica = false;  // p = (D + L)/replicas, booked D : L as downtime : rework
+};
+
 // The validated spec reduced to the rates and costs of the expected-time model.
 struct Model {
   double ideal = 0;  // U
   double w = 0, p = 0, d = 0;
-  double delta = 0;         // P − w: how long after the write ends a checkpoint turns durable
-  double lambda = 0;        // Daly classes
-  double lambda_sdc = 0;    // of which silent corruption
-  double phi_fixed = 0;     // non-restarting loss per wall second independent of τ
-  double phi_sdc = 0;       // of which SDC detection latency
-  double phi_slow = 0;      // of which fail-slow
-  double replica_rate = 0;  // kStopReplica with replicas > 1 (events per second)
+  double delta = 0;       // P − w: how long after the write ends a checkpoint turns durable
+  double lambda = 0;      // job-stopping classes
+  double lambda_sdc = 0;  // of which silent corruption
+  std::vector<std::pair<double, double>> sdc;  // (rate, detect latency T_e)
+  std::vector<PauseClass> pauses;
   double replicas = 1;
   double straggler = 1;  // S
   double Mtbf() const { return lambda > 0 ? 1 / lambda : kInf; }
@@ -173,52 +178,71 @@ Model BuildModel(const RunSpec& spec) {
       m.lambda += rate;
       if (c.effect == Effect::kSilentCorruption) {
         m.lambda_sdc += rate;
-        m.phi_sdc += rate * c.detect_latency_s;
+        m.sdc.emplace_back(rate, c.detect_latency_s);
       }
-    } else if (c.effect == Effect::kStopReplica) {
-      m.replica_rate += rate;
-    } else {  // kFailSlow
-      m.phi_slow += rate * c.slow_duration_s * (1 - 1 / c.slowdown);
+    } else if (rate > 0) {
+      PauseClass pc;
+      pc.rate = rate;
+      pc.replica = c.effect == Effect::kStopReplica;
+      if (!pc.replica) pc.length = c.slow_duration_s * (1 - 1 / c.slowdown);
+      m.pauses.push_back(pc);
     }
   }
-  m.phi_fixed = m.phi_sdc + m.phi_slow;
   const double nodes = static_cast<double>(spec.nodes);
   m.straggler =
       1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes));
   return m;
 }
 
-// Expected wall time of the run at interval τ, split by cause (Total() is the time).
+// (1 − e^{−x})/x, 1 at 0.
+double LossFraction(double x) { return x > 1e-12 ? -std::expm1(-x) / x : 1.0; }
+
+// Expected wall time of the run at interval τ, split by cause (Total() is the time); the
+// formulas are in reliability.h.
 LossBreakdown ExpectedLoss(const Model& m, double tau) {
   LossBreakdown l;
   l.useful = m.ideal;
   const double segments = m.ideal / tau;
+  const double s = m.straggler * tau + m.w;  // progress per segment
   l.checkpoint = segments * m.w;
-  double t_daly = m.ideal + l.checkpoint;
+  l.straggler = (m.straggler - 1) * m.ideal;
+  // Pauses per second of progress, by class (a job-stopping failure may cut one short).
+  double stretch = 1;
+  std::vector<double> per_progress(m.pauses.size());
+  for (size_t i = 0; i < m.pauses.size(); ++i) {
+    const PauseClass& pc = m.pauses[i];
+    const double len = pc.replica ? (m.d + s / 2 + m.delta) / m.replicas : pc.length;
+    per_progress[i] = pc.rate * len * LossFraction(m.lambda * len);
+    stretch += per_progress[i];
+  }
+  double attempts = stretch * s;  // wall time of attempts per segment: progress and pauses
   if (m.lambda > 0) {
     const double mtbf = m.Mtbf();
-    const double attempts = std::expm1((tau + m.w) / mtbf);  // failed attempts per segment
-    // Per segment: attempts M·A·e^{δ/M} (the successful one, failed ones, and redoing the
-    // window δ in which the newest checkpoint was not yet durable), restarts
-    // M·A·e^{δ/M}·(e^{D/M} − 1); together Daly's M·e^{(D+δ)/M}·A.
-    const double window = std::exp(m.delta / mtbf);
-    const double failed_work = mtbf * attempts * window - (tau + m.w);
-    const double rework_failed = segments * failed_work;
-    const double sdc_share = m.lambda_sdc / m.lambda;
-    l.rework = rework_failed * (1 - sdc_share);
-    l.sdc = rework_failed * sdc_share;
-    l.downtime = segments * mtbf * attempts * window * std::expm1(m.d / mtbf);
-    t_daly = l.useful + l.checkpoint + l.rework + l.sdc + l.downtime;
+    const double a = std::expm1(stretch * s / mtbf);
+    attempts = mtbf * a * std::exp(m.delta / mtbf);
+    const double failures = attempts / mtbf;  // that cut an attempt short, per segment
+    l.downtime = segments * failures * mtbf * std::expm1(m.d / mtbf);
+    for (const auto& [rate, latency] : m.sdc) {
+      l.sdc += segments * failures * rate / m.lambda * mtbf * -std::expm1(-latency / mtbf);
+    }
   }
-  // Non-restarting losses accrue over the running time (not during restarts).
-  const double running = t_daly - l.downtime;
-  const double replica_down = m.replica_rate * m.d / m.replicas;
-  const double replica_rework = m.replica_rate * ((tau + m.w) / 2 + m.delta) / m.replicas;
-  l.downtime += replica_down * running;
-  l.rework += replica_rework * running;
-  l.sdc += m.phi_sdc * running;
-  const double t_base = t_daly + (m.phi_fixed + replica_down + replica_rework) * running;
-  l.straggler = m.phi_slow * running + (m.straggler - 1) * t_base;
+  const double progress = attempts / stretch;
+  const double lost = segments * (progress - s);
+  const double sdc_share = m.lambda > 0 ? m.lambda_sdc / m.lambda : 0;
+  l.rework = lost * (1 - sdc_share);
+  l.sdc += lost * sdc_share;
+  for (size_t i = 0; i < m.pauses.size(); ++i) {
+    const PauseClass& pc = m.pauses[i];
+    const double time = segments * progress * per_progress[i];
+    if (!pc.replica) {
+      l.straggler += time;
+    } else {
+      const double rework = s / 2 + m.delta;
+      const double down_share = m.d + rework > 0 ? m.d / (m.d + rework) : 1;
+      l.downtime += time * down_share;
+      l.rework += time * (1 - down_share);
+    }
+  }
   return l;
 }
 
@@ -423,13 +447,15 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // τ ≥ one step and ≥ P; the automatic interval is a whole number of steps.
   const double min_tau = std::max(step, std::ceil(m.p / step - 1e-9) * step);
   const auto goodput = [&](double tau) { return m.ideal / ExpectedLoss(m, tau).Total(); };
-  const bool any_loss = failures || m.replica_rate > 0;
+  double replica_rate = 0;  // the only pauses that depend on τ (their rework)
+  for (const PauseClass& pc : m.pauses) replica_rate += pc.replica ? pc.rate : 0;
+  const bool any_loss = failures || replica_rate > 0;
   if (failures) {
     rep.young_s = YoungInterval(m.w, mtbf);
     rep.daly_s = DalyInterval(m.w, mtbf);
   }
   if (any_loss) {
-    const double total_rate = m.lambda + m.replica_rate;
+    const double total_rate = m.lambda + replica_rate;
     rep.optimum_s = ArgMaxLog(goodput, min_tau, std::max(4 * min_tau, 100 / total_rate));
   }
   if (spec.checkpoint.interval_s > 0) {

@@ -31,27 +31,43 @@
 //       for the first repair: D grows by p_wait · MTTR/(s+1) (spare_wait_s). An
 //       automatic pool is reported, not charged.
 //
-// Expected wall time (what AnalyzeRun reports), with U = steps · step time:
-//   T_daly = U / ETTR. Per segment of τ useful seconds (Daly's renewal argument):
-//     with A = e^{(τ+w)/M} − 1: checkpoint w; rework M·A·e^{δ/M} − (τ + w) (attempts cut
-//     short, and the window δ redone); downtime M·A·e^{δ/M}·(e^{D/M} − 1).
-//     The share λ_sdc/λ of that rework is booked as `sdc`.
-//   Losses that do not restart the whole job accrue per second of running time
-//   T_run = T_daly − restart time (nothing else arrives while they last, as in the DES):
-//     kSilentCorruption  T_e per event (the run goes on, corrupt, until detection; the
-//                        rollback itself is a Daly failure, τ/2 + P rework, booked `sdc`)
-//     kStopReplica       (replicas > 1) (D + L)/replicas per event, L = (τ+w)/2 + δ
-//                        the replica's rework: the job runs at (replicas−1)/replicas of its
-//                        throughput while the failed replica is down and catching up;
-//                        booked downtime D/r and rework L/r
-//     kFailSlow          slow_duration·(1 − 1/slowdown) per event (progress at 1/slowdown
-//                        for slow_duration of wall time), booked `straggler`
-//     kPlannedMaintenance is a Daly failure (D plus, on average, τ/2 of rework).
-//   T_base = T_daly + φ · T_run, φ = Σ rate × loss per event of those classes
-//   T = T_base · S, S = 1 + (slow_node_factor − 1)·[1 − (1 − slow_node_fraction)^nodes]
-//   (persistently slow nodes stretch the whole run; the excess is booked `straggler`).
-//   The run never finishes (an error) only when the exact ETTR underflows to 0.
-// The breakdown adds up to T exactly. Expected interruptions of a class = n_c·r_c · T.
+// Expected wall time (what AnalyzeRun reports), with U = steps · step time. Failures of
+// every class arrive throughout the wall-clock time of the run (P7: E[#] = rate · T):
+// while it computes, writes checkpoints, runs slowly, waits on a paused replica, runs on
+// corrupt after an SDC, and restarts. What an arrival does depends on when it comes:
+//   job-stopping (stop_job, planned, sdc, stop_replica with one replica): during progress
+//     or a pause, the attempt is lost (and the previous segment within δ of its write) and
+//     the job restarts; during a restart, the restart starts again (Daly); during an SDC's
+//     detection latency, it ends the latency early (the job is stopping anyway).
+//   pause classes (fail_slow; stop_replica with replicas > 1): during progress, the job
+//     makes no progress for p (fail_slow: slow_duration·(1 − 1/slowdown); replica:
+//     (D + L)/replicas with L = s/2 + δ, the replica's lost work, so that the job runs at
+//     (replicas − 1)/replicas while it is down and catching up); during a pause or a
+//     restart they cost nothing more (the slow node or the lost replica is already being
+//     paid for, or the job is down). A job-stopping failure during a pause ends it.
+//   sdc: the job runs on, corrupt, for T_e (detect_latency), then restarts; everything
+//     since the corruption is lost and booked `sdc`.
+// Persistently slow nodes stretch the computation by S = 1 + (slow_node_factor − 1)·
+// [1 − (1 − slow_node_fraction)^nodes] (not the checkpoint writes or the restarts): a
+// segment of τ useful seconds is s = S·τ + w of progress.
+// Pauses stretch progress: each second of it takes c seconds of wall time while the job
+// runs, c = 1 + Σ_i ρ_i·(1 − e^{−λ·p_i})/λ (→ 1 + Σ ρ_i·p_i as λ → 0), ρ_i the pause
+// classes' rates, λ the job-stopping rate. With a job-stopping failure able to cut a pause
+// short, the chance to get through s of progress is e^{−λ·c·s}: Daly's renewal argument
+// carries over with s·c in place of τ + w. Per segment, with A = e^{c·s/M} − 1 and
+// K = e^{D/M} + Σ_sdc (λ_i/λ)·(1 − e^{−T_e,i/M}):
+//   wall time       M·e^{δ/M}·K·A                        (U/τ segments)
+//   attempts        W = M·e^{δ/M}·A     (progress W/c: s of it kept, the rest rework,
+//                                        booked `sdc` in the share λ_sdc/λ; pauses
+//                                        W·(c − 1)/c, booked by class: fail_slow
+//                                        `straggler`, replica D : L as downtime : rework)
+//   restarts        M·e^{δ/M}·A·(e^{D/M} − 1)             `downtime`
+//   SDC latency     M·e^{δ/M}·A·Σ_sdc (λ_i/λ)(1 − e^{−T_e,i/M})    `sdc`
+// and U·(S − 1) of `straggler`. These are exact for the Monte Carlo's model when every
+// class is exponential and the pauses fixed (the replica's L is its mean). With no
+// job-stopping class (λ = 0) a segment takes c·s. The run never finishes (an error) when
+// the expected time overflows. The breakdown adds up to T exactly. Expected interruptions
+// of a class = n_c·r_c · T.
 //
 // Weibull classes (shape k ≠ 1): a class of thousands of components is modelled as ONE
 // renewal process with Weibull(k) inter-arrival times at the class's mean rate n_c·r_c
@@ -61,12 +77,12 @@
 //
 // Monte-Carlo (SimulateRuns): one discrete-event run per trial. All exponential classes
 // share one merged stream (rate = Σ, the class drawn by rate proportion); each Weibull
-// class has its own. Work advances in segments of τ + w, jumped over in O(1) up to the next
-// failure. A job-stopping failure loses the attempt in progress (and the previous
-// checkpoint if it is not yet durable, P after it started), then restarts for D; failures
-// during the restart start it again. Non-stopping losses (replica, fail-slow, SDC latency)
-// are pauses of the whole timeline: no failure arrives during them (a first-order
-// approximation). One RNG stream (std::mt19937_64) per trial, seeded by SplitMix64 from
+// class has its own. Work advances in segments of S·τ + w, jumped over in O(1) up to the next
+// failure. Arrivals do what the expected-time model above says, at the time they come:
+// a job-stopping failure loses the attempt in progress (and the previous checkpoint if it
+// is not yet durable, P after it started), then restarts for D, started again by failures
+// during it; a pause class's event stops progress for p; an SDC runs on for T_e first.
+// One RNG stream (std::mt19937_64) per trial, seeded by SplitMix64 from
 // (seed, trial): results are bit-identical for any thread count.
 //
 // Conventions: all times are seconds, sizes bytes, bandwidths bytes/s, rates per
