@@ -72,11 +72,20 @@ std::string RunReportText(const RunResult& r) {
   }
   line("ideal time to train", Duration(a.ideal_time_s));
   line("expected time to train", Duration(a.expected_time_s));
-  line("ETTR", fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
+  line("ETTR (job-stopping)",
+       fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
   line("goodput", fmt::format("{} (MFU {} x ETTR of all causes {:.4f})",
                               Pct(s.mfu * a.ettr_all_causes), Pct(s.mfu), a.ettr_all_causes));
   line("MTBF (job-stopping)", Duration(a.mtbf_s));
   line("interruptions expected", fmt::format("{:.1f}", a.interruptions_expected));
+  if (a.replica_rate_per_s > 0) {
+    line("replica failures",
+         fmt::format("{:.1f} expected, one every {}: each stalls the job {} (detect + evict), "
+                     "then 1 of {} replicas is out {} more",
+                     a.replica_failures_expected, Duration(1 / a.replica_rate_per_s),
+                     Duration(a.replica_stall_s), r.spec.replicas,
+                     Duration(a.downtime_s - a.replica_stall_s)));
+  }
   if (std::abs(a.ettr_all_causes - a.ettr) > 5e-5) {
     line("ETTR, all causes", fmt::format("{:.4f} (ideal / expected time)", a.ettr_all_causes));
   }
@@ -247,6 +256,15 @@ std::string RunReportJson(const RunResult& r) {
   j["straggler_factor"] = Round(a.straggler_factor);
   j["mtbf_s"] = Round(a.mtbf_s);
   j["interruptions_expected"] = Round(a.interruptions_expected);
+  if (a.replica_rate_per_s > 0) {
+    j["replica_failures"] = {{"replicas", r.spec.replicas},
+                             {"expected", Round(a.replica_failures_expected)},
+                             {"mtbf_s", Round(1 / a.replica_rate_per_s)},
+                             {"stall_s", Round(a.replica_stall_s)},
+                             {"loss_s", Round(a.replica_loss_s)}};
+  } else {
+    j["replica_failures"] = nullptr;
+  }
   j["checkpoint_interval_s"] = Round(a.interval_s);
   j["spare_nodes"] = a.spare_nodes;
   j["loss_breakdown_s"] = {

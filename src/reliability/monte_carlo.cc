@@ -47,9 +47,12 @@ enum class Kind : uint8_t { kStop, kSdc, kPause };
 
 struct SimClass {
   Kind kind = Kind::kStop;
-  double latency = 0;    // kSdc: T_e
-  double pause = 0;      // kPause: p (not for a replica: (D + its lost work) / replicas)
-  bool replica = false;  // kPause: a data-parallel replica that drops
+  double latency = 0;   // kSdc: T_e
+  double pause = 0;     // kPause: p
+  bool stacks = false;  // kPause: an event during a pause adds its p (replica failures)
+  double downtime = 0;  // kPause: how a pause it starts is booked, as shares of its time
+  double rework = 0;
+  double straggler = 0;
 };
 
 struct WeibullStream {
@@ -59,7 +62,7 @@ struct WeibullStream {
 };
 
 struct Sim {
-  double ideal = 0, tau = 0, w = 0, durable_after = 0, d = 0, replicas = 1, straggler = 1;
+  double ideal = 0, tau = 0, w = 0, durable_after = 0, d = 0, straggler = 1;
   double exp_rate = 0;
   std::vector<SimClass> classes;
   std::vector<int> exp_classes;     // in the merged exponential stream
@@ -120,7 +123,7 @@ class Trial {
       double at = f;              // when the job stops, if it does
       const double ran = f - t_;  // progress in the attempt
       if (s_.classes[cls].kind == Kind::kPause) {
-        cls = RunPause(f, cls, ran, &at);
+        cls = RunPause(f, cls, &at);
         if (cls < 0) continue;  // the pause ended; the attempt goes on
       }
       if (pending_ && at >= durable_at_) pending_ = false;
@@ -168,21 +171,14 @@ class Trial {
 
   bool Stops(int cls) const { return s_.classes[cls].kind != Kind::kPause; }
 
-  // A pause of class `cls` from f, `ran` seconds into the attempt: no progress for its
-  // length; pause events during it cost nothing more; a job-stopping failure ends it.
-  // Returns -1 when it ran its course (the attempt goes on, t_ moved on by its length), or
-  // the class of the failure that stopped the job, with its time in *stop_at.
-  int RunPause(double f, int cls, double ran, double* stop_at) {
+  // A pause of class `cls` from f: no progress for its length; a stacking event during it
+  // adds its own length, any other pause event costs nothing more; a job-stopping failure
+  // ends it. The whole pause is booked as the class that started it. Returns -1 when it ran
+  // its course (the attempt goes on, t_ moved on by its length), or the class of the
+  // failure that stopped the job, with its time in *stop_at.
+  int RunPause(double f, int cls, double* stop_at) {
     const SimClass& c = s_.classes[cls];
-    double len = c.pause, down = 0;
-    if (c.replica) {  // the replica redoes its attempt, and the previous one if not durable
-      const bool lost_previous = pending_ && f < durable_at_;
-      const double redo = ran + (lost_previous ? work_ + s_.w : 0);
-      down = s_.d;
-      len = (down + redo) / s_.replicas;
-      down /= s_.replicas;
-    }
-    double end = f + len;
+    double end = f + c.pause;
     int stop = -1;
     while (true) {
       int source = 0;
@@ -195,15 +191,12 @@ class Trial {
         *stop_at = g;
         break;
       }
+      if (s_.classes[next].stacks) end += s_.classes[next].pause;
     }
     const double spent = end - f;
-    if (c.replica) {
-      const double to_down = std::min(spent, down);
-      loss_.downtime += to_down;
-      loss_.rework += spent - to_down;
-    } else {
-      loss_.straggler += spent;
-    }
+    loss_.downtime += spent * c.downtime;
+    loss_.rework += spent * c.rework;
+    loss_.straggler += spent * c.straggler;
     if (stop < 0) t_ += spent;
     return stop;
   }
@@ -328,7 +321,6 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
   sim.w = spec.checkpoint.blocking_s;
   sim.durable_after = std::max(spec.checkpoint.persist_s, sim.w);
   sim.d = rep.downtime_s;
-  sim.replicas = spec.replicas;
   sim.straggler = rep.straggler_factor;
   for (size_t i = 0; i < spec.failures.size(); ++i) {
     const FailureClass& c = spec.failures[i];
@@ -340,7 +332,13 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
         break;
       case Effect::kStopReplica:
         sc.kind = spec.replicas > 1 ? Kind::kPause : Kind::kStop;
-        sc.replica = spec.replicas > 1;
+        if (spec.replicas > 1) {  // the report's model: a stall, the replica out, half a step
+          sc.stacks = true;
+          sc.pause = rep.replica_loss_s;
+          const double rework = rep.straggler_factor * rep.step_time_s / 2;
+          sc.rework = sc.pause > 0 ? rework / sc.pause : 0;
+          sc.downtime = 1 - sc.rework;
+        }
         break;
       case Effect::kSilentCorruption:
         sc.kind = Kind::kSdc;
@@ -349,6 +347,7 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
       case Effect::kFailSlow:
         sc.kind = Kind::kPause;
         sc.pause = c.slow_duration_s * (1 - 1 / c.slowdown);
+        sc.straggler = 1;
         break;
     }
     const int id = static_cast<int>(sim.classes.size());

@@ -207,6 +207,38 @@ TEST(MonteCarlo, PersistenceWindowReworkIsHalfIntervalPlusP) {
   EXPECT_NEAR(per_failure / kMin, 9.0, 0.3);
 }
 
+TEST(MonteCarlo, ReplicaFailuresStallTheJob) {
+  // V5 with fault tolerance (reliability_test.cc): the simulated stalls agree with 1 − λ·p,
+  // and a job-stopping class on top cuts stalls short.
+  RunSpec s = Job(17.73 * kMin, 5 * kMin, 0, 0, 10 * kDay);
+  s.nodes = 12500;
+  s.failures[0].count = 12500;
+  s.failures[0].rate_per_s /= 12.5;
+  s.failures[0].effect = Effect::kStopReplica;
+  s.replicas = 12500;
+  s.recovery.detect_s = 2 * kMin;
+  s.recovery.evict_s = 1 * kMin;
+  for (const bool with_stops : {false, true}) {
+    RunSpec t = s;
+    if (with_stops) {
+      FailureClass stop = s.failures[0];
+      stop.effect = Effect::kStopJob;
+      stop.rate_per_s /= 20;
+      t.failures.push_back(stop);
+      t.checkpoint.blocking_s = 5;
+    }
+    const RunReport r = AnalyzeRun(t).value();
+    const MonteCarloReport mc = Simulate(t, 200, 19);
+    std::printf("replica stalls: report %.4f, MC %.4f +- %.4f; downtime %.3f vs %.3f d\n",
+                r.ettr_all_causes, mc.ettr.mean, mc.ettr_ci99_half_width, r.loss.downtime / kDay,
+                mc.mean_loss.downtime / kDay);
+    EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), mc.ettr_ci99_half_width);
+    EXPECT_NEAR(mc.mean_loss.downtime, r.loss.downtime, 0.01 * r.loss.downtime);
+    EXPECT_NEAR(mc.interruptions.mean, r.interruptions_expected,
+                4 * std::sqrt(r.interruptions_expected / 200) + 1e-9);
+  }
+}
+
 TEST(MonteCarlo, ReplicaFailuresCostTheReplicaShare) {
   RunSpec s = Job(60 * kMin, 10 * kMin, 5, 5 * kMin, 20 * kDay);
   s.failures[0].effect = Effect::kStopReplica;

@@ -145,9 +145,12 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
 
 // A class whose events cost progress without a restart (model in reliability.h).
 struct PauseClass {
-  double rate = 0;       // ρ: events per second
-  double length = 0;     // p: seconds without progress per event; replica: see Lengths
-  bool replica = false;  // p = (D + L)/replicas, booked D : L as downtime : rework
+  double rate = 0;      // ρ: events per second
+  double length = 0;    // p: seconds without progress per event
+  bool stacks = false;  // an event during a pause adds its own p (else it is absorbed)
+  double downtime = 0;  // how p is booked (seconds of it): downtime, rework, straggler
+  double rework = 0;
+  double straggler = 0;
 };
 
 // The validated spec reduced to the rates and costs of the expected-time model.
@@ -159,19 +162,35 @@ struct Model {
   double lambda_sdc = 0;  // of which silent corruption
   std::vector<std::pair<double, double>> sdc;  // (rate, detect latency T_e)
   std::vector<PauseClass> pauses;
-  double replicas = 1;
   double straggler = 1;  // S
   double Mtbf() const { return lambda > 0 ? 1 / lambda : kInf; }
 };
 
-Model BuildModel(const RunSpec& spec) {
+// What a replica failure costs the job when replicas > 1 (model in reliability.h): the
+// whole job stalls until the failure is detected and the replica evicted, then runs
+// without it while it restarts and rejoins from its peers (1/replicas of the throughput);
+// the step in flight is redone.
+PauseClass ReplicaPause(const RunSpec& spec, double rate, double downtime, double straggler) {
+  PauseClass pc;
+  pc.rate = rate;
+  pc.stacks = true;
+  const double stall = spec.recovery.detect_s + spec.recovery.evict_s;
+  pc.downtime = stall + (downtime - stall) / spec.replicas;
+  pc.rework = straggler * spec.step_time_s / 2;
+  pc.length = pc.downtime + pc.rework;
+  return pc;
+}
+
+Model BuildModel(const RunSpec& spec, double spare_wait) {
   Model m;
   m.ideal = spec.steps * spec.step_time_s;
   m.w = spec.checkpoint.blocking_s;
   m.p = spec.checkpoint.persist_s;
   m.delta = std::max(0.0, m.p - m.w);
-  m.d = spec.recovery.Downtime();
-  m.replicas = spec.replicas;
+  m.d = spec.recovery.Downtime() + spare_wait;
+  const double nodes = static_cast<double>(spec.nodes);
+  m.straggler =
+      1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes));
   for (const FailureClass& c : spec.failures) {
     const double rate = c.count * c.rate_per_s;
     if (StopsJob(c, spec.replicas)) {
@@ -180,68 +199,99 @@ Model BuildModel(const RunSpec& spec) {
         m.lambda_sdc += rate;
         m.sdc.emplace_back(rate, c.detect_latency_s);
       }
-    } else if (rate > 0) {
+    } else if (rate > 0 && c.effect == Effect::kStopReplica) {
+      m.pauses.push_back(ReplicaPause(spec, rate, m.d, m.straggler));
+    } else if (rate > 0) {  // kFailSlow
       PauseClass pc;
       pc.rate = rate;
-      pc.replica = c.effect == Effect::kStopReplica;
-      if (!pc.replica) pc.length = c.slow_duration_s * (1 - 1 / c.slowdown);
+      pc.length = c.slow_duration_s * (1 - 1 / c.slowdown);
+      pc.straggler = pc.length;
       m.pauses.push_back(pc);
     }
   }
-  const double nodes = static_cast<double>(spec.nodes);
-  m.straggler =
-      1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes));
   return m;
 }
 
 // (1 − e^{−x})/x, 1 at 0.
 double LossFraction(double x) { return x > 1e-12 ? -std::expm1(-x) / x : 1.0; }
 
+// The pauses' stretch of progress (reliability.h): wall seconds of pause per second of
+// progress, by the class whose event started them; +inf in `total` when the stacking
+// classes arrive faster than their pauses clear and nothing stops the job. With g the
+// busy-period factor of the stacking classes, g = 1 + g·Σ_stack ρ·p·φ(λ·g·p), class i
+// costs g·ρ_i·p_i·φ(λ·g·p_i), φ(x) = (1 − e^{−x})/x.
+struct Stretch {
+  std::vector<double> by_class;
+  double total = 1;  // c
+};
+Stretch PauseStretch(const std::vector<PauseClass>& pauses, double lambda) {
+  const auto load = [&](double g) {  // Σ_stack ρ·p·φ(λ·g·p)
+    double a = 0;
+    for (const PauseClass& pc : pauses) {
+      if (pc.stacks) a += pc.rate * pc.length * LossFraction(lambda * g * pc.length);
+    }
+    return a;
+  };
+  Stretch st;
+  double g = 1;
+  if (load(1) > 0) {
+    if (lambda <= 0) {
+      const double a = load(1);
+      g = a < 1 ? 1 / (1 - a) : kInf;
+    } else {
+      // g·(1 − load(g)) is convex, 0 at 0 and at most 1 at 1: one root above 1.
+      const auto h = [&](double x) { return x * (1 - load(x)); };
+      double lo = 1, hi = 2;
+      while (h(hi) < 1 && hi < 1e300) hi *= 2;
+      for (int i = 0; i < 200 && hi - lo > 1e-14 * hi; ++i) {
+        const double mid = (lo + hi) / 2;
+        (h(mid) < 1 ? lo : hi) = mid;
+      }
+      g = hi;
+    }
+  }
+  st.by_class.resize(pauses.size());
+  for (size_t i = 0; i < pauses.size(); ++i) {
+    const PauseClass& pc = pauses[i];
+    st.by_class[i] =
+        std::isfinite(g) ? g * pc.rate * pc.length * LossFraction(lambda * g * pc.length) : kInf;
+    st.total += st.by_class[i];
+  }
+  return st;
+}
+
 // Expected wall time of the run at interval τ, split by cause (Total() is the time); the
 // formulas are in reliability.h.
-LossBreakdown ExpectedLoss(const Model& m, double tau) {
+LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau) {
   LossBreakdown l;
   l.useful = m.ideal;
   const double segments = m.ideal / tau;
   const double s = m.straggler * tau + m.w;  // progress per segment
   l.checkpoint = segments * m.w;
   l.straggler = (m.straggler - 1) * m.ideal;
-  // Pauses per second of progress, by class (a job-stopping failure may cut one short).
-  double stretch = 1;
-  std::vector<double> per_progress(m.pauses.size());
-  for (size_t i = 0; i < m.pauses.size(); ++i) {
-    const PauseClass& pc = m.pauses[i];
-    const double len = pc.replica ? (m.d + s / 2 + m.delta) / m.replicas : pc.length;
-    per_progress[i] = pc.rate * len * LossFraction(m.lambda * len);
-    stretch += per_progress[i];
-  }
-  double attempts = stretch * s;  // wall time of attempts per segment: progress and pauses
+  const double c = stretch.total;
+  double attempts = c * s;  // wall time of attempts per segment: progress and pauses
   if (m.lambda > 0) {
     const double mtbf = m.Mtbf();
-    const double a = std::expm1(stretch * s / mtbf);
-    attempts = mtbf * a * std::exp(m.delta / mtbf);
+    attempts = mtbf * std::expm1(c * s / mtbf) * std::exp(m.delta / mtbf);
     const double failures = attempts / mtbf;  // that cut an attempt short, per segment
     l.downtime = segments * failures * mtbf * std::expm1(m.d / mtbf);
     for (const auto& [rate, latency] : m.sdc) {
       l.sdc += segments * failures * rate / m.lambda * mtbf * -std::expm1(-latency / mtbf);
     }
   }
-  const double progress = attempts / stretch;
+  const double progress = attempts / c;
   const double lost = segments * (progress - s);
   const double sdc_share = m.lambda > 0 ? m.lambda_sdc / m.lambda : 0;
   l.rework = lost * (1 - sdc_share);
   l.sdc += lost * sdc_share;
   for (size_t i = 0; i < m.pauses.size(); ++i) {
     const PauseClass& pc = m.pauses[i];
-    const double time = segments * progress * per_progress[i];
-    if (!pc.replica) {
-      l.straggler += time;
-    } else {
-      const double rework = s / 2 + m.delta;
-      const double down_share = m.d + rework > 0 ? m.d / (m.d + rework) : 1;
-      l.downtime += time * down_share;
-      l.rework += time * (1 - down_share);
-    }
+    const double time = segments * progress * stretch.by_class[i];
+    if (pc.length <= 0) continue;
+    l.downtime += time * (pc.downtime / pc.length);
+    l.rework += time * (pc.rework / pc.length);
+    l.straggler += time * (pc.straggler / pc.length);
   }
   return l;
 }
@@ -409,7 +459,6 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   Validate(spec, diags);
   if (diags.HasErrors()) return diags;
 
-  Model m = BuildModel(spec);
   const double step = spec.step_time_s;
   RunReport rep;
   // Spares: nodes out of service ~ Poisson(μ = repair rate · MTTR) (M/G/∞). A failure that
@@ -435,7 +484,14 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   rep.spare_wait_s = spec.spare_nodes >= 0 ? rep.p_wait_with_spares * spec.repair_time_s /
                                                  static_cast<double>(rep.spare_nodes + 1)
                                            : 0.0;
-  m.d += rep.spare_wait_s;
+  const Model m = BuildModel(spec, rep.spare_wait_s);
+  const Stretch stretch = PauseStretch(m.pauses, m.lambda);
+  for (const PauseClass& pc : m.pauses) {
+    if (!pc.stacks) continue;  // a replica's
+    rep.replica_rate_per_s += pc.rate;
+    rep.replica_stall_s = spec.recovery.detect_s + spec.recovery.evict_s;
+    rep.replica_loss_s = pc.length;
+  }
   rep.step_time_s = step;
   rep.ideal_time_s = m.ideal;
   rep.downtime_s = m.d;
@@ -446,21 +502,15 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
 
   // τ ≥ one step and ≥ P; the automatic interval is a whole number of steps.
   const double min_tau = std::max(step, std::ceil(m.p / step - 1e-9) * step);
-  const auto goodput = [&](double tau) { return m.ideal / ExpectedLoss(m, tau).Total(); };
-  double replica_rate = 0;  // the only pauses that depend on τ (their rework)
-  for (const PauseClass& pc : m.pauses) replica_rate += pc.replica ? pc.rate : 0;
-  const bool any_loss = failures || replica_rate > 0;
+  const auto goodput = [&](double tau) { return m.ideal / ExpectedLoss(m, stretch, tau).Total(); };
   if (failures) {
     rep.young_s = YoungInterval(m.w, mtbf);
     rep.daly_s = DalyInterval(m.w, mtbf);
-  }
-  if (any_loss) {
-    const double total_rate = m.lambda + replica_rate;
-    rep.optimum_s = ArgMaxLog(goodput, min_tau, std::max(4 * min_tau, 100 / total_rate));
+    rep.optimum_s = ArgMaxLog(goodput, min_tau, std::max(4 * min_tau, 100 * mtbf));
   }
   if (spec.checkpoint.interval_s > 0) {
     rep.interval_s = spec.checkpoint.interval_s;
-  } else if (!any_loss) {
+  } else if (!failures) {  // nothing rolls the job back: one checkpoint, at the end
     rep.interval_s = std::max(min_tau, std::ceil(spec.steps - 1e-9) * step);
   } else {
     const double lo = std::max(min_tau, std::floor(rep.optimum_s / step) * step);
@@ -472,15 +522,24 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   rep.ettr = ExactEttr(tau, m.w, r_eff, mtbf);
   rep.ettr_linear = LinearEttr(tau, m.w, r_eff, mtbf);
   rep.straggler_factor = m.straggler;
-  rep.loss = ExpectedLoss(m, tau);
+  rep.loss = ExpectedLoss(m, stretch, tau);
   rep.expected_time_s = rep.loss.Total();
-  if (!std::isfinite(rep.expected_time_s)) {
+  if (!std::isfinite(rep.expected_time_s) && failures) {
     diags.Error("reliability.failures",
                 "the run never finishes: failures cost more time than the run makes progress "
                 "(MTBF " +
                     Seconds(mtbf) + ", downtime " + Seconds(m.d) + ")",
                 "reduce the downtime or the failure rates, or use replica-level fault "
                 "tolerance");
+    return diags;
+  }
+  if (!std::isfinite(rep.expected_time_s)) {
+    diags.Error("reliability.failures",
+                "the run never finishes: replica failures stall the job faster than it "
+                "recovers (one every " +
+                    Seconds(1 / rep.replica_rate_per_s) + ", each stalling it " +
+                    Seconds(rep.replica_loss_s) + ")",
+                "shorten recovery.detect and recovery.evict, or lower the failure rates");
     return diags;
   }
   rep.ettr_all_causes = m.ideal / rep.expected_time_s;
@@ -492,6 +551,7 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   for (const FailureClass& c : spec.failures) {
     if (StopsJob(c, spec.replicas)) stopping_rate += c.count * c.rate_per_s;
   }
+  rep.replica_failures_expected = rep.replica_rate_per_s * rep.expected_time_s;
   for (const FailureClass& c : spec.failures) {
     ClassReport cr;
     cr.name = c.name;

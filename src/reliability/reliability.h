@@ -40,31 +40,40 @@
 //     the job restarts; during a restart, the restart starts again (Daly); during an SDC's
 //     detection latency, it ends the latency early (the job is stopping anyway).
 //   pause classes (fail_slow; stop_replica with replicas > 1): during progress, the job
-//     makes no progress for p (fail_slow: slow_duration·(1 − 1/slowdown); replica:
-//     (D + L)/replicas with L = s/2 + δ, the replica's lost work, so that the job runs at
-//     (replicas − 1)/replicas while it is down and catching up); during a pause or a
-//     restart they cost nothing more (the slow node or the lost replica is already being
-//     paid for, or the job is down). A job-stopping failure during a pause ends it.
+//     makes no progress for p. fail_slow: p = slow_duration·(1 − 1/slowdown) (progress at
+//     1/slowdown for slow_duration), booked `straggler`; another fail_slow event during a
+//     pause costs nothing more (the job already runs at the slowest node's pace). A replica
+//     failure with fault tolerance (FT-HSDP, reference §1.10 and V5): the whole job stalls
+//     until the failure is detected and the replica evicted (stall = detect + evict), then
+//     goes on without it while it restarts and rejoins from its peers' state, no rollback:
+//     p = stall + (D − stall)/replicas + S·step/2 (the step in flight is redone), booked
+//     downtime except the half step (rework). Replica failures stack: one during a pause
+//     adds its own p (each needs its own detection and eviction), so that their cost is
+//     count × p, as V5's 1 − stall/MTBF has it. During a restart pause events cost nothing
+//     (the job is down). A job-stopping failure during a pause ends it.
 //   sdc: the job runs on, corrupt, for T_e (detect_latency), then restarts; everything
 //     since the corruption is lost and booked `sdc`.
 // Persistently slow nodes stretch the computation by S = 1 + (slow_node_factor − 1)·
 // [1 − (1 − slow_node_fraction)^nodes] (not the checkpoint writes or the restarts): a
 // segment of τ useful seconds is s = S·τ + w of progress.
 // Pauses stretch progress: each second of it takes c seconds of wall time while the job
-// runs, c = 1 + Σ_i ρ_i·(1 − e^{−λ·p_i})/λ (→ 1 + Σ ρ_i·p_i as λ → 0), ρ_i the pause
-// classes' rates, λ the job-stopping rate. With a job-stopping failure able to cut a pause
-// short, the chance to get through s of progress is e^{−λ·c·s}: Daly's renewal argument
-// carries over with s·c in place of τ + w. Per segment, with A = e^{c·s/M} − 1 and
-// K = e^{D/M} + Σ_sdc (λ_i/λ)·(1 − e^{−T_e,i/M}):
+// runs. With a job-stopping failure able to cut a pause short, the chance to get through
+// s of progress is e^{−λ·c·s}, so Daly's renewal argument carries over with c·s in place
+// of τ + w. For pause classes i of rate ρ_i, φ(x) = (1 − e^{−x})/x, and g the busy-period
+// factor of the stacking classes, the root of g = 1 + g·Σ_stack ρ_j·p_j·φ(λ·g·p_j)
+// (g = 1/(1 − Σ_stack ρ_j p_j) when λ = 0; the run never finishes when that sum is ≥ 1
+// and nothing else stops the job):
+//   c = 1 + Σ_i g·ρ_i·p_i·φ(λ·g·p_i)     (1 + Σ ρ_i·p_i without stacking, λ → 0).
+// Per segment, with A = e^{c·s/M} − 1 and K = e^{D/M} + Σ_sdc (λ_i/λ)·(1 − e^{−T_e,i/M}):
 //   wall time       M·e^{δ/M}·K·A                        (U/τ segments)
 //   attempts        W = M·e^{δ/M}·A     (progress W/c: s of it kept, the rest rework,
 //                                        booked `sdc` in the share λ_sdc/λ; pauses
-//                                        W·(c − 1)/c, booked by class: fail_slow
-//                                        `straggler`, replica D : L as downtime : rework)
+//                                        W·(c − 1)/c, booked by the class that started
+//                                        them, as above)
 //   restarts        M·e^{δ/M}·A·(e^{D/M} − 1)             `downtime`
 //   SDC latency     M·e^{δ/M}·A·Σ_sdc (λ_i/λ)(1 − e^{−T_e,i/M})    `sdc`
 // and U·(S − 1) of `straggler`. These are exact for the Monte Carlo's model when every
-// class is exponential and the pauses fixed (the replica's L is its mean). With no
+// class is exponential. With no
 // job-stopping class (λ = 0) a segment takes c·s. The run never finishes (an error) when
 // the expected time overflows. The breakdown adds up to T exactly. Expected interruptions
 // of a class = n_c·r_c · T.
@@ -238,6 +247,13 @@ struct RunReport {
   double ettr_all_causes = 0;         // ideal / expected time: every class and stragglers
   double nodes_out_mean = 0;          // μ of the M/G/∞ model
   double p_wait_with_spares = 0;      // P(Poisson(μ) > spare_nodes)
+  // Replica failures with replica-level fault tolerance (kStopReplica, replicas > 1): they
+  // stall the job instead of stopping it, so they are not in the MTBF; 0 when none.
+  double replica_rate_per_s = 0;
+  double replica_failures_expected = 0;  // over the expected run time
+  double replica_stall_s = 0;            // the whole job waits: detect + evict
+  double replica_loss_s = 0;  // progress lost per failure: the stall, the failed replica's
+                              // (D − stall)/replicas, and half a step redone
 };
 
 // Closed forms (seconds).
