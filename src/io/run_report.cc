@@ -158,10 +158,11 @@ std::string RunReportText(const RunResult& r) {
   const reliability::Recovery& rc = r.spec.recovery;
   out += "\n  recovery\n";
   line("  downtime per failure",
-       fmt::format("{} (detect {}, evict {}, reschedule {}, restart {}, load {}, warm-up {})",
+       fmt::format("{} (detect {}, evict {}, reschedule {}, restart {}, load {}, warm-up {}, "
+                   "spare wait {})",
                    Duration(a.downtime_s), Duration(rc.detect_s), Duration(rc.evict_s),
                    Duration(rc.reschedule_s), Duration(rc.restart_s), Duration(rc.load_s),
-                   Duration(rc.warmup_s)));
+                   Duration(rc.warmup_s), Duration(a.spare_wait_s)));
   line("  spare nodes",
        fmt::format("{}{}", a.spare_nodes,
                    r.config.spare_nodes >= 0
@@ -322,6 +323,7 @@ std::string RunReportJson(const RunResult& r) {
                      {"restart", Round(rc.restart_s)},
                      {"load", Round(rc.load_s)},
                      {"warmup", Round(rc.warmup_s)},
+                     {"spare_wait", Round(a.spare_wait_s)},
                      {"downtime", Round(a.downtime_s)}};
   j["spares"] = {{"spare_nodes", a.spare_nodes},
                  {"auto", r.config.spare_nodes < 0},

@@ -62,7 +62,9 @@ struct WeibullStream {
 };
 
 struct Sim {
-  double ideal = 0, tau = 0, w = 0, durable_after = 0, d = 0, straggler = 1;
+  double ideal = 0, tau = 0, w = 0, durable_after = 0, straggler = 1;
+  double d = 0;     // the recovery pipeline, restarted by failures
+  double wait = 0;  // the wait for a spare before it, not exposed to failures
   double exp_rate = 0;
   std::vector<SimClass> classes;
   std::vector<int> exp_classes;     // in the merged exponential stream
@@ -237,20 +239,26 @@ class Trial {
     return end;
   }
 
-  // Restarts from `t` for D; a job-stopping arrival during it starts it again.
+  // Restarts from `t`: waits W for a spare (no failure strikes the idle job: every pending
+  // arrival moves later), then runs D, which a job-stopping arrival starts again.
   double Restart(double t) {
     while (true) {
+      if (s_.wait > 0) {
+        loss_.downtime += s_.wait;
+        t += s_.wait;
+        next_exp_ += s_.wait;
+        for (double& x : next_wb_) x += s_.wait;
+      }
       int source = 0;
-      const double g = NextEvent(&source);
+      double g = NextEvent(&source);
+      while (g < t + s_.d && !Stops(Consume(source, g))) g = NextEvent(&source);
       if (g >= t + s_.d) {
         loss_.downtime += s_.d;
         return t + s_.d;
       }
-      if (Stops(Consume(source, g))) {
-        ++interruptions_;
-        loss_.downtime += g - t;
-        t = g;
-      }
+      ++interruptions_;
+      loss_.downtime += g - t;
+      t = g;
     }
   }
 
@@ -320,7 +328,8 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
   sim.tau = rep.interval_s;
   sim.w = spec.checkpoint.blocking_s;
   sim.durable_after = std::max(spec.checkpoint.persist_s, sim.w);
-  sim.d = rep.downtime_s;
+  sim.d = rep.downtime_s - rep.spare_wait_s;
+  sim.wait = rep.spare_wait_s;
   sim.straggler = rep.straggler_factor;
   for (size_t i = 0; i < spec.failures.size(); ++i) {
     const FailureClass& c = spec.failures[i];

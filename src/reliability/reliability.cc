@@ -20,9 +20,26 @@ std::string Num(double v) {
   return buf;
 }
 
+// Seconds as the largest readable unit: "3.5 d", "3.09 h", "9.0 min", "2.84 s".
 std::string Seconds(double s) {
   if (!std::isfinite(s)) return Num(s);
-  return core::FormatSeconds(s);
+  char buf[32];
+  if (s >= 2 * 86400) {
+    std::snprintf(buf, sizeof buf, "%.1f d", s / 86400);
+  } else if (s >= 2 * 3600) {
+    std::snprintf(buf, sizeof buf, "%.2f h", s / 3600);
+  } else if (s >= 120) {
+    std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+  } else {
+    return core::FormatSeconds(s);
+  }
+  return buf;
+}
+
+std::string Fixed(double v, int decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
 }
 
 // "must be finite and >= 0" style checks; each reports the key, the value and the bound.
@@ -156,7 +173,9 @@ struct PauseClass {
 // The validated spec reduced to the rates and costs of the expected-time model.
 struct Model {
   double ideal = 0;  // U
-  double w = 0, p = 0, d = 0;
+  double w = 0, p = 0;
+  double d = 0;           // D: the recovery pipeline, exposed to failures (restarted by them)
+  double wait = 0;        // W: the mean wait for a spare node per restart, not exposed
   double delta = 0;       // P − w: how long after the write ends a checkpoint turns durable
   double lambda = 0;      // job-stopping classes
   double lambda_sdc = 0;  // of which silent corruption
@@ -181,13 +200,19 @@ PauseClass ReplicaPause(const RunSpec& spec, double rate, double downtime, doubl
   return pc;
 }
 
+// Classes whose failure sends a node to repair, so that it needs a spare.
+bool NeedsSpare(const FailureClass& c) {
+  return c.needs_repair && c.effect != Effect::kPlannedMaintenance && c.effect != Effect::kFailSlow;
+}
+
+// `spare_wait`: the wait for a spare of a failure that needs one.
 Model BuildModel(const RunSpec& spec, double spare_wait) {
   Model m;
   m.ideal = spec.steps * spec.step_time_s;
   m.w = spec.checkpoint.blocking_s;
   m.p = spec.checkpoint.persist_s;
   m.delta = std::max(0.0, m.p - m.w);
-  m.d = spec.recovery.Downtime() + spare_wait;
+  m.d = spec.recovery.Downtime();
   const double nodes = static_cast<double>(spec.nodes);
   m.straggler =
       1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes));
@@ -195,12 +220,14 @@ Model BuildModel(const RunSpec& spec, double spare_wait) {
     const double rate = c.count * c.rate_per_s;
     if (StopsJob(c, spec.replicas)) {
       m.lambda += rate;
+      if (NeedsSpare(c)) m.wait += rate * spare_wait;  // / λ below
       if (c.effect == Effect::kSilentCorruption) {
         m.lambda_sdc += rate;
         m.sdc.emplace_back(rate, c.detect_latency_s);
       }
     } else if (rate > 0 && c.effect == Effect::kStopReplica) {
-      m.pauses.push_back(ReplicaPause(spec, rate, m.d, m.straggler));
+      m.pauses.push_back(
+          ReplicaPause(spec, rate, m.d + (NeedsSpare(c) ? spare_wait : 0), m.straggler));
     } else if (rate > 0) {  // kFailSlow
       PauseClass pc;
       pc.rate = rate;
@@ -209,6 +236,7 @@ Model BuildModel(const RunSpec& spec, double spare_wait) {
       m.pauses.push_back(pc);
     }
   }
+  if (m.lambda > 0) m.wait /= m.lambda;
   return m;
 }
 
@@ -262,7 +290,11 @@ Stretch PauseStretch(const std::vector<PauseClass>& pauses, double lambda) {
 
 // Expected wall time of the run at interval τ, split by cause (Total() is the time); the
 // formulas are in reliability.h.
-LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau) {
+// `waiting`, if given, gets the part of the downtime spent waiting for spares, when no
+// failure can strike.
+LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau,
+                           double* waiting = nullptr) {
+  if (waiting != nullptr) *waiting = 0;
   LossBreakdown l;
   l.useful = m.ideal;
   const double segments = m.ideal / tau;
@@ -275,7 +307,11 @@ LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau) {
     const double mtbf = m.Mtbf();
     attempts = mtbf * std::expm1(c * s / mtbf) * std::exp(m.delta / mtbf);
     const double failures = attempts / mtbf;  // that cut an attempt short, per segment
-    l.downtime = segments * failures * mtbf * std::expm1(m.d / mtbf);
+    // Each restart (one per failure, e^{D/M} on average with those during restarts) first
+    // waits W for a spare, unexposed, then runs D, which a failure starts again.
+    const double wait = segments * failures * m.wait * std::exp(m.d / mtbf);
+    l.downtime = wait + segments * failures * mtbf * std::expm1(m.d / mtbf);
+    if (waiting != nullptr) *waiting = wait;
     for (const auto& [rate, latency] : m.sdc) {
       l.sdc += segments * failures * rate / m.lambda * mtbf * -std::expm1(-latency / mtbf);
     }
@@ -466,10 +502,7 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // with that many repairs under way.
   double repair_rate = 0;
   for (const FailureClass& c : spec.failures) {
-    if (c.needs_repair && c.effect != Effect::kPlannedMaintenance &&
-        c.effect != Effect::kFailSlow) {
-      repair_rate += c.count * c.rate_per_s;
-    }
+    if (NeedsSpare(c)) repair_rate += c.count * c.rate_per_s;
   }
   rep.nodes_out_mean = repair_rate * spec.repair_time_s;
   rep.spare_nodes = spec.spare_nodes >= 0
@@ -481,20 +514,23 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // With a given pool the wait joins the downtime; an automatic pool is sized to make it
   // rare (1 − confidence) and is reported, not charged, so that buying more spares for a
   // higher failure rate never makes the run look faster.
-  rep.spare_wait_s = spec.spare_nodes >= 0 ? rep.p_wait_with_spares * spec.repair_time_s /
-                                                 static_cast<double>(rep.spare_nodes + 1)
-                                           : 0.0;
-  const Model m = BuildModel(spec, rep.spare_wait_s);
+  const double wait_if_needed =
+      spec.spare_nodes >= 0
+          ? rep.p_wait_with_spares * spec.repair_time_s / static_cast<double>(rep.spare_nodes + 1)
+          : 0.0;
+  const Model m = BuildModel(spec, wait_if_needed);
   const Stretch stretch = PauseStretch(m.pauses, m.lambda);
+  rep.spare_wait_s = m.wait;
   for (const PauseClass& pc : m.pauses) {
     if (!pc.stacks) continue;  // a replica's
     rep.replica_rate_per_s += pc.rate;
     rep.replica_stall_s = spec.recovery.detect_s + spec.recovery.evict_s;
     rep.replica_loss_s = pc.length;
+    rep.replica_out_s = (pc.downtime - rep.replica_stall_s) * spec.replicas;
   }
   rep.step_time_s = step;
   rep.ideal_time_s = m.ideal;
-  rep.downtime_s = m.d;
+  rep.downtime_s = m.d + m.wait;
   const double mtbf = m.Mtbf();
   const bool failures = std::isfinite(mtbf);
   rep.mtbf_s = failures ? mtbf : 0;
@@ -519,10 +555,12 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   }
   const double tau = rep.interval_s;
 
-  rep.ettr = ExactEttr(tau, m.w, r_eff, mtbf);
-  rep.ettr_linear = LinearEttr(tau, m.w, r_eff, mtbf);
+  // Each restart waits W for a spare, unexposed: Daly's restart factor e^{D/M}·(1 + W/M).
+  rep.ettr = ExactEttr(tau, m.w, r_eff, mtbf) / (failures ? 1 + m.wait / mtbf : 1);
+  rep.ettr_linear = LinearEttr(tau, m.w, r_eff + m.wait, mtbf);
   rep.straggler_factor = m.straggler;
-  rep.loss = ExpectedLoss(m, stretch, tau);
+  double waiting = 0;
+  rep.loss = ExpectedLoss(m, stretch, tau, &waiting);
   rep.expected_time_s = rep.loss.Total();
   if (!std::isfinite(rep.expected_time_s) && failures) {
     diags.Error("reliability.failures",
@@ -544,20 +582,23 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   }
   rep.ettr_all_causes = m.ideal / rep.expected_time_s;
   for (const double k : {0.25, 0.5, 1.0, 2.0, 4.0}) {
-    rep.sensitivity.push_back({tau * k, ExactEttr(tau * k, m.w, r_eff, mtbf)});
+    rep.sensitivity.push_back({tau * k, rep.ettr / ExactEttr(tau, m.w, r_eff, mtbf) *
+                                            ExactEttr(tau * k, m.w, r_eff, mtbf)});
   }
 
   double stopping_rate = 0;
   for (const FailureClass& c : spec.failures) {
     if (StopsJob(c, spec.replicas)) stopping_rate += c.count * c.rate_per_s;
   }
-  rep.replica_failures_expected = rep.replica_rate_per_s * rep.expected_time_s;
+  // Failures strike all the time but while the job waits for spares (P7: rate × that time).
+  rep.exposed_time_s = rep.expected_time_s - waiting;
+  rep.replica_failures_expected = rep.replica_rate_per_s * rep.exposed_time_s;
   for (const FailureClass& c : spec.failures) {
     ClassReport cr;
     cr.name = c.name;
     cr.effect = c.effect;
     cr.rate_per_s = c.count * c.rate_per_s;
-    cr.expected_interruptions = cr.rate_per_s * rep.expected_time_s;
+    cr.expected_interruptions = cr.rate_per_s * rep.exposed_time_s;
     cr.stops_job = StopsJob(c, spec.replicas);
     if (cr.stops_job) {
       cr.share = stopping_rate > 0 ? cr.rate_per_s / stopping_rate : 0;
@@ -596,9 +637,20 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     rep.warnings.push_back(msg);
     diags.Warning("reliability.checkpoint.blocking", std::move(msg), std::move(hint));
   }
+  if (failures && m.wait > m.d) {
+    std::string msg = "a failure waits for a spare node " + Seconds(m.wait) +
+                      " on average, longer than its recovery (" + Seconds(m.d) + "): P(wait) " +
+                      Fixed(rep.p_wait_with_spares, 4) + " with " +
+                      std::to_string(rep.spare_nodes) + " spare nodes, repair " +
+                      Seconds(spec.repair_time_s);
+    rep.warnings.push_back(msg);
+    diags.Warning("reliability.spare_nodes", std::move(msg),
+                  "keep more spare nodes (omit spare_nodes to size the pool at "
+                  "spare_confidence), or shorten the repair");
+  }
   if (rep.ettr_all_causes < 0.5) {
     std::string msg = "ETTR below 0.5: consider replica-level fault tolerance (expected ETTR " +
-                      Num(rep.ettr_all_causes) + ")";
+                      Fixed(rep.ettr_all_causes, 4) + ")";
     rep.warnings.push_back(msg);
     diags.Warning("reliability", std::move(msg),
                   "shorten the downtime (hot spares, in-memory checkpoints) or restart only the "

@@ -27,9 +27,14 @@
 //   spares (M/G/∞): nodes out of service ~ Poisson(μ = λ_node · N_nodes · MTTR), where
 //       λ_node·N_nodes sums the classes with `needs_repair`; the spare count is its
 //       quantile at the chosen confidence, and p_wait = P(Poisson(μ) > spares). With a
-//       given pool of s spares, a failure that finds none free waits about MTTR/(s+1)
-//       for the first repair: D grows by p_wait · MTTR/(s+1) (spare_wait_s). An
-//       automatic pool is reported, not charged.
+//       given pool of s spares, a failure that needs a node and finds none free waits
+//       about MTTR/(s+1) for the first repair: each restart of the job first waits
+//       W = (share of job-stopping failures that need repair) · p_wait · MTTR/(s+1)
+//       (spare_wait_s; a replica's own wait is in its time out). The job is down for W
+//       but its nodes are idle: no failure strikes during the wait and nothing starts it
+//       again, so W enters linearly, not through Daly's e^{R/M} (which with no spares and
+//       day-long repairs, W ≫ M, gave runs of 158,541 days). An automatic pool is
+//       reported, not charged.
 //
 // Expected wall time (what AnalyzeRun reports), with U = steps · step time. Failures of
 // every class arrive throughout the wall-clock time of the run (P7: E[#] = rate · T):
@@ -64,19 +69,22 @@
 // (g = 1/(1 − Σ_stack ρ_j p_j) when λ = 0; the run never finishes when that sum is ≥ 1
 // and nothing else stops the job):
 //   c = 1 + Σ_i g·ρ_i·p_i·φ(λ·g·p_i)     (1 + Σ ρ_i·p_i without stacking, λ → 0).
-// Per segment, with A = e^{c·s/M} − 1 and K = e^{D/M} + Σ_sdc (λ_i/λ)·(1 − e^{−T_e,i/M}):
+// Per segment, with A = e^{c·s/M} − 1 and K = e^{D/M}·(1 + W/M) + Σ_sdc (λ_i/λ)·
+// (1 − e^{−T_e,i/M}) (a restart waits W, then runs D, which a failure starts again):
 //   wall time       M·e^{δ/M}·K·A                        (U/τ segments)
 //   attempts        W = M·e^{δ/M}·A     (progress W/c: s of it kept, the rest rework,
 //                                        booked `sdc` in the share λ_sdc/λ; pauses
 //                                        W·(c − 1)/c, booked by the class that started
 //                                        them, as above)
-//   restarts        M·e^{δ/M}·A·(e^{D/M} − 1)             `downtime`
+//   restarts        M·e^{δ/M}·A·(e^{D/M}·(1 + W/M) − 1)   `downtime` (spare waits:
+//                                                          M·e^{δ/M}·A·e^{D/M}·W/M)
 //   SDC latency     M·e^{δ/M}·A·Σ_sdc (λ_i/λ)(1 − e^{−T_e,i/M})    `sdc`
 // and U·(S − 1) of `straggler`. These are exact for the Monte Carlo's model when every
 // class is exponential. With no
 // job-stopping class (λ = 0) a segment takes c·s. The run never finishes (an error) when
 // the expected time overflows. The breakdown adds up to T exactly. Expected interruptions
-// of a class = n_c·r_c · T.
+// of a class = n_c·r_c · (T − spare waits), the time exposed to failures. The headline
+// exact ETTR (job-stopping classes only) is Daly's divided by 1 + W/M.
 //
 // Weibull classes (shape k ≠ 1): a class of thousands of components is modelled as ONE
 // renewal process with Weibull(k) inter-arrival times at the class's mean rate n_c·r_c
@@ -232,8 +240,8 @@ struct RunReport {
   double ettr = 0;                   // exact (Daly) at τ, R = D + δ, job-stopping classes
   double ettr_linear = 0;            // small-loss cross-check
   double straggler_factor = 1;       // expected step slowdown from slow nodes
-  double expected_time_s = 0;        // loss.Total(); = ideal / ettr · straggler factor when
-                                     // every class is fail-stop
+  double expected_time_s = 0;        // loss.Total()
+  double exposed_time_s = 0;         // of it, when failures can strike: all but spare waits
   LossBreakdown loss;                // expected
   struct Sensitivity {
     double interval_s = 0;
@@ -241,7 +249,8 @@ struct RunReport {
   };
   std::vector<Sensitivity> sensitivity;  // exact ETTR at τ·{0.25, 0.5, 1, 2, 4}
   int64_t spare_nodes = 0;
-  double spare_wait_s = 0;            // expected wait for a repair per failure (in downtime_s)
+  double spare_wait_s = 0;            // W: mean wait for a spare per job-stopping failure (in
+                                      // downtime_s; not exposed to failures)
   double p_wait_without_spares = 0;   // P(some node is out of service) = 1 − e^{−μ}
   std::vector<std::string> warnings;  // also in the Result's diagnostics, with keys
   double ettr_all_causes = 0;         // ideal / expected time: every class and stragglers
@@ -254,6 +263,8 @@ struct RunReport {
   double replica_stall_s = 0;            // the whole job waits: detect + evict
   double replica_loss_s = 0;  // progress lost per failure: the stall, the failed replica's
                               // (D − stall)/replicas, and half a step redone
+  double replica_out_s = 0;   // the failed replica's downtime after the stall (with its
+                              // wait for a spare)
 };
 
 // Closed forms (seconds).
