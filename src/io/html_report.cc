@@ -1056,8 +1056,9 @@ std::string RunReportHtmlBody(const RunResult& r) {
   if (!a.sensitivity.empty()) {
     out += "<section>\n<h2>Checkpoint interval</h2>\n";
     out += fmt::format(
-        "<p class=\"hint\">Young {}, Daly {}, numerical optimum {}; the ETTR at multiples of the "
-        "interval used:</p>\n<table><tr><th class=\"num\">interval</th><th "
+        "<p class=\"hint\">Young {}, Daly {}, numerical optimum {}; the ETTR of all causes at "
+        "about 1/4 to 4 times the interval used, in whole steps:</p>\n<table><tr><th "
+        "class=\"num\">interval</th><th "
         "class=\"num\">ETTR</th></tr>\n",
         Esc(Duration(a.young_s)), Esc(Duration(a.daly_s)), Esc(Duration(a.optimum_s)));
     for (const reliability::RunReport::Sensitivity& s : a.sensitivity) {

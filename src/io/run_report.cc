@@ -153,7 +153,7 @@ std::string RunReportText(const RunResult& r) {
   for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
     sens += fmt::format("{}{} {:.4f}", sens.empty() ? "" : ", ", Duration(x.interval_s), x.ettr);
   }
-  line("  ETTR at interval", sens);
+  if (!sens.empty()) line("  ETTR (all causes) at", sens);
 
   const reliability::Recovery& rc = r.spec.recovery;
   out += "\n  recovery\n";

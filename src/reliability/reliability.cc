@@ -130,10 +130,13 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
                   Seconds(spec.step_time_s) + ")",
               "checkpoints are taken between steps; use at least one step, or \"auto\"");
     }
-    if (std::isfinite(cp.persist_s) && cp.interval_s < cp.persist_s) {
+    const double after_write = cp.persist_s - cp.blocking_s;  // δ
+    if (std::isfinite(after_write) && cp.interval_s < after_write) {
       d.Error(r + "checkpoint.interval",
               "= " + Seconds(cp.interval_s) +
-                  ": shorter than the persistence window P = " + Seconds(cp.persist_s),
+                  ": shorter than the time a checkpoint takes to become durable after its "
+                  "blocking write, P − w = " +
+                  Seconds(after_write),
               "a checkpoint must be durable before the next one starts");
     }
   }
@@ -536,8 +539,9 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   rep.mtbf_s = failures ? mtbf : 0;
   const double r_eff = m.d + m.delta;
 
-  // τ ≥ one step and ≥ P; the automatic interval is a whole number of steps.
-  const double min_tau = std::max(step, std::ceil(m.p / step - 1e-9) * step);
+  // τ ≥ one step and ≥ δ = P − w (the checkpoint durable before the next one starts, τ + w
+  // after it started); the automatic interval is a whole number of steps.
+  const double min_tau = std::max(step, std::ceil(m.delta / step - 1e-9) * step);
   const auto goodput = [&](double tau) { return m.ideal / ExpectedLoss(m, stretch, tau).Total(); };
   if (failures) {
     rep.young_s = YoungInterval(m.w, mtbf);
@@ -581,9 +585,14 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     return diags;
   }
   rep.ettr_all_causes = m.ideal / rep.expected_time_s;
-  for (const double k : {0.25, 0.5, 1.0, 2.0, 4.0}) {
-    rep.sensitivity.push_back({tau * k, rep.ettr / ExactEttr(tau, m.w, r_eff, mtbf) *
-                                            ExactEttr(tau * k, m.w, r_eff, mtbf)});
+  // The all-cause ETTR (what the interval optimizes) about τ, at whole numbers of steps that
+  // are feasible (>= min_tau); the automatic τ is the best of them.
+  if (failures) {
+    for (const double k : {0.25, 0.5, 1.0, 2.0, 4.0}) {
+      const double x = k == 1.0 ? tau : std::max(min_tau, std::round(tau * k / step) * step);
+      if (!rep.sensitivity.empty() && x <= rep.sensitivity.back().interval_s) continue;
+      rep.sensitivity.push_back({x, goodput(x)});
+    }
   }
 
   double stopping_rate = 0;

@@ -236,18 +236,21 @@ struct RunReport {
   double downtime_s = 0;             // D per failure
   double interval_s = 0;             // τ used: the spec's, or the best whole number of steps
   double young_s = 0, daly_s = 0;    // closed forms at the MTBF (w = blocking write)
-  double optimum_s = 0;              // numerical argmax of ettr_all_causes, τ >= max(step, P)
-  double ettr = 0;                   // exact (Daly) at τ, R = D + δ, job-stopping classes
-  double ettr_linear = 0;            // small-loss cross-check
-  double straggler_factor = 1;       // expected step slowdown from slow nodes
-  double expected_time_s = 0;        // loss.Total()
-  double exposed_time_s = 0;         // of it, when failures can strike: all but spare waits
-  LossBreakdown loss;                // expected
+  double optimum_s = 0;         // numerical argmax of ettr_all_causes, τ >= max(step, P − w)
+  double ettr = 0;              // exact (Daly) at τ, R = D + δ, job-stopping classes
+  double ettr_linear = 0;       // small-loss cross-check
+  double straggler_factor = 1;  // expected step slowdown from slow nodes
+  double expected_time_s = 0;   // loss.Total()
+  double exposed_time_s = 0;    // of it, when failures can strike: all but spare waits
+  LossBreakdown loss;           // expected
   struct Sensitivity {
     double interval_s = 0;
     double ettr = 0;
   };
-  std::vector<Sensitivity> sensitivity;  // exact ETTR at τ·{0.25, 0.5, 1, 2, 4}
+  // ettr_all_causes at τ·{0.25, 0.5, 1, 2, 4} rounded to whole steps, those below the
+  // shortest feasible interval (one step, P − w) raised to it, repeats dropped; empty when
+  // no class stops the job (no interval rolls anything back).
+  std::vector<Sensitivity> sensitivity;
   int64_t spare_nodes = 0;
   double spare_wait_s = 0;            // W: mean wait for a spare per job-stopping failure (in
                                       // downtime_s; not exposed to failures)
