@@ -1010,10 +1010,19 @@ std::string RunReportHtmlBody(const RunResult& r) {
                 fmt::format("MFU {}, {}", Pct(r.step.mfu),
                             r.step.timeline.engine.empty() ? "estimated" : "simulated"));
   out += Figure("tokens", Esc(ShortCount(r.tokens)), "trained");
-  out += Figure("MTBF", a.mtbf_s > 0 ? Esc(Duration(a.mtbf_s)) : "-",
-                fmt::format("{} interruptions expected", Num(a.interruptions_expected, 1)));
+  out += Figure("MTBF", std::isfinite(a.mtbf_s) ? Esc(Duration(a.mtbf_s)) : "none",
+                std::isfinite(a.mtbf_s)
+                    ? fmt::format("{} interruptions expected", Num(a.interruptions_expected, 1))
+                    : std::string("no failure stops the job"));
+  if (a.replica_rate_per_s > 0) {
+    out += Figure(
+        "replica failures", Num(a.replica_failures_expected, 1),
+        fmt::format("one every {}, each stalls the job {}", Esc(Duration(1 / a.replica_rate_per_s)),
+                    Esc(Duration(a.replica_stall_s))));
+  }
   out += Figure("checkpoint interval", Esc(Duration(a.interval_s)),
-                fmt::format("optimum {}", Esc(Duration(a.optimum_s))));
+                std::isfinite(a.optimum_s) ? fmt::format("optimum {}", Esc(Duration(a.optimum_s)))
+                                           : std::string("the whole run"));
   if (r.cost.usd > 0) {
     const bool catalog = r.cost.price_source.rfind("catalog", 0) == 0;
     out +=

@@ -536,7 +536,8 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   rep.downtime_s = m.d + m.wait;
   const double mtbf = m.Mtbf();
   const bool failures = std::isfinite(mtbf);
-  rep.mtbf_s = failures ? mtbf : 0;
+  rep.mtbf_s = mtbf;  // +inf: nothing stops the job
+  rep.young_s = rep.daly_s = rep.optimum_s = kInf;
   const double r_eff = m.d + m.delta;
 
   // τ ≥ one step and ≥ δ = P − w (the checkpoint durable before the next one starts, τ + w

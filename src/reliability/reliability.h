@@ -104,8 +104,9 @@
 //
 // Conventions: all times are seconds, sizes bytes, bandwidths bytes/s, rates per
 // component-second inside the engine; io converts the user's units. Where there is no
-// job-stopping failure, mtbf_s, young_s, daly_s and optimum_s are 0 and the automatic
-// interval is the whole run (one checkpoint at the end). Diagnostics name keys as
+// job-stopping failure, mtbf_s, young_s, daly_s and optimum_s are +infinity (the report
+// says "none", JSON null) and the automatic interval is the whole run (one checkpoint at
+// the end). Diagnostics name keys as
 // "reliability.<field>" following the struct fields ("reliability.failures[2].rate",
 // "reliability.checkpoint.interval", "reliability.recovery.detect", "reliability.steps",
 // "reliability.monte_carlo.trials"); io may rewrite them to its own paths.
@@ -230,7 +231,7 @@ inline constexpr double kMaxMonteCarloEvents = 1e8;
 struct RunReport {
   double step_time_s = 0;
   double ideal_time_s = 0;  // steps · step time
-  double mtbf_s = 0;        // of the classes that stop the whole job; 0: none
+  double mtbf_s = 0;        // of the classes that stop the whole job; +inf: none
   double interruptions_expected = 0;
   std::vector<ClassReport> classes;  // in input order
   double downtime_s = 0;             // D per failure

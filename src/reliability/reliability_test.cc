@@ -489,7 +489,13 @@ TEST(Property, P5LimitingCases) {
   EXPECT_DOUBLE_EQ(r.ettr_all_causes, 1);
   EXPECT_DOUBLE_EQ(r.expected_time_s, r.ideal_time_s);
   EXPECT_EQ(r.interruptions_expected, 0);
-  EXPECT_EQ(r.mtbf_s, 0);  // "no job-stopping failure"
+  // No job-stopping failure: no MTBF, and no interval formula (they were 0 s).
+  EXPECT_TRUE(std::isinf(r.mtbf_s));
+  EXPECT_TRUE(std::isinf(r.young_s));
+  EXPECT_TRUE(std::isinf(r.daly_s));
+  EXPECT_TRUE(std::isinf(r.optimum_s));
+  EXPECT_TRUE(r.sensitivity.empty());
+  EXPECT_EQ(r.interval_s, s.steps * s.step_time_s);  // one checkpoint, at the end
   EXPECT_TRUE(r.warnings.empty());
   // w >= 2M: Daly's optimum is M, and the tool warns.
   EXPECT_DOUBLE_EQ(DalyInterval(3 * kHour, 1 * kHour), 1 * kHour);
@@ -587,7 +593,7 @@ TEST(Property, P7ScalingAndAdditivity) {
       EXPECT_NEAR(a.classes[i].expected_interruptions, a.classes[i].rate_per_s * a.exposed_time_s,
                   1e-12 * a.classes[i].expected_interruptions + 1e-12);
     }
-    if (a.mtbf_s > 0) {
+    if (std::isfinite(a.mtbf_s)) {
       EXPECT_NEAR(b.mtbf_s, a.mtbf_s / 2, 1e-12 * a.mtbf_s);
     }
     // Split the horizon: counts add up (at a fixed interval).
