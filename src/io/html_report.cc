@@ -1010,10 +1010,19 @@ std::string RunReportHtmlBody(const RunResult& r) {
                 fmt::format("MFU {}, {}", Pct(r.step.mfu),
                             r.step.timeline.engine.empty() ? "estimated" : "simulated"));
   out += Figure("tokens", Esc(ShortCount(r.tokens)), "trained");
-  out += Figure("MTBF", a.mtbf_s > 0 ? Esc(Duration(a.mtbf_s)) : "-",
-                fmt::format("{} interruptions expected", Num(a.interruptions_expected, 1)));
+  out += Figure("MTBF", std::isfinite(a.mtbf_s) ? Esc(Duration(a.mtbf_s)) : "none",
+                std::isfinite(a.mtbf_s)
+                    ? fmt::format("{} interruptions expected", Num(a.interruptions_expected, 1))
+                    : std::string("no failure stops the job"));
+  if (a.replica_rate_per_s > 0) {
+    out += Figure(
+        "replica failures", Num(a.replica_failures_expected, 1),
+        fmt::format("one every {}, each stalls the job {}", Esc(Duration(1 / a.replica_rate_per_s)),
+                    Esc(Duration(a.replica_stall_s))));
+  }
   out += Figure("checkpoint interval", Esc(Duration(a.interval_s)),
-                fmt::format("optimum {}", Esc(Duration(a.optimum_s))));
+                std::isfinite(a.optimum_s) ? fmt::format("optimum {}", Esc(Duration(a.optimum_s)))
+                                           : std::string("the whole run"));
   if (r.cost.usd > 0) {
     const bool catalog = r.cost.price_source.rfind("catalog", 0) == 0;
     out +=
@@ -1056,8 +1065,9 @@ std::string RunReportHtmlBody(const RunResult& r) {
   if (!a.sensitivity.empty()) {
     out += "<section>\n<h2>Checkpoint interval</h2>\n";
     out += fmt::format(
-        "<p class=\"hint\">Young {}, Daly {}, numerical optimum {}; the ETTR at multiples of the "
-        "interval used:</p>\n<table><tr><th class=\"num\">interval</th><th "
+        "<p class=\"hint\">Young {}, Daly {}, numerical optimum {}; the ETTR of all causes at "
+        "about 1/4 to 4 times the interval used, in whole steps:</p>\n<table><tr><th "
+        "class=\"num\">interval</th><th "
         "class=\"num\">ETTR</th></tr>\n",
         Esc(Duration(a.young_s)), Esc(Duration(a.daly_s)), Esc(Duration(a.optimum_s)));
     for (const reliability::RunReport::Sensitivity& s : a.sensitivity) {

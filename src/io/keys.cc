@@ -1360,8 +1360,9 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
                .Max(0.999999),
            [](R& r, const Value& v) { r.config.spare_confidence = v.d; }},
           {Bool("replica_fault_tolerance",
-                "a failure stops one data-parallel replica, not the job (replicas = dp); "
-                "applies to stop_replica classes")
+                "a stop_replica failure drops one of the dp replicas instead of stopping the "
+                "job: the job stalls for recovery.detect + recovery.evict, then trains on "
+                "without it while it restarts and rejoins from its peers")
                .Default("false"),
            [](R& r, const Value& v) { r.config.replica_fault_tolerance = v.b; }},
           {Qty("slow_node_fraction", Dimension::kFraction, "nodes that are persistently slow")

@@ -38,6 +38,12 @@ double Per1000NodeDays(const RunResult& r, const reliability::ClassReport& c) {
   return c.rate_per_s * 86400 * 1000 / static_cast<double>(r.spec.nodes);
 }
 
+// A time that may be infinite (no job-stopping failure): "none" in text, null in JSON.
+std::string DurationOrNone(double s) { return std::isfinite(s) ? Duration(s) : "none"; }
+ordered_json SecondsOrNull(double s) {
+  return std::isfinite(s) ? ordered_json(Round(s)) : ordered_json(nullptr);
+}
+
 std::string ClassCounted(const ClassRow& row) {
   if (row.config == nullptr) return "";
   return row.config->per_1000_node_days >= 0 ? "node" : row.config->per;
@@ -72,11 +78,21 @@ std::string RunReportText(const RunResult& r) {
   }
   line("ideal time to train", Duration(a.ideal_time_s));
   line("expected time to train", Duration(a.expected_time_s));
-  line("ETTR", fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
+  line("ETTR (job-stopping)",
+       fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
   line("goodput", fmt::format("{} (MFU {} x ETTR of all causes {:.4f})",
                               Pct(s.mfu * a.ettr_all_causes), Pct(s.mfu), a.ettr_all_causes));
-  line("MTBF (job-stopping)", Duration(a.mtbf_s));
+  line("MTBF (job-stopping)",
+       std::isfinite(a.mtbf_s) ? Duration(a.mtbf_s) : "none (no failure stops the job)");
   line("interruptions expected", fmt::format("{:.1f}", a.interruptions_expected));
+  if (a.replica_rate_per_s > 0) {
+    line("replica failures",
+         fmt::format("{:.1f} expected, one every {}: each stalls the job {} (detect + evict), "
+                     "then 1 of {} replicas is out {} more",
+                     a.replica_failures_expected, Duration(1 / a.replica_rate_per_s),
+                     Duration(a.replica_stall_s), r.spec.replicas,
+                     Duration(a.downtime_s - a.replica_stall_s)));
+  }
   if (std::abs(a.ettr_all_causes - a.ettr) > 5e-5) {
     line("ETTR, all causes", fmt::format("{:.4f} (ideal / expected time)", a.ettr_all_causes));
   }
@@ -110,7 +126,8 @@ std::string RunReportText(const RunResult& r) {
   }
   out += fmt::format(
       "    {:<30}{:<13}{:>7}{:>12.3f}{:>11.1f}\n", "total (job-stopping)", "", "",
-      a.mtbf_s > 0 ? 86400 * 1000 / (a.mtbf_s * static_cast<double>(r.spec.nodes)) : 0.0, sum);
+      std::isfinite(a.mtbf_s) ? 86400 * 1000 / (a.mtbf_s * static_cast<double>(r.spec.nodes)) : 0.0,
+      sum);
   out += fmt::format(
       "    counted: {:.0f} gpus, {:.0f} nodes, {:.0f} nics, {:.0f} switches, {:.0f} "
       "links\n",
@@ -135,24 +152,29 @@ std::string RunReportText(const RunResult& r) {
   line("  tiers", tiers);
   line("  blocking w / durable P",
        fmt::format("{} / {} after the start", Duration(d.blocking_s), Duration(d.persist_s)));
-  line("  interval", fmt::format("{}{} ({} steps)", Duration(a.interval_s),
-                                 r.config.checkpoint.interval_s > 0 ? "" : " (auto: the optimum)",
+  const char* how = r.config.checkpoint.interval_s > 0 ? ""
+                    : std::isfinite(a.mtbf_s)
+                        ? " (auto: the optimum)"
+                        : " (auto: the whole run, as no failure rolls the job back)";
+  line("  interval", fmt::format("{}{} ({} steps)", Duration(a.interval_s), how,
                                  ShortCount(a.interval_s / s.step_time_s)));
   line("  Young / Daly / optimum",
-       fmt::format("{} / {} / {}", Duration(a.young_s), Duration(a.daly_s), Duration(a.optimum_s)));
+       fmt::format("{} / {} / {}", DurationOrNone(a.young_s), DurationOrNone(a.daly_s),
+                   DurationOrNone(a.optimum_s)));
   std::string sens;
   for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
     sens += fmt::format("{}{} {:.4f}", sens.empty() ? "" : ", ", Duration(x.interval_s), x.ettr);
   }
-  line("  ETTR at interval", sens);
+  if (!sens.empty()) line("  ETTR (all causes) at", sens);
 
   const reliability::Recovery& rc = r.spec.recovery;
   out += "\n  recovery\n";
   line("  downtime per failure",
-       fmt::format("{} (detect {}, evict {}, reschedule {}, restart {}, load {}, warm-up {})",
+       fmt::format("{} (detect {}, evict {}, reschedule {}, restart {}, load {}, warm-up {}, "
+                   "spare wait {})",
                    Duration(a.downtime_s), Duration(rc.detect_s), Duration(rc.evict_s),
                    Duration(rc.reschedule_s), Duration(rc.restart_s), Duration(rc.load_s),
-                   Duration(rc.warmup_s)));
+                   Duration(rc.warmup_s), Duration(a.spare_wait_s)));
   line("  spare nodes",
        fmt::format("{}{}", a.spare_nodes,
                    r.config.spare_nodes >= 0
@@ -245,8 +267,17 @@ std::string RunReportJson(const RunResult& r) {
   j["ettr_all_causes"] = Round(a.ettr_all_causes);
   j["goodput"] = Round(s.mfu * a.ettr_all_causes);
   j["straggler_factor"] = Round(a.straggler_factor);
-  j["mtbf_s"] = Round(a.mtbf_s);
+  j["mtbf_s"] = SecondsOrNull(a.mtbf_s);
   j["interruptions_expected"] = Round(a.interruptions_expected);
+  if (a.replica_rate_per_s > 0) {
+    j["replica_failures"] = {{"replicas", r.spec.replicas},
+                             {"expected", Round(a.replica_failures_expected)},
+                             {"mtbf_s", Round(1 / a.replica_rate_per_s)},
+                             {"stall_s", Round(a.replica_stall_s)},
+                             {"loss_s", Round(a.replica_loss_s)}};
+  } else {
+    j["replica_failures"] = nullptr;
+  }
   j["checkpoint_interval_s"] = Round(a.interval_s);
   j["spare_nodes"] = a.spare_nodes;
   j["loss_breakdown_s"] = {
@@ -293,9 +324,9 @@ std::string RunReportJson(const RunResult& r) {
                      {"load_s", Round(d.load_s)},
                      {"interval_s", Round(a.interval_s)},
                      {"interval_auto", r.config.checkpoint.interval_s <= 0},
-                     {"young_s", Round(a.young_s)},
-                     {"daly_s", Round(a.daly_s)},
-                     {"optimum_s", Round(a.optimum_s)},
+                     {"young_s", SecondsOrNull(a.young_s)},
+                     {"daly_s", SecondsOrNull(a.daly_s)},
+                     {"optimum_s", SecondsOrNull(a.optimum_s)},
                      {"sensitivity", sens}};
   const reliability::Recovery& rc = r.spec.recovery;
   j["recovery_s"] = {{"detect", Round(rc.detect_s)},
@@ -304,6 +335,7 @@ std::string RunReportJson(const RunResult& r) {
                      {"restart", Round(rc.restart_s)},
                      {"load", Round(rc.load_s)},
                      {"warmup", Round(rc.warmup_s)},
+                     {"spare_wait", Round(a.spare_wait_s)},
                      {"downtime", Round(a.downtime_s)}};
   j["spares"] = {{"spare_nodes", a.spare_nodes},
                  {"auto", r.config.spare_nodes < 0},

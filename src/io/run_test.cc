@@ -270,6 +270,30 @@ reliability: {preset: rsc1}
 }
 
 // The JSON's goodput is the MFU times the share of time that trains, every cause counted.
+TEST(Run, NoJobStoppingFailureHasNoMtbf) {
+  // Nothing stops the job: the MTBF and the interval formulas are "none" in text and null
+  // in JSON (they were "0 s" and 0).
+  const std::string file = Write("no_failures.yaml", R"(name: none
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 16}
+plan: {global_batch_size: 16, zero: 3}
+training: {steps: 1000}
+reliability:
+  failures: [{name: none, per_1000_node_days: 0}]
+  checkpoint: {blocking_time: 0s, persist_time: 0s}
+)");
+  core::Result<RunResult> r = RunExample(file, false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_TRUE(j.at("mtbf_s").is_null());
+  for (const char* key : {"young_s", "daly_s", "optimum_s"}) {
+    EXPECT_TRUE(j.at("checkpoint").at(key).is_null()) << key;
+  }
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("MTBF (job-stopping)       none"), std::string::npos) << text;
+  EXPECT_NE(text.find("none / none / none"), std::string::npos) << text;
+}
+
 TEST(Run, JsonGoodputCountsEveryCauseOfLoss) {
   const std::string file = Write("window.yaml", R"(name: window
 model: llama3-8b

@@ -244,7 +244,15 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
         reliability::SimulateRuns(spec, trials, seed, options.threads, options.progress);
     core::Diagnostics mc_diags = mc.diagnostics();
     NameAfterInput(mc_diags);
-    diags.Append(mc_diags);
+    // SimulateRuns repeats AnalyzeRun's warnings, already reported.
+    for (const core::Diagnostic& x : mc_diags.items()) {
+      const auto& have = diags.items();
+      if (std::none_of(have.begin(), have.end(), [&](const core::Diagnostic& y) {
+            return y.severity == x.severity && y.key == x.key && y.message == x.message;
+          })) {
+        diags.Add(x);
+      }
+    }
     if (!mc.ok()) return diags;
     r.monte_carlo = std::move(mc).value();
   }

@@ -43,11 +43,16 @@ class Rng {
   std::mt19937_64 gen_;
 };
 
-enum class Kind : uint8_t { kStop, kSdc, kReplica, kSlow };
+enum class Kind : uint8_t { kStop, kSdc, kPause };
 
 struct SimClass {
   Kind kind = Kind::kStop;
-  double pause = 0;  // kSdc: T_e; kSlow: duration·(1 − 1/s)
+  double latency = 0;   // kSdc: T_e
+  double pause = 0;     // kPause: p
+  bool stacks = false;  // kPause: an event during a pause adds its p (replica failures)
+  double downtime = 0;  // kPause: how a pause it starts is booked, as shares of its time
+  double rework = 0;
+  double straggler = 0;
 };
 
 struct WeibullStream {
@@ -57,7 +62,9 @@ struct WeibullStream {
 };
 
 struct Sim {
-  double ideal = 0, tau = 0, w = 0, durable_after = 0, d = 0, replicas = 1, straggler = 1;
+  double ideal = 0, tau = 0, w = 0, durable_after = 0, straggler = 1;
+  double d = 0;     // the recovery pipeline, restarted by failures
+  double wait = 0;  // the wait for a spare before it, not exposed to failures
   double exp_rate = 0;
   std::vector<SimClass> classes;
   std::vector<int> exp_classes;     // in the merged exponential stream
@@ -80,91 +87,55 @@ class Trial {
     double last = s_.ideal - static_cast<double>(full) * s_.tau;
     if (last <= 1e-9 * s_.tau) last = 0;
     const int64_t total = full + (last > 0 ? 1 : 0);
-    const double seg = s_.tau + s_.w;
+    work_ = s_.straggler * s_.tau;  // progress of a segment's computation
+    const double seg = work_ + s_.w;
+    const double last_seg = s_.straggler * last + s_.w;
 
     next_exp_ = s_.exp_rate > 0 ? rng_.Exp(s_.exp_rate) : kInf;
     for (size_t i = 0; i < next_wb_.size(); ++i) next_wb_[i] = s_.weibull[i].Draw(rng_);
 
-    int64_t done = 0;        // segments completed (durable or pending)
-    bool pending = false;    // the newest checkpoint is not yet durable
-    double pending_len = 0;  // its segment's work
-    double durable_at = 0;
-    double t = 0;  // start of the attempt in progress
+    int64_t done = 0;  // segments completed (durable or pending)
+    t_ = 0;            // start of the attempt in progress, later by the pauses in it
     while (true) {
       int source = 0;
       const double f = NextEvent(&source);
       // Complete every segment that ends before the next event.
       if (done < full) {
-        const double room = (f - t) / seg;
+        const double room = (f - t_) / seg;
         const int64_t k = room >= static_cast<double>(full - done)
                               ? full - done
                               : static_cast<int64_t>(std::max(0.0, std::floor(room)));
         if (k > 0) {
-          t += static_cast<double>(k) * seg;
+          t_ += static_cast<double>(k) * seg;
           done += k;
           loss_.checkpoint += static_cast<double>(k) * s_.w;
-          pending = true;
-          pending_len = s_.tau;
-          durable_at = t - s_.w + s_.durable_after;
+          pending_ = true;
+          durable_at_ = t_ - s_.w + s_.durable_after;
         }
       }
-      if (done == full && last > 0 && t + last + s_.w <= f) {
-        t += last + s_.w;
+      if (done == full && last > 0 && t_ + last_seg <= f) {
+        t_ += last_seg;
         done = total;
         loss_.checkpoint += s_.w;
       }
       if (done == total) break;
 
-      // The event at f, during the attempt that started at t.
-      if (pending && f >= durable_at) pending = false;
-      const int cls = Consume(source, f);
-      const SimClass& c = s_.classes[cls];
-      const double elapsed = f - t;
-      switch (c.kind) {
-        case Kind::kSlow:
-          loss_.straggler += c.pause;
-          Pause(c.pause);
-          t += c.pause;
-          durable_at += c.pause;
-          break;
-        case Kind::kReplica: {
-          // The replica redoes its attempt, and the previous one if not yet durable.
-          const double lost = elapsed + (pending ? pending_len + s_.w : 0);
-          const double down = s_.d / s_.replicas, redo = lost / s_.replicas;
-          loss_.downtime += down;
-          loss_.rework += redo;
-          Pause(down + redo);
-          t += down + redo;
-          durable_at += down + redo;
-          break;
-        }
-        case Kind::kStop:
-        case Kind::kSdc: {
-          ++interruptions_;
-          double& bucket = c.kind == Kind::kSdc ? loss_.sdc : loss_.rework;
-          bucket += elapsed;
-          if (pending) {  // roll back past the checkpoint that was not yet durable
-            --done;
-            loss_.checkpoint -= s_.w;
-            bucket += pending_len + s_.w;
-            pending = false;
-          }
-          t = f;
-          if (c.kind == Kind::kSdc && c.pause > 0) {  // ran on, corrupt, until detection
-            loss_.sdc += c.pause;
-            Pause(c.pause);
-            t += c.pause;
-          }
-          t = Restart(t);
-          break;
-        }
+      // The event at f, during the attempt that started at t_.
+      int cls = Consume(source, f);
+      double at = f;              // when the job stops, if it does
+      const double ran = f - t_;  // progress in the attempt
+      if (s_.classes[cls].kind == Kind::kPause) {
+        cls = RunPause(f, cls, &at);
+        if (cls < 0) continue;  // the pause ended; the attempt goes on
       }
+      if (pending_ && at >= durable_at_) pending_ = false;
+      if (Stop(s_.classes[cls], at, ran, done)) --done;
     }
     TrialResult r;
     r.loss = loss_;
     r.loss.useful = s_.ideal;
-    r.loss.straggler += (s_.straggler - 1) * t;
-    r.time = t * s_.straggler;
+    r.loss.straggler += (s_.straggler - 1) * s_.ideal;
+    r.time = t_;
     r.interruptions = static_cast<double>(interruptions_);
     const double total_loss = r.loss.Total();
     FATHOM_CHECK(std::abs(total_loss - r.time) <= 1e-9 * r.time + 1e-9,
@@ -200,28 +171,94 @@ class Trial {
     return s_.exp_classes[i];
   }
 
-  // A stretch of `len` in which nothing arrives: every pending arrival moves later.
-  void Pause(double len) {
-    next_exp_ += len;
-    for (double& x : next_wb_) x += len;
-  }
+  bool Stops(int cls) const { return s_.classes[cls].kind != Kind::kPause; }
 
-  // Restarts from `t` for D; a job-stopping arrival during it starts it again.
-  double Restart(double t) {
+  // A pause of class `cls` from f: no progress for its length; a stacking event during it
+  // adds its own length, any other pause event costs nothing more; a job-stopping failure
+  // ends it. The whole pause is booked as the class that started it. Returns -1 when it ran
+  // its course (the attempt goes on, t_ moved on by its length), or the class of the
+  // failure that stopped the job, with its time in *stop_at.
+  int RunPause(double f, int cls, double* stop_at) {
+    const SimClass& c = s_.classes[cls];
+    double end = f + c.pause;
+    int stop = -1;
     while (true) {
       int source = 0;
       const double g = NextEvent(&source);
+      if (g >= end) break;
+      const int next = Consume(source, g);
+      if (Stops(next)) {
+        stop = next;
+        end = g;
+        *stop_at = g;
+        break;
+      }
+      if (s_.classes[next].stacks) end += s_.classes[next].pause;
+    }
+    const double spent = end - f;
+    loss_.downtime += spent * c.downtime;
+    loss_.rework += spent * c.rework;
+    loss_.straggler += spent * c.straggler;
+    if (stop < 0) t_ += spent;
+    return stop;
+  }
+
+  // A job-stopping failure of class c at `at`, `ran` seconds into the attempt: loses the
+  // attempt (and the previous segment if its checkpoint is not yet durable), runs on for an
+  // SDC's latency, and restarts. Returns whether the previous segment was lost.
+  bool Stop(const SimClass& c, double at, double ran, int64_t done) {
+    ++interruptions_;
+    double& bucket = c.kind == Kind::kSdc ? loss_.sdc : loss_.rework;
+    bucket += ran;
+    const bool lost_previous = pending_ && done > 0;
+    if (lost_previous) {  // roll back past the checkpoint that was not yet durable
+      loss_.checkpoint -= s_.w;
+      bucket += work_ + s_.w;
+      pending_ = false;
+    }
+    if (c.kind == Kind::kSdc && c.latency > 0) at = RunOnCorrupt(at, c.latency);
+    t_ = Restart(at);
+    return lost_previous;
+  }
+
+  // An SDC's detection latency from `at`: the job runs on, corrupt; a job-stopping failure
+  // ends it early. Returns when the restart begins.
+  double RunOnCorrupt(double at, double latency) {
+    double end = at + latency;
+    while (true) {
+      int source = 0;
+      const double g = NextEvent(&source);
+      if (g >= end) break;
+      if (Stops(Consume(source, g))) {
+        ++interruptions_;
+        end = g;
+        break;
+      }
+    }
+    loss_.sdc += end - at;
+    return end;
+  }
+
+  // Restarts from `t`: waits W for a spare (no failure strikes the idle job: every pending
+  // arrival moves later), then runs D, which a job-stopping arrival starts again.
+  double Restart(double t) {
+    while (true) {
+      if (s_.wait > 0) {
+        loss_.downtime += s_.wait;
+        t += s_.wait;
+        next_exp_ += s_.wait;
+        for (double& x : next_wb_) x += s_.wait;
+      }
+      int source = 0;
+      double g = NextEvent(&source);
+      while (g < t + s_.d && !Stops(Consume(source, g))) g = NextEvent(&source);
       if (g >= t + s_.d) {
         loss_.downtime += s_.d;
         return t + s_.d;
       }
-      const int cls = Consume(source, g);
-      const Kind kind = s_.classes[cls].kind;
-      if (kind == Kind::kStop || kind == Kind::kSdc) {
-        ++interruptions_;
-        loss_.downtime += g - t;
-        t = g;
-      }
+      ++interruptions_;
+      loss_.downtime += g - t;
+      t = g;
     }
   }
 
@@ -231,6 +268,10 @@ class Trial {
   double next_exp_ = kInf;
   LossBreakdown loss_;
   int64_t interruptions_ = 0;
+  double t_ = 0;           // start of the attempt in progress (wall), later by its pauses
+  double work_ = 0;        // S·τ
+  bool pending_ = false;   // the newest checkpoint is not yet durable
+  double durable_at_ = 0;  // when it will be
 };
 
 Percentiles Summarize(std::vector<double> v) {
@@ -287,8 +328,8 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
   sim.tau = rep.interval_s;
   sim.w = spec.checkpoint.blocking_s;
   sim.durable_after = std::max(spec.checkpoint.persist_s, sim.w);
-  sim.d = rep.downtime_s;
-  sim.replicas = spec.replicas;
+  sim.d = rep.downtime_s - rep.spare_wait_s;
+  sim.wait = rep.spare_wait_s;
   sim.straggler = rep.straggler_factor;
   for (size_t i = 0; i < spec.failures.size(); ++i) {
     const FailureClass& c = spec.failures[i];
@@ -299,15 +340,23 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
         sc.kind = Kind::kStop;
         break;
       case Effect::kStopReplica:
-        sc.kind = spec.replicas > 1 ? Kind::kReplica : Kind::kStop;
+        sc.kind = spec.replicas > 1 ? Kind::kPause : Kind::kStop;
+        if (spec.replicas > 1) {  // the report's model: a stall, the replica out, half a step
+          sc.stacks = true;
+          sc.pause = rep.replica_loss_s;
+          const double rework = rep.straggler_factor * rep.step_time_s / 2;
+          sc.rework = sc.pause > 0 ? rework / sc.pause : 0;
+          sc.downtime = 1 - sc.rework;
+        }
         break;
       case Effect::kSilentCorruption:
         sc.kind = Kind::kSdc;
-        sc.pause = c.detect_latency_s;
+        sc.latency = c.detect_latency_s;
         break;
       case Effect::kFailSlow:
-        sc.kind = Kind::kSlow;
+        sc.kind = Kind::kPause;
         sc.pause = c.slow_duration_s * (1 - 1 / c.slowdown);
+        sc.straggler = 1;
         break;
     }
     const int id = static_cast<int>(sim.classes.size());

@@ -20,9 +20,26 @@ std::string Num(double v) {
   return buf;
 }
 
+// Seconds as the largest readable unit: "3.5 d", "3.09 h", "9.0 min", "2.84 s".
 std::string Seconds(double s) {
   if (!std::isfinite(s)) return Num(s);
-  return core::FormatSeconds(s);
+  char buf[32];
+  if (s >= 2 * 86400) {
+    std::snprintf(buf, sizeof buf, "%.1f d", s / 86400);
+  } else if (s >= 2 * 3600) {
+    std::snprintf(buf, sizeof buf, "%.2f h", s / 3600);
+  } else if (s >= 120) {
+    std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+  } else {
+    return core::FormatSeconds(s);
+  }
+  return buf;
+}
+
+std::string Fixed(double v, int decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
 }
 
 // "must be finite and >= 0" style checks; each reports the key, the value and the bound.
@@ -113,10 +130,13 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
                   Seconds(spec.step_time_s) + ")",
               "checkpoints are taken between steps; use at least one step, or \"auto\"");
     }
-    if (std::isfinite(cp.persist_s) && cp.interval_s < cp.persist_s) {
+    const double after_write = cp.persist_s - cp.blocking_s;  // δ
+    if (std::isfinite(after_write) && cp.interval_s < after_write) {
       d.Error(r + "checkpoint.interval",
               "= " + Seconds(cp.interval_s) +
-                  ": shorter than the persistence window P = " + Seconds(cp.persist_s),
+                  ": shorter than the time a checkpoint takes to become durable after its "
+                  "blocking write, P − w = " +
+                  Seconds(after_write),
               "a checkpoint must be durable before the next one starts");
     }
   }
@@ -143,81 +163,175 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
   }
 }
 
+// A class whose events cost progress without a restart (model in reliability.h).
+struct PauseClass {
+  double rate = 0;      // ρ: events per second
+  double length = 0;    // p: seconds without progress per event
+  bool stacks = false;  // an event during a pause adds its own p (else it is absorbed)
+  double downtime = 0;  // how p is booked (seconds of it): downtime, rework, straggler
+  double rework = 0;
+  double straggler = 0;
+};
+
 // The validated spec reduced to the rates and costs of the expected-time model.
 struct Model {
   double ideal = 0;  // U
-  double w = 0, p = 0, d = 0;
-  double lambda = 0;        // Daly classes
-  double lambda_sdc = 0;    // of which silent corruption
-  double phi_fixed = 0;     // non-restarting loss per wall second independent of τ
-  double phi_sdc = 0;       // of which SDC detection latency
-  double phi_slow = 0;      // of which fail-slow
-  double replica_rate = 0;  // kStopReplica with replicas > 1 (events per second)
-  double replicas = 1;
+  double w = 0, p = 0;
+  double d = 0;           // D: the recovery pipeline, exposed to failures (restarted by them)
+  double wait = 0;        // W: the mean wait for a spare node per restart, not exposed
+  double delta = 0;       // P − w: how long after the write ends a checkpoint turns durable
+  double lambda = 0;      // job-stopping classes
+  double lambda_sdc = 0;  // of which silent corruption
+  std::vector<std::pair<double, double>> sdc;  // (rate, detect latency T_e)
+  std::vector<PauseClass> pauses;
   double straggler = 1;  // S
   double Mtbf() const { return lambda > 0 ? 1 / lambda : kInf; }
 };
 
-Model BuildModel(const RunSpec& spec) {
+// What a replica failure costs the job when replicas > 1 (model in reliability.h): the
+// whole job stalls until the failure is detected and the replica evicted, then runs
+// without it while it restarts and rejoins from its peers (1/replicas of the throughput);
+// the step in flight is redone.
+PauseClass ReplicaPause(const RunSpec& spec, double rate, double downtime, double straggler) {
+  PauseClass pc;
+  pc.rate = rate;
+  pc.stacks = true;
+  const double stall = spec.recovery.detect_s + spec.recovery.evict_s;
+  pc.downtime = stall + (downtime - stall) / spec.replicas;
+  pc.rework = straggler * spec.step_time_s / 2;
+  pc.length = pc.downtime + pc.rework;
+  return pc;
+}
+
+// Classes whose failure sends a node to repair, so that it needs a spare.
+bool NeedsSpare(const FailureClass& c) {
+  return c.needs_repair && c.effect != Effect::kPlannedMaintenance && c.effect != Effect::kFailSlow;
+}
+
+// `spare_wait`: the wait for a spare of a failure that needs one.
+Model BuildModel(const RunSpec& spec, double spare_wait) {
   Model m;
   m.ideal = spec.steps * spec.step_time_s;
   m.w = spec.checkpoint.blocking_s;
   m.p = spec.checkpoint.persist_s;
+  m.delta = std::max(0.0, m.p - m.w);
   m.d = spec.recovery.Downtime();
-  m.replicas = spec.replicas;
+  const double nodes = static_cast<double>(spec.nodes);
+  m.straggler =
+      1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes));
   for (const FailureClass& c : spec.failures) {
     const double rate = c.count * c.rate_per_s;
     if (StopsJob(c, spec.replicas)) {
       m.lambda += rate;
+      if (NeedsSpare(c)) m.wait += rate * spare_wait;  // / λ below
       if (c.effect == Effect::kSilentCorruption) {
         m.lambda_sdc += rate;
-        m.phi_sdc += rate * c.detect_latency_s;
+        m.sdc.emplace_back(rate, c.detect_latency_s);
       }
-    } else if (c.effect == Effect::kStopReplica) {
-      m.replica_rate += rate;
-    } else {  // kFailSlow
-      m.phi_slow += rate * c.slow_duration_s * (1 - 1 / c.slowdown);
+    } else if (rate > 0 && c.effect == Effect::kStopReplica) {
+      m.pauses.push_back(
+          ReplicaPause(spec, rate, m.d + (NeedsSpare(c) ? spare_wait : 0), m.straggler));
+    } else if (rate > 0) {  // kFailSlow
+      PauseClass pc;
+      pc.rate = rate;
+      pc.length = c.slow_duration_s * (1 - 1 / c.slowdown);
+      pc.straggler = pc.length;
+      m.pauses.push_back(pc);
     }
   }
-  m.phi_fixed = m.phi_sdc + m.phi_slow;
-  const double nodes = static_cast<double>(spec.nodes);
-  m.straggler =
-      1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes));
+  if (m.lambda > 0) m.wait /= m.lambda;
   return m;
 }
 
-// Expected wall time of the run at interval τ, split by cause (Total() is the time).
-LossBreakdown ExpectedLoss(const Model& m, double tau) {
+// (1 − e^{−x})/x, 1 at 0.
+double LossFraction(double x) { return x > 1e-12 ? -std::expm1(-x) / x : 1.0; }
+
+// The pauses' stretch of progress (reliability.h): wall seconds of pause per second of
+// progress, by the class whose event started them; +inf in `total` when the stacking
+// classes arrive faster than their pauses clear and nothing stops the job. With g the
+// busy-period factor of the stacking classes, g = 1 + g·Σ_stack ρ·p·φ(λ·g·p), class i
+// costs g·ρ_i·p_i·φ(λ·g·p_i), φ(x) = (1 − e^{−x})/x.
+struct Stretch {
+  std::vector<double> by_class;
+  double total = 1;  // c
+};
+Stretch PauseStretch(const std::vector<PauseClass>& pauses, double lambda) {
+  const auto load = [&](double g) {  // Σ_stack ρ·p·φ(λ·g·p)
+    double a = 0;
+    for (const PauseClass& pc : pauses) {
+      if (pc.stacks) a += pc.rate * pc.length * LossFraction(lambda * g * pc.length);
+    }
+    return a;
+  };
+  Stretch st;
+  double g = 1;
+  if (load(1) > 0) {
+    if (lambda <= 0) {
+      const double a = load(1);
+      g = a < 1 ? 1 / (1 - a) : kInf;
+    } else {
+      // g·(1 − load(g)) is convex, 0 at 0 and at most 1 at 1: one root above 1.
+      const auto h = [&](double x) { return x * (1 - load(x)); };
+      double lo = 1, hi = 2;
+      while (h(hi) < 1 && hi < 1e300) hi *= 2;
+      for (int i = 0; i < 200 && hi - lo > 1e-14 * hi; ++i) {
+        const double mid = (lo + hi) / 2;
+        (h(mid) < 1 ? lo : hi) = mid;
+      }
+      g = hi;
+    }
+  }
+  st.by_class.resize(pauses.size());
+  for (size_t i = 0; i < pauses.size(); ++i) {
+    const PauseClass& pc = pauses[i];
+    st.by_class[i] =
+        std::isfinite(g) ? g * pc.rate * pc.length * LossFraction(lambda * g * pc.length) : kInf;
+    st.total += st.by_class[i];
+  }
+  return st;
+}
+
+// Expected wall time of the run at interval τ, split by cause (Total() is the time); the
+// formulas are in reliability.h.
+// `waiting`, if given, gets the part of the downtime spent waiting for spares, when no
+// failure can strike.
+LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau,
+                           double* waiting = nullptr) {
+  if (waiting != nullptr) *waiting = 0;
   LossBreakdown l;
   l.useful = m.ideal;
   const double segments = m.ideal / tau;
+  const double s = m.straggler * tau + m.w;  // progress per segment
   l.checkpoint = segments * m.w;
-  double t_daly = m.ideal + l.checkpoint;
-  double rework_failed = 0;  // failed attempts (the rest of rework+sdc is restart time)
+  l.straggler = (m.straggler - 1) * m.ideal;
+  const double c = stretch.total;
+  double attempts = c * s;  // wall time of attempts per segment: progress and pauses
   if (m.lambda > 0) {
     const double mtbf = m.Mtbf();
-    const double attempts = std::expm1((tau + m.w) / mtbf);  // failed attempts per segment
-    const double failed_work = mtbf * attempts - (tau + m.w);
-    const double restarts = mtbf * std::expm1((m.d + m.p) / mtbf) * attempts;
-    const double down_share = m.d + m.p > 0 ? m.d / (m.d + m.p) : 1;
-    rework_failed = segments * failed_work;
-    const double rework = rework_failed + segments * restarts * (1 - down_share);
-    const double sdc_share = m.lambda_sdc / m.lambda;
-    l.rework = rework * (1 - sdc_share);
-    l.sdc = rework * sdc_share;
-    l.downtime = segments * restarts * down_share;
-    t_daly = l.useful + l.checkpoint + l.rework + l.sdc + l.downtime;
+    attempts = mtbf * std::expm1(c * s / mtbf) * std::exp(m.delta / mtbf);
+    const double failures = attempts / mtbf;  // that cut an attempt short, per segment
+    // Each restart (one per failure, e^{D/M} on average with those during restarts) first
+    // waits W for a spare, unexposed, then runs D, which a failure starts again.
+    const double wait = segments * failures * m.wait * std::exp(m.d / mtbf);
+    l.downtime = wait + segments * failures * mtbf * std::expm1(m.d / mtbf);
+    if (waiting != nullptr) *waiting = wait;
+    for (const auto& [rate, latency] : m.sdc) {
+      l.sdc += segments * failures * rate / m.lambda * mtbf * -std::expm1(-latency / mtbf);
+    }
   }
-  // Non-restarting losses accrue over the running time (not during restarts).
-  const double running = t_daly - l.downtime - (l.rework + l.sdc - rework_failed);
-  const double replica_down = m.replica_rate * m.d / m.replicas;
-  const double replica_rework =
-      m.replica_rate * ((tau + m.w) / 2 + std::max(m.p, m.w) - m.w) / m.replicas;
-  l.downtime += replica_down * running;
-  l.rework += replica_rework * running;
-  l.sdc += m.phi_sdc * running;
-  const double t_base = t_daly + (m.phi_fixed + replica_down + replica_rework) * running;
-  l.straggler = m.phi_slow * running + (m.straggler - 1) * t_base;
+  const double progress = attempts / c;
+  const double lost = segments * (progress - s);
+  const double sdc_share = m.lambda > 0 ? m.lambda_sdc / m.lambda : 0;
+  l.rework = lost * (1 - sdc_share);
+  l.sdc += lost * sdc_share;
+  for (size_t i = 0; i < m.pauses.size(); ++i) {
+    const PauseClass& pc = m.pauses[i];
+    const double time = segments * progress * stretch.by_class[i];
+    if (pc.length <= 0) continue;
+    l.downtime += time * (pc.downtime / pc.length);
+    l.rework += time * (pc.rework / pc.length);
+    l.straggler += time * (pc.straggler / pc.length);
+  }
   return l;
 }
 
@@ -384,7 +498,6 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   Validate(spec, diags);
   if (diags.HasErrors()) return diags;
 
-  Model m = BuildModel(spec);
   const double step = spec.step_time_s;
   RunReport rep;
   // Spares: nodes out of service ~ Poisson(μ = repair rate · MTTR) (M/G/∞). A failure that
@@ -392,10 +505,7 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // with that many repairs under way.
   double repair_rate = 0;
   for (const FailureClass& c : spec.failures) {
-    if (c.needs_repair && c.effect != Effect::kPlannedMaintenance &&
-        c.effect != Effect::kFailSlow) {
-      repair_rate += c.count * c.rate_per_s;
-    }
+    if (NeedsSpare(c)) repair_rate += c.count * c.rate_per_s;
   }
   rep.nodes_out_mean = repair_rate * spec.repair_time_s;
   rep.spare_nodes = spec.spare_nodes >= 0
@@ -407,33 +517,41 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // With a given pool the wait joins the downtime; an automatic pool is sized to make it
   // rare (1 − confidence) and is reported, not charged, so that buying more spares for a
   // higher failure rate never makes the run look faster.
-  rep.spare_wait_s = spec.spare_nodes >= 0 ? rep.p_wait_with_spares * spec.repair_time_s /
-                                                 static_cast<double>(rep.spare_nodes + 1)
-                                           : 0.0;
-  m.d += rep.spare_wait_s;
+  const double wait_if_needed =
+      spec.spare_nodes >= 0
+          ? rep.p_wait_with_spares * spec.repair_time_s / static_cast<double>(rep.spare_nodes + 1)
+          : 0.0;
+  const Model m = BuildModel(spec, wait_if_needed);
+  const Stretch stretch = PauseStretch(m.pauses, m.lambda);
+  rep.spare_wait_s = m.wait;
+  for (const PauseClass& pc : m.pauses) {
+    if (!pc.stacks) continue;  // a replica's
+    rep.replica_rate_per_s += pc.rate;
+    rep.replica_stall_s = spec.recovery.detect_s + spec.recovery.evict_s;
+    rep.replica_loss_s = pc.length;
+    rep.replica_out_s = (pc.downtime - rep.replica_stall_s) * spec.replicas;
+  }
   rep.step_time_s = step;
   rep.ideal_time_s = m.ideal;
-  rep.downtime_s = m.d;
+  rep.downtime_s = m.d + m.wait;
   const double mtbf = m.Mtbf();
   const bool failures = std::isfinite(mtbf);
-  rep.mtbf_s = failures ? mtbf : 0;
-  const double r_eff = m.d + m.p;
+  rep.mtbf_s = mtbf;  // +inf: nothing stops the job
+  rep.young_s = rep.daly_s = rep.optimum_s = kInf;
+  const double r_eff = m.d + m.delta;
 
-  // τ ≥ one step and ≥ P; the automatic interval is a whole number of steps.
-  const double min_tau = std::max(step, std::ceil(m.p / step - 1e-9) * step);
-  const auto goodput = [&](double tau) { return m.ideal / ExpectedLoss(m, tau).Total(); };
-  const bool any_loss = failures || m.replica_rate > 0;
+  // τ ≥ one step and ≥ δ = P − w (the checkpoint durable before the next one starts, τ + w
+  // after it started); the automatic interval is a whole number of steps.
+  const double min_tau = std::max(step, std::ceil(m.delta / step - 1e-9) * step);
+  const auto goodput = [&](double tau) { return m.ideal / ExpectedLoss(m, stretch, tau).Total(); };
   if (failures) {
     rep.young_s = YoungInterval(m.w, mtbf);
     rep.daly_s = DalyInterval(m.w, mtbf);
-  }
-  if (any_loss) {
-    const double total_rate = m.lambda + m.replica_rate;
-    rep.optimum_s = ArgMaxLog(goodput, min_tau, std::max(4 * min_tau, 100 / total_rate));
+    rep.optimum_s = ArgMaxLog(goodput, min_tau, std::max(4 * min_tau, 100 * mtbf));
   }
   if (spec.checkpoint.interval_s > 0) {
     rep.interval_s = spec.checkpoint.interval_s;
-  } else if (!any_loss) {
+  } else if (!failures) {  // nothing rolls the job back: one checkpoint, at the end
     rep.interval_s = std::max(min_tau, std::ceil(spec.steps - 1e-9) * step);
   } else {
     const double lo = std::max(min_tau, std::floor(rep.optimum_s / step) * step);
@@ -442,12 +560,14 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   }
   const double tau = rep.interval_s;
 
-  rep.ettr = ExactEttr(tau, m.w, r_eff, mtbf);
-  rep.ettr_linear = LinearEttr(tau, m.w, r_eff, mtbf);
+  // Each restart waits W for a spare, unexposed: Daly's restart factor e^{D/M}·(1 + W/M).
+  rep.ettr = ExactEttr(tau, m.w, r_eff, mtbf) / (failures ? 1 + m.wait / mtbf : 1);
+  rep.ettr_linear = LinearEttr(tau, m.w, r_eff + m.wait, mtbf);
   rep.straggler_factor = m.straggler;
-  rep.loss = ExpectedLoss(m, tau);
+  double waiting = 0;
+  rep.loss = ExpectedLoss(m, stretch, tau, &waiting);
   rep.expected_time_s = rep.loss.Total();
-  if (!std::isfinite(rep.expected_time_s)) {
+  if (!std::isfinite(rep.expected_time_s) && failures) {
     diags.Error("reliability.failures",
                 "the run never finishes: failures cost more time than the run makes progress "
                 "(MTBF " +
@@ -456,21 +576,39 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
                 "tolerance");
     return diags;
   }
+  if (!std::isfinite(rep.expected_time_s)) {
+    diags.Error("reliability.failures",
+                "the run never finishes: replica failures stall the job faster than it "
+                "recovers (one every " +
+                    Seconds(1 / rep.replica_rate_per_s) + ", each stalling it " +
+                    Seconds(rep.replica_loss_s) + ")",
+                "shorten recovery.detect and recovery.evict, or lower the failure rates");
+    return diags;
+  }
   rep.ettr_all_causes = m.ideal / rep.expected_time_s;
-  for (const double k : {0.25, 0.5, 1.0, 2.0, 4.0}) {
-    rep.sensitivity.push_back({tau * k, ExactEttr(tau * k, m.w, r_eff, mtbf)});
+  // The all-cause ETTR (what the interval optimizes) about τ, at whole numbers of steps that
+  // are feasible (>= min_tau); the automatic τ is the best of them.
+  if (failures) {
+    for (const double k : {0.25, 0.5, 1.0, 2.0, 4.0}) {
+      const double x = k == 1.0 ? tau : std::max(min_tau, std::round(tau * k / step) * step);
+      if (!rep.sensitivity.empty() && x <= rep.sensitivity.back().interval_s) continue;
+      rep.sensitivity.push_back({x, goodput(x)});
+    }
   }
 
   double stopping_rate = 0;
   for (const FailureClass& c : spec.failures) {
     if (StopsJob(c, spec.replicas)) stopping_rate += c.count * c.rate_per_s;
   }
+  // Failures strike all the time but while the job waits for spares (P7: rate × that time).
+  rep.exposed_time_s = rep.expected_time_s - waiting;
+  rep.replica_failures_expected = rep.replica_rate_per_s * rep.exposed_time_s;
   for (const FailureClass& c : spec.failures) {
     ClassReport cr;
     cr.name = c.name;
     cr.effect = c.effect;
     cr.rate_per_s = c.count * c.rate_per_s;
-    cr.expected_interruptions = cr.rate_per_s * rep.expected_time_s;
+    cr.expected_interruptions = cr.rate_per_s * rep.exposed_time_s;
     cr.stops_job = StopsJob(c, spec.replicas);
     if (cr.stops_job) {
       cr.share = stopping_rate > 0 ? cr.rate_per_s / stopping_rate : 0;
@@ -509,9 +647,20 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     rep.warnings.push_back(msg);
     diags.Warning("reliability.checkpoint.blocking", std::move(msg), std::move(hint));
   }
+  if (failures && m.wait > m.d) {
+    std::string msg = "a failure waits for a spare node " + Seconds(m.wait) +
+                      " on average, longer than its recovery (" + Seconds(m.d) + "): P(wait) " +
+                      Fixed(rep.p_wait_with_spares, 4) + " with " +
+                      std::to_string(rep.spare_nodes) + " spare nodes, repair " +
+                      Seconds(spec.repair_time_s);
+    rep.warnings.push_back(msg);
+    diags.Warning("reliability.spare_nodes", std::move(msg),
+                  "keep more spare nodes (omit spare_nodes to size the pool at "
+                  "spare_confidence), or shorten the repair");
+  }
   if (rep.ettr_all_causes < 0.5) {
     std::string msg = "ETTR below 0.5: consider replica-level fault tolerance (expected ETTR " +
-                      Num(rep.ettr_all_causes) + ")";
+                      Fixed(rep.ettr_all_causes, 4) + ")";
     rep.warnings.push_back(msg);
     diags.Warning("reliability", std::move(msg),
                   "shorten the downtime (hot spares, in-memory checkpoints) or restart only the "

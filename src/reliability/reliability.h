@@ -12,41 +12,79 @@
 //                                    kPlannedMaintenance, kSilentCorruption, and
 //                                    kStopReplica when replicas == 1
 //   exact ETTR (Daly 2006, exponential failures; failures may hit checkpoints and restarts)
-//       ETTR = τ / [ M · e^{(D+P)/M} · (e^{(τ+w)/M} − 1) ]
-//     (the persistence window P is folded into the restart, as the reference suggests;
-//     the Monte-Carlo rolls back a not-yet-durable checkpoint exactly instead)
+//       ETTR = τ / [ M · e^{(D+δ)/M} · (e^{(τ+w)/M} − 1) ],   δ = max(P − w, 0)
+//     A checkpoint is durable P after it starts, so δ after its blocking write ends; a
+//     failure in that window also loses the segment before (reference §2.3: E[L] = τ/2 + P
+//     with w = 0). Folding δ into the restart is not an approximation: from one durable
+//     checkpoint to the next, the first attempt needs τ + w without a failure and every
+//     retry τ + w + δ, which gives exactly M·e^{(D+δ)/M}·(e^{(τ+w)/M} − 1) per segment, the
+//     Monte Carlo's model (V7 with P > 0). Folding in all of P (R = D + P, §5.1's
+//     approximation) would count the blocking write twice.
 //   small-loss cross-check (Kokolis et al. 2025), clamped at 0
-//       ETTR ≈ (1 − (D + τ/2 + P)/M) / (1 + w/τ)
+//       ETTR ≈ (1 − (D + τ/2 + δ)/M) / (1 + w/τ)
 //   Young: τ_Y = sqrt(2wM); Daly: τ_D = sqrt(2wM)·[1 + (1/3)sqrt(w/2M) + (1/9)(w/2M)] − w
 //       (τ_D = M when w ≥ 2M); optimum: the numerical argmax of the expected goodput.
 //   spares (M/G/∞): nodes out of service ~ Poisson(μ = λ_node · N_nodes · MTTR), where
 //       λ_node·N_nodes sums the classes with `needs_repair`; the spare count is its
 //       quantile at the chosen confidence, and p_wait = P(Poisson(μ) > spares). With a
-//       given pool of s spares, a failure that finds none free waits about MTTR/(s+1)
-//       for the first repair: D grows by p_wait · MTTR/(s+1) (spare_wait_s). An
-//       automatic pool is reported, not charged.
+//       given pool of s spares, a failure that needs a node and finds none free waits
+//       about MTTR/(s+1) for the first repair: each restart of the job first waits
+//       W = (share of job-stopping failures that need repair) · p_wait · MTTR/(s+1)
+//       (spare_wait_s; a replica's own wait is in its time out). The job is down for W
+//       but its nodes are idle: no failure strikes during the wait and nothing starts it
+//       again, so W enters linearly, not through Daly's e^{R/M} (which with no spares and
+//       day-long repairs, W ≫ M, gave runs of 158,541 days). An automatic pool is
+//       reported, not charged.
 //
-// Expected wall time (what AnalyzeRun reports), with U = steps · step time:
-//   T_daly = U / ETTR. Per segment of τ useful seconds (Daly's renewal argument):
-//     checkpoint w; rework (failed attempts) M(e^{(τ+w)/M} − 1) − (τ + w);
-//     restarts M(e^{(D+P)/M} − 1)·(e^{(τ+w)/M} − 1), split D : P into downtime : rework.
-//     The share λ_sdc/λ of that rework is booked as `sdc`.
-//   Losses that do not restart the whole job accrue per second of running time
-//   T_run = T_daly − restart time (nothing else arrives while they last, as in the DES):
-//     kSilentCorruption  T_e per event (the run goes on, corrupt, until detection; the
-//                        rollback itself is a Daly failure, τ/2 + P rework, booked `sdc`)
-//     kStopReplica       (replicas > 1) (D + L)/replicas per event, L = (τ+w)/2 + max(P,w) − w
-//                        the replica's rework: the job runs at (replicas−1)/replicas of its
-//                        throughput while the failed replica is down and catching up;
-//                        booked downtime D/r and rework L/r
-//     kFailSlow          slow_duration·(1 − 1/slowdown) per event (progress at 1/slowdown
-//                        for slow_duration of wall time), booked `straggler`
-//     kPlannedMaintenance is a Daly failure (D plus, on average, τ/2 of rework).
-//   T_base = T_daly + φ · T_run, φ = Σ rate × loss per event of those classes
-//   T = T_base · S, S = 1 + (slow_node_factor − 1)·[1 − (1 − slow_node_fraction)^nodes]
-//   (persistently slow nodes stretch the whole run; the excess is booked `straggler`).
-//   The run never finishes (an error) only when the exact ETTR underflows to 0.
-// The breakdown adds up to T exactly. Expected interruptions of a class = n_c·r_c · T.
+// Expected wall time (what AnalyzeRun reports), with U = steps · step time. Failures of
+// every class arrive throughout the wall-clock time of the run (P7: E[#] = rate · T):
+// while it computes, writes checkpoints, runs slowly, waits on a paused replica, runs on
+// corrupt after an SDC, and restarts. What an arrival does depends on when it comes:
+//   job-stopping (stop_job, planned, sdc, stop_replica with one replica): during progress
+//     or a pause, the attempt is lost (and the previous segment within δ of its write) and
+//     the job restarts; during a restart, the restart starts again (Daly); during an SDC's
+//     detection latency, it ends the latency early (the job is stopping anyway).
+//   pause classes (fail_slow; stop_replica with replicas > 1): during progress, the job
+//     makes no progress for p. fail_slow: p = slow_duration·(1 − 1/slowdown) (progress at
+//     1/slowdown for slow_duration), booked `straggler`; another fail_slow event during a
+//     pause costs nothing more (the job already runs at the slowest node's pace). A replica
+//     failure with fault tolerance (FT-HSDP, reference §1.10 and V5): the whole job stalls
+//     until the failure is detected and the replica evicted (stall = detect + evict), then
+//     goes on without it while it restarts and rejoins from its peers' state, no rollback:
+//     p = stall + (D − stall)/replicas + S·step/2 (the step in flight is redone), booked
+//     downtime except the half step (rework). Replica failures stack: one during a pause
+//     adds its own p (each needs its own detection and eviction), so that their cost is
+//     count × p, as V5's 1 − stall/MTBF has it. During a restart pause events cost nothing
+//     (the job is down). A job-stopping failure during a pause ends it.
+//   sdc: the job runs on, corrupt, for T_e (detect_latency), then restarts; everything
+//     since the corruption is lost and booked `sdc`.
+// Persistently slow nodes stretch the computation by S = 1 + (slow_node_factor − 1)·
+// [1 − (1 − slow_node_fraction)^nodes] (not the checkpoint writes or the restarts): a
+// segment of τ useful seconds is s = S·τ + w of progress.
+// Pauses stretch progress: each second of it takes c seconds of wall time while the job
+// runs. With a job-stopping failure able to cut a pause short, the chance to get through
+// s of progress is e^{−λ·c·s}, so Daly's renewal argument carries over with c·s in place
+// of τ + w. For pause classes i of rate ρ_i, φ(x) = (1 − e^{−x})/x, and g the busy-period
+// factor of the stacking classes, the root of g = 1 + g·Σ_stack ρ_j·p_j·φ(λ·g·p_j)
+// (g = 1/(1 − Σ_stack ρ_j p_j) when λ = 0; the run never finishes when that sum is ≥ 1
+// and nothing else stops the job):
+//   c = 1 + Σ_i g·ρ_i·p_i·φ(λ·g·p_i)     (1 + Σ ρ_i·p_i without stacking, λ → 0).
+// Per segment, with A = e^{c·s/M} − 1 and K = e^{D/M}·(1 + W/M) + Σ_sdc (λ_i/λ)·
+// (1 − e^{−T_e,i/M}) (a restart waits W, then runs D, which a failure starts again):
+//   wall time       M·e^{δ/M}·K·A                        (U/τ segments)
+//   attempts        W = M·e^{δ/M}·A     (progress W/c: s of it kept, the rest rework,
+//                                        booked `sdc` in the share λ_sdc/λ; pauses
+//                                        W·(c − 1)/c, booked by the class that started
+//                                        them, as above)
+//   restarts        M·e^{δ/M}·A·(e^{D/M}·(1 + W/M) − 1)   `downtime` (spare waits:
+//                                                          M·e^{δ/M}·A·e^{D/M}·W/M)
+//   SDC latency     M·e^{δ/M}·A·Σ_sdc (λ_i/λ)(1 − e^{−T_e,i/M})    `sdc`
+// and U·(S − 1) of `straggler`. These are exact for the Monte Carlo's model when every
+// class is exponential. With no
+// job-stopping class (λ = 0) a segment takes c·s. The run never finishes (an error) when
+// the expected time overflows. The breakdown adds up to T exactly. Expected interruptions
+// of a class = n_c·r_c · (T − spare waits), the time exposed to failures. The headline
+// exact ETTR (job-stopping classes only) is Daly's divided by 1 + W/M.
 //
 // Weibull classes (shape k ≠ 1): a class of thousands of components is modelled as ONE
 // renewal process with Weibull(k) inter-arrival times at the class's mean rate n_c·r_c
@@ -56,18 +94,19 @@
 //
 // Monte-Carlo (SimulateRuns): one discrete-event run per trial. All exponential classes
 // share one merged stream (rate = Σ, the class drawn by rate proportion); each Weibull
-// class has its own. Work advances in segments of τ + w, jumped over in O(1) up to the next
-// failure. A job-stopping failure loses the attempt in progress (and the previous
-// checkpoint if it is not yet durable, P after it started), then restarts for D; failures
-// during the restart start it again. Non-stopping losses (replica, fail-slow, SDC latency)
-// are pauses of the whole timeline: no failure arrives during them (a first-order
-// approximation). One RNG stream (std::mt19937_64) per trial, seeded by SplitMix64 from
+// class has its own. Work advances in segments of S·τ + w, jumped over in O(1) up to the next
+// failure. Arrivals do what the expected-time model above says, at the time they come:
+// a job-stopping failure loses the attempt in progress (and the previous checkpoint if it
+// is not yet durable, P after it started), then restarts for D, started again by failures
+// during it; a pause class's event stops progress for p; an SDC runs on for T_e first.
+// One RNG stream (std::mt19937_64) per trial, seeded by SplitMix64 from
 // (seed, trial): results are bit-identical for any thread count.
 //
 // Conventions: all times are seconds, sizes bytes, bandwidths bytes/s, rates per
 // component-second inside the engine; io converts the user's units. Where there is no
-// job-stopping failure, mtbf_s, young_s, daly_s and optimum_s are 0 and the automatic
-// interval is the whole run (one checkpoint at the end). Diagnostics name keys as
+// job-stopping failure, mtbf_s, young_s, daly_s and optimum_s are +infinity (the report
+// says "none", JSON null) and the automatic interval is the whole run (one checkpoint at
+// the end). Diagnostics name keys as
 // "reliability.<field>" following the struct fields ("reliability.failures[2].rate",
 // "reliability.checkpoint.interval", "reliability.recovery.detect", "reliability.steps",
 // "reliability.monte_carlo.trials"); io may rewrite them to its own paths.
@@ -192,31 +231,44 @@ inline constexpr double kMaxMonteCarloEvents = 1e8;
 struct RunReport {
   double step_time_s = 0;
   double ideal_time_s = 0;  // steps · step time
-  double mtbf_s = 0;        // of the classes that stop the whole job; 0: none
+  double mtbf_s = 0;        // of the classes that stop the whole job; +inf: none
   double interruptions_expected = 0;
   std::vector<ClassReport> classes;  // in input order
   double downtime_s = 0;             // D per failure
   double interval_s = 0;             // τ used: the spec's, or the best whole number of steps
   double young_s = 0, daly_s = 0;    // closed forms at the MTBF (w = blocking write)
-  double optimum_s = 0;              // numerical argmax of ettr_all_causes, τ >= max(step, P)
-  double ettr = 0;                   // exact (Daly) at τ, R = D + P, job-stopping classes
-  double ettr_linear = 0;            // small-loss cross-check
-  double straggler_factor = 1;       // expected step slowdown from slow nodes
-  double expected_time_s = 0;        // loss.Total(); = ideal / ettr · straggler factor when
-                                     // every class is fail-stop
-  LossBreakdown loss;                // expected
+  double optimum_s = 0;         // numerical argmax of ettr_all_causes, τ >= max(step, P − w)
+  double ettr = 0;              // exact (Daly) at τ, R = D + δ, job-stopping classes
+  double ettr_linear = 0;       // small-loss cross-check
+  double straggler_factor = 1;  // expected step slowdown from slow nodes
+  double expected_time_s = 0;   // loss.Total()
+  double exposed_time_s = 0;    // of it, when failures can strike: all but spare waits
+  LossBreakdown loss;           // expected
   struct Sensitivity {
     double interval_s = 0;
     double ettr = 0;
   };
-  std::vector<Sensitivity> sensitivity;  // exact ETTR at τ·{0.25, 0.5, 1, 2, 4}
+  // ettr_all_causes at τ·{0.25, 0.5, 1, 2, 4} rounded to whole steps, those below the
+  // shortest feasible interval (one step, P − w) raised to it, repeats dropped; empty when
+  // no class stops the job (no interval rolls anything back).
+  std::vector<Sensitivity> sensitivity;
   int64_t spare_nodes = 0;
-  double spare_wait_s = 0;            // expected wait for a repair per failure (in downtime_s)
+  double spare_wait_s = 0;            // W: mean wait for a spare per job-stopping failure (in
+                                      // downtime_s; not exposed to failures)
   double p_wait_without_spares = 0;   // P(some node is out of service) = 1 − e^{−μ}
   std::vector<std::string> warnings;  // also in the Result's diagnostics, with keys
   double ettr_all_causes = 0;         // ideal / expected time: every class and stragglers
   double nodes_out_mean = 0;          // μ of the M/G/∞ model
   double p_wait_with_spares = 0;      // P(Poisson(μ) > spare_nodes)
+  // Replica failures with replica-level fault tolerance (kStopReplica, replicas > 1): they
+  // stall the job instead of stopping it, so they are not in the MTBF; 0 when none.
+  double replica_rate_per_s = 0;
+  double replica_failures_expected = 0;  // over the expected run time
+  double replica_stall_s = 0;            // the whole job waits: detect + evict
+  double replica_loss_s = 0;  // progress lost per failure: the stall, the failed replica's
+                              // (D − stall)/replicas, and half a step redone
+  double replica_out_s = 0;   // the failed replica's downtime after the stall (with its
+                              // wait for a spare)
 };
 
 // Closed forms (seconds).

@@ -164,6 +164,39 @@ TEST(Validation, V5HundredThousandGpus) {
   EXPECT_NEAR(sync.ettr, std::exp(-10 / 17.73), 0.01);
 }
 
+TEST(Validation, V5ReplicaFaultTolerance) {
+  // §1.10 (FT-HSDP, 100k GPUs): with replica-level fault tolerance a failure stalls the whole
+  // job until it is detected and the replica evicted, 3 min, and the job goes on without
+  // the replica: 80 % effective time (the reference's check: 1 − 3/17.7 = 0.83). The
+  // replica restarts (here 5 min) and rejoins from its peers while the others train. Each
+  // failure's stall is paid, so ETTR = 1 − λ·p exactly with p = stall + restart/replicas +
+  // step/2. The same stall of 10 min gives 1 − 10/17.7 = 0.44. It was 1.0000 (no stall).
+  for (const double stall : {3 * kMin, 10 * kMin}) {
+    RunSpec s = Simple(12500, 6.5, 5 * kMin, 0);
+    s.failures[0].effect = Effect::kStopReplica;
+    s.replicas = 12500;
+    s.recovery.detect_s = stall * 2 / 3;
+    s.recovery.evict_s = stall / 3;
+    const RunReport r = Analyze(s);
+    const double rate = 1 / (17.73 * kMin);
+    const double p = stall + 5 * kMin / 12500 + 0.5;
+    EXPECT_EQ(r.interruptions_expected, 0);  // nothing stops the job
+    EXPECT_NEAR(r.replica_rate_per_s, rate, 0.001 * rate);
+    EXPECT_DOUBLE_EQ(r.replica_stall_s, stall);
+    EXPECT_NEAR(r.replica_loss_s, p, 1e-9);
+    EXPECT_NEAR(r.replica_failures_expected, r.replica_rate_per_s * r.expected_time_s, 1e-6);
+    EXPECT_NEAR(r.ettr_all_causes, 1 - r.replica_rate_per_s * p, 1e-9);
+    if (stall == 3 * kMin) {
+      EXPECT_GE(r.ettr_all_causes, 0.80 - 0.03);
+      EXPECT_LE(r.ettr_all_causes, 0.83 + 0.03);
+    } else {
+      EXPECT_NEAR(r.ettr_all_causes, 0.44, 0.03);
+    }
+    EXPECT_NEAR(r.loss.downtime / r.replica_failures_expected, p - 0.5, 1e-6);
+    EXPECT_EQ(r.interval_s, s.steps);  // nothing rolls back: one checkpoint at the end
+  }
+}
+
 TEST(Validation, V6DalyIntervals) {
   const double w = 5 * kMin;
   EXPECT_NEAR(DalyInterval(w, 24 * kHour) / kMin, 116.7, 116.7 * 0.005);
@@ -280,6 +313,35 @@ TEST(Validation, SparesAtLlamaRate) {
   EXPECT_EQ(PoissonQuantile(0, 0.99), 0);
 }
 
+TEST(Validation, NoSparesWaitForTheRepairOnce) {
+  // No spares and a 1-day repair: a failure that needs a node waits for the repair, with
+  // the job down and its nodes idle; nothing restarts the wait. It went through Daly's
+  // e^{D/M} with D = 24 h at M = 3.09 h: 158,541 days for a 65-day run. Now the restart
+  // factor is e^{D/M}·(1 + W/M).
+  RunSpec s = Llama3Spec();
+  s.failures[2].needs_repair = false;  // software
+  s.repair_time_s = 1 * kDay;
+  s.spare_nodes = 0;
+  const RunReport r = Analyze(s);
+  const double m = r.mtbf_s;
+  const double share = 1 - 54.0 / 419;  // of the failures, those that need a node
+  EXPECT_NEAR(r.spare_wait_s, share * r.p_wait_with_spares * kDay, 1e-6);
+  EXPECT_NEAR(r.downtime_s, s.recovery.Downtime() + r.spare_wait_s, 1e-9);
+  const double d = s.recovery.Downtime();
+  const double tau = r.interval_s, w = s.checkpoint.blocking_s;
+  const double per_segment =
+      m * std::exp(d / m) * (1 + r.spare_wait_s / m) * std::expm1((tau + w) / m);
+  EXPECT_NEAR(r.expected_time_s, r.ideal_time_s / tau * per_segment, 1e-9 * r.expected_time_s);
+  EXPECT_NEAR(r.ettr, ExactEttr(tau, w, d, m) / (1 + r.spare_wait_s / m), 1e-12);
+  EXPECT_LT(r.expected_time_s, 10 * r.ideal_time_s);  // about 7.4x: the job mostly waits
+  // No failure strikes while the job waits: the count covers the exposed time only.
+  EXPECT_NEAR(r.interruptions_expected,
+              (r.expected_time_s - r.spare_wait_s * r.interruptions_expected) / m,
+              1e-6 * r.interruptions_expected);
+  EXPECT_TRUE(HasDiagnostic(AnalyzeRun(s).diagnostics(), "reliability.spare_nodes",
+                            "waits for a spare node", core::Severity::kWarning));
+}
+
 // ---------------------------------------------------------------- property tests
 
 // A valid random spec mixing every effect.
@@ -366,14 +428,18 @@ TEST(Property, P3TimeAccountingAddsUp) {
       EXPECT_GE(x, 0);
     }
   }
-  // With fail-stop classes only: T = ideal / ETTR(exact) · straggler factor.
+  // With fail-stop classes only, slow nodes stretch the computation (not the writes or the
+  // restarts), and failures keep arriving while it runs slowly: Daly with S·τ + w.
   RunSpec s = Simple(4096, 5, 7 * kMin, 20);
   s.slow_node_fraction = 0.001;
   s.slow_node_factor = 1.1;
   const RunReport r = Analyze(s);
-  EXPECT_NEAR(r.straggler_factor, 1 + 0.1 * (1 - std::pow(0.999, 4096)), 1e-12);
-  EXPECT_NEAR(r.expected_time_s, r.ideal_time_s / r.ettr * r.straggler_factor,
-              1e-9 * r.expected_time_s);
+  const double stretch = 1 + 0.1 * (1 - std::pow(0.999, 4096));
+  EXPECT_NEAR(r.straggler_factor, stretch, 1e-12);
+  const double m = r.mtbf_s, tau = r.interval_s;
+  const double per_segment = m * std::exp(7 * kMin / m) * std::expm1((stretch * tau + 20) / m);
+  EXPECT_NEAR(r.expected_time_s, r.ideal_time_s / tau * per_segment, 1e-9 * r.expected_time_s);
+  EXPECT_NEAR(r.interruptions_expected, r.expected_time_s / m, 1e-9 * r.interruptions_expected);
 }
 
 TEST(Property, P4InvarianceToUnitsAndRelabelling) {
@@ -423,7 +489,13 @@ TEST(Property, P5LimitingCases) {
   EXPECT_DOUBLE_EQ(r.ettr_all_causes, 1);
   EXPECT_DOUBLE_EQ(r.expected_time_s, r.ideal_time_s);
   EXPECT_EQ(r.interruptions_expected, 0);
-  EXPECT_EQ(r.mtbf_s, 0);  // "no job-stopping failure"
+  // No job-stopping failure: no MTBF, and no interval formula (they were 0 s).
+  EXPECT_TRUE(std::isinf(r.mtbf_s));
+  EXPECT_TRUE(std::isinf(r.young_s));
+  EXPECT_TRUE(std::isinf(r.daly_s));
+  EXPECT_TRUE(std::isinf(r.optimum_s));
+  EXPECT_TRUE(r.sensitivity.empty());
+  EXPECT_EQ(r.interval_s, s.steps * s.step_time_s);  // one checkpoint, at the end
   EXPECT_TRUE(r.warnings.empty());
   // w >= 2M: Daly's optimum is M, and the tool warns.
   EXPECT_DOUBLE_EQ(DalyInterval(3 * kHour, 1 * kHour), 1 * kHour);
@@ -460,12 +532,12 @@ TEST(Property, P6OptimalityOfInterval) {
       EXPECT_NEAR(opt, YoungInterval(w, m), 0.05 * opt);
     }
   }
-  // The automatic interval is a whole number of steps, >= P, and the best such.
+  // The automatic interval is a whole number of steps, >= P − w, and the best such.
   RunSpec s = Simple(8192, 5, 5 * kMin, 15, 0, 7);
   s.checkpoint.persist_s = 40;
   const RunReport r = Analyze(s);
   EXPECT_NEAR(std::remainder(r.interval_s, 7), 0, 1e-9);
-  EXPECT_GE(r.interval_s, 40);
+  EXPECT_GE(r.interval_s, 40 - 15);
   for (const double k : {-1.0, 1.0}) {
     RunSpec t = s;
     t.checkpoint.interval_s = r.interval_s + 7 * k;
@@ -473,7 +545,39 @@ TEST(Property, P6OptimalityOfInterval) {
   }
   ASSERT_EQ(r.sensitivity.size(), 5u);
   EXPECT_EQ(r.sensitivity[2].interval_s, r.interval_s);
-  for (const RunReport::Sensitivity& x : r.sensitivity) EXPECT_LE(x.ettr, r.ettr + 1e-12);
+  for (const RunReport::Sensitivity& x : r.sensitivity) {
+    EXPECT_LE(x.ettr, r.ettr_all_causes + 1e-12);
+  }
+}
+
+// The intervals shown about the chosen one are whole steps and feasible, and none beats
+// it: the line used to show Daly's fail-stop ETTR at τ/4 and τ/2 whatever the step, so
+// with 131k GPUs at RSC-1 "1.523 s 0.5446" (a quarter of a 6.091 s step) sat above the
+// chosen "6.091 s 0.5435", and with a 7 h blocking write (held at τ >= P = 7 h)
+// "3.50 h 0.0039" beat the chosen "7.00 h 0.0025".
+TEST(Property, P5P6IntervalsShownAreFeasibleAndNoneBeatsTheOptimum) {
+  RunSpec fast = Simple(16384, 6.5, 9 * kMin, 0.014, 0, 6.091);
+  fast.checkpoint.persist_s = 2.9;
+  RunSpec long_write = Llama3Spec();
+  long_write.checkpoint.blocking_s = 7 * kHour;
+  long_write.checkpoint.persist_s = 7 * kHour;
+  for (const RunSpec& s : {fast, long_write}) {
+    const RunReport r = Analyze(s);
+    ASSERT_FALSE(r.sensitivity.empty());
+    bool chosen = false;
+    for (const RunReport::Sensitivity& x : r.sensitivity) {
+      EXPECT_GE(x.interval_s, s.step_time_s);
+      EXPECT_NEAR(std::remainder(x.interval_s, s.step_time_s), 0, 1e-9 * x.interval_s);
+      EXPECT_LE(x.ettr, r.ettr_all_causes + 1e-12) << x.interval_s;
+      chosen |= x.interval_s == r.interval_s;
+    }
+    EXPECT_TRUE(chosen);
+  }
+  EXPECT_EQ(Analyze(fast).interval_s, 6.091);  // the optimum is below one step
+  // w >= 2M: the optimum is about the MTBF (Daly: τ = M; the exact argmax 0.96 M here),
+  // not held at P = w = 7 h.
+  const RunReport r = Analyze(long_write);
+  EXPECT_NEAR(r.interval_s, r.mtbf_s, 0.06 * r.mtbf_s);
 }
 
 TEST(Property, P7ScalingAndAdditivity) {
@@ -486,10 +590,10 @@ TEST(Property, P7ScalingAndAdditivity) {
     const RunReport b = Analyze(twice);
     for (size_t i = 0; i < a.classes.size(); ++i) {
       EXPECT_DOUBLE_EQ(b.classes[i].rate_per_s, 2 * a.classes[i].rate_per_s);
-      EXPECT_NEAR(a.classes[i].expected_interruptions, a.classes[i].rate_per_s * a.expected_time_s,
+      EXPECT_NEAR(a.classes[i].expected_interruptions, a.classes[i].rate_per_s * a.exposed_time_s,
                   1e-12 * a.classes[i].expected_interruptions + 1e-12);
     }
-    if (a.mtbf_s > 0) {
+    if (std::isfinite(a.mtbf_s)) {
       EXPECT_NEAR(b.mtbf_s, a.mtbf_s / 2, 1e-12 * a.mtbf_s);
     }
     // Split the horizon: counts add up (at a fixed interval).
