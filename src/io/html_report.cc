@@ -854,7 +854,9 @@ std::string RunLoss(const reliability::LossBreakdown& l) {
 
 }  // namespace
 
-std::string HtmlEscape(std::string_view text) {
+std::string HtmlEscape(std::string_view raw) {
+  // The page says it is UTF-8: a name that is not (a Latin-1 file name) shows U+FFFD.
+  const std::string text = core::ValidUtf8(raw);
   std::string out;
   out.reserve(text.size());
   for (char c : text) {

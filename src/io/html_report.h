@@ -44,7 +44,7 @@ std::string HtmlPage(std::string_view title, std::string_view body);
 // The style sheet every page and the web UI share.
 std::string_view HtmlStyle();
 
-// Text escaped for HTML element content and attribute values.
+// Text escaped for HTML element content and attribute values; invalid UTF-8 becomes U+FFFD.
 std::string HtmlEscape(std::string_view text);
 
 inline std::string StepReportHtml(const estimate::StepReport& r, const sim::SimResult* sim) {

@@ -13,6 +13,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "io/json_text.h"
 #include "io/keys.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
@@ -340,7 +341,7 @@ std::string SearchJson(const plan::SearchResult& r) {
   } else {
     j["given_plan"] = nullptr;
   }
-  return j.dump(2) + "\n";
+  return JsonText(j);
 }
 
 std::string SearchCsv(const plan::SearchResult& r) {
@@ -612,7 +613,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
                 {"cluster", results[static_cast<size_t>(cheapest)].cluster},
                 {"chips", ChosenRow(results[static_cast<size_t>(cheapest)]).chips},
                 {"cost_usd", Round(ChosenRow(results[static_cast<size_t>(cheapest)]).cost_usd)}};
-  return j.dump(2) + "\n";
+  return JsonText(j);
 }
 
 std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {

@@ -149,7 +149,15 @@ struct RunLoader {
     for (size_t i = 0; i < classes.size(); ++i) {
       const std::string key = "reliability.failures[" + std::to_string(i) + "]";
       const int line = where.count(key) ? where[key].line : 0;
-      CheckRequired(FailureClassFields(), where, key, file, line, diags);
+      // A key given with a bad value is reported once, not also as missing.
+      core::Diagnostics missing;
+      CheckRequired(FailureClassFields(), where, key, file, line, missing);
+      for (const core::Diagnostic& m : missing.items()) {
+        const bool reported =
+            std::any_of(diags.items().begin(), diags.items().end(),
+                        [&](const core::Diagnostic& x) { return x.key == m.key; });
+        if (!reported) diags.Add(m);
+      }
       if (diags.size() > before) continue;
       CheckFailure(classes[i], key, file, line);
       if (std::find(names.begin(), names.end(), classes[i].name) != names.end()) {

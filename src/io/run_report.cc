@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/units.h"
+#include "io/json_text.h"
 #include "io/number_format.h"
 #include "io/run.h"
 #include "parallel/memory.h"
@@ -359,7 +360,7 @@ std::string RunReportJson(const RunResult& r) {
   j["warnings"] = a.warnings;
   j["notes"] = r.notes;
   j["sources"] = r.config.sources;
-  return j.dump(2) + "\n";
+  return JsonText(j);
 }
 
 }  // namespace fathom::io

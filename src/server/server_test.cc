@@ -335,6 +335,47 @@ TEST_F(ServerTest, ExplainsATooLargeFormBodyAndCarriesWarningsOfJson) {
   EXPECT_EQ(warnings.find("fathom-serve-"), std::string::npos) << warnings;
 }
 
+// A posted scenario whose text is not UTF-8 is a 400 naming the key, for every report and
+// format (not a 500 from a writer that cannot encode it); a sweep, whose points fail one
+// by one, says so in each row.
+TEST_F(ServerTest, TextThatIsNotUtf8IsA400AtItsKey) {
+  const std::string example = Example("llama3-8b-dgx-h100");  // its first line is its name
+  const std::string yaml = "name: \"caf\xe9\"\n" + example.substr(example.find('\n') + 1);
+  for (const char* target :
+       {"/api/step?format=json", "/api/step", "/api/plan?format=json", "/api/run?format=json",
+        "/api/size?tokens=10B&format=json", "/api/sweep?format=json&axis=plan.zero=1,3"}) {
+    httplib::Result r = client_->Post(target, yaml, "application/yaml");
+    ASSERT_TRUE(r) << target;
+    const bool sweep = std::string(target).find("sweep") != std::string::npos;
+    EXPECT_EQ(r->status, sweep ? 200 : 400) << target << "\n" << r->body;
+    EXPECT_NE(r->body.find("scenario.yaml:1: name: "), std::string::npos) << target << r->body;
+    EXPECT_NE(r->body.find("is not UTF-8 text"), std::string::npos) << target << r->body;
+  }
+}
+
+// The examples list is JSON, and so UTF-8, whatever the examples' file names.
+TEST(Server, ListsExamplesWhoseNamesAreNotUtf8) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("fathom-examples-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "caf\xe9.yaml") << Example("llama3-8b-dgx-h100");
+  ServeOptions o;
+  o.port = 0;
+  o.examples = dir.string();
+  Server server(io::test_support::TestCatalog(), o);
+  core::Result<int> port = server.Bind();
+  ASSERT_TRUE(port.ok()) << port.diagnostics().Format();
+  std::thread listen([&] { server.Listen(); });
+  httplib::Client client("127.0.0.1", port.value());
+  httplib::Result r = client.Get("/api/examples");
+  server.Stop();
+  listen.join();
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "[\"caf\xef\xbf\xbd\"]");
+}
+
 // With no room to wait, a request that arrives while another is evaluated is answered at
 // once with 503 (and Retry-After) instead of holding a connection thread; the page loads.
 TEST(Server, TurnsAwayEvaluationsBeyondTheQueue) {
