@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
+#include "io/plan_search.h"
 #include "sim/step_sim.h"
 
 namespace fathom::io {
@@ -1119,7 +1120,7 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
     out += Figure(
         r.cluster, fmt::format("{} &times; {}", core::WithThousands(c.chips), Esc(r.chip)),
         fmt::format("{} {}{}", Esc(Duration(c.expected_s)), r.with_goodput ? "expected" : "ideal",
-                    c.cost_usd >= 0 ? ", " + Esc(Usd(c.cost_usd)) : std::string()));
+                    c.cost.usd_per_chip_hour > 0 ? ", " + Esc(Usd(c.cost.usd)) : std::string()));
   }
   out += "</div>\n";
 
@@ -1138,9 +1139,9 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
       t.points.push_back({chips, row.expected_s});
       t.titles.push_back(fmt::format("{}, {} {}", who, Duration(row.expected_s),
                                      r.with_goodput ? "expected" : "ideal"));
-      if (row.cost_usd >= 0) {
-        c.points.push_back({chips, row.cost_usd});
-        c.titles.push_back(fmt::format("{}, {}", who, Usd(row.cost_usd)));
+      if (row.cost.usd_per_chip_hour > 0) {
+        c.points.push_back({chips, row.cost.usd});
+        c.titles.push_back(fmt::format("{}, {}", who, Usd(row.cost.usd)));
       }
       g.points.push_back({chips, 100 * row.goodput});
       g.titles.push_back(fmt::format("{}, goodput {}", who, Pct(row.goodput)));
@@ -1161,17 +1162,20 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
   bool any_cost = false;
   for (const Series& c : cost) any_cost = any_cost || !c.points.empty();
   if (any_cost) {
-    out +=
-        "<section>\n<h2>Cost</h2>\n<p class=\"hint\">Chip-hours over the expected time at "
-        "the chip's catalog price";
+    out += "<section>\n<h2>Cost</h2>\n<p class=\"hint\">Chip-hours over the expected time at ";
     std::string prices;
     for (const plan::SizeResult& r : results) {
-      if (r.usd_per_chip_hour <= 0) continue;
-      prices +=
-          fmt::format("{}{}: {} per chip-hour, {}", prices.empty() ? "" : "; ", Esc(r.chip),
-                      Esc(Usd(r.usd_per_chip_hour)), Esc(PriceKind(r.price_kind, r.price_as_of)));
+      if (r.pricing.usd_per_chip_hour <= 0) continue;
+      prices += fmt::format("{}{}: {}", prices.empty() ? "" : "; ", Esc(r.cluster),
+                            Esc(SizePriceBasis(r)));
     }
-    out += " (" + prices + "). Prices of different kinds do not compare.</p>\n";
+    out += prices + "; energy (IT) at ";
+    std::string powers;
+    for (const plan::SizeResult& r : results) {
+      powers += fmt::format("{}{}: {}", powers.empty() ? "" : "; ", Esc(r.cluster),
+                            Esc(SizePowerBasis(r)));
+    }
+    out += powers + ". Prices of different kinds do not compare.</p>\n";
     out += XyChart(cost, Axis{"chips", true, FormatPlain}, Axis{"cost", false, FormatUsd});
     out += "</section>\n";
   }
@@ -1211,8 +1215,9 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
                                        Pct(row.goodput), row.meets ? "" : " bad",
                                        Esc(Duration(row.expected_s)))
                          : std::string(),
-          Esc(ShortCount(row.chip_hours)), row.cost_usd >= 0 ? Esc(Usd(row.cost_usd)) : "-",
-          row.energy_j > 0 ? Esc(Energy(row.energy_j)) : "-",
+          Esc(ShortCount(row.cost.chip_hours)),
+          row.cost.usd_per_chip_hour > 0 ? Esc(Usd(row.cost.usd)) : "-",
+          !row.cost.power_source.empty() ? Esc(Energy(row.cost.it_energy_j)) : "-",
           Esc(PlanLine(row.best.plan, PlanDetail::kShape)));
     }
     out += "</table></div>\n</section>\n";

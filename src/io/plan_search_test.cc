@@ -221,17 +221,19 @@ TEST(ParseSizeRequest, BadValuesAreErrorsNamingTheFlag) {
   EXPECT_NE(text.find("--chips: \"a\" in \"8,a\""), std::string::npos) << text;
 }
 
-TEST(SizeGoodput, FromAPresetOrNothing) {
+TEST(LoadSizeRunInputs, GoodputFromAPresetOrNothing) {
   PlanRequest q;
   q.model = "llama3-70b";
   q.cluster = "meta-24k-h100-roce";
   q.global_batch = 1024;
-  core::Result<plan::Goodput> none = SizeGoodput(TestCatalog(), q, "15T", "");
+  core::Result<SizeRunInputs> none = LoadSizeRunInputs(TestCatalog(), q, "15T", "");
   ASSERT_TRUE(none.ok()) << none.diagnostics().Format();
-  EXPECT_FALSE(static_cast<bool>(none.value()));  // the default preset is not applied unasked
-  core::Result<plan::Goodput> table5 = SizeGoodput(TestCatalog(), q, "15T", "llama3-table5");
-  ASSERT_TRUE(table5.ok()) << table5.diagnostics().Format();
-  ASSERT_TRUE(static_cast<bool>(table5.value()));
+  // The default preset is not applied unasked.
+  EXPECT_FALSE(static_cast<bool>(none.value().goodput));
+  core::Result<SizeRunInputs> inputs = LoadSizeRunInputs(TestCatalog(), q, "15T", "llama3-table5");
+  ASSERT_TRUE(inputs.ok()) << inputs.diagnostics().Format();
+  const plan::Goodput& table5 = inputs.value().goodput;
+  ASSERT_TRUE(static_cast<bool>(table5));
   PlanRequest on4096 = q;
   on4096.chips = 4096;
   core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), on4096);
@@ -242,7 +244,7 @@ TEST(SizeGoodput, FromAPresetOrNothing) {
   sc.plan.dp = static_cast<int>(sc.cluster.chips / 32);
   sc.plan.sequence_parallel = true;
   sc.plan.recompute = parallel::Recompute::kSelective;
-  core::Result<double> g = table5.value()(sc);
+  core::Result<double> g = table5(sc);
   ASSERT_TRUE(g.ok()) << g.diagnostics().Format();
   EXPECT_GT(g.value(), 0.5);
   EXPECT_LT(g.value(), 1.0);
@@ -252,8 +254,8 @@ TEST(SizeGoodput, FromAPresetOrNothing) {
   estimate::Scenario fewer = sc;
   fewer.cluster = small.value();
   fewer.plan.dp = 1024 / 32;
-  EXPECT_GT(table5.value()(fewer).value(), g.value());
-  EXPECT_FALSE(SizeGoodput(TestCatalog(), q, "15T", "rsc9").ok());
+  EXPECT_GT(table5(fewer).value(), g.value());
+  EXPECT_FALSE(LoadSizeRunInputs(TestCatalog(), q, "15T", "rsc9").ok());
 }
 
 TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
@@ -330,7 +332,7 @@ TEST(SizeReports, ClustersAreComparedAndTheCheapestNamed) {
   EXPECT_NE(text.find("differ in kind"), std::string::npos) << text;
   EXPECT_NE(text.find("h200       $5.41 per chip-hour, capacity block"), std::string::npos) << text;
   // Priced alike, they compare.
-  for (plan::SizeResult& r : results) r.price_kind = "reserved";
+  for (plan::SizeResult& r : results) r.pricing.price_kind = "reserved";
   const std::string alike = SizeComparisonText(results);
   EXPECT_NE(alike.find("the cheapest: "), std::string::npos) << alike;
   EXPECT_NE(alike.find("all reserved rates"), std::string::npos) << alike;

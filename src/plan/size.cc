@@ -68,9 +68,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   result.model = base.model.name;
   result.cluster = base.cluster.name;
   result.chip = base.cluster.chip.name;
-  result.usd_per_chip_hour = base.cluster.chip.usd_per_chip_hour;
-  result.price_kind = base.cluster.chip.price_kind;
-  result.price_as_of = base.cluster.chip.price_as_of;
+  result.pricing = DeriveCost(request.cost, base.cluster, 0, 0);
   result.tokens = request.tokens;
   result.deadline_s = request.deadline_s;
   result.global_batch_size = base.plan.global_batch_size;
@@ -92,7 +90,6 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       diags.Add(x);
     }
   };
-  const hardware::ChipSpec& chip = base.cluster.chip;
   for (int64_t c : counts) {
     SizeRow row;
     row.chips = c;
@@ -131,9 +128,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       row.goodput = g.value();
     }
     row.expected_s = row.train_s / row.goodput;
-    row.chip_hours = static_cast<double>(c) * row.expected_s / 3600;
-    if (chip.usd_per_chip_hour > 0) row.cost_usd = row.chip_hours * chip.usd_per_chip_hour;
-    row.energy_j = static_cast<double>(c) * chip.tdp.value() * row.expected_s;
+    row.cost = DeriveCost(request.cost, sc.cluster, row.expected_s, row.train_s);
     row.meets = request.deadline_s == 0 || row.expected_s <= request.deadline_s;
     if (row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());
     result.rows.push_back(std::move(row));

@@ -3,9 +3,10 @@
 // ideal time to train is tokens / tokens per second of that plan. A goodput function (the
 // caller's reliability model: failures, restarts, checkpoints) turns it into the expected
 // wall-clock time; without one the expected time is the ideal. The answer is the fewest
-// chips whose expected time meets the deadline, with the chip-hours, the cost at the
-// chip's catalog price and the chips' energy at their TDP (an upper bound) over the
-// expected time, for every count tried.
+// chips whose expected time meets the deadline, with the chip-hours, cost and energy over
+// the expected time for every count tried, priced by plan::DeriveCost (plan/run.h) as
+// `fathom run` prices its run: the request's cost config (a scenario's training.cost),
+// else the chip's catalog price and the node's power (else the chip's TDP).
 //
 // Chip counts: those given, or one node (the scale-up domain, or a host of a larger
 // domain such as a TPU pod) times 1, 2, 4, ... up to the cluster's chips, and the cluster. The
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "plan/run.h"
 #include "plan/search.h"
 
 namespace fathom::plan {
@@ -28,6 +30,7 @@ struct SizeRequest {
   double tokens = 0;           // tokens to train, > 0
   double deadline_s = 0;       // wall-clock budget; 0 = none (the fewest chips that train)
   std::vector<int64_t> chips;  // counts to try; empty = automatic
+  CostConfig cost;             // price, power, PUE (training.cost); defaults: auto
 };
 
 struct SizeRow {
@@ -38,10 +41,10 @@ struct SizeRow {
   double train_s = 0;     // ideal: whole steps (tokens / tokens per step) x step time
   double goodput = 1;     // ideal / expected time
   double expected_s = 0;  // train_s / goodput
-  double chip_hours = 0;
-  double cost_usd = -1;  // -1: the chip has no catalog price
-  double energy_j = 0;   // chips x TDP x expected time; 0 when the TDP is unknown
-  bool meets = false;    // within the deadline
+  // Chip-hours, cost and energy over expected_s (ideal: train_s), by plan::DeriveCost;
+  // cost.usd_per_chip_hour 0 = no price, cost.power_source "" = no power known.
+  CostDerivation cost;
+  bool meets = false;  // within the deadline
 };
 
 struct SizeResult {
@@ -53,10 +56,10 @@ struct SizeResult {
   std::vector<SizeRow> rows;  // by chip count
   int chosen = -1;            // the row with the fewest chips that meets the deadline
   bool with_goodput = false;  // expected times include the goodput function's losses
-  // The chip's catalog price (0 = none), its kind and when it held: costs of clusters
-  // whose prices differ in kind do not compare.
-  double usd_per_chip_hour = 0;
-  std::string price_kind, price_as_of;
+  // The price and power every row is priced at (DeriveCost over no time): its source,
+  // and a catalog price's kind and date (costs of clusters whose prices differ in kind do
+  // not compare).
+  CostDerivation pricing;
 };
 
 // The share of wall-clock time a run of `scenario` (the model on the resized cluster with

@@ -50,12 +50,13 @@ TEST(Size, TheFewestChipsThatMeetTheDeadlineAreChosen) {
     const double steps = std::ceil(q.tokens / (1024.0 * s.model.seq_len));
     EXPECT_GT(steps, q.tokens / (1024.0 * s.model.seq_len));
     EXPECT_DOUBLE_EQ(r.train_s, steps * r.best.StepTime());
-    EXPECT_NEAR(r.chip_hours, static_cast<double>(r.chips) * r.train_s / 3600, 1e-6 * r.chip_hours);
+    EXPECT_NEAR(r.cost.chip_hours, static_cast<double>(r.chips) * r.train_s / 3600,
+                1e-6 * r.cost.chip_hours);
   }
   // More chips train faster, with diminishing returns (chip-hours do not fall).
   for (size_t i = 1; i < rows.size(); ++i) {
     EXPECT_LT(rows[i].train_s, rows[i - 1].train_s) << rows[i].chips;
-    EXPECT_GT(rows[i].chip_hours, 0.98 * rows[i - 1].chip_hours) << rows[i].chips;
+    EXPECT_GT(rows[i].cost.chip_hours, 0.98 * rows[i - 1].cost.chip_hours) << rows[i].chips;
   }
   EXPECT_EQ(free.value().chosen, 0);
 
@@ -148,7 +149,7 @@ TEST(Size, GoodputStretchesTheTimeAndCanMoveTheChoice) {
   const SizeRow& first = real.value().rows[0];
   EXPECT_EQ(first.goodput, 0.5);
   EXPECT_DOUBLE_EQ(first.expected_s, 2 * first.train_s);
-  EXPECT_DOUBLE_EQ(first.chip_hours, 1024 * first.expected_s / 3600);
+  EXPECT_DOUBLE_EQ(first.cost.chip_hours, 1024 * first.expected_s / 3600);
   EXPECT_FALSE(first.meets);
   EXPECT_EQ(real.value().chosen, 1);
   EXPECT_EQ(Size(s, q, Narrow(), o).value().chosen, 0);
