@@ -137,7 +137,7 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
     plan::SizeRequest sizing = size.value();
     sizing.cost = run.value().cost;
     core::Result<plan::SizeResult> r =
-        plan::Size(s.scenario.scenario, sizing, s.space, mine, run.value().goodput);
+        plan::Size(s.scenario.scenario, sizing, s.space, mine, run.value().ettr);
     d.Append(r.diagnostics());
     if (!r.ok()) return d;
     results.push_back(std::move(r).value());

@@ -495,7 +495,7 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   inputs.cost = loaded.value().training.cost;
   if (!loaded.value().reliability_given) return inputs;
   auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());
-  inputs.goodput = plan::Goodput([run](const estimate::Scenario& sc) -> core::Result<double> {
+  inputs.ettr = plan::RunEttr([run](const estimate::Scenario& sc) -> core::Result<double> {
     LoadedRun r = *run;
     r.scenario.scenario = sc;
     RunOptions options;
@@ -506,8 +506,7 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
     const double g = a.expected_time_s > 0 ? a.ideal_time_s / a.expected_time_s : 1.0;
     if (!std::isfinite(g) || g <= 0) {
       core::Diagnostics d;
-      d.Error("reliability",
-              "the run's expected time gives no goodput (" + std::to_string(g) + ")");
+      d.Error("reliability", "the run's expected time gives no ETTR (" + std::to_string(g) + ")");
       return d;
     }
     return std::min(1.0, g);  // rounding: the expected time is never below the ideal
@@ -520,11 +519,11 @@ std::string SizeText(const plan::SizeResult& r) {
       "fathom size: {} on {} ({}), {} tokens, global batch {} x {} tokens", r.model, r.cluster,
       r.chip, ShortCount(r.tokens), Count(r.global_batch_size), Count(r.seq_len));
   out += r.deadline_s > 0 ? ", within " + Duration(r.deadline_s) + "\n\n" : std::string("\n\n");
-  const bool g = r.with_goodput;
+  const bool g = r.with_reliability;
   out += fmt::format(
       "     chips  step time    tokens/s    MFU  ideal days{}   chip-hours        cost"
       "    energy  plan\n",
-      g ? "  goodput  expected days" : "");
+      g ? "    ETTR  expected days" : "");
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const plan::SizeRow& row = r.rows[i];
     const char* mark = static_cast<int>(i) == r.chosen ? ">" : " ";
@@ -532,15 +531,14 @@ std::string SizeText(const plan::SizeResult& r) {
       out += fmt::format("  {}{:>7}  no plan: {}\n", mark, Count(row.chips), row.why);
       continue;
     }
-    out +=
-        fmt::format("  {}{:>7}  {:>9}  {:>10}  {:>5}  {:>10.4g}{}  {:>11}  {:>10}  {:>8}  {}\n",
-                    mark, Count(row.chips), Duration(row.best.StepTime()),
-                    Count(static_cast<int64_t>(row.best.tokens_per_s + 0.5)), Pct(row.best.mfu),
-                    row.train_s / 86400,
-                    g ? fmt::format("  {:>7}  {:>13.4g}", Pct(row.goodput), row.expected_s / 86400)
-                      : std::string(),
-                    Count(static_cast<int64_t>(row.cost.chip_hours + 0.5)), CostText(row.cost),
-                    EnergyText(row.cost), Describe(row.best.plan));
+    out += fmt::format(
+        "  {}{:>7}  {:>9}  {:>10}  {:>5}  {:>10.4g}{}  {:>11}  {:>10}  {:>8}  {}\n", mark,
+        Count(row.chips), Duration(row.best.StepTime()),
+        Count(static_cast<int64_t>(row.best.tokens_per_s + 0.5)), Pct(row.best.mfu),
+        row.train_s / 86400,
+        g ? fmt::format("  {:>6.4f}  {:>13.4g}", row.ettr, row.expected_s / 86400) : std::string(),
+        Count(static_cast<int64_t>(row.cost.chip_hours + 0.5)), CostText(row.cost),
+        EnergyText(row.cost), Describe(row.best.plan));
   }
   out += "\n";
   if (r.chosen >= 0) {
@@ -558,7 +556,7 @@ std::string SizeText(const plan::SizeResult& r) {
   }
   out +=
       g ? "  Expected days add failures, restarts and checkpoints (fathom run's analytic model) to "
-          "the ideal;\n"
+          "the ideal;\n  ETTR is ideal / expected time (fathom run's ETTR of all causes);\n"
         : "  Days are the ideal time to train, without failures, restarts or checkpoints "
           "(--reliability adds them);\n";
   out += "  chip-hours and cost are over the expected time at " + SizePriceBasis(r) +
@@ -600,7 +598,7 @@ std::string SizePowerBasis(const plan::SizeResult& r) {
 
 std::string SizeJson(const std::vector<plan::SizeResult>& results) {
   ordered_json j;
-  j["schema"] = "fathom.size/1";
+  j["schema"] = "fathom.size/2";
   j["tokens"] = results.empty() ? 0.0 : Round(results.front().tokens);
   j["deadline_s"] = !results.empty() && results.front().deadline_s > 0
                         ? ordered_json(Round(results.front().deadline_s))
@@ -638,7 +636,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
       } else {
         x["best"] = CandidateJson(row.best);
         x["ideal_train_time_s"] = Round(row.train_s);
-        x["goodput"] = Round(row.goodput);
+        x["ettr_all_causes"] = Round(row.ettr);
         x["expected_train_time_s"] = Round(row.expected_s);
         const plan::CostDerivation& k = row.cost;
         auto known = [](bool is, double v) { return is ? ordered_json(Round(v)) : nullptr; };
@@ -652,7 +650,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
       rows.push_back(x);
     }
     c["rows"] = rows;
-    c["with_reliability"] = r.with_goodput;
+    c["with_reliability"] = r.with_reliability;
     c["chosen_chips"] =
         r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
     clusters.push_back(c);

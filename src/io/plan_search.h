@@ -59,14 +59,14 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
                                                  const std::string& chips);
 // What `fathom size` takes from `fathom run`'s inputs (LoadRun), so that the two agree on
 // the same plan:
-//   goodput  the share of wall-clock time spent training under `fathom run`'s analytic
+//   ettr     the ETTR of all causes (ideal / expected time) of `fathom run`'s analytic
 //            reliability model (failures, restarts, checkpoints; no Monte Carlo), from
 //            --reliability or the scenario's section; an empty function when neither
 //            gives one (the default preset is not applied unasked);
 //   cost     the training section's cost (price, power, PUE), which plan::Size prices
 //            each count with, through plan::DeriveCost as `fathom run` does.
 struct SizeRunInputs {
-  plan::Goodput goodput;
+  plan::RunEttr ettr;
   plan::CostConfig cost;
 };
 core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const PlanRequest& q,

@@ -1,4 +1,4 @@
-// The run report: text and "fathom.run/1" JSON. A pure function of the RunResult.
+// The run report: text and "fathom.run/2" JSON. A pure function of the RunResult.
 #include <cmath>
 #include <cstdio>
 
@@ -74,8 +74,8 @@ std::string RunReportText(const RunResult& r) {
   line("ideal time to train", Duration(a.ideal_time_s));
   line("expected time to train", Duration(a.expected_time_s));
   line("ETTR", fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
-  line("goodput", fmt::format("{} (MFU {} x ETTR of all causes {:.4f})",
-                              Pct(s.mfu * a.ettr_all_causes), Pct(s.mfu), a.ettr_all_causes));
+  line("effective MFU", fmt::format("{} (MFU {} x ETTR of all causes {:.4f})",
+                                    Pct(s.mfu * a.ettr_all_causes), Pct(s.mfu), a.ettr_all_causes));
   line("MTBF (job-stopping)", Duration(a.mtbf_s));
   line("interruptions expected", fmt::format("{:.1f}", a.interruptions_expected));
   if (std::abs(a.ettr_all_causes - a.ettr) > 5e-5) {
@@ -225,7 +225,7 @@ std::string RunReportJson(const RunResult& r) {
   const estimate::StepReport& s = r.step;
   const reliability::RunReport& a = r.analysis;
   ordered_json j;
-  j["schema"] = "fathom.run/1";
+  j["schema"] = "fathom.run/2";
   j["scenario"] = s.scenario;
   j["model"] = s.model;
   j["cluster"] = s.cluster;
@@ -244,7 +244,7 @@ std::string RunReportJson(const RunResult& r) {
   j["ettr"] = Round(a.ettr);
   j["ettr_linear"] = Round(a.ettr_linear);
   j["ettr_all_causes"] = Round(a.ettr_all_causes);
-  j["goodput"] = Round(s.mfu * a.ettr_all_causes);
+  j["effective_mfu"] = Round(s.mfu * a.ettr_all_causes);
   j["straggler_factor"] = Round(a.straggler_factor);
   j["mtbf_s"] = Round(a.mtbf_s);
   j["interruptions_expected"] = Round(a.interruptions_expected);

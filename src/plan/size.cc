@@ -36,7 +36,7 @@ core::Diagnostics TokensBelowOneStep(double tokens, int64_t global_batch, int64_
 
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
                               const SearchSpace& space, const SearchOptions& options,
-                              const Goodput& goodput) {
+                              const RunEttr& ettr) {
   core::Diagnostics diags;
   if (!(request.tokens > 0)) {
     diags.Error("size.tokens", "the tokens to train must be more than 0", "e.g. --tokens 15T");
@@ -73,7 +73,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   result.deadline_s = request.deadline_s;
   result.global_batch_size = base.plan.global_batch_size;
   result.seq_len = base.model.seq_len;
-  result.with_goodput = static_cast<bool>(goodput);
+  result.with_reliability = static_cast<bool>(ettr);
   SearchOptions o = options;
   o.top = 1;
   o.compare_base = false;
@@ -113,9 +113,9 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     row.planned = true;
     row.best = found.value().ranked.front();
     row.train_s = steps * row.best.StepTime();
-    if (goodput) {
+    if (ettr) {
       sc.plan = row.best.plan;
-      core::Result<double> g = goodput(sc);
+      core::Result<double> g = ettr(sc);
       if (!g.ok()) {
         // A plan exists; the run could not be projected on it.
         row.planned = false;
@@ -124,10 +124,10 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
         continue;
       }
       keep_warnings(g.diagnostics());
-      FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "a goodput outside (0, 1]");
-      row.goodput = g.value();
+      FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "an ETTR outside (0, 1]");
+      row.ettr = g.value();
     }
-    row.expected_s = row.train_s / row.goodput;
+    row.expected_s = row.train_s / row.ettr;
     row.cost = DeriveCost(request.cost, sc.cluster, row.expected_s, row.train_s);
     row.meets = request.deadline_s == 0 || row.expected_s <= request.deadline_s;
     if (row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());

@@ -126,7 +126,7 @@ TEST(Size, AutomaticCountsDoubleFromTheDomain) {
   EXPECT_EQ(counts, (std::vector<int64_t>{4, 8, 16, 32, 64, 72, 144, 288, 576}));
 }
 
-TEST(Size, GoodputStretchesTheTimeAndCanMoveTheChoice) {
+TEST(Size, EttrStretchesTheTimeAndCanMoveTheChoice) {
   const estimate::Scenario s = Llama70BOn(4096, 1024);
   SizeRequest q;
   q.tokens = 1e12;
@@ -136,18 +136,18 @@ TEST(Size, GoodputStretchesTheTimeAndCanMoveTheChoice) {
   core::Result<SizeResult> ideal = Size(s, q, Narrow(), o);
   ASSERT_TRUE(ideal.ok());
   const std::vector<SizeRow>& rows = ideal.value().rows;
-  EXPECT_FALSE(ideal.value().with_goodput);
+  EXPECT_FALSE(ideal.value().with_reliability);
   EXPECT_EQ(rows[0].expected_s, rows[0].train_s);
-  // A deadline the 1,024 chips meet ideally but not at half goodput.
+  // A deadline the 1,024 chips meet ideally but not at an ETTR of one half.
   q.deadline_s = 1.5 * rows[0].train_s;
   auto half = [](const estimate::Scenario& sc) -> core::Result<double> {
     return sc.cluster.chips >= 2048 ? 0.9 : 0.5;
   };
   core::Result<SizeResult> real = Size(s, q, Narrow(), o, half);
   ASSERT_TRUE(real.ok()) << real.diagnostics().Format();
-  EXPECT_TRUE(real.value().with_goodput);
+  EXPECT_TRUE(real.value().with_reliability);
   const SizeRow& first = real.value().rows[0];
-  EXPECT_EQ(first.goodput, 0.5);
+  EXPECT_EQ(first.ettr, 0.5);
   EXPECT_DOUBLE_EQ(first.expected_s, 2 * first.train_s);
   EXPECT_DOUBLE_EQ(first.cost.chip_hours, 1024 * first.expected_s / 3600);
   EXPECT_FALSE(first.meets);
@@ -155,7 +155,7 @@ TEST(Size, GoodputStretchesTheTimeAndCanMoveTheChoice) {
   EXPECT_EQ(Size(s, q, Narrow(), o).value().chosen, 0);
 }
 
-TEST(Size, AGoodputErrorMarksTheRow) {
+TEST(Size, AnEttrErrorMarksTheRow) {
   const estimate::Scenario s = Llama70BOn(1024, 1024);
   SizeRequest q;
   q.tokens = 1e12;
