@@ -438,16 +438,11 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
   if (tokens.empty()) {
     d.Error("--tokens", "how much to train is not given", "e.g. --tokens 15T");
   } else {
-    const core::QuantityParse t = core::ParseQuantity(tokens, core::Dimension::kCount);
-    if (!t.ok || t.value <= 0 || t.value > 1e18) {
-      d.Error("--tokens",
-              "\"" + tokens + "\": " +
-                  (!t.ok          ? t.error
-                   : t.value <= 0 ? "must be more than 0"
-                                  : "more than 1e18 tokens"),
-              t.hint.empty() ? "e.g. --tokens 15T" : t.hint);
+    core::Result<double> t = ParseTokensFlag(tokens);
+    if (!t.ok()) {
+      d.Append(t.diagnostics());
     } else {
-      q.tokens = t.value;
+      q.tokens = t.value();
     }
   }
   if (!days.empty()) {

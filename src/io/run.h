@@ -30,6 +30,15 @@ using plan::RunOptions;
 using plan::RunResult;
 using plan::TrainingConfig;
 
+// The most tokens a run may train: training.tokens' bound, and --tokens' in `fathom run`
+// and `fathom size` (1e18, a million times Llama 3's 15T; beyond it the times overflow
+// any useful range).
+inline constexpr double kMaxTokens = 1e18;  // errors say "1e18"
+
+// --tokens "15T": a count of tokens in (0, kMaxTokens], or an error at --tokens. The one
+// reading of the flag, for `fathom run` and `fathom size` alike.
+core::Result<double> ParseTokensFlag(const std::string& text);
+
 struct LoadedRun {
   LoadedScenario scenario;
   TrainingConfig training;
