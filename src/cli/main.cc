@@ -378,7 +378,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--reliability", run.request.reliability,
                       "reliability preset (llama3-table5, rsc1, rsc2) or file (replaces the "
                       "scenario's reliability section; default llama3-table5)");
-  run_cmd->add_flag("--json", run.json, "emit the fathom.run/1 JSON report");
+  run_cmd->add_flag("--json", run.json, "emit the fathom.run/2 JSON report");
   run_cmd->add_option("--html", run.html,
                       "write an HTML report: time to train, losses, interruptions, checkpoint "
                       "interval, Monte Carlo, cost and energy");
@@ -453,9 +453,9 @@ int main(int argc, char** argv) {
                        "with failures, restarts and checkpoints (default: the scenario's "
                        "reliability section, else ideal times)");
   AddSearchFlags(size_cmd, zq, size.options);
-  size_cmd->add_flag("--json", size.json, "emit the fathom.size/1 JSON report");
+  size_cmd->add_flag("--json", size.json, "emit the fathom.size/2 JSON report");
   size_cmd->add_option("--html", size.html,
-                       "write an HTML report: time, cost and goodput against the chip count");
+                       "write an HTML report: time, cost and ETTR against the chip count");
   size_cmd->add_option("--set", size_set, kSetHelp)->allow_extra_args(false);
 
   CompareArgs compare;

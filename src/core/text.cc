@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace fathom::core {
 
@@ -71,6 +72,74 @@ std::string JoinComma(const std::vector<std::string_view>& items) {
     out += items[i];
   }
   return out;
+}
+
+namespace {
+
+// The UTF-8 sequence starting at text[i]: its length when it is valid (> 0), else minus
+// the length of its maximal valid prefix ("maximal subpart", Unicode 15 Sec. 3.9), at
+// least 1. Table 3-7 of the Unicode standard gives the well-formed byte ranges.
+int SequenceAt(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char b0 = byte(i);
+  if (b0 < 0x80) return 1;
+  int length = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    length = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    length = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;  // no surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    length = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return -1;
+  }
+  for (int k = 1; k < length; ++k) {
+    if (i + k >= text.size()) return -k;
+    const unsigned char b = byte(i + k);
+    if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return -k;
+  }
+  return length;
+}
+
+}  // namespace
+
+size_t InvalidUtf8At(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const int n = SequenceAt(text, i);
+    if (n < 0) return i;
+    i += static_cast<size_t>(n);
+  }
+  return std::string_view::npos;
+}
+
+std::string ValidUtf8(std::string_view text) {
+  if (InvalidUtf8At(text) == std::string_view::npos) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (size_t i = 0; i < text.size();) {
+    const int n = SequenceAt(text, i);
+    if (n > 0) {
+      out.append(text.substr(i, static_cast<size_t>(n)));
+      i += static_cast<size_t>(n);
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      i += static_cast<size_t>(-n);
+    }
+  }
+  return out;
+}
+
+std::string Utf8Problem(std::string_view text) {
+  const size_t at = InvalidUtf8At(text);
+  if (at == std::string_view::npos) return "";
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[at]));
+  return "byte " + std::string(hex) + " at offset " + std::to_string(at) + " is not valid UTF-8";
 }
 
 }  // namespace fathom::core

@@ -1,5 +1,5 @@
 // Small text helpers shared by diagnostics and reports: edit distance, did-you-mean,
-// number grouping.
+// number grouping, UTF-8 checks.
 #pragma once
 
 #include <string>
@@ -22,5 +22,18 @@ std::string WithThousands(long long n);
 
 // Joins with ", ".
 std::string JoinComma(const std::vector<std::string_view>& items);
+
+// The byte offset of the first byte of `text` that does not begin or continue a valid
+// UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or
+// std::string_view::npos when the whole text is valid UTF-8.
+size_t InvalidUtf8At(std::string_view text);
+
+// `text` with each invalid UTF-8 sequence replaced by U+FFFD (the replacement character),
+// as a decoder that substitutes maximal subparts would; valid text comes back unchanged.
+std::string ValidUtf8(std::string_view text);
+
+// Where `text` stops being UTF-8, for a diagnostic: "byte 0xE9 at offset 2 is not valid
+// UTF-8", or "" when it is valid.
+std::string Utf8Problem(std::string_view text);
 
 }  // namespace fathom::core

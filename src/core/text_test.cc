@@ -36,5 +36,32 @@ TEST(WithThousands, GroupsDigitsByThree) {
   EXPECT_EQ(WithThousands(INT64_MIN), "-9,223,372,036,854,775,808");
 }
 
+TEST(Utf8, FindsTheFirstInvalidByte) {
+  EXPECT_EQ(InvalidUtf8At(""), std::string_view::npos);
+  EXPECT_EQ(InvalidUtf8At("plain ascii"), std::string_view::npos);
+  EXPECT_EQ(InvalidUtf8At("r\xC3\xA9sum\xC3\xA9"), std::string_view::npos);  // résumé
+  EXPECT_EQ(InvalidUtf8At("\xE2\x82\xAC \xF0\x9F\x98\x80"), std::string_view::npos);
+  EXPECT_EQ(InvalidUtf8At("r\xE9sum\xE9"), 1u);  // Latin-1 résumé
+  EXPECT_EQ(InvalidUtf8At("ab\xFF"), 2u);
+  EXPECT_EQ(InvalidUtf8At("\xC0\xAF"), 0u);          // overlong "/"
+  EXPECT_EQ(InvalidUtf8At("\xED\xA0\x80"), 0u);      // a surrogate
+  EXPECT_EQ(InvalidUtf8At("\xF4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(InvalidUtf8At("x\xE2\x82"), 1u);         // cut short
+}
+
+TEST(Utf8, ReplacesEachInvalidSequenceOnce) {
+  EXPECT_EQ(ValidUtf8("r\xC3\xA9sum\xC3\xA9"), "r\xC3\xA9sum\xC3\xA9");
+  EXPECT_EQ(ValidUtf8("r\xE9sum\xE9"), "r\xEF\xBF\xBDsum\xEF\xBF\xBD");
+  EXPECT_EQ(ValidUtf8("ab\xFF"), "ab\xEF\xBF\xBD");
+  // A truncated three-byte sequence is one maximal subpart: one replacement.
+  EXPECT_EQ(ValidUtf8("\xE2\x82x"), "\xEF\xBF\xBDx");
+  EXPECT_EQ(InvalidUtf8At(ValidUtf8("\xC0\xAF\xED\xA0\x80\xFE")), std::string_view::npos);
+}
+
+TEST(Utf8, DescribesTheProblem) {
+  EXPECT_EQ(Utf8Problem("fine"), "");
+  EXPECT_EQ(Utf8Problem("r\xE9sum\xE9"), "byte 0xE9 at offset 1 is not valid UTF-8");
+}
+
 }  // namespace
 }  // namespace fathom::core

@@ -9,6 +9,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "io/json_text.h"
 #include "io/number_format.h"
 
 namespace fathom::io {
@@ -261,7 +262,7 @@ std::string CollectiveJson(const CollectiveResult& r) {
                      {"busbw_GBps", Round(Gbps(c.cost.bus_bandwidth))}});
   }
   j["candidates"] = cands;
-  return j.dump(2) + "\n";
+  return JsonText(j);
 }
 
 }  // namespace fathom::io

@@ -123,19 +123,21 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
   for (const std::string& cluster : clusters) {
     PlanRequest request = q.search;
     if (!cluster.empty()) request.cluster = cluster;
-    request.run_sections = true;  // the training and reliability keys are SizeGoodput's
+    request.run_sections = true;  // the training and reliability keys are LoadSizeRunInputs'
     core::Result<LoadedSearch> loaded = LoadSearch(catalog, request);
     d.Append(loaded.diagnostics());
     if (!loaded.ok()) return d;
-    core::Result<plan::Goodput> goodput = SizeGoodput(catalog, request, q.tokens, q.reliability);
-    d.Append(goodput.diagnostics());
-    if (!goodput.ok()) return d;
+    core::Result<SizeRunInputs> run = LoadSizeRunInputs(catalog, request, q.tokens, q.reliability);
+    d.Append(run.diagnostics());
+    if (!run.ok()) return d;
     const LoadedSearch& s = loaded.value();
     plan::SearchOptions mine = options;
     // The best plan of each count is what sizing keeps: the section's top does not apply.
     ApplySearchSection(s.config, {true, given.simulate_top, given.memory_pass}, mine);
+    plan::SizeRequest sizing = size.value();
+    sizing.cost = run.value().cost;
     core::Result<plan::SizeResult> r =
-        plan::Size(s.scenario.scenario, size.value(), s.space, mine, goodput.value());
+        plan::Size(s.scenario.scenario, sizing, s.space, mine, run.value().ettr);
     d.Append(r.diagnostics());
     if (!r.ok()) return d;
     results.push_back(std::move(r).value());

@@ -92,7 +92,8 @@ struct SizingRequest {
 };
 
 // Sizes each cluster in turn with the best plan of each chip count (plan::Size), the
-// goodput of `fathom run`'s reliability model when one is given (SizeGoodput). The search
+// ETTR of `fathom run`'s reliability model when one is given and the training
+// section's cost, priced as `fathom run` prices (LoadSizeRunInputs). The search
 // section's simulate_top and memory_pass apply unless given; its top does not (the sizing
 // keeps the best plan of each count).
 core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog,

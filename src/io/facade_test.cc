@@ -1,5 +1,10 @@
 #include "io/facade.h"
 
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -9,6 +14,7 @@
 namespace fathom::io {
 namespace {
 
+namespace fs = std::filesystem;
 using test_support::TestCatalog;
 
 constexpr const char* kSmall = FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml";
@@ -170,6 +176,60 @@ TEST(Facade, RunTakesTheStepEngineStepTakes) {
   }
   q.engine = "fast";
   EXPECT_FALSE(io::Run(TestCatalog(), q, options).ok());
+}
+
+// `fathom size` prices a count as `fathom run` prices the same plan (plan::DeriveCost):
+// the training section's price, power and PUE when given, else the catalog price and the
+// node's power; with both on the estimator, the times, chip-hours, cost and energy agree.
+TEST(Facade, SizeAndRunPriceTheSamePlanAlike) {
+  const fs::path dir = fs::temp_directory_path() / ("fathom-price-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string plan =
+      "model: {base: llama3-8b, seq_len: 8192}\n"
+      "cluster: {base: dgx-h100-superpod, chips: 16}\n"
+      "plan: {tp: 1, pp: 1, dp: 16, micro_batch_size: 1, global_batch_size: 128, zero: 3}\n"
+      "reliability: llama3-table5\n";
+  const std::string given = (dir / "given.yaml").string();
+  std::ofstream(given) << plan
+                       << "training: {tokens: 100B, cost: {usd_per_chip_hour: 2.5, power: 1kW, "
+                          "pue: 1.5, usd_per_kwh: 0.1}}\n";
+  const std::string catalog = (dir / "catalog.yaml").string();
+  std::ofstream(catalog) << plan << "training: {tokens: 100B}\n";
+  for (const std::string& file : {given, catalog}) {
+    RunRequest rq;
+    rq.scenario = file;
+    rq.engine = "estimate";
+    RunOptions ro;
+    ro.monte_carlo = false;
+    core::Result<RunResult> run = io::Run(TestCatalog(), rq, ro);
+    ASSERT_TRUE(run.ok()) << run.diagnostics().Format();
+
+    SizingRequest sq;
+    sq.search.scenario = file;
+    sq.search.tp = sq.search.pp = sq.search.cp = sq.search.micro_batch_size = "1";
+    sq.search.zero = "3";
+    sq.search.recompute = "none";
+    sq.tokens = "100B";
+    sq.chips = "16";
+    plan::SearchOptions so;
+    so.simulate_top = 0;  // the estimator, as the run's
+    core::Result<std::vector<plan::SizeResult>> size = Size(TestCatalog(), sq, so);
+    ASSERT_TRUE(size.ok()) << size.diagnostics().Format();
+    const plan::SizeRow& row = size.value().front().rows.front();
+    ASSERT_TRUE(row.planned) << row.why;
+    const plan::CostDerivation& a = run.value().cost;
+    const plan::CostDerivation& b = row.cost;
+    auto near = [](double x, double y) { return std::abs(x - y) <= 1e-9 * std::abs(x); };
+    EXPECT_TRUE(near(row.expected_s, run.value().analysis.expected_time_s)) << file;
+    EXPECT_TRUE(near(b.chip_hours, a.chip_hours)) << b.chip_hours << " vs " << a.chip_hours;
+    EXPECT_TRUE(near(b.usd, a.usd)) << b.usd << " vs " << a.usd;
+    EXPECT_TRUE(near(b.it_energy_j, a.it_energy_j)) << b.it_energy_j << " vs " << a.it_energy_j;
+    EXPECT_TRUE(near(b.facility_energy_j, a.facility_energy_j));
+    EXPECT_TRUE(near(b.electricity_usd, a.electricity_usd));
+    EXPECT_EQ(b.price_source, a.price_source);
+    EXPECT_EQ(b.power_source, a.power_source);
+  }
+  fs::remove_all(dir);
 }
 
 TEST(Facade, SweepAllEvaluatesEveryPointWithinTheLimit) {

@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
+#include "io/plan_search.h"
 #include "sim/step_sim.h"
 
 namespace fathom::io {
@@ -854,7 +855,9 @@ std::string RunLoss(const reliability::LossBreakdown& l) {
 
 }  // namespace
 
-std::string HtmlEscape(std::string_view text) {
+std::string HtmlEscape(std::string_view raw) {
+  // The page says it is UTF-8: a name that is not (a Latin-1 file name) shows U+FFFD.
+  const std::string text = core::ValidUtf8(raw);
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -1004,7 +1007,7 @@ std::string RunReportHtmlBody(const RunResult& r) {
                 fmt::format("ideal {}", Esc(Duration(a.ideal_time_s))));
   out += Figure("ETTR", Num(a.ettr_all_causes, 4),
                 fmt::format("exact {} at the interval", Num(a.ettr, 4)));
-  out += Figure("goodput", Pct(r.step.mfu * a.ettr_all_causes),
+  out += Figure("effective MFU", Pct(r.step.mfu * a.ettr_all_causes),
                 fmt::format("MFU {} &times; ETTR", Pct(r.step.mfu)));
   out += Figure("step time", Seconds(a.step_time_s),
                 fmt::format("MFU {}, {}", Pct(r.step.mfu),
@@ -1126,14 +1129,15 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
     const plan::SizeRow& c = r.rows[static_cast<size_t>(r.chosen)];
     out += Figure(
         r.cluster, fmt::format("{} &times; {}", core::WithThousands(c.chips), Esc(r.chip)),
-        fmt::format("{} {}{}", Esc(Duration(c.expected_s)), r.with_goodput ? "expected" : "ideal",
-                    c.cost_usd >= 0 ? ", " + Esc(Usd(c.cost_usd)) : std::string()));
+        fmt::format("{} {}{}", Esc(Duration(c.expected_s)),
+                    r.with_reliability ? "expected" : "ideal",
+                    c.cost.usd_per_chip_hour > 0 ? ", " + Esc(Usd(c.cost.usd)) : std::string()));
   }
   out += "</div>\n";
 
-  // Time, cost and goodput against the chip count, one series per cluster.
-  std::vector<Series> time, cost, goodput;
-  bool any_goodput = false;
+  // Time, cost and ETTR against the chip count, one series per cluster.
+  std::vector<Series> time, cost, ettr;
+  bool any_reliability = false;
   for (size_t i = 0; i < results.size(); ++i) {
     const plan::SizeResult& r = results[i];
     const std::string_view color = kSeriesColors[i % kSeriesColors.size()];
@@ -1145,50 +1149,54 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
           fmt::format("{}: {} chips", r.cluster, core::WithThousands(row.chips));
       t.points.push_back({chips, row.expected_s});
       t.titles.push_back(fmt::format("{}, {} {}", who, Duration(row.expected_s),
-                                     r.with_goodput ? "expected" : "ideal"));
-      if (row.cost_usd >= 0) {
-        c.points.push_back({chips, row.cost_usd});
-        c.titles.push_back(fmt::format("{}, {}", who, Usd(row.cost_usd)));
+                                     r.with_reliability ? "expected" : "ideal"));
+      if (row.cost.usd_per_chip_hour > 0) {
+        c.points.push_back({chips, row.cost.usd});
+        c.titles.push_back(fmt::format("{}, {}", who, Usd(row.cost.usd)));
       }
-      g.points.push_back({chips, 100 * row.goodput});
-      g.titles.push_back(fmt::format("{}, goodput {}", who, Pct(row.goodput)));
+      g.points.push_back({chips, 100 * row.ettr});
+      g.titles.push_back(fmt::format("{}, ETTR {}", who, Num(row.ettr, 4)));
     }
-    any_goodput = any_goodput || r.with_goodput;
+    any_reliability = any_reliability || r.with_reliability;
     time.push_back(std::move(t));
     cost.push_back(std::move(c));
-    goodput.push_back(std::move(g));
+    ettr.push_back(std::move(g));
   }
   out += "<section>\n<h2>Time to train</h2>\n";
-  out += fmt::format("<p class=\"hint\">{} time to train against the chip count{}.</p>\n",
-                     any_goodput ? "Expected (with failures, restarts and checkpoints)" : "Ideal",
-                     first.deadline_s > 0 ? "; the red line is the deadline" : "");
+  out +=
+      fmt::format("<p class=\"hint\">{} time to train against the chip count{}.</p>\n",
+                  any_reliability ? "Expected (with failures, restarts and checkpoints)" : "Ideal",
+                  first.deadline_s > 0 ? "; the red line is the deadline" : "");
   out += XyChart(time, Axis{"chips", true, FormatPlain},
-                 Axis{any_goodput ? "expected time" : "ideal time", true, FormatDays, 86400},
+                 Axis{any_reliability ? "expected time" : "ideal time", true, FormatDays, 86400},
                  first.deadline_s, "deadline " + Duration(first.deadline_s));
   out += "</section>\n";
   bool any_cost = false;
   for (const Series& c : cost) any_cost = any_cost || !c.points.empty();
   if (any_cost) {
-    out +=
-        "<section>\n<h2>Cost</h2>\n<p class=\"hint\">Chip-hours over the expected time at "
-        "the chip's catalog price";
+    out += "<section>\n<h2>Cost</h2>\n<p class=\"hint\">Chip-hours over the expected time at ";
     std::string prices;
     for (const plan::SizeResult& r : results) {
-      if (r.usd_per_chip_hour <= 0) continue;
-      prices +=
-          fmt::format("{}{}: {} per chip-hour, {}", prices.empty() ? "" : "; ", Esc(r.chip),
-                      Esc(Usd(r.usd_per_chip_hour)), Esc(PriceKind(r.price_kind, r.price_as_of)));
+      if (r.pricing.usd_per_chip_hour <= 0) continue;
+      prices += fmt::format("{}{}: {}", prices.empty() ? "" : "; ", Esc(r.cluster),
+                            Esc(SizePriceBasis(r)));
     }
-    out += " (" + prices + "). Prices of different kinds do not compare.</p>\n";
+    out += prices + "; energy (IT) at ";
+    std::string powers;
+    for (const plan::SizeResult& r : results) {
+      powers += fmt::format("{}{}: {}", powers.empty() ? "" : "; ", Esc(r.cluster),
+                            Esc(SizePowerBasis(r)));
+    }
+    out += powers + ". Prices of different kinds do not compare.</p>\n";
     out += XyChart(cost, Axis{"chips", true, FormatPlain}, Axis{"cost", false, FormatUsd});
     out += "</section>\n";
   }
-  if (any_goodput) {
+  if (any_reliability) {
     out +=
-        "<section>\n<h2>Goodput</h2>\n<p class=\"hint\">The share of wall-clock time spent "
-        "training: more chips fail more often.</p>\n";
-    out +=
-        XyChart(goodput, Axis{"chips", true, FormatPlain}, Axis{"goodput", false, FormatPercent});
+        "<section>\n<h2>ETTR</h2>\n<p class=\"hint\">The effective training time ratio of all "
+        "causes (ideal / expected time, as a percentage): the share of wall-clock time spent "
+        "training. More chips fail more often.</p>\n";
+    out += XyChart(ettr, Axis{"chips", true, FormatPlain}, Axis{"ETTR", false, FormatPercent});
     out += "</section>\n";
   }
   for (const plan::SizeResult& r : results) {
@@ -1198,7 +1206,7 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
         "<tr><th class=\"num\">chips</th><th class=\"num\">step time</th><th "
         "class=\"num\">MFU</th><th class=\"num\">ideal</th>{}<th class=\"num\">chip-hours</th>"
         "<th class=\"num\">cost</th><th class=\"num\">energy</th><th>plan</th></tr>\n",
-        r.with_goodput ? "<th class=\"num\">goodput</th><th class=\"num\">expected</th>" : "");
+        r.with_reliability ? "<th class=\"num\">ETTR</th><th class=\"num\">expected</th>" : "");
     for (size_t i = 0; i < r.rows.size(); ++i) {
       const plan::SizeRow& row = r.rows[i];
       const bool chosen = static_cast<int>(i) == r.chosen;
@@ -1215,12 +1223,13 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
           "<td class=\"num\">{}</td><td><code>{}</code></td></tr>\n",
           chosen ? " class=\"best\"" : "", core::WithThousands(row.chips),
           Seconds(row.best.StepTime()), Pct(row.best.mfu), Esc(Duration(row.train_s)),
-          r.with_goodput ? fmt::format("<td class=\"num\">{}</td><td class=\"num{}\">{}</td>",
-                                       Pct(row.goodput), row.meets ? "" : " bad",
-                                       Esc(Duration(row.expected_s)))
-                         : std::string(),
-          Esc(ShortCount(row.chip_hours)), row.cost_usd >= 0 ? Esc(Usd(row.cost_usd)) : "-",
-          row.energy_j > 0 ? Esc(Energy(row.energy_j)) : "-",
+          r.with_reliability ? fmt::format("<td class=\"num\">{}</td><td class=\"num{}\">{}</td>",
+                                           Num(row.ettr, 4), row.meets ? "" : " bad",
+                                           Esc(Duration(row.expected_s)))
+                             : std::string(),
+          Esc(ShortCount(row.cost.chip_hours)),
+          row.cost.usd_per_chip_hour > 0 ? Esc(Usd(row.cost.usd)) : "-",
+          !row.cost.power_source.empty() ? Esc(Energy(row.cost.it_energy_j)) : "-",
           Esc(PlanLine(row.best.plan, PlanDetail::kShape)));
     }
     out += "</table></div>\n</section>\n";

@@ -28,7 +28,7 @@ namespace fathom::io {
 std::string StepReportHtmlBody(const estimate::StepReport& r, const sim::SimResult* sim);
 std::string SearchReportHtmlBody(const plan::SearchResult& r);
 std::string RunReportHtmlBody(const RunResult& r);
-// `fathom size`: time, cost and goodput against the chip count, one series per cluster.
+// `fathom size`: time, cost and ETTR against the chip count, one series per cluster.
 std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results);
 // `fathom compare`: the steps' breakdowns and memory on one scale, and their figures.
 std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps);
@@ -44,7 +44,7 @@ std::string HtmlPage(std::string_view title, std::string_view body);
 // The style sheet every page and the web UI share.
 std::string_view HtmlStyle();
 
-// Text escaped for HTML element content and attribute values.
+// Text escaped for HTML element content and attribute values; invalid UTF-8 becomes U+FFFD.
 std::string HtmlEscape(std::string_view text);
 
 inline std::string StepReportHtml(const estimate::StepReport& r, const sim::SimResult* sim) {

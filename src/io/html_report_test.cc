@@ -158,7 +158,7 @@ TEST(HtmlReport, SizePagePlotsTimeAndCostAgainstTheChipCount) {
   EXPECT_NE(html.find("<h2>Time to train</h2>"), std::string::npos);
   EXPECT_NE(html.find("deadline 30.0 d"), std::string::npos);
   EXPECT_NE(html.find("<h2>Cost</h2>"), std::string::npos);
-  EXPECT_EQ(html.find("<h2>Goodput</h2>"), std::string::npos);  // no reliability given
+  EXPECT_EQ(html.find("<h2>ETTR</h2>"), std::string::npos);  // no reliability given
   // One point per count with a plan, each with its hover title.
   size_t planned = 0;
   for (const plan::SizeRow& row : r.value().rows) planned += row.planned ? 1 : 0;

@@ -1141,7 +1141,7 @@ const std::vector<Field<TrainingConfig>>& TrainingFields() {
                "tokens to train (e.g. \"15T\"); steps = tokens / (global_batch_size x seq_len), "
                "rounded up. Give exactly one of tokens, steps, duration")
                .Min(0, true)
-               .Max(1e18),
+               .Max(kMaxTokens),
            [](T& t, const Value& v) { t.tokens = v.d; }},
           {Int("steps", "optimizer steps to train").Min(1).Max(1e12),
            [](T& t, const Value& v) { t.steps = v.d; }},

@@ -177,6 +177,29 @@ TEST_F(LoaderTest, BaseOverridesKeys) {
   EXPECT_EQ(sc.name, "s");   // the file's stem when no name is given
 }
 
+// Text values must be UTF-8: a Latin-1 value is an error at its key, from a file (with its
+// line), in a list of strings, and from --set, before any report is written.
+TEST_F(LoaderTest, TextThatIsNotUtf8IsAnErrorAtItsKey) {
+  const std::string file = Write("s.yaml",
+                                 "name: \"r\xe9sum\xe9\"\n"
+                                 "model: {base: llama3-8b, name: \"ok \xc3\xa9\"}\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n" +
+                                     std::string(kPlan));
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "name",
+                            "s.yaml:1: name: \"r\xef\xbf\xbdsum\xef\xbf\xbd\" is not UTF-8 text: "
+                            "byte 0xE9 at offset 1 is not valid UTF-8"))
+      << s.diagnostics().Format();
+  EXPECT_EQ(s.diagnostics().size(), 1u) << s.diagnostics().Format();  // "ok é" is UTF-8
+
+  core::Result<LoadedScenario> set = LoadScenario(
+      TestCatalog(), FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml", {{"name", "ab\xff"}});
+  ASSERT_FALSE(set.ok());
+  EXPECT_TRUE(HasDiagnostic(set.diagnostics(), "name", "--set: name: \"ab\xef\xbf\xbd\""))
+      << set.diagnostics().Format();
+}
+
 TEST_F(LoaderTest, SendRecvHalfSizeDefaultsToTheAllReduces) {
   const std::string file = Write(
       "s.yaml",

@@ -13,6 +13,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "io/json_text.h"
 #include "io/keys.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
@@ -108,13 +109,20 @@ const plan::SizeRow& ChosenRow(const plan::SizeResult& r) {
   return r.rows[static_cast<size_t>(r.chosen)];
 }
 
+bool Priced(const plan::CostDerivation& c) { return c.usd_per_chip_hour > 0; }
+bool Powered(const plan::CostDerivation& c) { return !c.power_source.empty(); }
+std::string CostText(const plan::CostDerivation& c) { return Priced(c) ? Usd(c.usd) : "-"; }
+std::string EnergyText(const plan::CostDerivation& c) {
+  return Powered(c) ? Energy(c.it_energy_j) : "-";
+}
+
 // The result whose chosen count costs least (priced ones only); -1 when none.
 int CheapestChoice(const std::vector<plan::SizeResult>& results) {
   int best = -1;
   for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].chosen < 0 || ChosenRow(results[i]).cost_usd < 0) continue;
+    if (results[i].chosen < 0 || !Priced(ChosenRow(results[i]).cost)) continue;
     if (best < 0 ||
-        ChosenRow(results[i]).cost_usd < ChosenRow(results[static_cast<size_t>(best)]).cost_usd) {
+        ChosenRow(results[i]).cost.usd < ChosenRow(results[static_cast<size_t>(best)]).cost.usd) {
       best = static_cast<int>(i);
     }
   }
@@ -343,7 +351,7 @@ std::string SearchJson(const plan::SearchResult& r) {
   } else {
     j["given_plan"] = nullptr;
   }
-  return j.dump(2) + "\n";
+  return JsonText(j);
 }
 
 std::string SearchCsv(const plan::SearchResult& r) {
@@ -433,16 +441,11 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
   if (tokens.empty()) {
     d.Error("--tokens", "how much to train is not given", "e.g. --tokens 15T");
   } else {
-    const core::QuantityParse t = core::ParseQuantity(tokens, core::Dimension::kCount);
-    if (!t.ok || t.value <= 0 || t.value > 1e18) {
-      d.Error("--tokens",
-              "\"" + tokens + "\": " +
-                  (!t.ok          ? t.error
-                   : t.value <= 0 ? "must be more than 0"
-                                  : "more than 1e18 tokens"),
-              t.hint.empty() ? "e.g. --tokens 15T" : t.hint);
+    core::Result<double> t = ParseTokensFlag(tokens);
+    if (!t.ok()) {
+      d.Append(t.diagnostics());
     } else {
-      q.tokens = t.value;
+      q.tokens = t.value();
     }
   }
   if (!days.empty()) {
@@ -470,8 +473,9 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
   return q;
 }
 
-core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanRequest& q,
-                                        const std::string& tokens, const std::string& reliability) {
+core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const PlanRequest& q,
+                                              const std::string& tokens,
+                                              const std::string& reliability) {
   RunRequest rq;
   rq.scenario = q.scenario;
   rq.model = q.model;
@@ -485,9 +489,11 @@ core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanReques
   }
   core::Result<LoadedRun> loaded = LoadRun(catalog, rq);
   if (!loaded.ok()) return loaded.diagnostics();
-  if (!loaded.value().reliability_given) return plan::Goodput{};
+  SizeRunInputs inputs;
+  inputs.cost = loaded.value().training.cost;
+  if (!loaded.value().reliability_given) return inputs;
   auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());
-  return plan::Goodput([run](const estimate::Scenario& sc) -> core::Result<double> {
+  inputs.ettr = plan::RunEttr([run](const estimate::Scenario& sc) -> core::Result<double> {
     LoadedRun r = *run;
     r.scenario.scenario = sc;
     RunOptions options;
@@ -498,12 +504,12 @@ core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanReques
     const double g = a.expected_time_s > 0 ? a.ideal_time_s / a.expected_time_s : 1.0;
     if (!std::isfinite(g) || g <= 0) {
       core::Diagnostics d;
-      d.Error("reliability",
-              "the run's expected time gives no goodput (" + std::to_string(g) + ")");
+      d.Error("reliability", "the run's expected time gives no ETTR (" + std::to_string(g) + ")");
       return d;
     }
     return std::min(1.0, g);  // rounding: the expected time is never below the ideal
   });
+  return inputs;
 }
 
 std::string SizeText(const plan::SizeResult& r) {
@@ -511,11 +517,11 @@ std::string SizeText(const plan::SizeResult& r) {
       "fathom size: {} on {} ({}), {} tokens, global batch {} x {} tokens", r.model, r.cluster,
       r.chip, ShortCount(r.tokens), Count(r.global_batch_size), Count(r.seq_len));
   out += r.deadline_s > 0 ? ", within " + Duration(r.deadline_s) + "\n\n" : std::string("\n\n");
-  const bool g = r.with_goodput;
+  const bool g = r.with_reliability;
   out += fmt::format(
       "     chips  step time    tokens/s    MFU  ideal days{}   chip-hours        cost"
       "    energy  plan\n",
-      g ? "  goodput  expected days" : "");
+      g ? "    ETTR  expected days" : "");
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const plan::SizeRow& row = r.rows[i];
     const char* mark = static_cast<int>(i) == r.chosen ? ">" : " ";
@@ -528,11 +534,9 @@ std::string SizeText(const plan::SizeResult& r) {
         Count(row.chips), Duration(row.best.StepTime()),
         Count(static_cast<int64_t>(row.best.tokens_per_s + 0.5)), Pct(row.best.mfu),
         row.train_s / 86400,
-        g ? fmt::format("  {:>7}  {:>13.4g}", Pct(row.goodput), row.expected_s / 86400)
-          : std::string(),
-        Count(static_cast<int64_t>(row.chip_hours + 0.5)),
-        row.cost_usd >= 0 ? Usd(row.cost_usd) : std::string("-"),
-        row.energy_j > 0 ? Energy(row.energy_j) : std::string("-"), Describe(row.best.plan));
+        g ? fmt::format("  {:>6.4f}  {:>13.4g}", row.ettr, row.expected_s / 86400) : std::string(),
+        Count(static_cast<int64_t>(row.cost.chip_hours + 0.5)), CostText(row.cost),
+        EnergyText(row.cost), Describe(row.best.plan));
   }
   out += "\n";
   if (r.chosen >= 0) {
@@ -540,8 +544,8 @@ std::string SizeText(const plan::SizeResult& r) {
     out +=
         fmt::format("  > {} chips: the fewest that {}: {}{}, {} chip-hours", Count(c.chips),
                     r.deadline_s > 0 ? "meet the deadline" : "hold a plan", Duration(c.expected_s),
-                    g ? " expected" : "", Count(static_cast<int64_t>(c.chip_hours + 0.5)));
-    out += c.cost_usd >= 0 ? ", " + Usd(c.cost_usd) : "";
+                    g ? " expected" : "", Count(static_cast<int64_t>(c.cost.chip_hours + 0.5)));
+    out += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
     out += "\n";
   } else {
     out +=
@@ -550,20 +554,49 @@ std::string SizeText(const plan::SizeResult& r) {
   }
   out +=
       g ? "  Expected days add failures, restarts and checkpoints (fathom run's analytic model) to "
-          "the ideal;\n"
+          "the ideal;\n  ETTR is ideal / expected time (fathom run's ETTR of all causes);\n"
         : "  Days are the ideal time to train, without failures, restarts or checkpoints "
           "(--reliability adds them);\n";
-  out += "  chip-hours and cost are over the expected time at the chip's catalog price (" +
-         (r.usd_per_chip_hour > 0 ? Usd(r.usd_per_chip_hour) +
-                                        " per chip-hour: " + PriceKind(r.price_kind, r.price_as_of)
-                                  : "none for " + r.chip) +
-         "),\n  energy the chips' at TDP (an upper bound).\n";
+  out += "  chip-hours and cost are over the expected time at " + SizePriceBasis(r) +
+         ",\n  energy (IT) at " + SizePowerBasis(r) + ".\n";
+  return out;
+}
+
+std::string SizePriceBasis(const plan::SizeResult& r) {
+  const plan::CostDerivation& p = r.pricing;
+  if (!Priced(p)) {
+    return "no price (the catalog has none for " + r.chip +
+           "; give training.cost.usd_per_chip_hour)";
+  }
+  if (p.price_source.rfind("catalog", 0) == 0) {
+    return "the chip's catalog price (" + Usd(p.usd_per_chip_hour) +
+           " per chip-hour: " + PriceKind(p.price_kind, p.price_as_of) + ")";
+  }
+  return Usd(p.usd_per_chip_hour) + " per chip-hour (" + p.price_source + ")";
+}
+
+std::string SizePowerBasis(const plan::SizeResult& r) {
+  const plan::CostDerivation& p = r.pricing;
+  std::string out =
+      p.power_source == "tdp" ? fmt::format(
+                                    "the chip's TDP, {:.0f} W (an upper bound, "
+                                    "accelerators only)",
+                                    p.power_w)
+      : p.power_source == "node" ? fmt::format(
+                                       "{:.0f} W per chip, the node's maximum over its "
+                                       "chips (an upper bound, hosts and NICs included)",
+                                       p.power_w)
+      : Powered(p) ? fmt::format("{:.0f} W per chip ({})", p.power_w, p.power_source)
+                   : "no power (neither the node's nor the chip's is in the catalog; give "
+                     "training.cost.power)";
+  if (Powered(p) && p.pue != 1)
+    out += fmt::format("; the facility's is PUE {:.2f} times it", p.pue);
   return out;
 }
 
 std::string SizeJson(const std::vector<plan::SizeResult>& results) {
   ordered_json j;
-  j["schema"] = "fathom.size/1";
+  j["schema"] = "fathom.size/2";
   j["tokens"] = results.empty() ? 0.0 : Round(results.front().tokens);
   j["deadline_s"] = !results.empty() && results.front().deadline_s > 0
                         ? ordered_json(Round(results.front().deadline_s))
@@ -576,13 +609,23 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
     c["chip"] = r.chip;
     c["global_batch_size"] = r.global_batch_size;
     c["seq_len"] = r.seq_len;
-    c["price"] = r.usd_per_chip_hour > 0
-                     ? ordered_json{{"usd_per_chip_hour", Round(r.usd_per_chip_hour)},
-                                    {"kind", r.price_kind.empty() ? ordered_json(nullptr)
-                                                                  : ordered_json(r.price_kind)},
-                                    {"as_of", r.price_as_of.empty() ? ordered_json(nullptr)
-                                                                    : ordered_json(r.price_as_of)}}
-                     : ordered_json(nullptr);
+    const plan::CostDerivation& p = r.pricing;
+    auto or_null = [](const std::string& s) {
+      return s.empty() ? ordered_json(nullptr) : ordered_json(s);
+    };
+    c["price"] = Priced(p) ? ordered_json{{"usd_per_chip_hour", Round(p.usd_per_chip_hour)},
+                                          {"source", p.price_source},
+                                          {"kind", or_null(p.price_kind)},
+                                          {"as_of", or_null(p.price_as_of)}}
+                           : ordered_json(nullptr);
+    c["power"] =
+        Powered(p)
+            ? ordered_json{{"w_per_chip", Round(p.power_w)},
+                           {"source", p.power_source},
+                           {"pue", Round(p.pue)},
+                           {"usd_per_kwh", p.usd_per_kwh > 0 ? ordered_json(Round(p.usd_per_kwh))
+                                                             : ordered_json(nullptr)}}
+            : ordered_json(nullptr);
     ordered_json rows = ordered_json::array();
     for (const plan::SizeRow& row : r.rows) {
       ordered_json x = {{"chips", row.chips}, {"planned", row.planned}};
@@ -591,17 +634,21 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
       } else {
         x["best"] = CandidateJson(row.best);
         x["ideal_train_time_s"] = Round(row.train_s);
-        x["goodput"] = Round(row.goodput);
+        x["ettr_all_causes"] = Round(row.ettr);
         x["expected_train_time_s"] = Round(row.expected_s);
-        x["chip_hours"] = Round(row.chip_hours);
-        x["cost_usd"] = row.cost_usd >= 0 ? ordered_json(Round(row.cost_usd)) : nullptr;
-        x["energy_j"] = row.energy_j > 0 ? ordered_json(Round(row.energy_j)) : nullptr;
+        const plan::CostDerivation& k = row.cost;
+        auto known = [](bool is, double v) { return is ? ordered_json(Round(v)) : nullptr; };
+        x["chip_hours"] = Round(k.chip_hours);
+        x["cost_usd"] = known(Priced(k), k.usd);
+        x["energy_j"] = known(Powered(k), k.it_energy_j);
+        x["facility_energy_j"] = known(Powered(k), k.facility_energy_j);
+        x["electricity_usd"] = known(Powered(k) && k.usd_per_kwh > 0, k.electricity_usd);
         x["meets_deadline"] = row.meets;
       }
       rows.push_back(x);
     }
     c["rows"] = rows;
-    c["with_reliability"] = r.with_goodput;
+    c["with_reliability"] = r.with_reliability;
     c["chosen_chips"] =
         r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
     clusters.push_back(c);
@@ -614,8 +661,8 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
           : ordered_json{
                 {"cluster", results[static_cast<size_t>(cheapest)].cluster},
                 {"chips", ChosenRow(results[static_cast<size_t>(cheapest)]).chips},
-                {"cost_usd", Round(ChosenRow(results[static_cast<size_t>(cheapest)]).cost_usd)}};
-  return j.dump(2) + "\n";
+                {"cost_usd", Round(ChosenRow(results[static_cast<size_t>(cheapest)]).cost.usd)}};
+  return JsonText(j);
 }
 
 std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
@@ -631,20 +678,19 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
     const plan::SizeRow& c = ChosenRow(r);
     out += fmt::format("  {:<24} {:<10} {:>7}  {:>13.4g}  {:>11}  {:>10}  {:>8}\n", r.cluster,
                        r.chip, Count(c.chips), c.expected_s / 86400,
-                       Count(static_cast<int64_t>(c.chip_hours + 0.5)),
-                       c.cost_usd >= 0 ? Usd(c.cost_usd) : std::string("-"),
-                       c.energy_j > 0 ? Energy(c.energy_j) : std::string("-"));
+                       Count(static_cast<int64_t>(c.cost.chip_hours + 0.5)), CostText(c.cost),
+                       EnergyText(c.cost));
   }
   // Prices of different kinds (an on-demand list price against a reserved block) do not
   // compare: say which each is when they differ.
   std::vector<const plan::SizeResult*> priced;
   for (const plan::SizeResult& r : results) {
-    if (r.usd_per_chip_hour > 0) priced.push_back(&r);
+    if (Priced(r.pricing)) priced.push_back(&r);
   }
   bool stated = true, same = true;
   for (const plan::SizeResult* r : priced) {
-    stated = stated && !r->price_kind.empty();
-    same = same && r->price_kind == priced.front()->price_kind;
+    stated = stated && !r->pricing.price_kind.empty();
+    same = same && r->pricing.price_kind == priced.front()->pricing.price_kind;
   }
   const bool alike = stated && same;
   const int cheapest = CheapestChoice(results);
@@ -652,17 +698,18 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
     const plan::SizeResult& r = results[static_cast<size_t>(cheapest)];
     out += fmt::format("\n  the cheapest{}: {} chips of {} ({}), {}\n",
                        alike ? "" : " at these prices", Count(ChosenRow(r).chips), r.cluster,
-                       r.chip, Usd(ChosenRow(r).cost_usd));
+                       r.chip, Usd(ChosenRow(r).cost.usd));
   }
   if (priced.size() > 1 && alike) {
     out += fmt::format("  The catalog prices are all {} rates.\n",
-                       PriceKind(priced.front()->price_kind, ""));
+                       PriceKind(priced.front()->pricing.price_kind, ""));
   } else if (priced.size() > 1) {
     out += stated ? "  The catalog prices differ in kind, so the costs do not compare:\n"
                   : "  Not every price says its kind, so the costs may not compare:\n";
     for (const plan::SizeResult* r : priced) {
-      out += fmt::format("    {:<10} {} per chip-hour, {}\n", r->chip, Usd(r->usd_per_chip_hour),
-                         PriceKind(r->price_kind, r->price_as_of));
+      out += fmt::format("    {:<10} {} per chip-hour, {}\n", r->chip,
+                         Usd(r->pricing.usd_per_chip_hour),
+                         PriceKind(r->pricing.price_kind, r->pricing.price_as_of));
     }
     out +=
         "  Price them alike with --set cluster.chip.price.usd_per_chip_hour=... (and "

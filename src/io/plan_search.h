@@ -24,7 +24,7 @@ struct PlanRequest {
   // Comma-separated values of each axis ("1,2,4,8"); "" = automatic.
   std::string tp, pp, vp, cp, ep, micro_batch_size, zero, recompute, schedule;
   std::vector<Override> overrides;  // --set KEY=VALUE
-  // `fathom size`: the reliability and training overrides are SizeGoodput's to read.
+  // `fathom size`: the reliability and training overrides are LoadSizeRunInputs' to read.
   bool run_sections = false;
 };
 
@@ -57,12 +57,27 @@ std::string PlanYaml(const parallel::ParallelPlan& p, const std::string& comment
 // --chips "1024,2048" (counts to try; "" = automatic).
 core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, const std::string& days,
                                                  const std::string& chips);
-// The goodput of `fathom run`'s analytic reliability model (failures, restarts, checkpoints;
-// no Monte Carlo) for plan::Size, from --reliability or the scenario's section; an empty
-// function when neither gives one (the default preset is not applied unasked).
-core::Result<plan::Goodput> SizeGoodput(const Catalog& catalog, const PlanRequest& q,
-                                        const std::string& tokens, const std::string& reliability);
+// What `fathom size` takes from `fathom run`'s inputs (LoadRun), so that the two agree on
+// the same plan:
+//   ettr     the ETTR of all causes (ideal / expected time) of `fathom run`'s analytic
+//            reliability model (failures, restarts, checkpoints; no Monte Carlo), from
+//            --reliability or the scenario's section; an empty function when neither
+//            gives one (the default preset is not applied unasked);
+//   cost     the training section's cost (price, power, PUE), which plan::Size prices
+//            each count with, through plan::DeriveCost as `fathom run` does.
+struct SizeRunInputs {
+  plan::RunEttr ettr;
+  plan::CostConfig cost;
+};
+core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const PlanRequest& q,
+                                              const std::string& tokens,
+                                              const std::string& reliability);
 std::string SizeText(const plan::SizeResult& r);
+// What the costs and the energy of a sizing are priced at, for its text and HTML: "$2.50 per
+// chip-hour (training.cost.usd_per_chip_hour)", "the chip's catalog price ($12.29 per
+// chip-hour: on-demand, ...)"; "1275 W per chip, the node's maximum (...)".
+std::string SizePriceBasis(const plan::SizeResult& r);
+std::string SizePowerBasis(const plan::SizeResult& r);
 // One JSON report for the clusters compared (one or more), with the cheapest choice.
 std::string SizeJson(const std::vector<plan::SizeResult>& results);
 // The clusters side by side: each one's chosen count, time, cost and energy.

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
+#include "io/html_report.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -221,17 +222,19 @@ TEST(ParseSizeRequest, BadValuesAreErrorsNamingTheFlag) {
   EXPECT_NE(text.find("--chips: \"a\" in \"8,a\""), std::string::npos) << text;
 }
 
-TEST(SizeGoodput, FromAPresetOrNothing) {
+TEST(LoadSizeRunInputs, EttrFromAPresetOrNothing) {
   PlanRequest q;
   q.model = "llama3-70b";
   q.cluster = "meta-24k-h100-roce";
   q.global_batch = 1024;
-  core::Result<plan::Goodput> none = SizeGoodput(TestCatalog(), q, "15T", "");
+  core::Result<SizeRunInputs> none = LoadSizeRunInputs(TestCatalog(), q, "15T", "");
   ASSERT_TRUE(none.ok()) << none.diagnostics().Format();
-  EXPECT_FALSE(static_cast<bool>(none.value()));  // the default preset is not applied unasked
-  core::Result<plan::Goodput> table5 = SizeGoodput(TestCatalog(), q, "15T", "llama3-table5");
-  ASSERT_TRUE(table5.ok()) << table5.diagnostics().Format();
-  ASSERT_TRUE(static_cast<bool>(table5.value()));
+  // The default preset is not applied unasked.
+  EXPECT_FALSE(static_cast<bool>(none.value().ettr));
+  core::Result<SizeRunInputs> inputs = LoadSizeRunInputs(TestCatalog(), q, "15T", "llama3-table5");
+  ASSERT_TRUE(inputs.ok()) << inputs.diagnostics().Format();
+  const plan::RunEttr& table5 = inputs.value().ettr;
+  ASSERT_TRUE(static_cast<bool>(table5));
   PlanRequest on4096 = q;
   on4096.chips = 4096;
   core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), on4096);
@@ -242,18 +245,18 @@ TEST(SizeGoodput, FromAPresetOrNothing) {
   sc.plan.dp = static_cast<int>(sc.cluster.chips / 32);
   sc.plan.sequence_parallel = true;
   sc.plan.recompute = parallel::Recompute::kSelective;
-  core::Result<double> g = table5.value()(sc);
+  core::Result<double> g = table5(sc);
   ASSERT_TRUE(g.ok()) << g.diagnostics().Format();
   EXPECT_GT(g.value(), 0.5);
   EXPECT_LT(g.value(), 1.0);
-  // More chips fail more often: the goodput falls.
+  // More chips fail more often: the ETTR falls.
   core::Result<network::ClusterSpec> small = plan::Resize(sc.cluster, 1024);
   ASSERT_TRUE(small.ok());
   estimate::Scenario fewer = sc;
   fewer.cluster = small.value();
   fewer.plan.dp = 1024 / 32;
-  EXPECT_GT(table5.value()(fewer).value(), g.value());
-  EXPECT_FALSE(SizeGoodput(TestCatalog(), q, "15T", "rsc9").ok());
+  EXPECT_GT(table5(fewer).value(), g.value());
+  EXPECT_FALSE(LoadSizeRunInputs(TestCatalog(), q, "15T", "rsc9").ok());
 }
 
 TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
@@ -273,7 +276,7 @@ TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
       plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const nlohmann::json j = nlohmann::json::parse(SizeJson({r.value()}));
-  EXPECT_EQ(j["schema"], "fathom.size/1");
+  EXPECT_EQ(j["schema"], "fathom.size/2");
   const nlohmann::json& c = j["clusters"][0];
   EXPECT_EQ(c["chosen_chips"], 8);  // no deadline: the fewest chips with a plan
   ASSERT_EQ(c["rows"].size(), 3u);
@@ -281,6 +284,38 @@ TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
             c["rows"][0]["best"]["tokens_per_s"].get<double>());
   EXPECT_EQ(j["cheapest"]["cluster"], "dgx-h100-superpod");
   EXPECT_NE(SizeText(r.value()).find("  >      8 "), std::string::npos) << SizeText(r.value());
+}
+
+// The share of time that trains is the ETTR of all causes, named as fathom run names it
+// (ettr_all_causes); "goodput", which meant MFU x ETTR in fathom run, is not used.
+TEST(SizeReports, TheEttrIsNamedAsTheRunNamesIt) {
+  PlanRequest q;
+  q.model = "llama3-8b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 256;
+  q.tp = "1";
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  plan::SizeRequest request;
+  request.tokens = 1e12;
+  request.chips = {8};
+  plan::SearchOptions o;
+  o.simulate_top = 0;
+  auto ettr = [](const estimate::Scenario&) -> core::Result<double> { return 0.9; };
+  core::Result<plan::SizeResult> r =
+      plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o, ettr);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string json = SizeJson({r.value()});
+  const nlohmann::json j = nlohmann::json::parse(json);
+  EXPECT_EQ(j["clusters"][0]["rows"][0]["ettr_all_causes"], 0.9);
+  EXPECT_EQ(json.find("goodput"), std::string::npos);
+  const std::string text = SizeText(r.value());
+  EXPECT_NE(text.find("    ETTR  expected days"), std::string::npos) << text;
+  EXPECT_NE(text.find("  0.9000  "), std::string::npos) << text;
+  EXPECT_EQ(text.find("goodput"), std::string::npos) << text;
+  const std::string html = SizeReportHtml({r.value()});
+  EXPECT_NE(html.find("<h2>ETTR</h2>"), std::string::npos);
+  EXPECT_EQ(html.find("oodput"), std::string::npos);
 }
 
 TEST(SizeReports, ClustersAreComparedAndTheCheapestNamed) {
@@ -330,7 +365,7 @@ TEST(SizeReports, ClustersAreComparedAndTheCheapestNamed) {
   EXPECT_NE(text.find("differ in kind"), std::string::npos) << text;
   EXPECT_NE(text.find("h200       $5.41 per chip-hour, capacity block"), std::string::npos) << text;
   // Priced alike, they compare.
-  for (plan::SizeResult& r : results) r.price_kind = "reserved";
+  for (plan::SizeResult& r : results) r.pricing.price_kind = "reserved";
   const std::string alike = SizeComparisonText(results);
   EXPECT_NE(alike.find("the cheapest: "), std::string::npos) << alike;
   EXPECT_NE(alike.find("all reserved rates"), std::string::npos) << alike;

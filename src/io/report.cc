@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
+#include "io/json_text.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
 
@@ -314,7 +315,7 @@ ordered_json StepJson(const estimate::StepReport& r) {
 
 }  // namespace
 
-std::string StepReportJson(const estimate::StepReport& r) { return StepJson(r).dump(2) + "\n"; }
+std::string StepReportJson(const estimate::StepReport& r) { return JsonText(StepJson(r)); }
 
 // The rows a comparison shows: the headline figures, then the breakdown terms some step has.
 struct CompareRow {
@@ -414,7 +415,7 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
     list.push_back(std::move(x));
   }
   j["steps"] = std::move(list);
-  return j.dump(2) + "\n";
+  return JsonText(j);
 }
 
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json) {
@@ -511,7 +512,7 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
     }
   }
   if (d.HasErrors()) return d;
-  if (json) return arr.dump(2) + "\n";
+  if (json) return JsonText(arr);
   return text;
 }
 

@@ -4,7 +4,7 @@
 // plain config structs; the projection itself (component counts, checkpoint derivation,
 // RunSpec, analysis, Monte Carlo, cost and energy, with its formulas) is
 // plan::ProjectRun (plan/run.h). Writes the run report as text or as versioned JSON
-// ("fathom.run/1"); the HTML report is io/html_report.h's.
+// ("fathom.run/2"); the HTML report is io/html_report.h's.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,15 @@ using plan::ReliabilityConfig;
 using plan::RunOptions;
 using plan::RunResult;
 using plan::TrainingConfig;
+
+// The most tokens a run may train: training.tokens' bound, and --tokens' in `fathom run`
+// and `fathom size` (1e18, a million times Llama 3's 15T; beyond it the times overflow
+// any useful range).
+inline constexpr double kMaxTokens = 1e18;  // errors say "1e18"
+
+// --tokens "15T": a count of tokens in (0, kMaxTokens], or an error at --tokens. The one
+// reading of the flag, for `fathom run` and `fathom size` alike.
+core::Result<double> ParseTokensFlag(const std::string& text);
 
 struct LoadedRun {
   LoadedScenario scenario;

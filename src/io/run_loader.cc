@@ -149,7 +149,15 @@ struct RunLoader {
     for (size_t i = 0; i < classes.size(); ++i) {
       const std::string key = "reliability.failures[" + std::to_string(i) + "]";
       const int line = where.count(key) ? where[key].line : 0;
-      CheckRequired(FailureClassFields(), where, key, file, line, diags);
+      // A key given with a bad value is reported once, not also as missing.
+      core::Diagnostics missing;
+      CheckRequired(FailureClassFields(), where, key, file, line, missing);
+      for (const core::Diagnostic& m : missing.items()) {
+        const bool reported =
+            std::any_of(diags.items().begin(), diags.items().end(),
+                        [&](const core::Diagnostic& x) { return x.key == m.key; });
+        if (!reported) diags.Add(m);
+      }
       if (diags.size() > before) continue;
       CheckFailure(classes[i], key, file, line);
       if (std::find(names.begin(), names.end(), classes[i].name) != names.end()) {
@@ -210,6 +218,21 @@ struct RunLoader {
 };
 
 }  // namespace
+
+core::Result<double> ParseTokensFlag(const std::string& text) {
+  core::Diagnostics d;
+  const core::QuantityParse t = core::ParseQuantity(text, core::Dimension::kCount);
+  if (!t.ok || t.value <= 0 || t.value > kMaxTokens) {
+    d.Error("--tokens",
+            "\"" + text + "\": " +
+                (!t.ok          ? t.error
+                 : t.value <= 0 ? "must be more than 0"
+                                : std::string("more than 1e18 tokens")),  // kMaxTokens
+            t.hint.empty() ? "e.g. --tokens 15T" : t.hint);
+    return d;
+  }
+  return t.value;
+}
 
 core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& request) {
   LoadedRun run;
@@ -284,14 +307,11 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
     }
   }
   if (tokens_given) {
-    const core::QuantityParse q = core::ParseQuantity(request.tokens, core::Dimension::kCount);
-    if (!q.ok) {
-      loader.diags.Add(Error("", 0, "--tokens", q.error, q.hint));
-    } else if (q.value <= 0) {
-      loader.diags.Add(Error("", 0, "--tokens", "\"" + request.tokens + "\" is out of range",
-                             "expected a count greater than 0, e.g. \"15T\""));
+    core::Result<double> tokens = ParseTokensFlag(request.tokens);
+    if (!tokens.ok()) {
+      loader.diags.Append(tokens.diagnostics());
     } else {
-      t.tokens = q.value;
+      t.tokens = tokens.value();
       t.steps = 0;
       t.duration_s = 0;
       loader.where["training.tokens"] = {"--tokens", 0};  // diagnostics about it name the flag

@@ -1,4 +1,4 @@
-// The run report: text and "fathom.run/1" JSON. A pure function of the RunResult.
+// The run report: text and "fathom.run/2" JSON. A pure function of the RunResult.
 #include <cmath>
 #include <cstdio>
 
@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/units.h"
+#include "io/json_text.h"
 #include "io/number_format.h"
 #include "io/run.h"
 #include "parallel/memory.h"
@@ -80,8 +81,8 @@ std::string RunReportText(const RunResult& r) {
   line("expected time to train", Duration(a.expected_time_s));
   line("ETTR (job-stopping)",
        fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
-  line("goodput", fmt::format("{} (MFU {} x ETTR of all causes {:.4f})",
-                              Pct(s.mfu * a.ettr_all_causes), Pct(s.mfu), a.ettr_all_causes));
+  line("effective MFU", fmt::format("{} (MFU {} x ETTR of all causes {:.4f})",
+                                    Pct(s.mfu * a.ettr_all_causes), Pct(s.mfu), a.ettr_all_causes));
   line("MTBF (job-stopping)",
        std::isfinite(a.mtbf_s) ? Duration(a.mtbf_s) : "none (no failure stops the job)");
   line("interruptions expected", fmt::format("{:.1f}", a.interruptions_expected));
@@ -246,7 +247,7 @@ std::string RunReportJson(const RunResult& r) {
   const estimate::StepReport& s = r.step;
   const reliability::RunReport& a = r.analysis;
   ordered_json j;
-  j["schema"] = "fathom.run/1";
+  j["schema"] = "fathom.run/2";
   j["scenario"] = s.scenario;
   j["model"] = s.model;
   j["cluster"] = s.cluster;
@@ -265,7 +266,7 @@ std::string RunReportJson(const RunResult& r) {
   j["ettr"] = Round(a.ettr);
   j["ettr_linear"] = Round(a.ettr_linear);
   j["ettr_all_causes"] = Round(a.ettr_all_causes);
-  j["goodput"] = Round(s.mfu * a.ettr_all_causes);
+  j["effective_mfu"] = Round(s.mfu * a.ettr_all_causes);
   j["straggler_factor"] = Round(a.straggler_factor);
   j["mtbf_s"] = SecondsOrNull(a.mtbf_s);
   j["interruptions_expected"] = Round(a.interruptions_expected);
@@ -391,7 +392,7 @@ std::string RunReportJson(const RunResult& r) {
   j["warnings"] = a.warnings;
   j["notes"] = r.notes;
   j["sources"] = r.config.sources;
-  return j.dump(2) + "\n";
+  return JsonText(j);
 }
 
 }  // namespace fathom::io

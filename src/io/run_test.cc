@@ -48,7 +48,7 @@ TEST(Run, JsonHasTheSchemaAndKeys) {
       RunExample(FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml", true);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
-  EXPECT_EQ(j.at("schema"), "fathom.run/1");
+  EXPECT_EQ(j.at("schema"), "fathom.run/2");
   for (const char* key : {"time_to_train_s", "ettr", "interruptions_expected",
                           "checkpoint_interval_s", "spare_nodes"}) {
     EXPECT_TRUE(j.contains(key)) << key;
@@ -269,7 +269,6 @@ reliability: {preset: rsc1}
   EXPECT_NE(text.find("give training.cost.power"), std::string::npos) << text;
 }
 
-// The JSON's goodput is the MFU times the share of time that trains, every cause counted.
 TEST(Run, NoJobStoppingFailureHasNoMtbf) {
   // Nothing stops the job: the MTBF and the interval formulas are "none" in text and null
   // in JSON (they were "0 s" and 0).
@@ -294,7 +293,9 @@ reliability:
   EXPECT_NE(text.find("none / none / none"), std::string::npos) << text;
 }
 
-TEST(Run, JsonGoodputCountsEveryCauseOfLoss) {
+// The JSON's effective MFU is the MFU times the share of time that trains, every cause
+// counted; "goodput", which meant it here and the ETTR in fathom size, is gone from both.
+TEST(Run, JsonEffectiveMfuCountsEveryCauseOfLoss) {
   const std::string file = Write("window.yaml", R"(name: window
 model: llama3-8b
 cluster: {base: dgx-h100-superpod, chips: 1024}
@@ -313,7 +314,9 @@ reliability:
   const reliability::RunReport& a = r.value().analysis;
   EXPECT_LT(a.ettr_all_causes, a.ettr);
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
-  EXPECT_NEAR(j.at("goodput").get<double>(), r.value().step.mfu * a.ettr_all_causes, 1e-9);
+  EXPECT_NEAR(j.at("effective_mfu").get<double>(), r.value().step.mfu * a.ettr_all_causes, 1e-9);
+  EXPECT_FALSE(j.contains("goodput"));
+  EXPECT_NE(RunReportText(r.value()).find("  effective MFU             "), std::string::npos);
 }
 
 }  // namespace

@@ -118,9 +118,22 @@ bool ParseInt(const std::string& s, int64_t& v, std::string& error, std::string&
   return true;
 }
 
+// Text values must be UTF-8, YAML's own encoding and that of the JSON every report writes:
+// a Latin-1 file's "r\xe9sum\xe9" is rejected here, at its key, rather than reach a writer.
+bool IsUtf8(const std::string& s, std::string& error, std::string& hint) {
+  const std::string problem = core::Utf8Problem(s);
+  if (problem.empty()) return true;
+  error = "\"" + core::ValidUtf8(s) + "\" is not UTF-8 text: " + problem;
+  hint =
+      "inputs are read as UTF-8: save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8), or "
+      "give the value in UTF-8";
+  return false;
+}
+
 // Converts one scalar/list node; returns "" on success or an error message + hint.
 bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& error,
              std::string& hint) {
+  if (node.IsScalar() && !IsUtf8(node.Scalar(), error, hint)) return false;
   const std::string text = NodeText(node);
   if (k.allow_auto && node.IsScalar() && node.Scalar() == "auto") {
     out.is_auto = true;
@@ -157,6 +170,7 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
         error = "expected a list of strings, found " + NodeText(item) + " in it";
         return false;
       }
+      if (!IsUtf8(item.Scalar(), error, hint)) return false;
       if (!k.choices.empty() &&
           std::find(k.choices.begin(), k.choices.end(), item.Scalar()) == k.choices.end()) {
         std::vector<std::string_view> views(k.choices.begin(), k.choices.end());

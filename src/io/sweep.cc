@@ -12,6 +12,7 @@
 #include "core/parallel.h"
 #include "core/text.h"
 #include "io/facade.h"
+#include "io/json_text.h"
 #include "io/keys.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
@@ -504,7 +505,7 @@ std::string SweepJson(const SweepResult& r) {
     rows.push_back(std::move(x));
   }
   j["rows"] = rows;
-  return j.dump(2) + "\n";
+  return JsonText(j);
 }
 
 std::string SweepCsv(const SweepResult& r) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/collective_report.h"
+#include "io/json_text.h"
 #include "io/keys.h"
 #include "sim/step_sim.h"
 
@@ -488,7 +489,7 @@ std::string ValidationJson(const ValidationTable& t) {
   // Top-level copies of the summary for scripts.
   j["median_abs_error_pct"] = t.median_abs_error_pct;
   j["max_abs_error_pct"] = t.max_abs_error_pct;
-  return j.dump(2) + "\n";
+  return JsonText(j);
 }
 
 }  // namespace fathom::io

@@ -50,6 +50,8 @@ bool HasTier(const std::vector<std::string>& tiers, const char* tier) {
   return std::find(tiers.begin(), tiers.end(), tier) != tiers.end();
 }
 
+}  // namespace
+
 // Chip-hours at the rental price and energy at the mean power, over the expected time.
 CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& cluster,
                           double expected_s, double ideal_s) {
@@ -90,6 +92,8 @@ CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& clus
   c.electricity_usd = c.facility_energy_j / kJoulesPerKwh * c.usd_per_kwh;
   return c;
 }
+
+namespace {
 
 // Checkpoint size and tier times (formulas in run.h).
 CheckpointDerivation DeriveCheckpoint(const CheckpointConfig& cp,

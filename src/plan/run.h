@@ -159,6 +159,13 @@ struct CostDerivation {
   double electricity_usd = 0;  // facility energy x electricity price
 };
 
+// Prices a run of `expected_s` wall-clock seconds (and its `ideal_s`, without failures,
+// checkpoints or stragglers) on `cluster` by the cost and energy formulas above. The one
+// pricing of a run: ProjectRun prices its run with it and plan::Size each chip count's,
+// so that `fathom run` and `fathom size` agree on the same plan.
+CostDerivation DeriveCost(const CostConfig& config, const network::ClusterSpec& cluster,
+                          double expected_s, double ideal_s);
+
 struct ComponentCounts {
   double gpu = 0, node = 0, nic = 0, switches = 0, link = 0;
 };

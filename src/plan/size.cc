@@ -36,7 +36,7 @@ core::Diagnostics TokensBelowOneStep(double tokens, int64_t global_batch, int64_
 
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
                               const SearchSpace& space, const SearchOptions& options,
-                              const Goodput& goodput) {
+                              const RunEttr& ettr) {
   core::Diagnostics diags;
   if (!(request.tokens > 0)) {
     diags.Error("size.tokens", "the tokens to train must be more than 0", "e.g. --tokens 15T");
@@ -68,14 +68,12 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   result.model = base.model.name;
   result.cluster = base.cluster.name;
   result.chip = base.cluster.chip.name;
-  result.usd_per_chip_hour = base.cluster.chip.usd_per_chip_hour;
-  result.price_kind = base.cluster.chip.price_kind;
-  result.price_as_of = base.cluster.chip.price_as_of;
+  result.pricing = DeriveCost(request.cost, base.cluster, 0, 0);
   result.tokens = request.tokens;
   result.deadline_s = request.deadline_s;
   result.global_batch_size = base.plan.global_batch_size;
   result.seq_len = base.model.seq_len;
-  result.with_goodput = static_cast<bool>(goodput);
+  result.with_reliability = static_cast<bool>(ettr);
   SearchOptions o = options;
   o.top = 1;
   o.compare_base = false;
@@ -92,7 +90,6 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       diags.Add(x);
     }
   };
-  const hardware::ChipSpec& chip = base.cluster.chip;
   for (int64_t c : counts) {
     SizeRow row;
     row.chips = c;
@@ -116,9 +113,9 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     row.planned = true;
     row.best = found.value().ranked.front();
     row.train_s = steps * row.best.StepTime();
-    if (goodput) {
+    if (ettr) {
       sc.plan = row.best.plan;
-      core::Result<double> g = goodput(sc);
+      core::Result<double> g = ettr(sc);
       if (!g.ok()) {
         // A plan exists; the run could not be projected on it.
         row.planned = false;
@@ -127,13 +124,11 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
         continue;
       }
       keep_warnings(g.diagnostics());
-      FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "a goodput outside (0, 1]");
-      row.goodput = g.value();
+      FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "an ETTR outside (0, 1]");
+      row.ettr = g.value();
     }
-    row.expected_s = row.train_s / row.goodput;
-    row.chip_hours = static_cast<double>(c) * row.expected_s / 3600;
-    if (chip.usd_per_chip_hour > 0) row.cost_usd = row.chip_hours * chip.usd_per_chip_hour;
-    row.energy_j = static_cast<double>(c) * chip.tdp.value() * row.expected_s;
+    row.expected_s = row.train_s / row.ettr;
+    row.cost = DeriveCost(request.cost, sc.cluster, row.expected_s, row.train_s);
     row.meets = request.deadline_s == 0 || row.expected_s <= request.deadline_s;
     if (row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());
     result.rows.push_back(std::move(row));

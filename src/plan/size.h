@@ -1,11 +1,13 @@
 // Sizing: how many chips train a model on T tokens within D days. For each chip count the
 // planner finds the best plan (plan/search.h) on the cluster resized to that count; the
-// ideal time to train is tokens / tokens per second of that plan. A goodput function (the
-// caller's reliability model: failures, restarts, checkpoints) turns it into the expected
-// wall-clock time; without one the expected time is the ideal. The answer is the fewest
-// chips whose expected time meets the deadline, with the chip-hours, the cost at the
-// chip's catalog price and the chips' energy at their TDP (an upper bound) over the
-// expected time, for every count tried.
+// ideal time to train is tokens / tokens per second of that plan. An ETTR function (the
+// caller's reliability model: failures, restarts, checkpoints; the run's effective training
+// time ratio of all causes, ideal / expected time) turns it into the expected wall-clock time;
+// without one the expected time is the ideal. The answer is the fewest chips whose expected time
+// meets the deadline, with the chip-hours, cost and energy over the expected time for every count
+// tried, priced by plan::DeriveCost (plan/run.h) as `fathom run` prices its run: the request's cost
+// config (a scenario's training.cost), else the chip's catalog price and the node's power (else the
+// chip's TDP).
 //
 // Chip counts: those given, or one node (the scale-up domain, or a host of a larger
 // domain such as a TPU pod) times 1, 2, 4, ... up to the cluster's chips, and the cluster. The
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "plan/run.h"
 #include "plan/search.h"
 
 namespace fathom::plan {
@@ -28,6 +31,7 @@ struct SizeRequest {
   double tokens = 0;           // tokens to train, > 0
   double deadline_s = 0;       // wall-clock budget; 0 = none (the fewest chips that train)
   std::vector<int64_t> chips;  // counts to try; empty = automatic
+  CostConfig cost;             // price, power, PUE (training.cost); defaults: auto
 };
 
 struct SizeRow {
@@ -36,12 +40,12 @@ struct SizeRow {
   std::string why;
   Candidate best;
   double train_s = 0;     // ideal: whole steps (tokens / tokens per step) x step time
-  double goodput = 1;     // ideal / expected time
-  double expected_s = 0;  // train_s / goodput
-  double chip_hours = 0;
-  double cost_usd = -1;  // -1: the chip has no catalog price
-  double energy_j = 0;   // chips x TDP x expected time; 0 when the TDP is unknown
-  bool meets = false;    // within the deadline
+  double ettr = 1;        // ETTR of all causes: ideal / expected time
+  double expected_s = 0;  // train_s / ettr
+  // Chip-hours, cost and energy over expected_s (ideal: train_s), by plan::DeriveCost;
+  // cost.usd_per_chip_hour 0 = no price, cost.power_source "" = no power known.
+  CostDerivation cost;
+  bool meets = false;  // within the deadline
 };
 
 struct SizeResult {
@@ -50,18 +54,19 @@ struct SizeResult {
   double deadline_s = 0;
   int global_batch_size = 0;
   int seq_len = 0;
-  std::vector<SizeRow> rows;  // by chip count
-  int chosen = -1;            // the row with the fewest chips that meets the deadline
-  bool with_goodput = false;  // expected times include the goodput function's losses
-  // The chip's catalog price (0 = none), its kind and when it held: costs of clusters
-  // whose prices differ in kind do not compare.
-  double usd_per_chip_hour = 0;
-  std::string price_kind, price_as_of;
+  std::vector<SizeRow> rows;      // by chip count
+  int chosen = -1;                // the row with the fewest chips that meets the deadline
+  bool with_reliability = false;  // expected times include the ETTR function's losses
+  // The price and power every row is priced at (DeriveCost over no time): its source,
+  // and a catalog price's kind and date (costs of clusters whose prices differ in kind do
+  // not compare).
+  CostDerivation pricing;
 };
 
-// The share of wall-clock time a run of `scenario` (the model on the resized cluster with
-// the count's best plan) spends training, in (0, 1].
-using Goodput = std::function<core::Result<double>(const estimate::Scenario& scenario)>;
+// The ETTR of all causes of a run of `scenario` (the model on the resized cluster with the
+// count's best plan): the share of its wall-clock time spent training, ideal / expected
+// time, in (0, 1] (`fathom run`'s ettr_all_causes).
+using RunEttr = std::function<core::Result<double>(const estimate::Scenario& scenario)>;
 
 // A token budget under one step's tokens (global batch x seq_len) is most likely a count
 // without its suffix ("15" for "15T"): a warning at `key`, saying what follows.
@@ -70,6 +75,6 @@ core::Diagnostics TokensBelowOneStep(double tokens, int64_t global_batch, int64_
 
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
                               const SearchSpace& space, const SearchOptions& options,
-                              const Goodput& goodput = {});
+                              const RunEttr& ettr = {});
 
 }  // namespace fathom::plan

@@ -50,12 +50,13 @@ TEST(Size, TheFewestChipsThatMeetTheDeadlineAreChosen) {
     const double steps = std::ceil(q.tokens / (1024.0 * s.model.seq_len));
     EXPECT_GT(steps, q.tokens / (1024.0 * s.model.seq_len));
     EXPECT_DOUBLE_EQ(r.train_s, steps * r.best.StepTime());
-    EXPECT_NEAR(r.chip_hours, static_cast<double>(r.chips) * r.train_s / 3600, 1e-6 * r.chip_hours);
+    EXPECT_NEAR(r.cost.chip_hours, static_cast<double>(r.chips) * r.train_s / 3600,
+                1e-6 * r.cost.chip_hours);
   }
   // More chips train faster, with diminishing returns (chip-hours do not fall).
   for (size_t i = 1; i < rows.size(); ++i) {
     EXPECT_LT(rows[i].train_s, rows[i - 1].train_s) << rows[i].chips;
-    EXPECT_GT(rows[i].chip_hours, 0.98 * rows[i - 1].chip_hours) << rows[i].chips;
+    EXPECT_GT(rows[i].cost.chip_hours, 0.98 * rows[i - 1].cost.chip_hours) << rows[i].chips;
   }
   EXPECT_EQ(free.value().chosen, 0);
 
@@ -125,7 +126,7 @@ TEST(Size, AutomaticCountsDoubleFromTheDomain) {
   EXPECT_EQ(counts, (std::vector<int64_t>{4, 8, 16, 32, 64, 72, 144, 288, 576}));
 }
 
-TEST(Size, GoodputStretchesTheTimeAndCanMoveTheChoice) {
+TEST(Size, EttrStretchesTheTimeAndCanMoveTheChoice) {
   const estimate::Scenario s = Llama70BOn(4096, 1024);
   SizeRequest q;
   q.tokens = 1e12;
@@ -135,26 +136,26 @@ TEST(Size, GoodputStretchesTheTimeAndCanMoveTheChoice) {
   core::Result<SizeResult> ideal = Size(s, q, Narrow(), o);
   ASSERT_TRUE(ideal.ok());
   const std::vector<SizeRow>& rows = ideal.value().rows;
-  EXPECT_FALSE(ideal.value().with_goodput);
+  EXPECT_FALSE(ideal.value().with_reliability);
   EXPECT_EQ(rows[0].expected_s, rows[0].train_s);
-  // A deadline the 1,024 chips meet ideally but not at half goodput.
+  // A deadline the 1,024 chips meet ideally but not at an ETTR of one half.
   q.deadline_s = 1.5 * rows[0].train_s;
   auto half = [](const estimate::Scenario& sc) -> core::Result<double> {
     return sc.cluster.chips >= 2048 ? 0.9 : 0.5;
   };
   core::Result<SizeResult> real = Size(s, q, Narrow(), o, half);
   ASSERT_TRUE(real.ok()) << real.diagnostics().Format();
-  EXPECT_TRUE(real.value().with_goodput);
+  EXPECT_TRUE(real.value().with_reliability);
   const SizeRow& first = real.value().rows[0];
-  EXPECT_EQ(first.goodput, 0.5);
+  EXPECT_EQ(first.ettr, 0.5);
   EXPECT_DOUBLE_EQ(first.expected_s, 2 * first.train_s);
-  EXPECT_DOUBLE_EQ(first.chip_hours, 1024 * first.expected_s / 3600);
+  EXPECT_DOUBLE_EQ(first.cost.chip_hours, 1024 * first.expected_s / 3600);
   EXPECT_FALSE(first.meets);
   EXPECT_EQ(real.value().chosen, 1);
   EXPECT_EQ(Size(s, q, Narrow(), o).value().chosen, 0);
 }
 
-TEST(Size, AGoodputErrorMarksTheRow) {
+TEST(Size, AnEttrErrorMarksTheRow) {
   const estimate::Scenario s = Llama70BOn(1024, 1024);
   SizeRequest q;
   q.tokens = 1e12;

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include "core/text.h"
 #include "io/config.h"
 #include "io/facade.h"
 #include "io/html_report.h"
@@ -179,7 +180,9 @@ load();
 </script>
 )html";
 
-std::string JsonString(std::string_view s) {
+std::string JsonString(std::string_view raw) {
+  // JSON is UTF-8: a file name that is not (a Latin-1 example) shows U+FFFD.
+  const std::string s = core::ValidUtf8(raw);
   std::string out = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') {

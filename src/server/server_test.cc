@@ -122,7 +122,7 @@ TEST_F(ServerTest, SearchesPlansAndProjectsRuns) {
                                       Example("llama3-405b-reliability"), "application/yaml");
   ASSERT_TRUE(run);
   ASSERT_EQ(run->status, 200) << run->body;
-  EXPECT_NE(run->body.find("\"schema\": \"fathom.run/1\""), std::string::npos);
+  EXPECT_NE(run->body.find("\"schema\": \"fathom.run/2\""), std::string::npos);
 }
 
 TEST_F(ServerTest, SizesTheCluster) {
@@ -135,7 +135,7 @@ TEST_F(ServerTest, SizesTheCluster) {
       client_->Post("/api/size?tokens=100B&days=30&format=json", yaml, "application/yaml");
   ASSERT_TRUE(json);
   ASSERT_EQ(json->status, 200) << json->body;
-  EXPECT_NE(json->body.find("\"schema\": \"fathom.size/1\""), std::string::npos);
+  EXPECT_NE(json->body.find("\"schema\": \"fathom.size/2\""), std::string::npos);
   httplib::Result missing = client_->Post("/api/size?days=30", yaml, "application/yaml");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 400);
@@ -333,6 +333,47 @@ TEST_F(ServerTest, ExplainsATooLargeFormBodyAndCarriesWarningsOfJson) {
   // Located in the posted scenario, by the name diagnostics give it: no scratch path.
   EXPECT_NE(warnings.find("scenario.yaml:"), std::string::npos) << warnings;
   EXPECT_EQ(warnings.find("fathom-serve-"), std::string::npos) << warnings;
+}
+
+// A posted scenario whose text is not UTF-8 is a 400 naming the key, for every report and
+// format (not a 500 from a writer that cannot encode it); a sweep, whose points fail one
+// by one, says so in each row.
+TEST_F(ServerTest, TextThatIsNotUtf8IsA400AtItsKey) {
+  const std::string example = Example("llama3-8b-dgx-h100");  // its first line is its name
+  const std::string yaml = "name: \"caf\xe9\"\n" + example.substr(example.find('\n') + 1);
+  for (const char* target :
+       {"/api/step?format=json", "/api/step", "/api/plan?format=json", "/api/run?format=json",
+        "/api/size?tokens=10B&format=json", "/api/sweep?format=json&axis=plan.zero=1,3"}) {
+    httplib::Result r = client_->Post(target, yaml, "application/yaml");
+    ASSERT_TRUE(r) << target;
+    const bool sweep = std::string(target).find("sweep") != std::string::npos;
+    EXPECT_EQ(r->status, sweep ? 200 : 400) << target << "\n" << r->body;
+    EXPECT_NE(r->body.find("scenario.yaml:1: name: "), std::string::npos) << target << r->body;
+    EXPECT_NE(r->body.find("is not UTF-8 text"), std::string::npos) << target << r->body;
+  }
+}
+
+// The examples list is JSON, and so UTF-8, whatever the examples' file names.
+TEST(Server, ListsExamplesWhoseNamesAreNotUtf8) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("fathom-examples-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "caf\xe9.yaml") << Example("llama3-8b-dgx-h100");
+  ServeOptions o;
+  o.port = 0;
+  o.examples = dir.string();
+  Server server(io::test_support::TestCatalog(), o);
+  core::Result<int> port = server.Bind();
+  ASSERT_TRUE(port.ok()) << port.diagnostics().Format();
+  std::thread listen([&] { server.Listen(); });
+  httplib::Client client("127.0.0.1", port.value());
+  httplib::Result r = client.Get("/api/examples");
+  server.Stop();
+  listen.join();
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "[\"caf\xef\xbf\xbd\"]");
 }
 
 // With no room to wait, a request that arrives while another is evaluated is answered at

@@ -47,6 +47,21 @@ for run in text:stride json:block csv:stride; do
     fi
   }
 done
+# A scenario named after a Latin-1 file name (no `name:`): the JSON is still UTF-8, with
+# U+FFFD for the bad byte, and the ranks do not abort.
+latin1=$tmp/$(printf 'caf\xe9').yaml
+tail -n +2 examples/llama3-8b-dgx-h100.yaml >"$latin1"
+timeout 120 "${launcher[@]}" "$fathom_mpi" -s "$latin1" --axis plan.zero=1,3 --threads 1 --json \
+  >"$tmp/latin1.json" 2>"$tmp/latin1.err"
+rc=$?
+if [ "$rc" -ne 0 ] ||
+  ! python3 -c 'import json, sys; json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))' \
+    "$tmp/latin1.json" ||
+  ! grep -q "$(printf 'caf\xef\xbf\xbd')" "$tmp/latin1.json"; then
+  echo "FAIL: fathom-mpi on a Latin-1 scenario name: exit $rc, or its JSON is not UTF-8"
+  cat "$tmp/latin1.err"
+  fail=1
+fi
 timeout 120 "${launcher[@]}" "$fathom_mpi" -s examples/llama3-8b-dgx-h100.yaml \
   --axis plan.tp=1,x >"$tmp/bad.out" 2>"$tmp/bad.err"
 rc=$?

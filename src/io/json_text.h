@@ -1,0 +1,18 @@
+// Internal to io: the one way the writers turn a JSON document into text. Every report
+// (fathom.step/1, fathom.run/1, ... and the JSON the HTML reports and the server send)
+// goes through it, so that a string that is not UTF-8 (a name read from a Latin-1 file
+// that the loader did not see, a file name) cannot abort the program: nlohmann's dump
+// throws on invalid UTF-8, and the loader's own check (io/schema.h) is the first line.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace fathom::io {
+
+// `j` indented by 2 with a final newline (indent < 0: compact, no newline); each invalid
+// UTF-8 sequence in a string becomes U+FFFD.
+std::string JsonText(const nlohmann::ordered_json& j, int indent = 2);
+
+}  // namespace fathom::io
