@@ -1102,7 +1102,8 @@ std::string RunReportHtmlBody(const RunResult& r) {
 
   out += StepTime(r.step, "Where one step's time goes");
   out += StepMemory(r.step);
-  std::vector<std::string_view> notes(r.notes.begin(), r.notes.end());
+  std::vector<std::string_view> notes(a.notes.begin(), a.notes.end());
+  notes.insert(notes.end(), r.notes.begin(), r.notes.end());
   for (std::string_view n : r.step.notes) notes.push_back(n);
   out += Notes(notes);
   return out;

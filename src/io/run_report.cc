@@ -236,8 +236,9 @@ std::string RunReportText(const RunResult& r) {
                        m.interruptions.mean, m.interruptions.p10, m.interruptions.p50,
                        m.interruptions.p90);
   }
-  if (!a.warnings.empty() || !r.notes.empty()) out += "\n";
+  if (!a.warnings.empty() || !a.notes.empty() || !r.notes.empty()) out += "\n";
   for (const std::string& w : a.warnings) out += "  warning: " + w + "\n";
+  for (const std::string& n : a.notes) out += "  note: " + n + "\n";
   for (const std::string& n : r.notes) out += "  note: " + n + "\n";
   return out;
 }
@@ -389,7 +390,9 @@ std::string RunReportJson(const RunResult& r) {
     j["monte_carlo"] = nullptr;
   }
   j["warnings"] = a.warnings;
-  j["notes"] = r.notes;
+  std::vector<std::string> notes = a.notes;
+  notes.insert(notes.end(), r.notes.begin(), r.notes.end());
+  j["notes"] = notes;
   j["sources"] = r.config.sources;
   return j.dump(2) + "\n";
 }

@@ -647,6 +647,19 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     rep.warnings.push_back(msg);
     diags.Warning("reliability.checkpoint.blocking", std::move(msg), std::move(hint));
   }
+  for (size_t i = 0; i < spec.failures.size(); ++i) {
+    const FailureClass& c = spec.failures[i];
+    if (c.distribution != Distribution::kWeibull || c.weibull_shape == 1 ||
+        c.count * c.rate_per_s <= 0) {
+      continue;
+    }
+    std::string msg = "class \"" + c.name + "\" is Weibull with shape " + Num(c.weibull_shape) +
+                      ": the analytic figures (ETTR, expected time, interruptions) take its mean "
+                      "rate as if it were exponential; the Monte Carlo simulates the shape, see "
+                      "its ETTR";
+    rep.notes.push_back(msg);
+    diags.Note("reliability.failures[" + std::to_string(i) + "].weibull_shape", std::move(msg));
+  }
   if (failures && m.wait > m.d) {
     std::string msg = "a failure waits for a spare node " + Seconds(m.wait) +
                       " on average, longer than its recovery (" + Seconds(m.d) + "): P(wait) " +
