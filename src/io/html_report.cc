@@ -1034,7 +1034,11 @@ std::string RunReportHtmlBody(const RunResult& r) {
   out += Figure("energy", Esc(Energy(r.cost.facility_energy_j)),
                 fmt::format("facility, PUE {}", Num(r.cost.pue, 2)));
   out += Figure("spare nodes", std::to_string(a.spare_nodes),
-                fmt::format("{} confidence", Pct(r.config.spare_confidence)));
+                r.config.spare_nodes >= 0 ? std::string("given")
+                : a.spare_nodes >= a.spare_nodes_needed
+                    ? fmt::format("{} confidence", Pct(r.config.spare_confidence))
+                    : fmt::format("capped at the job's nodes; {} confidence needs {}",
+                                  Pct(r.config.spare_confidence), a.spare_nodes_needed));
   out += "</div>\n";
 
   out +=

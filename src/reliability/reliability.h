@@ -253,7 +253,8 @@ struct RunReport {
   // shortest feasible interval (one step, P − w) raised to it, repeats dropped; empty when
   // no class stops the job (no interval rolls anything back).
   std::vector<Sensitivity> sensitivity;
-  int64_t spare_nodes = 0;
+  int64_t spare_nodes = 0;            // given, or the automatic pool (at most the job's nodes)
+  int64_t spare_nodes_needed = 0;     // the spare_confidence quantile, even beyond the job's nodes
   double spare_wait_s = 0;            // W: mean wait for a spare per job-stopping failure (in
                                       // downtime_s; not exposed to failures)
   double p_wait_without_spares = 0;   // P(some node is out of service) = 1 − e^{−μ}
