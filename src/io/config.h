@@ -65,6 +65,7 @@ struct KeyInfo {
   std::string ref;  // kRef: the section referred to ("chip", "model", ...); kMappingList: the
                     // section of each item ("failure class")
   bool allow_auto = false;  // the value may also be "auto" (Value::is_auto; computed later)
+  std::string range_hint;   // the hint of an out-of-range error: what the bounds stand for
 };
 
 // All keys of a section, in declaration order.

@@ -1037,7 +1037,11 @@ std::string RunReportHtmlBody(const RunResult& r) {
   out += Figure("energy", Esc(Energy(r.cost.facility_energy_j)),
                 fmt::format("facility, PUE {}", Num(r.cost.pue, 2)));
   out += Figure("spare nodes", std::to_string(a.spare_nodes),
-                fmt::format("{} confidence", Pct(r.config.spare_confidence)));
+                r.config.spare_nodes >= 0 ? std::string("given")
+                : a.spare_nodes >= a.spare_nodes_needed
+                    ? fmt::format("{} confidence", Pct(r.config.spare_confidence))
+                    : fmt::format("capped at the job's nodes; {} confidence needs {}",
+                                  Pct(r.config.spare_confidence), a.spare_nodes_needed));
   out += "</div>\n";
 
   out +=
@@ -1105,7 +1109,8 @@ std::string RunReportHtmlBody(const RunResult& r) {
 
   out += StepTime(r.step, "Where one step's time goes");
   out += StepMemory(r.step);
-  std::vector<std::string_view> notes(r.notes.begin(), r.notes.end());
+  std::vector<std::string_view> notes(a.notes.begin(), a.notes.end());
+  notes.insert(notes.end(), r.notes.begin(), r.notes.end());
   for (std::string_view n : r.step.notes) notes.push_back(n);
   out += Notes(notes);
   return out;

@@ -17,6 +17,20 @@ constexpr double kMaxMemoryBandwidth = 1e15;     // 1 PB/s per chip
 constexpr double kMaxScaleUpBandwidth = 1e14;    // 100 TB/s per chip
 constexpr double kMaxNicBandwidth = 100e12 / 8;  // 100 Tbps per chip
 constexpr double kMaxLatency = 1;                // 1 s per collective step
+// Checkpoints and repairs (`fathom run`).
+constexpr double kMaxHostBandwidth = 10e12;     // 10 TB/s per writer, device to host
+constexpr double kMaxStorageBandwidth = 1e15;   // 1 PB/s aggregate
+constexpr double kMaxRepairTime = 365 * 86400;  // a year
+constexpr char kHostBandwidthBound[] =
+    "the fastest device-to-host link, NVLink-C2C on GH200/GB200, moves 900 GB/s (PCIe 5.0 x16: "
+    "64 GB/s); check the unit";
+constexpr char kPeerBandwidthBound[] =
+    "a writer reaches a peer through its NIC, at most the NIC bound of 100 Tbps; check the unit";
+constexpr char kStorageBandwidthBound[] =
+    "the largest file systems sustain a few TB/s to a few tens of TB/s in all (Llama 3's "
+    "Tectonic: 2 TB/s sustained, 7 TB/s peak); check the unit";
+constexpr char kRepairTimeBound[] =
+    "a node's mean time to repair is hours (a swap) to weeks (a vendor return); check the unit";
 
 // Builder for one declaration.
 struct Decl {
@@ -53,6 +67,10 @@ struct Decl {
   }
   Decl& Ref(std::string r) {
     info.ref = std::move(r);
+    return *this;
+  }
+  Decl& RangeHint(std::string h) {
+    info.range_hint = std::move(h);
     return *this;
   }
   Decl& Auto() {
@@ -1311,17 +1329,23 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
           {Qty("checkpoint.host_bandwidth", Dimension::kBandwidth,
                "per writer, device to host memory (PCIe)")
                .Default("25GBps")
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxHostBandwidth)
+               .RangeHint(kHostBandwidthBound),
            [](R& r, const Value& v) { r.config.checkpoint.host_bandwidth = v.d; }},
           {Qty("checkpoint.peer_bandwidth", Dimension::kBandwidth,
                "per writer, to a peer's host memory")
                .Default("the cluster's scale_out.bandwidth")
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxNicBandwidth)
+               .RangeHint(kPeerBandwidthBound),
            [](R& r, const Value& v) { r.config.checkpoint.peer_bandwidth = v.d; }},
           {Qty("checkpoint.storage_bandwidth", Dimension::kBandwidth,
                "aggregate write and read bandwidth of the file system")
                .Default("1TBps")
-               .Min(0, true),
+               .Min(0, true)
+               .Max(kMaxStorageBandwidth)
+               .RangeHint(kStorageBandwidthBound),
            [](R& r, const Value& v) { r.config.checkpoint.storage_bandwidth = v.d; }},
           {Qty("checkpoint.data_loader_state", Dimension::kBytes,
                "data-loader and RNG state added to each checkpoint, whole job")
@@ -1341,7 +1365,9 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
            [](R& r, const Value& v) { r.config.checkpoint.retained = static_cast<int>(v.i); }},
           {Qty("repair_time", Dimension::kTime, "mean time to repair a failed node (MTTR)")
                .Default("1d")
-               .Min(0),
+               .Min(0)
+               .Max(kMaxRepairTime)
+               .RangeHint(kRepairTimeBound),
            [](R& r, const Value& v) { r.config.repair_time_s = v.d; }},
           {Int("spare_nodes",
                "hot spare nodes kept beside the job; auto: the spare_confidence quantile of "

@@ -2,6 +2,7 @@
 // plan/run.h's config structs; the projection is plan::ProjectRun.
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <filesystem>
 #include <utility>
 
@@ -19,6 +20,12 @@ namespace {
 constexpr int kMaxPresetDepth = 8;
 const char* const kDefaultPreset = "llama3-table5";
 constexpr std::array<std::string_view, 3> kTiers = {"host", "peers", "storage"};
+
+std::string ShortNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 // A key present in the input (a default-constructed node is "null", not absent).
 bool Given(const YAML::Node& node) { return node.IsDefined() && !node.IsNull(); }
@@ -120,6 +127,15 @@ struct RunLoader {
       diags.Add(Error(file, line, key + ".slowdown",
                       "effect fail_slow needs a slowdown above 1, e.g. 1.5"));
     }
+    if (f.weibull_shape != 1 && f.distribution != reliability::Distribution::kWeibull) {
+      const auto it = where.find(key + ".weibull_shape");
+      const Location at = it == where.end() ? Location{file, line} : it->second;
+      diags.Add(Error(at.file, at.line, key + ".weibull_shape",
+                      "= " + ShortNumber(f.weibull_shape) +
+                          " is given, but the distribution is exponential, which has no shape: "
+                          "it would be ignored",
+                      "add distribution: weibull, or drop weibull_shape"));
+    }
   }
 
   void LoadFailures(ReliabilityDraft& draft) {
@@ -192,6 +208,25 @@ struct RunLoader {
                  c.tiers.begin() + static_cast<long>(i)) {
         diags.Add(Error(l.file, l.line, tiers_key, "tier \"" + c.tiers[i] + "\" is given twice"));
       }
+    }
+    // A checkpoint flows device -> host memory -> a peer's host memory -> storage; a tier
+    // may be skipped, not reordered.
+    size_t last_rank = 0;
+    for (const std::string& t : c.tiers) {
+      const size_t rank =
+          static_cast<size_t>(std::find(kTiers.begin(), kTiers.end(), t) - kTiers.begin());
+      if (rank == kTiers.size()) continue;  // reported above
+      if (rank < last_rank) {
+        const Location l = loc(tiers_key);
+        std::vector<std::string_view> given(c.tiers.begin(), c.tiers.end());
+        diags.Add(Error(l.file, l.line, tiers_key,
+                        "[" + core::JoinComma(given) + "] is out of order: \"" + t +
+                            "\" comes before \"" + std::string(kTiers[last_rank]) +
+                            "\" on a checkpoint's way (host, then peers, then storage)",
+                        "list the tiers in that order, e.g. [host, storage]"));
+        break;
+      }
+      last_rank = rank;
     }
     if (!c.tiers.empty() &&
         std::find(c.tiers.begin(), c.tiers.end(), c.blocking) == c.tiers.end()) {

@@ -176,11 +176,16 @@ std::string RunReportText(const RunResult& r) {
                    Duration(a.downtime_s), Duration(rc.detect_s), Duration(rc.evict_s),
                    Duration(rc.reschedule_s), Duration(rc.restart_s), Duration(rc.load_s),
                    Duration(rc.warmup_s), Duration(a.spare_wait_s)));
-  line("  spare nodes",
-       fmt::format("{}{}", a.spare_nodes,
-                   r.config.spare_nodes >= 0
-                       ? " (given)"
-                       : fmt::format(" for {} confidence", Pct(r.config.spare_confidence))));
+  std::string pool = " (given)";
+  if (r.config.spare_nodes < 0 && a.spare_nodes >= a.spare_nodes_needed) {
+    pool = fmt::format(" for {} confidence", Pct(r.config.spare_confidence));
+  } else if (r.config.spare_nodes < 0) {
+    pool = fmt::format(
+        " (automatic, capped at the job's nodes: {} confidence would need {}; P(wait) {:.4f} "
+        "with these)",
+        Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_with_spares);
+  }
+  line("  spare nodes", fmt::format("{}{}", a.spare_nodes, pool));
   line("  nodes out of service",
        fmt::format("{:.1f} on average (repair {}); P(wait) {:.4f} with the spares, {:.4f} "
                    "without",
@@ -237,8 +242,9 @@ std::string RunReportText(const RunResult& r) {
                        m.interruptions.mean, m.interruptions.p10, m.interruptions.p50,
                        m.interruptions.p90);
   }
-  if (!a.warnings.empty() || !r.notes.empty()) out += "\n";
+  if (!a.warnings.empty() || !a.notes.empty() || !r.notes.empty()) out += "\n";
   for (const std::string& w : a.warnings) out += "  warning: " + w + "\n";
+  for (const std::string& n : a.notes) out += "  note: " + n + "\n";
   for (const std::string& n : r.notes) out += "  note: " + n + "\n";
   return out;
 }
@@ -340,6 +346,7 @@ std::string RunReportJson(const RunResult& r) {
                      {"downtime", Round(a.downtime_s)}};
   j["spares"] = {{"spare_nodes", a.spare_nodes},
                  {"auto", r.config.spare_nodes < 0},
+                 {"needed_for_confidence", a.spare_nodes_needed},
                  {"confidence", Round(r.config.spare_confidence)},
                  {"repair_time_s", Round(r.config.repair_time_s)},
                  {"nodes_out_mean", Round(a.nodes_out_mean)},
@@ -390,7 +397,9 @@ std::string RunReportJson(const RunResult& r) {
     j["monte_carlo"] = nullptr;
   }
   j["warnings"] = a.warnings;
-  j["notes"] = r.notes;
+  std::vector<std::string> notes = a.notes;
+  notes.insert(notes.end(), r.notes.begin(), r.notes.end());
+  j["notes"] = notes;
   j["sources"] = r.config.sources;
   return JsonText(j);
 }

@@ -293,6 +293,26 @@ reliability:
   EXPECT_NE(text.find("none / none / none"), std::string::npos) << text;
 }
 
+TEST(Run, CappedSparePoolSaysSo) {
+  // With more nodes out of service than the job has, the automatic pool is capped at the
+  // job's nodes: the line says so instead of claiming the confidence.
+  const std::string file = Write("capped_spares.yaml", R"(name: capped
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 64}
+plan: {tp: 8, global_batch_size: 64}
+training: {steps: 1000}
+reliability: {preset: rsc1, repair_time: 300d}
+)");
+  core::Result<RunResult> r = RunExample(file, false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("spare nodes             8 (automatic, capped at the job's nodes: 99.0% "
+                      "confidence would need"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("8 for 99.0% confidence"), std::string::npos) << text;
+}
+
 // The JSON's effective MFU is the MFU times the share of time that trains, every cause
 // counted; "goodput", which meant it here and the ETTR in fathom size, is gone from both.
 TEST(Run, JsonEffectiveMfuCountsEveryCauseOfLoss) {

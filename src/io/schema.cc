@@ -82,7 +82,8 @@ std::string BoundText(const KeyInfo& k, double v) {
     case core::Dimension::kFlopRate:
       return core::FormatFlopRate(v);
     case core::Dimension::kTime:
-      return core::FormatSeconds(v);
+      // Long bounds in days ("365 d", not "3.154e+07 s").
+      return v >= 86400 ? FormatNumber(v / 86400) + " d" : core::FormatSeconds(v);
     default:
       return FormatNumber(v);
   }
@@ -272,6 +273,7 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
   const bool below = k.min_exclusive ? out.d <= k.min : out.d < k.min;
   if (below || out.d > k.max) {
     error = "\"" + s + "\" is out of range: expected " + Bounds(k);
+    hint = k.range_hint;
     return false;
   }
   return true;

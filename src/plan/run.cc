@@ -191,6 +191,15 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   const CheckpointConfig& cp = cfg.checkpoint;
   r.checkpoint = DeriveCheckpoint(cp, cluster, plan, r.step.parameters);
   CheckpointDerivation& d = r.checkpoint;
+  if (cp.persist_time_s >= 0 && cp.persist_time_s < d.blocking_s) {
+    // P counts from the start of the checkpoint, so it is at least the blocking part.
+    diags.Error("reliability.checkpoint.persist_time",
+                "= " + core::FormatSeconds(cp.persist_time_s) +
+                    ": below the blocking time w = " + core::FormatSeconds(d.blocking_s) +
+                    (cp.blocking_time_s >= 0 ? "" : " (derived from the tiers)") +
+                    "; expected at least w, as it counts from the start of the checkpoint",
+                "give persist_time >= blocking_time, or omit it to derive it from the tiers");
+  }
   spec.checkpoint.size_bytes = d.size_bytes;
   spec.checkpoint.blocking_s = d.blocking_s;
   spec.checkpoint.persist_s = d.persist_s;

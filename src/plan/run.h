@@ -27,7 +27,9 @@
 //   peers      = per writer / peer_bandwidth          (host to a peer's host memory)
 //   storage    = size / storage_bandwidth             (aggregate file-system bandwidth)
 //   w (blocking) = Σ tier times up to and including `blocking`; P (durable, from the start
-//   of the checkpoint) = Σ all tiers;
+//   of the checkpoint) = Σ all tiers; blocking_time and persist_time override them (a
+//   persist_time below w is an error; a derived P below a given blocking_time is raised to
+//   it: the checkpoint is durable when its blocking write is done at the latest);
 //   load (auto)  = per writer / peer_bandwidth when peers hold a copy, else the storage time.
 //
 // Training length: `tokens` or `steps` fix the work (steps = tokens / (global_batch_size ·

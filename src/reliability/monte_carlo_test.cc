@@ -274,6 +274,17 @@ TEST(MonteCarlo, WeibullClassKeepsItsMeanRate) {
   RunSpec s = Job(300 * kMin, 5 * kMin, 10, 10 * kMin, 30 * kDay);
   s.failures[0].distribution = Distribution::kWeibull;
   s.failures[0].weibull_shape = 0.7;
+  // The analytic figures use the mean rate only, and say so, pointing to the Monte Carlo.
+  const core::Result<RunReport> analytic = AnalyzeRun(s);
+  ASSERT_EQ(analytic.value().notes.size(), 1u);
+  EXPECT_NE(analytic.value().notes[0].find("Weibull with shape 0.7"), std::string::npos);
+  EXPECT_NE(analytic.value().notes[0].find("Monte Carlo simulates the shape"), std::string::npos);
+  bool noted = false;
+  for (const core::Diagnostic& d : analytic.diagnostics().items()) {
+    noted |=
+        d.severity == core::Severity::kNote && d.key == "reliability.failures[0].weibull_shape";
+  }
+  EXPECT_TRUE(noted);
   const MonteCarloReport mc = Simulate(s, 200, 9);
   const double expected = mc.time_to_train_s.mean / (300 * kMin);
   EXPECT_NEAR(mc.interruptions.mean / expected, 1, 0.05);

@@ -147,6 +147,12 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
   if (spec.spare_nodes < -1) {
     d.Error(r + "spare_nodes", "= " + std::to_string(spec.spare_nodes) + ": must be >= 0",
             "omit it (or \"auto\") to size spares at spare_confidence");
+  } else if (spec.nodes > 0 && spec.spare_nodes > spec.nodes) {
+    d.Error(r + "spare_nodes",
+            "= " + std::to_string(spec.spare_nodes) + ": more spare nodes than the job has (" +
+                std::to_string(spec.nodes) + "); expected at most " + std::to_string(spec.nodes),
+            "spares are a small pool beside the job (BLOOM kept 4 for 48 nodes); omit it (or "
+            "\"auto\") to size it at spare_confidence");
   }
   if (!(spec.spare_confidence > 0 && spec.spare_confidence < 1)) {
     d.Error(r + "spare_confidence",
@@ -508,10 +514,9 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     if (NeedsSpare(c)) repair_rate += c.count * c.rate_per_s;
   }
   rep.nodes_out_mean = repair_rate * spec.repair_time_s;
-  rep.spare_nodes = spec.spare_nodes >= 0
-                        ? spec.spare_nodes
-                        : std::min<int64_t>(spec.nodes, PoissonQuantile(rep.nodes_out_mean,
-                                                                        spec.spare_confidence));
+  rep.spare_nodes_needed = PoissonQuantile(rep.nodes_out_mean, spec.spare_confidence);
+  rep.spare_nodes =
+      spec.spare_nodes >= 0 ? spec.spare_nodes : std::min(spec.nodes, rep.spare_nodes_needed);
   rep.p_wait_without_spares = 1 - std::exp(-rep.nodes_out_mean);
   rep.p_wait_with_spares = 1 - PoissonCdf(rep.spare_nodes, rep.nodes_out_mean);
   // With a given pool the wait joins the downtime; an automatic pool is sized to make it
@@ -646,6 +651,19 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     }
     rep.warnings.push_back(msg);
     diags.Warning("reliability.checkpoint.blocking", std::move(msg), std::move(hint));
+  }
+  for (size_t i = 0; i < spec.failures.size(); ++i) {
+    const FailureClass& c = spec.failures[i];
+    if (c.distribution != Distribution::kWeibull || c.weibull_shape == 1 ||
+        c.count * c.rate_per_s <= 0) {
+      continue;
+    }
+    std::string msg = "class \"" + c.name + "\" is Weibull with shape " + Num(c.weibull_shape) +
+                      ": the analytic figures (ETTR, expected time, interruptions) take its mean "
+                      "rate as if it were exponential; the Monte Carlo simulates the shape, see "
+                      "its ETTR";
+    rep.notes.push_back(msg);
+    diags.Note("reliability.failures[" + std::to_string(i) + "].weibull_shape", std::move(msg));
   }
   if (failures && m.wait > m.d) {
     std::string msg = "a failure waits for a spare node " + Seconds(m.wait) +

@@ -90,7 +90,8 @@
 // renewal process with Weibull(k) inter-arrival times at the class's mean rate n_c·r_c
 // (scale = 1/(n_c r_c Γ(1 + 1/k))), started at the beginning of the run. This keeps the
 // burstiness (k < 1) or regularity (k > 1) of the class as a whole; a true superposition
-// of many independent components tends to Poisson. The analytic report uses the mean rate.
+// of many independent components tends to Poisson. The analytic report uses the mean rate
+// (and says so in a note); only the Monte Carlo sees the shape.
 //
 // Monte-Carlo (SimulateRuns): one discrete-event run per trial. All exponential classes
 // share one merged stream (rate = Σ, the class drawn by rate proportion); each Weibull
@@ -252,11 +253,13 @@ struct RunReport {
   // shortest feasible interval (one step, P − w) raised to it, repeats dropped; empty when
   // no class stops the job (no interval rolls anything back).
   std::vector<Sensitivity> sensitivity;
-  int64_t spare_nodes = 0;
+  int64_t spare_nodes = 0;            // given, or the automatic pool (at most the job's nodes)
+  int64_t spare_nodes_needed = 0;     // the spare_confidence quantile, even beyond the job's nodes
   double spare_wait_s = 0;            // W: mean wait for a spare per job-stopping failure (in
                                       // downtime_s; not exposed to failures)
   double p_wait_without_spares = 0;   // P(some node is out of service) = 1 − e^{−μ}
   std::vector<std::string> warnings;  // also in the Result's diagnostics, with keys
+  std::vector<std::string> notes;     // the same, as notes (what the analysis leaves out)
   double ettr_all_causes = 0;         // ideal / expected time: every class and stragglers
   double nodes_out_mean = 0;          // μ of the M/G/∞ model
   double p_wait_with_spares = 0;      // P(Poisson(μ) > spare_nodes)

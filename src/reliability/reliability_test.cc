@@ -657,6 +657,27 @@ TEST(BadInput, EveryProblemIsReportedWithItsKey) {
   EXPECT_GE(d.size(), 15u);
 }
 
+TEST(BadInput, SparesBeyondTheJobAndTheCappedPool) {
+  // A given pool larger than the job is refused (bad input #17); an automatic pool is capped
+  // at the job's nodes, and the report keeps what the confidence would need, so that the
+  // spares line does not claim a confidence its P(wait) contradicts (repair 100,000 d:
+  // "2048 spare nodes for 99.0% confidence" next to P(wait) 1.0).
+  RunSpec s = Simple(64, 6.5, 5 * kMin, 10);
+  s.spare_nodes = 65;
+  const core::Result<RunReport> r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.spare_nodes",
+                            "more spare nodes than the job has (64)"));
+  s.spare_nodes = 64;
+  EXPECT_TRUE(AnalyzeRun(s).ok());
+  s.spare_nodes = -1;
+  s.repair_time_s = 300 * kDay;  // μ = 64 × 6.5e-3 × 300 = 125 nodes out
+  const RunReport capped = Analyze(s);
+  EXPECT_EQ(capped.spare_nodes, 64);
+  EXPECT_GT(capped.spare_nodes_needed, 125);
+  EXPECT_GT(capped.p_wait_with_spares, 0.99);
+}
+
 TEST(BadInput, IntervalShorterThanOneStep) {
   const core::Result<RunReport> r = AnalyzeRun(Simple(2048, 3.79, 600, 10, 0.5, 2));
   ASSERT_FALSE(r.ok());
