@@ -1038,6 +1038,30 @@ core::Result<Override> CheckOverride(Override o) {
     return d;
   }
   if (!ResolveKeyPath(key, target, error, hint)) {
+    // `base:` is where a section starts (its catalog entry or file, loaded before its
+    // keys), not one of its keys, as `preset:` is for reliability below.
+    const size_t dot = key.rfind('.');
+    KeyTarget section;
+    std::string e2, h2;
+    if (dot != std::string::npos && key.compare(dot, std::string::npos, ".base") == 0 &&
+        ResolveKeyPath(key.substr(0, dot), section, e2, h2) &&
+        section.info->type == ValueType::kRef) {
+      const std::string s = section.Path();
+      const std::string& ref = section.info->ref;
+      const std::string example = ref == "cluster" ? "chips"
+                                  : ref == "model" ? "seq_len"
+                                  : ref == "chip"  ? "memory.capacity"
+                                  : ref == "plan"  ? "tp"
+                                                   : "KEY";
+      d.Add(Error(o.origin, 0, key,
+                  "base is where a section starts, not one of its keys: the section's own keys "
+                  "are applied over it",
+                  "give the whole section, " + o.origin + " " + s +
+                      "=NAME (a catalog name or a file), and then the keys of the scenario's to "
+                      "keep, e.g. " +
+                      o.origin + " " + s + "." + example + "=..."));
+      return d;
+    }
     d.Add(Error(o.origin, 0, key, error, hint));
     return d;
   }
