@@ -1,5 +1,7 @@
 #include "core/diagnostic.h"
 
+#include <algorithm>
+
 namespace fathom::core {
 
 std::string Diagnostic::Format() const {
@@ -38,7 +40,9 @@ void Diagnostics::Note(std::string key, std::string message, std::string hint) {
 }
 
 void Diagnostics::Append(const Diagnostics& other) {
-  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+  for (const Diagnostic& d : other.items_) {
+    if (std::find(items_.begin(), items_.end(), d) == items_.end()) items_.push_back(d);
+  }
 }
 
 bool Diagnostics::HasErrors() const {

@@ -24,6 +24,8 @@ struct Diagnostic {
 
   // "error: cluster.yaml:14: scale_up.bandwidth: unknown unit ...; did you mean "Gbps"?"
   std::string Format() const;
+
+  bool operator==(const Diagnostic&) const = default;
 };
 
 class Diagnostics {
@@ -32,6 +34,9 @@ class Diagnostics {
   void Error(std::string key, std::string message, std::string hint = {});
   void Warning(std::string key, std::string message, std::string hint = {});
   void Note(std::string key, std::string message, std::string hint = {});
+  // Appends `other`'s diagnostics but those already held (the same severity, place, key,
+  // message and hint): one reached by two paths, as a Monte-Carlo run re-checking what the
+  // analysis checked, is said once.
   void Append(const Diagnostics& other);
 
   bool HasErrors() const;

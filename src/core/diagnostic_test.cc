@@ -47,5 +47,23 @@ TEST(Diagnostics, FirstErrorSkipsWarnings) {
   EXPECT_EQ(d.FirstError(), "plan.tp: must divide the heads");
 }
 
+// The same diagnostic reached by two paths is said once; one that differs in any part is
+// kept.
+TEST(Diagnostics, AppendSaysEachOnce) {
+  Diagnostics a;
+  a.Warning("reliability", "ETTR below 0.5", "hint");
+  Diagnostics b;
+  b.Warning("reliability", "ETTR below 0.5", "hint");
+  b.Warning("reliability", "ETTR below 0.5", "another hint");
+  b.Error("reliability", "ETTR below 0.5", "hint");
+  a.Append(b);
+  a.Append(b);
+  EXPECT_EQ(a.size(), 3u);
+  EXPECT_EQ(a.Format(),
+            "warning: reliability: ETTR below 0.5; hint\n"
+            "warning: reliability: ETTR below 0.5; another hint\n"
+            "error: reliability: ETTR below 0.5; hint\n");
+}
+
 }  // namespace
 }  // namespace fathom::core

@@ -274,6 +274,20 @@ std::string FormatSeconds(double seconds) {
   return FormatScaled(seconds, kNames, kScales, 4);
 }
 
+std::string FormatDuration(double seconds) {
+  char text[48];
+  if (seconds >= 2 * 86400) {
+    std::snprintf(text, sizeof text, "%.1f d", seconds / 86400);
+  } else if (seconds >= 2 * 3600) {
+    std::snprintf(text, sizeof text, "%.2f h", seconds / 3600);
+  } else if (seconds >= 120) {
+    std::snprintf(text, sizeof text, "%.1f min", seconds / 60);
+  } else {
+    return FormatSeconds(seconds);
+  }
+  return text;
+}
+
 std::string FormatBandwidth(double bytes_per_sec) {
   static const char* const kNames[] = {"B/s", "KB/s", "MB/s", "GB/s", "TB/s"};
   static const double kScales[] = {1, 1e3, 1e6, 1e9, 1e12};

@@ -100,6 +100,14 @@ TEST(Format, Readable) {
   EXPECT_EQ(FormatBandwidth(450e9), "450 GB/s");
 }
 
+TEST(FormatDuration, LargestReadableUnit) {
+  EXPECT_EQ(FormatDuration(2.84), "2.84 s");
+  EXPECT_EQ(FormatDuration(119), FormatSeconds(119));
+  EXPECT_EQ(FormatDuration(540), "9.0 min");
+  EXPECT_EQ(FormatDuration(25200), "7.00 h");  // a checkpoint write once said "2.52e+04 s"
+  EXPECT_EQ(FormatDuration(5.682e6), "65.8 d");
+}
+
 TEST(Duration, RoundsToNanoseconds) {
   EXPECT_EQ(Duration::FromSeconds(Seconds(1.5e-9)).ns, 2);
   EXPECT_EQ(Duration::FromSeconds(Seconds(2.0)).ns, 2'000'000'000);

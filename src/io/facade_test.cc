@@ -232,6 +232,20 @@ TEST(Facade, SizeAndRunPriceTheSamePlanAlike) {
   fs::remove_all(dir);
 }
 
+// Every shipped example is a plan that runs: it fits in its chips' memory, so `fathom run`
+// can project it (an example of a published recipe that did not fit would misstate it).
+TEST(Facade, EveryExampleFitsInMemory) {
+  for (const auto& entry : fs::directory_iterator(FATHOM_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    StepRequest q;
+    q.scenario = entry.path().string();
+    q.engine = "estimate";
+    core::Result<StepOutcome> r = Step(TestCatalog(), q);
+    ASSERT_TRUE(r.ok()) << entry.path() << "\n" << r.diagnostics().Format();
+    EXPECT_TRUE(r.value().report.fits) << entry.path() << "\n" << r.diagnostics().Format();
+  }
+}
+
 TEST(Facade, SweepAllEvaluatesEveryPointWithinTheLimit) {
   SweepRequest q;
   q.scenario = kSmall;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/text.h"
+#include "core/units.h"
 #include "io/config.h"
 #include "io/keys.h"
 
@@ -691,6 +692,37 @@ core::Result<model::ModelSpec> LoadModel(const Catalog& catalog, const std::stri
 
 namespace {
 
+// Advice on where the plan's groups land, a warning at plan.tp (or plan.order, when the
+// order string strides tp out of the domain): a tensor-parallel group
+// that leaves the scale-up domain runs its collectives, several per layer and on the
+// critical path, over the scale-out network (Megatron-LM keeps tp within a node). The
+// plan may be meant so: a warning, not an error. Checked here, where the plan meets the
+// cluster (parallel::ValidatePlan sees the chip count alone).
+void AdvisePlacement(const estimate::Scenario& s, const SourceMap& where, core::Diagnostics& d) {
+  const parallel::ParallelPlan& p = s.plan;
+  const network::ClusterSpec& c = s.cluster;
+  if (p.tp <= 1 || p.Chips() != c.chips) return;  // a plan that does not fill it is an error
+  const int64_t stride = parallel::AxisStride(p, "tp");
+  const network::GroupPlacement tp = network::PlaceGroup(c, p.tp, stride);
+  if (tp.InsideDomain()) return;
+  core::Diagnostics advice;
+  advice.Warning(
+      p.tp > c.domain ? "plan.tp" : "plan.order",
+      "the tensor-parallel group (tp " + std::to_string(p.tp) + ") spans " +
+          std::to_string(tp.domains) + " scale-up domains of " + std::to_string(c.domain) +
+          " chips: its collectives, several per layer, cross the scale-out network (" +
+          core::FormatBandwidth(c.scale_out.bandwidth.value()) + " per chip, against " +
+          core::FormatBandwidth(c.scale_up.bandwidth.value()) + " inside a domain)",
+      p.tp > c.domain
+          ? "keep tp within a domain (at most " + std::to_string(c.domain) +
+                " here) and give the rest to pp, cp or dp, as Megatron-LM's recipes keep tp "
+                "within a node"
+          : "tp's members are " + std::to_string(stride) + " ranks apart under plan.order \"" +
+                p.order + "\": put tp first so that its group fills part of one domain");
+  Locate(advice, where);
+  d.Append(advice);
+}
+
 core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft,
                                       const std::string& file, const SourceMap& at) {
   auto loc = [&](const std::string& key) {
@@ -720,6 +752,7 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
   s.scenario.cluster = std::move(cluster).value();
   s.scenario.plan = std::move(plan).value();
   s.where = loader.where;
+  AdvisePlacement(s.scenario, s.where, all);
   return {std::move(s), std::move(all)};
 }
 
@@ -1038,6 +1071,30 @@ core::Result<Override> CheckOverride(Override o) {
     return d;
   }
   if (!ResolveKeyPath(key, target, error, hint)) {
+    // `base:` is where a section starts (its catalog entry or file, loaded before its
+    // keys), not one of its keys, as `preset:` is for reliability below.
+    const size_t dot = key.rfind('.');
+    KeyTarget section;
+    std::string e2, h2;
+    if (dot != std::string::npos && key.compare(dot, std::string::npos, ".base") == 0 &&
+        ResolveKeyPath(key.substr(0, dot), section, e2, h2) &&
+        section.info->type == ValueType::kRef) {
+      const std::string s = section.Path();
+      const std::string& ref = section.info->ref;
+      const std::string example = ref == "cluster" ? "chips"
+                                  : ref == "model" ? "seq_len"
+                                  : ref == "chip"  ? "memory.capacity"
+                                  : ref == "plan"  ? "tp"
+                                                   : "KEY";
+      d.Add(Error(o.origin, 0, key,
+                  "base is where a section starts, not one of its keys: the section's own keys "
+                  "are applied over it",
+                  "give the whole section, " + o.origin + " " + s +
+                      "=NAME (a catalog name or a file), and then the keys of the scenario's to "
+                      "keep, e.g. " +
+                      o.origin + " " + s + "." + example + "=..."));
+      return d;
+    }
     d.Add(Error(o.origin, 0, key, error, hint));
     return d;
   }

@@ -200,6 +200,50 @@ TEST_F(LoaderTest, TextThatIsNotUtf8IsAnErrorAtItsKey) {
       << set.diagnostics().Format();
 }
 
+// Tensor parallelism beyond the scale-up domain is allowed but advised against: a warning
+// at plan.tp (or plan.order when the order strides tp out), located, with a hint; none
+// where the domain holds the group (8-GPU nodes at tp 8, an NVL72 domain at tp 16).
+TEST_F(LoaderTest, TensorParallelismAcrossDomainsIsAWarning) {
+  const std::string wide = Write("wide.yaml",
+                                 "model: llama3-70b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 1024}\n"
+                                 "plan: {tp: 16, dp: 64, global_batch_size: 1024}\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), wide);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  ASSERT_EQ(s.diagnostics().size(), 1u) << s.diagnostics().Format();
+  const core::Diagnostic& w = s.diagnostics().items().front();
+  EXPECT_EQ(w.severity, core::Severity::kWarning);
+  EXPECT_EQ(w.Format(),
+            "warning: " + wide +
+                ":3: plan.tp: the tensor-parallel group (tp 16) spans 2 scale-up domains of 8 "
+                "chips: its collectives, several per layer, cross the scale-out network (50 GB/s "
+                "per chip, against 450 GB/s inside a domain); keep tp within a domain (at most 8 "
+                "here) and give the rest to pp, cp or dp, as Megatron-LM's recipes keep tp "
+                "within a node");
+
+  const std::string narrow = Write("narrow.yaml",
+                                   "model: llama3-70b\n"
+                                   "cluster: {base: dgx-h100-superpod, chips: 1024}\n"
+                                   "plan: {tp: 8, dp: 128, global_batch_size: 1024}\n");
+  core::Result<LoadedScenario> fits = LoadScenario(TestCatalog(), narrow);
+  ASSERT_TRUE(fits.ok());
+  EXPECT_TRUE(fits.diagnostics().empty()) << fits.diagnostics().Format();
+  core::Result<LoadedScenario> strided =
+      LoadScenario(TestCatalog(), narrow, {{"plan.order", "dp-tp-cp-ep-pp"}});
+  ASSERT_TRUE(strided.ok());
+  EXPECT_TRUE(HasDiagnostic(strided.diagnostics(), "plan.order",
+                            "--set: plan.order: the tensor-parallel group (tp 8) spans 8"))
+      << strided.diagnostics().Format();
+
+  const std::string nvl72 = Write("nvl72.yaml",
+                                  "model: llama3-70b\n"
+                                  "cluster: {base: gb200-nvl72, chips: 144}\n"
+                                  "plan: {tp: 16, dp: 9, global_batch_size: 144}\n");
+  core::Result<LoadedScenario> rack = LoadScenario(TestCatalog(), nvl72);
+  ASSERT_TRUE(rack.ok()) << rack.diagnostics().Format();
+  EXPECT_TRUE(rack.diagnostics().empty()) << rack.diagnostics().Format();
+}
+
 TEST_F(LoaderTest, SendRecvHalfSizeDefaultsToTheAllReduces) {
   const std::string file = Write(
       "s.yaml",

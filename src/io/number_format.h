@@ -38,12 +38,7 @@ inline std::string PriceKind(const std::string& kind, const std::string& as_of) 
 inline std::string Pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
 
 // Seconds as the largest readable unit: "54.0 d", "3.09 h", "7.8 min", "2.84 s".
-inline std::string Duration(double s) {
-  if (s >= 2 * 86400) return fmt::format("{:.1f} d", s / 86400);
-  if (s >= 2 * 3600) return fmt::format("{:.2f} h", s / 3600);
-  if (s >= 120) return fmt::format("{:.1f} min", s / 60);
-  return core::FormatSeconds(s);
-}
+inline std::string Duration(double s) { return core::FormatDuration(s); }
 
 // A count with a short-scale suffix: "15.00T", "2.30B", "21.23M", "4096".
 inline std::string ShortCount(double v) {

@@ -34,14 +34,15 @@ struct RunLoader {
   const Catalog& catalog;
   core::Diagnostics diags;
   SourceMap where;
-  std::vector<std::string> presets;
+  std::vector<plan::ReliabilityOrigin> presets;
   OverrideSet* overrides = nullptr;
 
   // A preset name (data/reliability/NAME.yaml) or a file path, relative to `from_file`'s
-  // directory first.
+  // directory first; `file` says which it was.
   std::string ResolvePreset(const std::string& ref, const std::string& from_file,
-                            const std::string& key, int line) {
+                            const std::string& key, int line, bool& file) {
     std::error_code ec;
+    file = true;
     if (catalog.files_allowed()) {
       if (!from_file.empty()) {
         const fs::path rel = fs::path(from_file).parent_path() / ref;
@@ -49,6 +50,7 @@ struct RunLoader {
       }
       if (fs::is_regular_file(ref, ec)) return ref;
     }
+    file = false;
     const std::string found = catalog.Find(Section::kReliability, ref);
     if (!found.empty()) return found;
     std::vector<std::string> names = catalog.Names(Section::kReliability);
@@ -65,13 +67,13 @@ struct RunLoader {
     return "";
   }
 
-  void LoadReliabilityFile(const std::string& path, ReliabilityDraft& draft, int depth) {
+  void LoadReliabilityFile(const std::string& path, bool file, ReliabilityDraft& draft, int depth) {
     core::Result<YAML::Node> root = LoadYamlMapping(path);
     if (!root.ok()) {
       diags.Append(root.diagnostics());
       return;
     }
-    presets.push_back(fs::path(path).stem().string());
+    presets.push_back({file ? path : fs::path(path).stem().string(), file});
     LoadReliabilityNode(root.value(), path, draft, depth + 1);
   }
 
@@ -84,8 +86,10 @@ struct RunLoader {
       return;
     }
     if (node.IsScalar()) {
-      const std::string path = ResolvePreset(node.Scalar(), file, "reliability", NodeLine(node));
-      if (!path.empty()) LoadReliabilityFile(path, draft, depth);
+      bool is_file = false;
+      const std::string path =
+          ResolvePreset(node.Scalar(), file, "reliability", NodeLine(node), is_file);
+      if (!path.empty()) LoadReliabilityFile(path, is_file, draft, depth);
       return;
     }
     if (!node.IsMap()) {
@@ -94,9 +98,10 @@ struct RunLoader {
       return;
     }
     if (const YAML::Node preset = node["preset"]; preset && preset.IsScalar()) {
+      bool is_file = false;
       const std::string path =
-          ResolvePreset(preset.Scalar(), file, "reliability.preset", NodeLine(preset));
-      if (!path.empty()) LoadReliabilityFile(path, draft, depth);
+          ResolvePreset(preset.Scalar(), file, "reliability.preset", NodeLine(preset), is_file);
+      if (!path.empty()) LoadReliabilityFile(path, is_file, draft, depth);
     }
     ParseContext ctx{file, "reliability", &diags, &where};
     ApplyMapping(node, ReliabilityFields(), draft, ctx);
@@ -360,6 +365,11 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
       !request.reliability.empty() || Given(draft.reliability) || overrides.Touches("reliability");
   if (!request.reliability.empty()) {
     loader.LoadReliabilityNode(YAML::Node(request.reliability), "", rel, 0);
+    // The flag replaces the scenario's section: what its file does not give (a checkpoint
+    // key left at its default, the section as a whole) is located in that file, or at the
+    // flag for a catalog preset, not at the scenario's `reliability:` line.
+    const bool from_file = !loader.presets.empty() && loader.presets.front().file;
+    loader.where["reliability"] = {from_file ? loader.presets.front().name : "--reliability", 0};
   } else if (Given(draft.reliability)) {
     loader.LoadReliabilityNode(draft.reliability, file, rel, 0);
   } else if (scenario.ok()) {

@@ -61,9 +61,10 @@ std::string RunReportText(const RunResult& r) {
   };
   out += fmt::format("{}: {} on {} ({} x {}, {} nodes)\n", s.scenario.empty() ? "run" : s.scenario,
                      s.model, s.cluster, s.chips, s.chip, r.spec.nodes);
-  std::string reliability = r.config.presets.empty() ? "as given" : "preset ";
+  std::string reliability = r.config.presets.empty() ? "as given" : "";
   for (size_t i = 0; i < r.config.presets.size(); ++i) {
-    reliability += (i ? " <- " : "") + r.config.presets[i];
+    const plan::ReliabilityOrigin& o = r.config.presets[i];
+    reliability += (i ? " <- " : "") + std::string(o.file ? "file " : "preset ") + o.name;
   }
   out += "  reliability: " + reliability + "\n\n";
 
@@ -242,8 +243,8 @@ std::string RunReportText(const RunResult& r) {
                        m.interruptions.mean, m.interruptions.p10, m.interruptions.p50,
                        m.interruptions.p90);
   }
-  if (!a.warnings.empty() || !a.notes.empty() || !r.notes.empty()) out += "\n";
-  for (const std::string& w : a.warnings) out += "  warning: " + w + "\n";
+  // The warnings are the diagnostics' (stderr, with their place and hint), said once there.
+  if (!a.notes.empty() || !r.notes.empty()) out += "\n";
   for (const std::string& n : a.notes) out += "  note: " + n + "\n";
   for (const std::string& n : r.notes) out += "  note: " + n + "\n";
   return out;
@@ -260,7 +261,9 @@ std::string RunReportJson(const RunResult& r) {
   j["chip"] = s.chip;
   j["chips"] = s.chips;
   j["nodes"] = r.spec.nodes;
-  j["reliability_presets"] = r.config.presets;
+  ordered_json presets = ordered_json::array();
+  for (const plan::ReliabilityOrigin& o : r.config.presets) presets.push_back(o.name);
+  j["reliability_presets"] = presets;  // names, and files by their paths
   j["step_time_s"] = Round(s.step_time_s);
   j["step_engine"] = s.timeline.engine.empty() ? "estimate" : "simulate";
   j["mfu"] = Round(s.mfu);

@@ -339,5 +339,73 @@ reliability:
   EXPECT_NE(RunReportText(r.value()).find("  effective MFU             "), std::string::npos);
 }
 
+// A reliability file given with --reliability: its warnings are said once (the Monte Carlo
+// re-checks what the analysis checked), with times in readable units, located in that file
+// (not at the scenario's replaced `reliability:` line), only on the diagnostics' channel
+// (not again in the text report), and the report calls it a file, not a preset.
+TEST(Run, AReliabilityFilesWarningsAreSaidOnceWhereTheyComeFrom) {
+  const std::string rel = Write("slow_checkpoints.yaml",
+                                "failures: [{name: all, per: node, mtbf: 100d}]\n"
+                                "checkpoint: {blocking_time: 7h}\n");
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+  request.reliability = rel;
+  request.engine = "estimate";
+  RunOptions options;
+  options.trials = 20;
+  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_TRUE(r.value().monte_carlo);
+  const std::string stderr_text = r.diagnostics().Format();
+  ASSERT_EQ(r.diagnostics().size(), 2u) << stderr_text;
+  EXPECT_EQ(stderr_text.rfind("warning: " + rel +
+                                  ":2: reliability.checkpoint.blocking: checkpoint write takes "
+                                  "longer than half the mean time between failures (w = 7.00 h, "
+                                  "MTBF 70.3 min); w >= 2",
+                              0),
+            0u)
+      << stderr_text;
+  EXPECT_NE(stderr_text.find("\nwarning: " + rel + ": reliability: ETTR below 0.5"),
+            std::string::npos)
+      << stderr_text;
+  const std::string text = RunReportText(r.value());
+  EXPECT_EQ(text.find("warning"), std::string::npos) << text;
+  EXPECT_NE(text.find("  reliability: file " + rel + "\n"), std::string::npos) << text;
+  // The JSON keeps the warnings as data.
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_EQ(j.at("warnings").size(), 2u);
+  EXPECT_EQ(j.at("reliability_presets"), nlohmann::json::array({rel}));
+
+  // A catalog preset given by the flag is a preset, and its missing keys are the flag's.
+  request.reliability = "llama3-table5";
+  core::Result<RunResult> preset = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(preset.ok()) << preset.diagnostics().Format();
+  EXPECT_NE(RunReportText(preset.value()).find("  reliability: preset llama3-table5\n"),
+            std::string::npos);
+}
+
+// An error about a key the --reliability file leaves at its default names that file.
+TEST(Run, AnErrorFromAReliabilityFileNamesTheFile) {
+  const std::string rel =
+      Write("late_sdc.yaml",
+            "failures: [{name: gpu, per_1000_node_days: 1, effect: sdc, detect_latency: 5h}]\n");
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+  request.reliability = rel;
+  request.engine = "estimate";
+  RunOptions options;
+  options.monte_carlo = false;
+  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  ASSERT_FALSE(r.ok());
+  const std::string text = r.diagnostics().Format();
+  EXPECT_EQ(text.rfind("error: " + rel +
+                           ": reliability.checkpoint.retained: = 2: too few to roll "
+                           "back past the detection latency of failures[0] (5.00 h at interval",
+                       0),
+            0u)
+      << text;
+  EXPECT_EQ(text.find("llama3-405b-reliability.yaml"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace fathom::io

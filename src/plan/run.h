@@ -99,8 +99,15 @@ struct CheckpointConfig {
   int retained = 2;
 };
 
+// Where a reliability model was read from: a catalog preset, or a file.
+struct ReliabilityOrigin {
+  std::string name;   // the preset's name, or the file's path
+  bool file = false;  // a file (--reliability FILE, `preset: FILE`), not a catalog preset
+  bool operator==(const ReliabilityOrigin&) const = default;
+};
+
 struct ReliabilityConfig {
-  std::vector<std::string> presets;  // the preset chain that was loaded, outermost first
+  std::vector<ReliabilityOrigin> presets;  // the chain that was loaded, outermost first
   std::string description;
   std::vector<std::string> sources;
   std::vector<FailureConfig> failures;

@@ -467,8 +467,9 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   }
 
   // Simulate: the best `simulate_top` estimates; then, since the engines can rank plans
-  // differently, any further plan whose estimate beats the slowest of those simulated
-  // times, up to 4 x simulate_top in all.
+  // differently, any further plan whose estimate beats the time a plan must beat to enter
+  // the result (the `top`-th best simulated time: the slowest of them when the result holds
+  // them all, the best when it keeps one, as sizing does), up to 4 x simulate_top in all.
   int64_t simulated = 0, sim_failures = 0;
   std::string first_sim_failure;
   auto simulate = [&](const std::vector<size_t>& which) {
@@ -502,13 +503,16 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
       if (valid[i].fits) first_round.push_back(i);
     }
     simulate(first_round);
-    double slowest = 0;
-    for (size_t i : first_round) slowest = std::max(slowest, valid[i].StepTime());
+    std::vector<double> times;
+    for (size_t i : first_round) times.push_back(valid[i].StepTime());
+    std::sort(times.begin(), times.end());
+    const double to_beat =
+        times.empty() ? 0 : times[std::min(times.size(), static_cast<size_t>(options.top)) - 1];
     std::vector<size_t> second_round;
     const size_t cap = 3 * static_cast<size_t>(options.simulate_top);
     for (size_t i = first_round.empty() ? 0 : first_round.back() + 1;
          i < valid.size() && second_round.size() < cap; ++i) {
-      if (valid[i].fits && valid[i].estimate_s < slowest) second_round.push_back(i);
+      if (valid[i].fits && valid[i].estimate_s < to_beat) second_round.push_back(i);
     }
     simulate(second_round);
     tried = static_cast<int64_t>(first_round.size() + second_round.size());

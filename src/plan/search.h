@@ -13,9 +13,11 @@
 //              as recompute selective and none are under flash attention) collapse into
 //              the first, which counts them
 //   simulate   the event-driven simulator on the best `simulate_top` estimates, then on
-//              any further plan whose estimate beats the slowest of those simulated times
-//              (the engines can order close plans differently), up to 4 x simulate_top in
-//              all; a plan beyond the simulator's budget keeps its estimate
+//              any further plan whose estimate beats the `top`-th best of those simulated
+//              times, the time a plan must beat to be reported (the engines can order close
+//              plans differently; with top >= simulate_top, the slowest; with top 1, as
+//              sizing keeps, the best), up to 4 x simulate_top in all; a plan beyond the
+//              simulator's budget keeps its estimate
 //   rank       simulated plans first by simulated step time, then the rest by estimated
 //              step time; plans that do not fit (memory pass off) after those that do; ties
 //              keep the enumeration order, which puts smaller tp, cp and pp first

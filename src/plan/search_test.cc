@@ -117,6 +117,33 @@ TEST(Search, EveryRankedPlanIsValidFitsAndUsesAllChips) {
   EXPECT_EQ(res.passes[3].in, res.passes[2].out);
 }
 
+// The second simulate round takes the plans that could still enter the result: with top 1
+// (fathom size keeps the best plan of each count) those whose estimate beats the best
+// simulated time, not the slowest of the first round. Fewer simulations, the same best.
+TEST(Search, TheSecondSimulateRoundChasesOnlyWhatTheResultKeeps) {
+  const estimate::Scenario s =
+      Base(model::testing::Llama70B(), network::testing::DgxH100(256), 512);
+  SearchOptions all;
+  all.top = 20;
+  all.simulate_top = 3;
+  SearchOptions best = all;
+  best.top = 1;
+  core::Result<SearchResult> wide = Search(s, {}, all);
+  core::Result<SearchResult> one = Search(s, {}, best);
+  ASSERT_TRUE(wide.ok() && one.ok());
+  const int64_t wide_simulated = wide.value().passes[4].out;
+  const int64_t one_simulated = one.value().passes[4].out;
+  EXPECT_LT(one_simulated, wide_simulated);
+  EXPECT_GE(one_simulated, 3);
+  const Candidate& a = wide.value().ranked.front();
+  const Candidate& b = one.value().ranked.front();
+  EXPECT_EQ(a.plan.tp, b.plan.tp);
+  EXPECT_EQ(a.plan.pp, b.plan.pp);
+  EXPECT_EQ(a.plan.vp, b.plan.vp);
+  EXPECT_EQ(a.plan.micro_batch_size, b.plan.micro_batch_size);
+  EXPECT_EQ(a.StepTime(), b.StepTime());
+}
+
 TEST(Search, TheBestEstimateIsNoWorseThanKnownRecipes) {
   const estimate::Scenario s = Gpt3On64();
   SearchOptions o;
