@@ -291,7 +291,17 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   // BLOOM always has biases in its linear layers; OPT unless enable_bias is false.
   const bool opt_bias = type == "opt" && r.Bool({"enable_bias"}, true);
   m.bias = gpt2 || neox || type == "bloom" || opt_bias || r.Bool({"attention_bias", "bias"}, false);
-  m.parallel_attention = r.Bool({"use_parallel_residual", "parallel_attn"}, false);
+  // Parallel attention and MLP (the families' config defaults: GPT-NeoX's
+  // use_parallel_residual and Falcon's parallel_attn are true). GPT-NeoX normalises the
+  // input separately for each (input_layernorm, post_attention_layernorm); Falcon's
+  // new_decoder_architecture (40B, 180B) too (ln_attn, ln_mlp), unless
+  // num_ln_in_parallel_attn is 1; the original Falcon (7B) shares one input_layernorm.
+  const bool falcon = type == "falcon";
+  const bool falcon_new = falcon && r.Bool({"new_decoder_architecture"}, false);
+  m.parallel_attention =
+      falcon_new || r.Bool({"use_parallel_residual", "parallel_attn"}, neox || falcon);
+  if (neox) m.parallel_norms = 2;
+  if (falcon_new) m.parallel_norms = r.Int({"num_ln_in_parallel_attn"}, false, 2) == 1 ? 1 : 2;
   m.dropout = false;
 
   // Mixture of experts.

@@ -109,10 +109,11 @@ TEST(HfImport, Gpt2LearnedPositionsAndTiedEmbeddings) {
 TEST(HfImport, GptNeoxParallelResidual) {
   const model::ModelSpec m = Import("gpt-neox-20b");
   EXPECT_TRUE(m.parallel_attention);
+  EXPECT_EQ(m.parallel_norms, 2);  // input_layernorm and post_attention_layernorm
   EXPECT_EQ(m.norm, model::Norm::kLayerNorm);
   EXPECT_EQ(m.activation, model::Activation::kGeLU);
   EXPECT_FALSE(m.tied_embeddings);
-  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 20.55, 0.1);
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 20'554'567'680);  // the Hub checkpoint
 }
 
 TEST(HfImport, MixtralKeepsMoeFields) {
@@ -508,6 +509,26 @@ TEST(HfImport, Phi3Mini) {
   EXPECT_NEAR(model::CountParameters(m).total / 1e9, 3.82, 3.82 * 0.01);
   EXPECT_EQ(ImportText(config + "}").sliding_window, 0);
   EXPECT_EQ(ImportText(config + R"(, "sliding_window": 2047})").sliding_window, 2047);
+}
+
+// Falcon-7B: parallel attention with one shared input_layernorm per layer (the original
+// decoder; parallel_attn), multi-query attention, no biases: 6,921,720,704 parameters (the
+// Hub checkpoint). Falcon-40B/180B (new_decoder_architecture) have ln_attn and ln_mlp.
+TEST(HfImport, Falcon7bSharesOneNorm) {
+  const std::string config = R"({"model_type": "falcon", "hidden_size": 4544,
+      "num_attention_heads": 71, "num_hidden_layers": 32, "vocab_size": 65024,
+      "multi_query": true, "bias": false, "alibi": false)";
+  const model::ModelSpec m = ImportText(config + R"(, "parallel_attn": true})", true);
+  EXPECT_TRUE(m.parallel_attention);
+  EXPECT_EQ(m.kv_heads, 1);
+  EXPECT_TRUE(m.SharedNorm());
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 6'921'720'704);
+  // parallel_attn is true by default (FalconConfig).
+  EXPECT_TRUE(ImportText(config + "}", true).SharedNorm());
+  const model::ModelSpec new_arch =
+      ImportText(config + R"(, "new_decoder_architecture": true})", true);
+  EXPECT_TRUE(new_arch.parallel_attention);
+  EXPECT_EQ(new_arch.parallel_norms, 2);
 }
 
 // Gemma 7B: GeGLU (hidden_activation), head_dim 256 with 16 heads over a 3072 hidden, tied

@@ -607,6 +607,13 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
           {Bool("parallel_attention", "attention and MLP read the same input (GPT-J, PaLM)")
                .Default("false"),
            [](M& m, const Value& v) { m.parallel_attention = v.b; }},
+          {Int("parallel_norms",
+               "with parallel_attention: norms per layer, 1 shared by attention and MLP (PaLM, "
+               "GPT-J, Falcon-7B) or 2, one each (GPT-NeoX, Falcon-40B/180B)")
+               .Default("1")
+               .Min(1)
+               .Max(2),
+           [](M& m, const Value& v) { m.parallel_norms = static_cast<int>(v.i); }},
           {Bool("dropout", "dropout after attention and MLP (GPT-2/3 style)").Default("false"),
            [](M& m, const Value& v) { m.dropout = v.b; }},
           {Int("sliding_window",

@@ -126,12 +126,14 @@ ParameterCount CountParameters(const ModelSpec& m, const LayerBlocks& blocks) {
   ParameterCount c;
   c.attention = GemmParameters(m, blocks.attention, Role::kDense) + norm;
   if (m.mla.IsMla()) c.attention += m.mla.q_lora_rank + m.mla.kv_lora_rank;  // RMSNorms
-  c.dense_mlp = GemmParameters(m, blocks.mlp, Role::kDense) + norm;
+  // A parallel layer with a shared norm has none before its MLP (PaLM Sec. 2).
+  const double mlp_norm = m.SharedNorm() ? 0.0 : norm;
+  c.dense_mlp = GemmParameters(m, blocks.mlp, Role::kDense) + mlp_norm;
   c.per_layer = c.attention + c.dense_mlp;
   if (m.moe.IsMoe()) {
     const std::vector<LayerOp>& moe = blocks.moe_mlp;
     c.moe_shared =
-        GemmParameters(m, moe, Role::kDense) + GemmParameters(m, moe, Role::kRouter) + norm;
+        GemmParameters(m, moe, Role::kDense) + GemmParameters(m, moe, Role::kRouter) + mlp_norm;
     c.expert = GemmParameters(m, moe, Role::kExpert);
     c.moe_routed = c.expert * m.moe.experts;
     c.per_moe_layer = c.attention + c.moe_shared + c.moe_routed;
@@ -272,7 +274,7 @@ std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe) {
 
   std::vector<LayerOp> ops;
   ops.reserve(12);
-  if (!m.parallel_attention) {
+  if (!m.SharedNorm()) {
     ops.push_back(
         {.name = "mlp_norm", .kind = OpKind::kElementwise, .bytes_per_token = norm_bytes});
   }
@@ -341,9 +343,13 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
   ActivationBytes a;
   // Replicated across tp without sequence parallelism: the two norm inputs, the inputs
   // of the QKV and MLP-up GEMMs (the norm outputs), and the dropout masks (Korthikanti's
-  // 10·s·b·h).
-  a.sequence_shardable =
-      2 * kAct * h + (drop_norm_out ? 0.0 : 2 * linear * h) + (m.dropout ? 2 * h : 0);
+  // 10·s·b·h). A parallel layer's norms read the same input, kept once; with a shared
+  // norm its one output feeds both QKV and the MLP (4·s·b·h less).
+  const double norm_inputs = m.parallel_attention ? 1 : 2;
+  const double norm_outputs = m.SharedNorm() ? 1 : 2;
+  a.sequence_shardable = norm_inputs * kAct * h +
+                         (drop_norm_out ? 0.0 : norm_outputs * linear * h) +
+                         (m.dropout ? 2 * h : 0);
   // Sharded by tp: Q, K, V; the attention output (input of the output projection); the
   // activation-function inputs and the MLP-down input.
   double qkv = kAct * (static_cast<double>(m.QueryDim()) + 2 * static_cast<double>(m.KvDim()));

@@ -99,13 +99,18 @@ struct ModelSpec {
   bool tied_embeddings = false;
   bool bias = false;                // biases in the linear layers
   bool parallel_attention = false;  // attention and MLP read the same input (GPT-J, PaLM)
-  bool dropout = false;             // dropout after attention and MLP (GPT-2/3 style)
-  int sliding_window = 0;           // tokens a windowed layer attends to; 0 = none
-  int global_attention_every = 0;   // with a window: every n-th layer attends fully; 0 = none
-  int mtp_layers = 0;               // multi-token prediction modules (DeepSeek-V3 Sec. 2.2)
+  // With parallel_attention: the layer's norms, 1 shared by attention and MLP (PaLM, GPT-J,
+  // Falcon-7B) or 2, one each over the same input (GPT-NeoX, Falcon-40B/180B).
+  int parallel_norms = 1;
+  bool dropout = false;            // dropout after attention and MLP (GPT-2/3 style)
+  int sliding_window = 0;          // tokens a windowed layer attends to; 0 = none
+  int global_attention_every = 0;  // with a window: every n-th layer attends fully; 0 = none
+  int mtp_layers = 0;              // multi-token prediction modules (DeepSeek-V3 Sec. 2.2)
   MoeSpec moe;
   MlaSpec mla;
 
+  // One norm feeds both attention and MLP (a parallel layer with a shared norm).
+  bool SharedNorm() const { return parallel_attention && parallel_norms == 1; }
   bool IsGated() const {
     return activation == Activation::kSwiGLU || activation == Activation::kGeGLU;
   }

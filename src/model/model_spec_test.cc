@@ -191,6 +191,47 @@ TEST(LayerOps, MoeGemmsMatchParameters) {
   EXPECT_DOUBLE_EQ(weights + norms, CountParameters(m).per_moe_layer);
 }
 
+// A parallel layer (PaLM Sec. 2: y = x + MLP(LayerNorm(x)) + Attention(LayerNorm(x))) has one
+// norm, shared by attention and MLP: one norm's parameters, no mlp_norm operator, and one
+// norm input and one norm output stored for backward instead of two of each.
+TEST(ParallelAttention, SharedNormCountsOnce) {
+  ModelSpec seq = Gpt3();
+  seq.dropout = false;
+  ModelSpec par = seq;
+  par.parallel_attention = true;
+  const double h = seq.hidden;
+  const double layer_norm = 2 * h;  // LayerNorm: gain and bias
+  EXPECT_DOUBLE_EQ(CountParameters(seq).per_layer - CountParameters(par).per_layer, layer_norm);
+  EXPECT_DOUBLE_EQ(CountParameters(seq).total - CountParameters(par).total,
+                   layer_norm * seq.layers);
+  int norms = 0;
+  for (const LayerOp& op : TransformerLayerOps(par)) norms += op.name == "mlp_norm" ? 1 : 0;
+  EXPECT_EQ(norms, 0);
+  const ActivationBytes a_seq = LayerActivationBytes(seq, true);
+  const ActivationBytes a_par = LayerActivationBytes(par, true);
+  EXPECT_DOUBLE_EQ(a_par.sequence_shardable, 2 * h + 2 * h);  // one input, one output
+  EXPECT_DOUBLE_EQ(a_seq.sequence_shardable - a_par.sequence_shardable, 4 * h);
+  EXPECT_DOUBLE_EQ(a_par.tp_sharded, a_seq.tp_sharded);
+}
+
+// GPT-NeoX's parallel layer normalises its input twice (input_layernorm,
+// post_attention_layernorm): both norms' parameters and operators, their two outputs, and
+// their shared input kept once.
+TEST(ParallelAttention, TwoNormsOverOneInput) {
+  ModelSpec seq = Gpt3();
+  seq.dropout = false;
+  ModelSpec par = seq;
+  par.parallel_attention = true;
+  par.parallel_norms = 2;
+  EXPECT_DOUBLE_EQ(CountParameters(par).total, CountParameters(seq).total);
+  int norms = 0;
+  for (const LayerOp& op : TransformerLayerOps(par)) norms += op.name == "mlp_norm" ? 1 : 0;
+  EXPECT_EQ(norms, 1);
+  EXPECT_DOUBLE_EQ(LayerActivationBytes(seq, true).sequence_shardable -
+                       LayerActivationBytes(par, true).sequence_shardable,
+                   2.0 * seq.hidden);
+}
+
 TEST(Activations, MoeStoresTopKCopies) {
   const ModelSpec m = testing::Mixtral8x7B();
   const ActivationBytes a = LayerActivationBytes(m, true, true);
