@@ -368,7 +368,11 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
   if (flash_attention) {
     a.tp_sharded += 4.0 * m.heads;  // fp32 log-sum-exp per head
   } else {
-    a.scores = 5.0 * m.heads * AttentionContext(m, false);  // softmax output, dropout mask, output
+    // Korthikanti et al. 2022 Sec. 4.1: the softmax output (2·a·s²·b, read by the
+    // softmax's backward and, without dropout, by the A·V GEMM's), the dropout mask
+    // (a·s²·b) and the dropout output (2·a·s²·b, the A·V GEMM's input); without dropout
+    // (p = 0 applies none) only the softmax output.
+    a.scores = (m.dropout ? 5.0 : 2.0) * m.heads * AttentionContext(m, false);
   }
   a.layer_input = kAct * h;
   if (moe && m.moe.IsMoe()) {

@@ -204,7 +204,8 @@ double ModelFlopsPerToken(const ModelSpec& m, const LayerBlocks& blocks);
 // Korthikanti et al. 2022 Sec. 4.1, generalised to GQA and gated MLPs), split into
 // the part that tensor parallelism shards and the part it replicates unless sequence
 // parallelism is on. `flash_attention` stores O and the log-sum-exp instead of the
-// s x s score matrices; `attention_scores_per_token` is 5·a·s bytes otherwise.
+// s x s score matrices; `scores` is otherwise 5·a·s bytes per token with dropout (softmax
+// output, dropout mask and output) and 2·a·s without (the softmax output alone).
 // For an MoE layer `expert` holds what the routed experts store per token (top_k copies,
 // before any imbalance), and `router` the fp32 router scores; the MLP terms hold the
 // shared experts.

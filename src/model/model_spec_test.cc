@@ -56,6 +56,15 @@ TEST(Activations, MatchKorthikanti) {
   EXPECT_NEAR(a.sequence_shardable / h, 10.0, 1e-9);  // replicated part without SP
 }
 
+// Without dropout an unfused attention keeps only the softmax output (2·a·s²·b bytes per
+// layer), not Korthikanti's 5·a·s²·b (softmax output, dropout mask, dropout output).
+TEST(Activations, ScoresWithoutDropoutAreTheSoftmaxOutput) {
+  ModelSpec m = Gpt3();
+  m.dropout = false;
+  EXPECT_DOUBLE_EQ(LayerActivationBytes(m, false).scores, 2.0 * m.heads * m.seq_len);
+  EXPECT_DOUBLE_EQ(LayerActivationBytes(m, true).scores, 0);
+}
+
 // Published totals and active counts. Active excludes the input embedding (a lookup):
 // DeepSeek-V3 and GPT-OSS publish it so; Mixtral's 12.9B and Qwen3's 22B include it,
 // which is within 1.5% of ours.
