@@ -143,8 +143,10 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   }
   if (stage == 0) b.activations += tokens * 2.0 * m.hidden / seq_div;  // embedding output
   if (stage == p.pp - 1) {
-    // fp32 logits of one micro-batch, and of each multi-token prediction head.
-    b.activations += tokens * 4.0 * m.vocab / p.tp * (1 + mix.mtp);
+    // What the loss keeps for backward: Megatron's vocab-parallel cross-entropy saves the
+    // fp32 softmax over the rank's V/tp logits, for the main head and each multi-token
+    // prediction head, of every micro-batch whose backward has not started (GPipe: all).
+    b.activations += tokens * 4.0 * m.vocab / p.tp * (1 + mix.mtp) * LossesInFlight(p);
   }
   b.reserved = p.memory_reserved.value();
   const double allocated = b.weights + b.gradients + b.optimizer + b.activations;

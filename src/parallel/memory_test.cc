@@ -66,6 +66,27 @@ TEST(PeakMemory, FirstStageOfOneFOneBHoldsMost) {
   EXPECT_GT(peak.total, peak.weights + peak.gradients + peak.optimizer);
 }
 
+// GPipe runs all m forwards before any backward, so the last stage keeps the loss's fp32
+// softmax (s·b·V/tp x 4 bytes) of every micro-batch; 1F1B's last stage keeps one.
+TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {
+  ParallelPlan p;
+  p.tp = 8;
+  p.pp = 4;
+  p.dp = 1;
+  p.global_batch_size = 16;
+  p.sequence_parallel = true;
+  const model::ModelSpec m = Gpt3();
+  const double loss = m.seq_len * 4.0 * m.vocab / p.tp;
+  auto last_without_layers = [&](Schedule s) {
+    p.schedule = s;
+    const MemoryBreakdown one = StageMemory(m, p, p.pp - 1, 1);
+    const MemoryBreakdown two = StageMemory(m, p, p.pp - 1, 2);
+    return one.activations - (two.activations - one.activations);  // no layer: the head
+  };
+  EXPECT_NEAR(last_without_layers(Schedule::k1F1B), loss, 1);
+  EXPECT_NEAR(last_without_layers(Schedule::kGPipe), 16 * loss, 1);
+}
+
 // DualPipe (DeepSeek-V3 Table 2): a middle rank holds two stages' weights and gradients,
 // pp + 1 micro-batches of activations in all (pp - s of stage s and s + 1 of stage
 // pp-1-s), and under ZeRO the same optimizer state as 1F1B (sharded over both copies).

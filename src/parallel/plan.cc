@@ -467,4 +467,8 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
   return m;
 }
 
+int LossesInFlight(const ParallelPlan& p) {
+  return p.schedule == Schedule::kGPipe ? std::max(1, p.MicroBatches()) : 1;
+}
+
 }  // namespace fathom::parallel

@@ -154,4 +154,13 @@ double BubbleFraction(const ParallelPlan& plan);
 // count + 1), in units of whole-stage micro-batches; at most the number of micro-batches.
 double InFlightMicroBatches(const ParallelPlan& plan, int stage);
 
+// Micro-batches whose loss the last pipeline stage holds at once: what the cross-entropy
+// keeps for backward (Megatron's vocab-parallel cross-entropy saves its fp32 softmax,
+// s·b·V/tp per micro-batch) until that micro-batch's backward starts. GPipe runs every
+// forward before any backward, so all m; every other schedule starts a micro-batch's
+// backward on the last stage right after its forward (1F1B's and zb-h1's last rank has
+// no warm-up; interleaved's last rank reaches its last chunk after the warm-up; dualpipe's
+// last stage keeps pp - (pp - 1) = 1), so one. At most m.
+int LossesInFlight(const ParallelPlan& plan);
+
 }  // namespace fathom::parallel
