@@ -379,8 +379,8 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
     // Per token copy: the permuted input, the activation input and the down input (fp8:
     // the down input is recomputed from the cached activation input).
     const double fe = m.moe.expert_ffn_hidden;
-    a.expert = m.moe.top_k *
-               (o.fp8_linear_inputs ? linear * (h + gate * fe) : kAct * (h + gate * fe + fe));
+    a.expert_input = m.moe.top_k * (o.fp8_linear_inputs ? linear : kAct) * h;
+    a.expert = m.moe.top_k * (o.fp8_linear_inputs ? linear * gate * fe : kAct * (gate * fe + fe));
     a.router = 4.0 * m.moe.experts;  // fp32 scores
   }
   return a;

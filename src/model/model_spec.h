@@ -206,16 +206,21 @@ double ModelFlopsPerToken(const ModelSpec& m, const LayerBlocks& blocks);
 // parallelism is on. `flash_attention` stores O and the log-sum-exp instead of the
 // s x s score matrices; `scores` is otherwise 5·a·s bytes per token with dropout (softmax
 // output, dropout mask and output) and 2·a·s without (the softmax output alone).
-// For an MoE layer `expert` holds what the routed experts store per token (top_k copies,
-// before any imbalance), and `router` the fp32 router scores; the MLP terms hold the
-// shared experts.
+// For an MoE layer `expert_input` and `expert` hold what the routed experts store per
+// token (top_k copies, before any imbalance), and `router` the fp32 router scores; the
+// MLP terms hold the shared experts.
 struct ActivationBytes {
   double tp_sharded = 0;          // bytes/token, divided by tp
   double sequence_shardable = 0;  // bytes/token, divided by tp only with SP
   double scores = 0;              // bytes/token of stored s x s attention scores (divided by tp)
   double layer_input = 0;         // bytes/token of the layer input (what full recompute keeps)
-  double expert = 0;              // bytes/token in the routed experts (MoE layers)
-  double router = 0;              // bytes/token of router scores (MoE layers, replicated)
+  // MoE layers: bytes/token the routed experts keep, top_k copies of each token. Their
+  // input (the dispatched copies, h wide) is all-gathered over etp before the first GEMM
+  // and kept so (Megatron-Core's token dispatcher), so a rank keeps etp x its share;
+  // their hidden activations are split by etp and are not.
+  double expert_input = 0;
+  double expert = 0;
+  double router = 0;  // bytes/token of router scores (MoE layers, replicated)
 };
 // How the stored activations are kept (DeepSeek-V3, arXiv 2412.19437):
 // - recompute_norm_mla_up (Sec. 3.2.3): the outputs of every RMSNorm (the inputs of the

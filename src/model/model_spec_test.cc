@@ -244,7 +244,8 @@ TEST(ParallelAttention, TwoNormsOverOneInput) {
 TEST(Activations, MoeStoresTopKCopies) {
   const ModelSpec m = testing::Mixtral8x7B();
   const ActivationBytes a = LayerActivationBytes(m, true, true);
-  EXPECT_DOUBLE_EQ(a.expert, 2 * 2.0 * (4096 + 3.0 * 14336));
+  EXPECT_DOUBLE_EQ(a.expert_input, 2 * 2.0 * 4096);
+  EXPECT_DOUBLE_EQ(a.expert, 2 * 2.0 * 3.0 * 14336);
   EXPECT_DOUBLE_EQ(a.router, 4.0 * 8);
 }
 

@@ -121,13 +121,16 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   const int layers = stage_layers + mix.mtp;
   double moe_layer = full_layer;
   if (m.moe.IsMoe()) {
-    // Experts hold top_k copies of the rank's tokens, the busiest rank `imbalance` times
-    // the mean; the router scores are kept for its backward.
+    // Experts hold top_k copies of the rank's b·s/(cp·tp) tokens, the busiest rank
+    // `imbalance` times the mean; with expert tensor parallelism their input is
+    // all-gathered over etp (etp x the rows, as the compute path's RoleRows) and their
+    // hidden activations split by it. The router scores are kept for its backward.
     const model::ActivationBytes e =
         model::LayerActivationBytes(m, p.flash_attention, true, storage);
     moe_layer = e.tp_sharded / p.tp + e.sequence_shardable / seq_div +
                 (p.recompute == Recompute::kNone ? e.scores / p.tp : 0.0) +
-                e.expert * m.moe.EffectiveImbalance() / p.tp + e.router / seq_div;
+                (e.expert_input * p.etp + e.expert) * m.moe.EffectiveImbalance() / p.tp +
+                e.router / seq_div;
   }
   double per_micro_batch = 0;
   if (p.recompute == Recompute::kFull) {

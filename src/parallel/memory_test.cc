@@ -162,6 +162,27 @@ TEST(StageMemory, Fp8ActivationsHalveCachedLinearInputs) {
   EXPECT_NEAR(DeepSeekMoeLayerBytes(p) - (bf16 - 4096 * per_token), 4096 * elements * 4 / 128, 1);
 }
 
+// Expert tensor parallelism all-gathers the dispatched tokens over etp before fc1 (the
+// compute path's etp x rows) and keeps them for the weight gradient; the hidden
+// activations (SwiGLU input, down-projection input) are split by etp. Mixtral 8x7B, one
+// MoE layer of 4096 tokens on tp 2 with SP: top_k = 2 copies of 4096/2 tokens.
+TEST(StageMemory, ExpertTensorParallelismGathersTheExpertInput) {
+  ParallelPlan p;
+  p.tp = 2;
+  p.dp = 4;
+  p.sequence_parallel = true;
+  p.global_batch_size = 4;
+  const model::ModelSpec m = model::testing::Mixtral8x7B();
+  auto layer = [&](int ep, int etp) {
+    p.ep = ep;
+    p.etp = etp;
+    return StageMemory(m, p, 0, 2).activations - StageMemory(m, p, 0, 1).activations;
+  };
+  const double copies = 2 * m.seq_len / 2.0;  // top_k x tokens / tp
+  EXPECT_NEAR(layer(2, 4) - layer(8, 1), copies * 2.0 * m.hidden * (4 - 1), 1);
+  EXPECT_NEAR(layer(4, 2) - layer(8, 1), copies * 2.0 * m.hidden * (2 - 1), 1);
+}
+
 TEST(StageMemory, Bf16OptimizerStatesKeepFp32MasterWeights) {
   // 4 B fp32 master weights + 2 x 2 B moments instead of 4 + 2 x 4: two thirds.
   ParallelPlan p = DeepSeekFp8Plan();
