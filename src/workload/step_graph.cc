@@ -352,12 +352,16 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
 // Tensor-parallel communication of `pairs` column/row-parallel pairs (Korthikanti et al.
 // Sec. 4.2.2): without sequence parallelism an all-reduce forward and one backward per
 // pair; with it, an all-gather and a reduce-scatter per all-reduce, plus the all-gather
-// of the saved input that the weight gradient needs in backward.
+// of the saved input that the weight gradient needs in backward. The routed experts keep
+// their input gathered over etp (Megatron-Core's token dispatcher gathers it with an
+// autograd all-gather and fc1 saves the result), so they gather it again only under full
+// recompute.
 void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, double bytes,
                double pairs, double count) {
   if (size <= 1 || pairs <= 0 || count <= 0) return;
   const double rc_pairs = p.recompute == Recompute::kFull ? pairs : 0;
   const bool etp = group == Group::kEtp;
+  const double regather = etp ? 0 : pairs;
   if (p.sequence_parallel) {
     w.forward_comm.push_back({etp ? "etp_all_gather" : "tp_all_gather", group,
                               collective::Kind::kAllGather, bytes, pairs * count});
@@ -365,7 +369,7 @@ void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, doubl
                               collective::Kind::kReduceScatter, bytes, pairs * count});
     w.backward_comm.push_back({etp ? "etp_all_gather" : "tp_all_gather", group,
                                collective::Kind::kAllGather, bytes,
-                               (2 * pairs + rc_pairs) * count});
+                               (pairs + regather + rc_pairs) * count});
     w.backward_comm.push_back({etp ? "etp_reduce_scatter" : "tp_reduce_scatter", group,
                                collective::Kind::kReduceScatter, bytes,
                                (pairs + rc_pairs) * count});

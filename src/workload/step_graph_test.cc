@@ -171,6 +171,30 @@ TEST(StepGraph, ExpertFlopsAreTopKCopies) {
   }
 }
 
+// The routed experts keep their etp-gathered input for the weight gradient (as memory
+// counts it), so backward does not gather it again: per MoE layer one etp all-gather and
+// one reduce-scatter each way; the dense tensor-parallel pairs re-gather their input.
+TEST(StepGraph, ExpertTensorParallelismGathersTheInputOnce) {
+  const model::ModelSpec m = model::testing::Qwen3_235B();
+  parallel::ParallelPlan p = Plan(4, 2, 16);
+  p.sequence_parallel = true;
+  p.ep = 8;
+  p.etp = 4;
+  const StepGraph g = BuildStepGraph(m, p);
+  const StageWork& w = g.stages.front();
+  auto count = [](const std::vector<CommOp>& ops, std::string_view name) {
+    double n = 0;
+    for (const CommOp& op : ops) n += op.name == name ? op.count : 0;
+    return n;
+  };
+  const double moe = w.mix.moe;
+  EXPECT_DOUBLE_EQ(count(w.forward_comm, "etp_all_gather"), moe);
+  EXPECT_DOUBLE_EQ(count(w.backward_comm, "etp_all_gather"), moe);
+  EXPECT_DOUBLE_EQ(count(w.backward_comm, "etp_reduce_scatter"), moe);
+  EXPECT_DOUBLE_EQ(count(w.backward_comm, "tp_all_gather"),
+                   2 * count(w.forward_comm, "tp_all_gather"));
+}
+
 TEST(StepGraph, StageClassesCollapse) {
   const model::ModelSpec m = Gpt3();
   for (int pp : {1, 2, 3, 4, 8, 16, 32}) {
