@@ -257,6 +257,8 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   const std::initializer_list<const char*> positions = {"max_position_embeddings", "n_positions",
                                                         "seq_length"};
   m.seq_len = r.Int(positions, false, 0);
+  // OPT's learned table has two more rows (its position ids start at 2), not counted.
+  m.max_positions = m.seq_len;
   if (!options.seq_len_given) {
     const std::string how = "give model.seq_len in the scenario, or --set model.seq_len=8192";
     if (r.Find(positions) == nullptr) {

@@ -102,8 +102,13 @@ TEST(HfImport, Gpt2LearnedPositionsAndTiedEmbeddings) {
   EXPECT_TRUE(m.bias);
   EXPECT_EQ(m.norm, model::Norm::kLayerNorm);
   EXPECT_EQ(m.activation, model::Activation::kGeLU);
-  // GPT-2 small: 124 million parameters.
-  EXPECT_NEAR(model::CountParameters(m).total / 1e6, 124.4, 0.5);
+  // GPT-2 small: 124,439,808 parameters (the Hub checkpoint), its wpe table n_positions
+  // (1024) rows whatever length it is trained at.
+  EXPECT_EQ(m.max_positions, 1024);
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 124'439'808);
+  model::ModelSpec shorter = m;
+  shorter.seq_len = 512;
+  EXPECT_DOUBLE_EQ(model::CountParameters(shorter).total, 124'439'808);
 }
 
 TEST(HfImport, GptNeoxParallelResidual) {
@@ -406,6 +411,27 @@ TEST_F(HfLoad, ScenarioSeqLenWins) {
   ASSERT_TRUE(set.ok()) << set.diagnostics().Format();
   EXPECT_EQ(set.value().scenario.model.seq_len, 8192);
   EXPECT_FALSE(Warns(set.diagnostics())) << set.diagnostics().Format();
+}
+
+// GPT-2's learned position table has n_positions (1024) rows: a longer seq_len is an
+// error at the key that set it; a shorter one is fine.
+TEST_F(HfLoad, LearnedPositionsBoundSeqLen) {
+  const std::string config = Write("config.json", R"({"model_type": "gpt2", "n_embd": 64,
+      "n_layer": 2, "n_head": 4, "vocab_size": 10, "n_positions": 1024})");
+  const std::string plan = Write("plan.yaml", "global_batch_size: 8\n");
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  core::Result<LoadedScenario> longer =
+      LoadParts(catalog, config, "dgx-h200", plan, {{"model.seq_len", "4096", "--set"}});
+  ASSERT_FALSE(longer.ok());
+  const core::Diagnostic* e = Find(longer.diagnostics(), core::Severity::kError, "model.seq_len");
+  ASSERT_NE(e, nullptr) << longer.diagnostics().Format();
+  EXPECT_NE(e->Format().find("seq_len (4096) exceeds max_positions (1024)"), std::string::npos)
+      << e->Format();
+  core::Result<LoadedScenario> shorter =
+      LoadParts(catalog, config, "dgx-h200", plan, {{"model.seq_len", "512", "--set"}});
+  ASSERT_TRUE(shorter.ok()) << shorter.diagnostics().Format();
+  EXPECT_EQ(shorter.value().scenario.model.seq_len, 512);
+  EXPECT_EQ(shorter.value().scenario.model.max_positions, 1024);
 }
 
 TEST_F(HfLoad, NoMaxPositionsNeededWhenSeqLenIsGiven) {

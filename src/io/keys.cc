@@ -579,6 +579,14 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.vocab = static_cast<int>(v.i); }},
           {Int("seq_len", "training sequence length in tokens").Required().Min(1).Max(1e8),
            [](M& m, const Value& v) { m.seq_len = static_cast<int>(v.i); }},
+          {Int("max_positions",
+               "longest sequence the model accepts (Hugging Face max_position_embeddings, "
+               "n_positions); with learned positions, the rows of the position table, and "
+               "seq_len may not exceed it; 0 = not stated")
+               .Default("0")
+               .Min(0)
+               .Max(1e8),
+           [](M& m, const Value& v) { m.max_positions = static_cast<int>(v.i); }},
           {Enum("activation", "MLP activation; gated ones (swiglu, geglu) have three matrices")
                .Default("swiglu")
                .Choices({"swiglu", "geglu", "gelu", "relu"}),

@@ -141,7 +141,9 @@ ParameterCount CountParameters(const ModelSpec& m, const LayerBlocks& blocks) {
   c.moe_layers = MoeLayerCount(m);
   c.dense_layers = m.layers - c.moe_layers;
   c.embedding = static_cast<double>(m.vocab) * h;
-  if (m.position == Position::kLearned) c.embedding += static_cast<double>(m.seq_len) * h;
+  // The learned position table has a row per position the model accepts, whatever length
+  // it is trained at (GPT-2's wpe: n_positions x h).
+  c.embedding += static_cast<double>(m.PositionRows()) * h;
   c.output = (m.tied_embeddings ? 0.0 : static_cast<double>(m.vocab) * h) + norm;
   c.total = c.per_layer * c.dense_layers + c.per_moe_layer * c.moe_layers + c.embedding + c.output;
   c.routed = c.moe_routed * c.moe_layers;

@@ -93,6 +93,10 @@ struct ModelSpec {
   int ffn_hidden = 0;  // f, MLP inner width
   int vocab = 0;       // V
   int seq_len = 0;     // s, training sequence length
+  // The longest sequence the model accepts (HF max_position_embeddings, n_positions); with
+  // learned positions the rows of the position table, and seq_len may not exceed it. 0 =
+  // not stated (learned positions are then sized by seq_len).
+  int max_positions = 0;
   Activation activation = Activation::kSwiGLU;
   Norm norm = Norm::kRMSNorm;
   Position position = Position::kRoPE;
@@ -121,6 +125,11 @@ struct ModelSpec {
     return mla.IsMla() ? mla.qk_nope_head_dim + mla.qk_rope_head_dim : head_dim;
   }
   int VHeadDim() const { return mla.IsMla() ? mla.v_head_dim : head_dim; }
+  // Rows of the learned position table (0 for other encodings): the stated maximum, else
+  // the training length.
+  int PositionRows() const {
+    return position != Position::kLearned ? 0 : max_positions > 0 ? max_positions : seq_len;
+  }
 };
 
 LayerKind KindOfLayer(const ModelSpec& m, int layer);  // layer: 0-based
@@ -142,7 +151,7 @@ struct ParameterCount {
   double per_moe_layer = 0;  // one MoE layer: attention + moe_shared + moe_routed
   int dense_layers = 0;
   int moe_layers = 0;
-  double embedding = 0;  // token (+ learned position) embeddings
+  double embedding = 0;  // token (+ learned position: max_positions or seq_len rows) embeddings
   double output = 0;     // output projection (0 when tied) + final norm
   double mtp = 0;        // multi-token prediction modules (not in total; DeepSeek's 671B)
   double total = 0;      // all layers + embedding + output

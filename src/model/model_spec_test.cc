@@ -65,6 +65,22 @@ TEST(Activations, ScoresWithoutDropoutAreTheSoftmaxOutput) {
   EXPECT_DOUBLE_EQ(LayerActivationBytes(m, true).scores, 0);
 }
 
+// A learned position table has a row per position the model accepts (max_positions),
+// whatever sequence length it is trained at; without a stated maximum, seq_len rows.
+TEST(CountParameters, LearnedPositionsSizedByTheTable) {
+  ModelSpec m = Gpt3();
+  m.max_positions = 2048;
+  const double table = CountParameters(m).embedding;
+  EXPECT_DOUBLE_EQ(table, (51200.0 + 2048) * 12288);
+  m.seq_len = 1024;
+  EXPECT_DOUBLE_EQ(CountParameters(m).embedding, table);
+  m.max_positions = 0;
+  EXPECT_DOUBLE_EQ(CountParameters(m).embedding, (51200.0 + 1024) * 12288);
+  m.position = Position::kRoPE;
+  m.max_positions = 8192;
+  EXPECT_DOUBLE_EQ(CountParameters(m).embedding, 51200.0 * 12288);
+}
+
 // Published totals and active counts. Active excludes the input embedding (a lookup):
 // DeepSeek-V3 and GPT-OSS publish it so; Mixtral's 12.9B and Qwen3's 22B include it,
 // which is within 1.5% of ours.
