@@ -125,6 +125,10 @@ ParameterCount CountParameters(const ModelSpec& m, const LayerBlocks& blocks) {
   const double norm = m.norm == Norm::kLayerNorm ? 2 * h : h;
   ParameterCount c;
   c.attention = GemmParameters(m, blocks.attention, Role::kDense) + norm;
+  for (const LayerOp& op : blocks.attention) {
+    const double kv = static_cast<double>(op.kv_features);
+    c.kv_projection += kv * static_cast<double>(op.in_features) + (m.bias ? kv : 0.0);
+  }
   if (m.mla.IsMla()) c.attention += m.mla.q_lora_rank + m.mla.kv_lora_rank;  // RMSNorms
   // A parallel layer with a shared norm has none before its MLP (PaLM Sec. 2).
   const double mlp_norm = m.SharedNorm() ? 0.0 : norm;
@@ -246,7 +250,8 @@ std::vector<LayerOp> AttentionBlockOps(const ModelSpec& m) {
                    .kind = OpKind::kGemm,
                    .in_features = m.hidden,
                    .out_features = q + 2 * kv,
-                   .split_output = true});
+                   .split_output = true,
+                   .kv_features = 2 * kv});
     ops.push_back({.name = "attention", .kind = OpKind::kAttention});
     ops.push_back({.name = "attn_out",
                    .kind = OpKind::kGemm,
@@ -354,8 +359,10 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
                          (m.dropout ? 2 * h : 0);
   // Sharded by tp: Q, K, V; the attention output (input of the output projection); the
   // activation-function inputs and the MLP-down input.
-  double qkv = kAct * (static_cast<double>(m.QueryDim()) + 2 * static_cast<double>(m.KvDim()));
+  double qkv = kAct * static_cast<double>(m.QueryDim());
+  a.kv = kAct * 2 * static_cast<double>(m.KvDim());
   if (mla) {
+    a.kv = 0;
     // Up-projected Q, K (nope + rope) and V per head. The latents, their norm outputs and
     // the rotary key are replicated across tp (the down-projections are).
     const double latents = static_cast<double>(m.mla.q_lora_rank) + m.mla.kv_lora_rank;

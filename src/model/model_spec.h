@@ -143,6 +143,7 @@ int AttentionContext(const ModelSpec& m, bool windowed);
 
 struct ParameterCount {
   double attention = 0;      // attention block of one layer with its norm
+  double kv_projection = 0;  // of `attention`, the K and V projections (weights, biases)
   double dense_mlp = 0;      // MLP of a dense layer with its norm
   double moe_shared = 0;     // an MoE layer's norm, router and shared experts
   double expert = 0;         // one routed expert
@@ -184,10 +185,13 @@ struct LayerOp {
   std::string_view name;
   OpKind kind = OpKind::kGemm;
   Role role = Role::kDense;
-  int64_t in_features = 0;     // GEMM: K
-  int64_t out_features = 0;    // GEMM: N
-  bool split_output = false;   // GEMM under tensor parallelism: column-parallel (N/tp)
-  bool split_input = false;    // GEMM under tensor parallelism: row-parallel (K/tp)
+  int64_t in_features = 0;    // GEMM: K
+  int64_t out_features = 0;   // GEMM: N
+  bool split_output = false;  // GEMM under tensor parallelism: column-parallel (N/tp)
+  bool split_input = false;   // GEMM under tensor parallelism: row-parallel (K/tp)
+  // Of out_features, the key/value heads' (GQA's fused QKV): split by tp, but over at
+  // most kv_heads ranks, since a rank needs the whole K/V heads of its query heads.
+  int64_t kv_features = 0;
   double bytes_per_token = 0;  // elementwise: bytes read + written, forward
   bool tp_sharded = false;     // elementwise: width split by tp even without SP
 };
@@ -220,6 +224,7 @@ double ModelFlopsPerToken(const ModelSpec& m, const LayerBlocks& blocks);
 // MLP terms hold the shared experts.
 struct ActivationBytes {
   double tp_sharded = 0;          // bytes/token, divided by tp
+  double kv = 0;                  // bytes/token of K and V, divided by tp over <= kv_heads ranks
   double sequence_shardable = 0;  // bytes/token, divided by tp only with SP
   double scores = 0;              // bytes/token of stored s x s attention scores (divided by tp)
   double layer_input = 0;         // bytes/token of the layer input (what full recompute keeps)

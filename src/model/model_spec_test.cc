@@ -51,7 +51,7 @@ TEST(Activations, MatchKorthikanti) {
   const ModelSpec m = Gpt3();
   const ActivationBytes a = LayerActivationBytes(m, /*flash_attention=*/false);
   const double h = m.hidden;
-  EXPECT_NEAR((a.tp_sharded + a.sequence_shardable) / h, 34.0, 1e-9);
+  EXPECT_NEAR((a.tp_sharded + a.kv + a.sequence_shardable) / h, 34.0, 1e-9);
   EXPECT_NEAR(a.scores, 5.0 * m.heads * m.seq_len, 1e-9);
   EXPECT_NEAR(a.sequence_shardable / h, 10.0, 1e-9);  // replicated part without SP
 }

@@ -46,6 +46,8 @@ StageParameterSplit StageParameterParts(const model::ParameterCount& c, const mo
   const int moe = std::min(mix.moe, stage_layers);
   double dense =
       c.attention * stage_layers + c.dense_mlp * (stage_layers - moe) + c.moe_shared * moe;
+  // Beyond kv_heads ranks each K/V head is replicated: what dividing by tp leaves out.
+  dense += c.kv_projection * (KvReplicas(m, p.tp) - 1) * (stage_layers + mix.mtp);
   double expert = c.moe_routed * moe;
   if (mix.mtp > 0) {
     // Each module: a layer of the last kind plus its projection and norms (c.mtp).
@@ -73,14 +75,16 @@ namespace {
 // FSDP's buffer: the 16-bit weights of the layer in use and of the prefetched next one, a
 // dense layer or an MoE layer with the chip's share of its routed experts; only what is
 // sharded (over more than one rank) needs gathering. Zero without ZeRO-3.
-double GatherBuffer(const model::ParameterCount& c, const ParallelPlan& p, const LayerMix& mix) {
+double GatherBuffer(const model::ParameterCount& c, const model::ModelSpec& m,
+                    const ParallelPlan& p, const LayerMix& mix) {
   if (p.zero < 3) return 0;
   const bool dense_sharded = static_cast<double>(p.dp) * p.cp > 1;
   const bool experts_sharded = p.ExpertDataParallel() > 1;
-  double layer = dense_sharded ? c.per_layer / p.tp : 0.0;
+  const double attention = c.attention + c.kv_projection * (KvReplicas(m, p.tp) - 1);
+  double layer = dense_sharded ? (attention + c.dense_mlp) / p.tp : 0.0;
   if (mix.moe > 0) {
     const double moe_layer =
-        (dense_sharded ? (c.attention + c.moe_shared) / p.tp : 0.0) +
+        (dense_sharded ? (attention + c.moe_shared) / p.tp : 0.0) +
         (experts_sharded ? c.moe_routed / (static_cast<double>(p.ep) * p.etp) : 0.0);
     layer = std::max(layer, moe_layer);
   }
@@ -105,7 +109,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     return split.dense * bytes_per_param / (on ? dp : 1) +
            split.expert * bytes_per_param / (on ? edp : 1);
   };
-  b.weights = sharded(kWeightBytes, 3) + GatherBuffer(c, p, mix);
+  b.weights = sharded(kWeightBytes, 3) + GatherBuffer(c, m, p, mix);
   b.gradients = sharded(kGradBytes, 2);
   b.optimizer = sharded(OptimizerBytes(p), 1);
 
@@ -115,7 +119,12 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
       model::LayerActivationBytes(m, p.flash_attention, false, storage);
   const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len / p.cp;
   const double seq_div = p.sequence_parallel ? p.tp : 1;
-  const double full_layer = a.tp_sharded / p.tp + a.sequence_shardable / seq_div +
+  // Split by tp: K and V over at most kv_heads ranks (KvReplicas).
+  const double kv_replicas = KvReplicas(m, p.tp);
+  auto tp_part = [&](const model::ActivationBytes& x) {
+    return (x.tp_sharded + x.kv * kv_replicas) / p.tp;
+  };
+  const double full_layer = tp_part(a) + a.sequence_shardable / seq_div +
                             (p.recompute == Recompute::kNone ? a.scores / p.tp : 0.0);
   const int moe_layers = std::min(mix.moe, stage_layers) + (mix.mtp_moe ? mix.mtp : 0);
   const int layers = stage_layers + mix.mtp;
@@ -127,7 +136,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     // hidden activations split by it. The router scores are kept for its backward.
     const model::ActivationBytes e =
         model::LayerActivationBytes(m, p.flash_attention, true, storage);
-    moe_layer = e.tp_sharded / p.tp + e.sequence_shardable / seq_div +
+    moe_layer = tp_part(e) + e.sequence_shardable / seq_div +
                 (p.recompute == Recompute::kNone ? e.scores / p.tp : 0.0) +
                 (e.expert_input * p.etp + e.expert) * m.moe.EffectiveImbalance() / p.tp +
                 e.router / seq_div;
@@ -141,7 +150,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   b.activations = per_micro_batch * InFlightMicroBatches(p, stage);
   if (p.recompute == Recompute::kFull) {
     b.activations += tokens * std::max(moe_layers > 0 ? moe_layer : 0.0,
-                                       a.tp_sharded / p.tp + a.sequence_shardable / seq_div +
+                                       tp_part(a) + a.sequence_shardable / seq_div +
                                            a.scores / p.tp);  // the layer being recomputed
   }
   if (stage == 0) b.activations += tokens * 2.0 * m.hidden / seq_div;  // embedding output
@@ -173,7 +182,7 @@ MemoryBreakdown DualPipeRankMemory(const model::ParameterCount& c, const model::
   r.parameters = a.parameters + b.parameters;
   r.expert_parameters = a.expert_parameters + b.expert_parameters;
   r.weights =
-      a.weights + b.weights - std::min(GatherBuffer(c, p, mix_a), GatherBuffer(c, p, mix_b));
+      a.weights + b.weights - std::min(GatherBuffer(c, m, p, mix_a), GatherBuffer(c, m, p, mix_b));
   r.gradients = a.gradients + b.gradients;
   r.optimizer = a.optimizer + b.optimizer;
   r.activations = a.activations + b.activations;

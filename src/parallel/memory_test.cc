@@ -66,6 +66,32 @@ TEST(PeakMemory, FirstStageOfOneFOneBHoldsMost) {
   EXPECT_GT(peak.total, peak.weights + peak.gradients + peak.optimizer);
 }
 
+// Llama 3 70B has 8 key/value heads: at tp 16 each rank still holds one whole K/V head
+// (replicated over 2 ranks), so its K/V weights and activations are those of tp 8, and
+// the rest is halved.
+TEST(StageMemory, KvHeadsReplicateBeyondTpOfKvHeads) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  const model::ParameterCount c = model::CountParameters(m);
+  EXPECT_DOUBLE_EQ(c.kv_projection, 2.0 * 8 * 128 * 8192);
+  ParallelPlan p;
+  p.pp = 2;
+  p.global_batch_size = 1;
+  p.sequence_parallel = true;
+  const int layers = 40;
+  p.tp = 16;
+  const double kv = c.kv_projection * layers;
+  EXPECT_NEAR(StageParameters(m, p, 1, layers),
+              (c.per_layer * layers + c.output - kv) / 16 + kv / 8, 1);
+  // Per layer, the K/V activations of one head per rank, as at tp 8: 2 x 128 x 2 bytes
+  // per token, and the other tp-split parts halved.
+  auto layer = [&](int tp) {
+    p.tp = tp;
+    return StageMemory(m, p, 1, 2).activations - StageMemory(m, p, 1, 1).activations;
+  };
+  const double kv_bytes = m.seq_len * 2.0 * 2 * 128;
+  EXPECT_NEAR(layer(16) - kv_bytes, (layer(8) - kv_bytes) / 2, 1);
+}
+
 // GPipe runs all m forwards before any backward, so the last stage keeps the loss's fp32
 // softmax (s·b·V/tp x 4 bytes) of every micro-batch; 1F1B's last stage keeps one.
 TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {

@@ -467,6 +467,11 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
   return m;
 }
 
+int KvReplicas(const model::ModelSpec& m, int tp) {
+  if (m.mla.IsMla() || m.kv_heads <= 0 || tp <= m.kv_heads) return 1;
+  return tp / m.kv_heads;
+}
+
 int LossesInFlight(const ParallelPlan& p) {
   return p.schedule == Schedule::kGPipe ? std::max(1, p.MicroBatches()) : 1;
 }

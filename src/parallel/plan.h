@@ -107,6 +107,17 @@ struct ParallelPlan {
 core::Diagnostics ValidatePlan(const ParallelPlan& plan, const model::ModelSpec& model,
                                const hardware::ChipSpec& chip, int64_t cluster_chips);
 
+// Tensor-parallel ranks that hold each key/value head: 1 when tp divides kv_heads, else
+// tp / kv_heads. A rank needs the whole K/V heads its query heads attend with, so beyond
+// kv_heads ranks the K/V heads (their projection weights, activations and FLOPs) are
+// replicated rather than split: each rank holds max(1, kv_heads / tp) of them. This is
+// what PaLM does for multi-query attention under model parallelism (Chowdhery et al. 2022
+// Sec. 2, "Multi-Query Attention"; Pope et al. 2022 Sec. 3.3) and what vLLM and
+// TensorRT-LLM do for GQA with tp > kv_heads. (Megatron-Core itself requires tp to divide
+// num_query_groups.) The replicas' weight gradients would also be summed across them,
+// which is not modelled: K/V are a small share of a layer's weights.
+int KvReplicas(const model::ModelSpec& model, int tp);
+
 // Layers held by each pipeline rank (all of its virtual stages together), first to last.
 std::vector<int> StageLayers(const ParallelPlan& plan, int model_layers);
 

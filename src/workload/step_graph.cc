@@ -205,7 +205,11 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
         const bool router = op.role == model::Role::kRouter;
         const hardware::Precision precision =
             low && !router ? p.precision : hardware::Precision::kBf16;
-        int64_t n = op.split_output ? op.out_features / p.tp : op.out_features;
+        // Column-parallel: N/tp, but the K/V heads of a fused QKV over at most kv_heads
+        // ranks (each rank computes the whole K/V heads of its query heads).
+        int64_t n = op.split_output ? (op.out_features - op.kv_features) / p.tp +
+                                          op.kv_features * parallel::KvReplicas(m, p.tp) / p.tp
+                                    : op.out_features;
         int64_t k = op.split_input ? op.in_features / p.tp : op.in_features;
         if (expert) {
           // Expert tensor parallelism splits the expert's width.

@@ -195,6 +195,24 @@ TEST(StepGraph, ExpertTensorParallelismGathersTheInputOnce) {
                    2 * count(w.forward_comm, "tp_all_gather"));
 }
 
+// Beyond kv_heads ranks the fused QKV GEMM keeps whole K/V heads: Llama 3 70B at tp 16
+// computes 64/16 query heads and one (replicated) K/V head per rank.
+TEST(StepGraph, QkvKeepsWholeKvHeadsPerRank) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  for (const auto& [tp, n] : {std::pair{8, 1024 + 2 * 128}, {16, 512 + 2 * 128}}) {
+    parallel::ParallelPlan p = Plan(tp, 1, 1);
+    p.sequence_parallel = true;
+    const StepGraph g = BuildStepGraph(m, p);
+    const ComputeOp* qkv = nullptr;
+    for (const ComputeOp& op : g.stages.front().forward) {
+      if (op.name == "qkv") qkv = &op;
+    }
+    ASSERT_NE(qkv, nullptr);
+    EXPECT_EQ(qkv->n, n) << "tp " << tp;
+    EXPECT_EQ(qkv->k, m.hidden);
+  }
+}
+
 TEST(StepGraph, StageClassesCollapse) {
   const model::ModelSpec m = Gpt3();
   for (int pp : {1, 2, 3, 4, 8, 16, 32}) {
