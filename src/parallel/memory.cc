@@ -72,23 +72,49 @@ double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int sta
 
 namespace {
 
-// FSDP's buffer: the 16-bit weights of the layer in use and of the prefetched next one, a
-// dense layer or an MoE layer with the chip's share of its routed experts; only what is
-// sharded (over more than one rank) needs gathering. Zero without ZeRO-3.
+// FSDP's buffer (ZeRO paper Sec. 5.3, ZeRO-3: parameters are all-gathered before each
+// unit's forward and backward and released after): the 16-bit weights of the unit in use
+// and of the prefetched next one, the largest two consecutive units of the stage. The
+// units are its layers (a dense layer, or an MoE layer with the chip's share of its
+// routed experts; a multi-token prediction module), the input embedding on the first
+// stage (before layer 0) and the output head on the last (after the last layer and after
+// each prediction module); with a large vocabulary either is larger than a layer. Only
+// what is sharded (over more than one rank) needs gathering. Zero without ZeRO-3.
 double GatherBuffer(const model::ParameterCount& c, const model::ModelSpec& m,
-                    const ParallelPlan& p, const LayerMix& mix) {
+                    const ParallelPlan& p, int stage, const LayerMix& mix) {
   if (p.zero < 3) return 0;
   const bool dense_sharded = static_cast<double>(p.dp) * p.cp > 1;
   const bool experts_sharded = p.ExpertDataParallel() > 1;
+  auto dense = [&](double params) { return dense_sharded ? params / p.tp : 0.0; };
+  const double routed = experts_sharded ? c.moe_routed / (static_cast<double>(p.ep) * p.etp) : 0.0;
   const double attention = c.attention + c.kv_projection * (KvReplicas(m, p.tp) - 1);
-  double layer = dense_sharded ? (attention + c.dense_mlp) / p.tp : 0.0;
-  if (mix.moe > 0) {
-    const double moe_layer =
-        (dense_sharded ? (attention + c.moe_shared) / p.tp : 0.0) +
-        (experts_sharded ? c.moe_routed / (static_cast<double>(p.ep) * p.etp) : 0.0);
-    layer = std::max(layer, moe_layer);
+  auto layer = [&](bool moe) {
+    return moe ? dense(attention + c.moe_shared) + routed : dense(attention + c.dense_mlp);
+  };
+  const int moe_layers = mix.moe + (mix.mtp_moe ? mix.mtp : 0);
+  const int dense_layers = mix.layers + mix.mtp - moe_layers;
+  double largest = 0;
+  if (dense_layers > 0) largest = std::max(largest, layer(false));
+  if (moe_layers > 0) largest = std::max(largest, layer(true));
+  double pair = 2 * largest;
+  if (stage == 0) {
+    const double embedding = dense(c.embedding);
+    const double first = mix.layers > 0 ? layer(model::KindOfLayer(m, 0).moe) : 0.0;
+    pair = std::max(pair, embedding + first);
   }
-  return 2 * layer * kWeightBytes;
+  if (stage == p.pp - 1) {
+    // The head's weight is the embedding's when tied (a copy on the last stage when pp > 1).
+    const double vocab = static_cast<double>(m.vocab) * m.hidden;
+    const double head = dense(c.output + (m.tied_embeddings ? vocab : 0.0));
+    const double last = mix.layers > 0 ? layer(model::KindOfLayer(m, m.layers - 1).moe) : 0.0;
+    pair = std::max(pair, last + head);
+    if (mix.mtp > 0) {
+      const double module_routed = mix.mtp_moe ? c.moe_routed : 0.0;
+      const double module = dense(c.mtp / mix.mtp - module_routed) + (mix.mtp_moe ? routed : 0.0);
+      pair = std::max(pair, module + head);
+    }
+  }
+  return pair * kWeightBytes;
 }
 
 MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::ModelSpec& m,
@@ -109,7 +135,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     return split.dense * bytes_per_param / (on ? dp : 1) +
            split.expert * bytes_per_param / (on ? edp : 1);
   };
-  b.weights = sharded(kWeightBytes, 3) + GatherBuffer(c, m, p, mix);
+  b.weights = sharded(kWeightBytes, 3) + GatherBuffer(c, m, p, stage, mix);
   b.gradients = sharded(kGradBytes, 2);
   b.optimizer = sharded(OptimizerBytes(p), 1);
 
@@ -181,8 +207,8 @@ MemoryBreakdown DualPipeRankMemory(const model::ParameterCount& c, const model::
   r.stage = rank;
   r.parameters = a.parameters + b.parameters;
   r.expert_parameters = a.expert_parameters + b.expert_parameters;
-  r.weights =
-      a.weights + b.weights - std::min(GatherBuffer(c, m, p, mix_a), GatherBuffer(c, m, p, mix_b));
+  r.weights = a.weights + b.weights -
+              std::min(GatherBuffer(c, m, p, rank, mix_a), GatherBuffer(c, m, p, twin, mix_b));
   r.gradients = a.gradients + b.gradients;
   r.optimizer = a.optimizer + b.optimizer;
   r.activations = a.activations + b.activations;

@@ -92,6 +92,31 @@ TEST(StageMemory, KvHeadsReplicateBeyondTpOfKvHeads) {
   EXPECT_NEAR(layer(16) - kv_bytes, (layer(8) - kv_bytes) / 2, 1);
 }
 
+// ZeRO-3 gathers the input embedding and the output head too, each next to a layer:
+// Llama 3 70B's 128,256 x 8,192 embedding (1.05e9) is larger than a layer (0.86e9), so
+// the first stage's buffer is embedding + layer 0, the last's layer 79 + head (and final
+// norm), not two layers.
+TEST(StageMemory, ZeroThreeGathersEmbeddingAndHeadBesideALayer) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  const model::ParameterCount c = model::CountParameters(m);
+  ParallelPlan p;
+  p.pp = 2;
+  p.dp = 8;
+  p.global_batch_size = 8;
+  p.zero = 3;
+  auto buffer = [&](int stage) {
+    const MemoryBreakdown b = StageMemory(m, p, stage, 40);
+    return b.weights - b.parameters * kWeightBytes / 8;
+  };
+  EXPECT_GT(c.embedding, c.per_layer);
+  EXPECT_NEAR(buffer(0), (c.embedding + c.per_layer) * kWeightBytes, 1);
+  EXPECT_NEAR(buffer(1), (c.per_layer + c.output) * kWeightBytes, 1);
+  // Without ZeRO-3 nothing is gathered.
+  p.zero = 1;
+  EXPECT_NEAR(StageMemory(m, p, 0, 40).weights, StageMemory(m, p, 0, 40).parameters * kWeightBytes,
+              1);
+}
+
 // GPipe runs all m forwards before any backward, so the last stage keeps the loss's fp32
 // softmax (s·b·V/tp x 4 bytes) of every micro-batch; 1F1B's last stage keeps one.
 TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {
