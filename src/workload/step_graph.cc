@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 
 #include "parallel/memory.h"
 
@@ -534,6 +535,48 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
   }
 }
 
+// Forward FLOPs per token of the GEMMs in `ops` (routed experts top_k times) whose name is
+// one of `names`, or of all GEMMs when `names` is empty.
+double GemmForwardFlops(const model::ModelSpec& m, const std::vector<model::LayerOp>& ops,
+                        std::initializer_list<std::string_view> names = {}) {
+  double f = 0;
+  for (const model::LayerOp& op : ops) {
+    if (op.kind != OpKind::kGemm) continue;
+    if (names.size() > 0 && std::find(names.begin(), names.end(), op.name) == names.end()) {
+      continue;
+    }
+    const double copies = op.role == model::Role::kExpert ? m.moe.top_k : 1;
+    f += 2.0 * copies * static_cast<double>(op.in_features) * static_cast<double>(op.out_features);
+  }
+  return f;
+}
+
+double RecomputeFlopsPerToken(const model::ModelSpec& m, const ParallelPlan& p,
+                              const model::LayerBlocks& blocks, double model_flops_per_token) {
+  if (p.recompute == Recompute::kFull) {
+    // One forward of everything but the output layer (model FLOPs are 3 x forward).
+    const double logits = 2.0 * m.hidden * static_cast<double>(m.vocab) * (1 + m.mtp_layers);
+    return model_flops_per_token / 3 - logits;
+  }
+  // Each multi-token prediction module has a layer of the last layer's kind.
+  const double layers = m.layers + m.mtp_layers;
+  double f = 0;
+  if (p.recompute == Recompute::kSelective && !p.flash_attention) {
+    // The attention core, non-causal: 2·c·a·(d_qk + d_v) per layer, c its context. (A fused
+    // kernel's backward recomputes the scores whatever the plan: not counted.)
+    const bool last_windowed = m.layers > 0 && model::KindOfLayer(m, m.layers - 1).windowed;
+    const double windowed =
+        model::WindowedLayersIn(m, 0, m.layers) + (last_windowed ? m.mtp_layers : 0);
+    f += 2.0 * m.heads * (m.QkHeadDim() + m.VHeadDim()) *
+         (windowed * model::AttentionContext(m, true) +
+          (layers - windowed) * model::AttentionContext(m, false));
+  }
+  if (p.recompute_norm_mla_up && m.mla.IsMla()) {
+    f += layers * GemmForwardFlops(m, blocks.attention, {"q_up", "kv_up"});
+  }
+  return f;
+}
+
 }  // namespace
 
 StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan) {
@@ -550,6 +593,8 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   // Megatron's scatter/gather optimisation sends 1/tp of the activation per tp rank.
   g.p2p_bytes = g.tokens_per_micro_batch * model.hidden * 2.0 / (plan.tp * plan.cp);
   g.model_flops_per_token = model::ModelFlopsPerToken(model, blocks);
+  g.recompute_flops_per_token =
+      RecomputeFlopsPerToken(model, plan, blocks, g.model_flops_per_token);
 
   g.mixes = parallel::StageLayerMixes(plan, model);
   const std::vector<parallel::LayerMix>& mixes = g.mixes;

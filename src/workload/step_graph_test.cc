@@ -213,6 +213,26 @@ TEST(StepGraph, QkvKeepsWholeKvHeadsPerRank) {
   }
 }
 
+// HFU counts recomputation in model FLOPs' convention: with full recompute GPT-3's
+// hardware FLOPs per token are Megatron's 96·l·h²·(1 + s/6h + V/16lh) (SC'21 eq. 3),
+// model FLOPs 72·l·h²·(1 + s/6h + V/12lh): the difference, 24·l·h²·(1 + s/6h), is one
+// non-causal forward of the layers. Selective recompute without fused attention adds the
+// attention core's forward, 4·s·h per layer; with it, nothing.
+TEST(StepGraph, RecomputeFlopsInModelConvention) {
+  const model::ModelSpec m = Gpt3();
+  const double l = m.layers, h = m.hidden, s = m.seq_len;
+  parallel::ParallelPlan p = Plan(8, 8, 1);
+  EXPECT_EQ(BuildStepGraph(m, p).recompute_flops_per_token, 0);
+  p.recompute = parallel::Recompute::kFull;
+  EXPECT_NEAR(BuildStepGraph(m, p).recompute_flops_per_token / (24 * l * h * h * (1 + s / (6 * h))),
+              1.0, 1e-12);
+  p.recompute = parallel::Recompute::kSelective;
+  p.flash_attention = false;
+  EXPECT_NEAR(BuildStepGraph(m, p).recompute_flops_per_token, 4 * s * h * l, 1);
+  p.flash_attention = true;
+  EXPECT_EQ(BuildStepGraph(m, p).recompute_flops_per_token, 0);
+}
+
 TEST(StepGraph, StageClassesCollapse) {
   const model::ModelSpec m = Gpt3();
   for (int pp : {1, 2, 3, 4, 8, 16, 32}) {
