@@ -557,6 +557,67 @@ TEST(HfImport, Falcon7bSharesOneNorm) {
   EXPECT_EQ(new_arch.parallel_norms, 2);
 }
 
+// Exact parameter counts of the Hub checkpoints, which depend on the biases and norms
+// each family's modelling code adds beyond its config keys.
+TEST(HfImport, FamilyBiasesAndNorms) {
+  // Qwen2.5-7B: q, k and v biases always (Qwen2Attention), none on o or the MLP.
+  const model::ModelSpec qwen25 = ImportText(R"({"model_type": "qwen2", "hidden_size": 3584,
+      "intermediate_size": 18944, "num_hidden_layers": 28, "num_attention_heads": 28,
+      "num_key_value_heads": 4, "vocab_size": 152064, "tie_word_embeddings": false,
+      "max_position_embeddings": 131072})",
+                                             true);
+  EXPECT_FALSE(qwen25.bias);
+  EXPECT_EQ(qwen25.attention_bias, model::AttentionBias::kQkv);
+  EXPECT_DOUBLE_EQ(model::CountParameters(qwen25).total, 7'615'616'512);
+  // Qwen3-8B: per-head q_norm and k_norm (head_dim each).
+  const model::ModelSpec qwen3 = ImportText(R"({"model_type": "qwen3", "hidden_size": 4096,
+      "intermediate_size": 12288, "num_hidden_layers": 36, "num_attention_heads": 32,
+      "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
+      "attention_bias": false, "tie_word_embeddings": false, "max_position_embeddings": 40960})",
+                                            true);
+  EXPECT_TRUE(qwen3.qk_norm);
+  EXPECT_DOUBLE_EQ(model::CountParameters(qwen3).total, 8'190'735'360);
+  // Gemma 2 9B: four norms per layer (pre and post attention, pre and post MLP).
+  const model::ModelSpec gemma2 = ImportText(R"({"model_type": "gemma2", "hidden_size": 3584,
+      "intermediate_size": 14336, "num_hidden_layers": 42, "num_attention_heads": 16,
+      "num_key_value_heads": 8, "head_dim": 256, "vocab_size": 256000,
+      "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 8192,
+      "sliding_window": 4096})",
+                                             true);
+  EXPECT_TRUE(gemma2.post_norms);
+  EXPECT_DOUBLE_EQ(model::CountParameters(gemma2).total, 9'241'705'984);
+  // Qwen1.5-MoE-A2.7B: q, k, v biases and the shared expert's gate (h -> 1).
+  const model::ModelSpec qwen_moe = ImportText(R"({"model_type": "qwen2_moe",
+      "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 24,
+      "num_attention_heads": 16, "num_key_value_heads": 16, "num_experts": 60,
+      "num_experts_per_tok": 4, "moe_intermediate_size": 1408,
+      "shared_expert_intermediate_size": 5632, "vocab_size": 151936,
+      "tie_word_embeddings": false, "max_position_embeddings": 8192})",
+                                               true);
+  EXPECT_TRUE(qwen_moe.moe.shared_expert_gate);
+  EXPECT_DOUBLE_EQ(model::CountParameters(qwen_moe).total, 14'315'784'192);
+  // BLOOM 176B: biases everywhere and a LayerNorm after the word embeddings.
+  const model::ModelSpec bloom = ImportText(R"({"model_type": "bloom", "hidden_size": 14336,
+      "n_head": 112, "n_layer": 70, "vocab_size": 250880})",
+                                            true);
+  EXPECT_TRUE(bloom.embedding_norm);
+  EXPECT_DOUBLE_EQ(model::CountParameters(bloom).total, 176'247'271'424);
+}
+
+// Llama's attention_bias puts biases on q, k, v and o (LlamaAttention), not on the MLP.
+TEST(HfImport, AttentionBiasStaysInAttention) {
+  const std::string config = R"({"model_type": "llama", "hidden_size": 64,
+      "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+      "num_key_value_heads": 2, "vocab_size": 10, "max_position_embeddings": 8)";
+  const model::ModelSpec plain = ImportText(config + "}");
+  const model::ModelSpec biased = ImportText(config + R"(, "attention_bias": true})");
+  EXPECT_FALSE(biased.bias);
+  EXPECT_EQ(biased.attention_bias, model::AttentionBias::kAll);
+  const double q = 64, kv = 2 * 16, h = 64;
+  EXPECT_DOUBLE_EQ(model::CountParameters(biased).total - model::CountParameters(plain).total,
+                   2 * (q + 2 * kv + h));
+}
+
 // Gemma 7B: GeGLU (hidden_activation), head_dim 256 with 16 heads over a 3072 hidden, tied
 // embeddings by default; 8.54 billion parameters (model card).
 TEST(HfImport, Gemma7b) {

@@ -26,10 +26,15 @@ namespace fathom::model {
 enum class Activation { kSwiGLU, kGeGLU, kGeLU, kReLU };
 enum class Norm { kRMSNorm, kLayerNorm };
 enum class Position { kRoPE, kLearned, kAlibi };
+// Biases of the attention projections where `bias` (every linear layer) is off: none, the
+// Q, K and V projections (Qwen2), or those and the output projection (Llama, Qwen3 and
+// Gemma's attention_bias).
+enum class AttentionBias { kNone, kQkv, kAll };
 
 std::string_view ActivationName(Activation a);
 std::string_view NormName(Norm n);
 std::string_view PositionName(Position p);
+std::string_view AttentionBiasName(AttentionBias b);
 
 enum class Routing {
   kDropless,  // every token reaches its top_k experts (auxiliary-loss-free, Megatron dropless)
@@ -48,6 +53,9 @@ struct MoeSpec {
   int shared_ffn_hidden = 0;   // FFN width of all shared experts together; 0 = n x expert
   int first_dense_layers = 0;  // DeepSeek's first_k_dense_replace
   int layer_frequency = 1;     // every n-th layer is MoE
+  // A sigmoid gate (h -> 1) scales the shared experts' output (Qwen1.5/Qwen2-MoE
+  // shared_expert_gate): h parameters per MoE layer; its 2·h FLOPs per token are left out.
+  bool shared_expert_gate = false;
   Routing routing = Routing::kDropless;
   double capacity_factor = 1.0;  // kCapacity: tokens an expert accepts / its mean share
   // Tokens of the busiest expert over the mean (>= 1): the slowest expert sets the pace.
@@ -101,7 +109,11 @@ struct ModelSpec {
   Norm norm = Norm::kRMSNorm;
   Position position = Position::kRoPE;
   bool tied_embeddings = false;
-  bool bias = false;                // biases in the linear layers
+  bool bias = false;                                    // biases in the linear layers
+  AttentionBias attention_bias = AttentionBias::kNone;  // with bias false
+  bool qk_norm = false;             // RMSNorm over each head's Q and K (Qwen3, Gemma 3): 2·d
+  bool post_norms = false;          // a norm on the attention and MLP outputs too (Gemma 2, 3)
+  bool embedding_norm = false;      // a norm after the input embedding (BLOOM)
   bool parallel_attention = false;  // attention and MLP read the same input (GPT-J, PaLM)
   // With parallel_attention: the layer's norms, 1 shared by attention and MLP (PaLM, GPT-J,
   // Falcon-7B) or 2, one each over the same input (GPT-NeoX, Falcon-40B/180B).
@@ -192,6 +204,7 @@ struct LayerOp {
   // Of out_features, the key/value heads' (GQA's fused QKV): split by tp, but over at
   // most kv_heads ranks, since a rank needs the whole K/V heads of its query heads.
   int64_t kv_features = 0;
+  bool bias = false;           // GEMM: a bias of out_features (the model's bias / attention_bias)
   double bytes_per_token = 0;  // elementwise: bytes read + written, forward
   bool tp_sharded = false;     // elementwise: width split by tp even without SP
 };

@@ -81,6 +81,41 @@ TEST(CountParameters, LearnedPositionsSizedByTheTable) {
   EXPECT_DOUBLE_EQ(CountParameters(m).embedding, 51200.0 * 12288);
 }
 
+// Attention-only biases: qkv on the fused QKV GEMM's columns, all also on the output
+// projection; the MLP has none (bias: false).
+TEST(CountParameters, AttentionBiasesOnlyInAttention) {
+  ModelSpec m = testing::Llama70B();
+  const ParameterCount plain = CountParameters(m);
+  m.attention_bias = AttentionBias::kQkv;
+  const double qkv = 64 * 128 + 2 * 8 * 128;
+  EXPECT_DOUBLE_EQ(CountParameters(m).per_layer - plain.per_layer, qkv);
+  EXPECT_DOUBLE_EQ(CountParameters(m).dense_mlp, plain.dense_mlp);
+  EXPECT_DOUBLE_EQ(CountParameters(m).kv_projection - plain.kv_projection, 2 * 8 * 128);
+  m.attention_bias = AttentionBias::kAll;
+  EXPECT_DOUBLE_EQ(CountParameters(m).per_layer - plain.per_layer, qkv + m.hidden);
+}
+
+// Gemma 2's post-norms (on the attention and MLP outputs) add two norms' parameters and
+// operators per layer and keep their inputs; Qwen3's QK-norm keeps Q's and K's inputs.
+TEST(Activations, PostNormsAndQkNorm) {
+  ModelSpec m = testing::Llama70B();
+  const ActivationBytes plain = LayerActivationBytes(m, true);
+  const double per_layer = CountParameters(m).per_layer;
+  m.post_norms = true;
+  EXPECT_DOUBLE_EQ(CountParameters(m).per_layer - per_layer, 2.0 * m.hidden);
+  EXPECT_DOUBLE_EQ(LayerActivationBytes(m, true).sequence_shardable - plain.sequence_shardable,
+                   2 * 2.0 * m.hidden);
+  int post = 0;
+  for (const LayerOp& op : TransformerLayerOps(m)) post += op.name.ends_with("post_norm") ? 1 : 0;
+  EXPECT_EQ(post, 2);
+  m.post_norms = false;
+  m.qk_norm = true;
+  EXPECT_DOUBLE_EQ(CountParameters(m).per_layer - per_layer, 2.0 * m.head_dim);
+  const ActivationBytes qk = LayerActivationBytes(m, true);
+  EXPECT_DOUBLE_EQ(qk.tp_sharded - plain.tp_sharded, 2.0 * static_cast<double>(m.QueryDim()));
+  EXPECT_DOUBLE_EQ(qk.kv - plain.kv, 2.0 * static_cast<double>(m.KvDim()));
+}
+
 // Published totals and active counts. Active excludes the input embedding (a lookup):
 // DeepSeek-V3 and GPT-OSS publish it so; Mixtral's 12.9B and Qwen3's 22B include it,
 // which is within 1.5% of ours.

@@ -487,7 +487,8 @@ struct ScopeMark {
 void AddEmbedding(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
   const ScopeMark mark{w, Scope::kEmbedding};
   const double tokens = RoleRows(m, p, model::Role::kDense);
-  const double bytes = tokens * m.hidden * 2.0 * 2;  // gather rows, write output
+  // Gather rows, write output; BLOOM's embedding LayerNorm reads and writes it again.
+  const double bytes = tokens * m.hidden * 2.0 * (m.embedding_norm ? 4 : 2);
   w.forward.push_back({.name = "embedding", .kind = OpKind::kElementwise, .bytes = bytes});
   w.backward.push_back({.name = "embedding_bwd", .kind = OpKind::kElementwise, .bytes = 2 * bytes});
   if (p.tp > 1) {
