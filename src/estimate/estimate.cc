@@ -1026,12 +1026,11 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   r.model_flops_per_chip_s = model_flops / (chips * r.step_time_s);
   r.mfu = r.model_flops_per_chip_s / r.peak_flops;
   r.mfu_run_precision = r.model_flops_per_chip_s / r.peak_flops_run_precision;
-  // Hardware FLOPs: model FLOPs plus the recomputed forward, per chip.
-  double recompute_flops = 0;
-  for (size_t i = 0; i < g.stages.size(); ++i) {
-    recompute_flops += times[i].recompute_flops * g.stages[i].stages;
-  }
-  const double hardware_flops = model_flops + recompute_flops * p.tp * p.dp * p.cp * mb;
+  // Hardware FLOPs: model FLOPs plus the recomputed forward, both in model FLOPs'
+  // convention (Megatron-LM, SC'21 eq. 3: full recompute adds one forward of the layers,
+  // 96·B·s·l·h²·(1 + s/6h + V/16lh) in all), so that HFU and MFU differ by the
+  // recomputation alone, not by how the kernels count the causal mask or the experts' load.
+  const double hardware_flops = model_flops + g.recompute_flops_per_token * r.tokens_per_step;
   // The same order of operations as the MFU, so that HFU = MFU exactly without recompute.
   r.hfu = hardware_flops / (chips * r.step_time_s) / r.peak_flops;
   r.bubble_fraction = r.time.bubble / r.step_time_s;

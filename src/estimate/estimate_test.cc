@@ -362,8 +362,16 @@ TEST(Estimate, OneExpertTop1CostsWhatTheDenseModelCosts) {
     EXPECT_NEAR(re.value().time.compute - re.value().moe.router_s, rd.value().time.compute,
                 1e-9 * rd.value().time.compute)
         << "tp " << tp;
-    EXPECT_NEAR(re.value().time.tp_exposed, rd.value().time.tp_exposed, 1e-12) << "tp " << tp;
-    EXPECT_NEAR(re.value().step_time_s, rd.value().step_time_s, 5e-3 * rd.value().step_time_s);
+    if (tp == 1) {
+      EXPECT_NEAR(re.value().time.tp_exposed, rd.value().time.tp_exposed, 1e-12);
+      EXPECT_NEAR(re.value().step_time_s, rd.value().step_time_s, 5e-3 * rd.value().step_time_s);
+    } else {
+      // The expert keeps its etp-gathered input for the weight gradient (Megatron-Core's
+      // token dispatcher), where a sequence-parallel dense MLP gathers its input again in
+      // backward: one all-gather per layer less.
+      EXPECT_LT(re.value().time.tp_exposed, rd.value().time.tp_exposed);
+      EXPECT_LT(re.value().step_time_s, rd.value().step_time_s);
+    }
     EXPECT_EQ(re.value().moe.all_to_all_s, 0);
   }
 }

@@ -257,6 +257,8 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   const std::initializer_list<const char*> positions = {"max_position_embeddings", "n_positions",
                                                         "seq_length"};
   m.seq_len = r.Int(positions, false, 0);
+  // OPT's learned table has two more rows (its position ids start at 2), not counted.
+  m.max_positions = m.seq_len;
   if (!options.seq_len_given) {
     const std::string how = "give model.seq_len in the scenario, or --set model.seq_len=8192";
     if (r.Find(positions) == nullptr) {
@@ -290,8 +292,35 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   m.tied_embeddings = r.Bool({"tie_word_embeddings"}, !OneOf(type, kUntiedByDefault));
   // BLOOM always has biases in its linear layers; OPT unless enable_bias is false.
   const bool opt_bias = type == "opt" && r.Bool({"enable_bias"}, true);
-  m.bias = gpt2 || neox || type == "bloom" || opt_bias || r.Bool({"attention_bias", "bias"}, false);
-  m.parallel_attention = r.Bool({"use_parallel_residual", "parallel_attn"}, false);
+  // GPT-OSS's attention_bias comes with biases in its router and experts too, and
+  // Falcon's bias covers every linear layer; elsewhere attention_bias is the attention
+  // projections' (q, k, v and o in Llama, Mistral, Qwen3, Gemma, Phi-3). Qwen2 and
+  // Qwen2-MoE always have q, k and v biases (no config key; Qwen2Attention).
+  const bool gpt_oss = type == "gpt_oss";
+  m.bias = gpt2 || neox || type == "bloom" || opt_bias ||
+           r.Bool({gpt_oss ? "attention_bias" : "bias"}, false);
+  if (type == "qwen2" || type == "qwen2_moe") {
+    m.attention_bias = model::AttentionBias::kQkv;
+  } else if (!gpt_oss && r.Bool({"attention_bias"}, false)) {
+    m.attention_bias = model::AttentionBias::kAll;
+  }
+  // Extra norms: Qwen3's and Gemma 3's per-head q_norm and k_norm; Gemma 2's and 3's
+  // post_attention_layernorm and post_feedforward_layernorm (four per layer); BLOOM's
+  // word_embeddings_layernorm.
+  m.qk_norm = type == "qwen3" || type == "qwen3_moe" || type == "gemma3" || type == "gemma3_text";
+  m.post_norms = type == "gemma2" || type == "gemma3" || type == "gemma3_text";
+  m.embedding_norm = type == "bloom";
+  // Parallel attention and MLP (the families' config defaults: GPT-NeoX's
+  // use_parallel_residual and Falcon's parallel_attn are true). GPT-NeoX normalises the
+  // input separately for each (input_layernorm, post_attention_layernorm); Falcon's
+  // new_decoder_architecture (40B, 180B) too (ln_attn, ln_mlp), unless
+  // num_ln_in_parallel_attn is 1; the original Falcon (7B) shares one input_layernorm.
+  const bool falcon = type == "falcon";
+  const bool falcon_new = falcon && r.Bool({"new_decoder_architecture"}, false);
+  m.parallel_attention =
+      falcon_new || r.Bool({"use_parallel_residual", "parallel_attn"}, neox || falcon);
+  if (neox) m.parallel_norms = 2;
+  if (falcon_new) m.parallel_norms = r.Int({"num_ln_in_parallel_attn"}, false, 2) == 1 ? 1 : 2;
   m.dropout = false;
 
   // Mixture of experts.
@@ -301,6 +330,8 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   m.moe.shared_experts = r.Int({"n_shared_experts"}, false, 0);
   m.moe.shared_ffn_hidden = r.Int({"shared_expert_intermediate_size"}, false, 0);
   if (m.moe.shared_experts == 0 && m.moe.shared_ffn_hidden > 0) m.moe.shared_experts = 1;
+  // Qwen2-MoE (Qwen1.5-MoE) gates its shared expert (shared_expert_gate, h -> 1).
+  m.moe.shared_expert_gate = type == "qwen2_moe" && m.moe.shared_experts > 0;
   m.moe.expert_ffn_hidden = r.Int({"moe_intermediate_size"}, false, 0);
   if (llama4 && m.moe.experts > 0) {
     // Llama 4: intermediate_size is the expert's width (and the always-on shared

@@ -102,17 +102,23 @@ TEST(HfImport, Gpt2LearnedPositionsAndTiedEmbeddings) {
   EXPECT_TRUE(m.bias);
   EXPECT_EQ(m.norm, model::Norm::kLayerNorm);
   EXPECT_EQ(m.activation, model::Activation::kGeLU);
-  // GPT-2 small: 124 million parameters.
-  EXPECT_NEAR(model::CountParameters(m).total / 1e6, 124.4, 0.5);
+  // GPT-2 small: 124,439,808 parameters (the Hub checkpoint), its wpe table n_positions
+  // (1024) rows whatever length it is trained at.
+  EXPECT_EQ(m.max_positions, 1024);
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 124'439'808);
+  model::ModelSpec shorter = m;
+  shorter.seq_len = 512;
+  EXPECT_DOUBLE_EQ(model::CountParameters(shorter).total, 124'439'808);
 }
 
 TEST(HfImport, GptNeoxParallelResidual) {
   const model::ModelSpec m = Import("gpt-neox-20b");
   EXPECT_TRUE(m.parallel_attention);
+  EXPECT_EQ(m.parallel_norms, 2);  // input_layernorm and post_attention_layernorm
   EXPECT_EQ(m.norm, model::Norm::kLayerNorm);
   EXPECT_EQ(m.activation, model::Activation::kGeLU);
   EXPECT_FALSE(m.tied_embeddings);
-  EXPECT_NEAR(model::CountParameters(m).total / 1e9, 20.55, 0.1);
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 20'554'567'680);  // the Hub checkpoint
 }
 
 TEST(HfImport, MixtralKeepsMoeFields) {
@@ -407,6 +413,27 @@ TEST_F(HfLoad, ScenarioSeqLenWins) {
   EXPECT_FALSE(Warns(set.diagnostics())) << set.diagnostics().Format();
 }
 
+// GPT-2's learned position table has n_positions (1024) rows: a longer seq_len is an
+// error at the key that set it; a shorter one is fine.
+TEST_F(HfLoad, LearnedPositionsBoundSeqLen) {
+  const std::string config = Write("config.json", R"({"model_type": "gpt2", "n_embd": 64,
+      "n_layer": 2, "n_head": 4, "vocab_size": 10, "n_positions": 1024})");
+  const std::string plan = Write("plan.yaml", "global_batch_size: 8\n");
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  core::Result<LoadedScenario> longer =
+      LoadParts(catalog, config, "dgx-h200", plan, {{"model.seq_len", "4096", "--set"}});
+  ASSERT_FALSE(longer.ok());
+  const core::Diagnostic* e = Find(longer.diagnostics(), core::Severity::kError, "model.seq_len");
+  ASSERT_NE(e, nullptr) << longer.diagnostics().Format();
+  EXPECT_NE(e->Format().find("seq_len (4096) exceeds max_positions (1024)"), std::string::npos)
+      << e->Format();
+  core::Result<LoadedScenario> shorter =
+      LoadParts(catalog, config, "dgx-h200", plan, {{"model.seq_len", "512", "--set"}});
+  ASSERT_TRUE(shorter.ok()) << shorter.diagnostics().Format();
+  EXPECT_EQ(shorter.value().scenario.model.seq_len, 512);
+  EXPECT_EQ(shorter.value().scenario.model.max_positions, 1024);
+}
+
 TEST_F(HfLoad, NoMaxPositionsNeededWhenSeqLenIsGiven) {
   const std::string config = Write("config.json", Config());
   const std::string plan = Write("plan.yaml", "global_batch_size: 8\n");
@@ -508,6 +535,87 @@ TEST(HfImport, Phi3Mini) {
   EXPECT_NEAR(model::CountParameters(m).total / 1e9, 3.82, 3.82 * 0.01);
   EXPECT_EQ(ImportText(config + "}").sliding_window, 0);
   EXPECT_EQ(ImportText(config + R"(, "sliding_window": 2047})").sliding_window, 2047);
+}
+
+// Falcon-7B: parallel attention with one shared input_layernorm per layer (the original
+// decoder; parallel_attn), multi-query attention, no biases: 6,921,720,704 parameters (the
+// Hub checkpoint). Falcon-40B/180B (new_decoder_architecture) have ln_attn and ln_mlp.
+TEST(HfImport, Falcon7bSharesOneNorm) {
+  const std::string config = R"({"model_type": "falcon", "hidden_size": 4544,
+      "num_attention_heads": 71, "num_hidden_layers": 32, "vocab_size": 65024,
+      "multi_query": true, "bias": false, "alibi": false)";
+  const model::ModelSpec m = ImportText(config + R"(, "parallel_attn": true})", true);
+  EXPECT_TRUE(m.parallel_attention);
+  EXPECT_EQ(m.kv_heads, 1);
+  EXPECT_TRUE(m.SharedNorm());
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 6'921'720'704);
+  // parallel_attn is true by default (FalconConfig).
+  EXPECT_TRUE(ImportText(config + "}", true).SharedNorm());
+  const model::ModelSpec new_arch =
+      ImportText(config + R"(, "new_decoder_architecture": true})", true);
+  EXPECT_TRUE(new_arch.parallel_attention);
+  EXPECT_EQ(new_arch.parallel_norms, 2);
+}
+
+// Exact parameter counts of the Hub checkpoints, which depend on the biases and norms
+// each family's modelling code adds beyond its config keys.
+TEST(HfImport, FamilyBiasesAndNorms) {
+  // Qwen2.5-7B: q, k and v biases always (Qwen2Attention), none on o or the MLP.
+  const model::ModelSpec qwen25 = ImportText(R"({"model_type": "qwen2", "hidden_size": 3584,
+      "intermediate_size": 18944, "num_hidden_layers": 28, "num_attention_heads": 28,
+      "num_key_value_heads": 4, "vocab_size": 152064, "tie_word_embeddings": false,
+      "max_position_embeddings": 131072})",
+                                             true);
+  EXPECT_FALSE(qwen25.bias);
+  EXPECT_EQ(qwen25.attention_bias, model::AttentionBias::kQkv);
+  EXPECT_DOUBLE_EQ(model::CountParameters(qwen25).total, 7'615'616'512);
+  // Qwen3-8B: per-head q_norm and k_norm (head_dim each).
+  const model::ModelSpec qwen3 = ImportText(R"({"model_type": "qwen3", "hidden_size": 4096,
+      "intermediate_size": 12288, "num_hidden_layers": 36, "num_attention_heads": 32,
+      "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
+      "attention_bias": false, "tie_word_embeddings": false, "max_position_embeddings": 40960})",
+                                            true);
+  EXPECT_TRUE(qwen3.qk_norm);
+  EXPECT_DOUBLE_EQ(model::CountParameters(qwen3).total, 8'190'735'360);
+  // Gemma 2 9B: four norms per layer (pre and post attention, pre and post MLP).
+  const model::ModelSpec gemma2 = ImportText(R"({"model_type": "gemma2", "hidden_size": 3584,
+      "intermediate_size": 14336, "num_hidden_layers": 42, "num_attention_heads": 16,
+      "num_key_value_heads": 8, "head_dim": 256, "vocab_size": 256000,
+      "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 8192,
+      "sliding_window": 4096})",
+                                             true);
+  EXPECT_TRUE(gemma2.post_norms);
+  EXPECT_DOUBLE_EQ(model::CountParameters(gemma2).total, 9'241'705'984);
+  // Qwen1.5-MoE-A2.7B: q, k, v biases and the shared expert's gate (h -> 1).
+  const model::ModelSpec qwen_moe = ImportText(R"({"model_type": "qwen2_moe",
+      "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 24,
+      "num_attention_heads": 16, "num_key_value_heads": 16, "num_experts": 60,
+      "num_experts_per_tok": 4, "moe_intermediate_size": 1408,
+      "shared_expert_intermediate_size": 5632, "vocab_size": 151936,
+      "tie_word_embeddings": false, "max_position_embeddings": 8192})",
+                                               true);
+  EXPECT_TRUE(qwen_moe.moe.shared_expert_gate);
+  EXPECT_DOUBLE_EQ(model::CountParameters(qwen_moe).total, 14'315'784'192);
+  // BLOOM 176B: biases everywhere and a LayerNorm after the word embeddings.
+  const model::ModelSpec bloom = ImportText(R"({"model_type": "bloom", "hidden_size": 14336,
+      "n_head": 112, "n_layer": 70, "vocab_size": 250880})",
+                                            true);
+  EXPECT_TRUE(bloom.embedding_norm);
+  EXPECT_DOUBLE_EQ(model::CountParameters(bloom).total, 176'247'271'424);
+}
+
+// Llama's attention_bias puts biases on q, k, v and o (LlamaAttention), not on the MLP.
+TEST(HfImport, AttentionBiasStaysInAttention) {
+  const std::string config = R"({"model_type": "llama", "hidden_size": 64,
+      "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+      "num_key_value_heads": 2, "vocab_size": 10, "max_position_embeddings": 8)";
+  const model::ModelSpec plain = ImportText(config + "}");
+  const model::ModelSpec biased = ImportText(config + R"(, "attention_bias": true})");
+  EXPECT_FALSE(biased.bias);
+  EXPECT_EQ(biased.attention_bias, model::AttentionBias::kAll);
+  const double q = 64, kv = 2 * 16, h = 64;
+  EXPECT_DOUBLE_EQ(model::CountParameters(biased).total - model::CountParameters(plain).total,
+                   2 * (q + 2 * kv + h));
 }
 
 // Gemma 7B: GeGLU (hidden_activation), head_dim 256 with 16 heads over a 3072 hidden, tied

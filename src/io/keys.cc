@@ -597,6 +597,14 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.vocab = static_cast<int>(v.i); }},
           {Int("seq_len", "training sequence length in tokens").Required().Min(1).Max(1e8),
            [](M& m, const Value& v) { m.seq_len = static_cast<int>(v.i); }},
+          {Int("max_positions",
+               "longest sequence the model accepts (Hugging Face max_position_embeddings, "
+               "n_positions); with learned positions, the rows of the position table, and "
+               "seq_len may not exceed it; 0 = not stated")
+               .Default("0")
+               .Min(0)
+               .Max(1e8),
+           [](M& m, const Value& v) { m.max_positions = static_cast<int>(v.i); }},
           {Enum("activation", "MLP activation; gated ones (swiglu, geglu) have three matrices")
                .Default("swiglu")
                .Choices({"swiglu", "geglu", "gelu", "relu"}),
@@ -622,9 +630,36 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.tied_embeddings = v.b; }},
           {Bool("bias", "linear layers have biases").Default("false"),
            [](M& m, const Value& v) { m.bias = v.b; }},
+          {Enum("attention_bias",
+                "with bias false, biases in the attention projections: qkv on query, key and "
+                "value (Qwen2), all also on the output projection (Llama, Qwen3 and Gemma's "
+                "attention_bias)")
+               .Default("none")
+               .Choices({"none", "qkv", "all"}),
+           [](M& m, const Value& v) {
+             m.attention_bias = v.s == "qkv"   ? model::AttentionBias::kQkv
+                                : v.s == "all" ? model::AttentionBias::kAll
+                                               : model::AttentionBias::kNone;
+           }},
+          {Bool("qk_norm", "RMSNorm over each head's query and key (Qwen3, Gemma 3)")
+               .Default("false"),
+           [](M& m, const Value& v) { m.qk_norm = v.b; }},
+          {Bool("post_norms",
+                "a norm on the attention and MLP outputs too, four per layer (Gemma 2, Gemma 3)")
+               .Default("false"),
+           [](M& m, const Value& v) { m.post_norms = v.b; }},
+          {Bool("embedding_norm", "a norm after the input embedding (BLOOM)").Default("false"),
+           [](M& m, const Value& v) { m.embedding_norm = v.b; }},
           {Bool("parallel_attention", "attention and MLP read the same input (GPT-J, PaLM)")
                .Default("false"),
            [](M& m, const Value& v) { m.parallel_attention = v.b; }},
+          {Int("parallel_norms",
+               "with parallel_attention: norms per layer, 1 shared by attention and MLP (PaLM, "
+               "GPT-J, Falcon-7B) or 2, one each (GPT-NeoX, Falcon-40B/180B)")
+               .Default("1")
+               .Min(1)
+               .Max(2),
+           [](M& m, const Value& v) { m.parallel_norms = static_cast<int>(v.i); }},
           {Bool("dropout", "dropout after attention and MLP (GPT-2/3 style)").Default("false"),
            [](M& m, const Value& v) { m.dropout = v.b; }},
           {Int("sliding_window",
@@ -688,6 +723,10 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.moe.first_dense_layers = static_cast<int>(v.i); }},
           {Int("moe.layer_frequency", "every n-th layer is MoE").Default("1").Min(1).Max(1e5),
            [](M& m, const Value& v) { m.moe.layer_frequency = static_cast<int>(v.i); }},
+          {Bool("moe.shared_expert_gate",
+                "a sigmoid gate (h -> 1) on the shared experts' output (Qwen1.5/Qwen2-MoE)")
+               .Default("false"),
+           [](M& m, const Value& v) { m.moe.shared_expert_gate = v.b; }},
           {Int("mla.q_lora_rank", "MLA query low-rank dimension; 0 = full-rank queries")
                .Default("0")
                .Min(0)

@@ -439,6 +439,20 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
                 "heads (" + std::to_string(m.heads) + ") must be a multiple of kv_heads (" +
                     std::to_string(m.kv_heads) + ")"));
   }
+  if (m.position == model::Position::kLearned && m.max_positions > 0 &&
+      m.seq_len > m.max_positions) {
+    // A learned position table has no row past its last: unlike rotary or ALiBi
+    // positions, it cannot be stretched to a longer sequence.
+    const auto at = where.find(Join(prefix, "seq_len"));
+    const bool located = at != where.end();
+    d.Add(Error(located ? at->second.file : file, located ? at->second.line : 0,
+                Join(prefix, "seq_len"),
+                "seq_len (" + std::to_string(m.seq_len) + ") exceeds max_positions (" +
+                    std::to_string(m.max_positions) + "), the rows of model " + m.name +
+                    "'s learned position table",
+                "use seq_len <= " + std::to_string(m.max_positions) +
+                    ", or give max_positions for a model with a longer table"));
+  }
   if (m.moe.experts > 0 && (m.moe.top_k < 1 || m.moe.top_k > m.moe.experts)) {
     d.Add(Error(file, 0, Join(prefix, "moe.top_k"),
                 "top_k (" + std::to_string(m.moe.top_k) + ") must be between 1 and experts (" +

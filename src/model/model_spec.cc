@@ -30,6 +30,18 @@ std::string_view PositionName(Position p) {
   return "?";
 }
 
+std::string_view AttentionBiasName(AttentionBias b) {
+  switch (b) {
+    case AttentionBias::kNone:
+      return "none";
+    case AttentionBias::kQkv:
+      return "qkv";
+    case AttentionBias::kAll:
+      return "all";
+  }
+  return "?";
+}
+
 std::string_view RoutingName(Routing r) {
   return r == Routing::kDropless ? "dropless" : "capacity";
 }
@@ -79,12 +91,12 @@ namespace {
 constexpr double kAct = 2;  // bytes per 16-bit activation element
 
 // Weights (and biases) of the GEMMs in `ops` whose role is `role`.
-double GemmParameters(const ModelSpec& m, const std::vector<LayerOp>& ops, Role role) {
+double GemmParameters(const std::vector<LayerOp>& ops, Role role) {
   double n = 0;
   for (const LayerOp& op : ops) {
     if (op.kind != OpKind::kGemm || op.role != role) continue;
     n += static_cast<double>(op.in_features) * static_cast<double>(op.out_features);
-    if (m.bias) n += static_cast<double>(op.out_features);
+    if (op.bias) n += static_cast<double>(op.out_features);
   }
   return n;
 }
@@ -124,22 +136,34 @@ ParameterCount CountParameters(const ModelSpec& m, const LayerBlocks& blocks) {
   const double h = m.hidden;
   const double norm = m.norm == Norm::kLayerNorm ? 2 * h : h;
   ParameterCount c;
-  c.attention = GemmParameters(m, blocks.attention, Role::kDense) + norm;
+  // Gemma 2/3 also normalise the attention and MLP outputs (post_norms); Qwen3 and Gemma 3
+  // normalise each head's Q and K over its d elements, one gain shared by the heads.
+  const double post_norm = m.post_norms ? norm : 0.0;
+  c.attention = GemmParameters(blocks.attention, Role::kDense) + norm + post_norm +
+                (m.qk_norm ? 2.0 * m.head_dim : 0.0);
+  for (const LayerOp& op : blocks.attention) {
+    const double kv = static_cast<double>(op.kv_features);
+    c.kv_projection += kv * static_cast<double>(op.in_features) + (op.bias ? kv : 0.0);
+  }
   if (m.mla.IsMla()) c.attention += m.mla.q_lora_rank + m.mla.kv_lora_rank;  // RMSNorms
-  c.dense_mlp = GemmParameters(m, blocks.mlp, Role::kDense) + norm;
+  // A parallel layer with a shared norm has none before its MLP (PaLM Sec. 2).
+  const double mlp_norm = (m.SharedNorm() ? 0.0 : norm) + post_norm;
+  c.dense_mlp = GemmParameters(blocks.mlp, Role::kDense) + mlp_norm;
   c.per_layer = c.attention + c.dense_mlp;
   if (m.moe.IsMoe()) {
     const std::vector<LayerOp>& moe = blocks.moe_mlp;
-    c.moe_shared =
-        GemmParameters(m, moe, Role::kDense) + GemmParameters(m, moe, Role::kRouter) + norm;
-    c.expert = GemmParameters(m, moe, Role::kExpert);
+    c.moe_shared = GemmParameters(moe, Role::kDense) + GemmParameters(moe, Role::kRouter) +
+                   mlp_norm + (m.moe.shared_expert_gate ? h : 0.0);
+    c.expert = GemmParameters(moe, Role::kExpert);
     c.moe_routed = c.expert * m.moe.experts;
     c.per_moe_layer = c.attention + c.moe_shared + c.moe_routed;
   }
   c.moe_layers = MoeLayerCount(m);
   c.dense_layers = m.layers - c.moe_layers;
-  c.embedding = static_cast<double>(m.vocab) * h;
-  if (m.position == Position::kLearned) c.embedding += static_cast<double>(m.seq_len) * h;
+  c.embedding = static_cast<double>(m.vocab) * h + (m.embedding_norm ? norm : 0.0);
+  // The learned position table has a row per position the model accepts, whatever length
+  // it is trained at (GPT-2's wpe: n_positions x h).
+  c.embedding += static_cast<double>(m.PositionRows()) * h;
   c.output = (m.tied_embeddings ? 0.0 : static_cast<double>(m.vocab) * h) + norm;
   c.total = c.per_layer * c.dense_layers + c.per_moe_layer * c.moe_layers + c.embedding + c.output;
   c.routed = c.moe_routed * c.moe_layers;
@@ -188,6 +212,8 @@ std::vector<LayerOp> AttentionBlockOps(const ModelSpec& m) {
   const double residual_bytes = 3 * kAct * h;       // read two, write one
   const double dropout_bytes = (2 * kAct + 1) * h;  // read, write, mask
 
+  const bool qkv_bias = m.bias || m.attention_bias != AttentionBias::kNone;
+  const bool out_bias = m.bias || m.attention_bias == AttentionBias::kAll;
   std::vector<LayerOp> ops;
   ops.reserve(12);
   ops.push_back({.name = "attn_norm", .kind = OpKind::kElementwise, .bytes_per_token = norm_bytes});
@@ -237,18 +263,33 @@ std::vector<LayerOp> AttentionBlockOps(const ModelSpec& m) {
                    .in_features = heads * v,
                    .out_features = m.hidden,
                    .split_input = true});
+    for (LayerOp& op : ops) op.bias = op.kind == OpKind::kGemm && m.bias;
   } else {
     ops.push_back({.name = "qkv",
                    .kind = OpKind::kGemm,
                    .in_features = m.hidden,
                    .out_features = q + 2 * kv,
-                   .split_output = true});
+                   .split_output = true,
+                   .kv_features = 2 * kv,
+                   .bias = qkv_bias});
+    if (m.qk_norm) {
+      // RMSNorm over each head's d elements of Q and K: read, write (split by tp).
+      ops.push_back({.name = "qk_norm",
+                     .kind = OpKind::kElementwise,
+                     .bytes_per_token = 2 * kAct * static_cast<double>(q + kv),
+                     .tp_sharded = true});
+    }
     ops.push_back({.name = "attention", .kind = OpKind::kAttention});
     ops.push_back({.name = "attn_out",
                    .kind = OpKind::kGemm,
                    .in_features = q,
                    .out_features = m.hidden,
-                   .split_input = true});
+                   .split_input = true,
+                   .bias = out_bias});
+  }
+  if (m.post_norms) {
+    ops.push_back(
+        {.name = "attn_post_norm", .kind = OpKind::kElementwise, .bytes_per_token = norm_bytes});
   }
   if (m.dropout) {
     ops.push_back(
@@ -272,7 +313,7 @@ std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe) {
 
   std::vector<LayerOp> ops;
   ops.reserve(12);
-  if (!m.parallel_attention) {
+  if (!m.SharedNorm()) {
     ops.push_back(
         {.name = "mlp_norm", .kind = OpKind::kElementwise, .bytes_per_token = norm_bytes});
   }
@@ -284,7 +325,8 @@ std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe) {
                    .role = role,
                    .in_features = m.hidden,
                    .out_features = gate * int64_t{f},
-                   .split_output = dense});
+                   .split_output = dense,
+                   .bias = m.bias});
     ops.push_back({.name = act,
                    .kind = OpKind::kElementwise,
                    .role = role,
@@ -295,20 +337,26 @@ std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe) {
                    .role = role,
                    .in_features = f,
                    .out_features = m.hidden,
-                   .split_input = dense});
+                   .split_input = dense,
+                   .bias = m.bias});
   };
   if (moe && m.moe.IsMoe()) {
     ops.push_back({.name = "router",
                    .kind = OpKind::kGemm,
                    .role = Role::kRouter,
                    .in_features = m.hidden,
-                   .out_features = m.moe.experts});
+                   .out_features = m.moe.experts,
+                   .bias = m.bias});
     if (m.moe.SharedFfn() > 0) {
       add_mlp("shared_up", "shared_act", "shared_down", m.moe.SharedFfn(), Role::kDense);
     }
     add_mlp("expert_up", "expert_act", "expert_down", m.moe.expert_ffn_hidden, Role::kExpert);
   } else {
     add_mlp("mlp_up", "mlp_act", "mlp_down", m.ffn_hidden, Role::kDense);
+  }
+  if (m.post_norms) {
+    ops.push_back(
+        {.name = "mlp_post_norm", .kind = OpKind::kElementwise, .bytes_per_token = norm_bytes});
   }
   if (m.dropout) {
     ops.push_back(
@@ -341,13 +389,21 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
   ActivationBytes a;
   // Replicated across tp without sequence parallelism: the two norm inputs, the inputs
   // of the QKV and MLP-up GEMMs (the norm outputs), and the dropout masks (Korthikanti's
-  // 10·s·b·h).
+  // 10·s·b·h). A parallel layer's norms read the same input, kept once; with a shared
+  // norm its one output feeds both QKV and the MLP (4·s·b·h less).
+  const double norm_inputs = m.parallel_attention ? 1 : 2;
+  const double norm_outputs = m.SharedNorm() ? 1 : 2;
   a.sequence_shardable =
-      2 * kAct * h + (drop_norm_out ? 0.0 : 2 * linear * h) + (m.dropout ? 2 * h : 0);
+      norm_inputs * kAct * h + (drop_norm_out ? 0.0 : norm_outputs * linear * h) +
+      (m.dropout ? 2 * h : 0) + (m.post_norms ? 2 * kAct * h : 0.0);  // the post-norms' inputs
   // Sharded by tp: Q, K, V; the attention output (input of the output projection); the
   // activation-function inputs and the MLP-down input.
-  double qkv = kAct * (static_cast<double>(m.QueryDim()) + 2 * static_cast<double>(m.KvDim()));
+  // Q and K norms keep their inputs too (Q's with Q, K's with K and V).
+  const double qk_norm = m.qk_norm ? 1.0 : 0.0;
+  double qkv = kAct * (1 + qk_norm) * static_cast<double>(m.QueryDim());
+  a.kv = kAct * (2 + qk_norm) * static_cast<double>(m.KvDim());
   if (mla) {
+    a.kv = 0;
     // Up-projected Q, K (nope + rope) and V per head. The latents, their norm outputs and
     // the rotary key are replicated across tp (the down-projections are).
     const double latents = static_cast<double>(m.mla.q_lora_rank) + m.mla.kv_lora_rank;
@@ -362,15 +418,19 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
   if (flash_attention) {
     a.tp_sharded += 4.0 * m.heads;  // fp32 log-sum-exp per head
   } else {
-    a.scores = 5.0 * m.heads * AttentionContext(m, false);  // softmax output, dropout mask, output
+    // Korthikanti et al. 2022 Sec. 4.1: the softmax output (2·a·s²·b, read by the
+    // softmax's backward and, without dropout, by the A·V GEMM's), the dropout mask
+    // (a·s²·b) and the dropout output (2·a·s²·b, the A·V GEMM's input); without dropout
+    // (p = 0 applies none) only the softmax output.
+    a.scores = (m.dropout ? 5.0 : 2.0) * m.heads * AttentionContext(m, false);
   }
   a.layer_input = kAct * h;
   if (moe && m.moe.IsMoe()) {
     // Per token copy: the permuted input, the activation input and the down input (fp8:
     // the down input is recomputed from the cached activation input).
     const double fe = m.moe.expert_ffn_hidden;
-    a.expert = m.moe.top_k *
-               (o.fp8_linear_inputs ? linear * (h + gate * fe) : kAct * (h + gate * fe + fe));
+    a.expert_input = m.moe.top_k * (o.fp8_linear_inputs ? linear : kAct) * h;
+    a.expert = m.moe.top_k * (o.fp8_linear_inputs ? linear * gate * fe : kAct * (gate * fe + fe));
     a.router = 4.0 * m.moe.experts;  // fp32 scores
   }
   return a;

@@ -26,10 +26,15 @@ namespace fathom::model {
 enum class Activation { kSwiGLU, kGeGLU, kGeLU, kReLU };
 enum class Norm { kRMSNorm, kLayerNorm };
 enum class Position { kRoPE, kLearned, kAlibi };
+// Biases of the attention projections where `bias` (every linear layer) is off: none, the
+// Q, K and V projections (Qwen2), or those and the output projection (Llama, Qwen3 and
+// Gemma's attention_bias).
+enum class AttentionBias { kNone, kQkv, kAll };
 
 std::string_view ActivationName(Activation a);
 std::string_view NormName(Norm n);
 std::string_view PositionName(Position p);
+std::string_view AttentionBiasName(AttentionBias b);
 
 enum class Routing {
   kDropless,  // every token reaches its top_k experts (auxiliary-loss-free, Megatron dropless)
@@ -48,6 +53,9 @@ struct MoeSpec {
   int shared_ffn_hidden = 0;   // FFN width of all shared experts together; 0 = n x expert
   int first_dense_layers = 0;  // DeepSeek's first_k_dense_replace
   int layer_frequency = 1;     // every n-th layer is MoE
+  // A sigmoid gate (h -> 1) scales the shared experts' output (Qwen1.5/Qwen2-MoE
+  // shared_expert_gate): h parameters per MoE layer; its 2·h FLOPs per token are left out.
+  bool shared_expert_gate = false;
   Routing routing = Routing::kDropless;
   double capacity_factor = 1.0;  // kCapacity: tokens an expert accepts / its mean share
   // Tokens of the busiest expert over the mean (>= 1): the slowest expert sets the pace.
@@ -93,19 +101,32 @@ struct ModelSpec {
   int ffn_hidden = 0;  // f, MLP inner width
   int vocab = 0;       // V
   int seq_len = 0;     // s, training sequence length
+  // The longest sequence the model accepts (HF max_position_embeddings, n_positions); with
+  // learned positions the rows of the position table, and seq_len may not exceed it. 0 =
+  // not stated (learned positions are then sized by seq_len).
+  int max_positions = 0;
   Activation activation = Activation::kSwiGLU;
   Norm norm = Norm::kRMSNorm;
   Position position = Position::kRoPE;
   bool tied_embeddings = false;
-  bool bias = false;                // biases in the linear layers
+  bool bias = false;                                    // biases in the linear layers
+  AttentionBias attention_bias = AttentionBias::kNone;  // with bias false
+  bool qk_norm = false;             // RMSNorm over each head's Q and K (Qwen3, Gemma 3): 2·d
+  bool post_norms = false;          // a norm on the attention and MLP outputs too (Gemma 2, 3)
+  bool embedding_norm = false;      // a norm after the input embedding (BLOOM)
   bool parallel_attention = false;  // attention and MLP read the same input (GPT-J, PaLM)
-  bool dropout = false;             // dropout after attention and MLP (GPT-2/3 style)
-  int sliding_window = 0;           // tokens a windowed layer attends to; 0 = none
-  int global_attention_every = 0;   // with a window: every n-th layer attends fully; 0 = none
-  int mtp_layers = 0;               // multi-token prediction modules (DeepSeek-V3 Sec. 2.2)
+  // With parallel_attention: the layer's norms, 1 shared by attention and MLP (PaLM, GPT-J,
+  // Falcon-7B) or 2, one each over the same input (GPT-NeoX, Falcon-40B/180B).
+  int parallel_norms = 1;
+  bool dropout = false;            // dropout after attention and MLP (GPT-2/3 style)
+  int sliding_window = 0;          // tokens a windowed layer attends to; 0 = none
+  int global_attention_every = 0;  // with a window: every n-th layer attends fully; 0 = none
+  int mtp_layers = 0;              // multi-token prediction modules (DeepSeek-V3 Sec. 2.2)
   MoeSpec moe;
   MlaSpec mla;
 
+  // One norm feeds both attention and MLP (a parallel layer with a shared norm).
+  bool SharedNorm() const { return parallel_attention && parallel_norms == 1; }
   bool IsGated() const {
     return activation == Activation::kSwiGLU || activation == Activation::kGeGLU;
   }
@@ -116,6 +137,11 @@ struct ModelSpec {
     return mla.IsMla() ? mla.qk_nope_head_dim + mla.qk_rope_head_dim : head_dim;
   }
   int VHeadDim() const { return mla.IsMla() ? mla.v_head_dim : head_dim; }
+  // Rows of the learned position table (0 for other encodings): the stated maximum, else
+  // the training length.
+  int PositionRows() const {
+    return position != Position::kLearned ? 0 : max_positions > 0 ? max_positions : seq_len;
+  }
 };
 
 LayerKind KindOfLayer(const ModelSpec& m, int layer);  // layer: 0-based
@@ -129,6 +155,7 @@ int AttentionContext(const ModelSpec& m, bool windowed);
 
 struct ParameterCount {
   double attention = 0;      // attention block of one layer with its norm
+  double kv_projection = 0;  // of `attention`, the K and V projections (weights, biases)
   double dense_mlp = 0;      // MLP of a dense layer with its norm
   double moe_shared = 0;     // an MoE layer's norm, router and shared experts
   double expert = 0;         // one routed expert
@@ -137,7 +164,7 @@ struct ParameterCount {
   double per_moe_layer = 0;  // one MoE layer: attention + moe_shared + moe_routed
   int dense_layers = 0;
   int moe_layers = 0;
-  double embedding = 0;  // token (+ learned position) embeddings
+  double embedding = 0;  // token (+ learned position: max_positions or seq_len rows) embeddings
   double output = 0;     // output projection (0 when tied) + final norm
   double mtp = 0;        // multi-token prediction modules (not in total; DeepSeek's 671B)
   double total = 0;      // all layers + embedding + output
@@ -170,10 +197,14 @@ struct LayerOp {
   std::string_view name;
   OpKind kind = OpKind::kGemm;
   Role role = Role::kDense;
-  int64_t in_features = 0;     // GEMM: K
-  int64_t out_features = 0;    // GEMM: N
-  bool split_output = false;   // GEMM under tensor parallelism: column-parallel (N/tp)
-  bool split_input = false;    // GEMM under tensor parallelism: row-parallel (K/tp)
+  int64_t in_features = 0;    // GEMM: K
+  int64_t out_features = 0;   // GEMM: N
+  bool split_output = false;  // GEMM under tensor parallelism: column-parallel (N/tp)
+  bool split_input = false;   // GEMM under tensor parallelism: row-parallel (K/tp)
+  // Of out_features, the key/value heads' (GQA's fused QKV): split by tp, but over at
+  // most kv_heads ranks, since a rank needs the whole K/V heads of its query heads.
+  int64_t kv_features = 0;
+  bool bias = false;           // GEMM: a bias of out_features (the model's bias / attention_bias)
   double bytes_per_token = 0;  // elementwise: bytes read + written, forward
   bool tp_sharded = false;     // elementwise: width split by tp even without SP
 };
@@ -199,17 +230,24 @@ double ModelFlopsPerToken(const ModelSpec& m, const LayerBlocks& blocks);
 // Korthikanti et al. 2022 Sec. 4.1, generalised to GQA and gated MLPs), split into
 // the part that tensor parallelism shards and the part it replicates unless sequence
 // parallelism is on. `flash_attention` stores O and the log-sum-exp instead of the
-// s x s score matrices; `attention_scores_per_token` is 5·a·s bytes otherwise.
-// For an MoE layer `expert` holds what the routed experts store per token (top_k copies,
-// before any imbalance), and `router` the fp32 router scores; the MLP terms hold the
-// shared experts.
+// s x s score matrices; `scores` is otherwise 5·a·s bytes per token with dropout (softmax
+// output, dropout mask and output) and 2·a·s without (the softmax output alone).
+// For an MoE layer `expert_input` and `expert` hold what the routed experts store per
+// token (top_k copies, before any imbalance), and `router` the fp32 router scores; the
+// MLP terms hold the shared experts.
 struct ActivationBytes {
   double tp_sharded = 0;          // bytes/token, divided by tp
+  double kv = 0;                  // bytes/token of K and V, divided by tp over <= kv_heads ranks
   double sequence_shardable = 0;  // bytes/token, divided by tp only with SP
   double scores = 0;              // bytes/token of stored s x s attention scores (divided by tp)
   double layer_input = 0;         // bytes/token of the layer input (what full recompute keeps)
-  double expert = 0;              // bytes/token in the routed experts (MoE layers)
-  double router = 0;              // bytes/token of router scores (MoE layers, replicated)
+  // MoE layers: bytes/token the routed experts keep, top_k copies of each token. Their
+  // input (the dispatched copies, h wide) is all-gathered over etp before the first GEMM
+  // and kept so (Megatron-Core's token dispatcher), so a rank keeps etp x its share;
+  // their hidden activations are split by etp and are not.
+  double expert_input = 0;
+  double expert = 0;
+  double router = 0;  // bytes/token of router scores (MoE layers, replicated)
 };
 // How the stored activations are kept (DeepSeek-V3, arXiv 2412.19437):
 // - recompute_norm_mla_up (Sec. 3.2.3): the outputs of every RMSNorm (the inputs of the

@@ -51,9 +51,69 @@ TEST(Activations, MatchKorthikanti) {
   const ModelSpec m = Gpt3();
   const ActivationBytes a = LayerActivationBytes(m, /*flash_attention=*/false);
   const double h = m.hidden;
-  EXPECT_NEAR((a.tp_sharded + a.sequence_shardable) / h, 34.0, 1e-9);
+  EXPECT_NEAR((a.tp_sharded + a.kv + a.sequence_shardable) / h, 34.0, 1e-9);
   EXPECT_NEAR(a.scores, 5.0 * m.heads * m.seq_len, 1e-9);
   EXPECT_NEAR(a.sequence_shardable / h, 10.0, 1e-9);  // replicated part without SP
+}
+
+// Without dropout an unfused attention keeps only the softmax output (2·a·s²·b bytes per
+// layer), not Korthikanti's 5·a·s²·b (softmax output, dropout mask, dropout output).
+TEST(Activations, ScoresWithoutDropoutAreTheSoftmaxOutput) {
+  ModelSpec m = Gpt3();
+  m.dropout = false;
+  EXPECT_DOUBLE_EQ(LayerActivationBytes(m, false).scores, 2.0 * m.heads * m.seq_len);
+  EXPECT_DOUBLE_EQ(LayerActivationBytes(m, true).scores, 0);
+}
+
+// A learned position table has a row per position the model accepts (max_positions),
+// whatever sequence length it is trained at; without a stated maximum, seq_len rows.
+TEST(CountParameters, LearnedPositionsSizedByTheTable) {
+  ModelSpec m = Gpt3();
+  m.max_positions = 2048;
+  const double table = CountParameters(m).embedding;
+  EXPECT_DOUBLE_EQ(table, (51200.0 + 2048) * 12288);
+  m.seq_len = 1024;
+  EXPECT_DOUBLE_EQ(CountParameters(m).embedding, table);
+  m.max_positions = 0;
+  EXPECT_DOUBLE_EQ(CountParameters(m).embedding, (51200.0 + 1024) * 12288);
+  m.position = Position::kRoPE;
+  m.max_positions = 8192;
+  EXPECT_DOUBLE_EQ(CountParameters(m).embedding, 51200.0 * 12288);
+}
+
+// Attention-only biases: qkv on the fused QKV GEMM's columns, all also on the output
+// projection; the MLP has none (bias: false).
+TEST(CountParameters, AttentionBiasesOnlyInAttention) {
+  ModelSpec m = testing::Llama70B();
+  const ParameterCount plain = CountParameters(m);
+  m.attention_bias = AttentionBias::kQkv;
+  const double qkv = 64 * 128 + 2 * 8 * 128;
+  EXPECT_DOUBLE_EQ(CountParameters(m).per_layer - plain.per_layer, qkv);
+  EXPECT_DOUBLE_EQ(CountParameters(m).dense_mlp, plain.dense_mlp);
+  EXPECT_DOUBLE_EQ(CountParameters(m).kv_projection - plain.kv_projection, 2 * 8 * 128);
+  m.attention_bias = AttentionBias::kAll;
+  EXPECT_DOUBLE_EQ(CountParameters(m).per_layer - plain.per_layer, qkv + m.hidden);
+}
+
+// Gemma 2's post-norms (on the attention and MLP outputs) add two norms' parameters and
+// operators per layer and keep their inputs; Qwen3's QK-norm keeps Q's and K's inputs.
+TEST(Activations, PostNormsAndQkNorm) {
+  ModelSpec m = testing::Llama70B();
+  const ActivationBytes plain = LayerActivationBytes(m, true);
+  const double per_layer = CountParameters(m).per_layer;
+  m.post_norms = true;
+  EXPECT_DOUBLE_EQ(CountParameters(m).per_layer - per_layer, 2.0 * m.hidden);
+  EXPECT_DOUBLE_EQ(LayerActivationBytes(m, true).sequence_shardable - plain.sequence_shardable,
+                   2 * 2.0 * m.hidden);
+  int post = 0;
+  for (const LayerOp& op : TransformerLayerOps(m)) post += op.name.ends_with("post_norm") ? 1 : 0;
+  EXPECT_EQ(post, 2);
+  m.post_norms = false;
+  m.qk_norm = true;
+  EXPECT_DOUBLE_EQ(CountParameters(m).per_layer - per_layer, 2.0 * m.head_dim);
+  const ActivationBytes qk = LayerActivationBytes(m, true);
+  EXPECT_DOUBLE_EQ(qk.tp_sharded - plain.tp_sharded, 2.0 * static_cast<double>(m.QueryDim()));
+  EXPECT_DOUBLE_EQ(qk.kv - plain.kv, 2.0 * static_cast<double>(m.KvDim()));
 }
 
 // Published totals and active counts. Active excludes the input embedding (a lookup):
@@ -191,10 +251,52 @@ TEST(LayerOps, MoeGemmsMatchParameters) {
   EXPECT_DOUBLE_EQ(weights + norms, CountParameters(m).per_moe_layer);
 }
 
+// A parallel layer (PaLM Sec. 2: y = x + MLP(LayerNorm(x)) + Attention(LayerNorm(x))) has one
+// norm, shared by attention and MLP: one norm's parameters, no mlp_norm operator, and one
+// norm input and one norm output stored for backward instead of two of each.
+TEST(ParallelAttention, SharedNormCountsOnce) {
+  ModelSpec seq = Gpt3();
+  seq.dropout = false;
+  ModelSpec par = seq;
+  par.parallel_attention = true;
+  const double h = seq.hidden;
+  const double layer_norm = 2 * h;  // LayerNorm: gain and bias
+  EXPECT_DOUBLE_EQ(CountParameters(seq).per_layer - CountParameters(par).per_layer, layer_norm);
+  EXPECT_DOUBLE_EQ(CountParameters(seq).total - CountParameters(par).total,
+                   layer_norm * seq.layers);
+  int norms = 0;
+  for (const LayerOp& op : TransformerLayerOps(par)) norms += op.name == "mlp_norm" ? 1 : 0;
+  EXPECT_EQ(norms, 0);
+  const ActivationBytes a_seq = LayerActivationBytes(seq, true);
+  const ActivationBytes a_par = LayerActivationBytes(par, true);
+  EXPECT_DOUBLE_EQ(a_par.sequence_shardable, 2 * h + 2 * h);  // one input, one output
+  EXPECT_DOUBLE_EQ(a_seq.sequence_shardable - a_par.sequence_shardable, 4 * h);
+  EXPECT_DOUBLE_EQ(a_par.tp_sharded, a_seq.tp_sharded);
+}
+
+// GPT-NeoX's parallel layer normalises its input twice (input_layernorm,
+// post_attention_layernorm): both norms' parameters and operators, their two outputs, and
+// their shared input kept once.
+TEST(ParallelAttention, TwoNormsOverOneInput) {
+  ModelSpec seq = Gpt3();
+  seq.dropout = false;
+  ModelSpec par = seq;
+  par.parallel_attention = true;
+  par.parallel_norms = 2;
+  EXPECT_DOUBLE_EQ(CountParameters(par).total, CountParameters(seq).total);
+  int norms = 0;
+  for (const LayerOp& op : TransformerLayerOps(par)) norms += op.name == "mlp_norm" ? 1 : 0;
+  EXPECT_EQ(norms, 1);
+  EXPECT_DOUBLE_EQ(LayerActivationBytes(seq, true).sequence_shardable -
+                       LayerActivationBytes(par, true).sequence_shardable,
+                   2.0 * seq.hidden);
+}
+
 TEST(Activations, MoeStoresTopKCopies) {
   const ModelSpec m = testing::Mixtral8x7B();
   const ActivationBytes a = LayerActivationBytes(m, true, true);
-  EXPECT_DOUBLE_EQ(a.expert, 2 * 2.0 * (4096 + 3.0 * 14336));
+  EXPECT_DOUBLE_EQ(a.expert_input, 2 * 2.0 * 4096);
+  EXPECT_DOUBLE_EQ(a.expert, 2 * 2.0 * 3.0 * 14336);
   EXPECT_DOUBLE_EQ(a.router, 4.0 * 8);
 }
 

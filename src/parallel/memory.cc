@@ -46,6 +46,8 @@ StageParameterSplit StageParameterParts(const model::ParameterCount& c, const mo
   const int moe = std::min(mix.moe, stage_layers);
   double dense =
       c.attention * stage_layers + c.dense_mlp * (stage_layers - moe) + c.moe_shared * moe;
+  // Beyond kv_heads ranks each K/V head is replicated: what dividing by tp leaves out.
+  dense += c.kv_projection * (KvReplicas(m, p.tp) - 1) * (stage_layers + mix.mtp);
   double expert = c.moe_routed * moe;
   if (mix.mtp > 0) {
     // Each module: a layer of the last kind plus its projection and norms (c.mtp).
@@ -70,21 +72,49 @@ double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int sta
 
 namespace {
 
-// FSDP's buffer: the 16-bit weights of the layer in use and of the prefetched next one, a
-// dense layer or an MoE layer with the chip's share of its routed experts; only what is
-// sharded (over more than one rank) needs gathering. Zero without ZeRO-3.
-double GatherBuffer(const model::ParameterCount& c, const ParallelPlan& p, const LayerMix& mix) {
+// FSDP's buffer (ZeRO paper Sec. 5.3, ZeRO-3: parameters are all-gathered before each
+// unit's forward and backward and released after): the 16-bit weights of the unit in use
+// and of the prefetched next one, the largest two consecutive units of the stage. The
+// units are its layers (a dense layer, or an MoE layer with the chip's share of its
+// routed experts; a multi-token prediction module), the input embedding on the first
+// stage (before layer 0) and the output head on the last (after the last layer and after
+// each prediction module); with a large vocabulary either is larger than a layer. Only
+// what is sharded (over more than one rank) needs gathering. Zero without ZeRO-3.
+double GatherBuffer(const model::ParameterCount& c, const model::ModelSpec& m,
+                    const ParallelPlan& p, int stage, const LayerMix& mix) {
   if (p.zero < 3) return 0;
   const bool dense_sharded = static_cast<double>(p.dp) * p.cp > 1;
   const bool experts_sharded = p.ExpertDataParallel() > 1;
-  double layer = dense_sharded ? c.per_layer / p.tp : 0.0;
-  if (mix.moe > 0) {
-    const double moe_layer =
-        (dense_sharded ? (c.attention + c.moe_shared) / p.tp : 0.0) +
-        (experts_sharded ? c.moe_routed / (static_cast<double>(p.ep) * p.etp) : 0.0);
-    layer = std::max(layer, moe_layer);
+  auto dense = [&](double params) { return dense_sharded ? params / p.tp : 0.0; };
+  const double routed = experts_sharded ? c.moe_routed / (static_cast<double>(p.ep) * p.etp) : 0.0;
+  const double attention = c.attention + c.kv_projection * (KvReplicas(m, p.tp) - 1);
+  auto layer = [&](bool moe) {
+    return moe ? dense(attention + c.moe_shared) + routed : dense(attention + c.dense_mlp);
+  };
+  const int moe_layers = mix.moe + (mix.mtp_moe ? mix.mtp : 0);
+  const int dense_layers = mix.layers + mix.mtp - moe_layers;
+  double largest = 0;
+  if (dense_layers > 0) largest = std::max(largest, layer(false));
+  if (moe_layers > 0) largest = std::max(largest, layer(true));
+  double pair = 2 * largest;
+  if (stage == 0) {
+    const double embedding = dense(c.embedding);
+    const double first = mix.layers > 0 ? layer(model::KindOfLayer(m, 0).moe) : 0.0;
+    pair = std::max(pair, embedding + first);
   }
-  return 2 * layer * kWeightBytes;
+  if (stage == p.pp - 1) {
+    // The head's weight is the embedding's when tied (a copy on the last stage when pp > 1).
+    const double vocab = static_cast<double>(m.vocab) * m.hidden;
+    const double head = dense(c.output + (m.tied_embeddings ? vocab : 0.0));
+    const double last = mix.layers > 0 ? layer(model::KindOfLayer(m, m.layers - 1).moe) : 0.0;
+    pair = std::max(pair, last + head);
+    if (mix.mtp > 0) {
+      const double module_routed = mix.mtp_moe ? c.moe_routed : 0.0;
+      const double module = dense(c.mtp / mix.mtp - module_routed) + (mix.mtp_moe ? routed : 0.0);
+      pair = std::max(pair, module + head);
+    }
+  }
+  return pair * kWeightBytes;
 }
 
 MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::ModelSpec& m,
@@ -105,7 +135,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     return split.dense * bytes_per_param / (on ? dp : 1) +
            split.expert * bytes_per_param / (on ? edp : 1);
   };
-  b.weights = sharded(kWeightBytes, 3) + GatherBuffer(c, p, mix);
+  b.weights = sharded(kWeightBytes, 3) + GatherBuffer(c, m, p, stage, mix);
   b.gradients = sharded(kGradBytes, 2);
   b.optimizer = sharded(OptimizerBytes(p), 1);
 
@@ -115,19 +145,27 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
       model::LayerActivationBytes(m, p.flash_attention, false, storage);
   const double tokens = static_cast<double>(p.micro_batch_size) * m.seq_len / p.cp;
   const double seq_div = p.sequence_parallel ? p.tp : 1;
-  const double full_layer = a.tp_sharded / p.tp + a.sequence_shardable / seq_div +
+  // Split by tp: K and V over at most kv_heads ranks (KvReplicas).
+  const double kv_replicas = KvReplicas(m, p.tp);
+  auto tp_part = [&](const model::ActivationBytes& x) {
+    return (x.tp_sharded + x.kv * kv_replicas) / p.tp;
+  };
+  const double full_layer = tp_part(a) + a.sequence_shardable / seq_div +
                             (p.recompute == Recompute::kNone ? a.scores / p.tp : 0.0);
   const int moe_layers = std::min(mix.moe, stage_layers) + (mix.mtp_moe ? mix.mtp : 0);
   const int layers = stage_layers + mix.mtp;
   double moe_layer = full_layer;
   if (m.moe.IsMoe()) {
-    // Experts hold top_k copies of the rank's tokens, the busiest rank `imbalance` times
-    // the mean; the router scores are kept for its backward.
+    // Experts hold top_k copies of the rank's b·s/(cp·tp) tokens, the busiest rank
+    // `imbalance` times the mean; with expert tensor parallelism their input is
+    // all-gathered over etp (etp x the rows, as the compute path's RoleRows) and their
+    // hidden activations split by it. The router scores are kept for its backward.
     const model::ActivationBytes e =
         model::LayerActivationBytes(m, p.flash_attention, true, storage);
-    moe_layer = e.tp_sharded / p.tp + e.sequence_shardable / seq_div +
+    moe_layer = tp_part(e) + e.sequence_shardable / seq_div +
                 (p.recompute == Recompute::kNone ? e.scores / p.tp : 0.0) +
-                e.expert * m.moe.EffectiveImbalance() / p.tp + e.router / seq_div;
+                (e.expert_input * p.etp + e.expert) * m.moe.EffectiveImbalance() / p.tp +
+                e.router / seq_div;
   }
   double per_micro_batch = 0;
   if (p.recompute == Recompute::kFull) {
@@ -138,13 +176,15 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   b.activations = per_micro_batch * InFlightMicroBatches(p, stage);
   if (p.recompute == Recompute::kFull) {
     b.activations += tokens * std::max(moe_layers > 0 ? moe_layer : 0.0,
-                                       a.tp_sharded / p.tp + a.sequence_shardable / seq_div +
+                                       tp_part(a) + a.sequence_shardable / seq_div +
                                            a.scores / p.tp);  // the layer being recomputed
   }
   if (stage == 0) b.activations += tokens * 2.0 * m.hidden / seq_div;  // embedding output
   if (stage == p.pp - 1) {
-    // fp32 logits of one micro-batch, and of each multi-token prediction head.
-    b.activations += tokens * 4.0 * m.vocab / p.tp * (1 + mix.mtp);
+    // What the loss keeps for backward: Megatron's vocab-parallel cross-entropy saves the
+    // fp32 softmax over the rank's V/tp logits, for the main head and each multi-token
+    // prediction head, of every micro-batch whose backward has not started (GPipe: all).
+    b.activations += tokens * 4.0 * m.vocab / p.tp * (1 + mix.mtp) * LossesInFlight(p);
   }
   b.reserved = p.memory_reserved.value();
   const double allocated = b.weights + b.gradients + b.optimizer + b.activations;
@@ -167,8 +207,8 @@ MemoryBreakdown DualPipeRankMemory(const model::ParameterCount& c, const model::
   r.stage = rank;
   r.parameters = a.parameters + b.parameters;
   r.expert_parameters = a.expert_parameters + b.expert_parameters;
-  r.weights =
-      a.weights + b.weights - std::min(GatherBuffer(c, p, mix_a), GatherBuffer(c, p, mix_b));
+  r.weights = a.weights + b.weights -
+              std::min(GatherBuffer(c, m, p, rank, mix_a), GatherBuffer(c, m, p, twin, mix_b));
   r.gradients = a.gradients + b.gradients;
   r.optimizer = a.optimizer + b.optimizer;
   r.activations = a.activations + b.activations;

@@ -66,6 +66,78 @@ TEST(PeakMemory, FirstStageOfOneFOneBHoldsMost) {
   EXPECT_GT(peak.total, peak.weights + peak.gradients + peak.optimizer);
 }
 
+// Llama 3 70B has 8 key/value heads: at tp 16 each rank still holds one whole K/V head
+// (replicated over 2 ranks), so its K/V weights and activations are those of tp 8, and
+// the rest is halved.
+TEST(StageMemory, KvHeadsReplicateBeyondTpOfKvHeads) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  const model::ParameterCount c = model::CountParameters(m);
+  EXPECT_DOUBLE_EQ(c.kv_projection, 2.0 * 8 * 128 * 8192);
+  ParallelPlan p;
+  p.pp = 2;
+  p.global_batch_size = 1;
+  p.sequence_parallel = true;
+  const int layers = 40;
+  p.tp = 16;
+  const double kv = c.kv_projection * layers;
+  EXPECT_NEAR(StageParameters(m, p, 1, layers),
+              (c.per_layer * layers + c.output - kv) / 16 + kv / 8, 1);
+  // Per layer, the K/V activations of one head per rank, as at tp 8: 2 x 128 x 2 bytes
+  // per token, and the other tp-split parts halved.
+  auto layer = [&](int tp) {
+    p.tp = tp;
+    return StageMemory(m, p, 1, 2).activations - StageMemory(m, p, 1, 1).activations;
+  };
+  const double kv_bytes = m.seq_len * 2.0 * 2 * 128;
+  EXPECT_NEAR(layer(16) - kv_bytes, (layer(8) - kv_bytes) / 2, 1);
+}
+
+// ZeRO-3 gathers the input embedding and the output head too, each next to a layer:
+// Llama 3 70B's 128,256 x 8,192 embedding (1.05e9) is larger than a layer (0.86e9), so
+// the first stage's buffer is embedding + layer 0, the last's layer 79 + head (and final
+// norm), not two layers.
+TEST(StageMemory, ZeroThreeGathersEmbeddingAndHeadBesideALayer) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  const model::ParameterCount c = model::CountParameters(m);
+  ParallelPlan p;
+  p.pp = 2;
+  p.dp = 8;
+  p.global_batch_size = 8;
+  p.zero = 3;
+  auto buffer = [&](int stage) {
+    const MemoryBreakdown b = StageMemory(m, p, stage, 40);
+    return b.weights - b.parameters * kWeightBytes / 8;
+  };
+  EXPECT_GT(c.embedding, c.per_layer);
+  EXPECT_NEAR(buffer(0), (c.embedding + c.per_layer) * kWeightBytes, 1);
+  EXPECT_NEAR(buffer(1), (c.per_layer + c.output) * kWeightBytes, 1);
+  // Without ZeRO-3 nothing is gathered.
+  p.zero = 1;
+  EXPECT_NEAR(StageMemory(m, p, 0, 40).weights, StageMemory(m, p, 0, 40).parameters * kWeightBytes,
+              1);
+}
+
+// GPipe runs all m forwards before any backward, so the last stage keeps the loss's fp32
+// softmax (s·b·V/tp x 4 bytes) of every micro-batch; 1F1B's last stage keeps one.
+TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {
+  ParallelPlan p;
+  p.tp = 8;
+  p.pp = 4;
+  p.dp = 1;
+  p.global_batch_size = 16;
+  p.sequence_parallel = true;
+  const model::ModelSpec m = Gpt3();
+  const double loss = m.seq_len * 4.0 * m.vocab / p.tp;
+  auto last_without_layers = [&](Schedule s) {
+    p.schedule = s;
+    const MemoryBreakdown one = StageMemory(m, p, p.pp - 1, 1);
+    const MemoryBreakdown two = StageMemory(m, p, p.pp - 1, 2);
+    return one.activations - (two.activations - one.activations);  // no layer: the head
+  };
+  EXPECT_NEAR(last_without_layers(Schedule::k1F1B), loss, 1);
+  EXPECT_NEAR(last_without_layers(Schedule::kGPipe), 16 * loss, 1);
+}
+
 // DualPipe (DeepSeek-V3 Table 2): a middle rank holds two stages' weights and gradients,
 // pp + 1 micro-batches of activations in all (pp - s of stage s and s + 1 of stage
 // pp-1-s), and under ZeRO the same optimizer state as 1F1B (sharded over both copies).
@@ -139,6 +211,27 @@ TEST(StageMemory, Fp8ActivationsHalveCachedLinearInputs) {
   p.fp8_scaling = Fp8Scaling::kBlock;
   const double elements = 2 * 7168.0 + (1536 + 512) + 128 * 128 + 2048 + 8 * (7168.0 + 2 * 2048);
   EXPECT_NEAR(DeepSeekMoeLayerBytes(p) - (bf16 - 4096 * per_token), 4096 * elements * 4 / 128, 1);
+}
+
+// Expert tensor parallelism all-gathers the dispatched tokens over etp before fc1 (the
+// compute path's etp x rows) and keeps them for the weight gradient; the hidden
+// activations (SwiGLU input, down-projection input) are split by etp. Mixtral 8x7B, one
+// MoE layer of 4096 tokens on tp 2 with SP: top_k = 2 copies of 4096/2 tokens.
+TEST(StageMemory, ExpertTensorParallelismGathersTheExpertInput) {
+  ParallelPlan p;
+  p.tp = 2;
+  p.dp = 4;
+  p.sequence_parallel = true;
+  p.global_batch_size = 4;
+  const model::ModelSpec m = model::testing::Mixtral8x7B();
+  auto layer = [&](int ep, int etp) {
+    p.ep = ep;
+    p.etp = etp;
+    return StageMemory(m, p, 0, 2).activations - StageMemory(m, p, 0, 1).activations;
+  };
+  const double copies = 2 * m.seq_len / 2.0;  // top_k x tokens / tp
+  EXPECT_NEAR(layer(2, 4) - layer(8, 1), copies * 2.0 * m.hidden * (4 - 1), 1);
+  EXPECT_NEAR(layer(4, 2) - layer(8, 1), copies * 2.0 * m.hidden * (2 - 1), 1);
 }
 
 TEST(StageMemory, Bf16OptimizerStatesKeepFp32MasterWeights) {

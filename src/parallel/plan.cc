@@ -479,4 +479,13 @@ int LayersPerDpBucket(const ParallelPlan& plan, double layer_params, int chunk_l
   return static_cast<int>(std::clamp(layers, 1.0, static_cast<double>(most)));
 }
 
+int KvReplicas(const model::ModelSpec& m, int tp) {
+  if (m.mla.IsMla() || m.kv_heads <= 0 || tp <= m.kv_heads) return 1;
+  return tp / m.kv_heads;
+}
+
+int LossesInFlight(const ParallelPlan& p) {
+  return p.schedule == Schedule::kGPipe ? std::max(1, p.MicroBatches()) : 1;
+}
+
 }  // namespace fathom::parallel

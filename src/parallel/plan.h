@@ -119,6 +119,17 @@ int LayersPerDpBucket(const ParallelPlan& plan, double layer_params, int chunk_l
 core::Diagnostics ValidatePlan(const ParallelPlan& plan, const model::ModelSpec& model,
                                const hardware::ChipSpec& chip, int64_t cluster_chips);
 
+// Tensor-parallel ranks that hold each key/value head: 1 when tp divides kv_heads, else
+// tp / kv_heads. A rank needs the whole K/V heads its query heads attend with, so beyond
+// kv_heads ranks the K/V heads (their projection weights, activations and FLOPs) are
+// replicated rather than split: each rank holds max(1, kv_heads / tp) of them. This is
+// what PaLM does for multi-query attention under model parallelism (Chowdhery et al. 2022
+// Sec. 2, "Multi-Query Attention"; Pope et al. 2022 Sec. 3.3) and what vLLM and
+// TensorRT-LLM do for GQA with tp > kv_heads. (Megatron-Core itself requires tp to divide
+// num_query_groups.) The replicas' weight gradients would also be summed across them,
+// which is not modelled: K/V are a small share of a layer's weights.
+int KvReplicas(const model::ModelSpec& model, int tp);
+
 // Layers held by each pipeline rank (all of its virtual stages together), first to last.
 std::vector<int> StageLayers(const ParallelPlan& plan, int model_layers);
 
@@ -165,5 +176,14 @@ double BubbleFraction(const ParallelPlan& plan);
 // Micro-batches whose activations stage `stage` holds at its peak (Megatron's warm-up
 // count + 1), in units of whole-stage micro-batches; at most the number of micro-batches.
 double InFlightMicroBatches(const ParallelPlan& plan, int stage);
+
+// Micro-batches whose loss the last pipeline stage holds at once: what the cross-entropy
+// keeps for backward (Megatron's vocab-parallel cross-entropy saves its fp32 softmax,
+// s·b·V/tp per micro-batch) until that micro-batch's backward starts. GPipe runs every
+// forward before any backward, so all m; every other schedule starts a micro-batch's
+// backward on the last stage right after its forward (1F1B's and zb-h1's last rank has
+// no warm-up; interleaved's last rank reaches its last chunk after the warm-up; dualpipe's
+// last stage keeps pp - (pp - 1) = 1), so one. At most m.
+int LossesInFlight(const ParallelPlan& plan);
 
 }  // namespace fathom::parallel

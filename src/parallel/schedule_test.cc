@@ -1,5 +1,6 @@
 #include "parallel/schedule.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <tuple>
@@ -229,6 +230,31 @@ TEST(PipelineOrder, DualPipeHoldsAtMostPpPlusOneMicroBatches) {
     for (int c = 0; c < 2; ++c) {
       EXPECT_EQ(chunk_peak[c], pp - VirtualStage(p, s, c)) << "rank " << s << " chunk " << c;
     }
+  }
+}
+
+// The most micro-batches whose forward the last virtual stage has run and whose backward
+// it has not started, walking each schedule's order: what LossesInFlight says.
+TEST(PipelineOrder, LossesInFlightMatchTheOrders) {
+  for (const ParallelPlan& p :
+       {Plan(Schedule::kGPipe, 4, 1, 8), Plan(Schedule::kGPipe, 2, 1, 64),
+        Plan(Schedule::k1F1B, 4, 1, 8), Plan(Schedule::k1F1B, 8, 1, 3),
+        Plan(Schedule::kInterleaved, 4, 2, 8), Plan(Schedule::kInterleaved, 4, 3, 4),
+        Plan(Schedule::kZeroBubbleH1, 4, 1, 8), Plan(Schedule::kDualPipe, 4, 1, 8),
+        Plan(Schedule::kDualPipe, 8, 1, 32)}) {
+    int most = 0;
+    for (int rank = 0; rank < p.pp; ++rank) {
+      for (int chunk = 0; chunk < ChunksPerRank(p); ++chunk) {
+        if (VirtualStage(p, rank, chunk) != VirtualStages(p) - 1) continue;
+        int pending = 0;
+        for (const PipelineTask& t : PipelineOrder(p, rank)) {
+          if (t.chunk != chunk) continue;
+          if (t.pass == Pass::kForward) most = std::max(most, ++pending);
+          if (t.pass == Pass::kBackward) --pending;
+        }
+      }
+    }
+    EXPECT_EQ(LossesInFlight(p), most) << ScheduleName(p.schedule) << " pp " << p.pp;
   }
 }
 

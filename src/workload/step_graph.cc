@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 
 #include "parallel/memory.h"
 
@@ -205,7 +206,11 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
         const bool router = op.role == model::Role::kRouter;
         const hardware::Precision precision =
             low && !router ? p.precision : hardware::Precision::kBf16;
-        int64_t n = op.split_output ? op.out_features / p.tp : op.out_features;
+        // Column-parallel: N/tp, but the K/V heads of a fused QKV over at most kv_heads
+        // ranks (each rank computes the whole K/V heads of its query heads).
+        int64_t n = op.split_output ? (op.out_features - op.kv_features) / p.tp +
+                                          op.kv_features * parallel::KvReplicas(m, p.tp) / p.tp
+                                    : op.out_features;
         int64_t k = op.split_input ? op.in_features / p.tp : op.in_features;
         if (expert) {
           // Expert tensor parallelism splits the expert's width.
@@ -352,12 +357,16 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
 // Tensor-parallel communication of `pairs` column/row-parallel pairs (Korthikanti et al.
 // Sec. 4.2.2): without sequence parallelism an all-reduce forward and one backward per
 // pair; with it, an all-gather and a reduce-scatter per all-reduce, plus the all-gather
-// of the saved input that the weight gradient needs in backward.
+// of the saved input that the weight gradient needs in backward. The routed experts keep
+// their input gathered over etp (Megatron-Core's token dispatcher gathers it with an
+// autograd all-gather and fc1 saves the result), so they gather it again only under full
+// recompute.
 void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, double bytes,
                double pairs, double count) {
   if (size <= 1 || pairs <= 0 || count <= 0) return;
   const double rc_pairs = p.recompute == Recompute::kFull ? pairs : 0;
   const bool etp = group == Group::kEtp;
+  const double regather = etp ? 0 : pairs;
   if (p.sequence_parallel) {
     w.forward_comm.push_back({etp ? "etp_all_gather" : "tp_all_gather", group,
                               collective::Kind::kAllGather, bytes, pairs * count});
@@ -365,7 +374,7 @@ void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, doubl
                               collective::Kind::kReduceScatter, bytes, pairs * count});
     w.backward_comm.push_back({etp ? "etp_all_gather" : "tp_all_gather", group,
                                collective::Kind::kAllGather, bytes,
-                               (2 * pairs + rc_pairs) * count});
+                               (pairs + regather + rc_pairs) * count});
     w.backward_comm.push_back({etp ? "etp_reduce_scatter" : "tp_reduce_scatter", group,
                                collective::Kind::kReduceScatter, bytes,
                                (pairs + rc_pairs) * count});
@@ -478,7 +487,8 @@ struct ScopeMark {
 void AddEmbedding(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
   const ScopeMark mark{w, Scope::kEmbedding};
   const double tokens = RoleRows(m, p, model::Role::kDense);
-  const double bytes = tokens * m.hidden * 2.0 * 2;  // gather rows, write output
+  // Gather rows, write output; BLOOM's embedding LayerNorm reads and writes it again.
+  const double bytes = tokens * m.hidden * 2.0 * (m.embedding_norm ? 4 : 2);
   w.forward.push_back({.name = "embedding", .kind = OpKind::kElementwise, .bytes = bytes});
   w.backward.push_back({.name = "embedding_bwd", .kind = OpKind::kElementwise, .bytes = 2 * bytes});
   if (p.tp > 1) {
@@ -526,6 +536,48 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
   }
 }
 
+// Forward FLOPs per token of the GEMMs in `ops` (routed experts top_k times) whose name is
+// one of `names`, or of all GEMMs when `names` is empty.
+double GemmForwardFlops(const model::ModelSpec& m, const std::vector<model::LayerOp>& ops,
+                        std::initializer_list<std::string_view> names = {}) {
+  double f = 0;
+  for (const model::LayerOp& op : ops) {
+    if (op.kind != OpKind::kGemm) continue;
+    if (names.size() > 0 && std::find(names.begin(), names.end(), op.name) == names.end()) {
+      continue;
+    }
+    const double copies = op.role == model::Role::kExpert ? m.moe.top_k : 1;
+    f += 2.0 * copies * static_cast<double>(op.in_features) * static_cast<double>(op.out_features);
+  }
+  return f;
+}
+
+double RecomputeFlopsPerToken(const model::ModelSpec& m, const ParallelPlan& p,
+                              const model::LayerBlocks& blocks, double model_flops_per_token) {
+  if (p.recompute == Recompute::kFull) {
+    // One forward of everything but the output layer (model FLOPs are 3 x forward).
+    const double logits = 2.0 * m.hidden * static_cast<double>(m.vocab) * (1 + m.mtp_layers);
+    return model_flops_per_token / 3 - logits;
+  }
+  // Each multi-token prediction module has a layer of the last layer's kind.
+  const double layers = m.layers + m.mtp_layers;
+  double f = 0;
+  if (p.recompute == Recompute::kSelective && !p.flash_attention) {
+    // The attention core, non-causal: 2·c·a·(d_qk + d_v) per layer, c its context. (A fused
+    // kernel's backward recomputes the scores whatever the plan: not counted.)
+    const bool last_windowed = m.layers > 0 && model::KindOfLayer(m, m.layers - 1).windowed;
+    const double windowed =
+        model::WindowedLayersIn(m, 0, m.layers) + (last_windowed ? m.mtp_layers : 0);
+    f += 2.0 * m.heads * (m.QkHeadDim() + m.VHeadDim()) *
+         (windowed * model::AttentionContext(m, true) +
+          (layers - windowed) * model::AttentionContext(m, false));
+  }
+  if (p.recompute_norm_mla_up && m.mla.IsMla()) {
+    f += layers * GemmForwardFlops(m, blocks.attention, {"q_up", "kv_up"});
+  }
+  return f;
+}
+
 }  // namespace
 
 StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan) {
@@ -542,6 +594,8 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   // Megatron's scatter/gather optimisation sends 1/tp of the activation per tp rank.
   g.p2p_bytes = g.tokens_per_micro_batch * model.hidden * 2.0 / (plan.tp * plan.cp);
   g.model_flops_per_token = model::ModelFlopsPerToken(model, blocks);
+  g.recompute_flops_per_token =
+      RecomputeFlopsPerToken(model, plan, blocks, g.model_flops_per_token);
 
   g.mixes = parallel::StageLayerMixes(plan, model);
   const std::vector<parallel::LayerMix>& mixes = g.mixes;

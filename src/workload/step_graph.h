@@ -114,6 +114,12 @@ struct StepGraph {
   double tokens_per_micro_batch = 0;  // b·s
   double p2p_bytes = 0;               // activation sent to the next stage, per micro-batch
   double model_flops_per_token = 0;   // fwd+bwd, Megatron convention
+  // The forward FLOPs recomputation repeats, per token, in model FLOPs' convention
+  // (non-causal attention, top_k experts at the mean load): what HFU adds to MFU's model
+  // FLOPs. Full: the layers' forward (and the MTP modules'), not the embedding or the
+  // logits; selective without fused attention: the attention core; recompute_norm_mla_up:
+  // the MLA up-projections.
+  double recompute_flops_per_token = 0;
   // Per chip, one MoE layer, one micro-batch: the dispatch all-to-all send buffer (tokens
   // routed by this rank x top_k x h, at the busiest rank's load, 2 bytes per element or
   // fp8 with its scales) and the combine's (2 bytes per element).

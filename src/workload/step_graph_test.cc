@@ -171,6 +171,68 @@ TEST(StepGraph, ExpertFlopsAreTopKCopies) {
   }
 }
 
+// The routed experts keep their etp-gathered input for the weight gradient (as memory
+// counts it), so backward does not gather it again: per MoE layer one etp all-gather and
+// one reduce-scatter each way; the dense tensor-parallel pairs re-gather their input.
+TEST(StepGraph, ExpertTensorParallelismGathersTheInputOnce) {
+  const model::ModelSpec m = model::testing::Qwen3_235B();
+  parallel::ParallelPlan p = Plan(4, 2, 16);
+  p.sequence_parallel = true;
+  p.ep = 8;
+  p.etp = 4;
+  const StepGraph g = BuildStepGraph(m, p);
+  const StageWork& w = g.stages.front();
+  auto count = [](const std::vector<CommOp>& ops, std::string_view name) {
+    double n = 0;
+    for (const CommOp& op : ops) n += op.name == name ? op.count : 0;
+    return n;
+  };
+  const double moe = w.mix.moe;
+  EXPECT_DOUBLE_EQ(count(w.forward_comm, "etp_all_gather"), moe);
+  EXPECT_DOUBLE_EQ(count(w.backward_comm, "etp_all_gather"), moe);
+  EXPECT_DOUBLE_EQ(count(w.backward_comm, "etp_reduce_scatter"), moe);
+  EXPECT_DOUBLE_EQ(count(w.backward_comm, "tp_all_gather"),
+                   2 * count(w.forward_comm, "tp_all_gather"));
+}
+
+// Beyond kv_heads ranks the fused QKV GEMM keeps whole K/V heads: Llama 3 70B at tp 16
+// computes 64/16 query heads and one (replicated) K/V head per rank.
+TEST(StepGraph, QkvKeepsWholeKvHeadsPerRank) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  for (const auto& [tp, n] : {std::pair{8, 1024 + 2 * 128}, {16, 512 + 2 * 128}}) {
+    parallel::ParallelPlan p = Plan(tp, 1, 1);
+    p.sequence_parallel = true;
+    const StepGraph g = BuildStepGraph(m, p);
+    const ComputeOp* qkv = nullptr;
+    for (const ComputeOp& op : g.stages.front().forward) {
+      if (op.name == "qkv") qkv = &op;
+    }
+    ASSERT_NE(qkv, nullptr);
+    EXPECT_EQ(qkv->n, n) << "tp " << tp;
+    EXPECT_EQ(qkv->k, m.hidden);
+  }
+}
+
+// HFU counts recomputation in model FLOPs' convention: with full recompute GPT-3's
+// hardware FLOPs per token are Megatron's 96·l·h²·(1 + s/6h + V/16lh) (SC'21 eq. 3),
+// model FLOPs 72·l·h²·(1 + s/6h + V/12lh): the difference, 24·l·h²·(1 + s/6h), is one
+// non-causal forward of the layers. Selective recompute without fused attention adds the
+// attention core's forward, 4·s·h per layer; with it, nothing.
+TEST(StepGraph, RecomputeFlopsInModelConvention) {
+  const model::ModelSpec m = Gpt3();
+  const double l = m.layers, h = m.hidden, s = m.seq_len;
+  parallel::ParallelPlan p = Plan(8, 8, 1);
+  EXPECT_EQ(BuildStepGraph(m, p).recompute_flops_per_token, 0);
+  p.recompute = parallel::Recompute::kFull;
+  EXPECT_NEAR(BuildStepGraph(m, p).recompute_flops_per_token / (24 * l * h * h * (1 + s / (6 * h))),
+              1.0, 1e-12);
+  p.recompute = parallel::Recompute::kSelective;
+  p.flash_attention = false;
+  EXPECT_NEAR(BuildStepGraph(m, p).recompute_flops_per_token, 4 * s * h * l, 1);
+  p.flash_attention = true;
+  EXPECT_EQ(BuildStepGraph(m, p).recompute_flops_per_token, 0);
+}
+
 TEST(StepGraph, StageClassesCollapse) {
   const model::ModelSpec m = Gpt3();
   for (int pp : {1, 2, 3, 4, 8, 16, 32}) {
