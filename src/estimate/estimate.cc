@@ -825,7 +825,9 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   }
   const bool expert_dp = expert_params > 0 && place.edp.group.size > 1;
   if (place.dp.group.size > 1 || expert_dp) {
-    const double grad_bytes = dense_params * 2.0;   // 16-bit gradient reduction
+    const double grad_size = parallel::GradReduceBytes(p);  // fp32 or 16-bit gradients
+    const double grad_bytes = dense_params * grad_size;
+    const double expert_grad_bytes = expert_params * grad_size;
     const double param_bytes = dense_params * 2.0;  // 16-bit parameter gather
     // Overlapped, the gradients are reduced and the parameters gathered a bucket at a
     // time, as the simulator runs them: Megatron's buckets (parallel::DpBucketParams),
@@ -875,8 +877,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       return std::max(0.0, queue - spans.last_ends[0]);
     };
     // The experts' collectives run on their own group after the dense ones.
-    auto expert_cost = [&](Kind kind) {
-      return expert_dp ? place.edp.Cost(cl, kind, expert_params * 2.0 / calls) : collective::Cost{};
+    auto expert_cost = [&](Kind kind, double bytes) {
+      return expert_dp ? place.edp.Cost(cl, kind, bytes / calls) : collective::Cost{};
     };
     if (p.zero >= 3) {
       // FSDP / ZeRO-3, one unit per transformer layer: every micro-batch gathers each
@@ -887,14 +889,17 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       // expert-data-parallel group.
       // A micro-batch passes through the layers of one held stage (dualpipe: half of them).
       const double units = std::max(1.0, held_units);
-      const double unit_dense = dense_params * 2.0 / std::max(1, held_layers);
+      const double unit_dense = param_bytes / std::max(1, held_layers);
       const double unit_expert = expert_params * 2.0 / std::max(1, held_layers);
+      const double unit_dense_grad = grad_bytes / std::max(1, held_layers);
+      const double unit_expert_grad = expert_grad_bytes / std::max(1, held_layers);
       const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, unit_dense);
-      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, unit_dense);
+      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, unit_dense_grad);
       const collective::Cost eag =
           expert_dp ? place.edp.Cost(cl, Kind::kAllGather, unit_expert) : collective::Cost{};
-      const collective::Cost ers =
-          expert_dp ? place.edp.Cost(cl, Kind::kReduceScatter, unit_expert) : collective::Cost{};
+      const collective::Cost ers = expert_dp
+                                       ? place.edp.Cost(cl, Kind::kReduceScatter, unit_expert_grad)
+                                       : collective::Cost{};
       const double ag_time = ag.time.value() + eag.time.value();
       const double rs_time = rs.time.value() + ers.time.value();
       const double per_mb = units * (2 * ag_time + rs_time);
@@ -907,21 +912,22 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       if (place.dp.group.size > 1) {
         Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_dense, 1}, ag,
                place.dp.group, 2 * mb * units, share(ag.time.value(), 2 * units));
-        Record(r.comms, cl, {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_dense, 1},
-               rs, place.dp.group, mb * units, share(rs.time.value(), units));
+        Record(r.comms, cl,
+               {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_dense_grad, 1}, rs,
+               place.dp.group, mb * units, share(rs.time.value(), units));
       }
       if (expert_dp) {
         Record(r.comms, cl, {"edp_all_gather", Group::kDp, Kind::kAllGather, unit_expert, 1}, eag,
                place.edp.group, 2 * mb * units, share(eag.time.value(), 2 * units));
         Record(r.comms, cl,
-               {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_expert, 1}, ers,
+               {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_expert_grad, 1}, ers,
                place.edp.group, mb * units, share(ers.time.value(), units));
       }
     } else if (p.zero >= 1) {
       const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, grad_bytes / calls);
       const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, param_bytes / calls);
-      const collective::Cost ers = expert_cost(Kind::kReduceScatter);
-      const collective::Cost eag = expert_cost(Kind::kAllGather);
+      const collective::Cost ers = expert_cost(Kind::kReduceScatter, expert_grad_bytes);
+      const collective::Cost eag = expert_cost(Kind::kAllGather, expert_params * 2.0);
       const double rs_one = (rs.time.value() + ers.time.value()) * nic_stretch;
       const double ag_one = (ag.time.value() + eag.time.value()) * nic_stretch;
       const double rs_time = rs_one * calls;
@@ -961,17 +967,17 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
                ag, place.dp.group, calls, share(ag_dense, ag_time, ag_exposed));
       }
       if (expert_dp) {
-        Record(r.comms, cl,
-               {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, expert_params * 2.0 / calls,
-                1},
-               ers, place.edp.group, calls, share(rs_time - rs_dense, rs_time, rs_exposed));
+        Record(
+            r.comms, cl,
+            {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, expert_grad_bytes / calls, 1},
+            ers, place.edp.group, calls, share(rs_time - rs_dense, rs_time, rs_exposed));
         Record(r.comms, cl,
                {"edp_all_gather", Group::kDp, Kind::kAllGather, expert_params * 2.0 / calls, 1},
                eag, place.edp.group, calls, share(ag_time - ag_dense, ag_time, ag_exposed));
       }
     } else {
       const collective::Cost ar = place.dp.Cost(cl, Kind::kAllReduce, grad_bytes / calls);
-      const collective::Cost ear = expert_cost(Kind::kAllReduce);
+      const collective::Cost ear = expert_cost(Kind::kAllReduce, expert_grad_bytes);
       const double ar_one = (ar.time.value() + ear.time.value()) * nic_stretch;
       const double ar_time = ar_one * calls;
       const double exposed = reduce_exposed(ar_one);
@@ -983,9 +989,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       }
       if (expert_dp) {
         Record(r.comms, cl,
-               {"edp_all_reduce", Group::kDp, Kind::kAllReduce, expert_params * 2.0 / calls, 1},
-               ear, place.edp.group, calls,
-               ar_time > 0 ? exposed * (ar_time - ar_dense) / ar_time : 0);
+               {"edp_all_reduce", Group::kDp, Kind::kAllReduce, expert_grad_bytes / calls, 1}, ear,
+               place.edp.group, calls, ar_time > 0 ? exposed * (ar_time - ar_dense) / ar_time : 0);
       }
     }
   }

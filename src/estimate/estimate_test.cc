@@ -271,7 +271,7 @@ TEST(Estimate, OverlappedDataParallelCallsArePerLayer) {
   const auto [whole_calls, whole_bytes] = dp_calls(serial, "dp_reduce_scatter");
   EXPECT_EQ(whole_calls, 1);
   EXPECT_DOUBLE_EQ(rs_bytes * 12, whole_bytes);
-  EXPECT_DOUBLE_EQ(ag_bytes, rs_bytes);
+  EXPECT_DOUBLE_EQ(ag_bytes * 2, rs_bytes);  // fp32 gradients, bf16 parameters
   // Twelve smaller calls take longer than the whole shard's one (latency and size ramp).
   double per_layer_time = 0, whole_time = 0;
   for (const CommSummary& c : overlapped.comms) {
@@ -281,6 +281,30 @@ TEST(Estimate, OverlappedDataParallelCallsArePerLayer) {
     if (c.name == "dp_reduce_scatter") whole_time = c.time_s;
   }
   EXPECT_GT(per_layer_time, whole_time);
+}
+
+// The gradient reduction moves the plan's gradient precision: fp32 by default with bf16
+// weights (Megatron-LM), 16-bit with fp16 weights or when asked; the parameter gather is
+// 16-bit either way.
+TEST(Estimate, GradientsTravelInTheirPrecision) {
+  Scenario s = Gpt3On(1024, 8, 8, 1, 256);
+  s.plan.zero = 1;
+  auto bytes = [](const StepReport& r, std::string_view name) {
+    for (const CommSummary& c : r.comms) {
+      if (c.name == name) return c.bytes * c.calls;
+    }
+    return 0.0;
+  };
+  const StepReport fp32 = Estimate(s).value();
+  s.plan.grad_reduce = parallel::GradReduce::kBf16;
+  const StepReport bf16 = Estimate(s).value();
+  s.plan.grad_reduce = parallel::GradReduce::kAuto;
+  s.plan.precision = hardware::Precision::kFp16;
+  const StepReport fp16 = Estimate(s).value();
+  EXPECT_DOUBLE_EQ(bytes(fp32, "dp_reduce_scatter"), 2 * bytes(bf16, "dp_reduce_scatter"));
+  EXPECT_DOUBLE_EQ(bytes(fp16, "dp_reduce_scatter"), bytes(bf16, "dp_reduce_scatter"));
+  EXPECT_DOUBLE_EQ(bytes(fp32, "dp_all_gather"), bytes(bf16, "dp_all_gather"));
+  EXPECT_GE(fp32.time.dp_exposed, bf16.time.dp_exposed);
 }
 
 TEST(Estimate, NoPipelineNoBubble) {

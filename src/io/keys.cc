@@ -872,6 +872,19 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
              p.optimizer_state_precision =
                  v.s == "bf16" ? hardware::Precision::kBf16 : hardware::Precision::kFp32;
            }},
+          {Enum("grad_reduce_precision",
+                "precision of the gradient buffer and of its data-parallel reduction "
+                "(Megatron-Core/NeMo grad_reduce_in_fp32): fp32 (4 bytes a parameter, moved and "
+                "stored), or bf16/fp16 (2 bytes; the optimizer keeps an fp32 copy of its "
+                "shard); auto: fp32 unless precision is fp16 (Megatron-LM's defaults)")
+               .Default("auto")
+               .Choices({"auto", "fp32", "bf16", "fp16"}),
+           [](P& p, const Value& v) {
+             p.grad_reduce = v.s == "fp32"   ? parallel::GradReduce::kFp32
+                             : v.s == "bf16" ? parallel::GradReduce::kBf16
+                             : v.s == "fp16" ? parallel::GradReduce::kFp16
+                                             : parallel::GradReduce::kAuto;
+           }},
           {Enum("precision",
                 "precision of the linear layers (fp8, fp4/MXFP4 where the chip has it); the "
                 "router, attention core, embedding and output layer stay in bf16")

@@ -31,7 +31,8 @@ bool SamePlan(const parallel::ParallelPlan& a, const parallel::ParallelPlan& b) 
          a.activation_precision == b.activation_precision &&
          a.moe_dispatch_precision == b.moe_dispatch_precision &&
          a.optimizer_state_precision == b.optimizer_state_precision &&
-         a.flash_attention == b.flash_attention && a.first_stage_layers == b.first_stage_layers &&
+         a.grad_reduce == b.grad_reduce && a.flash_attention == b.flash_attention &&
+         a.first_stage_layers == b.first_stage_layers &&
          a.last_stage_layers == b.last_stage_layers && a.overlap_dp == b.overlap_dp &&
          a.overlap_tp == b.overlap_tp && a.overlap_pp == b.overlap_pp &&
          a.overlap_ep == b.overlap_ep && a.overlap_comm_units == b.overlap_comm_units &&

@@ -12,7 +12,10 @@ double OptimizerBytes(const ParallelPlan& p) {
 }
 
 double AdamStepBytes(const ParallelPlan& p) {
-  return p.optimizer_state_precision == hardware::Precision::kBf16 ? 12.0 + 10 : kAdamStepBytes;
+  const double adam =
+      p.optimizer_state_precision == hardware::Precision::kBf16 ? 12.0 + 10 : kAdamStepBytes;
+  // 16-bit gradients are first cast to the fp32 copy Adam reads: read 2, write 4.
+  return adam + (GradReduceBytes(p) < kGradBytes ? 2.0 + kGradBytes : 0.0);
 }
 
 model::ActivationStorage ActivationStorageOf(const ParallelPlan& p) {
@@ -136,7 +139,11 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
            split.expert * bytes_per_param / (on ? edp : 1);
   };
   b.weights = sharded(kWeightBytes, 3) + GatherBuffer(c, m, p, stage, mix);
-  b.gradients = sharded(kGradBytes, 2);
+  // The gradient buffer, sharded from ZeRO-2; with a 16-bit buffer the optimizer also
+  // keeps an fp32 copy of its shard (Megatron's distributed-optimizer table: 4 + 16/d
+  // bytes for fp16 against 6 + 12/d for bf16 with fp32 gradients).
+  const double buffer = GradReduceBytes(p);
+  b.gradients = sharded(buffer, 2) + (buffer < kGradBytes ? sharded(kGradBytes, 1) : 0.0);
   b.optimizer = sharded(OptimizerBytes(p), 1);
 
   // Context parallelism splits every activation along the sequence: tokens per rank.

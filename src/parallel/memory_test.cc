@@ -246,6 +246,37 @@ TEST(StageMemory, Bf16OptimizerStatesKeepFp32MasterWeights) {
   EXPECT_EQ(AdamStepBytes(p), 22);
 }
 
+// Gradients per parameter: an fp32 buffer (4 B, sharded from ZeRO-2) by default with bf16
+// weights; a 16-bit buffer (2 B) plus the optimizer's fp32 copy of its shard (4 B,
+// sharded from ZeRO-1) with fp16 weights or grad_reduce bf16. Megatron's table: 18 bytes
+// a parameter for bf16 without ZeRO, 20 for fp16; 6 + 12/d and 4 + 16/d with it.
+TEST(StageMemory, GradientBytesFollowTheGradientPrecision) {
+  ParallelPlan p;
+  p.dp = 8;
+  p.global_batch_size = 8;
+  const model::ModelSpec m = model::testing::Llama70B();
+  auto per_param = [&](int zero, hardware::Precision precision, GradReduce g) {
+    p.zero = zero;
+    p.precision = precision;
+    p.grad_reduce = g;
+    const MemoryBreakdown b = StageMemory(m, p, 0, m.layers);
+    return (b.weights + b.gradients + b.optimizer) / b.parameters;
+  };
+  using hardware::Precision;
+  EXPECT_NEAR(per_param(0, Precision::kBf16, GradReduce::kAuto), 18, 1e-9);
+  EXPECT_NEAR(per_param(0, Precision::kFp16, GradReduce::kAuto), 20, 1e-9);
+  EXPECT_NEAR(per_param(1, Precision::kBf16, GradReduce::kAuto), 6 + 12.0 / 8, 1e-9);
+  EXPECT_NEAR(per_param(1, Precision::kFp16, GradReduce::kAuto), 4 + 16.0 / 8, 1e-9);
+  EXPECT_NEAR(per_param(1, Precision::kBf16, GradReduce::kBf16), 4 + 16.0 / 8, 1e-9);
+  EXPECT_NEAR(per_param(1, Precision::kFp16, GradReduce::kFp32), 6 + 12.0 / 8, 1e-9);
+  EXPECT_NEAR(per_param(2, Precision::kBf16, GradReduce::kAuto), 2 + 16.0 / 8, 1e-9);
+  EXPECT_NEAR(per_param(2, Precision::kBf16, GradReduce::kBf16), 2 + 18.0 / 8, 1e-9);
+  // The cast to the fp32 copy adds a read of 2 B and a write of 4 B to the Adam update.
+  EXPECT_EQ(AdamStepBytes(p), kAdamStepBytes + 6);
+  p.grad_reduce = GradReduce::kFp32;
+  EXPECT_EQ(AdamStepBytes(p), kAdamStepBytes);
+}
+
 TEST(StageParameters, MtpSharesEmbeddingAndOutputHead) {
   // DeepSeek-V3 Sec. 2.2: the MTP module adds its layer, projection and norms to the last
   // stage, not another embedding or output head.

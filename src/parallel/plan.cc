@@ -42,6 +42,33 @@ std::string_view Fp8ScalingName(Fp8Scaling s) {
   return s == Fp8Scaling::kTensor ? "tensor" : "block";
 }
 
+std::string_view GradReduceName(GradReduce g) {
+  switch (g) {
+    case GradReduce::kAuto:
+      return "auto";
+    case GradReduce::kFp32:
+      return "fp32";
+    case GradReduce::kBf16:
+      return "bf16";
+    case GradReduce::kFp16:
+      return "fp16";
+  }
+  return "?";
+}
+
+double GradReduceBytes(const ParallelPlan& plan) {
+  switch (plan.grad_reduce) {
+    case GradReduce::kAuto:
+      return plan.precision == hardware::Precision::kFp16 ? 2.0 : 4.0;
+    case GradReduce::kFp32:
+      return 4.0;
+    case GradReduce::kBf16:
+    case GradReduce::kFp16:
+      return 2.0;
+  }
+  return 4.0;
+}
+
 namespace {
 
 std::string Str(int64_t v) { return std::to_string(v); }

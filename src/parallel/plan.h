@@ -28,11 +28,17 @@ enum class CpComm { kP2p, kAllGather };
 // FP8 scaling: one scale per tensor (Transformer Engine delayed/current scaling) or per
 // block (DeepSeek-V3: 1x128 activations, 128x128 weights).
 enum class Fp8Scaling { kTensor, kBlock };
+// Precision of the gradient buffer and of its data-parallel reduction (Megatron-Core
+// DistributedDataParallelConfig.grad_reduce_in_fp32; NeMo and Megatron-Bridge
+// grad_reduce_in_fp32). kAuto is Megatron-LM's default: fp32 when the weights are bf16
+// (arguments.py forces accumulate_allreduce_grads_in_fp32 for bf16), 16-bit for fp16.
+enum class GradReduce { kAuto, kFp32, kBf16, kFp16 };
 
 std::string_view ScheduleName(Schedule s);
 std::string_view RecomputeName(Recompute r);
 std::string_view CpCommName(CpComm c);
 std::string_view Fp8ScalingName(Fp8Scaling s);
+std::string_view GradReduceName(GradReduce g);
 
 // Slow chips, as an input to the simulator: one pipeline stage, or a fraction of all chips,
 // computing `slowdown` times slower (thermal throttling, a bad HBM stack, a noisy host).
@@ -79,6 +85,7 @@ struct ParallelPlan {
   // AdamW first and second moments: kFp32, or kBf16 (DeepSeek-V3 Sec. 3.3.2); the master
   // weights and main gradients stay fp32 either way.
   hardware::Precision optimizer_state_precision = hardware::Precision::kFp32;
+  GradReduce grad_reduce = GradReduce::kAuto;
   bool flash_attention = true;
   int first_stage_layers = 0;  // 0 = even split (Megatron decoder_first_pipeline_num_layers)
   int last_stage_layers = 0;   // 0 = even split
@@ -101,6 +108,11 @@ struct ParallelPlan {
     return static_cast<int>(global_batch_size / (int64_t{micro_batch_size} * dp));
   }
 };
+
+// Bytes per parameter of the gradient buffer and of the data-parallel reduction that
+// moves it: 4 (fp32) or 2 (bf16/fp16; the optimizer then keeps an fp32 copy of its shard,
+// see parallel/memory.h). kAuto resolves on the plan's precision.
+double GradReduceBytes(const ParallelPlan& plan);
 
 // Parameters per gradient bucket of the overlapped data-parallel reduction and parameter
 // gather (the distributed optimizer's buckets): Megatron-LM's default, max(40M, 1M x the

@@ -122,7 +122,7 @@ TEST(Search, EveryRankedPlanIsValidFitsAndUsesAllChips) {
 // simulated time, not the slowest of the first round. Fewer simulations, the same best.
 TEST(Search, TheSecondSimulateRoundChasesOnlyWhatTheResultKeeps) {
   const estimate::Scenario s =
-      Base(model::testing::Llama70B(), network::testing::DgxH100(256), 512);
+      Base(model::testing::Llama70B(), network::testing::DgxH100(512), 128);
   SearchOptions all;
   all.top = 20;
   all.simulate_top = 3;

@@ -458,6 +458,9 @@ void Builder::BuildStage(int s) {
   const Kind reduce_kind = p_.zero >= 1 ? Kind::kReduceScatter : Kind::kAllReduce;
   const std::string_view reduce_name = p_.zero >= 1 ? "dp_reduce_scatter" : "dp_all_reduce";
   const double all_bytes = (rank_dense + rank_expert) * 2.0;
+  // Gradients travel in the plan's gradient precision (fp32 or 16-bit), parameters in 16 bits.
+  const double grad_size = parallel::GradReduceBytes(p_);
+  const double grad_scale = grad_size / 2.0;
   auto weight_grads = [](const parallel::PipelineTask& t) {
     return t.pass == Pass::kWeight || (t.pass == Pass::kBackward && !t.defers_weight);
   };
@@ -509,13 +512,14 @@ void Builder::BuildStage(int s) {
     const Chunk& k = chunks[c];
     if (zero3) {
       zero3_ag[c] = dp_cost(Kind::kAllGather, k.dense_bytes, k.expert_bytes);
-      zero3_rs[c] = dp_cost(Kind::kReduceScatter, k.dense_bytes, k.expert_bytes);
+      zero3_rs[c] =
+          dp_cost(Kind::kReduceScatter, k.dense_bytes * grad_scale, k.expert_bytes * grad_scale);
     } else if (dp) {
       bucket[c].assign(static_cast<size_t>(k.bucket_layers) + 1, 0);
       for (int n = 1; n <= k.bucket_layers; ++n) {
         if (n != k.bucket_layers && n != k.layers % k.bucket_layers) continue;
         bucket[c][static_cast<size_t>(n)] =
-            dp_cost(reduce_kind, n * k.dense_bytes, n * k.expert_bytes);
+            dp_cost(reduce_kind, n * k.dense_bytes * grad_scale, n * k.expert_bytes * grad_scale);
       }
     }
   }
@@ -588,7 +592,7 @@ void Builder::BuildStage(int s) {
         OpInfo info = base;
         info.name = zero3 ? "dp_reduce_scatter" : reduce_name;
         info.category = Category::kDp;
-        info.bytes = filled * (chunk.dense_bytes + chunk.expert_bytes);
+        info.bytes = filled * (chunk.dense_bytes + chunk.expert_bytes) * grad_scale;
         const size_t c = static_cast<size_t>(task.chunk);
         const OpId r = Emit(s, StreamKind::kDp,
                             zero3 ? zero3_rs[c] : bucket[c][static_cast<size_t>(filled)], info);
@@ -664,9 +668,9 @@ void Builder::BuildStage(int s) {
   // Gradient reduction without overlap, the optimizer, and the parameter all-gather of a
   // distributed optimizer without overlap.
   if (dp && !zero3 && !overlap_dp) {
-    OpInfo info{.name = reduce_name, .category = Category::kDp, .bytes = all_bytes};
-    last_reduce =
-        Emit(s, StreamKind::kDp, dp_cost(reduce_kind, rank_dense * 2, rank_expert * 2), info);
+    OpInfo info{.name = reduce_name, .category = Category::kDp, .bytes = all_bytes * grad_scale};
+    last_reduce = Emit(s, StreamKind::kDp,
+                       dp_cost(reduce_kind, rank_dense * grad_size, rank_expert * grad_size), info);
     prog_.AddDependency(last_task_op, last_reduce);
     if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, last_reduce);
   }

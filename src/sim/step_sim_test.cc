@@ -81,6 +81,28 @@ TEST(Simulate, LargeDataParallelGroupsReduceInFewBuckets) {
   EXPECT_NEAR(sim.value().report.step_time_s / est.step_time_s, 1.0, 0.02);
 }
 
+// Both engines reduce the gradients in the plan's precision: the same bytes, and the
+// simulator's reduction takes longer in fp32.
+TEST(Simulate, GradientsTravelInTheirPrecisionAsEstimated) {
+  estimate::Scenario s = Make(model::testing::Gpt3(), 1024, 8, 8, 1, 256, Schedule::k1F1B);
+  auto bytes = [](const estimate::StepReport& r) {
+    for (const estimate::CommSummary& c : r.comms) {
+      if (c.name == "dp_reduce_scatter") return c.bytes * c.calls;
+    }
+    return 0.0;
+  };
+  double dp_time[2] = {0, 0};
+  int i = 0;
+  for (const parallel::GradReduce g : {parallel::GradReduce::kFp32, parallel::GradReduce::kBf16}) {
+    s.plan.grad_reduce = g;
+    core::Result<SimResult> sim = Simulate(s);
+    ASSERT_TRUE(sim.ok()) << sim.diagnostics().Format();
+    EXPECT_DOUBLE_EQ(bytes(sim.value().report), bytes(estimate::Estimate(s).value()));
+    dp_time[i++] = Overlap(sim.value().report, "dp")->total_s;
+  }
+  EXPECT_GT(dp_time[0], dp_time[1]);
+}
+
 TEST(Simulate, AgreesWithTheEstimatorWithoutOverlap) {
   struct Case {
     const char* what;
