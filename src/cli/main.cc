@@ -187,6 +187,7 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
 
 struct PlanArgs {
   fathom::io::PlanRequest request;
+  std::string idle = "auto";  // --idle: never, auto, allow
   fathom::plan::SearchOptions options;
   bool json = false;
   bool no_memory_pass = false;
@@ -413,6 +414,12 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--top", plan.options.top, "plans to report")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000000));
+  plan_cmd
+      ->add_option("--idle", plan.idle,
+                   "leave chips idle: never (plans use every chip), allow (the most the batch "
+                   "allows), auto (only when no plan can use them all)")
+      ->check(CLI::IsMember({"never", "auto", "allow"}))
+      ->capture_default_str();
   plan_cmd->add_flag("--no-memory-pass", plan.no_memory_pass,
                      "keep plans that do not fit (ranked last, marked !)");
   plan_cmd->add_flag("--json", plan.json, "emit the fathom.plan/1 JSON report");
@@ -612,6 +619,9 @@ int main(int argc, char** argv) {
     if (!ScenarioOrModelCluster(plan.request)) return kUserError;
     plan.given.top = plan_cmd->count("--top") > 0;
     plan.given.simulate_top = plan_cmd->count("--simulate-top") > 0;
+    plan.options.idle = plan.idle == "never"   ? fathom::plan::IdleChips::kNever
+                        : plan.idle == "allow" ? fathom::plan::IdleChips::kAllow
+                                               : fathom::plan::IdleChips::kAuto;
     plan.given.memory_pass = plan.no_memory_pass;
     if (!ParseSet(plan_set, plan.request.overrides)) return kUserError;
     return RunPlan(catalog, plan);

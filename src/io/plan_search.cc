@@ -88,6 +88,7 @@ void ParseNames(const std::string& text, const char* flag, const std::string& ke
 ordered_json CandidateJson(const plan::Candidate& c) {
   ordered_json j;
   j["plan"] = PlanJson(c.plan, c.plan.MicroBatches());
+  j["chips"] = c.plan.Chips();  // fewer than the cluster's when the search left some idle
   j["step_time_s"] = Round(c.StepTime());
   j["engine"] = c.simulate_s >= 0 ? "simulate" : "estimate";
   j["estimate_step_time_s"] = Round(c.estimate_s);
@@ -235,9 +236,10 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
 
 std::string SearchText(const plan::SearchResult& r) {
   std::string out;
-  out +=
-      fmt::format("fathom plan: {} on {} ({} x {}), global batch {} x {} tokens\n\n", r.model,
-                  r.cluster, Count(r.chips), r.chip, Count(r.global_batch_size), Count(r.seq_len));
+  out += fmt::format("fathom plan: {} on {} ({} x {}{}), global batch {} x {} tokens\n\n", r.model,
+                     r.cluster, Count(r.chips), r.chip,
+                     r.idle_chips ? "; plans may leave chips idle" : "", Count(r.global_batch_size),
+                     Count(r.seq_len));
   int64_t enumerated = 0, valid = 0, estimated = 0, simulated = 0;
   for (const plan::PassReport& p : r.passes) {
     if (p.name == "enumerate") enumerated = p.out;
@@ -264,10 +266,11 @@ std::string SearchText(const plan::SearchResult& r) {
     ++rank;
     // Seconds to four figures at any length, so that the ranking shows in the times.
     out += fmt::format(
-        "  {:>4}  {:>9}  {:<8}  {:>8}  {:>5}  {:>6}  {:>9}{} {}{}\n", rank,
+        "  {:>4}  {:>9}  {:<8}  {:>8}  {:>5}  {:>6}  {:>9}{} {}{}{}\n", rank,
         core::FormatSeconds(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate",
         Count(static_cast<int64_t>(c.tokens_per_s + 0.5)), Pct(c.mfu), Pct(c.bubble_fraction),
         core::FormatBytes(c.memory_bytes), c.fits ? " " : "!", Describe(c.plan),
+        r.idle_chips ? fmt::format(" on {} chips", Count(c.plan.Chips())) : "",
         c.alike > 0 ? fmt::format(" (+{} alike)", Count(c.alike)) : "");
   }
   if (!r.ranked.empty() && !r.ranked.back().fits) {
@@ -322,6 +325,7 @@ std::string SearchJson(const plan::SearchResult& r) {
   j["cluster"] = r.cluster;
   j["chip"] = r.chip;
   j["chips"] = r.chips;
+  j["idle_chips"] = r.idle_chips;
   j["global_batch_size"] = r.global_batch_size;
   j["seq_len"] = r.seq_len;
   ordered_json passes = ordered_json::array();
@@ -359,19 +363,20 @@ std::string SearchCsv(const plan::SearchResult& r) {
       "rank,step_time_s,engine,estimate_step_time_s,simulate_step_time_s,tokens_per_s,mfu,"
       "bubble_fraction,memory_per_chip_bytes,fits,tp,pp,first_stage_layers,last_stage_layers,vp,"
       "dp,cp,ep,etp,sequence_parallel,micro_batch_size,global_batch_size,schedule,zero,recompute,"
-      "precision\n";
+      "precision,chips\n";
   int rank = 0;
   for (const plan::Candidate& c : r.ranked) {
     const ParallelPlan& p = c.plan;
     out += fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", ++rank,
-        Round(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate", Round(c.estimate_s),
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+        ++rank, Round(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate",
+        Round(c.estimate_s),
         c.simulate_s >= 0 ? fmt::format("{}", Round(c.simulate_s)) : std::string(),
         Round(c.tokens_per_s), Round(c.mfu), Round(c.bubble_fraction), Round(c.memory_bytes),
         c.fits ? "true" : "false", p.tp, p.pp, p.first_stage_layers, p.last_stage_layers, p.vp,
         p.dp, p.cp, p.ep, p.etp, p.sequence_parallel ? "true" : "false", p.micro_batch_size,
         p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
-        parallel::RecomputeName(p.recompute), hardware::PrecisionName(p.precision));
+        parallel::RecomputeName(p.recompute), hardware::PrecisionName(p.precision), p.Chips());
   }
   return out;
 }

@@ -82,16 +82,24 @@ struct PipelineChoice {
 // that cannot be used are noted in `skipped` (one message each).
 std::vector<PipelineChoice> PipelineChoices(
     const model::ModelSpec& m, const SearchSpace& space, int64_t ranks,
-    const std::vector<Schedule>& schedules,
+    const std::vector<Schedule>& schedules, bool idle,
     std::set<std::pair<std::string, std::string>>& skipped) {
   const bool pp_given = !space.pp.empty();
-  const std::vector<int> pps = pp_given ? space.pp : Divisors(ranks, m.layers);
+  // Leaving chips idle, pp need not divide the ranks: the divisors of the layer count and
+  // the powers of two up to them.
+  std::vector<int> pps = pp_given ? space.pp : Divisors(ranks, m.layers);
+  if (idle && !pp_given) {
+    pps.clear();
+    for (int pp = 1; pp <= std::min<int64_t>(ranks, m.layers); ++pp) {
+      if (m.layers % pp == 0 || (pp & (pp - 1)) == 0) pps.push_back(pp);
+    }
+  }
   auto has = [&](Schedule x) {
     return std::find(schedules.begin(), schedules.end(), x) != schedules.end();
   };
   std::vector<PipelineChoice> out;
   for (int pp : pps) {
-    if (ranks % pp != 0) continue;  // another tp x cp may use it
+    if (idle ? pp > ranks : ranks % pp != 0) continue;  // another tp x cp may use it
     const auto [first, last] = StageSplit(m.layers, pp);
     if (first < 0) {
       if (!pp_given) continue;  // an automatic value: nothing to say
@@ -189,12 +197,19 @@ core::Result<network::ClusterSpec> Resize(const network::ClusterSpec& cluster, i
   return c;
 }
 
-core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSpace& space,
-                                  const SearchOptions& options) {
+namespace {
+
+// One search; `idle` lets plans leave chips idle. `none_valid` tells the caller that no plan
+// of the space could use the chips (the enumerate or validate pass emptied it).
+core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const SearchSpace& space,
+                                      const SearchOptions& options, bool idle, bool& none_valid) {
+  none_valid = false;
   const bool compare_base = options.compare_base;
   const model::ModelSpec& m = base.model;
   const network::ClusterSpec& cl = base.cluster;
   const int64_t chips = cl.chips;
+  // Leaving chips idle, a plan uses whole scale-up domains and nodes, or fewer chips than one.
+  const int64_t unit = std::max<int64_t>(cl.domain, cl.chips_per_node);
   core::Diagnostics diags;
   SearchResult result;
   result.model = m.name;
@@ -203,6 +218,7 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   result.chips = chips;
   result.global_batch_size = base.plan.global_batch_size;
   result.seq_len = m.seq_len;
+  result.idle_chips = idle;
 
   Stopwatch watch;
   // Axes.
@@ -267,19 +283,31 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
     for (int tp : ax.tp) {
       for (int cp : ax.cp) {
         const int64_t tc = int64_t{tp} * cp;
-        if (chips % tc != 0) continue;
+        if (idle ? tc > chips : chips % tc != 0) continue;
         for (const PipelineChoice& pc :
-             PipelineChoices(m, given, chips / tc, ax.schedule, skipped)) {
-          const int64_t dp = chips / (tc * pc.pp);
-          std::vector<int> eps = given.ep;
-          if (eps.empty()) {
-            eps = m.moe.IsMoe() ? PowersOfTwo(m.moe.experts) : std::vector<int>{1};
-            std::erase_if(eps, [&](int e) {
-              return m.moe.experts % e != 0 || (tc * dp) % (int64_t{e} * bp.etp) != 0;
-            });
-          }
-          for (int ep : eps) {
-            for (int mbs : ax.mbs) {
+             PipelineChoices(m, given, chips / tc, ax.schedule, idle, skipped)) {
+          // Every chip, or (idle) the most that the batch and whole domains allow.
+          auto dp_of = [&](int mbs) -> int64_t {
+            const int64_t most = chips / (tc * pc.pp);
+            if (!idle) return most;
+            for (int64_t d = most; d >= 1; --d) {
+              const int64_t used = tc * pc.pp * d;
+              if (bp.global_batch_size % (d * mbs) == 0 && (used <= unit || used % unit == 0)) {
+                return d;
+              }
+            }
+            return most;  // none: the validate pass says why
+          };
+          for (int mbs : ax.mbs) {
+            const int64_t dp = dp_of(mbs);
+            std::vector<int> eps = given.ep;
+            if (eps.empty()) {
+              eps = m.moe.IsMoe() ? PowersOfTwo(m.moe.experts) : std::vector<int>{1};
+              std::erase_if(eps, [&](int e) {
+                return m.moe.experts % e != 0 || (tc * dp) % (int64_t{e} * bp.etp) != 0;
+              });
+            }
+            for (int ep : eps) {
               for (int zero : ax.zero) {
                 for (Recompute rc : ax.recompute) {
                   if (++count > options.max_plans) return false;
@@ -298,7 +326,8 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
                   p.recompute = rc;
                   p.sequence_parallel = tp > 1;
                   p.stragglers = {};
-                  FATHOM_CHECK(p.Chips() == chips, "an enumerated plan off the chip count");
+                  FATHOM_CHECK(idle ? p.Chips() <= chips : p.Chips() == chips,
+                               "an enumerated plan off the chip count");
                   base_enumerated = base_enumerated ||
                                     (compare_base && p.tp == bp.tp && p.cp == bp.cp &&
                                      p.pp == bp.pp && p.vp == bp.vp && p.schedule == bp.schedule &&
@@ -325,6 +354,7 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   for (const auto& [key, message] : skipped) diags.Warning(key, message + "; skipped");
   result.passes.push_back({"enumerate", true, 0, count, watch.Lap()});
   if (plans.empty()) {
+    none_valid = true;
     diags.Error("search",
                 "no plan of the search space fits the " + Str(chips) +
                     " chips: tp x cp x pp divides the chip count for none of them, or their "
@@ -337,7 +367,8 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   std::vector<core::Diagnostics> checks(plans.size());
   core::ParallelFor(static_cast<int64_t>(plans.size()), options.threads, [&](int64_t i) {
     checks[static_cast<size_t>(i)] =
-        parallel::ValidatePlan(plans[static_cast<size_t>(i)], m, cl.chip, chips);
+        parallel::ValidatePlan(plans[static_cast<size_t>(i)], m, cl.chip,
+                               idle ? plans[static_cast<size_t>(i)].Chips() : chips);
   });
   std::vector<Candidate> valid;
   std::map<std::string, Rejection> rejected;
@@ -368,15 +399,51 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   result.passes.push_back(
       {"validate", true, count, static_cast<int64_t>(valid.size()), watch.Lap()});
   if (valid.empty()) {
+    none_valid = true;
     const std::string why = result.rejected.empty() ? std::string("no plan was valid")
                                                     : result.rejected.front().key + ": " +
                                                           result.rejected.front().example;
     diags.Error("search",
                 "none of the " + Str(count) +
                     " plans of the search space is valid (most common: " + why + ")",
-                "widen the search space, or change the global batch size");
+                "widen the search space, change the global batch size, or let plans leave chips "
+                "idle (--idle allow)");
     return diags;
   }
+
+  // Leaving chips idle, each plan runs on the cluster of the chips it uses.
+  std::map<int64_t, network::ClusterSpec> used_clusters;
+  if (idle) {
+    std::map<int64_t, std::string> unusable;  // chip counts the topology cannot take
+    for (const Candidate& c : valid) {
+      const int64_t used = c.plan.Chips();
+      if (used_clusters.count(used) != 0 || unusable.count(used) != 0) continue;
+      core::Result<network::ClusterSpec> r = Resize(cl, used);
+      if (r.ok()) {
+        used_clusters.emplace(used, r.value());
+      } else {
+        unusable.emplace(used, r.diagnostics().FirstError());
+      }
+    }
+    Rejection dropped;
+    dropped.key = "cluster.chips";
+    std::erase_if(valid, [&](const Candidate& c) {
+      const auto it = unusable.find(c.plan.Chips());
+      if (it == unusable.end()) return false;
+      if (dropped.plans++ == 0) dropped.example = it->second;
+      return true;
+    });
+    if (dropped.plans > 0) result.rejected.push_back(dropped);
+    if (valid.empty()) {
+      none_valid = true;
+      diags.Error("search", "no plan leaving chips idle makes a cluster the topology can take (" +
+                                dropped.example + ")");
+      return diags;
+    }
+  }
+  auto cluster_of = [&](const ParallelPlan& p) -> const network::ClusterSpec& {
+    return idle ? used_clusters.at(p.Chips()) : cl;
+  };
 
   // Memory.
   const model::LayerBlocks blocks = model::BuildLayerBlocks(m);
@@ -410,7 +477,7 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   std::vector<std::string> failed(valid.size());
   core::ParallelFor(static_cast<int64_t>(valid.size()), options.threads, [&](int64_t i) {
     Candidate& c = valid[static_cast<size_t>(i)];
-    estimate::Scenario sc{base.name, base.description, m, cl, c.plan};
+    estimate::Scenario sc{base.name, base.description, m, cluster_of(c.plan), c.plan};
     core::Result<estimate::StepReport> r = estimate::Estimate(sc);
     if (!r.ok()) {
       failed[static_cast<size_t>(i)] = r.diagnostics().FirstError();
@@ -478,7 +545,7 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
     const int threads = std::min(options.threads, kSimulationThreads);
     core::ParallelFor(static_cast<int64_t>(which.size()), threads, [&](int64_t k) {
       Candidate& c = valid[which[static_cast<size_t>(k)]];
-      estimate::Scenario sc{base.name, base.description, m, cl, c.plan};
+      estimate::Scenario sc{base.name, base.description, m, cluster_of(c.plan), c.plan};
       core::Result<sim::SimResult> r = sim::Simulate(sc);
       if (!r.ok()) {
         why[static_cast<size_t>(k)] = r.diagnostics().FirstError();
@@ -601,6 +668,32 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
                   "use more chips, allow ZeRO 3 and full recompute, or a chip with more memory");
   }
   return core::Result<SearchResult>(std::move(result), std::move(diags));
+}
+
+}  // namespace
+
+core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSpace& space,
+                                  const SearchOptions& options) {
+  bool none_valid = false;
+  core::Result<SearchResult> exact =
+      SearchOnce(base, space, options, options.idle == IdleChips::kAllow, none_valid);
+  if (exact.ok() || !none_valid || options.idle != IdleChips::kAuto) return exact;
+  // No plan can use every chip: search those that leave some idle.
+  core::Result<SearchResult> idle = SearchOnce(base, space, options, true, none_valid);
+  if (!idle.ok()) return exact;
+  core::Diagnostics d;
+  const int64_t chips = base.cluster.chips;
+  const int64_t used = idle.value().ranked.front().plan.Chips();
+  d.Warning("search",
+            "no plan of the search space uses all " + Str(chips) +
+                " chips; searched plans that leave chips idle: the best uses " + Str(used) + " (" +
+                Str(chips - used) + " idle)",
+            "a plan uses tp x cp x pp x dp chips, and dp x micro_batch_size must divide the "
+            "global batch (" +
+                Str(base.plan.global_batch_size) +
+                "): change the batch, or give a chip count that fits");
+  for (const core::Diagnostic& x : idle.diagnostics().items()) d.Add(x);
+  return core::Result<SearchResult>(idle.value(), std::move(d));
 }
 
 }  // namespace fathom::plan

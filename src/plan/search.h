@@ -58,6 +58,13 @@ struct SearchSpace {
   std::vector<parallel::Schedule> schedule;
 };
 
+// Chips a plan may leave idle. kNever: tp x cp x pp x dp is the cluster's chip count.
+// kAllow: at most the chip count, each shape taking the largest dp that divides the global
+// batch by its micro-batch and fills whole scale-up domains (a 100,000-chip cluster runs a
+// batch of 16,384 sequences on 98,304 chips). kAuto: kAllow only when no plan of the
+// search space can use every chip, with a warning.
+enum class IdleChips { kNever, kAuto, kAllow };
+
 struct SearchOptions {
   int top = 10;                 // plans in the result
   int simulate_top = 5;         // best estimates re-run by the simulator; 0 = pass off
@@ -65,6 +72,7 @@ struct SearchOptions {
   int threads = 1;              // estimate pass; the result does not depend on it
   int64_t max_plans = 2000000;  // enumerating more is an error (narrow the axes)
   bool compare_base = false;    // compare pass: the base plan is a plan of its own
+  IdleChips idle = IdleChips::kAuto;
 };
 
 struct Candidate {
@@ -115,6 +123,8 @@ struct SearchResult {
   // What puts the base plan outside the search space ("zero 2", ...); empty when the
   // search enumerated it.
   std::vector<std::string> base_outside;
+  // The plans may leave chips idle (SearchOptions::idle): each uses its plan.Chips().
+  bool idle_chips = false;
 };
 
 // Searches the plans of `space` for `base.model` on `base.cluster`. The base plan gives the

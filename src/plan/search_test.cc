@@ -261,7 +261,9 @@ TEST(Search, NoValidPlanNamesTheCommonestReason) {
   SearchSpace space;
   space.tp = {8};
   space.pp = {1, 2, 4};
-  core::Result<SearchResult> r = Search(s, space, {});
+  SearchOptions exact;
+  exact.idle = IdleChips::kNever;
+  core::Result<SearchResult> r = Search(s, space, exact);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError,
                             "plan.global_batch_size: global_batch_size (7)"))
@@ -272,7 +274,9 @@ TEST(Search, AxesThatDoNotMultiplyOutAreAnError) {
   const estimate::Scenario s = Gpt3On64();
   SearchSpace space;
   space.tp = {3};
-  core::Result<SearchResult> r = Search(s, space, {});
+  SearchOptions exact;
+  exact.idle = IdleChips::kNever;
+  core::Result<SearchResult> r = Search(s, space, exact);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "64 chips"));
   space.tp = {0};
@@ -362,6 +366,49 @@ TEST(Resize, ReDerivesTheTopology) {
   EXPECT_EQ(small.value().hierarchy.levels.back().block, 64);
   core::Result<network::ClusterSpec> odd = Resize(big, 12);
   EXPECT_FALSE(odd.ok());
+}
+
+// A chip count the batch cannot divide: no plan uses every chip, so the search (auto) takes
+// plans that leave some idle, each with the largest dp that divides the batch, and says so.
+TEST(Search, LeavesChipsIdleWhenNoPlanCanUseThemAll) {
+  const estimate::Scenario s =
+      Base(model::testing::Llama70B(), network::testing::DgxH100(1000), 512);
+  SearchOptions o;
+  o.simulate_top = 0;
+  o.idle = IdleChips::kNever;
+  EXPECT_FALSE(Search(s, {}, o).ok());
+  o.idle = IdleChips::kAuto;
+  core::Result<SearchResult> r = Search(s, {}, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_TRUE(r.value().idle_chips);
+  bool warned = false;
+  for (const core::Diagnostic& d : r.diagnostics().items()) {
+    warned = warned || d.message.find("leave chips idle") != std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+  for (const Candidate& c : r.value().ranked) {
+    EXPECT_LE(c.plan.Chips(), 1000);
+    EXPECT_EQ(512 % (c.plan.dp * c.plan.micro_batch_size), 0);
+    EXPECT_EQ(c.plan.Chips() % 8, 0);  // whole scale-up domains
+  }
+  EXPECT_GE(r.value().ranked.front().plan.Chips(), 512);  // e.g. 640: tp 8 pp 5 dp 16
+}
+
+// Allowing idle chips only widens the space: on a count every plan can use, the best
+// estimate is no worse than the exact search's.
+TEST(Search, AllowingIdleChipsNeverFindsWorse) {
+  const estimate::Scenario s = Gpt3On64();
+  SearchOptions o;
+  o.simulate_top = 0;
+  o.idle = IdleChips::kNever;
+  core::Result<SearchResult> exact = Search(s, {}, o);
+  o.idle = IdleChips::kAllow;
+  core::Result<SearchResult> idle = Search(s, {}, o);
+  ASSERT_TRUE(exact.ok() && idle.ok());
+  EXPECT_FALSE(exact.value().idle_chips);
+  EXPECT_LE(idle.value().ranked.front().estimate_s, exact.value().ranked.front().estimate_s);
+  o.idle = IdleChips::kAuto;  // every chip can be used: no idle search
+  EXPECT_FALSE(Search(s, {}, o).value().idle_chips);
 }
 
 }  // namespace

@@ -75,6 +75,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   result.seq_len = base.model.seq_len;
   result.with_reliability = static_cast<bool>(ettr);
   SearchOptions o = options;
+  o.idle = IdleChips::kNever;  // each count is tried on its own
   o.top = 1;
   o.compare_base = false;
   // Whole steps: the run trains its tokens in global batches.
