@@ -229,6 +229,25 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
     d.Add(Error(file, 0, Join(prefix, "efficiency.gemm_fp8"),
                 "peak.fp4 is given but efficiency.gemm_fp8 is not"));
   }
+  // Narrower formats run at least as fast (fp16 as bf16, fp8 twice, fp4 twice again on
+  // every chip in the catalog): a lower peak is usually a chip derived with `base:` whose
+  // bf16 peak was raised and whose fp8 peak was inherited.
+  using hardware::Precision;
+  const std::pair<Precision, Precision> order[] = {{Precision::kBf16, Precision::kFp8},
+                                                   {Precision::kFp8, Precision::kFp4}};
+  for (const auto& [wide, narrow] : order) {
+    const double w = c.Peak(wide).value(), n = c.Peak(narrow).value();
+    if (w <= 0 || n <= 0 || n >= w) continue;
+    const std::string key = Join(prefix, "peak." + std::string(hardware::PrecisionName(narrow)));
+    const auto at = where.find(key);
+    d.Add(core::Diagnostic{
+        core::Severity::kWarning, at != where.end() ? at->second.file : file,
+        at != where.end() ? at->second.line : 0, key,
+        core::FormatFlopRate(n) + " is below peak." + std::string(hardware::PrecisionName(wide)) +
+            " (" + core::FormatFlopRate(w) + "): " + std::string(hardware::PrecisionName(narrow)) +
+            " plans will run slower than " + std::string(hardware::PrecisionName(wide)) + " ones",
+        "set " + key + " too (a chip derived with base: keeps its base's other peaks)"});
+  }
   // A price's kind and date describe the price given beside them (same file, or both by
   // --set): a price given elsewhere (a chip derived from a catalog one, --set) without its
   // own kind and date has neither.
@@ -548,7 +567,7 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
                 loader.section_file.count(prefix) ? 0 : line, d);
   FinishChip(c, prefix, loader.FileOf(prefix, file), d, loader.where);
   if (d.HasErrors()) return d;
-  return c;
+  return core::Result<hardware::ChipSpec>(std::move(c), std::move(d));
 }
 
 // Where the longest given prefix of `key` was read ("a.b[1].c" -> "a.b[1]" -> "a.b" -> "a").
@@ -604,10 +623,42 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
   core::Result<hardware::ChipSpec> chip =
       LoadChipNode(loader, draft.chip, at.file, chip_key, at.line);
   if (!chip.ok()) return chip.diagnostics();
+  d.Append(chip.diagnostics());  // its warnings
   network::ClusterSpec c = std::move(draft.spec);
   LoadTiers(loader, draft.tiers, Join(prefix, "scale_out.tiers"), c.tiers, d);
   if (d.HasErrors()) return d;
   c.chip = std::move(chip).value();
+  // A chip the user changed (--set chip.*, or a chip given outside the cluster's file) keeps
+  // the cluster's own link figures where the cluster gives them: say so where they differ.
+  const bool chip_changed = (loader.overrides != nullptr && loader.overrides->Touches(chip_key)) ||
+                            at.file != loader.FileOf(prefix, file);
+  if (chip_changed) {
+    struct Link {
+      const char* key;
+      double cluster, chip;
+      std::string (*shown)(double);
+    };
+    auto bandwidth = [](double v) { return core::FormatBandwidth(v); };
+    auto chips = [](double v) { return std::to_string(static_cast<int64_t>(v)) + " chips"; };
+    const double nic = c.chip.scale_out_bandwidth.value() * c.chips_per_nic;
+    for (const Link& l :
+         {Link{"scale_up.bandwidth", c.scale_up.bandwidth.value(),
+               c.chip.scale_up_bandwidth.value(), bandwidth},
+          Link{"scale_up.domain", static_cast<double>(c.domain),
+               static_cast<double>(c.chip.scale_up_domain), chips},
+          Link{"scale_out.bandwidth", c.scale_out.bandwidth.value(), nic, bandwidth}}) {
+      if (l.cluster > 0 && l.chip > 0 && l.cluster != l.chip) {
+        const std::string key = Join(prefix, l.key);
+        const Location w = loader.where.count(key) != 0
+                               ? loader.where[key]
+                               : Location{loader.FileOf(prefix, file), line};
+        d.Add(core::Diagnostic{core::Severity::kWarning, w.file, w.line, key,
+                               "the cluster's " + l.shown(l.cluster) + " is used, not the " +
+                                   c.chip.name + " chip's " + l.shown(l.chip),
+                               "set " + key + " to model the chip's own links"});
+      }
+    }
+  }
   if (c.domain == 0) c.domain = c.chip.scale_up_domain;
   if (c.scale_up.bandwidth.value() == 0) c.scale_up.bandwidth = c.chip.scale_up_bandwidth;
   if (c.scale_out.bandwidth.value() == 0) {

@@ -740,6 +740,49 @@ TEST_F(LoaderTest, DpAutoFollowsTheChips) {
   EXPECT_EQ(s.value().scenario.plan.dp, 8);
 }
 
+// A changed chip keeps the cluster's own link figures; the loader says which it uses.
+TEST_F(LoaderTest, AChangedChipWarnsWhereTheClusterKeepsItsLinks) {
+  const std::string file = Write("links.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 64}\n"
+                                 "plan: {tp: 8, dp: 8, global_batch_size: 64}\n");
+  auto warned = [](const core::Diagnostics& d, const std::string& key) {
+    for (const core::Diagnostic& x : d.items()) {
+      if (x.severity == core::Severity::kWarning && x.key == key) return true;
+    }
+    return false;
+  };
+  core::Result<LoadedScenario> plain = LoadScenario(TestCatalog(), file, {});
+  ASSERT_TRUE(plain.ok()) << plain.diagnostics().Format();
+  EXPECT_FALSE(warned(plain.diagnostics(), "cluster.scale_up.bandwidth"));
+  core::Result<LoadedScenario> faster =
+      LoadScenario(TestCatalog(), file, Set({"chip.scale_up.bandwidth=900GBps"}));
+  ASSERT_TRUE(faster.ok()) << faster.diagnostics().Format();
+  EXPECT_TRUE(warned(faster.diagnostics(), "cluster.scale_up.bandwidth"));
+  EXPECT_EQ(faster.value().scenario.cluster.scale_up.bandwidth.value(), 450e9);
+  core::Result<LoadedScenario> b200 = LoadScenario(TestCatalog(), file, Set({"cluster.chip=b200"}));
+  ASSERT_TRUE(b200.ok()) << b200.diagnostics().Format();
+  EXPECT_TRUE(warned(b200.diagnostics(), "cluster.scale_up.bandwidth"));
+  EXPECT_FALSE(warned(b200.diagnostics(), "cluster.scale_up.domain"));
+}
+
+// A narrower format's peak below a wider one's (an fp8 peak inherited through base: under
+// a raised bf16 peak) is a warning at the narrower peak.
+TEST_F(LoaderTest, ANarrowerPeakBelowAWiderOneWarns) {
+  const std::string file = Write("peaks.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan: {tp: 8, global_batch_size: 8}\n");
+  core::Result<LoadedScenario> s =
+      LoadScenario(TestCatalog(), file, Set({"chip.peak.bf16=3957.6TFLOPS"}));
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  bool warned = false;
+  for (const core::Diagnostic& x : s.diagnostics().items()) {
+    warned = warned || (x.severity == core::Severity::kWarning && x.key == "cluster.chip.peak.fp8");
+  }
+  EXPECT_TRUE(warned) << s.diagnostics().Format();
+}
+
 TEST(Keys, EveryDeclarationIsWellFormed) {
   for (Section s :
        {Section::kChip, Section::kCluster, Section::kTier, Section::kModel, Section::kPlan,
