@@ -27,6 +27,7 @@
 #include "io/plan_search.h"
 #include "io/report.h"
 #include "io/run.h"
+#include "io/sensitivity.h"
 #include "io/sweep.h"
 #include "io/trace.h"
 #include "io/validation.h"
@@ -487,6 +488,32 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--html", compare.html,
                           "write an HTML report: the breakdowns and memory on one scale");
 
+  fathom::io::SensitivityRequest sens;
+  std::vector<std::string> sens_set;
+  bool sens_json = false;
+  CLI::App* sens_cmd = app.add_subcommand(
+      "sensitivity",
+      "how much each hardware parameter moves the step: FLOP/s, HBM, links, latencies, each "
+      "improved alone");
+  sens_cmd->add_option("-s,--scenario", sens.scenario, "scenario file (model, cluster and plan)");
+  sens_cmd->add_option("-m,--model", sens.model,
+                       "model: catalog name, YAML file or HF config.json");
+  sens_cmd->add_option("-c,--cluster", sens.cluster, "cluster: catalog name or YAML file");
+  sens_cmd->add_option("-p,--plan", sens.plan, "parallel plan: YAML file");
+  sens_cmd
+      ->add_option("--engine", sens.engine,
+                   "estimate (closed form, milliseconds a point) or simulate")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"simulate", "estimate"}));
+  sens_cmd
+      ->add_option("--by", sens.delta,
+                   "relative improvement of each parameter (0.1: 10% more bandwidth, 10% less "
+                   "latency)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1.0));
+  sens_cmd->add_flag("--json", sens_json, "emit the fathom.sensitivity/1 JSON report");
+  sens_cmd->add_option("--set", sens_set, kSetHelp)->allow_extra_args(false);
+
   fathom::cli::SweepArgs sweep;
   CLI::App* sweep_cmd = app.add_subcommand(
       "sweep", "predict one step at each point of a grid of key values (one row per point)");
@@ -604,6 +631,16 @@ int main(int argc, char** argv) {
   if (step_cmd->parsed()) {
     if (!ScenarioOrParts(step.scenario, step.model, step.cluster, step.plan)) return kUserError;
     return RunStep(catalog, step);
+  }
+  if (sens_cmd->parsed()) {
+    if (!ScenarioOrParts(sens.scenario, sens.model, sens.cluster, sens.plan)) return kUserError;
+    if (!ParseSet(sens_set, sens.overrides)) return kUserError;
+    fathom::core::Result<fathom::io::SensitivityResult> r = fathom::io::Sensitivity(catalog, sens);
+    if (!r.ok()) return PrintDiagnostics(r.diagnostics());
+    std::cerr << r.diagnostics().Format();
+    std::cout << (sens_json ? fathom::io::SensitivityJson(r.value())
+                            : fathom::io::SensitivityText(r.value()));
+    return 0;
   }
   if (run_cmd->parsed()) {
     const fathom::io::RunRequest& q = run.request;

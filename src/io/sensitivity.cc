@@ -1,0 +1,255 @@
+#include "io/sensitivity.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "core/units.h"
+#include "estimate/estimate.h"
+#include "io/json_text.h"
+#include "io/number_format.h"
+#include "io/plan_format.h"
+#include "network/cluster_spec.h"
+#include "sim/step_sim.h"
+
+namespace fathom::io {
+
+namespace {
+
+// One parameter: its key, what it is, its value as shown, and how to improve it by a factor.
+struct SensitivityKnob {
+  std::string parameter;
+  std::string what;
+  std::function<std::string(const estimate::Scenario&)> show;
+  std::function<void(estimate::Scenario&, double factor)> improve;
+  bool applies = true;
+};
+
+std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
+  using hardware::ChipSpec;
+  using network::ClusterSpec;
+  auto bw = [](double v) { return core::FormatBandwidth(v); };
+  auto us = [](double v) { return core::FormatSeconds(v); };
+  const bool scale_out = s.cluster.chips > s.cluster.domain;
+  std::vector<SensitivityKnob> k;
+  k.push_back({"cluster.chip.peak", "dense peak FLOP/s, every precision",
+               [](const estimate::Scenario& x) {
+                 const hardware::Precision p = x.plan.precision;
+                 const double v = x.cluster.chip.Peak(p).value() > 0
+                                      ? x.cluster.chip.Peak(p).value()
+                                      : x.cluster.chip.Peak(hardware::Precision::kBf16).value();
+                 return core::FormatFlopRate(v);
+               },
+               [](estimate::Scenario& x, double f) {
+                 for (core::FlopsPerSec& p : x.cluster.chip.peak)
+                   p = core::FlopsPerSec(p.value() * f);
+               }});
+  k.push_back({"cluster.chip.efficiency.gemm", "achievable GEMM fraction of the peak (at most 1)",
+               [](const estimate::Scenario& x) {
+                 const bool fp8 = x.plan.precision == hardware::Precision::kFp8 ||
+                                  x.plan.precision == hardware::Precision::kFp4;
+                 return fmt::format("{:.3f}", fp8 ? x.cluster.chip.gemm_efficiency_fp8
+                                                  : x.cluster.chip.gemm_efficiency_16bit);
+               },
+               [](estimate::Scenario& x, double f) {
+                 ChipSpec& c = x.cluster.chip;
+                 c.gemm_efficiency_16bit = std::min(1.0, c.gemm_efficiency_16bit * f);
+                 c.gemm_efficiency_fp8 = std::min(1.0, c.gemm_efficiency_fp8 * f);
+               }});
+  k.push_back({"cluster.chip.efficiency.attention",
+               "achievable fused-attention fraction of the bf16 peak (at most 1)",
+               [](const estimate::Scenario& x) {
+                 return fmt::format("{:.3f}", x.cluster.chip.attention_efficiency);
+               },
+               [](estimate::Scenario& x, double f) {
+                 ChipSpec& c = x.cluster.chip;
+                 c.attention_efficiency = std::min(1.0, c.attention_efficiency * f);
+               }});
+  k.push_back(
+      {"cluster.chip.memory.bandwidth", "HBM bandwidth",
+       [bw](const estimate::Scenario& x) { return bw(x.cluster.chip.hbm_bandwidth.value()); },
+       [](estimate::Scenario& x, double f) {
+         ChipSpec& c = x.cluster.chip;
+         c.hbm_bandwidth = core::BytesPerSec(c.hbm_bandwidth.value() * f);
+       }});
+  k.push_back(
+      {"cluster.scale_up.bandwidth", "scale-up bandwidth per chip",
+       [bw](const estimate::Scenario& x) { return bw(x.cluster.scale_up.bandwidth.value()); },
+       [](estimate::Scenario& x, double f) {
+         ClusterSpec& c = x.cluster;
+         c.scale_up.bandwidth = core::BytesPerSec(c.scale_up.bandwidth.value() * f);
+       },
+       s.cluster.domain > 1});
+  k.push_back({"cluster.scale_up.latency", "scale-up latency per algorithm step (divided)",
+               [us](const estimate::Scenario& x) { return us(x.cluster.scale_up.latency.value()); },
+               [](estimate::Scenario& x, double f) {
+                 ClusterSpec& c = x.cluster;
+                 c.scale_up.latency = core::Seconds(c.scale_up.latency.value() / f);
+               },
+               s.cluster.domain > 1 && s.cluster.scale_up.latency.value() > 0});
+  k.push_back(
+      {"cluster.scale_out.bandwidth", "scale-out bandwidth per NIC",
+       [bw](const estimate::Scenario& x) { return bw(x.cluster.scale_out.bandwidth.value()); },
+       [](estimate::Scenario& x, double f) {
+         ClusterSpec& c = x.cluster;
+         c.scale_out.bandwidth = core::BytesPerSec(c.scale_out.bandwidth.value() * f);
+       },
+       scale_out});
+  k.push_back(
+      {"cluster.scale_out.latency",
+       "scale-out latency per algorithm step and per switch hop (divided)",
+       [us](const estimate::Scenario& x) { return us(x.cluster.scale_out.latency.value()); },
+       [](estimate::Scenario& x, double f) {
+         ClusterSpec& c = x.cluster;
+         c.scale_out.latency = core::Seconds(c.scale_out.latency.value() / f);
+         for (network::Tier& t : c.tiers) t.latency = core::Seconds(t.latency.value() / f);
+       },
+       scale_out && s.cluster.scale_out.latency.value() > 0});
+  return k;
+}
+
+core::Result<double> SensitivityStep(const estimate::Scenario& s, bool simulate) {
+  if (simulate) {
+    core::Result<sim::SimResult> r = sim::Simulate(s);
+    if (!r.ok()) return r.diagnostics();
+    return r.value().report.step_time_s;
+  }
+  core::Result<estimate::StepReport> r = estimate::Estimate(s);
+  if (!r.ok()) return r.diagnostics();
+  return r.value().step_time_s;
+}
+
+}  // namespace
+
+core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const SensitivityRequest& q) {
+  core::Diagnostics d;
+  if (q.engine != "estimate" && q.engine != "simulate") {
+    d.Error("--engine", "\"" + q.engine + "\" is not one of estimate, simulate");
+  }
+  if (!(q.delta > 0 && q.delta <= 1)) {
+    d.Error("--by", fmt::format("{} is not a relative change in (0, 1]", q.delta),
+            "give a fraction, e.g. 0.1 for 10%");
+  }
+  if (d.HasErrors()) return d;
+  core::Result<LoadedScenario> loaded =
+      !q.scenario.empty() ? LoadScenario(catalog, q.scenario, q.overrides)
+                          : LoadParts(catalog, q.model, q.cluster, q.plan, q.overrides);
+  if (!loaded.ok()) return loaded.diagnostics();
+  d = loaded.diagnostics();
+  const estimate::Scenario& base = loaded.value().scenario;
+  const bool simulate = q.engine == "simulate";
+
+  core::Result<estimate::StepReport> est = estimate::Estimate(base);
+  if (!est.ok()) {
+    d.Append(est.diagnostics());
+    return d;
+  }
+  core::Result<double> base_time = SensitivityStep(base, simulate);
+  if (!base_time.ok()) {
+    d.Append(base_time.diagnostics());
+    return d;
+  }
+  SensitivityResult r;
+  r.name = base.name;
+  r.model = base.model.name;
+  r.cluster = base.cluster.name;
+  r.chip = base.cluster.chip.name;
+  r.plan = PlanLine(base.plan, PlanDetail::kFull);
+  r.engine = q.engine;
+  r.delta = q.delta;
+  r.base_step_time_s = base_time.value();
+  r.memory_bytes = est.value().memory.total;
+  r.capacity_bytes = base.cluster.chip.hbm_capacity.value();
+
+  const double factor = 1 + q.delta;
+  for (const SensitivityKnob& k : SensitivityKnobs(base)) {
+    if (!k.applies) continue;
+    estimate::Scenario s = base;
+    k.improve(s, factor);
+    // The cluster's hierarchy is derived from its links: derive it again.
+    s.cluster.hierarchy = {};
+    core::Diagnostics topology = network::Finalize(s.cluster);
+    core::Result<double> t =
+        topology.HasErrors() ? core::Result<double>(topology) : SensitivityStep(s, simulate);
+    if (!t.ok()) {
+      d.Warning(k.parameter, "could not be varied: " + t.diagnostics().FirstError());
+      continue;
+    }
+    SensitivityRow row;
+    row.parameter = k.parameter;
+    row.what = k.what;
+    row.base = k.show(base);
+    row.changed = k.show(s);
+    row.step_time_s = t.value();
+    row.change = t.value() / r.base_step_time_s - 1;
+    row.elasticity = std::log(t.value() / r.base_step_time_s) / std::log(factor);
+    r.rows.push_back(std::move(row));
+  }
+  // Largest effect first; ties in the knobs' order.
+  std::stable_sort(
+      r.rows.begin(), r.rows.end(),
+      [](const SensitivityRow& a, const SensitivityRow& b) { return a.change < b.change; });
+  return {std::move(r), std::move(d)};
+}
+
+std::string SensitivityText(const SensitivityResult& r) {
+  std::string out = fmt::format("fathom sensitivity: {}: {} on {} ({})\n  plan: {}\n\n", r.name,
+                                r.model, r.cluster, r.chip, r.plan);
+  out += fmt::format(
+      "  step time {} ({}d); each parameter improved by {} alone, the plan kept\n"
+      "  memory {} of {} per chip\n\n",
+      core::FormatSeconds(r.base_step_time_s), r.engine == "simulate" ? "simulate" : "estimate",
+      Pct(r.delta), core::FormatBytes(r.memory_bytes), core::FormatBytes(r.capacity_bytes));
+  size_t width = 9;
+  for (const SensitivityRow& x : r.rows) width = std::max(width, x.parameter.size());
+  out += fmt::format("  {:<{}}  {:>14}  {:>14}  {:>10}  {:>7}  {:>10}\n", "parameter", width,
+                     "base", "improved", "step time", "change", "elasticity");
+  for (const SensitivityRow& x : r.rows) {
+    out +=
+        fmt::format("  {:<{}}  {:>14}  {:>14}  {:>10}  {:>7}  {:>10.2f}\n", x.parameter, width,
+                    x.base, x.changed, core::FormatSeconds(x.step_time_s),
+                    x.change == 0 ? std::string("0.0%") : fmt::format("{:+.1f}%", 100 * x.change),
+                    x.elasticity + 0.0);
+  }
+  if (!r.rows.empty() && r.rows.front().change < 0) {
+    out += fmt::format("\n  the step is most sensitive to {} ({})\n", r.rows.front().parameter,
+                       r.rows.front().what);
+  }
+  out +=
+      "\n  elasticity: d ln(step time) / d ln(parameter); -1 where the step scales with the "
+      "parameter, 0 where it does not matter.\n  latencies are divided by the factor; "
+      "fractions are capped at 1.\n";
+  return out;
+}
+
+std::string SensitivityJson(const SensitivityResult& r) {
+  nlohmann::ordered_json j;
+  j["schema"] = "fathom.sensitivity/1";
+  j["name"] = r.name;
+  j["model"] = r.model;
+  j["cluster"] = r.cluster;
+  j["chip"] = r.chip;
+  j["plan"] = r.plan;
+  j["engine"] = r.engine;
+  j["delta"] = Round(r.delta);
+  j["step_time_s"] = Round(r.base_step_time_s);
+  j["memory_per_chip_bytes"] = Round(r.memory_bytes);
+  j["memory_capacity_bytes"] = Round(r.capacity_bytes);
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const SensitivityRow& x : r.rows) {
+    rows.push_back({{"parameter", x.parameter},
+                    {"what", x.what},
+                    {"base", x.base},
+                    {"improved", x.changed},
+                    {"step_time_s", Round(x.step_time_s)},
+                    {"change", Round(x.change)},
+                    {"elasticity", Round(x.elasticity)}});
+  }
+  j["parameters"] = rows;
+  return JsonText(j);
+}
+
+}  // namespace fathom::io

@@ -1,0 +1,51 @@
+// `fathom sensitivity`: how much each hardware parameter moves a step. Each parameter of the
+// chip and the cluster is improved alone by the same relative amount (more FLOP/s, bandwidth
+// or achievable fraction; less latency), the step is predicted again with the same plan, and
+// the change of the step time is reported with its elasticity, d ln(step) / d ln(parameter):
+// -1 where the step scales with the parameter, 0 where the parameter does not matter. The
+// step's bottleneck is the parameter with the largest effect. A chip architect's question
+// ("what buys the most: FLOP/s, HBM bandwidth or links?") answered in one call; the plan
+// is held fixed (a faster chip may prefer another plan: `fathom plan` re-optimizes it).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "io/config.h"
+
+namespace fathom::io {
+
+struct SensitivityRequest {
+  std::string scenario;              // a scenario file, or:
+  std::string model, cluster, plan;  // all three parts
+  std::vector<Override> overrides;   // --set KEY=VALUE, checked (ParseOverrides)
+  std::string engine = "estimate";   // estimate | simulate
+  double delta = 0.1;                // relative improvement of each parameter, (0, 1]
+};
+
+struct SensitivityRow {
+  std::string parameter;      // a key path: "cluster.chip.peak", "cluster.scale_out.bandwidth", ...
+  std::string what;           // what was changed, in words
+  std::string base, changed;  // the values, with units
+  double step_time_s = 0;
+  double change = 0;      // relative change of the step time (negative: faster)
+  double elasticity = 0;  // change / delta in logarithms: ln(t'/t) / ln(p'/p)
+};
+
+struct SensitivityResult {
+  std::string name, model, cluster, chip;
+  std::string plan;    // the plan, in one line
+  std::string engine;  // estimate | simulate
+  double delta = 0;
+  double base_step_time_s = 0;
+  double memory_bytes = 0, capacity_bytes = 0;  // per chip: the plan's peak and the chip's
+  std::vector<SensitivityRow> rows;             // largest effect first
+};
+
+core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const SensitivityRequest& q);
+std::string SensitivityText(const SensitivityResult& r);
+// "fathom.sensitivity/1".
+std::string SensitivityJson(const SensitivityResult& r);
+
+}  // namespace fathom::io
