@@ -546,6 +546,12 @@ int main(int argc, char** argv) {
   coll_cmd->add_flag("--all-groups", coll.all_groups,
                      "every group of this shape in the cluster communicates at once");
   coll_cmd->add_flag("--json", coll_json, "emit the fathom.collective/1 JSON report");
+  std::vector<std::string> coll_set;
+  coll_cmd
+      ->add_option("--set", coll_set,
+                   "KEY=VALUE: replace a key of the cluster (e.g. cluster.scale_out.bandwidth="
+                   "800Gbps, cluster.scale_out.tiers[1].oversubscription=2); repeatable")
+      ->allow_extra_args(false);
 
   std::string catalog_kind;
   bool catalog_json = false;
@@ -673,7 +679,10 @@ int main(int argc, char** argv) {
   }
   if (sweep_cmd->parsed()) return RunSweep(catalog, sweep);
   if (compare_cmd->parsed()) return RunCompare(catalog, compare);
-  if (coll_cmd->parsed()) return RunCollectiveCmd(catalog, coll, coll_json);
+  if (coll_cmd->parsed()) {
+    if (!ParseSet(coll_set, coll.overrides)) return kUserError;
+    return RunCollectiveCmd(catalog, coll, coll_json);
+  }
   if (serve_cmd->parsed()) return RunServe(catalog, serve);
   if (catalog_cmd->parsed()) {
     const fathom::io::Section s = catalog_kind == "chips"      ? fathom::io::Section::kChip

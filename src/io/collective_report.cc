@@ -72,7 +72,7 @@ std::string PlacementText(const CollectiveResult& r) {
 core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const CollectiveRequest& q) {
   core::Diagnostics d;
   CollectiveResult r;
-  core::Result<network::ClusterSpec> cluster = LoadCluster(catalog, q.cluster);
+  core::Result<network::ClusterSpec> cluster = LoadCluster(catalog, q.cluster, q.overrides);
   if (!cluster.ok()) return cluster.diagnostics();
   r.cluster = std::move(cluster).value();
 

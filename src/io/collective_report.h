@@ -13,16 +13,17 @@
 namespace fathom::io {
 
 struct CollectiveRequest {
-  std::string cluster;             // catalog name or file
-  std::string op = "all_reduce";   // all_reduce, all_gather, reduce_scatter, all_to_all,
-                                   // broadcast, send_recv
-  std::string size = "1GiB";       // one size, with a unit
-  std::string sweep;               // "8B:8GiB": powers of two from the first to the last
-  int group = 0;                   // members; 0 = every chip of the cluster
-  std::string span;                // "", "domain" (consecutive ranks) or "nodes" (one per node)
-  int64_t stride = 0;              // rank distance between members; 0 = from span
-  std::string algorithm = "auto";  // AlgorithmName or "auto"
-  bool all_groups = false;         // every group of this shape busy at once
+  std::string cluster;              // catalog name or file
+  std::string op = "all_reduce";    // all_reduce, all_gather, reduce_scatter, all_to_all,
+                                    // broadcast, send_recv
+  std::string size = "1GiB";        // one size, with a unit
+  std::string sweep;                // "8B:8GiB": powers of two from the first to the last
+  int group = 0;                    // members; 0 = every chip of the cluster
+  std::string span;                 // "", "domain" (consecutive ranks) or "nodes" (one per node)
+  int64_t stride = 0;               // rank distance between members; 0 = from span
+  std::string algorithm = "auto";   // AlgorithmName or "auto"
+  bool all_groups = false;          // every group of this shape busy at once
+  std::vector<Override> overrides;  // --set cluster.KEY=VALUE (and chip.KEY=VALUE)
 };
 
 struct CollectiveRow {

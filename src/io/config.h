@@ -151,6 +151,10 @@ core::Result<std::vector<Override>> ParseOverrides(const std::vector<std::string
 // models).
 core::Result<hardware::ChipSpec> LoadChip(const Catalog& catalog, const std::string& ref);
 core::Result<network::ClusterSpec> LoadCluster(const Catalog& catalog, const std::string& ref);
+// The same with --set overrides of its keys ("cluster.scale_out.bandwidth=800Gbps", and
+// "chip.*" for its chip); an override of another section is an error.
+core::Result<network::ClusterSpec> LoadCluster(const Catalog& catalog, const std::string& ref,
+                                               const std::vector<Override>& overrides);
 core::Result<model::ModelSpec> LoadModel(const Catalog& catalog, const std::string& ref);
 
 // A scenario file holding model, cluster and plan, or the three given separately; with

@@ -750,6 +750,20 @@ core::Result<network::ClusterSpec> LoadCluster(const Catalog& catalog, const std
   return LoadClusterNode(loader, YAML::Node(ref), "", "", 0);
 }
 
+core::Result<network::ClusterSpec> LoadCluster(const Catalog& catalog, const std::string& ref,
+                                               const std::vector<Override>& overrides) {
+  if (overrides.empty()) return LoadCluster(catalog, ref);
+  Loader loader(catalog);
+  OverrideSet set(overrides);
+  loader.overrides = &set;
+  core::Result<network::ClusterSpec> r = LoadClusterNode(loader, YAML::Node(ref), "", "cluster", 0);
+  if (!r.ok()) return r;
+  core::Diagnostics d = r.diagnostics();
+  set.ReportUnused(d);
+  if (d.HasErrors()) return d;
+  return core::Result<network::ClusterSpec>(r.value(), std::move(d));
+}
+
 core::Result<model::ModelSpec> LoadModel(const Catalog& catalog, const std::string& ref) {
   Loader loader(catalog);
   return LoadModelNode(loader, YAML::Node(ref), "", "", 0);
