@@ -1,5 +1,5 @@
 // Internal to io: the one way the writers turn a JSON document into text. Every report
-// (fathom.step/1, fathom.run/1, ... and the JSON the HTML reports and the server send)
+// (fathom.step/2, fathom.run/3, ... and the JSON the HTML reports and the server send)
 // goes through it, so that a string that is not UTF-8 (a name read from a Latin-1 file
 // that the loader did not see, a file name) cannot abort the program: nlohmann's dump
 // throws on invalid UTF-8, and the loader's own check (io/schema.h) is the first line.

@@ -109,8 +109,6 @@ const plan::SizeRow& ChosenRow(const plan::SizeResult& r) {
   return r.rows[static_cast<size_t>(r.chosen)];
 }
 
-bool Priced(const plan::CostDerivation& c) { return c.usd_per_chip_hour > 0; }
-bool Powered(const plan::CostDerivation& c) { return !c.power_source.empty(); }
 std::string CostText(const plan::CostDerivation& c) { return Priced(c) ? Usd(c.usd) : "-"; }
 std::string EnergyText(const plan::CostDerivation& c) {
   return Powered(c) ? Energy(c.it_energy_j) : "-";
@@ -596,8 +594,9 @@ std::string SizePowerBasis(const plan::SizeResult& r) {
 
 std::string SizeJson(const std::vector<plan::SizeResult>& results) {
   ordered_json j;
-  j["schema"] = "fathom.size/2";
-  j["tokens"] = results.empty() ? 0.0 : Round(results.front().tokens);
+  j["schema"] = "fathom.size/3";
+  j["tokens"] =
+      results.empty() ? ordered_json(nullptr) : ordered_json(Whole(results.front().tokens));
   j["deadline_s"] = !results.empty() && results.front().deadline_s > 0
                         ? ordered_json(Round(results.front().deadline_s))
                         : nullptr;
@@ -609,42 +608,32 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
     c["chip"] = r.chip;
     c["global_batch_size"] = r.global_batch_size;
     c["seq_len"] = r.seq_len;
-    const plan::CostDerivation& p = r.pricing;
-    auto or_null = [](const std::string& s) {
-      return s.empty() ? ordered_json(nullptr) : ordered_json(s);
-    };
-    c["price"] = Priced(p) ? ordered_json{{"usd_per_chip_hour", Round(p.usd_per_chip_hour)},
-                                          {"source", p.price_source},
-                                          {"kind", or_null(p.price_kind)},
-                                          {"as_of", or_null(p.price_as_of)}}
-                           : ordered_json(nullptr);
-    c["power"] =
-        Powered(p)
-            ? ordered_json{{"w_per_chip", Round(p.power_w)},
-                           {"source", p.power_source},
-                           {"pue", Round(p.pue)},
-                           {"usd_per_kwh", p.usd_per_kwh > 0 ? ordered_json(Round(p.usd_per_kwh))
-                                                             : ordered_json(nullptr)}}
-            : ordered_json(nullptr);
+    c["price"] = PriceJson(r.pricing);
+    c["power"] = PowerJson(r.pricing);
     ordered_json rows = ordered_json::array();
     for (const plan::SizeRow& row : r.rows) {
-      ordered_json x = {{"chips", row.chips}, {"planned", row.planned}};
-      if (!row.planned) {
-        x["why"] = row.why;
-      } else {
+      // A count without a plan has the same keys, null.
+      ordered_json x = {{"chips", row.chips},
+                        {"planned", row.planned},
+                        {"why", row.planned ? ordered_json(nullptr) : ordered_json(row.why)},
+                        {"best", nullptr},
+                        {"ideal_train_time_s", nullptr},
+                        {"ettr_all_causes", nullptr},
+                        {"expected_train_time_s", nullptr}};
+      if (row.planned) {
         x["best"] = CandidateJson(row.best);
         x["ideal_train_time_s"] = Round(row.train_s);
-        x["ettr_all_causes"] = Round(row.ettr);
+        // Without a reliability model there is no ETTR: the expected time is the ideal.
+        x["ettr_all_causes"] = r.with_reliability ? ordered_json(Round(row.ettr)) : nullptr;
         x["expected_train_time_s"] = Round(row.expected_s);
-        const plan::CostDerivation& k = row.cost;
-        auto known = [](bool is, double v) { return is ? ordered_json(Round(v)) : nullptr; };
-        x["chip_hours"] = Round(k.chip_hours);
-        x["cost_usd"] = known(Priced(k), k.usd);
-        x["energy_j"] = known(Powered(k), k.it_energy_j);
-        x["facility_energy_j"] = known(Powered(k), k.facility_energy_j);
-        x["electricity_usd"] = known(Powered(k) && k.usd_per_kwh > 0, k.electricity_usd);
-        x["meets_deadline"] = row.meets;
+        AddCostJson(row.cost, x);
+      } else {
+        for (const char* k : {"chip_hours", "cost_usd", "ideal_cost_usd", "it_energy_j",
+                              "facility_energy_j", "electricity_usd"}) {
+          x[k] = nullptr;
+        }
       }
+      x["meets_deadline"] = row.planned && row.meets;
       rows.push_back(x);
     }
     c["rows"] = rows;
