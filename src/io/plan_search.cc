@@ -545,6 +545,9 @@ std::string SizeText(const plan::SizeResult& r) {
                     g ? " expected" : "", Count(static_cast<int64_t>(c.cost.chip_hours + 0.5)));
     out += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
     out += "\n";
+  } else if (!r.no_plan.empty()) {
+    out += "  " + r.no_plan +
+           "\n  try other counts (--chips), another --global-batch, or a chip with more memory\n";
   } else {
     out +=
         "  no chip count tried meets the deadline: try more chips (--chips), a larger "
@@ -640,6 +643,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
     c["with_reliability"] = r.with_reliability;
     c["chosen_chips"] =
         r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
+    c["no_plan_reason"] = r.no_plan.empty() ? ordered_json(nullptr) : ordered_json(r.no_plan);
     clusters.push_back(c);
   }
   j["clusters"] = clusters;
@@ -661,7 +665,9 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
       "energy\n";
   for (const plan::SizeResult& r : results) {
     if (r.chosen < 0) {
-      out += fmt::format("  {:<24} {:<10}  none meets the deadline\n", r.cluster, r.chip);
+      out +=
+          fmt::format("  {:<24} {:<10}  {}\n", r.cluster, r.chip,
+                      r.no_plan.empty() ? "none meets the deadline" : "no plan at any count tried");
       continue;
     }
     const plan::SizeRow& c = ChosenRow(r);
