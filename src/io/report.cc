@@ -29,11 +29,12 @@ std::string TopologySummary(const network::ClusterSpec& c) {
 }
 
 ordered_json TopologyJson(const network::ClusterSpec& c) {
-  ordered_json up = {{"kind", network::DomainKindName(c.domain_kind)}, {"domain", c.domain}};
-  if (c.domain_kind == network::DomainKind::kTorus) {
-    up["torus_dims"] = c.torus_dims;
-    up["torus_wrap"] = c.torus_wrap;
-  }
+  // A torus's extents and wrap; null for a switched or fully meshed domain.
+  const bool torus = c.domain_kind == network::DomainKind::kTorus;
+  ordered_json up = {{"kind", network::DomainKindName(c.domain_kind)},
+                     {"domain", c.domain},
+                     {"torus_dims", torus ? ordered_json(c.torus_dims) : ordered_json(nullptr)},
+                     {"torus_wrap", torus ? ordered_json(c.torus_wrap) : ordered_json(nullptr)}};
   ordered_json tiers = ordered_json::array();
   const auto& levels = c.hierarchy.levels;
   for (size_t k = 0; k < c.tiers.size(); ++k) {
