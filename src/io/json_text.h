@@ -3,6 +3,8 @@
 // goes through it, so that a string that is not UTF-8 (a name read from a Latin-1 file
 // that the loader did not see, a file name) cannot abort the program: nlohmann's dump
 // throws on invalid UTF-8, and the loader's own check (io/schema.h) is the first line.
+// The reports' keys follow one naming convention (units as suffixes, integer counts, null
+// where unknown): docs/formats.md, "JSON output", checked by tests/json/check.py.
 #pragma once
 
 #include <string>
