@@ -344,7 +344,7 @@ int main(int argc, char** argv) {
                        "model: catalog name, YAML file or HF config.json");
   step_cmd->add_option("-c,--cluster", step.cluster, "cluster: catalog name or YAML file");
   step_cmd->add_option("-p,--plan", step.plan, "parallel plan: YAML file");
-  step_cmd->add_flag("--json", step.json, "emit the fathom.step/1 JSON report");
+  step_cmd->add_flag("--json", step.json, "emit the fathom.step/2 JSON report");
   step_cmd
       ->add_option("--engine", step.engine,
                    "simulate (event-driven: overlap, timeline), estimate (closed form) or auto "
@@ -380,7 +380,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--reliability", run.request.reliability,
                       "reliability preset (llama3-table5, rsc1, rsc2) or file (replaces the "
                       "scenario's reliability section; default llama3-table5)");
-  run_cmd->add_flag("--json", run.json, "emit the fathom.run/2 JSON report");
+  run_cmd->add_flag("--json", run.json, "emit the fathom.run/3 JSON report");
   run_cmd->add_option("--html", run.html,
                       "write an HTML report: time to train, losses, interruptions, checkpoint "
                       "interval, Monte Carlo, cost and energy");
@@ -461,7 +461,7 @@ int main(int argc, char** argv) {
                        "with failures, restarts and checkpoints (default: the scenario's "
                        "reliability section, else ideal times)");
   AddSearchFlags(size_cmd, zq, size.options);
-  size_cmd->add_flag("--json", size.json, "emit the fathom.size/2 JSON report");
+  size_cmd->add_flag("--json", size.json, "emit the fathom.size/3 JSON report");
   size_cmd->add_option("--html", size.html,
                        "write an HTML report: time, cost and ETTR against the chip count");
   size_cmd->add_option("--set", size_set, kSetHelp)->allow_extra_args(false);
@@ -484,7 +484,7 @@ int main(int argc, char** argv) {
                    "simulate, estimate or auto (simulate, estimated beyond the simulator's budget)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
-  compare_cmd->add_flag("--json", compare.json, "emit the fathom.compare/1 JSON report");
+  compare_cmd->add_flag("--json", compare.json, "emit the fathom.compare/2 JSON report");
   compare_cmd->add_option("--html", compare.html,
                           "write an HTML report: the breakdowns and memory on one scale");
 
@@ -545,7 +545,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   coll_cmd->add_flag("--all-groups", coll.all_groups,
                      "every group of this shape in the cluster communicates at once");
-  coll_cmd->add_flag("--json", coll_json, "emit the fathom.collective/1 JSON report");
+  coll_cmd->add_flag("--json", coll_json, "emit the fathom.collective/2 JSON report");
   std::vector<std::string> coll_set;
   coll_cmd
       ->add_option("--set", coll_set,
@@ -560,7 +560,7 @@ int main(int argc, char** argv) {
   catalog_cmd->add_option("kind", catalog_kind, "chips, clusters or models")
       ->required()
       ->check(CLI::IsMember({"chips", "clusters", "models"}));
-  catalog_cmd->add_flag("--json", catalog_json, "a JSON array of objects");
+  catalog_cmd->add_flag("--json", catalog_json, "emit the fathom.catalog/1 JSON report");
 
   std::string explain_key;
   bool explain_markdown = false;
@@ -579,7 +579,7 @@ int main(int argc, char** argv) {
       "a validation case file or a directory of them (default: tests/validation)");
   validate_cmd->add_option("--published-runs", published_runs,
                            "a JSON file in the published-runs schema to map and run");
-  validate_cmd->add_flag("--json", validate_json, "emit JSON rows and the summary");
+  validate_cmd->add_flag("--json", validate_json, "emit the fathom.validate/2 JSON report");
   std::string validate_html;
   validate_cmd->add_option("--html", validate_html,
                            "write an HTML report: predicted against measured, and the table");

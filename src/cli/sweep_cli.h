@@ -46,7 +46,7 @@ inline void AddSweepFlags(CLI::App* cmd, SweepArgs& a) {
                   "simulate, estimate (closed form) or auto (simulate, estimated beyond the "
                   "simulator's budget); default: the sweep section's, else auto")
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
-  cmd->add_flag("--json", a.json, "emit the fathom.sweep/1 JSON report");
+  cmd->add_flag("--json", a.json, "emit the fathom.sweep/2 JSON report");
   cmd->add_option("--csv", a.csv, "write one CSV line per point to this file (- for stdout)");
   cmd->add_option("--html", a.html,
                   "write an HTML report: step time and MFU against the first axis, every point");

@@ -213,7 +213,7 @@ std::string CollectiveText(const CollectiveResult& r) {
 
 std::string CollectiveJson(const CollectiveResult& r) {
   ordered_json j;
-  j["schema"] = "fathom.collective/1";
+  j["schema"] = "fathom.collective/2";
   j["cluster"] = r.cluster.name;
   j["chip"] = r.cluster.chip.name;
   j["op"] = collective::KindName(r.kind);
@@ -227,39 +227,43 @@ std::string CollectiveJson(const CollectiveResult& r) {
   ordered_json levels = ordered_json::array();
   const auto& h = r.cluster.hierarchy.levels;
   for (size_t k = 0; k < r.group.levels.size() && k < h.size(); ++k) {
-    levels.push_back({{"level", h[k].name},
-                      {"block_chips", h[k].block},
-                      {"members_per_block", r.group.levels[k].members_per_block},
-                      {"blocks", r.group.levels[k].blocks},
-                      {"uplink_GBps_per_chip", Round(Gbps(h[k].uplink))}});
+    // As `fathom catalog clusters` writes a level: the top one has no uplink (null).
+    levels.push_back(
+        {{"name", h[k].name},
+         {"block", h[k].block},
+         {"members_per_block", r.group.levels[k].members_per_block},
+         {"blocks", r.group.levels[k].blocks},
+         {"uplink_per_chip_bytes_per_s",
+          h[k].uplink > 0 ? ordered_json(Round(h[k].uplink)) : ordered_json(nullptr)}});
   }
   g["levels"] = levels;
   g["span_level"] = r.group.span_level;
   j["group"] = g;
-  j["ring_bus_bandwidth_GBps"] = Round(Gbps(r.net.ring_rate));
+  j["ring_bus_bandwidth_bytes_per_s"] = Round(r.net.ring_rate);
   auto row_json = [&](const CollectiveRow& row) {
     ordered_json o;
-    o["size_B"] = row.size;
+    o["size_bytes"] = Round(row.size);
     o["time_s"] = Round(row.cost.time.value());
     o["algorithm"] = row.cost.algorithm;
-    o["algbw_GBps"] = Round(Gbps(row.cost.alg_bandwidth));
-    o["busbw_GBps"] = Round(Gbps(row.cost.bus_bandwidth));
+    o["alg_bandwidth_bytes_per_s"] = Round(row.cost.alg_bandwidth);
+    o["bus_bandwidth_bytes_per_s"] = Round(row.cost.bus_bandwidth);
     o["level"] = row.cost.level;
     return o;
   };
-  if (r.sweep) {
-    ordered_json rows = ordered_json::array();
-    for (const CollectiveRow& row : r.rows) rows.push_back(row_json(row));
-    j["rows"] = rows;
-  } else {
-    const ordered_json one = row_json(r.rows.front());
-    for (auto it = one.begin(); it != one.end(); ++it) j[it.key()] = *it;
+  // One size: its figures at the top level too; a sweep (several sizes): null there, each
+  // size in `rows`.
+  const ordered_json one = row_json(r.rows.front());
+  for (auto it = one.begin(); it != one.end(); ++it) {
+    j[it.key()] = r.sweep ? ordered_json(nullptr) : *it;
   }
+  ordered_json rows = ordered_json::array();
+  for (const CollectiveRow& row : r.rows) rows.push_back(row_json(row));
+  j["rows"] = rows;
   ordered_json cands = ordered_json::array();
   for (const CollectiveCandidate& c : r.candidates) {
     cands.push_back({{"algorithm", c.algorithm},
                      {"time_s", Round(c.cost.time.value())},
-                     {"busbw_GBps", Round(Gbps(c.cost.bus_bandwidth))}});
+                     {"bus_bandwidth_bytes_per_s", Round(c.cost.bus_bandwidth)}});
   }
   j["candidates"] = cands;
   return JsonText(j);

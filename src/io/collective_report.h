@@ -49,6 +49,7 @@ struct CollectiveResult {
 
 core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const CollectiveRequest& r);
 std::string CollectiveText(const CollectiveResult& r);
+// "fathom.collective/2": bandwidths in bytes/s (nccl-tests' GB/s x 1e9), a row per size.
 std::string CollectiveJson(const CollectiveResult& r);
 
 }  // namespace fathom::io

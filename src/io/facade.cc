@@ -1,5 +1,7 @@
 #include "io/facade.h"
 
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include <fmt/format.h>
@@ -142,6 +144,23 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
     if (!r.ok()) return d;
     results.push_back(std::move(r).value());
   }
+  // A cluster without a plan at any count tried: a warning while another cluster has one
+  // (its rows stay in the report), else the error.
+  const bool any = std::any_of(results.begin(), results.end(),
+                               [](const plan::SizeResult& r) { return r.no_plan.empty(); });
+  for (const plan::SizeResult& r : results) {
+    if (r.no_plan.empty()) continue;
+    const std::string message = (results.size() > 1 ? "cluster " + r.cluster + ": " : "") +
+                                r.no_plan + (any ? "; its rows say why at each count" : "");
+    const std::string hint =
+        "try other counts (--chips), another global batch, or a chip with more memory";
+    if (any) {
+      d.Warning("size.chips", message, hint);
+    } else {
+      d.Error("size.chips", message, hint);
+    }
+  }
+  if (!any) return d;
   return {std::move(results), std::move(d)};
 }
 

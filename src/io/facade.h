@@ -95,7 +95,9 @@ struct SizingRequest {
 // ETTR of `fathom run`'s reliability model when one is given and the training
 // section's cost, priced as `fathom run` prices (LoadSizeRunInputs). The search
 // section's simulate_top and memory_pass apply unless given; its top does not (the sizing
-// keeps the best plan of each count).
+// keeps the best plan of each count). A cluster on which no count has a plan stays in the
+// result (its rows say why, its no_plan too) with a warning at size.chips naming it, as
+// long as another cluster has one; when none has, that is the error.
 core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog,
                                                  const SizingRequest& request,
                                                  const plan::SearchOptions& options,

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "io/plan_search.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -113,6 +114,53 @@ TEST(Facade, PlanMergesTheSearchSectionUnderTheGivenOptions) {
       Plan(TestCatalog(), q, options, {.top = true, .simulate_top = true});
   ASSERT_TRUE(given.ok());
   EXPECT_EQ(given.value().ranked.size(), 3u);
+}
+
+// A cluster without a plan at any count tried does not drop the others' results: it keeps
+// its rows, with a warning naming it; alone, it is the error it was.
+TEST(Facade, SizeKeepsTheClustersThatHaveAPlan) {
+  SizingRequest q;
+  q.search.model = "llama3-70b";
+  q.search.global_batch = 1024;
+  q.search.tp = "2";
+  q.search.pp = "2";
+  q.tokens = "1T";
+  q.chips = "16";  // 70B on 16 chips: too little memory on an H100 (80 GB), enough on an H200
+  q.clusters = {"dgx-h100-superpod", "dgx-h200"};
+  plan::SearchOptions options;
+  options.simulate_top = 0;
+  core::Result<std::vector<plan::SizeResult>> r = Size(TestCatalog(), q, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_EQ(r.value().size(), 2u);
+  const plan::SizeResult& h100 = r.value()[0];
+  const plan::SizeResult& h200 = r.value()[1];
+  EXPECT_EQ(h100.chosen, -1);
+  ASSERT_EQ(h100.rows.size(), 1u);
+  EXPECT_FALSE(h100.rows[0].planned);
+  EXPECT_NE(h100.rows[0].why.find("fits"), std::string::npos) << h100.rows[0].why;
+  EXPECT_TRUE(h200.no_plan.empty());
+  EXPECT_EQ(h200.chosen, 0);
+  const std::string said = r.diagnostics().Format();
+  EXPECT_FALSE(r.diagnostics().HasErrors()) << said;
+  EXPECT_NE(said.find("warning: size.chips: cluster dgx-h100-superpod: no chip count tried has "
+                      "a plan (16 to 16 chips); at 16: "),
+            std::string::npos)
+      << said;
+  // Reported in text and JSON.
+  const std::string text = SizeComparisonText(r.value());
+  EXPECT_NE(text.find("no plan at any count tried"), std::string::npos) << text;
+  const std::string json = SizeJson(r.value());
+  EXPECT_NE(json.find("\"no_plan_reason\": \"no chip count tried has a plan"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"chosen_chips\": 16"), std::string::npos) << json;
+
+  q.clusters = {"dgx-h100-superpod"};
+  core::Result<std::vector<plan::SizeResult>> alone = Size(TestCatalog(), q, options);
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(alone.diagnostics().Format().find(
+                "error: size.chips: no chip count tried has a plan (16 to 16 chips)"),
+            std::string::npos)
+      << alone.diagnostics().Format();
 }
 
 TEST(Facade, SizeComparesEachClusterAndStopsAtTheFirstError) {

@@ -1128,7 +1128,10 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
   out += "<div class=\"figures\">\n";
   for (const plan::SizeResult& r : results) {
     if (r.chosen < 0) {
-      out += Figure(r.cluster, "none", "no count tried meets the deadline", "bad");
+      out += Figure(
+          r.cluster, "none",
+          r.no_plan.empty() ? "no count tried meets the deadline" : "no plan at any count tried",
+          "bad");
       continue;
     }
     const plan::SizeRow& c = r.rows[static_cast<size_t>(r.chosen)];

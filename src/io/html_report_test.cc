@@ -258,8 +258,8 @@ TEST(HtmlReport, CompareShowsEachStepAgainstTheFirst) {
   EXPECT_EQ(Count(html, "<h3>"), 4u);  // a time and a memory bar per step
   ExpectWellFormed(html);
   const std::string json = CompareJson(steps);
-  EXPECT_NE(json.find("\"schema\": \"fathom.compare/1\""), std::string::npos);
-  EXPECT_NE(json.find("\"schema\": \"fathom.step/1\""), std::string::npos);
+  EXPECT_NE(json.find("\"schema\": \"fathom.compare/2\""), std::string::npos);
+  EXPECT_NE(json.find("\"schema\": \"fathom.step/2\""), std::string::npos);
   EXPECT_NE(json.find("\"against_first\""), std::string::npos);
 }
 

@@ -1,8 +1,10 @@
 // Internal to io: the one way the writers turn a JSON document into text. Every report
-// (fathom.step/1, fathom.run/1, ... and the JSON the HTML reports and the server send)
+// (fathom.step/2, fathom.run/3, ... and the JSON the HTML reports and the server send)
 // goes through it, so that a string that is not UTF-8 (a name read from a Latin-1 file
 // that the loader did not see, a file name) cannot abort the program: nlohmann's dump
 // throws on invalid UTF-8, and the loader's own check (io/schema.h) is the first line.
+// The reports' keys follow one naming convention (units as suffixes, integer counts, null
+// where unknown): docs/formats.md, "JSON output", checked by tests/json/check.py.
 #pragma once
 
 #include <string>

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
@@ -22,6 +23,10 @@ inline double Round(double v) {
   std::snprintf(buf, sizeof buf, "%.12g", v);
   return std::strtod(buf, nullptr);
 }
+
+// A count the arithmetic carries as a double (parameters, tokens, calls, components) as the
+// whole number it is: the JSON reports write counts as integers, never as 4.0.
+inline int64_t Whole(double v) { return std::llround(v); }
 
 // A catalog price's kind and date, for the reports: "on-demand, list price from the
 // 2023-07 launch"; "kind not stated" when the chip file does not say.

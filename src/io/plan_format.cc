@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "io/number_format.h"
+#include "plan/run.h"
+
 namespace fathom::io {
 
 std::string PlanLine(const parallel::ParallelPlan& p, PlanDetail detail) {
@@ -52,6 +55,46 @@ nlohmann::ordered_json PlanJson(const parallel::ParallelPlan& p, int micro_batch
           {"zero", p.zero},
           {"recompute", parallel::RecomputeName(p.recompute)},
           {"precision", hardware::PrecisionName(p.precision)}};
+}
+
+bool Priced(const plan::CostDerivation& c) { return c.usd_per_chip_hour > 0; }
+bool Powered(const plan::CostDerivation& c) { return !c.power_source.empty(); }
+
+nlohmann::ordered_json TextOrNull(const std::string& s) {
+  return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
+}
+
+namespace {
+
+nlohmann::ordered_json NumberOrNull(bool known, double v) {
+  return known ? nlohmann::ordered_json(Round(v)) : nlohmann::ordered_json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::ordered_json PriceJson(const plan::CostDerivation& c) {
+  if (!Priced(c)) return nullptr;
+  return {{"usd_per_chip_hour", Round(c.usd_per_chip_hour)},
+          {"source", c.price_source},
+          {"kind", TextOrNull(c.price_kind)},
+          {"as_of", TextOrNull(c.price_as_of)}};
+}
+
+nlohmann::ordered_json PowerJson(const plan::CostDerivation& c) {
+  if (!Powered(c)) return nullptr;
+  return {{"power_per_chip_w", Round(c.power_w)},
+          {"source", c.power_source},
+          {"pue", Round(c.pue)},
+          {"usd_per_kwh", NumberOrNull(c.usd_per_kwh > 0, c.usd_per_kwh)}};
+}
+
+void AddCostJson(const plan::CostDerivation& c, nlohmann::ordered_json& j) {
+  j["chip_hours"] = Round(c.chip_hours);
+  j["cost_usd"] = NumberOrNull(Priced(c), c.usd);
+  j["ideal_cost_usd"] = NumberOrNull(Priced(c), c.ideal_usd);
+  j["it_energy_j"] = NumberOrNull(Powered(c), c.it_energy_j);
+  j["facility_energy_j"] = NumberOrNull(Powered(c), c.facility_energy_j);
+  j["electricity_usd"] = NumberOrNull(Powered(c) && c.usd_per_kwh > 0, c.electricity_usd);
 }
 
 }  // namespace fathom::io

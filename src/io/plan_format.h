@@ -1,5 +1,6 @@
-// Internal to io: how the reports write a plan, one line of text or a JSON object, so
-// that `fathom step`, `fathom plan` and `fathom size` say it the same way.
+// Internal to io: how the reports write a plan, one line of text or a JSON object, and
+// what a run on it costs, so that `fathom step`, `fathom plan`, `fathom size` and `fathom
+// run` say them the same way.
 #pragma once
 
 #include <string>
@@ -7,6 +8,10 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "parallel/plan.h"
+
+namespace fathom::plan {
+struct CostDerivation;
+}
 
 namespace fathom::io {
 
@@ -20,5 +25,19 @@ std::string PlanLine(const parallel::ParallelPlan& p, PlanDetail detail);
 
 // The plan's fields; micro_batches as the step graph counted them.
 nlohmann::ordered_json PlanJson(const parallel::ParallelPlan& p, int micro_batches);
+
+// A name or a source that may be empty: the string, or null (the reports' "unknown").
+nlohmann::ordered_json TextOrNull(const std::string& s);
+
+// A cost derivation has a price (usd_per_chip_hour > 0) and a power (power_source given).
+bool Priced(const plan::CostDerivation& c);
+bool Powered(const plan::CostDerivation& c);
+// The price: {usd_per_chip_hour, source, kind, as_of}, or null when none is known.
+nlohmann::ordered_json PriceJson(const plan::CostDerivation& c);
+// The power: {power_per_chip_w, source, pue, usd_per_kwh}, or null when none is known.
+nlohmann::ordered_json PowerJson(const plan::CostDerivation& c);
+// Adds chip_hours, cost_usd, ideal_cost_usd, it_energy_j, facility_energy_j and
+// electricity_usd to `j`, each null when its price or power is not known.
+void AddCostJson(const plan::CostDerivation& c, nlohmann::ordered_json& j);
 
 }  // namespace fathom::io

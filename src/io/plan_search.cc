@@ -110,8 +110,6 @@ const plan::SizeRow& ChosenRow(const plan::SizeResult& r) {
   return r.rows[static_cast<size_t>(r.chosen)];
 }
 
-bool Priced(const plan::CostDerivation& c) { return c.usd_per_chip_hour > 0; }
-bool Powered(const plan::CostDerivation& c) { return !c.power_source.empty(); }
 std::string CostText(const plan::CostDerivation& c) { return Priced(c) ? Usd(c.usd) : "-"; }
 std::string EnergyText(const plan::CostDerivation& c) {
   return Powered(c) ? Energy(c.it_energy_j) : "-";
@@ -553,6 +551,9 @@ std::string SizeText(const plan::SizeResult& r) {
                     g ? " expected" : "", Count(static_cast<int64_t>(c.cost.chip_hours + 0.5)));
     out += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
     out += "\n";
+  } else if (!r.no_plan.empty()) {
+    out += "  " + r.no_plan +
+           "\n  try other counts (--chips), another --global-batch, or a chip with more memory\n";
   } else {
     out +=
         "  no chip count tried meets the deadline: try more chips (--chips), a larger "
@@ -602,8 +603,9 @@ std::string SizePowerBasis(const plan::SizeResult& r) {
 
 std::string SizeJson(const std::vector<plan::SizeResult>& results) {
   ordered_json j;
-  j["schema"] = "fathom.size/2";
-  j["tokens"] = results.empty() ? 0.0 : Round(results.front().tokens);
+  j["schema"] = "fathom.size/3";
+  j["tokens"] =
+      results.empty() ? ordered_json(nullptr) : ordered_json(Whole(results.front().tokens));
   j["deadline_s"] = !results.empty() && results.front().deadline_s > 0
                         ? ordered_json(Round(results.front().deadline_s))
                         : nullptr;
@@ -615,48 +617,39 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
     c["chip"] = r.chip;
     c["global_batch_size"] = r.global_batch_size;
     c["seq_len"] = r.seq_len;
-    const plan::CostDerivation& p = r.pricing;
-    auto or_null = [](const std::string& s) {
-      return s.empty() ? ordered_json(nullptr) : ordered_json(s);
-    };
-    c["price"] = Priced(p) ? ordered_json{{"usd_per_chip_hour", Round(p.usd_per_chip_hour)},
-                                          {"source", p.price_source},
-                                          {"kind", or_null(p.price_kind)},
-                                          {"as_of", or_null(p.price_as_of)}}
-                           : ordered_json(nullptr);
-    c["power"] =
-        Powered(p)
-            ? ordered_json{{"w_per_chip", Round(p.power_w)},
-                           {"source", p.power_source},
-                           {"pue", Round(p.pue)},
-                           {"usd_per_kwh", p.usd_per_kwh > 0 ? ordered_json(Round(p.usd_per_kwh))
-                                                             : ordered_json(nullptr)}}
-            : ordered_json(nullptr);
+    c["price"] = PriceJson(r.pricing);
+    c["power"] = PowerJson(r.pricing);
     ordered_json rows = ordered_json::array();
     for (const plan::SizeRow& row : r.rows) {
-      ordered_json x = {{"chips", row.chips}, {"planned", row.planned}};
-      if (!row.planned) {
-        x["why"] = row.why;
-      } else {
+      // A count without a plan has the same keys, null.
+      ordered_json x = {{"chips", row.chips},
+                        {"planned", row.planned},
+                        {"why", row.planned ? ordered_json(nullptr) : ordered_json(row.why)},
+                        {"best", nullptr},
+                        {"ideal_train_time_s", nullptr},
+                        {"ettr_all_causes", nullptr},
+                        {"expected_train_time_s", nullptr}};
+      if (row.planned) {
         x["best"] = CandidateJson(row.best);
         x["ideal_train_time_s"] = Round(row.train_s);
-        x["ettr_all_causes"] = Round(row.ettr);
+        // Without a reliability model there is no ETTR: the expected time is the ideal.
+        x["ettr_all_causes"] = r.with_reliability ? ordered_json(Round(row.ettr)) : nullptr;
         x["expected_train_time_s"] = Round(row.expected_s);
-        const plan::CostDerivation& k = row.cost;
-        auto known = [](bool is, double v) { return is ? ordered_json(Round(v)) : nullptr; };
-        x["chip_hours"] = Round(k.chip_hours);
-        x["cost_usd"] = known(Priced(k), k.usd);
-        x["energy_j"] = known(Powered(k), k.it_energy_j);
-        x["facility_energy_j"] = known(Powered(k), k.facility_energy_j);
-        x["electricity_usd"] = known(Powered(k) && k.usd_per_kwh > 0, k.electricity_usd);
-        x["meets_deadline"] = row.meets;
+        AddCostJson(row.cost, x);
+      } else {
+        for (const char* k : {"chip_hours", "cost_usd", "ideal_cost_usd", "it_energy_j",
+                              "facility_energy_j", "electricity_usd"}) {
+          x[k] = nullptr;
+        }
       }
+      x["meets_deadline"] = row.planned && row.meets;
       rows.push_back(x);
     }
     c["rows"] = rows;
     c["with_reliability"] = r.with_reliability;
     c["chosen_chips"] =
         r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
+    c["no_plan_reason"] = r.no_plan.empty() ? ordered_json(nullptr) : ordered_json(r.no_plan);
     clusters.push_back(c);
   }
   j["clusters"] = clusters;
@@ -678,7 +671,9 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
       "energy\n";
   for (const plan::SizeResult& r : results) {
     if (r.chosen < 0) {
-      out += fmt::format("  {:<24} {:<10}  none meets the deadline\n", r.cluster, r.chip);
+      out +=
+          fmt::format("  {:<24} {:<10}  {}\n", r.cluster, r.chip,
+                      r.no_plan.empty() ? "none meets the deadline" : "no plan at any count tried");
       continue;
     }
     const plan::SizeRow& c = ChosenRow(r);

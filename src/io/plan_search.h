@@ -78,7 +78,8 @@ std::string SizeText(const plan::SizeResult& r);
 // chip-hour: on-demand, ...)"; "1275 W per chip, the node's maximum (...)".
 std::string SizePriceBasis(const plan::SizeResult& r);
 std::string SizePowerBasis(const plan::SizeResult& r);
-// One JSON report for the clusters compared (one or more), with the cheapest choice.
+// One JSON report ("fathom.size/3") for the clusters compared (one or more), with the
+// cheapest choice; a cluster without a plan at any count says why (no_plan_reason).
 std::string SizeJson(const std::vector<plan::SizeResult>& results);
 // The clusters side by side: each one's chosen count, time, cost and energy.
 std::string SizeComparisonText(const std::vector<plan::SizeResult>& results);

@@ -277,7 +277,7 @@ TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
       plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const nlohmann::json j = nlohmann::json::parse(SizeJson({r.value()}));
-  EXPECT_EQ(j["schema"], "fathom.size/2");
+  EXPECT_EQ(j["schema"], "fathom.size/3");
   const nlohmann::json& c = j["clusters"][0];
   EXPECT_EQ(c["chosen_chips"], 8);  // no deadline: the fewest chips with a plan
   ASSERT_EQ(c["rows"].size(), 3u);

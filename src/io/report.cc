@@ -29,11 +29,12 @@ std::string TopologySummary(const network::ClusterSpec& c) {
 }
 
 ordered_json TopologyJson(const network::ClusterSpec& c) {
-  ordered_json up = {{"kind", network::DomainKindName(c.domain_kind)}, {"domain", c.domain}};
-  if (c.domain_kind == network::DomainKind::kTorus) {
-    up["torus_dims"] = c.torus_dims;
-    up["torus_wrap"] = c.torus_wrap;
-  }
+  // A torus's extents and wrap; null for a switched or fully meshed domain.
+  const bool torus = c.domain_kind == network::DomainKind::kTorus;
+  ordered_json up = {{"kind", network::DomainKindName(c.domain_kind)},
+                     {"domain", c.domain},
+                     {"torus_dims", torus ? ordered_json(c.torus_dims) : ordered_json(nullptr)},
+                     {"torus_wrap", torus ? ordered_json(c.torus_wrap) : ordered_json(nullptr)}};
   ordered_json tiers = ordered_json::array();
   const auto& levels = c.hierarchy.levels;
   for (size_t k = 0; k < c.tiers.size(); ++k) {
@@ -41,8 +42,8 @@ ordered_json TopologyJson(const network::ClusterSpec& c) {
     // Level k+1 is the block below tier k; tiers above the whole cluster are not reached.
     const bool reached = k + 1 < levels.size();
     tiers.push_back({{"name", t.name},
-                     {"radix", t.radix},
-                     {"block", reached ? levels[k + 1].block : 0},
+                     {"radix", t.radix > 0 ? ordered_json(t.radix) : ordered_json(nullptr)},
+                     {"block", reached ? ordered_json(levels[k + 1].block) : ordered_json(nullptr)},
                      {"oversubscription", Round(t.oversubscription)},
                      {"latency_s", Round(t.latency.value())},
                      {"reached", reached}});
@@ -52,7 +53,8 @@ ordered_json TopologyJson(const network::ClusterSpec& c) {
     hierarchy.push_back({{"name", l.name},
                          {"block", l.block},
                          {"blocks", l.blocks},
-                         {"uplink_Bps", Round(l.uplink)},
+                         {"uplink_per_chip_bytes_per_s",
+                          l.uplink > 0 ? ordered_json(Round(l.uplink)) : ordered_json(nullptr)},
                          {"latency_s", Round(l.latency)}});
   }
   return {{"scale_up", up},
@@ -60,7 +62,7 @@ ordered_json TopologyJson(const network::ClusterSpec& c) {
            {{"topology", network::FabricKindName(c.fabric_kind)},
             {"planes", c.planes},
             {"chips_per_nic", c.chips_per_nic},
-            {"nic_Bps", Round(c.scale_out.bandwidth.value())},
+            {"bandwidth_bytes_per_s", Round(c.scale_out.bandwidth.value())},
             {"tiers", tiers}}},
           {"hierarchy", hierarchy}};
 }
@@ -213,22 +215,22 @@ namespace {
 
 ordered_json StepJson(const estimate::StepReport& r) {
   ordered_json j;
-  j["schema"] = "fathom.step/1";
-  j["scenario"] = r.scenario;
+  j["schema"] = "fathom.step/2";
+  j["scenario"] = TextOrNull(r.scenario);
   j["model"] = r.model;
   j["cluster"] = r.cluster;
   j["chip"] = r.chip;
   j["chips"] = r.chips;
   const parallel::ParallelPlan& p = r.plan;
   j["plan"] = PlanJson(p, r.micro_batches);
-  j["parameters"] = Round(r.parameters);
-  j["active_parameters"] = Round(r.active_parameters);
+  j["parameters"] = Whole(r.parameters);
+  j["active_parameters"] = Whole(r.active_parameters);
   j["step_time_s"] = Round(r.step_time_s);
-  j["tokens_per_step"] = Round(r.tokens_per_step);
+  j["tokens_per_step"] = Whole(r.tokens_per_step);
   j["tokens_per_s"] = Round(r.tokens_per_s);
   j["model_flops_per_token"] = Round(r.model_flops_per_token);
   j["model_flops_per_chip_per_s"] = Round(r.model_flops_per_chip_s);
-  j["peak_flops_per_chip"] = Round(r.peak_flops);
+  j["peak_flops_per_chip_per_s"] = Round(r.peak_flops);
   j["peak"] = "bf16 dense";
   j["mfu"] = Round(r.mfu);
   j["mfu_run_precision"] = Round(r.mfu_run_precision);
@@ -256,11 +258,11 @@ ordered_json StepJson(const estimate::StepReport& r) {
                      {"level", c.level},
                      {"within", c.span},
                      {"group_size", c.group_size},
-                     {"bytes", Round(c.bytes)},
-                     {"calls", Round(c.calls)},
+                     {"size_bytes", Round(c.bytes)},
+                     {"calls", Whole(c.calls)},
                      {"time_s", Round(c.time_s)},
                      {"exposed_s", Round(c.exposed_s)},
-                     {"bus_bandwidth_Bps", Round(c.bus_bandwidth)}});
+                     {"bus_bandwidth_bytes_per_s", Round(c.bus_bandwidth)}});
   }
   j["communication"] = comms;
   ordered_json ops = ordered_json::array();
@@ -268,8 +270,8 @@ ordered_json StepJson(const estimate::StepReport& r) {
     const estimate::OpSummary& o = *op;
     ops.push_back({{"name", o.name},
                    {"phase", o.phase},
-                   {"flops", Round(o.flops)},
-                   {"bytes", Round(o.bytes)},
+                   {"executed_flops", Round(o.flops)},
+                   {"hbm_traffic_bytes", Round(o.bytes)},
                    {"time_s", Round(o.time_s)}});
   }
   j["compute_ops"] = ops;
@@ -277,13 +279,11 @@ ordered_json StepJson(const estimate::StepReport& r) {
   j["memory_per_chip_bytes"] = Round(m.total);
   j["memory_capacity_bytes"] = Round(r.memory_capacity);
   j["fits"] = r.fits;
-  j["memory_breakdown_bytes"] = {{"stage", m.stage},
-                                 {"weights", Round(m.weights)},
-                                 {"gradients", Round(m.gradients)},
-                                 {"optimizer", Round(m.optimizer)},
-                                 {"activations", Round(m.activations)},
-                                 {"reserved", Round(m.reserved)},
-                                 {"fragmentation", Round(m.fragmentation)}};
+  j["memory_stage"] = m.stage;
+  j["memory_breakdown_bytes"] = {
+      {"weights", Round(m.weights)},     {"gradients", Round(m.gradients)},
+      {"optimizer", Round(m.optimizer)}, {"activations", Round(m.activations)},
+      {"reserved", Round(m.reserved)},   {"fragmentation", Round(m.fragmentation)}};
   const estimate::Timeline& tl = r.timeline;
   if (!tl.engine.empty()) {
     ordered_json overlap = ordered_json::array();
@@ -308,6 +308,8 @@ ordered_json StepJson(const estimate::StepReport& r) {
                      {"overlap", overlap},
                      {"straggler_cost_s", Round(tl.straggler_cost_s)},
                      {"streams", streams}};
+  } else {
+    j["timeline"] = nullptr;  // the estimator's report: nothing simulated
   }
   j["notes"] = r.notes;
   return j;
@@ -391,7 +393,7 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
 
 std::string CompareJson(const std::vector<ComparedStep>& steps) {
   ordered_json j;
-  j["schema"] = "fathom.compare/1";
+  j["schema"] = "fathom.compare/2";
   ordered_json list = ordered_json::array();
   for (const ComparedStep& s : steps) {
     ordered_json x;
@@ -400,16 +402,15 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
     if (&s != &steps.front()) {
       ordered_json ratio;
       const estimate::StepReport& base = steps.front().report;
-      ratio["step_time"] = base.step_time_s > 0
-                               ? ordered_json(Round(s.report.step_time_s / base.step_time_s))
-                               : nullptr;
-      ratio["tokens_per_s"] = base.tokens_per_s > 0
-                                  ? ordered_json(Round(s.report.tokens_per_s / base.tokens_per_s))
-                                  : nullptr;
-      ratio["memory_per_chip"] =
-          base.memory.total > 0 ? ordered_json(Round(s.report.memory.total / base.memory.total))
-                                : nullptr;
+      auto ratio_or_null = [](double v, double of) {
+        return of > 0 ? ordered_json(Round(v / of)) : ordered_json(nullptr);
+      };
+      ratio["step_time_ratio"] = ratio_or_null(s.report.step_time_s, base.step_time_s);
+      ratio["tokens_per_s_ratio"] = ratio_or_null(s.report.tokens_per_s, base.tokens_per_s);
+      ratio["memory_per_chip_ratio"] = ratio_or_null(s.report.memory.total, base.memory.total);
       x["against_first"] = ratio;
+    } else {
+      x["against_first"] = nullptr;  // the first is the baseline
     }
     x["step"] = StepJson(s.report);
     list.push_back(std::move(x));
@@ -449,11 +450,11 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
         arr.push_back({{"name", chip.name},
                        {"vendor", chip.vendor},
                        {"description", chip.description},
-                       {"bf16_flops", peak_or_null(hardware::Precision::kBf16)},
-                       {"fp8_flops", peak_or_null(hardware::Precision::kFp8)},
-                       {"hbm_bytes", Round(chip.hbm_capacity.value())},
-                       {"hbm_Bps", Round(chip.hbm_bandwidth.value())},
-                       {"scale_up_Bps", Round(chip.scale_up_bandwidth.value())},
+                       {"bf16_peak_flops_per_s", peak_or_null(hardware::Precision::kBf16)},
+                       {"fp8_peak_flops_per_s", peak_or_null(hardware::Precision::kFp8)},
+                       {"memory_capacity_bytes", Round(chip.hbm_capacity.value())},
+                       {"memory_bandwidth_bytes_per_s", Round(chip.hbm_bandwidth.value())},
+                       {"scale_up_bandwidth_bytes_per_s", Round(chip.scale_up_bandwidth.value())},
                        {"scale_up_domain", chip.scale_up_domain}});
         // A chip without a bf16 peak (fp8/fp4 only, as Maia 200) shows its fp8 peak.
         const bool bf16 = chip.Peak(hardware::Precision::kBf16).value() > 0;
@@ -480,8 +481,8 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
                        {"chip", cl.chip.name},
                        {"chips", cl.chips},
                        {"domain", cl.domain},
-                       {"scale_up_Bps", Round(cl.scale_up.bandwidth.value())},
-                       {"scale_out_Bps", Round(cl.scale_out.bandwidth.value())},
+                       {"scale_up_bandwidth_bytes_per_s", Round(cl.scale_up.bandwidth.value())},
+                       {"scale_out_bandwidth_bytes_per_s", Round(cl.scale_out.bandwidth.value())},
                        {"topology", TopologyJson(cl)}});
         text += fmt::format("{:<24}{:>8} x {:<10} domain {:<6} {:<32} {}\n", cl.name, cl.chips,
                             cl.chip.name, cl.domain, TopologySummary(cl), cl.description);
@@ -497,7 +498,7 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
         const double params = model::CountParameters(md).total;
         arr.push_back({{"name", md.name},
                        {"description", md.description},
-                       {"parameters", Round(params)},
+                       {"parameters", Whole(params)},
                        {"layers", md.layers},
                        {"hidden", md.hidden},
                        {"heads", md.heads},
@@ -512,7 +513,13 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
     }
   }
   if (d.HasErrors()) return d;
-  if (json) return JsonText(arr);
+  if (json) {
+    ordered_json j;
+    j["schema"] = "fathom.catalog/1";
+    j["section"] = kind;
+    j["entries"] = std::move(arr);
+    return JsonText(j);
+  }
   return text;
 }
 

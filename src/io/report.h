@@ -1,4 +1,4 @@
-// Writers: the step report as a readable table or as versioned JSON ("fathom.step/1"),
+// Writers: the step report as a readable table or as versioned JSON ("fathom.step/2"),
 // catalog listings, `fathom explain` and the generated config reference. Output is a
 // pure function of the input: same input, same bytes.
 #pragma once
@@ -25,16 +25,17 @@ struct ComparedStep {
 // The headline figures and the breakdown terms some step has, a column per step with its
 // change against the first.
 std::string CompareText(const std::vector<ComparedStep>& steps);
-// "fathom.compare/1": per step its label, changes, ratios against the first and the whole
-// fathom.step/1 report.
+// "fathom.compare/2": per step its label, changes, ratios against the first (null for the
+// first) and the whole fathom.step/2 report.
 std::string CompareJson(const std::vector<ComparedStep>& steps);
 
 // The cluster's topology: domain kind, fabric, and per hierarchy level the switch radix, the
 // block, the blocks, the oversubscription above it, the uplink per chip and the latency.
 std::string ClusterTopologyText(const network::ClusterSpec& c);
 
-// `fathom catalog chips|clusters|models`: a table, or a JSON array of objects with name; a
-// cluster's JSON carries its topology (scale_up kind, scale_out tiers, derived hierarchy).
+// `fathom catalog chips|clusters|models`: a table, or "fathom.catalog/1" JSON (its section
+// and one object per entry, with name); a cluster's entry carries its topology (scale_up
+// kind, scale_out tiers, derived hierarchy).
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json);
 
 // Documentation of one key ("plan.tp", "cluster.scale_up.bandwidth") or of all keys.

@@ -27,7 +27,7 @@ estimate::StepReport Report(const std::string& example) {
 TEST(ReportJson, SchemaAndKeys) {
   const estimate::StepReport r = Report("gpt3-175b-128-h100-bf16");
   const nlohmann::json j = nlohmann::json::parse(StepReportJson(r));
-  EXPECT_EQ(j.at("schema"), "fathom.step/1");
+  EXPECT_EQ(j.at("schema"), "fathom.step/2");
   for (const char* key : {"step_time_s", "tokens_per_s", "mfu", "hfu", "memory_per_chip_bytes"}) {
     ASSERT_TRUE(j.contains(key)) << key;
     EXPECT_TRUE(j.at(key).is_number()) << key;
@@ -92,7 +92,9 @@ TEST(CatalogListing, JsonListsEveryEntry) {
   for (Section s : {Section::kCluster, Section::kModel}) {
     core::Result<std::string> out = CatalogListing(TestCatalog(), s, true);
     ASSERT_TRUE(out.ok()) << out.diagnostics().Format();
-    const nlohmann::json j = nlohmann::json::parse(out.value());
+    const nlohmann::json doc = nlohmann::json::parse(out.value());
+    EXPECT_EQ(doc.at("schema"), "fathom.catalog/1");
+    const nlohmann::json& j = doc.at("entries");
     ASSERT_TRUE(j.is_array());
     const std::vector<std::string> names = TestCatalog().Names(s);
     ASSERT_EQ(j.size(), names.size());
@@ -103,15 +105,16 @@ TEST(CatalogListing, JsonListsEveryEntry) {
 TEST(CatalogListing, ClusterJsonCarriesTheTopology) {
   core::Result<std::string> out = CatalogListing(TestCatalog(), Section::kCluster, true);
   ASSERT_TRUE(out.ok()) << out.diagnostics().Format();
-  const nlohmann::json j = nlohmann::json::parse(out.value());
-  for (const nlohmann::json& c : j) {
+  const nlohmann::json doc = nlohmann::json::parse(out.value());
+  EXPECT_EQ(doc.at("section"), "clusters");
+  for (const nlohmann::json& c : doc.at("entries")) {
     EXPECT_FALSE(c.contains("oversubscription")) << c.at("name");
     const nlohmann::json& t = c.at("topology");
     EXPECT_TRUE(t.at("scale_out").at("tiers").is_array()) << c.at("name");
     const nlohmann::json& h = t.at("hierarchy");
     ASSERT_FALSE(h.empty()) << c.at("name");
     EXPECT_EQ(h.back().at("block"), c.at("chips")) << c.at("name");
-    EXPECT_EQ(h.back().at("uplink_Bps"), 0) << c.at("name");
+    EXPECT_TRUE(h.back().at("uplink_per_chip_bytes_per_s").is_null()) << c.at("name");
     if (c.at("name") == "meta-24k-h100-roce") {
       const nlohmann::json& pod = t.at("scale_out").at("tiers").at(1);
       EXPECT_EQ(pod.at("name"), "pod");

@@ -4,7 +4,7 @@
 // plain config structs; the projection itself (component counts, checkpoint derivation,
 // RunSpec, analysis, Monte Carlo, cost and energy, with its formulas) is
 // plan::ProjectRun (plan/run.h). Writes the run report as text or as versioned JSON
-// ("fathom.run/2"); the HTML report is io/html_report.h's.
+// ("fathom.run/3"); the HTML report is io/html_report.h's.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// The run report: text and "fathom.run/2" JSON. A pure function of the RunResult.
+// The run report: text and "fathom.run/3" JSON. A pure function of the RunResult.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -8,6 +9,7 @@
 #include "core/units.h"
 #include "io/json_text.h"
 #include "io/number_format.h"
+#include "io/plan_format.h"
 #include "io/run.h"
 #include "parallel/memory.h"
 
@@ -254,8 +256,8 @@ std::string RunReportJson(const RunResult& r) {
   const estimate::StepReport& s = r.step;
   const reliability::RunReport& a = r.analysis;
   ordered_json j;
-  j["schema"] = "fathom.run/2";
-  j["scenario"] = s.scenario;
+  j["schema"] = "fathom.run/3";
+  j["scenario"] = TextOrNull(s.scenario);
   j["model"] = s.model;
   j["cluster"] = s.cluster;
   j["chip"] = s.chip;
@@ -267,11 +269,12 @@ std::string RunReportJson(const RunResult& r) {
   j["step_time_s"] = Round(s.step_time_s);
   j["step_engine"] = s.timeline.engine.empty() ? "estimate" : "simulate";
   j["mfu"] = Round(s.mfu);
-  j["steps"] = Round(r.spec.steps);
-  j["tokens"] = Round(r.tokens);
-  if (r.training.duration_s > 0) j["window_s"] = Round(r.training.duration_s);
-  j["ideal_time_s"] = Round(a.ideal_time_s);
-  j["time_to_train_s"] = Round(a.expected_time_s);
+  // In a window, the steps and tokens done in it are expectations: rounded to whole ones.
+  j["steps"] = Whole(r.spec.steps);
+  j["tokens"] = Whole(r.tokens);
+  j["window_s"] = r.training.duration_s > 0 ? ordered_json(Round(r.training.duration_s)) : nullptr;
+  j["ideal_train_time_s"] = Round(a.ideal_time_s);
+  j["expected_train_time_s"] = Round(a.expected_time_s);
   j["ettr"] = Round(a.ettr);
   j["ettr_linear"] = Round(a.ettr_linear);
   j["ettr_all_causes"] = Round(a.ettr_all_causes);
@@ -281,7 +284,7 @@ std::string RunReportJson(const RunResult& r) {
   j["interruptions_expected"] = Round(a.interruptions_expected);
   if (a.replica_rate_per_s > 0) {
     j["replica_failures"] = {{"replicas", r.spec.replicas},
-                             {"expected", Round(a.replica_failures_expected)},
+                             {"failures_expected", Round(a.replica_failures_expected)},
                              {"mtbf_s", Round(1 / a.replica_rate_per_s)},
                              {"stall_s", Round(a.replica_stall_s)},
                              {"loss_s", Round(a.replica_loss_s)}};
@@ -299,36 +302,42 @@ std::string RunReportJson(const RunResult& r) {
     const reliability::ClassReport& c = *row.report;
     classes.push_back({{"name", c.name},
                        {"effect", reliability::EffectName(c.effect)},
-                       {"per", ClassCounted(row)},
-                       {"components", Round(row.spec ? row.spec->count : 0)},
+                       {"per", TextOrNull(ClassCounted(row))},
+                       {"components", row.spec ? ordered_json(Whole(row.spec->count)) : nullptr},
                        {"rate_per_s", Round(c.rate_per_s)},
-                       {"per_1000_node_days", Round(Per1000NodeDays(r, c))},
-                       {"expected", Round(c.expected_interruptions)},
+                       {"rate_per_1000_node_days", Round(Per1000NodeDays(r, c))},
+                       {"interruptions_expected", Round(c.expected_interruptions)},
                        {"share", Round(c.share)},
-                       {"source", row.config ? row.config->source : ""}});
+                       {"source", TextOrNull(row.config ? row.config->source : "")}});
   }
   j["interruptions"] = classes;
-  j["components"] = {{"gpu", Round(r.counts.gpu)},
-                     {"node", Round(r.counts.node)},
-                     {"nic", Round(r.counts.nic)},
-                     {"switch", Round(r.counts.switches)},
-                     {"link", Round(r.counts.link)}};
+  j["components"] = {{"gpu", Whole(r.counts.gpu)},
+                     {"node", Whole(r.counts.node)},
+                     {"nic", Whole(r.counts.nic)},
+                     {"switch", Whole(r.counts.switches)},
+                     {"link", Whole(r.counts.link)}};
   const CheckpointDerivation& d = r.checkpoint;
   ordered_json sens = ordered_json::array();
   for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
     sens.push_back({{"interval_s", Round(x.interval_s)}, {"ettr", Round(x.ettr)}});
   }
+  const std::vector<std::string>& tiers = r.config.checkpoint.tiers;
+  // A tier the checkpoint does not use has no write time: null.
+  auto tier_s = [&](const char* tier, double seconds) {
+    return std::find(tiers.begin(), tiers.end(), tier) != tiers.end() ? ordered_json(Round(seconds))
+                                                                      : ordered_json(nullptr);
+  };
   j["checkpoint"] = {{"size_bytes", Round(d.size_bytes)},
                      {"size_formula",
                       "parameters x (2 B weights + 12 B fp32 master and Adam) + "
                       "data_loader_state"},
-                     {"writers", Round(d.writers)},
-                     {"per_writer_bytes", Round(d.per_writer_bytes)},
-                     {"tiers", r.config.checkpoint.tiers},
+                     {"writers", Whole(d.writers)},
+                     {"size_per_writer_bytes", Round(d.per_writer_bytes)},
+                     {"tiers", tiers},
                      {"blocking_tier", r.config.checkpoint.blocking},
-                     {"host_s", Round(d.host_s)},
-                     {"peers_s", Round(d.peers_s)},
-                     {"storage_s", Round(d.storage_s)},
+                     {"host_s", tier_s("host", d.host_s)},
+                     {"peers_s", tier_s("peers", d.peers_s)},
+                     {"storage_s", tier_s("storage", d.storage_s)},
                      {"blocking_s", Round(d.blocking_s)},
                      {"durable_s", Round(d.persist_s)},
                      {"load_s", Round(d.load_s)},
@@ -355,26 +364,11 @@ std::string RunReportJson(const RunResult& r) {
                  {"nodes_out_mean", Round(a.nodes_out_mean)},
                  {"p_wait_with_spares", Round(a.p_wait_with_spares)},
                  {"p_wait_without_spares", Round(a.p_wait_without_spares)}};
-  const CostDerivation& c = r.cost;
-  const bool priced = c.usd_per_chip_hour > 0;
-  const bool powered = !c.power_source.empty();
-  auto or_null = [](bool known, double v) { return known ? ordered_json(Round(v)) : nullptr; };
-  j["cost"] = {
-      {"chip_hours", Round(c.chip_hours)},
-      {"usd_per_chip_hour", or_null(priced, c.usd_per_chip_hour)},
-      {"price_source", priced ? ordered_json(c.price_source) : nullptr},
-      {"price_kind", priced && !c.price_kind.empty() ? ordered_json(c.price_kind) : nullptr},
-      {"price_as_of", priced && !c.price_as_of.empty() ? ordered_json(c.price_as_of) : nullptr},
-      {"usd", or_null(priced, c.usd)},
-      {"ideal_usd", or_null(priced, c.ideal_usd)},
-      {"power_w_per_chip", or_null(!c.power_source.empty(), c.power_w)},
-      {"power_source",
-       c.power_source.empty() ? ordered_json(nullptr) : ordered_json(c.power_source)},
-      {"pue", Round(c.pue)},
-      {"it_energy_kwh", or_null(powered, c.it_energy_j / kJoulesPerKwh)},
-      {"facility_energy_kwh", or_null(powered, c.facility_energy_j / kJoulesPerKwh)},
-      {"usd_per_kwh", or_null(c.usd_per_kwh > 0, c.usd_per_kwh)},
-      {"electricity_usd", or_null(powered && c.usd_per_kwh > 0, c.electricity_usd)}};
+  ordered_json cost;
+  AddCostJson(r.cost, cost);
+  cost["price"] = PriceJson(r.cost);
+  cost["power"] = PowerJson(r.cost);
+  j["cost"] = cost;
   if (r.monte_carlo) {
     const reliability::MonteCarloReport& m = *r.monte_carlo;
     auto pct = [](const reliability::Percentiles& p) {
@@ -385,7 +379,7 @@ std::string RunReportJson(const RunResult& r) {
     };
     j["monte_carlo"] = {{"trials", m.trials},
                         {"seed", m.seed},
-                        {"time_to_train_s", pct(m.time_to_train_s)},
+                        {"train_time_s", pct(m.time_to_train_s)},
                         {"ettr", pct(m.ettr)},
                         {"ettr_ci99_half_width", Round(m.ettr_ci99_half_width)},
                         {"interruptions", pct(m.interruptions)},

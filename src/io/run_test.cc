@@ -48,8 +48,8 @@ TEST(Run, JsonHasTheSchemaAndKeys) {
       RunExample(FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml", true);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
-  EXPECT_EQ(j.at("schema"), "fathom.run/2");
-  for (const char* key : {"time_to_train_s", "ettr", "interruptions_expected",
+  EXPECT_EQ(j.at("schema"), "fathom.run/3");
+  for (const char* key : {"expected_train_time_s", "ettr", "interruptions_expected",
                           "checkpoint_interval_s", "spare_nodes"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
@@ -174,7 +174,8 @@ reliability: {preset: rsc1}
   EXPECT_DOUBLE_EQ(e.facility_energy_j, e.it_energy_j);  // PUE 1
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(d.value()));
   EXPECT_TRUE(j.at("cost").at("electricity_usd").is_null());  // not priced
-  EXPECT_NEAR(j.at("cost").at("usd").get<double>(), e.usd, 1e-6 * e.usd);
+  EXPECT_NEAR(j.at("cost").at("cost_usd").get<double>(), e.usd, 1e-6 * e.usd);
+  EXPECT_EQ(j.at("cost").at("power").at("source"), "node");
 }
 
 // --tokens replaces how much to train, not the section's cost keys.
@@ -259,8 +260,8 @@ reliability: {preset: rsc1}
   ASSERT_EQ(r.value().cost.usd_per_chip_hour, 0);
   ASSERT_TRUE(r.value().cost.power_source.empty());
   const nlohmann::json c = nlohmann::json::parse(RunReportJson(r.value())).at("cost");
-  for (const char* key : {"usd_per_chip_hour", "usd", "ideal_usd", "power_w_per_chip",
-                          "it_energy_kwh", "facility_energy_kwh", "electricity_usd"}) {
+  for (const char* key : {"price", "power", "cost_usd", "ideal_cost_usd", "it_energy_j",
+                          "facility_energy_j", "electricity_usd"}) {
     EXPECT_TRUE(c.at(key).is_null()) << key;
   }
   EXPECT_GT(c.at("chip_hours").get<double>(), 0);

@@ -450,7 +450,7 @@ std::string SweepJson(const SweepResult& r) {
   const Sweep& s = r.sweep;
   const SweepRequest& q = s.request;
   ordered_json j;
-  j["schema"] = "fathom.sweep/1";
+  j["schema"] = "fathom.sweep/2";
   auto or_null = [](const std::string& v) {
     return v.empty() ? ordered_json(nullptr) : ordered_json(v);
   };
@@ -479,7 +479,7 @@ std::string SweepJson(const SweepResult& r) {
     x["ok"] = row.ok;
     x["engine"] = or_null(row.engine);
     if (row.ok) {
-      x["scenario"] = row.scenario;
+      x["scenario"] = or_null(row.scenario);
       x["model"] = row.model;
       x["cluster"] = row.cluster;
       x["chip"] = row.chip;

@@ -1,6 +1,6 @@
 // `fathom sweep` and the MPI driver `fathom-mpi`: one scenario evaluated over a grid of key
 // values, one step prediction per point, written as a text table, CSV or versioned JSON
-// ("fathom.sweep/1").
+// ("fathom.sweep/2").
 //
 // An axis is a key path, as --set names it (plan.tp, cluster.chips,
 // cluster.chip.memory.capacity, model, ...), and the values it takes, each written as in a
@@ -101,7 +101,7 @@ struct SweepResult {
 // One row per point: the axis values, engine, step time, tokens/s, MFU, memory per chip,
 // whether it fits, and the error of a point that failed; a summary line.
 std::string SweepText(const SweepResult& r);
-// "fathom.sweep/1": the input, the axes, and one object per point in index order.
+// "fathom.sweep/2": the input, the axes, and one object per point in index order.
 std::string SweepJson(const SweepResult& r);
 // A header and one line per point in index order.
 std::string SweepCsv(const SweepResult& r);

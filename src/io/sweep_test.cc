@@ -153,7 +153,7 @@ TEST(Sweep, JsonSchema) {
   const SweepResult r =
       Evaluate(Prepared(Request({"plan.tp=1,3", "cluster.chips=8,16"}, {"plan.dp=auto"})), 2);
   const nlohmann::json j = nlohmann::json::parse(SweepJson(r));
-  EXPECT_EQ(j["schema"], "fathom.sweep/1");
+  EXPECT_EQ(j["schema"], "fathom.sweep/2");
   EXPECT_EQ(j["points"], 4);
   EXPECT_EQ(j["evaluated"], 2);
   EXPECT_EQ(j["failed"], 2);

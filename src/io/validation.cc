@@ -10,6 +10,7 @@
 #include "io/collective_report.h"
 #include "io/json_text.h"
 #include "io/keys.h"
+#include "io/number_format.h"
 #include "sim/step_sim.h"
 
 namespace fathom::io {
@@ -446,49 +447,59 @@ std::string ValidationText(const ValidationTable& t) {
 }
 
 std::string ValidationJson(const ValidationTable& t) {
-  nlohmann::ordered_json j;
-  j["schema"] = "fathom.validate/1";
-  j["summary"] = {{"cases", t.cases},
-                  {"engine", t.engine},
-                  {"median_abs_error_pct", t.median_abs_error_pct},
-                  {"max_abs_error_pct", t.max_abs_error_pct},
-                  {"estimate_median_abs_error_pct", t.estimate_median_abs_error_pct},
-                  {"estimate_max_abs_error_pct", t.estimate_max_abs_error_pct},
-                  {"simulate_median_abs_error_pct", t.simulate_median_abs_error_pct},
-                  {"simulate_max_abs_error_pct", t.simulate_max_abs_error_pct},
-                  {"collective_cases", t.collective_cases},
-                  {"collective_median_abs_error_pct", t.collective_median_abs_error_pct},
-                  {"collective_max_abs_error_pct", t.collective_max_abs_error_pct}};
-  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  using nlohmann::ordered_json;
+  auto number = [](bool known, double v) { return known ? ordered_json(Round(v)) : nullptr; };
+  const bool steps = t.cases > 0;
+  const bool collectives = t.collective_cases > 0;
+  ordered_json j;
+  j["schema"] = "fathom.validate/2";
+  j["summary"] = {
+      {"cases", t.cases},
+      {"engine", t.engine},
+      {"median_abs_error_pct", number(steps, t.median_abs_error_pct)},
+      {"max_abs_error_pct", number(steps, t.max_abs_error_pct)},
+      {"estimate_median_abs_error_pct", number(steps, t.estimate_median_abs_error_pct)},
+      {"estimate_max_abs_error_pct", number(steps, t.estimate_max_abs_error_pct)},
+      {"simulate_median_abs_error_pct", number(steps, t.simulate_median_abs_error_pct)},
+      {"simulate_max_abs_error_pct", number(steps, t.simulate_max_abs_error_pct)},
+      {"collective_cases", t.collective_cases},
+      {"collective_median_abs_error_pct", number(collectives, t.collective_median_abs_error_pct)},
+      {"collective_max_abs_error_pct", number(collectives, t.collective_max_abs_error_pct)}};
+  ordered_json rows = ordered_json::array();
   for (const ValidationRow& r : t.rows) {
-    const char* measured = r.collective ? "measured_busbw_GBps" : "measured_step_time_s";
-    const char* predicted = r.collective ? "predicted_busbw_GBps" : "predicted_step_time_s";
-    nlohmann::ordered_json row = {{"case", r.name}, {"source", r.source}, {measured, r.measured_s}};
-    if (r.collective) row["calibration"] = r.calibration;
-    if (r.failure.empty()) {
-      row[predicted] = r.predicted_s;
-      row["error_pct"] = r.error_pct;
-      row["within_tolerance"] = r.ok;
-      if (!r.collective) {
-        row["estimated_step_time_s"] = r.estimated_s;
-        row["estimate_error_pct"] = r.estimate_error_pct;
-        row["simulated_step_time_s"] = r.simulated_s;
-        row["simulate_error_pct"] = r.simulate_error_pct;
-      }
-    } else {
-      row["failure"] = r.failure;
-    }
-    row["tolerance_pct"] = r.tolerance_pct;
-    row["assumptions"] = r.assumptions;
+    // Every row has every key: null where the kind of case does not have it, or where no
+    // prediction could be made (`failure` says why).
+    const bool step = !r.collective;
+    const bool predicted = r.failure.empty();
+    // A collective case's bus bandwidths are in GB/s (nccl-tests'): bytes/s here.
+    const double scale = r.collective ? 1e9 : 1;
+    ordered_json row = {
+        {"case", r.name},
+        {"kind", r.collective ? "collective" : "step"},
+        {"source", r.source},
+        {"calibration", r.calibration},
+        {"measured_step_time_s", number(step, r.measured_s)},
+        {"predicted_step_time_s", number(step && predicted, r.predicted_s)},
+        {"estimated_step_time_s", number(step && predicted, r.estimated_s)},
+        {"simulated_step_time_s", number(step && predicted, r.simulated_s)},
+        {"measured_bus_bandwidth_bytes_per_s", number(!step, r.measured_s * scale)},
+        {"predicted_bus_bandwidth_bytes_per_s", number(!step && predicted, r.predicted_s * scale)},
+        {"error_pct", number(predicted, r.error_pct)},
+        {"estimate_error_pct", number(step && predicted, r.estimate_error_pct)},
+        {"simulate_error_pct", number(step && predicted, r.simulate_error_pct)},
+        {"within_tolerance", predicted ? ordered_json(r.ok) : nullptr},
+        {"tolerance_pct", Round(r.tolerance_pct)},
+        {"failure", predicted ? ordered_json(nullptr) : ordered_json(r.failure)},
+        {"assumptions", r.assumptions}};
     rows.push_back(row);
   }
   j["cases"] = rows;
-  nlohmann::ordered_json unmapped = nlohmann::ordered_json::array();
+  ordered_json unmapped = ordered_json::array();
   for (const auto& [id, why] : t.unmapped) unmapped.push_back({{"id", id}, {"reason", why}});
   j["unmapped"] = unmapped;
   // Top-level copies of the summary for scripts.
-  j["median_abs_error_pct"] = t.median_abs_error_pct;
-  j["max_abs_error_pct"] = t.max_abs_error_pct;
+  j["median_abs_error_pct"] = number(steps, t.median_abs_error_pct);
+  j["max_abs_error_pct"] = number(steps, t.max_abs_error_pct);
   return JsonText(j);
 }
 

@@ -54,6 +54,8 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
                                                bool simulate = false);
 
 std::string ValidationText(const ValidationTable& t);
+// "fathom.validate/2": the summary and every case with every key (null where its kind has
+// no such figure); a collective case's bus bandwidths in bytes/s.
 std::string ValidationJson(const ValidationTable& t);
 
 }  // namespace fathom::io

@@ -137,13 +137,9 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   if (std::none_of(result.rows.begin(), result.rows.end(),
                    [](const SizeRow& r) { return r.planned; })) {
     // The largest count's reason: the one most likely to be the limit that matters.
-    diags.Error("size.chips",
-                "no chip count tried has a plan (" + core::WithThousands(counts.front()) + " to " +
-                    core::WithThousands(counts.back()) + " chips); at " +
-                    core::WithThousands(counts.back()) + ": " + result.rows.back().why,
-                "each count's reason is in its row (--json); try other counts (--chips), another "
-                "global batch, or a chip with more memory");
-    return diags;
+    result.no_plan = "no chip count tried has a plan (" + core::WithThousands(counts.front()) +
+                     " to " + core::WithThousands(counts.back()) + " chips); at " +
+                     core::WithThousands(counts.back()) + ": " + result.rows.back().why;
   }
   return core::Result<SizeResult>(std::move(result), std::move(diags));
 }

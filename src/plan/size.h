@@ -9,6 +9,10 @@
 // config (a scenario's training.cost), else the chip's catalog price and the node's power (else the
 // chip's TDP).
 //
+// When no count tried has a plan, the result says why in `no_plan` (each row says it for its
+// count) and has no chosen count; whether that is an error is the caller's to say (it is when
+// no cluster sized has a plan).
+//
 // Chip counts: those given, or one node (the scale-up domain, or a host of a larger
 // domain such as a TPU pod) times 1, 2, 4, ... up to the cluster's chips, and the cluster. The
 // global batch stays the base plan's, so data parallelism, and with it the useful chip count, is
@@ -56,6 +60,7 @@ struct SizeResult {
   int seq_len = 0;
   std::vector<SizeRow> rows;      // by chip count
   int chosen = -1;                // the row with the fewest chips that meets the deadline
+  std::string no_plan;            // why no count tried has a plan; "" when one has
   bool with_reliability = false;  // expected times include the ETTR function's losses
   // The price and power every row is priced at (DeriveCost over no time): its source,
   // and a catalog price's kind and date (costs of clusters whose prices differ in kind do

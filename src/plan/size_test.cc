@@ -217,6 +217,25 @@ TEST(Size, SearchWarningsAreKeptOnce) {
   EXPECT_EQ(zero_two, 1);
 }
 
+// No count with a plan is a result, not an error: the rows say why at each count and
+// no_plan sums it up (the caller decides whether it is an error).
+TEST(Size, NoCountWithAPlanIsSaidInTheResult) {
+  const estimate::Scenario s = Llama70BOn(64, 64);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {8};  // 70B with Adam on 8 GPUs of 80 GB: no plan fits
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SizeResult> r = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_FALSE(r.diagnostics().HasErrors());
+  ASSERT_EQ(r.value().rows.size(), 1u);
+  EXPECT_FALSE(r.value().rows[0].planned);
+  EXPECT_EQ(r.value().chosen, -1);
+  EXPECT_EQ(r.value().no_plan.rfind("no chip count tried has a plan (8 to 8 chips); at 8: ", 0), 0u)
+      << r.value().no_plan;
+}
+
 TEST(Size, NoTokensIsAnError) {
   core::Result<SizeResult> r = Size(Llama70BOn(64, 64), {}, Narrow(), {});
   ASSERT_FALSE(r.ok());

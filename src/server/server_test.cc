@@ -104,7 +104,7 @@ TEST_F(ServerTest, PredictsAStepAsTheCliDoes) {
   httplib::Result json = client_->Post("/api/step?format=json", yaml, "application/yaml");
   ASSERT_TRUE(json);
   ASSERT_EQ(json->status, 200);
-  EXPECT_NE(json->body.find("\"schema\": \"fathom.step/1\""), std::string::npos);
+  EXPECT_NE(json->body.find("\"schema\": \"fathom.step/2\""), std::string::npos);
   EXPECT_NE(json->body.find("\"scenario\": \"llama3-8b-dgx-h100\""), std::string::npos);
   // Same input, same bytes.
   httplib::Result again = client_->Post("/api/step?format=json", yaml, "application/yaml");
@@ -122,7 +122,7 @@ TEST_F(ServerTest, SearchesPlansAndProjectsRuns) {
                                       Example("llama3-405b-reliability"), "application/yaml");
   ASSERT_TRUE(run);
   ASSERT_EQ(run->status, 200) << run->body;
-  EXPECT_NE(run->body.find("\"schema\": \"fathom.run/2\""), std::string::npos);
+  EXPECT_NE(run->body.find("\"schema\": \"fathom.run/3\""), std::string::npos);
 }
 
 TEST_F(ServerTest, SizesTheCluster) {
@@ -135,7 +135,7 @@ TEST_F(ServerTest, SizesTheCluster) {
       client_->Post("/api/size?tokens=100B&days=30&format=json", yaml, "application/yaml");
   ASSERT_TRUE(json);
   ASSERT_EQ(json->status, 200) << json->body;
-  EXPECT_NE(json->body.find("\"schema\": \"fathom.size/2\""), std::string::npos);
+  EXPECT_NE(json->body.find("\"schema\": \"fathom.size/3\""), std::string::npos);
   httplib::Result missing = client_->Post("/api/size?days=30", yaml, "application/yaml");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 400);

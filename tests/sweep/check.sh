@@ -48,7 +48,7 @@ def expect(cond, what):
     if not cond:
         print("FAIL:", what)
         ok = False
-expect(j["schema"] == "fathom.sweep/1", "schema is fathom.sweep/1")
+expect(j["schema"] == "fathom.sweep/2", "schema is fathom.sweep/2")
 expect(j["points"] == 8 and len(j["rows"]) == 8, "8 rows")
 order = [(r["values"]["plan.tp"], r["values"]["plan.zero"]) for r in j["rows"]]
 expect(order == [(t, z) for t in ["1", "2", "3", "8"] for z in ["1", "3"]],

@@ -24,7 +24,7 @@ def main() -> int:
         print(out.stderr)
         return 1
     report = json.loads(out.stdout)
-    failed = [c["case"] for c in report["cases"] if "failure" in c]
+    failed = [c["case"] for c in report["cases"] if c["failure"] is not None]
     if failed:
         print("cases without a prediction:", ", ".join(failed))
         return 1
