@@ -234,7 +234,7 @@ std::string SensitivityJson(const SensitivityResult& r) {
   j["chip"] = r.chip;
   j["plan"] = r.plan;
   j["engine"] = r.engine;
-  j["delta"] = Round(r.delta);
+  j["improvement_fraction"] = Round(r.delta);
   j["step_time_s"] = Round(r.base_step_time_s);
   j["memory_per_chip_bytes"] = Round(r.memory_bytes);
   j["memory_capacity_bytes"] = Round(r.capacity_bytes);
@@ -245,7 +245,7 @@ std::string SensitivityJson(const SensitivityResult& r) {
                     {"base", x.base},
                     {"improved", x.changed},
                     {"step_time_s", Round(x.step_time_s)},
-                    {"change", Round(x.change)},
+                    {"step_time_change_fraction", Round(x.change)},
                     {"elasticity", Round(x.elasticity)}});
   }
   j["parameters"] = rows;

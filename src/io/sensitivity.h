@@ -45,7 +45,8 @@ struct SensitivityResult {
 
 core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const SensitivityRequest& q);
 std::string SensitivityText(const SensitivityResult& r);
-// "fathom.sensitivity/1".
+// "fathom.sensitivity/1": per parameter its base and improved values (text with units), the
+// step time, step_time_change_fraction and elasticity.
 std::string SensitivityJson(const SensitivityResult& r);
 
 }  // namespace fathom::io

@@ -89,7 +89,7 @@ COUNTS = {
 DIMENSIONLESS = {
     "mfu", "hfu", "mfu_run_precision", "effective_mfu", "ettr", "ettr_linear",
     "ettr_all_causes", "ettr_ci99_half_width", "share", "confidence", "pue",
-    "oversubscription", "p_wait_with_spares", "p_wait_without_spares",
+    "oversubscription", "p_wait_with_spares", "p_wait_without_spares", "elasticity",
 }
 DIMENSIONLESS_SUFFIXES = ("_fraction", "_ratio", "_factor", "_expected", "_mean")
 # Statistics of a distribution: under a key that says what (and in which unit) it is.
@@ -219,6 +219,9 @@ COMMANDS = [
     ["collective", "-c", "dgx-h100-superpod", "--sweep", "1MiB:8MiB", "--op", "all_gather"],
     ["sweep", "-s", "examples/llama3-8b-dgx-h100.yaml", "--axis", "plan.tp=1,3",
      "--set", "plan.dp=auto", "--engine", "estimate"],
+    ["sensitivity", "-s", "examples/llama3-8b-dgx-h100.yaml"],
+    ["plan", "-m", "llama3-8b", "-c", "dgx-h100-superpod", "--chips", "1000",
+     "--global-batch", "512", "--top", "2", "--simulate-top", "0"],
     ["catalog", "chips"],
     ["catalog", "clusters"],
     ["catalog", "models"],
