@@ -266,6 +266,7 @@ int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::Colle
                      bool json) {
   fathom::core::Result<fathom::io::CollectiveResult> r = fathom::io::RunCollective(catalog, q);
   if (!r.ok()) return PrintDiagnostics(r.diagnostics());
+  std::cerr << r.diagnostics().Format();
   std::cout << (json ? fathom::io::CollectiveJson(r.value())
                      : fathom::io::CollectiveText(r.value()));
   return 0;
@@ -507,8 +508,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"simulate", "estimate"}));
   sens_cmd
       ->add_option("--by", sens.delta,
-                   "relative improvement of each parameter (0.1: 10% more bandwidth, 10% less "
-                   "latency)")
+                   "relative improvement of each parameter (0.1: 10% more bandwidth, latency "
+                   "divided by 1.1)")
       ->capture_default_str()
       ->check(CLI::Range(1e-6, 1.0));
   sens_cmd->add_flag("--json", sens_json, "emit the fathom.sensitivity/1 JSON report");

@@ -829,6 +829,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
     const double grad_bytes = dense_params * grad_size;
     const double expert_grad_bytes = expert_params * grad_size;
     const double param_bytes = dense_params * 2.0;  // 16-bit parameter gather
+    const double expert_param_bytes = expert_params * 2.0;
     // Overlapped, the gradients are reduced and the parameters gathered a bucket at a
     // time, as the simulator runs them: Megatron's buckets (parallel::DpBucketParams),
     // whole layers of one model chunk each, every call paying the latency and the
@@ -890,7 +891,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       // A micro-batch passes through the layers of one held stage (dualpipe: half of them).
       const double units = std::max(1.0, held_units);
       const double unit_dense = param_bytes / std::max(1, held_layers);
-      const double unit_expert = expert_params * 2.0 / std::max(1, held_layers);
+      const double unit_expert = expert_param_bytes / std::max(1, held_layers);
       const double unit_dense_grad = grad_bytes / std::max(1, held_layers);
       const double unit_expert_grad = expert_grad_bytes / std::max(1, held_layers);
       const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, unit_dense);
@@ -927,7 +928,7 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, grad_bytes / calls);
       const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, param_bytes / calls);
       const collective::Cost ers = expert_cost(Kind::kReduceScatter, expert_grad_bytes);
-      const collective::Cost eag = expert_cost(Kind::kAllGather, expert_params * 2.0);
+      const collective::Cost eag = expert_cost(Kind::kAllGather, expert_param_bytes);
       const double rs_one = (rs.time.value() + ers.time.value()) * nic_stretch;
       const double ag_one = (ag.time.value() + eag.time.value()) * nic_stretch;
       const double rs_time = rs_one * calls;
@@ -972,8 +973,8 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
             {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, expert_grad_bytes / calls, 1},
             ers, place.edp.group, calls, share(rs_time - rs_dense, rs_time, rs_exposed));
         Record(r.comms, cl,
-               {"edp_all_gather", Group::kDp, Kind::kAllGather, expert_params * 2.0 / calls, 1},
-               eag, place.edp.group, calls, share(ag_time - ag_dense, ag_time, ag_exposed));
+               {"edp_all_gather", Group::kDp, Kind::kAllGather, expert_param_bytes / calls, 1}, eag,
+               place.edp.group, calls, share(ag_time - ag_dense, ag_time, ag_exposed));
       }
     } else {
       const collective::Cost ar = place.dp.Cost(cl, Kind::kAllReduce, grad_bytes / calls);

@@ -74,6 +74,7 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
   CollectiveResult r;
   core::Result<network::ClusterSpec> cluster = LoadCluster(catalog, q.cluster, q.overrides);
   if (!cluster.ok()) return cluster.diagnostics();
+  const core::Diagnostics loaded = cluster.diagnostics();  // its warnings
   r.cluster = std::move(cluster).value();
 
   bool op_ok = false;
@@ -168,7 +169,7 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
                             collective::CollectiveCost(r.cluster, r.group, r.net, r.kind,
                                                        core::Bytes(sizes.front()), forced)});
   }
-  return r;
+  return core::Result<CollectiveResult>(std::move(r), loaded);
 }
 
 std::string CollectiveText(const CollectiveResult& r) {

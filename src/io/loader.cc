@@ -628,13 +628,20 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
   LoadTiers(loader, draft.tiers, Join(prefix, "scale_out.tiers"), c.tiers, d);
   if (d.HasErrors()) return d;
   c.chip = std::move(chip).value();
-  // A chip the user changed (--set chip.*, or a chip given outside the cluster's file) keeps
-  // the cluster's own link figures where the cluster gives them: say so where they differ.
-  const bool chip_changed = (loader.overrides != nullptr && loader.overrides->Touches(chip_key)) ||
-                            at.file != loader.FileOf(prefix, file);
-  if (chip_changed) {
+  // A chip the user changed keeps the cluster's own link figures where the cluster gives
+  // them: say so where they differ. Changed: another chip in place of the cluster file's
+  // (cluster.chip=b200, a chip named outside that file), or a link key of the chip set by
+  // --set or in an inline chip; a change of anything else (its GEMM fraction) says nothing.
+  const bool swapped = draft.chip.IsScalar() && at.file != loader.FileOf(prefix, file);
+  auto user_set = [&](const std::string& chip_field) {
+    const std::string key = Join(chip_key, chip_field);
+    if (loader.overrides != nullptr && loader.overrides->Touches(key)) return true;
+    const auto it = loader.where.find(key);
+    return draft.chip.IsMap() && it != loader.where.end() && it->second.file == at.file;
+  };
+  {
     struct Link {
-      const char* key;
+      const char* key;  // the cluster's, and the chip's of the same name
       double cluster, chip;
       std::string (*shown)(double);
     };
@@ -647,7 +654,7 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
           Link{"scale_up.domain", static_cast<double>(c.domain),
                static_cast<double>(c.chip.scale_up_domain), chips},
           Link{"scale_out.bandwidth", c.scale_out.bandwidth.value(), nic, bandwidth}}) {
-      if (l.cluster > 0 && l.chip > 0 && l.cluster != l.chip) {
+      if (l.cluster > 0 && l.chip > 0 && l.cluster != l.chip && (swapped || user_set(l.key))) {
         const std::string key = Join(prefix, l.key);
         const Location w = loader.where.count(key) != 0
                                ? loader.where[key]

@@ -764,6 +764,16 @@ TEST_F(LoaderTest, AChangedChipWarnsWhereTheClusterKeepsItsLinks) {
   ASSERT_TRUE(b200.ok()) << b200.diagnostics().Format();
   EXPECT_TRUE(warned(b200.diagnostics(), "cluster.scale_up.bandwidth"));
   EXPECT_FALSE(warned(b200.diagnostics(), "cluster.scale_up.domain"));
+  // jean-zay's Omni-Path NICs differ from the A100's own by design: changing the chip's GEMM
+  // fraction says nothing of them.
+  const std::string bloom = Write("bloom.yaml",
+                                  "model: llama3-8b\n"
+                                  "cluster: {base: jean-zay-a100, chips: 8}\n"
+                                  "plan: {tp: 8, global_batch_size: 8}\n");
+  core::Result<LoadedScenario> gemm =
+      LoadScenario(TestCatalog(), bloom, Set({"chip.efficiency.gemm_bf16=0.7"}));
+  ASSERT_TRUE(gemm.ok()) << gemm.diagnostics().Format();
+  EXPECT_FALSE(warned(gemm.diagnostics(), "cluster.scale_out.bandwidth"));
 }
 
 // A narrower format's peak below a wider one's (an fp8 peak inherited through base: under

@@ -20,13 +20,22 @@ namespace fathom::io {
 namespace {
 
 // One parameter: its key, what it is, its value as shown, and how to improve it by a factor.
+// A fraction capped at 1 may improve by less: `fraction` gives its value, for the ratio the
+// improvement applied.
 struct SensitivityKnob {
   std::string parameter;
   std::string what;
   std::function<std::string(const estimate::Scenario&)> show;
   std::function<void(estimate::Scenario&, double factor)> improve;
   bool applies = true;
+  std::function<double(const estimate::Scenario&)> fraction = nullptr;
 };
+
+double GemmFraction(const estimate::Scenario& x) {
+  const bool fp8 = x.plan.precision == hardware::Precision::kFp8 ||
+                   x.plan.precision == hardware::Precision::kFp4;
+  return fp8 ? x.cluster.chip.gemm_efficiency_fp8 : x.cluster.chip.gemm_efficiency_16bit;
+}
 
 std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
   using hardware::ChipSpec;
@@ -48,17 +57,13 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
                    p = core::FlopsPerSec(p.value() * f);
                }});
   k.push_back({"cluster.chip.efficiency.gemm", "achievable GEMM fraction of the peak (at most 1)",
-               [](const estimate::Scenario& x) {
-                 const bool fp8 = x.plan.precision == hardware::Precision::kFp8 ||
-                                  x.plan.precision == hardware::Precision::kFp4;
-                 return fmt::format("{:.3f}", fp8 ? x.cluster.chip.gemm_efficiency_fp8
-                                                  : x.cluster.chip.gemm_efficiency_16bit);
-               },
+               [](const estimate::Scenario& x) { return fmt::format("{:.3f}", GemmFraction(x)); },
                [](estimate::Scenario& x, double f) {
                  ChipSpec& c = x.cluster.chip;
                  c.gemm_efficiency_16bit = std::min(1.0, c.gemm_efficiency_16bit * f);
                  c.gemm_efficiency_fp8 = std::min(1.0, c.gemm_efficiency_fp8 * f);
                }});
+  k.back().fraction = GemmFraction;
   k.push_back({"cluster.chip.efficiency.attention",
                "achievable fused-attention fraction of the bf16 peak (at most 1)",
                [](const estimate::Scenario& x) {
@@ -68,6 +73,9 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
                  ChipSpec& c = x.cluster.chip;
                  c.attention_efficiency = std::min(1.0, c.attention_efficiency * f);
                }});
+  k.back().fraction = [](const estimate::Scenario& x) {
+    return x.cluster.chip.attention_efficiency;
+  };
   k.push_back(
       {"cluster.chip.memory.bandwidth", "HBM bandwidth",
        [bw](const estimate::Scenario& x) { return bw(x.cluster.chip.hbm_bandwidth.value()); },
@@ -185,7 +193,9 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
     row.changed = k.show(s);
     row.step_time_s = t.value();
     row.change = t.value() / r.base_step_time_s - 1;
-    row.elasticity = std::log(t.value() / r.base_step_time_s) / std::log(factor);
+    // Per relative improvement: the factor, or what a capped fraction could take.
+    const double applied = k.fraction ? k.fraction(s) / k.fraction(base) : factor;
+    row.elasticity = applied > 1 ? std::log(t.value() / r.base_step_time_s) / std::log(applied) : 0;
     r.rows.push_back(std::move(row));
   }
   // Largest effect first; ties in the knobs' order.
@@ -208,11 +218,11 @@ std::string SensitivityText(const SensitivityResult& r) {
   out += fmt::format("  {:<{}}  {:>14}  {:>14}  {:>10}  {:>7}  {:>10}\n", "parameter", width,
                      "base", "improved", "step time", "change", "elasticity");
   for (const SensitivityRow& x : r.rows) {
-    out +=
-        fmt::format("  {:<{}}  {:>14}  {:>14}  {:>10}  {:>7}  {:>10.2f}\n", x.parameter, width,
-                    x.base, x.changed, core::FormatSeconds(x.step_time_s),
-                    x.change == 0 ? std::string("0.0%") : fmt::format("{:+.1f}%", 100 * x.change),
-                    x.elasticity + 0.0);
+    out += fmt::format(
+        "  {:<{}}  {:>14}  {:>14}  {:>10}  {:>7}  {:>10.2f}\n", x.parameter, width, x.base,
+        x.changed, core::FormatSeconds(x.step_time_s),
+        std::abs(x.change) < 5e-4 ? std::string("0.0%") : fmt::format("{:+.1f}%", 100 * x.change),
+        x.elasticity + 0.0);
   }
   if (!r.rows.empty() && r.rows.front().change < 0) {
     out += fmt::format("\n  the step is most sensitive to {} ({})\n", r.rows.front().parameter,
@@ -220,15 +230,15 @@ std::string SensitivityText(const SensitivityResult& r) {
   }
   out +=
       "\n  elasticity: d ln(step time) / d ln(parameter); -1 where the step scales with the "
-      "parameter, 0 where it does not matter.\n  latencies are divided by the factor; "
-      "fractions are capped at 1.\n";
+      "parameter, 0 where it does not matter.\n  latencies are divided by the factor (10%: 9.1% "
+      "less); fractions are capped at 1, and their elasticity is per the change applied.\n";
   return out;
 }
 
 std::string SensitivityJson(const SensitivityResult& r) {
   nlohmann::ordered_json j;
   j["schema"] = "fathom.sensitivity/1";
-  j["name"] = r.name;
+  j["scenario"] = r.name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.name);
   j["model"] = r.model;
   j["cluster"] = r.cluster;
   j["chip"] = r.chip;

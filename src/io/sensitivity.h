@@ -25,12 +25,16 @@ struct SensitivityRequest {
 };
 
 struct SensitivityRow {
-  std::string parameter;      // a key path: "cluster.chip.peak", "cluster.scale_out.bandwidth", ...
+  // The key varied ("cluster.scale_out.bandwidth"), or the group of keys under one
+  // ("cluster.chip.peak": every precision's peak; "cluster.chip.efficiency.gemm": bf16 and fp8).
+  std::string parameter;
   std::string what;           // what was changed, in words
   std::string base, changed;  // the values, with units
   double step_time_s = 0;
-  double change = 0;      // relative change of the step time (negative: faster)
-  double elasticity = 0;  // change / delta in logarithms: ln(t'/t) / ln(p'/p)
+  double change = 0;  // relative change of the step time (negative: faster)
+  // ln(t'/t) / ln(improvement applied): 1 + delta, or less for a fraction capped at 1; 0
+  // when the parameter could not improve (a fraction already at 1).
+  double elasticity = 0;
 };
 
 struct SensitivityResult {

@@ -85,13 +85,14 @@ std::vector<PipelineChoice> PipelineChoices(
     const std::vector<Schedule>& schedules, bool idle,
     std::set<std::pair<std::string, std::string>>& skipped) {
   const bool pp_given = !space.pp.empty();
-  // Leaving chips idle, pp need not divide the ranks: the divisors of the layer count and
-  // the powers of two up to them.
+  // Leaving chips idle, pp need not divide the ranks: the divisors of the layer count and of
+  // the ranks, and the powers of two, up to the layer count.
   std::vector<int> pps = pp_given ? space.pp : Divisors(ranks, m.layers);
   if (idle && !pp_given) {
+    // Also the divisors of the ranks, the degrees that use every chip (pp 9 of 576).
     pps.clear();
     for (int pp = 1; pp <= std::min<int64_t>(ranks, m.layers); ++pp) {
-      if (m.layers % pp == 0 || (pp & (pp - 1)) == 0) pps.push_back(pp);
+      if (m.layers % pp == 0 || (pp & (pp - 1)) == 0 || ranks % pp == 0) pps.push_back(pp);
     }
   }
   auto has = [&](Schedule x) {
@@ -680,7 +681,15 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   if (exact.ok() || !none_valid || options.idle != IdleChips::kAuto) return exact;
   // No plan can use every chip: search those that leave some idle.
   core::Result<SearchResult> idle = SearchOnce(base, space, options, true, none_valid);
-  if (!idle.ok()) return exact;
+  if (!idle.ok()) {
+    // Neither: say why for both, without the hint to try what was tried.
+    core::Diagnostics d;
+    d.Error("search",
+            exact.diagnostics().FirstError() + "; plans that leave chips idle were searched too: " +
+                idle.diagnostics().FirstError(),
+            "widen the search space or change the global batch size");
+    return d;
+  }
   core::Diagnostics d;
   const int64_t chips = base.cluster.chips;
   const int64_t used = idle.value().ranked.front().plan.Chips();

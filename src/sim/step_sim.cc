@@ -445,8 +445,9 @@ void Builder::BuildStage(int s) {
     rank_expert += w.expert_parameters;
   }
   const bool expert_dp = rank_expert > 0 && edp_place_.group.size > 1;
-  // 16-bit gradients and parameters: the dense ones over dp x cp, the routed experts' over
-  // the expert-data-parallel group, in one operation (the estimator's sum).
+  // Gradients (in the plan's gradient precision) and 16-bit parameters: the dense ones over
+  // dp x cp, the routed experts' over the expert-data-parallel group, in one operation (the
+  // estimator's sum).
   auto dp_cost = [&](Kind k, double dense_bytes, double expert_bytes) {
     double t = dp_place_.Cost(sc_.cluster, k, dense_bytes).time.value();
     if (expert_dp) t += edp_place_.Cost(sc_.cluster, k, expert_bytes).time.value();
@@ -460,7 +461,7 @@ void Builder::BuildStage(int s) {
   const double all_bytes = (rank_dense + rank_expert) * 2.0;
   // Gradients travel in the plan's gradient precision (fp32 or 16-bit), parameters in 16 bits.
   const double grad_size = parallel::GradReduceBytes(p_);
-  const double grad_scale = grad_size / 2.0;
+  const double grad_scale = grad_size / parallel::kWeightBytes;  // dense_bytes hold 16-bit weights
   auto weight_grads = [](const parallel::PipelineTask& t) {
     return t.pass == Pass::kWeight || (t.pass == Pass::kBackward && !t.defers_weight);
   };
