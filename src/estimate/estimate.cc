@@ -519,7 +519,7 @@ PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p,
 
 }  // namespace
 
-core::Result<StepReport> Estimate(const Scenario& sc) {
+core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& options) {
   const model::ModelSpec& m = sc.model;
   const parallel::ParallelPlan& p = sc.plan;
   const network::ClusterSpec& cl = sc.cluster;
@@ -672,25 +672,33 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   };
   std::vector<Held> held = {{&g.stages[critical], 1.0}};
   r.critical_stage = g.stages[critical].first_stage;
-  if (p.schedule == parallel::Schedule::kDualPipe) {
-    std::vector<size_t> class_of(static_cast<size_t>(p.pp), 0);
-    for (size_t i = 0; i < g.stages.size(); ++i) {
-      for (int k = 0; k < g.stages[i].stages; ++k) {
-        class_of[static_cast<size_t>(g.stages[i].first_stage + k)] = i;
-      }
+  std::vector<size_t> class_of(static_cast<size_t>(p.pp), 0);
+  for (size_t i = 0; i < g.stages.size(); ++i) {
+    for (int k = 0; k < g.stages[i].stages; ++k) {
+      class_of[static_cast<size_t>(g.stages[i].first_stage + k)] = i;
     }
+  }
+  const int report_rank = options.report_rank;
+  FATHOM_CHECK(report_rank < p.pp, "a report rank beyond the pipeline");
+  if (p.schedule == parallel::Schedule::kDualPipe) {
     double worst = -1;
     for (int s = 0; s < p.pp / 2; ++s) {
       const std::vector<int> stages = parallel::HeldStages(p, s);
       const size_t a = class_of[static_cast<size_t>(stages[0])];
       const size_t b = class_of[static_cast<size_t>(stages[1])];
       const StageTimes t = Mean(times[a], times[b]);
-      if (t.Total() <= worst) continue;
+      const bool reported = report_rank == s || report_rank == p.pp - 1 - s;
+      if (report_rank >= 0 ? !reported : t.Total() <= worst) continue;
       worst = t.Total();
       tc = t;
       held = {{&g.stages[a], 0.5}, {&g.stages[b], 0.5}};
-      r.critical_stage = s;
+      r.critical_stage = report_rank >= 0 ? report_rank : s;
     }
+  } else if (report_rank >= 0) {
+    critical = class_of[static_cast<size_t>(report_rank)];
+    tc = times[critical];
+    held = {{&g.stages[critical], 1.0}};
+    r.critical_stage = report_rank;
   }
 
   // Operator table of the critical stage, whole step.

@@ -36,10 +36,14 @@ struct Scenario {
   parallel::ParallelPlan plan;
 };
 
-struct TimeBreakdown {    // seconds on the critical path; they add up to the step time
+// Seconds of the critical stage (the pipeline's slowest, with the most work of its own:
+// compute and exposed tp/ep/cp communication); every term is at least zero and they add
+// up to the step time. The simulator fills the same terms from that rank's timeline
+// (sim/step_sim.h gives its rules).
+struct TimeBreakdown {
   double compute = 0;     // forward + backward + recompute of the slowest stage, all micro-batches
   double tp_exposed = 0;  // tensor-parallel communication not hidden behind GEMMs
-  double bubble = 0;      // pipeline fill and drain
+  double bubble = 0;      // waiting on other stages: pipeline fill and drain (and imbalance)
   double pp_exposed = 0;  // pipeline send/recv on the critical path
   double dp_exposed = 0;  // gradient reduction / parameter gathering not hidden
   double optimizer = 0;   // optimizer step
@@ -147,7 +151,15 @@ struct StepReport {
   Timeline timeline;                    // filled by the simulator
 };
 
+struct EstimateOptions {
+  // The pipeline rank whose per-stage tables (operators, collectives, MoE/CP breakdown,
+  // data-parallel shard) the report gives; -1: the critical stage's. The simulator asks for
+  // the rank it reports. A rank other than the critical one also prices the step as if that
+  // rank set the pipeline's pace: only its tables are meaningful then.
+  int report_rank = -1;
+};
+
 // Validates the scenario and estimates one step. Diagnostics name plan/model keys.
-core::Result<StepReport> Estimate(const Scenario& scenario);
+core::Result<StepReport> Estimate(const Scenario& scenario, const EstimateOptions& options = {});
 
 }  // namespace fathom::estimate
