@@ -97,7 +97,7 @@ class OpTable {
       for (OpSummary& row : rows_) {
         if (row.name == name && row.phase == phase) return row;
       }
-      rows_.push_back({name, phase, 0, 0, 0});
+      rows_.push_back({.name = name, .phase = phase});
       return rows_.back();
     }
     // Names are short identifiers: length and end characters tell most apart. The phases
@@ -111,7 +111,7 @@ class OpTable {
       int16_t& slot = slots_[i];
       if (slot < 0) {
         slot = static_cast<int16_t>(rows_.size());
-        rows_.push_back({name, phase, 0, 0, 0});
+        rows_.push_back({.name = name, .phase = phase});
         return rows_.back();
       }
       OpSummary& row = rows_[static_cast<size_t>(slot)];
@@ -127,8 +127,9 @@ class OpTable {
 
 // One repetition of a distinct operator, priced on first use.
 struct Priced {
-  double time = -1;  // seconds
+  double time = -1;  // seconds: the roofline's longer leg
   double flops = 0;  // executed
+  hardware::Roofline roofline;
 };
 
 // One pass (forward or backward) of a stage class for one micro-batch: compute time, the
@@ -519,6 +520,15 @@ PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p,
 
 }  // namespace
 
+BoundTimes SumBounds(const std::vector<OpSummary>& ops) {
+  BoundTimes out;
+  for (const OpSummary& o : ops) {
+    out.compute_bound_s += o.compute_bound_s;
+    out.memory_bound_s += o.memory_bound_s;
+  }
+  return out;
+}
+
 core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& options) {
   const model::ModelSpec& m = sc.model;
   const parallel::ParallelPlan& p = sc.plan;
@@ -560,7 +570,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   auto price = [&](const ComputeOp& op) -> const Priced& {
     FATHOM_CHECK(op.shape >= 0 && op.shape < g.shapes, "an operator without a shape index");
     Priced& slot = priced[static_cast<size_t>(op.shape)];
-    if (slot.time < 0) slot = {ComputeTime(chip, op), op.Flops()};
+    if (slot.time < 0) {
+      const hardware::Roofline roofline = ComputeRoofline(chip, op);
+      slot = {roofline.Seconds(), op.Flops(), roofline};
+    }
     return slot;
   };
   // Each block's forward and backward, one repetition, summed once for every class.
@@ -712,9 +725,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const Priced& c = price(op);
       const double n = op.count * repeat * mb;
       row.flops += c.flops * n;
-      row.bytes += op.bytes * n;
+      row.bytes += c.roofline.bytes * n;
       const double dt = c.time * n;
       row.time_s += dt;
+      row.compute_s += c.roofline.compute_s * n;
+      row.memory_s += c.roofline.memory_s * n;
+      (c.roofline.bound() == hardware::Bound::kCompute ? row.compute_bound_s
+                                                       : row.memory_bound_s) += dt;
       if (op.role == model::Role::kRouter) {
         r.moe.router_s += dt;
       } else if (op.role == model::Role::kExpert && op.kind == model::OpKind::kGemm) {

@@ -83,13 +83,37 @@ struct CommSummary {
   double bus_bandwidth = 0;
 };
 
-struct OpSummary {  // one operator kind on the critical stage, per step
+// One operator kind on the critical stage, per step, with its roofline as the cost model
+// prices it (hardware::Roofline, estimate::ComputeRoofline), summed over its repetitions.
+struct OpSummary {
   std::string_view name;
   std::string_view phase;  // forward, backward, recompute
   double flops = 0;        // executed, per chip
-  double bytes = 0;        // HBM bytes of memory-bound operators, per chip
-  double time_s = 0;
+  double bytes = 0;        // HBM bytes the cost model counts, per chip (none for fused attention)
+  double time_s = 0;       // each repetition's longer leg, summed
+  double compute_s = 0;    // the compute leg: flops at the achievable FLOP/s
+  double memory_s = 0;     // the memory leg: bytes at the achievable HBM bandwidth
+  double compute_bound_s = 0;  // of time_s, the repetitions whose compute leg is the longer
+  double memory_bound_s = 0;   // and those whose memory leg is
+  // FLOPs per HBM byte; 0 without bytes.
+  double Intensity() const { return bytes > 0 ? flops / bytes : 0; }
+  // "compute" or "memory" when every repetition is bound alike, else "mixed".
+  std::string_view BoundName() const {
+    return memory_bound_s <= 0 ? "compute" : compute_bound_s <= 0 ? "memory" : "mixed";
+  }
 };
+
+// An operator table's time split by what bounds each operator (the share of the compute
+// time that is compute-bound: the chip's FLOP rate matters; the rest its HBM bandwidth).
+struct BoundTimes {
+  double compute_bound_s = 0;
+  double memory_bound_s = 0;
+  double ComputeShare() const {
+    const double t = compute_bound_s + memory_bound_s;
+    return t > 0 ? compute_bound_s / t : 0;
+  }
+};
+BoundTimes SumBounds(const std::vector<OpSummary>& ops);
 
 // What the event-driven simulator adds to a report (empty from the estimator): how busy
 // each stream of each pipeline rank was, and how much of each kind of communication the

@@ -167,10 +167,11 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   auto reps = [&](Scope s, double count) { return s == Scope::kLayer ? count / layers : count; };
   auto add_compute = [&](const workload::ComputeOp& op, Pass pass) {
     const double r = reps(op.scope, op.count);
-    const Item item{.duration = Ns(estimate::ComputeTime(sc.cluster.chip, op) * r),
+    const hardware::Roofline roofline = estimate::ComputeRoofline(sc.cluster.chip, op);
+    const Item item{.duration = Ns(roofline.Seconds() * r),
                     .name = op.name,
                     .flops = op.Flops() * r,
-                    .bytes = op.bytes * r,
+                    .bytes = roofline.bytes * r,
                     .expert = op.role == model::Role::kExpert,
                     .attention = op.kind == model::OpKind::kAttention};
     PassItems& lists = compute[static_cast<size_t>(op.scope)];
