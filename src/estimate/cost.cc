@@ -7,16 +7,20 @@
 
 namespace fathom::estimate {
 
-double ComputeTime(const hardware::ChipSpec& chip, const workload::ComputeOp& op) {
+hardware::Roofline ComputeRoofline(const hardware::ChipSpec& chip, const workload::ComputeOp& op) {
   switch (op.kind) {
     case model::OpKind::kGemm:
-      return hardware::GemmTime(chip, op.precision, op.m * op.batch, op.n, op.k).value();
+      return hardware::GemmRoofline(chip, op.precision, op.m, op.n, op.k, op.batch);
     case model::OpKind::kAttention:
-      return hardware::AttentionTime(chip, op.flops).value();
+      return hardware::AttentionRoofline(chip, op.flops);
     case model::OpKind::kElementwise:
-      return hardware::MemoryTime(chip, op.bytes).value();
+      return hardware::MemoryRoofline(chip, op.bytes);
   }
-  return 0;
+  return {};
+}
+
+double ComputeTime(const hardware::ChipSpec& chip, const workload::ComputeOp& op) {
+  return ComputeRoofline(chip, op).Seconds();
 }
 
 namespace {

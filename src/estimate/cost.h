@@ -13,8 +13,12 @@
 
 namespace fathom::estimate {
 
-// Seconds for one repetition of `op` on `chip`: GEMM with wave quantization and the
-// achievable fraction, attention at its efficiency, elementwise at HBM bandwidth.
+// The roofline of one repetition of `op` on `chip` (hardware/chip_spec.h): a GEMM (batched
+// GEMMs as one grouped kernel) with wave quantization and the achievable fraction, fused
+// attention at its efficiency, an elementwise operator at the HBM bandwidth. Its legs and
+// bound are what the operator tables report.
+hardware::Roofline ComputeRoofline(const hardware::ChipSpec& chip, const workload::ComputeOp& op);
+// Seconds for one repetition of `op` on `chip`: ComputeRoofline's longer leg.
 double ComputeTime(const hardware::ChipSpec& chip, const workload::ComputeOp& op);
 
 // A placed group and what the network gives it (one flow solve per group and plan).

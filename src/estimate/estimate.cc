@@ -97,7 +97,7 @@ class OpTable {
       for (OpSummary& row : rows_) {
         if (row.name == name && row.phase == phase) return row;
       }
-      rows_.push_back({name, phase, 0, 0, 0});
+      rows_.push_back({.name = name, .phase = phase});
       return rows_.back();
     }
     // Names are short identifiers: length and end characters tell most apart. The phases
@@ -111,7 +111,7 @@ class OpTable {
       int16_t& slot = slots_[i];
       if (slot < 0) {
         slot = static_cast<int16_t>(rows_.size());
-        rows_.push_back({name, phase, 0, 0, 0});
+        rows_.push_back({.name = name, .phase = phase});
         return rows_.back();
       }
       OpSummary& row = rows_[static_cast<size_t>(slot)];
@@ -127,8 +127,9 @@ class OpTable {
 
 // One repetition of a distinct operator, priced on first use.
 struct Priced {
-  double time = -1;  // seconds
+  double time = -1;  // seconds: the roofline's longer leg
   double flops = 0;  // executed
+  hardware::Roofline roofline;
 };
 
 // One pass (forward or backward) of a stage class for one micro-batch: compute time, the
@@ -519,7 +520,16 @@ PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p,
 
 }  // namespace
 
-core::Result<StepReport> Estimate(const Scenario& sc) {
+BoundTimes SumBounds(const std::vector<OpSummary>& ops) {
+  BoundTimes out;
+  for (const OpSummary& o : ops) {
+    out.compute_bound_s += o.compute_bound_s;
+    out.memory_bound_s += o.memory_bound_s;
+  }
+  return out;
+}
+
+core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& options) {
   const model::ModelSpec& m = sc.model;
   const parallel::ParallelPlan& p = sc.plan;
   const network::ClusterSpec& cl = sc.cluster;
@@ -560,7 +570,10 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   auto price = [&](const ComputeOp& op) -> const Priced& {
     FATHOM_CHECK(op.shape >= 0 && op.shape < g.shapes, "an operator without a shape index");
     Priced& slot = priced[static_cast<size_t>(op.shape)];
-    if (slot.time < 0) slot = {ComputeTime(chip, op), op.Flops()};
+    if (slot.time < 0) {
+      const hardware::Roofline roofline = ComputeRoofline(chip, op);
+      slot = {roofline.Seconds(), op.Flops(), roofline};
+    }
     return slot;
   };
   // Each block's forward and backward, one repetition, summed once for every class.
@@ -672,25 +685,33 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
   };
   std::vector<Held> held = {{&g.stages[critical], 1.0}};
   r.critical_stage = g.stages[critical].first_stage;
-  if (p.schedule == parallel::Schedule::kDualPipe) {
-    std::vector<size_t> class_of(static_cast<size_t>(p.pp), 0);
-    for (size_t i = 0; i < g.stages.size(); ++i) {
-      for (int k = 0; k < g.stages[i].stages; ++k) {
-        class_of[static_cast<size_t>(g.stages[i].first_stage + k)] = i;
-      }
+  std::vector<size_t> class_of(static_cast<size_t>(p.pp), 0);
+  for (size_t i = 0; i < g.stages.size(); ++i) {
+    for (int k = 0; k < g.stages[i].stages; ++k) {
+      class_of[static_cast<size_t>(g.stages[i].first_stage + k)] = i;
     }
+  }
+  const int report_rank = options.report_rank;
+  FATHOM_CHECK(report_rank < p.pp, "a report rank beyond the pipeline");
+  if (p.schedule == parallel::Schedule::kDualPipe) {
     double worst = -1;
     for (int s = 0; s < p.pp / 2; ++s) {
       const std::vector<int> stages = parallel::HeldStages(p, s);
       const size_t a = class_of[static_cast<size_t>(stages[0])];
       const size_t b = class_of[static_cast<size_t>(stages[1])];
       const StageTimes t = Mean(times[a], times[b]);
-      if (t.Total() <= worst) continue;
+      const bool reported = report_rank == s || report_rank == p.pp - 1 - s;
+      if (report_rank >= 0 ? !reported : t.Total() <= worst) continue;
       worst = t.Total();
       tc = t;
       held = {{&g.stages[a], 0.5}, {&g.stages[b], 0.5}};
-      r.critical_stage = s;
+      r.critical_stage = report_rank >= 0 ? report_rank : s;
     }
+  } else if (report_rank >= 0) {
+    critical = class_of[static_cast<size_t>(report_rank)];
+    tc = times[critical];
+    held = {{&g.stages[critical], 1.0}};
+    r.critical_stage = report_rank;
   }
 
   // Operator table of the critical stage, whole step.
@@ -704,9 +725,13 @@ core::Result<StepReport> Estimate(const Scenario& sc) {
       const Priced& c = price(op);
       const double n = op.count * repeat * mb;
       row.flops += c.flops * n;
-      row.bytes += op.bytes * n;
+      row.bytes += c.roofline.bytes * n;
       const double dt = c.time * n;
       row.time_s += dt;
+      row.compute_s += c.roofline.compute_s * n;
+      row.memory_s += c.roofline.memory_s * n;
+      (c.roofline.bound() == hardware::Bound::kCompute ? row.compute_bound_s
+                                                       : row.memory_bound_s) += dt;
       if (op.role == model::Role::kRouter) {
         r.moe.router_s += dt;
       } else if (op.role == model::Role::kExpert && op.kind == model::OpKind::kGemm) {

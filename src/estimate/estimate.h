@@ -36,10 +36,14 @@ struct Scenario {
   parallel::ParallelPlan plan;
 };
 
-struct TimeBreakdown {    // seconds on the critical path; they add up to the step time
+// Seconds of the critical stage (the pipeline's slowest, with the most work of its own:
+// compute and exposed tp/ep/cp communication); every term is at least zero and they add
+// up to the step time. The simulator fills the same terms from that rank's timeline
+// (sim/step_sim.h gives its rules).
+struct TimeBreakdown {
   double compute = 0;     // forward + backward + recompute of the slowest stage, all micro-batches
   double tp_exposed = 0;  // tensor-parallel communication not hidden behind GEMMs
-  double bubble = 0;      // pipeline fill and drain
+  double bubble = 0;      // waiting on other stages: pipeline fill and drain (and imbalance)
   double pp_exposed = 0;  // pipeline send/recv on the critical path
   double dp_exposed = 0;  // gradient reduction / parameter gathering not hidden
   double optimizer = 0;   // optimizer step
@@ -79,13 +83,37 @@ struct CommSummary {
   double bus_bandwidth = 0;
 };
 
-struct OpSummary {  // one operator kind on the critical stage, per step
+// One operator kind on the critical stage, per step, with its roofline as the cost model
+// prices it (hardware::Roofline, estimate::ComputeRoofline), summed over its repetitions.
+struct OpSummary {
   std::string_view name;
   std::string_view phase;  // forward, backward, recompute
   double flops = 0;        // executed, per chip
-  double bytes = 0;        // HBM bytes of memory-bound operators, per chip
-  double time_s = 0;
+  double bytes = 0;        // HBM bytes the cost model counts, per chip (none for fused attention)
+  double time_s = 0;       // each repetition's longer leg, summed
+  double compute_s = 0;    // the compute leg: flops at the achievable FLOP/s
+  double memory_s = 0;     // the memory leg: bytes at the achievable HBM bandwidth
+  double compute_bound_s = 0;  // of time_s, the repetitions whose compute leg is the longer
+  double memory_bound_s = 0;   // and those whose memory leg is
+  // FLOPs per HBM byte; 0 without bytes.
+  double Intensity() const { return bytes > 0 ? flops / bytes : 0; }
+  // "compute" or "memory" when every repetition is bound alike, else "mixed".
+  std::string_view BoundName() const {
+    return memory_bound_s <= 0 ? "compute" : compute_bound_s <= 0 ? "memory" : "mixed";
+  }
 };
+
+// An operator table's time split by what bounds each operator (the share of the compute
+// time that is compute-bound: the chip's FLOP rate matters; the rest its HBM bandwidth).
+struct BoundTimes {
+  double compute_bound_s = 0;
+  double memory_bound_s = 0;
+  double ComputeShare() const {
+    const double t = compute_bound_s + memory_bound_s;
+    return t > 0 ? compute_bound_s / t : 0;
+  }
+};
+BoundTimes SumBounds(const std::vector<OpSummary>& ops);
 
 // What the event-driven simulator adds to a report (empty from the estimator): how busy
 // each stream of each pipeline rank was, and how much of each kind of communication the
@@ -147,7 +175,15 @@ struct StepReport {
   Timeline timeline;                    // filled by the simulator
 };
 
+struct EstimateOptions {
+  // The pipeline rank whose per-stage tables (operators, collectives, MoE/CP breakdown,
+  // data-parallel shard) the report gives; -1: the critical stage's. The simulator asks for
+  // the rank it reports. A rank other than the critical one also prices the step as if that
+  // rank set the pipeline's pace: only its tables are meaningful then.
+  int report_rank = -1;
+};
+
 // Validates the scenario and estimates one step. Diagnostics name plan/model keys.
-core::Result<StepReport> Estimate(const Scenario& scenario);
+core::Result<StepReport> Estimate(const Scenario& scenario, const EstimateOptions& options = {});
 
 }  // namespace fathom::estimate

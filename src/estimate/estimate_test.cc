@@ -1,5 +1,7 @@
 #include "estimate/estimate.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "estimate/cost.h"
@@ -504,6 +506,60 @@ TEST(Estimate, ContextParallelSplitsTheSequence) {
   s.plan.cp_comm = parallel::CpComm::kAllGather;
   const StepReport gather = Estimate(s).value();
   EXPECT_EQ(gather.moe.cp_comm_exposed_s, gather.moe.cp_comm_s);
+}
+
+// The operator table's roofline, by hand: Llama 3 70B at tp 1, one micro-batch, bf16 on
+// H100. mlp_down is [tokens, 28,672] x [28,672, 8,192] per layer: with 4,096 tokens
+// 2,493 FLOP per byte, compute-bound (the ridge is 794 TFLOP/s over 2.81 TB/s, 282); with 16
+// tokens (a decode-sized GEMM) 16 FLOP per byte, memory-bound. A norm moves bytes only.
+TEST(Estimate, OperatorRowsGiveTheirRooflineLegsAndBound) {
+  for (const int64_t tokens : {4096, 16}) {
+    Scenario s;
+    s.name = "roofline";
+    s.model = model::testing::Llama70B();
+    s.model.seq_len = static_cast<int>(tokens);
+    s.cluster = network::testing::DgxH100(8);
+    s.plan.dp = 8;
+    s.plan.micro_batch_size = 1;
+    s.plan.global_batch_size = 8;
+    core::Result<StepReport> r = Estimate(s);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    const hardware::ChipSpec& chip = s.cluster.chip;
+    const double m = static_cast<double>(tokens), n = 8192, k = 28672, layers = 80;
+    const double flops = layers * 2 * m * n * k;
+    const double bytes = layers * (2 * (m * k + k * n) + 2 * m * n);
+    const double rate = chip.Peak(Precision::kBf16).value() * chip.gemm_efficiency_16bit *
+                        hardware::GemmWaveEfficiency(chip, tokens, 8192);
+    const double bandwidth = chip.hbm_bandwidth.value() * chip.hbm_efficiency;
+    const OpSummary* down = nullptr;
+    const OpSummary* norm = nullptr;
+    for (const OpSummary& o : r.value().ops) {
+      if (o.name == "mlp_down" && o.phase == "forward") down = &o;
+      if (o.name == "attn_norm" && o.phase == "forward") norm = &o;
+    }
+    ASSERT_NE(down, nullptr);
+    ASSERT_NE(norm, nullptr);
+    EXPECT_NEAR(down->flops, flops, 1e-9 * flops);
+    EXPECT_NEAR(down->bytes, bytes, 1e-9 * bytes);
+    EXPECT_NEAR(down->Intensity(), flops / bytes, 1e-9 * flops / bytes);
+    EXPECT_NEAR(down->compute_s, flops / rate, 1e-9 * down->compute_s);
+    EXPECT_NEAR(down->memory_s, bytes / bandwidth, 1e-9 * down->memory_s);
+    EXPECT_DOUBLE_EQ(down->time_s, std::max(down->compute_s, down->memory_s));
+    EXPECT_EQ(down->BoundName(), tokens == 4096 ? "compute" : "memory");
+    EXPECT_NEAR(down->Intensity(), tokens == 4096 ? 2493 : 16, tokens == 4096 ? 1 : 0.1);
+    EXPECT_EQ(norm->BoundName(), "memory");
+    EXPECT_EQ(norm->flops, 0);
+    EXPECT_EQ(norm->compute_s, 0);
+    EXPECT_GT(norm->bytes, 0);
+    EXPECT_NEAR(norm->memory_s, norm->bytes / bandwidth, 1e-9 * norm->memory_s);
+    // The step's split by bound covers the operators' time.
+    double total = 0;
+    for (const OpSummary& o : r.value().ops) total += o.time_s;
+    const BoundTimes b = SumBounds(r.value().ops);
+    EXPECT_NEAR(b.compute_bound_s + b.memory_bound_s, total, 1e-9 * total);
+    EXPECT_GT(b.memory_bound_s, 0);
+    EXPECT_EQ(b.ComputeShare() > 0.5, tokens == 4096);
+  }
 }
 
 TEST(Estimate, Fp4NeedsAChipWithFp4) {

@@ -50,31 +50,49 @@ double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n) {
   return std::min(best, 1.0);
 }
 
-core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k) {
-  const double flops =
-      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+std::string_view BoundName(Bound b) { return b == Bound::kCompute ? "compute" : "memory"; }
+
+Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k,
+                      int64_t batch) {
+  const double md = static_cast<double>(m);
+  const double nd = static_cast<double>(n);
+  const double kd = static_cast<double>(k);
+  const double bd = static_cast<double>(batch);
   const bool fp8 = precision == Precision::kFp8 || precision == Precision::kFp4;
   const double efficiency = fp8 ? chip.gemm_efficiency_fp8 : chip.gemm_efficiency_16bit;
-  const double rate = chip.Peak(precision).value() * efficiency * GemmWaveEfficiency(chip, m, n);
+  const double rate =
+      chip.Peak(precision).value() * efficiency * GemmWaveEfficiency(chip, m * batch, n);
   const double element = fp8 ? 1.0 : 2.0;
-  const double bytes = element * (static_cast<double>(m) * static_cast<double>(k) +
-                                  static_cast<double>(k) * static_cast<double>(n)) +
-                       2.0 * static_cast<double>(m) * static_cast<double>(n);
-  const double compute_s = flops / rate;
-  const double memory_s = bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency);
-  return core::Seconds(std::max(compute_s, memory_s));
+  Roofline r;
+  r.flops = 2.0 * md * nd * kd * bd;
+  r.bytes = bd * (element * (md * kd + kd * nd) + 2.0 * md * nd);
+  r.compute_s = r.flops / rate;
+  r.memory_s = r.bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency);
+  return r;
 }
 
-core::Seconds AttentionTime(const ChipSpec& chip, double flops) {
+core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k) {
+  return core::Seconds(GemmRoofline(chip, precision, m, n, k).Seconds());
+}
+
+Roofline AttentionRoofline(const ChipSpec& chip, double flops) {
   // Attention runs in 16-bit; a chip without a bf16 peak is rated at its fp16 or fp8 one.
   double peak = chip.Peak(Precision::kBf16).value();
   if (peak <= 0) peak = chip.Peak(Precision::kFp16).value();
   if (peak <= 0) peak = chip.Peak(Precision::kFp8).value();
-  return core::Seconds(flops / (peak * chip.attention_efficiency));
+  return {.flops = flops, .compute_s = flops / (peak * chip.attention_efficiency)};
+}
+
+core::Seconds AttentionTime(const ChipSpec& chip, double flops) {
+  return core::Seconds(AttentionRoofline(chip, flops).Seconds());
+}
+
+Roofline MemoryRoofline(const ChipSpec& chip, double bytes) {
+  return {.bytes = bytes, .memory_s = bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency)};
 }
 
 core::Seconds MemoryTime(const ChipSpec& chip, double bytes) {
-  return core::Seconds(bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency));
+  return core::Seconds(MemoryRoofline(chip, bytes).Seconds());
 }
 
 }  // namespace fathom::hardware

@@ -62,15 +62,40 @@ struct ChipSpec {
 // half-size variants, as cuBLAS-style heuristics choose. In (0, 1].
 double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n);
 
-// Roofline time of a GEMM C[m,n] = A[m,k]·B[k,n] in `precision` (16-bit or fp8 inputs):
-// max(FLOPs / (peak · gemm efficiency · wave efficiency), bytes / (HBM bw · hbm efficiency)).
+// What bounds an operator's time: its FLOPs at the achievable compute rate, or its HBM
+// bytes at the achievable bandwidth. The cost model has no launch or latency term.
+enum class Bound : uint8_t { kCompute, kMemory };
+std::string_view BoundName(Bound b);  // "compute", "memory"
+
+// The roofline of one operator on a chip, as the cost model prices it: two legs, each at
+// the achievable rate (peak x efficiency; GEMMs also x wave efficiency), and the operator
+// takes the longer. A leg the model does not price is 0 (fused attention has no memory
+// leg, a streaming operator no compute leg).
+struct Roofline {
+  double flops = 0;      // executed (a GEMM: 2·m·n·k per batch entry)
+  double bytes = 0;      // HBM bytes read and written
+  double compute_s = 0;  // flops at the achievable FLOP/s
+  double memory_s = 0;   // bytes at the achievable HBM bandwidth
+  double Seconds() const { return compute_s > memory_s ? compute_s : memory_s; }
+  Bound bound() const { return compute_s >= memory_s ? Bound::kCompute : Bound::kMemory; }
+};
+
+// Roofline of `batch` GEMMs C[m,n] = A[m,k]·B[k,n] in `precision` (16-bit or fp8 inputs, a
+// 16-bit output), as one grouped kernel (a layer's local experts, an unfused attention's
+// heads): FLOPs 2·m·n·k·batch at peak · gemm efficiency · wave efficiency (GemmWaveEfficiency
+// of the batch·m x n output), bytes batch·(e·(m·k + k·n) + 2·m·n), e the input's bytes per
+// element (1 for fp8/fp4, else 2), at HBM bw · hbm efficiency.
+Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k,
+                      int64_t batch = 1);
 core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k);
 
-// Time of a fused attention kernel doing `flops` at the attention efficiency of the
-// 16-bit peak.
+// A fused attention kernel doing `flops` at the attention efficiency of the 16-bit peak;
+// its HBM traffic is not priced (compute leg only).
+Roofline AttentionRoofline(const ChipSpec& chip, double flops);
 core::Seconds AttentionTime(const ChipSpec& chip, double flops);
 
-// Time of a memory-bound operator moving `bytes` through HBM.
+// A memory-bound operator moving `bytes` through HBM (memory leg only).
+Roofline MemoryRoofline(const ChipSpec& chip, double bytes);
 core::Seconds MemoryTime(const ChipSpec& chip, double bytes);
 
 }  // namespace fathom::hardware

@@ -32,6 +32,63 @@ TEST(GemmTime, SmallGemmIsMemoryOrLatencyBound) {
   EXPECT_GE(t, bytes / (3.35e12 * 0.84) * 0.999);
 }
 
+// The two legs by hand. H100 bf16: 989.4 TFLOP/s x 0.803 = 794.5 TFLOP/s achievable,
+// 3.35 TB/s x 0.84 = 2.814 TB/s: the ridge at 282 FLOP per byte.
+TEST(Roofline, LargeGemmIsComputeBoundSmallGemmIsMemoryBound) {
+  const ChipSpec c = H100();
+  const double rate = 989.4e12 * 0.803;
+  const double bandwidth = 3.35e12 * 0.84;
+  {
+    // 16,896 cubed (wave-aligned): 2 n^3 FLOPs over 2 (n^2 + n^2) + 2 n^2 bytes, n/3 = 5,632
+    // FLOP per byte, far right of the ridge.
+    const int64_t n = 16896;
+    const double nd = n;
+    const Roofline r = GemmRoofline(c, Precision::kBf16, n, n, n);
+    EXPECT_DOUBLE_EQ(r.flops, 2 * nd * nd * nd);
+    EXPECT_DOUBLE_EQ(r.bytes, 6 * nd * nd);
+    EXPECT_NEAR(r.compute_s, 2 * nd * nd * nd / rate, 1e-12 * r.compute_s);
+    EXPECT_NEAR(r.memory_s, 6 * nd * nd / bandwidth, 1e-12 * r.memory_s);
+    EXPECT_EQ(r.bound(), Bound::kCompute);
+    EXPECT_DOUBLE_EQ(r.Seconds(), r.compute_s);
+    EXPECT_DOUBLE_EQ(r.Seconds(), GemmTime(c, Precision::kBf16, n, n, n).value());
+  }
+  {
+    // 16 rows through a 16,384 x 16,384 weight (a decode-sized GEMM): 8.6 GFLOP over 537
+    // MB, 16 FLOP per byte; the weight's read sets the time.
+    const double m = 16, k = 16384, n = 16384;
+    const Roofline r = GemmRoofline(c, Precision::kBf16, 16, 16384, 16384);
+    EXPECT_DOUBLE_EQ(r.bytes, 2 * (m * k + k * n) + 2 * m * n);
+    EXPECT_NEAR(r.memory_s, r.bytes / bandwidth, 1e-12 * r.memory_s);
+    EXPECT_NEAR(r.flops / r.bytes, 16, 0.1);
+    EXPECT_EQ(r.bound(), Bound::kMemory);
+    EXPECT_DOUBLE_EQ(r.Seconds(), r.memory_s);
+  }
+}
+
+// A batched (grouped) GEMM reads each entry's operands: a layer's local experts each read
+// their own weights, an unfused attention's heads their own keys.
+TEST(Roofline, BatchedGemmReadsEveryEntrysOperands) {
+  const ChipSpec c = H100();
+  const Roofline one = GemmRoofline(c, Precision::kFp8, 512, 2048, 7168);
+  const Roofline four = GemmRoofline(c, Precision::kFp8, 512, 2048, 7168, 4);
+  EXPECT_DOUBLE_EQ(four.flops, 4 * one.flops);
+  EXPECT_DOUBLE_EQ(four.bytes, 4 * one.bytes);
+  EXPECT_DOUBLE_EQ(four.bytes, 4 * ((512.0 * 7168 + 7168.0 * 2048) + 2 * 512.0 * 2048));
+}
+
+TEST(Roofline, AttentionIsComputeAndStreamingIsMemory) {
+  const ChipSpec c = H100();
+  const Roofline a = AttentionRoofline(c, 1e12);
+  EXPECT_EQ(a.bound(), Bound::kCompute);
+  EXPECT_EQ(a.memory_s, 0);
+  EXPECT_DOUBLE_EQ(a.compute_s, 1e12 / (989.4e12 * 0.5));
+  const Roofline e = MemoryRoofline(c, 1e9);
+  EXPECT_EQ(e.bound(), Bound::kMemory);
+  EXPECT_EQ(e.flops, 0);
+  EXPECT_DOUBLE_EQ(e.memory_s, 1e9 / (3.35e12 * 0.84));
+  EXPECT_EQ(BoundName(e.bound()), "memory");
+}
+
 TEST(GemmTime, MoreFlopsNeverSlower) {
   ChipSpec slow = H100();
   ChipSpec fast = H100();

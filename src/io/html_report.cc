@@ -610,15 +610,20 @@ std::string StepOps(const estimate::StepReport& r) {
   const std::vector<const estimate::OpSummary*> ops = SlowestFirst(r.ops);
   double total = 0;
   for (const estimate::OpSummary* o : ops) total += o->time_s;
+  const estimate::BoundTimes bounds = estimate::SumBounds(r.ops);
   std::string out = fmt::format(
       "<section>\n<h2>Compute of pipeline rank {}</h2>\n<p class=\"hint\">Per step, slowest "
-      "first; GEMMs and attention at their achieved FLOP rate, memory-bound operators at the "
-      "bytes they move.</p>\n<div class=\"scroll\"><table>\n",
-      r.critical_stage);
+      "first; GEMMs and attention at their achieved FLOP rate. Each operator's roofline: its "
+      "FLOPs at the chip's achievable FLOP rate (compute leg) and its HBM bytes at the achievable "
+      "bandwidth (memory leg); the longer leg bounds it. Of the operators' time {} is "
+      "compute-bound ({}) and {} memory-bound ({}).</p>\n<div class=\"scroll\"><table>\n",
+      r.critical_stage, Pct(bounds.ComputeShare()), Seconds(bounds.compute_bound_s),
+      Pct(1 - bounds.ComputeShare()), Seconds(bounds.memory_bound_s));
   out +=
       "<tr><th>operator</th><th>phase</th><th class=\"num\">time</th><th class=\"num\">share"
-      "</th><th class=\"num\">TFLOP</th><th class=\"num\">achieved</th><th class=\"num\">bytes"
-      "</th><th></th></tr>\n";
+      "</th><th class=\"num\">TFLOP</th><th class=\"num\">achieved</th><th class=\"num\">HBM "
+      "bytes</th><th class=\"num\">FLOP/B</th><th class=\"num\">compute leg</th><th "
+      "class=\"num\">memory leg</th><th>bound</th><th></th></tr>\n";
   for (const estimate::OpSummary* o : ops) {
     const double share = total > 0 ? o->time_s / total : 0;
     const std::string achieved =
@@ -626,9 +631,13 @@ std::string StepOps(const estimate::StepReport& r) {
     out += fmt::format(
         "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
-        "<td>{}</td></tr>\n",
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<td>{}</td><td>{}</td></tr>\n",
         Esc(o->name), Esc(o->phase), Seconds(o->time_s), Pct(share), Num(o->flops / 1e12, 1),
         achieved, o->bytes > 0 ? Bytes(o->bytes) : "-",
+        o->bytes > 0 ? Num(o->Intensity(), o->flops > 0 && o->Intensity() < 10 ? 1 : 0) : "-",
+        o->compute_s > 0 ? Seconds(o->compute_s) : "-",
+        o->memory_s > 0 ? Seconds(o->memory_s) : "-", Esc(o->BoundName()),
         ShareBar(share, o->flops > 0 ? kColorCompute : kColorOptimizer));
   }
   out += "</table></div>\n</section>\n";

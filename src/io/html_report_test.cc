@@ -62,6 +62,11 @@ TEST(HtmlReport, EstimatedStepIsAPageWithTheReportsFigures) {
                               "Compute of pipeline rank 0", "Notes"}) {
     EXPECT_NE(html.find(std::string("<h2>") + section + "</h2>"), std::string::npos) << section;
   }
+  // The operator table gives each operator's roofline.
+  for (const char* column : {"HBM bytes", "FLOP/B", "compute leg", "memory leg", "bound"}) {
+    EXPECT_NE(html.find(column), std::string::npos) << column;
+  }
+  EXPECT_NE(html.find("compute-bound"), std::string::npos);
   // The estimator has no events: no timeline.
   EXPECT_EQ(html.find("Pipeline timeline"), std::string::npos);
   EXPECT_NE(html.find(core::FormatSeconds(r.value().step_time_s)), std::string::npos);

@@ -173,16 +173,28 @@ std::string StepReportText(const estimate::StepReport& r) {
     }
   }
   if (!r.ops.empty()) {
+    const estimate::BoundTimes bounds = estimate::SumBounds(r.ops);
     out += fmt::format("\n  compute of pipeline rank {} (per step)\n", r.critical_stage);
-    out += fmt::format("    {:<22}{:<11}{:>12} {:>12}{:>15}{:>12}\n", "op", "phase", "time",
-                       "TFLOP", "achieved", "bytes");
+    out += fmt::format(
+        "    of the operators' time {} compute-bound ({}), {} memory-bound ({}); each op's legs "
+        "at the achievable rates\n",
+        Pct(bounds.ComputeShare()), core::FormatSeconds(bounds.compute_bound_s),
+        Pct(1 - bounds.ComputeShare()), core::FormatSeconds(bounds.memory_bound_s));
+    out += fmt::format("    {:<22}{:<11}{:>12} {:>12}{:>15}{:>12}{:>9}{:>12}{:>12}  {}\n", "op",
+                       "phase", "time", "TFLOP", "achieved", "HBM bytes", "FLOP/B", "compute leg",
+                       "memory leg", "bound");
     for (const estimate::OpSummary* op : SlowestFirst(r.ops)) {
       const estimate::OpSummary& o = *op;
       if (o.time_s < 1e-3 * r.time.compute) continue;
-      out += fmt::format("    {:<22}{:<11}{:>12} {:>12.1f}{:>15}{:>12}\n", o.name, o.phase,
-                         core::FormatSeconds(o.time_s), o.flops / 1e12,
+      out += fmt::format("    {:<22}{:<11}{:>12} {:>12.1f}{:>15}{:>12}{:>9}{:>12}{:>12}  {}\n",
+                         o.name, o.phase, core::FormatSeconds(o.time_s), o.flops / 1e12,
                          o.flops > 0 ? core::FormatFlopRate(o.flops / o.time_s) : "-",
-                         o.bytes > 0 ? core::FormatBytes(o.bytes) : "-");
+                         o.bytes > 0 ? core::FormatBytes(o.bytes) : "-",
+                         o.bytes > 0 ? fmt::format("{:.{}f}", o.Intensity(),
+                                                   o.flops > 0 && o.Intensity() < 10 ? 1 : 0)
+                                     : "-",
+                         o.compute_s > 0 ? core::FormatSeconds(o.compute_s) : "-",
+                         o.memory_s > 0 ? core::FormatSeconds(o.memory_s) : "-", o.BoundName());
     }
   }
   const parallel::MemoryBreakdown& m = r.memory;
@@ -272,9 +284,18 @@ ordered_json StepJson(const estimate::StepReport& r) {
                    {"phase", o.phase},
                    {"executed_flops", Round(o.flops)},
                    {"hbm_traffic_bytes", Round(o.bytes)},
-                   {"time_s", Round(o.time_s)}});
+                   {"arithmetic_intensity_flops_per_byte",
+                    o.bytes > 0 ? ordered_json(Round(o.Intensity())) : ordered_json(nullptr)},
+                   {"time_s", Round(o.time_s)},
+                   {"compute_leg_s", Round(o.compute_s)},
+                   {"memory_leg_s", Round(o.memory_s)},
+                   {"bound", o.BoundName()}});
   }
   j["compute_ops"] = ops;
+  const estimate::BoundTimes bounds = estimate::SumBounds(r.ops);
+  j["compute_bounds"] = {{"compute_bound_s", Round(bounds.compute_bound_s)},
+                         {"memory_bound_s", Round(bounds.memory_bound_s)},
+                         {"compute_bound_fraction", Round(bounds.ComputeShare())}};
   const parallel::MemoryBreakdown& m = r.memory;
   j["memory_per_chip_bytes"] = Round(m.total);
   j["memory_capacity_bytes"] = Round(r.memory_capacity);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -54,6 +55,49 @@ TEST(ReportJson, BreakdownAddsUpToTheStepTime) {
   double sum = 0;
   for (const auto& [name, value] : j.at("time_breakdown_s").items()) sum += value.get<double>();
   EXPECT_NEAR(sum, j.at("step_time_s").get<double>(), 1e-9 * sum);
+}
+
+// Each operator row gives its roofline: a GEMM's HBM bytes (its operands and output), its
+// FLOP per byte, both legs and the bound; a norm is memory-bound and has no intensity to
+// speak of; the step's split by bound covers the rows' time.
+TEST(ReportJson, OperatorRowsGiveTheirRoofline) {
+  const estimate::StepReport r = Report("llama3-8b-dgx-h100");
+  const nlohmann::json j = nlohmann::json::parse(StepReportJson(r));
+  double total = 0;
+  bool gemm = false, norm = false;
+  for (const nlohmann::json& o : j.at("compute_ops")) {
+    total += o.at("time_s").get<double>();
+    for (const char* key : {"executed_flops", "hbm_traffic_bytes", "time_s", "compute_leg_s", "memory_leg_s"}) {
+      ASSERT_TRUE(o.at(key).is_number()) << key;
+    }
+    const double legs =
+        std::max(o.at("compute_leg_s").get<double>(), o.at("memory_leg_s").get<double>());
+    EXPECT_LE(legs, o.at("time_s").get<double>() * (1 + 1e-9)) << o.at("name");
+    if (o.at("name") == "mlp_up" && o.at("phase") == "forward") {
+      gemm = true;
+      EXPECT_GT(o.at("hbm_traffic_bytes").get<double>(), 0);
+      EXPECT_NEAR(o.at("arithmetic_intensity_flops_per_byte").get<double>(),
+                  o.at("executed_flops").get<double>() / o.at("hbm_traffic_bytes").get<double>(), 1e-3);
+      EXPECT_EQ(o.at("bound"), "compute");
+    }
+    if (o.at("name") == "attn_norm" && o.at("phase") == "forward") {
+      norm = true;
+      EXPECT_EQ(o.at("bound"), "memory");
+      EXPECT_EQ(o.at("compute_leg_s").get<double>(), 0);
+      EXPECT_EQ(o.at("arithmetic_intensity_flops_per_byte").get<double>(), 0);
+    }
+  }
+  EXPECT_TRUE(gemm);
+  EXPECT_TRUE(norm);
+  const nlohmann::json& b = j.at("compute_bounds");
+  EXPECT_NEAR(b.at("compute_bound_s").get<double>() + b.at("memory_bound_s").get<double>(), total,
+              1e-6 * total);
+  EXPECT_GT(b.at("compute_bound_fraction").get<double>(), 0.5);
+  const std::string text = StepReportText(r);
+  for (const char* fragment : {"HBM bytes", "FLOP/B", "compute leg", "memory leg", "bound",
+                               "compute-bound", "memory-bound"}) {
+    EXPECT_NE(text.find(fragment), std::string::npos) << fragment;
+  }
 }
 
 TEST(ReportJson, MemoryThatDoesNotFit) {

@@ -167,10 +167,11 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   auto reps = [&](Scope s, double count) { return s == Scope::kLayer ? count / layers : count; };
   auto add_compute = [&](const workload::ComputeOp& op, Pass pass) {
     const double r = reps(op.scope, op.count);
-    const Item item{.duration = Ns(estimate::ComputeTime(sc.cluster.chip, op) * r),
+    const hardware::Roofline roofline = estimate::ComputeRoofline(sc.cluster.chip, op);
+    const Item item{.duration = Ns(roofline.Seconds() * r),
                     .name = op.name,
                     .flops = op.Flops() * r,
-                    .bytes = op.bytes * r,
+                    .bytes = roofline.bytes * r,
                     .expert = op.role == model::Role::kExpert,
                     .attention = op.kind == model::OpKind::kAttention};
     PassItems& lists = compute[static_cast<size_t>(op.scope)];
@@ -806,17 +807,39 @@ RunStats BuildAndRun(const estimate::Scenario& sc, const workload::StepGraph& g,
   return out.program.Run();
 }
 
-// The critical rank's time, split by what its compute stream was doing: computing, the
-// optimizer, or waiting while a tensor-parallel, expert-parallel, context-parallel,
-// pipeline or data-parallel transfer of its own ran (in that precedence), or waiting on
-// nothing of its own (the bubble).
+// One rank's time, split by what its compute stream was doing: computing, the optimizer,
+// or waiting while a tensor-parallel, expert-parallel, context-parallel, pipeline or
+// data-parallel transfer of its own ran (in that precedence), or waiting on nothing of its
+// own: on other ranks (the bubble). Every instant of [0, makespan] goes to exactly one
+// term, so the terms are non-negative and add up to the makespan.
 struct Attribution {
   double compute = 0, optimizer = 0, tp = 0, ep = 0, cp = 0, pp = 0, dp = 0, bubble = 0;
   double tp_total = 0, ep_total = 0, cp_total = 0, pp_total = 0, dp_total = 0;
   double dp_slowdown = 0;  // part of dp: compute lengthened by overlapped dp collectives
 };
 
-Attribution Attribute(const SimResult& r, int stage, Time makespan) {
+// Per rank, the pipeline sends its neighbours make to it (on their pp streams, or on their
+// compute streams when sends block).
+std::vector<std::vector<OpId>> IncomingSends(const SimResult& r) {
+  std::vector<std::vector<OpId>> in(static_cast<size_t>(r.stages));
+  const Program& prog = r.program;
+  for (int s = 0; s < r.stages; ++s) {
+    for (StreamKind k : {StreamKind::kCompute, StreamKind::kPp}) {
+      const StreamId sid = static_cast<StreamId>(s * kStreamsPerStage + static_cast<int>(k));
+      for (OpId op : prog.stream_ops(sid)) {
+        const OpInfo& info = r.info[op];
+        if (info.category == Category::kPp && info.peer >= 0 && info.peer < r.stages &&
+            info.peer != s) {
+          in[static_cast<size_t>(info.peer)].push_back(op);
+        }
+      }
+    }
+  }
+  return in;
+}
+
+Attribution Attribute(const SimResult& r, int stage, Time makespan,
+                      const std::vector<OpId>& incoming) {
   enum Slot {
     kComputeSlot,
     kOptimizerSlot,
@@ -835,6 +858,9 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
     int slot;
   };
   std::vector<Edge> edges;
+  // Each stream's edges come in time order, as do each neighbour stream's sends: the edges
+  // are runs in time order (starting at these indices), merged below.
+  std::vector<size_t> runs;
   const Program& prog = r.program;
   auto add = [&](OpId op, int slot) {
     if (prog.duration(op) == 0) return;
@@ -853,6 +879,7 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
   };
   for (int k = 0; k < kStreamsPerStage; ++k) {
     const StreamId sid = static_cast<StreamId>(stage * kStreamsPerStage + k);
+    runs.push_back(edges.size());
     for (OpId op : prog.stream_ops(sid)) {
       const Category c = r.info[op].category;
       if (c == Category::kSync) continue;
@@ -870,17 +897,27 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan) {
     }
   }
   // Transfers into this rank, sent by its neighbours.
-  for (int other = 0; other < r.stages; ++other) {
-    if (other == stage) continue;
-    for (StreamKind k : {StreamKind::kCompute, StreamKind::kPp}) {
-      const StreamId sid = static_cast<StreamId>(other * kStreamsPerStage + static_cast<int>(k));
-      for (OpId op : prog.stream_ops(sid)) {
-        if (r.info[op].category == Category::kPp && r.info[op].peer == stage) add(op, kPpSlot);
-      }
+  for (size_t i = 0; i < incoming.size(); ++i) {
+    if (i == 0 || prog.stream(incoming[i]) != prog.stream(incoming[i - 1])) {
+      runs.push_back(edges.size());
     }
+    add(incoming[i], kPpSlot);
   }
-  std::sort(edges.begin(), edges.end(),
-            [](const Edge& a, const Edge& b) { return a.t != b.t ? a.t < b.t : a.slot < b.slot; });
+  // Edges at the same time bound segments of no length: their order does not matter.
+  auto earlier = [](const Edge& a, const Edge& b) { return a.t < b.t; };
+  while (runs.size() > 1) {
+    std::vector<size_t> merged;
+    for (size_t i = 0; i < runs.size(); i += 2) {
+      merged.push_back(runs[i]);
+      if (i + 1 == runs.size()) break;
+      const size_t end = i + 2 < runs.size() ? runs[i + 2] : edges.size();
+      std::inplace_merge(edges.begin() + static_cast<std::ptrdiff_t>(runs[i]),
+                         edges.begin() + static_cast<std::ptrdiff_t>(runs[i + 1]),
+                         edges.begin() + static_cast<std::ptrdiff_t>(end), earlier);
+    }
+    runs = std::move(merged);
+  }
+  FATHOM_CHECK(std::is_sorted(edges.begin(), edges.end(), earlier), "edges out of time order");
   std::array<int, kSlots> active{};
   std::array<Time, kSlots + 1> exposed{};  // by slot, then the bubble
   std::array<Time, kSlots> total{};
@@ -947,26 +984,60 @@ void ShareExposed(estimate::StepReport& r) {
   }
 }
 
-void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
+// A simulated step before its report is written: the program run, and each rank's time
+// split by Attribute.
+struct Run {
+  SimResult out;  // its report is still the estimator's
+  RunStats stats;
+  std::vector<Attribution> ranks;  // per pipeline rank
+  double straggler_cost_s = 0;
+};
+
+// The work of a rank's own: its compute stream's operators and the collectives that block
+// them (tensor-, expert- and context-parallel), what the estimator's critical stage has the
+// most of. Not the time it waits on other ranks (the bubble, their sends to it) or on the
+// data-parallel collectives, which it shares with every rank.
+double OwnWork(const Attribution& a) { return a.compute + a.optimizer + a.tp + a.ep + a.cp; }
+
+// The rank whose breakdown a step reports: the busiest, the one with the most work of its
+// own (`work` per rank, OwnWork). It is the pipeline's slowest stage, which sets the pace of
+// the steady state; what it waits for is the pipeline's fill and drain. Ties (within 1e-9 of
+// the step) go to `preferred`, the estimator's critical stage, then to the lowest rank.
+int ReportedRank(const std::vector<double>& work, int preferred, double step_time_s) {
+  const int ranks = static_cast<int>(work.size());
+  int best = std::clamp(preferred, 0, ranks - 1);
+  for (int s = 0; s < ranks; ++s) {
+    if (work[static_cast<size_t>(s)] > work[static_cast<size_t>(best)] + 1e-9 * step_time_s) {
+      best = s;
+    }
+  }
+  return best;
+}
+
+// The estimator's per-stage tables (operators, collectives, MoE and CP breakdown) of
+// pipeline rank `rank` in place of those of its critical stage, so that the report's
+// tables describe the rank whose breakdown it gives.
+void UseTablesOf(const estimate::Scenario& sc, int rank, estimate::StepReport& r) {
+  if (rank == r.critical_stage) return;
+  core::Result<estimate::StepReport> e = estimate::Estimate(sc, {.report_rank = rank});
+  FATHOM_CHECK(e.ok(), "a scenario that was estimated fails for one of its ranks");
+  estimate::StepReport& t = e.value();
+  r.ops = std::move(t.ops);
+  r.comms = std::move(t.comms);
+  r.moe = t.moe;
+  r.critical_stage = rank;
+}
+
+// Writes the simulated report of `run` with rank `rank`'s time split `a`.
+void Summarize(Run& run, int rank, const Attribution& a) {
+  SimResult& out = run.out;
   estimate::StepReport& r = out.report;
   const Program& prog = out.program;
-  // Busy time per stream; the critical rank has the most compute (ties: the estimator's).
-  std::vector<double> compute(static_cast<size_t>(out.stages), 0.0);
   std::vector<double> busy(prog.streams(), 0.0);
   for (OpId op = 0; op < prog.ops(); ++op) {
     busy[prog.stream(op)] += static_cast<double>(prog.end(op) - prog.start(op)) * 1e-9;
-    if (out.info[op].category == Category::kCompute) {
-      compute[prog.stream(op) / kStreamsPerStage] += static_cast<double>(prog.duration(op)) * 1e-9;
-    }
   }
-  int critical = std::clamp(r.critical_stage, 0, out.stages - 1);
-  for (int s = 0; s < out.stages; ++s) {
-    if (compute[static_cast<size_t>(s)] > compute[static_cast<size_t>(critical)] * (1 + 1e-9)) {
-      critical = s;
-    }
-  }
-  const Attribution a = Attribute(out, critical, stats.makespan);
-  r.critical_stage = critical;
+  r.critical_stage = rank;
   r.time.compute = a.compute;
   r.time.tp_exposed = a.tp;
   r.time.bubble = a.bubble;
@@ -977,13 +1048,13 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
   r.time.cp_exposed = a.cp;
   r.moe.all_to_all_exposed_s = a.ep;
   r.moe.cp_comm_exposed_s = a.cp;
-  estimate::SetStepTime(r, static_cast<double>(stats.makespan) * 1e-9);
+  estimate::SetStepTime(r, static_cast<double>(run.stats.makespan) * 1e-9);
   ShareExposed(r);
 
   estimate::Timeline& tl = r.timeline;
   tl.engine = "simulate";
-  tl.events = stats.events;
-  tl.straggler_cost_s = straggler_cost_s;
+  tl.events = run.stats.events;
+  tl.straggler_cost_s = run.straggler_cost_s;
   // The ep and cp streams are listed where the plan uses them.
   std::array<bool, kStreamsPerStage> used{};
   used.fill(true);
@@ -1021,6 +1092,9 @@ void Summarize(SimResult& out, const RunStats& stats, double straggler_cost_s) {
 
 namespace {
 
+// How many times Simulate moves its pair of runs on while the shorter is still warming up.
+constexpr int kMaxWarmUpShifts = 3;
+
 // Micro-batches per pipeline.
 int64_t MicroBatches(const parallel::ParallelPlan& p) {
   return p.micro_batch_size > 0 && p.dp > 0
@@ -1050,65 +1124,166 @@ std::pair<int64_t, int64_t> ExtrapolationRuns(const parallel::ParallelPlan& p,
   return {m1, m2};
 }
 
-// Simulates the step whole; `estimated` is its closed-form report.
-SimResult SimulateWhole(const estimate::Scenario& sc, const estimate::StepReport& estimated) {
+// Simulates the step whole and splits each rank's time; `estimated` is its closed-form
+// report.
+Run SimulateWhole(const estimate::Scenario& sc, const estimate::StepReport& estimated) {
   const workload::StepGraph g = workload::BuildStepGraph(sc.model, sc.plan);
-  SimResult out;
-  out.report = estimated;
+  Run run;
+  run.out.report = estimated;
   const std::vector<double> slow = Slowdowns(sc);
-  const RunStats stats = BuildAndRun(sc, g, slow, out);
-  double straggler_cost_s = 0;
+  run.stats = BuildAndRun(sc, g, slow, run.out);
   if (sc.plan.stragglers.Any()) {
     SimResult healthy;
     const RunStats h = BuildAndRun(sc, g, std::vector<double>(slow.size(), 1.0), healthy);
-    straggler_cost_s = static_cast<double>(stats.makespan - h.makespan) * 1e-9;
+    run.straggler_cost_s = static_cast<double>(run.stats.makespan - h.makespan) * 1e-9;
   }
-  Summarize(out, stats, straggler_cost_s);
+  const std::vector<std::vector<OpId>> incoming = IncomingSends(run.out);
+  run.ranks.reserve(static_cast<size_t>(run.out.stages));
+  for (int s = 0; s < run.out.stages; ++s) {
+    run.ranks.push_back(
+        Attribute(run.out, s, run.stats.makespan, incoming[static_cast<size_t>(s)]));
+  }
+  return run;
+}
+
+// The terms of a time split that add up to the step, compute first.
+constexpr size_t kTerms = 8;
+std::array<double, kTerms> TermsOf(const Attribution& a) {
+  return {a.compute, a.optimizer, a.tp, a.ep, a.cp, a.pp, a.dp, a.bubble};
+}
+void SetTerms(Attribution& a, const std::array<double, kTerms>& t) {
+  a.compute = t[0];
+  a.optimizer = t[1];
+  a.tp = t[2];
+  a.ep = t[3];
+  a.cp = t[4];
+  a.pp = t[5];
+  a.dp = t[6];
+  a.bubble = t[7];
+}
+
+// Whether no term of a rank's time split shrinks from run `a` to the longer run `b`: past
+// the warm-up a micro-batch more adds the same time to each term, so a shrinking term
+// says the shorter run has not left the warm-up (time still moving between the bubble and
+// the exposed sends as the schedule settles).
+bool Settled(const Attribution& a, const Attribution& b, double tolerance_s) {
+  const std::array<double, kTerms> x = TermsOf(a);
+  const std::array<double, kTerms> y = TermsOf(b);
+  for (size_t i = 0; i < kTerms; ++i) {
+    if (y[i] < x[i] - tolerance_s) return false;
+  }
+  return true;
+}
+
+// A rank's time split at m micro-batches from runs at m1 (`a`) and m2 (`b`), k = (m - m2) /
+// (m2 - m1): each term along its line, so that the terms add up to the extrapolated step.
+// Should a term still shrink (Settled failed within the runs Simulate allows), its growth
+// is taken as zero and what it gave up is taken back from the growth of the other terms
+// but compute (whose growth is its own work, exact), in proportion, then from compute: no
+// term is negative and their sum is the step's line.
+Attribution Line(const Attribution& a, const Attribution& b, double k) {
+  const std::array<double, kTerms> x = TermsOf(a);
+  std::array<double, kTerms> y = TermsOf(b);
+  std::array<double, kTerms> growth{};
+  double deficit = 0;
+  for (size_t i = 0; i < kTerms; ++i) {
+    growth[i] = y[i] - x[i];
+    if (growth[i] < 0) {
+      deficit -= growth[i];
+      growth[i] = 0;
+    }
+  }
+  if (deficit > 0) {
+    double others = 0;
+    for (size_t i = 1; i < kTerms; ++i) others += growth[i];
+    const double share = others > 0 ? std::min(1.0, deficit / others) : 0.0;
+    for (size_t i = 1; i < kTerms; ++i) growth[i] -= growth[i] * share;
+    deficit -= others * share;
+    growth[0] = std::max(0.0, growth[0] - deficit);
+  }
+  for (size_t i = 0; i < kTerms; ++i) y[i] += growth[i] * k;
+  Attribution out = b;
+  SetTerms(out, y);
+  // What each kind of communication kept busy, and the compute it slowed, grow alike.
+  auto grow = [k](double fa, double fb) { return fb + std::max(0.0, fb - fa) * k; };
+  out.tp_total = grow(a.tp_total, b.tp_total);
+  out.ep_total = grow(a.ep_total, b.ep_total);
+  out.cp_total = grow(a.cp_total, b.cp_total);
+  out.pp_total = grow(a.pp_total, b.pp_total);
+  out.dp_total = grow(a.dp_total, b.dp_total);
+  out.dp_slowdown = std::min(out.dp, grow(a.dp_slowdown, b.dp_slowdown));
   return out;
 }
 
-// The step of `m` micro-batches from runs `a` (m1) and `b` (m2): each figure extrapolated
-// along the line through the two; the report is otherwise the closed form's for m
-// (`estimated`), and the program b's.
-SimResult Extrapolate(SimResult a, SimResult b, int64_t m1, int64_t m2, int64_t m,
-                      const estimate::StepReport& estimated) {
+// The reported rank (ReportedRank) of a step of m micro-batches from runs at m1 and m2:
+// the most work of its own at m, each rank's along its line (the steady state's slowest
+// stage, whose work grows the most with each micro-batch).
+int ReportedRank(const Run& a, const Run& b, double k, int preferred) {
+  std::vector<double> work;
+  work.reserve(b.ranks.size());
+  for (size_t s = 0; s < b.ranks.size(); ++s) {
+    const double wb = OwnWork(b.ranks[s]);
+    work.push_back(wb + (wb - OwnWork(a.ranks[s])) * k);
+  }
+  const double step = static_cast<double>(b.stats.makespan - a.stats.makespan) * 1e-9 * k +
+                      static_cast<double>(b.stats.makespan) * 1e-9;
+  return ReportedRank(work, preferred, step);
+}
+
+// The step of `m` micro-batches from runs `a` (m1) and `b` (m2), reported on pipeline rank
+// `rank`: each figure extrapolated along the line through the two; the report is otherwise
+// the closed form's for m (`estimated`, its tables of `rank`), and the program b's.
+// `shifted`: the runs are a later pair than the first (Simulate).
+SimResult Extrapolate(Run a, Run b, int64_t m1, int64_t m2, int64_t m, int rank,
+                      const estimate::StepReport& estimated, int64_t events, bool shifted) {
   const double k = static_cast<double>(m - m2) / static_cast<double>(m2 - m1);
   auto line = [k](double fa, double fb) { return fb + (fb - fa) * k; };
-  const estimate::StepReport& ra = a.report;
-  const estimate::StepReport& rb = b.report;
+  const Attribution x =
+      Line(a.ranks[static_cast<size_t>(rank)], b.ranks[static_cast<size_t>(rank)], k);
+  Summarize(a, rank, a.ranks[static_cast<size_t>(rank)]);
+  Summarize(b, rank, b.ranks[static_cast<size_t>(rank)]);
+  const estimate::StepReport& ra = a.out.report;
+  const estimate::StepReport& rb = b.out.report;
   estimate::StepReport r = estimated;
-  r.critical_stage = rb.critical_stage;
-  r.time.compute = line(ra.time.compute, rb.time.compute);
-  r.time.tp_exposed = line(ra.time.tp_exposed, rb.time.tp_exposed);
-  r.time.bubble = line(ra.time.bubble, rb.time.bubble);
-  r.time.pp_exposed = line(ra.time.pp_exposed, rb.time.pp_exposed);
-  r.time.dp_exposed = line(ra.time.dp_exposed, rb.time.dp_exposed);
-  r.time.optimizer = line(ra.time.optimizer, rb.time.optimizer);
-  r.time.ep_exposed = line(ra.time.ep_exposed, rb.time.ep_exposed);
-  r.time.cp_exposed = line(ra.time.cp_exposed, rb.time.cp_exposed);
+  r.critical_stage = rank;
+  r.time.compute = x.compute;
+  r.time.tp_exposed = x.tp;
+  r.time.bubble = x.bubble;
+  r.time.pp_exposed = x.pp;
+  r.time.dp_exposed = x.dp;
+  r.time.optimizer = x.optimizer;
+  r.time.ep_exposed = x.ep;
+  r.time.cp_exposed = x.cp;
   r.moe.all_to_all_exposed_s = r.time.ep_exposed;
   r.moe.cp_comm_exposed_s = r.time.cp_exposed;
   estimate::SetStepTime(r, line(ra.step_time_s, rb.step_time_s));
   ShareExposed(r);
   estimate::Timeline& tl = r.timeline;
   tl = rb.timeline;
-  tl.events = ra.timeline.events + rb.timeline.events;  // what was run
+  tl.events = events;  // what was run
   tl.straggler_cost_s = line(ra.timeline.straggler_cost_s, rb.timeline.straggler_cost_s);
   for (size_t i = 0; i < tl.streams.size() && i < ra.timeline.streams.size(); ++i) {
     tl.streams[i].busy_s = line(ra.timeline.streams[i].busy_s, tl.streams[i].busy_s);
   }
-  for (size_t i = 0; i < tl.overlap.size() && i < ra.timeline.overlap.size(); ++i) {
-    estimate::OverlapSummary& o = tl.overlap[i];
-    o.total_s = line(ra.timeline.overlap[i].total_s, o.total_s);
-    o.exposed_s = line(ra.timeline.overlap[i].exposed_s, o.exposed_s);
+  for (estimate::OverlapSummary& o : tl.overlap) {
+    const std::pair<double, double> kind = o.kind == "tp"   ? std::pair{x.tp_total, x.tp}
+                                           : o.kind == "ep" ? std::pair{x.ep_total, x.ep}
+                                           : o.kind == "cp" ? std::pair{x.cp_total, x.cp}
+                                           : o.kind == "pp" ? std::pair{x.pp_total, x.pp}
+                                                            : std::pair{x.dp_total, x.dp};
+    o.total_s = kind.first;
+    o.exposed_s = kind.second;
   }
   r.notes = rb.notes;
   r.notes.push_back(
-      "simulated at two shorter steps (2 pp and 3 pp micro-batches per pipeline; dualpipe 4 pp "
-      "and 6 pp) and extrapolated to the step's: past the warm-up each further micro-batch "
-      "adds the same time");
-  b.report = std::move(r);
-  return b;
+      shifted ? "simulated at two shorter steps (past 2 pp and 3 pp micro-batches per pipeline, "
+                "the shorter of which was still warming up) and extrapolated to the step's: past "
+                "the warm-up each further micro-batch adds the same time"
+              : "simulated at two shorter steps (2 pp and 3 pp micro-batches per pipeline; "
+                "dualpipe 4 pp and 6 pp) and extrapolated to the step's: past the warm-up each "
+                "further micro-batch adds the same time");
+  b.out.report = std::move(r);
+  return std::move(b.out);
 }
 
 }  // namespace
@@ -1135,11 +1310,19 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
             "use the closed-form estimator (--engine estimate), or a larger micro_batch_size");
     return d;
   }
-  const auto [m1, m2] = ExtrapolationRuns(sc.plan, options);
+  auto [m1, m2] = ExtrapolationRuns(sc.plan, options);
+  const estimate::StepReport& est = estimated.value();
   if (m2 == 0) {
-    return core::Result<SimResult>(SimulateWhole(sc, estimated.value()), estimated.diagnostics());
+    Run run = SimulateWhole(sc, est);
+    std::vector<double> work;
+    for (const Attribution& a : run.ranks) work.push_back(OwnWork(a));
+    const int rank =
+        ReportedRank(work, est.critical_stage, static_cast<double>(run.stats.makespan) * 1e-9);
+    UseTablesOf(sc, rank, run.out.report);
+    Summarize(run, rank, run.ranks[static_cast<size_t>(rank)]);
+    return core::Result<SimResult>(std::move(run.out), estimated.diagnostics());
   }
-  auto run = [&](int64_t micro_batches) -> core::Result<SimResult> {
+  auto run = [&](int64_t micro_batches) -> core::Result<Run> {
     estimate::Scenario part = sc;
     part.plan.global_batch_size =
         static_cast<int>(micro_batches * sc.plan.micro_batch_size * sc.plan.dp);
@@ -1147,12 +1330,40 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
     if (!e.ok()) return e.diagnostics();
     return SimulateWhole(part, e.value());
   };
-  core::Result<SimResult> a = run(m1);
+  core::Result<Run> a = run(m1);
   if (!a.ok()) return a.diagnostics();
-  core::Result<SimResult> b = run(m2);
+  core::Result<Run> b = run(m2);
   if (!b.ok()) return b.diagnostics();
-  return core::Result<SimResult>(Extrapolate(std::move(a).value(), std::move(b).value(), m1, m2,
-                                             MicroBatches(sc.plan), estimated.value()),
+  int64_t events = a.value().stats.events + b.value().stats.events;
+  // While the reported rank's split still shrinks somewhere from m1 to m2 (Settled), the
+  // shorter run was still warming up: move the pair on by the same step, at most
+  // kMaxWarmUpShifts times and within the simulator's budget.
+  const int64_t m = MicroBatches(sc.plan);
+  const int64_t step = m2 - m1;
+  const int64_t units = int64_t{sc.model.layers} + sc.model.mtp_layers;
+  int rank = 0;
+  int shift = 0;
+  for (;; ++shift) {
+    const double k = static_cast<double>(m - m2) / static_cast<double>(step);
+    rank = ReportedRank(a.value(), b.value(), k, est.critical_stage);
+    const double tolerance = 1e-9 * static_cast<double>(b.value().stats.makespan) * 1e-9;
+    if (Settled(a.value().ranks[static_cast<size_t>(rank)],
+                b.value().ranks[static_cast<size_t>(rank)], tolerance) ||
+        shift == kMaxWarmUpShifts || m2 + 2 * step >= m ||
+        (m2 + step) * units > kMaxSimulationSize) {
+      break;
+    }
+    a = std::move(b);
+    m1 = m2;
+    m2 += step;
+    b = run(m2);
+    if (!b.ok()) return b.diagnostics();
+    events += b.value().stats.events;
+  }
+  estimate::StepReport tables = est;
+  UseTablesOf(sc, rank, tables);
+  return core::Result<SimResult>(Extrapolate(std::move(a).value(), std::move(b).value(), m1, m2, m,
+                                             rank, tables, events, shift > 0),
                                  estimated.diagnostics());
 }
 

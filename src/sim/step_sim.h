@@ -50,9 +50,28 @@
 //    contention share while they both run (and only then: a gather running in the
 //    pipeline's fill, beside an idle rank, costs nothing). Tensor-parallel, expert and
 //    context-parallel collectives keep their prepaid stretch above.
-// The breakdown keeps each compute operation's nominal time as compute; what the dp
-// collectives added to it is dp time (exposed, like the estimator's hidden dp time x
-// contention). A collective lengthened by sharing the NIC is simply a longer collective.
+// The time breakdown is that of one pipeline rank, the reported (critical) rank: the busiest,
+// the one with the most work of its own (compute, optimizer and the tensor-, expert- and
+// context-parallel collectives exposed on it), which is the pipeline's slowest stage and
+// sets the pace of its steady state (the estimator's critical stage is the same rank by
+// the same measure; ties go to it). Every instant of [0, step time] on that rank goes to
+// exactly one term, the first that applies:
+//  1. compute: its compute stream runs an operator, at the operator's nominal time (what
+//     overlapped dp collectives add to it is dp, below);
+//  2. optimizer: the compute stream runs the optimizer step;
+//  3. pp: the compute stream runs a blocking pipeline send (no overlap.pp);
+//  4. dp: the compute stream runs an operator past its nominal time, slowed by the dp
+//     collectives beside it (like the estimator's hidden dp time x contention);
+//  5. tp, ep, cp: the compute stream is idle while a collective of that kind of this
+//     rank runs;
+//  6. pp: idle while a pipeline send of this rank, or one to it, runs;
+//  7. dp: idle while a data-parallel collective of this rank runs;
+//  8. bubble: idle while nothing of this rank runs: it waits on the other ranks (the
+//     pipeline's fill and drain; with unbalanced stages, a slower neighbour).
+// So every term is at least zero and they add up to the step time. Idle time of the fill
+// during which the rank's own parameter gathers run is dp (7), not bubble. A collective
+// lengthened by sharing the NIC is simply a longer collective. The report's per-stage
+// tables (operators, collectives, MoE/CP breakdown) are the estimator's for the same rank.
 //
 // Stragglers (plan.stragglers): a slow stage multiplies the compute of that rank by the
 // slowdown. A fraction f of slow chips gives n = ceil(f · chips) slow chips; the slowest
@@ -121,22 +140,29 @@ struct SimulateOptions {
   bool whole_step = false;
 };
 
-// The size Simulate runs with these options (extrapolated: the larger of its two runs).
+// The size Simulate runs with these options (extrapolated: the larger of its first two
+// runs; a later pair stays within kMaxSimulationSize).
 int64_t SimulationSize(const estimate::Scenario& scenario, const SimulateOptions& options = {});
 
 // Validates and simulates one step. The report is the estimator's with the simulated step
-// time, breakdown (on the critical rank, that with the most compute) and timeline.
+// time, breakdown (of the reported rank, above), that rank's tables and the timeline.
 //
 // Past the warm-up (2 pp micro-batches per pipeline, 4 pp with dualpipe) every further
-// micro-batch adds the
-// same time to each figure: the pipeline's steady state repeats, and what ends the step
-// (the drain, the data-parallel reductions, the optimizer) does not depend on how many came
-// before. So without whole_step, a step of m micro-batches with m beyond two such runs is
-// simulated at m1 = 2 pp and m2 = 3 pp (dualpipe 4 pp and 6 pp; rounded up to the
-// schedule's multiple) and each
-// figure extrapolated as f(m2) + (f(m2) - f(m1)) (m - m2) / (m2 - m1). On every shipped
-// example this matches the whole simulation's step time to 1e-9 relative; the program and
-// operations are then m2's, and the report notes it.
+// micro-batch adds the same time to each figure: the pipeline's steady state repeats, and
+// what ends the step (the drain, the data-parallel reductions, the optimizer) does not
+// depend on how many came before. So without whole_step, a step of m micro-batches with m
+// beyond two such runs is simulated at m1 = 2 pp and m2 = 3 pp (dualpipe 4 pp and 6 pp;
+// rounded up to the schedule's multiple) and each figure extrapolated as
+// f(m2) + (f(m2) - f(m1)) (m - m2) / (m2 - m1). The reported rank is the one with the most
+// work of its own at m (each rank's along its line). Should a term of its breakdown shrink
+// from m1 to m2, the m1 run had not left the warm-up (with interleaving, time still moves
+// between the bubble and the exposed sends there), and a factor of m / (m2 - m1) would
+// turn that into a large negative term: the pair moves on by m2 - m1 (at most 3 times,
+// within the budget) until none shrinks. Should one still shrink, its growth is taken as
+// zero and taken back from the others (sim::Line), so the terms stay non-negative and add
+// up to the step time. On every shipped example this matches the whole simulation's step
+// time to 1e-9 relative; the program and operations are then the last run's, and the
+// report notes it.
 core::Result<SimResult> Simulate(const estimate::Scenario& scenario,
                                  const SimulateOptions& options = {});
 

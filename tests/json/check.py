@@ -32,6 +32,7 @@ UNIT_SUFFIXES = (
     "_bytes",                # bytes (B, not bits)
     "_flops",                # floating-point operations
     "_flops_per_token",      # FLOPs per token
+    "_flops_per_byte",       # arithmetic intensity: FLOPs per byte of HBM traffic
     "_w",                    # watts
     "_j",                    # joules
     "_usd",                  # US dollars
