@@ -67,7 +67,8 @@ TEST(ReportJson, OperatorRowsGiveTheirRoofline) {
   bool gemm = false, norm = false;
   for (const nlohmann::json& o : j.at("compute_ops")) {
     total += o.at("time_s").get<double>();
-    for (const char* key : {"executed_flops", "hbm_traffic_bytes", "time_s", "compute_leg_s", "memory_leg_s"}) {
+    for (const char* key :
+         {"executed_flops", "hbm_traffic_bytes", "time_s", "compute_leg_s", "memory_leg_s"}) {
       ASSERT_TRUE(o.at(key).is_number()) << key;
     }
     const double legs =
@@ -77,7 +78,8 @@ TEST(ReportJson, OperatorRowsGiveTheirRoofline) {
       gemm = true;
       EXPECT_GT(o.at("hbm_traffic_bytes").get<double>(), 0);
       EXPECT_NEAR(o.at("arithmetic_intensity_flops_per_byte").get<double>(),
-                  o.at("executed_flops").get<double>() / o.at("hbm_traffic_bytes").get<double>(), 1e-3);
+                  o.at("executed_flops").get<double>() / o.at("hbm_traffic_bytes").get<double>(),
+                  1e-3);
       EXPECT_EQ(o.at("bound"), "compute");
     }
     if (o.at("name") == "attn_norm" && o.at("phase") == "forward") {
