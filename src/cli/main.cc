@@ -13,6 +13,7 @@
 #include <iostream>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -92,9 +93,39 @@ struct StepArgs {
   std::vector<std::string> set;  // --set KEY=VALUE
   bool json = false;
   std::string engine = "auto";
-  std::string trace;  // Chrome Trace Event file to write (simulator)
-  std::string html;   // HTML report to write
+  std::string trace;  // Chrome Trace Event file to write (simulator); "-": stdout
+  fathom::io::TraceFilterText trace_filter;
+  std::string html;  // HTML report to write
 };
+
+// Writes the trace to stdout ("-"), or to a file, gzipped when its name ends in ".gz".
+bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
+                const fathom::io::TraceSelection& selection) {
+  if (path == "-") {
+    fathom::io::WriteChromeTrace(sim, selection, [](std::string_view piece) {
+      std::cout.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+    });
+    std::cout.flush();
+    return static_cast<bool>(std::cout);
+  }
+  std::ofstream f(path, std::ios::binary);
+  auto to_file = [&f](std::string_view piece) {
+    f.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+  };
+  if (f && path.ends_with(".gz")) {
+    fathom::io::GzipWriter gz(to_file);
+    fathom::io::WriteChromeTrace(sim, selection, [&gz](std::string_view p) { gz.Write(p); });
+    gz.Finish();
+  } else if (f) {
+    fathom::io::WriteChromeTrace(sim, selection, to_file);
+  }
+  f.close();
+  if (!f) {
+    std::cerr << "error: --trace: cannot write \"" << path << "\"\n";
+    return false;
+  }
+  return true;
+}
 
 int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
   fathom::io::StepRequest q;
@@ -106,18 +137,26 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
   q.engine = a.engine;
   q.need_simulation = !a.trace.empty();
   q.keep_simulation = !a.html.empty();
+  fathom::core::Result<fathom::io::TraceFilter> filter =
+      fathom::io::ParseTraceFilter(a.trace_filter);
+  if (!filter.ok()) return PrintDiagnostics(filter.diagnostics());
   fathom::core::Result<fathom::io::StepOutcome> step = fathom::io::Step(catalog, q);
   if (!step.ok()) return PrintDiagnostics(step.diagnostics());
   std::cerr << step.diagnostics().Format();
   const fathom::io::StepOutcome& r = step.value();
   const fathom::sim::SimResult* sim = r.simulation ? &*r.simulation : nullptr;
   FATHOM_CHECK(a.trace.empty() || sim != nullptr, "a trace asked for and no simulation");
-  if (!a.trace.empty() && !WriteFile("--trace", a.trace, fathom::io::ChromeTraceJson(*sim))) {
-    return kUserError;
+  if (!a.trace.empty()) {
+    fathom::core::Result<fathom::io::TraceSelection> selection =
+        fathom::io::SelectTrace(*sim, filter.value());
+    if (!selection.ok()) return PrintDiagnostics(selection.diagnostics());
+    std::cerr << selection.diagnostics().Format();
+    if (!WriteTrace(a.trace, *sim, selection.value())) return kUserError;
   }
   if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::StepReportHtml(r.report, sim))) {
     return kUserError;
   }
+  if (a.trace == "-") return 0;  // stdout holds the trace
   std::cout << (a.json ? fathom::io::StepReportJson(r.report)
                        : fathom::io::StepReportText(r.report));
   return 0;
@@ -351,8 +390,23 @@ int main(int argc, char** argv) {
                    "simulate (event-driven: overlap, timeline), estimate (closed form) or auto "
                    "(default: simulate)")
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
-  step_cmd->add_option("--trace", step.trace,
-                       "write the simulated timeline as Chrome Trace Event JSON (Perfetto)");
+  CLI::Option* trace_opt = step_cmd->add_option(
+      "--trace", step.trace,
+      "write the simulated timeline as Chrome Trace Event JSON for Perfetto (gzipped when the "
+      "name ends in .gz; - for stdout, in place of the report); beyond 300,000 events it "
+      "keeps the first, critical and last stages and the first and last micro-batches that fit");
+  step_cmd
+      ->add_option("--trace-stages", step.trace_filter.stages,
+                   "pipeline stages the trace keeps: all, or a list such as 0,31,60-63")
+      ->needs(trace_opt);
+  step_cmd
+      ->add_option("--trace-micro-batches", step.trace_filter.micro_batches,
+                   "micro-batches the trace keeps: all, or a list such as 0-7,504-511")
+      ->needs(trace_opt);
+  step_cmd
+      ->add_option("--trace-window", step.trace_filter.window,
+                   "the part of the step the trace keeps, FROM:TO: 1.5s:2s, 2s: or :500ms")
+      ->needs(trace_opt);
   step_cmd->add_option("--html", step.html,
                        "write an HTML report: figures, time and memory plots, the pipeline "
                        "timeline (simulator), collectives and operators");
