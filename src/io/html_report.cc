@@ -935,14 +935,18 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r) {
   out += Figure("plans that fit", Esc(core::WithThousands(r.fitting_estimated)),
                 fmt::format("{} over the chip's memory", core::WithThousands(r.not_fitting)));
   if (r.has_base) {
-    const double base_time = r.base.StepTime();
-    const double gain = base_time > 0 ? 1 - best.StepTime() / base_time : 0;
-    out +=
-        Figure("the given plan", Seconds(base_time),
-               r.base_rank > 0 ? fmt::format("rank {} by estimate; the best is {} {}", r.base_rank,
-                                             Pct(std::abs(gain)), gain >= 0 ? "faster" : "slower")
-                               : std::string("does not fit"),
-               r.base.fits ? "" : "bad");
+    // As the text says it: like with like, "36.0% faster (26.4% less time per step)".
+    const BaseComparison vs = CompareBase(r);
+    const std::string faster =
+        vs.Faster().empty() ? "no plan searched is faster" : "the best is " + vs.Faster();
+    std::string detail = vs.simulated ? "simulated" : "estimated";
+    if (!r.base.fits) {
+      detail += ", does not fit";
+    } else if (r.base_rank > 0) {
+      detail += fmt::format(", rank {} by estimate", r.base_rank);
+    }
+    out += Figure("the given plan", Seconds(vs.base_s), detail + "; " + Esc(faster),
+                  r.base.fits ? "" : "bad");
   }
   out += "</div>\n";
 

@@ -123,6 +123,31 @@ TEST(HtmlReport, SearchPageRanksThePlansAndShowsTheGivenOne) {
   EXPECT_EQ(html, SearchReportHtml(r.value()));
 }
 
+// The given plan's card says what the text says: how much faster the best is, and how
+// much less time per step that is (not one named as the other).
+TEST(HtmlReport, TheGivenPlanCardSaysHowMuchFasterAsTheTextDoes) {
+  PlanRequest q;
+  q.scenario = std::string(FATHOM_SOURCE_DIR) + "/examples/llama3-70b-1024-h100-search.yaml";
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  plan::SearchOptions options;
+  options.compare_base = true;
+  options.simulate_top = 2;
+  core::Result<plan::SearchResult> r =
+      plan::Search(loaded.value().scenario.scenario, loaded.value().space, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const BaseComparison vs = CompareBase(r.value());
+  ASSERT_LT(vs.best_s, vs.base_s);
+  const std::string faster = vs.Faster();
+  EXPECT_EQ(faster,
+            fmt::format("{:.1f}% faster ({:.1f}% less time per step)",
+                        100 * (vs.base_s / vs.best_s - 1), 100 * (1 - vs.best_s / vs.base_s)));
+  EXPECT_NE(SearchText(r.value()).find("the best plan is " + faster), std::string::npos);
+  const std::string html = SearchReportHtml(r.value());
+  EXPECT_NE(html.find("the best is " + faster), std::string::npos);
+  EXPECT_NE(html.find(core::FormatSeconds(vs.base_s)), std::string::npos);
+}
+
 TEST(HtmlReport, RunPageShowsLossesInterruptionsAndMonteCarlo) {
   RunRequest q;
   q.scenario = std::string(FATHOM_SOURCE_DIR) + "/examples/llama3-405b-reliability.yaml";

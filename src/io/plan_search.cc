@@ -232,6 +232,21 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   return core::Result<LoadedSearch>(std::move(out), loaded.diagnostics());
 }
 
+BaseComparison CompareBase(const plan::SearchResult& r) {
+  const plan::Candidate& b = r.base;
+  const plan::Candidate& best = r.ranked.front();
+  // Compare like with like: simulated with simulated when both are.
+  const bool both_sim = b.simulate_s >= 0 && best.simulate_s >= 0;
+  return {both_sim ? b.simulate_s : b.estimate_s, both_sim ? best.simulate_s : best.estimate_s,
+          both_sim};
+}
+
+std::string BaseComparison::Faster() const {
+  if (!(best_s < base_s)) return "";
+  return fmt::format("{} faster ({} less time per step)", Pct(base_s / best_s - 1),
+                     Pct(1 - best_s / base_s));
+}
+
 std::string SearchText(const plan::SearchResult& r) {
   std::string out;
   out += fmt::format("fathom plan: {} on {} ({} x {}{}), global batch {} x {} tokens\n\n", r.model,
@@ -282,22 +297,17 @@ std::string SearchText(const plan::SearchResult& r) {
       for (const std::string& x : r.base_outside) what += (what.empty() ? "" : ", ") + x;
       out += fmt::format("    (outside the search space: {})\n", what);
     }
-    const plan::Candidate& best = r.ranked.front();
-    // Compare like with like: simulated with simulated when both are.
-    const bool both_sim = b.simulate_s >= 0 && best.simulate_s >= 0;
-    const double base_t = both_sim ? b.simulate_s : b.estimate_s;
-    const double best_t = both_sim ? best.simulate_s : best.estimate_s;
-    out += fmt::format("    {} {}, MFU {}, {} per chip{}", Duration(base_t),
-                       both_sim ? "simulated" : "estimated", Pct(b.mfu),
+    const BaseComparison vs = CompareBase(r);
+    out += fmt::format("    {} {}, MFU {}, {} per chip{}", Duration(vs.base_s),
+                       vs.simulated ? "simulated" : "estimated", Pct(b.mfu),
                        core::FormatBytes(b.memory_bytes), b.fits ? "" : " (does not fit)");
     if (b.fits && r.base_rank > 0) {
       out += fmt::format(", rank {} of {} fitting plans by estimate", r.base_rank,
                          Count(r.fitting_estimated));
     }
     out += "\n";
-    if (best_t < base_t) {
-      out += fmt::format("    the best plan is {} faster ({} less time per step)\n",
-                         Pct(base_t / best_t - 1), Pct(1 - best_t / base_t));
+    if (!vs.Faster().empty()) {
+      out += fmt::format("    the best plan is {}\n", vs.Faster());
     } else {
       out += "    no plan searched is faster\n";
     }

@@ -48,6 +48,17 @@ std::string SearchText(const plan::SearchResult& r);
 std::string SearchJson(const plan::SearchResult& r);
 // One row per ranked plan, with a header.
 std::string SearchCsv(const plan::SearchResult& r);
+// The given plan against the best, like with like (simulated times when both were
+// simulated, else estimated), as the text and the HTML report say it.
+struct BaseComparison {
+  double base_s = 0, best_s = 0;
+  bool simulated = false;
+  // "36.0% faster (26.4% less time per step)" (best_s < base_s), or "" when no plan
+  // searched is faster.
+  std::string Faster() const;
+};
+BaseComparison CompareBase(const plan::SearchResult& r);  // r.has_base, r.ranked not empty
+
 // The pass timings, for --timings (wall time: not part of the deterministic output).
 std::string SearchTimings(const plan::SearchResult& r);
 // A plan file that `fathom step -p` reads back to the same plan.
