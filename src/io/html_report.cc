@@ -86,6 +86,8 @@ std::string Esc(std::string_view s) { return HtmlEscape(s); }
 std::string Seconds(double s) { return Esc(core::FormatSeconds(s)); }
 std::string Bytes(double b) { return Esc(core::FormatBytes(b)); }
 std::string Num(double v, int decimals) { return fmt::format("{:.{}f}", v, decimals); }
+// A rate such as tokens/s to the nearest whole number, grouped: as the text reports round.
+std::string Rate(double v) { return core::WithThousands(std::llround(v)); }
 // SVG coordinates: two decimals, so that the bytes do not depend on the last bits.
 std::string Co(double v) { return fmt::format("{:.2f}", v); }
 
@@ -481,7 +483,7 @@ std::string StepFigures(const estimate::StepReport& r) {
   out += Figure("step time", Seconds(r.step_time_s),
                 r.timeline.engine.empty() ? "estimated (closed form)" : "simulated");
   out += Figure(
-      "tokens/s", Esc(core::WithThousands(static_cast<int64_t>(r.tokens_per_s))),
+      "tokens/s", Esc(Rate(r.tokens_per_s)),
       fmt::format("{} per chip",
                   Num(r.tokens_per_s / static_cast<double>(std::max<int64_t>(1, r.chips)), 1)));
   out += Figure("MFU", Pct(r.mfu),
@@ -930,8 +932,7 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r) {
   out += Figure("best step time", Seconds(best.StepTime()),
                 best.simulate_s >= 0 ? "simulated" : "estimated");
   out += Figure("MFU", Pct(best.mfu), "of the best plan");
-  out += Figure("tokens/s", Esc(core::WithThousands(static_cast<int64_t>(best.tokens_per_s))),
-                "of the best plan");
+  out += Figure("tokens/s", Esc(Rate(best.tokens_per_s)), "of the best plan");
   out += Figure("plans that fit", Esc(core::WithThousands(r.fitting_estimated)),
                 fmt::format("{} over the chip's memory", core::WithThousands(r.not_fitting)));
   if (r.has_base) {
@@ -1452,9 +1453,8 @@ std::string SweepReportHtmlBody(const SweepResult& r) {
     out += fmt::format(
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
         "class=\"num{}\">{}</td><td><code>{}</code></td></tr>\n",
-        Seconds(row.step_time_s), core::WithThousands(static_cast<int64_t>(row.tokens_per_s)),
-        Pct(row.mfu), row.fits ? "" : " bad", Bytes(row.memory_per_chip_bytes),
-        Esc(PlanLine(row.plan, PlanDetail::kShape)));
+        Seconds(row.step_time_s), Esc(Rate(row.tokens_per_s)), Pct(row.mfu), row.fits ? "" : " bad",
+        Bytes(row.memory_per_chip_bytes), Esc(PlanLine(row.plan, PlanDetail::kShape)));
   }
   out += "</table></div>\n</section>\n";
   return out;

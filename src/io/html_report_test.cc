@@ -91,6 +91,29 @@ TEST(HtmlReport, SimulatedStepDrawsItsTimelineWithBoundedRectangles) {
   EXPECT_EQ(html, StepReportHtml(s.value().report, &s.value()));
 }
 
+// tokens/s round to the nearest whole number, as the text and the JSON's value do: the
+// three reports differed by one where the HTML truncated.
+TEST(HtmlReport, TokensPerSecondRoundAsTheTextDoes) {
+  core::Result<estimate::StepReport> r = estimate::Estimate(Example("llama3-8b-dgx-h100"));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  estimate::StepReport step = r.value();
+  step.tokens_per_s = 123456.7;
+  const std::string html = StepReportHtml(step, nullptr);
+  EXPECT_NE(html.find(">123,457<"), std::string::npos);
+  EXPECT_EQ(html.find("123,456"), std::string::npos);
+  EXPECT_NE(StepReportText(step).find("123457"), std::string::npos);
+  SweepResult sweep;
+  sweep.sweep.axes = {{"plan.tp", {"1"}, "--axis"}};
+  sweep.sweep.points = 1;
+  SweepRow row;
+  row.ok = row.fits = true;
+  row.scenario = "s";
+  row.step_time_s = 1;
+  row.tokens_per_s = 99999.5;
+  sweep.rows = {row};
+  EXPECT_NE(SweepReportHtml(sweep).find(">100,000<"), std::string::npos);
+}
+
 TEST(HtmlReport, APlanThatDoesNotFitSaysBy) {
   estimate::Scenario sc = Example("llama3-8b-dgx-h100");
   sc.plan.zero = 0;
