@@ -110,6 +110,21 @@ std::string ShareBar(double share, std::string_view color = kColorCompute) {
                      Co(std::clamp(share, 0.0, 1.0) * 120), color);
 }
 
+// An inline bar of `whole` with its part `part` drawn inside it from the left (a
+// collective's total time and the part of it the step waits for), both shares of the
+// column's largest value, in [0, 1].
+std::string PartBar(double whole, double part, std::string_view whole_color,
+                    std::string_view part_color, std::string_view title) {
+  whole = std::clamp(whole, 0.0, 1.0);
+  part = std::clamp(part, 0.0, 1.0);
+  const double width = std::max(whole, part);
+  const double inside = width > 0 ? 100 * part / width : 0;
+  return fmt::format(
+      "<span class=\"bar\" title=\"{}\" style=\"width:{}px;background:linear-gradient(to right,"
+      "{} 0 {}%,{} {}% 100%)\"></span>",
+      Esc(title), Co(width * 120), part_color, Co(inside), whole_color, Co(inside));
+}
+
 // --- plots ----------------------------------------------------------------------------
 
 struct Segment {
@@ -578,7 +593,7 @@ std::string StepMemory(const estimate::StepReport& r) {
 std::string StepComms(const estimate::StepReport& r) {
   if (r.comms.empty()) return "";
   double most = 0;
-  for (const estimate::CommSummary& c : r.comms) most = std::max(most, c.time_s);
+  for (const estimate::CommSummary& c : r.comms) most = std::max({most, c.time_s, c.exposed_s});
   std::string out = "<section>\n<h2>Communication</h2>\n";
   out +=
       "<p class=\"hint\">Per step, on the critical stage: each collective with its group, "
@@ -597,12 +612,15 @@ std::string StepComms(const estimate::StepReport& r) {
         Esc(c.name), Esc(c.kind), c.group_size, Esc(c.level), Esc(c.span), Esc(c.algorithm),
         Bytes(c.bytes), Esc(ShortCount(c.calls)), Esc(core::FormatBandwidth(c.bus_bandwidth)),
         Seconds(c.time_s), Seconds(c.exposed_s),
-        ShareBar(most > 0 ? c.time_s / most : 0, kColorTp) +
-            ShareBar(most > 0 ? c.exposed_s / most : 0, kColorPp));
+        PartBar(most > 0 ? c.time_s / most : 0, most > 0 ? c.exposed_s / most : 0, kColorTp,
+                kColorPp,
+                fmt::format("total {}, exposed {}", core::FormatSeconds(c.time_s),
+                            core::FormatSeconds(c.exposed_s))));
   }
   out += "</table></div>\n<p class=\"legend muted\">";
-  out += fmt::format("<span>{}total</span><span>{}exposed</span></p>\n", Swatch(kColorTp),
-                     Swatch(kColorPp));
+  out += fmt::format(
+      "<span>{}total (the whole bar)</span><span>{}of which exposed (from the left)</span></p>\n",
+      Swatch(kColorTp), Swatch(kColorPp));
   out += "</section>\n";
   return out;
 }

@@ -114,6 +114,23 @@ TEST(HtmlReport, TokensPerSecondRoundAsTheTextDoes) {
   EXPECT_NE(SweepReportHtml(sweep).find(">100,000<"), std::string::npos);
 }
 
+// A collective's exposed time is part of its total: one bar per row, the exposed part
+// drawn inside it, not a second bar beside it that reads as more time.
+TEST(HtmlReport, ExposedCommunicationIsDrawnInsideItsTotal) {
+  core::Result<estimate::StepReport> r = estimate::Estimate(Example("llama3-405b-16k-h100"));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_FALSE(r.value().comms.empty());
+  const std::string html = StepReportHtml(r.value(), nullptr);
+  const size_t begin = html.find("<h2>Communication</h2>");
+  const size_t end = html.find("</section>", begin);
+  ASSERT_NE(begin, std::string::npos);
+  const std::string section = html.substr(begin, end - begin);
+  EXPECT_EQ(Count(section, "class=\"bar\""), r.value().comms.size());
+  EXPECT_EQ(Count(section, "linear-gradient(to right,"), r.value().comms.size());
+  EXPECT_NE(section.find("of which exposed"), std::string::npos);
+  ExpectWellFormed(html);
+}
+
 TEST(HtmlReport, APlanThatDoesNotFitSaysBy) {
   estimate::Scenario sc = Example("llama3-8b-dgx-h100");
   sc.plan.zero = 0;
