@@ -209,15 +209,24 @@ struct Busy {
 };
 
 // A row of the timeline. Up to kExactSpans intervals are drawn as they are, each with its
-// title; more are binned into kBins columns, each a stack of the kinds busy in it, each
-// kind as high as its busy share, runs of alike columns as one rectangle per kind. A step
-// of millions of operations so draws a few hundred rectangles per row, and the same step
-// always the same ones.
+// title; more are binned into `bins` columns. A binned column shows the kinds busy in it as
+// full-height stripes side by side, each as wide as its share of the column's busy time (in
+// tenths, any activity at least one), in the kinds' order, at an opacity that grows with the
+// column's busy share (in fifths, see Opacity). So a stage that alternates forward and backward
+// passes faster than a column shows both in every column, stripe beside stripe; a column of one
+// kind is that kind's colour, fainter the idler it is. A column's stripes are an SVG pattern
+// (one per distinct column, shared by the whole timeline), and a run of alike columns is one
+// rectangle filled with it, titled with each kind's busy share: a step of millions of
+// operations draws a few hundred rectangles per row, and the same step always the same ones.
 constexpr size_t kExactSpans = 300;
 constexpr int kBins = 500;
 // Columns of all binned compute rows together: a deep pipeline gets fewer per row.
 constexpr int kComputeBinBudget = 6000;
-constexpr int kOpacityLevels = 5;  // a column's busy share, in fifths of its height
+constexpr int kStripeLevels = 10;  // a kind's share of a column's busy time, in tenths
+constexpr int kOpacityLevels = 5;  // a column's busy share, in fifths
+// A busy share of `fifths` fifths: from 0.4 (a fifth) to 1 (all), so that a column busy 80%
+// of the time does not fade much beside one busy 100%, and one busy 20% still shows.
+double Opacity(int fifths) { return 0.25 + 0.75 * fifths / kOpacityLevels; }
 
 struct RowGeometry {
   double ns = 0;  // the makespan, the row's full width
@@ -225,10 +234,59 @@ struct RowGeometry {
   int bins = kBins;  // columns of a binned row
 };
 
+// The patterns of a timeline's binned columns, by the column's stripes.
+struct ColumnPatterns {
+  std::vector<std::pair<std::string, std::string>> ids;  // (stripes, id), in first use order
+  std::vector<std::string> stripes;                      // per pattern, its rectangles
+  std::vector<std::pair<double, double>> tiles;          // per pattern, (left, width)
+
+  // The id of the pattern of columns `column_width` wide starting at `left`, with these
+  // (colour, tenths) stripes.
+  const std::string& Id(double left, double column_width,
+                        const std::vector<std::pair<std::string_view, int>>& kinds) {
+    std::string key = fmt::format("{:.6f}", column_width);
+    for (const auto& [color, tenths] : kinds) key += fmt::format(" {}:{}", color, tenths);
+    for (const auto& [k, id] : ids) {
+      if (k == key) return id;
+    }
+    std::string rects;
+    double x = 0;
+    for (const auto& [color, tenths] : kinds) {
+      const double w = column_width * tenths / kStripeLevels;
+      rects += fmt::format(
+          "<rect x=\"{:.6f}\" y=\"0\" width=\"{:.6f}\" height=\"{{0}}\" "
+          "fill=\"{}\"></rect>",
+          x, w, color);
+      x += w;
+    }
+    stripes.push_back(std::move(rects));
+    tiles.emplace_back(left, column_width);
+    // Unique in the page: a report holds one timeline.
+    ids.emplace_back(std::move(key), fmt::format("fathom-column-{}", ids.size()));
+    return ids.back().second;
+  }
+
+  // The <defs>, the tiles as high as the plot (`height`): one tile per column, as small as
+  // the viewer can rasterize at once.
+  std::string Defs(double height) const {
+    if (ids.empty()) return "";
+    std::string out = "<defs>\n";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      out += fmt::format(
+          "<pattern id=\"{}\" patternUnits=\"userSpaceOnUse\" x=\"{}\" y=\"0\" width=\"{:.6f}\" "
+          "height=\"{}\">{}</pattern>\n",
+          ids[i].second, Co(tiles[i].first), tiles[i].second, Co(height),
+          fmt::format(fmt::runtime(stripes[i]), Co(height)));
+    }
+    return out + "</defs>\n";
+  }
+};
+
+// `row` names the row in the binned columns' titles ("stage 3").
 template <class Title>
-void DrawRow(std::string& out, const std::vector<Busy>& busy,
+void DrawRow(std::string& out, ColumnPatterns& patterns, const std::vector<Busy>& busy,
              std::span<const std::string_view> colors, std::span<const std::string_view> names,
-             const RowGeometry& g, Title title) {
+             std::string_view row, const RowGeometry& g, Title title) {
   auto x = [&](double t) { return g.left + t / g.ns * g.width; };
   if (busy.size() <= kExactSpans) {
     for (const Busy& b : busy) {
@@ -247,41 +305,77 @@ void DrawRow(std::string& out, const std::vector<Busy>& busy,
   std::vector<double> time(static_cast<size_t>(bins) * kinds, 0.0);
   for (const Busy& b : busy) {
     const double s = static_cast<double>(b.start), e = static_cast<double>(b.end);
-    const int first = std::clamp(static_cast<int>(s / bin), 0, kBins - 1);
-    const int last = std::clamp(static_cast<int>(e / bin), 0, kBins - 1);
+    // An interval that ends at the step's end falls in the last column, not one past it.
+    const int first = std::clamp(static_cast<int>(s / bin), 0, bins - 1);
+    const int last = std::clamp(static_cast<int>(e / bin), 0, bins - 1);
     for (int i = first; i <= last; ++i) {
       const double overlap = std::min(e, (i + 1) * bin) - std::max(s, i * bin);
       if (overlap > 0)
         time[static_cast<size_t>(i) * kinds + static_cast<size_t>(b.kind)] += overlap;
     }
   }
-  // Each column: per kind, its busy share in fifths of the row's height (any activity
-  // shows as at least one fifth), stacked from the bottom.
+  // Each column: per kind, its share of the column's busy time in tenths (any activity at
+  // least one; the largest remainders round up), and the busy share in fifths (any
+  // activity at least one); the last entry is the opacity.
   auto levels = [&](size_t column) {
-    std::vector<int> l(kinds, 0);
+    std::vector<int> l(kinds + 1, 0);
+    const double* t = &time[column * kinds];
+    double busy_time = 0;
+    for (size_t k = 0; k < kinds; ++k) busy_time += t[k];
+    if (busy_time <= 0) return l;
+    int sum = 0;
     for (size_t k = 0; k < kinds; ++k) {
-      const double f = std::min(1.0, time[column * kinds + k] / bin);
-      l[k] = f > 0 ? std::max(1, static_cast<int>(std::lround(f * kOpacityLevels))) : 0;
+      if (t[k] <= 0) continue;
+      l[k] = std::max(1, static_cast<int>(t[k] / busy_time * kStripeLevels));
+      sum += l[k];
     }
+    while (sum < kStripeLevels) {  // the largest remainder first, then the first kind
+      size_t best = kinds;
+      double remainder = -1;
+      for (size_t k = 0; k < kinds; ++k) {
+        if (t[k] <= 0) continue;
+        const double r = t[k] / busy_time * kStripeLevels - l[k];
+        if (r > remainder) best = k, remainder = r;
+      }
+      ++l[best];
+      ++sum;
+    }
+    while (sum > kStripeLevels) {  // too many kinds at one tenth each: the widest give way
+      auto most = std::max_element(l.begin(), l.end() - 1);
+      if (*most <= 1) break;
+      --*most;
+      --sum;
+    }
+    const double share = std::min(1.0, busy_time / bin);
+    l[kinds] = std::max(1, static_cast<int>(std::lround(share * kOpacityLevels)));
     return l;
   };
+  const double column_width = g.width / bins;
   for (size_t i = 0; i < static_cast<size_t>(bins);) {
     const std::vector<int> l = levels(i);
     size_t j = i + 1;
     while (j < static_cast<size_t>(bins) && levels(j) == l) ++j;
+    std::vector<std::pair<std::string_view, int>> stripes;
+    std::string shares;
     const double t0 = static_cast<double>(i) * bin, t1 = static_cast<double>(j) * bin;
-    double base = g.top + g.height;
     for (size_t k = 0; k < kinds; ++k) {
       if (l[k] == 0) continue;
+      stripes.emplace_back(colors[k], l[k]);
       double busy_k = 0;
       for (size_t c = i; c < j; ++c) busy_k += time[c * kinds + k];
-      const double h = std::min(g.height * l[k] / kOpacityLevels, base - g.top);
-      base -= h;
+      shares +=
+          fmt::format("{}{} {}", shares.empty() ? "" : ", ", names[k], Pct(busy_k / (t1 - t0)));
+    }
+    if (!stripes.empty()) {
+      const std::string& id = patterns.Id(g.left, column_width, stripes);
       out += fmt::format(
-          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{} {} "
-          "from {}</title></rect>\n",
-          Co(x(t0)), Co(base), Co(x(t1) - x(t0)), Co(h), colors[k], names[k],
-          Pct(busy_k / (t1 - t0)), Esc(core::FormatSeconds(t0 * 1e-9)));
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"url(#{})\"{}><title>{}: "
+          "{} from {} to {}</title></rect>\n",
+          Co(x(t0)), Co(g.top), Co(x(t1) - x(t0)), Co(g.height), id,
+          l[kinds] < kOpacityLevels ? fmt::format(" fill-opacity=\"{}\"", Co(Opacity(l[kinds])))
+                                    : std::string(),
+          Esc(row), shares, Esc(core::FormatSeconds(t0 * 1e-9)),
+          Esc(core::FormatSeconds(t1 * 1e-9)));
     }
     i = j;
   }
@@ -344,6 +438,7 @@ std::string Timeline(const sim::SimResult& s) {
         {prog.start(t.first), prog.end(t.last), static_cast<int>(t.task.pass), i});
   }
   std::string rows;
+  ColumnPatterns patterns;
   double y = 8;
   for (int stage = 0; stage < s.stages; ++stage) {
     std::vector<Busy>& busy = compute[static_cast<size_t>(stage)];
@@ -370,7 +465,7 @@ std::string Timeline(const sim::SimResult& s) {
     }
     const int bins = std::clamp(kComputeBinBudget / s.stages, 100, kBins);
     const int comm_bins = std::clamp(2 * kComputeBinBudget / (4 * s.stages), 100, kBins);
-    DrawRow(rows, busy, kComputeColors, kComputeNames,
+    DrawRow(rows, patterns, busy, kComputeColors, kComputeNames, fmt::format("stage {}", stage),
             RowGeometry{ns, left, width, y, compute_h - 1, bins}, [&](const Busy& b) {
               if (b.kind == 3) {
                 return fmt::format("stage {}: optimizer, {}", stage, seconds(b.end - b.start));
@@ -402,8 +497,8 @@ std::string Timeline(const sim::SimResult& s) {
       const std::array<std::string_view, 1> name = {sim::StreamName(kind)};
       const std::string stream_row =
           fmt::format("stage {}, {} stream", stage, sim::StreamName(kind));
-      DrawRow(rows, comm, color, name, RowGeometry{ns, left, width, y, comm_h - 1, comm_bins},
-              [&](const Busy& b) {
+      DrawRow(rows, patterns, comm, color, name, stream_row,
+              RowGeometry{ns, left, width, y, comm_h - 1, comm_bins}, [&](const Busy& b) {
                 return fmt::format("{}: {}, {}", stream_row, s.info[b.item].name,
                                    seconds(b.end - b.start));
               });
@@ -414,6 +509,7 @@ std::string Timeline(const sim::SimResult& s) {
   std::string out = fmt::format(
       "<svg viewBox=\"0 0 {} {}\" role=\"img\" preserveAspectRatio=\"xMinYMin meet\">\n",
       kPlotWidth, Co(y + 22));
+  out += patterns.Defs(y + 22);
   out += TimeAxis(ns * 1e-9, left, width, 2, y + 2);
   out += rows;
   out += "</svg>\n";
@@ -536,8 +632,10 @@ std::string StepTimelineSection(const estimate::StepReport& r, const sim::SimRes
   std::string out = "<section>\n<h2>Pipeline timeline</h2>\n";
   out += fmt::format(
       "<p class=\"hint\">One representative rank per pipeline stage, {} events simulated. Each "
-      "row is a stage's compute stream{}; hover for the task. <code>fathom step --trace</code> "
-      "writes every operation for Perfetto.</p>\n",
+      "row is a stage's compute stream{}; hover for the task. Where a row has more tasks than it "
+      "can draw, each column shows the kinds busy in it side by side, as wide as their shares "
+      "of its busy time, fainter the idler it is. <code>fathom step --trace</code> writes the "
+      "operations for Perfetto.</p>\n",
       core::WithThousands(r.timeline.events),
       sim->stages <= 16 ? ", with its communication streams below it" : "");
   out += TimelineLegend(sim->stages <= 16, !r.plan.overlap_pp);

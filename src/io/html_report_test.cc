@@ -131,6 +131,49 @@ TEST(HtmlReport, ExposedCommunicationIsDrawnInsideItsTotal) {
   ExpectWellFormed(html);
 }
 
+// A timeline row of more intervals than are drawn one by one is binned into as many columns
+// as its pipeline's depth allows (100 at 64 stages). An interval that ends exactly at the
+// step's end falls in the last of them: it was clamped to column 499 of the 500 a shallow
+// pipeline has, past the row's columns (a heap overflow when the division came out at 100).
+TEST(HtmlReport, ABinnedRowEndingAtTheStepEndStaysInItsColumns) {
+  core::Result<estimate::StepReport> r = estimate::Estimate(Example("llama3-8b-dgx-h100"));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  sim::SimResult s;
+  s.stages = 64;
+  for (int i = 0; i < s.stages * sim::kStreamsPerStage; ++i) s.program.AddStream();
+  // Stage 0 alternates forward and backward passes, back to back; 409,611 ns in all, where
+  // 100 columns of makespan / 100 ns end short of the makespan.
+  for (int i = 0; i < 400; ++i) {
+    const parallel::Pass pass = i % 2 == 0 ? parallel::Pass::kForward : parallel::Pass::kBackward;
+    const sim::OpId op = s.program.AddOp(0, i < 399 ? 1000 : 10611);
+    s.info.push_back({.name = "pass", .pass = pass, .micro_batch = i / 2});
+    s.tasks.push_back({0, {.pass = pass, .micro_batch = i / 2}, op, op});
+  }
+  s.program.Run();
+  ASSERT_EQ(s.program.end(399), 409611);
+  const std::string html = StepReportHtml(r.value(), &s);
+  ExpectWellFormed(html);
+  // Binned: one rectangle per run of alike columns, the last ending at the plot's right edge
+  // (x 92 + width 900) and at the step's end.
+  EXPECT_EQ(html.find("forward of micro-batch"), std::string::npos);  // not drawn one by one
+  const size_t last = html.rfind("<title>stage 0: ");
+  ASSERT_NE(last, std::string::npos);
+  const size_t rect = html.rfind("<rect", last);
+  const std::string tail = html.substr(rect, html.find("</rect>", last) - rect);
+  EXPECT_NE(tail.find("to " + core::FormatSeconds(409611e-9)), std::string::npos) << tail;
+  const double x = std::stod(tail.substr(tail.find("x=\"") + 3));
+  const double width = std::stod(tail.substr(tail.find("width=\"") + 7));
+  EXPECT_NEAR(x + width, 992, 0.02) << tail;
+  // Forward and backward alternate faster than a column: both show in every column, side
+  // by side (half its width each).
+  const size_t first = html.find("<title>stage 0: ");
+  const std::string title = html.substr(first, html.find("</title>", first) - first);
+  EXPECT_NE(title.find("forward 50"), std::string::npos) << title;
+  EXPECT_NE(title.find("backward 49"), std::string::npos) << title;
+  EXPECT_NE(html.find("<pattern id=\"fathom-column-0\""), std::string::npos);
+  EXPECT_NE(html.find("width=\"4.500000\" height=\""), std::string::npos);  // 9 / 2
+}
+
 TEST(HtmlReport, APlanThatDoesNotFitSaysBy) {
   estimate::Scenario sc = Example("llama3-8b-dgx-h100");
   sc.plan.zero = 0;
