@@ -77,36 +77,9 @@ inline int WriteSweepOutput(const io::SweepResult& r, const SweepArgs& a) {
     }
   }
   std::cout << (a.json ? io::SweepJson(r) : a.csv == "-" ? io::SweepCsv(r) : io::SweepText(r));
-  // Each distinct warning once, with how many points gave it.
-  std::vector<std::pair<std::string, int64_t>> warnings;
+  std::cerr << io::SweepWarnings(r).Format();
   int64_t evaluated = 0;
-  for (const io::SweepRow& row : r.rows) {
-    evaluated += row.ok ? 1 : 0;
-    for (const std::string& w : row.warnings) {
-      auto it = std::find_if(warnings.begin(), warnings.end(),
-                             [&](const auto& x) { return x.first == w; });
-      if (it == warnings.end()) {
-        warnings.emplace_back(w, 1);
-      } else {
-        ++it->second;
-      }
-    }
-  }
-  // The first few on stderr; the JSON report has every point's.
-  constexpr size_t kShown = 3;
-  int64_t more_points = 0;
-  for (size_t i = 0; i < warnings.size(); ++i) {
-    if (i < kShown) {
-      std::cerr << "warning: " << warnings[i].first << " (" << warnings[i].second << " of "
-                << r.rows.size() << " points)\n";
-    } else {
-      more_points += warnings[i].second;
-    }
-  }
-  if (warnings.size() > kShown) {
-    std::cerr << "note: " << warnings.size() - kShown << " more distinct warnings, " << more_points
-              << " in all; --json gives each point's\n";
-  }
+  for (const io::SweepRow& row : r.rows) evaluated += row.ok ? 1 : 0;
   if (evaluated == 0) {
     std::cerr << "error: no point of the sweep could be evaluated; each row says why\n";
     return kUserError;

@@ -603,6 +603,36 @@ struct Decoder {
 
 }  // namespace
 
+core::Diagnostics SweepWarnings(const SweepResult& r, size_t shown) {
+  std::vector<std::pair<std::string, int64_t>> warnings;
+  for (const SweepRow& row : r.rows) {
+    for (const std::string& w : row.warnings) {
+      auto it = std::find_if(warnings.begin(), warnings.end(),
+                             [&](const auto& x) { return x.first == w; });
+      if (it == warnings.end()) {
+        warnings.emplace_back(w, 1);
+      } else {
+        ++it->second;
+      }
+    }
+  }
+  core::Diagnostics d;
+  int64_t more_points = 0;
+  for (size_t i = 0; i < warnings.size(); ++i) {
+    if (i < shown) {
+      d.Warning("", fmt::format("{} ({} of {} points)", warnings[i].first, warnings[i].second,
+                                r.rows.size()));
+    } else {
+      more_points += warnings[i].second;
+    }
+  }
+  if (warnings.size() > shown) {
+    d.Note("", fmt::format("{} more distinct warnings, {} in all; --json gives each point's",
+                           warnings.size() - shown, more_points));
+  }
+  return d;
+}
+
 std::string EncodeSweepRows(const std::vector<SweepRow>& rows) {
   Encoder e;
   e.Int(static_cast<int64_t>(rows.size()));

@@ -105,6 +105,10 @@ std::string SweepText(const SweepResult& r);
 std::string SweepJson(const SweepResult& r);
 // A header and one line per point in index order.
 std::string SweepCsv(const SweepResult& r);
+// The points' warnings, each distinct one once with how many points gave it ("... (3 of 12
+// points)"), the first `shown` of them, then a note counting the rest: what the CLI
+// prints to stderr and the web UI shows above the report. The JSON has every point's.
+core::Diagnostics SweepWarnings(const SweepResult& r, size_t shown = 3);
 
 // Rows as bytes and back, exactly (doubles in hexadecimal): how the MPI driver's ranks
 // send theirs to rank 0.

@@ -180,6 +180,7 @@ core::Result<TraceFilter> ParseTraceFilter(const TraceFilterText& t) {
   f.stages_key = t.stages_key;
   f.micro_batches_key = t.micro_batches_key;
   f.window_key = t.window_key;
+  f.keep_all = t.keep_all;
   ParsePick(t.stages, t.stages_key, f.stages, d);
   ParsePick(t.micro_batches, t.micro_batches_key, f.micro_batches, d);
   if (!t.window.empty()) {
@@ -306,7 +307,7 @@ core::Result<TraceSelection> SelectTrace(const sim::SimResult& r, const TraceFil
                           "to open; it keeps {} ({} events)",
                           core::WithThousands(before), core::WithThousands(f.max_events),
                           s.description, core::WithThousands(s.events)),
-              fmt::format("{} all {} all keeps every one; they and {} choose", f.stages_key,
+              fmt::format("{} keeps every one; {}, {} and {} choose", f.keep_all, f.stages_key,
                           f.micro_batches_key, f.window_key));
   }
   return {std::move(s), std::move(d)};

@@ -52,6 +52,7 @@ struct TraceFilter {
   std::string stages_key = "--trace-stages";
   std::string micro_batches_key = "--trace-micro-batches";
   std::string window_key = "--trace-window";
+  std::string keep_all = "--trace-stages all --trace-micro-batches all";
 };
 
 // The filters as a user writes them: stages and micro-batches as "all" or a list of
@@ -62,6 +63,7 @@ struct TraceFilterText {
   std::string stages_key = "--trace-stages";
   std::string micro_batches_key = "--trace-micro-batches";
   std::string window_key = "--trace-window";
+  std::string keep_all = "--trace-stages all --trace-micro-batches all";  // what keeps everything
 };
 core::Result<TraceFilter> ParseTraceFilter(const TraceFilterText& text);
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include "io/report.h"
 #include "io/run.h"
 #include "io/sweep.h"
+#include "io/trace.h"
 
 namespace fathom::server {
 
@@ -34,7 +36,7 @@ namespace {
 constexpr std::string_view kAppStyle = R"css(
 main { max-width: 1320px; }
 .app { display: grid; grid-template-columns: minmax(320px, 430px) 1fr; gap: 24px; }
-@media (max-width: 900px) { .app { grid-template-columns: 1fr; } }
+@media (max-width: 900px) { .app { grid-template-columns: 1fr; } .panel { position: static; } }
 .panel { position: sticky; top: 12px; align-self: start; }
 #result { min-width: 0; }
 textarea { width: 100%; height: 460px; font: 12.5px/1.4 ui-monospace, Menlo, Consolas, monospace;
@@ -42,7 +44,9 @@ textarea { width: 100%; height: 460px; font: 12.5px/1.4 ui-monospace, Menlo, Con
 input, select, button { font: inherit; padding: 5px 10px; border-radius: 6px; border: 1px solid var(--line);
                  background: #fff; }
 button { background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; }
+button.secondary { background: #fff; color: var(--accent); }
 button:disabled { opacity: .5; cursor: default; }
+label.muted { font-size: 12px; }
 .row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 8px 0; }
 pre.error { white-space: pre-wrap; color: var(--bad); background: #fdf0ef; padding: 10px;
             border-radius: 6px; }
@@ -71,12 +75,22 @@ plan:
   global_batch_size: 128"></textarea>
   <div class="row">
     <button id="step">Step</button>
-    <select id="engine" title="engine">
-      <option value="auto">simulate</option><option value="estimate">estimate</option>
-    </select>
     <button id="plan">Plans</button>
     <button id="run">Run</button>
+    <label class="muted" for="engine">engine</label>
+    <select id="engine" title="the engine of Step and Sweep (Plans simulates its best, Run its step)">
+      <option value="auto">simulate</option><option value="estimate">estimate</option>
+    </select>
     <span id="status"></span>
+  </div>
+  <div class="row">
+    <button id="get-json" class="secondary" title="the step's fathom.step/1 JSON report">step JSON</button>
+    <button id="get-trace" class="secondary"
+            title="the simulated step as a Chrome trace (.json.gz) for ui.perfetto.dev">Chrome trace</button>
+    <input id="trace-stages" style="width: 72px" placeholder="stages"
+           title="pipeline stages the trace keeps: all, or e.g. 0,31,63 (default: as fathom step --trace)">
+    <input id="trace-micro-batches" style="width: 112px" placeholder="micro-batches"
+           title="micro-batches the trace keeps: all, or e.g. 0-7 (default: as fathom step --trace)">
   </div>
   <div class="row">
     <button id="sweep">Sweep</button>
@@ -85,23 +99,30 @@ plan:
   </div>
   <div class="row">
     <button id="size">Size</button>
-    <input id="tokens" size="6" value="15T" title="tokens to train">
-    tokens in <input id="days" size="4" value="30" title="deadline, days"> days
+    <input id="tokens" style="width: 56px" value="15T" title="tokens to train">
+    tokens in <input id="days" style="width: 44px" value="30" title="deadline, days"> days
+    on <input id="chips" style="width: 110px" placeholder="chips: auto"
+              title="chip counts to try, e.g. 4096,8192,16384 (default: one node x 1, 2, 4, ... and the scenario's cluster)">
     <select id="reliability" title="failures, restarts and checkpoints">
       <option value="">ideal</option><option value="llama3-table5">llama3-table5</option>
       <option value="rsc1">rsc1</option><option value="rsc2">rsc2</option>
     </select>
   </div>
-  <p class="hint">Ctrl+Enter predicts the step. Run trains the scenario's <code>training</code>
-  section, else the tokens of the Size row. Give catalog names or sections inline: the server reads no
-  files. <code>fathom explain</code> documents every key.</p>
+  <div id="download-note"></div>
+  <p class="hint">Ctrl+Enter predicts the step; the engine menu applies to Step, Sweep and
+  the step JSON. Run trains the scenario's <code>training</code>
+  section, else the tokens of the Size row. The trace keeps what <code>fathom step --trace</code>
+  keeps: every stage and micro-batch up to 300,000 events, else a part of them (a warning says
+  which). Give catalog names or sections inline: the server reads no files.
+  <code>fathom explain</code> documents every key.</p>
 </div>
 <div id="result"><p class="muted">The report appears here.</p></div>
 </div>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
-const buttons = ["step", "plan", "run", "size", "sweep"].map($);
+const buttons = ["step", "plan", "run", "size", "sweep", "get-json", "get-trace"].map($);
+let example = "";  // the example the editor's text came from
 async function load() {
   const r = await fetch("/api/examples");
   if (!r.ok) return;
@@ -118,48 +139,72 @@ async function load() {
     await loadExample(hash.get("example"));
   } else if (saved) {
     $("scenario").value = saved;
+    example = localStorage.getItem("fathom.example") || "";
   }
   if (["step", "plan", "run", "size", "sweep"].includes(hash.get("do"))) await evaluate(hash.get("do"));
 }
 async function loadExample(name) {
   const r = await fetch("/api/examples/" + encodeURIComponent(name));
-  if (r.ok) $("scenario").value = await r.text();
+  if (r.ok) {
+    $("scenario").value = await r.text();
+    example = name;
+  }
 }
 $("example").addEventListener("change", async (e) => {
   if (e.target.value) await loadExample(e.target.value);
 });
-async function evaluate(what) {
+// The request for `what`, with the scenario's name when its text gives none.
+function request(what, format) {
   const text = $("scenario").value;
   localStorage.setItem("fathom.scenario", text);
-  let url = "/api/" + what + "?format=html";
-  if (what === "step") url += "&engine=" + $("engine").value;
+  localStorage.setItem("fathom.example", example);
+  let url = "/api/" + what + "?" + (format ? "format=" + format : "");
+  const add = (key, value) => { url += (url.endsWith("?") ? "" : "&") + key + "=" + encodeURIComponent(value); };
+  if (!/^name:/m.test(text) && example) add("name", example);
+  if (what === "step" || what === "sweep") add("engine", $("engine").value);
   if (what === "sweep") {
-    for (const axis of $("axes").value.split(";").map((a) => a.trim()).filter((a) => a)) {
-      url += "&axis=" + encodeURIComponent(axis);
-    }
+    for (const axis of $("axes").value.split(";").map((a) => a.trim()).filter((a) => a)) add("axis", axis);
   }
   // A run trains the scenario's training section, else the tokens given beside Size.
-  if (what === "run" && !/^training:/m.test(text)) {
-    url += "&tokens=" + encodeURIComponent($("tokens").value);
-  }
+  if (what === "run" && !/^training:/m.test(text)) add("tokens", $("tokens").value);
   if (what === "size") {
-    url += "&tokens=" + encodeURIComponent($("tokens").value) + "&days=" +
-        encodeURIComponent($("days").value);
-    if ($("reliability").value) url += "&reliability=" + $("reliability").value;
+    add("tokens", $("tokens").value);
+    add("days", $("days").value);
+    if ($("chips").value.trim()) add("chips", $("chips").value.trim());
+    if ($("reliability").value) add("reliability", $("reliability").value);
   }
+  if (what === "trace") {
+    add("gzip", "1");
+    if ($("trace-stages").value.trim()) add("stages", $("trace-stages").value.trim());
+    if ($("trace-micro-batches").value.trim()) add("micro_batches", $("trace-micro-batches").value.trim());
+  }
+  return { url, text };
+}
+function showError(body) {
+  const pre = document.createElement("pre");
+  pre.className = "error";
+  pre.textContent = body;
+  $("result").replaceChildren(pre);
+  reveal();
+}
+// On a narrow screen the result is below the editor: bring it into view.
+function reveal() {
+  if (window.matchMedia("(max-width: 900px)").matches) {
+    $("result").scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+}
+async function post(what, format, handle) {
+  const { url, text } = request(what, format);
   buttons.forEach((b) => (b.disabled = true));
   $("status").textContent = "working...";
+  $("download-note").replaceChildren();
   const start = performance.now();
   try {
     const r = await fetch(url, { method: "POST", body: text, headers: { "Content-Type": "application/yaml" } });
-    const body = await r.text();
     if (r.ok) {
-      $("result").innerHTML = body;
+      await handle(r);
     } else {
-      const pre = document.createElement("pre");
-      pre.className = "error";
-      pre.textContent = body;
-      $("result").replaceChildren(pre);
+      showError(await r.text());
     }
     $("status").textContent = (r.ok ? "" : "error, ") + Math.round(performance.now() - start) + " ms";
   } catch (err) {
@@ -168,11 +213,40 @@ async function evaluate(what) {
     buttons.forEach((b) => (b.disabled = false));
   }
 }
+async function evaluate(what) {
+  await post(what, "html", async (r) => {
+    $("result").innerHTML = await r.text();
+    reveal();
+  });
+}
+// Saves the answer as a file, named by the server or after the scenario.
+async function download(what, format, fallback) {
+  await post(what, format, async (r) => {
+    const blob = await r.blob();
+    const named = /filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "");
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = named ? named[1] : (example || "fathom") + fallback;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    const warnings = r.headers.get("X-Fathom-Warnings");
+    if (warnings) {
+      const pre = document.createElement("pre");
+      pre.className = "warning";
+      pre.textContent = warnings.split(" | ").join("\n");
+      $("download-note").replaceChildren(pre);
+    }
+  });
+}
 $("step").addEventListener("click", () => evaluate("step"));
 $("plan").addEventListener("click", () => evaluate("plan"));
 $("run").addEventListener("click", () => evaluate("run"));
 $("size").addEventListener("click", () => evaluate("size"));
 $("sweep").addEventListener("click", () => evaluate("sweep"));
+$("get-json").addEventListener("click", () => download("step", "json", ".step.json"));
+$("get-trace").addEventListener("click", () => download("trace", "", ".trace.json.gz"));
 $("scenario").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); evaluate("step"); }
 });
@@ -211,6 +285,17 @@ std::string HostName(const std::string& host) {
 
 bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]";
+}
+
+// A name for a downloaded file: letters, digits, '.', '_' and '-' of `name`, else "fathom".
+std::string FileName(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    out += ok ? c : '_';
+  }
+  return out.empty() || out.front() == '.' ? "fathom" + out : out;
 }
 
 // "%3D" -> "=", "+" -> " "; a malformed escape stays as it is.
@@ -256,12 +341,17 @@ std::vector<std::string> Params(const httplib::Request& req, std::string_view na
   return values;
 }
 
+// The evaluating endpoints: POST /api/NAME.
+constexpr std::array<std::string_view, 6> kEvaluations = {"step",  "trace", "plan",
+                                                          "sweep", "size",  "run"};
+
 // What a request answers: a body and its type, or the diagnostics of a bad input.
 struct Answer {
   int status = 200;
   std::string body;
   std::string type = "text/html; charset=utf-8";
   std::string warnings = {};  // a JSON answer's, for the X-Fathom-Warnings header
+  std::string filename = {};  // a download's name (Content-Disposition)
 };
 
 // A JSON answer with the warnings the CLI would print to stderr.
@@ -372,9 +462,11 @@ struct Server::Impl {
     return a;
   }
 
-  Answer Step(const std::string& file, const std::string& engine, bool json) {
+  Answer Step(const std::string& file, const std::vector<io::Override>& name,
+              const std::string& engine, bool json) {
     io::StepRequest q;
     q.scenario = file;
+    q.overrides = name;
     q.engine = engine;
     q.keep_simulation = !json;  // the HTML report's timeline
     core::Result<io::StepOutcome> r = io::Step(catalog, q);
@@ -385,9 +477,50 @@ struct Server::Impl {
     return {200, WithWarnings(r.diagnostics(), io::StepReportHtmlBody(step.report, simulation))};
   }
 
-  Answer Plan(const std::string& file, bool json) {
+  // The simulated step as a Chrome trace, chosen as `fathom step --trace` chooses (the
+  // filters, else the event budget), at most kMaxWebTraceEvents events; gzipped on asking.
+  static constexpr int64_t kMaxWebTraceEvents = 1000000;
+  Answer Trace(const std::string& file, const std::vector<io::Override>& name,
+               const io::TraceFilterText& text, bool gzip) {
+    core::Result<io::TraceFilter> filter = io::ParseTraceFilter(text);
+    if (!filter.ok()) return BadInput(filter.diagnostics());
+    io::StepRequest q;
+    q.scenario = file;
+    q.overrides = name;
+    q.need_simulation = true;
+    core::Result<io::StepOutcome> r = io::Step(catalog, q);
+    if (!r.ok()) return BadInput(r.diagnostics());
+    const sim::SimResult& simulation = *r.value().simulation;
+    core::Result<io::TraceSelection> selection = io::SelectTrace(simulation, filter.value());
+    core::Diagnostics d = r.diagnostics();
+    d.Append(selection.diagnostics());
+    if (!selection.ok()) return BadInput(d);
+    if (selection.value().events > kMaxWebTraceEvents) {
+      d.Error("",
+              fmt::format("the trace would hold {} events, more than the web UI writes ({})",
+                          core::WithThousands(selection.value().events),
+                          core::WithThousands(kMaxWebTraceEvents)),
+              "choose fewer with stages, micro_batches or window, or write it with fathom step "
+              "--trace");
+      return BadInput(d);
+    }
+    Answer a{200, "", gzip ? "application/gzip" : "application/json", d.Format(),
+             FileName(simulation.report.scenario) + ".trace.json" + (gzip ? ".gz" : "")};
+    if (gzip) {
+      io::GzipWriter gz([&a](std::string_view piece) { a.body += piece; });
+      io::WriteChromeTrace(simulation, selection.value(),
+                           [&gz](std::string_view piece) { gz.Write(piece); });
+      gz.Finish();
+    } else {
+      a.body = io::ChromeTraceJson(simulation, selection.value());
+    }
+    return a;
+  }
+
+  Answer Plan(const std::string& file, const std::vector<io::Override>& name, bool json) {
     io::PlanRequest q;
     q.scenario = file;
+    q.overrides = name;
     plan::SearchOptions search;
     search.threads = kThreads;
     core::Result<plan::SearchResult> r = io::Plan(catalog, q, search);
@@ -396,12 +529,15 @@ struct Server::Impl {
     return {200, WithWarnings(r.diagnostics(), io::SearchReportHtmlBody(r.value()))};
   }
 
-  Answer Size(const std::string& file, bool json, const std::string& tokens,
-              const std::string& days, const std::string& reliability) {
+  Answer Size(const std::string& file, const std::vector<io::Override>& name, bool json,
+              const std::string& tokens, const std::string& days, const std::string& chips,
+              const std::string& reliability) {
     io::SizingRequest q;
     q.search.scenario = file;
+    q.search.overrides = name;
     q.tokens = tokens;
     q.days = days;
+    q.chips = chips;
     q.reliability = reliability;
     plan::SearchOptions search;
     search.threads = kThreads;
@@ -414,20 +550,28 @@ struct Server::Impl {
   // A sweep of at most kMaxWebSweepPoints points: the axes of --axis (each KEY=V1,V2,...),
   // else the scenario's sweep section.
   static constexpr int64_t kMaxWebSweepPoints = 256;
-  Answer Sweep(const std::string& file, bool json, std::vector<std::string> axes) {
+  Answer Sweep(const std::string& file, const std::string& name, bool json,
+               std::vector<std::string> axes, const std::string& engine) {
     io::SweepRequest q;
     q.scenario = file;
+    if (!name.empty()) q.set = {"name=" + name};
     q.files_allowed = catalog.files_allowed();
     q.axes = std::move(axes);
+    q.engine = engine;
     core::Result<io::SweepResult> r = io::SweepAll(catalog, q, kThreads, kMaxWebSweepPoints);
     if (!r.ok()) return BadInput(r.diagnostics());
-    if (json) return {200, io::SweepJson(r.value()), "application/json"};
-    return {200, io::SweepReportHtmlBody(r.value())};
+    // The points' warnings, as the CLI prints them (the input's come with them).
+    core::Diagnostics warnings = r.diagnostics();
+    warnings.Append(io::SweepWarnings(r.value()));
+    if (json) return Json(io::SweepJson(r.value()), warnings);
+    return {200, WithWarnings(warnings, io::SweepReportHtmlBody(r.value()))};
   }
 
-  Answer Run(const std::string& file, bool json, bool monte_carlo, const std::string& tokens) {
+  Answer Run(const std::string& file, const std::vector<io::Override>& name, bool json,
+             bool monte_carlo, const std::string& tokens) {
     io::RunRequest q;
     q.scenario = file;
+    q.overrides = name;
     q.tokens = tokens;
     io::RunOptions run;
     run.monte_carlo = monte_carlo;
@@ -475,41 +619,72 @@ struct Server::Impl {
                                   JsonArray(catalog.Names(io::Section::kModel))),
                       "application/json");
     });
+    // The body is read as the scenario's YAML whatever its Content-Type says (curl's default
+    // is a form): a handler with a content reader gets it unparsed and whole.
     auto evaluate_route = [this](std::string_view what) {
-      return [this, what](const httplib::Request& req, httplib::Response& res) {
+      return [this, what](const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& reader) {
         auto param = [&](const char* name, const char* otherwise) {
           return req.has_param(name) ? req.get_param_value(name) : std::string(otherwise);
         };
         const std::string format = param("format", "html");
-        const std::string engine = param("engine", "auto");
+        const std::string engine = param("engine", what == "sweep" ? "" : "auto");
         const std::string mc = param("monte_carlo", "1");
+        const std::string gzip = param("gzip", "0");
+        const std::string name = param("name", "");
         // The query parameters each endpoint reads; any other is a mistake, not a no-op.
-        std::vector<std::string_view> known = {"format"};
-        if (what == "step") known.push_back("engine");
+        std::vector<std::string_view> known;
+        if (what != "trace") known.push_back("format");
+        if (what == "step" || what == "sweep") known.push_back("engine");
         if (what == "sweep") known.push_back("axis");
         if (what == "run" || what == "size") known.push_back("tokens");
         if (what == "run") known.push_back("monte_carlo");
-        if (what == "size") known.insert(known.end(), {"days", "reliability"});
+        if (what == "size") known.insert(known.end(), {"days", "chips", "reliability"});
+        if (what == "trace")
+          known.insert(known.end(), {"stages", "micro_batches", "window", "gzip"});
+        known.push_back("name");
         std::string unknown;
-        for (const auto& [name, value] : req.params) {
-          if (std::find(known.begin(), known.end(), name) == known.end()) unknown = name;
+        for (const auto& [key, value] : req.params) {
+          if (std::find(known.begin(), known.end(), key) == known.end()) unknown = key;
         }
+        // The scenario's name, where the page knows it (the example it came from).
+        const core::Result<std::vector<io::Override>> named =
+            name.empty() ? core::Result<std::vector<io::Override>>(std::vector<io::Override>{})
+                         : io::ParseOverrides({"name=" + name});
+        std::string body;
         Answer a;
         if (!unknown.empty()) {
           std::string names;
           for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
           a = {400,
-               fmt::format("{}: unknown query parameter for /api/{}; it takes {}\n", unknown, what,
-                           names),
+               fmt::format("{}: unknown query parameter for /api/{}; it takes {}\n",
+                           unknown.substr(0, 64), what, names),
                "text/plain"};
+        } else if (req.is_multipart_form_data()) {
+          a = {415,
+               "send the scenario's YAML as the body itself (Content-Type: application/yaml), "
+               "not as a multipart form\n",
+               "text/plain"};
+        } else if (!reader([&body](const char* data, size_t n) {
+                     body.append(data, n);
+                     return true;
+                   })) {
+          return;  // too large (413) or cut short (400): the error handler says which
         } else if (format != "html" && format != "json") {
           a = {400, "format: expected html or json, got \"" + format + "\"\n", "text/plain"};
-        } else if (what == "step" && engine != "auto" && engine != "simulate" &&
+        } else if (!engine.empty() && engine != "auto" && engine != "simulate" &&
                    engine != "estimate") {
           a = {400, "engine: expected auto, simulate or estimate, got \"" + engine + "\"\n",
                "text/plain"};
         } else if (mc != "0" && mc != "1") {
           a = {400, "monte_carlo: expected 0 or 1, got \"" + mc + "\"\n", "text/plain"};
+        } else if (gzip != "0" && gzip != "1") {
+          a = {400, "gzip: expected 0 or 1, got \"" + gzip + "\"\n", "text/plain"};
+        } else if (!name.empty() && (FileName(name) != name || !named.ok())) {
+          a = {400,
+               "name: expected letters, digits, '.', '_' and '-' (an example's name), got \"" +
+                   name.substr(0, 64) + "\"\n",
+               "text/plain"};
         } else if (!Admit()) {
           a = {503,
                fmt::format("busy: {} evaluations are running or waiting; retry shortly\n",
@@ -521,16 +696,26 @@ struct Server::Impl {
           const std::lock_guard<std::mutex> lock(evaluate);
           Posted posted;
           std::string error;
-          if (!Post(req.body, posted, error)) {
+          if (!Post(body, posted, error)) {
             a = {500, error + "\n", "text/plain"};
           } else {
             const bool json = format == "json";
-            a = Cleaned(what == "step"    ? Step(posted.file, engine, json)
-                        : what == "plan"  ? Plan(posted.file, json)
-                        : what == "sweep" ? Sweep(posted.file, json, Params(req, "axis"))
-                        : what == "size"  ? Size(posted.file, json, param("tokens", ""),
-                                                 param("days", ""), param("reliability", ""))
-                                          : Run(posted.file, json, mc == "1", param("tokens", "")),
+            io::TraceFilterText filter{param("stages", ""),
+                                       param("micro_batches", ""),
+                                       param("window", ""),
+                                       "stages",
+                                       "micro_batches",
+                                       "window",
+                                       "stages=all&micro_batches=all"};
+            a = Cleaned(what == "step"    ? Step(posted.file, named.value(), engine, json)
+                        : what == "trace" ? Trace(posted.file, named.value(), filter, gzip == "1")
+                        : what == "plan"  ? Plan(posted.file, named.value(), json)
+                        : what == "sweep"
+                            ? Sweep(posted.file, name, json, Params(req, "axis"), engine)
+                        : what == "size"
+                            ? Size(posted.file, named.value(), json, param("tokens", ""),
+                                   param("days", ""), param("chips", ""), param("reliability", ""))
+                            : Run(posted.file, named.value(), json, mc == "1", param("tokens", "")),
                         posted);
           }
         }
@@ -544,14 +729,15 @@ struct Server::Impl {
           }
           res.set_header("X-Fathom-Warnings", joined);
         }
+        if (!a.filename.empty() && a.status == 200) {
+          res.set_header("Content-Disposition", "attachment; filename=\"" + a.filename + "\"");
+        }
         res.set_content(a.body, a.type);
       };
     };
-    http.Post("/api/step", evaluate_route("step"));
-    http.Post("/api/plan", evaluate_route("plan"));
-    http.Post("/api/run", evaluate_route("run"));
-    http.Post("/api/size", evaluate_route("size"));
-    http.Post("/api/sweep", evaluate_route("sweep"));
+    for (std::string_view what : kEvaluations) {
+      http.Post("/api/" + std::string(what), evaluate_route(what));
+    }
     http.set_payload_max_length(4 << 20);
     // A slow or stalled upload holds a worker until its read times out (5 s): enough workers
     // that a handful of them do not hold up the page, the catalog and the other requests
@@ -561,22 +747,36 @@ struct Server::Impl {
     // Bound to the loopback interface, the server answers only requests addressed to it by a
     // loopback name: a page elsewhere cannot reach it through a DNS name that resolves to
     // 127.0.0.1 (DNS rebinding).
+    // A POST from another origin (a page elsewhere that the browser lets post a "simple"
+    // request without asking) is refused too: it could keep the one evaluation slot busy.
+    // Browsers send Origin with every cross-origin POST, and it must name this server as
+    // the page's own requests do (http://HOST where HOST is the Host header).
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (!IsLoopback(options.host) || IsLoopback(HostName(req.get_header_value("Host")))) {
-        return httplib::Server::HandlerResponse::Unhandled;
+      const std::string host = req.get_header_value("Host");
+      if (IsLoopback(options.host) && !IsLoopback(HostName(host))) {
+        res.status = 403;
+        res.set_content("fathom serve answers requests to localhost, 127.0.0.1 or [::1] only\n",
+                        "text/plain");
+        return httplib::Server::HandlerResponse::Handled;
       }
-      res.status = 403;
-      res.set_content("fathom serve answers requests to localhost, 127.0.0.1 or [::1] only\n",
-                      "text/plain");
-      return httplib::Server::HandlerResponse::Handled;
+      if (req.method == "POST" && req.has_header("Origin") &&
+          req.get_header_value("Origin") != "http://" + host) {
+        res.status = 403;
+        res.set_content(fmt::format("fathom serve takes evaluations from its own page only "
+                                    "(http://{}), not from {}\n",
+                                    host, req.get_header_value("Origin").substr(0, 200)),
+                        "text/plain");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
     });
     // Say why a request failed where httplib leaves the body empty.
     http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
       // A known page asked with the wrong method: 405, with the method it takes.
-      const bool api_post = req.path == "/api/step" || req.path == "/api/plan" ||
-                            req.path == "/api/run" || req.path == "/api/size" ||
-                            req.path == "/api/sweep";
+      const bool api_post = std::any_of(
+          kEvaluations.begin(), kEvaluations.end(),
+          [&](std::string_view what) { return req.path == "/api/" + std::string(what); });
       const bool get = req.path == "/" || req.path == "/api/examples" ||
                        req.path == "/api/catalog" || req.path.rfind("/api/examples/", 0) == 0;
       if ((res.status == 404 || res.status == 400) && (api_post || get) &&
@@ -589,14 +789,10 @@ struct Server::Impl {
         return;
       }
       if (res.status == 413) {
-        res.set_content(
-            "the body is too large: at most 4 MiB, and a form-encoded body (curl's default "
-            "Content-Type) at most 8 KiB; send the scenario with -H 'Content-Type: "
-            "application/yaml'\n",
-            "text/plain");
+        res.set_content("the body is too large: a scenario may be 4 MiB at most\n", "text/plain");
       } else if (res.status == 404) {
         res.set_content(
-            "no such page; the API is /api/step, /api/plan, /api/sweep, /api/size, "
+            "no such page; the API is /api/step, /api/trace, /api/plan, /api/sweep, /api/size, "
             "/api/run, /api/examples and /api/catalog\n",
             "text/plain");
       } else {

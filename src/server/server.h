@@ -8,18 +8,24 @@
 //   GET  /api/examples/NAME      one example's YAML
 //   GET  /api/catalog            {"chips": [...], "clusters": [...], "models": [...]}
 //   POST /api/step?engine=auto|simulate|estimate&format=html|json
+//   POST /api/trace?[stages=LIST][&micro_batches=LIST][&window=FROM:TO][&gzip=0|1]
+//                                the simulated step as `fathom step --trace` writes it
 //   POST /api/plan?format=html|json
 //   POST /api/run?format=html|json&monte_carlo=0|1[&tokens=15T]
-//   POST /api/size?format=html|json&tokens=15T&days=30[&reliability=PRESET]
-//   POST /api/sweep?format=html|json[&axis=KEY=V1,V2,...]...   (at most 256 points)
-//                                body: a scenario's YAML; 400 with the diagnostics as text
-//                                when it does not load
+//   POST /api/size?format=html|json&tokens=15T&days=30[&chips=N,N,...][&reliability=PRESET]
+//   POST /api/sweep?format=html|json[&engine=...][&axis=KEY=V1,V2,...]...   (at most 256 points)
+//                                body: a scenario's YAML, whatever the Content-Type says;
+//                                400 with the diagnostics as text when it does not load.
+//                                Each also takes name=NAME, the scenario's name (the web UI
+//                                sends the example's when the text has no name).
 //
 // A posted scenario may name catalog entries and give sections inline; it names no files
 // unless ServeOptions::allow_files (then they resolve from the server's working directory).
 // Bound to a loopback address, the server answers only requests addressed to a loopback
-// name (no DNS rebinding). JSON answers carry the warnings in an X-Fathom-Warnings header.
-// Requests are evaluated one at a time.
+// name (no DNS rebinding), and takes a POST only from its own page: one whose Origin is
+// another is 403, so that a page elsewhere cannot keep the evaluation slot busy. JSON
+// answers (and traces) carry the warnings in an X-Fathom-Warnings header. Requests are
+// evaluated one at a time.
 #pragma once
 
 #include <memory>

@@ -61,6 +61,12 @@ TEST_F(ServerTest, ServesTheAppPage) {
   EXPECT_NE(r->body.find("<textarea id=\"scenario\""), std::string::npos);
   EXPECT_NE(r->body.find("/api/examples"), std::string::npos);
   EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  // Size takes the chip counts; the step's JSON and trace download; the engine reaches the
+  // sweep; the result comes into view on a narrow screen.
+  for (const char* part : {"id=\"chips\"", "id=\"get-json\"", "id=\"get-trace\"",
+                           "what === \"step\" || what === \"sweep\"", "scrollIntoView"}) {
+    EXPECT_NE(r->body.find(part), std::string::npos) << part;
+  }
 }
 
 TEST_F(ServerTest, ListsAndServesTheShippedExamples) {
@@ -142,6 +148,71 @@ TEST_F(ServerTest, SizesTheCluster) {
   EXPECT_NE(missing->body.find("tokens"), std::string::npos) << missing->body;
 }
 
+// The chip counts to try are given as the CLI's --chips gives them, beyond the scenario's
+// cluster too.
+TEST_F(ServerTest, SizesTheChipCountsAsked) {
+  const std::string yaml = Example("llama3-8b-dgx-h100");  // 8 chips
+  httplib::Result r = client_->Post("/api/size?tokens=100B&days=30&chips=8,64,512&format=json",
+                                    yaml, "application/yaml");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  for (const char* chips : {"\"chips\": 8,", "\"chips\": 64,", "\"chips\": 512,"}) {
+    EXPECT_NE(r->body.find(chips), std::string::npos) << chips;
+  }
+  httplib::Result bad = client_->Post("/api/size?tokens=100B&chips=many", yaml, "application/yaml");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("--chips"), std::string::npos) << bad->body;
+}
+
+// The trace of a step, as `fathom step --trace` writes it: the same filters and budget,
+// gzipped on asking, named for the scenario.
+TEST_F(ServerTest, WritesTheTraceOfAStep) {
+  const std::string yaml = Example("llama3-8b-dgx-h100");
+  httplib::Result r = client_->Post("/api/trace", yaml, "application/yaml");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(r->get_header_value("Content-Disposition"),
+            "attachment; filename=\"llama3-8b-dgx-h100.trace.json\"");
+  EXPECT_EQ(r->body.rfind("{\"displayTimeUnit\":\"ms\",\"otherData\":", 0), 0u);
+  EXPECT_NE(r->body.find("\"scenario\":\"llama3-8b-dgx-h100\""), std::string::npos);
+  httplib::Result gz =
+      client_->Post("/api/trace?gzip=1&micro_batches=0-1", yaml, "application/yaml");
+  ASSERT_TRUE(gz);
+  ASSERT_EQ(gz->status, 200) << gz->body;
+  EXPECT_EQ(gz->get_header_value("Content-Type"), "application/gzip");
+  EXPECT_NE(gz->get_header_value("Content-Disposition").find(".trace.json.gz"), std::string::npos);
+  ASSERT_GT(gz->body.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(gz->body[0]), 0x1f);
+  httplib::Result bad = client_->Post("/api/trace?stages=3", yaml, "application/yaml");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("stages: stage 3 is out of range"), std::string::npos) << bad->body;
+  httplib::Result estimate = client_->Post("/api/trace?engine=estimate", yaml, "application/yaml");
+  ASSERT_TRUE(estimate);
+  EXPECT_EQ(estimate->status, 400);  // a trace is the simulator's
+}
+
+// A scenario without a name is named by the example the page loaded it from.
+TEST_F(ServerTest, NamesAnUnnamedScenarioAsAsked) {
+  const std::string yaml =
+      "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n"
+      "  global_batch_size: 128\n";
+  httplib::Result plain = client_->Post("/api/step?engine=estimate", yaml, "application/yaml");
+  ASSERT_TRUE(plain);
+  EXPECT_NE(plain->body.find("<h1>scenario</h1>"), std::string::npos);
+  httplib::Result named =
+      client_->Post("/api/step?engine=estimate&name=my-run", yaml, "application/yaml");
+  ASSERT_TRUE(named);
+  ASSERT_EQ(named->status, 200) << named->body;
+  EXPECT_NE(named->body.find("<h1>my-run</h1>"), std::string::npos);
+  httplib::Result bad =
+      client_->Post("/api/step?engine=estimate&name=a%20b", yaml, "application/yaml");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+}
+
 TEST_F(ServerTest, SweepsAGrid) {
   const std::string yaml = Example("llama3-8b-dgx-h100");
   httplib::Result r = client_->Post("/api/sweep?axis=plan.zero%3D1%2C3&axis=plan.tp%3D1%2C2", yaml,
@@ -161,6 +232,30 @@ TEST_F(ServerTest, SweepsAGrid) {
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 400);
   EXPECT_NE(big->body.find("at most 256"), std::string::npos) << big->body;
+}
+
+// A sweep's warnings reach the page and the JSON's header, as every other endpoint's.
+TEST_F(ServerTest, SweepCarriesItsWarnings) {
+  const std::string yaml =
+      "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 16}\nplan:\n  dp: 16\n"
+      "  global_batch_size: 128\n";
+  const char* axes = "axis=plan.tp=1,16&axis=plan.dp=16,1&engine=estimate";
+  httplib::Result json =
+      client_->Post(std::string("/api/sweep?format=json&") + axes, yaml, "application/yaml");
+  ASSERT_TRUE(json);
+  ASSERT_EQ(json->status, 200) << json->body;
+  const std::string warnings = json->get_header_value("X-Fathom-Warnings");
+  EXPECT_NE(warnings.find("tensor-parallel group (tp 16)"), std::string::npos) << warnings;
+  EXPECT_NE(json->body.find("\"engine\": \"estimate\""), std::string::npos);
+  httplib::Result html = client_->Post(std::string("/api/sweep?") + axes, yaml, "application/yaml");
+  ASSERT_TRUE(html);
+  ASSERT_EQ(html->status, 200) << html->body;
+  EXPECT_EQ(html->body.rfind("<pre class=\"warning\">", 0), 0u) << html->body.substr(0, 300);
+  EXPECT_NE(html->body.find("tensor-parallel group (tp 16)"), std::string::npos);
+  httplib::Result engine =
+      client_->Post("/api/sweep?axis=plan.tp=1,2&engine=fast", yaml, "application/yaml");
+  ASSERT_TRUE(engine);
+  EXPECT_EQ(engine->status, 400);
 }
 
 // docs/reports.md writes the axis as KEY=V1,V2: the '=' inside the value may be sent as is
@@ -213,7 +308,7 @@ TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
   ASSERT_TRUE(parameter);
   EXPECT_EQ(parameter->status, 400);
   EXPECT_NE(parameter->body.find("formt: unknown query parameter for /api/step; it takes "
-                                 "format, engine"),
+                                 "format, engine, name"),
             std::string::npos)
       << parameter->body;
 }
@@ -311,15 +406,63 @@ TEST_F(ServerTest, AnswersOnlyRequestsAddressedToLoopback) {
   EXPECT_EQ(local->status, 200);
 }
 
-TEST_F(ServerTest, ExplainsATooLargeFormBodyAndCarriesWarningsOfJson) {
-  std::string big = Example("llama3-8b-dgx-h100") + "# " + std::string(9000, 'x') + "\n";
-  httplib::Result form = client_->Post("/api/step", big, "application/x-www-form-urlencoded");
-  ASSERT_TRUE(form);
-  EXPECT_EQ(form->status, 413);
-  EXPECT_NE(form->body.find("application/yaml"), std::string::npos) << form->body;
-  httplib::Result yaml = client_->Post("/api/step?engine=estimate", big, "application/yaml");
-  ASSERT_TRUE(yaml);
-  EXPECT_EQ(yaml->status, 200);
+// A page of another origin may make the browser POST a form (no preflight), which would
+// keep the one evaluation slot busy: a POST whose Origin is not the server's own is 403.
+// The page's own requests (Origin http://HOST) and those without Origin (curl) are served.
+TEST_F(ServerTest, RefusesPostsFromAnotherOrigin) {
+  const std::string yaml = Example("llama3-8b-dgx-h100");
+  const std::string self = "http://127.0.0.1:" + std::to_string(port_);
+  for (const std::string& origin : {std::string("http://attacker.example"), std::string("null"),
+                                    "http://localhost:" + std::to_string(port_),
+                                    "http://127.0.0.1:" + std::to_string(port_ + 1)}) {
+    httplib::Result r =
+        client_->Post("/api/step?engine=estimate", {{"Origin", origin}}, yaml, "text/plain");
+    ASSERT_TRUE(r) << origin;
+    EXPECT_EQ(r->status, 403) << origin;
+    EXPECT_NE(r->body.find("its own page only"), std::string::npos) << r->body;
+  }
+  httplib::Result own =
+      client_->Post("/api/step?engine=estimate", {{"Origin", self}}, yaml, "application/yaml");
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->status, 200) << own->body;
+  httplib::Result get = client_->Get("/api/catalog", {{"Origin", "http://attacker.example"}});
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);  // reading is not evaluating (and CORS keeps the answer)
+}
+
+// curl's default Content-Type (a form) is read as YAML like any other body, whatever its
+// size up to 4 MiB; the body is never echoed as a query parameter.
+TEST_F(ServerTest, TakesTheBodyAsYamlWhateverItsContentType) {
+  const std::string yaml = Example("llama3-8b-dgx-h100");
+  httplib::Result want = client_->Post("/api/step?format=json", yaml, "application/yaml");
+  ASSERT_TRUE(want);
+  ASSERT_EQ(want->status, 200) << want->body;
+  std::string big = yaml + "# " + std::string(9000, 'x') + "\n";
+  for (const char* type : {"application/x-www-form-urlencoded", "text/plain", ""}) {
+    httplib::Result form = client_->Post("/api/step?format=json", big, type);
+    ASSERT_TRUE(form) << type;
+    EXPECT_EQ(form->status, 200) << type << "\n" << form->body.substr(0, 2000);
+    EXPECT_EQ(form->body, want->body) << type;
+  }
+  httplib::Result bad =
+      client_->Post("/api/step?formt=json", big, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(bad->body.find("model:"), std::string::npos) << bad->body;
+  EXPECT_LT(bad->body.size(), 200u) << bad->body;
+  httplib::Result huge =
+      client_->Post("/api/step", std::string(5 << 20, '#'), "application/x-www-form-urlencoded");
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 413);
+  EXPECT_NE(huge->body.find("4 MiB"), std::string::npos) << huge->body;
+  httplib::MultipartFormDataItems items = {{"scenario", yaml, "scenario.yaml", "application/yaml"}};
+  httplib::Result multipart = client_->Post("/api/step", items);
+  ASSERT_TRUE(multipart);
+  EXPECT_EQ(multipart->status, 415);
+  EXPECT_NE(multipart->body.find("Content-Type: application/yaml"), std::string::npos);
+}
+
+TEST_F(ServerTest, CarriesWarningsOfJson) {
   // A plan over the chip's memory warns; a JSON answer says so in a header.
   const std::string over =
       "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n  zero: 0\n"
