@@ -963,6 +963,43 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
   return out;
 }
 
+// --- plan -----------------------------------------------------------------------------
+
+// Step time against memory per chip: the best plan, the other ranked ones (the search keeps
+// only those) and the given plan.
+std::string SearchScatter(const plan::SearchResult& r) {
+  if (r.ranked.size() + (r.has_base ? 1 : 0) < 2) return "";
+  Series best{"the best plan", kColorBackward, {}, {}, false};
+  Series others{"the other ranked plans", kColorCompute, {}, {}, false};
+  Series given{"the given plan", kColorTp, {}, {}, false};
+  auto add = [](Series& s, const plan::Candidate& c, const std::string& who) {
+    s.points.push_back({c.memory_bytes, c.StepTime()});
+    s.titles.push_back(
+        fmt::format("{}: {}, {} per chip{}, MFU {}; {}", who, core::FormatSeconds(c.StepTime()),
+                    core::FormatBytes(c.memory_bytes), c.fits ? "" : " (does not fit)", Pct(c.mfu),
+                    PlanLine(c.plan, PlanDetail::kShape)));
+  };
+  for (size_t i = 0; i < r.ranked.size(); ++i) {
+    add(i == 0 ? best : others, r.ranked[i], fmt::format("rank {}", i + 1));
+  }
+  if (r.has_base) add(given, r.base, "the given plan");
+  std::vector<Series> series;
+  // Drawn in this order: the best last, on top.
+  for (Series* s : {&others, &given, &best}) {
+    if (!s->points.empty()) series.push_back(std::move(*s));
+  }
+  std::string out = fmt::format(
+      "<section>\n<h2>Step time against memory</h2>\n<p class=\"hint\">The {} ranked plans of "
+      "the {} estimated that fit the chip's memory{}, each at its step time (simulated where "
+      "it was) and its memory per chip: lower is faster, further left leaves more room. The "
+      "search keeps the ranked ones only; <code>--top N</code> ranks more.</p>\n",
+      r.ranked.size(), core::WithThousands(r.fitting_estimated),
+      r.has_base ? ", and the given one" : "");
+  out += XyChart(series, Axis{"memory per chip", false, core::FormatBytes, 1 << 30},
+                 Axis{"step time", false, core::FormatSeconds});
+  return out + "</section>\n";
+}
+
 // --- run ------------------------------------------------------------------------------
 
 std::string RunLoss(const reliability::LossBreakdown& l) {
@@ -1076,22 +1113,23 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r) {
   out +=
       "<section>\n<h2>Ranked plans</h2>\n<p class=\"hint\">Simulated plans rank first, by "
       "simulated time; the rest by their estimate.</p>\n<div class=\"scroll\"><table>\n";
+  // The bars beside the rank, where a long plan string cannot push them off the page.
   out +=
-      "<tr><th class=\"num\">rank</th><th>plan</th><th class=\"num\">estimated</th>"
+      "<tr><th class=\"num\">rank</th><th>step time</th><th class=\"num\">estimated</th>"
       "<th class=\"num\">simulated</th><th class=\"num\">MFU</th><th class=\"num\">bubble</th>"
-      "<th class=\"num\">memory</th><th class=\"num\">alike</th><th></th></tr>\n";
+      "<th class=\"num\">memory</th><th class=\"num\">alike</th><th>plan</th></tr>\n";
   for (size_t i = 0; i < shown.size(); ++i) {
     const plan::Candidate& c = *shown[i];
     const bool is_base = r.has_base && i + 1 == shown.size();
     out += fmt::format(
-        "<tr{}><td class=\"num\">{}</td><td><code>{}</code></td><td class=\"num\">{}</td>"
+        "<tr{}><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
-        "<td class=\"num{}\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+        "<td class=\"num{}\">{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>\n",
         i == 0 ? " class=\"best\"" : "", is_base ? "given" : std::to_string(i + 1),
-        Esc(PlanLine(c.plan, PlanDetail::kShape)), Seconds(c.estimate_s),
-        c.simulate_s >= 0 ? Seconds(c.simulate_s) : "-", Pct(c.mfu), Pct(c.bubble_fraction),
-        c.fits ? "" : " bad", Bytes(c.memory_bytes), c.alike,
-        ShareBar(slowest > 0 ? c.StepTime() / slowest : 0, is_base ? kColorTp : kColorCompute));
+        ShareBar(slowest > 0 ? c.StepTime() / slowest : 0, is_base ? kColorTp : kColorCompute),
+        Seconds(c.estimate_s), c.simulate_s >= 0 ? Seconds(c.simulate_s) : "-", Pct(c.mfu),
+        Pct(c.bubble_fraction), c.fits ? "" : " bad", Bytes(c.memory_bytes), c.alike,
+        Esc(PlanLine(c.plan, PlanDetail::kShape)));
   }
   out += "</table></div>\n";
   if (!r.base_outside.empty()) {
@@ -1101,6 +1139,8 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r) {
                        Esc(why));
   }
   out += "</section>\n";
+
+  out += SearchScatter(r);
 
   out +=
       "<section>\n<h2>Passes</h2>\n<table>\n<tr><th>pass</th><th class=\"num\">in</th>"

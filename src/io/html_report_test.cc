@@ -202,6 +202,17 @@ TEST(HtmlReport, SearchPageRanksThePlansAndShowsTheGivenOne) {
   EXPECT_NE(html.find(">given<"), std::string::npos);
   EXPECT_NE(html.find("<h2>Passes</h2>"), std::string::npos);
   EXPECT_EQ(Count(html, "<tr class=\"best\">"), 1u);
+  // Each row's step-time bar is beside its rank, before the plan (a long plan string
+  // pushed it off the page from the last column).
+  for (const char* rank : {"<td class=\"num\">2</td><td><span class=\"bar\"",
+                           "<td class=\"num\">given</td><td><span class=\"bar\""}) {
+    EXPECT_NE(html.find(rank), std::string::npos) << rank;
+  }
+  // Every ranked plan and the given one on the scatter of time against memory.
+  EXPECT_NE(html.find("<h2>Step time against memory</h2>"), std::string::npos);
+  EXPECT_EQ(Count(html, "<circle"), r.value().ranked.size() + 1);
+  EXPECT_NE(html.find("<title>rank 1: "), std::string::npos);
+  EXPECT_NE(html.find("<title>the given plan: "), std::string::npos);
   ExpectWellFormed(html);
   EXPECT_EQ(html, SearchReportHtml(r.value()));
 }
