@@ -599,6 +599,12 @@ std::string StepFigures(const estimate::StepReport& r) {
                   Num(r.tokens_per_s / static_cast<double>(std::max<int64_t>(1, r.chips)), 1)));
   out += Figure("MFU", Pct(r.mfu),
                 fmt::format("of {} {}", Esc(core::FormatFlopRate(r.peak_flops)), "bf16 dense"));
+  if (r.plan.precision != hardware::Precision::kBf16) {
+    out +=
+        Figure("MFU at run precision", Pct(r.mfu_run_precision),
+               fmt::format("of {} {} dense", Esc(core::FormatFlopRate(r.peak_flops_run_precision)),
+                           Esc(hardware::PrecisionName(r.plan.precision))));
+  }
   out += Figure("HFU", Pct(r.hfu), "recompute included");
   out += Figure("model TFLOP/s per chip", Num(r.model_flops_per_chip_s / 1e12, 1),
                 fmt::format("{} FLOP per token", Esc(ShortCount(r.model_flops_per_token))));
@@ -1017,6 +1023,127 @@ std::string RunLoss(const reliability::LossBreakdown& l) {
   return out;
 }
 
+// A two-column table of labelled figures (HTML values).
+std::string FactTable(std::span<const std::pair<std::string, std::string>> rows) {
+  std::string out = "<table>\n";
+  for (const auto& [label, value] : rows) {
+    out += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", Esc(label), value);
+  }
+  return out + "</table>\n";
+}
+
+// The checkpoint: its size and how it is written, the interval, and the ETTR against it.
+std::string RunCheckpoint(const RunResult& r) {
+  const reliability::RunReport& a = r.analysis;
+  const CheckpointDerivation& d = r.checkpoint;
+  std::string out = "<section>\n<h2>Checkpoint</h2>\n";
+  const std::vector<std::pair<std::string, std::string>> facts = {
+      {"size", fmt::format("{} = {:.1f}B parameters &times; {:g} B + {} data-loader state",
+                           Bytes(d.size_bytes), r.step.parameters / 1e9, d.bytes_per_parameter,
+                           Bytes(r.config.checkpoint.data_loader_state))},
+      {"writers",
+       fmt::format("{}, {} each", Esc(ShortCount(d.writers)), Bytes(d.per_writer_bytes))},
+      {"tiers", Esc(CheckpointTiers(r))},
+      {"blocking w / durable P", fmt::format("{} / {} after the start", Esc(Duration(d.blocking_s)),
+                                             Esc(Duration(d.persist_s)))},
+      {"interval",
+       fmt::format("{}{} ({} steps)", Esc(Duration(a.interval_s)), Esc(IntervalOrigin(r)),
+                   Esc(ShortCount(a.interval_s / r.step.step_time_s)))},
+      {"Young / Daly / optimum",
+       fmt::format("{} / {} / {}", Esc(std::isfinite(a.young_s) ? Duration(a.young_s) : "none"),
+                   Esc(std::isfinite(a.daly_s) ? Duration(a.daly_s) : "none"),
+                   Esc(std::isfinite(a.optimum_s) ? Duration(a.optimum_s) : "none"))}};
+  out += FactTable(facts);
+  if (!a.sensitivity.empty()) {
+    out += "<h3>ETTR against the checkpoint interval</h3>\n";
+    out +=
+        "<p class=\"hint\">The ETTR of all causes at about 1/4 to 4 times the interval used, in "
+        "whole steps (log scale): shorter intervals write more often, longer ones lose more "
+        "work to each failure.</p>\n";
+    Series curve{"ETTR", kColorCompute, {}, {}};
+    Series used{"the interval used", kColorPp, {}, {}, false};
+    for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
+      const std::string title =
+          fmt::format("every {}: ETTR {}", Duration(x.interval_s), Num(x.ettr, 4));
+      curve.points.push_back({x.interval_s, 100 * x.ettr});
+      curve.titles.push_back(title);
+      if (std::abs(x.interval_s - a.interval_s) <= 1e-9 * a.interval_s) {
+        used.points.push_back({x.interval_s, 100 * x.ettr});
+        used.titles.push_back(title + " (the interval used)");
+      }
+    }
+    std::vector<Series> series = {std::move(curve)};
+    if (!used.points.empty()) series.push_back(std::move(used));
+    out += XyChart(series, Axis{"checkpoint interval (log scale)", true, Duration},
+                   Axis{"ETTR of all causes", false, FormatPercent});
+    out += "<table><tr><th class=\"num\">interval</th><th class=\"num\">ETTR</th></tr>\n";
+    for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
+      out += fmt::format("<tr><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                         Esc(Duration(x.interval_s)), Num(x.ettr, 4));
+    }
+    out += "</table>\n";
+  }
+  return out + "</section>\n";
+}
+
+// Recovery: the downtime of one failure by its causes, and the spare nodes.
+std::string RunRecovery(const RunResult& r) {
+  const reliability::RunReport& a = r.analysis;
+  const reliability::Recovery& rc = r.spec.recovery;
+  auto seg = [](std::string label, double v, std::string_view color) {
+    return Segment{std::move(label), v, color, Duration(v)};
+  };
+  const std::vector<Segment> segments = {seg("detect", rc.detect_s, kColorPp),
+                                         seg("evict", rc.evict_s, kColorTp),
+                                         seg("reschedule", rc.reschedule_s, kColorEp),
+                                         seg("restart", rc.restart_s, kColorDp),
+                                         seg("load", rc.load_s, kColorCompute),
+                                         seg("warm-up", rc.warmup_s, kColorBackward),
+                                         seg("spare wait", a.spare_wait_s, kColorOptimizer)};
+  std::string out = fmt::format(
+      "<section>\n<h2>Recovery</h2>\n<p class=\"hint\">The downtime of each job-stopping failure, "
+      "{}, by what it waits for.</p>\n",
+      Esc(Duration(a.downtime_s)));
+  out += StackedBar(segments, a.downtime_s);
+  out += SegmentTable(segments, "time", Duration(a.downtime_s));
+  const std::vector<std::pair<std::string, std::string>> facts = {
+      {"spare nodes", fmt::format("{}{}", a.spare_nodes, Esc(SparePool(r)))},
+      {"nodes out of service", fmt::format("{} on average (repair {})", Num(a.nodes_out_mean, 1),
+                                           Esc(Duration(r.config.repair_time_s)))},
+      {"P(wait for a spare)",
+       fmt::format("{} with the spares, {} without", Num(a.p_wait_with_spares, 4),
+                   Num(a.p_wait_without_spares, 4))}};
+  out += FactTable(facts);
+  return out + "</section>\n";
+}
+
+// Cost and energy, with the price and power they assume.
+std::string RunCost(const RunResult& r) {
+  const CostDerivation& c = r.cost;
+  std::vector<std::pair<std::string, std::string>> facts = {
+      {"chip-hours", fmt::format("{} ({} chips &times; {})", Esc(ShortCount(c.chip_hours)),
+                                 Esc(ShortCount(c.chips)), Esc(Duration(c.hours * 3600)))},
+      {"price", Esc(PriceBasis(r))}};
+  if (c.usd_per_chip_hour > 0) {
+    facts.push_back({"cost", fmt::format("{} (ideal, without failures, checkpoints or "
+                                         "stragglers: {})",
+                                         Esc(Usd(c.usd)), Esc(Usd(c.ideal_usd)))});
+  }
+  facts.push_back({"power", Esc(PowerBasis(r))});
+  if (!c.power_source.empty()) {
+    facts.push_back(
+        {"energy", fmt::format("{} IT, {} facility (PUE {})", Esc(Energy(c.it_energy_j)),
+                               Esc(Energy(c.facility_energy_j)), Num(c.pue, 2))});
+  }
+  if (c.usd_per_kwh > 0 && !c.power_source.empty()) {
+    facts.push_back({"electricity", fmt::format("{} at {} USD/kWh", Esc(Usd(c.electricity_usd)),
+                                                Num(c.usd_per_kwh, 4))});
+  }
+  return "<section>\n<h2>Cost and energy</h2>\n<p class=\"hint\">Over the expected time to "
+         "train.</p>\n" +
+         FactTable(facts) + "</section>\n";
+}
+
 }  // namespace
 
 std::string HtmlEscape(std::string_view raw) {
@@ -1226,33 +1353,31 @@ std::string RunReportHtmlBody(const RunResult& r) {
       most = std::max(most, c.expected_interruptions);
     }
     out +=
-        "<section>\n<h2>Interruptions by component</h2>\n<div class=\"scroll\"><table>\n"
-        "<tr><th>class</th><th>stops the job</th><th class=\"num\">expected</th>"
-        "<th class=\"num\">share</th><th></th></tr>\n";
+        "<section>\n<h2>Interruptions by component</h2>\n<p class=\"hint\">Each class's rate for "
+        "the job (per 1000 node-days) and its expected count over the run; the share is of the "
+        "job-stopping ones.</p>\n<div class=\"scroll\"><table>\n"
+        "<tr><th>class</th><th>effect</th><th class=\"num\">per 1000 node-days</th>"
+        "<th class=\"num\">expected</th><th class=\"num\">share</th><th></th></tr>\n";
     for (const reliability::ClassReport& c : a.classes) {
       out += fmt::format(
           "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
-          "<td>{}</td></tr>\n",
-          Esc(c.name), c.stops_job ? "yes" : "no", Num(c.expected_interruptions, 1), Pct(c.share),
+          "<td class=\"num\">{}</td><td>{}</td></tr>\n",
+          Esc(c.name), Esc(reliability::EffectName(c.effect)),
+          Num(c.rate_per_s * 86400 * 1000 / static_cast<double>(r.spec.nodes), 3),
+          Num(c.expected_interruptions, 1), c.stops_job ? Pct(c.share) : "-",
           ShareBar(most > 0 ? c.expected_interruptions / most : 0, kColorPp));
     }
-    out += "</table></div>\n</section>\n";
+    out += fmt::format(
+        "</table></div>\n<p class=\"muted\">Counted: {} GPUs, {} nodes, {} NICs, {} switches, {} "
+        "links.</p>\n</section>\n",
+        Esc(ShortCount(r.counts.gpu)), Esc(ShortCount(r.counts.node)),
+        Esc(ShortCount(r.counts.nic)), Esc(ShortCount(r.counts.switches)),
+        Esc(ShortCount(r.counts.link)));
   }
 
-  if (!a.sensitivity.empty()) {
-    out += "<section>\n<h2>Checkpoint interval</h2>\n";
-    out += fmt::format(
-        "<p class=\"hint\">Young {}, Daly {}, numerical optimum {}; the ETTR of all causes at "
-        "about 1/4 to 4 times the interval used, in whole steps:</p>\n<table><tr><th "
-        "class=\"num\">interval</th><th "
-        "class=\"num\">ETTR</th></tr>\n",
-        Esc(Duration(a.young_s)), Esc(Duration(a.daly_s)), Esc(Duration(a.optimum_s)));
-    for (const reliability::RunReport::Sensitivity& s : a.sensitivity) {
-      out += fmt::format("<tr><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-                         Esc(Duration(s.interval_s)), Num(s.ettr, 4));
-    }
-    out += "</table>\n</section>\n";
-  }
+  out += RunCheckpoint(r);
+  out += RunRecovery(r);
+  out += RunCost(r);
 
   if (r.monte_carlo) {
     const reliability::MonteCarloReport& mc = *r.monte_carlo;

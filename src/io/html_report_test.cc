@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "io/config.h"
+#include "io/number_format.h"
 #include "io/plan_search.h"
 #include "io/test_catalog.h"
 #include "sim/step_sim.h"
@@ -174,6 +175,20 @@ TEST(HtmlReport, ABinnedRowEndingAtTheStepEndStaysInItsColumns) {
   EXPECT_NE(html.find("width=\"4.500000\" height=\""), std::string::npos);  // 9 / 2
 }
 
+// The step page says the MFU at the run's own precision where it is not bf16, as the text.
+TEST(HtmlReport, AnFp8StepSaysItsMfuAtRunPrecision) {
+  core::Result<estimate::StepReport> r = estimate::Estimate(Example("llama3-70b-64-h100-fp8"));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_EQ(r.value().plan.precision, hardware::Precision::kFp8);
+  const std::string html = StepReportHtml(r.value(), nullptr);
+  EXPECT_NE(html.find("MFU at run precision"), std::string::npos);
+  EXPECT_NE(html.find(Pct(r.value().mfu_run_precision)), std::string::npos);
+  EXPECT_NE(StepReportText(r.value()).find("MFU at run precision"), std::string::npos);
+  core::Result<estimate::StepReport> bf16 = estimate::Estimate(Example("llama3-8b-dgx-h100"));
+  ASSERT_TRUE(bf16.ok());
+  EXPECT_EQ(StepReportHtml(bf16.value(), nullptr).find("MFU at run precision"), std::string::npos);
+}
+
 TEST(HtmlReport, APlanThatDoesNotFitSaysBy) {
   estimate::Scenario sc = Example("llama3-8b-dgx-h100");
   sc.plan.zero = 0;
@@ -252,11 +267,26 @@ TEST(HtmlReport, RunPageShowsLossesInterruptionsAndMonteCarlo) {
   core::Result<RunResult> r = EvaluateRun(loaded.value(), options);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const std::string html = RunReportHtml(r.value());
-  for (const char* section : {"Where the time goes", "Interruptions by component",
-                              "Checkpoint interval", "Monte Carlo", "Where one step's time goes"}) {
+  for (const char* section :
+       {"Where the time goes", "Interruptions by component", "Checkpoint", "Recovery",
+        "Cost and energy", "Monte Carlo", "Where one step's time goes"}) {
     EXPECT_NE(html.find(std::string("<h2>") + section + "</h2>"), std::string::npos) << section;
   }
   EXPECT_NE(html.find("50 simulated runs"), std::string::npos);
+  // What the text report says and the page said not: the checkpoint's size, writers and
+  // tiers, the downtime by cause, the spares' P(wait), the price and power assumed.
+  const std::string text = RunReportText(r.value());
+  for (const std::string& part :
+       {std::string("data-loader state"), CheckpointTiers(r.value()), std::string("warm-up"),
+        std::string("P(wait for a spare)"), PriceBasis(r.value()), PowerBasis(r.value())}) {
+    EXPECT_NE(html.find(HtmlEscape(part)), std::string::npos) << part;
+  }
+  EXPECT_NE(text.find(CheckpointTiers(r.value())), std::string::npos);
+  EXPECT_NE(text.find(PriceBasis(r.value())), std::string::npos);
+  // The ETTR against the interval: a point per interval, and the one used again on top.
+  EXPECT_NE(html.find("<h3>ETTR against the checkpoint interval</h3>"), std::string::npos);
+  EXPECT_EQ(Count(html, "<circle"), r.value().analysis.sensitivity.size() + 1);
+  EXPECT_NE(html.find("(the interval used)</title>"), std::string::npos);
   ExpectWellFormed(html);
 }
 

@@ -67,4 +67,17 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
 std::string RunReportText(const RunResult& r);
 std::string RunReportJson(const RunResult& r);
 
+// Phrases the text and HTML run reports share.
+// The checkpoint tiers in order: "host 13.87 ms (blocking), storage 2.841 s (async)".
+std::string CheckpointTiers(const RunResult& r);
+// How the interval was chosen: "" (given), " (auto: the optimum)", or " (auto: the whole
+// run, as no failure rolls the job back)".
+std::string IntervalOrigin(const RunResult& r);
+// The spare pool: " (given)", " for 99.0% confidence", or what capping it costs.
+std::string SparePool(const RunResult& r);
+// The price per chip-hour and where it comes from, or why there is none.
+std::string PriceBasis(const RunResult& r);
+// The power per chip and where it comes from, or why it is unknown.
+std::string PowerBasis(const RunResult& r);
+
 }  // namespace fathom::io

@@ -54,6 +54,67 @@ std::string ClassCounted(const ClassRow& row) {
 
 }  // namespace
 
+std::string CheckpointTiers(const RunResult& r) {
+  const CheckpointDerivation& d = r.checkpoint;
+  std::string tiers;
+  bool blocking = true;
+  for (const std::string& t : r.config.checkpoint.tiers) {
+    const double v = t == "host" ? d.host_s : t == "peers" ? d.peers_s : d.storage_s;
+    tiers += fmt::format("{}{} {} ({})", tiers.empty() ? "" : ", ", t, Duration(v),
+                         blocking ? "blocking" : "async");
+    if (t == r.config.checkpoint.blocking) blocking = false;
+  }
+  return tiers;
+}
+
+std::string IntervalOrigin(const RunResult& r) {
+  return r.config.checkpoint.interval_s > 0 ? ""
+         : std::isfinite(r.analysis.mtbf_s)
+             ? " (auto: the optimum)"
+             : " (auto: the whole run, as no failure rolls the job back)";
+}
+
+std::string SparePool(const RunResult& r) {
+  const reliability::RunReport& a = r.analysis;
+  if (r.config.spare_nodes >= 0) return " (given)";
+  if (a.spare_nodes >= a.spare_nodes_needed) {
+    return fmt::format(" for {} confidence", Pct(r.config.spare_confidence));
+  }
+  return fmt::format(
+      " (automatic, capped at the job's nodes: {} confidence would need {}; P(wait) {:.4f} "
+      "with these)",
+      Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_with_spares);
+}
+
+std::string PriceBasis(const RunResult& r) {
+  const CostDerivation& c = r.cost;
+  if (c.usd_per_chip_hour <= 0) {
+    return fmt::format(
+        "none: the catalog has no price for {}; give training.cost.usd_per_chip_hour", r.step.chip);
+  }
+  const bool catalog = c.price_source.rfind("catalog", 0) == 0;
+  return fmt::format("{} per chip-hour ({}{})", Usd(c.usd_per_chip_hour), c.price_source,
+                     catalog ? ": " + PriceKind(c.price_kind, c.price_as_of) : "");
+}
+
+std::string PowerBasis(const RunResult& r) {
+  const CostDerivation& c = r.cost;
+  if (c.power_source.empty()) {
+    return fmt::format(
+        "unknown: neither the cluster's node power nor {}'s TDP is in the catalog; give "
+        "training.cost.power",
+        r.step.chip);
+  }
+  const std::string basis =
+      c.power_source == "tdp"    ? " (the chip's TDP: an upper bound, accelerators only)"
+      : c.power_source == "node" ? fmt::format(
+                                       " (the node's maximum over {} chips: an upper bound, "
+                                       "hosts and NICs included)",
+                                       r.spec.gpus_per_node)
+                                 : "";
+  return fmt::format("{:.0f} W per chip{}", c.power_w, basis);
+}
+
 std::string RunReportText(const RunResult& r) {
   const estimate::StepReport& s = r.step;
   const reliability::RunReport& a = r.analysis;
@@ -145,22 +206,10 @@ std::string RunReportText(const RunResult& r) {
                    core::FormatBytes(r.config.checkpoint.data_loader_state)));
   line("  writers",
        fmt::format("{:.0f}, {} each", d.writers, core::FormatBytes(d.per_writer_bytes)));
-  std::string tiers;
-  bool blocking = true;
-  for (const std::string& t : r.config.checkpoint.tiers) {
-    const double v = t == "host" ? d.host_s : t == "peers" ? d.peers_s : d.storage_s;
-    tiers += fmt::format("{}{} {} ({})", tiers.empty() ? "" : ", ", t, Duration(v),
-                         blocking ? "blocking" : "async");
-    if (t == r.config.checkpoint.blocking) blocking = false;
-  }
-  line("  tiers", tiers);
+  line("  tiers", CheckpointTiers(r));
   line("  blocking w / durable P",
        fmt::format("{} / {} after the start", Duration(d.blocking_s), Duration(d.persist_s)));
-  const char* how = r.config.checkpoint.interval_s > 0 ? ""
-                    : std::isfinite(a.mtbf_s)
-                        ? " (auto: the optimum)"
-                        : " (auto: the whole run, as no failure rolls the job back)";
-  line("  interval", fmt::format("{}{} ({} steps)", Duration(a.interval_s), how,
+  line("  interval", fmt::format("{}{} ({} steps)", Duration(a.interval_s), IntervalOrigin(r),
                                  ShortCount(a.interval_s / s.step_time_s)));
   line("  Young / Daly / optimum",
        fmt::format("{} / {} / {}", DurationOrNone(a.young_s), DurationOrNone(a.daly_s),
@@ -179,16 +228,7 @@ std::string RunReportText(const RunResult& r) {
                    Duration(a.downtime_s), Duration(rc.detect_s), Duration(rc.evict_s),
                    Duration(rc.reschedule_s), Duration(rc.restart_s), Duration(rc.load_s),
                    Duration(rc.warmup_s), Duration(a.spare_wait_s)));
-  std::string pool = " (given)";
-  if (r.config.spare_nodes < 0 && a.spare_nodes >= a.spare_nodes_needed) {
-    pool = fmt::format(" for {} confidence", Pct(r.config.spare_confidence));
-  } else if (r.config.spare_nodes < 0) {
-    pool = fmt::format(
-        " (automatic, capped at the job's nodes: {} confidence would need {}; P(wait) {:.4f} "
-        "with these)",
-        Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_with_spares);
-  }
-  line("  spare nodes", fmt::format("{}{}", a.spare_nodes, pool));
+  line("  spare nodes", fmt::format("{}{}", a.spare_nodes, SparePool(r)));
   line("  nodes out of service",
        fmt::format("{:.1f} on average (repair {}); P(wait) {:.4f} with the spares, {:.4f} "
                    "without",
@@ -199,30 +239,13 @@ std::string RunReportText(const RunResult& r) {
   out += "\n  cost and energy (over the expected time to train)\n";
   line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", ShortCount(c.chip_hours), c.chips,
                                    Duration(c.hours * 3600)));
+  line("  price", PriceBasis(r));
   if (c.usd_per_chip_hour > 0) {
-    const bool catalog = c.price_source.rfind("catalog", 0) == 0;
-    line("  price", fmt::format("{} per chip-hour ({}{})", Usd(c.usd_per_chip_hour), c.price_source,
-                                catalog ? ": " + PriceKind(c.price_kind, c.price_as_of) : ""));
     line("  cost", fmt::format("{} (ideal, without failures, checkpoints or stragglers: {})",
                                Usd(c.usd), Usd(c.ideal_usd)));
-  } else {
-    line("  price", fmt::format("none: the catalog has no price for {}; give "
-                                "training.cost.usd_per_chip_hour",
-                                s.chip));
   }
-  if (c.power_source.empty()) {
-    line("  power", fmt::format("unknown: neither the cluster's node power nor {}'s TDP is in "
-                                "the catalog; give training.cost.power",
-                                s.chip));
-  } else {
-    const std::string basis =
-        c.power_source == "tdp"    ? " (the chip's TDP: an upper bound, accelerators only)"
-        : c.power_source == "node" ? fmt::format(
-                                         " (the node's maximum over {} chips: an upper "
-                                         "bound, hosts and NICs included)",
-                                         r.spec.gpus_per_node)
-                                   : "";
-    line("  power", fmt::format("{:.0f} W per chip{}", c.power_w, basis));
+  line("  power", PowerBasis(r));
+  if (!c.power_source.empty()) {
     line("  energy", fmt::format("{} IT, {} facility (PUE {:.2f})", Energy(c.it_energy_j),
                                  Energy(c.facility_energy_j), c.pue));
   }
