@@ -516,19 +516,29 @@ std::string Timeline(const sim::SimResult& s) {
   return out;
 }
 
-std::string TimelineLegend(bool comm_rows, bool blocking_pp) {
+// The colours of what the timeline draws: the passes it has (weight gradients only with
+// zero-bubble schedules), and the communication streams the plan uses.
+std::string TimelineLegend(const sim::SimResult& s, bool comm_rows, bool blocking_pp) {
+  bool weight = false;
+  for (const sim::TaskSpan& t : s.tasks) weight = weight || t.task.pass == parallel::Pass::kWeight;
+  std::array<bool, sim::kStreamsPerStage> used{};
+  for (sim::OpId op = 0; op < s.program.ops(); ++op) {
+    if (s.program.duration(op) > 0) used[s.program.stream(op) % sim::kStreamsPerStage] = true;
+  }
   std::string out = "<p class=\"legend muted\">";
-  out += fmt::format(
-      "<span>{}forward</span><span>{}backward</span><span>{}weight "
-      "gradient</span><span>{}optimizer</span>",
-      Swatch(kColorCompute), Swatch(kColorBackward), Swatch(kColorWeight), Swatch(kColorOptimizer));
+  out += fmt::format("<span>{}forward</span><span>{}backward</span>", Swatch(kColorCompute),
+                     Swatch(kColorBackward));
+  if (weight) out += fmt::format("<span>{}weight gradient</span>", Swatch(kColorWeight));
+  out += fmt::format("<span>{}optimizer</span>", Swatch(kColorOptimizer));
   if (blocking_pp && !comm_rows) {
     out += fmt::format("<span>{}pp send/recv (blocking)</span>", Swatch(kColorPp));
   }
   if (comm_rows) {
-    out += fmt::format(
-        "<span>{}tp</span><span>{}pp</span><span>{}dp</span><span>{}ep</span><span>{}cp</span>",
-        Swatch(kColorTp), Swatch(kColorPp), Swatch(kColorDp), Swatch(kColorEp), Swatch(kColorCp));
+    for (int k = 1; k < sim::kStreamsPerStage; ++k) {
+      if (!used[static_cast<size_t>(k)]) continue;
+      const auto kind = static_cast<sim::StreamKind>(k);
+      out += fmt::format("<span>{}{}</span>", Swatch(StreamColor(kind)), sim::StreamName(kind));
+    }
   }
   out += "</p>\n";
   return out;
@@ -644,7 +654,7 @@ std::string StepTimelineSection(const estimate::StepReport& r, const sim::SimRes
       "operations for Perfetto.</p>\n",
       core::WithThousands(r.timeline.events),
       sim->stages <= 16 ? ", with its communication streams below it" : "");
-  out += TimelineLegend(sim->stages <= 16, !r.plan.overlap_pp);
+  out += TimelineLegend(*sim, sim->stages <= 16, !r.plan.overlap_pp);
   out += "<div class=\"scroll\">\n" + Timeline(*sim) + "</div>\n";
   if (!r.timeline.overlap.empty()) {
     out += "<h3>Communication hidden behind compute (critical rank)</h3>\n";
@@ -814,6 +824,9 @@ struct Axis {
   double unit = 1;  // ticks fall on round numbers of this unit (86400: days)
   // Categorical: x = 0, 1, ... stands for these labels (a sweep's axis values).
   std::vector<std::string> categories = {};
+  // Ticks at these values (the chip counts tried) instead of round numbers.
+  std::vector<double> ticks = {};
+  bool from_zero = false;  // a linear axis that starts at 0 (a cost)
 };
 
 std::string FormatPlain(double v) { return ShortCount(v); }
@@ -863,6 +876,8 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
     }
   }
   if (!(x1 >= x0) || !(y1 >= y0)) return "";
+  if (xa.from_zero && !xa.log) x0 = std::min(x0, 0.0);
+  if (ya.from_zero && !ya.log) y0 = std::min(y0, 0.0);
   const bool categorical = !xa.categories.empty();
   if (categorical) x0 = 0, x1 = static_cast<double>(xa.categories.size() - 1);
   if (rule > 0) y0 = std::min(y0, rule), y1 = std::max(y1, rule);
@@ -893,7 +908,19 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
       "<svg viewBox=\"0 0 {} {}\" role=\"img\" preserveAspectRatio=\"xMinYMin meet\">\n",
       kPlotWidth, Co(top + height + bottom));
   auto ticks = [](double lo, double hi, const Axis& a) {
-    std::vector<double> t = Ticks(lo / a.unit, hi / a.unit, a.log);
+    std::vector<double> t;
+    if (!a.ticks.empty()) {
+      // The values given within the axis, thinned to at most 12 (every second, fourth, ...).
+      std::vector<double> inside;
+      for (double v : a.ticks) {
+        if (v >= lo && v <= hi) inside.push_back(v);
+      }
+      size_t every = 1;
+      while (inside.size() / every > 12) every *= 2;
+      for (size_t i = 0; i < inside.size(); i += every) t.push_back(inside[i]);
+      return t;
+    }
+    t = Ticks(lo / a.unit, hi / a.unit, a.log);
     for (double& v : t) v *= a.unit;
     return t;
   };
@@ -923,7 +950,8 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
       "<text x=\"14\" y=\"{7}\" text-anchor=\"middle\" transform=\"rotate(-90 14 "
       "{7})\">{8}</text>\n",
       Co(left), Co(left + width), Co(top + height), Co(top), Co(left + width / 2),
-      Co(top + height + 36), Esc(xa.label), Co(top + height / 2), Esc(ya.label));
+      Co(top + height + 36), Esc(xa.label + (xa.log ? " (log scale)" : "")), Co(top + height / 2),
+      Esc(ya.label + (ya.log ? " (log scale)" : "")));
   if (diagonal) {
     out += fmt::format(
         "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#9aa3b2\" "
@@ -931,11 +959,41 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
         Co(px(x0)), Co(py(x0)), Co(px(x1)), Co(py(x1)));
   }
   if (rule > 0) {
+    // The label in the first of the rule's four ends (left below, right above, left above,
+    // right below) that no point falls in, else the first.
+    const double label_w = 7.0 * static_cast<double>(rule_label.size()) + 8, label_h = 14;
+    struct Place {
+      bool right, above;
+    };
+    const Place places[] = {{false, false}, {true, true}, {false, true}, {true, false}};
+    Place place = places[0];
+    for (const Place& p : places) {
+      const double bx0 = p.right ? left + width - label_w : left;
+      const double by0 = p.above ? py(rule) - label_h - 2 : py(rule) + 2;
+      bool clear = true;
+      for (const Series& s : series) {
+        for (auto [x, y] : s.points) {
+          if ((xa.log && x <= 0) || (ya.log && y <= 0) || !std::isfinite(x) || !std::isfinite(y)) {
+            continue;
+          }
+          const double cx = px(x), cy = py(y);
+          if (cx + 5 >= bx0 && cx - 5 <= bx0 + label_w && cy + 5 >= by0 &&
+              cy - 5 <= by0 + label_h) {
+            clear = false;
+          }
+        }
+      }
+      if (clear) {
+        place = p;
+        break;
+      }
+    }
     out += fmt::format(
         "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#c0392b\" "
         "stroke-width=\"1.5\" stroke-dasharray=\"6 3\"/><text x=\"{3}\" y=\"{4}\" "
-        "text-anchor=\"end\" fill=\"#c0392b\">{5}</text>\n",
-        Co(left), Co(left + width), Co(py(rule)), Co(left + width - 4), Co(py(rule) - 5),
+        "text-anchor=\"{5}\" fill=\"#c0392b\">{6}</text>\n",
+        Co(left), Co(left + width), Co(py(rule)), Co(place.right ? left + width - 4 : left + 4),
+        Co(place.above ? py(rule) - 5 : py(rule) + 13), place.right ? "end" : "start",
         Esc(rule_label));
   }
   for (const Series& s : series) {
@@ -1058,7 +1116,7 @@ std::string RunCheckpoint(const RunResult& r) {
     out += "<h3>ETTR against the checkpoint interval</h3>\n";
     out +=
         "<p class=\"hint\">The ETTR of all causes at about 1/4 to 4 times the interval used, in "
-        "whole steps (log scale): shorter intervals write more often, longer ones lose more "
+        "whole steps: shorter intervals write more often, longer ones lose more "
         "work to each failure.</p>\n";
     Series curve{"ETTR", kColorCompute, {}, {}};
     Series used{"the interval used", kColorPp, {}, {}, false};
@@ -1074,7 +1132,7 @@ std::string RunCheckpoint(const RunResult& r) {
     }
     std::vector<Series> series = {std::move(curve)};
     if (!used.points.empty()) series.push_back(std::move(used));
-    out += XyChart(series, Axis{"checkpoint interval (log scale)", true, Duration},
+    out += XyChart(series, Axis{"checkpoint interval", true, Duration},
                    Axis{"ETTR of all causes", false, FormatPercent});
     out += "<table><tr><th class=\"num\">interval</th><th class=\"num\">ETTR</th></tr>\n";
     for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
@@ -1470,7 +1528,14 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
       fmt::format("<p class=\"hint\">{} time to train against the chip count{}.</p>\n",
                   any_reliability ? "Expected (with failures, restarts and checkpoints)" : "Ideal",
                   first.deadline_s > 0 ? "; the red line is the deadline" : "");
-  out += XyChart(time, Axis{"chips", true, FormatPlain},
+  // Ticks at the chip counts tried (powers of two by default), not at round numbers.
+  Axis chips{"chips", true, FormatPlain};
+  for (const plan::SizeResult& r : results) {
+    for (const plan::SizeRow& row : r.rows) chips.ticks.push_back(static_cast<double>(row.chips));
+  }
+  std::sort(chips.ticks.begin(), chips.ticks.end());
+  chips.ticks.erase(std::unique(chips.ticks.begin(), chips.ticks.end()), chips.ticks.end());
+  out += XyChart(time, chips,
                  Axis{any_reliability ? "expected time" : "ideal time", true, FormatDays, 86400},
                  first.deadline_s, "deadline " + Duration(first.deadline_s));
   out += "</section>\n";
@@ -1491,7 +1556,9 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
                             Esc(SizePowerBasis(r)));
     }
     out += powers + ". Prices of different kinds do not compare.</p>\n";
-    out += XyChart(cost, Axis{"chips", true, FormatPlain}, Axis{"cost", false, FormatUsd});
+    Axis usd{"cost", false, FormatUsd};
+    usd.from_zero = true;  // bars of money read from zero
+    out += XyChart(cost, chips, usd);
     out += "</section>\n";
   }
   if (any_reliability) {
@@ -1499,7 +1566,7 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
         "<section>\n<h2>ETTR</h2>\n<p class=\"hint\">The effective training time ratio of all "
         "causes (ideal / expected time, as a percentage): the share of wall-clock time spent "
         "training. More chips fail more often.</p>\n";
-    out += XyChart(ettr, Axis{"chips", true, FormatPlain}, Axis{"ETTR", false, FormatPercent});
+    out += XyChart(ettr, chips, Axis{"ETTR", false, FormatPercent});
     out += "</section>\n";
   }
   for (const plan::SizeResult& r : results) {

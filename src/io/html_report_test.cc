@@ -90,6 +90,14 @@ TEST(HtmlReport, SimulatedStepDrawsItsTimelineWithBoundedRectangles) {
   EXPECT_GT(s.value().program.ops(), 50000u);
   EXPECT_LT(Count(html, "<rect"), 16u * 4u * 500u);
   EXPECT_EQ(html, StepReportHtml(s.value().report, &s.value()));
+  // The legend names what the timeline draws: tp, pp and dp streams, no ep or cp (the plan
+  // has neither), no weight gradient (not a zero-bubble schedule).
+  for (const char* drawn : {"</span>tp</span>", "</span>pp</span>", "</span>dp</span>"}) {
+    EXPECT_NE(html.find(drawn), std::string::npos) << drawn;
+  }
+  for (const char* absent : {"</span>ep</span>", "</span>cp</span>", "weight gradient</span>"}) {
+    EXPECT_EQ(html.find(absent), std::string::npos) << absent;
+  }
 }
 
 // tokens/s round to the nearest whole number, as the text and the JSON's value do: the
@@ -290,6 +298,25 @@ TEST(HtmlReport, RunPageShowsLossesInterruptionsAndMonteCarlo) {
   ExpectWellFormed(html);
 }
 
+// The deadline's label is clear of every point of the chart.
+void ExpectDeadlineLabelClear(const std::string& html, const std::string& deadline) {
+  const size_t label = html.find(">" + deadline + "</text>");
+  ASSERT_NE(label, std::string::npos);
+  const size_t text = html.rfind("<text", label);
+  const double lx = std::stod(html.substr(html.find("x=\"", text) + 3));
+  const double ly = std::stod(html.substr(html.find("y=\"", text) + 3));
+  const bool end = html.substr(text, label - text).find("\"end\"") != std::string::npos;
+  const double width = 7.0 * static_cast<double>(deadline.size());
+  const double x0 = end ? lx - width : lx, x1 = end ? lx : lx + width;
+  for (size_t at = html.find("<circle"); at != std::string::npos && at < html.find("</svg>", label);
+       at = html.find("<circle", at + 1)) {
+    const double cx = std::stod(html.substr(html.find("cx=\"", at) + 4));
+    const double cy = std::stod(html.substr(html.find("cy=\"", at) + 4));
+    EXPECT_FALSE(cx >= x0 - 4 && cx <= x1 + 4 && cy >= ly - 14 && cy <= ly + 4)
+        << "the label at " << lx << "," << ly << " covers the point at " << cx << "," << cy;
+  }
+}
+
 TEST(HtmlReport, SizePagePlotsTimeAndCostAgainstTheChipCount) {
   PlanRequest q;
   q.model = "llama3-70b";
@@ -318,6 +345,37 @@ TEST(HtmlReport, SizePagePlotsTimeAndCostAgainstTheChipCount) {
   for (const plan::SizeRow& row : r.value().rows) planned += row.planned ? 1 : 0;
   EXPECT_GE(planned, 2u);
   EXPECT_EQ(Count(html, "<circle"), 2 * planned);  // time and cost
+  // The chip axis ticks at the counts tried, labelled as log; the cost axis from $0.
+  EXPECT_NE(html.find("text-anchor=\"middle\">256</text>"), std::string::npos);
+  EXPECT_NE(html.find("chips (log scale)"), std::string::npos);
+  EXPECT_NE(html.find(">$0.00</text>"), std::string::npos);
+  ExpectDeadlineLabelClear(html, "deadline 30.0 d");
+  ExpectWellFormed(html);
+}
+
+// The largest count, just short of the deadline (the last point, just above the right end
+// of the line), is not covered by the deadline's label, which sat there.
+TEST(HtmlReport, TheDeadlineLabelLeavesTheLastPointVisible) {
+  plan::SizeResult r;
+  r.model = "m";
+  r.cluster = "c";
+  r.chip = "x";
+  r.tokens = 1e12;
+  r.deadline_s = 30 * 86400.0;
+  r.global_batch_size = 512;
+  r.seq_len = 8192;
+  for (int64_t chips : {256, 512, 1024, 2048}) {
+    plan::SizeRow row;
+    row.chips = chips;
+    row.planned = true;
+    row.train_s = row.expected_s = 30.5 * 86400.0 * 256 / static_cast<double>(chips) + 86400;
+    row.meets = row.expected_s <= r.deadline_s;
+    r.rows.push_back(row);
+  }
+  r.rows.back().expected_s = r.rows.back().train_s = 30.6 * 86400.0;  // just above the line
+  r.rows.back().meets = false;
+  const std::string html = SizeReportHtml({r});
+  ExpectDeadlineLabelClear(html, "deadline 30.0 d");
   ExpectWellFormed(html);
 }
 
@@ -386,6 +444,7 @@ TEST(HtmlReport, SweepPagePlotsTheFirstAxisWithASeriesPerOtherCombination) {
   // Five evaluated points, each on both charts; the fastest that fits is point 4.
   EXPECT_EQ(Count(html, "<circle"), 10u);
   EXPECT_NE(html.find("point 4, MFU 40.0%"), std::string::npos);
+  EXPECT_NE(html.find(">step time (log scale)</text>"), std::string::npos);
   EXPECT_EQ(Count(html, "<tr class=\"best\">"), 1u);
   ExpectWellFormed(html);
 }
