@@ -189,9 +189,10 @@ TEST_F(ServerTest, WritesTheTraceOfAStep) {
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
   EXPECT_NE(bad->body.find("stages: stage 3 is out of range"), std::string::npos) << bad->body;
+  // It takes no engine: a trace is the simulator's.
   httplib::Result estimate = client_->Post("/api/trace?engine=estimate", yaml, "application/yaml");
   ASSERT_TRUE(estimate);
-  EXPECT_EQ(estimate->status, 400);  // a trace is the simulator's
+  EXPECT_EQ(estimate->status, 400);
 }
 
 // A scenario without a name is named by the example the page loaded it from.
