@@ -1066,10 +1066,13 @@ std::string SearchScatter(const plan::SearchResult& r) {
 
 // --- run ------------------------------------------------------------------------------
 
+// A segment of a run's time, shown as a duration.
+Segment DurationSegment(std::string label, double seconds, std::string_view color) {
+  return Segment{std::move(label), seconds, color, Duration(seconds)};
+}
+
 std::string RunLoss(const reliability::LossBreakdown& l) {
-  auto seg = [](std::string label, double v, std::string_view color) {
-    return Segment{std::move(label), v, color, Duration(v)};
-  };
+  const auto seg = DurationSegment;
   const std::vector<Segment> segments = {seg("useful training", l.useful, kColorBackward),
                                          seg("checkpoint writes", l.checkpoint, kColorDp),
                                          seg("rework", l.rework, kColorTp),
@@ -1148,9 +1151,7 @@ std::string RunCheckpoint(const RunResult& r) {
 std::string RunRecovery(const RunResult& r) {
   const reliability::RunReport& a = r.analysis;
   const reliability::Recovery& rc = r.spec.recovery;
-  auto seg = [](std::string label, double v, std::string_view color) {
-    return Segment{std::move(label), v, color, Duration(v)};
-  };
+  const auto seg = DurationSegment;
   const std::vector<Segment> segments = {seg("detect", rc.detect_s, kColorPp),
                                          seg("evict", rc.evict_s, kColorTp),
                                          seg("reschedule", rc.reschedule_s, kColorEp),

@@ -209,16 +209,20 @@ TEST(HtmlReport, APlanThatDoesNotFitSaysBy) {
   EXPECT_NE(html.find("class=\"value bad\""), std::string::npos);
 }
 
-TEST(HtmlReport, SearchPageRanksThePlansAndShowsTheGivenOne) {
+// The plan search of an example, its plan compared with the best, the best two simulated.
+core::Result<plan::SearchResult> SearchExample(const std::string& name) {
   PlanRequest q;
-  q.scenario = std::string(FATHOM_SOURCE_DIR) + "/examples/llama3-8b-dgx-h100.yaml";
+  q.scenario = std::string(FATHOM_SOURCE_DIR) + "/examples/" + name + ".yaml";
   core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
-  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  if (!loaded.ok()) return loaded.diagnostics();
   plan::SearchOptions options;
   options.compare_base = true;
   options.simulate_top = 2;
-  core::Result<plan::SearchResult> r =
-      plan::Search(loaded.value().scenario.scenario, loaded.value().space, options);
+  return plan::Search(loaded.value().scenario.scenario, loaded.value().space, options);
+}
+
+TEST(HtmlReport, SearchPageRanksThePlansAndShowsTheGivenOne) {
+  core::Result<plan::SearchResult> r = SearchExample("llama3-8b-dgx-h100");
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const std::string html = SearchReportHtml(r.value());
   EXPECT_NE(html.find("<h2>Ranked plans</h2>"), std::string::npos);
@@ -243,15 +247,7 @@ TEST(HtmlReport, SearchPageRanksThePlansAndShowsTheGivenOne) {
 // The given plan's card says what the text says: how much faster the best is, and how
 // much less time per step that is (not one named as the other).
 TEST(HtmlReport, TheGivenPlanCardSaysHowMuchFasterAsTheTextDoes) {
-  PlanRequest q;
-  q.scenario = std::string(FATHOM_SOURCE_DIR) + "/examples/llama3-70b-1024-h100-search.yaml";
-  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
-  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
-  plan::SearchOptions options;
-  options.compare_base = true;
-  options.simulate_top = 2;
-  core::Result<plan::SearchResult> r =
-      plan::Search(loaded.value().scenario.scenario, loaded.value().space, options);
+  core::Result<plan::SearchResult> r = SearchExample("llama3-70b-1024-h100-search");
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const BaseComparison vs = CompareBase(r.value());
   ASSERT_LT(vs.best_s, vs.base_s);
