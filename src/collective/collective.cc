@@ -72,14 +72,6 @@ double StepLatency(const ClusterSpec& c, int span_level) {
   return levels[i].latency;
 }
 
-// Lowest hierarchy level whose block holds two consecutive members.
-int NeighborLevel(const GroupPlacement& g) {
-  for (size_t k = 0; k < g.levels.size(); ++k) {
-    if (g.levels[k].members_per_block >= 2) return static_cast<int>(k);
-  }
-  return g.levels.empty() ? 0 : static_cast<int>(g.levels.size());
-}
-
 struct Phase {        // one ring-shaped collective phase
   double steps = 0;   // algorithm steps
   double volume = 0;  // bytes per member through its bottleneck link
@@ -434,10 +426,12 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
         return (n - 1) * (a_span + overhead) +
                std::max(net.a2a_seconds_per_byte * size, torus_a2a) / Ramp(size, half);
       case Algorithm::kP2p: {
-        const int lvl = NeighborLevel(g);
+        // Every stage boundary sends at once; the slowest pair sets the time: the busiest
+        // link (the solver's rate) and the highest crossing of any consecutive pair, which
+        // for members in rank order is the group's span.
         const core::Bytes h =
-            lvl == 0 ? c.scale_up.P2pHalfBandwidthSize() : c.scale_out.P2pHalfBandwidthSize();
-        return StepLatency(c, lvl) + size / (net.neighbor_rate * Ramp(size, h));
+            crosses ? c.scale_out.P2pHalfBandwidthSize() : c.scale_up.P2pHalfBandwidthSize();
+        return a_span + size / (net.neighbor_rate * Ramp(size, h));
       }
       case Algorithm::kAuto:
         break;
@@ -456,7 +450,6 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
       if (t < best.time) best = {i.algorithm, t};
     }
   }
-  if (kind == Kind::kSendRecv && NeighborLevel(g) == 0) cost.level = "scale-up";
   cost.algorithm = AlgorithmName(best.algorithm);
   cost.time = core::Seconds(best.time);
   cost.alg_bandwidth = best.time > 0 ? size / best.time : 0;

@@ -60,7 +60,8 @@ struct Tier {
   int radix = 0;                // switch ports; 0 = not stated (then `block` must be)
   int64_t block = 0;            // chips below one switch group of this tier; 0 = from radix
   double oversubscription = 1;  // down:up bandwidth at this tier's uplinks (7 means 1:7)
-  core::Seconds latency{0};     // one switch hop of this tier, one way
+  // One switch hop of this tier, one way; negative = the cluster's hop_latency.
+  core::Seconds latency{-1};
 };
 
 // A level of the derived hierarchy. Level 0 is the scale-up domain; level k >= 1 is the
@@ -71,6 +72,10 @@ struct HierarchyLevel {
   double uplink = 0;   // bytes/s per chip that can leave one block (achievable); 0 = top
   double latency = 0;  // seconds, one way, of a path whose highest crossing is this level
   int64_t blocks = 0;  // blocks of this level in the cluster
+  // Down:up bandwidth at this level's uplinks as built: the cabled down ports over the up
+  // ports of a radix-derived tier (Finalize), the stated ratio of a tier given by block;
+  // 1 for the domain and the top.
+  double oversubscription = 1;
 };
 
 struct Hierarchy {
@@ -103,6 +108,9 @@ struct ClusterSpec {
   bool scale_out_in_network_reduction = false;  // SHARP in the fabric's switches
   double scale_out_in_network_efficiency = 0;   // all-reduce busbw / NIC bandwidth with it
   std::vector<Tier> tiers;                      // bottom-up; empty = one non-blocking tier
+  // One switch hop, one way, for tiers that give no latency of their own and for the one
+  // ideal switch of a fabric described without tiers.
+  core::Seconds hop_latency{0};
   // Maximum power of one node (chips, hosts, NICs; a compute tray of a rack); 0 = unknown.
   core::Watts node_power{0};
   // Bus bandwidth of NCCL's double binary tree as a fraction of the ring's between domains
