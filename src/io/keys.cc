@@ -452,7 +452,8 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Max(kMaxNicBandwidth),
            [](C& c, const Value& v) { c.spec.scale_out.bandwidth = core::BytesPerSec(v.d); }},
           {Qty("scale_out.latency", Dimension::kTime,
-               "latency per collective algorithm step across domains (alpha)")
+               "latency per collective algorithm step across domains (alpha), NICs and software; "
+               "the switch hops of the path add theirs (scale_out.hop_latency)")
                .Required()
                .Max(kMaxLatency),
            [](C& c, const Value& v) { c.spec.scale_out.latency = core::Seconds(v.d); }},
@@ -517,6 +518,16 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Min(0, true)
                .Max(1),
            [](C& c, const Value& v) { c.spec.tree_efficiency = v.d; }},
+          {Qty("scale_out.hop_latency", Dimension::kTime,
+               "one switch hop, one way: of each tier that gives no latency of its own, and of "
+               "the one ideal switch of a fabric described without tiers. A path out of a domain "
+               "crosses the leaf once and each tier above twice (up and down); scale_out.latency "
+               "is the rest (NICs and software). Default: the midpoint of the 130-400 ns "
+               "port-to-port range quoted for NVIDIA Quantum-2 (hardware.json latency_refs "
+               "quantum2_port_to_port_ns_range, Q2_LAT_3P; the only switch latency in the data)")
+               .Default("250ns")
+               .Max(kMaxLatency),
+           [](C& c, const Value& v) { c.spec.hop_latency = core::Seconds(v.d); }},
           {MappingList("scale_out.tiers", "tier",
                        "switching tiers, leaf first, each with a radix or a block; none = one "
                        "non-blocking switch joining the whole cluster (docs/network.md)"),
@@ -564,7 +575,7 @@ const std::vector<Field<network::Tier>>& TierFields() {
                .Max(1000),
            [](T& t, const Value& v) { t.oversubscription = v.d; }},
           {Qty("latency", Dimension::kTime, "one switch hop of this tier, one way")
-               .Default("0ns")
+               .Default("scale_out.hop_latency")
                .Max(kMaxLatency),
            [](T& t, const Value& v) { t.latency = core::Seconds(v.d); }},
       },

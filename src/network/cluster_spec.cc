@@ -204,6 +204,14 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
     }
   } else {
     CheckScaleOut(c, d);
+    if (c.tiers.empty() && c.domain >= 1 && c.chips > c.domain) {
+      d.Warning("cluster.scale_out.tiers",
+                "no tiers are given, so the scale-out network of " + Str(c.chips) +
+                    " chips is modelled as one ideal switch: every domain reaches every other at "
+                    "the full NIC rate, one hop away",
+                "describe the switch tiers (radix or block, oversubscription), e.g. "
+                "[{name: leaf, radix: 64}, {name: spine, radix: 64}]");
+    }
   }
   if (d.HasErrors()) return d;
 

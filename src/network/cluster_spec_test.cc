@@ -218,6 +218,36 @@ TEST(Finalize, TiersAboveARoundedBlockCountTheCabledEndpoints) {
   EXPECT_TRUE(Mentions(d, "reach 81920 chips")) << d.Format();
 }
 
+TEST(Finalize, EverySwitchHopHasALatency) {
+  // 16,384 chips on one ideal switch (1 hop), 2 tiers of radix 256 (3 hops through the
+  // top) and 3 tiers of radix 64 (5 hops through the top), tiers taking the cluster's hop
+  // latency when they give none of their own.
+  auto top_latency = [](std::vector<Tier> tiers) {
+    for (Tier& t : tiers) t.latency = core::Seconds(-1);
+    ClusterSpec c = Draft(16384, FabricKind::kRailFatTree, std::move(tiers));
+    c.hop_latency = core::Seconds(250e-9);
+    const core::Diagnostics d = Finalize(c);
+    EXPECT_FALSE(d.HasErrors()) << d.Format();
+    return c.hierarchy.levels.back().latency;
+  };
+  EXPECT_NEAR(top_latency({}), 5e-6 + 250e-9, 1e-12);
+  EXPECT_NEAR(top_latency({Switch("leaf", 256), Switch("spine", 256)}), 5e-6 + 3 * 250e-9, 1e-12);
+  EXPECT_NEAR(top_latency({Switch("leaf", 64), Switch("spine", 64), Switch("core", 64)}),
+              5e-6 + 5 * 250e-9, 1e-12);
+}
+
+TEST(Finalize, NoTiersBeyondOneDomainIsAWarning) {
+  ClusterSpec c = Draft(16384, FabricKind::kRailFatTree, {});
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_FALSE(d.HasErrors());
+  ASSERT_EQ(d.items().size(), 1u);
+  EXPECT_EQ(d.items()[0].severity, core::Severity::kWarning);
+  EXPECT_EQ(d.items()[0].key, "cluster.scale_out.tiers");
+  EXPECT_TRUE(Mentions(d, "modelled as one ideal switch"));
+  ClusterSpec node = Draft(8, FabricKind::kRailFatTree, {});  // one domain: no fabric needed
+  EXPECT_TRUE(Finalize(node).items().empty());
+}
+
 TEST(Finalize, NvlDomainsRoundTheRailGroup) {
   // NVL72: 18 trays of 4; a rail leaf would hold 32 trays (128 GPUs), which is rounded
   // down to whole 72-GPU domains.
