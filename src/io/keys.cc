@@ -1264,7 +1264,9 @@ const std::vector<Field<FailureConfig>>& FailureClassFields() {
            [](F& f, const Value& v) { f.name = v.s; }},
           {Enum("per",
                 "the component counted (from the cluster: gpu = chips, node = chips / "
-                "chips_per_node, nic = chips, switch = 1.5 x ceil(nics / 32), link = 2 x nics)")
+                "chips_per_node, nic = chips / chips_per_nic, switch and link = the switches and "
+                "cables of the fabric as built from its tiers, radix, oversubscription, planes "
+                "and rails; `fathom run` lists them per tier)")
                .Default("node")
                .Choices({"gpu", "node", "nic", "switch", "link"}),
            [](F& f, const Value& v) { f.per = v.s; }},

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "core/units.h"
 #include "io/json_text.h"
 #include "io/number_format.h"
@@ -134,6 +135,19 @@ std::string RunReportText(const RunResult& r) {
       "    counted: {:.0f} gpus, {:.0f} nodes, {:.0f} nics, {:.0f} switches, {:.0f} "
       "links\n",
       r.counts.gpu, r.counts.node, r.counts.nic, r.counts.switches, r.counts.link);
+  // The fabric as built, tier by tier: its switches and the cables into them.
+  if (!r.counts.fabric.tiers.empty()) {
+    std::string tiers;
+    std::string below = "nic";
+    for (const network::TierCount& t : r.counts.fabric.tiers) {
+      tiers += fmt::format("{}{} {} ({} {}-{} links)", tiers.empty() ? "" : ", ",
+                           t.known ? core::WithThousands(std::llround(t.switches)) : "?", t.name,
+                           core::WithThousands(std::llround(t.links)), below, t.name);
+      below = t.name;
+    }
+    out += fmt::format("    fabric:  {}{}\n", tiers,
+                       r.counts.fabric.complete ? "" : "; ? = given by block, no radix");
+  }
 
   const CheckpointDerivation& d = r.checkpoint;
   out += "\n  checkpoint\n";
@@ -308,11 +322,15 @@ std::string RunReportJson(const RunResult& r) {
                        {"source", row.config ? row.config->source : ""}});
   }
   j["interruptions"] = classes;
-  j["components"] = {{"gpu", Round(r.counts.gpu)},
-                     {"node", Round(r.counts.node)},
-                     {"nic", Round(r.counts.nic)},
-                     {"switch", Round(r.counts.switches)},
-                     {"link", Round(r.counts.link)}};
+  ordered_json fabric = ordered_json::array();
+  for (const network::TierCount& t : r.counts.fabric.tiers) {
+    fabric.push_back({{"tier", t.name},
+                      {"switches", t.known ? ordered_json(Round(t.switches)) : ordered_json()},
+                      {"links_in", Round(t.links)}});
+  }
+  j["components"] = {{"gpu", Round(r.counts.gpu)},   {"node", Round(r.counts.node)},
+                     {"nic", Round(r.counts.nic)},   {"switch", Round(r.counts.switches)},
+                     {"link", Round(r.counts.link)}, {"fabric", fabric}};
   const CheckpointDerivation& d = r.checkpoint;
   ordered_json sens = ordered_json::array();
   for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {

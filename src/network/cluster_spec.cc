@@ -253,6 +253,8 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
         k == 0 ? (rail ? c.chips_per_node : chips_per_endpoint) : endpoints * chips_per_endpoint;
     int64_t block = t.block;
     double over = t.oversubscription;
+    int64_t cabled = 0;
+    int64_t up = 0;
     if (block > 0) {
       if (block % lower != 0) {
         d.Error(TierKey(k, "block"),
@@ -268,8 +270,8 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
       // The taper as built: a block rounded down to whole blocks of the level below leaves
       // down ports dark, so the up ports serve the cabled ones; d down ports of radix r
       // leave r - d up (a whole-number split: 1:2 on radix 64 is 42 down, 22 up).
-      const int64_t cabled = std::min(down, std::max<int64_t>(1, block / per_port));
-      const int64_t up = t.radix - down;
+      cabled = std::min(down, std::max<int64_t>(1, block / per_port));
+      up = t.radix - down;
       over =
           top || up <= 0 ? 1 : std::max(1.0, static_cast<double>(cabled) / static_cast<double>(up));
     }
@@ -281,7 +283,8 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
     const double below = h.levels.back().latency;
     const double next = reached < tiers.size() ? hop(reached) : 0;
     const std::string name = t.name.empty() ? "tier" + std::to_string(reached) : t.name;
-    h.levels.push_back({name, std::min(block, c.chips), h.nic / taper, below + 2 * next, 0, over});
+    h.levels.push_back({name, std::min(block, c.chips), h.nic / taper, below + 2 * next, 0, over,
+                        t.radix, cabled, up});
   }
   if (h.levels.back().block < c.chips) {
     if (dragonfly) {

@@ -76,6 +76,12 @@ struct HierarchyLevel {
   // ports of a radix-derived tier (Finalize), the stated ratio of a tier given by block;
   // 1 for the domain and the top.
   double oversubscription = 1;
+  // The switches of the tier above this block (levels k >= 1): ports per switch (0: not
+  // given), and for a radix-derived tier the down ports cabled to the level below and the
+  // up ports (0: not derived, the tier was given by block).
+  int radix = 0;
+  int64_t down_ports = 0;
+  int64_t up_ports = 0;
 };
 
 struct Hierarchy {
