@@ -280,7 +280,11 @@ TEST_F(LoaderTest, SwitchHopsTakeTheClustersHopLatency) {
       << one.diagnostics().Format();
 }
 
-TEST_F(LoaderTest, SendRecvHalfSizeDefaultsToTheAllReduces) {
+TEST_F(LoaderTest, RampsArePerStepAndPerFabric) {
+  // The catalog's NVLink 4 ramp was measured on an 8-rank all-reduce: a step's half size is
+  // 85 MB / 8, with the low-latency onset of 3 us x 450 GB/s x 0.82; InfiniBand has no
+  // measured curve (no ramp beyond the latency term); a send/recv's half size defaults to
+  // a step's and can be given.
   const std::string file = Write(
       "s.yaml",
       "model: llama3-8b\n"
@@ -289,12 +293,16 @@ TEST_F(LoaderTest, SendRecvHalfSizeDefaultsToTheAllReduces) {
   core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
   ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
   const network::ClusterSpec& c = s.value().scenario.cluster;
+  EXPECT_DOUBLE_EQ(c.scale_up.half_bandwidth_size.value(), 85e6);
+  EXPECT_EQ(c.scale_up.half_bandwidth_ranks, 8);
+  EXPECT_DOUBLE_EQ(c.scale_up.StepHalfBandwidthSize().value(), 85e6 / 8);
+  EXPECT_DOUBLE_EQ(c.scale_up.low_latency_size.value(), 1.1e6);
   EXPECT_DOUBLE_EQ(c.scale_up.P2pHalfBandwidthSize().value(), 1e6);
-  EXPECT_DOUBLE_EQ(c.scale_out.P2pHalfBandwidthSize().value(), 2.47 * 1024 * 1024);
+  EXPECT_EQ(c.scale_out.half_bandwidth_size.value(), 0);
+  EXPECT_DOUBLE_EQ(c.message_overhead.value(), 0.83e-6);
   network::ClusterSpec unset = c;
-  unset.scale_out.p2p_half_bandwidth_size = core::Bytes(-1);
-  EXPECT_DOUBLE_EQ(unset.scale_out.P2pHalfBandwidthSize().value(),
-                   c.scale_out.half_bandwidth_size.value());
+  unset.scale_up.p2p_half_bandwidth_size = core::Bytes(-1);
+  EXPECT_DOUBLE_EQ(unset.scale_up.P2pHalfBandwidthSize().value(), 85e6 / 8);
 }
 
 TEST_F(LoaderTest, NestedChipBaseOverride) {

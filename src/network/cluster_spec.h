@@ -7,6 +7,7 @@
 // their cost does not depend on the chip count (DESIGN.md, "simulate classes, not chips").
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -41,16 +42,24 @@ struct Level {
   core::BytesPerSec bandwidth{0};  // scale-up: per chip, one direction; scale-out: per NIC
   core::Seconds latency{0};        // per algorithm step (alpha)
   double efficiency = 0;           // achievable bus-bandwidth fraction of `bandwidth`
-  // Message size at which a collective reaches half of its large-message bus bandwidth
-  // (bus bandwidth ramps as S / (S + half_bandwidth_size)); 0 = flat.
+  // The measured size ramp (collectives.md "Size ramp"): an all-reduce of
+  // half_bandwidth_ranks ranks reached half its large-message bus bandwidth at a buffer of
+  // half_bandwidth_size (nccl-tests). A ring step moves S / n, so a step of m bytes runs at
+  //   (m + m0) / (m + m0 + h)  of the bandwidth,  h = half_bandwidth_size / half_bandwidth_ranks,
+  // m0 = low_latency_size: below it NCCL's low-latency protocols carry a step in its latency
+  // and the ramp's deficit fades (0: no such protocol, as over EFA). 0 = no ramp beyond the
+  // latency term (the alpha-beta model alone: fabrics without a measured curve).
   core::Bytes half_bandwidth_size{0};
-  // The same for one point-to-point message (send/recv); negative = half_bandwidth_size.
-  // A ring all-reduce over n ranks moves S/n per step, so a half size measured on it
-  // corresponds to a single message of half_bandwidth_size / n.
+  int half_bandwidth_ranks = 1;
+  core::Bytes low_latency_size{0};
+  // The per-message half size of one send/recv; negative = the step's (h above).
   core::Bytes p2p_half_bandwidth_size{-1};
 
+  core::Bytes StepHalfBandwidthSize() const {
+    return core::Bytes(half_bandwidth_size.value() / std::max(half_bandwidth_ranks, 1));
+  }
   core::Bytes P2pHalfBandwidthSize() const {
-    return p2p_half_bandwidth_size.value() >= 0 ? p2p_half_bandwidth_size : half_bandwidth_size;
+    return p2p_half_bandwidth_size.value() >= 0 ? p2p_half_bandwidth_size : StepHalfBandwidthSize();
   }
 };
 
