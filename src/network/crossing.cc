@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <numeric>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace fathom::network {
 
@@ -141,13 +144,55 @@ double FlowCount(const GroupShape& shape, Pattern pattern) {
   return 0;
 }
 
+namespace {
+
+// Sum over i in [0, n) of floor((a i + b) / m), for a, b >= 0, m > 0 (the classic
+// Euclid-like recursion, O(log m)).
+int64_t FloorSum(int64_t n, int64_t m, int64_t a, int64_t b) {
+  int64_t sum = 0;
+  while (n > 0) {
+    if (a >= m) {
+      sum += (n - 1) * n / 2 * (a / m);
+      a %= m;
+    }
+    if (b >= m) {
+      sum += n * (b / m);
+      b %= m;
+    }
+    const int64_t y_max = a * n + b;
+    if (y_max < m) break;
+    n = y_max / m;
+    b = y_max % m;
+    std::swap(m, a);
+  }
+  return sum;
+}
+
+// The inverse of a modulo m (a and m coprime, m >= 1).
+int64_t InverseMod(int64_t a, int64_t m) {
+  if (m == 1) return 0;
+  int64_t r0 = m, r1 = a % m, t0 = 0, t1 = 1;
+  while (r1 != 0) {
+    const int64_t q = r0 / r1;
+    std::tie(r0, r1) = std::make_pair(r1, r0 - q * r1);
+    std::tie(t0, t1) = std::make_pair(t1, t0 - q * t1);
+  }
+  return (t0 % m + m) % m;
+}
+
+// Blocks up to this count are visited one by one.
+constexpr int64_t kDirectBlocks = 64;
+
+}  // namespace
+
 Crossing CrossBlocks(const GroupShape& shape, Pattern pattern, int64_t block) {
   Crossing x;
   const Layout l = MakeLayout(shape);
   if (l.n < 2 || block <= 0 || l.chips <= 0 || GroupCount(shape) == 0) return x;
   Count busiest;  // out, in: maxima; fewest_split, most: over all blocks
-  auto visit = [&](int64_t b, double times) {
-    const int64_t a = b * block;
+  // The block of ranks [a, a + block) (clipped to the cluster), standing for `times` blocks.
+  auto visit = [&](int64_t a, double times) {
+    if (times <= 0) return;
     const Count c = Block(l, pattern, a, std::min(a + block, l.chips));
     busiest.out = std::max(busiest.out, c.out);
     busiest.in = std::max(busiest.in, c.in);
@@ -157,24 +202,96 @@ Crossing CrossBlocks(const GroupShape& shape, Pattern pattern, int64_t block) {
     x.total += c.out * times;
   };
   const int64_t blocks = (l.chips + block - 1) / block;
+  const int64_t s = l.s;
+  const int64_t n = l.n;
   if (!l.all) {
-    // The group of rank 0: only the blocks its members are in.
+    // The group of rank 0: only the blocks its members are in. A member alone in its
+    // block (stride >= block) leaves it once on a ring, once on a pipeline unless it is
+    // the last (or first, entering), and to its n - 1 peers in an all-to-all.
+    if (s >= block && l.partial > 0) {
+      const double nn = static_cast<double>(n);
+      switch (pattern) {
+        case Pattern::kRing:
+          x.out = x.in = 1;
+          x.total = nn;
+          break;
+        case Pattern::kNeighbor:
+          x.out = x.in = 1;
+          x.total = nn - 1;
+          break;
+        case Pattern::kAllToAll:
+          x.out = x.in = nn - 1;
+          x.total = nn * (nn - 1);
+          break;
+      }
+      x.fewest_split = x.most = 1;
+      return x;
+    }
     int64_t last = -1;
-    for (int64_t i = 0; i < l.n && l.partial > 0; ++i) {
-      const int64_t b = i * l.s / block;
-      if (b != last) visit(b, 1);
+    for (int64_t i = 0; i < n && l.partial > 0; ++i) {
+      const int64_t b = i * s / block;
+      if (b != last) visit(b * block, 1);
       last = b;
     }
   } else {
-    // Blocks inside the complete super-blocks repeat with the period of block offsets
-    // within a super-block; the ragged end is visited block by block.
-    const int64_t regular = l.whole * l.period / block;
-    const int64_t cycle = l.period / std::gcd(block, l.period);
-    for (int64_t b = 0; b < std::min(cycle, regular); ++b) {
-      const int64_t times = regular / cycle + (b < regular % cycle ? 1 : 0);
-      visit(b, static_cast<double>(times));
+    const int64_t p = l.period;
+    const int64_t regular = l.whole * p / block;  // blocks inside the complete super-blocks
+    const int64_t g = std::gcd(block, p);
+    const int64_t cycle = p / g;  // block offsets within a super-block: the multiples of g
+    if (regular <= kDirectBlocks || regular < cycle) {
+      for (int64_t b = 0; b < regular; ++b) visit(b * block, 1);
+    } else if (block > p) {
+      // Blocks of several super-blocks: one visit per offset, cycle <= p < block.
+      for (int64_t b = 0; b < cycle; ++b) {
+        visit(b * block % p, static_cast<double>(regular / cycle + (b < regular % cycle)));
+      }
+    } else {
+      // Block b starts at offset (b block) mod p; offset k g is reached by b = k u mod
+      // cycle, u the inverse of block / g, and repeats regular / cycle times, once more if
+      // b < regular % cycle.
+      const int64_t u = InverseMod(block / g % cycle, cycle);
+      const int64_t base = regular / cycle;
+      const int64_t extra = regular % cycle;
+      auto times_of = [&](int64_t k) {  // offset k g
+        return static_cast<double>(base + ((k % cycle) * u % cycle < extra ? 1 : 0));
+      };
+      // Offsets k g for k in [k0, k1]: how many blocks in all.
+      auto times_between = [&](int64_t k0, int64_t k1) {
+        if (k1 < k0) return 0.0;
+        const int64_t count = k1 - k0 + 1;
+        // #{k : (k u mod cycle) < extra} = sum floor(k u / c) - floor((k u - extra) / c).
+        const int64_t first = u * k0 % cycle;
+        const int64_t below = FloorSum(count, cycle, u, first + cycle) -
+                              FloorSum(count, cycle, u, first + cycle - extra);
+        return static_cast<double>(count * base + below);
+      };
+      // Offsets whose block lies inside the first row, inside the middle rows or inside
+      // the last row of its super-block count alike (each group has floor or one more
+      // members in it, the same ones); only blocks across a row or super-block boundary
+      // are visited one by one: at most 3 ceil(block / g) offsets.
+      auto k_at_least = [&](int64_t r) { return r <= 0 ? 0 : (r + g - 1) / g; };
+      auto k_at_most = [&](int64_t r) { return r < 0 ? -1 : r / g; };
+      const int64_t last_row = (n - 1) * s;
+      struct Range {
+        int64_t lo, hi;  // ranks of the block's start, inclusive
+      };
+      const Range alike[] = {{0, s - block}, {s, last_row - block}, {last_row, p - block}};
+      for (const Range& r : alike) {
+        const int64_t k0 = k_at_least(r.lo);
+        const int64_t k1 = std::min(k_at_most(r.hi), cycle - 1);
+        if (k0 <= k1) visit(k0 * g, times_between(k0, k1));
+      }
+      std::vector<int64_t> edge;
+      for (const int64_t boundary : {s, last_row, p}) {
+        const int64_t k0 = k_at_least(std::max<int64_t>(0, boundary - block + 1));
+        const int64_t k1 = std::min(k_at_most(boundary - 1), cycle - 1);
+        for (int64_t k = k0; k <= k1; ++k) edge.push_back(k);
+      }
+      std::sort(edge.begin(), edge.end());
+      edge.erase(std::unique(edge.begin(), edge.end()), edge.end());
+      for (const int64_t k : edge) visit(k * g, times_of(k));
     }
-    for (int64_t b = regular; b < blocks; ++b) visit(b, 1);
+    for (int64_t b = regular; b < blocks; ++b) visit(b * block, 1);
   }
   x.out = busiest.out;
   x.in = busiest.in;

@@ -15,9 +15,13 @@
 // inside it hold whole groups and send nothing out), and within one super-block every group
 // has floor(L / stride) or one more members in a segment of L ranks, the larger count for a
 // cyclic range of residues: so each block is counted in O(1). Blocks at the same offset
-// within the super-block period count alike, so only one period of blocks (plus the ragged
-// end of the cluster) is visited: the cost depends on stride*size / gcd(B, stride*size),
-// not on the chip count, for the layouts plans produce.
+// within a super-block count alike, and so do all blocks inside its first row, all inside
+// its middle rows and all inside its last row; only the blocks across a row or super-block
+// boundary (at most 3 B / gcd(B, stride*size) offsets) are counted one by one, each with
+// its exact number of occurrences (a floor sum over the offsets). The cost does not grow
+// with the chip count (bench/network_bench: SymmetricAllToAll, SymmetricDpRings); the
+// ragged end of a cluster that is not a whole number of super-blocks is visited block by
+// block.
 #pragma once
 
 #include <cstdint>

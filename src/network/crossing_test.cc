@@ -121,5 +121,44 @@ TEST(Crossing, MatchesBruteForceOnRandomLayouts) {
   }
 }
 
+TEST(Crossing, MatchesBruteForceOnLargeLayouts) {
+  // Enough blocks that only one block per class of offsets is counted (crossing.h): blocks
+  // inside the first, middle or last rows of a super-block alike, those across a boundary
+  // one by one, each with its exact number of occurrences.
+  std::mt19937 rng(11);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int i = 0; i < 120; ++i) {
+    const int64_t size = pick(2, 16);
+    const int64_t stride = pick(1, 3) == 1 ? int64_t{1} << pick(0, 8) : pick(1, 300);
+    const int64_t supers = pick(1, 3) == 1 ? 1 : pick(2, 40);
+    // Complete layouts (a whole number of super-blocks) and ragged ones.
+    int64_t chips =
+        std::max<int64_t>(size * stride * supers, 2000) + (pick(0, 1) ? pick(0, 999) : 0);
+    chips = std::min<int64_t>(chips, 60000);
+    const GroupShape g{chips, size, stride, true};
+    const int64_t block = pick(0, 1) ? int64_t{1} << pick(1, 6) : pick(2, 70);
+    for (Pattern p : {Pattern::kRing, Pattern::kNeighbor, Pattern::kAllToAll}) {
+      ExpectSame(g, p, block,
+                 "chips " + std::to_string(chips) + " size " + std::to_string(size) + " stride " +
+                     std::to_string(stride) + " block " + std::to_string(block) + " pattern " +
+                     std::to_string(static_cast<int>(p)));
+    }
+  }
+  // Blocks larger than a super-block (small groups under a large tier).
+  for (int i = 0; i < 40; ++i) {
+    const int64_t size = pick(2, 8);
+    const int64_t stride = pick(1, 9);
+    const int64_t chips = pick(20000, 40000);
+    const GroupShape g{chips, size, stride, true};
+    const int64_t block = size * stride + pick(1, 60);
+    for (Pattern p : {Pattern::kRing, Pattern::kNeighbor, Pattern::kAllToAll}) {
+      ExpectSame(g, p, block,
+                 "chips " + std::to_string(chips) + " size " + std::to_string(size) + " stride " +
+                     std::to_string(stride) + " block " + std::to_string(block) + " pattern " +
+                     std::to_string(static_cast<int>(p)));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fathom::network
