@@ -324,9 +324,11 @@ std::string RunReportJson(const RunResult& r) {
   j["interruptions"] = classes;
   ordered_json fabric = ordered_json::array();
   for (const network::TierCount& t : r.counts.fabric.tiers) {
-    fabric.push_back({{"tier", t.name},
-                      {"switches", t.known ? ordered_json(Round(t.switches)) : ordered_json()},
-                      {"links_in", Round(t.links)}});
+    // Counts as JSON integers; null where a tier's switches cannot be counted.
+    fabric.push_back(
+        {{"tier", t.name},
+         {"switches", t.known ? ordered_json(std::llround(t.switches)) : ordered_json()},
+         {"links", std::llround(t.links)}});
   }
   j["components"] = {{"gpu", Round(r.counts.gpu)},   {"node", Round(r.counts.node)},
                      {"nic", Round(r.counts.nic)},   {"switch", Round(r.counts.switches)},
