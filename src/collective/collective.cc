@@ -35,11 +35,19 @@ constexpr std::array<AlgorithmInfo, 11> kAlgorithms{{
     {Algorithm::kP2p, "p2p"},
 }};
 
-// Bus-bandwidth ramp: a collective of S bytes reaches S / (S + S½) of its large-message
-// bus bandwidth (measured nccl-tests curves; the half size is a per-fabric datum).
-double Ramp(double size, core::Bytes half) {
-  if (size <= 0 || half.value() <= 0) return 1.0;
-  return size / (size + half.value());
+// The size ramp of one algorithm step (collectives.md "Size ramp"): a step moving `message`
+// bytes runs at (m + m0) / (m + m0 + h) of the large-message bandwidth, h the fabric's
+// per-step half size (the measured all-reduce's half size over its ranks: a ring step moves
+// S / n), m0 its low-latency size. Over a step the deficit costs (h / B) m / (m + m0): the
+// measured h / B for steps much larger than m0, fading below it, where NCCL's low-latency
+// protocols carry a step in its latency.
+double Ramp(double message, core::Bytes half, core::Bytes low_latency) {
+  if (message <= 0 || half.value() <= 0) return 1.0;
+  const double m = message + std::max(low_latency.value(), 0.0);
+  return m / (m + half.value());
+}
+double StepRamp(double message, const network::Level& fabric) {
+  return Ramp(message, fabric.StepHalfBandwidthSize(), fabric.low_latency_size);
 }
 
 // Per-member bandwidth a ring gets inside the scale-up domain, with m members there.
@@ -72,43 +80,36 @@ double StepLatency(const ClusterSpec& c, int span_level) {
   return levels[i].latency;
 }
 
-// Lowest hierarchy level whose block holds two consecutive members.
-int NeighborLevel(const GroupPlacement& g) {
-  for (size_t k = 0; k < g.levels.size(); ++k) {
-    if (g.levels[k].members_per_block >= 2) return static_cast<int>(k);
-  }
-  return g.levels.empty() ? 0 : static_cast<int>(g.levels.size());
-}
-
-struct Phase {        // one ring-shaped collective phase
-  double steps = 0;   // algorithm steps
-  double volume = 0;  // bytes per member through its bottleneck link
+struct Phase {         // one ring-shaped collective phase
+  double steps = 0;    // algorithm steps
+  double volume = 0;   // bytes per member through its bottleneck link
+  double message = 0;  // bytes per member per step (a pipelined stream: the whole of it)
 };
 
 Phase RingPhase(Kind kind, double n, double size) {
   switch (kind) {
     case Kind::kAllReduce:
-      return {2 * (n - 1), 2 * (n - 1) / n * size};
+      return {2 * (n - 1), 2 * (n - 1) / n * size, size / n};
     case Kind::kAllGather:
     case Kind::kReduceScatter:
     case Kind::kAllToAll:
-      return {n - 1, (n - 1) / n * size};
+      return {n - 1, (n - 1) / n * size, size / n};
     case Kind::kBroadcast:
-      return {n - 1, size};
+      return {n - 1, size, size};  // the buffer streams down the chain
     case Kind::kSendRecv:
-      return {1, size};
+      return {1, size, size};
   }
   return {};
 }
 
-// Time of a ring-shaped phase of `kind` over n members at `rate` bytes/s per member.
-// `ramp` is the bus-bandwidth ramp of the whole collective: the measured curves are of whole
-// collectives, so a phase of a multi-phase algorithm runs at the ramp of the collective's
-// buffer, not of its own shard.
-double RingTime(Kind kind, double n, double size, double alpha, double rate, double ramp) {
+// Time of a ring-shaped phase of `kind` over n members at `rate` bytes/s per member, each
+// step at the ramp of its message on `fabric` (the measured curves are of whole
+// all-reduces; a phase of a multi-phase algorithm moves its own, smaller steps).
+double RingTime(Kind kind, double n, double size, double alpha, double rate,
+                const network::Level& fabric) {
   if (n <= 1 || size <= 0) return 0;
   const Phase p = RingPhase(kind, n, size);
-  return p.steps * alpha + p.volume / (rate * ramp);
+  return p.steps * alpha + p.volume / (rate * StepRamp(p.message, fabric));
 }
 
 constexpr int kMaxTorusDims = 4;
@@ -120,8 +121,7 @@ using Extents = std::array<int, kMaxTorusDims>;
 // otherwise (one direction's worth). With k dimensions the buffer is split in k parts that
 // start on different dimensions, so at every phase the parts use disjoint links (the
 // multi-dimensional algorithm of TPU collectives); the slowest part sets the time.
-double TorusBlockTime(const ClusterSpec& c, const Extents& e, int dims, double size, double alpha,
-                      double ramp) {
+double TorusBlockTime(const ClusterSpec& c, const Extents& e, int dims, double size, double alpha) {
   const double link =
       c.scale_up.bandwidth.value() * c.scale_up.efficiency / (2.0 * std::max(dims, 1));
   Extents used{};
@@ -138,7 +138,7 @@ double TorusBlockTime(const ClusterSpec& c, const Extents& e, int dims, double s
     for (int j = 0; j < k; ++j) {
       const int d = used[static_cast<size_t>((start + j) % k)] & (kMaxTorusDims - 1);
       const bool ring = c.torus_wrap && e[d] == c.torus_dims[d];
-      t += RingTime(Kind::kReduceScatter, e[d], part, alpha, (ring ? 2 : 1) * link, ramp);
+      t += RingTime(Kind::kReduceScatter, e[d], part, alpha, (ring ? 2 : 1) * link, c.scale_up);
       part /= e[d];
     }
     slowest = std::max(slowest, t);
@@ -173,17 +173,17 @@ double BestTorusBlock(const ClusterSpec& c, int64_t members, Cost cost) {
 // The group's members inside one torus domain form a block; a TPU mesh lays a logical axis
 // onto the block shape whose collectives run fastest (XLA's device assignment), so every
 // block shape is tried, along with the rank order's own extents (GroupPlacement::torus_extent).
-double TorusReduceScatter(const ClusterSpec& c, const GroupPlacement& g, double size, double alpha,
-                          double ramp) {
+double TorusReduceScatter(const ClusterSpec& c, const GroupPlacement& g, double size,
+                          double alpha) {
   const int dims = static_cast<int>(std::min<size_t>(c.torus_dims.size(), Extents{}.size()));
   Extents own{};
   own.fill(1);
   for (int d = 0; d < dims && d < static_cast<int>(g.torus_extent.size()); ++d) {
     own[d] = g.torus_extent[d];
   }
-  return std::min(TorusBlockTime(c, own, dims, size, alpha, ramp),
+  return std::min(TorusBlockTime(c, own, dims, size, alpha),
                   BestTorusBlock(c, g.members_per_domain, [&](const Extents& e) {
-                    return TorusBlockTime(c, e, dims, size, alpha, ramp);
+                    return TorusBlockTime(c, e, dims, size, alpha);
                   }));
 }
 
@@ -361,23 +361,29 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
   const double d = static_cast<double>(g.domains);
   const double a_up = c.scale_up.latency.value();
   const double a_span = StepLatency(c, g.span_level);
-  const core::Bytes half =
-      crosses ? c.scale_out.half_bandwidth_size : c.scale_up.half_bandwidth_size;
-  const core::Bytes half_up = c.scale_up.half_bandwidth_size;
-  const core::Bytes half_out = c.scale_out.half_bandwidth_size;
+  // The fabric whose measured ramp applies: the highest one the phase crosses.
+  const network::Level& fabric = crosses ? c.scale_out : c.scale_up;
   const double up = ScaleUpRate(c, g.members_per_domain);
+  // NIC and software cost of each message to a peer outside the domain (all-to-all).
+  const double remote = crosses ? n - m : 0;
   const double overhead = c.message_overhead.value();
   const double torus_a2a = kind == Kind::kAllToAll ? TorusAllToAll(c, g, size) : 0.0;
+  // An all-to-all sends S / n to each peer, all at once (direct) or a peer per round.
+  const double a2a =
+      std::max(net.a2a_seconds_per_byte * size, torus_a2a) / StepRamp(size / n, fabric);
 
-  // Time of each applicable algorithm.
+  // Time of each applicable algorithm. Each phase's steps run at the ramp of what a member
+  // moves per step: S / n for a ring, tree or NVLS phase over n members (the curves were
+  // measured on such all-reduces), the shard's share for the phases of hierarchical
+  // algorithms, the whole message for send/recv.
   auto time_of = [&](Algorithm a) -> double {
     switch (a) {
       case Algorithm::kRing:
-        return RingTime(kind, n, size, a_span, net.ring_rate, Ramp(size, half));
+        return RingTime(kind, n, size, a_span, net.ring_rate, fabric);
       case Algorithm::kTree: {
         const double lat = 2 * (std::ceil(std::log2(d)) * a_span + (m - 1) * a_up);
         return lat + RingPhase(kind, n, size).volume /
-                         (net.ring_rate * c.tree_efficiency * Ramp(size, half));
+                         (net.ring_rate * c.tree_efficiency * StepRamp(size / n, fabric));
       }
       case Algorithm::kHierarchical:
       case Algorithm::kNvlsTree:
@@ -393,12 +399,11 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
           // all-reduce inside the domain: its reduce-scatter and all-gather halves together.
           inner = 2 * a_up + RingPhase(Kind::kAllReduce, m, size).volume /
                                  (c.scale_up.bandwidth.value() * c.in_network_efficiency *
-                                  Ramp(size, half_up));
+                                  StepRamp(size / m, c.scale_up));
         } else {
-          const double rs =
-              c.domain_kind == DomainKind::kTorus
-                  ? TorusReduceScatter(c, g, size, a_up, Ramp(size, half_up))
-                  : RingTime(Kind::kReduceScatter, m, size, a_up, up, Ramp(size, half_up));
+          const double rs = c.domain_kind == DomainKind::kTorus
+                                ? TorusReduceScatter(c, g, size, a_up)
+                                : RingTime(Kind::kReduceScatter, m, size, a_up, up, c.scale_up);
           inner = kind == Kind::kAllReduce ? 2 * rs : rs;
         }
         const double shard = size / m;
@@ -407,10 +412,10 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
         if (a == Algorithm::kSharp) {
           outer_latency = 2 * a_span;
           outer = outer_latency + shard / (c.NicPerChip() * c.scale_out_in_network_efficiency *
-                                           Ramp(size, half_out));
+                                           StepRamp(shard / d, c.scale_out));
         } else {
           outer_latency = RingPhase(kind, d, shard).steps * a_span;
-          outer = RingTime(kind, d, shard, a_span, net.cross_ring_rate, Ramp(size, half_out));
+          outer = RingTime(kind, d, shard, a_span, net.cross_ring_rate, c.scale_out);
         }
         if (a == Algorithm::kHierarchical) return inner + outer;
         // NCCL's NVLS-tree and CollNet pipeline chunks through the domain and the fabric at
@@ -420,24 +425,23 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
                std::max(inner - inner_latency, outer - outer_latency);
       }
       case Algorithm::kNvls:
-        return 2 * a_up +
-               RingPhase(kind, n, size).volume /
-                   (c.scale_up.bandwidth.value() * c.in_network_efficiency * Ramp(size, half_up));
+        return 2 * a_up + RingPhase(kind, n, size).volume /
+                              (c.scale_up.bandwidth.value() * c.in_network_efficiency *
+                               StepRamp(size / n, c.scale_up));
       case Algorithm::kTorus: {
-        const double rs = TorusReduceScatter(c, g, size, a_up, Ramp(size, half_up));
+        const double rs = TorusReduceScatter(c, g, size, a_up);
         return kind == Kind::kAllReduce ? 2 * rs : rs;
       }
       case Algorithm::kDirect:
-        return a_span + (n - 1) * overhead +
-               std::max(net.a2a_seconds_per_byte * size, torus_a2a) / Ramp(size, half);
+        return a_span + remote * overhead + a2a;
       case Algorithm::kPairwise:
-        return (n - 1) * (a_span + overhead) +
-               std::max(net.a2a_seconds_per_byte * size, torus_a2a) / Ramp(size, half);
+        return (n - 1) * a_span + remote * overhead + a2a;
       case Algorithm::kP2p: {
-        const int lvl = NeighborLevel(g);
-        const core::Bytes h =
-            lvl == 0 ? c.scale_up.P2pHalfBandwidthSize() : c.scale_out.P2pHalfBandwidthSize();
-        return StepLatency(c, lvl) + size / (net.neighbor_rate * Ramp(size, h));
+        // Every stage boundary sends at once; the slowest pair sets the time: the busiest
+        // link (the solver's rate) and the highest crossing of any consecutive pair, which
+        // for members in rank order is the group's span. One message of S bytes.
+        return a_span + size / (net.neighbor_rate *
+                                Ramp(size, fabric.P2pHalfBandwidthSize(), fabric.low_latency_size));
       }
       case Algorithm::kAuto:
         break;
@@ -456,7 +460,6 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
       if (t < best.time) best = {i.algorithm, t};
     }
   }
-  if (kind == Kind::kSendRecv && NeighborLevel(g) == 0) cost.level = "scale-up";
   cost.algorithm = AlgorithmName(best.algorithm);
   cost.time = core::Seconds(best.time);
   cost.alg_bandwidth = best.time > 0 ? size / best.time : 0;

@@ -17,16 +17,22 @@
 //   sharp         in-network reduction in the scale-out switches for the cross-domain part,
 //                 pipelined with the domain part
 //   torus         dimension-ordered bidirectional rings on a torus domain (TPU)
-//   direct        all-to-all, every pair at once: α + (n-1)·o + fluid completion of the
-//                 flows through the flow solver (o: NIC per-message overhead)
-//   pairwise      all-to-all in n-1 rounds: (n-1)·(α + o) + the same volume
+//   direct        all-to-all, every pair at once: α + r·o + fluid completion of the flows
+//                 through the flow solver (o: NIC per-message overhead, r: peers outside
+//                 the sender's domain)
+//   pairwise      all-to-all in n-1 rounds: (n-1)·α + r·o + the same volume
 //   p2p           send/recv: α + S/B
 //
 // B is the bus bandwidth the flow solver gives the group's ring (network/traffic.h: the
 // scale-up link, the NICs of the members in each domain, the uplinks of every block the
 // ring leaves, shared with the other groups of the same shape when `all_groups`), times the
-// measured size ramp S/(S + S½) of the highest level crossed. α is the highest level's
-// per-step latency. kAuto picks the fastest applicable algorithm, as NCCL's tuner does.
+// size ramp of each step of the phase: a step of m bytes runs at (m + m0)/(m + m0 + h) of
+// B on the fabric it crosses, h = the measured all-reduce's half size over its ranks (a
+// ring step moves S/n), m0 the fabric's low-latency size (network::Level). m is S/n for a
+// ring, tree or NVLS phase over n members, S/n per peer for all-to-all, S for send/recv.
+// Fabrics without a measured curve have h = 0: the α-β model alone. α is the highest
+// level's per-step latency. kAuto picks the fastest applicable algorithm, as NCCL's tuner
+// does.
 #pragma once
 
 #include <string_view>

@@ -263,7 +263,7 @@ TEST(CollectiveCost, SendRecvCrossingNodesUsesOneNic) {
 
 TEST(CollectiveCost, SendRecvRampsWithItsOwnHalfSize) {
   // One message of S bytes: S / (S + half) of the large-message rate, with the send/recv
-  // half size when given and the all-reduce's otherwise.
+  // half size when given and a step's otherwise (here the all-reduce's measured on 1 rank).
   auto c = DgxH100(64);
   c.scale_out.half_bandwidth_size = core::Bytes(80 * kMiB);
   const double s = 12 * kMiB;
@@ -280,6 +280,86 @@ TEST(CollectiveCost, SendRecvRampsWithItsOwnHalfSize) {
   const double all_reduce = Price(c, 16, 1, Kind::kAllReduce, s).time.value();
   c.scale_out.p2p_half_bandwidth_size = core::Bytes(80 * kMiB);
   EXPECT_EQ(Price(c, 16, 1, Kind::kAllReduce, s).time.value(), all_reduce);
+}
+
+// The NVLink 4 ramp of the catalog: 85 MB on an 8-rank all-reduce, onset 1.1 MB.
+network::ClusterSpec WithNvlinkRamp(network::ClusterSpec c) {
+  c.scale_up.half_bandwidth_size = core::Bytes(85e6);
+  c.scale_up.half_bandwidth_ranks = 8;
+  c.scale_up.low_latency_size = core::Bytes(1.1e6);
+  return c;
+}
+
+TEST(CollectiveCost, TheRampAppliesPerStep) {
+  // The measured point: 8 x H100, ring, 58 MB: ~150 GB/s busbw (SB_GPU). Each of the 14
+  // steps moves 7.25 MB and pays (10.6 MB / B) x 7.25 / (7.25 + 1.1) of ramp.
+  const auto c = WithNvlinkRamp(DgxH100(8));
+  const Cost at58 = Price(c, 8, 1, Kind::kAllReduce, 58e6, Algorithm::kRing);
+  EXPECT_NEAR(at58.bus_bandwidth / 1e9, 150, 5);
+  const double b = 450e9 * 0.82;
+  const double step = 3e-6 + 7.25e6 / b + 10.625e6 / b * 7.25 / (7.25 + 1.1);
+  EXPECT_NEAR(at58.time.value(), 14 * step, 1e-9);
+  // A ring of 4 moves 14.5 MB a step: the same buffer ramps further than on 8.
+  EXPECT_GT(Price(c, 4, 1, Kind::kAllReduce, 58e6, Algorithm::kRing).bus_bandwidth,
+            at58.bus_bandwidth);
+  // Large buffers reach the link's achievable bandwidth either way.
+  EXPECT_NEAR(Price(c, 8, 1, Kind::kAllReduce, 16 * kGiB, Algorithm::kRing).bus_bandwidth / 1e9,
+              367, 2);
+}
+
+TEST(CollectiveCost, TinyCollectivesCostTheirLatency) {
+  // 32 KiB on 8 GPUs: 14 ring steps of 4 KiB, latency-bound (hardware.json latency_refs:
+  // ~40 us on 8 x H200, 43.8 us on 8 x A100): 14 x 3 us and a fraction of a microsecond.
+  const auto c = WithNvlinkRamp(DgxH100(64));
+  const double ring = Price(c, 8, 1, Kind::kAllReduce, 32 * 1024, Algorithm::kRing).time.value();
+  EXPECT_GT(ring, 14 * 3e-6);
+  EXPECT_LT(ring, 14 * 3e-6 + 2e-6);
+  // 8 bytes across 8 nodes (no ramp across them): the latency of 14 steps over the NICs.
+  const double nodes = Price(c, 8, 8, Kind::kAllReduce, 8, Algorithm::kRing).time.value();
+  EXPECT_NEAR(nodes, 14 * 5e-6, 1e-7);
+  // An all-to-all of 1 KiB over 64 ranks (8 nodes): one latency and a message overhead per
+  // peer outside the node, 56 of them.
+  auto ib = c;
+  ib.message_overhead = core::Seconds(0.83e-6);
+  const double a2a = Price(ib, 64, 1, Kind::kAllToAll, 1024).time.value();
+  EXPECT_GT(a2a, 5e-6 + 56 * 0.83e-6);
+  EXPECT_LT(a2a, 5e-6 + 56 * 0.83e-6 + 1e-6);
+}
+
+TEST(CollectiveCost, AllToAllRampsOnItsPerPeerMessage) {
+  // 1 GiB over 8 GPUs sends 128 MiB to each peer: the ramp of a 128 MiB step, not of the
+  // 1 GiB buffer.
+  const auto c = WithNvlinkRamp(DgxH100(8));
+  const auto flat = DgxH100(8);
+  const double s = 1 * kGiB;
+  const double ratio = Price(c, 8, 1, Kind::kAllToAll, s, Algorithm::kDirect).time.value() /
+                       Price(flat, 8, 1, Kind::kAllToAll, s, Algorithm::kDirect).time.value();
+  const double m = s / 8 + 1.1e6;
+  EXPECT_NEAR(ratio, (m + 85e6 / 8) / m, 1e-3);
+}
+
+TEST(CollectiveCost, LessLatencyOrASmallerBufferIsNeverSlower) {
+  // The ramp's onset is a fixed size, so a longer step latency never shortens the ramp
+  // (an onset of latency x bandwidth would: at m = onset a step gains h / 4 onset of ramp
+  // per unit of onset, more than the latency it costs when h > 4 onset, as on NVLink 4).
+  for (int64_t stride : {1, 8}) {
+    for (Kind k : {Kind::kAllReduce, Kind::kAllGather, Kind::kAllToAll, Kind::kSendRecv}) {
+      double last = 0;
+      for (double s = 1024; s <= 4 * kGiB; s *= 2) {
+        const auto c = WithNvlinkRamp(DgxH100(64));
+        auto slow = c;
+        slow.scale_up.latency = core::Seconds(6e-6);
+        slow.scale_out.latency = core::Seconds(10e-6);
+        slow = Finalized(slow);
+        const int n = k == Kind::kSendRecv ? 2 : 8;
+        const double t = Price(c, n, stride, k, s).time.value();
+        EXPECT_LE(t, Price(slow, n, stride, k, s).time.value())
+            << KindName(k) << " stride " << stride << " size " << s;
+        EXPECT_GE(t, last) << KindName(k) << " stride " << stride << " size " << s;
+        last = t;
+      }
+    }
+  }
 }
 
 TEST(CollectiveCost, SingleMemberCostsNothing) {

@@ -1085,11 +1085,23 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   if (p.stragglers.Any()) {
     r.notes.push_back("stragglers are modelled by the simulator only (--engine simulate)");
   }
-  if (cl.scale_up.half_bandwidth_size.value() <= 0 ||
-      (cl.chips > cl.domain && cl.scale_out.half_bandwidth_size.value() <= 0)) {
-    r.notes.push_back(
-        "the cluster gives no message-size ramp (scale_up/scale_out.half_bandwidth_size): "
-        "collectives of every size run at their large-message bandwidth");
+  {
+    // Notes are static text (StepReport::notes holds views).
+    const bool up = cl.scale_up.half_bandwidth_size.value() <= 0;
+    const bool out = cl.chips > cl.domain && cl.scale_out.half_bandwidth_size.value() <= 0;
+    if (up && out) {
+      r.notes.push_back(
+          "no measured size ramp for the scale-up and scale-out fabrics (half_bandwidth_size "
+          "0): collectives cost steps x latency + bytes / bandwidth (the alpha-beta model)");
+    } else if (up) {
+      r.notes.push_back(
+          "no measured size ramp for the scale-up fabric (scale_up.half_bandwidth_size 0): "
+          "its collectives cost steps x latency + bytes / bandwidth (the alpha-beta model)");
+    } else if (out) {
+      r.notes.push_back(
+          "no measured size ramp for the scale-out fabric (scale_out.half_bandwidth_size 0): "
+          "its collectives cost steps x latency + bytes / bandwidth (the alpha-beta model)");
+    }
   }
   if (chip.compute_units <= 0) {
     r.notes.push_back(

@@ -420,14 +420,34 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Max(1),
            [](C& c, const Value& v) { c.spec.scale_up.efficiency = v.d; }},
           {Qty("scale_up.half_bandwidth_size", Dimension::kBytes,
-               "collective buffer size at which bus bandwidth reaches half its large-message value "
-               "(measured nccl-tests ramp)")
+               "buffer size at which a measured all-reduce (nccl-tests, on half_bandwidth_ranks "
+               "ranks) reached half its large-message bus bandwidth (NVLink 4: 85MB on 8 ranks); "
+               "each "
+               "algorithm step of m bytes then runs at (m + low_latency_size) / (m + "
+               "low_latency_size + h) of the bandwidth, h = half_bandwidth_size / "
+               "half_bandwidth_ranks (docs/collectives.md). 0 = no ramp beyond the latency term "
+               "(the alpha-beta model alone: fabrics without a measured curve)")
                .Default("0B"),
            [](C& c, const Value& v) { c.spec.scale_up.half_bandwidth_size = core::Bytes(v.d); }},
+          {Int("scale_up.half_bandwidth_ranks",
+               "ranks of the all-reduce that half_bandwidth_size was measured on (a ring step "
+               "moves S / n of its buffer S)")
+               .Default("1")
+               .Min(1)
+               .Max(1e6),
+           [](C& c, const Value& v) {
+             c.spec.scale_up.half_bandwidth_ranks = static_cast<int>(v.i);
+           }},
+          {Qty("scale_up.low_latency_size", Dimension::kBytes,
+               "step size below which NCCL's low-latency protocols (LL, LL128) carry a step in "
+               "its latency: the ramp's deficit per step is scaled by m / (m + "
+               "low_latency_size); derive it as latency x achievable bandwidth. 0 = no such "
+               "protocol (tiny steps pay the whole deficit, as over EFA)")
+               .Default("0B"),
+           [](C& c, const Value& v) { c.spec.scale_up.low_latency_size = core::Bytes(v.d); }},
           {Qty("scale_up.p2p_half_bandwidth_size", Dimension::kBytes,
-               "the same for one send/recv message; an all-reduce's half size measured on n "
-               "ranks gives half_bandwidth_size / n (a ring step moves S/n)")
-               .Default("half_bandwidth_size"),
+               "the half size of one send/recv message, if it differs from a step's")
+               .Default("half_bandwidth_size / half_bandwidth_ranks"),
            [](C& c, const Value& v) {
              c.spec.scale_up.p2p_half_bandwidth_size = core::Bytes(v.d);
            }},
@@ -452,7 +472,8 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Max(kMaxNicBandwidth),
            [](C& c, const Value& v) { c.spec.scale_out.bandwidth = core::BytesPerSec(v.d); }},
           {Qty("scale_out.latency", Dimension::kTime,
-               "latency per collective algorithm step across domains (alpha)")
+               "latency per collective algorithm step across domains (alpha), NICs and software; "
+               "the switch hops of the path add theirs (scale_out.hop_latency)")
                .Required()
                .Max(kMaxLatency),
            [](C& c, const Value& v) { c.spec.scale_out.latency = core::Seconds(v.d); }},
@@ -462,14 +483,33 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Max(1),
            [](C& c, const Value& v) { c.spec.scale_out.efficiency = v.d; }},
           {Qty("scale_out.half_bandwidth_size", Dimension::kBytes,
-               "collective buffer size at which bus bandwidth reaches half its large-message value "
-               "(measured nccl-tests ramp)")
+               "buffer size at which a measured all-reduce (nccl-tests, on half_bandwidth_ranks "
+               "ranks) reached half its large-message bus bandwidth (EFA: 79MiB on 32 ranks); each "
+               "algorithm step of m bytes then runs at (m + low_latency_size) / (m + "
+               "low_latency_size + h) of the bandwidth, h = half_bandwidth_size / "
+               "half_bandwidth_ranks (docs/collectives.md). 0 = no ramp beyond the latency term "
+               "(the alpha-beta model alone: fabrics without a measured curve)")
                .Default("0B"),
            [](C& c, const Value& v) { c.spec.scale_out.half_bandwidth_size = core::Bytes(v.d); }},
+          {Int("scale_out.half_bandwidth_ranks",
+               "ranks of the all-reduce that half_bandwidth_size was measured on (a ring step "
+               "moves S / n of its buffer S)")
+               .Default("1")
+               .Min(1)
+               .Max(1e6),
+           [](C& c, const Value& v) {
+             c.spec.scale_out.half_bandwidth_ranks = static_cast<int>(v.i);
+           }},
+          {Qty("scale_out.low_latency_size", Dimension::kBytes,
+               "step size below which NCCL's low-latency protocols (LL, LL128) carry a step in "
+               "its latency: the ramp's deficit per step is scaled by m / (m + "
+               "low_latency_size); derive it as latency x achievable bandwidth. 0 = no such "
+               "protocol (tiny steps pay the whole deficit, as over EFA)")
+               .Default("0B"),
+           [](C& c, const Value& v) { c.spec.scale_out.low_latency_size = core::Bytes(v.d); }},
           {Qty("scale_out.p2p_half_bandwidth_size", Dimension::kBytes,
-               "the same for one send/recv message; an all-reduce's half size measured on n "
-               "ranks gives half_bandwidth_size / n (a ring step moves S/n)")
-               .Default("half_bandwidth_size"),
+               "the half size of one send/recv message, if it differs from a step's")
+               .Default("half_bandwidth_size / half_bandwidth_ranks"),
            [](C& c, const Value& v) {
              c.spec.scale_out.p2p_half_bandwidth_size = core::Bytes(v.d);
            }},
@@ -495,7 +535,8 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Max(1024),
            [](C& c, const Value& v) { c.spec.chips_per_nic = static_cast<int>(v.i); }},
           {Qty("scale_out.message_overhead", Dimension::kTime,
-               "NIC and software cost per message sent (all-to-all pays it per peer)")
+               "NIC and software cost per message sent (an all-to-all pays it per peer outside "
+               "the sender's domain)")
                .Default("0s")
                .Max(kMaxLatency),
            [](C& c, const Value& v) { c.spec.message_overhead = core::Seconds(v.d); }},
@@ -517,6 +558,16 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                .Min(0, true)
                .Max(1),
            [](C& c, const Value& v) { c.spec.tree_efficiency = v.d; }},
+          {Qty("scale_out.hop_latency", Dimension::kTime,
+               "one switch hop, one way: of each tier that gives no latency of its own, and of "
+               "the one ideal switch of a fabric described without tiers. A path out of a domain "
+               "crosses the leaf once and each tier above twice (up and down); scale_out.latency "
+               "is the rest (NICs and software). Default: the midpoint of the 130-400 ns "
+               "port-to-port range quoted for NVIDIA Quantum-2 (hardware.json latency_refs "
+               "quantum2_port_to_port_ns_range, Q2_LAT_3P; the only switch latency in the data)")
+               .Default("250ns")
+               .Max(kMaxLatency),
+           [](C& c, const Value& v) { c.spec.hop_latency = core::Seconds(v.d); }},
           {MappingList("scale_out.tiers", "tier",
                        "switching tiers, leaf first, each with a radix or a block; none = one "
                        "non-blocking switch joining the whole cluster (docs/network.md)"),
@@ -564,7 +615,7 @@ const std::vector<Field<network::Tier>>& TierFields() {
                .Max(1000),
            [](T& t, const Value& v) { t.oversubscription = v.d; }},
           {Qty("latency", Dimension::kTime, "one switch hop of this tier, one way")
-               .Default("0ns")
+               .Default("scale_out.hop_latency")
                .Max(kMaxLatency),
            [](T& t, const Value& v) { t.latency = core::Seconds(v.d); }},
       },
@@ -1268,7 +1319,9 @@ const std::vector<Field<FailureConfig>>& FailureClassFields() {
            [](F& f, const Value& v) { f.name = v.s; }},
           {Enum("per",
                 "the component counted (from the cluster: gpu = chips, node = chips / "
-                "chips_per_node, nic = chips, switch = 1.5 x ceil(nics / 32), link = 2 x nics)")
+                "chips_per_node, nic = chips / chips_per_nic, switch and link = the switches and "
+                "cables of the fabric as built from its tiers, radix, oversubscription, planes "
+                "and rails; `fathom run` lists them per tier)")
                .Default("node")
                .Choices({"gpu", "node", "nic", "switch", "link"}),
            [](F& f, const Value& v) { f.per = v.s; }},

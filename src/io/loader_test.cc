@@ -87,6 +87,8 @@ TEST(Catalog, EveryClusterLoads) {
     EXPECT_GT(c.value().chips, 0) << name;
     EXPECT_FALSE(c.value().chip.name.empty()) << name;
     EXPECT_GT(c.value().scale_up.bandwidth.value(), 0) << name;
+    // Every catalog fabric is described (an ideal switch only where said so, by block).
+    EXPECT_TRUE(c.diagnostics().empty()) << name << "\n" << c.diagnostics().Format();
   }
 }
 
@@ -244,7 +246,45 @@ TEST_F(LoaderTest, TensorParallelismAcrossDomainsIsAWarning) {
   EXPECT_TRUE(rack.diagnostics().empty()) << rack.diagnostics().Format();
 }
 
-TEST_F(LoaderTest, SendRecvHalfSizeDefaultsToTheAllReduces) {
+TEST_F(LoaderTest, SwitchHopsTakeTheClustersHopLatency) {
+  // Tiers without a latency take scale_out.hop_latency; the leaf is crossed once, each
+  // tier above twice; a fabric without tiers is one ideal switch, one hop, with a warning.
+  const std::string file = Write("c.yaml",
+                                 "base: dgx-h100-superpod\n"
+                                 "name: c\n"
+                                 "chips: 4096\n"
+                                 "scale_out:\n"
+                                 "  latency: 5us\n"
+                                 "  hop_latency: 300ns\n"
+                                 "  tiers: [{name: leaf, radix: 64}, {name: spine, radix: 64},\n"
+                                 "          {name: core, radix: 64, latency: 1us}]\n");
+  core::Result<network::ClusterSpec> c = LoadCluster(TestCatalog(), file);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  const auto& l = c.value().hierarchy.levels;
+  ASSERT_EQ(l.size(), 4u);
+  EXPECT_NEAR(l[0].latency, 5.3e-6, 1e-12);  // NIC -> leaf -> NIC
+  EXPECT_NEAR(l[1].latency, 5.9e-6, 1e-12);  // + up and down a spine
+  EXPECT_NEAR(l[2].latency, 7.9e-6, 1e-12);  // + up and down a core (1 us each)
+  EXPECT_TRUE(c.diagnostics().empty()) << c.diagnostics().Format();
+
+  const std::string flat = Write("flat.yaml",
+                                 "base: dgx-h100-superpod\n"
+                                 "name: flat\n"
+                                 "chips: 16384\n"
+                                 "scale_out: {tiers: []}\n");
+  core::Result<network::ClusterSpec> one = LoadCluster(TestCatalog(), flat);
+  ASSERT_TRUE(one.ok()) << one.diagnostics().Format();
+  EXPECT_NEAR(one.value().hierarchy.levels[0].latency, 5.25e-6, 1e-12);  // the catalog's 250 ns
+  EXPECT_TRUE(HasDiagnostic(one.diagnostics(), "scale_out.tiers",
+                            "scale-out network of 16384 chips is modelled as one ideal switch"))
+      << one.diagnostics().Format();
+}
+
+TEST_F(LoaderTest, RampsArePerStepAndPerFabric) {
+  // The catalog's NVLink 4 ramp was measured on an 8-rank all-reduce: a step's half size is
+  // 85 MB / 8, with the low-latency onset of 3 us x 450 GB/s x 0.82; InfiniBand has no
+  // measured curve (no ramp beyond the latency term); a send/recv's half size defaults to
+  // a step's and can be given.
   const std::string file = Write(
       "s.yaml",
       "model: llama3-8b\n"
@@ -253,12 +293,16 @@ TEST_F(LoaderTest, SendRecvHalfSizeDefaultsToTheAllReduces) {
   core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
   ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
   const network::ClusterSpec& c = s.value().scenario.cluster;
+  EXPECT_DOUBLE_EQ(c.scale_up.half_bandwidth_size.value(), 85e6);
+  EXPECT_EQ(c.scale_up.half_bandwidth_ranks, 8);
+  EXPECT_DOUBLE_EQ(c.scale_up.StepHalfBandwidthSize().value(), 85e6 / 8);
+  EXPECT_DOUBLE_EQ(c.scale_up.low_latency_size.value(), 1.1e6);
   EXPECT_DOUBLE_EQ(c.scale_up.P2pHalfBandwidthSize().value(), 1e6);
-  EXPECT_DOUBLE_EQ(c.scale_out.P2pHalfBandwidthSize().value(), 2.47 * 1024 * 1024);
+  EXPECT_EQ(c.scale_out.half_bandwidth_size.value(), 0);
+  EXPECT_DOUBLE_EQ(c.message_overhead.value(), 0.83e-6);
   network::ClusterSpec unset = c;
-  unset.scale_out.p2p_half_bandwidth_size = core::Bytes(-1);
-  EXPECT_DOUBLE_EQ(unset.scale_out.P2pHalfBandwidthSize().value(),
-                   c.scale_out.half_bandwidth_size.value());
+  unset.scale_up.p2p_half_bandwidth_size = core::Bytes(-1);
+  EXPECT_DOUBLE_EQ(unset.scale_up.P2pHalfBandwidthSize().value(), 85e6 / 8);
 }
 
 TEST_F(LoaderTest, NestedChipBaseOverride) {

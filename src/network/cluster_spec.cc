@@ -23,20 +23,19 @@ std::string TierKey(size_t k, const char* field) {
   return "cluster.scale_out.tiers[" + std::to_string(k) + "]." + field;
 }
 
-// Members of {b, b+stride, ..., b+(size-1)*stride} within one block of `block` consecutive
-// ranks: exact when the stride divides the block or the block the stride (Megatron's orders
-// on power-of-2 blocks). Otherwise the blocks that the group from rank 0 touches, evenly
-// filled: 2 members 600 apart share a block of 1,024, and 64 members 12 apart fill 3 blocks
-// of 256 with 22, 21 and 21.
-int64_t MembersPerBlock(int64_t size, int64_t stride, int64_t block) {
-  if (block <= 0 || size <= 1) return std::max<int64_t>(size, 1);
-  if (stride % block == 0) return 1;
-  if (block % stride == 0) return std::min<int64_t>(size, block / stride);
-  const int64_t blocks = (size - 1) * stride / block + 1;
-  return (size + blocks - 1) / blocks;
+// Members of the group {0, stride, ..., (size-1)*stride} in its fullest block of `block`
+// consecutive ranks, and the blocks it touches. Exact for any stride and block: with
+// stride >= block every member has a block of its own; otherwise the members form one run
+// over blocks 0 .. (size-1)*stride / block, and block 0 is the fullest, with ceil(block /
+// stride) of them (16 members 1,024 apart touch 13 blocks of 1,280, two in the fullest).
+LevelSpan SpanOf(int64_t size, int64_t stride, int64_t block) {
+  if (block <= 0 || size <= 1) return {std::max<int64_t>(size, 1), 1};
+  if (stride >= block) return {1, size};
+  return {std::min(size, (block + stride - 1) / stride), (size - 1) * stride / block + 1};
 }
 
-// Down ports of one switch of a tier: all of them at the top, else radix * o / (1 + o).
+// Down ports of one switch of a tier: all of them at the top, else radix * o / (1 + o)
+// rounded down (the rest are up ports).
 int64_t DownPorts(const Tier& t, bool top) {
   if (top) return t.radix;
   return static_cast<int64_t>(std::floor(t.radix * t.oversubscription / (1 + t.oversubscription)));
@@ -205,35 +204,57 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
     }
   } else {
     CheckScaleOut(c, d);
+    if (c.tiers.empty() && c.domain >= 1 && c.chips > c.domain) {
+      d.Warning("cluster.scale_out.tiers",
+                "no tiers are given, so the scale-out network of " + Str(c.chips) +
+                    " chips is modelled as one ideal switch: every domain reaches every other at "
+                    "the full NIC rate, one hop away",
+                "describe the switch tiers (radix or block, oversubscription), e.g. "
+                "[{name: leaf, radix: 64}, {name: spine, radix: 64}]");
+    }
   }
   if (d.HasErrors()) return d;
 
   Hierarchy h;
   h.nic = c.NicPerChip() * c.scale_out.efficiency;
   const int64_t domain_block = std::min<int64_t>(c.domain, c.chips);
-  h.levels.push_back({"domain", domain_block, h.nic, c.scale_out.latency.value(), 0});
+  h.levels.push_back({"domain", domain_block, h.nic, c.scale_out.latency.value(), 0, 1});
 
   // The tiers as modelled: none for a fabric-less cluster, one non-blocking switch tier when
-  // none is described.
+  // none is described (Finalize warns about it when the cluster needs a fabric).
   std::vector<Tier> implicit;
   if (c.fabric_kind != FabricKind::kNone && c.tiers.empty()) {
-    implicit.push_back({"switch", 0, c.chips, 1, core::Seconds(0)});
+    implicit.push_back({"switch", 0, c.chips, 1, c.hop_latency});
   }
   const std::vector<Tier>& tiers =
       c.fabric_kind == FabricKind::kNone || c.tiers.empty() ? implicit : c.tiers;
-  if (!tiers.empty()) h.levels[0].latency += tiers[0].latency.value();
+  auto hop = [&](size_t k) {
+    const double l = tiers[k].latency.value();
+    return l >= 0 ? l : c.hop_latency.value();
+  };
+  // A path out of a domain crosses the leaf once; each level above adds a hop up and a hop
+  // down through the next tier.
+  if (!tiers.empty()) h.levels[0].latency += hop(0);
 
   const bool dragonfly = c.fabric_kind == FabricKind::kDragonfly;
+  const bool rail = c.fabric_kind == FabricKind::kRailFatTree;
   const int64_t chips_per_endpoint = int64_t{c.chips_per_nic} * c.planes;
   int64_t endpoints = 1;  // per plane, below one switch group of the tier just placed
-  double taper = 1;       // product of oversubscription of the tiers placed
+  double taper = 1;       // product of the oversubscription of the tiers placed
   size_t reached = 0;     // tiers placed
   while (h.levels.back().block < c.chips && reached < tiers.size()) {
     const size_t k = reached;
     const Tier& t = tiers[k];
     const bool top = !dragonfly && k + 1 == tiers.size();
     const int64_t lower = h.levels.back().block;
+    // Chips behind one down port of this tier: a node (one NIC per rail) at a rail-optimized
+    // leaf, else the endpoints below one switch group of the tier below.
+    const int64_t per_port =
+        k == 0 ? (rail ? c.chips_per_node : chips_per_endpoint) : endpoints * chips_per_endpoint;
     int64_t block = t.block;
+    double over = t.oversubscription;
+    int64_t cabled = 0;
+    int64_t up = 0;
     if (block > 0) {
       if (block % lower != 0) {
         d.Error(TierKey(k, "block"),
@@ -242,28 +263,33 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
                 "blocks nest: use a multiple of " + Str(lower));
         return d;
       }
-      endpoints = k == 0 && c.fabric_kind == FabricKind::kRailFatTree
-                      ? std::max<int64_t>(1, block / c.chips_per_node)
-                      : std::max<int64_t>(1, block / chips_per_endpoint);
     } else {
       const int64_t down = std::max<int64_t>(1, DownPorts(t, top));
-      endpoints = std::min(endpoints * down, kManyChips);
-      const int64_t derived = k == 0 && c.fabric_kind == FabricKind::kRailFatTree
-                                  ? std::min(down * c.chips_per_node, kManyChips)
-                                  : std::min(endpoints * chips_per_endpoint, kManyChips);
+      const int64_t derived = std::min(down * per_port, kManyChips);
       block = std::max(lower, derived / lower * lower);
+      // The taper as built: a block rounded down to whole blocks of the level below leaves
+      // down ports dark, so the up ports serve the cabled ones; d down ports of radix r
+      // leave r - d up (a whole-number split: 1:2 on radix 64 is 42 down, 22 up).
+      cabled = std::min(down, std::max<int64_t>(1, block / per_port));
+      up = t.radix - down;
+      over =
+          top || up <= 0 ? 1 : std::max(1.0, static_cast<double>(cabled) / static_cast<double>(up));
     }
-    taper *= t.oversubscription;
+    // Endpoints (per plane) below one switch group of this tier, as cabled.
+    endpoints = k == 0 && rail ? std::max<int64_t>(1, block / c.chips_per_node)
+                               : std::max<int64_t>(1, block / chips_per_endpoint);
+    taper *= over;
     reached = k + 1;
     const double below = h.levels.back().latency;
-    const double next = reached < tiers.size() ? tiers[reached].latency.value() : 0;
+    const double next = reached < tiers.size() ? hop(reached) : 0;
     const std::string name = t.name.empty() ? "tier" + std::to_string(reached) : t.name;
-    h.levels.push_back({name, std::min(block, c.chips), h.nic / taper, below + 2 * next, 0});
+    h.levels.push_back({name, std::min(block, c.chips), h.nic / taper, below + 2 * next, 0, over,
+                        t.radix, cabled, up});
   }
   if (h.levels.back().block < c.chips) {
     if (dragonfly) {
       const double below = h.levels.back().latency;
-      h.levels.push_back({"global", c.chips, 0, below, 0});
+      h.levels.push_back({"global", c.chips, 0, below, 0, 1});
     } else {
       const size_t k = tiers.size() - 1;
       const bool explicit_block = tiers[k].block > 0;
@@ -276,6 +302,7 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
     }
   }
   h.levels.back().uplink = 0;
+  h.levels.back().oversubscription = 1;
   for (HierarchyLevel& l : h.levels) l.blocks = (c.chips + l.block - 1) / l.block;
   cluster.hierarchy = std::move(h);
   return d;
@@ -342,8 +369,7 @@ GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride) 
                           : k == 0        ? std::max(cluster.domain, 1)
                                           : std::max<int64_t>(cluster.chips, 1);
     LevelSpan& s = g.levels[k];
-    s.members_per_block = MembersPerBlock(g.size, g.stride, block);
-    s.blocks = (g.size + s.members_per_block - 1) / s.members_per_block;
+    s = SpanOf(g.size, g.stride, block);
     if (s.blocks == 1 && g.span_level < 0) g.span_level = static_cast<int>(k);
   }
   if (g.span_level < 0) g.span_level = static_cast<int>(n - 1);

@@ -7,6 +7,7 @@
 // their cost does not depend on the chip count (DESIGN.md, "simulate classes, not chips").
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -41,16 +42,24 @@ struct Level {
   core::BytesPerSec bandwidth{0};  // scale-up: per chip, one direction; scale-out: per NIC
   core::Seconds latency{0};        // per algorithm step (alpha)
   double efficiency = 0;           // achievable bus-bandwidth fraction of `bandwidth`
-  // Message size at which a collective reaches half of its large-message bus bandwidth
-  // (bus bandwidth ramps as S / (S + half_bandwidth_size)); 0 = flat.
+  // The measured size ramp (collectives.md "Size ramp"): an all-reduce of
+  // half_bandwidth_ranks ranks reached half its large-message bus bandwidth at a buffer of
+  // half_bandwidth_size (nccl-tests). A ring step moves S / n, so a step of m bytes runs at
+  //   (m + m0) / (m + m0 + h)  of the bandwidth,  h = half_bandwidth_size / half_bandwidth_ranks,
+  // m0 = low_latency_size: below it NCCL's low-latency protocols carry a step in its latency
+  // and the ramp's deficit fades (0: no such protocol, as over EFA). 0 = no ramp beyond the
+  // latency term (the alpha-beta model alone: fabrics without a measured curve).
   core::Bytes half_bandwidth_size{0};
-  // The same for one point-to-point message (send/recv); negative = half_bandwidth_size.
-  // A ring all-reduce over n ranks moves S/n per step, so a half size measured on it
-  // corresponds to a single message of half_bandwidth_size / n.
+  int half_bandwidth_ranks = 1;
+  core::Bytes low_latency_size{0};
+  // The per-message half size of one send/recv; negative = the step's (h above).
   core::Bytes p2p_half_bandwidth_size{-1};
 
+  core::Bytes StepHalfBandwidthSize() const {
+    return core::Bytes(half_bandwidth_size.value() / std::max(half_bandwidth_ranks, 1));
+  }
   core::Bytes P2pHalfBandwidthSize() const {
-    return p2p_half_bandwidth_size.value() >= 0 ? p2p_half_bandwidth_size : half_bandwidth_size;
+    return p2p_half_bandwidth_size.value() >= 0 ? p2p_half_bandwidth_size : StepHalfBandwidthSize();
   }
 };
 
@@ -60,7 +69,8 @@ struct Tier {
   int radix = 0;                // switch ports; 0 = not stated (then `block` must be)
   int64_t block = 0;            // chips below one switch group of this tier; 0 = from radix
   double oversubscription = 1;  // down:up bandwidth at this tier's uplinks (7 means 1:7)
-  core::Seconds latency{0};     // one switch hop of this tier, one way
+  // One switch hop of this tier, one way; negative = the cluster's hop_latency.
+  core::Seconds latency{-1};
 };
 
 // A level of the derived hierarchy. Level 0 is the scale-up domain; level k >= 1 is the
@@ -71,6 +81,16 @@ struct HierarchyLevel {
   double uplink = 0;   // bytes/s per chip that can leave one block (achievable); 0 = top
   double latency = 0;  // seconds, one way, of a path whose highest crossing is this level
   int64_t blocks = 0;  // blocks of this level in the cluster
+  // Down:up bandwidth at this level's uplinks as built: the cabled down ports over the up
+  // ports of a radix-derived tier (Finalize), the stated ratio of a tier given by block;
+  // 1 for the domain and the top.
+  double oversubscription = 1;
+  // The switches of the tier above this block (levels k >= 1): ports per switch (0: not
+  // given), and for a radix-derived tier the down ports cabled to the level below and the
+  // up ports (0: not derived, the tier was given by block).
+  int radix = 0;
+  int64_t down_ports = 0;
+  int64_t up_ports = 0;
 };
 
 struct Hierarchy {
@@ -103,6 +123,9 @@ struct ClusterSpec {
   bool scale_out_in_network_reduction = false;  // SHARP in the fabric's switches
   double scale_out_in_network_efficiency = 0;   // all-reduce busbw / NIC bandwidth with it
   std::vector<Tier> tiers;                      // bottom-up; empty = one non-blocking tier
+  // One switch hop, one way, for tiers that give no latency of their own and for the one
+  // ideal switch of a fabric described without tiers.
+  core::Seconds hop_latency{0};
   // Maximum power of one node (chips, hosts, NICs; a compute tray of a rack); 0 = unknown.
   core::Watts node_power{0};
   // Bus bandwidth of NCCL's double binary tree as a fraction of the ring's between domains

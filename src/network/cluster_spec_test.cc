@@ -185,6 +185,69 @@ TEST(Finalize, LatencyAddsTwoHopsPerTier) {
   EXPECT_NEAR(l[3].latency, 6.1e-6, 1e-12);
 }
 
+// Oversubscription splits a switch's ports: d = floor(r o / (1 + o)) down, r - d up. The
+// block is whole blocks of the level below, and the up ports serve the cabled down ports.
+TEST(Finalize, OversubscriptionIsThePortSplitAsBuilt) {
+  struct Want {
+    double over;
+    int64_t spine_block;
+    double built;  // cabled down : up
+  };
+  // 1:1.5 gives 38 down, 26 up; 38 leaves make 4 whole rail groups (32 leaves cabled).
+  // 1:2 gives 42 down, 22 up, 5 rail groups (40 cabled); 1:3 gives 48 down, 16 up.
+  for (const Want& w : {Want{1, 1024, 1}, Want{1.5, 1024, 32.0 / 26}, Want{2, 1280, 40.0 / 22},
+                        Want{3, 1536, 3}, Want{4, 1536, 48.0 / 13}}) {
+    ClusterSpec c = Draft(16384, FabricKind::kRailFatTree,
+                          {Switch("leaf", 64), Switch("spine", 64, w.over), Switch("core", 64)});
+    ASSERT_FALSE(Finalize(c).HasErrors()) << w.over;
+    const auto& l = c.hierarchy.levels;
+    EXPECT_EQ(l[2].block, w.spine_block) << w.over;
+    EXPECT_DOUBLE_EQ(l[2].oversubscription, w.built) << w.over;
+    EXPECT_DOUBLE_EQ(l[2].uplink, 40e9 / w.built) << w.over;
+  }
+  // A tier given by its block keeps the stated ratio.
+  EXPECT_DOUBLE_EQ(MetaRoce(24576).hierarchy.levels[2].oversubscription, 7);
+}
+
+TEST(Finalize, TiersAboveARoundedBlockCountTheCabledEndpoints) {
+  // The 1:2 spine cables 1,280 endpoints, so 64 of its blocks under the core hold 81,920
+  // (not 64 x 42 x 32 = 86,016).
+  ClusterSpec c = Draft(81920 + 1280, FabricKind::kRailFatTree,
+                        {Switch("leaf", 64), Switch("spine", 64, 2), Switch("core", 64)});
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_TRUE(Mentions(d, "reach 81920 chips")) << d.Format();
+}
+
+TEST(Finalize, EverySwitchHopHasALatency) {
+  // 16,384 chips on one ideal switch (1 hop), 2 tiers of radix 256 (3 hops through the
+  // top) and 3 tiers of radix 64 (5 hops through the top), tiers taking the cluster's hop
+  // latency when they give none of their own.
+  auto top_latency = [](std::vector<Tier> tiers) {
+    for (Tier& t : tiers) t.latency = core::Seconds(-1);
+    ClusterSpec c = Draft(16384, FabricKind::kRailFatTree, std::move(tiers));
+    c.hop_latency = core::Seconds(250e-9);
+    const core::Diagnostics d = Finalize(c);
+    EXPECT_FALSE(d.HasErrors()) << d.Format();
+    return c.hierarchy.levels.back().latency;
+  };
+  EXPECT_NEAR(top_latency({}), 5e-6 + 250e-9, 1e-12);
+  EXPECT_NEAR(top_latency({Switch("leaf", 256), Switch("spine", 256)}), 5e-6 + 3 * 250e-9, 1e-12);
+  EXPECT_NEAR(top_latency({Switch("leaf", 64), Switch("spine", 64), Switch("core", 64)}),
+              5e-6 + 5 * 250e-9, 1e-12);
+}
+
+TEST(Finalize, NoTiersBeyondOneDomainIsAWarning) {
+  ClusterSpec c = Draft(16384, FabricKind::kRailFatTree, {});
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_FALSE(d.HasErrors());
+  ASSERT_EQ(d.items().size(), 1u);
+  EXPECT_EQ(d.items()[0].severity, core::Severity::kWarning);
+  EXPECT_EQ(d.items()[0].key, "cluster.scale_out.tiers");
+  EXPECT_TRUE(Mentions(d, "modelled as one ideal switch"));
+  ClusterSpec node = Draft(8, FabricKind::kRailFatTree, {});  // one domain: no fabric needed
+  EXPECT_TRUE(Finalize(node).items().empty());
+}
+
 TEST(Finalize, NvlDomainsRoundTheRailGroup) {
   // NVL72: 18 trays of 4; a rail leaf would hold 32 trays (128 GPUs), which is rounded
   // down to whole 72-GPU domains.
@@ -360,6 +423,14 @@ TEST(PlaceGroup, StridesThatDoNotDivideTheBlocks) {
   const GroupPlacement dp = PlaceGroup(c, 64, 12);
   EXPECT_EQ(dp.levels[1].members_per_block, 22);
   EXPECT_EQ(dp.levels[1].blocks, 3);
+  // 16 stages 1,024 apart over spine blocks of 1,280 (1:2): 13 blocks, two stages in the
+  // fullest (ranks 0 and 1,024), one in most.
+  ClusterSpec wide = Draft(16384, FabricKind::kRailFatTree,
+                           {Switch("leaf", 64), Switch("spine", 64, 2), Switch("core", 64)});
+  ASSERT_FALSE(Finalize(wide).HasErrors());
+  const GroupPlacement pp = PlaceGroup(wide, 16, 1024);
+  EXPECT_EQ(pp.levels[2].members_per_block, 2);
+  EXPECT_EQ(pp.levels[2].blocks, 13);
 }
 
 TEST(PlaceGroup, PartialDomain) {

@@ -91,14 +91,6 @@ TrafficRates Collect(const Built& b, std::span<const Traffic> traffic) {
   return r;
 }
 
-// Members of a strided group within one block of `block` consecutive ranks (exact when
-// blocks and strides nest).
-int64_t MembersPerBlock(int64_t size, int64_t stride, int64_t block) {
-  if (block <= 0) return size;
-  if (stride >= block) return 1;
-  return std::min<int64_t>(size, std::max<int64_t>(1, block / stride));
-}
-
 }  // namespace
 
 TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic> traffic) {
@@ -130,99 +122,59 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
   }
 
   const size_t nl = static_cast<size_t>(levels);
-  SmallVector<double, kInlineLevels> m(nl, 0.0);       // members per block
-  SmallVector<double, kInlineLevels> blocks(nl, 0.0);  // blocks the group touches
-  SmallVector<double, kInlineLevels> flows(nl, 0.0);   // per group, by LCA level
-  SmallVector<double, kInlineLevels> bundle_links(nl, 0.0);
+  SmallVector<double, kInlineLevels> flows(nl, 0.0);     // per group, by LCA level
+  SmallVector<double, kInlineLevels> crossing(nl, 0.0);  // per group, leaving a level-k block
+  SmallVector<double, kInlineLevels> out(nl, 0.0);       // busiest level-k block, leaving
+  SmallVector<double, kInlineLevels> in(nl, 0.0);        // busiest level-k block, entering
   SmallVector<std::pair<int, double>, 2 * kInlineLevels> path;
   for (size_t e = 0; e < traffic.size(); ++e) {
     const Traffic& t = traffic[e];
     const GroupPlacement& g = t.group;
     const int64_t n = g.size;
     if (n < 2) continue;
-    const bool placed = static_cast<int>(g.levels.size()) == levels;
-    int span = levels - 1;
-    for (int k = levels - 1; k >= 0; --k) {
-      const int64_t mk =
-          placed ? g.levels[k].members_per_block : MembersPerBlock(n, g.stride, lv[k].block);
-      m[k] = static_cast<double>(mk);
-      blocks[k] =
-          placed ? static_cast<double>(g.levels[k].blocks) : static_cast<double>((n + mk - 1) / mk);
-      if (blocks[k] == 1) span = k;
-    }
-    const double size = static_cast<double>(n);
+    const GroupShape shape{cluster.chips, n, g.stride, t.all_groups};
+    const double groups = static_cast<double>(GroupCount(shape));
+    if (groups <= 0) continue;
+    const double all = FlowCount(shape, t.pattern) / groups;
 
-    // Flows of one group by the level of their lowest common block, and the links of each
-    // class one group loads (per chip: scale-up and NIC; per block: bundles).
-    std::fill(flows.begin(), flows.end(), 0.0);
-    double su_links = 0;
-    double nic_links = 0;
-    std::fill(bundle_links.begin(), bundle_links.end(), 0.0);
+    // Flows leaving the blocks of each level below the top: per group, and at the busiest
+    // block; the domain's also give the busiest chip's NIC and scale-up port.
+    const Crossing dom = CrossBlocks(shape, t.pattern, domain);
+    crossing[0] = dom.total / groups;
+    for (int k = 1; k + 1 < levels; ++k) {
+      const Crossing x = CrossBlocks(shape, t.pattern, lv[k].block);
+      crossing[k] = x.total / groups;
+      out[k] = x.out;
+      in[k] = x.in;
+    }
+    if (levels >= 1) crossing[levels - 1] = 0;
+    flows[0] = all - crossing[0];
+    for (int l = 1; l < levels; ++l) flows[l] = crossing[l - 1] - crossing[l];
+
+    // Per chip: a ring's flow out of a domain runs over the NICs of the group's members
+    // there (NCCL: a channel per NIC), so the busiest NIC is in the group's emptiest split
+    // domain; a neighbour sends one flow; an all-to-all member sends to every member
+    // outside its domain. Inside, each member sends one flow (ring, neighbour) or one to
+    // each local peer.
+    double nic = 0;
+    double port = 0;
     switch (t.pattern) {
       case Pattern::kRing:
-      case Pattern::kNeighbor: {
-        const bool ring = t.pattern == Pattern::kRing;
-        // Member i -> i+1 has LCA level L when i+1 starts a level-(L-1) run but not a level-L
-        // run; the ring's wrap-around crosses at the span level.
-        flows[0] = size - blocks[0];
-        for (int k = 1; k < levels; ++k) flows[k] = blocks[k - 1] - blocks[k];
-        if (ring) flows[span] += 1;
-        if (ring) {
-          su_links = flows[0];                    // each member sends at most one intra-domain flow
-          nic_links = blocks[0] >= 2 ? size : 0;  // spread over all members' NICs
-          for (int k = 1; k < levels; ++k) bundle_links[k] = blocks[k] >= 2 ? blocks[k] : 0;
-        } else {
-          su_links = flows[0];
-          nic_links = blocks[0] - 1;
-          for (int k = 1; k < levels; ++k) bundle_links[k] = blocks[k] - 1;
-        }
+        nic = dom.fewest_split > 0 ? 1.0 / static_cast<double>(dom.fewest_split) : 0;
+        port = dom.most >= 2 ? 1 : 0;
         break;
-      }
-      case Pattern::kAllToAll: {
-        // Ordered pairs by the level of their lowest common block, from how the members fill
-        // the blocks: whole blocks of m[k], the rest in one. Each class of links is loaded
-        // as its busiest member is: the busiest chip (scale-up: a whole block's member,
-        // NIC: the emptiest block's) and the busiest block (most pairs leaving it), so a
-        // group that fills 1.5 blocks is not priced as 2 half-loaded ones. With whole
-        // blocks this is n (m[k] - m[k-1]) flows over n chips or n / m[k] bundles.
-        auto fill = [&](int k, double& whole, double& rest) {
-          whole = std::floor(size / m[k]);
-          rest = size - whole * m[k];
-        };
-        auto same_block_pairs = [&](int k) {
-          double whole, rest;
-          fill(k, whole, rest);
-          return whole * m[k] * (m[k] - 1) + rest * std::max(0.0, rest - 1);
-        };
-        const double all_pairs = size * (size - 1);
-        double below = same_block_pairs(0);
-        flows[0] = below;
-        for (int k = 1; k < levels; ++k) {
-          const double pairs = k == levels - 1 ? all_pairs : same_block_pairs(k);
-          flows[k] = std::max(0.0, pairs - below);
-          below = pairs;
-        }
-        double whole0, rest0;
-        fill(0, whole0, rest0);
-        const double local_peers = (whole0 >= 1 ? m[0] : rest0) - 1;
-        su_links = m[0] >= 2 && local_peers > 0 ? flows[0] / local_peers : 0;
-        const double emptiest = rest0 > 0 ? rest0 : m[0];
-        const double leaving0 = all_pairs - same_block_pairs(0);
-        nic_links = blocks[0] >= 2 && leaving0 > 0 ? leaving0 / (size - emptiest) : 0;
-        for (int k = 1; k < levels; ++k) {
-          double whole, rest;
-          fill(k, whole, rest);
-          const double busiest = std::max(whole >= 1 ? m[k] * (size - m[k]) : 0.0,
-                                          rest > 0 ? rest * (size - rest) : 0.0);
-          const double leaving = all_pairs - same_block_pairs(k);
-          bundle_links[k] = blocks[k] >= 2 && busiest > 0 ? leaving / busiest : 0;
-        }
+      case Pattern::kNeighbor:
+        nic = dom.fewest_split > 0 ? 1 : 0;
+        port = dom.most >= 2 ? 1 : 0;
         break;
-      }
+      case Pattern::kAllToAll:
+        nic = dom.fewest_split > 0 ? static_cast<double>(n - dom.fewest_split) : 0;
+        port = static_cast<double>(std::max<int64_t>(dom.most - 1, 0));
+        break;
     }
 
     for (int l = 0; l < levels; ++l) {
-      if (flows[l] <= 0) continue;
+      if (flows[l] <= 1e-12 * all) continue;
       path.clear();
       if (l == 0) {
         if (mesh) {
@@ -238,21 +190,20 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
           }
           path.emplace_back(pair, 1.0);
         } else {
-          FATHOM_CHECK(su_links > 0, "intra-domain flows without scale-up links");
-          path.emplace_back(su_up, flows[0] / su_links);
-          path.emplace_back(su_down, flows[0] / su_links);
+          FATHOM_CHECK(port > 0, "intra-domain flows without scale-up links");
+          path.emplace_back(su_up, port);
+          path.emplace_back(su_down, port);
         }
       } else {
-        FATHOM_CHECK(nic_links > 0, "cross-domain flows without NICs");
-        path.emplace_back(nic_up, flows[l] / nic_links);
-        path.emplace_back(nic_down, flows[l] / nic_links);
+        FATHOM_CHECK(nic > 0 && crossing[0] > 0, "cross-domain flows without NICs");
+        const double share = flows[l] / crossing[0];
+        path.emplace_back(nic_up, nic * share);
+        path.emplace_back(nic_down, nic * share);
         for (int k = 1; k < l; ++k) {
-          FATHOM_CHECK(bundle_links[k] > 0, "flows leaving blocks without uplinks");
-          // With all groups active, a block holds block/m groups, all at the same position.
-          const double sharing = t.all_groups ? static_cast<double>(lv[k].block) / m[k] : 1.0;
-          const double w = flows[l] / bundle_links[k] * sharing;
-          path.emplace_back(up[k], w);
-          path.emplace_back(down[k], w);
+          FATHOM_CHECK(out[k] > 0 && in[k] > 0, "flows leaving blocks without uplinks");
+          const double part = flows[l] / crossing[k];
+          path.emplace_back(up[k], out[k] * part);
+          path.emplace_back(down[k], in[k] * part);
         }
       }
       b.problem.AddFlow(std::span<const std::pair<int, double>>(path.data(), path.size()));

@@ -9,7 +9,8 @@
 //  - kAllToAll: every member sends to every other member (one flow per ordered pair).
 //  - kNeighbor: member i sends to member i+1, not cyclic (pipeline send/recv); no spreading.
 // Groups: with `all_groups`, ranks 0..chips-1 partition into the groups {b + i*stride} for
-// every b with (b / stride) % size == 0 (Megatron's layout); otherwise the group of rank 0.
+// every b with (b / stride) % size == 0 (Megatron's layout; complete groups only);
+// otherwise the group of rank 0.
 //
 // Links (hierarchy from Finalize; capacities in bytes/s, one direction):
 //  - scale-up: kSwitch, a per-chip up and down link of scale_up.bandwidth * efficiency;
@@ -34,11 +35,10 @@
 #include <vector>
 
 #include "network/cluster_spec.h"
+#include "network/crossing.h"
 #include "network/small_vector.h"
 
 namespace fathom::network {
-
-enum class Pattern { kRing, kAllToAll, kNeighbor };
 
 struct Traffic {
   GroupPlacement group;
@@ -61,24 +61,29 @@ struct TrafficRates {
 inline constexpr int kNoBottleneck = -2;
 
 // Symmetric solve: one flow per class (traffic entry, level L of the lowest common block) and
-// one link per class (kind, level, direction); a class flow's weight on a class link is the
-// load its flows put on links of that class in total (ring spreading counted), divided by
-// the links of the class the entry loads (with all groups, a level-k block is shared by
-// block / members_per_block groups). Pair links of a kFullMesh domain form one class per
-// group shape (stride, size): groups along different Megatron axes join chips that differ in
-// different rank digits, so they never share a pair link. Counts come from GroupPlacement::levels,
-// so the cost is O(entries x levels^2), independent of the chip count. Per-class rates and times
-// come from MaxMinRates and CompletionTimes on that small problem.
+// one link per class (kind, level, direction). Each class of links is loaded as its busiest
+// link is: the busiest chip's scale-up port and NIC, the busiest block's uplink and downlink
+// bundle, counted exactly by CrossBlocks (crossing.h) for any stride and block, with all
+// groups of the shape or the group alone. The class flows carry each entry's flows by level
+// (all of its groups' flows over the cluster, per group) and share a link class's load in
+// proportion to them. Pair links of a kFullMesh domain form one class per group shape
+// (stride, size): groups along different Megatron axes join chips that differ in different
+// rank digits, so they never share a pair link. The cost is independent of the chip count
+// for the layouts plans produce (crossing.h); rates and times come from MaxMinRates and
+// CompletionTimes on that small problem.
 //
-// It equals SolveExplicit (rate and time of every entry, to rounding) when blocks and
-// strides nest (each divides the other, Megatron orders), all groups are complete
-// (chips a multiple of stride x size when all_groups), and either
-//  - there is one entry, or
+// One entry's rate (its slowest flow: the busiest link's capacity over its load) equals
+// SolveExplicit's for any stride, block and cluster size. Its completion time (all-to-all)
+// equals SolveExplicit's when blocks and strides nest (each divides the other, Megatron
+// orders) and all groups are complete (chips a multiple of stride x size when all_groups);
+// otherwise blocks carry unequal loads and the class solve finishes every flow as if it
+// crossed the busiest one, an upper bound. Several entries equal SolveExplicit under the
+// same nesting when
 //  - the entries load disjoint link classes (TP inside domains, DP across them), or
 //  - on every link class two entries share, each entry loads every link of the class the
 //    same way: all-to-all, or a ring whose flows crossing that class all have one LCA level
 //    and that touches every link of the class (all_groups).
-// Otherwise the entries' average loads are superposed on one link class, which is not a
+// Otherwise the entries' busiest loads are superposed on one link class, which is not a
 // bound either way: e.g. a DP ring whose domain crossings have two LCA levels (so half the
 // NICs carry one, half the other) sharing NICs with an all-to-all. (Exactness there needs
 // link classes per joint position of the chip in each entry's groups.)

@@ -346,5 +346,76 @@ TEST(TrafficProperty, SymmetricEqualsExplicit) {
   EXPECT_GE(pairs, 100);
 }
 
+// ---- Property test: one entry's rate is exact for any stride and block. ----
+
+TEST(TrafficProperty, OneEntryRateIsExactWhenStridesAndBlocksDoNotNest) {
+  // Random clusters (blocks that need not be powers of two, ragged ends) and group shapes
+  // whose stride need not divide the blocks, nor the blocks the stride: the slowest flow
+  // of one entry is its busiest link's capacity over its load, which the class solve
+  // counts exactly (crossing.h), so it must match the explicit solve.
+  std::mt19937 rng(99);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int compared = 0;
+  for (int i = 0; i < 400; ++i) {
+    ClusterSpec c;
+    c.chip = hardware::testing::H100();
+    c.domain = pick(1, 8);
+    c.chips_per_node = c.domain;
+    c.scale_up = {"su", core::BytesPerSec(100e9 * pick(1, 9)), core::Seconds(0), 0.8};
+    c.scale_out = {"so", core::BytesPerSec(10e9 * pick(1, 9)), core::Seconds(0), 0.9};
+    c.domain_kind = pick(0, 1) ? DomainKind::kSwitch : DomainKind::kFullMesh;
+    c.fabric_kind = FabricKind::kFatTree;
+    int64_t block = c.domain;
+    const int tiers = pick(1, 3);
+    for (int t = 0; t < tiers; ++t) {
+      block *= pick(2, 5);
+      const double over[] = {1, 1.5, 2, 3, 7};
+      c.tiers.push_back({"t" + std::to_string(t), 0, block, over[pick(0, 4)], core::Seconds(0)});
+    }
+    // A ragged end: the top block may be partly filled.
+    const int64_t below = tiers > 1 ? c.tiers[tiers - 2].block : c.domain;
+    c.chips = std::max<int64_t>(below + c.domain, block - c.domain * pick(0, 3));
+    c.chips -= c.chips % c.domain;
+    c.tiers.back().block = block;
+    c = testing::Finalized(c);
+    const int size = pick(2, static_cast<int>(std::min<int64_t>(12, c.chips)));
+    const int64_t stride =
+        pick(1, static_cast<int>(std::min<int64_t>(40, (c.chips - 1) / (size - 1))));
+    const Pattern pattern = static_cast<Pattern>(pick(0, 2));
+    const bool all = pick(0, 3) != 0;
+    const std::vector<Traffic> t{Entry(c, size, stride, pattern, all, 0)};
+    const TrafficRates sym = SolveSymmetric(c, t);
+    const TrafficRates x = SolveExplicit(c, t);
+    const std::string what = "case " + std::to_string(i) + ": chips " + std::to_string(c.chips) +
+                             " domain " + std::to_string(c.domain) + " size " +
+                             std::to_string(size) + " stride " + std::to_string(stride) +
+                             " pattern " + std::to_string(static_cast<int>(pattern)) +
+                             (all ? " all" : " alone");
+    ASSERT_FALSE(std::isinf(x.rate[0])) << what;
+    // (Not the bottleneck level: with unequal blocks, links of two levels can saturate at
+    // the same rate on different flows, and each solve names the level it meets first.)
+    EXPECT_NEAR(sym.rate[0], x.rate[0], 1e-9 * x.rate[0]) << what;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 400);
+}
+
+TEST(Traffic, PipelineOverAnOversubscribedSpineBlockTheStrideDoesNotDivide) {
+  // The review's case: 16 pipeline stages 1,024 apart on 16,384 H100 of a rail fat-tree of
+  // radix 64, spine at 1:2. A spine switch has 42 down and 22 up ports; its block is 5 leaf
+  // groups of 256 = 1,280 chips (40 cabled down ports), so each chip has 22/40 of its NIC
+  // above the spine. 1,024 of each block's 1,280 chips send out of it, so a flow gets
+  // 1,280 x 22/40 / 1,024 NIC = 0.6875 NIC (the NIC alone would allow 1).
+  const ClusterSpec c = DgxH100(16384, {{"leaf", 64, 0, 1, core::Seconds(0)},
+                                        {"spine", 64, 0, 2, core::Seconds(0)},
+                                        {"core", 64, 0, 1, core::Seconds(0)}});
+  ASSERT_EQ(c.hierarchy.levels[2].block, 1280);
+  EXPECT_DOUBLE_EQ(c.hierarchy.levels[2].oversubscription, 40.0 / 22);
+  const TrafficRates r =
+      SolveSymmetric(c, std::vector<Traffic>{Entry(c, 16, 1024, Pattern::kNeighbor)});
+  EXPECT_NEAR(r.rate[0], kNic * 1280 * 22 / 40 / 1024, 1e-6 * kNic);
+  EXPECT_EQ(r.bottleneck_level[0], 2);
+}
+
 }  // namespace
 }  // namespace fathom::network

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <utility>
 
 #include "core/text.h"
@@ -21,10 +22,20 @@ ComponentCounts CountComponents(const network::ClusterSpec& c) {
   ComponentCounts n;
   n.gpu = static_cast<double>(c.chips);
   n.node = static_cast<double>(c.chips) / c.chips_per_node;
-  n.nic = n.gpu;
-  n.switches = 1.5 * std::ceil(n.nic / 32);
-  n.link = 2 * n.nic;
+  n.fabric = network::CountFabric(c);
+  n.nic = n.fabric.nic_ports;
+  n.switches = n.fabric.switches;
+  n.link = n.fabric.links;
   return n;
+}
+
+// The tiers whose switches CountFabric could not count (given by block, without a radix).
+std::string UncountedTiers(const network::FabricCount& f) {
+  std::string names;
+  for (const network::TierCount& t : f.tiers) {
+    if (!t.known) names += (names.empty() ? "" : ", ") + t.name;
+  }
+  return names;
 }
 
 double CountOf(const ComponentCounts& n, const std::string& per) {
@@ -162,6 +173,16 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   const network::ClusterSpec& cluster = scenario.cluster;
   const parallel::ParallelPlan& plan = scenario.plan;
   r.counts = CountComponents(cluster);
+  for (size_t i = 0; i < cfg.failures.size(); ++i) {
+    const FailureConfig& f = cfg.failures[i];
+    if (f.per_1000_node_days < 0 && f.per == "switch" && !r.counts.fabric.complete) {
+      diags.Warning("reliability.failures[" + std::to_string(i) + "].per",
+                    "the fabric's tiers " + UncountedTiers(r.counts.fabric) +
+                        " have no radix, so their switches are not counted: the class counts " +
+                        core::WithThousands(std::llround(r.counts.switches)) + " switches",
+                    "give the tiers' radix (scale_out.tiers[k].radix) to count their switches");
+    }
+  }
 
   reliability::RunSpec& spec = r.spec;
   spec.step_time_s = r.step.step_time_s;

@@ -9,12 +9,12 @@
 // Component counts (n_c) come from the cluster the job runs on:
 //   gpu     = chips                                  (the job uses the whole cluster)
 //   node    = chips / chips_per_node
-//   nic     = chips                                  (one scale-out NIC per chip, as on
-//                                                     DGX/HGX and Grand Teton servers)
-//   switch  = 1.5 · ceil(nics / 32)                  (a non-blocking two-tier Clos of
-//                                                     64-port switches: nics/32 leaves,
-//                                                     half as many spines)
-//   link    = 2 · nics                               (NIC–leaf and leaf–spine cables)
+//   nic     = chips / chips_per_nic                  (scale-out NIC ports)
+//   switch  = the switches of the fabric as built    (network::CountFabric: tier by tier
+//                                                     from the radix, oversubscription,
+//                                                     planes and rails; tiers given by
+//                                                     block without a radix not counted)
+//   link    = its cables                             (NIC–leaf and between tiers)
 // A class rated per_1000_node_days is counted per node whatever it is; per_component_year
 // and mtbf are per component of its `per` kind.
 //
@@ -49,6 +49,7 @@
 
 #include "core/diagnostic.h"
 #include "estimate/estimate.h"
+#include "network/inventory.h"
 #include "reliability/reliability.h"
 
 namespace fathom::plan {
@@ -177,6 +178,7 @@ CostDerivation DeriveCost(const CostConfig& config, const network::ClusterSpec& 
 
 struct ComponentCounts {
   double gpu = 0, node = 0, nic = 0, switches = 0, link = 0;
+  network::FabricCount fabric;  // per tier: switches and the cables into them
 };
 
 struct RunResult {

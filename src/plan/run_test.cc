@@ -83,8 +83,13 @@ TEST(ProjectRun, ComponentsAndRatesFollowTheCluster) {
   EXPECT_EQ(n.gpu, 1024);
   EXPECT_EQ(n.node, 128);
   EXPECT_EQ(n.nic, 1024);
-  EXPECT_EQ(n.switches, 48);  // 1.5 x 1024 / 32
+  // The DGX SuperPOD of 4 scalable units: 32 rail leaves and 16 spines, 1,024 NIC-leaf and
+  // 1,024 leaf-spine cables (network::CountFabric).
+  EXPECT_EQ(n.switches, 48);
   EXPECT_EQ(n.link, 2048);
+  ASSERT_EQ(n.fabric.tiers.size(), 2u);
+  EXPECT_EQ(n.fabric.tiers[0].switches, 32);
+  EXPECT_EQ(n.fabric.tiers[1].switches, 16);
   const reliability::RunSpec& spec = r.value().spec;
   EXPECT_EQ(spec.nodes, 128);
   EXPECT_EQ(spec.gpus_per_node, 8);
@@ -98,6 +103,35 @@ TEST(ProjectRun, ComponentsAndRatesFollowTheCluster) {
   // Steps: the tokens over the tokens of a step, rounded up.
   EXPECT_EQ(spec.steps, std::ceil(1e12 / (1024.0 * 8192)));
   EXPECT_DOUBLE_EQ(r.value().tokens, spec.steps * 1024.0 * 8192);
+}
+
+// A class rated per switch counts the fabric's switches as built: 16 scalable units of the
+// SuperPOD reach the core tier (128 leaves, 128 spines, 64 cores); tiers given by block
+// without a radix cannot be counted, which a per-switch class is warned about.
+TEST(ProjectRun, SwitchClassesCountTheFabricAsBuilt) {
+  ReliabilityConfig cfg = OneClass(6.5);
+  FailureConfig sw;
+  sw.name = "switch";
+  sw.per = "switch";
+  sw.per_component_year = 0.05;
+  cfg.failures.push_back(sw);
+  core::Result<RunResult> r = ProjectRun(Llama70BOn(4096), Tokens(1e12), cfg, Exact());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_EQ(r.value().counts.switches, 128 + 128 + 64);
+  EXPECT_EQ(r.value().counts.link, 3 * 4096);
+  EXPECT_EQ(r.value().spec.failures[1].count, 320);
+  EXPECT_TRUE(r.diagnostics().empty()) << r.diagnostics().Format();
+
+  estimate::Scenario meta = Llama70BOn(3072);
+  meta.cluster = network::testing::MetaRoce(3072 * 2);
+  meta.plan.dp = 6144 / 32;
+  meta.plan.global_batch_size = 6144 / 32 * 8;
+  core::Result<RunResult> m = ProjectRun(meta, Tokens(1e12), cfg, Exact());
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_EQ(m.value().counts.switches, 0);
+  EXPECT_NE(m.diagnostics().Format().find("tiers rack, pod, cluster have no radix"),
+            std::string::npos)
+      << m.diagnostics().Format();
 }
 
 // Checkpoint size and tier times (run.h): every chip writes its shard under ZeRO, one

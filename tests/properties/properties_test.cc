@@ -3,6 +3,7 @@
 // changes nothing, the estimate is deterministic, MFU <= HFU, and the breakdown adds up.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -10,9 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include "collective/collective.h"
 #include "estimate/estimate.h"
 #include "io/config.h"
 #include "io/report.h"
+#include "network/cluster_spec.h"
 
 namespace fathom {
 namespace {
@@ -224,6 +227,141 @@ TEST_F(Units, RestatingUnitsChangesNothing) {
   ASSERT_FALSE(a.empty());
   EXPECT_EQ(a, b);
   EXPECT_EQ(a, c);
+}
+
+// ---- Oversubscription: a thinner uplink never speeds anything up. ----
+
+// The DGX SuperPOD fabric (3 tiers of radix-64 Quantum-2) at 16,384 H100, with `over` at
+// tier `tier`. Radix-derived blocks grow with the down ports a higher ratio leaves, and
+// stride-1,024 pipelines or stride-8 data-parallel rings then split them unevenly: the
+// review's case (0.91 ms at 1:1, 1.36 ms at 1:1.5, 0.91 ms at 1:2).
+network::ClusterSpec Oversubscribed(const network::ClusterSpec& base, size_t tier, double over) {
+  network::ClusterSpec c = base;
+  c.tiers.at(tier).oversubscription = over;
+  c.hierarchy = {};
+  const core::Diagnostics d = network::Finalize(c);
+  EXPECT_FALSE(d.HasErrors()) << d.Format();
+  return c;
+}
+
+network::ClusterSpec SuperPod16k() {
+  core::Result<network::ClusterSpec> c = io::LoadCluster(TestCatalog(), "dgx-h100-superpod");
+  EXPECT_TRUE(c.ok()) << c.diagnostics().Format();
+  network::ClusterSpec cluster = c.value();
+  cluster.chips = 16384;
+  return cluster;
+}
+
+TEST(Oversubscription, NeverSpeedsACollective) {
+  // Swept from 1:1 to 1:8 in steps of 0.05 at the leaf and at the spine. The bandwidth a
+  // group gets never rises (checked with switch hops of no latency). With the catalog's hop
+  // latencies, the time never falls either, except where the larger switch group that a
+  // higher ratio leaves room for takes the whole group in: then its paths lose two hops (a
+  // real gain of locality), which shows as a lower span level.
+  using collective::Kind;
+  struct Shape {
+    int size;
+    int64_t stride;
+    Kind kind;
+    double bytes;
+  };
+  const Shape shapes[] = {
+      {16, 1024, Kind::kSendRecv, 32 << 20},   {16, 1024, Kind::kAllReduce, 256 << 20},
+      {8, 2048, Kind::kSendRecv, 64 << 20},    {128, 8, Kind::kAllReduce, 1 << 30},
+      {128, 8, Kind::kReduceScatter, 1 << 30}, {64, 8, Kind::kAllToAll, 256 << 20},
+      {256, 1, Kind::kAllToAll, 64 << 20},     {12, 1000, Kind::kAllGather, 96 << 20},
+      {48, 24, Kind::kAllReduce, 512 << 20},   {32, 512, Kind::kAllToAll, 1 << 20},
+      {4, 512, Kind::kAllReduce, 64 << 20},    {16, 8, Kind::kAllReduce, 64 << 10},
+  };
+  const network::ClusterSpec hops = SuperPod16k();
+  network::ClusterSpec flat = hops;
+  for (network::Tier& t : flat.tiers) t.latency = core::Seconds(0);
+  int closer = 0;
+  for (size_t tier : {size_t{0}, size_t{1}}) {
+    for (const Shape& g : shapes) {
+      for (bool all : {true, false}) {
+        double last[2] = {0, 0};
+        int last_span = 0;
+        double last_over = 1;
+        for (double over = 1; over <= 8 + 1e-9; over += 0.05) {
+          double t[2];
+          int span = 0;
+          for (int with_hops : {0, 1}) {
+            const network::ClusterSpec c = Oversubscribed(with_hops ? hops : flat, tier, over);
+            const network::GroupPlacement p = network::PlaceGroup(c, g.size, g.stride);
+            span = p.span_level;
+            t[with_hops] =
+                collective::CollectiveCost(c, p, g.kind, core::Bytes(g.bytes), {.all_groups = all})
+                    .time.value();
+          }
+          const std::string what = std::string(collective::KindName(g.kind)) + " of " +
+                                   std::to_string(g.size) + " x " + std::to_string(g.stride) +
+                                   (all ? " (all groups)" : " (alone)") + ", tier " +
+                                   std::to_string(tier) + ": 1:" + std::to_string(over) +
+                                   " after 1:" + std::to_string(last_over);
+          EXPECT_GE(t[0], last[0] * (1 - kSlack)) << what << " (no hop latency)";
+          if (span < last_span) {
+            ++closer;
+          } else {
+            EXPECT_GE(t[1], last[1] * (1 - kSlack)) << what;
+          }
+          last[0] = t[0];
+          last[1] = t[1];
+          last_span = span;
+          last_over = over;
+        }
+      }
+    }
+  }
+  std::printf("oversubscription sweep: %d steps where a group came under one switch group\n",
+              closer);
+  EXPECT_LE(closer, 8);  // a handful of sizes where a group comes under one switch group
+}
+
+TEST(Oversubscription, ALargerSwitchGroupCanAlignBetterWithTheTraffic) {
+  // Why the sweep above takes the strides Megatron orders produce: with radix-derived
+  // blocks a higher ratio also changes where block boundaries fall, and traffic whose stride
+  // is foreign to them can cross fewer of them. Pairs 240 ranks apart under leaves of 35
+  // nodes (280 chips, 29 up ports): the busiest leaf has 240 of its 280 chips sending out,
+  // 280 x 29/35 / 240 = 0.97 of a NIC each. Under leaves of 36 nodes (288 chips, 28 up), at
+  // most 192 of 288 send out: 288 x 28/36 / 192 = 1.17, so the NIC (1) limits. Real, and
+  // exact (the explicit solve agrees, network/traffic_test.cc).
+  const network::ClusterSpec base = SuperPod16k();
+  const network::ClusterSpec a = Oversubscribed(base, 0, 1.25);  // 35 down, 29 up
+  const network::ClusterSpec b = Oversubscribed(base, 0, 1.3);   // 36 down, 28 up
+  ASSERT_EQ(a.hierarchy.levels[1].block, 280);
+  ASSERT_EQ(b.hierarchy.levels[1].block, 288);
+  const auto time = [](const network::ClusterSpec& c) {
+    return collective::CollectiveCost(c, network::PlaceGroup(c, 2, 240),
+                                      collective::Kind::kSendRecv, core::Bytes(8 << 20))
+        .time.value();
+  };
+  EXPECT_LT(time(b), time(a));
+}
+
+TEST(Oversubscription, NeverSpeedsAStep) {
+  // Llama 3 405B's plan (tp 8, pp 16, dp 128) on the SuperPOD fabric, spine and leaf swept.
+  const estimate::Scenario base = Load("llama3-405b-16k-h100");
+  const network::ClusterSpec fabric = SuperPod16k();
+  for (size_t tier : {size_t{0}, size_t{1}}) {
+    double last = 0;
+    for (double over = 1; over <= 8 + 1e-9; over += 0.1) {
+      estimate::Scenario s = base;
+      s.cluster = Oversubscribed(fabric, tier, over);
+      const double t = Step(s).step_time_s;
+      EXPECT_GE(t, last * (1 - kSlack)) << "tier " << tier << " at 1:" << over;
+      last = t;
+    }
+  }
+  // Meta's pods: the stated 1:7 taper of a tier given by its block, swept.
+  double last = 0;
+  for (double over = 1; over <= 8 + 1e-9; over += 0.25) {
+    estimate::Scenario s = base;
+    s.cluster = Oversubscribed(base.cluster, 1, over);
+    const double t = Step(s).step_time_s;
+    EXPECT_GE(t, last * (1 - kSlack)) << "pod tier at 1:" << over;
+    last = t;
+  }
 }
 
 }  // namespace
