@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <semaphore>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -323,6 +324,7 @@ SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
   row.mfu = r.mfu;
   row.hfu = r.hfu;
   row.bubble_fraction = r.bubble_fraction;
+  row.time = r.time;
   row.memory_per_chip_bytes = r.memory.total;
   row.memory_capacity_bytes = r.memory_capacity;
   row.fits = r.fits;
@@ -378,6 +380,27 @@ std::string CsvField(const std::string& s) {
   return out + "\"";
 }
 
+// The step's terms beside compute, named as the CSV columns name them (less "_s").
+std::vector<std::pair<const char*, double>> Losses(const estimate::TimeBreakdown& t) {
+  return {{"tp_exposed", t.tp_exposed}, {"bubble", t.bubble},         {"pp_exposed", t.pp_exposed},
+          {"dp_exposed", t.dp_exposed}, {"ep_exposed", t.ep_exposed}, {"cp_exposed", t.cp_exposed},
+          {"optimizer", t.optimizer}};
+}
+
+// "dp 12.3%": the largest term beside compute and its share of the step; "-" when none is
+// above 0.05% of it. The first of equal terms wins, so the label is deterministic.
+std::string LargestLoss(const SweepRow& row) {
+  static constexpr const char* kShort[] = {"tp", "bubble", "pp", "dp", "ep", "cp", "optimizer"};
+  const auto losses = Losses(row.time);
+  size_t best = 0;
+  for (size_t k = 1; k < losses.size(); ++k) {
+    if (losses[k].second > losses[best].second) best = k;
+  }
+  const double share = row.step_time_s > 0 ? losses[best].second / row.step_time_s : 0;
+  if (share < 0.0005) return "-";
+  return fmt::format("{} {}", kShort[best], Pct(share));
+}
+
 }  // namespace
 
 std::string SweepText(const SweepResult& r) {
@@ -390,7 +413,8 @@ std::string SweepText(const SweepResult& r) {
   std::vector<std::string> header = {"point"};
   for (const SweepAxis& a : s.axes) header.push_back(a.key);
   const size_t axes_end = header.size();
-  for (const char* h : {"engine", "step time", "tokens/s", "MFU", "memory", "fits"}) {
+  for (const char* h :
+       {"engine", "step time", "tokens/s", "MFU", "largest loss", "memory", "fits"}) {
     header.emplace_back(h);
   }
   std::vector<std::vector<std::string>> cells;
@@ -403,10 +427,11 @@ std::string SweepText(const SweepResult& r) {
       c.push_back(Duration(row.step_time_s));
       c.push_back(core::WithThousands(static_cast<long long>(row.tokens_per_s + 0.5)));
       c.push_back(Pct(row.mfu));
+      c.push_back(LargestLoss(row));
       c.push_back(core::FormatBytes(row.memory_per_chip_bytes));
       c.emplace_back(row.fits ? "yes" : "no");
     } else {
-      for (int k = 0; k < 6; ++k) c.emplace_back("-");
+      for (int k = 0; k < 7; ++k) c.emplace_back("-");
     }
     cells.push_back(std::move(c));
   }
@@ -490,12 +515,15 @@ std::string SweepJson(const SweepResult& r) {
       x["mfu"] = Round(row.mfu);
       x["hfu"] = Round(row.hfu);
       x["bubble_fraction"] = Round(row.bubble_fraction);
+      ordered_json time = {{"compute", Round(row.time.compute)}};
+      for (const auto& [name, seconds] : Losses(row.time)) time[name] = Round(seconds);
+      x["time_breakdown_s"] = time;
       x["memory_per_chip_bytes"] = Round(row.memory_per_chip_bytes);
       x["memory_capacity_bytes"] = Round(row.memory_capacity_bytes);
       x["fits"] = row.fits;
     } else {
       for (const char* k : {"scenario", "model", "cluster", "chip", "chips", "plan", "step_time_s",
-                            "tokens_per_s", "mfu", "hfu", "bubble_fraction",
+                            "tokens_per_s", "mfu", "hfu", "bubble_fraction", "time_breakdown_s",
                             "memory_per_chip_bytes", "memory_capacity_bytes", "fits"}) {
         x[k] = nullptr;
       }
@@ -515,7 +543,8 @@ std::string SweepCsv(const SweepResult& r) {
   out +=
       ",ok,engine,step_time_s,tokens_per_s,mfu,hfu,bubble_fraction,memory_per_chip_bytes,"
       "memory_capacity_bytes,fits,model,cluster,chips,tp,pp,vp,dp,cp,ep,micro_batch_size,"
-      "global_batch_size,schedule,zero,recompute,precision,error\n";
+      "global_batch_size,schedule,zero,recompute,precision,compute_s,tp_exposed_s,bubble_s,"
+      "pp_exposed_s,dp_exposed_s,ep_exposed_s,cp_exposed_s,optimizer_s,error\n";
   for (const SweepRow& row : r.rows) {
     out += std::to_string(row.index);
     const std::vector<size_t> at = s.Coordinates(row.index);
@@ -532,8 +561,11 @@ std::string SweepCsv(const SweepResult& r) {
                          p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
                          parallel::RecomputeName(p.recompute));
       out += fmt::format(",{}", hardware::PrecisionName(p.precision));
+      out += fmt::format(",{}", Round(row.time.compute));
+      for (const auto& [name, seconds] : Losses(row.time))
+        out += fmt::format(",{}", Round(seconds));
     } else {
-      out += std::string(23, ',');
+      out += std::string(31, ',');
     }
     out += "," + CsvField(row.error) + "\n";
   }
@@ -648,8 +680,10 @@ std::string EncodeSweepRows(const std::vector<SweepRow>& rows) {
                   static_cast<int>(p.recompute), static_cast<int>(p.precision), r.micro_batches}) {
       e.Int(v);
     }
-    for (double v : {r.step_time_s, r.tokens_per_s, r.mfu, r.hfu, r.bubble_fraction,
-                     r.memory_per_chip_bytes, r.memory_capacity_bytes}) {
+    const estimate::TimeBreakdown& t = r.time;
+    for (double v : {r.step_time_s, r.tokens_per_s, r.mfu, r.hfu, r.bubble_fraction, t.compute,
+                     t.tp_exposed, t.bubble, t.pp_exposed, t.dp_exposed, t.optimizer, t.ep_exposed,
+                     t.cp_exposed, r.memory_per_chip_bytes, r.memory_capacity_bytes}) {
       e.Real(v);
     }
     e.Int(r.fits);
@@ -691,8 +725,11 @@ core::Result<std::vector<SweepRow>> DecodeSweepRows(std::string_view bytes) {
     p.recompute = static_cast<parallel::Recompute>(next());
     p.precision = static_cast<hardware::Precision>(next());
     r.micro_batches = next();
-    for (double* v : {&r.step_time_s, &r.tokens_per_s, &r.mfu, &r.hfu, &r.bubble_fraction,
-                      &r.memory_per_chip_bytes, &r.memory_capacity_bytes}) {
+    estimate::TimeBreakdown& t = r.time;
+    for (double* v :
+         {&r.step_time_s, &r.tokens_per_s, &r.mfu, &r.hfu, &r.bubble_fraction, &t.compute,
+          &t.tp_exposed, &t.bubble, &t.pp_exposed, &t.dp_exposed, &t.optimizer, &t.ep_exposed,
+          &t.cp_exposed, &r.memory_per_chip_bytes, &r.memory_capacity_bytes}) {
       *v = d.Real();
     }
     r.fits = d.Int() != 0;

@@ -79,6 +79,7 @@ struct SweepRow {
   double mfu = 0;
   double hfu = 0;
   double bubble_fraction = 0;
+  estimate::TimeBreakdown time;  // where the step goes, as `fathom step` reports it
   double memory_per_chip_bytes = 0;
   double memory_capacity_bytes = 0;
   bool fits = false;
@@ -98,8 +99,9 @@ struct SweepResult {
   std::vector<SweepRow> rows;  // every point, in index order
 };
 
-// One row per point: the axis values, engine, step time, tokens/s, MFU, memory per chip,
-// whether it fits, and the error of a point that failed; a summary line.
+// One row per point: the axis values, engine, step time, tokens/s, MFU, the largest term
+// beside compute and its share of the step, memory per chip, whether it fits, and the error
+// of a point that failed; a summary line.
 std::string SweepText(const SweepResult& r);
 // "fathom.sweep/2": the input, the axes, and one object per point in index order.
 std::string SweepJson(const SweepResult& r);

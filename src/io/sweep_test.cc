@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -80,6 +81,36 @@ TEST(Sweep, FirstAxisOutermost) {
   EXPECT_LT(r.rows[1].memory_per_chip_bytes, r.rows[0].memory_per_chip_bytes);
 }
 
+TEST(Sweep, RowsCarryTheStepsBreakdown) {
+  const Sweep s = Prepared(Request({"plan.tp=1,2", "plan.zero=1,3"}, {"plan.dp=auto"}));
+  const SweepResult r = Evaluate(s, 1);
+  for (const SweepRow& row : r.rows) {
+    ASSERT_TRUE(row.ok) << row.error;
+    const estimate::TimeBreakdown& t = row.time;
+    EXPECT_GT(t.compute, 0);
+    // The terms are the step's, as `fathom step` reports them: they add up to it.
+    const double sum = t.compute + t.tp_exposed + t.bubble + t.pp_exposed + t.dp_exposed +
+                       t.optimizer + t.ep_exposed + t.cp_exposed;
+    EXPECT_NEAR(sum, row.step_time_s, 1e-9 * row.step_time_s) << row.index;
+  }
+  // tp 2 has tensor-parallel traffic that tp 1 has none of.
+  EXPECT_EQ(r.rows[0].time.tp_exposed, 0);
+  EXPECT_GT(r.rows[2].time.tp_exposed, 0);
+  // ZeRO 3 gathers parameters: more data-parallel time than ZeRO 1 exposes.
+  EXPECT_GT(r.rows[1].time.dp_exposed, r.rows[0].time.dp_exposed);
+  const nlohmann::json j = nlohmann::json::parse(SweepJson(r));
+  const nlohmann::json& t = j["rows"][1]["time_breakdown_s"];
+  EXPECT_NEAR(t["compute"].get<double>(), r.rows[1].time.compute, 1e-9);
+  EXPECT_NEAR(t["dp_exposed"].get<double>(), r.rows[1].time.dp_exposed, 1e-9);
+  // The text names the largest term beside compute with its share of the step.
+  const std::string text = SweepText(r);
+  EXPECT_NE(text.find("largest loss"), std::string::npos) << text;
+  EXPECT_NE(
+      text.find(fmt::format("dp {:.1f}%", 100 * r.rows[1].time.dp_exposed / r.rows[1].step_time_s)),
+      std::string::npos)
+      << text;
+}
+
 TEST(Sweep, PointsThatFailAreRowsWithTheirError) {
   const Sweep s = Prepared(Request({"plan.tp=1,3,8"}, {"plan.dp=auto"}));
   const SweepResult r = Evaluate(s, 1);
@@ -141,6 +172,8 @@ TEST(Sweep, RowsRoundTripExactly) {
   ASSERT_TRUE(back.ok()) << back.diagnostics().Format();
   ASSERT_EQ(back.value().size(), 2u);
   EXPECT_EQ(back.value()[0].step_time_s, 0.1 + 0.2);
+  EXPECT_EQ(back.value()[0].time.compute, rows[0].time.compute);
+  EXPECT_EQ(back.value()[0].time.cp_exposed, rows[0].time.cp_exposed);
   EXPECT_EQ(back.value()[0].warnings, rows[0].warnings);
   EXPECT_EQ(back.value()[1].error, rows[1].error);
   EXPECT_EQ(EncodeSweepRows(back.value()), bytes);
@@ -182,6 +215,10 @@ TEST(Sweep, CsvHasOneLinePerPoint) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);
   EXPECT_EQ(csv.rfind("index,plan.tp,plan.zero,ok,engine,step_time_s,", 0), 0u) << csv;
   EXPECT_NE(csv.find("\n2,3,1,false,,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",precision,compute_s,tp_exposed_s,bubble_s,pp_exposed_s,dp_exposed_s,"
+                     "ep_exposed_s,cp_exposed_s,optimizer_s,error\n"),
+            std::string::npos)
+      << csv;
   // Every line has as many fields as the header (the error is quoted: it has commas).
   const size_t header_fields = std::count(csv.begin(), csv.begin() + csv.find('\n'), ',');
   size_t start = csv.find('\n') + 1;
