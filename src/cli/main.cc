@@ -473,9 +473,9 @@ int main(int argc, char** argv) {
   plan_cmd
       ->add_option("--idle", plan.idle,
                    "leave chips idle: never (plans use every chip), allow (the most the batch "
-                   "allows), auto (only when no plan can use them all)")
-      ->check(CLI::IsMember({"never", "auto", "allow"}))
-      ->capture_default_str();
+                   "allows), auto (only when no plan can use them all); default: the search "
+                   "section's, else auto")
+      ->check(CLI::IsMember({"never", "auto", "allow"}));
   plan_cmd->add_flag("--no-memory-pass", plan.no_memory_pass,
                      "keep plans that do not fit (ranked last, marked !)");
   plan_cmd->add_flag("--json", plan.json, "emit the fathom.plan/1 JSON report");
@@ -721,6 +721,7 @@ int main(int argc, char** argv) {
                         : plan.idle == "allow" ? fathom::plan::IdleChips::kAllow
                                                : fathom::plan::IdleChips::kAuto;
     plan.given.memory_pass = plan.no_memory_pass;
+    plan.given.idle = plan_cmd->count("--idle") > 0;
     if (!ParseSet(plan_set, plan.request.overrides)) return kUserError;
     return RunPlan(catalog, plan);
   }

@@ -18,6 +18,7 @@ void ApplySearchSection(const SearchConfig& file, const SearchOptionsGiven& give
   if (!given.top && file.top) options.top = *file.top;
   if (!given.simulate_top && file.simulate_top) options.simulate_top = *file.simulate_top;
   if (!given.memory_pass && file.memory_pass) options.memory_pass = *file.memory_pass;
+  if (!given.idle && file.idle) options.idle = *file.idle;
 }
 
 bool IsEngine(std::string_view engine) {
@@ -135,7 +136,7 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
     const LoadedSearch& s = loaded.value();
     plan::SearchOptions mine = options;
     // The best plan of each count is what sizing keeps: the section's top does not apply.
-    ApplySearchSection(s.config, {true, given.simulate_top, given.memory_pass}, mine);
+    ApplySearchSection(s.config, {true, given.simulate_top, given.memory_pass, true}, mine);
     plan::SizeRequest sizing = size.value();
     sizing.cost = run.value().cost;
     core::Result<plan::SizeResult> r =

@@ -72,6 +72,7 @@ struct SearchOptionsGiven {
   bool top = false;
   bool simulate_top = false;
   bool memory_pass = false;
+  bool idle = false;
 };
 
 // `fathom plan`: loads what to search (LoadSearch), merges the `search:` section's options

@@ -117,6 +117,30 @@ TEST(Facade, PlanMergesTheSearchSectionUnderTheGivenOptions) {
   EXPECT_EQ(given.value().ranked.size(), 3u);
 }
 
+// search.idle is the default of --idle: `never` keeps a chip count no plan can use all of
+// from being searched with idle chips; --idle given replaces it.
+TEST(Facade, PlanTakesIdleFromTheSearchSectionUnlessGiven) {
+  const fs::path dir = fs::temp_directory_path() / ("fathom-idle-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string file = (dir / "idle.yaml").string();
+  // 1,000 chips, a batch of 512: no tp x pp x dp uses them all.
+  std::ofstream(file) << "model: llama3-70b\n"
+                         "cluster: {base: dgx-h100-superpod, chips: 1000}\n"
+                         "plan: {global_batch_size: 512}\n"
+                         "search: {idle: never, tp: [8], zero: [1], recompute: [full]}\n";
+  PlanRequest q;
+  q.scenario = file;
+  plan::SearchOptions options;
+  options.simulate_top = 0;
+  core::Result<plan::SearchResult> never = Plan(TestCatalog(), q, options);
+  EXPECT_FALSE(never.ok());
+  options.idle = plan::IdleChips::kAuto;
+  core::Result<plan::SearchResult> given = Plan(TestCatalog(), q, options, {.idle = true});
+  ASSERT_TRUE(given.ok()) << given.diagnostics().Format();
+  EXPECT_TRUE(given.value().idle_chips);
+  fs::remove_all(dir);
+}
+
 // A cluster without a plan at any count tried does not drop the others' results: it keeps
 // its rows, with a warning naming it; alone, it is the error it was.
 TEST(Facade, SizeKeepsTheClustersThatHaveAPlan) {

@@ -1215,6 +1215,17 @@ const std::vector<Field<SearchConfig>>& SearchFields() {
           {Bool("memory_pass", "drop plans over the chip's memory (false: keep them, ranked last)")
                .Default("true"),
            [](C& c, const Value& v) { c.memory_pass = v.b; }},
+          {Enum("idle",
+                "leave chips idle: never (plans use every chip), allow (the most the batch "
+                "allows), auto (only when no plan can use them all); fathom plan --idle "
+                "replaces it, fathom size uses every chip of each count")
+               .Default("auto")
+               .Choices({"never", "auto", "allow"}),
+           [](C& c, const Value& v) {
+             c.idle = v.s == "never"   ? plan::IdleChips::kNever
+                      : v.s == "allow" ? plan::IdleChips::kAllow
+                                       : plan::IdleChips::kAuto;
+           }},
       },
       SearchInfos());
   return kFields;

@@ -33,6 +33,7 @@ struct SearchConfig {
   plan::SearchSpace space;
   std::optional<int> top, simulate_top;
   std::optional<bool> memory_pass;
+  std::optional<plan::IdleChips> idle;
 };
 
 struct LoadedSearch {
