@@ -249,10 +249,12 @@ std::string BaseComparison::Faster() const {
 
 std::string SearchText(const plan::SearchResult& r) {
   std::string out;
-  out += fmt::format("fathom plan: {} on {} ({} x {}{}), global batch {} x {} tokens\n\n", r.model,
+  out += fmt::format("fathom plan: {} on {} ({} x {}{}), global batch {} x {} tokens\n", r.model,
                      r.cluster, Count(r.chips), r.chip,
                      r.idle_chips ? "; plans may leave chips idle" : "", Count(r.global_batch_size),
                      Count(r.seq_len));
+  out += fmt::format("  model: {} parameters, {} active per token (input embedding excluded)\n\n",
+                     ShortCount(r.parameters), ShortCount(r.active_parameters));
   int64_t enumerated = 0, valid = 0, estimated = 0, simulated = 0;
   for (const plan::PassReport& p : r.passes) {
     if (p.name == "enumerate") enumerated = p.out;
@@ -336,6 +338,8 @@ std::string SearchJson(const plan::SearchResult& r) {
   j["idle_chips"] = r.idle_chips;
   j["global_batch_size"] = r.global_batch_size;
   j["seq_len"] = r.seq_len;
+  j["parameters"] = Whole(r.parameters);
+  j["active_parameters"] = Whole(r.active_parameters);
   ordered_json passes = ordered_json::array();
   for (const plan::PassReport& p : r.passes) {
     passes.push_back({{"name", p.name}, {"enabled", p.enabled}, {"in", p.in}, {"out", p.out}});

@@ -180,6 +180,9 @@ TEST(SearchReports, JsonAndCsvCarryTheRankedPlans) {
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const nlohmann::json j = nlohmann::json::parse(SearchJson(r.value()));
   EXPECT_EQ(j["schema"], "fathom.plan/1");
+  EXPECT_EQ(j["parameters"].get<double>(), std::llround(r.value().parameters));
+  EXPECT_GT(j["parameters"].get<int64_t>(), j["active_parameters"].get<int64_t>());
+  EXPECT_GT(j["active_parameters"].get<int64_t>(), 1'000'000'000);  // Llama 3 8B
   ASSERT_EQ(j["plans"].size(), 4u);
   EXPECT_EQ(j["plans"][0]["engine"], "simulate");
   // Estimated-only plans carry no simulated time (the search simulates on while estimates
@@ -198,6 +201,8 @@ TEST(SearchReports, JsonAndCsvCarryTheRankedPlans) {
   EXPECT_EQ(csv.rfind("rank,step_time_s,engine,", 0), 0u);
   const std::string text = SearchText(r.value());
   EXPECT_NE(text.find("the given plan: tp 1 pp 1 dp 8"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n  model: 8.03B parameters, 7.50B active per token"), std::string::npos)
+      << text;
 }
 
 TEST(ParseSizeRequest, ReadsTokensDaysAndCounts) {

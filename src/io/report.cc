@@ -89,6 +89,8 @@ std::string StepReportText(const estimate::StepReport& r) {
   };
   out += fmt::format("{}: {} on {} ({} x {})\n", r.scenario.empty() ? "step" : r.scenario, r.model,
                      r.cluster, r.chips, r.chip);
+  out += fmt::format("  model: {} parameters, {} active per token (input embedding excluded)\n",
+                     ShortCount(r.parameters), ShortCount(r.active_parameters));
   out += "  plan: " + PlanLine(r.plan, PlanDetail::kFull) + "\n\n";
   line("step time", core::FormatSeconds(r.step_time_s));
   line("tokens/s", fmt::format("{:.0f} ({:.1f} per chip)", r.tokens_per_s,
@@ -121,9 +123,6 @@ std::string StepReportText(const estimate::StepReport& r) {
   if (moe || r.plan.cp > 1) {
     out += "\n  mixture of experts and context parallelism (critical stage, per step)\n";
     if (moe) {
-      line("  parameters",
-           fmt::format("{:.1f}B total, {:.1f}B active per token (input embedding excluded)",
-                       r.parameters / 1e9, r.active_parameters / 1e9));
       line("  router", core::FormatSeconds(r.moe.router_s));
       line("  expert GEMMs",
            fmt::format("{} (imbalance adds {})", core::FormatSeconds(r.moe.expert_gemm_s),

@@ -117,6 +117,9 @@ TEST(ReportJson, SameInputSameBytes) {
 
 TEST(ReportText, ShowsTheHeadlineFigures) {
   const std::string text = StepReportText(Report("llama3-70b-64-h100-fp8"));
+  // The model's size comes first: the check a user makes of an imported config.
+  EXPECT_NE(text.find("\n  model: 70.55B parameters, 69.50B active per token"), std::string::npos)
+      << text;
   for (const char* fragment : {"llama3-70b-64-h100-fp8", "step time", "tokens/s", "MFU",
                                "MFU at run precision", "HFU", "memory per chip", "bubble"}) {
     EXPECT_NE(text.find(fragment), std::string::npos) << fragment << "\n" << text;

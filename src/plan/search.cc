@@ -219,6 +219,9 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   result.chips = chips;
   result.global_batch_size = base.plan.global_batch_size;
   result.seq_len = m.seq_len;
+  const model::ParameterCount model_counts = model::CountParameters(m);
+  result.parameters = model_counts.total;
+  result.active_parameters = model_counts.active;
   result.idle_chips = idle;
 
   Stopwatch watch;

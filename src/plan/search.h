@@ -110,6 +110,8 @@ struct SearchResult {
   int64_t chips = 0;
   int global_batch_size = 0;  // sequences
   int seq_len = 0;
+  double parameters = 0;          // the model's (model::CountParameters)
+  double active_parameters = 0;   // per token, without the input embedding
   std::vector<Candidate> ranked;  // the best `top`, best first
   std::vector<PassReport> passes;
   std::vector<Rejection> rejected;  // by the validate pass, most plans first
