@@ -55,6 +55,7 @@ ordered_json TopologyJson(const network::ClusterSpec& c) {
                          {"blocks", l.blocks},
                          {"uplink_per_chip_bytes_per_s",
                           l.uplink > 0 ? ordered_json(Round(l.uplink)) : ordered_json(nullptr)},
+                         {"oversubscription", Round(l.oversubscription)},
                          {"latency_s", Round(l.latency)}});
   }
   return {{"scale_up", up},
@@ -618,7 +619,7 @@ std::string ClusterTopologyText(const network::ClusterSpec& c) {
     const network::Tier* t = k >= 1 && k - 1 < c.tiers.size() ? &c.tiers[k - 1] : nullptr;
     out += fmt::format("    {:<10}{:>7}{:>9}{:>8}{:>8}{:>14}{:>11}\n", l.name,
                        t && t->radix > 0 ? std::to_string(t->radix) : "-", l.block, l.blocks,
-                       t && l.uplink > 0 ? fmt::format("1:{:g}", t->oversubscription) : "-",
+                       t && l.uplink > 0 ? fmt::format("1:{:.3g}", l.oversubscription) : "-",
                        l.uplink > 0 ? core::FormatBandwidth(l.uplink) : "-",
                        core::FormatSeconds(l.latency));
   }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "core/units.h"
 #include "io/json_text.h"
 #include "io/number_format.h"
@@ -193,10 +194,25 @@ std::string RunReportText(const RunResult& r) {
       "    {:<30}{:<13}{:>7}{:>12.3f}{:>11.1f}\n", "total (job-stopping)", "", "",
       std::isfinite(a.mtbf_s) ? 86400 * 1000 / (a.mtbf_s * static_cast<double>(r.spec.nodes)) : 0.0,
       sum);
+  // A fabric given by block sizes, without switch radices, has switches nobody counted.
+  const bool switches_known = r.counts.fabric.complete;
   out += fmt::format(
-      "    counted: {:.0f} gpus, {:.0f} nodes, {:.0f} nics, {:.0f} switches, {:.0f} "
-      "links\n",
-      r.counts.gpu, r.counts.node, r.counts.nic, r.counts.switches, r.counts.link);
+      "    counted: {:.0f} gpus, {:.0f} nodes, {:.0f} nics, {} switches, {:.0f} links\n",
+      r.counts.gpu, r.counts.node, r.counts.nic,
+      switches_known ? fmt::format("{:.0f}", r.counts.switches) : "?", r.counts.link);
+  // The fabric as built, tier by tier: its switches and the cables into them.
+  if (!r.counts.fabric.tiers.empty()) {
+    std::string tiers;
+    std::string below = "nic";
+    for (const network::TierCount& t : r.counts.fabric.tiers) {
+      tiers += fmt::format("{}{} {} ({} {}-{} links)", tiers.empty() ? "" : ", ",
+                           t.known ? core::WithThousands(std::llround(t.switches)) : "?", t.name,
+                           core::WithThousands(std::llround(t.links)), below, t.name);
+      below = t.name;
+    }
+    out += fmt::format("    fabric:  {}{}\n", tiers,
+                       switches_known ? "" : "; ? = a tier given by block size, without a radix");
+  }
 
   const CheckpointDerivation& d = r.checkpoint;
   out += "\n  checkpoint\n";
@@ -334,11 +350,20 @@ std::string RunReportJson(const RunResult& r) {
                        {"source", TextOrNull(row.config ? row.config->source : "")}});
   }
   j["interruptions"] = classes;
+  ordered_json fabric = ordered_json::array();
+  for (const network::TierCount& t : r.counts.fabric.tiers) {
+    // Null where a tier's switches cannot be counted (given by block size, no radix).
+    fabric.push_back({{"tier", t.name},
+                      {"switches", t.known ? ordered_json(Whole(t.switches)) : ordered_json()},
+                      {"links", Whole(t.links)}});
+  }
   j["components"] = {{"gpu", Whole(r.counts.gpu)},
                      {"node", Whole(r.counts.node)},
                      {"nic", Whole(r.counts.nic)},
-                     {"switch", Whole(r.counts.switches)},
-                     {"link", Whole(r.counts.link)}};
+                     {"switch", r.counts.fabric.complete ? ordered_json(Whole(r.counts.switches))
+                                                         : ordered_json()},
+                     {"link", Whole(r.counts.link)},
+                     {"fabric", fabric}};
   const CheckpointDerivation& d = r.checkpoint;
   ordered_json sens = ordered_json::array();
   for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {

@@ -55,6 +55,41 @@ TEST(Run, JsonHasTheSchemaAndKeys) {
   }
 }
 
+// The fabric the failure rates count, tier by tier: switches counted from the radix, and
+// unknown (null, '?') where a tier is given by block size alone (Meta's racks and pods).
+TEST(Run, ReportsTheFabricAsCounted) {
+  const std::string counted = Write("fabric.yaml",
+                                    "model: llama3-8b\n"
+                                    "cluster: {base: dgx-h100-superpod, chips: 1024}\n"
+                                    "plan: {tp: 8, dp: 128, global_batch_size: 1024}\n"
+                                    "reliability: llama3-table5\n"
+                                    "training: {tokens: 1T}\n");
+  core::Result<RunResult> r = RunExample(counted, false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  const nlohmann::json& fabric = j.at("components").at("fabric");
+  ASSERT_FALSE(fabric.empty());
+  int64_t switches = 0, links = 0;
+  for (const nlohmann::json& t : fabric) {
+    ASSERT_TRUE(t.at("switches").is_number_integer()) << t;
+    switches += t.at("switches").get<int64_t>();
+    links += t.at("links").get<int64_t>();
+  }
+  EXPECT_EQ(j.at("components").at("switch").get<int64_t>(), switches);
+  EXPECT_EQ(j.at("components").at("link").get<int64_t>(), links);
+  EXPECT_GE(links, 1024);  // every NIC is cabled to a leaf
+  EXPECT_NE(RunReportText(r.value()).find("    fabric:  "), std::string::npos);
+
+  core::Result<RunResult> meta =
+      RunExample(FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml", false);
+  ASSERT_TRUE(meta.ok()) << meta.diagnostics().Format();
+  const nlohmann::json m = nlohmann::json::parse(RunReportJson(meta.value()));
+  EXPECT_TRUE(m.at("components").at("switch").is_null());
+  EXPECT_TRUE(m.at("components").at("fabric").at(0).at("switches").is_null());
+  const std::string text = RunReportText(meta.value());
+  EXPECT_NE(text.find(", ? switches, "), std::string::npos) << text;
+}
+
 TEST(Run, SameSeedSameBytesWhateverTheThreads) {
   RunRequest request;
   request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";

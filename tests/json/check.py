@@ -80,7 +80,8 @@ COUNTS = {
     "chips_per_nic", "size", "stride", "members_per_domain", "members_per_block",
     "torus_dims", "group_size",
     # reliability
-    "components", "gpu", "node", "nic", "switch", "link", "writers", "spare_nodes",
+    "components", "gpu", "node", "nic", "switch", "link", "switches", "links", "writers",
+    "spare_nodes",
     "needed_for_confidence", "replicas",
     # searches, sweeps, sizing, validation
     "in", "out", "plans", "not_fitting", "alike", "points", "evaluated", "failed",
