@@ -364,6 +364,9 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
   // The fabric whose measured ramp applies: the highest one the phase crosses.
   const network::Level& fabric = crosses ? c.scale_out : c.scale_up;
   const double up = ScaleUpRate(c, g.members_per_domain);
+  // A group across domains with several members in each also moves bytes over the domain's
+  // links in the same steps: those hops run at their own rate and ramp.
+  const bool within_too = crosses && g.members_per_domain > 1;
   // NIC and software cost of each message to a peer outside the domain (all-to-all).
   const double remote = crosses ? n - m : 0;
   const double overhead = c.message_overhead.value();
@@ -378,12 +381,18 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
   // algorithms, the whole message for send/recv.
   auto time_of = [&](Algorithm a) -> double {
     switch (a) {
-      case Algorithm::kRing:
-        return RingTime(kind, n, size, a_span, net.ring_rate, fabric);
+      case Algorithm::kRing: {
+        // A step moves its bytes over every hop of the ring at once, the domain's links and
+        // the fabric's: the slower of the two, each at its own rate and ramp, sets its pace.
+        const double t = RingTime(kind, n, size, a_span, net.ring_rate, fabric);
+        return within_too ? std::max(t, RingTime(kind, n, size, a_span, up, c.scale_up)) : t;
+      }
       case Algorithm::kTree: {
         const double lat = 2 * (std::ceil(std::log2(d)) * a_span + (m - 1) * a_up);
-        return lat + RingPhase(kind, n, size).volume /
-                         (net.ring_rate * c.tree_efficiency * StepRamp(size / n, fabric));
+        const double volume = RingPhase(kind, n, size).volume / c.tree_efficiency;
+        double per_byte = 1 / (net.ring_rate * StepRamp(size / n, fabric));
+        if (within_too) per_byte = std::max(per_byte, 1 / (up * StepRamp(size / n, c.scale_up)));
+        return lat + volume * per_byte;
       }
       case Algorithm::kHierarchical:
       case Algorithm::kNvlsTree:
@@ -440,8 +449,14 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
         // Every stage boundary sends at once; the slowest pair sets the time: the busiest
         // link (the solver's rate) and the highest crossing of any consecutive pair, which
         // for members in rank order is the group's span. One message of S bytes.
-        return a_span + size / (net.neighbor_rate *
-                                Ramp(size, fabric.P2pHalfBandwidthSize(), fabric.low_latency_size));
+        const double across =
+            a_span + size / (net.neighbor_rate *
+                             Ramp(size, fabric.P2pHalfBandwidthSize(), fabric.low_latency_size));
+        if (!within_too) return across;
+        // Pairs inside a domain send at the same time over its links, at their ramp.
+        const network::Level& link = c.scale_up;
+        return std::max(across, a_up + size / (up * Ramp(size, link.P2pHalfBandwidthSize(),
+                                                         link.low_latency_size)));
       }
       case Algorithm::kAuto:
         break;

@@ -28,6 +28,27 @@ Cost Price(const network::ClusterSpec& c, int n, int64_t stride, Kind kind, doub
   return CollectiveCost(c, network::PlaceGroup(c, n, stride), kind, core::Bytes(size), o);
 }
 
+// A group that leaves the domain still moves its steps' bytes over the domain's links: a
+// second node never makes the same collective faster, whatever each fabric's ramp.
+TEST(CollectiveCost, CrossingANodeNeverSpeedsTheDomainsPartUp) {
+  network::ClusterSpec c = DgxH100(64);
+  c.scale_up.half_bandwidth_size = core::Bytes(85e6);  // the NVLink 4 ramp of the catalog
+  c.scale_up.half_bandwidth_ranks = 8;
+  c.scale_up.low_latency_size = core::Bytes(1.1e6);
+  c = Finalized(c);
+  for (Kind kind : {Kind::kAllGather, Kind::kReduceScatter, Kind::kAllReduce, Kind::kSendRecv}) {
+    for (double size : {1 * kMiB, 4 * kMiB, 16 * kMiB, 256 * kMiB}) {
+      const double one = Price(c, 8, 1, kind, size).time.value();
+      const double two = Price(c, 16, 1, kind, size).time.value();
+      EXPECT_GE(two, one) << KindName(kind) << " " << size;
+    }
+  }
+  // The ring over both nodes pays the NVLink hops' ramp as the ring inside one does.
+  const double ring8 = Price(c, 8, 1, Kind::kAllGather, 4 * kMiB, Algorithm::kRing).time.value();
+  const double ring16 = Price(c, 16, 1, Kind::kAllGather, 4 * kMiB, Algorithm::kRing).time.value();
+  EXPECT_GT(ring16, ring8);
+}
+
 TEST(BusFactor, FollowsNcclTests) {
   EXPECT_DOUBLE_EQ(BusFactor(Kind::kAllReduce, 8), 2.0 * 7 / 8);
   EXPECT_DOUBLE_EQ(BusFactor(Kind::kAllGather, 8), 7.0 / 8);

@@ -17,6 +17,9 @@ constexpr double kMaxMemoryBandwidth = 1e15;     // 1 PB/s per chip
 constexpr double kMaxScaleUpBandwidth = 1e14;    // 100 TB/s per chip
 constexpr double kMaxNicBandwidth = 100e12 / 8;  // 100 Tbps per chip
 constexpr double kMaxLatency = 1;                // 1 s per collective step
+constexpr double kMaxHopLatency = 100e-6;        // 100 us per switch hop (ports take 0.1-1 us)
+constexpr double kMaxMessageOverhead = 1e-3;     // 1 ms per message to a peer
+constexpr double kMaxRampSize = 1e12;            // 1 TB: a size ramp beyond it is no ramp
 // Checkpoints and repairs (`fathom run`).
 constexpr double kMaxHostBandwidth = 10e12;     // 10 TB/s per writer, device to host
 constexpr double kMaxStorageBandwidth = 1e15;   // 1 PB/s aggregate
@@ -427,7 +430,8 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                "low_latency_size + h) of the bandwidth, h = half_bandwidth_size / "
                "half_bandwidth_ranks (docs/collectives.md). 0 = no ramp beyond the latency term "
                "(the alpha-beta model alone: fabrics without a measured curve)")
-               .Default("0B"),
+               .Default("0B")
+               .Max(kMaxRampSize),
            [](C& c, const Value& v) { c.spec.scale_up.half_bandwidth_size = core::Bytes(v.d); }},
           {Int("scale_up.half_bandwidth_ranks",
                "ranks of the all-reduce that half_bandwidth_size was measured on (a ring step "
@@ -443,11 +447,13 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                "its latency: the ramp's deficit per step is scaled by m / (m + "
                "low_latency_size); derive it as latency x achievable bandwidth. 0 = no such "
                "protocol (tiny steps pay the whole deficit, as over EFA)")
-               .Default("0B"),
+               .Default("0B")
+               .Max(kMaxRampSize),
            [](C& c, const Value& v) { c.spec.scale_up.low_latency_size = core::Bytes(v.d); }},
           {Qty("scale_up.p2p_half_bandwidth_size", Dimension::kBytes,
                "the half size of one send/recv message, if it differs from a step's")
-               .Default("half_bandwidth_size / half_bandwidth_ranks"),
+               .Default("half_bandwidth_size / half_bandwidth_ranks")
+               .Max(kMaxRampSize),
            [](C& c, const Value& v) {
              c.spec.scale_up.p2p_half_bandwidth_size = core::Bytes(v.d);
            }},
@@ -489,7 +495,8 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                "low_latency_size + h) of the bandwidth, h = half_bandwidth_size / "
                "half_bandwidth_ranks (docs/collectives.md). 0 = no ramp beyond the latency term "
                "(the alpha-beta model alone: fabrics without a measured curve)")
-               .Default("0B"),
+               .Default("0B")
+               .Max(kMaxRampSize),
            [](C& c, const Value& v) { c.spec.scale_out.half_bandwidth_size = core::Bytes(v.d); }},
           {Int("scale_out.half_bandwidth_ranks",
                "ranks of the all-reduce that half_bandwidth_size was measured on (a ring step "
@@ -505,11 +512,13 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                "its latency: the ramp's deficit per step is scaled by m / (m + "
                "low_latency_size); derive it as latency x achievable bandwidth. 0 = no such "
                "protocol (tiny steps pay the whole deficit, as over EFA)")
-               .Default("0B"),
+               .Default("0B")
+               .Max(kMaxRampSize),
            [](C& c, const Value& v) { c.spec.scale_out.low_latency_size = core::Bytes(v.d); }},
           {Qty("scale_out.p2p_half_bandwidth_size", Dimension::kBytes,
                "the half size of one send/recv message, if it differs from a step's")
-               .Default("half_bandwidth_size / half_bandwidth_ranks"),
+               .Default("half_bandwidth_size / half_bandwidth_ranks")
+               .Max(kMaxRampSize),
            [](C& c, const Value& v) {
              c.spec.scale_out.p2p_half_bandwidth_size = core::Bytes(v.d);
            }},
@@ -538,7 +547,7 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                "NIC and software cost per message sent (an all-to-all pays it per peer outside "
                "the sender's domain)")
                .Default("0s")
-               .Max(kMaxLatency),
+               .Max(kMaxMessageOverhead),
            [](C& c, const Value& v) { c.spec.message_overhead = core::Seconds(v.d); }},
           {Bool("scale_out.in_network_reduction", "the fabric's switches reduce (InfiniBand SHARP)")
                .Default("false"),
@@ -566,7 +575,7 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                "port-to-port range quoted for NVIDIA Quantum-2 (hardware.json latency_refs "
                "quantum2_port_to_port_ns_range, Q2_LAT_3P; the only switch latency in the data)")
                .Default("250ns")
-               .Max(kMaxLatency),
+               .Max(kMaxHopLatency),
            [](C& c, const Value& v) { c.spec.hop_latency = core::Seconds(v.d); }},
           {MappingList("scale_out.tiers", "tier",
                        "switching tiers, leaf first, each with a radix or a block; none = one "
@@ -616,7 +625,7 @@ const std::vector<Field<network::Tier>>& TierFields() {
            [](T& t, const Value& v) { t.oversubscription = v.d; }},
           {Qty("latency", Dimension::kTime, "one switch hop of this tier, one way")
                .Default("scale_out.hop_latency")
-               .Max(kMaxLatency),
+               .Max(kMaxHopLatency),
            [](T& t, const Value& v) { t.latency = core::Seconds(v.d); }},
       },
       TierInfos());
