@@ -283,7 +283,8 @@ bool Applies(const ClusterSpec& c, const GroupPlacement& g, Kind kind, Algorithm
     case Algorithm::kHierarchical:
       return reduce_like && crosses && g.members_per_domain > 1;
     case Algorithm::kNvls:
-      return kind == Kind::kAllReduce && !crosses && c.domain_kind == DomainKind::kSwitch &&
+      // NCCL runs all-reduce, and since 2.19 reduce-scatter and all-gather, on NVLink SHARP.
+      return reduce_like && !crosses && c.domain_kind == DomainKind::kSwitch &&
              c.in_network_reduction && c.in_network_efficiency > 0;
     case Algorithm::kNvlsTree:
       return kind == Kind::kAllReduce && crosses && g.members_per_domain > 1 &&
@@ -434,6 +435,11 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
                std::max(inner - inner_latency, outer - outer_latency);
       }
       case Algorithm::kNvls:
+        if (kind != Kind::kAllReduce) {
+          // One pass through the switch (multicast stores, or loads that reduce), at the
+          // links' ring rate: only the all-reduce's in-switch gain is measured.
+          return a_up + RingPhase(kind, n, size).volume / (up * StepRamp(size / n, c.scale_up));
+        }
         return 2 * a_up + RingPhase(kind, n, size).volume /
                               (c.scale_up.bandwidth.value() * c.in_network_efficiency *
                                StepRamp(size / n, c.scale_up));

@@ -94,6 +94,33 @@ TEST(CollectiveCost, TunerPicksNvlsInsideAnNvSwitchDomain) {
   EXPECT_EQ(Price(DgxH100(8), 8, 1, Kind::kAllReduce, 16 * kGiB).algorithm, "ring");
 }
 
+// An all-reduce is a reduce-scatter and an all-gather: neither half costs more than the
+// whole. On NVLink SHARP (NCCL 2.19 and later) each half is one switch pass at the links'
+// ring rate, where the ring took n - 1 steps of latency (213 us for 8 bytes on 72 GPUs).
+TEST(CollectiveCost, NvlsGathersAndScattersCostNoMoreThanTheAllReduce) {
+  for (int n : {8, 72}) {
+    auto c = DgxH100(n);
+    c.domain = n;
+    c.in_network_reduction = true;
+    c.in_network_efficiency = 1.07;
+    c = Finalized(c);
+    for (double size : {8.0, 32 * 1024.0, 16 * kMiB, 1 * kGiB}) {
+      const double all_reduce = Price(c, n, 1, Kind::kAllReduce, size).time.value();
+      for (Kind half : {Kind::kAllGather, Kind::kReduceScatter}) {
+        const Cost cost = Price(c, n, 1, half, size);
+        EXPECT_EQ(cost.algorithm, "nvls") << n << " " << size;
+        EXPECT_LE(cost.time.value(), all_reduce) << KindName(half) << " " << n << " " << size;
+      }
+    }
+    // Large buffers: the ring's bandwidth, one latency instead of n - 1.
+    const Cost ring = Price(c, n, 1, Kind::kAllGather, 1 * kGiB, Algorithm::kRing);
+    const Cost nvls = Price(c, n, 1, Kind::kAllGather, 1 * kGiB, Algorithm::kNvls);
+    EXPECT_NEAR(ring.time.value() - nvls.time.value(), (n - 2) * c.scale_up.latency.value(), 1e-9);
+  }
+  // Without in-switch reduction the ring runs.
+  EXPECT_EQ(Price(DgxH100(8), 8, 1, Kind::kAllGather, 16 * kMiB).algorithm, "ring");
+}
+
 TEST(CollectiveCost, NvlsTreeIsNoFasterThanItsDomainPart) {
   // Across domains NVLS-tree pipelines the in-switch all-reduce with the fabric: its
   // algorithm bandwidth can reach the domain's NVLS all-reduce but not exceed it, however
