@@ -557,9 +557,10 @@ int main(int argc, char** argv) {
   sens_cmd->add_option("-p,--plan", sens.plan, "parallel plan: YAML file");
   sens_cmd
       ->add_option("--engine", sens.engine,
-                   "estimate (closed form, milliseconds a point) or simulate")
+                   "estimate (closed form, milliseconds a point), simulate, or auto (simulate, "
+                   "estimated beyond the simulator's budget)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"simulate", "estimate"}));
+      ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   sens_cmd
       ->add_option("--by", sens.delta,
                    "relative improvement of each parameter (0.1: 10% more bandwidth, latency "

@@ -1,14 +1,15 @@
 #include "io/sensitivity.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
+
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/units.h"
 #include "estimate/estimate.h"
+#include "io/facade.h"
 #include "io/json_text.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
@@ -134,8 +135,8 @@ core::Result<double> SensitivityStep(const estimate::Scenario& s, bool simulate)
 
 core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const SensitivityRequest& q) {
   core::Diagnostics d;
-  if (q.engine != "estimate" && q.engine != "simulate") {
-    d.Error("--engine", "\"" + q.engine + "\" is not one of estimate, simulate");
+  if (q.engine != "estimate" && q.engine != "simulate" && q.engine != "auto") {
+    d.Error("--engine", "\"" + q.engine + "\" is not one of estimate, simulate, auto");
   }
   if (!(q.delta > 0 && q.delta <= 1)) {
     d.Error("--by", fmt::format("{} is not a relative change in (0, 1]", q.delta),
@@ -148,7 +149,11 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
   if (!loaded.ok()) return loaded.diagnostics();
   d = loaded.diagnostics();
   const estimate::Scenario& base = loaded.value().scenario;
-  const bool simulate = q.engine == "simulate";
+  // auto: simulate, unless the base step is beyond the simulator's budget (then every
+  // point is estimated, with the warning).
+  EngineChoice choice = ChooseEngine(base, q.engine);
+  d.Append(choice.warnings);
+  const bool simulate = choice.simulate;
 
   core::Result<estimate::StepReport> est = estimate::Estimate(base);
   if (!est.ok()) {
@@ -166,7 +171,7 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
   r.cluster = base.cluster.name;
   r.chip = base.cluster.chip.name;
   r.plan = PlanLine(base.plan, PlanDetail::kFull);
-  r.engine = q.engine;
+  r.engine = simulate ? "simulate" : "estimate";
   r.delta = q.delta;
   r.base_step_time_s = base_time.value();
   r.memory_bytes = est.value().memory.total;

@@ -20,7 +20,7 @@ struct SensitivityRequest {
   std::string scenario;              // a scenario file, or:
   std::string model, cluster, plan;  // all three parts
   std::vector<Override> overrides;   // --set KEY=VALUE, checked (ParseOverrides)
-  std::string engine = "estimate";   // estimate | simulate
+  std::string engine = "estimate";   // estimate | simulate | auto (simulate within its budget)
   double delta = 0.1;                // relative improvement of each parameter, (0, 1]
 };
 

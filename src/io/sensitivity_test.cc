@@ -1,9 +1,9 @@
 #include "io/sensitivity.h"
 
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "io/test_catalog.h"
 
@@ -41,6 +41,22 @@ TEST(Sensitivity, ImprovingAParameterNeverSlowsTheStep) {
   const nlohmann::json j = nlohmann::json::parse(SensitivityJson(r));
   EXPECT_EQ(j["schema"], "fathom.sensitivity/1");
   EXPECT_EQ(j["parameters"].size(), r.rows.size());
+}
+
+// auto simulates a step within the simulator's budget and says which engine it used; the
+// base step is then the simulated one.
+TEST(Sensitivity, AutoSimulatesWithinTheBudget) {
+  SensitivityRequest q;
+  q.scenario = Example("llama3-8b-dgx-h100");
+  q.engine = "auto";
+  core::Result<SensitivityResult> automatic = Sensitivity(TestCatalog(), q);
+  ASSERT_TRUE(automatic.ok()) << automatic.diagnostics().Format();
+  EXPECT_EQ(automatic.value().engine, "simulate");
+  q.engine = "simulate";
+  core::Result<SensitivityResult> simulated = Sensitivity(TestCatalog(), q);
+  ASSERT_TRUE(simulated.ok());
+  EXPECT_EQ(automatic.value().base_step_time_s, simulated.value().base_step_time_s);
+  EXPECT_EQ(SensitivityJson(automatic.value()), SensitivityJson(simulated.value()));
 }
 
 TEST(Sensitivity, BadRequestsAreErrors) {
