@@ -405,6 +405,16 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
           {Bool("scale_up.torus_wrap", "torus: wrap-around links on every dimension (false = mesh)")
                .Default("true"),
            [](C& c, const Value& v) { c.spec.torus_wrap = v.b; }},
+          {Int("scale_up.torus_slice_unit",
+               "torus: a cluster of fewer chips than the domain is a slice of whole blocks of "
+               "this extent on every axis (TPU v4/v5p: 4x4x4 cubes joined by optical circuit "
+               "switches), shaped as close to a cube as the torus allows and wired with its own "
+               "wrap-around (torus_wrap); 0 = the domain's first chips in rank order, wrapping "
+               "only along whole axes")
+               .Default("0")
+               .Min(0)
+               .Max(1024),
+           [](C& c, const Value& v) { c.spec.torus_slice_unit = static_cast<int>(v.i); }},
           {Qty("scale_up.bandwidth", Dimension::kBandwidth,
                "scale-up bandwidth per chip, one direction")
                .Default("the chip's scale_up.bandwidth")

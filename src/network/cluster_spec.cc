@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 namespace fathom::network {
 
@@ -87,11 +88,83 @@ void CheckDomain(const ClusterSpec& c, core::Diagnostics& d) {
                   " chips, but the scale-up domain is " + Str(c.domain),
               "make the extents multiply to scale_up.domain");
     }
+    for (size_t i = 0; c.torus_slice_unit > 0 && i < c.torus_dims.size(); ++i) {
+      if (c.torus_dims[i] % c.torus_slice_unit != 0) {
+        d.Error("cluster.scale_up.torus_slice_unit",
+                "the torus " + dims + " is not made of blocks of " +
+                    std::to_string(c.torus_slice_unit) + " on every axis (dimension " +
+                    std::to_string(i) + " has " + std::to_string(c.torus_dims[i]) + ")",
+                "give a unit that divides every extent, or 0");
+        return;
+      }
+    }
   } else if (!c.torus_dims.empty()) {
     d.Error("cluster.scale_up.torus_dims",
             "extents are given but scale_up.kind is " + std::string(DomainKindName(c.domain_kind)),
             "set scale_up.kind: torus, or drop torus_dims");
   }
+}
+
+// The block counts along each axis of a slice of `blocks` whole blocks (unit^k chips each)
+// that fits the torus (`room`: blocks per axis, ascending), as close to a cube as it can be:
+// the least largest count, then the least sum. Ascending; empty when none fits.
+std::vector<int64_t> SliceShape(int64_t blocks, const std::vector<int64_t>& room) {
+  std::vector<int64_t> best, f(room.size(), 1);
+  auto better = [&]() {
+    if (best.empty()) return true;
+    if (f.back() != best.back()) return f.back() < best.back();
+    int64_t a = 0, b = 0;
+    for (size_t i = 0; i < f.size(); ++i) a += f[i], b += best[i];
+    return a < b;
+  };
+  // f ascending, f[i] <= room[i] (both ascending: the fitting assignment if any exists).
+  auto search = [&](auto&& self, size_t i, int64_t left, int64_t from) -> void {
+    if (i + 1 == f.size()) {
+      if (left >= from && left <= room[i]) {
+        f[i] = left;
+        if (better()) best = f;
+      }
+      return;
+    }
+    for (int64_t x = from; x <= room[i] && x <= left; ++x) {
+      if (left % x != 0) continue;
+      f[i] = x;
+      self(self, i + 1, left / x, x);
+    }
+  };
+  if (!room.empty()) search(search, 0, blocks, 1);
+  return best;
+}
+
+// A torus cluster of fewer chips than its domain, with a slice unit, is a slice of whole
+// blocks wired as a torus of its own (TPU v4/v5p: optical circuit switches join 4x4x4
+// cubes and close each axis of a full-cube slice): its extents become the domain.
+void ShapeTorusSlice(ClusterSpec& c, core::Diagnostics& d) {
+  if (c.domain_kind != DomainKind::kTorus || c.torus_slice_unit <= 0 || c.chips >= c.domain) {
+    return;
+  }
+  const int64_t unit = c.torus_slice_unit;
+  int64_t block = 1;
+  std::vector<int64_t> room;
+  for (int x : c.torus_dims) {
+    block *= unit;
+    room.push_back(x / unit);
+  }
+  std::sort(room.begin(), room.end());
+  const std::vector<int64_t> shape =
+      c.chips % block == 0 ? SliceShape(c.chips / block, room) : std::vector<int64_t>{};
+  if (shape.empty()) {
+    d.Warning("cluster.chips",
+              Str(c.chips) + " chips are no slice of whole blocks of " + Str(block) +
+                  " chips (scale_up.torus_slice_unit " + Str(unit) +
+                  " on every axis) that fits the torus; modelled as its first " + Str(c.chips) +
+                  " chips, wrapping only along whole axes",
+              "use a multiple of " + Str(block) + " chips that the torus can hold as a slice");
+    return;
+  }
+  c.torus_dims.clear();
+  for (int64_t x : shape) c.torus_dims.push_back(static_cast<int>(x * unit));
+  c.domain = static_cast<int>(c.chips);
 }
 
 void CheckScaleOut(const ClusterSpec& c, core::Diagnostics& d) {
@@ -189,6 +262,7 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
   const ClusterSpec& c = cluster;
   core::Diagnostics d;
   CheckDomain(c, d);
+  if (!d.HasErrors()) ShapeTorusSlice(cluster, d);
   if (c.fabric_kind == FabricKind::kNone) {
     if (c.domain >= 1 && c.chips > c.domain) {
       d.Error("cluster.scale_out.topology",

@@ -109,8 +109,12 @@ struct ClusterSpec {
   Level scale_up;
   int domain = 1;  // chips per scale-up domain
   DomainKind domain_kind = DomainKind::kSwitch;
-  std::vector<int> torus_dims;        // kTorus: extents, product = domain
-  bool torus_wrap = true;             // kTorus: wrap-around links (false = mesh)
+  std::vector<int> torus_dims;  // kTorus: extents, product = domain
+  bool torus_wrap = true;       // kTorus: wrap-around links (false = mesh)
+  // kTorus: a cluster of fewer chips than the domain is a slice of whole blocks of this
+  // extent on every axis (TPU v4/v5p: 4x4x4 cubes joined by optical circuit switches),
+  // wired as a torus of its own (Finalize shapes it); 0 = the domain's first chips.
+  int torus_slice_unit = 0;
   bool in_network_reduction = false;  // NVLS/SHARP inside the domain
   double in_network_efficiency = 0;   // all-reduce bus bandwidth / link bandwidth with it
 

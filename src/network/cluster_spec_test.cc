@@ -298,6 +298,36 @@ TEST(Finalize, TorusPodsOverADatacenterNetwork) {
   EXPECT_EQ(Blocks(c), (std::vector<int64_t>{3072, 6144}));
 }
 
+// A job on part of an OCS torus is a slice of whole 4x4x4 cubes, closest to a cube the pod
+// allows, wired with its own wrap-around: its extents become the domain.
+TEST(Finalize, TorusSliceOfWholeCubes) {
+  ClusterSpec c = Tpu(4096, 8960, {16, 20, 28});
+  c.torus_slice_unit = 4;
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(c.torus_dims, (std::vector<int>{16, 16, 16}));
+  EXPECT_EQ(c.domain, 4096);
+  ClusterSpec small = Tpu(1024, 8960, {16, 20, 28});
+  small.torus_slice_unit = 4;
+  ASSERT_FALSE(Finalize(small).HasErrors());
+  EXPECT_EQ(small.torus_dims, (std::vector<int>{8, 8, 16}));
+  // 28 x 20 x 16 holds 7 x 5 x 4 cubes: 140 cubes in a 4 x 5 x 7 shape, not 1 x 1 x 140.
+  ClusterSpec odd = Tpu(8960 / 2, 8960, {16, 20, 28});
+  odd.torus_slice_unit = 4;
+  ASSERT_FALSE(Finalize(odd).HasErrors());
+  EXPECT_EQ(odd.torus_dims, (std::vector<int>{8, 20, 28}));
+  // Not whole cubes: the pod's first chips, with a warning; the domain stays the pod's.
+  ClusterSpec part = Tpu(1000, 8960, {16, 20, 28});
+  part.torus_slice_unit = 4;
+  const core::Diagnostics d = Finalize(part);
+  ASSERT_FALSE(d.HasErrors());
+  EXPECT_TRUE(Mentions(d, "1000 chips are no slice of whole blocks of 64 chips"));
+  EXPECT_EQ(part.domain, 8960);
+  // A unit that does not divide the extents is an error.
+  ClusterSpec bad = Tpu(4096, 8960, {16, 20, 28});
+  bad.torus_slice_unit = 3;
+  EXPECT_EQ(ErrorKey(Finalize(bad)), "cluster.scale_up.torus_slice_unit");
+}
+
 TEST(Finalize, Disconnected) {
   ClusterSpec c = Tpu(8192, 4096, {16, 16, 16});
   const core::Diagnostics d = Finalize(c);
