@@ -1,6 +1,9 @@
 #include "io/keys.h"
 
+#include <initializer_list>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace fathom::io {
 
@@ -365,243 +368,249 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
   return kFields;
 }
 
+// The message-size ramp's keys of one level of the cluster (scale_up, scale_out): the same
+// four keys, with the level's measured curve as the example.
+template <network::Level network::ClusterSpec::*kLevel>
+Defs<ClusterDraft> RampDefs(const std::string& level, const std::string& example) {
+  using C = ClusterDraft;
+  return {
+      {Qty(level + ".half_bandwidth_size", Dimension::kBytes,
+           "buffer size at which a measured all-reduce (nccl-tests, on half_bandwidth_ranks "
+           "ranks) reached half its large-message bus bandwidth (" +
+               example +
+               "); each algorithm step of m bytes then runs at (m + low_latency_size) / (m + "
+               "low_latency_size + h) of the bandwidth, h = half_bandwidth_size / "
+               "half_bandwidth_ranks (docs/collectives.md). 0 = no ramp beyond the latency term "
+               "(the alpha-beta model alone: fabrics without a measured curve)")
+           .Default("0B")
+           .Max(kMaxRampSize),
+       [](C& c, const Value& v) { (c.spec.*kLevel).half_bandwidth_size = core::Bytes(v.d); }},
+      {Int(level + ".half_bandwidth_ranks",
+           "ranks of the all-reduce that half_bandwidth_size was measured on (a ring step moves "
+           "S / n of its buffer S)")
+           .Default("1")
+           .Min(1)
+           .Max(1e6),
+       [](C& c, const Value& v) { (c.spec.*kLevel).half_bandwidth_ranks = static_cast<int>(v.i); }},
+      {Qty(level + ".low_latency_size", Dimension::kBytes,
+           "step size below which NCCL's low-latency protocols (LL, LL128) carry a step in its "
+           "latency: the ramp's deficit per step is scaled by m / (m + low_latency_size); derive "
+           "it as latency x achievable bandwidth. 0 = no such protocol (tiny steps pay the whole "
+           "deficit, as over EFA)")
+           .Default("0B")
+           .Max(kMaxRampSize),
+       [](C& c, const Value& v) { (c.spec.*kLevel).low_latency_size = core::Bytes(v.d); }},
+      {Qty(level + ".p2p_half_bandwidth_size", Dimension::kBytes,
+           "the half size of one send/recv message, if it differs from a step's")
+           .Default("half_bandwidth_size / half_bandwidth_ranks")
+           .Max(kMaxRampSize),
+       [](C& c, const Value& v) { (c.spec.*kLevel).p2p_half_bandwidth_size = core::Bytes(v.d); }},
+  };
+}
+
+template <class T>
+Defs<T> Concat(std::initializer_list<Defs<T>> parts) {
+  Defs<T> all;
+  for (const Defs<T>& p : parts) all.insert(all.end(), p.begin(), p.end());
+  return all;
+}
+
 const std::vector<Field<ClusterDraft>>& ClusterFields() {
   using C = ClusterDraft;
   static const std::vector<Field<C>> kFields = Build<C>(
-      Defs<C>{
-          {Str("name", "catalog name of the cluster").Required(),
-           [](C& c, const Value& v) { c.spec.name = v.s; }},
-          {Str("description", "one line describing the cluster"),
-           [](C& c, const Value& v) { c.spec.description = v.s; }},
-          {RefTo("chip", "chip",
-                 "the accelerator: catalog name, file, or mapping (may start from `base:`)")
-               .Required(),
-           [](C& c, const Value& v) { c.chip = v.node; }},
-          {Int("chips", "total chips in the cluster").Required().Min(1).Max(1e8),
-           [](C& c, const Value& v) { c.spec.chips = v.i; }},
-          {Int("chips_per_node", "chips per server (host)").Default("8").Min(1).Max(1e6),
-           [](C& c, const Value& v) { c.spec.chips_per_node = static_cast<int>(v.i); }},
-          {Str("scale_up.fabric", "scale-up interconnect"),
-           [](C& c, const Value& v) { c.spec.scale_up.fabric = v.s; }},
-          {Int("scale_up.domain", "chips per scale-up domain")
-               .Default("the chip's scale_up.domain")
-               .Min(1)
-               .Max(1e6),
-           [](C& c, const Value& v) { c.spec.domain = static_cast<int>(v.i); }},
-          {Enum("scale_up.kind",
-                "how the domain's chips are joined: switch (each chip has the full bandwidth into "
-                "a non-blocking switch: NVSwitch, NVL72), full_mesh (a direct link to every peer, "
-                "bandwidth / (domain - 1) each: AMD Infinity Fabric, Gaudi), torus (TPU ICI: "
-                "torus_dims, bandwidth split over 2 links per dimension)")
-               .Default("switch")
-               .Choices({"switch", "full_mesh", "torus"}),
-           [](C& c, const Value& v) { c.spec.domain_kind = DomainKindOf(v.s); }},
-          {IntList("scale_up.torus_dims",
-                   "torus: extents, dimension 0 fastest (consecutive ranks); their product is "
-                   "scale_up.domain, e.g. [16, 16, 16] for a 4,096-chip TPU v4 pod")
-               .Min(1)
-               .Max(1e6),
-           [](C& c, const Value& v) { c.spec.torus_dims.assign(v.ints.begin(), v.ints.end()); }},
-          {Bool("scale_up.torus_wrap", "torus: wrap-around links on every dimension (false = mesh)")
-               .Default("true"),
-           [](C& c, const Value& v) { c.spec.torus_wrap = v.b; }},
-          {Int("scale_up.torus_slice_unit",
-               "torus: a cluster of fewer chips than the domain is a slice of whole blocks of "
-               "this extent on every axis (TPU v4/v5p: 4x4x4 cubes joined by optical circuit "
-               "switches), shaped as close to a cube as the torus allows and wired with its own "
-               "wrap-around (torus_wrap); 0 = the domain's first chips in rank order, wrapping "
-               "only along whole axes")
-               .Default("0")
-               .Min(0)
-               .Max(1024),
-           [](C& c, const Value& v) { c.spec.torus_slice_unit = static_cast<int>(v.i); }},
-          {Qty("scale_up.bandwidth", Dimension::kBandwidth,
-               "scale-up bandwidth per chip, one direction")
-               .Default("the chip's scale_up.bandwidth")
-               .Min(0, true)
-               .Max(kMaxScaleUpBandwidth),
-           [](C& c, const Value& v) { c.spec.scale_up.bandwidth = core::BytesPerSec(v.d); }},
-          {Qty("scale_up.latency", Dimension::kTime,
-               "latency per collective algorithm step inside the domain (alpha)")
-               .Required()
-               .Max(kMaxLatency),
-           [](C& c, const Value& v) { c.spec.scale_up.latency = core::Seconds(v.d); }},
-          {Num("scale_up.efficiency",
-               "achievable bus-bandwidth fraction inside the domain (e.g. NCCL ring busbw / link)")
-               .Required()
-               .Min(0, true)
-               .Max(1),
-           [](C& c, const Value& v) { c.spec.scale_up.efficiency = v.d; }},
-          {Qty("scale_up.half_bandwidth_size", Dimension::kBytes,
-               "buffer size at which a measured all-reduce (nccl-tests, on half_bandwidth_ranks "
-               "ranks) reached half its large-message bus bandwidth (NVLink 4: 85MB on 8 ranks); "
-               "each "
-               "algorithm step of m bytes then runs at (m + low_latency_size) / (m + "
-               "low_latency_size + h) of the bandwidth, h = half_bandwidth_size / "
-               "half_bandwidth_ranks (docs/collectives.md). 0 = no ramp beyond the latency term "
-               "(the alpha-beta model alone: fabrics without a measured curve)")
-               .Default("0B")
-               .Max(kMaxRampSize),
-           [](C& c, const Value& v) { c.spec.scale_up.half_bandwidth_size = core::Bytes(v.d); }},
-          {Int("scale_up.half_bandwidth_ranks",
-               "ranks of the all-reduce that half_bandwidth_size was measured on (a ring step "
-               "moves S / n of its buffer S)")
-               .Default("1")
-               .Min(1)
-               .Max(1e6),
-           [](C& c, const Value& v) {
-             c.spec.scale_up.half_bandwidth_ranks = static_cast<int>(v.i);
-           }},
-          {Qty("scale_up.low_latency_size", Dimension::kBytes,
-               "step size below which NCCL's low-latency protocols (LL, LL128) carry a step in "
-               "its latency: the ramp's deficit per step is scaled by m / (m + "
-               "low_latency_size); derive it as latency x achievable bandwidth. 0 = no such "
-               "protocol (tiny steps pay the whole deficit, as over EFA)")
-               .Default("0B")
-               .Max(kMaxRampSize),
-           [](C& c, const Value& v) { c.spec.scale_up.low_latency_size = core::Bytes(v.d); }},
-          {Qty("scale_up.p2p_half_bandwidth_size", Dimension::kBytes,
-               "the half size of one send/recv message, if it differs from a step's")
-               .Default("half_bandwidth_size / half_bandwidth_ranks")
-               .Max(kMaxRampSize),
-           [](C& c, const Value& v) {
-             c.spec.scale_up.p2p_half_bandwidth_size = core::Bytes(v.d);
-           }},
-          {Bool("scale_up.in_network_reduction", "the domain's switches reduce (NVLS/SHARP)")
-               .Default("false"),
-           [](C& c, const Value& v) { c.spec.in_network_reduction = v.b; }},
-          {Num("scale_up.in_network_efficiency",
-               "all-reduce bus bandwidth with in-network reduction, as a fraction of the link "
-               "bandwidth (may exceed 1)")
-               .Default("0")
-               .Min(0)
-               .Max(4),
-           [](C& c, const Value& v) { c.spec.in_network_efficiency = v.d; }},
-          {Str("scale_up.source", std::string(kSourceHelp)),
-           [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_up", v.s); }},
-          {Str("scale_out.fabric", "scale-out network"),
-           [](C& c, const Value& v) { c.spec.scale_out.fabric = v.s; }},
-          {Qty("scale_out.bandwidth", Dimension::kBandwidth,
-               "bandwidth of one NIC port, one direction")
-               .Default("the chip's scale_out.bandwidth x chips_per_nic")
-               .Min(0, true)
-               .Max(kMaxNicBandwidth),
-           [](C& c, const Value& v) { c.spec.scale_out.bandwidth = core::BytesPerSec(v.d); }},
-          {Qty("scale_out.latency", Dimension::kTime,
-               "latency per collective algorithm step across domains (alpha), NICs and software; "
-               "the switch hops of the path add theirs (scale_out.hop_latency)")
-               .Required()
-               .Max(kMaxLatency),
-           [](C& c, const Value& v) { c.spec.scale_out.latency = core::Seconds(v.d); }},
-          {Num("scale_out.efficiency", "achievable fraction of NIC bandwidth")
-               .Required()
-               .Min(0, true)
-               .Max(1),
-           [](C& c, const Value& v) { c.spec.scale_out.efficiency = v.d; }},
-          {Qty("scale_out.half_bandwidth_size", Dimension::kBytes,
-               "buffer size at which a measured all-reduce (nccl-tests, on half_bandwidth_ranks "
-               "ranks) reached half its large-message bus bandwidth (EFA: 79MiB on 32 ranks); each "
-               "algorithm step of m bytes then runs at (m + low_latency_size) / (m + "
-               "low_latency_size + h) of the bandwidth, h = half_bandwidth_size / "
-               "half_bandwidth_ranks (docs/collectives.md). 0 = no ramp beyond the latency term "
-               "(the alpha-beta model alone: fabrics without a measured curve)")
-               .Default("0B")
-               .Max(kMaxRampSize),
-           [](C& c, const Value& v) { c.spec.scale_out.half_bandwidth_size = core::Bytes(v.d); }},
-          {Int("scale_out.half_bandwidth_ranks",
-               "ranks of the all-reduce that half_bandwidth_size was measured on (a ring step "
-               "moves S / n of its buffer S)")
-               .Default("1")
-               .Min(1)
-               .Max(1e6),
-           [](C& c, const Value& v) {
-             c.spec.scale_out.half_bandwidth_ranks = static_cast<int>(v.i);
-           }},
-          {Qty("scale_out.low_latency_size", Dimension::kBytes,
-               "step size below which NCCL's low-latency protocols (LL, LL128) carry a step in "
-               "its latency: the ramp's deficit per step is scaled by m / (m + "
-               "low_latency_size); derive it as latency x achievable bandwidth. 0 = no such "
-               "protocol (tiny steps pay the whole deficit, as over EFA)")
-               .Default("0B")
-               .Max(kMaxRampSize),
-           [](C& c, const Value& v) { c.spec.scale_out.low_latency_size = core::Bytes(v.d); }},
-          {Qty("scale_out.p2p_half_bandwidth_size", Dimension::kBytes,
-               "the half size of one send/recv message, if it differs from a step's")
-               .Default("half_bandwidth_size / half_bandwidth_ranks")
-               .Max(kMaxRampSize),
-           [](C& c, const Value& v) {
-             c.spec.scale_out.p2p_half_bandwidth_size = core::Bytes(v.d);
-           }},
-          {Enum("scale_out.topology",
-                "how the domains are joined: rail_fat_tree (chip i of every node on rail i's "
-                "leaves: NVIDIA and Meta reference designs), fat_tree (ToR-based: all NICs of a "
-                "node on one leaf), dragonfly (routers, groups joined all-to-all by global links), "
-                "none (no scale-out network: one domain is the whole cluster)")
-               .Default("rail_fat_tree")
-               .Choices({"rail_fat_tree", "fat_tree", "dragonfly", "none"}),
-           [](C& c, const Value& v) { c.spec.fabric_kind = FabricKindOf(v.s); }},
-          {Int("scale_out.planes",
-               "independent parallel fabrics (DeepSeek's multi-plane fat-tree: 8); each plane "
-               "takes the same number of NICs from every node, and a block spans the same nodes "
-               "in all planes")
-               .Default("1")
-               .Min(1)
-               .Max(64),
-           [](C& c, const Value& v) { c.spec.planes = static_cast<int>(v.i); }},
-          {Int("scale_out.chips_per_nic", "chips sharing one NIC port (2: a NIC per two chips)")
-               .Default("1")
-               .Min(1)
-               .Max(1024),
-           [](C& c, const Value& v) { c.spec.chips_per_nic = static_cast<int>(v.i); }},
-          {Qty("scale_out.message_overhead", Dimension::kTime,
-               "NIC and software cost per message sent (an all-to-all pays it per peer outside "
-               "the sender's domain)")
-               .Default("0s")
-               .Max(kMaxMessageOverhead),
-           [](C& c, const Value& v) { c.spec.message_overhead = core::Seconds(v.d); }},
-          {Bool("scale_out.in_network_reduction", "the fabric's switches reduce (InfiniBand SHARP)")
-               .Default("false"),
-           [](C& c, const Value& v) { c.spec.scale_out_in_network_reduction = v.b; }},
-          {Num("scale_out.in_network_efficiency",
-               "all-reduce bus bandwidth with in-network reduction, as a fraction of the NIC "
-               "bandwidth (may exceed 1)")
-               .Default("0")
-               .Min(0)
-               .Max(4),
-           [](C& c, const Value& v) { c.spec.scale_out_in_network_efficiency = v.d; }},
-          {Num("scale_out.tree_efficiency",
-               "bus bandwidth of NCCL's double binary tree as a fraction of the ring's between "
-               "domains; default from NCCL's tuning model (src/graph/tuning.cc: tree all-reduce "
-               "busBw x 0.92)")
-               .Default("0.92")
-               .Min(0, true)
-               .Max(1),
-           [](C& c, const Value& v) { c.spec.tree_efficiency = v.d; }},
-          {Qty("scale_out.hop_latency", Dimension::kTime,
-               "one switch hop, one way: of each tier that gives no latency of its own, and of "
-               "the one ideal switch of a fabric described without tiers. A path out of a domain "
-               "crosses the leaf once and each tier above twice (up and down); scale_out.latency "
-               "is the rest (NICs and software). Default: the midpoint of the 130-400 ns "
-               "port-to-port range quoted for NVIDIA Quantum-2 (hardware.json latency_refs "
-               "quantum2_port_to_port_ns_range, Q2_LAT_3P; the only switch latency in the data)")
-               .Default("250ns")
-               .Max(kMaxHopLatency),
-           [](C& c, const Value& v) { c.spec.hop_latency = core::Seconds(v.d); }},
-          {MappingList("scale_out.tiers", "tier",
-                       "switching tiers, leaf first, each with a radix or a block; none = one "
-                       "non-blocking switch joining the whole cluster (docs/network.md)"),
-           [](C& c, const Value& v) { c.tiers = v.node; }},
-          {Str("scale_out.source", std::string(kSourceHelp)),
-           [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_out", v.s); }},
-          {Qty("power.node", Dimension::kPower,
-               "maximum power of one node (server, or compute tray) with its chips, hosts and "
-               "NICs; `fathom run` takes it over chips_per_node as the chips' power")
-               .Min(0, true)
-               .Max(1e8),
-           [](C& c, const Value& v) { c.spec.node_power = core::Watts(v.d); }},
-          {Str("power.source", std::string(kSourceHelp)),
-           [](C& c, const Value& v) { c.spec.sources.emplace_back("power", v.s); }},
-      },
+      Concat<C>(
+          {Defs<C>{
+               {Str("name", "catalog name of the cluster").Required(),
+                [](C& c, const Value& v) { c.spec.name = v.s; }},
+               {Str("description", "one line describing the cluster"),
+                [](C& c, const Value& v) { c.spec.description = v.s; }},
+               {RefTo("chip", "chip",
+                      "the accelerator: catalog name, file, or mapping (may start from `base:`)")
+                    .Required(),
+                [](C& c, const Value& v) { c.chip = v.node; }},
+               {Int("chips", "total chips in the cluster").Required().Min(1).Max(1e8),
+                [](C& c, const Value& v) { c.spec.chips = v.i; }},
+               {Int("chips_per_node", "chips per server (host)").Default("8").Min(1).Max(1e6),
+                [](C& c, const Value& v) { c.spec.chips_per_node = static_cast<int>(v.i); }},
+               {Str("scale_up.fabric", "scale-up interconnect"),
+                [](C& c, const Value& v) { c.spec.scale_up.fabric = v.s; }},
+               {Int("scale_up.domain", "chips per scale-up domain")
+                    .Default("the chip's scale_up.domain")
+                    .Min(1)
+                    .Max(1e6),
+                [](C& c, const Value& v) { c.spec.domain = static_cast<int>(v.i); }},
+               {Enum("scale_up.kind",
+                     "how the domain's chips are joined: switch (each chip has the full bandwidth "
+                     "into "
+                     "a non-blocking switch: NVSwitch, NVL72), full_mesh (a direct link to every "
+                     "peer, "
+                     "bandwidth / (domain - 1) each: AMD Infinity Fabric, Gaudi), torus (TPU ICI: "
+                     "torus_dims, bandwidth split over 2 links per dimension)")
+                    .Default("switch")
+                    .Choices({"switch", "full_mesh", "torus"}),
+                [](C& c, const Value& v) { c.spec.domain_kind = DomainKindOf(v.s); }},
+               {IntList("scale_up.torus_dims",
+                        "torus: extents, dimension 0 fastest (consecutive ranks); their product is "
+                        "scale_up.domain, e.g. [16, 16, 16] for a 4,096-chip TPU v4 pod")
+                    .Min(1)
+                    .Max(1e6),
+                [](C& c, const Value& v) {
+                  c.spec.torus_dims.assign(v.ints.begin(), v.ints.end());
+                }},
+               {Bool("scale_up.torus_wrap",
+                     "torus: wrap-around links on every dimension (false = mesh)")
+                    .Default("true"),
+                [](C& c, const Value& v) { c.spec.torus_wrap = v.b; }},
+               {Int("scale_up.torus_slice_unit",
+                    "torus: a cluster of fewer chips than the domain is a slice of whole blocks of "
+                    "this extent on every axis (TPU v4/v5p: 4x4x4 cubes joined by optical circuit "
+                    "switches), shaped as close to a cube as the torus allows and wired with its "
+                    "own "
+                    "wrap-around (torus_wrap); 0 = the domain's first chips in rank order, "
+                    "wrapping "
+                    "only along whole axes")
+                    .Default("0")
+                    .Min(0)
+                    .Max(1024),
+                [](C& c, const Value& v) { c.spec.torus_slice_unit = static_cast<int>(v.i); }},
+               {Qty("scale_up.bandwidth", Dimension::kBandwidth,
+                    "scale-up bandwidth per chip, one direction")
+                    .Default("the chip's scale_up.bandwidth")
+                    .Min(0, true)
+                    .Max(kMaxScaleUpBandwidth),
+                [](C& c, const Value& v) { c.spec.scale_up.bandwidth = core::BytesPerSec(v.d); }},
+               {Qty("scale_up.latency", Dimension::kTime,
+                    "latency per collective algorithm step inside the domain (alpha)")
+                    .Required()
+                    .Max(kMaxLatency),
+                [](C& c, const Value& v) { c.spec.scale_up.latency = core::Seconds(v.d); }},
+               {Num("scale_up.efficiency",
+                    "achievable bus-bandwidth fraction inside the domain (e.g. NCCL ring busbw / "
+                    "link)")
+                    .Required()
+                    .Min(0, true)
+                    .Max(1),
+                [](C& c, const Value& v) { c.spec.scale_up.efficiency = v.d; }},
+           },
+           RampDefs<&network::ClusterSpec::scale_up>("scale_up", "NVLink 4: 85MB on 8 ranks"),
+           Defs<C>{
+               {Bool("scale_up.in_network_reduction", "the domain's switches reduce (NVLS/SHARP)")
+                    .Default("false"),
+                [](C& c, const Value& v) { c.spec.in_network_reduction = v.b; }},
+               {Num("scale_up.in_network_efficiency",
+                    "all-reduce bus bandwidth with in-network reduction, as a fraction of the link "
+                    "bandwidth (may exceed 1)")
+                    .Default("0")
+                    .Min(0)
+                    .Max(4),
+                [](C& c, const Value& v) { c.spec.in_network_efficiency = v.d; }},
+               {Str("scale_up.source", std::string(kSourceHelp)),
+                [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_up", v.s); }},
+               {Str("scale_out.fabric", "scale-out network"),
+                [](C& c, const Value& v) { c.spec.scale_out.fabric = v.s; }},
+               {Qty("scale_out.bandwidth", Dimension::kBandwidth,
+                    "bandwidth of one NIC port, one direction")
+                    .Default("the chip's scale_out.bandwidth x chips_per_nic")
+                    .Min(0, true)
+                    .Max(kMaxNicBandwidth),
+                [](C& c, const Value& v) { c.spec.scale_out.bandwidth = core::BytesPerSec(v.d); }},
+               {Qty("scale_out.latency", Dimension::kTime,
+                    "latency per collective algorithm step across domains (alpha), NICs and "
+                    "software; "
+                    "the switch hops of the path add theirs (scale_out.hop_latency)")
+                    .Required()
+                    .Max(kMaxLatency),
+                [](C& c, const Value& v) { c.spec.scale_out.latency = core::Seconds(v.d); }},
+               {Num("scale_out.efficiency", "achievable fraction of NIC bandwidth")
+                    .Required()
+                    .Min(0, true)
+                    .Max(1),
+                [](C& c, const Value& v) { c.spec.scale_out.efficiency = v.d; }},
+           },
+           RampDefs<&network::ClusterSpec::scale_out>("scale_out", "EFA: 79MiB on 32 ranks"),
+           Defs<C>{
+               {Enum("scale_out.topology",
+                     "how the domains are joined: rail_fat_tree (chip i of every node on rail i's "
+                     "leaves: NVIDIA and Meta reference designs), fat_tree (ToR-based: all NICs of "
+                     "a "
+                     "node on one leaf), dragonfly (routers, groups joined all-to-all by global "
+                     "links), "
+                     "none (no scale-out network: one domain is the whole cluster)")
+                    .Default("rail_fat_tree")
+                    .Choices({"rail_fat_tree", "fat_tree", "dragonfly", "none"}),
+                [](C& c, const Value& v) { c.spec.fabric_kind = FabricKindOf(v.s); }},
+               {Int("scale_out.planes",
+                    "independent parallel fabrics (DeepSeek's multi-plane fat-tree: 8); each plane "
+                    "takes the same number of NICs from every node, and a block spans the same "
+                    "nodes "
+                    "in all planes")
+                    .Default("1")
+                    .Min(1)
+                    .Max(64),
+                [](C& c, const Value& v) { c.spec.planes = static_cast<int>(v.i); }},
+               {Int("scale_out.chips_per_nic",
+                    "chips sharing one NIC port (2: a NIC per two chips)")
+                    .Default("1")
+                    .Min(1)
+                    .Max(1024),
+                [](C& c, const Value& v) { c.spec.chips_per_nic = static_cast<int>(v.i); }},
+               {Qty("scale_out.message_overhead", Dimension::kTime,
+                    "NIC and software cost per message sent (an all-to-all pays it per peer "
+                    "outside "
+                    "the sender's domain)")
+                    .Default("0s")
+                    .Max(kMaxMessageOverhead),
+                [](C& c, const Value& v) { c.spec.message_overhead = core::Seconds(v.d); }},
+               {Bool("scale_out.in_network_reduction",
+                     "the fabric's switches reduce (InfiniBand SHARP)")
+                    .Default("false"),
+                [](C& c, const Value& v) { c.spec.scale_out_in_network_reduction = v.b; }},
+               {Num("scale_out.in_network_efficiency",
+                    "all-reduce bus bandwidth with in-network reduction, as a fraction of the NIC "
+                    "bandwidth (may exceed 1)")
+                    .Default("0")
+                    .Min(0)
+                    .Max(4),
+                [](C& c, const Value& v) { c.spec.scale_out_in_network_efficiency = v.d; }},
+               {Num("scale_out.tree_efficiency",
+                    "bus bandwidth of NCCL's double binary tree as a fraction of the ring's "
+                    "between "
+                    "domains; default from NCCL's tuning model (src/graph/tuning.cc: tree "
+                    "all-reduce "
+                    "busBw x 0.92)")
+                    .Default("0.92")
+                    .Min(0, true)
+                    .Max(1),
+                [](C& c, const Value& v) { c.spec.tree_efficiency = v.d; }},
+               {Qty("scale_out.hop_latency", Dimension::kTime,
+                    "one switch hop, one way: of each tier that gives no latency of its own, and "
+                    "of "
+                    "the one ideal switch of a fabric described without tiers. A path out of a "
+                    "domain "
+                    "crosses the leaf once and each tier above twice (up and down); "
+                    "scale_out.latency "
+                    "is the rest (NICs and software). Default: the midpoint of the 130-400 ns "
+                    "port-to-port range quoted for NVIDIA Quantum-2 (hardware.json latency_refs "
+                    "quantum2_port_to_port_ns_range, Q2_LAT_3P; the only switch latency in the "
+                    "data)")
+                    .Default("250ns")
+                    .Max(kMaxHopLatency),
+                [](C& c, const Value& v) { c.spec.hop_latency = core::Seconds(v.d); }},
+               {MappingList("scale_out.tiers", "tier",
+                            "switching tiers, leaf first, each with a radix or a block; none = one "
+                            "non-blocking switch joining the whole cluster (docs/network.md)"),
+                [](C& c, const Value& v) { c.tiers = v.node; }},
+               {Str("scale_out.source", std::string(kSourceHelp)),
+                [](C& c, const Value& v) { c.spec.sources.emplace_back("scale_out", v.s); }},
+               {Qty("power.node", Dimension::kPower,
+                    "maximum power of one node (server, or compute tray) with its chips, hosts and "
+                    "NICs; `fathom run` takes it over chips_per_node as the chips' power")
+                    .Min(0, true)
+                    .Max(1e8),
+                [](C& c, const Value& v) { c.spec.node_power = core::Watts(v.d); }},
+               {Str("power.source", std::string(kSourceHelp)),
+                [](C& c, const Value& v) { c.spec.sources.emplace_back("power", v.s); }},
+           }}),
       ClusterInfos());
   return kFields;
 }

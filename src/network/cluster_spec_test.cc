@@ -11,16 +11,11 @@
 namespace fathom::network {
 namespace {
 
+using testing::Block;
 using testing::DgxH100;
 using testing::MetaRoce;
 using testing::SuperPod;
-
-Tier Switch(const char* name, int radix, double oversubscription = 1) {
-  return {name, radix, 0, oversubscription, core::Seconds(0)};
-}
-Tier Block(const char* name, int64_t block, double oversubscription = 1) {
-  return {name, 0, block, oversubscription, core::Seconds(0)};
-}
+using testing::Switch;
 
 // An H100 cluster described but not finalized.
 ClusterSpec Draft(int64_t chips, FabricKind kind, std::vector<Tier> tiers) {

@@ -12,10 +12,7 @@ namespace {
 using testing::DgxH100;
 using testing::MetaRoce;
 using testing::SuperPod;
-
-Tier Switch(const char* name, int radix, double oversubscription = 1) {
-  return {name, radix, 0, oversubscription, core::Seconds(0)};
-}
+using testing::Switch;
 
 std::vector<double> Switches(const FabricCount& f) {
   std::vector<double> s;

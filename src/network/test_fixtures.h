@@ -3,6 +3,7 @@
 //                    tier, with flat (size-independent) bus bandwidth.
 //  SuperPod(chips):  the same nodes on a rail-optimized 3-tier fat-tree of radix-64 switches
 //                    (Quantum-2 QM9700): leaf 256, spine 1,024 (32 down ports), core 65,536.
+//  Switch, Block:   a switch tier by radix, or by the chips under each block.
 //  MetaRoce(chips):  the same nodes on Meta's 24K RoCE fabric: 16-GPU racks, 3,072-GPU pods
 //                    at full bisection, 1:7 above the pods (Llama 3 paper, Sec. 3.3.1).
 #pragma once
@@ -16,6 +17,14 @@
 #include "network/cluster_spec.h"
 
 namespace fathom::network::testing {
+
+// A switch tier of `radix` ports, or a tier given by the chips under each of its blocks.
+inline Tier Switch(const char* name, int radix, double oversubscription = 1) {
+  return {name, radix, 0, oversubscription, core::Seconds(0)};
+}
+inline Tier Block(const char* name, int64_t block, double oversubscription = 1) {
+  return {name, 0, block, oversubscription, core::Seconds(0)};
+}
 
 inline ClusterSpec Finalized(ClusterSpec c) {
   const core::Diagnostics d = Finalize(c);

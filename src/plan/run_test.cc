@@ -30,6 +30,15 @@ estimate::Scenario Llama70BOn(int64_t chips) {
 
 // One job-stopping class per node at `per_1000_node_days`, checkpoints to host then
 // storage (the registry's default bandwidths), and the registry's recovery times.
+// A class of `per` components (nic, link, switch, ...), each failing `per_year` times a year.
+FailureConfig PerComponent(const char* name, const char* per, double per_year) {
+  FailureConfig f;
+  f.name = name;
+  f.per = per;
+  f.per_component_year = per_year;
+  return f;
+}
+
 ReliabilityConfig OneClass(double per_1000_node_days) {
   ReliabilityConfig r;
   FailureConfig f;
@@ -67,14 +76,8 @@ TEST(ProjectRun, TheScenarioFits) {
 // rate per second over its count.
 TEST(ProjectRun, ComponentsAndRatesFollowTheCluster) {
   ReliabilityConfig cfg = OneClass(6.5);
-  FailureConfig nic;
-  nic.name = "nic";
-  nic.per = "nic";
-  nic.per_component_year = 0.02;
-  cfg.failures.push_back(nic);
-  FailureConfig link;
-  link.name = "link";
-  link.per = "link";
+  cfg.failures.push_back(PerComponent("nic", "nic", 0.02));
+  FailureConfig link = PerComponent("link", "link", -1);
   link.mtbf_s = 1e7;
   cfg.failures.push_back(link);
   core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
@@ -110,11 +113,7 @@ TEST(ProjectRun, ComponentsAndRatesFollowTheCluster) {
 // without a radix cannot be counted, which a per-switch class is warned about.
 TEST(ProjectRun, SwitchClassesCountTheFabricAsBuilt) {
   ReliabilityConfig cfg = OneClass(6.5);
-  FailureConfig sw;
-  sw.name = "switch";
-  sw.per = "switch";
-  sw.per_component_year = 0.05;
-  cfg.failures.push_back(sw);
+  cfg.failures.push_back(PerComponent("switch", "switch", 0.05));
   core::Result<RunResult> r = ProjectRun(Llama70BOn(4096), Tokens(1e12), cfg, Exact());
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   EXPECT_EQ(r.value().counts.switches, 128 + 128 + 64);
