@@ -17,6 +17,18 @@ namespace {
 
 using nlohmann::json;
 
+// The largest count or width read (a vocabulary of a billion tokens is far past any model).
+constexpr int kMaxInt = 1'000'000'000;
+
+// For a number written as a string ("4096"): how to write it.
+std::string QuotedNumberHint(const json& v) {
+  if (!v.is_string()) return "";
+  const std::string s = v.get<std::string>();
+  const json parsed = json::parse(s, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_number()) return "";
+  return "write the number without quotes: " + s;
+}
+
 struct Reader {
   const json& j;
   const std::string& file;
@@ -55,9 +67,15 @@ struct Reader {
         return fallback;
       }
     }
-    if (!v->is_number() || !(number >= 0 && number <= 1'000'000'000)) {
+    if (v->is_number() && number > kMaxInt) {
       d.Add({core::Severity::kError, file, 0, key,
-             "expected a non-negative integer, got " + v->dump(), ""});
+             v->dump() + " is above Fathom's limit of " + std::to_string(kMaxInt),
+             "check the value: no model width or count is that large"});
+      return fallback;
+    }
+    if (!v->is_number() || !(number >= 0)) {
+      d.Add({core::Severity::kError, file, 0, key,
+             "expected a non-negative integer, got " + v->dump(), QuotedNumberHint(*v)});
       return fallback;
     }
     return static_cast<int>(number);
@@ -422,9 +440,19 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
       m.head_dim = m.hidden / m.heads;
     }
   }
-  if (m.kv_heads == 0 || (m.heads % std::max(1, m.kv_heads)) != 0) {
+  if (m.heads > 0 && (m.kv_heads == 0 || m.heads % std::max(1, m.kv_heads) != 0)) {
+    std::vector<std::string> divisors;
+    for (int k = 1; k <= m.heads && divisors.size() < 16; ++k) {
+      if (m.heads % k == 0) divisors.push_back(std::to_string(k));
+    }
+    std::string list;
+    for (size_t i = 0; i < divisors.size(); ++i) {
+      list += (i == 0 ? "" : i + 1 == divisors.size() ? " or " : ", ") + divisors[i];
+    }
     d.Add({core::Severity::kError, file, 0, "num_key_value_heads",
-           "must divide num_attention_heads (" + std::to_string(m.heads) + ")", ""});
+           "num_key_value_heads (" + std::to_string(m.kv_heads) +
+               ") must divide num_attention_heads (" + std::to_string(m.heads) + ")",
+           divisors.empty() ? "" : "use one of " + list});
   }
   if (d.HasErrors()) return d;
   return {std::move(m), std::move(d)};  // with the warning about seq_len, if any

@@ -247,6 +247,43 @@ TEST(HfImport, Errors) {
   }
 }
 
+// Each error says the bad value, what was expected and a hint.
+TEST(HfImport, ErrorsSayTheValueAndAHint) {
+  const struct {
+    const char* text;
+    const char* key;
+    const char* fragment;
+    const char* hint;
+  } cases[] = {
+      {R"({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 2,
+           "num_attention_heads": 32, "num_key_value_heads": 5, "vocab_size": 10,
+           "max_position_embeddings": 8})",
+       "num_key_value_heads", "num_key_value_heads (5) must divide num_attention_heads (32)",
+       "1, 2, 4, 8, 16 or 32"},
+      {R"({"model_type": "llama", "hidden_size": "4096", "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8})",
+       "hidden_size", "expected a non-negative integer, got \"4096\"",
+       "write the number without quotes: 4096"},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 3000000000, "max_position_embeddings": 8})",
+       "vocab_size", "3000000000 is above Fathom's limit of 1000000000", "check the value"},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 3e9, "max_position_embeddings": 8})",
+       "vocab_size", "above Fathom's limit of 1000000000", "check the value"},
+  };
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json");
+    ASSERT_FALSE(m.ok()) << c.text;
+    const core::Diagnostic* e = nullptr;
+    for (const core::Diagnostic& d : m.diagnostics().items()) {
+      if (d.severity == core::Severity::kError && d.key == c.key) e = &d;
+    }
+    ASSERT_NE(e, nullptr) << m.diagnostics().Format();
+    EXPECT_NE(e->Format().find(c.fragment), std::string::npos) << e->Format();
+    EXPECT_NE(e->hint.find(c.hint), std::string::npos) << e->Format();
+  }
+}
+
 // A small config of the Llama family; `extra` adds or replaces keys.
 std::string Config(const std::string& extra = "") {
   return R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
