@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iterator>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -152,6 +153,34 @@ bool OneOf(const std::string& type, const std::string_view (&list)[N]) {
   return std::find(std::begin(list), std::end(list), type) != std::end(list);
 }
 
+// Hugging Face's activation names (transformers' ACT2CLS) that Fathom models: the SiLU, GeLU
+// (its approximations alike) and ReLU families.
+constexpr std::string_view kSiluActivations[] = {"silu", "swish"};
+constexpr std::string_view kGeluActivations[] = {
+    "gelu",          "gelu_new",    "gelu_fast", "gelu_pytorch_tanh",
+    "gelu_accurate", "gelu_python", "gelu_10",   "quick_gelu"};
+constexpr std::string_view kActivations[] = {
+    "silu",          "swish",       "gelu",    "gelu_new",   "gelu_fast", "gelu_pytorch_tanh",
+    "gelu_accurate", "gelu_python", "gelu_10", "quick_gelu", "relu"};
+
+// The activation of an MLP with (gated) or without a gate; nullopt for a name not modelled.
+std::optional<model::Activation> ActivationOf(const std::string& name, bool gated) {
+  if (OneOf(name, kGeluActivations)) {
+    return gated ? model::Activation::kGeGLU : model::Activation::kGeLU;
+  }
+  if (name == "relu") return gated ? model::Activation::kReGLU : model::Activation::kReLU;
+  if (gated && OneOf(name, kSiluActivations)) return model::Activation::kSwiGLU;
+  return std::nullopt;
+}
+
+std::string ActivationList(bool gated) {
+  std::vector<std::string_view> names;
+  for (const std::string_view n : kActivations) {
+    if (gated || !OneOf(std::string(n), kSiluActivations)) names.push_back(n);
+  }
+  return core::JoinComma(names);
+}
+
 // An error for a model_type the importer does not read; false when it reads it.
 bool UnsupportedType(const std::string& type, bool encoder_decoder, const std::string& file,
                      core::Diagnostics& d) {
@@ -291,14 +320,20 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     }
   }
   // Gemma names its MLP activation hidden_activation (hidden_act is kept for older code).
-  const std::string act = r.Str({"hidden_activation", "hidden_act", "activation_function"}, "silu");
+  // The families with a gate keep its three matrices whatever the activation.
   const bool gated = !(gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom");
-  if (gated) {
-    m.activation = act.find("gelu") != std::string::npos ? model::Activation::kGeGLU
-                                                         : model::Activation::kSwiGLU;
+  const std::initializer_list<const char*> act_keys = {"hidden_activation", "hidden_act",
+                                                       "activation_function"};
+  const std::string act = r.Str(act_keys, gated ? "silu" : "gelu");
+  if (const std::optional<model::Activation> a = ActivationOf(act, gated)) {
+    m.activation = *a;
   } else {
-    m.activation =
-        act.find("relu") != std::string::npos ? model::Activation::kReLU : model::Activation::kGeLU;
+    d.Add({core::Severity::kError, file, 0, r.NameOf(act_keys),
+           OneOf(act, kActivations)
+               ? "\"" + act + "\" in the ungated MLP of " + type + " is not modelled"
+               : "\"" + act + "\" is not an activation Fathom knows",
+           "expected one of " + ActivationList(gated) +
+               (gated ? " (gated: SwiGLU, GeGLU, ReGLU)" : " (ungated: GeLU, ReLU)")});
   }
   m.norm = (gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom")
                ? model::Norm::kLayerNorm
@@ -322,6 +357,9 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   } else if (!gpt_oss && r.Bool({"attention_bias"}, false)) {
     m.attention_bias = model::AttentionBias::kAll;
   }
+  // Llama's mlp_bias: biases on gate_proj, up_proj and down_proj (LlamaMLP); the other
+  // families' MLPs read no such key.
+  m.mlp_bias = type == "llama" && r.Bool({"mlp_bias"}, false);
   // Extra norms: Qwen3's and Gemma 3's per-head q_norm and k_norm; Gemma 2's and 3's
   // post_attention_layernorm and post_feedforward_layernorm (four per layer); BLOOM's
   // word_embeddings_layernorm.

@@ -655,6 +655,65 @@ TEST(HfImport, AttentionBiasStaysInAttention) {
                    2 * (q + 2 * kv + h));
 }
 
+// hidden_act: a gated family (Llama's gate_proj, up_proj, down_proj) keeps its three
+// matrices whatever the activation, so relu is ReGLU there and ReLU in a plain MLP (OPT).
+TEST(HfImport, HiddenActivation) {
+  const std::string llama = R"({"model_type": "llama", "hidden_size": 64,
+      "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+      "vocab_size": 10, "max_position_embeddings": 8)";
+  const model::ModelSpec silu = ImportText(llama + R"(, "hidden_act": "silu"})");
+  const model::ModelSpec relu = ImportText(llama + R"(, "hidden_act": "relu"})");
+  EXPECT_EQ(silu.activation, model::Activation::kSwiGLU);
+  EXPECT_EQ(relu.activation, model::Activation::kReGLU);
+  EXPECT_TRUE(relu.IsGated());
+  EXPECT_DOUBLE_EQ(model::CountParameters(relu).total, model::CountParameters(silu).total);
+  EXPECT_EQ(ImportText(llama + R"(, "hidden_act": "gelu_pytorch_tanh"})").activation,
+            model::Activation::kGeGLU);
+  const std::string opt = R"({"model_type": "opt", "hidden_size": 64, "ffn_dim": 256,
+      "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 10,
+      "max_position_embeddings": 8)";
+  EXPECT_EQ(ImportText(opt + R"(, "activation_function": "relu"})").activation,
+            model::Activation::kReLU);
+  EXPECT_EQ(ImportText(opt + R"(, "activation_function": "gelu_new"})").activation,
+            model::Activation::kGeLU);
+  // An unknown name is an error, not SwiGLU; so is silu in a family without a gate.
+  const struct {
+    std::string text;
+    const char* key;
+    const char* fragment;
+  } bad[] = {
+      {llama + R"(, "hidden_act": "quick_gelu_typo_xyz"})", "hidden_act",
+       "\"quick_gelu_typo_xyz\" is not an activation Fathom knows"},
+      {opt + R"(, "activation_function": "silu"})", "activation_function",
+       "\"silu\" in the ungated MLP of opt"},
+  };
+  for (const auto& c : bad) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json");
+    ASSERT_FALSE(m.ok()) << c.text;
+    const core::Diagnostic* e = Find(m.diagnostics(), core::Severity::kError, c.key);
+    ASSERT_NE(e, nullptr) << m.diagnostics().Format();
+    EXPECT_NE(e->message.find(c.fragment), std::string::npos) << e->Format();
+    EXPECT_NE(e->hint.find("gelu_pytorch_tanh"), std::string::npos) << e->Format();
+    EXPECT_NE(e->hint.find("relu"), std::string::npos) << e->Format();
+  }
+}
+
+// Llama's mlp_bias: biases on gate_proj, up_proj and down_proj (LlamaMLP), 2·f + h per
+// layer: 1,048,576 more for Llama 3.1 8B.
+TEST(HfImport, MlpBias) {
+  const std::string config = R"({"model_type": "llama", "hidden_size": 4096,
+      "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
+      "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 131072)";
+  const model::ModelSpec plain = ImportText(config + R"(, "mlp_bias": false})");
+  const model::ModelSpec biased = ImportText(config + R"(, "mlp_bias": true})");
+  EXPECT_DOUBLE_EQ(model::CountParameters(plain).total, 8'030'261'248);
+  EXPECT_TRUE(biased.mlp_bias);
+  EXPECT_FALSE(biased.bias);
+  EXPECT_EQ(biased.attention_bias, model::AttentionBias::kNone);
+  EXPECT_DOUBLE_EQ(model::CountParameters(biased).total - model::CountParameters(plain).total,
+                   32.0 * (2 * 14336 + 4096));
+}
+
 // Gemma 7B: GeGLU (hidden_activation), head_dim 256 with 16 heads over a 3072 hidden, tied
 // embeddings by default; 8.54 billion parameters (model card).
 TEST(HfImport, Gemma7b) {
