@@ -434,8 +434,28 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   // Sliding-window attention: Mistral windows every layer; GPT-OSS alternates windowed and
   // full layers (layer_types); Llama 4's chunked attention (attention_chunk_size) is
   // taken as a window, with every fourth layer global (no RoPE).
-  const bool window_on = r.Bool({"use_sliding_window"}, true);
+  // Qwen2, Qwen2-MoE, Qwen3 and Qwen3-MoE window only with use_sliding_window (their config
+  // classes default it to false), and then only the layers from max_window_layers on (28 by
+  // default in each config class); Fathom's windows cover every layer but the global ones.
+  const bool qwen =
+      type == "qwen2" || type == "qwen2_moe" || type == "qwen3" || type == "qwen3_moe";
+  const bool window_on = r.Bool({"use_sliding_window"}, !qwen);
   m.sliding_window = window_on ? r.Int({"sliding_window", "attention_chunk_size"}, false, 0) : 0;
+  if (qwen && m.sliding_window > 0) {
+    const int full_layers = r.Int({"max_window_layers"}, false, 28);
+    if (full_layers >= m.layers) {
+      m.sliding_window = 0;  // no layer reaches max_window_layers
+    } else if (full_layers > 0) {
+      d.Add({core::Severity::kError, file, 0, "max_window_layers",
+             std::to_string(full_layers) + " windows layers " + std::to_string(full_layers) +
+                 " to " + std::to_string(m.layers - 1) +
+                 " and not the ones before them: " + "not a pattern Fathom can express",
+             "supported: max_window_layers 0 (every layer windowed) or at least "
+             "num_hidden_layers (" +
+                 std::to_string(m.layers) +
+                 ", none); or give sliding_window and global_attention_every in a model file"});
+    }
+  }
   if (llama4 && m.sliding_window > 0) m.global_attention_every = 4;
   // Gemma 2 alternates windowed and global layers, the first windowed; Gemma 3 makes every
   // sliding_window_pattern-th layer global (6 by default). Newer configs list layer_types,

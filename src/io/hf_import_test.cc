@@ -714,6 +714,42 @@ TEST(HfImport, MlpBias) {
                    32.0 * (2 * 14336 + 4096));
 }
 
+// Qwen's sliding window applies only with use_sliding_window (false by default), and then
+// only to the layers from max_window_layers on (Qwen2Config, Qwen2-MoE, Qwen3, Qwen3-MoE).
+TEST(HfImport, QwenSlidingWindowNeedsItsFlag) {
+  for (const std::string type : {"qwen2", "qwen2_moe", "qwen3", "qwen3_moe"}) {
+    const std::string config = R"({"model_type": ")" + type + R"(", "hidden_size": 64,
+        "num_hidden_layers": 8, "num_attention_heads": 4, "vocab_size": 10,
+        "max_position_embeddings": 8192, "sliding_window": 4096)";
+    EXPECT_EQ(ImportText(config + "}").sliding_window, 0) << type;
+    EXPECT_EQ(ImportText(config + R"(, "use_sliding_window": false})").sliding_window, 0);
+    // Windowed from layer max_window_layers: none at 8 of 8 layers, or by default (28).
+    EXPECT_EQ(ImportText(config + R"(, "use_sliding_window": true, "max_window_layers": 8})")
+                  .sliding_window,
+              0)
+        << type;
+    EXPECT_EQ(ImportText(config + R"(, "use_sliding_window": true})").sliding_window, 0) << type;
+    const model::ModelSpec all =
+        ImportText(config + R"(, "use_sliding_window": true, "max_window_layers": 0})");
+    EXPECT_EQ(all.sliding_window, 4096) << type;
+    EXPECT_EQ(model::WindowedLayersIn(all, 0, 8), 8) << type;
+    // Some layers windowed and some not: not a pattern Fathom can express.
+    core::Result<model::ModelSpec> some = ImportHuggingFace(
+        config + R"(, "use_sliding_window": true, "max_window_layers": 3})", "config.json");
+    ASSERT_FALSE(some.ok()) << type;
+    const core::Diagnostic* e =
+        Find(some.diagnostics(), core::Severity::kError, "max_window_layers");
+    ASSERT_NE(e, nullptr) << some.diagnostics().Format();
+    EXPECT_NE(e->message.find("layers 3 to 7"), std::string::npos) << e->Format();
+  }
+  // Mistral has no such flag: its window covers every layer.
+  EXPECT_EQ(ImportText(R"({"model_type": "mistral", "hidden_size": 64, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8192,
+      "sliding_window": 4096})")
+                .sliding_window,
+            4096);
+}
+
 // Gemma 7B: GeGLU (hidden_activation), head_dim 256 with 16 heads over a 3072 hidden, tied
 // embeddings by default; 8.54 billion parameters (model card).
 TEST(HfImport, Gemma7b) {
