@@ -34,6 +34,7 @@ struct Reader {
   const json& j;
   const std::string& file;
   core::Diagnostics& d;
+  std::string prefix;  // the object's key path in diagnostics: "" or "text_config."
 
   // The first of `names` present; reports a wrong type.
   const json* Find(std::initializer_list<const char*> names) const {
@@ -51,7 +52,7 @@ struct Reader {
     std::string key = *names.begin();
     if (v == nullptr) {
       if (required) {
-        d.Add({core::Severity::kError, file, 0, key, "missing in the Hugging Face config",
+        d.Add({core::Severity::kError, file, 0, prefix + key, "missing in the Hugging Face config",
                "expected an integer"});
       }
       return fallback;
@@ -63,19 +64,19 @@ struct Reader {
     } else if (v->is_number_float()) {
       number = v->get<double>();
       if (std::isfinite(number) && number != std::floor(number)) {
-        d.Add({core::Severity::kError, file, 0, key, "expected a whole number, got " + v->dump(),
-               "counts and widths are integers"});
+        d.Add({core::Severity::kError, file, 0, prefix + key,
+               "expected a whole number, got " + v->dump(), "counts and widths are integers"});
         return fallback;
       }
     }
     if (v->is_number() && number > kMaxInt) {
-      d.Add({core::Severity::kError, file, 0, key,
+      d.Add({core::Severity::kError, file, 0, prefix + key,
              v->dump() + " is above Fathom's limit of " + std::to_string(kMaxInt),
              "check the value: no model width or count is that large"});
       return fallback;
     }
     if (!v->is_number() || !(number >= 0)) {
-      d.Add({core::Severity::kError, file, 0, key,
+      d.Add({core::Severity::kError, file, 0, prefix + key,
              "expected a non-negative integer, got " + v->dump(), QuotedNumberHint(*v)});
       return fallback;
     }
@@ -95,8 +96,8 @@ struct Reader {
     const json* v = Find(names);
     if (v == nullptr) return fallback;
     if (!v->is_string()) {
-      d.Add({core::Severity::kError, file, 0, *names.begin(), "expected a string, got " + v->dump(),
-             ""});
+      d.Add({core::Severity::kError, file, 0, prefix + *names.begin(),
+             "expected a string, got " + v->dump(), ""});
       return fallback;
     }
     return v->get<std::string>();
@@ -106,7 +107,7 @@ struct Reader {
     const json* v = Find(names);
     if (v == nullptr) return fallback;
     if (!v->is_boolean()) {
-      d.Add({core::Severity::kError, file, 0, *names.begin(),
+      d.Add({core::Severity::kError, file, 0, prefix + *names.begin(),
              "expected true or false, got " + v->dump(), ""});
       return fallback;
     }
@@ -276,11 +277,11 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   // Multimodal configs (Llama 4) nest the language model under text_config.
   const auto text_config = j.find("text_config");
   const json& root = text_config != j.end() && text_config->is_object() ? *text_config : j;
-  Reader r{root, file, d};
+  Reader r{root, file, d, ""};
   model::ModelSpec m;
-  const std::string type = r.Str({"model_type"}, Reader{j, file, d}.Str({"model_type"}, ""));
+  const std::string type = r.Str({"model_type"}, Reader{j, file, d, ""}.Str({"model_type"}, ""));
   if (d.HasErrors()) return d;
-  const bool encoder_decoder = Reader{j, file, d}.Bool({"is_encoder_decoder"}, false);
+  const bool encoder_decoder = Reader{j, file, d, ""}.Bool({"is_encoder_decoder"}, false);
   if (UnsupportedType(type, encoder_decoder, file, d)) return d;
   m.name = std::filesystem::path(file).stem().string();
   if (m.name == "config") m.name = std::filesystem::path(file).parent_path().filename().string();
@@ -299,23 +300,57 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   m.ffn_hidden = r.Int({"intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim"}, false, 0);
   if (m.ffn_hidden == 0) m.ffn_hidden = 4 * m.hidden;  // GPT-2 and NeoX default
   m.vocab = r.Int({"vocab_size"}, true);
-  // The longest sequence the model accepts, which is not the length it is trained at: taken
-  // for seq_len, with a warning, only when the caller gives none.
+  // The longest sequence the model accepts, which is not the length it is trained at.
   const std::initializer_list<const char*> positions = {"max_position_embeddings", "n_positions",
                                                         "seq_length"};
-  m.seq_len = r.Int(positions, false, 0);
   // OPT's learned table has two more rows (its position ids start at 2), not counted.
-  m.max_positions = m.seq_len;
+  m.max_positions = r.Int(positions, false, 0);
+  m.seq_len = m.max_positions;
+  // Without the caller's seq_len: the context the model was trained at where the config
+  // states it (GPT-OSS's initial_context_length; the original_max_position_embeddings that
+  // a RoPE scaling such as Llama 3.1's or YaRN extends, or Phi-3's beside max_position_embeddings),
+  // else the longest it accepts; with a warning naming the key.
   if (!options.seq_len_given) {
     const std::string how = "give model.seq_len in the scenario, or --set model.seq_len=8192";
-    if (r.Find(positions) == nullptr) {
-      d.Add({core::Severity::kError, file, 0, "max_position_embeddings",
-             "missing in the Hugging Face config, and the training sequence length is not given",
+    const std::string longest =
+        m.max_positions > 0 ? r.NameOf(positions) + " (" + std::to_string(m.max_positions) + ")"
+                            : "";
+    std::string trained_key, why;
+    int trained = 0;
+    const json* scaling = r.Find({"rope_scaling"});
+    if (r.Find({"initial_context_length"}) != nullptr) {
+      trained_key = "initial_context_length";
+      trained = r.Int({"initial_context_length"}, false, 0);
+      why = "the context length the model was trained at" +
+            (longest.empty() ? "" : " (it accepts up to " + longest + ")");
+    } else if (scaling != nullptr && scaling->is_object() &&
+               Reader{*scaling, file, d, ""}.Find({"original_max_position_embeddings"}) !=
+                   nullptr) {
+      trained_key = "rope_scaling.original_max_position_embeddings";
+      trained = Reader{*scaling, file, d, r.prefix + "rope_scaling."}.Int(
+          {"original_max_position_embeddings"}, false, 0);
+      why = "the context length before its RoPE scaling" +
+            (longest.empty() ? "" : " extended it to " + longest);
+    } else if (r.Find({"original_max_position_embeddings"}) != nullptr) {
+      trained_key = "original_max_position_embeddings";
+      trained = r.Int({"original_max_position_embeddings"}, false, 0);
+      why = "the context length the model was pretrained at" +
+            (longest.empty() ? "" : " (it accepts up to " + longest + ")");
+    }
+    if (trained > 0) {
+      m.seq_len = trained;
+    } else if (trained_key.empty() && m.max_positions > 0) {
+      trained_key = r.NameOf(positions);
+      why = "the longest sequence the model accepts";
+    }
+    if (m.seq_len > 0 && !trained_key.empty()) {
+      d.Add({core::Severity::kWarning, file, 0, r.prefix + trained_key,
+             "the training sequence length is not given, so it is taken as " + trained_key + " (" +
+                 std::to_string(m.seq_len) + "), " + why,
              how});
-    } else if (m.seq_len > 0) {
-      d.Add({core::Severity::kWarning, file, 0, r.NameOf(positions),
-             "the training sequence length is not given, so it is taken as " + r.NameOf(positions) +
-                 " (" + std::to_string(m.seq_len) + "), the longest sequence the model accepts",
+    } else if (r.Find(positions) == nullptr && trained_key.empty()) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + "max_position_embeddings",
+             "missing in the Hugging Face config, and the training sequence length is not given",
              how});
     }
   }

@@ -323,6 +323,52 @@ TEST(HfImport, SeqLenFromMaxPositionsWarns) {
       << gpt2.diagnostics().Format();
 }
 
+// A config that states the context the model was trained at (GPT-OSS's
+// initial_context_length, the original_max_position_embeddings of a scaled RoPE) gives
+// seq_len that, with a warning naming the key; max_positions stays the longest accepted.
+TEST(HfImport, SeqLenFromTheTrainingContext) {
+  const struct {
+    std::string extra;
+    const char* key;
+    int seq_len;
+  } cases[] = {
+      {R"("max_position_embeddings": 131072, "initial_context_length": 4096,
+          "rope_scaling": {"rope_type": "yarn", "factor": 32.0,
+                           "original_max_position_embeddings": 4096})",
+       "initial_context_length", 4096},
+      {R"("max_position_embeddings": 131072, "rope_scaling": {"rope_type": "llama3",
+          "factor": 8.0, "original_max_position_embeddings": 8192})",
+       "rope_scaling.original_max_position_embeddings", 8192},
+      {R"("max_position_embeddings": 131072, "original_max_position_embeddings": 4096,
+          "rope_scaling": {"type": "longrope"})",
+       "original_max_position_embeddings", 4096},
+      {R"("max_position_embeddings": 131072, "rope_scaling": {"rope_type": "linear",
+          "factor": 8.0})",
+       "max_position_embeddings", 131072},
+  };
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(Config(c.extra), "config.json");
+    ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+    EXPECT_EQ(m.value().seq_len, c.seq_len) << c.key;
+    EXPECT_EQ(m.value().max_positions, 131072) << c.key;
+    const core::Diagnostic* w = Find(m.diagnostics(), core::Severity::kWarning, c.key);
+    ASSERT_NE(w, nullptr) << m.diagnostics().Format();
+    EXPECT_EQ(m.diagnostics().size(), 1u) << m.diagnostics().Format();
+    EXPECT_NE(w->message.find(std::string(c.key) + " (" + std::to_string(c.seq_len) + ")"),
+              std::string::npos)
+        << w->Format();
+    EXPECT_NE(w->hint.find("--set model.seq_len="), std::string::npos) << w->Format();
+  }
+  // DeepSeek-V3 (YaRN from 4096 to 163840).
+  EXPECT_EQ(Import("deepseek-v3").seq_len, 4096);
+  EXPECT_EQ(Import("deepseek-v3").max_positions, 163840);
+  // The caller's seq_len wins, without a warning.
+  core::Result<model::ModelSpec> given =
+      ImportHuggingFace(Config(cases[1].extra), "config.json", {.seq_len_given = true});
+  ASSERT_TRUE(given.ok()) << given.diagnostics().Format();
+  EXPECT_TRUE(given.diagnostics().empty()) << given.diagnostics().Format();
+}
+
 TEST(HfImport, SeqLenGivenByTheCaller) {
   const HfImportOptions given{.seq_len_given = true};
   core::Result<model::ModelSpec> m =
