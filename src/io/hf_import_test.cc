@@ -517,6 +517,28 @@ TEST_F(HfLoad, LearnedPositionsBoundSeqLen) {
   EXPECT_EQ(shorter.value().scenario.model.max_positions, 1024);
 }
 
+// Rotary positions have no table: a seq_len past max_position_embeddings is a warning (the
+// model may extrapolate, or be scaled), not an error.
+TEST_F(HfLoad, RotaryPositionsWarnPastTheMaximum) {
+  const std::string config = Write("config.json", Config(R"("max_position_embeddings": 131072)"));
+  const std::string plan = Write("plan.yaml", "global_batch_size: 8\n");
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  core::Result<LoadedScenario> longer =
+      LoadParts(catalog, config, "dgx-h200", plan, {{"model.seq_len", "262144", "--set"}});
+  ASSERT_TRUE(longer.ok()) << longer.diagnostics().Format();
+  EXPECT_EQ(longer.value().scenario.model.seq_len, 262144);
+  const core::Diagnostic* w = Find(longer.diagnostics(), core::Severity::kWarning, "model.seq_len");
+  ASSERT_NE(w, nullptr) << longer.diagnostics().Format();
+  EXPECT_EQ(w->file, "--set");
+  EXPECT_NE(w->message.find("seq_len (262144) exceeds max_positions (131072)"), std::string::npos)
+      << w->Format();
+  EXPECT_FALSE(w->hint.empty());
+  core::Result<LoadedScenario> within =
+      LoadParts(catalog, config, "dgx-h200", plan, {{"model.seq_len", "131072", "--set"}});
+  ASSERT_TRUE(within.ok()) << within.diagnostics().Format();
+  EXPECT_TRUE(within.diagnostics().empty()) << within.diagnostics().Format();
+}
+
 TEST_F(HfLoad, NoMaxPositionsNeededWhenSeqLenIsGiven) {
   const std::string config = Write("config.json", Config());
   const std::string plan = Write("plan.yaml", "global_batch_size: 8\n");

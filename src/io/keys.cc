@@ -651,7 +651,8 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
           {Int("max_positions",
                "longest sequence the model accepts (Hugging Face max_position_embeddings, "
                "n_positions); with learned positions, the rows of the position table, and "
-               "seq_len may not exceed it; 0 = not stated")
+               "seq_len may not exceed it; with rotary ones a longer seq_len is a warning; 0 = "
+               "not stated")
                .Default("0")
                .Min(0)
                .Max(1e8),

@@ -472,6 +472,21 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
                 "use seq_len <= " + std::to_string(m.max_positions) +
                     ", or give max_positions for a model with a longer table"));
   }
+  if (m.position == model::Position::kRoPE && m.max_positions > 0 && m.seq_len > m.max_positions) {
+    // Rotary positions can be computed at any length: past the longest sequence the model
+    // was made for, it may extrapolate poorly unless its RoPE is scaled, but it runs.
+    const auto at = where.find(Join(prefix, "seq_len"));
+    const bool located = at != where.end();
+    d.Add(core::Diagnostic{
+        core::Severity::kWarning, located ? at->second.file : file, located ? at->second.line : 0,
+        Join(prefix, "seq_len"),
+        "seq_len (" + std::to_string(m.seq_len) + ") exceeds max_positions (" +
+            std::to_string(m.max_positions) + "), the longest sequence model " + m.name +
+            " accepts",
+        "rotary positions stretch past it, but the model was not made for it: scale its RoPE "
+        "(rope_scaling) or use seq_len <= " +
+            std::to_string(m.max_positions)});
+  }
   if (m.moe.experts > 0 && (m.moe.top_k < 1 || m.moe.top_k > m.moe.experts)) {
     d.Add(Error(file, 0, Join(prefix, "moe.top_k"),
                 "top_k (" + std::to_string(m.moe.top_k) + ") must be between 1 and experts (" +
