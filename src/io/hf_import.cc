@@ -35,12 +35,25 @@ struct Reader {
   const std::string& file;
   core::Diagnostics& d;
   std::string prefix;  // the object's key path in diagnostics: "" or "text_config."
+  // The config class's defaults for the keys `j` omits (a text_config's), or null; the
+  // names of those taken, in the order read.
+  json defaults = nullptr;
+  std::vector<std::string> defaulted = {};
 
-  // The first of `names` present; reports a wrong type.
-  const json* Find(std::initializer_list<const char*> names) const {
+  // The first of `names` present, else the first with a default.
+  const json* Find(std::initializer_list<const char*> names) {
     for (const char* n : names) {
       auto it = j.find(n);
       if (it != j.end() && !it->is_null()) return &*it;
+    }
+    if (!defaults.is_object()) return nullptr;
+    for (const char* n : names) {
+      auto it = defaults.find(n);
+      if (it == defaults.end()) continue;
+      if (std::find(defaulted.begin(), defaulted.end(), n) == defaulted.end()) {
+        defaulted.push_back(n);
+      }
+      return &*it;
     }
     return nullptr;
   }
@@ -51,9 +64,14 @@ struct Reader {
     const json* v = Find(names);
     std::string key = *names.begin();
     if (v == nullptr) {
-      if (required) {
-        d.Add({core::Severity::kError, file, 0, prefix + key, "missing in the Hugging Face config",
+      if (required && prefix.empty()) {
+        d.Add({core::Severity::kError, file, 0, key, "missing in the Hugging Face config",
                "expected an integer"});
+      } else if (required) {
+        d.Add({core::Severity::kError, file, 0, prefix + key,
+               "missing in " + prefix.substr(0, prefix.size() - 1) +
+                   ", and Fathom does not know its config class's default",
+               "give " + key + " in " + prefix.substr(0, prefix.size() - 1) + " (an integer)"});
       }
       return fallback;
     }
@@ -120,7 +138,15 @@ constexpr std::string_view kModelTypes[] = {
     "bloom",  "deepseek_v2", "deepseek_v3", "falcon",   "gemma",   "gemma2",
     "gemma3", "gemma3_text", "gpt2",        "gpt_neox", "gpt_oss", "llama",
     "llama4", "llama4_text", "mistral",     "mixtral",  "opt",     "phi3",
-    "qwen2",  "qwen2_moe",   "qwen3",       "qwen3_moe"};
+    "qwen2",  "qwen2_5_vl",  "qwen2_moe",   "qwen2_vl", "qwen3",   "qwen3_moe"};
+
+// Qwen2-VL and Qwen2.5-VL: a Qwen2 language model (q, k and v biases, M-RoPE) beside the
+// vision tower, its keys at the top level.
+constexpr std::string_view kQwen2VlTypes[] = {"qwen2_vl", "qwen2_5_vl"};
+
+// Multimodal model types: a vision encoder and projector beside the language model.
+constexpr std::string_view kMultimodalTypes[] = {"gemma3", "llama4",     "llava",
+                                                 "mllama", "qwen2_5_vl", "qwen2_vl"};
 
 // Families whose Hugging Face config class defaults tie_word_embeddings to false; every
 // other family inherits PretrainedConfig's default, true (BLOOM, OPT, Falcon, GPT-2).
@@ -182,14 +208,22 @@ std::string ActivationList(bool gated) {
   return core::JoinComma(names);
 }
 
-// An error for a model_type the importer does not read; false when it reads it.
-bool UnsupportedType(const std::string& type, bool encoder_decoder, const std::string& file,
-                     core::Diagnostics& d) {
+// An error for a model_type the importer does not read (`key`: "model_type", or
+// "text_config.model_type" for the language model of multimodal model_type `top`); false when
+// it reads it.
+bool UnsupportedType(const std::string& type, bool encoder_decoder, const std::string& key,
+                     const std::string& top, const std::string& file, core::Diagnostics& d) {
   if (!type.empty() && OneOf(type, kModelTypes) && !encoder_decoder) return false;
   const std::vector<std::string_view> supported(std::begin(kModelTypes), std::end(kModelTypes));
   std::string what;
-  if (type.empty()) {
+  if (type.empty() && key != "model_type") {
+    what = "missing, and Fathom does not know the language model of model_type \"" + top + "\"";
+  } else if (type.empty()) {
     what = "missing in the Hugging Face config";
+  } else if (top == "mllama") {
+    what = "\"" + type + "\", the language model of model_type \"mllama\" (Llama 3.2 Vision), " +
+           "is not a model family Fathom imports: its cross-attention layers to the image " +
+           "(cross_attention_layers) are not modelled";
   } else if (encoder_decoder || OneOf(type, kEncoderDecoderTypes)) {
     what = "\"" + type + "\" is an encoder-decoder model: Fathom models decoder-only transformers";
   } else if (OneOf(type, kEncoderTypes)) {
@@ -197,9 +231,62 @@ bool UnsupportedType(const std::string& type, bool encoder_decoder, const std::s
   } else {
     what = "\"" + type + "\" is not a model family Fathom imports";
   }
-  d.Add({core::Severity::kError, file, 0, "model_type", what,
+  d.Add({core::Severity::kError, file, 0, key, what,
          "supported model_type values: " + core::JoinComma(supported)});
   return true;
+}
+
+// The model_type of the language model under a text_config without one, as the multimodal
+// config class sets it: LlavaConfig's default (llama), Gemma3Config's Gemma3TextConfig,
+// Llama4Config's Llama4TextConfig, MllamaConfig's MllamaTextConfig.
+std::string TextModelTypeOf(const std::string& top) {
+  if (top == "llava") return "llama";
+  if (top == "gemma3") return "gemma3_text";
+  if (top == "llama4") return "llama4_text";
+  if (top == "mllama") return "mllama_text_model";
+  return "";
+}
+
+// A text_config's config class: its defaults for the keys it omits (those Fathom reads, where
+// they are certain), and its name; null for a class whose defaults are not known here.
+struct TextDefaults {
+  json values = nullptr;
+  std::string config_class;
+};
+
+TextDefaults TextDefaultsOf(const std::string& type) {
+  if (type == "gemma3_text") {
+    // transformers' models/gemma3/configuration_gemma3.py, Gemma3TextConfig.__init__.
+    return {{{"vocab_size", 262208},
+             {"hidden_size", 2304},
+             {"intermediate_size", 9216},
+             {"num_hidden_layers", 26},
+             {"num_attention_heads", 8},
+             {"num_key_value_heads", 4},
+             {"head_dim", 256},
+             {"hidden_activation", "gelu_pytorch_tanh"},
+             {"max_position_embeddings", 131072},
+             {"attention_bias", false},
+             {"sliding_window", 4096},
+             {"sliding_window_pattern", 6}},
+            "Gemma3TextConfig (transformers' configuration_gemma3.py)"};
+  }
+  if (type == "llama") {
+    // transformers' models/llama/configuration_llama.py, LlamaConfig.__init__
+    // (num_key_value_heads and head_dim default to None: num_attention_heads and
+    // hidden_size / num_attention_heads, as the importer reads their absence).
+    return {{{"vocab_size", 32000},
+             {"hidden_size", 4096},
+             {"intermediate_size", 11008},
+             {"num_hidden_layers", 32},
+             {"num_attention_heads", 32},
+             {"hidden_act", "silu"},
+             {"max_position_embeddings", 2048},
+             {"attention_bias", false},
+             {"mlp_bias", false}},
+            "LlamaConfig (transformers' configuration_llama.py)"};
+  }
+  return {};
 }
 
 // A list of layer indices (mlp_only_layers, moe_layers): each in [0, layers). False, with an
@@ -274,18 +361,30 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     d.Add({core::Severity::kError, file, 1, "", "expected a JSON object", ""});
     return d;
   }
-  // Multimodal configs (Llama 4) nest the language model under text_config.
-  const auto text_config = j.find("text_config");
-  const json& root = text_config != j.end() && text_config->is_object() ? *text_config : j;
-  Reader r{root, file, d, ""};
-  model::ModelSpec m;
-  const std::string type = r.Str({"model_type"}, Reader{j, file, d, ""}.Str({"model_type"}, ""));
+  // Multimodal configs (LLaVA, Gemma 3, Llama 4) nest the language model under text_config;
+  // the keys it omits take its config class's defaults, as transformers reads it.
+  Reader top{j, file, d, ""};
+  const std::string top_type = top.Str({"model_type"}, "");
+  const json* text_config = top.Find({"text_config"});
+  if (text_config != nullptr && !text_config->is_object()) text_config = nullptr;
+  Reader r{text_config != nullptr ? *text_config : j, file, d,
+           text_config != nullptr ? "text_config." : ""};
+  const std::string model_type =
+      text_config != nullptr ? r.Str({"model_type"}, TextModelTypeOf(top_type)) : top_type;
   if (d.HasErrors()) return d;
-  const bool encoder_decoder = Reader{j, file, d, ""}.Bool({"is_encoder_decoder"}, false);
-  if (UnsupportedType(type, encoder_decoder, file, d)) return d;
+  const bool encoder_decoder = top.Bool({"is_encoder_decoder"}, false);
+  if (UnsupportedType(model_type, encoder_decoder, r.prefix + "model_type", top_type, file, d)) {
+    return d;
+  }
+  TextDefaults defaults;
+  if (text_config != nullptr) defaults = TextDefaultsOf(model_type);
+  r.defaults = defaults.values;
+  // The family whose rules apply (Qwen2-VL's language model is Qwen2's).
+  const std::string type = OneOf(model_type, kQwen2VlTypes) ? "qwen2" : model_type;
+  model::ModelSpec m;
   m.name = std::filesystem::path(file).stem().string();
   if (m.name == "config") m.name = std::filesystem::path(file).parent_path().filename().string();
-  m.description = "imported from a Hugging Face config.json (model_type " + type + ")";
+  m.description = "imported from a Hugging Face config.json (model_type " + model_type + ")";
   m.source = "Hugging Face config.json: " + file;
   const bool gpt2 = type == "gpt2";
   const bool neox = type == "gpt_neox";
@@ -363,7 +462,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   if (const std::optional<model::Activation> a = ActivationOf(act, gated)) {
     m.activation = *a;
   } else {
-    d.Add({core::Severity::kError, file, 0, r.NameOf(act_keys),
+    d.Add({core::Severity::kError, file, 0, r.prefix + r.NameOf(act_keys),
            OneOf(act, kActivations)
                ? "\"" + act + "\" in the ungated MLP of " + type + " is not modelled"
                : "\"" + act + "\" is not an activation Fathom knows",
@@ -446,7 +545,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
       continue;
     }
     std::vector<bool> listed;
-    if (!LayerList(*list, key, m.layers, file, d, listed)) continue;
+    if (!LayerList(*list, r.prefix + key, m.layers, file, d, listed)) continue;
     const bool dense_list = std::string_view(key) == "mlp_only_layers";
     std::vector<bool> moe(listed.size());
     for (size_t i = 0; i < moe.size(); ++i) {
@@ -454,7 +553,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
           dense_list ? model::KindOfLayer(m, static_cast<int>(i)).moe && !listed[i] : listed[i];
     }
     if (!PlaceMoeLayers(moe, m.moe)) {
-      d.Add({core::Severity::kError, file, 0, key,
+      d.Add({core::Severity::kError, file, 0, r.prefix + key,
              list->dump() + " is not a placement Fathom can express" +
                  (dense_list
                       ? " (with decoder_sparse_step " + std::to_string(m.moe.layer_frequency) + ")"
@@ -481,7 +580,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     if (full_layers >= m.layers) {
       m.sliding_window = 0;  // no layer reaches max_window_layers
     } else if (full_layers > 0) {
-      d.Add({core::Severity::kError, file, 0, "max_window_layers",
+      d.Add({core::Severity::kError, file, 0, r.prefix + "max_window_layers",
              std::to_string(full_layers) + " windows layers " + std::to_string(full_layers) +
                  " to " + std::to_string(m.layers - 1) +
                  " and not the ones before them: " + "not a pattern Fathom can express",
@@ -522,12 +621,12 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
                                                           {"max_position_embeddings", m.seq_len}}) {
     const bool seq_len_key = std::string_view(name) == "max_position_embeddings";
     if (value == 0 && !d.HasErrors() && !(seq_len_key && options.seq_len_given)) {
-      d.Add({core::Severity::kError, file, 0, name, "must be at least 1", ""});
+      d.Add({core::Severity::kError, file, 0, r.prefix + name, "must be at least 1", ""});
     }
   }
   if (m.head_dim == 0 && m.heads > 0) {
     if (m.hidden % m.heads != 0) {
-      d.Add({core::Severity::kError, file, 0, "hidden_size",
+      d.Add({core::Severity::kError, file, 0, r.prefix + "hidden_size",
              "not divisible by num_attention_heads and no head_dim given", ""});
     } else {
       m.head_dim = m.hidden / m.heads;
@@ -542,13 +641,31 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     for (size_t i = 0; i < divisors.size(); ++i) {
       list += (i == 0 ? "" : i + 1 == divisors.size() ? " or " : ", ") + divisors[i];
     }
-    d.Add({core::Severity::kError, file, 0, "num_key_value_heads",
+    d.Add({core::Severity::kError, file, 0, r.prefix + "num_key_value_heads",
            "num_key_value_heads (" + std::to_string(m.kv_heads) +
                ") must divide num_attention_heads (" + std::to_string(m.heads) + ")",
            divisors.empty() ? "" : "use one of " + list});
   }
   if (d.HasErrors()) return d;
-  return {std::move(m), std::move(d)};  // with the warning about seq_len, if any
+  if (!r.defaulted.empty()) {
+    std::string taken;
+    for (const std::string& key : r.defaulted) {
+      const json& v = r.defaults[key];
+      taken += (taken.empty() ? "" : ", ") + key + " " +
+               (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    d.Add({core::Severity::kWarning, file, 0, "text_config",
+           "omits keys, taken as the defaults of " + defaults.config_class + ": " + taken,
+           "as transformers reads it; give a key in text_config to state it"});
+  }
+  // The vision encoder and the projector of a multimodal config are not part of the model.
+  if (top.Find({"vision_config"}) != nullptr || OneOf(top_type, kMultimodalTypes)) {
+    d.Add({core::Severity::kWarning, file, 0, "vision_config",
+           "the vision encoder and projector of this " + top_type +
+               " model are not costed: Fathom imports its language model only",
+           "parameters, FLOPs, memory and step time are the language model's"});
+  }
+  return {std::move(m), std::move(d)};  // with the warnings about seq_len and the rest, if any
 }
 
 }  // namespace fathom::io

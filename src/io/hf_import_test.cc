@@ -43,7 +43,7 @@ TEST(HfImport, EveryFixtureImports) {
     EXPECT_NE(m.source.find(entry.path().filename().string()), std::string::npos);
     ++n;
   }
-  EXPECT_EQ(n, 13);
+  EXPECT_EQ(n, 16);
 }
 
 TEST(HfImport, Llama3_8b) {
@@ -867,6 +867,103 @@ TEST(HfImport, Gemma3TextConfig) {
   EXPECT_FALSE(model::KindOfLayer(m, 5).windowed);
   EXPECT_TRUE(m.tied_embeddings);
   EXPECT_NEAR(model::CountParameters(m).total / 1e9, 27.0, 27.0 * 0.01);
+}
+
+// Gemma 3 4B: its text_config gives five keys; the rest are Gemma3TextConfig's defaults (8
+// heads, 4 KV heads, head_dim 256, vocab 262208, ...), as transformers reads it. 3,880,263,168
+// parameters: the checkpoint's 4,300,079,472 less the SigLIP tower (416,866,032) and the
+// projector (2,950,272).
+TEST(HfImport, TextConfigFallsBackToTheConfigClassDefaults) {
+  const model::ModelSpec m = Import("gemma3-4b-it");
+  EXPECT_EQ(m.hidden, 2560);
+  EXPECT_EQ(m.layers, 34);
+  EXPECT_EQ(m.heads, 8);
+  EXPECT_EQ(m.kv_heads, 4);
+  EXPECT_EQ(m.head_dim, 256);
+  EXPECT_EQ(m.ffn_hidden, 10240);
+  EXPECT_EQ(m.vocab, 262208);
+  EXPECT_EQ(m.max_positions, 131072);
+  EXPECT_EQ(m.activation, model::Activation::kGeGLU);
+  EXPECT_EQ(m.sliding_window, 1024);
+  EXPECT_EQ(m.global_attention_every, 6);
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 3'880'263'168);
+  // The defaults taken are named in one warning.
+  const std::string file = kFixtures + "gemma3-4b-it.json";
+  core::Result<model::ModelSpec> r = ImportHuggingFace(ReadFile(file).value(), file);
+  const core::Diagnostic* w = Find(r.diagnostics(), core::Severity::kWarning, "text_config");
+  ASSERT_NE(w, nullptr) << r.diagnostics().Format();
+  EXPECT_NE(w->message.find("num_attention_heads 8, num_key_value_heads 4"), std::string::npos)
+      << w->Format();
+  EXPECT_NE(w->message.find("Gemma3TextConfig"), std::string::npos) << w->Format();
+  // LLaVA 1.5 7B: a Vicuna (Llama) text_config without sizes: LlamaConfig's defaults, LLaMA
+  // 7B's 6,738,415,616 parameters with 64 more rows in each of the untied embeddings.
+  const model::ModelSpec llava = Import("llava-1.5-7b");
+  EXPECT_EQ(llava.hidden, 4096);
+  EXPECT_EQ(llava.layers, 32);
+  EXPECT_EQ(llava.heads, 32);
+  EXPECT_EQ(llava.kv_heads, 32);
+  EXPECT_EQ(llava.ffn_hidden, 11008);
+  EXPECT_EQ(llava.vocab, 32064);
+  EXPECT_DOUBLE_EQ(model::CountParameters(llava).total, 6'738'415'616 + 2 * 64 * 4096);
+  // Qwen2-VL 7B: the language model at the top level, Qwen2-7B's shape (7,615,616,512).
+  const model::ModelSpec qwen2_vl = Import("qwen2-vl-7b");
+  EXPECT_EQ(qwen2_vl.attention_bias, model::AttentionBias::kQkv);
+  EXPECT_EQ(qwen2_vl.sliding_window, 0);
+  EXPECT_DOUBLE_EQ(model::CountParameters(qwen2_vl).total, 7'615'616'512);
+}
+
+// Errors inside text_config name their key path; keys a text_config omits are errors where
+// Fathom does not know the config class's defaults.
+TEST(HfImport, TextConfigErrorsNameTheirPath) {
+  const struct {
+    const char* text;
+    const char* key;
+    const char* fragment;
+  } cases[] = {
+      {R"({"model_type": "gemma3", "text_config": {"model_type": "gemma3_text",
+           "hidden_size": 2560, "num_hidden_layers": 34, "num_attention_heads": "8"}})",
+       "text_config.num_attention_heads", "expected a non-negative integer, got \"8\""},
+      {R"({"model_type": "llava", "text_config": {"model_type": "mistral",
+           "hidden_size": 4096, "num_hidden_layers": 32, "vocab_size": 32000,
+           "max_position_embeddings": 32768}})",
+       "text_config.num_attention_heads", "missing"},
+      {R"({"model_type": "llava", "text_config": {"model_type": "llama",
+           "num_key_value_heads": 5}})",
+       "text_config.num_key_value_heads", "num_key_value_heads (5) must divide"},
+      {R"({"model_type": "mllama", "text_config": {"model_type": "mllama_text_model",
+           "hidden_size": 4096, "num_hidden_layers": 40, "num_attention_heads": 32,
+           "vocab_size": 128256, "max_position_embeddings": 131072,
+           "cross_attention_layers": [3, 8, 13, 18, 23, 28, 33, 38]}})",
+       "text_config.model_type",
+       "\"mllama_text_model\", the language model of model_type \"mllama\""},
+  };
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json");
+    ASSERT_FALSE(m.ok()) << c.text;
+    const core::Diagnostic* e = Find(m.diagnostics(), core::Severity::kError, c.key);
+    ASSERT_NE(e, nullptr) << m.diagnostics().Format();
+    EXPECT_NE(e->message.find(c.fragment), std::string::npos) << e->Format();
+  }
+  core::Result<model::ModelSpec> mllama = ImportHuggingFace(cases[3].text, "config.json");
+  EXPECT_NE(mllama.diagnostics().Format().find("cross-attention layers"), std::string::npos)
+      << mllama.diagnostics().Format();
+}
+
+// A multimodal config is imported as its language model, with a warning that the vision
+// encoder and projector are not costed.
+TEST(HfImport, VisionTowerIsNotCostedWarns) {
+  for (const char* name : {"llava-1.5-7b", "gemma3-4b-it", "qwen2-vl-7b", "llama4-maverick"}) {
+    const std::string file = kFixtures + name + ".json";
+    core::Result<model::ModelSpec> m = ImportHuggingFace(ReadFile(file).value(), file);
+    ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+    const core::Diagnostic* w = Find(m.diagnostics(), core::Severity::kWarning, "vision_config");
+    ASSERT_NE(w, nullptr) << name << "\n" << m.diagnostics().Format();
+    EXPECT_NE(w->message.find("not costed"), std::string::npos) << w->Format();
+  }
+  core::Result<model::ModelSpec> text = ImportHuggingFace(
+      ReadFile(kFixtures + "llama3-8b.json").value(), "config.json", {.seq_len_given = true});
+  ASSERT_TRUE(text.ok());
+  EXPECT_TRUE(text.diagnostics().empty()) << text.diagnostics().Format();
 }
 
 // A small MoE config of `type` with 8 layers; `extra` adds keys.
