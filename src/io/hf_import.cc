@@ -11,6 +11,7 @@
 
 #include "core/text.h"
 #include "io/config.h"
+#include "io/json_text.h"
 
 namespace fathom::io {
 
@@ -338,25 +339,16 @@ bool PlaceMoeLayers(const std::vector<bool>& moe, model::MoeSpec& spec) {
   return false;
 }
 
-int LineOf(const std::string& text, size_t byte) {
-  return 1 + static_cast<int>(std::count(
-                 text.begin(),
-                 text.begin() + static_cast<std::ptrdiff_t>(std::min(byte, text.size())), '\n'));
-}
-
 }  // namespace
 
 core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const std::string& file,
                                                  const HfImportOptions& options) {
   core::Diagnostics d;
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    d.Add({core::Severity::kError, file, LineOf(text, e.byte), "",
-           std::string("cannot parse JSON: ") + e.what(), ""});
+  if (std::optional<core::Diagnostic> error = JsonSyntaxError(text, file)) {
+    d.Add(*std::move(error));
     return d;
   }
+  const json j = json::parse(text);
   if (!j.is_object()) {
     d.Add({core::Severity::kError, file, 1, "", "expected a JSON object", ""});
     return d;

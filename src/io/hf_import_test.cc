@@ -560,6 +560,42 @@ TEST_F(HfLoad, NoMaxPositionsNeededWhenSeqLenIsGiven) {
       << none.diagnostics().Format();
 }
 
+// A .json file that does not parse is reported as JSON, at the line and column where it
+// breaks, not as YAML.
+TEST_F(HfLoad, TruncatedJsonIsAJsonError) {
+  const std::string text = Config(R"("max_position_embeddings": 8192)");
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  for (const char* name : {"config.json", "CONFIG.JSON"}) {
+    const std::string path = Write(name, text.substr(0, text.find("num_attention_heads") + 8));
+    core::Result<model::ModelSpec> m = LoadModel(catalog, path);
+    ASSERT_FALSE(m.ok());
+    const std::string all = m.diagnostics().Format();
+    EXPECT_NE(all.find("cannot parse JSON: unexpected end of input"), std::string::npos) << all;
+    EXPECT_NE(all.find(name + std::string(":2: ")), std::string::npos) << all;
+    EXPECT_NE(all.find("column"), std::string::npos) << all;
+    EXPECT_EQ(all.find("YAML"), std::string::npos) << all;
+  }
+}
+
+// A Hugging Face config is recognised by its content (a JSON object with model_type or
+// architectures), whatever the file's extension.
+TEST_F(HfLoad, ConfigRecognisedWhateverTheExtension) {
+  const std::string text = Config(R"("num_key_value_heads": 2, "max_position_embeddings": 8192)");
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  for (const char* name : {"LLAMA.JSON", "llama-config.txt", "llama"}) {
+    core::Result<model::ModelSpec> m = LoadModel(catalog, Write(name, text));
+    ASSERT_TRUE(m.ok()) << name << "\n" << m.diagnostics().Format();
+    EXPECT_EQ(m.value().kv_heads, 2) << name;
+  }
+  // A YAML model file is still read as one.
+  core::Result<model::ModelSpec> yaml = LoadModel(
+      catalog, Write("m.txt",
+                     "name: m\nlayers: 2\nhidden: 64\nheads: 4\nffn_hidden: 128\nvocab: 10\n"
+                     "seq_len: 8\n"));
+  ASSERT_TRUE(yaml.ok()) << yaml.diagnostics().Format();
+  EXPECT_EQ(yaml.value().layers, 2);
+}
+
 TEST(HfImport, ReportsAllErrorsAtOnce) {
   core::Result<model::ModelSpec> m = ImportHuggingFace(
       R"({"model_type": "llama", "hidden_size": "a", "num_hidden_layers": "b",
