@@ -181,10 +181,15 @@ struct HfImportOptions {
 // A Hugging Face config.json of a decoder-only family (Llama, Mistral, Qwen2/3, GPT-NeoX,
 // GPT-2, Falcon, OPT, BLOOM, and the MoE families Mixtral, Qwen2-MoE/Qwen3-MoE,
 // DeepSeek-V2/V3, GPT-OSS, Llama 4; MoE and MLA fields are kept). Another model_type
-// (encoder-decoder ones such as t5, or none) is an error listing the supported values.
-// Without options.seq_len_given, seq_len is max_position_embeddings (n_positions,
-// seq_length), the longest sequence the model accepts, with a warning saying so; a config
-// without it is an error. Integral floats (32.0) are read as integers.
+// (encoder-decoder ones such as t5, or none) is an error listing the supported values. A
+// multimodal config (LLaVA, Gemma 3, Llama 4, Qwen2-VL) gives its language model, with a
+// warning that the vision tower is not costed; the keys its text_config omits take the
+// config class's defaults where they are known (Gemma3TextConfig, LlamaConfig), with a
+// warning. Without options.seq_len_given, seq_len is the stated training context
+// (initial_context_length, rope_scaling.original_max_position_embeddings) or else
+// max_position_embeddings (n_positions, seq_length), the longest sequence the model accepts,
+// with a warning naming the key; a config with none of them is an error. max_positions is
+// max_position_embeddings. Integral floats (32.0) are read as integers.
 core::Result<model::ModelSpec> ImportHuggingFace(const std::string& json_text,
                                                  const std::string& file,
                                                  const HfImportOptions& options = {});

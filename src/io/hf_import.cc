@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iterator>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -10,6 +11,7 @@
 
 #include "core/text.h"
 #include "io/config.h"
+#include "io/json_text.h"
 
 namespace fathom::io {
 
@@ -17,16 +19,42 @@ namespace {
 
 using nlohmann::json;
 
+// The largest count or width read (a vocabulary of a billion tokens is far past any model).
+constexpr int kMaxInt = 1'000'000'000;
+
+// For a number written as a string ("4096"): how to write it.
+std::string QuotedNumberHint(const json& v) {
+  if (!v.is_string()) return "";
+  const std::string s = v.get<std::string>();
+  const json parsed = json::parse(s, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_number()) return "";
+  return "write the number without quotes: " + s;
+}
+
 struct Reader {
   const json& j;
   const std::string& file;
   core::Diagnostics& d;
+  std::string prefix;  // the object's key path in diagnostics: "" or "text_config."
+  // The config class's defaults for the keys `j` omits (a text_config's), or null; the
+  // names of those taken, in the order read.
+  json defaults = nullptr;
+  std::vector<std::string> defaulted = {};
 
-  // The first of `names` present; reports a wrong type.
-  const json* Find(std::initializer_list<const char*> names) const {
+  // The first of `names` present, else the first with a default.
+  const json* Find(std::initializer_list<const char*> names) {
     for (const char* n : names) {
       auto it = j.find(n);
       if (it != j.end() && !it->is_null()) return &*it;
+    }
+    if (!defaults.is_object()) return nullptr;
+    for (const char* n : names) {
+      auto it = defaults.find(n);
+      if (it == defaults.end()) continue;
+      if (std::find(defaulted.begin(), defaulted.end(), n) == defaulted.end()) {
+        defaulted.push_back(n);
+      }
+      return &*it;
     }
     return nullptr;
   }
@@ -37,9 +65,14 @@ struct Reader {
     const json* v = Find(names);
     std::string key = *names.begin();
     if (v == nullptr) {
-      if (required) {
+      if (required && prefix.empty()) {
         d.Add({core::Severity::kError, file, 0, key, "missing in the Hugging Face config",
                "expected an integer"});
+      } else if (required) {
+        d.Add({core::Severity::kError, file, 0, prefix + key,
+               "missing in " + prefix.substr(0, prefix.size() - 1) +
+                   ", and Fathom does not know its config class's default",
+               "give " + key + " in " + prefix.substr(0, prefix.size() - 1) + " (an integer)"});
       }
       return fallback;
     }
@@ -50,14 +83,20 @@ struct Reader {
     } else if (v->is_number_float()) {
       number = v->get<double>();
       if (std::isfinite(number) && number != std::floor(number)) {
-        d.Add({core::Severity::kError, file, 0, key, "expected a whole number, got " + v->dump(),
-               "counts and widths are integers"});
+        d.Add({core::Severity::kError, file, 0, prefix + key,
+               "expected a whole number, got " + v->dump(), "counts and widths are integers"});
         return fallback;
       }
     }
-    if (!v->is_number() || !(number >= 0 && number <= 1'000'000'000)) {
-      d.Add({core::Severity::kError, file, 0, key,
-             "expected a non-negative integer, got " + v->dump(), ""});
+    if (v->is_number() && number > kMaxInt) {
+      d.Add({core::Severity::kError, file, 0, prefix + key,
+             v->dump() + " is above Fathom's limit of " + std::to_string(kMaxInt),
+             "check the value: no model width or count is that large"});
+      return fallback;
+    }
+    if (!v->is_number() || !(number >= 0)) {
+      d.Add({core::Severity::kError, file, 0, prefix + key,
+             "expected a non-negative integer, got " + v->dump(), QuotedNumberHint(*v)});
       return fallback;
     }
     return static_cast<int>(number);
@@ -76,8 +115,8 @@ struct Reader {
     const json* v = Find(names);
     if (v == nullptr) return fallback;
     if (!v->is_string()) {
-      d.Add({core::Severity::kError, file, 0, *names.begin(), "expected a string, got " + v->dump(),
-             ""});
+      d.Add({core::Severity::kError, file, 0, prefix + *names.begin(),
+             "expected a string, got " + v->dump(), ""});
       return fallback;
     }
     return v->get<std::string>();
@@ -87,7 +126,7 @@ struct Reader {
     const json* v = Find(names);
     if (v == nullptr) return fallback;
     if (!v->is_boolean()) {
-      d.Add({core::Severity::kError, file, 0, *names.begin(),
+      d.Add({core::Severity::kError, file, 0, prefix + *names.begin(),
              "expected true or false, got " + v->dump(), ""});
       return fallback;
     }
@@ -100,7 +139,15 @@ constexpr std::string_view kModelTypes[] = {
     "bloom",  "deepseek_v2", "deepseek_v3", "falcon",   "gemma",   "gemma2",
     "gemma3", "gemma3_text", "gpt2",        "gpt_neox", "gpt_oss", "llama",
     "llama4", "llama4_text", "mistral",     "mixtral",  "opt",     "phi3",
-    "qwen2",  "qwen2_moe",   "qwen3",       "qwen3_moe"};
+    "qwen2",  "qwen2_5_vl",  "qwen2_moe",   "qwen2_vl", "qwen3",   "qwen3_moe"};
+
+// Qwen2-VL and Qwen2.5-VL: a Qwen2 language model (q, k and v biases, M-RoPE) beside the
+// vision tower, its keys at the top level.
+constexpr std::string_view kQwen2VlTypes[] = {"qwen2_vl", "qwen2_5_vl"};
+
+// Multimodal model types: a vision encoder and projector beside the language model.
+constexpr std::string_view kMultimodalTypes[] = {"gemma3", "llama4",     "llava",
+                                                 "mllama", "qwen2_5_vl", "qwen2_vl"};
 
 // Families whose Hugging Face config class defaults tie_word_embeddings to false; every
 // other family inherits PretrainedConfig's default, true (BLOOM, OPT, Falcon, GPT-2).
@@ -134,14 +181,50 @@ bool OneOf(const std::string& type, const std::string_view (&list)[N]) {
   return std::find(std::begin(list), std::end(list), type) != std::end(list);
 }
 
-// An error for a model_type the importer does not read; false when it reads it.
-bool UnsupportedType(const std::string& type, bool encoder_decoder, const std::string& file,
-                     core::Diagnostics& d) {
+// Hugging Face's activation names (transformers' ACT2CLS) that Fathom models: the SiLU, GeLU
+// (its approximations alike) and ReLU families.
+constexpr std::string_view kSiluActivations[] = {"silu", "swish"};
+constexpr std::string_view kGeluActivations[] = {
+    "gelu",          "gelu_new",    "gelu_fast", "gelu_pytorch_tanh",
+    "gelu_accurate", "gelu_python", "gelu_10",   "quick_gelu"};
+constexpr std::string_view kActivations[] = {
+    "silu",          "swish",       "gelu",    "gelu_new",   "gelu_fast", "gelu_pytorch_tanh",
+    "gelu_accurate", "gelu_python", "gelu_10", "quick_gelu", "relu"};
+
+// The activation of an MLP with (gated) or without a gate; nullopt for a name not modelled.
+std::optional<model::Activation> ActivationOf(const std::string& name, bool gated) {
+  if (OneOf(name, kGeluActivations)) {
+    return gated ? model::Activation::kGeGLU : model::Activation::kGeLU;
+  }
+  if (name == "relu") return gated ? model::Activation::kReGLU : model::Activation::kReLU;
+  if (gated && OneOf(name, kSiluActivations)) return model::Activation::kSwiGLU;
+  return std::nullopt;
+}
+
+std::string ActivationList(bool gated) {
+  std::vector<std::string_view> names;
+  for (const std::string_view n : kActivations) {
+    if (gated || !OneOf(std::string(n), kSiluActivations)) names.push_back(n);
+  }
+  return core::JoinComma(names);
+}
+
+// An error for a model_type the importer does not read (`key`: "model_type", or
+// "text_config.model_type" for the language model of multimodal model_type `top`); false when
+// it reads it.
+bool UnsupportedType(const std::string& type, bool encoder_decoder, const std::string& key,
+                     const std::string& top, const std::string& file, core::Diagnostics& d) {
   if (!type.empty() && OneOf(type, kModelTypes) && !encoder_decoder) return false;
   const std::vector<std::string_view> supported(std::begin(kModelTypes), std::end(kModelTypes));
   std::string what;
-  if (type.empty()) {
+  if (type.empty() && key != "model_type") {
+    what = "missing, and Fathom does not know the language model of model_type \"" + top + "\"";
+  } else if (type.empty()) {
     what = "missing in the Hugging Face config";
+  } else if (top == "mllama") {
+    what = "\"" + type + "\", the language model of model_type \"mllama\" (Llama 3.2 Vision), " +
+           "is not a model family Fathom imports: its cross-attention layers to the image " +
+           "(cross_attention_layers) are not modelled";
   } else if (encoder_decoder || OneOf(type, kEncoderDecoderTypes)) {
     what = "\"" + type + "\" is an encoder-decoder model: Fathom models decoder-only transformers";
   } else if (OneOf(type, kEncoderTypes)) {
@@ -149,9 +232,62 @@ bool UnsupportedType(const std::string& type, bool encoder_decoder, const std::s
   } else {
     what = "\"" + type + "\" is not a model family Fathom imports";
   }
-  d.Add({core::Severity::kError, file, 0, "model_type", what,
+  d.Add({core::Severity::kError, file, 0, key, what,
          "supported model_type values: " + core::JoinComma(supported)});
   return true;
+}
+
+// The model_type of the language model under a text_config without one, as the multimodal
+// config class sets it: LlavaConfig's default (llama), Gemma3Config's Gemma3TextConfig,
+// Llama4Config's Llama4TextConfig, MllamaConfig's MllamaTextConfig.
+std::string TextModelTypeOf(const std::string& top) {
+  if (top == "llava") return "llama";
+  if (top == "gemma3") return "gemma3_text";
+  if (top == "llama4") return "llama4_text";
+  if (top == "mllama") return "mllama_text_model";
+  return "";
+}
+
+// A text_config's config class: its defaults for the keys it omits (those Fathom reads, where
+// they are certain), and its name; null for a class whose defaults are not known here.
+struct TextDefaults {
+  json values = nullptr;
+  std::string config_class;
+};
+
+TextDefaults TextDefaultsOf(const std::string& type) {
+  if (type == "gemma3_text") {
+    // transformers' models/gemma3/configuration_gemma3.py, Gemma3TextConfig.__init__.
+    return {{{"vocab_size", 262208},
+             {"hidden_size", 2304},
+             {"intermediate_size", 9216},
+             {"num_hidden_layers", 26},
+             {"num_attention_heads", 8},
+             {"num_key_value_heads", 4},
+             {"head_dim", 256},
+             {"hidden_activation", "gelu_pytorch_tanh"},
+             {"max_position_embeddings", 131072},
+             {"attention_bias", false},
+             {"sliding_window", 4096},
+             {"sliding_window_pattern", 6}},
+            "Gemma3TextConfig (transformers' configuration_gemma3.py)"};
+  }
+  if (type == "llama") {
+    // transformers' models/llama/configuration_llama.py, LlamaConfig.__init__
+    // (num_key_value_heads and head_dim default to None: num_attention_heads and
+    // hidden_size / num_attention_heads, as the importer reads their absence).
+    return {{{"vocab_size", 32000},
+             {"hidden_size", 4096},
+             {"intermediate_size", 11008},
+             {"num_hidden_layers", 32},
+             {"num_attention_heads", 32},
+             {"hidden_act", "silu"},
+             {"max_position_embeddings", 2048},
+             {"attention_bias", false},
+             {"mlp_bias", false}},
+            "LlamaConfig (transformers' configuration_llama.py)"};
+  }
+  return {};
 }
 
 // A list of layer indices (mlp_only_layers, moe_layers): each in [0, layers). False, with an
@@ -203,41 +339,44 @@ bool PlaceMoeLayers(const std::vector<bool>& moe, model::MoeSpec& spec) {
   return false;
 }
 
-int LineOf(const std::string& text, size_t byte) {
-  return 1 + static_cast<int>(std::count(
-                 text.begin(),
-                 text.begin() + static_cast<std::ptrdiff_t>(std::min(byte, text.size())), '\n'));
-}
-
 }  // namespace
 
 core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const std::string& file,
                                                  const HfImportOptions& options) {
   core::Diagnostics d;
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    d.Add({core::Severity::kError, file, LineOf(text, e.byte), "",
-           std::string("cannot parse JSON: ") + e.what(), ""});
+  if (std::optional<core::Diagnostic> error = JsonSyntaxError(text, file)) {
+    d.Add(*std::move(error));
     return d;
   }
+  const json j = json::parse(text);
   if (!j.is_object()) {
     d.Add({core::Severity::kError, file, 1, "", "expected a JSON object", ""});
     return d;
   }
-  // Multimodal configs (Llama 4) nest the language model under text_config.
-  const auto text_config = j.find("text_config");
-  const json& root = text_config != j.end() && text_config->is_object() ? *text_config : j;
-  Reader r{root, file, d};
-  model::ModelSpec m;
-  const std::string type = r.Str({"model_type"}, Reader{j, file, d}.Str({"model_type"}, ""));
+  // Multimodal configs (LLaVA, Gemma 3, Llama 4) nest the language model under text_config;
+  // the keys it omits take its config class's defaults, as transformers reads it.
+  Reader top{j, file, d, ""};
+  const std::string top_type = top.Str({"model_type"}, "");
+  const json* text_config = top.Find({"text_config"});
+  if (text_config != nullptr && !text_config->is_object()) text_config = nullptr;
+  Reader r{text_config != nullptr ? *text_config : j, file, d,
+           text_config != nullptr ? "text_config." : ""};
+  const std::string model_type =
+      text_config != nullptr ? r.Str({"model_type"}, TextModelTypeOf(top_type)) : top_type;
   if (d.HasErrors()) return d;
-  const bool encoder_decoder = Reader{j, file, d}.Bool({"is_encoder_decoder"}, false);
-  if (UnsupportedType(type, encoder_decoder, file, d)) return d;
+  const bool encoder_decoder = top.Bool({"is_encoder_decoder"}, false);
+  if (UnsupportedType(model_type, encoder_decoder, r.prefix + "model_type", top_type, file, d)) {
+    return d;
+  }
+  TextDefaults defaults;
+  if (text_config != nullptr) defaults = TextDefaultsOf(model_type);
+  r.defaults = defaults.values;
+  // The family whose rules apply (Qwen2-VL's language model is Qwen2's).
+  const std::string type = OneOf(model_type, kQwen2VlTypes) ? "qwen2" : model_type;
+  model::ModelSpec m;
   m.name = std::filesystem::path(file).stem().string();
   if (m.name == "config") m.name = std::filesystem::path(file).parent_path().filename().string();
-  m.description = "imported from a Hugging Face config.json (model_type " + type + ")";
+  m.description = "imported from a Hugging Face config.json (model_type " + model_type + ")";
   m.source = "Hugging Face config.json: " + file;
   const bool gpt2 = type == "gpt2";
   const bool neox = type == "gpt_neox";
@@ -252,35 +391,75 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   m.ffn_hidden = r.Int({"intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim"}, false, 0);
   if (m.ffn_hidden == 0) m.ffn_hidden = 4 * m.hidden;  // GPT-2 and NeoX default
   m.vocab = r.Int({"vocab_size"}, true);
-  // The longest sequence the model accepts, which is not the length it is trained at: taken
-  // for seq_len, with a warning, only when the caller gives none.
+  // The longest sequence the model accepts, which is not the length it is trained at.
   const std::initializer_list<const char*> positions = {"max_position_embeddings", "n_positions",
                                                         "seq_length"};
-  m.seq_len = r.Int(positions, false, 0);
   // OPT's learned table has two more rows (its position ids start at 2), not counted.
-  m.max_positions = m.seq_len;
+  m.max_positions = r.Int(positions, false, 0);
+  m.seq_len = m.max_positions;
+  // Without the caller's seq_len: the context the model was trained at where the config
+  // states it (GPT-OSS's initial_context_length; the original_max_position_embeddings that
+  // a RoPE scaling such as Llama 3.1's or YaRN extends, or Phi-3's beside max_position_embeddings),
+  // else the longest it accepts; with a warning naming the key.
   if (!options.seq_len_given) {
     const std::string how = "give model.seq_len in the scenario, or --set model.seq_len=8192";
-    if (r.Find(positions) == nullptr) {
-      d.Add({core::Severity::kError, file, 0, "max_position_embeddings",
-             "missing in the Hugging Face config, and the training sequence length is not given",
+    const std::string longest =
+        m.max_positions > 0 ? r.NameOf(positions) + " (" + std::to_string(m.max_positions) + ")"
+                            : "";
+    std::string trained_key, why;
+    int trained = 0;
+    const json* scaling = r.Find({"rope_scaling"});
+    if (r.Find({"initial_context_length"}) != nullptr) {
+      trained_key = "initial_context_length";
+      trained = r.Int({"initial_context_length"}, false, 0);
+      why = "the context length the model was trained at" +
+            (longest.empty() ? "" : " (it accepts up to " + longest + ")");
+    } else if (scaling != nullptr && scaling->is_object() &&
+               Reader{*scaling, file, d, ""}.Find({"original_max_position_embeddings"}) !=
+                   nullptr) {
+      trained_key = "rope_scaling.original_max_position_embeddings";
+      trained = Reader{*scaling, file, d, r.prefix + "rope_scaling."}.Int(
+          {"original_max_position_embeddings"}, false, 0);
+      why = "the context length before its RoPE scaling" +
+            (longest.empty() ? "" : " extended it to " + longest);
+    } else if (r.Find({"original_max_position_embeddings"}) != nullptr) {
+      trained_key = "original_max_position_embeddings";
+      trained = r.Int({"original_max_position_embeddings"}, false, 0);
+      why = "the context length the model was pretrained at" +
+            (longest.empty() ? "" : " (it accepts up to " + longest + ")");
+    }
+    if (trained > 0) {
+      m.seq_len = trained;
+    } else if (trained_key.empty() && m.max_positions > 0) {
+      trained_key = r.NameOf(positions);
+      why = "the longest sequence the model accepts";
+    }
+    if (m.seq_len > 0 && !trained_key.empty()) {
+      d.Add({core::Severity::kWarning, file, 0, r.prefix + trained_key,
+             "the training sequence length is not given, so it is taken as " + trained_key + " (" +
+                 std::to_string(m.seq_len) + "), " + why,
              how});
-    } else if (m.seq_len > 0) {
-      d.Add({core::Severity::kWarning, file, 0, r.NameOf(positions),
-             "the training sequence length is not given, so it is taken as " + r.NameOf(positions) +
-                 " (" + std::to_string(m.seq_len) + "), the longest sequence the model accepts",
+    } else if (r.Find(positions) == nullptr && trained_key.empty()) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + "max_position_embeddings",
+             "missing in the Hugging Face config, and the training sequence length is not given",
              how});
     }
   }
   // Gemma names its MLP activation hidden_activation (hidden_act is kept for older code).
-  const std::string act = r.Str({"hidden_activation", "hidden_act", "activation_function"}, "silu");
+  // The families with a gate keep its three matrices whatever the activation.
   const bool gated = !(gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom");
-  if (gated) {
-    m.activation = act.find("gelu") != std::string::npos ? model::Activation::kGeGLU
-                                                         : model::Activation::kSwiGLU;
+  const std::initializer_list<const char*> act_keys = {"hidden_activation", "hidden_act",
+                                                       "activation_function"};
+  const std::string act = r.Str(act_keys, gated ? "silu" : "gelu");
+  if (const std::optional<model::Activation> a = ActivationOf(act, gated)) {
+    m.activation = *a;
   } else {
-    m.activation =
-        act.find("relu") != std::string::npos ? model::Activation::kReLU : model::Activation::kGeLU;
+    d.Add({core::Severity::kError, file, 0, r.prefix + r.NameOf(act_keys),
+           OneOf(act, kActivations)
+               ? "\"" + act + "\" in the ungated MLP of " + type + " is not modelled"
+               : "\"" + act + "\" is not an activation Fathom knows",
+           "expected one of " + ActivationList(gated) +
+               (gated ? " (gated: SwiGLU, GeGLU, ReGLU)" : " (ungated: GeLU, ReLU)")});
   }
   m.norm = (gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom")
                ? model::Norm::kLayerNorm
@@ -304,6 +483,9 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   } else if (!gpt_oss && r.Bool({"attention_bias"}, false)) {
     m.attention_bias = model::AttentionBias::kAll;
   }
+  // Llama's mlp_bias: biases on gate_proj, up_proj and down_proj (LlamaMLP); the other
+  // families' MLPs read no such key.
+  m.mlp_bias = type == "llama" && r.Bool({"mlp_bias"}, false);
   // Extra norms: Qwen3's and Gemma 3's per-head q_norm and k_norm; Gemma 2's and 3's
   // post_attention_layernorm and post_feedforward_layernorm (four per layer); BLOOM's
   // word_embeddings_layernorm.
@@ -355,7 +537,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
       continue;
     }
     std::vector<bool> listed;
-    if (!LayerList(*list, key, m.layers, file, d, listed)) continue;
+    if (!LayerList(*list, r.prefix + key, m.layers, file, d, listed)) continue;
     const bool dense_list = std::string_view(key) == "mlp_only_layers";
     std::vector<bool> moe(listed.size());
     for (size_t i = 0; i < moe.size(); ++i) {
@@ -363,7 +545,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
           dense_list ? model::KindOfLayer(m, static_cast<int>(i)).moe && !listed[i] : listed[i];
     }
     if (!PlaceMoeLayers(moe, m.moe)) {
-      d.Add({core::Severity::kError, file, 0, key,
+      d.Add({core::Severity::kError, file, 0, r.prefix + key,
              list->dump() + " is not a placement Fathom can express" +
                  (dense_list
                       ? " (with decoder_sparse_step " + std::to_string(m.moe.layer_frequency) + ")"
@@ -378,8 +560,28 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   // Sliding-window attention: Mistral windows every layer; GPT-OSS alternates windowed and
   // full layers (layer_types); Llama 4's chunked attention (attention_chunk_size) is
   // taken as a window, with every fourth layer global (no RoPE).
-  const bool window_on = r.Bool({"use_sliding_window"}, true);
+  // Qwen2, Qwen2-MoE, Qwen3 and Qwen3-MoE window only with use_sliding_window (their config
+  // classes default it to false), and then only the layers from max_window_layers on (28 by
+  // default in each config class); Fathom's windows cover every layer but the global ones.
+  const bool qwen =
+      type == "qwen2" || type == "qwen2_moe" || type == "qwen3" || type == "qwen3_moe";
+  const bool window_on = r.Bool({"use_sliding_window"}, !qwen);
   m.sliding_window = window_on ? r.Int({"sliding_window", "attention_chunk_size"}, false, 0) : 0;
+  if (qwen && m.sliding_window > 0) {
+    const int full_layers = r.Int({"max_window_layers"}, false, 28);
+    if (full_layers >= m.layers) {
+      m.sliding_window = 0;  // no layer reaches max_window_layers
+    } else if (full_layers > 0) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + "max_window_layers",
+             std::to_string(full_layers) + " windows layers " + std::to_string(full_layers) +
+                 " to " + std::to_string(m.layers - 1) +
+                 " and not the ones before them: " + "not a pattern Fathom can express",
+             "supported: max_window_layers 0 (every layer windowed) or at least "
+             "num_hidden_layers (" +
+                 std::to_string(m.layers) +
+                 ", none); or give sliding_window and global_attention_every in a model file"});
+    }
+  }
   if (llama4 && m.sliding_window > 0) m.global_attention_every = 4;
   // Gemma 2 alternates windowed and global layers, the first windowed; Gemma 3 makes every
   // sliding_window_pattern-th layer global (6 by default). Newer configs list layer_types,
@@ -411,23 +613,51 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
                                                           {"max_position_embeddings", m.seq_len}}) {
     const bool seq_len_key = std::string_view(name) == "max_position_embeddings";
     if (value == 0 && !d.HasErrors() && !(seq_len_key && options.seq_len_given)) {
-      d.Add({core::Severity::kError, file, 0, name, "must be at least 1", ""});
+      d.Add({core::Severity::kError, file, 0, r.prefix + name, "must be at least 1", ""});
     }
   }
   if (m.head_dim == 0 && m.heads > 0) {
     if (m.hidden % m.heads != 0) {
-      d.Add({core::Severity::kError, file, 0, "hidden_size",
+      d.Add({core::Severity::kError, file, 0, r.prefix + "hidden_size",
              "not divisible by num_attention_heads and no head_dim given", ""});
     } else {
       m.head_dim = m.hidden / m.heads;
     }
   }
-  if (m.kv_heads == 0 || (m.heads % std::max(1, m.kv_heads)) != 0) {
-    d.Add({core::Severity::kError, file, 0, "num_key_value_heads",
-           "must divide num_attention_heads (" + std::to_string(m.heads) + ")", ""});
+  if (m.heads > 0 && (m.kv_heads == 0 || m.heads % std::max(1, m.kv_heads) != 0)) {
+    std::vector<std::string> divisors;
+    for (int k = 1; k <= m.heads && divisors.size() < 16; ++k) {
+      if (m.heads % k == 0) divisors.push_back(std::to_string(k));
+    }
+    std::string list;
+    for (size_t i = 0; i < divisors.size(); ++i) {
+      list += (i == 0 ? "" : i + 1 == divisors.size() ? " or " : ", ") + divisors[i];
+    }
+    d.Add({core::Severity::kError, file, 0, r.prefix + "num_key_value_heads",
+           "num_key_value_heads (" + std::to_string(m.kv_heads) +
+               ") must divide num_attention_heads (" + std::to_string(m.heads) + ")",
+           divisors.empty() ? "" : "use one of " + list});
   }
   if (d.HasErrors()) return d;
-  return {std::move(m), std::move(d)};  // with the warning about seq_len, if any
+  if (!r.defaulted.empty()) {
+    std::string taken;
+    for (const std::string& key : r.defaulted) {
+      const json& v = r.defaults[key];
+      taken += (taken.empty() ? "" : ", ") + key + " " +
+               (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    d.Add({core::Severity::kWarning, file, 0, "text_config",
+           "omits keys, taken as the defaults of " + defaults.config_class + ": " + taken,
+           "as transformers reads it; give a key in text_config to state it"});
+  }
+  // The vision encoder and the projector of a multimodal config are not part of the model.
+  if (top.Find({"vision_config"}) != nullptr || OneOf(top_type, kMultimodalTypes)) {
+    d.Add({core::Severity::kWarning, file, 0, "vision_config",
+           "the vision encoder and projector of this " + top_type +
+               " model are not costed: Fathom imports its language model only",
+           "parameters, FLOPs, memory and step time are the language model's"});
+  }
+  return {std::move(m), std::move(d)};  // with the warnings about seq_len and the rest, if any
 }
 
 }  // namespace fathom::io

@@ -43,7 +43,7 @@ TEST(HfImport, EveryFixtureImports) {
     EXPECT_NE(m.source.find(entry.path().filename().string()), std::string::npos);
     ++n;
   }
-  EXPECT_EQ(n, 13);
+  EXPECT_EQ(n, 16);
 }
 
 TEST(HfImport, Llama3_8b) {
@@ -247,6 +247,43 @@ TEST(HfImport, Errors) {
   }
 }
 
+// Each error says the bad value, what was expected and a hint.
+TEST(HfImport, ErrorsSayTheValueAndAHint) {
+  const struct {
+    const char* text;
+    const char* key;
+    const char* fragment;
+    const char* hint;
+  } cases[] = {
+      {R"({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 2,
+           "num_attention_heads": 32, "num_key_value_heads": 5, "vocab_size": 10,
+           "max_position_embeddings": 8})",
+       "num_key_value_heads", "num_key_value_heads (5) must divide num_attention_heads (32)",
+       "1, 2, 4, 8, 16 or 32"},
+      {R"({"model_type": "llama", "hidden_size": "4096", "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8})",
+       "hidden_size", "expected a non-negative integer, got \"4096\"",
+       "write the number without quotes: 4096"},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 3000000000, "max_position_embeddings": 8})",
+       "vocab_size", "3000000000 is above Fathom's limit of 1000000000", "check the value"},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 3e9, "max_position_embeddings": 8})",
+       "vocab_size", "above Fathom's limit of 1000000000", "check the value"},
+  };
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json");
+    ASSERT_FALSE(m.ok()) << c.text;
+    const core::Diagnostic* e = nullptr;
+    for (const core::Diagnostic& d : m.diagnostics().items()) {
+      if (d.severity == core::Severity::kError && d.key == c.key) e = &d;
+    }
+    ASSERT_NE(e, nullptr) << m.diagnostics().Format();
+    EXPECT_NE(e->Format().find(c.fragment), std::string::npos) << e->Format();
+    EXPECT_NE(e->hint.find(c.hint), std::string::npos) << e->Format();
+  }
+}
+
 // A small config of the Llama family; `extra` adds or replaces keys.
 std::string Config(const std::string& extra = "") {
   return R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
@@ -284,6 +321,52 @@ TEST(HfImport, SeqLenFromMaxPositionsWarns) {
   ASSERT_TRUE(gpt2.ok()) << gpt2.diagnostics().Format();
   EXPECT_NE(Find(gpt2.diagnostics(), core::Severity::kWarning, "n_positions"), nullptr)
       << gpt2.diagnostics().Format();
+}
+
+// A config that states the context the model was trained at (GPT-OSS's
+// initial_context_length, the original_max_position_embeddings of a scaled RoPE) gives
+// seq_len that, with a warning naming the key; max_positions stays the longest accepted.
+TEST(HfImport, SeqLenFromTheTrainingContext) {
+  const struct {
+    std::string extra;
+    const char* key;
+    int seq_len;
+  } cases[] = {
+      {R"("max_position_embeddings": 131072, "initial_context_length": 4096,
+          "rope_scaling": {"rope_type": "yarn", "factor": 32.0,
+                           "original_max_position_embeddings": 4096})",
+       "initial_context_length", 4096},
+      {R"("max_position_embeddings": 131072, "rope_scaling": {"rope_type": "llama3",
+          "factor": 8.0, "original_max_position_embeddings": 8192})",
+       "rope_scaling.original_max_position_embeddings", 8192},
+      {R"("max_position_embeddings": 131072, "original_max_position_embeddings": 4096,
+          "rope_scaling": {"type": "longrope"})",
+       "original_max_position_embeddings", 4096},
+      {R"("max_position_embeddings": 131072, "rope_scaling": {"rope_type": "linear",
+          "factor": 8.0})",
+       "max_position_embeddings", 131072},
+  };
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(Config(c.extra), "config.json");
+    ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+    EXPECT_EQ(m.value().seq_len, c.seq_len) << c.key;
+    EXPECT_EQ(m.value().max_positions, 131072) << c.key;
+    const core::Diagnostic* w = Find(m.diagnostics(), core::Severity::kWarning, c.key);
+    ASSERT_NE(w, nullptr) << m.diagnostics().Format();
+    EXPECT_EQ(m.diagnostics().size(), 1u) << m.diagnostics().Format();
+    EXPECT_NE(w->message.find(std::string(c.key) + " (" + std::to_string(c.seq_len) + ")"),
+              std::string::npos)
+        << w->Format();
+    EXPECT_NE(w->hint.find("--set model.seq_len="), std::string::npos) << w->Format();
+  }
+  // DeepSeek-V3 (YaRN from 4096 to 163840).
+  EXPECT_EQ(Import("deepseek-v3").seq_len, 4096);
+  EXPECT_EQ(Import("deepseek-v3").max_positions, 163840);
+  // The caller's seq_len wins, without a warning.
+  core::Result<model::ModelSpec> given =
+      ImportHuggingFace(Config(cases[1].extra), "config.json", {.seq_len_given = true});
+  ASSERT_TRUE(given.ok()) << given.diagnostics().Format();
+  EXPECT_TRUE(given.diagnostics().empty()) << given.diagnostics().Format();
 }
 
 TEST(HfImport, SeqLenGivenByTheCaller) {
@@ -434,6 +517,28 @@ TEST_F(HfLoad, LearnedPositionsBoundSeqLen) {
   EXPECT_EQ(shorter.value().scenario.model.max_positions, 1024);
 }
 
+// Rotary positions have no table: a seq_len past max_position_embeddings is a warning (the
+// model may extrapolate, or be scaled), not an error.
+TEST_F(HfLoad, RotaryPositionsWarnPastTheMaximum) {
+  const std::string config = Write("config.json", Config(R"("max_position_embeddings": 131072)"));
+  const std::string plan = Write("plan.yaml", "global_batch_size: 8\n");
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  core::Result<LoadedScenario> longer =
+      LoadParts(catalog, config, "dgx-h200", plan, {{"model.seq_len", "262144", "--set"}});
+  ASSERT_TRUE(longer.ok()) << longer.diagnostics().Format();
+  EXPECT_EQ(longer.value().scenario.model.seq_len, 262144);
+  const core::Diagnostic* w = Find(longer.diagnostics(), core::Severity::kWarning, "model.seq_len");
+  ASSERT_NE(w, nullptr) << longer.diagnostics().Format();
+  EXPECT_EQ(w->file, "--set");
+  EXPECT_NE(w->message.find("seq_len (262144) exceeds max_positions (131072)"), std::string::npos)
+      << w->Format();
+  EXPECT_FALSE(w->hint.empty());
+  core::Result<LoadedScenario> within =
+      LoadParts(catalog, config, "dgx-h200", plan, {{"model.seq_len", "131072", "--set"}});
+  ASSERT_TRUE(within.ok()) << within.diagnostics().Format();
+  EXPECT_TRUE(within.diagnostics().empty()) << within.diagnostics().Format();
+}
+
 TEST_F(HfLoad, NoMaxPositionsNeededWhenSeqLenIsGiven) {
   const std::string config = Write("config.json", Config());
   const std::string plan = Write("plan.yaml", "global_batch_size: 8\n");
@@ -453,6 +558,42 @@ TEST_F(HfLoad, NoMaxPositionsNeededWhenSeqLenIsGiven) {
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.diagnostics().Format().find("--set model.seq_len="), std::string::npos)
       << none.diagnostics().Format();
+}
+
+// A .json file that does not parse is reported as JSON, at the line and column where it
+// breaks, not as YAML.
+TEST_F(HfLoad, TruncatedJsonIsAJsonError) {
+  const std::string text = Config(R"("max_position_embeddings": 8192)");
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  for (const char* name : {"config.json", "CONFIG.JSON"}) {
+    const std::string path = Write(name, text.substr(0, text.find("num_attention_heads") + 8));
+    core::Result<model::ModelSpec> m = LoadModel(catalog, path);
+    ASSERT_FALSE(m.ok());
+    const std::string all = m.diagnostics().Format();
+    EXPECT_NE(all.find("cannot parse JSON: unexpected end of input"), std::string::npos) << all;
+    EXPECT_NE(all.find(name + std::string(":2: ")), std::string::npos) << all;
+    EXPECT_NE(all.find("column"), std::string::npos) << all;
+    EXPECT_EQ(all.find("YAML"), std::string::npos) << all;
+  }
+}
+
+// A Hugging Face config is recognised by its content (a JSON object with model_type or
+// architectures), whatever the file's extension.
+TEST_F(HfLoad, ConfigRecognisedWhateverTheExtension) {
+  const std::string text = Config(R"("num_key_value_heads": 2, "max_position_embeddings": 8192)");
+  const Catalog catalog(FATHOM_SOURCE_DIR "/data");
+  for (const char* name : {"LLAMA.JSON", "llama-config.txt", "llama"}) {
+    core::Result<model::ModelSpec> m = LoadModel(catalog, Write(name, text));
+    ASSERT_TRUE(m.ok()) << name << "\n" << m.diagnostics().Format();
+    EXPECT_EQ(m.value().kv_heads, 2) << name;
+  }
+  // A YAML model file is still read as one.
+  core::Result<model::ModelSpec> yaml = LoadModel(
+      catalog, Write("m.txt",
+                     "name: m\nlayers: 2\nhidden: 64\nheads: 4\nffn_hidden: 128\nvocab: 10\n"
+                     "seq_len: 8\n"));
+  ASSERT_TRUE(yaml.ok()) << yaml.diagnostics().Format();
+  EXPECT_EQ(yaml.value().layers, 2);
 }
 
 TEST(HfImport, ReportsAllErrorsAtOnce) {
@@ -618,6 +759,101 @@ TEST(HfImport, AttentionBiasStaysInAttention) {
                    2 * (q + 2 * kv + h));
 }
 
+// hidden_act: a gated family (Llama's gate_proj, up_proj, down_proj) keeps its three
+// matrices whatever the activation, so relu is ReGLU there and ReLU in a plain MLP (OPT).
+TEST(HfImport, HiddenActivation) {
+  const std::string llama = R"({"model_type": "llama", "hidden_size": 64,
+      "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+      "vocab_size": 10, "max_position_embeddings": 8)";
+  const model::ModelSpec silu = ImportText(llama + R"(, "hidden_act": "silu"})");
+  const model::ModelSpec relu = ImportText(llama + R"(, "hidden_act": "relu"})");
+  EXPECT_EQ(silu.activation, model::Activation::kSwiGLU);
+  EXPECT_EQ(relu.activation, model::Activation::kReGLU);
+  EXPECT_TRUE(relu.IsGated());
+  EXPECT_DOUBLE_EQ(model::CountParameters(relu).total, model::CountParameters(silu).total);
+  EXPECT_EQ(ImportText(llama + R"(, "hidden_act": "gelu_pytorch_tanh"})").activation,
+            model::Activation::kGeGLU);
+  const std::string opt = R"({"model_type": "opt", "hidden_size": 64, "ffn_dim": 256,
+      "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 10,
+      "max_position_embeddings": 8)";
+  EXPECT_EQ(ImportText(opt + R"(, "activation_function": "relu"})").activation,
+            model::Activation::kReLU);
+  EXPECT_EQ(ImportText(opt + R"(, "activation_function": "gelu_new"})").activation,
+            model::Activation::kGeLU);
+  // An unknown name is an error, not SwiGLU; so is silu in a family without a gate.
+  const struct {
+    std::string text;
+    const char* key;
+    const char* fragment;
+  } bad[] = {
+      {llama + R"(, "hidden_act": "quick_gelu_typo_xyz"})", "hidden_act",
+       "\"quick_gelu_typo_xyz\" is not an activation Fathom knows"},
+      {opt + R"(, "activation_function": "silu"})", "activation_function",
+       "\"silu\" in the ungated MLP of opt"},
+  };
+  for (const auto& c : bad) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json");
+    ASSERT_FALSE(m.ok()) << c.text;
+    const core::Diagnostic* e = Find(m.diagnostics(), core::Severity::kError, c.key);
+    ASSERT_NE(e, nullptr) << m.diagnostics().Format();
+    EXPECT_NE(e->message.find(c.fragment), std::string::npos) << e->Format();
+    EXPECT_NE(e->hint.find("gelu_pytorch_tanh"), std::string::npos) << e->Format();
+    EXPECT_NE(e->hint.find("relu"), std::string::npos) << e->Format();
+  }
+}
+
+// Llama's mlp_bias: biases on gate_proj, up_proj and down_proj (LlamaMLP), 2·f + h per
+// layer: 1,048,576 more for Llama 3.1 8B.
+TEST(HfImport, MlpBias) {
+  const std::string config = R"({"model_type": "llama", "hidden_size": 4096,
+      "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
+      "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 131072)";
+  const model::ModelSpec plain = ImportText(config + R"(, "mlp_bias": false})");
+  const model::ModelSpec biased = ImportText(config + R"(, "mlp_bias": true})");
+  EXPECT_DOUBLE_EQ(model::CountParameters(plain).total, 8'030'261'248);
+  EXPECT_TRUE(biased.mlp_bias);
+  EXPECT_FALSE(biased.bias);
+  EXPECT_EQ(biased.attention_bias, model::AttentionBias::kNone);
+  EXPECT_DOUBLE_EQ(model::CountParameters(biased).total - model::CountParameters(plain).total,
+                   32.0 * (2 * 14336 + 4096));
+}
+
+// Qwen's sliding window applies only with use_sliding_window (false by default), and then
+// only to the layers from max_window_layers on (Qwen2Config, Qwen2-MoE, Qwen3, Qwen3-MoE).
+TEST(HfImport, QwenSlidingWindowNeedsItsFlag) {
+  for (const std::string type : {"qwen2", "qwen2_moe", "qwen3", "qwen3_moe"}) {
+    const std::string config = R"({"model_type": ")" + type + R"(", "hidden_size": 64,
+        "num_hidden_layers": 8, "num_attention_heads": 4, "vocab_size": 10,
+        "max_position_embeddings": 8192, "sliding_window": 4096)";
+    EXPECT_EQ(ImportText(config + "}").sliding_window, 0) << type;
+    EXPECT_EQ(ImportText(config + R"(, "use_sliding_window": false})").sliding_window, 0);
+    // Windowed from layer max_window_layers: none at 8 of 8 layers, or by default (28).
+    EXPECT_EQ(ImportText(config + R"(, "use_sliding_window": true, "max_window_layers": 8})")
+                  .sliding_window,
+              0)
+        << type;
+    EXPECT_EQ(ImportText(config + R"(, "use_sliding_window": true})").sliding_window, 0) << type;
+    const model::ModelSpec all =
+        ImportText(config + R"(, "use_sliding_window": true, "max_window_layers": 0})");
+    EXPECT_EQ(all.sliding_window, 4096) << type;
+    EXPECT_EQ(model::WindowedLayersIn(all, 0, 8), 8) << type;
+    // Some layers windowed and some not: not a pattern Fathom can express.
+    core::Result<model::ModelSpec> some = ImportHuggingFace(
+        config + R"(, "use_sliding_window": true, "max_window_layers": 3})", "config.json");
+    ASSERT_FALSE(some.ok()) << type;
+    const core::Diagnostic* e =
+        Find(some.diagnostics(), core::Severity::kError, "max_window_layers");
+    ASSERT_NE(e, nullptr) << some.diagnostics().Format();
+    EXPECT_NE(e->message.find("layers 3 to 7"), std::string::npos) << e->Format();
+  }
+  // Mistral has no such flag: its window covers every layer.
+  EXPECT_EQ(ImportText(R"({"model_type": "mistral", "hidden_size": 64, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8192,
+      "sliding_window": 4096})")
+                .sliding_window,
+            4096);
+}
+
 // Gemma 7B: GeGLU (hidden_activation), head_dim 256 with 16 heads over a 3072 hidden, tied
 // embeddings by default; 8.54 billion parameters (model card).
 TEST(HfImport, Gemma7b) {
@@ -667,6 +903,103 @@ TEST(HfImport, Gemma3TextConfig) {
   EXPECT_FALSE(model::KindOfLayer(m, 5).windowed);
   EXPECT_TRUE(m.tied_embeddings);
   EXPECT_NEAR(model::CountParameters(m).total / 1e9, 27.0, 27.0 * 0.01);
+}
+
+// Gemma 3 4B: its text_config gives five keys; the rest are Gemma3TextConfig's defaults (8
+// heads, 4 KV heads, head_dim 256, vocab 262208, ...), as transformers reads it. 3,880,263,168
+// parameters: the checkpoint's 4,300,079,472 less the SigLIP tower (416,866,032) and the
+// projector (2,950,272).
+TEST(HfImport, TextConfigFallsBackToTheConfigClassDefaults) {
+  const model::ModelSpec m = Import("gemma3-4b-it");
+  EXPECT_EQ(m.hidden, 2560);
+  EXPECT_EQ(m.layers, 34);
+  EXPECT_EQ(m.heads, 8);
+  EXPECT_EQ(m.kv_heads, 4);
+  EXPECT_EQ(m.head_dim, 256);
+  EXPECT_EQ(m.ffn_hidden, 10240);
+  EXPECT_EQ(m.vocab, 262208);
+  EXPECT_EQ(m.max_positions, 131072);
+  EXPECT_EQ(m.activation, model::Activation::kGeGLU);
+  EXPECT_EQ(m.sliding_window, 1024);
+  EXPECT_EQ(m.global_attention_every, 6);
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 3'880'263'168);
+  // The defaults taken are named in one warning.
+  const std::string file = kFixtures + "gemma3-4b-it.json";
+  core::Result<model::ModelSpec> r = ImportHuggingFace(ReadFile(file).value(), file);
+  const core::Diagnostic* w = Find(r.diagnostics(), core::Severity::kWarning, "text_config");
+  ASSERT_NE(w, nullptr) << r.diagnostics().Format();
+  EXPECT_NE(w->message.find("num_attention_heads 8, num_key_value_heads 4"), std::string::npos)
+      << w->Format();
+  EXPECT_NE(w->message.find("Gemma3TextConfig"), std::string::npos) << w->Format();
+  // LLaVA 1.5 7B: a Vicuna (Llama) text_config without sizes: LlamaConfig's defaults, LLaMA
+  // 7B's 6,738,415,616 parameters with 64 more rows in each of the untied embeddings.
+  const model::ModelSpec llava = Import("llava-1.5-7b");
+  EXPECT_EQ(llava.hidden, 4096);
+  EXPECT_EQ(llava.layers, 32);
+  EXPECT_EQ(llava.heads, 32);
+  EXPECT_EQ(llava.kv_heads, 32);
+  EXPECT_EQ(llava.ffn_hidden, 11008);
+  EXPECT_EQ(llava.vocab, 32064);
+  EXPECT_DOUBLE_EQ(model::CountParameters(llava).total, 6'738'415'616 + 2 * 64 * 4096);
+  // Qwen2-VL 7B: the language model at the top level, Qwen2-7B's shape (7,615,616,512).
+  const model::ModelSpec qwen2_vl = Import("qwen2-vl-7b");
+  EXPECT_EQ(qwen2_vl.attention_bias, model::AttentionBias::kQkv);
+  EXPECT_EQ(qwen2_vl.sliding_window, 0);
+  EXPECT_DOUBLE_EQ(model::CountParameters(qwen2_vl).total, 7'615'616'512);
+}
+
+// Errors inside text_config name their key path; keys a text_config omits are errors where
+// Fathom does not know the config class's defaults.
+TEST(HfImport, TextConfigErrorsNameTheirPath) {
+  const struct {
+    const char* text;
+    const char* key;
+    const char* fragment;
+  } cases[] = {
+      {R"({"model_type": "gemma3", "text_config": {"model_type": "gemma3_text",
+           "hidden_size": 2560, "num_hidden_layers": 34, "num_attention_heads": "8"}})",
+       "text_config.num_attention_heads", "expected a non-negative integer, got \"8\""},
+      {R"({"model_type": "llava", "text_config": {"model_type": "mistral",
+           "hidden_size": 4096, "num_hidden_layers": 32, "vocab_size": 32000,
+           "max_position_embeddings": 32768}})",
+       "text_config.num_attention_heads", "missing"},
+      {R"({"model_type": "llava", "text_config": {"model_type": "llama",
+           "num_key_value_heads": 5}})",
+       "text_config.num_key_value_heads", "num_key_value_heads (5) must divide"},
+      {R"({"model_type": "mllama", "text_config": {"model_type": "mllama_text_model",
+           "hidden_size": 4096, "num_hidden_layers": 40, "num_attention_heads": 32,
+           "vocab_size": 128256, "max_position_embeddings": 131072,
+           "cross_attention_layers": [3, 8, 13, 18, 23, 28, 33, 38]}})",
+       "text_config.model_type",
+       "\"mllama_text_model\", the language model of model_type \"mllama\""},
+  };
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json");
+    ASSERT_FALSE(m.ok()) << c.text;
+    const core::Diagnostic* e = Find(m.diagnostics(), core::Severity::kError, c.key);
+    ASSERT_NE(e, nullptr) << m.diagnostics().Format();
+    EXPECT_NE(e->message.find(c.fragment), std::string::npos) << e->Format();
+  }
+  core::Result<model::ModelSpec> mllama = ImportHuggingFace(cases[3].text, "config.json");
+  EXPECT_NE(mllama.diagnostics().Format().find("cross-attention layers"), std::string::npos)
+      << mllama.diagnostics().Format();
+}
+
+// A multimodal config is imported as its language model, with a warning that the vision
+// encoder and projector are not costed.
+TEST(HfImport, VisionTowerIsNotCostedWarns) {
+  for (const char* name : {"llava-1.5-7b", "gemma3-4b-it", "qwen2-vl-7b", "llama4-maverick"}) {
+    const std::string file = kFixtures + name + ".json";
+    core::Result<model::ModelSpec> m = ImportHuggingFace(ReadFile(file).value(), file);
+    ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+    const core::Diagnostic* w = Find(m.diagnostics(), core::Severity::kWarning, "vision_config");
+    ASSERT_NE(w, nullptr) << name << "\n" << m.diagnostics().Format();
+    EXPECT_NE(w->message.find("not costed"), std::string::npos) << w->Format();
+  }
+  core::Result<model::ModelSpec> text = ImportHuggingFace(
+      ReadFile(kFixtures + "llama3-8b.json").value(), "config.json", {.seq_len_given = true});
+  ASSERT_TRUE(text.ok());
+  EXPECT_TRUE(text.diagnostics().empty()) << text.diagnostics().Format();
 }
 
 // A small MoE config of `type` with 8 layers; `extra` adds keys.

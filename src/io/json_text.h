@@ -7,14 +7,25 @@
 // where unknown): docs/formats.md, "JSON output", checked by tests/json/check.py.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
+
+#include "core/diagnostic.h"
 
 namespace fathom::io {
 
 // `j` indented by 2 with a final newline (indent < 0: compact, no newline); each invalid
 // UTF-8 sequence in a string becomes U+FFFD.
 std::string JsonText(const nlohmann::ordered_json& j, int indent = 2);
+
+// The error of a JSON document that does not parse, at the line where it breaks: "cannot
+// parse JSON: unexpected end of input at line 15, column 15" for a truncated file, "cannot
+// parse JSON at line 1, column 9: syntax error ..." otherwise; nullopt when `text` is JSON.
+std::optional<core::Diagnostic> JsonSyntaxError(const std::string& text, const std::string& file);
+
+// Whether `text` is a JSON object (not only YAML that reads as a mapping).
+bool IsJsonObject(const std::string& text);
 
 }  // namespace fathom::io

@@ -679,17 +679,20 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
           {Int("max_positions",
                "longest sequence the model accepts (Hugging Face max_position_embeddings, "
                "n_positions); with learned positions, the rows of the position table, and "
-               "seq_len may not exceed it; 0 = not stated")
+               "seq_len may not exceed it; with rotary ones a longer seq_len is a warning; 0 = "
+               "not stated")
                .Default("0")
                .Min(0)
                .Max(1e8),
            [](M& m, const Value& v) { m.max_positions = static_cast<int>(v.i); }},
-          {Enum("activation", "MLP activation; gated ones (swiglu, geglu) have three matrices")
+          {Enum("activation",
+                "MLP activation; gated ones (swiglu, geglu, reglu) have three matrices")
                .Default("swiglu")
-               .Choices({"swiglu", "geglu", "gelu", "relu"}),
+               .Choices({"swiglu", "geglu", "reglu", "gelu", "relu"}),
            [](M& m, const Value& v) {
              m.activation = v.s == "swiglu"  ? model::Activation::kSwiGLU
                             : v.s == "geglu" ? model::Activation::kGeGLU
+                            : v.s == "reglu" ? model::Activation::kReGLU
                             : v.s == "gelu"  ? model::Activation::kGeLU
                                              : model::Activation::kReLU;
            }},
@@ -720,6 +723,11 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
                                 : v.s == "all" ? model::AttentionBias::kAll
                                                : model::AttentionBias::kNone;
            }},
+          {Bool("mlp_bias",
+                "with bias false, biases in the MLPs' up (and gate) and down projections "
+                "(Llama's mlp_bias)")
+               .Default("false"),
+           [](M& m, const Value& v) { m.mlp_bias = v.b; }},
           {Bool("qk_norm", "RMSNorm over each head's query and key (Qwen3, Gemma 3)")
                .Default("false"),
            [](M& m, const Value& v) { m.qk_norm = v.b; }},

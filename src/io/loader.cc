@@ -1,12 +1,15 @@
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/text.h"
 #include "core/units.h"
 #include "io/config.h"
+#include "io/json_text.h"
 #include "io/keys.h"
 
 #ifndef FATHOM_SOURCE_DATA_DIR
@@ -48,9 +51,27 @@ core::Result<Document> ParseYamlFile(const std::string& path) {
   core::Diagnostics d;
   Document doc;
   doc.text = std::move(text).value();
+  // JSON is YAML, but a broken JSON file is reported as JSON: a .json file (in any case),
+  // or one that opens with "{" and is not YAML either.
+  std::string extension = fs::path(path).extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (extension == ".json") {
+    if (std::optional<core::Diagnostic> error = JsonSyntaxError(doc.text, path)) {
+      d.Add(*std::move(error));
+      return d;
+    }
+  }
+  const size_t first = doc.text.find_first_not_of(" \t\r\n");
+  const bool json_like = first != std::string::npos && doc.text[first] == '{';
   try {
     doc.root = YAML::Load(doc.text);
   } catch (const YAML::ParserException& e) {
+    if (std::optional<core::Diagnostic> error =
+            json_like ? JsonSyntaxError(doc.text, path) : std::nullopt) {
+      d.Add(*std::move(error));
+      return d;
+    }
     const std::string msg =
         e.msg == "bad file" ? "nesting too deep, or not a YAML/JSON file" : e.msg;
     d.Add(Error(path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "cannot parse: " + msg,
@@ -78,9 +99,10 @@ std::string Join(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;
 }
 
-bool IsHuggingFaceJson(const std::string& path, const YAML::Node& root) {
-  if (fs::path(path).extension() != ".json") return false;
-  return root["model_type"] || root["architectures"];
+// A Hugging Face config.json, whatever the file's name: a JSON object with model_type or
+// architectures at the top level (neither is a key of Fathom's model files).
+bool IsHuggingFaceJson(const std::string& text, const YAML::Node& root) {
+  return root.IsMap() && (root["model_type"] || root["architectures"]) && IsJsonObject(text);
 }
 
 // Imports a Hugging Face config.json (text, path) into the model being loaded.
@@ -170,7 +192,9 @@ struct Loader {
     section_file[prefix] = path;
     // A check of the whole section (the plan's chip count) points at its file.
     if (!prefix.empty()) where.emplace(prefix, Location{path, 0});
-    if (hf && IsHuggingFaceJson(path, doc.value().root)) return hf(doc.value().text, path);
+    if (hf && IsHuggingFaceJson(doc.value().text, doc.value().root)) {
+      return hf(doc.value().text, path);
+    }
     return LoadNode(s, doc.value().root, path, fields, target, prefix, depth);
   }
 
@@ -471,6 +495,21 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
                     "'s learned position table",
                 "use seq_len <= " + std::to_string(m.max_positions) +
                     ", or give max_positions for a model with a longer table"));
+  }
+  if (m.position == model::Position::kRoPE && m.max_positions > 0 && m.seq_len > m.max_positions) {
+    // Rotary positions can be computed at any length: past the longest sequence the model
+    // was made for, it may extrapolate poorly unless its RoPE is scaled, but it runs.
+    const auto at = where.find(Join(prefix, "seq_len"));
+    const bool located = at != where.end();
+    d.Add(core::Diagnostic{
+        core::Severity::kWarning, located ? at->second.file : file, located ? at->second.line : 0,
+        Join(prefix, "seq_len"),
+        "seq_len (" + std::to_string(m.seq_len) + ") exceeds max_positions (" +
+            std::to_string(m.max_positions) + "), the longest sequence model " + m.name +
+            " accepts",
+        "rotary positions stretch past it, but the model was not made for it: scale its RoPE "
+        "(rope_scaling) or use seq_len <= " +
+            std::to_string(m.max_positions)});
   }
   if (m.moe.experts > 0 && (m.moe.top_k < 1 || m.moe.top_k > m.moe.experts)) {
     d.Add(Error(file, 0, Join(prefix, "moe.top_k"),

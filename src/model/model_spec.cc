@@ -12,6 +12,8 @@ std::string_view ActivationName(Activation a) {
       return "gelu";
     case Activation::kReLU:
       return "relu";
+    case Activation::kReGLU:
+      return "reglu";
   }
   return "?";
 }
@@ -326,7 +328,7 @@ std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe) {
                    .in_features = m.hidden,
                    .out_features = gate * int64_t{f},
                    .split_output = dense,
-                   .bias = m.bias});
+                   .bias = m.bias || m.mlp_bias});
     ops.push_back({.name = act,
                    .kind = OpKind::kElementwise,
                    .role = role,
@@ -338,7 +340,7 @@ std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe) {
                    .in_features = f,
                    .out_features = m.hidden,
                    .split_input = dense,
-                   .bias = m.bias});
+                   .bias = m.bias || m.mlp_bias});
   };
   if (moe && m.moe.IsMoe()) {
     ops.push_back({.name = "router",

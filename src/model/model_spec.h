@@ -23,7 +23,8 @@
 
 namespace fathom::model {
 
-enum class Activation { kSwiGLU, kGeGLU, kGeLU, kReLU };
+// Gated (three matrices: gate, up, down): SwiGLU, GeGLU, ReGLU; plain (two): GeLU, ReLU.
+enum class Activation { kSwiGLU, kGeGLU, kGeLU, kReLU, kReGLU };
 enum class Norm { kRMSNorm, kLayerNorm };
 enum class Position { kRoPE, kLearned, kAlibi };
 // Biases of the attention projections where `bias` (every linear layer) is off: none, the
@@ -111,6 +112,7 @@ struct ModelSpec {
   bool tied_embeddings = false;
   bool bias = false;                                    // biases in the linear layers
   AttentionBias attention_bias = AttentionBias::kNone;  // with bias false
+  bool mlp_bias = false;            // with bias false: biases in the MLPs' up and down projections
   bool qk_norm = false;             // RMSNorm over each head's Q and K (Qwen3, Gemma 3): 2·d
   bool post_norms = false;          // a norm on the attention and MLP outputs too (Gemma 2, 3)
   bool embedding_norm = false;      // a norm after the input embedding (BLOOM)
@@ -128,7 +130,8 @@ struct ModelSpec {
   // One norm feeds both attention and MLP (a parallel layer with a shared norm).
   bool SharedNorm() const { return parallel_attention && parallel_norms == 1; }
   bool IsGated() const {
-    return activation == Activation::kSwiGLU || activation == Activation::kGeGLU;
+    return activation == Activation::kSwiGLU || activation == Activation::kGeGLU ||
+           activation == Activation::kReGLU;
   }
   int64_t QueryDim() const { return int64_t{heads} * head_dim; }  // a·d
   int64_t KvDim() const { return int64_t{kv_heads} * head_dim; }  // kv·d
