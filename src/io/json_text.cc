@@ -1,6 +1,9 @@
 #include "io/json_text.h"
 
 #include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -12,10 +15,66 @@ std::string JsonText(const nlohmann::ordered_json& j, int indent) {
   return text;
 }
 
+namespace {
+
+// The first key given twice in one object, as a path ("text_config.hidden_size"); JSON
+// parsers keep one of the two silently. Empty when every key is given once.
+std::string DuplicateKey(const std::string& text) {
+  struct Object {
+    std::string path;  // of the object, "" at the top
+    std::set<std::string> keys;
+    std::string last;  // its latest key: the path of a nested object's value
+  };
+  std::vector<Object> open;
+  std::string duplicate;
+  using Event = nlohmann::json::parse_event_t;
+  nlohmann::json::parser_callback_t check = [&](int, Event event, nlohmann::json& parsed) {
+    if (!duplicate.empty()) return true;
+    switch (event) {
+      case Event::object_start: {
+        std::string path;
+        if (!open.empty()) {
+          path = open.back().path.empty() ? open.back().last
+                                          : open.back().path + "." + open.back().last;
+        }
+        open.push_back({path, {}, ""});
+        break;
+      }
+      case Event::key:
+        if (!open.empty()) {
+          Object& o = open.back();
+          o.last = parsed.get<std::string>();
+          if (!o.keys.insert(o.last).second) {
+            duplicate = o.path.empty() ? o.last : o.path + "." + o.last;
+          }
+        }
+        break;
+      case Event::object_end:
+        if (!open.empty()) open.pop_back();
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  [[maybe_unused]] const nlohmann::json j =
+      nlohmann::json::parse(text, check, /*allow_exceptions=*/false);
+  return duplicate;
+}
+
+}  // namespace
+
 std::optional<core::Diagnostic> JsonSyntaxError(const std::string& text, const std::string& file) {
   try {
     [[maybe_unused]] const nlohmann::json j = nlohmann::json::parse(text);
-    return std::nullopt;
+    const std::string twice = DuplicateKey(text);
+    if (twice.empty()) return std::nullopt;
+    return core::Diagnostic{core::Severity::kError,
+                            file,
+                            0,
+                            twice,
+                            "key given twice",
+                            "keep one: a JSON reader would silently take one of the two"};
   } catch (const nlohmann::json::parse_error& e) {
     // nlohmann's message: "[json.exception.parse_error.101] parse error at line L, column C:
     // DETAIL" (line and column from 1; no line and column for an empty input).

@@ -22,7 +22,9 @@ std::string JsonText(const nlohmann::ordered_json& j, int indent = 2);
 
 // The error of a JSON document that does not parse, at the line where it breaks: "cannot
 // parse JSON: unexpected end of input at line 15, column 15" for a truncated file, "cannot
-// parse JSON at line 1, column 9: syntax error ..." otherwise; nullopt when `text` is JSON.
+// parse JSON at line 1, column 9: syntax error ..." otherwise; a key given twice in one
+// object ("text_config.hidden_size: key given twice"), which JSON parsers resolve silently;
+// nullopt when `text` is JSON with each key once.
 std::optional<core::Diagnostic> JsonSyntaxError(const std::string& text, const std::string& file);
 
 // Whether `text` is a JSON object (not only YAML that reads as a mapping).
