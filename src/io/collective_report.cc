@@ -115,11 +115,13 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
   if (q.group < 0 || size < 2 || size > chips) {
     d.Error("--group", fmt::format("{} members on a cluster of {} chips", q.group, chips),
             fmt::format("give 2 to {} members", chips));
-  } else if (stride > 0 && (size - 1) * stride + 1 > chips) {
-    d.Error("--group",
-            fmt::format("{} members {} chips apart need {} chips; the cluster has {}", size, stride,
-                        (size - 1) * stride + 1, chips),
-            "fewer members, or --span domain");
+  } else if (stride > 0 && stride > (chips - 1) / (size - 1)) {
+    // (size - 1) x stride + 1 chips, compared without overflowing.
+    d.Error(
+        "--group",
+        fmt::format("{} members {} chips apart need {:.0f} chips; the cluster has {}", size, stride,
+                    (static_cast<double>(size) - 1) * static_cast<double>(stride) + 1, chips),
+        "fewer members, a smaller --stride, or --span domain");
   }
 
   std::vector<double> sizes;
@@ -158,6 +160,19 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
   for (double s : sizes) {
     r.rows.push_back({s, collective::CollectiveCost(r.cluster, r.group, r.net, r.kind,
                                                     core::Bytes(s), r.options)});
+    // No finite time, or more than a day for one collective: a bandwidth or efficiency of
+    // the cluster is zero or implausibly small; an error, as `fathom step` makes it.
+    const double t = r.rows.back().cost.time.value();
+    if (!std::isfinite(t) || t > 86400) {
+      d.Error("cluster",
+              fmt::format("{} of {} would take {} on {} members", collective::KindName(r.kind),
+                          core::FormatBytes(s),
+                          std::isfinite(t) ? core::FormatSeconds(t) : std::string("forever"),
+                          r.group.size),
+              "check the cluster's scale_up and scale_out bandwidth and efficiency: one is zero "
+              "or implausibly small");
+      return d;
+    }
   }
   for (int a = static_cast<int>(collective::Algorithm::kRing);
        a <= static_cast<int>(collective::Algorithm::kP2p); ++a) {

@@ -99,6 +99,20 @@ std::optional<core::Diagnostic> JsonSyntaxError(const std::string& text, const s
           "check the JSON syntax near this line (JSON has no trailing commas, comments or NaN)";
     }
     return d;
+  } catch (const nlohmann::json::exception& e) {
+    // A number beyond a double's range ("number overflow parsing '1e400'"): nlohmann names
+    // the number but not where it is.
+    const std::string what = e.what();
+    const size_t quote = what.find('\'');
+    const std::string number = quote == std::string::npos
+                                   ? ""
+                                   : what.substr(quote, what.find('\'', quote + 1) - quote + 1);
+    return core::Diagnostic{core::Severity::kError,
+                            file,
+                            0,
+                            "",
+                            "cannot parse JSON: the number " + number + " is beyond any range",
+                            "write a number between -1.8e308 and 1.8e308"};
   }
 }
 

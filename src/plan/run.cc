@@ -261,6 +261,20 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
     const reliability::RunReport& a = analysis.value();
     // The window holds the useful time of every cause of loss (ideal / expected time).
     spec.steps = training.duration_s * a.ettr_all_causes / spec.step_time_s;
+    if (!(spec.steps >= 1)) {
+      // Less than one step is no run: steps are atomic (checkpoints fall between them).
+      char held[64];
+      std::snprintf(held, sizeof held, "%.3g steps: a step takes ", spec.steps);
+      char useful[64];
+      std::snprintf(useful, sizeof useful, "%.3g%%", 100 * a.ettr_all_causes);
+      diags.Error("training.duration",
+                  "the " + core::FormatDuration(training.duration_s) + " window holds " + held +
+                      core::FormatDuration(spec.step_time_s) + ", and failures leave " + useful +
+                      " of the time useful",
+                  "give a window of at least one step, or make the step faster (a plan of "
+                  "fathom plan, more bandwidth) or the failures rarer");
+      return diags;
+    }
     analysis = reliability::AnalyzeRun(spec);
   }
   core::Diagnostics engine = analysis.diagnostics();
