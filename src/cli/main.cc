@@ -295,8 +295,23 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
 // The sweep: every point on this machine's threads; the MPI driver (src/dist) spreads the
 // same points over ranks.
 int RunSweep(const fathom::io::Catalog& catalog, const fathom::cli::SweepArgs& a) {
+  // Progress only on a terminal (piped output stays byte-identical), at most a hundred
+  // updates however many points.
+  fathom::io::SweepProgress progress;
+  const auto start = std::chrono::steady_clock::now();
+  if (isatty(STDERR_FILENO) != 0) {
+    progress = [start](int64_t done, int64_t total) {
+      if (done != total && done % std::max<int64_t>(1, total / 100) != 0) return;
+      const double s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "\rfathom sweep: %lld/%lld points (%.0f%%), %.1f s",
+                   static_cast<long long>(done), static_cast<long long>(total),
+                   100.0 * static_cast<double>(done) / static_cast<double>(total), s);
+      if (done == total) std::fputc('\n', stderr);
+    };
+  }
   fathom::core::Result<fathom::io::SweepResult> result =
-      fathom::io::SweepAll(catalog, a.request, a.threads);
+      fathom::io::SweepAll(catalog, a.request, a.threads, fathom::io::kMaxSweepPoints, progress);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
   return fathom::cli::WriteSweepOutput(result.value(), a);
 }

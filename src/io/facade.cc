@@ -187,7 +187,7 @@ core::Result<RunResult> Run(const Catalog& catalog, const RunRequest& request,
 }
 
 core::Result<SweepResult> SweepAll(const Catalog& catalog, const SweepRequest& request, int threads,
-                                   int64_t max_points) {
+                                   int64_t max_points, const SweepProgress& progress) {
   core::Result<Sweep> sweep = PrepareSweep(request);
   if (!sweep.ok()) return sweep.diagnostics();
   const int64_t points = sweep.value().points;
@@ -200,7 +200,7 @@ core::Result<SweepResult> SweepAll(const Catalog& catalog, const SweepRequest& r
   }
   std::vector<int64_t> all(static_cast<size_t>(points));
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-  SweepResult r{sweep.value(), EvaluateSweep(catalog, sweep.value(), all, threads)};
+  SweepResult r{sweep.value(), EvaluateSweep(catalog, sweep.value(), all, threads, progress)};
   return {std::move(r), sweep.diagnostics()};
 }
 

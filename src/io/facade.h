@@ -111,6 +111,7 @@ core::Result<RunResult> Run(const Catalog& catalog, const RunRequest& request,
 // `fathom sweep` on one machine: every point of the request's grid, in index order, on
 // `threads` threads; a grid of more than `max_points` points is an error.
 core::Result<SweepResult> SweepAll(const Catalog& catalog, const SweepRequest& request, int threads,
-                                   int64_t max_points = kMaxSweepPoints);
+                                   int64_t max_points = kMaxSweepPoints,
+                                   const SweepProgress& progress = {});
 
 }  // namespace fathom::io

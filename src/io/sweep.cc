@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <semaphore>
 #include <utility>
 
@@ -334,12 +335,20 @@ SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
 }  // namespace
 
 std::vector<SweepRow> EvaluateSweep(const Catalog& catalog, const Sweep& sweep,
-                                    const std::vector<int64_t>& indices, int threads) {
+                                    const std::vector<int64_t>& indices, int threads,
+                                    const SweepProgress& progress) {
   std::vector<SweepRow> rows(indices.size());
   std::counting_semaphore<kSimulationsAtOnce> simulations(kSimulationsAtOnce);
-  core::ParallelFor(static_cast<int64_t>(indices.size()), threads, [&](int64_t i) {
+  const int64_t total = static_cast<int64_t>(indices.size());
+  int64_t done = 0;
+  std::mutex reporting;
+  core::ParallelFor(total, threads, [&](int64_t i) {
     rows[static_cast<size_t>(i)] =
         EvaluatePoint(catalog, sweep, indices[static_cast<size_t>(i)], simulations);
+    if (progress) {
+      std::lock_guard<std::mutex> lock(reporting);
+      progress(++done, total);
+    }
   });
   return rows;
 }

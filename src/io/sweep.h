@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,8 +92,12 @@ struct SweepRow {
 // Evaluates the points `indices` (any subset, any order) on `threads` threads (at most 4
 // simulations at once: one near the simulator's budget holds about a gigabyte); the rows
 // in the order of `indices`.
+// `progress`, when given, is called with the points done and the total after each point,
+// one call at a time (from the evaluating threads).
+using SweepProgress = std::function<void(int64_t done, int64_t total)>;
 std::vector<SweepRow> EvaluateSweep(const Catalog& catalog, const Sweep& sweep,
-                                    const std::vector<int64_t>& indices, int threads);
+                                    const std::vector<int64_t>& indices, int threads,
+                                    const SweepProgress& progress = {});
 
 struct SweepResult {
   Sweep sweep;

@@ -162,6 +162,23 @@ TEST(Sweep, OutputIsTheSameForAnyThreadCountOrSplit) {
   EXPECT_EQ(SweepCsv(one), SweepCsv(gathered));
 }
 
+// Progress is reported once a point, one call at a time, up to the total; the rows are the
+// same with or without it.
+TEST(Sweep, ProgressCountsEveryPointOnce) {
+  const Sweep s = Prepared(Request({"plan.tp=1,2,4", "plan.zero=1,3"}, {"plan.dp=auto"}));
+  std::vector<int64_t> all(static_cast<size_t>(s.points));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  std::vector<int64_t> seen;
+  const std::vector<SweepRow> rows =
+      EvaluateSweep(TestCatalog(), s, all, 3, [&](int64_t done, int64_t total) {
+        EXPECT_EQ(total, s.points);
+        seen.push_back(done);
+      });
+  ASSERT_EQ(seen.size(), all.size());
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], static_cast<int64_t>(i) + 1);
+  EXPECT_EQ(SweepJson({s, rows}), SweepJson(Evaluate(s, 1)));
+}
+
 TEST(Sweep, RowsRoundTripExactly) {
   const SweepResult r = Evaluate(Prepared(Request({"plan.tp=1,3"}, {"plan.dp=auto"})), 1);
   std::vector<SweepRow> rows = r.rows;
