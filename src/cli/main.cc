@@ -21,6 +21,7 @@
 
 #include "cli/sweep_cli.h"
 #include "core/check.h"
+#include "core/text.h"
 #include "io/collective_report.h"
 #include "io/config.h"
 #include "io/facade.h"
@@ -304,8 +305,9 @@ int RunSweep(const fathom::io::Catalog& catalog, const fathom::cli::SweepArgs& a
       if (done != total && done % std::max<int64_t>(1, total / 100) != 0) return;
       const double s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "\rfathom sweep: %lld/%lld points (%.0f%%), %.1f s",
-                   static_cast<long long>(done), static_cast<long long>(total),
+      std::fprintf(stderr, "\rfathom sweep: %s/%s points (%.0f%%), %.1f s",
+                   fathom::core::WithThousands(done).c_str(),
+                   fathom::core::WithThousands(total).c_str(),
                    100.0 * static_cast<double>(done) / static_cast<double>(total), s);
       if (done == total) std::fputc('\n', stderr);
     };
