@@ -302,7 +302,7 @@ int RunSweep(const fathom::io::Catalog& catalog, const fathom::cli::SweepArgs& a
   const auto start = std::chrono::steady_clock::now();
   if (isatty(STDERR_FILENO) != 0) {
     progress = [start](int64_t done, int64_t total) {
-      if (done != total && done % std::max<int64_t>(1, total / 100) != 0) return;
+      if (done != total && done % ((total + 99) / 100) != 0) return;
       const double s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::fprintf(stderr, "\rfathom sweep: %s/%s points (%.0f%%), %.1f s",

@@ -436,8 +436,9 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
       }
       case Algorithm::kNvls:
         if (kind != Kind::kAllReduce) {
-          // One pass through the switch (multicast stores, or loads that reduce), at the
-          // links' ring rate: only the all-reduce's in-switch gain is measured.
+          // Assumed (no measurement in the data): one pass through the switch (multicast
+          // stores, or loads that reduce) at the links' ring rate; only the all-reduce's
+          // in-switch gain is measured (nccl_ar_8xh200_nvls).
           return a_up + RingPhase(kind, n, size).volume / (up * StepRamp(size / n, c.scale_up));
         }
         return 2 * a_up + RingPhase(kind, n, size).volume /

@@ -16,6 +16,7 @@
 //   + optimizer step (memory-bound Adam over the chip's shard)
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,24 @@ struct TimeBreakdown {
   double ep_exposed = 0;  // expert-parallel dispatch/combine all-to-all not hidden
   double cp_exposed = 0;  // context-parallel K/V exchange not hidden behind attention
 };
+
+// The terms of TimeBreakdown in the order every report gives them (fathom.step's
+// time_breakdown_s, a sweep row's): the JSON key, a short label, the member.
+struct TimeTerm {
+  const char* key;
+  const char* label;
+  double TimeBreakdown::*seconds;
+};
+inline constexpr std::array<TimeTerm, 8> kTimeTerms = {{
+    {"compute", "compute", &TimeBreakdown::compute},
+    {"tp_exposed", "tp", &TimeBreakdown::tp_exposed},
+    {"bubble", "bubble", &TimeBreakdown::bubble},
+    {"pp_exposed", "pp", &TimeBreakdown::pp_exposed},
+    {"dp_exposed", "dp", &TimeBreakdown::dp_exposed},
+    {"optimizer", "optimizer", &TimeBreakdown::optimizer},
+    {"ep_exposed", "ep", &TimeBreakdown::ep_exposed},
+    {"cp_exposed", "cp", &TimeBreakdown::cp_exposed},
+}};
 
 // Where the time of the mixture-of-experts and context-parallel parts goes, on the
 // critical stage for the whole step (seconds; compute terms are inside `compute`,

@@ -136,7 +136,12 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
     const LoadedSearch& s = loaded.value();
     plan::SearchOptions mine = options;
     // The best plan of each count is what sizing keeps: the section's top does not apply.
-    ApplySearchSection(s.config, {true, given.simulate_top, given.memory_pass, true}, mine);
+    ApplySearchSection(s.config,
+                       {.top = true,
+                        .simulate_top = given.simulate_top,
+                        .memory_pass = given.memory_pass,
+                        .idle = true},
+                       mine);
     plan::SizeRequest sizing = size.value();
     sizing.cost = run.value().cost;
     core::Result<plan::SizeResult> r =

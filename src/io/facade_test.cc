@@ -133,7 +133,10 @@ TEST(Facade, PlanTakesIdleFromTheSearchSectionUnlessGiven) {
   plan::SearchOptions options;
   options.simulate_top = 0;
   core::Result<plan::SearchResult> never = Plan(TestCatalog(), q, options);
-  EXPECT_FALSE(never.ok());
+  ASSERT_FALSE(never.ok());
+  EXPECT_NE(never.diagnostics().Format().find("let plans leave chips idle (--idle allow)"),
+            std::string::npos)
+      << never.diagnostics().Format();
   options.idle = plan::IdleChips::kAuto;
   core::Result<plan::SearchResult> given = Plan(TestCatalog(), q, options, {.idle = true});
   ASSERT_TRUE(given.ok()) << given.diagnostics().Format();

@@ -625,10 +625,17 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     }
   }
   if (m.heads > 0 && (m.kv_heads == 0 || m.heads % std::max(1, m.kv_heads) != 0)) {
-    std::vector<std::string> divisors;
-    for (int k = 1; k <= m.heads && divisors.size() < 16; ++k) {
-      if (m.heads % k == 0) divisors.push_back(std::to_string(k));
+    // The divisors in pairs up to the square root (heads may be a fuzzed 1e9), ascending;
+    // the first 16 are shown.
+    std::vector<int> low, high;
+    for (int k = 1; static_cast<int64_t>(k) * k <= m.heads; ++k) {
+      if (m.heads % k != 0) continue;
+      low.push_back(k);
+      if (k != m.heads / k) high.push_back(m.heads / k);
     }
+    low.insert(low.end(), high.rbegin(), high.rend());
+    std::vector<std::string> divisors;
+    for (size_t i = 0; i < low.size() && i < 16; ++i) divisors.push_back(std::to_string(low[i]));
     std::string list;
     for (size_t i = 0; i < divisors.size(); ++i) {
       list += (i == 0 ? "" : i + 1 == divisors.size() ? " or " : ", ") + divisors[i];

@@ -1,6 +1,10 @@
 #include "io/json_text.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,49 +21,86 @@ std::string JsonText(const nlohmann::ordered_json& j, int indent) {
 
 namespace {
 
-// The first key given twice in one object, as a path ("text_config.hidden_size"); JSON
-// parsers keep one of the two silently. Empty when every key is given once.
-std::string DuplicateKey(const std::string& text) {
-  struct Object {
-    std::string path;  // of the object, "" at the top
+// The line (from 1) of text[pos]; 0 for a position past the end.
+int LineAt(const std::string& text, size_t pos) {
+  if (pos >= text.size()) return 0;
+  return 1 +
+         static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
+}
+
+// The line of the n-th (from 1) key `name` in the text: the n-th `"name"` followed by a
+// colon. Keys come in the text in the order the parser reports them; 0 when not found
+// (a key written with escapes).
+int KeyLine(const std::string& text, const std::string& name, int n) {
+  const std::string quoted = "\"" + name + "\"";
+  size_t pos = 0;
+  for (int seen = 0;; pos += quoted.size()) {
+    pos = text.find(quoted, pos);
+    if (pos == std::string::npos) return 0;
+    size_t after = pos + quoted.size();
+    while (after < text.size() && std::isspace(static_cast<unsigned char>(text[after]))) ++after;
+    if (after < text.size() && text[after] == ':' && ++seen == n) return LineAt(text, pos);
+  }
+}
+
+struct Duplicate {
+  std::string path;  // "text_config.hidden_size", "scale_out.tiers[1].radix"
+  int line = 0;
+};
+
+// The keys given twice in one object, in the order of the text; JSON parsers keep one of
+// the two silently.
+std::vector<Duplicate> DuplicateKeys(const std::string& text) {
+  struct Frame {
+    bool array = false;
+    int64_t index = -1;  // an array's element being read
+    std::string key;     // an object's key being read
     std::set<std::string> keys;
-    std::string last;  // its latest key: the path of a nested object's value
   };
-  std::vector<Object> open;
-  std::string duplicate;
+  std::vector<Frame> open;
+  std::map<std::string, int> occurrences;  // of each key name so far, in text order
+  std::vector<Duplicate> found;
+  auto path = [&open]() {
+    std::string p;
+    for (const Frame& f : open) {
+      if (f.array) {
+        p += "[" + std::to_string(f.index) + "]";
+      } else {
+        p += (p.empty() ? "" : ".") + f.key;
+      }
+    }
+    return p;
+  };
   using Event = nlohmann::json::parse_event_t;
   nlohmann::json::parser_callback_t check = [&](int, Event event, nlohmann::json& parsed) {
-    if (!duplicate.empty()) return true;
+    const bool in_array = !open.empty() && open.back().array;
     switch (event) {
-      case Event::object_start: {
-        std::string path;
-        if (!open.empty()) {
-          path = open.back().path.empty() ? open.back().last
-                                          : open.back().path + "." + open.back().last;
-        }
-        open.push_back({path, {}, ""});
+      case Event::object_start:
+      case Event::array_start:
+        if (in_array) ++open.back().index;
+        open.push_back({event == Event::array_start, -1, "", {}});
         break;
-      }
+      case Event::value:
+        if (in_array) ++open.back().index;
+        break;
       case Event::key:
         if (!open.empty()) {
-          Object& o = open.back();
-          o.last = parsed.get<std::string>();
-          if (!o.keys.insert(o.last).second) {
-            duplicate = o.path.empty() ? o.last : o.path + "." + o.last;
-          }
+          Frame& f = open.back();
+          f.key = parsed.get<std::string>();
+          const int n = ++occurrences[f.key];
+          if (!f.keys.insert(f.key).second) found.push_back({path(), KeyLine(text, f.key, n)});
         }
         break;
       case Event::object_end:
+      case Event::array_end:
         if (!open.empty()) open.pop_back();
-        break;
-      default:
         break;
     }
     return true;
   };
   [[maybe_unused]] const nlohmann::json j =
       nlohmann::json::parse(text, check, /*allow_exceptions=*/false);
-  return duplicate;
+  return found;
 }
 
 }  // namespace
@@ -67,13 +108,17 @@ std::string DuplicateKey(const std::string& text) {
 std::optional<core::Diagnostic> JsonSyntaxError(const std::string& text, const std::string& file) {
   try {
     [[maybe_unused]] const nlohmann::json j = nlohmann::json::parse(text);
-    const std::string twice = DuplicateKey(text);
+    const std::vector<Duplicate> twice = DuplicateKeys(text);
     if (twice.empty()) return std::nullopt;
+    std::string others;
+    for (size_t k = 1; k < twice.size(); ++k) {
+      others += (k == 1 ? "" : ", ") + twice[k].path;
+    }
     return core::Diagnostic{core::Severity::kError,
                             file,
-                            0,
-                            twice,
-                            "key given twice",
+                            twice.front().line,
+                            twice.front().path,
+                            "key given twice" + (others.empty() ? "" : " (so are " + others + ")"),
                             "keep one: a JSON reader would silently take one of the two"};
   } catch (const nlohmann::json::parse_error& e) {
     // nlohmann's message: "[json.exception.parse_error.101] parse error at line L, column C:
@@ -99,20 +144,24 @@ std::optional<core::Diagnostic> JsonSyntaxError(const std::string& text, const s
           "check the JSON syntax near this line (JSON has no trailing commas, comments or NaN)";
     }
     return d;
-  } catch (const nlohmann::json::exception& e) {
-    // A number beyond a double's range ("number overflow parsing '1e400'"): nlohmann names
-    // the number but not where it is.
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number beyond a double's range (406, "number overflow parsing '1e400'"): nlohmann
+    // names the number but not where it is; its first appearance in the text is.
     const std::string what = e.what();
-    const size_t quote = what.find('\'');
-    const std::string number = quote == std::string::npos
-                                   ? ""
-                                   : what.substr(quote, what.find('\'', quote + 1) - quote + 1);
-    return core::Diagnostic{core::Severity::kError,
-                            file,
-                            0,
-                            "",
-                            "cannot parse JSON: the number " + number + " is beyond any range",
-                            "write a number between -1.8e308 and 1.8e308"};
+    const size_t open = what.find('\'');
+    const size_t close = open == std::string::npos ? open : what.find('\'', open + 1);
+    const std::string number =
+        close == std::string::npos ? "" : what.substr(open + 1, close - open - 1);
+    const int line = number.empty() ? 0 : LineAt(text, text.find(number));
+    return core::Diagnostic{
+        core::Severity::kError,
+        file,
+        line,
+        "",
+        "cannot parse JSON: " +
+            (number.empty() ? std::string("a number") : "the number " + number) +
+            " is beyond a double's range",
+        "write a number between -1.8e308 and 1.8e308"};
   }
 }
 

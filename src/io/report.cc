@@ -248,11 +248,9 @@ ordered_json StepJson(const estimate::StepReport& r) {
   j["mfu_run_precision"] = Round(r.mfu_run_precision);
   j["hfu"] = Round(r.hfu);
   j["bubble_fraction"] = Round(r.bubble_fraction);
-  j["time_breakdown_s"] = {
-      {"compute", Round(r.time.compute)},       {"tp_exposed", Round(r.time.tp_exposed)},
-      {"bubble", Round(r.time.bubble)},         {"pp_exposed", Round(r.time.pp_exposed)},
-      {"dp_exposed", Round(r.time.dp_exposed)}, {"optimizer", Round(r.time.optimizer)},
-      {"ep_exposed", Round(r.time.ep_exposed)}, {"cp_exposed", Round(r.time.cp_exposed)}};
+  ordered_json time = ordered_json::object();
+  for (const estimate::TimeTerm& t : estimate::kTimeTerms) time[t.key] = Round(r.time.*t.seconds);
+  j["time_breakdown_s"] = time;
   j["moe_breakdown_s"] = {{"router", Round(r.moe.router_s)},
                           {"expert_gemm", Round(r.moe.expert_gemm_s)},
                           {"imbalance", Round(r.moe.imbalance_s)},

@@ -389,25 +389,17 @@ std::string CsvField(const std::string& s) {
   return out + "\"";
 }
 
-// The step's terms beside compute, named as the CSV columns name them (less "_s").
-std::vector<std::pair<const char*, double>> Losses(const estimate::TimeBreakdown& t) {
-  return {{"tp_exposed", t.tp_exposed}, {"bubble", t.bubble},         {"pp_exposed", t.pp_exposed},
-          {"dp_exposed", t.dp_exposed}, {"ep_exposed", t.ep_exposed}, {"cp_exposed", t.cp_exposed},
-          {"optimizer", t.optimizer}};
-}
-
 // "dp 12.3%": the largest term beside compute and its share of the step; "-" when none is
 // above 0.05% of it. The first of equal terms wins, so the label is deterministic.
 std::string LargestLoss(const SweepRow& row) {
-  static constexpr const char* kShort[] = {"tp", "bubble", "pp", "dp", "ep", "cp", "optimizer"};
-  const auto losses = Losses(row.time);
-  size_t best = 0;
-  for (size_t k = 1; k < losses.size(); ++k) {
-    if (losses[k].second > losses[best].second) best = k;
+  const estimate::TimeTerm* best = nullptr;
+  for (const estimate::TimeTerm& t : estimate::kTimeTerms) {
+    if (t.seconds == &estimate::TimeBreakdown::compute) continue;
+    if (best == nullptr || row.time.*t.seconds > row.time.*best->seconds) best = &t;
   }
-  const double share = row.step_time_s > 0 ? losses[best].second / row.step_time_s : 0;
+  const double share = row.step_time_s > 0 ? row.time.*best->seconds / row.step_time_s : 0;
   if (share < 0.0005) return "-";
-  return fmt::format("{} {}", kShort[best], Pct(share));
+  return fmt::format("{} {}", best->label, Pct(share));
 }
 
 }  // namespace
@@ -524,8 +516,10 @@ std::string SweepJson(const SweepResult& r) {
       x["mfu"] = Round(row.mfu);
       x["hfu"] = Round(row.hfu);
       x["bubble_fraction"] = Round(row.bubble_fraction);
-      ordered_json time = {{"compute", Round(row.time.compute)}};
-      for (const auto& [name, seconds] : Losses(row.time)) time[name] = Round(seconds);
+      ordered_json time = ordered_json::object();
+      for (const estimate::TimeTerm& t : estimate::kTimeTerms) {
+        time[t.key] = Round(row.time.*t.seconds);
+      }
       x["time_breakdown_s"] = time;
       x["memory_per_chip_bytes"] = Round(row.memory_per_chip_bytes);
       x["memory_capacity_bytes"] = Round(row.memory_capacity_bytes);
@@ -549,11 +543,15 @@ std::string SweepCsv(const SweepResult& r) {
   const Sweep& s = r.sweep;
   std::string out = "index";
   for (const SweepAxis& a : s.axes) out += "," + CsvField(a.key);
-  out +=
-      ",ok,engine,step_time_s,tokens_per_s,mfu,hfu,bubble_fraction,memory_per_chip_bytes,"
+  // After ok and engine, the fields of an evaluated point; a failed point leaves them empty.
+  std::string fields =
+      "step_time_s,tokens_per_s,mfu,hfu,bubble_fraction,memory_per_chip_bytes,"
       "memory_capacity_bytes,fits,model,cluster,chips,tp,pp,vp,dp,cp,ep,micro_batch_size,"
-      "global_batch_size,schedule,zero,recompute,precision,compute_s,tp_exposed_s,bubble_s,"
-      "pp_exposed_s,dp_exposed_s,ep_exposed_s,cp_exposed_s,optimizer_s,error\n";
+      "global_batch_size,schedule,zero,recompute,precision";
+  for (const estimate::TimeTerm& t : estimate::kTimeTerms) fields += fmt::format(",{}_s", t.key);
+  const std::string empty(static_cast<size_t>(std::count(fields.begin(), fields.end(), ',')) + 1,
+                          ',');
+  out += ",ok,engine," + fields + ",error\n";
   for (const SweepRow& row : r.rows) {
     out += std::to_string(row.index);
     const std::vector<size_t> at = s.Coordinates(row.index);
@@ -570,11 +568,11 @@ std::string SweepCsv(const SweepResult& r) {
                          p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
                          parallel::RecomputeName(p.recompute));
       out += fmt::format(",{}", hardware::PrecisionName(p.precision));
-      out += fmt::format(",{}", Round(row.time.compute));
-      for (const auto& [name, seconds] : Losses(row.time))
-        out += fmt::format(",{}", Round(seconds));
+      for (const estimate::TimeTerm& t : estimate::kTimeTerms) {
+        out += fmt::format(",{}", Round(row.time.*t.seconds));
+      }
     } else {
-      out += std::string(31, ',');
+      out += empty;
     }
     out += "," + CsvField(row.error) + "\n";
   }
@@ -689,12 +687,11 @@ std::string EncodeSweepRows(const std::vector<SweepRow>& rows) {
                   static_cast<int>(p.recompute), static_cast<int>(p.precision), r.micro_batches}) {
       e.Int(v);
     }
-    const estimate::TimeBreakdown& t = r.time;
-    for (double v : {r.step_time_s, r.tokens_per_s, r.mfu, r.hfu, r.bubble_fraction, t.compute,
-                     t.tp_exposed, t.bubble, t.pp_exposed, t.dp_exposed, t.optimizer, t.ep_exposed,
-                     t.cp_exposed, r.memory_per_chip_bytes, r.memory_capacity_bytes}) {
+    for (double v : {r.step_time_s, r.tokens_per_s, r.mfu, r.hfu, r.bubble_fraction,
+                     r.memory_per_chip_bytes, r.memory_capacity_bytes}) {
       e.Real(v);
     }
+    for (const estimate::TimeTerm& t : estimate::kTimeTerms) e.Real(r.time.*t.seconds);
     e.Int(r.fits);
     e.Str(r.error);
     e.Int(static_cast<int64_t>(r.warnings.size()));
@@ -734,13 +731,11 @@ core::Result<std::vector<SweepRow>> DecodeSweepRows(std::string_view bytes) {
     p.recompute = static_cast<parallel::Recompute>(next());
     p.precision = static_cast<hardware::Precision>(next());
     r.micro_batches = next();
-    estimate::TimeBreakdown& t = r.time;
-    for (double* v :
-         {&r.step_time_s, &r.tokens_per_s, &r.mfu, &r.hfu, &r.bubble_fraction, &t.compute,
-          &t.tp_exposed, &t.bubble, &t.pp_exposed, &t.dp_exposed, &t.optimizer, &t.ep_exposed,
-          &t.cp_exposed, &r.memory_per_chip_bytes, &r.memory_capacity_bytes}) {
+    for (double* v : {&r.step_time_s, &r.tokens_per_s, &r.mfu, &r.hfu, &r.bubble_fraction,
+                      &r.memory_per_chip_bytes, &r.memory_capacity_bytes}) {
       *v = d.Real();
     }
+    for (const estimate::TimeTerm& t : estimate::kTimeTerms) r.time.*t.seconds = d.Real();
     r.fits = d.Int() != 0;
     r.error = d.Str();
     const int64_t warnings = d.Int();

@@ -305,7 +305,8 @@ TEST(Finalize, TorusSliceOfWholeCubes) {
   small.torus_slice_unit = 4;
   ASSERT_FALSE(Finalize(small).HasErrors());
   EXPECT_EQ(small.torus_dims, (std::vector<int>{8, 8, 16}));
-  // 28 x 20 x 16 holds 7 x 5 x 4 cubes: 140 cubes in a 4 x 5 x 7 shape, not 1 x 1 x 140.
+  // 16 x 20 x 28 holds 4 x 5 x 7 cubes; half the pod, 70 cubes, is a 2 x 5 x 7 slice (not
+  // 1 x 10 x 7, whose largest count ties but whose sum is larger).
   ClusterSpec odd = Tpu(8960 / 2, 8960, {16, 20, 28});
   odd.torus_slice_unit = 4;
   ASSERT_FALSE(Finalize(odd).HasErrors());

@@ -28,8 +28,6 @@ estimate::Scenario Llama70BOn(int64_t chips) {
   return s;
 }
 
-// One job-stopping class per node at `per_1000_node_days`, checkpoints to host then
-// storage (the registry's default bandwidths), and the registry's recovery times.
 // A class of `per` components (nic, link, switch, ...), each failing `per_year` times a year.
 FailureConfig PerComponent(const char* name, const char* per, double per_year) {
   FailureConfig f;
@@ -39,6 +37,8 @@ FailureConfig PerComponent(const char* name, const char* per, double per_year) {
   return f;
 }
 
+// One job-stopping class per node at `per_1000_node_days`, checkpoints to host then
+// storage (the registry's default bandwidths), and the registry's recovery times.
 ReliabilityConfig OneClass(double per_1000_node_days) {
   ReliabilityConfig r;
   FailureConfig f;
