@@ -142,13 +142,12 @@ struct Loader {
   // referring file's directory, then to the working directory).
   std::string Resolve(Section s, const std::string& ref, const std::string& from_file,
                       const std::string& key, int line) {
-    std::error_code ec;
     if (catalog.files_allowed()) {
       if (!from_file.empty()) {
         const fs::path rel = fs::path(from_file).parent_path() / ref;
-        if (fs::is_regular_file(rel, ec)) return rel.string();
+        if (NamesFileToRead(rel.string())) return rel.string();
       }
-      if (fs::is_regular_file(ref, ec)) return ref;
+      if (NamesFileToRead(ref)) return ref;
     }
     if (!SectionDir(s).empty()) {
       const std::string found = catalog.Find(s, ref);
@@ -303,21 +302,60 @@ core::Result<YAML::Node> LoadYamlMapping(const std::string& path) {
   return doc.value().root;
 }
 
+namespace {
+
+std::string FileKind(fs::file_type t) {
+  switch (t) {
+    case fs::file_type::character:
+      return "a character device";
+    case fs::file_type::block:
+      return "a block device";
+    case fs::file_type::fifo:
+      return "a named pipe (FIFO)";
+    case fs::file_type::socket:
+      return "a socket";
+    default:
+      return "not a regular file";
+  }
+}
+
+}  // namespace
+
+bool NamesFileToRead(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  return fs::exists(status) && !fs::is_directory(status);
+}
+
 core::Result<std::string> ReadFile(const std::string& path) {
   core::Diagnostics d;
   std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  const std::string limit = std::to_string(kMaxFileBytes >> 20) + " MiB";
+  // Only a regular file is read: a device (/dev/zero) or a pipe would be read forever, or
+  // block forever, before any size check could stop it.
+  const fs::file_status status = fs::status(path, ec);
+  if (status.type() == fs::file_type::not_found) {
     d.Add(Error(path, 0, "", "no such file"));
     return d;
   }
-  if (fs::is_directory(path, ec)) {
+  if (fs::is_directory(status)) {
     d.Add(Error(path, 0, "", "is a directory, not a file"));
+    return d;
+  }
+  if (ec) {
+    d.Add(Error(path, 0, "", "cannot read the file: " + ec.message()));
+    return d;
+  }
+  if (!fs::is_regular_file(status)) {
+    d.Add(Error(path, 0, "", "is " + FileKind(status.type()) + ", not a regular file",
+                "give the path of a YAML or JSON file: inputs are read whole, and a device or a "
+                "pipe has no end"));
     return d;
   }
   const uintmax_t size = fs::file_size(path, ec);
   if (!ec && size > kMaxFileBytes) {
     d.Add(Error(path, 0, "", "file is too large (" + std::to_string(size) + " bytes)",
-                "inputs are limited to 16 MiB"));
+                "inputs are limited to " + limit + " (a config is a few kilobytes)"));
     return d;
   }
   std::ifstream in(path, std::ios::binary);
@@ -325,9 +363,18 @@ core::Result<std::string> ReadFile(const std::string& path) {
     d.Add(Error(path, 0, "", "cannot read the file"));
     return d;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // Read at most one byte past the limit, whatever the size said (the file may grow).
+  std::string text;
+  char chunk[1 << 16];
+  while (text.size() <= kMaxFileBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > kMaxFileBytes) {
+    d.Add(Error(path, 0, "", "file is too large (more than " + limit + ")",
+                "inputs are limited to " + limit + " (a config is a few kilobytes)"));
+    return d;
+  }
+  return text;
 }
 
 void Locate(core::Diagnostics& diags, const SourceMap& where) {

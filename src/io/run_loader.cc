@@ -41,14 +41,13 @@ struct RunLoader {
   // directory first; `file` says which it was.
   std::string ResolvePreset(const std::string& ref, const std::string& from_file,
                             const std::string& key, int line, bool& file) {
-    std::error_code ec;
     file = true;
     if (catalog.files_allowed()) {
       if (!from_file.empty()) {
         const fs::path rel = fs::path(from_file).parent_path() / ref;
-        if (fs::is_regular_file(rel, ec)) return rel.string();
+        if (NamesFileToRead(rel.string())) return rel.string();
       }
-      if (fs::is_regular_file(ref, ec)) return ref;
+      if (NamesFileToRead(ref)) return ref;
     }
     file = false;
     const std::string found = catalog.Find(Section::kReliability, ref);
