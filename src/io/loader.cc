@@ -296,6 +296,27 @@ core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::s
   return d;
 }
 
+core::Result<YAML::Node> LoadSectionFile(const std::string& scenario, const YAML::Node& ref,
+                                         const std::string& key, bool files_allowed,
+                                         std::string& file) {
+  const int line = NodeLine(ref);
+  if (!files_allowed) return FileNotAllowed(scenario, line, key, ref.Scalar());
+  file = (fs::path(scenario).parent_path() / ref.Scalar()).string();
+  if (!NamesFileToRead(file)) {
+    std::error_code ec;
+    core::Diagnostics d;
+    d.Add(Error(scenario, line, key,
+                "\"" + ref.Scalar() + "\" names no file: " + file +
+                    (fs::is_directory(file, ec) ? " is a directory" : " does not exist") +
+                    " (a path here is relative to the scenario's directory)",
+                "give the " + key +
+                    " section inline as a mapping, or the path of a YAML file "
+                    "that holds it"));
+    return d;
+  }
+  return LoadYamlMapping(file);
+}
+
 core::Result<YAML::Node> LoadYamlMapping(const std::string& path) {
   core::Result<Document> doc = ParseYamlFile(path);
   if (!doc.ok()) return doc.diagnostics();
