@@ -535,20 +535,35 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
                                            const std::string& file, core::Diagnostics d,
                                            const SourceMap& where) {
   if (!HasKey(where, Join(prefix, "kv_heads")) && m.kv_heads == 0) m.kv_heads = m.heads;
+  // A check of several keys is located at the first of `keys` given (its file and line, or
+  // --set), else at the model's file.
+  auto given_at = [&](std::initializer_list<const char*> keys) {
+    for (const char* key : keys) {
+      const auto it = where.find(Join(prefix, key));
+      if (it != where.end()) return it->second;
+    }
+    const auto it = where.find(prefix);
+    return it != where.end() && !prefix.empty() ? it->second : Location{file, 0};
+  };
+  auto error = [&](std::initializer_list<const char*> keys, const std::string& key,
+                   const std::string& message, const std::string& hint = "") {
+    const Location l = given_at(keys);
+    d.Add(Error(l.file, l.line, Join(prefix, key), message, hint));
+  };
   if (m.head_dim == 0 && m.heads > 0) {
     if (m.hidden % m.heads != 0) {
-      d.Add(Error(file, 0, Join(prefix, "head_dim"),
-                  "hidden (" + std::to_string(m.hidden) + ") is not divisible by heads (" +
-                      std::to_string(m.heads) + ")",
-                  "give head_dim explicitly"));
+      error({"heads", "hidden"}, "head_dim",
+            "hidden (" + std::to_string(m.hidden) + ") is not divisible by heads (" +
+                std::to_string(m.heads) + ")",
+            "give head_dim explicitly");
     } else {
       m.head_dim = m.hidden / m.heads;
     }
   }
   if (m.kv_heads > 0 && m.heads % m.kv_heads != 0) {
-    d.Add(Error(file, 0, Join(prefix, "kv_heads"),
-                "heads (" + std::to_string(m.heads) + ") must be a multiple of kv_heads (" +
-                    std::to_string(m.kv_heads) + ")"));
+    error({"kv_heads", "heads"}, "kv_heads",
+          "heads (" + std::to_string(m.heads) + ") must be a multiple of kv_heads (" +
+              std::to_string(m.kv_heads) + ")");
   }
   if (m.position == model::Position::kLearned && m.max_positions > 0 &&
       m.seq_len > m.max_positions) {
@@ -580,30 +595,32 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
             std::to_string(m.max_positions)});
   }
   if (m.moe.experts > 0 && (m.moe.top_k < 1 || m.moe.top_k > m.moe.experts)) {
-    d.Add(Error(file, 0, Join(prefix, "moe.top_k"),
-                "top_k (" + std::to_string(m.moe.top_k) + ") must be between 1 and experts (" +
-                    std::to_string(m.moe.experts) + ")"));
+    error({"moe.top_k", "moe.experts"}, "moe.top_k",
+          "top_k (" + std::to_string(m.moe.top_k) + ") must be between 1 and experts (" +
+              std::to_string(m.moe.experts) + ")");
   }
   if (m.moe.experts > 0 && m.moe.expert_ffn_hidden == 0) m.moe.expert_ffn_hidden = m.ffn_hidden;
   if (m.moe.experts == 0 && (m.moe.top_k > 0 || m.moe.shared_experts > 0)) {
-    d.Add(Error(file, 0, Join(prefix, "moe.experts"),
-                "moe.top_k or moe.shared_experts is set but moe.experts is 0",
-                "give the number of routed experts"));
+    error({"moe.top_k", "moe.shared_experts"}, "moe.experts",
+          "moe.top_k or moe.shared_experts is set but moe.experts is 0",
+          "give the number of routed experts");
   }
   if (m.moe.experts > 0 && m.moe.first_dense_layers >= m.layers) {
-    d.Add(Error(file, 0, Join(prefix, "moe.first_dense_layers"),
-                "first_dense_layers (" + std::to_string(m.moe.first_dense_layers) +
-                    ") leaves no MoE layer among the " + std::to_string(m.layers)));
+    error({"moe.first_dense_layers", "layers"}, "moe.first_dense_layers",
+          "first_dense_layers (" + std::to_string(m.moe.first_dense_layers) +
+              ") leaves no MoE layer among the " + std::to_string(m.layers));
   }
   const bool mla_any = m.mla.q_lora_rank > 0 || m.mla.qk_rope_head_dim > 0 ||
                        m.mla.qk_nope_head_dim > 0 || m.mla.v_head_dim > 0;
   if ((mla_any || m.mla.kv_lora_rank > 0) &&
       (m.mla.kv_lora_rank == 0 || m.mla.qk_nope_head_dim + m.mla.qk_rope_head_dim == 0 ||
        m.mla.v_head_dim == 0)) {
-    d.Add(Error(file, 0, Join(prefix, "mla.kv_lora_rank"),
-                "multi-head latent attention needs kv_lora_rank, qk_nope_head_dim or "
-                "qk_rope_head_dim, and v_head_dim",
-                "give all of them, or none for standard attention"));
+    error({"mla.kv_lora_rank", "mla.q_lora_rank", "mla.qk_rope_head_dim", "mla.qk_nope_head_dim",
+           "mla.v_head_dim"},
+          "mla.kv_lora_rank",
+          "multi-head latent attention needs kv_lora_rank, qk_nope_head_dim or "
+          "qk_rope_head_dim, and v_head_dim",
+          "give all of them, or none for standard attention");
   }
   if (d.HasErrors()) return d;
   return core::Result<model::ModelSpec>(std::move(m), std::move(d));
@@ -655,7 +672,7 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
   CheckRequired(ModelFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
   if (d.HasErrors()) return d;
-  return FinishModel(std::move(m), prefix, file, std::move(d), loader.where);
+  return FinishModel(std::move(m), prefix, loader.FileOf(prefix, file), std::move(d), loader.where);
 }
 
 core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& node,

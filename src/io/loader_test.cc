@@ -388,6 +388,25 @@ TEST_F(LoaderTest, SpecialAndOversizedFilesAreRefused) {
       << large.diagnostics().Format();
 }
 
+// A check across keys of a model given with -m names the file, and the line of the key
+// where the file gives it.
+TEST_F(LoaderTest, ModelCrossKeyChecksNameTheFile) {
+  const std::string model = Write("m.yaml",
+                                  "name: m\nlayers: 2\nhidden: 64\nheads: 1\nkv_heads: 8\n"
+                                  "ffn_hidden: 256\nvocab: 100\nseq_len: 16\n");
+  const std::string plan = Write("plan.yaml", "tp: 1\nglobal_batch_size: 8\n");
+  core::Result<LoadedScenario> s = LoadParts(TestCatalog(), model, "dgx-h100-superpod", plan);
+  ASSERT_FALSE(s.ok());
+  bool found = false;
+  for (const core::Diagnostic& x : s.diagnostics().items()) {
+    if (x.key != "model.kv_heads") continue;
+    found = true;
+    EXPECT_EQ(x.file, model);
+    EXPECT_EQ(x.line, 5);
+  }
+  EXPECT_TRUE(found) << s.diagnostics().Format();
+}
+
 TEST_F(LoaderTest, MissingRequiredKey) {
   const std::string model =
       Write("m.yaml", "name: m\nlayers: 2\nhidden: 64\nheads: 4\nvocab: 100\nseq_len: 16\n");
