@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -21,6 +22,13 @@ namespace fathom::io {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A number in a message: "1e-300", "0.8", "9e-289" (%.3g).
+std::string Short(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
 
 constexpr uintmax_t kMaxFileBytes = 16u << 20;
 constexpr int kMaxRefDepth = 8;
@@ -802,6 +810,31 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     auto it = loader.where.find(Join(prefix, key));
     return it == loader.where.end() ? cluster_at : it->second;
   };
+  // A link so slow that a 1 GiB collective over it would take more than a year is a slip
+  // (an efficiency of 1e-300, a bandwidth in the wrong unit): an error at its key, not a
+  // step of 1e300 s found later and blamed on the whole scenario.
+  constexpr double kYear = 365.25 * 86400;
+  constexpr double kMinLinkBandwidth = static_cast<double>(1 << 30) / kYear;  // ~34 B/s
+  constexpr double kMinPlausibleEfficiency = 0.01;
+  for (const auto& [level, link] :
+       {std::pair<std::string, const network::Level*>{"scale_up", &c.scale_up},
+        {"scale_out", &c.scale_out}}) {
+    const double bandwidth = link->bandwidth.value(), efficiency = link->efficiency;
+    if (bandwidth <= 0 || efficiency <= 0 || bandwidth * efficiency >= kMinLinkBandwidth) continue;
+    const bool by_efficiency = efficiency < kMinPlausibleEfficiency;
+    const std::string key = level + (by_efficiency ? ".efficiency" : ".bandwidth");
+    const Location l = where_of(key);
+    d.Add(Error(
+        l.file, l.line, Join(prefix, key),
+        (by_efficiency ? Short(efficiency) + " of the " + core::FormatBandwidth(bandwidth) + " link"
+                       : core::FormatBandwidth(bandwidth) + " at efficiency " + Short(efficiency)) +
+            " is out of range: it leaves " + Short(bandwidth * efficiency) + " B/s" +
+            ", and a 1 GiB collective would take more than a year",
+        by_efficiency ? "an efficiency is the fraction of the link's bandwidth a "
+                        "collective reaches (measured: 0.5 to 0.95)"
+                      : "give the bandwidth per chip with its unit, e.g. \"450GB/s\" "
+                        "or \"400Gbps\""));
+  }
   if (c.in_network_reduction && c.in_network_efficiency <= 0) {
     const Location l = where_of("scale_up.in_network_reduction");
     d.Add(Error(
