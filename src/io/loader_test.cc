@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "estimate/estimate.h"
 #include "io/config.h"
+#include "io/schema.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -405,6 +407,19 @@ TEST_F(LoaderTest, ModelCrossKeyChecksNameTheFile) {
     EXPECT_EQ(x.line, 5);
   }
   EXPECT_TRUE(found) << s.diagnostics().Format();
+}
+
+// A number written "-0.0" is read as 0: a rate of -0 is not printed as "-0.000".
+TEST(Schema, NegativeZeroNumberIsZero) {
+  KeyInfo rate;
+  rate.path = "rate";
+  rate.type = ValueType::kNumber;
+  rate.min = 0;
+  Value v;
+  std::string error, hint;
+  ASSERT_TRUE(ConvertValue(rate, YAML::Node("-0.0"), v, error, hint)) << error;
+  EXPECT_EQ(v.d, 0);
+  EXPECT_FALSE(std::signbit(v.d));
 }
 
 TEST_F(LoaderTest, MissingRequiredKey) {
