@@ -222,6 +222,7 @@ QuantityParse ParseQuantity(std::string_view text, Dimension dim) {
     r.hint = Example(dim);
     return r;
   }
+  if (number == 0) number = 0;  // -0 is 0: not negative, nor printed as "-0"
   if (number < 0) {
     r.error = "negative " + std::string(DimensionName(dim)) + " \"" + std::string(s) + "\"";
     r.hint = "quantities must be zero or positive";

@@ -1,5 +1,7 @@
 #include "core/units.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 namespace fathom::core {
@@ -15,6 +17,13 @@ TEST(ParseQuantity, Bytes) {
   EXPECT_DOUBLE_EQ(Parse("80GiB", Dimension::kBytes), 80.0 * 1024 * 1024 * 1024);
   EXPECT_DOUBLE_EQ(Parse("141GB", Dimension::kBytes), 141e9);
   EXPECT_DOUBLE_EQ(Parse(" 2 KiB ", Dimension::kBytes), 2048);
+}
+
+// "-0GB" is zero, not a negative size nor a value printed as "-0".
+TEST(ParseQuantity, NegativeZeroIsZero) {
+  const double v = Parse("-0.0GB", Dimension::kBytes);
+  EXPECT_EQ(v, 0);
+  EXPECT_FALSE(std::signbit(v));
 }
 
 TEST(ParseQuantity, BandwidthBitsAndBytes) {

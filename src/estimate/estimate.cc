@@ -1036,14 +1036,36 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     auto seconds = [](double t) {
       return std::isfinite(t) ? core::FormatSeconds(t) : std::string("forever");
     };
-    diags.Error("chip",
-                "the step would take " + seconds(r.step_time_s) + " (compute " +
-                    seconds(r.time.compute) + ") on chip " + chip.name + " for " +
-                    core::WithThousands(p.global_batch_size) +
-                    " sequences: one of the chip's peaks or bandwidths is zero or implausibly "
-                    "low, or the batch is implausibly large",
-                "check the chip's peak and memory.bandwidth, the cluster's bandwidths and "
-                "plan.global_batch_size");
+    // Name what makes it slow: the chip (compute, the optimizer) or the cluster's links (the
+    // largest exposed communication, NaN counted as forever).
+    const std::pair<const char*, double> comms[] = {{"tp", r.time.tp_exposed},
+                                                    {"pp", r.time.pp_exposed},
+                                                    {"dp", r.time.dp_exposed},
+                                                    {"ep", r.time.ep_exposed},
+                                                    {"cp", r.time.cp_exposed}};
+    auto slow = [](double t) { return std::isnan(t) ? HUGE_VAL : t; };
+    const auto* worst = std::max_element(
+        std::begin(comms), std::end(comms),
+        [&](const auto& a, const auto& b) { return slow(a.second) < slow(b.second); });
+    const std::string took =
+        "the step would take " + seconds(r.step_time_s) + " (compute " + seconds(r.time.compute);
+    if (slow(worst->second) > slow(r.time.compute + r.time.optimizer)) {
+      diags.Error("cluster",
+                  took + ", " + worst->first + " communication " + seconds(worst->second) +
+                      ") on cluster " + cl.name + " for " +
+                      core::WithThousands(p.global_batch_size) +
+                      " sequences: one of the cluster's bandwidths or efficiencies is zero or "
+                      "implausibly low",
+                  "check the cluster's scale_up and scale_out bandwidth and efficiency");
+    } else {
+      diags.Error("cluster.chip",
+                  took + ") on chip " + chip.name + " for " +
+                      core::WithThousands(p.global_batch_size) +
+                      " sequences: one of the chip's peaks or bandwidths is zero or implausibly "
+                      "low, or the batch is implausibly large",
+                  "check the chip's peak and memory.bandwidth, the cluster's bandwidths and "
+                  "plan.global_batch_size");
+    }
     return diags;
   }
   r.tokens_per_step = static_cast<double>(p.global_batch_size) * m.seq_len;

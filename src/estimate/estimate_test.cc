@@ -570,5 +570,23 @@ TEST(Estimate, Fp4NeedsAChipWithFp4) {
   EXPECT_TRUE(HasError(r.diagnostics(), "plan.precision", "no fp4 peak"));
 }
 
+// A step that would take more than a year names what makes it slow: the cluster's links
+// (its largest exposed communication) or the chip.
+TEST(Estimate, ForeverStepNamesTheClusterOrTheChip) {
+  Scenario slow_links = Gpt3On(128, 8, 8, 1, 64);
+  slow_links.cluster.scale_up.efficiency = 1e-300;
+  const core::Result<StepReport> links = Estimate(slow_links);
+  ASSERT_FALSE(links.ok());
+  EXPECT_TRUE(HasError(links.diagnostics(), "cluster", "tp communication"))
+      << links.diagnostics().Format();
+
+  Scenario slow_chip = Gpt3On(128, 8, 8, 1, 64);
+  slow_chip.cluster.chip.hbm_bandwidth = core::BytesPerSec(1e-300);
+  const core::Result<StepReport> chip = Estimate(slow_chip);
+  ASSERT_FALSE(chip.ok());
+  EXPECT_TRUE(HasError(chip.diagnostics(), "cluster.chip", "on chip"))
+      << chip.diagnostics().Format();
+}
+
 }  // namespace
 }  // namespace fathom::estimate

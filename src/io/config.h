@@ -194,7 +194,12 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& json_text,
                                                  const std::string& file,
                                                  const HfImportOptions& options = {});
 
-// Reads a whole file; diagnostics for a missing, unreadable or oversized file.
+// Reads a whole regular file of at most 16 MiB; diagnostics for a missing, unreadable or
+// oversized file, and for a directory, a device, a pipe or a socket (never read).
 core::Result<std::string> ReadFile(const std::string& path);
+// Whether `path` names something a reference to a file means: anything but a directory
+// (ReadFile then refuses what is not a regular file, rather than a reference to /dev/zero
+// being looked up as a catalog name).
+bool NamesFileToRead(const std::string& path);
 
 }  // namespace fathom::io

@@ -171,6 +171,13 @@ core::Result<YAML::Node> LoadYamlMapping(const std::string& path);
 // (Catalog::files_allowed).
 core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::string& key,
                                  const std::string& ref);
+// A scenario section given as the path of a file (`sweep:`, `search:`, `training:`):
+// `ref`, relative to `scenario`'s directory, read as a mapping; `file` is set to its path.
+// Where files are not read, or where the path names no file, the error is at the
+// scenario's line of `key`, with the path looked for.
+core::Result<YAML::Node> LoadSectionFile(const std::string& scenario, const YAML::Node& ref,
+                                         const std::string& key, bool files_allowed,
+                                         std::string& file);
 
 // A validation case file.
 core::Result<ValidationCase> LoadValidationCase(const std::string& file);

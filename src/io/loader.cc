@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -21,6 +22,13 @@ namespace fathom::io {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A number in a message: "1e-300", "0.8", "9e-289" (%.3g).
+std::string Short(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
 
 constexpr uintmax_t kMaxFileBytes = 16u << 20;
 constexpr int kMaxRefDepth = 8;
@@ -142,13 +150,12 @@ struct Loader {
   // referring file's directory, then to the working directory).
   std::string Resolve(Section s, const std::string& ref, const std::string& from_file,
                       const std::string& key, int line) {
-    std::error_code ec;
     if (catalog.files_allowed()) {
       if (!from_file.empty()) {
         const fs::path rel = fs::path(from_file).parent_path() / ref;
-        if (fs::is_regular_file(rel, ec)) return rel.string();
+        if (NamesFileToRead(rel.string())) return rel.string();
       }
-      if (fs::is_regular_file(ref, ec)) return ref;
+      if (NamesFileToRead(ref)) return ref;
     }
     if (!SectionDir(s).empty()) {
       const std::string found = catalog.Find(s, ref);
@@ -297,27 +304,87 @@ core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::s
   return d;
 }
 
+core::Result<YAML::Node> LoadSectionFile(const std::string& scenario, const YAML::Node& ref,
+                                         const std::string& key, bool files_allowed,
+                                         std::string& file) {
+  const int line = NodeLine(ref);
+  if (!files_allowed) return FileNotAllowed(scenario, line, key, ref.Scalar());
+  file = (fs::path(scenario).parent_path() / ref.Scalar()).string();
+  if (!NamesFileToRead(file)) {
+    std::error_code ec;
+    core::Diagnostics d;
+    d.Add(Error(scenario, line, key,
+                "\"" + ref.Scalar() + "\" names no file: " + file +
+                    (fs::is_directory(file, ec) ? " is a directory" : " does not exist") +
+                    " (a path here is relative to the scenario's directory)",
+                "give the " + key +
+                    " section inline as a mapping, or the path of a YAML file "
+                    "that holds it"));
+    return d;
+  }
+  return LoadYamlMapping(file);
+}
+
 core::Result<YAML::Node> LoadYamlMapping(const std::string& path) {
   core::Result<Document> doc = ParseYamlFile(path);
   if (!doc.ok()) return doc.diagnostics();
   return doc.value().root;
 }
 
+namespace {
+
+std::string FileKind(fs::file_type t) {
+  switch (t) {
+    case fs::file_type::character:
+      return "a character device";
+    case fs::file_type::block:
+      return "a block device";
+    case fs::file_type::fifo:
+      return "a named pipe (FIFO)";
+    case fs::file_type::socket:
+      return "a socket";
+    default:
+      return "not a regular file";
+  }
+}
+
+}  // namespace
+
+bool NamesFileToRead(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  return fs::exists(status) && !fs::is_directory(status);
+}
+
 core::Result<std::string> ReadFile(const std::string& path) {
   core::Diagnostics d;
   std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  const std::string limit = std::to_string(kMaxFileBytes >> 20) + " MiB";
+  // Only a regular file is read: a device (/dev/zero) or a pipe would be read forever, or
+  // block forever, before any size check could stop it.
+  const fs::file_status status = fs::status(path, ec);
+  if (status.type() == fs::file_type::not_found) {
     d.Add(Error(path, 0, "", "no such file"));
     return d;
   }
-  if (fs::is_directory(path, ec)) {
+  if (fs::is_directory(status)) {
     d.Add(Error(path, 0, "", "is a directory, not a file"));
+    return d;
+  }
+  if (ec) {
+    d.Add(Error(path, 0, "", "cannot read the file: " + ec.message()));
+    return d;
+  }
+  if (!fs::is_regular_file(status)) {
+    d.Add(Error(path, 0, "", "is " + FileKind(status.type()) + ", not a regular file",
+                "give the path of a YAML or JSON file: inputs are read whole, and a device or a "
+                "pipe has no end"));
     return d;
   }
   const uintmax_t size = fs::file_size(path, ec);
   if (!ec && size > kMaxFileBytes) {
     d.Add(Error(path, 0, "", "file is too large (" + std::to_string(size) + " bytes)",
-                "inputs are limited to 16 MiB"));
+                "inputs are limited to " + limit + " (a config is a few kilobytes)"));
     return d;
   }
   std::ifstream in(path, std::ios::binary);
@@ -325,9 +392,18 @@ core::Result<std::string> ReadFile(const std::string& path) {
     d.Add(Error(path, 0, "", "cannot read the file"));
     return d;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // Read at most one byte past the limit, whatever the size said (the file may grow).
+  std::string text;
+  char chunk[1 << 16];
+  while (text.size() <= kMaxFileBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > kMaxFileBytes) {
+    d.Add(Error(path, 0, "", "file is too large (more than " + limit + ")",
+                "inputs are limited to " + limit + " (a config is a few kilobytes)"));
+    return d;
+  }
+  return text;
 }
 
 void Locate(core::Diagnostics& diags, const SourceMap& where) {
@@ -467,20 +543,35 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
                                            const std::string& file, core::Diagnostics d,
                                            const SourceMap& where) {
   if (!HasKey(where, Join(prefix, "kv_heads")) && m.kv_heads == 0) m.kv_heads = m.heads;
+  // A check of several keys is located at the first of `keys` given (its file and line, or
+  // --set), else at the model's file.
+  auto given_at = [&](std::initializer_list<const char*> keys) {
+    for (const char* key : keys) {
+      const auto it = where.find(Join(prefix, key));
+      if (it != where.end()) return it->second;
+    }
+    const auto it = where.find(prefix);
+    return it != where.end() && !prefix.empty() ? it->second : Location{file, 0};
+  };
+  auto error = [&](std::initializer_list<const char*> keys, const std::string& key,
+                   const std::string& message, const std::string& hint = "") {
+    const Location l = given_at(keys);
+    d.Add(Error(l.file, l.line, Join(prefix, key), message, hint));
+  };
   if (m.head_dim == 0 && m.heads > 0) {
     if (m.hidden % m.heads != 0) {
-      d.Add(Error(file, 0, Join(prefix, "head_dim"),
-                  "hidden (" + std::to_string(m.hidden) + ") is not divisible by heads (" +
-                      std::to_string(m.heads) + ")",
-                  "give head_dim explicitly"));
+      error({"heads", "hidden"}, "head_dim",
+            "hidden (" + std::to_string(m.hidden) + ") is not divisible by heads (" +
+                std::to_string(m.heads) + ")",
+            "give head_dim explicitly");
     } else {
       m.head_dim = m.hidden / m.heads;
     }
   }
   if (m.kv_heads > 0 && m.heads % m.kv_heads != 0) {
-    d.Add(Error(file, 0, Join(prefix, "kv_heads"),
-                "heads (" + std::to_string(m.heads) + ") must be a multiple of kv_heads (" +
-                    std::to_string(m.kv_heads) + ")"));
+    error({"kv_heads", "heads"}, "kv_heads",
+          "heads (" + std::to_string(m.heads) + ") must be a multiple of kv_heads (" +
+              std::to_string(m.kv_heads) + ")");
   }
   if (m.position == model::Position::kLearned && m.max_positions > 0 &&
       m.seq_len > m.max_positions) {
@@ -512,30 +603,32 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
             std::to_string(m.max_positions)});
   }
   if (m.moe.experts > 0 && (m.moe.top_k < 1 || m.moe.top_k > m.moe.experts)) {
-    d.Add(Error(file, 0, Join(prefix, "moe.top_k"),
-                "top_k (" + std::to_string(m.moe.top_k) + ") must be between 1 and experts (" +
-                    std::to_string(m.moe.experts) + ")"));
+    error({"moe.top_k", "moe.experts"}, "moe.top_k",
+          "top_k (" + std::to_string(m.moe.top_k) + ") must be between 1 and experts (" +
+              std::to_string(m.moe.experts) + ")");
   }
   if (m.moe.experts > 0 && m.moe.expert_ffn_hidden == 0) m.moe.expert_ffn_hidden = m.ffn_hidden;
   if (m.moe.experts == 0 && (m.moe.top_k > 0 || m.moe.shared_experts > 0)) {
-    d.Add(Error(file, 0, Join(prefix, "moe.experts"),
-                "moe.top_k or moe.shared_experts is set but moe.experts is 0",
-                "give the number of routed experts"));
+    error({"moe.top_k", "moe.shared_experts"}, "moe.experts",
+          "moe.top_k or moe.shared_experts is set but moe.experts is 0",
+          "give the number of routed experts");
   }
   if (m.moe.experts > 0 && m.moe.first_dense_layers >= m.layers) {
-    d.Add(Error(file, 0, Join(prefix, "moe.first_dense_layers"),
-                "first_dense_layers (" + std::to_string(m.moe.first_dense_layers) +
-                    ") leaves no MoE layer among the " + std::to_string(m.layers)));
+    error({"moe.first_dense_layers", "layers"}, "moe.first_dense_layers",
+          "first_dense_layers (" + std::to_string(m.moe.first_dense_layers) +
+              ") leaves no MoE layer among the " + std::to_string(m.layers));
   }
   const bool mla_any = m.mla.q_lora_rank > 0 || m.mla.qk_rope_head_dim > 0 ||
                        m.mla.qk_nope_head_dim > 0 || m.mla.v_head_dim > 0;
   if ((mla_any || m.mla.kv_lora_rank > 0) &&
       (m.mla.kv_lora_rank == 0 || m.mla.qk_nope_head_dim + m.mla.qk_rope_head_dim == 0 ||
        m.mla.v_head_dim == 0)) {
-    d.Add(Error(file, 0, Join(prefix, "mla.kv_lora_rank"),
-                "multi-head latent attention needs kv_lora_rank, qk_nope_head_dim or "
-                "qk_rope_head_dim, and v_head_dim",
-                "give all of them, or none for standard attention"));
+    error({"mla.kv_lora_rank", "mla.q_lora_rank", "mla.qk_rope_head_dim", "mla.qk_nope_head_dim",
+           "mla.v_head_dim"},
+          "mla.kv_lora_rank",
+          "multi-head latent attention needs kv_lora_rank, qk_nope_head_dim or "
+          "qk_rope_head_dim, and v_head_dim",
+          "give all of them, or none for standard attention");
   }
   if (d.HasErrors()) return d;
   return core::Result<model::ModelSpec>(std::move(m), std::move(d));
@@ -587,7 +680,7 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
   CheckRequired(ModelFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
   if (d.HasErrors()) return d;
-  return FinishModel(std::move(m), prefix, file, std::move(d), loader.where);
+  return FinishModel(std::move(m), prefix, loader.FileOf(prefix, file), std::move(d), loader.where);
 }
 
 core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& node,
@@ -717,6 +810,31 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     auto it = loader.where.find(Join(prefix, key));
     return it == loader.where.end() ? cluster_at : it->second;
   };
+  // A link so slow that a 1 GiB collective over it would take more than a year is a slip
+  // (an efficiency of 1e-300, a bandwidth in the wrong unit): an error at its key, not a
+  // step of 1e300 s found later and blamed on the whole scenario.
+  constexpr double kYear = 365.25 * 86400;
+  constexpr double kMinLinkBandwidth = static_cast<double>(1 << 30) / kYear;  // ~34 B/s
+  constexpr double kMinPlausibleEfficiency = 0.01;
+  for (const auto& [level, link] :
+       {std::pair<std::string, const network::Level*>{"scale_up", &c.scale_up},
+        {"scale_out", &c.scale_out}}) {
+    const double bandwidth = link->bandwidth.value(), efficiency = link->efficiency;
+    if (bandwidth <= 0 || efficiency <= 0 || bandwidth * efficiency >= kMinLinkBandwidth) continue;
+    const bool by_efficiency = efficiency < kMinPlausibleEfficiency;
+    const std::string key = level + (by_efficiency ? ".efficiency" : ".bandwidth");
+    const Location l = where_of(key);
+    d.Add(Error(
+        l.file, l.line, Join(prefix, key),
+        (by_efficiency ? Short(efficiency) + " of the " + core::FormatBandwidth(bandwidth) + " link"
+                       : core::FormatBandwidth(bandwidth) + " at efficiency " + Short(efficiency)) +
+            " is out of range: it leaves " + Short(bandwidth * efficiency) + " B/s" +
+            ", and a 1 GiB collective would take more than a year",
+        by_efficiency ? "an efficiency is the fraction of the link's bandwidth a "
+                        "collective reaches (measured: 0.5 to 0.95)"
+                      : "give the bandwidth per chip with its unit, e.g. \"450GB/s\" "
+                        "or \"400Gbps\""));
+  }
   if (c.in_network_reduction && c.in_network_efficiency <= 0) {
     const Location l = where_of("scale_up.in_network_reduction");
     d.Add(Error(

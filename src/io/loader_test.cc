@@ -1,6 +1,8 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 
 #include "estimate/estimate.h"
 #include "io/config.h"
+#include "io/schema.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -347,6 +350,76 @@ TEST_F(LoaderTest, LoadPartsTakesThreeReferences) {
   ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
   EXPECT_EQ(s.value().scenario.plan.dp, 128);
   EXPECT_EQ(s.value().scenario.name, "plan");
+}
+
+// A device or a pipe is never read: /dev/zero has no end, and a FIFO blocks until a writer
+// comes. Each is an error naming the path and what it is, as is a file over the limit.
+TEST_F(LoaderTest, SpecialAndOversizedFilesAreRefused) {
+  const std::string fifo = (dir_ / "fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  core::Result<std::string> pipe = ReadFile(fifo);
+  ASSERT_FALSE(pipe.ok());
+  EXPECT_NE(pipe.diagnostics().Format().find(fifo + ": is a named pipe (FIFO), not a regular file"),
+            std::string::npos)
+      << pipe.diagnostics().Format();
+  core::Result<LoadedScenario> from_pipe = LoadScenario(TestCatalog(), fifo);
+  ASSERT_FALSE(from_pipe.ok());
+  EXPECT_NE(from_pipe.diagnostics().Format().find("named pipe"), std::string::npos);
+
+  core::Result<LoadedScenario> zero = LoadScenario(TestCatalog(), "/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(
+      zero.diagnostics().Format().find("/dev/zero: is a character device, not a regular file"),
+      std::string::npos)
+      << zero.diagnostics().Format();
+
+  // A section naming the pipe: the pipe is refused, not looked up as a catalog name.
+  const std::string scenario = Write(
+      "s.yaml", "model: fifo\ncluster: {base: dgx-h100-superpod, chips: 8}\n" + std::string(kPlan));
+  core::Result<LoadedScenario> named = LoadScenario(TestCatalog(), scenario);
+  ASSERT_FALSE(named.ok());
+  EXPECT_NE(named.diagnostics().Format().find("named pipe"), std::string::npos)
+      << named.diagnostics().Format();
+
+  const fs::path big = dir_ / "big.yaml";
+  std::ofstream(big) << "name: big\n";
+  fs::resize_file(big, (16u << 20) + 1);  // sparse: nothing is written
+  core::Result<std::string> large = ReadFile(big.string());
+  ASSERT_FALSE(large.ok());
+  EXPECT_NE(large.diagnostics().Format().find("file is too large"), std::string::npos)
+      << large.diagnostics().Format();
+}
+
+// A check across keys of a model given with -m names the file, and the line of the key
+// where the file gives it.
+TEST_F(LoaderTest, ModelCrossKeyChecksNameTheFile) {
+  const std::string model = Write("m.yaml",
+                                  "name: m\nlayers: 2\nhidden: 64\nheads: 1\nkv_heads: 8\n"
+                                  "ffn_hidden: 256\nvocab: 100\nseq_len: 16\n");
+  const std::string plan = Write("plan.yaml", "tp: 1\nglobal_batch_size: 8\n");
+  core::Result<LoadedScenario> s = LoadParts(TestCatalog(), model, "dgx-h100-superpod", plan);
+  ASSERT_FALSE(s.ok());
+  bool found = false;
+  for (const core::Diagnostic& x : s.diagnostics().items()) {
+    if (x.key != "model.kv_heads") continue;
+    found = true;
+    EXPECT_EQ(x.file, model);
+    EXPECT_EQ(x.line, 5);
+  }
+  EXPECT_TRUE(found) << s.diagnostics().Format();
+}
+
+// A number written "-0.0" is read as 0: a rate of -0 is not printed as "-0.000".
+TEST(Schema, NegativeZeroNumberIsZero) {
+  KeyInfo rate;
+  rate.path = "rate";
+  rate.type = ValueType::kNumber;
+  rate.min = 0;
+  Value v;
+  std::string error, hint;
+  ASSERT_TRUE(ConvertValue(rate, YAML::Node("-0.0"), v, error, hint)) << error;
+  EXPECT_EQ(v.d, 0);
+  EXPECT_FALSE(std::signbit(v.d));
 }
 
 TEST_F(LoaderTest, MissingRequiredKey) {

@@ -177,11 +177,8 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
     YAML::Node node = draft.search;
     std::string file = q.scenario;
     if (node.IsScalar()) {
-      if (!catalog.files_allowed()) {
-        return FileNotAllowed(q.scenario, NodeLine(node), "search", node.Scalar());
-      }
-      file = (std::filesystem::path(q.scenario).parent_path() / node.Scalar()).string();
-      core::Result<YAML::Node> doc = LoadYamlMapping(file);
+      core::Result<YAML::Node> doc =
+          LoadSectionFile(q.scenario, node, "search", catalog.files_allowed(), file);
       if (!doc.ok()) return doc.diagnostics();
       node = doc.value();
     }

@@ -41,14 +41,13 @@ struct RunLoader {
   // directory first; `file` says which it was.
   std::string ResolvePreset(const std::string& ref, const std::string& from_file,
                             const std::string& key, int line, bool& file) {
-    std::error_code ec;
     file = true;
     if (catalog.files_allowed()) {
       if (!from_file.empty()) {
         const fs::path rel = fs::path(from_file).parent_path() / ref;
-        if (fs::is_regular_file(rel, ec)) return rel.string();
+        if (NamesFileToRead(rel.string())) return rel.string();
       }
-      if (fs::is_regular_file(ref, ec)) return ref;
+      if (NamesFileToRead(ref)) return ref;
     }
     file = false;
     const std::string found = catalog.Find(Section::kReliability, ref);
@@ -302,20 +301,18 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
   if (Given(draft.training)) {
     YAML::Node node = draft.training;
     std::string training_file = file;
+    bool read = true;
     if (node.IsScalar()) {
-      training_file = (fs::path(file).parent_path() / node.Scalar()).string();
-      core::Result<YAML::Node> doc = catalog.files_allowed()
-                                         ? LoadYamlMapping(training_file)
-                                         : core::Result<YAML::Node>(FileNotAllowed(
-                                               file, NodeLine(node), "training", node.Scalar()));
+      core::Result<YAML::Node> doc =
+          LoadSectionFile(file, node, "training", catalog.files_allowed(), training_file);
+      read = doc.ok();
       if (!doc.ok()) {
         loader.diags.Append(doc.diagnostics());
-        node = YAML::Node();
       } else {
         node = doc.value();
       }
     }
-    if (node) {
+    if (read) {
       ParseContext ctx{training_file, "training", &loader.diags, &loader.where};
       const size_t before = loader.diags.size();
       ApplyMapping(node, TrainingFields(), t, ctx);

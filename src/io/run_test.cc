@@ -127,6 +127,30 @@ reliability:
   EXPECT_NE(text.find("bad_failures.yaml:"), std::string::npos) << text;
 }
 
+// A training section named as a file that does not exist: one error, at the scenario's
+// line, with the path looked for, and no second error about the section being empty.
+TEST(Run, MissingTrainingFileIsOneLocatedError) {
+  const std::string file = Write("training_file_missing.yaml", R"(name: missing
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 8}
+plan: {tp: 8, global_batch_size: 8}
+training: nosuch-training.yaml
+)");
+  RunRequest request;
+  request.scenario = file;
+  core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), request);
+  ASSERT_FALSE(loaded.ok());
+  const core::Diagnostics& d = loaded.diagnostics();
+  ASSERT_EQ(d.items().size(), 1u) << d.Format();
+  const core::Diagnostic& x = d.items()[0];
+  EXPECT_EQ(x.file, file);
+  EXPECT_EQ(x.line, 5);
+  EXPECT_EQ(x.key, "training");
+  EXPECT_NE(x.message.find("nosuch-training.yaml"), std::string::npos) << d.Format();
+  EXPECT_NE(x.message.find("does not exist"), std::string::npos) << d.Format();
+  EXPECT_FALSE(x.hint.empty());
+}
+
 TEST(Run, TwoRateFormsInOneClassIsAnError) {
   const std::string file = Write("two_rates.yaml", R"(name: bad
 model: llama3-8b

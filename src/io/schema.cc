@@ -226,7 +226,7 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
         error = "expected a finite number, got \"" + s + "\"";
         return false;
       }
-      out.d = v;
+      out.d = v == 0 ? 0.0 : v;  // -0 is 0: not a negative value, nor printed as "-0"
       break;
     }
     case ValueType::kBool: {

@@ -88,12 +88,7 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, std::vect
   if (!node || node.IsNull()) return;
   std::string file = scenario;
   if (node.IsScalar()) {
-    if (!files_allowed) {
-      d.Append(FileNotAllowed(scenario, NodeLine(node), "sweep", node.Scalar()));
-      return;
-    }
-    file = (std::filesystem::path(scenario).parent_path() / node.Scalar()).string();
-    core::Result<YAML::Node> doc = LoadYamlMapping(file);
+    core::Result<YAML::Node> doc = LoadSectionFile(scenario, node, "sweep", files_allowed, file);
     if (!doc.ok()) {
       d.Append(doc.diagnostics());
       return;
