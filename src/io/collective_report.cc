@@ -171,7 +171,7 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
       d.Error("cluster",
               fmt::format("{} of {} would take {} on {} members", collective::KindName(r.kind),
                           core::FormatBytes(s),
-                          std::isfinite(t) ? core::FormatSeconds(t) : std::string("forever"),
+                          std::isfinite(t) ? core::FormatDuration(t) : std::string("forever"),
                           r.group.size),
               "check the cluster's scale_up and scale_out bandwidth and efficiency: one is zero "
               "or implausibly small");
