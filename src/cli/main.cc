@@ -254,8 +254,14 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
     return kUserError;
   }
   if (!a.emit_plan.empty()) {
-    const std::string comment = "the best plan fathom plan found for " + r.model + " on " +
-                                std::to_string(r.chips) + " chips of " + r.cluster;
+    const int64_t used = r.ranked.front().plan.Chips();
+    // A plan that leaves chips idle runs on a cluster of its own chips: say how.
+    const std::string comment =
+        "the best plan fathom plan found for " + r.model + " on " + std::to_string(r.chips) +
+        " chips of " + r.cluster +
+        (used < r.chips ? "; it uses " + std::to_string(used) +
+                              " of them: run it with --set cluster.chips=" + std::to_string(used)
+                        : "");
     if (!WriteFile("--emit-plan", a.emit_plan,
                    fathom::io::PlanYaml(r.ranked.front().plan, comment))) {
       return kUserError;

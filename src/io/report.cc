@@ -41,12 +41,14 @@ ordered_json TopologyJson(const network::ClusterSpec& c) {
     const network::Tier& t = c.tiers[k];
     // Level k+1 is the block below tier k; tiers above the whole cluster are not reached.
     const bool reached = k + 1 < levels.size();
-    tiers.push_back({{"name", t.name},
-                     {"radix", t.radix > 0 ? ordered_json(t.radix) : ordered_json(nullptr)},
-                     {"block", reached ? ordered_json(levels[k + 1].block) : ordered_json(nullptr)},
-                     {"oversubscription", Round(t.oversubscription)},
-                     {"latency_s", Round(t.latency.value())},
-                     {"reached", reached}});
+    tiers.push_back(
+        {{"name", t.name},
+         {"radix", t.radix > 0 ? ordered_json(t.radix) : ordered_json(nullptr)},
+         {"block", reached ? ordered_json(levels[k + 1].block) : ordered_json(nullptr)},
+         {"oversubscription", Round(t.oversubscription)},
+         // A tier without its own latency takes the cluster's hop latency.
+         {"latency_s", Round(t.latency.value() >= 0 ? t.latency.value() : c.hop_latency.value())},
+         {"reached", reached}});
   }
   ordered_json hierarchy = ordered_json::array();
   for (const network::HierarchyLevel& l : levels) {

@@ -160,6 +160,10 @@ TEST(CatalogListing, ClusterJsonCarriesTheTopology) {
     EXPECT_FALSE(c.contains("oversubscription")) << c.at("name");
     const nlohmann::json& t = c.at("topology");
     EXPECT_TRUE(t.at("scale_out").at("tiers").is_array()) << c.at("name");
+    // A tier without a latency of its own shows the cluster's hop latency, not a marker.
+    for (const nlohmann::json& tier : t.at("scale_out").at("tiers")) {
+      EXPECT_GE(tier.at("latency_s").get<double>(), 0) << c.at("name") << " " << tier.at("name");
+    }
     const nlohmann::json& h = t.at("hierarchy");
     ASSERT_FALSE(h.empty()) << c.at("name");
     EXPECT_EQ(h.back().at("block"), c.at("chips")) << c.at("name");

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +13,8 @@
 #include "io/json_text.h"
 #include "io/keys.h"
 #include "io/number_format.h"
+#include "network/cluster_spec.h"
+#include "parallel/plan.h"
 #include "sim/step_sim.h"
 
 namespace fathom::io {
@@ -214,13 +218,11 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
   core::Diagnostics d;
   core::Result<std::string> text = ReadFile(file);
   if (!text.ok()) return text.diagnostics();
-  json doc;
-  try {
-    doc = json::parse(text.value());
-  } catch (const json::parse_error& e) {
-    d.Add({core::Severity::kError, file, 0, "", std::string("cannot parse JSON: ") + e.what(), ""});
+  if (std::optional<core::Diagnostic> error = JsonSyntaxError(text.value(), file)) {
+    d.Add(*std::move(error));
     return d;
   }
+  const json doc = json::parse(text.value());
   const json* records = doc.is_array() ? &doc : Get(doc, "records");
   if (records == nullptr || !records->is_array()) {
     d.Add({core::Severity::kError, file, 0, "",
@@ -298,6 +300,28 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     // Model.
     model::ModelSpec& m = s.model;
     m.name = Text(rec, "model");
+    // Counts as the model files bound them (a record's numbers are not validated otherwise):
+    // whole, at least 1, at most 1e8 (vocab 1e9).
+    std::string out_of_range;
+    for (const auto& [key, most] : {std::pair{"layers", 1e8},
+                                    {"hidden", 1e8},
+                                    {"heads", 1e8},
+                                    {"kv_heads", 1e8},
+                                    {"ffn_hidden", 1e8},
+                                    {"vocab", 1e9},
+                                    {"seq_len", 1e8}}) {
+      const json* v = Get(*arch, key);
+      if (v == nullptr || !v->is_number()) continue;
+      const double x = v->get<double>();
+      if (!(x >= 1 && x <= most && x == std::floor(x))) {
+        out_of_range += fmt::format("{}{} {:g}", out_of_range.empty() ? "" : ", ", key, x);
+      }
+    }
+    if (!out_of_range.empty()) {
+      skip("architecture out of range (" + out_of_range +
+           "): whole numbers from 1 to 1e8 (a vocabulary to 1e9) expected");
+      continue;
+    }
     m.layers = static_cast<int>(Num(*arch, "layers"));
     m.hidden = static_cast<int>(Num(*arch, "hidden"));
     m.heads = static_cast<int>(Num(*arch, "heads"));
@@ -306,6 +330,11 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
       continue;
     }
     m.kv_heads = static_cast<int>(Num(*arch, "kv_heads", m.heads));
+    if (m.heads % m.kv_heads != 0 || m.hidden % m.heads != 0) {
+      skip(fmt::format("heads {} must be a multiple of kv_heads {} and divide hidden {}", m.heads,
+                       m.kv_heads, m.hidden));
+      continue;
+    }
     m.head_dim = m.hidden / m.heads;
     m.ffn_hidden = static_cast<int>(Num(*arch, "ffn_hidden", 4.0 * m.hidden));
     if (Get(*arch, "ffn_hidden") == nullptr) row.assumptions.push_back("ffn_hidden = 4 x hidden");
@@ -340,6 +369,13 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     }
     s.cluster.chips = count;
     s.cluster.name = base + " (" + std::to_string(count) + " chips)";
+    // The catalog's topology derived again for the record's chip count.
+    const core::Diagnostics topology = network::Finalize(s.cluster);
+    if (topology.HasErrors()) {
+      skip("the catalog's " + base + " with " + std::to_string(count) +
+           " chips: " + topology.items().front().message);
+      continue;
+    }
     row.assumptions.push_back("network of the catalog's " + base);
     // Plan.
     parallel::ParallelPlan& p = s.plan;
@@ -349,10 +385,21 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
         row.assumptions.push_back(std::string(what) + " not given: 1");
         return 1;
       }
-      return static_cast<int>(v);
+      // Beyond the chip count no plan fits (the check below says so); capped so that the
+      // product stays an int.
+      return static_cast<int>(std::min(v, static_cast<double>(count) + 1));
     };
     p.tp = degree("tp", "tp");
     p.pp = degree("pp", "pp");
+    if (p.tp > count || p.pp > count) {
+      skip(fmt::format("tp {:g} or pp {:g} is more than the {} chips", par ? Num(*par, "tp") : 1,
+                       par ? Num(*par, "pp") : 1, count));
+      continue;
+    }
+    if (count % (int64_t{p.tp} * p.pp) != 0) {
+      skip(fmt::format("tp {} x pp {} does not divide the {} chips", p.tp, p.pp, count));
+      continue;
+    }
     p.cp = 1;
     p.vp = par && Num(*par, "vpp") > 1 ? static_cast<int>(Num(*par, "vpp")) : 1;
     p.schedule = p.vp > 1 ? parallel::Schedule::kInterleaved : parallel::Schedule::k1F1B;
@@ -382,6 +429,13 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
         !(Contains(Text(rec, "date"), "2021") || Contains(Text(rec, "date"), "2022"));
     if (!p.flash_attention)
       row.assumptions.push_back("unfused attention (before FlashAttention in Megatron)");
+    const core::Diagnostics plan_errors =
+        parallel::ValidatePlan(p, m, s.cluster.chip, s.cluster.chips);
+    if (plan_errors.HasErrors()) {
+      skip("plan rejected: " + plan_errors.items().front().key + ": " +
+           plan_errors.items().front().message);
+      continue;
+    }
     Predict(row, s, simulate);
     if (!row.failure.empty()) {
       skip("plan rejected: " + row.failure);

@@ -123,7 +123,8 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                 Str(p.cp) + ") = " + Str(p.Chips()) + " chips, but the cluster has " +
                 Str(cluster_chips),
             "make the product equal the cluster's chips (" + fill +
-                "), or resize the cluster with `chips:`");
+                "), or resize the cluster with `chips:` (" + Str(p.Chips()) +
+                " for this plan, as for a plan of fathom plan that leaves chips idle)");
   }
   if (m.heads % p.tp != 0) {
     d.Error("plan.tp",
