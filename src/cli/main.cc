@@ -741,9 +741,7 @@ int main(int argc, char** argv) {
     if (!ScenarioOrModelCluster(plan.request)) return kUserError;
     plan.given.top = plan_cmd->count("--top") > 0;
     plan.given.simulate_top = plan_cmd->count("--simulate-top") > 0;
-    plan.options.idle = plan.idle == "never"   ? fathom::plan::IdleChips::kNever
-                        : plan.idle == "allow" ? fathom::plan::IdleChips::kAllow
-                                               : fathom::plan::IdleChips::kAuto;
+    plan.options.idle = fathom::plan::IdleChipsOf(plan.idle);
     plan.given.memory_pass = plan.no_memory_pass;
     plan.given.idle = plan_cmd->count("--idle") > 0;
     if (!ParseSet(plan_set, plan.request.overrides)) return kUserError;

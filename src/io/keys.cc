@@ -22,7 +22,7 @@ constexpr double kMaxNicBandwidth = 100e12 / 8;  // 100 Tbps per chip
 constexpr double kMaxLatency = 1;                // 1 s per collective step
 constexpr double kMaxHopLatency = 100e-6;        // 100 us per switch hop (ports take 0.1-1 us)
 constexpr double kMaxMessageOverhead = 1e-3;     // 1 ms per message to a peer
-constexpr double kMaxRampSize = 1e12;            // 1 TB: a size ramp beyond it is no ramp
+constexpr double kMaxRampSize = 1099511627776;   // 1 TiB: a size ramp beyond it is no ramp
 // Checkpoints and repairs (`fathom run`).
 constexpr double kMaxHostBandwidth = 10e12;     // 10 TB/s per writer, device to host
 constexpr double kMaxStorageBandwidth = 1e15;   // 1 PB/s aggregate
@@ -1257,11 +1257,7 @@ const std::vector<Field<SearchConfig>>& SearchFields() {
                 "replaces it, fathom size uses every chip of each count")
                .Default("auto")
                .Choices({"never", "auto", "allow"}),
-           [](C& c, const Value& v) {
-             c.idle = v.s == "never"   ? plan::IdleChips::kNever
-                      : v.s == "allow" ? plan::IdleChips::kAllow
-                                       : plan::IdleChips::kAuto;
-           }},
+           [](C& c, const Value& v) { c.idle = plan::IdleChipsOf(v.s); }},
       },
       SearchInfos());
   return kFields;

@@ -64,6 +64,12 @@ struct SearchSpace {
 // batch of 16,384 sequences on 98,304 chips). kAuto: kAllow only when no plan of the
 // search space can use every chip, with a warning.
 enum class IdleChips { kNever, kAuto, kAllow };
+// "never", "allow", else kAuto (the callers check the name first).
+inline IdleChips IdleChipsOf(std::string_view name) {
+  return name == "never"   ? IdleChips::kNever
+         : name == "allow" ? IdleChips::kAllow
+                           : IdleChips::kAuto;
+}
 
 struct SearchOptions {
   int top = 10;                 // plans in the result
