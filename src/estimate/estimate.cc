@@ -518,6 +518,20 @@ PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p,
   return out;
 }
 
+// The share of pipeline rank `stage`'s forward and backward passes that run beside a
+// partner whose compute hides their all-to-alls (parallel::OverlapPartners). O(m·vp).
+double PartneredShare(const parallel::ParallelPlan& p, int stage) {
+  const std::vector<parallel::PipelineTask> order = parallel::PipelineOrder(p, stage);
+  const std::vector<bool> partners = parallel::OverlapPartners(p, stage, order);
+  int passes = 0, partnered = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (order[i].pass == parallel::Pass::kWeight) continue;
+    ++passes;
+    if (partners[i]) ++partnered;
+  }
+  return passes > 0 ? static_cast<double>(partnered) / passes : 0.0;
+}
+
 }  // namespace
 
 BoundTimes SumBounds(const std::vector<OpSummary>& ops) {
@@ -620,10 +634,15 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // The hidden part still occupies compute units, slowing the GEMMs beside it.
     t.tp_exposed += (t.tp_forward + t.tp_backward - t.tp_exposed) * contention;
     // Expert-parallel all-to-all: on the critical path, or with overlap.ep hidden behind
-    // the compute of another micro-batch as far as that compute lasts.
+    // the compute of another micro-batch as far as that compute lasts, on the passes
+    // that run beside one (the stage's first rank: the most warm-up passes).
     const double ep_total = t.ep_forward + t.ep_backward;
     const double compute = t.forward_compute + t.backward_compute;
-    t.ep_exposed = p.overlap_ep ? std::max(0.0, ep_total - compute) : ep_total;
+    t.ep_exposed = ep_total;
+    if (p.overlap_ep && ep_total > 0) {
+      const double partnered = PartneredShare(p, w.first_stage);
+      t.ep_exposed = partnered * std::max(0.0, ep_total - compute) + (1 - partnered) * ep_total;
+    }
     t.ep_exposed += (ep_total - t.ep_exposed) * contention;
     // Context parallelism: ring steps overlap the attention of cp-1 of the cp blocks.
     if (p.cp_comm == parallel::CpComm::kP2p && p.cp > 1) {

@@ -1012,8 +1012,10 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
                .Default("true"),
            [](P& p, const Value& v) { p.overlap_pp = v.b; }},
           {Bool("overlap.ep",
-                "hide the MoE dispatch/combine all-to-all behind another micro-batch's compute "
-                "(DeepSeek DualPipe, Megatron-Core a2a overlap)")
+                "hide the MoE dispatch/combine all-to-all behind another micro-batch's compute: "
+                "DualPipe's F&B chunks, or the steady state's forward-backward pairs of 1F1B "
+                "and interleaved (Megatron-Core's combined 1F1B a2a overlap); warm-up, "
+                "cool-down and GPipe passes and a lone micro-batch still wait for theirs")
                .Default("false"),
            [](P& p, const Value& v) { p.overlap_ep = v.b; }},
           {Int("overlap.comm_units",

@@ -181,4 +181,40 @@ std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage) {
   return out;
 }
 
+std::vector<bool> OverlapPartners(const ParallelPlan& plan, int stage,
+                                  const std::vector<PipelineTask>& order) {
+  std::vector<bool> out(order.size(), false);
+  const int m = plan.MicroBatches();
+  int warmup = 0;
+  switch (plan.schedule) {
+    case Schedule::kGPipe:
+      return out;
+    case Schedule::kDualPipe:
+      for (size_t i = 0; i + 1 < order.size(); ++i) {
+        if (order[i].fused) out[i] = out[i + 1] = true;
+      }
+      return out;
+    case Schedule::k1F1B:
+    case Schedule::kZeroBubbleH1:
+      warmup = std::min(plan.pp - stage - 1, m);
+      break;
+    case Schedule::kInterleaved:
+      warmup = std::min((plan.pp - stage - 1) * 2 + (plan.vp - 1) * plan.pp, m * plan.vp);
+      break;
+  }
+  const Pass lead = warmup > 0 ? Pass::kForward : Pass::kBackward;
+  const Pass follow = warmup > 0 ? Pass::kBackward : Pass::kForward;
+  int forwards = 0;  // forwards before task i
+  for (size_t i = 0; i + 1 < order.size(); ++i) {
+    const PipelineTask& a = order[i];
+    const PipelineTask& b = order[i + 1];
+    const bool steady = forwards >= warmup;
+    if (a.pass == Pass::kForward) ++forwards;
+    if (!steady || a.pass != lead || b.pass != follow) continue;
+    if (a.chunk == b.chunk && a.micro_batch == b.micro_batch) continue;
+    out[i] = out[i + 1] = true;
+  }
+  return out;
+}
+
 }  // namespace fathom::parallel

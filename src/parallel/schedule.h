@@ -46,8 +46,7 @@ struct PipelineTask {
   bool defers_weight = false;
   // kForward (dualpipe): runs fused with the backward that follows it as one F&B chunk,
   // which starts once the inputs of both have arrived. (DeepSeek overlaps the two so that
-  // each one's all-to-all hides behind the other's compute; the simulator runs them back
-  // to back and hides the all-to-all with overlap.ep, as for any schedule.)
+  // each one's all-to-all hides behind the other's compute: see OverlapPartners.)
   bool fused = false;
 };
 
@@ -75,5 +74,19 @@ int StageCopies(const ParallelPlan& plan);
 // The tasks of pipeline rank `stage` in execution order: m·chunks forwards (dualpipe: m),
 // as many backwards, and a weight pass for each backward that defers it. O(m·vp).
 std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage);
+
+// Which tasks of `order` (PipelineOrder(plan, stage)) run beside a pass of another
+// micro-batch or chunk, so that with plan.overlap.ep each one's expert all-to-alls hide
+// behind the other's compute. A pass's own compute cannot hide them: its experts wait for
+// the dispatch, its next layer for the combine. With dualpipe the partners are the F&B
+// chunks (DeepSeek-V3 technical report, Sec. 3.2.1). With 1F1B, interleaved 1F1B and
+// zb-h1 they are the steady state's pairs, as Megatron-Core's combined 1F1B all-to-all
+// overlap merges them: each forward after the warm-up with the backward that follows it
+// (a rank without warm-up forwards, whose forward and backward of a micro-batch come
+// together: each backward with the next micro-batch's forward). Warm-up forwards,
+// cool-down backwards, weight passes, GPipe's passes and a lone micro-batch have no
+// partner. O(order).
+std::vector<bool> OverlapPartners(const ParallelPlan& plan, int stage,
+                                  const std::vector<PipelineTask>& order);
 
 }  // namespace fathom::parallel

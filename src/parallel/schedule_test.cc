@@ -297,5 +297,63 @@ TEST(PipelineOrder, DualPipeBubbleDepartsFromTheFormulaAtOtherRatios) {
               1e-9);
 }
 
+// The partners whose compute can hide each other's all-to-alls (overlap.ep), as a count.
+int Partnered(const ParallelPlan& p, int stage) {
+  const std::vector<bool> partners = OverlapPartners(p, stage, PipelineOrder(p, stage));
+  return static_cast<int>(std::count(partners.begin(), partners.end(), true));
+}
+
+// 1F1B: the steady state pairs F(i+w) with B(i), w = pp-1-s warm-ups; the last stage,
+// without warm-up, pairs B(i) with F(i+1) (F(i) and B(i) are one micro-batch's). The
+// warm-up forwards and cool-down backwards run alone, as do GPipe's and a lone micro-batch.
+TEST(OverlapPartners, OnlyPassesOfOtherMicroBatchesRunSideBySide) {
+  const ParallelPlan one_f_one_b = Plan(Schedule::k1F1B, 4, 1, 8);
+  EXPECT_EQ(Partnered(one_f_one_b, 0), 2 * (8 - 3));
+  EXPECT_EQ(Partnered(one_f_one_b, 2), 2 * (8 - 1));
+  EXPECT_EQ(Partnered(one_f_one_b, 3), 2 * (8 - 1));
+  EXPECT_EQ(Partnered(Plan(Schedule::k1F1B, 1, 1, 1), 0), 0);
+  EXPECT_EQ(Partnered(Plan(Schedule::k1F1B, 1, 1, 4), 0), 2 * 3);
+  EXPECT_EQ(Partnered(Plan(Schedule::k1F1B, 4, 1, 2), 0), 0);  // all warm-up
+  EXPECT_EQ(Partnered(Plan(Schedule::k1F1B, 4, 1, 4), 0), 2);  // one steady pair: F3 B0
+  EXPECT_EQ(Partnered(Plan(Schedule::kGPipe, 4, 1, 8), 0), 0);
+  EXPECT_EQ(Partnered(Plan(Schedule::kGPipe, 4, 1, 8), 3), 0);
+  // Interleaved: Megatron's warm-up of 2(pp-1-s) + (vp-1)pp forwards.
+  const ParallelPlan interleaved = Plan(Schedule::kInterleaved, 4, 2, 8);
+  EXPECT_EQ(Partnered(interleaved, 0), 2 * (16 - (6 + 4)));
+  for (int s = 0; s < 4; ++s) {
+    const ParallelPlan& p = interleaved;
+    const std::vector<PipelineTask> order = PipelineOrder(p, s);
+    const std::vector<bool> partners = OverlapPartners(p, s, order);
+    for (size_t i = 0; i + 1 < order.size(); ++i) {
+      if (!partners[i]) continue;
+      EXPECT_TRUE(partners[i + 1]);
+      EXPECT_NE(order[i].pass, order[i + 1].pass);
+      EXPECT_FALSE(order[i].chunk == order[i + 1].chunk &&
+                   order[i].micro_batch == order[i + 1].micro_batch)
+          << "stage " << s << " task " << i;
+      ++i;
+    }
+  }
+}
+
+// DualPipe: the F&B chunks, and nothing else.
+TEST(OverlapPartners, DualPipePairsItsFusedChunks) {
+  const ParallelPlan p = Plan(Schedule::kDualPipe, 4, 1, 8);
+  for (int s = 0; s < 4; ++s) {
+    const std::vector<PipelineTask> order = PipelineOrder(p, s);
+    const std::vector<bool> partners = OverlapPartners(p, s, order);
+    int fused = 0;
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (order[i].fused) {
+        ++fused;
+        EXPECT_TRUE(partners[i] && partners[i + 1]);
+      }
+    }
+    EXPECT_EQ(std::count(partners.begin(), partners.end(), true), 2 * fused) << "rank " << s;
+  }
+  // Rank 0 above: F0:3f B1:5, F1:6f B0:0, F1:7f B0:1.
+  EXPECT_EQ(Partnered(p, 0), 6);
+}
+
 }  // namespace
 }  // namespace fathom::parallel

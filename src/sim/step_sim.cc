@@ -309,6 +309,7 @@ class Builder {
   std::vector<OpId> sync_;         // ops the next link must wait for
   std::vector<OpId> layer_tails_;  // overlapped collectives of the current layer
   std::vector<OpId> pass_tails_;   // overlapped all-to-alls of the current pass
+  bool hide_ep_ = false;           // overlap.ep, and the pass has a partner
   Time stretch_ = 0;               // contention to add to the next compute operator
   OpId first_compute_ = kNone;
   OpId last_compute_ = kNone;
@@ -381,9 +382,12 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
     }
     if (it.stream == StreamKind::kEp) {
       info.category = Category::kEp;
-      // Nothing of the pass has run yet: the call waits for the pass's input like the
-      // compute does.
-      if (!p_.overlap_ep || first_ == kNone) {
+      // A pass without a partner (OverlapPartners) waits for its own all-to-alls: its
+      // experts need the dispatch, its next layer the combine. With one, the other pass's
+      // compute hides them; the two run back to back here, so this pass's own compute
+      // stands in for its partner's until the pass ends (pass_sync). Nothing of the pass
+      // has run yet: the call waits for the pass's input like the compute does.
+      if (!hide_ep_ || first_ == kNone) {
         Chain(Emit(stage, StreamKind::kEp, it.duration, info));
         continue;
       }
@@ -409,6 +413,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
 
 void Builder::BuildStage(int s) {
   const std::vector<parallel::PipelineTask> order = parallel::PipelineOrder(p_, s);
+  const std::vector<bool> partners = parallel::OverlapPartners(p_, s, order);
   // What each chunk of this rank holds: its virtual stage, the stage class whose layers
   // (or share of them) it runs, and its layers' 16-bit parameters: the dense ones reduced
   // and gathered over dp x cp, the routed experts' over the expert-data-parallel group.
@@ -542,6 +547,7 @@ void Builder::BuildStage(int s) {
     sync_.clear();
     layer_tails_.clear();
     pass_tails_.clear();
+    hide_ep_ = p_.overlap_ep && partners[t];
     stretch_ = 0;
     OpInfo base{.pass = task.pass,
                 .chunk = static_cast<int16_t>(task.chunk),

@@ -710,6 +710,35 @@ TEST(Simulate, ExpertAllToAllHasItsOwnStreamAndOverlapOnlyHelps) {
   EXPECT_TRUE(ep_stream);
 }
 
+// A pass's own compute cannot hide its all-to-alls: its experts wait for the dispatch,
+// its next layer for the combine. With one micro-batch no pass has a partner
+// (parallel::OverlapPartners), so overlap.ep changes nothing; with more, the steady
+// state's pairs hide theirs, and the estimator agrees on how much.
+TEST(Simulate, AllToAllsHideOnlyBehindAnotherMicroBatch) {
+  auto step = [](bool overlap_ep, int micro_batches) {
+    estimate::Scenario s = MoeOnSuperPod(overlap_ep);
+    s.plan.global_batch_size = micro_batches * s.plan.dp * s.plan.micro_batch_size;
+    core::Result<SimResult> r = Simulate(s);
+    EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+    return std::pair{r.value().report, Estimated(s)};
+  };
+  const auto [lone, lone_estimate] = step(true, 1);
+  const auto [lone_blocking, lone_blocking_estimate] = step(false, 1);
+  EXPECT_EQ(lone.step_time_s, lone_blocking.step_time_s);
+  EXPECT_EQ(lone_estimate, lone_blocking_estimate);
+  EXPECT_NEAR(lone.time.ep_exposed, Overlap(lone, "ep")->total_s, 1e-9);
+  // pp 4, 16 micro-batches: stage 0 has 3 warm-up forwards and 3 cool-down backwards
+  // alone, the last stage its first forward and last backward (2 of 32 passes).
+  const auto [many, many_estimate] = step(true, 16);
+  const auto [many_blocking, many_blocking_estimate] = step(false, 16);
+  EXPECT_LT(many.step_time_s, many_blocking.step_time_s);
+  EXPECT_LT(many_estimate, many_blocking_estimate);
+  const estimate::OverlapSummary* ep = Overlap(many, "ep");
+  ASSERT_NE(ep, nullptr);
+  EXPECT_GE(ep->exposed_s, (2.0 / 32 - 1e-6) * ep->total_s);  // at least the lone passes' share
+  EXPECT_NEAR(many.step_time_s, many_estimate, 0.03 * many_estimate);
+}
+
 TEST(Simulate, RingAttentionHidesTheExchangeBehindAttention) {
   // Llama 3 70B at 32K tokens: attention is long enough to hide the K/V steps.
   model::ModelSpec m = model::testing::Llama70B();
