@@ -372,9 +372,13 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
   const double remote = crosses ? n - m : 0;
   const double overhead = c.message_overhead.value();
   const double torus_a2a = kind == Kind::kAllToAll ? TorusAllToAll(c, g, size) : 0.0;
-  // An all-to-all sends S / n to each peer, all at once (direct) or a peer per round.
-  const double a2a =
-      std::max(net.a2a_seconds_per_byte * size, torus_a2a) / StepRamp(size / n, fabric);
+  // An all-to-all sends S / n to each peer, all at once (direct) or a peer per round. Across
+  // domains its m - 1 peers inside the domain take their share over the domain's links at
+  // the same time, at their own rate and ramp: the slower of the two sets the pace.
+  double a2a = std::max(net.a2a_seconds_per_byte * size, torus_a2a) / StepRamp(size / n, fabric);
+  if (kind == Kind::kAllToAll && within_too) {
+    a2a = std::max(a2a, (m - 1) / n * size / (up * StepRamp(size / n, c.scale_up)));
+  }
 
   // Time of each applicable algorithm. Each phase's steps run at the ramp of what a member
   // moves per step: S / n for a ring, tree or NVLS phase over n members (the curves were

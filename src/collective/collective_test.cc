@@ -43,6 +43,17 @@ TEST(CollectiveCost, CrossingANodeNeverSpeedsTheDomainsPartUp) {
       EXPECT_GE(two, one) << KindName(kind) << " " << size;
     }
   }
+  // An all-to-all over both nodes moves (8-1)/16 of S over NVLink where one node's moves
+  // (8-1)/8, each at its NVLink ramp: at least half the time, never the fabric's alone
+  // (H800's NVLink, whose low-latency onset is lower).
+  network::ClusterSpec h800 = c;
+  h800.scale_up.low_latency_size = core::Bytes(0.48e6);
+  h800 = Finalized(h800);
+  for (double size : {kMiB / 4, 1 * kMiB, 4 * kMiB, 16 * kMiB, 256 * kMiB}) {
+    const double one = Price(h800, 8, 1, Kind::kAllToAll, size).time.value();
+    const double two = Price(h800, 16, 1, Kind::kAllToAll, size).time.value();
+    EXPECT_GE(two, 0.5 * one) << size;
+  }
   // The ring over both nodes pays the NVLink hops' ramp as the ring inside one does.
   const double ring8 = Price(c, 8, 1, Kind::kAllGather, 4 * kMiB, Algorithm::kRing).time.value();
   const double ring16 = Price(c, 16, 1, Kind::kAllGather, 4 * kMiB, Algorithm::kRing).time.value();
