@@ -3,12 +3,13 @@
 #   1. dependencies (scripts/setup.sh, idempotent)
 #   2. Release build with warnings as errors (build/): the tools (fathom, fathom-mpi when MPI
 #      is installed) and the benchmarks, and the command-line tests on them (golden scenarios,
-#      bad inputs, the validation guard, the sweep drivers)
+#      bad inputs, the validation guard, the sweep drivers, the commands the docs show)
 #   3. docs/config-reference.md is what `fathom explain --markdown` prints
 #   4. clang-format check of src/ and bench/ (skipped with a warning if clang-format is missing)
 #   5. ASan + UBSan build with warnings as errors (build-asan/), and every test: the unit and
 #      property tests (each binary one CTest test: a sanitized process takes 0.1 s to start)
-#      and the command-line tests but the validation guard and the two heaviest scenarios.
+#      and the command-line tests but the validation guard, the two heaviest scenarios and
+#      the documentation's commands.
 #      Its io code compiles as unity batches (FATHOM_UNITY_IO), the Release build's file by
 #      file; both parse io's heavy headers from a precompiled one (FATHOM_PCH).
 # The unit tests run once, under the sanitizers, which check more than the Release build
@@ -131,8 +132,9 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 if [ "$asan_built" -eq 1 ]; then
   # The validation guard checks accuracy, not memory: its estimates and simulations take
   # the paths the unit and scenario tests already run here, at a third of the sanitized run.
-  # The two heaviest scenarios (label heavy) are the others' paths at a larger size.
-  ctest --test-dir build-asan -j "$jobs" --output-on-failure --label-exclude "validation|heavy" ||
+  # The two heaviest scenarios (label heavy) are the others' paths at a larger size, and
+  # the documentation's commands (label docs) the goldens' paths on other inputs.
+  ctest --test-dir build-asan -j "$jobs" --output-on-failure --label-exclude "validation|heavy|docs" ||
     fail "asan+ubsan tests (ctest --test-dir build-asan)"
 else
   fail "asan+ubsan tests not run: the build failed"

@@ -234,9 +234,10 @@ std::string SensitivityText(const SensitivityResult& r) {
                        r.rows.front().what);
   }
   out +=
-      "\n  elasticity: d ln(step time) / d ln(parameter); -1 where the step scales with the "
-      "parameter, 0 where it does not matter.\n  latencies are divided by the factor (10%: 9.1% "
-      "less); fractions are capped at 1, and their elasticity is per the change applied.\n";
+      "\n  elasticity: d ln(step time) / d ln(improvement), the improvement being the factor a "
+      "parameter is\n  multiplied by (latencies: divided by, 10%: 9.1% less); -1 where the step "
+      "scales with the\n  improvement, 0 where it does not matter. Fractions are capped at 1, and "
+      "their elasticity is per the\n  change applied.\n";
   return out;
 }
 

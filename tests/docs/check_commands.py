@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Runs every `fathom` command shown in README.md and docs/*.md and checks that it succeeds.
+
+Usage: check_commands.py FATHOM REPO_ROOT
+
+A command is a line of a ```sh block that starts with `fathom ` (with its backslash
+continuations). Commands that name files the reader is meant to supply (my-plan.yaml,
+path/to/config.json, SCENARIO...), that start a server, or that run `fathom validate` (the
+validation guard runs it) are counted as skipped. Each runs
+in a scratch directory that links the repository's examples/, so that files a command
+writes (a trace, a plan) land there, with FATHOM_DATA set to the shipped catalog. Exit
+status 0 is required; warnings are allowed.
+"""
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+# Words that mark a command as a template for the reader's own files.
+PLACEHOLDERS = ("my-plan.yaml", "plan.yaml", "base.yaml", "path/to/", "SCENARIO", "MODEL",
+                "runs.json", "DIR", "--hostfile")
+
+
+def commands(path):
+    """The `fathom` command lines of the sh blocks of one Markdown file, with line numbers."""
+    out = []
+    in_block = False
+    pending = None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("```"):
+            in_block = line.strip() in ("```sh", "```bash", "```console") and not in_block
+            pending = None
+            continue
+        if not in_block:
+            continue
+        if pending is not None:
+            pending[1] += " " + line.strip().rstrip("\\")
+            if not line.rstrip().endswith("\\"):
+                out.append(tuple(pending))
+                pending = None
+            continue
+        if line.startswith("fathom "):
+            entry = [number, line.rstrip().rstrip("\\")]
+            if line.rstrip().endswith("\\"):
+                pending = entry
+            else:
+                out.append(tuple(entry))
+    return out
+
+
+def main():
+    fathom = os.path.abspath(sys.argv[1])
+    root = pathlib.Path(sys.argv[2]).resolve()
+    sources = [root / "README.md"] + sorted((root / "docs").glob("*.md"))
+    failures = []
+    ran = skipped = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        os.symlink(root / "examples", os.path.join(scratch, "examples"))
+        env = dict(os.environ, FATHOM_DATA=str(root / "data"))
+        for source in sources:
+            for number, text in commands(source):
+                where = f"{source.relative_to(root)}:{number}"
+                words = shlex.split(text, comments=True)
+                if words[1] in ("serve", "validate") or any(p in text for p in PLACEHOLDERS):
+                    skipped += 1
+                    continue
+                start = time.monotonic()
+                try:
+                    done = subprocess.run([fathom] + words[1:], cwd=scratch, env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          text=True, timeout=300)
+                    rc, err = done.returncode, done.stderr
+                except subprocess.TimeoutExpired:
+                    rc, err = "timeout", ""
+                ran += 1
+                seconds = time.monotonic() - start
+                print(f"{'ok  ' if rc == 0 else 'FAIL'} {seconds:6.2f} s  {where}: {text}")
+                if rc != 0:
+                    failures.append(f"{where}: {text}\n  exit {rc}\n  " +
+                                    "\n  ".join(err.strip().splitlines()[-5:]))
+    print(f"{ran} commands run, {skipped} skipped (templates, servers, validate)")
+    if failures:
+        print("\nfailed:\n" + "\n".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
