@@ -194,8 +194,9 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& json_text,
                                                  const std::string& file,
                                                  const HfImportOptions& options = {});
 
-// Reads a whole regular file of at most 16 MiB; diagnostics for a missing, unreadable or
-// oversized file, and for a directory, a device, a pipe or a socket (never read).
+// Reads a whole file of at most 16 MiB: a regular file, a pipe (`<(generate)`, /dev/stdin)
+// read to its end, or standard input for "-"; diagnostics for a missing, unreadable or
+// oversized file, and for a directory, a device or a socket (never read).
 core::Result<std::string> ReadFile(const std::string& path);
 // Whether `path` names something a reference to a file means: anything but a directory
 // (ReadFile then refuses what is not a regular file, rather than a reference to /dev/zero

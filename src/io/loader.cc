@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <sstream>
 
@@ -351,6 +352,7 @@ std::string FileKind(fs::file_type t) {
 }  // namespace
 
 bool NamesFileToRead(const std::string& path) {
+  if (path == "-") return true;  // standard input
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   return fs::exists(status) && !fs::is_directory(status);
@@ -360,8 +362,25 @@ core::Result<std::string> ReadFile(const std::string& path) {
   core::Diagnostics d;
   std::error_code ec;
   const std::string limit = std::to_string(kMaxFileBytes >> 20) + " MiB";
-  // Only a regular file is read: a device (/dev/zero) or a pipe would be read forever, or
-  // block forever, before any size check could stop it.
+  // Read at most one byte past the limit, whatever a size said (a file may grow, a pipe
+  // has none).
+  auto read_all = [&](std::istream& in) -> core::Result<std::string> {
+    std::string text;
+    char chunk[1 << 16];
+    while (text.size() <= kMaxFileBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
+      text.append(chunk, static_cast<size_t>(in.gcount()));
+    }
+    if (text.size() > kMaxFileBytes) {
+      core::Diagnostics too_large;
+      too_large.Add(Error(path, 0, "", "file is too large (more than " + limit + ")",
+                          "inputs are limited to " + limit + " (a config is a few kilobytes)"));
+      return too_large;
+    }
+    return text;
+  };
+  if (path == "-") return read_all(std::cin);
+  // A regular file or a pipe is read; a device (/dev/zero) would be read forever before
+  // the size check could stop it, and a socket is not a file.
   const fs::file_status status = fs::status(path, ec);
   if (status.type() == fs::file_type::not_found) {
     d.Add(Error(path, 0, "", "no such file"));
@@ -375,10 +394,10 @@ core::Result<std::string> ReadFile(const std::string& path) {
     d.Add(Error(path, 0, "", "cannot read the file: " + ec.message()));
     return d;
   }
-  if (!fs::is_regular_file(status)) {
+  if (!fs::is_regular_file(status) && status.type() != fs::file_type::fifo) {
     d.Add(Error(path, 0, "", "is " + FileKind(status.type()) + ", not a regular file",
-                "give the path of a YAML or JSON file: inputs are read whole, and a device or a "
-                "pipe has no end"));
+                "give the path of a YAML or JSON file, a pipe, or - for standard input: inputs "
+                "are read whole, and a device has no end"));
     return d;
   }
   const uintmax_t size = fs::file_size(path, ec);
@@ -392,18 +411,7 @@ core::Result<std::string> ReadFile(const std::string& path) {
     d.Add(Error(path, 0, "", "cannot read the file"));
     return d;
   }
-  // Read at most one byte past the limit, whatever the size said (the file may grow).
-  std::string text;
-  char chunk[1 << 16];
-  while (text.size() <= kMaxFileBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
-    text.append(chunk, static_cast<size_t>(in.gcount()));
-  }
-  if (text.size() > kMaxFileBytes) {
-    d.Add(Error(path, 0, "", "file is too large (more than " + limit + ")",
-                "inputs are limited to " + limit + " (a config is a few kilobytes)"));
-    return d;
-  }
-  return text;
+  return read_all(in);
 }
 
 void Locate(core::Diagnostics& diags, const SourceMap& where) {

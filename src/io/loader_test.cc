@@ -1,4 +1,3 @@
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -352,19 +351,21 @@ TEST_F(LoaderTest, LoadPartsTakesThreeReferences) {
   EXPECT_EQ(s.value().scenario.name, "plan");
 }
 
-// A device or a pipe is never read: /dev/zero has no end, and a FIFO blocks until a writer
-// comes. Each is an error naming the path and what it is, as is a file over the limit.
-TEST_F(LoaderTest, SpecialAndOversizedFilesAreRefused) {
-  const std::string fifo = (dir_ / "fifo").string();
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  core::Result<std::string> pipe = ReadFile(fifo);
-  ASSERT_FALSE(pipe.ok());
-  EXPECT_NE(pipe.diagnostics().Format().find(fifo + ": is a named pipe (FIFO), not a regular file"),
-            std::string::npos)
-      << pipe.diagnostics().Format();
-  core::Result<LoadedScenario> from_pipe = LoadScenario(TestCatalog(), fifo);
-  ASSERT_FALSE(from_pipe.ok());
-  EXPECT_NE(from_pipe.diagnostics().Format().find("named pipe"), std::string::npos);
+// A device is never read: /dev/zero has no end. A pipe is read to its end (a scenario
+// generated with `<(...)` or piped to /dev/stdin), as is standard input for "-". A file
+// over the limit is an error naming the path.
+TEST_F(LoaderTest, PipesAreReadAndDevicesAndOversizedFilesRefused) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string text = "model: llama3-8b\n";
+  ASSERT_EQ(::write(fds[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  ::close(fds[1]);
+  const std::string pipe_path = "/dev/fd/" + std::to_string(fds[0]);
+  core::Result<std::string> piped = ReadFile(pipe_path);
+  ::close(fds[0]);
+  ASSERT_TRUE(piped.ok()) << piped.diagnostics().Format();
+  EXPECT_EQ(piped.value(), text);
+  EXPECT_TRUE(NamesFileToRead("-"));
 
   core::Result<LoadedScenario> zero = LoadScenario(TestCatalog(), "/dev/zero");
   ASSERT_FALSE(zero.ok());
@@ -373,12 +374,13 @@ TEST_F(LoaderTest, SpecialAndOversizedFilesAreRefused) {
       std::string::npos)
       << zero.diagnostics().Format();
 
-  // A section naming the pipe: the pipe is refused, not looked up as a catalog name.
-  const std::string scenario = Write(
-      "s.yaml", "model: fifo\ncluster: {base: dgx-h100-superpod, chips: 8}\n" + std::string(kPlan));
+  // A section naming a device: the device is refused, not looked up as a catalog name.
+  const std::string scenario =
+      Write("s.yaml", "model: /dev/zero\ncluster: {base: dgx-h100-superpod, chips: 8}\n" +
+                          std::string(kPlan));
   core::Result<LoadedScenario> named = LoadScenario(TestCatalog(), scenario);
   ASSERT_FALSE(named.ok());
-  EXPECT_NE(named.diagnostics().Format().find("named pipe"), std::string::npos)
+  EXPECT_NE(named.diagnostics().Format().find("character device"), std::string::npos)
       << named.diagnostics().Format();
 
   const fs::path big = dir_ / "big.yaml";
