@@ -257,11 +257,14 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
             "give the chip a bf16 peak (a chip file with peak.bf16, or --set "
             "chip.peak.bf16=...)");
   } else if (!chip.Supports(p.precision)) {
+    std::vector<std::string_view> names;
+    for (hardware::Precision q : {hardware::Precision::kBf16, hardware::Precision::kFp16,
+                                  hardware::Precision::kFp8, hardware::Precision::kFp4}) {
+      if (chip.Supports(q)) names.push_back(hardware::PrecisionName(q));
+    }
     std::string supported;
-    for (hardware::Precision q :
-         {hardware::Precision::kBf16, hardware::Precision::kFp8, hardware::Precision::kFp4}) {
-      if (!chip.Supports(q)) continue;
-      supported += (supported.empty() ? "" : " or ") + std::string(hardware::PrecisionName(q));
+    for (size_t i = 0; i < names.size(); ++i) {
+      supported += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + std::string(names[i]);
     }
     d.Error("plan.precision",
             "chip " + chip.name + " has no " + std::string(hardware::PrecisionName(p.precision)) +
