@@ -1560,6 +1560,16 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
                             Esc(SizePowerBasis(r)));
     }
     out += powers + ". Prices of different kinds do not compare.</p>\n";
+    const std::vector<std::pair<std::string, std::string>> bases = SizeEnergyBases(results);
+    if (!bases.empty()) {
+      std::string which;
+      for (const auto& [clusters, basis] : bases) {
+        which += (which.empty() ? "" : "; ") + Esc(clusters) + " at " + Esc(basis);
+      }
+      out +=
+          "<p class=\"hint\">The energy figures differ in basis, so they do not compare: " + which +
+          ". Power them alike with <code>--set training.cost.power=...</code>.</p>\n";
+    }
     Axis usd{"cost", false, FormatUsd};
     usd.from_zero = true;  // bars of money read from zero
     out += XyChart(cost, chips, usd);
