@@ -261,7 +261,10 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   } else if (training.steps > 0) {
     spec.steps = training.steps;
   } else {
-    spec.steps = 1;  // a window: first the ETTR, then the steps that fit in it
+    // A window: first the ETTR, at the most steps the window could hold (so that the
+    // automatic interval, at most the whole run, is not held to one step), then the steps
+    // that fit in it.
+    spec.steps = std::max(1.0, std::floor(training.duration_s / spec.step_time_s));
   }
   if (diags.HasErrors()) return diags;
 
