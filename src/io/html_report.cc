@@ -1107,9 +1107,8 @@ std::string RunCheckpoint(const RunResult& r) {
       {"tiers", Esc(CheckpointTiers(r))},
       {"blocking w / durable P", fmt::format("{} / {} after the start", Esc(Duration(d.blocking_s)),
                                              Esc(Duration(d.persist_s)))},
-      {"interval",
-       fmt::format("{}{} ({} steps)", Esc(Duration(a.interval_s)), Esc(IntervalOrigin(r)),
-                   Esc(ShortCount(a.interval_s / r.step.step_time_s)))},
+      {"interval", fmt::format("{}{} ({})", Esc(Duration(a.interval_s)), Esc(IntervalOrigin(r)),
+                               Esc(StepCount(a.interval_s / a.step_time_s)))},
       {"Young / Daly / optimum",
        fmt::format("{} / {} / {}", Esc(std::isfinite(a.young_s) ? Duration(a.young_s) : "none"),
                    Esc(std::isfinite(a.daly_s) ? Duration(a.daly_s) : "none"),
@@ -1363,11 +1362,15 @@ std::string RunReportHtmlBody(const RunResult& r) {
                 fmt::format("ideal {}", Esc(Duration(a.ideal_time_s))));
   out += Figure("ETTR", Num(a.ettr_all_causes, 4),
                 fmt::format("exact {} at the interval", Num(a.ettr, 4)));
-  out += Figure("effective MFU", Pct(r.step.mfu * a.ettr_all_causes),
-                fmt::format("MFU {} &times; ETTR", Pct(r.step.mfu)));
-  out += Figure("step time", Seconds(a.step_time_s),
-                fmt::format("MFU {}, {}", Pct(r.step.mfu),
-                            r.step.timeline.engine.empty() ? "estimated" : "simulated"));
+  out += Figure("effective MFU", Pct(r.effective_mfu),
+                fmt::format("MFU {}{} &times; ETTR", Pct(r.ideal_mfu),
+                            r.step.timeline.straggler_cost_s > 0 ? " without stragglers" : ""));
+  out += Figure("step time", Seconds(r.step.step_time_s),
+                fmt::format("MFU {}, {}{}", Pct(r.step.mfu),
+                            r.step.timeline.engine.empty() ? "estimated" : "simulated",
+                            r.step.timeline.straggler_cost_s > 0
+                                ? "; " + Seconds(a.step_time_s) + " without the plan's stragglers"
+                                : ""));
   out += Figure("tokens", Esc(ShortCount(r.tokens)), "trained");
   out += Figure("MTBF", std::isfinite(a.mtbf_s) ? Esc(Duration(a.mtbf_s)) : "none",
                 std::isfinite(a.mtbf_s)
@@ -1557,6 +1560,16 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
                             Esc(SizePowerBasis(r)));
     }
     out += powers + ". Prices of different kinds do not compare.</p>\n";
+    const std::vector<std::pair<std::string, std::string>> bases = SizeEnergyBases(results);
+    if (!bases.empty()) {
+      std::string which;
+      for (const auto& [clusters, basis] : bases) {
+        which += (which.empty() ? "" : "; ") + Esc(clusters) + " at " + Esc(basis);
+      }
+      out +=
+          "<p class=\"hint\">The energy figures differ in basis, so they do not compare: " + which +
+          ". Power them alike with <code>--set training.cost.power=...</code>.</p>\n";
+    }
     Axis usd{"cost", false, FormatUsd};
     usd.from_zero = true;  // bars of money read from zero
     out += XyChart(cost, chips, usd);

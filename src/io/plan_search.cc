@@ -612,6 +612,30 @@ std::string SizePowerBasis(const plan::SizeResult& r) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> SizeEnergyBases(
+    const std::vector<plan::SizeResult>& results) {
+  // The power bases, in the order first met, with the clusters powered at each.
+  std::vector<std::pair<std::string, std::string>> bases;  // (source, clusters)
+  for (const plan::SizeResult& r : results) {
+    if (!Powered(r.pricing)) continue;
+    const std::string& source = r.pricing.power_source;
+    auto it =
+        std::find_if(bases.begin(), bases.end(), [&](const auto& b) { return b.first == source; });
+    if (it == bases.end()) it = bases.insert(bases.end(), {source, ""});
+    it->second += (it->second.empty() ? "" : ", ") + r.cluster;
+  }
+  if (bases.size() < 2) return {};
+  for (auto& [source, clusters] : bases) {
+    const std::string basis =
+        source == "tdp"    ? "the chip's TDP (accelerators only)"
+        : source == "node" ? "the node's maximum power over its chips (hosts and NICs included)"
+                           : "the power given (" + source + ")";
+    source = std::move(clusters);
+    clusters = basis;
+  }
+  return bases;
+}
+
 std::string SizeJson(const std::vector<plan::SizeResult>& results) {
   ordered_json j;
   j["schema"] = "fathom.size/3";
@@ -726,6 +750,12 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
     out +=
         "  Price them alike with --set cluster.chip.price.usd_per_chip_hour=... (and "
         "price.kind).\n";
+  }
+  const std::vector<std::pair<std::string, std::string>> bases = SizeEnergyBases(results);
+  if (!bases.empty()) {
+    out += "  The energy figures differ in basis, so they do not compare:\n";
+    for (const auto& [clusters, basis] : bases) out += "    " + clusters + ": " + basis + "\n";
+    out += "  Power them alike with --set training.cost.power=... (a mean power per chip).\n";
   }
   return out;
 }

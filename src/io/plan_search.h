@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -90,6 +91,12 @@ std::string SizeText(const plan::SizeResult& r);
 // chip-hour: on-demand, ...)"; "1275 W per chip, the node's maximum (...)".
 std::string SizePriceBasis(const plan::SizeResult& r);
 std::string SizePowerBasis(const plan::SizeResult& r);
+// When the clusters compared are powered on different bases (one at the chip's TDP, another
+// at its node's power), which is which: (clusters, basis) pairs, "meta-24k-h100-roce" and
+// "the chip's TDP (accelerators only)"; empty when they share one. Their energy does not
+// compare, and the text and HTML comparisons say so.
+std::vector<std::pair<std::string, std::string>> SizeEnergyBases(
+    const std::vector<plan::SizeResult>& results);
 // One JSON report ("fathom.size/3") for the clusters compared (one or more), with the
 // cheapest choice; a cluster without a plan at any count says why (no_plan_reason).
 std::string SizeJson(const std::vector<plan::SizeResult>& results);

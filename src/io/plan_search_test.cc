@@ -375,6 +375,20 @@ TEST(SizeReports, ClustersAreComparedAndTheCheapestNamed) {
   const std::string alike = SizeComparisonText(results);
   EXPECT_NE(alike.find("the cheapest: "), std::string::npos) << alike;
   EXPECT_NE(alike.find("all reserved rates"), std::string::npos) << alike;
+  // Energy on one basis compares; one cluster at its chip's TDP (accelerators only, as
+  // meta-24k-h100-roce, which has no node power) against another at its node's power does
+  // not, and the text and the HTML say which is which (the JSON's power.source).
+  EXPECT_EQ(alike.find("energy figures differ"), std::string::npos) << alike;
+  EXPECT_EQ(j["clusters"][1]["power"]["source"], "node");
+  results[0].pricing.power_source = "tdp";
+  const std::string mixed = SizeComparisonText(results);
+  EXPECT_NE(mixed.find("  The energy figures differ in basis, so they do not compare:\n"
+                       "    dgx-h100-superpod: the chip's TDP (accelerators only)\n"
+                       "    dgx-h200: the node's maximum power over its chips (hosts and NICs "
+                       "included)\n"),
+            std::string::npos)
+      << mixed;
+  EXPECT_NE(SizeReportHtml(results).find("The energy figures differ in basis"), std::string::npos);
 }
 
 // A price given without its kind (a derived chip, --set) does not keep the catalog's.

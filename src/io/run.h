@@ -71,8 +71,14 @@ std::string RunReportJson(const RunResult& r);
 // The checkpoint tiers in order: "host 13.87 ms (blocking), storage 2.841 s (async)".
 std::string CheckpointTiers(const RunResult& r);
 // How the interval was chosen: "" (given), " (auto: the optimum)", or " (auto: the whole
-// run, as no failure rolls the job back)".
+// run, as no failure rolls the job back)" (or as the run is shorter than the optimum).
 std::string IntervalOrigin(const RunResult& r);
+// "1 step", "469 steps".
+std::string StepCount(double steps);
+// The step time, its MFU and engine, and the step without the plan's stragglers if any.
+std::string StepTimeLine(const RunResult& r);
+// "MFU 30.1% x ETTR of all causes 0.9085" (the MFU without stragglers when the plan has any).
+std::string EffectiveMfuBasis(const RunResult& r);
 // The spare pool: " (given)", " for 99.0% confidence", or what capping it costs.
 std::string SparePool(const RunResult& r);
 // The price per chip-hour and where it comes from, or why there is none.

@@ -395,7 +395,7 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
   Locate(d, run.scenario.where);
   if (!r.ok()) return d;
   RunResult out = std::move(r).value();
-  out.notes = run.notes;
+  out.notes.insert(out.notes.begin(), run.notes.begin(), run.notes.end());
   return {std::move(out), std::move(d)};
 }
 

@@ -69,10 +69,37 @@ std::string CheckpointTiers(const RunResult& r) {
 }
 
 std::string IntervalOrigin(const RunResult& r) {
-  return r.config.checkpoint.interval_s > 0 ? ""
-         : std::isfinite(r.analysis.mtbf_s)
-             ? " (auto: the optimum)"
-             : " (auto: the whole run, as no failure rolls the job back)";
+  const reliability::RunReport& a = r.analysis;
+  if (r.config.checkpoint.interval_s > 0) return "";
+  if (!std::isfinite(a.mtbf_s)) return " (auto: the whole run, as no failure rolls the job back)";
+  if (a.interval_whole_run) {
+    return fmt::format(
+        " (auto: the whole run, shorter than the optimum {}: one checkpoint, at the end)",
+        Duration(a.optimum_s));
+  }
+  return " (auto: the optimum)";
+}
+
+std::string StepCount(double steps) {
+  const std::string n = ShortCount(steps);
+  return n + (n == "1" ? " step" : " steps");
+}
+
+std::string StepTimeLine(const RunResult& r) {
+  const estimate::StepReport& s = r.step;
+  std::string text = fmt::format("{} (MFU {}, {}", core::FormatSeconds(s.step_time_s), Pct(s.mfu),
+                                 s.timeline.engine.empty() ? "estimated" : "simulated");
+  if (s.timeline.straggler_cost_s > 0) {
+    text += fmt::format("; {} without the plan's stragglers",
+                        core::FormatSeconds(r.analysis.step_time_s));
+  }
+  return text + ")";
+}
+
+std::string EffectiveMfuBasis(const RunResult& r) {
+  return fmt::format("MFU {}{} x ETTR of all causes {:.4f}", Pct(r.ideal_mfu),
+                     r.step.timeline.straggler_cost_s > 0 ? " without stragglers" : "",
+                     r.analysis.ettr_all_causes);
 }
 
 std::string SparePool(const RunResult& r) {
@@ -132,22 +159,20 @@ std::string RunReportText(const RunResult& r) {
   }
   out += "  reliability: " + reliability + "\n\n";
 
-  line("step time", fmt::format("{} (MFU {}, {})", core::FormatSeconds(s.step_time_s), Pct(s.mfu),
-                                s.timeline.engine.empty() ? "estimated" : "simulated"));
+  line("step time", StepTimeLine(r));
   const double steps = r.spec.steps;
   if (r.training.duration_s > 0) {
     line("training",
-         fmt::format("a {} window: {} steps, {} tokens done in it", Duration(r.training.duration_s),
-                     ShortCount(steps), ShortCount(r.tokens)));
+         fmt::format("a {} window: {}, {} tokens done in it", Duration(r.training.duration_s),
+                     StepCount(steps), ShortCount(r.tokens)));
   } else {
-    line("training", fmt::format("{} steps, {} tokens", ShortCount(steps), ShortCount(r.tokens)));
+    line("training", fmt::format("{}, {} tokens", StepCount(steps), ShortCount(r.tokens)));
   }
   line("ideal time to train", Duration(a.ideal_time_s));
   line("expected time to train", Duration(a.expected_time_s));
   line("ETTR (job-stopping)",
        fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
-  line("effective MFU", fmt::format("{} (MFU {} x ETTR of all causes {:.4f})",
-                                    Pct(s.mfu * a.ettr_all_causes), Pct(s.mfu), a.ettr_all_causes));
+  line("effective MFU", fmt::format("{} ({})", Pct(r.effective_mfu), EffectiveMfuBasis(r)));
   line("MTBF (job-stopping)",
        std::isfinite(a.mtbf_s) ? Duration(a.mtbf_s) : "none (no failure stops the job)");
   line("interruptions expected", fmt::format("{:.1f}", a.interruptions_expected));
@@ -225,8 +250,8 @@ std::string RunReportText(const RunResult& r) {
   line("  tiers", CheckpointTiers(r));
   line("  blocking w / durable P",
        fmt::format("{} / {} after the start", Duration(d.blocking_s), Duration(d.persist_s)));
-  line("  interval", fmt::format("{}{} ({} steps)", Duration(a.interval_s), IntervalOrigin(r),
-                                 ShortCount(a.interval_s / s.step_time_s)));
+  line("  interval", fmt::format("{}{} ({})", Duration(a.interval_s), IntervalOrigin(r),
+                                 StepCount(a.interval_s / a.step_time_s)));
   line("  Young / Daly / optimum",
        fmt::format("{} / {} / {}", DurationOrNone(a.young_s), DurationOrNone(a.daly_s),
                    DurationOrNone(a.optimum_s)));
@@ -317,7 +342,7 @@ std::string RunReportJson(const RunResult& r) {
   j["ettr"] = Round(a.ettr);
   j["ettr_linear"] = Round(a.ettr_linear);
   j["ettr_all_causes"] = Round(a.ettr_all_causes);
-  j["effective_mfu"] = Round(s.mfu * a.ettr_all_causes);
+  j["effective_mfu"] = Round(r.effective_mfu);
   j["straggler_factor"] = Round(a.straggler_factor);
   j["mtbf_s"] = SecondsOrNull(a.mtbf_s);
   j["interruptions_expected"] = Round(a.interruptions_expected);
@@ -391,6 +416,7 @@ std::string RunReportJson(const RunResult& r) {
                      {"load_s", Round(d.load_s)},
                      {"interval_s", Round(a.interval_s)},
                      {"interval_auto", r.config.checkpoint.interval_s <= 0},
+                     {"interval_whole_run", a.interval_whole_run},
                      {"young_s", SecondsOrNull(a.young_s)},
                      {"daly_s", SecondsOrNull(a.daly_s)},
                      {"optimum_s", SecondsOrNull(a.optimum_s)},

@@ -185,7 +185,16 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   }
 
   reliability::RunSpec& spec = r.spec;
-  spec.step_time_s = r.step.step_time_s;
+  // The plan's stragglers (simulated) are a persistent slowdown of the step: the ideal run
+  // is at the straggler-free step, and their cost is booked as stragglers.
+  const double straggler_cost = r.step.timeline.straggler_cost_s;
+  spec.step_time_s = r.step.step_time_s - straggler_cost;
+  if (straggler_cost > 0 && spec.step_time_s > 0) {
+    spec.plan_straggler_factor = r.step.step_time_s / spec.step_time_s;
+  }
+  if (!options.simulate && plan.stragglers.Any()) {
+    r.notes.push_back("stragglers are modelled by the simulator only (--engine simulate)");
+  }
   // A job on part of a node still runs on one node.
   spec.nodes = std::max<int64_t>(1, std::llround(r.counts.node));
   spec.gpus_per_node = cluster.chips_per_node;
@@ -252,7 +261,10 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   } else if (training.steps > 0) {
     spec.steps = training.steps;
   } else {
-    spec.steps = 1;  // a window: first the ETTR, then the steps that fit in it
+    // A window: first the ETTR, at the most steps the window could hold (so that the
+    // automatic interval, at most the whole run, is not held to one step), then the steps
+    // that fit in it.
+    spec.steps = std::max(1.0, std::floor(training.duration_s / spec.step_time_s));
   }
   if (diags.HasErrors()) return diags;
 
@@ -283,6 +295,8 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   if (!analysis.ok()) return diags;
   r.analysis = std::move(analysis).value();
   r.tokens = spec.steps * tokens_per_step;
+  r.ideal_mfu = r.step.mfu * r.step.step_time_s / spec.step_time_s;
+  r.effective_mfu = r.ideal_mfu * r.analysis.ettr_all_causes;
   r.cost = DeriveCost(training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s);
 
   if (options.monte_carlo) {

@@ -32,6 +32,11 @@
 //   it: the checkpoint is durable when its blocking write is done at the latest);
 //   load (auto)  = per writer / peer_bandwidth when peers hold a copy, else the storage time.
 //
+// The step: the plan's stragglers (plan.stragglers, simulated) are booked as stragglers,
+// not as the ideal step: spec.step_time_s is the straggler-free step and
+// spec.plan_straggler_factor the simulated step over it (the estimator ignores stragglers
+// and says so in a note).
+//
 // Training length: `tokens` or `steps` fix the work (steps = tokens / (global_batch_size ·
 // seq_len)) and predict the wall-clock time; `duration` fixes the wall-clock window (a
 // snapshot such as Llama 3's 54 days) and predicts the steps done in it.
@@ -192,6 +197,8 @@ struct RunResult {
   reliability::RunReport analysis;
   std::optional<reliability::MonteCarloReport> monte_carlo;
   double tokens = 0;               // trained (or trained in the window)
+  double ideal_mfu = 0;            // MFU at the ideal, straggler-free step (spec.step_time_s)
+  double effective_mfu = 0;        // ideal_mfu x the all-cause ETTR: model FLOP/s over the run
   std::vector<std::string> notes;  // the caller's (e.g. the preset used by default)
 };
 

@@ -43,16 +43,22 @@ class Rng {
   std::mt19937_64 gen_;
 };
 
-enum class Kind : uint8_t { kStop, kSdc, kPause };
+enum class Kind : uint8_t { kStop, kSdc, kPause, kSlow };
 
 struct SimClass {
   Kind kind = Kind::kStop;
   double latency = 0;   // kSdc: T_e
-  double pause = 0;     // kPause: p
-  bool stacks = false;  // kPause: an event during a pause adds its p (replica failures)
+  double pause = 0;     // kPause: p (a replica failure's; an event during a pause adds its p)
   double downtime = 0;  // kPause: how a pause it starts is booked, as shares of its time
   double rework = 0;
-  double straggler = 0;
+  double slowdown = 1;  // kSlow: the pace while the episode lasts is 1/slowdown at most
+  double duration = 0;  // kSlow: slow_duration
+};
+
+// A fail-slow episode: slow until `end` (wall time).
+struct Episode {
+  double end = 0;
+  double slowdown = 1;
 };
 
 struct WeibullStream {
@@ -95,47 +101,32 @@ class Trial {
     for (size_t i = 0; i < next_wb_.size(); ++i) next_wb_[i] = s_.weibull[i].Draw(rng_);
 
     int64_t done = 0;  // segments completed (durable or pending)
-    t_ = 0;            // start of the attempt in progress, later by the pauses in it
+    now_ = 0;
+    ran_ = 0;
     while (true) {
       int source = 0;
       const double f = NextEvent(&source);
-      // Complete every segment that ends before the next event.
-      if (done < full) {
-        const double room = (f - t_) / seg;
-        const int64_t k = room >= static_cast<double>(full - done)
-                              ? full - done
-                              : static_cast<int64_t>(std::max(0.0, std::floor(room)));
-        if (k > 0) {
-          t_ += static_cast<double>(k) * seg;
-          done += k;
-          loss_.checkpoint += static_cast<double>(k) * s_.w;
-          pending_ = true;
-          durable_at_ = t_ - s_.w + s_.durable_after;
-        }
-      }
-      if (done == full && last > 0 && t_ + last_seg <= f) {
-        t_ += last_seg;
-        done = total;
-        loss_.checkpoint += s_.w;
-      }
-      if (done == total) break;
+      if (Progress(f, full, total, seg, last_seg, &done)) break;
 
-      // The event at f, during the attempt that started at t_.
+      // The event at f, `ran_` into the attempt.
       int cls = Consume(source, f);
-      double at = f;              // when the job stops, if it does
-      const double ran = f - t_;  // progress in the attempt
+      double at = f;  // when the job stops, if it does
+      if (s_.classes[cls].kind == Kind::kSlow) {
+        AddEpisode(f, cls);
+        continue;
+      }
       if (s_.classes[cls].kind == Kind::kPause) {
         cls = RunPause(f, cls, &at);
         if (cls < 0) continue;  // the pause ended; the attempt goes on
       }
       if (pending_ && at >= durable_at_) pending_ = false;
-      if (Stop(s_.classes[cls], at, ran, done)) --done;
+      if (Stop(s_.classes[cls], at, ran_, done)) --done;
     }
     TrialResult r;
     r.loss = loss_;
     r.loss.useful = s_.ideal;
     r.loss.straggler += (s_.straggler - 1) * s_.ideal;
-    r.time = t_;
+    r.time = now_;
     r.interruptions = static_cast<double>(interruptions_);
     const double total_loss = r.loss.Total();
     FATHOM_CHECK(std::abs(total_loss - r.time) <= 1e-9 * r.time + 1e-9,
@@ -171,12 +162,88 @@ class Trial {
     return s_.exp_classes[i];
   }
 
-  bool Stops(int cls) const { return s_.classes[cls].kind != Kind::kPause; }
+  bool Stops(int cls) const {
+    return s_.classes[cls].kind == Kind::kStop || s_.classes[cls].kind == Kind::kSdc;
+  }
 
-  // A pause of class `cls` from f: no progress for its length; a stacking event during it
-  // adds its own length, any other pause event costs nothing more; a job-stopping failure
-  // ends it. The whole pause is booked as the class that started it. Returns -1 when it ran
-  // its course (the attempt goes on, t_ moved on by its length), or the class of the
+  // Makes progress from now_ to f (no failure arrives before f), at the pace the fail-slow
+  // episodes set, completing the segments that end by then; returns whether the run ends
+  // before f (now_ is then its end). The slow excess is booked `straggler`.
+  bool Progress(double f, int64_t full, int64_t total, double seg, double last_seg, int64_t* done) {
+    while (true) {
+      double until = f;
+      const double sigma = Pace(&until);  // until: when the pace changes, at most f
+      double room = (until - now_) / sigma;
+      if (*done < full) {
+        const double k_room = (ran_ + room) / seg;
+        const int64_t k = k_room >= static_cast<double>(full - *done)
+                              ? full - *done
+                              : static_cast<int64_t>(std::max(0.0, std::floor(k_room)));
+        if (k > 0) {
+          const double used = static_cast<double>(k) * seg - ran_;
+          Advance(used, sigma);
+          room = std::max(0.0, room - used);
+          ran_ = 0;
+          *done += k;
+          loss_.checkpoint += static_cast<double>(k) * s_.w;
+          pending_ = true;
+          durable_at_ = now_ - s_.w + s_.durable_after;
+        }
+      }
+      if (*done == full && total > full && ran_ + room >= last_seg) {
+        Advance(last_seg - ran_, sigma);
+        ran_ = 0;
+        *done = total;
+        loss_.checkpoint += s_.w;
+      }
+      if (*done == total) return true;
+      if (until >= f) {  // land exactly on f
+        ran_ += (f - now_) / sigma;
+        loss_.straggler += (f - now_) * (1 - 1 / sigma);
+        now_ = f;
+        return false;
+      }
+      ran_ += room;
+      loss_.straggler += (until - now_) * (1 - 1 / sigma);
+      now_ = until;
+    }
+  }
+
+  // `progress` seconds of it at pace 1/sigma from now_.
+  void Advance(double progress, double sigma) {
+    now_ += progress * sigma;
+    loss_.straggler += progress * (sigma - 1);
+  }
+
+  // The slowdown at now_ (1 when no episode is active), dropping the episodes that ended;
+  // lowers *until to when it changes: when the last episode of that slowdown ends.
+  double Pace(double* until) {
+    double sigma = 1, end = 0;
+    size_t kept = 0;
+    for (const Episode& e : episodes_) {
+      if (e.end <= now_) continue;
+      episodes_[kept++] = e;
+      if (e.slowdown > sigma) {
+        sigma = e.slowdown;
+        end = e.end;
+      } else if (e.slowdown == sigma) {
+        end = std::max(end, e.end);
+      }
+    }
+    episodes_.resize(kept);
+    if (sigma > 1) *until = std::min(*until, end);
+    return sigma;
+  }
+
+  void AddEpisode(double at, int cls) {
+    const SimClass& c = s_.classes[cls];
+    if (c.duration > 0 && c.slowdown > 1) episodes_.push_back({at + c.duration, c.slowdown});
+  }
+
+  // A pause of class `cls` from f: no progress for its length; another replica failure
+  // during it adds its own length, a fail-slow event starts its episode; a job-stopping
+  // failure ends it. The whole pause is booked as the class that started it. Returns -1
+  // when it ran its course (the attempt goes on, now_ at its end), or the class of the
   // failure that stopped the job, with its time in *stop_at.
   int RunPause(double f, int cls, double* stop_at) {
     const SimClass& c = s_.classes[cls];
@@ -193,13 +260,13 @@ class Trial {
         *stop_at = g;
         break;
       }
-      if (s_.classes[next].stacks) end += s_.classes[next].pause;
+      if (s_.classes[next].kind == Kind::kPause) end += s_.classes[next].pause;
+      if (s_.classes[next].kind == Kind::kSlow) AddEpisode(g, next);
     }
     const double spent = end - f;
     loss_.downtime += spent * c.downtime;
     loss_.rework += spent * c.rework;
-    loss_.straggler += spent * c.straggler;
-    if (stop < 0) t_ += spent;
+    if (stop < 0) now_ = end;
     return stop;
   }
 
@@ -217,7 +284,8 @@ class Trial {
       pending_ = false;
     }
     if (c.kind == Kind::kSdc && c.latency > 0) at = RunOnCorrupt(at, c.latency);
-    t_ = Restart(at);
+    now_ = Restart(at);
+    ran_ = 0;
     return lost_previous;
   }
 
@@ -229,18 +297,21 @@ class Trial {
       int source = 0;
       const double g = NextEvent(&source);
       if (g >= end) break;
-      if (Stops(Consume(source, g))) {
+      const int next = Consume(source, g);
+      if (Stops(next)) {
         ++interruptions_;
         end = g;
         break;
       }
+      if (s_.classes[next].kind == Kind::kSlow) AddEpisode(g, next);
     }
     loss_.sdc += end - at;
     return end;
   }
 
   // Restarts from `t`: waits W for a spare (no failure strikes the idle job: every pending
-  // arrival moves later), then runs D, which a job-stopping arrival starts again.
+  // arrival and the end of every fail-slow episode move later), then runs D, which a
+  // job-stopping arrival starts again; a fail-slow arrival starts its episode.
   double Restart(double t) {
     while (true) {
       if (s_.wait > 0) {
@@ -248,10 +319,16 @@ class Trial {
         t += s_.wait;
         next_exp_ += s_.wait;
         for (double& x : next_wb_) x += s_.wait;
+        for (Episode& e : episodes_) e.end += s_.wait;
       }
       int source = 0;
       double g = NextEvent(&source);
-      while (g < t + s_.d && !Stops(Consume(source, g))) g = NextEvent(&source);
+      while (g < t + s_.d) {
+        const int next = Consume(source, g);
+        if (Stops(next)) break;
+        if (s_.classes[next].kind == Kind::kSlow) AddEpisode(g, next);
+        g = NextEvent(&source);
+      }
       if (g >= t + s_.d) {
         loss_.downtime += s_.d;
         return t + s_.d;
@@ -268,10 +345,12 @@ class Trial {
   double next_exp_ = kInf;
   LossBreakdown loss_;
   int64_t interruptions_ = 0;
-  double t_ = 0;           // start of the attempt in progress (wall), later by its pauses
-  double work_ = 0;        // S·τ
-  bool pending_ = false;   // the newest checkpoint is not yet durable
-  double durable_at_ = 0;  // when it will be
+  std::vector<Episode> episodes_;  // active fail-slow episodes (and some ended ones)
+  double now_ = 0;                 // wall time
+  double ran_ = 0;                 // progress in the attempt in progress (S·τ + w a segment)
+  double work_ = 0;                // S·τ
+  bool pending_ = false;           // the newest checkpoint is not yet durable
+  double durable_at_ = 0;          // when it will be
 };
 
 Percentiles Summarize(std::vector<double> v) {
@@ -342,7 +421,6 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
       case Effect::kStopReplica:
         sc.kind = spec.replicas > 1 ? Kind::kPause : Kind::kStop;
         if (spec.replicas > 1) {  // the report's model: a stall, the replica out, half a step
-          sc.stacks = true;
           sc.pause = rep.replica_loss_s;
           const double rework = rep.straggler_factor * rep.step_time_s / 2;
           sc.rework = sc.pause > 0 ? rework / sc.pause : 0;
@@ -354,9 +432,9 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
         sc.latency = c.detect_latency_s;
         break;
       case Effect::kFailSlow:
-        sc.kind = Kind::kPause;
-        sc.pause = c.slow_duration_s * (1 - 1 / c.slowdown);
-        sc.straggler = 1;
+        sc.kind = Kind::kSlow;
+        sc.slowdown = c.slowdown;
+        sc.duration = c.slow_duration_s;
         break;
     }
     const int id = static_cast<int>(sim.classes.size());

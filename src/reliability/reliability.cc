@@ -167,16 +167,19 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
     d.Error(r + "slow_node_factor",
             "= " + Num(spec.slow_node_factor) + ": a step-time factor must be >= 1");
   }
+  if (!std::isfinite(spec.plan_straggler_factor) || spec.plan_straggler_factor < 1) {
+    d.Error(r + "plan_straggler_factor",
+            "= " + Num(spec.plan_straggler_factor) + ": a step-time factor must be >= 1");
+  }
 }
 
-// A class whose events cost progress without a restart (model in reliability.h).
+// A replica failure with fault tolerance: it costs progress without a restart (model in
+// reliability.h).
 struct PauseClass {
   double rate = 0;      // ρ: events per second
   double length = 0;    // p: seconds without progress per event
-  bool stacks = false;  // an event during a pause adds its own p (else it is absorbed)
-  double downtime = 0;  // how p is booked (seconds of it): downtime, rework, straggler
+  double downtime = 0;  // how p is booked (seconds of it): downtime, rework
   double rework = 0;
-  double straggler = 0;
 };
 
 // The validated spec reduced to the rates and costs of the expected-time model.
@@ -191,6 +194,7 @@ struct Model {
   std::vector<std::pair<double, double>> sdc;  // (rate, detect latency T_e)
   std::vector<PauseClass> pauses;
   double straggler = 1;  // S
+  double slow = 1;       // F: wall seconds per second of progress from fail-slow episodes
   double Mtbf() const { return lambda > 0 ? 1 / lambda : kInf; }
 };
 
@@ -201,7 +205,6 @@ struct Model {
 PauseClass ReplicaPause(const RunSpec& spec, double rate, double downtime, double straggler) {
   PauseClass pc;
   pc.rate = rate;
-  pc.stacks = true;
   const double stall = spec.recovery.detect_s + spec.recovery.evict_s;
   pc.downtime = stall + (downtime - stall) / spec.replicas;
   pc.rework = straggler * spec.step_time_s / 2;
@@ -214,6 +217,40 @@ bool NeedsSpare(const FailureClass& c) {
   return c.needs_repair && c.effect != Effect::kPlannedMaintenance && c.effect != Effect::kFailSlow;
 }
 
+}  // namespace
+
+double FailSlowStretch(const std::vector<FailureClass>& failures) {
+  // Episodes of each class are an M/G/∞ queue: P(none active) = e^{−a}, a = rate · duration,
+  // whatever the durations' law. Classes are independent, so with the slowdowns in
+  // decreasing order s_1 > s_2 > ..., the job runs at 1/s_k when a level-k episode is active
+  // and none above it is: mean pace Σ_k (e^{−A_{k−1}} − e^{−A_k})/s_k + e^{−A_K}, A_k the
+  // summed a of levels 1..k.
+  std::vector<std::pair<double, double>> levels;  // (slowdown, a), slowdown decreasing
+  for (const FailureClass& c : failures) {
+    if (c.effect != Effect::kFailSlow) continue;
+    const double a = c.count * c.rate_per_s * c.slow_duration_s;
+    if (!(a > 0) || !(c.slowdown > 1)) continue;
+    const auto it = std::find_if(levels.begin(), levels.end(),
+                                 [&](const auto& l) { return l.first <= c.slowdown; });
+    if (it != levels.end() && it->first == c.slowdown) {
+      it->second += a;
+    } else {
+      levels.insert(it, {c.slowdown, a});
+    }
+  }
+  double pace = 0, none_above = 1, sum_a = 0;
+  for (const auto& [slowdown, a] : levels) {
+    sum_a += a;
+    const double none = std::exp(-sum_a);
+    pace += (none_above - none) / slowdown;
+    none_above = none;
+  }
+  pace += none_above;
+  return 1 / pace;
+}
+
+namespace {
+
 // `spare_wait`: the wait for a spare of a failure that needs one.
 Model BuildModel(const RunSpec& spec, double spare_wait) {
   Model m;
@@ -224,7 +261,8 @@ Model BuildModel(const RunSpec& spec, double spare_wait) {
   m.d = spec.recovery.Downtime();
   const double nodes = static_cast<double>(spec.nodes);
   m.straggler =
-      1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes));
+      spec.plan_straggler_factor *
+      (1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes)));
   for (const FailureClass& c : spec.failures) {
     const double rate = c.count * c.rate_per_s;
     if (StopsJob(c, spec.replicas)) {
@@ -237,35 +275,33 @@ Model BuildModel(const RunSpec& spec, double spare_wait) {
     } else if (rate > 0 && c.effect == Effect::kStopReplica) {
       m.pauses.push_back(
           ReplicaPause(spec, rate, m.d + (NeedsSpare(c) ? spare_wait : 0), m.straggler));
-    } else if (rate > 0) {  // kFailSlow
-      PauseClass pc;
-      pc.rate = rate;
-      pc.length = c.slow_duration_s * (1 - 1 / c.slowdown);
-      pc.straggler = pc.length;
-      m.pauses.push_back(pc);
     }
   }
   if (m.lambda > 0) m.wait /= m.lambda;
+  m.slow = FailSlowStretch(spec.failures);
   return m;
 }
 
 // (1 − e^{−x})/x, 1 at 0.
 double LossFraction(double x) { return x > 1e-12 ? -std::expm1(-x) / x : 1.0; }
 
-// The pauses' stretch of progress (reliability.h): wall seconds of pause per second of
-// progress, by the class whose event started them; +inf in `total` when the stacking
-// classes arrive faster than their pauses clear and nothing stops the job. With g the
-// busy-period factor of the stacking classes, g = 1 + g·Σ_stack ρ·p·φ(λ·g·p), class i
-// costs g·ρ_i·p_i·φ(λ·g·p_i), φ(x) = (1 − e^{−x})/x.
+// The stretch of progress (reliability.h): wall seconds per second of progress, c. Fail-slow
+// episodes stretch it by F, `slow` = F − 1; pauses add wall seconds of pause, by the class
+// whose event started them, F times as many as without (the slow job meets F times as many
+// per second of progress); +inf in `total` when the stacking classes arrive faster than their
+// pauses clear and nothing stops the job. With g the busy-period factor of the stacking
+// classes, g = 1 + g·Σ_stack ρ·p·φ(λ·g·p), class i costs F·g·ρ_i·p_i·φ(λ·g·p_i),
+// φ(x) = (1 − e^{−x})/x.
 struct Stretch {
   std::vector<double> by_class;
+  double slow = 0;   // F − 1
   double total = 1;  // c
 };
-Stretch PauseStretch(const std::vector<PauseClass>& pauses, double lambda) {
+Stretch PauseStretch(const std::vector<PauseClass>& pauses, double lambda, double slow) {
   const auto load = [&](double g) {  // Σ_stack ρ·p·φ(λ·g·p)
     double a = 0;
     for (const PauseClass& pc : pauses) {
-      if (pc.stacks) a += pc.rate * pc.length * LossFraction(lambda * g * pc.length);
+      a += pc.rate * pc.length * LossFraction(lambda * g * pc.length);
     }
     return a;
   };
@@ -288,10 +324,13 @@ Stretch PauseStretch(const std::vector<PauseClass>& pauses, double lambda) {
     }
   }
   st.by_class.resize(pauses.size());
+  st.slow = slow - 1;
+  st.total = slow;
   for (size_t i = 0; i < pauses.size(); ++i) {
     const PauseClass& pc = pauses[i];
-    st.by_class[i] =
-        std::isfinite(g) ? g * pc.rate * pc.length * LossFraction(lambda * g * pc.length) : kInf;
+    st.by_class[i] = std::isfinite(g)
+                         ? slow * g * pc.rate * pc.length * LossFraction(lambda * g * pc.length)
+                         : kInf;
     st.total += st.by_class[i];
   }
   return st;
@@ -330,13 +369,13 @@ LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau,
   const double sdc_share = m.lambda > 0 ? m.lambda_sdc / m.lambda : 0;
   l.rework = lost * (1 - sdc_share);
   l.sdc += lost * sdc_share;
+  l.straggler += segments * progress * stretch.slow;
   for (size_t i = 0; i < m.pauses.size(); ++i) {
     const PauseClass& pc = m.pauses[i];
     const double time = segments * progress * stretch.by_class[i];
     if (pc.length <= 0) continue;
     l.downtime += time * (pc.downtime / pc.length);
     l.rework += time * (pc.rework / pc.length);
-    l.straggler += time * (pc.straggler / pc.length);
   }
   return l;
 }
@@ -527,10 +566,10 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
           ? rep.p_wait_with_spares * spec.repair_time_s / static_cast<double>(rep.spare_nodes + 1)
           : 0.0;
   const Model m = BuildModel(spec, wait_if_needed);
-  const Stretch stretch = PauseStretch(m.pauses, m.lambda);
+  const Stretch stretch = PauseStretch(m.pauses, m.lambda, m.slow);
   rep.spare_wait_s = m.wait;
+  rep.fail_slow_factor = m.slow;
   for (const PauseClass& pc : m.pauses) {
-    if (!pc.stacks) continue;  // a replica's
     rep.replica_rate_per_s += pc.rate;
     rep.replica_stall_s = spec.recovery.detect_s + spec.recovery.evict_s;
     rep.replica_loss_s = pc.length;
@@ -554,15 +593,18 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     rep.daly_s = DalyInterval(m.w, mtbf);
     rep.optimum_s = ArgMaxLog(goodput, min_tau, std::max(4 * min_tau, 100 * mtbf));
   }
+  // The whole run: one checkpoint, at its end.
+  const double whole_run = std::max(min_tau, std::ceil(spec.steps - 1e-9) * step);
   if (spec.checkpoint.interval_s > 0) {
     rep.interval_s = spec.checkpoint.interval_s;
-  } else if (!failures) {  // nothing rolls the job back: one checkpoint, at the end
-    rep.interval_s = std::max(min_tau, std::ceil(spec.steps - 1e-9) * step);
+  } else if (!failures) {  // nothing rolls the job back
+    rep.interval_s = whole_run;
   } else {
     const double lo = std::max(min_tau, std::floor(rep.optimum_s / step) * step);
     const double hi = lo + step;
-    rep.interval_s = goodput(hi) > goodput(lo) ? hi : lo;
+    rep.interval_s = std::min(whole_run, goodput(hi) > goodput(lo) ? hi : lo);
   }
+  rep.interval_whole_run = spec.checkpoint.interval_s <= 0 && rep.interval_s >= whole_run;
   const double tau = rep.interval_s;
 
   // Each restart waits W for a spare, unexposed: Daly's restart factor e^{D/M}·(1 + W/M).
@@ -677,12 +719,31 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
                   "spare_confidence), or shorten the repair");
   }
   if (rep.ettr_all_causes < 0.5) {
-    std::string msg = "ETTR below 0.5: consider replica-level fault tolerance (expected ETTR " +
-                      Fixed(rep.ettr_all_causes, 4) + ")";
+    // The advice follows the largest loss: restarts (downtime, rework, SDC), slow time, or
+    // the checkpoint writes.
+    const LossBreakdown& l = rep.loss;
+    const double failures_loss = l.downtime + l.rework + l.sdc;
+    const auto share = [&](double x) { return Fixed(100 * x / rep.expected_time_s, 1) + "%"; };
+    const std::string ettr = "(expected ETTR " + Fixed(rep.ettr_all_causes, 4) + ")";
+    std::string msg, hint;
+    if (l.straggler >= failures_loss && l.straggler >= l.checkpoint) {
+      msg = "ETTR below 0.5: most of the loss is slow time, fail-slow episodes and slow nodes (" +
+            share(l.straggler) + " of the run) " + ettr;
+      hint =
+          "detect and evict slow nodes sooner (a shorter slow_duration), or lower their rate or "
+          "slowdown";
+    } else if (l.checkpoint > failures_loss) {
+      msg = "ETTR below 0.5: most of the loss is blocking checkpoint writes (" +
+            share(l.checkpoint) + " of the run) " + ettr;
+      hint = "write to host memory or peers and persist asynchronously, or checkpoint less often";
+    } else {
+      msg = "ETTR below 0.5: consider replica-level fault tolerance " + ettr;
+      hint =
+          "shorten the downtime (hot spares, in-memory checkpoints) or restart only the failed "
+          "data-parallel replica";
+    }
     rep.warnings.push_back(msg);
-    diags.Warning("reliability", std::move(msg),
-                  "shorten the downtime (hot spares, in-memory checkpoints) or restart only the "
-                  "failed data-parallel replica");
+    diags.Warning("reliability", std::move(msg), std::move(hint));
   }
   return core::Result<RunReport>(std::move(rep), std::move(diags));
 }

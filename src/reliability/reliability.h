@@ -44,43 +44,58 @@
 //     or a pause, the attempt is lost (and the previous segment within δ of its write) and
 //     the job restarts; during a restart, the restart starts again (Daly); during an SDC's
 //     detection latency, it ends the latency early (the job is stopping anyway).
-//   pause classes (fail_slow; stop_replica with replicas > 1): during progress, the job
-//     makes no progress for p. fail_slow: p = slow_duration·(1 − 1/slowdown) (progress at
-//     1/slowdown for slow_duration), booked `straggler`; another fail_slow event during a
-//     pause costs nothing more (the job already runs at the slowest node's pace). A replica
-//     failure with fault tolerance (FT-HSDP, reference §1.10 and V5): the whole job stalls
+//   fail_slow: a node runs slowly for slow_duration from its arrival, whatever the job does
+//     meanwhile (restarts, pauses and SDC latencies do not end it; a wait for a spare holds
+//     it as it holds every failure clock). Episodes that overlap in time form one slow
+//     period: while the job makes progress (computes or writes a checkpoint) it runs at the
+//     pace of the slowest active episode, 1/max slowdown; the excess is booked `straggler`.
+//   pause class (stop_replica with replicas > 1): during progress, the job makes no progress
+//     for p. A replica failure with fault tolerance (FT-HSDP, reference §1.10 and V5): the
+//     whole job stalls
 //     until the failure is detected and the replica evicted (stall = detect + evict), then
 //     goes on without it while it restarts and rejoins from its peers' state, no rollback:
 //     p = stall + (D − stall)/replicas + S·step/2 (the step in flight is redone), booked
 //     downtime except the half step (rework). Replica failures stack: one during a pause
 //     adds its own p (each needs its own detection and eviction), so that their cost is
-//     count × p, as V5's 1 − stall/MTBF has it. During a restart pause events cost nothing
+//     count × p, as V5's 1 − stall/MTBF has it. During a restart replica events cost nothing
 //     (the job is down). A job-stopping failure during a pause ends it.
 //   sdc: the job runs on, corrupt, for T_e (detect_latency), then restarts; everything
 //     since the corruption is lost and booked `sdc`.
-// Persistently slow nodes stretch the computation by S = 1 + (slow_node_factor − 1)·
-// [1 − (1 − slow_node_fraction)^nodes] (not the checkpoint writes or the restarts): a
-// segment of τ useful seconds is s = S·τ + w of progress.
-// Pauses stretch progress: each second of it takes c seconds of wall time while the job
-// runs. With a job-stopping failure able to cut a pause short, the chance to get through
-// s of progress is e^{−λ·c·s}, so Daly's renewal argument carries over with c·s in place
-// of τ + w. For pause classes i of rate ρ_i, φ(x) = (1 − e^{−x})/x, and g the busy-period
-// factor of the stacking classes, the root of g = 1 + g·Σ_stack ρ_j·p_j·φ(λ·g·p_j)
-// (g = 1/(1 − Σ_stack ρ_j p_j) when λ = 0; the run never finishes when that sum is ≥ 1
-// and nothing else stops the job):
-//   c = 1 + Σ_i g·ρ_i·p_i·φ(λ·g·p_i)     (1 + Σ ρ_i·p_i without stacking, λ → 0).
+// Persistently slow nodes stretch the computation by S = plan_straggler_factor ·
+// [1 + (slow_node_factor − 1)·[1 − (1 − slow_node_fraction)^nodes]] (not the checkpoint
+// writes or the restarts): a segment of τ useful seconds is s = S·τ + w of progress.
+// Fail-slow episodes and pauses stretch progress: each second of it takes c seconds of wall
+// time while the job runs. Fail-slow: each class is an M/G/∞ queue of episodes, none
+// active with probability e^{−a}, a = rate·slow_duration; with the slowdowns in decreasing
+// order s_1 > s_2 > ... (classes of one slowdown merged, their a summed) and A_k the sum of
+// a over levels 1..k, the mean pace is
+//   1/F = Σ_k (e^{−A_{k−1}} − e^{−A_k})/s_k + e^{−A_K}      (FailSlowStretch)
+// exact for any mix of slowdowns and durations (one class: F = 1/(e^{−a} + (1 − e^{−a})/s),
+// so the ETTR is never below 1/max slowdown). With a job-stopping failure able to cut a
+// pause short, the chance to get through s of progress is e^{−λ·c·s}, so Daly's renewal
+// argument carries over with c·s in place of τ + w. For the pause classes i of rate ρ_i,
+// φ(x) = (1 − e^{−x})/x, and g their busy-period factor, the root of
+// g = 1 + g·Σ_j ρ_j·p_j·φ(λ·g·p_j) (g = 1/(1 − Σ_j ρ_j p_j) when λ = 0; the run never
+// finishes when that sum is ≥ 1 and nothing else stops the job):
+//   c = F·(1 + Σ_i g·ρ_i·p_i·φ(λ·g·p_i))     (F·g when λ = 0: slow episodes and stalls are
+//                                            independent in time, so the paces multiply).
+// c is exact when nothing stops the job (λ = 0). With job-stopping failures, the slow time
+// is taken as a uniform stretch F of every attempt, while in fact a slow period spans
+// attempts and varies from one to the next: the exact chance to get through is
+// E[e^{−λ·T}] ≥ e^{−λ·E[T]} (Jensen), so the analytic ETTR is a slight underestimate,
+// within about 0.01 of the Monte Carlo in the tests (monte_carlo_test.cc).
 // Per segment, with A = e^{c·s/M} − 1 and K = e^{D/M}·(1 + W/M) + Σ_sdc (λ_i/λ)·
 // (1 − e^{−T_e,i/M}) (a restart waits W, then runs D, which a failure starts again):
 //   wall time       M·e^{δ/M}·K·A                        (U/τ segments)
 //   attempts        W = M·e^{δ/M}·A     (progress W/c: s of it kept, the rest rework,
-//                                        booked `sdc` in the share λ_sdc/λ; pauses
-//                                        W·(c − 1)/c, booked by the class that started
-//                                        them, as above)
+//                                        booked `sdc` in the share λ_sdc/λ; slow time
+//                                        W·(F − 1)/c, booked `straggler`; pauses the rest,
+//                                        booked by the class that started them, as above)
 //   restarts        M·e^{δ/M}·A·(e^{D/M}·(1 + W/M) − 1)   `downtime` (spare waits:
 //                                                          M·e^{δ/M}·A·e^{D/M}·W/M)
 //   SDC latency     M·e^{δ/M}·A·Σ_sdc (λ_i/λ)(1 − e^{−T_e,i/M})    `sdc`
 // and U·(S − 1) of `straggler`. These are exact for the Monte Carlo's model when every
-// class is exponential. With no
+// class is exponential and no fail-slow class runs beside a job-stopping one. With no
 // job-stopping class (λ = 0) a segment takes c·s. The run never finishes (an error) when
 // the expected time overflows. The breakdown adds up to T exactly. Expected interruptions
 // of a class = n_c·r_c · (T − spare waits), the time exposed to failures. The headline
@@ -99,7 +114,8 @@
 // failure. Arrivals do what the expected-time model above says, at the time they come:
 // a job-stopping failure loses the attempt in progress (and the previous checkpoint if it
 // is not yet durable, P after it started), then restarts for D, started again by failures
-// during it; a pause class's event stops progress for p; an SDC runs on for T_e first.
+// during it; a pause class's event stops progress for p; a fail-slow event starts an
+// episode, which sets the pace until it ends; an SDC runs on for T_e first.
 // One RNG stream (std::mt19937_64) per trial, seeded by SplitMix64 from
 // (seed, trial): results are bit-identical for any thread count.
 //
@@ -107,7 +123,8 @@
 // component-second inside the engine; io converts the user's units. Where there is no
 // job-stopping failure, mtbf_s, young_s, daly_s and optimum_s are +infinity (the report
 // says "none", JSON null) and the automatic interval is the whole run (one checkpoint at
-// the end). Diagnostics name keys as
+// the end). An automatic interval is at most the whole run either way (interval_whole_run:
+// a run shorter than the optimum interval checkpoints once, at its end). Diagnostics name keys as
 // "reliability.<field>" following the struct fields ("reliability.failures[2].rate",
 // "reliability.checkpoint.interval", "reliability.recovery.detect", "reliability.steps",
 // "reliability.monte_carlo.trials"); io may rewrite them to its own paths.
@@ -183,9 +200,12 @@ struct RunSpec {
   double repair_time_s = 0;  // mean time to repair a node (MTTR)
   int spare_nodes = -1;      // -1: size them at `spare_confidence`
   double spare_confidence = 0.99;
-  int replicas = 1;               // data-parallel replicas (for kStopReplica)
-  double slow_node_fraction = 0;  // fraction of nodes that are persistently slow
-  double slow_node_factor = 1;    // their step-time factor
+  int replicas = 1;                  // data-parallel replicas (for kStopReplica)
+  double slow_node_fraction = 0;     // fraction of nodes that are persistently slow
+  double slow_node_factor = 1;       // their step-time factor
+  double plan_straggler_factor = 1;  // the step's slowdown from the plan's stragglers
+                                     // (the simulated step over the straggler-free
+                                     // step_time_s), multiplied into S
 };
 
 struct ClassReport {
@@ -237,11 +257,13 @@ struct RunReport {
   std::vector<ClassReport> classes;  // in input order
   double downtime_s = 0;             // D per failure
   double interval_s = 0;             // τ used: the spec's, or the best whole number of steps
+  bool interval_whole_run = false;   // automatic, and the whole run: one checkpoint, at the end
   double young_s = 0, daly_s = 0;    // closed forms at the MTBF (w = blocking write)
   double optimum_s = 0;         // numerical argmax of ettr_all_causes, τ >= max(step, P − w)
   double ettr = 0;              // exact (Daly) at τ, R = D + δ, job-stopping classes
   double ettr_linear = 0;       // small-loss cross-check
   double straggler_factor = 1;  // expected step slowdown from slow nodes
+  double fail_slow_factor = 1;  // F: mean stretch of progress from fail-slow episodes
   double expected_time_s = 0;   // loss.Total()
   double exposed_time_s = 0;    // of it, when failures can strike: all but spare waits
   LossBreakdown loss;           // expected
@@ -273,6 +295,10 @@ struct RunReport {
   double replica_out_s = 0;   // the failed replica's downtime after the stall (with its
                               // wait for a spare)
 };
+
+// F: the mean wall seconds per second of progress that the fail-slow classes of `failures`
+// cost (formula above); 1 when there are none.
+double FailSlowStretch(const std::vector<FailureClass>& failures);
 
 // Closed forms (seconds).
 double ExactEttr(double tau, double w, double downtime, double mtbf);

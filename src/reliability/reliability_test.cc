@@ -717,3 +717,104 @@ TEST(ClosedForms, EdgeCases) {
 
 }  // namespace
 }  // namespace fathom::reliability
+
+namespace fathom::reliability {
+namespace {
+
+// Fail-slow episodes that overlap in time form one slow period (M/G/∞): with 2,048 nodes at
+// 46.875 per 1000 node-days, 4 episodes an hour of 1 h each, P(none active) = e^{−4}, so
+// the ETTR is e^{−4} + (1 − e^{−4})/slowdown: 0.509 at slowdown 2, 0.3455 at 3. Charged one
+// after another as pauses of slow_duration·(1 − 1/slowdown), they gave 0.3333 and 0.2727,
+// and 0.0340 at 500 per 1000 node-days with slowdown 3: below 1/slowdown, slower than the
+// slowest node.
+RunSpec FailSlowOnly(double per_1000_node_days, double slowdown, double duration_s) {
+  RunSpec s = Simple(2048, 0, 600, 0);
+  s.failures.clear();
+  FailureClass c = NodeClass("slow", 2048, per_1000_node_days, Effect::kFailSlow);
+  c.slowdown = slowdown;
+  c.slow_duration_s = duration_s;
+  s.failures.push_back(c);
+  return s;
+}
+
+TEST(FailSlow, OverlappingEpisodesAreOneSlowPeriod) {
+  for (const double slowdown : {2.0, 3.0}) {
+    const RunReport r = Analyze(FailSlowOnly(46.875, slowdown, 3600));
+    const double idle = std::exp(-4.0);
+    EXPECT_NEAR(r.ettr_all_causes, idle + (1 - idle) / slowdown, 1e-9) << slowdown;
+    EXPECT_NEAR(r.fail_slow_factor, 1 / (idle + (1 - idle) / slowdown), 1e-9);
+    EXPECT_NEAR(r.loss.straggler, r.expected_time_s - r.ideal_time_s, 1e-6 * r.ideal_time_s);
+  }
+  EXPECT_NEAR(Analyze(FailSlowOnly(46.875, 2, 3600)).ettr_all_causes, 0.509, 0.0005);
+  EXPECT_NEAR(Analyze(FailSlowOnly(46.875, 3, 3600)).ettr_all_causes, 0.3455, 0.0001);
+  // Never slower than the slowest node, whatever the rate.
+  for (const double rate : {1.0, 46.875, 500.0, 1e5}) {
+    for (const double slowdown : {1.5, 3.0, 10.0}) {
+      EXPECT_GE(Analyze(FailSlowOnly(rate, slowdown, 3600)).ettr_all_causes, 1 / slowdown - 1e-12)
+          << rate << " " << slowdown;
+    }
+  }
+}
+
+TEST(FailSlow, MixedSlowdownsRunAtTheSlowestActiveEpisode) {
+  // Two independent classes: the job runs at 1/3 while a 3x episode is active, at 1/1.5
+  // while only 1.5x ones are, at full pace otherwise.
+  RunSpec s = FailSlowOnly(10, 3, 3600);
+  FailureClass mild = s.failures[0];
+  mild.slowdown = 1.5;
+  mild.slow_duration_s = 7200;
+  mild.rate_per_s *= 2;
+  s.failures.push_back(mild);
+  const double a3 = 2048 * 10 / 1000.0 / kDay * 3600, a15 = 2 * a3 * 2;
+  const double pace =
+      (1 - std::exp(-a3)) / 3 + std::exp(-a3) * (1 - std::exp(-a15)) / 1.5 + std::exp(-a3 - a15);
+  EXPECT_NEAR(Analyze(s).ettr_all_causes, pace, 1e-9);
+  EXPECT_NEAR(FailSlowStretch(s.failures), 1 / pace, 1e-9);
+  // Two classes of one slowdown are one class of the summed a.
+  RunSpec same = FailSlowOnly(10, 2, 3600);
+  same.failures.push_back(same.failures[0]);
+  EXPECT_NEAR(Analyze(same).ettr_all_causes, Analyze(FailSlowOnly(20, 2, 3600)).ettr_all_causes,
+              1e-12);
+}
+
+bool Warned(const RunReport& r, const std::string& text) {
+  return std::any_of(r.warnings.begin(), r.warnings.end(),
+                     [&](const std::string& w) { return w.find(text) != std::string::npos; });
+}
+
+TEST(FailSlow, LowEttrAdviceFollowsTheCause) {
+  // Nothing stops the job: the loss is all slow time, so replica-level fault tolerance or a
+  // shorter restart would not help.
+  const RunReport slow = Analyze(FailSlowOnly(46.875, 3, 3600));
+  ASSERT_LT(slow.ettr_all_causes, 0.5);
+  EXPECT_TRUE(Warned(slow, "ETTR below 0.5: most of the loss is slow time"));
+  EXPECT_FALSE(Warned(slow, "replica-level fault tolerance"));
+  // Restarts dominate (150k GPUs at RSC-1 rates, 10-min restart): the advice is theirs.
+  const RunReport stops = Analyze(Simple(150000 / 8, 6.5, 10 * kMin, 10));
+  EXPECT_TRUE(Warned(stops, "ETTR below 0.5: consider replica-level fault tolerance"));
+}
+
+TEST(Interval, AutomaticIntervalIsAtMostTheWholeRun) {
+  // One step of 1.1 s against an optimum of about 84 min: one checkpoint, at the end.
+  RunSpec s = Simple(2048, 3.79, 600, 10, 0, 1.1);
+  s.steps = 1;
+  const RunReport r = Analyze(s);
+  EXPECT_DOUBLE_EQ(r.interval_s, 1.1);
+  EXPECT_TRUE(r.interval_whole_run);
+  EXPECT_GT(r.optimum_s, 100 * 1.1);
+  EXPECT_FALSE(Analyze(Simple(2048, 3.79, 600, 10)).interval_whole_run);
+}
+
+TEST(PlanStragglers, AreAPersistentSlowdown) {
+  RunSpec s = Simple(2048, 0, 600, 0);
+  s.failures.clear();
+  s.plan_straggler_factor = 1.5;
+  const RunReport r = Analyze(s);
+  EXPECT_NEAR(r.loss.straggler, 0.5 * r.ideal_time_s, 1e-6 * r.ideal_time_s);
+  EXPECT_NEAR(r.ettr_all_causes, 1 / 1.5, 1e-9);
+  s.plan_straggler_factor = 0.5;
+  EXPECT_FALSE(AnalyzeRun(s).ok());
+}
+
+}  // namespace
+}  // namespace fathom::reliability
