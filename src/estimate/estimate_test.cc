@@ -241,7 +241,9 @@ TEST(Estimate, InterleavedFillAndDrainCrossEveryVirtualStage) {
       exposed[i] = rep.time.pp_exposed;
       const double pipelined = rep.time.compute + rep.time.tp_exposed;
       const double expected = parallel::BubbleFraction(s.plan);
-      EXPECT_NEAR(rep.time.bubble / pipelined, expected, 0.03 * expected)
+      // Within 4%: the first chunk also carries the embedding's gradient all-gather
+      // (sequence parallel), most felt at pp 2 vp 12 (4 layers a chunk): 3.5%.
+      EXPECT_NEAR(rep.time.bubble / pipelined, expected, 0.04 * expected)
           << "pp " << c.pp << " vp " << c.vp;
     }
     ASSERT_GT(send[1], send[0]);
