@@ -435,9 +435,16 @@ TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
   s.plan.order = "tp-cp-dp-ep-pp";  // ep outermost in the expert grid: stride edp = 64
   const StepReport across = Estimate(s).value();
   EXPECT_GT(across.moe.all_to_all_s, 2 * inside.moe.all_to_all_s);
-  s.plan.moe_max_domains = 1;  // node-limited routing sends fewer copies across
+  // One expert per domain: a token's two experts cannot lie in one domain.
+  s.plan.moe_max_domains = 1;
+  EXPECT_FALSE(Estimate(s).ok());
+  // Qwen3's 16 experts per domain: node-limited routing sends fewer copies across.
+  s.model = model::testing::Qwen3_235B();
+  s.plan.moe_max_domains = 0;
+  const StepReport spread = Estimate(s).value();
+  s.plan.moe_max_domains = 1;
   const StepReport limited = Estimate(s).value();
-  EXPECT_LT(limited.moe.all_to_all_s, across.moe.all_to_all_s);
+  EXPECT_LT(limited.moe.all_to_all_s, spread.moe.all_to_all_s);
 }
 
 // FSDP shards the routed experts over the expert-data-parallel group, not over dp: their
