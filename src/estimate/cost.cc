@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/check.h"
 #include "parallel/memory.h"
 #include "parallel/schedule.h"
 
@@ -138,7 +139,15 @@ Placements PlaceGroups(const network::ClusterSpec& cl, const parallel::ParallelP
   return out;
 }
 
+Placed PlaceEmbeddingGroup(const network::ClusterSpec& cl, const parallel::ParallelPlan& p) {
+  GroupSolver solver(cl);
+  const int64_t stride = std::max(1, p.pp - 1) * parallel::AxisStride(p, "pp");
+  return solver.Place(2, stride, collective::kRingTraffic);
+}
+
 const Placed& Placements::Of(workload::Group g) const {
+  FATHOM_CHECK(g != workload::Group::kEmbedding,
+               "the embedding group is placed on its own (PlaceEmbeddingGroup)");
   switch (g) {
     case workload::Group::kTp:
       return tp;
@@ -152,6 +161,8 @@ const Placed& Placements::Of(workload::Group g) const {
       return etp;
     case workload::Group::kCp:
       return cp;
+    case workload::Group::kEmbedding:
+      break;
   }
   return tp;
 }

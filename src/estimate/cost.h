@@ -45,6 +45,11 @@ struct Placements {
 Placements PlaceGroups(const network::ClusterSpec& cluster, const parallel::ParallelPlan& plan,
                        bool experts = true);
 
+// Megatron's embedding group for tied embeddings: the first and the last stage of one
+// pipeline, two ranks (pp-1) pipeline strides apart, its ring solved. Only meaningful with
+// pp > 1.
+Placed PlaceEmbeddingGroup(const network::ClusterSpec& cluster, const parallel::ParallelPlan& plan);
+
 // The cost of one communication op of the step graph on its group. With DeepSeek-style
 // node-limited routing (plan.moe_max_domains) the expert all-to-all's cross-domain bytes
 // shrink to what the limit allows.

@@ -135,13 +135,16 @@ struct Priced {
 // One pass (forward or backward) of a stage class for one micro-batch: compute time, the
 // GEMMs' and the attention core's share, recomputed FLOPs and the weight-gradient GEMMs.
 struct PassSums {
-  double time = 0;             // seconds
-  double gemm = 0;             // seconds of GEMMs
-  double attention = 0;        // seconds of attention cores
-  double recompute_flops = 0;  // FLOPs recomputed
-  double weight_grad = 0;      // seconds of weight-gradient GEMMs
+  double time = 0;              // seconds
+  double gemm = 0;              // seconds of GEMMs
+  double attention = 0;         // seconds of attention cores
+  double recompute_flops = 0;   // FLOPs recomputed
+  double weight_grad = 0;       // seconds of weight-gradient GEMMs
+  double window_attention = 0;  // of `attention`, the sliding-window layers'
   PassSums operator*(double k) const {
-    return {time * k, gemm * k, attention * k, recompute_flops * k, weight_grad * k};
+    return {time * k,        gemm * k,
+            attention * k,   recompute_flops * k,
+            weight_grad * k, window_attention * k};
   }
   PassSums& operator+=(const PassSums& o) {
     time += o.time;
@@ -149,6 +152,7 @@ struct PassSums {
     attention += o.attention;
     recompute_flops += o.recompute_flops;
     weight_grad += o.weight_grad;
+    window_attention += o.window_attention;
     return *this;
   }
 };
@@ -157,16 +161,20 @@ struct PassSums {
 template <typename PriceFn>
 PassSums SumPass(const std::vector<ComputeOp>& ops, PriceFn& price) {
   double time = 0, gemm = 0, attention = 0, recompute_flops = 0, weight_grad = 0;
+  double window_attention = 0;
   for (const ComputeOp& op : ops) {
     const Priced& c = price(op);
     const double dt = c.time * op.count;
     time += dt;
     if (op.kind == model::OpKind::kGemm) gemm += dt;
-    if (op.kind == model::OpKind::kAttention) attention += dt;
+    if (op.kind == model::OpKind::kAttention) {
+      attention += dt;
+      if (op.windowed) window_attention += dt;
+    }
     if (op.recompute) recompute_flops += c.flops * op.count;
     if (op.weight_gradient) weight_grad += dt;
   }
-  return {time, gemm, attention, recompute_flops, weight_grad};
+  return {time, gemm, attention, recompute_flops, weight_grad, window_attention};
 }
 
 struct StageTimes {
@@ -187,6 +195,12 @@ struct StageTimes {
   double cp_forward = 0;  // context-parallel K/V exchange, per micro-batch
   double cp_backward = 0;
   double cp_exposed = 0;
+  // Of the attention and the K/V exchange above, the sliding-window layers' (whose
+  // exchange hides behind their own attention).
+  double attention_window_forward = 0;
+  double attention_window_backward = 0;
+  double cp_window_forward = 0;
+  double cp_window_backward = 0;
   double Total() const {
     return forward_compute + backward_compute + tp_exposed + ep_exposed + cp_exposed;
   }
@@ -212,7 +226,11 @@ StageTimes Mean(const StageTimes& a, const StageTimes& b) {
           .ep_exposed = m(a.ep_exposed, b.ep_exposed),
           .cp_forward = m(a.cp_forward, b.cp_forward),
           .cp_backward = m(a.cp_backward, b.cp_backward),
-          .cp_exposed = m(a.cp_exposed, b.cp_exposed)};
+          .cp_exposed = m(a.cp_exposed, b.cp_exposed),
+          .attention_window_forward = m(a.attention_window_forward, b.attention_window_forward),
+          .attention_window_backward = m(a.attention_window_backward, b.attention_window_backward),
+          .cp_window_forward = m(a.cp_window_forward, b.cp_window_forward),
+          .cp_window_backward = m(a.cp_window_backward, b.cp_window_backward)};
 }
 
 // One stage class of an interleaved pipeline, as the interleaved schedule cuts it into
@@ -549,7 +567,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   const network::ClusterSpec& cl = sc.cluster;
   const hardware::ChipSpec& chip = cl.chip;
 
-  core::Diagnostics diags = parallel::ValidatePlan(p, m, chip, cl.chips);
+  core::Diagnostics diags = parallel::ValidatePlan(p, m, chip, cl.chips, cl.domain);
   if (diags.HasErrors()) return diags;
 
   const model::LayerBlocks blocks = model::BuildLayerBlocks(m);
@@ -619,15 +637,20 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     t.backward_compute = bwd.time;
     t.backward_gemm = bwd.gemm;
     t.attention_backward = bwd.attention;
+    t.attention_window_forward = fwd.window_attention;
+    t.attention_window_backward = bwd.window_attention;
     t.recompute_flops = bwd.recompute_flops;
     t.weight_grad = bwd.weight_grad;
-    auto comm_time = [&](const CommOp& op, double& tp, double& ep, double& cp) {
+    auto comm_time = [&](const CommOp& op, double& tp, double& ep, double& cp, double& window) {
       const double dt = comm_costs.Of(op).time.value() * op.count;
       (op.group == Group::kEp ? ep : op.group == Group::kCp ? cp : tp) += dt;
+      if (op.windowed) window += dt;
     };
-    for (const CommOp& op : w.forward_comm) comm_time(op, t.tp_forward, t.ep_forward, t.cp_forward);
+    for (const CommOp& op : w.forward_comm) {
+      comm_time(op, t.tp_forward, t.ep_forward, t.cp_forward, t.cp_window_forward);
+    }
     for (const CommOp& op : w.backward_comm) {
-      comm_time(op, t.tp_backward, t.ep_backward, t.cp_backward);
+      comm_time(op, t.tp_backward, t.ep_backward, t.cp_backward, t.cp_window_backward);
     }
     t.tp_exposed = ExposedTp(t.tp_forward, t.forward_gemm, p.overlap_tp, p.tp) +
                    ExposedTp(t.tp_backward, t.backward_gemm, p.overlap_tp, p.tp);
@@ -644,11 +667,21 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       t.ep_exposed = partnered * std::max(0.0, ep_total - compute) + (1 - partnered) * ep_total;
     }
     t.ep_exposed += (ep_total - t.ep_exposed) * contention;
-    // Context parallelism: ring steps overlap the attention of cp-1 of the cp blocks.
+    // Context parallelism: ring steps overlap the attention of all but the first of the
+    // steps + 1 blocks, the full layers' and the sliding-window layers' each their own;
+    // the all-gather variant's exchanges (windows included) block.
     if (p.cp_comm == parallel::CpComm::kP2p && p.cp > 1) {
-      const double share = (p.cp - 1.0) / p.cp;
-      t.cp_exposed = std::max(0.0, t.cp_forward - share * t.attention_forward) +
-                     std::max(0.0, t.cp_backward - share * t.attention_backward);
+      auto exposed = [](double comm, double attention, int steps) {
+        return std::max(0.0, comm - steps / (steps + 1.0) * attention);
+      };
+      const int full = workload::CpExchangeOf(m, p, false).steps;
+      const int window = workload::CpExchangeOf(m, p, true).steps;
+      t.cp_exposed = exposed(t.cp_forward - t.cp_window_forward,
+                             t.attention_forward - t.attention_window_forward, full) +
+                     exposed(t.cp_window_forward, t.attention_window_forward, window) +
+                     exposed(t.cp_backward - t.cp_window_backward,
+                             t.attention_backward - t.attention_window_backward, full) +
+                     exposed(t.cp_window_backward, t.attention_window_backward, window);
     } else {
       t.cp_exposed = t.cp_forward + t.cp_backward;
     }
@@ -1038,6 +1071,17 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                place.edp.group, calls, ar_time > 0 ? exposed * (ar_time - ar_dense) / ar_time : 0);
       }
     }
+  }
+
+  // Tied embeddings: the first and last stage all-reduce the word embedding's gradient
+  // after the flush and the data-parallel reduction, before the optimizer (exposed).
+  if (g.embedding_grad_bytes > 0) {
+    const Placed group = PlaceEmbeddingGroup(cl, p);
+    const CommOp op{"embedding_grad_all_reduce", Group::kEmbedding, Kind::kAllReduce,
+                    g.embedding_grad_bytes, 1};
+    const collective::Cost c = group.Cost(cl, Kind::kAllReduce, g.embedding_grad_bytes);
+    r.time.dp_exposed += c.time.value();
+    Record(r.comms, cl, op, c, group.group, 1, c.time.value());
   }
 
   // Optimizer: one memory-bound Adam update over the chip's shard.

@@ -241,7 +241,9 @@ TEST(Estimate, InterleavedFillAndDrainCrossEveryVirtualStage) {
       exposed[i] = rep.time.pp_exposed;
       const double pipelined = rep.time.compute + rep.time.tp_exposed;
       const double expected = parallel::BubbleFraction(s.plan);
-      EXPECT_NEAR(rep.time.bubble / pipelined, expected, 0.03 * expected)
+      // Within 4%: the first chunk also carries the embedding's gradient all-gather
+      // (sequence parallel), most felt at pp 2 vp 12 (4 layers a chunk): 3.5%.
+      EXPECT_NEAR(rep.time.bubble / pipelined, expected, 0.04 * expected)
           << "pp " << c.pp << " vp " << c.vp;
     }
     ASSERT_GT(send[1], send[0]);
@@ -433,9 +435,16 @@ TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
   s.plan.order = "tp-cp-dp-ep-pp";  // ep outermost in the expert grid: stride edp = 64
   const StepReport across = Estimate(s).value();
   EXPECT_GT(across.moe.all_to_all_s, 2 * inside.moe.all_to_all_s);
-  s.plan.moe_max_domains = 1;  // node-limited routing sends fewer copies across
+  // One expert per domain: a token's two experts cannot lie in one domain.
+  s.plan.moe_max_domains = 1;
+  EXPECT_FALSE(Estimate(s).ok());
+  // Qwen3's 16 experts per domain: node-limited routing sends fewer copies across.
+  s.model = model::testing::Qwen3_235B();
+  s.plan.moe_max_domains = 0;
+  const StepReport spread = Estimate(s).value();
+  s.plan.moe_max_domains = 1;
   const StepReport limited = Estimate(s).value();
-  EXPECT_LT(limited.moe.all_to_all_s, across.moe.all_to_all_s);
+  EXPECT_LT(limited.moe.all_to_all_s, spread.moe.all_to_all_s);
 }
 
 // FSDP shards the routed experts over the expert-data-parallel group, not over dp: their

@@ -1099,9 +1099,12 @@ std::string RunCheckpoint(const RunResult& r) {
   const CheckpointDerivation& d = r.checkpoint;
   std::string out = "<section>\n<h2>Checkpoint</h2>\n";
   const std::vector<std::pair<std::string, std::string>> facts = {
-      {"size", fmt::format("{} = {:.1f}B parameters &times; {:g} B + {} data-loader state",
-                           Bytes(d.size_bytes), r.step.parameters / 1e9, d.bytes_per_parameter,
-                           Bytes(r.config.checkpoint.data_loader_state))},
+      {"size", fmt::format("{} = {:.1f}B parameters{} &times; {:g} B + {} data-loader state",
+                           Bytes(d.size_bytes), d.parameters / 1e9,
+                           d.mtp_parameters > 0 ? fmt::format(" (with {:.1f}B of MTP modules)",
+                                                              d.mtp_parameters / 1e9)
+                                                : std::string(),
+                           d.bytes_per_parameter, Bytes(r.config.checkpoint.data_loader_state))},
       {"writers",
        fmt::format("{}, {} each", Esc(ShortCount(d.writers)), Bytes(d.per_writer_bytes))},
       {"tiers", Esc(CheckpointTiers(r))},

@@ -795,8 +795,9 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
                .Max(1000),
            [](M& m, const Value& v) { m.moe.capacity_factor = v.d; }},
           {Num("moe.imbalance",
-               "load imbalance: tokens of the busiest expert over the mean (>= 1); the slowest "
-               "expert sets the pace")
+               "load imbalance: routed tokens of the busiest expert-parallel rank over the "
+               "mean (>= 1), whatever its number of local experts; the slowest rank sets the "
+               "pace")
                .Default("1")
                .Min(1)
                .Max(1000),
@@ -861,7 +862,8 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
            [](P& p, const Value& v) { p.cp = static_cast<int>(v.i); }},
           {Enum("cp_comm",
                 "context-parallel attention: p2p (ring of K/V blocks, overlapped with "
-                "attention) or all_gather (K/V gathered before attention)")
+                "attention) or all_gather (K/V gathered before attention); sliding-window "
+                "layers receive only the windows before their chunks, overlapped or before")
                .Default("p2p")
                .Choices({"p2p", "all_gather"}),
            [](P& p, const Value& v) {

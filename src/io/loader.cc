@@ -625,6 +625,14 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
     error({"moe.first_dense_layers", "layers"}, "moe.first_dense_layers",
           "first_dense_layers (" + std::to_string(m.moe.first_dense_layers) +
               ") leaves no MoE layer among the " + std::to_string(m.layers));
+  } else if (m.moe.experts > 0 && model::MoeLayersIn(m, 0, m.layers) == 0) {
+    // Layer i is MoE when i - first_dense_layers + 1 is a multiple of the frequency.
+    error({"moe.layer_frequency", "moe.first_dense_layers", "layers"}, "moe.layer_frequency",
+          "layer_frequency (" + std::to_string(m.moe.layer_frequency) +
+              ") leaves no MoE layer among the " + std::to_string(m.layers) + " (after " +
+              std::to_string(m.moe.first_dense_layers) + " first dense layers)",
+          "every layer_frequency-th layer after the first dense ones is MoE: use at most " +
+              std::to_string(m.layers - m.moe.first_dense_layers));
   }
   const bool mla_any = m.mla.q_lora_rank > 0 || m.mla.qk_rope_head_dim > 0 ||
                        m.mla.qk_nope_head_dim > 0 || m.mla.v_head_dim > 0;

@@ -165,13 +165,16 @@ std::string StepReportText(const estimate::StepReport& r) {
   }
   if (!r.comms.empty()) {
     out += "\n  communication (per step, critical stage)\n";
-    out += fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<9}{:<13}{:>11}{:>12}{:>12}\n", "op", "kind",
-                       "group", "level", "within", "algo", "size", "total", "exposed");
+    // The name column: 20 wide, wider for a longer name (embedding_grad_all_reduce).
+    size_t width = 20;
+    for (const estimate::CommSummary& c : r.comms) width = std::max(width, c.name.size() + 1);
+    out += fmt::format("    {:<{}}{:<16}{:>6} {:<10}{:<9}{:<13}{:>11}{:>12}{:>12}\n", "op", width,
+                       "kind", "group", "level", "within", "algo", "size", "total", "exposed");
     for (const estimate::CommSummary& c : r.comms) {
-      out +=
-          fmt::format("    {:<20}{:<16}{:>6} {:<10}{:<9}{:<13}{:>11}{:>12}{:>12}\n", c.name, c.kind,
-                      c.group_size, c.level, c.span, c.algorithm, core::FormatBytes(c.bytes),
-                      core::FormatSeconds(c.time_s), core::FormatSeconds(c.exposed_s));
+      out += fmt::format("    {:<{}}{:<16}{:>6} {:<10}{:<9}{:<13}{:>11}{:>12}{:>12}\n", c.name,
+                         width, c.kind, c.group_size, c.level, c.span, c.algorithm,
+                         core::FormatBytes(c.bytes), core::FormatSeconds(c.time_s),
+                         core::FormatSeconds(c.exposed_s));
     }
   }
   if (!r.ops.empty()) {

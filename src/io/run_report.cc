@@ -241,9 +241,12 @@ std::string RunReportText(const RunResult& r) {
 
   const CheckpointDerivation& d = r.checkpoint;
   out += "\n  checkpoint\n";
+  const std::string mtp =
+      d.mtp_parameters > 0 ? fmt::format(" (with {:.1f}B of MTP modules)", d.mtp_parameters / 1e9)
+                           : std::string();
   line("  size",
-       fmt::format("{} = {:.1f}B parameters x {:g} B + {} data-loader state",
-                   core::FormatBytes(d.size_bytes), s.parameters / 1e9, d.bytes_per_parameter,
+       fmt::format("{} = {:.1f}B parameters{} x {:g} B + {} data-loader state",
+                   core::FormatBytes(d.size_bytes), d.parameters / 1e9, mtp, d.bytes_per_parameter,
                    core::FormatBytes(r.config.checkpoint.data_loader_state)));
   line("  writers",
        fmt::format("{:.0f}, {} each", d.writers, core::FormatBytes(d.per_writer_bytes)));
@@ -402,8 +405,8 @@ std::string RunReportJson(const RunResult& r) {
   };
   j["checkpoint"] = {{"size_bytes", Round(d.size_bytes)},
                      {"size_formula",
-                      "parameters x (2 B weights + 12 B fp32 master and Adam) + "
-                      "data_loader_state"},
+                      "parameters (with multi-token prediction modules) x (2 B weights + 12 B "
+                      "fp32 master and Adam) + data_loader_state"},
                      {"writers", Whole(d.writers)},
                      {"size_per_writer_bytes", Round(d.per_writer_bytes)},
                      {"tiers", tiers},

@@ -430,7 +430,7 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     if (!p.flash_attention)
       row.assumptions.push_back("unfused attention (before FlashAttention in Megatron)");
     const core::Diagnostics plan_errors =
-        parallel::ValidatePlan(p, m, s.cluster.chip, s.cluster.chips);
+        parallel::ValidatePlan(p, m, s.cluster.chip, s.cluster.chips, s.cluster.domain);
     if (plan_errors.HasErrors()) {
       skip("plan rejected: " + plan_errors.items().front().key + ": " +
            plan_errors.items().front().message);

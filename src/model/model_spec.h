@@ -59,13 +59,17 @@ struct MoeSpec {
   bool shared_expert_gate = false;
   Routing routing = Routing::kDropless;
   double capacity_factor = 1.0;  // kCapacity: tokens an expert accepts / its mean share
-  // Tokens of the busiest expert over the mean (>= 1): the slowest expert sets the pace.
+  // Routed tokens of the busiest expert-parallel rank over the mean (>= 1), whatever the
+  // experts it holds: the slowest rank sets the pace of the grouped expert GEMMs and the
+  // all-to-all. (Per expert it would shrink with more local experts; that spread is not
+  // modelled, so give the rank-level figure.)
   double imbalance = 1.0;
   bool IsMoe() const { return experts > 0; }
   int SharedFfn() const {
     return shared_ffn_hidden > 0 ? shared_ffn_hidden : shared_experts * expert_ffn_hidden;
   }
-  // The busiest expert's load over the mean after routing (capacity caps it).
+  // The busiest expert-parallel rank's load over the mean after routing (capacity caps
+  // each expert's, so the rank's too).
   double EffectiveImbalance() const {
     return routing == Routing::kCapacity ? std::min(imbalance, capacity_factor) : imbalance;
   }

@@ -73,7 +73,8 @@ namespace {
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
-void ValidateMoe(const ParallelPlan& p, const model::ModelSpec& m, core::Diagnostics& d) {
+void ValidateMoe(const ParallelPlan& p, const model::ModelSpec& m, int domain,
+                 core::Diagnostics& d) {
   if (!m.moe.IsMoe()) {
     if (p.ep > 1 || p.etp > 1) {
       d.Error(p.ep > 1 ? "plan.ep" : "plan.etp",
@@ -104,12 +105,32 @@ void ValidateMoe(const ParallelPlan& p, const model::ModelSpec& m, core::Diagnos
             "an MoE model with tp > 1 needs sequence_parallel: true (Megatron-Core requires it)");
   }
   if (p.moe_max_domains < 0) d.Error("plan.moe_max_domains", "must be at least 0");
+  // Node-limited routing: a token's top_k experts must fit in its moe_max_domains domains.
+  const bool grid = m.moe.experts % p.ep == 0 && stage_ranks % (int64_t{p.ep} * p.etp) == 0;
+  if (p.moe_max_domains > 0 && domain > 0 && grid) {
+    const int64_t stride = AxisStride(p, "ep");
+    const int64_t ranks = stride >= domain ? 1 : std::min<int64_t>(p.ep, domain / stride);
+    const int64_t local = m.moe.experts / p.ep;
+    const int64_t reachable = std::min<int64_t>(m.moe.experts, p.moe_max_domains * ranks * local);
+    if (reachable < m.moe.top_k) {
+      const int64_t needed = (m.moe.top_k + ranks * local - 1) / (ranks * local);
+      d.Error("plan.moe_max_domains",
+              "moe_max_domains (" + Str(p.moe_max_domains) + ") x " + Str(ranks * local) +
+                  " routed expert(s) per scale-up domain (" + Str(ranks) +
+                  " expert-parallel rank(s) in each " + Str(domain) + "-chip domain, " +
+                  Str(local) + " expert(s) each) = " + Str(reachable) + ", fewer than the top_k (" +
+                  Str(m.moe.top_k) + ") experts a token of model " + m.name + " is routed to",
+              "set moe_max_domains to at least " + Str(needed) +
+                  ", or put more expert-parallel ranks in a domain (ep before dp and pp in "
+                  "plan.order, a smaller etp)");
+    }
+  }
 }
 
 }  // namespace
 
 core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
-                               const hardware::ChipSpec& chip, int64_t cluster_chips) {
+                               const hardware::ChipSpec& chip, int64_t cluster_chips, int domain) {
   core::Diagnostics d;
   if (p.Chips() != cluster_chips) {
     // The dp that fills the cluster, where tp x pp x cp divides its chips.
@@ -150,7 +171,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   if (p.cp > 1 && !p.flash_attention) {
     d.Error("plan.cp", "context parallelism needs flash_attention: true (blockwise attention)");
   }
-  ValidateMoe(p, m, d);
+  ValidateMoe(p, m, domain, d);
   if (p.vp > 1 && p.schedule != Schedule::kInterleaved) {
     d.Error("plan.vp", "vp = " + Str(p.vp) + " needs schedule: interleaved (the schedule is " +
                            std::string(ScheduleName(p.schedule)) + ")");

@@ -127,9 +127,12 @@ double DpBucketParams(const ParallelPlan& plan);
 int LayersPerDpBucket(const ParallelPlan& plan, double layer_params, int chunk_layers);
 
 // Checks the plan against the model and the chip count; every problem found is reported
-// with the key it concerns ("plan.tp", ...), the values and a hint.
+// with the key it concerns ("plan.tp", ...), the values and a hint. `domain`: the cluster's
+// chips per scale-up domain, which node-limited routing (moe_max_domains) is checked
+// against: a token's top_k experts must lie in its moe_max_domains domains (0: unchecked).
 core::Diagnostics ValidatePlan(const ParallelPlan& plan, const model::ModelSpec& model,
-                               const hardware::ChipSpec& chip, int64_t cluster_chips);
+                               const hardware::ChipSpec& chip, int64_t cluster_chips,
+                               int domain = 0);
 
 // Tensor-parallel ranks that hold each key/value head: 1 when tp divides kv_heads, else
 // tp / kv_heads. A rank needs the whole K/V heads its query heads attend with, so beyond

@@ -51,6 +51,36 @@ TEST(ValidatePlan, AcceptsMlperfPlan) {
   EXPECT_FALSE(d.HasErrors()) << d.Format();
 }
 
+// Node-limited routing must leave a token room for its top_k experts: Mixtral's 8 experts
+// over ep 8 at etp 8 put one expert in each 8-chip domain, so top-2 needs two domains.
+TEST(ValidatePlan, RoutingLimitsLeaveRoomForTopK) {
+  ParallelPlan p;
+  p.tp = 8;
+  p.etp = 8;
+  p.ep = 8;
+  p.sequence_parallel = true;
+  p.pp = 4;
+  p.dp = 8;
+  p.micro_batch_size = 1;
+  p.global_batch_size = 512;
+  p.moe_max_domains = 1;
+  const model::ModelSpec m = model::testing::Mixtral8x7B();
+  const core::Diagnostics d = ValidatePlan(p, m, Chip(), 256, 8);
+  ASSERT_TRUE(d.HasErrors());
+  EXPECT_EQ(d.items().front().key, "plan.moe_max_domains");
+  EXPECT_NE(d.Format().find("set moe_max_domains to at least 2"), std::string::npos) << d.Format();
+  p.moe_max_domains = 2;
+  EXPECT_FALSE(ValidatePlan(p, m, Chip(), 256, 8).HasErrors());
+  // Expert-parallel ranks packed in a domain (etp 1: 8 ranks of one expert each).
+  p.moe_max_domains = 1;
+  p.etp = 1;
+  EXPECT_FALSE(ValidatePlan(p, m, Chip(), 256, 8).HasErrors())
+      << ValidatePlan(p, m, Chip(), 256, 8).Format();
+  // Without the domain size, unchecked.
+  p.etp = 8;
+  EXPECT_FALSE(ValidatePlan(p, m, Chip(), 256).HasErrors());
+}
+
 TEST(ValidatePlan, ReportsEveryProblem) {
   ParallelPlan p = Mlperf();
   p.tp = 5;

@@ -109,10 +109,13 @@ namespace {
 // Checkpoint size and tier times (formulas in run.h).
 CheckpointDerivation DeriveCheckpoint(const CheckpointConfig& cp,
                                       const network::ClusterSpec& cluster,
-                                      const parallel::ParallelPlan& plan, double parameters) {
+                                      const parallel::ParallelPlan& plan, double parameters,
+                                      double mtp_parameters) {
   CheckpointDerivation d;
+  d.parameters = parameters + mtp_parameters;
+  d.mtp_parameters = mtp_parameters;
   d.bytes_per_parameter = parallel::kWeightBytes + parallel::OptimizerBytes(plan);
-  d.size_bytes = parameters * d.bytes_per_parameter + cp.data_loader_state;
+  d.size_bytes = d.parameters * d.bytes_per_parameter + cp.data_loader_state;
   d.writers = plan.zero >= 1 ? static_cast<double>(cluster.chips)
                              : static_cast<double>(int64_t{plan.tp} * plan.pp * plan.cp);
   d.per_writer_bytes = d.size_bytes / d.writers;
@@ -219,7 +222,8 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   }
 
   const CheckpointConfig& cp = cfg.checkpoint;
-  r.checkpoint = DeriveCheckpoint(cp, cluster, plan, r.step.parameters);
+  r.checkpoint = DeriveCheckpoint(cp, cluster, plan, r.step.parameters,
+                                  model::CountParameters(scenario.model).mtp);
   CheckpointDerivation& d = r.checkpoint;
   if (cp.persist_time_s >= 0 && cp.persist_time_s < d.blocking_s) {
     // P counts from the start of the checkpoint, so it is at least the blocking part.

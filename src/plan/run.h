@@ -20,7 +20,8 @@
 //
 // Checkpoint size and tier times (bytes, bytes/s, seconds):
 //   size       = parameters · (2 B bf16 weights + 12 B fp32 master weights and Adam moments)
-//                + data_loader_state
+//                + data_loader_state; parameters: every trained one, the multi-token
+//                prediction modules' included
 //   writers    = chips with ZeRO >= 1 (each writes its shard), else tp·pp·cp (one replica)
 //   per writer = size / writers
 //   host       = per writer / host_bandwidth          (device to host memory)
@@ -140,6 +141,10 @@ struct RunOptions {
 };
 
 struct CheckpointDerivation {
+  // Every trained parameter: the model's and its multi-token prediction modules' (which
+  // the report's parameter count leaves out, as DeepSeek's 671B does).
+  double parameters = 0;
+  double mtp_parameters = 0;       // of `parameters`, the MTP modules'
   double bytes_per_parameter = 0;  // 16-bit weights + optimizer state (plan's precision)
   double size_bytes = 0;
   double writers = 0;

@@ -170,6 +170,25 @@ TEST(ProjectRun, CheckpointTiersAddUp) {
   EXPECT_DOUBLE_EQ(p.value().checkpoint.blocking_s, p.value().checkpoint.host_s);
 }
 
+// The checkpoint holds every trained parameter: with multi-token prediction (DeepSeek-V3),
+// the modules' too, which the step report's parameter count leaves out.
+TEST(ProjectRun, CheckpointHoldsTheMtpModules) {
+  estimate::Scenario s = Llama70BOn(1024);
+  s.model.mtp_layers = 1;
+  core::Result<RunResult> r = ProjectRun(s, Tokens(1e12), OneClass(6.5), Exact());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const CheckpointDerivation& d = r.value().checkpoint;
+  const double mtp = model::CountParameters(s.model).mtp;
+  EXPECT_GT(mtp, 0);
+  EXPECT_DOUBLE_EQ(d.mtp_parameters, mtp);
+  EXPECT_DOUBLE_EQ(d.parameters, r.value().step.parameters + mtp);
+  EXPECT_DOUBLE_EQ(d.size_bytes, d.parameters * d.bytes_per_parameter);
+  s.model.mtp_layers = 0;
+  core::Result<RunResult> plain = ProjectRun(s, Tokens(1e12), OneClass(6.5), Exact());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_DOUBLE_EQ(plain.value().checkpoint.parameters, plain.value().step.parameters);
+}
+
 // Chip-hours over the expected time at the price, energy at the power times PUE,
 // electricity at its price.
 TEST(ProjectRun, CostAndEnergyFollowTheExpectedTime) {

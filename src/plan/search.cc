@@ -372,7 +372,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   core::ParallelFor(static_cast<int64_t>(plans.size()), options.threads, [&](int64_t i) {
     checks[static_cast<size_t>(i)] =
         parallel::ValidatePlan(plans[static_cast<size_t>(i)], m, cl.chip,
-                               idle ? plans[static_cast<size_t>(i)].Chips() : chips);
+                               idle ? plans[static_cast<size_t>(i)].Chips() : chips, cl.domain);
   });
   std::vector<Candidate> valid;
   std::map<std::string, Rejection> rejected;

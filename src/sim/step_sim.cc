@@ -51,8 +51,11 @@ struct Item {
   double bytes = 0;
   bool expert = false;     // compute: a routed-expert operator (anchors the all-to-alls)
   bool attention = false;  // compute: the attention core (anchors the K/V exchange)
-  // Compute, ring attention: the K/V exchange run beside this operator in cp-1 steps.
+  bool windowed = false;   // attention core or K/V exchange of a sliding-window layer
+  // Compute, ring attention: the K/V exchange run beside this operator, in ring_blocks - 1
+  // steps (workload::CpExchangeOf).
   Time ring = 0;
+  int ring_blocks = 0;
   std::string_view ring_name = {};
   std::string_view ring_algorithm = {};
   double ring_bytes = 0;
@@ -100,18 +103,30 @@ std::vector<Item> Around(const std::vector<Item>& items, const std::vector<Item>
   return out;
 }
 
+// Whether `items` hold attention of the full (`windowed` false) or sliding-window layers.
+bool HasAttention(const std::vector<Item>& items, bool windowed) {
+  return std::any_of(items.begin(), items.end(), [&](const Item& it) {
+    return it.attention && it.windowed == windowed && it.duration > 0;
+  });
+}
+
 // Ring attention: the K/V exchange of a pass over one layer shared among its attention
-// operators in proportion to their time. False where there is no attention to carry it.
-bool AttachRing(std::vector<Item>& items, const std::vector<Item>& ring) {
+// operators of the same kind (full or sliding-window) in proportion to their time, each
+// cut into `blocks` blocks. False where there is no attention to carry it.
+bool AttachRing(std::vector<Item>& items, const std::vector<Item>& ring, bool windowed,
+                int blocks) {
+  if (ring.empty()) return true;
   Time exchange = 0;
   Time attention = 0;
+  auto carries = [&](const Item& it) { return it.attention && it.windowed == windowed; };
   for (const Item& r : ring) exchange += r.duration;
-  for (const Item& it : items) attention += it.attention ? it.duration : 0;
+  for (const Item& it : items) attention += carries(it) ? it.duration : 0;
   if (attention == 0) return false;
   Time seen = 0;
   Time given = 0;
   for (Item& it : items) {
-    if (!it.attention) continue;
+    if (!carries(it)) continue;
+    it.ring_blocks = blocks;
     seen += it.duration;
     const Time upto =
         static_cast<Time>(std::llround(static_cast<double>(exchange) * static_cast<double>(seen) /
@@ -164,6 +179,7 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   Lists compute;
   Lists tp;  // tensor- and expert-tensor-parallel calls
   Lists ep_before, ep_after, cp_before, cp_after;
+  Lists cp_window;  // the sliding-window layers' exchange, before their attention
   auto reps = [&](Scope s, double count) { return s == Scope::kLayer ? count / layers : count; };
   auto add_compute = [&](const workload::ComputeOp& op, Pass pass) {
     const double r = reps(op.scope, op.count);
@@ -173,7 +189,8 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .flops = op.Flops() * r,
                     .bytes = roofline.bytes * r,
                     .expert = op.role == model::Role::kExpert,
-                    .attention = op.kind == model::OpKind::kAttention};
+                    .attention = op.kind == model::OpKind::kAttention,
+                    .windowed = op.windowed};
     PassItems& lists = compute[static_cast<size_t>(op.scope)];
     if (pass == Pass::kForward) {
       lists[ItemPass::kForward].push_back(item);
@@ -210,7 +227,9 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
         // before attention, the reduce-scatter of the K/V gradients after.
         const bool after = ep ? op.after_experts : op.kind == Kind::kReduceScatter;
         std::vector<Item>& list = ep   ? (after ? ep_after : ep_before)[s][p]
-                                  : cp ? (after ? cp_after : cp_before)[s][p]
+                                  : cp ? (op.windowed ? cp_window
+                                          : after     ? cp_after
+                                                      : cp_before)[s][p]
                                        : tp[s][p];
         list.push_back(item);
       }
@@ -219,6 +238,8 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   for (const workload::CommOp& op : w.forward_comm) add_comm(op, Pass::kForward);
   for (const workload::CommOp& op : w.backward_comm) add_comm(op, Pass::kBackward);
   const bool ring = sc.plan.cp > 1 && sc.plan.cp_comm == parallel::CpComm::kP2p;
+  const int full_blocks = workload::CpExchangeOf(sc.model, sc.plan, false).steps + 1;
+  const int window_blocks = workload::CpExchangeOf(sc.model, sc.plan, true).steps + 1;
   ClassItems out;
   for (Scope scope : {Scope::kLayer, Scope::kEmbedding, Scope::kLogits}) {
     const size_t s = static_cast<size_t>(scope);
@@ -227,11 +248,17 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
       std::vector<Item> items = Interleave(compute[s][p], tp[s][p]);
       items =
           Around(items, ep_before[s][p], ep_after[s][p], [](const Item& it) { return it.expert; });
-      const bool attached = ring && cp_after[s][p].empty() && !cp_before[s][p].empty() &&
-                            AttachRing(items, cp_before[s][p]);
+      const std::vector<Item>& full = cp_before[s][p];
+      const std::vector<Item>& window = cp_window[s][p];
+      const bool attached = ring && cp_after[s][p].empty() && (!full.empty() || !window.empty()) &&
+                            (full.empty() || HasAttention(items, false)) &&
+                            (window.empty() || HasAttention(items, true)) &&
+                            AttachRing(items, full, false, full_blocks) &&
+                            AttachRing(items, window, true, window_blocks);
       if (!attached) {
-        items = Around(items, cp_before[s][p], cp_after[s][p],
-                       [](const Item& it) { return it.attention; });
+        std::vector<Item> before = full;
+        before.insert(before.end(), window.begin(), window.end());
+        items = Around(items, before, cp_after[s][p], [](const Item& it) { return it.attention; });
       }
       out.Of(scope)[p] = std::move(items);
     }
@@ -300,6 +327,10 @@ class Builder {
   collective::Cost pp_cost_;
   estimate::Placed dp_place_;   // dense gradients and parameters: dp x cp
   estimate::Placed edp_place_;  // routed experts': the expert-data-parallel group
+  // Tied embeddings: the word-embedding gradient all-reduce of the first and last stage,
+  // and per rank of it, the point where the rank is ready for it and the all-reduce.
+  collective::Cost embedding_cost_;
+  std::vector<std::pair<OpId, OpId>> embedding_ops_;
   // Per virtual stage x micro-batch: sends out, and the first and last links of passes.
   std::vector<OpId> send_fwd_, send_bwd_, fwd_first_, bwd_first_, fwd_last_;
 
@@ -340,7 +371,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       }
       // Ring attention: block 0 on the local K/V, block i once ring step i has brought
       // the next; the hidden exchange slows the last block by the contention share.
-      const int blocks = p_.cp;
+      const int blocks = it.ring_blocks;
       if (first_ == kNone) {  // the steps wait for the pass's input too
         OpInfo start = base;
         start.name = "ring_start";
@@ -682,6 +713,23 @@ void Builder::BuildStage(int s) {
     prog_.AddDependency(last_task_op, last_reduce);
     if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, last_reduce);
   }
+  // Tied embeddings: the first and last stage all-reduce the embedding's gradient once
+  // both are through their flush and gradient reduction (wired to each other in Build).
+  OpId embedding_reduce = kNone;
+  if (g_.embedding_grad_bytes > 0 && (s == 0 || s == p_.pp - 1)) {
+    OpInfo ready{.name = "embedding_grad_ready", .category = Category::kSync};
+    const OpId at = Emit(s, StreamKind::kDp, 0, ready);
+    prog_.AddDependency(last_task_op, at);
+    if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, at);
+    if (last_reduce != kNone) prog_.AddDependency(last_reduce, at);
+    OpInfo info{.name = "embedding_grad_all_reduce",
+                .algorithm = embedding_cost_.algorithm,
+                .category = Category::kDp,
+                .bytes = g_.embedding_grad_bytes};
+    embedding_reduce = Emit(s, StreamKind::kDp, Ns(embedding_cost_.time.value()), info);
+    prog_.AddDependency(at, embedding_reduce);
+    embedding_ops_.push_back({at, embedding_reduce});
+  }
   const double slow = slow_[static_cast<size_t>(s)];
   // With ZeRO the optimizer state of a stage is sharded over all its copies.
   const double copies = p_.zero >= 1 ? parallel::StageCopies(p_) : 1;
@@ -697,6 +745,7 @@ void Builder::BuildStage(int s) {
   prog_.AddDependency(last_task_op, opt);
   if (last_ep_sync != kNone) prog_.AddDependency(last_ep_sync, opt);
   if (last_reduce != kNone) prog_.AddDependency(last_reduce, opt);
+  if (embedding_reduce != kNone) prog_.AddDependency(embedding_reduce, opt);
   if (dp && !zero3 && p_.zero >= 1 && !overlap_dp) {
     OpInfo ag{.name = "dp_all_gather", .category = Category::kDp, .bytes = all_bytes};
     prog_.AddDependency(opt, Emit(s, StreamKind::kDp,
@@ -716,6 +765,10 @@ void Builder::Build() {
   edp_place_ = place.edp;
   pp_cost_ = place.pp.Cost(sc_.cluster, Kind::kSendRecv, g_.p2p_bytes);
   pp_time_ = Ns(pp_cost_.time.value());
+  if (g_.embedding_grad_bytes > 0) {
+    embedding_cost_ = estimate::PlaceEmbeddingGroup(sc_.cluster, p_)
+                          .Cost(sc_.cluster, Kind::kAllReduce, g_.embedding_grad_bytes);
+  }
   for (const workload::StageWork& w : g_.stages) items_.push_back(BuildItems(sc_, w, place));
   class_of_.assign(static_cast<size_t>(pp), 0);
   for (size_t c = 0; c < g_.stages.size(); ++c) {
@@ -786,6 +839,12 @@ void Builder::Build() {
   }
   for (const auto& [forward, send] : fused_) {
     prog_.AddDependency(send_bwd_[send], fwd_first_[forward]);
+  }
+  // The embedding group's all-reduce starts on each of its ranks once the other is ready.
+  for (const auto& [ready, reduce] : embedding_ops_) {
+    for (const std::pair<OpId, OpId>& other : embedding_ops_) {
+      if (other.first != ready) prog_.AddDependency(other.first, reduce);
+    }
   }
 }
 
@@ -971,8 +1030,9 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
 // Exposed time of each collective: its stream's exposed time (r.time), shared by time (the
 // expert-tensor-parallel calls are on the tp stream).
 void ShareExposed(estimate::StepReport& r) {
+  // The embedding group's gradient all-reduce runs on the dp stream.
   auto stream_of = [](std::string_view group) -> std::string_view {
-    return group == "etp" ? "tp" : group;
+    return group == "etp" ? "tp" : group == "emb" ? "dp" : group;
   };
   const std::array<std::pair<std::string_view, double>, 5> exposed = {{{"tp", r.time.tp_exposed},
                                                                        {"ep", r.time.ep_exposed},

@@ -156,6 +156,17 @@ TEST(Simulate, AgreesWithTheEstimatorWithoutOverlap) {
   cases.back().s.plan.dp = 4;
   cases.push_back({"llama70b tp8 cp2 pp4 gather", cases.back().s});
   cases.back().s.plan.cp_comm = parallel::CpComm::kAllGather;
+  // Sliding-window layers between full ones: each kind's exchange beside its own attention.
+  model::ModelSpec windowed = l70;
+  windowed.seq_len = 32768;
+  windowed.sliding_window = 1024;
+  windowed.global_attention_every = 2;
+  cases.push_back(
+      {"llama70b windowed tp8 cp4 pp4", Make(windowed, 256, 8, 4, 1, 16, Schedule::k1F1B)});
+  cases.back().s.plan.cp = 4;
+  cases.back().s.plan.dp = 2;
+  cases.push_back({"llama70b windowed tp8 cp4 pp4 gather", cases.back().s});
+  cases.back().s.plan.cp_comm = parallel::CpComm::kAllGather;
   for (Case& c : cases)
     c.s.cluster = c.s.plan.ep > 1 ? network::testing::SuperPod(c.s.cluster.chips) : c.s.cluster;
   for (const Case& c : cases) {
@@ -761,6 +772,51 @@ TEST(Simulate, RingAttentionHidesTheExchangeBehindAttention) {
   const estimate::OverlapSummary* all = Overlap(gather.value().report, "cp");
   ASSERT_NE(all, nullptr);
   EXPECT_NEAR(all->exposed_s, all->total_s, all->total_s * 1e-6);
+}
+
+// Tied embeddings over pp > 1: the first and last stage all-reduce the embedding's gradient
+// after the flush, before their optimizer: exposed, in both engines.
+TEST(Simulate, TiedEmbeddingGradientsAreAllReducedAfterTheFlush) {
+  const estimate::Scenario s =
+      NoOverlap(Make(model::testing::Gpt3(), 128, 8, 8, 1, 64, Schedule::k1F1B));
+  const double bytes = 51200.0 / 8 * 12288 * 4;
+  core::Result<SimResult> sim = Simulate(s);
+  ASSERT_TRUE(sim.ok()) << sim.diagnostics().Format();
+  const estimate::StepReport est = estimate::Estimate(s).value();
+  const estimate::CommSummary* row = nullptr;
+  for (const estimate::CommSummary& c : est.comms) {
+    if (c.name == "embedding_grad_all_reduce") row = &c;
+  }
+  ASSERT_NE(row, nullptr);
+  EXPECT_DOUBLE_EQ(row->bytes, bytes);
+  EXPECT_EQ(row->group_size, 2);
+  EXPECT_EQ(row->calls, 1);
+  EXPECT_GT(row->time_s, 0);
+  EXPECT_DOUBLE_EQ(row->exposed_s, row->time_s);
+  EXPECT_GE(est.time.dp_exposed, row->time_s);
+  // In the simulated program: once on each end, after both ends' last pass, before the
+  // optimizer.
+  const SimResult& r = sim.value();
+  std::vector<int> stages;
+  for (OpId op = 0; op < r.info.size(); ++op) {
+    if (r.info[op].name != "embedding_grad_all_reduce") continue;
+    stages.push_back(static_cast<int>(r.program.stream(op)) / kStreamsPerStage);
+    EXPECT_DOUBLE_EQ(r.info[op].bytes, bytes);
+    for (const TaskSpan& t : r.tasks) {
+      if (t.stage == 0 || t.stage == 7) {
+        EXPECT_GE(r.program.start(op), r.program.end(t.last));
+      }
+    }
+  }
+  EXPECT_EQ(stages, (std::vector<int>{0, 7}));
+  EXPECT_NEAR(r.report.step_time_s, est.step_time_s, 0.005 * est.step_time_s);
+  // Untied, no such collective.
+  estimate::Scenario untied = s;
+  untied.model.tied_embeddings = false;
+  const estimate::StepReport plain = estimate::Estimate(untied).value();
+  for (const estimate::CommSummary& c : plain.comms) {
+    EXPECT_NE(c.name, "embedding_grad_all_reduce");
+  }
 }
 
 TEST(Simulate, TheSameMoePlanTwiceGivesTheSameTimeline) {

@@ -22,6 +22,8 @@ std::string_view GroupName(Group g) {
       return "etp";
     case Group::kCp:
       return "cp";
+    case Group::kEmbedding:
+      return "emb";
   }
   return "?";
 }
@@ -53,6 +55,11 @@ double CausalKeysPerQuery(const model::ModelSpec& m, bool windowed) {
   return w >= s ? s / 2 : w - w * w / (2 * s);
 }
 
+// Whether a layer's sliding window is shorter than the sequence (else it attends fully).
+bool ShortWindow(const model::ModelSpec& m, bool windowed) {
+  return windowed && m.sliding_window > 0 && m.sliding_window < m.seq_len;
+}
+
 // The attention core of one layer for one micro-batch on one tp rank; under context
 // parallelism the rank's s/cp queries (load-balanced chunks) attend to all keys.
 void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, bool windowed,
@@ -67,14 +74,19 @@ void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, bool windowe
     // 2.5x the forward matmuls: it recomputes the scores (FlashAttention-2, Sec. 3.2).
     const double forward =
         2.0 * b * (s / p.cp) * CausalKeysPerQuery(m, windowed) * heads * (d_qk + d_v);
+    const bool short_window = ShortWindow(m, windowed);
     if (!recompute) {
-      fwd.push_back(
-          {.name = "attention", .kind = OpKind::kAttention, .flops = forward, .count = 1});
+      fwd.push_back({.name = "attention",
+                     .kind = OpKind::kAttention,
+                     .flops = forward,
+                     .count = 1,
+                     .windowed = short_window});
     }
     bwd.push_back({.name = recompute ? "attention_recompute" : "attention_bwd",
                    .kind = OpKind::kAttention,
                    .flops = recompute ? forward : 2.5 * forward,
-                   .recompute = recompute});
+                   .recompute = recompute,
+                   .windowed = short_window});
     return;
   }
   // Unfused: two batched GEMMs over the full s x s scores, plus softmax, mask and dropout
@@ -197,6 +209,19 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                             name == "mlp_norm" || name == "q_up" || name == "kv_up")) ||
            (expert_act && name == "expert_act");
   };
+  // Permute the routed copies into expert order (after the router), and back (after the
+  // experts): read and write each copy.
+  auto add_permute = [&](std::string_view name) {
+    const double permute = RoleRows(m, p, model::Role::kExpert) / p.etp * m.hidden * 2.0 * 2;
+    fwd.push_back({.name = name,
+                   .kind = OpKind::kElementwise,
+                   .bytes = permute,
+                   .role = model::Role::kExpert});
+    bwd.push_back({.name = name,
+                   .kind = OpKind::kElementwise,
+                   .bytes = permute,
+                   .role = model::Role::kExpert});
+  };
   for (const model::LayerOp& op : block) {
     const double rows = RoleRows(m, p, op.role);
     const size_t first_fwd = fwd.size();
@@ -316,20 +341,11 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                      .kind = OpKind::kElementwise,
                      .bytes = 2 * bytes,
                      .role = model::Role::kRouter});
-      if (m.moe.experts > 1) {
-        // Permute the routed copies into expert order, and back after the experts.
-        const double permute = RoleRows(m, p, model::Role::kExpert) / p.etp * m.hidden * 2.0 * 2;
-        for (std::string_view name : {std::string_view("moe_permute"), {"moe_unpermute"}}) {
-          fwd.push_back({.name = name,
-                         .kind = OpKind::kElementwise,
-                         .bytes = permute,
-                         .role = model::Role::kExpert});
-          bwd.push_back({.name = name,
-                         .kind = OpKind::kElementwise,
-                         .bytes = permute,
-                         .role = model::Role::kExpert});
-        }
-      }
+      if (m.moe.experts > 1) add_permute("moe_permute");
+    }
+    // Back into token order after the last expert GEMM, before the combine.
+    if (m.moe.experts > 1 && op.role == model::Role::kExpert && op.name == "expert_down") {
+      add_permute("moe_unpermute");
     }
   }
   // Shapes: under full recompute a recomputed operator is its forward again, with the
@@ -447,25 +463,46 @@ void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
     }
   }
   if (p.cp > 1) {
-    // K and V of the rank's chunk (16-bit), per tp rank: for MLA the up-projected heads.
+    // K and V of a token (16-bit), per tp rank: for MLA the up-projected heads.
     const double kv_per_token =
         m.mla.IsMla() ? static_cast<double>(m.heads) / p.tp * (m.QkHeadDim() + m.VHeadDim())
                       : 2.0 * std::max(1.0, static_cast<double>(m.kv_heads) / p.tp) * m.head_dim;
-    const double block = tokens * kv_per_token * 2.0;
     const double rc = p.recompute == Recompute::kFull ? 1 : 0;
-    if (p.cp_comm == parallel::CpComm::kP2p) {
+    const CpExchange window = CpExchangeOf(m, p, true);
+    const double full_layers = window.window ? layers - windowed : layers;
+    const double window_layers = window.window ? windowed : 0;
+    if (full_layers > 0 && p.cp_comm == parallel::CpComm::kP2p) {
       // cp-1 ring steps forward; backward passes K/V and their gradients around again.
-      w.forward_comm.push_back(
-          {"cp_send_recv", Group::kCp, collective::Kind::kSendRecv, block, (p.cp - 1.0) * layers});
+      const double block = tokens * kv_per_token * 2.0;
+      w.forward_comm.push_back({"cp_send_recv", Group::kCp, collective::Kind::kSendRecv, block,
+                                (p.cp - 1.0) * full_layers});
       w.backward_comm.push_back({"cp_send_recv", Group::kCp, collective::Kind::kSendRecv, 2 * block,
-                                 (p.cp - 1.0) * (1 + rc) * layers});
-    } else {
-      w.forward_comm.push_back({"cp_all_gather", Group::kCp, collective::Kind::kAllGather,
-                                block * p.cp, static_cast<double>(layers)});
+                                 (p.cp - 1.0) * (1 + rc) * full_layers});
+    } else if (full_layers > 0) {
+      const double block = tokens * kv_per_token * 2.0;
+      w.forward_comm.push_back(
+          {"cp_all_gather", Group::kCp, collective::Kind::kAllGather, block * p.cp, full_layers});
       w.backward_comm.push_back({"cp_all_gather", Group::kCp, collective::Kind::kAllGather,
-                                 block * p.cp, (1 + rc) * layers});
+                                 block * p.cp, (1 + rc) * full_layers});
       w.backward_comm.push_back({"cp_reduce_scatter", Group::kCp, collective::Kind::kReduceScatter,
-                                 block * p.cp, static_cast<double>(layers)});
+                                 block * p.cp, full_layers});
+    }
+    if (window_layers > 0) {
+      // The windows before the rank's chunks, from their neighbours, whatever cp_comm:
+      // forward their K/V; backward their K/V again and the gradients of them sent back.
+      const double halo = window.tokens * kv_per_token * 2.0;
+      w.forward_comm.push_back({.name = "cp_window_send_recv",
+                                .group = Group::kCp,
+                                .kind = collective::Kind::kSendRecv,
+                                .bytes = halo,
+                                .count = window.steps * window_layers,
+                                .windowed = true});
+      w.backward_comm.push_back({.name = "cp_window_send_recv",
+                                 .group = Group::kCp,
+                                 .kind = collective::Kind::kSendRecv,
+                                 .bytes = 2 * halo,
+                                 .count = window.steps * (1 + rc) * window_layers,
+                                 .windowed = true});
     }
   }
 }
@@ -496,6 +533,12 @@ void AddEmbedding(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w
     const collective::Kind kind =
         p.sequence_parallel ? collective::Kind::kReduceScatter : collective::Kind::kAllReduce;
     w.forward_comm.push_back({"embedding_reduce", Group::kTp, kind, tokens * m.hidden * 2.0, 1});
+    // With sequence parallelism the reduce-scatter's gradient is an all-gather of the
+    // output gradient (without it the all-reduce's gradient is the identity).
+    if (p.sequence_parallel) {
+      w.backward_comm.push_back({"embedding_gather", Group::kTp, collective::Kind::kAllGather,
+                                 tokens * m.hidden * 2.0, 1});
+    }
   }
 }
 
@@ -580,6 +623,19 @@ double RecomputeFlopsPerToken(const model::ModelSpec& m, const ParallelPlan& p,
 
 }  // namespace
 
+CpExchange CpExchangeOf(const model::ModelSpec& m, const ParallelPlan& p, bool windowed) {
+  const double b = p.micro_batch_size;
+  const CpExchange ring{.steps = std::max(0, p.cp - 1), .tokens = b * m.seq_len / p.cp};
+  if (p.cp <= 1 || !ShortWindow(m, windowed)) return ring;
+  const double chunk = static_cast<double>(m.seq_len) / (2.0 * p.cp);
+  const double w = m.sliding_window;
+  const double k = std::ceil(w / chunk);  // chunks before a chunk that its window reaches
+  const int steps = static_cast<int>(std::min<double>(2 * k, ring.steps));
+  // The window before each of the two chunks, at most what the ring carries.
+  const double tokens = std::min(2 * b * w, ring.steps * ring.tokens);
+  return {.steps = steps, .tokens = tokens / steps, .window = true};
+}
+
 StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan) {
   const model::LayerBlocks blocks = model::BuildLayerBlocks(model);
   return BuildStepGraph(model, plan, blocks, model::CountParameters(model, blocks));
@@ -596,6 +652,11 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   g.model_flops_per_token = model::ModelFlopsPerToken(model, blocks);
   g.recompute_flops_per_token =
       RecomputeFlopsPerToken(model, plan, blocks, g.model_flops_per_token);
+
+  if (model.tied_embeddings && plan.pp > 1 && plan.schedule != parallel::Schedule::kDualPipe) {
+    g.embedding_grad_bytes =
+        static_cast<double>(model.vocab) / plan.tp * model.hidden * parallel::GradReduceBytes(plan);
+  }
 
   g.mixes = parallel::StageLayerMixes(plan, model);
   const std::vector<parallel::LayerMix>& mixes = g.mixes;

@@ -10,10 +10,19 @@
 // b·s/(cp·tp) tokens (sequence-parallel shard); each token goes to top_k experts, so a
 // rank sends top_k·h elements per token in the dispatch all-to-all over its EP group (2
 // bytes each, or fp8 with its scales under moe_dispatch_precision) and receives as many
-// back in the combine (2 bytes each). The busiest rank (and all-to-all receiver) has
-// `imbalance` times the mean load: its expert GEMMs are sized for it. Context
-// parallelism: every rank computes b·s/cp tokens; attention exchanges K/V blocks with the
-// CP neighbours (p2p, cp-1 steps) or all-gathers them.
+// back in the combine (2 bytes each). The busiest expert-parallel rank (and all-to-all
+// receiver) has `imbalance` times the mean routed tokens, whatever its number of local
+// experts: its expert GEMMs are sized for it. Context parallelism: every rank computes
+// b·s/cp tokens in two load-balanced chunks of s/(2cp); a full-attention layer exchanges
+// K/V blocks with the CP neighbours (p2p, cp-1 steps) or all-gathers them; a sliding-window
+// layer receives only the window before each of its chunks from the ranks that hold the
+// chunks before them (CpExchangeOf), by send/recv under either cp_comm.
+//
+// Tied embeddings with pp > 1 (Megatron-LM finalize_model_grads,
+// _allreduce_word_embedding_grads): after the pipeline flush and the data-parallel
+// reduction, and before the optimizer, the first and the last stage all-reduce the word
+// embedding's gradient (vocab/tp x h, in the data-parallel reduction's precision) over the
+// embedding group, those two ranks of one pipeline (StepGraph::embedding_grad_bytes).
 #pragma once
 
 #include <cstdint>
@@ -27,7 +36,8 @@
 
 namespace fathom::workload {
 
-enum class Group { kTp, kDp, kPp, kEp, kEtp, kCp };
+// kEmbedding: tied embeddings' first and last pipeline stage (estimate::PlaceEmbeddingGroup).
+enum class Group { kTp, kDp, kPp, kEp, kEtp, kCp, kEmbedding };
 std::string_view GroupName(Group g);
 
 // Where an operator belongs: the stage's transformer layers (its count is the layers times
@@ -45,6 +55,7 @@ struct ComputeOp {
   double count = 1;                        // repetitions (layers)
   bool recompute = false;                  // part of the recomputation (counts in HFU, not MFU)
   bool weight_gradient = false;            // a wgrad GEMM (zero-bubble schedules' W pass)
+  bool windowed = false;                   // attention core of a sliding-window layer
   model::Role role = model::Role::kDense;  // dense, router or routed expert
   Scope scope = Scope::kLayer;
   // Index among the graph's distinct operators (StepGraph::shapes): operators with the
@@ -65,7 +76,25 @@ struct CommOp {
   // Expert all-to-all: runs after the experts (the combine forward, the dispatch's
   // gradient backward), else before them.
   bool after_experts = false;
+  // Context-parallel exchange of the sliding-window layers (beside their own attention).
+  bool windowed = false;
 };
+
+// The context-parallel K/V exchange of one layer's attention for one micro-batch: `steps`
+// transfers of `tokens` tokens' K/V each (forward). Full attention: the ring's cp-1 steps
+// of the rank's b·s/cp tokens. A sliding window of w tokens shorter than the sequence:
+// each of the rank's two chunks (s/(2cp) tokens, the load-balanced layout) needs the w
+// tokens before it, held by the k = ceil(w / chunk) chunks before it on other ranks: 2k
+// steps of b·w/k tokens, at most cp-1 steps and the ring's tokens in all. Ring attention
+// hides the steps behind steps/(steps+1) of the layer's attention (cut into steps + 1
+// blocks, block i waiting for step i).
+struct CpExchange {
+  int steps = 0;
+  double tokens = 0;    // per step
+  bool window = false;  // a sliding-window layer's exchange
+};
+CpExchange CpExchangeOf(const model::ModelSpec& model, const parallel::ParallelPlan& plan,
+                        bool windowed);
 
 // The operators of one layer block (attention, windowed attention, dense MLP or MoE MLP)
 // for one micro-batch on one chip, once: forward, and backward with its recomputation
@@ -125,6 +154,10 @@ struct StepGraph {
   // fp8 with its scales) and the combine's (2 bytes per element).
   double dispatch_bytes = 0;
   double combine_bytes = 0;
+  // Tied embeddings, pp > 1 (not dualpipe, whose ranks hold both ends): the word-embedding
+  // gradient the first and last stage all-reduce after the flush, per chip (vocab/tp x h x
+  // the gradient reduction's bytes per element); 0 otherwise.
+  double embedding_grad_bytes = 0;
   int shapes = 0;  // distinct operators: ComputeOp::shape is below this
 };
 

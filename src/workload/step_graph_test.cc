@@ -1,6 +1,9 @@
 #include "workload/step_graph.h"
 
+#include <string_view>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -336,6 +339,105 @@ TEST(StepGraph, MicroBatchesAndPointToPointBytes) {
   EXPECT_EQ(g.micro_batches, 1536 / (2 * 4));
   EXPECT_DOUBLE_EQ(g.tokens_per_micro_batch, 2.0 * 2048);
   EXPECT_DOUBLE_EQ(g.p2p_bytes, 2.0 * 2048 * 12288 * 2 / 8);
+}
+
+// Count and bytes of the communication ops called `name` in a list.
+std::pair<double, double> Calls(const std::vector<CommOp>& ops, std::string_view name) {
+  double count = 0, bytes = 0;
+  for (const CommOp& op : ops) {
+    if (op.name != name) continue;
+    count += op.count;
+    bytes = op.bytes;
+  }
+  return {count, bytes};
+}
+
+TEST(StepGraph, TiedEmbeddingGradientsAreAllReducedBetweenTheEnds) {
+  // Gemma 7B's shape: tied, vocab 256000 x 3072; fp32 gradients by default.
+  model::ModelSpec m = model::testing::Llama70B();
+  m.layers = 28;
+  m.hidden = 3072;
+  m.vocab = 256000;
+  m.tied_embeddings = true;
+  parallel::ParallelPlan p = Plan(1, 2, 8);
+  EXPECT_DOUBLE_EQ(BuildStepGraph(m, p).embedding_grad_bytes, 256000.0 * 3072 * 4);
+  p.grad_reduce = parallel::GradReduce::kBf16;
+  p.tp = 2;
+  EXPECT_DOUBLE_EQ(BuildStepGraph(m, p).embedding_grad_bytes, 128000.0 * 3072 * 2);
+  // One stage holds both ends; untied weights have no gradient to share; dualpipe ranks
+  // hold both ends.
+  EXPECT_EQ(BuildStepGraph(m, Plan(1, 1, 8)).embedding_grad_bytes, 0);
+  m.tied_embeddings = false;
+  EXPECT_EQ(BuildStepGraph(m, p).embedding_grad_bytes, 0);
+  m.tied_embeddings = true;
+  p.schedule = parallel::Schedule::kDualPipe;
+  EXPECT_EQ(BuildStepGraph(m, p).embedding_grad_bytes, 0);
+}
+
+TEST(StepGraph, SequenceParallelEmbeddingGathersItsGradient) {
+  const model::ModelSpec m = Gpt3();
+  parallel::ParallelPlan p = Plan(8, 2, 1);
+  const StageWork plain = BuildStepGraph(m, p).stages.front();
+  EXPECT_EQ(Calls(plain.forward_comm, "embedding_reduce").first, 1);
+  EXPECT_EQ(Calls(plain.backward_comm, "embedding_gather").first, 0);  // all-reduce: identity
+  p.sequence_parallel = true;
+  const StageWork sp = BuildStepGraph(m, p).stages.front();
+  EXPECT_EQ(Calls(sp.forward_comm, "embedding_reduce").first, 1);
+  EXPECT_EQ(Calls(sp.backward_comm, "embedding_gather"), std::make_pair(1.0, 2048.0 * 12288 * 2));
+}
+
+TEST(StepGraph, SlidingWindowLayersExchangeOnlyTheirWindows) {
+  // GPT-OSS 120B at 128K over cp 16: chunks of 4096 tokens, a 128-token window from each
+  // of the two chunks' neighbours, 2 KiB of K/V per token.
+  model::ModelSpec m = model::testing::GptOss120B();
+  m.seq_len = 131072;
+  m.global_attention_every = 0;  // every layer windowed
+  parallel::ParallelPlan p = Plan(1, 4, 1);
+  p.cp = 16;
+  p.ep = 8;
+  p.dp = 8;
+  const CpExchange window = CpExchangeOf(m, p, true);
+  EXPECT_EQ(window.steps, 2);
+  EXPECT_DOUBLE_EQ(window.tokens, 128);
+  EXPECT_EQ(CpExchangeOf(m, p, false).steps, 15);
+  const double kv = 2.0 * 8 * 64 * 2;  // bytes per token
+  for (parallel::CpComm comm : {parallel::CpComm::kP2p, parallel::CpComm::kAllGather}) {
+    p.cp_comm = comm;
+    const StageWork w = BuildStepGraph(m, p).stages.front();
+    EXPECT_EQ(Calls(w.forward_comm, "cp_send_recv").first, 0);
+    EXPECT_EQ(Calls(w.forward_comm, "cp_all_gather").first, 0);
+    EXPECT_EQ(Calls(w.forward_comm, "cp_window_send_recv"), std::make_pair(2.0 * 9, 128 * kv));
+    EXPECT_EQ(Calls(w.backward_comm, "cp_window_send_recv"), std::make_pair(2.0 * 9, 2 * 128 * kv));
+  }
+  // Alternating layers: the full ones keep the ring.
+  m.global_attention_every = 2;
+  p.cp_comm = parallel::CpComm::kP2p;
+  const StageWork w = BuildStepGraph(m, p).stages.front();
+  EXPECT_EQ(Calls(w.forward_comm, "cp_window_send_recv").first, 2.0 * 5);
+  EXPECT_EQ(Calls(w.forward_comm, "cp_send_recv"), std::make_pair(15.0 * 4, 8192 * kv));
+  // A window reaching past the neighbours is the ring; one as long as the sequence is full.
+  m.sliding_window = 65536;
+  EXPECT_FALSE(CpExchangeOf(m, p, false).window);
+  EXPECT_EQ(CpExchangeOf(m, p, true).steps, 15);
+  m.sliding_window = 131072;
+  EXPECT_FALSE(CpExchangeOf(m, p, true).window);
+}
+
+TEST(StepGraph, ExpertsUnpermuteAfterTheirLastGemm) {
+  parallel::ParallelPlan p = Plan(1, 1, 8);
+  p.ep = 8;
+  const StageWork w = BuildStepGraph(model::testing::Mixtral8x7B(), p).stages.front();
+  std::vector<std::string_view> names;
+  for (const ComputeOp& op : w.forward) {
+    if (op.role == model::Role::kExpert || op.role == model::Role::kRouter)
+      names.push_back(op.name);
+  }
+  const std::vector<std::string_view> want = {"router",       "router_topk", "moe_permute",
+                                              "expert_up",    "expert_act",  "expert_down",
+                                              "moe_unpermute"};
+  // The first MoE layer's operators, in order.
+  ASSERT_GE(names.size(), want.size());
+  EXPECT_EQ(std::vector<std::string_view>(names.begin(), names.begin() + 7), want);
 }
 
 }  // namespace
