@@ -730,13 +730,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   }
   // The critical pipeline rank and the stages it holds, with the share of its
   // micro-batches each carries: one stage, or with dualpipe stages s and pp-1-s, half each.
-  StageTimes tc = times[critical];
   struct Held {
     const workload::StageWork* work;
     double share;
   };
-  std::vector<Held> held = {{&g.stages[critical], 1.0}};
-  r.critical_stage = g.stages[critical].first_stage;
   std::vector<size_t> class_of(static_cast<size_t>(p.pp), 0);
   for (size_t i = 0; i < g.stages.size(); ++i) {
     for (int k = 0; k < g.stages[i].stages; ++k) {
@@ -745,25 +742,307 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   }
   const int report_rank = options.report_rank;
   FATHOM_CHECK(report_rank < p.pp, "a report rank beyond the pipeline");
+
+  // Interleaved: the schedule's closed form (InterleavedPipeline), without sends for the
+  // bubble; what the sends add is exposed pipeline communication (below).
+  double send_time = 0;
+  if (p.pp > 1) send_time = place.pp.Cost(cl, Kind::kSendRecv, g.p2p_bytes).time.value();
+  const int micro_batches = g.micro_batches;
+  PipelineSpans spans;  // interleaved: the makespans and rank 0's chunk times
+  if (interleaved) {
+    spans = InterleavedPipeline(chunk_classes, p.pp, p.vp, micro_batches, send_time, p.overlap_pp);
+  }
+  // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble, here
+  // of a rank whose passes take `t` per micro-batch.
+  auto bubble_of = [&](const StageTimes& t) {
+    if (p.pp <= 1) return 0.0;
+    switch (p.schedule) {
+      case parallel::Schedule::kInterleaved:
+        return std::max(0.0, spans.compute - mb * t.Total());
+      case parallel::Schedule::kGPipe:
+        return sum_stage_time - t.Total();
+      case parallel::Schedule::kZeroBubbleH1:
+        // ZB-H1: the fill and drain carry F + B - W per stage instead of F + B + W.
+        return std::max(0.0, sum_stage_time - t.Total() - 2.0 * (sum_weight_grad - t.weight_grad));
+      case parallel::Schedule::kDualPipe:
+        // DeepSeek-V3 Table 2: (pp/2 - 1)(F&B + B - 3W), B the whole backward and W its
+        // weight part, F&B taken as a stage's forward and backward with their exposed
+        // communication (Total()); the mean over the stages. An approximation of the
+        // schedule's own fill and drain, which the simulator runs (docs/glossary.md,
+        // DualPipe).
+        return std::max(0.0, (p.pp / 2 - 1.0) * sum_dualpipe_slot / p.pp);
+      case parallel::Schedule::k1F1B:
+        break;
+    }
+    return (sum_stage_time - t.Total()) / v;
+  };
+
+  // Data parallelism of a pipeline rank that holds the stages `held` and whose passes take
+  // `tc` per micro-batch, on its parameter shard: the dense parameters over dp x cp, the
+  // routed experts' over the expert-data-parallel group. With dualpipe the rank holds both
+  // its stages' parameters, and the gradients of the two copies of a stage are summed in the
+  // same reduction. Returns the exposed time; records the collectives in `comms` if given.
+  auto price_dp = [&](const std::vector<Held>& held, const StageTimes& tc,
+                      std::vector<CommSummary>* comms) -> double {
+    auto record = [&](const CommOp& op, const collective::Cost& c,
+                      const network::GroupPlacement& group, double calls, double exposed) {
+      if (comms != nullptr) Record(*comms, cl, op, c, group, calls, exposed);
+    };
+    double dense_params = 0;
+    double expert_params = 0;
+    int held_layers = 0;
+    double held_units = 0;  // layers a micro-batch passes on this rank, on average
+    for (const Held& h : held) {
+      dense_params += h.work->parameters - h.work->expert_parameters;
+      expert_params += h.work->expert_parameters;
+      held_layers += h.work->layers;
+      held_units += h.work->layers * h.share;
+    }
+    const bool expert_dp = expert_params > 0 && place.edp.group.size > 1;
+    if (place.dp.group.size <= 1 && !expert_dp) return 0.0;
+    const double compute = mb * (tc.forward_compute + tc.backward_compute);
+    const double grad_size = parallel::GradReduceBytes(p);  // fp32 or 16-bit gradients
+    const double grad_bytes = dense_params * grad_size;
+    const double expert_grad_bytes = expert_params * grad_size;
+    const double param_bytes = dense_params * 2.0;  // 16-bit parameter gather
+    const double expert_param_bytes = expert_params * 2.0;
+    // Overlapped, the gradients are reduced and the parameters gathered a bucket at a
+    // time, as the simulator runs them: Megatron's buckets (parallel::DpBucketParams),
+    // whole layers of one model chunk each, every call paying the latency and the
+    // message-size ramp of its bucket. Not overlapped, once for the whole shard.
+    const int chunks = std::max(1, parallel::ChunksPerRank(p));
+    const int layers_held = std::max(1, held_layers);
+    const int bucket_layers = parallel::LayersPerDpBucket(
+        p, (dense_params + expert_params) / layers_held, ChunkLayers(layers_held, chunks, 0));
+    auto buckets_of = [&](int layers) { return (layers + bucket_layers - 1) / bucket_layers; };
+    int buckets = 0;
+    for (int k = 0; k < chunks; ++k) buckets += buckets_of(ChunkLayers(layers_held, chunks, k));
+    const int calls = p.overlap_dp ? std::max(1, buckets) : 1;
+    // The pipeline's sends and the data-parallel collectives share the rank's NIC when both
+    // leave the scale-up domain (the simulator's shared resource). While the passes run,
+    // the sends take on average their share u of the passes' time (at most 1/2, the equal
+    // share of two streams), so a stretch of the passes hides data-parallel calls for
+    // 1 - u of its length; past the passes the calls have the NIC to themselves. The sends'
+    // NIC time does not depend on the chip: a faster one shortens the windows, never the
+    // calls.
+    double nic_free = 1;  // the share of the NIC the calls get beside the passes
+    if (p.overlap_dp && p.pp > 1 && !place.pp.group.InsideDomain() &&
+        !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
+      const double sends = (2.0 * (p.pp - 1) + 2.0 * mb * v) * send_time;
+      const double passes = compute + mb * tc.tp_exposed;
+      if (passes > 0) nic_free = 1 - std::min(0.5, sends / passes);
+    }
+    const double forward_window = tc.forward_compute * nic_free;
+    const double backward_window = tc.backward_compute * nic_free;
+    // The exposed part of a gradient reduction of `calls` calls of `one` seconds each,
+    // launched as each bucket's last backward ends. Without interleaving they run during
+    // the last micro-batch's backward, the last one after it. Interleaved, the chunks
+    // finish one by one in the drain: each chunk's calls queue on the dp stream from the
+    // start of rank 0's last backward of it, at the NIC's free share until rank 0's last
+    // pass (chunk 0's) ends and at the full rate after; what outlasts that pass is exposed.
+    auto reduce_exposed = [&](double one) {
+      const double total = one * calls;
+      if (!p.overlap_dp) return total;
+      if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
+        const double bucket_backward = backward_window * bucket_layers / layers_held;
+        return std::max(one, total - (calls - 1) * bucket_backward);
+      }
+      const int layers = chunk_classes.front().layers;
+      const double end = spans.last_ends[0];
+      double queue = 0;  // when the calls queued so far are done
+      for (int k = p.vp - 1; k >= 0; --k) {
+        const double work = one * buckets_of(ChunkLayers(layers, p.vp, k));
+        const double start = std::max(queue, spans.last_starts[static_cast<size_t>(k)]);
+        const double before_end = std::max(0.0, end - start) * nic_free;  // NIC time there
+        queue = work <= before_end ? start + work / nic_free
+                                   : std::max(start, end) + (work - before_end);
+      }
+      return std::max(0.0, queue - end);
+    };
+    // The experts' collectives run on their own group after the dense ones.
+    auto expert_cost = [&](Kind kind, double bytes) {
+      return expert_dp ? place.edp.Cost(cl, kind, bytes / calls) : collective::Cost{};
+    };
+    double dp_exposed = 0;
+    if (p.zero >= 3) {
+      // FSDP / ZeRO-3, one unit per transformer layer: every micro-batch gathers each
+      // layer's parameters for forward and again for backward and reduce-scatters its
+      // gradients; prefetching hides them behind compute. Per-layer collectives pay
+      // the latency and the message-size ramp of their size, not of the whole stage. The
+      // dense parameters are sharded over dp x cp, the routed experts' over the
+      // expert-data-parallel group.
+      // A micro-batch passes through the layers of one held stage (dualpipe: half of them).
+      const double units = std::max(1.0, held_units);
+      const double unit_dense = param_bytes / std::max(1, held_layers);
+      const double unit_expert = expert_param_bytes / std::max(1, held_layers);
+      const double unit_dense_grad = grad_bytes / std::max(1, held_layers);
+      const double unit_expert_grad = expert_grad_bytes / std::max(1, held_layers);
+      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, unit_dense);
+      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, unit_dense_grad);
+      const collective::Cost eag =
+          expert_dp ? place.edp.Cost(cl, Kind::kAllGather, unit_expert) : collective::Cost{};
+      const collective::Cost ers = expert_dp
+                                       ? place.edp.Cost(cl, Kind::kReduceScatter, unit_expert_grad)
+                                       : collective::Cost{};
+      const double ag_time = ag.time.value() + eag.time.value();
+      const double rs_time = rs.time.value() + ers.time.value();
+      const double per_mb = units * (2 * ag_time + rs_time);
+      const double total = mb * per_mb;
+      // Prefetched, the first layer's gather is exposed and the rest runs while the rank's
+      // passes do: its compute and its waits for its exposed tensor-, expert- and
+      // context-parallel collectives, which the data-parallel stream does not wait for.
+      // With overlap.ep the all-to-alls run beside the same passes: where they and the
+      // data-parallel collectives both leave the scale-up domain they share the NIC, and
+      // the window carries the all-to-alls' whole time as well. One window for both
+      // streams: what is left of it after the all-to-alls hides the data-parallel calls.
+      double exposed = total;
+      if (p.overlap_dp) {
+        const double window = mb * (tc.forward_compute + tc.backward_compute + tc.tp_exposed +
+                                    tc.ep_exposed + tc.cp_exposed);
+        const bool shared_nic =
+            !place.ep.group.InsideDomain() &&
+            (!place.dp.group.InsideDomain() || (expert_dp && !place.edp.group.InsideDomain()));
+        const double all_to_all = shared_nic ? mb * (tc.ep_forward + tc.ep_backward) : 0.0;
+        exposed = std::min(total, ag_time + std::max(0.0, total - ag_time + all_to_all - window));
+      }
+      dp_exposed = exposed + (total - exposed) * contention;
+      auto share = [&](double seconds, double calls_per_mb) {
+        return per_mb > 0 ? exposed * calls_per_mb * seconds / per_mb : 0.0;
+      };
+      if (place.dp.group.size > 1) {
+        record({"dp_all_gather", Group::kDp, Kind::kAllGather, unit_dense, 1}, ag, place.dp.group,
+               2 * mb * units, share(ag.time.value(), 2 * units));
+        record({"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_dense_grad, 1}, rs,
+               place.dp.group, mb * units, share(rs.time.value(), units));
+      }
+      if (expert_dp) {
+        record({"edp_all_gather", Group::kDp, Kind::kAllGather, unit_expert, 1}, eag,
+               place.edp.group, 2 * mb * units, share(eag.time.value(), 2 * units));
+        record({"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_expert_grad, 1}, ers,
+               place.edp.group, mb * units, share(ers.time.value(), units));
+      }
+    } else if (p.zero >= 1) {
+      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, grad_bytes / calls);
+      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, param_bytes / calls);
+      const collective::Cost ers = expert_cost(Kind::kReduceScatter, expert_grad_bytes);
+      const collective::Cost eag = expert_cost(Kind::kAllGather, expert_param_bytes);
+      const double rs_one = rs.time.value() + ers.time.value();
+      const double ag_one = ag.time.value() + eag.time.value();
+      const double rs_time = rs_one * calls;
+      const double ag_time = ag_one * calls;
+      const double rs_exposed = reduce_exposed(rs_one);
+      // This step's parameters, gathered layer by layer from the start of the step, each
+      // needed by its layer's first forward; a late gather delays the rest of the pipeline
+      // (and its sends with it: the wait has the NIC to itself).
+      double ag_exposed = ag_time;
+      if (p.overlap_dp && interleaved && !chunk_classes.empty()) {
+        const ChunkClass& c0 = chunk_classes.front();
+        ag_exposed = 0;
+        int gathered = 0;
+        for (size_t k = 0; k < spans.first_starts.size(); ++k) {
+          const int layers = ChunkLayers(c0.layers, p.vp, static_cast<int>(k));
+          for (int l = 0; l < layers; l += bucket_layers) {
+            ++gathered;
+            ag_exposed =
+                std::max(ag_exposed, gathered * ag_one -
+                                         (spans.first_starts[k] + l * c0.layer_forward) * nic_free);
+          }
+        }
+      } else if (p.overlap_dp) {
+        ag_exposed =
+            std::max(ag_one, ag_time - (calls - 1) * forward_window * bucket_layers / layers_held);
+      }
+      dp_exposed =
+          rs_exposed + ag_exposed + (rs_time + ag_time - rs_exposed - ag_exposed) * contention;
+      auto share = [](double part, double whole, double exposed) {
+        return whole > 0 ? exposed * part / whole : 0.0;
+      };
+      const double rs_dense = rs.time.value() * calls;
+      const double ag_dense = ag.time.value() * calls;
+      if (place.dp.group.size > 1) {
+        record({"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes / calls, 1}, rs,
+               place.dp.group, calls, share(rs_dense, rs_time, rs_exposed));
+        record({"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes / calls, 1}, ag,
+               place.dp.group, calls, share(ag_dense, ag_time, ag_exposed));
+      }
+      if (expert_dp) {
+        record(
+            {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, expert_grad_bytes / calls, 1},
+            ers, place.edp.group, calls, share(rs_time - rs_dense, rs_time, rs_exposed));
+        record({"edp_all_gather", Group::kDp, Kind::kAllGather, expert_param_bytes / calls, 1}, eag,
+               place.edp.group, calls, share(ag_time - ag_dense, ag_time, ag_exposed));
+      }
+    } else {
+      const collective::Cost ar = place.dp.Cost(cl, Kind::kAllReduce, grad_bytes / calls);
+      const collective::Cost ear = expert_cost(Kind::kAllReduce, expert_grad_bytes);
+      const double ar_one = ar.time.value() + ear.time.value();
+      const double ar_time = ar_one * calls;
+      const double exposed = reduce_exposed(ar_one);
+      dp_exposed = exposed + (ar_time - exposed) * contention;
+      const double ar_dense = ar.time.value() * calls;
+      if (place.dp.group.size > 1) {
+        record({"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes / calls, 1}, ar,
+               place.dp.group, calls, ar_time > 0 ? exposed * ar_dense / ar_time : 0);
+      }
+      if (expert_dp) {
+        record({"edp_all_reduce", Group::kDp, Kind::kAllReduce, expert_grad_bytes / calls, 1}, ear,
+               place.edp.group, calls, ar_time > 0 ? exposed * (ar_time - ar_dense) / ar_time : 0);
+      }
+    }
+    return dp_exposed;
+  };
+  // Optimizer: one memory-bound Adam update over the rank's shard.
+  // With ZeRO a stage's optimizer state is sharded over all its copies' holders.
+  auto optimizer_of = [&](const std::vector<Held>& held) {
+    double dense_params = 0, expert_params = 0;
+    for (const Held& h : held) {
+      dense_params += h.work->parameters - h.work->expert_parameters;
+      expert_params += h.work->expert_parameters;
+    }
+    const double copies = p.zero >= 1 ? parallel::StageCopies(p) : 1;
+    return OptimizerTime(chip, p, dense_params / copies, expert_params / copies);
+  };
+
+  // The critical rank: the one whose step is the longest, its passes, the bubble they leave
+  // the others and its exposed data-parallel time (the pipeline's sends are the same for
+  // every rank). The data-parallel traffic differs between stages (the embedding's and the
+  // output head's parameters, uneven stages), and under ZeRO-3 it can outweigh the passes.
+  // Ties go to the longer passes, then to the lower rank; the optimizer steps, which differ
+  // by the embedding's or head's shard at most, are not weighed. A few stage classes,
+  // dualpipe's pp/2 pairs: each priced once.
+  StageTimes tc = times[critical];
+  std::vector<Held> held = {{&g.stages[critical], 1.0}};
+  r.critical_stage = g.stages[critical].first_stage;
+  double longest = -1, longest_passes = -1;
+  auto consider = [&](const std::vector<Held>& h, const StageTimes& t) {
+    const double step = mb * t.Total() + bubble_of(t) + price_dp(h, t, nullptr);
+    if (step < longest || (step == longest && t.Total() <= longest_passes)) return false;
+    longest = step;
+    longest_passes = t.Total();
+    tc = t;
+    held = h;
+    return true;
+  };
   if (p.schedule == parallel::Schedule::kDualPipe) {
-    double worst = -1;
     for (int s = 0; s < p.pp / 2; ++s) {
       const std::vector<int> stages = parallel::HeldStages(p, s);
       const size_t a = class_of[static_cast<size_t>(stages[0])];
       const size_t b = class_of[static_cast<size_t>(stages[1])];
-      const StageTimes t = Mean(times[a], times[b]);
       const bool reported = report_rank == s || report_rank == p.pp - 1 - s;
-      if (report_rank >= 0 ? !reported : t.Total() <= worst) continue;
-      worst = t.Total();
-      tc = t;
-      held = {{&g.stages[a], 0.5}, {&g.stages[b], 0.5}};
-      r.critical_stage = report_rank >= 0 ? report_rank : s;
+      if (report_rank >= 0 && !reported) continue;
+      if (consider({{&g.stages[a], 0.5}, {&g.stages[b], 0.5}}, Mean(times[a], times[b]))) {
+        r.critical_stage = report_rank >= 0 ? report_rank : s;
+      }
     }
   } else if (report_rank >= 0) {
     critical = class_of[static_cast<size_t>(report_rank)];
     tc = times[critical];
     held = {{&g.stages[critical], 1.0}};
     r.critical_stage = report_rank;
+  } else if (g.stages.size() > 1) {
+    for (size_t i = 0; i < g.stages.size(); ++i) {
+      if (consider({{&g.stages[i], 1.0}}, times[i])) r.critical_stage = g.stages[i].first_stage;
+    }
   }
 
   // Operator table of the critical stage, whole step.
@@ -804,41 +1083,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
   }
 
-  // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble.
   r.time.compute = mb * (tc.forward_compute + tc.backward_compute);
   r.time.tp_exposed = mb * tc.tp_exposed;
   r.time.ep_exposed = mb * tc.ep_exposed;
   r.time.cp_exposed = mb * tc.cp_exposed;
-  r.time.bubble = p.pp > 1 ? (sum_stage_time - tc.Total()) / v : 0.0;
-  // Interleaved: the schedule's closed form (InterleavedPipeline), without sends for the
-  // bubble; what the sends add is exposed pipeline communication (below).
-  double send_time = 0;
-  if (p.pp > 1) send_time = place.pp.Cost(cl, Kind::kSendRecv, g.p2p_bytes).time.value();
-  const int micro_batches = g.micro_batches;
-  double pipeline_compute = 0;     // the makespan without sends
-  double pipeline_with_sends = 0;  // and with them
-  PipelineSpans spans;             // interleaved: rank 0's chunk times
-  if (interleaved) {
-    spans = InterleavedPipeline(chunk_classes, p.pp, p.vp, micro_batches, send_time, p.overlap_pp);
-    pipeline_compute = spans.compute;
-    pipeline_with_sends = spans.with_sends;
-    r.time.bubble = std::max(0.0, pipeline_compute - mb * tc.Total());
-  }
-  if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
-    r.time.bubble = sum_stage_time - tc.Total();
-  }
-  if (p.schedule == parallel::Schedule::kZeroBubbleH1 && p.pp > 1) {
-    // ZB-H1: the fill and drain carry F + B - W per stage instead of F + B + W.
-    r.time.bubble =
-        std::max(0.0, sum_stage_time - tc.Total() - 2.0 * (sum_weight_grad - tc.weight_grad));
-  }
-  if (p.schedule == parallel::Schedule::kDualPipe) {
-    // DeepSeek-V3 Table 2: (pp/2 - 1)(F&B + B - 3W), B the whole backward and W its weight
-    // part, F&B taken as a stage's forward and backward with their exposed communication
-    // (Total()); the mean over the stages. An approximation of the schedule's own fill and
-    // drain, which the simulator runs (docs/glossary.md, DualPipe).
-    r.time.bubble = std::max(0.0, (p.pp / 2 - 1.0) * sum_dualpipe_slot / p.pp);
-  }
+  r.time.bubble = bubble_of(tc);
 
   // Tensor-parallel summaries for the report (critical stage, whole step): each op's share
   // of the exposed time is its share of the stage's tensor-parallel time.
@@ -881,197 +1130,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     const double exposed_calls = fill_drain + (p.overlap_pp ? 0.0 : steady);
     r.time.pp_exposed = exposed_calls * c.time.value();
     if (interleaved) {
-      r.time.pp_exposed = std::max(0.0, pipeline_with_sends - pipeline_compute);
+      r.time.pp_exposed = std::max(0.0, spans.with_sends - spans.compute);
     }
     Record(r.comms, cl, send, c, place.pp.group, fill_drain + steady, r.time.pp_exposed);
   }
 
-  // Data parallelism, on the critical stage's parameter shard: the dense parameters over
-  // dp x cp, the routed experts' over the expert-data-parallel group.
-  // With dualpipe the rank holds both its stages' parameters, and the gradients of the
-  // two copies of a stage are summed in the same reduction.
-  double dense_params = 0;
-  double expert_params = 0;
-  int held_layers = 0;
-  double held_units = 0;  // layers a micro-batch passes on this rank, on average
-  for (const Held& h : held) {
-    dense_params += h.work->parameters - h.work->expert_parameters;
-    expert_params += h.work->expert_parameters;
-    held_layers += h.work->layers;
-    held_units += h.work->layers * h.share;
-  }
-  const bool expert_dp = expert_params > 0 && place.edp.group.size > 1;
-  if (place.dp.group.size > 1 || expert_dp) {
-    const double grad_size = parallel::GradReduceBytes(p);  // fp32 or 16-bit gradients
-    const double grad_bytes = dense_params * grad_size;
-    const double expert_grad_bytes = expert_params * grad_size;
-    const double param_bytes = dense_params * 2.0;  // 16-bit parameter gather
-    const double expert_param_bytes = expert_params * 2.0;
-    // Overlapped, the gradients are reduced and the parameters gathered a bucket at a
-    // time, as the simulator runs them: Megatron's buckets (parallel::DpBucketParams),
-    // whole layers of one model chunk each, every call paying the latency and the
-    // message-size ramp of its bucket. Not overlapped, once for the whole shard.
-    const int chunks = std::max(1, parallel::ChunksPerRank(p));
-    const int layers_held = std::max(1, held_layers);
-    const int bucket_layers = parallel::LayersPerDpBucket(
-        p, (dense_params + expert_params) / layers_held, ChunkLayers(layers_held, chunks, 0));
-    auto buckets_of = [&](int layers) { return (layers + bucket_layers - 1) / bucket_layers; };
-    int buckets = 0;
-    for (int k = 0; k < chunks; ++k) buckets += buckets_of(ChunkLayers(layers_held, chunks, k));
-    const int calls = p.overlap_dp ? std::max(1, buckets) : 1;
-    // The pipeline's sends and the data-parallel collectives share the rank's NIC when
-    // both leave the scale-up domain (the simulator's shared resource). A collective that
-    // runs beside the passes loses the NIC time the sends take, on average the sends'
-    // share u of the passes' time: it takes 1 / (1 - u) as long (u at most 1/2, the
-    // equal share of two streams).
-    double nic_stretch = 1;
-    if (p.overlap_dp && p.pp > 1 && !place.pp.group.InsideDomain() &&
-        !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
-      const double sends = (2.0 * (p.pp - 1) + 2.0 * mb * v) * send_time;
-      const double passes = r.time.compute + r.time.tp_exposed;
-      if (passes > 0) nic_stretch = 1 / (1 - std::min(0.5, sends / passes));
-    }
-    const double forward_window = tc.forward_compute;
-    const double backward_window = tc.backward_compute;
-    // The exposed part of a gradient reduction of `calls` calls of `one` seconds each,
-    // launched as each bucket's last backward ends. Without interleaving they run during
-    // the last micro-batch's backward, the last one after it. Interleaved, the chunks
-    // finish one by one in the drain: each chunk's calls queue on the dp stream from the
-    // start of rank 0's last backward of it, and what outlasts rank 0's last pass (chunk
-    // 0's) is exposed.
-    auto reduce_exposed = [&](double one) {
-      const double total = one * calls;
-      if (!p.overlap_dp) return total;
-      if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
-        const double bucket_backward = backward_window * bucket_layers / layers_held;
-        return std::max(one, total - (calls - 1) * bucket_backward);
-      }
-      const int layers = chunk_classes.front().layers;
-      double queue = 0;
-      for (int k = p.vp - 1; k >= 0; --k) {
-        const double share = one * buckets_of(ChunkLayers(layers, p.vp, k));
-        queue = std::max(queue, spans.last_starts[static_cast<size_t>(k)]) + share;
-      }
-      return std::max(0.0, queue - spans.last_ends[0]);
-    };
-    // The experts' collectives run on their own group after the dense ones.
-    auto expert_cost = [&](Kind kind, double bytes) {
-      return expert_dp ? place.edp.Cost(cl, kind, bytes / calls) : collective::Cost{};
-    };
-    if (p.zero >= 3) {
-      // FSDP / ZeRO-3, one unit per transformer layer: every micro-batch gathers each
-      // layer's parameters for forward and again for backward and reduce-scatters its
-      // gradients; prefetching hides them behind compute. Per-layer collectives pay
-      // the latency and the message-size ramp of their size, not of the whole stage. The
-      // dense parameters are sharded over dp x cp, the routed experts' over the
-      // expert-data-parallel group.
-      // A micro-batch passes through the layers of one held stage (dualpipe: half of them).
-      const double units = std::max(1.0, held_units);
-      const double unit_dense = param_bytes / std::max(1, held_layers);
-      const double unit_expert = expert_param_bytes / std::max(1, held_layers);
-      const double unit_dense_grad = grad_bytes / std::max(1, held_layers);
-      const double unit_expert_grad = expert_grad_bytes / std::max(1, held_layers);
-      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, unit_dense);
-      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, unit_dense_grad);
-      const collective::Cost eag =
-          expert_dp ? place.edp.Cost(cl, Kind::kAllGather, unit_expert) : collective::Cost{};
-      const collective::Cost ers = expert_dp
-                                       ? place.edp.Cost(cl, Kind::kReduceScatter, unit_expert_grad)
-                                       : collective::Cost{};
-      const double ag_time = ag.time.value() + eag.time.value();
-      const double rs_time = rs.time.value() + ers.time.value();
-      const double per_mb = units * (2 * ag_time + rs_time);
-      const double total = mb * per_mb;
-      const double exposed = p.overlap_dp ? std::max(0.0, total - r.time.compute) + ag_time : total;
-      r.time.dp_exposed = exposed + (total - exposed) * contention;
-      auto share = [&](double seconds, double calls_per_mb) {
-        return per_mb > 0 ? exposed * calls_per_mb * seconds / per_mb : 0.0;
-      };
-      if (place.dp.group.size > 1) {
-        Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, unit_dense, 1}, ag,
-               place.dp.group, 2 * mb * units, share(ag.time.value(), 2 * units));
-        Record(r.comms, cl,
-               {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_dense_grad, 1}, rs,
-               place.dp.group, mb * units, share(rs.time.value(), units));
-      }
-      if (expert_dp) {
-        Record(r.comms, cl, {"edp_all_gather", Group::kDp, Kind::kAllGather, unit_expert, 1}, eag,
-               place.edp.group, 2 * mb * units, share(eag.time.value(), 2 * units));
-        Record(r.comms, cl,
-               {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, unit_expert_grad, 1}, ers,
-               place.edp.group, mb * units, share(ers.time.value(), units));
-      }
-    } else if (p.zero >= 1) {
-      const collective::Cost rs = place.dp.Cost(cl, Kind::kReduceScatter, grad_bytes / calls);
-      const collective::Cost ag = place.dp.Cost(cl, Kind::kAllGather, param_bytes / calls);
-      const collective::Cost ers = expert_cost(Kind::kReduceScatter, expert_grad_bytes);
-      const collective::Cost eag = expert_cost(Kind::kAllGather, expert_param_bytes);
-      const double rs_one = (rs.time.value() + ers.time.value()) * nic_stretch;
-      const double ag_one = (ag.time.value() + eag.time.value()) * nic_stretch;
-      const double rs_time = rs_one * calls;
-      const double ag_time = ag_one * calls;
-      const double rs_exposed = reduce_exposed(rs_one);
-      // This step's parameters, gathered layer by layer from the start of the step, each
-      // needed by its layer's first forward; a late gather delays the rest of the pipeline.
-      double ag_exposed = ag_time;
-      if (p.overlap_dp && interleaved && !chunk_classes.empty()) {
-        const ChunkClass& c0 = chunk_classes.front();
-        ag_exposed = 0;
-        int gathered = 0;
-        for (size_t k = 0; k < spans.first_starts.size(); ++k) {
-          const int layers = ChunkLayers(c0.layers, p.vp, static_cast<int>(k));
-          for (int l = 0; l < layers; l += bucket_layers) {
-            ++gathered;
-            ag_exposed = std::max(ag_exposed,
-                                  gathered * ag_one - spans.first_starts[k] - l * c0.layer_forward);
-          }
-        }
-      } else if (p.overlap_dp) {
-        ag_exposed =
-            std::max(ag_one, ag_time - (calls - 1) * forward_window * bucket_layers / layers_held);
-      }
-      r.time.dp_exposed =
-          rs_exposed + ag_exposed + (rs_time + ag_time - rs_exposed - ag_exposed) * contention;
-      auto share = [](double part, double whole, double exposed) {
-        return whole > 0 ? exposed * part / whole : 0.0;
-      };
-      const double rs_dense = rs.time.value() * nic_stretch * calls;
-      const double ag_dense = ag.time.value() * nic_stretch * calls;
-      if (place.dp.group.size > 1) {
-        Record(r.comms, cl,
-               {"dp_reduce_scatter", Group::kDp, Kind::kReduceScatter, grad_bytes / calls, 1}, rs,
-               place.dp.group, calls, share(rs_dense, rs_time, rs_exposed));
-        Record(r.comms, cl, {"dp_all_gather", Group::kDp, Kind::kAllGather, param_bytes / calls, 1},
-               ag, place.dp.group, calls, share(ag_dense, ag_time, ag_exposed));
-      }
-      if (expert_dp) {
-        Record(
-            r.comms, cl,
-            {"edp_reduce_scatter", Group::kDp, Kind::kReduceScatter, expert_grad_bytes / calls, 1},
-            ers, place.edp.group, calls, share(rs_time - rs_dense, rs_time, rs_exposed));
-        Record(r.comms, cl,
-               {"edp_all_gather", Group::kDp, Kind::kAllGather, expert_param_bytes / calls, 1}, eag,
-               place.edp.group, calls, share(ag_time - ag_dense, ag_time, ag_exposed));
-      }
-    } else {
-      const collective::Cost ar = place.dp.Cost(cl, Kind::kAllReduce, grad_bytes / calls);
-      const collective::Cost ear = expert_cost(Kind::kAllReduce, expert_grad_bytes);
-      const double ar_one = (ar.time.value() + ear.time.value()) * nic_stretch;
-      const double ar_time = ar_one * calls;
-      const double exposed = reduce_exposed(ar_one);
-      r.time.dp_exposed = exposed + (ar_time - exposed) * contention;
-      const double ar_dense = ar.time.value() * nic_stretch * calls;
-      if (place.dp.group.size > 1) {
-        Record(r.comms, cl, {"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes / calls, 1},
-               ar, place.dp.group, calls, ar_time > 0 ? exposed * ar_dense / ar_time : 0);
-      }
-      if (expert_dp) {
-        Record(r.comms, cl,
-               {"edp_all_reduce", Group::kDp, Kind::kAllReduce, expert_grad_bytes / calls, 1}, ear,
-               place.edp.group, calls, ar_time > 0 ? exposed * (ar_time - ar_dense) / ar_time : 0);
-      }
-    }
-  }
+  r.time.dp_exposed = price_dp(held, tc, &r.comms);
 
   // Tied embeddings: the first and last stage all-reduce the word embedding's gradient
   // after the flush and the data-parallel reduction, before the optimizer (exposed).
@@ -1083,11 +1147,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     r.time.dp_exposed += c.time.value();
     Record(r.comms, cl, op, c, group.group, 1, c.time.value());
   }
-
-  // Optimizer: one memory-bound Adam update over the chip's shard.
-  // With ZeRO a stage's optimizer state is sharded over all its copies' holders.
-  const double copies = p.zero >= 1 ? parallel::StageCopies(p) : 1;
-  r.time.optimizer = OptimizerTime(chip, p, dense_params / copies, expert_params / copies);
+  r.time.optimizer = optimizer_of(held);
 
   r.step_time_s = r.time.compute + r.time.tp_exposed + r.time.bubble + r.time.pp_exposed +
                   r.time.dp_exposed + r.time.optimizer + r.time.ep_exposed + r.time.cp_exposed;

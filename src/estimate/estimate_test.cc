@@ -486,6 +486,49 @@ TEST(Estimate, Zero3ShardsExpertsOverTheExpertDataParallelGroup) {
   EXPECT_NE(find(local, "dp_all_gather"), nullptr);
 }
 
+// Step times with the chip's peaks, or its HBM bandwidth, times each factor in turn.
+std::vector<double> StepsAsTheChipImproves(const Scenario& base, bool hbm) {
+  std::vector<double> steps;
+  for (double factor : {1.0, 1.5, 2.0, 4.0, 10.0, 16.0}) {
+    Scenario s = base;
+    if (hbm) {
+      s.cluster.chip.hbm_bandwidth = s.cluster.chip.hbm_bandwidth * factor;
+    } else {
+      for (core::FlopsPerSec& peak : s.cluster.chip.peak) peak = peak * factor;
+    }
+    core::Result<StepReport> r = Estimate(s);
+    EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+    steps.push_back(r.ok() ? r.value().step_time_s : 0.0);
+  }
+  return steps;
+}
+
+void ExpectNeverSlower(const Scenario& s, const char* what) {
+  for (bool hbm : {false, true}) {
+    const std::vector<double> steps = StepsAsTheChipImproves(s, hbm);
+    for (size_t i = 1; i < steps.size(); ++i) {
+      EXPECT_LE(steps[i], steps[i - 1] * (1 + 1e-9))
+          << what << ": " << (hbm ? "HBM bandwidth" : "peak") << " step " << i;
+    }
+  }
+}
+
+// ZeRO-3 with overlapped expert all-to-alls: both streams hide behind the same passes, so a
+// faster chip, which shortens them, must not charge the lost window twice.
+TEST(Estimate, Zero3BesideOverlappedAllToAllsNeverSlowsWithAFasterChip) {
+  Scenario s = Llama70BOn512(model::testing::DeepSeekV3());
+  s.model.layers = 64;  // 8 stages of 8
+  s.plan.tp = 1;
+  s.plan.pp = 8;
+  s.plan.dp = 64;
+  s.plan.ep = 64;  // across nodes, as are the data-parallel groups
+  s.plan.sequence_parallel = false;
+  s.plan.global_batch_size = 1024;
+  s.plan.zero = 3;
+  s.plan.overlap_ep = true;
+  ExpectNeverSlower(s, "zero-3 + overlap.ep");
+}
+
 TEST(Estimate, ContextParallelOfOneChangesNothing) {
   Scenario s = Gpt3On(128, 8, 8, 1, 64);
   const StepReport base = Estimate(s).value();

@@ -148,8 +148,8 @@ std::string StepReportText(const estimate::StepReport& r) {
     out += fmt::format("\n  overlap (simulated, {} events; pipeline rank {})\n", tl.events,
                        r.critical_stage);
     out +=
-        "    (time as run: collectives sharing a NIC stretch each other, where the\n"
-        "    communication table prices each alone)\n";
+        "    (time as run, as in the communication table: collectives sharing a NIC stretch each "
+        "other)\n";
     out += fmt::format("    {:<8}{:>12}{:>12}{:>12}{:>8}\n", "comm", "total", "exposed", "hidden",
                        "hidden");
     for (const estimate::OverlapSummary& o : tl.overlap) {

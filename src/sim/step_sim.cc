@@ -1027,9 +1027,13 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
   return a;
 }
 
-// Exposed time of each collective: its stream's exposed time (r.time), shared by time (the
-// expert-tensor-parallel calls are on the tp stream).
-void ShareExposed(estimate::StepReport& r) {
+// Each collective's time as run and exposed time (the estimator's table prices each call
+// alone): its stream's busy time on the reported rank (`as_run`: tp, ep, cp, pp, dp; sharing
+// the NIC stretches them) and its stream's exposed time (r.time), each shared by the
+// collectives' priced times (the expert-tensor-parallel calls are on the tp stream). A stream's
+// exposed time is part of its busy time, so a collective's is part of its own, but for the
+// compute that data-parallel collectives slowed, which is the dp stream's exposed time too.
+void ShareExposed(estimate::StepReport& r, const std::array<double, 5>& as_run) {
   // The embedding group's gradient all-reduce runs on the dp stream.
   auto stream_of = [](std::string_view group) -> std::string_view {
     return group == "etp" ? "tp" : group == "emb" ? "dp" : group;
@@ -1039,13 +1043,17 @@ void ShareExposed(estimate::StepReport& r) {
                                                                        {"cp", r.time.cp_exposed},
                                                                        {"pp", r.time.pp_exposed},
                                                                        {"dp", r.time.dp_exposed}}};
-  for (const auto& [group, seconds] : exposed) {
+  for (size_t i = 0; i < exposed.size(); ++i) {
+    const auto& [group, seconds] = exposed[i];
     double sum = 0;
     for (const estimate::CommSummary& c : r.comms) {
       sum += stream_of(c.group) == group ? c.time_s : 0;
     }
+    const double stretch = sum > 0 && as_run[i] > 0 ? as_run[i] / sum : 1.0;
     for (estimate::CommSummary& c : r.comms) {
-      if (stream_of(c.group) == group) c.exposed_s = sum > 0 ? seconds * c.time_s / sum : 0;
+      if (stream_of(c.group) != group) continue;
+      c.exposed_s = sum > 0 ? seconds * c.time_s / sum : 0;
+      c.time_s *= stretch;
     }
   }
 }
@@ -1115,7 +1123,7 @@ void Summarize(Run& run, int rank, const Attribution& a) {
   r.moe.all_to_all_exposed_s = a.ep;
   r.moe.cp_comm_exposed_s = a.cp;
   estimate::SetStepTime(r, static_cast<double>(run.stats.makespan) * 1e-9);
-  ShareExposed(r);
+  ShareExposed(r, {a.tp_total, a.ep_total, a.cp_total, a.pp_total, a.dp_total});
 
   estimate::Timeline& tl = r.timeline;
   tl.engine = "simulate";
@@ -1323,7 +1331,7 @@ SimResult Extrapolate(Run a, Run b, int64_t m1, int64_t m2, int64_t m, int rank,
   r.moe.all_to_all_exposed_s = r.time.ep_exposed;
   r.moe.cp_comm_exposed_s = r.time.cp_exposed;
   estimate::SetStepTime(r, line(ra.step_time_s, rb.step_time_s));
-  ShareExposed(r);
+  ShareExposed(r, {x.tp_total, x.ep_total, x.cp_total, x.pp_total, x.dp_total});
   estimate::Timeline& tl = r.timeline;
   tl = rb.timeline;
   tl.events = events;  // what was run

@@ -424,6 +424,36 @@ TEST(Simulate, InterleavedGradientReductionsRunThroughTheDrain) {
 // Pipeline sends and data-parallel collectives both leave the node: they share the NIC,
 // which makes the step no faster, and shows in the timeline as collectives running longer
 // than they would alone.
+// The communication table gives each collective's time as run, as the overlap table does:
+// sends that share the NIC with the ZeRO-3 gathers take longer than priced alone, and a
+// collective's exposed time is part of it.
+TEST(Simulate, TheCommunicationTableGivesTheTimeAsRun) {
+  estimate::Scenario s = Make(model::testing::Gpt3(), 128, 4, 8, 1, 64, Schedule::k1F1B);
+  s.plan.zero = 3;
+  core::Result<SimResult> r = Simulate(s);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const estimate::StepReport& rep = r.value().report;
+  for (const estimate::OverlapSummary& o : rep.timeline.overlap) {
+    double total = 0;
+    for (const estimate::CommSummary& c : rep.comms) {
+      // The expert-tensor-parallel calls run on the tp stream, the tied embedding's
+      // gradient all-reduce on the dp stream.
+      const std::string_view stream = c.group == "etp"   ? std::string_view("tp")
+                                      : c.group == "emb" ? std::string_view("dp")
+                                                         : std::string_view(c.group);
+      total += stream == o.kind ? c.time_s : 0.0;
+    }
+    if (o.total_s > 0) {
+      EXPECT_NEAR(total, o.total_s, 1e-9 * o.total_s) << o.kind;
+    }
+  }
+  for (const estimate::CommSummary& c : rep.comms) {
+    if (c.group != "dp") {  // dp's exposed time holds the compute its calls slowed too
+      EXPECT_LE(c.exposed_s, c.time_s * (1 + 1e-9)) << c.name;
+    }
+  }
+}
+
 TEST(Simulate, PipelineSendsAndGradientReductionsShareTheNic) {
   estimate::Scenario s = Make(model::testing::Gpt3(), 1024, 4, 8, 12, 256, Schedule::kInterleaved);
   s.plan.zero = 1;

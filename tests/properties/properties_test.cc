@@ -165,6 +165,67 @@ INSTANTIATE_TEST_SUITE_P(Examples, Property, ::testing::ValuesIn(kScenarios),
                            return name;
                          });
 
+// Each improvement of the chip against the one before, on plans where the estimator's windows
+// used to be charged twice or stretched: ZeRO-3 beside overlapped all-to-alls, MLPerf's
+// pipeline sends sharing the NIC with the distributed optimizer's calls, and BLOOM's last
+// stage (the head's parameters) gathering the most under ZeRO-3.
+struct Chain {
+  const char* scenario;
+  int zero;  // -1: the example's
+  bool hbm;  // HBM bandwidth, else the peaks
+};
+
+class ImprovingChip : public ::testing::TestWithParam<Chain> {};
+
+TEST_P(ImprovingChip, NeverSlowsTheStepStepByStep) {
+  const Chain c = GetParam();
+  estimate::Scenario base = Load(c.scenario);
+  if (c.zero >= 0) base.plan.zero = c.zero;
+  double before = 0;
+  for (double factor : {1.0, 1.5, 2.0, 4.0, 10.0, 16.0}) {
+    estimate::Scenario s = base;
+    if (c.hbm) {
+      s.cluster.chip.hbm_bandwidth = s.cluster.chip.hbm_bandwidth * factor;
+    } else {
+      for (core::FlopsPerSec& peak : s.cluster.chip.peak) peak = peak * factor;
+    }
+    const estimate::StepReport r = Step(s);
+    if (factor > 1) {
+      EXPECT_LE(r.step_time_s, before * (1 + kSlack)) << "x" << factor;
+    }
+    before = r.step_time_s;
+    for (const estimate::CommSummary& x : r.comms) {
+      EXPECT_LE(x.exposed_s, x.time_s * (1 + kSlack)) << x.name << " x" << factor;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, ImprovingChip,
+                         ::testing::Values(Chain{"frontier-moe-15k-h100", 3, false},
+                                           Chain{"frontier-moe-15k-h100", 3, true},
+                                           Chain{"deepseek-v3-2048-h800", 3, false},
+                                           Chain{"gpt3-175b-mlperf-10752-h100", -1, false},
+                                           Chain{"gpt3-175b-mlperf-10752-h100", 0, false},
+                                           Chain{"bloom-176b-384-a100", 3, true}),
+                         [](const ::testing::TestParamInfo<Chain>& param) {
+                           std::string name = param.param.scenario;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name + "_zero" +
+                                  (param.param.zero < 0 ? "_given"
+                                                        : std::to_string(param.param.zero)) +
+                                  (param.param.hbm ? "_hbm" : "_peak");
+                         });
+
+// The DeepSeek-V3 plan under 1F1B: the distributed optimizer's calls beside the pipeline's
+// sends expose no more than their own time.
+TEST(Communication, ExposedIsPartOfTheTotal) {
+  estimate::Scenario s = Load("deepseek-v3-2048-h800");
+  s.plan.schedule = parallel::Schedule::k1F1B;
+  for (const estimate::CommSummary& x : Step(s).comms) {
+    EXPECT_LE(x.exposed_s, x.time_s * (1 + kSlack)) << x.name;
+  }
+}
+
 // Restating units: a model/cluster pair written with other spellings of the same
 // quantities gives byte-identical JSON.
 class Units : public ::testing::Test {
