@@ -504,19 +504,35 @@ std::vector<std::string> Catalog::Names(Section s) const {
   return names;
 }
 
+namespace {
+
+// A catalog entry's YAML for its aliases, or a null node when it is not a regular file
+// (a FIFO would block, a device never end) or not YAML: reported when that entry itself
+// is loaded.
+YAML::Node CatalogEntry(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return {};
+  core::Result<std::string> text = ReadFile(file.string());
+  if (!text.ok()) return {};
+  try {
+    return YAML::Load(text.value());
+  } catch (const YAML::Exception&) {
+    return {};
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> Catalog::NamesAndAliases(Section s) const {
   std::vector<std::string> names = Names(s);
   const std::string sub = SectionDir(s);
   for (const std::string& entry : Names(s)) {
-    try {
-      const YAML::Node root = YAML::LoadFile((fs::path(dir_) / sub / (entry + ".yaml")).string());
-      if (const YAML::Node aliases = root["aliases"]; aliases && aliases.IsSequence()) {
-        for (const YAML::Node& a : aliases) {
-          if (a.IsScalar()) names.push_back(a.Scalar());
-        }
+    const YAML::Node root = CatalogEntry(fs::path(dir_) / sub / (entry + ".yaml"));
+    if (!root.IsMap()) continue;
+    if (const YAML::Node aliases = root["aliases"]; aliases && aliases.IsSequence()) {
+      for (const YAML::Node& a : aliases) {
+        if (a.IsScalar()) names.push_back(a.Scalar());
       }
-    } catch (const YAML::Exception&) {
-      continue;
     }
   }
   return names;
@@ -531,15 +547,12 @@ std::string Catalog::Find(Section s, const std::string& name) const {
   // Aliases (chips): scan the entries' `aliases` lists.
   for (const std::string& entry : Names(s)) {
     const fs::path file = fs::path(dir_) / sub / (entry + ".yaml");
-    try {
-      const YAML::Node root = YAML::LoadFile(file.string());
-      if (const YAML::Node aliases = root["aliases"]; aliases && aliases.IsSequence()) {
-        for (const YAML::Node& a : aliases) {
-          if (a.IsScalar() && a.Scalar() == name) return file.string();
-        }
+    const YAML::Node root = CatalogEntry(file);
+    if (!root.IsMap()) continue;
+    if (const YAML::Node aliases = root["aliases"]; aliases && aliases.IsSequence()) {
+      for (const YAML::Node& a : aliases) {
+        if (a.IsScalar() && a.Scalar() == name) return file.string();
       }
-    } catch (const YAML::Exception&) {
-      continue;  // reported when that entry itself is loaded
     }
   }
   return "";

@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -349,6 +350,21 @@ TEST_F(LoaderTest, LoadPartsTakesThreeReferences) {
   ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
   EXPECT_EQ(s.value().scenario.plan.dp, 128);
   EXPECT_EQ(s.value().scenario.name, "plan");
+}
+
+// Looking an alias up reads only the catalog's regular files: a FIFO among the entries
+// (which would block) or a file that is not YAML is passed over.
+TEST_F(LoaderTest, AliasLookupReadsOnlyRegularEntries) {
+  const fs::path chips = dir_ / "catalog" / "chips";
+  fs::create_directories(chips);
+  ASSERT_EQ(::mkfifo((chips / "pipe.yaml").c_str(), 0600), 0);
+  std::ofstream(chips / "broken.yaml") << "aliases: [unclosed\n";
+  std::ofstream(chips / "real.yaml") << "name: real\naliases: [other-name]\n";
+  const Catalog catalog((dir_ / "catalog").string());
+  EXPECT_EQ(catalog.Find(Section::kChip, "other-name"), (chips / "real.yaml").string());
+  EXPECT_EQ(catalog.Find(Section::kChip, "missing"), "");
+  const std::vector<std::string> names = catalog.NamesAndAliases(Section::kChip);
+  EXPECT_NE(std::find(names.begin(), names.end(), "other-name"), names.end());
 }
 
 // A device is never read: /dev/zero has no end. A pipe is read to its end (a scenario
