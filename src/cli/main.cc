@@ -373,13 +373,16 @@ void AddSearchFlags(CLI::App* cmd, fathom::io::PlanRequest& q,
   cmd->add_option("--vp", q.vp, "virtual stages to try with the interleaved schedule");
   cmd->add_option("--cp", q.cp, "context-parallel degrees to try");
   cmd->add_option("--ep", q.ep, "expert-parallel degrees to try (MoE)");
+  cmd->add_option("--etp", q.etp, "expert tensor-parallel degrees to try (MoE; default 1 and tp)");
+  cmd->add_option("--overlap-ep", q.overlap_ep,
+                  "all-to-all overlap settings to try: false, true (MoE; default both)");
   cmd->add_option("--micro-batch", q.micro_batch_size, "micro-batch sizes to try");
   cmd->add_option("--zero", q.zero, "ZeRO stages to try (default 1,3)");
   cmd->add_option("--recompute", q.recompute,
                   "recompute modes to try: none, selective, full (default all)");
   cmd->add_option("--schedule", q.schedule,
                   "pipeline schedules to try: gpipe, 1f1b, interleaved, zb-h1, dualpipe "
-                  "(default 1f1b,interleaved)");
+                  "(default 1f1b,interleaved and the plan's)");
   cmd->add_option("--simulate-top", options.simulate_top,
                   "best estimates to simulate and rank first (0 turns the pass off)")
       ->capture_default_str()

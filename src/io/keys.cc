@@ -1219,6 +1219,18 @@ const std::vector<Field<SearchConfig>>& SearchFields() {
                .Min(1)
                .Max(1e6),
            [](C& c, const Value& v) { c.space.ep = Ints(v); }},
+          {IntList("etp", "expert tensor-parallel degrees to try (MoE)")
+               .Default("1 and tp (Megatron-Core's default), those dividing the expert FFN")
+               .Min(1)
+               .Max(1e6),
+           [](C& c, const Value& v) { c.space.etp = Ints(v); }},
+          {List("overlap_ep", "all-to-all overlap (overlap.ep) settings to try: false, true (MoE)")
+               .Default("[false, true] at ep > 1, else the plan's")
+               .Choices({"false", "true"}),
+           [](C& c, const Value& v) {
+             c.space.overlap_ep.clear();
+             for (const std::string& x : v.list) c.space.overlap_ep.push_back(x == "true");
+           }},
           {IntList("micro_batch_size", "micro-batch sizes to try, in sequences")
                .Default("[1, 2, 4, 8]")
                .Min(1)
@@ -1237,7 +1249,7 @@ const std::vector<Field<SearchConfig>>& SearchFields() {
                  PlanValues("recompute", &parallel::ParallelPlan::recompute, v.list);
            }},
           {List("schedule", "pipeline schedules to try")
-               .Default("[1f1b, interleaved]")
+               .Default("[1f1b, interleaved] and the plan's")
                .Choices(PlanChoices("schedule")),
            [](C& c, const Value& v) {
              c.space.schedule = PlanValues("schedule", &parallel::ParallelPlan::schedule, v.list);

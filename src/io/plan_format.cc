@@ -25,13 +25,15 @@ std::string PlanLine(const parallel::ParallelPlan& p, PlanDetail detail) {
               : fmt::format(" cp {}", p.cp);
   }
   if (p.ep > 1 || p.etp > 1) {
-    s += full ? fmt::format(" ep {} etp {}", p.ep, p.etp) : fmt::format(" ep {}", p.ep);
+    s +=
+        full || p.etp > 1 ? fmt::format(" ep {} etp {}", p.ep, p.etp) : fmt::format(" ep {}", p.ep);
   }
   if (full && p.sequence_parallel) s += " +sp";
   s += fmt::format(", micro-batch {}", p.micro_batch_size);
   if (full) s += fmt::format(", global batch {}", p.global_batch_size);
   s += fmt::format(", {}, zero {}, recompute {}", parallel::ScheduleName(p.schedule), p.zero,
                    parallel::RecomputeName(p.recompute));
+  if (p.overlap_ep && p.ep > 1) s += ", all-to-all overlapped";
   if (full) s += fmt::format(", {}", hardware::PrecisionName(p.precision));
   return s;
 }
@@ -45,6 +47,7 @@ nlohmann::ordered_json PlanJson(const parallel::ParallelPlan& p, int micro_batch
           {"cp_comm", parallel::CpCommName(p.cp_comm)},
           {"ep", p.ep},
           {"etp", p.etp},
+          {"overlap_ep", p.overlap_ep},
           {"sequence_parallel", p.sequence_parallel},
           {"micro_batch_size", p.micro_batch_size},
           {"global_batch_size", p.global_batch_size},

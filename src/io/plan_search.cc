@@ -140,6 +140,7 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   ParseInts(q.vp, "--vp", "2,4", cli.vp, d);
   ParseInts(q.cp, "--cp", "1,2,4", cli.cp, d);
   ParseInts(q.ep, "--ep", "8,16,32,64", cli.ep, d);
+  ParseInts(q.etp, "--etp", "1,2", cli.etp, d);
   ParseInts(q.micro_batch_size, "--micro-batch", "1,2", cli.micro_batch_size, d);
   if (!q.zero.empty()) {
     for (std::string_view part : SplitList(q.zero)) {
@@ -153,6 +154,7 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   }
   ParseNames(q.recompute, "--recompute", "recompute", flags, d);
   ParseNames(q.schedule, "--schedule", "schedule", flags, d);
+  ParseNames(q.overlap_ep, "--overlap-ep", "overlap_ep", flags, d);
   if (q.scenario.empty() && q.plan.empty() && q.global_batch <= 0) {
     d.Error("--global-batch", "the global batch is not given",
             "give --global-batch SEQUENCES (e.g. --global-batch 1024), or a base plan with -p");
@@ -199,6 +201,8 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   out.space.vp = pick(cli.vp, file.vp);
   out.space.cp = pick(cli.cp, file.cp);
   out.space.ep = pick(cli.ep, file.ep);
+  out.space.etp = pick(cli.etp, file.etp);
+  out.space.overlap_ep = pick(cli.overlap_ep, file.overlap_ep);
   out.space.micro_batch_size = pick(cli.micro_batch_size, file.micro_batch_size);
   out.space.zero = pick(cli.zero, file.zero);
   out.space.recompute = pick(cli.recompute, file.recompute);

@@ -23,7 +23,7 @@ struct PlanRequest {
   int64_t global_batch = 0;          // --global-batch, sequences; 0 = the plan's
   int64_t chips = 0;                 // --chips; 0 = the cluster's
   // Comma-separated values of each axis ("1,2,4,8"); "" = automatic.
-  std::string tp, pp, vp, cp, ep, micro_batch_size, zero, recompute, schedule;
+  std::string tp, pp, vp, cp, ep, etp, overlap_ep, micro_batch_size, zero, recompute, schedule;
   std::vector<Override> overrides;  // --set KEY=VALUE
   // `fathom size`: the reliability and training overrides are LoadSizeRunInputs' to read.
   bool run_sections = false;

@@ -236,18 +236,21 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
       space.recompute.empty()
           ? std::vector<Recompute>{Recompute::kNone, Recompute::kSelective, Recompute::kFull}
           : space.recompute);
-  ax.schedule = Distinct(space.schedule.empty()
-                             ? std::vector<Schedule>{Schedule::k1F1B, Schedule::kInterleaved}
-                             : space.schedule);
-  SearchSpace given = space;  // pp, vp and ep as given, each value once
+  ax.schedule = Distinct(
+      space.schedule.empty()
+          ? std::vector<Schedule>{Schedule::k1F1B, Schedule::kInterleaved, base.plan.schedule}
+          : space.schedule);
+  SearchSpace given = space;  // pp, vp, ep, etp and the overlap as given, each value once
   given.pp = Distinct(space.pp);
   given.vp = Distinct(space.vp);
   given.ep = Distinct(space.ep);
+  given.etp = Distinct(space.etp);
+  given.overlap_ep = Distinct(space.overlap_ep);
   using Axis = std::pair<const char*, const std::vector<int>*>;
-  for (const auto& [key, values] :
-       {Axis{"search.tp", &ax.tp}, Axis{"search.cp", &ax.cp},
-        Axis{"search.micro_batch_size", &ax.mbs}, Axis{"search.pp", &given.pp},
-        Axis{"search.vp", &given.vp}, Axis{"search.ep", &given.ep}}) {
+  for (const auto& [key, values] : {Axis{"search.tp", &ax.tp}, Axis{"search.cp", &ax.cp},
+                                    Axis{"search.micro_batch_size", &ax.mbs},
+                                    Axis{"search.pp", &given.pp}, Axis{"search.vp", &given.vp},
+                                    Axis{"search.ep", &given.ep}, Axis{"search.etp", &given.etp}}) {
     for (int v : *values) {
       if (v < 1) diags.Error(key, "= " + Str(v) + ": each value must be at least 1");
     }
@@ -283,6 +286,44 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   std::vector<ParallelPlan> plans;
   std::set<std::pair<std::string, std::string>> skipped;
   int64_t count = 0;
+  // The plans of one shape, over ZeRO and recompute; false past options.max_plans.
+  auto add_plans = [&](int tp, int cp, const PipelineChoice& pc, int64_t dp, int mbs, int etp,
+                       int ep, bool overlap_ep) {
+    for (int zero : ax.zero) {
+      for (Recompute rc : ax.recompute) {
+        if (++count > options.max_plans) return false;
+        ParallelPlan p = bp;
+        p.tp = tp;
+        p.cp = cp;
+        p.pp = pc.pp;
+        p.vp = pc.vp;
+        p.schedule = pc.schedule;
+        p.first_stage_layers = pc.first;
+        p.last_stage_layers = pc.last;
+        p.dp = static_cast<int>(dp);
+        p.ep = ep;
+        p.etp = etp;
+        p.overlap_ep = overlap_ep;
+        p.micro_batch_size = mbs;
+        p.zero = zero;
+        p.recompute = rc;
+        p.sequence_parallel = tp > 1;
+        p.stragglers = {};
+        FATHOM_CHECK(idle ? p.Chips() <= chips : p.Chips() == chips,
+                     "an enumerated plan off the chip count");
+        base_enumerated =
+            base_enumerated ||
+            (compare_base && p.tp == bp.tp && p.cp == bp.cp && p.pp == bp.pp && p.vp == bp.vp &&
+             p.schedule == bp.schedule && p.first_stage_layers == bp.first_stage_layers &&
+             p.last_stage_layers == bp.last_stage_layers && p.dp == bp.dp && p.ep == bp.ep &&
+             p.etp == bp.etp && p.overlap_ep == bp.overlap_ep &&
+             p.micro_batch_size == bp.micro_batch_size && p.zero == bp.zero &&
+             p.recompute == bp.recompute && p.sequence_parallel == bp.sequence_parallel);
+        plans.push_back(std::move(p));
+      }
+    }
+    return true;
+  };
   auto enumerate = [&]() {
     for (int tp : ax.tp) {
       for (int cp : ax.cp) {
@@ -304,43 +345,30 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
           };
           for (int mbs : ax.mbs) {
             const int64_t dp = dp_of(mbs);
-            std::vector<int> eps = given.ep;
-            if (eps.empty()) {
-              eps = m.moe.IsMoe() ? PowersOfTwo(m.moe.experts) : std::vector<int>{1};
-              std::erase_if(eps, [&](int e) {
-                return m.moe.experts % e != 0 || (tc * dp) % (int64_t{e} * bp.etp) != 0;
-              });
+            std::vector<int> etps = given.etp;
+            if (etps.empty()) {
+              etps = m.moe.IsMoe() ? Distinct(std::vector<int>{1, tp}) : std::vector<int>{bp.etp};
+              if (m.moe.IsMoe()) {
+                std::erase_if(etps, [&](int e) { return m.moe.expert_ffn_hidden % e != 0; });
+              }
             }
-            for (int ep : eps) {
-              for (int zero : ax.zero) {
-                for (Recompute rc : ax.recompute) {
-                  if (++count > options.max_plans) return false;
-                  ParallelPlan p = bp;
-                  p.tp = tp;
-                  p.cp = cp;
-                  p.pp = pc.pp;
-                  p.vp = pc.vp;
-                  p.schedule = pc.schedule;
-                  p.first_stage_layers = pc.first;
-                  p.last_stage_layers = pc.last;
-                  p.dp = static_cast<int>(dp);
-                  p.ep = ep;
-                  p.micro_batch_size = mbs;
-                  p.zero = zero;
-                  p.recompute = rc;
-                  p.sequence_parallel = tp > 1;
-                  p.stragglers = {};
-                  FATHOM_CHECK(idle ? p.Chips() <= chips : p.Chips() == chips,
-                               "an enumerated plan off the chip count");
-                  base_enumerated = base_enumerated ||
-                                    (compare_base && p.tp == bp.tp && p.cp == bp.cp &&
-                                     p.pp == bp.pp && p.vp == bp.vp && p.schedule == bp.schedule &&
-                                     p.first_stage_layers == bp.first_stage_layers &&
-                                     p.last_stage_layers == bp.last_stage_layers && p.dp == bp.dp &&
-                                     p.ep == bp.ep && p.micro_batch_size == bp.micro_batch_size &&
-                                     p.zero == bp.zero && p.recompute == bp.recompute &&
-                                     p.sequence_parallel == bp.sequence_parallel);
-                  plans.push_back(std::move(p));
+            for (int etp : etps) {
+              std::vector<int> eps = given.ep;
+              if (eps.empty()) {
+                eps = m.moe.IsMoe() ? PowersOfTwo(m.moe.experts) : std::vector<int>{1};
+                std::erase_if(eps, [&](int e) {
+                  return m.moe.experts % e != 0 || (tc * dp) % (int64_t{e} * etp) != 0;
+                });
+              }
+              for (int ep : eps) {
+                // The all-to-all overlap matters only where there are all-to-alls.
+                std::vector<bool> overlaps = given.overlap_ep;
+                if (overlaps.empty()) {
+                  overlaps = m.moe.IsMoe() && ep > 1 ? std::vector<bool>{false, true}
+                                                     : std::vector<bool>{bp.overlap_ep};
+                }
+                for (bool overlap_ep : overlaps) {
+                  if (!add_plans(tp, cp, pc, dp, mbs, etp, ep, overlap_ep)) return false;
                 }
               }
             }
@@ -627,6 +655,11 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     outside(has(ax.cp, bp.cp), "cp " + Str(bp.cp));
     outside(given.pp.empty() || has(given.pp, bp.pp), "pp " + Str(bp.pp));
     outside(given.ep.empty() || has(given.ep, bp.ep), "ep " + Str(bp.ep));
+    outside(given.etp.empty() ? !m.moe.IsMoe() || bp.etp == 1 || bp.etp == bp.tp
+                              : has(given.etp, bp.etp),
+            "etp " + Str(bp.etp));
+    outside(given.overlap_ep.empty() || has(given.overlap_ep, bp.overlap_ep),
+            bp.overlap_ep ? "the all-to-all overlap" : "no all-to-all overlap");
     outside(has(ax.mbs, bp.micro_batch_size), "micro-batch " + Str(bp.micro_batch_size));
     outside(has(ax.zero, bp.zero), "zero " + Str(bp.zero));
     outside(has(ax.recompute, bp.recompute),

@@ -2,9 +2,10 @@
 // chip's memory. DESIGN.md's passes, each named and timed; memory and simulate can be
 // switched off (the others are the search itself):
 //
-//   enumerate  every plan of the search space: tp x cp x pp x (schedule, vp) x ep x
-//              micro-batch x ZeRO x recompute, dp = chips / (tp x pp x cp); the rest of the
-//              plan (precision, overlap, order, memory allowances, ...) is the base plan's
+//   enumerate  every plan of the search space: tp x cp x pp x (schedule, vp) x ep x etp x
+//              all-to-all overlap x micro-batch x ZeRO x recompute, dp = chips / (tp x pp x
+//              cp); the rest of the plan (precision, the other overlaps, order, memory
+//              allowances, ...) is the base plan's
 //   validate   drop what parallel::ValidatePlan rejects (heads, layers, batch divisibility),
 //              counted by the key it names
 //   memory     drop plans whose peak memory per chip exceeds the chip's HBM
@@ -33,10 +34,15 @@
 //        first/last_stage_layers), as Llama 3 405B's 126 layers on pp 16 do
 //   vp   with the interleaved schedule, every divisor >= 2 of a middle stage's layers
 //   ep   MoE models: powers of 2 dividing the routed experts and the stage's ranks
+//   etp  MoE models: 1 (DeepSeek-V3, Qwen3) and tp (Megatron-Core's default,
+//        expert_tensor_parallel_size = tensor_model_parallel_size)
+//   all-to-all overlap (overlap.ep)  MoE models at ep > 1: off and on (Megatron-Core's
+//        overlap_moe_expert_parallel_comm; it costs overlap.comm_units of compute while it runs)
 //   micro-batch 1, 2, 4, 8; ZeRO 1 and 3 (ZeRO 2 when listed: both engines price it
 //        as ZeRO 1 with sharded gradients, which flatters it, and the search warns); recompute
 //        none, selective and full;
-//   schedule 1f1b and interleaved (pp > 1), or those listed
+//   schedule 1f1b and interleaved (pp > 1), and the base plan's schedule when it is another
+//        (gpipe, zb-h1, dualpipe), or those listed
 // Sequence parallelism is on whenever tp > 1.
 #pragma once
 
@@ -53,7 +59,8 @@ namespace fathom::plan {
 
 // The values each axis takes; an empty list is the automatic choice above.
 struct SearchSpace {
-  std::vector<int> tp, pp, vp, cp, ep, micro_batch_size, zero;
+  std::vector<int> tp, pp, vp, cp, ep, etp, micro_batch_size, zero;
+  std::vector<bool> overlap_ep;
   std::vector<parallel::Recompute> recompute;
   std::vector<parallel::Schedule> schedule;
 };

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <tuple>
+
 #include "model/test_fixtures.h"
 #include "network/test_fixtures.h"
 
@@ -340,6 +343,67 @@ TEST(Search, MixtureOfExpertsPlansSpreadTheExperts) {
     expert_parallel = expert_parallel || c.plan.ep > 1;
   }
   EXPECT_TRUE(expert_parallel);
+}
+
+TEST(Search, MixtureOfExpertsSearchesExpertTensorParallelismAndTheAllToAllOverlap) {
+  estimate::Scenario s = Base(model::testing::Mixtral8x7B(), network::testing::DgxH100(64), 256);
+  s.plan.schedule = Schedule::kDualPipe;  // the base plan's schedule is searched too
+  SearchSpace space;
+  space.micro_batch_size = {1};
+  space.recompute = {Recompute::kFull};
+  space.zero = {1};
+  SearchOptions o;
+  o.top = 1000000;
+  o.simulate_top = 0;
+  o.memory_pass = false;
+  core::Result<SearchResult> r = Search(s, space, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  std::set<std::tuple<int, bool, bool>> seen;  // (etp == tp, overlap, ep > 1) at tp > 1
+  bool dualpipe = false;
+  for (const Candidate& c : r.value().ranked) {
+    const ParallelPlan& p = c.plan;
+    EXPECT_TRUE(p.etp == 1 || p.etp == p.tp) << p.etp;
+    // No overlap setting without all-to-alls: the base's (off) alone.
+    if (p.ep == 1) {
+      EXPECT_FALSE(p.overlap_ep);
+    }
+    if (p.tp > 1) seen.insert({p.etp == p.tp, p.overlap_ep, p.ep > 1});
+    dualpipe = dualpipe || p.schedule == Schedule::kDualPipe;
+  }
+  for (int etp_is_tp : {0, 1}) {
+    for (bool overlap : {false, true}) {
+      EXPECT_TRUE(seen.count({etp_is_tp, overlap, true})) << etp_is_tp << " " << overlap;
+    }
+  }
+  EXPECT_TRUE(dualpipe);
+
+  // Given values replace the automatic ones.
+  space.etp = {2};
+  space.overlap_ep = {true};
+  space.ep = {4};
+  space.tp = {2};
+  r = Search(s, space, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  for (const Candidate& c : r.value().ranked) {
+    EXPECT_EQ(c.plan.etp, 2);
+    EXPECT_TRUE(c.plan.overlap_ep);
+  }
+}
+
+TEST(Search, DenseModelsKeepTheBasePlansExpertSettings) {
+  estimate::Scenario s = Gpt3On64();
+  SearchSpace space;
+  space.micro_batch_size = {1};
+  SearchOptions o;
+  o.top = 1000000;
+  o.simulate_top = 0;
+  core::Result<SearchResult> r = Search(s, space, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  for (const Candidate& c : r.value().ranked) {
+    EXPECT_EQ(c.plan.ep, 1);
+    EXPECT_EQ(c.plan.etp, 1);
+    EXPECT_FALSE(c.plan.overlap_ep);
+  }
 }
 
 TEST(Search, LongSequencesAddContextParallelism) {
