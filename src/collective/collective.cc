@@ -372,13 +372,20 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
   const double remote = crosses ? n - m : 0;
   const double overhead = c.message_overhead.value();
   const double torus_a2a = kind == Kind::kAllToAll ? TorusAllToAll(c, g, size) : 0.0;
-  // An all-to-all sends S / n to each peer, all at once (direct) or a peer per round. Across
-  // domains its m - 1 peers inside the domain take their share over the domain's links at
-  // the same time, at their own rate and ramp: the slower of the two sets the pace.
-  double a2a = std::max(net.a2a_seconds_per_byte * size, torus_a2a) / StepRamp(size / n, fabric);
-  if (kind == Kind::kAllToAll && within_too) {
-    a2a = std::max(a2a, (m - 1) / n * size / (up * StepRamp(size / n, c.scale_up)));
-  }
+  // An all-to-all sends S / n to each peer: all at once (direct), one step whose messages
+  // are all in flight together, so that the ramp's deficit is paid once, on what a member
+  // sends in it; or a peer per round (pairwise), each round a step of S / n. Across domains
+  // its m - 1 peers inside the domain take their share over the domain's links at the same
+  // time, at their own rate and ramp: the slower of the two sets the pace.
+  auto a2a_time = [&](bool all_at_once) {
+    const double step = all_at_once ? size * (n - 1) / n : size / n;
+    double t = std::max(net.a2a_seconds_per_byte * size, torus_a2a) / StepRamp(step, fabric);
+    if (kind == Kind::kAllToAll && within_too) {
+      const double step_in = all_at_once ? size * (m - 1) / n : size / n;
+      t = std::max(t, (m - 1) / n * size / (up * StepRamp(step_in, c.scale_up)));
+    }
+    return t;
+  };
 
   // Time of each applicable algorithm. Each phase's steps run at the ramp of what a member
   // moves per step: S / n for a ring, tree or NVLS phase over n members (the curves were
@@ -453,9 +460,9 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
         return kind == Kind::kAllReduce ? 2 * rs : rs;
       }
       case Algorithm::kDirect:
-        return a_span + remote * overhead + a2a;
+        return a_span + remote * overhead + a2a_time(true);
       case Algorithm::kPairwise:
-        return (n - 1) * a_span + remote * overhead + a2a;
+        return (n - 1) * a_span + remote * overhead + a2a_time(false);
       case Algorithm::kP2p: {
         // Every stage boundary sends at once; the slowest pair sets the time: the busiest
         // link (the solver's rate) and the highest crossing of any consecutive pair, which

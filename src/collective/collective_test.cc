@@ -385,16 +385,36 @@ TEST(CollectiveCost, TinyCollectivesCostTheirLatency) {
   EXPECT_LT(a2a, 5e-6 + 56 * 0.83e-6 + 1e-6);
 }
 
-TEST(CollectiveCost, AllToAllRampsOnItsPerPeerMessage) {
-  // 1 GiB over 8 GPUs sends 128 MiB to each peer: the ramp of a 128 MiB step, not of the
-  // 1 GiB buffer.
+TEST(CollectiveCost, AllToAllRampsOnceDirectAndPerRoundPairwise) {
+  // 1 GiB over 8 GPUs sends 128 MiB to each peer. Direct, all 7 messages are in flight in
+  // one step: the ramp of the 7/8 GiB a member sends, paid once. Pairwise, a peer per
+  // round: the ramp of a 128 MiB step in each of the 7 rounds.
   const auto c = WithNvlinkRamp(DgxH100(8));
   const auto flat = DgxH100(8);
   const double s = 1 * kGiB;
-  const double ratio = Price(c, 8, 1, Kind::kAllToAll, s, Algorithm::kDirect).time.value() /
-                       Price(flat, 8, 1, Kind::kAllToAll, s, Algorithm::kDirect).time.value();
-  const double m = s / 8 + 1.1e6;
-  EXPECT_NEAR(ratio, (m + 85e6 / 8) / m, 1e-3);
+  for (const auto& [algorithm, step] :
+       {std::pair{Algorithm::kDirect, s * 7 / 8}, std::pair{Algorithm::kPairwise, s / 8}}) {
+    const double ratio = Price(c, 8, 1, Kind::kAllToAll, s, algorithm).time.value() /
+                         Price(flat, 8, 1, Kind::kAllToAll, s, algorithm).time.value();
+    const double m = step + 1.1e6;
+    EXPECT_NEAR(ratio, (m + 85e6 / 8) / m, 1e-3) << AlgorithmName(algorithm);
+  }
+}
+
+TEST(CollectiveCost, AllToAllInALargerDomainIsNeverSlower) {
+  // 231 MiB over 64 ranks: the more of them share a domain, the fewer bytes cross the
+  // slower fabric; the ramp of the domain's links must not grow with the peers there
+  // (a per-peer ramp made 64 ranks in one NVLink domain slower than 32 in each of two).
+  double last = 1e9;
+  for (int domain : {8, 16, 32, 64}) {
+    auto c = WithNvlinkRamp(DgxH100(64));
+    c.domain = domain;
+    c.chips_per_node = domain;
+    c = Finalized(c);
+    const double t = Price(c, 64, 1, Kind::kAllToAll, 231.0 * 1024 * 1024).time.value();
+    EXPECT_LE(t, last) << "domain " << domain;
+    last = t;
+  }
 }
 
 TEST(CollectiveCost, LessLatencyOrASmallerBufferIsNeverSlower) {

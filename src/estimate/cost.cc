@@ -126,6 +126,11 @@ Placements PlaceGroups(const network::ClusterSpec& cl, const parallel::ParallelP
   if (p.ep > 1) {
     keep(out.ep, solver.Place(p.ep, parallel::AxisStride(p, "ep"), kAllToAllTraffic),
          kAllToAllTraffic);
+    const network::GroupPlacement& g = out.ep.group;
+    if (p.moe_max_domains > 0 && !g.InsideDomain() && g.members_per_domain > 1) {
+      keep(out.ep_domain, solver.Place(g.members_per_domain, g.stride, kAllToAllTraffic),
+           kAllToAllTraffic);
+    }
   }
   if (p.etp > 1) {
     keep(out.etp, solver.Place(p.etp, parallel::AxisStride(p, "tp"), kRingTraffic), kRingTraffic);
@@ -177,13 +182,21 @@ collective::Cost CommCost(const network::ClusterSpec& cl, const Placements& plac
     // Node-limited routing (DeepSeek-V3 Sec. 2.1.2 and 3.2.2): a token's experts lie in at
     // most M of the group's D domains and it crosses to each remote one once, to be
     // forwarded inside the domain: at most min(M, D)·(D-1)/D of its top_k copies cross,
-    // against (n-k)/n of them under uniform routing. The cross-domain transfer, which sets
-    // the all-to-all's pace, shrinks by that ratio.
+    // against (n-k)/n of them under uniform routing. The cross-domain transfer shrinks by
+    // that ratio. Each domain then forwards what crossed to it over its own links, to the
+    // experts on its other members, in the same time (DeepSeek-V3 Sec. 3.2.2: "IB and
+    // NVLink communications are also fully overlapped"): nearly all the copies move once
+    // inside a domain, an all-to-all of the whole buffer over the group's members there,
+    // whose time is the floor of the cut cross-domain one.
     const double domains = static_cast<double>(g.domains);
     const double limited = std::min<double>(p.moe_max_domains, domains) * (domains - 1) / domains;
     const double uniform = (g.size - g.members_per_domain) / static_cast<double>(g.size);
     const double ratio = std::min(1.0, limited / top_k / uniform);
-    c.time = core::Seconds(c.time.value() * ratio);
+    double time = c.time.value() * ratio;
+    if (place.ep_domain.group.size > 1) {
+      time = std::max(time, place.ep_domain.Cost(cl, op.kind, op.bytes).time.value());
+    }
+    c.time = core::Seconds(time);
     c.alg_bandwidth = c.time.value() > 0 ? op.bytes / c.time.value() : 0;
     c.bus_bandwidth = c.alg_bandwidth * collective::BusFactor(op.kind, g.size);
   }

@@ -40,6 +40,10 @@ struct Placed {
 // of one, unsolved.
 struct Placements {
   Placed tp, dp, pp, ep, etp, cp, edp;
+  // With node-limited routing (plan.moe_max_domains) and an ep group across domains with
+  // several members in each: those members, inside one domain, which forward the tokens
+  // that crossed once to each domain on to their experts. Otherwise a group of one.
+  Placed ep_domain;
   const Placed& Of(workload::Group g) const;
 };
 Placements PlaceGroups(const network::ClusterSpec& cluster, const parallel::ParallelPlan& plan,

@@ -447,6 +447,24 @@ TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
   EXPECT_LT(limited.moe.all_to_all_s, spread.moe.all_to_all_s);
 }
 
+// Node-limited routing cuts the copies that cross domains, but what crosses is forwarded
+// inside each domain to its experts: a slow scale-up link still slows the all-to-all.
+TEST(Estimate, NodeLimitedRoutingStillForwardsInsideTheDomain) {
+  Scenario s = Llama70BOn512(model::testing::Qwen3_235B());
+  s.plan.tp = 1;
+  s.plan.pp = 1;
+  s.plan.dp = 512;
+  s.plan.sequence_parallel = false;
+  s.plan.global_batch_size = 512;
+  s.plan.ep = 64;  // 8 domains of 8 ranks, 16 experts in each
+  s.plan.moe_max_domains = 1;
+  const StepReport fast = Estimate(s).value();
+  s.cluster.scale_up.bandwidth = core::BytesPerSec(s.cluster.scale_up.bandwidth.value() / 20);
+  const StepReport slow = Estimate(s).value();
+  // Nearly every copy crosses the slow links once: 7/8 of the buffer at 1/20 of the rate.
+  EXPECT_GT(slow.moe.all_to_all_s, 3 * fast.moe.all_to_all_s);
+}
+
 // FSDP shards the routed experts over the expert-data-parallel group, not over dp: their
 // per-layer gathers and reduce-scatters run on edp, and with edp = 1 there are none.
 TEST(Estimate, Zero3ShardsExpertsOverTheExpertDataParallelGroup) {
