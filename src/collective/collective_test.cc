@@ -401,6 +401,19 @@ TEST(CollectiveCost, AllToAllRampsOnceDirectAndPerRoundPairwise) {
   }
 }
 
+TEST(CollectiveCost, ATreesBandwidthDoesNotShrinkWithItsRanks) {
+  // NCCL pipelines the buffer through the tree: its size ramp is the whole buffer's, so
+  // 8 ranks per node (8 NICs) never lose to 1 rank per node (1 NIC) at the same rank
+  // count, and only the latency grows with the ranks.
+  const auto c = Finalized(WithNvlinkRamp(network::testing::SuperPod(16384)));
+  const double s = 1 * kGiB;
+  const double packed = Price(c, 2048, 1, Kind::kAllReduce, s, Algorithm::kTree).time.value();
+  const double spread = Price(c, 2048, 8, Kind::kAllReduce, s, Algorithm::kTree).time.value();
+  EXPECT_LT(packed, spread);
+  const double small = Price(c, 16, 1, Kind::kAllReduce, s, Algorithm::kTree).time.value();
+  EXPECT_LT(packed, 1.1 * small);
+}
+
 TEST(CollectiveCost, AllToAllInALargerDomainIsNeverSlower) {
   // 231 MiB over 64 ranks: the more of them share a domain, the fewer bytes cross the
   // slower fabric; the ramp of the domain's links must not grow with the peers there

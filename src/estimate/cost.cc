@@ -41,7 +41,7 @@ class GroupSolver {
         break;
       }
     }
-    return Place(same ? *same : network::PlaceGroup(cl_, size, stride), patterns);
+    return Place(same ? *same : network::PlaceGroup(cl_, size, stride, true), patterns);
   }
 
   Placed Place(const network::GroupPlacement& g, unsigned patterns) {

@@ -150,7 +150,7 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
   }
   if (d.HasErrors()) return d;
 
-  r.group = network::PlaceGroup(r.cluster, static_cast<int>(size), stride);
+  r.group = network::PlaceGroup(r.cluster, static_cast<int>(size), stride, r.options.all_groups);
   if (r.options.algorithm != collective::Algorithm::kAuto &&
       !collective::Applies(r.cluster, r.group, r.kind, r.options.algorithm)) {
     d.Error("--algo",

@@ -976,8 +976,22 @@ void AdvisePlacement(const estimate::Scenario& s, const SourceMap& where, core::
   if (p.tp <= 1 || p.Chips() != c.chips) return;  // a plan that does not fill it is an error
   const int64_t stride = parallel::AxisStride(p, "tp");
   const network::GroupPlacement tp = network::PlaceGroup(c, p.tp, stride);
-  if (tp.InsideDomain()) return;
   core::Diagnostics advice;
+  if (tp.InsideDomain()) {
+    // Rank 0's group fits, but a domain that is not a multiple of the groups splits some.
+    const network::GroupPlacement worst = network::PlaceGroup(c, p.tp, stride, true);
+    if (worst.InsideDomain()) return;
+    advice.Warning(
+        "plan.tp",
+        "some tensor-parallel groups (tp " + std::to_string(p.tp) + ") straddle two scale-up " +
+            "domains of " + std::to_string(c.domain) + " chips, " +
+            std::to_string(worst.members_per_domain) + " of their members in one: their " +
+            "collectives cross the scale-out network, and the step waits for them",
+        "choose tp dividing " + std::to_string(c.domain) + " so that every group fits in a domain");
+    Locate(advice, where);
+    d.Append(advice);
+    return;
+  }
   advice.Warning(
       p.tp > c.domain ? "plan.tp" : "plan.order",
       "the tensor-parallel group (tp " + std::to_string(p.tp) + ") spans " +

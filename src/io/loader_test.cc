@@ -207,7 +207,8 @@ TEST_F(LoaderTest, TextThatIsNotUtf8IsAnErrorAtItsKey) {
 
 // Tensor parallelism beyond the scale-up domain is allowed but advised against: a warning
 // at plan.tp (or plan.order when the order strides tp out), located, with a hint; none
-// where the domain holds the group (8-GPU nodes at tp 8, an NVL72 domain at tp 16).
+// where the domain holds every group (8-GPU nodes at tp 8, an NVL72 domain at tp 8; at tp 16
+// some of its groups straddle two racks).
 TEST_F(LoaderTest, TensorParallelismAcrossDomainsIsAWarning) {
   const std::string wide = Write("wide.yaml",
                                  "model: llama3-70b\n"
@@ -246,7 +247,15 @@ TEST_F(LoaderTest, TensorParallelismAcrossDomainsIsAWarning) {
                                   "plan: {tp: 16, dp: 9, global_batch_size: 144}\n");
   core::Result<LoadedScenario> rack = LoadScenario(TestCatalog(), nvl72);
   ASSERT_TRUE(rack.ok()) << rack.diagnostics().Format();
-  EXPECT_TRUE(rack.diagnostics().empty()) << rack.diagnostics().Format();
+  // 72 is not a multiple of 16: the group at ranks 64..79 has 8 members in each rack.
+  EXPECT_TRUE(HasDiagnostic(rack.diagnostics(), "plan.tp",
+                            "some tensor-parallel groups (tp 16) straddle two scale-up domains "
+                            "of 72 chips, 8 of their members in one"))
+      << rack.diagnostics().Format();
+  core::Result<LoadedScenario> eight =
+      LoadScenario(TestCatalog(), nvl72, {{"plan.tp", "8"}, {"plan.dp", "18"}});
+  ASSERT_TRUE(eight.ok()) << eight.diagnostics().Format();
+  EXPECT_TRUE(eight.diagnostics().empty()) << eight.diagnostics().Format();
 }
 
 TEST_F(LoaderTest, SwitchHopsTakeTheClustersHopLatency) {

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "network/crossing.h"
+
 namespace fathom::network {
 
 namespace {
@@ -429,7 +431,7 @@ void TorusExtent(const std::vector<int>& dims, int64_t members, int64_t stride,
 
 }  // namespace
 
-GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride) {
+GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride, bool all_groups) {
   GroupPlacement g;
   g.size = std::max(size, 1);
   g.stride = std::max<int64_t>(stride, 1);
@@ -447,6 +449,25 @@ GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride) 
     if (s.blocks == 1 && g.span_level < 0) g.span_level = static_cast<int>(k);
   }
   if (g.span_level < 0) g.span_level = static_cast<int>(n - 1);
+  if (all_groups && g.levels[0].blocks == 1 && g.size > 1 &&
+      cluster.domain_kind != DomainKind::kTorus) {
+    const int64_t block = !levels.empty() ? levels[0].block : std::max(cluster.domain, 1);
+    const Crossing split = CrossBlocks(
+        {std::max<int64_t>(cluster.chips, 1), g.size, g.stride, true}, Pattern::kRing, block);
+    if (split.fewest_split > 0) {
+      const int64_t piece = split.fewest_split;
+      g.levels[0] = {piece, (g.size + piece - 1) / piece};
+      if (g.span_level == 0) {
+        g.span_level = static_cast<int>(n - 1);
+        for (size_t k = 1; k < n; ++k) {
+          if (g.levels[k].blocks == 1) {
+            g.span_level = static_cast<int>(k);
+            break;
+          }
+        }
+      }
+    }
+  }
   g.members_per_domain = static_cast<int>(g.levels[0].members_per_block);
   g.domains = g.levels[0].blocks;
   if (cluster.domain_kind == DomainKind::kTorus && !cluster.torus_dims.empty()) {

@@ -466,6 +466,29 @@ TEST(PlaceGroup, PartialDomain) {
   EXPECT_EQ(dp.span_level, 2);
 }
 
+TEST(PlaceGroup, AllGroupsFindTheOneADomainSplits) {
+  // NVL72: tp 16 groups start every 16 ranks; the one at 64..79 has 8 members in each of
+  // two 72-chip racks. Rank 0's group fits in the first.
+  ClusterSpec c = Draft(576, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  c.domain = 72;
+  c.chips_per_node = 4;
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_TRUE(PlaceGroup(c, 16, 1).InsideDomain());
+  const GroupPlacement tp = PlaceGroup(c, 16, 1, true);
+  EXPECT_EQ(tp.domains, 2);
+  EXPECT_EQ(tp.members_per_domain, 8);
+  EXPECT_EQ(tp.span_level, 1);
+  // ep 64: the group at 64..127 has 8 members in the first rack, 56 in the second; its 8
+  // have the most peers outside.
+  const GroupPlacement ep = PlaceGroup(c, 64, 1, true);
+  EXPECT_EQ(ep.members_per_domain, 8);
+  EXPECT_EQ(ep.domains, 8);
+  // Groups that divide the domain stay inside, all of them.
+  EXPECT_TRUE(PlaceGroup(c, 8, 1, true).InsideDomain());
+  EXPECT_TRUE(PlaceGroup(c, 72, 1, true).InsideDomain());
+  EXPECT_TRUE(PlaceGroup(DgxH100(64), 8, 1, true).InsideDomain());
+}
+
 TEST(PlaceGroup, SpanOnASuperPod) {
   const ClusterSpec c = SuperPod(2048);            // domain 8, leaf 256, spine 1024, core 2048
   EXPECT_EQ(PlaceGroup(c, 32, 8).span_level, 1);   // one GPU of each of 32 nodes: a rail

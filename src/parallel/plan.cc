@@ -476,10 +476,10 @@ int64_t AxisStride(const ParallelPlan& p, std::string_view axis) {
 
 GroupLayout PlaceGroups(const ParallelPlan& p, const network::ClusterSpec& cluster) {
   GroupLayout l;
-  l.tp = network::PlaceGroup(cluster, p.tp, AxisStride(p, "tp"));
-  l.cp = network::PlaceGroup(cluster, p.cp, AxisStride(p, "cp"));
-  l.dp = network::PlaceGroup(cluster, p.dp, AxisStride(p, "dp"));
-  l.pp = network::PlaceGroup(cluster, p.pp, AxisStride(p, "pp"));
+  l.tp = network::PlaceGroup(cluster, p.tp, AxisStride(p, "tp"), true);
+  l.cp = network::PlaceGroup(cluster, p.cp, AxisStride(p, "cp"), true);
+  l.dp = network::PlaceGroup(cluster, p.dp, AxisStride(p, "dp"), true);
+  l.pp = network::PlaceGroup(cluster, p.pp, AxisStride(p, "pp"), true);
   return l;
 }
 

@@ -175,7 +175,8 @@ int64_t ExpertDataStride(const ParallelPlan& plan);
 
 // Where each parallel group of the plan lands on the cluster: the order string gives each
 // axis a stride, and network::PlaceGroup the levels of the topology the group spans and how
-// many of its members share a block (and so a link). The pipeline group is the whole
+// many of its members share a block (and so a link), for the group of each shape that
+// crosses most (every group of the shape is there at once). The pipeline group is the whole
 // chain of pp stages, so its send/recv pattern is every stage boundary at once.
 struct GroupLayout {
   network::GroupPlacement tp, cp, dp, pp;
