@@ -62,7 +62,9 @@ Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int6
   const double efficiency = fp8 ? chip.gemm_efficiency_fp8 : chip.gemm_efficiency_16bit;
   const double rate =
       chip.Peak(precision).value() * efficiency * GemmWaveEfficiency(chip, m * batch, n);
-  const double element = fp8 ? 1.0 : 2.0;
+  // fp4 packs two elements a byte; its block scales (one byte per 16 or 32 elements) are
+  // not counted.
+  const double element = precision == Precision::kFp4 ? 0.5 : fp8 ? 1.0 : 2.0;
   Roofline r;
   r.flops = 2.0 * md * nd * kd * bd;
   r.bytes = bd * (element * (md * kd + kd * nd) + 2.0 * md * nd);

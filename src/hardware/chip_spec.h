@@ -84,7 +84,8 @@ struct Roofline {
 // 16-bit output), as one grouped kernel (a layer's local experts, an unfused attention's
 // heads): FLOPs 2·m·n·k·batch at peak · gemm efficiency · wave efficiency (GemmWaveEfficiency
 // of the batch·m x n output), bytes batch·(e·(m·k + k·n) + 2·m·n), e the input's bytes per
-// element (1 for fp8/fp4, else 2), at HBM bw · hbm efficiency.
+// element (1 for fp8, 0.5 for fp4, else 2), at HBM bw · hbm efficiency. fp4 runs at the fp8
+// GEMM efficiency (no fp4 measurement in the catalog's sources).
 Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k,
                       int64_t batch = 1);
 core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k);

@@ -105,5 +105,17 @@ TEST(GemmTime, Fp8FasterThanBf16ForLargeGemms) {
             GemmTime(c, Precision::kBf16, 8192, 8192, 8192).value());
 }
 
+TEST(Roofline, Fp4ReadsHalfAByteAnElement) {
+  ChipSpec c = H100();
+  c.peak[static_cast<size_t>(Precision::kFp4)] =
+      core::FlopsPerSec(2 * c.Peak(Precision::kFp8).value());
+  // A skinny GEMM (one token row) is bound by its weights: 4096 x 4096 of them.
+  const Roofline fp8 = GemmRoofline(c, Precision::kFp8, 1, 4096, 4096);
+  const Roofline fp4 = GemmRoofline(c, Precision::kFp4, 1, 4096, 4096);
+  EXPECT_DOUBLE_EQ(fp8.bytes, 1.0 * (4096 + 4096.0 * 4096) + 2.0 * 4096);
+  EXPECT_DOUBLE_EQ(fp4.bytes, 0.5 * (4096 + 4096.0 * 4096) + 2.0 * 4096);
+  EXPECT_LT(fp4.Seconds(), 0.6 * fp8.Seconds());
+}
+
 }  // namespace
 }  // namespace fathom::hardware
