@@ -324,6 +324,19 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     }
     return true;
   };
+  // Leaving chips idle, dp divides the batch by the micro-batch: the divisors of
+  // global_batch / micro_batch, largest first (none when the micro-batch does not divide it).
+  std::map<int, std::vector<int64_t>> batch_dps;
+  if (idle) {
+    const int64_t gbs = bp.global_batch_size;
+    for (int mbs : ax.mbs) {
+      std::vector<int64_t>& dps = batch_dps[mbs];
+      if (gbs < 1 || gbs % mbs != 0) continue;
+      for (int64_t d = gbs / mbs; d >= 1; --d) {
+        if ((gbs / mbs) % d == 0) dps.push_back(d);
+      }
+    }
+  }
   auto enumerate = [&]() {
     for (int tp : ax.tp) {
       for (int cp : ax.cp) {
@@ -331,20 +344,23 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
         if (idle ? tc > chips : chips % tc != 0) continue;
         for (const PipelineChoice& pc :
              PipelineChoices(m, given, chips / tc, ax.schedule, idle, skipped)) {
-          // Every chip, or (idle) the most that the batch and whole domains allow.
-          auto dp_of = [&](int mbs) -> int64_t {
+          // Every chip, or (idle) the most that the batch, whole domains and the expert grid
+          // (ep x etp = `grid` dividing the stage's tp x cp x dp ranks) allow. When no dp
+          // holds the grid, the most for the batch and the domains; when none holds the
+          // batch either, every chip: the validate pass says why.
+          auto dp_of = [&](int mbs, int64_t grid) -> int64_t {
             const int64_t most = chips / (tc * pc.pp);
             if (!idle) return most;
-            for (int64_t d = most; d >= 1; --d) {
+            int64_t without_grid = 0;
+            for (int64_t d : batch_dps.at(mbs)) {
               const int64_t used = tc * pc.pp * d;
-              if (bp.global_batch_size % (d * mbs) == 0 && (used <= unit || used % unit == 0)) {
-                return d;
-              }
+              if (d > most || (used > unit && used % unit != 0)) continue;
+              if ((tc * d) % grid == 0) return d;
+              if (without_grid == 0) without_grid = d;
             }
-            return most;  // none: the validate pass says why
+            return without_grid > 0 ? without_grid : most;
           };
           for (int mbs : ax.mbs) {
-            const int64_t dp = dp_of(mbs);
             std::vector<int> etps = given.etp;
             if (etps.empty()) {
               etps = m.moe.IsMoe() ? Distinct(std::vector<int>{1, tp}) : std::vector<int>{bp.etp};
@@ -357,10 +373,12 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
               if (eps.empty()) {
                 eps = m.moe.IsMoe() ? PowersOfTwo(m.moe.experts) : std::vector<int>{1};
                 std::erase_if(eps, [&](int e) {
-                  return m.moe.experts % e != 0 || (tc * dp) % (int64_t{e} * etp) != 0;
+                  const int64_t grid = int64_t{e} * etp;
+                  return m.moe.experts % e != 0 || (tc * dp_of(mbs, grid)) % grid != 0;
                 });
               }
               for (int ep : eps) {
+                const int64_t dp = dp_of(mbs, int64_t{ep} * etp);
                 // The all-to-all overlap matters only where there are all-to-alls.
                 std::vector<bool> overlaps = given.overlap_ep;
                 if (overlaps.empty()) {
@@ -438,8 +456,10 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     diags.Error("search",
                 "none of the " + Str(count) +
                     " plans of the search space is valid (most common: " + why + ")",
-                "widen the search space, change the global batch size, or let plans leave chips "
-                "idle (--idle allow)");
+                idle ? "widen the search space (the values given for tp, cp, pp, ep and etp) or "
+                       "change the global batch size; plans leaving chips idle were searched"
+                     : "widen the search space, change the global batch size, or let plans leave "
+                       "chips idle (--idle allow)");
     return diags;
   }
 

@@ -66,10 +66,12 @@ struct SearchSpace {
 };
 
 // Chips a plan may leave idle. kNever: tp x cp x pp x dp is the cluster's chip count.
-// kAllow: at most the chip count, each shape taking the largest dp that divides the global
-// batch by its micro-batch and fills whole scale-up domains (a 100,000-chip cluster runs a
-// batch of 16,384 sequences on 98,304 chips). kAuto: kAllow only when no plan of the
-// search space can use every chip, with a warning.
+// kAllow: at most the chip count, each shape (tp, cp, pp, micro-batch, ep, etp) taking the
+// largest dp that divides the global batch by its micro-batch, fills whole scale-up domains
+// and, for MoE models, gives the stage's tp x cp x dp ranks a multiple of ep x etp (a
+// 100,000-chip cluster runs a batch of 16,384 sequences on 98,304 chips; DeepSeek-V3 at tp 1
+// pp 16 on 4,608 chips runs dp 288 at ep 32 and dp 256 at ep 64). kAuto: kAllow only when
+// no plan of the search space can use every chip, with a warning.
 enum class IdleChips { kNever, kAuto, kAllow };
 // "never", "allow", else kAuto (the callers check the name first).
 inline IdleChips IdleChipsOf(std::string_view name) {

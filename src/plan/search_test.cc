@@ -477,5 +477,85 @@ TEST(Search, AllowingIdleChipsNeverFindsWorse) {
   EXPECT_FALSE(Search(s, {}, o).value().idle_chips);
 }
 
+// Leaving chips idle, dp is the largest that also holds the expert grid: ep x etp must
+// divide a stage's tp x cp x dp ranks. Mixtral's 8 experts on 24 chips at tp 1 pp 2: every
+// chip is dp 12, which ep 8 does not divide; dp 8 (16 chips) does, and divides the batch.
+// (DeepSeek-V3 on 4,608 B200 at tp 1 pp 16 ep 64: dp 288 cannot hold ep 64, dp 256 can.)
+TEST(Search, LeavingChipsIdleTheExpertGridChoosesDp) {
+  const estimate::Scenario s =
+      Base(model::testing::Mixtral8x7B(), network::testing::DgxH100(24), 96);
+  SearchSpace space;
+  space.tp = {1};
+  space.pp = {2};
+  space.ep = {8};
+  space.etp = {1};
+  space.schedule = {Schedule::k1F1B};
+  SearchOptions o;
+  o.top = 1000;
+  o.simulate_top = 0;
+  o.memory_pass = false;
+  o.idle = IdleChips::kNever;
+  core::Result<SearchResult> exact = Search(s, space, o);
+  ASSERT_FALSE(exact.ok());
+  EXPECT_TRUE(HasDiagnostic(exact.diagnostics(), core::Severity::kError, "ep x etp (8 x 1 = 8)"))
+      << exact.diagnostics().Format();
+  for (IdleChips idle : {IdleChips::kAllow, IdleChips::kAuto}) {
+    o.idle = idle;
+    core::Result<SearchResult> r = Search(s, space, o);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    EXPECT_TRUE(r.value().idle_chips);
+    ASSERT_FALSE(r.value().ranked.empty());
+    for (const Candidate& c : r.value().ranked) {
+      EXPECT_EQ(c.plan.ep, 8);
+      EXPECT_EQ(c.plan.dp, 8) << "micro-batch " << c.plan.micro_batch_size;
+      EXPECT_EQ(c.plan.Chips(), 16);
+    }
+  }
+
+  // The automatic ep values follow: ep 8 is searched, at dp 8, beside ep 1, 2 and 4 at dp 12.
+  space.ep = {};
+  o.idle = IdleChips::kAllow;
+  core::Result<SearchResult> r = Search(s, space, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  std::set<std::pair<int, int>> seen;  // (ep, dp)
+  for (const Candidate& c : r.value().ranked) {
+    EXPECT_EQ((int64_t{c.plan.tp} * c.plan.cp * c.plan.dp) % (int64_t{c.plan.ep} * c.plan.etp), 0);
+    EXPECT_EQ(96 % (c.plan.dp * c.plan.micro_batch_size), 0);
+    seen.insert({c.plan.ep, c.plan.dp});
+  }
+  EXPECT_TRUE(seen.count({8, 8})) << "no ep 8 plan";
+  EXPECT_TRUE(seen.count({4, 12}));
+  EXPECT_FALSE(seen.count({8, 12}));
+}
+
+// When no plan is valid, the hint suggests leaving chips idle only to a search that did not.
+TEST(Search, NoValidPlanSuggestsIdleChipsOnlyWhenTheyWereNotAllowed) {
+  // ep 8 needs dp 8 or 16 at tp 1 (24 chips, pp 2: dp 12 at most), but the batch of 12
+  // divides by neither.
+  const estimate::Scenario s =
+      Base(model::testing::Mixtral8x7B(), network::testing::DgxH100(24), 12);
+  SearchSpace space;
+  space.tp = {1};
+  space.pp = {2};
+  space.ep = {8};
+  SearchOptions o;
+  o.simulate_top = 0;
+  o.idle = IdleChips::kNever;
+  core::Result<SearchResult> never = Search(s, space, o);
+  ASSERT_FALSE(never.ok());
+  EXPECT_TRUE(HasDiagnostic(never.diagnostics(), core::Severity::kError, "--idle allow"))
+      << never.diagnostics().Format();
+  for (IdleChips idle : {IdleChips::kAllow, IdleChips::kAuto}) {
+    o.idle = idle;
+    core::Result<SearchResult> r = Search(s, space, o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "plan.ep"))
+        << r.diagnostics().Format();
+    EXPECT_FALSE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "--idle allow"))
+        << r.diagnostics().Format();
+    EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "widen the search space"));
+  }
+}
+
 }  // namespace
 }  // namespace fathom::plan
