@@ -1385,8 +1385,10 @@ const std::vector<Field<FailureConfig>>& FailureClassFields() {
                .Choices({"gpu", "node", "nic", "switch", "link"}),
            [](F& f, const Value& v) { f.per = v.s; }},
           {Num("per_1000_node_days",
-               "rate: failures of this class per 1000 node-days of the job (counted per node). "
-               "Give exactly one of per_1000_node_days, per_component_year, mtbf")
+               "rate: failures of this class per 1000 node-days of the job (counted per node, "
+               "so it holds for nodes of the size it was measured on; a part that fails per "
+               "chip or per NIC is per: gpu or per: nic with per_component_year or mtbf). Give "
+               "exactly one of per_1000_node_days, per_component_year, mtbf")
                .Min(0)
                .Max(1e6),
            [](F& f, const Value& v) { f.per_1000_node_days = v.d; }},

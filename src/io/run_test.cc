@@ -43,6 +43,41 @@ TEST(Run, Llama3ReproducesTable5Count) {
   EXPECT_EQ(r.value().counts.node, 2048);
 }
 
+// Table 5 was measured on 8-GPU nodes; its GPU rows fail per GPU, its NIC and fabric rows
+// per NIC port, its host and software rows per node. The same 16,384 chips in nodes of 4, 8
+// or 16 have the same GPU and network failures, and host failures in proportion to the
+// nodes (the GPU rows were counted per node, so 4-chip trays looked twice as failure-prone).
+TEST(Run, Llama3PresetCountsGpuFailuresPerChipNotPerNode) {
+  for (const int chips_per_node : {4, 8, 16}) {
+    RunRequest request;
+    request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+    request.overrides = {{"cluster.chips_per_node", std::to_string(chips_per_node), "--set"}};
+    request.engine = "estimate";
+    RunOptions options;
+    options.monte_carlo = false;
+    core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+    ASSERT_TRUE(r.ok()) << chips_per_node << ": " << r.diagnostics().Format();
+    double gpu = 0, network = 0, host = 0;
+    for (const reliability::ClassReport& c : r.value().analysis.classes) {
+      const std::string& n = c.name;
+      if (n.rfind("gpu", 0) == 0 || n == "sdc") {
+        gpu += c.expected_interruptions;
+      } else if (n == "nic" || n == "network_switch_cable") {
+        network += c.expected_interruptions;
+      } else {
+        host += c.expected_interruptions;
+      }
+    }
+    const double nodes = 16384.0 / chips_per_node;
+    SCOPED_TRACE(chips_per_node);
+    EXPECT_EQ(r.value().counts.node, nodes);
+    // Table 5: 148 + 72 + 19 + 17 + 6 + 6 GPU rows, 35 + 7 network, 109 host and software.
+    EXPECT_NEAR(gpu, 268, 0.05);
+    EXPECT_NEAR(network, 42, 0.05);
+    EXPECT_NEAR(host, 109 * nodes / 2048, 0.05);
+  }
+}
+
 TEST(Run, JsonHasTheSchemaAndKeys) {
   core::Result<RunResult> r =
       RunExample(FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml", true);
