@@ -589,10 +589,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   sens_cmd
       ->add_option("--by", sens.delta,
-                   "relative improvement of each parameter (0.1: 10% more bandwidth, latency "
-                   "divided by 1.1)")
+                   "relative improvement of each parameter, from 1e-6 to 1000 "
+                   "(0.1: 10% more bandwidth, latency divided by 1.1; 2: 3x; fractions such as "
+                   "the GEMM efficiency stop at 1)")
       ->capture_default_str()
-      ->check(CLI::Range(1e-6, 1.0));
+      ->check(CLI::Validator([](std::string& text) { return fathom::io::ImprovementProblem(text); },
+                             ""));
   sens_cmd->add_flag("--json", sens_json, "emit the fathom.sensitivity/1 JSON report");
   sens_cmd->add_option("--set", sens_set, kSetHelp)->allow_extra_args(false);
 

@@ -101,6 +101,9 @@ class OverrideSet {
   bool empty() const { return entries_.empty(); }
   // Whether an override sets a key of the section at `prefix` or below it.
   bool Touches(const std::string& prefix) const;
+  // The overrides of keys below the section at `prefix` (not of the section as a whole),
+  // in the order given.
+  std::vector<Override> Touching(const std::string& prefix) const;
   // Sets the overrides of the section at `prefix` on `target`, as a file's keys would be;
   // diagnostics and the source map name the override's origin ("--set"), without a line.
   // Returns how many it set.

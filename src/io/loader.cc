@@ -731,6 +731,32 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
   return core::Result<hardware::ChipSpec>(std::move(c), std::move(d));
 }
 
+// Sorts diagnostics by their place: the files in the order they first appear, each by line
+// (a file's own diagnostics, at line 0, first); the order found is kept among equals.
+void InFileOrder(core::Diagnostics& d) {
+  std::vector<std::string> files;
+  for (const core::Diagnostic& x : d.items()) {
+    if (std::find(files.begin(), files.end(), x.file) == files.end()) files.push_back(x.file);
+  }
+  auto rank = [&](const core::Diagnostic& x) {
+    return std::find(files.begin(), files.end(), x.file) - files.begin();
+  };
+  std::stable_sort(d.items().begin(), d.items().end(),
+                   [&](const core::Diagnostic& a, const core::Diagnostic& b) {
+                     const auto ra = rank(a), rb = rank(b);
+                     return ra != rb ? ra < rb : a.line < b.line;
+                   });
+}
+
+// A power in a message: "700 W", "10.2 kW", "1.5 MW".
+std::string Watts(double w) {
+  if (w >= 1e6) return Short(w / 1e6) + " MW";
+  if (w >= 1e4) return Short(w / 1e3) + " kW";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f W", w);
+  return buf;
+}
+
 // Where the longest given prefix of `key` was read ("a.b[1].c" -> "a.b[1]" -> "a.b" -> "a").
 Location LongestGiven(const SourceMap& where, std::string key, const Location& fallback) {
   while (!key.empty()) {
@@ -764,31 +790,75 @@ void LoadTiers(Loader& loader, const YAML::Node& list, const std::string& key,
 
 core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::Node& node,
                                                    const std::string& file,
+                                                   const std::string& prefix, int line);
+
+// A topology error (radix exceeded, a block that does not nest) is found at the key Finalize
+// names, often a catalog line the user did not change; when the cluster loads once the
+// overrides of its keys are left out, those overrides caused it: the error is placed at
+// their origin and names them.
+void BlameOverrides(const Loader& loader, const YAML::Node& node, const std::string& file,
+                    const std::string& prefix, int line, core::Diagnostics& topology) {
+  if (loader.overrides == nullptr) return;
+  const std::vector<Override> given = loader.overrides->Touching(prefix);
+  if (given.empty()) return;
+  Loader plain(loader.catalog);
+  // A cluster that fails without the overrides too (another error, or this one) keeps the
+  // places Finalize's keys give.
+  if (!LoadClusterNode(plain, node, file, prefix, line).ok()) return;
+  std::string named;
+  for (const Override& o : given) {
+    named += (named.empty() ? "" : ", ") + o.origin + " " + o.key + "=" + o.value;
+  }
+  for (core::Diagnostic& x : topology.items()) {
+    if (x.severity != core::Severity::kError) continue;
+    x.file = given.front().origin;
+    x.line = 0;
+    x.message += " (after " + named + "; the cluster without " +
+                 (given.size() == 1 ? "it" : "them") + " has no such error)";
+  }
+}
+
+core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::Node& node,
+                                                   const std::string& file,
                                                    const std::string& prefix, int line) {
   ClusterDraft draft;
   ApplyDefaults(ClusterFields(), draft);
   draft.spec.domain = 0;
-  if (!loader.LoadNode(Section::kCluster, node, file, ClusterFields(), draft, prefix, 0) ||
-      loader.diags.HasErrors()) {
+  if (!loader.LoadNode(Section::kCluster, node, file, ClusterFields(), draft, prefix, 0)) {
     return loader.diags;
   }
   loader.ApplyOverrides(prefix, ClusterFields(), draft);
-  if (loader.diags.HasErrors()) return loader.diags;
-  core::Diagnostics d;
-  CheckRequired(ClusterFields(), loader.where, prefix, loader.FileOf(prefix, file),
-                loader.section_file.count(prefix) ? 0 : line, d);
-  if (d.HasErrors()) return d;
+  // The cluster's own keys, then its chip and its tiers: each is read even when another has
+  // a bad key, so that one run reports every bad key of the section (in file order).
+  core::Diagnostics d = std::move(loader.diags);
+  loader.diags = {};
+  const bool keys_read = !d.HasErrors();
+  if (keys_read) {
+    CheckRequired(ClusterFields(), loader.where, prefix, loader.FileOf(prefix, file),
+                  loader.section_file.count(prefix) ? 0 : line, d);
+  }
   // The chip reference: its file is where the draft's `chip` key was read.
   const std::string chip_key = Join(prefix, "chip");
-  const Location at = loader.where[chip_key];
-  core::Result<hardware::ChipSpec> chip =
-      LoadChipNode(loader, draft.chip, at.file, chip_key, at.line);
-  if (!chip.ok()) return chip.diagnostics();
-  d.Append(chip.diagnostics());  // its warnings
+  const bool chip_read = loader.where.count(chip_key) != 0;
+  const Location at = chip_read ? loader.where[chip_key] : Location{};
+  std::optional<hardware::ChipSpec> chip;
+  if (chip_read) {
+    core::Result<hardware::ChipSpec> r =
+        LoadChipNode(loader, draft.chip, at.file, chip_key, at.line);
+    loader.diags = {};
+    d.Append(r.diagnostics());  // its errors, or its warnings
+    if (r.ok()) chip = std::move(r).value();
+  }
   network::ClusterSpec c = std::move(draft.spec);
-  LoadTiers(loader, draft.tiers, Join(prefix, "scale_out.tiers"), c.tiers, d);
-  if (d.HasErrors()) return d;
-  c.chip = std::move(chip).value();
+  if (keys_read || draft.tiers) {
+    LoadTiers(loader, draft.tiers, Join(prefix, "scale_out.tiers"), c.tiers, d);
+  }
+  if (d.HasErrors() || !chip) {
+    FATHOM_CHECK(d.HasErrors(), "a cluster without its chip needs an error");
+    InFileOrder(d);
+    return d;
+  }
+  c.chip = std::move(*chip);
   // A chip the user changed keeps the cluster's own link figures where the cluster gives
   // them: say so where they differ. Changed: another chip in place of the cluster file's
   // (cluster.chip=b200, a chip named outside that file), or a link key of the chip set by
@@ -839,6 +909,39 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     auto it = loader.where.find(Join(prefix, key));
     return it == loader.where.end() ? cluster_at : it->second;
   };
+  // Energy is priced at the node's power over its chips where the cluster gives one
+  // (plan::DeriveCost): a chip TDP the user changed is then not used, as a chip's links are
+  // not where the cluster has its own; and chips whose TDPs add up to more than the node's
+  // maximum contradict it (a warning: chips can be power-capped below their TDP).
+  if (c.node_power.value() > 0 && c.chip.tdp.value() > 0 && c.chips_per_node >= 1) {
+    const double node_w = c.node_power.value(), tdp = c.chip.tdp.value();
+    const double per_chip = node_w / static_cast<double>(c.chips_per_node);
+    const double chips_tdp = tdp * static_cast<double>(c.chips_per_node);
+    const std::string node_key = Join(prefix, "power.node");
+    const std::string tdp_key = Join(chip_key, "power.tdp");
+    const bool tdp_given = swapped || user_set("power.tdp");
+    const Location node_at = where_of("power.node");
+    if (tdp_given && per_chip != tdp) {
+      d.Add(core::Diagnostic{
+          core::Severity::kWarning, node_at.file, node_at.line, node_key,
+          "the cluster's " + Watts(node_w) + " per node (" + Watts(per_chip) + " per chip over " +
+              std::to_string(c.chips_per_node) + " chips) prices energy, not the " + c.chip.name +
+              " chip's TDP of " + Watts(tdp),
+          "set " + node_key + " (or training.cost.power) to change the power energy is priced at"});
+    }
+    if (chips_tdp > node_w * (1 + 1e-9)) {
+      const auto tdp_at = loader.where.find(tdp_key);
+      const bool at_tdp = tdp_given && tdp_at != loader.where.end();
+      const Location l = at_tdp ? tdp_at->second : node_at;
+      d.Add(
+          core::Diagnostic{core::Severity::kWarning, l.file, l.line, at_tdp ? tdp_key : node_key,
+                           std::to_string(c.chips_per_node) + " chips of " + Watts(tdp) + " TDP (" +
+                               Watts(chips_tdp) + ") exceed the node's maximum power, " +
+                               Watts(node_w) + " (" + node_key + ")",
+                           "a node's power includes its chips' (and its hosts' and NICs'): raise " +
+                               node_key + ", or check the chip's TDP"});
+    }
+  }
   // A link so slow that a 1 GiB collective over it would take more than a year is a slip
   // (an efficiency of 1e-300, a bandwidth in the wrong unit): an error at its key, not a
   // step of 1e300 s found later and blamed on the whole scenario.
@@ -887,7 +990,41 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     x.file = l.file;
     x.line = l.line;
   }
+  if (topology.HasErrors()) BlameOverrides(loader, node, file, prefix, line, topology);
   d.Append(topology);
+  if (!topology.HasErrors() && loader.overrides != nullptr) {
+    // A taper the user set where no traffic crosses it: the tier whose one switch group holds
+    // the whole cluster, or one above it. (The list's top tier: Finalize says so whatever
+    // the size.)
+    const std::vector<network::HierarchyLevel>& levels = c.hierarchy.levels;
+    const size_t listed = c.fabric_kind == network::FabricKind::kDragonfly
+                              ? c.tiers.size()
+                              : (c.tiers.empty() ? 0 : c.tiers.size() - 1);
+    for (size_t k = 0; k < listed; ++k) {
+      const std::string key =
+          Join(prefix, "scale_out.tiers[" + std::to_string(k) + "].oversubscription");
+      // Tier k's level is levels[k + 1]: its taper is felt where a level stands above it.
+      if (c.tiers[k].oversubscription == 1 || k + 2 < levels.size() ||
+          !loader.overrides->Touches(key)) {
+        continue;
+      }
+      std::string why;
+      if (levels.size() < 2) {
+        why = "they are one scale-up domain, and no traffic reaches the scale-out tiers";
+      } else if (k + 2 == levels.size()) {
+        why = "one switch group of this tier holds them all, so no traffic crosses its up ports";
+      } else {
+        why = "one switch group of tiers[" + std::to_string(levels.size() - 2) + "] (" +
+              levels.back().name + ") holds them all, below this tier";
+      }
+      const Location l = LongestGiven(loader.where, key, cluster_at);
+      d.Add(core::Diagnostic{core::Severity::kWarning, l.file, l.line, key,
+                             Short(c.tiers[k].oversubscription) + " has no effect on " +
+                                 core::WithThousands(c.chips) + " chips: " + why,
+                             "a taper matters where traffic leaves a block: set it on a lower "
+                             "tier, or grow the cluster"});
+    }
+  }
   if (d.HasErrors()) return d;
   return core::Result<network::ClusterSpec>(std::move(c), std::move(d));
 }
@@ -1030,7 +1167,10 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
   core::Result<parallel::ParallelPlan> plan = LoadPlanNode(
       loader, draft.plan, pl.file, "plan", pl.line, cluster.ok() ? cluster.value().chips : 0);
   all.Append(plan.diagnostics());
-  if (all.HasErrors()) return all;
+  if (all.HasErrors()) {
+    InFileOrder(all);
+    return all;
+  }
   LoadedScenario s;
   s.scenario.name = draft.name;
   s.scenario.description = draft.description;
@@ -1241,17 +1381,38 @@ bool ResolveKeyPath(const std::string& given, KeyTarget& out, std::string& error
         hint = "set its keys one at a time, e.g. " + example;
         return false;
       }
-      const std::string name = rest.substr(0, rest.find_first_of(".["));
-      error = "unknown key \"" + name + "\"" + (prefix.empty() ? std::string() : " in " + prefix);
+      // The bad name is the first component after the longest group of keys the path
+      // names: in "memory.capcity" it is "capcity" (memory.* are keys), not "memory".
+      std::string group_rel;
+      for (size_t dot = rest.find('.'); dot != std::string::npos; dot = rest.find('.', dot + 1)) {
+        const std::string head = rest.substr(0, dot);
+        if (head.find('[') != std::string::npos) break;
+        const bool is_group = std::any_of(keys.begin(), keys.end(), [&](const KeyInfo& k) {
+          return StartsWith(k.path, head + ".");
+        });
+        if (!is_group) break;
+        group_rel = head;
+      }
+      const std::string tail = group_rel.empty() ? rest : rest.substr(group_rel.size() + 1);
+      const std::string name = tail.substr(0, tail.find_first_of(".["));
+      const std::string where_in = group_rel.empty() ? prefix : Join(prefix, group_rel);
+      error =
+          "unknown key \"" + name + "\"" + (where_in.empty() ? std::string() : " in " + where_in);
       std::vector<std::string_view> views(paths.begin(), paths.end());
       std::string guess = core::DidYouMean(Join(prefix, rest), views);
       if (guess.empty()) {
-        // The first components alone ("plan.tpp.x" is still about plan.tp).
-        std::vector<std::string> firsts;
-        for (const KeyInfo& k : keys) firsts.push_back(k.path.substr(0, k.path.find('.')));
-        std::vector<std::string_view> names(firsts.begin(), firsts.end());
+        // The names at the bad one's level alone ("plan.tpp.x" is still about plan.tp,
+        // "chip.memory.capcity.x" about chip.memory.capacity).
+        std::vector<std::string> siblings;
+        for (const KeyInfo& k : keys) {
+          if (!group_rel.empty() && !StartsWith(k.path, group_rel + ".")) continue;
+          const std::string below =
+              group_rel.empty() ? k.path : k.path.substr(group_rel.size() + 1);
+          siblings.push_back(below.substr(0, below.find('.')));
+        }
+        std::vector<std::string_view> names(siblings.begin(), siblings.end());
         const std::string near = core::DidYouMean(name, names);
-        if (!near.empty()) guess = Join(prefix, near);
+        if (!near.empty()) guess = Join(where_in, near);
       }
       if (!guess.empty()) {
         hint = "did you mean \"" + guess + "\"?";
@@ -1456,6 +1617,18 @@ OverrideSet::OverrideSet(const std::vector<Override>& overrides) {
     if (!ParseValue(o.value, e.value, error)) e.value = YAML::Node();
     entries_.push_back(std::move(e));
   }
+}
+
+std::vector<Override> OverrideSet::Touching(const std::string& prefix) const {
+  std::vector<Override> out;
+  for (const Entry& e : entries_) {
+    const std::string path = e.target.Path();
+    if (path.size() > prefix.size() && StartsWith(path, prefix) &&
+        (path[prefix.size()] == '.' || path[prefix.size()] == '[')) {
+      out.push_back(e.given);
+    }
+  }
+  return out;
 }
 
 bool OverrideSet::Touches(const std::string& prefix) const {

@@ -827,6 +827,36 @@ TEST_F(LoaderTest, UnknownOverrideKeySuggestsTheClosest) {
       HasDiagnostic(SetErrors({"tier.radix=8"}), "tier.radix", "cluster.scale_out.tiers[0].radix"));
 }
 
+// A misspelt component deep in a path is the one named, below the valid groups before it,
+// as a file's unknown key is.
+TEST_F(LoaderTest, UnknownOverrideKeyNamesTheBadComponent) {
+  struct Case {
+    const char* set;
+    const char* key;
+    const char* message;
+    const char* guess;
+  };
+  for (const Case& c : {
+           Case{"cluster.chip.memory.capcity=80GB", "cluster.chip.memory.capcity",
+                "unknown key \"capcity\" in cluster.chip.memory", "cluster.chip.memory.capacity"},
+           Case{"cluster.scale_out.bandwidht=400Gbps", "cluster.scale_out.bandwidht",
+                "unknown key \"bandwidht\" in cluster.scale_out", "cluster.scale_out.bandwidth"},
+           Case{"chip.peak.bf17=1PFLOPS", "chip.peak.bf17",
+                "unknown key \"bf17\" in cluster.chip.peak", "cluster.chip.peak.bf16"},
+           Case{"plan.overlap.tpp=true", "plan.overlap.tpp", "unknown key \"tpp\" in plan.overlap",
+                "plan.overlap.tp"},
+           Case{"cluster.scale_out.tiers[0].radx=8", "cluster.scale_out.tiers[0].radx",
+                "unknown key \"radx\" in cluster.scale_out.tiers[0]",
+                "cluster.scale_out.tiers[0].radix"},
+           Case{"plan.tpp=4", "plan.tpp", "unknown key \"tpp\" in plan;", "plan.tp"},
+       }) {
+    const core::Diagnostics d = SetErrors({c.set});
+    EXPECT_TRUE(HasDiagnostic(d, c.key, c.message)) << d.Format();
+    EXPECT_TRUE(HasDiagnostic(d, c.key, std::string("did you mean \"") + c.guess + "\"?"))
+        << d.Format();
+  }
+}
+
 TEST_F(LoaderTest, BadOverrideValuesAreReportedAllAtOnce) {
   const core::Diagnostics d = SetErrors({"plan.tp=four", "cluster.scale_out.bandwidth=400Gbs",
                                          "cluster.scale_up.bandwidth=400", "plan.recompute=ful",
@@ -918,6 +948,157 @@ TEST_F(LoaderTest, AChangedChipWarnsWhereTheClusterKeepsItsLinks) {
       LoadScenario(TestCatalog(), bloom, Set({"chip.efficiency.gemm_bf16=0.7"}));
   ASSERT_TRUE(gemm.ok()) << gemm.diagnostics().Format();
   EXPECT_FALSE(warned(gemm.diagnostics(), "cluster.scale_out.bandwidth"));
+}
+
+// A cluster with several bad keys (its own, its chip's, its tiers') reports them all in one
+// run, in file order.
+TEST_F(LoaderTest, EveryBadKeyOfAClusterIsReportedAtOnce) {
+  const std::string file = Write("typos.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster:\n"
+                                 "  base: dgx-h100-superpod\n"
+                                 "  chips: 64\n"
+                                 "  chip: {base: h100-sxm, memory: {capcity: 96GB}}\n"
+                                 "  scale_out:\n"
+                                 "    bandwidht: 400Gbps\n"
+                                 "    tiers:\n"
+                                 "      - {name: leaf, radix: 64, oversubscripton: 2}\n"
+                                 "      - {name: spine, radx: 64}\n"
+                                 "plan: {tp: 8, global_batch_size: 64, tpp: 2}\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file, {});
+  ASSERT_FALSE(s.ok());
+  const core::Diagnostics& d = s.diagnostics();
+  const std::vector<std::pair<std::string, int>> want = {
+      {"cluster.chip.memory.capcity", 5},
+      {"cluster.scale_out.bandwidht", 7},
+      {"cluster.scale_out.tiers[0].oversubscripton", 9},
+      {"cluster.scale_out.tiers[1].radx", 10},
+      {"plan.tpp", 11}};
+  ASSERT_EQ(d.size(), want.size()) << d.Format();
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(d.items()[i].key, want[i].first) << d.Format();
+    EXPECT_EQ(d.items()[i].line, want[i].second) << d.Format();
+    EXPECT_EQ(d.items()[i].severity, core::Severity::kError);
+  }
+}
+
+// A topology error that follows from --set is placed at the override and names it, not at
+// the catalog line of the key Finalize names; one the cluster has without the overrides
+// stays at its line.
+TEST_F(LoaderTest, ATopologyErrorFromAnOverrideNamesIt) {
+  const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 4096\n");
+  core::Result<LoadedScenario> s =
+      LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan,
+                Set({"cluster.scale_out.tiers[0].radix=3", "cluster.chips=4096"}));
+  ASSERT_FALSE(s.ok());
+  const core::Diagnostic& e = s.diagnostics().items().front();
+  EXPECT_EQ(e.key, "cluster.scale_out.tiers[2].radix") << s.diagnostics().Format();
+  EXPECT_EQ(e.file, "--set");
+  EXPECT_EQ(e.line, 0);
+  EXPECT_NE(e.message.find("after --set cluster.scale_out.tiers[0].radix=3, --set "
+                           "cluster.chips=4096; the cluster without them has no such error"),
+            std::string::npos)
+      << e.message;
+  // The file's own cluster exceeds its radix; an unrelated override does not take the blame.
+  const std::string file = Write("small.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster:\n"
+                                 "  base: dgx-h100-superpod\n"
+                                 "  chips: 4096\n"
+                                 "  scale_out:\n"
+                                 "    tiers:\n"
+                                 "      - {name: leaf, radix: 64}\n"
+                                 "      - {name: spine, radix: 16}\n"
+                                 "plan: {tp: 8, global_batch_size: 4096}\n");
+  core::Result<LoadedScenario> own =
+      LoadScenario(TestCatalog(), file, Set({"cluster.scale_out.efficiency=0.7"}));
+  ASSERT_FALSE(own.ok());
+  const core::Diagnostic& o = own.diagnostics().items().front();
+  EXPECT_EQ(o.key, "cluster.scale_out.tiers[1].radix") << own.diagnostics().Format();
+  EXPECT_EQ(o.file, file);
+  EXPECT_EQ(o.line, 8);
+  EXPECT_EQ(o.message.find("--set"), std::string::npos) << o.message;
+}
+
+// A chip TDP set where the cluster gives its node power does not price energy: the loader
+// says so, and says when the chips' TDPs exceed the node's power.
+TEST_F(LoaderTest, AChipTdpUnderANodePowerWarns) {
+  const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 1024\n");
+  auto warnings = [&](const std::vector<std::string>& set) {
+    core::Result<LoadedScenario> s =
+        LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan, Set(set));
+    EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
+    std::vector<core::Diagnostic> out;
+    for (const core::Diagnostic& x : s.diagnostics().items()) {
+      if (x.severity == core::Severity::kWarning && x.key.find("power") != std::string::npos) {
+        out.push_back(x);
+      }
+    }
+    return out;
+  };
+  EXPECT_TRUE(warnings({}).empty());
+  const std::vector<core::Diagnostic> unused = warnings({"chip.power.tdp=1000W"});
+  ASSERT_EQ(unused.size(), 1u);
+  EXPECT_EQ(unused[0].key, "cluster.power.node");
+  EXPECT_NE(unused[0].message.find("1275 W per chip over 8 chips) prices energy, not the "
+                                   "h100-sxm chip's TDP of 1000 W"),
+            std::string::npos)
+      << unused[0].message;
+  const std::vector<core::Diagnostic> over = warnings({"chip.power.tdp=5000W"});
+  ASSERT_EQ(over.size(), 2u);
+  EXPECT_EQ(over[1].key, "cluster.chip.power.tdp");
+  EXPECT_EQ(over[1].file, "--set");
+  EXPECT_NE(over[1].message.find("8 chips of 5000 W TDP (40 kW) exceed the node's maximum "
+                                 "power, 10.2 kW"),
+            std::string::npos)
+      << over[1].message;
+  // A node power too low for the catalog chip's TDP.
+  const std::vector<core::Diagnostic> low = warnings({"cluster.power.node=4kW"});
+  ASSERT_EQ(low.size(), 1u);
+  EXPECT_EQ(low[0].key, "cluster.power.node");
+  EXPECT_NE(low[0].message.find("exceed the node's maximum power, 4000 W"), std::string::npos)
+      << low[0].message;
+}
+
+// An oversubscription with no effect (the top tier's, or one above the tier that holds the
+// whole cluster), or built at another ratio than asked (whole ports), is a warning at its key.
+TEST_F(LoaderTest, AnOversubscriptionThatIsNotBuiltWarns) {
+  const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 1024\n");
+  auto warning = [&](const std::string& set, const std::string& key) {
+    core::Result<LoadedScenario> s =
+        LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan, Set({set}));
+    EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
+    std::string out;
+    for (const core::Diagnostic& x : s.diagnostics().items()) {
+      if (x.severity == core::Severity::kWarning && x.key == key) out += x.Format();
+    }
+    return out;
+  };
+  const std::string top = warning("cluster.scale_out.tiers[2].oversubscription=4",
+                                  "cluster.scale_out.tiers[2].oversubscription");
+  EXPECT_NE(top.find("--set: cluster.scale_out.tiers[2].oversubscription: 4 has no effect: core "
+                     "is the top tier"),
+            std::string::npos)
+      << top;
+  const std::string ports = warning("cluster.scale_out.tiers[0].oversubscription=8",
+                                    "cluster.scale_out.tiers[0].oversubscription");
+  EXPECT_NE(ports.find("asked 8, built 7 (56 down, 8 up ports of radix 64)"), std::string::npos)
+      << ports;
+  // 1,024 chips fit under one spine group: its taper is never crossed.
+  const std::string spine = warning("cluster.scale_out.tiers[1].oversubscription=3",
+                                    "cluster.scale_out.tiers[1].oversubscription");
+  EXPECT_NE(spine.find("3 has no effect on 1,024 chips: one switch group of this tier holds them "
+                       "all"),
+            std::string::npos)
+      << spine;
+  // 1:3 on radix 64 is built as asked (48 down, 16 up), and felt at 4,096 chips.
+  core::Result<LoadedScenario> felt =
+      LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan,
+                Set({"cluster.scale_out.tiers[0].oversubscription=3", "cluster.chips=4096"}));
+  ASSERT_TRUE(felt.ok()) << felt.diagnostics().Format();
+  for (const core::Diagnostic& x : felt.diagnostics().items()) {
+    EXPECT_EQ(x.key.find("oversubscription"), std::string::npos) << x.Format();
+  }
 }
 
 // A narrower format's peak below a wider one's (an fp8 peak inherited through base: under

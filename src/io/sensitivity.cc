@@ -1,6 +1,7 @@
 #include "io/sensitivity.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
 
@@ -133,14 +134,46 @@ core::Result<double> SensitivityStep(const estimate::Scenario& s, bool simulate)
 
 }  // namespace
 
+namespace {
+
+// The whole of `text` as a finite number.
+bool ParseNumber(const std::string& text, double& v) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size() && std::isfinite(v);
+}
+
+}  // namespace
+
+std::string ImprovementProblem(const std::string& text) {
+  double v = 0;
+  if (!ParseNumber(text, v)) {
+    double pct = 0;
+    const bool percent =
+        text.size() > 1 && text.back() == '%' && ParseNumber(text.substr(0, text.size() - 1), pct);
+    return "\"" + text + "\" is not a number: " +
+           (percent
+                ? fmt::format("give the improvement as a fraction, {:g} for {}", pct / 100, text)
+                : std::string("give the relative improvement, e.g. 0.1 for 10%"));
+  }
+  if (v < kMinImprovement || v > kMaxImprovement) {
+    return fmt::format(
+        "{} is out of range: expected between {:g} and {:g} (0.1: each parameter 10% better; "
+        "2: 3x)",
+        text, kMinImprovement, kMaxImprovement);
+  }
+  return "";
+}
+
 core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const SensitivityRequest& q) {
   core::Diagnostics d;
   if (q.engine != "estimate" && q.engine != "simulate" && q.engine != "auto") {
     d.Error("--engine", "\"" + q.engine + "\" is not one of estimate, simulate, auto");
   }
-  if (!(q.delta > 0 && q.delta <= 1)) {
-    d.Error("--by", fmt::format("{} is not a relative change in (0, 1]", q.delta),
-            "give a fraction, e.g. 0.1 for 10%");
+  if (!(q.delta >= kMinImprovement && q.delta <= kMaxImprovement)) {
+    d.Error("--by",
+            fmt::format("{} is out of range: expected between {:g} and {:g}", q.delta,
+                        kMinImprovement, kMaxImprovement),
+            "give the relative improvement, e.g. 0.1 for 10% (2 makes each parameter 3x)");
   }
   if (d.HasErrors()) return d;
   core::Result<LoadedScenario> loaded =

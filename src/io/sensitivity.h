@@ -16,12 +16,26 @@
 
 namespace fathom::io {
 
+// The range of --by. Any improvement above 0 is well defined (each parameter is multiplied
+// by 1 + delta, a latency divided; a fraction such as the GEMM efficiency stops at 1, and
+// its elasticity is per the change it took). Below 1e-6 the step's change is lost in
+// rounding, so the elasticity is noise; beyond 1000 (a 1001x improvement) every parameter
+// reads as free.
+inline constexpr double kMinImprovement = 1e-6;
+inline constexpr double kMaxImprovement = 1000;
+
+// "" when `text` is an improvement --by takes (a number in [kMinImprovement,
+// kMaxImprovement]), else what is wrong with it: not a number ("abc"; "10%", with the
+// fraction to give), or out of range.
+std::string ImprovementProblem(const std::string& text);
+
 struct SensitivityRequest {
   std::string scenario;              // a scenario file, or:
   std::string model, cluster, plan;  // all three parts
   std::vector<Override> overrides;   // --set KEY=VALUE, checked (ParseOverrides)
   std::string engine = "estimate";   // estimate | simulate | auto (simulate within its budget)
-  double delta = 0.1;                // relative improvement of each parameter, (0, 1]
+  double delta = 0.1;  // relative improvement of each parameter, (0, kMaxImprovement]: each is
+                       // multiplied (latencies divided) by 1 + delta; 2 makes it 3x
 };
 
 struct SensitivityRow {

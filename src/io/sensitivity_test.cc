@@ -45,6 +45,37 @@ TEST(Sensitivity, ImprovingAParameterNeverSlowsTheStep) {
 
 // auto simulates a step within the simulator's budget and says which engine it used; the
 // base step is then the simulated one.
+// --by is any relative improvement from 1e-6 to 1000 (2: each parameter 3x); text that is
+// not a number says so, with the fraction a percentage stands for.
+TEST(Sensitivity, ByTakesLargeImprovementsAndNamesNonNumbers) {
+  EXPECT_EQ(ImprovementProblem("0.1"), "");
+  EXPECT_EQ(ImprovementProblem("2"), "");
+  EXPECT_EQ(ImprovementProblem("1000"), "");
+  EXPECT_NE(ImprovementProblem("abc").find("\"abc\" is not a number"), std::string::npos);
+  EXPECT_NE(ImprovementProblem("10%").find("\"10%\" is not a number: give the improvement as a "
+                                           "fraction, 0.1 for 10%"),
+            std::string::npos)
+      << ImprovementProblem("10%");
+  EXPECT_NE(ImprovementProblem("").find("is not a number"), std::string::npos);
+  EXPECT_NE(ImprovementProblem("nan").find("is not a number"), std::string::npos);
+  for (const char* out : {"0", "-1", "1e-7", "1001"}) {
+    EXPECT_NE(ImprovementProblem(out).find("is out of range"), std::string::npos) << out;
+  }
+  SensitivityRequest q;
+  q.scenario = Example("llama3-8b-dgx-h100");
+  q.delta = 2;
+  core::Result<SensitivityResult> r = Sensitivity(TestCatalog(), q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  for (const SensitivityRow& x : r.value().rows) {
+    EXPECT_LE(x.change, 1e-12) << x.parameter;
+    if (x.parameter == "cluster.chip.memory.bandwidth") {
+      EXPECT_NE(x.changed, x.base);
+    }
+  }
+  q.delta = 1001;
+  EXPECT_FALSE(Sensitivity(TestCatalog(), q).ok());
+}
+
 TEST(Sensitivity, AutoSimulatesWithinTheBudget) {
   SensitivityRequest q;
   q.scenario = Example("llama3-8b-dgx-h100");

@@ -22,6 +22,13 @@ std::string Num(double v) {
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
+// A down:up ratio in a message: "7", "1.82".
+std::string Ratio(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
 std::string TierKey(size_t k, const char* field) {
   return "cluster.scale_out.tiers[" + std::to_string(k) + "]." + field;
 }
@@ -314,6 +321,18 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
 
   const bool dragonfly = c.fabric_kind == FabricKind::kDragonfly;
   const bool rail = c.fabric_kind == FabricKind::kRailFatTree;
+  // The top tier's switches have all their ports down: a taper there has nowhere to go (a
+  // dragonfly's group tier is not the top: its taper is the global links').
+  if (!dragonfly && !c.tiers.empty() && c.tiers.back().oversubscription != 1) {
+    const Tier& t = c.tiers.back();
+    const size_t k = c.tiers.size() - 1;
+    d.Warning(
+        TierKey(k, "oversubscription"),
+        Num(t.oversubscription) + " has no effect: " +
+            (t.name.empty() ? "tier " + Str(static_cast<int64_t>(k)) : t.name) +
+            " is the top tier, whose switches have no up ports (nothing above it to taper to)",
+        "give the taper at the tier below, whose up ports reach this one");
+  }
   const int64_t chips_per_endpoint = int64_t{c.chips_per_nic} * c.planes;
   int64_t endpoints = 1;  // per plane, below one switch group of the tier just placed
   double taper = 1;       // product of the oversubscription of the tiers placed
@@ -350,6 +369,22 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
       up = t.radix - down;
       over =
           top || up <= 0 ? 1 : std::max(1.0, static_cast<double>(cabled) / static_cast<double>(up));
+      // Ports split whole, and dark ports carry nothing: say so where the ratio as built is
+      // not the one asked (1:8 on radix 64 is 56 down and 8 up, 1:7).
+      if (!top && std::abs(over - t.oversubscription) > 1e-9 * t.oversubscription) {
+        d.Warning(TierKey(k, "oversubscription"),
+                  "asked " + Ratio(t.oversubscription) + ", built " + Ratio(over) + " (" +
+                      Str(down) + " down, " + Str(up) + " up ports of radix " + Str(t.radix) +
+                      (cabled == down ? std::string()
+                                      : "; " + Str(cabled) +
+                                            " of the down ports cabled, for whole "
+                                            "blocks of " +
+                                            Str(lower) + " chips") +
+                      ")",
+                  "a switch splits whole ports, floor(radix x o / (1 + o)) down and the rest up, "
+                  "and down ports beyond whole blocks stay dark (docs/network.md): the ratio as "
+                  "built is the one modelled");
+      }
     }
     // Endpoints (per plane) below one switch group of this tier, as cabled.
     endpoints = k == 0 && rail ? std::max<int64_t>(1, block / c.chips_per_node)
