@@ -50,6 +50,11 @@ double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n) {
   return std::min(best, 1.0);
 }
 
+double ChipSpec::GemmEfficiency(Precision p) const {
+  if (p == Precision::kFp4 && gemm_efficiency_fp4 > 0) return gemm_efficiency_fp4;
+  return p == Precision::kFp8 || p == Precision::kFp4 ? gemm_efficiency_fp8 : gemm_efficiency_16bit;
+}
+
 std::string_view BoundName(Bound b) { return b == Bound::kCompute ? "compute" : "memory"; }
 
 Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k,
@@ -59,9 +64,8 @@ Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int6
   const double kd = static_cast<double>(k);
   const double bd = static_cast<double>(batch);
   const bool fp8 = precision == Precision::kFp8 || precision == Precision::kFp4;
-  const double efficiency = fp8 ? chip.gemm_efficiency_fp8 : chip.gemm_efficiency_16bit;
-  const double rate =
-      chip.Peak(precision).value() * efficiency * GemmWaveEfficiency(chip, m * batch, n);
+  const double rate = chip.Peak(precision).value() * chip.GemmEfficiency(precision) *
+                      GemmWaveEfficiency(chip, m * batch, n);
   // fp4 packs two elements a byte; its block scales (one byte per 16 or 32 elements) are
   // not counted.
   const double element = precision == Precision::kFp4 ? 0.5 : fp8 ? 1.0 : 2.0;

@@ -30,8 +30,11 @@ struct ChipSpec {
   // Achievable fractions (kernel-level facts).
   double gemm_efficiency_16bit = 0;  // large GEMM, fraction of bf16/fp16 peak (MAMF)
   double gemm_efficiency_fp8 = 0;    // large GEMM, fraction of fp8 peak
-  double attention_efficiency = 0;   // fused attention fwd+bwd, fraction of bf16 peak
-  double hbm_efficiency = 0;         // streaming ops, fraction of HBM bandwidth
+  double gemm_efficiency_fp4 = 0;    // large GEMM, fraction of fp4 peak; 0 = fp8's
+  // The GEMM fraction a precision runs at.
+  double GemmEfficiency(Precision p) const;
+  double attention_efficiency = 0;  // fused attention fwd+bwd, fraction of bf16 peak
+  double hbm_efficiency = 0;        // streaming ops, fraction of HBM bandwidth
 
   // GEMM shape model: output tiles spread over compute units in waves.
   int compute_units = 0;
@@ -84,8 +87,7 @@ struct Roofline {
 // 16-bit output), as one grouped kernel (a layer's local experts, an unfused attention's
 // heads): FLOPs 2·m·n·k·batch at peak · gemm efficiency · wave efficiency (GemmWaveEfficiency
 // of the batch·m x n output), bytes batch·(e·(m·k + k·n) + 2·m·n), e the input's bytes per
-// element (1 for fp8, 0.5 for fp4, else 2), at HBM bw · hbm efficiency. fp4 runs at the fp8
-// GEMM efficiency (no fp4 measurement in the catalog's sources).
+// element (1 for fp8, 0.5 for fp4, else 2), at HBM bw · hbm efficiency.
 Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k,
                       int64_t batch = 1);
 core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k);

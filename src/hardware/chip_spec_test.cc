@@ -115,6 +115,16 @@ TEST(Roofline, Fp4ReadsHalfAByteAnElement) {
   EXPECT_DOUBLE_EQ(fp8.bytes, 1.0 * (4096 + 4096.0 * 4096) + 2.0 * 4096);
   EXPECT_DOUBLE_EQ(fp4.bytes, 0.5 * (4096 + 4096.0 * 4096) + 2.0 * 4096);
   EXPECT_LT(fp4.Seconds(), 0.6 * fp8.Seconds());
+  // fp4 runs at fp8's GEMM fraction unless it has its own.
+  EXPECT_DOUBLE_EQ(c.GemmEfficiency(Precision::kFp4), c.gemm_efficiency_fp8);
+  c.gemm_efficiency_fp4 = 0.5;
+  EXPECT_DOUBLE_EQ(c.GemmEfficiency(Precision::kFp4), 0.5);
+  EXPECT_DOUBLE_EQ(c.GemmEfficiency(Precision::kFp8), c.gemm_efficiency_fp8);
+  EXPECT_DOUBLE_EQ(c.GemmEfficiency(Precision::kBf16), c.gemm_efficiency_16bit);
+  const double at_half = GemmRoofline(c, Precision::kFp4, 8192, 8192, 8192).compute_s;
+  c.gemm_efficiency_fp4 = 0.25;
+  EXPECT_NEAR(GemmRoofline(c, Precision::kFp4, 8192, 8192, 8192).compute_s, 2 * at_half,
+              1e-9 * at_half);
 }
 
 }  // namespace

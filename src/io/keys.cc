@@ -295,6 +295,11 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
                .Min(0, true)
                .Max(1),
            [](C& c, const Value& v) { c.gemm_efficiency_fp8 = v.d; }},
+          {Num("efficiency.gemm_fp4",
+               "fraction of the fp4 peak a large fp4 GEMM reaches (default: efficiency.gemm_fp8)")
+               .Min(0, true)
+               .Max(1),
+           [](C& c, const Value& v) { c.gemm_efficiency_fp4 = v.d; }},
           {Num("efficiency.attention",
                "fraction of the bf16 peak fused attention reaches, forward and backward")
                .Required()

@@ -257,9 +257,11 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
                 "peak.fp8 is given but efficiency.gemm_fp8 is not",
                 "add the measured fraction of the fp8 peak a large GEMM reaches"));
   }
-  if (c.Supports(hardware::Precision::kFp4) && c.gemm_efficiency_fp8 <= 0) {
-    d.Add(Error(file, 0, Join(prefix, "efficiency.gemm_fp8"),
-                "peak.fp4 is given but efficiency.gemm_fp8 is not"));
+  if (c.Supports(hardware::Precision::kFp4) && c.gemm_efficiency_fp8 <= 0 &&
+      c.gemm_efficiency_fp4 <= 0) {
+    d.Add(Error(file, 0, Join(prefix, "efficiency.gemm_fp4"),
+                "peak.fp4 is given but neither efficiency.gemm_fp4 nor efficiency.gemm_fp8 is",
+                "add the measured fraction of the fp4 peak a large GEMM reaches"));
   }
   // Narrower formats run at least as fast (fp16 as bf16, fp8 twice, fp4 twice again on
   // every chip in the catalog): a lower peak is usually a chip derived with `base:` whose

@@ -34,9 +34,7 @@ struct SensitivityKnob {
 };
 
 double GemmFraction(const estimate::Scenario& x) {
-  const bool fp8 = x.plan.precision == hardware::Precision::kFp8 ||
-                   x.plan.precision == hardware::Precision::kFp4;
-  return fp8 ? x.cluster.chip.gemm_efficiency_fp8 : x.cluster.chip.gemm_efficiency_16bit;
+  return x.cluster.chip.GemmEfficiency(x.plan.precision);
 }
 
 std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
@@ -64,6 +62,7 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
                  ChipSpec& c = x.cluster.chip;
                  c.gemm_efficiency_16bit = std::min(1.0, c.gemm_efficiency_16bit * f);
                  c.gemm_efficiency_fp8 = std::min(1.0, c.gemm_efficiency_fp8 * f);
+                 c.gemm_efficiency_fp4 = std::min(1.0, c.gemm_efficiency_fp4 * f);
                }});
   k.back().fraction = GemmFraction;
   k.push_back({"cluster.chip.efficiency.attention",
