@@ -10,6 +10,10 @@ validation guard runs it) are counted as skipped. Each runs
 in a scratch directory that links the repository's examples/, so that files a command
 writes (a trace, a plan) land there, with FATHOM_DATA set to the shipped catalog. Exit
 status 0 is required; warnings are allowed.
+
+A transcript is a plain ``` block whose first line is `$ fathom ...`: the rest of the block is
+that command's standard output, which must match what the command prints now, so that the
+figures shown in the docs cannot go stale.
 """
 import os
 import pathlib
@@ -52,6 +56,22 @@ def commands(path):
     return out
 
 
+def transcripts(path):
+    """(line number, command, expected stdout) of the transcript blocks of one Markdown file."""
+    out = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() == "```" and i + 1 < len(lines) and lines[i + 1].startswith("$ fathom "):
+            end = i + 2
+            while end < len(lines) and not lines[end].startswith("```"):
+                end += 1
+            out.append((i + 2, lines[i + 1][2:], "\n".join(lines[i + 2:end]) + "\n"))
+            i = end
+        i += 1
+    return out
+
+
 def main():
     fathom = os.path.abspath(sys.argv[1])
     root = pathlib.Path(sys.argv[2]).resolve()
@@ -82,6 +102,25 @@ def main():
                 if rc != 0:
                     failures.append(f"{where}: {text}\n  exit {rc}\n  " +
                                     "\n  ".join(err.strip().splitlines()[-5:]))
+        for source in sources:
+            for number, text, expected in transcripts(source):
+                where = f"{source.relative_to(root)}:{number}"
+                words = shlex.split(text)
+                done = subprocess.run([fathom] + words[1:], cwd=scratch, env=env,
+                                      capture_output=True, text=True, timeout=300)
+                ran += 1
+                same = done.returncode == 0 and done.stdout == expected
+                print(f"{'ok  ' if same else 'FAIL'} transcript  {where}: {text}")
+                if not same:
+                    got = done.stdout.splitlines()
+                    want = expected.splitlines()
+                    first = next((k for k in range(max(len(got), len(want)))
+                                  if k >= len(got) or k >= len(want) or got[k] != want[k]), 0)
+                    failures.append(
+                        f"{where}: {text}\n  exit {done.returncode}; the output differs from the "
+                        f"transcript at its line {first + 1}:\n  doc: "
+                        f"{want[first] if first < len(want) else '(end)'}\n  now: "
+                        f"{got[first] if first < len(got) else '(end)'}\n  update the block")
     print(f"{ran} commands run, {skipped} skipped (templates, servers, validate)")
     if failures:
         print("\nfailed:\n" + "\n".join(failures), file=sys.stderr)
