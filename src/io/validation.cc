@@ -39,6 +39,23 @@ int MedianMax(const ValidationTable& t, bool collective, double ValidationRow::*
   return static_cast<int>(n);
 }
 
+// Median of the signed error over the step rows with a prediction, and how many are below 0.
+void SignedMedian(const ValidationTable& t, double ValidationRow::*error, double& median,
+                  int* fast = nullptr) {
+  std::vector<double> errors;
+  for (const ValidationRow& r : t.rows) {
+    if (r.failure.empty() && !r.collective) errors.push_back(r.*error);
+  }
+  if (errors.empty()) return;
+  std::sort(errors.begin(), errors.end());
+  const size_t n = errors.size();
+  median = n % 2 ? errors[n / 2] : 0.5 * (errors[n / 2 - 1] + errors[n / 2]);
+  if (fast != nullptr) {
+    *fast = static_cast<int>(
+        std::count_if(errors.begin(), errors.end(), [](double e) { return e < 0; }));
+  }
+}
+
 void Summarize(ValidationTable& t) {
   std::sort(t.rows.begin(), t.rows.end(),
             [](const ValidationRow& a, const ValidationRow& b) { return a.name < b.name; });
@@ -48,6 +65,9 @@ void Summarize(ValidationTable& t) {
             t.estimate_max_abs_error_pct);
   MedianMax(t, false, &ValidationRow::simulate_error_pct, t.simulate_median_abs_error_pct,
             t.simulate_max_abs_error_pct);
+  SignedMedian(t, &ValidationRow::estimate_error_pct, t.estimate_median_error_pct,
+               &t.estimate_fast_cases);
+  SignedMedian(t, &ValidationRow::simulate_error_pct, t.simulate_median_error_pct);
   t.collective_cases = MedianMax(t, true, &ValidationRow::error_pct,
                                  t.collective_median_abs_error_pct, t.collective_max_abs_error_pct);
 }
@@ -488,6 +508,12 @@ std::string ValidationText(const ValidationTable& t) {
       "{:.1f}%, simulate {:.1f}% (tolerances checked against {})\n",
       t.cases, t.estimate_median_abs_error_pct, t.simulate_median_abs_error_pct,
       t.estimate_max_abs_error_pct, t.simulate_max_abs_error_pct, t.engine);
+  if (t.cases > 0) {
+    out += fmt::format(
+        "  signed: median error estimate {:+.1f}%, simulate {:+.1f}%; the estimator predicts {} of "
+        "{} faster than measured\n",
+        t.estimate_median_error_pct, t.simulate_median_error_pct, t.estimate_fast_cases, t.cases);
+  }
   if (t.collective_cases > 0) {
     out += fmt::format("{} collective cases: median |error| {:.1f}%, max |error| {:.1f}%\n",
                        t.collective_cases, t.collective_median_abs_error_pct,
@@ -516,6 +542,9 @@ std::string ValidationJson(const ValidationTable& t) {
       {"estimate_max_abs_error_pct", number(steps, t.estimate_max_abs_error_pct)},
       {"simulate_median_abs_error_pct", number(steps, t.simulate_median_abs_error_pct)},
       {"simulate_max_abs_error_pct", number(steps, t.simulate_max_abs_error_pct)},
+      {"estimate_median_error_pct", number(steps, t.estimate_median_error_pct)},
+      {"simulate_median_error_pct", number(steps, t.simulate_median_error_pct)},
+      {"estimate_fast_cases", t.estimate_fast_cases},
       {"collective_cases", t.collective_cases},
       {"collective_median_abs_error_pct", number(collectives, t.collective_median_abs_error_pct)},
       {"collective_max_abs_error_pct", number(collectives, t.collective_max_abs_error_pct)}};

@@ -37,7 +37,10 @@ struct ValidationTable {
   double max_abs_error_pct = 0;
   double estimate_median_abs_error_pct = 0, estimate_max_abs_error_pct = 0;
   double simulate_median_abs_error_pct = 0, simulate_max_abs_error_pct = 0;
-  int cases = 0;  // training-step rows with a prediction
+  // Signed: the bias's direction (negative = predicted faster than measured).
+  double estimate_median_error_pct = 0, simulate_median_error_pct = 0;
+  int estimate_fast_cases = 0;  // step cases the estimator predicts faster than measured
+  int cases = 0;                // training-step rows with a prediction
   // Collective (nccl-tests bus bandwidth) cases, apart from the step cases.
   double collective_median_abs_error_pct = 0;
   double collective_max_abs_error_pct = 0;

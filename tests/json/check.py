@@ -85,7 +85,7 @@ COUNTS = {
     "needed_for_confidence", "replicas",
     # searches, sweeps, sizing, validation
     "in", "out", "plans", "not_fitting", "alike", "points", "evaluated", "failed",
-    "chosen_chips", "cases", "collective_cases",
+    "chosen_chips", "cases", "collective_cases", "estimate_fast_cases",
 }
 # Dimensionless numbers: fractions, ratios, factors, probabilities, expectations of counts.
 DIMENSIONLESS = {

@@ -29,6 +29,17 @@ def main() -> int:
         print("cases without a prediction:", ", ".join(failed))
         return 1
     summary = report["summary"]
+    # The signed summary agrees with the rows (the bias's direction must not be misreported).
+    steps = sorted(c["estimate_error_pct"] for c in report["cases"] if c["kind"] == "step")
+    n = len(steps)
+    median = steps[n // 2] if n % 2 else 0.5 * (steps[n // 2 - 1] + steps[n // 2])
+    fast = sum(1 for e in steps if e < 0)
+    if abs(summary["estimate_median_error_pct"] - median) > 1e-6 or summary["estimate_fast_cases"] != fast:
+        print(f"signed summary {summary['estimate_median_error_pct']} / {summary['estimate_fast_cases']} "
+              f"does not match the rows: {median} / {fast}")
+        return 1
+    summary = {k: v for k, v in summary.items()
+               if k not in ("estimate_median_error_pct", "simulate_median_error_pct", "estimate_fast_cases")}
     baseline_file = os.path.join(root, "tests", "validation", "baseline.json")
     if update:
         with open(baseline_file, "w") as f:
