@@ -154,6 +154,12 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
     d.Error("plan.tp", "tp (" + Str(p.tp) + ") and the key/value heads (" + Str(m.kv_heads) +
                            ") must divide one another");
+  } else if (!m.mla.IsMla() && m.kv_heads > 0 && p.tp > m.kv_heads) {
+    d.Warning("plan.tp",
+              "tp (" + Str(p.tp) + ") exceeds the key/value heads (" + Str(m.kv_heads) +
+                  "): each rank holds a copy of one of them, priced so, but Megatron-Core "
+                  "requires tp to divide num_query_groups and will not run this plan",
+              "use tp <= " + Str(m.kv_heads) + " with Megatron-Core");
   }
   if (m.ffn_hidden % p.tp != 0 && model::MoeLayerCount(m) < m.layers) {
     d.Error("plan.tp", "tp (" + Str(p.tp) + ") must divide ffn_hidden (" + Str(m.ffn_hidden) + ")");

@@ -51,6 +51,27 @@ TEST(ValidatePlan, AcceptsMlperfPlan) {
   EXPECT_FALSE(d.HasErrors()) << d.Format();
 }
 
+// Megatron-Core splits the key/value heads over tp (num_query_groups % tp == 0): a larger tp
+// is priced with replicated heads, and warned about.
+TEST(ValidatePlan, TpBeyondTheKeyValueHeadsIsAWarning) {
+  model::ModelSpec m = Gpt3();
+  m.kv_heads = 8;
+  ParallelPlan p = Mlperf();
+  p.tp = 8;
+  p.dp = 168;
+  core::Diagnostics d = ValidatePlan(p, m, Chip(), 10752);
+  EXPECT_TRUE(d.empty()) << d.Format();
+  p.tp = 16;
+  p.dp = 84;
+  d = ValidatePlan(p, m, Chip(), 10752);
+  EXPECT_FALSE(d.HasErrors()) << d.Format();
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d.items().front().key, "plan.tp");
+  EXPECT_NE(d.Format().find("Megatron-Core requires tp to divide num_query_groups"),
+            std::string::npos)
+      << d.Format();
+}
+
 // Node-limited routing must leave a token room for its top_k experts: Mixtral's 8 experts
 // over ep 8 at etp 8 put one expert in each 8-chip domain, so top-2 needs two domains.
 TEST(ValidatePlan, RoutingLimitsLeaveRoomForTopK) {
