@@ -753,12 +753,18 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     spans = InterleavedPipeline(chunk_classes, p.pp, p.vp, micro_batches, send_time, p.overlap_pp);
   }
   // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble, here
-  // of a rank whose passes take `t` per micro-batch.
+  // of a rank whose passes take `t` per micro-batch. A lighter rank's waiting on the slowest
+  // in the steady state (the imbalance) is not its bubble: with 1F1B its bubble,
+  // (Σ T_s - T)/v, is the slowest rank's plus (T_max - T)/v.
+  const double slowest = times[critical].Total();  // T_max, per micro-batch
   auto bubble_of = [&](const StageTimes& t) {
     if (p.pp <= 1) return 0.0;
     switch (p.schedule) {
       case parallel::Schedule::kInterleaved:
-        return std::max(0.0, spans.compute - mb * t.Total());
+        // The makespan less the slowest rank's passes is that rank's fill and drain; a
+        // lighter rank's is that plus (T_max - T)/v, as with 1F1B, not the whole of its idle
+        // time in the makespan.
+        return std::max(0.0, spans.compute - mb * slowest) + (slowest - t.Total()) / v;
       case parallel::Schedule::kGPipe:
         return sum_stage_time - t.Total();
       case parallel::Schedule::kZeroBubbleH1:
