@@ -13,7 +13,8 @@ status 0 is required; warnings are allowed.
 
 A transcript is a plain ``` block whose first line is `$ fathom ...`: the rest of the block is
 that command's standard output, which must match what the command prints now, so that the
-figures shown in the docs cannot go stale.
+figures shown in the docs cannot go stale. `--update-transcripts` rewrites those blocks with
+what the commands print now (review the diff).
 """
 import os
 import pathlib
@@ -72,10 +73,30 @@ def transcripts(path):
     return out
 
 
+def update_transcripts(fathom, root, sources, env, scratch):
+    """Rewrites each transcript block with its command's current output."""
+    for source in sources:
+        lines = source.read_text(encoding="utf-8").splitlines()
+        for number, text, _ in reversed(transcripts(source)):
+            done = subprocess.run([fathom] + shlex.split(text)[1:], cwd=scratch, env=env,
+                                  capture_output=True, text=True, timeout=300, check=True)
+            end = number
+            while not lines[end].startswith("```"):
+                end += 1
+            lines[number:end] = done.stdout.splitlines()
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main():
     fathom = os.path.abspath(sys.argv[1])
     root = pathlib.Path(sys.argv[2]).resolve()
     sources = [root / "README.md"] + sorted((root / "docs").glob("*.md"))
+    if "--update-transcripts" in sys.argv:
+        with tempfile.TemporaryDirectory() as scratch:
+            os.symlink(root / "examples", os.path.join(scratch, "examples"))
+            update_transcripts(fathom, root, sources,
+                               dict(os.environ, FATHOM_DATA=str(root / "data")), scratch)
+        return 0
     failures = []
     ran = skipped = 0
     with tempfile.TemporaryDirectory() as scratch:
