@@ -185,8 +185,14 @@ struct HfImportOptions {
 // multimodal config (LLaVA, Gemma 3, Llama 4, Qwen2-VL) gives its language model, with a
 // warning that the vision tower is not costed; the keys its text_config omits take the
 // config class's defaults where they are known (Gemma3TextConfig, LlamaConfig), with a
-// warning. Without options.seq_len_given, seq_len is the stated training context
-// (initial_context_length, rope_scaling.original_max_position_embeddings) or else
+// warning. A missing or null MLP or expert width (intermediate_size, moe_intermediate_size,
+// ...) takes the family's config class's default (LlamaConfig's 11008, Qwen3MoeConfig's 768;
+// 4 x hidden only where the modelling code computes it: GPT-2, Falcon, BLOOM), with a warning
+// naming the key and the value; experts with no width known are an error. sliding_window is
+// read only in the families whose attention uses it, and ignored with a warning elsewhere.
+// A key read with the wrong JSON type (rope_scaling: "yes") is an error; diagnostics at a key
+// the config gives carry its line. Without options.seq_len_given, seq_len is the stated training
+// context (initial_context_length, rope_scaling.original_max_position_embeddings) or else
 // max_position_embeddings (n_positions, seq_length), the longest sequence the model accepts,
 // with a warning naming the key; a config with none of them is an error. max_positions is
 // max_position_embeddings. Integral floats (32.0) are read as integers.

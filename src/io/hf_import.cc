@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -120,6 +121,20 @@ struct Reader {
       return fallback;
     }
     return v->get<std::string>();
+  }
+
+  // A key whose value is a mapping (rope_scaling, text_config): null when absent or null;
+  // another type is an error naming it.
+  const json* Object(const char* name) {
+    auto it = j.find(name);
+    if (it == j.end() || it->is_null()) return nullptr;
+    if (!it->is_object()) {
+      d.Add({core::Severity::kError, file, 0, prefix + name,
+             "expected a mapping (a JSON object) or null, got " + it->dump(),
+             "give a JSON object {...} or null, as transformers writes it"});
+      return nullptr;
+    }
+    return &*it;
   }
 
   bool Bool(std::initializer_list<const char*> names, bool fallback) {
@@ -290,6 +305,91 @@ TextDefaults TextDefaultsOf(const std::string& type) {
   return {};
 }
 
+// The defaults a family's transformers config class gives the keys that size its MLPs and
+// experts and its attention window, for a config that omits them or gives null (each from
+// transformers' models/<family>/configuration_<family>.py, the class's __init__). They are
+// the sizes of the class's example model, likely not the checkpoint's, so each one taken is
+// a warning. Widths that follow from the hidden size are not listed: GPT-2's n_inner and
+// Falcon's ffn_hidden_size (4 x hidden, as GPT2MLP and FalconConfig compute it) and BLOOM's
+// MLP (always 4 x hidden, BloomMLP).
+TextDefaults FamilyDefaultsOf(const std::string& type) {
+  if (type == "llama") return {{{"intermediate_size", 11008}}, "LlamaConfig"};
+  if (type == "mistral") {
+    return {{{"intermediate_size", 14336}, {"sliding_window", 4096}}, "MistralConfig"};
+  }
+  if (type == "mixtral") {
+    return {{{"intermediate_size", 14336}, {"num_local_experts", 8}, {"num_experts_per_tok", 2}},
+            "MixtralConfig"};
+  }
+  if (type == "qwen2") {
+    return {{{"intermediate_size", 22016}, {"sliding_window", 4096}}, "Qwen2Config"};
+  }
+  if (type == "qwen2_vl") {
+    return {{{"intermediate_size", 29568}, {"sliding_window", 4096}}, "Qwen2VLConfig"};
+  }
+  if (type == "qwen2_5_vl") {
+    return {{{"intermediate_size", 29568}, {"sliding_window", 4096}}, "Qwen2_5_VLConfig"};
+  }
+  if (type == "qwen2_moe") {
+    return {{{"intermediate_size", 22016},
+             {"moe_intermediate_size", 1408},
+             {"shared_expert_intermediate_size", 5632},
+             {"num_experts", 60},
+             {"num_experts_per_tok", 4},
+             {"sliding_window", 4096}},
+            "Qwen2MoeConfig"};
+  }
+  if (type == "qwen3") {
+    return {{{"intermediate_size", 22016}, {"sliding_window", 4096}}, "Qwen3Config"};
+  }
+  if (type == "qwen3_moe") {
+    return {{{"intermediate_size", 6144},
+             {"moe_intermediate_size", 768},
+             {"num_experts", 128},
+             {"num_experts_per_tok", 8},
+             {"sliding_window", 4096}},
+            "Qwen3MoeConfig"};
+  }
+  if (type == "gemma") return {{{"intermediate_size", 24576}}, "GemmaConfig"};
+  if (type == "gemma2") {
+    return {{{"intermediate_size", 9216}, {"sliding_window", 4096}}, "Gemma2Config"};
+  }
+  if (type == "gemma3" || type == "gemma3_text") {
+    return {{{"intermediate_size", 9216}, {"sliding_window", 4096}}, "Gemma3TextConfig"};
+  }
+  if (type == "phi3") return {{{"intermediate_size", 8192}}, "Phi3Config"};
+  if (type == "gpt_neox") return {{{"intermediate_size", 24576}}, "GPTNeoXConfig"};
+  if (type == "gpt_oss") {
+    return {{{"intermediate_size", 2880},
+             {"num_local_experts", 128},
+             {"num_experts_per_tok", 4},
+             {"sliding_window", 128}},
+            "GptOssConfig"};
+  }
+  if (type == "deepseek_v2") {
+    return {{{"intermediate_size", 11008}, {"moe_intermediate_size", 1407}}, "DeepseekV2Config"};
+  }
+  if (type == "deepseek_v3") {
+    return {{{"intermediate_size", 18432},
+             {"moe_intermediate_size", 2048},
+             {"n_routed_experts", 256},
+             {"num_experts_per_tok", 8},
+             {"n_shared_experts", 1},
+             {"first_k_dense_replace", 3}},
+            "DeepseekV3Config"};
+  }
+  if (type == "llama4" || type == "llama4_text") {
+    return {{{"intermediate_size", 8192},
+             {"intermediate_size_mlp", 16384},
+             {"num_local_experts", 16},
+             {"num_experts_per_tok", 1},
+             {"attention_chunk_size", 8192}},
+            "Llama4TextConfig"};
+  }
+  if (type == "opt") return {{{"ffn_dim", 3072}}, "OPTConfig"};
+  return {};
+}
+
 // A list of layer indices (mlp_only_layers, moe_layers): each in [0, layers). False, with an
 // error, when it is not such a list.
 bool LayerList(const json& list, const std::string& key, int layers, const std::string& file,
@@ -339,10 +439,8 @@ bool PlaceMoeLayers(const std::vector<bool>& moe, model::MoeSpec& spec) {
   return false;
 }
 
-}  // namespace
-
-core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const std::string& file,
-                                                 const HfImportOptions& options) {
+core::Result<model::ModelSpec> Import(const std::string& text, const std::string& file,
+                                      const HfImportOptions& options) {
   core::Diagnostics d;
   if (std::optional<core::Diagnostic> error = JsonSyntaxError(text, file)) {
     d.Add(*std::move(error));
@@ -357,8 +455,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   // the keys it omits take its config class's defaults, as transformers reads it.
   Reader top{j, file, d, ""};
   const std::string top_type = top.Str({"model_type"}, "");
-  const json* text_config = top.Find({"text_config"});
-  if (text_config != nullptr && !text_config->is_object()) text_config = nullptr;
+  const json* text_config = top.Object("text_config");
   Reader r{text_config != nullptr ? *text_config : j, file, d,
            text_config != nullptr ? "text_config." : ""};
   const std::string model_type =
@@ -368,8 +465,15 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   if (UnsupportedType(model_type, encoder_decoder, r.prefix + "model_type", top_type, file, d)) {
     return d;
   }
-  TextDefaults defaults;
-  if (text_config != nullptr) defaults = TextDefaultsOf(model_type);
+  // The config class's defaults: the MLP, expert and window keys' for any config, every key's
+  // the importer knows for a text_config.
+  TextDefaults defaults = FamilyDefaultsOf(model_type);
+  if (text_config != nullptr) {
+    if (TextDefaults all = TextDefaultsOf(model_type); all.values.is_object()) {
+      if (defaults.values.is_object()) all.values.update(defaults.values, /*merge_objects=*/false);
+      defaults = std::move(all);
+    }
+  }
   r.defaults = defaults.values;
   // The family whose rules apply (Qwen2-VL's language model is Qwen2's).
   const std::string type = OneOf(model_type, kQwen2VlTypes) ? "qwen2" : model_type;
@@ -388,8 +492,20 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     m.kv_heads = 1;
   }
   m.head_dim = r.Int({"head_dim"}, false, 0);
-  m.ffn_hidden = r.Int({"intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim"}, false, 0);
-  if (m.ffn_hidden == 0) m.ffn_hidden = 4 * m.hidden;  // GPT-2 and NeoX default
+  // The MLP width, under each family's own key; without it, GPT-2 and Falcon take 4 x hidden
+  // (GPT2MLP, FalconConfig), BLOOM always has 4 x hidden (BloomMLP), and the others their
+  // config class's default (FamilyDefaultsOf).
+  const int four_h = static_cast<int>(std::min<int64_t>(4LL * m.hidden, kMaxInt));
+  if (type == "bloom") {
+    m.ffn_hidden = four_h;
+  } else {
+    const bool relative = gpt2 || type == "falcon";
+    m.ffn_hidden = r.Int({gpt2               ? "n_inner"
+                          : type == "falcon" ? "ffn_hidden_size"
+                          : type == "opt"    ? "ffn_dim"
+                                             : "intermediate_size"},
+                         !relative, four_h);
+  }
   m.vocab = r.Int({"vocab_size"}, true);
   // The longest sequence the model accepts, which is not the length it is trained at.
   const std::initializer_list<const char*> positions = {"max_position_embeddings", "n_positions",
@@ -401,6 +517,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   // states it (GPT-OSS's initial_context_length; the original_max_position_embeddings that
   // a RoPE scaling such as Llama 3.1's or YaRN extends, or Phi-3's beside max_position_embeddings),
   // else the longest it accepts; with a warning naming the key.
+  const json* scaling = r.Object("rope_scaling");
   if (!options.seq_len_given) {
     const std::string how = "give model.seq_len in the scenario, or --set model.seq_len=8192";
     const std::string longest =
@@ -408,15 +525,13 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
                             : "";
     std::string trained_key, why;
     int trained = 0;
-    const json* scaling = r.Find({"rope_scaling"});
     if (r.Find({"initial_context_length"}) != nullptr) {
       trained_key = "initial_context_length";
       trained = r.Int({"initial_context_length"}, false, 0);
       why = "the context length the model was trained at" +
             (longest.empty() ? "" : " (it accepts up to " + longest + ")");
-    } else if (scaling != nullptr && scaling->is_object() &&
-               Reader{*scaling, file, d, ""}.Find({"original_max_position_embeddings"}) !=
-                   nullptr) {
+    } else if (scaling != nullptr && Reader{*scaling, file, d, ""}.Find(
+                                         {"original_max_position_embeddings"}) != nullptr) {
       trained_key = "rope_scaling.original_max_position_embeddings";
       trained = Reader{*scaling, file, d, r.prefix + "rope_scaling."}.Int(
           {"original_max_position_embeddings"}, false, 0);
@@ -514,7 +629,20 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   if (m.moe.shared_experts == 0 && m.moe.shared_ffn_hidden > 0) m.moe.shared_experts = 1;
   // Qwen2-MoE (Qwen1.5-MoE) gates its shared expert (shared_expert_gate, h -> 1).
   m.moe.shared_expert_gate = type == "qwen2_moe" && m.moe.shared_experts > 0;
-  m.moe.expert_ffn_hidden = r.Int({"moe_intermediate_size"}, false, 0);
+  // The routed experts' width: moe_intermediate_size, except in the families whose experts
+  // are their MLPs (Mixtral, GPT-OSS, Llama 4: intermediate_size).
+  const bool experts_are_mlps = type == "mixtral" || gpt_oss || llama4;
+  if (m.moe.experts > 0 && !experts_are_mlps) {
+    if (r.Find({"moe_intermediate_size"}) == nullptr) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + "moe_intermediate_size",
+             "missing in the Hugging Face config, and Fathom knows no default for the experts of "
+             "model_type " +
+                 model_type,
+             "give moe_intermediate_size, the MLP width of one routed expert"});
+    } else {
+      m.moe.expert_ffn_hidden = r.Int({"moe_intermediate_size"}, false, 0);
+    }
+  }
   if (llama4 && m.moe.experts > 0) {
     // Llama 4: intermediate_size is the expert's width (and the always-on shared
     // expert's); dense layers use intermediate_size_mlp.
@@ -522,7 +650,7 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     m.moe.shared_experts = 1;
     m.ffn_hidden = r.Int({"intermediate_size_mlp"}, false, m.ffn_hidden);
   }
-  if (m.moe.experts > 0 && m.moe.expert_ffn_hidden == 0) m.moe.expert_ffn_hidden = m.ffn_hidden;
+  if (m.moe.experts > 0 && experts_are_mlps && !llama4) m.moe.expert_ffn_hidden = m.ffn_hidden;
   m.moe.first_dense_layers = r.Int({"first_k_dense_replace"}, false, 0);
   m.moe.layer_frequency = std::max(
       1, r.Int({"moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"}, false, 1));
@@ -557,16 +685,35 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
     }
   }
   m.mtp_layers = r.Int({"num_nextn_predict_layers"}, false, 0);
-  // Sliding-window attention: Mistral windows every layer; GPT-OSS alternates windowed and
-  // full layers (layer_types); Llama 4's chunked attention (attention_chunk_size) is
+  // Sliding-window attention, in the families whose attention in transformers uses it:
+  // Mistral, Mixtral and Phi-3 window every layer; GPT-OSS alternates windowed and full layers
+  // (layer_types); Gemma 2 and 3 below; Llama 4's chunked attention (attention_chunk_size) is
   // taken as a window, with every fourth layer global (no RoPE).
   // Qwen2, Qwen2-MoE, Qwen3 and Qwen3-MoE window only with use_sliding_window (their config
   // classes default it to false), and then only the layers from max_window_layers on (28 by
   // default in each config class); Fathom's windows cover every layer but the global ones.
+  // The other families' attention (Llama, Gemma, GPT-NeoX, DeepSeek, ...) ignores a
+  // sliding_window, and so does the importer, with a warning.
   const bool qwen =
       type == "qwen2" || type == "qwen2_moe" || type == "qwen3" || type == "qwen3_moe";
-  const bool window_on = r.Bool({"use_sliding_window"}, !qwen);
-  m.sliding_window = window_on ? r.Int({"sliding_window", "attention_chunk_size"}, false, 0) : 0;
+  const bool gemma3 = type == "gemma3" || type == "gemma3_text";
+  const bool windows = qwen || type == "mistral" || type == "mixtral" || type == "phi3" ||
+                       gpt_oss || type == "gemma2" || gemma3;
+  const char* window_key = llama4 ? "attention_chunk_size" : windows ? "sliding_window" : "";
+  // A null window is none (MistralConfig(sliding_window=None)), not the class's default.
+  const auto window_it = r.j.find(window_key);
+  const bool window_on = (!qwen || r.Bool({"use_sliding_window"}, false)) &&
+                         !(window_it != r.j.end() && window_it->is_null());
+  m.sliding_window = *window_key != '\0' && window_on ? r.Int({window_key}, false, 0) : 0;
+  for (const char* key : {"sliding_window", "attention_chunk_size"}) {
+    const auto it = r.j.find(key);
+    if (it == r.j.end() || it->is_null() || std::string_view(key) == window_key) continue;
+    d.Add({core::Severity::kWarning, file, 0, r.prefix + key,
+           it->dump() + " is ignored: the attention of model_type " + model_type +
+               " in transformers does not use it, so every layer attends to the whole sequence",
+           "leave it out; to model a window anyway, give sliding_window in a Fathom model "
+           "file"});
+  }
   if (qwen && m.sliding_window > 0) {
     const int full_layers = r.Int({"max_window_layers"}, false, 28);
     if (full_layers >= m.layers) {
@@ -587,10 +734,17 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
   // sliding_window_pattern-th layer global (6 by default). Newer configs list layer_types,
   // which wins below.
   if (type == "gemma2" && m.sliding_window > 0) m.global_attention_every = 2;
-  if ((type == "gemma3" || type == "gemma3_text") && m.sliding_window > 0) {
+  if (gemma3 && m.sliding_window > 0) {
     m.global_attention_every = std::max(1, r.Int({"sliding_window_pattern"}, false, 6));
   }
-  if (const json* types = r.Find({"layer_types"}); types != nullptr && types->is_array()) {
+  const json* types = r.Find({"layer_types"});
+  if (types != nullptr &&
+      (!types->is_array() ||
+       !std::all_of(types->begin(), types->end(), [](const json& t) { return t.is_string(); }))) {
+    d.Add({core::Severity::kError, file, 0, r.prefix + "layer_types",
+           "expected a list of layer types, got " + types->dump(),
+           "one string per layer, \"sliding_attention\" or \"full_attention\""});
+  } else if (types != nullptr) {
     for (size_t i = 0; i < types->size(); ++i) {
       if ((*types)[i] == "full_attention") {
         m.global_attention_every = static_cast<int>(i) + 1;
@@ -646,7 +800,26 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
            divisors.empty() ? "" : "use one of " + list});
   }
   if (d.HasErrors()) return d;
-  if (!r.defaulted.empty()) {
+  // A default the model does not use is not reported: the dense MLP width of a model whose
+  // every layer is MoE.
+  const bool dense_layers = !m.moe.IsMoe() || model::MoeLayerCount(m) < m.layers;
+  std::erase_if(r.defaulted, [&](const std::string& key) {
+    return !dense_layers &&
+           (key == "intermediate_size_mlp" || (key == "intermediate_size" && !experts_are_mlps));
+  });
+  if (text_config == nullptr) {
+    for (const std::string& key : r.defaulted) {
+      const json& v = r.defaults[key];
+      d.Add({core::Severity::kWarning, file, 0, key,
+             std::string(j.contains(key) ? "null" : "missing") +
+                 " in the Hugging Face config, so it is taken as " + defaults.config_class +
+                 "'s default, " + (v.is_string() ? v.get<std::string>() : v.dump()) +
+                 ", as transformers reads it",
+             "that is the size of the config class's example model, likely not this one's: "
+             "give " +
+                 key + " in the config"});
+    }
+  } else if (!r.defaulted.empty()) {
     std::string taken;
     for (const std::string& key : r.defaulted) {
       const json& v = r.defaults[key];
@@ -665,6 +838,20 @@ core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const 
            "parameters, FLOPs, memory and step time are the language model's"});
   }
   return {std::move(m), std::move(d)};  // with the warnings about seq_len and the rest, if any
+}
+
+}  // namespace
+
+core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const std::string& file,
+                                                 const HfImportOptions& options) {
+  core::Result<model::ModelSpec> result = Import(text, file, options);
+  // Each diagnostic at a key the config gives is placed at its line.
+  const std::map<std::string, int> lines = JsonKeyLines(text);
+  for (core::Diagnostic& x : result.diagnostics().items()) {
+    const auto it = lines.find(x.key);
+    if (x.line == 0 && x.file == file && it != lines.end()) x.line = it->second;
+  }
+  return result;
 }
 
 }  // namespace fathom::io

@@ -287,7 +287,7 @@ TEST(HfImport, ErrorsSayTheValueAndAHint) {
 // A small config of the Llama family; `extra` adds or replaces keys.
 std::string Config(const std::string& extra = "") {
   return R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
-             "num_attention_heads": 4, "vocab_size": 10)" +
+             "num_attention_heads": 4, "vocab_size": 10, "intermediate_size": 128)" +
          (extra.empty() ? "" : ", " + extra) + "}";
 }
 
@@ -1073,6 +1073,290 @@ TEST(HfImport, MoeLayerListsThatCannotBeExpressedAreErrors) {
       EXPECT_NE(d->Format().find("moe.first_dense_layers"), std::string::npos) << d->Format();
     }
   }
+}
+
+// Qwen3-30B-A3B (the Hub's config.json, abridged to the keys the importer reads).
+std::string Qwen3_30bA3b(const std::string& extra = "") {
+  return R"({"model_type": "qwen3_moe", "hidden_size": 2048, "intermediate_size": 6144,
+             "num_hidden_layers": 48, "num_attention_heads": 32, "num_key_value_heads": 4,
+             "head_dim": 128, "num_experts": 128, "num_experts_per_tok": 8,
+             "decoder_sparse_step": 1, "mlp_only_layers": [], "vocab_size": 151936,
+             "max_position_embeddings": 40960, "tie_word_embeddings": false)" +
+         (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+// A config without its MLP or expert width is read as transformers reads it: the config
+// class's default (not 4 x hidden in every family), with a warning naming the key and the
+// value taken. Qwen3-30B-A3B without moe_intermediate_size took the dense width, 6144, for
+// each of its 128 experts: 233.47B parameters instead of 30.53B.
+TEST(HfImport, MissingWidthsTakeTheConfigClassDefaultWithAWarning) {
+  const model::ModelSpec full = ImportText(Qwen3_30bA3b(R"("moe_intermediate_size": 768)"), true);
+  EXPECT_NEAR(model::CountParameters(full).total / 1e9, 30.53, 0.01);
+  for (const std::string extra : {"", R"("moe_intermediate_size": null)"}) {
+    core::Result<model::ModelSpec> m =
+        ImportHuggingFace(Qwen3_30bA3b(extra), "qwen3-30b-a3b/config.json", {true});
+    ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+    EXPECT_EQ(m.value().moe.expert_ffn_hidden, 768);  // Qwen3MoeConfig's default
+    EXPECT_DOUBLE_EQ(model::CountParameters(m.value()).total, model::CountParameters(full).total);
+    const core::Diagnostic* w =
+        Find(m.diagnostics(), core::Severity::kWarning, "moe_intermediate_size");
+    ASSERT_NE(w, nullptr) << m.diagnostics().Format();
+    EXPECT_EQ(w->file, "qwen3-30b-a3b/config.json");
+    EXPECT_NE(w->message.find(std::string(extra.empty() ? "missing" : "null") +
+                              " in the Hugging Face config, so it is taken as Qwen3MoeConfig's "
+                              "default, 768"),
+              std::string::npos)
+        << w->Format();
+    EXPECT_NE(w->hint.find("give moe_intermediate_size"), std::string::npos) << w->Format();
+    EXPECT_EQ(m.diagnostics().size(), 1u) << m.diagnostics().Format();
+  }
+  // Each family's key and its config class's default.
+  const struct {
+    const char* type;
+    const char* key;
+    int value;
+    int model::ModelSpec::*dense;
+    const char* config_class;
+  } cases[] = {
+      {"llama", "intermediate_size", 11008, &model::ModelSpec::ffn_hidden, "LlamaConfig"},
+      {"mistral", "intermediate_size", 14336, &model::ModelSpec::ffn_hidden, "MistralConfig"},
+      {"qwen2", "intermediate_size", 22016, &model::ModelSpec::ffn_hidden, "Qwen2Config"},
+      {"qwen2_vl", "intermediate_size", 29568, &model::ModelSpec::ffn_hidden, "Qwen2VLConfig"},
+      {"qwen3", "intermediate_size", 22016, &model::ModelSpec::ffn_hidden, "Qwen3Config"},
+      {"gemma", "intermediate_size", 24576, &model::ModelSpec::ffn_hidden, "GemmaConfig"},
+      {"gemma2", "intermediate_size", 9216, &model::ModelSpec::ffn_hidden, "Gemma2Config"},
+      {"phi3", "intermediate_size", 8192, &model::ModelSpec::ffn_hidden, "Phi3Config"},
+      {"gpt_neox", "intermediate_size", 24576, &model::ModelSpec::ffn_hidden, "GPTNeoXConfig"},
+      {"opt", "ffn_dim", 3072, &model::ModelSpec::ffn_hidden, "OPTConfig"},
+  };
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(
+        R"({"model_type": ")" + std::string(c.type) +
+            R"(", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+               "vocab_size": 10})",
+        "config.json", {true});
+    ASSERT_TRUE(m.ok()) << c.type << "\n" << m.diagnostics().Format();
+    EXPECT_EQ(m.value().*c.dense, c.value) << c.type;
+    const core::Diagnostic* w = Find(m.diagnostics(), core::Severity::kWarning, c.key);
+    ASSERT_NE(w, nullptr) << c.type << "\n" << m.diagnostics().Format();
+    EXPECT_NE(
+        w->message.find(std::string(c.config_class) + "'s default, " + std::to_string(c.value)),
+        std::string::npos)
+        << w->Format();
+  }
+  // MoE families: the experts' width and the dense layers'.
+  const struct {
+    const char* type;
+    const char* extra;
+    int expert, dense, shared;
+    std::vector<std::string> warned;
+  } moe[] = {
+      {"qwen2_moe",
+       "",
+       1408,
+       22016,
+       5632,
+       {"moe_intermediate_size", "shared_expert_intermediate_size"}},
+      {"qwen3_moe",
+       R"(, "mlp_only_layers": [0])",
+       768,
+       6144,
+       0,
+       {"moe_intermediate_size", "intermediate_size"}},
+      {"deepseek_v3",
+       "",
+       2048,
+       18432,
+       2048,
+       {"moe_intermediate_size", "n_shared_experts", "first_k_dense_replace", "intermediate_size"}},
+      {"deepseek_v2",
+       R"(, "first_k_dense_replace": 1)",
+       1407,
+       11008,
+       0,
+       {"moe_intermediate_size", "intermediate_size"}},
+      {"mixtral", "", 14336, 14336, 0, {"intermediate_size"}},
+      {"gpt_oss", "", 2880, 2880, 0, {"intermediate_size", "sliding_window"}},
+      {"llama4_text",
+       R"(, "interleave_moe_layer_step": 2)",
+       8192,
+       16384,
+       8192,
+       {"intermediate_size", "intermediate_size_mlp", "attention_chunk_size"}},
+  };
+  for (const auto& c : moe) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(
+        R"({"model_type": ")" + std::string(c.type) +
+            R"(", "hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4,
+               "vocab_size": 10, "num_experts": 8, "num_local_experts": 8,
+               "n_routed_experts": 8, "num_experts_per_tok": 2)" +
+            c.extra + "}",
+        "config.json", {true});
+    ASSERT_TRUE(m.ok()) << c.type << "\n" << m.diagnostics().Format();
+    EXPECT_EQ(m.value().moe.expert_ffn_hidden, c.expert) << c.type;
+    EXPECT_EQ(m.value().ffn_hidden, c.dense) << c.type;
+    EXPECT_EQ(m.value().moe.SharedFfn(), c.shared) << c.type;
+    for (const std::string& key : c.warned) {
+      EXPECT_NE(Find(m.diagnostics(), core::Severity::kWarning, key), nullptr)
+          << c.type << " " << key << "\n"
+          << m.diagnostics().Format();
+    }
+    EXPECT_EQ(m.diagnostics().size(), c.warned.size()) << c.type << m.diagnostics().Format();
+  }
+  // The dense width of a model whose every layer is MoE is not used: no warning for it.
+  core::Result<model::ModelSpec> all_moe = ImportHuggingFace(
+      R"({"model_type": "qwen3_moe", "hidden_size": 64, "num_hidden_layers": 4,
+          "num_attention_heads": 4, "vocab_size": 10, "num_experts": 8,
+          "num_experts_per_tok": 2, "moe_intermediate_size": 32})",
+      "config.json", {true});
+  ASSERT_TRUE(all_moe.ok()) << all_moe.diagnostics().Format();
+  EXPECT_TRUE(all_moe.diagnostics().empty()) << all_moe.diagnostics().Format();
+  // Widths that follow from the hidden size: 4 x hidden without a warning (GPT-2's n_inner
+  // null or absent, GPT2MLP; Falcon's ffn_hidden_size, FalconConfig; BLOOM, BloomMLP).
+  for (const std::string type : {"gpt2", "falcon", "bloom"}) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(
+        R"({"model_type": ")" + type +
+            R"(", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+               "vocab_size": 10, "n_inner": null})",
+        "config.json", {true});
+    ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+    EXPECT_EQ(m.value().ffn_hidden, 256) << type;
+    EXPECT_TRUE(m.diagnostics().empty()) << type << m.diagnostics().Format();
+  }
+  // Experts in a family whose config class has no expert width: an error, not a guess.
+  core::Result<model::ModelSpec> unknown = ImportHuggingFace(
+      Config(R"("num_local_experts": 8, "num_experts_per_tok": 2)"), "config.json", {true});
+  ASSERT_FALSE(unknown.ok());
+  const core::Diagnostic* e =
+      Find(unknown.diagnostics(), core::Severity::kError, "moe_intermediate_size");
+  ASSERT_NE(e, nullptr) << unknown.diagnostics().Format();
+  EXPECT_NE(e->message.find("missing in the Hugging Face config"), std::string::npos);
+  EXPECT_NE(e->hint.find("give moe_intermediate_size"), std::string::npos);
+}
+
+// sliding_window is honoured only in the families whose attention in transformers uses it;
+// elsewhere (LlamaAttention, GemmaAttention, DeepSeek, ...) it is ignored, with a warning.
+TEST(HfImport, SlidingWindowOnlyWhereTheFamilyUsesIt) {
+  for (const char* type : {"llama", "gemma", "gpt_neox", "deepseek_v2", "falcon", "opt"}) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(
+        R"({"model_type": ")" + std::string(type) +
+            R"(", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+               "vocab_size": 10, "intermediate_size": 128, "ffn_dim": 128,
+               "moe_intermediate_size": 32, "sliding_window": 1024})",
+        "config.json", {true});
+    ASSERT_TRUE(m.ok()) << type << "\n" << m.diagnostics().Format();
+    EXPECT_EQ(m.value().sliding_window, 0) << type;
+    const core::Diagnostic* w = Find(m.diagnostics(), core::Severity::kWarning, "sliding_window");
+    ASSERT_NE(w, nullptr) << type << "\n" << m.diagnostics().Format();
+    EXPECT_NE(w->message.find("1024 is ignored"), std::string::npos) << w->Format();
+    EXPECT_NE(w->message.find(std::string("model_type ") + type), std::string::npos) << w->Format();
+  }
+  // The FLOPs of Llama's attention do not drop with it.
+  const model::ModelSpec plain = ImportText(Config(R"("max_position_embeddings": 8192)"), true);
+  const model::ModelSpec windowed =
+      ImportText(Config(R"("max_position_embeddings": 8192, "sliding_window": 1024)"), true);
+  EXPECT_DOUBLE_EQ(model::ModelFlopsPerToken(windowed), model::ModelFlopsPerToken(plain));
+  // Families that window: Mistral, Mixtral, Phi-3, Gemma 2; Mistral's window defaults to
+  // MistralConfig's 4096 (with a warning), and null is no window.
+  for (const char* type : {"mistral", "mixtral", "phi3", "gemma2"}) {
+    const model::ModelSpec m =
+        ImportText(R"({"model_type": ")" + std::string(type) +
+                       R"(", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+               "vocab_size": 10, "intermediate_size": 128, "sliding_window": 1024})",
+                   true);
+    EXPECT_EQ(m.sliding_window, 1024) << type;
+  }
+  core::Result<model::ModelSpec> mistral = ImportHuggingFace(
+      R"({"model_type": "mistral", "hidden_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "vocab_size": 10, "intermediate_size": 128})",
+      "config.json", {true});
+  ASSERT_TRUE(mistral.ok()) << mistral.diagnostics().Format();
+  EXPECT_EQ(mistral.value().sliding_window, 4096);
+  EXPECT_NE(Find(mistral.diagnostics(), core::Severity::kWarning, "sliding_window"), nullptr)
+      << mistral.diagnostics().Format();
+  EXPECT_EQ(ImportText(R"({"model_type": "mistral", "hidden_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "vocab_size": 10, "intermediate_size": 128,
+          "sliding_window": null})",
+                       true)
+                .sliding_window,
+            0);
+  // Llama 4 windows by attention_chunk_size; its sliding_window is ignored.
+  core::Result<model::ModelSpec> llama4 = ImportHuggingFace(
+      MoeConfig("llama4_text", R"("attention_chunk_size": 2048, "sliding_window": 512)"),
+      "config.json", {true});
+  ASSERT_TRUE(llama4.ok()) << llama4.diagnostics().Format();
+  EXPECT_EQ(llama4.value().sliding_window, 2048);
+  EXPECT_NE(Find(llama4.diagnostics(), core::Severity::kWarning, "sliding_window"), nullptr)
+      << llama4.diagnostics().Format();
+}
+
+// A key the importer reads with a value of the wrong JSON type is an error naming the key,
+// the value and the type expected, whatever else the config gives.
+TEST(HfImport, WrongJsonTypesAreErrors) {
+  const struct {
+    std::string text;
+    const char* key;
+    const char* fragment;
+  } cases[] = {
+      {Config(R"("max_position_embeddings": 8192, "rope_scaling": "yes")"), "rope_scaling",
+       "expected a mapping (a JSON object) or null, got \"yes\""},
+      {Config(R"("max_position_embeddings": 8192, "rope_scaling": [8.0])"), "rope_scaling",
+       "expected a mapping (a JSON object) or null, got [8.0]"},
+      {R"({"model_type": "llava", "text_config": "llama"})", "text_config",
+       "expected a mapping (a JSON object) or null, got \"llama\""},
+      {Config(R"("max_position_embeddings": 8192, "layer_types": "full_attention")"), "layer_types",
+       "expected a list of layer types, got \"full_attention\""},
+  };
+  for (const auto& c : cases) {
+    for (const bool seq_len_given : {false, true}) {
+      core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json", {seq_len_given});
+      ASSERT_FALSE(m.ok()) << c.text;
+      const core::Diagnostic* e = Find(m.diagnostics(), core::Severity::kError, c.key);
+      ASSERT_NE(e, nullptr) << m.diagnostics().Format();
+      EXPECT_EQ(e->file, "config.json");
+      EXPECT_NE(e->message.find(c.fragment), std::string::npos) << e->Format();
+    }
+  }
+  // null is no rope_scaling.
+  EXPECT_EQ(ImportText(Config(R"("max_position_embeddings": 8192, "rope_scaling": null)")).seq_len,
+            8192);
+}
+
+// Diagnostics at a key the config gives carry its line; a missing key has none.
+TEST(HfImport, DiagnosticsCarryTheLineOfTheirKey) {
+  const std::string text = R"({
+  "model_type": "llama",
+  "hidden_size": 64,
+  "num_hidden_layers": 2,
+  "num_attention_heads": "4",
+  "rope_scaling": "yes",
+  "text": {"num_attention_heads": 4}
+})";
+  core::Result<model::ModelSpec> m = ImportHuggingFace(text, "config.json");
+  ASSERT_FALSE(m.ok());
+  const core::Diagnostic* heads =
+      Find(m.diagnostics(), core::Severity::kError, "num_attention_heads");
+  ASSERT_NE(heads, nullptr) << m.diagnostics().Format();
+  EXPECT_EQ(heads->line, 5);
+  EXPECT_NE(heads->Format().find("config.json:5: num_attention_heads"), std::string::npos)
+      << heads->Format();
+  const core::Diagnostic* scaling = Find(m.diagnostics(), core::Severity::kError, "rope_scaling");
+  ASSERT_NE(scaling, nullptr) << m.diagnostics().Format();
+  EXPECT_EQ(scaling->line, 6);
+  const core::Diagnostic* vocab = Find(m.diagnostics(), core::Severity::kError, "vocab_size");
+  ASSERT_NE(vocab, nullptr) << m.diagnostics().Format();
+  EXPECT_EQ(vocab->line, 0);
+  // Inside text_config, by the key path.
+  core::Result<model::ModelSpec> nested = ImportHuggingFace(R"({"model_type": "gemma3",
+    "text_config": {
+      "hidden_size": 2560,
+      "num_attention_heads": "8"
+    }})",
+                                                            "config.json");
+  const core::Diagnostic* e =
+      Find(nested.diagnostics(), core::Severity::kError, "text_config.num_attention_heads");
+  ASSERT_NE(e, nullptr) << nested.diagnostics().Format();
+  EXPECT_EQ(e->line, 4);
 }
 
 }  // namespace

@@ -48,9 +48,10 @@ struct Duplicate {
   int line = 0;
 };
 
-// The keys given twice in one object, in the order of the text; JSON parsers keep one of
-// the two silently.
-std::vector<Duplicate> DuplicateKeys(const std::string& text) {
+// The keys given twice in one object, in the order of the text (JSON parsers keep one of
+// the two silently); with `lines`, the line of each key path's first appearance too.
+std::vector<Duplicate> DuplicateKeys(const std::string& text,
+                                     std::map<std::string, int>* lines = nullptr) {
   struct Frame {
     bool array = false;
     int64_t index = -1;  // an array's element being read
@@ -88,7 +89,11 @@ std::vector<Duplicate> DuplicateKeys(const std::string& text) {
           Frame& f = open.back();
           f.key = parsed.get<std::string>();
           const int n = ++occurrences[f.key];
-          if (!f.keys.insert(f.key).second) found.push_back({path(), KeyLine(text, f.key, n)});
+          if (!f.keys.insert(f.key).second) {
+            found.push_back({path(), KeyLine(text, f.key, n)});
+          } else if (lines != nullptr) {
+            lines->emplace(path(), KeyLine(text, f.key, n));
+          }
         }
         break;
       case Event::object_end:
@@ -163,6 +168,12 @@ std::optional<core::Diagnostic> JsonSyntaxError(const std::string& text, const s
             " is beyond a double's range",
         "write a number between -1.8e308 and 1.8e308"};
   }
+}
+
+std::map<std::string, int> JsonKeyLines(const std::string& text) {
+  std::map<std::string, int> lines;
+  DuplicateKeys(text, &lines);
+  return lines;
 }
 
 bool IsJsonObject(const std::string& text) {

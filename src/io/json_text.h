@@ -7,6 +7,7 @@
 // where unknown): docs/formats.md, "JSON output", checked by tests/json/check.py.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,10 @@ std::string JsonText(const nlohmann::ordered_json& j, int indent = 2);
 // object ("text_config.hidden_size: key given twice"), which JSON parsers resolve silently;
 // nullopt when `text` is JSON with each key once.
 std::optional<core::Diagnostic> JsonSyntaxError(const std::string& text, const std::string& file);
+
+// The line (from 1) of each key of the JSON document `text`, by its key path
+// ("hidden_size", "text_config.rope_scaling", "tiers[1].radix"); empty when it does not parse.
+std::map<std::string, int> JsonKeyLines(const std::string& text);
 
 // Whether `text` is a JSON object (not only YAML that reads as a mapping).
 bool IsJsonObject(const std::string& text);
