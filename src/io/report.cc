@@ -443,6 +443,27 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
   return JsonText(j);
 }
 
+std::string DiagnosticsJson(const core::Diagnostics& d) {
+  auto or_null = [](const std::string& text) {
+    return text.empty() ? ordered_json(nullptr) : ordered_json(text);
+  };
+  ordered_json errors = ordered_json::array();
+  for (const core::Diagnostic& x : d.items()) {
+    errors.push_back({{"severity", x.severity == core::Severity::kError     ? "error"
+                                   : x.severity == core::Severity::kWarning ? "warning"
+                                                                            : "note"},
+                      {"file", or_null(x.file)},
+                      {"line", x.line > 0 ? ordered_json(x.line) : ordered_json(nullptr)},
+                      {"key", or_null(x.key)},
+                      {"message", x.message},
+                      {"hint", or_null(x.hint)}});
+  }
+  ordered_json j;
+  j["schema"] = "fathom.errors/1";
+  j["errors"] = errors;
+  return JsonText(j);
+}
+
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json) {
   core::Diagnostics d;
   const std::string kind = s == Section::kChip      ? "chips"
