@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/stdout_output.h"
 #include "cli/sweep_cli.h"
 #include "core/check.h"
 #include "core/text.h"
@@ -69,14 +70,13 @@ bool ParseSet(const std::vector<std::string>& texts, std::vector<fathom::io::Ove
   return true;
 }
 
-bool WriteFile(const std::string& flag, const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  if (!f) {
-    std::cerr << "error: " << flag << ": cannot write \"" << path << "\"\n";
-    return false;
-  }
-  return true;
+using fathom::cli::WriteOutput;
+
+// False, with the error printed, when more than one output goes to stdout (StdoutConflict).
+bool OneStdoutOutput(const std::vector<fathom::cli::StdoutOutput>& outputs) {
+  const std::string conflict = fathom::cli::StdoutConflict(outputs);
+  std::cerr << conflict;
+  return conflict.empty();
 }
 
 // For plan and size: a scenario, or a model and a cluster with an optional base plan.
@@ -96,7 +96,7 @@ struct StepArgs {
   std::string engine = "auto";
   std::string trace;  // Chrome Trace Event file to write (simulator); "-": stdout
   fathom::io::TraceFilterText trace_filter;
-  std::string html;  // HTML report to write
+  std::string html;  // HTML report to write; "-": stdout
 };
 
 // Writes the trace to stdout ("-"), or to a file, gzipped when its name ends in ".gz".
@@ -129,6 +129,10 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
 }
 
 int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
+  if (!OneStdoutOutput(
+          {{"--json", a.json}, {"--trace", a.trace == "-"}, {"--html", a.html == "-"}})) {
+    return kUserError;
+  }
   fathom::io::StepRequest q;
   q.scenario = a.scenario;
   q.model = a.model;
@@ -154,10 +158,11 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
     std::cerr << selection.diagnostics().Format();
     if (!WriteTrace(a.trace, *sim, selection.value())) return kUserError;
   }
-  if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::StepReportHtml(r.report, sim))) {
+  if (!a.html.empty() &&
+      !WriteOutput("--html", a.html, fathom::io::StepReportHtml(r.report, sim))) {
     return kUserError;
   }
-  if (a.trace == "-") return 0;  // stdout holds the trace
+  if (a.trace == "-" || a.html == "-") return 0;  // stdout holds the trace or the page
   std::cout << (a.json ? fathom::io::StepReportJson(r.report)
                        : fathom::io::StepReportText(r.report));
   return 0;
@@ -169,19 +174,21 @@ struct CompareArgs {
   std::vector<std::string> set;        // --set: every step
   std::string engine = "auto";
   bool json = false;
-  std::string html;
+  std::string html;  // HTML report to write; "-": stdout
 };
 
 int RunCompare(const fathom::io::Catalog& catalog, const CompareArgs& a) {
+  if (!OneStdoutOutput({{"--json", a.json}, {"--html", a.html == "-"}})) return kUserError;
   fathom::io::CompareRequest q{a.scenarios, a.variants, a.set, a.engine};
   fathom::core::Result<std::vector<fathom::io::ComparedStep>> steps =
       fathom::io::CompareSteps(catalog, q);
   if (!steps.ok()) return PrintDiagnostics(steps.diagnostics());
   std::cerr << steps.diagnostics().Format();
   if (!a.html.empty() &&
-      !WriteFile("--html", a.html, fathom::io::CompareReportHtml(steps.value()))) {
+      !WriteOutput("--html", a.html, fathom::io::CompareReportHtml(steps.value()))) {
     return kUserError;
   }
+  if (a.html == "-") return 0;
   std::cout << (a.json ? fathom::io::CompareJson(steps.value())
                        : fathom::io::CompareText(steps.value()));
   return 0;
@@ -190,7 +197,7 @@ int RunCompare(const fathom::io::Catalog& catalog, const CompareArgs& a) {
 struct RunArgs {
   fathom::io::RunRequest request;
   bool json = false;
-  std::string html;  // HTML report to write
+  std::string html;  // HTML report to write; "-": stdout
   bool no_monte_carlo = false;
   int trials = 0;     // 0 = from the input
   int64_t seed = -1;  // -1 = from the input
@@ -198,6 +205,7 @@ struct RunArgs {
 };
 
 int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
+  if (!OneStdoutOutput({{"--json", a.json}, {"--html", a.html == "-"}})) return kUserError;
   fathom::io::RunOptions options;
   options.monte_carlo = !a.no_monte_carlo;
   if (a.trials > 0) options.trials = a.trials;
@@ -218,9 +226,11 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
   fathom::core::Result<fathom::io::RunResult> result = fathom::io::Run(catalog, a.request, options);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
   std::cerr << result.diagnostics().Format();
-  if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::RunReportHtml(result.value()))) {
+  if (!a.html.empty() &&
+      !WriteOutput("--html", a.html, fathom::io::RunReportHtml(result.value()))) {
     return kUserError;
   }
+  if (a.html == "-") return 0;
   std::cout << (a.json ? fathom::io::RunReportJson(result.value())
                        : fathom::io::RunReportText(result.value()));
   return 0;
@@ -233,13 +243,19 @@ struct PlanArgs {
   bool json = false;
   bool no_memory_pass = false;
   bool timings = false;
-  std::string csv;                       // file to write the ranked plans to
-  std::string emit_plan;                 // file to write the best plan to
-  std::string html;                      // HTML report to write
+  std::string csv;                       // file to write the ranked plans to; "-": stdout
+  std::string emit_plan;                 // file to write the best plan to; "-": stdout
+  std::string html;                      // HTML report to write; "-": stdout
   fathom::io::SearchOptionsGiven given;  // else the search section's, if any
 };
 
 int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
+  if (!OneStdoutOutput({{"--json", a.json},
+                        {"--csv", a.csv == "-"},
+                        {"--html", a.html == "-"},
+                        {"--emit-plan", a.emit_plan == "-"}})) {
+    return kUserError;
+  }
   a.options.memory_pass = !a.no_memory_pass;
   fathom::core::Result<fathom::plan::SearchResult> result =
       fathom::io::Plan(catalog, a.request, a.options, a.given);
@@ -247,10 +263,10 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   std::cerr << result.diagnostics().Format();
   const fathom::plan::SearchResult& r = result.value();
   if (a.timings) std::cerr << fathom::io::SearchTimings(r);
-  if (!a.csv.empty() && a.csv != "-" && !WriteFile("--csv", a.csv, fathom::io::SearchCsv(r))) {
+  if (!a.csv.empty() && !WriteOutput("--csv", a.csv, fathom::io::SearchCsv(r))) {
     return kUserError;
   }
-  if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::SearchReportHtml(r))) {
+  if (!a.html.empty() && !WriteOutput("--html", a.html, fathom::io::SearchReportHtml(r))) {
     return kUserError;
   }
   if (!a.emit_plan.empty()) {
@@ -262,14 +278,13 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
         (used < r.chips ? "; it uses " + std::to_string(used) +
                               " of them: run it with --set cluster.chips=" + std::to_string(used)
                         : "");
-    if (!WriteFile("--emit-plan", a.emit_plan,
-                   fathom::io::PlanYaml(r.ranked.front().plan, comment))) {
+    if (!WriteOutput("--emit-plan", a.emit_plan,
+                     fathom::io::PlanYaml(r.ranked.front().plan, comment))) {
       return kUserError;
     }
   }
-  std::cout << (a.json         ? fathom::io::SearchJson(r)
-                : a.csv == "-" ? fathom::io::SearchCsv(r)
-                               : fathom::io::SearchText(r));
+  if (a.csv == "-" || a.html == "-" || a.emit_plan == "-") return 0;
+  std::cout << (a.json ? fathom::io::SearchJson(r) : fathom::io::SearchText(r));
   return 0;
 }
 
@@ -278,10 +293,11 @@ struct SizeArgs {
   fathom::plan::SearchOptions options;
   fathom::io::SearchOptionsGiven given;
   bool json = false;
-  std::string html;  // HTML report to write
+  std::string html;  // HTML report to write; "-": stdout
 };
 
 int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
+  if (!OneStdoutOutput({{"--json", a.json}, {"--html", a.html == "-"}})) return kUserError;
   fathom::core::Result<std::vector<fathom::plan::SizeResult>> sized =
       fathom::io::Size(catalog, a.request, a.options, a.given);
   if (!sized.ok()) return PrintDiagnostics(sized.diagnostics());
@@ -292,9 +308,10 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
     text += (text.empty() ? "" : "\n") + fathom::io::SizeText(r);
   }
   if (results.size() > 1) text += "\n" + fathom::io::SizeComparisonText(results);
-  if (!a.html.empty() && !WriteFile("--html", a.html, fathom::io::SizeReportHtml(results))) {
+  if (!a.html.empty() && !WriteOutput("--html", a.html, fathom::io::SizeReportHtml(results))) {
     return kUserError;
   }
+  if (a.html == "-") return 0;
   std::cout << (a.json ? fathom::io::SizeJson(results) : text);
   return 0;
 }
@@ -302,6 +319,11 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
 // The sweep: every point on this machine's threads; the MPI driver (src/dist) spreads the
 // same points over ranks.
 int RunSweep(const fathom::io::Catalog& catalog, const fathom::cli::SweepArgs& a) {
+  const std::string conflict = fathom::cli::SweepStdoutConflict(a);
+  if (!conflict.empty()) {
+    std::cerr << conflict;
+    return kUserError;
+  }
   // Progress only on a terminal (piped output stays byte-identical), at most a hundred
   // updates however many points.
   fathom::io::SweepProgress progress;
@@ -435,7 +457,8 @@ int main(int argc, char** argv) {
       ->needs(trace_opt);
   step_cmd->add_option("--html", step.html,
                        "write an HTML report: figures, time and memory plots, the pipeline "
-                       "timeline (simulator), collectives and operators");
+                       "timeline (simulator), collectives and operators (- for stdout, in place "
+                       "of the report)");
   const char* const kSetHelp =
       "KEY=VALUE: replace a key of the scenario, as a file would give it (e.g. plan.tp=4, "
       "cluster.chips=2048, cluster.scale_out.bandwidth=400Gbps); repeatable";
@@ -464,7 +487,8 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--json", run.json, "emit the fathom.run/3 JSON report");
   run_cmd->add_option("--html", run.html,
                       "write an HTML report: time to train, losses, interruptions, checkpoint "
-                      "interval, Monte Carlo, cost and energy");
+                      "interval, Monte Carlo, cost and energy (- for stdout, in place of the "
+                      "report)");
   run_cmd->add_option("--seed", run.seed, "Monte-Carlo seed (default: monte_carlo.seed)")
       ->check(CLI::Range(int64_t{0}, int64_t{9007199254740991}));
   run_cmd->add_option("--trials", run.trials, "Monte-Carlo trials (default: monte_carlo.trials)")
@@ -509,9 +533,11 @@ int main(int argc, char** argv) {
                        "write the ranked plans to this CSV file (- for stdout, in place of the "
                        "table)");
   plan_cmd->add_option("--emit-plan", plan.emit_plan,
-                       "write the best plan to this file (a plan for fathom step -p)");
+                       "write the best plan to this file (a plan for fathom step -p; - for "
+                       "stdout, in place of the table)");
   plan_cmd->add_option("--html", plan.html,
-                       "write an HTML report: the ranked plans, the given plan, the passes");
+                       "write an HTML report: the ranked plans, the given plan, the passes (- "
+                       "for stdout, in place of the table)");
   plan_cmd->add_flag("--timings", plan.timings, "print each pass's wall time to stderr");
   plan_cmd->add_option("--set", plan_set, kSetHelp)->allow_extra_args(false);
 
@@ -544,7 +570,8 @@ int main(int argc, char** argv) {
   AddSearchFlags(size_cmd, zq, size.options);
   size_cmd->add_flag("--json", size.json, "emit the fathom.size/3 JSON report");
   size_cmd->add_option("--html", size.html,
-                       "write an HTML report: time, cost and ETTR against the chip count");
+                       "write an HTML report: time, cost and ETTR against the chip count (- for "
+                       "stdout, in place of the report)");
   size_cmd->add_option("--set", size_set, kSetHelp)->allow_extra_args(false);
 
   CompareArgs compare;
@@ -567,7 +594,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   compare_cmd->add_flag("--json", compare.json, "emit the fathom.compare/2 JSON report");
   compare_cmd->add_option("--html", compare.html,
-                          "write an HTML report: the breakdowns and memory on one scale");
+                          "write an HTML report: the breakdowns and memory on one scale (- for "
+                          "stdout, in place of the table)");
 
   fathom::io::SensitivityRequest sens;
   std::vector<std::string> sens_set;
@@ -666,7 +694,8 @@ int main(int argc, char** argv) {
   validate_cmd->add_flag("--json", validate_json, "emit the fathom.validate/2 JSON report");
   std::string validate_html;
   validate_cmd->add_option("--html", validate_html,
-                           "write an HTML report: predicted against measured, and the table");
+                           "write an HTML report: predicted against measured, and the table (- "
+                           "for stdout, in place of the table)");
   validate_cmd->add_flag("--strict", validate_strict, "exit 1 if a case is outside its tolerance");
   validate_cmd
       ->add_option("--engine", validate_engine,
@@ -777,6 +806,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (validate_cmd->parsed()) {
+    if (!OneStdoutOutput({{"--json", validate_json}, {"--html", validate_html == "-"}})) {
+      return kUserError;
+    }
     fathom::core::Result<fathom::io::ValidationTable> table =
         !published_runs.empty()
             ? fathom::io::RunPublishedRuns(catalog, published_runs, validate_engine == "simulate")
@@ -790,11 +822,13 @@ int main(int argc, char** argv) {
                   validate_engine == "simulate");
     if (!table.ok()) return PrintDiagnostics(table.diagnostics());
     if (!validate_html.empty() &&
-        !WriteFile("--html", validate_html, fathom::io::ValidationReportHtml(table.value()))) {
+        !WriteOutput("--html", validate_html, fathom::io::ValidationReportHtml(table.value()))) {
       return kUserError;
     }
-    std::cout << (validate_json ? fathom::io::ValidationJson(table.value())
-                                : fathom::io::ValidationText(table.value()));
+    if (validate_html != "-") {
+      std::cout << (validate_json ? fathom::io::ValidationJson(table.value())
+                                  : fathom::io::ValidationText(table.value()));
+    }
     if (validate_strict) {
       for (const fathom::io::ValidationRow& r : table.value().rows) {
         if (!r.ok) return 1;

@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/stdout_output.h"
 #include "io/html_report.h"
 #include "io/sweep.h"
 
@@ -23,7 +24,7 @@ struct SweepArgs {
   io::SweepRequest request;
   bool json = false;
   std::string csv;   // a file, or "-" for stdout in place of the table
-  std::string html;  // an HTML report to write
+  std::string html;  // an HTML report to write, or "-" for stdout in place of the table
   int threads = 1;
 };
 
@@ -47,36 +48,33 @@ inline void AddSweepFlags(CLI::App* cmd, SweepArgs& a) {
                   "simulator's budget); default: the sweep section's, else auto")
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   cmd->add_flag("--json", a.json, "emit the fathom.sweep/2 JSON report");
-  cmd->add_option("--csv", a.csv, "write one CSV line per point to this file (- for stdout)");
+  cmd->add_option("--csv", a.csv,
+                  "write one CSV line per point to this file (- for stdout, in place of the "
+                  "table)");
   cmd->add_option("--html", a.html,
-                  "write an HTML report: step time and MFU against the first axis, every point");
+                  "write an HTML report: step time and MFU against the first axis, every point "
+                  "(- for stdout, in place of the table)");
   a.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cmd->add_option("--threads", a.threads,
                   "threads (default: the machine's cores); results do not depend on it")
       ->check(CLI::Range(1, 1024));
 }
 
-// Prints the result (and writes the CSV file); the exit code: 0, or 2 when the CSV file
-// cannot be written or no point could be evaluated (the rows say why).
+// "" when the flags write one output at most to stdout; else the error (StdoutConflict).
+inline std::string SweepStdoutConflict(const SweepArgs& a) {
+  return StdoutConflict({{"--json", a.json}, {"--csv", a.csv == "-"}, {"--html", a.html == "-"}});
+}
+
+// Prints the result (and writes the CSV and HTML files); the exit code: 0, or 2 when a file
+// cannot be written or no point could be evaluated (the rows say why). The flags are checked
+// (SweepStdoutConflict) before the sweep runs.
 inline int WriteSweepOutput(const io::SweepResult& r, const SweepArgs& a) {
   constexpr int kUserError = 2;
-  if (!a.csv.empty() && a.csv != "-") {
-    std::ofstream f(a.csv, std::ios::binary);
-    f << io::SweepCsv(r);
-    if (!f) {
-      std::cerr << "error: --csv: cannot write \"" << a.csv << "\"\n";
-      return kUserError;
-    }
+  if (!a.csv.empty() && !WriteOutput("--csv", a.csv, io::SweepCsv(r))) return kUserError;
+  if (!a.html.empty() && !WriteOutput("--html", a.html, io::SweepReportHtml(r))) {
+    return kUserError;
   }
-  if (!a.html.empty()) {
-    std::ofstream f(a.html, std::ios::binary);
-    f << io::SweepReportHtml(r);
-    if (!f) {
-      std::cerr << "error: --html: cannot write \"" << a.html << "\"\n";
-      return kUserError;
-    }
-  }
-  std::cout << (a.json ? io::SweepJson(r) : a.csv == "-" ? io::SweepCsv(r) : io::SweepText(r));
+  if (a.csv != "-" && a.html != "-") std::cout << (a.json ? io::SweepJson(r) : io::SweepText(r));
   std::cerr << io::SweepWarnings(r).Format();
   int64_t evaluated = 0;
   for (const io::SweepRow& row : r.rows) evaluated += row.ok ? 1 : 0;

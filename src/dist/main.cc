@@ -105,13 +105,14 @@ int Run(int argc, char** argv, int rank, int ranks) {
     const int code = rank == 0 ? app.exit(e) : e.get_exit_code();
     return code == 0 ? 0 : kUserError;
   }
-  // Every rank checks the catalog and the sweep (each reads the inputs from its own file
-  // system).
+  // Every rank checks the outputs, the catalog and the sweep (each reads the inputs from its
+  // own file system).
   const fathom::core::Result<fathom::io::Catalog> opened =
       fathom::io::OpenCatalog(data_dir, argv[0]);
   fathom::core::Result<fathom::io::Sweep> sweep = fathom::io::PrepareSweep(args.request);
   {
-    const std::string mine = (opened.ok() ? "" : opened.diagnostics().Format()) +
+    const std::string mine = fathom::cli::SweepStdoutConflict(args) +
+                             (opened.ok() ? "" : opened.diagnostics().Format()) +
                              (sweep.ok() ? "" : sweep.diagnostics().Format());
     const std::vector<std::string> texts = GatherToRoot(mine, rank, ranks);
     int code = 0;

@@ -262,7 +262,7 @@ std::string CollectiveJson(const CollectiveResult& r) {
   j["ring_bus_bandwidth_bytes_per_s"] = Round(r.net.ring_rate);
   auto row_json = [&](const CollectiveRow& row) {
     ordered_json o;
-    o["size_bytes"] = Round(row.size);
+    o["size_bytes"] = WholeBytes(row.size);
     o["time_s"] = Round(row.cost.time.value());
     o["algorithm"] = row.cost.algorithm;
     o["alg_bandwidth_bytes_per_s"] = Round(row.cost.alg_bandwidth);

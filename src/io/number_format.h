@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "core/check.h"
 #include "core/units.h"
 
 namespace fathom::io {
@@ -27,6 +29,18 @@ inline double Round(double v) {
 // A count the arithmetic carries as a double (parameters, tokens, calls, components) as the
 // whole number it is: the JSON reports write counts as integers, never as 4.0.
 inline int64_t Whole(double v) { return std::llround(v); }
+
+// A byte count the arithmetic carries as a double (memory and its breakdown, a message, HBM
+// traffic, a checkpoint) as whole bytes, rounded to the nearest: the JSON and CSV reports
+// write every `_bytes` field as an integer, never 67108864.0 or 950649292.8. Beyond int64
+// (9.2 EB, reached only by absurd inputs, which do not fit any chip) the count saturates.
+inline int64_t WholeBytes(double v) {
+  FATHOM_CHECK(!std::isnan(v), "a byte count that is not a number");
+  constexpr double kLimit = 9.2e18;  // below 2^63, and a double exactly
+  if (v >= kLimit) return std::numeric_limits<int64_t>::max();
+  if (v <= -kLimit) return std::numeric_limits<int64_t>::min();
+  return std::llround(v);
+}
 
 // A catalog price's kind and date, for the reports: "on-demand, list price from the
 // 2023-07 launch"; "kind not stated" when the chip file does not say.

@@ -96,7 +96,7 @@ ordered_json CandidateJson(const plan::Candidate& c) {
   j["tokens_per_s"] = Round(c.tokens_per_s);
   j["mfu"] = Round(c.mfu);
   j["bubble_fraction"] = Round(c.bubble_fraction);
-  j["memory_per_chip_bytes"] = Round(c.memory_bytes);
+  j["memory_per_chip_bytes"] = WholeBytes(c.memory_bytes);
   j["fits"] = c.fits;
   j["alike"] = c.alike;
   return j;
@@ -385,7 +385,7 @@ std::string SearchCsv(const plan::SearchResult& r) {
         ++rank, Round(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate",
         Round(c.estimate_s),
         c.simulate_s >= 0 ? fmt::format("{}", Round(c.simulate_s)) : std::string(),
-        Round(c.tokens_per_s), Round(c.mfu), Round(c.bubble_fraction), Round(c.memory_bytes),
+        Round(c.tokens_per_s), Round(c.mfu), Round(c.bubble_fraction), WholeBytes(c.memory_bytes),
         c.fits ? "true" : "false", p.tp, p.pp, p.first_stage_layers, p.last_stage_layers, p.vp,
         p.dp, p.cp, p.ep, p.etp, p.sequence_parallel ? "true" : "false", p.micro_batch_size,
         p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,

@@ -273,7 +273,7 @@ ordered_json StepJson(const estimate::StepReport& r) {
                      {"level", c.level},
                      {"within", c.span},
                      {"group_size", c.group_size},
-                     {"size_bytes", Round(c.bytes)},
+                     {"size_bytes", WholeBytes(c.bytes)},
                      {"calls", Whole(c.calls)},
                      {"time_s", Round(c.time_s)},
                      {"exposed_s", Round(c.exposed_s)},
@@ -286,7 +286,7 @@ ordered_json StepJson(const estimate::StepReport& r) {
     ops.push_back({{"name", o.name},
                    {"phase", o.phase},
                    {"executed_flops", Round(o.flops)},
-                   {"hbm_traffic_bytes", Round(o.bytes)},
+                   {"hbm_traffic_bytes", WholeBytes(o.bytes)},
                    {"arithmetic_intensity_flops_per_byte",
                     o.bytes > 0 ? ordered_json(Round(o.Intensity())) : ordered_json(nullptr)},
                    {"time_s", Round(o.time_s)},
@@ -300,14 +300,14 @@ ordered_json StepJson(const estimate::StepReport& r) {
                          {"memory_bound_s", Round(bounds.memory_bound_s)},
                          {"compute_bound_fraction", Round(bounds.ComputeShare())}};
   const parallel::MemoryBreakdown& m = r.memory;
-  j["memory_per_chip_bytes"] = Round(m.total);
-  j["memory_capacity_bytes"] = Round(r.memory_capacity);
+  j["memory_per_chip_bytes"] = WholeBytes(m.total);
+  j["memory_capacity_bytes"] = WholeBytes(r.memory_capacity);
   j["fits"] = r.fits;
   j["memory_stage"] = m.stage;
   j["memory_breakdown_bytes"] = {
-      {"weights", Round(m.weights)},     {"gradients", Round(m.gradients)},
-      {"optimizer", Round(m.optimizer)}, {"activations", Round(m.activations)},
-      {"reserved", Round(m.reserved)},   {"fragmentation", Round(m.fragmentation)}};
+      {"weights", WholeBytes(m.weights)},     {"gradients", WholeBytes(m.gradients)},
+      {"optimizer", WholeBytes(m.optimizer)}, {"activations", WholeBytes(m.activations)},
+      {"reserved", WholeBytes(m.reserved)},   {"fragmentation", WholeBytes(m.fragmentation)}};
   const estimate::Timeline& tl = r.timeline;
   if (!tl.engine.empty()) {
     ordered_json overlap = ordered_json::array();
@@ -443,6 +443,27 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
   return JsonText(j);
 }
 
+std::string DiagnosticsJson(const core::Diagnostics& d) {
+  auto or_null = [](const std::string& text) {
+    return text.empty() ? ordered_json(nullptr) : ordered_json(text);
+  };
+  ordered_json errors = ordered_json::array();
+  for (const core::Diagnostic& x : d.items()) {
+    errors.push_back({{"severity", x.severity == core::Severity::kError     ? "error"
+                                   : x.severity == core::Severity::kWarning ? "warning"
+                                                                            : "note"},
+                      {"file", or_null(x.file)},
+                      {"line", x.line > 0 ? ordered_json(x.line) : ordered_json(nullptr)},
+                      {"key", or_null(x.key)},
+                      {"message", x.message},
+                      {"hint", or_null(x.hint)}});
+  }
+  ordered_json j;
+  j["schema"] = "fathom.errors/1";
+  j["errors"] = errors;
+  return JsonText(j);
+}
+
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json) {
   core::Diagnostics d;
   const std::string kind = s == Section::kChip      ? "chips"
@@ -476,7 +497,7 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
                        {"description", chip.description},
                        {"bf16_peak_flops_per_s", peak_or_null(hardware::Precision::kBf16)},
                        {"fp8_peak_flops_per_s", peak_or_null(hardware::Precision::kFp8)},
-                       {"memory_capacity_bytes", Round(chip.hbm_capacity.value())},
+                       {"memory_capacity_bytes", WholeBytes(chip.hbm_capacity.value())},
                        {"memory_bandwidth_bytes_per_s", Round(chip.hbm_bandwidth.value())},
                        {"scale_up_bandwidth_bytes_per_s", Round(chip.scale_up_bandwidth.value())},
                        {"scale_up_domain", chip.scale_up_domain}});

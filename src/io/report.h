@@ -1,6 +1,6 @@
 // Writers: the step report as a readable table or as versioned JSON ("fathom.step/2"),
-// catalog listings, `fathom explain` and the generated config reference. Output is a
-// pure function of the input: same input, same bytes.
+// diagnostics as JSON, catalog listings, `fathom explain` and the generated config reference.
+// Output is a pure function of the input: same input, same bytes.
 #pragma once
 
 #include <string>
@@ -32,6 +32,12 @@ std::string CompareJson(const std::vector<ComparedStep>& steps);
 // The cluster's topology: domain kind, fabric, and per hierarchy level the switch radix, the
 // block, the blocks, the oversubscription above it, the uplink per chip and the latency.
 std::string ClusterTopologyText(const network::ClusterSpec& c);
+
+// "fathom.errors/1": the diagnostics of an input that did not load, for a reader that asked
+// for JSON (fathom serve's ?format=json). One object per diagnostic, in the order the text
+// gives them: severity ("error", "warning" or "note"), file, line, key, message, hint; null
+// where the diagnostic has none (no file, line unknown, no key path, no hint).
+std::string DiagnosticsJson(const core::Diagnostics& d);
 
 // `fathom catalog chips|clusters|models`: a table, or "fathom.catalog/1" JSON (its section
 // and one object per entry, with name); a cluster's entry carries its topology (scale_up

@@ -403,12 +403,12 @@ std::string RunReportJson(const RunResult& r) {
     return std::find(tiers.begin(), tiers.end(), tier) != tiers.end() ? ordered_json(Round(seconds))
                                                                       : ordered_json(nullptr);
   };
-  j["checkpoint"] = {{"size_bytes", Round(d.size_bytes)},
+  j["checkpoint"] = {{"size_bytes", WholeBytes(d.size_bytes)},
                      {"size_formula",
                       "parameters (with multi-token prediction modules) x (2 B weights + 12 B "
                       "fp32 master and Adam) + data_loader_state"},
                      {"writers", Whole(d.writers)},
-                     {"size_per_writer_bytes", Round(d.per_writer_bytes)},
+                     {"size_per_writer_bytes", WholeBytes(d.per_writer_bytes)},
                      {"tiers", tiers},
                      {"blocking_tier", r.config.checkpoint.blocking},
                      {"host_s", tier_s("host", d.host_s)},

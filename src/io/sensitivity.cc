@@ -284,8 +284,8 @@ std::string SensitivityJson(const SensitivityResult& r) {
   j["engine"] = r.engine;
   j["improvement_fraction"] = Round(r.delta);
   j["step_time_s"] = Round(r.base_step_time_s);
-  j["memory_per_chip_bytes"] = Round(r.memory_bytes);
-  j["memory_capacity_bytes"] = Round(r.capacity_bytes);
+  j["memory_per_chip_bytes"] = WholeBytes(r.memory_bytes);
+  j["memory_capacity_bytes"] = WholeBytes(r.capacity_bytes);
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const SensitivityRow& x : r.rows) {
     rows.push_back({{"parameter", x.parameter},

@@ -516,8 +516,8 @@ std::string SweepJson(const SweepResult& r) {
         time[t.key] = Round(row.time.*t.seconds);
       }
       x["time_breakdown_s"] = time;
-      x["memory_per_chip_bytes"] = Round(row.memory_per_chip_bytes);
-      x["memory_capacity_bytes"] = Round(row.memory_capacity_bytes);
+      x["memory_per_chip_bytes"] = WholeBytes(row.memory_per_chip_bytes);
+      x["memory_capacity_bytes"] = WholeBytes(row.memory_capacity_bytes);
       x["fits"] = row.fits;
     } else {
       for (const char* k : {"scenario", "model", "cluster", "chip", "chips", "plan", "step_time_s",
@@ -554,14 +554,14 @@ std::string SweepCsv(const SweepResult& r) {
     out += fmt::format(",{},{}", row.ok ? "true" : "false", row.engine);
     if (row.ok) {
       const parallel::ParallelPlan& p = row.plan;
-      out += fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                         Round(row.step_time_s), Round(row.tokens_per_s), Round(row.mfu),
-                         Round(row.hfu), Round(row.bubble_fraction),
-                         Round(row.memory_per_chip_bytes), Round(row.memory_capacity_bytes),
-                         row.fits ? "true" : "false", CsvField(row.model), CsvField(row.cluster),
-                         row.chips, p.tp, p.pp, p.vp, p.dp, p.cp, p.ep, p.micro_batch_size,
-                         p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
-                         parallel::RecomputeName(p.recompute));
+      out += fmt::format(
+          ",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+          Round(row.step_time_s), Round(row.tokens_per_s), Round(row.mfu), Round(row.hfu),
+          Round(row.bubble_fraction), WholeBytes(row.memory_per_chip_bytes),
+          WholeBytes(row.memory_capacity_bytes), row.fits ? "true" : "false", CsvField(row.model),
+          CsvField(row.cluster), row.chips, p.tp, p.pp, p.vp, p.dp, p.cp, p.ep, p.micro_batch_size,
+          p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
+          parallel::RecomputeName(p.recompute));
       out += fmt::format(",{}", hardware::PrecisionName(p.precision));
       for (const estimate::TimeTerm& t : estimate::kTimeTerms) {
         out += fmt::format(",{}", Round(row.time.*t.seconds));

@@ -84,7 +84,7 @@ plan:
     <span id="status"></span>
   </div>
   <div class="row">
-    <button id="get-json" class="secondary" title="the step's fathom.step/1 JSON report">step JSON</button>
+    <button id="get-json" class="secondary" title="the step's fathom.step/2 JSON report">step JSON</button>
     <button id="get-trace" class="secondary"
             title="the simulated step as a Chrome trace (.json.gz) for ui.perfetto.dev">Chrome trace</button>
     <input id="trace-stages" style="width: 72px" placeholder="stages"
@@ -180,6 +180,13 @@ function request(what, format) {
   }
   return { url, text };
 }
+// A refusal's text: as it came, or, for a JSON request, its fathom.errors/1 as the text gives it.
+async function errorText(r) {
+  if (!(r.headers.get("Content-Type") || "").startsWith("application/json")) return r.text();
+  const { errors } = await r.json();
+  return errors.map((e) => e.severity + ": " + (e.file ? e.file + (e.line ? ":" + e.line : "") + ": " : "") +
+    (e.key ? e.key + ": " : "") + e.message + (e.hint ? "; " + e.hint : "")).join("\n") + "\n";
+}
 function showError(body) {
   const pre = document.createElement("pre");
   pre.className = "error";
@@ -204,7 +211,7 @@ async function post(what, format, handle) {
     if (r.ok) {
       await handle(r);
     } else {
-      showError(await r.text());
+      showError(await errorText(r));
     }
     $("status").textContent = (r.ok ? "" : "error, ") + Math.round(performance.now() - start) + " ms";
   } catch (err) {
@@ -350,9 +357,48 @@ struct Answer {
   int status = 200;
   std::string body;
   std::string type = "text/html; charset=utf-8";
-  std::string warnings = {};  // a JSON answer's, for the X-Fathom-Warnings header
-  std::string filename = {};  // a download's name (Content-Disposition)
+  std::string warnings = {};        // a JSON answer's, for the X-Fathom-Warnings header
+  std::string filename = {};        // a download's name (Content-Disposition)
+  core::Diagnostics problems = {};  // a refusal's (status 400 and up), for a JSON answer
 };
+
+// A diagnostic as the plain-text answers give one: "key: message; hint" and a newline.
+std::string PlainText(const core::Diagnostic& d) {
+  return (d.key.empty() ? "" : d.key + ": ") + d.message + (d.hint.empty() ? "" : "; " + d.hint) +
+         "\n";
+}
+
+// A request refused before anything is evaluated: a bad query parameter, a busy server.
+Answer Refused(int status, std::string key, std::string message, std::string hint = {}) {
+  core::Diagnostics d;
+  d.Error(std::move(key), std::move(message), std::move(hint));
+  return {status, PlainText(d.items().front()), "text/plain; charset=utf-8", {}, {}, d};
+}
+
+// The answer to a request that asked for JSON (format=json): a refusal as fathom.errors/1,
+// the diagnostics one by one, with the same status; anything else as it is.
+Answer AsAsked(Answer a, bool json) {
+  if (!json || a.status < 400) return a;
+  if (a.problems.empty()) {
+    std::string text = a.body;
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    a.problems.Error("", text);
+  }
+  a.body = io::DiagnosticsJson(a.problems);
+  a.type = "application/json";
+  return a;
+}
+
+// Sets a refusal on `res` (the handlers outside the evaluating routes: the wrong host or
+// origin, the wrong method, no such page, a body too large), as JSON when the request asked
+// for it (format=json), else as plain text.
+void SetRefusal(const httplib::Request& req, httplib::Response& res, int status,
+                const std::string& message) {
+  const bool json = req.has_param("format") && req.get_param_value("format") == "json";
+  const Answer a = AsAsked(Refused(status, "", message), json);
+  res.status = a.status;
+  res.set_content(a.body, a.type);
+}
 
 // A JSON answer with the warnings the CLI would print to stderr.
 Answer Json(std::string body, const core::Diagnostics& warnings) {
@@ -360,7 +406,7 @@ Answer Json(std::string body, const core::Diagnostics& warnings) {
 }
 
 Answer BadInput(const core::Diagnostics& d) {
-  return {400, d.Format(), "text/plain; charset=utf-8"};
+  return {400, d.Format(), "text/plain; charset=utf-8", {}, {}, d};
 }
 
 // Warnings go above an HTML report, as the CLI prints them to stderr.
@@ -455,10 +501,15 @@ struct Server::Impl {
     return text;
   }
 
-  // The scratch directory taken out of the body and of the warnings' header.
+  // The scratch directory taken out of the body, the warnings' header and the diagnostics.
   Answer Cleaned(Answer a, const Posted& posted) const {
     a.body = Clean(std::move(a.body), posted);
     a.warnings = Clean(std::move(a.warnings), posted);
+    for (core::Diagnostic& d : a.problems.items()) {
+      d.file = Clean(std::move(d.file), posted);
+      d.message = Clean(std::move(d.message), posted);
+      d.hint = Clean(std::move(d.hint), posted);
+    }
     return a;
   }
 
@@ -656,40 +707,35 @@ struct Server::Impl {
         if (!unknown.empty()) {
           std::string names;
           for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
-          a = {400,
-               fmt::format("{}: unknown query parameter for /api/{}; it takes {}\n",
-                           unknown.substr(0, 64), what, names),
-               "text/plain"};
+          a = Refused(400, unknown.substr(0, 64),
+                      fmt::format("unknown query parameter for /api/{}", what),
+                      "it takes " + names);
         } else if (req.is_multipart_form_data()) {
-          a = {415,
-               "send the scenario's YAML as the body itself (Content-Type: application/yaml), "
-               "not as a multipart form\n",
-               "text/plain"};
+          a = Refused(415, "",
+                      "send the scenario's YAML as the body itself (Content-Type: "
+                      "application/yaml), not as a multipart form");
         } else if (!reader([&body](const char* data, size_t n) {
                      body.append(data, n);
                      return true;
                    })) {
           return;  // too large (413) or cut short (400): the error handler says which
         } else if (format != "html" && format != "json") {
-          a = {400, "format: expected html or json, got \"" + format + "\"\n", "text/plain"};
+          a = Refused(400, "format", "expected html or json, got \"" + format + "\"");
         } else if (!engine.empty() && engine != "auto" && engine != "simulate" &&
                    engine != "estimate") {
-          a = {400, "engine: expected auto, simulate or estimate, got \"" + engine + "\"\n",
-               "text/plain"};
+          a = Refused(400, "engine", "expected auto, simulate or estimate, got \"" + engine + "\"");
         } else if (mc != "0" && mc != "1") {
-          a = {400, "monte_carlo: expected 0 or 1, got \"" + mc + "\"\n", "text/plain"};
+          a = Refused(400, "monte_carlo", "expected 0 or 1, got \"" + mc + "\"");
         } else if (gzip != "0" && gzip != "1") {
-          a = {400, "gzip: expected 0 or 1, got \"" + gzip + "\"\n", "text/plain"};
+          a = Refused(400, "gzip", "expected 0 or 1, got \"" + gzip + "\"");
         } else if (!name.empty() && (FileName(name) != name || !named.ok())) {
-          a = {400,
-               "name: expected letters, digits, '.', '_' and '-' (an example's name), got \"" +
-                   name.substr(0, 64) + "\"\n",
-               "text/plain"};
+          a = Refused(400, "name",
+                      "expected letters, digits, '.', '_' and '-' (an example's name), got \"" +
+                          name.substr(0, 64) + "\"");
         } else if (!Admit()) {
-          a = {503,
-               fmt::format("busy: {} evaluations are running or waiting; retry shortly\n",
-                           options.max_waiting + 1),
-               "text/plain"};
+          a = Refused(503, "busy",
+                      fmt::format("{} evaluations are running or waiting", options.max_waiting + 1),
+                      "retry shortly");
           res.set_header("Retry-After", "2");
         } else {
           const Admitted leave(*this);
@@ -697,7 +743,7 @@ struct Server::Impl {
           Posted posted;
           std::string error;
           if (!Post(body, posted, error)) {
-            a = {500, error + "\n", "text/plain"};
+            a = Refused(500, "", error);
           } else {
             const bool json = format == "json";
             io::TraceFilterText filter{param("stages", ""),
@@ -719,6 +765,8 @@ struct Server::Impl {
                         posted);
           }
         }
+        // A refusal in the form asked for: fathom.errors/1 for format=json, else text.
+        a = AsAsked(std::move(a), format == "json");
         res.status = a.status;
         if (!a.warnings.empty()) {
           // One header line: the warnings joined by " | ".
@@ -754,18 +802,16 @@ struct Server::Impl {
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       const std::string host = req.get_header_value("Host");
       if (IsLoopback(options.host) && !IsLoopback(HostName(host))) {
-        res.status = 403;
-        res.set_content("fathom serve answers requests to localhost, 127.0.0.1 or [::1] only\n",
-                        "text/plain");
+        SetRefusal(req, res, 403,
+                   "fathom serve answers requests to localhost, 127.0.0.1 or [::1] only");
         return httplib::Server::HandlerResponse::Handled;
       }
       if (req.method == "POST" && req.has_header("Origin") &&
           req.get_header_value("Origin") != "http://" + host) {
-        res.status = 403;
-        res.set_content(fmt::format("fathom serve takes evaluations from its own page only "
-                                    "(http://{}), not from {}\n",
-                                    host, req.get_header_value("Origin").substr(0, 200)),
-                        "text/plain");
+        SetRefusal(req, res, 403,
+                   fmt::format("fathom serve takes evaluations from its own page only "
+                               "(http://{}), not from {}",
+                               host, req.get_header_value("Origin").substr(0, 200)));
         return httplib::Server::HandlerResponse::Handled;
       }
       return httplib::Server::HandlerResponse::Unhandled;
@@ -782,23 +828,21 @@ struct Server::Impl {
       if ((res.status == 404 || res.status == 400) && (api_post || get) &&
           req.method != (api_post ? "POST" : "GET")) {
         const char* allow = api_post ? "POST" : "GET";
-        res.status = 405;
         res.set_header("Allow", allow);
-        res.set_content(fmt::format("{} takes {} only, not {}\n", req.path, allow, req.method),
-                        "text/plain");
+        SetRefusal(req, res, 405,
+                   fmt::format("{} takes {} only, not {}", req.path, allow, req.method));
         return;
       }
       if (res.status == 413) {
-        res.set_content("the body is too large: a scenario may be 4 MiB at most\n", "text/plain");
+        SetRefusal(req, res, 413, "the body is too large: a scenario may be 4 MiB at most");
       } else if (res.status == 404) {
-        res.set_content(
-            "no such page; the API is /api/step, /api/trace, /api/plan, /api/sweep, /api/size, "
-            "/api/run, /api/examples and /api/catalog\n",
-            "text/plain");
+        SetRefusal(req, res, 404,
+                   "no such page; the API is /api/step, /api/trace, /api/plan, /api/sweep, "
+                   "/api/size, /api/run, /api/examples and /api/catalog");
       } else {
-        res.set_content(
-            fmt::format("the request failed (HTTP {}): {} {}\n", res.status, req.method, req.path),
-            "text/plain");
+        SetRefusal(
+            req, res, res.status,
+            fmt::format("the request failed (HTTP {}): {} {}", res.status, req.method, req.path));
       }
     });
     // Address reuse (a restart need not wait out TIME_WAIT), but not port sharing: a second

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include "io/test_catalog.h"
 
@@ -64,7 +65,8 @@ TEST_F(ServerTest, ServesTheAppPage) {
   // Size takes the chip counts; the step's JSON and trace download; the engine reaches the
   // sweep; the result comes into view on a narrow screen.
   for (const char* part : {"id=\"chips\"", "id=\"get-json\"", "id=\"get-trace\"",
-                           "what === \"step\" || what === \"sweep\"", "scrollIntoView"}) {
+                           "what === \"step\" || what === \"sweep\"", "scrollIntoView",
+                           "showError(await errorText(r))"}) {
     EXPECT_NE(r->body.find(part), std::string::npos) << part;
   }
 }
@@ -314,6 +316,85 @@ TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
       << parameter->body;
 }
 
+// A request that asked for JSON (format=json) is refused in JSON too: fathom.errors/1, each
+// diagnostic with its severity, place, key, message and hint (null where it has none), the
+// same bytes each time; a request for HTML keeps the text.
+TEST_F(ServerTest, RefusesAJsonRequestInJson) {
+  const std::string yaml =
+      "model: {base: llama3-8b, seq_len: 8192}\ncluster: {base: dgx-h100-superpod, chips: 8}\n"
+      "plan:\n  ttp: 1\n  dp: 8\n  global_batch_size: 128\n";
+  for (const char* target :
+       {"/api/step?format=json", "/api/plan?format=json", "/api/run?format=json&tokens=1T"}) {
+    httplib::Result r = client_->Post(target, yaml, "application/yaml");
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, 400) << target;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json") << target;
+    const nlohmann::ordered_json j = nlohmann::ordered_json::parse(r->body);
+    EXPECT_EQ(j["schema"], "fathom.errors/1");
+    ASSERT_FALSE(j["errors"].empty()) << r->body;
+    const nlohmann::ordered_json& e = j["errors"][0];
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : e.items()) keys.push_back(key);
+    EXPECT_EQ(keys,
+              (std::vector<std::string>{"severity", "file", "line", "key", "message", "hint"}));
+    EXPECT_EQ(e["severity"], "error");
+    EXPECT_EQ(e["file"], "scenario.yaml");
+    EXPECT_EQ(e["line"], 4);
+    EXPECT_EQ(e["key"], "plan.ttp");
+    EXPECT_EQ(e["message"], "unknown key \"ttp\"");
+    EXPECT_EQ(e["hint"], "did you mean \"tp\"?");
+    EXPECT_EQ(r->body.find("fathom-serve-"), std::string::npos) << "the scratch path leaked";
+    httplib::Result again = client_->Post(target, yaml, "application/yaml");
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->body, r->body);
+  }
+  httplib::Result text = client_->Post("/api/step", yaml, "application/yaml");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->status, 400);
+  EXPECT_EQ(text->get_header_value("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(text->body.rfind("error: scenario.yaml:4: plan.ttp: unknown key \"ttp\"; did you mean "
+                             "\"tp\"?\n",
+                             0),
+            0u)
+      << text->body;
+
+  // A bad query parameter: no file, no line.
+  const std::string good = Example("llama3-8b-dgx-h100");
+  httplib::Result engine = client_->Post("/api/step?format=json&engine=fast", good, "text/plain");
+  ASSERT_TRUE(engine);
+  EXPECT_EQ(engine->status, 400);
+  EXPECT_EQ(engine->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(nlohmann::ordered_json::parse(engine->body),
+            nlohmann::ordered_json::parse(R"({"schema": "fathom.errors/1", "errors": [
+                {"severity": "error", "file": null, "line": null, "key": "engine",
+                 "message": "expected auto, simulate or estimate, got \"fast\"", "hint": null}]})"))
+      << engine->body;
+  httplib::Result unknown = client_->Post("/api/step?format=json&formt=1", good, "text/plain");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 400);
+  const nlohmann::ordered_json u = nlohmann::ordered_json::parse(unknown->body);
+  EXPECT_EQ(u["errors"][0]["key"], "formt");
+  EXPECT_EQ(u["errors"][0]["hint"], "it takes format, engine, name");
+  httplib::Result engine_text = client_->Post("/api/step?engine=fast", good, "text/plain");
+  ASSERT_TRUE(engine_text);
+  EXPECT_EQ(engine_text->body, "engine: expected auto, simulate or estimate, got \"fast\"\n");
+  EXPECT_EQ(engine_text->get_header_value("Content-Type"), "text/plain; charset=utf-8");
+
+  // Refused before the route: the wrong method, another origin.
+  httplib::Result get = client_->Get("/api/step?format=json");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+  EXPECT_EQ(get->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(nlohmann::ordered_json::parse(get->body)["errors"][0]["message"],
+            "/api/step takes POST only, not GET");
+  httplib::Result origin = client_->Post(
+      "/api/step?format=json", {{"Origin", "http://attacker.example"}}, good, "text/plain");
+  ASSERT_TRUE(origin);
+  EXPECT_EQ(origin->status, 403);
+  EXPECT_EQ(origin->get_header_value("Content-Type"), "application/json");
+  EXPECT_NE(origin->body.find("its own page only"), std::string::npos) << origin->body;
+}
+
 // Uploads that stall half-way hold a worker each until their read times out (5 s); the
 // others still answer at once.
 TEST_F(ServerTest, StalledUploadsDoNotHoldUpOtherRequests) {
@@ -492,8 +573,16 @@ TEST_F(ServerTest, TextThatIsNotUtf8IsA400AtItsKey) {
     ASSERT_TRUE(r) << target;
     const bool sweep = std::string(target).find("sweep") != std::string::npos;
     EXPECT_EQ(r->status, sweep ? 200 : 400) << target << "\n" << r->body;
-    EXPECT_NE(r->body.find("scenario.yaml:1: name: "), std::string::npos) << target << r->body;
     EXPECT_NE(r->body.find("is not UTF-8 text"), std::string::npos) << target << r->body;
+    if (sweep || std::string(target).find("json") == std::string::npos) {
+      EXPECT_NE(r->body.find("scenario.yaml:1: name: "), std::string::npos) << target << r->body;
+      continue;
+    }
+    // A refusal of a JSON request is JSON, and so UTF-8 (the bad byte shows as U+FFFD).
+    const nlohmann::ordered_json e = nlohmann::ordered_json::parse(r->body)["errors"][0];
+    EXPECT_EQ(e["file"], "scenario.yaml") << target;
+    EXPECT_EQ(e["line"], 1) << target;
+    EXPECT_EQ(e["key"], "name") << target;
   }
 }
 

@@ -9,6 +9,7 @@ run over a number of tokens), adds the files given, and checks each document:
 
   - every key is lower-case snake_case (no "Bps", "GBps", "size_B");
   - every number is under a key the convention knows: a count (an integer, never 4.0),
+    a byte count (a key or an object's key ending in _bytes: an integer, never 67108864.0),
     a fraction or ratio, a quantity whose key ends with its unit (one spelling per unit),
     an object whose key names the unit of all its numbers (time_breakdown_s), or a
     statistic (mean, p10, ...) of one of these;
@@ -106,6 +107,12 @@ def has_unit(key):
     return key in UNIT_KEYS or any(key.endswith(u) for u in UNIT_SUFFIXES)
 
 
+def is_bytes(key, parent):
+    """A byte count (memory_per_chip_bytes, or a number of memory_breakdown_bytes): an integer."""
+    return (key is not None and key.endswith("_bytes")) or \
+        (parent is not None and parent.endswith("_bytes"))
+
+
 def classify(key, parent):
     """'count', 'quantity', 'dimensionless', or None (a number the convention does not know)."""
     if parent is not None and has_unit(parent):
@@ -176,6 +183,9 @@ class Checker:
                                   "or name its unit)")
             elif kind == "count" and isinstance(value, float):
                 self.error(where, f'count "{key}" written as a float ({value!r}): counts are integers')
+            elif is_bytes(key, parent) and isinstance(value, float):
+                self.error(where, f'bytes "{key}" written as a float ({value!r}): byte counts are '
+                                  "integers, rounded to the nearest byte")
 
     def shape(self, name, schema, path, keys):
         # One place of one schema has one set of keys in every document.
@@ -267,6 +277,21 @@ def main():
     text = run(fathom, root, size_args).stdout
     if "no plan at any count tried" not in text:
         checker.error("size with a cluster without a plan", "the comparison does not say it")
+
+    # The CSVs name their columns as the JSON names its keys: a byte count is an integer there
+    # too (an empty field where a sweep point failed).
+    for args in (["plan", "-s", "examples/llama3-70b-1024-h100-search.yaml", "--top", "20",
+                  "--simulate-top", "0"],
+                 ["sweep", "-s", "examples/llama3-8b-dgx-h100.yaml", "--axis", "plan.tp=1,2,3",
+                  "--set", "plan.dp=auto", "--engine", "estimate"]):
+        lines = run(fathom, root, args + ["--csv", "-"]).stdout.splitlines()
+        header = lines[0].split(",")
+        for line in lines[1:]:
+            for column, field in zip(header, line.split(",")):
+                if column.endswith("_bytes") and field and not re.match(r"^-?[0-9]+$", field):
+                    checker.error("fathom " + " ".join(args) + " --csv -",
+                                  f'bytes "{column}" written as {field!r}: byte counts are '
+                                  "integers, rounded to the nearest byte")
 
     for name, doc in documents:
         checker.check_document(name, doc)
