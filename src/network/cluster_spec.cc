@@ -484,12 +484,12 @@ GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride, 
     if (s.blocks == 1 && g.span_level < 0) g.span_level = static_cast<int>(k);
   }
   if (g.span_level < 0) g.span_level = static_cast<int>(n - 1);
-  if (all_groups && g.levels[0].blocks == 1 && g.size > 1 &&
-      cluster.domain_kind != DomainKind::kTorus) {
+  if (all_groups && g.size > 1 && cluster.domain_kind != DomainKind::kTorus) {
+    // Rank 0's group may fit, or be split more evenly than another group is.
     const int64_t block = !levels.empty() ? levels[0].block : std::max(cluster.domain, 1);
     const Crossing split = CrossBlocks(
         {std::max<int64_t>(cluster.chips, 1), g.size, g.stride, true}, Pattern::kRing, block);
-    if (split.fewest_split > 0) {
+    if (split.fewest_split > 0 && split.fewest_split < g.levels[0].members_per_block) {
       const int64_t piece = split.fewest_split;
       g.levels[0] = {piece, (g.size + piece - 1) / piece};
       if (g.span_level == 0) {

@@ -182,9 +182,10 @@ struct GroupPlacement {
 // (every group of the shape laid out as Megatron does, network/crossing.h), the group of
 // the shape that the scale-up domains split, when the domain size is not a multiple of
 // the groups' (tp 16 or ep 64 in 72-chip NVL72 racks: the group at ranks 64..79 has 8
-// members in each of two racks): a training step waits for its slowest group. Such a
-// group is placed with its smallest piece as the members per domain (its members have the
-// most peers outside) over ceil(size / piece) domains; higher levels keep rank 0's group.
+// members in each of two racks), or that they split most unevenly when rank 0's is split
+// too: a training step waits for its slowest group. Such a group is placed with its
+// smallest piece as the members per domain (its members have the most peers outside) over
+// ceil(size / piece) domains; higher levels keep rank 0's group.
 GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride,
                           bool all_groups = false);
 

@@ -483,6 +483,16 @@ TEST(PlaceGroup, AllGroupsFindTheOneADomainSplits) {
   const GroupPlacement ep = PlaceGroup(c, 64, 1, true);
   EXPECT_EQ(ep.members_per_domain, 8);
   EXPECT_EQ(ep.domains, 8);
+  // Rank 0's group may itself be split, more evenly than another: 8 members 8 apart in
+  // 36-chip domains are 5 + 3 at rank 0, but 1 + 7 at ranks 31..87 (as in 72-chip ones),
+  // and a smaller domain must not price them as the better split.
+  ClusterSpec half = c;
+  half.domain = 36;
+  half.chips_per_node = 4;
+  ASSERT_FALSE(Finalize(half).HasErrors());
+  EXPECT_EQ(PlaceGroup(half, 8, 8).members_per_domain, 5);
+  EXPECT_EQ(PlaceGroup(half, 8, 8, true).members_per_domain, 1);
+  EXPECT_EQ(PlaceGroup(c, 8, 8, true).members_per_domain, 1);
   // Groups that divide the domain stay inside, all of them.
   EXPECT_TRUE(PlaceGroup(c, 8, 1, true).InsideDomain());
   EXPECT_TRUE(PlaceGroup(c, 72, 1, true).InsideDomain());
