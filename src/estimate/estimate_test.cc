@@ -422,14 +422,21 @@ TEST(Estimate, RaisingImbalanceNeverSpeedsAStep) {
   }
 }
 
-TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
-  // EP 8 inside one NVLink domain against EP 8 spread one rank per node.
-  Scenario s = Llama70BOn512(model::testing::Mixtral8x7B());
+// The model on 512 chips of the Llama 70B cluster in pure data parallelism (tp 1, pp 1,
+// one sequence per rank): an MoE model's expert grid is then ep x edp over all of them.
+Scenario DataParallelOn512(const model::ModelSpec& m) {
+  Scenario s = Llama70BOn512(m);
   s.plan.tp = 1;
   s.plan.pp = 1;
   s.plan.dp = 512;
   s.plan.sequence_parallel = false;
   s.plan.global_batch_size = 512;
+  return s;
+}
+
+TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
+  // EP 8 inside one NVLink domain against EP 8 spread one rank per node.
+  Scenario s = DataParallelOn512(model::testing::Mixtral8x7B());
   s.plan.ep = 8;
   const StepReport inside = Estimate(s).value();
   s.plan.order = "tp-cp-dp-ep-pp";  // ep outermost in the expert grid: stride edp = 64
@@ -450,12 +457,7 @@ TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
 // Node-limited routing cuts the copies that cross domains, but what crosses is forwarded
 // inside each domain to its experts: a slow scale-up link still slows the all-to-all.
 TEST(Estimate, NodeLimitedRoutingStillForwardsInsideTheDomain) {
-  Scenario s = Llama70BOn512(model::testing::Qwen3_235B());
-  s.plan.tp = 1;
-  s.plan.pp = 1;
-  s.plan.dp = 512;
-  s.plan.sequence_parallel = false;
-  s.plan.global_batch_size = 512;
+  Scenario s = DataParallelOn512(model::testing::Qwen3_235B());
   s.plan.ep = 64;  // 8 domains of 8 ranks, 16 experts in each
   s.plan.moe_max_domains = 1;
   const StepReport fast = Estimate(s).value();
@@ -468,12 +470,7 @@ TEST(Estimate, NodeLimitedRoutingStillForwardsInsideTheDomain) {
 // FSDP shards the routed experts over the expert-data-parallel group, not over dp: their
 // per-layer gathers and reduce-scatters run on edp, and with edp = 1 there are none.
 TEST(Estimate, Zero3ShardsExpertsOverTheExpertDataParallelGroup) {
-  Scenario s = Llama70BOn512(model::testing::Mixtral8x7B());
-  s.plan.tp = 1;
-  s.plan.pp = 1;
-  s.plan.dp = 512;
-  s.plan.sequence_parallel = false;
-  s.plan.global_batch_size = 512;
+  Scenario s = DataParallelOn512(model::testing::Mixtral8x7B());
   s.plan.zero = 3;
   s.plan.ep = 8;  // edp = 64
   auto find = [](const StepReport& r, std::string_view name) -> const CommSummary* {
