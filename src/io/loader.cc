@@ -263,17 +263,35 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
                 "peak.fp4 is given but neither efficiency.gemm_fp4 nor efficiency.gemm_fp8 is",
                 "add the measured fraction of the fp4 peak a large GEMM reaches"));
   }
-  // Narrower formats run at least as fast (fp16 as bf16, fp8 twice, fp4 twice again on
-  // every chip in the catalog): a lower peak is usually a chip derived with `base:` whose
-  // bf16 peak was raised and whose fp8 peak was inherited.
+  // Narrower formats run at least as fast (fp16 as bf16, fp8 1 to 3.75x bf16, fp4 1 to 3x
+  // fp8 on the chips in the catalog): a lower peak is usually a chip derived with `base:`
+  // whose bf16 peak was raised and whose fp8 peak was inherited.
   using hardware::Precision;
   const std::pair<Precision, Precision> order[] = {{Precision::kBf16, Precision::kFp8},
                                                    {Precision::kFp8, Precision::kFp4}};
   for (const auto& [wide, narrow] : order) {
     const double w = c.Peak(wide).value(), n = c.Peak(narrow).value();
-    if (w <= 0 || n <= 0 || n >= w) continue;
+    if (w <= 0 || n <= 0) continue;
     const std::string key = Join(prefix, "peak." + std::string(hardware::PrecisionName(narrow)));
     const auto at = where.find(key);
+    // At most 3.75x on every chip in the catalog (Trainium3's fp8 over its bf16); beyond 4x
+    // the peak is usually a sparse one (twice the dense) or a unit slip, and the MFU and
+    // step time follow it.
+    if (n > 4 * w) {
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%.3g", n / w);
+      d.Add(core::Diagnostic{core::Severity::kWarning, at != where.end() ? at->second.file : file,
+                             at != where.end() ? at->second.line : 0, key,
+                             core::FormatFlopRate(n) + " is " + ratio + "x peak." +
+                                 std::string(hardware::PrecisionName(wide)) + " (" +
+                                 core::FormatFlopRate(w) +
+                                 "); no chip in the catalog has more than 3.75x between the two",
+                             "check that " + key +
+                                 " is the dense peak (not the sparse one, twice as much) and its "
+                                 "unit"});
+      continue;
+    }
+    if (n >= w) continue;
     d.Add(core::Diagnostic{
         core::Severity::kWarning, at != where.end() ? at->second.file : file,
         at != where.end() ? at->second.line : 0, key,

@@ -1118,6 +1118,34 @@ TEST_F(LoaderTest, ANarrowerPeakBelowAWiderOneWarns) {
   EXPECT_TRUE(warned) << s.diagnostics().Format();
 }
 
+// A narrower peak more than 4x the wider one (a sparse fp8 peak, a unit slip) is a warning
+// at the narrower peak; the catalog's chips, up to 3.75x, load without one.
+TEST_F(LoaderTest, ANarrowerPeakFarAboveAWiderOneWarns) {
+  const std::string file = Write("peaks.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan: {tp: 8, global_batch_size: 8}\n");
+  auto warning = [](const core::Diagnostics& d) {
+    std::string out;
+    for (const core::Diagnostic& x : d.items()) {
+      if (x.severity == core::Severity::kWarning && x.key == "cluster.chip.peak.fp8") {
+        out += x.Format();
+      }
+    }
+    return out;
+  };
+  core::Result<LoadedScenario> sparse =
+      LoadScenario(TestCatalog(), file, Set({"chip.peak.fp8=3900TFLOPS"}));
+  ASSERT_TRUE(sparse.ok()) << sparse.diagnostics().Format();
+  EXPECT_EQ(warning(sparse.diagnostics()), "");  // 3.94x: a chip could
+  core::Result<LoadedScenario> slip =
+      LoadScenario(TestCatalog(), file, Set({"chip.peak.fp8=197.89PFLOPS"}));
+  ASSERT_TRUE(slip.ok()) << slip.diagnostics().Format();
+  const std::string w = warning(slip.diagnostics());
+  EXPECT_NE(w.find("200x peak.bf16"), std::string::npos) << w;
+  EXPECT_NE(w.find("dense peak"), std::string::npos) << w;
+}
+
 TEST(Keys, EveryDeclarationIsWellFormed) {
   for (Section s :
        {Section::kChip, Section::kCluster, Section::kTier, Section::kModel, Section::kPlan,

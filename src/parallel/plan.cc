@@ -129,6 +129,21 @@ void ValidateMoe(const ParallelPlan& p, const model::ModelSpec& m, int domain,
 
 }  // namespace
 
+bool ScheduleTakesMicroBatches(Schedule schedule, int pp, int64_t micro_batches) {
+  if (pp < 1) return true;
+  switch (schedule) {
+    case Schedule::kDualPipe:
+      return micro_batches % 2 == 0 && micro_batches >= 2 * int64_t{pp};
+    case Schedule::kInterleaved:
+      return micro_batches % pp == 0;
+    case Schedule::kGPipe:
+    case Schedule::k1F1B:
+    case Schedule::kZeroBubbleH1:
+      break;
+  }
+  return true;
+}
+
 core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                                const hardware::ChipSpec& chip, int64_t cluster_chips, int domain) {
   core::Diagnostics d;
@@ -236,7 +251,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                                           Str(p.micro_batch_size) + " x " + Str(p.dp) + " = " +
                                           Str(int64_t{p.micro_batch_size} * p.dp) + ")");
   } else if (p.schedule == Schedule::kDualPipe && p.pp > 0 &&
-             (p.MicroBatches() % 2 != 0 || p.MicroBatches() < 2 * p.pp)) {
+             !ScheduleTakesMicroBatches(p.schedule, p.pp, p.MicroBatches())) {
     d.Error("plan.global_batch_size",
             "dualpipe needs an even number of micro-batches per pipeline, at least 2 x pp (" +
                 Str(2 * p.pp) + "); this plan has " + Str(p.MicroBatches()),
@@ -244,7 +259,8 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
             "global_batch_size of at least " +
                 Str(2 * int64_t{p.pp} * p.micro_batch_size * p.dp) + " that is a multiple of " +
                 Str(2 * int64_t{p.micro_batch_size} * p.dp));
-  } else if (p.schedule == Schedule::kInterleaved && p.pp > 0 && p.MicroBatches() % p.pp != 0) {
+  } else if (p.schedule == Schedule::kInterleaved && p.pp > 0 &&
+             !ScheduleTakesMicroBatches(p.schedule, p.pp, p.MicroBatches())) {
     d.Error("plan.global_batch_size",
             "the interleaved schedule needs the micro-batches per pipeline (" +
                 Str(p.MicroBatches()) + ") to be a multiple of pp (" + Str(p.pp) + ")");

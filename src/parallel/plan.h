@@ -126,6 +126,11 @@ double DpBucketParams(const ParallelPlan& plan);
 // a model chunk of `chunk_layers` layers: at least 1, at most the chunk.
 int LayersPerDpBucket(const ParallelPlan& plan, double layer_params, int chunk_layers);
 
+// Whether `schedule` can run `micro_batches` micro-batches per pipeline of `pp` ranks:
+// dualpipe needs an even number, at least 2 x pp; interleaved a multiple of pp; the others
+// any (ValidatePlan says why not).
+bool ScheduleTakesMicroBatches(Schedule schedule, int pp, int64_t micro_batches);
+
 // Checks the plan against the model and the chip count; every problem found is reported
 // with the key it concerns ("plan.tp", ...), the values and a hint. `domain`: the cluster's
 // chips per scale-up domain, which node-limited routing (moe_max_domains) is checked

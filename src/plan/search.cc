@@ -344,21 +344,28 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
         if (idle ? tc > chips : chips % tc != 0) continue;
         for (const PipelineChoice& pc :
              PipelineChoices(m, given, chips / tc, ax.schedule, idle, skipped)) {
-          // Every chip, or (idle) the most that the batch, whole domains and the expert grid
-          // (ep x etp = `grid` dividing the stage's tp x cp x dp ranks) allow. When no dp
-          // holds the grid, the most for the batch and the domains; when none holds the
-          // batch either, every chip: the validate pass says why.
+          // Every chip, or (idle) the most that the batch, whole domains, the schedule's
+          // micro-batch rule (dualpipe: an even count of at least 2 x pp; interleaved: a
+          // multiple of pp) and the expert grid (ep x etp = `grid` dividing the stage's
+          // tp x cp x dp ranks) allow. Failing those, the most that drops the grid, then
+          // the schedule's rule; when none holds the batch, every chip: the validate pass
+          // says why.
           auto dp_of = [&](int mbs, int64_t grid) -> int64_t {
             const int64_t most = chips / (tc * pc.pp);
             if (!idle) return most;
-            int64_t without_grid = 0;
+            int64_t without_grid = 0, without_schedule = 0;
             for (int64_t d : batch_dps.at(mbs)) {
               const int64_t used = tc * pc.pp * d;
               if (d > most || (used > unit && used % unit != 0)) continue;
-              if ((tc * d) % grid == 0) return d;
-              if (without_grid == 0) without_grid = d;
+              const bool schedule_ok = parallel::ScheduleTakesMicroBatches(
+                  pc.schedule, pc.pp, bp.global_batch_size / (int64_t{mbs} * d));
+              const bool grid_ok = (tc * d) % grid == 0;
+              if (schedule_ok && grid_ok) return d;
+              if (schedule_ok && without_grid == 0) without_grid = d;
+              if (without_schedule == 0) without_schedule = d;
             }
-            return without_grid > 0 ? without_grid : most;
+            if (without_grid > 0) return without_grid;
+            return without_schedule > 0 ? without_schedule : most;
           };
           for (int mbs : ax.mbs) {
             std::vector<int> etps = given.etp;

@@ -528,6 +528,42 @@ TEST(Search, LeavingChipsIdleTheExpertGridChoosesDp) {
   EXPECT_FALSE(seen.count({8, 12}));
 }
 
+// Leaving chips idle, dp also keeps to the schedule's micro-batch rule. Llama 3 70B on 1,000
+// H100 at tp 8 pp 8: dp 15 at most, and the batch's largest divisor below it is 8. With a
+// batch of 64, dp 8 leaves 8 micro-batches, which dualpipe cannot run (an even count of at
+// least 2 x pp = 16): dp 4 can. With a batch of 72, dp 12 leaves 6, which the interleaved
+// schedule cannot run (a multiple of pp): dp 9 leaves 8.
+TEST(Search, LeavingChipsIdleTheScheduleChoosesDp) {
+  struct Case {
+    Schedule schedule;
+    int vp, batch, dp;
+  };
+  for (const Case& k :
+       {Case{Schedule::kDualPipe, 1, 64, 4}, Case{Schedule::kInterleaved, 2, 72, 9}}) {
+    const estimate::Scenario s =
+        Base(model::testing::Llama70B(), network::testing::DgxH100(1000), k.batch);
+    SearchSpace space;
+    space.tp = {8};
+    space.pp = {8};
+    space.cp = {1};
+    space.vp = {k.vp};
+    space.micro_batch_size = {1};
+    space.schedule = {k.schedule};
+    SearchOptions o;
+    o.simulate_top = 0;
+    o.memory_pass = false;
+    o.idle = IdleChips::kAllow;
+    core::Result<SearchResult> r = Search(s, space, o);
+    ASSERT_TRUE(r.ok()) << ScheduleName(k.schedule) << ": " << r.diagnostics().Format();
+    ASSERT_FALSE(r.value().ranked.empty());
+    for (const Candidate& c : r.value().ranked) {
+      EXPECT_EQ(c.plan.dp, k.dp) << ScheduleName(k.schedule);
+      EXPECT_TRUE(
+          parallel::ScheduleTakesMicroBatches(c.plan.schedule, c.plan.pp, c.plan.MicroBatches()));
+    }
+  }
+}
+
 // When no plan is valid, the hint suggests leaving chips idle only to a search that did not.
 TEST(Search, NoValidPlanSuggestsIdleChipsOnlyWhenTheyWereNotAllowed) {
   // ep 8 needs dp 8 or 16 at tp 1 (24 chips, pp 2: dp 12 at most), but the batch of 12
