@@ -687,8 +687,8 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   m.mtp_layers = r.Int({"num_nextn_predict_layers"}, false, 0);
   // Sliding-window attention, in the families whose attention in transformers uses it:
   // Mistral, Mixtral and Phi-3 window every layer; GPT-OSS alternates windowed and full layers
-  // (layer_types); Gemma 2 and 3 below; Llama 4's chunked attention (attention_chunk_size) is
-  // taken as a window, with every fourth layer global (no RoPE).
+  // (layer_types); Gemma 2 and 3 below. Llama 4's chunked attention (attention_chunk_size,
+  // attention_chunk) has every fourth layer global (no RoPE).
   // Qwen2, Qwen2-MoE, Qwen3 and Qwen3-MoE window only with use_sliding_window (their config
   // classes default it to false), and then only the layers from max_window_layers on (28 by
   // default in each config class); Fathom's windows cover every layer but the global ones.
@@ -704,7 +704,8 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   const auto window_it = r.j.find(window_key);
   const bool window_on = (!qwen || r.Bool({"use_sliding_window"}, false)) &&
                          !(window_it != r.j.end() && window_it->is_null());
-  m.sliding_window = *window_key != '\0' && window_on ? r.Int({window_key}, false, 0) : 0;
+  const int span = *window_key != '\0' && window_on ? r.Int({window_key}, false, 0) : 0;
+  (llama4 ? m.attention_chunk : m.sliding_window) = span;
   for (const char* key : {"sliding_window", "attention_chunk_size"}) {
     const auto it = r.j.find(key);
     if (it == r.j.end() || it->is_null() || std::string_view(key) == window_key) continue;
@@ -729,7 +730,7 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
                  ", none); or give sliding_window and global_attention_every in a model file"});
     }
   }
-  if (llama4 && m.sliding_window > 0) m.global_attention_every = 4;
+  if (llama4 && m.attention_chunk > 0) m.global_attention_every = 4;
   // Gemma 2 alternates windowed and global layers, the first windowed; Gemma 3 makes every
   // sliding_window_pattern-th layer global (6 by default). Newer configs list layer_types,
   // which wins below.

@@ -1280,12 +1280,14 @@ TEST(HfImport, SlidingWindowOnlyWhereTheFamilyUsesIt) {
                        true)
                 .sliding_window,
             0);
-  // Llama 4 windows by attention_chunk_size; its sliding_window is ignored.
+  // Llama 4 chunks its attention by attention_chunk_size; its sliding_window is ignored.
   core::Result<model::ModelSpec> llama4 = ImportHuggingFace(
       MoeConfig("llama4_text", R"("attention_chunk_size": 2048, "sliding_window": 512)"),
       "config.json", {true});
   ASSERT_TRUE(llama4.ok()) << llama4.diagnostics().Format();
-  EXPECT_EQ(llama4.value().sliding_window, 2048);
+  EXPECT_EQ(llama4.value().attention_chunk, 2048);
+  EXPECT_EQ(llama4.value().sliding_window, 0);
+  EXPECT_EQ(llama4.value().global_attention_every, 4);
   EXPECT_NE(Find(llama4.diagnostics(), core::Severity::kWarning, "sliding_window"), nullptr)
       << llama4.diagnostics().Format();
 }

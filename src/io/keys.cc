@@ -760,8 +760,17 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
                .Min(0)
                .Max(1e8),
            [](M& m, const Value& v) { m.sliding_window = static_cast<int>(v.i); }},
+          {Int("attention_chunk",
+               "chunked attention (Llama 4's attention_chunk_size): tokens of the chunk a local "
+               "layer's query attends within (only the keys of its own chunk); 0 = none; not with "
+               "sliding_window")
+               .Default("0")
+               .Min(0)
+               .Max(1e8),
+           [](M& m, const Value& v) { m.attention_chunk = static_cast<int>(v.i); }},
           {Int("global_attention_every",
-               "with a sliding window: every n-th layer attends to the whole sequence; 0 = none")
+               "with a sliding window or chunked attention: every n-th layer attends to the whole "
+               "sequence; 0 = none")
                .Default("0")
                .Min(0)
                .Max(1e5),

@@ -667,6 +667,13 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
           "every layer_frequency-th layer after the first dense ones is MoE: use at most " +
               std::to_string(m.layers - m.moe.first_dense_layers));
   }
+  if (m.sliding_window > 0 && m.attention_chunk > 0) {
+    error({"attention_chunk", "sliding_window"}, "attention_chunk",
+          "both sliding_window (" + std::to_string(m.sliding_window) + ") and attention_chunk (" +
+              std::to_string(m.attention_chunk) + ") are given",
+          "a local layer has either a sliding window or chunked attention: give one of them "
+          "(set the other to 0)");
+  }
   const bool mla_any = m.mla.q_lora_rank > 0 || m.mla.qk_rope_head_dim > 0 ||
                        m.mla.qk_nope_head_dim > 0 || m.mla.v_head_dim > 0;
   if ((mla_any || m.mla.kv_lora_rank > 0) &&

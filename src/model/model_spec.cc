@@ -53,7 +53,7 @@ LayerKind KindOfLayer(const ModelSpec& m, int layer) {
   const int after_dense = layer - m.moe.first_dense_layers;
   k.moe = m.moe.IsMoe() && after_dense >= 0 &&
           (after_dense + 1) % std::max(1, m.moe.layer_frequency) == 0;
-  k.windowed = m.sliding_window > 0 &&
+  k.windowed = m.LocalSpan() > 0 &&
                !(m.global_attention_every > 0 && (layer + 1) % m.global_attention_every == 0);
   return k;
 }
@@ -76,7 +76,7 @@ int MoeLayersIn(const ModelSpec& m, int begin, int end) {
 }
 
 int WindowedLayersIn(const ModelSpec& m, int begin, int end) {
-  if (m.sliding_window <= 0 || end <= begin) return 0;
+  if (m.LocalSpan() <= 0 || end <= begin) return 0;
   if (m.global_attention_every <= 0) return end - begin;
   // Layer i has global attention when i + 1 is a multiple of global_attention_every.
   return end - begin - MultiplesIn(begin + 1, end, m.global_attention_every);
@@ -85,7 +85,7 @@ int WindowedLayersIn(const ModelSpec& m, int begin, int end) {
 int MoeLayerCount(const ModelSpec& m) { return MoeLayersIn(m, 0, m.layers); }
 
 int AttentionContext(const ModelSpec& m, bool windowed) {
-  return windowed && m.sliding_window > 0 ? std::min(m.sliding_window, m.seq_len) : m.seq_len;
+  return windowed && m.LocalSpan() > 0 ? std::min(m.LocalSpan(), m.seq_len) : m.seq_len;
 }
 
 namespace {

@@ -124,12 +124,18 @@ struct ModelSpec {
   // With parallel_attention: the layer's norms, 1 shared by attention and MLP (PaLM, GPT-J,
   // Falcon-7B) or 2, one each over the same input (GPT-NeoX, Falcon-40B/180B).
   int parallel_norms = 1;
-  bool dropout = false;            // dropout after attention and MLP (GPT-2/3 style)
-  int sliding_window = 0;          // tokens a windowed layer attends to; 0 = none
-  int global_attention_every = 0;  // with a window: every n-th layer attends fully; 0 = none
+  bool dropout = false;    // dropout after attention and MLP (GPT-2/3 style)
+  int sliding_window = 0;  // tokens a windowed layer attends to; 0 = none
+  // Chunked attention (Llama 4's attention_chunk_size): a local layer's query attends only
+  // to the keys of its own chunk of this many tokens; 0 = none. Either this or a window.
+  int attention_chunk = 0;
+  int global_attention_every = 0;  // with local layers: every n-th attends fully; 0 = none
   int mtp_layers = 0;              // multi-token prediction modules (DeepSeek-V3 Sec. 2.2)
   MoeSpec moe;
   MlaSpec mla;
+
+  // Tokens of a local (windowed or chunked) layer's span; 0 when every layer attends fully.
+  int LocalSpan() const { return sliding_window > 0 ? sliding_window : attention_chunk; }
 
   // One norm feeds both attention and MLP (a parallel layer with a shared norm).
   bool SharedNorm() const { return parallel_attention && parallel_norms == 1; }

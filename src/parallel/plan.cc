@@ -432,7 +432,7 @@ std::vector<LayerMix> StageLayerMixes(const ParallelPlan& p, const model::ModelS
   const std::vector<int> layers = StageLayers(p, m.layers);
   std::vector<LayerMix> mixes;
   mixes.reserve(layers.size());
-  if (!m.moe.IsMoe() && m.sliding_window == 0 && m.mtp_layers == 0) {
+  if (!m.moe.IsMoe() && m.LocalSpan() == 0 && m.mtp_layers == 0) {
     // Dense, full attention: only the layer counts differ.
     for (int l : layers) mixes.push_back({.layers = l});
     return mixes;

@@ -48,16 +48,23 @@ using parallel::ParallelPlan;
 using parallel::Recompute;
 
 // Keys a query attends to on average under a causal mask: s/2 for full attention, about
-// the window for a sliding window much shorter than s.
+// the window for a sliding window much shorter than s; with chunked attention, half a
+// chunk (each chunk of c tokens is a causal attention of its own: c²/2 scores), the last
+// chunk the sequence's remainder.
 double CausalKeysPerQuery(const model::ModelSpec& m, bool windowed) {
   const double s = m.seq_len;
+  if (windowed && m.sliding_window <= 0 && m.attention_chunk > 0 && m.attention_chunk < s) {
+    const double c = m.attention_chunk;
+    const double full = std::floor(s / c), rest = s - full * c;
+    return (full * c * c + rest * rest) / (2 * s);
+  }
   const double w = windowed && m.sliding_window > 0 ? m.sliding_window : s;
   return w >= s ? s / 2 : w - w * w / (2 * s);
 }
 
-// Whether a layer's sliding window is shorter than the sequence (else it attends fully).
+// Whether a layer's window or chunk is shorter than the sequence (else it attends fully).
 bool ShortWindow(const model::ModelSpec& m, bool windowed) {
-  return windowed && m.sliding_window > 0 && m.sliding_window < m.seq_len;
+  return windowed && m.LocalSpan() > 0 && m.LocalSpan() < m.seq_len;
 }
 
 // The attention core of one layer for one micro-batch on one tp rank; under context
@@ -628,7 +635,10 @@ CpExchange CpExchangeOf(const model::ModelSpec& m, const ParallelPlan& p, bool w
   const CpExchange ring{.steps = std::max(0, p.cp - 1), .tokens = b * m.seq_len / p.cp};
   if (p.cp <= 1 || !ShortWindow(m, windowed)) return ring;
   const double chunk = static_cast<double>(m.seq_len) / (2.0 * p.cp);
-  const double w = m.sliding_window;
+  // A chunked layer's query needs at most the keys of its attention chunk before it: the
+  // window's exchange bounds it (an attention chunk that starts within the cp chunk needs
+  // less).
+  const double w = m.LocalSpan();
   const double k = std::ceil(w / chunk);  // chunks before a chunk that its window reaches
   const int steps = static_cast<int>(std::min<double>(2 * k, ring.steps));
   // The window before each of the two chunks, at most what the ring carries.

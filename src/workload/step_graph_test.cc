@@ -423,6 +423,35 @@ TEST(StepGraph, SlidingWindowLayersExchangeOnlyTheirWindows) {
   EXPECT_FALSE(CpExchangeOf(m, p, true).window);
 }
 
+// Fused causal attention FLOPs per layer, at 32K tokens: a full layer's query sees s/2 keys
+// on average (16,384); an 8K sliding window w - w²/2s (7,168); 8K chunked attention half a
+// chunk (4,096), a remainder chunk its own half: 32K + 4K tokens is four chunks and one of
+// 4K, (4·8192² + 4096²) / 2(36,864) keys.
+TEST(StepGraph, ChunkedAttentionSeesHalfAChunk) {
+  model::ModelSpec m = model::testing::Llama70B();
+  m.seq_len = 32768;
+  const parallel::ParallelPlan p = Plan(8, 1, 1);
+  auto attention = [&](const model::ModelSpec& x) {
+    return Sum(BuildStepGraph(x, p), p).attention_forward;
+  };
+  const double full = attention(m);
+  model::ModelSpec window = m;
+  window.sliding_window = 8192;
+  EXPECT_NEAR(attention(window) / full, 7168.0 / 16384, 1e-12);
+  model::ModelSpec chunked = m;
+  chunked.attention_chunk = 8192;
+  EXPECT_NEAR(attention(chunked) / full, 4096.0 / 16384, 1e-12);
+  chunked.global_attention_every = 4;  // a fourth of the layers full
+  EXPECT_NEAR(attention(chunked) / full, (0.75 * 4096 + 0.25 * 16384) / 16384, 1e-12);
+  chunked.global_attention_every = 0;
+  chunked.seq_len = m.seq_len = 36864;
+  const double keys = (4.0 * 8192 * 8192 + 4096.0 * 4096) / (2 * 36864.0);
+  EXPECT_NEAR(attention(chunked) / attention(m), keys / (36864 / 2.0), 1e-12);
+  // A chunk as long as the sequence is full causal attention.
+  chunked.attention_chunk = 36864;
+  EXPECT_DOUBLE_EQ(attention(chunked), attention(m));
+}
+
 TEST(StepGraph, ExpertsUnpermuteAfterTheirLastGemm) {
   parallel::ParallelPlan p = Plan(1, 1, 8);
   p.ep = 8;
