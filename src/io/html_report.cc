@@ -1413,6 +1413,9 @@ std::string RunReportHtmlBody(const RunResult& r) {
   out += "</section>\n";
 
   if (!a.classes.empty()) {
+    const auto counted = [](double n, const char* one, const char* many) {
+      return Esc(ShortCount(n)) + " " + (n == 1 ? one : many);
+    };
     double most = 0;
     for (const reliability::ClassReport& c : a.classes) {
       most = std::max(most, c.expected_interruptions);
@@ -1433,11 +1436,10 @@ std::string RunReportHtmlBody(const RunResult& r) {
           ShareBar(most > 0 ? c.expected_interruptions / most : 0, kColorPp));
     }
     out += fmt::format(
-        "</table></div>\n<p class=\"muted\">Counted: {} GPUs, {} nodes, {} NICs, {} switches, {} "
-        "links.</p>\n</section>\n",
-        Esc(ShortCount(r.counts.gpu)), Esc(ShortCount(r.counts.node)),
-        Esc(ShortCount(r.counts.nic)), Esc(ShortCount(r.counts.switches)),
-        Esc(ShortCount(r.counts.link)));
+        "</table></div>\n<p class=\"muted\">Counted: {}, {}, {}, {}, {}.</p>\n</section>\n",
+        counted(r.counts.gpu, "GPU", "GPUs"), counted(r.counts.node, "node", "nodes"),
+        counted(r.counts.nic, "NIC", "NICs"), counted(r.counts.switches, "switch", "switches"),
+        counted(r.counts.link, "link", "links"));
   }
 
   out += RunCheckpoint(r);
@@ -1447,10 +1449,16 @@ std::string RunReportHtmlBody(const RunResult& r) {
   if (r.monte_carlo) {
     const reliability::MonteCarloReport& mc = *r.monte_carlo;
     out += fmt::format(
-        "<section>\n<h2>Monte Carlo</h2>\n<p class=\"hint\">{} simulated runs, seed {}.</p>\n"
+        "<section>\n<h2>Monte Carlo</h2>\n<p class=\"hint\">{}, seed {}. The ETTR's mean is "
+        "the ideal time over the mean time to train, as the analytic ETTR is; 99% CI of the "
+        "mean: {} for the time, {} for the ETTR.</p>\n"
         "<table><tr><th></th><th class=\"num\">mean</th><th class=\"num\">P10</th>"
         "<th class=\"num\">P50</th><th class=\"num\">P90</th></tr>\n",
-        mc.trials, mc.seed);
+        Esc(Counted(mc.trials, "simulated run", "simulated runs")), mc.seed,
+        mc.time_ci99_half_width_s ? "&plusmn;" + Esc(Duration(*mc.time_ci99_half_width_s))
+                                  : std::string("n/a (one run)"),
+        mc.ettr_ci99_half_width ? "&plusmn;" + Num(*mc.ettr_ci99_half_width, 4)
+                                : std::string("n/a"));
     out += fmt::format(
         "<tr><td>time to train</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",

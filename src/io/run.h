@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -71,10 +72,13 @@ std::string RunReportJson(const RunResult& r);
 // The checkpoint tiers in order: "host 13.87 ms (blocking), storage 2.841 s (async)".
 std::string CheckpointTiers(const RunResult& r);
 // How the interval was chosen: "" (given), " (auto: the optimum)", or " (auto: the whole
-// run, as no failure rolls the job back)" (or as the run is shorter than the optimum).
+// run, as no failure rolls the job back)" (or as the run is shorter than the optimum), or
+// " (given 1000.0 d, longer than the run: ...)" when the run capped it.
 std::string IntervalOrigin(const RunResult& r);
 // "1 step", "469 steps".
 std::string StepCount(double steps);
+// "1 node", "2 nodes": Counted(n, "node", "nodes").
+std::string Counted(int64_t n, std::string_view one, std::string_view many);
 // The step time, its MFU and engine, and the step without the plan's stragglers if any.
 std::string StepTimeLine(const RunResult& r);
 // "MFU 30.1% x ETTR of all causes 0.9085" (the MFU without stragglers when the plan has any).

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -47,6 +48,9 @@ std::string DurationOrNone(double s) { return std::isfinite(s) ? Duration(s) : "
 ordered_json SecondsOrNull(double s) {
   return std::isfinite(s) ? ordered_json(Round(s)) : ordered_json(nullptr);
 }
+ordered_json OptionalRound(const std::optional<double>& v) {
+  return v ? ordered_json(Round(*v)) : ordered_json(nullptr);
+}
 
 std::string ClassCounted(const ClassRow& row) {
   if (row.config == nullptr) return "";
@@ -70,6 +74,10 @@ std::string CheckpointTiers(const RunResult& r) {
 
 std::string IntervalOrigin(const RunResult& r) {
   const reliability::RunReport& a = r.analysis;
+  if (a.interval_capped) {
+    return fmt::format(" (given {}, longer than the run: one checkpoint, at the end)",
+                       Duration(r.config.checkpoint.interval_s));
+  }
   if (r.config.checkpoint.interval_s > 0) return "";
   if (!std::isfinite(a.mtbf_s)) return " (auto: the whole run, as no failure rolls the job back)";
   if (a.interval_whole_run) {
@@ -78,6 +86,10 @@ std::string IntervalOrigin(const RunResult& r) {
         Duration(a.optimum_s));
   }
   return " (auto: the optimum)";
+}
+
+std::string Counted(int64_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 std::string StepCount(double steps) {
@@ -150,8 +162,8 @@ std::string RunReportText(const RunResult& r) {
   auto line = [&out](const std::string& k, const std::string& v) {
     out += fmt::format("  {:<26}{}\n", k, v);
   };
-  out += fmt::format("{}: {} on {} ({} x {}, {} nodes)\n", s.scenario.empty() ? "run" : s.scenario,
-                     s.model, s.cluster, s.chips, s.chip, r.spec.nodes);
+  out += fmt::format("{}: {} on {} ({} x {}, {})\n", s.scenario.empty() ? "run" : s.scenario,
+                     s.model, s.cluster, s.chips, s.chip, Counted(r.spec.nodes, "node", "nodes"));
   std::string reliability = r.config.presets.empty() ? "as given" : "";
   for (size_t i = 0; i < r.config.presets.size(); ++i) {
     const plan::ReliabilityOrigin& o = r.config.presets[i];
@@ -221,10 +233,14 @@ std::string RunReportText(const RunResult& r) {
       sum);
   // A fabric given by block sizes, without switch radices, has switches nobody counted.
   const bool switches_known = r.counts.fabric.complete;
+  const auto counted = [](double n, std::string_view one, std::string_view many) {
+    return Counted(std::llround(n), one, many);
+  };
   out += fmt::format(
-      "    counted: {:.0f} gpus, {:.0f} nodes, {:.0f} nics, {} switches, {:.0f} links\n",
-      r.counts.gpu, r.counts.node, r.counts.nic,
-      switches_known ? fmt::format("{:.0f}", r.counts.switches) : "?", r.counts.link);
+      "    counted: {}, {}, {}, {}, {}\n", counted(r.counts.gpu, "gpu", "gpus"),
+      counted(r.counts.node, "node", "nodes"), counted(r.counts.nic, "nic", "nics"),
+      switches_known ? counted(r.counts.switches, "switch", "switches") : std::string("? switches"),
+      counted(r.counts.link, "link", "links"));
   // The fabric as built, tier by tier: its switches and the cables into them.
   if (!r.counts.fabric.tiers.empty()) {
     std::string tiers;
@@ -300,14 +316,21 @@ std::string RunReportText(const RunResult& r) {
 
   if (r.monte_carlo) {
     const reliability::MonteCarloReport& m = *r.monte_carlo;
-    out += fmt::format("\n  Monte Carlo ({} trials, seed {})\n", m.trials, m.seed);
+    out += fmt::format("\n  Monte Carlo ({}, seed {})\n", Counted(m.trials, "trial", "trials"),
+                       m.seed);
     out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}\n", "", "mean", "P10", "P50", "P90");
-    out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}\n", "time to train",
-                       Duration(m.time_to_train_s.mean), Duration(m.time_to_train_s.p10),
-                       Duration(m.time_to_train_s.p50), Duration(m.time_to_train_s.p90));
+    // One trial has no spread to estimate the error of the mean from.
+    const std::string time_ci =
+        m.time_ci99_half_width_s ? "+-" + Duration(*m.time_ci99_half_width_s) : "n/a";
+    const std::string ettr_ci =
+        m.ettr_ci99_half_width ? fmt::format("+-{:.4f}", *m.ettr_ci99_half_width) : "n/a";
+    out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}   (99% CI of the mean {})\n",
+                       "time to train", Duration(m.time_to_train_s.mean),
+                       Duration(m.time_to_train_s.p10), Duration(m.time_to_train_s.p50),
+                       Duration(m.time_to_train_s.p90), time_ci);
     out += fmt::format(
-        "    {:<24}{:>12.4f}{:>12.4f}{:>12.4f}{:>12.4f}   (99% CI of the mean +-{:.4f})\n", "ETTR",
-        m.ettr.mean, m.ettr.p10, m.ettr.p50, m.ettr.p90, m.ettr_ci99_half_width);
+        "    {:<24}{:>12.4f}{:>12.4f}{:>12.4f}{:>12.4f}   (mean: ideal / mean time; 99% CI {})\n",
+        "ETTR", m.ettr.mean, m.ettr.p10, m.ettr.p50, m.ettr.p90, ettr_ci);
     out += fmt::format("    {:<24}{:>12.1f}{:>12.0f}{:>12.0f}{:>12.0f}\n", "interruptions",
                        m.interruptions.mean, m.interruptions.p10, m.interruptions.p50,
                        m.interruptions.p90);
@@ -457,8 +480,9 @@ std::string RunReportJson(const RunResult& r) {
     j["monte_carlo"] = {{"trials", m.trials},
                         {"seed", m.seed},
                         {"train_time_s", pct(m.time_to_train_s)},
+                        {"train_time_ci99_half_width_s", OptionalRound(m.time_ci99_half_width_s)},
                         {"ettr", pct(m.ettr)},
-                        {"ettr_ci99_half_width", Round(m.ettr_ci99_half_width)},
+                        {"ettr_ci99_half_width", OptionalRound(m.ettr_ci99_half_width)},
                         {"interruptions", pct(m.interruptions)},
                         {"mean_loss_s",
                          {{"useful", Round(m.mean_loss.useful)},

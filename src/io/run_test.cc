@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/facade.h"
+#include "io/number_format.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -567,6 +568,70 @@ TEST(Run, AOneStepRunCheckpointsOnceAtItsEnd) {
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
   EXPECT_TRUE(j.at("checkpoint").at("interval_whole_run").get<bool>());
   EXPECT_NEAR(j.at("checkpoint").at("interval_s").get<double>(), r.value().step.step_time_s, 1e-3);
+}
+
+}  // namespace
+}  // namespace fathom::io
+
+namespace fathom::io {
+namespace {
+
+core::Result<RunResult> RunE8(std::vector<Override> overrides, int trials) {
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml";
+  request.tokens = "1T";
+  request.engine = "estimate";
+  request.overrides = std::move(overrides);
+  RunOptions options;
+  options.monte_carlo = trials > 0;
+  options.trials = trials;
+  return io::Run(TestCatalog(), request, options);
+}
+
+// Four chips of an 8-GPU node run on one node: the header, the counts and the JSON agree
+// (the counts said 0 nodes, JSON 1), and one node, one trial read as such ("1 nodes",
+// "1 trials"); one trial has no CI (it said +-0.0000).
+TEST(Run, APartNodeJobAndOneTrialReadRight) {
+  core::Result<RunResult> r =
+      RunE8({{"cluster.chips", "4", "--set"}, {"plan.dp", "auto", "--set"}}, 1);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("(4 x h100-sxm, 1 node)"), std::string::npos) << text;
+  EXPECT_NE(text.find("counted: 4 gpus, 1 node, 4 nics, 0 switches, 0 links"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Monte Carlo (1 trial, seed 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find("(99% CI of the mean n/a)"), std::string::npos) << text;
+  EXPECT_NE(text.find("(mean: ideal / mean time; 99% CI n/a)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("+-0.0000"), std::string::npos) << text;
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_EQ(j.at("nodes").get<int>(), 1);
+  EXPECT_EQ(j.at("components").at("node").get<int>(), 1);
+  EXPECT_TRUE(j.at("monte_carlo").at("ettr_ci99_half_width").is_null());
+  EXPECT_TRUE(j.at("monte_carlo").at("train_time_ci99_half_width_s").is_null());
+  EXPECT_DOUBLE_EQ(
+      j.at("monte_carlo").at("ettr").at("mean").get<double>(),
+      Round(r.value().analysis.ideal_time_s / r.value().monte_carlo->time_to_train_s.mean));
+}
+
+// A given interval longer than the run is the whole run, and the report says so: 1000 d on
+// a 119.7-day run gave an ETTR of 0.0877 (1364.8 d) against its Monte Carlo's 152.4 d.
+TEST(Run, AnIntervalLongerThanTheRunIsCappedAndSaidSo) {
+  core::Result<RunResult> r = RunE8({{"reliability.checkpoint.interval", "1000d", "--set"}}, 0);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  core::Result<RunResult> whole = RunE8({}, 0);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_DOUBLE_EQ(r.value().analysis.interval_s, r.value().analysis.ideal_time_s);
+  EXPECT_GT(r.value().analysis.ettr_all_causes, 0.5);
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("(given 1000.0 d, longer than the run: one checkpoint, at the end)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("note: the checkpoint interval given (1000.0 d) is longer than the run"),
+            std::string::npos)
+      << text;
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_TRUE(j.at("checkpoint").at("interval_whole_run").get<bool>());
+  EXPECT_FALSE(j.at("checkpoint").at("interval_auto").get<bool>());
 }
 
 }  // namespace

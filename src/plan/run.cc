@@ -21,7 +21,9 @@ constexpr double kYear = 365.25 * kDay;
 ComponentCounts CountComponents(const network::ClusterSpec& c) {
   ComponentCounts n;
   n.gpu = static_cast<double>(c.chips);
-  n.node = static_cast<double>(c.chips) / c.chips_per_node;
+  // Whole nodes: a job on part of a node runs on one node, and its per-node classes
+  // (power supply, host, software) fail with it.
+  n.node = std::ceil(static_cast<double>(c.chips) / c.chips_per_node);
   n.fabric = network::CountFabric(c);
   n.nic = n.fabric.nic_ports;
   n.switches = n.fabric.switches;
@@ -51,6 +53,7 @@ double CountOf(const ComponentCounts& n, const std::string& per) {
 void NameAfterInput(core::Diagnostics& d) {
   for (core::Diagnostic& x : d.items()) {
     if (x.key == "reliability.steps") x.key = "training";
+    if (x.key == "reliability.step_time") x.key = "plan";
     if (x.key.rfind("reliability", 0) != 0 && x.key.rfind("training", 0) != 0) {
       x.key = x.key.empty() ? "reliability" : "reliability." + x.key;
     }
@@ -142,6 +145,35 @@ CheckpointDerivation DeriveCheckpoint(const CheckpointConfig& cp,
   return d;
 }
 
+// What the derived checkpoint load comes from (the tier DeriveCheckpoint reads it from),
+// for the diagnostics about it.
+reliability::Origin LoadOrigin(const CheckpointConfig& cp, const network::ClusterSpec& cluster,
+                               const CheckpointDerivation& d) {
+  reliability::Origin o;
+  const std::string restore = "restore from host memory or peers (checkpoint.tiers)";
+  if (HasTier(cp.tiers, "peers") &&
+      (cp.peer_bandwidth > 0 || cluster.scale_out.bandwidth.value() > 0)) {
+    const double bw =
+        cp.peer_bandwidth > 0 ? cp.peer_bandwidth : cluster.scale_out.bandwidth.value();
+    o.what = "the checkpoint load from peers, " + core::FormatBytes(d.per_writer_bytes) +
+             " per writer at " + core::FormatBandwidth(bw);
+    o.key = cp.peer_bandwidth > 0 ? "reliability.checkpoint.peer_bandwidth"
+                                  : "cluster.scale_out.bandwidth";
+    o.hint = "give a faster peer_bandwidth (per writer)";
+  } else if (HasTier(cp.tiers, "storage")) {
+    o.what = "the checkpoint load, " + core::FormatBytes(d.size_bytes) + " at " +
+             core::FormatBandwidth(cp.storage_bandwidth);
+    o.key = "reliability.checkpoint.storage_bandwidth";
+    o.hint = "give the file system's aggregate bandwidth (is the unit right?), or " + restore;
+  } else {
+    o.what = "the checkpoint load from host memory, " + core::FormatBytes(d.per_writer_bytes) +
+             " per writer at " + core::FormatBandwidth(cp.host_bandwidth);
+    o.key = "reliability.checkpoint.host_bandwidth";
+    o.hint = "give a faster host_bandwidth (per writer)";
+  }
+  return o;
+}
+
 }  // namespace
 
 core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
@@ -198,7 +230,6 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   if (!options.simulate && plan.stragglers.Any()) {
     r.notes.push_back("stragglers are modelled by the simulator only (--engine simulate)");
   }
-  // A job on part of a node still runs on one node.
   spec.nodes = std::max<int64_t>(1, std::llround(r.counts.node));
   spec.gpus_per_node = cluster.chips_per_node;
   for (const FailureConfig& f : cfg.failures) {
@@ -234,6 +265,19 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
                     "; expected at least w, as it counts from the start of the checkpoint",
                 "give persist_time >= blocking_time, or omit it to derive it from the tiers");
   }
+  if (HasTier(cp.tiers, "storage") &&
+      cp.storage_bandwidth < kMinStorageBandwidthPerNode * static_cast<double>(spec.nodes)) {
+    diags.Warning("reliability.checkpoint.storage_bandwidth",
+                  "= " + core::FormatBandwidth(cp.storage_bandwidth) + " for " +
+                      core::WithThousands(spec.nodes) + (spec.nodes == 1 ? " node" : " nodes") +
+                      ", below " + core::FormatBandwidth(kMinStorageBandwidthPerNode) +
+                      " per node: slower than any disk; a checkpoint of " +
+                      core::FormatBytes(d.size_bytes) + " takes " +
+                      core::FormatDuration(d.size_bytes / cp.storage_bandwidth) +
+                      " to write or read",
+                  "the aggregate bandwidth of the file system, e.g. \"1TBps\"; is the unit "
+                  "right?");
+  }
   spec.checkpoint.size_bytes = d.size_bytes;
   spec.checkpoint.blocking_s = d.blocking_s;
   spec.checkpoint.persist_s = d.persist_s;
@@ -247,7 +291,10 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   }
 
   spec.recovery = cfg.recovery;
-  if (spec.recovery.load_s < 0) spec.recovery.load_s = d.load_s;
+  if (spec.recovery.load_s < 0) {
+    spec.recovery.load_s = d.load_s;
+    spec.load_origin = LoadOrigin(cp, cluster, d);
+  }
   d.load_s = spec.recovery.load_s;
   spec.repair_time_s = cfg.repair_time_s;
   spec.spare_nodes = cfg.spare_nodes;

@@ -8,7 +8,9 @@
 //
 // Component counts (n_c) come from the cluster the job runs on:
 //   gpu     = chips                                  (the job uses the whole cluster)
-//   node    = chips / chips_per_node
+//   node    = ceil(chips / chips_per_node)           (whole nodes: a job on part of a node
+//                                                     runs on one, and its per-node
+//                                                     classes fail with it)
 //   nic     = chips / chips_per_nic                  (scale-out NIC ports)
 //   switch  = the switches of the fabric as built    (network::CountFabric: tier by tier
 //                                                     from the radix, oversubscription,
@@ -31,7 +33,11 @@
 //   of the checkpoint) = Σ all tiers; blocking_time and persist_time override them (a
 //   persist_time below w is an error; a derived P below a given blocking_time is raised to
 //   it: the checkpoint is durable when its blocking write is done at the latest);
-//   load (auto)  = per writer / peer_bandwidth when peers hold a copy, else the storage time.
+//   load (auto)  = per writer / peer_bandwidth when peers hold a copy, else the storage time
+//   (else the host time); RunSpec::load_origin names the tier's bandwidth for diagnostics.
+// A storage_bandwidth below kMinStorageBandwidthPerNode per node, slower than any disk, is
+// a warning at its key (a unit slip, "1MBps" for "1TBps", otherwise surfaces only as a run
+// that never finishes).
 //
 // The step: the plan's stragglers (plan.stragglers, simulated) are booked as stragglers,
 // not as the ideal step: spec.step_time_s is the straggler-free step and
@@ -59,6 +65,10 @@
 #include "reliability/reliability.h"
 
 namespace fathom::plan {
+
+// Below this aggregate storage bandwidth per node (bytes/s) the file system is slower than
+// any disk a node could write to: a warning (see the header comment).
+inline constexpr double kMinStorageBandwidthPerNode = 10e6;
 
 // What the run costs: its chip-hours at a rental price, and its energy.
 struct CostConfig {

@@ -108,6 +108,34 @@ TEST(ProjectRun, ComponentsAndRatesFollowTheCluster) {
   EXPECT_DOUBLE_EQ(r.value().tokens, spec.steps * 1024.0 * 8192);
 }
 
+// A job on part of a node runs on that node: per-node classes count it whole. Four of an
+// 8-GPU node's chips counted 0.5 nodes ("counted: 4 gpus, 0 nodes", the software class at
+// half the rate) while the header said 1 node.
+TEST(ProjectRun, AJobOnPartOfANodeCountsTheWholeNode) {
+  estimate::Scenario s;
+  s.name = "run";
+  s.model = model::testing::Llama70B();
+  s.model.layers = 4;
+  s.plan.tp = 4;
+  s.plan.zero = 1;
+  s.plan.recompute = parallel::Recompute::kFull;
+  s.plan.global_batch_size = 8;
+  double rate_per_node = 0;
+  for (const int64_t chips : {4, 8, 16}) {
+    s.cluster = network::testing::DgxH100(chips);
+    s.plan.dp = static_cast<int>(chips / 4);
+    core::Result<RunResult> r = ProjectRun(s, Tokens(1e9), OneClass(6.5), Exact());
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    const double nodes = chips <= 8 ? 1 : 2;
+    EXPECT_EQ(r.value().counts.node, nodes) << chips;
+    EXPECT_EQ(r.value().spec.nodes, nodes) << chips;
+    EXPECT_EQ(r.value().spec.failures[0].count, nodes) << chips;
+    const double rate = r.value().analysis.classes[0].rate_per_s / nodes;
+    if (chips == 4) rate_per_node = rate;
+    EXPECT_DOUBLE_EQ(rate, rate_per_node) << chips;
+  }
+}
+
 // A class rated per switch counts the fabric's switches as built: 16 scalable units of the
 // SuperPOD reach the core tier (128 leaves, 128 spines, 64 cores); tiers given by block
 // without a radix cannot be counted, which a per-switch class is warned about.
@@ -293,6 +321,37 @@ TEST(ProjectRun, SameSeedSameResultWhateverTheThreads) {
   EXPECT_EQ(x.time_to_train_s.mean, y.time_to_train_s.mean);
   EXPECT_EQ(x.time_to_train_s.p90, y.time_to_train_s.p90);
   EXPECT_EQ(x.interruptions.mean, y.interruptions.mean);
+}
+
+// A run that never finishes because the checkpoint load is too slow names the bandwidth the
+// load is derived from, not the failure rates; a file system slower than any disk is a
+// warning of its own.
+TEST(ProjectRun, ASlowCheckpointLoadIsNamedByItsBandwidth) {
+  ReliabilityConfig cfg = OneClass(379);  // an MTBF of 30 min on 128 nodes
+  cfg.checkpoint.storage_bandwidth = 1e6;
+  core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  ASSERT_FALSE(r.ok());
+  const core::Diagnostic& e = r.diagnostics().items().back();
+  EXPECT_EQ(e.severity, core::Severity::kError);
+  EXPECT_EQ(e.key, "reliability.checkpoint.storage_bandwidth");
+  EXPECT_NE(e.message.find("the checkpoint load, 919.9 GiB at 1 MB/s, takes 11.4 d of it"),
+            std::string::npos)
+      << e.message;
+  EXPECT_NE(e.hint.find("restore from host memory or peers"), std::string::npos) << e.hint;
+  bool warned = false;
+  for (const core::Diagnostic& x : r.diagnostics().items()) {
+    warned |= x.severity == core::Severity::kWarning &&
+              x.key == "reliability.checkpoint.storage_bandwidth" &&
+              x.message.find("below 10 MB/s per node") != std::string::npos;
+  }
+  EXPECT_TRUE(warned) << r.diagnostics().Format();
+  // 10 GB/s for 128 nodes is slow but no slip: no warning.
+  cfg.checkpoint.storage_bandwidth = 10e9;
+  core::Result<RunResult> ok = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  ASSERT_TRUE(ok.ok()) << ok.diagnostics().Format();
+  for (const core::Diagnostic& x : ok.diagnostics().items()) {
+    EXPECT_NE(x.key, "reliability.checkpoint.storage_bandwidth") << x.message;
+  }
 }
 
 // Diagnostics name the input's keys and carry no file: the caller locates them.

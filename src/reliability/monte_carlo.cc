@@ -499,11 +499,16 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
   mc.mean_loss.sdc /= n;
   mc.time_to_train_s = Summarize(times);
   mc.ettr = Summarize(ettrs);
+  // The analytic ETTR's estimator: ideal over the mean time, not the mean of the ratios.
+  mc.ettr.mean = sim.ideal / mc.time_to_train_s.mean;
   mc.interruptions = Summarize(counts);
   if (trials > 1) {
+    const double mean = mc.time_to_train_s.mean;
     double ss = 0;
-    for (const double e : ettrs) ss += (e - mc.ettr.mean) * (e - mc.ettr.mean);
-    mc.ettr_ci99_half_width = 2.5758293035489 * std::sqrt(ss / (n - 1) / n);
+    for (const double t : times) ss += (t - mean) * (t - mean);
+    const double half_width = 2.5758293035489 * std::sqrt(ss / (n - 1) / n);
+    mc.time_ci99_half_width_s = half_width;
+    mc.ettr_ci99_half_width = mc.ettr.mean * half_width / mean;
   }
   return core::Result<MonteCarloReport>(mc, std::move(diags));
 }

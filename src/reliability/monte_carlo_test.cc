@@ -86,9 +86,9 @@ TEST(MonteCarlo, V7AgreesWithDalyExact) {
     EXPECT_NEAR(exact, row.exact, 0.0015) << row.tau_min;
     const MonteCarloReport mc = Simulate(s, 400, 7);
     std::printf("V7 tau=%.2f M=%.1f: MC %.4f +- %.4f (99%%), exact %.4f\n", row.tau_min, row.m_min,
-                mc.ettr.mean, mc.ettr_ci99_half_width, exact);
+                mc.ettr.mean, *mc.ettr_ci99_half_width, exact);
     EXPECT_LT(std::abs(mc.ettr.mean - exact), 0.005) << row.tau_min;
-    EXPECT_LE(std::abs(mc.ettr.mean - exact), mc.ettr_ci99_half_width) << row.tau_min;
+    EXPECT_LE(std::abs(mc.ettr.mean - exact), *mc.ettr_ci99_half_width) << row.tau_min;
   }
 }
 
@@ -109,9 +109,9 @@ TEST(MonteCarlo, V7WithPersistenceWindowAgreesWithTheReport) {
       }
       const MonteCarloReport mc = Simulate(s, 400, 13);
       std::printf("V7 tau=%.2f M=%.1f P-w=%.1f s: MC %.4f +- %.4f (99%%), report %.4f\n",
-                  row.tau_min, row.m_min, p - w, mc.ettr.mean, mc.ettr_ci99_half_width, r.ettr);
+                  row.tau_min, row.m_min, p - w, mc.ettr.mean, *mc.ettr_ci99_half_width, r.ettr);
       EXPECT_LT(std::abs(mc.ettr.mean - r.ettr), 0.001) << row.tau_min << " P " << p;
-      EXPECT_LE(std::abs(mc.ettr.mean - r.ettr), mc.ettr_ci99_half_width) << row.tau_min;
+      EXPECT_LE(std::abs(mc.ettr.mean - r.ettr), *mc.ettr_ci99_half_width) << row.tau_min;
     }
   }
 }
@@ -184,14 +184,14 @@ TEST(MonteCarlo, SlowTimeIsExposedToFailures) {
         "exposed: report %.1f interruptions (λT %.1f), MC %.1f; ETTR %.4f vs MC %.4f "
         "+- %.4f; downtime %.3f vs %.3f d\n",
         r.interruptions_expected, lambda * r.expected_time_s, mc.interruptions.mean,
-        r.ettr_all_causes, mc.ettr.mean, mc.ettr_ci99_half_width, r.loss.downtime / kDay,
+        r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width, r.loss.downtime / kDay,
         mc.mean_loss.downtime / kDay);
     EXPECT_NEAR(r.interruptions_expected, lambda * r.expected_time_s,
                 1e-9 * r.interruptions_expected);
     // σ of the mean count ≈ sqrt(λT / 400).
     EXPECT_NEAR(mc.interruptions.mean, r.interruptions_expected,
                 4 * std::sqrt(r.interruptions_expected / 400));
-    EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), mc.ettr_ci99_half_width);
+    EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), *mc.ettr_ci99_half_width);
     EXPECT_NEAR(mc.mean_loss.downtime, r.loss.downtime, 0.02 * r.loss.downtime);
     EXPECT_NEAR(mc.mean_loss.straggler, r.loss.straggler, 0.02 * r.loss.straggler);
     EXPECT_NEAR(mc.mean_loss.sdc, r.loss.sdc, 0.05 * r.loss.sdc + 1);
@@ -230,9 +230,9 @@ TEST(MonteCarlo, ReplicaFailuresStallTheJob) {
     const RunReport r = AnalyzeRun(t).value();
     const MonteCarloReport mc = Simulate(t, 200, 19);
     std::printf("replica stalls: report %.4f, MC %.4f +- %.4f; downtime %.3f vs %.3f d\n",
-                r.ettr_all_causes, mc.ettr.mean, mc.ettr_ci99_half_width, r.loss.downtime / kDay,
+                r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width, r.loss.downtime / kDay,
                 mc.mean_loss.downtime / kDay);
-    EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), mc.ettr_ci99_half_width);
+    EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), *mc.ettr_ci99_half_width);
     EXPECT_NEAR(mc.mean_loss.downtime, r.loss.downtime, 0.01 * r.loss.downtime);
     EXPECT_NEAR(mc.interruptions.mean, r.interruptions_expected,
                 4 * std::sqrt(r.interruptions_expected / 200) + 1e-9);
@@ -249,10 +249,10 @@ TEST(MonteCarlo, SpareWaitIsLinearAndUnexposed) {
   const RunReport r = AnalyzeRun(s).value();
   const MonteCarloReport mc = Simulate(s, 200, 23);
   std::printf("spare wait %.2f h: report %.4f, MC %.4f +- %.4f; %.1f vs %.1f interruptions\n",
-              r.spare_wait_s / 3600, r.ettr_all_causes, mc.ettr.mean, mc.ettr_ci99_half_width,
+              r.spare_wait_s / 3600, r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width,
               r.interruptions_expected, mc.interruptions.mean);
   EXPECT_GT(r.spare_wait_s, 20 * 3600);
-  EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), mc.ettr_ci99_half_width);
+  EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), *mc.ettr_ci99_half_width);
   EXPECT_NEAR(mc.interruptions.mean, r.interruptions_expected,
               4 * std::sqrt(r.interruptions_expected / 200));
   EXPECT_NEAR(mc.mean_loss.downtime, r.loss.downtime, 0.02 * r.loss.downtime);
@@ -299,11 +299,11 @@ TEST(MonteCarlo, WeibullClassKeepsItsMeanRate) {
 TEST(MonteCarlo, P8CiShrinksAndSeedsAgree) {
   const RunSpec s = Job(111 * kMin, 5 * kMin, 0, 60 * kMin, 20 * kDay);
   const MonteCarloReport a = Simulate(s, 100, 21), b = Simulate(s, 400, 21);
-  EXPECT_NEAR(b.ettr_ci99_half_width / a.ettr_ci99_half_width, 0.5, 0.12);
+  EXPECT_NEAR(*b.ettr_ci99_half_width / *a.ettr_ci99_half_width, 0.5, 0.12);
   const MonteCarloReport c = Simulate(s, 400, 22);
   // Two seeds: the difference of the means within its own 99 % interval.
   EXPECT_LE(std::abs(b.ettr.mean - c.ettr.mean),
-            std::hypot(b.ettr_ci99_half_width, c.ettr_ci99_half_width));
+            std::hypot(*b.ettr_ci99_half_width, *c.ettr_ci99_half_width));
   EXPECT_NE(b.ettr.mean, c.ettr.mean);
 }
 
@@ -325,7 +325,7 @@ TEST(MonteCarlo, P8BitIdenticalAcrossThreadCounts) {
                              {one.ettr.p90, four.ettr.p90},
                              {one.time_to_train_s.mean, four.time_to_train_s.mean},
                              {one.time_to_train_s.p90, four.time_to_train_s.p90},
-                             {one.ettr_ci99_half_width, four.ettr_ci99_half_width},
+                             {*one.ettr_ci99_half_width, *four.ettr_ci99_half_width},
                              {one.mean_loss.rework, four.mean_loss.rework},
                              {one.mean_loss.downtime, four.mean_loss.downtime},
                              {one.interruptions.mean, four.interruptions.mean}}) {
@@ -333,6 +333,32 @@ TEST(MonteCarlo, P8BitIdenticalAcrossThreadCounts) {
   }
   const MonteCarloReport again = Simulate(s, 97, 42, 3);
   EXPECT_TRUE(SameBits(one.ettr.mean, again.ettr.mean));
+}
+
+TEST(MonteCarlo, EttrIsIdealOverTheMeanTimeAsTheReportsIs) {
+  // Rare, long failures: one 6 s step at an MTBF of 3 h with a 1 h restart. Most trials
+  // see no failure (ETTR 1), a few lose an hour: the mean of the trials' ratios was 0.997
+  // against the report's ideal / expected time of 0.950 (the llama3-405b example at
+  // --tokens 1), far beyond its CI, though the mean times agreed. Now the Monte Carlo's
+  // ETTR is the same estimator, its CI from the time's.
+  RunSpec s = Job(3 * 3600, 3600, 1, 0, 6);
+  const RunReport r = AnalyzeRun(s).value();
+  const MonteCarloReport mc = Simulate(s, 20000, 5);
+  ASSERT_TRUE(mc.time_ci99_half_width_s && mc.ettr_ci99_half_width);
+  std::printf("rare failures: report %.4f, MC %.4f +- %.4f; time %.3f vs %.3f +- %.3f s\n",
+              r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width, r.expected_time_s,
+              mc.time_to_train_s.mean, *mc.time_ci99_half_width_s);
+  EXPECT_DOUBLE_EQ(mc.ettr.mean, r.ideal_time_s / mc.time_to_train_s.mean);
+  EXPECT_LE(std::abs(mc.time_to_train_s.mean - r.expected_time_s), *mc.time_ci99_half_width_s);
+  EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), *mc.ettr_ci99_half_width);
+  EXPECT_NEAR(*mc.ettr_ci99_half_width,
+              mc.ettr.mean * *mc.time_ci99_half_width_s / mc.time_to_train_s.mean, 1e-15);
+  EXPECT_GT(mc.ettr.p50, mc.ettr.mean);  // the typical trial sees no failure
+  // One trial has no spread: no CI (it was ±0).
+  const MonteCarloReport one = Simulate(s, 1, 5);
+  EXPECT_FALSE(one.time_ci99_half_width_s.has_value());
+  EXPECT_FALSE(one.ettr_ci99_half_width.has_value());
+  EXPECT_DOUBLE_EQ(one.ettr.mean, r.ideal_time_s / one.time_to_train_s.mean);
 }
 
 TEST(MonteCarlo, ZeroRatesGiveTheIdealRun) {
@@ -392,9 +418,9 @@ TEST(MonteCarlo, OverlappingFailSlowEpisodesFormOneSlowPeriod) {
     const RunReport r = AnalyzeRun(s).value();
     const MonteCarloReport mc = Simulate(s, 200, 29);
     std::printf("fail-slow only: report %.4f, MC %.4f +- %.4f; straggler %.3f vs %.3f d\n",
-                r.ettr_all_causes, mc.ettr.mean, mc.ettr_ci99_half_width, r.loss.straggler / kDay,
+                r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width, r.loss.straggler / kDay,
                 mc.mean_loss.straggler / kDay);
-    EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), mc.ettr_ci99_half_width + 1e-4);
+    EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), *mc.ettr_ci99_half_width + 1e-4);
     EXPECT_GE(mc.ettr.mean, 1 / 5.0);
   }
   EXPECT_NEAR(AnalyzeRun(one).value().ettr_all_causes, 0.509, 0.0005);
@@ -409,9 +435,9 @@ TEST(MonteCarlo, OverlappingFailSlowEpisodesFormOneSlowPeriod) {
   const RunReport r = AnalyzeRun(stops).value();
   const MonteCarloReport mc = Simulate(stops, 200, 31);
   std::printf("fail-slow and stops: report %.4f, MC %.4f +- %.4f\n", r.ettr_all_causes,
-              mc.ettr.mean, mc.ettr_ci99_half_width);
+              mc.ettr.mean, *mc.ettr_ci99_half_width);
   EXPECT_NEAR(mc.ettr.mean, r.ettr_all_causes, 0.01);
-  EXPECT_LE(r.ettr_all_causes, mc.ettr.mean + mc.ettr_ci99_half_width);
+  EXPECT_LE(r.ettr_all_causes, mc.ettr.mean + *mc.ettr_ci99_half_width);
 }
 
 }  // namespace

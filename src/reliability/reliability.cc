@@ -408,6 +408,71 @@ double ArgMaxLog(F f, double lo, double hi) {
   return best;
 }
 
+// The error of a run whose expected time overflows: e^{(D + δ)/M} or e^{c·s/M} is beyond
+// range. It names the largest term of the larger exponent, and the key that sets it: a
+// part of the downtime D (its Origin when the caller derived it), δ, the interval, the
+// blocking write or the step. `tau` is the interval used.
+void NeverFinishes(const RunSpec& spec, const Model& m, const Stretch& stretch, double tau,
+                   core::Diagnostics& d) {
+  const std::string r = "reliability.";
+  const std::string head =
+      "the run never finishes: failures cost more time than the run makes progress (MTBF " +
+      Seconds(m.Mtbf()) + ", downtime " + Seconds(m.d) + "): ";
+  const std::string or_fewer = "; or make failures rarer, or use replica-level fault tolerance";
+  const double work = m.straggler * tau;  // of a segment, besides the write
+  if (stretch.total * (work + m.w) > m.d + m.delta) {
+    // A segment of progress, from one checkpoint to the next, outlasts the failures.
+    if (m.w >= work) {
+      d.Error(r + "checkpoint.blocking",
+              head + "a checkpoint's blocking write takes " + Seconds(m.w) +
+                  ", so hardly a segment of work and its write completes between failures",
+              "write to host memory or peers and persist asynchronously" + or_fewer);
+    } else if (spec.checkpoint.interval_s > 0) {
+      d.Error(r + "checkpoint.interval",
+              head + "a checkpoint every " + Seconds(tau) +
+                  " of work: hardly an interval completes between failures",
+              "checkpoint more often, or omit the interval (\"auto\") for the optimum" + or_fewer);
+    } else if (m.delta >= spec.step_time_s) {
+      d.Error(r + "checkpoint.persist",
+              head + "a checkpoint becomes durable " + Seconds(m.delta) +
+                  " after its blocking write, and the next one cannot start before: hardly an "
+                  "interval completes between failures",
+              "persist checkpoints faster (a faster tier, or fewer bytes)" + or_fewer);
+    } else {
+      d.Error(r + "step_time",
+              head + "a step takes " + Seconds(spec.step_time_s) +
+                  ", and checkpoints fall between steps: hardly a step completes between "
+                  "failures",
+              "make the step faster (a plan of fathom plan, more chips)" + or_fewer);
+    }
+    return;
+  }
+  if (m.delta > m.d) {
+    d.Error(r + "checkpoint.persist",
+            head + "a checkpoint becomes durable " + Seconds(m.delta) +
+                " after its blocking write, and a failure before that loses it too",
+            "persist checkpoints faster (a faster tier, or fewer bytes)" + or_fewer);
+    return;
+  }
+  const Recovery& rc = spec.recovery;
+  const std::pair<const char*, double> parts[] = {
+      {"detect", rc.detect_s},   {"evict", rc.evict_s}, {"reschedule", rc.reschedule_s},
+      {"restart", rc.restart_s}, {"load", rc.load_s},   {"warmup", rc.warmup_s}};
+  const auto* largest =
+      std::max_element(std::begin(parts), std::end(parts),
+                       [](const auto& a, const auto& b) { return a.second < b.second; });
+  const std::string name = largest->first;
+  const Origin& o = spec.load_origin;
+  if (name == "load" && !o.key.empty()) {
+    d.Error(o.key, head + o.what + ", takes " + Seconds(largest->second) + " of it",
+            o.hint.empty() ? "load the checkpoint faster" + or_fewer : o.hint);
+    return;
+  }
+  d.Error(r + "recovery." + name,
+          head + "recovery." + name + " takes " + Seconds(largest->second) + " of it",
+          "shorten it well below the MTBF" + or_fewer);
+}
+
 }  // namespace
 
 std::string_view EffectName(Effect e) {
@@ -504,6 +569,16 @@ double PoissonCdf(int64_t s, double mean) {
   return std::min(1.0, cdf);
 }
 
+double SpareWaitProbability(int64_t spares, double nodes_out_mean) {
+  if (!(nodes_out_mean > 0)) return 0;
+  return spares <= 0 ? 1.0 : 1 - PoissonCdf(spares - 1, nodes_out_mean);
+}
+
+int64_t SparesNeeded(double nodes_out_mean, double confidence) {
+  if (!(nodes_out_mean > 0)) return 0;
+  return PoissonQuantile(nodes_out_mean, confidence) + 1;
+}
+
 int64_t PoissonQuantile(double mean, double confidence) {
   if (!(mean > 0)) return 0;
   if (mean > kNormalPoissonMean) {
@@ -546,18 +621,18 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   const double step = spec.step_time_s;
   RunReport rep;
   // Spares: nodes out of service ~ Poisson(μ = repair rate · MTTR) (M/G/∞). A failure that
-  // finds every spare in use waits for the first repair to finish, about MTTR / (spares + 1)
-  // with that many repairs under way.
+  // finds every spare in use (N >= spares nodes already in repair) waits for the first repair
+  // to finish: about MTTR / (spares + 1), with its own repair and the spares' under way.
   double repair_rate = 0;
   for (const FailureClass& c : spec.failures) {
     if (NeedsSpare(c)) repair_rate += c.count * c.rate_per_s;
   }
   rep.nodes_out_mean = repair_rate * spec.repair_time_s;
-  rep.spare_nodes_needed = PoissonQuantile(rep.nodes_out_mean, spec.spare_confidence);
+  rep.spare_nodes_needed = SparesNeeded(rep.nodes_out_mean, spec.spare_confidence);
   rep.spare_nodes =
       spec.spare_nodes >= 0 ? spec.spare_nodes : std::min(spec.nodes, rep.spare_nodes_needed);
-  rep.p_wait_without_spares = 1 - std::exp(-rep.nodes_out_mean);
-  rep.p_wait_with_spares = 1 - PoissonCdf(rep.spare_nodes, rep.nodes_out_mean);
+  rep.p_wait_without_spares = SpareWaitProbability(0, rep.nodes_out_mean);
+  rep.p_wait_with_spares = SpareWaitProbability(rep.spare_nodes, rep.nodes_out_mean);
   // With a given pool the wait joins the downtime; an automatic pool is sized to make it
   // rare (1 − confidence) and is reported, not charged, so that buying more spares for a
   // higher failure rate never makes the run look faster.
@@ -596,7 +671,9 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // The whole run: one checkpoint, at its end.
   const double whole_run = std::max(min_tau, std::ceil(spec.steps - 1e-9) * step);
   if (spec.checkpoint.interval_s > 0) {
-    rep.interval_s = spec.checkpoint.interval_s;
+    // A given interval longer than the run is the whole run too: one checkpoint, at its end
+    // (a note below says so).
+    rep.interval_s = std::min(spec.checkpoint.interval_s, whole_run);
   } else if (!failures) {  // nothing rolls the job back
     rep.interval_s = whole_run;
   } else {
@@ -604,7 +681,9 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     const double hi = lo + step;
     rep.interval_s = std::min(whole_run, goodput(hi) > goodput(lo) ? hi : lo);
   }
-  rep.interval_whole_run = spec.checkpoint.interval_s <= 0 && rep.interval_s >= whole_run;
+  rep.interval_capped = spec.checkpoint.interval_s > whole_run;
+  rep.interval_whole_run =
+      (spec.checkpoint.interval_s <= 0 || rep.interval_capped) && rep.interval_s >= whole_run;
   const double tau = rep.interval_s;
 
   // Each restart waits W for a spare, unexposed: Daly's restart factor e^{D/M}·(1 + W/M).
@@ -615,12 +694,7 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   rep.loss = ExpectedLoss(m, stretch, tau, &waiting);
   rep.expected_time_s = rep.loss.Total();
   if (!std::isfinite(rep.expected_time_s) && failures) {
-    diags.Error("reliability.failures",
-                "the run never finishes: failures cost more time than the run makes progress "
-                "(MTBF " +
-                    Seconds(mtbf) + ", downtime " + Seconds(m.d) + ")",
-                "reduce the downtime or the failure rates, or use replica-level fault "
-                "tolerance");
+    NeverFinishes(spec, m, stretch, tau, diags);
     return diags;
   }
   if (!std::isfinite(rep.expected_time_s)) {
@@ -637,7 +711,11 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // are feasible (>= min_tau); the automatic τ is the best of them.
   if (failures) {
     for (const double k : {0.25, 0.5, 1.0, 2.0, 4.0}) {
-      const double x = k == 1.0 ? tau : std::max(min_tau, std::round(tau * k / step) * step);
+      // At most the whole run: beyond it the run still checkpoints once, at its end (the
+      // formula would count a fraction of a write and look better than the interval used).
+      const double x =
+          k == 1.0 ? tau
+                   : std::min(whole_run, std::max(min_tau, std::round(tau * k / step) * step));
       if (!rep.sensitivity.empty() && x <= rep.sensitivity.back().interval_s) continue;
       rep.sensitivity.push_back({x, goodput(x)});
     }
@@ -707,11 +785,19 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     rep.notes.push_back(msg);
     diags.Note("reliability.failures[" + std::to_string(i) + "].weibull_shape", std::move(msg));
   }
+  if (rep.interval_capped) {
+    std::string msg = "the checkpoint interval given (" + Seconds(spec.checkpoint.interval_s) +
+                      ") is longer than the run (" + Seconds(whole_run) +
+                      " of work): it is taken as the whole run, one checkpoint at its end";
+    rep.notes.push_back(msg);
+    diags.Note("reliability.checkpoint.interval", std::move(msg));
+  }
   if (failures && m.wait > m.d) {
     std::string msg = "a failure waits for a spare node " + Seconds(m.wait) +
                       " on average, longer than its recovery (" + Seconds(m.d) + "): P(wait) " +
                       Fixed(rep.p_wait_with_spares, 4) + " with " +
-                      std::to_string(rep.spare_nodes) + " spare nodes, repair " +
+                      std::to_string(rep.spare_nodes) +
+                      (rep.spare_nodes == 1 ? " spare node" : " spare nodes") + ", repair " +
                       Seconds(spec.repair_time_s);
     rep.warnings.push_back(msg);
     diags.Warning("reliability.spare_nodes", std::move(msg),

@@ -25,10 +25,15 @@
 //   Young: τ_Y = sqrt(2wM); Daly: τ_D = sqrt(2wM)·[1 + (1/3)sqrt(w/2M) + (1/9)(w/2M)] − w
 //       (τ_D = M when w ≥ 2M); optimum: the numerical argmax of the expected goodput.
 //   spares (M/G/∞): nodes out of service ~ Poisson(μ = λ_node · N_nodes · MTTR), where
-//       λ_node·N_nodes sums the classes with `needs_repair`; the spare count is its
-//       quantile at the chosen confidence, and p_wait = P(Poisson(μ) > spares). With a
-//       given pool of s spares, a failure that needs a node and finds none free waits
-//       about MTTR/(s+1) for the first repair: each restart of the job first waits
+//       λ_node·N_nodes sums the classes with `needs_repair`. A failing node sees N ~
+//       Poisson(μ) others already in repair (PASTA) and needs one spare more than they do,
+//       so with s spares it waits when N >= s: p_wait = P(Poisson(μ) >= s), 1 with no
+//       spare (0 when μ = 0: no repair takes any time). The automatic count is the
+//       smallest s with P(Poisson(μ) <= s − 1) >= confidence, one more than the quantile
+//       of N. A failure that waits most likely finds N = s: s + 1 repairs under way, its
+//       own with the spares', and it waits about MTTR/(s+1) for the first of them to end
+//       (exactly that with exponential repairs; MTTR, its own repair, with no spare).
+//       Each restart of the job first waits
 //       W = (share of job-stopping failures that need repair) · p_wait · MTTR/(s+1)
 //       (spare_wait_s; a replica's own wait is in its time out). The job is down for W
 //       but its nodes are idle: no failure strikes during the wait and nothing starts it
@@ -97,7 +102,9 @@
 // and U·(S − 1) of `straggler`. These are exact for the Monte Carlo's model when every
 // class is exponential and no fail-slow class runs beside a job-stopping one. With no
 // job-stopping class (λ = 0) a segment takes c·s. The run never finishes (an error) when
-// the expected time overflows. The breakdown adds up to T exactly. Expected interruptions
+// the expected time overflows; the error is at what makes the exponents (D + δ)/M and
+// c·s/M that large: the largest part of the downtime (with its Origin, if any), δ, the
+// interval given, or the blocking write. The breakdown adds up to T exactly. Expected interruptions
 // of a class = n_c·r_c · (T − spare waits), the time exposed to failures. The headline
 // exact ETTR (job-stopping classes only) is Daly's divided by 1 + W/M.
 //
@@ -123,8 +130,9 @@
 // component-second inside the engine; io converts the user's units. Where there is no
 // job-stopping failure, mtbf_s, young_s, daly_s and optimum_s are +infinity (the report
 // says "none", JSON null) and the automatic interval is the whole run (one checkpoint at
-// the end). An automatic interval is at most the whole run either way (interval_whole_run:
-// a run shorter than the optimum interval checkpoints once, at its end). Diagnostics name keys as
+// the end). An interval is at most the whole run either way (interval_whole_run: a run
+// shorter than the optimum interval checkpoints once, at its end; a given interval longer
+// than the run is capped to it, interval_capped, with a note). Diagnostics name keys as
 // "reliability.<field>" following the struct fields ("reliability.failures[2].rate",
 // "reliability.checkpoint.interval", "reliability.recovery.detect", "reliability.steps",
 // "reliability.monte_carlo.trials"); io may rewrite them to its own paths.
@@ -133,6 +141,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -189,6 +198,14 @@ struct Checkpoint {
   int retained = 2;       // checkpoints kept (SDC needs enough to roll back past T_e)
 };
 
+// Where a figure of the spec comes from when the caller derived it from its own inputs, so
+// that a diagnostic about the figure can name them.
+struct Origin {
+  std::string what;  // "the checkpoint load, 5.2 TiB at 1 MB/s"
+  std::string key;   // the input that sets it: "reliability.checkpoint.storage_bandwidth"
+  std::string hint;  // what to change
+};
+
 struct RunSpec {
   double step_time_s = 0;  // ideal (failure-free) step time
   double steps = 0;        // optimizer steps to train
@@ -206,6 +223,7 @@ struct RunSpec {
   double plan_straggler_factor = 1;  // the step's slowdown from the plan's stragglers
                                      // (the simulated step over the straggler-free
                                      // step_time_s), multiplied into S
+  Origin load_origin;                // of recovery.load_s; empty: recovery.load as given
 };
 
 struct ClassReport {
@@ -240,10 +258,18 @@ struct MonteCarloReport {
   int trials = 0;
   uint64_t seed = 0;
   Percentiles time_to_train_s;
+  // ettr.mean is the ideal time over the mean time to train, the estimator of the analytic
+  // ettr_all_causes (a ratio of means; the mean of each trial's ratio overstates the ETTR
+  // when rare failures are long, as a mean of 1/T is above 1/mean T); the percentiles are
+  // those of each trial's ratio (P10 of the ETTR ~ ideal / P90 of the time).
   Percentiles ettr;
-  double ettr_ci99_half_width = 0;  // of the mean
-  LossBreakdown mean_loss;          // averaged over trials
-  Percentiles interruptions;        // job-stopping events per run (incl. during restarts)
+  // 99% confidence half-widths of the mean time to train (normal, from the trials' standard
+  // deviation) and of ettr.mean (from it: ettr.mean · half-width / mean time, to first
+  // order); none with one trial.
+  std::optional<double> time_ci99_half_width_s;
+  std::optional<double> ettr_ci99_half_width;
+  LossBreakdown mean_loss;    // averaged over trials
+  Percentiles interruptions;  // job-stopping events per run (incl. during restarts)
 };
 
 // SimulateRuns refuses more than this many expected failure events in all (bad input #18).
@@ -257,7 +283,9 @@ struct RunReport {
   std::vector<ClassReport> classes;  // in input order
   double downtime_s = 0;             // D per failure
   double interval_s = 0;             // τ used: the spec's, or the best whole number of steps
-  bool interval_whole_run = false;   // automatic, and the whole run: one checkpoint, at the end
+  bool interval_whole_run = false;   // the whole run, automatic or capped: one checkpoint, at
+                                     // the end
+  bool interval_capped = false;      // the spec's interval is longer than the run: capped
   double young_s = 0, daly_s = 0;    // closed forms at the MTBF (w = blocking write)
   double optimum_s = 0;         // numerical argmax of ettr_all_causes, τ >= max(step, P − w)
   double ettr = 0;              // exact (Daly) at τ, R = D + δ, job-stopping classes
@@ -272,19 +300,21 @@ struct RunReport {
     double ettr = 0;
   };
   // ettr_all_causes at τ·{0.25, 0.5, 1, 2, 4} rounded to whole steps, those below the
-  // shortest feasible interval (one step, P − w) raised to it, repeats dropped; empty when
+  // shortest feasible interval (one step, P − w) raised to it, those beyond the whole run
+  // lowered to it, repeats dropped; empty when
   // no class stops the job (no interval rolls anything back).
   std::vector<Sensitivity> sensitivity;
   int64_t spare_nodes = 0;            // given, or the automatic pool (at most the job's nodes)
-  int64_t spare_nodes_needed = 0;     // the spare_confidence quantile, even beyond the job's nodes
+  int64_t spare_nodes_needed = 0;     // SparesNeeded at spare_confidence, even beyond the
+                                      // job's nodes
   double spare_wait_s = 0;            // W: mean wait for a spare per job-stopping failure (in
                                       // downtime_s; not exposed to failures)
-  double p_wait_without_spares = 0;   // P(some node is out of service) = 1 − e^{−μ}
+  double p_wait_without_spares = 0;   // SpareWaitProbability(0, μ): 1 when μ > 0
   std::vector<std::string> warnings;  // also in the Result's diagnostics, with keys
   std::vector<std::string> notes;     // the same, as notes (what the analysis leaves out)
   double ettr_all_causes = 0;         // ideal / expected time: every class and stragglers
   double nodes_out_mean = 0;          // μ of the M/G/∞ model
-  double p_wait_with_spares = 0;      // P(Poisson(μ) > spare_nodes)
+  double p_wait_with_spares = 0;      // SpareWaitProbability(spare_nodes, μ)
   // Replica failures with replica-level fault tolerance (kStopReplica, replicas > 1): they
   // stall the job instead of stopping it, so they are not in the MTBF; 0 when none.
   double replica_rate_per_s = 0;
@@ -309,6 +339,13 @@ double DalyInterval(double w, double mtbf);
 double OptimalInterval(double w, double downtime, double mtbf, double min_tau);
 // Smallest s with P(Poisson(mean) <= s) >= confidence.
 int64_t PoissonQuantile(double mean, double confidence);
+// The chance that a node failure which needs a spare finds none free, with `spares` in the
+// pool and Poisson(nodes_out_mean) nodes already in repair: P(N >= spares), 1 with no
+// spare, 0 when nodes_out_mean is 0 (a repair takes no time).
+double SpareWaitProbability(int64_t spares, double nodes_out_mean);
+// The smallest pool with SpareWaitProbability <= 1 − confidence: PoissonQuantile + 1 (the
+// failing node needs a spare beside those already in repair); 0 when nodes_out_mean is 0.
+int64_t SparesNeeded(double nodes_out_mean, double confidence);
 // P(Poisson(mean) <= s).
 double PoissonCdf(int64_t s, double mean);
 // P(at least k of n independent units are healthy), each healthy with probability p.

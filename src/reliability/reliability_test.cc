@@ -296,21 +296,64 @@ TEST(Validation, EttrByScaleTable) {
 }
 
 TEST(Validation, SparesAtLlamaRate) {
-  // §5.1 [C]: 7.76 node failures/day; 1-day repair -> S(99%) = 15; 3-day repair -> 35.
+  // §5.1 [C]: 7.76 node failures/day; 1-day repair -> S(99%) = 15; 3-day repair -> 35; 100k
+  // GPUs with 2-day repair: μ = 95, S = 118. Those are the 99% quantiles of the nodes in
+  // repair, N; a failing node needs a spare beside them (N + 1 <= S), so that the pool is
+  // ready at 99% when a node fails (spare_confidence) one node more: 16, 36, 119.
   RunSpec s = Llama3Spec();
   s.repair_time_s = 1 * kDay;
-  EXPECT_EQ(Analyze(s).spare_nodes, 15);
+  EXPECT_EQ(PoissonQuantile(Analyze(s).nodes_out_mean, 0.99), 15);
+  EXPECT_EQ(Analyze(s).spare_nodes, 16);
   s.repair_time_s = 3 * kDay;
   const RunReport r = Analyze(s);
-  EXPECT_EQ(r.spare_nodes, 35);
+  EXPECT_EQ(PoissonQuantile(r.nodes_out_mean, 0.99), 35);
+  EXPECT_EQ(r.spare_nodes, 36);
   EXPECT_NEAR(r.nodes_out_mean, 23.3, 0.1);
   EXPECT_LE(r.p_wait_with_spares, 0.01);
-  EXPECT_GT(r.p_wait_without_spares, 0.999);
-  // 100k GPUs at the Llama 3 rate with 2-day repair: μ = 95, S(99%) = 118.
+  EXPECT_EQ(r.p_wait_without_spares, 1);
   RunSpec big = Simple(12500, 3.79, 10 * kMin, 10);
   big.repair_time_s = 2 * kDay;
-  EXPECT_EQ(Analyze(big).spare_nodes, 118);
+  EXPECT_EQ(Analyze(big).spare_nodes, 119);
   EXPECT_EQ(PoissonQuantile(0, 0.99), 0);
+}
+
+TEST(Spares, AFailingNodeNeedsASpareBesideThoseInRepair) {
+  // With s spares a failing node waits when the N ~ Poisson(μ) nodes already in repair hold
+  // them all, N >= s: with none, always, and for its own repair. It was P(N > s): 0.0032
+  // with no spare on one 8-GPU node, "3.9 min" of wait against a 24 h repair.
+  EXPECT_EQ(SpareWaitProbability(0, 0.0032), 1);
+  EXPECT_EQ(SpareWaitProbability(0, 0), 0);  // no node ever in repair
+  EXPECT_NEAR(SpareWaitProbability(1, 0.7), 1 - std::exp(-0.7), 1e-15);
+  EXPECT_NEAR(SpareWaitProbability(13, 6.59), 1 - PoissonCdf(12, 6.59), 1e-15);
+  // The 405B example's μ = 6.59: P(N <= 12) = 0.982 < 0.99, so 13 spares leave 1.8% of the
+  // failures waiting; 14 is the pool for 99% (P(N <= 13) = 0.992).
+  EXPECT_NEAR(PoissonCdf(12, 6.59), 0.982, 0.0005);
+  EXPECT_EQ(SparesNeeded(6.59, 0.99), 14);
+  EXPECT_EQ(SparesNeeded(0.0032, 0.99), 1);
+  EXPECT_EQ(SparesNeeded(0, 0.99), 0);
+
+  // One 8-GPU node at Table 5's rates, 24 h repair, no spare: every failure that needs a
+  // node waits the whole repair (MTTR / (0 + 1)).
+  RunSpec s = Llama3Spec();
+  s.nodes = 1;
+  for (FailureClass& c : s.failures) c.count = 1;
+  s.failures[2].needs_repair = false;  // software
+  s.repair_time_s = kDay;
+  s.spare_nodes = 0;
+  const RunReport r = Analyze(s);
+  EXPECT_EQ(r.p_wait_with_spares, 1);
+  EXPECT_EQ(r.p_wait_without_spares, 1);
+  const double share = 1 - 54.0 / 419;
+  EXPECT_NEAR(r.spare_wait_s, share * kDay, 1e-6 * kDay);
+  // One spare: the failing node waits only if the spare is in repair already, then for the
+  // first of the two repairs: P(N >= 1) · MTTR / 2.
+  s.spare_nodes = 1;
+  const RunReport one = Analyze(s);
+  EXPECT_NEAR(one.p_wait_with_spares, -std::expm1(-one.nodes_out_mean), 1e-15);
+  EXPECT_NEAR(one.spare_wait_s, share * one.p_wait_with_spares * kDay / 2, 1e-9);
+  // The automatic pool for it: one spare.
+  s.spare_nodes = -1;
+  EXPECT_EQ(Analyze(s).spare_nodes, 1);
 }
 
 TEST(Validation, NoSparesWaitForTheRepairOnce) {
@@ -340,6 +383,41 @@ TEST(Validation, NoSparesWaitForTheRepairOnce) {
               1e-6 * r.interruptions_expected);
   EXPECT_TRUE(HasDiagnostic(AnalyzeRun(s).diagnostics(), "reliability.spare_nodes",
                             "waits for a spare node", core::Severity::kWarning));
+}
+
+TEST(Interval, AGivenIntervalLongerThanTheRunIsTheWholeRun) {
+  // `interval=1000d` on a 30-day run: the formula took a thirtieth of a 1000-day segment
+  // (ETTR 0.0877 on the 8B example, 1364.8 d for 119.7 d of work, against the Monte
+  // Carlo's 152.4 d). It is capped at the whole run, and a note says so.
+  RunSpec s = Simple(8, 3.79, 10 * kMin, 10);
+  RunSpec whole = s;
+  whole.checkpoint.interval_s = 30 * kDay;  // the whole run, exactly
+  const RunReport at_run = Analyze(whole);
+  EXPECT_FALSE(at_run.interval_capped);
+  for (const double interval : {31 * kDay, 1000 * kDay}) {
+    s.checkpoint.interval_s = interval;
+    const core::Result<RunReport> res = AnalyzeRun(s);
+    ASSERT_TRUE(res.ok());
+    const RunReport& r = res.value();
+    EXPECT_DOUBLE_EQ(r.interval_s, 30 * kDay);
+    EXPECT_TRUE(r.interval_capped);
+    EXPECT_TRUE(r.interval_whole_run);
+    EXPECT_DOUBLE_EQ(r.expected_time_s, at_run.expected_time_s);
+    EXPECT_DOUBLE_EQ(r.ettr_all_causes, at_run.ettr_all_causes);
+    EXPECT_TRUE(HasDiagnostic(res.diagnostics(), "reliability.checkpoint.interval",
+                              "is longer than the run (30.0 d of work)", core::Severity::kNote));
+    ASSERT_EQ(r.notes.size(), 1u);
+  }
+  // No interval in the sensitivity line is beyond the whole run (a run of one step showed
+  // 2 and 4 steps with a better ETTR than the interval used, a fraction of a write saved).
+  RunSpec one = Simple(2048, 3.79, 10 * kMin, 10, 0, 6);
+  one.steps = 1;
+  const RunReport r = Analyze(one);
+  ASSERT_FALSE(r.sensitivity.empty());
+  for (const RunReport::Sensitivity& x : r.sensitivity) {
+    EXPECT_LE(x.interval_s, r.interval_s);
+    EXPECT_LE(x.ettr, r.ettr_all_causes);
+  }
 }
 
 // ---------------------------------------------------------------- property tests
@@ -699,10 +777,46 @@ TEST(BadInput, TooFewRetainedCheckpointsForSdc) {
 }
 
 TEST(BadInput, RunThatNeverFinishes) {
-  // A restart of 30 years against an MTBF of 7 s: the exact ETTR underflows to 0.
+  // A restart of 30 years against an MTBF of 7 s: the exact ETTR underflows to 0. The error
+  // is at the part of the downtime that does it.
   const core::Result<RunReport> r = AnalyzeRun(Simple(12500, 1000, 1e9, 10));
   ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.failures", "never finishes"));
+  EXPECT_TRUE(
+      HasDiagnostic(r.diagnostics(), "reliability.recovery.restart", "restart takes 11574.1 d"));
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.recovery.restart", "never finishes"));
+}
+
+TEST(BadInput, ARunThatNeverFinishesNamesWhatMakesTheDowntime) {
+  // The checkpoint load at 1 MB/s, 65.7 d of a 65.8 d downtime at an MTBF of 3.09 h: the
+  // error named reliability.failures (located in the preset of rates the user never
+  // touched). It names the largest part of the downtime, and where the caller derived it
+  // from, its input.
+  RunSpec s = Llama3Spec();
+  s.recovery.detect_s = 3 * kMin;
+  s.recovery.load_s = 65.7 * kDay;  // and as long to write it to storage
+  s.checkpoint.persist_s = 65.7 * kDay;
+  core::Result<RunReport> r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.recovery.load",
+                            "recovery.load takes 65.7 d of it"));
+  s.load_origin = {"the checkpoint load, 5.2 TiB at 1 MB/s",
+                   "reliability.checkpoint.storage_bandwidth", "a faster file system"};
+  r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.checkpoint.storage_bandwidth",
+                            "(MTBF 3.09 h, downtime 65.7 d): the checkpoint load, 5.2 TiB at 1 "
+                            "MB/s, takes 65.7 d of it"));
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.checkpoint.storage_bandwidth",
+                            "a faster file system"));
+  EXPECT_FALSE(HasDiagnostic(r.diagnostics(), "reliability.failures", "never finishes"));
+  // A given interval of work far beyond the MTBF, not the downtime, is named as such.
+  RunSpec t = Llama3Spec();
+  t.steps = 2000 * kDay;
+  t.checkpoint.interval_s = 1000 * kDay;
+  r = AnalyzeRun(t);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.checkpoint.interval",
+                            "a checkpoint every 1000.0 d of work"));
 }
 
 TEST(ClosedForms, EdgeCases) {
