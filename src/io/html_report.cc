@@ -687,6 +687,7 @@ std::string StepMemory(const estimate::StepReport& r) {
   const std::vector<Segment> segments = {seg("weights", m.weights, kColorCompute),
                                          seg("gradients", m.gradients, kColorBackward),
                                          seg("optimizer state", m.optimizer, kColorDp),
+                                         seg("fp8 weight cache", m.fp8_weight_cache, kColorWeight),
                                          seg("activations", m.activations, kColorTp),
                                          seg("runtime reserve", m.reserved, kColorOptimizer),
                                          seg("fragmentation", m.fragmentation, kColorBubble)};
@@ -1876,6 +1877,8 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
         {"weights", m.weights, kColorCompute, core::FormatBytes(m.weights)},
         {"gradients", m.gradients, kColorBackward, core::FormatBytes(m.gradients)},
         {"optimizer state", m.optimizer, kColorDp, core::FormatBytes(m.optimizer)},
+        {"fp8 weight cache", m.fp8_weight_cache, kColorWeight,
+         core::FormatBytes(m.fp8_weight_cache)},
         {"activations", m.activations, kColorTp, core::FormatBytes(m.activations)},
         {"runtime reserve", m.reserved, kColorOptimizer, core::FormatBytes(m.reserved)},
         {"fragmentation", m.fragmentation, kColorBubble, core::FormatBytes(m.fragmentation)}};
@@ -1888,6 +1891,7 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
        {std::pair<std::string_view, std::string_view>{"weights", kColorCompute},
         {"gradients", kColorBackward},
         {"optimizer state", kColorDp},
+        {"fp8 weight cache", kColorWeight},
         {"activations", kColorTp},
         {"runtime reserve", kColorOptimizer},
         {"fragmentation", kColorBubble}}) {

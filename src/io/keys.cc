@@ -1005,6 +1005,15 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
              p.fp8_scaling =
                  v.s == "block" ? parallel::Fp8Scaling::kBlock : parallel::Fp8Scaling::kTensor;
            }},
+          {Bool("fp8_weight_cache",
+                "precision fp8/fp4: keep each linear layer's weight cast to fp8 (fp4), with its "
+                "transpose for the backward GEMM, from the step's first micro-batch to its "
+                "last, as Transformer Engine does (is_first_microbatch): 2 bytes per linear "
+                "weight the chip holds (+ 2 x 4/16384 with block scaling; fp4/MXFP4 1.0625), "
+                "under ZeRO-3 only for the two gathered layers; false: cast at each use "
+                "(Megatron-Core disable_parameter_transpose_cache); no effect at bf16/fp16")
+               .Default("true"),
+           [](P& p, const Value& v) { p.fp8_weight_cache = v.b; }},
           {Bool("flash_attention", "fused attention kernel (stores no s x s scores)")
                .Default("true"),
            [](P& p, const Value& v) { p.flash_attention = v.b; }},

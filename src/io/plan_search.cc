@@ -424,6 +424,7 @@ std::string PlanYaml(const ParallelPlan& p, const std::string& comment) {
   out += fmt::format("precision: {}\n", hardware::PrecisionName(p.precision));
   if (p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4) {
     out += fmt::format("fp8_scaling: {}\n", parallel::Fp8ScalingName(p.fp8_scaling));
+    out += fmt::format("fp8_weight_cache: {}\n", b(p.fp8_weight_cache));
   }
   out += fmt::format(
       "activation_precision: {}\nmoe_dispatch_precision: {}\n"

@@ -210,6 +210,7 @@ std::string StepReportText(const estimate::StepReport& r) {
   mem("weights", m.weights);
   mem("gradients", m.gradients);
   mem("optimizer state", m.optimizer);
+  if (m.fp8_weight_cache > 0) mem("fp8 weight cache", m.fp8_weight_cache);
   mem("activations", m.activations);
   mem("runtime reserve", m.reserved);
   mem("fragmentation", m.fragmentation);
@@ -304,10 +305,13 @@ ordered_json StepJson(const estimate::StepReport& r) {
   j["memory_capacity_bytes"] = WholeBytes(r.memory_capacity);
   j["fits"] = r.fits;
   j["memory_stage"] = m.stage;
-  j["memory_breakdown_bytes"] = {
-      {"weights", WholeBytes(m.weights)},     {"gradients", WholeBytes(m.gradients)},
-      {"optimizer", WholeBytes(m.optimizer)}, {"activations", WholeBytes(m.activations)},
-      {"reserved", WholeBytes(m.reserved)},   {"fragmentation", WholeBytes(m.fragmentation)}};
+  j["memory_breakdown_bytes"] = {{"weights", WholeBytes(m.weights)},
+                                 {"gradients", WholeBytes(m.gradients)},
+                                 {"optimizer", WholeBytes(m.optimizer)},
+                                 {"fp8_weight_cache", WholeBytes(m.fp8_weight_cache)},
+                                 {"activations", WholeBytes(m.activations)},
+                                 {"reserved", WholeBytes(m.reserved)},
+                                 {"fragmentation", WholeBytes(m.fragmentation)}};
   const estimate::Timeline& tl = r.timeline;
   if (!tl.engine.empty()) {
     ordered_json overlap = ordered_json::array();

@@ -103,6 +103,17 @@ double GemmParameters(const std::vector<LayerOp>& ops, Role role) {
   return n;
 }
 
+// Weights of the GEMMs in `ops` whose role is `role`, without their biases.
+double GemmWeights(const std::vector<LayerOp>& ops, Role role) {
+  double n = 0;
+  for (const LayerOp& op : ops) {
+    if (op.kind == OpKind::kGemm && op.role == role) {
+      n += static_cast<double>(op.in_features) * static_cast<double>(op.out_features);
+    }
+  }
+  return n;
+}
+
 // Forward FLOPs per token of the GEMMs in `ops`, routed experts counted top_k times.
 double GemmFlops(const ModelSpec& m, const std::vector<LayerOp>& ops) {
   double f = 0;
@@ -151,12 +162,16 @@ ParameterCount CountParameters(const ModelSpec& m, const LayerBlocks& blocks) {
   // A parallel layer with a shared norm has none before its MLP (PaLM Sec. 2).
   const double mlp_norm = (m.SharedNorm() ? 0.0 : norm) + post_norm;
   c.dense_mlp = GemmParameters(blocks.mlp, Role::kDense) + mlp_norm;
+  c.attention_linear = GemmWeights(blocks.attention, Role::kDense);
+  c.dense_mlp_linear = GemmWeights(blocks.mlp, Role::kDense);
   c.per_layer = c.attention + c.dense_mlp;
   if (m.moe.IsMoe()) {
     const std::vector<LayerOp>& moe = blocks.moe_mlp;
     c.moe_shared = GemmParameters(moe, Role::kDense) + GemmParameters(moe, Role::kRouter) +
                    mlp_norm + (m.moe.shared_expert_gate ? h : 0.0);
     c.expert = GemmParameters(moe, Role::kExpert);
+    c.moe_shared_linear = GemmWeights(moe, Role::kDense);
+    c.expert_linear = GemmWeights(moe, Role::kExpert);
     c.moe_routed = c.expert * m.moe.experts;
     c.per_moe_layer = c.attention + c.moe_shared + c.moe_routed;
   }
@@ -177,6 +192,10 @@ ParameterCount CountParameters(const ModelSpec& m, const LayerBlocks& blocks) {
     // of the model's last layer; embedding and output head are shared with the model.
     const bool moe_block = m.layers > 0 && KindOfLayer(m, m.layers - 1).moe;
     c.mtp = m.mtp_layers * (2 * norm + 2 * h * h + (moe_block ? c.per_moe_layer : c.per_layer));
+    const double layer_linear =
+        c.attention_linear +
+        (moe_block ? c.moe_shared_linear + c.expert_linear * m.moe.experts : c.dense_mlp_linear);
+    c.mtp_linear = m.mtp_layers * (2 * h * h + layer_linear);
   }
   return c;
 }

@@ -180,8 +180,17 @@ struct ParameterCount {
   double embedding = 0;  // token (+ learned position: max_positions or seq_len rows) embeddings
   double output = 0;     // output projection (0 when tied) + final norm
   double mtp = 0;        // multi-token prediction modules (not in total; DeepSeek's 671B)
-  double total = 0;      // all layers + embedding + output
-  double routed = 0;     // routed experts of all layers (what expert parallelism shards)
+  // Of the above, the weights of the linear layers, biases excluded: the attention
+  // projections, the dense MLP, the shared and the routed experts, the prediction modules'
+  // 2h -> h projections; not the router, the norms, the embedding or the output head. What
+  // fp8/fp4 GEMMs run on, and what their weight cache holds (parallel/memory.h).
+  double attention_linear = 0;   // of `attention`
+  double dense_mlp_linear = 0;   // of `dense_mlp`
+  double moe_shared_linear = 0;  // of `moe_shared`: the shared experts
+  double expert_linear = 0;      // of `expert`
+  double mtp_linear = 0;         // of `mtp`
+  double total = 0;              // all layers + embedding + output
+  double routed = 0;             // routed experts of all layers (what expert parallelism shards)
   // Parameters one token uses: all but the input embedding and the routed experts it is
   // not sent to (the convention behind 6·N FLOPs; DeepSeek-V3 37B, GPT-OSS 5.1B).
   double active = 0;

@@ -11,6 +11,16 @@ double OptimizerBytes(const ParallelPlan& p) {
   return p.optimizer_state_precision == hardware::Precision::kBf16 ? 4.0 + 2 * 2 : kOptimizerBytes;
 }
 
+double Fp8WeightCacheBytes(const ParallelPlan& p) {
+  if (!p.fp8_weight_cache) return 0;
+  if (p.precision == hardware::Precision::kFp4) {
+    return kWeightCacheCopies * (kFp4ElementBytes + kMxfp4ScaleBytes);
+  }
+  if (p.precision != hardware::Precision::kFp8) return 0;
+  const double scale = p.fp8_scaling == Fp8Scaling::kBlock ? kFp8BlockScaleBytes : 0.0;
+  return kWeightCacheCopies * (kFp8ElementBytes + scale);
+}
+
 double AdamStepBytes(const ParallelPlan& p) {
   const double adam =
       p.optimizer_state_precision == hardware::Precision::kBf16 ? 12.0 + 10 : kAdamStepBytes;
@@ -73,6 +83,23 @@ double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int sta
   return StageParameterParts(m, p, stage, stage_layers).Total();
 }
 
+StageParameterSplit StageLinearParts(const model::ParameterCount& c, const model::ModelSpec& m,
+                                     const ParallelPlan& p, const LayerMix& mix) {
+  const int stage_layers = mix.layers;
+  const int moe = std::min(mix.moe, stage_layers);
+  double dense = c.attention_linear * stage_layers + c.dense_mlp_linear * (stage_layers - moe) +
+                 c.moe_shared_linear * moe;
+  dense += c.kv_projection * (KvReplicas(m, p.tp) - 1) * (stage_layers + mix.mtp);
+  const double layer_routed = c.expert_linear * m.moe.experts;
+  double expert = layer_routed * moe;
+  if (mix.mtp > 0) {
+    const double routed = mix.mtp_moe ? layer_routed * mix.mtp : 0.0;
+    dense += c.mtp_linear - routed;
+    expert += routed;
+  }
+  return {.dense = dense / p.tp, .expert = expert / (static_cast<double>(p.ep) * p.etp)};
+}
+
 namespace {
 
 // FSDP's buffer (ZeRO paper Sec. 5.3, ZeRO-3: parameters are all-gathered before each
@@ -120,6 +147,48 @@ double GatherBuffer(const model::ParameterCount& c, const model::ModelSpec& m,
   return pair * kWeightBytes;
 }
 
+// The fp8 weight cache of a stage (Fp8WeightCacheBytes): what stays for the whole step,
+// and what lasts only while its unit is gathered (ZeRO-3: the linear weights of the two
+// units GatherBuffer holds, the largest two layers or prediction modules; the embedding
+// and the head have none).
+struct WeightCache {
+  double resident = 0;  // bytes
+  double gathered = 0;  // bytes
+  double Total() const { return resident + gathered; }
+};
+WeightCache Fp8WeightCache(const model::ParameterCount& c, const model::ModelSpec& m,
+                           const ParallelPlan& p, const LayerMix& mix,
+                           const StageParameterSplit& linear) {
+  const double bytes = Fp8WeightCacheBytes(p);
+  if (bytes == 0) return {};
+  if (p.zero < 3) return {.resident = linear.Total() * bytes};
+  const bool dense_sharded = static_cast<double>(p.dp) * p.cp > 1;
+  const bool experts_sharded = p.ExpertDataParallel() > 1;
+  WeightCache w;
+  w.resident =
+      ((dense_sharded ? 0.0 : linear.dense) + (experts_sharded ? 0.0 : linear.expert)) * bytes;
+  auto dense = [&](double params) { return dense_sharded ? params / p.tp : 0.0; };
+  const double layer_routed = c.expert_linear * m.moe.experts;
+  const double routed = experts_sharded ? layer_routed / (static_cast<double>(p.ep) * p.etp) : 0.0;
+  const double attention = c.attention_linear + c.kv_projection * (KvReplicas(m, p.tp) - 1);
+  auto layer = [&](bool moe) {
+    return moe ? dense(attention + c.moe_shared_linear) + routed
+               : dense(attention + c.dense_mlp_linear);
+  };
+  const int moe_layers = mix.moe + (mix.mtp_moe ? mix.mtp : 0);
+  const int dense_layers = mix.layers + mix.mtp - moe_layers;
+  double largest = 0;
+  if (dense_layers > 0) largest = std::max(largest, layer(false));
+  if (moe_layers > 0) largest = std::max(largest, layer(true));
+  if (mix.mtp > 0) {
+    const double module_routed = mix.mtp_moe ? layer_routed : 0.0;
+    largest = std::max(
+        largest, dense(c.mtp_linear / mix.mtp - module_routed) + (mix.mtp_moe ? routed : 0.0));
+  }
+  w.gathered = 2 * largest * bytes;
+  return w;
+}
+
 MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::ModelSpec& m,
                               const ParallelPlan& p, int stage, const LayerMix& mix) {
   const int stage_layers = mix.layers;
@@ -145,6 +214,9 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   const double buffer = GradReduceBytes(p);
   b.gradients = sharded(buffer, 2) + (buffer < kGradBytes ? sharded(kGradBytes, 1) : 0.0);
   b.optimizer = sharded(OptimizerBytes(p), 1);
+  const StageParameterSplit linear = StageLinearParts(c, m, p, mix);
+  b.linear_parameters = linear.Total();
+  b.fp8_weight_cache = Fp8WeightCache(c, m, p, mix, linear).Total();
 
   // Context parallelism splits every activation along the sequence: tokens per rank.
   const model::ActivationStorage storage = ActivationStorageOf(p);
@@ -194,7 +266,8 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     b.activations += tokens * 4.0 * m.vocab / p.tp * (1 + mix.mtp) * LossesInFlight(p);
   }
   b.reserved = p.memory_reserved.value();
-  const double allocated = b.weights + b.gradients + b.optimizer + b.activations;
+  const double allocated =
+      b.weights + b.gradients + b.optimizer + b.fp8_weight_cache + b.activations;
   b.fragmentation = p.memory_fragmentation * allocated;
   b.total = allocated + b.reserved + b.fragmentation;
   return b;
@@ -218,9 +291,16 @@ MemoryBreakdown DualPipeRankMemory(const model::ParameterCount& c, const model::
               std::min(GatherBuffer(c, m, p, rank, mix_a), GatherBuffer(c, m, p, twin, mix_b));
   r.gradients = a.gradients + b.gradients;
   r.optimizer = a.optimizer + b.optimizer;
+  r.linear_parameters = a.linear_parameters + b.linear_parameters;
+  // One gather at a time under ZeRO-3: the twins' transient casts share one place too.
+  r.fp8_weight_cache =
+      a.fp8_weight_cache + b.fp8_weight_cache -
+      std::min(Fp8WeightCache(c, m, p, mix_a, StageLinearParts(c, m, p, mix_a)).gathered,
+               Fp8WeightCache(c, m, p, mix_b, StageLinearParts(c, m, p, mix_b)).gathered);
   r.activations = a.activations + b.activations;
   r.reserved = p.memory_reserved.value();
-  const double allocated = r.weights + r.gradients + r.optimizer + r.activations;
+  const double allocated =
+      r.weights + r.gradients + r.optimizer + r.fp8_weight_cache + r.activations;
   r.fragmentation = p.memory_fragmentation * allocated;
   r.total = allocated + r.reserved + r.fragmentation;
   return r;

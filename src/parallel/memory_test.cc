@@ -170,6 +170,13 @@ TEST(PeakMemory, DualPipeHoldsTwoStagesAndPpPlusOneMicroBatches) {
   EXPECT_NEAR(peak.weights, first.weights + last.weights, 1);
   EXPECT_NEAR(peak.activations, first.activations + last.activations, 1);
   EXPECT_DOUBLE_EQ(peak.reserved, first.reserved);
+  // In fp8 the rank keeps both stages' weight casts: 12 layers of 12h^2 linear weights / tp.
+  p.precision = hardware::Precision::kFp8;
+  EXPECT_NEAR(
+      PeakMemory(m, p).fp8_weight_cache,
+      StageMemory(m, p, 0, 12).fp8_weight_cache + StageMemory(m, p, p.pp - 1, 12).fp8_weight_cache,
+      1);
+  EXPECT_NEAR(StageMemory(m, p, 0, 12).fp8_weight_cache, 2 * 12 * 12.0 * 12288 * 12288 / 8, 1);
 }
 
 // One micro-batch, one stage: the difference between 2 and 1 layers is one MoE layer of
@@ -289,6 +296,121 @@ TEST(StageParameters, MtpSharesEmbeddingAndOutputHead) {
   m.mtp_layers = 0;
   EXPECT_NEAR(with_mtp - StageParameters(m, p, 1, 30), c.mtp, 1);
   EXPECT_NEAR(c.mtp, 2 * 7168.0 + 2 * 7168.0 * 7168 + c.per_moe_layer, 1);
+}
+
+// Llama 3 70B, tp 4 pp 8 (10 layers a stage), as examples/llama3-70b-64-h100-fp8.yaml.
+ParallelPlan Llama70BOnTp4Pp8(hardware::Precision precision) {
+  ParallelPlan p;
+  p.tp = 4;
+  p.pp = 8;
+  p.dp = 2;
+  p.global_batch_size = 16;
+  p.sequence_parallel = true;
+  p.precision = precision;
+  return p;
+}
+
+// The linear-layer weights of a Llama 3 70B layer: Q and O (h x h each), K and V
+// (8 heads x 128 x h each), the SwiGLU MLP (3 x h x 28,672). No biases.
+double Llama70BLayerLinear() {
+  const double h = 8192;
+  return 2 * h * h + 2 * 8 * 128 * h + 3 * h * 28672;
+}
+
+// Transformer Engine keeps each linear weight cast to fp8 and its transpose for the whole
+// step: 2 bytes more per linear weight the chip holds than the same plan in bf16, and
+// nothing else moves (the cached linear inputs stay bf16 here). Rank 0 also holds the
+// embedding, which stays bf16 and is not cast.
+TEST(StageMemory, Fp8WeightCacheHoldsTwoBytesPerLinearWeight) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  const model::ParameterCount c = model::CountParameters(m);
+  EXPECT_DOUBLE_EQ(c.attention_linear + c.dense_mlp_linear, Llama70BLayerLinear());
+  const MemoryBreakdown bf16 = StageMemory(m, Llama70BOnTp4Pp8(hardware::Precision::kBf16), 0, 10);
+  const MemoryBreakdown fp8 = StageMemory(m, Llama70BOnTp4Pp8(hardware::Precision::kFp8), 0, 10);
+  const double linear = 10 * Llama70BLayerLinear() / 4;
+  EXPECT_NEAR(fp8.linear_parameters, linear, 1);
+  EXPECT_NEAR(fp8.parameters - fp8.linear_parameters,
+              (c.embedding + 10 * (c.per_layer - Llama70BLayerLinear())) / 4, 1);
+  EXPECT_NEAR(fp8.fp8_weight_cache, 2 * linear, 1);
+  EXPECT_EQ(bf16.fp8_weight_cache, 0);
+  EXPECT_EQ(fp8.weights, bf16.weights);
+  EXPECT_EQ(fp8.gradients, bf16.gradients);
+  EXPECT_EQ(fp8.optimizer, bf16.optimizer);
+  EXPECT_EQ(fp8.activations, bf16.activations);
+  EXPECT_NEAR(fp8.total - bf16.total, 2 * linear * (1 + ParallelPlan{}.memory_fragmentation), 1);
+  // The largest rank, too: PeakMemory carries the cache.
+  const MemoryBreakdown peak = PeakMemory(m, Llama70BOnTp4Pp8(hardware::Precision::kFp8));
+  EXPECT_NEAR(peak.fp8_weight_cache, 2 * linear, 1);
+}
+
+// A framework that casts at each use (Megatron-Core disable_parameter_transpose_cache):
+// the figure without the cache, the same as bf16's.
+TEST(StageMemory, Fp8WeightCacheOffGivesTheBf16Figure) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  ParallelPlan p = Llama70BOnTp4Pp8(hardware::Precision::kFp8);
+  p.fp8_weight_cache = false;
+  const MemoryBreakdown off = StageMemory(m, p, 0, 10);
+  EXPECT_EQ(off.fp8_weight_cache, 0);
+  EXPECT_DOUBLE_EQ(off.total,
+                   StageMemory(m, Llama70BOnTp4Pp8(hardware::Precision::kBf16), 0, 10).total);
+}
+
+TEST(Fp8WeightCacheBytes, ElementsAndScalesOfBothCopies) {
+  ParallelPlan p;
+  EXPECT_EQ(Fp8WeightCacheBytes(p), 0);  // bf16
+  p.precision = hardware::Precision::kFp16;
+  EXPECT_EQ(Fp8WeightCacheBytes(p), 0);
+  p.precision = hardware::Precision::kFp8;
+  EXPECT_EQ(Fp8WeightCacheBytes(p), 2);  // per-tensor scales are not counted
+  // One fp32 scale per 128 x 128 block of each copy (DeepSeek-V3 Sec. 3.3.2).
+  p.fp8_scaling = Fp8Scaling::kBlock;
+  EXPECT_DOUBLE_EQ(Fp8WeightCacheBytes(p), 2 * (1 + 4.0 / 16384));
+  // MXFP4: 4-bit elements and one 8-bit scale per 32, row-wise and column-wise.
+  p.precision = hardware::Precision::kFp4;
+  EXPECT_DOUBLE_EQ(Fp8WeightCacheBytes(p), 2 * (0.5 + 1.0 / 32));
+  p.fp8_weight_cache = false;
+  EXPECT_EQ(Fp8WeightCacheBytes(p), 0);
+}
+
+// ZeRO-3 gathers a layer at a time and releases it: the cast lives as long as its layer is
+// gathered, so the cache is that of the two layers the gather buffer holds, not of the 40
+// the stage owns. With nothing to gather (one data-parallel rank) it is the whole stage's.
+TEST(StageMemory, ZeroThreeCachesTheTwoGatheredLayers) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  ParallelPlan p;
+  p.pp = 2;
+  p.dp = 8;
+  p.global_batch_size = 8;
+  p.zero = 3;
+  p.precision = hardware::Precision::kFp8;
+  EXPECT_NEAR(StageMemory(m, p, 0, 40).fp8_weight_cache, 2 * 2 * Llama70BLayerLinear(), 1);
+  EXPECT_NEAR(StageMemory(m, p, 1, 40).fp8_weight_cache, 2 * 2 * Llama70BLayerLinear(), 1);
+  p.zero = 1;
+  EXPECT_NEAR(StageMemory(m, p, 0, 40).fp8_weight_cache, 2 * 40 * Llama70BLayerLinear(), 1);
+  p.zero = 3;
+  p.dp = 1;
+  p.global_batch_size = 1;
+  EXPECT_NEAR(StageMemory(m, p, 0, 40).fp8_weight_cache, 2 * 40 * Llama70BLayerLinear(), 1);
+}
+
+// An MoE layer casts its attention projections, shared expert and the chip's routed
+// experts; the router stays bf16. DeepSeek-V3 on ep 8 (32 of 256 experts a chip), one MoE
+// layer: the difference between 5 and 4 of the first stage's layers, which are MoE.
+TEST(StageMemory, Fp8WeightCacheCastsExpertsNotTheRouter) {
+  const model::ModelSpec m = DeepSeekV3();
+  const model::ParameterCount c = model::CountParameters(m);
+  const double h = 7168, expert = 3 * h * 2048;
+  EXPECT_DOUBLE_EQ(c.expert_linear, expert);
+  EXPECT_DOUBLE_EQ(c.moe_shared_linear, expert);  // one shared expert of the same width
+  EXPECT_GT(c.moe_shared, c.moe_shared_linear + 256 * h - 1);  // + router and norm
+  ParallelPlan p = DeepSeekFp8Plan();
+  p.pp = 2;
+  p.dp = 8;
+  p.ep = 8;
+  p.global_batch_size = 8;
+  const double moe_layer =
+      StageMemory(m, p, 0, 5).fp8_weight_cache - StageMemory(m, p, 0, 4).fp8_weight_cache;
+  EXPECT_NEAR(moe_layer, 2 * (c.attention_linear + expert + 32 * expert), 1);
 }
 
 }  // namespace
