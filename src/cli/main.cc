@@ -303,16 +303,11 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
   if (!sized.ok()) return PrintDiagnostics(sized.diagnostics());
   std::cerr << sized.diagnostics().Format();
   const std::vector<fathom::plan::SizeResult>& results = sized.value();
-  std::string text;
-  for (const fathom::plan::SizeResult& r : results) {
-    text += (text.empty() ? "" : "\n") + fathom::io::SizeText(r);
-  }
-  if (results.size() > 1) text += "\n" + fathom::io::SizeComparisonText(results);
   if (!a.html.empty() && !WriteOutput("--html", a.html, fathom::io::SizeReportHtml(results))) {
     return kUserError;
   }
   if (a.html == "-") return 0;
-  std::cout << (a.json ? fathom::io::SizeJson(results) : text);
+  std::cout << (a.json ? fathom::io::SizeJson(results) : fathom::io::SizeReportText(results));
   return 0;
 }
 

@@ -80,11 +80,12 @@ constexpr Unit kUnits[] = {
     {"W", Dimension::kPower, 1, true},
     {"kW", Dimension::kPower, 1e3, true},
     {"MW", Dimension::kPower, 1e6, true},
+    {"GW", Dimension::kPower, 1e9, true},
 
     {"", Dimension::kCount, 1, false},
     {"K", Dimension::kCount, 1e3, true},
     {"M", Dimension::kCount, 1e6, true},
-    {"B", Dimension::kCount, 1e9, false},
+    {"B", Dimension::kCount, 1e9, true},  // billion, as G
     {"G", Dimension::kCount, 1e9, true},
     {"T", Dimension::kCount, 1e12, true},
 
@@ -106,23 +107,114 @@ const Unit* FindUnitAnyDimension(std::string_view name) {
   return nullptr;
 }
 
-// The unit an unknown one most likely meant: compared case-insensitively (ties to the
-// closest in case, then to the canonical spelling), among the units with the same
-// multiplier prefix when one is close enough ("400gbps" -> "Gbps", not "bps").
+// Spellings that are no unit here, with the unit of the same dimension and size they mean.
+// Edit distance alone picks one of another size: "m" is 1 edit from "ms" (60,000 times
+// smaller than the minute meant), "Gbit/s" 2 from "GiB/s" (8.6 times more than Gb/s).
+struct Alias {
+  std::string_view spelling;
+  Dimension dim;
+  std::string_view unit;
+};
+
+constexpr Alias kAliases[] = {
+    {"m", Dimension::kTime, "min"},           {"mn", Dimension::kTime, "min"},
+    {"mins", Dimension::kTime, "min"},        {"minute", Dimension::kTime, "min"},
+    {"minutes", Dimension::kTime, "min"},     {"sec", Dimension::kTime, "s"},
+    {"secs", Dimension::kTime, "s"},          {"second", Dimension::kTime, "s"},
+    {"seconds", Dimension::kTime, "s"},       {"hr", Dimension::kTime, "h"},
+    {"hrs", Dimension::kTime, "h"},           {"hour", Dimension::kTime, "h"},
+    {"hours", Dimension::kTime, "h"},         {"day", Dimension::kTime, "d"},
+    {"days", Dimension::kTime, "d"},          {"msec", Dimension::kTime, "ms"},
+    {"millisecond", Dimension::kTime, "ms"},  {"milliseconds", Dimension::kTime, "ms"},
+    {"usec", Dimension::kTime, "us"},         {"microsecond", Dimension::kTime, "us"},
+    {"microseconds", Dimension::kTime, "us"}, {"nsec", Dimension::kTime, "ns"},
+    {"nanosecond", Dimension::kTime, "ns"},   {"nanoseconds", Dimension::kTime, "ns"},
+    {"watt", Dimension::kPower, "W"},         {"watts", Dimension::kPower, "W"},
+    {"TF", Dimension::kFlopRate, "TFLOPS"},   {"PF", Dimension::kFlopRate, "PFLOPS"},
+};
+
+char Fold(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+bool IsPrefix(char c) { return std::string_view("kmgtpe").find(Fold(c)) != std::string_view::npos; }
+
+// Replaces each `from` in `s`, compared case-insensitively, with `to`.
+std::string ReplaceFolded(std::string s, std::string_view from, std::string_view to) {
+  for (size_t i = 0; i + from.size() <= s.size();) {
+    if (EditDistance(std::string_view(s).substr(i, from.size()), from) == 0) {
+      s.replace(i, from.size(), to);
+      i += to.size();
+    } else {
+      ++i;
+    }
+  }
+  return s;
+}
+
+// Words spelt out as the units write them: "bits" -> "b", "bytes" -> "B", "/sec" -> "/s"
+// ("Gbit/s" -> "Gb/s", "GBytes/sec" -> "GB/s").
+std::string SpelledOut(std::string_view unit) {
+  std::string s(unit);
+  for (std::string_view bits : {"bits", "bit"}) s = ReplaceFolded(s, bits, "b");
+  for (std::string_view bytes : {"bytes", "byte"}) s = ReplaceFolded(s, bytes, "B");
+  s = ReplaceFolded(s, "/sec", "/s");
+  return s;
+}
+
+// Bits or bytes, where the spelling says so in words: 'b' for "bit", 'B' for "byte", else 0
+// (a lone "b" is often a byte written carelessly: "80gib").
+char BitsOrBytes(std::string_view unit) {
+  auto has = [&](std::string_view word) {
+    for (size_t i = 0; i + word.size() <= unit.size(); ++i) {
+      if (EditDistance(unit.substr(i, word.size()), word) == 0) return true;
+    }
+    return false;
+  };
+  const bool bits = has("bit"), bytes = has("byte");
+  return bits == bytes ? 0 : bits ? 'b' : 'B';
+}
+
+// The unit an unknown one most likely meant, of the same dimension and size: a common
+// spelling of it (kAliases; "bit" and "byte" written out), else the closest by edit
+// distance among the units of the same multiplier prefix ("400gbps" -> "Gbps", not "bps")
+// and, where the spelling says, of bits or of bytes alike ("Gbit/s" is never "GiB/s").
+// Compared case-insensitively, ties to the closest in case, then to the canonical
+// spelling. A prefix no unit of the dimension has ("PW") gets no suggestion: "" (the
+// caller lists the units), never one of another size.
 std::string SuggestUnit(std::string_view unit, Dimension dim) {
-  auto fold = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
-  const bool prefixed = unit.size() > 1 && std::string_view("kmgtpe").find(fold(unit.front())) !=
-                                               std::string_view::npos;
+  for (const Alias& a : kAliases) {
+    if (a.dim == dim && EditDistance(a.spelling, unit) == 0) return std::string(a.unit);
+  }
+  const std::string spelled = SpelledOut(unit);
+  const bool prefixed = spelled.size() > 1 && IsPrefix(spelled.front());
+  const char family = BitsOrBytes(unit);
   std::vector<std::string_view> same_prefix, all;
   for (bool canonical : {true, false}) {
     for (const Unit& u : kUnits) {
       if (u.dim != dim || u.name.empty() || u.canonical != canonical) continue;
+      if (family != 0 && (u.name.find(family) == std::string_view::npos ||
+                          u.name.find(family == 'b' ? 'B' : 'b') != std::string_view::npos)) {
+        continue;
+      }
+      // The spelling with its prefix's case fixed ("kb/s" -> "Kb/s", "gb/s" -> "Gb/s").
+      if (prefixed && u.name.size() == spelled.size() &&
+          Fold(u.name.front()) == Fold(spelled.front()) &&
+          u.name.substr(1) == std::string_view(spelled).substr(1)) {
+        return std::string(u.name);
+      }
       all.push_back(u.name);
-      if (prefixed && fold(u.name.front()) == fold(unit.front())) same_prefix.push_back(u.name);
+      if (prefixed && Fold(u.name.front()) == Fold(spelled.front())) same_prefix.push_back(u.name);
     }
   }
-  if (std::string guess = DidYouMean(unit, same_prefix); !guess.empty()) return guess;
-  return DidYouMean(unit, all);
+  if (spelled != unit) {
+    if (const Unit* u = FindUnit(spelled, dim); u != nullptr) return std::string(u->name);
+  }
+  if (std::string guess = DidYouMean(spelled, same_prefix); !guess.empty()) return guess;
+  // A multiplier no unit of the dimension has ("PW", "EB"): no unit of another size.
+  if (prefixed &&
+      (FindUnit(std::string_view(spelled).substr(1), dim) != nullptr || same_prefix.empty())) {
+    return "";
+  }
+  return DidYouMean(spelled, all);
 }
 
 std::string_view Trim(std::string_view s) {
@@ -246,8 +338,11 @@ QuantityParse ParseQuantity(std::string_view text, Dimension dim) {
     }
     r.error = "unknown unit \"" + std::string(unit) + "\" in \"" + std::string(s) + "\"";
     const std::string guess = SuggestUnit(unit, dim);
-    r.hint = guess.empty() ? "expected one of " + JoinComma(UnitNames(dim))
-                           : "did you mean \"" + guess + "\"?";
+    const bool bits = dim == Dimension::kBytes && BitsOrBytes(unit) == 'b';
+    r.hint = !guess.empty() ? "did you mean \"" + guess + "\"?"
+             : bits
+                 ? "sizes are in bytes (8 bits to a byte): use one of " + JoinComma(UnitNames(dim))
+                 : "expected one of " + JoinComma(UnitNames(dim));
     return r;
   }
   const double value = number * u->factor;
@@ -299,6 +394,12 @@ std::string FormatFlopRate(double flops_per_sec) {
   static const char* const kNames[] = {"FLOP/s", "GFLOP/s", "TFLOP/s", "PFLOP/s", "EFLOP/s"};
   static const double kScales[] = {1, 1e9, 1e12, 1e15, 1e18};
   return FormatScaled(flops_per_sec, kNames, kScales, 5);
+}
+
+std::string FormatPower(double watts) {
+  static const char* const kNames[] = {"W", "kW", "MW", "GW"};
+  static const double kScales[] = {1, 1e3, 1e6, 1e9};
+  return FormatScaled(watts, kNames, kScales, 4);
 }
 
 }  // namespace fathom::core

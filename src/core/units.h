@@ -83,6 +83,7 @@ std::string FormatBytes(double bytes);
 std::string FormatSeconds(double seconds);
 std::string FormatBandwidth(double bytes_per_sec);
 std::string FormatFlopRate(double flops_per_sec);
+std::string FormatPower(double watts);  // 1e5 -> "100 kW"
 // A span of time in the largest readable unit, for runs and their messages: "54.0 d" (from
 // 2 days), "7.00 h" (from 2 hours), "9.0 min" (from 2 minutes), else FormatSeconds.
 std::string FormatDuration(double seconds);

@@ -87,6 +87,66 @@ TEST(ParseQuantity, UnknownUnitSuggestsTheSameMultiplier) {
   }
 }
 
+// A suggestion is of the same dimension and size as the unit meant: a common spelling (a
+// table of aliases, "bit" and "byte" written out) before edit distance, which alone picked
+// "ms" for "m" (60,000 times smaller than a minute), "GiB/s" for "Gbit/s" (bytes for bits)
+// and "W" for "GW".
+TEST(ParseQuantity, UnknownUnitSuggestsTheSameSize) {
+  const struct {
+    const char* text;
+    Dimension dim;
+    const char* guess;
+  } cases[] = {
+      {"90m", Dimension::kTime, "min"},
+      {"90mins", Dimension::kTime, "min"},
+      {"90 minutes", Dimension::kTime, "min"},
+      {"2hrs", Dimension::kTime, "h"},
+      {"2Hours", Dimension::kTime, "h"},
+      {"10sec", Dimension::kTime, "s"},
+      {"3days", Dimension::kTime, "d"},
+      {"5usec", Dimension::kTime, "us"},
+      {"400Gbit/s", Dimension::kBandwidth, "Gb/s"},
+      {"400gbit/s", Dimension::kBandwidth, "Gb/s"},
+      {"400Gbits/s", Dimension::kBandwidth, "Gb/s"},
+      {"100kbit/s", Dimension::kBandwidth, "Kb/s"},
+      {"100kb/s", Dimension::kBandwidth, "Kb/s"},
+      {"50GBytes/sec", Dimension::kBandwidth, "GB/s"},
+      {"400Gbit", Dimension::kBandwidth, "Gbps"},
+      {"700watts", Dimension::kPower, "W"},
+      {"989TF", Dimension::kFlopRate, "TFLOPS"},
+  };
+  for (const auto& c : cases) {
+    QuantityParse p = ParseQuantity(c.text, c.dim);
+    EXPECT_FALSE(p.ok) << c.text;
+    EXPECT_EQ(p.hint, std::string("did you mean \"") + c.guess + "\"?") << c.text;
+  }
+  // A multiplier no unit of the dimension has gets the list, not a unit of another size.
+  QuantityParse peta = ParseQuantity("1PW", Dimension::kPower);
+  EXPECT_FALSE(peta.ok);
+  EXPECT_EQ(peta.hint, "expected one of W, kW, MW, GW");
+  // Bits where bytes are meant: the list, and why.
+  QuantityParse bits = ParseQuantity("80Gbit", Dimension::kBytes);
+  EXPECT_FALSE(bits.ok);
+  EXPECT_NE(bits.hint.find("sizes are in bytes (8 bits to a byte)"), std::string::npos)
+      << bits.hint;
+}
+
+// Gigawatts are a power (a node or a site), and a key's range then says what it allows.
+TEST(ParseQuantity, GigawattsAreAPower) {
+  EXPECT_DOUBLE_EQ(Parse("1GW", Dimension::kPower), 1e9);
+  EXPECT_EQ(FormatPower(1e5), "100 kW");
+  EXPECT_EQ(FormatPower(700), "700 W");
+  EXPECT_EQ(FormatPower(2.5e9), "2.5 GW");
+}
+
+// Counts take K, M, B (as G) and T, and an unknown suffix says so, B included.
+TEST(ParseQuantity, CountSuffixesIncludeB) {
+  EXPECT_DOUBLE_EQ(Parse("70B", Dimension::kCount), 70e9);
+  QuantityParse p = ParseQuantity("1Tokens", Dimension::kCount);
+  EXPECT_FALSE(p.ok);
+  EXPECT_EQ(p.hint, "expected one of K, M, B, G, T");
+}
+
 TEST(ParseQuantity, WrongDimension) {
   QuantityParse p = ParseQuantity("80GB", Dimension::kBandwidth);
   EXPECT_FALSE(p.ok);

@@ -52,6 +52,9 @@ struct ChipSpec {
   double usd_per_chip_hour = 0;
   std::string price_kind;  // on_demand, capacity_block, reserved, committed_use, spot; "" = unknown
   std::string price_as_of;  // when the price held, as its source says
+  // Where the price was given when not in the catalog's files ("--set
+  // cluster.chip.price.usd_per_chip_hour", "my-chip.yaml:12"); "" = the catalog's.
+  std::string price_given;
 
   // Sources, by section (peak, memory, efficiency, gemm, scale_up, scale_out, power, price).
   std::vector<std::pair<std::string, std::string>> sources;

@@ -120,6 +120,10 @@ core::Result<Catalog> OpenCatalog(const std::string& data_flag, const std::strin
 struct LoadedScenario {
   estimate::Scenario scenario;
   SourceMap where;
+  // Warnings about what energy is priced at (a chip TDP changed where the cluster's node
+  // power prices energy): for the commands that price energy (run, size) to add to their
+  // diagnostics; the others (step, compare, plan, sweep) report no energy.
+  core::Diagnostics energy_warnings;
 };
 
 // `--set KEY=VALUE`: one key of the scenario replaced before validation, as if the file said

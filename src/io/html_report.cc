@@ -1436,11 +1436,20 @@ std::string RunReportHtmlBody(const RunResult& r) {
           Num(c.expected_interruptions, 1), c.stops_job ? Pct(c.share) : "-",
           ShareBar(most > 0 ? c.expected_interruptions / most : 0, kColorPp));
     }
-    out += fmt::format(
-        "</table></div>\n<p class=\"muted\">Counted: {}, {}, {}, {}, {}.</p>\n</section>\n",
-        counted(r.counts.gpu, "GPU", "GPUs"), counted(r.counts.node, "node", "nodes"),
-        counted(r.counts.nic, "NIC", "NICs"), counted(r.counts.switches, "switch", "switches"),
-        counted(r.counts.link, "link", "links"));
+    // Switches nobody counted (a tier given by block size, without a radix) are unknown, "?"
+    // as in the text report (null in JSON), never 0.
+    const bool switches_known = r.counts.fabric.complete;
+    out +=
+        fmt::format("</table></div>
+                        < p class
+                    =\"muted\">Counted: {}, {}, {}, {}, {}{}.</p>
+                     < / section > ",
+                     counted(r.counts.gpu, "GPU", "GPUs"),
+                    counted(r.counts.node, "node", "nodes"), counted(r.counts.nic, "NIC", "NICs"),
+                    switches_known ? counted(r.counts.switches, "switch", "switches")
+                                   : std::string("? switches"),
+                    counted(r.counts.link, "link", "links"),
+                    switches_known ? "" : "; ? = a tier given by block size, without a radix");
   }
 
   out += RunCheckpoint(r);
@@ -1506,9 +1515,12 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
     const plan::SizeRow& c = r.rows[static_cast<size_t>(r.chosen)];
     out += Figure(
         r.cluster, fmt::format("{} &times; {}", core::WithThousands(c.chips), Esc(r.chip)),
-        fmt::format("{} {}{}", Esc(Duration(c.expected_s)),
+        fmt::format("{} {}{}{}", Esc(Duration(c.expected_s)),
                     r.with_reliability ? "expected" : "ideal",
-                    c.cost.usd_per_chip_hour > 0 ? ", " + Esc(Usd(c.cost.usd)) : std::string()));
+                    c.cost.usd_per_chip_hour > 0 ? ", " + Esc(Usd(c.cost.usd)) : std::string(),
+                    Powered(c.cost) && c.cost.usd_per_kwh > 0
+                        ? ", " + Esc(Usd(c.cost.electricity_usd)) + " of electricity"
+                        : std::string()));
   }
   out += "</div>\n";
 
@@ -1571,7 +1583,15 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
       powers += fmt::format("{}{}: {}", powers.empty() ? "" : "; ", Esc(r.cluster),
                             Esc(SizePowerBasis(r)));
     }
-    out += powers + ". Prices of different kinds do not compare.</p>\n";
+    std::string electricity;
+    for (const plan::SizeResult& r : results) {
+      if (!Powered(r.pricing) || r.pricing.usd_per_kwh <= 0) continue;
+      electricity += fmt::format("{}{}: {}", electricity.empty() ? "" : "; ", Esc(r.cluster),
+                                 Esc(SizeElectricityBasis(r)));
+    }
+    out += powers +
+           (electricity.empty() ? "" : "; electricity (the facility's energy) at " + electricity) +
+           ". Prices of different kinds do not compare.</p>\n";
     const std::vector<std::pair<std::string, std::string>> bases = SizeEnergyBases(results);
     if (!bases.empty()) {
       std::string which;
@@ -1596,29 +1616,37 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
     out += "</section>\n";
   }
   for (const plan::SizeResult& r : results) {
+    // The facility's energy and the electricity, as the run report gives them, where they
+    // differ from the IT energy (a PUE) and where electricity is priced.
+    const bool facility = Powered(r.pricing) && r.pricing.pue != 1;
+    const bool electricity = Powered(r.pricing) && r.pricing.usd_per_kwh > 0;
     out += fmt::format("<section>\n<h2>{} ({})</h2>\n<div class=\"scroll\"><table>\n",
                        Esc(r.cluster), Esc(r.chip));
     out += fmt::format(
         "<tr><th class=\"num\">chips</th><th class=\"num\">step time</th><th "
         "class=\"num\">MFU</th><th class=\"num\">ideal</th>{}<th class=\"num\">chip-hours</th>"
-        "<th class=\"num\">cost</th><th class=\"num\">energy</th><th>plan</th></tr>\n",
-        r.with_reliability ? "<th class=\"num\">ETTR</th><th class=\"num\">expected</th>" : "");
+        "<th class=\"num\">cost</th><th class=\"num\">energy (IT)</th>{}{}<th>plan</th></tr>\n",
+        r.with_reliability ? "<th class=\"num\">ETTR</th><th class=\"num\">expected</th>" : "",
+        facility ? "<th class=\"num\">energy (facility)</th>" : "",
+        electricity ? "<th class=\"num\">electricity</th>" : "");
+    const int columns = 8 + (facility ? 1 : 0) + (electricity ? 1 : 0);
     for (size_t i = 0; i < r.rows.size(); ++i) {
       const plan::SizeRow& row = r.rows[i];
       const bool chosen = static_cast<int>(i) == r.chosen;
       if (!row.planned) {
         out += fmt::format(
-            "<tr><td class=\"num\">{}</td><td colspan=\"8\" class=\"muted\">no plan: "
+            "<tr><td class=\"num\">{}</td><td colspan=\"{}\" class=\"muted\">no plan: "
             "{}</td></tr>\n",
-            core::WithThousands(row.chips), Esc(row.why));
+            core::WithThousands(row.chips), columns - 1 + (r.with_reliability ? 2 : 0),
+            Esc(row.why));
         continue;
       }
       out += fmt::format(
           "<tr{}><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
           "<td class=\"num\">{}</td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td>"
-          "<td class=\"num\">{}</td><td><code>{}</code></td></tr>\n",
+          "<td class=\"num\">{}</td>{}{}<td><code>{}</code></td></tr>\n",
           chosen ? " class=\"best\"" : "", core::WithThousands(row.chips),
-          Seconds(row.best.StepTime()), Pct(row.best.mfu), Esc(Duration(row.train_s)),
+          Esc(SecondsSig(row.best.StepTime(), 4)), Pct(row.best.mfu), Esc(Duration(row.train_s)),
           r.with_reliability ? fmt::format("<td class=\"num\">{}</td><td class=\"num{}\">{}</td>",
                                            Num(row.ettr, 4), row.meets ? "" : " bad",
                                            Esc(Duration(row.expected_s)))
@@ -1626,10 +1654,16 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
           Esc(ShortCount(row.cost.chip_hours)),
           row.cost.usd_per_chip_hour > 0 ? Esc(Usd(row.cost.usd)) : "-",
           !row.cost.power_source.empty() ? Esc(Energy(row.cost.it_energy_j)) : "-",
+          facility ? "<td class=\"num\">" + Esc(Energy(row.cost.facility_energy_j)) + "</td>"
+                   : std::string(),
+          electricity ? "<td class=\"num\">" + Esc(Usd(row.cost.electricity_usd)) + "</td>"
+                      : std::string(),
           Esc(PlanLine(row.best.plan, PlanDetail::kShape)));
     }
     out += "</table></div>\n</section>\n";
   }
+  const std::string_view note = kPredictionNote;
+  out += Notes(std::span<const std::string_view>(&note, 1));
   return out;
 }
 

@@ -124,6 +124,7 @@ struct Loader {
   core::Diagnostics diags;
   SourceMap where;
   std::map<std::string, std::string> section_file;  // prefix -> the file that defined it
+  core::Diagnostics energy;                         // LoadedScenario::energy_warnings
   OverrideSet* overrides = nullptr;                 // --set, applied after each section
   // The mappings whose `base:` is being loaded, outermost first: their keys are applied
   // after the base's, so they win over it.
@@ -755,6 +756,16 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
                 loader.section_file.count(prefix) ? 0 : line, d);
   FinishChip(c, prefix, loader.FileOf(prefix, file), d, loader.where);
   if (d.HasErrors()) return d;
+  // A price given outside the catalog (by --set, in a scenario or a chip file of the user's)
+  // is not the catalog's: the reports say where it came from.
+  const std::string price_key = Join(prefix, "price.usd_per_chip_hour");
+  if (const auto at = loader.where.find(price_key); at != loader.where.end()) {
+    const std::string catalog_dir = (fs::path(loader.catalog.dir()) / "").string();
+    if (at->second.file.rfind(catalog_dir, 0) != 0) {
+      c.price_given = at->second.line > 0 ? at->second.file + ":" + std::to_string(at->second.line)
+                                          : at->second.file + " " + price_key;
+    }
+  }
   return core::Result<hardware::ChipSpec>(std::move(c), std::move(d));
 }
 
@@ -938,7 +949,8 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
   };
   // Energy is priced at the node's power over its chips where the cluster gives one
   // (plan::DeriveCost): a chip TDP the user changed is then not used, as a chip's links are
-  // not where the cluster has its own; and chips whose TDPs add up to more than the node's
+  // not where the cluster has its own (said to the commands that price energy:
+  // LoadedScenario::energy_warnings); and chips whose TDPs add up to more than the node's
   // maximum contradict it (a warning: chips can be power-capped below their TDP).
   if (c.node_power.value() > 0 && c.chip.tdp.value() > 0 && c.chips_per_node >= 1) {
     const double node_w = c.node_power.value(), tdp = c.chip.tdp.value();
@@ -949,7 +961,7 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     const bool tdp_given = swapped || user_set("power.tdp");
     const Location node_at = where_of("power.node");
     if (tdp_given && per_chip != tdp) {
-      d.Add(core::Diagnostic{
+      loader.energy.Add(core::Diagnostic{
           core::Severity::kWarning, node_at.file, node_at.line, node_key,
           "the cluster's " + Watts(node_w) + " per node (" + Watts(per_chip) + " per chip over " +
               std::to_string(c.chips_per_node) + " chips) prices energy, not the " + c.chip.name +
@@ -1205,6 +1217,7 @@ core::Result<LoadedScenario> Assemble(Loader& loader, const ScenarioDraft& draft
   s.scenario.cluster = std::move(cluster).value();
   s.scenario.plan = std::move(plan).value();
   s.where = loader.where;
+  s.energy_warnings = std::move(loader.energy);
   AdvisePlacement(s.scenario, s.where, all);
   return {std::move(s), std::move(all)};
 }

@@ -751,6 +751,50 @@ core::Diagnostics SetErrors(const std::vector<std::string>& texts) {
   return r.ok() ? core::Diagnostics{} : r.diagnostics();
 }
 
+// An out-of-range value's bounds are in the key's unit: a power in W, a fraction also as
+// the percentage it may be given as.
+TEST_F(LoaderTest, RangeErrorsCarryTheKeysUnit) {
+  EXPECT_TRUE(
+      HasDiagnostic(SetErrors({"training.cost.power=0W"}), "training.cost.power",
+                    "\"0W\" is out of range: expected greater than 0 W and at most 100 kW"));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"training.cost.power=1GW"}), "training.cost.power",
+                            "expected greater than 0 W and at most 100 kW"));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"reliability.spare_confidence=100%"}),
+                            "reliability.spare_confidence",
+                            "\"100%\" is out of range: expected a fraction greater than 0 and at "
+                            "most 0.999999 (99.9999%)"));
+  // A plain-number key given a percentage says how to write it.
+  const core::Diagnostics pct = SetErrors({"cluster.scale_out.efficiency=80%"});
+  ASSERT_FALSE(pct.items().empty());
+  EXPECT_NE(pct.items()[0].hint.find("a fraction as 0.99, not 99%"), std::string::npos)
+      << pct.Format();
+}
+
+// A chip price given outside the catalog (--set, a scenario's own chip) says where it came
+// from, not "catalog".
+TEST_F(LoaderTest, AChipPriceGivenOutsideTheCatalogSaysWhere) {
+  const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 1024\n");
+  core::Result<LoadedScenario> catalog =
+      LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan, {});
+  ASSERT_TRUE(catalog.ok()) << catalog.diagnostics().Format();
+  EXPECT_EQ(catalog.value().scenario.cluster.chip.price_given, "");
+  core::Result<LoadedScenario> set =
+      LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan,
+                Set({"cluster.chip.price.usd_per_chip_hour=2"}));
+  ASSERT_TRUE(set.ok()) << set.diagnostics().Format();
+  EXPECT_EQ(set.value().scenario.cluster.chip.price_given,
+            "--set cluster.chip.price.usd_per_chip_hour");
+  const std::string file = Write("priced.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster:\n"
+                                 "  base: dgx-h100-superpod\n"
+                                 "  chip: {base: h100-sxm, price: {usd_per_chip_hour: 3}}\n"
+                                 "plan: {tp: 8, global_batch_size: 1024}\n");
+  core::Result<LoadedScenario> inline_chip = LoadScenario(TestCatalog(), file);
+  ASSERT_TRUE(inline_chip.ok()) << inline_chip.diagnostics().Format();
+  EXPECT_EQ(inline_chip.value().scenario.cluster.chip.price_given, file + ":4");
+}
+
 TEST_F(LoaderTest, OverridesReplaceKeysBeforeValidation) {
   const std::string file = Write("s.yaml",
                                  "model: {base: llama3-8b, seq_len: 2048}\n"
@@ -1021,7 +1065,9 @@ TEST_F(LoaderTest, ATopologyErrorFromAnOverrideNamesIt) {
 }
 
 // A chip TDP set where the cluster gives its node power does not price energy: the loader
-// says so, and says when the chips' TDPs exceed the node's power.
+// says so to the commands that price energy (energy_warnings, not the diagnostics every
+// command prints: fathom step and compare report no energy), and says when the chips'
+// TDPs exceed the node's power.
 TEST_F(LoaderTest, AChipTdpUnderANodePowerWarns) {
   const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 1024\n");
   auto warnings = [&](const std::vector<std::string>& set) {
@@ -1029,13 +1075,28 @@ TEST_F(LoaderTest, AChipTdpUnderANodePowerWarns) {
         LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan, Set(set));
     EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
     std::vector<core::Diagnostic> out;
+    if (!s.ok()) return out;
     for (const core::Diagnostic& x : s.diagnostics().items()) {
+      EXPECT_EQ(x.message.find("prices energy"), std::string::npos) << x.Format();
+    }
+    core::Diagnostics all = s.diagnostics();
+    all.Append(s.value().energy_warnings);
+    for (const core::Diagnostic& x : all.items()) {
       if (x.severity == core::Severity::kWarning && x.key.find("power") != std::string::npos) {
         out.push_back(x);
       }
     }
     return out;
   };
+  // Another chip in the cluster (--set cluster.chip=h200): the same, for energy only.
+  core::Result<LoadedScenario> h200 =
+      LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod", plan, Set({"cluster.chip=h200"}));
+  ASSERT_TRUE(h200.ok()) << h200.diagnostics().Format();
+  EXPECT_EQ(h200.diagnostics().Format().find("prices energy"), std::string::npos)
+      << h200.diagnostics().Format();
+  EXPECT_NE(h200.value().energy_warnings.Format().find("prices energy, not the h200 chip's TDP"),
+            std::string::npos)
+      << h200.value().energy_warnings.Format();
   EXPECT_TRUE(warnings({}).empty());
   const std::vector<core::Diagnostic> unused = warnings({"chip.power.tdp=1000W"});
   ASSERT_EQ(unused.size(), 1u);
@@ -1045,13 +1106,14 @@ TEST_F(LoaderTest, AChipTdpUnderANodePowerWarns) {
             std::string::npos)
       << unused[0].message;
   const std::vector<core::Diagnostic> over = warnings({"chip.power.tdp=5000W"});
-  ASSERT_EQ(over.size(), 2u);
-  EXPECT_EQ(over[1].key, "cluster.chip.power.tdp");
-  EXPECT_EQ(over[1].file, "--set");
-  EXPECT_NE(over[1].message.find("8 chips of 5000 W TDP (40 kW) exceed the node's maximum "
+  ASSERT_EQ(over.size(), 2u);  // the diagnostics' (every command's), then the energy one
+  EXPECT_EQ(over[0].key, "cluster.chip.power.tdp");
+  EXPECT_EQ(over[0].file, "--set");
+  EXPECT_NE(over[0].message.find("8 chips of 5000 W TDP (40 kW) exceed the node's maximum "
                                  "power, 10.2 kW"),
             std::string::npos)
-      << over[1].message;
+      << over[0].message;
+  EXPECT_NE(over[1].message.find("prices energy"), std::string::npos) << over[1].message;
   // A node power too low for the catalog chip's TDP.
   const std::vector<core::Diagnostic> low = warnings({"cluster.power.node=4kW"});
   ASSERT_EQ(low.size(), 1u);

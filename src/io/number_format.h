@@ -1,6 +1,7 @@
 // Internal to io: how the writers print numbers.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -67,12 +68,42 @@ inline std::string ShortCount(double v) {
   return fmt::format("{:.0f}", v);
 }
 
-// US dollars: "$339.2M", "$48.1k", "$12.29".
+// A number with `digits` significant digits, in fixed notation, trailing zeros kept so that
+// a column reads alike: Sig(16, 4) -> "16.00", Sig(119.04, 4) -> "119.0", Sig(13.057, 4) ->
+// "13.06"; a number of more integer digits than that is whole: Sig(12345.6, 4) -> "12346".
+inline std::string Sig(double v, int digits) {
+  if (v == 0 || !std::isfinite(v)) return fmt::format("{:.{}f}", v, std::max(0, digits - 1));
+  // The decimals after rounding to `digits` (9.9996 is "10.00", not "10.000").
+  const double rounded = std::stod(fmt::format("{:.{}e}", v, digits - 1));
+  const int magnitude = static_cast<int>(std::floor(std::log10(std::fabs(rounded))));
+  return fmt::format("{:.{}f}", v, std::max(0, digits - 1 - magnitude));
+}
+
+// A time in ns, us, ms or s with `digits` significant digits, trailing zeros kept, for a
+// column: "3.090 s" beside "1.955 s" (core::FormatSeconds writes "3.09 s"); the unit chosen
+// after rounding, so 999.96 ms is "1.000 s".
+inline std::string SecondsSig(double s, int digits) {
+  if (s == 0 || !std::isfinite(s)) return core::FormatSeconds(s);
+  static const char* const kNames[] = {"ns", "us", "ms", "s"};
+  static const double kScales[] = {1e-9, 1e-6, 1e-3, 1};
+  int i = 3;
+  while (i > 0 && std::fabs(std::stod(fmt::format("{:.{}e}", s, digits - 1))) < kScales[i]) --i;
+  return Sig(s / kScales[i], digits) + " " + kNames[i];
+}
+
+// US dollars: cents below $1,000 ("$12.29", a price per chip-hour), else three significant
+// digits with k, M, B or T ("$2.36k", "$57.5k", "$8.50M", "$339M"; the suffix chosen after
+// rounding, so $999,960 is "$1.00M").
 inline std::string Usd(double v) {
-  if (v >= 1e9) return fmt::format("${:.2f}B", v / 1e9);
-  if (v >= 1e6) return fmt::format("${:.1f}M", v / 1e6);
-  if (v >= 1e4) return fmt::format("${:.1f}k", v / 1e3);
-  return fmt::format("${:.2f}", v);
+  if (std::fabs(v) < 999.995) return fmt::format("${:.2f}", v);
+  const char* suffixes[] = {"k", "M", "B", "T"};
+  double x = v / 1e3;
+  size_t i = 0;
+  while (i + 1 < std::size(suffixes) && std::fabs(std::stod(fmt::format("{:.2e}", x))) >= 1000) {
+    x /= 1000;
+    ++i;
+  }
+  return "$" + Sig(x, 3) + suffixes[i];
 }
 
 inline constexpr double kJoulesPerKwh = 3.6e6;

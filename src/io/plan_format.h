@@ -40,4 +40,11 @@ nlohmann::ordered_json PowerJson(const plan::CostDerivation& c);
 // electricity_usd to `j`, each null when its price or power is not known.
 void AddCostJson(const plan::CostDerivation& c, nlohmann::ordered_json& j);
 
+// The caveat of every report that turns step times into days and dollars (run, size): the
+// step times are the model's predictions, and `fathom validate` shows how they compare with
+// published runs (no figure here: the table is the one that stays current).
+inline constexpr const char* kPredictionNote =
+    "the step times are predictions; `fathom validate` (docs/validation.md) compares them "
+    "with published runs";
+
 }  // namespace fathom::io

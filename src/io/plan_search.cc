@@ -538,10 +538,15 @@ std::string SizeText(const plan::SizeResult& r) {
       r.chip, ShortCount(r.tokens), Count(r.global_batch_size), Count(r.seq_len));
   out += r.deadline_s > 0 ? ", within " + Duration(r.deadline_s) + "\n\n" : std::string("\n\n");
   const bool g = r.with_reliability;
+  // The facility's energy and the electricity, as fathom run gives them, where they differ
+  // from the IT energy (a PUE) and where electricity is priced.
+  const bool facility = Powered(r.pricing) && r.pricing.pue != 1;
+  const bool electricity = Powered(r.pricing) && r.pricing.usd_per_kwh > 0;
   out += fmt::format(
       "     chips  step time    tokens/s    MFU  ideal days{}   chip-hours        cost"
-      "    energy  plan\n",
-      g ? "    ETTR  expected days" : "");
+      "    energy{}{}  plan\n",
+      g ? "    ETTR  expected days" : "", facility ? "  facility" : "",
+      electricity ? "  electricity" : "");
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const plan::SizeRow& row = r.rows[i];
     const char* mark = static_cast<int>(i) == r.chosen ? ">" : " ";
@@ -550,13 +555,17 @@ std::string SizeText(const plan::SizeResult& r) {
       continue;
     }
     out += fmt::format(
-        "  {}{:>7}  {:>9}  {:>10}  {:>5}  {:>10.4g}{}  {:>11}  {:>10}  {:>8}  {}\n", mark,
-        Count(row.chips), Duration(row.best.StepTime()),
+        "  {}{:>7}  {:>9}  {:>10}  {:>5}  {:>10}{}  {:>11}  {:>10}  {:>8}{}{}  {}\n", mark,
+        Count(row.chips), SecondsSig(row.best.StepTime(), 4),
         Count(static_cast<int64_t>(row.best.tokens_per_s + 0.5)), Pct(row.best.mfu),
-        row.train_s / 86400,
-        g ? fmt::format("  {:>6.4f}  {:>13.4g}", row.ettr, row.expected_s / 86400) : std::string(),
+        Sig(row.train_s / 86400, 4),
+        g ? fmt::format("  {:>6.4f}  {:>13}", row.ettr, Sig(row.expected_s / 86400, 4))
+          : std::string(),
         Count(static_cast<int64_t>(row.cost.chip_hours + 0.5)), CostText(row.cost),
-        EnergyText(row.cost), Describe(row.best.plan));
+        EnergyText(row.cost),
+        facility ? fmt::format("  {:>8}", Energy(row.cost.facility_energy_j)) : std::string(),
+        electricity ? fmt::format("  {:>11}", Usd(row.cost.electricity_usd)) : std::string(),
+        Describe(row.best.plan));
   }
   out += "\n";
   if (r.chosen >= 0) {
@@ -566,6 +575,7 @@ std::string SizeText(const plan::SizeResult& r) {
                     r.deadline_s > 0 ? "meet the deadline" : "hold a plan", Duration(c.expected_s),
                     g ? " expected" : "", Count(static_cast<int64_t>(c.cost.chip_hours + 0.5)));
     out += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
+    out += electricity ? ", " + Usd(c.cost.electricity_usd) + " of electricity" : "";
     out += "\n";
   } else if (!r.no_plan.empty()) {
     out += "  " + r.no_plan +
@@ -582,6 +592,9 @@ std::string SizeText(const plan::SizeResult& r) {
           "(--reliability adds them);\n";
   out += "  chip-hours and cost are over the expected time at " + SizePriceBasis(r) +
          ",\n  energy (IT) at " + SizePowerBasis(r) + ".\n";
+  if (electricity) {
+    out += "  Electricity is the facility's energy at " + SizeElectricityBasis(r) + ".\n";
+  }
   return out;
 }
 
@@ -612,9 +625,14 @@ std::string SizePowerBasis(const plan::SizeResult& r) {
       : Powered(p) ? fmt::format("{:.0f} W per chip ({})", p.power_w, p.power_source)
                    : "no power (neither the node's nor the chip's is in the catalog; give "
                      "training.cost.power)";
-  if (Powered(p) && p.pue != 1)
+  if (Powered(p) && p.pue != 1) {
     out += fmt::format("; the facility's is PUE {:.2f} times it", p.pue);
+  }
   return out;
+}
+
+std::string SizeElectricityBasis(const plan::SizeResult& r) {
+  return fmt::format("{:.4f} USD/kWh", r.pricing.usd_per_kwh);
 }
 
 std::vector<std::pair<std::string, std::string>> SizeEnergyBases(
@@ -701,7 +719,15 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
                 {"cluster", results[static_cast<size_t>(cheapest)].cluster},
                 {"chips", ChosenRow(results[static_cast<size_t>(cheapest)]).chips},
                 {"cost_usd", Round(ChosenRow(results[static_cast<size_t>(cheapest)]).cost.usd)}};
+  j["notes"] = ordered_json::array({kPredictionNote});
   return JsonText(j);
+}
+
+std::string SizeReportText(const std::vector<plan::SizeResult>& results) {
+  std::string out;
+  for (const plan::SizeResult& r : results) out += (out.empty() ? "" : "\n") + SizeText(r);
+  if (results.size() > 1) out += "\n" + SizeComparisonText(results);
+  return out + "\n  note: " + kPredictionNote + "\n";
 }
 
 std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
@@ -717,8 +743,8 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
       continue;
     }
     const plan::SizeRow& c = ChosenRow(r);
-    out += fmt::format("  {:<24} {:<10} {:>7}  {:>13.4g}  {:>11}  {:>10}  {:>8}\n", r.cluster,
-                       r.chip, Count(c.chips), c.expected_s / 86400,
+    out += fmt::format("  {:<24} {:<10} {:>7}  {:>13}  {:>11}  {:>10}  {:>8}\n", r.cluster, r.chip,
+                       Count(c.chips), Sig(c.expected_s / 86400, 4),
                        Count(static_cast<int64_t>(c.cost.chip_hours + 0.5)), CostText(c.cost),
                        EnergyText(c.cost));
   }

@@ -91,6 +91,8 @@ std::string SizeText(const plan::SizeResult& r);
 // chip-hour: on-demand, ...)"; "1275 W per chip, the node's maximum (...)".
 std::string SizePriceBasis(const plan::SizeResult& r);
 std::string SizePowerBasis(const plan::SizeResult& r);
+// The electricity price, as fathom run gives it: "0.0800 USD/kWh".
+std::string SizeElectricityBasis(const plan::SizeResult& r);
 // When the clusters compared are powered on different bases (one at the chip's TDP, another
 // at its node's power), which is which: (clusters, basis) pairs, "meta-24k-h100-roce" and
 // "the chip's TDP (accelerators only)"; empty when they share one. Their energy does not
@@ -102,5 +104,8 @@ std::vector<std::pair<std::string, std::string>> SizeEnergyBases(
 std::string SizeJson(const std::vector<plan::SizeResult>& results);
 // The clusters side by side: each one's chosen count, time, cost and energy.
 std::string SizeComparisonText(const std::vector<plan::SizeResult>& results);
+// `fathom size`'s text: each cluster's SizeText, the comparison when there are several, and
+// the note that the step times are predictions (kPredictionNote).
+std::string SizeReportText(const std::vector<plan::SizeResult>& results);
 
 }  // namespace fathom::io

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/html_report.h"
+#include "io/number_format.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -409,6 +410,107 @@ TEST(SizeReports, AnOverriddenPriceLosesTheCatalogsKind) {
   EXPECT_EQ(chip.price_as_of, "");
   q.overrides.push_back({"cluster.chip.price.kind", "spot", "--set"});
   EXPECT_EQ(LoadSearch(TestCatalog(), q).value().scenario.scenario.cluster.chip.price_kind, "spot");
+}
+
+// A size of llama3-8b on dgx-h100-superpod (catalog price and node power) over `chips`,
+// with `cost`.
+plan::SizeResult SizeE8(const std::vector<int64_t>& chips, const plan::CostConfig& cost) {
+  PlanRequest q;
+  q.model = "llama3-8b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 256;
+  q.tp = "1";
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  EXPECT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  plan::SizeRequest request;
+  request.tokens = 1e12;
+  request.chips = chips;
+  request.cost = cost;
+  plan::SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<plan::SizeResult> r =
+      plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o);
+  EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+  return std::move(r).value();
+}
+
+// Given a PUE and an electricity price, the size report shows the facility's energy and the
+// electricity as fathom run does, in the text and the HTML (the JSON had them; the text
+// and the HTML had the IT energy alone).
+TEST(SizeReports, FacilityEnergyAndElectricityAreShownAsTheRunShowsThem) {
+  plan::CostConfig cost;
+  cost.usd_per_chip_hour = 2;
+  cost.pue = 1.3;
+  cost.usd_per_kwh = 0.08;
+  const plan::SizeResult r = SizeE8({8, 16}, cost);
+  ASSERT_EQ(r.rows.size(), 2u);
+  const plan::CostDerivation& c = r.rows[0].cost;
+  ASSERT_GT(c.electricity_usd, 0);
+  const std::string text = SizeReportText({r});
+  EXPECT_NE(text.find("    energy  facility  electricity  plan\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(Energy(c.it_energy_j) + "  " + Energy(c.facility_energy_j)),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(Usd(c.electricity_usd) + "  tp "), std::string::npos) << text;
+  EXPECT_NE(text.find(", " + Usd(c.electricity_usd) + " of electricity\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("the facility's is PUE 1.30 times it.\n  Electricity is the facility's "
+                      "energy at 0.0800 USD/kWh.\n"),
+            std::string::npos)
+      << text;
+  const std::string html = SizeReportHtml({r});
+  EXPECT_NE(html.find("<th class=\"num\">energy (facility)</th><th class=\"num\">electricity"),
+            std::string::npos);
+  EXPECT_NE(html.find(">" + Energy(c.facility_energy_j) + "<"), std::string::npos);
+  EXPECT_NE(html.find(">" + Usd(c.electricity_usd) + "<"), std::string::npos);
+  EXPECT_NE(html.find("0.0800 USD/kWh"), std::string::npos);
+  // Without them, the table keeps its columns.
+  const std::string plain = SizeReportText({SizeE8({8}, plan::CostConfig{})});
+  EXPECT_EQ(plain.find("facility  "), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("electricity"), std::string::npos) << plain;
+}
+
+// Days keep their significant digits in a column (16.00 beside 13.06, not 16), and money is
+// written one way: cents below $1,000, else three significant digits with a suffix.
+TEST(SizeReports, NumbersKeepOneStyleInAColumn) {
+  EXPECT_EQ(Sig(16, 4), "16.00");
+  EXPECT_EQ(Sig(119.04, 4), "119.0");
+  EXPECT_EQ(Sig(13.057, 4), "13.06");
+  EXPECT_EQ(Sig(9.99996, 4), "10.00");
+  EXPECT_EQ(Sig(12345.6, 4), "12346");
+  EXPECT_EQ(SecondsSig(3.09, 4), "3.090 s");
+  EXPECT_EQ(SecondsSig(0.8927, 4), "892.7 ms");
+  EXPECT_EQ(SecondsSig(0.99996, 4), "1.000 s");
+  EXPECT_EQ(Usd(12.29), "$12.29");
+  EXPECT_EQ(Usd(2359.68), "$2.36k");
+  EXPECT_EQ(Usd(57500), "$57.5k");
+  EXPECT_EQ(Usd(8.5e6), "$8.50M");
+  EXPECT_EQ(Usd(339.2e6), "$339M");
+  EXPECT_EQ(Usd(999960), "$1.00M");
+  EXPECT_EQ(Usd(1.234e9), "$1.23B");
+  const plan::SizeResult r = SizeE8({8, 16}, plan::CostConfig{});
+  const std::string text = SizeText(r);
+  for (const plan::SizeRow& row : r.rows) {
+    EXPECT_NE(text.find("  " + Sig(row.train_s / 86400, 4) + "  "), std::string::npos) << text;
+    EXPECT_NE(text.find("  " + SecondsSig(row.best.StepTime(), 4) + "  "), std::string::npos)
+        << text;
+  }
+}
+
+// fathom size's days and dollars rest on predicted step times: its text (once, however many
+// clusters), JSON and HTML say so and point at fathom validate.
+TEST(SizeReports, ReportsSayTheStepTimesArePredictions) {
+  const plan::SizeResult r = SizeE8({8}, plan::CostConfig{});
+  const std::string text = SizeReportText({r, r});
+  const std::string note =
+      "  note: the step times are predictions; `fathom validate` (docs/validation.md) compares "
+      "them with published runs\n";
+  ASSERT_NE(text.find(note), std::string::npos) << text;
+  EXPECT_EQ(text.find(note), text.rfind(note)) << text;
+  const nlohmann::json j = nlohmann::json::parse(SizeJson({r}));
+  ASSERT_EQ(j.at("notes").size(), 1u);
+  EXPECT_NE(j.at("notes")[0].get<std::string>().find("fathom validate"), std::string::npos);
+  EXPECT_NE(SizeReportHtml({r}).find("`fathom validate`"), std::string::npos);
 }
 
 }  // namespace

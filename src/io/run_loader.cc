@@ -9,6 +9,7 @@
 #include "core/text.h"
 #include "core/units.h"
 #include "io/keys.h"
+#include "io/plan_format.h"
 #include "io/run.h"
 
 namespace fathom::io {
@@ -379,6 +380,8 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
   if (!loader.diags.HasErrors()) overrides.ReportUnused(loader.diags);
   // The scenario's diagnostics (its warnings when it loaded), then the run's.
   core::Diagnostics all = scenario.ok() ? scenario.diagnostics() : core::Diagnostics{};
+  // A run prices energy: at the node's power or the chip's TDP unless its power is given.
+  if (scenario.ok() && t.cost.power_w < 0) all.Append(scenario.value().energy_warnings);
   all.Append(loader.diags);
   if (all.HasErrors()) return all;
   run.scenario = std::move(scenario).value();
@@ -396,6 +399,7 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
   if (!r.ok()) return d;
   RunResult out = std::move(r).value();
   out.notes.insert(out.notes.begin(), run.notes.begin(), run.notes.end());
+  out.notes.push_back(kPredictionNote);
   return {std::move(out), std::move(d)};
 }
 

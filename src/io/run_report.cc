@@ -132,9 +132,11 @@ std::string PriceBasis(const RunResult& r) {
     return fmt::format(
         "none: the catalog has no price for {}; give training.cost.usd_per_chip_hour", r.step.chip);
   }
+  // A catalog price says its kind, stated or not; one given elsewhere, where it is given.
   const bool catalog = c.price_source.rfind("catalog", 0) == 0;
-  return fmt::format("{} per chip-hour ({}{})", Usd(c.usd_per_chip_hour), c.price_source,
-                     catalog ? ": " + PriceKind(c.price_kind, c.price_as_of) : "");
+  return fmt::format(
+      "{} per chip-hour ({}{})", Usd(c.usd_per_chip_hour), c.price_source,
+      catalog || !c.price_kind.empty() ? ": " + PriceKind(c.price_kind, c.price_as_of) : "");
 }
 
 std::string PowerBasis(const RunResult& r) {
@@ -172,7 +174,7 @@ std::string RunReportText(const RunResult& r) {
   out += "  reliability: " + reliability + "\n\n";
 
   line("step time", StepTimeLine(r));
-  const double steps = r.spec.steps;
+  const double steps = std::round(r.spec.steps);  // whole, as the tokens (and JSON) count them
   if (r.training.duration_s > 0) {
     line("training",
          fmt::format("a {} window: {}, {} tokens done in it", Duration(r.training.duration_s),

@@ -1,5 +1,7 @@
 #include "io/run.h"
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -7,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "io/facade.h"
+#include "io/html_report.h"
 #include "io/number_format.h"
+#include "io/plan_format.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -233,8 +237,10 @@ reliability:
   exact.monte_carlo = false;
   core::Result<RunResult> noted = EvaluateRun(loaded.value(), exact);
   ASSERT_TRUE(noted.ok()) << noted.diagnostics().Format();
-  EXPECT_EQ(noted.value().notes, loaded.value().notes);
-  ASSERT_FALSE(noted.value().notes.empty());  // the default preset
+  std::vector<std::string> notes = loaded.value().notes;
+  ASSERT_FALSE(notes.empty());       // the default preset
+  notes.push_back(kPredictionNote);  // and every run's caveat, last
+  EXPECT_EQ(noted.value().notes, notes);
 }
 
 }  // namespace
@@ -568,6 +574,101 @@ TEST(Run, AOneStepRunCheckpointsOnceAtItsEnd) {
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
   EXPECT_TRUE(j.at("checkpoint").at("interval_whole_run").get<bool>());
   EXPECT_NEAR(j.at("checkpoint").at("interval_s").get<double>(), r.value().step.step_time_s, 1e-3);
+}
+
+// The run of llama3-8b-dgx-h100 with `set`, the analytic results only, by the estimator.
+core::Result<RunResult> RunE8(const std::vector<Override>& set) {
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml";
+  request.overrides = set;
+  request.engine = "estimate";
+  RunOptions options;
+  options.monte_carlo = false;
+  return io::Run(TestCatalog(), request, options);
+}
+
+// In a window the steps are an expectation, printed whole: the tokens are those whole steps'
+// (498 steps of 1,048,576 tokens are 522.19M, not the 522.05M of 497.87 steps).
+TEST(Run, AWindowsTokensAreItsWholeSteps) {
+  core::Result<RunResult> r = RunE8({{"training.duration", "90min", "--set"}});
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const RunResult& run = r.value();
+  const double per_step = run.step.tokens_per_step;
+  const double steps = std::round(run.spec.steps);
+  EXPECT_EQ(run.tokens, steps * per_step);
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(run));
+  EXPECT_EQ(j.at("tokens").get<int64_t>(),
+            j.at("steps").get<int64_t>() * static_cast<int64_t>(per_step));
+  const std::string text = RunReportText(run);
+  char line[64];
+  std::snprintf(line, sizeof line, "%.0f steps, %.2fM tokens done in it", steps,
+                steps * per_step / 1e6);
+  EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+}
+
+// A chip price given by --set is not the catalog's: the report says where it came from.
+TEST(Run, APriceGivenBySetSaysSo) {
+  core::Result<RunResult> r = RunE8(
+      {{"training.tokens", "1T", "--set"}, {"cluster.chip.price.usd_per_chip_hour", "2", "--set"}});
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_EQ(r.value().cost.price_source, "--set cluster.chip.price.usd_per_chip_hour");
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("$2.00 per chip-hour (--set cluster.chip.price.usd_per_chip_hour)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("catalog"), std::string::npos) << text;
+}
+
+// Another chip's TDP under the cluster's node power: a run prices energy and warns; given a
+// power of its own (training.cost.power), neither TDP nor node power prices it: no warning.
+TEST(Run, TheNodePowerWarningIsARunsWhenItPricesEnergyByIt) {
+  auto warned = [](const std::vector<Override>& set) {
+    core::Result<RunResult> r = RunE8(set);
+    EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+    return r.diagnostics().Format().find("prices energy, not the h200 chip's TDP") !=
+           std::string::npos;
+  };
+  EXPECT_TRUE(warned({{"training.tokens", "1T", "--set"}, {"cluster.chip", "h200", "--set"}}));
+  EXPECT_FALSE(warned({{"training.tokens", "1T", "--set"},
+                       {"cluster.chip", "h200", "--set"},
+                       {"training.cost.power", "900W", "--set"}}));
+}
+
+// The days and dollars rest on predicted step times: the text, the JSON and the HTML say so
+// and point at fathom validate, without a figure of their own.
+TEST(Run, ReportsSayTheStepTimesArePredictions) {
+  core::Result<RunResult> r = RunE8({{"training.tokens", "1T", "--set"}});
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("  note: the step times are predictions; `fathom validate` "
+                      "(docs/validation.md) compares them with published runs\n"),
+            std::string::npos)
+      << text;
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  bool noted = false;
+  for (const nlohmann::json& n : j.at("notes")) {
+    noted = noted || n.get<std::string>().find("fathom validate") != std::string::npos;
+  }
+  EXPECT_TRUE(noted) << j.at("notes").dump();
+  EXPECT_NE(RunReportHtml(r.value()).find("`fathom validate`"), std::string::npos);
+}
+
+// Switches nobody counted (a tier given by block size, without a radix) are "?" in the HTML
+// as in the text (null in JSON), never 0.
+TEST(Run, UncountedSwitchesAreUnknownInTheHtml) {
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+  request.engine = "estimate";
+  RunOptions options;
+  options.monte_carlo = false;
+  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_FALSE(r.value().counts.fabric.complete);
+  EXPECT_NE(RunReportText(r.value()).find(" ? switches, "), std::string::npos);
+  const std::string html = RunReportHtml(r.value());
+  EXPECT_EQ(html.find(" 0 switches"), std::string::npos);
+  EXPECT_NE(html.find(" ? switches, "), std::string::npos);
+  EXPECT_NE(html.find("? = a tier given by block size, without a radix"), std::string::npos);
 }
 
 }  // namespace

@@ -84,21 +84,28 @@ std::string BoundText(const KeyInfo& k, double v) {
     case core::Dimension::kTime:
       // Long bounds in days ("365 d", not "3.154e+07 s").
       return v >= 86400 ? FormatNumber(v / 86400) + " d" : core::FormatSeconds(v);
+    case core::Dimension::kPower:
+      return core::FormatPower(v);
+    case core::Dimension::kFraction:
+      // A fraction may be given as a percentage: both forms ("0.999999 (99.9999%)").
+      return v == 0 ? FormatNumber(v) : FormatNumber(v) + " (" + FormatNumber(100 * v) + "%)";
     default:
       return FormatNumber(v);
   }
 }
 
 std::string Bounds(const KeyInfo& k) {
+  const std::string what =
+      k.type == ValueType::kQuantity && k.dim == core::Dimension::kFraction ? "a fraction " : "";
   const std::string low = k.min_exclusive ? "greater than " : "at least ";
   if (k.min > -1e299 && k.max < 1e299) {
     if (k.min_exclusive) {
-      return "greater than " + BoundText(k, k.min) + " and at most " + BoundText(k, k.max);
+      return what + "greater than " + BoundText(k, k.min) + " and at most " + BoundText(k, k.max);
     }
-    return std::string("between ") + BoundText(k, k.min) + " and " + BoundText(k, k.max);
+    return what + "between " + BoundText(k, k.min) + " and " + BoundText(k, k.max);
   }
-  if (k.min > -1e299) return low + BoundText(k, k.min);
-  return "at most " + BoundText(k, k.max);
+  if (k.min > -1e299) return what + low + BoundText(k, k.min);
+  return what + "at most " + BoundText(k, k.max);
 }
 
 // Parses one integer; false with `error` and `hint` set when `s` is not one.
@@ -224,6 +231,9 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
       auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
       if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) {
         error = "expected a finite number, got \"" + s + "\"";
+        if (!s.empty() && s.back() == '%') {
+          hint = "this key takes a plain number, without a unit: a fraction as 0.99, not 99%";
+        }
         return false;
       }
       out.d = v == 0 ? 0.0 : v;  // -0 is 0: not a negative value, nor printed as "-0"

@@ -82,7 +82,7 @@ CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& clus
     c.price_source = "training.cost.usd_per_chip_hour";
   } else if (chip.usd_per_chip_hour > 0) {
     c.usd_per_chip_hour = chip.usd_per_chip_hour;
-    c.price_source = "catalog: " + chip.name;
+    c.price_source = chip.price_given.empty() ? "catalog: " + chip.name : chip.price_given;
     c.price_kind = chip.price_kind;
     c.price_as_of = chip.price_as_of;
   }
@@ -345,7 +345,9 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   diags.Append(engine);
   if (!analysis.ok()) return diags;
   r.analysis = std::move(analysis).value();
-  r.tokens = spec.steps * tokens_per_step;
+  // The tokens of the whole steps the reports count: a window's expected steps, rounded, so
+  // that tokens = steps x tokens per step as printed.
+  r.tokens = std::round(spec.steps) * tokens_per_step;
   r.ideal_mfu = r.step.mfu * r.step.step_time_s / spec.step_time_s;
   r.effective_mfu = r.ideal_mfu * r.analysis.ettr_all_causes;
   r.cost = DeriveCost(training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s);

@@ -174,7 +174,8 @@ struct CostDerivation {
   double ideal_hours = 0;  // ideal time to train
   double chip_hours = 0;
   double usd_per_chip_hour = 0;  // 0 = no price known
-  std::string price_source;      // "catalog: h100-sxm" or "training.cost.usd_per_chip_hour"
+  std::string price_source;      // "catalog: h100-sxm", "training.cost.usd_per_chip_hour", or
+                                 // where the chip's price was given (ChipSpec::price_given)
   std::string price_kind;        // the catalog price's kind (on_demand, ...); "" = not stated
   std::string price_as_of;       // when the catalog price held
   double usd = 0;                // chip_hours x price
@@ -211,9 +212,9 @@ struct RunResult {
   CostDerivation cost;
   reliability::RunReport analysis;
   std::optional<reliability::MonteCarloReport> monte_carlo;
-  double tokens = 0;               // trained (or trained in the window)
-  double ideal_mfu = 0;            // MFU at the ideal, straggler-free step (spec.step_time_s)
-  double effective_mfu = 0;        // ideal_mfu x the all-cause ETTR: model FLOP/s over the run
+  double tokens = 0;         // trained (in a window: its whole steps, the expected ones rounded)
+  double ideal_mfu = 0;      // MFU at the ideal, straggler-free step (spec.step_time_s)
+  double effective_mfu = 0;  // ideal_mfu x the all-cause ETTR: model FLOP/s over the run
   std::vector<std::string> notes;  // the caller's (e.g. the preset used by default)
 };
 

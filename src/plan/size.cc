@@ -9,6 +9,7 @@
 
 #include "core/check.h"
 #include "core/text.h"
+#include "core/units.h"
 
 namespace fathom::plan {
 
@@ -24,7 +25,8 @@ core::Diagnostics TokensBelowOneStep(double tokens, int64_t global_batch, int64_
   // "15" -> "15T"; a larger count is no slip of the suffix.
   const std::string hint =
       whole && tokens < 1e4 ? "did you mean \"" + std::to_string(static_cast<long long>(tokens)) +
-                                  "T\"? counts take the suffixes K, M, B (or G) and T"
+                                  "T\"? counts take the suffixes " +
+                                  core::JoinComma(core::UnitNames(core::Dimension::kCount))
                             : "give the tokens with their suffix, e.g. \"15T\"";
   d.Warning(std::string(key),
             given + " tokens are fewer than one step's " + core::WithThousands(per_step) +

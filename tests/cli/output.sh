@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# What the reports say, from the command line, where a user review found it wrong:
+#   - fathom size shows the facility's energy and the electricity, as fathom run does (text
+#     and HTML), when a PUE and an electricity price are given;
+#   - the run's HTML says "?" for switches nobody counted, as the text does (JSON: null);
+#   - tokens in a window are its whole steps x tokens per step;
+#   - the node-power warning ("prices energy, not the chip's TDP") is said by the commands
+#     that price energy (run, size), not by step or compare;
+#   - a chip price given by --set says so, not "catalog";
+#   - run and size say that the step times are predictions, pointing at fathom validate.
+# Usage: tests/cli/output.sh FATHOM SOURCE_DIR
+set -u
+fathom=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+src=$(cd "$2" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+export FATHOM_DATA=$src/data
+fail=0
+e8=$src/examples/llama3-8b-dgx-h100.yaml
+fp8=$src/examples/llama3-70b-64-h100-fp8.yaml
+
+# expect FILE TEXT WHAT: FILE holds TEXT (fixed string).
+expect() {
+  grep -qF -- "$2" "$1" || { echo "FAIL: $3: no \"$2\" in:"; cat "$1"; fail=1; }
+}
+# refuse FILE TEXT WHAT: FILE does not hold TEXT.
+refuse() {
+  ! grep -qF -- "$2" "$1" || { echo "FAIL: $3: \"$2\" in:"; cat "$1"; fail=1; }
+}
+
+# Size, priced with a PUE and electricity: the run's figures, in the text and the HTML.
+"$fathom" size -s "$e8" --tokens 1T --chips 8,16 --simulate-top 0 \
+  --set training.cost.usd_per_chip_hour=2 --set training.cost.pue=1.3 \
+  --set training.cost.usd_per_kwh=0.08 --html size.html >size.txt 2>size.err ||
+  { echo "FAIL: size: exit $?"; cat size.err; fail=1; }
+expect size.txt "    energy  facility  electricity  plan" "size text: facility and electricity columns"
+expect size.txt " of electricity" "size text: the chosen count's electricity"
+expect size.txt "Electricity is the facility's energy at 0.0800 USD/kWh." "size text: the price"
+expect size.html '<th class="num">energy (facility)</th><th class="num">electricity</th>' \
+  "size HTML: facility and electricity columns"
+expect size.html "0.0800 USD/kWh" "size HTML: the electricity price"
+expect size.txt "note: the step times are predictions; \`fathom validate\`" "size text: the note"
+"$fathom" size -s "$e8" --tokens 1T --chips 8 --simulate-top 0 --json >size.json 2>/dev/null
+expect size.json "fathom validate" "size JSON: the note"
+
+# Run: switches nobody counted are "?" in the HTML too; the note in every form.
+"$fathom" run -s "$src/examples/llama3-405b-reliability.yaml" --no-monte-carlo \
+  --engine estimate --html run.html >run.txt 2>/dev/null || { echo "FAIL: run: exit $?"; fail=1; }
+expect run.txt " ? switches, " "run text: unknown switches"
+expect run.html " ? switches, " "run HTML: unknown switches"
+refuse run.html " 0 switches" "run HTML: unknown switches"
+expect run.txt "note: the step times are predictions; \`fathom validate\`" "run text: the note"
+expect run.html "the step times are predictions" "run HTML: the note"
+
+# A 90-minute window: tokens are the whole steps' (498 x 1,048,576 = 522.19M).
+"$fathom" run -s "$e8" --no-monte-carlo --engine estimate --set training.duration=90min \
+  --json >window.json 2>/dev/null
+python3 - window.json <<'EOF' || fail=1
+import json, sys
+j = json.load(open(sys.argv[1]))
+tokens_per_step = 128 * 8192  # the example's global batch x seq_len
+if j["tokens"] != j["steps"] * tokens_per_step:
+    print(f"FAIL: window: {j['tokens']} tokens, not {j['steps']} steps x {tokens_per_step}")
+    sys.exit(1)
+EOF
+
+# The node-power warning: run prices energy; step and compare do not.
+"$fathom" step -s "$fp8" --engine estimate --set cluster.chip=h200 >/dev/null 2>step.err
+refuse step.err "prices energy" "step: the energy warning"
+"$fathom" compare -s "$fp8" --engine estimate --vs cluster.chip=h200 >/dev/null 2>compare.err
+refuse compare.err "prices energy" "compare: the energy warning"
+"$fathom" run -s "$fp8" --engine estimate --no-monte-carlo --tokens 1T --set cluster.chip=h200 \
+  >/dev/null 2>run.err
+expect run.err "prices energy, not the h200 chip's TDP" "run: the energy warning"
+
+# A price given by --set says where it came from.
+"$fathom" run -s "$e8" --engine estimate --no-monte-carlo --tokens 1T \
+  --set cluster.chip.price.usd_per_chip_hour=2 >price.txt 2>/dev/null
+expect price.txt '$2.00 per chip-hour (--set cluster.chip.price.usd_per_chip_hour)' "run: price"
+refuse price.txt "catalog: h100-sxm" "run: price"
+
+[ "$fail" -eq 0 ] && echo "ok: size, run, step and compare say what they should"
+exit $fail
