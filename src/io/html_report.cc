@@ -1439,17 +1439,14 @@ std::string RunReportHtmlBody(const RunResult& r) {
     // Switches nobody counted (a tier given by block size, without a radix) are unknown, "?"
     // as in the text report (null in JSON), never 0.
     const bool switches_known = r.counts.fabric.complete;
-    out +=
-        fmt::format("</table></div>
-                        < p class
-                    =\"muted\">Counted: {}, {}, {}, {}, {}{}.</p>
-                     < / section > ",
-                     counted(r.counts.gpu, "GPU", "GPUs"),
-                    counted(r.counts.node, "node", "nodes"), counted(r.counts.nic, "NIC", "NICs"),
-                    switches_known ? counted(r.counts.switches, "switch", "switches")
-                                   : std::string("? switches"),
-                    counted(r.counts.link, "link", "links"),
-                    switches_known ? "" : "; ? = a tier given by block size, without a radix");
+    out += fmt::format(
+        "</table></div>\n<p class=\"muted\">Counted: {}, {}, {}, {}, {}{}.</p>\n</section>\n",
+        counted(r.counts.gpu, "GPU", "GPUs"), counted(r.counts.node, "node", "nodes"),
+        counted(r.counts.nic, "NIC", "NICs"),
+        switches_known ? counted(r.counts.switches, "switch", "switches")
+                       : std::string("? switches"),
+        counted(r.counts.link, "link", "links"),
+        switches_known ? "" : "; ? = a tier given by block size, without a radix");
   }
 
   out += RunCheckpoint(r);
