@@ -1561,8 +1561,10 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
                .RangeHint(kRepairTimeBound),
            [](R& r, const Value& v) { r.config.repair_time_s = v.d; }},
           {Int("spare_nodes",
-               "hot spare nodes kept beside the job; auto: the spare_confidence quantile of "
-               "nodes out of service (M/G/inf)")
+               "hot spare nodes kept beside the job; auto: the smallest pool in which a failing "
+               "node finds a spare with probability spare_confidence (the quantile of the nodes "
+               "in repair, M/G/inf, plus one), its rare wait reported but not charged; a given "
+               "pool's expected wait is charged to the downtime")
                .Default("auto")
                .Auto()
                .Min(0)

@@ -118,7 +118,8 @@ std::string SparePool(const RunResult& r) {
   const reliability::RunReport& a = r.analysis;
   if (r.config.spare_nodes >= 0) return " (given)";
   if (a.spare_nodes >= a.spare_nodes_needed) {
-    return fmt::format(" for {} confidence", Pct(r.config.spare_confidence));
+    return fmt::format(" for {} confidence (automatic: its rare wait is not charged)",
+                       Pct(r.config.spare_confidence));
   }
   return fmt::format(
       " (automatic, capped at the job's nodes: {} confidence would need {}; P(wait) {:.4f} "

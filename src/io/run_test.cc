@@ -448,7 +448,7 @@ reliability:
 TEST(Run, AReliabilityFilesWarningsAreSaidOnceWhereTheyComeFrom) {
   const std::string rel = Write("slow_checkpoints.yaml",
                                 "failures: [{name: all, per: node, mtbf: 100d}]\n"
-                                "checkpoint: {blocking_time: 7h}\n");
+                                "checkpoint: {blocking_time: 3h}\n");
   RunRequest request;
   request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
   request.reliability = rel;
@@ -462,7 +462,7 @@ TEST(Run, AReliabilityFilesWarningsAreSaidOnceWhereTheyComeFrom) {
   ASSERT_EQ(r.diagnostics().size(), 2u) << stderr_text;
   EXPECT_EQ(stderr_text.rfind("warning: " + rel +
                                   ":2: reliability.checkpoint.blocking: checkpoint write takes "
-                                  "longer than half the mean time between failures (w = 7.00 h, "
+                                  "longer than half the mean time between failures (w = 3.00 h, "
                                   "MTBF 70.3 min); w >= 2",
                               0),
             0u)

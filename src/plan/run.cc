@@ -52,9 +52,11 @@ double CountOf(const ComponentCounts& n, const std::string& per) {
 // "reliability.steps"); name them after the input's keys, which the caller locates.
 void NameAfterInput(core::Diagnostics& d) {
   for (core::Diagnostic& x : d.items()) {
-    if (x.key == "reliability.steps") x.key = "training";
-    if (x.key == "reliability.step_time") x.key = "plan";
-    if (x.key.rfind("reliability", 0) != 0 && x.key.rfind("training", 0) != 0) {
+    if (x.key == "reliability.steps") {
+      x.key = "training";
+    } else if (x.key == "reliability.step_time") {
+      x.key = "plan";
+    } else if (x.key.rfind("reliability", 0) != 0 && x.key.rfind("training", 0) != 0) {
       x.key = x.key.empty() ? "reliability" : "reliability." + x.key;
     }
   }

@@ -408,10 +408,13 @@ double ArgMaxLog(F f, double lo, double hi) {
   return best;
 }
 
-// The error of a run whose expected time overflows: e^{(D + δ)/M} or e^{c·s/M} is beyond
-// range. It names the largest term of the larger exponent, and the key that sets it: a
-// part of the downtime D (its Origin when the caller derived it), δ, the interval, the
-// blocking write or the step. `tau` is the interval used.
+// Expected time over ideal time beyond which a run is reported as never finishing.
+constexpr double kNeverFinishesRatio = 1000;
+
+// The error of a run whose expected time overflows, or passes kNeverFinishesRatio times the
+// ideal: e^{(D + δ)/M} or e^{c·s/M} is beyond range or near it. It names the largest term of the
+// larger exponent, and the key that sets it: a part of the downtime D (its Origin when the caller
+// derived it), δ, the interval, the blocking write or the step. `tau` is the interval used.
 void NeverFinishes(const RunSpec& spec, const Model& m, const Stretch& stretch, double tau,
                    core::Diagnostics& d) {
   const std::string r = "reliability.";
@@ -693,7 +696,10 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   double waiting = 0;
   rep.loss = ExpectedLoss(m, stretch, tau, &waiting);
   rep.expected_time_s = rep.loss.Total();
-  if (!std::isfinite(rep.expected_time_s) && failures) {
+  // Beyond a thousand times the ideal time (an ETTR below 0.1%) the run is taken not to
+  // finish: the terms grow as e^{x/M}, so such a run is a mistyped interval or recovery
+  // time rather than a plan (an interval of 30 days on the 405B example: 10^47 days).
+  if (failures && !(rep.expected_time_s <= kNeverFinishesRatio * m.ideal)) {
     NeverFinishes(spec, m, stretch, tau, diags);
     return diags;
   }

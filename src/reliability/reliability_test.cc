@@ -819,6 +819,23 @@ TEST(BadInput, ARunThatNeverFinishesNamesWhatMakesTheDowntime) {
                             "a checkpoint every 1000.0 d of work"));
 }
 
+// A run whose expected time is finite but beyond a thousand times the ideal (an interval of
+// 30 days against an MTBF of 3.09 h: e^{233}, 10^47 days printed as digits) never finishes
+// either, and the error names the interval; at 6 hours it runs.
+TEST(BadInput, ARunThousandsOfTimesItsIdealTimeNeverFinishes) {
+  RunSpec t = Llama3Spec();
+  t.steps = 100 * kDay / t.step_time_s;
+  t.checkpoint.interval_s = 30 * kDay;
+  core::Result<RunReport> r = AnalyzeRun(t);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.checkpoint.interval",
+                            "a checkpoint every 30.0 d of work"));
+  t.checkpoint.interval_s = 6 * 3600;
+  r = AnalyzeRun(t);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_LT(r.value().expected_time_s, 1000 * r.value().ideal_time_s);
+}
+
 TEST(ClosedForms, EdgeCases) {
   EXPECT_DOUBLE_EQ(ExactEttr(60, 0, 600, INFINITY), 1);
   EXPECT_DOUBLE_EQ(ExactEttr(60, 60, 600, INFINITY), 0.5);

@@ -494,7 +494,7 @@ void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
       w.backward_comm.push_back({"cp_reduce_scatter", Group::kCp, collective::Kind::kReduceScatter,
                                  block * p.cp, full_layers});
     }
-    if (window_layers > 0) {
+    if (window_layers > 0 && window.steps > 0) {
       // The windows before the rank's chunks, from their neighbours, whatever cp_comm:
       // forward their K/V; backward their K/V again and the gradients of them sent back.
       const double halo = window.tokens * kv_per_token * 2.0;
@@ -635,10 +635,23 @@ CpExchange CpExchangeOf(const model::ModelSpec& m, const ParallelPlan& p, bool w
   const CpExchange ring{.steps = std::max(0, p.cp - 1), .tokens = b * m.seq_len / p.cp};
   if (p.cp <= 1 || !ShortWindow(m, windowed)) return ring;
   const double chunk = static_cast<double>(m.seq_len) / (2.0 * p.cp);
-  // A chunked layer's query needs at most the keys of its attention chunk before it: the
-  // window's exchange bounds it (an attention chunk that starts within the cp chunk needs
-  // less).
-  const double w = m.LocalSpan();
+  if (m.sliding_window <= 0) {
+    // Chunked attention: a cp chunk starting at token a needs the keys of its attention chunk
+    // before a, a mod c of them, from the chunks before it; none when the attention chunks
+    // start at cp chunk boundaries. The rank whose two chunks (i, 2cp-1-i) need the most.
+    const double c = m.attention_chunk;
+    auto need = [&](int j) { return std::fmod(j * chunk, c); };
+    double most = 0, steps = 0;
+    for (int i = 0; i < p.cp; ++i) {
+      const int j = 2 * p.cp - 1 - i;
+      most = std::max(most, need(i) + need(j));
+      steps = std::max(steps, std::ceil(need(i) / chunk) + std::ceil(need(j) / chunk));
+    }
+    if (most <= 0) return {.steps = 0, .tokens = 0, .window = true};
+    const int n = static_cast<int>(std::min<double>(steps, ring.steps));
+    return {.steps = n, .tokens = std::min(b * most, ring.steps * ring.tokens) / n, .window = true};
+  }
+  const double w = m.sliding_window;
   const double k = std::ceil(w / chunk);  // chunks before a chunk that its window reaches
   const int steps = static_cast<int>(std::min<double>(2 * k, ring.steps));
   // The window before each of the two chunks, at most what the ring carries.

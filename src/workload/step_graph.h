@@ -87,11 +87,13 @@ struct CommOp {
 // tokens before it, held by the k = ceil(w / chunk) chunks before it on other ranks: 2k
 // steps of b·w/k tokens, at most cp-1 steps and the ring's tokens in all. Ring attention
 // hides the steps behind steps/(steps+1) of the layer's attention (cut into steps + 1
-// blocks, block i waiting for step i).
+// blocks, block i waiting for step i). A chunked-attention layer's cp chunk starting at
+// token a needs the a mod c keys of its attention chunk before it: none when the attention
+// chunks start at cp chunk boundaries (steps 0).
 struct CpExchange {
   int steps = 0;
   double tokens = 0;    // per step
-  bool window = false;  // a sliding-window layer's exchange
+  bool window = false;  // a local (windowed or chunked) layer's exchange; steps 0: none
 };
 CpExchange CpExchangeOf(const model::ModelSpec& model, const parallel::ParallelPlan& plan,
                         bool windowed);

@@ -452,6 +452,32 @@ TEST(StepGraph, ChunkedAttentionSeesHalfAChunk) {
   EXPECT_DOUBLE_EQ(attention(chunked), attention(m));
 }
 
+// Under context parallelism a chunked layer needs only the keys of its attention chunk
+// before its cp chunks. At 32K over cp 2 the cp chunks are the 8K attention chunks: no
+// exchange. Over cp 4 (4K cp chunks) every second cp chunk needs the 4K before it: one step
+// of 4K tokens per rank, where an 8K window needs 2 x 8K over the ring's 3 steps.
+TEST(StepGraph, ChunkedAttentionExchangesOnlyWithinItsChunk) {
+  model::ModelSpec m = model::testing::Llama70B();
+  m.seq_len = 32768;
+  m.attention_chunk = 8192;
+  parallel::ParallelPlan p = Plan(8, 1, 1);
+  p.cp = 2;
+  EXPECT_EQ(CpExchangeOf(m, p, true).steps, 0);
+  EXPECT_TRUE(CpExchangeOf(m, p, true).window);
+  EXPECT_EQ(Calls(BuildStepGraph(m, p).stages.front().forward_comm, "cp_window_send_recv").first,
+            0);
+  p.cp = 4;
+  CpExchange x = CpExchangeOf(m, p, true);
+  EXPECT_EQ(x.steps, 1);
+  EXPECT_DOUBLE_EQ(x.tokens, 4096);
+  model::ModelSpec window = m;
+  window.attention_chunk = 0;
+  window.sliding_window = 8192;
+  x = CpExchangeOf(window, p, true);
+  EXPECT_EQ(x.steps, 3);  // 2 x 2 steps, at most the ring's cp - 1
+  EXPECT_DOUBLE_EQ(x.steps * x.tokens, 2 * 8192);
+}
+
 TEST(StepGraph, ExpertsUnpermuteAfterTheirLastGemm) {
   parallel::ParallelPlan p = Plan(1, 1, 8);
   p.ep = 8;
