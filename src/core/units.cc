@@ -135,7 +135,98 @@ constexpr Alias kAliases[] = {
 
 char Fold(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
-bool IsPrefix(char c) { return std::string_view("kmgtpe").find(Fold(c)) != std::string_view::npos; }
+// Multiplier prefixes as written: SI (case matters: "m" is milli, "M" mega) and binary.
+struct Prefix {
+  std::string_view symbol;
+  std::string_view name;
+  double factor;
+};
+
+constexpr Prefix kPrefixes[] = {
+    {"q", "quecto", 1e-30},
+    {"r", "ronto", 1e-27},
+    {"y", "yocto", 1e-24},
+    {"z", "zepto", 1e-21},
+    {"a", "atto", 1e-18},
+    {"f", "femto", 1e-15},
+    {"p", "pico", 1e-12},
+    {"n", "nano", 1e-9},
+    {"u", "micro", 1e-6},
+    {"\xC2\xB5", "micro", 1e-6},
+    {"m", "milli", 1e-3},
+    {"c", "centi", 1e-2},
+    {"d", "deci", 1e-1},
+    {"h", "hecto", 1e2},
+    {"k", "kilo", 1e3},
+    {"K", "kilo", 1e3},
+    {"M", "mega", 1e6},
+    {"G", "giga", 1e9},
+    {"T", "tera", 1e12},
+    {"P", "peta", 1e15},
+    {"E", "exa", 1e18},
+    {"Z", "zetta", 1e21},
+    {"Y", "yotta", 1e24},
+    {"R", "ronna", 1e27},
+    {"Q", "quetta", 1e30},
+    {"Ki", "kibi", kKi},
+    {"Mi", "mebi", kKi* kKi},
+    {"Gi", "gibi", kKi* kKi* kKi},
+    {"Ti", "tebi", kKi* kKi* kKi* kKi},
+    {"Pi", "pebi", kKi* kKi* kKi* kKi* kKi},
+    {"Ei", "exbi", kKi* kKi* kKi* kKi* kKi* kKi},
+};
+
+const Prefix* FindPrefixAsWritten(std::string_view symbol) {
+  for (const Prefix& p : kPrefixes) {
+    if (p.symbol == symbol) return &p;
+  }
+  return nullptr;
+}
+
+// Whether the dimension's units are all at least its base unit, so that a lowercase "m"
+// (milli) or "p" (pico) can only be a carelessly written "M" or "P" ("400mbps"). Times
+// and powers have meaningful fractions (milliseconds, milliwatts): there case is read as
+// written, and "5Ms" is mega-seconds, never "ms".
+bool OnlyMultiples(Dimension dim) { return dim != Dimension::kTime && dim != Dimension::kPower; }
+
+// The prefix a user evidently meant by `symbol`: as written; else, for a letter of one
+// case only, the other case ("g" is "G", "U" is "u"); and in a dimension of multiples
+// only, a lowercase fraction prefix as its uppercase multiple ("mb/s" is "Mb/s").
+const Prefix* FindPrefix(std::string_view symbol, Dimension dim) {
+  const Prefix* p = FindPrefixAsWritten(symbol);
+  if (p == nullptr && symbol.size() == 2 && symbol[1] == 'i') {  // "gib" is "GiB"
+    const char binary[] = {static_cast<char>(std::toupper(static_cast<unsigned char>(symbol[0]))),
+                           'i'};
+    return FindPrefixAsWritten(std::string_view(binary, 2));
+  }
+  if (symbol.size() != 1) return p;
+  const char other_case = std::islower(static_cast<unsigned char>(symbol[0]))
+                              ? static_cast<char>(std::toupper(symbol[0]))
+                              : Fold(symbol[0]);
+  const Prefix* other = FindPrefixAsWritten(std::string_view(&other_case, 1));
+  if (p == nullptr) return other;
+  if (other != nullptr && OnlyMultiples(dim) && p->factor < 1 && other->factor > 1) return other;
+  return p;
+}
+
+// The multiplier prefix a spelling starts with, by its length: "Ki" and "µ" two bytes (a
+// binary prefix only for bytes and bandwidths: "min" is no mebi-unit), else one.
+size_t PrefixLength(std::string_view s, Dimension dim) {
+  if (s.size() >= 2 && s.substr(0, 2) == "\xC2\xB5") return 2;
+  const bool binary_dim = dim == Dimension::kBytes || dim == Dimension::kBandwidth;
+  if (binary_dim && s.size() >= 2 && s[1] == 'i' &&
+      std::string_view("KMGTPE").find(static_cast<char>(std::toupper(s[0]))) !=
+          std::string_view::npos) {
+    return 2;
+  }
+  return s.empty() ? 0 : 1;
+}
+
+// The factor of the prefix `s` starts with, 0 for none.
+double PrefixFactor(std::string_view s, Dimension dim) {
+  const Prefix* p = FindPrefix(s.substr(0, PrefixLength(s, dim)), dim);
+  return p != nullptr ? p->factor : 0;
+}
 
 // Replaces each `from` in `s`, compared case-insensitively, with `to`.
 std::string ReplaceFolded(std::string s, std::string_view from, std::string_view to) {
@@ -173,19 +264,63 @@ char BitsOrBytes(std::string_view unit) {
   return bits == bytes ? 0 : bits ? 'b' : 'B';
 }
 
+// What an unknown unit most likely meant: `unit`, a unit of the same dimension and size,
+// or else `prefix`, a multiplier prefix written ("M" in "5Ms", "Z" in "400Zb/s") that no
+// unit of the dimension has (an SI one, or a letter that is no prefix), or neither.
+struct Suggestion {
+  std::string unit;
+  std::string prefix;
+};
+
+// Whether two spellings start with prefixes of the same factor ("kb/s" and "Kb/s"; not
+// "Ms" and "ms").
+bool SamePrefix(std::string_view a, std::string_view b, Dimension dim) {
+  const double f = PrefixFactor(a, dim);
+  return f != 0 && f == PrefixFactor(b, dim);
+}
+
 // The unit an unknown one most likely meant, of the same dimension and size: a common
-// spelling of it (kAliases; "bit" and "byte" written out), else the closest by edit
-// distance among the units of the same multiplier prefix ("400gbps" -> "Gbps", not "bps")
-// and, where the spelling says, of bits or of bytes alike ("Gbit/s" is never "GiB/s").
-// Compared case-insensitively, ties to the closest in case, then to the canonical
-// spelling. A prefix no unit of the dimension has ("PW") gets no suggestion: "" (the
-// caller lists the units), never one of another size.
-std::string SuggestUnit(std::string_view unit, Dimension dim) {
+// spelling of it (kAliases; "bit" and "byte" written out); a prefix and a unit of the
+// dimension ("kb/s", "2Us") as that prefix's unit, read case-sensitively where case
+// changes the size (SuggestUnit never offers "ms" for mega-seconds); else the closest by
+// edit distance among the units of the same multiplier prefix ("400gbps" -> "Gbps", not
+// "bps") and, where the spelling says, of bits or of bytes alike ("Gbit/s" is never
+// "GiB/s"). Compared case-insensitively, ties to the closest in case, then to the
+// canonical spelling. A prefix no unit of the dimension has ("PW", "5Ms", "400Zb/s",
+// "989XFLOPS") gets no unit, never one of another size: its prefix, for the caller to say
+// so and list the units.
+Suggestion SuggestUnit(std::string_view unit, Dimension dim) {
   for (const Alias& a : kAliases) {
-    if (a.dim == dim && EditDistance(a.spelling, unit) == 0) return std::string(a.unit);
+    if (a.dim == dim && EditDistance(a.spelling, unit) == 0) return {std::string(a.unit), ""};
   }
   const std::string spelled = SpelledOut(unit);
-  const bool prefixed = spelled.size() > 1 && IsPrefix(spelled.front());
+  if (spelled != unit) {
+    if (const Unit* u = FindUnit(spelled, dim); u != nullptr) return {std::string(u->name), ""};
+  }
+  // A prefix before a unit of the dimension: that prefix's unit, or none.
+  if (dim != Dimension::kCount && dim != Dimension::kFraction) {
+    const size_t n = PrefixLength(spelled, dim);
+    const std::string_view written = std::string_view(spelled).substr(0, n);
+    const Unit* base = n == 0 ? nullptr : FindUnit(std::string_view(spelled).substr(n), dim);
+    if (base != nullptr &&
+        (n == 2 || std::isalpha(static_cast<unsigned char>(spelled.front())) != 0)) {
+      const std::string_view rest = std::string_view(spelled).substr(n);
+      if (const Prefix* meant = FindPrefix(written, dim); meant != nullptr) {
+        for (bool canonical : {true, false}) {
+          for (const Unit& u : kUnits) {
+            if (u.dim != dim || u.canonical != canonical || u.name.size() <= rest.size() ||
+                u.name.substr(u.name.size() - rest.size()) != rest) {
+              continue;
+            }
+            const Prefix* p = FindPrefixAsWritten(u.name.substr(0, u.name.size() - rest.size()));
+            if (p != nullptr && p->factor == meant->factor) return {std::string(u.name), ""};
+          }
+        }
+      }
+      return {"", std::string(written)};
+    }
+  }
+  const bool prefixed = spelled.size() > 1 && PrefixFactor(spelled, dim) != 0;
   const char family = BitsOrBytes(unit);
   std::vector<std::string_view> same_prefix, all;
   for (bool canonical : {true, false}) {
@@ -196,25 +331,48 @@ std::string SuggestUnit(std::string_view unit, Dimension dim) {
         continue;
       }
       // The spelling with its prefix's case fixed ("kb/s" -> "Kb/s", "gb/s" -> "Gb/s").
-      if (prefixed && u.name.size() == spelled.size() &&
-          Fold(u.name.front()) == Fold(spelled.front()) &&
+      if (prefixed && u.name.size() == spelled.size() && SamePrefix(u.name, spelled, dim) &&
           u.name.substr(1) == std::string_view(spelled).substr(1)) {
-        return std::string(u.name);
+        return {std::string(u.name), ""};
       }
       all.push_back(u.name);
-      if (prefixed && Fold(u.name.front()) == Fold(spelled.front())) same_prefix.push_back(u.name);
+      if (prefixed && SamePrefix(u.name, spelled, dim)) same_prefix.push_back(u.name);
     }
   }
-  if (spelled != unit) {
-    if (const Unit* u = FindUnit(spelled, dim); u != nullptr) return std::string(u->name);
+  if (std::string guess = DidYouMean(spelled, same_prefix); !guess.empty()) return {guess, ""};
+  // A multiplier no unit of the dimension has ("PW", "EB"): no unit of another size (and
+  // bits where bytes are meant are told so by the caller).
+  if (prefixed && same_prefix.empty() && family == 0) {
+    return {"", std::string(std::string_view(spelled).substr(0, PrefixLength(spelled, dim)))};
   }
-  if (std::string guess = DidYouMean(spelled, same_prefix); !guess.empty()) return guess;
-  // A multiplier no unit of the dimension has ("PW", "EB"): no unit of another size.
-  if (prefixed &&
-      (FindUnit(std::string_view(spelled).substr(1), dim) != nullptr || same_prefix.empty())) {
-    return "";
+  if (prefixed && FindUnit(std::string_view(spelled).substr(1), dim) != nullptr) return {};
+  return {DidYouMean(spelled, all), ""};
+}
+
+// Weeks and years, which no unit here writes: as days.
+struct TimeWord {
+  std::string_view spelling;
+  std::string_view name;  // plural
+  double days;
+};
+
+constexpr TimeWord kTimeWords[] = {
+    {"w", "weeks", 7},      {"wk", "weeks", 7},      {"wks", "weeks", 7},  {"week", "weeks", 7},
+    {"weeks", "weeks", 7},  {"y", "years", 365},     {"yr", "years", 365}, {"yrs", "years", 365},
+    {"year", "years", 365}, {"years", "years", 365},
+};
+
+// The hint for a time in weeks or years ("2w": write 14d), "" for another unit.
+std::string TimeWordHint(std::string_view unit, double number) {
+  for (const TimeWord& w : kTimeWords) {
+    if (EditDistance(w.spelling, unit) != 0) continue;
+    char text[160];
+    std::snprintf(
+        text, sizeof text, "%.*s are not a unit here: write days (1%c = %gd), e.g. \"%gd\"",
+        static_cast<int>(w.name.size()), w.name.data(), w.name.front(), w.days, number * w.days);
+    return text;
   }
-  return DidYouMean(spelled, all);
+  return "";
 }
 
 std::string_view Trim(std::string_view s) {
@@ -337,12 +495,23 @@ QuantityParse ParseQuantity(std::string_view text, Dimension dim) {
       return r;
     }
     r.error = "unknown unit \"" + std::string(unit) + "\" in \"" + std::string(s) + "\"";
-    const std::string guess = SuggestUnit(unit, dim);
+    if (dim == Dimension::kTime) r.hint = TimeWordHint(unit, number);
+    if (!r.hint.empty()) return r;
+    const Suggestion guess = SuggestUnit(unit, dim);
     const bool bits = dim == Dimension::kBytes && BitsOrBytes(unit) == 'b';
-    r.hint = !guess.empty() ? "did you mean \"" + guess + "\"?"
-             : bits
-                 ? "sizes are in bytes (8 bits to a byte): use one of " + JoinComma(UnitNames(dim))
-                 : "expected one of " + JoinComma(UnitNames(dim));
+    const std::string units = JoinComma(UnitNames(dim));
+    if (!guess.unit.empty()) {
+      r.hint = "did you mean \"" + guess.unit + "\"?";
+    } else if (!guess.prefix.empty()) {
+      const Prefix* p = FindPrefix(guess.prefix, dim);
+      r.hint = "the prefix \"" + guess.prefix + "\"" +
+               (p != nullptr ? " (" + std::string(p->name) + ")" : std::string()) +
+               " is not supported for " + std::string(DimensionName(dim)) + ": expected one of " +
+               units;
+    } else {
+      r.hint = bits ? "sizes are in bytes (8 bits to a byte): use one of " + units
+                    : "expected one of " + units;
+    }
     return r;
   }
   const double value = number * u->factor;

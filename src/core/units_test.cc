@@ -123,12 +123,77 @@ TEST(ParseQuantity, UnknownUnitSuggestsTheSameSize) {
   // A multiplier no unit of the dimension has gets the list, not a unit of another size.
   QuantityParse peta = ParseQuantity("1PW", Dimension::kPower);
   EXPECT_FALSE(peta.ok);
-  EXPECT_EQ(peta.hint, "expected one of W, kW, MW, GW");
+  EXPECT_EQ(peta.hint,
+            "the prefix \"P\" (peta) is not supported for power: expected one of W, "
+            "kW, MW, GW");
   // Bits where bytes are meant: the list, and why.
   QuantityParse bits = ParseQuantity("80Gbit", Dimension::kBytes);
   EXPECT_FALSE(bits.ok);
   EXPECT_NE(bits.hint.find("sizes are in bytes (8 bits to a byte)"), std::string::npos)
       << bits.hint;
+}
+
+// A prefix is read as written where case changes its size, and one the dimension has no
+// unit for, or no prefix at all, gets no unit of another size: "5Ms" was "ms" (mega- for
+// milli-seconds), "400Zb/s" "b/s", "989XFLOPS" "FLOPS", "5qs" "ns".
+TEST(ParseQuantity, UnsupportedPrefixSuggestsNoOtherSize) {
+  const struct {
+    const char* text;
+    Dimension dim;
+    const char* hint;
+  } cases[] = {
+      {"5Ms", Dimension::kTime,
+       "the prefix \"M\" (mega) is not supported for time: expected one of ns, us, ms, s, min, "
+       "h, d"},
+      {"5MS", Dimension::kTime,
+       "the prefix \"M\" (mega) is not supported for time: expected one of ns, us, ms, s, min, "
+       "h, d"},
+      {"5ks", Dimension::kTime,
+       "the prefix \"k\" (kilo) is not supported for time: expected one of ns, us, ms, s, min, "
+       "h, d"},
+      {"5qs", Dimension::kTime,
+       "the prefix \"q\" (quecto) is not supported for time: expected one of ns, us, ms, s, min, "
+       "h, d"},
+      {"400Zb/s", Dimension::kBandwidth,
+       "the prefix \"Z\" (zetta) is not supported for bandwidth: expected one of Bps, KBps, "
+       "MBps, GBps, TBps, GiBps, bps, Kbps, Mbps, Gbps, Tbps"},
+      {"400Xb/s", Dimension::kBandwidth,
+       "the prefix \"X\" is not supported for bandwidth: expected one of Bps, KBps, MBps, GBps, "
+       "TBps, GiBps, bps, Kbps, Mbps, Gbps, Tbps"},
+      {"400Zbit/s", Dimension::kBandwidth,
+       "the prefix \"Z\" (zetta) is not supported for bandwidth: expected one of Bps, KBps, "
+       "MBps, GBps, TBps, GiBps, bps, Kbps, Mbps, Gbps, Tbps"},
+      {"989XFLOPS", Dimension::kFlopRate,
+       "the prefix \"X\" is not supported for compute rate: expected one of FLOPS, KFLOPS, "
+       "MFLOPS, GFLOPS, TFLOPS, PFLOPS, EFLOPS"},
+      {"1EiB", Dimension::kBytes,
+       "the prefix \"Ei\" (exbi) is not supported for bytes: expected one of B, KB, MB, GB, TB, "
+       "PB, KiB, MiB, GiB, TiB, PiB"},
+      {"5mW", Dimension::kPower,
+       "the prefix \"m\" (milli) is not supported for power: expected one of W, kW, MW, GW"},
+  };
+  for (const auto& c : cases) {
+    QuantityParse p = ParseQuantity(c.text, c.dim);
+    EXPECT_FALSE(p.ok) << c.text;
+    EXPECT_EQ(p.hint, c.hint) << c.text;
+  }
+  // Where the case cannot change the size, it is fixed: "Us" is "us", "mbps" (no
+  // millibits) "Mbps", "KW" "kW".
+  EXPECT_EQ(ParseQuantity("2Us", Dimension::kTime).hint, "did you mean \"us\"?");
+  EXPECT_EQ(ParseQuantity("400mbps", Dimension::kBandwidth).hint, "did you mean \"Mbps\"?");
+  EXPECT_EQ(ParseQuantity("7KW", Dimension::kPower).hint, "did you mean \"kW\"?");
+}
+
+// Weeks and years are no unit: the hint says them in days.
+TEST(ParseQuantity, WeeksAndYearsHintDays) {
+  EXPECT_EQ(ParseQuantity("2w", Dimension::kTime).hint,
+            "weeks are not a unit here: write days (1w = 7d), e.g. \"14d\"");
+  EXPECT_EQ(ParseQuantity("2wk", Dimension::kTime).hint,
+            "weeks are not a unit here: write days (1w = 7d), e.g. \"14d\"");
+  EXPECT_EQ(ParseQuantity("400y", Dimension::kTime).hint,
+            "years are not a unit here: write days (1y = 365d), e.g. \"146000d\"");
+  EXPECT_EQ(ParseQuantity("1.5 Years", Dimension::kTime).hint,
+            "years are not a unit here: write days (1y = 365d), e.g. \"547.5d\"");
 }
 
 // Gigawatts are a power (a node or a site), and a key's range then says what it allows.

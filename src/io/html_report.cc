@@ -1183,7 +1183,7 @@ std::string RunRecovery(const RunResult& r) {
 std::string RunCost(const RunResult& r) {
   const CostDerivation& c = r.cost;
   std::vector<std::pair<std::string, std::string>> facts = {
-      {"chip-hours", fmt::format("{} ({} chips &times; {})", Esc(ShortCount(c.chip_hours)),
+      {"chip-hours", fmt::format("{} ({} chips &times; {})", Esc(ChipHours(c.chip_hours)),
                                  Esc(ShortCount(c.chips)), Esc(Duration(c.hours * 3600)))},
       {"price", Esc(PriceBasis(r))}};
   if (c.usd_per_chip_hour > 0) {
@@ -1391,11 +1391,10 @@ std::string RunReportHtmlBody(const RunResult& r) {
                                            : std::string("the whole run"));
   if (r.cost.usd > 0) {
     const bool catalog = r.cost.price_source.rfind("catalog", 0) == 0;
-    out +=
-        Figure("cost", Esc(Usd(r.cost.usd)),
-               fmt::format("{} chip-hours at {} per chip-hour{}",
-                           Esc(ShortCount(r.cost.chip_hours)), Esc(Usd(r.cost.usd_per_chip_hour)),
-                           catalog ? ", " + Esc(PriceKind(r.cost.price_kind, "")) : ""));
+    out += Figure("cost", Esc(Usd(r.cost.usd)),
+                  fmt::format("{} chip-hours at {} per chip-hour{}",
+                              Esc(ChipHours(r.cost.chip_hours)), Esc(Usd(r.cost.usd_per_chip_hour)),
+                              catalog ? ", " + Esc(PriceKind(r.cost.price_kind, "")) : ""));
   }
   out += Figure("energy", Esc(Energy(r.cost.facility_energy_j)),
                 fmt::format("facility, PUE {}", Num(r.cost.pue, 2)));
@@ -1648,7 +1647,7 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
                                            Num(row.ettr, 4), row.meets ? "" : " bad",
                                            Esc(Duration(row.expected_s)))
                              : std::string(),
-          Esc(ShortCount(row.cost.chip_hours)),
+          Esc(ChipHours(row.cost.chip_hours)),
           row.cost.usd_per_chip_hour > 0 ? Esc(Usd(row.cost.usd)) : "-",
           !row.cost.power_source.empty() ? Esc(Energy(row.cost.it_energy_j)) : "-",
           facility ? "<td class=\"num\">" + Esc(Energy(row.cost.facility_energy_j)) + "</td>"

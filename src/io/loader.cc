@@ -2,6 +2,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -279,8 +280,12 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
     // the peak is usually a sparse one (twice the dense) or a unit slip, and the MFU and
     // step time follow it.
     if (n > 4 * w) {
+      // Enough digits that a ratio above 4 never reads as 4 (4.0004, not "4").
       char ratio[32];
-      std::snprintf(ratio, sizeof ratio, "%.3g", n / w);
+      for (int digits = 3; digits <= 17; ++digits) {
+        std::snprintf(ratio, sizeof ratio, "%.*g", digits, n / w);
+        if (std::strtod(ratio, nullptr) > 4) break;
+      }
       d.Add(core::Diagnostic{core::Severity::kWarning, at != where.end() ? at->second.file : file,
                              at != where.end() ? at->second.line : 0, key,
                              core::FormatFlopRate(n) + " is " + ratio + "x peak." +

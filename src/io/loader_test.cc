@@ -768,6 +768,11 @@ TEST_F(LoaderTest, RangeErrorsCarryTheKeysUnit) {
   ASSERT_FALSE(pct.items().empty());
   EXPECT_NE(pct.items()[0].hint.find("a fraction as 0.99, not 99%"), std::string::npos)
       << pct.Format();
+  // A ratio above 1 is no fraction: a PUE of 130% is 1.3 (the hint said "0.99, not 99%").
+  const core::Diagnostics pue = SetErrors({"training.cost.pue=130%"});
+  ASSERT_FALSE(pue.items().empty());
+  EXPECT_EQ(pue.items()[0].hint, "this key takes a plain number, without a unit: 1.3, not 130%")
+      << pue.Format();
 }
 
 // A chip price given outside the catalog (--set, a scenario's own chip) says where it came
@@ -1205,6 +1210,12 @@ TEST_F(LoaderTest, ANarrowerPeakFarAboveAWiderOneWarns) {
   ASSERT_TRUE(slip.ok()) << slip.diagnostics().Format();
   const std::string w = warning(slip.diagnostics());
   EXPECT_NE(w.find("200x peak.bf16"), std::string::npos) << w;
+  // Just over 4x reads as more than 4 ("4.0004x", not "4x", beside "more than 3.75x").
+  core::Result<LoadedScenario> edge =
+      LoadScenario(TestCatalog(), file, Set({"chip.peak.fp8=3958TFLOPS"}));
+  ASSERT_TRUE(edge.ok()) << edge.diagnostics().Format();
+  const std::string e = warning(edge.diagnostics());
+  EXPECT_NE(e.find(" is 4.0004x peak.bf16"), std::string::npos) << e;
   EXPECT_NE(w.find("dense peak"), std::string::npos) << w;
 }
 

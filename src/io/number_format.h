@@ -60,14 +60,6 @@ inline std::string Pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
 // Seconds as the largest readable unit: "54.0 d", "3.09 h", "7.8 min", "2.84 s".
 inline std::string Duration(double s) { return core::FormatDuration(s); }
 
-// A count with a short-scale suffix: "15.00T", "2.30B", "21.23M", "4096".
-inline std::string ShortCount(double v) {
-  if (v >= 1e12) return fmt::format("{:.2f}T", v / 1e12);
-  if (v >= 1e9) return fmt::format("{:.2f}B", v / 1e9);
-  if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
-  return fmt::format("{:.0f}", v);
-}
-
 // A number with `digits` significant digits, in fixed notation, trailing zeros kept so that
 // a column reads alike: Sig(16, 4) -> "16.00", Sig(119.04, 4) -> "119.0", Sig(13.057, 4) ->
 // "13.06"; a number of more integer digits than that is whole: Sig(12345.6, 4) -> "12346".
@@ -78,6 +70,22 @@ inline std::string Sig(double v, int digits) {
   const int magnitude = static_cast<int>(std::floor(std::log10(std::fabs(rounded))));
   return fmt::format("{:.{}f}", v, std::max(0, digits - 1 - magnitude));
 }
+
+// A count with a short-scale suffix and four significant digits: "15.00T", "2.300B",
+// "100.0B", "21.23M" (the suffix chosen after rounding, so 999,999,960 is "1.000B"); whole
+// below a million: "4096".
+inline std::string ShortCount(double v) {
+  if (!std::isfinite(v)) return fmt::format("{}", v);
+  const double rounded = v == 0 ? 0 : std::stod(fmt::format("{:.3e}", v));
+  if (rounded >= 1e12) return Sig(v / 1e12, 4) + "T";
+  if (rounded >= 1e9) return Sig(v / 1e9, 4) + "B";
+  if (rounded >= 1e6) return Sig(v / 1e6, 4) + "M";
+  return fmt::format("{:.0f}", v);
+}
+
+// Chip-hours: three significant digits below a thousand (a short run's 0.0254, not 0), else
+// as ShortCount.
+inline std::string ChipHours(double h) { return h > 0 && h < 999.5 ? Sig(h, 3) : ShortCount(h); }
 
 // A time in ns, us, ms or s with `digits` significant digits, trailing zeros kept, for a
 // column: "3.090 s" beside "1.955 s" (core::FormatSeconds writes "3.09 s"); the unit chosen
@@ -91,10 +99,12 @@ inline std::string SecondsSig(double s, int digits) {
   return Sig(s / kScales[i], digits) + " " + kNames[i];
 }
 
-// US dollars: cents below $1,000 ("$12.29", a price per chip-hour), else three significant
+// US dollars: two significant digits below half a cent ("$0.0042"), cents below $1,000
+// ("$12.29", a price per chip-hour), else three significant
 // digits with k, M, B or T ("$2.36k", "$57.5k", "$8.50M", "$339M"; the suffix chosen after
 // rounding, so $999,960 is "$1.00M").
 inline std::string Usd(double v) {
+  if (v != 0 && std::fabs(v) < 0.005) return "$" + Sig(v, 2);  // "$0.0042", not "$0.00"
   if (std::fabs(v) < 999.995) return fmt::format("${:.2f}", v);
   const char* suffixes[] = {"k", "M", "B", "T"};
   double x = v / 1e3;

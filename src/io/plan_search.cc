@@ -511,7 +511,11 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   if (!loaded.ok()) return loaded.diagnostics();
   SizeRunInputs inputs;
   inputs.cost = loaded.value().training.cost;
-  if (!loaded.value().reliability_given) return inputs;
+  // The scenario's other warnings are the search's (LoadSearch); the energy ones are the
+  // run's, given as `fathom run` gives them: where the training section sets no power.
+  core::Diagnostics energy;
+  if (inputs.cost.power_w < 0) energy.Append(loaded.value().scenario.energy_warnings);
+  if (!loaded.value().reliability_given) return {std::move(inputs), std::move(energy)};
   auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());
   inputs.ettr = plan::RunEttr([run](const estimate::Scenario& sc) -> core::Result<double> {
     LoadedRun r = *run;
@@ -529,7 +533,7 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
     }
     return std::min(1.0, g);  // rounding: the expected time is never below the ideal
   });
-  return inputs;
+  return {std::move(inputs), std::move(energy)};
 }
 
 std::string SizeText(const plan::SizeResult& r) {

@@ -202,7 +202,7 @@ TEST(SearchReports, JsonAndCsvCarryTheRankedPlans) {
   EXPECT_EQ(csv.rfind("rank,step_time_s,engine,", 0), 0u);
   const std::string text = SearchText(r.value());
   EXPECT_NE(text.find("the given plan: tp 1 pp 1 dp 8"), std::string::npos) << text;
-  EXPECT_NE(text.find("\n  model: 8.03B parameters, 7.50B active per token"), std::string::npos)
+  EXPECT_NE(text.find("\n  model: 8.030B parameters, 7.505B active per token"), std::string::npos)
       << text;
 }
 
@@ -264,6 +264,34 @@ TEST(LoadSizeRunInputs, EttrFromAPresetOrNothing) {
   fewer.plan.dp = 1024 / 32;
   EXPECT_GT(table5(fewer).value(), g.value());
   EXPECT_FALSE(LoadSizeRunInputs(TestCatalog(), q, "15T", "rsc9").ok());
+}
+
+// A chip TDP the cluster's node power overrides prices no energy: `fathom size` warns as
+// `fathom run` does (it dropped LoadRun's energy warnings), once, and not where the
+// training section gives the power.
+TEST(LoadSizeRunInputs, WarnsWhereAChipTdpPricesNoEnergy) {
+  PlanRequest q;
+  q.model = "llama3-8b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 1024;
+  q.overrides = {{"cluster.chip", "h200", "--set"}, {"cluster.chip.power.tdp", "500W", "--set"}};
+  auto energy = [](const core::Result<SizeRunInputs>& r) {
+    int n = 0;
+    for (const core::Diagnostic& d : r.diagnostics().items()) {
+      if (d.message.find("prices energy, not the h200 chip's TDP") != std::string::npos) ++n;
+    }
+    return n;
+  };
+  core::Result<SizeRunInputs> tdp = LoadSizeRunInputs(TestCatalog(), q, "1G", "");
+  ASSERT_TRUE(tdp.ok()) << tdp.diagnostics().Format();
+  EXPECT_EQ(energy(tdp), 1) << tdp.diagnostics().Format();
+  core::Result<SizeRunInputs> with_rel = LoadSizeRunInputs(TestCatalog(), q, "1G", "llama3-table5");
+  ASSERT_TRUE(with_rel.ok()) << with_rel.diagnostics().Format();
+  EXPECT_EQ(energy(with_rel), 1) << with_rel.diagnostics().Format();
+  q.overrides.push_back({"training.cost.power", "1kW", "--set"});
+  core::Result<SizeRunInputs> powered = LoadSizeRunInputs(TestCatalog(), q, "1G", "");
+  ASSERT_TRUE(powered.ok()) << powered.diagnostics().Format();
+  EXPECT_EQ(energy(powered), 0) << powered.diagnostics().Format();
 }
 
 TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
@@ -488,6 +516,20 @@ TEST(SizeReports, NumbersKeepOneStyleInAColumn) {
   EXPECT_EQ(Usd(339.2e6), "$339M");
   EXPECT_EQ(Usd(999960), "$1.00M");
   EXPECT_EQ(Usd(1.234e9), "$1.23B");
+  // Half a cent is no "$0.00" beside a cost of $0.31, 0.0254 chip-hours no "0", and a count
+  // keeps four significant digits at every size ("1.000B" as "100.0B", not "1.00B" and
+  // "100.00B").
+  EXPECT_EQ(Usd(0.0042), "$0.0042");
+  EXPECT_EQ(Usd(0), "$0.00");
+  EXPECT_EQ(ChipHours(8 * 11.41 / 3600), "0.0254");
+  EXPECT_EQ(ChipHours(12.34), "12.3");
+  EXPECT_EQ(ChipHours(5123.4), "5123");
+  EXPECT_EQ(ShortCount(1e9), "1.000B");
+  EXPECT_EQ(ShortCount(100e9), "100.0B");
+  EXPECT_EQ(ShortCount(15e12), "15.00T");
+  EXPECT_EQ(ShortCount(21.234e6), "21.23M");
+  EXPECT_EQ(ShortCount(999.99996e6), "1.000B");
+  EXPECT_EQ(ShortCount(4096), "4096");
   const plan::SizeResult r = SizeE8({8, 16}, plan::CostConfig{});
   const std::string text = SizeText(r);
   for (const plan::SizeRow& row : r.rows) {

@@ -300,7 +300,7 @@ std::string RunReportText(const RunResult& r) {
 
   const CostDerivation& c = r.cost;
   out += "\n  cost and energy (over the expected time to train)\n";
-  line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", ShortCount(c.chip_hours), c.chips,
+  line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", ChipHours(c.chip_hours), c.chips,
                                    Duration(c.hours * 3600)));
   line("  price", PriceBasis(r));
   if (c.usd_per_chip_hour > 0) {

@@ -600,9 +600,8 @@ TEST(Run, AWindowsTokensAreItsWholeSteps) {
   EXPECT_EQ(j.at("tokens").get<int64_t>(),
             j.at("steps").get<int64_t>() * static_cast<int64_t>(per_step));
   const std::string text = RunReportText(run);
-  char line[64];
-  std::snprintf(line, sizeof line, "%.0f steps, %.2fM tokens done in it", steps,
-                steps * per_step / 1e6);
+  const std::string line =
+      fmt::format("{:.0f} steps, {} tokens done in it", steps, ShortCount(steps * per_step));
   EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
 }
 

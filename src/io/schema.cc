@@ -231,8 +231,18 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
       auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
       if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) {
         error = "expected a finite number, got \"" + s + "\"";
+        // A percentage: as a fraction where the key is one (at most 1), else as the plain
+        // number it stands for (a PUE of 130% is 1.3, not a fraction).
         if (!s.empty() && s.back() == '%') {
-          hint = "this key takes a plain number, without a unit: a fraction as 0.99, not 99%";
+          const char* const last = s.data() + s.size() - 1;
+          double pct = 0;
+          const auto [end, pct_ec] = std::from_chars(s.data(), last, pct);
+          hint = k.min >= 0 && k.max <= 1
+                     ? "this key takes a plain number, without a unit: a fraction as 0.99, not 99%"
+                 : pct_ec == std::errc() && end == last && std::isfinite(pct)
+                     ? "this key takes a plain number, without a unit: " + FormatNumber(pct / 100) +
+                           ", not " + s
+                     : "this key takes a plain number, without a unit, not a percentage";
         }
         return false;
       }
