@@ -677,6 +677,37 @@ TEST(Estimate, OperatorRowsGiveTheirRooflineLegsAndBound) {
   }
 }
 
+// The fp8 weight cast in the operator table: without the cache every micro-batch casts
+// the stage's linear weights (read 2 bytes, write the fp8 copy and its transpose), with it
+// one cast per step; the step is slower by at least the casts added.
+TEST(Estimate, Fp8WeightCastIsPricedPerMicroBatchWithoutTheCache) {
+  Scenario s = Gpt3On(128, 8, 8, 1, 64);  // 12 layers a stage, 32 micro-batches
+  s.plan.recompute = parallel::Recompute::kNone;
+  s.plan.precision = Precision::kFp8;
+  const double linear = 12 * 12.0 * 12288 * 12288 / 8;  // the stage's, per tp rank
+  auto cast = [](const StepReport& r) {
+    OpSummary c;
+    for (const OpSummary& o : r.ops) {
+      if (o.name == "fp8_weight_cast") {
+        EXPECT_EQ(o.phase, "forward");
+        EXPECT_EQ(o.BoundName(), "memory");
+        c.bytes += o.bytes;
+        c.time_s += o.time_s;
+      }
+    }
+    return c;
+  };
+  const StepReport on = Estimate(s).value();
+  s.plan.fp8_weight_cache = false;
+  const StepReport off = Estimate(s).value();
+  EXPECT_EQ(off.micro_batches, 32);
+  EXPECT_NEAR(cast(on).bytes, 4 * linear, 1e-9 * linear);
+  EXPECT_NEAR(cast(off).bytes, 32 * 4 * linear, 1e-9 * linear);
+  EXPECT_GE(off.step_time_s - on.step_time_s, 0.999 * (cast(off).time_s - cast(on).time_s));
+  s.plan.precision = Precision::kBf16;
+  EXPECT_EQ(cast(Estimate(s).value()).bytes, 0);
+}
+
 TEST(Estimate, Fp4NeedsAChipWithFp4) {
   Scenario s = Gpt3On(128, 8, 8, 1, 64);
   s.plan.precision = Precision::kFp4;

@@ -1010,7 +1010,9 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
                 "transpose for the backward GEMM, from the step's first micro-batch to its "
                 "last, as Transformer Engine does (is_first_microbatch): 2 bytes per linear "
                 "weight the chip holds (+ 2 x 4/16384 with block scaling; fp4/MXFP4 1.0625), "
-                "under ZeRO-3 only for the two gathered layers; false: cast at each use "
+                "under ZeRO-3 only for the two gathered layers; the cast (read 2 bytes, "
+                "write both copies: 4 bytes of HBM traffic per weight) runs once per step; "
+                "false: cast at each use, every micro-batch's forward and recomputed forward "
                 "(Megatron-Core disable_parameter_transpose_cache); no effect at bf16/fp16")
                .Default("true"),
            [](P& p, const Value& v) { p.fp8_weight_cache = v.b; }},

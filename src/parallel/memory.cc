@@ -12,7 +12,10 @@ double OptimizerBytes(const ParallelPlan& p) {
 }
 
 double Fp8WeightCacheBytes(const ParallelPlan& p) {
-  if (!p.fp8_weight_cache) return 0;
+  return p.fp8_weight_cache ? Fp8WeightCopyBytes(p) : 0.0;
+}
+
+double Fp8WeightCopyBytes(const ParallelPlan& p) {
   if (p.precision == hardware::Precision::kFp4) {
     return kWeightCacheCopies * (kFp4ElementBytes + kMxfp4ScaleBytes);
   }

@@ -73,8 +73,12 @@ inline constexpr double kFp8ElementBytes = 1;                     // E4M3
 inline constexpr double kFp8BlockScaleBytes = 4.0 / (128 * 128);  // fp32 per 128 x 128 block
 inline constexpr double kFp4ElementBytes = 0.5;                   // MXFP4's E2M1
 inline constexpr double kMxfp4ScaleBytes = 1.0 / 32;              // one E8M0 byte per 32 elements
-// Bytes the cache holds per linear-layer weight: 2 (fp8), 2 + 8/16384 (fp8 with block
-// scaling), 1.0625 (fp4); 0 without the cache or at bf16/fp16.
+// Bytes of the two low-precision copies (the weight and its transpose, with their scales)
+// of one linear-layer weight element: 2 (fp8), 2 + 8/16384 (fp8 with block scaling),
+// 1.0625 (fp4); 0 at bf16/fp16. What a weight cast writes, with or without the cache
+// (workload::StepGraph's fp8_weight_cast).
+double Fp8WeightCopyBytes(const ParallelPlan& p);
+// Bytes the cache holds per linear-layer weight: Fp8WeightCopyBytes, 0 without the cache.
 double Fp8WeightCacheBytes(const ParallelPlan& p);
 
 // The same under the plan's optimizer_state_precision: bf16 moments (DeepSeek-V3 Sec.

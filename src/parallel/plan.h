@@ -67,7 +67,8 @@ struct ParallelPlan {
   Fp8Scaling fp8_scaling = Fp8Scaling::kTensor;
   // precision fp8 or fp4: keep each linear layer's weight cast to fp8/fp4, with its
   // transpose, from the step's first micro-batch to its last (Transformer Engine's weight
-  // caching; parallel/memory.h, Fp8WeightCacheBytes). No effect at bf16 or fp16.
+  // caching; parallel/memory.h, Fp8WeightCacheBytes): the cast runs once per step, not in
+  // every micro-batch (workload/step_graph.h, fp8_weight_cast). No effect at bf16 or fp16.
   bool fp8_weight_cache = true;
   bool sequence_parallel = false;
   int micro_batch_size = 1;   // sequences

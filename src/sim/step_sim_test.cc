@@ -167,6 +167,12 @@ TEST(Simulate, AgreesWithTheEstimatorWithoutOverlap) {
   cases.back().s.plan.dp = 2;
   cases.push_back({"llama70b windowed tp8 cp4 pp4 gather", cases.back().s});
   cases.back().s.plan.cp_comm = parallel::CpComm::kAllGather;
+  // fp8: the weights cast once per step (a fraction of a cast in each micro-batch) or in
+  // every micro-batch.
+  cases.push_back({"llama70b tp8 pp4 fp8 cached", Make(l70, 256, 8, 4, 1, 256, Schedule::k1F1B)});
+  cases.back().s.plan.precision = hardware::Precision::kFp8;
+  cases.push_back({"llama70b tp8 pp4 fp8 uncached", cases.back().s});
+  cases.back().s.plan.fp8_weight_cache = false;
   for (Case& c : cases)
     c.s.cluster = c.s.plan.ep > 1 ? network::testing::SuperPod(c.s.cluster.chips) : c.s.cluster;
   for (const Case& c : cases) {

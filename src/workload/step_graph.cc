@@ -47,6 +47,8 @@ using model::OpKind;
 using parallel::ParallelPlan;
 using parallel::Recompute;
 
+constexpr std::string_view kWeightCast = "fp8_weight_cast";
+
 // Keys a query attends to on average under a causal mask: s/2 for full attention, about
 // the window for a sliding window much shorter than s; with chunked attention, half a
 // chunk (each chunk of c tokens is a causal attention of its own: c²/2 scores), the last
@@ -190,6 +192,11 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   const bool low =
       p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4;
   const double scale_bytes = p.fp8_scaling == parallel::Fp8Scaling::kBlock ? 4.0 / 128 : 0.0;
+  // The linear weights' cast (StepGraph, "fp8 weight cast"): at each use without the cache
+  // or under ZeRO-3, else once per step, spread over its micro-batches.
+  const bool cast_per_use = !p.fp8_weight_cache || p.zero >= 3;
+  const double cast_count = cast_per_use ? 1.0 : 1.0 / std::max(1, p.MicroBatches());
+  const double weight_copies = parallel::Fp8WeightCopyBytes(p);
   const bool full = p.recompute == Recompute::kFull;
   const bool selective = p.recompute == Recompute::kSelective;
   const int64_t local_experts = std::max(1, m.moe.experts / std::max(1, p.ep));
@@ -211,6 +218,8 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   const bool norm_mla_up = !full && p.recompute_norm_mla_up && m.mla.IsMla();
   const bool expert_act =
       !full && p.activation_precision == hardware::Precision::kFp8 && m.moe.IsMoe();
+  // A recomputed forward casts its weights again only when the cast is not kept.
+  auto recast = [&](const ComputeOp& op) { return cast_per_use || op.name != kWeightCast; };
   auto recomputed = [&](std::string_view name) {
     return (norm_mla_up && (name == "attn_norm" || name == "q_norm" || name == "kv_norm" ||
                             name == "mlp_norm" || name == "q_up" || name == "kv_up")) ||
@@ -307,6 +316,23 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                          .kind = OpKind::kElementwise,
                          .bytes = (4.0 + 2 * scale_bytes) * out,
                          .role = op.role});
+          // The weight's cast: read the 16-bit weight, write its fp8 (fp4) copy and the
+          // transposed copy the dgrad reads (parallel::Fp8WeightCopyBytes), which the
+          // backward finds saved. Under ZeRO-3 the backward gathers the weight again and
+          // casts the transposed copy anew, unless a recomputed forward has just cast it.
+          const double weight =
+              static_cast<double>(n) * static_cast<double>(k) * static_cast<double>(batch);
+          fwd.push_back({.name = kWeightCast,
+                         .kind = OpKind::kElementwise,
+                         .bytes = (2.0 + weight_copies) * weight,
+                         .count = cast_count,
+                         .role = op.role});
+          if (p.zero >= 3 && !full && !recomputed(op.name)) {
+            bwd.push_back({.name = kWeightCast,
+                           .kind = OpKind::kElementwise,
+                           .bytes = (2.0 + weight_copies / 2) * weight,
+                           .role = op.role});
+          }
         }
         break;
       }
@@ -332,6 +358,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
     }
     if (recomputed(op.name)) {
       for (size_t i = first_fwd; i < fwd.size(); ++i) {
+        if (!recast(fwd[i])) continue;
         ComputeOp again = fwd[i];
         again.recompute = true;
         rc.push_back(again);
@@ -361,6 +388,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   for (ComputeOp& op : fwd) op.shape = g.shapes++;
   if (full) {
     for (ComputeOp op : fwd) {
+      if (!recast(op)) continue;
       op.recompute = true;
       rc.push_back(op);
     }

@@ -18,6 +18,19 @@
 // layer receives only the window before each of its chunks from the ranks that hold the
 // chunks before them (CpExchangeOf), by send/recv under either cp_comm.
 //
+// fp8 weight cast (precision fp8/fp4; "fp8_weight_cast", a memory-bound layer operator):
+// each linear weight the chip holds (after tp, ep, etp; the GEMM's n x k x local experts)
+// is read in 16 bits and written as its low-precision copy and the transposed copy the
+// dgrad reads: 2 + parallel::Fp8WeightCopyBytes per element (fp8 4, fp4 3.0625). Transformer
+// Engine saves both for the backward, which does not cast again. With fp8_weight_cache the
+// copies are cast in the step's first micro-batch and reused (is_first_microbatch): count
+// 1/micro_batches in every micro-batch's forward, one cast per step in all, and none in a
+// recomputed forward. Without the cache (Megatron-Core disable_parameter_transpose_cache),
+// each micro-batch's forward casts, and so does a recomputed one. Under ZeRO-3 the weight
+// is gathered for each use and released with its cast (parallel/memory.h), so the cast is
+// per micro-batch whatever the cache, and the backward, which gathers again, casts the
+// transposed copy anew (2 + half the copies' bytes) unless recomputation just cast it.
+//
 // Tied embeddings with pp > 1 (Megatron-LM finalize_model_grads,
 // _allreduce_word_embedding_grads): after the pipeline flush and the data-parallel
 // reduction, and before the optimizer, the first and the last stage all-reduce the word

@@ -495,5 +495,71 @@ TEST(StepGraph, ExpertsUnpermuteAfterTheirLastGemm) {
   EXPECT_EQ(std::vector<std::string_view>(names.begin(), names.begin() + 7), want);
 }
 
+// HBM bytes of the fp8 weight casts in one step of the first stage class: forward,
+// recomputation and backward (each operator's bytes x count x micro-batches).
+struct CastBytes {
+  double forward = 0, recompute = 0, backward = 0;
+};
+CastBytes WeightCastBytes(const StepGraph& g) {
+  CastBytes c;
+  const StageWork& w = g.stages.front();
+  for (const ComputeOp& op : w.forward) {
+    if (op.name == "fp8_weight_cast") c.forward += op.bytes * op.count * g.micro_batches;
+  }
+  for (const ComputeOp& op : w.backward) {
+    if (op.name != "fp8_weight_cast") continue;
+    (op.recompute ? c.recompute : c.backward) += op.bytes * op.count * g.micro_batches;
+  }
+  return c;
+}
+
+TEST(StepGraph, Fp8WeightCastOncePerStepWithTheCacheElsePerMicroBatch) {
+  const model::ModelSpec m = Gpt3();
+  parallel::ParallelPlan p = Plan(8, 8, 1);  // 12 layers a stage, 64 micro-batches
+  // The stage's linear weights on one tp rank: 12 h^2 a layer (QKV, out, fc1, fc2).
+  const double linear = 12 * 12.0 * m.hidden * m.hidden / p.tp;
+  const double mb = p.MicroBatches();
+  ASSERT_EQ(mb, 64);
+  const CastBytes bf16 = WeightCastBytes(BuildStepGraph(m, p));
+  EXPECT_EQ(bf16.forward + bf16.recompute + bf16.backward, 0);
+
+  p.precision = hardware::Precision::kFp8;
+  // Read 2 bytes, write the fp8 copy and its transpose: 4 bytes a weight, once per step,
+  // the backward reading the saved copies.
+  const CastBytes on = WeightCastBytes(BuildStepGraph(m, p));
+  EXPECT_NEAR(on.forward, 4 * linear, 1e-9 * linear);
+  EXPECT_EQ(on.recompute + on.backward, 0);
+  p.fp8_weight_cache = false;
+  const CastBytes off = WeightCastBytes(BuildStepGraph(m, p));
+  EXPECT_NEAR(off.forward, mb * 4 * linear, 1e-9 * mb * linear);
+  EXPECT_EQ(off.recompute + off.backward, 0);
+
+  // A recomputed forward casts again without the cache, not with it.
+  p.recompute = parallel::Recompute::kFull;
+  const CastBytes off_full = WeightCastBytes(BuildStepGraph(m, p));
+  EXPECT_NEAR(off_full.recompute, mb * 4 * linear, 1e-9 * mb * linear);
+  p.fp8_weight_cache = true;
+  EXPECT_EQ(WeightCastBytes(BuildStepGraph(m, p)).recompute, 0);
+  p.recompute = parallel::Recompute::kNone;
+
+  // Block scales: one fp32 per 128 x 128 block of each copy. fp4 (MXFP4): half a byte
+  // and a scale byte per 32 elements, each copy.
+  p.fp8_scaling = parallel::Fp8Scaling::kBlock;
+  EXPECT_NEAR(WeightCastBytes(BuildStepGraph(m, p)).forward, (4 + 8.0 / 16384) * linear,
+              1e-9 * linear);
+  p.precision = hardware::Precision::kFp4;
+  EXPECT_NEAR(WeightCastBytes(BuildStepGraph(m, p)).forward, (2 + 2 * (0.5 + 1.0 / 32)) * linear,
+              1e-9 * linear);
+
+  // ZeRO-3 releases the gathered weight and its cast after each use: every micro-batch
+  // casts in forward, and the backward casts the transpose again, cache or not.
+  p.precision = hardware::Precision::kFp8;
+  p.fp8_scaling = parallel::Fp8Scaling::kTensor;
+  p.zero = 3;
+  const CastBytes zero3 = WeightCastBytes(BuildStepGraph(m, p));
+  EXPECT_NEAR(zero3.forward, mb * 4 * linear, 1e-9 * mb * linear);
+  EXPECT_NEAR(zero3.backward, mb * 3 * linear, 1e-9 * mb * linear);
+}
+
 }  // namespace
 }  // namespace fathom::workload
