@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -247,6 +248,11 @@ struct ChunkClass {
   double extra_backward = 0;
   bool embedding = false;
   bool head = false;
+  // Per chunk, seconds a layer's forward (backward) there takes beyond layer_forward
+  // (layer_backward): with overlap.ep the chunks whose passes have a partner less often
+  // expose more of their all-to-alls (PartnerShares). Empty: none; over the rank's layers
+  // they sum to 0.
+  network::SmallVector<double, 8> forward_shift, backward_shift;
 };
 
 // Chunk `k` of `v` of a rank with `layers` layers: Megatron's split, the first chunks one
@@ -260,6 +266,300 @@ struct PipelineSpans {
   // With sends: rank 0's last backward of each chunk (the last micro-batch's), its start
   // and end, on the same time line; chunk 0's end is rank 0's last pass.
   network::SmallVector<double, 32> last_starts, last_ends;
+};
+
+// The steady state of the interleaved schedule seen as lanes (InterleavedPipeline): rank r
+// runs its i-th steady pair at half-slots G = 2 (i + p-1-r) (the forward) and G + 1 (the
+// backward). Every dependency between ranks there goes one lane over and two half-slots
+// on: the forward at G feeds rank r+1's forward at G + 2, the backward at G + 1 rank
+// r-1's backward at G + 3 (around the ring: rank p-1's forward of chunk k < v-1 feeds
+// rank 0's of chunk k+1, rank 0's backward of chunk k > 0 rank p-1's of chunk k-1). A path
+// through the step's passes may so leave rank c's lane for a neighbour's after a pass,
+// missing one half-slot: a detour gains where the neighbour's passes there outweigh c's by
+// more than the two passes of c it misses. That is what a heavy chunk on a light rank
+// costs the others (the head on a last stage with fewer layers): the pipeline waits for
+// it in every group although the rank's total work is the smaller.
+class SteadyLanes {
+ public:
+  // States of a path near rank c: on lane i (i < 3: c, c+1, c-1 around the ring, as far
+  // as they differ), or hopping to lane i - 3 (the half-slot it misses). A value is the
+  // path's time there less c's own time line's.
+  static constexpr size_t kStates = 6;
+  using State = std::array<double, kStates>;
+  static constexpr double kNone = -std::numeric_limits<double>::infinity();
+
+  // `fwd` and `bwd`: per class and chunk (class-major), a pass's time. O(v).
+  SteadyLanes(const std::vector<ChunkClass>& classes, const double* fwd, const double* bwd, int p,
+              int v, int64_t passes, int c)
+      : fwd_(fwd), bwd_(bwd), p_(p), v_(v), passes_(passes), period_(2 * int64_t{p} * v) {
+    for (const int r : {c, c + 1 < p ? c + 1 : 0, c > 0 ? c - 1 : p - 1}) {
+      const auto end = lanes_.begin() + count_;
+      if (std::find(lanes_.begin(), end, r) == end) lanes_[static_cast<size_t>(count_++)] = r;
+    }
+    const int round = p * v;
+    for (size_t i = 0; i < static_cast<size_t>(count_); ++i) {
+      size_t k = 0;
+      while (k + 1 < classes.size() && lanes_[i] >= classes[k].first + classes[k].ranks) ++k;
+      row_[i] = k * static_cast<size_t>(v);
+      // Rank r's forward at half-slot 2u is of virtual pass u + p-1-r + (v-1) p, its
+      // backward at 2u + 1 of u - (p-1-r) (schedule.h: the chunk repeats every p v).
+      const int lead = p - 1 - lanes_[i];
+      forward_offset_[i] = (lead + (v - 1) * p) % round;
+      backward_offset_[i] = round - lead % round;
+    }
+    // Whether a detour can gain: a neighbour's pass outweighs one of c's somewhere.
+    const size_t chunks = static_cast<size_t>(v);
+    own_min_f_ = *std::min_element(fwd + row_[0], fwd + row_[0] + chunks);
+    own_min_b_ = *std::min_element(bwd + row_[0], bwd + row_[0] + chunks);
+    for (size_t i = 1; i < static_cast<size_t>(count_); ++i) {
+      for (size_t k = 0; k < chunks; ++k) {
+        heavier_ = heavier_ || fwd[row_[i] + k] > own_min_f_ || bwd[row_[i] + k] > own_min_b_;
+      }
+    }
+  }
+
+  // Whether a detour may gain for some line: none does where no neighbour's pass outweighs
+  // c's and no hop costs more than a pass of c (each hop misses one).
+  template <size_t kCount>
+  bool MayGain(const std::array<double, kCount>& hops) const {
+    bool any = false;
+    for (const double hop : hops) any = any || heavier_ || hop > std::min(own_min_f_, own_min_b_);
+    return count_ > 1 && any;
+  }
+
+  // A path on rank c's lane, none elsewhere.
+  static State OnLane() {
+    State s;
+    s.fill(kNone);
+    s[0] = 0.0;
+    return s;
+  }
+
+  // Moves the states of `kCount` time lines over rank c's half-slots [begin, end) (inside
+  // c's steady pairs): a path may stay on its lane or hop to a neighbour's after a pass
+  // (hops[l] seconds on the way for line l), each lane within its steady pairs. O(end -
+  // begin) up to a few periods of p v pairs; beyond, the paths repeat period by period, or
+  // the period's transfer matrix is raised to the power of the rest: no loop over the
+  // micro-batches.
+  template <size_t kCount>
+  void Advance(std::array<State, kCount>& states, const std::array<double, kCount>& hops,
+               int64_t begin, int64_t end) const {
+    if (!MayGain(hops) || begin >= end) return;
+    int64_t inner_begin = begin, inner_end = end;  // where every lane is steady
+    for (size_t i = 0; i < static_cast<size_t>(count_); ++i) {
+      inner_begin = std::max(inner_begin, First(lanes_[i]));
+      inner_end = std::min(inner_end, End(lanes_[i]));
+    }
+    Lines<kCount> x;  // the states, line by line in each
+    for (size_t i = 0; i < kStates; ++i) {
+      for (size_t l = 0; l < kCount; ++l) x[i][l] = states[l][i];
+    }
+    int64_t g = begin;
+    size_t at = static_cast<size_t>(g % period_);  // g's slot in the period
+    auto step = [&]<size_t kN>(Lines<kN>& lines, const std::array<double, kN>& line_hops,
+                               bool bounded) {
+      std::array<bool, 3> steady{true, true, true};
+      if (bounded) {
+        for (size_t i = 1; i < static_cast<size_t>(count_); ++i) {
+          steady[i] = g >= First(lanes_[i]) && g < End(lanes_[i]);
+        }
+      }
+      // Where the paths cross whole periods each half-slot's passes are priced once for the
+      // period, else as met.
+      Slot here;
+      if (slots_.empty()) PriceOne(at, here);
+      Step(lines, line_hops, slots_.empty() ? here : slots_[at], steady);
+      ++g;
+      if (++at == static_cast<size_t>(period_)) at = 0;
+    };
+    while (g < end && (g < inner_begin || g >= inner_end)) step(x, hops, true);
+    int64_t periods = g < inner_end ? (inner_end - g) / period_ : 0;
+    if (periods > 0 && slots_.empty()) Price();
+    // Period by period until the paths only shift: from then on each period adds the same
+    // (max-plus algebra: M (x + a) = M x + a), which is usually after two. Paths that have
+    // not settled within a few periods take the period's transfer matrix to the power of
+    // the rest.
+    constexpr int kTries = 4;
+    for (int tries = 0; periods > 0 && tries < kTries; ++tries) {
+      const Lines<kCount> before = x;
+      for (int64_t k = 0; k < period_; ++k) step(x, hops, false);
+      --periods;
+      const std::array<double, kCount> shift = Shift(before, x);
+      bool settled = true;
+      for (const double d : shift) settled = settled && !std::isnan(d);
+      if (settled) {
+        for (size_t i = 0; i < kStates; ++i) {
+          for (size_t l = 0; l < kCount; ++l) x[i][l] += static_cast<double>(periods) * shift[l];
+        }
+        g += periods * period_;
+        periods = 0;
+      }
+    }
+    if (periods > 0) {
+      for (size_t l = 0; l < kCount; ++l) {
+        Lines<kStates> m;  // m[j][i]: from state i at the period's start to state j at its end
+        for (size_t j = 0; j < kStates; ++j) {
+          m[j].fill(kNone);
+          m[j][j] = 0.0;
+        }
+        std::array<double, kStates> line_hops;
+        line_hops.fill(hops[l]);
+        for (int64_t k = 0; k < period_; ++k) step(m, line_hops, false);
+        g -= period_;  // the matrix's period is the first of the rest
+        State y;
+        for (size_t i = 0; i < kStates; ++i) y[i] = x[i][l];
+        for (int64_t e = periods; e > 0; e >>= 1) {
+          if (e & 1) y = Apply(m, y);
+          if (e > 1) m = Square(m);
+        }
+        for (size_t i = 0; i < kStates; ++i) x[i][l] = y[i];
+      }
+      g += periods * period_;
+    }
+    while (g < end) step(x, hops, true);
+    for (size_t i = 0; i < kStates; ++i) {
+      for (size_t l = 0; l < kCount; ++l) states[l][i] = x[i][l];
+    }
+  }
+
+ private:
+  // Per state, its value in each of kN lines.
+  template <size_t kN>
+  using Lines = std::array<std::array<double, kN>, kStates>;
+  struct Slot {
+    double own = 0;                                   // c's pass
+    std::array<double, 3> gain{kNone, kNone, kNone};  // lane i's pass less c's
+    std::array<uint8_t, 3> from{3, 3, 3};  // the lane whose pass feeds lane j, or 3 (none)
+  };
+
+  // The half-slots of rank r's steady pairs: [First(r), End(r)).
+  int64_t First(int r) const { return 2 * int64_t{p_ - 1 - r}; }
+  int64_t End(int r) const { return 2 * (passes_ - int64_t{v_ - 1} * p_) - First(r); }
+
+  // What each line's states gained from `a` to `b`, if they all gained alike (and no
+  // state was reached in one but not the other), else NaN.
+  template <size_t kN>
+  static std::array<double, kN> Shift(const Lines<kN>& a, const Lines<kN>& b) {
+    std::array<double, kN> shift;
+    shift.fill(std::numeric_limits<double>::quiet_NaN());
+    for (size_t l = 0; l < kN; ++l) {
+      double d0 = std::numeric_limits<double>::quiet_NaN();
+      bool alike = true;
+      for (size_t i = 0; i < kStates && alike; ++i) {
+        if ((a[i][l] == kNone) != (b[i][l] == kNone)) alike = false;
+        if (!alike || a[i][l] == kNone) continue;
+        const double d = b[i][l] - a[i][l];
+        if (std::isnan(d0)) {
+          d0 = d;
+        } else if (std::abs(d - d0) > 1e-12 * (1 + std::abs(a[i][l]) + std::abs(b[i][l]))) {
+          alike = false;
+        }
+      }
+      if (alike) shift[l] = d0;
+    }
+    return shift;
+  }
+  // m applied to y: (m y)[j] = max over i of m[j][i] + y[i].
+  static State Apply(const Lines<kStates>& m, const State& y) {
+    State out;
+    out.fill(kNone);
+    for (size_t j = 0; j < kStates; ++j) {
+      for (size_t i = 0; i < kStates; ++i) out[j] = std::max(out[j], m[j][i] + y[i]);
+    }
+    return out;
+  }
+  static Lines<kStates> Square(const Lines<kStates>& m) {
+    Lines<kStates> out = m;
+    for (size_t j = 0; j < kStates; ++j) {
+      for (size_t i = 0; i < kStates; ++i) {
+        double best = kNone;
+        for (size_t k = 0; k < kStates; ++k) best = std::max(best, m[j][k] + m[k][i]);
+        out[j][i] = best;
+      }
+    }
+    return out;
+  }
+
+  // Prices half-slot `at` of the period (from 0): each lane's pass and where it feeds.
+  void PriceOne(size_t at, Slot& slot) const {
+    const bool forward = at % 2 == 0;
+    const int u = static_cast<int>(at / 2), round = p_ * v_;
+    for (size_t i = 0; i < static_cast<size_t>(count_); ++i) {
+      int x = u + (forward ? forward_offset_[i] : backward_offset_[i]);
+      if (x >= round) x -= round;
+      const int k = forward ? x / p_ : v_ - 1 - x / p_;
+      Set(slot, i, forward, k);
+    }
+  }
+  // Lane i's pass of chunk k in `slot` (lane 0 first).
+  void Set(Slot& slot, size_t i, bool forward, int k) const {
+    const double t = (forward ? fwd_ : bwd_)[row_[i] + static_cast<size_t>(k)];
+    if (i == 0) slot.own = t;
+    slot.gain[i] = t - slot.own;
+    // The rank this pass feeds: the next one up (forward) or down (backward), around the
+    // ring only between chunks.
+    const int r = lanes_[i];
+    const int next = forward ? (r + 1 < p_   ? r + 1
+                                : k < v_ - 1 ? 0
+                                             : -1)
+                             : (r > 0   ? r - 1
+                                : k > 0 ? p_ - 1
+                                        : -1);
+    for (size_t j = 0; j < static_cast<size_t>(count_); ++j) {
+      if (lanes_[j] == next) slot.from[j] = static_cast<uint8_t>(i);
+    }
+  }
+  // Prices one period of half-slots from 0: each lane's pass, chunk by chunk (the chunk of
+  // a lane's forwards and of its backwards each run through 0..v-1 and over again, p
+  // slots a chunk, from the lane's offset). O(p v).
+  void Price() const {
+    slots_.assign(static_cast<size_t>(period_), Slot{});
+    const int round = p_ * v_;
+    for (size_t i = 0; i < static_cast<size_t>(count_); ++i) {
+      for (const bool forward : {true, false}) {
+        const int offset = forward ? forward_offset_[i] : backward_offset_[i];
+        int chunk = (offset % round) / p_, in_chunk = (offset % round) % p_;
+        for (size_t at = forward ? 0 : 1; at < slots_.size(); at += 2) {
+          Set(slots_[at], i, forward, forward ? chunk : v_ - 1 - chunk);
+          if (++in_chunk == p_) {
+            in_chunk = 0;
+            if (++chunk == v_) chunk = 0;
+          }
+        }
+      }
+    }
+  }
+  // Moves the lines over one half-slot's passes, line l hopping at hops[l]; a lane not
+  // `steady` there holds no path.
+  template <size_t kN>
+  static void Step(Lines<kN>& x, const std::array<double, kN>& hops, const Slot& slot,
+                   const std::array<bool, 3>& steady) {
+    std::array<double, 4> gain;  // [3]: no lane
+    for (size_t i = 0; i < 3; ++i) gain[i] = steady[i] ? slot.gain[i] : kNone;
+    gain[3] = kNone;
+    for (size_t l = 0; l < kN; ++l) {
+      std::array<double, 4> y;  // the paths after this half-slot's pass on each lane
+      for (size_t i = 0; i < 4; ++i) y[i] = (i < 3 ? x[i][l] : 0.0) + gain[i];
+      for (size_t i = 0; i < 3; ++i) {  // stay, or land from a hop (missing c's pass here)
+        x[i][l] = std::max(y[i], x[3 + i][l] - slot.own);
+      }
+      for (size_t j = 0; j < 3; ++j) x[3 + j][l] = y[slot.from[j]] + hops[l];  // set off
+    }
+  }
+
+  const double* fwd_;
+  const double* bwd_;
+  int p_;
+  int v_;
+  int64_t passes_;
+  int64_t period_;
+  std::array<int, 3> lanes_{};   // c first
+  std::array<size_t, 3> row_{};  // each lane's class, times v
+  std::array<int, 3> forward_offset_{}, backward_offset_{};
+  int count_ = 0;
+  bool heavier_ = false;
+  double own_min_f_ = 0, own_min_b_ = 0;
+  mutable std::vector<Slot> slots_;  // one period's, priced on first use
 };
 
 // InterleavedPipeline's time lines (below) for lanes that share the ranks' pass times and
@@ -284,7 +584,10 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
     const ChunkClass& c = classes[i];
     for (int k = 0; k < v; ++k) {
       const int layers = ChunkLayers(c.layers, v, k);
-      double f = c.layer_forward * layers, b = c.layer_backward * layers;
+      const size_t kk = static_cast<size_t>(k);
+      double f = (c.layer_forward + (c.forward_shift.empty() ? 0.0 : c.forward_shift[kk])) * layers;
+      double b =
+          (c.layer_backward + (c.backward_shift.empty() ? 0.0 : c.backward_shift[kk])) * layers;
       if ((c.embedding && k == 0) || (c.head && k == v - 1)) {
         f += c.extra_forward;
         b += c.extra_backward;
@@ -316,7 +619,7 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
   Row pf(chunks + 1, 0.0), pb(chunks + 1, 0.0), ring_f(chunks, 0.0), ring_b(chunks, 0.0);
   // Per lane and chunk: the start of c's F(k, 0), F(k, p-1), B(k, m-p), B(k, m-1).
   Row f0(kLanes * chunks, 0.0), fl(kLanes * chunks, 0.0), bm(kLanes * chunks, 0.0),
-      bl(kLanes * chunks, 0.0);
+      bl(kLanes * chunks, 0.0), bm0(kLanes * chunks, 0.0), bl0(kLanes * chunks, 0.0);
   std::array<double, kLanes> best{};
   for (size_t ci = 0; ci < classes.size(); ++ci) {
     // Within a class the last rank's time line is the longest: its fill and drain cross
@@ -380,83 +683,142 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
     const double turn = fwd[fwd.size() - 1] + bwd[bwd.size() - 1];
     const double slow_f = slowest(fwd, c), slow_b = slowest(bwd, c);
 
-    // c's time line over the passes where it waits on others, in its order: forwards
-    // F(k, 0), F(k, p-1) of each chunk k and the last group's F(v-1, m-p), F(v-1, m-1);
-    // the last group's backwards B(k, m-p), B(k, m-1), chunk v-1 down to 0. Forward
-    // positions grow with the index, backward ones too: walk the two lists merged.
-    std::array<double, kLanes> t{}, group_first{}, group_last{};
-    double done = 0;  // work before the current point
-    auto advance = [&](int64_t pos) {
-      const double w = work(pos);
-      for (double& x : t) x += w - done;
-      done = w;
-    };
-    // With m = p the last group is the first: its forwards are F(v-1, 0) and F(v-1, p-1).
-    const bool one_group = m == p;
-    const int forward_points = one_group ? 2 * v : 2 * v + 2, backward_points = 2 * v;
-    auto fpoint = [&](int i) {  // index of forward point i
-      if (i < 2 * v) return int64_t{i / 2} * p + (i % 2 ? p - 1 : 0);
-      return i == 2 * v ? passes - p : passes - 1;
-    };
-    auto bpoint = [&](int i) {  // index of backward point i: chunk v-1-i/2, m-p then m-1
-      const int64_t k = v - 1 - i / 2;
-      return i % 2 ? passes - k * p - 1 : passes - (k + 1) * p;
-    };
-    int fi = 0, bi = 0;
-    while (fi < forward_points || bi < backward_points) {
-      const bool forward =
-          bi >= backward_points || (fi < forward_points && fpos(fpoint(fi)) <= bpos(bpoint(bi)));
-      if (forward) {
-        advance(fpos(fpoint(fi)));
-        const size_t k = static_cast<size_t>(fi / 2);
-        for (size_t l = 0; l < kLanes; ++l) {
-          double& x = t[l];
-          const double ring = k > 0 ? ring_f[k - 1] + p * hops[l] : 0.0;
-          if (fi < 2 * v && fi % 2 == 0) {
-            x = std::max(x, k == 0 ? before + c * hops[l] : f0[l * chunks + k - 1] + ring);
-            f0[l * chunks + k] = x;
-          } else if (fi < 2 * v && c > 0) {  // the group's last, behind the slowest before c
-            x = std::max(x, k == 0 ? before + c * hops[l] + (p - 1) * std::max(slow_f, streams[l])
-                                   : fl[l * chunks + k - 1] + ring);
-            fl[l * chunks + k] = x;
+    // c's end before the steady rounds' waits on the ring (below): `full`, its time line
+    // follows the detours through its neighbours and waits for the first group's round trip
+    // to rank p-1; else neither (what the rounds' waits are added to). `record`: rank 0's
+    // chunk times.
+    const int64_t steady_end = 2 * passes - warm;
+    const SteadyLanes lanes(classes, fwd.data(), bwd.data(), p, v, passes, c);
+    const bool detouring = steady_end > warm && lanes.MayGain(hops);
+    auto walk = [&](bool full, bool record) {
+      const bool detour = full && detouring;
+      // c's time line over the passes where it waits on others, in its order: forwards
+      // F(k, 0), F(k, p-1) of each chunk k and the last group's F(v-1, m-p), F(v-1, m-1);
+      // the last group's backwards B(k, m-p), B(k, m-1), chunk v-1 down to 0. Forward
+      // positions grow with the index, backward ones too: walk the two lists merged.
+      std::array<double, kLanes> t{}, group_first{}, group_last{};
+      // In c's steady pairs (positions [warm, 2 passes - warm)) a path may also leave c's lane
+      // for a neighbour's and come back (SteadyLanes): between points the detours' paths move
+      // with c's time line, and at each point c's lane takes the later of its own and the
+      // best detour's; a point's wait delays only c's lane.
+      std::array<SteadyLanes::State, kLanes> paths;
+      paths.fill(SteadyLanes::OnLane());
+      std::array<double, kLanes> at_point{};  // c's time line at the current point
+      double done = 0;                        // work before the current point
+      int64_t from = 0;                       // position of the last point
+      auto advance = [&](int64_t pos) {
+        const double w = work(pos);
+        for (double& x : t) x += w - done;
+        done = w;
+        const int64_t a = std::max(from, warm), b = std::min(pos, steady_end);
+        from = pos;
+        if (detour && b > a) {
+          const int64_t shift = 2 * int64_t{p - 1 - c} - warm;  // position -> half-slot
+          lanes.Advance(paths, hops, a + shift, b + shift);
+          for (size_t l = 0; l < kLanes; ++l) {
+            const double gain = paths[l][0];
+            t[l] += gain;
+            for (double& x : paths[l]) x -= gain;
           }
-          if (fi == 2 * v || (one_group && fi == 2 * v - 2)) group_first[l] = x;
-          if (fi == 2 * v + 1 || (one_group && fi == 2 * v - 1)) group_last[l] = x;
         }
-        ++fi;
-      } else {
-        advance(bpos(bpoint(bi)));
-        const size_t k = static_cast<size_t>(v - 1 - bi / 2);
-        const bool of_last = bi % 2 == 1;  // B(k, m-1), else B(k, m-p)
-        Row& at = of_last ? bl : bm;
+        at_point = t;
+      };
+      // After a point: the waits there delay c's lane, not the detours under way.
+      auto settle = [&] {
+        if (!detour) return;
         for (size_t l = 0; l < kLanes; ++l) {
-          double& x = t[l];
-          if (k < last) {
-            x = std::max(x, at[l * chunks + k + 1] + ring_b[k + 1] + p * hops[l]);
-          } else if (c < p - 1) {
-            const double trip = round_trip + 2.0 * (p - 1 - c) * hops[l];
-            x = std::max(x, (of_last ? group_last[l] : group_first[l]) + trip);
-            if (of_last) x = std::max(x, group_first[l] + trip + (p - 1) * turn);
-          }
-          at[l * chunks + k] = x;
+          const double wait = t[l] - at_point[l];
+          if (wait <= 0) continue;
+          for (size_t i = 1; i < paths[l].size(); ++i) paths[l][i] -= wait;
         }
-        ++bi;
+      };
+      // With m = p the last group is the first: its forwards are F(v-1, 0) and F(v-1, p-1).
+      const bool one_group = m == p;
+      // Backward points: with more than one group (and `full`), the first group's B(v-1, 0)
+      // and B(v-1, p-1) (its round trip to rank p-1, which a head there lengthens), then the
+      // last group's.
+      const int first_backward = one_group || !full ? 0 : 2;
+      const int forward_points = one_group ? 2 * v : 2 * v + 2,
+                backward_points = first_backward + 2 * v;
+      auto fpoint = [&](int i) {  // index of forward point i
+        if (i < 2 * v) return int64_t{i / 2} * p + (i % 2 ? p - 1 : 0);
+        return i == 2 * v ? passes - p : passes - 1;
+      };
+      auto bpoint = [&](int i) {  // index of backward point i: chunk v-1-i/2, m-p then m-1
+        if (i < first_backward) return int64_t{i / 2} * p + (i % 2 ? p - 1 : 0);
+        const int64_t k = v - 1 - (i - first_backward) / 2;
+        return i % 2 ? passes - k * p - 1 : passes - (k + 1) * p;
+      };
+      int fi = 0, bi = 0;
+      while (fi < forward_points || bi < backward_points) {
+        const bool forward =
+            bi >= backward_points || (fi < forward_points && fpos(fpoint(fi)) <= bpos(bpoint(bi)));
+        if (forward) {
+          advance(fpos(fpoint(fi)));
+          const size_t k = static_cast<size_t>(fi / 2);
+          for (size_t l = 0; l < kLanes; ++l) {
+            double& x = t[l];
+            const double ring = k > 0 ? ring_f[k - 1] + p * hops[l] : 0.0;
+            if (fi < 2 * v && fi % 2 == 0) {
+              x = std::max(x, k == 0 ? before + c * hops[l] : f0[l * chunks + k - 1] + ring);
+              f0[l * chunks + k] = x;
+            } else if (fi < 2 * v && c > 0) {  // the group's last, behind the slowest before c
+              x = std::max(x, k == 0 ? before + c * hops[l] + (p - 1) * std::max(slow_f, streams[l])
+                                     : fl[l * chunks + k - 1] + ring);
+              fl[l * chunks + k] = x;
+            }
+            if (fi == 2 * v || (one_group && fi == 2 * v - 2)) group_first[l] = x;
+            if (fi == 2 * v + 1 || (one_group && fi == 2 * v - 1)) group_last[l] = x;
+          }
+          settle();
+          ++fi;
+        } else {
+          advance(bpos(bpoint(bi)));
+          const bool first_group = bi < first_backward;
+          const int in_group = first_group ? bi : bi - first_backward;
+          const size_t k = static_cast<size_t>(v - 1 - in_group / 2);
+          const bool of_last = in_group % 2 == 1;  // B(k, m-1) (or p-1), else B(k, m-p) (or 0)
+          Row& at = first_group ? (of_last ? bl0 : bm0) : (of_last ? bl : bm);
+          for (size_t l = 0; l < kLanes; ++l) {
+            double& x = t[l];
+            if (k < last) {
+              x = std::max(x, at[l * chunks + k + 1] + ring_b[k + 1] + p * hops[l]);
+            } else if (c < p - 1) {
+              const double trip = round_trip + 2.0 * (p - 1 - c) * hops[l];
+              const double lead = first_group ? f0[l * chunks + last] : group_first[l];
+              const double tail = first_group ? fl[l * chunks + last] : group_last[l];
+              x = std::max(x, (of_last ? tail : lead) + trip);
+              if (of_last) x = std::max(x, lead + trip + (p - 1) * turn);
+            }
+            at[l * chunks + k] = x;
+          }
+          settle();
+          ++bi;
+        }
       }
-    }
-    advance(2 * passes);
-    if (c == 0 && rank0 != nullptr) {  // rank 0's first forward and last backward per chunk
-      for (size_t k = 0; k < chunks; ++k) {
-        rank0->first_starts[k] = f0[(kLanes - 1) * chunks + k];
-        rank0->last_starts[k] = bl[(kLanes - 1) * chunks + k];
-        rank0->last_ends[k] = rank0->last_starts[k] + own_b[k];
+      advance(2 * passes);
+      if (record && c == 0 && rank0 != nullptr) {  // rank 0's first forward and last backward
+        for (size_t k = 0; k < chunks; ++k) {
+          rank0->first_starts[k] = f0[(kLanes - 1) * chunks + k];
+          rank0->last_starts[k] = bl[(kLanes - 1) * chunks + k];
+          rank0->last_ends[k] = rank0->last_starts[k] + own_b[k];
+        }
       }
-    }
+      std::array<double, kLanes> ends;
+      for (size_t l = 0; l < kLanes; ++l) {
+        ends[l] = t[l] + drain + c * hops[l];
+        if (c > 0) {  // the last group through the slowest rank before c
+          ends[l] = std::max(ends[l], bm[l * chunks] + own_b[0] + drain + c * hops[l] +
+                                          (p - 1) * std::max(slow_b, streams[l]));
+        }
+      }
+      return ends;
+    };
+    const std::array<double, kLanes> ends = walk(true, true);
+    std::array<double, kLanes> plain{};  // the time line without either, if priced
+    bool priced = false;
     for (size_t l = 0; l < kLanes; ++l) {
-      double end = t[l] + drain + c * hops[l];
-      if (c > 0) {  // the last group through the slowest rank before c
-        end = std::max(end, bm[l * chunks] + own_b[0] + drain + c * hops[l] +
-                                (p - 1) * std::max(slow_b, streams[l]));
-      }
+      double end = ends[l];
       // Steady state with overlap: a round of p pairs waits when the ring's p passes and
       // p sends outlast c's p forwards and backwards there (a send longer than a chunk's
       // pass), or the pp stream saturates (two sends per pair). The rounds repeat with
@@ -482,7 +844,16 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
         }
         const double pair = (pf[chunks] + pb[chunks]) / v;
         const double saturated = static_cast<double>(steady) * std::max(0.0, 2 * send - pair);
-        end += std::max(ring, saturated);
+        // The detours and the first round trip, and the rounds' waits on the ring are two
+        // ways to price the same waits: the time line takes the longer.
+        const double rounds_wait = std::max(ring, saturated);
+        if (rounds_wait > 0) {
+          if (!priced) {
+            plain = walk(false, false);
+            priced = true;
+          }
+          end = std::max(end, plain[l] + rounds_wait);
+        }
       }
       best[l] = std::max(best[l], end);
     }
@@ -504,19 +875,24 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
 //    the ring, the rest of chunk k on ranks c..p-1 and chunk k+1 on ranks 0..c-1, p hops,
 //    while c itself has only the p forwards of chunk k to run: with uniform stages this
 //    exposes p sends per round, (v-1) p in the fill;
-//  - its first backward, and the backward of the last micro-batch, after the round trip to
-//    rank p-1 and back (the last one also after rank p-1 has turned the last group round);
+//  - its first backward and that of the first group's last micro-batch, and the same two
+//    of the last group, after the round trip to rank p-1 and back (the last micro-batch's
+//    also after rank p-1 has turned its group round): a head on rank p-1 lengthens each;
 //  - each cool-down round k -> k-1 for the last group's first and last micro-batch, the
 //    mirror of the warm-up: (v-1) p more sends;
 //  - the drain: the last micro-batches' chunk-0 backwards on ranks c-1..0.
-// Uniform stages give m·v(F+B) + (p-1)(F+B) + 2(v·p - 1)·send (F, B one chunk's passes),
-// the first and last micro-batch crossing all v·p virtual stages. With overlap the steady
-// state hides the sends while a send costs less than a chunk's forward and backward
-// (the schedule's 2(p-rank-1) extra warm-up forwards leave that slack); beyond, each steady
-// round waits for the ring, or the pp stream (two sends per forward and backward)
-// saturates. Stage classes enter through their chunk times; per-chunk imbalance between
-// ranks in the steady state (a head on a light last stage) is not modelled.
-// O(classes² · v): no loop over micro-batches.
+// Between the points, in c's steady pairs, the time line also follows the detours through
+// c's ring neighbours (SteadyLanes): where a neighbour's chunk outweighs c's by more than
+// the two passes a detour misses, c waits for it, group after group (the head on a last
+// stage lighter than the others: every rank waits for its last chunk although the rank's
+// total is the smaller). Uniform stages give m·v(F+B) + (p-1)(F+B) + 2(v·p - 1)·send (F,
+// B one chunk's passes), the first and last micro-batch crossing all v·p virtual stages.
+// With overlap the steady state hides the sends while a send costs less than a chunk's
+// forward and backward (the schedule's 2(p-rank-1) extra warm-up forwards leave that
+// slack); beyond, each steady round waits for the ring, or the pp stream (two sends per
+// forward and backward) saturates, unless the detours already waited as long. Stage
+// classes enter through their chunk times. O(classes² · v) and, with detours, O(p v) per
+// class for the steady state's few first periods: no loop over micro-batches.
 PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p, int v, int m,
                                   double send, bool overlap) {
   PipelineSpans out;
@@ -537,17 +913,39 @@ PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p,
 }
 
 // The share of pipeline rank `stage`'s forward and backward passes that run beside a
-// partner whose compute hides their all-to-alls (parallel::OverlapPartners). O(m·vp).
-double PartneredShare(const parallel::ParallelPlan& p, int stage) {
+// partner whose compute hides their all-to-alls (parallel::OverlapPartners), of all of
+// them and, with the interleaved schedule, per model chunk and direction. O(m·vp).
+struct PartnerShares {
+  double all = 0;
+  network::SmallVector<double, 8> forward, backward;  // per chunk (interleaved only)
+};
+PartnerShares PartneredShares(const parallel::ParallelPlan& p, int stage) {
   const std::vector<parallel::PipelineTask> order = parallel::PipelineOrder(p, stage);
   const std::vector<bool> partners = parallel::OverlapPartners(p, stage, order);
+  PartnerShares out;
+  const bool per_chunk = p.schedule == parallel::Schedule::kInterleaved;
+  if (per_chunk) {
+    out.forward.assign(static_cast<size_t>(p.vp), 0.0);
+    out.backward.assign(static_cast<size_t>(p.vp), 0.0);
+  }
   int passes = 0, partnered = 0;
   for (size_t i = 0; i < order.size(); ++i) {
-    if (order[i].pass == parallel::Pass::kWeight) continue;
+    const parallel::PipelineTask& task = order[i];
+    if (task.pass == parallel::Pass::kWeight) continue;
     ++passes;
-    if (partners[i]) ++partnered;
+    if (!partners[i]) continue;
+    ++partnered;
+    if (per_chunk) {
+      (task.pass == parallel::Pass::kForward ? out.forward
+                                             : out.backward)[static_cast<size_t>(task.chunk)] += 1;
+    }
   }
-  return passes > 0 ? static_cast<double>(partnered) / passes : 0.0;
+  // Interleaved, each chunk runs every micro-batch's forward and backward once.
+  const double per = 1.0 / p.MicroBatches();
+  for (double& x : out.forward) x *= per;
+  for (double& x : out.backward) x *= per;
+  out.all = passes > 0 ? static_cast<double>(partnered) / passes : 0.0;
+  return out;
 }
 
 }  // namespace
@@ -662,8 +1060,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     const double ep_total = t.ep_forward + t.ep_backward;
     const double compute = t.forward_compute + t.backward_compute;
     t.ep_exposed = ep_total;
+    PartnerShares partners;
     if (p.overlap_ep && ep_total > 0) {
-      const double partnered = PartneredShare(p, w.first_stage);
+      partners = PartneredShares(p, w.first_stage);
+      const double partnered = partners.all;
       t.ep_exposed = partnered * std::max(0.0, ep_total - compute) + (1 - partnered) * ep_total;
     }
     t.ep_exposed += (ep_total - t.ep_exposed) * contention;
@@ -715,15 +1115,38 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double extra_f = extra_forward + tp_f * share(extra_tp_forward, t.tp_forward);
       const double extra_b = extra_backward + tp_b * share(extra_tp_backward, t.tp_backward);
       const int layers = std::max(1, w.layers);
-      chunk_classes.push_back({.first = w.first_stage,
-                               .ranks = w.stages,
-                               .layers = layers,
-                               .layer_forward = (forward - extra_f) / layers,
-                               .layer_backward = (backward - extra_b) / layers,
-                               .extra_forward = extra_f,
-                               .extra_backward = extra_b,
-                               .embedding = w.embedding,
-                               .head = w.logits});
+      ChunkClass chunk_class{.first = w.first_stage,
+                             .ranks = w.stages,
+                             .layers = layers,
+                             .layer_forward = (forward - extra_f) / layers,
+                             .layer_backward = (backward - extra_b) / layers,
+                             .extra_forward = extra_f,
+                             .extra_backward = extra_b,
+                             .embedding = w.embedding,
+                             .head = w.logits,
+                             .forward_shift = {},
+                             .backward_shift = {}};
+      // The chunks' passes are partnered unequally (rank pp-1's passes of its last chunk,
+      // which holds the head, never are: each forward there is followed by its own
+      // backward): a layer's exposed all-to-all per chunk is the class's formula at the
+      // chunk's share of partnered passes, less what the layers' mean already holds, so
+      // that the rank's total stays the class's.
+      if (!partners.forward.empty()) {
+        const double hidden = (ep_total - std::max(0.0, ep_total - compute)) / ep_total *
+                              (1 - contention) / layers;  // per layer, per unit of share
+        auto shifts = [&](const network::SmallVector<double, 8>& partnered, double ep,
+                          network::SmallVector<double, 8>& out) {
+          double mean = 0;  // the layers' mean share
+          for (int k = 0; k < p.vp; ++k) {
+            mean += partnered[static_cast<size_t>(k)] * ChunkLayers(layers, p.vp, k) / layers;
+          }
+          out.assign(static_cast<size_t>(p.vp), 0.0);
+          for (size_t k = 0; k < out.size(); ++k) out[k] = ep * hidden * (mean - partnered[k]);
+        };
+        shifts(partners.forward, t.ep_forward, chunk_class.forward_shift);
+        shifts(partners.backward, t.ep_backward, chunk_class.backward_shift);
+      }
+      chunk_classes.push_back(std::move(chunk_class));
     }
     if (times.empty() || t.Total() > times[critical].Total()) critical = i;
     times.push_back(t);

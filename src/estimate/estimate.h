@@ -7,12 +7,15 @@
 //   interleaved 1F1B: the schedule's critical path in closed form, over each stage class's
 //     chunks: with uniform stages m·v(F+B) + (p−1)(F+B) + 2(p·v − 1)·send, F and B one
 //     chunk's passes (the first and last micro-batch cross every virtual stage), plus the
-//     steady-state rounds that wait when a send outlasts a chunk's pass; the distributed
-//     optimizer's parameter gathers hide in the fill (estimate.cc, InterleavedPipeline)
+//     steady-state rounds that wait when a send outlasts a chunk's pass, or on a
+//     neighbour's heavier chunk (a head on a lighter last stage paces every group); the
+//     distributed optimizer's parameter gathers hide in the fill (estimate.cc,
+//     InterleavedPipeline, SteadyLanes)
 //   + exposed data-parallel traffic (what the last backward / first forward cannot hide)
 //   + exposed expert-parallel all-to-all (all of it, or with overlap.ep what the stage's
-//     compute cannot hide) and context-parallel K/V exchange (p2p: what the attention of
-//     cp-1 blocks cannot hide; all-gather: all of it)
+//     compute cannot hide, on the share of passes that have a partner; interleaved, per
+//     chunk: rank pp-1's last chunk, the head's, never has one) and context-parallel K/V
+//     exchange (p2p: what the attention of cp-1 blocks cannot hide; all-gather: all of it)
 //   + optimizer step (memory-bound Adam over the chip's shard)
 #pragma once
 

@@ -320,8 +320,9 @@ TEST(Simulate, SchedulesMatchTextbookBubbles) {
 //  - 1% with overlap.pp and sends shorter than a chunk's forward, which hide in the steady
 //    state: the closed form follows the simulator's critical path there (the residue is
 //    the embedding's and the head's slack, under 0.1%);
-//  - 3% without overlap.pp (2.7% worst): passes carrying their sends make the first and
-//    last rank lighter, which the time lines of the classes' last ranks do not all see;
+//  - 1% without overlap.pp: passes carrying their sends make the first and last rank
+//    lighter per chunk (2.7% worst while the closed form saw no chunk of another rank in the
+//    steady state; now under 0.01%);
 //  - 2% with overlap.pp, sends longer than a chunk's forward and uniform stages (1.1%):
 //    each steady round waiting for the ring, each kind of round priced once;
 //  - 15% for those long sends with a head on the last stage (12% worst): the rounds are
@@ -374,7 +375,7 @@ TEST(Simulate, InterleavedPipelineMatchesTheClosedForm) {
               const double error = std::abs(estimated - simulated) / simulated;
               const int regime = !overlap ? 1 : send < 1 ? 0 : heterogeneous ? 3 : 2;
               worst[regime] = std::max(worst[regime], error);
-              const double tolerance[] = {0.01, 0.03, 0.02, 0.15};
+              const double tolerance[] = {0.01, 0.01, 0.02, 0.15};
               EXPECT_LE(error, tolerance[regime])
                   << "pp " << pp << " vp " << vp << " m " << pp * groups << " send " << send
                   << " chunk forwards, overlap " << overlap << ", heterogeneous " << heterogeneous
@@ -390,6 +391,102 @@ TEST(Simulate, InterleavedPipelineMatchesTheClosedForm) {
       "%d interleaved plans, worst |error|: %.2f%% hidden sends, %.2f%% no overlap, %.2f%% long "
       "sends, %.2f%% long sends and a head\n",
       cases, 100 * worst[0], 100 * worst[1], 100 * worst[2], 100 * worst[3]);
+}
+
+// The output head on an interleaved pipeline: rank pp-1 runs it with its last chunk, so a
+// head heavier than the layers that stage lacks makes that chunk the slowest of every
+// group, and the pipeline waits for it group after group although the rank's total work
+// is the smaller (the schedule's dependencies between ranks leave one pass of slack). The
+// closed form prices it, and where nothing overlaps it matches the simulated pipeline
+// over a grid of head weights (about 0, 1/2, 1 and 2 layers' worth), light and full last
+// and first stages. (The estimator ignored the head's chunk in the steady state: up to 11%
+// short with a light last stage and a head of one or two layers.)
+TEST(Simulate, InterleavedHeadOnALightLastStageMatchesTheClosedForm) {
+  int cases = 0;
+  double worst = 0;
+  for (const int pp : {4, 8}) {
+    for (const int vp : {2, 4}) {
+      for (const int groups : {1, 2, 4}) {
+        for (const int shorter : {0, 1}) {  // layers the last stage lacks, per chunk
+          for (const bool light_first : {false, true}) {
+            // Llama 3 70B layers: at 2,048 tokens one layer is about 104K vocabulary's head.
+            for (const int vocab : {64, 52000, 104000, 208000}) {
+              model::ModelSpec m = model::testing::Llama70B();
+              m.seq_len = 2048;
+              m.vocab = vocab;
+              const int mid = 2 * vp;
+              const int last = mid - shorter * vp;
+              const int first = light_first ? mid - vp : mid;
+              m.layers = (pp - 2) * mid + first + last;
+              estimate::Scenario s = Make(m, pp, 1, pp, vp, pp * groups, Schedule::kInterleaved);
+              s.plan.first_stage_layers = first;
+              s.plan.last_stage_layers = last;
+              s.cluster.scale_up.latency = core::Seconds(0.05 * 4.89e-3);
+              s.cluster.scale_out.latency = s.cluster.scale_up.latency;
+              s.cluster.scale_up.bandwidth = core::BytesPerSec(1e18);
+              s.cluster.scale_out.bandwidth = core::BytesPerSec(1e18);
+              s = NoOverlap(s);
+              core::Result<estimate::StepReport> est = estimate::Estimate(s);
+              core::Result<SimResult> sim = Simulate(s);
+              ASSERT_TRUE(est.ok() && sim.ok()) << sim.diagnostics().Format();
+              const estimate::StepReport& e = est.value();
+              double end = 0;  // the simulated pipeline: from the first pass to the last
+              for (const TaskSpan& t : sim.value().tasks) {
+                end = std::max(end, static_cast<double>(sim.value().program.end(t.last)) * 1e-9);
+              }
+              const double pipeline = e.step_time_s - e.time.optimizer - e.time.dp_exposed;
+              const double error = std::abs(pipeline - end) / end;
+              worst = std::max(worst, error);
+              EXPECT_LE(error, 0.01)
+                  << "pp " << pp << " vp " << vp << " m " << pp * groups << " layers " << first
+                  << "/" << mid << "/" << last << " vocab " << vocab << ": estimated " << pipeline
+                  << " s, simulated " << end << " s";
+              ++cases;
+            }
+          }
+        }
+      }
+    }
+  }
+  std::printf("%d interleaved plans with a head, worst |error| %.2f%%\n", cases, 100 * worst);
+}
+
+// The same with a frontier-size MoE as examples/frontier-moe-15k-h100.yaml runs it (pp 8,
+// vp 2, 6 layers on the last stage, overlap.ep): the head's chunk also never has a partner
+// to hide its all-to-alls behind (rank pp-1 runs its backward right after its forward), so
+// it is heavier still. Both engines lengthen the step alike as the vocabulary grows. (The
+// estimator did not move from 97K to 200K; the simulator grew 5%.)
+TEST(Simulate, TheHeadOfAnInterleavedMoePipelinePacesItInBothEngines) {
+  model::ModelSpec m = model::testing::DeepSeekV3();
+  m.mtp_layers = 0;
+  m.seq_len = 8192;
+  m.moe.experts = 512;
+  m.moe.shared_experts = 3;
+  m.moe.expert_ffn_hidden = 1536;
+  m.moe.imbalance = 1.1;
+  double estimated[2], simulated[2];
+  const int vocabs[2] = {97000, 200000};
+  for (int i = 0; i < 2; ++i) {
+    m.vocab = vocabs[i];
+    estimate::Scenario s = Make(m, 15360, 2, 8, 2, 15360, Schedule::kInterleaved);
+    s.cluster = network::testing::SuperPod(15360);
+    s.plan.ep = 64;
+    s.plan.first_stage_layers = 7;
+    s.plan.last_stage_layers = 6;
+    s.plan.zero = 1;
+    s.plan.recompute = parallel::Recompute::kFull;
+    s.plan.precision = hardware::Precision::kFp8;
+    s.plan.moe_max_domains = 4;
+    s.plan.overlap_ep = true;
+    estimated[i] = Estimated(s);
+    simulated[i] = Simulated(s);
+    EXPECT_NEAR(estimated[i], simulated[i], 0.05 * simulated[i]) << "vocab " << vocabs[i];
+  }
+  std::printf("vocabulary 97K -> 200K: estimated %.3f -> %.3f s, simulated %.3f -> %.3f s\n",
+              estimated[0], estimated[1], simulated[0], simulated[1]);
+  const double grown = simulated[1] - simulated[0];
+  EXPECT_GT(grown, 0.03 * simulated[0]);
+  EXPECT_NEAR(estimated[1] - estimated[0], grown, 0.3 * grown);
 }
 
 // The simulated step with every collective priced alone: the same program run without its
