@@ -42,6 +42,15 @@ estimate::Scenario NoOverlap(estimate::Scenario s) {
   return s;
 }
 
+// Sends that cost only `latency_s` (boundless bandwidth) on either fabric, nothing overlapped.
+estimate::Scenario LatencyOnlySends(estimate::Scenario s, double latency_s) {
+  s.cluster.scale_up.latency = core::Seconds(latency_s);
+  s.cluster.scale_out.latency = s.cluster.scale_up.latency;
+  s.cluster.scale_up.bandwidth = core::BytesPerSec(1e18);
+  s.cluster.scale_out.bandwidth = core::BytesPerSec(1e18);
+  return NoOverlap(s);
+}
+
 double Estimated(const estimate::Scenario& s) {
   core::Result<estimate::StepReport> r = estimate::Estimate(s);
   EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
@@ -279,12 +288,7 @@ estimate::Scenario Uniform(Schedule schedule, int pp, int vp, int micro_batches)
   m.layers = 48;
   m.vocab = 64;
   m.seq_len = 2048;
-  estimate::Scenario s = Make(m, pp, 1, pp, vp, micro_batches, schedule);
-  s.cluster.scale_up.latency = core::Seconds(0);
-  s.cluster.scale_out.latency = core::Seconds(0);
-  s.cluster.scale_up.bandwidth = core::BytesPerSec(1e18);
-  s.cluster.scale_out.bandwidth = core::BytesPerSec(1e18);
-  return NoOverlap(s);
+  return LatencyOnlySends(Make(m, pp, 1, pp, vp, micro_batches, schedule), 0);
 }
 
 // Idle share of the pipeline (optimizer excluded) on the critical rank.
@@ -355,11 +359,7 @@ TEST(Simulate, InterleavedPipelineMatchesTheClosedForm) {
               }
               s.plan.overlap_pp = overlap;
               const double chunk_forward = 4.89e-3 * per_chunk;
-              s.cluster.scale_up.latency = core::Seconds(send * chunk_forward);
-              s.cluster.scale_out.latency = s.cluster.scale_up.latency;
-              s.cluster.scale_up.bandwidth = core::BytesPerSec(1e18);
-              s.cluster.scale_out.bandwidth = core::BytesPerSec(1e18);
-              s = NoOverlap(s);
+              s = LatencyOnlySends(s, send * chunk_forward);
               core::Result<estimate::StepReport> est = estimate::Estimate(s);
               core::Result<SimResult> sim = Simulate(s);
               ASSERT_TRUE(est.ok() && sim.ok()) << sim.diagnostics().Format();
@@ -421,11 +421,7 @@ TEST(Simulate, InterleavedHeadOnALightLastStageMatchesTheClosedForm) {
               estimate::Scenario s = Make(m, pp, 1, pp, vp, pp * groups, Schedule::kInterleaved);
               s.plan.first_stage_layers = first;
               s.plan.last_stage_layers = last;
-              s.cluster.scale_up.latency = core::Seconds(0.05 * 4.89e-3);
-              s.cluster.scale_out.latency = s.cluster.scale_up.latency;
-              s.cluster.scale_up.bandwidth = core::BytesPerSec(1e18);
-              s.cluster.scale_out.bandwidth = core::BytesPerSec(1e18);
-              s = NoOverlap(s);
+              s = LatencyOnlySends(s, 0.05 * 4.89e-3);
               core::Result<estimate::StepReport> est = estimate::Estimate(s);
               core::Result<SimResult> sim = Simulate(s);
               ASSERT_TRUE(est.ok() && sim.ok()) << sim.diagnostics().Format();
