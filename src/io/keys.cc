@@ -945,15 +945,20 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
                .Default("false"),
            [](P& p, const Value& v) { p.recompute_norm_mla_up = v.b; }},
           {Enum("activation_precision",
-                "precision of the cached inputs of the linear layers: bf16, or fp8 as "
-                "DeepSeek-V3 stores them (Sec. 3.3.2): 1 byte per element plus its block "
-                "scale, the attention output projection's input in E5M6 (1.5 bytes), the routed "
-                "experts' SwiGLU inputs in fp8 and its output recomputed; needs precision fp8")
-               .Default("bf16")
-               .Choices({"bf16", "fp8"}),
+                "how the linear layers keep their inputs for the backward pass: auto, as "
+                "Transformer Engine keeps them (with precision fp8/fp4 the cast each GEMM "
+                "read: 1 byte per element plus its block scale, MXFP4 0.53125; the attention "
+                "output also in 16-bit, which attention's backward reads; 16-bit at "
+                "bf16/fp16); bf16, the 16-bit inputs; or fp8, as DeepSeek-V3 keeps them (Sec. "
+                "3.3.2): 1 byte per element plus its block scale, the attention output "
+                "projection's input once in E5M6 (1.5 bytes), the routed experts' SwiGLU "
+                "inputs in fp8 and its output recomputed; fp8 needs precision fp8 or fp4")
+               .Default("auto")
+               .Choices({"auto", "bf16", "fp8"}),
            [](P& p, const Value& v) {
-             p.activation_precision =
-                 v.s == "fp8" ? hardware::Precision::kFp8 : hardware::Precision::kBf16;
+             p.activation_precision = v.s == "fp8"    ? parallel::ActivationPrecision::kFp8
+                                      : v.s == "bf16" ? parallel::ActivationPrecision::kBf16
+                                                      : parallel::ActivationPrecision::kAuto;
            }},
           {Enum("moe_dispatch_precision",
                 "precision of the tokens the expert all-to-all dispatches and of the output "

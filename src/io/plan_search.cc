@@ -429,7 +429,7 @@ std::string PlanYaml(const ParallelPlan& p, const std::string& comment) {
   out += fmt::format(
       "activation_precision: {}\nmoe_dispatch_precision: {}\n"
       "optimizer_state_precision: {}\n",
-      hardware::PrecisionName(p.activation_precision),
+      parallel::ActivationPrecisionName(p.activation_precision),
       hardware::PrecisionName(p.moe_dispatch_precision),
       hardware::PrecisionName(p.optimizer_state_precision));
   out += fmt::format("grad_reduce_precision: {}\n", parallel::GradReduceName(p.grad_reduce));

@@ -404,9 +404,14 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
   const double v = m.VHeadDim();
   const bool mla = m.mla.IsMla();
   const bool drop_norm_out = o.recompute_norm_mla_up && mla;
-  // Bytes per element of a cached linear-layer input, and of the attention output (E5M6).
-  const double linear = o.fp8_linear_inputs ? 1.0 + o.scale_bytes_per_element : kAct;
-  const double attn_out_bytes = o.fp8_linear_inputs ? 1.5 + o.scale_bytes_per_element : kAct;
+  // Bytes per element of a cached linear-layer input, and of the attention output: 16-bit
+  // for attention plus the projection's cast, or once in E5M6 (DeepSeek-V3).
+  const bool low = o.linear_inputs != LinearInputStorage::k16Bit;
+  const bool deepseek = o.linear_inputs == LinearInputStorage::kDeepSeekV3;
+  const double linear = low ? o.low_precision_bytes : kAct;
+  const double attn_out_bytes = deepseek ? 0.5 + o.low_precision_bytes
+                                : low    ? kAct + o.low_precision_bytes
+                                         : kAct;
   ActivationBytes a;
   // Replicated across tp without sequence parallelism: the two norm inputs, the inputs
   // of the QKV and MLP-up GEMMs (the norm outputs), and the dropout masks (Korthikanti's
@@ -447,11 +452,11 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
   }
   a.layer_input = kAct * h;
   if (moe && m.moe.IsMoe()) {
-    // Per token copy: the permuted input, the activation input and the down input (fp8:
-    // the down input is recomputed from the cached activation input).
+    // Per token copy: the permuted input, the activation input and the down input
+    // (DeepSeek-V3: the down input is recomputed from the activation input, cached in fp8).
     const double fe = m.moe.expert_ffn_hidden;
-    a.expert_input = m.moe.top_k * (o.fp8_linear_inputs ? linear : kAct) * h;
-    a.expert = m.moe.top_k * (o.fp8_linear_inputs ? linear * gate * fe : kAct * (gate * fe + fe));
+    a.expert_input = m.moe.top_k * linear * h;
+    a.expert = m.moe.top_k * (deepseek ? linear * gate * fe : kAct * gate * fe + linear * fe);
     a.router = 4.0 * m.moe.experts;  // fp32 scores
   }
   return a;

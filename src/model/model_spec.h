@@ -277,17 +277,26 @@ struct ActivationBytes {
 //   up-projections) and of the MLA up-projections (Q, K, V per head) are recomputed in
 //   backward, not stored; the norm inputs (residual stream, latents) and the rotary key
 //   stay. MLA models only.
-// - fp8_linear_inputs (Sec. 3.3.2, "Low-Precision Storage"): a cached input of a linear
-//   layer takes 1 byte per element plus scale_bytes_per_element, except the attention
-//   output projection's input, kept in E5M6 (1.5 bytes) because attention's backward
-//   reads it too; the routed experts cache their SwiGLU input in fp8 and recompute its
-//   output (the down-projection's input) in backward. Activation-function inputs of the
-//   dense and shared MLPs, norm inputs, attention inputs and router scores stay as they
-//   are.
+// - linear_inputs: what a linear layer keeps of its input for its weight gradient.
+//   k16Bit: the 16-bit input, shared with whatever else reads it.
+//   kCast: the low-precision cast the GEMM read, low_precision_bytes per element
+//   (Transformer Engine's fp8 linear layers save their cast input, not the 16-bit one:
+//   transformer_engine/pytorch/module/linear.py, layernorm_linear.py, layernorm_mlp.py).
+//   The attention output is kept twice: in 16-bit by attention, whose backward reads it,
+//   and cast by the output projection. The MLP activation function keeps its 16-bit input.
+//   kDeepSeekV3 (Sec. 3.3.2, "Low-Precision Storage"): low_precision_bytes per element,
+//   except the attention output projection's input, kept once in E5M6 (1.5 bytes, plus the
+//   scale) for both readers; the routed experts cache their SwiGLU input in fp8 and
+//   recompute its output (the down-projection's input) in backward. Activation-function
+//   inputs of the dense and shared MLPs, norm inputs, attention inputs and router scores
+//   stay as they are.
+enum class LinearInputStorage { k16Bit, kCast, kDeepSeekV3 };
 struct ActivationStorage {
   bool recompute_norm_mla_up = false;
-  bool fp8_linear_inputs = false;
-  double scale_bytes_per_element = 0;  // fp8 block scaling: 4 B per 128 elements
+  LinearInputStorage linear_inputs = LinearInputStorage::k16Bit;
+  // Bytes per element of a low-precision cached input, its scales included (fp8 with block
+  // scaling: 1 + 4/128; MXFP4: 0.5 + 1/32).
+  double low_precision_bytes = 1;
 };
 ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, bool moe = false,
                                      const ActivationStorage& storage = {});

@@ -32,10 +32,21 @@ double AdamStepBytes(const ParallelPlan& p) {
 }
 
 model::ActivationStorage ActivationStorageOf(const ParallelPlan& p) {
-  const bool fp8 = p.activation_precision == hardware::Precision::kFp8;
+  using model::LinearInputStorage;
+  const bool fp4 = p.precision == hardware::Precision::kFp4;
+  const bool low = fp4 || p.precision == hardware::Precision::kFp8;
+  LinearInputStorage s = LinearInputStorage::k16Bit;
+  if (p.activation_precision == ActivationPrecision::kFp8) {
+    s = LinearInputStorage::kDeepSeekV3;
+  } else if (p.activation_precision == ActivationPrecision::kAuto && low) {
+    s = LinearInputStorage::kCast;
+  }
+  const double bytes =
+      fp4 ? kFp4ElementBytes + kMxfp4ScaleBytes
+          : kFp8ElementBytes + (p.fp8_scaling == Fp8Scaling::kBlock ? kFp8ActivationScaleBytes : 0);
   return {.recompute_norm_mla_up = p.recompute_norm_mla_up,
-          .fp8_linear_inputs = fp8,
-          .scale_bytes_per_element = fp8 && p.fp8_scaling == Fp8Scaling::kBlock ? 4.0 / 128 : 0.0};
+          .linear_inputs = s,
+          .low_precision_bytes = bytes};
 }
 
 namespace {

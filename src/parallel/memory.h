@@ -73,6 +73,7 @@ inline constexpr double kFp8ElementBytes = 1;                     // E4M3
 inline constexpr double kFp8BlockScaleBytes = 4.0 / (128 * 128);  // fp32 per 128 x 128 block
 inline constexpr double kFp4ElementBytes = 0.5;                   // MXFP4's E2M1
 inline constexpr double kMxfp4ScaleBytes = 1.0 / 32;              // one E8M0 byte per 32 elements
+inline constexpr double kFp8ActivationScaleBytes = 4.0 / 128;     // fp32 per 1 x 128 tile
 // Bytes of the two low-precision copies (the weight and its transpose, with their scales)
 // of one linear-layer weight element: 2 (fp8), 2 + 8/16384 (fp8 with block scaling),
 // 1.0625 (fp4); 0 at bf16/fp16. What a weight cast writes, with or without the cache
@@ -88,7 +89,9 @@ double OptimizerBytes(const ParallelPlan& p);
 double AdamStepBytes(const ParallelPlan& p);
 
 // What the plan stores of each layer's activations: its recompute_norm_mla_up and
-// activation_precision, with fp8 block scaling's one fp32 scale per 128 elements.
+// activation_precision. auto with fp8/fp4 linear layers is Transformer Engine's
+// (model::LinearInputStorage::kCast), fp8 DeepSeek-V3's; a low-precision element is 1 byte
+// (fp8, with block scaling's one fp32 scale per 128 elements) or 0.53125 (MXFP4).
 model::ActivationStorage ActivationStorageOf(const ParallelPlan& p);
 
 struct MemoryBreakdown {

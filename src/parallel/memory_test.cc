@@ -190,6 +190,7 @@ ParallelPlan DeepSeekFp8Plan() {
   ParallelPlan p;
   p.global_batch_size = 1;
   p.precision = hardware::Precision::kFp8;
+  p.activation_precision = ActivationPrecision::kBf16;
   return p;
 }
 
@@ -210,7 +211,7 @@ TEST(StageMemory, Fp8ActivationsHalveCachedLinearInputs) {
   // copies stores its input (7168) and SwiGLU input (2 x 2048) in 1 byte, not its output.
   ParallelPlan p = DeepSeekFp8Plan();
   const double bf16 = DeepSeekMoeLayerBytes(p);
-  p.activation_precision = hardware::Precision::kFp8;
+  p.activation_precision = ActivationPrecision::kFp8;
   const double routed = 8 * (2 * (7168.0 + 2 * 2048 + 2048) - (7168.0 + 2 * 2048));
   const double per_token = 2 * 7168.0 + (1536 + 512) + 0.5 * 128 * 128 + 2048 + routed;
   EXPECT_NEAR(bf16 - DeepSeekMoeLayerBytes(p), 4096 * per_token, 1);
@@ -218,6 +219,38 @@ TEST(StageMemory, Fp8ActivationsHalveCachedLinearInputs) {
   p.fp8_scaling = Fp8Scaling::kBlock;
   const double elements = 2 * 7168.0 + (1536 + 512) + 128 * 128 + 2048 + 8 * (7168.0 + 2 * 2048);
   EXPECT_NEAR(DeepSeekMoeLayerBytes(p) - (bf16 - 4096 * per_token), 4096 * elements * 4 / 128, 1);
+}
+
+// Transformer Engine's fp8 linear layers keep the fp8 cast of their input, not the 16-bit
+// one: GPT-3's layer, per token, keeps its two norm outputs (h each) and the MLP-down input
+// (4h) in 1 byte instead of 2, and the attention output (h) once more, cast, beside the
+// 16-bit copy attention keeps. 34 -> 29 bytes per h a token (Korthikanti et al.'s 34).
+TEST(StageMemory, TransformerEngineKeepsTheCastInputs) {
+  const model::ModelSpec m = Gpt3();
+  ParallelPlan p;
+  p.global_batch_size = 1;
+  p.precision = hardware::Precision::kFp8;
+  auto layer = [&] {
+    return StageMemory(m, p, 0, 2).activations - StageMemory(m, p, 0, 1).activations;
+  };
+  const double tokens = m.seq_len;
+  const double h = m.hidden;
+  p.activation_precision = ActivationPrecision::kBf16;
+  const double bf16 = layer();
+  // 34 s b h plus flash attention's fp32 log-sum-exp per head.
+  EXPECT_NEAR(bf16, tokens * (34 * h + 4.0 * m.heads), 1);
+  p.activation_precision = ActivationPrecision::kAuto;
+  EXPECT_NEAR(bf16 - layer(), tokens * (2 * h + 4 * h - h), 1);
+  // Block scaling: one fp32 scale per 128 cast elements (2h + 4h + h of them).
+  p.fp8_scaling = Fp8Scaling::kBlock;
+  EXPECT_NEAR(layer() - (bf16 - tokens * 5 * h), tokens * 7 * h * 4 / 128, 1);
+  // MXFP4: 0.53125 bytes per cast element.
+  p.fp8_scaling = Fp8Scaling::kTensor;
+  p.precision = hardware::Precision::kFp4;
+  EXPECT_NEAR(bf16 - layer(), tokens * 7 * h * (2 - 0.53125) - tokens * 2 * h, 1);
+  // At bf16, auto keeps the 16-bit inputs.
+  p.precision = hardware::Precision::kBf16;
+  EXPECT_NEAR(layer(), bf16, 1);
 }
 
 // Expert tensor parallelism all-gathers the dispatched tokens over etp before fc1 (the
@@ -298,7 +331,8 @@ TEST(StageParameters, MtpSharesEmbeddingAndOutputHead) {
   EXPECT_NEAR(c.mtp, 2 * 7168.0 + 2 * 7168.0 * 7168 + c.per_moe_layer, 1);
 }
 
-// Llama 3 70B, tp 4 pp 8 (10 layers a stage), as examples/llama3-70b-64-h100-fp8.yaml.
+// Llama 3 70B, tp 4 pp 8 (10 layers a stage), as examples/llama3-70b-64-h100-fp8.yaml,
+// with 16-bit cached activations whatever the precision: only the weight cache moves.
 ParallelPlan Llama70BOnTp4Pp8(hardware::Precision precision) {
   ParallelPlan p;
   p.tp = 4;
@@ -307,6 +341,7 @@ ParallelPlan Llama70BOnTp4Pp8(hardware::Precision precision) {
   p.global_batch_size = 16;
   p.sequence_parallel = true;
   p.precision = precision;
+  p.activation_precision = ActivationPrecision::kBf16;
   return p;
 }
 
@@ -319,7 +354,7 @@ double Llama70BLayerLinear() {
 
 // Transformer Engine keeps each linear weight cast to fp8 and its transpose for the whole
 // step: 2 bytes more per linear weight the chip holds than the same plan in bf16, and
-// nothing else moves (the cached linear inputs stay bf16 here). Rank 0 also holds the
+// nothing else moves (the cached linear inputs are 16-bit here). Rank 0 also holds the
 // embedding, which stays bf16 and is not cast.
 TEST(StageMemory, Fp8WeightCacheHoldsTwoBytesPerLinearWeight) {
   const model::ModelSpec m = model::testing::Llama70B();

@@ -56,6 +56,18 @@ std::string_view GradReduceName(GradReduce g) {
   return "?";
 }
 
+std::string_view ActivationPrecisionName(ActivationPrecision a) {
+  switch (a) {
+    case ActivationPrecision::kAuto:
+      return "auto";
+    case ActivationPrecision::kBf16:
+      return "bf16";
+    case ActivationPrecision::kFp8:
+      return "fp8";
+  }
+  return "?";
+}
+
 double GradReduceBytes(const ParallelPlan& plan) {
   switch (plan.grad_reduce) {
     case GradReduce::kAuto:
@@ -314,7 +326,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                 " peak in the catalog",
             "use " + supported);
   }
-  if (p.activation_precision == hardware::Precision::kFp8 &&
+  if (p.activation_precision == ActivationPrecision::kFp8 &&
       p.precision != hardware::Precision::kFp8 && p.precision != hardware::Precision::kFp4) {
     d.Error("plan.activation_precision",
             "fp8 cached activations need fp8 linear layers, but precision is " +

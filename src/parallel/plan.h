@@ -33,12 +33,18 @@ enum class Fp8Scaling { kTensor, kBlock };
 // grad_reduce_in_fp32). kAuto is Megatron-LM's default: fp32 when the weights are bf16
 // (arguments.py forces accumulate_allreduce_grads_in_fp32 for bf16), 16-bit for fp16.
 enum class GradReduce { kAuto, kFp32, kBf16, kFp16 };
+// How the linear layers keep their inputs for the backward pass (model::ActivationStorage).
+// kAuto: with fp8/fp4 linear layers as Transformer Engine keeps them, the cast each GEMM
+// read; 16-bit otherwise. kBf16: the 16-bit inputs. kFp8: as DeepSeek-V3 keeps them (Sec.
+// 3.3.2), which needs fp8/fp4 linear layers.
+enum class ActivationPrecision { kAuto, kBf16, kFp8 };
 
 std::string_view ScheduleName(Schedule s);
 std::string_view RecomputeName(Recompute r);
 std::string_view CpCommName(CpComm c);
 std::string_view Fp8ScalingName(Fp8Scaling s);
 std::string_view GradReduceName(GradReduce g);
+std::string_view ActivationPrecisionName(ActivationPrecision a);
 
 // Slow chips, as an input to the simulator: one pipeline stage, or a fraction of all chips,
 // computing `slowdown` times slower (thermal throttling, a bad HBM stack, a noisy host).
@@ -81,9 +87,9 @@ struct ParallelPlan {
   // recompute_modules layernorm + mla_up_proj). Subsumed by Recompute::kFull.
   bool recompute_norm_mla_up = false;
   hardware::Precision precision = hardware::Precision::kBf16;
-  // Cached inputs of the linear layers: kBf16, or kFp8 as DeepSeek-V3 stores them (Sec.
-  // 3.3.2; see model::ActivationStorage). kFp8 needs precision fp8 or fp4.
-  hardware::Precision activation_precision = hardware::Precision::kBf16;
+  // Cached inputs of the linear layers (ActivationPrecision; parallel/memory.h,
+  // ActivationStorageOf).
+  ActivationPrecision activation_precision = ActivationPrecision::kAuto;
   // Precision of the tokens the expert all-to-all dispatches (and of the output gradients
   // the combine's backward sends): fp8 as DeepSeek-V3 (Sec. 3.3.2); the combine stays bf16.
   hardware::Precision moe_dispatch_precision = hardware::Precision::kBf16;

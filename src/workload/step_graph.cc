@@ -217,7 +217,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   // whose output fp8 activation storage does not keep (DeepSeek-V3 Sec. 3.2.3, 3.3.2).
   const bool norm_mla_up = !full && p.recompute_norm_mla_up && m.mla.IsMla();
   const bool expert_act =
-      !full && p.activation_precision == hardware::Precision::kFp8 && m.moe.IsMoe();
+      !full && p.activation_precision == parallel::ActivationPrecision::kFp8 && m.moe.IsMoe();
   // A recomputed forward casts its weights again only when the cast is not kept.
   auto recast = [&](const ComputeOp& op) { return cast_per_use || op.name != kWeightCast; };
   auto recomputed = [&](std::string_view name) {
