@@ -16,7 +16,7 @@ namespace {
 
 using test_support::TestCatalog;
 
-estimate::Scenario Example(const std::string& name) {
+estimate::Scenario ExampleScenario(const std::string& name) {
   core::Result<LoadedScenario> s =
       LoadScenario(TestCatalog(), std::string(FATHOM_SOURCE_DIR) + "/examples/" + name + ".yaml");
   EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
@@ -51,7 +51,7 @@ TEST(HtmlReport, EscapesText) {
 }
 
 TEST(HtmlReport, EstimatedStepIsAPageWithTheReportsFigures) {
-  estimate::Scenario sc = Example("llama3-8b-dgx-h100");
+  estimate::Scenario sc = ExampleScenario("llama3-8b-dgx-h100");
   sc.name = "<script>alert(1)</script>";
   core::Result<estimate::StepReport> r = estimate::Estimate(sc);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
@@ -76,7 +76,7 @@ TEST(HtmlReport, EstimatedStepIsAPageWithTheReportsFigures) {
 }
 
 TEST(HtmlReport, SimulatedStepDrawsItsTimelineWithBoundedRectangles) {
-  const estimate::Scenario sc = Example("llama3-405b-16k-h100");
+  const estimate::Scenario sc = ExampleScenario("llama3-405b-16k-h100");
   core::Result<sim::SimResult> s = sim::Simulate(sc);
   ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
   const std::string html = StepReportHtml(s.value().report, &s.value());
@@ -103,7 +103,7 @@ TEST(HtmlReport, SimulatedStepDrawsItsTimelineWithBoundedRectangles) {
 // tokens/s round to the nearest whole number, as the text and the JSON's value do: the
 // three reports differed by one where the HTML truncated.
 TEST(HtmlReport, TokensPerSecondRoundAsTheTextDoes) {
-  core::Result<estimate::StepReport> r = estimate::Estimate(Example("llama3-8b-dgx-h100"));
+  core::Result<estimate::StepReport> r = estimate::Estimate(ExampleScenario("llama3-8b-dgx-h100"));
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   estimate::StepReport step = r.value();
   step.tokens_per_s = 123456.7;
@@ -126,7 +126,8 @@ TEST(HtmlReport, TokensPerSecondRoundAsTheTextDoes) {
 // A collective's exposed time is part of its total: one bar per row, the exposed part
 // drawn inside it, not a second bar beside it that reads as more time.
 TEST(HtmlReport, ExposedCommunicationIsDrawnInsideItsTotal) {
-  core::Result<estimate::StepReport> r = estimate::Estimate(Example("llama3-405b-16k-h100"));
+  core::Result<estimate::StepReport> r =
+      estimate::Estimate(ExampleScenario("llama3-405b-16k-h100"));
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   ASSERT_FALSE(r.value().comms.empty());
   const std::string html = StepReportHtml(r.value(), nullptr);
@@ -145,7 +146,7 @@ TEST(HtmlReport, ExposedCommunicationIsDrawnInsideItsTotal) {
 // step's end falls in the last of them: it was clamped to column 499 of the 500 a shallow
 // pipeline has, past the row's columns (a heap overflow when the division came out at 100).
 TEST(HtmlReport, ABinnedRowEndingAtTheStepEndStaysInItsColumns) {
-  core::Result<estimate::StepReport> r = estimate::Estimate(Example("llama3-8b-dgx-h100"));
+  core::Result<estimate::StepReport> r = estimate::Estimate(ExampleScenario("llama3-8b-dgx-h100"));
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   sim::SimResult s;
   s.stages = 64;
@@ -185,20 +186,22 @@ TEST(HtmlReport, ABinnedRowEndingAtTheStepEndStaysInItsColumns) {
 
 // The step page says the MFU at the run's own precision where it is not bf16, as the text.
 TEST(HtmlReport, AnFp8StepSaysItsMfuAtRunPrecision) {
-  core::Result<estimate::StepReport> r = estimate::Estimate(Example("llama3-70b-64-h100-fp8"));
+  core::Result<estimate::StepReport> r =
+      estimate::Estimate(ExampleScenario("llama3-70b-64-h100-fp8"));
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   ASSERT_EQ(r.value().plan.precision, hardware::Precision::kFp8);
   const std::string html = StepReportHtml(r.value(), nullptr);
   EXPECT_NE(html.find("MFU at run precision"), std::string::npos);
   EXPECT_NE(html.find(Pct(r.value().mfu_run_precision)), std::string::npos);
   EXPECT_NE(StepReportText(r.value()).find("MFU at run precision"), std::string::npos);
-  core::Result<estimate::StepReport> bf16 = estimate::Estimate(Example("llama3-8b-dgx-h100"));
+  core::Result<estimate::StepReport> bf16 =
+      estimate::Estimate(ExampleScenario("llama3-8b-dgx-h100"));
   ASSERT_TRUE(bf16.ok());
   EXPECT_EQ(StepReportHtml(bf16.value(), nullptr).find("MFU at run precision"), std::string::npos);
 }
 
 TEST(HtmlReport, APlanThatDoesNotFitSaysBy) {
-  estimate::Scenario sc = Example("llama3-8b-dgx-h100");
+  estimate::Scenario sc = ExampleScenario("llama3-8b-dgx-h100");
   sc.plan.zero = 0;
   sc.plan.micro_batch_size = 16;
   core::Result<estimate::StepReport> r = estimate::Estimate(sc);
@@ -446,7 +449,7 @@ TEST(HtmlReport, SweepPagePlotsTheFirstAxisWithASeriesPerOtherCombination) {
 }
 
 TEST(HtmlReport, CompareShowsEachStepAgainstTheFirst) {
-  const estimate::Scenario sc = Example("llama3-8b-dgx-h100");
+  const estimate::Scenario sc = ExampleScenario("llama3-8b-dgx-h100");
   estimate::Scenario faster = sc;
   faster.cluster.chip.hbm_bandwidth = core::BytesPerSec(2 * sc.cluster.chip.hbm_bandwidth.value());
   core::Result<estimate::StepReport> a = estimate::Estimate(sc);
