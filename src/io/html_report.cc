@@ -1286,7 +1286,7 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r) {
     if (!r.base.fits) {
       detail += ", does not fit";
     } else if (r.base_rank > 0) {
-      detail += fmt::format(", rank {} by estimate", r.base_rank);
+      detail += fmt::format(", rank {} by estimate", core::WithThousands(r.base_rank));
     }
     out += Figure("the given plan", Seconds(vs.base_s), detail + "; " + Esc(faster),
                   r.base.fits ? "" : "bad");

@@ -57,7 +57,10 @@ nlohmann::ordered_json PlanJson(const parallel::ParallelPlan& p, int micro_batch
           {"last_stage_layers", p.last_stage_layers},
           {"zero", p.zero},
           {"recompute", parallel::RecomputeName(p.recompute)},
-          {"precision", hardware::PrecisionName(p.precision)}};
+          {"precision", hardware::PrecisionName(p.precision)},
+          {"fp8_scaling", parallel::Fp8ScalingName(p.fp8_scaling)},
+          {"fp8_weight_cache", p.fp8_weight_cache},
+          {"activation_precision", parallel::ActivationPrecisionName(p.activation_precision)}};
 }
 
 bool Priced(const plan::CostDerivation& c) { return c.usd_per_chip_hour > 0; }

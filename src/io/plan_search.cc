@@ -305,7 +305,7 @@ std::string SearchText(const plan::SearchResult& r) {
                        vs.simulated ? "simulated" : "estimated", Pct(b.mfu),
                        core::FormatBytes(b.memory_bytes), b.fits ? "" : " (does not fit)");
     if (b.fits && r.base_rank > 0) {
-      out += fmt::format(", rank {} of {} fitting plans by estimate", r.base_rank,
+      out += fmt::format(", rank {} of {} fitting plans by estimate", Count(r.base_rank),
                          Count(r.fitting_estimated));
     }
     out += "\n";

@@ -419,9 +419,20 @@ ActivationBytes LayerActivationBytes(const ModelSpec& m, bool flash_attention, b
   // norm its one output feeds both QKV and the MLP (4·s·b·h less).
   const double norm_inputs = m.parallel_attention ? 1 : 2;
   const double norm_outputs = m.SharedNorm() ? 1 : 2;
-  a.sequence_shardable =
-      norm_inputs * kAct * h + (drop_norm_out ? 0.0 : norm_outputs * linear * h) +
-      (m.dropout ? 2 * h : 0) + (m.post_norms ? 2 * kAct * h : 0.0);  // the post-norms' inputs
+  // Per element of the hidden state, what the norm outputs' readers keep: one 16-bit copy
+  // they share, or once in fp8 (DeepSeek-V3); cast, one copy per linear layer that reads
+  // one (two for MLA's separate q and kv down-projections; in an MoE layer the shared
+  // experts' up-projection, beside the router, whose 16-bit GEMM keeps its 16-bit input).
+  double norm_out = norm_outputs * linear;
+  if (o.linear_inputs == LinearInputStorage::kCast) {
+    const bool moe_layer = moe && m.moe.IsMoe();
+    const double attention_readers = mla ? 2 : 1;
+    const double mlp_readers = !moe_layer ? 1 : m.moe.SharedFfn() > 0 ? 1 : 0;
+    norm_out = (attention_readers + mlp_readers) * linear + (moe_layer ? kAct : 0.0);
+  }
+  a.sequence_shardable = norm_inputs * kAct * h + (drop_norm_out ? 0.0 : norm_out * h) +
+                         (m.dropout ? 2 * h : 0) +
+                         (m.post_norms ? 2 * kAct * h : 0.0);  // the post-norms' inputs
   // Sharded by tp: Q, K, V; the attention output (input of the output projection); the
   // activation-function inputs and the MLP-down input.
   // Q and K norms keep their inputs too (Q's with Q, K's with K and V).

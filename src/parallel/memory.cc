@@ -41,8 +41,10 @@ model::ActivationStorage ActivationStorageOf(const ParallelPlan& p) {
   } else if (p.activation_precision == ActivationPrecision::kAuto && low) {
     s = LinearInputStorage::kCast;
   }
+  // DeepSeek-V3's storage is fp8 whatever the GEMMs' precision.
   const double bytes =
-      fp4 ? kFp4ElementBytes + kMxfp4ScaleBytes
+      fp4 && s == LinearInputStorage::kCast
+          ? kFp4ElementBytes + kMxfp4ScaleBytes
           : kFp8ElementBytes + (p.fp8_scaling == Fp8Scaling::kBlock ? kFp8ActivationScaleBytes : 0);
   return {.recompute_norm_mla_up = p.recompute_norm_mla_up,
           .linear_inputs = s,

@@ -253,6 +253,34 @@ TEST(StageMemory, TransformerEngineKeepsTheCastInputs) {
   EXPECT_NEAR(layer(), bf16, 1);
 }
 
+// An input read by several linear layers is cast once per reader: DeepSeek-V3's attention
+// norm output by the q and kv down-projections (2 x 1 byte for bf16's shared 2), its MoE
+// norm output by the shared expert (1) beside the router, whose 16-bit GEMM keeps its
+// 16-bit input (2). Per token, against bf16: h more there, 2048 less for the latent norm
+// outputs, 128 x 128 more for the attention output's second copy, 2048 less for the shared
+// expert's down input, and each of the 8 routed copies keeps its input (h) and its
+// down input (2048) in 1 byte.
+TEST(StageMemory, TransformerEngineCastsOncePerReader) {
+  ParallelPlan p = DeepSeekFp8Plan();
+  const double bf16 = DeepSeekMoeLayerBytes(p);
+  p.activation_precision = ActivationPrecision::kAuto;
+  const double h = 7168;
+  const double per_token = -h + 2048 - 128 * 128 + 2048 + 8 * (h + 2048);
+  EXPECT_NEAR(bf16 - DeepSeekMoeLayerBytes(p), 4096 * per_token, 1);
+}
+
+// DeepSeek-V3's storage (activation_precision fp8) is fp8 whatever the GEMMs' precision.
+TEST(StageMemory, DeepSeekStorageIsFp8UnderFp4Gemms) {
+  const model::ModelSpec m = Gpt3();
+  ParallelPlan p;
+  p.global_batch_size = 1;
+  p.activation_precision = ActivationPrecision::kFp8;
+  p.precision = hardware::Precision::kFp8;
+  const double fp8 = StageMemory(m, p, 0, 2).activations;
+  p.precision = hardware::Precision::kFp4;
+  EXPECT_DOUBLE_EQ(StageMemory(m, p, 0, 2).activations, fp8);
+}
+
 // Expert tensor parallelism all-gathers the dispatched tokens over etp before fc1 (the
 // compute path's etp x rows) and keeps them for the weight gradient; the hidden
 // activations (SwiGLU input, down-projection input) are split by etp. Mixtral 8x7B, one

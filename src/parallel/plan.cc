@@ -331,7 +331,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     d.Error("plan.activation_precision",
             "fp8 cached activations need fp8 linear layers, but precision is " +
                 std::string(hardware::PrecisionName(p.precision)),
-            "set precision: fp8, or activation_precision: bf16");
+            "set precision: fp8, or activation_precision: auto");
   }
   if (p.moe_dispatch_precision == hardware::Precision::kFp8 && !m.moe.IsMoe()) {
     d.Error("plan.moe_dispatch_precision",
