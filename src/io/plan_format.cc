@@ -1,5 +1,8 @@
 #include "io/plan_format.h"
 
+#include <string_view>
+#include <vector>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -34,7 +37,28 @@ std::string PlanLine(const parallel::ParallelPlan& p, PlanDetail detail) {
   s += fmt::format(", {}, zero {}, recompute {}", parallel::ScheduleName(p.schedule), p.zero,
                    parallel::RecomputeName(p.recompute));
   if (p.overlap_ep && p.ep > 1) s += ", all-to-all overlapped";
-  if (full) s += fmt::format(", {}", hardware::PrecisionName(p.precision));
+  if (full) {
+    s += fmt::format(", {}", hardware::PrecisionName(p.precision));
+    // What differs from Transformer Engine's defaults in fp8/fp4: a compare of two such
+    // plans shows why their memory and time differ.
+    std::vector<std::string_view> notes;
+    if (p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4) {
+      if (p.fp8_scaling == parallel::Fp8Scaling::kBlock) notes.push_back("block scaling");
+      if (!p.fp8_weight_cache) notes.push_back("weights cast at each use");
+    }
+    if (p.activation_precision == parallel::ActivationPrecision::kFp8) {
+      notes.push_back("fp8 cached inputs as DeepSeek-V3");
+    } else if (p.activation_precision == parallel::ActivationPrecision::kBf16 &&
+               p.precision != hardware::Precision::kBf16 &&
+               p.precision != hardware::Precision::kFp16) {
+      notes.push_back("16-bit cached inputs");
+    }
+    for (size_t i = 0; i < notes.size(); ++i) {
+      s += i == 0 ? " (" : ", ";
+      s += notes[i];
+    }
+    if (!notes.empty()) s += ")";
+  }
   return s;
 }
 
