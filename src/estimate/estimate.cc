@@ -913,38 +913,24 @@ PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p,
 }
 
 // The share of pipeline rank `stage`'s forward and backward passes that run beside a
-// partner whose compute hides their all-to-alls (parallel::OverlapPartners), of all of
-// them and, with the interleaved schedule, per model chunk and direction. O(m·vp).
+// partner whose compute hides their all-to-alls (parallel::CountPartneredPasses), of all
+// of them and, with the interleaved schedule, per model chunk and direction. O(pp·vp).
 struct PartnerShares {
   double all = 0;
   network::SmallVector<double, 8> forward, backward;  // per chunk (interleaved only)
 };
 PartnerShares PartneredShares(const parallel::ParallelPlan& p, int stage) {
-  const std::vector<parallel::PipelineTask> order = parallel::PipelineOrder(p, stage);
-  const std::vector<bool> partners = parallel::OverlapPartners(p, stage, order);
+  const parallel::PartneredPasses n = parallel::CountPartneredPasses(p, stage);
   PartnerShares out;
-  const bool per_chunk = p.schedule == parallel::Schedule::kInterleaved;
-  if (per_chunk) {
-    out.forward.assign(static_cast<size_t>(p.vp), 0.0);
-    out.backward.assign(static_cast<size_t>(p.vp), 0.0);
-  }
-  int passes = 0, partnered = 0;
-  for (size_t i = 0; i < order.size(); ++i) {
-    const parallel::PipelineTask& task = order[i];
-    if (task.pass == parallel::Pass::kWeight) continue;
-    ++passes;
-    if (!partners[i]) continue;
-    ++partnered;
-    if (per_chunk) {
-      (task.pass == parallel::Pass::kForward ? out.forward
-                                             : out.backward)[static_cast<size_t>(task.chunk)] += 1;
+  if (p.schedule == parallel::Schedule::kInterleaved) {
+    // Each chunk runs every micro-batch's forward and backward once.
+    const double per = 1.0 / p.MicroBatches();
+    for (size_t c = 0; c < n.forward.size(); ++c) {
+      out.forward.push_back(static_cast<double>(n.forward[c]) * per);
+      out.backward.push_back(static_cast<double>(n.backward[c]) * per);
     }
   }
-  // Interleaved, each chunk runs every micro-batch's forward and backward once.
-  const double per = 1.0 / p.MicroBatches();
-  for (double& x : out.forward) x *= per;
-  for (double& x : out.backward) x *= per;
-  out.all = passes > 0 ? static_cast<double>(partnered) / passes : 0.0;
+  out.all = n.passes > 0 ? static_cast<double>(n.partnered) / static_cast<double>(n.passes) : 0.0;
   return out;
 }
 

@@ -217,4 +217,63 @@ std::vector<bool> OverlapPartners(const ParallelPlan& plan, int stage,
   return out;
 }
 
+namespace {
+
+PartneredPasses CountWhole(const ParallelPlan& plan, int stage) {
+  const std::vector<PipelineTask> order = PipelineOrder(plan, stage);
+  const std::vector<bool> partners = OverlapPartners(plan, stage, order);
+  PartneredPasses out;
+  const size_t chunks = static_cast<size_t>(ChunksPerRank(plan));
+  out.forward.assign(chunks, 0);
+  out.backward.assign(chunks, 0);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const PipelineTask& task = order[i];
+    if (task.pass == Pass::kWeight) continue;
+    ++out.passes;
+    if (!partners[i]) continue;
+    ++out.partnered;
+    ++(task.pass == Pass::kForward ? out.forward : out.backward)[static_cast<size_t>(task.chunk)];
+  }
+  return out;
+}
+
+// The plan with `m` micro-batches.
+ParallelPlan WithMicroBatches(ParallelPlan plan, int64_t m) {
+  plan.global_batch_size = static_cast<int>(m * plan.micro_batch_size * plan.dp);
+  return plan;
+}
+
+}  // namespace
+
+PartneredPasses CountPartneredPasses(const ParallelPlan& plan, int stage) {
+  // The schedule's multiple of micro-batches (Megatron's interleaved: pp; dualpipe: 2),
+  // and a period of at least pp of them past a warm-up of at most 2 pp (interleaved:
+  // its (vp - 1)·pp + 2(pp - 1) forwards are under 2 pp micro-batches of each chunk;
+  // dualpipe, 2 pp from each end).
+  const int64_t pp = std::max(1, plan.pp);
+  const int64_t multiple = plan.schedule == Schedule::kInterleaved ? pp
+                           : plan.schedule == Schedule::kDualPipe  ? 2
+                                                                   : 1;
+  auto round_up = [&](int64_t x) { return (x + multiple - 1) / multiple * multiple; };
+  const int64_t m1 = round_up(4 * pp);
+  const int64_t period = round_up(pp);
+  const int64_t m = plan.MicroBatches();
+  if (m <= m1 + 2 * period) return CountWhole(plan, stage);
+  const int64_t start = m1 + (m - m1) % period;  // a multiple of the schedule's, as m is
+  const PartneredPasses a = CountWhole(WithMicroBatches(plan, start), stage);
+  const PartneredPasses b = CountWhole(WithMicroBatches(plan, start + period), stage);
+  const int64_t periods = (m - start) / period;
+  auto extend = [&](int64_t x, int64_t y) { return x + (y - x) * periods; };
+  PartneredPasses out;
+  out.passes = extend(a.passes, b.passes);
+  out.partnered = extend(a.partnered, b.partnered);
+  out.forward.resize(a.forward.size());
+  out.backward.resize(a.backward.size());
+  for (size_t c = 0; c < a.forward.size(); ++c) {
+    out.forward[c] = extend(a.forward[c], b.forward[c]);
+    out.backward[c] = extend(a.backward[c], b.backward[c]);
+  }
+  return out;
+}
+
 }  // namespace fathom::parallel

@@ -89,4 +89,17 @@ std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage);
 std::vector<bool> OverlapPartners(const ParallelPlan& plan, int stage,
                                   const std::vector<PipelineTask>& order);
 
+// How many of pipeline rank `stage`'s forward and backward passes (weight passes not
+// counted) run beside a partner (OverlapPartners): in all, and per chunk and direction.
+// Past the warm-up each further group of micro-batches (the schedule's multiple, at least
+// pp) adds the same counts, so a step with many micro-batches is counted from two short
+// orders: O(pp·vp) rather than O(m·vp), for the estimator, which prices thousands of plans
+// (exact: the tests compare with the whole order).
+struct PartneredPasses {
+  int64_t passes = 0;
+  int64_t partnered = 0;
+  std::vector<int64_t> forward, backward;  // partnered passes per chunk
+};
+PartneredPasses CountPartneredPasses(const ParallelPlan& plan, int stage);
+
 }  // namespace fathom::parallel

@@ -355,5 +355,51 @@ TEST(OverlapPartners, DualPipePairsItsFusedChunks) {
   EXPECT_EQ(Partnered(p, 0), 6);
 }
 
+// The counts from two short orders equal those of the whole order, for every schedule,
+// rank and micro-batch count the schedule takes (the estimator's shortcut).
+TEST(CountPartneredPasses, EqualsTheWholeOrder) {
+  int checked = 0;
+  for (const Schedule schedule : {Schedule::kGPipe, Schedule::k1F1B, Schedule::kZeroBubbleH1,
+                                  Schedule::kInterleaved, Schedule::kDualPipe}) {
+    for (const int pp : {1, 2, 3, 4, 6, 8}) {
+      for (const int vp : {1, 2, 3, 5}) {
+        const bool interleaved = schedule == Schedule::kInterleaved;
+        if (interleaved != (vp > 1) || (schedule == Schedule::kDualPipe && pp % 2 != 0)) continue;
+        const int multiple = interleaved ? pp : schedule == Schedule::kDualPipe ? 2 : 1;
+        const int least = schedule == Schedule::kDualPipe ? 2 * pp : multiple;
+        for (int m = least; m <= 16 * pp + 40; m += multiple) {
+          const ParallelPlan p = Plan(schedule, pp, vp, m);
+          for (int s = 0; s < pp; ++s) {
+            const std::vector<PipelineTask> order = PipelineOrder(p, s);
+            const std::vector<bool> partners = OverlapPartners(p, s, order);
+            PartneredPasses whole;
+            whole.forward.assign(static_cast<size_t>(ChunksPerRank(p)), 0);
+            whole.backward = whole.forward;
+            for (size_t i = 0; i < order.size(); ++i) {
+              if (order[i].pass == Pass::kWeight) continue;
+              ++whole.passes;
+              if (!partners[i]) continue;
+              ++whole.partnered;
+              ++(order[i].pass == Pass::kForward
+                     ? whole.forward
+                     : whole.backward)[static_cast<size_t>(order[i].chunk)];
+            }
+            const PartneredPasses n = CountPartneredPasses(p, s);
+            const std::string what = std::string(ScheduleName(schedule)) + " pp " +
+                                     std::to_string(pp) + " vp " + std::to_string(vp) + " m " +
+                                     std::to_string(m) + " rank " + std::to_string(s);
+            EXPECT_EQ(n.passes, whole.passes) << what;
+            EXPECT_EQ(n.partnered, whole.partnered) << what;
+            EXPECT_EQ(n.forward, whole.forward) << what;
+            EXPECT_EQ(n.backward, whole.backward) << what;
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
+}
+
 }  // namespace
 }  // namespace fathom::parallel
