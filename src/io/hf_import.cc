@@ -488,7 +488,10 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   m.layers = r.Int({"num_hidden_layers", "n_layer", "num_layers"}, true);
   m.heads = r.Int({"num_attention_heads", "n_head"}, true);
   m.kv_heads = r.Int({"num_key_value_heads", "num_kv_heads"}, false, m.heads);
-  if (type == "falcon" && r.Bool({"multi_query"}, false) && r.Find({"num_kv_heads"}) == nullptr) {
+  // Falcon (FalconAttention): one key/value head with multi_query (FalconConfig's default,
+  // true) unless new_decoder_architecture (40B, 180B), which has num_kv_heads.
+  if (type == "falcon" && !r.Bool({"new_decoder_architecture"}, false) &&
+      r.Bool({"multi_query"}, true)) {
     m.kv_heads = 1;
   }
   m.head_dim = r.Int({"head_dim"}, false, 0);
@@ -554,6 +557,14 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
              "the training sequence length is not given, so it is taken as " + trained_key + " (" +
                  std::to_string(m.seq_len) + "), " + why,
              how});
+    } else if (r.Find(positions) == nullptr && trained_key.empty() && type == "falcon") {
+      // Falcon-40B's published config has none: FalconConfig's default, 2048, as
+      // transformers reads it.
+      m.max_positions = m.seq_len = 2048;
+      d.Add({core::Severity::kWarning, file, 0, r.prefix + "max_position_embeddings",
+             "missing in the Hugging Face config and the training sequence length is not "
+             "given, so it is taken as FalconConfig's default max_position_embeddings (2048)",
+             how});
     } else if (r.Find(positions) == nullptr && trained_key.empty()) {
       d.Add({core::Severity::kError, file, 0, r.prefix + "max_position_embeddings",
              "missing in the Hugging Face config, and the training sequence length is not given",
@@ -582,6 +593,19 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   m.position = gpt2 || type == "opt" ? model::Position::kLearned
                : type == "bloom"     ? model::Position::kAlibi
                                      : model::Position::kRoPE;
+  // OPT-350m's embeddings are narrower than its layers (project_in, project_out): not
+  // modelled, so its embedding and output head are counted at the layers' width.
+  if (type == "opt" && r.j.contains("word_embed_proj_dim") &&
+      r.j["word_embed_proj_dim"].is_number_integer() &&
+      r.j["word_embed_proj_dim"].get<int64_t>() != m.hidden) {
+    d.Add({core::Severity::kWarning, file, 0, r.prefix + "word_embed_proj_dim",
+           r.j["word_embed_proj_dim"].dump() +
+               " is ignored: embeddings narrower than hidden_size (OPT's project_in and "
+               "project_out) are not modelled, so the embedding and the output head are "
+               "counted " +
+               std::to_string(m.hidden) + " wide",
+           "the parameter count and the head's FLOPs are over by the difference"});
+  }
   // Absent, tie_word_embeddings takes the family's config-class default.
   m.tied_embeddings = r.Bool({"tie_word_embeddings"}, !OneOf(type, kUntiedByDefault));
   // BLOOM always has biases in its linear layers; OPT unless enable_bias is false.
@@ -625,7 +649,15 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   m.moe.experts = r.Int({"num_local_experts", "n_routed_experts", "num_experts"}, false, 0);
   m.moe.top_k = r.Int({"num_experts_per_tok", "experts_per_token", "moe_top_k"}, false, 0);
   m.moe.shared_experts = r.Int({"n_shared_experts"}, false, 0);
-  m.moe.shared_ffn_hidden = r.Int({"shared_expert_intermediate_size"}, false, 0);
+  // Qwen3-MoE has no shared expert (Qwen3MoeSparseMoeBlock): its key is ignored.
+  if (type == "qwen3_moe" && r.j.contains("shared_expert_intermediate_size")) {
+    d.Add({core::Severity::kWarning, file, 0, r.prefix + "shared_expert_intermediate_size",
+           r.j["shared_expert_intermediate_size"].dump() +
+               " is ignored: model_type qwen3_moe has no shared expert in transformers",
+           "leave it out; to model a shared expert, give moe.shared_ffn_hidden in a model file"});
+  } else {
+    m.moe.shared_ffn_hidden = r.Int({"shared_expert_intermediate_size"}, false, 0);
+  }
   if (m.moe.shared_experts == 0 && m.moe.shared_ffn_hidden > 0) m.moe.shared_experts = 1;
   // Qwen2-MoE (Qwen1.5-MoE) gates its shared expert (shared_expert_gate, h -> 1).
   m.moe.shared_expert_gate = type == "qwen2_moe" && m.moe.shared_experts > 0;
@@ -738,19 +770,52 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   if (gemma3 && m.sliding_window > 0) {
     m.global_attention_every = std::max(1, r.Int({"sliding_window_pattern"}, false, 6));
   }
+  // GPT-OSS (GptOssConfig's layer_types default): windowed and full layers alternate, the
+  // first windowed.
+  if (gpt_oss && m.sliding_window > 0) m.global_attention_every = 2;
   const json* types = r.Find({"layer_types"});
+  const std::string types_hint =
+      "one string per layer (" + std::to_string(m.layers) +
+      "), \"sliding_attention\" (\"chunked_attention\") or \"full_attention\", every k-th "
+      "layer full";
   if (types != nullptr &&
       (!types->is_array() ||
        !std::all_of(types->begin(), types->end(), [](const json& t) { return t.is_string(); }))) {
     d.Add({core::Severity::kError, file, 0, r.prefix + "layer_types",
-           "expected a list of layer types, got " + types->dump(),
-           "one string per layer, \"sliding_attention\" or \"full_attention\""});
+           "expected a list of layer types, got " + types->dump(), types_hint});
   } else if (types != nullptr) {
-    for (size_t i = 0; i < types->size(); ++i) {
-      if ((*types)[i] == "full_attention") {
-        m.global_attention_every = static_cast<int>(i) + 1;
-        break;
+    // Each entry one of the two types, one per layer, and the full layers every k-th (the
+    // pattern Fathom models: global_attention_every k).
+    int every = 0;
+    std::string bad;
+    for (size_t i = 0; i < types->size() && bad.empty(); ++i) {
+      const std::string t = (*types)[i].get<std::string>();
+      if (t != "sliding_attention" && t != "chunked_attention" && t != "full_attention") {
+        bad = "entry " + std::to_string(i) + " is \"" + t +
+              "\", not a layer type Fathom models (sliding_attention, chunked_attention, "
+              "full_attention)";
+      } else if (t == "full_attention" && every == 0) {
+        every = static_cast<int>(i) + 1;
       }
+    }
+    if (bad.empty() && static_cast<int>(types->size()) != m.layers) {
+      bad = "lists " + std::to_string(types->size()) + " layers, but num_hidden_layers is " +
+            std::to_string(m.layers);
+    }
+    for (size_t i = 0; i < types->size() && bad.empty() && every > 0; ++i) {
+      const bool full = (*types)[i] == "full_attention";
+      if (full != ((static_cast<int>(i) + 1) % every == 0)) {
+        bad = "layer " + std::to_string(i) + " is " + (*types)[i].get<std::string>() +
+              ", which breaks the pattern of its first full layer (every " + std::to_string(every) +
+              "th): not a pattern Fathom can express";
+      }
+    }
+    if (!bad.empty()) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + "layer_types", bad,
+             types_hint + "; or give sliding_window and global_attention_every in a model file"});
+    } else if (m.sliding_window > 0 || m.attention_chunk > 0) {
+      // No full layer: every layer local.
+      m.global_attention_every = every;
     }
   }
   // Multi-head latent attention (DeepSeek-V2/V3).

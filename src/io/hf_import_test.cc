@@ -883,9 +883,66 @@ TEST(HfImport, Gemma2AlternatesWindowedAndGlobalLayers) {
   EXPECT_TRUE(model::KindOfLayer(m, 0).windowed);
   EXPECT_FALSE(model::KindOfLayer(m, 1).windowed);
   EXPECT_NEAR(model::CountParameters(m).total / 1e9, 9.24, 9.24 * 0.005);
-  const model::ModelSpec listed = ImportText(
-      config + R"(, "layer_types": ["sliding_attention", "full_attention", "sliding_attention"]})");
-  EXPECT_EQ(listed.global_attention_every, 2);
+  // layer_types, one per layer (transformers rejects another count), every k-th full.
+  auto types = [](int layers, int every, int odd = -1) {
+    std::string list;
+    for (int i = 0; i < layers; ++i) {
+      const bool full = (i + 1) % every == 0;
+      list += std::string(i ? ", " : "") +
+              ((full != (i == odd)) ? R"("full_attention")" : R"("sliding_attention")");
+    }
+    return R"(, "layer_types": [)" + list + "]}";
+  };
+  EXPECT_EQ(ImportText(config + types(42, 2)).global_attention_every, 2);
+  EXPECT_EQ(ImportText(config + types(42, 3)).global_attention_every, 3);
+  for (const std::string& bad :
+       {std::string(R"(, "layer_types": ["sliding_attention", "full_attention"]})"),
+        types(42, 2, 7), types(42, 42, 5),
+        std::string(R"(, "layer_types": ["linear_attention"]})")}) {
+    core::Result<model::ModelSpec> r = ImportHuggingFace(config + bad, "config.json", {true});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.diagnostics().items()[0].key, "layer_types") << r.diagnostics().Format();
+  }
+}
+
+// GPT-OSS without layer_types alternates windowed and full layers, the first windowed
+// (GptOssConfig's default), as its published config lists them.
+TEST(HfImport, GptOssAlternatesWithoutLayerTypes) {
+  const std::string config = R"({"model_type": "gpt_oss", "hidden_size": 2880,
+      "intermediate_size": 2880, "num_hidden_layers": 36, "num_attention_heads": 64,
+      "num_key_value_heads": 8, "head_dim": 64, "vocab_size": 201088,
+      "num_local_experts": 128, "num_experts_per_tok": 4, "sliding_window": 128,
+      "initial_context_length": 4096})";
+  const model::ModelSpec m = ImportText(config);
+  EXPECT_EQ(m.sliding_window, 128);
+  EXPECT_EQ(m.global_attention_every, 2);
+  EXPECT_TRUE(model::KindOfLayer(m, 0).windowed);
+  EXPECT_FALSE(model::KindOfLayer(m, 1).windowed);
+}
+
+// Falcon: one key/value head unless multi_query is false or new_decoder_architecture
+// (FalconAttention; FalconConfig defaults multi_query to true); Falcon-40B's published
+// config has no max_position_embeddings (FalconConfig's 2048, with a warning).
+TEST(HfImport, FalconKeyValueHeadsAndPositionsFollowFalconConfig) {
+  auto import = [](const std::string& extra) {
+    core::Result<model::ModelSpec> r = ImportHuggingFace(
+        R"({"model_type": "falcon", "hidden_size": 4544, "num_hidden_layers": 32,
+            "num_attention_heads": 71, "vocab_size": 65024)" +
+            extra + "}",
+        "config.json", {false});
+    EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+    return r;
+  };
+  core::Result<model::ModelSpec> seven = import("");
+  ASSERT_TRUE(seven.ok());
+  EXPECT_EQ(seven.value().kv_heads, 1);
+  EXPECT_EQ(seven.value().seq_len, 2048);
+  EXPECT_NE(seven.diagnostics().Format().find("FalconConfig's default"), std::string::npos);
+  EXPECT_EQ(import(R"(, "multi_query": false)").value().kv_heads, 71);
+  EXPECT_EQ(import(R"(, "multi_query": false, "num_kv_heads": 71)").value().kv_heads, 71);
+  EXPECT_EQ(import(R"(, "new_decoder_architecture": true, "num_kv_heads": 71)").value().kv_heads,
+            71);
+  EXPECT_EQ(import(R"(, "new_decoder_architecture": true)").value().kv_heads, 71);
 }
 
 // Gemma 3 27B, multimodal config: the language model under text_config, every sixth layer
