@@ -294,6 +294,17 @@ class Builder {
     if (first_ == kNone) first_ = op;
   }
   void RunItems(int stage, const std::vector<Item>& items, const OpInfo& base);
+  // The compute units that hidden collectives took: operations on the compute stream,
+  // booked to the collectives' category (as the estimator books them), not to compute.
+  void Contend(int stage, const OpInfo& base, Time& stretch, std::string_view name,
+               Category category) {
+    if (stretch <= 0) return;
+    OpInfo c = base;
+    c.name = name;
+    c.category = category;
+    Chain(Emit(stage, StreamKind::kCompute, stretch, c));
+    stretch = 0;
+  }
   void BuildStage(int stage);
 
   // The stage class whose layers virtual stage `g` runs, and how many of them.
@@ -341,7 +352,10 @@ class Builder {
   std::vector<OpId> layer_tails_;  // overlapped collectives of the current layer
   std::vector<OpId> pass_tails_;   // overlapped all-to-alls of the current pass
   bool hide_ep_ = false;           // overlap.ep, and the pass has a partner
-  Time stretch_ = 0;               // contention to add to the next compute operator
+  // Compute-unit contention of the hidden tp and ep collectives (contention_ of their
+  // time), run on the compute stream before its next operator (Contend).
+  Time stretch_tp_ = 0;
+  Time stretch_ep_ = 0;
   OpId first_compute_ = kNone;
   OpId last_compute_ = kNone;
 };
@@ -349,6 +363,8 @@ class Builder {
 void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& base) {
   const double slow = slow_[static_cast<size_t>(stage)];
   auto compute = [&](Time d, const OpInfo& info) {
+    Contend(stage, base, stretch_tp_, "tp_contention", Category::kTp);
+    Contend(stage, base, stretch_ep_, "ep_contention", Category::kEp);
     const OpId op = Emit(stage, StreamKind::kCompute, d, info);
     Chain(op);
     if (first_compute_ == kNone) first_compute_ = op;
@@ -365,8 +381,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       info.category = Category::kCompute;
       info.flops = it.flops;
       if (it.ring == 0) {
-        compute(d + stretch_, info);
-        stretch_ = 0;
+        compute(d, info);
         continue;
       }
       // Ring attention: block 0 on the local K/V, block i once ring step i has brought
@@ -396,13 +411,12 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       info.flops = it.flops / blocks;
       info.bytes = it.bytes / blocks;
       for (int i = 0; i < blocks; ++i) {
-        Time dur = d * (i + 1) / blocks - d * i / blocks;
-        if (i == 0) dur += stretch_;
-        if (i == blocks - 1) dur += Ns(hidden * 1e-9 * contention_);
+        const Time dur = d * (i + 1) / blocks - d * i / blocks;
         if (i > 0) sync_.push_back(steps[static_cast<size_t>(i - 1)]);
         compute(dur, info);
       }
-      stretch_ = 0;
+      Time ring_contention = Ns(hidden * 1e-9 * contention_);
+      Contend(stage, base, ring_contention, "cp_contention", Category::kCp);
       continue;
     }
     info.algorithm = it.algorithm;
@@ -426,7 +440,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       prog_.AddDependency(prev_, op);
       for (OpId x : sync_) prog_.AddDependency(x, op);
       pass_tails_.push_back(op);
-      stretch_ += Ns(static_cast<double>(it.duration) * 1e-9 * contention_);
+      stretch_ep_ += Ns(static_cast<double>(it.duration) * 1e-9 * contention_);
       continue;
     }
     info.category = Category::kTp;
@@ -438,7 +452,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
     const Time tail = it.duration - head;
     Chain(Emit(stage, StreamKind::kTp, head, info));
     layer_tails_.push_back(Emit(stage, StreamKind::kTp, tail, info));
-    stretch_ += Ns(static_cast<double>(tail) * 1e-9 * contention_);
+    stretch_tp_ += Ns(static_cast<double>(tail) * 1e-9 * contention_);
   }
 }
 
@@ -579,7 +593,7 @@ void Builder::BuildStage(int s) {
     layer_tails_.clear();
     pass_tails_.clear();
     hide_ep_ = p_.overlap_ep && partners[t];
-    stretch_ = 0;
+    stretch_tp_ = stretch_ep_ = 0;
     OpInfo base{.pass = task.pass,
                 .chunk = static_cast<int16_t>(task.chunk),
                 .micro_batch = task.micro_batch};
@@ -949,8 +963,12 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
       const Category c = r.info[op].category;
       if (c == Category::kSync) continue;
       if (k == static_cast<int>(StreamKind::kCompute)) {
+        // Contention of hidden collectives is theirs (Builder::Contend).
         add_compute(op, c == Category::kOptimizer ? kOptimizerSlot
                         : c == Category::kPp      ? kBlockingPpSlot
+                        : c == Category::kTp      ? kTpSlot
+                        : c == Category::kEp      ? kEpSlot
+                        : c == Category::kCp      ? kCpSlot
                                                   : kComputeSlot);
       } else {
         add(op, c == Category::kTp   ? kTpSlot
