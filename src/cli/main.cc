@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -113,7 +114,12 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
   auto to_file = [&f](std::string_view piece) {
     f.write(piece.data(), static_cast<std::streamsize>(piece.size()));
   };
-  if (f && path.ends_with(".gz")) {
+  // ".gz" in any case (trace.JSON.GZ too).
+  const bool gzip =
+      path.size() >= 3 && std::equal(path.end() - 3, path.end(), ".gz", [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+      });
+  if (f && gzip) {
     fathom::io::GzipWriter gz(to_file);
     fathom::io::WriteChromeTrace(sim, selection, [&gz](std::string_view p) { gz.Write(p); });
     gz.Finish();
@@ -159,7 +165,8 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
     if (!WriteTrace(a.trace, *sim, selection.value())) return kUserError;
   }
   if (!a.html.empty() &&
-      !WriteOutput("--html", a.html, fathom::io::StepReportHtml(r.report, sim))) {
+      !WriteOutput("--html", a.html,
+                   fathom::io::StepReportHtml(r.report, sim, step.diagnostics()))) {
     return kUserError;
   }
   if (a.trace == "-" || a.html == "-") return 0;  // stdout holds the trace or the page
@@ -185,7 +192,8 @@ int RunCompare(const fathom::io::Catalog& catalog, const CompareArgs& a) {
   if (!steps.ok()) return PrintDiagnostics(steps.diagnostics());
   std::cerr << steps.diagnostics().Format();
   if (!a.html.empty() &&
-      !WriteOutput("--html", a.html, fathom::io::CompareReportHtml(steps.value()))) {
+      !WriteOutput("--html", a.html,
+                   fathom::io::CompareReportHtml(steps.value(), steps.diagnostics()))) {
     return kUserError;
   }
   if (a.html == "-") return 0;
@@ -227,7 +235,8 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
   std::cerr << result.diagnostics().Format();
   if (!a.html.empty() &&
-      !WriteOutput("--html", a.html, fathom::io::RunReportHtml(result.value()))) {
+      !WriteOutput("--html", a.html,
+                   fathom::io::RunReportHtml(result.value(), result.diagnostics()))) {
     return kUserError;
   }
   if (a.html == "-") return 0;
@@ -266,7 +275,8 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   if (!a.csv.empty() && !WriteOutput("--csv", a.csv, fathom::io::SearchCsv(r))) {
     return kUserError;
   }
-  if (!a.html.empty() && !WriteOutput("--html", a.html, fathom::io::SearchReportHtml(r))) {
+  if (!a.html.empty() &&
+      !WriteOutput("--html", a.html, fathom::io::SearchReportHtml(r, result.diagnostics()))) {
     return kUserError;
   }
   if (!a.emit_plan.empty()) {
@@ -303,7 +313,8 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
   if (!sized.ok()) return PrintDiagnostics(sized.diagnostics());
   std::cerr << sized.diagnostics().Format();
   const std::vector<fathom::plan::SizeResult>& results = sized.value();
-  if (!a.html.empty() && !WriteOutput("--html", a.html, fathom::io::SizeReportHtml(results))) {
+  if (!a.html.empty() &&
+      !WriteOutput("--html", a.html, fathom::io::SizeReportHtml(results, sized.diagnostics()))) {
     return kUserError;
   }
   if (a.html == "-") return 0;

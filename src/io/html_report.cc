@@ -77,6 +77,8 @@ ul.notes { margin: 4px 0; padding-left: 20px; color: var(--muted); }
 footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
 .legend span { margin-right: 14px; white-space: nowrap; }
 .scroll { overflow-x: auto; }
+pre.warning { white-space: pre-wrap; color: #8a5a00; background: #fff7e6; padding: 10px;
+              border-radius: 6px; }
 )css";
 
 // --- text -----------------------------------------------------------------------------
@@ -1238,6 +1240,12 @@ std::string HtmlEscape(std::string_view raw) {
 }
 
 std::string_view HtmlStyle() { return kStyle; }
+
+std::string HtmlWarnings(const core::Diagnostics& d) {
+  const std::string text = d.Format();
+  if (text.empty()) return "";
+  return "<pre class=\"warning\">" + HtmlEscape(text) + "</pre>\n";
+}
 
 std::string HtmlPage(std::string_view title, std::string_view body) {
   return fmt::format(

@@ -47,21 +47,31 @@ std::string_view HtmlStyle();
 // Text escaped for HTML element content and attribute values; invalid UTF-8 becomes U+FFFD.
 std::string HtmlEscape(std::string_view text);
 
-inline std::string StepReportHtml(const estimate::StepReport& r, const sim::SimResult* sim) {
-  return HtmlPage("fathom step: " + r.scenario, StepReportHtmlBody(r, sim));
+// The warnings of the evaluation a page reports, as a block above it ("" without any), so
+// that the page says what the terminal said.
+std::string HtmlWarnings(const core::Diagnostics& d);
+
+inline std::string StepReportHtml(const estimate::StepReport& r, const sim::SimResult* sim,
+                                  const core::Diagnostics& warnings = {}) {
+  return HtmlPage("fathom step: " + r.scenario,
+                  HtmlWarnings(warnings) + StepReportHtmlBody(r, sim));
 }
-inline std::string SearchReportHtml(const plan::SearchResult& r) {
-  return HtmlPage("fathom plan: " + r.model + " on " + r.cluster, SearchReportHtmlBody(r));
+inline std::string SearchReportHtml(const plan::SearchResult& r,
+                                    const core::Diagnostics& warnings = {}) {
+  return HtmlPage("fathom plan: " + r.model + " on " + r.cluster,
+                  HtmlWarnings(warnings) + SearchReportHtmlBody(r));
 }
-inline std::string RunReportHtml(const RunResult& r) {
-  return HtmlPage("fathom run: " + r.step.scenario, RunReportHtmlBody(r));
+inline std::string RunReportHtml(const RunResult& r, const core::Diagnostics& warnings = {}) {
+  return HtmlPage("fathom run: " + r.step.scenario, HtmlWarnings(warnings) + RunReportHtmlBody(r));
 }
-inline std::string SizeReportHtml(const std::vector<plan::SizeResult>& results) {
+inline std::string SizeReportHtml(const std::vector<plan::SizeResult>& results,
+                                  const core::Diagnostics& warnings = {}) {
   return HtmlPage(results.empty() ? "fathom size" : "fathom size: " + results.front().model,
-                  SizeReportHtmlBody(results));
+                  HtmlWarnings(warnings) + SizeReportHtmlBody(results));
 }
-inline std::string CompareReportHtml(const std::vector<ComparedStep>& steps) {
-  return HtmlPage("fathom compare", CompareReportHtmlBody(steps));
+inline std::string CompareReportHtml(const std::vector<ComparedStep>& steps,
+                                     const core::Diagnostics& warnings = {}) {
+  return HtmlPage("fathom compare", HtmlWarnings(warnings) + CompareReportHtmlBody(steps));
 }
 inline std::string SweepReportHtml(const SweepResult& r) {
   return HtmlPage("fathom sweep", SweepReportHtmlBody(r));

@@ -50,6 +50,22 @@ TEST(HtmlReport, EscapesText) {
   EXPECT_EQ(HtmlEscape("plain"), "plain");
 }
 
+// The page carries the warnings the terminal printed, escaped, above the report; none, no
+// block.
+TEST(HtmlReport, APageSaysTheWarningsOfItsEvaluation) {
+  const estimate::Scenario sc = ExampleScenario("llama3-8b-dgx-h100");
+  core::Result<estimate::StepReport> r = estimate::Estimate(sc);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  core::Diagnostics warnings;
+  warnings.Warning("plan.sequence_parallel", "no effect with tp = 1 <here>");
+  const std::string html = StepReportHtml(r.value(), nullptr, warnings);
+  const size_t block = html.find("<pre class=\"warning\">");
+  ASSERT_NE(block, std::string::npos);
+  EXPECT_NE(html.find("no effect with tp = 1 &lt;here&gt;", block), std::string::npos);
+  EXPECT_LT(block, html.find("step time"));
+  EXPECT_EQ(StepReportHtml(r.value(), nullptr).find("<pre class=\"warning\">"), std::string::npos);
+}
+
 TEST(HtmlReport, EstimatedStepIsAPageWithTheReportsFigures) {
   estimate::Scenario sc = ExampleScenario("llama3-8b-dgx-h100");
   sc.name = "<script>alert(1)</script>";

@@ -431,7 +431,7 @@ std::string RunReportJson(const RunResult& r) {
   };
   j["checkpoint"] = {{"size_bytes", WholeBytes(d.size_bytes)},
                      {"size_formula",
-                      "parameters (with multi-token prediction modules) x (2 B weights + 12 B "
+                      "parameters (multi-token prediction modules included) x (2 B weights + 12 B "
                       "fp32 master and Adam) + data_loader_state"},
                      {"writers", Whole(d.writers)},
                      {"size_per_writer_bytes", WholeBytes(d.per_writer_bytes)},

@@ -50,8 +50,6 @@ label.muted { font-size: 12px; }
 .row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 8px 0; }
 pre.error { white-space: pre-wrap; color: var(--bad); background: #fdf0ef; padding: 10px;
             border-radius: 6px; }
-pre.warning { white-space: pre-wrap; color: #8a5a00; background: #fff7e6; padding: 10px;
-              border-radius: 6px; }
 #status { color: var(--muted); }
 )css";
 
@@ -411,9 +409,7 @@ Answer BadInput(const core::Diagnostics& d) {
 
 // Warnings go above an HTML report, as the CLI prints them to stderr.
 std::string WithWarnings(const core::Diagnostics& d, std::string body) {
-  const std::string text = d.Format();
-  if (text.empty()) return body;
-  return "<pre class=\"warning\">" + io::HtmlEscape(text) + "</pre>\n" + body;
+  return io::HtmlWarnings(d) + body;
 }
 
 }  // namespace
