@@ -1138,7 +1138,10 @@ void Summarize(Run& run, int rank, const Attribution& a) {
   r.time.optimizer = a.optimizer;
   r.time.ep_exposed = a.ep;
   r.time.cp_exposed = a.cp;
+  // The totals as run (the overlap table's), not the estimator's nominal ones.
+  r.moe.all_to_all_s = a.ep_total;
   r.moe.all_to_all_exposed_s = a.ep;
+  r.moe.cp_comm_s = a.cp_total;
   r.moe.cp_comm_exposed_s = a.cp;
   estimate::SetStepTime(r, static_cast<double>(run.stats.makespan) * 1e-9);
   ShareExposed(r, {a.tp_total, a.ep_total, a.cp_total, a.pp_total, a.dp_total});
@@ -1346,7 +1349,9 @@ SimResult Extrapolate(Run a, Run b, int64_t m1, int64_t m2, int64_t m, int rank,
   r.time.optimizer = x.optimizer;
   r.time.ep_exposed = x.ep;
   r.time.cp_exposed = x.cp;
+  r.moe.all_to_all_s = x.ep_total;
   r.moe.all_to_all_exposed_s = r.time.ep_exposed;
+  r.moe.cp_comm_s = x.cp_total;
   r.moe.cp_comm_exposed_s = r.time.cp_exposed;
   estimate::SetStepTime(r, line(ra.step_time_s, rb.step_time_s));
   ShareExposed(r, {x.tp_total, x.ep_total, x.cp_total, x.pp_total, x.dp_total});
