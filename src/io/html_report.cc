@@ -563,10 +563,15 @@ std::vector<Segment> TimeSegments(const estimate::TimeBreakdown& t) {
 }
 
 // The breakdown's colours, for bars shown without their table.
-std::string BreakdownLegend() {
+// The legend of the terms some step of `steps` has.
+std::string BreakdownLegend(const std::vector<ComparedStep>& steps) {
   std::string out = "<p class=\"legend muted\">";
-  for (const Segment& s : TimeSegments(estimate::TimeBreakdown{})) {
-    out += fmt::format("<span>{}{}</span>", Swatch(s.color), Esc(s.label));
+  const std::vector<Segment> all = TimeSegments(estimate::TimeBreakdown{});
+  for (size_t k = 0; k < all.size(); ++k) {
+    const bool shown = std::any_of(steps.begin(), steps.end(), [&](const ComparedStep& s) {
+      return TimeSegments(s.report.time)[k].value > 0;
+    });
+    if (shown) out += fmt::format("<span>{}{}</span>", Swatch(all[k].color), Esc(all[k].label));
   }
   return out + "</p>\n";
 }
@@ -1906,7 +1911,7 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
                        i == 0 ? "" : " (" + delta(base.step_time_s, r.step_time_s) + ")");
     out += StackedBar(TimeSegments(r.time), slowest);
   }
-  out += BreakdownLegend();
+  out += BreakdownLegend(steps);
   out += "</section>\n<section>\n<h2>Memory per chip</h2>\n";
   for (size_t i = 0; i < steps.size(); ++i) {
     const estimate::StepReport& r = steps[i].report;
@@ -1925,6 +1930,9 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
     out += StackedBar(segments, most_memory, r.memory_capacity, "HBM");
   }
   out += "<p class=\"legend muted\">";
+  const bool fp8_cache = std::any_of(steps.begin(), steps.end(), [](const ComparedStep& s) {
+    return s.report.memory.fp8_weight_cache > 0;
+  });
   for (const auto& [name, color] :
        {std::pair<std::string_view, std::string_view>{"weights", kColorCompute},
         {"gradients", kColorBackward},
@@ -1933,6 +1941,7 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
         {"activations", kColorTp},
         {"runtime reserve", kColorOptimizer},
         {"fragmentation", kColorBubble}}) {
+    if (name == "fp8 weight cache" && !fp8_cache) continue;
     out += fmt::format("<span>{}{}</span>", Swatch(color), name);
   }
   out += "</p>\n";

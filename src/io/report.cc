@@ -188,9 +188,15 @@ std::string StepReportText(const estimate::StepReport& r) {
     out += fmt::format("    {:<22}{:<11}{:>12} {:>12}{:>15}{:>12}{:>9}{:>12}{:>12}  {}\n", "op",
                        "phase", "time", "TFLOP", "achieved", "HBM bytes", "FLOP/B", "compute leg",
                        "memory leg", "bound");
+    int small = 0;
+    double small_s = 0;
     for (const estimate::OpSummary* op : SlowestFirst(r.ops)) {
       const estimate::OpSummary& o = *op;
-      if (o.time_s < 1e-3 * r.time.compute) continue;
+      if (o.time_s < 1e-3 * r.time.compute) {
+        ++small;
+        small_s += o.time_s;
+        continue;
+      }
       out += fmt::format("    {:<22}{:<11}{:>12} {:>12.1f}{:>15}{:>12}{:>9}{:>12}{:>12}  {}\n",
                          o.name, o.phase, core::FormatSeconds(o.time_s), o.flops / 1e12,
                          o.flops > 0 ? core::FormatFlopRate(o.flops / o.time_s) : "-",
@@ -200,6 +206,11 @@ std::string StepReportText(const estimate::StepReport& r) {
                                      : "-",
                          o.compute_s > 0 ? core::FormatSeconds(o.compute_s) : "-",
                          o.memory_s > 0 ? core::FormatSeconds(o.memory_s) : "-", o.BoundName());
+    }
+    if (small > 0) {
+      out +=
+          fmt::format("    ({} {} under 0.1% of the compute each, {} in all: in --json)\n", small,
+                      small == 1 ? "operator" : "operators", core::FormatSeconds(small_s));
     }
   }
   const parallel::MemoryBreakdown& m = r.memory;
