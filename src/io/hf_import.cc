@@ -876,11 +876,14 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   if (text_config == nullptr) {
     for (const std::string& key : r.defaulted) {
       const json& v = r.defaults[key];
+      // transformers takes the class default for a missing key; an explicit null it keeps
+      // (and its modelling code then fails), so that one is Fathom's choice.
+      const bool null = j.contains(key);
       d.Add({core::Severity::kWarning, file, 0, key,
-             std::string(j.contains(key) ? "null" : "missing") +
+             std::string(null ? "null" : "missing") +
                  " in the Hugging Face config, so it is taken as " + defaults.config_class +
                  "'s default, " + (v.is_string() ? v.get<std::string>() : v.dump()) +
-                 ", as transformers reads it",
+                 (null ? " (transformers would keep the null)" : ", as transformers reads it"),
              "that is the size of the config class's example model, likely not this one's: "
              "give " +
                  key + " in the config"});

@@ -145,9 +145,15 @@ std::string StackedBar(std::span<const Segment> segments, double scale, double m
   scale = std::max({scale, sum, marker});
   if (scale <= 0) return "";
   const double height = 34, top = marker > 0 ? 18 : 4;
+  // Its accessible name: the parts as the table beside it gives them.
+  std::string name;
+  for (const Segment& s : segments) {
+    if (s.value > 0) name += (name.empty() ? "" : ", ") + s.label + " " + s.text;
+  }
   std::string out = fmt::format(
-      "<svg viewBox=\"0 0 {} {}\" role=\"img\" preserveAspectRatio=\"xMinYMin meet\">\n",
-      kPlotWidth, Co(top + height + 6));
+      "<svg viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\" "
+      "preserveAspectRatio=\"xMinYMin meet\">\n",
+      kPlotWidth, Co(top + height + 6), Esc(name));
   double x = 0;
   for (const Segment& s : segments) {
     if (s.value <= 0) continue;
@@ -509,8 +515,10 @@ std::string Timeline(const sim::SimResult& s) {
     y += 3;
   }
   std::string out = fmt::format(
-      "<svg viewBox=\"0 0 {} {}\" role=\"img\" preserveAspectRatio=\"xMinYMin meet\">\n",
-      kPlotWidth, Co(y + 22));
+      "<svg viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"timeline of the simulated step: "
+      "{} pipeline stage{} over {}\" preserveAspectRatio=\"xMinYMin meet\">\n",
+      kPlotWidth, Co(y + 22), s.stages, s.stages == 1 ? "" : "s",
+      Esc(core::FormatSeconds(ns * 1e-9)));
   out += patterns.Defs(y + 22);
   out += TimeAxis(ns * 1e-9, left, width, 2, y + 2);
   out += rows;
@@ -913,8 +921,9 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
   auto px = [&](double x) { return left + map(x, x0, x1, xa.log) * width; };
   auto py = [&](double y) { return top + (1 - map(y, y0, y1, ya.log)) * height; };
   std::string out = fmt::format(
-      "<svg viewBox=\"0 0 {} {}\" role=\"img\" preserveAspectRatio=\"xMinYMin meet\">\n",
-      kPlotWidth, Co(top + height + bottom));
+      "<svg viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{} against {}\" "
+      "preserveAspectRatio=\"xMinYMin meet\">\n",
+      kPlotWidth, Co(top + height + bottom), Esc(ya.label), Esc(xa.label));
   auto ticks = [](double lo, double hi, const Axis& a) {
     std::vector<double> t;
     if (!a.ticks.empty()) {

@@ -77,7 +77,7 @@ plan:
     <button id="run">Run</button>
     <label class="muted" for="engine">engine</label>
     <select id="engine" title="the engine of Step and Sweep (Plans simulates its best, Run its step)">
-      <option value="auto">simulate</option><option value="estimate">estimate</option>
+      <option value="auto" title="simulate within the simulator's budget, else estimate">simulate (auto)</option><option value="estimate">estimate</option>
     </select>
     <span id="status"></span>
   </div>
