@@ -625,6 +625,13 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   // Llama's mlp_bias: biases on gate_proj, up_proj and down_proj (LlamaMLP); the other
   // families' MLPs read no such key.
   m.mlp_bias = type == "llama" && r.Bool({"mlp_bias"}, false);
+  // GPT-NeoX's attention_bias (true in GPTNeoXConfig) is its query_key_value and dense
+  // projections'; its MLP always has biases.
+  if (neox && !r.Bool({"attention_bias"}, true)) {
+    m.bias = false;
+    m.attention_bias = model::AttentionBias::kNone;
+    m.mlp_bias = true;
+  }
   // Extra norms: Qwen3's and Gemma 3's per-head q_norm and k_norm; Gemma 2's and 3's
   // post_attention_layernorm and post_feedforward_layernorm (four per layer); BLOOM's
   // word_embeddings_layernorm.
@@ -762,7 +769,51 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
                  ", none); or give sliding_window and global_attention_every in a model file"});
     }
   }
-  if (llama4 && m.attention_chunk > 0) m.global_attention_every = 4;
+  // Llama 4: the layers without RoPE attend globally, the others in chunks. no_rope_layers
+  // lists 1 (RoPE, chunked) or 0 (global) per layer; empty or absent, Llama4TextConfig makes
+  // every no_rope_layer_interval-th layer (4 by default) global.
+  if (llama4 && m.attention_chunk > 0) {
+    const int interval = r.Int({"no_rope_layer_interval"}, false, 4);
+    if (interval < 1) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + "no_rope_layer_interval",
+             "expected a positive integer, got " + std::to_string(interval),
+             "every no_rope_layer_interval-th layer attends globally (4 in Llama 4)"});
+    }
+    m.global_attention_every = std::max(1, interval);
+    const json* nope = r.Find({"no_rope_layers"});
+    const std::string nope_hint =
+        "one 0 (no RoPE: global attention) or 1 (RoPE: chunked attention) per layer (" +
+        std::to_string(m.layers) + "), the 0s every k-th layer; or leave it out";
+    std::string bad;
+    int every = 0;
+    if (nope != nullptr &&
+        (!nope->is_array() || !std::all_of(nope->begin(), nope->end(), [](const json& v) {
+          return v.is_number_integer() && (v == 0 || v == 1);
+        }))) {
+      bad = "expected a list of 0s and 1s, got " + nope->dump().substr(0, 80);
+    } else if (nope != nullptr && !nope->empty()) {
+      if (static_cast<int>(nope->size()) != m.layers) {
+        bad = "lists " + std::to_string(nope->size()) + " layers, but num_hidden_layers is " +
+              std::to_string(m.layers);
+      }
+      for (size_t i = 0; i < nope->size() && bad.empty() && every == 0; ++i) {
+        if ((*nope)[i] == 0) every = static_cast<int>(i) + 1;
+      }
+      for (size_t i = 0; i < nope->size() && bad.empty() && every > 0; ++i) {
+        if (((*nope)[i] == 0) != ((static_cast<int>(i) + 1) % every == 0)) {
+          bad = "layer " + std::to_string(i) + " is " +
+                ((*nope)[i] == 0 ? "global (0)" : "chunked (1)") +
+                ", which breaks the pattern of its first global layer (every " +
+                std::to_string(every) + "th): not a pattern Fathom can express";
+        }
+      }
+      if (bad.empty()) m.global_attention_every = every;  // 0: every layer chunked
+    }
+    if (!bad.empty()) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + "no_rope_layers", bad,
+             nope_hint + "; or give attention_chunk and global_attention_every in a model file"});
+    }
+  }
   // Gemma 2 alternates windowed and global layers, the first windowed; Gemma 3 makes every
   // sliding_window_pattern-th layer global (6 by default). Newer configs list layer_types,
   // which wins below.

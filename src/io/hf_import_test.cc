@@ -119,6 +119,15 @@ TEST(HfImport, GptNeoxParallelResidual) {
   EXPECT_EQ(m.activation, model::Activation::kGeLU);
   EXPECT_FALSE(m.tied_embeddings);
   EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 20'554'567'680);  // the Hub checkpoint
+  // attention_bias false drops the query_key_value and dense biases (4h a layer, 44 layers)
+  // and keeps the MLP's.
+  core::Result<std::string> text = ReadFile(kFixtures + std::string("gpt-neox-20b.json"));
+  ASSERT_TRUE(text.ok());
+  std::string unbiased = text.value();
+  unbiased.insert(unbiased.find('{') + 1, R"("attention_bias": false, )");
+  core::Result<model::ModelSpec> u = ImportHuggingFace(unbiased, "config.json");
+  ASSERT_TRUE(u.ok()) << u.diagnostics().Format();
+  EXPECT_DOUBLE_EQ(model::CountParameters(u.value()).total, 20'554'567'680 - 44 * 4 * 6144);
 }
 
 TEST(HfImport, MixtralKeepsMoeFields) {
@@ -1347,6 +1356,42 @@ TEST(HfImport, SlidingWindowOnlyWhereTheFamilyUsesIt) {
   EXPECT_EQ(llama4.value().global_attention_every, 4);
   EXPECT_NE(Find(llama4.diagnostics(), core::Severity::kWarning, "sliding_window"), nullptr)
       << llama4.diagnostics().Format();
+}
+
+// Llama 4's layers without RoPE (0 in no_rope_layers) attend globally, the others in chunks.
+TEST(HfImport, Llama4NoRopeLayersSetTheGlobalLayers) {
+  auto with = [](const std::string& extra) {
+    return ImportHuggingFace(
+        MoeConfig("llama4_text", R"("attention_chunk_size": 2048)" + std::string(extra)),
+        "config.json");
+  };
+  auto every = [&](const std::string& extra) {
+    core::Result<model::ModelSpec> m = with(extra);
+    EXPECT_TRUE(m.ok()) << extra << "\n" << m.diagnostics().Format();
+    return m.ok() ? m.value().global_attention_every : -1;
+  };
+  EXPECT_EQ(every(""), 4);                           // Llama4TextConfig: every 4th layer global
+  EXPECT_EQ(every(R"(, "no_rope_layers": [])"), 4);  // empty: the default, as transformers
+  EXPECT_EQ(every(R"(, "no_rope_layer_interval": 2)"), 2);
+  EXPECT_EQ(every(R"(, "no_rope_layers": [1, 1, 0, 1, 1, 0, 1, 1])"), 3);
+  EXPECT_EQ(every(R"(, "no_rope_layers": [1, 1, 1, 1, 1, 1, 1, 1])"), 0);  // every layer chunked
+  EXPECT_EQ(every(R"(, "no_rope_layers": [0, 0, 0, 0, 0, 0, 0, 0])"), 1);  // none chunked
+  const struct {
+    const char* extra;
+    const char* fragment;
+  } bad[] = {
+      {R"(, "no_rope_layers": [1, 1, 1, 0])", "lists 4 layers, but num_hidden_layers is 8"},
+      {R"(, "no_rope_layers": [1, 0, 1, 1, 0, 1, 1, 0])", "layer 3 is chunked (1)"},
+      {R"(, "no_rope_layers": [1, 2, 1, 0, 1, 1, 1, 0])", "expected a list of 0s and 1s"},
+      {R"(, "no_rope_layers": "1,1,1,0")", "expected a list of 0s and 1s"},
+  };
+  for (const auto& c : bad) {
+    core::Result<model::ModelSpec> m = with(c.extra);
+    ASSERT_FALSE(m.ok()) << c.extra;
+    const core::Diagnostic* d = Find(m.diagnostics(), core::Severity::kError, "no_rope_layers");
+    ASSERT_NE(d, nullptr) << m.diagnostics().Format();
+    EXPECT_NE(d->Format().find(c.fragment), std::string::npos) << d->Format();
+  }
 }
 
 // A key the importer reads with a value of the wrong JSON type is an error naming the key,

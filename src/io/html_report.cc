@@ -849,6 +849,8 @@ std::string FormatPlain(double v) { return ShortCount(v); }
 std::string FormatDays(double s) { return fmt::format("{:g} d", s / 86400); }
 std::string FormatUsd(double v) { return Usd(v); }
 std::string FormatPercent(double v) { return fmt::format("{:.4g}%", v); }
+// A ratio (an ETTR) as the tables write it: 0.95, not 95%.
+std::string FormatRatio(double v) { return fmt::format("{:.4g}", v); }
 
 // Tick values over [lo, hi]: powers of ten times 1, 2 and 5 on a log axis (the powers of
 // ten alone when that gives enough), multiples of a 1-2-5 step on a linear one.
@@ -1145,17 +1147,17 @@ std::string RunCheckpoint(const RunResult& r) {
     for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
       const std::string title =
           fmt::format("every {}: ETTR {}", Duration(x.interval_s), Num(x.ettr, 4));
-      curve.points.push_back({x.interval_s, 100 * x.ettr});
+      curve.points.push_back({x.interval_s, x.ettr});
       curve.titles.push_back(title);
       if (std::abs(x.interval_s - a.interval_s) <= 1e-9 * a.interval_s) {
-        used.points.push_back({x.interval_s, 100 * x.ettr});
+        used.points.push_back({x.interval_s, x.ettr});
         used.titles.push_back(title + " (the interval used)");
       }
     }
     std::vector<Series> series = {std::move(curve)};
     if (!used.points.empty()) series.push_back(std::move(used));
     out += XyChart(series, Axis{"checkpoint interval", true, Duration},
-                   Axis{"ETTR of all causes", false, FormatPercent});
+                   Axis{"ETTR of all causes", false, FormatRatio});
     out += "<table><tr><th class=\"num\">interval</th><th class=\"num\">ETTR</th></tr>\n";
     for (const reliability::RunReport::Sensitivity& x : a.sensitivity) {
       out += fmt::format("<tr><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
@@ -1561,7 +1563,7 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
         c.points.push_back({chips, row.cost.usd});
         c.titles.push_back(fmt::format("{}, {}", who, Usd(row.cost.usd)));
       }
-      g.points.push_back({chips, 100 * row.ettr});
+      g.points.push_back({chips, row.ettr});
       g.titles.push_back(fmt::format("{}, ETTR {}", who, Num(row.ettr, 4)));
     }
     any_reliability = any_reliability || r.with_reliability;
@@ -1630,7 +1632,7 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
         "<section>\n<h2>ETTR</h2>\n<p class=\"hint\">The effective training time ratio of all "
         "causes (ideal / expected time, as a percentage): the share of wall-clock time spent "
         "training. More chips fail more often.</p>\n";
-    out += XyChart(ettr, chips, Axis{"ETTR", false, FormatPercent});
+    out += XyChart(ettr, chips, Axis{"ETTR", false, FormatRatio});
     out += "</section>\n";
   }
   for (const plan::SizeResult& r : results) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -64,7 +65,7 @@ or project the whole run.</p>
     <label for="example">example</label>
     <select id="example"><option value="">(choose one)</option></select>
   </div>
-  <textarea id="scenario" spellcheck="false" placeholder="name: my-run
+  <textarea id="scenario" aria-label="scenario (YAML)" spellcheck="false" placeholder="name: my-run
 model: llama3-8b
 cluster: {base: dgx-h100-superpod, chips: 8}
 plan:
@@ -85,23 +86,23 @@ plan:
     <button id="get-json" class="secondary" title="the step's fathom.step/2 JSON report">step JSON</button>
     <button id="get-trace" class="secondary"
             title="the simulated step as a Chrome trace (.json.gz) for ui.perfetto.dev">Chrome trace</button>
-    <input id="trace-stages" style="width: 72px" placeholder="stages"
+    <input id="trace-stages" aria-label="trace stages" style="width: 72px" placeholder="stages"
            title="pipeline stages the trace keeps: all, or e.g. 0,31,63 (default: as fathom step --trace)">
-    <input id="trace-micro-batches" style="width: 112px" placeholder="micro-batches"
+    <input id="trace-micro-batches" aria-label="trace micro-batches" style="width: 112px" placeholder="micro-batches"
            title="micro-batches the trace keeps: all, or e.g. 0-7 (default: as fathom step --trace)">
   </div>
   <div class="row">
     <button id="sweep">Sweep</button>
-    <input id="axes" size="34" placeholder="plan.tp=2,4,8; plan.zero=1,3 (or the sweep section)"
+    <input id="axes" aria-label="sweep axes" size="34" placeholder="plan.tp=2,4,8; plan.zero=1,3 (or the sweep section)"
            title="axes: KEY=V1,V2,... separated by ;">
   </div>
   <div class="row">
     <button id="size">Size</button>
-    <input id="tokens" style="width: 56px" value="15T" title="tokens to train">
-    tokens in <input id="days" style="width: 44px" value="30" title="deadline, days"> days
-    on <input id="chips" style="width: 110px" placeholder="chips: auto"
+    <input id="tokens" aria-label="tokens to train" style="width: 56px" value="15T" title="tokens to train">
+    tokens in <input id="days" aria-label="deadline in days" style="width: 44px" value="30" title="deadline, days"> days
+    on <input id="chips" aria-label="chip counts" style="width: 110px" placeholder="chips: auto"
               title="chip counts to try, e.g. 4096,8192,16384 (default: one node x 1, 2, 4, ... and the scenario's cluster)">
-    <select id="reliability" title="failures, restarts and checkpoints">
+    <select id="reliability" aria-label="reliability" title="failures, restarts and checkpoints">
       <option value="">ideal</option><option value="llama3-table5">llama3-table5</option>
       <option value="rsc1">rsc1</option><option value="rsc2">rsc2</option>
     </select>
@@ -290,6 +291,17 @@ std::string HostName(const std::string& host) {
 
 bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]";
+}
+
+// Whether a request carries a body. Without Content-Length or chunked Transfer-Encoding it
+// has none (RFC 9112, 6.3), but httplib would read one until the connection closes or its
+// read times out: `curl -X POST` would wait 5 s for its "empty file" error.
+bool HasBody(const httplib::Request& req) {
+  if (req.has_header("Content-Length")) return true;
+  std::string coding = req.get_header_value("Transfer-Encoding");
+  std::transform(coding.begin(), coding.end(), coding.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return coding.find("chunked") != std::string::npos;
 }
 
 // A name for a downloaded file: letters, digits, '.', '_' and '-' of `name`, else "fathom".
@@ -710,7 +722,7 @@ struct Server::Impl {
           a = Refused(415, "",
                       "send the scenario's YAML as the body itself (Content-Type: "
                       "application/yaml), not as a multipart form");
-        } else if (!reader([&body](const char* data, size_t n) {
+        } else if (HasBody(req) && !reader([&body](const char* data, size_t n) {
                      body.append(data, n);
                      return true;
                    })) {

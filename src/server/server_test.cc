@@ -69,6 +69,21 @@ TEST_F(ServerTest, ServesTheAppPage) {
                            "showError(await errorText(r))"}) {
     EXPECT_NE(r->body.find(part), std::string::npos) << part;
   }
+  // Every field has a name for a screen reader: a <label for> or an aria-label.
+  int fields = 0;
+  for (const char* kind : {"<input ", "<select ", "<textarea "}) {
+    for (size_t at = r->body.find(kind); at != std::string::npos; at = r->body.find(kind, at + 1)) {
+      const std::string tag = r->body.substr(at, r->body.find('>', at) - at);
+      const size_t id = tag.find("id=\"");
+      ASSERT_NE(id, std::string::npos) << tag;
+      const std::string name = tag.substr(id + 4, tag.find('"', id + 4) - id - 4);
+      EXPECT_TRUE(tag.find("aria-label=\"") != std::string::npos ||
+                  r->body.find("for=\"" + name + "\"") != std::string::npos)
+          << name << " has no label";
+      ++fields;
+    }
+  }
+  EXPECT_GE(fields, 10);
 }
 
 TEST_F(ServerTest, ListsAndServesTheShippedExamples) {
@@ -419,6 +434,32 @@ TEST_F(ServerTest, StalledUploadsDoNotHoldUpOtherRequests) {
   ASSERT_TRUE(r) << "no answer while 16 uploads stall";
   EXPECT_EQ(r->status, 200);
   for (int fd : stalled) close(fd);
+}
+
+// A POST with neither Content-Length nor chunked encoding has an empty body (as `curl -X POST`
+// sends it): the answer says the scenario is empty, at once, not after the 5 s read timeout.
+TEST_F(ServerTest, APostWithoutALengthHasAnEmptyBody) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  timeval wait{3, 0};  // under the server's 5 s read timeout
+  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait), 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port_));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+  const std::string head = "POST /api/step HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  ASSERT_EQ(send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  std::string answer;
+  char buffer[4096];
+  while (answer.find("expected a mapping") == std::string::npos) {
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    answer.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find("the file is empty"), std::string::npos) << answer;
 }
 
 TEST_F(ServerTest, TheWrongMethodIsA405ThatNamesTheRightOne) {
