@@ -80,6 +80,14 @@ bool OneStdoutOutput(const std::vector<fathom::cli::StdoutOutput>& outputs) {
   return conflict.empty();
 }
 
+// No output file replaces an input file or another output (OutputClash).
+bool OutputsApart(const std::vector<fathom::cli::OutputFile>& outputs,
+                  const std::vector<std::string>& inputs) {
+  const std::string clash = fathom::cli::OutputClash(outputs, inputs);
+  std::cerr << clash;
+  return clash.empty();
+}
+
 // For plan and size: a scenario, or a model and a cluster with an optional base plan.
 bool ScenarioOrModelCluster(const fathom::io::PlanRequest& q) {
   const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
@@ -136,7 +144,9 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
 
 int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
   if (!OneStdoutOutput(
-          {{"--json", a.json}, {"--trace", a.trace == "-"}, {"--html", a.html == "-"}})) {
+          {{"--json", a.json}, {"--trace", a.trace == "-"}, {"--html", a.html == "-"}}) ||
+      !OutputsApart({{"--trace", a.trace}, {"--html", a.html}},
+                    {a.scenario, a.model, a.cluster, a.plan})) {
     return kUserError;
   }
   fathom::io::StepRequest q;
@@ -185,7 +195,10 @@ struct CompareArgs {
 };
 
 int RunCompare(const fathom::io::Catalog& catalog, const CompareArgs& a) {
-  if (!OneStdoutOutput({{"--json", a.json}, {"--html", a.html == "-"}})) return kUserError;
+  if (!OneStdoutOutput({{"--json", a.json}, {"--html", a.html == "-"}}) ||
+      !OutputsApart({{"--html", a.html}}, a.scenarios)) {
+    return kUserError;
+  }
   fathom::io::CompareRequest q{a.scenarios, a.variants, a.set, a.engine};
   fathom::core::Result<std::vector<fathom::io::ComparedStep>> steps =
       fathom::io::CompareSteps(catalog, q);
@@ -213,7 +226,12 @@ struct RunArgs {
 };
 
 int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
-  if (!OneStdoutOutput({{"--json", a.json}, {"--html", a.html == "-"}})) return kUserError;
+  const fathom::io::RunRequest& q = a.request;
+  if (!OneStdoutOutput({{"--json", a.json}, {"--html", a.html == "-"}}) ||
+      !OutputsApart({{"--html", a.html}},
+                    {q.scenario, q.model, q.cluster, q.plan, q.reliability})) {
+    return kUserError;
+  }
   fathom::io::RunOptions options;
   options.monte_carlo = !a.no_monte_carlo;
   if (a.trials > 0) options.trials = a.trials;
@@ -265,6 +283,11 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
                         {"--emit-plan", a.emit_plan == "-"}})) {
     return kUserError;
   }
+  const std::vector<fathom::cli::OutputFile> outputs = {
+      {"--csv", a.csv}, {"--html", a.html}, {"--emit-plan", a.emit_plan}};
+  const std::vector<std::string> inputs = {a.request.scenario, a.request.model, a.request.cluster,
+                                           a.request.plan};
+  if (!OutputsApart(outputs, inputs)) return kUserError;
   a.options.memory_pass = !a.no_memory_pass;
   fathom::core::Result<fathom::plan::SearchResult> result =
       fathom::io::Plan(catalog, a.request, a.options, a.given);
@@ -307,7 +330,13 @@ struct SizeArgs {
 };
 
 int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
-  if (!OneStdoutOutput({{"--json", a.json}, {"--html", a.html == "-"}})) return kUserError;
+  const fathom::io::PlanRequest& q = a.request.search;
+  std::vector<std::string> inputs = {q.scenario, q.model, q.cluster, q.plan, a.request.reliability};
+  inputs.insert(inputs.end(), a.request.clusters.begin(), a.request.clusters.end());
+  if (!OneStdoutOutput({{"--json", a.json}, {"--html", a.html == "-"}}) ||
+      !OutputsApart({{"--html", a.html}}, inputs)) {
+    return kUserError;
+  }
   fathom::core::Result<std::vector<fathom::plan::SizeResult>> sized =
       fathom::io::Size(catalog, a.request, a.options, a.given);
   if (!sized.ok()) return PrintDiagnostics(sized.diagnostics());

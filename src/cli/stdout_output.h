@@ -5,6 +5,7 @@
 // command refuses them before it computes anything.
 #pragma once
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -43,6 +44,54 @@ inline std::string StdoutConflict(const std::vector<StdoutOutput>& outputs) {
                               : "write all but one of them to files, e.g. ") +
            file_flag + " FILE";
   return d.Format() + "\n";
+}
+
+// An output file a command writes: the flag ("--html") and its path ("-": stdout).
+struct OutputFile {
+  std::string flag;
+  std::string path;  // "" when not given
+};
+
+// "" when no output file is one of the input files (scenario, model, cluster, plan or
+// reliability files named on the command line; names that are not files are catalog entries)
+// or another output's file; else the error (with its newline). Checked before the command
+// computes anything: `--html scenario.yaml` would replace the scenario with the report.
+inline std::string OutputClash(const std::vector<OutputFile>& outputs,
+                               const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  auto same = [](const std::string& a, const std::string& b) {
+    std::error_code ec;
+    if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+    return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+  };
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const OutputFile& o = outputs[i];
+    if (o.path.empty() || o.path == "-") continue;
+    for (const std::string& in : inputs) {
+      std::error_code ec;
+      if (in.empty() || in == "-" || !fs::is_regular_file(in, ec) || !same(o.path, in)) continue;
+      core::Diagnostic d;
+      d.key = o.flag;
+      d.message = "\"" + o.path + "\" is an input of this command" +
+                  (in == o.path ? "" : " (\"" + in + "\")") +
+                  ": writing the report there would replace it";
+      d.hint = "write the report to another file, e.g. " + o.flag + " report" +
+               (o.flag == "--csv"         ? ".csv"
+                : o.flag == "--trace"     ? ".json.gz"
+                : o.flag == "--emit-plan" ? "-plan.yaml"
+                                          : ".html");
+      return d.Format() + "\n";
+    }
+    for (size_t j = 0; j < i; ++j) {
+      const OutputFile& other = outputs[j];
+      if (other.path.empty() || other.path == "-" || !same(o.path, other.path)) continue;
+      core::Diagnostic d;
+      d.message = other.flag + " and " + o.flag + " both write \"" + o.path + "\"";
+      d.hint = "give each its own file";
+      return d.Format() + "\n";
+    }
+  }
+  return {};
 }
 
 // Writes `text` to the file `path` for `flag`, or to stdout when `path` is "-"; false, with

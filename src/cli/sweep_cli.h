@@ -60,9 +60,15 @@ inline void AddSweepFlags(CLI::App* cmd, SweepArgs& a) {
       ->check(CLI::Range(1, 1024));
 }
 
-// "" when the flags write one output at most to stdout; else the error (StdoutConflict).
+// "" when the flags write one output at most to stdout (StdoutConflict) and no output file
+// replaces an input or another output (OutputClash); else the error.
 inline std::string SweepStdoutConflict(const SweepArgs& a) {
-  return StdoutConflict({{"--json", a.json}, {"--csv", a.csv == "-"}, {"--html", a.html == "-"}});
+  const std::string conflict =
+      StdoutConflict({{"--json", a.json}, {"--csv", a.csv == "-"}, {"--html", a.html == "-"}});
+  if (!conflict.empty()) return conflict;
+  const io::SweepRequest& q = a.request;
+  return OutputClash({{"--csv", a.csv}, {"--html", a.html}},
+                     {q.scenario, q.model, q.cluster, q.plan});
 }
 
 // Prints the result (and writes the CSV and HTML files); the exit code: 0, or 2 when a file
