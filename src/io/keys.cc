@@ -1570,8 +1570,9 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
           {Int("spare_nodes",
                "hot spare nodes kept beside the job; auto: the smallest pool in which a failing "
                "node finds a spare with probability spare_confidence (the quantile of the nodes "
-               "in repair, M/G/inf, plus one), its rare wait reported but not charged; a given "
-               "pool's expected wait is charged to the downtime")
+               "in repair, M/G/inf, plus one, at most the job's nodes), its rare wait reported but "
+               "not charged (charged when capped at the job's nodes); a given pool's expected "
+               "wait is charged to the downtime")
                .Default("auto")
                .Auto()
                .Min(0)

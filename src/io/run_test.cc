@@ -413,6 +413,22 @@ reliability: {preset: rsc1, repair_time: 300d}
             std::string::npos)
       << text;
   EXPECT_EQ(text.find("8 for 99.0% confidence"), std::string::npos) << text;
+  // Short of its confidence, the capped pool's wait is charged, as the same pool given.
+  const reliability::RunReport& a = r.value().analysis;
+  EXPECT_GT(a.spare_wait_s, 0);
+  RunRequest given;
+  given.scenario = file;
+  core::Result<std::vector<Override>> set = ParseOverrides({"reliability.spare_nodes=8"});
+  ASSERT_TRUE(set.ok());
+  given.overrides = set.value();
+  core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), given);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  RunOptions no_mc;
+  no_mc.monte_carlo = false;
+  core::Result<RunResult> g = EvaluateRun(loaded.value(), no_mc);
+  ASSERT_TRUE(g.ok()) << g.diagnostics().Format();
+  EXPECT_DOUBLE_EQ(a.spare_wait_s, g.value().analysis.spare_wait_s);
+  EXPECT_DOUBLE_EQ(a.expected_time_s, g.value().analysis.expected_time_s);
 }
 
 // The JSON's effective MFU is the MFU times the share of time that trains, every cause

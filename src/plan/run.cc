@@ -126,13 +126,21 @@ CheckpointDerivation DeriveCheckpoint(const CheckpointConfig& cp,
   d.per_writer_bytes = d.size_bytes / d.writers;
   const double peer_bw =
       cp.peer_bandwidth > 0 ? cp.peer_bandwidth : cluster.scale_out.bandwidth.value();
+  // The file system takes at most what the writers' NICs send it (reference §5.1: min of the
+  // aggregate and the writers' bandwidth).
+  const double nics = d.writers * cluster.scale_out.bandwidth.value();
+  d.storage_bandwidth = cp.storage_bandwidth;
+  if (nics > 0 && nics < cp.storage_bandwidth) {
+    d.storage_bandwidth = nics;
+    d.storage_nic_bound = true;
+  }
   double elapsed = 0;
   bool blocked = true;
   for (const std::string& tier : cp.tiers) {
     double s = 0;
     if (tier == "host") s = d.host_s = d.per_writer_bytes / cp.host_bandwidth;
     if (tier == "peers") s = d.peers_s = peer_bw > 0 ? d.per_writer_bytes / peer_bw : 0;
-    if (tier == "storage") s = d.storage_s = d.size_bytes / cp.storage_bandwidth;
+    if (tier == "storage") s = d.storage_s = d.size_bytes / d.storage_bandwidth;
     elapsed += s;
     if (blocked) d.blocking_s = elapsed;
     if (tier == cp.blocking) blocked = false;
@@ -142,7 +150,7 @@ CheckpointDerivation DeriveCheckpoint(const CheckpointConfig& cp,
   if (cp.persist_time_s >= 0) d.persist_s = cp.persist_time_s;
   d.persist_s = std::max(d.persist_s, d.blocking_s);
   d.load_s = HasTier(cp.tiers, "peers") && peer_bw > 0 ? d.per_writer_bytes / peer_bw
-             : HasTier(cp.tiers, "storage")            ? d.size_bytes / cp.storage_bandwidth
+             : HasTier(cp.tiers, "storage")            ? d.size_bytes / d.storage_bandwidth
                                                        : d.per_writer_bytes / cp.host_bandwidth;
   return d;
 }
@@ -164,9 +172,13 @@ reliability::Origin LoadOrigin(const CheckpointConfig& cp, const network::Cluste
     o.hint = "give a faster peer_bandwidth (per writer)";
   } else if (HasTier(cp.tiers, "storage")) {
     o.what = "the checkpoint load, " + core::FormatBytes(d.size_bytes) + " at " +
-             core::FormatBandwidth(cp.storage_bandwidth);
-    o.key = "reliability.checkpoint.storage_bandwidth";
-    o.hint = "give the file system's aggregate bandwidth (is the unit right?), or " + restore;
+             core::FormatBandwidth(d.storage_bandwidth) +
+             (d.storage_nic_bound ? " (the writers' NICs)" : "");
+    o.key = d.storage_nic_bound ? "cluster.scale_out.bandwidth"
+                                : "reliability.checkpoint.storage_bandwidth";
+    o.hint = d.storage_nic_bound
+                 ? "the writers' scale-out NICs bound the file system's bandwidth; or " + restore
+                 : "give the file system's aggregate bandwidth (is the unit right?), or " + restore;
   } else {
     o.what = "the checkpoint load from host memory, " + core::FormatBytes(d.per_writer_bytes) +
              " per writer at " + core::FormatBandwidth(cp.host_bandwidth);
@@ -255,6 +267,28 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   }
 
   const CheckpointConfig& cp = cfg.checkpoint;
+  // A checkpoint in host memory alone is lost with the node a failure sends to repair: the
+  // job would have nothing to restart from.
+  if (!HasTier(cp.tiers, "peers") && !HasTier(cp.tiers, "storage")) {
+    double all = 0, repaired = 0;
+    int classes = 0;
+    for (const reliability::FailureClass& c : spec.failures) {
+      all += c.count * c.rate_per_s;
+      if (!c.needs_repair || !(c.rate_per_s > 0)) continue;
+      repaired += c.count * c.rate_per_s;
+      ++classes;
+    }
+    if (repaired > 0) {
+      char share[96];
+      std::snprintf(share, sizeof share, "%.1f%% of the failures, %d of %zu classes",
+                    100 * repaired / all, classes, spec.failures.size());
+      diags.Error("reliability.checkpoint.tiers",
+                  "[host]: the checkpoint is kept in host memory only, which a failure that "
+                  "sends its node to repair takes with it (" +
+                      std::string(share) + "): the job would have no checkpoint to restart from",
+                  "add a copy that outlives the node: [host, peers] or [host, storage]");
+    }
+  }
   r.checkpoint = DeriveCheckpoint(cp, cluster, plan, r.step.parameters,
                                   model::CountParameters(scenario.model).mtp);
   CheckpointDerivation& d = r.checkpoint;

@@ -28,7 +28,8 @@
 //   per writer = size / writers
 //   host       = per writer / host_bandwidth          (device to host memory)
 //   peers      = per writer / peer_bandwidth          (host to a peer's host memory)
-//   storage    = size / storage_bandwidth             (aggregate file-system bandwidth)
+//   storage    = size / min(storage_bandwidth, writers · scale-out bandwidth per chip)
+//                (the file system's aggregate bandwidth, at most what the writers' NICs carry)
 //   w (blocking) = Σ tier times up to and including `blocking`; P (durable, from the start
 //   of the checkpoint) = Σ all tiers; blocking_time and persist_time override them (a
 //   persist_time below w is an error; a derived P below a given blocking_time is raised to
@@ -160,6 +161,10 @@ struct CheckpointDerivation {
   double writers = 0;
   double per_writer_bytes = 0;
   double host_s = 0, peers_s = 0, storage_s = 0;  // per tier; 0 when the tier is not used
+  // The storage tier's bandwidth: storage_bandwidth, or less where the writers' own NICs
+  // carry less (storage_nic_bound).
+  double storage_bandwidth = 0;
+  bool storage_nic_bound = false;
   double blocking_s = 0;
   double persist_s = 0;
   double load_s = 0;

@@ -196,6 +196,34 @@ TEST(ProjectRun, CheckpointTiersAddUp) {
   EXPECT_EQ(p.value().checkpoint.writers, 8 * 4);
   EXPECT_DOUBLE_EQ(p.value().checkpoint.load_s, p.value().checkpoint.size_bytes / 1e12);
   EXPECT_DOUBLE_EQ(p.value().checkpoint.blocking_s, p.value().checkpoint.host_s);
+  EXPECT_FALSE(p.value().checkpoint.storage_nic_bound);  // 32 NICs carry 1.6 TB/s
+
+  // A file system faster than the writers' NICs is read and written at theirs.
+  two.checkpoint.storage_bandwidth = 2e12;
+  core::Result<RunResult> n = ProjectRun(plain, Tokens(1e12), two, Exact());
+  ASSERT_TRUE(n.ok()) << n.diagnostics().Format();
+  const CheckpointDerivation& nd = n.value().checkpoint;
+  const double nics = 32 * s.cluster.scale_out.bandwidth.value();
+  EXPECT_TRUE(nd.storage_nic_bound);
+  EXPECT_DOUBLE_EQ(nd.storage_bandwidth, nics);
+  EXPECT_DOUBLE_EQ(nd.storage_s, nd.size_bytes / nics);
+  EXPECT_DOUBLE_EQ(nd.load_s, nd.size_bytes / nics);
+}
+
+// A checkpoint in host memory alone goes with a node sent to repair: an error, unless no
+// failure class sends one there.
+TEST(ProjectRun, AHostOnlyCheckpointMustOutliveTheNode) {
+  ReliabilityConfig cfg = OneClass(6.5);
+  cfg.checkpoint.tiers = {"host"};
+  core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.diagnostics().Format().find("reliability.checkpoint.tiers: [host]: the checkpoint "
+                                          "is kept in host memory only"),
+            std::string::npos)
+      << r.diagnostics().Format();
+  cfg.failures.front().needs_repair = false;  // software: the node and its memory stay
+  core::Result<RunResult> software = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  EXPECT_TRUE(software.ok()) << software.diagnostics().Format();
 }
 
 // The checkpoint holds every trained parameter: with multi-token prediction (DeepSeek-V3),

@@ -638,11 +638,12 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   rep.p_wait_with_spares = SpareWaitProbability(rep.spare_nodes, rep.nodes_out_mean);
   // With a given pool the wait joins the downtime; an automatic pool is sized to make it
   // rare (1 − confidence) and is reported, not charged, so that buying more spares for a
-  // higher failure rate never makes the run look faster.
-  const double wait_if_needed =
-      spec.spare_nodes >= 0
-          ? rep.p_wait_with_spares * spec.repair_time_s / static_cast<double>(rep.spare_nodes + 1)
-          : 0.0;
+  // higher failure rate never makes the run look faster. An automatic pool capped at the
+  // job's nodes falls short of that confidence: its wait is charged as a given pool's.
+  const bool charged = spec.spare_nodes >= 0 || rep.spare_nodes < rep.spare_nodes_needed;
+  const double wait_if_needed = charged ? rep.p_wait_with_spares * spec.repair_time_s /
+                                              static_cast<double>(rep.spare_nodes + 1)
+                                        : 0.0;
   const Model m = BuildModel(spec, wait_if_needed);
   const Stretch stretch = PauseStretch(m.pauses, m.lambda, m.slow);
   rep.spare_wait_s = m.wait;
