@@ -31,7 +31,7 @@ std::string PlanLine(const parallel::ParallelPlan& p, PlanDetail detail) {
     s +=
         full || p.etp > 1 ? fmt::format(" ep {} etp {}", p.ep, p.etp) : fmt::format(" ep {}", p.ep);
   }
-  if (full && p.sequence_parallel) s += " +sp";
+  if (p.sequence_parallel) s += " +sp";
   s += fmt::format(", micro-batch {}", p.micro_batch_size);
   if (full) s += fmt::format(", global batch {}", p.global_batch_size);
   s += fmt::format(", {}, zero {}, recompute {}", parallel::ScheduleName(p.schedule), p.zero,
