@@ -101,8 +101,13 @@ int Run(int argc, char** argv, int rank, int ranks) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // Every rank parses the same arguments; rank 0 alone says why.
-    const int code = rank == 0 ? app.exit(e) : e.get_exit_code();
+    // Every rank parses the same arguments; rank 0 alone says why, as fathom does: --help
+    // and --version print, a bad argument is an error in the project's diagnostic form.
+    const int code = e.get_exit_code();
+    if (rank == 0 && code == 0) app.exit(e);
+    if (rank == 0 && code != 0) {
+      std::cerr << "error: " << e.what() << "; run with --help for the options\n";
+    }
     return code == 0 ? 0 : kUserError;
   }
   // Every rank checks the outputs, the catalog and the sweep (each reads the inputs from its

@@ -610,7 +610,10 @@ std::string SectionKey(Section s) {
 
 }  // namespace
 
-core::Result<std::string> Explain(const std::string& key) {
+core::Result<std::string> Explain(const std::string& given) {
+  // The cluster's chip's keys as --set names them (cluster.chip.peak.bf16) are the chip's.
+  const std::string key =
+      given.rfind("cluster.chip.", 0) == 0 ? given.substr(std::string("cluster.").size()) : given;
   std::string out;
   std::vector<std::string> all;
   for (Section s : kAllSections) {

@@ -44,7 +44,16 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
   auto us = [](double v) { return core::FormatSeconds(v); };
   const bool scale_out = s.cluster.chips > s.cluster.domain;
   std::vector<SensitivityKnob> k;
-  k.push_back({"cluster.chip.peak", "dense peak FLOP/s, every precision",
+  // Named by the key of the plan's precision (a key path --set takes); every precision's
+  // peak and GEMM fraction improve alike.
+  const hardware::Precision precision = s.plan.precision;
+  const std::string peak_key = s.cluster.chip.Peak(precision).value() > 0
+                                   ? std::string(hardware::PrecisionName(precision))
+                                   : "bf16";
+  const std::string gemm_key = precision == hardware::Precision::kFp8   ? "gemm_fp8"
+                               : precision == hardware::Precision::kFp4 ? "gemm_fp4"
+                                                                        : "gemm_bf16";
+  k.push_back({"cluster.chip.peak." + peak_key, "dense peak FLOP/s (every precision alike)",
                [](const estimate::Scenario& x) {
                  const hardware::Precision p = x.plan.precision;
                  const double v = x.cluster.chip.Peak(p).value() > 0
@@ -56,7 +65,8 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
                  for (core::FlopsPerSec& p : x.cluster.chip.peak)
                    p = core::FlopsPerSec(p.value() * f);
                }});
-  k.push_back({"cluster.chip.efficiency.gemm", "achievable GEMM fraction of the peak (at most 1)",
+  k.push_back({"cluster.chip.efficiency." + gemm_key,
+               "achievable GEMM fraction of the peak, every precision alike (at most 1)",
                [](const estimate::Scenario& x) { return fmt::format("{:.3f}", GemmFraction(x)); },
                [](estimate::Scenario& x, double f) {
                  ChipSpec& c = x.cluster.chip;
@@ -184,19 +194,32 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
   // auto: simulate, unless the base step is beyond the simulator's budget (then every
   // point is estimated, with the warning).
   EngineChoice choice = ChooseEngine(base, q.engine);
+  // Located in the input files (and at --set), as fathom step locates them.
+  const SourceMap& where = loaded.value().where;
+  Locate(choice.warnings, where);
   d.Append(choice.warnings);
   const bool simulate = choice.simulate;
+  if (simulate && q.delta < 1e-3) {
+    // An operation's time moves by less than the simulator's 1 ns clock: rounding, not the
+    // parameter, then sets the change.
+    d.Warning("--by",
+              fmt::format("{:g} is below what the simulator resolves: each operation lasts whole "
+                          "nanoseconds, so a change of under 0.1% is mostly rounding",
+                          q.delta),
+              "give --by 0.001 or more, or --engine estimate (closed form)");
+  }
 
+  // The base step's own diagnostics (a plan over the chip's memory, ...) once: the engine's.
   core::Result<estimate::StepReport> est = estimate::Estimate(base);
-  if (!est.ok()) {
-    d.Append(est.diagnostics());
-    return d;
-  }
+  core::Diagnostics estimated = est.diagnostics();
+  Locate(estimated, where);
+  if (!est.ok() || !simulate) d.Append(estimated);
+  if (!est.ok()) return d;
   core::Result<double> base_time = SensitivityStep(base, simulate);
-  if (!base_time.ok()) {
-    d.Append(base_time.diagnostics());
-    return d;
-  }
+  core::Diagnostics stepped = base_time.diagnostics();
+  Locate(stepped, where);
+  if (simulate) d.Append(stepped);
+  if (!base_time.ok()) return d;
   SensitivityResult r;
   r.name = base.name;
   r.model = base.model.name;

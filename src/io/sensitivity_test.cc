@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "io/report.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -26,6 +27,8 @@ TEST(Sensitivity, ImprovingAParameterNeverSlowsTheStep) {
     ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
     ASSERT_GE(r.value().rows.size(), 5u) << name;
     for (const SensitivityRow& x : r.value().rows) {
+      // Each parameter is a key path --set takes (the key of the plan's precision).
+      EXPECT_TRUE(Explain(x.parameter).ok()) << name << " " << x.parameter;
       EXPECT_LE(x.change, 1e-12) << name << " " << x.parameter;
       EXPECT_GE(x.elasticity, -1.0 - 1e-9) << name << " " << x.parameter;
     }
@@ -36,7 +39,7 @@ TEST(Sensitivity, ImprovingAParameterNeverSlowsTheStep) {
   SensitivityRequest q;
   q.scenario = Example("llama3-405b-16k-h100");
   const SensitivityResult r = Sensitivity(TestCatalog(), q).value();
-  EXPECT_EQ(r.rows.front().parameter, "cluster.chip.peak");
+  EXPECT_EQ(r.rows.front().parameter, "cluster.chip.peak.bf16");
   EXPECT_LT(r.rows.front().elasticity, -0.3);
   const nlohmann::json j = nlohmann::json::parse(SensitivityJson(r));
   EXPECT_EQ(j["schema"], "fathom.sensitivity/1");

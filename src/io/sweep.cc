@@ -536,14 +536,21 @@ std::string SweepJson(const SweepResult& r) {
 
 std::string SweepCsv(const SweepResult& r) {
   const Sweep& s = r.sweep;
-  std::string out = "index";
-  for (const SweepAxis& a : s.axes) out += "," + CsvField(a.key);
   // After ok and engine, the fields of an evaluated point; a failed point leaves them empty.
   std::string fields =
       "step_time_s,tokens_per_s,mfu,hfu,bubble_fraction,memory_per_chip_bytes,"
       "memory_capacity_bytes,fits,model,cluster,chips,tp,pp,vp,dp,cp,ep,micro_batch_size,"
       "global_batch_size,schedule,zero,recompute,precision";
   for (const estimate::TimeTerm& t : estimate::kTimeTerms) fields += fmt::format(",{}_s", t.key);
+  // An axis named as one of those columns (model, cluster) is "axis:model": a CSV reader
+  // keeps one column of each name.
+  const std::string names = "index,ok,engine,error," + fields + ",";
+  std::string out = "index";
+  for (const SweepAxis& a : s.axes) {
+    const bool clash =
+        names.find("," + a.key + ",") != std::string::npos || names.rfind(a.key + ",", 0) == 0;
+    out += "," + CsvField(clash ? "axis:" + a.key : a.key);
+  }
   const std::string empty(static_cast<size_t>(std::count(fields.begin(), fields.end(), ',')) + 1,
                           ',');
   out += ",ok,engine," + fields + ",error\n";

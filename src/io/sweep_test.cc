@@ -253,6 +253,16 @@ TEST(Sweep, CsvHasOneLinePerPoint) {
   }
 }
 
+// An axis whose key is a result column (model, cluster) is "axis:KEY" in the header: a CSV
+// reader keeps one column of each name.
+TEST(Sweep, CsvAxisColumnsAreNamedApart) {
+  const SweepResult r = Evaluate(
+      Prepared(Request({"model=llama3-8b,{base: llama3-8b, seq_len: 4096}"}, {}, "estimate")), 1);
+  const std::string csv = SweepCsv(r);
+  EXPECT_EQ(csv.rfind("index,axis:model,ok,engine,", 0), 0u) << csv;
+  EXPECT_NE(csv.find(",fits,model,cluster,"), std::string::npos) << csv;
+}
+
 TEST(Sweep, EngineAutoSimulates) {
   const SweepResult r =
       Evaluate(Prepared(Request({"plan.zero=1,3"}, {"plan.recompute=full"}, "auto")), 2);
