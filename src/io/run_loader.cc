@@ -132,6 +132,29 @@ struct RunLoader {
       diags.Add(Error(file, line, key + ".slowdown",
                       "effect fail_slow needs a slowdown above 1, e.g. 1.5"));
     }
+    if (f.effect == reliability::Effect::kFailSlow && !(f.slow_duration_s > 0)) {
+      diags.Add(Error(file, line, key + ".slow_duration",
+                      "effect fail_slow needs a slow_duration above 0 (how long a node runs "
+                      "slowly): with none the class does nothing",
+                      "e.g. slow_duration: 2h"));
+    }
+    // A key of another effect would be ignored: an error, as for weibull_shape.
+    const struct {
+      const char* key;
+      reliability::Effect effect;
+      const char* effect_name;
+    } own[] = {{"slowdown", reliability::Effect::kFailSlow, "fail_slow"},
+               {"slow_duration", reliability::Effect::kFailSlow, "fail_slow"},
+               {"detect_latency", reliability::Effect::kSilentCorruption, "sdc"}};
+    for (const auto& o : own) {
+      const auto it = where.find(key + "." + o.key);
+      if (it == where.end() || f.effect == o.effect) continue;
+      diags.Add(Error(it->second.file, it->second.line, key + "." + o.key,
+                      std::string("is given, but it applies to effect ") + o.effect_name +
+                          " only and this class's effect is " +
+                          std::string(reliability::EffectName(f.effect)) + ": it would be ignored",
+                      std::string("add effect: ") + o.effect_name + ", or drop " + o.key));
+    }
     if (f.weibull_shape != 1 && f.distribution != reliability::Distribution::kWeibull) {
       const auto it = where.find(key + ".weibull_shape");
       const Location at = it == where.end() ? Location{file, line} : it->second;
