@@ -592,7 +592,8 @@ int main(int argc, char** argv) {
       ->add_option("--global-batch", zq.global_batch,
                    "sequences per optimizer step (replaces the base plan's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
-  size_cmd->add_option("--tokens", size.request.tokens, "tokens to train, e.g. 15T")->required();
+  size_cmd->add_option("--tokens", size.request.tokens,
+                       "tokens to train, e.g. 15T (default: the scenario's training.tokens)");
   size_cmd->add_option("--days", size.request.days,
                        "deadline in days (30), or a time with its unit (720h); default none");
   size_cmd->add_option("--chips", size.request.chips,

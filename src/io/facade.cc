@@ -144,11 +144,21 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
                        mine);
     plan::SizeRequest sizing = size.value();
     sizing.cost = run.value().cost;
+    // Without --tokens, the scenario's training.tokens.
+    if (sizing.tokens <= 0) sizing.tokens = run.value().tokens;
+    if (sizing.tokens <= 0) {
+      d.Error("--tokens",
+              "how much to train is not given (the scenario's training section "
+              "gives no tokens)",
+              "e.g. --tokens 15T, or training: {tokens: \"15T\"} in the scenario");
+      return d;
+    }
     core::Result<plan::SizeResult> r =
         plan::Size(s.scenario.scenario, sizing, s.space, mine, run.value().ettr);
     d.Append(r.diagnostics());
     if (!r.ok()) return d;
     results.push_back(std::move(r).value());
+    results.back().reliability = run.value().reliability;
   }
   // A cluster without a plan at any count tried: a warning while another cluster has one
   // (its rows stay in the report), else the error.

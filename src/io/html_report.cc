@@ -1628,10 +1628,18 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
     out += "</section>\n";
   }
   if (any_reliability) {
-    out +=
+    // The failure model each cluster's ETTR comes from (fathom run's, as given).
+    std::string models;
+    for (const plan::SizeResult& r : results) {
+      if (!r.with_reliability || models.find(r.reliability) != std::string::npos) continue;
+      models += (models.empty() ? "" : ", ") + r.reliability;
+    }
+    out += fmt::format(
         "<section>\n<h2>ETTR</h2>\n<p class=\"hint\">The effective training time ratio of all "
-        "causes (ideal / expected time, as a percentage): the share of wall-clock time spent "
-        "training. More chips fail more often.</p>\n";
+        "causes (ideal / expected time): the share of wall-clock time spent training, with "
+        "fathom run's failures, restarts and checkpoints (reliability {}). More chips fail more "
+        "often.</p>\n",
+        Esc(models));
     out += XyChart(ettr, chips, Axis{"ETTR", false, FormatRatio});
     out += "</section>\n";
   }

@@ -458,9 +458,7 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
                                                  const std::string& chips) {
   core::Diagnostics d;
   plan::SizeRequest q;
-  if (tokens.empty()) {
-    d.Error("--tokens", "how much to train is not given", "e.g. --tokens 15T");
-  } else {
+  if (!tokens.empty()) {  // else the scenario's training.tokens (Size)
     core::Result<double> t = ParseTokensFlag(tokens);
     if (!t.ok()) {
       d.Append(t.diagnostics());
@@ -511,11 +509,19 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   if (!loaded.ok()) return loaded.diagnostics();
   SizeRunInputs inputs;
   inputs.cost = loaded.value().training.cost;
+  inputs.tokens = loaded.value().training.tokens;
   // The scenario's other warnings are the search's (LoadSearch); the energy ones are the
   // run's, given as `fathom run` gives them: where the training section sets no power.
   core::Diagnostics energy;
   if (inputs.cost.power_w < 0) energy.Append(loaded.value().scenario.energy_warnings);
   if (!loaded.value().reliability_given) return {std::move(inputs), std::move(energy)};
+  // Where the failure model came from, as fathom run's header names it.
+  const std::vector<plan::ReliabilityOrigin>& presets = loaded.value().reliability.presets;
+  inputs.reliability = presets.empty() ? "as given" : "";
+  for (size_t i = 0; i < presets.size(); ++i) {
+    inputs.reliability +=
+        (i ? " <- " : "") + std::string(presets[i].file ? "file " : "preset ") + presets[i].name;
+  }
   auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());
   inputs.ettr = plan::RunEttr([run](const estimate::Scenario& sc) -> core::Result<double> {
     LoadedRun r = *run;
@@ -585,15 +591,38 @@ std::string SizeText(const plan::SizeResult& r) {
     out += "  " + r.no_plan +
            "\n  try other counts (--chips), another --global-batch, or a chip with more memory\n";
   } else {
-    out +=
-        "  no chip count tried meets the deadline: try more chips (--chips), a larger "
-        "--global-batch (it bounds data parallelism), or a faster chip\n";
+    // With failures, more chips can take longer: past the fastest count the failures, not
+    // the compute, bound the run, and more chips would not help.
+    int fastest = -1, last = -1;
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+      if (!r.rows[i].planned) continue;
+      last = static_cast<int>(i);
+      if (fastest < 0 || r.rows[i].expected_s < r.rows[static_cast<size_t>(fastest)].expected_s) {
+        fastest = static_cast<int>(i);
+      }
+    }
+    if (g && fastest >= 0 && fastest < last) {
+      const plan::SizeRow& f = r.rows[static_cast<size_t>(fastest)];
+      const plan::SizeRow& l = r.rows[static_cast<size_t>(last)];
+      out += fmt::format(
+          "  no chip count tried meets the deadline, and more chips take longer past {}: the "
+          "ETTR falls from {:.4f} to {:.4f} at {}, failures cost more than the chips add\n"
+          "  shorten the recovery (detect, restart, load), checkpoint faster or more often, "
+          "or lower the failure rates (fathom run shows where the time goes)\n",
+          Count(f.chips), f.ettr, l.ettr, Count(l.chips));
+    } else {
+      out +=
+          "  no chip count tried meets the deadline: try more chips (--chips), a larger "
+          "--global-batch (it bounds data parallelism), or a faster chip\n";
+    }
   }
-  out +=
-      g ? "  Expected days add failures, restarts and checkpoints (fathom run's analytic model) to "
-          "the ideal;\n  ETTR is ideal / expected time (fathom run's ETTR of all causes);\n"
-        : "  Days are the ideal time to train, without failures, restarts or checkpoints "
-          "(--reliability adds them);\n";
+  out += g ? "  Expected days add failures, restarts and checkpoints (fathom run's analytic model, "
+             "reliability " +
+                 r.reliability +
+                 ") to "
+                 "the ideal;\n  ETTR is ideal / expected time (fathom run's ETTR of all causes);\n"
+           : "  Days are the ideal time to train, without failures, restarts or checkpoints "
+             "(--reliability adds them);\n";
   out += "  chip-hours and cost are over the expected time at " + SizePriceBasis(r) +
          ",\n  energy (IT) at " + SizePowerBasis(r) + ".\n";
   if (electricity) {
@@ -709,6 +738,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
     }
     c["rows"] = rows;
     c["with_reliability"] = r.with_reliability;
+    c["reliability"] = r.reliability.empty() ? ordered_json(nullptr) : ordered_json(r.reliability);
     c["chosen_chips"] =
         r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
     c["no_plan_reason"] = r.no_plan.empty() ? ordered_json(nullptr) : ordered_json(r.no_plan);

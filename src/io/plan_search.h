@@ -81,6 +81,8 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
 struct SizeRunInputs {
   plan::RunEttr ettr;
   plan::CostConfig cost;
+  double tokens = 0;        // the training section's tokens (0: not given there)
+  std::string reliability;  // where the failure model came from ("preset rsc1"); "" = none
 };
 core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const PlanRequest& q,
                                               const std::string& tokens,

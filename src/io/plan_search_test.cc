@@ -353,6 +353,59 @@ TEST(SizeReports, TheEttrIsNamedAsTheRunNamesIt) {
   EXPECT_EQ(html.find("oodput"), std::string::npos);
 }
 
+// Where more chips take longer (the ETTR falls faster than the chips shorten the ideal), a
+// missed deadline says so instead of advising more chips; the failure model is named.
+TEST(SizeReports, FailuresThatOutgrowTheChipsAreSaid) {
+  PlanRequest q;
+  q.model = "llama3-8b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 256;
+  q.tp = "1";
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  plan::SizeRequest request;
+  request.tokens = 1e12;
+  request.deadline_s = 86400;  // one day: none meets it
+  request.chips = {8, 64};
+  plan::SearchOptions o;
+  o.simulate_top = 0;
+  // An ETTR that falls with the square of the chips.
+  auto ettr = [](const estimate::Scenario& sc) -> core::Result<double> {
+    const double chips = static_cast<double>(sc.cluster.chips);
+    return 64.0 / (chips * chips);
+  };
+  core::Result<plan::SizeResult> r =
+      plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o, ettr);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  plan::SizeResult result = r.value();
+  result.reliability = "preset rsc1";
+  const std::string text = SizeText(result);
+  EXPECT_NE(text.find("more chips take longer past 8: the ETTR falls from 1.0000 to 0.0156 at 64"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("try more chips"), std::string::npos) << text;
+  EXPECT_NE(text.find("reliability preset rsc1"), std::string::npos) << text;
+  EXPECT_EQ(nlohmann::json::parse(SizeJson({result}))["clusters"][0]["reliability"],
+            "preset rsc1");
+}
+
+// Without --tokens, size trains the scenario's training.tokens.
+TEST(SizeReports, TokensDefaultToTheScenarios) {
+  core::Result<plan::SizeRequest> q = ParseSizeRequest("", "", "8");
+  ASSERT_TRUE(q.ok()) << q.diagnostics().Format();
+  EXPECT_EQ(q.value().tokens, 0);
+  PlanRequest p;
+  p.model = "llama3-8b";
+  p.cluster = "dgx-h100-superpod";
+  p.global_batch = 256;
+  core::Result<std::vector<Override>> set = ParseOverrides({"training.tokens=2T"});
+  ASSERT_TRUE(set.ok());
+  p.overrides = set.value();
+  core::Result<SizeRunInputs> in = LoadSizeRunInputs(TestCatalog(), p, "", "");
+  ASSERT_TRUE(in.ok()) << in.diagnostics().Format();
+  EXPECT_EQ(in.value().tokens, 2e12);
+}
+
 TEST(SizeReports, ClustersAreComparedAndTheCheapestNamed) {
   plan::SizeRequest request;
   request.tokens = 1e12;

@@ -406,6 +406,23 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
     }
     if (!mc.ok()) return diags;
     r.monte_carlo = std::move(mc).value();
+    // Failures so rare that the trials see few of them: the sample's mean and its 99% CI
+    // miss what the rare failure costs (a 10-minute restart in a run of seconds).
+    double per_run = 0;  // failures of every class over the expected run
+    for (const reliability::ClassReport& c : r.analysis.classes) {
+      per_run += c.expected_interruptions;
+    }
+    const double expected = trials * per_run;
+    if (expected > 0 && expected < 10) {
+      char text[256];
+      std::snprintf(text, sizeof text,
+                    "%d trials expect %.3g failures in all (%.3g a run): too few to sample "
+                    "the failures, so the Monte Carlo's mean and its 99%% CI leave most of them "
+                    "out; the exact ETTR (%.4f) counts them",
+                    trials, expected, per_run, r.analysis.ettr_all_causes);
+      diags.Warning("reliability.monte_carlo.trials", text,
+                    "give more trials (--trials) to sample them, or read the exact figures");
+    }
   }
   return core::Result<RunResult>(std::move(r), std::move(diags));
 }

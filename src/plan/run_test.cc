@@ -210,6 +210,20 @@ TEST(ProjectRun, CheckpointTiersAddUp) {
   EXPECT_DOUBLE_EQ(nd.load_s, nd.size_bytes / nics);
 }
 
+// Failures too rare for the trials to sample: the Monte Carlo's figures would leave them out,
+// and a warning says so.
+TEST(ProjectRun, TooFewSampledFailuresAreWarned) {
+  RunOptions o;
+  o.trials = 100;
+  core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), Tokens(1e9), OneClass(6.5), o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_NE(r.diagnostics().Format().find("too few to sample the failures"), std::string::npos)
+      << r.diagnostics().Format();
+  core::Result<RunResult> many = ProjectRun(Llama70BOn(1024), Tokens(1e13), OneClass(6.5), o);
+  ASSERT_TRUE(many.ok()) << many.diagnostics().Format();
+  EXPECT_EQ(many.diagnostics().Format().find("too few to sample"), std::string::npos);
+}
+
 // A checkpoint in host memory alone goes with a node sent to repair: an error, unless no
 // failure class sends one there.
 TEST(ProjectRun, AHostOnlyCheckpointMustOutliveTheNode) {

@@ -62,6 +62,7 @@ struct SizeResult {
   int chosen = -1;                // the row with the fewest chips that meets the deadline
   std::string no_plan;            // why no count tried has a plan; "" when one has
   bool with_reliability = false;  // expected times include the ETTR function's losses
+  std::string reliability;        // the caller's name for that failure model ("preset rsc1")
   // The price and power every row is priced at (DeriveCost over no time): its source,
   // and a catalog price's kind and date (costs of clusters whose prices differ in kind do
   // not compare).
