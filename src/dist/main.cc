@@ -114,7 +114,9 @@ int Run(int argc, char** argv, int rank, int ranks) {
   // own file system).
   const fathom::core::Result<fathom::io::Catalog> opened =
       fathom::io::OpenCatalog(data_dir, argv[0]);
-  fathom::core::Result<fathom::io::Sweep> sweep = fathom::io::PrepareSweep(args.request);
+  fathom::core::Result<fathom::io::Sweep> sweep =
+      opened.ok() ? fathom::io::PrepareSweep(args.request, opened.value())
+                  : fathom::io::PrepareSweep(args.request);
   {
     const std::string mine = fathom::cli::SweepStdoutConflict(args) +
                              (opened.ok() ? "" : opened.diagnostics().Format()) +

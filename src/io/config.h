@@ -140,6 +140,10 @@ struct Override {
   std::string key;
   std::string value;
   std::string origin = "--set";  // where it came from, as diagnostics name it
+  // The value as its key reads it, for telling two spellings of one value apart ("1" and
+  // "01", "400Gbps" and "50GBps"): set by CheckOverride for a number, a quantity, a flag or
+  // a name; "" for a list or a section (compare `value`).
+  std::string meaning = {};
 };
 
 // "KEY=VALUE" -> an Override; each key path is checked against the key registry and each
@@ -148,6 +152,12 @@ struct Override {
 // One override checked as ParseOverrides checks each; its key in the canonical form
 // ("chip.x" -> "cluster.chip.x").
 core::Result<Override> CheckOverride(Override o);
+// An override that names a model, cluster, chip or plan (`cluster.chip=h200`, `model=FILE`):
+// an error unless the name is in `catalog` or a file to read (relative to the directory of
+// `from_file`, the scenario, or to the working directory, as the loader looks); nothing for
+// other keys and inline sections (those are loaded with the scenario).
+core::Diagnostics CheckReference(const Catalog& catalog, const Override& o,
+                                 const std::string& from_file = "");
 core::Result<std::vector<Override>> ParseOverrides(const std::vector<std::string>& texts,
                                                    const std::string& origin = "--set");
 

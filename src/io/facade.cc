@@ -203,7 +203,7 @@ core::Result<RunResult> Run(const Catalog& catalog, const RunRequest& request,
 
 core::Result<SweepResult> SweepAll(const Catalog& catalog, const SweepRequest& request, int threads,
                                    int64_t max_points, const SweepProgress& progress) {
-  core::Result<Sweep> sweep = PrepareSweep(request);
+  core::Result<Sweep> sweep = PrepareSweep(request, catalog);
   if (!sweep.ok()) return sweep.diagnostics();
   const int64_t points = sweep.value().points;
   if (points > max_points) {

@@ -1619,7 +1619,63 @@ core::Result<Override> CheckOverride(Override o) {
     d.Add(Error(o.origin, 0, o.key, error, hint));
     return d;
   }
+  switch (target.info->type) {
+    case ValueType::kInt:
+      o.meaning = v.is_auto ? "auto" : std::to_string(v.i);
+      break;
+    case ValueType::kNumber:
+    case ValueType::kQuantity:
+      o.meaning = v.is_auto ? "auto" : fmt::format("{:.17g}", v.d);
+      break;
+    case ValueType::kBool:
+      o.meaning = v.b ? "true" : "false";
+      break;
+    case ValueType::kString:
+    case ValueType::kEnum:
+      o.meaning = v.is_auto ? "auto" : v.s;
+      break;
+    default:
+      break;
+  }
   return o;
+}
+
+core::Diagnostics CheckReference(const Catalog& catalog, const Override& o,
+                                 const std::string& from_file) {
+  core::Diagnostics d;
+  KeyTarget target;
+  std::string error, hint;
+  if (!ResolveKeyPath(o.key, target, error, hint) || target.info->type != ValueType::kRef) {
+    return d;
+  }
+  YAML::Node node;
+  if (!ParseValue(o.value, node, error) || !node.IsScalar()) return d;
+  const std::string& kind = target.info->ref;
+  const Section s = kind == "model"     ? Section::kModel
+                    : kind == "cluster" ? Section::kCluster
+                    : kind == "chip"    ? Section::kChip
+                                        : Section::kPlan;
+  if (kind != "model" && kind != "cluster" && kind != "chip" && kind != "plan") return d;
+  const std::string ref = node.Scalar();
+  if (catalog.files_allowed()) {
+    if (!from_file.empty() && NamesFileToRead((fs::path(from_file).parent_path() / ref).string())) {
+      return d;
+    }
+    if (NamesFileToRead(ref)) return d;
+  }
+  if (!SectionDir(s).empty() && !catalog.Find(s, ref).empty()) return d;
+  std::vector<std::string> names = catalog.NamesAndAliases(s);
+  std::vector<std::string_view> views(names.begin(), names.end());
+  const std::string guess = core::DidYouMean(ref, views);
+  d.Add(Error(o.origin, 0, target.Path(),
+              SectionDir(s).empty() ? "no " + kind + " file \"" + ref + "\""
+                                    : "no " + kind + " named \"" + ref + "\" in the catalog" +
+                                          (catalog.files_allowed() ? " and no such file" : ""),
+              !guess.empty() ? "did you mean \"" + guess + "\"?"
+              : SectionDir(s).empty()
+                  ? std::string("give a path to a YAML file, or the section inline")
+                  : "`fathom catalog " + SectionDir(s) + "` lists the names"));
+  return d;
 }
 
 core::Result<std::vector<Override>> ParseOverrides(const std::vector<std::string>& texts,

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
 #include "core/parallel.h"
@@ -104,6 +105,21 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, std::vect
   if (d.size() > before) return;
   engine = config.engine;
   if (!config.axes || config.axes.IsNull()) return;
+  // A value that is a section (`{base: llama3-8b, seq_len: 2048}`) or a list is taken as its
+  // YAML text, as --axis takes it.
+  if (config.axes.IsSequence()) {
+    for (YAML::Node item : config.axes) {
+      const YAML::Node& read = item;
+      if (!item.IsMap() || !read["values"] || !read["values"].IsSequence()) continue;
+      YAML::Node values = item["values"];
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (!values[i].IsMap() && !values[i].IsSequence()) continue;
+        YAML::Emitter text;
+        text << YAML::Flow << values[i];
+        values[i] = std::string(text.c_str());
+      }
+    }
+  }
   std::vector<SweepAxisConfig> items(config.axes.IsSequence() ? config.axes.size() : 0);
   ParseContext list_ctx{file, "sweep.axes", &d, &where};
   WalkMappingList(
@@ -119,6 +135,22 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, std::vect
 }
 
 }  // namespace
+
+core::Result<Sweep> PrepareSweep(const SweepRequest& request, const Catalog& catalog) {
+  core::Result<Sweep> s = PrepareSweep(request);
+  if (!s.ok()) return s;
+  core::Diagnostics d = s.diagnostics();
+  for (const Override& o : s.value().overrides) {
+    d.Append(CheckReference(catalog, o, request.scenario));
+  }
+  for (const SweepAxis& a : s.value().axes) {
+    for (const std::string& v : a.values) {
+      d.Append(CheckReference(catalog, {a.key, v, a.origin}, request.scenario));
+    }
+  }
+  if (d.HasErrors()) return d;
+  return {std::move(s).value(), std::move(d)};
+}
 
 std::vector<size_t> Sweep::Coordinates(int64_t index) const {
   std::vector<size_t> at(axes.size());
@@ -169,15 +201,10 @@ core::Result<Sweep> PrepareSweep(const SweepRequest& q) {
              "give its values, e.g. --axis plan.tp=1,2,4,8"});
       continue;
     }
-    std::vector<std::string> seen;
+    // Each value once, however it is spelled ("1" and "01", "400Gbps" and "50GBps").
+    std::vector<std::pair<std::string, std::string>> seen;  // meaning, as given
     std::string canonical;
     for (const std::string& v : a.values) {
-      if (std::find(seen.begin(), seen.end(), v) != seen.end()) {
-        d.Add({core::Severity::kError, a.origin, 0, a.key, "value \"" + v + "\" is given twice",
-               "give each value of an axis once"});
-        continue;
-      }
-      seen.push_back(v);
       core::Result<Override> o = CheckOverride({a.key, v, a.origin});
       if (!o.ok()) {
         d.Append(o.diagnostics());
@@ -186,6 +213,17 @@ core::Result<Sweep> PrepareSweep(const SweepRequest& q) {
         continue;
       }
       canonical = o.value().key;
+      const std::string meaning = o.value().meaning.empty() ? v : o.value().meaning;
+      const auto same =
+          std::find_if(seen.begin(), seen.end(), [&](const auto& x) { return x.first == meaning; });
+      if (same != seen.end()) {
+        d.Add({core::Severity::kError, a.origin, 0, a.key,
+               same->second == v ? "value \"" + v + "\" is given twice"
+                                 : "values \"" + same->second + "\" and \"" + v + "\" are the same",
+               "give each value of an axis once"});
+        continue;
+      }
+      seen.emplace_back(meaning, v);
     }
     if (!canonical.empty()) a.key = canonical;
   }

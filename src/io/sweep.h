@@ -66,6 +66,10 @@ inline constexpr int64_t kMaxSweepPoints = 1000000;
 // and --axis; each key path and each value is checked as --set checks them), the engine
 // and the grid's size. A point's own errors are not found here: they are its row's.
 core::Result<Sweep> PrepareSweep(const SweepRequest& request);
+// The same, and every axis value and --set that names a model, cluster, chip or plan must be
+// in `catalog` or a file (CheckReference): a typo is found before the sweep runs, not in
+// its rows.
+core::Result<Sweep> PrepareSweep(const SweepRequest& request, const Catalog& catalog);
 
 struct SweepRow {
   int64_t index = 0;

@@ -296,6 +296,12 @@ TEST(Sweep, BadRequestsAreErrorsBeforeAnyPoint) {
   EXPECT_NE(Errors(Request({"plan.tp"})).find("is not KEY=V1,V2"), std::string::npos);
   EXPECT_NE(Errors(Request({"plan.tp="})).find("the axis has no value"), std::string::npos);
   EXPECT_NE(Errors(Request({"plan.tp=1,1"})).find("given twice"), std::string::npos);
+  // One value spelled twice is given twice too.
+  EXPECT_NE(Errors(Request({"plan.tp=1,01"})).find("values \"1\" and \"01\" are the same"),
+            std::string::npos);
+  EXPECT_NE(Errors(Request({"cluster.scale_out.bandwidth=400Gbps,50GBps"}))
+                .find("values \"400Gbps\" and \"50GBps\" are the same"),
+            std::string::npos);
   EXPECT_NE(Errors(Request({"plan.tp=1,2", "plan.tp=4"})).find("swept twice"), std::string::npos);
   EXPECT_NE(Errors(Request({"plan.tp=1,2"}, {"plan.tp=4"})).find("both set"), std::string::npos);
   EXPECT_NE(Errors(Request({})).find("nothing to sweep"), std::string::npos);
@@ -318,6 +324,24 @@ TEST(Sweep, BadRequestsAreErrorsBeforeAnyPoint) {
             std::string::npos);
 }
 
+// A name of the catalog or a file, checked before any point: a typo is not a row.
+TEST(Sweep, NamesAreCheckedBeforeAnyPoint) {
+  core::Result<Sweep> s =
+      PrepareSweep(Request({"cluster.chip=h100-sxm,h20O"}, {}, "estimate"), TestCatalog());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.diagnostics().Format().find(
+                "--axis: cluster.chip: no chip named \"h20O\" in the catalog and no such file"),
+            std::string::npos)
+      << s.diagnostics().Format();
+  core::Result<Sweep> set =
+      PrepareSweep(Request({"plan.tp=1,2"}, {"model=llama3-8bb"}), TestCatalog());
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.diagnostics().Format().find("--set: model: no model named \"llama3-8bb\""),
+            std::string::npos)
+      << set.diagnostics().Format();
+  EXPECT_TRUE(PrepareSweep(Request({"cluster.chip=h100-sxm,h200"}), TestCatalog()).ok());
+}
+
 class SweepSection : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -338,6 +362,19 @@ class SweepSection : public ::testing::Test {
   }
   fs::path dir_;
 };
+
+// A value that is a section is taken as its YAML text, as --axis takes it.
+TEST_F(SweepSection, TakesSectionsAsValues) {
+  SweepRequest q;
+  q.scenario = Write(
+      "sweep:\n"
+      "  axes:\n"
+      "    - {key: model, values: [llama3-8b, {base: llama3-8b, seq_len: 2048}]}\n");
+  const Sweep s = Prepared(q);
+  ASSERT_EQ(s.axes.size(), 1u);
+  EXPECT_EQ(s.axes[0].values,
+            (std::vector<std::string>{"llama3-8b", "{base: llama3-8b, seq_len: 2048}"}));
+}
 
 TEST_F(SweepSection, GivesTheAxesAndTheEngine) {
   SweepRequest q;
