@@ -679,7 +679,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   coll_cmd->add_option("--size", coll.size, "buffer size with a unit (NCCL's convention)")
       ->capture_default_str();
-  coll_cmd->add_option("--sweep", coll.sweep, "FROM:TO, e.g. 8B:8GiB: every power of two between");
+  coll_cmd->add_option("--sweep", coll.sweep,
+                       "FROM:TO, e.g. 8B:8GiB: FROM, then doubled up to TO (nccl-tests -f 2)");
   coll_cmd->add_option("--group", coll.group, "members (default: every chip of the cluster)")
       ->check(CLI::Range(2, std::numeric_limits<int>::max()));
   coll_cmd->add_option("--span", coll.span,

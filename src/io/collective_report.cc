@@ -55,6 +55,21 @@ bool ParseSize(const std::string& text, const std::string& key, double* out, cor
     d.Error(key, fmt::format("'{}' is below one byte", text), "e.g. 8B");
     return false;
   }
+  if (q.value != std::floor(q.value)) {
+    d.Error(key, fmt::format("'{}' is not a whole number of bytes", text),
+            fmt::format("e.g. {:.0f}B", std::ceil(q.value)));
+    return false;
+  }
+  // A buffer is on one chip: a petabyte is a slip of the unit (no chip holds 1 TiB).
+  constexpr double kMaxBuffer = 1125899906842624.0;  // 1 PiB
+  if (q.value > kMaxBuffer) {
+    d.Error(key,
+            fmt::format("'{}' is more than 1 PiB: a collective's buffer is on each chip, "
+                        "whose memory is at most a few hundred GB",
+                        text),
+            "is the unit right? e.g. 16GiB");
+    return false;
+  }
   *out = q.value;
   return true;
 }
