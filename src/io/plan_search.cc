@@ -522,6 +522,9 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
     inputs.reliability +=
         (i ? " <- " : "") + std::string(presets[i].file ? "file " : "preset ") + presets[i].name;
   }
+  if (loaded.value().reliability.failures_replaced && !presets.empty()) {
+    inputs.reliability += " (its failures replaced by --set)";
+  }
   auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());
   inputs.ettr = plan::RunEttr([run](const estimate::Scenario& sc) -> core::Result<double> {
     LoadedRun r = *run;
@@ -541,6 +544,16 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   });
   return {std::move(inputs), std::move(energy)};
 }
+
+namespace {
+
+// Chip-hours in full (22,253,833), or to three figures under 1,000 (0.0976, not 0 beside a
+// cost of $1.20).
+std::string SizeChipHours(double h) {
+  return h > 0 && h < 999.5 ? Sig(h, 3) : Count(static_cast<int64_t>(h + 0.5));
+}
+
+}  // namespace
 
 std::string SizeText(const plan::SizeResult& r) {
   std::string out = fmt::format(
@@ -571,8 +584,7 @@ std::string SizeText(const plan::SizeResult& r) {
         Sig(row.train_s / 86400, 4),
         g ? fmt::format("  {:>6.4f}  {:>13}", row.ettr, Sig(row.expected_s / 86400, 4))
           : std::string(),
-        Count(static_cast<int64_t>(row.cost.chip_hours + 0.5)), CostText(row.cost),
-        EnergyText(row.cost),
+        SizeChipHours(row.cost.chip_hours), CostText(row.cost), EnergyText(row.cost),
         facility ? fmt::format("  {:>8}", Energy(row.cost.facility_energy_j)) : std::string(),
         electricity ? fmt::format("  {:>11}", Usd(row.cost.electricity_usd)) : std::string(),
         Describe(row.best.plan));
@@ -583,7 +595,7 @@ std::string SizeText(const plan::SizeResult& r) {
     out +=
         fmt::format("  > {} chips: the fewest that {}: {}{}, {} chip-hours", Count(c.chips),
                     r.deadline_s > 0 ? "meet the deadline" : "hold a plan", Duration(c.expected_s),
-                    g ? " expected" : "", Count(static_cast<int64_t>(c.cost.chip_hours + 0.5)));
+                    g ? " expected" : "", SizeChipHours(c.cost.chip_hours));
     out += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
     out += electricity ? ", " + Usd(c.cost.electricity_usd) + " of electricity" : "";
     out += "\n";
@@ -779,8 +791,7 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
     const plan::SizeRow& c = ChosenRow(r);
     out += fmt::format("  {:<24} {:<10} {:>7}  {:>13}  {:>11}  {:>10}  {:>8}\n", r.cluster, r.chip,
                        Count(c.chips), Sig(c.expected_s / 86400, 4),
-                       Count(static_cast<int64_t>(c.cost.chip_hours + 0.5)), CostText(c.cost),
-                       EnergyText(c.cost));
+                       SizeChipHours(c.cost.chip_hours), CostText(c.cost), EnergyText(c.cost));
   }
   // Prices of different kinds (an on-demand list price against a reserved block) do not
   // compare: say which each is when they differ.

@@ -211,6 +211,7 @@ struct RunLoader {
       names.push_back(classes[i].name);
     }
     draft.config.failures = std::move(classes);
+    draft.config.failures_replaced = file == "--set";
   }
 
   void CheckReliability(const ReliabilityConfig& r) {

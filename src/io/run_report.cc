@@ -177,6 +177,9 @@ std::string RunReportText(const RunResult& r) {
     const plan::ReliabilityOrigin& o = r.config.presets[i];
     reliability += (i ? " <- " : "") + std::string(o.file ? "file " : "preset ") + o.name;
   }
+  if (r.config.failures_replaced && !r.config.presets.empty()) {
+    reliability += " (its failures replaced by --set)";
+  }
   out += "  reliability: " + reliability + "\n\n";
 
   line("step time", StepTimeLine(r));

@@ -52,6 +52,29 @@ TEST(Run, Llama3ReproducesTable5Count) {
 // per NIC port, its host and software rows per node. The same 16,384 chips in nodes of 4, 8
 // or 16 have the same GPU and network failures, and host failures in proportion to the
 // nodes (the GPU rows were counted per node, so 4-chip trays looked twice as failure-prone).
+// A failure list given whole by --set replaces the preset's: the header says so.
+TEST(Run, TheHeaderSaysTheFailuresWereReplaced) {
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+  request.engine = "estimate";
+  RunOptions options;
+  options.monte_carlo = false;
+  core::Result<RunResult> kept = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(kept.ok()) << kept.diagnostics().Format();
+  EXPECT_NE(RunReportText(kept.value()).find("  reliability: preset llama3-table5\n"),
+            std::string::npos);
+  core::Result<std::vector<Override>> set =
+      ParseOverrides({"reliability.failures=[{name: a, per_1000_node_days: 1}]"});
+  ASSERT_TRUE(set.ok()) << set.diagnostics().Format();
+  request.overrides = set.value();
+  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_NE(RunReportText(r.value()).find(
+                "  reliability: preset llama3-table5 (its failures replaced by --set)\n"),
+            std::string::npos)
+      << RunReportText(r.value());
+}
+
 TEST(Run, Llama3PresetCountsGpuFailuresPerChipNotPerNode) {
   for (const int chips_per_node : {4, 8, 16}) {
     RunRequest request;

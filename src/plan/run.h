@@ -129,6 +129,7 @@ struct ReliabilityConfig {
   std::string description;
   std::vector<std::string> sources;
   std::vector<FailureConfig> failures;
+  bool failures_replaced = false;  // the list was given whole by --set, not by the presets
   reliability::Recovery recovery;  // load_s < 0: auto
   CheckpointConfig checkpoint;
   double repair_time_s = 0;
