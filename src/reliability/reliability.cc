@@ -422,6 +422,22 @@ void NeverFinishes(const RunSpec& spec, const Model& m, const Stretch& stretch, 
       "the run never finishes: failures cost more time than the run makes progress (MTBF " +
       Seconds(m.Mtbf()) + ", downtime " + Seconds(m.d) + "): ";
   const std::string or_fewer = "; or make failures rarer, or use replica-level fault tolerance";
+  // No cluster fails every minute (Llama 3's 16,384 GPUs: every 3 hours): the rates are then
+  // what is wrong, most likely a unit.
+  if (m.Mtbf() < 60) {
+    const FailureClass* most = nullptr;
+    for (const FailureClass& c : spec.failures) {
+      if (most == nullptr || c.count * c.rate_per_s > most->count * most->rate_per_s) most = &c;
+    }
+    d.Error(r + "failures",
+            head + "the failure classes fail every " + Seconds(m.Mtbf()) +
+                (most != nullptr ? ", class \"" + most->name + "\" most often" : std::string()) +
+                ": no cluster fails that often",
+            "check each class's rate, its unit and what it counts per (per_1000_node_days, "
+            "per_component_year, mtbf, per)");
+    // A downtime of hours is not what is wrong then; one of years is too (below).
+    if (m.d < 86400) return;
+  }
   const double work = m.straggler * tau;  // of a segment, besides the write
   if (stretch.total * (work + m.w) > m.d + m.delta) {
     // A segment of progress, from one checkpoint to the next, outlasts the failures.

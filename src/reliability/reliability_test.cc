@@ -786,6 +786,17 @@ TEST(BadInput, RunThatNeverFinishes) {
   EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.recovery.restart", "never finishes"));
 }
 
+// Failures every few seconds are a slip of a rate's unit, not a slow recovery: the error is at
+// the failure classes, naming the one that fails most; the 10-minute restart is not blamed.
+TEST(BadInput, FailuresEverySecondsBlameTheRates) {
+  const core::Result<RunReport> r = AnalyzeRun(Simple(12500, 1000, 600, 10));  // MTBF 6.9 s
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.failures",
+                            "the failure classes fail every 6.912 s, class \"node\" most often"))
+      << r.diagnostics().Format();
+  EXPECT_FALSE(HasDiagnostic(r.diagnostics(), "reliability.recovery.restart", "never finishes"));
+}
+
 TEST(BadInput, ARunThatNeverFinishesNamesWhatMakesTheDowntime) {
   // The checkpoint load at 1 MB/s, 65.7 d of a 65.8 d downtime at an MTBF of 3.09 h: the
   // error named reliability.failures (located in the preset of rates the user never
