@@ -843,7 +843,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (validate_cmd->parsed()) {
-    if (!OneStdoutOutput({{"--json", validate_json}, {"--html", validate_html == "-"}})) {
+    if (!OneStdoutOutput({{"--json", validate_json}, {"--html", validate_html == "-"}}) ||
+        !OutputsApart({{"--html", validate_html}}, {cases_dir, published_runs})) {
       return kUserError;
     }
     fathom::core::Result<fathom::io::ValidationTable> table =

@@ -52,39 +52,63 @@ struct OutputFile {
   std::string path;  // "" when not given
 };
 
-// "" when no output file is one of the input files (scenario, model, cluster, plan or
-// reliability files named on the command line; names that are not files are catalog entries)
-// or another output's file; else the error (with its newline). Checked before the command
-// computes anything: `--html scenario.yaml` would replace the scenario with the report.
+// "" when no output file is one of the input files (scenario, model, cluster, plan,
+// reliability or validation files named on the command line; names that are not files are
+// catalog entries), an existing file inside an input directory, or another output's file;
+// else the error (with its newline). Checked before the command computes anything:
+// `--html scenario.yaml` would replace the scenario with the report.
 inline std::string OutputClash(const std::vector<OutputFile>& outputs,
                                const std::vector<std::string>& inputs) {
   namespace fs = std::filesystem;
-  auto same = [](const std::string& a, const std::string& b) {
+  // The file a path names, through symbolic links (a dangling one too: the write would
+  // create its target).
+  auto resolve = [](const std::string& path) {
     std::error_code ec;
-    if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
-    return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+    fs::path p = path;
+    for (int hops = 0; hops < 16 && fs::is_symlink(fs::symlink_status(p, ec)); ++hops) {
+      const fs::path target = fs::read_symlink(p, ec);
+      if (ec) break;
+      p = target.is_absolute() ? target : p.parent_path() / target;
+    }
+    const fs::path canonical = fs::weakly_canonical(p, ec);
+    return ec ? fs::absolute(p, ec).lexically_normal() : canonical;
+  };
+  auto hint = [](const OutputFile& o) {
+    return "write the report to another file, e.g. " + o.flag + " report" +
+           (o.flag == "--csv"         ? ".csv"
+            : o.flag == "--trace"     ? ".json.gz"
+            : o.flag == "--emit-plan" ? "-plan.yaml"
+                                      : ".html");
   };
   for (size_t i = 0; i < outputs.size(); ++i) {
     const OutputFile& o = outputs[i];
     if (o.path.empty() || o.path == "-") continue;
+    const fs::path out = resolve(o.path);
+    std::error_code ec;
+    const bool exists = fs::is_regular_file(out, ec);
     for (const std::string& in : inputs) {
-      std::error_code ec;
-      if (in.empty() || in == "-" || !fs::is_regular_file(in, ec) || !same(o.path, in)) continue;
+      if (in.empty() || in == "-") continue;
+      const fs::path input = resolve(in);
       core::Diagnostic d;
       d.key = o.flag;
-      d.message = "\"" + o.path + "\" is an input of this command" +
-                  (in == o.path ? "" : " (\"" + in + "\")") +
-                  ": writing the report there would replace it";
-      d.hint = "write the report to another file, e.g. " + o.flag + " report" +
-               (o.flag == "--csv"         ? ".csv"
-                : o.flag == "--trace"     ? ".json.gz"
-                : o.flag == "--emit-plan" ? "-plan.yaml"
-                                          : ".html");
-      return d.Format() + "\n";
+      d.hint = hint(o);
+      if (fs::is_regular_file(input, ec) && input == out) {
+        d.message = "\"" + o.path + "\" is an input of this command" +
+                    (in == o.path ? "" : " (\"" + in + "\")") +
+                    ": writing the report there would replace it";
+        return d.Format() + "\n";
+      }
+      // A file of an input directory (validation cases).
+      const std::string dir = input.string() + "/";
+      if (exists && fs::is_directory(input, ec) && out.string().rfind(dir, 0) == 0) {
+        d.message = "\"" + o.path + "\" is a file of the input directory \"" + in +
+                    "\": writing the report there would replace it";
+        return d.Format() + "\n";
+      }
     }
     for (size_t j = 0; j < i; ++j) {
       const OutputFile& other = outputs[j];
-      if (other.path.empty() || other.path == "-" || !same(o.path, other.path)) continue;
+      if (other.path.empty() || other.path == "-" || resolve(other.path) != out) continue;
       core::Diagnostic d;
       d.message = other.flag + " and " + o.flag + " both write \"" + o.path + "\"";
       d.hint = "give each its own file";

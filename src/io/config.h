@@ -154,8 +154,9 @@ struct Override {
 core::Result<Override> CheckOverride(Override o);
 // An override that names a model, cluster, chip or plan (`cluster.chip=h200`, `model=FILE`):
 // an error unless the name is in `catalog` or a file to read (relative to the directory of
-// `from_file`, the scenario, or to the working directory, as the loader looks); nothing for
-// other keys and inline sections (those are loaded with the scenario).
+// `from_file` when given, a scenario whose section gave the value, then to the working
+// directory, as the loader looks); nothing for other keys and inline sections (those are
+// loaded with the scenario).
 core::Diagnostics CheckReference(const Catalog& catalog, const Override& o,
                                  const std::string& from_file = "");
 core::Result<std::vector<Override>> ParseOverrides(const std::vector<std::string>& texts,

@@ -168,8 +168,11 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
     if (r.no_plan.empty()) continue;
     const std::string message = (results.size() > 1 ? "cluster " + r.cluster + ": " : "") +
                                 r.no_plan + (any ? "; its rows say why at each count" : "");
+    const bool found = std::any_of(r.rows.begin(), r.rows.end(),
+                                   [](const plan::SizeRow& row) { return row.plan_found; });
     const std::string hint =
-        "try other counts (--chips), another global batch, or a chip with more memory";
+        found ? "plans fit: fix the input of the run that the error names"
+              : "try other counts (--chips), another global batch, or a chip with more memory";
     if (any) {
       d.Warning("size.chips", message, hint);
     } else {

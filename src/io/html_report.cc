@@ -1629,9 +1629,14 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
   }
   if (any_reliability) {
     // The failure model each cluster's ETTR comes from (fathom run's, as given).
+    std::vector<std::string> named;
     std::string models;
     for (const plan::SizeResult& r : results) {
-      if (!r.with_reliability || models.find(r.reliability) != std::string::npos) continue;
+      if (!r.with_reliability ||
+          std::find(named.begin(), named.end(), r.reliability) != named.end()) {
+        continue;
+      }
+      named.push_back(r.reliability);
       models += (models.empty() ? "" : ", ") + r.reliability;
     }
     out += fmt::format(
@@ -1663,10 +1668,10 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
       const bool chosen = static_cast<int>(i) == r.chosen;
       if (!row.planned) {
         out += fmt::format(
-            "<tr><td class=\"num\">{}</td><td colspan=\"{}\" class=\"muted\">no plan: "
+            "<tr><td class=\"num\">{}</td><td colspan=\"{}\" class=\"muted\">{}"
             "{}</td></tr>\n",
             core::WithThousands(row.chips), columns - 1 + (r.with_reliability ? 2 : 0),
-            Esc(row.why));
+            row.plan_found ? "" : "no plan: ", Esc(row.why));
         continue;
       }
       out += fmt::format(

@@ -1436,9 +1436,10 @@ const std::vector<Field<FailureConfig>>& FailureClassFields() {
              f.distribution = v.s == "weibull" ? reliability::Distribution::kWeibull
                                                : reliability::Distribution::kExponential;
            }},
-          {Num("weibull_shape", "Weibull shape k of the class's failures as one renewal process (< 1: bursty; 1: "
-                   "exponential); a shape measured on single components does not carry over: "
-                   "thousands of them pooled fail nearly as a Poisson process")
+          {Num("weibull_shape",
+               "Weibull shape k of the class's failures as one renewal process (< 1: bursty; 1: "
+               "exponential); a shape measured on single components does not carry over: "
+               "thousands of them pooled fail nearly as a Poisson process")
                .Default("1")
                .Min(0, true)
                .Max(100),

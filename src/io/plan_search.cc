@@ -516,15 +516,7 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   if (inputs.cost.power_w < 0) energy.Append(loaded.value().scenario.energy_warnings);
   if (!loaded.value().reliability_given) return {std::move(inputs), std::move(energy)};
   // Where the failure model came from, as fathom run's header names it.
-  const std::vector<plan::ReliabilityOrigin>& presets = loaded.value().reliability.presets;
-  inputs.reliability = presets.empty() ? "as given" : "";
-  for (size_t i = 0; i < presets.size(); ++i) {
-    inputs.reliability +=
-        (i ? " <- " : "") + std::string(presets[i].file ? "file " : "preset ") + presets[i].name;
-  }
-  if (loaded.value().reliability.failures_replaced && !presets.empty()) {
-    inputs.reliability += " (its failures replaced by --set)";
-  }
+  inputs.reliability = ReliabilityOriginText(loaded.value().reliability);
   auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());
   inputs.ettr = plan::RunEttr([run](const estimate::Scenario& sc) -> core::Result<double> {
     LoadedRun r = *run;
@@ -574,7 +566,9 @@ std::string SizeText(const plan::SizeResult& r) {
     const plan::SizeRow& row = r.rows[i];
     const char* mark = static_cast<int>(i) == r.chosen ? ">" : " ";
     if (!row.planned) {
-      out += fmt::format("  {}{:>7}  no plan: {}\n", mark, Count(row.chips), row.why);
+      // A plan whose run could not be projected is not "no plan": its why says so.
+      out += fmt::format("  {}{:>7}  {}{}\n", mark, Count(row.chips),
+                         row.plan_found ? "" : "no plan: ", row.why);
       continue;
     }
     out += fmt::format(
@@ -613,7 +607,13 @@ std::string SizeText(const plan::SizeResult& r) {
         fastest = static_cast<int>(i);
       }
     }
-    if (g && fastest >= 0 && fastest < last) {
+    // Failures are to blame where the ideal time still falls with more chips and the
+    // expected one rises; else the compute (a global batch that bounds data parallelism)
+    // is.
+    const bool failures =
+        g && fastest >= 0 && fastest < last &&
+        r.rows[static_cast<size_t>(last)].train_s < r.rows[static_cast<size_t>(fastest)].train_s;
+    if (failures) {
       const plan::SizeRow& f = r.rows[static_cast<size_t>(fastest)];
       const plan::SizeRow& l = r.rows[static_cast<size_t>(last)];
       out += fmt::format(

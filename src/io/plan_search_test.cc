@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
+#include "io/facade.h"
 #include "io/html_report.h"
 #include "io/number_format.h"
 #include "io/test_catalog.h"
@@ -385,8 +386,7 @@ TEST(SizeReports, FailuresThatOutgrowTheChipsAreSaid) {
       << text;
   EXPECT_EQ(text.find("try more chips"), std::string::npos) << text;
   EXPECT_NE(text.find("reliability preset rsc1"), std::string::npos) << text;
-  EXPECT_EQ(nlohmann::json::parse(SizeJson({result}))["clusters"][0]["reliability"],
-            "preset rsc1");
+  EXPECT_EQ(nlohmann::json::parse(SizeJson({result}))["clusters"][0]["reliability"], "preset rsc1");
 }
 
 // Without --tokens, size trains the scenario's training.tokens.
@@ -404,6 +404,24 @@ TEST(SizeReports, TokensDefaultToTheScenarios) {
   core::Result<SizeRunInputs> in = LoadSizeRunInputs(TestCatalog(), p, "", "");
   ASSERT_TRUE(in.ok()) << in.diagnostics().Format();
   EXPECT_EQ(in.value().tokens, 2e12);
+  // The whole of fathom size: the scenario's tokens are the ones sized.
+  SizingRequest q2;
+  q2.search = p;
+  q2.chips = "8";
+  plan::SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<std::vector<plan::SizeResult>> sized = Size(TestCatalog(), q2, o, {});
+  ASSERT_TRUE(sized.ok()) << sized.diagnostics().Format();
+  EXPECT_EQ(sized.value().front().tokens, 2e12);
+  // A run of one step: its chip-hours to three figures, not rounded to 0.
+  q2.tokens = "1";
+  core::Result<std::vector<plan::SizeResult>> tiny = Size(TestCatalog(), q2, o, {});
+  ASSERT_TRUE(tiny.ok()) << tiny.diagnostics().Format();
+  const plan::SizeRow& row = tiny.value().front().rows.front();
+  ASSERT_TRUE(row.planned);
+  ASSERT_LT(row.cost.chip_hours, 1);
+  EXPECT_NE(SizeText(tiny.value().front()).find(Sig(row.cost.chip_hours, 3)), std::string::npos)
+      << SizeText(tiny.value().front());
 }
 
 TEST(SizeReports, ClustersAreComparedAndTheCheapestNamed) {

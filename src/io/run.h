@@ -66,6 +66,10 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
 core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& options);
 
 std::string RunReportText(const RunResult& r);
+// Where a failure model came from, as the run's header and the sizing name it: "preset
+// llama3-table5", "file my.yaml <- preset rsc1", "as given", with " (its failures replaced
+// by --set)" when --set gave the whole list.
+std::string ReliabilityOriginText(const plan::ReliabilityConfig& c);
 std::string RunReportJson(const RunResult& r);
 
 // Phrases the text and HTML run reports share.

@@ -59,6 +59,16 @@ std::string ClassCounted(const ClassRow& row) {
 
 }  // namespace
 
+std::string ReliabilityOriginText(const plan::ReliabilityConfig& c) {
+  std::string text = c.presets.empty() ? "as given" : "";
+  for (size_t i = 0; i < c.presets.size(); ++i) {
+    const plan::ReliabilityOrigin& o = c.presets[i];
+    text += (i ? " <- " : "") + std::string(o.file ? "file " : "preset ") + o.name;
+  }
+  if (c.failures_replaced && !c.presets.empty()) text += " (its failures replaced by --set)";
+  return text;
+}
+
 std::string CheckpointTiers(const RunResult& r) {
   const CheckpointDerivation& d = r.checkpoint;
   std::string tiers;
@@ -172,15 +182,7 @@ std::string RunReportText(const RunResult& r) {
   };
   out += fmt::format("{}: {} on {} ({} x {}, {})\n", s.scenario.empty() ? "run" : s.scenario,
                      s.model, s.cluster, s.chips, s.chip, Counted(r.spec.nodes, "node", "nodes"));
-  std::string reliability = r.config.presets.empty() ? "as given" : "";
-  for (size_t i = 0; i < r.config.presets.size(); ++i) {
-    const plan::ReliabilityOrigin& o = r.config.presets[i];
-    reliability += (i ? " <- " : "") + std::string(o.file ? "file " : "preset ") + o.name;
-  }
-  if (r.config.failures_replaced && !r.config.presets.empty()) {
-    reliability += " (its failures replaced by --set)";
-  }
-  out += "  reliability: " + reliability + "\n\n";
+  out += "  reliability: " + ReliabilityOriginText(r.config) + "\n\n";
 
   line("step time", StepTimeLine(r));
   const double steps = std::round(r.spec.steps);  // whole, as the tokens (and JSON) count them

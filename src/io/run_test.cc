@@ -48,10 +48,6 @@ TEST(Run, Llama3ReproducesTable5Count) {
   EXPECT_EQ(r.value().counts.node, 2048);
 }
 
-// Table 5 was measured on 8-GPU nodes; its GPU rows fail per GPU, its NIC and fabric rows
-// per NIC port, its host and software rows per node. The same 16,384 chips in nodes of 4, 8
-// or 16 have the same GPU and network failures, and host failures in proportion to the
-// nodes (the GPU rows were counted per node, so 4-chip trays looked twice as failure-prone).
 // A failure list given whole by --set replaces the preset's: the header says so.
 TEST(Run, TheHeaderSaysTheFailuresWereReplaced) {
   RunRequest request;
@@ -75,6 +71,10 @@ TEST(Run, TheHeaderSaysTheFailuresWereReplaced) {
       << RunReportText(r.value());
 }
 
+// Table 5 was measured on 8-GPU nodes; its GPU rows fail per GPU, its NIC and fabric rows
+// per NIC port, its host and software rows per node. The same 16,384 chips in nodes of 4, 8
+// or 16 have the same GPU and network failures, and host failures in proportion to the
+// nodes (the GPU rows were counted per node, so 4-chip trays looked twice as failure-prone).
 TEST(Run, Llama3PresetCountsGpuFailuresPerChipNotPerNode) {
   for (const int chips_per_node : {4, 8, 16}) {
     RunRequest request;

@@ -140,12 +140,13 @@ core::Result<Sweep> PrepareSweep(const SweepRequest& request, const Catalog& cat
   core::Result<Sweep> s = PrepareSweep(request);
   if (!s.ok()) return s;
   core::Diagnostics d = s.diagnostics();
-  for (const Override& o : s.value().overrides) {
-    d.Append(CheckReference(catalog, o, request.scenario));
-  }
+  // A file is found where the loader looks: a sweep section's value beside the scenario,
+  // a value of the command line from the working directory.
+  for (const Override& o : s.value().overrides) d.Append(CheckReference(catalog, o));
   for (const SweepAxis& a : s.value().axes) {
+    const std::string from = a.origin == "--axis" ? "" : request.scenario;
     for (const std::string& v : a.values) {
-      d.Append(CheckReference(catalog, {a.key, v, a.origin}, request.scenario));
+      d.Append(CheckReference(catalog, {a.key, v, a.origin}, from));
     }
   }
   if (d.HasErrors()) return d;

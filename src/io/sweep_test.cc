@@ -363,6 +363,23 @@ class SweepSection : public ::testing::Test {
   fs::path dir_;
 };
 
+// A file a section's value names is found beside the scenario, as the loader finds it; one
+// of --axis from the working directory.
+TEST_F(SweepSection, FilesAreFoundWhereTheLoaderLooks) {
+  std::ofstream(dir_ / "m.yaml") << "base: llama3-8b\nseq_len: 2048\n";
+  SweepRequest q;
+  q.scenario = Write("sweep:\n  axes:\n    - {key: model, values: [m.yaml, llama3-8b]}\n");
+  q.engine = "estimate";
+  core::Result<Sweep> section = PrepareSweep(q, TestCatalog());
+  EXPECT_TRUE(section.ok()) << section.diagnostics().Format();
+  q.axes = {"model=m.yaml,llama3-8b"};  // relative to the working directory: not there
+  core::Result<Sweep> axis = PrepareSweep(q, TestCatalog());
+  ASSERT_FALSE(axis.ok());
+  EXPECT_NE(axis.diagnostics().Format().find("--axis: model: no model named \"m.yaml\""),
+            std::string::npos)
+      << axis.diagnostics().Format();
+}
+
 // A value that is a section is taken as its YAML text, as --axis takes it.
 TEST_F(SweepSection, TakesSectionsAsValues) {
   SweepRequest q;

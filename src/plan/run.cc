@@ -274,7 +274,11 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
     int classes = 0;
     for (const reliability::FailureClass& c : spec.failures) {
       all += c.count * c.rate_per_s;
-      if (!c.needs_repair || !(c.rate_per_s > 0)) continue;
+      // A node sent to repair by a failure that restarts the job from its checkpoint (a
+      // replica that fails under replica fault tolerance reloads from the others).
+      const bool replica = c.effect == reliability::Effect::kStopReplica &&
+                           cfg.replica_fault_tolerance && plan.dp > 1;
+      if (!reliability::NeedsSpare(c) || replica || !(c.rate_per_s > 0)) continue;
       repaired += c.count * c.rate_per_s;
       ++classes;
     }
@@ -417,10 +421,11 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
       char text[256];
       std::snprintf(text, sizeof text,
                     "%d trials expect %.3g failures in all (%.3g a run): too few to sample "
-                    "the failures, so the Monte Carlo's mean and its 99%% CI leave most of them "
-                    "out; the exact ETTR (%.4f) counts them",
+                    "them, so the Monte Carlo's mean and its 99%% CI, from what the trials "
+                    "drew, do not stand for what rare failures cost; the exact ETTR (%.4f) "
+                    "counts them",
                     trials, expected, per_run, r.analysis.ettr_all_causes);
-      diags.Warning("reliability.monte_carlo.trials", text,
+      diags.Warning(options.trials ? "--trials" : "reliability.monte_carlo.trials", text,
                     "give more trials (--trials) to sample them, or read the exact figures");
     }
   }

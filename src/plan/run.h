@@ -29,7 +29,8 @@
 //   host       = per writer / host_bandwidth          (device to host memory)
 //   peers      = per writer / peer_bandwidth          (host to a peer's host memory)
 //   storage    = size / min(storage_bandwidth, writers · scale-out bandwidth per chip)
-//                (the file system's aggregate bandwidth, at most what the writers' NICs carry)
+//                (the file system's aggregate bandwidth, at most what the writers' NICs carry;
+//                without a scale-out bandwidth, storage_bandwidth alone)
 //   w (blocking) = Σ tier times up to and including `blocking`; P (durable, from the start
 //   of the checkpoint) = Σ all tiers; blocking_time and persist_time override them (a
 //   persist_time below w is an error; a derived P below a given blocking_time is raised to

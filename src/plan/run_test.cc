@@ -217,7 +217,7 @@ TEST(ProjectRun, TooFewSampledFailuresAreWarned) {
   o.trials = 100;
   core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), Tokens(1e9), OneClass(6.5), o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
-  EXPECT_NE(r.diagnostics().Format().find("too few to sample the failures"), std::string::npos)
+  EXPECT_NE(r.diagnostics().Format().find("too few to sample them"), std::string::npos)
       << r.diagnostics().Format();
   core::Result<RunResult> many = ProjectRun(Llama70BOn(1024), Tokens(1e13), OneClass(6.5), o);
   ASSERT_TRUE(many.ok()) << many.diagnostics().Format();
@@ -238,6 +238,15 @@ TEST(ProjectRun, AHostOnlyCheckpointMustOutliveTheNode) {
   cfg.failures.front().needs_repair = false;  // software: the node and its memory stay
   core::Result<RunResult> software = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
   EXPECT_TRUE(software.ok()) << software.diagnostics().Format();
+  // Neither a slowdown nor planned maintenance loses the node's memory.
+  cfg.failures.front().needs_repair = true;
+  cfg.failures.front().effect = reliability::Effect::kPlannedMaintenance;
+  EXPECT_TRUE(ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact()).ok());
+  cfg.failures.front().effect = reliability::Effect::kFailSlow;
+  cfg.failures.front().slowdown = 2;
+  cfg.failures.front().slow_duration_s = 3600;
+  core::Result<RunResult> slow = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  EXPECT_TRUE(slow.ok()) << slow.diagnostics().Format();
 }
 
 // The checkpoint holds every trained parameter: with multi-token prediction (DeepSeek-V3),

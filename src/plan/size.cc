@@ -114,6 +114,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       continue;
     }
     row.planned = true;
+    row.plan_found = true;
     row.best = found.value().ranked.front();
     row.train_s = steps * row.best.StepTime();
     if (ettr) {
@@ -139,8 +140,13 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   if (std::none_of(result.rows.begin(), result.rows.end(),
                    [](const SizeRow& r) { return r.planned; })) {
     // The largest count's reason: the one most likely to be the limit that matters.
-    result.no_plan = "no chip count tried has a plan (" + core::WithThousands(counts.front()) +
-                     " to " + core::WithThousands(counts.back()) + " chips); at " +
+    const bool found = std::any_of(result.rows.begin(), result.rows.end(),
+                                   [](const SizeRow& r) { return r.plan_found; });
+    result.no_plan = std::string(found ? "no chip count tried has a plan whose run could be "
+                                         "projected ("
+                                       : "no chip count tried has a plan (") +
+                     core::WithThousands(counts.front()) + " to " +
+                     core::WithThousands(counts.back()) + " chips); at " +
                      core::WithThousands(counts.back()) + ": " + result.rows.back().why;
   }
   return core::Result<SizeResult>(std::move(result), std::move(diags));

@@ -40,7 +40,8 @@ struct SizeRequest {
 
 struct SizeRow {
   int64_t chips = 0;
-  bool planned = false;  // a plan fits; else `why` says what failed
+  bool planned = false;     // a plan fits and its run was projected; else `why` says what failed
+  bool plan_found = false;  // a plan fits (planned, or its run could not be projected)
   std::string why;
   Candidate best;
   double train_s = 0;     // ideal: whole steps (tokens / tokens per step) x step time

@@ -173,6 +173,7 @@ TEST(Size, AnEttrErrorMarksTheRow) {
   core::Result<SizeResult> r = Size(s, q, Narrow(), o, picky);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r.value().rows[0].planned);
+  EXPECT_TRUE(r.value().rows[0].plan_found);  // a plan, not "no plan"
   EXPECT_EQ(r.value().rows[0].why,
             "run not projected: reliability: no failure rates for this size");
   EXPECT_TRUE(r.value().rows[1].planned);

@@ -212,12 +212,11 @@ PauseClass ReplicaPause(const RunSpec& spec, double rate, double downtime, doubl
   return pc;
 }
 
-// Classes whose failure sends a node to repair, so that it needs a spare.
+}  // namespace
+
 bool NeedsSpare(const FailureClass& c) {
   return c.needs_repair && c.effect != Effect::kPlannedMaintenance && c.effect != Effect::kFailSlow;
 }
-
-}  // namespace
 
 double FailSlowStretch(const std::vector<FailureClass>& failures) {
   // Episodes of each class are an M/G/∞ queue: P(none active) = e^{−a}, a = rate · duration,

@@ -339,6 +339,10 @@ double DalyInterval(double w, double mtbf);
 double OptimalInterval(double w, double downtime, double mtbf, double min_tau);
 // Smallest s with P(Poisson(mean) <= s) >= confidence.
 int64_t PoissonQuantile(double mean, double confidence);
+// Whether a failure of the class sends a node to repair, so that it needs a spare: it needs
+// repair and is neither planned maintenance nor a slowdown.
+bool NeedsSpare(const FailureClass& c);
+
 // The chance that a node failure which needs a spare finds none free, with `spares` in the
 // pool and Poisson(nodes_out_mean) nodes already in repair: P(N >= spares), 1 with no
 // spare, 0 when nodes_out_mean is 0 (a repair takes no time).

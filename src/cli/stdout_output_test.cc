@@ -1,0 +1,77 @@
+#include "cli/stdout_output.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace fathom::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A scratch directory of its own, with an input file in it.
+class OutputClashTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("fathom_clash_" + std::to_string(::getpid()));
+    fs::create_directories(dir_ / "cases");
+    std::ofstream(Path("s.yaml")) << "name: s\n";
+    std::ofstream(Path("cases/a.yaml")) << "name: a\n";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+TEST_F(OutputClashTest, AnOutputThatIsAnInputIsRefused) {
+  const std::string clash = OutputClash({{"--html", Path("s.yaml")}}, {Path("s.yaml")});
+  EXPECT_NE(clash.find("error: --html: \"" + Path("s.yaml") +
+                       "\" is an input of this command: writing the report there would "
+                       "replace it; write the report to another file, e.g. --html report.html"),
+            std::string::npos)
+      << clash;
+  // The same file by another spelling, and through a link.
+  EXPECT_NE(OutputClash({{"--csv", (dir_ / "cases" / ".." / "s.yaml").string()}}, {Path("s.yaml")})
+                .find("is an input of this command (\"" + Path("s.yaml") + "\")"),
+            std::string::npos);
+  fs::create_symlink(Path("s.yaml"), Path("link.html"));
+  EXPECT_NE(OutputClash({{"--html", Path("link.html")}}, {Path("s.yaml")}).find("is an input"),
+            std::string::npos);
+  // A file of an input directory; a new file there is not one.
+  EXPECT_NE(OutputClash({{"--html", Path("cases/a.yaml")}}, {Path("cases")})
+                .find("is a file of the input directory"),
+            std::string::npos);
+  EXPECT_EQ(OutputClash({{"--html", Path("cases/new.html")}}, {Path("cases")}), "");
+}
+
+TEST_F(OutputClashTest, TwoOutputsInOneFileAreRefused) {
+  EXPECT_NE(OutputClash({{"--csv", Path("r.out")}, {"--html", Path("r.out")}}, {})
+                .find("--csv and --html both write"),
+            std::string::npos);
+  // A dangling link names the file the write would create.
+  fs::create_symlink(Path("target.html"), Path("dangling.csv"));
+  EXPECT_NE(OutputClash({{"--csv", Path("dangling.csv")}, {"--html", Path("target.html")}}, {})
+                .find("--csv and --html both write"),
+            std::string::npos);
+}
+
+TEST_F(OutputClashTest, DistinctFilesStdoutAndCatalogNamesPass) {
+  EXPECT_EQ(OutputClash({{"--html", Path("r.html")},
+                         {"--csv", Path("r.csv")},
+                         {"--trace", "-"},
+                         {"--emit-plan", ""}},
+                        {Path("s.yaml"), "llama3-8b", "-", ""}),
+            "");
+  // Two outputs on stdout are StdoutConflict's to refuse, not a file clash.
+  EXPECT_EQ(OutputClash({{"--csv", "-"}, {"--html", "-"}}, {}), "");
+}
+
+}  // namespace
+}  // namespace fathom::cli
