@@ -471,13 +471,14 @@ int main(int argc, char** argv) {
   step_cmd
       ->add_option("--engine", step.engine,
                    "simulate (event-driven: overlap, timeline), estimate (closed form) or auto "
-                   "(default: simulate)")
+                   "(the default: simulate, estimated beyond the simulator's budget)")
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   CLI::Option* trace_opt = step_cmd->add_option(
       "--trace", step.trace,
       "write the simulated timeline as Chrome Trace Event JSON for Perfetto (gzipped when the "
       "name ends in .gz; - for stdout, in place of the report); beyond 300,000 events it "
-      "keeps the first, critical and last stages and the first and last micro-batches that fit");
+      "keeps the most evenly spaced stages that fit (the first, critical and last among "
+      "them), then only the first and last micro-batches if even those do not fit");
   step_cmd
       ->add_option("--trace-stages", step.trace_filter.stages,
                    "pipeline stages the trace keeps: all, or a list such as 0,31,60-63")
@@ -510,8 +511,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-p,--plan", run.request.plan, "parallel plan: YAML file");
   run_cmd
       ->add_option("--engine", run.request.engine,
-                   "the step time's engine: simulate, estimate (closed form) or auto (default: "
-                   "simulate)")
+                   "the step time's engine: simulate, estimate (closed form) or auto (the "
+                   "default: simulate, estimated beyond the simulator's budget)")
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   run_cmd->add_option(
       "--tokens", run.request.tokens,

@@ -109,7 +109,7 @@ std::string StepReportText(const estimate::StepReport& r) {
   line("HFU", Pct(r.hfu) + " (recompute included)");
   line("micro-batches",
        fmt::format("{} per pipeline, bubble {}", r.micro_batches, Pct(r.bubble_fraction)));
-  out += "\n  time breakdown (critical path)\n";
+  out += "\n  time breakdown (critical stage)\n";
   const double t = r.step_time_s;
   auto row = [&](const char* name, double s) {
     out += fmt::format("    {:<24}{:>12}  {:>6}\n", name, core::FormatSeconds(s), Pct(s / t));
@@ -521,7 +521,7 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
         const hardware::Precision shown =
             bf16 ? hardware::Precision::kBf16 : hardware::Precision::kFp8;
         text += fmt::format(
-            "{:<12}{:<15}{:>10.1f} TF {:<4} {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
+            "{:<12}{:<15}{:>10.1f} TFLOP/s {:<4} {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
             chip.Peak(shown).value() / 1e12, bf16 ? "bf16" : "fp8",
             core::FormatBytes(chip.hbm_capacity.value()),
             core::FormatBandwidth(chip.hbm_bandwidth.value())
