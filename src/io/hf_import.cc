@@ -151,10 +151,10 @@ struct Reader {
 
 // The model_type values read: decoder-only transformers, dense and MoE.
 constexpr std::string_view kModelTypes[] = {
-    "bloom",  "deepseek_v2", "deepseek_v3", "falcon",   "gemma",   "gemma2",
-    "gemma3", "gemma3_text", "gpt2",        "gpt_neox", "gpt_oss", "llama",
-    "llama4", "llama4_text", "mistral",     "mixtral",  "opt",     "phi3",
-    "qwen2",  "qwen2_5_vl",  "qwen2_moe",   "qwen2_vl", "qwen3",   "qwen3_moe"};
+    "bloom",       "deepseek_v2", "deepseek_v3", "falcon",   "gemma", "gemma2", "gemma3",
+    "gemma3_text", "gpt2",        "gpt_neox",    "gpt_oss",  "llama", "llama4", "llama4_text",
+    "mistral",     "mixtral",     "olmo2",       "opt",      "phi3",  "qwen2",  "qwen2_5_vl",
+    "qwen2_moe",   "qwen2_vl",    "qwen3",       "qwen3_moe"};
 
 // Qwen2-VL and Qwen2.5-VL: a Qwen2 language model (q, k and v biases, M-RoPE) beside the
 // vision tower, its keys at the top level.
@@ -167,8 +167,9 @@ constexpr std::string_view kMultimodalTypes[] = {"gemma3", "llama4",     "llava"
 // Families whose Hugging Face config class defaults tie_word_embeddings to false; every
 // other family inherits PretrainedConfig's default, true (BLOOM, OPT, Falcon, GPT-2).
 constexpr std::string_view kUntiedByDefault[] = {
-    "deepseek_v2", "deepseek_v3", "gpt_neox", "gpt_oss", "llama",     "llama4", "llama4_text",
-    "mistral",     "mixtral",     "phi3",     "qwen2",   "qwen2_moe", "qwen3",  "qwen3_moe"};
+    "deepseek_v2", "deepseek_v3", "gpt_neox",  "gpt_oss", "llama",
+    "llama4",      "llama4_text", "mistral",   "mixtral", "olmo2",
+    "phi3",        "qwen2",       "qwen2_moe", "qwen3",   "qwen3_moe"};
 
 // Families that are not decoder-only, named as such in the error.
 constexpr std::string_view kEncoderDecoderTypes[] = {"bart",
@@ -314,6 +315,7 @@ TextDefaults TextDefaultsOf(const std::string& type) {
 // MLP (always 4 x hidden, BloomMLP).
 TextDefaults FamilyDefaultsOf(const std::string& type) {
   if (type == "llama") return {{{"intermediate_size", 11008}}, "LlamaConfig"};
+  if (type == "olmo2") return {{{"intermediate_size", 11008}}, "Olmo2Config"};
   if (type == "mistral") {
     return {{{"intermediate_size", 14336}, {"sliding_window", 4096}}, "MistralConfig"};
   }
@@ -632,10 +634,15 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
     m.attention_bias = model::AttentionBias::kNone;
     m.mlp_bias = true;
   }
-  // Extra norms: Qwen3's and Gemma 3's per-head q_norm and k_norm; Gemma 2's and 3's
-  // post_attention_layernorm and post_feedforward_layernorm (four per layer); BLOOM's
-  // word_embeddings_layernorm.
-  m.qk_norm = type == "qwen3" || type == "qwen3_moe" || type == "gemma3" || type == "gemma3_text";
+  // Extra norms: Qwen3's and Gemma 3's per-head q_norm and k_norm (OLMo 2's over all
+  // heads); Gemma 2's and 3's post_attention_layernorm and post_feedforward_layernorm (four
+  // per layer); BLOOM's word_embeddings_layernorm.
+  m.qk_norm = type == "qwen3" || type == "qwen3_moe" || type == "gemma3" || type == "gemma3_text" ||
+              type == "olmo2";
+  // OLMo 2 normalises the whole query and key projections (Olmo2Attention's q_norm over
+  // heads·d, k_norm over kv_heads·d), and its two norms per layer follow the attention and
+  // the MLP instead of preceding them: the same count and work as pre-norms.
+  m.qk_norm_all_heads = type == "olmo2";
   m.post_norms = type == "gemma2" || type == "gemma3" || type == "gemma3_text";
   m.embedding_norm = type == "bloom";
   // Parallel attention and MLP (the families' config defaults: GPT-NeoX's

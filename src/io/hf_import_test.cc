@@ -43,7 +43,7 @@ TEST(HfImport, EveryFixtureImports) {
     EXPECT_NE(m.source.find(entry.path().filename().string()), std::string::npos);
     ++n;
   }
-  EXPECT_EQ(n, 16);
+  EXPECT_EQ(n, 17);
 }
 
 TEST(HfImport, Llama3_8b) {
@@ -128,6 +128,22 @@ TEST(HfImport, GptNeoxParallelResidual) {
   core::Result<model::ModelSpec> u = ImportHuggingFace(unbiased, "config.json");
   ASSERT_TRUE(u.ok()) << u.diagnostics().Format();
   EXPECT_DOUBLE_EQ(model::CountParameters(u.value()).total, 20'554'567'680 - 44 * 4 * 6144);
+}
+
+// OLMo 2: Llama's shapes with q_norm and k_norm over all heads (a gain per element of the
+// query and key projections) and its two norms after attention and the MLP. 7B: embeddings
+// 2 x 100352 x 4096, 32 layers of 4 x 4096^2 + 3 x 4096 x 11008 + 4 x 4096 norm gains, and
+// the final norm.
+TEST(HfImport, Olmo2NormalisesQueriesAndKeysOverAllHeads) {
+  const model::ModelSpec m = Import("olmo2-7b");
+  EXPECT_TRUE(m.qk_norm);
+  EXPECT_TRUE(m.qk_norm_all_heads);
+  EXPECT_FALSE(m.tied_embeddings);
+  EXPECT_EQ(m.activation, model::Activation::kSwiGLU);
+  EXPECT_EQ(m.norm, model::Norm::kRMSNorm);
+  const double layer = 4.0 * 4096 * 4096 + 3.0 * 4096 * 11008 + 4 * 4096;
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 2.0 * 100352 * 4096 + 32 * layer + 4096);
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 7'298'617'344);
 }
 
 TEST(HfImport, MixtralKeepsMoeFields) {

@@ -736,6 +736,12 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
           {Bool("qk_norm", "RMSNorm over each head's query and key (Qwen3, Gemma 3)")
                .Default("false"),
            [](M& m, const Value& v) { m.qk_norm = v.b; }},
+          {Enum("qk_norm_width",
+                "with qk_norm: each head's d elements, one gain shared by the heads (Qwen3, "
+                "Gemma 3: 2·d weights), or all heads' at once (OLMo 2: (heads + kv_heads)·d)")
+               .Default("head")
+               .Choices({"head", "all_heads"}),
+           [](M& m, const Value& v) { m.qk_norm_all_heads = v.s == "all_heads"; }},
           {Bool("post_norms",
                 "a norm on the attention and MLP outputs too, four per layer (Gemma 2, Gemma 3)")
                .Default("false"),

@@ -673,6 +673,11 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
           "every layer_frequency-th layer after the first dense ones is MoE: use at most " +
               std::to_string(m.layers - m.moe.first_dense_layers));
   }
+  if (m.qk_norm_all_heads && !m.qk_norm) {
+    error({"qk_norm_width", "qk_norm"}, "qk_norm_width",
+          "all_heads is given, but qk_norm is false: there is no query/key norm to widen",
+          "set qk_norm: true, or drop qk_norm_width");
+  }
   if (m.sliding_window > 0 && m.attention_chunk > 0) {
     error({"attention_chunk", "sliding_window"}, "attention_chunk",
           "both sliding_window (" + std::to_string(m.sliding_window) + ") and attention_chunk (" +

@@ -150,10 +150,14 @@ ParameterCount CountParameters(const ModelSpec& m, const LayerBlocks& blocks) {
   const double norm = m.norm == Norm::kLayerNorm ? 2 * h : h;
   ParameterCount c;
   // Gemma 2/3 also normalise the attention and MLP outputs (post_norms); Qwen3 and Gemma 3
-  // normalise each head's Q and K over its d elements, one gain shared by the heads.
+  // normalise each head's Q and K over its d elements, one gain shared by the heads; OLMo 2
+  // all heads' Q and K at once, a gain per element.
   const double post_norm = m.post_norms ? norm : 0.0;
-  c.attention = GemmParameters(blocks.attention, Role::kDense) + norm + post_norm +
-                (m.qk_norm ? 2.0 * m.head_dim : 0.0);
+  const double qk_norm = !m.qk_norm ? 0.0
+                         : m.qk_norm_all_heads
+                             ? static_cast<double>(m.QueryDim() + m.KvDim())  // OLMo 2
+                             : 2.0 * m.head_dim;
+  c.attention = GemmParameters(blocks.attention, Role::kDense) + norm + post_norm + qk_norm;
   for (const LayerOp& op : blocks.attention) {
     const double kv = static_cast<double>(op.kv_features);
     c.kv_projection += kv * static_cast<double>(op.in_features) + (op.bias ? kv : 0.0);

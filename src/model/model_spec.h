@@ -116,8 +116,11 @@ struct ModelSpec {
   bool tied_embeddings = false;
   bool bias = false;                                    // biases in the linear layers
   AttentionBias attention_bias = AttentionBias::kNone;  // with bias false
-  bool mlp_bias = false;            // with bias false: biases in the MLPs' up and down projections
-  bool qk_norm = false;             // RMSNorm over each head's Q and K (Qwen3, Gemma 3): 2·d
+  bool mlp_bias = false;  // with bias false: biases in the MLPs' up and down projections
+  bool qk_norm = false;   // RMSNorm over each head's Q and K (Qwen3, Gemma 3): 2·d
+  // With qk_norm: one RMSNorm over all heads' Q and one over all K (OLMo 2), with
+  // (heads + kv_heads)·d weights instead of 2·d.
+  bool qk_norm_all_heads = false;
   bool post_norms = false;          // a norm on the attention and MLP outputs too (Gemma 2, 3)
   bool embedding_norm = false;      // a norm after the input embedding (BLOOM)
   bool parallel_attention = false;  // attention and MLP read the same input (GPT-J, PaLM)
