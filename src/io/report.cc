@@ -96,8 +96,12 @@ std::string StepReportText(const estimate::StepReport& r) {
                      ShortCount(r.parameters), ShortCount(r.active_parameters));
   out += "  plan: " + PlanLine(r.plan, PlanDetail::kFull) + "\n\n";
   line("step time", core::FormatSeconds(r.step_time_s));
-  line("tokens/s", fmt::format("{:.0f} ({:.1f} per chip)", r.tokens_per_s,
-                               r.tokens_per_s / static_cast<double>(r.chips)));
+  // With thousands separators, as the plan and size tables write it.
+  const long long tenths =
+      std::llround(r.tokens_per_s / static_cast<double>(r.chips) * 10);  // per chip
+  line("tokens/s",
+       fmt::format("{} ({}.{} per chip)", core::WithThousands(std::llround(r.tokens_per_s)),
+                   core::WithThousands(tenths / 10), tenths % 10));
   line("model TFLOP/s per chip", fmt::format("{:.1f}", r.model_flops_per_chip_s / 1e12));
   line("MFU",
        fmt::format("{} of the bf16 dense peak ({:.1f} TFLOP/s)", Pct(r.mfu), r.peak_flops / 1e12));
