@@ -303,16 +303,22 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
     return kUserError;
   }
   if (!a.emit_plan.empty()) {
-    const int64_t used = r.ranked.front().plan.Chips();
+    // The best plan that fits (--no-memory-pass ranks the others too).
+    const fathom::plan::Candidate& best = fathom::io::BestFitting(r);
+    const int64_t used = best.plan.Chips();
     // A plan that leaves chips idle runs on a cluster of its own chips: say how.
-    const std::string comment =
+    std::string comment =
         "the best plan fathom plan found for " + r.model + " on " + std::to_string(r.chips) +
         " chips of " + r.cluster +
         (used < r.chips ? "; it uses " + std::to_string(used) +
                               " of them: run it with --set cluster.chips=" + std::to_string(used)
                         : "");
-    if (!WriteOutput("--emit-plan", a.emit_plan,
-                     fathom::io::PlanYaml(r.ranked.front().plan, comment))) {
+    if (!best.fits) {
+      comment += "; it does not fit in the chip's memory (no ranked plan does)";
+      std::cerr << "warning: --emit-plan: no ranked plan fits in the chip's memory; the plan "
+                   "written does not either\n";
+    }
+    if (!WriteOutput("--emit-plan", a.emit_plan, fathom::io::PlanYaml(best.plan, comment))) {
       return kUserError;
     }
   }

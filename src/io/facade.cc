@@ -108,7 +108,9 @@ core::Result<plan::SearchResult> Plan(const Catalog& catalog, const PlanRequest&
   ApplySearchSection(s.config, given, options);
   options.compare_base = s.whole_plan;
   core::Result<plan::SearchResult> r = plan::Search(s.scenario.scenario, s.space, options);
-  d.Append(r.diagnostics());
+  core::Diagnostics searched = r.diagnostics();
+  Locate(searched, s.scenario.where);  // a base plan's key at its line, as fathom step says it
+  d.Append(searched);
   if (!r.ok()) return d;
   return {std::move(r).value(), std::move(d)};
 }

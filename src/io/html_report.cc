@@ -1304,8 +1304,10 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r) {
   if (r.has_base) {
     // As the text says it: like with like, "36.0% faster (26.4% less time per step)".
     const BaseComparison vs = CompareBase(r);
-    const std::string faster =
-        vs.Faster().empty() ? "no plan searched is faster" : "the best is " + vs.Faster();
+    const std::string faster = !vs.Faster().empty() ? "the best is " + vs.Faster()
+                               : !vs.Slower().empty()
+                                   ? "it is " + vs.Slower() + " than the best searched"
+                                   : std::string("no plan searched is faster");
     std::string detail = vs.simulated ? "simulated" : "estimated";
     if (!r.base.fits) {
       detail += ", does not fit";
@@ -1314,6 +1316,8 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r) {
     }
     out += Figure("the given plan", Seconds(vs.base_s), detail + "; " + Esc(faster),
                   r.base.fits ? "" : "bad");
+  } else if (!r.base_error.empty()) {
+    out += Figure("the given plan", "invalid", "not compared: " + Esc(r.base_error), "bad");
   }
   out += "</div>\n";
 

@@ -489,6 +489,13 @@ TEST(HtmlReport, CompareShowsEachStepAgainstTheFirst) {
   EXPECT_NE(json.find("\"schema\": \"fathom.compare/2\""), std::string::npos);
   EXPECT_NE(json.find("\"schema\": \"fathom.step/2\""), std::string::npos);
   EXPECT_NE(json.find("\"against_first\""), std::string::npos);
+  // What --set gave every step is in the text and in each step's JSON.
+  std::vector<ComparedStep> set = steps;
+  for (ComparedStep& x : set) x.set = {"plan.zero=3"};
+  EXPECT_NE(CompareText(set).find("  every step with --set plan.zero=3\n"), std::string::npos);
+  EXPECT_NE(CompareJson(set).find("\"set\": [\n        \"plan.zero=3\"\n      ]"),
+            std::string::npos)
+      << CompareJson(set);
 }
 
 }  // namespace

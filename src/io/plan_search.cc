@@ -233,9 +233,16 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   return core::Result<LoadedSearch>(std::move(out), loaded.diagnostics());
 }
 
+const plan::Candidate& BestFitting(const plan::SearchResult& r) {
+  for (const plan::Candidate& c : r.ranked) {
+    if (c.fits) return c;
+  }
+  return r.ranked.front();
+}
+
 BaseComparison CompareBase(const plan::SearchResult& r) {
   const plan::Candidate& b = r.base;
-  const plan::Candidate& best = r.ranked.front();
+  const plan::Candidate& best = BestFitting(r);
   // Compare like with like: simulated with simulated when both are.
   const bool both_sim = b.simulate_s >= 0 && best.simulate_s >= 0;
   return {both_sim ? b.simulate_s : b.estimate_s, both_sim ? best.simulate_s : best.estimate_s,
@@ -246,6 +253,12 @@ std::string BaseComparison::Faster() const {
   if (!(best_s < base_s)) return "";
   return fmt::format("{} faster ({} less time per step)", Pct(base_s / best_s - 1),
                      Pct(1 - best_s / base_s));
+}
+
+std::string BaseComparison::Slower() const {
+  if (!(base_s < best_s)) return "";
+  return fmt::format("{} faster ({} less time per step)", Pct(best_s / base_s - 1),
+                     Pct(1 - base_s / best_s));
 }
 
 std::string SearchText(const plan::SearchResult& r) {
@@ -304,16 +317,24 @@ std::string SearchText(const plan::SearchResult& r) {
     out += fmt::format("    {} {}, MFU {}, {} per chip{}", Duration(vs.base_s),
                        vs.simulated ? "simulated" : "estimated", Pct(b.mfu),
                        core::FormatBytes(b.memory_bytes), b.fits ? "" : " (does not fit)");
-    if (b.fits && r.base_rank > 0) {
+    if (b.fits && r.base_rank > 0 && r.fitting_estimated > 0) {
       out += fmt::format(", rank {} of {} fitting plans by estimate", Count(r.base_rank),
                          Count(r.fitting_estimated));
     }
     out += "\n";
     if (!vs.Faster().empty()) {
-      out += fmt::format("    the best plan is {}\n", vs.Faster());
+      out += fmt::format("    the best plan is {}{}\n", vs.Faster(),
+                         BestFitting(r).fits ? "" : ", but does not fit (no ranked plan does)");
+    } else if (!vs.Slower().empty()) {
+      out += fmt::format("    the given plan is {} than the best searched\n", vs.Slower());
     } else {
       out += "    no plan searched is faster\n";
     }
+  }
+  if (!r.base_error.empty()) {
+    // An invalid given plan: said, not dropped (the comparison did not happen).
+    out += fmt::format("\n  the given plan: {}\n    not compared: it is invalid: {}\n",
+                       Describe(r.base.plan), r.base_error);
   }
   if (!r.rejected.empty()) {
     out += "\n  invalid plans, by the first key they break\n";
@@ -368,6 +389,7 @@ std::string SearchJson(const plan::SearchResult& r) {
   } else {
     j["given_plan"] = nullptr;
   }
+  j["given_plan_error"] = r.base_error.empty() ? ordered_json(nullptr) : ordered_json(r.base_error);
   return JsonText(j);
 }
 
@@ -375,21 +397,22 @@ std::string SearchCsv(const plan::SearchResult& r) {
   std::string out =
       "rank,step_time_s,engine,estimate_step_time_s,simulate_step_time_s,tokens_per_s,mfu,"
       "bubble_fraction,memory_per_chip_bytes,fits,tp,pp,first_stage_layers,last_stage_layers,vp,"
-      "dp,cp,ep,etp,sequence_parallel,micro_batch_size,global_batch_size,schedule,zero,recompute,"
-      "precision,chips\n";
+      "dp,cp,ep,etp,overlap_ep,sequence_parallel,micro_batch_size,global_batch_size,schedule,"
+      "zero,recompute,precision,chips,alike\n";
   int rank = 0;
   for (const plan::Candidate& c : r.ranked) {
     const ParallelPlan& p = c.plan;
     out += fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
         ++rank, Round(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate",
         Round(c.estimate_s),
         c.simulate_s >= 0 ? fmt::format("{}", Round(c.simulate_s)) : std::string(),
         Round(c.tokens_per_s), Round(c.mfu), Round(c.bubble_fraction), WholeBytes(c.memory_bytes),
         c.fits ? "true" : "false", p.tp, p.pp, p.first_stage_layers, p.last_stage_layers, p.vp,
-        p.dp, p.cp, p.ep, p.etp, p.sequence_parallel ? "true" : "false", p.micro_batch_size,
-        p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
-        parallel::RecomputeName(p.recompute), hardware::PrecisionName(p.precision), p.Chips());
+        p.dp, p.cp, p.ep, p.etp, p.overlap_ep && p.ep > 1 ? "true" : "false",
+        p.sequence_parallel ? "true" : "false", p.micro_batch_size, p.global_batch_size,
+        parallel::ScheduleName(p.schedule), p.zero, parallel::RecomputeName(p.recompute),
+        hardware::PrecisionName(p.precision), p.Chips(), c.alike);
   }
   return out;
 }
@@ -438,6 +461,10 @@ std::string PlanYaml(const ParallelPlan& p, const std::string& comment) {
                      b(p.overlap_dp), b(p.overlap_tp), b(p.overlap_pp), b(p.overlap_ep),
                      p.overlap_comm_units);
   out += fmt::format("order: {}\n", p.order);
+  if (p.stragglers.Any()) {
+    out += fmt::format("stragglers:\n  stage: {}\n  fraction: {}\n  slowdown: {}\n",
+                       p.stragglers.stage, p.stragglers.fraction, p.stragglers.slowdown);
+  }
   // Bytes in the largest binary unit that holds them exactly.
   const auto reserved = static_cast<int64_t>(p.memory_reserved.value());
   std::string bytes = fmt::format("{}B", reserved);

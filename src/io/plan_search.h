@@ -58,8 +58,15 @@ struct BaseComparison {
   // "36.0% faster (26.4% less time per step)" (best_s < base_s), or "" when no plan
   // searched is faster.
   std::string Faster() const;
+  // "28.2% faster (22.0% less time per step)" when the given plan beats the best searched
+  // (it lies outside the space), else "".
+  std::string Slower() const;
 };
-BaseComparison CompareBase(const plan::SearchResult& r);  // r.has_base, r.ranked not empty
+// The given plan against the best searched plan that fits (the first ranked, when none
+// does: --no-memory-pass). r.has_base, r.ranked not empty.
+BaseComparison CompareBase(const plan::SearchResult& r);
+// The best ranked plan that fits in memory; the first ranked when none does.
+const plan::Candidate& BestFitting(const plan::SearchResult& r);  // r.ranked not empty
 
 // The pass timings, for --timings (wall time: not part of the deterministic output).
 std::string SearchTimings(const plan::SearchResult& r);

@@ -201,6 +201,10 @@ TEST(SearchReports, JsonAndCsvCarryTheRankedPlans) {
   const std::string csv = SearchCsv(r.value());
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);  // a header and 4 rows
   EXPECT_EQ(csv.rfind("rank,step_time_s,engine,", 0), 0u);
+  // Plans that differ in the all-to-all overlap alone, and the alike count, are told apart.
+  EXPECT_NE(csv.find(",etp,overlap_ep,sequence_parallel,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",precision,chips,alike\n"), std::string::npos) << csv;
+  EXPECT_TRUE(j["given_plan_error"].is_null());
   const std::string text = SearchText(r.value());
   EXPECT_NE(text.find("the given plan: tp 1 pp 1 dp 8"), std::string::npos) << text;
   EXPECT_NE(text.find("\n  model: 8.030B parameters, 7.505B active per token"), std::string::npos)

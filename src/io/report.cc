@@ -405,7 +405,13 @@ std::string CompareDelta(double base, double v) {
 std::string CompareText(const std::vector<ComparedStep>& steps) {
   if (steps.empty()) return "";
   std::string out =
-      "fathom compare: " + std::to_string(steps.size()) + " steps, each against the first\n\n";
+      "fathom compare: " + std::to_string(steps.size()) + " steps, each against the first\n";
+  if (!steps.front().set.empty()) {
+    std::string set;
+    for (const std::string& x : steps.front().set) set += (set.empty() ? "" : "; ") + x;
+    out += "  every step with --set " + set + "\n";
+  }
+  out += "\n";
   for (size_t i = 0; i < steps.size(); ++i) {
     const estimate::StepReport& r = steps[i].report;
     out += fmt::format("  [{}] {}: {} on {} ({} x {}){}\n      {}\n", i, steps[i].label, r.model,
@@ -442,6 +448,7 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
     ordered_json x;
     x["label"] = s.label;
     x["changes"] = s.changes;
+    x["set"] = s.set;  // every step's --set, as given
     if (&s != &steps.front()) {
       ordered_json ratio;
       const estimate::StepReport& base = steps.front().report;

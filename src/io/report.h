@@ -21,6 +21,7 @@ struct ComparedStep {
   std::string label;                 // the scenario's name, or "NAME + KEY=VALUE; ..."
   std::vector<std::string> changes;  // the overrides that made it, as given
   estimate::StepReport report;
+  std::vector<std::string> set = {};  // the --set overrides every step takes, as given
 };
 // The headline figures and the breakdown terms some step has, a column per step with its
 // change against the first.

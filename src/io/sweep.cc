@@ -864,7 +864,7 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
     if (!r.ok()) return;
     std::string label = r.value().report.scenario;
     for (size_t i = 0; i < changes.size(); ++i) label += (i ? "; " : " + ") + changes[i];
-    steps.push_back({std::move(label), std::move(changes), std::move(r.value().report)});
+    steps.push_back({std::move(label), std::move(changes), std::move(r.value().report), q.set});
   };
   for (const std::string& file : q.scenarios) predict(file, common.value(), {});
   for (auto& [changes, overrides] : variants) predict(q.scenarios.front(), overrides, changes);

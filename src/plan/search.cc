@@ -308,7 +308,9 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
         p.zero = zero;
         p.recompute = rc;
         p.sequence_parallel = tp > 1;
-        p.stragglers = {};
+        // The base plan's stragglers slow every plan alike (the simulator prices them): a
+        // share of the chips as given; a slow pipeline rank the plan has not, its last.
+        if (p.stragglers.stage >= p.pp) p.stragglers.stage = p.pp - 1;
         FATHOM_CHECK(idle ? p.Chips() <= chips : p.Chips() == chips,
                      "an enumerated plan off the chip count");
         base_enumerated =
@@ -708,6 +710,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     b.index = -1;
     estimate::Scenario sc{base.name, base.description, m, cl, bp};
     core::Result<estimate::StepReport> r = estimate::Estimate(sc);
+    if (!r.ok()) result.base_error = r.diagnostics().FirstError();
     if (r.ok()) {
       result.has_base = true;
       b.estimate_s = r.value().step_time_s;
@@ -738,6 +741,24 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
 
 core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSpace& space,
                                   const SearchOptions& options) {
+  // What no plan of the space can change is the base plan's to fix, said as fathom step says
+  // it, not as "none of the plans is valid" under the commonest other reason.
+  {
+    const hardware::ChipSpec& chip = base.cluster.chip;
+    const hardware::Precision precision = base.plan.precision;
+    if (!chip.Supports(hardware::Precision::kBf16) || !chip.Supports(precision)) {
+      core::Diagnostics all =
+          parallel::ValidatePlan(base.plan, base.model, chip, base.cluster.chips);
+      core::Diagnostics d;
+      for (const core::Diagnostic& x : all.items()) {
+        if (x.severity == core::Severity::kError &&
+            (x.key == "chip.peak.bf16" || x.key == "plan.precision")) {
+          d.Add(x);
+        }
+      }
+      if (d.HasErrors()) return d;
+    }
+  }
   bool none_valid = false;
   core::Result<SearchResult> exact =
       SearchOnce(base, space, options, options.idle == IdleChips::kAllow, none_valid);
@@ -746,10 +767,15 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   core::Result<SearchResult> idle = SearchOnce(base, space, options, true, none_valid);
   if (!idle.ok()) {
     // Neither: say why for both, without the hint to try what was tried.
+    // The two reasons without their own "search: " (the key is said once).
+    auto reason = [](const core::Diagnostics& x) {
+      std::string text = x.FirstError();
+      return text.rfind("search: ", 0) == 0 ? text.substr(8) : text;
+    };
     core::Diagnostics d;
     d.Error("search",
-            exact.diagnostics().FirstError() + "; plans that leave chips idle were searched too: " +
-                idle.diagnostics().FirstError(),
+            reason(exact.diagnostics()) +
+                "; plans that leave chips idle were searched too: " + reason(idle.diagnostics()),
             "widen the search space or change the global batch size");
     return d;
   }

@@ -135,6 +135,7 @@ struct SearchResult {
   // simulated when the simulate pass is on. index -1 when there is none.
   Candidate base;
   bool has_base = false;
+  std::string base_error;  // why the base plan could not be estimated (it is invalid); "" else
   int base_rank = 0;  // its rank among the fitting estimated plans (1 = best); 0 = it does not fit
   int64_t fitting_estimated = 0;  // estimated plans that fit, alike ones included
   // What puts the base plan outside the search space ("zero 2", ...); empty when the

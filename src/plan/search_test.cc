@@ -328,6 +328,47 @@ TEST(Search, ABasePlanOutsideTheSpaceSaysWhy) {
   EXPECT_EQ(r.value().base_outside, (std::vector<std::string>{"micro-batch 1", "zero 2"}));
 }
 
+// An invalid base plan is not compared, and the result says why (it was dropped silently).
+TEST(Search, AnInvalidBasePlanSaysWhy) {
+  estimate::Scenario s = Gpt3On64();
+  s.plan = Recipe(s, 8, 8, 1, 1, Recompute::kFull);
+  s.plan.dp = 3;  // 8 x 8 x 3 is not the 64 chips
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SearchResult> r = Search(s, {}, WithBase(o));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_FALSE(r.value().has_base);
+  EXPECT_NE(r.value().base_error.find("but the cluster has 64"), std::string::npos)
+      << r.value().base_error;
+}
+
+// The base plan's stragglers slow every searched plan (the simulator prices them); a slow
+// pipeline rank a plan has not is its last.
+TEST(Search, TheBasePlansStragglersSlowEverySearchedPlan) {
+  estimate::Scenario s = Gpt3On64();
+  s.plan = Recipe(s, 8, 8, 1, 1, Recompute::kFull);
+  s.plan.stragglers.stage = 7;
+  s.plan.stragglers.slowdown = 1.3;
+  SearchOptions o;
+  o.simulate_top = 3;
+  core::Result<SearchResult> r = Search(s, {}, WithBase(o));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  for (const Candidate& c : r.value().ranked) {
+    EXPECT_TRUE(c.plan.stragglers.Any());
+    EXPECT_EQ(c.plan.stragglers.stage, std::min(7, c.plan.pp - 1));
+  }
+}
+
+// A precision the chip lacks is the base plan's error, said as fathom step says it, not "no
+// plan is valid" under another reason.
+TEST(Search, APrecisionTheChipLacksIsTheBasePlansError) {
+  estimate::Scenario s = Gpt3On64();
+  s.plan.precision = hardware::Precision::kFp4;  // H100: no fp4
+  core::Result<SearchResult> r = Search(s, {}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics().items().front().key, "plan.precision") << r.diagnostics().Format();
+}
+
 TEST(Search, MixtureOfExpertsPlansSpreadTheExperts) {
   const estimate::Scenario s =
       Base(model::testing::Mixtral8x7B(), network::testing::DgxH100(64), 256);
