@@ -252,7 +252,9 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
                .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kTf32, v); }},
           {Qty("peak.bf16", Dimension::kFlopRate,
-               "dense BF16 tensor peak (no structured sparsity); the MFU denominator")
+               "dense BF16 tensor peak (no structured sparsity); the MFU denominator, and "
+               "needed to train at any precision (attention, the embedding and the output "
+               "layer run in bf16): a chip without one (maia200, inference only) trains nothing")
                .Min(0, true)
                .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kBf16, v); }},
