@@ -299,13 +299,18 @@ TEST(LoadSizeRunInputs, WarnsWhereAChipTdpPricesNoEnergy) {
   EXPECT_EQ(energy(powered), 0) << powered.diagnostics().Format();
 }
 
-TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
+// Llama 3 8B on the SuperPOD, global batch 256, tp from `tp`: the sizing tests' search.
+core::Result<LoadedSearch> Llama8bSearch(const std::string& tp) {
   PlanRequest q;
   q.model = "llama3-8b";
   q.cluster = "dgx-h100-superpod";
   q.global_batch = 256;
-  q.tp = "1,2";
-  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  q.tp = tp;
+  return LoadSearch(TestCatalog(), q);
+}
+
+TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
+  core::Result<LoadedSearch> loaded = Llama8bSearch("1,2");
   ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
   plan::SizeRequest request;
   request.tokens = 1e12;
@@ -329,12 +334,7 @@ TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
 // The share of time that trains is the ETTR of all causes, named as fathom run names it
 // (ettr_all_causes); "goodput", which meant MFU x ETTR in fathom run, is not used.
 TEST(SizeReports, TheEttrIsNamedAsTheRunNamesIt) {
-  PlanRequest q;
-  q.model = "llama3-8b";
-  q.cluster = "dgx-h100-superpod";
-  q.global_batch = 256;
-  q.tp = "1";
-  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  core::Result<LoadedSearch> loaded = Llama8bSearch("1");
   ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
   plan::SizeRequest request;
   request.tokens = 1e12;
@@ -361,12 +361,7 @@ TEST(SizeReports, TheEttrIsNamedAsTheRunNamesIt) {
 // Where more chips take longer (the ETTR falls faster than the chips shorten the ideal), a
 // missed deadline says so instead of advising more chips; the failure model is named.
 TEST(SizeReports, FailuresThatOutgrowTheChipsAreSaid) {
-  PlanRequest q;
-  q.model = "llama3-8b";
-  q.cluster = "dgx-h100-superpod";
-  q.global_batch = 256;
-  q.tp = "1";
-  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  core::Result<LoadedSearch> loaded = Llama8bSearch("1");
   ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
   plan::SizeRequest request;
   request.tokens = 1e12;

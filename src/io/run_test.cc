@@ -38,6 +38,17 @@ core::Result<RunResult> RunExample(const std::string& file, bool monte_carlo) {
   return EvaluateRun(loaded.value(), options);
 }
 
+// The Llama 3 405B reliability example, estimated, without the Monte Carlo.
+core::Result<RunResult> ExampleRun(std::vector<Override> overrides = {}) {
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+  request.engine = "estimate";
+  request.overrides = std::move(overrides);
+  RunOptions options;
+  options.monte_carlo = false;
+  return io::Run(TestCatalog(), request, options);
+}
+
 TEST(Run, Llama3ReproducesTable5Count) {
   core::Result<RunResult> r =
       RunExample(FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml", false);
@@ -50,20 +61,14 @@ TEST(Run, Llama3ReproducesTable5Count) {
 
 // A failure list given whole by --set replaces the preset's: the header says so.
 TEST(Run, TheHeaderSaysTheFailuresWereReplaced) {
-  RunRequest request;
-  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
-  request.engine = "estimate";
-  RunOptions options;
-  options.monte_carlo = false;
-  core::Result<RunResult> kept = io::Run(TestCatalog(), request, options);
+  core::Result<RunResult> kept = ExampleRun();
   ASSERT_TRUE(kept.ok()) << kept.diagnostics().Format();
   EXPECT_NE(RunReportText(kept.value()).find("  reliability: preset llama3-table5\n"),
             std::string::npos);
   core::Result<std::vector<Override>> set =
       ParseOverrides({"reliability.failures=[{name: a, per_1000_node_days: 1}]"});
   ASSERT_TRUE(set.ok()) << set.diagnostics().Format();
-  request.overrides = set.value();
-  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  core::Result<RunResult> r = ExampleRun(set.value());
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   EXPECT_NE(RunReportText(r.value()).find(
                 "  reliability: preset llama3-table5 (its failures replaced by --set)\n"),
@@ -694,12 +699,7 @@ TEST(Run, ReportsSayTheStepTimesArePredictions) {
 // Switches nobody counted (a tier given by block size, without a radix) are "?" in the HTML
 // as in the text (null in JSON), never 0.
 TEST(Run, UncountedSwitchesAreUnknownInTheHtml) {
-  RunRequest request;
-  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
-  request.engine = "estimate";
-  RunOptions options;
-  options.monte_carlo = false;
-  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  core::Result<RunResult> r = ExampleRun();
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   ASSERT_FALSE(r.value().counts.fabric.complete);
   EXPECT_NE(RunReportText(r.value()).find(" ? switches, "), std::string::npos);
