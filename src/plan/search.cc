@@ -266,6 +266,25 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   if (options.threads < 1) {
     diags.Error("search.threads", "= " + Str(options.threads) + ": must be at least 1");
   }
+  // The expert axes of a dense model: expert parallelism is an error (no plan has it), the
+  // all-to-all overlap a no-op, said as vp without interleaving is.
+  if (!m.moe.IsMoe()) {
+    for (const auto& [given_axis, key] :
+         {std::pair{&given.ep, "search.ep"}, std::pair{&given.etp, "search.etp"}}) {
+      const bool beyond_one =
+          std::any_of(given_axis->begin(), given_axis->end(), [](int v) { return v > 1; });
+      if (beyond_one) {
+        diags.Error(key, "expert parallelism above 1, but " + m.name + " has no experts",
+                    "drop it: a dense model's plans have ep 1 and etp 1");
+      }
+    }
+    if (!given.overlap_ep.empty()) {
+      diags.Warning("search.overlap_ep",
+                    "the all-to-all overlap is searched only for "
+                    "mixture-of-experts models, and " +
+                        m.name + " is dense: it is ignored");
+    }
+  }
   if (diags.HasErrors()) return diags;
   if (std::find(ax.zero.begin(), ax.zero.end(), 2) != ax.zero.end()) {
     diags.Warning("search.zero",

@@ -369,6 +369,24 @@ TEST(Search, APrecisionTheChipLacksIsTheBasePlansError) {
   EXPECT_EQ(r.diagnostics().items().front().key, "plan.precision") << r.diagnostics().Format();
 }
 
+// A dense model's expert axes: expert parallelism is an error, the overlap a warned no-op.
+TEST(Search, ExpertAxesOfADenseModelAreSaid) {
+  const estimate::Scenario s = Gpt3On64();
+  SearchSpace ep;
+  ep.ep = {1, 2};
+  core::Result<SearchResult> r = Search(s, ep, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "has no experts"))
+      << r.diagnostics().Format();
+  SearchSpace overlap;
+  overlap.overlap_ep = {true};
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SearchResult> w = Search(s, overlap, o);
+  ASSERT_TRUE(w.ok()) << w.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(w.diagnostics(), core::Severity::kWarning, "it is ignored"));
+}
+
 TEST(Search, MixtureOfExpertsPlansSpreadTheExperts) {
   const estimate::Scenario s =
       Base(model::testing::Mixtral8x7B(), network::testing::DgxH100(64), 256);
