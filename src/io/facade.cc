@@ -150,8 +150,8 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
     if (sizing.tokens <= 0) sizing.tokens = run.value().tokens;
     if (sizing.tokens <= 0) {
       d.Error("--tokens",
-              "how much to train is not given (the scenario's training section "
-              "gives no tokens)",
+              "how much to train is not given (the scenario's training section gives "
+              "neither tokens nor steps)",
               "e.g. --tokens 15T, or training: {tokens: \"15T\"} in the scenario");
       return d;
     }

@@ -536,7 +536,13 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   if (!loaded.ok()) return loaded.diagnostics();
   SizeRunInputs inputs;
   inputs.cost = loaded.value().training.cost;
-  inputs.tokens = loaded.value().training.tokens;
+  // The training section's tokens, or its steps of the scenario's batch (a window of time
+  // sizes nothing: it is what sizing finds).
+  const TrainingConfig& t = loaded.value().training;
+  const estimate::Scenario& base = loaded.value().scenario.scenario;
+  inputs.tokens = t.tokens > 0 ? t.tokens
+                               : t.steps * static_cast<double>(base.plan.global_batch_size) *
+                                     static_cast<double>(base.model.seq_len);
   // The scenario's other warnings are the search's (LoadSearch); the energy ones are the
   // run's, given as `fathom run` gives them: where the training section sets no power.
   core::Diagnostics energy;

@@ -88,7 +88,7 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
 struct SizeRunInputs {
   plan::RunEttr ettr;
   plan::CostConfig cost;
-  double tokens = 0;        // the training section's tokens (0: not given there)
+  double tokens = 0;        // the training section's tokens, or steps x batch tokens; 0: none
   std::string reliability;  // where the failure model came from ("preset rsc1"); "" = none
 };
 core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const PlanRequest& q,

@@ -403,6 +403,14 @@ TEST(SizeReports, TokensDefaultToTheScenarios) {
   core::Result<SizeRunInputs> in = LoadSizeRunInputs(TestCatalog(), p, "", "");
   ASSERT_TRUE(in.ok()) << in.diagnostics().Format();
   EXPECT_EQ(in.value().tokens, 2e12);
+  // Or its steps, of the plan's global batch.
+  PlanRequest steps = p;
+  core::Result<std::vector<Override>> by_steps = ParseOverrides({"training.steps=1000"});
+  ASSERT_TRUE(by_steps.ok());
+  steps.overrides = by_steps.value();
+  core::Result<SizeRunInputs> stepped = LoadSizeRunInputs(TestCatalog(), steps, "", "");
+  ASSERT_TRUE(stepped.ok()) << stepped.diagnostics().Format();
+  EXPECT_EQ(stepped.value().tokens, 1000.0 * 256 * 8192);
   // The whole of fathom size: the scenario's tokens are the ones sized.
   SizingRequest q2;
   q2.search = p;
