@@ -1,6 +1,7 @@
 #include "io/html_report.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <array>
 #include <cmath>
 #include <span>
@@ -847,7 +848,7 @@ struct Axis {
 
 std::string FormatPlain(double v) { return ShortCount(v); }
 std::string FormatDays(double s) { return fmt::format("{:g} d", s / 86400); }
-std::string FormatUsd(double v) { return Usd(v); }
+std::string FormatUsd(double v) { return v == 0 ? std::string("$0") : Usd(v); }  // a tick
 std::string FormatPercent(double v) { return fmt::format("{:.4g}%", v); }
 // A ratio (an ETTR) as the tables write it: 0.95, not 95%.
 std::string FormatRatio(double v) { return fmt::format("{:.4g}", v); }
@@ -1812,6 +1813,12 @@ std::string SweepReportHtmlBody(const SweepResult& r) {
       name = row.scenario;
       break;
     }
+  }
+  // No point evaluated: the scenario file's name (a row that failed carries none).
+  if (name.empty()) {
+    name = !r.sweep.request.scenario.empty()
+               ? std::filesystem::path(r.sweep.request.scenario).stem().string()
+               : r.sweep.request.model + " on " + r.sweep.request.cluster;
   }
   std::string out = fmt::format("<h1>Sweep of {}</h1>\n", Esc(name));
   std::string axes;

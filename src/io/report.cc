@@ -391,7 +391,7 @@ const std::vector<CompareRow>& CompareRows() {
 std::string CompareValue(const CompareRow& row, double v) {
   if (row.time) return core::FormatSeconds(v);
   if (row.name == "memory per chip") return core::FormatBytes(v);
-  if (row.name == "tokens/s") return fmt::format("{:.0f}", v);
+  if (row.name == "tokens/s") return core::WithThousands(std::llround(v));
   return Pct(v);
 }
 

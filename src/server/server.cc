@@ -410,6 +410,37 @@ void SetRefusal(const httplib::Request& req, httplib::Response& res, int status,
   res.set_content(a.body, a.type);
 }
 
+// Why a request failed, where httplib leaves the body empty: the wrong method for a known
+// page (405, with the method it takes), no such page (404, with the API's pages), a body too
+// large (413), or else the status.
+void ExplainFailure(const httplib::Request& req, httplib::Response& res) {
+  if (!res.body.empty()) return;
+  // A known page asked with the wrong method: 405, with the method it takes.
+  const bool api_post =
+      std::any_of(kEvaluations.begin(), kEvaluations.end(),
+                  [&](std::string_view what) { return req.path == "/api/" + std::string(what); });
+  const bool get = req.path == "/" || req.path == "/api/examples" || req.path == "/api/catalog" ||
+                   req.path.rfind("/api/examples/", 0) == 0;
+  if ((res.status == 404 || res.status == 400) && (api_post || get) &&
+      req.method != (api_post ? "POST" : "GET")) {
+    const char* allow = api_post ? "POST" : "GET";
+    res.set_header("Allow", allow);
+    SetRefusal(req, res, 405, fmt::format("{} takes {} only, not {}", req.path, allow, req.method));
+    return;
+  }
+  if (res.status == 413) {
+    SetRefusal(req, res, 413, "the body is too large: a scenario may be 4 MiB at most");
+  } else if (res.status == 404) {
+    SetRefusal(req, res, 404,
+               "no such page; the API is /api/step, /api/trace, /api/plan, /api/sweep, "
+               "/api/size, /api/run, /api/examples and /api/catalog");
+  } else {
+    SetRefusal(
+        req, res, res.status,
+        fmt::format("the request failed (HTTP {}): {} {}", res.status, req.method, req.path));
+  }
+}
+
 // A JSON answer with the warnings the CLI would print to stderr.
 Answer Json(std::string body, const core::Diagnostics& warnings) {
   return {200, std::move(body), "application/json", warnings.Format()};
@@ -822,37 +853,20 @@ struct Server::Impl {
                                host, req.get_header_value("Origin").substr(0, 200)));
         return httplib::Server::HandlerResponse::Handled;
       }
+      // A bodiless POST (PUT, ...) to a page that takes none: answered now, as the error
+      // handler answers it, not after httplib waits out its read for a body (HasBody).
+      const bool evaluation = std::any_of(
+          kEvaluations.begin(), kEvaluations.end(),
+          [&](std::string_view what) { return req.path == "/api/" + std::string(what); });
+      if (req.method != "GET" && req.method != "HEAD" && !evaluation && !HasBody(req)) {
+        res.status = 404;
+        ExplainFailure(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
       return httplib::Server::HandlerResponse::Unhandled;
     });
     // Say why a request failed where httplib leaves the body empty.
-    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      // A known page asked with the wrong method: 405, with the method it takes.
-      const bool api_post = std::any_of(
-          kEvaluations.begin(), kEvaluations.end(),
-          [&](std::string_view what) { return req.path == "/api/" + std::string(what); });
-      const bool get = req.path == "/" || req.path == "/api/examples" ||
-                       req.path == "/api/catalog" || req.path.rfind("/api/examples/", 0) == 0;
-      if ((res.status == 404 || res.status == 400) && (api_post || get) &&
-          req.method != (api_post ? "POST" : "GET")) {
-        const char* allow = api_post ? "POST" : "GET";
-        res.set_header("Allow", allow);
-        SetRefusal(req, res, 405,
-                   fmt::format("{} takes {} only, not {}", req.path, allow, req.method));
-        return;
-      }
-      if (res.status == 413) {
-        SetRefusal(req, res, 413, "the body is too large: a scenario may be 4 MiB at most");
-      } else if (res.status == 404) {
-        SetRefusal(req, res, 404,
-                   "no such page; the API is /api/step, /api/trace, /api/plan, /api/sweep, "
-                   "/api/size, /api/run, /api/examples and /api/catalog");
-      } else {
-        SetRefusal(
-            req, res, res.status,
-            fmt::format("the request failed (HTTP {}): {} {}", res.status, req.method, req.path));
-      }
-    });
+    http.set_error_handler(ExplainFailure);
     // Address reuse (a restart need not wait out TIME_WAIT), but not port sharing: a second
     // server on a busy port is an error, not a silent half of the traffic.
     http.set_socket_options([](socket_t sock) {
