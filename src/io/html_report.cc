@@ -1,9 +1,9 @@
 #include "io/html_report.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <array>
 #include <cmath>
+#include <filesystem>
 #include <span>
 #include <vector>
 
