@@ -848,6 +848,8 @@ struct Axis {
 
 std::string FormatPlain(double v) { return ShortCount(v); }
 std::string FormatDays(double s) { return fmt::format("{:g} d", s / 86400); }
+// Days to four figures, as the size text's table gives them ("60.18 d").
+std::string SizeDays(double s) { return Sig(s / 86400, 4) + " d"; }
 std::string FormatUsd(double v) { return v == 0 ? std::string("$0") : Usd(v); }  // a tick
 std::string FormatPercent(double v) { return fmt::format("{:.4g}%", v); }
 // A ratio (an ETTR) as the tables write it: 0.95, not 95%.
@@ -1684,11 +1686,11 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
           "<td class=\"num\">{}</td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td>"
           "<td class=\"num\">{}</td>{}{}<td><code>{}</code></td></tr>\n",
           chosen ? " class=\"best\"" : "", core::WithThousands(row.chips),
-          Esc(SecondsSig(row.best.StepTime(), 4)), Pct(row.best.mfu), Esc(Duration(row.train_s)),
-          r.with_reliability ? fmt::format("<td class=\"num\">{}</td><td class=\"num{}\">{}</td>",
-                                           Num(row.ettr, 4), row.meets ? "" : " bad",
-                                           Esc(Duration(row.expected_s)))
-                             : std::string(),
+          Esc(SecondsSig(row.best.StepTime(), 4)), Pct(row.best.mfu), SizeDays(row.train_s),
+          r.with_reliability
+              ? fmt::format("<td class=\"num\">{}</td><td class=\"num{}\">{}</td>",
+                            Num(row.ettr, 4), row.meets ? "" : " bad", SizeDays(row.expected_s))
+              : std::string(),
           Esc(ChipHours(row.cost.chip_hours)),
           row.cost.usd_per_chip_hour > 0 ? Esc(Usd(row.cost.usd)) : "-",
           !row.cost.power_source.empty() ? Esc(Energy(row.cost.it_energy_j)) : "-",
