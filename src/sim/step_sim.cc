@@ -895,7 +895,22 @@ struct Attribution {
   double compute = 0, optimizer = 0, tp = 0, ep = 0, cp = 0, pp = 0, dp = 0, bubble = 0;
   double tp_total = 0, ep_total = 0, cp_total = 0, pp_total = 0, dp_total = 0;
   double dp_slowdown = 0;  // part of dp: compute lengthened by overlapped dp collectives
+  // Each collective of the rank (by operation name) within its kind (tp, ep, cp, pp, dp:
+  // kKinds' order): its time as run, each instant shared by the kind's collectives running
+  // then (so that a kind's add up to its *_total), and its exposed time, each exposed
+  // instant of the kind shared alike (compute the dp collectives slowed goes to those running
+  // then). Contention on the compute stream is under its own name (tp_contention).
+  struct Named {
+    std::string_view name;
+    int kind = 0;
+    double total = 0;
+    double exposed = 0;
+  };
+  std::vector<Named> named;
 };
+
+// The kinds of communication, in the order of Attribution::Named::kind.
+constexpr std::array<std::string_view, 5> kKinds = {"tp", "ep", "cp", "pp", "dp"};
 
 // Per rank, the pipeline sends its neighbours make to it (on their pp streams, or on their
 // compute streams when sends block).
@@ -917,8 +932,9 @@ std::vector<std::vector<OpId>> IncomingSends(const SimResult& r) {
   return in;
 }
 
+// With `by_name`, Attribution::named too (the reported rank's only: it costs more).
 Attribution Attribute(const SimResult& r, int stage, Time makespan,
-                      const std::vector<OpId>& incoming) {
+                      const std::vector<OpId>& incoming, bool by_name = false) {
   enum Slot {
     kComputeSlot,
     kOptimizerSlot,
@@ -931,30 +947,70 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
     kDpSlot,
     kSlots
   };
-  struct Edge {
+  struct Edge {  // 16 bytes: the sort moves many
     Time t;
-    int delta;
-    int slot;
+    int32_t delta;
+    int16_t slot;
+    int16_t name;  // index in `named`, or -1
   };
   std::vector<Edge> edges;
+  // The kind (kKinds) of a slot's communication, or -1.
+  auto kind_of = [](int slot) {
+    switch (slot) {
+      case kTpSlot:
+        return 0;
+      case kEpSlot:
+        return 1;
+      case kCpSlot:
+        return 2;
+      case kBlockingPpSlot:
+      case kPpSlot:
+        return 3;
+      case kDpSlot:
+        return 4;
+      default:
+        return -1;
+    }
+  };
+  std::vector<Attribution::Named> named;
+  auto name_of = [&](OpId op, int slot) {
+    const int kind = by_name ? kind_of(slot) : -1;
+    if (kind < 0) return -1;
+    const std::string_view name = r.info[op].name;
+    for (size_t i = 0; i < named.size(); ++i) {  // names are literals: mostly the same pointer
+      if (named[i].kind == kind && named[i].name.data() == name.data() &&
+          named[i].name.size() == name.size()) {
+        return static_cast<int>(i);
+      }
+    }
+    for (size_t i = 0; i < named.size(); ++i) {
+      if (named[i].kind == kind && named[i].name == name) return static_cast<int>(i);
+    }
+    named.push_back({.name = name, .kind = kind});
+    return static_cast<int>(named.size()) - 1;
+  };
   // Each stream's edges come in time order, as do each neighbour stream's sends: the edges
   // are runs in time order (starting at these indices), merged below.
   std::vector<size_t> runs;
   const Program& prog = r.program;
   auto add = [&](OpId op, int slot) {
     if (prog.duration(op) == 0) return;
-    edges.push_back({prog.start(op), 1, slot});
-    edges.push_back({prog.end(op), -1, slot});
+    const auto s16 = static_cast<int16_t>(slot);
+    const auto name = static_cast<int16_t>(name_of(op, slot));
+    edges.push_back({prog.start(op), 1, s16, name});
+    edges.push_back({prog.end(op), -1, s16, name});
   };
   // A compute-stream operation counts its nominal work first; what the dp collectives
   // beside it added (the engine's slowdown) is theirs.
   auto add_compute = [&](OpId op, int slot) {
     const Time nominal_end = prog.start(op) + prog.duration(op);
     if (prog.duration(op) == 0 || prog.end(op) == nominal_end) return add(op, slot);
-    edges.push_back({prog.start(op), 1, slot});
-    edges.push_back({nominal_end, -1, slot});
-    edges.push_back({nominal_end, 1, kDpSlowdownSlot});
-    edges.push_back({prog.end(op), -1, kDpSlowdownSlot});
+    const auto s16 = static_cast<int16_t>(slot);
+    const auto name = static_cast<int16_t>(name_of(op, slot));
+    edges.push_back({prog.start(op), 1, s16, name});
+    edges.push_back({nominal_end, -1, s16, name});
+    edges.push_back({nominal_end, 1, kDpSlowdownSlot, -1});
+    edges.push_back({prog.end(op), -1, kDpSlowdownSlot, -1});
   };
   for (int k = 0; k < kStreamsPerStage; ++k) {
     const StreamId sid = static_cast<StreamId>(stage * kStreamsPerStage + k);
@@ -1004,6 +1060,9 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
   std::array<int, kSlots> active{};
   std::array<Time, kSlots + 1> exposed{};  // by slot, then the bubble
   std::array<Time, kSlots> total{};
+  std::vector<int> running(named.size(), 0);  // per name: its operations running
+  int named_running = 0;
+  std::vector<double> named_total(named.size(), 0.0), named_exposed(named.size(), 0.0);
   Time last = 0;
   auto account = [&](Time until) {
     const Time seg = until - last;
@@ -1020,11 +1079,29 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
       if (active[static_cast<size_t>(i)] > 0) total[static_cast<size_t>(i)] += seg;
     }
     if (active[kBlockingPpSlot] > 0 && active[kPpSlot] > 0) total[kPpSlot] -= seg;  // counted once
+    if (named_running > 0) {
+      std::array<int, kKinds.size()> per_kind{};
+      for (size_t i = 0; i < named.size(); ++i) {
+        if (running[i] > 0) ++per_kind[static_cast<size_t>(named[i].kind)];
+      }
+      const int exposed_kind = owner == kDpSlowdownSlot ? 4 : owner < kSlots ? kind_of(owner) : -1;
+      for (size_t i = 0; i < named.size(); ++i) {
+        if (running[i] == 0) continue;
+        const double share =
+            static_cast<double>(seg) / per_kind[static_cast<size_t>(named[i].kind)];
+        named_total[i] += share;
+        if (named[i].kind == exposed_kind) named_exposed[i] += share;
+      }
+    }
     last = until;
   };
   for (const Edge& e : edges) {
     account(e.t);
     active[static_cast<size_t>(e.slot)] += e.delta;
+    if (e.name >= 0) {
+      running[static_cast<size_t>(e.name)] += e.delta;
+      named_running += e.delta;
+    }
   }
   account(makespan);
   Attribution a;
@@ -1042,36 +1119,67 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
   a.cp_total = static_cast<double>(total[kCpSlot]) * 1e-9;
   a.pp_total = static_cast<double>(total[kPpSlot] + total[kBlockingPpSlot]) * 1e-9;
   a.dp_total = static_cast<double>(total[kDpSlot]) * 1e-9;
+  for (size_t i = 0; i < named.size(); ++i) {
+    named[i].total = named_total[i] * 1e-9;
+    named[i].exposed = named_exposed[i] * 1e-9;
+  }
+  a.named = std::move(named);
   return a;
 }
 
 // Each collective's time as run and exposed time (the estimator's table prices each call
-// alone): its stream's busy time on the reported rank (`as_run`: tp, ep, cp, pp, dp; sharing
-// the NIC stretches them) and its stream's exposed time (r.time), each shared by the
-// collectives' priced times (the expert-tensor-parallel calls are on the tp stream). A stream's
+// alone), from the rank's time split `a`: its kind's busy time (`as_run`: tp, ep, cp, pp, dp;
+// sharing the NIC stretches them) and exposed time (r.time), shared by what the collectives
+// of the kind took of them under their own names as the rank ran (Attribution::named; the
+// expert-tensor-parallel calls run on the tp stream, the embedding's all-reduce on the dp
+// stream). Busy time under no collective's name (compute-stream contention) is shared in the
+// same proportions; exposed time under none (that contention, the compute the dp collectives
+// slowed when none ran) is the hidden collectives' doing, shared by their hidden time. A kind
+// one of whose
+// collectives did not run under its name shares by the priced times instead. A stream's
 // exposed time is part of its busy time, so a collective's is part of its own, but for the
 // compute that data-parallel collectives slowed, which is the dp stream's exposed time too.
-void ShareExposed(estimate::StepReport& r, const std::array<double, 5>& as_run) {
-  // The embedding group's gradient all-reduce runs on the dp stream.
-  auto stream_of = [](std::string_view group) -> std::string_view {
+void ShareExposed(estimate::StepReport& r, const std::array<double, 5>& as_run,
+                  const std::vector<Attribution::Named>& named) {
+  auto kind_of = [](std::string_view group) -> std::string_view {
     return group == "etp" ? "tp" : group == "emb" ? "dp" : group;
   };
-  const std::array<std::pair<std::string_view, double>, 5> exposed = {{{"tp", r.time.tp_exposed},
-                                                                       {"ep", r.time.ep_exposed},
-                                                                       {"cp", r.time.cp_exposed},
-                                                                       {"pp", r.time.pp_exposed},
-                                                                       {"dp", r.time.dp_exposed}}};
-  for (size_t i = 0; i < exposed.size(); ++i) {
-    const auto& [group, seconds] = exposed[i];
-    double sum = 0;
+  const std::array<double, 5> exposed = {r.time.tp_exposed, r.time.ep_exposed, r.time.cp_exposed,
+                                         r.time.pp_exposed, r.time.dp_exposed};
+  for (size_t i = 0; i < kKinds.size(); ++i) {
+    auto as_named = [&](std::string_view name) -> const Attribution::Named* {
+      for (const Attribution::Named& n : named) {
+        if (n.kind == static_cast<int>(i) && n.name == name) return &n;
+      }
+      return nullptr;
+    };
+    double priced = 0, ran = 0, ran_exposed = 0;
+    bool by_name = true;
     for (const estimate::CommSummary& c : r.comms) {
-      sum += stream_of(c.group) == group ? c.time_s : 0;
+      if (kind_of(c.group) != kKinds[i]) continue;
+      priced += c.time_s;
+      const Attribution::Named* n = as_named(c.name);
+      by_name = by_name && n != nullptr && n->total > 0;
+      ran += n != nullptr ? n->total : 0;
+      ran_exposed += n != nullptr ? n->exposed : 0;
     }
-    const double stretch = sum > 0 && as_run[i] > 0 ? as_run[i] / sum : 1.0;
+    by_name = by_name && ran > 0;
+    // The exposed time under no collective's name: work that hidden collectives caused
+    // (contention, slowed compute), shared by their hidden time.
+    const double rest = exposed[i] - ran_exposed;
+    const double hidden = ran - ran_exposed;
     for (estimate::CommSummary& c : r.comms) {
-      if (stream_of(c.group) != group) continue;
-      c.exposed_s = sum > 0 ? seconds * c.time_s / sum : 0;
-      c.time_s *= stretch;
+      if (kind_of(c.group) != kKinds[i]) continue;
+      const Attribution::Named* n = by_name ? as_named(c.name) : nullptr;
+      const double share = n != nullptr ? n->total / ran : priced > 0 ? c.time_s / priced : 0;
+      if (n == nullptr) {
+        c.exposed_s = exposed[i] * share;
+      } else if (rest >= 0 && hidden > 0) {
+        c.exposed_s = n->exposed + rest * (n->total - n->exposed) / hidden;
+      } else {
+        c.exposed_s = ran_exposed > 0 ? exposed[i] * n->exposed / ran_exposed : exposed[i] * share;
+      }
+      c.time_s = as_run[i] > 0 ? as_run[i] * share : c.time_s;
     }
   }
 }
@@ -1081,7 +1189,8 @@ void ShareExposed(estimate::StepReport& r, const std::array<double, 5>& as_run) 
 struct Run {
   SimResult out;  // its report is still the estimator's
   RunStats stats;
-  std::vector<Attribution> ranks;  // per pipeline rank
+  std::vector<Attribution> ranks;           // per pipeline rank
+  std::vector<std::vector<OpId>> incoming;  // per pipeline rank: IncomingSends
   double straggler_cost_s = 0;
 };
 
@@ -1144,7 +1253,7 @@ void Summarize(Run& run, int rank, const Attribution& a) {
   r.moe.cp_comm_s = a.cp_total;
   r.moe.cp_comm_exposed_s = a.cp;
   estimate::SetStepTime(r, static_cast<double>(run.stats.makespan) * 1e-9);
-  ShareExposed(r, {a.tp_total, a.ep_total, a.cp_total, a.pp_total, a.dp_total});
+  ShareExposed(r, {a.tp_total, a.ep_total, a.cp_total, a.pp_total, a.dp_total}, a.named);
 
   estimate::Timeline& tl = r.timeline;
   tl.engine = "simulate";
@@ -1232,13 +1341,19 @@ Run SimulateWhole(const estimate::Scenario& sc, const estimate::StepReport& esti
     const RunStats h = BuildAndRun(sc, g, std::vector<double>(slow.size(), 1.0), healthy);
     run.straggler_cost_s = static_cast<double>(run.stats.makespan - h.makespan) * 1e-9;
   }
-  const std::vector<std::vector<OpId>> incoming = IncomingSends(run.out);
+  run.incoming = IncomingSends(run.out);
   run.ranks.reserve(static_cast<size_t>(run.out.stages));
   for (int s = 0; s < run.out.stages; ++s) {
     run.ranks.push_back(
-        Attribute(run.out, s, run.stats.makespan, incoming[static_cast<size_t>(s)]));
+        Attribute(run.out, s, run.stats.makespan, run.incoming[static_cast<size_t>(s)]));
   }
   return run;
+}
+
+// Rank `rank`'s time split of `run` with its collectives by name (Attribution::named).
+void NameCollectives(Run& run, int rank) {
+  const size_t i = static_cast<size_t>(rank);
+  run.ranks[i] = Attribute(run.out, rank, run.stats.makespan, run.incoming[i], true);
 }
 
 // The terms of a time split that add up to the step, compute first.
@@ -1307,6 +1422,14 @@ Attribution Line(const Attribution& a, const Attribution& b, double k) {
   out.pp_total = grow(a.pp_total, b.pp_total);
   out.dp_total = grow(a.dp_total, b.dp_total);
   out.dp_slowdown = std::min(out.dp, grow(a.dp_slowdown, b.dp_slowdown));
+  for (Attribution::Named& n : out.named) {
+    for (const Attribution::Named& m : a.named) {
+      if (m.kind != n.kind || m.name != n.name) continue;
+      n.total = grow(m.total, n.total);
+      n.exposed = grow(m.exposed, n.exposed);
+      break;
+    }
+  }
   return out;
 }
 
@@ -1333,6 +1456,8 @@ SimResult Extrapolate(Run a, Run b, int64_t m1, int64_t m2, int64_t m, int rank,
                       const estimate::StepReport& estimated, int64_t events, bool shifted) {
   const double k = static_cast<double>(m - m2) / static_cast<double>(m2 - m1);
   auto line = [k](double fa, double fb) { return fb + (fb - fa) * k; };
+  NameCollectives(a, rank);
+  NameCollectives(b, rank);
   const Attribution x =
       Line(a.ranks[static_cast<size_t>(rank)], b.ranks[static_cast<size_t>(rank)], k);
   Summarize(a, rank, a.ranks[static_cast<size_t>(rank)]);
@@ -1354,7 +1479,7 @@ SimResult Extrapolate(Run a, Run b, int64_t m1, int64_t m2, int64_t m, int rank,
   r.moe.cp_comm_s = x.cp_total;
   r.moe.cp_comm_exposed_s = r.time.cp_exposed;
   estimate::SetStepTime(r, line(ra.step_time_s, rb.step_time_s));
-  ShareExposed(r, {x.tp_total, x.ep_total, x.cp_total, x.pp_total, x.dp_total});
+  ShareExposed(r, {x.tp_total, x.ep_total, x.cp_total, x.pp_total, x.dp_total}, x.named);
   estimate::Timeline& tl = r.timeline;
   tl = rb.timeline;
   tl.events = events;  // what was run
@@ -1416,6 +1541,7 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
     const int rank =
         ReportedRank(work, est.critical_stage, static_cast<double>(run.stats.makespan) * 1e-9);
     UseTablesOf(sc, rank, run.out.report);
+    NameCollectives(run, rank);
     Summarize(run, rank, run.ranks[static_cast<size_t>(rank)]);
     return core::Result<SimResult>(std::move(run.out), estimated.diagnostics());
   }

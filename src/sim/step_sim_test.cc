@@ -979,6 +979,45 @@ TEST(Simulate, TiedEmbeddingGradientsAreAllReducedAfterTheFlush) {
   }
 }
 
+// Each collective's row gives its own time as run: with the dp collectives overlapped (and
+// stretched by the compute beside them), the embedding's all-reduce, alone after the flush,
+// keeps its simulated duration and is exposed whole, and the dp rows add up to the dp
+// stream's busy time of the overlap table.
+TEST(Simulate, EachCollectiveRowIsItsOwnTimeAsRun) {
+  estimate::Scenario s = Make(model::testing::Gpt3(), 128, 4, 8, 12, 256, Schedule::kInterleaved);
+  s.plan.zero = 1;
+  core::Result<SimResult> sim = Simulate(s);
+  ASSERT_TRUE(sim.ok()) << sim.diagnostics().Format();
+  const SimResult& r = sim.value();
+  const int rank = r.report.critical_stage;
+  double ran = 0;
+  for (OpId op = 0; op < r.info.size(); ++op) {
+    if (r.info[op].name == "embedding_grad_all_reduce" &&
+        static_cast<int>(r.program.stream(op)) / kStreamsPerStage == rank) {
+      ran += static_cast<double>(r.program.end(op) - r.program.start(op)) * 1e-9;
+    }
+  }
+  ASSERT_GT(ran, 0) << "rank " << rank << " runs no embedding all-reduce";
+  double dp_rows = 0, stretched = 0;
+  const estimate::CommSummary* row = nullptr;
+  for (const estimate::CommSummary& c : r.report.comms) {
+    if (c.group == "dp" || c.group == "emb") dp_rows += c.time_s;
+    if (c.name == "embedding_grad_all_reduce") row = &c;
+  }
+  ASSERT_NE(row, nullptr);
+  EXPECT_NEAR(row->time_s, ran, 1e-9);
+  EXPECT_NEAR(row->exposed_s, row->time_s, 1e-9);
+  const estimate::OverlapSummary* dp = Overlap(r.report, "dp");
+  ASSERT_NE(dp, nullptr);
+  EXPECT_NEAR(dp_rows, dp->total_s, 1e-9);
+  // The overlapped ones were stretched beyond their priced time.
+  const estimate::StepReport priced = estimate::Estimate(s).value();
+  for (const estimate::CommSummary& c : priced.comms) {
+    if (c.group == "dp") stretched += c.time_s;
+  }
+  EXPECT_GT(dp_rows - row->time_s, stretched);
+}
+
 TEST(Simulate, TheSameMoePlanTwiceGivesTheSameTimeline) {
   estimate::Scenario s = MoeOnSuperPod(true);
   s.plan.overlap_tp = true;
