@@ -442,17 +442,53 @@ void ExplainFailure(const httplib::Request& req, httplib::Response& res) {
 }
 
 // A JSON answer with the warnings the CLI would print to stderr.
-Answer Json(std::string body, const core::Diagnostics& warnings) {
-  return {200, std::move(body), "application/json", warnings.Format()};
+// `text` with the CLI's flags that the evaluating endpoints take as query parameters named
+// as the API names them: "--tokens 15T" is "tokens=15T", "--days" is "days".
+std::string AsQueryText(std::string text) {
+  constexpr std::array<std::string_view, 5> kFlags = {"tokens", "days", "chips", "reliability",
+                                                      "engine"};
+  auto word = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+  };
+  for (std::string_view flag : kFlags) {
+    const std::string dashed = "--" + std::string(flag);
+    for (size_t at = text.find(dashed); at != std::string::npos; at = text.find(dashed, at)) {
+      const size_t end = at + dashed.size();
+      if ((at > 0 && word(text[at - 1])) || (end < text.size() && word(text[end]))) {
+        at = end;
+        continue;
+      }
+      const bool value = end + 1 < text.size() && text[end] == ' ' && text[end + 1] != '-' &&
+                         std::isspace(static_cast<unsigned char>(text[end + 1])) == 0;
+      text.replace(at, dashed.size() + (value ? 1 : 0), std::string(flag) + (value ? "=" : ""));
+      at += flag.size();
+    }
+  }
+  return text;
 }
 
-Answer BadInput(const core::Diagnostics& d) {
+// Diagnostics as the API gives them: flags named as query parameters (AsQueryText).
+core::Diagnostics AsQuery(core::Diagnostics d) {
+  for (core::Diagnostic& x : d.items()) {
+    x.key = AsQueryText(std::move(x.key));
+    x.message = AsQueryText(std::move(x.message));
+    x.hint = AsQueryText(std::move(x.hint));
+  }
+  return d;
+}
+
+Answer Json(std::string body, const core::Diagnostics& warnings) {
+  return {200, std::move(body), "application/json", AsQuery(warnings).Format()};
+}
+
+Answer BadInput(const core::Diagnostics& given) {
+  const core::Diagnostics d = AsQuery(given);
   return {400, d.Format(), "text/plain; charset=utf-8", {}, {}, d};
 }
 
 // Warnings go above an HTML report, as the CLI prints them to stderr.
 std::string WithWarnings(const core::Diagnostics& d, std::string body) {
-  return io::HtmlWarnings(d) + body;
+  return io::HtmlWarnings(AsQuery(d)) + body;
 }
 
 }  // namespace
@@ -502,7 +538,8 @@ struct Server::Impl {
 
   // The posted scenario as a file the loaders read as they read any scenario, in a private
   // directory of its own that lives as long as the request; its name in every diagnostic is
-  // "scenario.yaml" (the directory is taken out).
+  // `name`.yaml, the name the request gives it, else "scenario.yaml" (the directory is taken
+  // out).
   struct Posted {
     fs::path dir;
     std::string file;
@@ -512,7 +549,8 @@ struct Server::Impl {
     }
   };
 
-  static bool Post(const std::string& text, Posted& posted, std::string& error) {
+  static bool Post(const std::string& text, const std::string& name, Posted& posted,
+                   std::string& error) {
     std::error_code ec;
     const fs::path tmp = fs::temp_directory_path(ec);
     std::string pattern = (tmp / "fathom-serve-XXXXXX").string();
@@ -522,7 +560,7 @@ struct Server::Impl {
       return false;
     }
     posted.dir = pattern;
-    posted.file = (posted.dir / "scenario.yaml").string();
+    posted.file = (posted.dir / ((name.empty() ? "scenario" : name) + ".yaml")).string();
     std::ofstream f(posted.file, std::ios::binary);
     f << text;
     if (!f) {
@@ -733,9 +771,10 @@ struct Server::Impl {
         if (what == "trace")
           known.insert(known.end(), {"stages", "micro_batches", "window", "gzip"});
         known.push_back("name");
-        std::string unknown;
+        std::string unknown, repeated;
         for (const auto& [key, value] : req.params) {
           if (std::find(known.begin(), known.end(), key) == known.end()) unknown = key;
+          if (key != "axis" && req.get_param_value_count(key) > 1) repeated = key;
         }
         // The scenario's name, where the page knows it (the example it came from).
         const core::Result<std::vector<io::Override>> named =
@@ -749,6 +788,10 @@ struct Server::Impl {
           a = Refused(400, unknown.substr(0, 64),
                       fmt::format("unknown query parameter for /api/{}", what),
                       "it takes " + names);
+        } else if (!repeated.empty()) {
+          a = Refused(400, repeated.substr(0, 64),
+                      fmt::format("given {} times", req.get_param_value_count(repeated)),
+                      "give it once (only axis may repeat)");
         } else if (req.is_multipart_form_data()) {
           a = Refused(415, "",
                       "send the scenario's YAML as the body itself (Content-Type: "
@@ -781,7 +824,7 @@ struct Server::Impl {
           const std::lock_guard<std::mutex> lock(evaluate);
           Posted posted;
           std::string error;
-          if (!Post(body, posted, error)) {
+          if (!Post(body, name, posted, error)) {
             a = Refused(500, "", error);
           } else {
             const bool json = format == "json";

@@ -179,7 +179,7 @@ TEST_F(ServerTest, SizesTheChipCountsAsked) {
   httplib::Result bad = client_->Post("/api/size?tokens=100B&chips=many", yaml, "application/yaml");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
-  EXPECT_NE(bad->body.find("--chips"), std::string::npos) << bad->body;
+  EXPECT_NE(bad->body.find("error: chips: \"many\""), std::string::npos) << bad->body;
 }
 
 // The trace of a step, as `fathom step --trace` writes it: the same filters and budget,
@@ -229,6 +229,35 @@ TEST_F(ServerTest, NamesAnUnnamedScenarioAsAsked) {
       client_->Post("/api/step?engine=estimate&name=a%20b", yaml, "application/yaml");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
+}
+
+// The API's diagnostics name its query parameters, not the CLI's flags; a parameter given
+// twice is a 400 (only axis repeats); the posted file is named as the request names it.
+TEST_F(ServerTest, SpeaksOfQueryParametersAndTheNameGiven) {
+  const std::string yaml =
+      "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n"
+      "  global_batch_size: 128\n";
+  httplib::Result tokens = client_->Post("/api/run?tokens=0", yaml, "application/yaml");
+  ASSERT_TRUE(tokens);
+  EXPECT_EQ(tokens->status, 400);
+  EXPECT_EQ(tokens->body, "error: tokens: \"0\": must be more than 0; e.g. tokens=15T\n");
+  httplib::Result days = client_->Post("/api/size?days=x&tokens=1T", yaml, "application/yaml");
+  ASSERT_TRUE(days);
+  EXPECT_EQ(days->status, 400);
+  EXPECT_NE(days->body.find("(days=30)"), std::string::npos) << days->body;
+  EXPECT_EQ(days->body.find("--"), std::string::npos) << days->body;
+  httplib::Result untrained = client_->Post("/api/run?name=my-run", yaml, "application/yaml");
+  ASSERT_TRUE(untrained);
+  EXPECT_EQ(untrained->status, 400);
+  EXPECT_NE(untrained->body.find("my-run.yaml: training: how much to train is not given"),
+            std::string::npos)
+      << untrained->body;
+  EXPECT_NE(untrained->body.find("or tokens=15T"), std::string::npos) << untrained->body;
+  httplib::Result twice =
+      client_->Post("/api/step?engine=estimate&engine=simulate", yaml, "application/yaml");
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->status, 400);
+  EXPECT_EQ(twice->body, "engine: given 2 times; give it once (only axis may repeat)\n");
 }
 
 TEST_F(ServerTest, SweepsAGrid) {
