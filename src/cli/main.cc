@@ -775,6 +775,10 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "; run with --help for the options\n";
     return kUserError;
   }
+  if (const std::string empty = fathom::cli::OptionGivenEmpty(app); !empty.empty()) {
+    std::cerr << fathom::cli::EmptyOptionError(empty);
+    return kUserError;
+  }
 
   if (explain_cmd->parsed()) {
     if (explain_markdown) {

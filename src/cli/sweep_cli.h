@@ -20,6 +20,32 @@
 
 namespace fathom::cli {
 
+// The first option of `app` or of its parsed subcommands given an empty value (--emit-plan
+// '', --tp ''), or "": a mistake, which taken as the option left out would silently do
+// something else. Flags take no value and are not checked.
+inline std::string OptionGivenEmpty(const CLI::App& app) {
+  std::vector<const CLI::App*> given = {&app};
+  for (const CLI::App* cmd : app.get_subcommands()) given.push_back(cmd);
+  for (const CLI::App* cmd : given) {
+    for (const CLI::Option* opt : cmd->get_options()) {
+      if (opt->count() == 0 || opt->get_expected_min() == 0) continue;
+      const std::vector<std::string>& values = opt->results();
+      if (std::any_of(values.begin(), values.end(), [](const std::string& v) {
+            return v.find_first_not_of(" \t") == std::string::npos;
+          })) {
+        return opt->get_name();
+      }
+    }
+  }
+  return "";
+}
+
+// The error for OptionGivenEmpty's option.
+inline std::string EmptyOptionError(const std::string& option) {
+  return "error: " + option +
+         ": an empty value; give one or leave the option out (run with --help for the options)\n";
+}
+
 struct SweepArgs {
   io::SweepRequest request;
   bool json = false;

@@ -110,6 +110,10 @@ int Run(int argc, char** argv, int rank, int ranks) {
     }
     return code == 0 ? 0 : kUserError;
   }
+  if (const std::string empty = fathom::cli::OptionGivenEmpty(app); !empty.empty()) {
+    if (rank == 0) std::cerr << fathom::cli::EmptyOptionError(empty);
+    return kUserError;
+  }
   // Every rank checks the outputs, the catalog and the sweep (each reads the inputs from its
   // own file system).
   const fathom::core::Result<fathom::io::Catalog> opened =
