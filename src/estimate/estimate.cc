@@ -1527,7 +1527,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   }
   // The MoE and CP breakdown of the critical stage (its compute part is summed with the
   // operator table).
-  const double imbalance = m.moe.EffectiveImbalance();
+  const double imbalance = m.moe.EffectiveImbalance(p.ep);
   r.moe.imbalance_s = r.moe.expert_gemm_s * (1 - 1 / imbalance);
   r.moe.all_to_all_s = mb * ep_total;
   r.moe.all_to_all_exposed_s = r.time.ep_exposed;
@@ -1675,6 +1675,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     r.notes.push_back(
         "MoE model FLOPs count active parameters only (router, shared experts, top_k routed "
         "experts); the expert GEMMs are sized for the busiest rank (moe.imbalance)");
+    if (m.moe.imbalance > 1 && p.ep <= 1) {
+      r.notes.push_back(
+          "moe.imbalance does not apply at ep 1: every rank holds every expert and routes all "
+          "its tokens' copies to them");
+    }
   }
   if (p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4) {
     r.notes.push_back(

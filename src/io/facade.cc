@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/check.h"
 #include "core/text.h"
 
 namespace fathom::io {
@@ -83,6 +84,14 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
       } else {
         out.report = std::move(s.value().report);
       }
+    }
+    // The report is the same whether or not a timeline is asked for: where the step is
+    // otherwise simulated at two shorter steps and extrapolated, so is the report, and the
+    // timeline is the whole step's.
+    if (ok && whole.whole_step && sim::SimulationSize(sc, {}) != sim::SimulationSize(sc, whole)) {
+      core::Result<sim::SimResult> reported = sim::Simulate(sc, {});
+      FATHOM_CHECK(reported.ok(), "a step simulated whole fails extrapolated");
+      out.report = std::move(reported.value().report);
     }
   } else {
     core::Result<estimate::StepReport> r = estimate::Estimate(sc);

@@ -819,7 +819,7 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
           {Num("moe.imbalance",
                "load imbalance: routed tokens of the busiest expert-parallel rank over the "
                "mean (>= 1), whatever its number of local experts; the slowest rank sets the "
-               "pace")
+               "pace (none at ep 1, where every rank holds every expert)")
                .Default("1")
                .Min(1)
                .Max(1000),

@@ -258,8 +258,8 @@ core::Result<TraceSelection> SelectTrace(const sim::SimResult& r, const TraceFil
   };
   s.events = total();
   const int64_t before = s.events;
-  // The budget: the most evenly spaced stages that fit, the first, critical and last among
-  // them (at least those three), then the first and last micro-batches.
+  // The budget: the most evenly spaced stages that fit, the first, the last, the critical
+  // and its neighbours among them (at least those), then the first and last micro-batches.
   if (s.events > f.max_events && !f.stages.given) {
     const int pp = r.stages;
     std::vector<bool> few;
@@ -268,7 +268,11 @@ core::Result<TraceSelection> SelectTrace(const sim::SimResult& r, const TraceFil
       for (int j = 0; j < k; ++j) {
         few[static_cast<size_t>((2 * j * (pp - 1) + (k - 1)) / (2 * (k - 1)))] = true;
       }
-      few[static_cast<size_t>(std::clamp(r.report.critical_stage, 0, pp - 1))] = true;
+      // The critical stage and its neighbours, whose sends feed its passes.
+      const int critical = std::clamp(r.report.critical_stage, 0, pp - 1);
+      for (int st = std::max(0, critical - 1); st <= std::min(pp - 1, critical + 1); ++st) {
+        few[static_cast<size_t>(st)] = true;
+      }
       s.stages = few;
       s.events = total();
       if (s.events <= f.max_events) break;
@@ -410,7 +414,14 @@ void WriteChromeTrace(const sim::SimResult& r, const TraceSelection& sel,
     std::string name(i.name);
     if (i.layer >= 0) name += fmt::format(" L{}", i.layer);
     if (i.micro_batch >= 0) name += fmt::format(" mb{}", i.micro_batch);
-    std::string args = fmt::format(R"("flops":{:.6g},"bytes":{:.6g})", i.flops, i.bytes);
+    std::string args = fmt::format(R"("flops":{},"bytes":{})", i.flops, i.bytes);
+    if (i.part > 0) {
+      args += i.part == 1 ? R"(,"part":"exposed head")" : R"(,"part":"overlapped tail")";
+    }
+    // Compute the data-parallel collectives beside it slowed (their share of the units).
+    if (const sim::Time nominal = prog.duration(op); prog.end(op) - prog.start(op) > nominal) {
+      args += fmt::format(R"(,"nominal_dur_us":{},"slowed_by":"dp")", Us(nominal));
+    }
     if (i.micro_batch >= 0) {
       args += fmt::format(R"(,"micro_batch":{},"chunk":{},"pass":"{}")", i.micro_batch, i.chunk,
                           PassName(i.pass));

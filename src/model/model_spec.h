@@ -69,8 +69,10 @@ struct MoeSpec {
     return shared_ffn_hidden > 0 ? shared_ffn_hidden : shared_experts * expert_ffn_hidden;
   }
   // The busiest expert-parallel rank's load over the mean after routing (capacity caps
-  // each expert's, so the rank's too).
-  double EffectiveImbalance() const {
+  // each expert's, so the rank's too), over `ep` expert-parallel ranks: none at ep 1, where
+  // every rank holds every expert and routes all its tokens' top_k copies to them.
+  double EffectiveImbalance(int ep) const {
+    if (ep <= 1) return 1.0;
     return routing == Routing::kCapacity ? std::min(imbalance, capacity_factor) : imbalance;
   }
 };

@@ -259,7 +259,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
         model::LayerActivationBytes(m, p.flash_attention, true, storage);
     moe_layer = tp_part(e) + e.sequence_shardable / seq_div +
                 (p.recompute == Recompute::kNone ? e.scores / p.tp : 0.0) +
-                (e.expert_input * p.etp + e.expert) * m.moe.EffectiveImbalance() / p.tp +
+                (e.expert_input * p.etp + e.expert) * m.moe.EffectiveImbalance(p.ep) / p.tp +
                 e.router / seq_div;
   }
   double per_micro_batch = 0;

@@ -450,8 +450,13 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
     }
     const Time head = it.duration / p_.tp;
     const Time tail = it.duration - head;
+    OpInfo rest = info;
+    info.part = 1;
+    info.bytes = it.bytes / p_.tp;
+    rest.part = 2;
+    rest.bytes = it.bytes - info.bytes;
     Chain(Emit(stage, StreamKind::kTp, head, info));
-    layer_tails_.push_back(Emit(stage, StreamKind::kTp, tail, info));
+    layer_tails_.push_back(Emit(stage, StreamKind::kTp, tail, rest));
     stretch_tp_ += Ns(static_cast<double>(tail) * 1e-9 * contention_);
   }
 }

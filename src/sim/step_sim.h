@@ -104,6 +104,9 @@ struct OpInfo {
   parallel::Pass pass = parallel::Pass::kForward;
   int16_t chunk = -1;
   int16_t peer = -1;  // pp: the stage receiving
+  // A tensor-parallel call split to overlap the GEMM beside it (plan.overlap_tp): 1 for its
+  // exposed head, 2 for its overlapped tail; 0 for a call run whole.
+  int8_t part = 0;
   int32_t micro_batch = -1;
   int32_t layer = -1;  // model layer, 0-based; -1 for embedding, head, optimizer
   double flops = 0;    // per chip

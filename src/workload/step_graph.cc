@@ -141,7 +141,7 @@ double RoleRows(const model::ModelSpec& m, const ParallelPlan& p, model::Role ro
     case model::Role::kRouter:
       return tokens / p.tp;
     case model::Role::kExpert:
-      return tokens / p.tp * p.etp * m.moe.top_k * m.moe.EffectiveImbalance();
+      return tokens / p.tp * p.etp * m.moe.top_k * m.moe.EffectiveImbalance(p.ep);
   }
   return tokens;
 }
