@@ -422,6 +422,26 @@ TEST(Estimate, RaisingImbalanceNeverSpeedsAStep) {
   }
 }
 
+// At ep 1 every rank holds every expert and routes all its tokens' copies to them: no rank
+// is busier than another, whatever moe.imbalance says (a note says it does not apply).
+TEST(Estimate, ImbalanceDoesNotApplyAtEpOne) {
+  Scenario s = Llama70BOn512(model::testing::Mixtral8x7B());
+  s.plan.ep = 1;
+  const StepReport even = Estimate(s).value();
+  s.model.moe.imbalance = 1.5;
+  const StepReport skewed = Estimate(s).value();
+  EXPECT_EQ(skewed.step_time_s, even.step_time_s);
+  EXPECT_EQ(skewed.memory.total, even.memory.total);
+  EXPECT_EQ(skewed.moe.imbalance_s, 0);
+  EXPECT_TRUE(std::any_of(skewed.notes.begin(), skewed.notes.end(), [](std::string_view n) {
+    return n.find("moe.imbalance does not apply at ep 1") != std::string::npos;
+  }));
+  s.plan.ep = 8;  // over ranks, it does
+  const double skewed_ep = Estimate(s).value().step_time_s;
+  s.model.moe.imbalance = 1;
+  EXPECT_GT(skewed_ep, Estimate(s).value().step_time_s);
+}
+
 // The model on 512 chips of the Llama 70B cluster in pure data parallelism (tp 1, pp 1,
 // one sequence per rank): an MoE model's expert grid is then ep x edp over all of them.
 Scenario DataParallelOn512(const model::ModelSpec& m) {
