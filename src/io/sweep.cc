@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <mutex>
 #include <semaphore>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -681,6 +682,81 @@ struct Decoder {
   }
 };
 
+// Every field of a plan, in one order, for the encoder and the decoder alike: `f` is called
+// with a reference to each (an int, bool, enum, double, string or Bytes).
+template <typename Plan, typename F>
+void EachPlanField(Plan& p, F&& f) {
+  f(p.tp);
+  f(p.pp);
+  f(p.vp);
+  f(p.dp);
+  f(p.cp);
+  f(p.ep);
+  f(p.etp);
+  f(p.moe_max_domains);
+  f(p.cp_comm);
+  f(p.fp8_scaling);
+  f(p.fp8_weight_cache);
+  f(p.sequence_parallel);
+  f(p.micro_batch_size);
+  f(p.global_batch_size);
+  f(p.schedule);
+  f(p.zero);
+  f(p.recompute);
+  f(p.recompute_norm_mla_up);
+  f(p.precision);
+  f(p.activation_precision);
+  f(p.moe_dispatch_precision);
+  f(p.optimizer_state_precision);
+  f(p.grad_reduce);
+  f(p.flash_attention);
+  f(p.first_stage_layers);
+  f(p.last_stage_layers);
+  f(p.overlap_dp);
+  f(p.overlap_tp);
+  f(p.overlap_pp);
+  f(p.overlap_ep);
+  f(p.overlap_comm_units);
+  f(p.order);
+  f(p.memory_reserved);
+  f(p.memory_fragmentation);
+  f(p.stragglers.stage);
+  f(p.stragglers.fraction);
+  f(p.stragglers.slowdown);
+}
+
+void EncodePlan(Encoder& e, const parallel::ParallelPlan& plan) {
+  EachPlanField(plan, [&e](const auto& v) {
+    using T = std::decay_t<decltype(v)>;
+    if constexpr (std::is_same_v<T, std::string>) {
+      e.Str(v);
+    } else if constexpr (std::is_same_v<T, core::Bytes>) {
+      e.Real(v.value());
+    } else if constexpr (std::is_floating_point_v<T>) {
+      e.Real(v);
+    } else {
+      e.Int(static_cast<int64_t>(v));
+    }
+  });
+}
+
+void DecodePlan(Decoder& d, parallel::ParallelPlan& plan) {
+  EachPlanField(plan, [&d](auto& v) {
+    using T = std::decay_t<decltype(v)>;
+    if constexpr (std::is_same_v<T, std::string>) {
+      v = d.Str();
+    } else if constexpr (std::is_same_v<T, core::Bytes>) {
+      v = core::Bytes(d.Real());
+    } else if constexpr (std::is_floating_point_v<T>) {
+      v = d.Real();
+    } else if constexpr (std::is_same_v<T, bool>) {
+      v = d.Int() != 0;
+    } else {
+      v = static_cast<T>(d.Int());
+    }
+  });
+}
+
 }  // namespace
 
 core::Diagnostics SweepWarnings(const SweepResult& r, size_t shown) {
@@ -721,13 +797,8 @@ std::string EncodeSweepRows(const std::vector<SweepRow>& rows) {
     e.Int(r.ok);
     for (const std::string* s : {&r.engine, &r.scenario, &r.model, &r.cluster, &r.chip}) e.Str(*s);
     e.Int(r.chips);
-    const parallel::ParallelPlan& p = r.plan;
-    for (int v : {p.tp, p.pp, p.vp, p.dp, p.cp, static_cast<int>(p.cp_comm), p.ep, p.etp,
-                  static_cast<int>(p.sequence_parallel), p.micro_batch_size, p.global_batch_size,
-                  static_cast<int>(p.schedule), p.first_stage_layers, p.last_stage_layers, p.zero,
-                  static_cast<int>(p.recompute), static_cast<int>(p.precision), r.micro_batches}) {
-      e.Int(v);
-    }
+    EncodePlan(e, r.plan);
+    e.Int(r.micro_batches);
     for (double v : {r.step_time_s, r.tokens_per_s, r.mfu, r.hfu, r.bubble_fraction,
                      r.memory_per_chip_bytes, r.memory_capacity_bytes}) {
       e.Real(v);
@@ -752,26 +823,8 @@ core::Result<std::vector<SweepRow>> DecodeSweepRows(std::string_view bytes) {
     r.ok = d.Int() != 0;
     for (std::string* s : {&r.engine, &r.scenario, &r.model, &r.cluster, &r.chip}) *s = d.Str();
     r.chips = d.Int();
-    parallel::ParallelPlan& p = r.plan;
-    auto next = [&d] { return static_cast<int>(d.Int()); };
-    p.tp = next();
-    p.pp = next();
-    p.vp = next();
-    p.dp = next();
-    p.cp = next();
-    p.cp_comm = static_cast<parallel::CpComm>(next());
-    p.ep = next();
-    p.etp = next();
-    p.sequence_parallel = next() != 0;
-    p.micro_batch_size = next();
-    p.global_batch_size = next();
-    p.schedule = static_cast<parallel::Schedule>(next());
-    p.first_stage_layers = next();
-    p.last_stage_layers = next();
-    p.zero = next();
-    p.recompute = static_cast<parallel::Recompute>(next());
-    p.precision = static_cast<hardware::Precision>(next());
-    r.micro_batches = next();
+    DecodePlan(d, r.plan);
+    r.micro_batches = static_cast<int>(d.Int());
     for (double* v : {&r.step_time_s, &r.tokens_per_s, &r.mfu, &r.hfu, &r.bubble_fraction,
                       &r.memory_per_chip_bytes, &r.memory_capacity_bytes}) {
       *v = d.Real();

@@ -77,7 +77,7 @@ struct SweepRow {
   std::string engine;  // simulate | estimate; "" when the point failed
   std::string scenario, model, cluster, chip;
   int64_t chips = 0;
-  parallel::ParallelPlan plan;  // the fields PlanJson writes; the rest are defaults
+  parallel::ParallelPlan plan;
   int micro_batches = 0;
   double step_time_s = 0;
   double tokens_per_s = 0;

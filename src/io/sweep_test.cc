@@ -184,6 +184,45 @@ TEST(Sweep, RowsRoundTripExactly) {
   std::vector<SweepRow> rows = r.rows;
   rows[0].warnings = {"a warning; with \"quotes\"", "and;semicolons"};
   rows[0].step_time_s = 0.1 + 0.2;  // not exact in decimal
+  // Every field of the plan travels (fathom-mpi writes what fathom sweep writes): none at
+  // its default here.
+  parallel::ParallelPlan& p = rows[0].plan;
+  p = {.tp = 2,
+       .pp = 3,
+       .vp = 4,
+       .dp = 5,
+       .cp = 6,
+       .ep = 7,
+       .etp = 8,
+       .moe_max_domains = 9,
+       .cp_comm = parallel::CpComm::kAllGather,
+       .fp8_scaling = parallel::Fp8Scaling::kBlock,
+       .fp8_weight_cache = false,
+       .sequence_parallel = true,
+       .micro_batch_size = 10,
+       .global_batch_size = 11,
+       .schedule = parallel::Schedule::kDualPipe,
+       .zero = 3,
+       .recompute = parallel::Recompute::kFull,
+       .recompute_norm_mla_up = true,
+       .precision = hardware::Precision::kFp8,
+       .activation_precision = parallel::ActivationPrecision::kFp8,
+       .moe_dispatch_precision = hardware::Precision::kFp8,
+       .optimizer_state_precision = hardware::Precision::kBf16,
+       .grad_reduce = parallel::GradReduce::kFp32,
+       .flash_attention = false,
+       .first_stage_layers = 12,
+       .last_stage_layers = 13,
+       .overlap_dp = false,
+       .overlap_tp = true,
+       .overlap_pp = false,
+       .overlap_ep = true,
+       .overlap_comm_units = 14,
+       .order = "tp-dp-pp-cp-ep",
+       .memory_reserved = core::Bytes(15.5),
+       .memory_fragmentation = 0.1 + 0.2,
+       .stragglers = {.stage = 1, .fraction = 0.25, .slowdown = 1.5}};
+  EXPECT_NE(p, parallel::ParallelPlan{});
   const std::string bytes = EncodeSweepRows(rows);
   core::Result<std::vector<SweepRow>> back = DecodeSweepRows(bytes);
   ASSERT_TRUE(back.ok()) << back.diagnostics().Format();
@@ -192,6 +231,8 @@ TEST(Sweep, RowsRoundTripExactly) {
   EXPECT_EQ(back.value()[0].time.compute, rows[0].time.compute);
   EXPECT_EQ(back.value()[0].time.cp_exposed, rows[0].time.cp_exposed);
   EXPECT_EQ(back.value()[0].warnings, rows[0].warnings);
+  EXPECT_EQ(back.value()[0].plan, rows[0].plan);
+  EXPECT_EQ(back.value()[1].plan, rows[1].plan);
   EXPECT_EQ(back.value()[1].error, rows[1].error);
   EXPECT_EQ(EncodeSweepRows(back.value()), bytes);
   EXPECT_FALSE(DecodeSweepRows(bytes.substr(0, bytes.size() / 2)).ok());

@@ -54,6 +54,7 @@ struct Stragglers {
   double slowdown = 1;  // compute time multiplier of a slow chip, >= 1
 
   bool Any() const { return slowdown > 1 && (stage >= 0 || fraction > 0); }
+  bool operator==(const Stragglers&) const = default;
 };
 
 struct ParallelPlan {
@@ -118,6 +119,7 @@ struct ParallelPlan {
   int MicroBatches() const {
     return static_cast<int>(global_batch_size / (int64_t{micro_batch_size} * dp));
   }
+  bool operator==(const ParallelPlan&) const = default;
 };
 
 // Bytes per parameter of the gradient buffer and of the data-parallel reduction that

@@ -47,6 +47,17 @@ for run in text:stride json:block csv:stride; do
     fi
   }
 done
+# Plan fields away from their defaults (fp8 with its weight cache off, overlapped
+# all-to-alls) travel between the ranks: the JSON and HTML write them.
+fp8=(-s examples/llama3-70b-64-h100-fp8.yaml --axis plan.fp8_weight_cache=false,true
+     --set plan.overlap_tp=false --engine estimate --threads 1 --json)
+"$fathom" sweep "${fp8[@]}" >"$tmp/serial.fp8" 2>/dev/null
+timeout 120 "${launcher[@]}" "$fathom_mpi" "${fp8[@]}" >"$tmp/mpi.fp8" 2>"$tmp/mpi.err"
+if ! cmp -s "$tmp/serial.fp8" "$tmp/mpi.fp8"; then
+  echo "FAIL: fathom-mpi (fp8 plan fields) differs from fathom sweep:"
+  diff "$tmp/serial.fp8" "$tmp/mpi.fp8" | head -20
+  fail=1
+fi
 # A scenario named after a Latin-1 file name (no `name:`): the JSON is still UTF-8, with
 # U+FFFD for the bad byte, and the ranks do not abort.
 latin1=$tmp/$(printf 'caf\xe9').yaml
