@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/text.h"
+
 namespace fathom::core {
 
 std::string Diagnostic::Format() const {
@@ -28,15 +30,20 @@ std::string Diagnostic::Format() const {
   return out;
 }
 
+void Diagnostics::Add(Diagnostic d) {
+  for (std::string* text : {&d.key, &d.message, &d.hint}) {
+    if (text->size() > kMaxText) *text = Abbreviated(*text, kMaxText);
+  }
+  items_.push_back(std::move(d));
+}
 void Diagnostics::Error(std::string key, std::string message, std::string hint) {
-  items_.push_back({Severity::kError, "", 0, std::move(key), std::move(message), std::move(hint)});
+  Add({Severity::kError, "", 0, std::move(key), std::move(message), std::move(hint)});
 }
 void Diagnostics::Warning(std::string key, std::string message, std::string hint) {
-  items_.push_back(
-      {Severity::kWarning, "", 0, std::move(key), std::move(message), std::move(hint)});
+  Add({Severity::kWarning, "", 0, std::move(key), std::move(message), std::move(hint)});
 }
 void Diagnostics::Note(std::string key, std::string message, std::string hint) {
-  items_.push_back({Severity::kNote, "", 0, std::move(key), std::move(message), std::move(hint)});
+  Add({Severity::kNote, "", 0, std::move(key), std::move(message), std::move(hint)});
 }
 
 void Diagnostics::Append(const Diagnostics& other) {

@@ -30,7 +30,10 @@ struct Diagnostic {
 
 class Diagnostics {
  public:
-  void Add(Diagnostic d) { items_.push_back(std::move(d)); }
+  // Each message and hint at most kMaxText bytes (core::Abbreviated): a diagnostic that
+  // quotes a value quotes its start.
+  static constexpr size_t kMaxText = 2000;
+  void Add(Diagnostic d);
   void Error(std::string key, std::string message, std::string hint = {});
   void Warning(std::string key, std::string message, std::string hint = {});
   void Note(std::string key, std::string message, std::string hint = {});

@@ -65,6 +65,15 @@ std::string WithThousands(long long n) {
   return out;
 }
 
+std::string Abbreviated(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  // Back to the start of a character: a UTF-8 continuation byte is 10xxxxxx.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "... (" +
+         WithThousands(static_cast<long long>(text.size())) + " bytes)";
+}
+
 std::string JoinComma(const std::vector<std::string_view>& items) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {

@@ -20,6 +20,11 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string_view
 // An integer with thousands separators: 16384 -> "16,384", -1200 -> "-1,200".
 std::string WithThousands(long long n);
 
+// `text` when it has at most `max_bytes` bytes, else its first bytes up to a character
+// boundary within `max_bytes`, then "... (N bytes)": a value quoted in a diagnostic, so that
+// a 3 MB line is not echoed whole.
+std::string Abbreviated(std::string_view text, size_t max_bytes);
+
 // Joins with ", ".
 std::string JoinComma(const std::vector<std::string_view>& items);
 

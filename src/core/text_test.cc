@@ -1,8 +1,11 @@
 #include "core/text.h"
 
 #include <cstdint>
+#include <string>
 
 #include <gtest/gtest.h>
+
+#include "core/diagnostic.h"
 
 namespace fathom::core {
 namespace {
@@ -25,6 +28,18 @@ TEST(DidYouMean, CaseBreaksTies) {
   EXPECT_EQ(DidYouMean("GBPS", {"Gbps", "GBps"}), "GBps");
   EXPECT_EQ(DidYouMean("gbps", {"bps", "Gbps"}), "Gbps");
   EXPECT_EQ(DidYouMean("gbps", {"bps", "Gbps"}, /*ignore_case=*/false), "bps");
+}
+
+// A long value is cut at a character boundary and says how long it was; a short one stays.
+TEST(Abbreviated, CutsLongTextAtACharacter) {
+  EXPECT_EQ(Abbreviated("short", 80), "short");
+  EXPECT_EQ(Abbreviated(std::string(5000, 'x'), 4), "xxxx... (5,000 bytes)");
+  // "é" is two bytes: a cut inside it goes back before it.
+  EXPECT_EQ(Abbreviated("ab\xc3\xa9" "cd", 3), "ab... (6 bytes)");
+  Diagnostics d;
+  d.Error("key", std::string(100000, 'y'), std::string(100000, 'z'));
+  EXPECT_LT(d.items().front().message.size(), Diagnostics::kMaxText + 32);
+  EXPECT_LT(d.items().front().hint.size(), Diagnostics::kMaxText + 32);
 }
 
 TEST(WithThousands, GroupsDigitsByThree) {

@@ -10,7 +10,7 @@
 namespace fathom::io {
 
 std::string NodeText(const YAML::Node& node) {
-  if (node.IsScalar()) return node.Scalar();
+  if (node.IsScalar()) return core::Abbreviated(node.Scalar(), 80);
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
   return "nothing";

@@ -108,6 +108,8 @@ inline core::Diagnostic Error(const std::string& file, int line, const std::stri
   return {core::Severity::kError, file, line, key, std::move(message), std::move(hint)};
 }
 
+// A node as a diagnostic shows it: a scalar's text (its first 80 bytes when longer), or "a
+// list", "a mapping", "nothing".
 std::string NodeText(const YAML::Node& node);
 int NodeLine(const YAML::Node& node);
 

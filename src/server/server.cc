@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -410,6 +412,10 @@ void SetRefusal(const httplib::Request& req, httplib::Response& res, int status,
   res.set_content(a.body, a.type);
 }
 
+// The largest body a request may send, once decoded, and the refusal of a larger one.
+constexpr size_t kMaxBody = 4 << 20;
+constexpr const char* kTooLarge = "the body is too large: a scenario may be 4 MiB at most";
+
 // Why a request failed, where httplib leaves the body empty: the wrong method for a known
 // page (405, with the method it takes), no such page (404, with the API's pages), a body too
 // large (413), or else the status.
@@ -429,7 +435,7 @@ void ExplainFailure(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   if (res.status == 413) {
-    SetRefusal(req, res, 413, "the body is too large: a scenario may be 4 MiB at most");
+    SetRefusal(req, res, 413, kTooLarge);
   } else if (res.status == 404) {
     SetRefusal(req, res, 404,
                "no such page; the API is /api/step, /api/trace, /api/plan, /api/sweep, "
@@ -781,6 +787,7 @@ struct Server::Impl {
             name.empty() ? core::Result<std::vector<io::Override>>(std::vector<io::Override>{})
                          : io::ParseOverrides({"name=" + name});
         std::string body;
+        bool too_large = false;
         Answer a;
         if (!unknown.empty()) {
           std::string names;
@@ -796,11 +803,17 @@ struct Server::Impl {
           a = Refused(415, "",
                       "send the scenario's YAML as the body itself (Content-Type: "
                       "application/yaml), not as a multipart form");
-        } else if (HasBody(req) && !reader([&body](const char* data, size_t n) {
-                     body.append(data, n);
-                     return true;
-                   })) {
-          return;  // too large (413) or cut short (400): the error handler says which
+        } else if (HasBody(req) && !reader([&body, &too_large](const char* data, size_t n) {
+                     // Bounded here too: a chunked or compressed body has no Content-Length
+                     // for httplib's own bound to check.
+                     too_large = body.size() + n > kMaxBody;
+                     if (!too_large) body.append(data, n);
+                     return !too_large;
+                   }) &&
+                   !too_large) {
+          return;  // too large by its length (413) or cut short (400): the error handler says
+        } else if (too_large) {
+          a = Refused(413, "", kTooLarge);
         } else if (format != "html" && format != "json") {
           a = Refused(400, "format", "expected html or json, got \"" + format + "\"");
         } else if (!engine.empty() && engine != "auto" && engine != "simulate" &&
@@ -868,7 +881,7 @@ struct Server::Impl {
     for (std::string_view what : kEvaluations) {
       http.Post("/api/" + std::string(what), evaluate_route(what));
     }
-    http.set_payload_max_length(4 << 20);
+    http.set_payload_max_length(kMaxBody);
     // A slow or stalled upload holds a worker until its read times out (5 s): enough workers
     // that a handful of them do not hold up the page, the catalog and the other requests
     // (evaluations take turns on `evaluate` anyway).
@@ -901,7 +914,8 @@ struct Server::Impl {
       const bool evaluation = std::any_of(
           kEvaluations.begin(), kEvaluations.end(),
           [&](std::string_view what) { return req.path == "/api/" + std::string(what); });
-      if (req.method != "GET" && req.method != "HEAD" && !evaluation && !HasBody(req)) {
+      if (req.method != "GET" && req.method != "HEAD" && (!evaluation || req.method != "POST") &&
+          !HasBody(req)) {
         res.status = 404;
         ExplainFailure(req, res);
         return httplib::Server::HandlerResponse::Handled;
@@ -932,6 +946,19 @@ core::Result<int> Server::Bind() {
                                : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
   if (port < 0) {
     core::Diagnostics d;
+    // A host that names no address of this machine is the host's fault, not the port's.
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* found = nullptr;
+    const int resolved = getaddrinfo(o.host.c_str(), nullptr, &hints, &found);
+    if (found != nullptr) freeaddrinfo(found);
+    if (resolved != 0) {
+      d.Error("--host", fmt::format("cannot listen on \"{}\": {}", o.host, gai_strerror(resolved)),
+              "give an address of this machine, e.g. 127.0.0.1 (the default) or 0.0.0.0");
+      return d;
+    }
     d.Error("--port", fmt::format("cannot listen on {}:{}", o.host, o.port),
             "is another server using the port? give another with --port, or 0 for any free one");
     return d;

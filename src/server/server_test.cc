@@ -505,6 +505,34 @@ TEST_F(ServerTest, APostWithoutALengthHasAnEmptyBody) {
   const std::string page =
       RawRequest(port_, "POST /api/catalog HTTP/1.1\r\nHost: localhost\r\n\r\n", "GET only");
   EXPECT_EQ(page.rfind("HTTP/1.1 405", 0), 0u) << page;
+  // Another method to an evaluation, bodiless: its 405 at once too.
+  const std::string put =
+      RawRequest(port_, "PUT /api/step HTTP/1.1\r\nHost: localhost\r\n\r\n", "POST only");
+  EXPECT_EQ(put.rfind("HTTP/1.1 405", 0), 0u) << put;
+}
+
+// A chunked body has no Content-Length for the server's bound to check: it is bounded as it
+// is read, 413 past 4 MiB; a small chunked body is evaluated.
+TEST_F(ServerTest, BoundsAChunkedBody) {
+  const std::string big = Example("llama3-8b-dgx-h100") + std::string(5 << 20, '#');
+  auto chunked = [&](const std::string& body) {
+    return client_->Post(
+        "/api/step?engine=estimate",
+        [&body](size_t offset, httplib::DataSink& sink) {
+          const size_t n = std::min<size_t>(64 << 10, body.size() - offset);
+          sink.write(body.data() + offset, n);
+          if (offset + n == body.size()) sink.done();
+          return true;
+        },
+        "application/yaml");
+  };
+  httplib::Result large = chunked(big);
+  ASSERT_TRUE(large);
+  EXPECT_EQ(large->status, 413);
+  EXPECT_NE(large->body.find("too large"), std::string::npos) << large->body.substr(0, 200);
+  httplib::Result small = chunked(Example("llama3-8b-dgx-h100"));
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->status, 200) << small->body.substr(0, 300);
 }
 
 TEST_F(ServerTest, TheWrongMethodIsA405ThatNamesTheRightOne) {
