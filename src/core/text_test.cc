@@ -35,7 +35,10 @@ TEST(Abbreviated, CutsLongTextAtACharacter) {
   EXPECT_EQ(Abbreviated("short", 80), "short");
   EXPECT_EQ(Abbreviated(std::string(5000, 'x'), 4), "xxxx... (5,000 bytes)");
   // "é" is two bytes: a cut inside it goes back before it.
-  EXPECT_EQ(Abbreviated("ab\xc3\xa9" "cd", 3), "ab... (6 bytes)");
+  EXPECT_EQ(Abbreviated("ab\xc3\xa9"
+                        "cd",
+                        3),
+            "ab... (6 bytes)");
   Diagnostics d;
   d.Error("key", std::string(100000, 'y'), std::string(100000, 'z'));
   EXPECT_LT(d.items().front().message.size(), Diagnostics::kMaxText + 32);
