@@ -458,7 +458,7 @@ void AddSearchFlags(CLI::App* cmd, fathom::io::PlanRequest& q,
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   CLI::App app{"fathom: a digital twin of an AI training cluster"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "fathom " FATHOM_VERSION);
@@ -886,4 +886,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   return 0;
+}
+
+// A report that did not reach stdout (a full disk, /dev/full) is a failure, not exit 0 and a
+// truncated file that looks whole.
+int main(int argc, char** argv) {
+  const int code = Main(argc, argv);
+  if (!std::cout.flush()) {
+    std::cerr << "error: cannot write to stdout (the report is incomplete)\n";
+    return code == 0 ? kUserError : code;
+  }
+  return code;
 }

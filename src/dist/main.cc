@@ -219,6 +219,11 @@ int main(int argc, char** argv) {
     std::cerr << "error: rank " << rank << ": " << e.what() << "\n";
     MPI_Abort(MPI_COMM_WORLD, kFailed);
   }
+  // Rank 0 writes the report: one that did not reach stdout is a failure (fathom's main).
+  if (rank == 0 && !std::cout.flush()) {
+    std::cerr << "error: cannot write to stdout (the report is incomplete)\n";
+    if (code == 0) code = kUserError;
+  }
   MPI_Finalize();
   return code;
 }

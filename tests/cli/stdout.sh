@@ -82,5 +82,18 @@ if [ "$rc" -ne 2 ] || [ -s out.txt ] ||
   cat err.txt
   fail=1
 fi
+# A report that cannot be written to stdout (a full disk) fails, for every command.
+if [ -w /dev/full ]; then
+  for c in "${commands[@]}"; do
+    read -r -a args <<<"$c"
+    "$fathom" "${args[@]}" >/dev/full 2>err.txt
+    rc=$?
+    if [ "$rc" -ne 2 ] || ! grep -q "cannot write to stdout" err.txt; then
+      echo "FAIL: ${args[0]} >/dev/full: exit $rc, stderr:"
+      cat err.txt
+      fail=1
+    fi
+  done
+fi
 [ "$fail" -eq 0 ] && echo "ok: - is stdout for every file flag, and stdout holds one output"
 exit $fail
