@@ -230,12 +230,14 @@ core::Result<Sweep> PrepareSweep(const SweepRequest& q) {
     if (!canonical.empty()) a.key = canonical;
   }
   if (d.HasErrors()) return d;
+  std::vector<bool> replaced(axes.size(), false);  // a section's axis, by an --axis
   for (size_t i = 0; i < axes.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (axes[j].key != axes[i].key || axes[j].values.empty()) continue;
-      if (j < from_file && i >= from_file) {
-        axes[j].values = axes[i].values;  // --axis replaces the section's axis
+      if (j < from_file && i >= from_file && !replaced[j]) {
+        axes[j].values = axes[i].values;  // --axis replaces the section's axis, once
         axes[j].origin = axes[i].origin;
+        replaced[j] = true;
       } else {
         d.Add({core::Severity::kError, axes[i].origin, 0, axes[i].key, "is swept twice",
                "give each key one axis"});
