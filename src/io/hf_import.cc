@@ -307,7 +307,9 @@ TextDefaults TextDefaultsOf(const std::string& type) {
 }
 
 // The defaults a family's transformers config class gives the keys that size its MLPs and
-// experts and its attention window, for a config that omits them or gives null (each from
+// experts, its head width (head_dim, where the class does not derive it from the hidden size)
+// and attention window, and its latent attention, for a config that omits
+// them or gives null (q_lora_rank's null is DeepSeek's "no query compression") (each from
 // transformers' models/<family>/configuration_<family>.py, the class's __init__). They are
 // the sizes of the class's example model, likely not the checkpoint's, so each one taken is
 // a warning. Widths that follow from the hidden size are not listed: GPT-2's n_inner and
@@ -342,7 +344,8 @@ TextDefaults FamilyDefaultsOf(const std::string& type) {
             "Qwen2MoeConfig"};
   }
   if (type == "qwen3") {
-    return {{{"intermediate_size", 22016}, {"sliding_window", 4096}}, "Qwen3Config"};
+    return {{{"intermediate_size", 22016}, {"head_dim", 128}, {"sliding_window", 4096}},
+            "Qwen3Config"};
   }
   if (type == "qwen3_moe") {
     return {{{"intermediate_size", 6144},
@@ -352,12 +355,16 @@ TextDefaults FamilyDefaultsOf(const std::string& type) {
              {"sliding_window", 4096}},
             "Qwen3MoeConfig"};
   }
-  if (type == "gemma") return {{{"intermediate_size", 24576}}, "GemmaConfig"};
+  if (type == "gemma") {
+    return {{{"intermediate_size", 24576}, {"head_dim", 256}}, "GemmaConfig"};
+  }
   if (type == "gemma2") {
-    return {{{"intermediate_size", 9216}, {"sliding_window", 4096}}, "Gemma2Config"};
+    return {{{"intermediate_size", 9216}, {"head_dim", 256}, {"sliding_window", 4096}},
+            "Gemma2Config"};
   }
   if (type == "gemma3" || type == "gemma3_text") {
-    return {{{"intermediate_size", 9216}, {"sliding_window", 4096}}, "Gemma3TextConfig"};
+    return {{{"intermediate_size", 9216}, {"head_dim", 256}, {"sliding_window", 4096}},
+            "Gemma3TextConfig"};
   }
   if (type == "phi3") return {{{"intermediate_size", 8192}}, "Phi3Config"};
   if (type == "gpt_neox") return {{{"intermediate_size", 24576}}, "GPTNeoXConfig"};
@@ -368,11 +375,25 @@ TextDefaults FamilyDefaultsOf(const std::string& type) {
              {"sliding_window", 128}},
             "GptOssConfig"};
   }
+  // MLA: both classes' q_lora_rank 1536, kv_lora_rank 512, qk_rope_head_dim 64,
+  // qk_nope_head_dim and v_head_dim 128.
   if (type == "deepseek_v2") {
-    return {{{"intermediate_size", 11008}, {"moe_intermediate_size", 1407}}, "DeepseekV2Config"};
+    return {{{"intermediate_size", 11008},
+             {"moe_intermediate_size", 1407},
+             {"q_lora_rank", 1536},
+             {"kv_lora_rank", 512},
+             {"qk_rope_head_dim", 64},
+             {"qk_nope_head_dim", 128},
+             {"v_head_dim", 128}},
+            "DeepseekV2Config"};
   }
   if (type == "deepseek_v3") {
     return {{{"intermediate_size", 18432},
+             {"q_lora_rank", 1536},
+             {"kv_lora_rank", 512},
+             {"qk_rope_head_dim", 64},
+             {"qk_nope_head_dim", 128},
+             {"v_head_dim", 128},
              {"moe_intermediate_size", 2048},
              {"n_routed_experts", 256},
              {"num_experts_per_tok", 8},
@@ -687,6 +708,10 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
              "give moe_intermediate_size, the MLP width of one routed expert"});
     } else {
       m.moe.expert_ffn_hidden = r.Int({"moe_intermediate_size"}, false, 0);
+      if (m.moe.expert_ffn_hidden == 0) {
+        d.Add({core::Severity::kError, file, 0, r.prefix + "moe_intermediate_size",
+               "must be at least 1 (the MLP width of one routed expert)", ""});
+      }
     }
   }
   if (llama4 && m.moe.experts > 0) {
@@ -698,8 +723,31 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   }
   if (m.moe.experts > 0 && experts_are_mlps && !llama4) m.moe.expert_ffn_hidden = m.ffn_hidden;
   m.moe.first_dense_layers = r.Int({"first_k_dense_replace"}, false, 0);
-  m.moe.layer_frequency = std::max(
-      1, r.Int({"moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"}, false, 1));
+  m.moe.layer_frequency =
+      r.Int({"moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"}, false, 1);
+  if (m.moe.layer_frequency == 0) {
+    d.Add({core::Severity::kError, file, 0,
+           r.prefix +
+               r.NameOf({"moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"}),
+           "must be at least 1 (every n-th layer is an MoE layer)", ""});
+    m.moe.layer_frequency = 1;
+  }
+  // DeepSeek counts moe_layer_freq from layer 0 (DeepseekV2/V3DecoderLayer: MoE where
+  // layer_idx >= first_k_dense_replace and layer_idx % moe_layer_freq == 0), Qwen and Llama 4
+  // from the first MoE layer ((layer_idx + 1) % step == 0), as Fathom does.
+  if ((type == "deepseek_v2" || type == "deepseek_v3") && m.moe.layer_frequency > 1 &&
+      m.moe.experts > 0 && m.layers > 0) {
+    const int k = m.moe.first_dense_layers;
+    const int f = m.moe.layer_frequency;
+    std::vector<bool> moe(static_cast<size_t>(m.layers));
+    for (int i = 0; i < m.layers; ++i) moe[static_cast<size_t>(i)] = i >= k && i % f == 0;
+    if (!PlaceMoeLayers(moe, m.moe)) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + "moe_layer_freq",
+             "MoE layers at every multiple of " + std::to_string(f) + " from layer " +
+                 std::to_string(k) + " are not a placement Fathom can express",
+             "give moe.first_dense_layers and moe.layer_frequency in a model file instead"});
+    }
+  }
   // Per-layer lists: Qwen's mlp_only_layers (dense layers, on top of decoder_sparse_step) and
   // Llama 4's moe_layers (the MoE layers, in place of interleave_moe_layer_step). Imported
   // when first_dense_layers and layer_frequency express them exactly; an empty list changes
@@ -826,7 +874,12 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   // which wins below.
   if (type == "gemma2" && m.sliding_window > 0) m.global_attention_every = 2;
   if (gemma3 && m.sliding_window > 0) {
-    m.global_attention_every = std::max(1, r.Int({"sliding_window_pattern"}, false, 6));
+    m.global_attention_every = r.Int({"sliding_window_pattern"}, false, 6);
+    if (m.global_attention_every == 0) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + "sliding_window_pattern",
+             "must be at least 1 (every n-th layer is global)", ""});
+      m.global_attention_every = 1;
+    }
   }
   // GPT-OSS (GptOssConfig's layer_types default): windowed and full layers alternate, the
   // first windowed.
@@ -877,7 +930,11 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
     }
   }
   // Multi-head latent attention (DeepSeek-V2/V3).
-  m.mla.q_lora_rank = r.Int({"q_lora_rank"}, false, 0);
+  // A null q_lora_rank is DeepSeek's "no query compression" (DeepSeek-V2-Lite), not the
+  // class's default.
+  const auto q_lora = r.j.find("q_lora_rank");
+  m.mla.q_lora_rank =
+      q_lora != r.j.end() && q_lora->is_null() ? 0 : r.Int({"q_lora_rank"}, false, 0);
   m.mla.kv_lora_rank = r.Int({"kv_lora_rank"}, false, 0);
   m.mla.qk_rope_head_dim = r.Int({"qk_rope_head_dim"}, false, 0);
   m.mla.qk_nope_head_dim = r.Int({"qk_nope_head_dim"}, false, 0);

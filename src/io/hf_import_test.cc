@@ -1171,6 +1171,102 @@ std::string Qwen3_30bA3b(const std::string& extra = "") {
 // class's default (not 4 x hidden in every family), with a warning naming the key and the
 // value taken. Qwen3-30B-A3B without moe_intermediate_size took the dense width, 6144, for
 // each of its 128 experts: 233.47B parameters instead of 30.53B.
+// The head width and latent attention a config omits are its config class's, with a
+// warning: Qwen3's head_dim 128 and Gemma's 256 (not hidden / heads), DeepSeek's MLA; a null
+// q_lora_rank is DeepSeek-V2-Lite's "no query compression".
+TEST(HfImport, HeadWidthAndLatentAttentionTakeTheConfigClassDefaults) {
+  for (const auto& [type, head_dim] : {std::pair{"qwen3", 128}, {"gemma", 256}, {"gemma2", 256}}) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(
+        R"({"model_type": ")" + std::string(type) +
+            R"(", "hidden_size": 1024, "num_hidden_layers": 2, "num_attention_heads": 16,
+               "num_key_value_heads": 8, "intermediate_size": 3072, "vocab_size": 10,
+               "max_position_embeddings": 8, "sliding_window": 8})",
+        "config.json", {true});
+    ASSERT_TRUE(m.ok()) << type << "\n" << m.diagnostics().Format();
+    EXPECT_EQ(m.value().head_dim, head_dim) << type;
+    EXPECT_NE(Find(m.diagnostics(), core::Severity::kWarning, "head_dim"), nullptr)
+        << type << "\n"
+        << m.diagnostics().Format();
+  }
+  const std::string deepseek =
+      R"({"model_type": "deepseek_v2", "hidden_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "vocab_size": 10, "intermediate_size": 128,
+          "moe_intermediate_size": 32, "n_routed_experts": 8, "num_experts_per_tok": 2,
+          "first_k_dense_replace": 1)";
+  core::Result<model::ModelSpec> mla = ImportHuggingFace(deepseek + "}", "config.json", {true});
+  ASSERT_TRUE(mla.ok()) << mla.diagnostics().Format();
+  EXPECT_EQ(mla.value().mla.q_lora_rank, 1536);
+  EXPECT_EQ(mla.value().mla.kv_lora_rank, 512);
+  EXPECT_EQ(mla.value().mla.qk_rope_head_dim, 64);
+  EXPECT_EQ(mla.value().mla.qk_nope_head_dim, 128);
+  EXPECT_EQ(mla.value().mla.v_head_dim, 128);
+  EXPECT_NE(Find(mla.diagnostics(), core::Severity::kWarning, "kv_lora_rank"), nullptr);
+  core::Result<model::ModelSpec> lite =
+      ImportHuggingFace(deepseek + R"(, "q_lora_rank": null})", "config.json", {true});
+  ASSERT_TRUE(lite.ok()) << lite.diagnostics().Format();
+  EXPECT_EQ(lite.value().mla.q_lora_rank, 0);
+  EXPECT_EQ(lite.value().mla.kv_lora_rank, 512);
+  EXPECT_EQ(Find(lite.diagnostics(), core::Severity::kWarning, "q_lora_rank"), nullptr);
+}
+
+// DeepSeek's moe_layer_freq counts from layer 0: MoE where layer >= first_k_dense_replace
+// and layer % moe_layer_freq == 0 (layers 2, 4, 6 of 8 with k 2, f 2); from layer 0 itself
+// Fathom's placement cannot say it, an error.
+TEST(HfImport, DeepSeekMoeLayerFrequencyCountsFromLayerZero) {
+  auto import = [](int k, int f) {
+    return ImportHuggingFace(
+        R"({"model_type": "deepseek_v3", "hidden_size": 64, "num_hidden_layers": 8,
+            "num_attention_heads": 4, "vocab_size": 10, "intermediate_size": 128,
+            "moe_intermediate_size": 32, "n_routed_experts": 8, "num_experts_per_tok": 2,
+            "n_shared_experts": 1, "q_lora_rank": 16, "kv_lora_rank": 16,
+            "qk_rope_head_dim": 8, "qk_nope_head_dim": 16, "v_head_dim": 16,
+            "first_k_dense_replace": )" +
+            std::to_string(k) + R"(, "moe_layer_freq": )" + std::to_string(f) + "}",
+        "config.json", {true});
+  };
+  core::Result<model::ModelSpec> m = import(2, 2);
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  std::vector<int> moe;
+  for (int i = 0; i < 8; ++i) {
+    if (model::KindOfLayer(m.value(), i).moe) moe.push_back(i);
+  }
+  EXPECT_EQ(moe, (std::vector<int>{2, 4, 6}));
+  core::Result<model::ModelSpec> from_zero = import(0, 2);
+  ASSERT_FALSE(from_zero.ok());
+  EXPECT_NE(from_zero.diagnostics().Format().find("moe_layer_freq"), std::string::npos);
+}
+
+// A zero that transformers refuses or that would size nothing is an error at its key, not
+// silently replaced (an expert width of 0 took the dense width: 233B for Qwen3-30B-A3B).
+TEST(HfImport, ZeroWidthsAndStepsAreErrors) {
+  const struct {
+    const char* json;
+    const char* key;
+  } cases[] = {
+      {R"({"model_type": "qwen3_moe", "hidden_size": 64, "num_hidden_layers": 4,
+           "num_attention_heads": 4, "vocab_size": 10, "num_experts": 8,
+           "num_experts_per_tok": 2, "moe_intermediate_size": 0})",
+       "moe_intermediate_size"},
+      {R"({"model_type": "qwen2_moe", "hidden_size": 64, "num_hidden_layers": 4,
+           "num_attention_heads": 4, "vocab_size": 10, "num_experts": 8,
+           "num_experts_per_tok": 2, "moe_intermediate_size": 32,
+           "shared_expert_intermediate_size": 64, "decoder_sparse_step": 0})",
+       "decoder_sparse_step"},
+      {R"({"model_type": "gemma3_text", "hidden_size": 64, "num_hidden_layers": 4,
+           "num_attention_heads": 4, "num_key_value_heads": 4, "head_dim": 16,
+           "intermediate_size": 128, "vocab_size": 10, "max_position_embeddings": 8,
+           "sliding_window": 4, "sliding_window_pattern": 0})",
+       "sliding_window_pattern"},
+  };
+  for (const auto& c : cases) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(c.json, "config.json", {true});
+    ASSERT_FALSE(m.ok()) << c.key;
+    EXPECT_NE(Find(m.diagnostics(), core::Severity::kError, c.key), nullptr)
+        << c.key << "\n"
+        << m.diagnostics().Format();
+  }
+}
+
 TEST(HfImport, MissingWidthsTakeTheConfigClassDefaultWithAWarning) {
   const model::ModelSpec full = ImportText(Qwen3_30bA3b(R"("moe_intermediate_size": 768)"), true);
   EXPECT_NEAR(model::CountParameters(full).total / 1e9, 30.53, 0.01);
@@ -1246,13 +1342,13 @@ TEST(HfImport, MissingWidthsTakeTheConfigClassDefaultWithAWarning) {
        0,
        {"moe_intermediate_size", "intermediate_size"}},
       {"deepseek_v3",
-       "",
+       R"(, "q_lora_rank": 16, "kv_lora_rank": 16, "qk_rope_head_dim": 8, "qk_nope_head_dim": 16, "v_head_dim": 16)",
        2048,
        18432,
        2048,
        {"moe_intermediate_size", "n_shared_experts", "first_k_dense_replace", "intermediate_size"}},
       {"deepseek_v2",
-       R"(, "first_k_dense_replace": 1)",
+       R"(, "first_k_dense_replace": 1, "q_lora_rank": 16, "kv_lora_rank": 16, "qk_rope_head_dim": 8, "qk_nope_head_dim": 16, "v_head_dim": 16)",
        1407,
        11008,
        0,

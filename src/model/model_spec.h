@@ -44,8 +44,9 @@ enum class Routing {
 std::string_view RoutingName(Routing r);
 
 // Mixture of experts. Layer i (0-based) is an MoE layer when i >= first_dense_layers and
-// (i - first_dense_layers + 1) is a multiple of layer_frequency (HF: DeepSeek
-// moe_layer_freq, Qwen decoder_sparse_step, Llama 4 interleave_moe_layer_step).
+// (i - first_dense_layers + 1) is a multiple of layer_frequency (HF: Qwen decoder_sparse_step,
+// Llama 4 interleave_moe_layer_step; DeepSeek's moe_layer_freq counts from layer 0, which the
+// importer translates).
 struct MoeSpec {
   int experts = 0;  // routed experts; 0 = dense model
   int top_k = 0;    // experts per token
