@@ -250,6 +250,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   const int moe_layers = std::min(mix.moe, stage_layers) + (mix.mtp_moe ? mix.mtp : 0);
   const int layers = stage_layers + mix.mtp;
   double moe_layer = full_layer;
+  double moe_scores = 0;  // an MoE layer's attention scores, which recompute does not keep
   if (m.moe.IsMoe()) {
     // Experts hold top_k copies of the rank's b·s/(cp·tp) tokens, the busiest rank
     // `imbalance` times the mean; with expert tensor parallelism their input is
@@ -261,6 +262,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
                 (p.recompute == Recompute::kNone ? e.scores / p.tp : 0.0) +
                 (e.expert_input * p.etp + e.expert) * m.moe.EffectiveImbalance(p.ep) / p.tp +
                 e.router / seq_div;
+    moe_scores = e.scores / p.tp;
   }
   double per_micro_batch = 0;
   if (p.recompute == Recompute::kFull) {
@@ -270,9 +272,10 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   }
   b.activations = per_micro_batch * InFlightMicroBatches(p, stage);
   if (p.recompute == Recompute::kFull) {
-    b.activations += tokens * std::max(moe_layers > 0 ? moe_layer : 0.0,
-                                       tp_part(a) + a.sequence_shardable / seq_div +
-                                           a.scores / p.tp);  // the layer being recomputed
+    // The layer being recomputed, whole with its scores: the larger of the stage's kinds.
+    const double dense = layers > moe_layers ? full_layer + a.scores / p.tp : 0.0;
+    const double moe = moe_layers > 0 ? moe_layer + moe_scores : 0.0;
+    b.activations += tokens * std::max(dense, moe);
   }
   if (stage == 0) b.activations += tokens * 2.0 * m.hidden / seq_div;  // embedding output
   if (stage == p.pp - 1) {

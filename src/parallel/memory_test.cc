@@ -54,6 +54,25 @@ TEST(StageMemory, FullRecomputeKeepsLayerInputs) {
   EXPECT_NEAR(two.activations - one.activations, 2.0 * m.seq_len * m.hidden / 8, 1);
 }
 
+// Full recompute holds each layer's input and one layer being recomputed, whole: on an
+// all-MoE model that is an MoE layer with its attention scores (flash off), what recompute
+// none holds per layer, not a dense layer's.
+TEST(StageMemory, FullRecomputeOfAnMoeModelRecomputesAnMoeLayer) {
+  ParallelPlan p;
+  p.dp = 8;
+  p.ep = 8;
+  p.global_batch_size = 8;
+  p.flash_attention = false;
+  const model::ModelSpec m = model::testing::Mixtral8x7B();
+  auto activations = [&](Recompute r, int layers) {
+    p.recompute = r;
+    return StageMemory(m, p, 0, layers).activations;
+  };
+  const double inputs = activations(Recompute::kFull, 2) - activations(Recompute::kFull, 1);
+  EXPECT_NEAR(activations(Recompute::kFull, 1) - activations(Recompute::kNone, 1), inputs,
+              1e-9 * inputs);
+}
+
 TEST(PeakMemory, FirstStageOfOneFOneBHoldsMost) {
   ParallelPlan p;
   p.tp = 8;
