@@ -399,9 +399,11 @@ void WriteChromeTrace(const sim::SimResult& r, const TraceSelection& sel,
     if (!Kept(sel, t.stage, t.task.micro_batch, start, end)) continue;
     sep();
     out += fmt::format(
-        R"({{"ph":"X","name":"{} mb{} chunk{}","cat":"pass","ts":{},"dur":{},"pid":{},"tid":0}})",
+        R"({{"ph":"X","name":"{} mb{} chunk{}","cat":"pass","ts":{},"dur":{},"pid":{},"tid":0,)"
+        R"("args":{{"micro_batch":{},"chunk":{},"pass":"{}","virtual_stage":{}}}}})",
         PassName(t.task.pass), t.task.micro_batch, t.task.chunk, Us(start), Us(end - start),
-        t.stage);
+        t.stage, t.task.micro_batch, t.task.chunk, PassName(t.task.pass),
+        parallel::VirtualStage(report.plan, t.stage, t.task.chunk));
     flush(false);
   }
   int64_t flows = 0;
@@ -411,10 +413,15 @@ void WriteChromeTrace(const sim::SimResult& r, const TraceSelection& sel,
     const int stage = StageOf(prog, op);
     if (!Kept(sel, stage, i.micro_batch, prog.start(op), prog.end(op))) continue;
     const int tid = static_cast<int>(prog.stream(op)) % sim::kStreamsPerStage;
-    std::string name(i.name);
+    // A gradient GEMM says whose ("qkv dgrad"); a recomputed forward operator says so.
+    std::string name = i.of >= 0 && static_cast<size_t>(i.of) < r.gemm_names.size()
+                           ? fmt::format("{} {}", r.gemm_names[static_cast<size_t>(i.of)], i.name)
+                           : std::string(i.name);
+    if (i.recompute) name += " (recompute)";
     if (i.layer >= 0) name += fmt::format(" L{}", i.layer);
     if (i.micro_batch >= 0) name += fmt::format(" mb{}", i.micro_batch);
     std::string args = fmt::format(R"("flops":{},"bytes":{})", i.flops, i.bytes);
+    if (i.recompute) args += R"(,"recompute":true)";
     if (i.part > 0) {
       args += i.part == 1 ? R"(,"part":"exposed head")" : R"(,"part":"overlapped tail")";
     }

@@ -49,9 +49,11 @@ struct Item {
   std::string_view algorithm = {};
   double flops = 0;
   double bytes = 0;
-  bool expert = false;     // compute: a routed-expert operator (anchors the all-to-alls)
-  bool attention = false;  // compute: the attention core (anchors the K/V exchange)
-  bool windowed = false;   // attention core or K/V exchange of a sliding-window layer
+  bool expert = false;       // compute: a routed-expert operator (anchors the all-to-alls)
+  bool attention = false;    // compute: the attention core (anchors the K/V exchange)
+  bool windowed = false;     // attention core or K/V exchange of a sliding-window layer
+  bool recompute = false;    // compute: a forward operator run again in backward
+  std::string_view of = {};  // compute: the forward GEMM a dgrad or wgrad differentiates
   // Compute, ring attention: the K/V exchange run beside this operator, in ring_blocks - 1
   // steps (workload::CpExchangeOf).
   Time ring = 0;
@@ -190,7 +192,9 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .bytes = roofline.bytes * r,
                     .expert = op.role == model::Role::kExpert,
                     .attention = op.kind == model::OpKind::kAttention,
-                    .windowed = op.windowed};
+                    .windowed = op.windowed,
+                    .recompute = op.recompute,
+                    .of = op.of};
     PassItems& lists = compute[static_cast<size_t>(op.scope)];
     if (pass == Pass::kForward) {
       lists[ItemPass::kForward].push_back(item);
@@ -294,6 +298,16 @@ class Builder {
     if (first_ == kNone) first_ = op;
   }
   void RunItems(int stage, const std::vector<Item>& items, const OpInfo& base);
+  // `name`'s index in SimResult::gemm_names (added on first use), or -1 for none.
+  int8_t GemmName(std::string_view name) {
+    if (name.empty()) return -1;
+    std::vector<std::string_view>& names = out_.gemm_names;
+    const auto at = std::find(names.begin(), names.end(), name);
+    if (at != names.end()) return static_cast<int8_t>(at - names.begin());
+    if (names.size() >= 127) return -1;
+    names.push_back(name);
+    return static_cast<int8_t>(names.size() - 1);
+  }
   // The compute units that hidden collectives took: operations on the compute stream,
   // booked to the collectives' category (as the estimator books them), not to compute.
   void Contend(int stage, const OpInfo& base, Time& stretch, std::string_view name,
@@ -374,6 +388,8 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
     OpInfo info = base;
     info.name = it.name;
     info.bytes = it.bytes;
+    info.recompute = it.recompute;
+    info.of = GemmName(it.of);
     if (it.stream == StreamKind::kCompute) {
       const Time d = slow == 1
                          ? it.duration

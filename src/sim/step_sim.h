@@ -107,6 +107,10 @@ struct OpInfo {
   // A tensor-parallel call split to overlap the GEMM beside it (plan.overlap_tp): 1 for its
   // exposed head, 2 for its overlapped tail; 0 for a call run whole.
   int8_t part = 0;
+  // A dgrad or wgrad: the forward GEMM it differentiates, an index into
+  // SimResult::gemm_names; -1 otherwise.
+  int8_t of = -1;
+  bool recompute = false;  // a forward operator run again in backward
   int32_t micro_batch = -1;
   int32_t layer = -1;  // model layer, 0-based; -1 for embedding, head, optimizer
   double flops = 0;    // per chip
@@ -124,7 +128,8 @@ struct TaskSpan {
 struct SimResult {
   estimate::StepReport report;
   Program program;
-  std::vector<OpInfo> info;  // per operation
+  std::vector<OpInfo> info;                  // per operation
+  std::vector<std::string_view> gemm_names;  // OpInfo::of's names
   std::vector<TaskSpan> tasks;
   int stages = 0;  // pp; streams are stage · kStreamsPerStage + kind
 };

@@ -290,6 +290,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                        .k = n,
                        .batch = batch,
                        .count = split_dgrad ? chunks : 1.0,
+                       .of = op.name,
                        .role = op.role});
         bwd.push_back({.name = "wgrad",
                        .kind = OpKind::kGemm,
@@ -298,6 +299,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                        .n = n,
                        .k = tok,
                        .batch = batch,
+                       .of = op.name,
                        .weight_gradient = true,
                        .role = op.role});
         if (low && !router) {
@@ -595,13 +597,18 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
   w.backward.push_back({.name = "cross_entropy_bwd",
                         .kind = OpKind::kElementwise,
                         .bytes = tokens * static_cast<double>(vocab) * 4.0 * 2});
-  w.backward.push_back(
-      {.name = "dgrad", .kind = OpKind::kGemm, .m = tok, .n = m.hidden, .k = vocab});
+  w.backward.push_back({.name = "dgrad",
+                        .kind = OpKind::kGemm,
+                        .m = tok,
+                        .n = m.hidden,
+                        .k = vocab,
+                        .of = "logits"});
   w.backward.push_back({.name = "wgrad",
                         .kind = OpKind::kGemm,
                         .m = m.hidden,
                         .n = vocab,
                         .k = tok,
+                        .of = "logits",
                         .weight_gradient = true});
   if (p.tp > 1) {
     const collective::Kind kind =

@@ -67,6 +67,7 @@ struct ComputeOp {
   double bytes = 0;                        // elementwise: HBM bytes per chip
   double count = 1;                        // repetitions (layers)
   bool recompute = false;                  // part of the recomputation (counts in HFU, not MFU)
+  std::string_view of = {};                // dgrad, wgrad: the forward GEMM they differentiate
   bool weight_gradient = false;            // a wgrad GEMM (zero-bubble schedules' W pass)
   bool windowed = false;                   // attention core of a sliding-window layer
   model::Role role = model::Role::kDense;  // dense, router or routed expert
