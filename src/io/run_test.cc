@@ -731,8 +731,10 @@ core::Result<RunResult> RunE8(std::vector<Override> overrides, int trials) {
 // (the counts said 0 nodes, JSON 1), and one node, one trial read as such ("1 nodes",
 // "1 trials"); one trial has no CI (it said +-0.0000).
 TEST(Run, APartNodeJobAndOneTrialReadRight) {
-  core::Result<RunResult> r =
-      RunE8({{"cluster.chips", "4", "--set"}, {"plan.dp", "auto", "--set"}}, 1);
+  core::Result<RunResult> r = RunE8({{"cluster.chips", "4", "--set"},
+                                     {"plan.dp", "auto", "--set"},
+                                     {"plan.recompute", "full", "--set"}},
+                                    1);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const std::string text = RunReportText(r.value());
   EXPECT_NE(text.find("(4 x h100-sxm, 1 node)"), std::string::npos) << text;

@@ -126,9 +126,15 @@ namespace {
 // stage (before layer 0) and the output head on the last (after the last layer and after
 // each prediction module); with a large vocabulary either is larger than a layer. Only
 // what is sharded (over more than one rank) needs gathering. Zero without ZeRO-3.
-double GatherBuffer(const model::ParameterCount& c, const model::ModelSpec& m,
-                    const ParallelPlan& p, int stage, const LayerMix& mix) {
-  if (p.zero < 3) return 0;
+// In parameters: the pair's and the largest single unit's (whose unsharded gradient the
+// backward produces before reduce-scattering it: UnitGradient).
+struct GatherUnits {
+  double pair = 0;
+  double largest = 0;
+};
+GatherUnits GatherParams(const model::ParameterCount& c, const model::ModelSpec& m,
+                         const ParallelPlan& p, int stage, const LayerMix& mix) {
+  if (p.zero < 3) return {};
   const bool dense_sharded = static_cast<double>(p.dp) * p.cp > 1;
   const bool experts_sharded = p.ExpertDataParallel() > 1;
   auto dense = [&](double params) { return dense_sharded ? params / p.tp : 0.0; };
@@ -143,10 +149,12 @@ double GatherBuffer(const model::ParameterCount& c, const model::ModelSpec& m,
   if (dense_layers > 0) largest = std::max(largest, layer(false));
   if (moe_layers > 0) largest = std::max(largest, layer(true));
   double pair = 2 * largest;
+  double single = largest;
   if (stage == 0) {
     const double embedding = dense(c.embedding);
     const double first = mix.layers > 0 ? layer(model::KindOfLayer(m, 0).moe) : 0.0;
     pair = std::max(pair, embedding + first);
+    single = std::max(single, embedding);
   }
   if (stage == p.pp - 1) {
     // The head's weight is the embedding's when tied (a copy on the last stage when pp > 1).
@@ -154,13 +162,27 @@ double GatherBuffer(const model::ParameterCount& c, const model::ModelSpec& m,
     const double head = dense(c.output + (m.tied_embeddings ? vocab : 0.0));
     const double last = mix.layers > 0 ? layer(model::KindOfLayer(m, m.layers - 1).moe) : 0.0;
     pair = std::max(pair, last + head);
+    single = std::max(single, head);
     if (mix.mtp > 0) {
       const double module_routed = mix.mtp_moe ? c.moe_routed : 0.0;
       const double module = dense(c.mtp / mix.mtp - module_routed) + (mix.mtp_moe ? routed : 0.0);
       pair = std::max(pair, module + head);
+      single = std::max(single, module);
     }
   }
-  return pair * kWeightBytes;
+  return {.pair = pair, .largest = single};
+}
+
+double GatherBuffer(const model::ParameterCount& c, const model::ModelSpec& m,
+                    const ParallelPlan& p, int stage, const LayerMix& mix) {
+  return GatherParams(c, m, p, stage, mix).pair * kWeightBytes;
+}
+
+// FSDP's backward produces a unit's gradient whole, in the reduction's precision, before
+// it reduce-scatters it into the shards: the largest unit's, at once. Zero without ZeRO-3.
+double UnitGradient(const model::ParameterCount& c, const model::ModelSpec& m,
+                    const ParallelPlan& p, int stage, const LayerMix& mix) {
+  return GatherParams(c, m, p, stage, mix).largest * GradReduceBytes(p);
 }
 
 // The fp8 weight cache of a stage (Fp8WeightCacheBytes): what stays for the whole step,
@@ -228,7 +250,8 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   // keeps an fp32 copy of its shard (Megatron's distributed-optimizer table: 4 + 16/d
   // bytes for fp16 against 6 + 12/d for bf16 with fp32 gradients).
   const double buffer = GradReduceBytes(p);
-  b.gradients = sharded(buffer, 2) + (buffer < kGradBytes ? sharded(kGradBytes, 1) : 0.0);
+  b.gradients = sharded(buffer, 2) + (buffer < kGradBytes ? sharded(kGradBytes, 1) : 0.0) +
+                UnitGradient(c, m, p, stage, mix);
   b.optimizer = sharded(OptimizerBytes(p), 1);
   const StageParameterSplit linear = StageLinearParts(c, m, p, mix);
   b.linear_parameters = linear.Total();
@@ -308,7 +331,8 @@ MemoryBreakdown DualPipeRankMemory(const model::ParameterCount& c, const model::
   r.expert_parameters = a.expert_parameters + b.expert_parameters;
   r.weights = a.weights + b.weights -
               std::min(GatherBuffer(c, m, p, rank, mix_a), GatherBuffer(c, m, p, twin, mix_b));
-  r.gradients = a.gradients + b.gradients;
+  r.gradients = a.gradients + b.gradients -
+                std::min(UnitGradient(c, m, p, rank, mix_a), UnitGradient(c, m, p, twin, mix_b));
   r.optimizer = a.optimizer + b.optimizer;
   r.linear_parameters = a.linear_parameters + b.linear_parameters;
   // One gather at a time under ZeRO-3: the twins' transient casts share one place too.

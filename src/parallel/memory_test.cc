@@ -130,10 +130,20 @@ TEST(StageMemory, ZeroThreeGathersEmbeddingAndHeadBesideALayer) {
   EXPECT_GT(c.embedding, c.per_layer);
   EXPECT_NEAR(buffer(0), (c.embedding + c.per_layer) * kWeightBytes, 1);
   EXPECT_NEAR(buffer(1), (c.per_layer + c.output) * kWeightBytes, 1);
-  // Without ZeRO-3 nothing is gathered.
+  // The backward produces a unit's gradient whole before reduce-scattering it: the largest
+  // unit's (the embedding, the head) in the reduction's precision (fp32 for bf16).
+  auto unit_gradient = [&](int stage) {
+    const MemoryBreakdown b = StageMemory(m, p, stage, 40);
+    return b.gradients - b.parameters * GradReduceBytes(p) / 8;
+  };
+  EXPECT_NEAR(unit_gradient(0), c.embedding * 4.0, 1);
+  EXPECT_NEAR(unit_gradient(1), c.output * 4.0, 1);
+  // Without ZeRO-3 nothing is gathered, and the gradient buffer is the whole.
   p.zero = 1;
   EXPECT_NEAR(StageMemory(m, p, 0, 40).weights, StageMemory(m, p, 0, 40).parameters * kWeightBytes,
               1);
+  EXPECT_NEAR(StageMemory(m, p, 0, 40).gradients,
+              StageMemory(m, p, 0, 40).parameters * GradReduceBytes(p), 1);
 }
 
 // GPipe runs all m forwards before any backward, so the last stage keeps the loss's fp32
