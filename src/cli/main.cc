@@ -406,6 +406,14 @@ int RunServe(const fathom::io::Catalog& catalog, const fathom::server::ServeOpti
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A directory of examples that is not one would leave the UI's menu empty, unsaid.
+  if (std::error_code ec;
+      !options.examples.empty() && !std::filesystem::is_directory(options.examples, ec)) {
+    std::cerr << "error: --examples: \"" << options.examples
+              << "\" is not a directory; give a directory of scenario .yaml files, or leave "
+                 "--examples out for the shipped examples\n";
+    return kUserError;
+  }
   fathom::server::Server server(catalog, options);
   fathom::core::Result<int> port = server.Bind();
   if (!port.ok()) return PrintDiagnostics(port.diagnostics());

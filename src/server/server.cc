@@ -162,7 +162,8 @@ function request(what, format) {
   let url = "/api/" + what + "?" + (format ? "format=" + format : "");
   const add = (key, value) => { url += (url.endsWith("?") ? "" : "&") + key + "=" + encodeURIComponent(value); };
   if (!/^name:/m.test(text) && example) add("name", example);
-  if (what === "step" || what === "sweep") add("engine", $("engine").value);
+  // A sweep at the menu's default keeps its sweep section's engine.
+  if (what === "step" || (what === "sweep" && $("engine").value !== "auto")) add("engine", $("engine").value);
   if (what === "sweep") {
     for (const axis of $("axes").value.split(";").map((a) => a.trim()).filter((a) => a)) add("axis", axis);
   }
@@ -374,17 +375,12 @@ struct Answer {
   core::Diagnostics problems = {};  // a refusal's (status 400 and up), for a JSON answer
 };
 
-// A diagnostic as the plain-text answers give one: "key: message; hint" and a newline.
-std::string PlainText(const core::Diagnostic& d) {
-  return (d.key.empty() ? "" : d.key + ": ") + d.message + (d.hint.empty() ? "" : "; " + d.hint) +
-         "\n";
-}
-
 // A request refused before anything is evaluated: a bad query parameter, a busy server.
 Answer Refused(int status, std::string key, std::string message, std::string hint = {}) {
   core::Diagnostics d;
   d.Error(std::move(key), std::move(message), std::move(hint));
-  return {status, PlainText(d.items().front()), "text/plain; charset=utf-8", {}, {}, d};
+  // As the command line prints it, as the scenario's diagnostics are.
+  return {status, d.Format(), "text/plain; charset=utf-8", {}, {}, d};
 }
 
 // The answer to a request that asked for JSON (format=json): a refusal as fathom.errors/1,
@@ -815,21 +811,32 @@ struct Server::Impl {
         } else if (too_large) {
           a = Refused(413, "", kTooLarge);
         } else if (format != "html" && format != "json") {
-          a = Refused(400, "format", "expected html or json, got \"" + format + "\"");
+          a = Refused(400, "format", "expected html or json, got \"" + format.substr(0, 64) + "\"",
+                      "format=json for the JSON report, or leave it out for the HTML page");
         } else if (!engine.empty() && engine != "auto" && engine != "simulate" &&
                    engine != "estimate") {
-          a = Refused(400, "engine", "expected auto, simulate or estimate, got \"" + engine + "\"");
+          a = Refused(400, "engine",
+                      "expected auto, simulate or estimate, got \"" + engine.substr(0, 64) + "\"",
+                      "auto simulates within the simulator's budget, else estimates");
         } else if (mc != "0" && mc != "1") {
-          a = Refused(400, "monte_carlo", "expected 0 or 1, got \"" + mc + "\"");
+          a = Refused(400, "monte_carlo", "expected 0 or 1, got \"" + mc.substr(0, 64) + "\"",
+                      "monte_carlo=0 gives the exact (analytic) results only");
         } else if (gzip != "0" && gzip != "1") {
-          a = Refused(400, "gzip", "expected 0 or 1, got \"" + gzip + "\"");
+          a = Refused(400, "gzip", "expected 0 or 1, got \"" + gzip.substr(0, 64) + "\"",
+                      "gzip=1 sends the trace gzipped (.json.gz)");
         } else if (!name.empty() && (FileName(name) != name || !named.ok())) {
-          a = Refused(400, "name",
-                      "expected letters, digits, '.', '_' and '-' (an example's name), got \"" +
-                          name.substr(0, 64) + "\"");
+          a = FileName(name) != name
+                  ? Refused(400, "name",
+                            "expected letters, digits, '.', '_' and '-' (an example's name), "
+                            "got \"" +
+                                name.substr(0, 64) + "\"")
+                  : Refused(400, "name",
+                            "\"" + name.substr(0, 64) + "\" reads as a YAML value, not a name",
+                            "give another, e.g. my-" + name.substr(0, 64));
         } else if (!Admit()) {
-          a = Refused(503, "busy",
-                      fmt::format("{} evaluations are running or waiting", options.max_waiting + 1),
+          a = Refused(503, "",
+                      fmt::format("the server is busy: {} evaluations are running or waiting",
+                                  options.max_waiting + 1),
                       "retry shortly");
           res.set_header("Retry-After", "2");
         } else {
