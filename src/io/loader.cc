@@ -1639,6 +1639,21 @@ core::Result<Override> CheckOverride(Override o) {
     case ValueType::kEnum:
       o.meaning = v.is_auto ? "auto" : v.s;
       break;
+    case ValueType::kRef: {
+      // A name however quoted, and a section of nothing but its base, are the name; another
+      // section is its YAML in one canonical (flow) form.
+      const bool base_only = node.IsMap() && node.size() == 1 && node["base"].IsScalar();
+      if (node.IsScalar() || base_only) {
+        o.meaning = "name " + (base_only ? node["base"].Scalar() : node.Scalar());
+      } else {
+        YAML::Emitter e;
+        e.SetMapFormat(YAML::Flow);
+        e.SetSeqFormat(YAML::Flow);
+        e << node;
+        o.meaning = e.c_str();
+      }
+      break;
+    }
     default:
       break;
   }
