@@ -89,6 +89,18 @@ std::string Esc(std::string_view s) { return HtmlEscape(s); }
 std::string Seconds(double s) { return Esc(core::FormatSeconds(s)); }
 std::string Bytes(double b) { return Esc(core::FormatBytes(b)); }
 std::string Num(double v, int decimals) { return fmt::format("{:.{}f}", v, decimals); }
+// As Num, the whole part grouped by thousands as the text reports write it: "12,087.4".
+std::string GroupedNum(double v, int decimals) {
+  const std::string plain = Num(std::fabs(v), decimals);
+  const size_t point = plain.find('.');
+  const std::string whole = plain.substr(0, point);
+  std::string grouped;
+  for (size_t i = 0; i < whole.size(); ++i) {
+    if (i > 0 && (whole.size() - i) % 3 == 0) grouped += ',';
+    grouped += whole[i];
+  }
+  return (v < 0 ? "-" : "") + grouped + (point == std::string::npos ? "" : plain.substr(point));
+}
 // A rate such as tokens/s to the nearest whole number, grouped: as the text reports round.
 std::string Rate(double v) { return core::WithThousands(std::llround(v)); }
 // SVG coordinates: two decimals, so that the bytes do not depend on the last bits.
@@ -590,7 +602,8 @@ std::string SegmentTable(std::span<const Segment> segments, std::string_view val
   double sum = 0;
   for (const Segment& s : segments) sum += std::max(0.0, s.value);
   std::string out = fmt::format(
-      "<table><tr><th></th><th class=\"num\">{}</th><th class=\"num\">share</th><th></th></tr>\n",
+      "<table><tr><th scope=\"col\">part</th><th scope=\"col\" class=\"num\">{}</th>"
+      "<th scope=\"col\" class=\"num\">share</th><th scope=\"col\">of the whole</th></tr>\n",
       value_header);
   for (const Segment& s : segments) {
     if (s.value <= 0) continue;
@@ -621,8 +634,9 @@ std::string StepFigures(const estimate::StepReport& r) {
                 r.timeline.engine.empty() ? "estimated (closed form)" : "simulated");
   out += Figure(
       "tokens/s", Esc(Rate(r.tokens_per_s)),
-      fmt::format("{} per chip",
-                  Num(r.tokens_per_s / static_cast<double>(std::max<int64_t>(1, r.chips)), 1)));
+      fmt::format(
+          "{} per chip",
+          GroupedNum(r.tokens_per_s / static_cast<double>(std::max<int64_t>(1, r.chips)), 1)));
   out += Figure("MFU", Pct(r.mfu),
                 fmt::format("of {} {}", Esc(core::FormatFlopRate(r.peak_flops)), "bf16 dense"));
   if (r.plan.precision != hardware::Precision::kBf16) {
@@ -798,7 +812,9 @@ std::string StepOps(const estimate::StepReport& r) {
 std::string StepMoe(const estimate::StepReport& r) {
   const estimate::MoeBreakdown& m = r.moe;
   if (m.expert_gemm_s <= 0 && m.cp_comm_s <= 0) return "";
-  std::string out = "<section>\n<h2>Experts and context parallelism</h2>\n<table>\n";
+  std::string out =
+      "<section>\n<h2>Experts and context parallelism</h2>\n<table>\n<tr><th scope=\"col\">part"
+      "</th><th scope=\"col\" class=\"num\">time per step</th></tr>\n";
   auto row = [&](std::string_view label, double v) {
     if (v > 0) {
       out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td></tr>\n", label, Seconds(v));
