@@ -926,6 +926,7 @@ struct Attribution {
     int kind = 0;
     double total = 0;
     double exposed = 0;
+    double calls = 0;  // its operations on the rank (pp: the transfers sent and received)
   };
   std::vector<Named> named;
 };
@@ -1018,6 +1019,7 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
     if (prog.duration(op) == 0) return;
     const auto s16 = static_cast<int16_t>(slot);
     const auto name = static_cast<int16_t>(name_of(op, slot));
+    if (name >= 0) ++named[static_cast<size_t>(name)].calls;
     edges.push_back({prog.start(op), 1, s16, name});
     edges.push_back({prog.end(op), -1, s16, name});
   };
@@ -1028,6 +1030,7 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
     if (prog.duration(op) == 0 || prog.end(op) == nominal_end) return add(op, slot);
     const auto s16 = static_cast<int16_t>(slot);
     const auto name = static_cast<int16_t>(name_of(op, slot));
+    if (name >= 0) ++named[static_cast<size_t>(name)].calls;
     edges.push_back({prog.start(op), 1, s16, name});
     edges.push_back({nominal_end, -1, s16, name});
     edges.push_back({nominal_end, 1, kDpSlowdownSlot, -1});
@@ -1201,6 +1204,9 @@ void ShareExposed(estimate::StepReport& r, const std::array<double, 5>& as_run,
         c.exposed_s = ran_exposed > 0 ? exposed[i] * n->exposed / ran_exposed : exposed[i] * share;
       }
       c.time_s = as_run[i] > 0 ? as_run[i] * share : c.time_s;
+      // The pipeline's row counts the rank's transfers as run, sent and received (the
+      // estimator's counts the crossings on the critical path).
+      if (n != nullptr && kKinds[i] == "pp") c.calls = n->calls;
     }
   }
 }
@@ -1448,6 +1454,7 @@ Attribution Line(const Attribution& a, const Attribution& b, double k) {
       if (m.kind != n.kind || m.name != n.name) continue;
       n.total = grow(m.total, n.total);
       n.exposed = grow(m.exposed, n.exposed);
+      n.calls = std::round(grow(m.calls, n.calls));
       break;
     }
   }

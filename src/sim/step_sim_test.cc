@@ -1018,6 +1018,33 @@ TEST(Simulate, EachCollectiveRowIsItsOwnTimeAsRun) {
   EXPECT_GT(dp_rows - row->time_s, stretched);
 }
 
+// The pipeline row's calls are the reported rank's transfers, sent and received, as its
+// simulated program holds them, in every schedule.
+TEST(Simulate, PipelineCallsAreTheRanksTransfers) {
+  for (const Schedule schedule : {Schedule::k1F1B, Schedule::kInterleaved, Schedule::kDualPipe}) {
+    estimate::Scenario s = Make(model::testing::Gpt3(), 128, 8, 8,
+                                schedule == Schedule::kInterleaved ? 2 : 1, 32, schedule);
+    core::Result<SimResult> sim = Simulate(s, {.whole_step = true});
+    ASSERT_TRUE(sim.ok()) << sim.diagnostics().Format();
+    const SimResult& r = sim.value();
+    const int rank = r.report.critical_stage;
+    double transfers = 0;
+    for (OpId op = 0; op < r.info.size(); ++op) {
+      const OpInfo& i = r.info[op];
+      if (i.category != Category::kPp || i.peer < 0 || r.program.duration(op) == 0) continue;
+      const int from = static_cast<int>(r.program.stream(op)) / kStreamsPerStage;
+      transfers +=
+          (from == rank && i.peer != rank ? 1 : 0) + (i.peer == rank && from != rank ? 1 : 0);
+    }
+    const estimate::CommSummary* row = nullptr;
+    for (const estimate::CommSummary& c : r.report.comms) {
+      if (c.name == "pp_send_recv") row = &c;
+    }
+    ASSERT_NE(row, nullptr);
+    EXPECT_EQ(row->calls, transfers) << parallel::ScheduleName(schedule) << " rank " << rank;
+  }
+}
+
 TEST(Simulate, TheSameMoePlanTwiceGivesTheSameTimeline) {
   estimate::Scenario s = MoeOnSuperPod(true);
   s.plan.overlap_tp = true;
