@@ -406,14 +406,6 @@ int RunServe(const fathom::io::Catalog& catalog, const fathom::server::ServeOpti
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  // A directory of examples that is not one would leave the UI's menu empty, unsaid.
-  if (std::error_code ec;
-      !options.examples.empty() && !std::filesystem::is_directory(options.examples, ec)) {
-    std::cerr << "error: --examples: \"" << options.examples
-              << "\" is not a directory; give a directory of scenario .yaml files, or leave "
-                 "--examples out for the shipped examples\n";
-    return kUserError;
-  }
   fathom::server::Server server(catalog, options);
   fathom::core::Result<int> port = server.Bind();
   if (!port.ok()) return PrintDiagnostics(port.diagnostics());
@@ -491,8 +483,9 @@ int Main(int argc, char** argv) {
       "--trace", step.trace,
       "write the simulated timeline as Chrome Trace Event JSON for Perfetto (gzipped when the "
       "name ends in .gz; - for stdout, in place of the report); beyond 300,000 events it "
-      "keeps the most evenly spaced stages that fit (the first, critical and last among "
-      "them), then only the first and last micro-batches if even those do not fit");
+      "keeps the most evenly spaced stages that fit (the first, the last, the critical and "
+      "its neighbours among them), then only the first and last micro-batches if even those "
+      "do not fit");
   step_cmd
       ->add_option("--trace-stages", step.trace_filter.stages,
                    "pipeline stages the trace keeps: all, or a list such as 0,31,60-63")
@@ -900,9 +893,9 @@ int Main(int argc, char** argv) {
 // truncated file that looks whole.
 int main(int argc, char** argv) {
   const int code = Main(argc, argv);
-  if (!std::cout.flush()) {
+  if (!std::cout.flush() && code == 0) {  // (a failed --html - has said so)
     std::cerr << "error: cannot write to stdout (the report is incomplete)\n";
-    return code == 0 ? kUserError : code;
+    return kUserError;
   }
   return code;
 }

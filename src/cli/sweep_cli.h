@@ -1,6 +1,7 @@
 // The `fathom sweep` command line, shared by the two front ends that run sweeps (the fathom
 // CLI and the MPI driver, src/dist) so that both read the same arguments and write the same
-// bytes. Includes CLI11: only the front ends' main.cc include it.
+// bytes, and what both check of any command line (OptionGivenEmpty). Includes CLI11: only
+// the front ends' main.cc include it.
 #pragma once
 
 #include <algorithm>

@@ -30,8 +30,8 @@ struct Diagnostic {
 
 class Diagnostics {
  public:
-  // Each message and hint at most kMaxText bytes (core::Abbreviated): a diagnostic that
-  // quotes a value quotes its start.
+  // Each key, message and hint at most kMaxText bytes (core::Abbreviated): a diagnostic
+  // that quotes a value quotes its start.
   static constexpr size_t kMaxText = 2000;
   void Add(Diagnostic d);
   void Error(std::string key, std::string message, std::string hint = {});

@@ -537,7 +537,7 @@ std::string FormatSeconds(double seconds) {
   static const double kScales[] = {1e-9, 1e-6, 1e-3, 1};
   if (seconds == 0) return "0 s";
   // Past 10,000 s whole seconds, grouped ("88,314 s", not "8.831e+04 s").
-  if (std::fabs(seconds) >= 1e4 && std::fabs(seconds) < 1e15) {
+  if (std::fabs(seconds) >= 9999.5 && std::fabs(seconds) < 1e15) {
     return WithThousands(std::llround(seconds)) + " s";
   }
   return FormatScaled(seconds, kNames, kScales, 4);

@@ -232,6 +232,7 @@ TEST(Format, Readable) {
   EXPECT_EQ(FormatBytes(80.0 * 1024 * 1024 * 1024), "80 GiB");
   EXPECT_EQ(FormatSeconds(0.0025), "2.5 ms");
   EXPECT_EQ(FormatSeconds(9999), "9999 s");
+  EXPECT_EQ(FormatSeconds(9999.7), "10,000 s");   // not 1e+04 s
   EXPECT_EQ(FormatSeconds(88314.4), "88,314 s");  // not 8.831e+04 s
   EXPECT_EQ(FormatBandwidth(450e9), "450 GB/s");
 }

@@ -151,14 +151,17 @@ struct Reader {
 
 // The model_type values read: decoder-only transformers, dense and MoE.
 constexpr std::string_view kModelTypes[] = {
-    "bloom",       "deepseek_v2", "deepseek_v3", "falcon",   "gemma", "gemma2", "gemma3",
-    "gemma3_text", "gpt2",        "gpt_neox",    "gpt_oss",  "llama", "llama4", "llama4_text",
-    "mistral",     "mixtral",     "olmo2",       "opt",      "phi3",  "qwen2",  "qwen2_5_vl",
-    "qwen2_moe",   "qwen2_vl",    "qwen3",       "qwen3_moe"};
+    "bloom",         "deepseek_v2", "deepseek_v3", "falcon",          "gemma",     "gemma2",
+    "gemma3",        "gemma3_text", "gpt2",        "gpt_neox",        "gpt_oss",   "llama",
+    "llama4",        "llama4_text", "mistral",     "mixtral",         "olmo2",     "opt",
+    "phi3",          "qwen2",       "qwen2_5_vl",  "qwen2_5_vl_text", "qwen2_moe", "qwen2_vl",
+    "qwen2_vl_text", "qwen3",       "qwen3_moe"};
 
 // Qwen2-VL and Qwen2.5-VL: a Qwen2 language model (q, k and v biases, M-RoPE) beside the
-// vision tower, its keys at the top level.
-constexpr std::string_view kQwen2VlTypes[] = {"qwen2_vl", "qwen2_5_vl"};
+// vision tower, its keys at the top level, or (newer transformers) in a text_config of
+// model_type qwen2_vl_text or qwen2_5_vl_text.
+constexpr std::string_view kQwen2VlTypes[] = {"qwen2_vl", "qwen2_5_vl", "qwen2_vl_text",
+                                              "qwen2_5_vl_text"};
 
 // Multimodal model types: a vision encoder and projector beside the language model.
 constexpr std::string_view kMultimodalTypes[] = {"gemma3", "llama4",     "llava",
@@ -260,6 +263,8 @@ std::string TextModelTypeOf(const std::string& top) {
   if (top == "llava") return "llama";
   if (top == "gemma3") return "gemma3_text";
   if (top == "llama4") return "llama4_text";
+  if (top == "qwen2_vl") return "qwen2_vl_text";
+  if (top == "qwen2_5_vl") return "qwen2_5_vl_text";
   if (top == "mllama") return "mllama_text_model";
   return "";
 }
@@ -328,10 +333,10 @@ TextDefaults FamilyDefaultsOf(const std::string& type) {
   if (type == "qwen2") {
     return {{{"intermediate_size", 22016}, {"sliding_window", 4096}}, "Qwen2Config"};
   }
-  if (type == "qwen2_vl") {
+  if (type == "qwen2_vl" || type == "qwen2_vl_text") {
     return {{{"intermediate_size", 29568}, {"sliding_window", 4096}}, "Qwen2VLConfig"};
   }
-  if (type == "qwen2_5_vl") {
+  if (type == "qwen2_5_vl" || type == "qwen2_5_vl_text") {
     return {{{"intermediate_size", 29568}, {"sliding_window", 4096}}, "Qwen2_5_VLConfig"};
   }
   if (type == "qwen2_moe") {
@@ -741,7 +746,8 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
     const int f = m.moe.layer_frequency;
     std::vector<bool> moe(static_cast<size_t>(m.layers));
     for (int i = 0; i < m.layers; ++i) moe[static_cast<size_t>(i)] = i >= k && i % f == 0;
-    if (!PlaceMoeLayers(moe, m.moe)) {
+    // No MoE layer at all (k past the last layer) stays as it was: every layer dense.
+    if (std::find(moe.begin(), moe.end(), true) != moe.end() && !PlaceMoeLayers(moe, m.moe)) {
       d.Add({core::Severity::kError, file, 0, r.prefix + "moe_layer_freq",
              "MoE layers at every multiple of " + std::to_string(f) + " from layer " +
                  std::to_string(k) + " are not a placement Fathom can express",

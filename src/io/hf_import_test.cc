@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "io/config.h"
 
@@ -1028,6 +1029,23 @@ TEST(HfImport, TextConfigFallsBackToTheConfigClassDefaults) {
   EXPECT_EQ(qwen2_vl.attention_bias, model::AttentionBias::kQkv);
   EXPECT_EQ(qwen2_vl.sliding_window, 0);
   EXPECT_DOUBLE_EQ(model::CountParameters(qwen2_vl).total, 7'615'616'512);
+  // The newer form: the same language model in a text_config of model_type
+  // qwen2_5_vl_text (or none, which the top level's implies).
+  const std::string text = ReadFile(kFixtures + "qwen2-vl-7b.json").value();
+  nlohmann::json flat = nlohmann::json::parse(text);
+  for (const char* inner : {"qwen2_5_vl_text", ""}) {
+    nlohmann::json language = flat;
+    language.erase("vision_config");
+    language.erase("model_type");
+    if (*inner != 0) language["model_type"] = inner;
+    const nlohmann::json nested = {{"model_type", "qwen2_5_vl"},
+                                   {"text_config", language},
+                                   {"vision_config", flat["vision_config"]}};
+    core::Result<model::ModelSpec> vl = ImportHuggingFace(nested.dump(), "config.json", {true});
+    ASSERT_TRUE(vl.ok()) << inner << "\n" << vl.diagnostics().Format();
+    EXPECT_EQ(vl.value().attention_bias, model::AttentionBias::kQkv) << inner;
+    EXPECT_DOUBLE_EQ(model::CountParameters(vl.value()).total, 7'615'616'512) << inner;
+  }
 }
 
 // Errors inside text_config name their key path; keys a text_config omits are errors where

@@ -1642,9 +1642,10 @@ core::Result<Override> CheckOverride(Override o) {
     case ValueType::kRef: {
       // A name however quoted, and a section of nothing but its base, are the name; another
       // section is its YAML in one canonical (flow) form.
-      const bool base_only = node.IsMap() && node.size() == 1 && node["base"].IsScalar();
-      if (node.IsScalar() || base_only) {
-        o.meaning = "name " + (base_only ? node["base"].Scalar() : node.Scalar());
+      const YAML::Node& read = node;  // const: operator[] would insert a missing key
+      const bool base_only = read.IsMap() && read.size() == 1 && read["base"].IsScalar();
+      if (read.IsScalar() || base_only) {
+        o.meaning = "name " + (base_only ? read["base"].Scalar() : read.Scalar());
       } else {
         YAML::Emitter e;
         e.SetMapFormat(YAML::Flow);

@@ -426,7 +426,9 @@ void WriteChromeTrace(const sim::SimResult& r, const TraceSelection& sel,
       args += i.part == 1 ? R"(,"part":"exposed head")" : R"(,"part":"overlapped tail")";
     }
     // Compute the data-parallel collectives beside it slowed (their share of the units).
-    if (const sim::Time nominal = prog.duration(op); prog.end(op) - prog.start(op) > nominal) {
+    if (const sim::Time nominal = prog.duration(op);
+        tid == static_cast<int>(sim::StreamKind::kCompute) &&
+        prog.end(op) - prog.start(op) > nominal) {
       args += fmt::format(R"(,"nominal_dur_us":{},"slowed_by":"dp")", Us(nominal));
     }
     if (i.micro_batch >= 0) {

@@ -14,7 +14,8 @@
 // more than the viewers open. A TraceFilter keeps pipeline stages, micro-batches and a
 // time window; what it leaves open is chosen within an event budget: when the whole
 // trace holds more than kTraceEventBudget complete events, the first and last stages and
-// the critical one are kept, then the first and last micro-batches that fit. Operations of
+// the critical one with its neighbours are kept, then the first and last micro-batches that
+// fit. Operations of
 // no micro-batch (a layer's gradient reduction, the optimizer) follow their stage.
 #pragma once
 

@@ -443,7 +443,6 @@ void ExplainFailure(const httplib::Request& req, httplib::Response& res) {
   }
 }
 
-// A JSON answer with the warnings the CLI would print to stderr.
 // `text` with the CLI's flags that the evaluating endpoints take as query parameters named
 // as the API names them: "--tokens 15T" is "tokens=15T", "--days" is "days".
 std::string AsQueryText(std::string text) {
@@ -479,6 +478,7 @@ core::Diagnostics AsQuery(core::Diagnostics d) {
   return d;
 }
 
+// A JSON answer with the warnings the CLI would print to stderr.
 Answer Json(std::string body, const core::Diagnostics& warnings) {
   return {200, std::move(body), "application/json", AsQuery(warnings).Format()};
 }
@@ -949,6 +949,14 @@ Server::~Server() = default;
 
 core::Result<int> Server::Bind() {
   const ServeOptions& o = impl_->options;
+  // A directory of examples that is not one would leave the UI's menu empty, unsaid.
+  if (std::error_code ec; !o.examples.empty() && !fs::is_directory(o.examples, ec)) {
+    core::Diagnostics d;
+    d.Error("--examples", "\"" + o.examples + "\" is not a directory",
+            "give a directory of scenario .yaml files, or leave --examples out for the shipped "
+            "examples");
+    return d;
+  }
   const int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host)
                                : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
   if (port < 0) {

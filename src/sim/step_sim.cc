@@ -54,6 +54,7 @@ struct Item {
   bool windowed = false;     // attention core or K/V exchange of a sliding-window layer
   bool recompute = false;    // compute: a forward operator run again in backward
   std::string_view of = {};  // compute: the forward GEMM a dgrad or wgrad differentiates
+  int8_t of_index = -1;      // its index in SimResult::gemm_names (Builder::Build)
   // Compute, ring attention: the K/V exchange run beside this operator, in ring_blocks - 1
   // steps (workload::CpExchangeOf).
   Time ring = 0;
@@ -389,7 +390,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
     info.name = it.name;
     info.bytes = it.bytes;
     info.recompute = it.recompute;
-    info.of = GemmName(it.of);
+    info.of = it.of_index;
     if (it.stream == StreamKind::kCompute) {
       const Time d = slow == 1
                          ? it.duration
@@ -805,6 +806,13 @@ void Builder::Build() {
                           .Cost(sc_.cluster, Kind::kAllReduce, g_.embedding_grad_bytes);
   }
   for (const workload::StageWork& w : g_.stages) items_.push_back(BuildItems(sc_, w, place));
+  for (ClassItems& c : items_) {
+    for (PassItems* scope : {&c.layer, &c.embedding, &c.head}) {
+      for (std::vector<Item>& list : scope->lists) {
+        for (Item& it : list) it.of_index = GemmName(it.of);
+      }
+    }
+  }
   class_of_.assign(static_cast<size_t>(pp), 0);
   for (size_t c = 0; c < g_.stages.size(); ++c) {
     for (int i = 0; i < g_.stages[c].stages; ++i) {
@@ -1086,6 +1094,7 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
   std::array<Time, kSlots> total{};
   std::vector<int> running(named.size(), 0);  // per name: its operations running
   int named_running = 0;
+  std::array<int, kKinds.size()> per_kind{};  // per kind: its names running
   std::vector<double> named_total(named.size(), 0.0), named_exposed(named.size(), 0.0);
   Time last = 0;
   auto account = [&](Time until) {
@@ -1104,10 +1113,6 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
     }
     if (active[kBlockingPpSlot] > 0 && active[kPpSlot] > 0) total[kPpSlot] -= seg;  // counted once
     if (named_running > 0) {
-      std::array<int, kKinds.size()> per_kind{};
-      for (size_t i = 0; i < named.size(); ++i) {
-        if (running[i] > 0) ++per_kind[static_cast<size_t>(named[i].kind)];
-      }
       const int exposed_kind = owner == kDpSlowdownSlot ? 4 : owner < kSlots ? kind_of(owner) : -1;
       for (size_t i = 0; i < named.size(); ++i) {
         if (running[i] == 0) continue;
@@ -1123,7 +1128,11 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
     account(e.t);
     active[static_cast<size_t>(e.slot)] += e.delta;
     if (e.name >= 0) {
-      running[static_cast<size_t>(e.name)] += e.delta;
+      int& n = running[static_cast<size_t>(e.name)];
+      const bool was = n > 0;
+      n += e.delta;
+      if (was != (n > 0))
+        per_kind[static_cast<size_t>(named[static_cast<size_t>(e.name)].kind)] += n > 0 ? 1 : -1;
       named_running += e.delta;
     }
   }

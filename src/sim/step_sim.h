@@ -106,16 +106,19 @@ struct OpInfo {
   int16_t peer = -1;  // pp: the stage receiving
   // A tensor-parallel call split to overlap the GEMM beside it (plan.overlap_tp): 1 for its
   // exposed head, 2 for its overlapped tail; 0 for a call run whole.
-  int8_t part = 0;
+  uint8_t part : 2 = 0;
+  bool recompute : 1 = false;  // a forward operator run again in backward
   // A dgrad or wgrad: the forward GEMM it differentiates, an index into
   // SimResult::gemm_names; -1 otherwise.
   int8_t of = -1;
-  bool recompute = false;  // a forward operator run again in backward
   int32_t micro_batch = -1;
   int32_t layer = -1;  // model layer, 0-based; -1 for embedding, head, optimizer
   double flops = 0;    // per chip
   double bytes = 0;    // HBM bytes (compute) or buffer bytes (collectives) per chip
 };
+
+// One record per simulated operation (millions on the largest plans): kept to 64 bytes.
+static_assert(sizeof(OpInfo) <= 64);
 
 // One pipeline task (a pass of one chunk over one micro-batch) on the compute stream.
 struct TaskSpan {
