@@ -1175,20 +1175,6 @@ TEST(HfImport, MoeLayerListsThatCannotBeExpressedAreErrors) {
   }
 }
 
-// Qwen3-30B-A3B (the Hub's config.json, abridged to the keys the importer reads).
-std::string Qwen3_30bA3b(const std::string& extra = "") {
-  return R"({"model_type": "qwen3_moe", "hidden_size": 2048, "intermediate_size": 6144,
-             "num_hidden_layers": 48, "num_attention_heads": 32, "num_key_value_heads": 4,
-             "head_dim": 128, "num_experts": 128, "num_experts_per_tok": 8,
-             "decoder_sparse_step": 1, "mlp_only_layers": [], "vocab_size": 151936,
-             "max_position_embeddings": 40960, "tie_word_embeddings": false)" +
-         (extra.empty() ? "" : ", " + extra) + "}";
-}
-
-// A config without its MLP or expert width is read as transformers reads it: the config
-// class's default (not 4 x hidden in every family), with a warning naming the key and the
-// value taken. Qwen3-30B-A3B without moe_intermediate_size took the dense width, 6144, for
-// each of its 128 experts: 233.47B parameters instead of 30.53B.
 // The head width and latent attention a config omits are its config class's, with a
 // warning: Qwen3's head_dim 128 and Gemma's 256 (not hidden / heads), DeepSeek's MLA; a null
 // q_lora_rank is DeepSeek-V2-Lite's "no query compression".
@@ -1285,6 +1271,20 @@ TEST(HfImport, ZeroWidthsAndStepsAreErrors) {
   }
 }
 
+// Qwen3-30B-A3B (the Hub's config.json, abridged to the keys the importer reads).
+std::string Qwen3_30bA3b(const std::string& extra = "") {
+  return R"({"model_type": "qwen3_moe", "hidden_size": 2048, "intermediate_size": 6144,
+             "num_hidden_layers": 48, "num_attention_heads": 32, "num_key_value_heads": 4,
+             "head_dim": 128, "num_experts": 128, "num_experts_per_tok": 8,
+             "decoder_sparse_step": 1, "mlp_only_layers": [], "vocab_size": 151936,
+             "max_position_embeddings": 40960, "tie_word_embeddings": false)" +
+         (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+// A config without its MLP or expert width is read as transformers reads it: the config
+// class's default (not 4 x hidden in every family), with a warning naming the key and the
+// value taken. Qwen3-30B-A3B without moe_intermediate_size took the dense width, 6144, for
+// each of its 128 experts: 233.47B parameters instead of 30.53B.
 TEST(HfImport, MissingWidthsTakeTheConfigClassDefaultWithAWarning) {
   const model::ModelSpec full = ImportText(Qwen3_30bA3b(R"("moe_intermediate_size": 768)"), true);
   EXPECT_NEAR(model::CountParameters(full).total / 1e9, 30.53, 0.01);

@@ -212,11 +212,14 @@ TEST_F(ServerTest, WritesTheTraceOfAStep) {
   EXPECT_EQ(estimate->status, 400);
 }
 
+// A scenario without a name: Llama 3 8B on one 8-GPU node.
+constexpr const char* kUnnamed =
+    "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n"
+    "  global_batch_size: 128\n";
+
 // A scenario without a name is named by the example the page loaded it from.
 TEST_F(ServerTest, NamesAnUnnamedScenarioAsAsked) {
-  const std::string yaml =
-      "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n"
-      "  global_batch_size: 128\n";
+  const std::string yaml = kUnnamed;
   httplib::Result plain = client_->Post("/api/step?engine=estimate", yaml, "application/yaml");
   ASSERT_TRUE(plain);
   EXPECT_NE(plain->body.find("<h1>scenario</h1>"), std::string::npos);
@@ -234,9 +237,7 @@ TEST_F(ServerTest, NamesAnUnnamedScenarioAsAsked) {
 // The API's diagnostics name its query parameters, not the CLI's flags; a parameter given
 // twice is a 400 (only axis repeats); the posted file is named as the request names it.
 TEST_F(ServerTest, SpeaksOfQueryParametersAndTheNameGiven) {
-  const std::string yaml =
-      "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n"
-      "  global_batch_size: 128\n";
+  const std::string yaml = kUnnamed;
   httplib::Result tokens = client_->Post("/api/run?tokens=0", yaml, "application/yaml");
   ASSERT_TRUE(tokens);
   EXPECT_EQ(tokens->status, 400);
