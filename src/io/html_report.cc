@@ -989,7 +989,10 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
       "{7})\">{8}</text>\n",
       Co(left), Co(left + width), Co(top + height), Co(top), Co(left + width / 2),
       Co(top + height + 36), Esc(xa.label + (xa.log ? " (log scale)" : "")), Co(top + height / 2),
-      Esc(ya.label + (ya.log ? " (log scale)" : "")));
+      // A linear axis that does not start at 0 says so: its slopes are magnified.
+      Esc(ya.label + (ya.log   ? " (log scale)"
+                      : y0 > 0 ? " (not from 0)"
+                               : "")));
   if (diagonal) {
     out += fmt::format(
         "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#9aa3b2\" "
@@ -1770,7 +1773,7 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
   out +=
       "<div class=\"scroll\"><table>\n<tr><th>case</th><th class=\"num\">measured</th>"
       "<th class=\"num\">estimate</th><th class=\"num\">error</th><th class=\"num\">simulate"
-      "</th><th class=\"num\">error</th><th></th><th>source</th></tr>\n";
+      "</th><th class=\"num\">error</th><th>|error| and tolerance</th><th>source</th></tr>\n";
   for (const ValidationRow& row : t.rows) {
     if (row.collective) continue;
     if (!row.failure.empty()) {
@@ -1782,10 +1785,14 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
     out += fmt::format(
         "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
         "class=\"num\">{:+.1f}%</td><td class=\"num\">{}</td><td class=\"num\">{:+.1f}%</td>"
-        "<td>{}</td><td class=\"muted\">{}</td></tr>\n",
+        "<td>{}{}</td><td class=\"muted\">{}</td></tr>\n",
         Esc(row.name), Seconds(row.measured_s), Seconds(row.estimated_s), row.estimate_error_pct,
         Seconds(row.simulated_s), row.simulate_error_pct,
         ShareBar(std::min(1.0, std::abs(row.error_pct) / 100), outside ? kColorPp : kColorBackward),
+        // Said in words too, not by the bar's colour alone.
+        outside
+            ? fmt::format(" <span class=\"bad\">outside &plusmn;{:.0f}%</span>", row.tolerance_pct)
+            : std::string(),
         Esc(row.source));
   }
   out += "</table></div>\n</section>\n";

@@ -426,6 +426,9 @@ TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
   EXPECT_NE(html.find("A &lt;paper&gt;"), std::string::npos);
   EXPECT_NE(html.find("no such model"), std::string::npos);
   EXPECT_NE(html.find("+50.0%"), std::string::npos);
+  // A case outside its tolerance says so in words, not by the bar's colour alone.
+  EXPECT_EQ(Count(html, "outside &plusmn;"), 1u);
+  EXPECT_NE(html.find("<span class=\"bad\">outside &plusmn;"), std::string::npos);
   EXPECT_NE(html.find("<h2>Collectives: bus bandwidth</h2>"), std::string::npos);
   EXPECT_NE(html.find("479.1 GB/s"), std::string::npos);
   // The two step cases with predictions on the chart, one series ("paper").

@@ -410,6 +410,7 @@ void SetRefusal(const httplib::Request& req, httplib::Response& res, int status,
 
 // The largest body a request may send, once decoded, and the refusal of a larger one.
 constexpr size_t kMaxBody = 4 << 20;
+constexpr size_t kMaxDrained = 64 << 20;  // what is read of a larger one before cutting it off
 constexpr const char* kTooLarge = "the body is too large: a scenario may be 4 MiB at most";
 
 // Why a request failed, where httplib leaves the body empty: the wrong method for a known
@@ -784,6 +785,7 @@ struct Server::Impl {
                          : io::ParseOverrides({"name=" + name});
         std::string body;
         bool too_large = false;
+        size_t read = 0;  // bytes of the body read, decoded
         Answer a;
         if (!unknown.empty()) {
           std::string names;
@@ -799,12 +801,15 @@ struct Server::Impl {
           a = Refused(415, "",
                       "send the scenario's YAML as the body itself (Content-Type: "
                       "application/yaml), not as a multipart form");
-        } else if (HasBody(req) && !reader([&body, &too_large](const char* data, size_t n) {
+        } else if (HasBody(req) && !reader([&](const char* data, size_t n) {
                      // Bounded here too: a chunked or compressed body has no Content-Length
-                     // for httplib's own bound to check.
-                     too_large = body.size() + n > kMaxBody;
+                     // for httplib's own bound to check. Past the bound the rest is read and
+                     // dropped, so that the client, still sending, reads the 413, up to
+                     // kMaxDrained: a longer stream is cut off.
+                     read += n;
+                     too_large = too_large || body.size() + n > kMaxBody;
                      if (!too_large) body.append(data, n);
-                     return !too_large;
+                     return read <= kMaxDrained;
                    }) &&
                    !too_large) {
           return;  // too large by its length (413) or cut short (400): the error handler says
