@@ -14,6 +14,8 @@
 #include <fstream>
 #include <mutex>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -529,14 +531,30 @@ struct Server::Impl {
       options.examples = (fs::path(catalog.dir()) / ".." / "examples").lexically_normal().string();
     }
   }
-  std::vector<std::string> Examples() const {
-    std::vector<std::string> names;
+  // The examples by name (a file's stem) and path: the directory's .yaml files and those of
+  // its subdirectories (examples/sweeps/), sorted by name; a name taken twice is the first's.
+  std::vector<std::pair<std::string, fs::path>> Examples() const {
+    std::vector<std::pair<std::string, fs::path>> files;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(options.examples, ec)) {
-      if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
+      if (entry.path().extension() == ".yaml") {
+        files.emplace_back(entry.path().stem().string(), entry.path());
+      } else if (std::error_code sub; entry.is_directory(sub)) {
+        for (const auto& inner : fs::directory_iterator(entry.path(), sub)) {
+          if (inner.path().extension() == ".yaml") {
+            files.emplace_back(inner.path().stem().string(), inner.path());
+          }
+        }
+      }
     }
-    std::sort(names.begin(), names.end());
-    return names;
+    // By name, a top-level file before a subdirectory's (shorter path) of the same name.
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.first, a.second) < std::tie(b.first, b.second);
+    });
+    files.erase(std::unique(files.begin(), files.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; }),
+                files.end());
+    return files;
   }
 
   // The posted scenario as a file the loaders read as they read any scenario, in a private
@@ -723,19 +741,22 @@ struct Server::Impl {
       res.set_content(html, "text/html; charset=utf-8");
     });
     http.Get("/api/examples", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(JsonArray(Examples()), "application/json");
+      std::vector<std::string> names;
+      for (const auto& [name, path] : Examples()) names.push_back(name);
+      res.set_content(JsonArray(names), "application/json");
     });
     http.Get(R"(/api/examples/([A-Za-z0-9._-]+))",
              [this](const httplib::Request& req, httplib::Response& res) {
                const std::string name = req.matches[1];
-               const std::vector<std::string> names = Examples();
-               if (std::find(names.begin(), names.end(), name) == names.end()) {
+               const auto examples = Examples();
+               const auto at = std::find_if(examples.begin(), examples.end(),
+                                            [&](const auto& e) { return e.first == name; });
+               if (at == examples.end()) {
                  res.status = 404;
                  res.set_content("no example named \"" + name + "\"\n", "text/plain");
                  return;
                }
-               core::Result<std::string> text =
-                   io::ReadFile((fs::path(options.examples) / (name + ".yaml")).string());
+               core::Result<std::string> text = io::ReadFile(at->second.string());
                if (!text.ok()) {
                  res.status = 500;
                  res.set_content(text.diagnostics().Format(), "text/plain");
@@ -787,7 +808,19 @@ struct Server::Impl {
         bool too_large = false;
         size_t read = 0;  // bytes of the body read, decoded
         Answer a;
-        if (!unknown.empty()) {
+        const std::string length = req.get_header_value("Content-Length");
+        if (req.has_header("Content-Length") &&
+            (length.empty() || length.size() > 18 ||
+             length.find_first_not_of("0123456789") != std::string::npos)) {
+          // RFC 9110, 8.6: one or more digits. httplib reads "abc" as 0 and "-5" as 2^64 - 5
+          // (a 5 s wait for a body that never comes); the body's end is unknown, so the
+          // connection closes after the answer.
+          a = Refused(400, "Content-Length",
+                      "expected the body's length in bytes (digits), got \"" +
+                          core::Abbreviated(length, 32) + "\"",
+                      "leave the header to the client (curl --data-binary @FILE)");
+          res.set_header("Connection", "close");
+        } else if (!unknown.empty()) {
           std::string names;
           for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
           a = Refused(400, unknown.substr(0, 64),

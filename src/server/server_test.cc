@@ -95,6 +95,12 @@ TEST_F(ServerTest, ListsAndServesTheShippedExamples) {
   ASSERT_TRUE(one);
   EXPECT_EQ(one->status, 200);
   EXPECT_EQ(one->body, Example("llama3-8b-dgx-h100"));
+  // The sweep example, in examples/sweeps/, is in the menu by its name.
+  EXPECT_NE(list->body.find("\"llama3-70b-network\""), std::string::npos) << list->body;
+  httplib::Result sweep = client_->Get("/api/examples/llama3-70b-network");
+  ASSERT_TRUE(sweep);
+  EXPECT_EQ(sweep->status, 200);
+  EXPECT_EQ(sweep->body, Example("sweeps/llama3-70b-network"));
   httplib::Result missing = client_->Get("/api/examples/no-such-example");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
@@ -513,6 +519,24 @@ TEST_F(ServerTest, APostWithoutALengthHasAnEmptyBody) {
   const std::string put =
       RawRequest(port_, "PUT /api/step HTTP/1.1\r\nHost: localhost\r\n\r\n", "POST only");
   EXPECT_EQ(put.rfind("HTTP/1.1 405", 0), 0u) << put;
+}
+
+// A Content-Length that is not a count of bytes is refused at once, naming the header: "abc"
+// was read as an empty body and "-5" as 2^64 - 5 bytes (a 5 s wait for the read to time out).
+TEST_F(ServerTest, RefusesAContentLengthThatIsNotACount) {
+  for (const std::string length : {"abc", "-5", "99999999999999999999"}) {
+    const std::string answer =
+        RawRequest(port_,
+                   "POST /api/step HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + length +
+                       "\r\n\r\nmodel: x\n",
+                   "curl --data-binary");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    EXPECT_NE(answer.find("Content-Length: expected the body's length in bytes (digits), got \"" +
+                          length + "\""),
+              std::string::npos)
+        << answer;
+    EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  }
 }
 
 // A chunked body has no Content-Length for the server's bound to check: it is bounded as it
