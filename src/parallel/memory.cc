@@ -300,12 +300,20 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     const double moe = moe_layers > 0 ? moe_layer + moe_scores : 0.0;
     b.activations += tokens * std::max(dense, moe);
   }
-  if (stage == 0) b.activations += tokens * 2.0 * m.hidden / seq_div;  // embedding output
+  if (stage == 0) {
+    b.activations += tokens * 2.0 * m.hidden / seq_div;  // embedding output
+    // The embedding dropout's mask (one byte an element, Korthikanti et al. Sec. 4.3), kept
+    // for every micro-batch in flight on the first stage.
+    if (m.dropout) b.activations += tokens * m.hidden / seq_div * InFlightMicroBatches(p, 0);
+  }
   if (stage == p.pp - 1) {
-    // What the loss keeps for backward: Megatron's vocab-parallel cross-entropy saves the
-    // fp32 softmax over the rank's V/tp logits, for the main head and each multi-token
-    // prediction head, of every micro-batch whose backward has not started (GPipe: all).
-    b.activations += tokens * 4.0 * m.vocab / p.tp * (1 + mix.mtp) * LossesInFlight(p);
+    // What the head keeps for backward, for the main head and each multi-token prediction
+    // head, of every micro-batch whose backward has not started (GPipe: all): the final
+    // norm's input and the output projection's (2 bytes an element each, split by tp under
+    // sequence parallelism: Korthikanti et al.'s 4sbh/t), and Megatron's vocab-parallel
+    // cross-entropy's fp32 softmax over the rank's V/tp logits (4sbv/t).
+    b.activations += tokens * (4.0 * m.hidden / seq_div + 4.0 * m.vocab / p.tp) * (1 + mix.mtp) *
+                     LossesInFlight(p);
   }
   b.reserved = p.memory_reserved.value();
   const double allocated =

@@ -146,8 +146,10 @@ TEST(StageMemory, ZeroThreeGathersEmbeddingAndHeadBesideALayer) {
               StageMemory(m, p, 0, 40).parameters * GradReduceBytes(p), 1);
 }
 
-// GPipe runs all m forwards before any backward, so the last stage keeps the loss's fp32
-// softmax (s·b·V/tp x 4 bytes) of every micro-batch; 1F1B's last stage keeps one.
+// GPipe runs all m forwards before any backward, so the last stage keeps the head's saved
+// inputs of every micro-batch; 1F1B's last stage keeps one: the loss's fp32 softmax
+// (s·b·V/tp x 4 bytes) and the final norm's and output projection's inputs (s·b·h/t x 2
+// bytes each under sequence parallelism: Korthikanti et al.'s 4sbh/t (1 + V/h)).
 TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {
   ParallelPlan p;
   p.tp = 8;
@@ -156,7 +158,8 @@ TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {
   p.global_batch_size = 16;
   p.sequence_parallel = true;
   const model::ModelSpec m = Gpt3();
-  const double loss = m.seq_len * 4.0 * m.vocab / p.tp;
+  const double loss =
+      m.seq_len * 4.0 * m.hidden / p.tp * (1.0 + static_cast<double>(m.vocab) / m.hidden);
   auto last_without_layers = [&](Schedule s) {
     p.schedule = s;
     const MemoryBreakdown one = StageMemory(m, p, p.pp - 1, 1);
@@ -165,6 +168,31 @@ TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {
   };
   EXPECT_NEAR(last_without_layers(Schedule::k1F1B), loss, 1);
   EXPECT_NEAR(last_without_layers(Schedule::kGPipe), 16 * loss, 1);
+}
+
+// With dropout the first stage keeps the embedding dropout's mask (a byte an element, split by
+// tp under sequence parallelism) of every micro-batch in flight there: pp of them under 1F1B.
+TEST(StageMemory, FirstStageKeepsTheEmbeddingDropoutMasks) {
+  ParallelPlan p;
+  p.tp = 8;
+  p.pp = 4;
+  p.dp = 1;
+  p.global_batch_size = 16;
+  p.sequence_parallel = true;
+  model::ModelSpec m = Gpt3();
+  m.dropout = false;
+  const double without = StageMemory(m, p, 0, 2).activations;
+  m.dropout = true;
+  const double masks = m.seq_len * static_cast<double>(m.hidden) / p.tp * p.pp;
+  // The layers' own masks come with dropout too: compare first and middle stages.
+  const double layers = StageMemory(m, p, 1, 2).activations;
+  m.dropout = false;
+  const double layers_without = StageMemory(m, p, 1, 2).activations;
+  m.dropout = true;
+  EXPECT_NEAR(
+      StageMemory(m, p, 0, 2).activations - without -
+          (layers - layers_without) * InFlightMicroBatches(p, 0) / InFlightMicroBatches(p, 1),
+      masks, 1);
 }
 
 // DualPipe (DeepSeek-V3 Table 2): a middle rank holds two stages' weights and gradients,
