@@ -203,9 +203,53 @@ collective::Cost CommCost(const network::ClusterSpec& cl, const Placements& plac
   return c;
 }
 
-double ExposedTp(double comm, double gemm, bool overlap, int tp) {
-  if (!overlap) return comm;
-  return std::max(comm / tp, comm - gemm);
+std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls) {
+  std::vector<int> anchors(calls.size(), -1);
+  std::vector<int> group;  // the GEMMs of one group, by index
+  for (const bool expert : {false, true}) {
+    group.clear();
+    for (size_t i = 0; i < gemms.size(); ++i) {
+      if (gemms[i].expert == expert) group.push_back(static_cast<int>(i));
+    }
+    if (group.empty()) continue;
+    size_t gathers = 0;
+    size_t reductions = 0;
+    for (const TpCall& c : calls) {
+      if (c.expert == expert) (c.reduces ? reductions : gathers) += 1;
+    }
+    const size_t g = group.size();
+    size_t gather = 0;
+    size_t reduction = 0;
+    for (size_t i = 0; i < calls.size(); ++i) {
+      if (calls[i].expert != expert) continue;
+      const size_t at =
+          calls[i].reduces ? ((++reduction) * g - 1) / reductions : (gather++) * g / gathers;
+      anchors[i] = group[at];
+    }
+  }
+  return anchors;
+}
+
+double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls, bool overlap,
+                 int tp) {
+  double exposed = 0;
+  if (!overlap) {
+    for (const TpCall& c : calls) exposed += c.time;
+    return exposed;
+  }
+  const std::vector<int> anchors = TpAnchors(gemms, calls);
+  std::vector<double> beside(gemms.size(), 0.0);  // the calls' time beside each GEMM
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (anchors[i] < 0) {
+      exposed += calls[i].time;
+    } else {
+      beside[static_cast<size_t>(anchors[i])] += calls[i].time;
+    }
+  }
+  for (size_t j = 0; j < gemms.size(); ++j) {
+    if (beside[j] > 0) exposed += std::max(beside[j] / tp, beside[j] - gemms[j].time);
+  }
+  return exposed;
 }
 
 double CommContention(const hardware::ChipSpec& chip, const parallel::ParallelPlan& p) {

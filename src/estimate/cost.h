@@ -4,6 +4,7 @@
 // tensor-parallel traffic, the optimizer step.
 #pragma once
 
+#include <vector>
 #include "collective/collective.h"
 #include "estimate/estimate.h"
 #include "hardware/chip_spec.h"
@@ -61,11 +62,33 @@ collective::Cost CommCost(const network::ClusterSpec& cluster, const Placements&
                           const parallel::ParallelPlan& plan, int top_k,
                           const workload::CommOp& op);
 
-// Exposed share of tensor-parallel communication `comm` beside GEMMs of `gemm` seconds:
-// all of it, or with overlap what the GEMMs cannot hide, and never less than one ring
-// step's worth (comm / tp), which cannot start before its producer finishes (Wang et al.
-// 2023, "Overlap communication with dependent computation").
-double ExposedTp(double comm, double gemm, bool overlap, int tp);
+// A tensor-parallel call of one pass over a layer (or the embedding, or the head), and a
+// GEMM of that pass it may overlap. Expert-tensor-parallel calls overlap the routed experts'
+// GEMMs, the others the rest.
+struct TpCall {
+  double time = 0;       // seconds
+  bool expert = false;   // an expert-tensor-parallel call
+  bool reduces = false;  // reduces its GEMM's output (reduce-scatter, all-reduce), else
+                         // gathers its input (all-gather)
+};
+struct TpGemm {
+  double time = 0;  // seconds
+  bool expert = false;
+};
+
+// The GEMM each call overlaps, Megatron's column/row pairs (Korthikanti et al. Sec. 4.2.2):
+// of a group's g GEMMs and its gathers, gather i goes with the first GEMM of the i-th share,
+// and reduction i with the last of its share, so that forward's all-gather goes with qkv and
+// its reduce-scatter with the output projection. -1 where the pass has no GEMM of the
+// call's group. Both engines place the calls so.
+std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls);
+
+// The exposed time of a pass's tensor-parallel calls: without overlap all of it; with it,
+// each GEMM hides its calls' time but one ring step's worth (time / tp, which cannot start
+// before its producer or end before its consumer: Wang et al. 2023, "Overlap communication
+// with dependent computation") and at most its own time; a call without a GEMM is exposed.
+double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls, bool overlap,
+                 int tp);
 
 // Share of the compute units an overlapped collective takes from the compute beside it:
 // overlap.comm_units / the chip's compute units, at most 1; 0 when the chip runs its

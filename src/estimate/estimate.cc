@@ -24,6 +24,7 @@ using collective::Kind;
 using workload::CommOp;
 using workload::ComputeOp;
 using workload::Group;
+using workload::Scope;
 
 // Accumulates per-name communication totals for the report.
 void Record(std::vector<CommSummary>& out, const network::ClusterSpec& cl, const CommOp& op,
@@ -998,6 +999,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   for (const workload::BlockWork& b : g.blocks) {
     block_sums.emplace_back(SumPass(b.forward, price), SumPass(b.backward, price));
   }
+  std::vector<TpGemm> tp_gemms;  // scratch of tp_exposed
+  std::vector<TpCall> tp_calls;
   double sum_stage_time = 0;
   double sum_weight_grad = 0;
   double sum_dualpipe_slot = 0;  // F&B + B - 3W summed over the stages
@@ -1036,8 +1039,48 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     for (const CommOp& op : w.backward_comm) {
       comm_time(op, t.tp_backward, t.ep_backward, t.cp_backward, t.cp_window_backward);
     }
-    t.tp_exposed = ExposedTp(t.tp_forward, t.forward_gemm, p.overlap_tp, p.tp) +
-                   ExposedTp(t.tp_backward, t.backward_gemm, p.overlap_tp, p.tp);
+    // Each tensor-parallel call beside the GEMM it overlaps (TpAnchors), as the simulator
+    // places them: per pass over the stage's average layer (its blocks' operators, each
+    // count / layers times), and over the embedding's and head's operators.
+    auto tp_exposed = [&](bool forward) {
+      const int layers = std::max(1, w.layers);
+      double exposed = 0;
+      for (const Scope scope : {Scope::kLayer, Scope::kEmbedding, Scope::kLogits}) {
+        tp_gemms.clear();
+        tp_calls.clear();
+        auto add_gemm = [&](const ComputeOp& op, double reps) {
+          if (op.kind != model::OpKind::kGemm || op.role == model::Role::kRouter) return;
+          tp_gemms.push_back({price(op).time * reps, op.role == model::Role::kExpert});
+        };
+        if (scope == Scope::kLayer) {
+          for (const workload::BlockRun& run : w.runs) {
+            const workload::BlockWork& b = g.blocks[static_cast<size_t>(run.block)];
+            for (const ComputeOp& op : forward ? b.forward : b.backward) {
+              add_gemm(op, op.count * run.count / layers);
+            }
+          }
+        } else {
+          for (const ComputeOp& op : forward ? w.extra_forward : w.extra_backward) {
+            if (op.scope == scope) add_gemm(op, op.count);
+          }
+        }
+        for (const CommOp& op : forward ? w.forward_comm : w.backward_comm) {
+          if (op.scope != scope || op.group == Group::kEp || op.group == Group::kCp) continue;
+          const double n = scope == Scope::kLayer ? op.count / layers : op.count;
+          const long calls = std::max(1L, std::lround(n));
+          const double each = comm_costs.Of(op).time.value() * n / static_cast<double>(calls);
+          for (long k = 0; k < calls; ++k) {
+            tp_calls.push_back(
+                {each, op.group == Group::kEtp, op.kind != collective::Kind::kAllGather});
+          }
+        }
+        exposed += ExposedTp(tp_gemms, tp_calls, p.overlap_tp, p.tp) *
+                   (scope == Scope::kLayer ? layers : 1);
+      }
+      return exposed;
+    };
+    const double tp_forward_exposed = tp_exposed(true);
+    t.tp_exposed = tp_forward_exposed + tp_exposed(false);
     // The hidden part still occupies compute units, slowing the GEMMs beside it.
     t.tp_exposed += (t.tp_forward + t.tp_backward - t.tp_exposed) * contention;
     // Expert-parallel all-to-all: on the critical path, or with overlap.ep hidden behind
@@ -1091,7 +1134,6 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         }
       }
       auto share = [](double part, double whole) { return whole > 0 ? part / whole : 0.0; };
-      const double tp_forward_exposed = ExposedTp(t.tp_forward, t.forward_gemm, p.overlap_tp, p.tp);
       const double tp_f = tp_forward_exposed + (t.tp_forward - tp_forward_exposed) * contention;
       const double tp_b = t.tp_exposed - tp_f;
       const double forward = t.forward_compute + tp_f +

@@ -42,6 +42,32 @@ bool HasError(const core::Diagnostics& d, const std::string& key, const std::str
   return false;
 }
 
+// Megatron's column/row pairs: forward's all-gathers go with qkv and the MLP's up projection,
+// its reduce-scatters with the output and down projections; the experts' calls with the
+// experts' GEMMs; a call with no GEMM of its group has none.
+TEST(TpAnchors, PairCallsWithTheirGemms) {
+  const std::vector<TpGemm> dense = {{1.0, false}, {0.25, false}, {2.0, false}, {2.0, false}};
+  const std::vector<TpCall> sp = {
+      {.time = 1}, {.time = 1}, {.time = 1, .reduces = true}, {.time = 1, .reduces = true}};
+  EXPECT_EQ(TpAnchors(dense, sp), (std::vector<int>{0, 2, 1, 3}));
+  const std::vector<TpCall> all_reduces = {{.time = 1, .reduces = true},
+                                           {.time = 1, .reduces = true}};
+  EXPECT_EQ(TpAnchors(dense, all_reduces), (std::vector<int>{1, 3}));
+  // An MoE layer: attention's GEMMs, then the experts' up and down.
+  const std::vector<TpGemm> moe = {{1, false}, {1, false}, {1, true}, {1, true}};
+  const std::vector<TpCall> etp = {{.time = 1, .expert = true},
+                                   {.time = 1, .expert = true, .reduces = true},
+                                   {.time = 1},
+                                   {.time = 1, .reduces = true}};
+  EXPECT_EQ(TpAnchors(moe, etp), (std::vector<int>{2, 3, 0, 1}));
+  EXPECT_EQ(TpAnchors({}, sp), (std::vector<int>(4, -1)));
+  // Exposed at tp 4: each call beside its GEMM hides all but a quarter of itself, at most
+  // the GEMM's time: 0.25 + 0.25 + (1 - 0.25) + 0.25 beside qkv, up, out (0.25 s) and down.
+  EXPECT_DOUBLE_EQ(ExposedTp(dense, sp, true, 4), 1.5);
+  EXPECT_DOUBLE_EQ(ExposedTp(dense, sp, false, 4), 4.0);
+  EXPECT_DOUBLE_EQ(ExposedTp({}, sp, true, 4), 4.0);  // nothing to hide behind
+}
+
 TEST(Estimate, ValidScenario) {
   core::Result<StepReport> r = Estimate(Gpt3On(128, 8, 8, 1, 64));
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();

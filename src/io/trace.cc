@@ -423,7 +423,7 @@ void WriteChromeTrace(const sim::SimResult& r, const TraceSelection& sel,
     std::string args = fmt::format(R"("flops":{},"bytes":{})", i.flops, i.bytes);
     if (i.recompute) args += R"(,"recompute":true)";
     if (i.part > 0) {
-      args += i.part == 1 ? R"(,"part":"exposed head")" : R"(,"part":"overlapped tail")";
+      args += i.part == 1 ? R"(,"part":"exposed")" : R"(,"part":"overlapped")";
     }
     // Compute the data-parallel collectives beside it slowed (their share of the units).
     if (const sim::Time nominal = prog.duration(op);

@@ -125,8 +125,8 @@ TEST(ChromeTrace, SlicesSayWhatTheyAre) {
     if (name.find("(recompute)") != std::string::npos) {
       EXPECT_TRUE(args.value("recompute", false)) << e.dump();
     }
-    if (args.value("part", "") == "exposed head") head += args["bytes"].get<double>();
-    if (args.value("part", "") == "overlapped tail") tail += args["bytes"].get<double>();
+    if (args.value("part", "") == "exposed") head += args["bytes"].get<double>();
+    if (args.value("part", "") == "overlapped") tail += args["bytes"].get<double>();
   }
   EXPECT_TRUE(names.contains("mlp_down dgrad")) << *names.begin();
   EXPECT_TRUE(names.contains("expert_up wgrad"));

@@ -49,7 +49,12 @@ struct Item {
   std::string_view algorithm = {};
   double flops = 0;
   double bytes = 0;
-  bool expert = false;       // compute: a routed-expert operator (anchors the all-to-alls)
+  // Compute: a routed-expert operator (anchors the all-to-alls); tp call: an expert-tensor-
+  // parallel one (overlaps the experts' GEMMs).
+  bool expert = false;
+  bool gemm = false;         // compute: a GEMM (a tensor-parallel call may overlap it)
+  bool reduces = false;      // tp call: reduces the output of the GEMM after it (AnchorTp)
+  bool alone = false;        // tp call: no GEMM to overlap, run whole (AnchorTp)
   bool attention = false;    // compute: the attention core (anchors the K/V exchange)
   bool windowed = false;     // attention core or K/V exchange of a sliding-window layer
   bool recompute = false;    // compute: a forward operator run again in backward
@@ -64,19 +69,36 @@ struct Item {
   double ring_bytes = 0;
 };
 
-// Tensor-parallel calls spread over the compute: call j goes before compute item
-// floor(j·k / K), so that a layer's first call (the all-gather of its input) leads.
-std::vector<Item> Interleave(const std::vector<Item>& compute, const std::vector<Item>& comm) {
-  std::vector<Item> out;
-  out.reserve(compute.size() + comm.size());
-  const size_t k = compute.size();
-  const size_t n = comm.size();
-  size_t j = 0;
-  for (size_t i = 0; i < k; ++i) {
-    while (j < n && j * k / n <= i) out.push_back(comm[j++]);
-    out.push_back(compute[i]);
+// Tensor-parallel calls just ahead of the GEMM each overlaps (estimate::TpAnchors: forward's
+// all-gather before qkv, its reduce-scatter before the output projection, which it follows
+// chunk by chunk); calls with no GEMM of theirs go first (gathers) or last (reductions).
+std::vector<Item> AnchorTp(const std::vector<Item>& compute, const std::vector<Item>& calls) {
+  if (calls.empty()) return compute;
+  std::vector<estimate::TpGemm> gemms;
+  std::vector<size_t> at;  // gemms[i] is compute[at[i]]
+  for (size_t i = 0; i < compute.size(); ++i) {
+    if (!compute[i].gemm) continue;
+    gemms.push_back({.expert = compute[i].expert});
+    at.push_back(i);
   }
-  while (j < n) out.push_back(comm[j++]);
+  std::vector<estimate::TpCall> flags;
+  flags.reserve(calls.size());
+  for (const Item& c : calls) flags.push_back({.expert = c.expert, .reduces = c.reduces});
+  const std::vector<int> anchors = estimate::TpAnchors(gemms, flags);
+  std::vector<std::vector<Item>> before(compute.size() + 1);  // [i]: the calls ahead of item i
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const size_t i = anchors[c] >= 0    ? at[static_cast<size_t>(anchors[c])]
+                     : calls[c].reduces ? compute.size()
+                                        : 0;
+    before[i].push_back(calls[c]);
+    before[i].back().alone = anchors[c] < 0;
+  }
+  std::vector<Item> out;
+  out.reserve(compute.size() + calls.size());
+  for (size_t i = 0; i <= compute.size(); ++i) {
+    out.insert(out.end(), before[i].begin(), before[i].end());
+    if (i < compute.size()) out.push_back(compute[i]);
+  }
   return out;
 }
 
@@ -192,6 +214,7 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .flops = op.Flops() * r,
                     .bytes = roofline.bytes * r,
                     .expert = op.role == model::Role::kExpert,
+                    .gemm = op.kind == model::OpKind::kGemm && op.role != model::Role::kRouter,
                     .attention = op.kind == model::OpKind::kAttention,
                     .windowed = op.windowed,
                     .recompute = op.recompute,
@@ -219,7 +242,9 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .duration = Ns(c.time.value() * n / static_cast<double>(calls)),
                     .name = op.name,
                     .algorithm = c.algorithm,
-                    .bytes = op.bytes};
+                    .bytes = op.bytes,
+                    .expert = op.group == workload::Group::kEtp,
+                    .reduces = op.kind != collective::Kind::kAllGather};
     const size_t s = static_cast<size_t>(op.scope);
     // A backward's calls belong to its input gradient: in both backward lists.
     const std::array<ItemPass, 2> targets = {
@@ -250,7 +275,7 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
     const size_t s = static_cast<size_t>(scope);
     for (size_t i = 0; i < kItemPasses; ++i) {
       const ItemPass p = static_cast<ItemPass>(i);
-      std::vector<Item> items = Interleave(compute[s][p], tp[s][p]);
+      std::vector<Item> items = AnchorTp(compute[s][p], tp[s][p]);
       items =
           Around(items, ep_before[s][p], ep_after[s][p], [](const Item& it) { return it.expert; });
       const std::vector<Item>& full = cp_before[s][p];
@@ -299,6 +324,9 @@ class Builder {
     if (first_ == kNone) first_ = op;
   }
   void RunItems(int stage, const std::vector<Item>& items, const OpInfo& base);
+  // After a compute operator (and at the end of RunItems): the tensor-parallel calls beside it
+  // join the chain.
+  void JoinTp(int stage);
   // `name`'s index in SimResult::gemm_names (added on first use), or -1 for none.
   int8_t GemmName(std::string_view name) {
     if (name.empty()) return -1;
@@ -363,10 +391,14 @@ class Builder {
   // The chain being built (one task).
   OpId prev_ = kNone;
   OpId first_ = kNone;
-  std::vector<OpId> sync_;         // ops the next link must wait for
-  std::vector<OpId> layer_tails_;  // overlapped collectives of the current layer
-  std::vector<OpId> pass_tails_;   // overlapped all-to-alls of the current pass
-  bool hide_ep_ = false;           // overlap.ep, and the pass has a partner
+  std::vector<OpId> sync_;  // ops the next link must wait for
+  // Tensor-parallel calls beside a GEMM (RunItems): a gather's overlapped chunks, which the
+  // operator after the GEMM waits for, and a reduction's exposed last chunk, which follows
+  // the GEMM.
+  std::vector<OpId> tp_tails_;
+  std::vector<std::pair<Time, OpInfo>> tp_after_;
+  std::vector<OpId> pass_tails_;  // overlapped all-to-alls of the current pass
+  bool hide_ep_ = false;          // overlap.ep, and the pass has a partner
   // Compute-unit contention of the hidden tp and ep collectives (contention_ of their
   // time), run on the compute stream before its next operator (Contend).
   Time stretch_tp_ = 0;
@@ -399,6 +431,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       info.flops = it.flops;
       if (it.ring == 0) {
         compute(d, info);
+        JoinTp(stage);
         continue;
       }
       // Ring attention: block 0 on the local K/V, block i once ring step i has brought
@@ -434,6 +467,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       }
       Time ring_contention = Ns(hidden * 1e-9 * contention_);
       Contend(stage, base, ring_contention, "cp_contention", Category::kCp);
+      JoinTp(stage);
       continue;
     }
     info.algorithm = it.algorithm;
@@ -461,21 +495,44 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       continue;
     }
     info.category = Category::kTp;
-    if (!p_.overlap_tp || p_.tp == 1) {
-      Chain(Emit(stage, StreamKind::kTp, it.duration, info));
+    // Split to overlap its GEMM (plan.overlap_tp): a chunk exposed, the rest beside the GEMM.
+    // A gather's first chunk comes before the GEMM can start; a reduction's last chunk
+    // after the GEMM ends (AnchorTp puts both just ahead of their GEMM in the list).
+    if (!p_.overlap_tp || p_.tp == 1 || it.alone || (it.reduces && first_ == kNone)) {
+      if (it.reduces) {
+        tp_after_.emplace_back(it.duration, info);
+      } else {
+        Chain(Emit(stage, StreamKind::kTp, it.duration, info));
+      }
       continue;
     }
-    const Time head = it.duration / p_.tp;
-    const Time tail = it.duration - head;
+    const Time exposed = it.duration / p_.tp;
+    const Time beside = it.duration - exposed;
     OpInfo rest = info;
     info.part = 1;
     info.bytes = it.bytes / p_.tp;
     rest.part = 2;
     rest.bytes = it.bytes - info.bytes;
-    Chain(Emit(stage, StreamKind::kTp, head, info));
-    layer_tails_.push_back(Emit(stage, StreamKind::kTp, tail, rest));
-    stretch_tp_ += Ns(static_cast<double>(tail) * 1e-9 * contention_);
+    stretch_tp_ += Ns(static_cast<double>(beside) * 1e-9 * contention_);
+    if (!it.reduces) {
+      Chain(Emit(stage, StreamKind::kTp, exposed, info));
+      tp_tails_.push_back(Emit(stage, StreamKind::kTp, beside, rest));
+      continue;
+    }
+    // A reduction's chunks follow the GEMM's: they start with it and end after it.
+    const OpId op = Emit(stage, StreamKind::kTp, beside, rest);
+    if (prev_ != kNone) prog_.AddDependency(prev_, op);
+    for (OpId x : sync_) prog_.AddDependency(x, op);
+    tp_after_.emplace_back(exposed, info);
   }
+  JoinTp(stage);
+}
+
+void Builder::JoinTp(int stage) {
+  sync_.insert(sync_.end(), tp_tails_.begin(), tp_tails_.end());
+  tp_tails_.clear();
+  for (const auto& [d, info] : tp_after_) Chain(Emit(stage, StreamKind::kTp, d, info));
+  tp_after_.clear();
 }
 
 void Builder::BuildStage(int s) {
@@ -612,7 +669,8 @@ void Builder::BuildStage(int s) {
     prev_ = rank_prev;
     first_ = first_compute_ = last_compute_ = kNone;
     sync_.clear();
-    layer_tails_.clear();
+    tp_tails_.clear();
+    tp_after_.clear();
     pass_tails_.clear();
     hide_ep_ = p_.overlap_ep && partners[t];
     stretch_tp_ = stretch_ep_ = 0;
@@ -659,8 +717,6 @@ void Builder::BuildStage(int s) {
         sync_.push_back(prefetched[static_cast<size_t>(task.chunk)][static_cast<size_t>(l)]);
       }
       RunItems(s, items.layer[pass], base);
-      sync_.insert(sync_.end(), layer_tails_.begin(), layer_tails_.end());
-      layer_tails_.clear();
       // A bucket is reduced once its last layer's gradients are done (FSDP: every layer).
       const int filled = zero3 ? 1 : std::min(i + 1, 1 + i % chunk.bucket_layers);
       if (reduces && (zero3 || filled == chunk.bucket_layers || i == n - 1)) {
@@ -683,8 +739,6 @@ void Builder::BuildStage(int s) {
     base.layer = -1;
     if (forward && last_virtual) RunItems(s, items.head[pass], base);
     if (!forward && first_virtual) RunItems(s, items.embedding[pass], base);
-    sync_.insert(sync_.end(), layer_tails_.begin(), layer_tails_.end());
-    layer_tails_.clear();
     // The rank's next pass follows the compute; this pass's outputs wait for its
     // overlapped collectives too (on the ep stream when there are all-to-alls, so that
     // the next pass's tensor-parallel calls do not queue behind them).

@@ -104,8 +104,9 @@ struct OpInfo {
   parallel::Pass pass = parallel::Pass::kForward;
   int16_t chunk = -1;
   int16_t peer = -1;  // pp: the stage receiving
-  // A tensor-parallel call split to overlap the GEMM beside it (plan.overlap_tp): 1 for its
-  // exposed head, 2 for its overlapped tail; 0 for a call run whole.
+  // A tensor-parallel call split to overlap its GEMM (plan.overlap_tp): 1 for its exposed
+  // chunk (a gather's first, a reduction's last), 2 for the rest, beside the GEMM; 0 for a
+  // call run whole.
   uint8_t part : 2 = 0;
   bool recompute : 1 = false;  // a forward operator run again in backward
   // A dgrad or wgrad: the forward GEMM it differentiates, an index into
