@@ -13,7 +13,7 @@ hardware::Roofline ComputeRoofline(const hardware::ChipSpec& chip, const workloa
     case model::OpKind::kGemm:
       return hardware::GemmRoofline(chip, op.precision, op.m, op.n, op.k, op.batch);
     case model::OpKind::kAttention:
-      return hardware::AttentionRoofline(chip, op.flops);
+      return hardware::AttentionRoofline(chip, op.precision, op.flops);
     case model::OpKind::kElementwise:
       return hardware::MemoryRoofline(chip, op.bytes);
   }

@@ -1651,7 +1651,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.tokens_per_step = static_cast<double>(p.global_batch_size) * m.seq_len;
   r.tokens_per_s = r.tokens_per_step / r.step_time_s;
   r.model_flops_per_token = g.model_flops_per_token;
-  r.peak_flops = chip.Peak(hardware::Precision::kBf16).value();
+  r.peak_flops = chip.Peak(parallel::SixteenBit(p)).value();
   if (r.peak_flops <= 0) r.peak_flops = chip.Peak(p.precision).value();
   r.peak_flops_run_precision = chip.Peak(p.precision).value();
   const double model_flops = r.model_flops_per_token * r.tokens_per_step;
@@ -1710,9 +1710,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         "the chip gives no gemm.compute_units: GEMMs have no wave quantization, and "
         "overlapped collectives take no compute from them");
   }
-  r.notes.push_back(
-      "MFU and HFU are against the dense bf16 peak; model FLOPs follow "
-      "Megatron-LM (attention counted non-causal, recompute excluded)");
+  r.notes.push_back(p.precision == hardware::Precision::kFp16
+                        ? "MFU and HFU are against the dense fp16 peak; model FLOPs follow "
+                          "Megatron-LM (attention counted non-causal, recompute excluded)"
+                        : "MFU and HFU are against the dense bf16 peak; model FLOPs follow "
+                          "Megatron-LM (attention counted non-causal, recompute excluded)");
   if (m.moe.IsMoe()) {
     r.notes.push_back(
         "MoE model FLOPs count active parameters only (router, shared experts, top_k routed "

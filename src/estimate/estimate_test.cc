@@ -68,6 +68,27 @@ TEST(TpAnchors, PairCallsWithTheirGemms) {
   EXPECT_DOUBLE_EQ(ExposedTp({}, sp, true, 4), 4.0);  // nothing to hide behind
 }
 
+// An fp16 plan runs at the chip's fp16 peak, not its bf16 one (they differ on a custom
+// chip), MFU against it; a chip with an fp16 peak and no bf16 one runs it.
+TEST(Estimate, AnFp16PlanRunsAtTheFp16Peak) {
+  Scenario s = Gpt3On(128, 8, 8, 1, 64);
+  s.plan.precision = Precision::kFp16;
+  core::Result<StepReport> same = Estimate(s);
+  ASSERT_TRUE(same.ok()) << same.diagnostics().Format();
+  s.cluster.chip.peak[static_cast<size_t>(Precision::kFp16)] =
+      core::FlopsPerSec(s.cluster.chip.Peak(Precision::kBf16).value() / 4);
+  core::Result<StepReport> slow = Estimate(s);
+  ASSERT_TRUE(slow.ok()) << slow.diagnostics().Format();
+  EXPECT_GT(slow.value().step_time_s, 2.5 * same.value().step_time_s);
+  EXPECT_DOUBLE_EQ(slow.value().peak_flops, s.cluster.chip.Peak(Precision::kFp16).value());
+  s.cluster.chip.peak[static_cast<size_t>(Precision::kBf16)] = core::FlopsPerSec(0);
+  core::Result<StepReport> fp16_only = Estimate(s);
+  ASSERT_TRUE(fp16_only.ok()) << fp16_only.diagnostics().Format();
+  EXPECT_DOUBLE_EQ(fp16_only.value().step_time_s, slow.value().step_time_s);
+  s.plan.precision = Precision::kBf16;
+  EXPECT_TRUE(HasError(Estimate(s).diagnostics(), "chip.peak.bf16", "no bf16 peak"));
+}
+
 TEST(Estimate, ValidScenario) {
   core::Result<StepReport> r = Estimate(Gpt3On(128, 8, 8, 1, 64));
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();

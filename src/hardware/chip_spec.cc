@@ -81,16 +81,18 @@ core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int
   return core::Seconds(GemmRoofline(chip, precision, m, n, k).Seconds());
 }
 
-Roofline AttentionRoofline(const ChipSpec& chip, double flops) {
-  // Attention runs in 16-bit; a chip without a bf16 peak is rated at its fp16 or fp8 one.
-  double peak = chip.Peak(Precision::kBf16).value();
+Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flops) {
+  // Attention runs in 16-bit (bf16, or fp16 in an fp16 plan); a chip without that peak is
+  // rated at its bf16, fp16 or fp8 one.
+  double peak = chip.Peak(precision).value();
+  if (peak <= 0) peak = chip.Peak(Precision::kBf16).value();
   if (peak <= 0) peak = chip.Peak(Precision::kFp16).value();
   if (peak <= 0) peak = chip.Peak(Precision::kFp8).value();
   return {.flops = flops, .compute_s = flops / (peak * chip.attention_efficiency)};
 }
 
-core::Seconds AttentionTime(const ChipSpec& chip, double flops) {
-  return core::Seconds(AttentionRoofline(chip, flops).Seconds());
+core::Seconds AttentionTime(const ChipSpec& chip, Precision precision, double flops) {
+  return core::Seconds(AttentionRoofline(chip, precision, flops).Seconds());
 }
 
 Roofline MemoryRoofline(const ChipSpec& chip, double bytes) {

@@ -95,10 +95,11 @@ Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int6
                       int64_t batch = 1);
 core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k);
 
-// A fused attention kernel doing `flops` at the attention efficiency of the 16-bit peak;
+// A fused attention kernel doing `flops` at the attention efficiency of `precision`'s peak
+// (16-bit);
 // its HBM traffic is not priced (compute leg only).
-Roofline AttentionRoofline(const ChipSpec& chip, double flops);
-core::Seconds AttentionTime(const ChipSpec& chip, double flops);
+Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flops);
+core::Seconds AttentionTime(const ChipSpec& chip, Precision precision, double flops);
 
 // A memory-bound operator moving `bytes` through HBM (memory leg only).
 Roofline MemoryRoofline(const ChipSpec& chip, double bytes);

@@ -78,7 +78,7 @@ TEST(Roofline, BatchedGemmReadsEveryEntrysOperands) {
 
 TEST(Roofline, AttentionIsComputeAndStreamingIsMemory) {
   const ChipSpec c = H100();
-  const Roofline a = AttentionRoofline(c, 1e12);
+  const Roofline a = AttentionRoofline(c, Precision::kBf16, 1e12);
   EXPECT_EQ(a.bound(), Bound::kCompute);
   EXPECT_EQ(a.memory_s, 0);
   EXPECT_DOUBLE_EQ(a.compute_s, 1e12 / (989.4e12 * 0.5));

@@ -638,8 +638,9 @@ std::string StepFigures(const estimate::StepReport& r) {
           "{} per chip",
           GroupedNum(r.tokens_per_s / static_cast<double>(std::max<int64_t>(1, r.chips)), 1)));
   out += Figure("MFU", Pct(r.mfu),
-                fmt::format("of {} {}", Esc(core::FormatFlopRate(r.peak_flops)), "bf16 dense"));
-  if (r.plan.precision != hardware::Precision::kBf16) {
+                fmt::format("of {} {} dense", Esc(core::FormatFlopRate(r.peak_flops)),
+                            Esc(hardware::PrecisionName(parallel::SixteenBit(r.plan)))));
+  if (r.plan.precision != parallel::SixteenBit(r.plan)) {
     out +=
         Figure("MFU at run precision", Pct(r.mfu_run_precision),
                fmt::format("of {} {} dense", Esc(core::FormatFlopRate(r.peak_flops_run_precision)),

@@ -104,8 +104,9 @@ std::string StepReportText(const estimate::StepReport& r) {
                    core::WithThousands(tenths / 10), tenths % 10));
   line("model TFLOP/s per chip", fmt::format("{:.1f}", r.model_flops_per_chip_s / 1e12));
   line("MFU",
-       fmt::format("{} of the bf16 dense peak ({:.1f} TFLOP/s)", Pct(r.mfu), r.peak_flops / 1e12));
-  if (r.plan.precision != hardware::Precision::kBf16) {
+       fmt::format("{} of the {} dense peak ({:.1f} TFLOP/s)", Pct(r.mfu),
+                   hardware::PrecisionName(parallel::SixteenBit(r.plan)), r.peak_flops / 1e12));
+  if (r.plan.precision != parallel::SixteenBit(r.plan)) {
     line("MFU at run precision",
          fmt::format("{} of the {} peak ({:.1f} TFLOP/s)", Pct(r.mfu_run_precision),
                      hardware::PrecisionName(r.plan.precision), r.peak_flops_run_precision / 1e12));

@@ -302,15 +302,19 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
             "give at most " + Str(chip.compute_units) +
                 " (NCCL's collectives take 16 to 32 SMs on NVIDIA chips)");
   }
-  if (!chip.Supports(hardware::Precision::kBf16)) {
+  if (const hardware::Precision half = SixteenBit(p); !chip.Supports(half)) {
     // The router, the attention core, the embedding and the output layer run in bf16
-    // whatever the linear layers' precision.
-    d.Error("chip.peak.bf16",
-            "chip " + chip.name +
-                " has no bf16 peak in the catalog, and attention, the embedding and the "
-                "output layer run in bf16 at any plan.precision",
-            "give the chip a bf16 peak (a chip file with peak.bf16, or --set "
-            "chip.peak.bf16=...)");
+    // whatever the linear layers' precision (fp16 in an fp16 plan).
+    const std::string name(hardware::PrecisionName(half));
+    d.Error("chip.peak." + name,
+            "chip " + chip.name + " has no " + name +
+                " peak in the catalog, and attention, the embedding and the output layer run "
+                "in " +
+                name +
+                (half == hardware::Precision::kFp16 ? " in an fp16 plan"
+                                                    : " at any plan.precision but fp16"),
+            "give the chip a " + name + " peak (a chip file with peak." + name +
+                ", or --set chip.peak." + name + "=...)");
   } else if (!chip.Supports(p.precision)) {
     std::vector<std::string_view> names;
     for (hardware::Precision q : {hardware::Precision::kBf16, hardware::Precision::kFp16,
@@ -526,6 +530,11 @@ double BubbleFraction(const ParallelPlan& p) {
   }
   const double v = p.schedule == Schedule::kInterleaved ? p.vp : 1;
   return (p.pp - 1) / (v * m);
+}
+
+hardware::Precision SixteenBit(const ParallelPlan& p) {
+  return p.precision == hardware::Precision::kFp16 ? hardware::Precision::kFp16
+                                                   : hardware::Precision::kBf16;
 }
 
 double InFlightMicroBatches(const ParallelPlan& p, int stage) {

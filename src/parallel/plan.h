@@ -209,6 +209,10 @@ double BubbleFraction(const ParallelPlan& plan);
 
 // Micro-batches whose activations stage `stage` holds at its peak (Megatron's warm-up
 // count + 1), in units of whole-stage micro-batches; at most the number of micro-batches.
+// The 16-bit type of the plan's 16-bit operators (all in a 16-bit plan; under fp8 and fp4
+// the router, attention, embedding and output layer): fp16 in an fp16 plan, else bf16.
+hardware::Precision SixteenBit(const ParallelPlan& plan);
+
 double InFlightMicroBatches(const ParallelPlan& plan, int stage);
 
 // Micro-batches whose loss the last pipeline stage holds at once: what the cross-entropy

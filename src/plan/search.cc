@@ -765,13 +765,13 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
   {
     const hardware::ChipSpec& chip = base.cluster.chip;
     const hardware::Precision precision = base.plan.precision;
-    if (!chip.Supports(hardware::Precision::kBf16) || !chip.Supports(precision)) {
+    if (!chip.Supports(parallel::SixteenBit(base.plan)) || !chip.Supports(precision)) {
       core::Diagnostics all =
           parallel::ValidatePlan(base.plan, base.model, chip, base.cluster.chips);
       core::Diagnostics d;
       for (const core::Diagnostic& x : all.items()) {
         if (x.severity == core::Severity::kError &&
-            (x.key == "chip.peak.bf16" || x.key == "plan.precision")) {
+            (x.key.starts_with("chip.peak.") || x.key == "plan.precision")) {
           d.Add(x);
         }
       }

@@ -772,6 +772,25 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
     }
     g.stages.push_back(std::move(w));
   }
+  // An fp16 plan runs its 16-bit operators (all of them; under fp8 the router, attention,
+  // embedding and output layer) in fp16, at the chip's fp16 peak, not bf16.
+  if (plan.precision == hardware::Precision::kFp16) {
+    auto to_fp16 = [](std::vector<ComputeOp>& ops) {
+      for (ComputeOp& op : ops) {
+        if (op.precision == hardware::Precision::kBf16) op.precision = hardware::Precision::kFp16;
+      }
+    };
+    for (BlockWork& b : g.blocks) {
+      to_fp16(b.forward);
+      to_fp16(b.backward);
+    }
+    for (StageWork& w : g.stages) {
+      for (std::vector<ComputeOp>* ops :
+           {&w.forward, &w.backward, &w.extra_forward, &w.extra_backward}) {
+        to_fp16(*ops);
+      }
+    }
+  }
   return g;
 }
 
