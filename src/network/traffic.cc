@@ -188,7 +188,13 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
             pair = b.AddLink(su, -1);
             mesh_class.push_back({g.stride, n, pair});
           }
-          path.emplace_back(pair, 1.0);
+          // A ring's flow spreads over the member's links to its k - 1 peers in the domain
+          // (NCCL/RCCL run a ring per link permutation, as ScaleUpRate has it inside one
+          // domain); k of the group's emptiest split domain, where the links are fewest.
+          const int64_t k = dom.fewest_split >= 2 ? dom.fewest_split : dom.most;
+          const double spread =
+              t.pattern == Pattern::kRing && k > 2 ? 1.0 / static_cast<double>(k - 1) : 1.0;
+          path.emplace_back(pair, spread);
         } else {
           FATHOM_CHECK(port > 0, "intra-domain flows without scale-up links");
           path.emplace_back(su_up, port);
@@ -273,8 +279,19 @@ TrafficRates SolveExplicit(const ClusterSpec& cluster, std::span<const Traffic> 
         const int l = lca(from, to);
         path.clear();
         if (l == 0) {
-          path.emplace_back(su_link(from, to, true), 1.0);
-          if (!mesh) path.emplace_back(su_link(from, to, false), 1.0);
+          if (mesh && ring) {
+            // Spread over the member's links to its peers in the domain (SolveSymmetric).
+            const auto [lo, hi] = run(i);
+            for (int64_t x = lo; x <= hi; ++x) {
+              if (x != i) {
+                path.emplace_back(su_link(from, member[x], true),
+                                  1.0 / static_cast<double>(hi - lo));
+              }
+            }
+          } else {
+            path.emplace_back(su_link(from, to, true), 1.0);
+            if (!mesh) path.emplace_back(su_link(from, to, false), 1.0);
+          }
         } else {
           if (ring) {
             const auto [slo, shi] = run(i);

@@ -142,11 +142,17 @@ TEST(Traffic, GroupOfOneHasNoFlow) {
 }
 
 TEST(Traffic, FullMeshPairLinks) {
-  // 8 chips fully meshed: a ring uses one pair link of bandwidth / 7 per hop.
+  // 8 chips fully meshed, a link of bandwidth / 7 to each peer: a ring's flow spreads over
+  // a member's 7 links (a ring per link permutation, as inside one domain), an all-to-all's
+  // flow has its pair's link.
   ClusterSpec c = DgxH100(64);
   c.domain_kind = DomainKind::kFullMesh;
   const TrafficRates r = Solve(c, {Entry(c, 8, 1, Pattern::kRing)});
-  EXPECT_DOUBLE_EQ(r.rate[0], kNvlink / 7);
+  EXPECT_DOUBLE_EQ(r.rate[0], kNvlink);
+  // Across two domains the NICs bound it, not one pair link (it got bandwidth / 7).
+  const TrafficRates across = Solve(c, {Entry(c, 16, 1, Pattern::kRing)});
+  EXPECT_GT(across.rate[0], 2 * kNvlink / 7);
+  EXPECT_EQ(across.bottleneck_level[0], 0);
   const TrafficRates a2a = Solve(c, {Entry(c, 8, 1, Pattern::kAllToAll)});
   EXPECT_DOUBLE_EQ(a2a.rate[0], kNvlink / 7);
 }
