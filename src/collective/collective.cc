@@ -438,9 +438,12 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
         double outer = 0;
         double outer_latency = 0;
         if (a == Algorithm::kSharp) {
+          // scale_out.in_network_efficiency is a bus bandwidth, as NVLS's (and nccl-tests'):
+          // the shard's all-reduce over d members moves 2(d-1)/d of it at that rate.
           outer_latency = 2 * a_span;
-          outer = outer_latency + shard / (c.NicPerChip() * c.scale_out_in_network_efficiency *
-                                           StepRamp(shard / d, c.scale_out));
+          outer = outer_latency + RingPhase(Kind::kAllReduce, d, shard).volume /
+                                      (c.NicPerChip() * c.scale_out_in_network_efficiency *
+                                       StepRamp(shard / d, c.scale_out));
         } else {
           outer_latency = RingPhase(kind, d, shard).steps * a_span;
           outer = RingTime(kind, d, shard, a_span, net.cross_ring_rate, c.scale_out);

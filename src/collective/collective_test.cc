@@ -229,6 +229,30 @@ TEST(CollectiveCost, FullMeshGivesSmallGroupsOnlyTheirLinks) {
   EXPECT_NEAR(eight.bus_bandwidth / 1e9, 448 * 0.7, 1);
 }
 
+// A ring leaving full-mesh domains spreads each member's flow over its links to its peers
+// there, as inside one: 16 over two 8-chip domains run at the domain's 7 links (313.6 GB/s,
+// under the NICs' 8 x 40), not one link's 44.8 GB/s.
+TEST(CollectiveCost, FullMeshRingAcrossDomainsUsesEveryLink) {
+  auto c = DgxH100(64);
+  c.domain_kind = network::DomainKind::kFullMesh;
+  c.scale_up.bandwidth = core::BytesPerSec(448e9);
+  c.scale_up.efficiency = 0.7;
+  c = Finalized(c);
+  const Cost sixteen = Price(c, 16, 1, Kind::kAllReduce, 64 * kGiB, Algorithm::kRing);
+  EXPECT_NEAR(sixteen.bus_bandwidth / 1e9, 448 * 0.7, 1);
+}
+
+// SHARP's efficiency is a bus bandwidth, as NVLS's and nccl-tests': one member per node
+// all-reduces at in_network_efficiency x the NIC's bus bandwidth (large messages).
+TEST(CollectiveCost, SharpEfficiencyIsABusBandwidth) {
+  auto c = DgxH100(1024);
+  c.scale_out_in_network_reduction = true;
+  c.scale_out_in_network_efficiency = 0.9;
+  c = Finalized(c);
+  const Cost cost = Price(c, 16, 8, Kind::kAllReduce, 64 * kGiB, Algorithm::kSharp);
+  EXPECT_NEAR(cost.bus_bandwidth / 1e9, 0.9 * 50, 0.5);
+}
+
 TEST(CollectiveCost, TorusUsesDimensionOrderedRings) {
   // A 4x4x4 torus with wrap-around: each dimension's ring uses both directions of its links,
   // and the three dimensions work at once on thirds of the buffer.
