@@ -350,6 +350,7 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
     double over = t.oversubscription;
     int64_t cabled = 0;
     int64_t up = 0;
+    int64_t behind = block;  // chips below one switch of this tier, as cabled
     if (block > 0) {
       if (block % lower != 0) {
         d.Error(TierKey(k, "block"),
@@ -362,6 +363,10 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
       const int64_t down = std::max<int64_t>(1, DownPorts(t, top));
       const int64_t derived = std::min(down * per_port, kManyChips);
       block = std::max(lower, derived / lower * lower);
+      // A switch reaching less than a block of the level below (radix 8 under 8-GPU nodes,
+      // 32 down ports under a 72-GPU rack) joins a part of each: the tier's block is the
+      // whole lower block, but a switch above reaches only what this one cables.
+      behind = std::min(block, derived);
       // The taper as built: a block rounded down to whole blocks of the level below leaves
       // down ports dark, so the up ports serve the cabled ones; d down ports of radix r
       // leave r - d up (a whole-number split: 1:2 on radix 64 is 42 down, 22 up).
@@ -388,7 +393,7 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
     }
     // Endpoints (per plane) below one switch group of this tier, as cabled.
     endpoints = k == 0 && rail ? std::max<int64_t>(1, block / c.chips_per_node)
-                               : std::max<int64_t>(1, block / chips_per_endpoint);
+                               : std::max<int64_t>(1, behind / chips_per_endpoint);
     taper *= over;
     reached = k + 1;
     const double below = h.levels.back().latency;

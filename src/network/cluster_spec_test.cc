@@ -115,6 +115,18 @@ TEST(Finalize, RadixExceededWithTwoTiers) {
   EXPECT_TRUE(c.hierarchy.levels.empty());  // unchanged on error
 }
 
+// A ToR leaf reaching less than a node (radix 8: 4 GPUs of an 8-GPU node) is a block of the
+// node, but a spine port reaches one leaf's 4: two tiers of radix 8 reach 8 x 4 = 32 chips
+// (k^2 / 2), not 64.
+TEST(Finalize, ASpineAboveLeavesSmallerThanANodeReachesWhatTheyCable) {
+  ClusterSpec c = Draft(64, FabricKind::kFatTree, {Switch("leaf", 8), Switch("spine", 8)});
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_TRUE(Mentions(d, "reach 32 chips, but the cluster has 64")) << d.Format();
+  ClusterSpec fits = Draft(32, FabricKind::kFatTree, {Switch("leaf", 8), Switch("spine", 8)});
+  EXPECT_FALSE(Finalize(fits).HasErrors());
+  EXPECT_EQ(Blocks(fits), (std::vector<int64_t>{8, 8, 32}));
+}
+
 TEST(Finalize, TorFatTreeWithOversubscribedLeaf) {
   // 3:1 at the leaf: 48 of 64 ports down, so 48 single-NIC GPUs (6 nodes) per leaf.
   ClusterSpec c = Draft(3072, FabricKind::kFatTree, {Switch("leaf", 64, 3), Switch("spine", 64)});
