@@ -158,7 +158,7 @@ ATTENTION = {
     "h200": (0.50, FA3 + " (H200 has the same compute as H100)"),
     "h800": (0.50, FA3 + " (H800 has the same tensor throughput as H100)"),
 }
-ATTENTION_DEFAULT = (0.50, "assumed: as H100 (FlashAttention-3, Shah et al. 2024)")
+ATTENTION_DEFAULT = (0.50, "assumed: as H100 (FlashAttention-3, Shah et al. 2024)")  # value unused: scaled per chip
 
 # HBM streaming efficiency.
 HBM_DEFAULT = 0.84
@@ -280,8 +280,12 @@ def describe_measure(aid, fr, m, peak):
     return s
 
 
-def gemm_eff(name, a, by_id, meas, dtype, vendor_of):
-    """Return (value, source text) or None when the chip has no such peak."""
+def gemm_eff(name, a, by_id, meas, dtype, vendor_of, bf16=None, bf16_meas=None):
+    """Return (value, source text) or None when the chip has no such peak.
+
+    For fp8, `bf16` is the chip's (bf16 fraction, text) and `bf16_meas` the bf16
+    measurements: a chip without an fp8 measurement scales its bf16 fraction by the
+    fp8/bf16 ratio of the chips measured in both."""
     peak_key = "bf16_dense_tflops" if dtype == "bf16" else "fp8_dense_tflops"
     aid = a["id"]
     if dtype == "fp8" and not a.get(peak_key):
@@ -302,6 +306,18 @@ def gemm_eff(name, a, by_id, meas, dtype, vendor_of):
             fr, m = meas[sib]
             return fr, f"{why}: {m['id']} fraction {frac(fr)}"
     vendor = a["vendor"]
+    if dtype == "fp8" and bf16 is not None:
+        # No fp8 measurement of this chip: its own measured bf16 fraction, scaled by how fp8
+        # relates to bf16 on the chips measured in both (same vendor where there are any).
+        both = sorted((by_id[k]["id"], meas[k][0] / bf16_meas[k][0], vendor_of[k])
+                      for k in meas if k in bf16_meas)
+        pool = [x for x in both if x[2] == vendor] or both
+        ratio = statistics.median(r for _, r, _ in pool)
+        lst = ", ".join(f"{k} {frac(r)}" for k, r, _ in pool)
+        scope = f"{vendor} chips" if pool[0][2] == vendor else f"all chips (no {vendor} fp8 measurement)"
+        return bf16[0] * ratio, (f"assumed: this chip's gemm_bf16 {frac(bf16[0])} x the median fp8/bf16 MAMF fraction "
+                                 f"ratio of {scope} measured in both ({lst}) = {frac(ratio)}: "
+                                 f"{frac(bf16[0] * ratio)}")
     same = sorted((by_id[k]["id"], v[0]) for k, v in meas.items() if vendor_of[k] == vendor)
     if same:
         med = statistics.median(v for _, v in same)
@@ -378,11 +394,20 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
     L.append(f"  gemm_bf16: {frac(b[0])}")
     esrc.append("gemm_bf16: " + b[1] + ("" if a.get("bf16_dense_tflops") else
                                           " (note: hardware.json has no bf16 peak for this chip)"))
-    f8 = gemm_eff(name, a, by_id, meas_fp8, "fp8", vendor_of)
+    f8 = gemm_eff(name, a, by_id, meas_fp8, "fp8", vendor_of, b, meas_bf16)
     if f8 is not None:
         L.append(f"  gemm_fp8: {frac(f8[0])}")
         esrc.append("gemm_fp8: " + f8[1])
-    att = ATTENTION.get(name, ATTENTION_DEFAULT)
+    if name in ATTENTION:
+        att = ATTENTION[name]
+    else:
+        # Relative to the chip's own measured GEMM rate, as on H100 (FlashAttention-3 at 0.50 of the
+        # peak where cuBLAS reaches the measured MAMF fraction).
+        h100 = gemm_eff("h100-sxm", by_id["nvidia_h100_sxm5"], by_id, meas_bf16, "bf16", vendor_of)[0]
+        ref = ATTENTION["h100-sxm"][0]
+        att = (ref / h100 * b[0], f"{ATTENTION_DEFAULT[1]}, relative to the GEMM: H100's {frac(ref)} of the peak is "
+               f"{frac(ref / h100)} of its gemm_bf16 {frac(h100)}; x this chip's gemm_bf16 {frac(b[0])} = "
+               f"{frac(ref / h100 * b[0])}")
     L.append(f"  attention: {frac(att[0])}")
     esrc.append("attention: " + att[1])
     L.append(f"  hbm: {frac(HBM_DEFAULT)}")
