@@ -281,7 +281,9 @@ bool Applies(const ClusterSpec& c, const GroupPlacement& g, Kind kind, Algorithm
     case Algorithm::kTree:
       return kind == Kind::kAllReduce && crosses;
     case Algorithm::kHierarchical:
-      return reduce_like && crosses && g.members_per_domain > 1;
+      // All-reduce only: NCCL has no hierarchical all-gather or reduce-scatter (they run as
+      // rings across nodes, or PAT at one rank a node), and the tuner picks what NCCL runs.
+      return kind == Kind::kAllReduce && crosses && g.members_per_domain > 1;
     case Algorithm::kNvls:
       // NCCL runs all-reduce, and since 2.19 reduce-scatter and all-gather, on NVLink SHARP.
       return reduce_like && !crosses && c.domain_kind == DomainKind::kSwitch &&
