@@ -784,7 +784,10 @@ TEST(Simulate, UnbalancedStagesReportTheSlowestStage) {
   EXPECT_NEAR(sim.bubble_fraction, est.bubble_fraction, 0.01);
   EXPECT_NEAR(sim.bubble_fraction, theory, 0.01);
   EXPECT_NEAR(sim.time.compute, est.time.compute, 1e-3 * est.time.compute);
-  EXPECT_NEAR(sim.time.ep_exposed, est.time.ep_exposed, 1e-3 * est.time.ep_exposed);
+  // The all-to-all at a backward pass's start shares the NIC with the pipeline sends beside
+  // it, which the estimator does not charge.
+  EXPECT_GE(sim.time.ep_exposed, est.time.ep_exposed * (1 - 1e-3));
+  EXPECT_NEAR(sim.time.ep_exposed, est.time.ep_exposed, 0.02 * est.time.ep_exposed);
   // The tables are the reported rank's: a middle stage's four MoE layers, no output head.
   bool head = false;
   for (const estimate::OpSummary& o : sim.ops) head = head || o.name == "logits";

@@ -155,6 +155,11 @@ struct Scratch {
   Expand expand;
   int full_attention = -1, windowed_attention = -1, dense_mlp = -1, moe = -1;
   std::vector<ComputeOp> fwd, rc, bwd;
+  std::vector<size_t> starts;  // BuildBlock: each forward operator's first in bwd
+  // Where the stage's layer operators start in StageWork::backward: a block added later
+  // goes before those added earlier (backward runs the layer's MLP before its attention).
+  size_t layer_backward = 0;
+  size_t layer_recompute = 0;  // of which recomputed forward operators, first
 };
 
 // Builds the operators of one block (attention or MLP) of one layer for one micro-batch on
@@ -173,12 +178,22 @@ void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
   w.runs.push_back({index, count});
   if (scratch.expand == Expand::kRunsOnly) return;
   const BlockWork& b = g.blocks[static_cast<size_t>(index)];
-  for (const std::vector<ComputeOp>* from : {&b.forward, &b.backward}) {
-    std::vector<ComputeOp>& to = from == &b.forward ? w.forward : w.backward;
-    const size_t first = to.size();
-    to.insert(to.end(), from->begin(), from->end());
-    for (size_t i = first; i < to.size(); ++i) to[i].count *= count;
-  }
+  auto add = [&](std::vector<ComputeOp>& to, size_t at, std::vector<ComputeOp>::const_iterator from,
+                 std::vector<ComputeOp>::const_iterator to_end) {
+    const size_t n = static_cast<size_t>(to_end - from);
+    to.insert(to.begin() + static_cast<std::ptrdiff_t>(at), from, to_end);
+    for (size_t i = at; i < at + n; ++i) to[i].count *= count;
+    return n;
+  };
+  add(w.forward, w.forward.size(), b.forward.begin(), b.forward.end());
+  // Backward: the recomputed forward operators first, in forward order (the layer is run
+  // again before its backward starts), then the block's backward before the blocks added
+  // before it (the MLP's before the attention's).
+  const auto recomputed = std::find_if(b.backward.begin(), b.backward.end(),
+                                       [](const ComputeOp& op) { return !op.recompute; });
+  const size_t at = scratch.layer_backward + scratch.layer_recompute;
+  scratch.layer_recompute += add(w.backward, at, b.backward.begin(), recomputed);
+  add(w.backward, scratch.layer_backward + scratch.layer_recompute, recomputed, b.backward.end());
 }
 
 int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
@@ -212,6 +227,11 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   fwd.reserve(2 * block.size() + 4);
   bwd.reserve(3 * block.size() + 8);
   rc.reserve(2 * block.size() + 4);
+  // Where each forward operator's backward operators start in `bwd`: backward runs them in
+  // the reverse order (the output projection's gradients before qkv's).
+  std::vector<size_t>& starts = scratch.starts;
+  starts.clear();
+  auto next_op = [&] { starts.push_back(bwd.size()); };
   // Forward ops recomputed in backward besides full recompute: the RMSNorms and MLA
   // up-projections (recompute_norm_mla_up), and the routed experts' activation function,
   // whose output fp8 activation storage does not keep (DeepSeek-V3 Sec. 3.2.3, 3.3.2).
@@ -229,6 +249,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   // experts): read and write each copy.
   auto add_permute = [&](std::string_view name) {
     const double permute = RoleRows(m, p, model::Role::kExpert) / p.etp * m.hidden * 2.0 * 2;
+    next_op();
     fwd.push_back({.name = name,
                    .kind = OpKind::kElementwise,
                    .bytes = permute,
@@ -239,6 +260,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                    .role = model::Role::kExpert});
   };
   for (const model::LayerOp& op : block) {
+    next_op();
     const double rows = RoleRows(m, p, op.role);
     const size_t first_fwd = fwd.size();
     switch (op.kind) {
@@ -369,6 +391,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
     if (op.role == model::Role::kRouter) {
       // Scores: softmax or sigmoid and top-k over fp32 logits (read, write).
       const double bytes = rows * 4.0 * 2 * m.moe.experts;
+      next_op();
       fwd.push_back({.name = "router_topk",
                      .kind = OpKind::kElementwise,
                      .bytes = bytes,
@@ -403,7 +426,11 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   out.forward = fwd;
   out.backward.reserve(rc.size() + bwd.size());
   out.backward.insert(out.backward.end(), rc.begin(), rc.end());
-  out.backward.insert(out.backward.end(), bwd.begin(), bwd.end());
+  starts.push_back(bwd.size());
+  for (size_t i = starts.size() - 1; i-- > 0;) {
+    out.backward.insert(out.backward.end(), bwd.begin() + static_cast<std::ptrdiff_t>(starts[i]),
+                        bwd.begin() + static_cast<std::ptrdiff_t>(starts[i + 1]));
+  }
   return static_cast<int>(g.blocks.size()) - 1;
 }
 
@@ -751,6 +778,8 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
     w.forward_comm.reserve(16);
     w.backward_comm.reserve(16);
     if (embedding) AddEmbedding(model, plan, w);
+    scratch.layer_backward = w.backward.size();
+    scratch.layer_recompute = 0;
     AddLayers(model, plan, w, mix, g, scratch);
     if (logits) {
       AddLogits(model, plan, w);

@@ -91,6 +91,32 @@ TEST(StepGraph, GemmFlopsMatchTheLinearPartOfModelFlops) {
   }
 }
 
+// Backward runs a layer's operators in reverse: the MLP's before attention's, the down
+// projection's gradients before the up projection's, the output projection's before qkv's;
+// a GEMM's dgrad before its wgrad. Full recompute runs the forward again first.
+TEST(StepGraph, BackwardRunsTheLayerInReverse) {
+  for (const parallel::Recompute recompute :
+       {parallel::Recompute::kNone, parallel::Recompute::kFull}) {
+    parallel::ParallelPlan p = Plan(8, 1, 1);
+    p.recompute = recompute;
+    const StepGraph g = BuildStepGraph(model::testing::Llama70B(), p);
+    std::vector<std::string_view> gemms;
+    bool recomputed_first = true;
+    bool seen_backward = false;
+    for (const ComputeOp& op : g.stages.front().backward) {
+      if (op.scope != Scope::kLayer) continue;
+      recomputed_first = recomputed_first && (!op.recompute || !seen_backward);
+      seen_backward = seen_backward || !op.recompute;
+      if (op.kind == model::OpKind::kGemm && !op.recompute) {
+        gemms.push_back(op.of);
+      }
+    }
+    EXPECT_TRUE(recomputed_first);
+    EXPECT_EQ(gemms, (std::vector<std::string_view>{"mlp_down", "mlp_down", "mlp_up", "mlp_up",
+                                                    "attn_out", "attn_out", "qkv", "qkv"}));
+  }
+}
+
 TEST(StepGraph, GemmFlopsDoNotDependOnPrecisionOrSequenceParallelism) {
   const model::ModelSpec m = model::testing::Llama70B();
   parallel::ParallelPlan p = Plan(8, 4, 1);
