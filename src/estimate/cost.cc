@@ -11,7 +11,8 @@ namespace fathom::estimate {
 hardware::Roofline ComputeRoofline(const hardware::ChipSpec& chip, const workload::ComputeOp& op) {
   switch (op.kind) {
     case model::OpKind::kGemm:
-      return hardware::GemmRoofline(chip, op.precision, op.m, op.n, op.k, op.batch);
+      return hardware::GemmRoofline(chip, op.precision, op.m, op.n, op.k, op.batch,
+                                    op.output_bytes);
     case model::OpKind::kAttention:
       return hardware::AttentionRoofline(chip, op.precision, op.flops);
     case model::OpKind::kElementwise:

@@ -27,26 +27,27 @@ std::string_view PrecisionName(Precision p) {
 
 namespace {
 
-double WaveFill(int64_t m, int64_t n, int64_t tm, int64_t tn, int64_t units) {
-  const int64_t tiles = ((m + tm - 1) / tm) * ((n + tn - 1) / tn);
+double WaveFill(int64_t m, int64_t n, int64_t batch, int64_t tm, int64_t tn, int64_t units) {
+  const int64_t tiles = batch * ((m + tm - 1) / tm) * ((n + tn - 1) / tn);
   const int64_t waves = (tiles + units - 1) / units;
   // Partial tiles do full work: useful work / issued work, times tile fill.
-  const double useful = static_cast<double>(m) * static_cast<double>(n);
+  const double useful =
+      static_cast<double>(batch) * static_cast<double>(m) * static_cast<double>(n);
   const double issued = static_cast<double>(waves * units) * static_cast<double>(tm * tn);
   return useful / issued;
 }
 
 }  // namespace
 
-double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n) {
-  if (chip.compute_units <= 0 || m <= 0 || n <= 0) return 1.0;
+double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n, int64_t batch) {
+  if (chip.compute_units <= 0 || m <= 0 || n <= 0 || batch <= 0) return 1.0;
   const int64_t tm = chip.tile_m;
   const int64_t tn = chip.tile_n;
   const int64_t units = chip.compute_units;
-  double best = WaveFill(m, n, tm, tn, units);
-  best = std::max(best, WaveFill(m, n, tn, tm, units));
-  best = std::max(best, WaveFill(m, n, tm, std::max<int64_t>(tn / 2, 16), units));
-  best = std::max(best, WaveFill(m, n, std::max<int64_t>(tm / 2, 16), tn, units));
+  double best = WaveFill(m, n, batch, tm, tn, units);
+  best = std::max(best, WaveFill(m, n, batch, tn, tm, units));
+  best = std::max(best, WaveFill(m, n, batch, tm, std::max<int64_t>(tn / 2, 16), units));
+  best = std::max(best, WaveFill(m, n, batch, std::max<int64_t>(tm / 2, 16), tn, units));
   return std::min(best, 1.0);
 }
 
@@ -58,20 +59,20 @@ double ChipSpec::GemmEfficiency(Precision p) const {
 std::string_view BoundName(Bound b) { return b == Bound::kCompute ? "compute" : "memory"; }
 
 Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k,
-                      int64_t batch) {
+                      int64_t batch, double output_bytes) {
   const double md = static_cast<double>(m);
   const double nd = static_cast<double>(n);
   const double kd = static_cast<double>(k);
   const double bd = static_cast<double>(batch);
   const bool fp8 = precision == Precision::kFp8 || precision == Precision::kFp4;
   const double rate = chip.Peak(precision).value() * chip.GemmEfficiency(precision) *
-                      GemmWaveEfficiency(chip, m * batch, n);
+                      GemmWaveEfficiency(chip, m, n, batch);
   // fp4 packs two elements a byte; its block scales (one byte per 16 or 32 elements) are
   // not counted.
   const double element = precision == Precision::kFp4 ? 0.5 : fp8 ? 1.0 : 2.0;
   Roofline r;
   r.flops = 2.0 * md * nd * kd * bd;
-  r.bytes = bd * (element * (md * kd + kd * nd) + 2.0 * md * nd);
+  r.bytes = bd * (element * (md * kd + kd * nd) + output_bytes * md * nd);
   r.compute_s = r.flops / rate;
   r.memory_s = r.bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency);
   return r;

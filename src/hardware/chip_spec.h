@@ -63,10 +63,11 @@ struct ChipSpec {
   bool Supports(Precision p) const { return Peak(p).value() > 0; }
 };
 
-// Fraction of the ideal wave-filled throughput a GEMM of (m, n) output reaches given
-// tile quantization over the compute units; the best of the catalog tile and its
-// half-size variants, as cuBLAS-style heuristics choose. In (0, 1].
-double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n);
+// Fraction of the ideal wave-filled throughput `batch` GEMMs of (m, n) output each reach
+// given tile quantization over the compute units (a grouped kernel pads each GEMM's rows
+// and columns to whole tiles, then fills waves with all of them); the best of the catalog
+// tile and its half-size variants, as cuBLAS-style heuristics choose. In (0, 1].
+double GemmWaveEfficiency(const ChipSpec& chip, int64_t m, int64_t n, int64_t batch = 1);
 
 // What bounds an operator's time: its FLOPs at the achievable compute rate, or its HBM
 // bytes at the achievable bandwidth. The cost model has no launch or latency term.
@@ -86,13 +87,15 @@ struct Roofline {
   Bound bound() const { return compute_s >= memory_s ? Bound::kCompute : Bound::kMemory; }
 };
 
-// Roofline of `batch` GEMMs C[m,n] = A[m,k]·B[k,n] in `precision` (16-bit or fp8 inputs, a
-// 16-bit output), as one grouped kernel (a layer's local experts, an unfused attention's
-// heads): FLOPs 2·m·n·k·batch at peak · gemm efficiency · wave efficiency (GemmWaveEfficiency
-// of the batch·m x n output), bytes batch·(e·(m·k + k·n) + 2·m·n), e the input's bytes per
-// element (1 for fp8, 0.5 for fp4, else 2), at HBM bw · hbm efficiency.
+// Roofline of `batch` GEMMs C[m,n] = A[m,k]·B[k,n] in `precision` (16-bit or fp8 inputs), as
+// one grouped kernel (a layer's local experts, an unfused attention's heads): FLOPs
+// 2·m·n·k·batch at peak · gemm efficiency · wave efficiency (GemmWaveEfficiency of batch
+// m x n outputs), bytes batch·(e·(m·k + k·n) + o·m·n), e the input's bytes per element (1
+// for fp8, 0.5 for fp4, else 2) and o the output's bytes moved per element (2: a 16-bit
+// write; a weight gradient accumulated into its buffer reads and writes it), at HBM bw · hbm
+// efficiency.
 Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k,
-                      int64_t batch = 1);
+                      int64_t batch = 1, double output_bytes = 2.0);
 core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k);
 
 // A fused attention kernel doing `flops` at the attention efficiency of `precision`'s peak

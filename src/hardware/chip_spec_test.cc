@@ -17,6 +17,18 @@ TEST(GemmWaveEfficiency, FullWavesAreEfficient) {
   EXPECT_LT(GemmWaveEfficiency(c, 128, 128), 0.01);
 }
 
+// A grouped GEMM pads each expert's rows to whole tiles: 16 experts of 385 tokens need a
+// fourth row of tiles each (GPT-OSS's expert up projection, 5,760 wide), where one matrix
+// of 16 x 385 rows would waste almost nothing.
+TEST(GemmWaveEfficiency, AGroupedGemmPadsEachGemm) {
+  const ChipSpec c = H100();
+  const double even = GemmWaveEfficiency(c, 384, 5760, 16);
+  const double padded = GemmWaveEfficiency(c, 385, 5760, 16);
+  EXPECT_LT(padded, 0.9 * even);  // 17% more time
+  EXPECT_GT(GemmWaveEfficiency(c, 16 * 385, 5760), 0.9 * even);
+  EXPECT_DOUBLE_EQ(GemmWaveEfficiency(c, 384, 5760, 1), GemmWaveEfficiency(c, 384, 5760));
+}
+
 TEST(GemmTime, LargeGemmRunsAtMamf) {
   const ChipSpec c = H100();
   const int64_t n = 16896;  // 132 x 128: wave-aligned
@@ -74,6 +86,16 @@ TEST(Roofline, BatchedGemmReadsEveryEntrysOperands) {
   EXPECT_DOUBLE_EQ(four.flops, 4 * one.flops);
   EXPECT_DOUBLE_EQ(four.bytes, 4 * one.bytes);
   EXPECT_DOUBLE_EQ(four.bytes, 4 * ((512.0 * 7168 + 7168.0 * 2048) + 2 * 512.0 * 2048));
+}
+
+// A weight gradient accumulated into an fp32 gradient buffer reads and writes it: 8 bytes an
+// output element, where a 16-bit output is written once (2).
+TEST(Roofline, AnAccumulatedOutputMovesItsBytes) {
+  const ChipSpec c = H100();
+  const Roofline plain = GemmRoofline(c, Precision::kBf16, 2880, 5760, 1024);
+  const Roofline accumulated = GemmRoofline(c, Precision::kBf16, 2880, 5760, 1024, 1, 8.0);
+  EXPECT_DOUBLE_EQ(accumulated.bytes - plain.bytes, 6.0 * 2880 * 5760);
+  EXPECT_EQ(accumulated.bound(), Bound::kMemory);  // K of 1,024 tokens: HBM-bound
 }
 
 TEST(Roofline, AttentionIsComputeAndStreamingIsMemory) {

@@ -321,6 +321,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                        .n = n,
                        .k = tok,
                        .batch = batch,
+                       .output_bytes = 2 * parallel::GradReduceBytes(p),
                        .of = op.name,
                        .weight_gradient = true,
                        .role = op.role});
@@ -635,6 +636,7 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
                         .m = m.hidden,
                         .n = vocab,
                         .k = tok,
+                        .output_bytes = 2 * parallel::GradReduceBytes(p),
                         .of = "logits",
                         .weight_gradient = true});
   if (p.tp > 1) {

@@ -61,10 +61,14 @@ struct ComputeOp {
   std::string_view name;
   model::OpKind kind = model::OpKind::kGemm;
   hardware::Precision precision = hardware::Precision::kBf16;
-  int64_t m = 0, n = 0, k = 0;             // GEMM shape per chip; batch for batched GEMMs
-  int64_t batch = 1;                       // grouped expert GEMMs: local experts, each m x n x k
-  double flops = 0;                        // attention: FLOPs per chip
-  double bytes = 0;                        // elementwise: HBM bytes per chip
+  int64_t m = 0, n = 0, k = 0;  // GEMM shape per chip; batch for batched GEMMs
+  int64_t batch = 1;            // grouped expert GEMMs: local experts, each m x n x k
+  double flops = 0;             // attention: FLOPs per chip
+  double bytes = 0;             // elementwise: HBM bytes per chip
+  // GEMM: HBM bytes moved per output element: 2 (a 16-bit write), or for a weight gradient
+  // accumulated into the gradient buffer (Megatron's gradient_accumulation_fusion) a read
+  // and a write of it, 2 x parallel::GradReduceBytes.
+  double output_bytes = 2;
   double count = 1;                        // repetitions (layers)
   bool recompute = false;                  // part of the recomputation (counts in HFU, not MFU)
   std::string_view of = {};                // dgrad, wgrad: the forward GEMM they differentiate
