@@ -206,49 +206,105 @@ collective::Cost CommCost(const network::ClusterSpec& cl, const Placements& plac
 
 std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls) {
   std::vector<int> anchors(calls.size(), -1);
-  std::vector<int> group;  // the GEMMs of one group, by index
+  if (calls.empty() || gemms.empty()) return anchors;
+  struct Pair {
+    size_t first = 0;  // index into `group`
+    size_t size = 0;
+    bool gradient = false;
+    size_t gathers = 0;
+    size_t reductions = 0;
+  };
+  std::vector<int> group;  // the group's GEMMs, by index into `gemms`
+  std::vector<Pair> pairs;
   for (const bool expert : {false, true}) {
     group.clear();
+    pairs.clear();
     for (size_t i = 0; i < gemms.size(); ++i) {
-      if (gemms[i].expert == expert) group.push_back(static_cast<int>(i));
+      const TpGemm& b = gemms[i];
+      if (b.expert != expert) continue;
+      bool starts = group.empty();
+      if (!starts) {
+        const TpGemm& a = gemms[static_cast<size_t>(group.back())];
+        starts = (!a.gradient && a.row_parallel) || a.gradient != b.gradient ||
+                 (b.gradient && b.row_parallel && !a.row_parallel);
+      }
+      if (starts) pairs.push_back({.first = group.size(), .gradient = b.gradient});
+      ++pairs.back().size;
+      group.push_back(static_cast<int>(i));
     }
     if (group.empty()) continue;
+    // How many gathers and reductions each pair takes: one each forward, the rest evenly
+    // over the backward pairs (or, with none, over the forward ones again).
+    size_t forward = 0;
+    for (const Pair& x : pairs) forward += x.gradient ? 0 : 1;
+    const size_t backward = pairs.size() - forward;
+    auto share = [&](size_t n, size_t Pair::*count) {
+      size_t rest = n;
+      for (Pair& x : pairs) {
+        if (!x.gradient && rest > 0) {
+          x.*count = 1;
+          --rest;
+        }
+      }
+      const bool to_gradients = backward > 0;
+      const size_t over = to_gradients ? backward : forward;
+      size_t k = 0;
+      for (Pair& x : pairs) {
+        if (x.gradient != to_gradients) continue;
+        x.*count += rest * (k + 1) / over - rest * k / over;
+        ++k;
+      }
+    };
     size_t gathers = 0;
     size_t reductions = 0;
     for (const TpCall& c : calls) {
       if (c.expert == expert) (c.reduces ? reductions : gathers) += 1;
     }
-    const size_t g = group.size();
-    size_t gather = 0;
-    size_t reduction = 0;
-    for (size_t i = 0; i < calls.size(); ++i) {
-      if (calls[i].expert != expert) continue;
-      const size_t at =
-          calls[i].reduces ? ((++reduction) * g - 1) / reductions : (gather++) * g / gathers;
-      anchors[i] = group[at];
+    share(gathers, &Pair::gathers);
+    share(reductions, &Pair::reductions);
+    // Calls of each kind in list order, pair by pair.
+    size_t pair[2] = {0, 0};
+    size_t seen[2] = {0, 0};
+    for (size_t c = 0; c < calls.size(); ++c) {
+      if (calls[c].expert != expert) continue;
+      const bool reduces = calls[c].reduces;
+      size_t& at = pair[reduces ? 1 : 0];
+      size_t& j = seen[reduces ? 1 : 0];
+      auto taken = [&](const Pair& x) { return reduces ? x.reductions : x.gathers; };
+      while (j >= taken(pairs[at])) {
+        j = 0;
+        ++at;
+      }
+      const Pair& x = pairs[at];
+      const size_t n = taken(x);
+      const size_t pos = reduces ? ((j + 1) * x.size - 1) / n : j * x.size / n;
+      ++j;
+      anchors[c] = group[x.first + pos];
     }
   }
   return anchors;
 }
 
 double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls, bool overlap,
-                 int tp) {
+                 double contention) {
   double exposed = 0;
   if (!overlap) {
     for (const TpCall& c : calls) exposed += c.time;
     return exposed;
   }
   const std::vector<int> anchors = TpAnchors(gemms, calls);
-  std::vector<double> beside(gemms.size(), 0.0);  // the calls' time beside each GEMM
+  std::vector<double> beside(gemms.size(), 0.0);  // the calls' overlapped time at each GEMM
   for (size_t i = 0; i < calls.size(); ++i) {
-    if (anchors[i] < 0) {
+    if (anchors[i] < 0 || calls[i].members <= 1) {
       exposed += calls[i].time;
-    } else {
-      beside[static_cast<size_t>(anchors[i])] += calls[i].time;
+      continue;
     }
+    const double chunk = calls[i].time / calls[i].members;
+    exposed += chunk;
+    beside[static_cast<size_t>(anchors[i])] += calls[i].time - chunk;
   }
   for (size_t j = 0; j < gemms.size(); ++j) {
-    if (beside[j] > 0) exposed += std::max(beside[j] / tp, beside[j] - gemms[j].time);
+    if (beside[j] > 0) exposed += std::max(contention * beside[j], beside[j] - gemms[j].time);
   }
   return exposed;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <vector>
+
 #include "collective/collective.h"
 #include "estimate/estimate.h"
 #include "hardware/chip_spec.h"
@@ -70,25 +71,36 @@ struct TpCall {
   bool expert = false;   // an expert-tensor-parallel call
   bool reduces = false;  // reduces its GEMM's output (reduce-scatter, all-reduce), else
                          // gathers its input (all-gather)
+  int members = 1;       // of its group (tp or etp): its exposed chunk is time / members
 };
 struct TpGemm {
   double time = 0;  // seconds
   bool expert = false;
+  bool row_parallel = false;  // the second GEMM of a column/row pair (ComputeOp)
+  bool gradient = false;      // a dgrad or wgrad (else a forward GEMM, recomputed or not)
 };
 
-// The GEMM each call overlaps, Megatron's column/row pairs (Korthikanti et al. Sec. 4.2.2):
-// of a group's g GEMMs and its gathers, gather i goes with the first GEMM of the i-th share,
-// and reduction i with the last of its share, so that forward's all-gather goes with qkv and
-// its reduce-scatter with the output projection. -1 where the pass has no GEMM of the
-// call's group. Both engines place the calls so.
+// The GEMM each call overlaps, in Megatron's column/row pairs (Korthikanti et al. Sec.
+// 4.2.2). A group's GEMMs fall into pairs: forward, from the first GEMM after a
+// row-parallel one to the next row-parallel one (qkv .. attn_out, MLA's q_down .. attn_out,
+// mlp_up .. mlp_down); backward, from a row-parallel GEMM's gradients to the pair's
+// column-parallel ones (mlp_down's dgrad .. mlp_up's wgrad). Each forward pair takes one
+// gather and one reduction, the backward pairs the rest, evenly; within a pair the gathers
+// go with its first GEMMs (forward's all-gather with qkv, backward's gathered output
+// gradient with the row-parallel dgrad, the re-gathered input with the column-parallel
+// dgrad), the reductions with its last (forward's reduce-scatter with attn_out, backward's
+// with the column-parallel wgrad). -1 where the pass has no GEMM of the call's group. Both
+// engines place the calls so.
 std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls);
 
-// The exposed time of a pass's tensor-parallel calls: without overlap all of it; with it,
-// each GEMM hides its calls' time but one ring step's worth (time / tp, which cannot start
-// before its producer or end before its consumer: Wang et al. 2023, "Overlap communication
-// with dependent computation") and at most its own time; a call without a GEMM is exposed.
+// The exposed time of a pass's tensor-parallel calls: without overlap all of it. With it a
+// call's first chunk (time / members, which cannot start before its producer ends: Wang et
+// al. 2023, "Overlap communication with dependent computation") is exposed and the rest
+// runs beside its GEMM, slowing the GEMM by `contention` of it (CommContention); per GEMM,
+// what the GEMM and that slowdown do not cover is exposed too. A call without a GEMM of its
+// group is exposed whole.
 double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls, bool overlap,
-                 int tp);
+                 double contention);
 
 // Share of the compute units an overlapped collective takes from the compute beside it:
 // overlap.comm_units / the chip's compute units, at most 1; 0 when the chip runs its

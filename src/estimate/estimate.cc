@@ -135,22 +135,18 @@ struct Priced {
 };
 
 // One pass (forward or backward) of a stage class for one micro-batch: compute time, the
-// GEMMs' and the attention core's share, recomputed FLOPs and the weight-gradient GEMMs.
+// attention core's share, recomputed FLOPs and the weight-gradient GEMMs.
 struct PassSums {
   double time = 0;              // seconds
-  double gemm = 0;              // seconds of GEMMs
   double attention = 0;         // seconds of attention cores
   double recompute_flops = 0;   // FLOPs recomputed
   double weight_grad = 0;       // seconds of weight-gradient GEMMs
   double window_attention = 0;  // of `attention`, the sliding-window layers'
   PassSums operator*(double k) const {
-    return {time * k,        gemm * k,
-            attention * k,   recompute_flops * k,
-            weight_grad * k, window_attention * k};
+    return {time * k, attention * k, recompute_flops * k, weight_grad * k, window_attention * k};
   }
   PassSums& operator+=(const PassSums& o) {
     time += o.time;
-    gemm += o.gemm;
     attention += o.attention;
     recompute_flops += o.recompute_flops;
     weight_grad += o.weight_grad;
@@ -162,13 +158,12 @@ struct PassSums {
 // Sums a pass in local accumulators, which the compiler keeps in registers.
 template <typename PriceFn>
 PassSums SumPass(const std::vector<ComputeOp>& ops, PriceFn& price) {
-  double time = 0, gemm = 0, attention = 0, recompute_flops = 0, weight_grad = 0;
+  double time = 0, attention = 0, recompute_flops = 0, weight_grad = 0;
   double window_attention = 0;
   for (const ComputeOp& op : ops) {
     const Priced& c = price(op);
     const double dt = c.time * op.count;
     time += dt;
-    if (op.kind == model::OpKind::kGemm) gemm += dt;
     if (op.kind == model::OpKind::kAttention) {
       attention += dt;
       if (op.windowed) window_attention += dt;
@@ -176,15 +171,13 @@ PassSums SumPass(const std::vector<ComputeOp>& ops, PriceFn& price) {
     if (op.recompute) recompute_flops += c.flops * op.count;
     if (op.weight_gradient) weight_grad += dt;
   }
-  return {time, gemm, attention, recompute_flops, weight_grad, window_attention};
+  return {time, attention, recompute_flops, weight_grad, window_attention};
 }
 
 struct StageTimes {
   double forward_compute = 0;
   double backward_compute = 0;
   double recompute_flops = 0;  // per micro-batch
-  double forward_gemm = 0;
-  double backward_gemm = 0;
   double tp_forward = 0;
   double tp_backward = 0;
   double tp_exposed = 0;         // per micro-batch
@@ -215,8 +208,6 @@ StageTimes Mean(const StageTimes& a, const StageTimes& b) {
   return {.forward_compute = m(a.forward_compute, b.forward_compute),
           .backward_compute = m(a.backward_compute, b.backward_compute),
           .recompute_flops = m(a.recompute_flops, b.recompute_flops),
-          .forward_gemm = m(a.forward_gemm, b.forward_gemm),
-          .backward_gemm = m(a.backward_gemm, b.backward_gemm),
           .tp_forward = m(a.tp_forward, b.tp_forward),
           .tp_backward = m(a.tp_backward, b.tp_backward),
           .tp_exposed = m(a.tp_exposed, b.tp_exposed),
@@ -1019,10 +1010,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       bwd += block_sums[static_cast<size_t>(run.block)].second * run.count;
     }
     t.forward_compute = fwd.time;
-    t.forward_gemm = fwd.gemm;
     t.attention_forward = fwd.attention;
     t.backward_compute = bwd.time;
-    t.backward_gemm = bwd.gemm;
     t.attention_backward = bwd.attention;
     t.attention_window_forward = fwd.window_attention;
     t.attention_window_backward = bwd.window_attention;
@@ -1041,48 +1030,73 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
     // Each tensor-parallel call beside the GEMM it overlaps (TpAnchors), as the simulator
     // places them: per pass over the stage's average layer (its blocks' operators, each
-    // count / layers times), and over the embedding's and head's operators.
+    // count / layers times, in the order the simulator runs them: forward as built;
+    // backward the recomputed forward first, then the blocks in reverse), and over the
+    // embedding's and head's operators. Zero-bubble passes defer their weight gradients to
+    // a pass of their own, so their calls meet the data gradients only.
+    const bool deferred_wgrad = p.schedule == parallel::Schedule::kZeroBubbleH1;
     auto tp_exposed = [&](bool forward) {
+      const std::vector<CommOp>& comm = forward ? w.forward_comm : w.backward_comm;
+      if (std::none_of(comm.begin(), comm.end(), [](const CommOp& op) {
+            return op.group == Group::kTp || op.group == Group::kEtp;
+          })) {
+        return 0.0;
+      }
       const int layers = std::max(1, w.layers);
       double exposed = 0;
       for (const Scope scope : {Scope::kLayer, Scope::kEmbedding, Scope::kLogits}) {
-        tp_gemms.clear();
         tp_calls.clear();
-        auto add_gemm = [&](const ComputeOp& op, double reps) {
-          if (op.kind != model::OpKind::kGemm || op.role == model::Role::kRouter) return;
-          tp_gemms.push_back({price(op).time * reps, op.role == model::Role::kExpert});
-        };
-        if (scope == Scope::kLayer) {
-          for (const workload::BlockRun& run : w.runs) {
-            const workload::BlockWork& b = g.blocks[static_cast<size_t>(run.block)];
-            for (const ComputeOp& op : forward ? b.forward : b.backward) {
-              add_gemm(op, op.count * run.count / layers);
-            }
-          }
-        } else {
-          for (const ComputeOp& op : forward ? w.extra_forward : w.extra_backward) {
-            if (op.scope == scope) add_gemm(op, op.count);
-          }
-        }
-        for (const CommOp& op : forward ? w.forward_comm : w.backward_comm) {
-          if (op.scope != scope || op.group == Group::kEp || op.group == Group::kCp) continue;
+        for (const CommOp& op : comm) {
+          if (op.scope != scope || (op.group != Group::kTp && op.group != Group::kEtp)) continue;
           const double n = scope == Scope::kLayer ? op.count / layers : op.count;
           const long calls = std::max(1L, std::lround(n));
           const double each = comm_costs.Of(op).time.value() * n / static_cast<double>(calls);
           for (long k = 0; k < calls; ++k) {
-            tp_calls.push_back(
-                {each, op.group == Group::kEtp, op.kind != collective::Kind::kAllGather});
+            tp_calls.push_back({.time = each,
+                                .expert = op.group == Group::kEtp,
+                                .reduces = op.kind != collective::Kind::kAllGather,
+                                .members = op.group == Group::kEtp ? p.etp : p.tp});
           }
         }
-        exposed += ExposedTp(tp_gemms, tp_calls, p.overlap_tp, p.tp) *
+        if (tp_calls.empty()) continue;
+        tp_gemms.clear();
+        if (p.overlap_tp) {
+          auto add_gemm = [&](const ComputeOp& op, double reps) {
+            if (op.kind != model::OpKind::kGemm || op.role == model::Role::kRouter) return;
+            if (deferred_wgrad && op.weight_gradient) return;
+            tp_gemms.push_back({.time = price(op).time * reps,
+                                .expert = op.role == model::Role::kExpert,
+                                .row_parallel = op.row_parallel,
+                                .gradient = !op.of.empty()});
+          };
+          if (scope == Scope::kLayer && forward) {
+            for (const workload::BlockRun& run : w.runs) {
+              for (const ComputeOp& op : g.blocks[static_cast<size_t>(run.block)].forward) {
+                add_gemm(op, op.count * run.count / layers);
+              }
+            }
+          } else if (scope == Scope::kLayer) {
+            for (const bool recomputed : {true, false}) {
+              for (size_t k = 0; k < w.runs.size(); ++k) {
+                const workload::BlockRun& run = w.runs[recomputed ? k : w.runs.size() - 1 - k];
+                for (const ComputeOp& op : g.blocks[static_cast<size_t>(run.block)].backward) {
+                  if (op.recompute == recomputed) add_gemm(op, op.count * run.count / layers);
+                }
+              }
+            }
+          } else {
+            for (const ComputeOp& op : forward ? w.extra_forward : w.extra_backward) {
+              if (op.scope == scope) add_gemm(op, op.count);
+            }
+          }
+        }
+        exposed += ExposedTp(tp_gemms, tp_calls, p.overlap_tp, contention) *
                    (scope == Scope::kLayer ? layers : 1);
       }
       return exposed;
     };
     const double tp_forward_exposed = tp_exposed(true);
     t.tp_exposed = tp_forward_exposed + tp_exposed(false);
-    // The hidden part still occupies compute units, slowing the GEMMs beside it.
-    t.tp_exposed += (t.tp_forward + t.tp_backward - t.tp_exposed) * contention;
     // Expert-parallel all-to-all: on the critical path, or with overlap.ep hidden behind
     // the compute of another micro-batch as far as that compute lasts, on the passes
     // that run beside one (the stage's first rank: the most warm-up passes).
@@ -1134,7 +1148,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         }
       }
       auto share = [](double part, double whole) { return whole > 0 ? part / whole : 0.0; };
-      const double tp_f = tp_forward_exposed + (t.tp_forward - tp_forward_exposed) * contention;
+      const double tp_f = tp_forward_exposed;
       const double tp_b = t.tp_exposed - tp_f;
       const double forward = t.forward_compute + tp_f +
                              t.ep_exposed * share(t.ep_forward, t.ep_forward + t.ep_backward) +

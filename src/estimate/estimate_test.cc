@@ -42,30 +42,47 @@ bool HasError(const core::Diagnostics& d, const std::string& key, const std::str
   return false;
 }
 
-// Megatron's column/row pairs: forward's all-gathers go with qkv and the MLP's up projection,
-// its reduce-scatters with the output and down projections; the experts' calls with the
-// experts' GEMMs; a call with no GEMM of its group has none.
+// Megatron's column/row pairs: forward's all-gathers go with the pair's first GEMM (qkv,
+// MLA's q_down, the MLP's up projection), its reduce-scatters with the row-parallel one
+// (attn_out, mlp_down); backward's gathered output gradient with the row-parallel dgrad, the
+// re-gathered input with the column-parallel dgrad, the reduce-scatter with the
+// column-parallel wgrad. The experts' calls go with the experts' GEMMs; a call with no GEMM
+// of its group has none.
 TEST(TpAnchors, PairCallsWithTheirGemms) {
-  const std::vector<TpGemm> dense = {{1.0, false}, {0.25, false}, {2.0, false}, {2.0, false}};
-  const std::vector<TpCall> sp = {
-      {.time = 1}, {.time = 1}, {.time = 1, .reduces = true}, {.time = 1, .reduces = true}};
+  auto col = [](double t, bool expert = false) { return TpGemm{t, expert, false, false}; };
+  auto row = [](double t, bool expert = false) { return TpGemm{t, expert, true, false}; };
+  const TpCall ag{.time = 1, .members = 4};
+  const TpCall rs{.time = 1, .reduces = true, .members = 4};
+  const std::vector<TpGemm> dense = {col(1.0), row(0.25), col(2.0), row(2.0)};
+  const std::vector<TpCall> sp = {ag, ag, rs, rs};
   EXPECT_EQ(TpAnchors(dense, sp), (std::vector<int>{0, 2, 1, 3}));
-  const std::vector<TpCall> all_reduces = {{.time = 1, .reduces = true},
-                                           {.time = 1, .reduces = true}};
-  EXPECT_EQ(TpAnchors(dense, all_reduces), (std::vector<int>{1, 3}));
+  EXPECT_EQ(TpAnchors(dense, {rs, rs}), (std::vector<int>{1, 3}));
+  // MLA: q_down, q_up, kv_down, kv_up, attn_out, then the MLP.
+  const std::vector<TpGemm> mla = {col(1), col(1), col(1), col(1), row(1), col(1), row(1)};
+  EXPECT_EQ(TpAnchors(mla, sp), (std::vector<int>{0, 5, 4, 6}));
+  // Backward, the layer in reverse: mlp_down's dgrad and wgrad, mlp_up's, attn_out's, qkv's.
+  auto grad = [](TpGemm g) {
+    g.gradient = true;
+    return g;
+  };
+  const std::vector<TpGemm> backward = {grad(row(1)), grad(row(1)), grad(col(1)), grad(col(1)),
+                                        grad(row(1)), grad(row(1)), grad(col(1)), grad(col(1))};
+  EXPECT_EQ(TpAnchors(backward, {ag, ag, ag, ag, rs, rs}), (std::vector<int>{0, 2, 4, 6, 3, 7}));
   // An MoE layer: attention's GEMMs, then the experts' up and down.
-  const std::vector<TpGemm> moe = {{1, false}, {1, false}, {1, true}, {1, true}};
-  const std::vector<TpCall> etp = {{.time = 1, .expert = true},
-                                   {.time = 1, .expert = true, .reduces = true},
-                                   {.time = 1},
-                                   {.time = 1, .reduces = true}};
-  EXPECT_EQ(TpAnchors(moe, etp), (std::vector<int>{2, 3, 0, 1}));
+  const std::vector<TpGemm> moe = {col(1), row(1), col(1, true), row(1, true)};
+  TpCall etp_ag = ag;
+  etp_ag.expert = true;
+  TpCall etp_rs = rs;
+  etp_rs.expert = true;
+  EXPECT_EQ(TpAnchors(moe, {etp_ag, etp_rs, ag, rs}), (std::vector<int>{2, 3, 0, 1}));
   EXPECT_EQ(TpAnchors({}, sp), (std::vector<int>(4, -1)));
-  // Exposed at tp 4: each call beside its GEMM hides all but a quarter of itself, at most
-  // the GEMM's time: 0.25 + 0.25 + (1 - 0.25) + 0.25 beside qkv, up, out (0.25 s) and down.
-  EXPECT_DOUBLE_EQ(ExposedTp(dense, sp, true, 4), 1.5);
-  EXPECT_DOUBLE_EQ(ExposedTp(dense, sp, false, 4), 4.0);
-  EXPECT_DOUBLE_EQ(ExposedTp({}, sp, true, 4), 4.0);  // nothing to hide behind
+  // Exposed at tp 4: each call's first chunk (0.25), and what its GEMM does not cover of the
+  // rest (0.75 beside attn_out's 0.25 s leaves 0.5).
+  EXPECT_DOUBLE_EQ(ExposedTp(dense, sp, true, 0.0), 4 * 0.25 + 0.5);
+  // Contention: the GEMM beside a call slows by its share of the call's overlapped part.
+  EXPECT_DOUBLE_EQ(ExposedTp(dense, sp, true, 0.1), 4 * 0.25 + 0.5 + 3 * 0.1 * 0.75);
+  EXPECT_DOUBLE_EQ(ExposedTp(dense, sp, false, 0.1), 4.0);
+  EXPECT_DOUBLE_EQ(ExposedTp({}, sp, true, 0.1), 4.0);  // nothing to hide behind
 }
 
 // An fp16 plan runs at the chip's fp16 peak, not its bf16 one (they differ on a custom

@@ -52,14 +52,17 @@ struct Item {
   // Compute: a routed-expert operator (anchors the all-to-alls); tp call: an expert-tensor-
   // parallel one (overlaps the experts' GEMMs).
   bool expert = false;
-  bool gemm = false;         // compute: a GEMM (a tensor-parallel call may overlap it)
-  bool reduces = false;      // tp call: reduces the output of the GEMM after it (AnchorTp)
-  bool alone = false;        // tp call: no GEMM to overlap, run whole (AnchorTp)
-  bool attention = false;    // compute: the attention core (anchors the K/V exchange)
-  bool windowed = false;     // attention core or K/V exchange of a sliding-window layer
-  bool recompute = false;    // compute: a forward operator run again in backward
-  std::string_view of = {};  // compute: the forward GEMM a dgrad or wgrad differentiates
-  int8_t of_index = -1;      // its index in SimResult::gemm_names (Builder::Build)
+  bool gemm = false;          // compute: a GEMM (a tensor-parallel call may overlap it)
+  bool row_parallel = false;  // compute, GEMM: the second of a column/row pair
+  bool gradient = false;      // compute, GEMM: a dgrad or wgrad
+  bool reduces = false;       // tp call: reduces the output of the GEMM after it (AnchorTp)
+  bool alone = false;         // tp call: no GEMM to overlap, run whole (AnchorTp)
+  int members = 1;            // tp call: of its group (tp or etp)
+  bool attention = false;     // compute: the attention core (anchors the K/V exchange)
+  bool windowed = false;      // attention core or K/V exchange of a sliding-window layer
+  bool recompute = false;     // compute: a forward operator run again in backward
+  std::string_view of = {};   // compute: the forward GEMM a dgrad or wgrad differentiates
+  int8_t of_index = -1;       // its index in SimResult::gemm_names (Builder::Build)
   // Compute, ring attention: the K/V exchange run beside this operator, in ring_blocks - 1
   // steps (workload::CpExchangeOf).
   Time ring = 0;
@@ -78,20 +81,27 @@ std::vector<Item> AnchorTp(const std::vector<Item>& compute, const std::vector<I
   std::vector<size_t> at;  // gemms[i] is compute[at[i]]
   for (size_t i = 0; i < compute.size(); ++i) {
     if (!compute[i].gemm) continue;
-    gemms.push_back({.expert = compute[i].expert});
+    gemms.push_back({.expert = compute[i].expert,
+                     .row_parallel = compute[i].row_parallel,
+                     .gradient = compute[i].gradient});
     at.push_back(i);
   }
-  std::vector<estimate::TpCall> flags;
-  flags.reserve(calls.size());
-  for (const Item& c : calls) flags.push_back({.expert = c.expert, .reduces = c.reduces});
-  const std::vector<int> anchors = estimate::TpAnchors(gemms, flags);
-  std::vector<std::vector<Item>> before(compute.size() + 1);  // [i]: the calls ahead of item i
-  for (size_t c = 0; c < calls.size(); ++c) {
-    const size_t i = anchors[c] >= 0    ? at[static_cast<size_t>(anchors[c])]
-                     : calls[c].reduces ? compute.size()
-                                        : 0;
-    before[i].push_back(calls[c]);
-    before[i].back().alone = anchors[c] < 0;
+  std::vector<estimate::TpCall> kinds;  // the calls' kinds, as TpAnchors takes them
+  kinds.reserve(calls.size());
+  for (const Item& c : calls) kinds.push_back({.expert = c.expert, .reduces = c.reduces});
+  const std::vector<int> anchors = estimate::TpAnchors(gemms, kinds);
+  // [i]: the calls ahead of item i, gathers first (a reduction's overlapped chunk starts
+  // with the GEMM, after the gathers' exposed chunks).
+  std::vector<std::vector<Item>> before(compute.size() + 1);
+  for (const bool reduces : {false, true}) {
+    for (size_t c = 0; c < calls.size(); ++c) {
+      if (calls[c].reduces != reduces) continue;
+      const size_t i = anchors[c] >= 0 ? at[static_cast<size_t>(anchors[c])]
+                       : reduces       ? compute.size()
+                                       : 0;
+      before[i].push_back(calls[c]);
+      before[i].back().alone = anchors[c] < 0;
+    }
   }
   std::vector<Item> out;
   out.reserve(compute.size() + calls.size());
@@ -215,6 +225,8 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .bytes = roofline.bytes * r,
                     .expert = op.role == model::Role::kExpert,
                     .gemm = op.kind == model::OpKind::kGemm && op.role != model::Role::kRouter,
+                    .row_parallel = op.row_parallel,
+                    .gradient = !op.of.empty(),
                     .attention = op.kind == model::OpKind::kAttention,
                     .windowed = op.windowed,
                     .recompute = op.recompute,
@@ -244,7 +256,8 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .algorithm = c.algorithm,
                     .bytes = op.bytes,
                     .expert = op.group == workload::Group::kEtp,
-                    .reduces = op.kind != collective::Kind::kAllGather};
+                    .reduces = op.kind != collective::Kind::kAllGather,
+                    .members = op.group == workload::Group::kEtp ? sc.plan.etp : sc.plan.tp};
     const size_t s = static_cast<size_t>(op.scope);
     // A backward's calls belong to its input gradient: in both backward lists.
     const std::array<ItemPass, 2> targets = {
@@ -498,7 +511,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
     // Split to overlap its GEMM (plan.overlap_tp): a chunk exposed, the rest beside the GEMM.
     // A gather's first chunk comes before the GEMM can start; a reduction's last chunk
     // after the GEMM ends (AnchorTp puts both just ahead of their GEMM in the list).
-    if (!p_.overlap_tp || p_.tp == 1 || it.alone || (it.reduces && first_ == kNone)) {
+    if (!p_.overlap_tp || it.members <= 1 || it.alone || (it.reduces && first_ == kNone)) {
       if (it.reduces) {
         tp_after_.emplace_back(it.duration, info);
       } else {
@@ -506,7 +519,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       }
       continue;
     }
-    const Time exposed = it.duration / p_.tp;
+    const Time exposed = it.duration / it.members;
     const Time beside = it.duration - exposed;
     OpInfo rest = info;
     info.part = 1;

@@ -282,6 +282,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
         }
         // Grouped expert GEMM: one m x n x k GEMM per local expert.
         const int64_t batch = expert ? local_experts : 1;
+        const bool row = expert ? op.in_features != m.hidden : op.split_input;
         const int64_t tok = std::max<int64_t>(1, std::llround(rows / static_cast<double>(batch)));
         // Overlapping tensor-parallel communication with the GEMM it feeds or drains
         // splits that GEMM into tp chunks along the tokens (ring-exchange and pipelined
@@ -301,6 +302,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                        .k = k,
                        .batch = batch,
                        .count = chunks,
+                       .row_parallel = row,
                        .role = op.role});
         // dgrad: [tok, n] x [n, k]; wgrad: [k, tok] x [tok, n].
         const bool split_dgrad = split && op.split_input;
@@ -313,6 +315,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                        .batch = batch,
                        .count = split_dgrad ? chunks : 1.0,
                        .of = op.name,
+                       .row_parallel = row,
                        .role = op.role});
         bwd.push_back({.name = "wgrad",
                        .kind = OpKind::kGemm,
@@ -324,6 +327,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                        .output_bytes = 2 * parallel::GradReduceBytes(p),
                        .of = op.name,
                        .weight_gradient = true,
+                       .row_parallel = row,
                        .role = op.role});
         if (low && !router) {
           // Transformer Engine casts each GEMM input to fp8 (read 2 B, write 1 B) in

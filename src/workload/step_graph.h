@@ -69,11 +69,14 @@ struct ComputeOp {
   // accumulated into the gradient buffer (Megatron's gradient_accumulation_fusion) a read
   // and a write of it, 2 x parallel::GradReduceBytes.
   double output_bytes = 2;
-  double count = 1;                        // repetitions (layers)
-  bool recompute = false;                  // part of the recomputation (counts in HFU, not MFU)
-  std::string_view of = {};                // dgrad, wgrad: the forward GEMM they differentiate
-  bool weight_gradient = false;            // a wgrad GEMM (zero-bubble schedules' W pass)
-  bool windowed = false;                   // attention core of a sliding-window layer
+  double count = 1;              // repetitions (layers)
+  bool recompute = false;        // part of the recomputation (counts in HFU, not MFU)
+  std::string_view of = {};      // dgrad, wgrad: the forward GEMM they differentiate
+  bool weight_gradient = false;  // a wgrad GEMM (zero-bubble schedules' W pass)
+  bool windowed = false;         // attention core of a sliding-window layer
+  // GEMM: row-parallel (its input split over tp, or an expert's width over etp: the second
+  // of a column/row pair, whose output is reduced); a dgrad or wgrad has its forward's.
+  bool row_parallel = false;
   model::Role role = model::Role::kDense;  // dense, router or routed expert
   Scope scope = Scope::kLayer;
   // Index among the graph's distinct operators (StepGraph::shapes): operators with the

@@ -158,7 +158,8 @@ ATTENTION = {
     "h200": (0.50, FA3 + " (H200 has the same compute as H100)"),
     "h800": (0.50, FA3 + " (H800 has the same tensor throughput as H100)"),
 }
-ATTENTION_DEFAULT = (0.50, "assumed: as H100 (FlashAttention-3, Shah et al. 2024)")  # value unused: scaled per chip
+# Chips without an entry: H100's attention fraction relative to its GEMM, x the chip's GEMM fraction.
+ATTENTION_DEFAULT_TEXT = "assumed: as H100 (FlashAttention-3, Shah et al. 2024)"
 
 # HBM streaming efficiency.
 HBM_DEFAULT = 0.84
@@ -405,7 +406,7 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
         # peak where cuBLAS reaches the measured MAMF fraction).
         h100 = gemm_eff("h100-sxm", by_id["nvidia_h100_sxm5"], by_id, meas_bf16, "bf16", vendor_of)[0]
         ref = ATTENTION["h100-sxm"][0]
-        att = (ref / h100 * b[0], f"{ATTENTION_DEFAULT[1]}, relative to the GEMM: H100's {frac(ref)} of the peak is "
+        att = (ref / h100 * b[0], f"{ATTENTION_DEFAULT_TEXT}, relative to the GEMM: H100's {frac(ref)} of the peak is "
                f"{frac(ref / h100)} of its gemm_bf16 {frac(h100)}; x this chip's gemm_bf16 {frac(b[0])} = "
                f"{frac(ref / h100 * b[0])}")
     L.append(f"  attention: {frac(att[0])}")
