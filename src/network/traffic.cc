@@ -193,7 +193,7 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
           // domain); k of the group's emptiest split domain, where the links are fewest.
           const int64_t k = dom.fewest_split >= 2 ? dom.fewest_split : dom.most;
           const double spread =
-              t.pattern == Pattern::kRing && k > 2 ? 1.0 / static_cast<double>(k - 1) : 1.0;
+              t.pattern == Pattern::kRing && k >= 2 ? 1.0 / static_cast<double>(k - 1) : 1.0;
           path.emplace_back(pair, spread);
         } else {
           FATHOM_CHECK(port > 0, "intra-domain flows without scale-up links");

@@ -303,18 +303,22 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                 " (NCCL's collectives take 16 to 32 SMs on NVIDIA chips)");
   }
   if (const hardware::Precision half = SixteenBit(p); !chip.Supports(half)) {
-    // The router, the attention core, the embedding and the output layer run in bf16
-    // whatever the linear layers' precision (fp16 in an fp16 plan).
-    const std::string name(hardware::PrecisionName(half));
-    d.Error("chip.peak." + name,
-            "chip " + chip.name + " has no " + name +
-                " peak in the catalog, and attention, the embedding and the output layer run "
-                "in " +
-                name +
-                (half == hardware::Precision::kFp16 ? " in an fp16 plan"
-                                                    : " at any plan.precision but fp16"),
-            "give the chip a " + name + " peak (a chip file with peak." + name +
-                ", or --set chip.peak." + name + "=...)");
+    if (half == hardware::Precision::kFp16) {
+      d.Error("chip.peak.fp16",
+              "chip " + chip.name +
+                  " has no fp16 peak in the catalog, and an fp16 plan runs every "
+                  "operator in fp16",
+              "use plan.precision: bf16, or give the chip an fp16 peak (--set chip.peak.fp16=...)");
+    } else {
+      // The router, the attention core, the embedding and the output layer run in bf16
+      // whatever the linear layers' precision.
+      d.Error("chip.peak.bf16",
+              "chip " + chip.name +
+                  " has no bf16 peak in the catalog, and attention, the embedding and the "
+                  "output layer run in bf16 at any plan.precision but fp16",
+              "give the chip a bf16 peak (a chip file with peak.bf16, or --set "
+              "chip.peak.bf16=...)");
+    }
   } else if (!chip.Supports(p.precision)) {
     std::vector<std::string_view> names;
     for (hardware::Precision q : {hardware::Precision::kBf16, hardware::Precision::kFp16,

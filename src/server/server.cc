@@ -547,9 +547,11 @@ struct Server::Impl {
         }
       }
     }
-    // By name, a top-level file before a subdirectory's (shorter path) of the same name.
-    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.first, a.second) < std::tie(b.first, b.second);
+    // By name, a top-level file before a subdirectory's of the same name (fewer parts).
+    auto depth = [](const fs::path& p) { return std::distance(p.begin(), p.end()); };
+    std::sort(files.begin(), files.end(), [&](const auto& a, const auto& b) {
+      return std::make_tuple(a.first, depth(a.second), a.second) <
+             std::make_tuple(b.first, depth(b.second), b.second);
     });
     files.erase(std::unique(files.begin(), files.end(),
                             [](const auto& a, const auto& b) { return a.first == b.first; }),
@@ -810,14 +812,17 @@ struct Server::Impl {
         Answer a;
         const std::string length = req.get_header_value("Content-Length");
         if (req.has_header("Content-Length") &&
-            (length.empty() || length.size() > 18 ||
-             length.find_first_not_of("0123456789") != std::string::npos)) {
+            (length.empty() || length.find_first_not_of("0123456789") != std::string::npos ||
+             length.size() > 18)) {
           // RFC 9110, 8.6: one or more digits. httplib reads "abc" as 0 and "-5" as 2^64 - 5
           // (a 5 s wait for a body that never comes); the body's end is unknown, so the
           // connection closes after the answer.
           a = Refused(400, "Content-Length",
-                      "expected the body's length in bytes (digits), got \"" +
-                          core::Abbreviated(length, 32) + "\"",
+                      length.find_first_not_of("0123456789") == std::string::npos
+                          ? "\"" + core::Abbreviated(length, 32) +
+                                "\" bytes is beyond any body the server takes (4 MiB)"
+                          : "expected the body's length in bytes (digits), got \"" +
+                                core::Abbreviated(length, 32) + "\"",
                       "leave the header to the client (curl --data-binary @FILE)");
           res.set_header("Connection", "close");
         } else if (!unknown.empty()) {

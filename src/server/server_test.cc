@@ -524,7 +524,7 @@ TEST_F(ServerTest, APostWithoutALengthHasAnEmptyBody) {
 // A Content-Length that is not a count of bytes is refused at once, naming the header: "abc"
 // was read as an empty body and "-5" as 2^64 - 5 bytes (a 5 s wait for the read to time out).
 TEST_F(ServerTest, RefusesAContentLengthThatIsNotACount) {
-  for (const std::string length : {"abc", "-5", "99999999999999999999"}) {
+  for (const std::string length : {"abc", "-5"}) {
     const std::string answer =
         RawRequest(port_,
                    "POST /api/step HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + length +
@@ -537,6 +537,12 @@ TEST_F(ServerTest, RefusesAContentLengthThatIsNotACount) {
         << answer;
     EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
   }
+  const std::string huge = RawRequest(
+      port_,
+      "POST /api/step HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999999999999999\r\n\r\n",
+      "curl --data-binary");
+  EXPECT_EQ(huge.rfind("HTTP/1.1 400", 0), 0u) << huge;
+  EXPECT_NE(huge.find("bytes is beyond any body the server takes"), std::string::npos) << huge;
 }
 
 // A chunked body has no Content-Length for the server's bound to check: it is bounded as it
