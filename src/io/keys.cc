@@ -824,7 +824,10 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
                .Min(1)
                .Max(1000),
            [](M& m, const Value& v) { m.moe.imbalance = v.d; }},
-          {Int("moe.expert_ffn_hidden", "FFN width of one expert").Default("0").Min(0).Max(1e8),
+          {Int("moe.expert_ffn_hidden", "FFN width of one expert; 0: the model's ffn_hidden")
+               .Default("0")
+               .Min(0)
+               .Max(1e8),
            [](M& m, const Value& v) { m.moe.expert_ffn_hidden = static_cast<int>(v.i); }},
           {Int("moe.first_dense_layers", "leading dense layers before MoE layers")
                .Default("0")
