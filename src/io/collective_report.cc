@@ -206,6 +206,21 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
   return core::Result<CollectiveResult>(std::move(r), loaded);
 }
 
+namespace {
+
+// What limits the group's ring rate: its scale-up links, its NICs, or the uplinks of a
+// tier's blocks (GroupNetwork::ring_bottleneck).
+std::string RingBound(const CollectiveResult& r) {
+  const int k = r.net.ring_bottleneck;
+  const auto& h = r.cluster.hierarchy.levels;
+  if (k < 0) return "scale-up links";
+  if (k == 0) return "NICs";
+  return static_cast<size_t>(k) < h.size() ? h[static_cast<size_t>(k)].name + " uplinks"
+                                           : "uplinks";
+}
+
+}  // namespace
+
 std::string CollectiveText(const CollectiveResult& r) {
   std::string out = fmt::format(
       "{} on {} of {} chips of {} ({} x {}), members {} apart{}\n", collective::KindName(r.kind),
@@ -237,6 +252,8 @@ std::string CollectiveText(const CollectiveResult& r) {
        fmt::format("{:.2f} GB/s (algbw x {:.4g}, NCCL's definition)", Gbps(row.cost.bus_bandwidth),
                    collective::BusFactor(r.kind, r.group.size)));
   line("level", std::string(row.cost.level));
+  line("ring rate",
+       fmt::format("{:.2f} GB/s a member, bound by the {}", Gbps(r.net.ring_rate), RingBound(r)));
   std::string cands;
   for (const CollectiveCandidate& c : r.candidates) {
     cands += fmt::format("{}{} {}", cands.empty() ? "" : ", ", c.algorithm,
@@ -275,6 +292,7 @@ std::string CollectiveJson(const CollectiveResult& r) {
   g["span_level"] = r.group.span_level;
   j["group"] = g;
   j["ring_bus_bandwidth_bytes_per_s"] = Round(r.net.ring_rate);
+  j["ring_bound_by"] = RingBound(r);
   auto row_json = [&](const CollectiveRow& row) {
     ordered_json o;
     o["size_bytes"] = WholeBytes(row.size);

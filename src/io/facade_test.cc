@@ -9,7 +9,9 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "io/collective_report.h"
 #include "io/plan_search.h"
 #include "io/test_catalog.h"
 
@@ -406,6 +408,26 @@ TEST(Facade, UnbalancedDeepSeekBubbleMatchesTheEstimator) {
   EXPECT_GE(s.time.ep_exposed, e.time.ep_exposed * (1 - 1e-3));
   EXPECT_NEAR(s.time.ep_exposed, e.time.ep_exposed, 0.02 * e.time.ep_exposed);
   EXPECT_NEAR(s.step_time_s, e.step_time_s, 0.03 * e.step_time_s);
+}
+
+// A collective says what bounds its ring: a node's NVLink, the NICs of a group spread over
+// nodes, or the pod uplinks Meta's 1:7 taper narrows.
+TEST(Facade, ACollectiveSaysWhatBoundsItsRing) {
+  auto bound = [](const std::string& cluster, int group, int64_t stride) {
+    CollectiveRequest q;
+    q.cluster = cluster;
+    q.group = group;
+    q.stride = stride;
+    q.all_groups = true;
+    core::Result<CollectiveResult> c = RunCollective(TestCatalog(), q);
+    EXPECT_TRUE(c.ok()) << c.diagnostics().Format();
+    return c.ok() ? nlohmann::json::parse(CollectiveJson(c.value()))["ring_bound_by"]
+                        .get<std::string>()
+                  : std::string();
+  };
+  EXPECT_EQ(bound("dgx-h100-superpod", 8, 1), "scale-up links");
+  EXPECT_EQ(bound("dgx-h100-superpod", 8, 8), "NICs");
+  EXPECT_EQ(bound("meta-24k-h100-roce", 8, 3072), "pod uplinks");
 }
 
 TEST(Facade, SweepAllEvaluatesEveryPointWithinTheLimit) {
