@@ -204,6 +204,10 @@ collective::Cost CommCost(const network::ClusterSpec& cl, const Placements& plac
   return c;
 }
 
+bool PairsWithTp(const workload::ComputeOp& op, const parallel::ParallelPlan& plan) {
+  return op.linear && (!op.recompute || plan.recompute == parallel::Recompute::kFull);
+}
+
 std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls) {
   std::vector<int> anchors(calls.size(), -1);
   if (calls.empty() || gemms.empty()) return anchors;

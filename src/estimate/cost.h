@@ -80,6 +80,10 @@ struct TpGemm {
   bool gradient = false;      // a dgrad or wgrad (else a forward GEMM, recomputed or not)
 };
 
+// Whether a tensor-parallel call may overlap `op`: a linear layer's GEMM, recomputed ones
+// only under full recompute (which repeats their calls).
+bool PairsWithTp(const workload::ComputeOp& op, const parallel::ParallelPlan& plan);
+
 // The GEMM each call overlaps, in Megatron's column/row pairs (Korthikanti et al. Sec.
 // 4.2.2). A group's GEMMs fall into pairs: forward, from the first GEMM after a
 // row-parallel one to the next row-parallel one (qkv .. attn_out, MLA's q_down .. attn_out,

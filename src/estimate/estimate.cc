@@ -1062,8 +1062,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         tp_gemms.clear();
         if (p.overlap_tp) {
           auto add_gemm = [&](const ComputeOp& op, double reps) {
-            if (op.kind != model::OpKind::kGemm || op.role == model::Role::kRouter) return;
-            if (deferred_wgrad && op.weight_gradient) return;
+            if (!PairsWithTp(op, p) || (deferred_wgrad && op.weight_gradient)) return;
             tp_gemms.push_back({.time = price(op).time * reps,
                                 .expert = op.role == model::Role::kExpert,
                                 .row_parallel = op.row_parallel,

@@ -224,7 +224,7 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .flops = op.Flops() * r,
                     .bytes = roofline.bytes * r,
                     .expert = op.role == model::Role::kExpert,
-                    .gemm = op.kind == model::OpKind::kGemm && op.role != model::Role::kRouter,
+                    .gemm = estimate::PairsWithTp(op, sc.plan),
                     .row_parallel = op.row_parallel,
                     .gradient = !op.of.empty(),
                     .attention = op.kind == model::OpKind::kAttention,
@@ -523,7 +523,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
     const Time beside = it.duration - exposed;
     OpInfo rest = info;
     info.part = 1;
-    info.bytes = it.bytes / p_.tp;
+    info.bytes = it.bytes / it.members;
     rest.part = 2;
     rest.bytes = it.bytes - info.bytes;
     stretch_tp_ += Ns(static_cast<double>(beside) * 1e-9 * contention_);

@@ -275,14 +275,14 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                                           op.kv_features * parallel::KvReplicas(m, p.tp) / p.tp
                                     : op.out_features;
         int64_t k = op.split_input ? op.in_features / p.tp : op.in_features;
-        if (expert) {
-          // Expert tensor parallelism splits the expert's width.
-          if (op.out_features != m.hidden) n = op.out_features / p.etp;
-          if (op.in_features != m.hidden) k = op.in_features / p.etp;
-        }
+        // Expert tensor parallelism splits the expert's width: the up projection's output,
+        // the down projection's input (whatever the width, GPT-OSS's equals hidden).
+        const bool expert_down = expert && op.name.ends_with("_down");
+        if (expert && !expert_down) n = op.out_features / p.etp;
+        if (expert_down) k = op.in_features / p.etp;
         // Grouped expert GEMM: one m x n x k GEMM per local expert.
         const int64_t batch = expert ? local_experts : 1;
-        const bool row = expert ? op.in_features != m.hidden : op.split_input;
+        const bool row = expert ? expert_down : op.split_input;
         const int64_t tok = std::max<int64_t>(1, std::llround(rows / static_cast<double>(batch)));
         // Overlapping tensor-parallel communication with the GEMM it feeds or drains
         // splits that GEMM into tp chunks along the tokens (ring-exchange and pipelined
@@ -303,6 +303,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                        .batch = batch,
                        .count = chunks,
                        .row_parallel = row,
+                       .linear = !router,
                        .role = op.role});
         // dgrad: [tok, n] x [n, k]; wgrad: [k, tok] x [tok, n].
         const bool split_dgrad = split && op.split_input;
@@ -316,6 +317,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                        .count = split_dgrad ? chunks : 1.0,
                        .of = op.name,
                        .row_parallel = row,
+                       .linear = !router,
                        .role = op.role});
         bwd.push_back({.name = "wgrad",
                        .kind = OpKind::kGemm,
@@ -328,6 +330,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                        .of = op.name,
                        .weight_gradient = true,
                        .row_parallel = row,
+                       .linear = !router,
                        .role = op.role});
         if (low && !router) {
           // Transformer Engine casts each GEMM input to fp8 (read 2 B, write 1 B) in
@@ -491,7 +494,10 @@ void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
   const double bytes = tokens * m.hidden * 2.0;
   // Attention and MLP each a column/row pair; one pair when they read the same input.
   const double mlp_pairs = m.parallel_attention ? 0 : 1;
-  AddTpComm(p, w, Group::kTp, p.tp, bytes, 1, layers);
+  // Full and windowed attention each their own calls, so that an average layer's calls
+  // meet each of its attention pairs once (TpAnchors).
+  AddTpComm(p, w, Group::kTp, p.tp, bytes, 1, layers - windowed);
+  AddTpComm(p, w, Group::kTp, p.tp, bytes, 1, windowed);
   AddTpComm(p, w, Group::kTp, p.tp, bytes, mlp_pairs, layers - moe);
   if (moe > 0) {
     // Shared experts are tensor-parallel MLPs; routed experts all-gather their tokens over
@@ -621,8 +627,12 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
                        .kind = OpKind::kElementwise,
                        .bytes = tokens * 4.0 * m.hidden / seq_div});
   // The output layer stays in 16-bit under fp8 training (Transformer Engine recipes).
-  w.forward.push_back(
-      {.name = "logits", .kind = OpKind::kGemm, .m = tok, .n = vocab, .k = m.hidden});
+  w.forward.push_back({.name = "logits",
+                       .kind = OpKind::kGemm,
+                       .m = tok,
+                       .n = vocab,
+                       .k = m.hidden,
+                       .linear = true});
   // Cross-entropy over fp32 logits: write, then read for softmax and loss.
   const double ce_bytes = tokens * static_cast<double>(vocab) * 4.0 * 3;
   w.forward.push_back({.name = "cross_entropy", .kind = OpKind::kElementwise, .bytes = ce_bytes});
@@ -634,7 +644,8 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
                         .m = tok,
                         .n = m.hidden,
                         .k = vocab,
-                        .of = "logits"});
+                        .of = "logits",
+                        .linear = true});
   w.backward.push_back({.name = "wgrad",
                         .kind = OpKind::kGemm,
                         .m = m.hidden,
@@ -642,7 +653,8 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
                         .k = tok,
                         .output_bytes = 2 * parallel::GradReduceBytes(p),
                         .of = "logits",
-                        .weight_gradient = true});
+                        .weight_gradient = true,
+                        .linear = true});
   if (p.tp > 1) {
     const collective::Kind kind =
         p.sequence_parallel ? collective::Kind::kAllGather : collective::Kind::kAllReduce;

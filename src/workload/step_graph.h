@@ -77,6 +77,9 @@ struct ComputeOp {
   // GEMM: row-parallel (its input split over tp, or an expert's width over etp: the second
   // of a column/row pair, whose output is reduced); a dgrad or wgrad has its forward's.
   bool row_parallel = false;
+  // GEMM: a linear layer's (forward, recomputed, dgrad or wgrad), one of a column/row pair
+  // that tensor-parallel calls overlap; not the router's or an unfused attention core's.
+  bool linear = false;
   model::Role role = model::Role::kDense;  // dense, router or routed expert
   Scope scope = Scope::kLayer;
   // Index among the graph's distinct operators (StepGraph::shapes): operators with the
