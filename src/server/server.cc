@@ -811,19 +811,19 @@ struct Server::Impl {
         size_t read = 0;  // bytes of the body read, decoded
         Answer a;
         const std::string length = req.get_header_value("Content-Length");
-        if (req.has_header("Content-Length") &&
-            (length.empty() || length.find_first_not_of("0123456789") != std::string::npos ||
-             length.size() > 18)) {
-          // RFC 9110, 8.6: one or more digits. httplib reads "abc" as 0 and "-5" as 2^64 - 5
-          // (a 5 s wait for a body that never comes); the body's end is unknown, so the
-          // connection closes after the answer.
-          a = Refused(400, "Content-Length",
-                      length.find_first_not_of("0123456789") == std::string::npos
-                          ? "\"" + core::Abbreviated(length, 32) +
-                                "\" bytes is beyond any body the server takes (4 MiB)"
-                          : "expected the body's length in bytes (digits), got \"" +
-                                core::Abbreviated(length, 32) + "\"",
-                      "leave the header to the client (curl --data-binary @FILE)");
+        const bool digits =
+            !length.empty() && length.find_first_not_of("0123456789") == std::string::npos;
+        const size_t significant =
+            digits ? length.size() - std::min(length.find_first_not_of('0'), length.size()) : 0;
+        if (req.has_header("Content-Length") && (!digits || significant > 18)) {
+          // RFC 9110, 8.6: one or more digits. httplib reads "abc" as 0, "-5" as 2^64 - 5
+          // and 20 digits as what fits (a 5 s wait for a body that never comes); the body's
+          // end is unknown, so the connection closes after the answer.
+          a = digits ? Refused(413, "Content-Length", kTooLarge)
+                     : Refused(400, "Content-Length",
+                               "expected the body's length in bytes (digits), got \"" +
+                                   core::Abbreviated(length, 32) + "\"",
+                               "leave the header to the client (curl --data-binary @FILE)");
           res.set_header("Connection", "close");
         } else if (!unknown.empty()) {
           std::string names;
