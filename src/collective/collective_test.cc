@@ -216,13 +216,17 @@ TEST(CollectiveCost, HierarchicalAllReduceMatchesItsPhases) {
   EXPECT_NEAR(h.time.value(), inner + outer, 1e-9 * (inner + outer));
 }
 
-TEST(CollectiveCost, FullMeshGivesSmallGroupsOnlyTheirLinks) {
-  // AMD MI300X-style: 8 chips, one link to each peer (448 GB/s over 7 links).
-  auto c = DgxH100(8);
+// AMD MI300X-style nodes of 8 chips, one link to each peer (448 GB/s over 7 links).
+network::ClusterSpec MeshOf8(int64_t chips) {
+  auto c = DgxH100(chips);
   c.domain_kind = network::DomainKind::kFullMesh;
   c.scale_up.bandwidth = core::BytesPerSec(448e9);
   c.scale_up.efficiency = 0.7;
-  c = Finalized(c);
+  return Finalized(c);
+}
+
+TEST(CollectiveCost, FullMeshGivesSmallGroupsOnlyTheirLinks) {
+  const network::ClusterSpec c = MeshOf8(8);
   const Cost two = Price(c, 2, 1, Kind::kAllReduce, 4 * kGiB, Algorithm::kRing);
   const Cost eight = Price(c, 8, 1, Kind::kAllReduce, 4 * kGiB, Algorithm::kRing);
   EXPECT_NEAR(two.bus_bandwidth / 1e9, 448 * 0.7 / 7, 0.1);
@@ -233,11 +237,7 @@ TEST(CollectiveCost, FullMeshGivesSmallGroupsOnlyTheirLinks) {
 // there, as inside one: 16 over two 8-chip domains run at the domain's 7 links (313.6 GB/s,
 // under the NICs' 8 x 40), not one link's 44.8 GB/s.
 TEST(CollectiveCost, FullMeshRingAcrossDomainsUsesEveryLink) {
-  auto c = DgxH100(64);
-  c.domain_kind = network::DomainKind::kFullMesh;
-  c.scale_up.bandwidth = core::BytesPerSec(448e9);
-  c.scale_up.efficiency = 0.7;
-  c = Finalized(c);
+  const network::ClusterSpec c = MeshOf8(64);
   const Cost sixteen = Price(c, 16, 1, Kind::kAllReduce, 64 * kGiB, Algorithm::kRing);
   EXPECT_NEAR(sixteen.bus_bandwidth / 1e9, 448 * 0.7, 1);
 }

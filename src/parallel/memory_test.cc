@@ -10,6 +10,17 @@ namespace {
 using model::testing::DeepSeekV3;
 using model::testing::Gpt3;
 
+// tp 8 (sequence parallel) x pp 4, 16 micro-batches of one sequence.
+ParallelPlan Tp8Pp4Sp() {
+  ParallelPlan p;
+  p.tp = 8;
+  p.pp = 4;
+  p.dp = 1;
+  p.global_batch_size = 16;
+  p.sequence_parallel = true;
+  return p;
+}
+
 TEST(StageMemory, ZeroShardsOptimizerState) {
   ParallelPlan p;
   p.tp = 8;
@@ -151,12 +162,7 @@ TEST(StageMemory, ZeroThreeGathersEmbeddingAndHeadBesideALayer) {
 // (s·b·V/tp x 4 bytes) and the final norm's and output projection's inputs (s·b·h/t x 2
 // bytes each under sequence parallelism: Korthikanti et al.'s 4sbh/t (1 + V/h)).
 TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {
-  ParallelPlan p;
-  p.tp = 8;
-  p.pp = 4;
-  p.dp = 1;
-  p.global_batch_size = 16;
-  p.sequence_parallel = true;
+  ParallelPlan p = Tp8Pp4Sp();
   const model::ModelSpec m = Gpt3();
   const double loss =
       m.seq_len * 4.0 * m.hidden / p.tp * (1.0 + static_cast<double>(m.vocab) / m.hidden);
@@ -173,12 +179,7 @@ TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {
 // With dropout the first stage keeps the embedding dropout's mask (a byte an element, split by
 // tp under sequence parallelism) of every micro-batch in flight there: pp of them under 1F1B.
 TEST(StageMemory, FirstStageKeepsTheEmbeddingDropoutMasks) {
-  ParallelPlan p;
-  p.tp = 8;
-  p.pp = 4;
-  p.dp = 1;
-  p.global_batch_size = 16;
-  p.sequence_parallel = true;
+  ParallelPlan p = Tp8Pp4Sp();
   model::ModelSpec m = Gpt3();
   m.dropout = false;
   const double without = StageMemory(m, p, 0, 2).activations;
