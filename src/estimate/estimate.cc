@@ -1049,7 +1049,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         for (const CommOp& op : comm) {
           if (op.scope != scope || (op.group != Group::kTp && op.group != Group::kEtp)) continue;
           const double n = scope == Scope::kLayer ? op.count / layers : op.count;
-          const long calls = std::max(1L, std::lround(n));
+          const long calls = scope == Scope::kLayer ? workload::CallsPerLayer(op, n)
+                                                    : std::max(1L, std::lround(n));
           const double each = comm_costs.Of(op).time.value() * n / static_cast<double>(calls);
           for (long k = 0; k < calls; ++k) {
             tp_calls.push_back({.time = each,

@@ -243,7 +243,8 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   for (const workload::ComputeOp& op : w.backward) add_compute(op, Pass::kBackward);
   auto add_comm = [&](const workload::CommOp& op, Pass pass) {
     const double n = reps(op.scope, op.count);
-    const long calls = std::max(1L, std::lround(n));
+    const long calls =
+        op.scope == Scope::kLayer ? workload::CallsPerLayer(op, n) : std::max(1L, std::lround(n));
     const collective::Cost c =
         estimate::CommCost(sc.cluster, place, sc.plan, sc.model.moe.top_k, op);
     const bool ep = op.group == workload::Group::kEp;

@@ -455,6 +455,8 @@ void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, doubl
   const double rc_pairs = p.recompute == Recompute::kFull ? pairs : 0;
   const bool etp = group == Group::kEtp;
   const double regather = etp ? 0 : pairs;
+  const size_t forward_first = w.forward_comm.size();
+  const size_t backward_first = w.backward_comm.size();
   if (p.sequence_parallel) {
     w.forward_comm.push_back({etp ? "etp_all_gather" : "tp_all_gather", group,
                               collective::Kind::kAllGather, bytes, pairs * count});
@@ -472,7 +474,14 @@ void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, doubl
     w.backward_comm.push_back({etp ? "etp_all_reduce" : "tp_all_reduce", group,
                                collective::Kind::kAllReduce, bytes, (pairs + rc_pairs) * count});
   }
+  for (size_t i = forward_first; i < w.forward_comm.size(); ++i) {
+    w.forward_comm[i].per_layer = w.forward_comm[i].count / count;
+  }
+  for (size_t i = backward_first; i < w.backward_comm.size(); ++i) {
+    w.backward_comm[i].per_layer = w.backward_comm[i].count / count;
+  }
 }
+
 
 // The layers of one stage for one micro-batch on one chip: attention blocks (full and
 // windowed), MLP blocks (dense and MoE), their tensor-, expert- and context-parallel
@@ -709,6 +718,10 @@ double RecomputeFlopsPerToken(const model::ModelSpec& m, const ParallelPlan& p,
 }
 
 }  // namespace
+
+long CallsPerLayer(const CommOp& op, double n) {
+  return std::max(1L, std::lround(op.per_layer > 0 ? op.per_layer : n));
+}
 
 CpExchange CpExchangeOf(const model::ModelSpec& m, const ParallelPlan& p, bool windowed) {
   const double b = p.micro_batch_size;

@@ -102,7 +102,15 @@ struct CommOp {
   bool after_experts = false;
   // Context-parallel exchange of the sliding-window layers (beside their own attention).
   bool windowed = false;
+  // Layer scope: the calls one layer of its run makes (0: as many as count / layers rounds
+  // to). A run over part of a stage's layers (windowed attention, dense MLPs beside MoE
+  // ones) still makes its calls per layer, each a fraction of a call in the average layer.
+  double per_layer = 0;
 };
+
+// How many calls of `op` the engines run in one average layer of its stage, whose share of
+// the op's count is `n` (count / layers), each n / calls of a call.
+long CallsPerLayer(const CommOp& op, double n);
 
 // The context-parallel K/V exchange of one layer's attention for one micro-batch: `steps`
 // transfers of `tokens` tokens' K/V each (forward). Full attention: the ring's cp-1 steps

@@ -117,6 +117,28 @@ TEST(StepGraph, BackwardRunsTheLayerInReverse) {
   }
 }
 
+// Full and windowed attention make their tensor-parallel calls per layer of their own runs:
+// half the layers windowed, each run's gather is one call a layer over half the layers, and
+// the average layer runs one of each at half weight (CallsPerLayer), not one merged call.
+TEST(StepGraph, WindowedAttentionCallsPerLayerOfItsRun) {
+  model::ModelSpec m = model::testing::Llama70B();
+  m.sliding_window = 1024;
+  m.global_attention_every = 2;
+  parallel::ParallelPlan p = Plan(8, 1, 1);
+  p.sequence_parallel = true;
+  const StepGraph g = BuildStepGraph(m, p);
+  const StageWork& w = g.stages.front();
+  int attention_gathers = 0;
+  for (const CommOp& op : w.backward_comm) {
+    if (op.name != "tp_all_gather" || op.scope != Scope::kLayer) continue;
+    EXPECT_DOUBLE_EQ(op.per_layer, 2.0);  // the output gradient's and the re-gathered input
+    const double n = op.count / w.layers;
+    EXPECT_EQ(CallsPerLayer(op, n), 2);
+    if (op.count == w.layers) ++attention_gathers;  // half the layers, two calls each
+  }
+  EXPECT_EQ(attention_gathers, 2);  // full and windowed attention
+}
+
 TEST(StepGraph, GemmFlopsDoNotDependOnPrecisionOrSequenceParallelism) {
   const model::ModelSpec m = model::testing::Llama70B();
   parallel::ParallelPlan p = Plan(8, 4, 1);
