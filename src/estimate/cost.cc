@@ -220,12 +220,19 @@ std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<T
   };
   std::vector<int> group;  // the group's GEMMs, by index into `gemms`
   std::vector<Pair> pairs;
-  for (const bool expert : {false, true}) {
+  std::vector<std::pair<bool, int>> groups;  // (expert, run), in order of first GEMM
+  for (const TpGemm& x : gemms) {
+    if (std::find(groups.begin(), groups.end(), std::pair(x.expert, x.run)) == groups.end()) {
+      groups.emplace_back(x.expert, x.run);
+    }
+  }
+  for (const auto& [expert, run] : groups) {
     group.clear();
     pairs.clear();
+    auto mine = [&](const TpCall& c) { return c.expert == expert && c.run == run; };
     for (size_t i = 0; i < gemms.size(); ++i) {
       const TpGemm& b = gemms[i];
-      if (b.expert != expert) continue;
+      if (b.expert != expert || b.run != run) continue;
       bool starts = group.empty();
       if (!starts) {
         const TpGemm& a = gemms[static_cast<size_t>(group.back())];
@@ -262,7 +269,7 @@ std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<T
     size_t gathers = 0;
     size_t reductions = 0;
     for (const TpCall& c : calls) {
-      if (c.expert == expert) (c.reduces ? reductions : gathers) += 1;
+      if (mine(c)) (c.reduces ? reductions : gathers) += 1;
     }
     share(gathers, &Pair::gathers);
     share(reductions, &Pair::reductions);
@@ -270,7 +277,7 @@ std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<T
     size_t pair[2] = {0, 0};
     size_t seen[2] = {0, 0};
     for (size_t c = 0; c < calls.size(); ++c) {
-      if (calls[c].expert != expert) continue;
+      if (!mine(calls[c])) continue;
       const bool reduces = calls[c].reduces;
       size_t& at = pair[reduces ? 1 : 0];
       size_t& j = seen[reduces ? 1 : 0];

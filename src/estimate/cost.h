@@ -72,12 +72,14 @@ struct TpCall {
   bool reduces = false;  // reduces its GEMM's output (reduce-scatter, all-reduce), else
                          // gathers its input (all-gather)
   int members = 1;       // of its group (tp or etp): its exposed chunk is time / members
+  int run = -1;          // the layers it belongs to (CommOp::run)
 };
 struct TpGemm {
   double time = 0;  // seconds
   bool expert = false;
   bool row_parallel = false;  // the second GEMM of a column/row pair (ComputeOp)
   bool gradient = false;      // a dgrad or wgrad (else a forward GEMM, recomputed or not)
+  int run = -1;               // the layers it belongs to (ComputeOp::run)
 };
 
 // Whether a tensor-parallel call may overlap `op`: a linear layer's GEMM, recomputed ones
@@ -93,8 +95,9 @@ bool PairsWithTp(const workload::ComputeOp& op, const parallel::ParallelPlan& pl
 // go with its first GEMMs (forward's all-gather with qkv, backward's gathered output
 // gradient with the row-parallel dgrad, the re-gathered input with the column-parallel
 // dgrad), the reductions with its last (forward's reduce-scatter with attn_out, backward's
-// with the column-parallel wgrad). -1 where the pass has no GEMM of the call's group. Both
-// engines place the calls so.
+// with the column-parallel wgrad). A call goes to the pairs of its own run (full or windowed
+// attention, dense or MoE MLP), which an average layer holds side by side. -1 where the pass
+// has no GEMM of the call's group and run. Both engines place the calls so.
 std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls);
 
 // The exposed time of a pass's tensor-parallel calls: without overlap all of it. With it a

@@ -1056,37 +1056,42 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
             tp_calls.push_back({.time = each,
                                 .expert = op.group == Group::kEtp,
                                 .reduces = op.kind != collective::Kind::kAllGather,
-                                .members = op.group == Group::kEtp ? p.etp : p.tp});
+                                .members = op.group == Group::kEtp ? p.etp : p.tp,
+                                .run = op.run});
           }
         }
         if (tp_calls.empty()) continue;
         tp_gemms.clear();
         if (p.overlap_tp) {
-          auto add_gemm = [&](const ComputeOp& op, double reps) {
+          auto add_gemm = [&](const ComputeOp& op, double reps, int run) {
             if (!PairsWithTp(op, p) || (deferred_wgrad && op.weight_gradient)) return;
             tp_gemms.push_back({.time = price(op).time * reps,
                                 .expert = op.role == model::Role::kExpert,
                                 .row_parallel = op.row_parallel,
-                                .gradient = !op.of.empty()});
+                                .gradient = !op.of.empty(),
+                                .run = run});
           };
+          const int runs = static_cast<int>(w.runs.size());
           if (scope == Scope::kLayer && forward) {
-            for (const workload::BlockRun& run : w.runs) {
+            for (int k = 0; k < runs; ++k) {
+              const workload::BlockRun& run = w.runs[static_cast<size_t>(k)];
               for (const ComputeOp& op : g.blocks[static_cast<size_t>(run.block)].forward) {
-                add_gemm(op, op.count * run.count / layers);
+                add_gemm(op, op.count * run.count / layers, k);
               }
             }
           } else if (scope == Scope::kLayer) {
             for (const bool recomputed : {true, false}) {
-              for (size_t k = 0; k < w.runs.size(); ++k) {
-                const workload::BlockRun& run = w.runs[recomputed ? k : w.runs.size() - 1 - k];
+              for (int j = 0; j < runs; ++j) {
+                const int k = recomputed ? j : runs - 1 - j;
+                const workload::BlockRun& run = w.runs[static_cast<size_t>(k)];
                 for (const ComputeOp& op : g.blocks[static_cast<size_t>(run.block)].backward) {
-                  if (op.recompute == recomputed) add_gemm(op, op.count * run.count / layers);
+                  if (op.recompute == recomputed) add_gemm(op, op.count * run.count / layers, k);
                 }
               }
             }
           } else {
             for (const ComputeOp& op : forward ? w.extra_forward : w.extra_backward) {
-              if (op.scope == scope) add_gemm(op, op.count);
+              if (op.scope == scope) add_gemm(op, op.count, -1);
             }
           }
         }

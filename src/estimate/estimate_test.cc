@@ -101,6 +101,21 @@ TEST(Estimate, SelectiveRecomputeOfAttentionMovesNoTensorParallelCall) {
   EXPECT_GT(selective.value().step_time_s, none.value().step_time_s);
 }
 
+// Alternating full and sliding-window layers move the same tensor-parallel traffic beside
+// the same GEMMs as full attention: each run's calls meet its own pairs (TpAnchors), so the
+// exposure is the same (the MLP's calls went to the windowed attention's GEMMs: +56%).
+TEST(Estimate, AlternatingWindowsExposeTheSameTensorParallelTime) {
+  Scenario s = Gpt3On(128, 8, 8, 1, 64);
+  s.plan.overlap_tp = true;
+  core::Result<StepReport> full = Estimate(s);
+  s.model.sliding_window = 1024;
+  s.model.global_attention_every = 2;
+  core::Result<StepReport> windowed = Estimate(s);
+  ASSERT_TRUE(full.ok() && windowed.ok()) << windowed.diagnostics().Format();
+  EXPECT_NEAR(windowed.value().time.tp_exposed, full.value().time.tp_exposed,
+              1e-9 * full.value().time.tp_exposed);
+}
+
 // An fp16 plan runs at the chip's fp16 peak, not its bf16 one (they differ on a custom
 // chip), MFU against it; a chip with an fp16 peak and no bf16 one runs it.
 TEST(Estimate, AnFp16PlanRunsAtTheFp16Peak) {

@@ -58,6 +58,7 @@ struct Item {
   bool reduces = false;       // tp call: reduces the output of the GEMM after it (AnchorTp)
   bool alone = false;         // tp call: no GEMM to overlap, run whole (AnchorTp)
   int members = 1;            // tp call: of its group (tp or etp)
+  int run = -1;               // GEMM or tp call: its StageWork run (layer scope)
   bool attention = false;     // compute: the attention core (anchors the K/V exchange)
   bool windowed = false;      // attention core or K/V exchange of a sliding-window layer
   bool recompute = false;     // compute: a forward operator run again in backward
@@ -83,12 +84,15 @@ std::vector<Item> AnchorTp(const std::vector<Item>& compute, const std::vector<I
     if (!compute[i].gemm) continue;
     gemms.push_back({.expert = compute[i].expert,
                      .row_parallel = compute[i].row_parallel,
-                     .gradient = compute[i].gradient});
+                     .gradient = compute[i].gradient,
+                     .run = compute[i].run});
     at.push_back(i);
   }
   std::vector<estimate::TpCall> kinds;  // the calls' kinds, as TpAnchors takes them
   kinds.reserve(calls.size());
-  for (const Item& c : calls) kinds.push_back({.expert = c.expert, .reduces = c.reduces});
+  for (const Item& c : calls) {
+    kinds.push_back({.expert = c.expert, .reduces = c.reduces, .run = c.run});
+  }
   const std::vector<int> anchors = estimate::TpAnchors(gemms, kinds);
   // [i]: the calls ahead of item i, gathers first (a reduction's overlapped chunk starts
   // with the GEMM, after the gathers' exposed chunks).
@@ -227,6 +231,7 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .gemm = estimate::PairsWithTp(op, sc.plan),
                     .row_parallel = op.row_parallel,
                     .gradient = !op.of.empty(),
+                    .run = op.run,
                     .attention = op.kind == model::OpKind::kAttention,
                     .windowed = op.windowed,
                     .recompute = op.recompute,
@@ -258,7 +263,8 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .bytes = op.bytes,
                     .expert = op.group == workload::Group::kEtp,
                     .reduces = op.kind != collective::Kind::kAllGather,
-                    .members = op.group == workload::Group::kEtp ? sc.plan.etp : sc.plan.tp};
+                    .members = op.group == workload::Group::kEtp ? sc.plan.etp : sc.plan.tp,
+                    .run = op.run};
     const size_t s = static_cast<size_t>(op.scope);
     // A backward's calls belong to its input gradient: in both backward lists.
     const std::array<ItemPass, 2> targets = {

@@ -169,20 +169,25 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                StepGraph& g);
 
 // Appends `count` repetitions of a block (built on first use) to the stage: a run, and
-// with Expand::kOperators its operators.
-void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
-              const std::vector<model::LayerOp>& block, double count, bool windowed, int& index,
-              Scratch& scratch, StepGraph& g) {
-  if (count <= 0) return;
+// with Expand::kOperators its operators, tagged with the run. Returns the run's index, -1
+// for none.
+int AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
+             const std::vector<model::LayerOp>& block, double count, bool windowed, int& index,
+             Scratch& scratch, StepGraph& g) {
+  if (count <= 0) return -1;
   if (index < 0) index = BuildBlock(m, p, block, windowed, scratch, g);
   w.runs.push_back({index, count});
-  if (scratch.expand == Expand::kRunsOnly) return;
+  const int run = static_cast<int>(w.runs.size()) - 1;
+  if (scratch.expand == Expand::kRunsOnly) return run;
   const BlockWork& b = g.blocks[static_cast<size_t>(index)];
   auto add = [&](std::vector<ComputeOp>& to, size_t at, std::vector<ComputeOp>::const_iterator from,
                  std::vector<ComputeOp>::const_iterator to_end) {
     const size_t n = static_cast<size_t>(to_end - from);
     to.insert(to.begin() + static_cast<std::ptrdiff_t>(at), from, to_end);
-    for (size_t i = at; i < at + n; ++i) to[i].count *= count;
+    for (size_t i = at; i < at + n; ++i) {
+      to[i].count *= count;
+      to[i].run = run;
+    }
     return n;
   };
   add(w.forward, w.forward.size(), b.forward.begin(), b.forward.end());
@@ -194,6 +199,7 @@ void AddBlock(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
   const size_t at = scratch.layer_backward + scratch.layer_recompute;
   scratch.layer_recompute += add(w.backward, at, b.backward.begin(), recomputed);
   add(w.backward, scratch.layer_backward + scratch.layer_recompute, recomputed, b.backward.end());
+  return run;
 }
 
 int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
@@ -450,7 +456,7 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
 // autograd all-gather and fc1 saves the result), so they gather it again only under full
 // recompute.
 void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, double bytes,
-               double pairs, double count) {
+               double pairs, double count, int run) {
   if (size <= 1 || pairs <= 0 || count <= 0) return;
   const double rc_pairs = p.recompute == Recompute::kFull ? pairs : 0;
   const bool etp = group == Group::kEtp;
@@ -476,12 +482,13 @@ void AddTpComm(const ParallelPlan& p, StageWork& w, Group group, int size, doubl
   }
   for (size_t i = forward_first; i < w.forward_comm.size(); ++i) {
     w.forward_comm[i].per_layer = w.forward_comm[i].count / count;
+    w.forward_comm[i].run = run;
   }
   for (size_t i = backward_first; i < w.backward_comm.size(); ++i) {
     w.backward_comm[i].per_layer = w.backward_comm[i].count / count;
+    w.backward_comm[i].run = run;
   }
 }
-
 
 // The layers of one stage for one micro-batch on one chip: attention blocks (full and
 // windowed), MLP blocks (dense and MoE), their tensor-, expert- and context-parallel
@@ -492,12 +499,14 @@ void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
   const int moe = mix.moe + (mix.mtp_moe ? mix.mtp : 0);
   const int windowed = mix.windowed + (mix.mtp_windowed ? mix.mtp : 0);
   const std::vector<model::LayerOp>& attention = scratch.blocks.attention;
-  AddBlock(m, p, w, attention, layers - windowed, false, scratch.full_attention, scratch, g);
-  AddBlock(m, p, w, attention, windowed, true, scratch.windowed_attention, scratch, g);
-  AddBlock(m, p, w, scratch.blocks.mlp, layers - moe, false, scratch.dense_mlp, scratch, g);
-  if (moe > 0) {
-    AddBlock(m, p, w, scratch.blocks.moe_mlp, moe, false, scratch.moe, scratch, g);
-  }
+  const int full_run =
+      AddBlock(m, p, w, attention, layers - windowed, false, scratch.full_attention, scratch, g);
+  const int windowed_run =
+      AddBlock(m, p, w, attention, windowed, true, scratch.windowed_attention, scratch, g);
+  const int dense_run =
+      AddBlock(m, p, w, scratch.blocks.mlp, layers - moe, false, scratch.dense_mlp, scratch, g);
+  const int moe_run =
+      moe > 0 ? AddBlock(m, p, w, scratch.blocks.moe_mlp, moe, false, scratch.moe, scratch, g) : -1;
 
   const double tokens = RoleRows(m, p, model::Role::kDense);
   const double bytes = tokens * m.hidden * 2.0;
@@ -505,15 +514,15 @@ void AddLayers(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w,
   const double mlp_pairs = m.parallel_attention ? 0 : 1;
   // Full and windowed attention each their own calls, so that an average layer's calls
   // meet each of its attention pairs once (TpAnchors).
-  AddTpComm(p, w, Group::kTp, p.tp, bytes, 1, layers - windowed);
-  AddTpComm(p, w, Group::kTp, p.tp, bytes, 1, windowed);
-  AddTpComm(p, w, Group::kTp, p.tp, bytes, mlp_pairs, layers - moe);
+  AddTpComm(p, w, Group::kTp, p.tp, bytes, 1, layers - windowed, full_run);
+  AddTpComm(p, w, Group::kTp, p.tp, bytes, 1, windowed, windowed_run);
+  AddTpComm(p, w, Group::kTp, p.tp, bytes, mlp_pairs, layers - moe, dense_run);
   if (moe > 0) {
     // Shared experts are tensor-parallel MLPs; routed experts all-gather their tokens over
     // etp; the tokens reach the experts through the dispatch and combine all-to-alls.
-    AddTpComm(p, w, Group::kTp, p.tp, bytes, m.moe.SharedFfn() > 0 ? mlp_pairs : 0, moe);
+    AddTpComm(p, w, Group::kTp, p.tp, bytes, m.moe.SharedFfn() > 0 ? mlp_pairs : 0, moe, moe_run);
     const double rows = RoleRows(m, p, model::Role::kExpert);
-    AddTpComm(p, w, Group::kEtp, p.etp, rows * m.hidden * 2.0, 1, moe);
+    AddTpComm(p, w, Group::kEtp, p.etp, rows * m.hidden * 2.0, 1, moe, moe_run);
     // The dispatched tokens and the output gradients sent back to the experts may travel
     // in fp8 with one fp32 scale per 128 elements (block) or none (per tensor); the
     // combine and the dispatch's gradient stay bf16 (DeepSeek-V3 Sec. 3.3.2).

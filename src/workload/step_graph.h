@@ -80,6 +80,7 @@ struct ComputeOp {
   // GEMM: a linear layer's (forward, recomputed, dgrad or wgrad), one of a column/row pair
   // that tensor-parallel calls overlap; not the router's or an unfused attention core's.
   bool linear = false;
+  int run = -1;  // layer scope, in StageWork's lists: its index in StageWork::runs
   model::Role role = model::Role::kDense;  // dense, router or routed expert
   Scope scope = Scope::kLayer;
   // Index among the graph's distinct operators (StepGraph::shapes): operators with the
@@ -106,6 +107,7 @@ struct CommOp {
   // to). A run over part of a stage's layers (windowed attention, dense MLPs beside MoE
   // ones) still makes its calls per layer, each a fraction of a call in the average layer.
   double per_layer = 0;
+  int run = -1;  // layer scope: the StageWork::runs entry whose layers make the calls
 };
 
 // How many calls of `op` the engines run in one average layer of its stage, whose share of
