@@ -1049,7 +1049,11 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
                 "overlap data-parallel gradient reduction and parameter gathering with compute")
                .Default("true"),
            [](P& p, const Value& v) { p.overlap_dp = v.b; }},
-          {Bool("overlap.tp", "overlap tensor-parallel collectives with GEMMs").Default("false"),
+          {Bool("overlap.tp",
+                "overlap each tensor-parallel collective with the GEMM of its column/row pair "
+                "(Transformer Engine's userbuffers): all but its first or last chunk hides, at "
+                "most that GEMM's time")
+               .Default("false"),
            [](P& p, const Value& v) { p.overlap_tp = v.b; }},
           {Bool("overlap.pp", "overlap pipeline send/recv with compute in the steady state")
                .Default("true"),
