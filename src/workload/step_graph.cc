@@ -371,6 +371,12 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
                            .bytes = (2.0 + weight_copies / 2) * weight,
                            .role = op.role});
           }
+          // The casts run before the GEMMs that read them: forward's before the GEMM, the
+          // output gradient's (and ZeRO-3's weight) before the dgrad and wgrad.
+          std::rotate(fwd.begin() + static_cast<std::ptrdiff_t>(first_fwd),
+                      fwd.begin() + static_cast<std::ptrdiff_t>(first_fwd + 1), fwd.end());
+          std::rotate(bwd.begin() + static_cast<std::ptrdiff_t>(starts.back()),
+                      bwd.begin() + static_cast<std::ptrdiff_t>(starts.back() + 2), bwd.end());
         }
         break;
       }

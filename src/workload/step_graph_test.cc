@@ -139,6 +139,26 @@ TEST(StepGraph, WindowedAttentionCallsPerLayerOfItsRun) {
   EXPECT_EQ(attention_gathers, 2);  // full and windowed attention
 }
 
+// Under fp8 a GEMM's input cast runs before it, and in backward the output gradient's cast
+// before its dgrad and wgrad.
+TEST(StepGraph, Fp8CastsRunBeforeTheirGemms) {
+  parallel::ParallelPlan p = Plan(8, 1, 1);
+  p.precision = hardware::Precision::kFp8;
+  const StepGraph g = BuildStepGraph(model::testing::Llama70B(), p);
+  const StageWork& w = g.stages.front();
+  for (const std::vector<ComputeOp>* ops : {&w.forward, &w.backward}) {
+    bool cast = false;  // a cast since the last GEMM
+    for (const ComputeOp& op : *ops) {
+      if (op.scope != Scope::kLayer || op.recompute) continue;
+      if (op.name == "fp8_cast") cast = true;
+      if (op.kind == model::OpKind::kGemm && op.linear && op.name != "wgrad") {
+        EXPECT_TRUE(cast) << op.name << " " << op.of;
+        cast = false;
+      }
+    }
+  }
+}
+
 TEST(StepGraph, GemmFlopsDoNotDependOnPrecisionOrSequenceParallelism) {
   const model::ModelSpec m = model::testing::Llama70B();
   parallel::ParallelPlan p = Plan(8, 4, 1);
