@@ -71,6 +71,8 @@ struct KeyInfo {
 // All keys of a section, in declaration order.
 const std::vector<KeyInfo>& Keys(Section s);
 std::string TypeDescription(const KeyInfo& k);
+// A key's range in words, as out-of-range errors give it ("between 1 and 1e+08").
+std::string Bounds(const KeyInfo& k);
 
 // Where each key of a loaded input came from: "plan.tp" -> ("s.yaml", 7).
 struct Location {
@@ -187,6 +189,15 @@ core::Result<LoadedScenario> LoadPartsWithDefaultPlan(const Catalog& catalog,
                                                       const std::string& cluster,
                                                       int64_t global_batch_size);
 
+// Where an imported model's value came from: the config's key (with its text_config.
+// prefix) and its line (0 when unknown).
+struct HfSource {
+  std::string key;
+  int line = 0;
+};
+// Fathom's model key ("moe.top_k") -> the config's key that gave it ("num_experts_per_tok").
+using HfSources = std::map<std::string, HfSource>;
+
 struct HfImportOptions {
   // The caller gives the training sequence length (a scenario's model.seq_len, --set
   // model.seq_len): max_position_embeddings is then optional, and seq_len is 0 without it.
@@ -213,7 +224,8 @@ struct HfImportOptions {
 // max_position_embeddings. Integral floats (32.0) are read as integers.
 core::Result<model::ModelSpec> ImportHuggingFace(const std::string& json_text,
                                                  const std::string& file,
-                                                 const HfImportOptions& options = {});
+                                                 const HfImportOptions& options = {},
+                                                 HfSources* sources = nullptr);
 
 // Reads a whole file of at most 16 MiB: a regular file, a pipe (`<(generate)`, /dev/stdin)
 // read to its end, or standard input for "-"; diagnostics for a missing, unreadable or

@@ -41,6 +41,7 @@ struct Reader {
   // names of those taken, in the order read.
   json defaults = nullptr;
   std::vector<std::string> defaulted = {};
+  HfSources* sources = nullptr;  // where the model's values came from, if wanted
 
   // The first of `names` present, else the first with a default.
   const json* Find(std::initializer_list<const char*> names) {
@@ -101,6 +102,32 @@ struct Reader {
       return fallback;
     }
     return static_cast<int>(number);
+  }
+
+  // Int for the value of Fathom's model key `path` (Keys(Section::kModel)): a value the
+  // config gives is held to that key's range (ffn_hidden 0 is no MLP), and the config's key
+  // (given or omitted) is recorded in `sources`.
+  int Field(const char* path, std::initializer_list<const char*> names, bool required,
+            int fallback = 0) {
+    const bool given = Find(names) != nullptr;
+    const size_t before = d.size();
+    const int v = Int(names, required, fallback);
+    // A key the config omits is named as its first name: the one to give.
+    const std::string key = prefix + NameOf(names);
+    if (sources != nullptr) (*sources)[path] = {key, 0};
+    if (!given || d.size() != before) return v;
+    const std::vector<KeyInfo>& keys = Keys(Section::kModel);
+    const auto info =
+        std::find_if(keys.begin(), keys.end(), [&](const KeyInfo& k) { return k.path == path; });
+    if (info == keys.end()) return v;
+    const double x = v;
+    if (x < info->min || (info->min_exclusive && x <= info->min) || x > info->max) {
+      d.Add({core::Severity::kError, file, 0, key,
+             "\"" + std::to_string(v) + "\" is out of range: expected " + Bounds(*info),
+             "Fathom reads it as the model's " + std::string(path) + " (" + info->help + ")"});
+      return fallback;
+    }
+    return v;
   }
 
   // The first of `names` present, else the first.
@@ -166,6 +193,14 @@ constexpr std::string_view kQwen2VlTypes[] = {"qwen2_vl", "qwen2_5_vl", "qwen2_v
 // Multimodal model types: a vision encoder and projector beside the language model.
 constexpr std::string_view kMultimodalTypes[] = {"gemma3", "llama4",     "llava",
                                                  "mllama", "qwen2_5_vl", "qwen2_vl"};
+
+// Families whose attention reads attention_bias (biases on q, k, v and o), and those whose
+// attention has none whatever the config says (MistralAttention, MixtralAttention,
+// Phi3Attention build their projections with bias=False).
+constexpr std::string_view kAttentionBiasTypes[] = {"gemma",   "gemma2", "gemma3",   "gemma3_text",
+                                                    "gpt_oss", "llama",  "llama4",   "llama4_text",
+                                                    "olmo2",   "qwen3",  "qwen3_moe"};
+constexpr std::string_view kNoAttentionBiasTypes[] = {"mistral", "mixtral", "phi3"};
 
 // Families whose Hugging Face config class defaults tie_word_embeddings to false; every
 // other family inherits PretrainedConfig's default, true (BLOOM, OPT, Falcon, GPT-2).
@@ -468,7 +503,7 @@ bool PlaceMoeLayers(const std::vector<bool>& moe, model::MoeSpec& spec) {
 }
 
 core::Result<model::ModelSpec> Import(const std::string& text, const std::string& file,
-                                      const HfImportOptions& options) {
+                                      const HfImportOptions& options, HfSources* sources) {
   core::Diagnostics d;
   if (std::optional<core::Diagnostic> error = JsonSyntaxError(text, file)) {
     d.Add(*std::move(error));
@@ -486,6 +521,7 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   const json* text_config = top.Object("text_config");
   Reader r{text_config != nullptr ? *text_config : j, file, d,
            text_config != nullptr ? "text_config." : ""};
+  r.sources = sources;
   const std::string model_type =
       text_config != nullptr ? r.Str({"model_type"}, TextModelTypeOf(top_type)) : top_type;
   if (d.HasErrors()) return d;
@@ -512,17 +548,17 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   m.source = "Hugging Face config.json: " + file;
   const bool gpt2 = type == "gpt2";
   const bool neox = type == "gpt_neox";
-  m.hidden = r.Int({"hidden_size", "n_embd", "d_model"}, true);
-  m.layers = r.Int({"num_hidden_layers", "n_layer", "num_layers"}, true);
-  m.heads = r.Int({"num_attention_heads", "n_head"}, true);
-  m.kv_heads = r.Int({"num_key_value_heads", "num_kv_heads"}, false, m.heads);
+  m.hidden = r.Field("hidden", {"hidden_size", "n_embd", "d_model"}, true);
+  m.layers = r.Field("layers", {"num_hidden_layers", "n_layer", "num_layers"}, true);
+  m.heads = r.Field("heads", {"num_attention_heads", "n_head"}, true);
+  m.kv_heads = r.Field("kv_heads", {"num_key_value_heads", "num_kv_heads"}, false, m.heads);
   // Falcon (FalconAttention): one key/value head with multi_query (FalconConfig's default,
   // true) unless new_decoder_architecture (40B, 180B), which has num_kv_heads.
   if (type == "falcon" && !r.Bool({"new_decoder_architecture"}, false) &&
       r.Bool({"multi_query"}, true)) {
     m.kv_heads = 1;
   }
-  m.head_dim = r.Int({"head_dim"}, false, 0);
+  m.head_dim = r.Field("head_dim", {"head_dim"}, false, 0);
   // The MLP width, under each family's own key; without it, GPT-2 and Falcon take 4 x hidden
   // (GPT2MLP, FalconConfig), BLOOM always has 4 x hidden (BloomMLP), and the others their
   // config class's default (FamilyDefaultsOf).
@@ -531,18 +567,19 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
     m.ffn_hidden = four_h;
   } else {
     const bool relative = gpt2 || type == "falcon";
-    m.ffn_hidden = r.Int({gpt2               ? "n_inner"
-                          : type == "falcon" ? "ffn_hidden_size"
-                          : type == "opt"    ? "ffn_dim"
-                                             : "intermediate_size"},
-                         !relative, four_h);
+    m.ffn_hidden = r.Field("ffn_hidden",
+                           {gpt2               ? "n_inner"
+                            : type == "falcon" ? "ffn_hidden_size"
+                            : type == "opt"    ? "ffn_dim"
+                                               : "intermediate_size"},
+                           !relative, four_h);
   }
-  m.vocab = r.Int({"vocab_size"}, true);
+  m.vocab = r.Field("vocab", {"vocab_size"}, true);
   // The longest sequence the model accepts, which is not the length it is trained at.
   const std::initializer_list<const char*> positions = {"max_position_embeddings", "n_positions",
                                                         "seq_length"};
   // OPT's learned table has two more rows (its position ids start at 2), not counted.
-  m.max_positions = r.Int(positions, false, 0);
+  m.max_positions = r.Field("max_positions", positions, false, 0);
   m.seq_len = m.max_positions;
   // Without the caller's seq_len: the context the model was trained at where the config
   // states it (GPT-OSS's initial_context_length; the original_max_position_embeddings that
@@ -638,21 +675,35 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   m.tied_embeddings = r.Bool({"tie_word_embeddings"}, !OneOf(type, kUntiedByDefault));
   // BLOOM always has biases in its linear layers; OPT unless enable_bias is false.
   const bool opt_bias = type == "opt" && r.Bool({"enable_bias"}, true);
-  // GPT-OSS's attention_bias comes with biases in its router and experts too, and
-  // Falcon's bias covers every linear layer; elsewhere attention_bias is the attention
-  // projections' (q, k, v and o in Llama, Mistral, Qwen3, Gemma, Phi-3). Qwen2 and
-  // Qwen2-MoE always have q, k and v biases (no config key; Qwen2Attention).
+  // Falcon's bias covers every linear layer. attention_bias is the attention projections'
+  // (q, k, v and o) in the families whose attention reads it; Mistral's, Mixtral's and
+  // Phi-3's attention has no biases whatever the config says. Qwen2 and Qwen2-MoE always have
+  // q, k and v biases (no config key; Qwen2Attention). GPT-OSS's router and experts always
+  // have biases (GptOssTopKRouter's bias, GptOssExperts' gate_up_proj_bias and
+  // down_proj_bias), and its attention unless attention_bias is false (GptOssConfig: true).
   const bool gpt_oss = type == "gpt_oss";
-  m.bias = gpt2 || neox || type == "bloom" || opt_bias ||
-           r.Bool({gpt_oss ? "attention_bias" : "bias"}, false);
+  m.bias =
+      gpt2 || neox || type == "bloom" || opt_bias || (type == "falcon" && r.Bool({"bias"}, false));
   if (type == "qwen2" || type == "qwen2_moe") {
     m.attention_bias = model::AttentionBias::kQkv;
-  } else if (!gpt_oss && r.Bool({"attention_bias"}, false)) {
+  } else if (OneOf(type, kAttentionBiasTypes) && r.Bool({"attention_bias"}, gpt_oss)) {
     m.attention_bias = model::AttentionBias::kAll;
+  } else if (OneOf(type, kNoAttentionBiasTypes) && r.Bool({"attention_bias"}, false)) {
+    d.Add({core::Severity::kWarning, file, 0, r.prefix + "attention_bias",
+           "true is ignored: " + type + "'s attention has no biases in transformers",
+           "the parameter count is the checkpoint's"});
+  } else if ((type == "deepseek_v2" || type == "deepseek_v3") &&
+             r.Bool({"attention_bias"}, false)) {
+    d.Add({core::Severity::kWarning, file, 0, r.prefix + "attention_bias",
+           "true: the biases of latent attention's down and output projections (q_a_proj, "
+           "kv_a_proj_with_mqa, o_proj) are not counted",
+           "they are about hidden + q_lora_rank + kv_lora_rank + qk_rope_head_dim parameters "
+           "a layer, under a millionth of the model"});
   }
+  if (gpt_oss) m.mlp_bias = true;
   // Llama's mlp_bias: biases on gate_proj, up_proj and down_proj (LlamaMLP); the other
   // families' MLPs read no such key.
-  m.mlp_bias = type == "llama" && r.Bool({"mlp_bias"}, false);
+  if (type == "llama") m.mlp_bias = r.Bool({"mlp_bias"}, false);
   // GPT-NeoX's attention_bias (true in GPTNeoXConfig) is its query_key_value and dense
   // projections'; its MLP always has biases.
   if (neox && !r.Bool({"attention_bias"}, true)) {
@@ -686,9 +737,17 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
 
   // Mixture of experts.
   const bool llama4 = type == "llama4_text" || type == "llama4";
-  m.moe.experts = r.Int({"num_local_experts", "n_routed_experts", "num_experts"}, false, 0);
-  m.moe.top_k = r.Int({"num_experts_per_tok", "experts_per_token", "moe_top_k"}, false, 0);
-  m.moe.shared_experts = r.Int({"n_shared_experts"}, false, 0);
+  // The experts' key as each family names it (the first is the one to give when omitted).
+  const bool deepseek = type == "deepseek_v2" || type == "deepseek_v3";
+  const bool qwen_moe = type == "qwen2_moe" || type == "qwen3_moe";
+  m.moe.experts =
+      deepseek   ? r.Field("moe.experts", {"n_routed_experts", "num_local_experts"}, false, 0)
+      : qwen_moe ? r.Field("moe.experts", {"num_experts", "num_local_experts"}, false, 0)
+                 : r.Field("moe.experts", {"num_local_experts", "n_routed_experts", "num_experts"},
+                           false, 0);
+  m.moe.top_k =
+      r.Field("moe.top_k", {"num_experts_per_tok", "experts_per_token", "moe_top_k"}, false, 0);
+  m.moe.shared_experts = r.Field("moe.shared_experts", {"n_shared_experts"}, false, 0);
   // Qwen3-MoE has no shared expert (Qwen3MoeSparseMoeBlock): its key is ignored.
   if (type == "qwen3_moe" && r.j.contains("shared_expert_intermediate_size")) {
     d.Add({core::Severity::kWarning, file, 0, r.prefix + "shared_expert_intermediate_size",
@@ -696,7 +755,8 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
                " is ignored: model_type qwen3_moe has no shared expert in transformers",
            "leave it out; to model a shared expert, give moe.shared_ffn_hidden in a model file"});
   } else {
-    m.moe.shared_ffn_hidden = r.Int({"shared_expert_intermediate_size"}, false, 0);
+    m.moe.shared_ffn_hidden =
+        r.Field("moe.shared_ffn_hidden", {"shared_expert_intermediate_size"}, false, 0);
   }
   if (m.moe.shared_experts == 0 && m.moe.shared_ffn_hidden > 0) m.moe.shared_experts = 1;
   // Qwen2-MoE (Qwen1.5-MoE) gates its shared expert (shared_expert_gate, h -> 1).
@@ -712,7 +772,8 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
                  model_type,
              "give moe_intermediate_size, the MLP width of one routed expert"});
     } else {
-      m.moe.expert_ffn_hidden = r.Int({"moe_intermediate_size"}, false, 0);
+      m.moe.expert_ffn_hidden =
+          r.Field("moe.expert_ffn_hidden", {"moe_intermediate_size"}, false, 0);
       if (m.moe.expert_ffn_hidden == 0) {
         d.Add({core::Severity::kError, file, 0, r.prefix + "moe_intermediate_size",
                "must be at least 1 (the MLP width of one routed expert)", ""});
@@ -724,10 +785,10 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
     // expert's); dense layers use intermediate_size_mlp.
     m.moe.expert_ffn_hidden = m.ffn_hidden;
     m.moe.shared_experts = 1;
-    m.ffn_hidden = r.Int({"intermediate_size_mlp"}, false, m.ffn_hidden);
+    m.ffn_hidden = r.Field("ffn_hidden", {"intermediate_size_mlp"}, false, m.ffn_hidden);
   }
   if (m.moe.experts > 0 && experts_are_mlps && !llama4) m.moe.expert_ffn_hidden = m.ffn_hidden;
-  m.moe.first_dense_layers = r.Int({"first_k_dense_replace"}, false, 0);
+  m.moe.first_dense_layers = r.Field("moe.first_dense_layers", {"first_k_dense_replace"}, false, 0);
   m.moe.layer_frequency =
       r.Int({"moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"}, false, 1);
   if (m.moe.layer_frequency == 0) {
@@ -784,7 +845,7 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
              "in a model file instead"});
     }
   }
-  m.mtp_layers = r.Int({"num_nextn_predict_layers"}, false, 0);
+  m.mtp_layers = r.Field("mtp_layers", {"num_nextn_predict_layers"}, false, 0);
   // Sliding-window attention, in the families whose attention in transformers uses it:
   // Mistral, Mixtral and Phi-3 window every layer; GPT-OSS alternates windowed and full layers
   // (layer_types); Gemma 2 and 3 below. Llama 4's chunked attention (attention_chunk_size,
@@ -864,8 +925,8 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
         if (((*nope)[i] == 0) != ((static_cast<int>(i) + 1) % every == 0)) {
           bad = "layer " + std::to_string(i) + " is " +
                 ((*nope)[i] == 0 ? "global (0)" : "chunked (1)") +
-                ", which breaks the pattern of its first global layer (every " +
-                std::to_string(every) + "th): not a pattern Fathom can express";
+                ", which breaks the pattern of its first global layer (one layer in " +
+                std::to_string(every) + "): not a pattern Fathom can express";
         }
       }
       if (bad.empty()) m.global_attention_every = every;  // 0: every layer chunked
@@ -923,8 +984,8 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
       const bool full = (*types)[i] == "full_attention";
       if (full != ((static_cast<int>(i) + 1) % every == 0)) {
         bad = "layer " + std::to_string(i) + " is " + (*types)[i].get<std::string>() +
-              ", which breaks the pattern of its first full layer (every " + std::to_string(every) +
-              "th): not a pattern Fathom can express";
+              ", which breaks the pattern of its first full layer (one layer in " +
+              std::to_string(every) + "): not a pattern Fathom can express";
       }
     }
     if (!bad.empty()) {
@@ -939,12 +1000,13 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   // A null q_lora_rank is DeepSeek's "no query compression" (DeepSeek-V2-Lite), not the
   // class's default.
   const auto q_lora = r.j.find("q_lora_rank");
-  m.mla.q_lora_rank =
-      q_lora != r.j.end() && q_lora->is_null() ? 0 : r.Int({"q_lora_rank"}, false, 0);
-  m.mla.kv_lora_rank = r.Int({"kv_lora_rank"}, false, 0);
-  m.mla.qk_rope_head_dim = r.Int({"qk_rope_head_dim"}, false, 0);
-  m.mla.qk_nope_head_dim = r.Int({"qk_nope_head_dim"}, false, 0);
-  m.mla.v_head_dim = r.Int({"v_head_dim"}, false, 0);
+  m.mla.q_lora_rank = q_lora != r.j.end() && q_lora->is_null()
+                          ? 0
+                          : r.Field("mla.q_lora_rank", {"q_lora_rank"}, false, 0);
+  m.mla.kv_lora_rank = r.Field("mla.kv_lora_rank", {"kv_lora_rank"}, false, 0);
+  m.mla.qk_rope_head_dim = r.Field("mla.qk_rope_head_dim", {"qk_rope_head_dim"}, false, 0);
+  m.mla.qk_nope_head_dim = r.Field("mla.qk_nope_head_dim", {"qk_nope_head_dim"}, false, 0);
+  m.mla.v_head_dim = r.Field("mla.v_head_dim", {"v_head_dim"}, false, 0);
 
   for (const auto& [name, value] :
        std::initializer_list<std::pair<const char*, int>>{{"hidden_size", m.hidden},
@@ -1033,13 +1095,19 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
 }  // namespace
 
 core::Result<model::ModelSpec> ImportHuggingFace(const std::string& text, const std::string& file,
-                                                 const HfImportOptions& options) {
-  core::Result<model::ModelSpec> result = Import(text, file, options);
+                                                 const HfImportOptions& options,
+                                                 HfSources* sources) {
+  core::Result<model::ModelSpec> result = Import(text, file, options, sources);
   // Each diagnostic at a key the config gives is placed at its line.
   const std::map<std::string, int> lines = JsonKeyLines(text);
   for (core::Diagnostic& x : result.diagnostics().items()) {
     const auto it = lines.find(x.key);
     if (x.line == 0 && x.file == file && it != lines.end()) x.line = it->second;
+  }
+  if (sources != nullptr) {
+    for (auto& [path, source] : *sources) {
+      if (const auto it = lines.find(source.key); it != lines.end()) source.line = it->second;
+    }
   }
   return result;
 }

@@ -207,8 +207,11 @@ TEST(HfImport, GptOssAlternatesWindowedAndFullAttention) {
   EXPECT_EQ(m.global_attention_every, 2);
   EXPECT_TRUE(model::KindOfLayer(m, 0).windowed);
   EXPECT_FALSE(model::KindOfLayer(m, 1).windowed);
-  EXPECT_TRUE(m.bias);
+  EXPECT_EQ(m.attention_bias, model::AttentionBias::kAll);
+  EXPECT_TRUE(m.mlp_bias);
   EXPECT_EQ(m.moe.top_k, 4);
+  // The published count less the attention sinks (64 a layer, not counted).
+  EXPECT_DOUBLE_EQ(model::CountParameters(m).total, 116'829'156'672.0 - 36 * 64);
 }
 
 TEST(HfImport, Llama4ReadsTextConfig) {
@@ -783,6 +786,68 @@ TEST(HfImport, AttentionBiasStaysInAttention) {
   const double q = 64, kv = 2 * 16, h = 64;
   EXPECT_DOUBLE_EQ(model::CountParameters(biased).total - model::CountParameters(plain).total,
                    2 * (q + 2 * kv + h));
+}
+
+// Whether a diagnostic at `key` says `fragment`.
+bool Says(const core::Diagnostics& d, const std::string& key, const std::string& fragment) {
+  for (const core::Diagnostic& x : d.items()) {
+    if (x.key == key && x.message.find(fragment) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// GPT-OSS's router and experts have biases whatever attention_bias says (GptOssTopKRouter,
+// GptOssExperts); attention_bias false drops only the attention's (q, k, v, o: 64·64 +
+// 2·8·64 + 2880 a layer). It had dropped the router's and the experts' too.
+TEST(HfImport, GptOssAttentionBiasIsTheAttentionsOnly) {
+  const std::string file = kFixtures + "gpt-oss-120b.json";
+  std::string text = ReadFile(file).value();
+  const size_t at = text.find("\"attention_bias\": true");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 22, "\"attention_bias\": false");
+  const model::ModelSpec m = ImportText(text);
+  EXPECT_EQ(m.attention_bias, model::AttentionBias::kNone);
+  EXPECT_DOUBLE_EQ(
+      model::CountParameters(Import("gpt-oss-120b")).total - model::CountParameters(m).total,
+      36.0 * (64 * 64 + 2 * 8 * 64 + 2880));
+}
+
+// Mistral's, Mixtral's and Phi-3's attention has no biases in transformers
+// (MistralAttention builds q, k, v and o with bias=False): attention_bias true is ignored,
+// with a warning. It had added 327,680 parameters to Mistral 7B.
+TEST(HfImport, AttentionBiasIgnoredWhereTheAttentionHasNone) {
+  for (const char* type : {"mistral", "mixtral", "phi3"}) {
+    const std::string config = std::string(R"({"model_type": ")") + type +
+                               R"(", "hidden_size": 64, "intermediate_size": 128,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 10,
+        "max_position_embeddings": 8)";
+    core::Result<model::ModelSpec> biased =
+        ImportHuggingFace(config + R"(, "attention_bias": true})", "config.json");
+    ASSERT_TRUE(biased.ok()) << biased.diagnostics().Format();
+    EXPECT_EQ(biased.value().attention_bias, model::AttentionBias::kNone) << type;
+    EXPECT_DOUBLE_EQ(model::CountParameters(biased.value()).total,
+                     model::CountParameters(ImportText(config + "}")).total)
+        << type;
+    EXPECT_TRUE(Says(biased.diagnostics(), "attention_bias", "has no biases")) << type;
+  }
+}
+
+// A value the config gives is held to the range of the model key it becomes, as a model
+// file's is (intermediate_size 0 had imported Llama 3 8B as 2.39B parameters, no MLP).
+TEST(HfImport, ValuesAreHeldToTheModelKeysRanges) {
+  const std::string file = kFixtures + "llama3-8b.json";
+  std::string text = ReadFile(file).value();
+  const size_t at = text.find("\"intermediate_size\": 14336");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 26, "\"intermediate_size\": 0");
+  HfSources sources;
+  const core::Result<model::ModelSpec> m = ImportHuggingFace(text, "llama.json", {}, &sources);
+  ASSERT_FALSE(m.ok());
+  EXPECT_TRUE(Says(m.diagnostics(), "intermediate_size",
+                   "\"0\" is out of range: expected between 1 and 1e+08"))
+      << m.diagnostics().Format();
+  EXPECT_EQ(sources["ffn_hidden"].key, "intermediate_size");
+  EXPECT_GT(sources["ffn_hidden"].line, 1);
 }
 
 // hidden_act: a gated family (Llama's gate_proj, up_proj, down_proj) keeps its three

@@ -731,8 +731,8 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
                                                : model::AttentionBias::kNone;
            }},
           {Bool("mlp_bias",
-                "with bias false, biases in the MLPs' up (and gate) and down projections "
-                "(Llama's mlp_bias)")
+                "with bias false, biases in the MLPs' up (and gate) and down projections, "
+                "and in an MoE layer's router (Llama's mlp_bias; GPT-OSS's router and experts)")
                .Default("false"),
            [](M& m, const Value& v) { m.mlp_bias = v.b; }},
           {Bool("qk_norm", "RMSNorm over each head's query and key (Qwen3, Gemma 3)")
@@ -1456,8 +1456,11 @@ const std::vector<Field<FailureConfig>>& FailureClassFields() {
                "exponential); a shape measured on single components does not carry over: "
                "thousands of them pooled fail nearly as a Poisson process")
                .Default("1")
-               .Min(0, true)
-               .Max(100),
+               .Min(0.1)
+               .Max(100)
+               .RangeHint("shapes measured on failing hardware lie between about 0.5 and 1.5; "
+                          "below 0.1 nearly every draw of the Monte Carlo is zero (a burst "
+                          "without end)"),
            [](F& f, const Value& v) { f.weibull_shape = v.d; }},
           {Enum("effect",
                 "what a failure does: stop_job (restart from a checkpoint), stop_replica (one "

@@ -125,8 +125,11 @@ struct Loader {
   core::Diagnostics diags;
   SourceMap where;
   std::map<std::string, std::string> section_file;  // prefix -> the file that defined it
-  core::Diagnostics energy;                         // LoadedScenario::energy_warnings
-  OverrideSet* overrides = nullptr;                 // --set, applied after each section
+  // A Hugging Face config's keys behind a model's values: "model.moe.top_k" -> the file and
+  // its key ("num_experts_per_tok"), where the model's checks name them.
+  std::map<std::string, std::pair<std::string, HfSource>> hf_keys;
+  core::Diagnostics energy;          // LoadedScenario::energy_warnings
+  OverrideSet* overrides = nullptr;  // --set, applied after each section
   // The mappings whose `base:` is being loaded, outermost first: their keys are applied
   // after the base's, so they win over it.
   std::vector<YAML::Node> enclosing;
@@ -706,9 +709,13 @@ bool LoadModelInto(Loader& loader, const YAML::Node& node, const std::string& fi
   const HfImport import = [&](const std::string& text, const std::string& path) {
     // seq_len given beside the config wins over its max_position_embeddings.
     const HfImportOptions options{.seq_len_given = loader.GivenAbove(prefix, "seq_len")};
-    core::Result<model::ModelSpec> r = ImportHuggingFace(text, path, options);
+    HfSources sources;
+    core::Result<model::ModelSpec> r = ImportHuggingFace(text, path, options, &sources);
     loader.diags.Append(r.diagnostics());
     if (!r.ok()) return false;
+    for (auto& [key, source] : sources) {
+      loader.hf_keys[Join(prefix, key)] = {path, std::move(source)};
+    }
     m = std::move(r).value();
     // The import sets every required key (seq_len when the config has it); record them as
     // given by that file.
@@ -747,7 +754,18 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
   CheckRequired(ModelFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
   if (d.HasErrors()) return d;
-  return FinishModel(std::move(m), prefix, loader.FileOf(prefix, file), std::move(d), loader.where);
+  core::Result<model::ModelSpec> r =
+      FinishModel(std::move(m), prefix, loader.FileOf(prefix, file), std::move(d), loader.where);
+  // A check of an imported value names the config's key and line, and Fathom's key in its hint.
+  for (core::Diagnostic& x : r.diagnostics().items()) {
+    const auto it = loader.hf_keys.find(x.key);
+    if (it == loader.hf_keys.end() || x.file != it->second.first || x.line != 0) continue;
+    const HfSource& source = it->second.second;
+    x.hint += std::string(x.hint.empty() ? "" : "; ") + source.key + " is Fathom's " + x.key;
+    x.key = source.key;
+    x.line = source.line;
+  }
+  return r;
 }
 
 core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& node,

@@ -94,20 +94,6 @@ std::string BoundText(const KeyInfo& k, double v) {
   }
 }
 
-std::string Bounds(const KeyInfo& k) {
-  const std::string what =
-      k.type == ValueType::kQuantity && k.dim == core::Dimension::kFraction ? "a fraction " : "";
-  const std::string low = k.min_exclusive ? "greater than " : "at least ";
-  if (k.min > -1e299 && k.max < 1e299) {
-    if (k.min_exclusive) {
-      return what + "greater than " + BoundText(k, k.min) + " and at most " + BoundText(k, k.max);
-    }
-    return what + "between " + BoundText(k, k.min) + " and " + BoundText(k, k.max);
-  }
-  if (k.min > -1e299) return what + low + BoundText(k, k.min);
-  return what + "at most " + BoundText(k, k.max);
-}
-
 // Parses one integer; false with `error` and `hint` set when `s` is not one.
 bool ParseInt(const std::string& s, int64_t& v, std::string& error, std::string& hint) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -300,6 +286,20 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
 }
 
 }  // namespace
+
+std::string Bounds(const KeyInfo& k) {
+  const std::string what =
+      k.type == ValueType::kQuantity && k.dim == core::Dimension::kFraction ? "a fraction " : "";
+  const std::string low = k.min_exclusive ? "greater than " : "at least ";
+  if (k.min > -1e299 && k.max < 1e299) {
+    if (k.min_exclusive) {
+      return what + "greater than " + BoundText(k, k.min) + " and at most " + BoundText(k, k.max);
+    }
+    return what + "between " + BoundText(k, k.min) + " and " + BoundText(k, k.max);
+  }
+  if (k.min > -1e299) return what + low + BoundText(k, k.min);
+  return what + "at most " + BoundText(k, k.max);
+}
 
 bool ConvertValue(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& error,
                   std::string& hint) {

@@ -371,7 +371,7 @@ std::vector<LayerOp> MlpBlockOps(const ModelSpec& m, bool moe) {
                    .role = Role::kRouter,
                    .in_features = m.hidden,
                    .out_features = m.moe.experts,
-                   .bias = m.bias});
+                   .bias = m.bias || m.mlp_bias});
     if (m.moe.SharedFfn() > 0) {
       add_mlp("shared_up", "shared_act", "shared_down", m.moe.SharedFfn(), Role::kDense);
     }

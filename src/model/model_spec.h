@@ -119,7 +119,8 @@ struct ModelSpec {
   bool tied_embeddings = false;
   bool bias = false;                                    // biases in the linear layers
   AttentionBias attention_bias = AttentionBias::kNone;  // with bias false
-  bool mlp_bias = false;  // with bias false: biases in the MLPs' up and down projections
+  bool mlp_bias = false;  // with bias false: biases in the MLPs' up and down projections and
+                          // in an MoE layer's router
   bool qk_norm = false;   // RMSNorm over each head's Q and K (Qwen3, Gemma 3): 2·d
   // With qk_norm: one RMSNorm over all heads' Q and one over all K (OLMo 2), with
   // (heads + kv_heads)·d weights instead of 2·d.

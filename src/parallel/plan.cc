@@ -233,6 +233,13 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                                              ") stage layers must split evenly "
                                              "over the other " +
                                              Str(std::max(rest_stages, 0)) + " stages");
+    } else if (rest_stages > 0 && rest_layers == 0) {
+      d.Error(p.first_stage_layers > 0 ? "plan.first_stage_layers" : "plan.last_stage_layers",
+              "first (" + Str(p.first_stage_layers) + ") and last (" + Str(p.last_stage_layers) +
+                  ") stage layers take all " + Str(m.layers) + " layers, which leaves the other " +
+                  Str(rest_stages) + (rest_stages == 1 ? " stage" : " stages") + " no layer",
+              "each pipeline stage needs at least one layer: give first_stage_layers and "
+              "last_stage_layers fewer layers, or use a smaller pp");
     } else if (p.vp > 1 && ((p.first_stage_layers > 0 && p.first_stage_layers < p.vp) ||
                             (p.last_stage_layers > 0 && p.last_stage_layers < p.vp))) {
       const bool first = p.first_stage_layers > 0 && p.first_stage_layers < p.vp;

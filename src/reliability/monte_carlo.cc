@@ -289,24 +289,28 @@ class Trial {
     return lost_previous;
   }
 
-  // An SDC's detection latency from `at`: the job runs on, corrupt; a job-stopping failure
-  // ends it early. Returns when the restart begins.
+  // An SDC's detection latency from `at`: the job runs on, corrupt, for `latency` of
+  // running time, all of it lost. A failure that stops the job meanwhile restarts it from a
+  // checkpoint as corrupt as the job was (the detection rolls back past them all), and the
+  // latency runs on after the restart; another SDC joins the one being run on. Returns
+  // when the restart that rolls back begins.
   double RunOnCorrupt(double at, double latency) {
-    double end = at + latency;
+    double t = at, left = latency;
     while (true) {
       int source = 0;
       const double g = NextEvent(&source);
-      if (g >= end) break;
+      if (g >= t + left) break;
       const int next = Consume(source, g);
-      if (Stops(next)) {
-        ++interruptions_;
-        end = g;
-        break;
-      }
       if (s_.classes[next].kind == Kind::kSlow) AddEpisode(g, next);
+      if (!Stops(next)) continue;
+      ++interruptions_;
+      if (s_.classes[next].kind == Kind::kSdc) continue;
+      loss_.sdc += g - t;
+      left -= g - t;
+      t = Restart(g);
     }
-    loss_.sdc += end - at;
-    return end;
+    loss_.sdc += left;
+    return t + left;
   }
 
   // Restarts from `t`: waits W for a spare (no failure strikes the idle job: every pending

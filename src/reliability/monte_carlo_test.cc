@@ -147,6 +147,41 @@ TEST(MonteCarlo, P3AccountingAndMeanLoss) {
   EXPECT_NEAR(mc.mean_loss.straggler, r.loss.straggler, 0.05 * r.loss.straggler);
 }
 
+// An SDC found a day later, on a job that fails every 3 hours: the run goes on corrupt for
+// the whole day, through the restarts (each from a checkpoint as corrupt as the job), and
+// rolls back past them all. A fail-stop during the latency used to end it, so that more
+// failures meant less SDC loss (and a higher ETTR).
+TEST(MonteCarlo, SdcLatencyRunsOnThroughRestarts) {
+  RunSpec s = Job(3 * 3600, 10 * kMin, 10, 30 * kMin, 60 * kDay);
+  FailureClass sdc = s.failures[0];
+  sdc.name = "sdc";
+  sdc.effect = Effect::kSilentCorruption;
+  sdc.rate_per_s /= 100;  // one every 300 h
+  sdc.detect_latency_s = 24 * 3600;
+  s.failures.push_back(sdc);
+  s.checkpoint.retained = 50;
+  const MonteCarloReport mc = Simulate(s, 400, 5);
+  const RunReport r = AnalyzeRun(s).value();
+  // About 5 SDCs strike a run, each losing its day and the work before it in the attempt
+  // (those that strike while the job runs on corrupt join that one): the old cap lost about
+  // an MTBF, 3 hours, per SDC.
+  const double struck = r.classes[1].expected_interruptions;
+  EXPECT_GT(r.loss.sdc, 0.8 * struck * 24 * 3600);
+  EXPECT_LT(r.loss.sdc, struck * 25 * 3600);
+  EXPECT_NEAR(mc.mean_loss.sdc, r.loss.sdc, 0.1 * r.loss.sdc);
+  EXPECT_NEAR(mc.mean_loss.downtime, r.loss.downtime, 0.05 * r.loss.downtime);
+  EXPECT_NEAR(mc.ettr.mean, r.ettr_all_causes, 0.01);
+  // Without the fail-stop class the SDCs lose no less.
+  RunSpec alone = s;
+  alone.failures.erase(alone.failures.begin());
+  alone.checkpoint.interval_s = 30 * kMin;
+  const RunReport a = AnalyzeRun(alone).value();
+  const MonteCarloReport mca = Simulate(alone, 400, 5);
+  EXPECT_LT(a.loss.sdc, r.loss.sdc);
+  EXPECT_LT(mca.mean_loss.sdc, mc.mean_loss.sdc * 1.05);
+  EXPECT_GT(a.ettr_all_causes, r.ettr_all_causes);
+}
+
 // Failures arrive while the job runs slowly, pauses for a slow node or runs on after an
 // SDC (P7: E[#] = λ·T over the whole wall-clock time): the expected count, the downtime
 // charged for it and the Monte Carlo agree. Before, the report counted λ·T but charged

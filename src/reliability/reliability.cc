@@ -356,12 +356,19 @@ LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau,
     const double failures = attempts / mtbf;  // that cut an attempt short, per segment
     // Each restart (one per failure, e^{D/M} on average with those during restarts) first
     // waits W for a spare, unexposed, then runs D, which a failure starts again.
-    const double wait = segments * failures * m.wait * std::exp(m.d / mtbf);
-    l.downtime = wait + segments * failures * mtbf * std::expm1(m.d / mtbf);
-    if (waiting != nullptr) *waiting = wait;
+    // Restarts per segment: one per failure, and one per job-stopping failure while an SDC
+    // is run on (λ_stop·T_e each: the detection rolls back past them, and the latency runs
+    // on after them); each is its own wait and D.
+    double restarts = failures;
+    const double lambda_stop = m.lambda - m.lambda_sdc;
     for (const auto& [rate, latency] : m.sdc) {
-      l.sdc += segments * failures * rate / m.lambda * mtbf * -std::expm1(-latency / mtbf);
+      const double corrupt = failures * rate / m.lambda * latency;  // run on, per segment
+      l.sdc += segments * corrupt;
+      restarts += corrupt * lambda_stop;
     }
+    const double wait = segments * restarts * m.wait * std::exp(m.d / mtbf);
+    l.downtime = wait + segments * restarts * mtbf * std::expm1(m.d / mtbf);
+    if (waiting != nullptr) *waiting = wait;
   }
   const double progress = attempts / c;
   const double lost = segments * (progress - s);

@@ -64,8 +64,12 @@
 //     adds its own p (each needs its own detection and eviction), so that their cost is
 //     count × p, as V5's 1 − stall/MTBF has it. During a restart replica events cost nothing
 //     (the job is down). A job-stopping failure during a pause ends it.
-//   sdc: the job runs on, corrupt, for T_e (detect_latency), then restarts; everything
-//     since the corruption is lost and booked `sdc`.
+//   sdc: the job runs on, corrupt, for T_e (detect_latency) of running time, then restarts
+//     from a checkpoint older than the corruption; everything since the corruption is lost
+//     and booked `sdc` (E[L] = T_e + the attempt's work). A job-stopping failure meanwhile
+//     restarts the job from a checkpoint as corrupt as the job was: it costs its restart,
+//     and T_e runs on after it (λ_stop·T_e such restarts per SDC, λ_stop the job-stopping
+//     rate of the other classes); another SDC meanwhile joins the one being run on.
 // Persistently slow nodes stretch the computation by S = plan_straggler_factor ·
 // [1 + (slow_node_factor − 1)·[1 − (1 − slow_node_fraction)^nodes]] (not the checkpoint
 // writes or the restarts): a segment of τ useful seconds is s = S·τ + w of progress.
@@ -89,16 +93,17 @@
 // attempts and varies from one to the next: the exact chance to get through is
 // E[e^{−λ·T}] ≥ e^{−λ·E[T]} (Jensen), so the analytic ETTR is a slight underestimate,
 // within about 0.01 of the Monte Carlo in the tests (monte_carlo_test.cc).
-// Per segment, with A = e^{c·s/M} − 1 and K = e^{D/M}·(1 + W/M) + Σ_sdc (λ_i/λ)·
-// (1 − e^{−T_e,i/M}) (a restart waits W, then runs D, which a failure starts again):
+// Per segment, with A = e^{c·s/M} − 1, X = Σ_sdc (λ_i/λ)·T_e,i/M (the corrupt running time
+// per failure, in MTBFs) and K = (1 + λ_stop·M·X)·e^{D/M}·(1 + W/M) − λ_stop·M·X + X (a
+// restart waits W, then runs D, which a failure starts again):
 //   wall time       M·e^{δ/M}·K·A                        (U/τ segments)
 //   attempts        W = M·e^{δ/M}·A     (progress W/c: s of it kept, the rest rework,
 //                                        booked `sdc` in the share λ_sdc/λ; slow time
 //                                        W·(F − 1)/c, booked `straggler`; pauses the rest,
 //                                        booked by the class that started them, as above)
-//   restarts        M·e^{δ/M}·A·(e^{D/M}·(1 + W/M) − 1)   `downtime` (spare waits:
-//                                                          M·e^{δ/M}·A·e^{D/M}·W/M)
-//   SDC latency     M·e^{δ/M}·A·Σ_sdc (λ_i/λ)(1 − e^{−T_e,i/M})    `sdc`
+//   restarts        M·e^{δ/M}·A·(1 + λ_stop·M·X)·(e^{D/M}·(1 + W/M) − 1)   `downtime`
+//                   (spare waits: M·e^{δ/M}·A·(1 + λ_stop·M·X)·e^{D/M}·W/M)
+//   SDC latency     M·e^{δ/M}·A·X·M    `sdc`
 // and U·(S − 1) of `straggler`. These are exact for the Monte Carlo's model when every
 // class is exponential and no fail-slow class runs beside a job-stopping one. With no
 // job-stopping class (λ = 0) a segment takes c·s. The run never finishes (an error) when
