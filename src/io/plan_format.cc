@@ -17,9 +17,11 @@ std::string PlanLine(const parallel::ParallelPlan& p, PlanDetail detail) {
   if (p.first_stage_layers > 0 && p.last_stage_layers > 0) {
     s += fmt::format(" (first {}, last {} layers)", p.first_stage_layers, p.last_stage_layers);
   } else if (p.first_stage_layers > 0) {
-    s += fmt::format(" (first {} layers)", p.first_stage_layers);
+    s += fmt::format(" (first {} layer{})", p.first_stage_layers,
+                     p.first_stage_layers == 1 ? "" : "s");
   } else if (p.last_stage_layers > 0) {
-    s += fmt::format(" (last {} layers)", p.last_stage_layers);
+    s +=
+        fmt::format(" (last {} layer{})", p.last_stage_layers, p.last_stage_layers == 1 ? "" : "s");
   }
   if (p.vp > 1) s += fmt::format(" vp {}", p.vp);
   s += fmt::format(" dp {}", p.dp);

@@ -618,6 +618,22 @@ std::string SizeText(const plan::SizeResult& r) {
         Describe(row.best.plan));
   }
   out += "\n";
+  // A count whose best plan trains slower than a smaller count's: the global batch and the
+  // layers leave no plan that uses its chips as well (more chips will not help there).
+  std::string slower;
+  int64_t slower_than = 0;
+  for (const plan::SizeRow& row : r.rows) {
+    if (row.slower_than == 0) continue;
+    slower += (slower.empty() ? "" : ", ") + Count(row.chips);
+    slower_than = row.slower_than;
+  }
+  if (!slower.empty()) {
+    out += fmt::format(
+        "  {} chips train slower than {}: no plan on them uses the chips as well (the global "
+        "batch of {} sequences bounds dp, the layers pp); a plan on more chips may leave some "
+        "idle (fathom plan --chips N --idle allow)\n",
+        slower, Count(slower_than), Count(r.global_batch_size));
+  }
   if (r.chosen >= 0) {
     const plan::SizeRow& c = r.rows[static_cast<size_t>(r.chosen)];
     out +=
@@ -656,6 +672,11 @@ std::string SizeText(const plan::SizeResult& r) {
           "  shorten the recovery (detect, restart, load), checkpoint faster or more often, "
           "or lower the failure rates (fathom run shows where the time goes)\n",
           Count(f.chips), f.ettr, l.ettr, Count(l.chips));
+    } else if (!slower.empty() && fastest < last) {
+      out += "  no chip count tried meets the deadline, and more chips than " +
+             Count(r.rows[static_cast<size_t>(fastest)].chips) +
+             " train slower: try a larger --global-batch (it bounds data parallelism), or a faster "
+             "chip\n";
     } else {
       out +=
           "  no chip count tried meets the deadline: try more chips (--chips), a larger "
@@ -780,6 +801,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
         }
       }
       x["meets_deadline"] = row.planned && row.meets;
+      x["slower_than_chips"] = row.slower_than > 0 ? ordered_json(row.slower_than) : nullptr;
       rows.push_back(x);
     }
     c["rows"] = rows;

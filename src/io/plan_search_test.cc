@@ -331,6 +331,37 @@ TEST(SizeReports, TheChosenCountIsMarkedAndInTheJson) {
   EXPECT_NE(SizeText(r.value()).find("  >      8 "), std::string::npos) << SizeText(r.value());
 }
 
+// Llama 3 405B's global batch of 2,048 sequences: 16,384 H100 run tp 8 pp 8 vp 8 cp 2; on
+// 24,576 no interleaved plan uses every chip and the best trains slower. The row says which
+// smaller count is faster, and the text no longer advises more chips.
+TEST(SizeReports, ACountSlowerThanASmallerOneSaysSo) {
+  PlanRequest q;
+  q.scenario = Example("llama3-405b-16k-h100");
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  plan::SizeRequest request;
+  request.tokens = 15.6e12;
+  request.deadline_s = 54 * 86400.0;
+  request.chips = {16384, 24576};
+  plan::SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<plan::SizeResult> r =
+      plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::vector<plan::SizeRow>& rows = r.value().rows;
+  ASSERT_EQ(rows.size(), 2u);
+  ASSERT_TRUE(rows[0].planned && rows[1].planned);
+  EXPECT_GT(rows[1].train_s, rows[0].train_s);
+  EXPECT_EQ(rows[0].slower_than, 0);
+  EXPECT_EQ(rows[1].slower_than, 16384);
+  const std::string text = SizeText(r.value());
+  EXPECT_NE(text.find("24,576 chips train slower than 16,384"), std::string::npos) << text;
+  EXPECT_EQ(text.find("try more chips"), std::string::npos) << text;
+  const nlohmann::json j = nlohmann::json::parse(SizeJson({r.value()}));
+  EXPECT_EQ(j["clusters"][0]["rows"][1]["slower_than_chips"], 16384);
+  EXPECT_TRUE(j["clusters"][0]["rows"][0]["slower_than_chips"].is_null());
+}
+
 // The share of time that trains is the ETTR of all causes, named as fathom run names it
 // (ettr_all_causes); "goodput", which meant MFU x ETTR in fathom run, is not used.
 TEST(SizeReports, TheEttrIsNamedAsTheRunNamesIt) {

@@ -78,10 +78,11 @@ struct PipelineChoice {
   int vp = 1;
 };
 
-// The pipeline shapes of `ranks` = chips / (tp x cp) ranks. Values given for pp and vp
-// that cannot be used are noted in `skipped` (one message each).
+// The pipeline shapes of `ranks` = chips / (tp x cp) ranks: at each pp the even split
+// (StageSplit), and at the base plan's pp its own split too. Values given for pp and vp that
+// cannot be used are noted in `skipped` (one message each).
 std::vector<PipelineChoice> PipelineChoices(
-    const model::ModelSpec& m, const SearchSpace& space, int64_t ranks,
+    const model::ModelSpec& m, const ParallelPlan& base, const SearchSpace& space, int64_t ranks,
     const std::vector<Schedule>& schedules, bool idle,
     std::set<std::pair<std::string, std::string>>& skipped) {
   const bool pp_given = !space.pp.empty();
@@ -101,15 +102,22 @@ std::vector<PipelineChoice> PipelineChoices(
   std::vector<PipelineChoice> out;
   for (int pp : pps) {
     if (idle ? pp > ranks : ranks % pp != 0) continue;  // another tp x cp may use it
-    const auto [first, last] = StageSplit(m.layers, pp);
-    if (first < 0) {
+    // The even split, and the base plan's own at its pp (DeepSeek-V3's last stage of one
+    // layer and the MTP module), which the even split may not be.
+    std::vector<std::pair<int, int>> splits;
+    const std::pair<int, int> even = StageSplit(m.layers, pp);
+    if (even.first >= 0) splits.push_back(even);
+    const std::pair<int, int> own = {base.first_stage_layers, base.last_stage_layers};
+    if (pp == base.pp && pp > 1 && (own.first > 0 || own.second > 0) && own != even) {
+      splits.push_back(own);
+    }
+    if (splits.empty()) {
       if (!pp_given) continue;  // an automatic value: nothing to say
       skipped.insert({"search.pp", "pp " + Str(pp) + " cannot split the " + Str(m.layers) +
                                        " layers (more stages than layers, or the first and "
                                        "last stages lighter by more than half a stage)"});
       continue;
     }
-    const int middle = (m.layers + pp - 1) / pp;  // layers of a middle stage
     if (pp == 1) {
       // No pipeline: the schedule does not matter, but one that needs pp >= 2 excludes it.
       const Schedule one = has(Schedule::k1F1B)           ? Schedule::k1F1B
@@ -125,31 +133,37 @@ std::vector<PipelineChoice> PipelineChoices(
       out.push_back({1, 0, 0, one, 1});
       continue;
     }
-    for (Schedule sch : schedules) {
-      if (sch != Schedule::kInterleaved) {
-        out.push_back({pp, first, last, sch, 1});
-        continue;
-      }
-      // Every chunk needs a layer, the lighter first and last stages' too.
-      const int most =
-          std::min(middle, std::min(first > 0 ? first : middle, last > 0 ? last : middle));
-      std::vector<int> vps = space.vp;
-      if (vps.empty()) {
-        for (int v = 2; v <= most; ++v) {
-          if (middle % v == 0) vps.push_back(v);
-        }
-      }
-      for (int v : vps) {
-        if (v < 2 || middle % v != 0 || v > most) {
-          skipped.insert({"search.vp", "vp " + Str(v) + " at pp " + Str(pp) +
-                                           ": the interleaved schedule needs vp >= 2 dividing a "
-                                           "middle stage's " +
-                                           Str(middle) +
-                                           " layers, and no more "
-                                           "than the first and last stages hold"});
+    for (const auto& [first, last] : splits) {
+      // Layers of a middle stage (the validate pass refuses a split they do not share evenly).
+      const int ends = (first > 0) + (last > 0);
+      const int middle = pp > ends ? std::max(1, (m.layers - first - last) / (pp - ends))
+                                   : (m.layers + pp - 1) / pp;
+      for (Schedule sch : schedules) {
+        if (sch != Schedule::kInterleaved) {
+          out.push_back({pp, first, last, sch, 1});
           continue;
         }
-        out.push_back({pp, first, last, sch, v});
+        // Every chunk needs a layer, the lighter first and last stages' too.
+        const int most =
+            std::min(middle, std::min(first > 0 ? first : middle, last > 0 ? last : middle));
+        std::vector<int> vps = space.vp;
+        if (vps.empty()) {
+          for (int v = 2; v <= most; ++v) {
+            if (middle % v == 0) vps.push_back(v);
+          }
+        }
+        for (int v : vps) {
+          if (v < 2 || middle % v != 0 || v > most) {
+            skipped.insert({"search.vp", "vp " + Str(v) + " at pp " + Str(pp) +
+                                             ": the interleaved schedule needs vp >= 2 dividing "
+                                             "a middle stage's " +
+                                             Str(middle) +
+                                             " layers, and no more than the first and last "
+                                             "stages hold"});
+            continue;
+          }
+          out.push_back({pp, first, last, sch, v});
+        }
       }
     }
   }
@@ -364,7 +378,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
         const int64_t tc = int64_t{tp} * cp;
         if (idle ? tc > chips : chips % tc != 0) continue;
         for (const PipelineChoice& pc :
-             PipelineChoices(m, given, chips / tc, ax.schedule, idle, skipped)) {
+             PipelineChoices(m, bp, given, chips / tc, ax.schedule, idle, skipped)) {
           // Every chip, or (idle) the most that the batch, whole domains, the schedule's
           // micro-batch rule (dualpipe: an even count of at least 2 x pp; interleaved: a
           // multiple of pp) and the expert grid (ep x etp = `grid` dividing the stage's
@@ -616,7 +630,8 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   // Simulate: the best `simulate_top` estimates; then, since the engines can rank plans
   // differently, any further plan whose estimate beats the time a plan must beat to enter
   // the result (the `top`-th best simulated time: the slowest of them when the result holds
-  // them all, the best when it keeps one, as sizing does), up to 4 x simulate_top in all.
+  // them all, the best when it keeps one, as sizing does), in rounds, since each round's
+  // times can raise it, up to 4 x simulate_top in all.
   int64_t simulated = 0, sim_failures = 0;
   std::string first_sim_failure;
   auto simulate = [&](const std::vector<size_t>& which) {
@@ -650,19 +665,29 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
       if (valid[i].fits) first_round.push_back(i);
     }
     simulate(first_round);
-    std::vector<double> times;
-    for (size_t i : first_round) times.push_back(valid[i].StepTime());
-    std::sort(times.begin(), times.end());
-    const double to_beat =
-        times.empty() ? 0 : times[std::min(times.size(), static_cast<size_t>(options.top)) - 1];
-    std::vector<size_t> second_round;
-    const size_t cap = 3 * static_cast<size_t>(options.simulate_top);
-    for (size_t i = first_round.empty() ? 0 : first_round.back() + 1;
-         i < valid.size() && second_round.size() < cap; ++i) {
-      if (valid[i].fits && valid[i].estimate_s < to_beat) second_round.push_back(i);
+    tried = static_cast<int64_t>(first_round.size());
+    // Rounds until no further estimate beats the time to beat, which each round's simulated
+    // times can raise (a second-round plan simulated slower than its estimate).
+    std::vector<size_t> done = first_round;
+    const int64_t cap = 4 * static_cast<int64_t>(options.simulate_top);
+    size_t next = first_round.empty() ? 0 : first_round.back() + 1;
+    while (tried < cap) {
+      std::vector<double> times;
+      for (size_t i : done) times.push_back(valid[i].StepTime());
+      std::sort(times.begin(), times.end());
+      const double to_beat =
+          times.empty() ? 0 : times[std::min(times.size(), static_cast<size_t>(options.top)) - 1];
+      std::vector<size_t> round;
+      for (; next < valid.size() && tried + static_cast<int64_t>(round.size()) < cap; ++next) {
+        if (!valid[next].fits) continue;
+        if (valid[next].estimate_s >= to_beat) break;  // sorted by estimate: none further
+        round.push_back(next);
+      }
+      if (round.empty()) break;
+      simulate(round);
+      tried += static_cast<int64_t>(round.size());
+      done.insert(done.end(), round.begin(), round.end());
     }
-    simulate(second_round);
-    tried = static_cast<int64_t>(first_round.size() + second_round.size());
   }
   if (sim_failures > 0) {
     diags.Warning("search", Str(sim_failures) +
@@ -717,10 +742,6 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     outside(bp.sequence_parallel == (bp.tp > 1), bp.sequence_parallel
                                                      ? "sequence parallelism at tp 1"
                                                      : "tp > 1 without sequence parallelism");
-    const auto [first, last] = StageSplit(m.layers, bp.pp);
-    outside(
-        first < 0 || (bp.first_stage_layers == first && bp.last_stage_layers == last),
-        "first/last stage layers " + Str(bp.first_stage_layers) + "/" + Str(bp.last_stage_layers));
     if (result.base_outside.empty()) result.base_outside.push_back("its shape");
   }
   if (compare_base) {

@@ -314,6 +314,30 @@ TEST(Search, TheBasePlanIsComparedWithTheBest) {
   EXPECT_TRUE(res.base_outside.empty());
 }
 
+// The base plan's own stage split is searched at its pp beside the even one (DeepSeek-V3's
+// last stage of one layer was out of reach, though faster than the best searched).
+TEST(Search, TheBasePlansStageSplitIsSearched) {
+  estimate::Scenario s = Gpt3On64();
+  s.plan = Recipe(s, 8, 8, 1, 1, Recompute::kFull);
+  s.plan.first_stage_layers = 10;  // the 6 middle stages hold 12 each
+  s.plan.last_stage_layers = 14;
+  SearchSpace space;
+  space.tp = {8};
+  space.pp = {8};
+  SearchOptions o;
+  o.simulate_top = 0;
+  o.top = 100000;
+  core::Result<SearchResult> r = Search(s, space, WithBase(o));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  int own = 0, even = 0;
+  for (const Candidate& c : r.value().ranked) {
+    (c.plan.first_stage_layers == 10 && c.plan.last_stage_layers == 14 ? own : even) += 1;
+  }
+  EXPECT_GT(own, 0);
+  EXPECT_GT(even, 0);
+  EXPECT_TRUE(r.value().base_outside.empty());
+}
+
 TEST(Search, ABasePlanOutsideTheSpaceSaysWhy) {
   estimate::Scenario s = Gpt3On64();
   s.plan = Recipe(s, 8, 8, 1, 1, Recompute::kFull);

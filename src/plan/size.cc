@@ -137,6 +137,15 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     if (row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());
     result.rows.push_back(std::move(row));
   }
+  const SizeRow* fastest = nullptr;  // of the smaller counts, by ideal time
+  for (SizeRow& row : result.rows) {
+    if (!row.planned) continue;
+    if (fastest != nullptr && row.train_s > fastest->train_s) {
+      row.slower_than = fastest->chips;
+    } else {
+      fastest = &row;
+    }
+  }
   if (std::none_of(result.rows.begin(), result.rows.end(),
                    [](const SizeRow& r) { return r.planned; })) {
     // The largest count's reason: the one most likely to be the limit that matters.

@@ -51,6 +51,9 @@ struct SizeRow {
   // cost.usd_per_chip_hour 0 = no price, cost.power_source "" = no power known.
   CostDerivation cost;
   bool meets = false;  // within the deadline
+  // A smaller count tried whose plan trains faster (ideal time): the global batch and the
+  // layers leave no plan that uses this count's chips as well; 0 = none.
+  int64_t slower_than = 0;
 };
 
 struct SizeResult {
