@@ -131,7 +131,11 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
               "domain packs members on consecutive chips; nodes puts one member on each node");
     }
   }
-  if (q.group < 0 || size < 2 || size > chips) {
+  if (q.group == 0 && chips < 2) {
+    d.Error("cluster.chips",
+            fmt::format("a collective needs at least 2 chips; the cluster has {}", chips),
+            "give a cluster of at least 2 chips (--set cluster.chips=8)");
+  } else if (q.group < 0 || size < 2 || size > chips) {
     d.Error("--group", fmt::format("{} members on a cluster of {} chips", q.group, chips),
             fmt::format("give 2 to {} members", chips));
   } else if (stride > 0 && stride > (chips - 1) / (size - 1)) {

@@ -76,6 +76,18 @@ core::Result<Document> ParseYamlFile(const std::string& path) {
   const bool json_like = first != std::string::npos && doc.text[first] == '{';
   try {
     doc.root = YAML::Load(doc.text);
+    // A second document (after "---") would be ignored: an error, as an unknown key is.
+    if (doc.text.rfind("---", 0) == 0 || doc.text.find("\n---") != std::string::npos) {
+      const std::vector<YAML::Node> all = YAML::LoadAll(doc.text);
+      for (size_t i = 1; i < all.size(); ++i) {
+        if (all[i].IsNull()) continue;
+        d.Add(Error(path, NodeLine(all[i]), "",
+                    "a second YAML document (after \"---\"): a file holds one, and the "
+                    "rest would be ignored",
+                    "merge its keys into the first document, or put it in a file of its own"));
+        return d;
+      }
+    }
   } catch (const YAML::ParserException& e) {
     if (std::optional<core::Diagnostic> error =
             json_like ? JsonSyntaxError(doc.text, path) : std::nullopt) {
@@ -110,9 +122,14 @@ std::string Join(const std::string& prefix, const std::string& key) {
 }
 
 // A Hugging Face config.json, whatever the file's name: a JSON object with model_type or
-// architectures at the top level (neither is a key of Fathom's model files).
+// architectures at the top level, or one whose sizes are under transformers' names
+// (hidden_size, num_hidden_layers): none is a key of Fathom's model files. The importer then
+// says what is missing (model_type) rather than the loader listing unknown keys.
 bool IsHuggingFaceJson(const std::string& text, const YAML::Node& root) {
-  return root.IsMap() && (root["model_type"] || root["architectures"]) && IsJsonObject(text);
+  return root.IsMap() &&
+         (root["model_type"] || root["architectures"] ||
+          (root["hidden_size"] && root["num_hidden_layers"])) &&
+         IsJsonObject(text);
 }
 
 // Imports a Hugging Face config.json (text, path) into the model being loaded.

@@ -342,6 +342,14 @@ std::string SearchText(const plan::SearchResult& r) {
       out += fmt::format("    {:<28} {:>9}  e.g. {}\n", x.key, Count(x.plans), x.example);
     }
   }
+  // ZeRO-3 is the least validated part of the model: say so where a ranked plan uses it.
+  if (std::any_of(r.ranked.begin(), r.ranked.end(),
+                  [](const plan::Candidate& c) { return c.plan.zero == 3; })) {
+    out +=
+        "\n  zero 3: priced as FSDP's per-layer all-gathers and reduce-scatters at NCCL's ring "
+        "rate, overlapped with compute; the only ZeRO-3 runs in the validation (DeepSpeed, "
+        "2021) took 36-79% longer than predicted (docs/validation.md)\n";
+  }
   out +=
       "\n  steps are estimated in closed form; the best are simulated event by event and "
       "ranked first.\n  \"alike\": further plans with the same estimated time and memory "

@@ -265,7 +265,8 @@ struct RunLoader {
                       "add it to checkpoint.tiers"));
     }
     if (r.failures.empty() && !diags.HasErrors()) {
-      diags.Add(Error("", 0, "reliability.failures", "no failure class is given",
+      const Location l = loc("reliability");
+      diags.Add(Error(l.file, l.line, "reliability.failures", "no failure class is given",
                       "give failures, or start from a preset (preset: llama3-table5)"));
     }
     bool replica_class = false;

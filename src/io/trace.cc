@@ -192,6 +192,14 @@ core::Result<TraceFilter> ParseTraceFilter(const TraceFilterText& t) {
         d.Error(t.window_key, fmt::format("\"{}\" in \"{}\": {}", s, t.window, q.error), q.hint);
         return;
       }
+      // Nanoseconds in 64 bits reach 292 years; no step is a billion seconds long.
+      if (!(q.value >= 0) || q.value > 1e9) {
+        d.Error(t.window_key,
+                fmt::format("\"{}\" in \"{}\" is out of range: expected a time from 0 s to 1e9 s",
+                            s, t.window),
+                "the window is in the step's time, from its start (e.g. 1.5s:2s)");
+        return;
+      }
       ns = static_cast<sim::Time>(std::llround(q.value * 1e9));
     };
     if (colon == std::string::npos) {
@@ -202,6 +210,9 @@ core::Result<TraceFilter> ParseTraceFilter(const TraceFilterText& t) {
       bound(std::string_view(t.window).substr(colon + 1), f.to_ns);
       if (f.to_ns >= 0 && f.to_ns < f.from_ns) {
         d.Error(t.window_key, "\"" + t.window + "\" ends before it starts");
+      } else if (f.to_ns >= 0 && f.to_ns == f.from_ns && !d.HasErrors()) {
+        d.Error(t.window_key, "\"" + t.window + "\" is empty: it ends where it starts",
+                "give a window that ends after it starts (e.g. 1.5s:2s)");
       }
     }
   }

@@ -308,6 +308,20 @@ TEST(ChromeTrace, ABudgetKeepsTheFirstCriticalAndLastStagesThenTheEndsOfTheStep)
   EXPECT_EQ(ChromeTraceJson(r, s.value()), ChromeTraceJson(r));
 }
 
+// A window past 2^63 ns had wrapped around and given the whole trace; an empty one gave none.
+TEST(ChromeTrace, WindowsOutOfRangeOrEmptyAreErrors) {
+  for (const char* bad : {"1e10s:", "1e8h:", "5s:1e20s", "0s:0s", "2s:2s"}) {
+    TraceFilterText text;
+    text.window = bad;
+    const core::Result<TraceFilter> f = ParseTraceFilter(text);
+    EXPECT_FALSE(f.ok()) << bad;
+    EXPECT_NE(f.diagnostics().Format().find("--trace-window"), std::string::npos) << bad;
+  }
+  TraceFilterText text;
+  text.window = "1e9s:";
+  EXPECT_TRUE(ParseTraceFilter(text).ok());
+}
+
 TEST(ChromeTrace, FiltersOutsideTheStepAreErrors) {
   const sim::SimResult r = SimulateExample("gpt3-175b-128-h100-bf16.yaml", true);
   TraceFilterText text;

@@ -131,13 +131,19 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
   if (fs::is_regular_file(dir, ec)) {
     files.push_back(dir);
   } else if (!fs::is_directory(dir, ec)) {
-    d.Error("", "no validation case file or directory \"" + dir + "\"", "pass --cases DIR or FILE");
+    d.Error("--cases", "no validation case file or directory \"" + dir + "\"",
+            "pass --cases DIR or FILE");
     return d;
   }
   for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
     if (e.is_regular_file() && e.path().extension() == ".yaml") files.push_back(e.path().string());
   }
   std::sort(files.begin(), files.end());
+  if (files.empty()) {
+    d.Error("--cases", "no validation case (a .yaml file) in \"" + dir + "\"",
+            "pass --cases a directory of case files (tests/validation) or one case file");
+    return d;
+  }
   ValidationTable t;
   t.engine = simulate ? "simulate" : "estimate";
   for (const std::string& file : files) {

@@ -399,6 +399,12 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
         reliability::SimulateRuns(spec, trials, seed, options.threads, options.progress);
     core::Diagnostics mc_diags = mc.diagnostics();
     NameAfterInput(mc_diags);
+    // Trials given on the command line are named so, not at the input's key (and line).
+    if (options.trials.has_value()) {
+      for (core::Diagnostic& x : mc_diags.items()) {
+        if (x.key == "reliability.monte_carlo.trials") x.key = "--trials";
+      }
+    }
     // SimulateRuns repeats AnalyzeRun's warnings, already reported.
     for (const core::Diagnostic& x : mc_diags.items()) {
       const auto& have = diags.items();

@@ -402,7 +402,8 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
                   "= %d: expected ~%.3g failure events in all, beyond the cap of %.0e", trials,
                   events, kMaxMonteCarloEvents);
     diags.Error("reliability.monte_carlo.trials", buf,
-                "reduce the trials or the horizon, or use the analytic mode");
+                "fewer trials, a shorter run (fewer training tokens or steps), or the analytic "
+                "figures alone (fathom run --no-monte-carlo)");
     return diags;
   }
 

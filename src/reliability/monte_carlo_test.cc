@@ -416,7 +416,7 @@ TEST(MonteCarlo, BadTrialsAndTheEventCap) {
   ASSERT_FALSE(r.ok());
   const std::string text = r.diagnostics().Format();
   EXPECT_NE(text.find("beyond the cap"), std::string::npos) << text;
-  EXPECT_NE(text.find("analytic mode"), std::string::npos) << text;
+  EXPECT_NE(text.find("the analytic figures alone"), std::string::npos) << text;
   // A spec error is reported as such, not simulated.
   RunSpec bad = s;
   bad.failures[0].rate_per_s = -1;

@@ -449,8 +449,8 @@ void ExplainFailure(const httplib::Request& req, httplib::Response& res) {
 // `text` with the CLI's flags that the evaluating endpoints take as query parameters named
 // as the API names them: "--tokens 15T" is "tokens=15T", "--days" is "days".
 std::string AsQueryText(std::string text) {
-  constexpr std::array<std::string_view, 5> kFlags = {"tokens", "days", "chips", "reliability",
-                                                      "engine"};
+  constexpr std::array<std::string_view, 6> kFlags = {"tokens",      "days",   "chips",
+                                                      "reliability", "engine", "axis"};
   auto word = [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
   };
@@ -797,10 +797,16 @@ struct Server::Impl {
         if (what == "trace")
           known.insert(known.end(), {"stages", "micro_batches", "window", "gzip"});
         known.push_back("name");
+        // Counted from the raw query: httplib drops a pair given twice alike (format=json twice).
         std::string unknown, repeated;
+        size_t repeats = 0;
         for (const auto& [key, value] : req.params) {
           if (std::find(known.begin(), known.end(), key) == known.end()) unknown = key;
-          if (key != "axis" && req.get_param_value_count(key) > 1) repeated = key;
+          if (key == "axis") continue;
+          if (const size_t n = Params(req, key).size(); n > 1) {
+            repeated = key;
+            repeats = n;
+          }
         }
         // The scenario's name, where the page knows it (the example it came from).
         const core::Result<std::vector<io::Override>> named =
@@ -832,9 +838,13 @@ struct Server::Impl {
                       fmt::format("unknown query parameter for /api/{}", what),
                       "it takes " + names);
         } else if (!repeated.empty()) {
-          a = Refused(400, repeated.substr(0, 64),
-                      fmt::format("given {} times", req.get_param_value_count(repeated)),
+          a = Refused(400, repeated.substr(0, 64), fmt::format("given {} times", repeats),
                       "give it once (only axis may repeat)");
+        } else if (what == "size" && req.has_param("chips") &&
+                   req.get_param_value("chips").empty()) {
+          a = Refused(400, "chips", "an empty value",
+                      "give the chip counts (chips=1024,2048), or leave chips out for the "
+                      "automatic counts");
         } else if (req.is_multipart_form_data()) {
           a = Refused(415, "",
                       "send the scenario's YAML as the body itself (Content-Type: "
@@ -946,6 +956,10 @@ struct Server::Impl {
     // the page's own requests do (http://HOST where HOST is the Host header).
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       const std::string host = req.get_header_value("Host");
+      if (req.get_header_value_count("Host") > 1) {  // RFC 9112, 3.2: a 400
+        SetRefusal(req, res, 400, "the request has more than one Host header");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       if (IsLoopback(options.host) && !IsLoopback(HostName(host))) {
         SetRefusal(req, res, 403,
                    "fathom serve answers requests to localhost, 127.0.0.1 or [::1] only");

@@ -265,6 +265,24 @@ TEST_F(ServerTest, SpeaksOfQueryParametersAndTheNameGiven) {
   ASSERT_TRUE(twice);
   EXPECT_EQ(twice->status, 400);
   EXPECT_EQ(twice->body, "error: engine: given 2 times; give it once (only axis may repeat)\n");
+  // Twice alike too (httplib keeps one of two equal pairs).
+  httplib::Result alike =
+      client_->Post("/api/step?format=json&format=json", yaml, "application/yaml");
+  ASSERT_TRUE(alike);
+  EXPECT_EQ(alike->status, 400) << alike->body;
+  httplib::Result no_chips = client_->Post("/api/size?tokens=1T&chips=", yaml, "application/yaml");
+  ASSERT_TRUE(no_chips);
+  EXPECT_EQ(no_chips->status, 400) << no_chips->body;
+  EXPECT_NE(no_chips->body.find("chips: an empty value"), std::string::npos) << no_chips->body;
+  httplib::Result axis = client_->Post("/api/sweep?axis=plan.tp", yaml, "application/yaml");
+  ASSERT_TRUE(axis);
+  EXPECT_EQ(axis->status, 400);
+  EXPECT_EQ(axis->body.find("--axis"), std::string::npos) << axis->body;
+  // Two Host headers: a 400 (RFC 9112), not the first one's answer.
+  httplib::Headers hosts = {{"Host", "localhost"}, {"Host", "evil.example"}};
+  httplib::Result two_hosts = client_->Get("/", hosts);
+  ASSERT_TRUE(two_hosts);
+  EXPECT_EQ(two_hosts->status, 400);
 }
 
 TEST_F(ServerTest, SweepsAGrid) {
