@@ -833,10 +833,26 @@ std::string StepMoe(const estimate::StepReport& r) {
   return out;
 }
 
+// Escaped text with its `code` spans (the notes the text report shares) as <code>.
+std::string WithCode(std::string_view text) {
+  std::string out;
+  bool open = false;
+  for (std::string_view rest = text; !rest.empty();) {
+    const size_t tick = rest.find('`');
+    out += Esc(rest.substr(0, tick));
+    if (tick == std::string_view::npos) break;
+    out += open ? "</code>" : "<code>";
+    open = !open;
+    rest.remove_prefix(tick + 1);
+  }
+  if (open) out += "</code>";
+  return out;
+}
+
 std::string Notes(std::span<const std::string_view> notes) {
   if (notes.empty()) return "";
   std::string out = "<section>\n<h2>Notes</h2>\n<ul class=\"notes\">\n";
-  for (std::string_view n : notes) out += fmt::format("<li>{}</li>\n", Esc(n));
+  for (std::string_view n : notes) out += fmt::format("<li>{}</li>\n", WithCode(n));
   out += "</ul>\n</section>\n";
   return out;
 }
@@ -963,24 +979,47 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
     for (double& v : t) v *= a.unit;
     return t;
   };
+  // Tick labels: a ratio's or a percentage's to the decimals its step needs (0.9992 and
+  // 0.9993 had both read 0.9992 at {:.4g}), the others as the axis formats them.
+  auto labels = [](const std::vector<double>& t, const Axis& a) {
+    std::vector<std::string> texts;
+    const bool ratio = a.format == FormatRatio, percent = a.format == FormatPercent;
+    double step = INFINITY;
+    for (size_t i = 1; i < t.size(); ++i) step = std::min(step, t[i] - t[i - 1]);
+    const int decimals =
+        std::isfinite(step) && step > 0
+            ? std::clamp(static_cast<int>(std::ceil(-std::log10(step) - 1e-9)), 0, 9)
+            : 2;
+    for (double v : t) {
+      texts.push_back(ratio     ? fmt::format("{:.{}f}", v, decimals)
+                      : percent ? fmt::format("{:.{}f}%", v, decimals)
+                                : a.format(v));
+    }
+    return texts;
+  };
   std::vector<double> x_ticks;
   if (categorical) {
     for (size_t i = 0; i < xa.categories.size(); ++i) x_ticks.push_back(static_cast<double>(i));
   } else {
     x_ticks = ticks(x0, x1, xa);
   }
-  for (double t : x_ticks) {
+  const std::vector<std::string> x_labels = categorical ? xa.categories : labels(x_ticks, xa);
+  for (size_t i = 0; i < x_ticks.size(); ++i) {
+    const double t = x_ticks[i];
     out += fmt::format(
         "<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text x=\"{0}\" "
         "y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
         Co(px(t)), Co(top), Co(top + height), Co(top + height + 15),
-        Esc(categorical ? xa.categories[static_cast<size_t>(t)] : xa.format(t)));
+        Esc(categorical ? xa.categories[static_cast<size_t>(t)] : x_labels[i]));
   }
-  for (double t : ticks(y0, y1, ya)) {
+  const std::vector<double> y_ticks = ticks(y0, y1, ya);
+  const std::vector<std::string> y_labels = labels(y_ticks, ya);
+  for (size_t i = 0; i < y_ticks.size(); ++i) {
+    const double t = y_ticks[i];
     out += fmt::format(
         "<line class=\"grid\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/><text x=\"{3}\" "
         "y=\"{4}\" text-anchor=\"end\">{5}</text>\n",
-        Co(left), Co(left + width), Co(py(t)), Co(left - 6), Co(py(t) + 4), Esc(ya.format(t)));
+        Co(left), Co(left + width), Co(py(t)), Co(left - 6), Co(py(t) + 4), Esc(y_labels[i]));
   }
   out += fmt::format(
       "<line class=\"axis\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>"
@@ -989,7 +1028,11 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
       "<text x=\"14\" y=\"{7}\" text-anchor=\"middle\" transform=\"rotate(-90 14 "
       "{7})\">{8}</text>\n",
       Co(left), Co(left + width), Co(top + height), Co(top), Co(left + width / 2),
-      Co(top + height + 36), Esc(xa.label + (xa.log ? " (log scale)" : "")), Co(top + height / 2),
+      Co(top + height + 36),
+      Esc(xa.label + (xa.log                   ? " (log scale)"
+                      : !categorical && x0 > 0 ? " (not from 0)"
+                                               : "")),
+      Co(top + height / 2),
       // A linear axis that does not start at 0 says so: its slopes are magnified.
       Esc(ya.label + (ya.log   ? " (log scale)"
                       : y0 > 0 ? " (not from 0)"
@@ -1147,8 +1190,8 @@ std::string RunCheckpoint(const RunResult& r) {
                                                               d.mtp_parameters / 1e9)
                                                 : std::string(),
                            d.bytes_per_parameter, Bytes(r.config.checkpoint.data_loader_state))},
-      {"writers",
-       fmt::format("{}, {} each", Esc(ShortCount(d.writers)), Bytes(d.per_writer_bytes))},
+      {"writers", fmt::format("{}, {} each", core::WithThousands(std::llround(d.writers)),
+                              Bytes(d.per_writer_bytes))},
       {"tiers", Esc(CheckpointTiers(r))},
       {"blocking w / durable P", fmt::format("{} / {} after the start", Esc(Duration(d.blocking_s)),
                                              Esc(Duration(d.persist_s)))},
@@ -1224,8 +1267,9 @@ std::string RunRecovery(const RunResult& r) {
 std::string RunCost(const RunResult& r) {
   const CostDerivation& c = r.cost;
   std::vector<std::pair<std::string, std::string>> facts = {
-      {"chip-hours", fmt::format("{} ({} chips &times; {})", Esc(ChipHours(c.chip_hours)),
-                                 Esc(ShortCount(c.chips)), Esc(Duration(c.hours * 3600)))},
+      {"chip-hours",
+       fmt::format("{} ({} chips &times; {})", Esc(ChipHours(c.chip_hours)),
+                   core::WithThousands(std::llround(c.chips)), Esc(Duration(c.hours * 3600)))},
       {"price", Esc(PriceBasis(r))}};
   if (c.usd_per_chip_hour > 0) {
     facts.push_back({"cost", fmt::format("{} (ideal, without failures, checkpoints or "
@@ -1314,7 +1358,8 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r) {
   std::string out = fmt::format("<h1>Plans for {}</h1>\n", Esc(r.model));
   out += fmt::format(
       "<p class=\"sub\">{} chips of {} ({}), global batch {} sequences of {} tokens</p>\n",
-      core::WithThousands(r.chips), Esc(r.cluster), Esc(r.chip), r.global_batch_size, r.seq_len);
+      core::WithThousands(r.chips), Esc(r.cluster), Esc(r.chip),
+      core::WithThousands(r.global_batch_size), core::WithThousands(r.seq_len));
   if (r.ranked.empty()) return out + "<p>No plan fits.</p>\n";
   const plan::Candidate& best = r.ranked.front();
   out += "<div class=\"figures\">\n";
@@ -1416,7 +1461,8 @@ std::string RunReportHtmlBody(const RunResult& r) {
   out += Figure("expected time to train", Esc(Duration(a.expected_time_s)),
                 fmt::format("ideal {}", Esc(Duration(a.ideal_time_s))));
   out += Figure("ETTR", Num(a.ettr_all_causes, 4),
-                fmt::format("exact {} at the interval", Num(a.ettr, 4)));
+                fmt::format("of all causes; job-stopping {} exact (Daly), {} linear (Kokolis)",
+                            Num(a.ettr, 4), Num(a.ettr_linear, 4)));
   out += Figure("effective MFU", Pct(r.effective_mfu),
                 fmt::format("MFU {}{} &times; ETTR", Pct(r.ideal_mfu),
                             r.step.timeline.straggler_cost_s > 0 ? " without stragglers" : ""));
@@ -1426,7 +1472,12 @@ std::string RunReportHtmlBody(const RunResult& r) {
                             r.step.timeline.straggler_cost_s > 0
                                 ? "; " + Seconds(a.step_time_s) + " without the plan's stragglers"
                                 : ""));
-  out += Figure("tokens", Esc(ShortCount(r.tokens)), "trained");
+  const int64_t steps = std::llround(r.spec.steps);  // whole, as the text counts them
+  out += Figure("tokens", Esc(ShortCount(r.tokens)),
+                r.training.duration_s > 0
+                    ? fmt::format("done in a {} window, {} steps",
+                                  Esc(Duration(r.training.duration_s)), core::WithThousands(steps))
+                    : fmt::format("trained, {} steps", core::WithThousands(steps)));
   out += Figure("MTBF", std::isfinite(a.mtbf_s) ? Esc(Duration(a.mtbf_s)) : "none",
                 std::isfinite(a.mtbf_s)
                     ? fmt::format("{} interruptions expected", Num(a.interruptions_expected, 1))
@@ -1465,7 +1516,7 @@ std::string RunReportHtmlBody(const RunResult& r) {
 
   if (!a.classes.empty()) {
     const auto counted = [](double n, const char* one, const char* many) {
-      return Esc(ShortCount(n)) + " " + (n == 1 ? one : many);
+      return core::WithThousands(std::llround(n)) + " " + (n == 1 ? one : many);
     };
     double most = 0;
     for (const reliability::ClassReport& c : a.classes) {
@@ -1486,6 +1537,15 @@ std::string RunReportHtmlBody(const RunResult& r) {
           Num(c.expected_interruptions, 1), c.stops_job ? Pct(c.share) : "-",
           ShareBar(most > 0 ? c.expected_interruptions / most : 0, kColorPp));
     }
+    double stopping_rate = 0;
+    for (const reliability::ClassReport& c : a.classes) {
+      if (c.stops_job) stopping_rate += c.rate_per_s;
+    }
+    out += fmt::format(
+        "<tr><th scope=\"row\">total (job-stopping)</th><td></td><td class=\"num\">{}</td>"
+        "<td class=\"num\">{}</td><td></td><td></td></tr>\n",
+        Num(stopping_rate * 86400 * 1000 / static_cast<double>(r.spec.nodes), 3),
+        Num(a.interruptions_expected, 1));
     // Switches nobody counted (a tier given by block size, without a radix) are unknown, "?"
     // as in the text report (null in JSON), never 0.
     const bool switches_known = r.counts.fabric.complete;
@@ -1549,7 +1609,7 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
       "<p class=\"sub\">{} tokens{}, global batch {} sequences of {} tokens</p>\n",
       Esc(ShortCount(first.tokens)),
       first.deadline_s > 0 ? " within " + Esc(Duration(first.deadline_s)) : std::string(),
-      first.global_batch_size, first.seq_len);
+      core::WithThousands(first.global_batch_size), core::WithThousands(first.seq_len));
   out += "<div class=\"figures\">\n";
   for (const plan::SizeResult& r : results) {
     if (r.chosen < 0) {
@@ -1570,6 +1630,13 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
                         : std::string()));
   }
   out += "</div>\n";
+  // What the table means beyond its rows, as the text says it (the chosen count is above).
+  for (const plan::SizeResult& r : results) {
+    for (const std::string& line : SizeVerdict(r)) {
+      out += fmt::format("<p class=\"hint\">{}{}</p>\n",
+                         results.size() > 1 ? Esc(r.cluster) + ": " : std::string(), Esc(line));
+    }
+  }
 
   // Time, cost and ETTR against the chip count, one series per cluster.
   std::vector<Series> time, cost, ettr;
@@ -1684,12 +1751,13 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
                        Esc(r.cluster), Esc(r.chip));
     out += fmt::format(
         "<tr><th class=\"num\">chips</th><th class=\"num\">step time</th><th "
+        "class=\"num\">tokens/s</th><th "
         "class=\"num\">MFU</th><th class=\"num\">ideal</th>{}<th class=\"num\">chip-hours</th>"
         "<th class=\"num\">cost</th><th class=\"num\">energy (IT)</th>{}{}<th>plan</th></tr>\n",
         r.with_reliability ? "<th class=\"num\">ETTR</th><th class=\"num\">expected</th>" : "",
         facility ? "<th class=\"num\">energy (facility)</th>" : "",
         electricity ? "<th class=\"num\">electricity</th>" : "");
-    const int columns = 8 + (facility ? 1 : 0) + (electricity ? 1 : 0);
+    const int columns = 9 + (facility ? 1 : 0) + (electricity ? 1 : 0);
     for (size_t i = 0; i < r.rows.size(); ++i) {
       const plan::SizeRow& row = r.rows[i];
       const bool chosen = static_cast<int>(i) == r.chosen;
@@ -1703,15 +1771,17 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
       }
       out += fmt::format(
           "<tr{}><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+          "<td class=\"num\">{}</td>"
           "<td class=\"num\">{}</td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td>"
           "<td class=\"num\">{}</td>{}{}<td><code>{}</code></td></tr>\n",
           chosen ? " class=\"best\"" : "", core::WithThousands(row.chips),
-          Esc(SecondsSig(row.best.StepTime(), 4)), Pct(row.best.mfu), SizeDays(row.train_s),
+          Esc(SecondsSig(row.best.StepTime(), 4)), Rate(row.best.tokens_per_s), Pct(row.best.mfu),
+          SizeDays(row.train_s),
           r.with_reliability
               ? fmt::format("<td class=\"num\">{}</td><td class=\"num{}\">{}</td>",
                             Num(row.ettr, 4), row.meets ? "" : " bad", SizeDays(row.expected_s))
               : std::string(),
-          Esc(ChipHours(row.cost.chip_hours)),
+          Esc(ChipHoursInFull(row.cost.chip_hours)),
           row.cost.usd_per_chip_hour > 0 ? Esc(Usd(row.cost.usd)) : "-",
           !row.cost.power_source.empty() ? Esc(Energy(row.cost.it_energy_j)) : "-",
           facility ? "<td class=\"num\">" + Esc(Energy(row.cost.facility_energy_j)) + "</td>"
@@ -1741,9 +1811,18 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
                 fmt::format("max {}", Pct(t.estimate_max_abs_error_pct / 100)));
   out += Figure("median |error|, simulate", Pct(t.simulate_median_abs_error_pct / 100),
                 fmt::format("max {}", Pct(t.simulate_max_abs_error_pct / 100)));
+  if (t.cases > 0) {
+    out += Figure("median signed error, estimate",
+                  fmt::format("{:+.1f}%", t.estimate_median_error_pct),
+                  fmt::format("simulate {:+.1f}%; the estimator predicts {} of {} faster than "
+                              "measured",
+                              t.simulate_median_error_pct, t.estimate_fast_cases, t.cases));
+  }
   if (t.collective_cases > 0) {
-    out += Figure("collective cases", std::to_string(t.collective_cases),
-                  fmt::format("median |error| {}", Pct(t.collective_median_abs_error_pct / 100)));
+    out += Figure(
+        "collective cases", std::to_string(t.collective_cases),
+        fmt::format("median |error| {}, max {}", Pct(t.collective_median_abs_error_pct / 100),
+                    Pct(t.collective_max_abs_error_pct / 100)));
   }
   out += "</div>\n";
 
@@ -1801,13 +1880,25 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
     out +=
         "<section>\n<h2>Collectives: bus bandwidth</h2>\n<table>\n<tr><th>case</th>"
         "<th class=\"num\">measured</th><th class=\"num\">predicted</th><th "
-        "class=\"num\">error</th><th>sets a constant</th><th>source</th></tr>\n";
+        "class=\"num\">error</th><th>tolerance</th><th>sets a constant</th><th>source</th>"
+        "</tr>\n";
     for (const ValidationRow& row : t.rows) {
       if (!row.collective) continue;
+      if (!row.failure.empty()) {
+        out += fmt::format(
+            "<tr><td>{}</td><td class=\"num\">{:.1f} GB/s</td><td colspan=\"4\" "
+            "class=\"bad\">failed: {}</td><td class=\"muted\">{}</td></tr>\n",
+            Esc(row.name), row.measured_s, Esc(row.failure), Esc(row.source));
+        continue;
+      }
       out += fmt::format(
           "<tr><td>{}</td><td class=\"num\">{:.1f} GB/s</td><td class=\"num\">{:.1f} GB/s</td>"
-          "<td class=\"num\">{:+.1f}%</td><td>{}</td><td class=\"muted\">{}</td></tr>\n",
+          "<td class=\"num\">{:+.1f}%</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td>"
+          "</tr>\n",
           Esc(row.name), row.measured_s, row.predicted_s, row.error_pct,
+          row.ok ? fmt::format("within &plusmn;{:.0f}%", row.tolerance_pct)
+                 : fmt::format("<span class=\"bad\">outside &plusmn;{:.0f}%</span>",
+                               row.tolerance_pct),
           row.calibration ? "yes" : "", Esc(row.source));
     }
     out += "</table>\n</section>\n";
@@ -2020,7 +2111,7 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
   static const Row kRows[] = {
       {"step time", [](const estimate::StepReport& r) { return r.step_time_s; },
        core::FormatSeconds},
-      {"tokens/s", [](const estimate::StepReport& r) { return r.tokens_per_s; }, FormatPlain},
+      {"tokens/s", [](const estimate::StepReport& r) { return r.tokens_per_s; }, Rate},
       {"MFU", [](const estimate::StepReport& r) { return r.mfu; }, [](double v) { return Pct(v); }},
       {"HFU", [](const estimate::StepReport& r) { return r.hfu; }, [](double v) { return Pct(v); }},
       {"memory per chip", [](const estimate::StepReport& r) { return r.memory.total; },

@@ -73,8 +73,8 @@ inline std::string CompareReportHtml(const std::vector<ComparedStep>& steps,
                                      const core::Diagnostics& warnings = {}) {
   return HtmlPage("fathom compare", HtmlWarnings(warnings) + CompareReportHtmlBody(steps));
 }
-inline std::string SweepReportHtml(const SweepResult& r) {
-  return HtmlPage("fathom sweep", SweepReportHtmlBody(r));
+inline std::string SweepReportHtml(const SweepResult& r, const core::Diagnostics& warnings) {
+  return HtmlPage("fathom sweep", HtmlWarnings(warnings) + SweepReportHtmlBody(r));
 }
 inline std::string ValidationReportHtml(const ValidationTable& t) {
   return HtmlPage("fathom validate", ValidationReportHtmlBody(t));

@@ -136,7 +136,7 @@ TEST(HtmlReport, TokensPerSecondRoundAsTheTextDoes) {
   row.step_time_s = 1;
   row.tokens_per_s = 99999.5;
   sweep.rows = {row};
-  EXPECT_NE(SweepReportHtml(sweep).find(">100,000<"), std::string::npos);
+  EXPECT_NE(SweepReportHtml(sweep, {}).find(">100,000<"), std::string::npos);
 }
 
 // A collective's exposed time is part of its total: one bar per row, the exposed part
@@ -394,6 +394,43 @@ TEST(HtmlReport, TheDeadlineLabelLeavesTheLastPointVisible) {
   ExpectWellFormed(html);
 }
 
+// ETTRs 0.99918 to 0.99926: the ticks' labels take the decimals their step needs (all five
+// had read 0.9992 at four significant digits).
+TEST(HtmlReport, TickLabelsAreDistinct) {
+  plan::SizeResult r;
+  r.model = "m";
+  r.cluster = "c";
+  r.chip = "x";
+  r.tokens = 1e12;
+  r.global_batch_size = 512;
+  r.seq_len = 8192;
+  r.with_reliability = true;
+  for (int64_t chips : {256, 512}) {
+    plan::SizeRow row;
+    row.chips = chips;
+    row.planned = true;
+    row.train_s = 86400.0 * 256 / static_cast<double>(chips);
+    row.ettr = chips == 256 ? 0.99926 : 0.99918;
+    row.expected_s = row.train_s / row.ettr;
+    r.rows.push_back(row);
+  }
+  const std::string html = SizeReportHtml({r});
+  const std::string ettr = html.substr(html.find("aria-label=\"ETTR against"));
+  std::vector<std::string> labels;
+  for (size_t at = ettr.find("text-anchor=\"end\">");
+       at != std::string::npos && at < ettr.find("</svg>");
+       at = ettr.find("text-anchor=\"end\">", at + 1)) {
+    const size_t begin = at + 19;
+    labels.push_back(ettr.substr(begin, ettr.find('<', begin) - begin));
+  }
+  ASSERT_GE(labels.size(), 3u);
+  std::vector<std::string> sorted = labels;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end())
+      << ::testing::PrintToString(labels);
+  ExpectWellFormed(html);
+}
+
 TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
   ValidationTable t;
   t.cases = 2;
@@ -420,14 +457,21 @@ TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
   nccl.measured_s = 480;
   nccl.predicted_s = 479.1;
   nccl.error_pct = -0.2;
-  t.rows = {failed, a, b, nccl};
+  nccl.tolerance_pct = 10;
+  nccl.ok = true;
+  ValidationRow off = nccl;  // a collective outside its tolerance says so too
+  off.name = "nccl_off";
+  off.error_pct = 13.9;
+  off.ok = false;
+  t.rows = {failed, a, b, nccl, off};
   t.collective_cases = 1;
   const std::string html = ValidationReportHtml(t);
   EXPECT_NE(html.find("A &lt;paper&gt;"), std::string::npos);
   EXPECT_NE(html.find("no such model"), std::string::npos);
   EXPECT_NE(html.find("+50.0%"), std::string::npos);
   // A case outside its tolerance says so in words, not by the bar's colour alone.
-  EXPECT_EQ(Count(html, "outside &plusmn;"), 1u);
+  EXPECT_EQ(Count(html, "outside &plusmn;"), 2u);
+  EXPECT_NE(html.find("within &plusmn;10%"), std::string::npos);
   EXPECT_NE(html.find("<span class=\"bad\">outside &plusmn;"), std::string::npos);
   EXPECT_NE(html.find("<h2>Collectives: bus bandwidth</h2>"), std::string::npos);
   EXPECT_NE(html.find("479.1 GB/s"), std::string::npos);
@@ -454,7 +498,7 @@ TEST(HtmlReport, SweepPagePlotsTheFirstAxisWithASeriesPerOtherCombination) {
     row.memory_per_chip_bytes = 1e9;
     r.rows.push_back(row);
   }
-  const std::string html = SweepReportHtml(r);
+  const std::string html = SweepReportHtml(r, {});
   EXPECT_NE(html.find("<h2>Step time</h2>"), std::string::npos);
   EXPECT_NE(html.find("plan.zero=1"), std::string::npos);  // a series per zero value
   EXPECT_NE(html.find("plan.zero=3"), std::string::npos);

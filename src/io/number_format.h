@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/check.h"
+#include "core/text.h"
 #include "core/units.h"
 
 namespace fathom::io {
@@ -86,6 +87,11 @@ inline std::string ShortCount(double v) {
 // Chip-hours: three significant digits below a thousand (a short run's 0.0254, not 0), else
 // as ShortCount.
 inline std::string ChipHours(double h) { return h > 0 && h < 999.5 ? Sig(h, 3) : ShortCount(h); }
+// Chip-hours in full (22,253,833), or to three figures under 1,000 (0.0976, not 0 beside a
+// cost of $1.20): the size table's, text and HTML.
+inline std::string ChipHoursInFull(double h) {
+  return h > 0 && h < 999.5 ? Sig(h, 3) : core::WithThousands(std::llround(h));
+}
 
 // A time in ns, us, ms or s with `digits` significant digits, trailing zeros kept, for a
 // column: "3.090 s" beside "1.955 s" (core::FormatSeconds writes "3.09 s"); the unit chosen

@@ -579,15 +579,68 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   return {std::move(inputs), std::move(energy)};
 }
 
-namespace {
-
-// Chip-hours in full (22,253,833), or to three figures under 1,000 (0.0976, not 0 beside a
-// cost of $1.20).
-std::string SizeChipHours(double h) {
-  return h > 0 && h < 999.5 ? Sig(h, 3) : Count(static_cast<int64_t>(h + 0.5));
+std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
+  std::vector<std::string> lines;
+  // A count whose best plan trains slower than a smaller count's: the global batch and the
+  // layers leave no plan that uses its chips as well (more chips will not help there).
+  std::string slower;
+  int64_t slower_than = 0;
+  for (const plan::SizeRow& row : r.rows) {
+    if (row.slower_than == 0) continue;
+    slower += (slower.empty() ? "" : ", ") + Count(row.chips);
+    slower_than = row.slower_than;
+  }
+  if (!slower.empty()) {
+    lines.push_back(fmt::format(
+        "{} chips train slower than {}: no plan on them uses the chips as well (the global "
+        "batch of {} sequences bounds dp, the layers pp); a plan on more chips may leave some "
+        "idle (fathom plan --chips N --idle allow)",
+        slower, Count(slower_than), Count(r.global_batch_size)));
+  }
+  if (r.chosen >= 0) return lines;
+  if (!r.no_plan.empty()) {
+    lines.push_back(r.no_plan);
+    lines.push_back(
+        "try other counts (--chips), another --global-batch, or a chip with more memory");
+    return lines;
+  }
+  // With failures, more chips can take longer: past the fastest count the failures, not
+  // the compute, bound the run, and more chips would not help.
+  int fastest = -1, last = -1;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    if (!r.rows[i].planned) continue;
+    last = static_cast<int>(i);
+    if (fastest < 0 || r.rows[i].expected_s < r.rows[static_cast<size_t>(fastest)].expected_s) {
+      fastest = static_cast<int>(i);
+    }
+  }
+  // Failures are to blame where the ideal time still falls with more chips and the
+  // expected one rises; else the compute (a global batch that bounds data parallelism) is.
+  const bool failures =
+      r.with_reliability && fastest >= 0 && fastest < last &&
+      r.rows[static_cast<size_t>(last)].train_s < r.rows[static_cast<size_t>(fastest)].train_s;
+  if (failures) {
+    const plan::SizeRow& f = r.rows[static_cast<size_t>(fastest)];
+    const plan::SizeRow& l = r.rows[static_cast<size_t>(last)];
+    lines.push_back(fmt::format(
+        "no chip count tried meets the deadline, and more chips take longer past {}: the "
+        "ETTR falls from {:.4f} to {:.4f} at {}, failures cost more than the chips add",
+        Count(f.chips), f.ettr, l.ettr, Count(l.chips)));
+    lines.push_back(
+        "shorten the recovery (detect, restart, load), checkpoint faster or more often, "
+        "or lower the failure rates (fathom run shows where the time goes)");
+  } else if (!slower.empty() && fastest < last) {
+    lines.push_back("no chip count tried meets the deadline, and more chips than " +
+                    Count(r.rows[static_cast<size_t>(fastest)].chips) +
+                    " train slower: try a larger --global-batch (it bounds data parallelism), or "
+                    "a faster chip");
+  } else {
+    lines.push_back(
+        "no chip count tried meets the deadline: try more chips (--chips), a larger "
+        "--global-batch (it bounds data parallelism), or a faster chip");
+  }
+  return lines;
 }
-
-}  // namespace
 
 std::string SizeText(const plan::SizeResult& r) {
   std::string out = fmt::format(
@@ -620,77 +673,24 @@ std::string SizeText(const plan::SizeResult& r) {
         Sig(row.train_s / 86400, 4),
         g ? fmt::format("  {:>6.4f}  {:>13}", row.ettr, Sig(row.expected_s / 86400, 4))
           : std::string(),
-        SizeChipHours(row.cost.chip_hours), CostText(row.cost), EnergyText(row.cost),
+        ChipHoursInFull(row.cost.chip_hours), CostText(row.cost), EnergyText(row.cost),
         facility ? fmt::format("  {:>8}", Energy(row.cost.facility_energy_j)) : std::string(),
         electricity ? fmt::format("  {:>11}", Usd(row.cost.electricity_usd)) : std::string(),
         Describe(row.best.plan));
   }
   out += "\n";
-  // A count whose best plan trains slower than a smaller count's: the global batch and the
-  // layers leave no plan that uses its chips as well (more chips will not help there).
-  std::string slower;
-  int64_t slower_than = 0;
-  for (const plan::SizeRow& row : r.rows) {
-    if (row.slower_than == 0) continue;
-    slower += (slower.empty() ? "" : ", ") + Count(row.chips);
-    slower_than = row.slower_than;
-  }
-  if (!slower.empty()) {
-    out += fmt::format(
-        "  {} chips train slower than {}: no plan on them uses the chips as well (the global "
-        "batch of {} sequences bounds dp, the layers pp); a plan on more chips may leave some "
-        "idle (fathom plan --chips N --idle allow)\n",
-        slower, Count(slower_than), Count(r.global_batch_size));
-  }
+  std::vector<std::string> verdict = SizeVerdict(r);
   if (r.chosen >= 0) {
     const plan::SizeRow& c = r.rows[static_cast<size_t>(r.chosen)];
-    out +=
-        fmt::format("  > {} chips: the fewest that {}: {}{}, {} chip-hours", Count(c.chips),
+    std::string line =
+        fmt::format("> {} chips: the fewest that {}: {}{}, {} chip-hours", Count(c.chips),
                     r.deadline_s > 0 ? "meet the deadline" : "hold a plan", Duration(c.expected_s),
-                    g ? " expected" : "", SizeChipHours(c.cost.chip_hours));
-    out += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
-    out += electricity ? ", " + Usd(c.cost.electricity_usd) + " of electricity" : "";
-    out += "\n";
-  } else if (!r.no_plan.empty()) {
-    out += "  " + r.no_plan +
-           "\n  try other counts (--chips), another --global-batch, or a chip with more memory\n";
-  } else {
-    // With failures, more chips can take longer: past the fastest count the failures, not
-    // the compute, bound the run, and more chips would not help.
-    int fastest = -1, last = -1;
-    for (size_t i = 0; i < r.rows.size(); ++i) {
-      if (!r.rows[i].planned) continue;
-      last = static_cast<int>(i);
-      if (fastest < 0 || r.rows[i].expected_s < r.rows[static_cast<size_t>(fastest)].expected_s) {
-        fastest = static_cast<int>(i);
-      }
-    }
-    // Failures are to blame where the ideal time still falls with more chips and the
-    // expected one rises; else the compute (a global batch that bounds data parallelism)
-    // is.
-    const bool failures =
-        g && fastest >= 0 && fastest < last &&
-        r.rows[static_cast<size_t>(last)].train_s < r.rows[static_cast<size_t>(fastest)].train_s;
-    if (failures) {
-      const plan::SizeRow& f = r.rows[static_cast<size_t>(fastest)];
-      const plan::SizeRow& l = r.rows[static_cast<size_t>(last)];
-      out += fmt::format(
-          "  no chip count tried meets the deadline, and more chips take longer past {}: the "
-          "ETTR falls from {:.4f} to {:.4f} at {}, failures cost more than the chips add\n"
-          "  shorten the recovery (detect, restart, load), checkpoint faster or more often, "
-          "or lower the failure rates (fathom run shows where the time goes)\n",
-          Count(f.chips), f.ettr, l.ettr, Count(l.chips));
-    } else if (!slower.empty() && fastest < last) {
-      out += "  no chip count tried meets the deadline, and more chips than " +
-             Count(r.rows[static_cast<size_t>(fastest)].chips) +
-             " train slower: try a larger --global-batch (it bounds data parallelism), or a faster "
-             "chip\n";
-    } else {
-      out +=
-          "  no chip count tried meets the deadline: try more chips (--chips), a larger "
-          "--global-batch (it bounds data parallelism), or a faster chip\n";
-    }
+                    g ? " expected" : "", ChipHoursInFull(c.cost.chip_hours));
+    line += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
+    line += electricity ? ", " + Usd(c.cost.electricity_usd) + " of electricity" : "";
+    verdict.push_back(std::move(line));
   }
+  for (const std::string& line : verdict) out += "  " + line + "\n";
   out += g ? "  Expected days add failures, restarts and checkpoints (fathom run's analytic model, "
              "reliability " +
                  r.reliability +
@@ -855,7 +855,7 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
     const plan::SizeRow& c = ChosenRow(r);
     out += fmt::format("  {:<24} {:<10} {:>7}  {:>13}  {:>11}  {:>10}  {:>8}\n", r.cluster, r.chip,
                        Count(c.chips), Sig(c.expected_s / 86400, 4),
-                       SizeChipHours(c.cost.chip_hours), CostText(c.cost), EnergyText(c.cost));
+                       ChipHoursInFull(c.cost.chip_hours), CostText(c.cost), EnergyText(c.cost));
   }
   // Prices of different kinds (an on-demand list price against a reserved block) do not
   // compare: say which each is when they differ.

@@ -661,7 +661,7 @@ TEST(SizeReports, ReportsSayTheStepTimesArePredictions) {
   const nlohmann::json j = nlohmann::json::parse(SizeJson({r}));
   ASSERT_EQ(j.at("notes").size(), 1u);
   EXPECT_NE(j.at("notes")[0].get<std::string>().find("fathom validate"), std::string::npos);
-  EXPECT_NE(SizeReportHtml({r}).find("`fathom validate`"), std::string::npos);
+  EXPECT_NE(SizeReportHtml({r}).find("<code>fathom validate</code>"), std::string::npos);
 }
 
 }  // namespace

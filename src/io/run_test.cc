@@ -693,7 +693,7 @@ TEST(Run, ReportsSayTheStepTimesArePredictions) {
     noted = noted || n.get<std::string>().find("fathom validate") != std::string::npos;
   }
   EXPECT_TRUE(noted) << j.at("notes").dump();
-  EXPECT_NE(RunReportHtml(r.value()).find("`fathom validate`"), std::string::npos);
+  EXPECT_NE(RunReportHtml(r.value()).find("<code>fathom validate</code>"), std::string::npos);
 }
 
 // Switches nobody counted (a tier given by block size, without a radix) are "?" in the HTML

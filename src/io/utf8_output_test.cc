@@ -109,7 +109,7 @@ TEST_F(Latin1FileName, SweepJsonAndHtml) {
   core::Result<SweepResult> r = SweepAll(TestCatalog(), q, 1);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   ExpectJson(SweepJson(r.value()));
-  ExpectHtml(SweepReportHtml(r.value()));
+  ExpectHtml(SweepReportHtml(r.value(), {}));
 }
 
 // The plan and size reports name the model and the cluster, not the scenario: a model read

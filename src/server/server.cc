@@ -127,40 +127,61 @@ const $ = (id) => document.getElementById(id);
 const buttons = ["step", "plan", "run", "size", "sweep", "get-json", "get-trace"].map($);
 let example = "";  // the example the editor's text came from
 async function load() {
-  const r = await fetch("/api/examples");
-  if (!r.ok) return;
-  for (const name of await r.json()) {
-    const o = document.createElement("option");
-    o.value = o.textContent = name;
-    $("example").appendChild(o);
+  // The menu of examples; without it the saved text and the link still work.
+  try {
+    const r = await fetch("/api/examples");
+    if (r.ok) {
+      for (const name of await r.json()) {
+        const o = document.createElement("option");
+        o.value = o.textContent = name;
+        $("example").appendChild(o);
+      }
+    }
+  } catch (err) {
+    $("status").textContent = "the examples could not be listed: " + err;
   }
   // A link can name an example and what to do with it: #example=NAME&do=step|plan|run.
   const hash = new URLSearchParams(location.hash.slice(1));
   const saved = localStorage.getItem("fathom.scenario");
   if (hash.get("example")) {
     $("example").value = hash.get("example");
-    await loadExample(hash.get("example"));
+    if (!(await loadExample(hash.get("example")))) return;  // nothing to evaluate
   } else if (saved) {
     $("scenario").value = saved;
     example = localStorage.getItem("fathom.example") || "";
   }
   if (["step", "plan", "run", "size", "sweep"].includes(hash.get("do"))) await evaluate(hash.get("do"));
 }
+// Loads example `name` into the editor; false, with the error shown, when it cannot.
 async function loadExample(name) {
-  const r = await fetch("/api/examples/" + encodeURIComponent(name));
-  if (r.ok) {
+  try {
+    const r = await fetch("/api/examples/" + encodeURIComponent(name));
+    if (!r.ok) {
+      showError(await errorText(r));
+      return false;
+    }
     $("scenario").value = await r.text();
     example = name;
+    save();
+    return true;
+  } catch (err) {
+    $("status").textContent = "the server did not answer: " + err;
+    return false;
   }
 }
+// The editor's text and its example, kept for the next visit as they change.
+function save() {
+  localStorage.setItem("fathom.scenario", $("scenario").value);
+  localStorage.setItem("fathom.example", example);
+}
+$("scenario").addEventListener("input", save);
 $("example").addEventListener("change", async (e) => {
   if (e.target.value) await loadExample(e.target.value);
 });
 // The request for `what`, with the scenario's name when its text gives none.
 function request(what, format) {
   const text = $("scenario").value;
-  localStorage.setItem("fathom.scenario", text);
-  localStorage.setItem("fathom.example", example);
+  save();
   let url = "/api/" + what + "?" + (format ? "format=" + format : "");
   const add = (key, value) => { url += (url.endsWith("?") ? "" : "&") + key + "=" + encodeURIComponent(value); };
   if (!/^name:/m.test(text) && example) add("name", example);
@@ -259,7 +280,11 @@ $("sweep").addEventListener("click", () => evaluate("sweep"));
 $("get-json").addEventListener("click", () => download("step", "json", ".step.json"));
 $("get-trace").addEventListener("click", () => download("trace", "", ".trace.json.gz"));
 $("scenario").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); evaluate("step"); }
+  // Not while a request runs (the buttons are off): its answer would race this one's.
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    if (!$("step").disabled) evaluate("step");
+  }
 });
 load();
 </script>
@@ -467,6 +492,16 @@ std::string AsQueryText(std::string text) {
       text.replace(at, dashed.size() + (value ? 1 : 0), std::string(flag) + (value ? "=" : ""));
       at += flag.size();
     }
+  }
+  // The JSON report is format=json here.
+  for (size_t at = text.find("--json"); at != std::string::npos; at = text.find("--json", at)) {
+    const size_t end = at + 6;
+    if ((at > 0 && word(text[at - 1])) || (end < text.size() && word(text[end]))) {
+      at = end;
+      continue;
+    }
+    text.replace(at, 6, "format=json");
+    at += 11;
   }
   return text;
 }
