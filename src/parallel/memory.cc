@@ -84,14 +84,21 @@ StageParameterSplit StageParameterParts(const model::ParameterCount& c, const mo
     dense += c.mtp - routed;
     expert += routed;
   }
-  if (stage == 0) dense += c.embedding;
+  // Megatron's learned position table is a plain embedding, whole on every tp rank; the
+  // word embedding is vocab-parallel.
+  double replicated = 0;
+  if (stage == 0) {
+    replicated = static_cast<double>(m.PositionRows()) * m.hidden;
+    dense += c.embedding - replicated;
+  }
   if (stage == p.pp - 1) {
     // The last stage holds the output projection; with tied embeddings Megatron keeps a
     // copy of the embedding there (SC'21 Sec. 4).
     dense +=
         c.output + ((m.tied_embeddings && p.pp > 1) ? static_cast<double>(m.vocab) * m.hidden : 0);
   }
-  return {.dense = dense / p.tp, .expert = expert / (static_cast<double>(p.ep) * p.etp)};
+  return {.dense = dense / p.tp + replicated,
+          .expert = expert / (static_cast<double>(p.ep) * p.etp)};
 }
 
 double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int stage,
@@ -125,18 +132,20 @@ namespace {
 // routed experts; a multi-token prediction module), the input embedding on the first
 // stage (before layer 0) and the output head on the last (after the last layer and after
 // each prediction module); with a large vocabulary either is larger than a layer. Only
-// what is sharded (over more than one rank) needs gathering. Zero without ZeRO-3.
-// In parameters: the pair's and the largest single unit's (whose unsharded gradient the
-// backward produces before reduce-scattering it: UnitGradient).
+// what is sharded (over more than one rank: dp x cp, and dualpipe's two copies of a stage)
+// needs gathering. Zero below ZeRO-2, whose gradients are reduce-scattered a unit at a time
+// too. In parameters: the pair's (gathered: ZeRO-3) and the largest single unit's (whose
+// unsharded gradient the backward produces before reduce-scattering it: UnitGradient).
 struct GatherUnits {
   double pair = 0;
   double largest = 0;
 };
 GatherUnits GatherParams(const model::ParameterCount& c, const model::ModelSpec& m,
                          const ParallelPlan& p, int stage, const LayerMix& mix) {
-  if (p.zero < 3) return {};
-  const bool dense_sharded = static_cast<double>(p.dp) * p.cp > 1;
-  const bool experts_sharded = p.ExpertDataParallel() > 1;
+  if (p.zero < 2) return {};
+  const double copies = StageCopies(p);
+  const bool dense_sharded = static_cast<double>(p.dp) * p.cp * copies > 1;
+  const bool experts_sharded = static_cast<double>(p.ExpertDataParallel()) * copies > 1;
   auto dense = [&](double params) { return dense_sharded ? params / p.tp : 0.0; };
   const double routed = experts_sharded ? c.moe_routed / (static_cast<double>(p.ep) * p.etp) : 0.0;
   const double attention = c.attention + c.kv_projection * (KvReplicas(m, p.tp) - 1);
@@ -175,11 +184,12 @@ GatherUnits GatherParams(const model::ParameterCount& c, const model::ModelSpec&
 
 double GatherBuffer(const model::ParameterCount& c, const model::ModelSpec& m,
                     const ParallelPlan& p, int stage, const LayerMix& mix) {
-  return GatherParams(c, m, p, stage, mix).pair * kWeightBytes;
+  return p.zero >= 3 ? GatherParams(c, m, p, stage, mix).pair * kWeightBytes : 0.0;
 }
 
 // FSDP's backward produces a unit's gradient whole, in the reduction's precision, before
-// it reduce-scatters it into the shards: the largest unit's, at once. Zero without ZeRO-3.
+// it reduce-scatters it into the shards: the largest unit's, at once. ZeRO-2 does too
+// (FSDP's SHARD_GRAD_OP; DeepSpeed's reduce bucket); zero below it.
 double UnitGradient(const model::ParameterCount& c, const model::ModelSpec& m,
                     const ParallelPlan& p, int stage, const LayerMix& mix) {
   return GatherParams(c, m, p, stage, mix).largest * GradReduceBytes(p);
@@ -200,8 +210,9 @@ WeightCache Fp8WeightCache(const model::ParameterCount& c, const model::ModelSpe
   const double bytes = Fp8WeightCacheBytes(p);
   if (bytes == 0) return {};
   if (p.zero < 3) return {.resident = linear.Total() * bytes};
-  const bool dense_sharded = static_cast<double>(p.dp) * p.cp > 1;
-  const bool experts_sharded = p.ExpertDataParallel() > 1;
+  const double copies = StageCopies(p);
+  const bool dense_sharded = static_cast<double>(p.dp) * p.cp * copies > 1;
+  const bool experts_sharded = static_cast<double>(p.ExpertDataParallel()) * copies > 1;
   WeightCache w;
   w.resident =
       ((dense_sharded ? 0.0 : linear.dense) + (experts_sharded ? 0.0 : linear.expert)) * bytes;
@@ -304,7 +315,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     b.activations += tokens * 2.0 * m.hidden / seq_div;  // embedding output
     // The embedding dropout's mask (one byte an element, Korthikanti et al. Sec. 4.3), kept
     // for every micro-batch in flight on the first stage.
-    if (m.dropout) b.activations += tokens * m.hidden / seq_div * InFlightMicroBatches(p, 0);
+    if (m.dropout) b.activations += tokens * m.hidden / seq_div * FirstChunkInFlight(p);
   }
   if (stage == p.pp - 1) {
     // What the head keeps for backward, for the main head and each multi-token prediction
@@ -314,6 +325,10 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     // cross-entropy's fp32 softmax over the rank's V/tp logits (4sbv/t).
     b.activations += tokens * (4.0 * m.hidden / seq_div + 4.0 * m.vocab / p.tp) * (1 + mix.mtp) *
                      LossesInFlight(p);
+    // At the loss the 16-bit logits the output projection returned are still held while the
+    // cross-entropy makes their fp32 copy (VocabParallelCrossEntropy's .float()): 2sbv/t
+    // more, once, for the head computing its loss.
+    b.activations += tokens * 2.0 * m.vocab / p.tp;
   }
   b.reserved = p.memory_reserved.value();
   const double allocated =

@@ -172,8 +172,10 @@ TEST(StageMemory, GpipeLastStageKeepsEveryMicroBatchsLoss) {
     const MemoryBreakdown two = StageMemory(m, p, p.pp - 1, 2);
     return one.activations - (two.activations - one.activations);  // no layer: the head
   };
-  EXPECT_NEAR(last_without_layers(Schedule::k1F1B), loss, 1);
-  EXPECT_NEAR(last_without_layers(Schedule::kGPipe), 16 * loss, 1);
+  // With the 16-bit logits held beside their fp32 copy at the loss, once (2sbV/tp).
+  const double logits = m.seq_len * 2.0 * static_cast<double>(m.vocab) / p.tp;
+  EXPECT_NEAR(last_without_layers(Schedule::k1F1B), loss + logits, 1);
+  EXPECT_NEAR(last_without_layers(Schedule::kGPipe), 16 * loss + logits, 1);
 }
 
 // With dropout the first stage keeps the embedding dropout's mask (a byte an element, split by
@@ -395,8 +397,18 @@ TEST(StageMemory, GradientBytesFollowTheGradientPrecision) {
   EXPECT_NEAR(per_param(1, Precision::kFp16, GradReduce::kAuto), 4 + 16.0 / 8, 1e-9);
   EXPECT_NEAR(per_param(1, Precision::kBf16, GradReduce::kBf16), 4 + 16.0 / 8, 1e-9);
   EXPECT_NEAR(per_param(1, Precision::kFp16, GradReduce::kFp32), 6 + 12.0 / 8, 1e-9);
-  EXPECT_NEAR(per_param(2, Precision::kBf16, GradReduce::kAuto), 2 + 16.0 / 8, 1e-9);
-  EXPECT_NEAR(per_param(2, Precision::kBf16, GradReduce::kBf16), 2 + 18.0 / 8, 1e-9);
+  // ZeRO-2 also holds the largest unit's gradient whole before its reduce-scatter (here
+  // the output head: V x h and the final norm), as ZeRO-3 does.
+  const model::ParameterCount c = model::CountParameters(m);
+  const double unit = std::max({c.embedding, c.output, c.per_layer}) / c.total;
+  EXPECT_NEAR(per_param(2, Precision::kBf16, GradReduce::kAuto), 2 + 16.0 / 8 + 4 * unit, 1e-9);
+  EXPECT_NEAR(per_param(2, Precision::kBf16, GradReduce::kBf16), 2 + 18.0 / 8 + 2 * unit, 1e-9);
+  p.grad_reduce = GradReduce::kAuto;
+  p.zero = 2;
+  const double zero2 = StageMemory(m, p, 0, m.layers).gradients;
+  p.zero = 3;
+  EXPECT_DOUBLE_EQ(StageMemory(m, p, 0, m.layers).gradients, zero2);
+  p.grad_reduce = GradReduce::kBf16;
   // The cast to the fp32 copy adds a read of 2 B and a write of 4 B to the Adam update.
   EXPECT_EQ(AdamStepBytes(p), kAdamStepBytes + 6);
   p.grad_reduce = GradReduce::kFp32;
@@ -532,6 +544,51 @@ TEST(StageMemory, Fp8WeightCacheCastsExpertsNotTheRouter) {
   const double moe_layer =
       StageMemory(m, p, 0, 5).fp8_weight_cache - StageMemory(m, p, 0, 4).fp8_weight_cache;
   EXPECT_NEAR(moe_layer, 2 * (c.attention_linear + expert + 32 * expert), 1);
+}
+
+// DualPipe's two copies of a stage shard its ZeRO-3 state between them even at dp 1, so the
+// stage gathers its weights as with dp 2: the pair of units in use and a unit's whole
+// gradient (they were halved with nothing gathered, 3.35 GiB short on Llama 3 8B).
+TEST(StageMemory, DualPipeZero3GathersWhatItsTwoCopiesShard) {
+  ParallelPlan p;
+  p.pp = 8;
+  p.dp = 1;
+  p.global_batch_size = 64;
+  p.schedule = Schedule::kDualPipe;
+  p.zero = 3;
+  const model::ModelSpec m = model::testing::Llama70B();
+  const MemoryBreakdown b = StageMemory(m, p, 3, 10);
+  // Half the stage's 16-bit weights, and the gathered pair of layers on top.
+  EXPECT_GT(b.weights, b.parameters * 2 / 2 + 2 * 2 * 0.8e9);
+  p.zero = 1;
+  EXPECT_GT(b.gradients, StageMemory(m, p, 3, 10).gradients / 2);
+}
+
+// Interleaved rank 0 runs forwards in groups of pp a chunk: at pp 4, vp 2 it holds 8
+// micro-batches of chunk 0 (2·pp) when its first chunk-0 backward starts, against the
+// chunks' mean of 5.5; the embedding's dropout mask is chunk 0's.
+TEST(StageMemory, TheFirstChunkHoldsMoreMicroBatchesInterleaved) {
+  ParallelPlan p = Tp8Pp4Sp();
+  p.global_batch_size = 64;
+  p.schedule = Schedule::kInterleaved;
+  p.vp = 2;
+  EXPECT_DOUBLE_EQ(InFlightMicroBatches(p, 0), 5.5);
+  EXPECT_DOUBLE_EQ(FirstChunkInFlight(p), 8);
+  p.global_batch_size = 4;  // one micro-batch a stage: at most the micro-batches
+  EXPECT_DOUBLE_EQ(FirstChunkInFlight(p), 4);
+  p.schedule = Schedule::k1F1B;
+  p.vp = 1;
+  EXPECT_DOUBLE_EQ(FirstChunkInFlight(p), InFlightMicroBatches(p, 0));
+}
+
+// Megatron's learned position table is a plain nn.Embedding, whole on every tp rank; only
+// the word embedding is split by tp (GPT-3's 2,048 x 12,288 positions had been divided by 8).
+TEST(StageParameters, LearnedPositionsAreNotSplitByTp) {
+  const model::ModelSpec m = model::testing::Gpt3();
+  ParallelPlan p = Tp8Pp4Sp();
+  const double with = StageParameterParts(m, p, 0, 24).Total();
+  const double later = StageParameterParts(m, p, 1, 24).Total();
+  EXPECT_NEAR(with - later, (51200.0 * 12288) / 8 + 2048.0 * 12288, 1e4);
 }
 
 }  // namespace

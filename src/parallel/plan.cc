@@ -574,6 +574,19 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
   return m;
 }
 
+double FirstChunkInFlight(const ParallelPlan& p) {
+  if (p.schedule != Schedule::kInterleaved || p.vp <= 1) return InFlightMicroBatches(p, 0);
+  // Rank 0 runs forwards in groups of pp micro-batches per chunk (forward k: chunk
+  // (k / pp) mod vp); its first backward of chunk 0 is backward (vp - 1)·pp, after
+  // warm-up + that many + 1 forwards. Chunk 0's forwards among them are held.
+  const int64_t m = p.MicroBatches();
+  const int64_t warm_up = 2 * (int64_t{p.pp} - 1) + (int64_t{p.vp} - 1) * p.pp;
+  const int64_t forwards = std::min<int64_t>(m * p.vp, warm_up + (int64_t{p.vp} - 1) * p.pp + 1);
+  int64_t chunk0 = 0;
+  for (int64_t k = 0; k < forwards; ++k) chunk0 += (k / p.pp) % p.vp == 0 ? 1 : 0;
+  return static_cast<double>(std::min(chunk0, m));
+}
+
 double DpBucketParams(const ParallelPlan& plan) {
   return std::max(40e6, 1e6 * static_cast<double>(plan.dp) * plan.cp);
 }

@@ -207,13 +207,18 @@ GroupLayout PlaceGroups(const ParallelPlan& plan, const network::ClusterSpec& cl
 // the weight gradient's share and is given as 1F1B's.
 double BubbleFraction(const ParallelPlan& plan);
 
-// Micro-batches whose activations stage `stage` holds at its peak (Megatron's warm-up
-// count + 1), in units of whole-stage micro-batches; at most the number of micro-batches.
 // The 16-bit type of the plan's 16-bit operators (all in a 16-bit plan; under fp8 and fp4
 // the router, attention, embedding and output layer): fp16 in an fp16 plan, else bf16.
 hardware::Precision SixteenBit(const ParallelPlan& plan);
 
+// Micro-batches whose activations stage `stage` holds at its peak (Megatron's warm-up
+// count + 1), in units of whole-stage micro-batches; at most the number of micro-batches.
 double InFlightMicroBatches(const ParallelPlan& plan, int stage);
+// Micro-batches whose activations the first stage's first model chunk holds at its peak:
+// InFlightMicroBatches(plan, 0) but with the interleaved schedule, whose rank 0 holds more
+// of chunk 0 than the chunks' mean (2·pp at vp 2, against 1.5·pp): what only the first
+// chunk keeps (the embedding's dropout mask) is counted at it.
+double FirstChunkInFlight(const ParallelPlan& plan);
 
 // Micro-batches whose loss the last pipeline stage holds at once: what the cross-entropy
 // keeps for backward (Megatron's vocab-parallel cross-entropy saves its fp32 softmax,
