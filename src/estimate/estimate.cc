@@ -1237,9 +1237,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         return std::max(0.0, spans.compute - mb * slowest) + (slowest - t.Total()) / v;
       case parallel::Schedule::kGPipe:
         return sum_stage_time - t.Total();
-      case parallel::Schedule::kZeroBubbleH1:
-        // ZB-H1: the fill and drain carry F + B - W per stage instead of F + B + W.
-        return std::max(0.0, sum_stage_time - t.Total() - 2.0 * (sum_weight_grad - t.weight_grad));
+      case parallel::Schedule::kZeroBubbleH1: {
+        // ZB-H1: the fill and drain carry F + B - W per stage instead of F + B + W. The
+        // fill's W leave the critical path whatever m is (each runs beside the next stage's
+        // passes); the drain's need weight passes deferred into it, of which a stage has
+        // m - 1 of the pp - 1 when there are fewer micro-batches than stages (4F + 4B + W
+        // at m = 1 on 4 stages, not 4F + 4B - 2W).
+        const double deferred = std::clamp((micro_batches - 1.0) / std::max(1, p.pp - 1), 0.0, 1.0);
+        return std::max(
+            0.0, sum_stage_time - t.Total() - (1.0 + deferred) * (sum_weight_grad - t.weight_grad));
+      }
       case parallel::Schedule::kDualPipe:
         // DeepSeek-V3 Table 2: (pp/2 - 1)(F&B + B - 3W), B the whole backward and W its
         // weight part, F&B taken as a stage's forward and backward with their exposed

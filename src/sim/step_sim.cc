@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cmath>
 #include <cstddef>
+#include <numeric>
 
 #include "collective/collective.h"
 #include "core/check.h"
@@ -634,7 +636,15 @@ void Builder::BuildStage(int s) {
   // but for a bucket's first layer).
   std::vector<std::vector<OpId>> prefetched(static_cast<size_t>(v_));
   if (dp && !zero3 && p_.zero >= 1 && overlap_dp) {
-    for (int c = 0; c < v_; ++c) {
+    // The chunks in the order their first forwards run (dualpipe's ranks past pp/2 start
+    // with their second chunk, the other direction's first stage), on the one dp stream.
+    std::vector<int> by_first_use(static_cast<size_t>(v_));
+    std::iota(by_first_use.begin(), by_first_use.end(), 0);
+    std::stable_sort(by_first_use.begin(), by_first_use.end(), [&](int a, int b) {
+      const int fa = first_fwd[static_cast<size_t>(a)], fb = first_fwd[static_cast<size_t>(b)];
+      return (fa < 0 ? INT_MAX : fa) < (fb < 0 ? INT_MAX : fb);
+    });
+    for (int c : by_first_use) {
       const Chunk& k = chunks[static_cast<size_t>(c)];
       prefetched[static_cast<size_t>(c)].assign(static_cast<size_t>(k.layers), kNone);
       for (int l = 0; l < k.layers; l += k.bucket_layers) {
