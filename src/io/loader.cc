@@ -77,7 +77,8 @@ core::Result<Document> ParseYamlFile(const std::string& path) {
   try {
     doc.root = YAML::Load(doc.text);
     // A second document (after "---") would be ignored: an error, as an unknown key is.
-    if (doc.text.rfind("---", 0) == 0 || doc.text.find("\n---") != std::string::npos) {
+    if (doc.text.rfind("---", 0) == 0 || doc.text.find("\n---") != std::string::npos ||
+        doc.text.find("\n...") != std::string::npos) {
       const std::vector<YAML::Node> all = YAML::LoadAll(doc.text);
       for (size_t i = 1; i < all.size(); ++i) {
         if (all[i].IsNull()) continue;
@@ -776,8 +777,12 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
   // A check of an imported value names the config's key and line, and Fathom's key in its hint.
   for (core::Diagnostic& x : r.diagnostics().items()) {
     const auto it = loader.hf_keys.find(x.key);
-    if (it == loader.hf_keys.end() || x.file != it->second.first || x.line != 0) continue;
+    if (it == loader.hf_keys.end()) continue;
+    // Not where the value was given elsewhere (--set, a mapping around the config).
+    const auto given = loader.where.find(x.key);
+    if (given != loader.where.end() && given->second.file != it->second.first) continue;
     const HfSource& source = it->second.second;
+    x.file = it->second.first;
     x.hint += std::string(x.hint.empty() ? "" : "; ") + source.key + " is Fathom's " + x.key;
     x.key = source.key;
     x.line = source.line;

@@ -347,8 +347,8 @@ std::string SearchText(const plan::SearchResult& r) {
                   [](const plan::Candidate& c) { return c.plan.zero == 3; })) {
     out +=
         "\n  zero 3: priced as FSDP's per-layer all-gathers and reduce-scatters at NCCL's ring "
-        "rate, overlapped with compute; the only ZeRO-3 runs in the validation (DeepSpeed, "
-        "2021) took 36-79% longer than predicted (docs/validation.md)\n";
+        "rate, overlapped with compute; for the only ZeRO-3 runs in the validation (DeepSpeed, "
+        "2021) the prediction is 36-79% short of the measured step (docs/validation.md)\n";
   }
   out +=
       "\n  steps are estimated in closed form; the best are simulated event by event and "
@@ -583,19 +583,26 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
   std::vector<std::string> lines;
   // A count whose best plan trains slower than a smaller count's: the global batch and the
   // layers leave no plan that uses its chips as well (more chips will not help there).
-  std::string slower;
-  int64_t slower_than = 0;
+  // One clause per faster count, in the order the rows name them.
+  std::vector<std::pair<int64_t, std::string>> slower;  // the faster count, the slower ones
   for (const plan::SizeRow& row : r.rows) {
     if (row.slower_than == 0) continue;
-    slower += (slower.empty() ? "" : ", ") + Count(row.chips);
-    slower_than = row.slower_than;
+    auto it = std::find_if(slower.begin(), slower.end(),
+                           [&](const auto& x) { return x.first == row.slower_than; });
+    if (it == slower.end()) it = slower.insert(slower.end(), {row.slower_than, ""});
+    it->second += (it->second.empty() ? "" : ", ") + Count(row.chips);
   }
   if (!slower.empty()) {
+    std::string clauses;
+    for (const auto& [faster, counts] : slower) {
+      clauses +=
+          (clauses.empty() ? "" : "; ") + counts + " chips train slower than " + Count(faster);
+    }
     lines.push_back(fmt::format(
-        "{} chips train slower than {}: no plan on them uses the chips as well (the global "
-        "batch of {} sequences bounds dp, the layers pp); a plan on more chips may leave some "
-        "idle (fathom plan --chips N --idle allow)",
-        slower, Count(slower_than), Count(r.global_batch_size)));
+        "{}: no plan on them uses the chips as well (the global batch of {} sequences bounds "
+        "dp, the layers pp); a plan on more chips may leave some idle (fathom plan --chips N "
+        "--idle allow)",
+        clauses, Count(r.global_batch_size)));
   }
   if (r.chosen >= 0) return lines;
   if (!r.no_plan.empty()) {

@@ -362,6 +362,27 @@ TEST(SizeReports, ACountSlowerThanASmallerOneSaysSo) {
   EXPECT_TRUE(j["clusters"][0]["rows"][0]["slower_than_chips"].is_null());
 }
 
+// Each slower count is said against the faster count its row names (2,048 had been said
+// slower than 4,096, the last row's reference).
+TEST(SizeReports, SlowerCountsAreGroupedByTheFasterOne) {
+  plan::SizeResult r;
+  r.global_batch_size = 512;
+  for (const auto& [chips, slower_than] :
+       std::vector<std::pair<int64_t, int64_t>>{{1024, 0}, {2048, 1024}, {4096, 0}, {8192, 4096}}) {
+    plan::SizeRow row;
+    row.chips = chips;
+    row.planned = true;
+    row.slower_than = slower_than;
+    r.rows.push_back(row);
+  }
+  const std::vector<std::string> lines = SizeVerdict(r);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.front().find("2,048 chips train slower than 1,024; 8,192 chips train slower "
+                               "than 4,096"),
+            std::string::npos)
+      << lines.front();
+}
+
 // The share of time that trains is the ETTR of all causes, named as fathom run names it
 // (ettr_all_causes); "goodput", which meant MFU x ETTR in fathom run, is not used.
 TEST(SizeReports, TheEttrIsNamedAsTheRunNamesIt) {

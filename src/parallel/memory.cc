@@ -160,7 +160,9 @@ GatherUnits GatherParams(const model::ParameterCount& c, const model::ModelSpec&
   double pair = 2 * largest;
   double single = largest;
   if (stage == 0) {
-    const double embedding = dense(c.embedding);
+    // The learned position table is whole on every tp rank (StageParameterParts).
+    const double positions = static_cast<double>(m.PositionRows()) * m.hidden;
+    const double embedding = dense(c.embedding - positions) + (dense_sharded ? positions : 0.0);
     const double first = mix.layers > 0 ? layer(model::KindOfLayer(m, 0).moe) : 0.0;
     pair = std::max(pair, embedding + first);
     single = std::max(single, embedding);

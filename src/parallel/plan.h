@@ -216,7 +216,7 @@ hardware::Precision SixteenBit(const ParallelPlan& plan);
 double InFlightMicroBatches(const ParallelPlan& plan, int stage);
 // Micro-batches whose activations the first stage's first model chunk holds at its peak:
 // InFlightMicroBatches(plan, 0) but with the interleaved schedule, whose rank 0 holds more
-// of chunk 0 than the chunks' mean (2·pp at vp 2, against 1.5·pp): what only the first
+// of chunk 0 than the chunks' mean (2·pp at vp 2, against pp + (pp - 1)/vp): what only the first
 // chunk keeps (the embedding's dropout mask) is counted at it.
 double FirstChunkInFlight(const ParallelPlan& plan);
 

@@ -97,9 +97,12 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
     NonNegative(d, k + "count", c.count, "the number of components of this class in the job");
     NonNegative(d, k + "rate", c.rate_per_s,
                 "a rate per component, e.g. \"1.3/1000node-day\"; an MTBF must be > 0");
-    if (!std::isfinite(c.weibull_shape) || c.weibull_shape <= 0) {
-      d.Error(k + "weibull_shape", "= " + Num(c.weibull_shape) + ": must be > 0",
-              "1 is exponential; < 1 infant mortality; > 1 wear-out");
+    if (!std::isfinite(c.weibull_shape) || c.weibull_shape < 0.1) {
+      // Below 0.1 nearly every draw of the Monte Carlo's renewal process is zero: a burst
+      // without end (shape 0.01 did not finish).
+      d.Error(k + "weibull_shape", "= " + Num(c.weibull_shape) + ": must be at least 0.1",
+              "1 is exponential; < 1 infant mortality; > 1 wear-out; measured shapes lie "
+              "between about 0.5 and 1.5");
     }
     if (c.effect == Effect::kFailSlow) {
       if (!std::isfinite(c.slowdown) || c.slowdown < 1) {

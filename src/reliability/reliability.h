@@ -103,7 +103,7 @@
 //                                        booked by the class that started them, as above)
 //   restarts        M·e^{δ/M}·A·(1 + λ_stop·M·X)·(e^{D/M}·(1 + W/M) − 1)   `downtime`
 //                   (spare waits: M·e^{δ/M}·A·(1 + λ_stop·M·X)·e^{D/M}·W/M)
-//   SDC latency     M·e^{δ/M}·A·X·M    `sdc`
+//   SDC latency     M·e^{δ/M}·A·X    `sdc`
 // and U·(S − 1) of `straggler`. These are exact for the Monte Carlo's model when every
 // class is exponential and no fail-slow class runs beside a job-stopping one. With no
 // job-stopping class (λ = 0) a segment takes c·s. The run never finishes (an error) when
