@@ -723,7 +723,8 @@ TEST(BadInput, EveryProblemIsReportedWithItsKey) {
   EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[1].rate", "must be finite and >= 0"));
   EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[2].rate", "= nan"));
   EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[3].rate", "= inf"));
-  EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[1].weibull_shape", "= 0: must be at least 0.1"));
+  EXPECT_TRUE(
+      HasDiagnostic(d, "reliability.failures[1].weibull_shape", "= 0: must be at least 0.1"));
   EXPECT_TRUE(HasDiagnostic(d, "reliability.failures[2].slowdown", "must be >= 1"));
   EXPECT_TRUE(HasDiagnostic(d, "reliability.recovery.detect", "= -1"));
   EXPECT_TRUE(HasDiagnostic(d, "reliability.checkpoint.persist", "= nan"));
