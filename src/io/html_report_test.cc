@@ -368,17 +368,23 @@ TEST(HtmlReport, SizePagePlotsTimeAndCostAgainstTheChipCount) {
   ExpectWellFormed(html);
 }
 
-// The largest count, just short of the deadline (the last point, just above the right end
-// of the line), is not covered by the deadline's label, which sat there.
-TEST(HtmlReport, TheDeadlineLabelLeavesTheLastPointVisible) {
+// A sizing of model "m" on cluster "c" of chip "x": 1T tokens of 512 x 8,192, no rows.
+plan::SizeResult EmptySizing() {
   plan::SizeResult r;
   r.model = "m";
   r.cluster = "c";
   r.chip = "x";
   r.tokens = 1e12;
-  r.deadline_s = 30 * 86400.0;
   r.global_batch_size = 512;
   r.seq_len = 8192;
+  return r;
+}
+
+// The largest count, just short of the deadline (the last point, just above the right end
+// of the line), is not covered by the deadline's label, which sat there.
+TEST(HtmlReport, TheDeadlineLabelLeavesTheLastPointVisible) {
+  plan::SizeResult r = EmptySizing();
+  r.deadline_s = 30 * 86400.0;
   for (int64_t chips : {256, 512, 1024, 2048}) {
     plan::SizeRow row;
     row.chips = chips;
@@ -397,13 +403,7 @@ TEST(HtmlReport, TheDeadlineLabelLeavesTheLastPointVisible) {
 // ETTRs 0.99918 to 0.99926: the ticks' labels take the decimals their step needs (all five
 // had read 0.9992 at four significant digits).
 TEST(HtmlReport, TickLabelsAreDistinct) {
-  plan::SizeResult r;
-  r.model = "m";
-  r.cluster = "c";
-  r.chip = "x";
-  r.tokens = 1e12;
-  r.global_batch_size = 512;
-  r.seq_len = 8192;
+  plan::SizeResult r = EmptySizing();
   r.with_reliability = true;
   for (int64_t chips : {256, 512}) {
     plan::SizeRow row;
