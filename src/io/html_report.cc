@@ -638,13 +638,14 @@ std::string StepFigures(const estimate::StepReport& r) {
           "{} per chip",
           GroupedNum(r.tokens_per_s / static_cast<double>(std::max<int64_t>(1, r.chips)), 1)));
   out += Figure("MFU", Pct(r.mfu),
-                fmt::format("of {} {} dense", Esc(core::FormatFlopRate(r.peak_flops)),
+                // In TFLOP/s, as the text gives the peak (1978.9 TFLOP/s, not 1.979 PFLOP/s).
+                fmt::format("of {} {} dense", GroupedNum(r.peak_flops / 1e12, 1) + " TFLOP/s",
                             Esc(hardware::PrecisionName(parallel::SixteenBit(r.plan)))));
   if (r.plan.precision != parallel::SixteenBit(r.plan)) {
-    out +=
-        Figure("MFU at run precision", Pct(r.mfu_run_precision),
-               fmt::format("of {} {} dense", Esc(core::FormatFlopRate(r.peak_flops_run_precision)),
-                           Esc(hardware::PrecisionName(r.plan.precision))));
+    out += Figure(
+        "MFU at run precision", Pct(r.mfu_run_precision),
+        fmt::format("of {} {} dense", GroupedNum(r.peak_flops_run_precision / 1e12, 1) + " TFLOP/s",
+                    Esc(hardware::PrecisionName(r.plan.precision))));
   }
   out += Figure("HFU", Pct(r.hfu), "recompute included");
   out += Figure("model TFLOP/s per chip", Num(r.model_flops_per_chip_s / 1e12, 1),
