@@ -1,9 +1,10 @@
-// Data parallelism over an index range, for work whose items are independent: each thread
-// takes one contiguous block and writes only the slots of its own items, so no locks are
-// needed and the results do not depend on the thread count.
+// Data parallelism over an index range, for work whose items are independent: each item
+// writes only its own slots, so no locks are needed and the results depend neither on the
+// thread count nor on which thread ran which item.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -25,12 +26,27 @@ void ParallelBlocks(int64_t n, int threads, const Fn& fn) {
   for (std::thread& th : pool) th.join();
 }
 
-// fn(i) for every i in [0, n), by ParallelBlocks.
+// fn(i) for every i in [0, n) on min(threads, n) threads, each taking the next index not
+// yet taken (items of unequal cost keep every thread busy); on the calling thread alone
+// when that is one. fn must write only its own item's results.
 template <class Fn>
 void ParallelFor(int64_t n, int threads, const Fn& fn) {
-  ParallelBlocks(n, threads, [&fn](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) fn(i);
-  });
+  const int64_t t = std::max<int64_t>(1, std::min<int64_t>(threads, n));
+  if (t == 1) {
+    for (int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
+         i = next.fetch_add(1, std::memory_order_relaxed)) {
+      fn(i);
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<size_t>(t));
+  for (int64_t k = 0; k < t; ++k) pool.emplace_back(work);
+  for (std::thread& th : pool) th.join();
 }
 
 }  // namespace fathom::core

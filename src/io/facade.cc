@@ -59,7 +59,8 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
   const SourceMap& where = loaded.value().where;
   core::Diagnostics d = loaded.diagnostics();
   // A timeline needs the simulator: then its budget error stands, rather than a fallback.
-  const sim::SimulateOptions whole{.whole_step = q.need_simulation || q.keep_simulation};
+  const bool keep = q.need_simulation || q.keep_simulation;
+  const sim::SimulateOptions whole{.whole_step = keep, .report_only = !keep};
   EngineChoice engine = q.need_simulation && q.engine == "auto"
                             ? EngineChoice{}
                             : ChooseEngine(sc, q.engine, whole.whole_step);
@@ -89,7 +90,7 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
     // otherwise simulated at two shorter steps and extrapolated, so is the report, and the
     // timeline is the whole step's.
     if (ok && whole.whole_step && sim::SimulationSize(sc, {}) != sim::SimulationSize(sc, whole)) {
-      core::Result<sim::SimResult> reported = sim::Simulate(sc, {});
+      core::Result<sim::SimResult> reported = sim::Simulate(sc, {.report_only = true});
       FATHOM_CHECK(reported.ok(), "a step simulated whole fails extrapolated");
       out.report = std::move(reported.value().report);
     }

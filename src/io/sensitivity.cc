@@ -132,7 +132,7 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
 
 core::Result<double> SensitivityStep(const estimate::Scenario& s, bool simulate) {
   if (simulate) {
-    core::Result<sim::SimResult> r = sim::Simulate(s);
+    core::Result<sim::SimResult> r = sim::Simulate(s, {.report_only = true});
     if (!r.ok()) return r.diagnostics();
     return r.value().report.step_time_s;
   }

@@ -333,7 +333,7 @@ SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
       Slot(const Slot&) = delete;
       Slot& operator=(const Slot&) = delete;
     } slot(simulations);
-    core::Result<sim::SimResult> r = sim::Simulate(sc);
+    core::Result<sim::SimResult> r = sim::Simulate(sc, {.report_only = true});
     if (!r.ok()) return r.diagnostics();
     return {std::move(r.value().report), r.diagnostics()};
   };

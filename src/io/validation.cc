@@ -98,7 +98,7 @@ void PredictCollective(ValidationRow& row, const Catalog& catalog, const YAML::N
 
 void Predict(ValidationRow& row, const estimate::Scenario& scenario, bool simulate) {
   core::Result<estimate::StepReport> r = estimate::Estimate(scenario);
-  core::Result<sim::SimResult> simulated = sim::Simulate(scenario);
+  core::Result<sim::SimResult> simulated = sim::Simulate(scenario, {.report_only = true});
   if (r.ok() && simulated.ok()) {
     row.estimated_s = r.value().step_time_s;
     row.simulated_s = simulated.value().report.step_time_s;

@@ -196,7 +196,7 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   core::Diagnostics diags;
   core::Result<estimate::StepReport> step = estimate::StepReport{};
   if (options.simulate) {
-    core::Result<sim::SimResult> s = sim::Simulate(scenario);
+    core::Result<sim::SimResult> s = sim::Simulate(scenario, {.report_only = true});
     if (s.ok()) {
       step = core::Result<estimate::StepReport>(std::move(s.value().report), s.diagnostics());
     } else {

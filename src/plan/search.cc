@@ -641,7 +641,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     core::ParallelFor(static_cast<int64_t>(which.size()), threads, [&](int64_t k) {
       Candidate& c = valid[which[static_cast<size_t>(k)]];
       estimate::Scenario sc{base.name, base.description, m, cluster_of(c.plan), c.plan};
-      core::Result<sim::SimResult> r = sim::Simulate(sc);
+      core::Result<sim::SimResult> r = sim::Simulate(sc, {.report_only = true});
       if (!r.ok()) {
         why[static_cast<size_t>(k)] = r.diagnostics().FirstError();
         return;
@@ -756,7 +756,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
       b.estimate_s = r.value().step_time_s;
       Fill(b, r.value());
       if (options.simulate_top > 0 && sim::SimulationSize(sc) <= sim::kMaxSimulationSize) {
-        core::Result<sim::SimResult> sr = sim::Simulate(sc);
+        core::Result<sim::SimResult> sr = sim::Simulate(sc, {.report_only = true});
         if (sr.ok()) {
           b.simulate_s = sr.value().report.step_time_s;
           Fill(b, sr.value().report);

@@ -104,6 +104,21 @@ void Program::Reserve(size_t ops, size_t dependencies) {
   edges_.reserve(dependencies);
 }
 
+void Program::Clear() {
+  duration_.clear();
+  stream_.clear();
+  start_.clear();
+  end_.clear();
+  edges_.clear();
+  stream_ops_.clear();
+  ClearCoupling();
+  pending_.clear();
+  succ_begin_.clear();
+  succ_.clear();
+  queue_.Clear();
+  rescheduled_ = 0;
+}
+
 size_t Program::MemoryBytes() const {
   size_t b = duration_.capacity() * sizeof(Time) + stream_.capacity() * sizeof(StreamId) +
              start_.capacity() * sizeof(Time) + end_.capacity() * sizeof(Time) +

@@ -55,6 +55,11 @@ struct Event {
 class EventQueue {
  public:
   void Reserve(size_t n) { heap_.reserve(n); }
+  // Empties the queue and restarts the sequence, keeping the heap's memory.
+  void Clear() {
+    heap_.clear();
+    next_sequence_ = 0;
+  }
   // Returns the event's sequence number.
   uint64_t Push(Time time, uint32_t priority, OpId op);
   Event Pop();  // the earliest; the queue must not be empty
@@ -87,6 +92,9 @@ class Program {
   // implies it.
   void AddDependency(OpId before, OpId after);
   void Reserve(size_t ops, size_t dependencies);
+  // Empties the program (no streams, operations, resources or slowdowns), keeping the
+  // memory of its arrays for the next one built in it.
+  void Clear();
 
   ResourceId AddResource();
   // `stream`'s operations use `resource`, sharing it with the other streams that use it.

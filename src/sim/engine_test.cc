@@ -56,6 +56,43 @@ TEST(Program, RunsTwiceTheSame) {
   EXPECT_EQ(first, 1 + 99 * 100 / 2);
 }
 
+// A program emptied by Clear and built again runs as one built new: nothing of the first
+// (its operations, coupling, event sequence) is left to change the second.
+TEST(Program, AClearedProgramRunsAsANewOne) {
+  auto build = [](Program& p, int ops) {
+    const StreamId x = p.AddStream();
+    const StreamId y = p.AddStream();
+    const ResourceId r = p.AddResource();
+    p.Use(x, r);
+    p.Use(y, r);
+    p.Slow(x, y, 0.25);
+    OpId prev = p.AddOp(x, 3);
+    for (int i = 0; i < ops; ++i) {
+      const OpId o = p.AddOp(i % 3 ? x : y, 10 + i);
+      if (i % 4 == 0) p.AddDependency(prev, o);
+      prev = o;
+    }
+  };
+  Program fresh;
+  build(fresh, 40);
+  const RunStats want = fresh.Run();
+  Program reused;
+  build(reused, 90);
+  reused.Run();
+  reused.Clear();
+  EXPECT_EQ(reused.ops(), 0u);
+  EXPECT_EQ(reused.streams(), 0u);
+  build(reused, 40);
+  const RunStats got = reused.Run();
+  EXPECT_EQ(got.makespan, want.makespan);
+  EXPECT_EQ(got.events, want.events);
+  EXPECT_EQ(got.rescheduled, want.rescheduled);
+  for (OpId op = 0; op < fresh.ops(); ++op) {
+    EXPECT_EQ(reused.start(op), fresh.start(op));
+    EXPECT_EQ(reused.end(op), fresh.end(op));
+  }
+}
+
 // Resources: processor sharing among the streams that use one.
 // Two new streams sharing a new resource.
 std::pair<StreamId, StreamId> TwoSharing(Program& p) {

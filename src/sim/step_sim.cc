@@ -5,6 +5,7 @@
 #include <climits>
 #include <cmath>
 #include <cstddef>
+#include <mutex>
 #include <numeric>
 
 #include "collective/collective.h"
@@ -948,8 +949,8 @@ void Builder::Build() {
   }
   const size_t layers_per_stage = static_cast<size_t>(std::max(1, g_.stages[0].layers)) + 2;
   const size_t estimate_ops =
-      static_cast<size_t>(pp) * static_cast<size_t>(m_) * layers_per_stage * per_mb * 2;
-  prog_.Reserve(estimate_ops, estimate_ops * 2);
+      static_cast<size_t>(pp) * static_cast<size_t>(m_) * layers_per_stage * per_mb;
+  prog_.Reserve(estimate_ops, estimate_ops / 2);
   out_.info.reserve(estimate_ops);
 
   for (int s = 0; s < pp; ++s) BuildStage(s);
@@ -1304,9 +1305,89 @@ void ShareExposed(estimate::StepReport& r, const std::array<double, 5>& as_run,
   }
 }
 
+// The arrays of finished simulations, kept for the next ones. A plan search simulates
+// hundreds of steps of up to a million operations, about 110 bytes each; the allocator
+// maps arrays this large afresh each time, and faulting in fresh pages cost as much as the
+// simulation itself (Llama 3 405B's `fathom size` example on one thread: 11.5 s, 7.2 s
+// with the arrays kept). One pool for the process, as its threads come and go with each
+// parallel loop; at most kMaxSpares, of kMaxSpareBytes in all. Which arrays a simulation
+// gets changes nothing it computes.
+class Spares {
+ public:
+  // Gives `out`, whose program and operations are empty, a spare's arrays.
+  static void Take(SimResult& out) {
+    Pool& pool = Get();
+    const std::lock_guard<std::mutex> lock(pool.mutex);
+    if (pool.spares.empty()) return;
+    // The largest (the spares are kept in ascending size): the simulation's arrays grow
+    // to their size only where they are smaller.
+    Spare& s = pool.spares.back();
+    out.program = std::move(s.program);
+    out.info = std::move(s.info);
+    pool.bytes -= s.bytes;
+    pool.spares.pop_back();
+  }
+  // Empties `out`'s program, operations and tasks, keeping the arrays for the next
+  // simulation while the pool stays within its bounds.
+  static void Give(SimResult& out) {
+    const size_t bytes = out.program.MemoryBytes() + out.info.capacity() * sizeof(OpInfo);
+    out.program.Clear();
+    out.info.clear();
+    out.tasks.clear();
+    if (bytes == 0) return;  // moved from
+    Spare spare{std::move(out.program), std::move(out.info), bytes};
+    out.program = Program();
+    out.info = std::vector<OpInfo>();
+    Pool& pool = Get();
+    const std::lock_guard<std::mutex> lock(pool.mutex);
+    // Past the bounds, the smallest go.
+    const auto at = std::upper_bound(pool.spares.begin(), pool.spares.end(), bytes,
+                                     [](size_t b, const Spare& x) { return b < x.bytes; });
+    pool.spares.insert(at, std::move(spare));
+    pool.bytes += bytes;
+    while (pool.spares.size() > kMaxSpares || pool.bytes > kMaxSpareBytes) {
+      pool.bytes -= pool.spares.front().bytes;
+      pool.spares.erase(pool.spares.begin());
+    }
+  }
+
+ private:
+  static constexpr size_t kMaxSpares = 8;
+  static constexpr size_t kMaxSpareBytes = size_t{512} << 20;
+  struct Spare {
+    Program program;
+    std::vector<OpInfo> info;
+    size_t bytes = 0;
+  };
+  struct Pool {
+    std::mutex mutex;
+    std::vector<Spare> spares;  // guarded by mutex
+    size_t bytes = 0;           // guarded by mutex
+  };
+  static Pool& Get() {
+    static Pool* pool = new Pool();  // never destroyed: threads may outlive main
+    return *pool;
+  }
+};
+
 // A simulated step before its report is written: the program run, and each rank's time
-// split by Attribute.
+// split by Attribute. Its program's arrays come from the thread's Spares and go back to
+// them when it is destroyed or replaced.
 struct Run {
+  Run() { Spares::Take(out); }
+  Run(Run&&) = default;
+  Run& operator=(Run&& other) noexcept {
+    if (this == &other) return *this;
+    Spares::Give(out);
+    out = std::move(other.out);
+    stats = other.stats;
+    ranks = std::move(other.ranks);
+    incoming = std::move(other.incoming);
+    straggler_cost_s = other.straggler_cost_s;
+    return *this;
+  }
+  ~Run() { Spares::Give(out); }
+
   SimResult out;  // its report is still the estimator's
   RunStats stats;
   std::vector<Attribution> ranks;           // per pipeline rank
@@ -1457,8 +1538,8 @@ Run SimulateWhole(const estimate::Scenario& sc, const estimate::StepReport& esti
   const std::vector<double> slow = Slowdowns(sc);
   run.stats = BuildAndRun(sc, g, slow, run.out);
   if (sc.plan.stragglers.Any()) {
-    SimResult healthy;
-    const RunStats h = BuildAndRun(sc, g, std::vector<double>(slow.size(), 1.0), healthy);
+    Run healthy;
+    const RunStats h = BuildAndRun(sc, g, std::vector<double>(slow.size(), 1.0), healthy.out);
     run.straggler_cost_s = static_cast<double>(run.stats.makespan - h.makespan) * 1e-9;
   }
   run.incoming = IncomingSends(run.out);
@@ -1664,7 +1745,9 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
     UseTablesOf(sc, rank, run.out.report);
     NameCollectives(run, rank);
     Summarize(run, rank, run.ranks[static_cast<size_t>(rank)]);
-    return core::Result<SimResult>(std::move(run.out), estimated.diagnostics());
+    SimResult result = std::move(run.out);
+    if (options.report_only) Spares::Give(result);
+    return core::Result<SimResult>(std::move(result), estimated.diagnostics());
   }
   auto run = [&](int64_t micro_batches) -> core::Result<Run> {
     estimate::Scenario part = sc;
@@ -1706,9 +1789,10 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
   }
   estimate::StepReport tables = est;
   UseTablesOf(sc, rank, tables);
-  return core::Result<SimResult>(Extrapolate(std::move(a).value(), std::move(b).value(), m1, m2, m,
-                                             rank, tables, events, shift > 0),
-                                 estimated.diagnostics());
+  SimResult result = Extrapolate(std::move(a).value(), std::move(b).value(), m1, m2, m, rank,
+                                 tables, events, shift > 0);
+  if (options.report_only) Spares::Give(result);
+  return core::Result<SimResult>(std::move(result), estimated.diagnostics());
 }
 
 }  // namespace fathom::sim

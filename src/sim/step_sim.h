@@ -150,6 +150,10 @@ struct SimulateOptions {
   // (a Chrome trace, the HTML timeline). Otherwise a step with more micro-batches than its
   // steady state needs is extrapolated (see Simulate).
   bool whole_step = false;
+  // Return the report alone: the program, operations and tasks empty, their memory kept
+  // for the thread's next simulation (what a search that simulates hundreds of steps
+  // wants).
+  bool report_only = false;
 };
 
 // The size Simulate runs with these options (extrapolated: the larger of its first two

@@ -907,6 +907,58 @@ TEST(Simulate, TheSameScenarioTwiceGivesTheSameTimeline) {
   }
 }
 
+// report_only gives the same report with the program left out, and simulations that reuse
+// the arrays of earlier ones (of other sizes) give what they gave first.
+TEST(Simulate, ReportsAloneAndOnReusedArraysAreTheSame) {
+  const estimate::Scenario small =
+      Make(model::testing::Gpt3(), 128, 8, 8, 2, 64, Schedule::kInterleaved);
+  estimate::Scenario large = Make(model::testing::Llama70B(), 256, 8, 8, 1, 512, Schedule::k1F1B);
+  large.plan.stragglers.stage = 2;
+  large.plan.stragglers.slowdown = 1.1;
+  core::Result<SimResult> full = Simulate(small);
+  ASSERT_TRUE(full.ok()) << full.diagnostics().Format();
+  ASSERT_GT(full.value().program.ops(), 0u);
+  auto same = [](const estimate::StepReport& a, const estimate::StepReport& b) {
+    EXPECT_EQ(a.step_time_s, b.step_time_s);
+    EXPECT_EQ(a.critical_stage, b.critical_stage);
+    EXPECT_EQ(a.time.compute, b.time.compute);
+    EXPECT_EQ(a.time.bubble, b.time.bubble);
+    EXPECT_EQ(a.time.pp_exposed, b.time.pp_exposed);
+    EXPECT_EQ(a.time.dp_exposed, b.time.dp_exposed);
+    EXPECT_EQ(a.time.tp_exposed, b.time.tp_exposed);
+    EXPECT_EQ(a.timeline.events, b.timeline.events);
+    EXPECT_EQ(a.timeline.straggler_cost_s, b.timeline.straggler_cost_s);
+    ASSERT_EQ(a.timeline.streams.size(), b.timeline.streams.size());
+    for (size_t i = 0; i < a.timeline.streams.size(); ++i) {
+      EXPECT_EQ(a.timeline.streams[i].busy_s, b.timeline.streams[i].busy_s);
+    }
+    ASSERT_EQ(a.comms.size(), b.comms.size());
+    for (size_t i = 0; i < a.comms.size(); ++i) {
+      EXPECT_EQ(a.comms[i].exposed_s, b.comms[i].exposed_s);
+    }
+  };
+  const SimulateOptions report_only{.report_only = true};
+  core::Result<SimResult> large_first = Simulate(large, report_only);
+  ASSERT_TRUE(large_first.ok()) << large_first.diagnostics().Format();
+  for (int round = 0; round < 2; ++round) {
+    core::Result<SimResult> alone = Simulate(small, report_only);
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(alone.value().program.ops(), 0u);
+    EXPECT_TRUE(alone.value().info.empty());
+    EXPECT_TRUE(alone.value().tasks.empty());
+    same(alone.value().report, full.value().report);
+    core::Result<SimResult> large_again = Simulate(large, report_only);
+    ASSERT_TRUE(large_again.ok());
+    same(large_again.value().report, large_first.value().report);
+  }
+  core::Result<SimResult> again = Simulate(small);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again.value().program.ops(), full.value().program.ops());
+  for (OpId op = 0; op < full.value().program.ops(); ++op) {
+    ASSERT_EQ(again.value().program.end(op), full.value().program.end(op));
+  }
+}
+
 // Mixtral 8x7B, ep 8 inside a DGX node, pipeline of 4, with the given overlap.
 estimate::Scenario MoeOnSuperPod(bool overlap_ep) {
   estimate::Scenario s = Make(model::testing::Mixtral8x7B(), 128, 1, 4, 1, 128, Schedule::k1F1B);
