@@ -50,10 +50,6 @@ class Stopwatch {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
-// Simulations run at once in the simulate pass, whatever the thread count: one near the
-// simulator's budget holds about a gigabyte.
-constexpr int kSimulationThreads = 4;
-
 // The values in their first order, each once.
 template <class T>
 std::vector<T> Distinct(const std::vector<T>& values) {
@@ -637,7 +633,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   auto simulate = [&](const std::vector<size_t>& which) {
     std::vector<std::string> why(which.size());
     // A simulation near the budget holds about a gigabyte: a few at a time.
-    const int threads = std::min(options.threads, kSimulationThreads);
+    const int threads = std::max(1, std::min(options.threads, options.simulations_at_once));
     core::ParallelFor(static_cast<int64_t>(which.size()), threads, [&](int64_t k) {
       Candidate& c = valid[which[static_cast<size_t>(k)]];
       estimate::Scenario sc{base.name, base.description, m, cluster_of(c.plan), c.plan};

@@ -81,10 +81,13 @@ inline IdleChips IdleChipsOf(std::string_view name) {
 }
 
 struct SearchOptions {
-  int top = 10;                 // plans in the result
-  int simulate_top = 5;         // best estimates re-run by the simulator; 0 = pass off
-  bool memory_pass = true;      // false: plans that do not fit are estimated and ranked last
-  int threads = 1;              // estimate pass; the result does not depend on it
+  int top = 10;             // plans in the result
+  int simulate_top = 5;     // best estimates re-run by the simulator; 0 = pass off
+  bool memory_pass = true;  // false: plans that do not fit are estimated and ranked last
+  int threads = 1;          // estimate pass; the result does not depend on it
+  // Simulate pass: simulations run at once, at most (within `threads`); one near the
+  // simulator's budget holds about a gigabyte.
+  int simulations_at_once = 4;
   int64_t max_plans = 2000000;  // enumerating more is an error (narrow the axes)
   bool compare_base = false;    // compare pass: the base plan is a plan of its own
   IdleChips idle = IdleChips::kAuto;

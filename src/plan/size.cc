@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/check.h"
+#include "core/parallel.h"
 #include "core/text.h"
 #include "core/units.h"
 
@@ -93,25 +94,35 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       diags.Add(x);
     }
   };
-  for (int64_t c : counts) {
+  // Each count is searched on its own, several at once (each search with its share of the
+  // threads, and the simulations at once split among them, so that no more run at once
+  // than in one search); the rows and warnings are taken in count order.
+  struct Outcome {
     SizeRow row;
-    row.chips = c;
-    auto failed = [&](const core::Diagnostics& d) {
-      row.why = d.HasErrors() ? d.FirstError() : "no plan fits";
-      result.rows.push_back(std::move(row));
-    };
-    core::Result<network::ClusterSpec> cluster = Resize(base.cluster, c);
+    std::vector<core::Diagnostics> warnings;  // the search's, then the run's
+  };
+  std::vector<Outcome> outcomes(counts.size());
+  const int at_once = std::max(
+      1, std::min({options.threads, options.simulations_at_once, static_cast<int>(counts.size())}));
+  o.threads = std::max(1, options.threads / at_once);
+  o.simulations_at_once = std::max(1, options.simulations_at_once / at_once);
+  core::ParallelFor(static_cast<int64_t>(counts.size()), at_once, [&](int64_t i) {
+    Outcome& out = outcomes[static_cast<size_t>(i)];
+    SizeRow& row = out.row;
+    row.chips = counts[static_cast<size_t>(i)];
+    core::Result<network::ClusterSpec> cluster = Resize(base.cluster, row.chips);
     if (!cluster.ok()) {
-      failed(cluster.diagnostics());
-      continue;
+      row.why =
+          cluster.diagnostics().HasErrors() ? cluster.diagnostics().FirstError() : "no plan fits";
+      return;
     }
     estimate::Scenario sc = base;
     sc.cluster = std::move(cluster).value();
     core::Result<SearchResult> found = Search(sc, space, o);
-    keep_warnings(found.diagnostics());
+    out.warnings.push_back(found.diagnostics());
     if (!found.ok() || !found.value().ranked.front().fits) {
-      failed(found.diagnostics());
-      continue;
+      row.why = found.diagnostics().HasErrors() ? found.diagnostics().FirstError() : "no plan fits";
+      return;
     }
     row.planned = true;
     row.plan_found = true;
@@ -124,18 +135,20 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
         // A plan exists; the run could not be projected on it.
         row.planned = false;
         row.why = "run not projected: " + g.diagnostics().FirstError();
-        result.rows.push_back(std::move(row));
-        continue;
+        return;
       }
-      keep_warnings(g.diagnostics());
+      out.warnings.push_back(g.diagnostics());
       FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "an ETTR outside (0, 1]");
       row.ettr = g.value();
     }
     row.expected_s = row.train_s / row.ettr;
     row.cost = DeriveCost(request.cost, sc.cluster, row.expected_s, row.train_s);
     row.meets = request.deadline_s == 0 || row.expected_s <= request.deadline_s;
-    if (row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());
-    result.rows.push_back(std::move(row));
+  });
+  for (Outcome& out : outcomes) {
+    for (const core::Diagnostics& d : out.warnings) keep_warnings(d);
+    if (out.row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());
+    result.rows.push_back(std::move(out.row));
   }
   const SizeRow* fastest = nullptr;  // of the smaller counts, by ideal time
   for (SizeRow& row : result.rows) {
