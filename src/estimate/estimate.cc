@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string_view>
 #include <utility>
@@ -1315,18 +1316,51 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double passes = compute + mb * tc.tp_exposed;
       if (passes > 0) nic_free = 1 - std::min(0.5, sends / passes);
     }
-    const double forward_window = tc.forward_compute * nic_free;
-    const double backward_window = tc.backward_compute * nic_free;
+    // A pass hides calls for as long as it runs: its compute and its waits for its exposed
+    // tensor-parallel calls, which the data-parallel stream does not wait for (so that a
+    // faster chip, shortening the GEMMs of a tp-bound pass, shortens no window it does not
+    // shorten the pass by).
+    const double tp_busy = tc.tp_forward + tc.tp_backward;
+    const double tp_forward_share = tp_busy > 0 ? tc.tp_forward / tp_busy : 0.0;
+    const double forward_window =
+        (tc.forward_compute + tc.tp_exposed * tp_forward_share) * nic_free;
+    const double backward_window =
+        (tc.backward_compute + tc.tp_exposed * (1 - tp_forward_share)) * nic_free;
+    // The calls on the dp stream, one per bucket of a rank that holds one chunk (`one`: a
+    // call's time for a bucket of so many layers), against the pass that fills or needs them
+    // (`window` in all, spread over its layers): the buckets from the pass's first layer, whole
+    // ones then the rest. Reductions (`gather` false) queue as their bucket's last layer ends;
+    // gathers are all queued at the start and each bucket's first layer waits for its own.
+    // Returns what the calls add to the pass: the exposed time.
+    auto queued = [&](const std::function<double(int)>& one, double window, bool gather) {
+      const double per_layer = window / layers_held;
+      double queue = 0;  // when the calls queued so far are done
+      double pass = 0;   // when the pass's layers so far are done
+      for (int l = 0; l < layers_held; l += bucket_layers) {
+        const int layers = std::min(bucket_layers, layers_held - l);
+        if (gather) {
+          queue += one(layers);
+          pass = std::max(pass, queue) + layers * per_layer;
+        } else {
+          pass += layers * per_layer;
+          queue = std::max(queue, pass) + one(layers);
+        }
+      }
+      return std::max(0.0, std::max(queue, pass) - window);
+    };
     // The exposed part of a gradient reduction of `calls` calls of `one` seconds each,
     // launched as each bucket's last backward ends. Without interleaving they run during
-    // the last micro-batch's backward, the last one after it. Interleaved, the chunks
-    // finish one by one in the drain: each chunk's calls queue on the dp stream from the
-    // start of rank 0's last backward of it, at the NIC's free share until rank 0's last
-    // pass (chunk 0's) ends and at the full rate after; what outlasts that pass is exposed.
-    auto reduce_exposed = [&](double one) {
+    // the last micro-batch's backward, the last one after it (queued; dualpipe's two
+    // chunks: each call's bucket's share of the backward hides one). Interleaved, the
+    // chunks finish one by one in the drain: each chunk's calls queue on the dp stream from
+    // the start of rank 0's last backward of it, at the NIC's free share until rank 0's
+    // last pass (chunk 0's) ends and at the full rate after; what outlasts that pass is
+    // exposed.
+    auto reduce_exposed = [&](double one, const std::function<double(int)>& bucket) {
       const double total = one * calls;
       if (!p.overlap_dp) return total;
       if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
+        if (chunks == 1) return queued(bucket, backward_window, false);
         const double bucket_backward = backward_window * bucket_layers / layers_held;
         return std::max(one, total - (calls - 1) * bucket_backward);
       }
@@ -1345,6 +1379,21 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // The experts' collectives run on their own group after the dense ones.
     auto expert_cost = [&](Kind kind, double bytes) {
       return expert_dp ? place.edp.Cost(cl, kind, bytes / calls) : collective::Cost{};
+    };
+    // A call's time for a bucket of so many layers of the rank's `dense` and `expert`
+    // bytes (the buckets are whole ones and the rest: two sizes, each priced once).
+    auto bucket_cost = [&](Kind kind, double dense, double expert) {
+      return [&, kind, dense, expert,
+              priced = std::array<std::pair<int, double>, 2>{}](int layers) mutable {
+        for (const auto& [n, t] : priced) {
+          if (n == layers) return t;
+        }
+        const double f = static_cast<double>(layers) / layers_held;
+        double t = place.dp.Cost(cl, kind, dense * f).time.value();
+        if (expert_dp) t += place.edp.Cost(cl, kind, expert * f).time.value();
+        priced[priced[0].first == 0 ? 0 : 1] = {layers, t};
+        return t;
+      };
     };
     double dp_exposed = 0;
     if (p.zero >= 3) {
@@ -1413,7 +1462,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double ag_one = ag.time.value() + eag.time.value();
       const double rs_time = rs_one * calls;
       const double ag_time = ag_one * calls;
-      const double rs_exposed = reduce_exposed(rs_one);
+      const double rs_exposed =
+          reduce_exposed(rs_one, bucket_cost(Kind::kReduceScatter, grad_bytes, expert_grad_bytes));
       // This step's parameters, gathered layer by layer from the start of the step, each
       // needed by its layer's first forward; a late gather delays the rest of the pipeline
       // (and its sends with it: the wait has the NIC to itself).
@@ -1431,6 +1481,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                                          (spans.first_starts[k] + l * c0.layer_forward) * nic_free);
           }
         }
+      } else if (p.overlap_dp && chunks == 1) {
+        ag_exposed = queued(bucket_cost(Kind::kAllGather, param_bytes, expert_param_bytes),
+                            forward_window, true);
       } else if (p.overlap_dp) {
         ag_exposed =
             std::max(ag_one, ag_time - (calls - 1) * forward_window * bucket_layers / layers_held);
@@ -1460,7 +1513,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const collective::Cost ear = expert_cost(Kind::kAllReduce, expert_grad_bytes);
       const double ar_one = ar.time.value() + ear.time.value();
       const double ar_time = ar_one * calls;
-      const double exposed = reduce_exposed(ar_one);
+      const double exposed =
+          reduce_exposed(ar_one, bucket_cost(Kind::kAllReduce, grad_bytes, expert_grad_bytes));
       dp_exposed = exposed + (ar_time - exposed) * contention;
       const double ar_dense = ar.time.value() * calls;
       if (place.dp.group.size > 1) {

@@ -81,6 +81,22 @@ TEST(Sweep, FirstAxisOutermost) {
   EXPECT_LT(r.rows[1].memory_per_chip_bytes, r.rows[0].memory_per_chip_bytes);
 }
 
+// A faster chip never slows the estimate: GPT-3 MLPerf on 1F1B is tensor-parallel bound
+// past 8 PFLOP/s fp8, and its passes hide the data-parallel calls for as long as they run,
+// their waits on the tensor-parallel calls included (the windows were the compute alone:
+// 1.21674 s at 8 PFLOP/s and 1.21711 s at 10).
+TEST(Sweep, AFasterChipNeverSlowsATensorParallelBoundEstimate) {
+  SweepRequest q = Request({"chip.peak.fp8=6000TFLOPS,8000TFLOPS,10000TFLOPS,12000TFLOPS"},
+                           {"plan.schedule=1f1b", "plan.vp=1"});
+  q.scenario = FATHOM_SOURCE_DIR "/examples/gpt3-175b-mlperf-10752-h100.yaml";
+  const SweepResult r = Evaluate(Prepared(q), 2);
+  ASSERT_EQ(r.rows.size(), 4u);
+  for (size_t i = 1; i < r.rows.size(); ++i) {
+    ASSERT_TRUE(r.rows[i].ok) << r.rows[i].error;
+    EXPECT_LE(r.rows[i].step_time_s, r.rows[i - 1].step_time_s) << r.rows[i].index;
+  }
+}
+
 TEST(Sweep, RowsCarryTheStepsBreakdown) {
   const Sweep s = Prepared(Request({"plan.tp=1,2", "plan.zero=1,3"}, {"plan.dp=auto"}));
   const SweepResult r = Evaluate(s, 1);
