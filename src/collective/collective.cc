@@ -112,7 +112,10 @@ double RingTime(Kind kind, double n, double size, double alpha, double rate,
   return p.steps * alpha + p.volume / (rate * StepRamp(p.message, fabric));
 }
 
-constexpr int kMaxTorusDims = 4;
+using network::kMaxTorusDims;
+
+// The members of the NVLS all-reduces that scale_up.in_network_efficiency is measured on.
+constexpr double kNvlsMeasuredMembers = 8;
 using Extents = std::array<int, kMaxTorusDims>;
 
 // Reduce-scatter (or all-gather) over a block of the torus with `e[d]` members along
@@ -198,15 +201,25 @@ double TorusAllToAll(const ClusterSpec& c, const GroupPlacement& g, double size)
   const double link =
       c.scale_up.bandwidth.value() * c.scale_up.efficiency / (2.0 * std::max(dims, 1));
   if (link <= 0) return 0;
-  const double best = BestTorusBlock(c, g.members_per_domain, [&](const Extents& e) {
-    double worst = 0;
-    for (int d = 0; d < dims; ++d) {
-      if (e[d] <= 1) continue;
-      const bool wrap = c.torus_wrap && e[d] == c.torus_dims[d];
-      worst = std::max(worst, size * e[d] / ((wrap ? 8.0 : 4.0) * link));
-    }
-    return worst;
-  });
+  // Members that no block holds exactly (4,095 of a 16 x 16 x 16 torus, a prime count) lie
+  // in the smallest block that holds them: a cut across it carries their n S / 4 bytes
+  // over the links of the block's section, of k members for the block's volume k, so the
+  // bound is the block's scaled by n / k (it had no bound: 4,095 members ran 12 times
+  // faster than 4,096).
+  const int64_t n = g.members_per_domain;
+  double best = std::numeric_limits<double>::infinity();
+  for (int64_t k = n; !std::isfinite(best) && k <= c.domain; ++k) {
+    const double scale = static_cast<double>(n) / static_cast<double>(k);
+    best = BestTorusBlock(c, k, [&](const Extents& e) {
+      double worst = 0;
+      for (int d = 0; d < dims; ++d) {
+        if (e[d] <= 1) continue;
+        const bool wrap = c.torus_wrap && e[d] == c.torus_dims[d];
+        worst = std::max(worst, scale * size * e[d] / ((wrap ? 8.0 : 4.0) * link));
+      }
+      return worst;
+    });
+  }
   return std::isfinite(best) ? best : 0;
 }
 
@@ -273,6 +286,13 @@ bool Applies(const ClusterSpec& c, const GroupPlacement& g, Kind kind, Algorithm
   const bool crosses = !g.InsideDomain();
   const bool reduce_like =
       kind == Kind::kAllReduce || kind == Kind::kAllGather || kind == Kind::kReduceScatter;
+  // The same members in every domain the group touches. The algorithms that reduce inside
+  // each domain and then across them (hierarchical, NVLS-tree, SHARP/CollNet) price the
+  // cross-domain phase on a shard of S / m; a member alone in its domain moves all of S, so
+  // NCCL runs them on uniform groups only (9 GPUs over two 8-GPU nodes had an NVLS-tree at
+  // the 16-GPU time, its ninth member's NIC carrying 16 GiB in 63 ms).
+  const bool even =
+      static_cast<int64_t>(g.members_per_domain) * g.domains == static_cast<int64_t>(g.size);
   switch (a) {
     case Algorithm::kAuto:
       return true;
@@ -283,17 +303,17 @@ bool Applies(const ClusterSpec& c, const GroupPlacement& g, Kind kind, Algorithm
     case Algorithm::kHierarchical:
       // All-reduce only: NCCL has no hierarchical all-gather or reduce-scatter (they run as
       // rings across nodes, or PAT at one rank a node), and the tuner picks what NCCL runs.
-      return kind == Kind::kAllReduce && crosses && g.members_per_domain > 1;
+      return kind == Kind::kAllReduce && crosses && g.members_per_domain > 1 && even;
     case Algorithm::kNvls:
       // NCCL runs all-reduce, and since 2.19 reduce-scatter and all-gather, on NVLink SHARP.
       return reduce_like && !crosses && c.domain_kind == DomainKind::kSwitch &&
              c.in_network_reduction && c.in_network_efficiency > 0;
     case Algorithm::kNvlsTree:
-      return kind == Kind::kAllReduce && crosses && g.members_per_domain > 1 &&
+      return kind == Kind::kAllReduce && crosses && g.members_per_domain > 1 && even &&
              c.domain_kind == DomainKind::kSwitch && c.in_network_reduction &&
              c.in_network_efficiency > 0;
     case Algorithm::kSharp:
-      return kind == Kind::kAllReduce && crosses && c.scale_out_in_network_reduction &&
+      return kind == Kind::kAllReduce && crosses && even && c.scale_out_in_network_reduction &&
              c.scale_out_in_network_efficiency > 0;
     case Algorithm::kTorus:
       return reduce_like && !crosses && c.domain_kind == DomainKind::kTorus &&
@@ -389,6 +409,22 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
     return t;
   };
 
+  // An NVLS all-reduce over `members` of a domain: the switch's reducing loads read each
+  // member's whole buffer (S out of each), its multicast stores write the reduced buffer
+  // to every member (S in), and each member loads and stores its own shard (S / k each
+  // way): S (1 + 1/k) over each link each way, whatever k is, so that the algorithm
+  // bandwidth, not the bus bandwidth, holds as k changes. scale_up.in_network_efficiency
+  // is the bus bandwidth over the link rate measured on kNvlsMeasuredMembers (nccl-tests
+  // on one 8-GPU node), which fixes the links' rate (a busbw of 482 GB/s at 8 is 275 GB/s
+  // of algorithm bandwidth, 309 GB/s each way over 450 GB/s links; at 2 members 206 GB/s,
+  // below the ring: a bus bandwidth held constant had put 2 members above the link rate).
+  auto nvls_all_reduce = [&](double members) {
+    const double k0 = kNvlsMeasuredMembers;
+    const double rate =
+        c.scale_up.bandwidth.value() * c.in_network_efficiency * (1 + 1 / k0) * k0 / (2 * (k0 - 1));
+    return 2 * a_up + size * (1 + 1 / members) / (rate * StepRamp(size / members, c.scale_up));
+  };
+
   // Time of each applicable algorithm. Each phase's steps run at the ramp of what a member
   // moves per step: S / n for a ring, tree or NVLS phase over n members (the curves were
   // measured on such all-reduces), the shard's share for the phases of hierarchical
@@ -425,11 +461,7 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
                           (a == Algorithm::kSharp && Applies(c, g, kind, Algorithm::kNvlsTree));
         double inner = 0;
         if (nvls) {
-          // NVLS's measured bus bandwidth (in_network_efficiency x link) is of the whole
-          // all-reduce inside the domain: its reduce-scatter and all-gather halves together.
-          inner = 2 * a_up + RingPhase(Kind::kAllReduce, m, size).volume /
-                                 (c.scale_up.bandwidth.value() * c.in_network_efficiency *
-                                  StepRamp(size / m, c.scale_up));
+          inner = nvls_all_reduce(m);
         } else {
           const double rs = c.domain_kind == DomainKind::kTorus
                                 ? TorusReduceScatter(c, g, size, a_up)
@@ -464,9 +496,7 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
           // in-switch gain is measured (nccl_ar_8xh200_nvls).
           return a_up + RingPhase(kind, n, size).volume / (up * StepRamp(size / n, c.scale_up));
         }
-        return 2 * a_up + RingPhase(kind, n, size).volume /
-                              (c.scale_up.bandwidth.value() * c.in_network_efficiency *
-                               StepRamp(size / n, c.scale_up));
+        return nvls_all_reduce(n);
       case Algorithm::kTorus: {
         const double rs = TorusReduceScatter(c, g, size, a_up);
         return kind == Kind::kAllReduce ? 2 * rs : rs;

@@ -132,6 +132,42 @@ TEST(CollectiveCost, NvlsGathersAndScattersCostNoMoreThanTheAllReduce) {
   EXPECT_EQ(Price(DgxH100(8), 8, 1, Kind::kAllGather, 16 * kMiB).algorithm, "ring");
 }
 
+// NVLS moves S (1 + 1/n) over each member's link each way whatever n is: the algorithm
+// bandwidth holds, so fewer members never run above the link rate (a bus bandwidth held at
+// 481.5 GB/s gave 2 members 481 GB/s of algorithm bandwidth over 450 GB/s links, an
+// all-reduce faster than a send of the same buffer), and the tuner runs the ring at 2.
+TEST(CollectiveCost, NvlsNeverRunsAboveTheLinkRate) {
+  auto c = DgxH100(8);
+  c.in_network_reduction = true;
+  c.in_network_efficiency = 1.07;
+  const double s = 16 * kGiB;
+  const double send = Price(c, 2, 1, Kind::kSendRecv, s).time.value();
+  for (int n = 2; n <= 8; ++n) {
+    const Cost nvls = Price(c, n, 1, Kind::kAllReduce, s, Algorithm::kNvls);
+    EXPECT_LT(nvls.alg_bandwidth, 450e9) << n;
+    EXPECT_GT(nvls.time.value(), send) << n;
+  }
+  EXPECT_EQ(Price(c, 2, 1, Kind::kAllReduce, s).algorithm, "ring");
+  EXPECT_NEAR(Price(c, 8, 1, Kind::kAllReduce, s).bus_bandwidth / 1e9, 481.5, 1);
+}
+
+// A member alone in its domain moves the whole buffer across the fabric: the algorithms
+// that reduce inside each domain first price the cross phase on S / m and do not apply to
+// such a group (9 GPUs over two 8-GPU nodes took the 16-GPU NVLS-tree's 63 ms for 16 GiB,
+// where the ninth member's NIC alone needs 344 ms).
+TEST(CollectiveCost, GroupsThatFillTheirDomainsUnevenlyRunRingsOrTrees) {
+  auto c = DgxH100(16);
+  c.in_network_reduction = true;
+  c.in_network_efficiency = 1.07;
+  const network::GroupPlacement nine = network::PlaceGroup(c, 9, 1);
+  for (Algorithm a : {Algorithm::kHierarchical, Algorithm::kNvlsTree, Algorithm::kSharp}) {
+    EXPECT_FALSE(Applies(c, nine, Kind::kAllReduce, a)) << AlgorithmName(a);
+  }
+  EXPECT_TRUE(Applies(c, network::PlaceGroup(c, 16, 1), Kind::kAllReduce, Algorithm::kNvlsTree));
+  const double s = 16 * kGiB;
+  EXPECT_GT(Price(c, 9, 1, Kind::kAllReduce, s).time.value(), s / 50e9);
+}
+
 TEST(CollectiveCost, NvlsTreeIsNoFasterThanItsDomainPart) {
   // Across domains NVLS-tree pipelines the in-switch all-reduce with the fabric: its
   // algorithm bandwidth can reach the domain's NVLS all-reduce but not exceed it, however
@@ -310,6 +346,25 @@ TEST(CollectiveCost, TorusAllToAllCrossesEachDimensionsBisection) {
   // 8 chips take a 2x2x2 block without wrap-around: 3 of a chip's 6 links.
   const Cost eight = Price(c, 8, 1, Kind::kAllToAll, s, Algorithm::kDirect);
   EXPECT_NEAR(eight.time.value(), a + s * 2 / (4 * link), 1e-6 * eight.time.value());
+}
+
+// Members that no block holds exactly lie in the smallest block that does: 63 of a 4x4x4
+// torus cross its bisection as 64 do, scaled by 63/64 (they had no bound, and ran as on a
+// switch).
+TEST(CollectiveCost, TorusAllToAllOfAnyCountKeepsItsBisectionBound) {
+  auto c = DgxH100(64);
+  c.domain = 64;
+  c.chips_per_node = 4;
+  c.domain_kind = network::DomainKind::kTorus;
+  c.torus_dims = {4, 4, 4};
+  c.scale_up.bandwidth = core::BytesPerSec(270e9);
+  c.scale_up.efficiency = 0.8;
+  c.fabric_kind = network::FabricKind::kNone;
+  c = Finalized(c);
+  const double s = kGiB;
+  const double full = Price(c, 64, 1, Kind::kAllToAll, s, Algorithm::kDirect).time.value();
+  const double one_less = Price(c, 63, 1, Kind::kAllToAll, s, Algorithm::kDirect).time.value();
+  EXPECT_NEAR(one_less, full * 63 / 64, 0.02 * full);
 }
 
 TEST(CollectiveCost, AllToAllInsideDomainIsBoundByTheScaleUpLink) {

@@ -79,6 +79,13 @@ void CheckDomain(const ClusterSpec& c, core::Diagnostics& d) {
               "give e.g. [16, 16, 16] for a 4,096-chip 3D torus");
       return;
     }
+    if (c.torus_dims.size() > static_cast<size_t>(kMaxTorusDims)) {
+      d.Error("cluster.scale_up.torus_dims",
+              std::to_string(c.torus_dims.size()) + " dimensions: a torus domain has at most " +
+                  std::to_string(kMaxTorusDims),
+              "TPU v4 and v5p pods are 3D tori; give the extents of at most 4 dimensions");
+      return;
+    }
     int64_t product = 1;
     std::string dims;
     for (size_t i = 0; i < c.torus_dims.size(); ++i) {

@@ -163,6 +163,8 @@ struct LevelSpan {
 // few tiers, tori at most a few dimensions.
 inline constexpr size_t kInlineLevels = 8;
 inline constexpr size_t kInlineTorusDims = 4;
+// The most dimensions a torus domain may have (the collectives' block search is over 4).
+inline constexpr int kMaxTorusDims = 4;
 
 struct GroupPlacement {
   int size = 1;        // members

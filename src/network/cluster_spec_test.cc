@@ -47,6 +47,19 @@ bool Mentions(const core::Diagnostics& d, const std::string& text) {
   return d.Format().find(text) != std::string::npos;
 }
 
+// The collectives' block search covers 4 dimensions: a fifth is an error, not dropped.
+TEST(Finalize, ATorusOfMoreThanFourDimensionsIsAnError) {
+  auto c = DgxH100(1024);
+  c.domain = 1024;
+  c.chips_per_node = 4;
+  c.domain_kind = DomainKind::kTorus;
+  c.torus_dims = {4, 4, 4, 4, 4};
+  c.fabric_kind = FabricKind::kNone;
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_TRUE(d.HasErrors());
+  EXPECT_NE(d.Format().find("at most 4"), std::string::npos) << d.Format();
+}
+
 TEST(Finalize, KindNames) {
   EXPECT_EQ(DomainKindName(DomainKind::kFullMesh), "full_mesh");
   EXPECT_EQ(DomainKindName(DomainKind::kTorus), "torus");
