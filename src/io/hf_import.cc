@@ -542,8 +542,22 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   // The family whose rules apply (Qwen2-VL's language model is Qwen2's).
   const std::string type = OneOf(model_type, kQwen2VlTypes) ? "qwen2" : model_type;
   model::ModelSpec m;
+  // The model's name: the file's, or for config.json the directory holding it (the
+  // current one for a bare `config.json`), else the config's _name_or_path, else its
+  // model_type: never empty.
   m.name = std::filesystem::path(file).stem().string();
-  if (m.name == "config") m.name = std::filesystem::path(file).parent_path().filename().string();
+  if (m.name == "config") {
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
+    m.name = ec ? "" : dir.filename().string();
+  }
+  if (m.name.empty()) {
+    const auto at = j.find("_name_or_path");
+    if (at != j.end() && at->is_string()) {
+      m.name = std::filesystem::path(at->get<std::string>()).filename().string();
+    }
+  }
+  if (m.name.empty()) m.name = model_type;
   m.description = "imported from a Hugging Face config.json (model_type " + model_type + ")";
   m.source = "Hugging Face config.json: " + file;
   const bool gpt2 = type == "gpt2";

@@ -26,6 +26,24 @@ model::ModelSpec Import(const std::string& name) {
   return m.value();
 }
 
+// A config.json is named after the directory holding it; a bare `config.json` after the
+// current directory (it was named "" there), and a root one after its _name_or_path.
+TEST(HfImport, AConfigJsonIsNamedAfterItsDirectory) {
+  core::Result<std::string> text = ReadFile(kFixtures + "llama3-8b.json");
+  ASSERT_TRUE(text.ok());
+  auto name = [&](const std::string& file, const std::string& json) {
+    core::Result<model::ModelSpec> m = ImportHuggingFace(json, file);
+    EXPECT_TRUE(m.ok()) << m.diagnostics().Format();
+    return m.ok() ? m.value().name : "";
+  };
+  EXPECT_EQ(name("models/Meta-Llama-3-8B/config.json", text.value()), "Meta-Llama-3-8B");
+  EXPECT_EQ(name("config.json", text.value()), fs::current_path().filename().string());
+  std::string named = text.value();
+  named.insert(named.find('{') + 1, "\"_name_or_path\": \"meta-llama/Meta-Llama-3-8B\",");
+  EXPECT_EQ(name("/config.json", named), "Meta-Llama-3-8B");
+  EXPECT_EQ(name("/config.json", text.value()), "llama");
+}
+
 TEST(HfImport, EveryFixtureImports) {
   int n = 0;
   for (const auto& entry : fs::directory_iterator(kFixtures)) {

@@ -354,11 +354,17 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { c.scale_out_bandwidth = core::BytesPerSec(v.d); }},
           {Str("scale_out.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "scale_out", v); }},
-          {Qty("power.tdp", Dimension::kPower, "thermal design power per chip").Min(0, true),
+          // The training section's cost.power bound: 100 kW a chip is 4x a Cerebras
+          // WSE-3 system's 23 kW.
+          {Qty("power.tdp", Dimension::kPower, "thermal design power per chip")
+               .Min(0, true)
+               .Max(1e5),
            [](C& c, const Value& v) { c.tdp = core::Watts(v.d); }},
           {Str("power.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "power", v); }},
-          {Num("price.usd_per_chip_hour", "rental price, US dollars per chip-hour").Min(0),
+          {Num("price.usd_per_chip_hour", "rental price, US dollars per chip-hour")
+               .Min(0)
+               .Max(1e4),  // as the training section's cost.usd_per_chip_hour
            [](C& c, const Value& v) { c.usd_per_chip_hour = v.d; }},
           {Enum("price.kind",
                 "what kind of price: on_demand (list), capacity_block (a reserved block of "

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -300,12 +301,14 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
     // At most 3.75x on every chip in the catalog (Trainium3's fp8 over its bf16); beyond 4x
     // the peak is usually a sparse one (twice the dense) or a unit slip, and the MFU and
     // step time follow it.
-    if (n > 4 * w) {
+    // Exactly 4x is NVIDIA's sparse fp8 figure beside its dense bf16 one (B200: 9 PFLOP/s
+    // over 2.25).
+    if (n >= 4 * w) {
       // Enough digits that a ratio above 4 never reads as 4 (4.0004, not "4").
       char ratio[32];
       for (int digits = 3; digits <= 17; ++digits) {
         std::snprintf(ratio, sizeof ratio, "%.*g", digits, n / w);
-        if (std::strtod(ratio, nullptr) > 4) break;
+        if (std::strtod(ratio, nullptr) > 4 || n == 4 * w) break;
       }
       d.Add(core::Diagnostic{core::Severity::kWarning, at != where.end() ? at->second.file : file,
                              at != where.end() ? at->second.line : 0, key,
@@ -326,6 +329,24 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
             " (" + core::FormatFlopRate(w) + "): " + std::string(hardware::PrecisionName(narrow)) +
             " plans will run slower than " + std::string(hardware::PrecisionName(wide)) + " ones",
         "set " + key + " too (a chip derived with base: keeps its base's other peaks)"});
+  }
+  // fp16 and bf16 run at the same rate on every chip in the catalog: a difference is
+  // usually one of them raised (by --set, or `base:`) without the other, and an fp16 plan
+  // runs at its own.
+  {
+    const double b = c.Peak(Precision::kBf16).value(), h = c.Peak(Precision::kFp16).value();
+    if (b > 0 && h > 0 && std::abs(h - b) > 0.01 * b) {
+      const std::string key = Join(prefix, "peak.fp16");
+      const std::string bf16_key = Join(prefix, "peak.bf16");
+      const auto at = where.count(key) ? where.find(key) : where.find(bf16_key);
+      d.Add(core::Diagnostic{
+          core::Severity::kWarning, at != where.end() ? at->second.file : file,
+          at != where.end() ? at->second.line : 0, at != where.end() ? at->first : key,
+          "peak.fp16 (" + core::FormatFlopRate(h) + ") differs from peak.bf16 (" +
+              core::FormatFlopRate(b) +
+              "); every chip in the catalog has them equal, and fp16 plans run at peak.fp16",
+          "set both peaks (a chip derived with base: keeps its base's other peaks)"});
+    }
   }
   // A price's kind and date describe the price given beside them (same file, or both by
   // --set): a price given elsewhere (a chip derived from a catalog one, --set) without its

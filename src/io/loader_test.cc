@@ -1217,6 +1217,30 @@ TEST_F(LoaderTest, ANarrowerPeakFarAboveAWiderOneWarns) {
   const std::string e = warning(edge.diagnostics());
   EXPECT_NE(e.find(" is 4.0004x peak.bf16"), std::string::npos) << e;
   EXPECT_NE(w.find("dense peak"), std::string::npos) << w;
+  // Exactly 4x: NVIDIA's sparse fp8 beside its dense bf16 (B200's 9 PFLOP/s over 2.25).
+  core::Result<LoadedScenario> four =
+      LoadScenario(TestCatalog(), file, Set({"chip.peak.fp8=3957.6TFLOPS"}));
+  ASSERT_TRUE(four.ok()) << four.diagnostics().Format();
+  EXPECT_NE(warning(four.diagnostics()).find(" is 4x peak.bf16"), std::string::npos)
+      << four.diagnostics().Format();
+}
+
+// fp16 and bf16 are one rate on every chip in the catalog: raising one alone warns, since
+// an fp16 plan runs at its own peak.
+TEST_F(LoaderTest, Fp16AndBf16PeaksThatDifferWarn) {
+  const std::string file = Write("fp16.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan: {tp: 8, global_batch_size: 8, precision: fp16}\n");
+  core::Result<LoadedScenario> raised =
+      LoadScenario(TestCatalog(), file, Set({"chip.peak.bf16=2000TFLOPS"}));
+  ASSERT_TRUE(raised.ok()) << raised.diagnostics().Format();
+  EXPECT_NE(raised.diagnostics().Format().find("differs from peak.bf16"), std::string::npos)
+      << raised.diagnostics().Format();
+  core::Result<LoadedScenario> both = LoadScenario(
+      TestCatalog(), file, Set({"chip.peak.bf16=2000TFLOPS", "chip.peak.fp16=2000TFLOPS"}));
+  ASSERT_TRUE(both.ok()) << both.diagnostics().Format();
+  EXPECT_EQ(both.diagnostics().Format().find("differs from peak.bf16"), std::string::npos);
 }
 
 TEST(Keys, EveryDeclarationIsWellFormed) {
