@@ -134,7 +134,7 @@ TEST(Estimate, AnFp16PlanRunsAtTheFp16Peak) {
   ASSERT_TRUE(fp16_only.ok()) << fp16_only.diagnostics().Format();
   EXPECT_DOUBLE_EQ(fp16_only.value().step_time_s, slow.value().step_time_s);
   s.plan.precision = Precision::kBf16;
-  EXPECT_TRUE(HasError(Estimate(s).diagnostics(), "chip.peak.bf16", "no bf16 peak"));
+  EXPECT_TRUE(HasError(Estimate(s).diagnostics(), "cluster.chip.peak.bf16", "no bf16 peak"));
 }
 
 TEST(Estimate, ValidScenario) {

@@ -311,17 +311,17 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   }
   if (const hardware::Precision half = SixteenBit(p); !chip.Supports(half)) {
     if (half == hardware::Precision::kFp16) {
-      d.Error("chip.peak.fp16",
+      d.Error("cluster.chip.peak.fp16",
               "chip " + chip.name +
-                  " has no fp16 peak in the catalog, and an fp16 plan runs every "
+                  " has no fp16 peak, and an fp16 plan runs every "
                   "operator in fp16",
               "use plan.precision: bf16, or give the chip an fp16 peak (--set chip.peak.fp16=...)");
     } else {
       // The router, the attention core, the embedding and the output layer run in bf16
       // whatever the linear layers' precision.
-      d.Error("chip.peak.bf16",
+      d.Error("cluster.chip.peak.bf16",
               "chip " + chip.name +
-                  " has no bf16 peak in the catalog, and attention, the embedding and the "
+                  " has no bf16 peak, and attention, the embedding and the "
                   "output layer run in bf16 at any plan.precision but fp16",
               "give the chip a bf16 peak (a chip file with peak.bf16, or --set "
               "chip.peak.bf16=...)");
@@ -338,7 +338,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     }
     d.Error("plan.precision",
             "chip " + chip.name + " has no " + std::string(hardware::PrecisionName(p.precision)) +
-                " peak in the catalog",
+                " peak",
             "use " + supported);
   }
   if (p.activation_precision == ActivationPrecision::kFp8 &&

@@ -788,7 +788,7 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
       core::Diagnostics d;
       for (const core::Diagnostic& x : all.items()) {
         if (x.severity == core::Severity::kError &&
-            (x.key.starts_with("chip.peak.") || x.key == "plan.precision")) {
+            (x.key.starts_with("cluster.chip.peak.") || x.key == "plan.precision")) {
           d.Add(x);
         }
       }
