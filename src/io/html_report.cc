@@ -1685,7 +1685,8 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
   bool any_cost = false;
   for (const Series& c : cost) any_cost = any_cost || !c.points.empty();
   if (any_cost) {
-    out += "<section>\n<h2>Cost</h2>\n<p class=\"hint\">Chip-hours over the expected time at ";
+    out += std::string("<section>\n<h2>Cost</h2>\n<p class=\"hint\">Chip-hours over the ") +
+           (any_reliability ? "expected" : "ideal") + " time at ";
     std::string prices;
     for (const plan::SizeResult& r : results) {
       if (r.pricing.usd_per_chip_hour <= 0) continue;

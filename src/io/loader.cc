@@ -1850,7 +1850,9 @@ void OverrideSet::ReportUnused(core::Diagnostics& d) const {
     const std::string path = e.target.Path();
     const std::string section = path.substr(0, path.find_first_of(".["));
     std::string reader;
-    if (section == "training" || section == "reliability") reader = "`fathom run` reads it";
+    if (section == "training" || section == "reliability") {
+      reader = "`fathom run` and `fathom size` read it";
+    }
     if (section == "search") reader = "`fathom plan` and `fathom size` read it";
     d.Add(Error(e.given.origin, 0, e.given.key,
                 "has no effect: this command does not read the " + section + " section", reader));

@@ -705,8 +705,8 @@ std::string SizeText(const plan::SizeResult& r) {
                  "the ideal;\n  ETTR is ideal / expected time (fathom run's ETTR of all causes);\n"
            : "  Days are the ideal time to train, without failures, restarts or checkpoints "
              "(--reliability adds them);\n";
-  out += "  chip-hours and cost are over the expected time at " + SizePriceBasis(r) +
-         ",\n  energy (IT) at " + SizePowerBasis(r) + ".\n";
+  out += std::string("  chip-hours and cost are over the ") + (g ? "expected" : "ideal") +
+         " time at " + SizePriceBasis(r) + ",\n  energy (IT) at " + SizePowerBasis(r) + ".\n";
   if (electricity) {
     out += "  Electricity is the facility's energy at " + SizeElectricityBasis(r) + ".\n";
   }

@@ -357,6 +357,8 @@ TEST(SizeReports, ACountSlowerThanASmallerOneSaysSo) {
   const std::string text = SizeText(r.value());
   EXPECT_NE(text.find("24,576 chips train slower than 16,384"), std::string::npos) << text;
   EXPECT_EQ(text.find("try more chips"), std::string::npos) << text;
+  // Without reliability the cost is over the ideal time: there is no expected one.
+  EXPECT_NE(text.find("chip-hours and cost are over the ideal time"), std::string::npos) << text;
   const nlohmann::json j = nlohmann::json::parse(SizeJson({r.value()}));
   EXPECT_EQ(j["clusters"][0]["rows"][1]["slower_than_chips"], 16384);
   EXPECT_TRUE(j["clusters"][0]["rows"][0]["slower_than_chips"].is_null());
@@ -404,6 +406,7 @@ TEST(SizeReports, TheEttrIsNamedAsTheRunNamesIt) {
   const std::string text = SizeText(r.value());
   EXPECT_NE(text.find("    ETTR  expected days"), std::string::npos) << text;
   EXPECT_NE(text.find("  0.9000  "), std::string::npos) << text;
+  EXPECT_NE(text.find("chip-hours and cost are over the expected time"), std::string::npos) << text;
   EXPECT_EQ(text.find("goodput"), std::string::npos) << text;
   const std::string html = SizeReportHtml({r.value()});
   EXPECT_NE(html.find("<h2>ETTR</h2>"), std::string::npos);

@@ -265,7 +265,7 @@ ordered_json StepJson(const estimate::StepReport& r) {
   j["model_flops_per_token"] = Round(r.model_flops_per_token);
   j["model_flops_per_chip_per_s"] = Round(r.model_flops_per_chip_s);
   j["peak_flops_per_chip_per_s"] = Round(r.peak_flops);
-  j["peak"] = "bf16 dense";
+  j["peak"] = std::string(hardware::PrecisionName(parallel::SixteenBit(r.plan))) + " dense";
   j["mfu"] = Round(r.mfu);
   j["mfu_run_precision"] = Round(r.mfu_run_precision);
   j["hfu"] = Round(r.hfu);
