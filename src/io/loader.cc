@@ -10,6 +10,8 @@
 #include <optional>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "core/text.h"
 #include "core/units.h"
 #include "io/config.h"
@@ -994,6 +996,25 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
           Link{"scale_up.domain", static_cast<double>(c.domain),
                static_cast<double>(c.chip.scale_up_domain), chips},
           Link{"scale_out.bandwidth", c.scale_out.bandwidth.value(), nic, bandwidth}}) {
+      // A link 6x or more off its chip's own (8x is a bit/byte slip: 450Gbps for 450GBps;
+      // the catalog's clusters are within 4x) is said whoever set it.
+      const bool far = l.shown == bandwidth && l.cluster > 0 && l.chip > 0 &&
+                       std::max(l.cluster / l.chip, l.chip / l.cluster) >= 6;
+      if (far) {
+        const std::string key = Join(prefix, l.key);
+        const Location w = loader.where.count(key) != 0
+                               ? loader.where[key]
+                               : Location{loader.FileOf(prefix, file), line};
+        d.Add(core::Diagnostic{
+            core::Severity::kWarning, w.file, w.line, key,
+            l.shown(l.cluster) + " is " +
+                (l.cluster > l.chip ? fmt::format("{:.3g}x", l.cluster / l.chip)
+                                    : fmt::format("1/{:.3g}", l.chip / l.cluster)) +
+                " of the " + c.chip.name + " chip's own " + l.shown(l.chip),
+            "check the unit: Gbps and Tbps are bits (450Gbps is 56.25 GB/s), GBps and GB/s "
+            "bytes"});
+        continue;
+      }
       if (l.cluster > 0 && l.chip > 0 && l.cluster != l.chip && (swapped || user_set(l.key))) {
         const std::string key = Join(prefix, l.key);
         const Location w = loader.where.count(key) != 0

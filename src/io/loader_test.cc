@@ -1225,6 +1225,27 @@ TEST_F(LoaderTest, ANarrowerPeakFarAboveAWiderOneWarns) {
       << four.diagnostics().Format();
 }
 
+// A cluster link 6x or more off its chip's own is a unit slip more likely than a design:
+// 450Gbps for NVLink's 450GBps, 400GBps for a 400 Gb/s NIC.
+TEST_F(LoaderTest, ALinkFarOffItsChipsOwnWarnsOfItsUnit) {
+  const std::string file = Write("links.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan: {tp: 8, global_batch_size: 8}\n");
+  for (const char* set :
+       {"cluster.scale_up.bandwidth=450Gbps", "cluster.scale_out.bandwidth=400GBps"}) {
+    core::Result<LoadedScenario> r = LoadScenario(TestCatalog(), file, Set({set}));
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    EXPECT_NE(r.diagnostics().Format().find("check the unit"), std::string::npos)
+        << set << "\n"
+        << r.diagnostics().Format();
+  }
+  core::Result<LoadedScenario> fine =
+      LoadScenario(TestCatalog(), file, Set({"cluster.scale_out.bandwidth=200Gbps"}));
+  ASSERT_TRUE(fine.ok()) << fine.diagnostics().Format();
+  EXPECT_EQ(fine.diagnostics().Format().find("check the unit"), std::string::npos);
+}
+
 // fp16 and bf16 are one rate on every chip in the catalog: raising one alone warns, since
 // an fp16 plan runs at its own peak.
 TEST_F(LoaderTest, Fp16AndBf16PeaksThatDifferWarn) {
