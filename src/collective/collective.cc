@@ -360,6 +360,14 @@ GroupNetwork AnalyzeGroup(const ClusterSpec& c, const GroupPlacement& g, const O
   }
   if (patterns & kNeighborTraffic) {
     net.neighbor_rate = solve(network::Pattern::kNeighbor, 0).rate[0];
+    // The flow solver takes a torus for a switch, a chip's links pooled; a transfer to a
+    // neighbour inside the torus takes one path under dimension-order routing: one of the
+    // chip's 2k links (a v4 pair had all 6 links' 216 GB/s, a link's 36 GB/s).
+    if (c.domain_kind == DomainKind::kTorus && g.InsideDomain() && !c.torus_dims.empty()) {
+      const double link = c.scale_up.bandwidth.value() * c.scale_up.efficiency /
+                          (2.0 * static_cast<double>(c.torus_dims.size()));
+      net.neighbor_rate = std::min(net.neighbor_rate, link);
+    }
   }
   if (patterns & kAllToAllTraffic) {
     net.a2a_seconds_per_byte = solve(network::Pattern::kAllToAll, 1.0 / g.size).time[0];

@@ -367,6 +367,22 @@ TEST(CollectiveCost, TorusAllToAllOfAnyCountKeepsItsBisectionBound) {
   EXPECT_NEAR(one_less, full * 63 / 64, 0.02 * full);
 }
 
+// A send to a torus neighbour takes one path under dimension-order routing: one of the
+// chip's 6 links in 3D, not all of them pooled as on a switch.
+TEST(CollectiveCost, ATorusSendTakesOneLink) {
+  auto c = DgxH100(64);
+  c.domain = 64;
+  c.chips_per_node = 4;
+  c.domain_kind = network::DomainKind::kTorus;
+  c.torus_dims = {4, 4, 4};
+  c.scale_up.bandwidth = core::BytesPerSec(270e9);
+  c.scale_up.efficiency = 0.8;
+  c.fabric_kind = network::FabricKind::kNone;
+  c = Finalized(c);
+  const Cost send = Price(c, 2, 1, Kind::kSendRecv, kGiB);
+  EXPECT_NEAR(send.alg_bandwidth, 270e9 * 0.8 / 6, 0.01 * 36e9);
+}
+
 TEST(CollectiveCost, AllToAllInsideDomainIsBoundByTheScaleUpLink) {
   const auto c = DgxH100(8);
   const double s = kGiB;
