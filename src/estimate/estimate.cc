@@ -1245,8 +1245,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         // m - 1 of the pp - 1 when there are fewer micro-batches than stages (4F + 4B + W
         // at m = 1 on 4 stages, not 4F + 4B - 2W).
         const double deferred = std::clamp((micro_batches - 1.0) / std::max(1, p.pp - 1), 0.0, 1.0);
-        return std::max(
-            0.0, sum_stage_time - t.Total() - (1.0 + deferred) * (sum_weight_grad - t.weight_grad));
+        const double w0 = times[class_of[0]].weight_grad;
+        return std::max(0.0, sum_stage_time - t.Total() - (sum_weight_grad - t.weight_grad) -
+                                 deferred * ((p.pp - 1) * t.weight_grad - (w0 - t.weight_grad)));
       }
       case parallel::Schedule::kDualPipe:
         // DeepSeek-V3 Table 2: (pp/2 - 1)(F&B + B - 3W), B the whole backward and W its
