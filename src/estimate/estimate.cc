@@ -1320,13 +1320,21 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // A pass hides calls for as long as it runs: its compute and its waits for its exposed
     // tensor-parallel calls, which the data-parallel stream does not wait for (so that a
     // faster chip, shortening the GEMMs of a tp-bound pass, shortens no window it does not
-    // shorten the pass by).
-    const double tp_busy = tc.tp_forward + tc.tp_backward;
-    const double tp_forward_share = tp_busy > 0 ? tc.tp_forward / tp_busy : 0.0;
-    const double forward_window =
-        (tc.forward_compute + tc.tp_exposed * tp_forward_share) * nic_free;
-    const double backward_window =
-        (tc.backward_compute + tc.tp_exposed * (1 - tp_forward_share)) * nic_free;
+    // shorten the pass by), as the ZeRO-3 window below.
+    // The expert- and context-parallel waits count alike where those collectives stay in
+    // the scale-up domain (across it they take the NIC the calls need).
+    auto waits = [](double exposed, double forward, double backward) {
+      const double busy = forward + backward;
+      return std::pair{busy > 0 ? exposed * forward / busy : 0.0,
+                       busy > 0 ? exposed * backward / busy : 0.0};
+    };
+    const auto [tp_f, tp_b] = waits(tc.tp_exposed, tc.tp_forward, tc.tp_backward);
+    const bool ep_inside = place.ep.group.InsideDomain();
+    const bool cp_inside = place.cp.group.InsideDomain();
+    const auto [ep_f, ep_b] = waits(ep_inside ? tc.ep_exposed : 0, tc.ep_forward, tc.ep_backward);
+    const auto [cp_f, cp_b] = waits(cp_inside ? tc.cp_exposed : 0, tc.cp_forward, tc.cp_backward);
+    const double forward_window = (tc.forward_compute + tp_f + ep_f + cp_f) * nic_free;
+    const double backward_window = (tc.backward_compute + tp_b + ep_b + cp_b) * nic_free;
     // The calls on the dp stream, one per bucket of a rank that holds one chunk (`one`: a
     // call's time for a bucket of so many layers), against the pass that fills or needs them
     // (`window` in all, spread over its layers): the buckets from the pass's first layer, whole

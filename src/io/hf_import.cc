@@ -548,7 +548,8 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   m.name = std::filesystem::path(file).stem().string();
   if (m.name == "config") {
     std::error_code ec;
-    const std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
+    const std::filesystem::path dir =
+        std::filesystem::absolute(file, ec).lexically_normal().parent_path();
     m.name = ec ? "" : dir.filename().string();
   }
   if (m.name.empty()) {

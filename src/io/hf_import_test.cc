@@ -38,6 +38,8 @@ TEST(HfImport, AConfigJsonIsNamedAfterItsDirectory) {
   };
   EXPECT_EQ(name("models/Meta-Llama-3-8B/config.json", text.value()), "Meta-Llama-3-8B");
   EXPECT_EQ(name("config.json", text.value()), fs::current_path().filename().string());
+  EXPECT_EQ(name("./config.json", text.value()), fs::current_path().filename().string());
+  EXPECT_EQ(name("a/b/../config.json", text.value()), "a");
   std::string named = text.value();
   named.insert(named.find('{') + 1, "\"_name_or_path\": \"meta-llama/Meta-Llama-3-8B\",");
   EXPECT_EQ(name("/config.json", named), "Meta-Llama-3-8B");

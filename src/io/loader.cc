@@ -332,24 +332,6 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
             " plans will run slower than " + std::string(hardware::PrecisionName(wide)) + " ones",
         "set " + key + " too (a chip derived with base: keeps its base's other peaks)"});
   }
-  // fp16 and bf16 run at the same rate on every chip in the catalog: a difference is
-  // usually one of them raised (by --set, or `base:`) without the other, and an fp16 plan
-  // runs at its own.
-  {
-    const double b = c.Peak(Precision::kBf16).value(), h = c.Peak(Precision::kFp16).value();
-    if (b > 0 && h > 0 && std::abs(h - b) > 0.01 * b) {
-      const std::string key = Join(prefix, "peak.fp16");
-      const std::string bf16_key = Join(prefix, "peak.bf16");
-      const auto at = where.count(key) ? where.find(key) : where.find(bf16_key);
-      d.Add(core::Diagnostic{
-          core::Severity::kWarning, at != where.end() ? at->second.file : file,
-          at != where.end() ? at->second.line : 0, at != where.end() ? at->first : key,
-          "peak.fp16 (" + core::FormatFlopRate(h) + ") differs from peak.bf16 (" +
-              core::FormatFlopRate(b) +
-              "); every chip in the catalog has them equal, and fp16 plans run at peak.fp16",
-          "set both peaks (a chip derived with base: keeps its base's other peaks)"});
-    }
-  }
   // A price's kind and date describe the price given beside them (same file, or both by
   // --set): a price given elsewhere (a chip derived from a catalog one, --set) without its
   // own kind and date has neither.
@@ -986,19 +968,20 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
       const char* key;  // the cluster's, and the chip's of the same name
       double cluster, chip;
       std::string (*shown)(double);
+      bool bandwidth;  // a link's rate (a domain's size is not)
     };
     auto bandwidth = [](double v) { return core::FormatBandwidth(v); };
     auto chips = [](double v) { return std::to_string(static_cast<int64_t>(v)) + " chips"; };
     const double nic = c.chip.scale_out_bandwidth.value() * c.chips_per_nic;
     for (const Link& l :
          {Link{"scale_up.bandwidth", c.scale_up.bandwidth.value(),
-               c.chip.scale_up_bandwidth.value(), bandwidth},
+               c.chip.scale_up_bandwidth.value(), bandwidth, true},
           Link{"scale_up.domain", static_cast<double>(c.domain),
-               static_cast<double>(c.chip.scale_up_domain), chips},
-          Link{"scale_out.bandwidth", c.scale_out.bandwidth.value(), nic, bandwidth}}) {
+               static_cast<double>(c.chip.scale_up_domain), chips, false},
+          Link{"scale_out.bandwidth", c.scale_out.bandwidth.value(), nic, bandwidth, true}}) {
       // A link 6x or more off its chip's own (8x is a bit/byte slip: 450Gbps for 450GBps;
       // the catalog's clusters are within 4x) is said whoever set it.
-      const bool far = l.shown == bandwidth && l.cluster > 0 && l.chip > 0 &&
+      const bool far = l.bandwidth && l.cluster > 0 && l.chip > 0 &&
                        std::max(l.cluster / l.chip, l.chip / l.cluster) >= 6;
       if (far) {
         const std::string key = Join(prefix, l.key);

@@ -302,7 +302,8 @@ core::Result<Sweep> PrepareSweep(const SweepRequest& q) {
 namespace {
 
 SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
-                       std::counting_semaphore<kSimulationsAtOnce>& simulations) {
+                       std::counting_semaphore<kSimulationsAtOnce>& simulations,
+                       sim::SimulationArrays& arrays) {
   SweepRow row;
   row.index = index;
   std::vector<Override> overrides = s.overrides;
@@ -333,7 +334,7 @@ SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
       Slot(const Slot&) = delete;
       Slot& operator=(const Slot&) = delete;
     } slot(simulations);
-    core::Result<sim::SimResult> r = sim::Simulate(sc, {.report_only = true});
+    core::Result<sim::SimResult> r = sim::Simulate(sc, {.report_only = true, .arrays = &arrays});
     if (!r.ok()) return r.diagnostics();
     return {std::move(r.value().report), r.diagnostics()};
   };
@@ -376,12 +377,13 @@ std::vector<SweepRow> EvaluateSweep(const Catalog& catalog, const Sweep& sweep,
                                     const SweepProgress& progress) {
   std::vector<SweepRow> rows(indices.size());
   std::counting_semaphore<kSimulationsAtOnce> simulations(kSimulationsAtOnce);
+  sim::SimulationArrays arrays;
   const int64_t total = static_cast<int64_t>(indices.size());
   int64_t done = 0;
   std::mutex reporting;
   core::ParallelFor(total, threads, [&](int64_t i) {
     rows[static_cast<size_t>(i)] =
-        EvaluatePoint(catalog, sweep, indices[static_cast<size_t>(i)], simulations);
+        EvaluatePoint(catalog, sweep, indices[static_cast<size_t>(i)], simulations, arrays);
     if (progress) {
       std::lock_guard<std::mutex> lock(reporting);
       progress(++done, total);

@@ -309,6 +309,19 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
             "give at most " + Str(chip.compute_units) +
                 " (NCCL's collectives take 16 to 32 SMs on NVIDIA chips)");
   }
+  // fp16 and bf16 run at the same rate on every chip in the catalog: in an fp16 plan a
+  // difference is usually the bf16 peak raised alone (by --set, or `base:`), and every
+  // operator runs at the fp16 one.
+  if (const double b = chip.Peak(hardware::Precision::kBf16).value(),
+      h = chip.Peak(hardware::Precision::kFp16).value();
+      SixteenBit(p) == hardware::Precision::kFp16 && b > 0 && h > 0 && std::abs(h - b) > 0.01 * b) {
+    d.Warning("cluster.chip.peak.fp16",
+              "the fp16 peak (" + core::FormatFlopRate(h) + ") differs from the bf16 peak (" +
+                  core::FormatFlopRate(b) +
+                  "), and this fp16 plan runs at the fp16 one; every chip in the catalog has "
+                  "them equal",
+              "set both peaks (a chip derived with base: keeps its base's other peaks)");
+  }
   if (const hardware::Precision half = SixteenBit(p); !chip.Supports(half)) {
     if (half == hardware::Precision::kFp16) {
       d.Error("cluster.chip.peak.fp16",

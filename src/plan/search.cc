@@ -637,7 +637,8 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     core::ParallelFor(static_cast<int64_t>(which.size()), threads, [&](int64_t k) {
       Candidate& c = valid[which[static_cast<size_t>(k)]];
       estimate::Scenario sc{base.name, base.description, m, cluster_of(c.plan), c.plan};
-      core::Result<sim::SimResult> r = sim::Simulate(sc, {.report_only = true});
+      core::Result<sim::SimResult> r =
+          sim::Simulate(sc, {.report_only = true, .arrays = options.simulation_arrays});
       if (!r.ok()) {
         why[static_cast<size_t>(k)] = r.diagnostics().FirstError();
         return;
@@ -752,7 +753,8 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
       b.estimate_s = r.value().step_time_s;
       Fill(b, r.value());
       if (options.simulate_top > 0 && sim::SimulationSize(sc) <= sim::kMaxSimulationSize) {
-        core::Result<sim::SimResult> sr = sim::Simulate(sc, {.report_only = true});
+        core::Result<sim::SimResult> sr =
+            sim::Simulate(sc, {.report_only = true, .arrays = options.simulation_arrays});
         if (sr.ok()) {
           b.simulate_s = sr.value().report.step_time_s;
           Fill(b, sr.value().report);
@@ -776,7 +778,11 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
 }  // namespace
 
 core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSpace& space,
-                                  const SearchOptions& options) {
+                                  const SearchOptions& given) {
+  // The simulate pass's simulations reuse each other's arrays (the caller's, if given).
+  sim::SimulationArrays own;
+  SearchOptions options = given;
+  if (options.simulation_arrays == nullptr) options.simulation_arrays = &own;
   // What no plan of the space can change is the base plan's to fix, said as fathom step says
   // it, not as "none of the plans is valid" under the commonest other reason.
   {

@@ -55,6 +55,10 @@
 #include "estimate/estimate.h"
 #include "parallel/plan.h"
 
+namespace fathom::sim {
+class SimulationArrays;
+}  // namespace fathom::sim
+
 namespace fathom::plan {
 
 // The values each axis takes; an empty list is the automatic choice above.
@@ -88,6 +92,9 @@ struct SearchOptions {
   // Simulate pass: simulations run at once, at most (within `threads`); one near the
   // simulator's budget holds about a gigabyte.
   int simulations_at_once = 4;
+  // Where the simulate pass's simulations reuse each other's arrays (shared by several
+  // searches: `fathom size`'s counts); none: the search keeps its own.
+  sim::SimulationArrays* simulation_arrays = nullptr;
   int64_t max_plans = 2000000;  // enumerating more is an error (narrow the axes)
   bool compare_base = false;    // compare pass: the base plan is a plan of its own
   IdleChips idle = IdleChips::kAuto;

@@ -11,6 +11,7 @@
 #include "core/parallel.h"
 #include "core/text.h"
 #include "core/units.h"
+#include "sim/step_sim.h"
 
 namespace fathom::plan {
 
@@ -105,6 +106,8 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   const int at_once = std::max(
       1, std::min({options.threads, options.simulations_at_once, static_cast<int>(counts.size())}));
   o.threads = std::max(1, options.threads / at_once);
+  sim::SimulationArrays arrays;  // one pool for every count's simulations
+  if (o.simulation_arrays == nullptr) o.simulation_arrays = &arrays;
   o.simulations_at_once = std::max(1, options.simulations_at_once / at_once);
   core::ParallelFor(static_cast<int64_t>(counts.size()), at_once, [&](int64_t i) {
     Outcome& out = outcomes[static_cast<size_t>(i)];

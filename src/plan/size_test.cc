@@ -1,6 +1,8 @@
 #include "plan/size.h"
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -124,6 +126,44 @@ TEST(Size, AutomaticCountsDoubleFromTheDomain) {
   counts.clear();
   for (const SizeRow& row : r3.value().rows) counts.push_back(row.chips);
   EXPECT_EQ(counts, (std::vector<int64_t>{4, 8, 16, 32, 64, 72, 144, 288, 576}));
+}
+
+// The counts are searched several at once (each search with its share of the threads,
+// the simulations reusing one pool of arrays): the rows and warnings are those of one
+// thread, in count order.
+TEST(Size, AnyThreadCountGivesTheSameRows) {
+  const estimate::Scenario s = Llama70BOn(4096, 1024);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {128, 256, 512, 1024, 2048, 4096};
+  auto ettr = [](const estimate::Scenario& sc) -> core::Result<double> {
+    core::Diagnostics d;
+    d.Warning("reliability", "ettr of " + std::to_string(sc.cluster.chips));
+    return core::Result<double>(1.0 - 1e-6 * static_cast<double>(sc.cluster.chips), d);
+  };
+  std::vector<core::Result<SizeResult>> runs;
+  for (int threads : {1, 2, 4}) {
+    SearchOptions o;
+    o.simulate_top = 2;
+    o.threads = threads;
+    runs.push_back(Size(s, q, Narrow(), o, ettr));
+    ASSERT_TRUE(runs.back().ok()) << runs.back().diagnostics().Format();
+  }
+  for (size_t k = 1; k < runs.size(); ++k) {
+    const SizeResult& a = runs[0].value();
+    const SizeResult& b = runs[k].value();
+    EXPECT_EQ(runs[0].diagnostics().Format(), runs[k].diagnostics().Format());
+    ASSERT_EQ(a.rows.size(), b.rows.size());
+    EXPECT_EQ(a.chosen, b.chosen);
+    for (size_t i = 0; i < a.rows.size(); ++i) {
+      EXPECT_EQ(a.rows[i].chips, b.rows[i].chips);
+      EXPECT_EQ(a.rows[i].planned, b.rows[i].planned);
+      EXPECT_EQ(a.rows[i].why, b.rows[i].why);
+      EXPECT_EQ(a.rows[i].train_s, b.rows[i].train_s) << a.rows[i].chips;
+      EXPECT_EQ(a.rows[i].ettr, b.rows[i].ettr);
+      EXPECT_EQ(a.rows[i].best.simulate_s, b.rows[i].best.simulate_s);
+    }
+  }
 }
 
 TEST(Size, EttrStretchesTheTimeAndCanMoveTheChoice) {

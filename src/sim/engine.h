@@ -93,7 +93,8 @@ class Program {
   void AddDependency(OpId before, OpId after);
   void Reserve(size_t ops, size_t dependencies);
   // Empties the program (no streams, operations, resources or slowdowns), keeping the
-  // memory of its arrays for the next one built in it.
+  // memory of its per-operation and per-dependency arrays for the next one built in it
+  // (the per-stream lists are freed).
   void Clear();
 
   ResourceId AddResource();

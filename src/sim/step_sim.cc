@@ -1305,80 +1305,27 @@ void ShareExposed(estimate::StepReport& r, const std::array<double, 5>& as_run,
   }
 }
 
-// The arrays of finished simulations, kept for the next ones. A plan search simulates
-// hundreds of steps of up to a million operations, about 110 bytes each; the allocator
-// maps arrays this large afresh each time, and faulting in fresh pages cost as much as the
-// simulation itself (Llama 3 405B's `fathom size` example on one thread: 11.5 s, 7.2 s
-// with the arrays kept). One pool for the process, as its threads come and go with each
-// parallel loop; at most kMaxSpares, of kMaxSpareBytes in all. Which arrays a simulation
-// gets changes nothing it computes.
-class Spares {
- public:
-  // Gives `out`, whose program and operations are empty, a spare's arrays.
-  static void Take(SimResult& out) {
-    Pool& pool = Get();
-    const std::lock_guard<std::mutex> lock(pool.mutex);
-    if (pool.spares.empty()) return;
-    // The largest (the spares are kept in ascending size): the simulation's arrays grow
-    // to their size only where they are smaller.
-    Spare& s = pool.spares.back();
-    out.program = std::move(s.program);
-    out.info = std::move(s.info);
-    pool.bytes -= s.bytes;
-    pool.spares.pop_back();
-  }
-  // Empties `out`'s program, operations and tasks, keeping the arrays for the next
-  // simulation while the pool stays within its bounds.
-  static void Give(SimResult& out) {
-    const size_t bytes = out.program.MemoryBytes() + out.info.capacity() * sizeof(OpInfo);
-    out.program.Clear();
-    out.info.clear();
-    out.tasks.clear();
-    if (bytes == 0) return;  // moved from
-    Spare spare{std::move(out.program), std::move(out.info), bytes};
-    out.program = Program();
-    out.info = std::vector<OpInfo>();
-    Pool& pool = Get();
-    const std::lock_guard<std::mutex> lock(pool.mutex);
-    // Past the bounds, the smallest go.
-    const auto at = std::upper_bound(pool.spares.begin(), pool.spares.end(), bytes,
-                                     [](size_t b, const Spare& x) { return b < x.bytes; });
-    pool.spares.insert(at, std::move(spare));
-    pool.bytes += bytes;
-    while (pool.spares.size() > kMaxSpares || pool.bytes > kMaxSpareBytes) {
-      pool.bytes -= pool.spares.front().bytes;
-      pool.spares.erase(pool.spares.begin());
-    }
-  }
-
- private:
-  static constexpr size_t kMaxSpares = 8;
-  static constexpr size_t kMaxSpareBytes = size_t{512} << 20;
-  struct Spare {
-    Program program;
-    std::vector<OpInfo> info;
-    size_t bytes = 0;
-  };
-  struct Pool {
-    std::mutex mutex;
-    std::vector<Spare> spares;  // guarded by mutex
-    size_t bytes = 0;           // guarded by mutex
-  };
-  static Pool& Get() {
-    static Pool* pool = new Pool();  // never destroyed: threads may outlive main
-    return *pool;
-  }
-};
-
 // A simulated step before its report is written: the program run, and each rank's time
-// split by Attribute. Its program's arrays come from the thread's Spares and go back to
-// them when it is destroyed or replaced.
+// split by Attribute. Its program's arrays come from `arrays` (if any) and go back to them
+// when it is destroyed or replaced.
 struct Run {
-  Run() { Spares::Take(out); }
-  Run(Run&&) = default;
+  explicit Run(SimulationArrays* from) : arrays(from) {
+    if (arrays != nullptr) arrays->Take(out);
+  }
+  Run(Run&& other) noexcept
+      : arrays(other.arrays),
+        out(std::move(other.out)),
+        stats(other.stats),
+        ranks(std::move(other.ranks)),
+        incoming(std::move(other.incoming)),
+        straggler_cost_s(other.straggler_cost_s) {
+    other.arrays = nullptr;
+  }
   Run& operator=(Run&& other) noexcept {
     if (this == &other) return *this;
-    Spares::Give(out);
+    if (arrays != nullptr) arrays->Give(out);
+    arrays = other.arrays;
+    other.arrays = nullptr;
     out = std::move(other.out);
     stats = other.stats;
     ranks = std::move(other.ranks);
@@ -1386,8 +1333,13 @@ struct Run {
     straggler_cost_s = other.straggler_cost_s;
     return *this;
   }
-  ~Run() { Spares::Give(out); }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+  ~Run() {
+    if (arrays != nullptr) arrays->Give(out);
+  }
 
+  SimulationArrays* arrays = nullptr;
   SimResult out;  // its report is still the estimator's
   RunStats stats;
   std::vector<Attribution> ranks;           // per pipeline rank
@@ -1495,7 +1447,58 @@ void Summarize(Run& run, int rank, const Attribution& a) {
 
 }  // namespace
 
+void SimulationArrays::Take(SimResult& out) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (spares_.empty()) return;
+  Spare& s = spares_.back();
+  out.program = std::move(s.program);
+  out.info = std::move(s.info);
+  bytes_ -= s.bytes;
+  spares_.pop_back();
+}
+
+void SimulationArrays::Give(SimResult& out) noexcept {
+  out.program.Clear();
+  out.info.clear();
+  out.tasks.clear();
+  // What the emptied arrays keep (Clear frees the per-stream lists).
+  const size_t bytes = out.program.MemoryBytes() + out.info.capacity() * sizeof(OpInfo);
+  if (bytes == 0 || bytes > max_bytes_) return;  // moved from, or too large to keep
+  try {
+    Spare spare{std::move(out.program), std::move(out.info), bytes};
+    out.program = Program();
+    out.info = std::vector<OpInfo>();
+    const std::lock_guard<std::mutex> lock(mutex_);
+    const auto at = std::upper_bound(spares_.begin(), spares_.end(), bytes,
+                                     [](size_t b, const Spare& x) { return b < x.bytes; });
+    spares_.insert(at, std::move(spare));
+    bytes_ += bytes;
+    while (spares_.size() > max_spares_ || bytes_ > max_bytes_) {
+      bytes_ -= spares_.front().bytes;
+      spares_.erase(spares_.begin());
+    }
+  } catch (...) {
+    // Out of memory to keep a spare: it is dropped, as without the pool.
+  }
+}
+
+size_t SimulationArrays::spares() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return spares_.size();
+}
+
 namespace {
+
+// A result reduced to its report: its arrays to `arrays`, or freed.
+void ReportOnly(SimResult& r, SimulationArrays* arrays) {
+  if (arrays != nullptr) {
+    arrays->Give(r);
+    return;
+  }
+  r.program = Program();
+  r.info = std::vector<OpInfo>();
+  r.tasks = std::vector<TaskSpan>();
+}
 
 // How many times Simulate moves its pair of runs on while the shorter is still warming up.
 constexpr int kMaxWarmUpShifts = 3;
@@ -1531,14 +1534,15 @@ std::pair<int64_t, int64_t> ExtrapolationRuns(const parallel::ParallelPlan& p,
 
 // Simulates the step whole and splits each rank's time; `estimated` is its closed-form
 // report.
-Run SimulateWhole(const estimate::Scenario& sc, const estimate::StepReport& estimated) {
+Run SimulateWhole(const estimate::Scenario& sc, const estimate::StepReport& estimated,
+                  SimulationArrays* arrays) {
   const workload::StepGraph g = workload::BuildStepGraph(sc.model, sc.plan);
-  Run run;
+  Run run(arrays);
   run.out.report = estimated;
   const std::vector<double> slow = Slowdowns(sc);
   run.stats = BuildAndRun(sc, g, slow, run.out);
   if (sc.plan.stragglers.Any()) {
-    Run healthy;
+    Run healthy(arrays);
     const RunStats h = BuildAndRun(sc, g, std::vector<double>(slow.size(), 1.0), healthy.out);
     run.straggler_cost_s = static_cast<double>(run.stats.makespan - h.makespan) * 1e-9;
   }
@@ -1737,7 +1741,7 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
   auto [m1, m2] = ExtrapolationRuns(sc.plan, options);
   const estimate::StepReport& est = estimated.value();
   if (m2 == 0) {
-    Run run = SimulateWhole(sc, est);
+    Run run = SimulateWhole(sc, est, options.arrays);
     std::vector<double> work;
     for (const Attribution& a : run.ranks) work.push_back(OwnWork(a));
     const int rank =
@@ -1746,7 +1750,7 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
     NameCollectives(run, rank);
     Summarize(run, rank, run.ranks[static_cast<size_t>(rank)]);
     SimResult result = std::move(run.out);
-    if (options.report_only) Spares::Give(result);
+    if (options.report_only) ReportOnly(result, options.arrays);
     return core::Result<SimResult>(std::move(result), estimated.diagnostics());
   }
   auto run = [&](int64_t micro_batches) -> core::Result<Run> {
@@ -1755,7 +1759,7 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
         static_cast<int>(micro_batches * sc.plan.micro_batch_size * sc.plan.dp);
     core::Result<estimate::StepReport> e = estimate::Estimate(part);
     if (!e.ok()) return e.diagnostics();
-    return SimulateWhole(part, e.value());
+    return SimulateWhole(part, e.value(), options.arrays);
   };
   core::Result<Run> a = run(m1);
   if (!a.ok()) return a.diagnostics();
@@ -1791,7 +1795,7 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
   UseTablesOf(sc, rank, tables);
   SimResult result = Extrapolate(std::move(a).value(), std::move(b).value(), m1, m2, m, rank,
                                  tables, events, shift > 0);
-  if (options.report_only) Spares::Give(result);
+  if (options.report_only) ReportOnly(result, options.arrays);
   return core::Result<SimResult>(std::move(result), estimated.diagnostics());
 }
 

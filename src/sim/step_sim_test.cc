@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/parallel.h"
 #include "estimate/cost.h"
 #include "model/test_fixtures.h"
 #include "network/test_fixtures.h"
@@ -952,8 +953,10 @@ TEST(Simulate, ReportsAloneAndOnReusedArraysAreTheSame) {
       EXPECT_EQ(a.comms[i].exposed_s, b.comms[i].exposed_s);
     }
   };
-  const SimulateOptions report_only{.report_only = true};
+  SimulationArrays arrays;
+  const SimulateOptions report_only{.report_only = true, .arrays = &arrays};
   core::Result<SimResult> large_first = Simulate(large, report_only);
+  EXPECT_GT(arrays.spares(), 0u);  // its runs' arrays, and its own, were kept
   ASSERT_TRUE(large_first.ok()) << large_first.diagnostics().Format();
   for (int round = 0; round < 2; ++round) {
     core::Result<SimResult> alone = Simulate(small, report_only);
@@ -965,6 +968,15 @@ TEST(Simulate, ReportsAloneAndOnReusedArraysAreTheSame) {
     core::Result<SimResult> large_again = Simulate(large, report_only);
     ASSERT_TRUE(large_again.ok());
     same(large_again.value().report, large_first.value().report);
+  }
+  // Several threads sharing the arrays give what one gives alone.
+  std::vector<double> steps(8, 0.0);
+  core::ParallelFor(8, 4, [&](int64_t i) {
+    core::Result<SimResult> r = Simulate(i % 2 ? large : small, report_only);
+    steps[static_cast<size_t>(i)] = r.ok() ? r.value().report.step_time_s : -1;
+  });
+  for (size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(steps[i], (i % 2 ? large_first : full).value().report.step_time_s) << i;
   }
   core::Result<SimResult> again = Simulate(small);
   ASSERT_TRUE(again.ok());
