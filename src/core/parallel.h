@@ -26,9 +26,10 @@ void ParallelBlocks(int64_t n, int threads, const Fn& fn) {
   for (std::thread& th : pool) th.join();
 }
 
-// fn(i) for every i in [0, n) on min(threads, n) threads, each taking the next index not
-// yet taken (items of unequal cost keep every thread busy); on the calling thread alone
-// when that is one. fn must write only its own item's results.
+// fn(i) for every i in [0, n) on min(threads, n) threads, each taking the next items not
+// yet taken, a few at a time (items of unequal cost keep every thread busy; cheap ones,
+// such as a search's millions of plan checks, do not all meet at one counter); on the
+// calling thread alone when that is one. fn must write only its own item's results.
 template <class Fn>
 void ParallelFor(int64_t n, int threads, const Fn& fn) {
   const int64_t t = std::max<int64_t>(1, std::min<int64_t>(threads, n));
@@ -36,11 +37,14 @@ void ParallelFor(int64_t n, int threads, const Fn& fn) {
     for (int64_t i = 0; i < n; ++i) fn(i);
     return;
   }
+  // About 16 takes a thread: small enough to even out, large enough to be rare.
+  const int64_t grain = std::max<int64_t>(1, n / (16 * t));
   std::atomic<int64_t> next{0};
   auto work = [&] {
-    for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
-         i = next.fetch_add(1, std::memory_order_relaxed)) {
-      fn(i);
+    for (int64_t begin = next.fetch_add(grain, std::memory_order_relaxed); begin < n;
+         begin = next.fetch_add(grain, std::memory_order_relaxed)) {
+      const int64_t end = std::min(n, begin + grain);
+      for (int64_t i = begin; i < end; ++i) fn(i);
     }
   };
   std::vector<std::thread> pool;
