@@ -20,6 +20,20 @@ network::ClusterSpec Finalized(network::ClusterSpec c) {
   return c;
 }
 
+// A 4 x 4 x 4 torus domain of 64 chips (TPU v4-like: 270 GB/s a chip, 0.8 efficiency,
+// six links), with no fabric beyond it.
+network::ClusterSpec Torus444() {
+  auto c = DgxH100(64);
+  c.domain = 64;
+  c.chips_per_node = 4;
+  c.domain_kind = network::DomainKind::kTorus;
+  c.torus_dims = {4, 4, 4};
+  c.scale_up.bandwidth = core::BytesPerSec(270e9);
+  c.scale_up.efficiency = 0.8;
+  c.fabric_kind = network::FabricKind::kNone;
+  return Finalized(c);
+}
+
 Cost Price(const network::ClusterSpec& c, int n, int64_t stride, Kind kind, double size,
            Algorithm a = Algorithm::kAuto, bool all_groups = false) {
   Options o;
@@ -292,15 +306,7 @@ TEST(CollectiveCost, SharpEfficiencyIsABusBandwidth) {
 TEST(CollectiveCost, TorusUsesDimensionOrderedRings) {
   // A 4x4x4 torus with wrap-around: each dimension's ring uses both directions of its links,
   // and the three dimensions work at once on thirds of the buffer.
-  auto c = DgxH100(64);
-  c.domain = 64;
-  c.chips_per_node = 4;
-  c.domain_kind = network::DomainKind::kTorus;
-  c.torus_dims = {4, 4, 4};
-  c.scale_up.bandwidth = core::BytesPerSec(270e9);
-  c.scale_up.efficiency = 0.8;
-  c.fabric_kind = network::FabricKind::kNone;
-  c = Finalized(c);
+  const network::ClusterSpec c = Torus444();
   const auto g = network::PlaceGroup(c, 64, 1);
   ASSERT_EQ(g.torus_extent, (std::vector<int>{4, 4, 4}));
   const double s = kGiB;
@@ -328,15 +334,7 @@ TEST(CollectiveCost, TorusUsesDimensionOrderedRings) {
 TEST(CollectiveCost, TorusAllToAllCrossesEachDimensionsBisection) {
   // 4x4x4 with wrap-around: halving the 64 chips across a dimension, each half sends the
   // other 64 S / 4 over 2 x 16 links, so S 4 / (8 link): twice the port-bound time.
-  auto c = DgxH100(64);
-  c.domain = 64;
-  c.chips_per_node = 4;
-  c.domain_kind = network::DomainKind::kTorus;
-  c.torus_dims = {4, 4, 4};
-  c.scale_up.bandwidth = core::BytesPerSec(270e9);
-  c.scale_up.efficiency = 0.8;
-  c.fabric_kind = network::FabricKind::kNone;
-  c = Finalized(c);
+  const network::ClusterSpec c = Torus444();
   const double s = kGiB;
   const double link = 270e9 * 0.8 / 6;
   const Cost all = Price(c, 64, 1, Kind::kAllToAll, s, Algorithm::kDirect);
@@ -352,15 +350,7 @@ TEST(CollectiveCost, TorusAllToAllCrossesEachDimensionsBisection) {
 // torus cross its bisection as 64 do, scaled by 63/64 (they had no bound, and ran as on a
 // switch).
 TEST(CollectiveCost, TorusAllToAllOfAnyCountKeepsItsBisectionBound) {
-  auto c = DgxH100(64);
-  c.domain = 64;
-  c.chips_per_node = 4;
-  c.domain_kind = network::DomainKind::kTorus;
-  c.torus_dims = {4, 4, 4};
-  c.scale_up.bandwidth = core::BytesPerSec(270e9);
-  c.scale_up.efficiency = 0.8;
-  c.fabric_kind = network::FabricKind::kNone;
-  c = Finalized(c);
+  const network::ClusterSpec c = Torus444();
   const double s = kGiB;
   const double full = Price(c, 64, 1, Kind::kAllToAll, s, Algorithm::kDirect).time.value();
   const double one_less = Price(c, 63, 1, Kind::kAllToAll, s, Algorithm::kDirect).time.value();
@@ -370,15 +360,7 @@ TEST(CollectiveCost, TorusAllToAllOfAnyCountKeepsItsBisectionBound) {
 // A send to a torus neighbour takes one path under dimension-order routing: one of the
 // chip's 6 links in 3D, not all of them pooled as on a switch.
 TEST(CollectiveCost, ATorusSendTakesOneLink) {
-  auto c = DgxH100(64);
-  c.domain = 64;
-  c.chips_per_node = 4;
-  c.domain_kind = network::DomainKind::kTorus;
-  c.torus_dims = {4, 4, 4};
-  c.scale_up.bandwidth = core::BytesPerSec(270e9);
-  c.scale_up.efficiency = 0.8;
-  c.fabric_kind = network::FabricKind::kNone;
-  c = Finalized(c);
+  const network::ClusterSpec c = Torus444();
   const Cost send = Price(c, 2, 1, Kind::kSendRecv, kGiB);
   EXPECT_NEAR(send.alg_bandwidth, 270e9 * 0.8 / 6, 0.01 * 36e9);
 }

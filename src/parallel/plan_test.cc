@@ -129,7 +129,8 @@ TEST(ValidatePlan, RejectsChipWithoutBf16) {
   ParallelPlan p = Mlperf();
   p.precision = hardware::Precision::kFp8;
   const std::string text = ValidatePlan(p, Gpt3(), c, 10752).Format();
-  EXPECT_NE(text.find("cluster.chip.peak.bf16: chip test has no bf16 peak"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster.chip.peak.bf16: chip test has no bf16 peak"), std::string::npos)
+      << text;
 }
 
 TEST(ValidatePlan, RejectsMoreCommUnitsThanTheChipHas) {
