@@ -101,6 +101,10 @@ class OverrideSet {
   bool empty() const { return entries_.empty(); }
   // Whether an override sets a key of the section at `prefix` or below it.
   bool Touches(const std::string& prefix) const;
+  // The overrides of a whole section among `sections` (--set reliability=PRESET): an error
+  // each, for a command that does not read them (the scenario's own key takes them, so
+  // they are never left unused).
+  void ReportSectionsNotRead(core::Diagnostics& d, const std::vector<std::string>& sections) const;
   // The overrides of keys below the section at `prefix` (not of the section as a whole),
   // in the order given.
   std::vector<Override> Touching(const std::string& prefix) const;

@@ -1307,6 +1307,7 @@ core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::str
   if (!r.ok()) return r;
   core::Diagnostics d = r.diagnostics();
   set.ReportUnused(d);
+  set.ReportSectionsNotRead(d, {"training", "reliability"});
   if (d.HasErrors()) return d;
   return r;
 }
@@ -1841,6 +1842,18 @@ void OverrideSet::ItemMissing(const Entry& e, size_t items, core::Diagnostics& d
                       : " has " + std::to_string(items) + " (from [0] to [" +
                             std::to_string(items - 1) + "])"),
       "give an index of the list, or replace the whole list with " + e.target.list + "=[...]"));
+}
+
+void OverrideSet::ReportSectionsNotRead(core::Diagnostics& d,
+                                        const std::vector<std::string>& sections) const {
+  for (const Entry& e : entries_) {
+    if (e.target.info == nullptr) continue;
+    const std::string path = e.target.Path();
+    if (std::find(sections.begin(), sections.end(), path) == sections.end()) continue;
+    d.Add(Error(e.given.origin, 0, e.given.key,
+                "has no effect: this command does not read the " + path + " section",
+                "`fathom run` and `fathom size` read it"));
+  }
 }
 
 void OverrideSet::ReportUnused(core::Diagnostics& d) const {

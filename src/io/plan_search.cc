@@ -190,6 +190,7 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   }
   overrides.Apply("search", SearchFields(), out.config, d, out.scenario.where);
   overrides.ReportUnused(d);
+  if (!q.run_sections) overrides.ReportSectionsNotRead(d, {"training", "reliability"});
   if (d.HasErrors()) return d;
   // The command line replaces the section axis by axis.
   const plan::SearchSpace& file = out.config.space;
