@@ -1249,13 +1249,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
              t.cp_exposed * share(t.cp_forward, t.cp_forward + t.cp_backward);
       b[s] = t.Total() - f[s];
     }
+    // Below each rank: the round trip and the slowest pass (suffix sums, O(pp)).
+    std::vector<double> trip(ranks + 1, 0.0), slowest_below(ranks + 1, 0.0);
+    for (size_t s = ranks; s-- > 0;) {
+      trip[s] = trip[s + 1] + f[s] + b[s];
+      slowest_below[s] = std::max(slowest_below[s + 1], f[s] + b[s]);
+    }
     double above = 0, makespan = 0;
     for (size_t c = 0; c < ranks; ++c) {
-      double below = 0, interval = 0;
-      for (size_t s = c + 1; s < ranks; ++s) {
-        below += f[s] + b[s];
-        interval = std::max(interval, f[s] + b[s]);
-      }
+      const double below = trip[c + 1];
+      const double interval = slowest_below[c + 1];
       // Fewer micro-batches than that: all are forwarded first, m - 1 of them hide the trip.
       const double k = std::min(static_cast<double>(ranks - 1 - c), mb - 1);
       const double g_c =
