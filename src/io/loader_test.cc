@@ -1246,6 +1246,23 @@ TEST_F(LoaderTest, ALinkFarOffItsChipsOwnWarnsOfItsUnit) {
   EXPECT_EQ(fine.diagnostics().Format().find("check the unit"), std::string::npos);
 }
 
+// Links faster than the chip's HBM: the collectives' times are lower bounds there (HBM,
+// which their bytes cross, does not bound them), and the load says so.
+TEST_F(LoaderTest, LinksFasterThanHbmWarn) {
+  const std::string file = Write("hbm.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan: {tp: 8, global_batch_size: 8}\n");
+  core::Result<LoadedScenario> slow_hbm =
+      LoadScenario(TestCatalog(), file, Set({"chip.memory.bandwidth=400GBps"}));
+  ASSERT_TRUE(slow_hbm.ok()) << slow_hbm.diagnostics().Format();
+  EXPECT_NE(slow_hbm.diagnostics().Format().find("HBM does not bound"), std::string::npos)
+      << slow_hbm.diagnostics().Format();
+  core::Result<LoadedScenario> catalog = LoadScenario(TestCatalog(), file, {});
+  ASSERT_TRUE(catalog.ok());
+  EXPECT_EQ(catalog.diagnostics().Format().find("HBM does not bound"), std::string::npos);
+}
+
 // fp16 and bf16 are one rate on every chip in the catalog: raising one alone warns in an
 // fp16 plan, which runs at its own peak (not in a bf16 plan: a sweep of the bf16 peak).
 TEST_F(LoaderTest, Fp16AndBf16PeaksThatDifferWarnInFp16Plans) {
