@@ -201,19 +201,26 @@ TEST(Simulate, AgreesWithTheEstimatorWithoutOverlap) {
   }
 }
 
+// Llama 3 70B on pp 4 with `first` and `last` of its 80 layers on the end stages, without
+// overlap: the simulated step over the estimate's, at each global batch of `batches` x 8.
+void ExpectUnequalStagesAgree(Schedule schedule, int first, int last,
+                              std::initializer_list<int> batches) {
+  for (int batch : batches) {
+    estimate::Scenario s = Make(model::testing::Llama70B(), 256, 8, 4, 1, batch * 8, schedule);
+    s.plan.first_stage_layers = first;
+    s.plan.last_stage_layers = last;
+    s = NoOverlap(s);
+    EXPECT_NEAR(Simulated(s) / Estimated(s), 1.0, 0.015)
+        << parallel::ScheduleName(schedule) << " " << first << "+" << last << " " << batch;
+  }
+}
+
 // ZB-H1 with unequal stages: the critical rank's own deferred weight passes fill its wait
 // in the drain, (pp - 1) W of the rank, and the first rank's last weight pass ends the
 // step. The estimate had taken the other ranks' W: 1.9% slow here (Llama 3 8B at pp 4 with
 // its head on the last stage: 2-14%, now 0.1-1.6%). What is left is the closed form's.
 TEST(Simulate, ZeroBubbleWithUnequalStagesAgreesWithTheEstimator) {
-  for (int batch : {16, 64}) {
-    estimate::Scenario s =
-        Make(model::testing::Llama70B(), 256, 8, 4, 1, batch * 8, Schedule::kZeroBubbleH1);
-    s.plan.first_stage_layers = 18;
-    s.plan.last_stage_layers = 22;
-    s = NoOverlap(s);
-    EXPECT_NEAR(Simulated(s) / Estimated(s), 1.0, 0.015) << batch;
-  }
+  ExpectUnequalStagesAgree(Schedule::kZeroBubbleH1, 18, 22, {16, 64});
 }
 
 // 1F1B with the heaviest stage first: its own forwards hide most of the round trip below it
@@ -222,14 +229,7 @@ TEST(Simulate, ZeroBubbleWithUnequalStagesAgreesWithTheEstimator) {
 // at pp 4 with 12 of 32 layers first (m = 4; now 0.2%), and here by 15% and 5% (now 0.9%
 // at m = 4 and within 0.5% at 16).
 TEST(Simulate, OneFOneBWithAHeavyFirstStageAgreesWithTheEstimator) {
-  for (int batch : {4, 16}) {
-    estimate::Scenario s =
-        Make(model::testing::Llama70B(), 256, 8, 4, 1, batch * 8, Schedule::k1F1B);
-    s.plan.first_stage_layers = 28;
-    s.plan.last_stage_layers = 12;
-    s = NoOverlap(s);
-    EXPECT_NEAR(Simulated(s) / Estimated(s), 1.0, 0.015) << batch;
-  }
+  ExpectUnequalStagesAgree(Schedule::k1F1B, 28, 12, {4, 16});
 }
 
 // Where the closed form is not exact the simulator departs from it: FSDP's per-layer
