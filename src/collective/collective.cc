@@ -105,11 +105,28 @@ Phase RingPhase(Kind kind, double n, double size) {
 // Time of a ring-shaped phase of `kind` over n members at `rate` bytes/s per member, each
 // step at the ramp of its message on `fabric` (the measured curves are of whole
 // all-reduces; a phase of a multi-phase algorithm moves its own, smaller steps).
+double RingBandwidthTime(Kind kind, double n, double size, double rate,
+                         const network::Level& fabric) {
+  if (n <= 1 || size <= 0) return 0;
+  const Phase p = RingPhase(kind, n, size);
+  return p.volume / (rate * StepRamp(p.message, fabric));
+}
 double RingTime(Kind kind, double n, double size, double alpha, double rate,
                 const network::Level& fabric) {
   if (n <= 1 || size <= 0) return 0;
-  const Phase p = RingPhase(kind, n, size);
-  return p.steps * alpha + p.volume / (rate * StepRamp(p.message, fabric));
+  return RingPhase(kind, n, size).steps * alpha + RingBandwidthTime(kind, n, size, rate, fabric);
+}
+
+// Latency of a ring over n members in d domains (NCCL's tuning model, src/graph/tuning.cc:
+// a pipelined ring's chunk crosses the domain boundary d - 1 times a pass, and each other
+// hop is a scale-up one): the inter-domain steps at the span's latency, the others at the
+// scale-up latency.
+double RingLatency(Kind kind, double n, double d, double a_up, double a_span) {
+  if (n <= 1) return 0;
+  const double steps = RingPhase(kind, n, 1).steps;
+  const double passes = kind == Kind::kAllReduce ? 2 : 1;
+  const double inter = std::min(steps, passes * std::max(d - 1, 0.0));
+  return (steps - inter) * a_up + inter * a_span;
 }
 
 using network::kMaxTorusDims;
@@ -442,8 +459,9 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
       case Algorithm::kRing: {
         // A step moves its bytes over every hop of the ring at once, the domain's links and
         // the fabric's: the slower of the two, each at its own rate and ramp, sets its pace.
-        const double t = RingTime(kind, n, size, a_span, net.ring_rate, fabric);
-        return within_too ? std::max(t, RingTime(kind, n, size, a_span, up, c.scale_up)) : t;
+        const double t = RingBandwidthTime(kind, n, size, net.ring_rate, fabric);
+        return RingLatency(kind, n, d, a_up, a_span) +
+               (within_too ? std::max(t, RingBandwidthTime(kind, n, size, up, c.scale_up)) : t);
       }
       case Algorithm::kTree: {
         const double lat = 2 * (std::ceil(std::log2(d)) * a_span + (m - 1) * a_up);

@@ -5,7 +5,10 @@
 // all-to-all send buffer); n members; m of them per scale-up domain; D = n/m domains.
 //
 //   ring          all-reduce 2(n-1)·α + 2(n-1)/n·S/B      all-gather, reduce-scatter
-//                 (n-1)·α + (n-1)/n·S/B                   (Thakur et al. 2005)
+//                 (n-1)·α + (n-1)/n·S/B                   (Thakur et al. 2005), where of
+//                 the steps' latencies 2(D-1) (all-reduce) or D-1 are the span's and the
+//                 rest the scale-up latency α_up: a pipelined ring's chunk crosses the
+//                 domain boundary D-1 times a pass (NCCL's tuning model, tuning.cc)
 //   tree          all-reduce across domains: NCCL's double binary tree between domains
 //                 and a chain inside: 2(⌈log2 D⌉·α_out + (m-1)·α_up) + 2(n-1)/n·S/(η·B),
 //                 η the cluster's tree_efficiency (NCCL's tuning model: 0.92)
@@ -31,8 +34,8 @@
 // ring step moves S/n), m0 the fabric's low-latency size (network::Level). m is S/n for a
 // ring, tree or NVLS phase over n members, S/n per peer for all-to-all, S for send/recv.
 // Fabrics without a measured curve have h = 0: the α-β model alone. α is the highest
-// level's per-step latency. kAuto picks the fastest applicable algorithm, as NCCL's tuner
-// does.
+// level's per-step latency (the ring's scale-up hops excepted). kAuto picks the fastest applicable
+// algorithm, as NCCL's tuner does.
 #pragma once
 
 #include <string_view>

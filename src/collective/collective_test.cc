@@ -462,6 +462,21 @@ TEST(CollectiveCost, TinyCollectivesCostTheirLatency) {
   EXPECT_LT(a2a, 5e-6 + 56 * 0.83e-6 + 1e-6);
 }
 
+TEST(CollectiveCost, RingHopsInsideTheDomainTakeTheScaleUpLatency) {
+  // 8 bytes over 16 GPUs on 2 nodes: of the ring all-reduce's 30 steps, a chunk crosses
+  // between the nodes 2 (D - 1) = 2 times; the other 28 hops are NVLink ones (NCCL's
+  // tuning model). Charging every step the NIC's latency gave 30 x 5 us.
+  const auto c = DgxH100(64);
+  const double a_up = c.scale_up.latency.value();
+  const double a_out = c.hierarchy.levels[0].latency;
+  EXPECT_NEAR(Price(c, 16, 1, Kind::kAllReduce, 8, Algorithm::kRing).time.value(),
+              28 * a_up + 2 * a_out, 1e-9);
+  EXPECT_NEAR(Price(c, 16, 1, Kind::kAllGather, 8, Algorithm::kRing).time.value(),
+              14 * a_up + 1 * a_out, 1e-9);
+  // One member a node: every hop crosses.
+  EXPECT_NEAR(Price(c, 4, 8, Kind::kAllGather, 8, Algorithm::kRing).time.value(), 3 * a_out, 1e-9);
+}
+
 TEST(CollectiveCost, AllToAllRampsOnceDirectAndPerRoundPairwise) {
   // 1 GiB over 8 GPUs sends 128 MiB to each peer. Direct, all 7 messages are in flight in
   // one step: the ramp of the 7/8 GiB a member sends, paid once. Pairwise, a peer per
