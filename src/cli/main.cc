@@ -606,7 +606,8 @@ int Main(int argc, char** argv) {
                        "deadline in days (30), or a time with its unit (720h); default none");
   size_cmd->add_option("--chips", size.request.chips,
                        "chip counts to try, e.g. 4096,8192,16384 (default: one node x 1, 2, 4, "
-                       "... and the whole cluster)");
+                       "... and the whole cluster; with --days, then counts between the last that "
+                       "misses and the first that meets)");
   size_cmd->add_option("--reliability", size.request.reliability,
                        "reliability preset (llama3-table5, rsc1, rsc2) or file: expected times "
                        "with failures, restarts and checkpoints (default: the scenario's "

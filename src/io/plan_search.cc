@@ -690,10 +690,11 @@ std::string SizeText(const plan::SizeResult& r) {
   std::vector<std::string> verdict = SizeVerdict(r);
   if (r.chosen >= 0) {
     const plan::SizeRow& c = r.rows[static_cast<size_t>(r.chosen)];
-    std::string line =
-        fmt::format("> {} chips: the fewest that {}: {}{}, {} chip-hours", Count(c.chips),
-                    r.deadline_s > 0 ? "meet the deadline" : "hold a plan", Duration(c.expected_s),
-                    g ? " expected" : "", ChipHoursInFull(c.cost.chip_hours));
+    std::string line = fmt::format(
+        "> {} chips: the fewest that {}{}: {}{}, {} chip-hours", Count(c.chips),
+        r.deadline_s > 0 ? "meet the deadline" : "hold a plan",
+        r.refined_to > 0 ? " to within " + Count(r.refined_to) : std::string(),
+        Duration(c.expected_s), g ? " expected" : "", ChipHoursInFull(c.cost.chip_hours));
     line += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
     line += electricity ? ", " + Usd(c.cost.electricity_usd) + " of electricity" : "";
     verdict.push_back(std::move(line));
@@ -825,6 +826,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
     c["reliability"] = r.reliability.empty() ? ordered_json(nullptr) : ordered_json(r.reliability);
     c["chosen_chips"] =
         r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
+    c["chosen_within_chips"] = r.refined_to > 0 ? ordered_json(r.refined_to) : nullptr;
     c["no_plan_reason"] = r.no_plan.empty() ? ordered_json(nullptr) : ordered_json(r.no_plan);
     clusters.push_back(c);
   }

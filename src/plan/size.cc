@@ -38,6 +38,9 @@ core::Diagnostics TokensBelowOneStep(double tokens, int64_t global_batch, int64_
   return d;
 }
 
+constexpr int kRefinePoints = 7;  // counts tried between a bracket's ends, a round
+constexpr int kRefineRounds = 2;
+
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
                               const SearchSpace& space, const SearchOptions& options,
                               const RunEttr& ettr) {
@@ -47,15 +50,15 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   }
   if (request.deadline_s < 0) diags.Error("size.days", "the deadline must not be negative");
   std::vector<int64_t> counts = request.chips;
+  // One node (a scale-up domain, or a host of a torus pod), and the domain.
+  const int64_t domain = std::max<int64_t>(1, base.cluster.domain);
+  const int64_t node = std::max<int64_t>(1, std::min<int64_t>(domain, base.cluster.chips_per_node));
   if (counts.empty()) {
-    // From one node (a scale-up domain, or a host of a torus pod) up by doubling within a
-    // domain; beyond it, whole domains (1, 2, 4, ... of them: a count over a domain must
-    // fill whole ones, as NVL72's 72, 144, 288); and the whole cluster.
+    // From one node up by doubling within a domain; beyond it, whole domains (1, 2, 4, ...
+    // of them: a count over a domain must fill whole ones, as NVL72's 72, 144, 288); and
+    // the whole cluster.
     const int64_t chips = base.cluster.chips;
-    const int64_t domain = std::max<int64_t>(1, base.cluster.domain);
-    const int64_t step =
-        std::max<int64_t>(1, std::min<int64_t>(domain, base.cluster.chips_per_node));
-    for (int64_t c = step; c < domain && c <= chips; c *= 2) counts.push_back(c);
+    for (int64_t c = node; c < domain && c <= chips; c *= 2) counts.push_back(c);
     for (int64_t c = domain; c <= chips; c *= 2) counts.push_back(c);
     counts.push_back(chips);
   }
@@ -102,52 +105,83 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     SizeRow row;
     std::vector<core::Diagnostics> warnings;  // the search's, then the run's
   };
-  std::vector<Outcome> outcomes(counts.size());
-  const int at_once = std::max(
-      1, std::min({options.threads, options.simulations_at_once, static_cast<int>(counts.size())}));
-  o.threads = std::max(1, options.threads / at_once);
+  const int max_at_once = std::max(1, std::min(options.threads, options.simulations_at_once));
   sim::SimulationArrays arrays;  // one pool for every count's simulations
   if (o.simulation_arrays == nullptr) o.simulation_arrays = &arrays;
-  o.simulations_at_once = std::max(1, options.simulations_at_once / at_once);
-  core::ParallelFor(static_cast<int64_t>(counts.size()), at_once, [&](int64_t i) {
-    Outcome& out = outcomes[static_cast<size_t>(i)];
-    SizeRow& row = out.row;
-    row.chips = counts[static_cast<size_t>(i)];
-    core::Result<network::ClusterSpec> cluster = Resize(base.cluster, row.chips);
-    if (!cluster.ok()) {
-      row.why =
-          cluster.diagnostics().HasErrors() ? cluster.diagnostics().FirstError() : "no plan fits";
-      return;
-    }
-    estimate::Scenario sc = base;
-    sc.cluster = std::move(cluster).value();
-    core::Result<SearchResult> found = Search(sc, space, o);
-    out.warnings.push_back(found.diagnostics());
-    if (!found.ok() || !found.value().ranked.front().fits) {
-      row.why = found.diagnostics().HasErrors() ? found.diagnostics().FirstError() : "no plan fits";
-      return;
-    }
-    row.planned = true;
-    row.plan_found = true;
-    row.best = found.value().ranked.front();
-    row.train_s = steps * row.best.StepTime();
-    if (ettr) {
-      sc.plan = row.best.plan;
-      core::Result<double> g = ettr(sc);
-      if (!g.ok()) {
-        // A plan exists; the run could not be projected on it.
-        row.planned = false;
-        row.why = "run not projected: " + g.diagnostics().FirstError();
+  auto evaluate = [&](const std::vector<int64_t>& tried) {
+    std::vector<Outcome> outcomes(tried.size());
+    const int at_once = std::min(max_at_once, static_cast<int>(tried.size()));
+    SearchOptions each = o;
+    each.threads = std::max(1, options.threads / at_once);
+    each.simulations_at_once = std::max(1, options.simulations_at_once / at_once);
+    core::ParallelFor(static_cast<int64_t>(tried.size()), at_once, [&](int64_t i) {
+      Outcome& out = outcomes[static_cast<size_t>(i)];
+      SizeRow& row = out.row;
+      row.chips = tried[static_cast<size_t>(i)];
+      core::Result<network::ClusterSpec> cluster = Resize(base.cluster, row.chips);
+      if (!cluster.ok()) {
+        row.why =
+            cluster.diagnostics().HasErrors() ? cluster.diagnostics().FirstError() : "no plan fits";
         return;
       }
-      out.warnings.push_back(g.diagnostics());
-      FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "an ETTR outside (0, 1]");
-      row.ettr = g.value();
+      estimate::Scenario sc = base;
+      sc.cluster = std::move(cluster).value();
+      core::Result<SearchResult> found = Search(sc, space, each);
+      out.warnings.push_back(found.diagnostics());
+      if (!found.ok() || !found.value().ranked.front().fits) {
+        row.why =
+            found.diagnostics().HasErrors() ? found.diagnostics().FirstError() : "no plan fits";
+        return;
+      }
+      row.planned = true;
+      row.plan_found = true;
+      row.best = found.value().ranked.front();
+      row.train_s = steps * row.best.StepTime();
+      if (ettr) {
+        sc.plan = row.best.plan;
+        core::Result<double> g = ettr(sc);
+        if (!g.ok()) {
+          // A plan exists; the run could not be projected on it.
+          row.planned = false;
+          row.why = "run not projected: " + g.diagnostics().FirstError();
+          return;
+        }
+        out.warnings.push_back(g.diagnostics());
+        FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "an ETTR outside (0, 1]");
+        row.ettr = g.value();
+      }
+      row.expected_s = row.train_s / row.ettr;
+      row.cost = DeriveCost(request.cost, sc.cluster, row.expected_s, row.train_s);
+      row.meets = request.deadline_s == 0 || row.expected_s <= request.deadline_s;
+    });
+    return outcomes;
+  };
+  std::vector<Outcome> outcomes = evaluate(counts);
+  if (request.chips.empty() && request.deadline_s > 0) {
+    // The doubling brackets the answer: between the last count that misses the deadline and
+    // the first that meets it, try up to kRefinePoints evenly spaced counts of whole nodes
+    // (whole domains above a domain), then again between the new bracket's ends, so that
+    // the fewest chips are found to within a node (768 H100 where the doubling said 1,024).
+    for (int round = 0; round < kRefineRounds; ++round) {
+      const auto hit = std::find_if(outcomes.begin(), outcomes.end(),
+                                    [](const Outcome& x) { return x.row.meets; });
+      if (hit == outcomes.begin() || hit == outcomes.end()) break;
+      const int64_t lo = std::prev(hit)->row.chips, hi = hit->row.chips;
+      const int64_t unit = lo >= domain ? domain : node;
+      const int64_t slots = (hi - lo) / unit;  // counts of whole units in (lo, hi], hi's too
+      if (slots <= 1) break;
+      const int64_t stride = unit * ((slots + kRefinePoints) / (kRefinePoints + 1));
+      std::vector<int64_t> tried;
+      for (int64_t c = lo + stride; c < hi; c += stride) tried.push_back(c);
+      if (tried.empty()) break;
+      result.refined_to = stride;
+      std::vector<Outcome> more = evaluate(tried);
+      for (Outcome& x : more) outcomes.push_back(std::move(x));
+      std::stable_sort(outcomes.begin(), outcomes.end(), [](const Outcome& a, const Outcome& b) {
+        return a.row.chips < b.row.chips;
+      });
     }
-    row.expected_s = row.train_s / row.ettr;
-    row.cost = DeriveCost(request.cost, sc.cluster, row.expected_s, row.train_s);
-    row.meets = request.deadline_s == 0 || row.expected_s <= request.deadline_s;
-  });
+  }
   for (Outcome& out : outcomes) {
     for (const core::Diagnostics& d : out.warnings) keep_warnings(d);
     if (out.row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());

@@ -14,7 +14,8 @@
 // no cluster sized has a plan).
 //
 // Chip counts: those given, or one node (the scale-up domain, or a host of a larger
-// domain such as a TPU pod) times 1, 2, 4, ... up to the cluster's chips, and the cluster. The
+// domain such as a TPU pod) times 1, 2, 4, ... up to the cluster's chips, and the cluster,
+// then (with a deadline) counts between the doubling's last miss and first hit. The
 // global batch stays the base plan's, so data parallelism, and with it the useful chip count, is
 // bounded by it.
 #pragma once
@@ -62,8 +63,12 @@ struct SizeResult {
   double deadline_s = 0;
   int global_batch_size = 0;
   int seq_len = 0;
-  std::vector<SizeRow> rows;      // by chip count
-  int chosen = -1;                // the row with the fewest chips that meets the deadline
+  std::vector<SizeRow> rows;  // by chip count
+  int chosen = -1;            // the row with the fewest chips that meets the deadline
+  // With automatic counts and a deadline, the doubling's bracket (the last count that misses,
+  // the first that meets) is searched at evenly spaced counts, twice: the last round's
+  // spacing, chips (the chosen count is the fewest to within it); 0 = no refinement.
+  int64_t refined_to = 0;
   std::string no_plan;            // why no count tried has a plan; "" when one has
   bool with_reliability = false;  // expected times include the ETTR function's losses
   std::string reliability;        // the caller's name for that failure model ("preset rsc1")

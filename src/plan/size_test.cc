@@ -128,6 +128,50 @@ TEST(Size, AutomaticCountsDoubleFromTheDomain) {
   EXPECT_EQ(counts, (std::vector<int64_t>{4, 8, 16, 32, 64, 72, 144, 288, 576}));
 }
 
+// With a deadline the doubling only brackets the answer: counts between its last miss and
+// its first hit are searched too, so that the chosen count is the fewest to within a node.
+TEST(Size, TheDoublingsBracketIsSearched) {
+  const estimate::Scenario s = Llama70BOn(1024, 1536);
+  SizeRequest q;
+  q.tokens = 1e11;
+  q.chips = {512, 768, 1024};
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SizeResult> given = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(given.ok()) << given.diagnostics().Format();
+  const std::vector<SizeRow>& g = given.value().rows;
+  ASSERT_TRUE(g[0].planned && g[1].planned && g[2].planned);
+  ASSERT_LT(g[1].train_s, g[0].train_s);
+  // A deadline 768 chips meet and 512 do not.
+  q.deadline_s = 0.5 * (g[0].train_s + g[1].train_s);
+  q.chips.clear();
+  core::Result<SizeResult> r = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const SizeResult& sized = r.value();
+  ASSERT_GE(sized.chosen, 0);
+  const SizeRow& chosen = sized.rows[static_cast<size_t>(sized.chosen)];
+  EXPECT_LE(chosen.chips, 768);
+  EXPECT_GT(chosen.chips, 512);
+  EXPECT_TRUE(chosen.meets);
+  EXPECT_EQ(sized.refined_to, 8);
+  // Every count tried below the chosen one misses the deadline, and the rows stay in
+  // count order, each count once.
+  for (size_t i = 0; i < sized.rows.size(); ++i) {
+    if (i > 0) {
+      EXPECT_LT(sized.rows[i - 1].chips, sized.rows[i].chips);
+    }
+    if (static_cast<int>(i) < sized.chosen) {
+      EXPECT_FALSE(sized.rows[i].meets) << sized.rows[i].chips;
+    }
+  }
+  // Counts given are taken as they are.
+  q.chips = {512, 1024};
+  core::Result<SizeResult> exact = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact.value().rows.size(), 2u);
+  EXPECT_EQ(exact.value().refined_to, 0);
+}
+
 // The counts are searched several at once (each search with its share of the threads,
 // the simulations reusing one pool of arrays): the rows and warnings are those of one
 // thread, in count order.
