@@ -795,7 +795,30 @@ int Main(int argc, char** argv) {
   // Every other command reads the catalog.
   fathom::core::Result<fathom::io::Catalog> opened = fathom::io::OpenCatalog(data_dir, argv[0]);
   if (!opened.ok()) return PrintDiagnostics(opened.diagnostics());
-  const fathom::io::Catalog& catalog = opened.value();
+  fathom::io::Catalog& catalog = opened.value();
+  // Standard input and pipes are read once, here, for every load of the command (a sweep
+  // loads its scenario at each point, compare at each variant).
+  std::vector<std::string> inputs;
+  auto inputs_of = [&](const auto& q) {
+    inputs.insert(inputs.end(), {q.scenario, q.model, q.cluster, q.plan});
+  };
+  if (step_cmd->parsed()) inputs_of(step);
+  if (sens_cmd->parsed()) inputs_of(sens);
+  if (run_cmd->parsed()) inputs_of(run.request);
+  if (plan_cmd->parsed()) inputs_of(plan.request);
+  if (size_cmd->parsed()) {
+    inputs_of(size.request.search);
+    inputs.insert(inputs.end(), size.request.clusters.begin(), size.request.clusters.end());
+    inputs.push_back(size.request.reliability);
+  }
+  if (sweep_cmd->parsed()) inputs_of(sweep.request);
+  if (compare_cmd->parsed()) inputs = compare.scenarios;
+  if (coll_cmd->parsed()) inputs.push_back(coll.cluster);
+  if (run_cmd->parsed()) inputs.push_back(run.request.reliability);
+  if (const fathom::core::Diagnostics pinned = fathom::io::PinOnceReadInputs(catalog, inputs);
+      pinned.HasErrors()) {
+    return PrintDiagnostics(pinned);
+  }
 
   if (step_cmd->parsed()) {
     if (!ScenarioOrParts(step.scenario, step.model, step.cluster, step.plan)) return kUserError;

@@ -5,6 +5,8 @@
 // command refuses them before it computes anything.
 #pragma once
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -54,8 +56,9 @@ struct OutputFile {
 
 // "" when no output file is one of the input files (scenario, model, cluster, plan,
 // reliability or validation files named on the command line; names that are not files are
-// catalog entries), an existing file inside an input directory, or another output's file;
-// else the error (with its newline). Checked before the command computes anything:
+// catalog entries), an existing file inside an input directory, or another output's file,
+// and each can be written (its directory exists and is writable, it is no directory); else
+// the error (with its newline). Checked before the command computes anything:
 // `--html scenario.yaml` would replace the scenario with the report.
 inline std::string OutputClash(const std::vector<OutputFile>& outputs,
                                const std::vector<std::string>& inputs) {
@@ -70,8 +73,12 @@ inline std::string OutputClash(const std::vector<OutputFile>& outputs,
       if (ec) break;
       p = target.is_absolute() ? target : p.parent_path() / target;
     }
-    const fs::path canonical = fs::weakly_canonical(p, ec);
-    return ec ? fs::absolute(p, ec).lexically_normal() : canonical;
+    // Absolute first: a relative path none of whose directories exists yet stays relative
+    // under weakly_canonical, and would not match the same file named absolutely.
+    const fs::path absolute = fs::absolute(p, ec).lexically_normal();
+    if (ec) return p.lexically_normal();
+    const fs::path canonical = fs::weakly_canonical(absolute, ec);
+    return ec ? absolute : canonical;
   };
   auto hint = [](const OutputFile& o) {
     return "write the report to another file, e.g. " + o.flag + " report" +
@@ -86,6 +93,23 @@ inline std::string OutputClash(const std::vector<OutputFile>& outputs,
     const fs::path out = resolve(o.path);
     std::error_code ec;
     const bool exists = fs::is_regular_file(out, ec);
+    // A file that cannot be written is found now, not after a sweep of an hour.
+    const fs::path parent = out.parent_path();
+    std::string unwritable;
+    if (fs::is_directory(out, ec)) {
+      unwritable = "is a directory";
+    } else if (!fs::is_directory(parent, ec)) {
+      unwritable = "its directory " + parent.string() + " does not exist";
+    } else if (::access(parent.c_str(), W_OK) != 0 || (exists && ::access(out.c_str(), W_OK) != 0)) {
+      unwritable = exists ? "the file is not writable" : "its directory is not writable";
+    }
+    if (!unwritable.empty()) {
+      core::Diagnostic d;
+      d.key = o.flag;
+      d.message = "cannot write \"" + o.path + "\": " + unwritable;
+      d.hint = hint(o);
+      return d.Format() + "\n";
+    }
     for (const std::string& in : inputs) {
       if (in.empty() || in == "-") continue;
       const fs::path input = resolve(in);

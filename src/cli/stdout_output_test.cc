@@ -60,6 +60,26 @@ TEST_F(OutputClashTest, TwoOutputsInOneFileAreRefused) {
   EXPECT_NE(OutputClash({{"--csv", Path("dangling.csv")}, {"--html", Path("target.html")}}, {})
                 .find("--csv and --html both write"),
             std::string::npos);
+  // A new file named relatively and absolutely, or through a directory that does not exist
+  // yet and "..": the same file.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir_);
+  const std::string relative =
+      OutputClash({{"--csv", "same.csv"}, {"--html", Path("same.csv")}}, {});
+  const std::string dotted = OutputClash({{"--csv", "sub/../x.csv"}, {"--html", "x.csv"}}, {});
+  fs::current_path(cwd);
+  EXPECT_NE(relative.find("--csv and --html both write"), std::string::npos) << relative;
+  EXPECT_NE(dotted.find("--csv and --html both write"), std::string::npos) << dotted;
+}
+
+// An output that cannot be written is refused before the command computes anything.
+TEST_F(OutputClashTest, AnOutputThatCannotBeWrittenIsRefused) {
+  const std::string missing = OutputClash({{"--csv", Path("nowhere/x.csv")}}, {});
+  EXPECT_NE(missing.find("error: --csv: cannot write \"" + Path("nowhere/x.csv") +
+                         "\": its directory " + Path("nowhere") + " does not exist"),
+            std::string::npos)
+      << missing;
+  EXPECT_NE(OutputClash({{"--html", Path("cases")}}, {}).find("is a directory"), std::string::npos);
 }
 
 TEST_F(OutputClashTest, DistinctFilesStdoutAndCatalogNamesPass) {

@@ -105,12 +105,13 @@ inline int WriteSweepOutput(const io::SweepResult& r, const SweepArgs& a) {
   constexpr int kUserError = 2;
   // The warnings the terminal gets, in the HTML too.
   const core::Diagnostics warnings = io::SweepWarnings(r);
+  // The report first: a file that fails to be written does not take it with it.
+  if (a.csv != "-" && a.html != "-") std::cout << (a.json ? io::SweepJson(r) : io::SweepText(r));
+  std::cerr << warnings.Format();
   if (!a.csv.empty() && !WriteOutput("--csv", a.csv, io::SweepCsv(r))) return kUserError;
   if (!a.html.empty() && !WriteOutput("--html", a.html, io::SweepReportHtml(r, warnings))) {
     return kUserError;
   }
-  if (a.csv != "-" && a.html != "-") std::cout << (a.json ? io::SweepJson(r) : io::SweepText(r));
-  std::cerr << warnings.Format();
   int64_t evaluated = 0;
   for (const io::SweepRow& row : r.rows) evaluated += row.ok ? 1 : 0;
   if (evaluated == 0) {

@@ -107,11 +107,28 @@ class Catalog {
   std::vector<std::string> NamesAndAliases(Section s) const;
   // File of a catalog entry by name or alias; "" if none.
   std::string Find(Section s, const std::string& name) const;
+  // An input that can be read only once (standard input "-", a pipe such as `<(generate)`)
+  // read by the front end before any loading: the loaders take `text` for `path`, so that
+  // a command that loads its scenario again (a sweep's points, compare's variants) sees
+  // the same text every time.
+  void Pin(const std::string& path, std::string text) { pinned_[path] = std::move(text); }
+  // The text pinned for `path`; nullptr if none.
+  const std::string* Pinned(const std::string& path) const {
+    const auto it = pinned_.find(path);
+    return it == pinned_.end() ? nullptr : &it->second;
+  }
 
  private:
   std::string dir_;
   bool files_allowed_ = true;
+  std::map<std::string, std::string> pinned_;
 };
+
+// Whether `path` is read only once: standard input ("-") or a pipe.
+bool ReadOnlyOnce(const std::string& path);
+// Reads each input of `paths` that ReadOnlyOnce says is one, and pins its text in
+// `catalog` (empty paths and catalog names are skipped); diagnostics of a failed read.
+core::Diagnostics PinOnceReadInputs(Catalog& catalog, const std::vector<std::string>& paths);
 
 // The catalog a front end reads: `data_flag` (--data) if given, else FATHOM_DATA, else
 // Catalog::DefaultDir. An error names the directory, where it came from, and how to give

@@ -172,8 +172,9 @@ core::Result<LoadedScenario> LoadPartsOverridden(const Catalog& catalog, const s
 // A scenario given as a mapping inside another file (a validation case).
 core::Result<LoadedScenario> LoadScenarioNode(const Catalog& catalog, const YAML::Node& node,
                                               const std::string& file);
-// A YAML/JSON file whose top level is a mapping (diagnostics for anything else).
-core::Result<YAML::Node> LoadYamlMapping(const std::string& path);
+// A YAML/JSON file whose top level is a mapping (diagnostics for anything else); the text
+// `catalog` pinned for `path`, if any (Catalog::Pin).
+core::Result<YAML::Node> LoadYamlMapping(const std::string& path, const Catalog* catalog = nullptr);
 // The error for a section given as a file `ref` where files are not read
 // (Catalog::files_allowed).
 core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::string& key,

@@ -58,8 +58,11 @@ struct Document {
   std::string text;
 };
 
-core::Result<Document> ParseYamlFile(const std::string& path) {
-  core::Result<std::string> text = ReadFile(path);
+// `catalog`: the texts pinned for inputs read only once (nullptr: none).
+core::Result<Document> ParseYamlFile(const std::string& path, const Catalog* catalog = nullptr) {
+  const std::string* pinned = catalog != nullptr ? catalog->Pinned(path) : nullptr;
+  core::Result<std::string> text =
+      pinned != nullptr ? core::Result<std::string>(*pinned) : ReadFile(path);
   if (!text.ok()) return text.diagnostics();
   core::Diagnostics d;
   Document doc;
@@ -218,7 +221,7 @@ struct Loader {
   template <class T>
   bool LoadFile(Section s, const std::string& path, const std::vector<Field<T>>& fields, T& target,
                 const std::string& prefix, int depth, const HfImport& hf) {
-    core::Result<Document> doc = ParseYamlFile(path);
+    core::Result<Document> doc = ParseYamlFile(path, &catalog);
     if (!doc.ok()) {
       diags.Append(doc.diagnostics());
       return false;
@@ -378,8 +381,8 @@ core::Result<YAML::Node> LoadSectionFile(const std::string& scenario, const YAML
   return LoadYamlMapping(file);
 }
 
-core::Result<YAML::Node> LoadYamlMapping(const std::string& path) {
-  core::Result<Document> doc = ParseYamlFile(path);
+core::Result<YAML::Node> LoadYamlMapping(const std::string& path, const Catalog* catalog) {
+  core::Result<Document> doc = ParseYamlFile(path, catalog);
   if (!doc.ok()) return doc.diagnostics();
   return doc.value().root;
 }
@@ -408,6 +411,26 @@ bool NamesFileToRead(const std::string& path) {
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   return fs::exists(status) && !fs::is_directory(status);
+}
+
+bool ReadOnlyOnce(const std::string& path) {
+  if (path == "-") return true;
+  std::error_code ec;
+  return fs::status(path, ec).type() == fs::file_type::fifo;
+}
+
+core::Diagnostics PinOnceReadInputs(Catalog& catalog, const std::vector<std::string>& paths) {
+  core::Diagnostics d;
+  for (const std::string& path : paths) {
+    if (path.empty() || catalog.Pinned(path) != nullptr || !ReadOnlyOnce(path)) continue;
+    core::Result<std::string> text = ReadFile(path);
+    if (!text.ok()) {
+      d.Append(text.diagnostics());
+      continue;
+    }
+    catalog.Pin(path, std::move(text).value());
+  }
+  return d;
 }
 
 core::Result<std::string> ReadFile(const std::string& path) {
@@ -1329,7 +1352,7 @@ core::Result<LoadedScenario> LoadScenario(const Catalog& catalog, const std::str
 core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
                                                       const std::string& file, ScenarioDraft& draft,
                                                       OverrideSet* overrides) {
-  core::Result<Document> doc = ParseYamlFile(file);
+  core::Result<Document> doc = ParseYamlFile(file, &catalog);
   if (!doc.ok()) return doc.diagnostics();
   Loader loader(catalog);
   loader.overrides = overrides;

@@ -68,7 +68,7 @@ struct RunLoader {
   }
 
   void LoadReliabilityFile(const std::string& path, bool file, ReliabilityDraft& draft, int depth) {
-    core::Result<YAML::Node> root = LoadYamlMapping(path);
+    core::Result<YAML::Node> root = LoadYamlMapping(path, &catalog);
     if (!root.ok()) {
       diags.Append(root.diagnostics());
       return;

@@ -79,9 +79,9 @@ std::string FirstError(const core::Diagnostics& d) {
 
 // The scenario's sweep section (a mapping, or a file beside the scenario): its axes, each
 // with the file and line it was read at, and its engine.
-void ReadSweepSection(const std::string& scenario, bool files_allowed, std::vector<SweepAxis>& axes,
-                      std::string& engine, core::Diagnostics& d) {
-  core::Result<YAML::Node> root = LoadYamlMapping(scenario);
+void ReadSweepSection(const std::string& scenario, bool files_allowed, const Catalog* catalog,
+                      std::vector<SweepAxis>& axes, std::string& engine, core::Diagnostics& d) {
+  core::Result<YAML::Node> root = LoadYamlMapping(scenario, catalog);
   if (!root.ok()) {
     d.Append(root.diagnostics());
     return;
@@ -135,12 +135,19 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, std::vect
   }
 }
 
+// The request checked; `catalog`: the texts pinned for inputs read only once (or nullptr).
+core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catalog);
+
 }  // namespace
 
 core::Result<Sweep> PrepareSweep(const SweepRequest& request, const Catalog& catalog) {
-  core::Result<Sweep> s = PrepareSweep(request);
+  core::Result<Sweep> s = PrepareSweepWith(request, &catalog);
   if (!s.ok()) return s;
   core::Diagnostics d = s.diagnostics();
+  // The parts, as the sweep section's values: a typo in -m is one error, not one a point.
+  d.Append(CheckReference(catalog, {"model", request.model, "-m"}));
+  d.Append(CheckReference(catalog, {"cluster", request.cluster, "-c"}));
+  d.Append(CheckReference(catalog, {"plan", request.plan, "-p"}));
   // A file is found where the loader looks: a sweep section's value beside the scenario,
   // a value of the command line from the working directory.
   for (const Override& o : s.value().overrides) d.Append(CheckReference(catalog, o));
@@ -164,7 +171,11 @@ std::vector<size_t> Sweep::Coordinates(int64_t index) const {
   return at;
 }
 
-core::Result<Sweep> PrepareSweep(const SweepRequest& q) {
+core::Result<Sweep> PrepareSweep(const SweepRequest& q) { return PrepareSweepWith(q, nullptr); }
+
+namespace {
+
+core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catalog) {
   core::Diagnostics d;
   Sweep s;
   s.request = q;
@@ -184,7 +195,7 @@ core::Result<Sweep> PrepareSweep(const SweepRequest& q) {
   // The section's axes, then --axis: a key the section has replaces its values in place.
   std::vector<SweepAxis> axes;
   std::string engine = "auto";
-  if (!q.scenario.empty()) ReadSweepSection(q.scenario, q.files_allowed, axes, engine, d);
+  if (!q.scenario.empty()) ReadSweepSection(q.scenario, q.files_allowed, catalog, axes, engine, d);
   if (d.HasErrors()) return d;
   const size_t from_file = axes.size();
   for (const std::string& text : q.axes) {
@@ -298,8 +309,6 @@ core::Result<Sweep> PrepareSweep(const SweepRequest& q) {
   s.engine = engine;
   return s;
 }
-
-namespace {
 
 SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
                        std::counting_semaphore<kSimulationsAtOnce>& simulations,

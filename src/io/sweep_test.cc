@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -397,6 +398,21 @@ TEST(Sweep, NamesAreCheckedBeforeAnyPoint) {
             std::string::npos)
       << set.diagnostics().Format();
   EXPECT_TRUE(PrepareSweep(Request({"cluster.chip=h100-sxm,h200"}), TestCatalog()).ok());
+  // The parts given as -m -c -p too.
+  SweepRequest parts = Request({"plan.tp=1,2"});
+  parts.scenario.clear();
+  parts.model = "llama3-8b";
+  parts.cluster = "dgx-h100-superpd";
+  parts.plan = FATHOM_SOURCE_DIR "/tests/errors/support/plan.yaml";
+  core::Result<Sweep> typo = PrepareSweep(parts, TestCatalog());
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.diagnostics().Format().find(
+                "-c: cluster: no cluster named \"dgx-h100-superpd\" in the catalog and no such "
+                "file; did you mean \"dgx-h100-superpod\"?"),
+            std::string::npos)
+      << typo.diagnostics().Format();
+  parts.cluster = "dgx-h100-superpod";
+  EXPECT_TRUE(PrepareSweep(parts, TestCatalog()).ok());
 }
 
 class SweepSection : public ::testing::Test {
@@ -498,6 +514,42 @@ TEST_F(SweepSection, ErrorsNameTheFileAndLine) {
   q.scenario = Write("sweep: {engine: fast}\n");
   e = Errors(q);
   EXPECT_NE(e.find("sweep.engine"), std::string::npos) << e;
+}
+
+// A scenario on a pipe (`-s <(generate)`, standard input) can be read once: the front end
+// pins its text in the catalog, and every point loads that text (each point had read the
+// pipe again, so that one point at random got the scenario and the others an empty file).
+TEST(Sweep, AScenarioReadOnceIsTheSameAtEveryPoint) {
+  std::ifstream in(kScenario);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::write(fds[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  ::close(fds[1]);
+  const std::string pipe_path = "/dev/fd/" + std::to_string(fds[0]);
+  Catalog catalog = TestCatalog();
+  EXPECT_TRUE(ReadOnlyOnce(pipe_path));
+  EXPECT_TRUE(ReadOnlyOnce("-"));
+  EXPECT_FALSE(ReadOnlyOnce(kScenario));
+  const core::Diagnostics pinned = PinOnceReadInputs(catalog, {pipe_path, kScenario, ""});
+  ::close(fds[0]);
+  ASSERT_FALSE(pinned.HasErrors()) << pinned.Format();
+  ASSERT_NE(catalog.Pinned(pipe_path), nullptr);
+  EXPECT_EQ(catalog.Pinned(kScenario), nullptr);  // a regular file is read where it is loaded
+
+  SweepRequest q = Request({"plan.zero=1,3", "plan.recompute=none,full"});
+  q.scenario = pipe_path;
+  core::Result<Sweep> piped = PrepareSweep(q, catalog);
+  ASSERT_TRUE(piped.ok()) << piped.diagnostics().Format();
+  const std::vector<SweepRow> rows = EvaluateSweep(catalog, piped.value(), All(piped.value()), 3);
+  const std::vector<SweepRow> from_file =
+      Evaluate(Prepared(Request({"plan.zero=1,3", "plan.recompute=none,full"})), 1).rows;
+  ASSERT_EQ(rows.size(), 4u);
+  ASSERT_EQ(from_file.size(), 4u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_TRUE(rows[i].ok) << i << ": " << rows[i].error;
+    EXPECT_EQ(rows[i].step_time_s, from_file[i].step_time_s) << i;
+  }
 }
 
 }  // namespace
