@@ -22,6 +22,18 @@ void ApplySearchSection(const SearchConfig& file, const SearchOptionsGiven& give
   if (!given.idle && file.idle) options.idle = *file.idle;
 }
 
+// The error of a search that would simulate more plans than `limits` lets it.
+core::Diagnostics SimulateTopLimit(const plan::SearchOptions& options, const WorkLimits& limits) {
+  core::Diagnostics d;
+  if (limits.simulate_top > 0 && options.simulate_top > limits.simulate_top) {
+    d.Error("search.simulate_top",
+            fmt::format("{} plans to simulate; at most {} here", options.simulate_top,
+                        limits.simulate_top),
+            "lower it, or run `fathom plan` on the command line");
+  }
+  return d;
+}
+
 bool IsEngine(std::string_view engine) {
   return engine == "auto" || engine == "simulate" || engine == "estimate";
 }
@@ -109,13 +121,15 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
 }
 
 core::Result<plan::SearchResult> Plan(const Catalog& catalog, const PlanRequest& request,
-                                      plan::SearchOptions options,
-                                      const SearchOptionsGiven& given) {
+                                      plan::SearchOptions options, const SearchOptionsGiven& given,
+                                      const WorkLimits& limits) {
   core::Result<LoadedSearch> loaded = LoadSearch(catalog, request);
   if (!loaded.ok()) return loaded.diagnostics();
   core::Diagnostics d = loaded.diagnostics();
   const LoadedSearch& s = loaded.value();
   ApplySearchSection(s.config, given, options);
+  d.Append(SimulateTopLimit(options, limits));
+  if (d.HasErrors()) return d;
   options.compare_base = s.whole_plan;
   core::Result<plan::SearchResult> r = plan::Search(s.scenario.scenario, s.space, options);
   core::Diagnostics searched = r.diagnostics();
@@ -127,10 +141,19 @@ core::Result<plan::SearchResult> Plan(const Catalog& catalog, const PlanRequest&
 
 core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const SizingRequest& q,
                                                  const plan::SearchOptions& options,
-                                                 const SearchOptionsGiven& given) {
+                                                 const SearchOptionsGiven& given,
+                                                 const WorkLimits& limits) {
   core::Result<plan::SizeRequest> size = ParseSizeRequest(q.tokens, q.days, q.chips);
   if (!size.ok()) return size.diagnostics();
   core::Diagnostics d = size.diagnostics();
+  if (limits.size_counts > 0 &&
+      size.value().chips.size() > static_cast<size_t>(limits.size_counts)) {
+    d.Error("--chips",
+            fmt::format("{} chip counts; at most {} here", size.value().chips.size(),
+                        limits.size_counts),
+            "give fewer, or run `fathom size` on the command line");
+    return d;
+  }
   // Each cluster in turn, or the request's.
   std::vector<std::string> clusters = q.clusters;
   if (clusters.empty()) clusters.push_back("");
@@ -154,6 +177,8 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
                         .memory_pass = given.memory_pass,
                         .idle = true},
                        mine);
+    d.Append(SimulateTopLimit(mine, limits));
+    if (d.HasErrors()) return d;
     plan::SizeRequest sizing = size.value();
     sizing.cost = run.value().cost;
     // Without --tokens, the scenario's training.tokens.

@@ -75,12 +75,20 @@ struct SearchOptionsGiven {
   bool idle = false;
 };
 
+// Bounds a front end that serves others puts on one request's work (`fathom serve`); 0 =
+// none. Past one, the request is an error naming the key and the bound.
+struct WorkLimits {
+  int simulate_top = 0;  // plans a search simulates (search.simulate_top)
+  int size_counts = 0;   // chip counts `size` is given (--chips)
+};
+
 // `fathom plan`: loads what to search (LoadSearch), merges the `search:` section's options
 // under `options`, compares the best with the base plan when it is a whole plan, and
 // searches.
 core::Result<plan::SearchResult> Plan(const Catalog& catalog, const PlanRequest& request,
                                       plan::SearchOptions options,
-                                      const SearchOptionsGiven& given = {});
+                                      const SearchOptionsGiven& given = {},
+                                      const WorkLimits& limits = {});
 
 // `fathom size`: what to search, and the texts of the sizing options as given.
 struct SizingRequest {
@@ -102,7 +110,8 @@ struct SizingRequest {
 core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog,
                                                  const SizingRequest& request,
                                                  const plan::SearchOptions& options,
-                                                 const SearchOptionsGiven& given = {});
+                                                 const SearchOptionsGiven& given = {},
+                                                 const WorkLimits& limits = {});
 
 // `fathom run`: LoadRun, then EvaluateRun.
 core::Result<RunResult> Run(const Catalog& catalog, const RunRequest& request,

@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <span>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -107,7 +109,7 @@ plan:
     on <input id="chips" aria-label="chip counts" style="width: 110px" placeholder="chips: auto"
               title="chip counts to try, e.g. 4096,8192,16384 (default: one node x 1, 2, 4, ... and the scenario's cluster)">
     <select id="reliability" aria-label="reliability" title="failures, restarts and checkpoints">
-      <option value="">ideal</option><option value="llama3-table5">llama3-table5</option>
+      <option value="">the scenario's (else ideal)</option><option value="llama3-table5">llama3-table5</option>
       <option value="rsc1">rsc1</option><option value="rsc2">rsc2</option>
     </select>
   </div>
@@ -116,7 +118,8 @@ plan:
   the step JSON. Run trains the scenario's <code>training</code>
   section, else the tokens of the Size row. The trace keeps what <code>fathom step --trace</code>
   keeps: every stage and micro-batch up to 300,000 events, else a part of them (a warning says
-  which). Give catalog names or sections inline: the server reads no files.
+  which). Give catalog names or sections inline: the server reads no files (unless started with
+  <code>--allow-files</code>).
   <code>fathom explain</code> documents every key.</p>
 </div>
 <div id="result"><p class="muted">The report appears here.</p></div>
@@ -143,6 +146,11 @@ async function load() {
   // A link can name an example and what to do with it: #example=NAME&do=step|plan|run.
   const hash = new URLSearchParams(location.hash.slice(1));
   const saved = localStorage.getItem("fathom.scenario");
+  if (hash.get("example") && keepsDraft(hash.get("example"))) {
+    $("scenario").value = saved;
+    example = localStorage.getItem("fathom.example") || "";
+    return;  // the draft stays; nothing of the link's is evaluated
+  }
   if (hash.get("example")) {
     $("example").value = hash.get("example");
     if (!(await loadExample(hash.get("example")))) return;  // nothing to evaluate
@@ -151,6 +159,12 @@ async function load() {
     example = localStorage.getItem("fathom.example") || "";
   }
   if (["step", "plan", "run", "size", "sweep"].includes(hash.get("do"))) await evaluate(hash.get("do"));
+}
+// Whether the user keeps the text typed into the editor (saved since the last example was
+// loaded) rather than replace it with example `name`: asked only when there is such text.
+function keepsDraft(name) {
+  if (localStorage.getItem("fathom.edited") !== "1" || !localStorage.getItem("fathom.scenario")) return false;
+  return !confirm("Replace the scenario you edited with the example " + name + "? (Cancel keeps your text.)");
 }
 // Loads example `name` into the editor; false, with the error shown, when it cannot.
 async function loadExample(name) {
@@ -163,6 +177,7 @@ async function loadExample(name) {
     $("scenario").value = await r.text();
     example = name;
     save();
+    localStorage.setItem("fathom.edited", "0");
     return true;
   } catch (err) {
     $("status").textContent = "the server did not answer: " + err;
@@ -174,9 +189,17 @@ function save() {
   localStorage.setItem("fathom.scenario", $("scenario").value);
   localStorage.setItem("fathom.example", example);
 }
-$("scenario").addEventListener("input", save);
+$("scenario").addEventListener("input", () => {
+  save();
+  localStorage.setItem("fathom.edited", "1");
+});
 $("example").addEventListener("change", async (e) => {
-  if (e.target.value) await loadExample(e.target.value);
+  if (!e.target.value) return;
+  if (keepsDraft(e.target.value)) {
+    e.target.value = "";
+    return;
+  }
+  await loadExample(e.target.value);
 });
 // The request for `what`, with the scenario's name when its text gives none.
 function request(what, format) {
@@ -194,7 +217,7 @@ function request(what, format) {
   if (what === "run" && !/^training:/m.test(text)) add("tokens", $("tokens").value);
   if (what === "size") {
     add("tokens", $("tokens").value);
-    add("days", $("days").value);
+    if ($("days").value.trim()) add("days", $("days").value.trim());  // cleared: no deadline
     if ($("chips").value.trim()) add("chips", $("chips").value.trim());
     if ($("reliability").value) add("reliability", $("reliability").value);
   }
@@ -343,6 +366,25 @@ std::string FileName(std::string_view name) {
     out += ok ? c : '_';
   }
   return out.empty() || out.front() == '.' ? "fathom" + out : out;
+}
+
+// The longest scenario name a request may give (it names a scratch file and downloads).
+constexpr size_t kMaxName = 128;
+
+// The first query parameter of /api/WHAT given with an empty value where a value is
+// needed ("days=": the page sends it when the field is cleared); "" when none is.
+std::string_view EmptyParameter(const httplib::Request& req, std::string_view what) {
+  static constexpr std::string_view kSize[] = {"tokens", "days", "chips", "reliability"};
+  static constexpr std::string_view kRun[] = {"tokens"};
+  const std::span<const std::string_view> keys =
+      what == "size"  ? std::span<const std::string_view>(kSize)
+      : what == "run" ? std::span<const std::string_view>(kRun)
+                      : std::span<const std::string_view>();
+  for (std::string_view key : keys) {
+    const std::string k(key);
+    if (req.has_param(k) && req.get_param_value(k).empty()) return key;
+  }
+  return {};
 }
 
 // "%3D" -> "=", "+" -> " "; a malformed escape stays as it is.
@@ -571,15 +613,22 @@ struct Server::Impl {
   std::vector<std::pair<std::string, fs::path>> Examples() const {
     std::vector<std::pair<std::string, fs::path>> files;
     std::error_code ec;
+    // A regular .yaml file whose stem the page can send back as a name (FileName's
+    // characters, no leading '.', not a YAML keyword): others could be listed but not loaded.
+    auto add = [&](const fs::directory_entry& e) {
+      std::error_code regular;
+      const std::string stem = e.path().stem().string();
+      if (e.path().extension() != ".yaml" || !e.is_regular_file(regular) ||
+          FileName(stem) != stem || !io::ParseOverrides({"name=" + stem}).ok()) {
+        return;
+      }
+      files.emplace_back(stem, e.path());
+    };
     for (const auto& entry : fs::directory_iterator(options.examples, ec)) {
-      if (entry.path().extension() == ".yaml") {
-        files.emplace_back(entry.path().stem().string(), entry.path());
-      } else if (std::error_code sub; entry.is_directory(sub)) {
-        for (const auto& inner : fs::directory_iterator(entry.path(), sub)) {
-          if (inner.path().extension() == ".yaml") {
-            files.emplace_back(inner.path().stem().string(), inner.path());
-          }
-        }
+      if (std::error_code sub; entry.is_directory(sub) && entry.path().extension() != ".yaml") {
+        for (const auto& inner : fs::directory_iterator(entry.path(), sub)) add(inner);
+      } else {
+        add(entry);
       }
     }
     // By name, a top-level file before a subdirectory's of the same name (fewer parts).
@@ -622,7 +671,7 @@ struct Server::Impl {
     std::ofstream f(posted.file, std::ios::binary);
     f << text;
     if (!f) {
-      error = "cannot write the posted scenario under " + posted.dir.string();
+      error = "cannot write the posted scenario to the server's scratch directory";
       return false;
     }
     return true;
@@ -709,7 +758,7 @@ struct Server::Impl {
     q.overrides = name;
     plan::SearchOptions search;
     search.threads = kThreads;
-    core::Result<plan::SearchResult> r = io::Plan(catalog, q, search);
+    core::Result<plan::SearchResult> r = io::Plan(catalog, q, search, {}, kWorkLimits);
     if (!r.ok()) return BadInput(r.diagnostics());
     if (json) return Json(io::SearchJson(r.value()), r.diagnostics());
     return {200, WithWarnings(r.diagnostics(), io::SearchReportHtmlBody(r.value()))};
@@ -727,11 +776,15 @@ struct Server::Impl {
     q.reliability = reliability;
     plan::SearchOptions search;
     search.threads = kThreads;
-    core::Result<std::vector<plan::SizeResult>> r = io::Size(catalog, q, search);
+    core::Result<std::vector<plan::SizeResult>> r = io::Size(catalog, q, search, {}, kWorkLimits);
     if (!r.ok()) return BadInput(r.diagnostics());
     if (json) return Json(io::SizeJson(r.value()), r.diagnostics());
     return {200, WithWarnings(r.diagnostics(), io::SizeReportHtmlBody(r.value()))};
   }
+
+  // What one plan or size request may ask: a search simulating 100,000 plans held the
+  // server for minutes, the page's other requests waiting behind it.
+  static constexpr io::WorkLimits kWorkLimits{.simulate_top = 64, .size_counts = 64};
 
   // A sweep of at most kMaxWebSweepPoints points: the axes of --axis (each KEY=V1,V2,...),
   // else the scenario's sweep section.
@@ -875,11 +928,20 @@ struct Server::Impl {
         } else if (!repeated.empty()) {
           a = Refused(400, repeated.substr(0, 64), fmt::format("given {} times", repeats),
                       "give it once (only axis may repeat)");
-        } else if (what == "size" && req.has_param("chips") &&
-                   req.get_param_value("chips").empty()) {
-          a = Refused(400, "chips", "an empty value",
-                      "give the chip counts (chips=1024,2048), or leave chips out for the "
-                      "automatic counts");
+        } else if (const std::string_view empty = EmptyParameter(req, what); !empty.empty()) {
+          a = Refused(400, std::string(empty), "an empty value",
+                      empty == "chips"  ? "give the chip counts (chips=1024,2048), or leave chips "
+                                          "out for the automatic counts"
+                      : empty == "days" ? "give the deadline (days=30), or leave days out for "
+                                          "none (the fewest chips that hold a plan)"
+                      : empty == "tokens"
+                          ? "give the tokens to train (tokens=15T), or leave tokens out for "
+                            "the scenario's training section"
+                          : "give a preset (reliability=llama3-table5), or leave reliability "
+                            "out for the scenario's section");
+        } else if (name.size() > kMaxName) {
+          a = Refused(400, "name", fmt::format("{} characters; at most {}", name.size(), kMaxName),
+                      "give a shorter name");
         } else if (req.is_multipart_form_data()) {
           a = Refused(415, "",
                       "send the scenario's YAML as the body itself (Content-Type: "
@@ -980,8 +1042,11 @@ struct Server::Impl {
     // A slow or stalled upload holds a worker until its read times out (5 s): enough workers
     // that a handful of them do not hold up the page, the catalog and the other requests
     // (evaluations take turns on `evaluate` anyway).
-    http.new_task_queue = [] { return new httplib::ThreadPool(32); };
+    http.new_task_queue = [] { return new httplib::ThreadPool(64); };
     http.set_read_timeout(5, 0);
+    // A connection waiting for its next request (or its first: one a browser opens ahead)
+    // holds a worker as long: a second, so that idle connections do not starve the page.
+    http.set_keep_alive_timeout(1);
     // Bound to the loopback interface, the server answers only requests addressed to it by a
     // loopback name: a page elsewhere cannot reach it through a DNS name that resolves to
     // 127.0.0.1 (DNS rebinding).

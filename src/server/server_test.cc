@@ -270,6 +270,27 @@ TEST_F(ServerTest, SpeaksOfQueryParametersAndTheNameGiven) {
       client_->Post("/api/step?format=json&format=json", yaml, "application/yaml");
   ASSERT_TRUE(alike);
   EXPECT_EQ(alike->status, 400) << alike->body;
+  for (const char* empty : {"days", "tokens", "reliability"}) {
+    const std::string given = std::string(empty) == "tokens" ? "chips=8" : "tokens=1T&chips=8";
+    httplib::Result r =
+        client_->Post("/api/size?" + given + "&" + empty + "=", yaml, "application/yaml");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << empty << ": " << r->body;
+    EXPECT_NE(r->body.find(std::string(empty) + ": an empty value"), std::string::npos) << r->body;
+  }
+  // A name too long for a file: a 400 at name, not a 500 naming the server's directory.
+  httplib::Result long_name =
+      client_->Post("/api/step?name=" + std::string(251, 'a'), yaml, "application/yaml");
+  ASSERT_TRUE(long_name);
+  EXPECT_EQ(long_name->status, 400) << long_name->body;
+  EXPECT_EQ(long_name->body, "error: name: 251 characters; at most 128; give a shorter name\n");
+  // A search that would simulate more plans than the server runs for one request.
+  httplib::Result deep = client_->Post(
+      "/api/plan?format=json", yaml + "search:\n  simulate_top: 100000\n", "application/yaml");
+  ASSERT_TRUE(deep);
+  EXPECT_EQ(deep->status, 400) << deep->body;
+  EXPECT_NE(deep->body.find("100000 plans to simulate; at most 64 here"), std::string::npos)
+      << deep->body;
   httplib::Result no_chips = client_->Post("/api/size?tokens=1T&chips=", yaml, "application/yaml");
   ASSERT_TRUE(no_chips);
   EXPECT_EQ(no_chips->status, 400) << no_chips->body;
@@ -753,11 +774,16 @@ TEST_F(ServerTest, TextThatIsNotUtf8IsA400AtItsKey) {
 }
 
 // The examples list is JSON, and so UTF-8, whatever the examples' file names.
-TEST(Server, ListsExamplesWhoseNamesAreNotUtf8) {
+// The menu lists the examples the page can load: a regular file whose name it can send
+// back (not "caf\xe9" or "my run", which the route does not take, nor "null", which reads as
+// YAML, nor a hidden file), not a directory named like one.
+TEST(Server, ListsOnlyExamplesThePageCanLoad) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("fathom-examples-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "caf\xe9.yaml") << Example("llama3-8b-dgx-h100");
+  std::filesystem::create_directories(dir / "a.yaml");
+  for (const char* name : {"caf\xe9", "my run", "null", ".hidden", "good"}) {
+    std::ofstream(dir / (std::string(name) + ".yaml")) << Example("llama3-8b-dgx-h100");
+  }
   ServeOptions o;
   o.port = 0;
   o.examples = dir.string();
@@ -772,7 +798,7 @@ TEST(Server, ListsExamplesWhoseNamesAreNotUtf8) {
   std::filesystem::remove_all(dir);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->body, "[\"caf\xef\xbf\xbd\"]");
+  EXPECT_EQ(r->body, "[\"good\"]");
 }
 
 // With no room to wait, a request that arrives while another is evaluated is answered at
