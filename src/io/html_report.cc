@@ -1633,7 +1633,9 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
   out += "</div>\n";
   // What the table means beyond its rows, as the text says it (the chosen count is above).
   for (const plan::SizeResult& r : results) {
-    for (const std::string& line : SizeVerdict(r)) {
+    std::vector<std::string> lines = SizeVerdict(r);
+    if (r.fewer_chip_hours >= 0) lines.push_back(FewerChipHoursLine(r));
+    for (const std::string& line : lines) {
       out += fmt::format("<p class=\"hint\">{}{}</p>\n",
                          results.size() > 1 ? Esc(r.cluster) + ": " : std::string(), Esc(line));
     }

@@ -580,8 +580,21 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   return {std::move(inputs), std::move(energy)};
 }
 
+std::string FewerChipHoursLine(const plan::SizeResult& r) {
+  const plan::SizeRow& f = r.rows[static_cast<size_t>(r.fewer_chip_hours)];
+  return fmt::format("{} chips meet it too, at fewer chip-hours: {}{}, {} chip-hours{}",
+                     Count(f.chips), Duration(f.expected_s), r.with_reliability ? " expected" : "",
+                     ChipHoursInFull(f.cost.chip_hours),
+                     Priced(f.cost) ? ", " + Usd(f.cost.usd) : "");
+}
+
 std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
   std::vector<std::string> lines;
+  if (r.extended) {
+    lines.push_back("counts past the cluster's " + Count(r.cluster_chips) +
+                    " chips (none of which met the deadline) are sized on its fabric extended "
+                    "to them, the same tiers and radix");
+  }
   // A count whose best plan trains slower than a smaller count's: the global batch and the
   // layers leave no plan that uses its chips as well (more chips will not help there).
   // One clause per faster count, in the order the rows name them.
@@ -698,6 +711,7 @@ std::string SizeText(const plan::SizeResult& r) {
     line += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
     line += electricity ? ", " + Usd(c.cost.electricity_usd) + " of electricity" : "";
     verdict.push_back(std::move(line));
+    if (r.fewer_chip_hours >= 0) verdict.push_back("  " + FewerChipHoursLine(r));
   }
   for (const std::string& line : verdict) out += "  " + line + "\n";
   out += g ? "  Expected days add failures, restarts and checkpoints (fathom run's analytic model, "
@@ -827,6 +841,12 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
     c["chosen_chips"] =
         r.chosen >= 0 ? ordered_json(r.rows[static_cast<size_t>(r.chosen)].chips) : nullptr;
     c["chosen_within_chips"] = r.refined_to > 0 ? ordered_json(r.refined_to) : nullptr;
+    c["fewer_chip_hours_chips"] =
+        r.fewer_chip_hours >= 0
+            ? ordered_json(r.rows[static_cast<size_t>(r.fewer_chip_hours)].chips)
+            : nullptr;
+    c["cluster_chips"] = r.cluster_chips;
+    c["extended_past_cluster"] = r.extended;
     c["no_plan_reason"] = r.no_plan.empty() ? ordered_json(nullptr) : ordered_json(r.no_plan);
     clusters.push_back(c);
   }

@@ -94,9 +94,12 @@ struct SizeRunInputs {
 core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const PlanRequest& q,
                                               const std::string& tokens,
                                               const std::string& reliability);
-// What the size table means beyond its rows, a line each: counts slower than a smaller one,
-// and without a chosen count why none was chosen and what to try (text and HTML alike).
+// What the size table means beyond its rows, a line each: counts past the cluster's chips,
+// counts slower than a smaller one, and without a chosen count why none was chosen and what
+// to try (text and HTML alike).
 std::vector<std::string> SizeVerdict(const plan::SizeResult& r);
+// The larger count that meets the deadline at fewer chip-hours (r.fewer_chip_hours >= 0).
+std::string FewerChipHoursLine(const plan::SizeResult& r);
 std::string SizeText(const plan::SizeResult& r);
 // What the costs and the energy of a sizing are priced at, for its text and HTML: "$2.50 per
 // chip-hour (training.cost.usd_per_chip_hour)", "the chip's catalog price ($12.29 per

@@ -40,6 +40,7 @@ core::Diagnostics TokensBelowOneStep(double tokens, int64_t global_batch, int64_
 
 constexpr int kRefinePoints = 7;  // counts tried between a bracket's ends, a round
 constexpr int kRefineRounds = 2;
+constexpr int64_t kMaxExtendedChips = int64_t{1} << 20;  // past the cluster's chips
 
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
                               const SearchSpace& space, const SearchOptions& options,
@@ -74,6 +75,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   SizeResult result;
   result.model = base.model.name;
   result.cluster = base.cluster.name;
+  result.cluster_chips = base.cluster.chips;
   result.chip = base.cluster.chip.name;
   result.pricing = DeriveCost(request.cost, base.cluster, 0, 0);
   result.tokens = request.tokens;
@@ -157,6 +159,32 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     return outcomes;
   };
   std::vector<Outcome> outcomes = evaluate(counts);
+  auto meets = [](const Outcome& x) { return x.row.meets; };
+  if (request.chips.empty() && request.deadline_s > 0 &&
+      std::none_of(outcomes.begin(), outcomes.end(), meets)) {
+    // Past the cluster: the count doubles on its fabric extended (Resize: the same tiers and
+    // radix) while the time still falls, until a count meets the deadline, the fabric
+    // holds no more chips, or kMaxExtendedChips: a cluster file of one node (or one pod)
+    // sizes as many chips as the model needs, as --chips would.
+    double best = 0;
+    for (const Outcome& x : outcomes) {
+      if (x.row.planned && (best == 0 || x.row.expected_s < best)) best = x.row.expected_s;
+    }
+    int64_t next = counts.back();
+    while (true) {
+      next = next >= domain ? (2 * next + domain - 1) / domain * domain : 2 * next;
+      if (next > kMaxExtendedChips) break;
+      std::vector<Outcome> more = evaluate({next});
+      Outcome& x = more.front();
+      const bool planned = x.row.planned, met = x.row.meets,
+                 faster = best == 0 || x.row.expected_s < best;
+      const bool resized = !x.warnings.empty();  // searched: the fabric holds the count
+      if (planned && faster) best = x.row.expected_s;
+      result.extended = true;
+      outcomes.push_back(std::move(x));
+      if (met || !resized || (planned && !faster)) break;
+    }
+  }
   if (request.chips.empty() && request.deadline_s > 0) {
     // The doubling brackets the answer: between the last count that misses the deadline and
     // the first that meets it, try up to kRefinePoints evenly spaced counts of whole nodes
@@ -186,6 +214,20 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     for (const core::Diagnostics& d : out.warnings) keep_warnings(d);
     if (out.row.meets && result.chosen < 0) result.chosen = static_cast<int>(result.rows.size());
     result.rows.push_back(std::move(out.row));
+  }
+  // A larger count that meets the deadline too at fewer chip-hours (2% fewer or more): the
+  // fewest chips can leave the global batch and the layers less well divided.
+  if (result.chosen >= 0) {
+    const double chosen_hours = result.rows[static_cast<size_t>(result.chosen)].cost.chip_hours;
+    double least = chosen_hours;
+    for (size_t i = static_cast<size_t>(result.chosen) + 1; i < result.rows.size(); ++i) {
+      const SizeRow& row = result.rows[i];
+      if (row.planned && row.meets && row.cost.chip_hours < 0.98 * chosen_hours &&
+          row.cost.chip_hours < least) {
+        least = row.cost.chip_hours;
+        result.fewer_chip_hours = static_cast<int>(i);
+      }
+    }
   }
   const SizeRow* fastest = nullptr;  // of the smaller counts, by ideal time
   for (SizeRow& row : result.rows) {

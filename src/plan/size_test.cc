@@ -164,12 +164,55 @@ TEST(Size, TheDoublingsBracketIsSearched) {
       EXPECT_FALSE(sized.rows[i].meets) << sized.rows[i].chips;
     }
   }
+  // A larger count that meets the deadline at 2% fewer chip-hours or more is named; none
+  // is left out.
+  const double chosen_hours = chosen.cost.chip_hours;
+  int fewer = -1;
+  for (size_t i = static_cast<size_t>(sized.chosen) + 1; i < sized.rows.size(); ++i) {
+    const SizeRow& row = sized.rows[i];
+    if (row.planned && row.meets && row.cost.chip_hours < 0.98 * chosen_hours &&
+        (fewer < 0 ||
+         row.cost.chip_hours < sized.rows[static_cast<size_t>(fewer)].cost.chip_hours)) {
+      fewer = static_cast<int>(i);
+    }
+  }
+  EXPECT_EQ(sized.fewer_chip_hours, fewer);
   // Counts given are taken as they are.
   q.chips = {512, 1024};
   core::Result<SizeResult> exact = Size(s, q, Narrow(), o);
   ASSERT_TRUE(exact.ok());
   EXPECT_EQ(exact.value().rows.size(), 2u);
   EXPECT_EQ(exact.value().refined_to, 0);
+}
+
+// A cluster file smaller than the deadline needs: the doubling goes on past its chips, on
+// its fabric extended, and stops at the first count that meets the deadline.
+TEST(Size, CountsGoPastTheClusterUntilOneMeetsTheDeadline) {
+  SizeRequest q;
+  q.tokens = 1e11;
+  q.chips = {256};
+  SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<SizeResult> at256 = Size(Llama70BOn(256, 1024), q, Narrow(), o);
+  ASSERT_TRUE(at256.ok() && at256.value().rows.front().planned);
+  q.chips.clear();
+  q.deadline_s = 1.01 * at256.value().rows.front().expected_s;
+  core::Result<SizeResult> r = Size(Llama70BOn(64, 1024), q, Narrow(), o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const SizeResult& sized = r.value();
+  EXPECT_TRUE(sized.extended);
+  EXPECT_EQ(sized.cluster_chips, 64);
+  ASSERT_GE(sized.chosen, 0);
+  const int64_t chosen = sized.rows[static_cast<size_t>(sized.chosen)].chips;
+  EXPECT_GT(chosen, 128);
+  EXPECT_LE(chosen, 256);
+  EXPECT_EQ(sized.rows.back().chips, 256);  // no count past the first that meets
+  // Without a deadline nothing goes past the cluster.
+  q.deadline_s = 0;
+  core::Result<SizeResult> free = Size(Llama70BOn(64, 1024), q, Narrow(), o);
+  ASSERT_TRUE(free.ok());
+  EXPECT_FALSE(free.value().extended);
+  EXPECT_EQ(free.value().rows.back().chips, 64);
 }
 
 // The counts are searched several at once (each search with its share of the threads,

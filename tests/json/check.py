@@ -86,7 +86,8 @@ COUNTS = {
     "needed_for_confidence", "replicas",
     # searches, sweeps, sizing, validation
     "in", "out", "plans", "not_fitting", "alike", "points", "evaluated", "failed",
-    "chosen_chips", "cases", "collective_cases", "estimate_fast_cases",
+    "chosen_chips", "chosen_within_chips", "fewer_chip_hours_chips", "cluster_chips", "cases",
+    "collective_cases", "estimate_fast_cases",
 }
 # Dimensionless numbers: fractions, ratios, factors, probabilities, expectations of counts.
 DIMENSIONLESS = {
