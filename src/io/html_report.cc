@@ -1607,10 +1607,11 @@ std::string SizeReportHtmlBody(const std::vector<plan::SizeResult>& results) {
   const plan::SizeResult& first = results.front();
   std::string out = fmt::format("<h1>How many chips for {}</h1>\n", Esc(first.model));
   out += fmt::format(
-      "<p class=\"sub\">{} tokens{}, global batch {} sequences of {} tokens</p>\n",
+      "<p class=\"sub\">{} tokens{}, global batch {} sequences of {} tokens, {}</p>\n",
       Esc(ShortCount(first.tokens)),
       first.deadline_s > 0 ? " within " + Esc(Duration(first.deadline_s)) : std::string(),
-      core::WithThousands(first.global_batch_size), core::WithThousands(first.seq_len));
+      core::WithThousands(first.global_batch_size), core::WithThousands(first.seq_len),
+      Esc(first.precision));
   out += "<div class=\"figures\">\n";
   for (const plan::SizeResult& r : results) {
     if (r.chosen < 0) {

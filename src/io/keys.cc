@@ -1395,7 +1395,8 @@ const std::vector<Field<TrainingConfig>>& TrainingFields() {
           {Qty("cost.power", Dimension::kPower,
                "mean power per chip over the run; auto: the cluster's node power over "
                "chips_per_node (the node's maximum, hosts and NICs included), else the chip's "
-               "TDP (accelerators only); either is an upper bound that leaves out switches")
+               "TDP (the accelerators alone, leaving out hosts and NICs); both are maxima "
+               "and leave out switches")
                .Default("auto")
                .Auto()
                .Min(0, true)

@@ -13,6 +13,7 @@
 
 #include "estimate/estimate.h"
 #include "io/config.h"
+#include "io/facade.h"
 #include "io/schema.h"
 #include "io/test_catalog.h"
 
@@ -1284,6 +1285,39 @@ TEST_F(LoaderTest, Fp16AndBf16PeaksThatDifferWarnInFp16Plans) {
   EXPECT_TRUE(warned("fp16", {"chip.peak.bf16=2000TFLOPS"}));
   EXPECT_FALSE(warned("bf16", {"chip.peak.bf16=2000TFLOPS"}));
   EXPECT_FALSE(warned("fp16", {"chip.peak.bf16=2000TFLOPS", "chip.peak.fp16=2000TFLOPS"}));
+}
+
+// An fp8 plan on a chip whose fp8 peak is its bf16 one (TPU v5p) gains nothing and pays
+// the casts: a warning, in the step and once in a plan search.
+TEST_F(LoaderTest, Fp8OnAChipWithoutFasterFp8Warns) {
+  auto warned = [&](const std::string& cluster, const std::string& precision) {
+    const std::string file = Write("fp8.yaml", "model: llama3-8b\ncluster: {base: " + cluster +
+                                                   ", chips: 8}\nplan: {tp: 8, global_batch_size: "
+                                                   "8, precision: " +
+                                                   precision + "}\n");
+    core::Result<LoadedScenario> loaded = LoadScenario(TestCatalog(), file, {});
+    EXPECT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+    if (!loaded.ok()) return false;
+    const std::string text = estimate::Estimate(loaded.value().scenario).diagnostics().Format();
+    return text.find("tpu-v5p's fp8 peak (459 TFLOP/s) is no higher than its bf16 peak") !=
+           std::string::npos;
+  };
+  EXPECT_TRUE(warned("tpu-v5p-pod", "fp8"));
+  EXPECT_FALSE(warned("tpu-v5p-pod", "bf16"));
+  EXPECT_FALSE(warned("dgx-h100-superpod", "fp8"));
+  // A search of plans in fp8 says it once.
+  PlanRequest q;
+  q.scenario = Write("fp8-plan.yaml",
+                     "model: llama3-8b\ncluster: {base: tpu-v5p-pod, chips: 64}\nplan: "
+                     "{global_batch_size: 64, precision: fp8}\n");
+  plan::SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<plan::SearchResult> searched = Plan(TestCatalog(), q, o);
+  ASSERT_TRUE(searched.ok()) << searched.diagnostics().Format();
+  const std::string text = searched.diagnostics().Format();
+  const size_t at = text.find("fp8 peak (459 TFLOP/s) is no higher");
+  EXPECT_NE(at, std::string::npos) << text;
+  EXPECT_EQ(text.find("fp8 peak (459 TFLOP/s) is no higher", at + 1), std::string::npos) << text;
 }
 
 TEST(Keys, EveryDeclarationIsWellFormed) {

@@ -665,8 +665,8 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
 
 std::string SizeText(const plan::SizeResult& r) {
   std::string out = fmt::format(
-      "fathom size: {} on {} ({}), {} tokens, global batch {} x {} tokens", r.model, r.cluster,
-      r.chip, ShortCount(r.tokens), Count(r.global_batch_size), Count(r.seq_len));
+      "fathom size: {} on {} ({}), {} tokens, global batch {} x {} tokens, {}", r.model, r.cluster,
+      r.chip, ShortCount(r.tokens), Count(r.global_batch_size), Count(r.seq_len), r.precision);
   out += r.deadline_s > 0 ? ", within " + Duration(r.deadline_s) + "\n\n" : std::string("\n\n");
   const bool g = r.with_reliability;
   // The facility's energy and the electricity, as fathom run gives them, where they differ
@@ -746,12 +746,13 @@ std::string SizePowerBasis(const plan::SizeResult& r) {
   const plan::CostDerivation& p = r.pricing;
   std::string out =
       p.power_source == "tdp" ? fmt::format(
-                                    "the chip's TDP, {:.0f} W (an upper bound, "
-                                    "accelerators only)",
+                                    "the chip's TDP, {:.0f} W (the accelerators alone at "
+                                    "their maximum; hosts, NICs and switches are not in it)",
                                     p.power_w)
       : p.power_source == "node" ? fmt::format(
                                        "{:.0f} W per chip, the node's maximum over its "
-                                       "chips (an upper bound, hosts and NICs included)",
+                                       "chips (hosts and NICs at their maximum; switches are "
+                                       "not in it)",
                                        p.power_w)
       : Powered(p) ? fmt::format("{:.0f} W per chip ({})", p.power_w, p.power_source)
                    : "no power (neither the node's nor the chip's is in the catalog; give "
@@ -806,6 +807,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
     c["chip"] = r.chip;
     c["global_batch_size"] = r.global_batch_size;
     c["seq_len"] = r.seq_len;
+    c["precision"] = r.precision;
     c["price"] = PriceJson(r.pricing);
     c["power"] = PowerJson(r.pricing);
     ordered_json rows = ordered_json::array();

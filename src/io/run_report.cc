@@ -164,10 +164,12 @@ std::string PowerBasis(const RunResult& r) {
         r.step.chip);
   }
   const std::string basis =
-      c.power_source == "tdp"    ? " (the chip's TDP: an upper bound, accelerators only)"
+      c.power_source == "tdp"
+          ? " (the chip's TDP: the accelerators alone at their maximum; hosts, NICs and "
+            "switches are not in it)"
       : c.power_source == "node" ? fmt::format(
-                                       " (the node's maximum over {} chips: an upper bound, "
-                                       "hosts and NICs included)",
+                                       " (the node's maximum over {} chips: hosts and NICs at "
+                                       "their maximum; switches are not in it)",
                                        r.spec.gpus_per_node)
                                  : "";
   return fmt::format("{:.0f} W per chip{}", c.power_w, basis);
@@ -319,8 +321,11 @@ std::string RunReportText(const RunResult& r) {
   }
   line("  power", PowerBasis(r));
   if (!c.power_source.empty()) {
-    line("  energy", fmt::format("{} IT, {} facility (PUE {:.2f})", Energy(c.it_energy_j),
-                                 Energy(c.facility_energy_j), c.pue));
+    line("  energy", fmt::format("{} IT, {} facility (PUE {:.2f}{})", Energy(c.it_energy_j),
+                                 Energy(c.facility_energy_j), c.pue,
+                                 c.pue == 1 ? ": no cooling or power-delivery overhead; "
+                                              "training.cost.pue sets it"
+                                            : ""));
   }
   if (c.usd_per_kwh > 0 && !c.power_source.empty()) {
     line("  electricity",

@@ -354,6 +354,21 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                 " peak",
             "use " + supported);
   }
+  // An fp8 or fp4 plan on a chip whose peak at that precision is no higher than its bf16
+  // one (TPU v5p: fp8 listed at the bf16 rate, no faster units): the linear layers gain
+  // nothing and the plan pays the casts.
+  if (p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4) {
+    const double low = chip.Peak(p.precision).value(),
+                 b = chip.Peak(hardware::Precision::kBf16).value();
+    if (low > 0 && b > 0 && low <= 1.01 * b) {
+      const std::string name(hardware::PrecisionName(p.precision));
+      d.Warning("plan.precision",
+                "chip " + chip.name + "'s " + name + " peak (" + core::FormatFlopRate(low) +
+                    ") is no higher than its bf16 peak (" + core::FormatFlopRate(b) + "): " + name +
+                    " linear layers run no faster on it, and the step pays the casts",
+                "use plan.precision: bf16 on this chip");
+    }
+  }
   if (p.activation_precision == ActivationPrecision::kFp8 &&
       p.precision != hardware::Precision::kFp8 && p.precision != hardware::Precision::kFp4) {
     d.Error("plan.activation_precision",

@@ -801,10 +801,29 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
       if (d.HasErrors()) return d;
     }
   }
+  // The base plan's precision warnings (fp8 on a chip without faster fp8 units), said once:
+  // every plan searched has its precision, and the validate pass keeps only errors.
+  core::Diagnostics precision;
+  if (base.plan.precision == hardware::Precision::kFp8 ||
+      base.plan.precision == hardware::Precision::kFp4) {
+    const core::Diagnostics checked =
+        parallel::ValidatePlan(base.plan, base.model, base.cluster.chip, base.cluster.chips);
+    for (const core::Diagnostic& x : checked.items()) {
+      if (x.severity == core::Severity::kWarning && x.key == "plan.precision") precision.Add(x);
+    }
+  }
+  auto warned = [&](core::Result<SearchResult> r) {
+    if (precision.empty()) return r;
+    core::Diagnostics d = precision;
+    d.Append(r.diagnostics());
+    if (!r.ok()) return core::Result<SearchResult>(std::move(d));
+    return core::Result<SearchResult>(std::move(r).value(), std::move(d));
+  };
   bool none_valid = false;
   core::Result<SearchResult> exact =
       SearchOnce(base, space, options, options.idle == IdleChips::kAllow, none_valid);
-  if (exact.ok() || !none_valid || options.idle != IdleChips::kAuto) return exact;
+  if (exact.ok() || !none_valid || options.idle != IdleChips::kAuto)
+    return warned(std::move(exact));
   // No plan can use every chip: search those that leave some idle.
   core::Result<SearchResult> idle = SearchOnce(base, space, options, true, none_valid);
   if (!idle.ok()) {
@@ -833,7 +852,7 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
                 Str(base.plan.global_batch_size) +
                 "): change the batch, or give a chip count that fits");
   for (const core::Diagnostic& x : idle.diagnostics().items()) d.Add(x);
-  return core::Result<SearchResult>(idle.value(), std::move(d));
+  return warned(core::Result<SearchResult>(idle.value(), std::move(d)));
 }
 
 }  // namespace fathom::plan

@@ -76,6 +76,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   result.model = base.model.name;
   result.cluster = base.cluster.name;
   result.cluster_chips = base.cluster.chips;
+  result.precision = std::string(hardware::PrecisionName(base.plan.precision));
   result.chip = base.cluster.chip.name;
   result.pricing = DeriveCost(request.cost, base.cluster, 0, 0);
   result.tokens = request.tokens;

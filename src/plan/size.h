@@ -65,6 +65,7 @@ struct SizeResult {
   double deadline_s = 0;
   int global_batch_size = 0;
   int seq_len = 0;
+  std::string precision;      // the linear layers' (plan.precision: not searched)
   std::vector<SizeRow> rows;  // by chip count
   int chosen = -1;            // the row with the fewest chips that meets the deadline
   // With automatic counts and a deadline, the doubling's bracket (the last count that misses,
