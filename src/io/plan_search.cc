@@ -582,9 +582,9 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
 
 std::string FewerChipHoursLine(const plan::SizeResult& r) {
   const plan::SizeRow& f = r.rows[static_cast<size_t>(r.fewer_chip_hours)];
-  return fmt::format("{} chips meet it too, at fewer chip-hours: {}{}, {} chip-hours{}",
-                     Count(f.chips), Duration(f.expected_s), r.with_reliability ? " expected" : "",
-                     ChipHoursInFull(f.cost.chip_hours),
+  return fmt::format("{} chips {} too, at fewer chip-hours: {}{}, {} chip-hours{}", Count(f.chips),
+                     r.deadline_s > 0 ? "meet the deadline" : "hold a plan", Duration(f.expected_s),
+                     r.with_reliability ? " expected" : "", ChipHoursInFull(f.cost.chip_hours),
                      Priced(f.cost) ? ", " + Usd(f.cost.usd) : "");
 }
 
@@ -592,8 +592,9 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
   std::vector<std::string> lines;
   if (r.extended) {
     lines.push_back("counts past the cluster's " + Count(r.cluster_chips) +
-                    " chips (none of which met the deadline) are sized on its fabric extended "
-                    "to them, the same tiers and radix");
+                    " chips (none of which " +
+                    (r.deadline_s > 0 ? "met the deadline" : "held a plan") +
+                    ") are sized on its fabric extended to them, the same tiers and radix");
   }
   // A count whose best plan trains slower than a smaller count's: the global batch and the
   // layers leave no plan that uses its chips as well (more chips will not help there).

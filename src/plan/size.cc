@@ -161,12 +161,11 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   };
   std::vector<Outcome> outcomes = evaluate(counts);
   auto meets = [](const Outcome& x) { return x.row.meets; };
-  if (request.chips.empty() && request.deadline_s > 0 &&
-      std::none_of(outcomes.begin(), outcomes.end(), meets)) {
+  if (request.chips.empty() && std::none_of(outcomes.begin(), outcomes.end(), meets)) {
     // Past the cluster: the count doubles on its fabric extended (Resize: the same tiers and
-    // radix) while the time still falls, until a count meets the deadline, the fabric
-    // holds no more chips, or kMaxExtendedChips: a cluster file of one node (or one pod)
-    // sizes as many chips as the model needs, as --chips would.
+    // radix) while the time still falls, until a count meets the deadline (without one,
+    // holds a plan), the fabric holds no more chips, or kMaxExtendedChips: a cluster file of one
+    // node (or one pod) sizes as many chips as the model needs, as --chips would.
     double best = 0;
     for (const Outcome& x : outcomes) {
       if (x.row.planned && (best == 0 || x.row.expected_s < best)) best = x.row.expected_s;
@@ -186,11 +185,12 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       if (met || !resized || (planned && !faster)) break;
     }
   }
-  if (request.chips.empty() && request.deadline_s > 0) {
-    // The doubling brackets the answer: between the last count that misses the deadline and
-    // the first that meets it, try up to kRefinePoints evenly spaced counts of whole nodes
-    // (whole domains above a domain), then again between the new bracket's ends, so that
-    // the fewest chips are found to within a node (768 H100 where the doubling said 1,024).
+  if (request.chips.empty()) {
+    // The doubling brackets the answer: between the last count that misses the deadline
+    // (without one, holds no plan) and the first that meets it, try up to kRefinePoints evenly
+    // spaced counts of whole nodes (whole domains above a domain), then again between the new
+    // bracket's ends, so that the fewest chips are found to within a node (768 H100 where the
+    // doubling said 1,024).
     for (int round = 0; round < kRefineRounds; ++round) {
       const auto hit = std::find_if(outcomes.begin(), outcomes.end(),
                                     [](const Outcome& x) { return x.row.meets; });

@@ -15,8 +15,8 @@
 //
 // Chip counts: those given, or one node (the scale-up domain, or a host of a larger
 // domain such as a TPU pod) times 1, 2, 4, ... up to the cluster's chips, and the cluster,
-// then (with a deadline) counts between the doubling's last miss and first hit. When no
-// count of the cluster meets the deadline, the doubling goes on past its chips (on its
+// then counts between the doubling's last miss and first hit. When no count of the cluster
+// meets the deadline (without one, holds a plan), the doubling goes on past its chips (on its
 // fabric extended, Resize) while the time still falls, up to 2^20 chips. The
 // global batch stays the base plan's, so data parallelism, and with it the useful chip count, is
 // bounded by it.
@@ -68,15 +68,17 @@ struct SizeResult {
   std::string precision;      // the linear layers' (plan.precision: not searched)
   std::vector<SizeRow> rows;  // by chip count
   int chosen = -1;            // the row with the fewest chips that meets the deadline
-  // With automatic counts and a deadline, the doubling's bracket (the last count that misses,
-  // the first that meets) is searched at evenly spaced counts, twice: the last round's
+  // With automatic counts, the doubling's bracket (the last count that misses, the first that
+  // meets) is searched at evenly spaced counts, twice: the last round's
   // spacing, chips (the chosen count is the fewest to within it); 0 = no refinement.
   int64_t refined_to = 0;
-  // A larger count that meets the deadline too, at the fewest chip-hours, 2% or more below
-  // the chosen count's (its plans use the chips better); -1 = none.
+  // A larger count that meets the deadline too (without one, holds a plan), at the fewest
+  // chip-hours, 2% or more below the chosen count's (its plans use the chips better); -1 =
+  // none.
   int fewer_chip_hours = -1;
-  // With automatic counts and a deadline no count of the cluster met, counts past its chips
-  // were tried on its fabric extended to them (the same tiers and radix).
+  // With automatic counts and no count of the cluster meeting the deadline (without one,
+  // holding a plan), counts past its chips were tried on its fabric extended to them (the
+  // same tiers and radix).
   bool extended = false;
   int64_t cluster_chips = 0;      // the cluster's own chips
   std::string no_plan;            // why no count tried has a plan; "" when one has
