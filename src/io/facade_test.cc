@@ -445,5 +445,32 @@ TEST(Facade, SweepAllEvaluatesEveryPointWithinTheLimit) {
   EXPECT_NE(big.diagnostics().Format().find("at most 1"), std::string::npos);
 }
 
+// A count that is no slice of a torus is modelled all the same, and said so: in a sizing
+// (it had been said by fathom run alone) and in a plan search with --chips.
+TEST(Facade, SizingAndPlanningSayACountIsNoSlice) {
+  SizingRequest q;
+  q.search.model = "llama3-70b";
+  q.search.cluster = "tpu-v5p-pod";
+  q.search.global_batch = 2048;
+  q.tokens = "1T";
+  q.chips = "6144,8192";
+  plan::SearchOptions options;
+  options.simulate_top = 0;
+  core::Result<std::vector<plan::SizeResult>> r = Size(TestCatalog(), q, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string said = r.diagnostics().Format();
+  EXPECT_NE(said.find("8192 chips are no slice of whole blocks of 64 chips"), std::string::npos)
+      << said;
+  EXPECT_EQ(said.find("6144 chips are no slice"), std::string::npos) << said;
+  PlanRequest p = q.search;
+  p.chips = 8192;
+  core::Result<plan::SearchResult> planned = Plan(TestCatalog(), p, options);
+  ASSERT_TRUE(planned.ok()) << planned.diagnostics().Format();
+  EXPECT_NE(planned.diagnostics().Format().find(
+                "--chips: 8,192 chips of tpu-v5p-pod: cluster.chips: 8192 chips are no slice"),
+            std::string::npos)
+      << planned.diagnostics().Format();
+}
+
 }  // namespace
 }  // namespace fathom::io

@@ -213,15 +213,13 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   if (q.global_batch > 0) sc.plan.global_batch_size = static_cast<int>(q.global_batch);
   if (q.chips > 0 && q.chips != sc.cluster.chips) {
     core::Result<network::ClusterSpec> resized = plan::Resize(sc.cluster, q.chips);
-    if (!resized.ok()) {
-      for (const core::Diagnostic& x : resized.diagnostics().items()) {
-        d.Add({x.severity, "", 0, "--chips",
-               core::WithThousands(q.chips) + " chips of " + sc.cluster.name + ": " + x.key + ": " +
-                   x.message,
-               x.hint});
-      }
-      return d;
+    for (const core::Diagnostic& x : resized.diagnostics().items()) {
+      d.Add({x.severity, "", 0, "--chips",
+             core::WithThousands(q.chips) + " chips of " + sc.cluster.name + ": " + x.key + ": " +
+                 x.message,
+             x.hint});
     }
+    if (!resized.ok()) return d;
     sc.cluster = std::move(resized).value();
     // The base plan keeps its shape on the new chip count when it can.
     const int64_t model_parallel = int64_t{sc.plan.tp} * sc.plan.pp * sc.plan.cp;
@@ -231,7 +229,9 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
       out.whole_plan = false;
     }
   }
-  return core::Result<LoadedSearch>(std::move(out), loaded.diagnostics());
+  core::Diagnostics all = loaded.diagnostics();
+  all.Append(d);  // --chips's warnings (a count that is no slice of a torus)
+  return core::Result<LoadedSearch>(std::move(out), std::move(all));
 }
 
 const plan::Candidate& BestFitting(const plan::SearchResult& r) {

@@ -205,7 +205,7 @@ core::Result<network::ClusterSpec> Resize(const network::ClusterSpec& cluster, i
   c.hierarchy = {};
   core::Diagnostics d = network::Finalize(c);
   if (d.HasErrors()) return d;
-  return c;
+  return {std::move(c), std::move(d)};
 }
 
 namespace {

@@ -163,7 +163,7 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
                                   const SearchOptions& options);
 
 // The same cluster with `chips` chips (its topology derived again); an error when the
-// topology cannot hold them.
+// topology cannot hold them, and its warnings (a count that is no slice of a torus).
 core::Result<network::ClusterSpec> Resize(const network::ClusterSpec& cluster, int64_t chips);
 
 // The pipeline split Search uses for pp stages of `layers` layers: {first, last} stage

@@ -127,6 +127,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
             cluster.diagnostics().HasErrors() ? cluster.diagnostics().FirstError() : "no plan fits";
         return;
       }
+      out.warnings.push_back(cluster.diagnostics());  // a count that is no slice of a torus
       estimate::Scenario sc = base;
       sc.cluster = std::move(cluster).value();
       core::Result<SearchResult> found = Search(sc, space, each);
