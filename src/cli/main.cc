@@ -116,6 +116,7 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
       std::cout.write(piece.data(), static_cast<std::streamsize>(piece.size()));
     });
     std::cout.flush();
+    if (!std::cout) std::cerr << "error: --trace: cannot write to stdout\n";
     return static_cast<bool>(std::cout);
   }
   std::ofstream f(path, std::ios::binary);
@@ -774,6 +775,24 @@ int Main(int argc, char** argv) {
     // --help and --version print and succeed; a bad argument is an error in the
     // project's diagnostic form.
     if (e.get_exit_code() == 0) return app.exit(e);
+    // The first word that is no option nor a command ("fathom stpe"): name it, not "a
+    // subcommand is required".
+    std::vector<std::string> commands;
+    for (const CLI::App* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+    for (int i = 1; i < argc; ++i) {
+      const std::string word = argv[i];
+      if (word.empty() || word[0] == '-') {
+        if (word == "--data") ++i;  // its value
+        continue;
+      }
+      if (std::find(commands.begin(), commands.end(), word) != commands.end()) break;
+      const std::vector<std::string_view> names(commands.begin(), commands.end());
+      const std::string guess = fathom::core::DidYouMean(word, names);
+      std::cerr << "error: no command \"" << word << "\"; "
+                << (guess.empty() ? "" : "did you mean \"" + guess + "\"? ")
+                << "fathom --help lists the commands\n";
+      return kUserError;
+    }
     std::cerr << "error: " << e.what() << "; run with --help for the options\n";
     return kUserError;
   }

@@ -95,5 +95,15 @@ if [ -w /dev/full ]; then
     fi
   done
 fi
+# A trace that cannot reach stdout (a full disk) is an error that says so, not a silent 2.
+if [ -w /dev/full ]; then
+  "$fathom" step -s "$ex" --trace - >/dev/full 2>err.txt
+  rc=$?
+  if [ "$rc" -ne 2 ] || ! grep -q -- '--trace: cannot write to stdout' err.txt; then
+    echo "FAIL: step --trace - to a full stdout: exit $rc, said: $(head -c 200 err.txt)"
+    fail=1
+  fi
+fi
+
 [ "$fail" -eq 0 ] && echo "ok: - is stdout for every file flag, and stdout holds one output"
 exit $fail
