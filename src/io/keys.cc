@@ -1511,7 +1511,19 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
            [](R& r, const Value& v) { r.config.sources.push_back(v.s); }},
           {MappingList("failures", "failure class",
                        "failure classes, each with a rate, a distribution and an effect"),
-           [](R& r, const Value& v) { r.failures = v.node; }},
+           [](R& r, const Value& v) {
+             r.failures = v.node;
+             r.failures_given = true;
+           }},
+          {Str("vendor",
+               "the vendor of the accelerators whose failures the rates count (NVIDIA for "
+               "Meta's H100 and A100 clusters); a cluster of another vendor's chips is warned "
+               "that they are applied as they are. A section that gives its own failures "
+               "without it says nothing"),
+           [](R& r, const Value& v) {
+             r.vendor = v.s;
+             r.vendor_given = true;
+           }},
           {Qty("recovery.detect", Dimension::kTime,
                "failure to detection (watchdog timeout or health check)")
                .Default("2min"),

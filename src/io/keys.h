@@ -34,7 +34,20 @@ struct ReliabilityDraft {
   ReliabilityConfig config;
   std::string preset;
   YAML::Node failures;
+  std::string vendor;  // of the accelerators the failure rates were measured on; "" = not said
+  // Set by the mapping being applied: failures given without their vendor are not the
+  // preset's (ForgetVendorOfReplacedFailures).
+  bool failures_given = false;
+  bool vendor_given = false;
 };
+// Starts a mapping's application (clears the flags); after it, failures given without a
+// vendor drop the vendor they replaced.
+inline void BeginReliabilityMapping(ReliabilityDraft& r) {
+  r.failures_given = r.vendor_given = false;
+}
+inline void ForgetVendorOfReplacedFailures(ReliabilityDraft& r) {
+  if (r.failures_given && !r.vendor_given) r.vendor.clear();
+}
 
 struct ValidationCase {
   std::string name;
@@ -163,11 +176,13 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
                                                       const std::string& file, ScenarioDraft& draft,
                                                       OverrideSet* overrides = nullptr);
 // A model, a cluster and a plan file, or a plan of defaults but for its global batch when
-// `plan` is "".
+// `plan` is "". `draft_out` receives the sections the overrides gave whole (--set
+// reliability=rsc1, training={...}), as LoadScenarioKeepingDraft's draft does.
 core::Result<LoadedScenario> LoadPartsOverridden(const Catalog& catalog, const std::string& model,
                                                  const std::string& cluster,
                                                  const std::string& plan, int64_t global_batch_size,
-                                                 OverrideSet* overrides);
+                                                 OverrideSet* overrides,
+                                                 ScenarioDraft* draft_out = nullptr);
 
 // A scenario given as a mapping inside another file (a validation case).
 core::Result<LoadedScenario> LoadScenarioNode(const Catalog& catalog, const YAML::Node& node,

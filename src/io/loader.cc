@@ -1422,7 +1422,7 @@ core::Result<ValidationCase> LoadValidationCase(const std::string& file) {
 core::Result<LoadedScenario> LoadPartsOverridden(const Catalog& catalog, const std::string& model,
                                                  const std::string& cluster,
                                                  const std::string& plan, int64_t global_batch_size,
-                                                 OverrideSet* overrides) {
+                                                 OverrideSet* overrides, ScenarioDraft* draft_out) {
   Loader loader(catalog);
   loader.overrides = overrides;
   ScenarioDraft draft;
@@ -1438,6 +1438,8 @@ core::Result<LoadedScenario> LoadPartsOverridden(const Catalog& catalog, const s
   }
   loader.ApplyOverrides("", ScenarioFields(), draft);
   if (loader.diags.HasErrors()) return loader.diags;
+  // The sections a whole-section --set gave (training, reliability, search), for the caller.
+  if (draft_out != nullptr) *draft_out = draft;
   const SourceMap at = loader.where;
   return Assemble(loader, draft, "", at);
 }
@@ -1746,7 +1748,9 @@ core::Result<Override> CheckOverride(Override o) {
       // A name however quoted, and a section of nothing but its base, are the name; another
       // section is its YAML in one canonical (flow) form.
       const YAML::Node& read = node;  // const: operator[] would insert a missing key
-      const bool base_only = read.IsMap() && read.size() == 1 && read["base"].IsScalar();
+      // (a missing key of a const node is invalid: IsScalar() on it would throw)
+      const bool base_only =
+          read.IsMap() && read.size() == 1 && read["base"].IsDefined() && read["base"].IsScalar();
       if (read.IsScalar() || base_only) {
         o.meaning = "name " + (base_only ? read["base"].Scalar() : read.Scalar());
       } else {

@@ -169,9 +169,10 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   }
   OverrideSet overrides(read_here);
   core::Result<LoadedScenario> loaded =
-      !q.scenario.empty() ? LoadScenarioKeepingDraft(catalog, q.scenario, draft, &overrides)
-                          : LoadPartsOverridden(catalog, q.model, q.cluster, q.plan,
-                                                q.plan.empty() ? q.global_batch : 0, &overrides);
+      !q.scenario.empty()
+          ? LoadScenarioKeepingDraft(catalog, q.scenario, draft, &overrides)
+          : LoadPartsOverridden(catalog, q.model, q.cluster, q.plan,
+                                q.plan.empty() ? q.global_batch : 0, &overrides, &draft);
   if (!loaded.ok()) return loaded.diagnostics();
   out.scenario = std::move(loaded).value();
   // The scenario's search section (a mapping, or a file beside the scenario).
@@ -558,6 +559,10 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   core::Diagnostics energy;
   if (inputs.cost.power_w < 0) energy.Append(loaded.value().scenario.energy_warnings);
   if (!loaded.value().reliability_given) return {std::move(inputs), std::move(energy)};
+  // The failure model's own warnings (rates counted on another vendor's chips).
+  for (const core::Diagnostic& x : loaded.diagnostics().items()) {
+    if (x.severity == core::Severity::kWarning && x.key == "reliability") energy.Add(x);
+  }
   // Where the failure model came from, as fathom run's header names it.
   inputs.reliability = ReliabilityOriginText(loaded.value().reliability);
   auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());

@@ -104,7 +104,9 @@ struct RunLoader {
       if (!path.empty()) LoadReliabilityFile(path, is_file, draft, depth);
     }
     ParseContext ctx{file, "reliability", &diags, &where};
+    BeginReliabilityMapping(draft);
     ApplyMapping(node, ReliabilityFields(), draft, ctx);
+    ForgetVendorOfReplacedFailures(draft);
   }
 
   void CheckFailure(const FailureConfig& f, const std::string& key, const std::string& file,
@@ -307,7 +309,8 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
       !request.scenario.empty()
           ? LoadScenarioKeepingDraft(catalog, request.scenario, draft, &overrides)
           : LoadPartsOverridden(catalog, request.model, request.cluster, request.plan,
-                                request.plan.empty() ? request.global_batch : 0, &overrides);
+                                request.plan.empty() ? request.global_batch : 0, &overrides,
+                                &draft);
   RunLoader loader{catalog, {}, {}, {}, &overrides};
   if (!scenario.ok()) {
     loader.diags.Append(scenario.diagnostics());
@@ -399,9 +402,28 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
     run.notes.push_back(std::string("no reliability section: using the preset ") + kDefaultPreset);
     loader.LoadReliabilityNode(YAML::Node(kDefaultPreset), "", rel, 0);
   }
+  BeginReliabilityMapping(rel);
   overrides.Apply("reliability", ReliabilityFields(), rel, loader.diags, loader.where);
+  ForgetVendorOfReplacedFailures(rel);
   loader.LoadFailures(rel);
   if (!loader.diags.HasErrors()) loader.CheckReliability(rel.config);
+  // Rates counted on one vendor's accelerators, applied to another's.
+  if (scenario.ok() && !rel.vendor.empty()) {
+    const hardware::ChipSpec& chip = scenario.value().scenario.cluster.chip;
+    if (!chip.vendor.empty() && chip.vendor != rel.vendor) {
+      std::string origin;
+      for (const plan::ReliabilityOrigin& p : loader.presets) {
+        origin += (origin.empty() ? "" : ", ") + p.name;
+      }
+      loader.diags.Warning(
+          "reliability",
+          "the failure rates" + (origin.empty() ? "" : " (" + origin + ")") + " were counted on " +
+              rel.vendor + " accelerators; they are applied to " + chip.vendor + "'s " + chip.name +
+              " as they are",
+          "give reliability.failures measured on these chips, or read the run's failure figures "
+          "as an assumption");
+    }
+  }
   if (!loader.diags.HasErrors()) overrides.ReportUnused(loader.diags);
   // The scenario's diagnostics (its warnings when it loaded), then the run's.
   core::Diagnostics all = scenario.ok() ? scenario.diagnostics() : core::Diagnostics{};

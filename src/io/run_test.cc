@@ -775,5 +775,41 @@ TEST(Run, AnIntervalLongerThanTheRunIsCappedAndSaidSo) {
   EXPECT_FALSE(j.at("checkpoint").at("interval_auto").get<bool>());
 }
 
+// Meta's failure rates were counted on NVIDIA GPUs: applied to another vendor's chips, the
+// run says so; failures of the section's own, without a vendor, are not Meta's.
+TEST(Run, RatesCountedOnAnotherVendorsChipsWarn) {
+  auto warned = [](const std::string& reliability) {
+    RunRequest request;
+    request.model = "llama3-8b";
+    request.cluster = "tpu-v5p-pod";
+    request.plan = FATHOM_SOURCE_DIR "/tests/errors/support/plan.yaml";
+    request.tokens = "1T";
+    request.overrides = {{"cluster.chips", "64", "--set"}};
+    if (!reliability.empty()) request.overrides.push_back({"reliability", reliability, "--set"});
+    core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), request);
+    EXPECT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+    return loaded.diagnostics().Format().find(
+               "were counted on NVIDIA accelerators; they are applied to Google's tpu-v5p") !=
+           std::string::npos;
+  };
+  // A whole section given by --set with -m -c -p is the run's (it was dropped for the
+  // default preset, and {preset: rsc1} crashed).
+  for (const char* given : {"rsc1", "{preset: rsc1}"}) {
+    RunRequest request;
+    request.model = "llama3-8b";
+    request.cluster = "dgx-h100-superpod";
+    request.plan = FATHOM_SOURCE_DIR "/tests/errors/support/plan.yaml";
+    request.tokens = "1T";
+    request.overrides = {{"reliability", given, "--set"}};
+    core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), request);
+    ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+    ASSERT_FALSE(loaded.value().reliability.presets.empty()) << given;
+    EXPECT_EQ(loaded.value().reliability.presets.front().name, "rsc1") << given;
+  }
+  EXPECT_TRUE(warned(""));  // the default preset, llama3-table5
+  EXPECT_TRUE(warned("rsc1"));
+  EXPECT_FALSE(warned("{preset: rsc1, failures: [{name: chip, per: gpu, mtbf: 50000h}]}"));
+}
+
 }  // namespace
 }  // namespace fathom::io
