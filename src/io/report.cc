@@ -476,11 +476,22 @@ std::string DiagnosticsJson(const core::Diagnostics& d) {
   };
   ordered_json errors = ordered_json::array();
   for (const core::Diagnostic& x : d.items()) {
+    // An origin "FILE:LINE" (a sweep section's axis, which the points' overrides carry as
+    // their origin) is its file and its line.
+    std::string file = x.file;
+    int line = x.line;
+    if (const size_t colon = file.rfind(':');
+        line <= 0 && colon != std::string::npos && colon > 0 && colon + 1 < file.size() &&
+        colon + 10 > file.size() &&
+        file.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+      line = std::stoi(file.substr(colon + 1));
+      file.resize(colon);
+    }
     errors.push_back({{"severity", x.severity == core::Severity::kError     ? "error"
                                    : x.severity == core::Severity::kWarning ? "warning"
                                                                             : "note"},
-                      {"file", or_null(x.file)},
-                      {"line", x.line > 0 ? ordered_json(x.line) : ordered_json(nullptr)},
+                      {"file", or_null(file)},
+                      {"line", line > 0 ? ordered_json(line) : ordered_json(nullptr)},
                       {"key", or_null(x.key)},
                       {"message", x.message},
                       {"hint", or_null(x.hint)}});

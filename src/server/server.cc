@@ -535,15 +535,42 @@ std::string AsQueryText(std::string text) {
       at += flag.size();
     }
   }
-  // The JSON report is format=json here.
-  for (size_t at = text.find("--json"); at != std::string::npos; at = text.find("--json", at)) {
-    const size_t end = at + 6;
-    if ((at > 0 && word(text[at - 1])) || (end < text.size() && word(text[end]))) {
-      at = end;
-      continue;
+  // Flags the API takes another way: the JSON report is format=json, the exact run
+  // monte_carlo=0, the trace's selection its parameters, and the search's axes and options
+  // the scenario's search section.
+  static constexpr std::pair<std::string_view, std::string_view> kOther[] = {
+      {"fathom run --no-monte-carlo", "monte_carlo=0"},
+      {"--json", "format=json"},
+      {"--no-monte-carlo", "monte_carlo=0"},
+      {"--trace-stages", "stages"},
+      {"--trace-micro-batches", "micro_batches"},
+      {"--trace-window", "window"},
+      {"--micro-batch", "search.micro_batch_size"},
+      {"--overlap-ep", "search.overlap_ep"},
+      {"--simulate-top", "search.simulate_top"},
+      {"--global-batch", "plan.global_batch_size"},
+      {"--recompute", "search.recompute"},
+      {"--schedule", "search.schedule"},
+      {"--zero", "search.zero"},
+      {"--idle", "search.idle"},
+      {"--top", "search.top"},
+      {"--etp", "search.etp"},
+      {"--tp", "search.tp"},
+      {"--pp", "search.pp"},
+      {"--vp", "search.vp"},
+      {"--cp", "search.cp"},
+      {"--ep", "search.ep"},
+  };
+  for (const auto& [flag, said] : kOther) {
+    for (size_t at = text.find(flag); at != std::string::npos; at = text.find(flag, at)) {
+      const size_t end = at + flag.size();
+      if ((at > 0 && word(text[at - 1])) || (end < text.size() && word(text[end]))) {
+        at = end;
+        continue;
+      }
+      text.replace(at, flag.size(), said);
+      at += said.size();
     }
-    text.replace(at, 6, "format=json");
-    at += 11;
   }
   return text;
 }
@@ -551,6 +578,7 @@ std::string AsQueryText(std::string text) {
 // Diagnostics as the API gives them: flags named as query parameters (AsQueryText).
 core::Diagnostics AsQuery(core::Diagnostics d) {
   for (core::Diagnostic& x : d.items()) {
+    x.file = AsQueryText(std::move(x.file));  // "--axis": the axis parameter
     x.key = AsQueryText(std::move(x.key));
     x.message = AsQueryText(std::move(x.message));
     x.hint = AsQueryText(std::move(x.hint));

@@ -291,6 +291,14 @@ TEST_F(ServerTest, SpeaksOfQueryParametersAndTheNameGiven) {
   EXPECT_EQ(deep->status, 400) << deep->body;
   EXPECT_NE(deep->body.find("100000 plans to simulate; at most 64 here"), std::string::npos)
       << deep->body;
+  // The search's flags are the search section's keys here.
+  httplib::Result unfit = client_->Post("/api/plan",
+                                        "model: llama3-405b\ncluster: {base: dgx-h100-superpod, "
+                                        "chips: 8}\nplan:\n  dp: 8\n  global_batch_size: 128\n",
+                                        "application/yaml");
+  ASSERT_TRUE(unfit);
+  EXPECT_EQ(unfit->status, 400) << unfit->body;
+  EXPECT_EQ(unfit->body.find("--"), std::string::npos) << unfit->body;
   httplib::Result no_chips = client_->Post("/api/size?tokens=1T&chips=", yaml, "application/yaml");
   ASSERT_TRUE(no_chips);
   EXPECT_EQ(no_chips->status, 400) << no_chips->body;
@@ -447,6 +455,22 @@ TEST_F(ServerTest, RefusesAJsonRequestInJson) {
                              0),
             0u)
       << text->body;
+
+  // A sweep section's axis: its file and its line apart; an axis parameter's, the parameter.
+  httplib::Result swept = client_->Post(
+      "/api/sweep?format=json",
+      "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan: {dp: 8, "
+      "global_batch_size: 128}\nsweep:\n  axes:\n    - {key: plan.tp, values: [1, abc]}\n",
+      "application/yaml");
+  ASSERT_TRUE(swept);
+  EXPECT_EQ(swept->status, 400) << swept->body;
+  const nlohmann::ordered_json axis_error = nlohmann::ordered_json::parse(swept->body)["errors"][0];
+  EXPECT_EQ(axis_error["file"], "scenario.yaml") << swept->body;
+  EXPECT_EQ(axis_error["line"], 6) << swept->body;
+  httplib::Result param =
+      client_->Post("/api/sweep?format=json&axis=plan.nope%3D1", yaml, "application/yaml");
+  ASSERT_TRUE(param);
+  EXPECT_EQ(nlohmann::ordered_json::parse(param->body)["errors"][0]["file"], "axis") << param->body;
 
   // A bad query parameter: no file, no line.
   const std::string good = Example("llama3-8b-dgx-h100");
