@@ -669,7 +669,7 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Validator([](std::string& text) { return fathom::io::ImprovementProblem(text); },
                              ""));
-  sens_cmd->add_flag("--json", sens_json, "emit the fathom.sensitivity/1 JSON report");
+  sens_cmd->add_flag("--json", sens_json, "emit the fathom.sensitivity/2 JSON report");
   sens_cmd->add_option("--set", sens_set, kSetHelp)->allow_extra_args(false);
 
   fathom::cli::SweepArgs sweep;

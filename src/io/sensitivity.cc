@@ -24,10 +24,23 @@ namespace {
 // One parameter: its key, what it is, its value as shown, and how to improve it by a factor.
 // A fraction capped at 1 may improve by less: `fraction` gives its value, for the ratio the
 // improvement applied.
+// A parameter's value and its unit: "FLOP/s", "B/s", "s", or "" for a fraction.
+struct KnobValue {
+  double value = 0;
+  std::string_view unit;
+};
+
+std::string KnobText(const KnobValue& v) {
+  if (v.unit == "FLOP/s") return core::FormatFlopRate(v.value);
+  if (v.unit == "B/s") return core::FormatBandwidth(v.value);
+  if (v.unit == "s") return core::FormatSeconds(v.value);
+  return fmt::format("{:.3f}", v.value);
+}
+
 struct SensitivityKnob {
   std::string parameter;
   std::string what;
-  std::function<std::string(const estimate::Scenario&)> show;
+  std::function<KnobValue(const estimate::Scenario&)> show;
   std::function<void(estimate::Scenario&, double factor)> improve;
   bool applies = true;
   std::function<double(const estimate::Scenario&)> fraction = nullptr;
@@ -40,8 +53,8 @@ double GemmFraction(const estimate::Scenario& x) {
 std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
   using hardware::ChipSpec;
   using network::ClusterSpec;
-  auto bw = [](double v) { return core::FormatBandwidth(v); };
-  auto us = [](double v) { return core::FormatSeconds(v); };
+  auto bw = [](double v) { return KnobValue{v, "B/s"}; };
+  auto us = [](double v) { return KnobValue{v, "s"}; };
   const bool scale_out = s.cluster.chips > s.cluster.domain;
   std::vector<SensitivityKnob> k;
   // Named by the key of the plan's precision (a key path --set takes); every precision's
@@ -59,7 +72,7 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
                  const double v = x.cluster.chip.Peak(p).value() > 0
                                       ? x.cluster.chip.Peak(p).value()
                                       : x.cluster.chip.Peak(hardware::Precision::kBf16).value();
-                 return core::FormatFlopRate(v);
+                 return KnobValue{v, "FLOP/s"};
                },
                [](estimate::Scenario& x, double f) {
                  for (core::FlopsPerSec& p : x.cluster.chip.peak)
@@ -67,7 +80,9 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
                }});
   k.push_back({"cluster.chip.efficiency." + gemm_key,
                "achievable GEMM fraction of the peak, every precision alike (at most 1)",
-               [](const estimate::Scenario& x) { return fmt::format("{:.3f}", GemmFraction(x)); },
+               [](const estimate::Scenario& x) {
+                 return KnobValue{GemmFraction(x), ""};
+               },
                [](estimate::Scenario& x, double f) {
                  ChipSpec& c = x.cluster.chip;
                  c.gemm_efficiency_16bit = std::min(1.0, c.gemm_efficiency_16bit * f);
@@ -78,7 +93,7 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
   k.push_back({"cluster.chip.efficiency.attention",
                "achievable fused-attention fraction of the bf16 peak (at most 1)",
                [](const estimate::Scenario& x) {
-                 return fmt::format("{:.3f}", x.cluster.chip.attention_efficiency);
+                 return KnobValue{x.cluster.chip.attention_efficiency, ""};
                },
                [](estimate::Scenario& x, double f) {
                  ChipSpec& c = x.cluster.chip;
@@ -226,6 +241,8 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
   r.cluster = base.cluster.name;
   r.chip = base.cluster.chip.name;
   r.plan = PlanLine(base.plan, PlanDetail::kFull);
+  r.plan_spec = base.plan;
+  r.micro_batches = base.plan.MicroBatches();
   r.engine = simulate ? "simulate" : "estimate";
   r.delta = q.delta;
   r.base_step_time_s = base_time.value();
@@ -249,8 +266,12 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
     SensitivityRow row;
     row.parameter = k.parameter;
     row.what = k.what;
-    row.base = k.show(base);
-    row.changed = k.show(s);
+    const KnobValue before = k.show(base), after = k.show(s);
+    row.base = KnobText(before);
+    row.changed = KnobText(after);
+    row.base_value = before.value;
+    row.changed_value = after.value;
+    row.unit = std::string(before.unit);
     row.step_time_s = t.value();
     row.change = t.value() / r.base_step_time_s - 1;
     // Per relative improvement: the factor, or what a capped fraction could take.
@@ -298,12 +319,12 @@ std::string SensitivityText(const SensitivityResult& r) {
 
 std::string SensitivityJson(const SensitivityResult& r) {
   nlohmann::ordered_json j;
-  j["schema"] = "fathom.sensitivity/1";
+  j["schema"] = "fathom.sensitivity/2";
   j["scenario"] = r.name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.name);
   j["model"] = r.model;
   j["cluster"] = r.cluster;
   j["chip"] = r.chip;
-  j["plan"] = r.plan;
+  j["plan"] = PlanJson(r.plan_spec, r.micro_batches);
   j["engine"] = r.engine;
   j["improvement_fraction"] = Round(r.delta);
   j["step_time_s"] = Round(r.base_step_time_s);
@@ -315,6 +336,9 @@ std::string SensitivityJson(const SensitivityResult& r) {
                     {"what", x.what},
                     {"base", x.base},
                     {"improved", x.changed},
+                    {"unit", x.unit},
+                    {"base_si", Round(x.base_value)},
+                    {"improved_si", Round(x.changed_value)},
                     {"step_time_s", Round(x.step_time_s)},
                     {"step_time_change_fraction", Round(x.change)},
                     {"elasticity", Round(x.elasticity)}});

@@ -13,6 +13,7 @@
 
 #include "core/diagnostic.h"
 #include "io/config.h"
+#include "parallel/plan.h"
 
 namespace fathom::io {
 
@@ -42,8 +43,10 @@ struct SensitivityRow {
   // The key varied ("cluster.scale_out.bandwidth"), or the group of keys under one
   // ("cluster.chip.peak": every precision's peak; "cluster.chip.efficiency.gemm": bf16 and fp8).
   std::string parameter;
-  std::string what;           // what was changed, in words
-  std::string base, changed;  // the values, with units
+  std::string what;                          // what was changed, in words
+  std::string base, changed;                 // the values, with units
+  double base_value = 0, changed_value = 0;  // the same in `unit`
+  std::string unit;                          // "FLOP/s", "B/s", "s", or "" for a fraction
   double step_time_s = 0;
   double change = 0;  // relative change of the step time (negative: faster)
   // ln(t'/t) / ln(improvement applied): 1 + delta, or less for a fraction capped at 1; 0
@@ -53,8 +56,10 @@ struct SensitivityRow {
 
 struct SensitivityResult {
   std::string name, model, cluster, chip;
-  std::string plan;    // the plan, in one line
-  std::string engine;  // estimate | simulate
+  std::string plan;  // the plan, in one line
+  parallel::ParallelPlan plan_spec;
+  int micro_batches = 0;  // per pipeline per step
+  std::string engine;     // estimate | simulate
   double delta = 0;
   double base_step_time_s = 0;
   double memory_bytes = 0, capacity_bytes = 0;  // per chip: the plan's peak and the chip's
@@ -63,7 +68,8 @@ struct SensitivityResult {
 
 core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const SensitivityRequest& q);
 std::string SensitivityText(const SensitivityResult& r);
-// "fathom.sensitivity/1": per parameter its base and improved values (text with units), the
+// "fathom.sensitivity/2": the plan as every report gives it; per parameter its base and
+// improved values as text with units and as numbers in `unit` (base_si, improved_si), the
 // step time, step_time_change_fraction and elasticity.
 std::string SensitivityJson(const SensitivityResult& r);
 

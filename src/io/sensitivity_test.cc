@@ -42,8 +42,14 @@ TEST(Sensitivity, ImprovingAParameterNeverSlowsTheStep) {
   EXPECT_EQ(r.rows.front().parameter, "cluster.chip.peak.bf16");
   EXPECT_LT(r.rows.front().elasticity, -0.3);
   const nlohmann::json j = nlohmann::json::parse(SensitivityJson(r));
-  EXPECT_EQ(j["schema"], "fathom.sensitivity/1");
+  EXPECT_EQ(j["schema"], "fathom.sensitivity/2");
   EXPECT_EQ(j["parameters"].size(), r.rows.size());
+  // The plan is an object, as in every report; each value is a number in its unit too.
+  EXPECT_EQ(j["plan"]["tp"], 8);
+  const nlohmann::json& peak = j["parameters"][0];
+  EXPECT_EQ(peak["unit"], "FLOP/s");
+  EXPECT_NEAR(peak["base_si"].get<double>(), 989.4e12, 1e9);
+  EXPECT_NEAR(peak["improved_si"].get<double>(), 1.1 * 989.4e12, 1e9);
 }
 
 // auto simulates a step within the simulator's budget and says which engine it used; the
