@@ -343,7 +343,22 @@ std::string HostName(const std::string& host) {
 }
 
 bool IsLoopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]";
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  // 127.0.0.0/8: four decimal parts, the first 127.
+  if (host.rfind("127.", 0) != 0) return false;
+  int parts = 0;
+  for (size_t at = 0; at <= host.size();) {
+    const size_t dot = std::min(host.find('.', at), host.size());
+    const std::string_view part(host.data() + at, dot - at);
+    if (part.empty() || part.size() > 3 ||
+        part.find_first_not_of("0123456789") != std::string_view::npos ||
+        std::stoi(std::string(part)) > 255) {
+      return false;
+    }
+    ++parts;
+    at = dot + 1;
+  }
+  return parts == 4;
 }
 
 // Whether a request carries a body. Without Content-Length or chunked Transfer-Encoding it
@@ -870,8 +885,8 @@ struct Server::Impl {
                const auto at = std::find_if(examples.begin(), examples.end(),
                                             [&](const auto& e) { return e.first == name; });
                if (at == examples.end()) {
-                 res.status = 404;
-                 res.set_content("no example named \"" + name + "\"\n", "text/plain");
+                 SetRefusal(req, res, 404,
+                            "no example named \"" + name + "\" (GET /api/examples lists them)");
                  return;
                }
                core::Result<std::string> text = io::ReadFile(at->second.string());
@@ -1084,6 +1099,11 @@ struct Server::Impl {
     // the page's own requests do (http://HOST where HOST is the Host header).
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       const std::string host = req.get_header_value("Host");
+      if (req.get_header_value_count("Content-Length") > 1) {  // RFC 9112, 6.3: a 400
+        SetRefusal(req, res, 400, "the request has more than one Content-Length header");
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       if (req.get_header_value_count("Host") > 1) {  // RFC 9112, 3.2: a 400
         SetRefusal(req, res, 400, "the request has more than one Host header");
         return httplib::Server::HandlerResponse::Handled;

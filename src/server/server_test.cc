@@ -104,6 +104,11 @@ TEST_F(ServerTest, ListsAndServesTheShippedExamples) {
   httplib::Result missing = client_->Get("/api/examples/no-such-example");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(missing->body.rfind("error: no example named \"no-such-example\"", 0), 0u)
+      << missing->body;
+  httplib::Result missing_json = client_->Get("/api/examples/no-such-example?format=json");
+  ASSERT_TRUE(missing_json);
+  EXPECT_EQ(missing_json->get_header_value("Content-Type"), "application/json");
   // Only names: no path leaves the examples directory.
   httplib::Result escape = client_->Get("/api/examples/..%2F..%2Fetc%2Fpasswd");
   ASSERT_TRUE(escape);
@@ -606,6 +611,12 @@ TEST_F(ServerTest, RefusesAContentLengthThatIsNotACount) {
       "4 MiB at most");
   EXPECT_EQ(huge.rfind("HTTP/1.1 413", 0), 0u) << huge;
   EXPECT_NE(huge.find("the body is too large"), std::string::npos) << huge;
+  // Two lengths that differ: a 400 (RFC 9112, 6.3), not the first one's body.
+  const std::string two = RawRequest(port_,
+                                     "POST /api/step HTTP/1.1\r\nHost: localhost\r\n"
+                                     "Content-Length: 3\r\nContent-Length: 50\r\n\r\nabc",
+                                     "more than one Content-Length");
+  EXPECT_EQ(two.rfind("HTTP/1.1 400", 0), 0u) << two;
 }
 
 // A chunked body has no Content-Length for the server's bound to check: it is bounded as it
@@ -878,6 +889,26 @@ TEST(Server, TurnsAwayEvaluationsBeyondTheQueue) {
   EXPECT_EQ(after->status, 200);
   server.Stop();
   listen.join();
+}
+
+// Bound to any loopback address (127.0.0.2 too), the server answers only requests addressed
+// to a loopback name: the Host check was off for addresses other than 127.0.0.1.
+TEST(Server, AnyLoopbackAddressKeepsTheHostCheck) {
+  ServeOptions o;
+  o.host = "127.0.0.2";
+  o.port = 0;
+  Server server(io::test_support::TestCatalog(), o);
+  core::Result<int> port = server.Bind();
+  if (!port.ok()) GTEST_SKIP() << "127.0.0.2 cannot be bound here";
+  std::thread listen([&] { server.Listen(); });
+  httplib::Client client("127.0.0.2", port.value());
+  httplib::Result own = client.Get("/api/examples");
+  httplib::Result other = client.Get("/api/examples", {{"Host", "evil.example"}});
+  server.Stop();
+  listen.join();
+  ASSERT_TRUE(own && other);
+  EXPECT_EQ(own->status, 200);
+  EXPECT_EQ(other->status, 403);
 }
 
 TEST(Server, ABusyPortIsAnError) {
