@@ -63,6 +63,7 @@ table { border-collapse: collapse; margin: 6px 0 4px; font-variant-numeric: tabu
 th, td { padding: 3px 10px 3px 0; text-align: left; border-bottom: 1px solid var(--line);
          white-space: nowrap; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; }
+th[scope=row] { font-weight: normal; color: inherit; font-size: inherit; }
 td.num, th.num { text-align: right; padding-left: 10px; }
 tr.total td { font-weight: 600; border-top: 2px solid var(--line); }
 tr.best td { background: #eef4fb; }
@@ -1174,7 +1175,8 @@ std::string RunLoss(const reliability::LossBreakdown& l) {
 std::string FactTable(std::span<const std::pair<std::string, std::string>> rows) {
   std::string out = "<table>\n";
   for (const auto& [label, value] : rows) {
-    out += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", Esc(label), value);
+    // The label heads its row, for a screen reader as for the eye.
+    out += fmt::format("<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n", Esc(label), value);
   }
   return out + "</table>\n";
 }

@@ -306,6 +306,9 @@ TEST(HtmlReport, RunPageShowsLossesInterruptionsAndMonteCarlo) {
   }
   EXPECT_NE(text.find(CheckpointTiers(r.value())), std::string::npos);
   EXPECT_NE(text.find(PriceBasis(r.value())), std::string::npos);
+  // The key/value tables' labels head their rows.
+  EXPECT_NE(html.find("<tr><th scope=\"row\">size</th>"), std::string::npos);
+  EXPECT_EQ(html.find("<tr><td>size</td>"), std::string::npos);
   // The ETTR against the interval: a point per interval, and the one used again on top.
   EXPECT_NE(html.find("<h3>ETTR against the checkpoint interval</h3>"), std::string::npos);
   EXPECT_EQ(Count(html, "<circle"), r.value().analysis.sensitivity.size() + 1);

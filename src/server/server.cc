@@ -86,7 +86,7 @@ plan:
     <select id="engine" title="the engine of Step and Sweep (Plans simulates its best, Run its step)">
       <option value="auto" title="simulate within the simulator's budget, else estimate">simulate (auto)</option><option value="estimate">estimate</option>
     </select>
-    <span id="status"></span>
+    <span id="status" role="status" aria-live="polite"></span>
   </div>
   <div class="row">
     <button id="get-json" class="secondary" title="the step's fathom.step/2 JSON report">step JSON</button>
@@ -122,7 +122,7 @@ plan:
   <code>--allow-files</code>).
   <code>fathom explain</code> documents every key.</p>
 </div>
-<div id="result"><p class="muted">The report appears here.</p></div>
+<div id="result" aria-live="polite"><p class="muted">The report appears here.</p></div>
 </div>
 <script>
 "use strict";
