@@ -33,13 +33,19 @@ SearchSpace Narrow() {
   return space;
 }
 
+// The search without its simulate pass: the tests' counts are quick.
+SearchOptions EstimatesOnly() {
+  SearchOptions o;
+  o.simulate_top = 0;
+  return o;
+}
+
 TEST(Size, TheFewestChipsThatMeetTheDeadlineAreChosen) {
   const estimate::Scenario s = Llama70BOn(4096, 1024);
   SizeRequest q;
   q.tokens = 1e12;
   q.chips = {256, 512, 1024, 2048, 4096};
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   // Without a deadline: the fewest chips with a plan.
   core::Result<SizeResult> free = Size(s, q, Narrow(), o);
   ASSERT_TRUE(free.ok()) << free.diagnostics().Format();
@@ -84,8 +90,7 @@ TEST(Size, CountsWithoutAPlanSayWhy) {
   SizeRequest q;
   q.tokens = 1e12;
   q.chips = {8, 12, 512};
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   core::Result<SizeResult> r = Size(s, q, Narrow(), o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const std::vector<SizeRow>& rows = r.value().rows;
@@ -102,8 +107,7 @@ TEST(Size, AutomaticCountsDoubleFromTheDomain) {
   const estimate::Scenario s = Llama70BOn(256, 256);
   SizeRequest q;
   q.tokens = 1e11;
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   core::Result<SizeResult> r = Size(s, q, Narrow(), o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   std::vector<int64_t> counts;
@@ -137,8 +141,7 @@ TEST(Size, TheDoublingsBracketIsSearched) {
   SizeRequest q;
   q.tokens = 1e11;
   q.chips = {512, 768, 1024};
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   core::Result<SizeResult> given = Size(s, q, Narrow(), o);
   ASSERT_TRUE(given.ok()) << given.diagnostics().Format();
   const std::vector<SizeRow>& g = given.value().rows;
@@ -193,8 +196,7 @@ TEST(Size, CountsGoPastTheClusterUntilOneMeetsTheDeadline) {
   SizeRequest q;
   q.tokens = 1e11;
   q.chips = {256};
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   core::Result<SizeResult> at256 = Size(Llama70BOn(256, 1024), q, Narrow(), o);
   ASSERT_TRUE(at256.ok() && at256.value().rows.front().planned);
   q.chips.clear();
@@ -260,8 +262,7 @@ TEST(Size, EttrStretchesTheTimeAndCanMoveTheChoice) {
   SizeRequest q;
   q.tokens = 1e12;
   q.chips = {1024, 2048, 4096};
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   core::Result<SizeResult> ideal = Size(s, q, Narrow(), o);
   ASSERT_TRUE(ideal.ok());
   const std::vector<SizeRow>& rows = ideal.value().rows;
@@ -289,8 +290,7 @@ TEST(Size, AnEttrErrorMarksTheRow) {
   SizeRequest q;
   q.tokens = 1e12;
   q.chips = {512, 1024};
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   auto picky = [](const estimate::Scenario& sc) -> core::Result<double> {
     if (sc.cluster.chips == 512) {
       core::Diagnostics d;
@@ -314,8 +314,7 @@ TEST(Size, FewerTokensThanAStepTakeAWholeStep) {
   SizeRequest q;
   q.tokens = 0.5;
   q.chips = {256};
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   core::Result<SizeResult> r = Size(s, q, Narrow(), o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   EXPECT_DOUBLE_EQ(r.value().rows[0].train_s, r.value().rows[0].best.StepTime());
@@ -338,8 +337,7 @@ TEST(Size, SearchWarningsAreKeptOnce) {
   q.chips = {512, 1024};
   SearchSpace space = Narrow();
   space.zero = {1, 2};
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   core::Result<SizeResult> r = Size(s, q, space, o);
   ASSERT_TRUE(r.ok());
   int zero_two = 0;
@@ -354,8 +352,7 @@ TEST(Size, NoCountWithAPlanIsSaidInTheResult) {
   SizeRequest q;
   q.tokens = 1e12;
   q.chips = {8};  // 70B with Adam on 8 GPUs of 80 GB: no plan fits
-  SearchOptions o;
-  o.simulate_top = 0;
+  const SearchOptions o = EstimatesOnly();
   core::Result<SizeResult> r = Size(s, q, Narrow(), o);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   EXPECT_FALSE(r.diagnostics().HasErrors());

@@ -10,13 +10,7 @@
 #   - run and size say that the step times are predictions, pointing at fathom validate.
 # Usage: tests/cli/output.sh FATHOM SOURCE_DIR
 set -u
-fathom=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export FATHOM_DATA=$src/data
-fail=0
+. "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 e8=$src/examples/llama3-8b-dgx-h100.yaml
 fp8=$src/examples/llama3-70b-64-h100-fp8.yaml
 

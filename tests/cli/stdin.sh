@@ -5,13 +5,7 @@
 # empty, or one point at random got the scenario).
 # Usage: tests/cli/stdin.sh FATHOM SOURCE_DIR
 set -u
-fathom=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export FATHOM_DATA=$src/data
-fail=0
+. "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 ex=$src/examples/llama3-8b-dgx-h100.yaml
 
 commands=(

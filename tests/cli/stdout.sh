@@ -5,13 +5,7 @@
 # are tests/errors 250-259); a report on stdout and the others in files is fine.
 # Usage: tests/cli/stdout.sh FATHOM SOURCE_DIR
 set -u
-fathom=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-export FATHOM_DATA=$src/data
-fail=0
+. "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 ex=$src/examples/llama3-8b-dgx-h100.yaml
 
 # Each command, quick: its arguments (one string, split on spaces).
