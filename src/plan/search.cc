@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -20,6 +22,13 @@ namespace {
 using parallel::ParallelPlan;
 using parallel::Recompute;
 using parallel::Schedule;
+
+// "6.4x": a ratio to one decimal.
+std::string Times(double ratio) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1fx", ratio);
+  return text;
+}
 
 std::string Str(int64_t v) { return core::WithThousands(v); }
 
@@ -558,8 +567,13 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     diags.Error("search",
                 "none of the " + Str(before_memory) + " valid plans fits in the " + hbm +
                     " of a chip (the smallest needs " + core::FormatBytes(min_memory) + ")",
-                "use more chips or a chip with more memory (and, if --zero or --recompute narrowed "
-                "the search, allow ZeRO 3 and full recompute)");
+                "use more chips (the smallest plan needs " + Times(min_memory / capacity) +
+                    " a chip's memory: about " +
+                    Str(static_cast<int64_t>(
+                        std::ceil(static_cast<double>(chips) * min_memory / capacity))) +
+                    " chips spread the weights and optimizer state that much thinner) or a "
+                    "chip with more memory (and, if --zero or --recompute narrowed the search, "
+                    "allow ZeRO 3 and full recompute)");
     return diags;
   }
 
