@@ -100,7 +100,8 @@ inline std::string OutputClash(const std::vector<OutputFile>& outputs,
       unwritable = "is a directory";
     } else if (!fs::is_directory(parent, ec)) {
       unwritable = "its directory " + parent.string() + " does not exist";
-    } else if (::access(parent.c_str(), W_OK) != 0 || (exists && ::access(out.c_str(), W_OK) != 0)) {
+    } else if (::access(parent.c_str(), W_OK) != 0 ||
+               (exists && ::access(out.c_str(), W_OK) != 0)) {
       unwritable = exists ? "the file is not writable" : "its directory is not writable";
     }
     if (!unwritable.empty()) {
