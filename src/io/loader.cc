@@ -1634,16 +1634,25 @@ namespace {
 
 // A copy of `node` without source marks: a value from the command line has no line, so
 // diagnostics about it name its origin alone ("--set: model.layers: ...").
-YAML::Node Unmarked(const YAML::Node& node) {
+// A value nests at most this deep: an alias of the node it is in (`&a [*a]`) is a cycle,
+// which the copy would follow until the stack ran out.
+constexpr int kMaxValueDepth = 64;
+
+YAML::Node Unmarked(const YAML::Node& node, int depth = 0) {
+  if (depth > kMaxValueDepth) {
+    throw YAML::Exception(YAML::Mark::null_mark(), "nested deeper than " +
+                                                       std::to_string(kMaxValueDepth) +
+                                                       " levels (an alias of the node it is in?)");
+  }
   if (node.IsScalar()) return YAML::Node(node.Scalar());
   if (node.IsSequence()) {
     YAML::Node out(YAML::NodeType::Sequence);
-    for (const YAML::Node& item : node) out.push_back(Unmarked(item));
+    for (const YAML::Node& item : node) out.push_back(Unmarked(item, depth + 1));
     return out;
   }
   if (node.IsMap()) {
     YAML::Node out(YAML::NodeType::Map);
-    for (const auto& kv : node) out[Unmarked(kv.first)] = Unmarked(kv.second);
+    for (const auto& kv : node) out[Unmarked(kv.first, depth + 1)] = Unmarked(kv.second, depth + 1);
     return out;
   }
   return YAML::Node(node.Type());

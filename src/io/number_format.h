@@ -18,6 +18,10 @@
 
 namespace fathom::io {
 
+// A number this file formatted, read back: strtod, which takes a subnormal (1e-310) where
+// std::stod throws out_of_range.
+inline double ReadBack(const std::string& text) { return std::strtod(text.c_str(), nullptr); }
+
 // Rounds to 12 significant digits so JSON does not carry floating-point noise (and the
 // same input gives the same bytes whatever the order of the arithmetic's last bits).
 inline double Round(double v) {
@@ -67,7 +71,7 @@ inline std::string Duration(double s) { return core::FormatDuration(s); }
 inline std::string Sig(double v, int digits) {
   if (v == 0 || !std::isfinite(v)) return fmt::format("{:.{}f}", v, std::max(0, digits - 1));
   // The decimals after rounding to `digits` (9.9996 is "10.00", not "10.000").
-  const double rounded = std::stod(fmt::format("{:.{}e}", v, digits - 1));
+  const double rounded = ReadBack(fmt::format("{:.{}e}", v, digits - 1));
   const int magnitude = static_cast<int>(std::floor(std::log10(std::fabs(rounded))));
   return fmt::format("{:.{}f}", v, std::max(0, digits - 1 - magnitude));
 }
@@ -77,7 +81,7 @@ inline std::string Sig(double v, int digits) {
 // below a million: "4096".
 inline std::string ShortCount(double v) {
   if (!std::isfinite(v)) return fmt::format("{}", v);
-  const double rounded = v == 0 ? 0 : std::stod(fmt::format("{:.3e}", v));
+  const double rounded = v == 0 ? 0 : ReadBack(fmt::format("{:.3e}", v));
   if (rounded >= 1e12) return Sig(v / 1e12, 4) + "T";
   if (rounded >= 1e9) return Sig(v / 1e9, 4) + "B";
   if (rounded >= 1e6) return Sig(v / 1e6, 4) + "M";
@@ -101,7 +105,7 @@ inline std::string SecondsSig(double s, int digits) {
   static const char* const kNames[] = {"ns", "us", "ms", "s"};
   static const double kScales[] = {1e-9, 1e-6, 1e-3, 1};
   int i = 3;
-  while (i > 0 && std::fabs(std::stod(fmt::format("{:.{}e}", s, digits - 1))) < kScales[i]) --i;
+  while (i > 0 && std::fabs(ReadBack(fmt::format("{:.{}e}", s, digits - 1))) < kScales[i]) --i;
   return Sig(s / kScales[i], digits) + " " + kNames[i];
 }
 
@@ -115,7 +119,7 @@ inline std::string Usd(double v) {
   const char* suffixes[] = {"k", "M", "B", "T"};
   double x = v / 1e3;
   size_t i = 0;
-  while (i + 1 < std::size(suffixes) && std::fabs(std::stod(fmt::format("{:.2e}", x))) >= 1000) {
+  while (i + 1 < std::size(suffixes) && std::fabs(ReadBack(fmt::format("{:.2e}", x))) >= 1000) {
     x /= 1000;
     ++i;
   }
@@ -130,7 +134,7 @@ inline std::string Energy(double joules) {
   double v = joules / 3600;
   const char* prefixes[] = {"", "k", "M", "G", "T"};
   size_t p = 0;
-  auto rounded = [&] { return std::stod(fmt::format("{:.3g}", v)); };
+  auto rounded = [&] { return ReadBack(fmt::format("{:.3g}", v)); };
   while (p + 1 < std::size(prefixes) && rounded() >= 1000) {
     v /= 1000;
     ++p;

@@ -688,5 +688,15 @@ TEST(SizeReports, ReportsSayTheStepTimesArePredictions) {
   EXPECT_NE(SizeReportHtml({r}).find("<code>fathom validate</code>"), std::string::npos);
 }
 
+// A subnormal figure (a price of 1e-310 USD a chip-hour) is formatted, not thrown on:
+// std::stod throws out_of_range reading it back, which aborted run and size.
+TEST(NumberFormat, SubnormalFiguresFormat) {
+  EXPECT_NO_THROW(Sig(1e-310, 4));
+  EXPECT_NO_THROW(Usd(1e-310));
+  EXPECT_NO_THROW(ShortCount(1e-310));
+  EXPECT_NO_THROW(SecondsSig(1e-310, 4));
+  EXPECT_EQ(Round(1e-310), 1e-310);
+}
+
 }  // namespace
 }  // namespace fathom::io

@@ -359,7 +359,7 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
       continue;
     }
     m.kv_heads = static_cast<int>(Num(*arch, "kv_heads", m.heads));
-    if (m.heads % m.kv_heads != 0 || m.hidden % m.heads != 0) {
+    if (m.kv_heads <= 0 || m.heads % m.kv_heads != 0 || m.hidden % m.heads != 0) {
       skip(fmt::format("heads {} must be a multiple of kv_heads {} and divide hidden {}", m.heads,
                        m.kv_heads, m.hidden));
       continue;
@@ -420,6 +420,13 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     };
     p.tp = degree("tp", "tp");
     p.pp = degree("pp", "pp");
+    if (p.tp < 1 || p.pp < 1 ||
+        (par != nullptr && (Num(*par, "tp") != std::floor(Num(*par, "tp")) ||
+                            Num(*par, "pp") != std::floor(Num(*par, "pp"))))) {
+      skip(fmt::format("tp {:g} and pp {:g} must be whole numbers of at least 1",
+                       par ? Num(*par, "tp") : 1, par ? Num(*par, "pp") : 1));
+      continue;
+    }
     if (p.tp > count || p.pp > count) {
       skip(fmt::format("tp {:g} or pp {:g} is more than the {} chips", par ? Num(*par, "tp") : 1,
                        par ? Num(*par, "pp") : 1, count));
