@@ -1638,21 +1638,30 @@ namespace {
 // which the copy would follow until the stack ran out.
 constexpr int kMaxValueDepth = 64;
 
-YAML::Node Unmarked(const YAML::Node& node, int depth = 0) {
+// And holds at most this many nodes: aliases of aliases ("billion laughs") multiply them.
+constexpr int64_t kMaxValueNodes = 100000;
+
+YAML::Node Unmarked(const YAML::Node& node, int depth, int64_t& nodes) {
   if (depth > kMaxValueDepth) {
     throw YAML::Exception(YAML::Mark::null_mark(), "nested deeper than " +
                                                        std::to_string(kMaxValueDepth) +
                                                        " levels (an alias of the node it is in?)");
   }
+  if (++nodes > kMaxValueNodes) {
+    throw YAML::Exception(YAML::Mark::null_mark(), "more than " + std::to_string(kMaxValueNodes) +
+                                                       " values once its aliases are expanded");
+  }
   if (node.IsScalar()) return YAML::Node(node.Scalar());
   if (node.IsSequence()) {
     YAML::Node out(YAML::NodeType::Sequence);
-    for (const YAML::Node& item : node) out.push_back(Unmarked(item, depth + 1));
+    for (const YAML::Node& item : node) out.push_back(Unmarked(item, depth + 1, nodes));
     return out;
   }
   if (node.IsMap()) {
     YAML::Node out(YAML::NodeType::Map);
-    for (const auto& kv : node) out[Unmarked(kv.first, depth + 1)] = Unmarked(kv.second, depth + 1);
+    for (const auto& kv : node) {
+      out[Unmarked(kv.first, depth + 1, nodes)] = Unmarked(kv.second, depth + 1, nodes);
+    }
     return out;
   }
   return YAML::Node(node.Type());
@@ -1661,7 +1670,8 @@ YAML::Node Unmarked(const YAML::Node& node, int depth = 0) {
 // The value as a YAML node; false with `error` for text YAML cannot read.
 bool ParseValue(const std::string& text, YAML::Node& node, std::string& error) {
   try {
-    node = Unmarked(YAML::Load(text));
+    int64_t nodes = 0;
+    node = Unmarked(YAML::Load(text), 0, nodes);
   } catch (const YAML::Exception& e) {
     error = "cannot read \"" + text + "\" as a YAML value: " + e.msg;
     return false;

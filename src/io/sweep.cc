@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <semaphore>
 #include <type_traits>
@@ -114,6 +115,32 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, const Cat
       const YAML::Node& read = item;
       if (!item.IsMap() || !read["values"] || !read["values"].IsSequence()) continue;
       YAML::Node values = item["values"];
+      // A value that nests past 64 levels or 100,000 nodes (an alias of the node it is in,
+      // aliases of aliases) would be emitted forever: an error at the axis instead.
+      std::function<bool(const YAML::Node&, int, int64_t&)> bounded =
+          [&](const YAML::Node& n, int depth, int64_t& nodes) {
+            if (depth > 64 || ++nodes > 100000) return false;
+            if (n.IsSequence()) {
+              for (const YAML::Node& x : n) {
+                if (!bounded(x, depth + 1, nodes)) return false;
+              }
+            } else if (n.IsMap()) {
+              for (const auto& kv : n) {
+                if (!bounded(kv.first, depth + 1, nodes) || !bounded(kv.second, depth + 1, nodes)) {
+                  return false;
+                }
+              }
+            }
+            return true;
+          };
+      int64_t nodes = 0;
+      if (!bounded(values, 0, nodes)) {
+        d.Add({core::Severity::kError, file, values.Mark().line + 1, "sweep.axes",
+               "values nest deeper than 64 levels or past 100,000 values once their aliases are "
+               "expanded (an alias of the node it is in?)",
+               "give the values as a plain list"});
+        return;
+      }
       for (size_t i = 0; i < values.size(); ++i) {
         if (!values[i].IsMap() && !values[i].IsSequence()) continue;
         YAML::Emitter text;
