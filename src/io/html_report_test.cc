@@ -14,11 +14,12 @@
 namespace fathom::io {
 namespace {
 
+using test_support::ExamplePath;
 using test_support::TestCatalog;
 
 estimate::Scenario ExampleScenario(const std::string& name) {
   core::Result<LoadedScenario> s =
-      LoadScenario(TestCatalog(), std::string(FATHOM_SOURCE_DIR) + "/examples/" + name + ".yaml");
+      LoadScenario(TestCatalog(), ExamplePath(name));
   EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
   return s.ok() ? s.value().scenario : estimate::Scenario{};
 }
@@ -231,7 +232,7 @@ TEST(HtmlReport, APlanThatDoesNotFitSaysBy) {
 // The plan search of an example, its plan compared with the best, the best two simulated.
 core::Result<plan::SearchResult> SearchExample(const std::string& name) {
   PlanRequest q;
-  q.scenario = std::string(FATHOM_SOURCE_DIR) + "/examples/" + name + ".yaml";
+  q.scenario = ExamplePath(name);
   core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
   if (!loaded.ok()) return loaded.diagnostics();
   plan::SearchOptions options;
@@ -282,7 +283,7 @@ TEST(HtmlReport, TheGivenPlanCardSaysHowMuchFasterAsTheTextDoes) {
 
 TEST(HtmlReport, RunPageShowsLossesInterruptionsAndMonteCarlo) {
   RunRequest q;
-  q.scenario = std::string(FATHOM_SOURCE_DIR) + "/examples/llama3-405b-reliability.yaml";
+  q.scenario = ExamplePath("llama3-405b-reliability");
   core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), q);
   ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
   RunOptions options;

@@ -16,10 +16,11 @@
 namespace fathom::io {
 namespace {
 
+using test_support::ExamplePath;
 using test_support::TestCatalog;
 
 std::string Example(const std::string& name) {
-  return std::string(FATHOM_SOURCE_DIR) + "/examples/" + name + ".yaml";
+  return ExamplePath(name);
 }
 
 bool SamePlan(const parallel::ParallelPlan& a, const parallel::ParallelPlan& b) {

@@ -12,11 +12,12 @@
 namespace fathom::io {
 namespace {
 
+using test_support::ExamplePath;
 using test_support::TestCatalog;
 
 estimate::StepReport Report(const std::string& example) {
   core::Result<LoadedScenario> s = LoadScenario(
-      TestCatalog(), std::string(FATHOM_SOURCE_DIR) + "/examples/" + example + ".yaml");
+      TestCatalog(), ExamplePath(example));
   EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
   if (!s.ok()) return {};
   core::Result<estimate::StepReport> r = estimate::Estimate(s.value().scenario);

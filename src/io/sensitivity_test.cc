@@ -11,10 +11,11 @@
 namespace fathom::io {
 namespace {
 
+using test_support::ExamplePath;
 using test_support::TestCatalog;
 
 std::string Example(const std::string& name) {
-  return std::string(FATHOM_SOURCE_DIR) + "/examples/" + name + ".yaml";
+  return ExamplePath(name);
 }
 
 // Improving any parameter never slows the step (the property tests' monotonicity, here per

@@ -35,7 +35,10 @@ const io::Catalog& TestCatalog() {
 }
 
 estimate::Scenario Load(const std::string& name) {
-  const std::string file = std::string(FATHOM_SOURCE_DIR) + "/examples/" + name + ".yaml";
+  // Appended, not std::string(FATHOM_SOURCE_DIR) + ...: GCC 12 warns falsely (-Warray-bounds)
+  // on that when the source directory's path is short.
+  std::string file = FATHOM_SOURCE_DIR;
+  file.append("/examples/").append(name).append(".yaml");
   core::Result<io::LoadedScenario> s = io::LoadScenario(TestCatalog(), file);
   EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
   if (!s.ok()) return {};
