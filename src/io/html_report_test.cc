@@ -18,8 +18,7 @@ using test_support::ExamplePath;
 using test_support::TestCatalog;
 
 estimate::Scenario ExampleScenario(const std::string& name) {
-  core::Result<LoadedScenario> s =
-      LoadScenario(TestCatalog(), ExamplePath(name));
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), ExamplePath(name));
   EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
   return s.ok() ? s.value().scenario : estimate::Scenario{};
 }

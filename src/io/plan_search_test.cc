@@ -19,9 +19,7 @@ namespace {
 using test_support::ExamplePath;
 using test_support::TestCatalog;
 
-std::string Example(const std::string& name) {
-  return ExamplePath(name);
-}
+std::string Example(const std::string& name) { return ExamplePath(name); }
 
 bool SamePlan(const parallel::ParallelPlan& a, const parallel::ParallelPlan& b) {
   return a.tp == b.tp && a.pp == b.pp && a.vp == b.vp && a.dp == b.dp && a.cp == b.cp &&

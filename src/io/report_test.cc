@@ -16,8 +16,7 @@ using test_support::ExamplePath;
 using test_support::TestCatalog;
 
 estimate::StepReport Report(const std::string& example) {
-  core::Result<LoadedScenario> s = LoadScenario(
-      TestCatalog(), ExamplePath(example));
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), ExamplePath(example));
   EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
   if (!s.ok()) return {};
   core::Result<estimate::StepReport> r = estimate::Estimate(s.value().scenario);

@@ -14,9 +14,7 @@ namespace {
 using test_support::ExamplePath;
 using test_support::TestCatalog;
 
-std::string Example(const std::string& name) {
-  return ExamplePath(name);
-}
+std::string Example(const std::string& name) { return ExamplePath(name); }
 
 // Improving any parameter never slows the step (the property tests' monotonicity, here per
 // knob), and the compute-bound dense step moves with the peak by less than the peak.
