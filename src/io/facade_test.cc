@@ -446,28 +446,31 @@ TEST(Facade, SweepAllEvaluatesEveryPointWithinTheLimit) {
 }
 
 // A count that is no slice of a torus is modelled all the same, and said so: in a sizing
-// (it had been said by fathom run alone) and in a plan search with --chips.
+// (it had been said by fathom run alone) and in a plan search with --chips. A count over the
+// largest slice runs as equal slices (multislice), said in a note.
 TEST(Facade, SizingAndPlanningSayACountIsNoSlice) {
   SizingRequest q;
   q.search.model = "llama3-70b";
   q.search.cluster = "tpu-v5p-pod";
   q.search.global_batch = 2048;
   q.tokens = "1T";
-  q.chips = "6144,8192";
+  q.chips = "6016,6144,8192";
   plan::SearchOptions options;
   options.simulate_top = 0;
   core::Result<std::vector<plan::SizeResult>> r = Size(TestCatalog(), q, options);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const std::string said = r.diagnostics().Format();
-  EXPECT_NE(said.find("8192 chips are no slice of whole blocks of 64 chips"), std::string::npos)
+  EXPECT_NE(said.find("6016 chips are no slice of whole blocks of 64 chips"), std::string::npos)
       << said;
   EXPECT_EQ(said.find("6144 chips are no slice"), std::string::npos) << said;
+  EXPECT_NE(said.find("8192 chips run as 2 slices of 4096 (16 x 16 x 16)"), std::string::npos)
+      << said;
   PlanRequest p = q.search;
-  p.chips = 8192;
+  p.chips = 6016;
   core::Result<plan::SearchResult> planned = Plan(TestCatalog(), p, options);
   ASSERT_TRUE(planned.ok()) << planned.diagnostics().Format();
   EXPECT_NE(planned.diagnostics().Format().find(
-                "--chips: 8,192 chips of tpu-v5p-pod: cluster.chips: 8192 chips are no slice"),
+                "--chips: 6,016 chips of tpu-v5p-pod: cluster.chips: 6016 chips are no slice"),
             std::string::npos)
       << planned.diagnostics().Format();
 }

@@ -486,6 +486,16 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                     .Min(0)
                     .Max(1024),
                 [](C& c, const Value& v) { c.spec.torus_slice_unit = static_cast<int>(v.i); }},
+               {Int("scale_up.torus_max_slice",
+                    "torus with a torus_slice_unit: the most chips one slice may hold (TPU v5p: "
+                    "6,144 of the pod's 8,960); a cluster of more chips runs as equal slices, as "
+                    "large as the limit and the torus allow, joined by the scale-out network "
+                    "(multislice); above the torus's chips it is the torus; 0 = no limit: a "
+                    "cluster of more chips than the torus is whole tori")
+                    .Default("0")
+                    .Min(0)
+                    .Max(1e8),
+                [](C& c, const Value& v) { c.spec.torus_max_slice = v.i; }},
                {Qty("scale_up.bandwidth", Dimension::kBandwidth,
                     "scale-up bandwidth per chip, one direction")
                     .Default("the chip's scale_up.bandwidth")

@@ -91,8 +91,11 @@ TEST(Catalog, EveryClusterLoads) {
     EXPECT_GT(c.value().chips, 0) << name;
     EXPECT_FALSE(c.value().chip.name.empty()) << name;
     EXPECT_GT(c.value().scale_up.bandwidth.value(), 0) << name;
-    // Every catalog fabric is described (an ideal switch only where said so, by block).
-    EXPECT_TRUE(c.diagnostics().empty()) << name << "\n" << c.diagnostics().Format();
+    // Every catalog fabric is described (an ideal switch only where said so, by block): no
+    // warnings (notes say how a torus is cut into slices).
+    for (const core::Diagnostic& x : c.diagnostics().items()) {
+      EXPECT_EQ(x.severity, core::Severity::kNote) << name << "\n" << c.diagnostics().Format();
+    }
   }
 }
 

@@ -51,6 +51,13 @@ int64_t DownPorts(const Tier& t, bool top) {
   return static_cast<int64_t>(std::floor(t.radix * t.oversubscription / (1 + t.oversubscription)));
 }
 
+// A torus cluster of more chips than one slice may hold: equal slices joined by the
+// scale-out network (ShapeTorusSlice cuts them).
+bool Multislice(const ClusterSpec& c) {
+  return c.domain_kind == DomainKind::kTorus && c.torus_slice_unit > 0 && c.torus_max_slice > 0 &&
+         c.chips > std::min<int64_t>(c.torus_max_slice, c.domain);
+}
+
 void CheckDomain(const ClusterSpec& c, core::Diagnostics& d) {
   if (c.chips < 1) d.Error("cluster.chips", "must be at least 1, got " + Str(c.chips));
   if (c.domain < 1) {
@@ -61,7 +68,7 @@ void CheckDomain(const ClusterSpec& c, core::Diagnostics& d) {
     d.Error("cluster.chips_per_node", "must be at least 1, got " + Str(c.chips_per_node));
     return;
   }
-  if (c.chips > c.domain && c.chips % c.domain != 0) {
+  if (c.chips > c.domain && c.chips % c.domain != 0 && !Multislice(c)) {
     d.Error("cluster.chips",
             Str(c.chips) + " chips do not fill whole scale-up domains of " + Str(c.domain),
             "use a multiple of " + Str(c.domain));
@@ -114,10 +121,32 @@ void CheckDomain(const ClusterSpec& c, core::Diagnostics& d) {
         return;
       }
     }
+    if (c.torus_max_slice > 0) {
+      int64_t block = 1;
+      for (size_t i = 0; i < c.torus_dims.size(); ++i) block *= c.torus_slice_unit;
+      if (c.torus_slice_unit == 0) {
+        d.Error("cluster.scale_up.torus_max_slice",
+                Str(c.torus_max_slice) +
+                    " chips: a largest slice needs the blocks slices are "
+                    "made of",
+                "give scale_up.torus_slice_unit (4 for TPU v4/v5p's 4x4x4 cubes), or drop "
+                "torus_max_slice");
+      } else if (c.torus_max_slice < block) {
+        d.Error("cluster.scale_up.torus_max_slice",
+                Str(c.torus_max_slice) + " chips is less than one block of " + Str(block) +
+                    " (torus_slice_unit " + std::to_string(c.torus_slice_unit) + " on every axis)",
+                "give at least " + Str(block) + " chips, or 0 for the whole torus");
+      }
+    }
   } else if (!c.torus_dims.empty()) {
     d.Error("cluster.scale_up.torus_dims",
             "extents are given but scale_up.kind is " + std::string(DomainKindName(c.domain_kind)),
             "set scale_up.kind: torus, or drop torus_dims");
+  } else if (c.torus_max_slice > 0) {
+    d.Error("cluster.scale_up.torus_max_slice",
+            "a largest slice is given but scale_up.kind is " +
+                std::string(DomainKindName(c.domain_kind)),
+            "set scale_up.kind: torus, or drop torus_max_slice");
   }
 }
 
@@ -155,10 +184,14 @@ std::vector<int64_t> SliceShape(int64_t blocks, const std::vector<int64_t>& room
 // A torus cluster of fewer chips than its domain, with a slice unit, is a slice of whole
 // blocks wired as a torus of its own (TPU v4/v5p: optical circuit switches join 4x4x4
 // cubes and close each axis of a full-cube slice): its extents become the domain.
+//
+// A cluster of more chips than torus_max_slice is several equal slices, each as large as the
+// limit and the torus allow (fewer, larger slices put less of the traffic on the scale-out
+// network), joined by the scale-out network: the slice is the domain.
 void ShapeTorusSlice(ClusterSpec& c, core::Diagnostics& d) {
-  if (c.domain_kind != DomainKind::kTorus || c.torus_slice_unit <= 0 || c.chips >= c.domain) {
-    return;
-  }
+  if (c.domain_kind != DomainKind::kTorus || c.torus_slice_unit <= 0) return;
+  const bool multislice = Multislice(c);
+  if (!multislice && c.chips >= c.domain) return;
   const int64_t unit = c.torus_slice_unit;
   int64_t block = 1;
   std::vector<int64_t> room;
@@ -167,6 +200,46 @@ void ShapeTorusSlice(ClusterSpec& c, core::Diagnostics& d) {
     room.push_back(x / unit);
   }
   std::sort(room.begin(), room.end());
+  auto extents = [&](const std::vector<int64_t>& shape) {
+    std::string dims;
+    for (size_t i = 0; i < shape.size(); ++i) dims += (i ? " x " : "") + Str(shape[i] * unit);
+    return dims;
+  };
+  if (multislice) {
+    const int64_t most = std::min<int64_t>(c.torus_max_slice, c.domain) / block;  // blocks
+    std::vector<int64_t> shape;
+    int64_t per = 0;  // blocks a slice
+    for (int64_t k = c.chips % block == 0 ? most : 0; k >= 1 && shape.empty(); --k) {
+      if ((c.chips / block) % k != 0) continue;
+      shape = SliceShape(k, room);
+      per = k;
+    }
+    if (shape.empty()) {
+      const int64_t largest = most * block;
+      const int64_t slices = (c.chips + largest - 1) / largest;
+      d.Error("cluster.chips",
+              Str(c.chips) + " chips do not split into equal slices of whole blocks of " +
+                  Str(block) + " chips (scale_up.torus_slice_unit " + Str(unit) +
+                  " on every axis), at most " + Str(c.torus_max_slice) +
+                  " chips a slice (scale_up.torus_max_slice)",
+              "use a multiple of " + Str(block) + " chips, e.g. " + Str(slices * largest) + " (" +
+                  Str(slices) + " slices of " + Str(largest) + ")");
+      return;
+    }
+    const int64_t slice = per * block;
+    if (slice == c.domain) {  // slices of the whole torus keep its extents as given
+      shape.clear();
+      for (int x : c.torus_dims) shape.push_back(x / unit);
+    }
+    d.Note("cluster.chips", Str(c.chips) + " chips run as " + Str(c.chips / slice) + " slices of " +
+                                Str(slice) + " (" + extents(shape) +
+                                "), joined by the scale-out network: one slice holds at most " +
+                                Str(c.torus_max_slice) + " chips (scale_up.torus_max_slice)");
+    c.torus_dims.clear();
+    for (int64_t x : shape) c.torus_dims.push_back(static_cast<int>(x * unit));
+    c.domain = static_cast<int>(slice);
+    return;
+  }
   const std::vector<int64_t> shape =
       c.chips % block == 0 ? SliceShape(c.chips / block, room) : std::vector<int64_t>{};
   if (shape.empty()) {
@@ -274,11 +347,16 @@ std::string_view FabricKindName(FabricKind k) {
   return "?";
 }
 
-core::Diagnostics Finalize(ClusterSpec& cluster) {
+namespace {
+
+core::Diagnostics FinalizeShaped(ClusterSpec& cluster) {
   const ClusterSpec& c = cluster;
   core::Diagnostics d;
   CheckDomain(c, d);
-  if (!d.HasErrors()) ShapeTorusSlice(cluster, d);
+  if (!d.HasErrors() && c.domain_kind == DomainKind::kTorus) {
+    cluster.torus_pod_dims = cluster.torus_dims;
+    ShapeTorusSlice(cluster, d);
+  }
   if (c.fabric_kind == FabricKind::kNone) {
     if (c.domain >= 1 && c.chips > c.domain) {
       d.Error("cluster.scale_out.topology",
@@ -359,7 +437,7 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
     int64_t up = 0;
     int64_t behind = block;  // chips below one switch of this tier, as cabled
     if (block > 0) {
-      if (block % lower != 0) {
+      if (block % lower != 0 && block < c.chips) {  // a block of the whole cluster need not nest
         d.Error(TierKey(k, "block"),
                 Str(block) + " chips is not a multiple of the level below (" +
                     h.levels.back().name + ", " + Str(lower) + " chips)",
@@ -428,6 +506,26 @@ core::Diagnostics Finalize(ClusterSpec& cluster) {
   h.levels.back().oversubscription = 1;
   for (HierarchyLevel& l : h.levels) l.blocks = (c.chips + l.block - 1) / l.block;
   cluster.hierarchy = std::move(h);
+  return d;
+}
+
+}  // namespace
+
+core::Diagnostics Finalize(ClusterSpec& cluster) {
+  // A torus is shaped from the whole torus as given, also after a slice was cut.
+  const int domain = cluster.domain;
+  const std::vector<int> dims = cluster.torus_dims;
+  if (cluster.domain_kind == DomainKind::kTorus && !cluster.torus_pod_dims.empty()) {
+    int64_t product = 1;
+    for (int x : cluster.torus_pod_dims) product = std::min(product * x, kManyChips);
+    cluster.torus_dims = cluster.torus_pod_dims;
+    cluster.domain = static_cast<int>(product);
+  }
+  core::Diagnostics d = FinalizeShaped(cluster);
+  if (d.HasErrors()) {
+    cluster.domain = domain;
+    cluster.torus_dims = dims;
+  }
   return d;
 }
 

@@ -115,6 +115,14 @@ struct ClusterSpec {
   // extent on every axis (TPU v4/v5p: 4x4x4 cubes joined by optical circuit switches),
   // wired as a torus of its own (Finalize shapes it); 0 = the domain's first chips.
   int torus_slice_unit = 0;
+  // kTorus with a slice unit: the most chips one slice may hold (TPU v5p: 6,144 of the pod's
+  // 8,960; at most the torus). A cluster of more is equal slices, as large as fit, joined by
+  // the scale-out network (multislice), each shaped and wired as a slice is (Finalize); 0 =
+  // none: a cluster of more chips is whole tori.
+  int64_t torus_max_slice = 0;
+  // kTorus: the torus as given. Finalize keeps it and shapes a slice from it, so that a
+  // cluster resized after a slice was cut (plan::Resize) is cut from the whole torus again.
+  std::vector<int> torus_pod_dims;
   bool in_network_reduction = false;  // NVLS/SHARP inside the domain
   double in_network_efficiency = 0;   // all-reduce bus bandwidth / link bandwidth with it
 

@@ -349,6 +349,81 @@ TEST(Finalize, TorusSliceOfWholeCubes) {
   EXPECT_EQ(ErrorKey(Finalize(bad)), "cluster.scale_up.torus_slice_unit");
 }
 
+// A job on more chips than one slice may hold (TPU v5p: 6,144 of the pod's 8,960) is equal
+// slices, as large as fit, joined by the scale-out network; the slice is the domain.
+ClusterSpec V5p(int64_t chips) {
+  ClusterSpec c = Tpu(chips, 8960, {16, 20, 28});
+  c.torus_slice_unit = 4;
+  c.torus_max_slice = 6144;
+  c.fabric_kind = FabricKind::kFatTree;
+  c.scale_out = {"DCN", core::BytesPerSec(6.25e9), core::Seconds(8e-6), 0.75};
+  c.tiers = {{"dcn", 0, 18432, 1, core::Seconds(-1)}};
+  return c;
+}
+
+TEST(Finalize, TorusMultislice) {
+  ClusterSpec pod = V5p(8960);  // the whole pod: 2 slices of 70 cubes
+  const core::Diagnostics d = Finalize(pod);
+  ASSERT_FALSE(d.HasErrors()) << d.Format();
+  EXPECT_TRUE(Mentions(d, "8960 chips run as 2 slices of 4480 (8 x 20 x 28)"));
+  EXPECT_EQ(pod.domain, 4480);
+  EXPECT_EQ(pod.torus_dims, (std::vector<int>{8, 20, 28}));
+  EXPECT_EQ(Blocks(pod), (std::vector<int64_t>{4480, 8960}));
+  ClusterSpec three = V5p(18432);  // the largest multislice: 3 of the largest slice
+  ASSERT_FALSE(Finalize(three).HasErrors());
+  EXPECT_EQ(three.torus_dims, (std::vector<int>{16, 16, 24}));
+  EXPECT_EQ(Blocks(three), (std::vector<int64_t>{6144, 18432}));
+  // At most the largest slice is one slice, as before.
+  ClusterSpec one = V5p(6144);
+  ASSERT_FALSE(Finalize(one).HasErrors());
+  EXPECT_EQ(one.domain, 6144);
+  EXPECT_EQ(Blocks(one), (std::vector<int64_t>{6144}));
+  // Resized after a slice was cut, the cluster is cut from the whole pod again.
+  pod.chips = 6144;
+  pod.hierarchy = {};
+  ASSERT_FALSE(Finalize(pod).HasErrors());
+  EXPECT_EQ(pod.torus_dims, (std::vector<int>{16, 16, 24}));
+  // More chips than the DCN's block: refused, and the cluster is left as it was.
+  ClusterSpec big = V5p(24576);
+  EXPECT_EQ(ErrorKey(Finalize(big)), "cluster.scale_out.tiers[0].block");
+  EXPECT_EQ(big.domain, 8960);
+  EXPECT_EQ(big.torus_dims, (std::vector<int>{16, 20, 28}));
+  // No split into equal slices of whole cubes.
+  ClusterSpec odd = V5p(8100);
+  const core::Diagnostics o = Finalize(odd);
+  EXPECT_EQ(ErrorKey(o), "cluster.chips");
+  EXPECT_TRUE(Mentions(o, "8100 chips do not split into equal slices of whole blocks of 64"));
+  EXPECT_TRUE(Mentions(o, "e.g. 12288 (2 slices of 6144)"));
+}
+
+// A largest slice above a torus given smaller (PaLM's 3,072-chip pods under TPU v4's 4,096)
+// is the torus, whose extents are kept as given.
+TEST(Finalize, TorusMultisliceOfWholeTori) {
+  ClusterSpec c = Tpu(6144, 3072, {16, 16, 12});
+  c.torus_slice_unit = 4;
+  c.torus_max_slice = 4096;
+  c.fabric_kind = FabricKind::kFatTree;
+  c.scale_out = {"DCN", core::BytesPerSec(6.25e9), core::Seconds(10e-6), 0.75};
+  c.tiers = {{"dcn", 0, 6144, 1, core::Seconds(-1)}};
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  EXPECT_EQ(c.torus_dims, (std::vector<int>{16, 16, 12}));
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{3072, 6144}));
+}
+
+TEST(Finalize, TorusMaxSliceErrors) {
+  ClusterSpec no_unit = V5p(8960);
+  no_unit.torus_slice_unit = 0;
+  EXPECT_EQ(ErrorKey(Finalize(no_unit)), "cluster.scale_up.torus_max_slice");
+  ClusterSpec tiny = V5p(8960);
+  tiny.torus_max_slice = 32;
+  const core::Diagnostics d = Finalize(tiny);
+  EXPECT_EQ(ErrorKey(d), "cluster.scale_up.torus_max_slice");
+  EXPECT_TRUE(Mentions(d, "less than one block of 64"));
+  ClusterSpec switched = Draft(64, FabricKind::kFatTree, {});
+  switched.torus_max_slice = 64;
+  EXPECT_EQ(ErrorKey(Finalize(switched)), "cluster.scale_up.torus_max_slice");
+}
+
 TEST(Finalize, Disconnected) {
   ClusterSpec c = Tpu(8192, 4096, {16, 16, 16});
   const core::Diagnostics d = Finalize(c);

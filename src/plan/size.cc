@@ -51,8 +51,16 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   }
   if (request.deadline_s < 0) diags.Error("size.days", "the deadline must not be negative");
   std::vector<int64_t> counts = request.chips;
-  // One node (a scale-up domain, or a host of a torus pod), and the domain.
-  const int64_t domain = std::max<int64_t>(1, base.cluster.domain);
+  // One node (a scale-up domain, or a host of a torus pod), and the domain: of a torus cut
+  // into slices, the largest slice (the torus, or torus_max_slice of it), not the one cut.
+  const network::ClusterSpec& given = base.cluster;
+  int64_t domain = std::max<int64_t>(1, given.domain);
+  if (given.domain_kind == network::DomainKind::kTorus && given.torus_slice_unit > 0 &&
+      !given.torus_pod_dims.empty()) {
+    int64_t torus = 1;
+    for (int x : given.torus_pod_dims) torus *= x;
+    domain = given.torus_max_slice > 0 ? std::min(given.torus_max_slice, torus) : torus;
+  }
   const int64_t node = std::max<int64_t>(1, std::min<int64_t>(domain, base.cluster.chips_per_node));
   if (counts.empty()) {
     // From one node up by doubling within a domain; beyond it, whole domains (1, 2, 4, ...
@@ -198,11 +206,16 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       if (hit == outcomes.begin() || hit == outcomes.end()) break;
       const int64_t lo = std::prev(hit)->row.chips, hi = hit->row.chips;
       const int64_t unit = lo >= domain ? domain : node;
-      const int64_t slots = (hi - lo) / unit;  // counts of whole units in (lo, hi], hi's too
+      // Whole units from the last at or below lo (a cluster of 8,960 TPU v5p is no whole
+      // number of 6,144-chip slices; 12,288 is).
+      const int64_t first = lo / unit * unit;
+      const int64_t slots = (hi - first) / unit;  // counts of whole units in (first, hi]
       if (slots <= 1) break;
       const int64_t stride = unit * ((slots + kRefinePoints) / (kRefinePoints + 1));
       std::vector<int64_t> tried;
-      for (int64_t c = lo + stride; c < hi; c += stride) tried.push_back(c);
+      for (int64_t c = first + stride; c < hi; c += stride) {
+        if (c > lo) tried.push_back(c);
+      }
       if (tried.empty()) break;
       result.refined_to = stride;
       std::vector<Outcome> more = evaluate(tried);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hardware/test_fixtures.h"
 #include "model/test_fixtures.h"
 #include "network/test_fixtures.h"
 
@@ -217,6 +218,53 @@ TEST(Size, CountsGoPastTheClusterUntilOneMeetsTheDeadline) {
   ASSERT_TRUE(free.ok());
   EXPECT_FALSE(free.value().extended);
   EXPECT_EQ(free.value().rows.back().chips, 64);
+}
+
+// A TPU v5p-like pod of 8,960 chips whose slices hold at most 6,144: counts past the pod are
+// whole slices of 6,144 (the DCN joining them), and the bracket between the pod and the first
+// count that meets the deadline is searched in whole slices, 12,288 among them.
+TEST(Size, CountsPastATorusPodAreWholeLargestSlices) {
+  network::ClusterSpec pod;
+  pod.name = "test-v5p";
+  pod.chip = hardware::testing::H100();
+  pod.chips = 8960;
+  pod.chips_per_node = 4;
+  pod.domain = 8960;
+  pod.domain_kind = network::DomainKind::kTorus;
+  pod.torus_dims = {16, 20, 28};
+  pod.torus_slice_unit = 4;
+  pod.torus_max_slice = 6144;
+  pod.scale_up = {"ICI", core::BytesPerSec(600e9), core::Seconds(1e-6), 0.8};
+  pod.scale_out = {"DCN", core::BytesPerSec(6.25e9), core::Seconds(8e-6), 0.75};
+  pod.fabric_kind = network::FabricKind::kFatTree;
+  pod.tiers = {network::testing::Block("dcn", 18432)};
+  estimate::Scenario s;
+  s.name = "size";
+  s.model = model::testing::Llama70B();
+  s.cluster = network::testing::Finalized(pod);
+  s.plan.global_batch_size = 9216;  // whole micro-batches on 1,536, 3,072 and 4,608 replicas
+  s.plan.dp = 8960;
+  SizeRequest q;
+  q.tokens = 1e11;
+  q.chips = {12288};
+  SearchSpace space = Narrow();
+  space.tp = {4};
+  const SearchOptions o = EstimatesOnly();
+  core::Result<SizeResult> at = Size(s, q, space, o);
+  ASSERT_TRUE(at.ok()) << at.diagnostics().Format();
+  ASSERT_TRUE(at.value().rows.front().planned);
+  q.chips.clear();
+  q.deadline_s = 1.001 * at.value().rows.front().expected_s;
+  core::Result<SizeResult> r = Size(s, q, space, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const SizeResult& sized = r.value();
+  std::vector<int64_t> past;
+  for (const SizeRow& row : sized.rows) {
+    if (row.chips > 4096) past.push_back(row.chips);
+  }
+  EXPECT_EQ(past, (std::vector<int64_t>{6144, 8960, 12288, 18432}));
+  ASSERT_GE(sized.chosen, 0);
+  EXPECT_EQ(sized.rows[static_cast<size_t>(sized.chosen)].chips, 12288);
 }
 
 // The counts are searched several at once (each search with its share of the threads,
