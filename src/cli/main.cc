@@ -181,7 +181,7 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
     return kUserError;
   }
   if (a.trace == "-" || a.html == "-") return 0;  // stdout holds the trace or the page
-  std::cout << (a.json ? fathom::io::StepReportJson(r.report)
+  std::cout << (a.json ? fathom::io::StepReportJson(r.report, &step.diagnostics())
                        : fathom::io::StepReportText(r.report));
   return 0;
 }

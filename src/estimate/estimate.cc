@@ -1770,13 +1770,18 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                       "implausibly low",
                   "check the cluster's scale_up and scale_out bandwidth and efficiency");
     } else {
+      // The model's size too: for a model far past any trained (1e5 layers of width 1e7),
+      // the chip is not what to look at first.
       diags.Error("cluster.chip",
                   took + ") on chip " + chip.name + " for " +
-                      core::WithThousands(p.global_batch_size) +
-                      " sequences: one of the chip's peaks or bandwidths is zero or implausibly "
-                      "low, or the batch is implausibly large",
-                  "check the chip's peak and memory.bandwidth, the cluster's bandwidths and "
-                  "plan.global_batch_size");
+                      core::WithThousands(p.global_batch_size) + " sequences of " +
+                      core::WithThousands(m.seq_len) + " tokens of model " + m.name + " (" +
+                      core::WithThousands(m.layers) + " layers, hidden " +
+                      core::WithThousands(m.hidden) +
+                      "): one of the chip's peaks or bandwidths is zero or implausibly low, or "
+                      "the model or the batch is implausibly large",
+                  "check the model's sizes (hidden, ffn_hidden, layers), the chip's peak and "
+                  "memory.bandwidth, the cluster's bandwidths and plan.global_batch_size");
     }
     return diags;
   }

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -178,11 +179,52 @@ struct Reader {
 
 // The model_type values read: decoder-only transformers, dense and MoE.
 constexpr std::string_view kModelTypes[] = {
-    "bloom",         "deepseek_v2", "deepseek_v3", "falcon",          "gemma",     "gemma2",
-    "gemma3",        "gemma3_text", "gpt2",        "gpt_neox",        "gpt_oss",   "llama",
-    "llama4",        "llama4_text", "mistral",     "mixtral",         "olmo2",     "opt",
-    "phi3",          "qwen2",       "qwen2_5_vl",  "qwen2_5_vl_text", "qwen2_moe", "qwen2_vl",
-    "qwen2_vl_text", "qwen3",       "qwen3_moe"};
+    "bloom",    "deepseek_v2",   "deepseek_v3", "falcon",     "gemma",           "gemma2",
+    "gemma3",   "gemma3_text",   "glm4_moe",    "gpt2",       "gpt_neox",        "gpt_oss",
+    "llama",    "llama4",        "llama4_text", "mistral",    "mixtral",         "olmo2",
+    "opt",      "phi3",          "qwen2",       "qwen2_5_vl", "qwen2_5_vl_text", "qwen2_moe",
+    "qwen2_vl", "qwen2_vl_text", "qwen3",       "qwen3_moe"};
+
+// The model_type of each architecture class the importer reads, for configs whose own
+// model_type names no family it knows but whose architectures name the class that builds
+// them (Kimi K2: "kimi_k2", DeepseekV3ForCausalLM).
+constexpr std::pair<std::string_view, std::string_view> kArchitectureTypes[] = {
+    {"BloomForCausalLM", "bloom"},
+    {"DeepseekV2ForCausalLM", "deepseek_v2"},
+    {"DeepseekV3ForCausalLM", "deepseek_v3"},
+    {"FalconForCausalLM", "falcon"},
+    {"GemmaForCausalLM", "gemma"},
+    {"Gemma2ForCausalLM", "gemma2"},
+    {"Gemma3ForCausalLM", "gemma3_text"},
+    {"Glm4MoeForCausalLM", "glm4_moe"},
+    {"GPT2LMHeadModel", "gpt2"},
+    {"GPTNeoXForCausalLM", "gpt_neox"},
+    {"GptOssForCausalLM", "gpt_oss"},
+    {"LlamaForCausalLM", "llama"},
+    {"Llama4ForCausalLM", "llama4_text"},
+    {"MistralForCausalLM", "mistral"},
+    {"MixtralForCausalLM", "mixtral"},
+    {"Olmo2ForCausalLM", "olmo2"},
+    {"OPTForCausalLM", "opt"},
+    {"Phi3ForCausalLM", "phi3"},
+    {"Qwen2ForCausalLM", "qwen2"},
+    {"Qwen2MoeForCausalLM", "qwen2_moe"},
+    {"Qwen3ForCausalLM", "qwen3"},
+    {"Qwen3MoeForCausalLM", "qwen3_moe"}};
+
+// The first of the config's architectures that the importer reads, and its model_type; empty
+// when none is.
+std::pair<std::string, std::string> FamilyOfArchitectures(const json& config) {
+  const auto it = config.find("architectures");
+  if (it == config.end() || !it->is_array()) return {};
+  for (const json& a : *it) {
+    if (!a.is_string()) continue;
+    for (const auto& [cls, type] : kArchitectureTypes) {
+      if (a.get<std::string>() == cls) return {std::string(cls), std::string(type)};
+    }
+  }
+  return {};
+}
 
 // Qwen2-VL and Qwen2.5-VL: a Qwen2 language model (q, k and v biases, M-RoPE) beside the
 // vision tower, its keys at the top level, or (newer transformers) in a text_config of
@@ -205,9 +247,9 @@ constexpr std::string_view kNoAttentionBiasTypes[] = {"mistral", "mixtral", "phi
 // Families whose Hugging Face config class defaults tie_word_embeddings to false; every
 // other family inherits PretrainedConfig's default, true (BLOOM, OPT, Falcon, GPT-2).
 constexpr std::string_view kUntiedByDefault[] = {
-    "deepseek_v2", "deepseek_v3", "gpt_neox",  "gpt_oss", "llama",
-    "llama4",      "llama4_text", "mistral",   "mixtral", "olmo2",
-    "phi3",        "qwen2",       "qwen2_moe", "qwen3",   "qwen3_moe"};
+    "deepseek_v2", "deepseek_v3", "glm4_moe", "gpt_neox", "gpt_oss", "llama",
+    "llama4",      "llama4_text", "mistral",  "mixtral",  "olmo2",   "phi3",
+    "qwen2",       "qwen2_moe",   "qwen3",    "qwen3_moe"};
 
 // Families that are not decoder-only, named as such in the error.
 constexpr std::string_view kEncoderDecoderTypes[] = {"bart",
@@ -522,10 +564,24 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   Reader r{text_config != nullptr ? *text_config : j, file, d,
            text_config != nullptr ? "text_config." : ""};
   r.sources = sources;
-  const std::string model_type =
+  std::string model_type =
       text_config != nullptr ? r.Str({"model_type"}, TextModelTypeOf(top_type)) : top_type;
   if (d.HasErrors()) return d;
   const bool encoder_decoder = top.Bool({"is_encoder_decoder"}, false);
+  // A model_type of no family the importer knows, on a class it reads (a model released with
+  // code of its own that reuses another family's): read as that class's family, said.
+  if (text_config == nullptr && !encoder_decoder && !OneOf(model_type, kModelTypes) &&
+      !OneOf(model_type, kEncoderDecoderTypes) && !OneOf(model_type, kEncoderTypes)) {
+    if (const auto [cls, family] = FamilyOfArchitectures(j); !family.empty()) {
+      d.Add({core::Severity::kWarning, file, 0, "model_type",
+             (model_type.empty() ? std::string("missing")
+                                 : "\"" + model_type + "\" is no family Fathom knows") +
+                 "; read as \"" + family + "\", the family of architectures' " + cls,
+             "check that the model's layers are " + cls +
+                 "'s; if not, describe the model in a model file (docs/formats.md)"});
+      model_type = family;
+    }
+  }
   if (UnsupportedType(model_type, encoder_decoder, r.prefix + "model_type", top_type, file, d)) {
     return d;
   }
@@ -608,23 +664,36 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
                             : "";
     std::string trained_key, why;
     int trained = 0;
+    const json* trained_value = nullptr;
     if (r.Find({"initial_context_length"}) != nullptr) {
       trained_key = "initial_context_length";
+      trained_value = r.Find({"initial_context_length"});
       trained = r.Int({"initial_context_length"}, false, 0);
       why = "the context length the model was trained at" +
             (longest.empty() ? "" : " (it accepts up to " + longest + ")");
     } else if (scaling != nullptr && Reader{*scaling, file, d, ""}.Find(
                                          {"original_max_position_embeddings"}) != nullptr) {
       trained_key = "rope_scaling.original_max_position_embeddings";
+      trained_value = Reader{*scaling, file, d, ""}.Find({"original_max_position_embeddings"});
       trained = Reader{*scaling, file, d, r.prefix + "rope_scaling."}.Int(
           {"original_max_position_embeddings"}, false, 0);
       why = "the context length before its RoPE scaling" +
             (longest.empty() ? "" : " extended it to " + longest);
     } else if (r.Find({"original_max_position_embeddings"}) != nullptr) {
       trained_key = "original_max_position_embeddings";
+      trained_value = r.Find({"original_max_position_embeddings"});
       trained = r.Int({"original_max_position_embeddings"}, false, 0);
       why = "the context length the model was pretrained at" +
             (longest.empty() ? "" : " (it accepts up to " + longest + ")");
+    }
+    // A context length that is 0 or not a number is an error (Int says one, this the other),
+    // not a reason to fall back to the longest sequence under this key's name.
+    const bool unreadable = !trained_key.empty() && trained <= 0;
+    if (unreadable && trained_value != nullptr && trained_value->is_number() &&
+        trained_value->get<double>() == 0) {
+      d.Add({core::Severity::kError, file, 0, r.prefix + trained_key,
+             "is 0: expected the context length the model was trained at, at least 1",
+             "check the config, or " + how});
     }
     if (trained > 0) {
       m.seq_len = trained;
@@ -632,7 +701,9 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
       trained_key = r.NameOf(positions);
       why = "the longest sequence the model accepts";
     }
-    if (m.seq_len > 0 && !trained_key.empty()) {
+    if (unreadable) {
+      // An error above: the length is neither taken nor defaulted.
+    } else if (m.seq_len > 0 && !trained_key.empty()) {
       d.Add({core::Severity::kWarning, file, 0, r.prefix + trained_key,
              "the training sequence length is not given, so it is taken as " + trained_key + " (" +
                  std::to_string(m.seq_len) + "), " + why,
@@ -701,6 +772,9 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
       gpt2 || neox || type == "bloom" || opt_bias || (type == "falcon" && r.Bool({"bias"}, false));
   if (type == "qwen2" || type == "qwen2_moe") {
     m.attention_bias = model::AttentionBias::kQkv;
+  } else if (type == "glm4_moe" && r.Bool({"attention_bias"}, false)) {
+    // Glm4MoeAttention: q, k and v projections with attention_bias, o_proj without.
+    m.attention_bias = model::AttentionBias::kQkv;
   } else if (OneOf(type, kAttentionBiasTypes) && r.Bool({"attention_bias"}, gpt_oss)) {
     m.attention_bias = model::AttentionBias::kAll;
   } else if (OneOf(type, kNoAttentionBiasTypes) && r.Bool({"attention_bias"}, false)) {
@@ -730,7 +804,7 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   // heads); Gemma 2's and 3's post_attention_layernorm and post_feedforward_layernorm (four
   // per layer); BLOOM's word_embeddings_layernorm.
   m.qk_norm = type == "qwen3" || type == "qwen3_moe" || type == "gemma3" || type == "gemma3_text" ||
-              type == "olmo2";
+              type == "olmo2" || (type == "glm4_moe" && r.Bool({"use_qk_norm"}, false));
   // OLMo 2 normalises the whole query and key projections (Olmo2Attention's q_norm over
   // heads·d, k_norm over kv_heads·d), and its two norms per layer follow the attention and
   // the MLP instead of preceding them: the same count and work as pre-norms.
@@ -762,7 +836,12 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
                            false, 0);
   m.moe.top_k =
       r.Field("moe.top_k", {"num_experts_per_tok", "experts_per_token", "moe_top_k"}, false, 0);
-  m.moe.shared_experts = r.Field("moe.shared_experts", {"n_shared_experts"}, false, 0);
+  // A null n_shared_experts is DeepSeek's "no shared expert" (DeepseekV3MoE builds one only
+  // when it is not None), not the class's default.
+  const auto shared = r.j.find("n_shared_experts");
+  m.moe.shared_experts = shared != r.j.end() && shared->is_null()
+                             ? 0
+                             : r.Field("moe.shared_experts", {"n_shared_experts"}, false, 0);
   // Qwen3-MoE has no shared expert (Qwen3MoeSparseMoeBlock): its key is ignored.
   if (type == "qwen3_moe" && r.j.contains("shared_expert_intermediate_size")) {
     d.Add({core::Severity::kWarning, file, 0, r.prefix + "shared_expert_intermediate_size",
@@ -953,9 +1032,9 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   }
   // Gemma 2 alternates windowed and global layers, the first windowed; Gemma 3 makes every
   // sliding_window_pattern-th layer global (6 by default). Newer configs list layer_types,
-  // which wins below.
+  // which wins below (and the pattern's default is then neither read nor said).
   if (type == "gemma2" && m.sliding_window > 0) m.global_attention_every = 2;
-  if (gemma3 && m.sliding_window > 0) {
+  if (gemma3 && m.sliding_window > 0 && r.Find({"layer_types"}) == nullptr) {
     m.global_attention_every = r.Int({"sliding_window_pattern"}, false, 6);
     if (m.global_attention_every == 0) {
       d.Add({core::Severity::kError, file, 0, r.prefix + "sliding_window_pattern",
@@ -1037,7 +1116,11 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   if (m.head_dim == 0 && m.heads > 0) {
     if (m.hidden % m.heads != 0) {
       d.Add({core::Severity::kError, file, 0, r.prefix + "hidden_size",
-             "not divisible by num_attention_heads and no head_dim given", ""});
+             std::to_string(m.hidden) + " is not divisible by num_attention_heads (" +
+                 std::to_string(m.heads) + ") and no head_dim is given",
+             "give head_dim (the width of one head, e.g. 128), or a hidden_size that is a "
+             "multiple of " +
+                 std::to_string(m.heads)});
     } else {
       m.head_dim = m.hidden / m.heads;
     }

@@ -64,7 +64,7 @@ TEST(HfImport, EveryFixtureImports) {
     EXPECT_NE(m.source.find(entry.path().filename().string()), std::string::npos);
     ++n;
   }
-  EXPECT_EQ(n, 17);
+  EXPECT_EQ(n, 19);
 }
 
 TEST(HfImport, Llama3_8b) {
@@ -214,7 +214,8 @@ TEST(HfImport, MoeParameterCounts) {
        {Case{"mixtral-8x7b", 46.7, 12.9, 0.2}, Case{"mixtral-8x22b", 141, 39, 1},
         Case{"qwen2-moe-57b-a14b", 57.4, 14.2, 0.6}, Case{"qwen3-235b-a22b", 235, 22, 0.5},
         Case{"gpt-oss-120b", 116.8, 5.1, 0.3}, Case{"deepseek-v2", 236, 21, 0.6},
-        Case{"deepseek-v3", 671, 37, 1}, Case{"llama4-maverick", 400, 17, 1}}) {
+        Case{"deepseek-v3", 671, 37, 1}, Case{"llama4-maverick", 400, 17, 1},
+        Case{"kimi-k2", 1000, 32, 1}, Case{"glm-4.5", 355, 32, 1}}) {
     const model::ParameterCount p = model::CountParameters(Import(c.name));
     EXPECT_NEAR(p.total / 1e9, c.total_b, c.tolerance_b * c.total_b / c.active_b) << c.name;
     EXPECT_NEAR(p.active / 1e9, c.active_b, c.tolerance_b) << c.name;
@@ -416,6 +417,22 @@ TEST(HfImport, SeqLenFromTheTrainingContext) {
       ImportHuggingFace(Config(cases[1].extra), "config.json", {.seq_len_given = true});
   ASSERT_TRUE(given.ok()) << given.diagnostics().Format();
   EXPECT_TRUE(given.diagnostics().empty()) << given.diagnostics().Format();
+  // A context length of 0, or quoted, is an error under its own key, and no warning says it
+  // was taken (0 fell back to max_position_embeddings, named as this key).
+  for (const char* value : {"0", "\"8192\""}) {
+    core::Result<model::ModelSpec> bad = ImportHuggingFace(
+        Config(std::string(R"("max_position_embeddings": 131072, "rope_scaling": {"rope_type": )"
+                           R"("llama3", "original_max_position_embeddings": )") +
+               value + "}"),
+        "config.json");
+    ASSERT_FALSE(bad.ok()) << value;
+    EXPECT_NE(Find(bad.diagnostics(), core::Severity::kError,
+                   "rope_scaling.original_max_position_embeddings"),
+              nullptr)
+        << bad.diagnostics().Format();
+    EXPECT_EQ(bad.diagnostics().Format().find("taken as"), std::string::npos)
+        << bad.diagnostics().Format();
+  }
 }
 
 TEST(HfImport, SeqLenGivenByTheCaller) {
@@ -466,12 +483,67 @@ TEST(HfImport, UnsupportedModelTypesAreErrors) {
   ASSERT_FALSE(flagged.ok());
   EXPECT_NE(flagged.diagnostics().Format().find("encoder-decoder"), std::string::npos);
   core::Result<model::ModelSpec> untyped = ImportHuggingFace(
-      R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2,
-          "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 8})",
+      R"({"architectures": ["T5ForConditionalGeneration"], "hidden_size": 64,
+          "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 10,
+          "max_position_embeddings": 8})",
       "config.json");
   ASSERT_FALSE(untyped.ok());
   EXPECT_NE(Find(untyped.diagnostics(), core::Severity::kError, "model_type"), nullptr)
       << untyped.diagnostics().Format();
+}
+
+// A model_type of no family Fathom knows (or none), on an architecture class it reads, is
+// read as that class's family, with a warning: Kimi K2 ("kimi_k2") is DeepseekV3ForCausalLM.
+TEST(HfImport, UnknownModelTypeOfAKnownClassIsReadAsItsFamily) {
+  const model::ModelSpec kimi = Import("kimi-k2");
+  EXPECT_EQ(kimi.moe.experts, 384);
+  EXPECT_TRUE(kimi.mla.IsMla());
+  EXPECT_EQ(kimi.moe.first_dense_layers, 1);
+  core::Result<model::ModelSpec> untyped = ImportHuggingFace(
+      R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "vocab_size": 10, "intermediate_size": 128,
+          "max_position_embeddings": 8})",
+      "config.json");
+  ASSERT_TRUE(untyped.ok()) << untyped.diagnostics().Format();
+  const core::Diagnostic* w = Find(untyped.diagnostics(), core::Severity::kWarning, "model_type");
+  ASSERT_NE(w, nullptr) << untyped.diagnostics().Format();
+  EXPECT_NE(w->message.find("missing; read as \"llama\", the family of architectures' "
+                            "LlamaForCausalLM"),
+            std::string::npos)
+      << w->message;
+}
+
+// GLM-4.5 (glm4_moe): grouped-query attention with q, k and v biases and QK-norm, DeepSeek's
+// layout of dense-first MoE layers with a shared expert.
+TEST(HfImport, Glm45) {
+  const model::ModelSpec m = Import("glm-4.5");
+  EXPECT_EQ(m.layers, 92);
+  EXPECT_EQ(m.heads, 96);
+  EXPECT_EQ(m.kv_heads, 8);
+  EXPECT_EQ(m.head_dim, 128);
+  EXPECT_EQ(m.attention_bias, model::AttentionBias::kQkv);
+  EXPECT_TRUE(m.qk_norm);
+  EXPECT_FALSE(m.tied_embeddings);
+  EXPECT_EQ(m.moe.experts, 160);
+  EXPECT_EQ(m.moe.top_k, 8);
+  EXPECT_EQ(m.moe.shared_experts, 1);
+  EXPECT_EQ(m.moe.expert_ffn_hidden, 1536);
+  EXPECT_EQ(m.moe.first_dense_layers, 3);
+  EXPECT_EQ(m.ffn_hidden, 12288);
+  EXPECT_EQ(m.mtp_layers, 1);
+}
+
+// A null n_shared_experts is DeepSeek's "none" (DeepseekV3MoE), not the class's default.
+TEST(HfImport, NullSharedExpertsAreNone) {
+  core::Result<std::string> text = ReadFile(kFixtures + "deepseek-v3.json");
+  ASSERT_TRUE(text.ok());
+  nlohmann::json j = nlohmann::json::parse(text.value());
+  j["n_shared_experts"] = nullptr;
+  core::Result<model::ModelSpec> m = ImportHuggingFace(j.dump(), "config.json");
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_EQ(m.value().moe.shared_experts, 0);
+  EXPECT_EQ(Find(m.diagnostics(), core::Severity::kWarning, "n_shared_experts"), nullptr)
+      << m.diagnostics().Format();
 }
 
 TEST(HfImport, IntegralFloatsAreIntegers) {
@@ -1071,6 +1143,28 @@ TEST(HfImport, Gemma3TextConfig) {
   EXPECT_FALSE(model::KindOfLayer(m, 5).windowed);
   EXPECT_TRUE(m.tied_embeddings);
   EXPECT_NEAR(model::CountParameters(m).total / 1e9, 27.0, 27.0 * 0.01);
+}
+
+// With layer_types, Gemma 3's sliding_window_pattern is neither read nor said to be defaulted.
+TEST(HfImport, Gemma3LayerTypesNeedNoPattern) {
+  std::string types;
+  for (int i = 0; i < 12; ++i) {
+    types += std::string(i ? ", " : "") +
+             ((i + 1) % 6 == 0 ? "\"full_attention\"" : "\"sliding_attention\"");
+  }
+  core::Result<model::ModelSpec> m = ImportHuggingFace(
+      R"({"model_type": "gemma3", "text_config": {"model_type": "gemma3_text",
+          "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 12,
+          "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+          "vocab_size": 10, "max_position_embeddings": 8, "sliding_window": 4,
+          "hidden_activation": "gelu_pytorch_tanh", "attention_bias": false,
+          "layer_types": [)" +
+          types + "]}}",
+      "config.json", {.seq_len_given = true});
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_EQ(m.value().global_attention_every, 6);
+  EXPECT_EQ(m.diagnostics().Format().find("sliding_window_pattern"), std::string::npos)
+      << m.diagnostics().Format();
 }
 
 // Gemma 3 4B: its text_config gives five keys; the rest are Gemma3TextConfig's defaults (8

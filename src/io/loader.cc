@@ -181,11 +181,20 @@ struct Loader {
   std::string Resolve(Section s, const std::string& ref, const std::string& from_file,
                       const std::string& key, int line) {
     if (catalog.files_allowed()) {
+      // A model may be given as a Hugging Face checkpoint's directory: its config.json.
+      auto file_of = [&](const fs::path& p) -> std::string {
+        if (NamesFileToRead(p.string())) return p.string();
+        std::error_code ec;
+        if (s == Section::kModel && fs::is_directory(p, ec) &&
+            NamesFileToRead((p / "config.json").string())) {
+          return (p / "config.json").string();
+        }
+        return "";
+      };
       if (!from_file.empty()) {
-        const fs::path rel = fs::path(from_file).parent_path() / ref;
-        if (NamesFileToRead(rel.string())) return rel.string();
+        if (std::string f = file_of(fs::path(from_file).parent_path() / ref); !f.empty()) return f;
       }
-      if (NamesFileToRead(ref)) return ref;
+      if (std::string f = file_of(ref); !f.empty()) return f;
     }
     if (!SectionDir(s).empty()) {
       const std::string found = catalog.Find(s, ref);

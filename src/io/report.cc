@@ -247,7 +247,37 @@ std::string StepReportText(const estimate::StepReport& r) {
 
 namespace {
 
-ordered_json StepJson(const estimate::StepReport& r) {
+// One object per diagnostic, in the order the text gives them (fathom.errors/1's errors).
+ordered_json DiagnosticsArray(const core::Diagnostics& d) {
+  auto or_null = [](const std::string& text) {
+    return text.empty() ? ordered_json(nullptr) : ordered_json(text);
+  };
+  ordered_json errors = ordered_json::array();
+  for (const core::Diagnostic& x : d.items()) {
+    // An origin "FILE:LINE" (a sweep section's axis, which the points' overrides carry as
+    // their origin) is its file and its line.
+    std::string file = x.file;
+    int line = x.line;
+    if (const size_t colon = file.rfind(':');
+        line <= 0 && colon != std::string::npos && colon > 0 && colon + 1 < file.size() &&
+        colon + 10 > file.size() &&
+        file.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+      line = std::stoi(file.substr(colon + 1));
+      file.resize(colon);
+    }
+    errors.push_back({{"severity", x.severity == core::Severity::kError     ? "error"
+                                   : x.severity == core::Severity::kWarning ? "warning"
+                                                                            : "note"},
+                      {"file", or_null(file)},
+                      {"line", line > 0 ? ordered_json(line) : ordered_json(nullptr)},
+                      {"key", or_null(x.key)},
+                      {"message", x.message},
+                      {"hint", or_null(x.hint)}});
+  }
+  return errors;
+}
+
+ordered_json StepJson(const estimate::StepReport& r, const core::Diagnostics* diagnostics) {
   ordered_json j;
   j["schema"] = "fathom.step/2";
   j["scenario"] = TextOrNull(r.scenario);
@@ -261,6 +291,10 @@ ordered_json StepJson(const estimate::StepReport& r) {
   j["active_parameters"] = Whole(r.active_parameters);
   j["step_time_s"] = Round(r.step_time_s);
   j["tokens_per_step"] = Whole(r.tokens_per_step);
+  j["seq_len"] =
+      r.plan.global_batch_size > 0
+          ? ordered_json(Whole(r.tokens_per_step / static_cast<double>(r.plan.global_batch_size)))
+          : ordered_json(nullptr);
   j["tokens_per_s"] = Round(r.tokens_per_s);
   j["model_flops_per_token"] = Round(r.model_flops_per_token);
   j["model_flops_per_chip_per_s"] = Round(r.model_flops_per_chip_s);
@@ -356,12 +390,17 @@ ordered_json StepJson(const estimate::StepReport& r) {
     j["timeline"] = nullptr;  // the estimator's report: nothing simulated
   }
   j["notes"] = r.notes;
+  // The warnings and notes of loading and estimating it (stderr's), where the caller has them.
+  j["diagnostics"] =
+      diagnostics != nullptr ? DiagnosticsArray(*diagnostics) : ordered_json(nullptr);
   return j;
 }
 
 }  // namespace
 
-std::string StepReportJson(const estimate::StepReport& r) { return JsonText(StepJson(r)); }
+std::string StepReportJson(const estimate::StepReport& r, const core::Diagnostics* diagnostics) {
+  return JsonText(StepJson(r, diagnostics));
+}
 
 // The rows a comparison shows: the headline figures, then the breakdown terms some step has.
 struct CompareRow {
@@ -463,7 +502,7 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
     } else {
       x["against_first"] = nullptr;  // the first is the baseline
     }
-    x["step"] = StepJson(s.report);
+    x["step"] = StepJson(s.report, nullptr);
     list.push_back(std::move(x));
   }
   j["steps"] = std::move(list);
@@ -471,34 +510,9 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
 }
 
 std::string DiagnosticsJson(const core::Diagnostics& d) {
-  auto or_null = [](const std::string& text) {
-    return text.empty() ? ordered_json(nullptr) : ordered_json(text);
-  };
-  ordered_json errors = ordered_json::array();
-  for (const core::Diagnostic& x : d.items()) {
-    // An origin "FILE:LINE" (a sweep section's axis, which the points' overrides carry as
-    // their origin) is its file and its line.
-    std::string file = x.file;
-    int line = x.line;
-    if (const size_t colon = file.rfind(':');
-        line <= 0 && colon != std::string::npos && colon > 0 && colon + 1 < file.size() &&
-        colon + 10 > file.size() &&
-        file.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-      line = std::stoi(file.substr(colon + 1));
-      file.resize(colon);
-    }
-    errors.push_back({{"severity", x.severity == core::Severity::kError     ? "error"
-                                   : x.severity == core::Severity::kWarning ? "warning"
-                                                                            : "note"},
-                      {"file", or_null(file)},
-                      {"line", line > 0 ? ordered_json(line) : ordered_json(nullptr)},
-                      {"key", or_null(x.key)},
-                      {"message", x.message},
-                      {"hint", or_null(x.hint)}});
-  }
   ordered_json j;
   j["schema"] = "fathom.errors/1";
-  j["errors"] = errors;
+  j["errors"] = DiagnosticsArray(d);
   return JsonText(j);
 }
 

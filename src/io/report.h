@@ -14,7 +14,9 @@ namespace fathom::io {
 std::string StepReportText(const estimate::StepReport& r);
 // The operator table slowest first, ties by name then phase: every writer's order.
 std::vector<const estimate::OpSummary*> SlowestFirst(const std::vector<estimate::OpSummary>& ops);
-std::string StepReportJson(const estimate::StepReport& r);
+// "fathom.step/2"; `diagnostics`, the warnings and notes of loading and estimating the step
+// (null: "diagnostics" is null), as fathom.errors/1's objects.
+std::string StepReportJson(const estimate::StepReport& r, const core::Diagnostics* diagnostics);
 
 // `fathom compare`: steps side by side, each against the first.
 struct ComparedStep {

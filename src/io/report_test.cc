@@ -27,7 +27,7 @@ estimate::StepReport Report(const std::string& example) {
 
 TEST(ReportJson, SchemaAndKeys) {
   const estimate::StepReport r = Report("gpt3-175b-128-h100-bf16");
-  const nlohmann::json j = nlohmann::json::parse(StepReportJson(r));
+  const nlohmann::json j = nlohmann::json::parse(StepReportJson(r, nullptr));
   EXPECT_EQ(j.at("schema"), "fathom.step/2");
   for (const char* key : {"step_time_s", "tokens_per_s", "mfu", "hfu", "memory_per_chip_bytes"}) {
     ASSERT_TRUE(j.contains(key)) << key;
@@ -51,7 +51,8 @@ TEST(ReportJson, SchemaAndKeys) {
 }
 
 TEST(ReportJson, BreakdownAddsUpToTheStepTime) {
-  const nlohmann::json j = nlohmann::json::parse(StepReportJson(Report("llama3-405b-16k-h100")));
+  const nlohmann::json j =
+      nlohmann::json::parse(StepReportJson(Report("llama3-405b-16k-h100"), nullptr));
   double sum = 0;
   for (const auto& [name, value] : j.at("time_breakdown_s").items()) sum += value.get<double>();
   EXPECT_NEAR(sum, j.at("step_time_s").get<double>(), 1e-9 * sum);
@@ -62,7 +63,7 @@ TEST(ReportJson, BreakdownAddsUpToTheStepTime) {
 // speak of; the step's split by bound covers the rows' time.
 TEST(ReportJson, OperatorRowsGiveTheirRoofline) {
   const estimate::StepReport r = Report("llama3-8b-dgx-h100");
-  const nlohmann::json j = nlohmann::json::parse(StepReportJson(r));
+  const nlohmann::json j = nlohmann::json::parse(StepReportJson(r, nullptr));
   double total = 0;
   bool gemm = false, norm = false;
   for (const nlohmann::json& o : j.at("compute_ops")) {
@@ -104,14 +105,14 @@ TEST(ReportJson, OperatorRowsGiveTheirRoofline) {
 
 TEST(ReportJson, MemoryThatDoesNotFit) {
   const estimate::StepReport r = Report("llama3-8b-dgx-h100");
-  const nlohmann::json j = nlohmann::json::parse(StepReportJson(r));
+  const nlohmann::json j = nlohmann::json::parse(StepReportJson(r, nullptr));
   EXPECT_EQ(j.at("fits").get<bool>(), j.at("memory_per_chip_bytes").get<double>() <=
                                           j.at("memory_capacity_bytes").get<double>());
 }
 
 TEST(ReportJson, SameInputSameBytes) {
   const estimate::StepReport r = Report("megatron-1t-3072-a100");
-  EXPECT_EQ(StepReportJson(r), StepReportJson(r));
+  EXPECT_EQ(StepReportJson(r, nullptr), StepReportJson(r, nullptr));
   EXPECT_EQ(StepReportText(r), StepReportText(r));
 }
 

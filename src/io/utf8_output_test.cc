@@ -77,7 +77,7 @@ TEST_F(Latin1FileName, StepJsonAndHtml) {
   core::Result<StepOutcome> r = Step(TestCatalog(), q);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   ASSERT_EQ(r.value().report.scenario, kLatin1Name);
-  ExpectJson(StepReportJson(r.value().report));
+  ExpectJson(StepReportJson(r.value().report, nullptr));
   ExpectHtml(StepReportHtml(r.value().report, nullptr));
 }
 

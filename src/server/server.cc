@@ -750,7 +750,7 @@ struct Server::Impl {
     core::Result<io::StepOutcome> r = io::Step(catalog, q);
     if (!r.ok()) return BadInput(r.diagnostics());
     const io::StepOutcome& step = r.value();
-    if (json) return Json(io::StepReportJson(step.report), r.diagnostics());
+    if (json) return Json(io::StepReportJson(step.report, &r.diagnostics()), r.diagnostics());
     const sim::SimResult* simulation = step.simulation ? &*step.simulation : nullptr;
     return {200, WithWarnings(r.diagnostics(), io::StepReportHtmlBody(step.report, simulation))};
   }

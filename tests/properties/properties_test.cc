@@ -135,8 +135,8 @@ TEST_P(Property, ModelFlopsPerTokenDoNotDependOnThePlan) {
 
 TEST_P(Property, EstimatingTwiceGivesIdenticalJson) {
   const estimate::Scenario s = Load(GetParam());
-  const std::string first = io::StepReportJson(Step(s));
-  const std::string second = io::StepReportJson(Step(s));
+  const std::string first = io::StepReportJson(Step(s), nullptr);
+  const std::string second = io::StepReportJson(Step(s), nullptr);
   EXPECT_EQ(first, second);
   EXPECT_EQ(io::StepReportText(Step(s)), io::StepReportText(Step(s)));
 }
@@ -279,7 +279,7 @@ class Units : public ::testing::Test {
     core::Result<io::LoadedScenario> s = io::LoadScenario(TestCatalog(), scenario);
     EXPECT_TRUE(s.ok()) << s.diagnostics().Format();
     if (!s.ok()) return "";
-    return io::StepReportJson(Step(s.value().scenario));
+    return io::StepReportJson(Step(s.value().scenario), nullptr);
   }
   fs::path dir_;
 };
