@@ -14,7 +14,7 @@ hardware::Roofline ComputeRoofline(const hardware::ChipSpec& chip, const workloa
       return hardware::GemmRoofline(chip, op.precision, op.m, op.n, op.k, op.batch,
                                     op.output_bytes);
     case model::OpKind::kAttention:
-      return hardware::AttentionRoofline(chip, op.precision, op.flops);
+      return hardware::AttentionRoofline(chip, op.precision, op.flops, op.bytes);
     case model::OpKind::kElementwise:
       return hardware::MemoryRoofline(chip, op.bytes);
   }

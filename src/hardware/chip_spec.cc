@@ -82,14 +82,17 @@ core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int
   return core::Seconds(GemmRoofline(chip, precision, m, n, k).Seconds());
 }
 
-Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flops) {
+Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flops, double bytes) {
   // Attention runs in 16-bit (bf16, or fp16 in an fp16 plan); a chip without that peak is
   // rated at its bf16, fp16 or fp8 one.
   double peak = chip.Peak(precision).value();
   if (peak <= 0) peak = chip.Peak(Precision::kBf16).value();
   if (peak <= 0) peak = chip.Peak(Precision::kFp16).value();
   if (peak <= 0) peak = chip.Peak(Precision::kFp8).value();
-  return {.flops = flops, .compute_s = flops / (peak * chip.attention_efficiency)};
+  return {.flops = flops,
+          .bytes = bytes,
+          .compute_s = flops / (peak * chip.attention_efficiency),
+          .memory_s = bytes > 0 ? bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency) : 0};
 }
 
 core::Seconds AttentionTime(const ChipSpec& chip, Precision precision, double flops) {

@@ -99,9 +99,10 @@ Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int6
 core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k);
 
 // A fused attention kernel doing `flops` at the attention efficiency of `precision`'s peak
-// (16-bit);
-// its HBM traffic is not priced (compute leg only).
-Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flops);
+// (16-bit) and moving `bytes` through HBM (its inputs and outputs once: the scores stay on
+// chip) at HBM bw · hbm efficiency; the slower leg.
+Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flops,
+                           double bytes = 0);
 core::Seconds AttentionTime(const ChipSpec& chip, Precision precision, double flops);
 
 // A memory-bound operator moving `bytes` through HBM (memory leg only).

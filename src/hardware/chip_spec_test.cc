@@ -109,6 +109,12 @@ TEST(Roofline, AttentionIsComputeAndStreamingIsMemory) {
   EXPECT_EQ(e.flops, 0);
   EXPECT_DOUBLE_EQ(e.memory_s, 1e9 / (3.35e12 * 0.84));
   EXPECT_EQ(BoundName(e.bound()), "memory");
+  // Its tensors' traffic: memory-bound on a chip of far more FLOP/s than HBM bandwidth.
+  ChipSpec fast = H100();
+  for (core::FlopsPerSec& x : fast.peak) x = core::FlopsPerSec(x.value() * 1000);
+  const Roofline moved = AttentionRoofline(fast, Precision::kBf16, 1e12, 1e9);
+  EXPECT_DOUBLE_EQ(moved.memory_s, 1e9 / (3.35e12 * 0.84));
+  EXPECT_EQ(moved.bound(), Bound::kMemory);
 }
 
 TEST(GemmTime, MoreFlopsNeverSlower) {

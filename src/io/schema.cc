@@ -341,12 +341,13 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
       const std::string& name = key_node.Scalar();
       const std::string path = rel.empty() ? name : rel + "." + name;
       const std::string full = full_prefix.empty() ? name : full_prefix + "." + name;
-      if (rel.empty() && std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
+      // A key given twice is an error, the skipped ones too (`base` twice: the first won).
       if (!seen.insert(name).second) {
         ctx.diags->Add(
             {core::Severity::kError, ctx.file, line(key_node), full, "key given twice", ""});
         continue;
       }
+      if (rel.empty() && std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
       size_t index = keys.size();
       bool section = false;
       for (size_t i = 0; i < keys.size(); ++i) {

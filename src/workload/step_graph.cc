@@ -84,16 +84,31 @@ void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, bool windowe
     const double forward =
         2.0 * b * (s / p.cp) * CausalKeysPerQuery(m, windowed) * heads * (d_qk + d_v);
     const bool short_window = ShortWindow(m, windowed);
+    // HBM traffic, each tensor once in 16 bits (the scores stay on chip; K and V re-read per
+    // query tile hit the cache, or the kernel is compute-bound anyway): forward reads the
+    // rank's queries and the keys and values they attend to (every key under context
+    // parallelism, or the window before the rank's queries), writes the output and its fp32
+    // log-sum-exp; backward reads those and the output gradient, writes dQ, dK and dV.
+    const double queries = b * (s / p.cp);
+    const double keys = b * (short_window ? std::min(s, s / p.cp + m.LocalSpan()) : s);
+    const double kv_heads =
+        m.mla.IsMla() ? heads : std::max(1.0, static_cast<double>(m.kv_heads) / p.tp);
+    const double q_o = 2.0 * queries * heads * (d_qk + d_v);
+    const double k_v = 2.0 * keys * kv_heads * (d_qk + d_v);
+    const double lse = 4.0 * queries * heads;
+    const double forward_bytes = q_o + k_v + lse;
     if (!recompute) {
       fwd.push_back({.name = "attention",
                      .kind = OpKind::kAttention,
                      .flops = forward,
+                     .bytes = forward_bytes,
                      .count = 1,
                      .windowed = short_window});
     }
     bwd.push_back({.name = recompute ? "attention_recompute" : "attention_bwd",
                    .kind = OpKind::kAttention,
                    .flops = recompute ? forward : 2.5 * forward,
+                   .bytes = recompute ? forward_bytes : 2 * (q_o + k_v) + lse,
                    .recompute = recompute,
                    .windowed = short_window});
     return;

@@ -64,7 +64,7 @@ struct ComputeOp {
   int64_t m = 0, n = 0, k = 0;  // GEMM shape per chip; batch for batched GEMMs
   int64_t batch = 1;            // grouped expert GEMMs: local experts, each m x n x k
   double flops = 0;             // attention: FLOPs per chip
-  double bytes = 0;             // elementwise: HBM bytes per chip
+  double bytes = 0;             // elementwise, fused attention: HBM bytes per chip
   // GEMM: HBM bytes moved per output element: 2 (a 16-bit write), or for a weight gradient
   // accumulated into the gradient buffer (Megatron's gradient_accumulation_fusion) a read
   // and a write of it, 2 x parallel::GradReduceBytes.

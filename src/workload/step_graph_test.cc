@@ -520,6 +520,32 @@ TEST(StepGraph, ChunkedAttentionSeesHalfAChunk) {
   EXPECT_DOUBLE_EQ(attention(chunked), attention(m));
 }
 
+// The fused attention kernel moves its inputs and outputs through HBM once: Llama 3 70B at
+// tp 8 (8 query heads and 1 KV head of 128 a rank), 8,192 tokens: forward reads Q and the
+// KV head and writes O and the fp32 log-sum-exp; backward twice the tensors (reads with the
+// output gradient, writes the gradients), the log-sum-exp once.
+TEST(StepGraph, FusedAttentionMovesItsTensorsOnce) {
+  const model::ModelSpec m = model::testing::Llama70B();
+  const parallel::ParallelPlan p = Plan(8, 1, 1);
+  const StepGraph g = BuildStepGraph(m, p);
+  const double s = m.seq_len;
+  const double q_o = 2.0 * s * 8 * 256, k_v = 2.0 * s * 1 * 256, lse = 4.0 * s * 8;
+  int seen = 0;
+  for (const BlockWork& b : g.blocks) {
+    for (const ComputeOp& op : b.forward) {
+      if (op.kind != model::OpKind::kAttention) continue;
+      EXPECT_DOUBLE_EQ(op.bytes, q_o + k_v + lse);
+      ++seen;
+    }
+    for (const ComputeOp& op : b.backward) {
+      if (op.kind != model::OpKind::kAttention) continue;
+      EXPECT_DOUBLE_EQ(op.bytes, 2 * (q_o + k_v) + lse);
+      ++seen;
+    }
+  }
+  EXPECT_GT(seen, 0);
+}
+
 // Under context parallelism a chunked layer needs only the keys of its attention chunk
 // before its cp chunks. At 32K over cp 2 the cp chunks are the 8K attention chunks: no
 // exchange. Over cp 4 (4K cp chunks) every second cp chunk needs the 4K before it: one step
