@@ -418,7 +418,7 @@ Duration Duration::FromSeconds(Seconds s) {
 std::string_view DimensionName(Dimension dim) {
   switch (dim) {
     case Dimension::kBytes:
-      return "bytes";
+      return "byte size";
     case Dimension::kBandwidth:
       return "bandwidth";
     case Dimension::kFlopRate:

@@ -167,7 +167,8 @@ TEST(ParseQuantity, UnsupportedPrefixSuggestsNoOtherSize) {
        "the prefix \"X\" is not supported for compute rate: expected one of FLOPS, KFLOPS, "
        "MFLOPS, GFLOPS, TFLOPS, PFLOPS, EFLOPS"},
       {"1EiB", Dimension::kBytes,
-       "the prefix \"Ei\" (exbi) is not supported for bytes: expected one of B, KB, MB, GB, TB, "
+       "the prefix \"Ei\" (exbi) is not supported for byte size: expected one of B, KB, MB, GB, "
+       "TB, "
        "PB, KiB, MiB, GiB, TiB, PiB"},
       {"5mW", Dimension::kPower,
        "the prefix \"m\" (milli) is not supported for power: expected one of W, kW, MW, GW"},
@@ -215,7 +216,7 @@ TEST(ParseQuantity, CountSuffixesIncludeB) {
 TEST(ParseQuantity, WrongDimension) {
   QuantityParse p = ParseQuantity("80GB", Dimension::kBandwidth);
   EXPECT_FALSE(p.ok);
-  EXPECT_NE(p.error.find("is a bytes"), std::string::npos);
+  EXPECT_NE(p.error.find("is a byte size"), std::string::npos);
 }
 
 TEST(ParseQuantity, RejectsNanInfNegativeHuge) {

@@ -47,4 +47,11 @@ inline constexpr const char* kPredictionNote =
     "the step times are predictions; `fathom validate` (docs/validation.md) compares them "
     "with published runs";
 
+// The caveat of the reports whose plans use ZeRO-3 (plan, size): the least validated part of
+// the model.
+inline constexpr const char* kZeroThreeCaveat =
+    "\n  zero 3: priced as FSDP's per-layer all-gathers and reduce-scatters at NCCL's ring "
+    "rate, overlapped with compute; for the only ZeRO-3 runs in the validation (DeepSpeed, "
+    "2021) the prediction is 36-79% short of the measured step (docs/validation.md)\n";
+
 }  // namespace fathom::io

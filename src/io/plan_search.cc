@@ -347,10 +347,7 @@ std::string SearchText(const plan::SearchResult& r) {
   // ZeRO-3 is the least validated part of the model: say so where a ranked plan uses it.
   if (std::any_of(r.ranked.begin(), r.ranked.end(),
                   [](const plan::Candidate& c) { return c.plan.zero == 3; })) {
-    out +=
-        "\n  zero 3: priced as FSDP's per-layer all-gathers and reduce-scatters at NCCL's ring "
-        "rate, overlapped with compute; for the only ZeRO-3 runs in the validation (DeepSpeed, "
-        "2021) the prediction is 36-79% short of the measured step (docs/validation.md)\n";
+    out += kZeroThreeCaveat;
   }
   out +=
       "\n  steps are estimated in closed form; the best are simulated event by event and "
@@ -738,8 +735,9 @@ std::string SizeText(const plan::SizeResult& r) {
 std::string SizePriceBasis(const plan::SizeResult& r) {
   const plan::CostDerivation& p = r.pricing;
   if (!Priced(p)) {
-    return "no price (the catalog has none for " + r.chip +
-           "; give training.cost.usd_per_chip_hour)";
+    return "no price (chip " + r.chip +
+           " has none: neither its catalog entry nor its file gives price.usd_per_chip_hour; give "
+           "training.cost.usd_per_chip_hour)";
   }
   if (p.price_source.rfind("catalog", 0) == 0) {
     return "the chip's catalog price (" + Usd(p.usd_per_chip_hour) +
@@ -875,6 +873,14 @@ std::string SizeReportText(const std::vector<plan::SizeResult>& results) {
   std::string out;
   for (const plan::SizeResult& r : results) out += (out.empty() ? "" : "\n") + SizeText(r);
   if (results.size() > 1) out += "\n" + SizeComparisonText(results);
+  // As fathom plan says it: where a chosen plan uses ZeRO-3.
+  if (std::any_of(results.begin(), results.end(), [](const plan::SizeResult& r) {
+        return std::any_of(r.rows.begin(), r.rows.end(), [](const plan::SizeRow& row) {
+          return row.plan_found && row.best.plan.zero == 3;
+        });
+      })) {
+    out += kZeroThreeCaveat;
+  }
   return out + "\n  note: " + kPredictionNote + "\n";
 }
 

@@ -630,6 +630,17 @@ TEST(SizeReports, FacilityEnergyAndElectricityAreShownAsTheRunShowsThem) {
   EXPECT_EQ(plain.find("electricity"), std::string::npos) << plain;
 }
 
+// A sizing whose plans use ZeRO-3 carries fathom plan's caveat; one without does not.
+TEST(SizeReports, ZeroThreeCaveatAsThePlanSearchSaysIt) {
+  plan::SizeResult r = SizeE8({8}, plan::CostConfig{});
+  ASSERT_FALSE(r.rows.empty());
+  ASSERT_TRUE(r.rows[0].plan_found);
+  r.rows[0].best.plan.zero = 1;
+  EXPECT_EQ(SizeReportText({r}).find("zero 3: priced as FSDP"), std::string::npos);
+  r.rows[0].best.plan.zero = 3;
+  EXPECT_NE(SizeReportText({r}).find("zero 3: priced as FSDP"), std::string::npos);
+}
+
 // Days keep their significant digits in a column (16.00 beside 13.06, not 16), and money is
 // written one way: cents below $1,000, else three significant digits with a suffix.
 TEST(SizeReports, NumbersKeepOneStyleInAColumn) {

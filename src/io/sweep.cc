@@ -842,8 +842,9 @@ core::Diagnostics SweepWarnings(const SweepResult& r, size_t shown) {
     }
   }
   if (warnings.size() > shown) {
-    d.Note("", fmt::format("{} more distinct warnings, {} in all; --json gives each point's",
-                           warnings.size() - shown, more_points));
+    d.Note("", fmt::format("{} more distinct warnings ({} distinct in all), said {} times over "
+                           "the points; --json gives each point's",
+                           warnings.size() - shown, warnings.size(), more_points));
   }
   return d;
 }
