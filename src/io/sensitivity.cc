@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "core/units.h"
 #include "estimate/estimate.h"
 #include "io/facade.h"
@@ -308,6 +309,20 @@ std::string SensitivityText(const SensitivityResult& r) {
   if (!r.rows.empty() && r.rows.front().change < 0) {
     out += fmt::format("\n  the step is most sensitive to {} ({})\n", r.rows.front().parameter,
                        r.rows.front().what);
+  }
+  // An improvement that slows the step (by more than the printed rounding): the simulator's
+  // list scheduling can reorder work when one part gets faster (Graham's anomaly); the
+  // estimator's closed form never does.
+  std::vector<std::string_view> slower;
+  for (const SensitivityRow& x : r.rows) {
+    if (x.change >= 5e-4) slower.push_back(x.parameter);
+  }
+  if (!slower.empty()) {
+    out += fmt::format(
+        "\n  slower when improved: {}: the simulator schedules greedily, and a faster part can "
+        "reorder\n  the rest for the worse (a scheduling anomaly, not a physical effect); "
+        "--engine estimate\n  gives the closed form, which is built not to\n",
+        core::JoinComma(slower));
   }
   out +=
       "\n  elasticity: d ln(step time) / d ln(improvement), the improvement being the factor a "

@@ -98,6 +98,26 @@ TEST(Sensitivity, AutoSimulatesWithinTheBudget) {
   EXPECT_EQ(SensitivityJson(automatic.value()), SensitivityJson(simulated.value()));
 }
 
+// A parameter whose improvement slows the step (the simulator's scheduling anomaly) is
+// named under the table; none, no line.
+TEST(Sensitivity, SlowerWhenImprovedIsSaid) {
+  SensitivityResult r;
+  r.engine = "simulate";
+  r.base_step_time_s = 10;
+  SensitivityRow faster, slower;
+  faster.parameter = "cluster.chip.memory.bandwidth";
+  faster.change = -0.1;
+  slower.parameter = "cluster.scale_up.bandwidth";
+  slower.change = 0.001;
+  r.rows = {faster, slower};
+  const std::string text = SensitivityText(r);
+  EXPECT_NE(text.find("slower when improved: cluster.scale_up.bandwidth: the simulator"),
+            std::string::npos)
+      << text;
+  r.rows.pop_back();
+  EXPECT_EQ(SensitivityText(r).find("slower when improved"), std::string::npos);
+}
+
 TEST(Sensitivity, BadRequestsAreErrors) {
   SensitivityRequest q;
   q.scenario = Example("llama3-8b-dgx-h100");

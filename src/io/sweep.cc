@@ -545,6 +545,14 @@ std::string SweepText(const SweepResult& r) {
                        not_fitting == 1 ? "does" : "do");
   }
   out += ".\n";
+  // As fathom step says it: MFU is against the 16-bit peak, which fp8 or fp4 linear layers
+  // can pass on a chip whose low-precision peak is far above it.
+  if (std::any_of(r.rows.begin(), r.rows.end(),
+                  [](const SweepRow& x) { return x.ok && x.mfu > 1; })) {
+    out +=
+        "  MFU above 100%: it is against the chip's dense 16-bit peak, and the linear layers run "
+        "at fp8 or fp4, whose peak is above it (fathom step gives MFU at run precision).\n";
+  }
   return out;
 }
 

@@ -347,6 +347,19 @@ TEST(Sweep, AxesOfManyKinds) {
   EXPECT_LE(r.rows[2].step_time_s, r.rows[0].step_time_s);
 }
 
+// MFU is against the 16-bit peak: an fp8 plan on a chip of low bf16 peak passes 100%, and
+// the table says why (fathom step did; the sweep printed 181% bare).
+TEST(Sweep, MfuAboveAHundredIsExplained) {
+  const Sweep s =
+      Prepared(Request({"cluster.chip.peak.bf16=300TFLOPS,989TFLOPS"}, {"plan.precision=fp8"}));
+  const SweepResult r = Evaluate(s, 1);
+  ASSERT_TRUE(r.rows[0].ok && r.rows[1].ok);
+  EXPECT_GT(r.rows[0].mfu, 1);
+  EXPECT_NE(SweepText(r).find("MFU above 100%"), std::string::npos);
+  const SweepResult bf16 = Evaluate(Prepared(Request({"plan.tp=1,2"}, {"plan.dp=auto"})), 1);
+  EXPECT_EQ(SweepText(bf16).find("MFU above 100%"), std::string::npos);
+}
+
 TEST(Sweep, BadRequestsAreErrorsBeforeAnyPoint) {
   EXPECT_NE(Errors(Request({"plan.tp=1,x"})).find("--axis: plan.tp: expected an integer"),
             std::string::npos);
