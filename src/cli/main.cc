@@ -716,9 +716,13 @@ int Main(int argc, char** argv) {
   bool catalog_json = false;
   CLI::App* catalog_cmd =
       app.add_subcommand("catalog", "list the shipped chips, clusters or models");
+  std::string catalog_entry;
   catalog_cmd->add_option("kind", catalog_kind, "chips, clusters or models")
       ->required()
       ->check(CLI::IsMember({"chips", "clusters", "models"}));
+  catalog_cmd->add_option("model", catalog_entry,
+                          "with models: one model (a catalog name, a model file, or a Hugging Face "
+                          "config.json or its directory), printed as the model file Fathom reads");
   catalog_cmd->add_flag("--json", catalog_json, "emit the fathom.catalog/1 JSON report");
 
   std::string explain_key;
@@ -833,6 +837,7 @@ int Main(int argc, char** argv) {
   if (sweep_cmd->parsed()) inputs_of(sweep.request);
   if (compare_cmd->parsed()) inputs = compare.scenarios;
   if (coll_cmd->parsed()) inputs.push_back(coll.cluster);
+  if (catalog_cmd->parsed()) inputs.push_back(catalog_entry);
   if (run_cmd->parsed()) inputs.push_back(run.request.reliability);
   if (const fathom::core::Diagnostics pinned = fathom::io::PinOnceReadInputs(catalog, inputs);
       pinned.HasErrors()) {
@@ -892,6 +897,28 @@ int Main(int argc, char** argv) {
     const fathom::io::Section s = catalog_kind == "chips"      ? fathom::io::Section::kChip
                                   : catalog_kind == "clusters" ? fathom::io::Section::kCluster
                                                                : fathom::io::Section::kModel;
+    if (!catalog_entry.empty()) {
+      if (s != fathom::io::Section::kModel) {
+        std::cerr << "error: catalog " << catalog_kind << " " << catalog_entry
+                  << ": one entry is shown for models only (a Hugging Face config.json as the "
+                     "model file Fathom reads); a "
+                  << (s == fathom::io::Section::kChip ? "chip" : "cluster")
+                  << "'s catalog file is under " << catalog.dir() << "/" << catalog_kind << "/\n";
+        return kUserError;
+      }
+      if (catalog_json) {
+        std::cerr << "error: catalog models " << catalog_entry
+                  << ": --json lists the catalog; one model is shown as its model file (YAML), "
+                     "without --json\n";
+        return kUserError;
+      }
+      fathom::core::Result<fathom::model::ModelSpec> m =
+          fathom::io::LoadModel(catalog, catalog_entry);
+      if (!m.ok()) return PrintDiagnostics(m.diagnostics());
+      std::cerr << m.diagnostics().Format();
+      std::cout << fathom::io::ModelFileYaml(m.value());
+      return 0;
+    }
     fathom::core::Result<std::string> out = fathom::io::CatalogListing(catalog, s, catalog_json);
     if (!out.ok()) return PrintDiagnostics(out.diagnostics());
     std::cout << out.value();

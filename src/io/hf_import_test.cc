@@ -7,11 +7,14 @@
 #include <nlohmann/json.hpp>
 
 #include "io/config.h"
+#include "io/report.h"
+#include "io/test_catalog.h"
 
 namespace fathom::io {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::TestCatalog;
 
 const std::string kFixtures = FATHOM_SOURCE_DIR "/tests/fixtures/hf/";
 
@@ -715,6 +718,31 @@ TEST_F(HfLoad, ConfigRecognisedWhateverTheExtension) {
                      "seq_len: 8\n"));
   ASSERT_TRUE(yaml.ok()) << yaml.diagnostics().Format();
   EXPECT_EQ(yaml.value().layers, 2);
+}
+
+// A model written as a model file (fathom catalog models NAME) loads as the same model: every
+// Hugging Face fixture and every catalog model, its file printed again identically, and the
+// same parameters.
+TEST_F(HfLoad, ModelFileRoundTrips) {
+  std::vector<std::string> refs;
+  for (const auto& entry : fs::directory_iterator(kFixtures)) {
+    if (entry.path().extension() == ".json") refs.push_back(entry.path().string());
+  }
+  for (const std::string& name : TestCatalog().Names(Section::kModel)) refs.push_back(name);
+  ASSERT_GT(refs.size(), 30u);
+  for (const std::string& ref : refs) {
+    core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), ref);
+    ASSERT_TRUE(m.ok()) << ref << "\n" << m.diagnostics().Format();
+    const std::string yaml = ModelFileYaml(m.value());
+    core::Result<model::ModelSpec> again = LoadModel(TestCatalog(), Write("model.yaml", yaml));
+    ASSERT_TRUE(again.ok()) << ref << "\n" << yaml << again.diagnostics().Format();
+    EXPECT_EQ(ModelFileYaml(again.value()), yaml) << ref;
+    EXPECT_EQ(model::CountParameters(again.value()).total, model::CountParameters(m.value()).total)
+        << ref;
+    EXPECT_EQ(model::CountParameters(again.value()).active,
+              model::CountParameters(m.value()).active)
+        << ref;
+  }
 }
 
 TEST(HfImport, ReportsAllErrorsAtOnce) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
@@ -514,6 +515,74 @@ std::string DiagnosticsJson(const core::Diagnostics& d) {
   j["schema"] = "fathom.errors/1";
   j["errors"] = DiagnosticsArray(d);
   return JsonText(j);
+}
+
+std::string ModelFileYaml(const model::ModelSpec& m) {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  auto put = [&](const char* key, const auto& value) {
+    e << YAML::Key << key << YAML::Value << value;
+  };
+  auto text = [&](const char* key, const std::string& value) {
+    if (!value.empty()) put(key, value);
+  };
+  put("name", m.name);
+  text("description", m.description);
+  text("source", m.source);
+  put("layers", m.layers);
+  put("hidden", m.hidden);
+  put("heads", m.heads);
+  put("kv_heads", m.kv_heads);
+  put("head_dim", m.head_dim);
+  put("ffn_hidden", m.ffn_hidden);
+  put("vocab", m.vocab);
+  put("seq_len", m.seq_len);
+  put("max_positions", m.max_positions);
+  put("activation", std::string(model::ActivationName(m.activation)));
+  put("norm", std::string(model::NormName(m.norm)));
+  put("position", std::string(model::PositionName(m.position)));
+  put("tied_embeddings", m.tied_embeddings);
+  put("bias", m.bias);
+  put("attention_bias", std::string(model::AttentionBiasName(m.attention_bias)));
+  put("mlp_bias", m.mlp_bias);
+  put("qk_norm", m.qk_norm);
+  if (m.qk_norm) put("qk_norm_width", std::string(m.qk_norm_all_heads ? "all_heads" : "head"));
+  put("post_norms", m.post_norms);
+  put("embedding_norm", m.embedding_norm);
+  put("parallel_attention", m.parallel_attention);
+  if (m.parallel_attention) put("parallel_norms", m.parallel_norms);
+  put("dropout", m.dropout);
+  put("sliding_window", m.sliding_window);
+  put("attention_chunk", m.attention_chunk);
+  put("global_attention_every", m.global_attention_every);
+  put("mtp_layers", m.mtp_layers);
+  if (m.moe.IsMoe()) {
+    const model::MoeSpec& x = m.moe;
+    e << YAML::Key << "moe" << YAML::Value << YAML::BeginMap;
+    put("experts", x.experts);
+    put("top_k", x.top_k);
+    put("shared_experts", x.shared_experts);
+    if (x.shared_ffn_hidden > 0) put("shared_ffn_hidden", x.shared_ffn_hidden);
+    put("routing", std::string(model::RoutingName(x.routing)));
+    if (x.routing == model::Routing::kCapacity) put("capacity_factor", x.capacity_factor);
+    put("imbalance", x.imbalance);
+    put("expert_ffn_hidden", x.expert_ffn_hidden);
+    put("first_dense_layers", x.first_dense_layers);
+    put("layer_frequency", x.layer_frequency);
+    put("shared_expert_gate", x.shared_expert_gate);
+    e << YAML::EndMap;
+  }
+  if (m.mla.IsMla()) {
+    e << YAML::Key << "mla" << YAML::Value << YAML::BeginMap;
+    put("q_lora_rank", m.mla.q_lora_rank);
+    put("kv_lora_rank", m.mla.kv_lora_rank);
+    put("qk_rope_head_dim", m.mla.qk_rope_head_dim);
+    put("qk_nope_head_dim", m.mla.qk_nope_head_dim);
+    put("v_head_dim", m.mla.v_head_dim);
+    e << YAML::EndMap;
+  }
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
 }
 
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json) {

@@ -47,6 +47,11 @@ std::string DiagnosticsJson(const core::Diagnostics& d);
 // kind, scale_out tiers, derived hierarchy).
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json);
 
+// A model as a model file (YAML, every key the model section takes, docs/formats.md): what
+// Fathom reads from a catalog entry, a file with `base:`, or a Hugging Face config.json, to
+// check or to edit (`fathom catalog models NAME_OR_FILE`). Loading it gives the same model.
+std::string ModelFileYaml(const model::ModelSpec& m);
+
 // Documentation of one key ("plan.tp", "cluster.scale_up.bandwidth") or of all keys.
 core::Result<std::string> Explain(const std::string& key);
 
