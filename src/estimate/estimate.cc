@@ -963,6 +963,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.plan = p;
   r.parameters = counts.total;
   r.active_parameters = counts.active;
+  r.mtp_parameters = counts.mtp;
   r.micro_batches = g.micro_batches;
   const double mb = g.micro_batches;
   const double v = p.schedule == parallel::Schedule::kInterleaved ? p.vp : 1;

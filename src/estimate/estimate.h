@@ -171,6 +171,9 @@ struct StepReport {
 
   double parameters = 0;         // total model parameters
   double active_parameters = 0;  // per token (MoE), without the input embedding
+  // Multi-token prediction modules (DeepSeek-V3): trained (in memory and FLOPs) but not in
+  // `parameters`, as DeepSeek counts its 671B.
+  double mtp_parameters = 0;
   double step_time_s = 0;
   double tokens_per_step = 0;
   double tokens_per_s = 0;

@@ -93,8 +93,13 @@ std::string StepReportText(const estimate::StepReport& r) {
   };
   out += fmt::format("{}: {} on {} ({} x {})\n", r.scenario.empty() ? "step" : r.scenario, r.model,
                      r.cluster, r.chips, r.chip);
-  out += fmt::format("  model: {} parameters, {} active per token (input embedding excluded)\n",
-                     ShortCount(r.parameters), ShortCount(r.active_parameters));
+  out += fmt::format("  model: {} parameters, {} active per token (input embedding excluded){}\n",
+                     ShortCount(r.parameters), ShortCount(r.active_parameters),
+                     r.mtp_parameters > 0
+                         ? fmt::format("; the multi-token prediction modules' {} are trained too "
+                                       "(in memory and FLOPs), not counted",
+                                       ShortCount(r.mtp_parameters))
+                         : std::string());
   out += "  plan: " + PlanLine(r.plan, PlanDetail::kFull) + "\n\n";
   line("step time", core::FormatSeconds(r.step_time_s));
   // With thousands separators, as the plan and size tables write it.
@@ -290,6 +295,7 @@ ordered_json StepJson(const estimate::StepReport& r, const core::Diagnostics* di
   j["plan"] = PlanJson(p, r.micro_batches);
   j["parameters"] = Whole(r.parameters);
   j["active_parameters"] = Whole(r.active_parameters);
+  j["mtp_parameters"] = Whole(r.mtp_parameters);
   j["step_time_s"] = Round(r.step_time_s);
   j["tokens_per_step"] = Whole(r.tokens_per_step);
   j["seq_len"] =

@@ -72,7 +72,7 @@ COUNTS = {
     "chips", "nodes", "tp", "pp", "vp", "dp", "cp", "ep", "etp", "zero", "micro_batch_size",
     "global_batch_size", "micro_batches", "first_stage_layers", "last_stage_layers",
     # the model
-    "parameters", "active_parameters", "layers", "hidden", "heads", "kv_heads", "seq_len",
+    "parameters", "active_parameters", "mtp_parameters", "layers", "hidden", "heads", "kv_heads", "seq_len",
     # work
     "steps", "tokens", "tokens_per_step", "calls", "events", "trials", "seed",
     # indices and ranks
