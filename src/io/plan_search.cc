@@ -621,6 +621,26 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
         "--idle allow)",
         clauses, Count(r.global_batch_size)));
   }
+  // A count whose run takes longer than a smaller count's with failures, its ideal time
+  // shorter: failures cost more than its chips add.
+  std::vector<std::pair<int64_t, std::string>> longer;  // the sooner count, the later ones
+  for (const plan::SizeRow& row : r.rows) {
+    if (row.longer_than == 0) continue;
+    auto it = std::find_if(longer.begin(), longer.end(),
+                           [&](const auto& x) { return x.first == row.longer_than; });
+    if (it == longer.end()) it = longer.insert(longer.end(), {row.longer_than, ""});
+    it->second += (it->second.empty() ? "" : ", ") + Count(row.chips);
+  }
+  if (!longer.empty()) {
+    std::string clauses;
+    for (const auto& [sooner, counts] : longer) {
+      clauses += (clauses.empty() ? "" : "; ") + counts + " chips take longer than " +
+                 Count(sooner) + " with failures";
+    }
+    lines.push_back(clauses +
+                    ": their ideal time is shorter, but their failures cost more than their "
+                    "chips add (the ETTR column; fathom run shows where the time goes)");
+  }
   if (r.chosen >= 0) return lines;
   if (!r.no_plan.empty()) {
     lines.push_back(r.no_plan);
@@ -839,6 +859,8 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
       }
       x["meets_deadline"] = row.planned && row.meets;
       x["slower_than_chips"] = row.slower_than > 0 ? ordered_json(row.slower_than) : nullptr;
+      x["longer_with_failures_than_chips"] =
+          row.longer_than > 0 ? ordered_json(row.longer_than) : nullptr;
       rows.push_back(x);
     }
     c["rows"] = rows;

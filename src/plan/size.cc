@@ -245,12 +245,19 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
     }
   }
   const SizeRow* fastest = nullptr;  // of the smaller counts, by ideal time
+  const SizeRow* soonest = nullptr;  // of the smaller counts, by expected time
   for (SizeRow& row : result.rows) {
     if (!row.planned) continue;
     if (fastest != nullptr && row.train_s > fastest->train_s) {
       row.slower_than = fastest->chips;
     } else {
       fastest = &row;
+    }
+    if (result.with_reliability && soonest != nullptr && row.slower_than == 0 &&
+        row.expected_s > soonest->expected_s) {
+      row.longer_than = soonest->chips;
+    } else if (soonest == nullptr || row.expected_s <= soonest->expected_s) {
+      soonest = &row;
     }
   }
   if (std::none_of(result.rows.begin(), result.rows.end(),

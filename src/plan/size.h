@@ -57,6 +57,9 @@ struct SizeRow {
   // A smaller count tried whose plan trains faster (ideal time): the global batch and the
   // layers leave no plan that uses this count's chips as well; 0 = none.
   int64_t slower_than = 0;
+  // With failures (--reliability): a smaller count tried whose run takes less time, its ideal
+  // time longer (failures cost more than the chips add); 0 = none, or no reliability.
+  int64_t longer_than = 0;
 };
 
 struct SizeResult {

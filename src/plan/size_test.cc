@@ -333,6 +333,31 @@ TEST(Size, EttrStretchesTheTimeAndCanMoveTheChoice) {
   EXPECT_EQ(Size(s, q, Narrow(), o).value().chosen, 0);
 }
 
+// With failures, a count whose ideal time is shorter but whose run takes longer than a
+// smaller count's says so (longer_than); without them, no count does.
+TEST(Size, MoreChipsThatTakeLongerWithFailuresAreSaid) {
+  const estimate::Scenario s = Llama70BOn(4096, 1024);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {1024, 2048, 4096};
+  const SearchOptions o = EstimatesOnly();
+  auto falling = [](const estimate::Scenario& sc) -> core::Result<double> {
+    return sc.cluster.chips >= 4096 ? 0.2 : 0.9;
+  };
+  core::Result<SizeResult> r = Size(s, q, Narrow(), o, falling);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::vector<SizeRow>& rows = r.value().rows;
+  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_TRUE(rows[2].planned);
+  EXPECT_LT(rows[2].train_s, rows[1].train_s);
+  EXPECT_GT(rows[2].expected_s, rows[1].expected_s);
+  EXPECT_EQ(rows[1].longer_than, 0);
+  EXPECT_EQ(rows[2].longer_than, 2048);
+  core::Result<SizeResult> ideal = Size(s, q, Narrow(), o);
+  ASSERT_TRUE(ideal.ok());
+  for (const SizeRow& row : ideal.value().rows) EXPECT_EQ(row.longer_than, 0);
+}
+
 TEST(Size, AnEttrErrorMarksTheRow) {
   const estimate::Scenario s = Llama70BOn(1024, 1024);
   SizeRequest q;
