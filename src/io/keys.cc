@@ -1622,7 +1622,8 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
                "node finds a spare with probability spare_confidence (the quantile of the nodes "
                "in repair, M/G/inf, plus one, at most the job's nodes), its rare wait reported but "
                "not charged (charged when capped at the job's nodes); a given pool's expected "
-               "wait is charged to the downtime")
+               "wait is charged to the downtime when it is smaller than the automatic pool, and "
+               "reported, not charged, as the automatic pool's, when it is not")
                .Default("auto")
                .Auto()
                .Min(0)

@@ -131,7 +131,14 @@ std::string EffectiveMfuBasis(const RunResult& r) {
 
 std::string SparePool(const RunResult& r) {
   const reliability::RunReport& a = r.analysis;
-  if (r.config.spare_nodes >= 0) return " (given)";
+  if (r.config.spare_nodes >= 0) {
+    return a.spare_nodes >= a.spare_nodes_needed
+               ? fmt::format(" (given; {} confidence needs {}: its rare wait is not charged)",
+                             Pct(r.config.spare_confidence), a.spare_nodes_needed)
+               : fmt::format(" (given; {} confidence would need {}: P(wait) {:.4f}, charged)",
+                             Pct(r.config.spare_confidence), a.spare_nodes_needed,
+                             a.p_wait_with_spares);
+  }
   if (a.spare_nodes >= a.spare_nodes_needed) {
     return fmt::format(" for {} confidence (automatic: its rare wait is not charged)",
                        Pct(r.config.spare_confidence));

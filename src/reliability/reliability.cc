@@ -661,11 +661,12 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
       spec.spare_nodes >= 0 ? spec.spare_nodes : std::min(spec.nodes, rep.spare_nodes_needed);
   rep.p_wait_without_spares = SpareWaitProbability(0, rep.nodes_out_mean);
   rep.p_wait_with_spares = SpareWaitProbability(rep.spare_nodes, rep.nodes_out_mean);
-  // With a given pool the wait joins the downtime; an automatic pool is sized to make it
-  // rare (1 − confidence) and is reported, not charged, so that buying more spares for a
-  // higher failure rate never makes the run look faster. An automatic pool capped at the
-  // job's nodes falls short of that confidence: its wait is charged as a given pool's.
-  const bool charged = spec.spare_nodes >= 0 || rep.spare_nodes < rep.spare_nodes_needed;
+  // A pool smaller than the one the confidence needs (given so, or the automatic pool capped
+  // at the job's nodes) charges its wait to the downtime; a pool of at least that size,
+  // given or automatic, makes the wait rare (1 − confidence) and reports it, not charged:
+  // so buying more spares for a higher failure rate never makes the run look faster, more
+  // spares never make it slower, and a given pool of the automatic size reads alike.
+  const bool charged = rep.spare_nodes < rep.spare_nodes_needed;
   const double wait_if_needed = charged ? rep.p_wait_with_spares * spec.repair_time_s /
                                               static_cast<double>(rep.spare_nodes + 1)
                                         : 0.0;

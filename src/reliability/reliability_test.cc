@@ -345,15 +345,41 @@ TEST(Spares, AFailingNodeNeedsASpareBesideThoseInRepair) {
   EXPECT_EQ(r.p_wait_without_spares, 1);
   const double share = 1 - 54.0 / 419;
   EXPECT_NEAR(r.spare_wait_s, share * kDay, 1e-6 * kDay);
-  // One spare: the failing node waits only if the spare is in repair already, then for the
-  // first of the two repairs: P(N >= 1) · MTTR / 2.
+  // One spare, short of the pool a 99.9% confidence needs (2): the failing node waits only
+  // if the spare is in repair already, then for the first of the two repairs:
+  // P(N >= 1) · MTTR / 2.
+  s.spare_confidence = 0.999;
   s.spare_nodes = 1;
   const RunReport one = Analyze(s);
+  EXPECT_EQ(one.spare_nodes_needed, 2);
   EXPECT_NEAR(one.p_wait_with_spares, -std::expm1(-one.nodes_out_mean), 1e-15);
   EXPECT_NEAR(one.spare_wait_s, share * one.p_wait_with_spares * kDay / 2, 1e-9);
-  // The automatic pool for it: one spare.
+  // The automatic pool, capped at the job's one node: short of the confidence, charged.
   s.spare_nodes = -1;
   EXPECT_EQ(Analyze(s).spare_nodes, 1);
+  EXPECT_EQ(Analyze(s).spare_wait_s, one.spare_wait_s);
+}
+
+// A pool of at least the size the confidence needs, given or automatic, reports its rare
+// wait and does not charge it: a given pool larger than the automatic one read slower, its
+// smaller wait charged (16 given, 14 automatic on the 405B example).
+TEST(Spares, APoolOfTheAutomaticSizeOrMoreReadsAlike) {
+  RunSpec s = Llama3Spec();
+  s.repair_time_s = kDay;
+  const RunReport automatic = Analyze(s);
+  ASSERT_GT(automatic.spare_nodes, 1);
+  EXPECT_EQ(automatic.spare_wait_s, 0);
+  const int needed = static_cast<int>(automatic.spare_nodes);
+  for (int given : {needed, needed + 2}) {
+    s.spare_nodes = given;
+    const RunReport r = Analyze(s);
+    EXPECT_EQ(r.spare_wait_s, 0) << given;
+    EXPECT_EQ(r.ettr_all_causes, automatic.ettr_all_causes) << given;
+  }
+  s.spare_nodes = needed - 1;
+  const RunReport short_one = Analyze(s);
+  EXPECT_GT(short_one.spare_wait_s, 0);
+  EXPECT_LT(short_one.ettr_all_causes, automatic.ettr_all_causes);
 }
 
 TEST(Validation, NoSparesWaitForTheRepairOnce) {
