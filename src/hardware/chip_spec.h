@@ -47,6 +47,9 @@ struct ChipSpec {
   std::string scale_up_fabric;
   core::BytesPerSec scale_up_bandwidth{0};  // per chip, one direction
   int scale_up_domain = 1;
+  // How the chip's scale-up domain is joined, as the cluster's scale_up.kind names it
+  // ("switch", "full_mesh", "torus"); "" = not stated. A cluster that gives no kind takes it.
+  std::string scale_up_kind;
   core::BytesPerSec scale_out_bandwidth{0};  // per chip, one direction
   core::Watts tdp{0};
   double usd_per_chip_hour = 0;

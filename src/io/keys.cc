@@ -204,12 +204,6 @@ std::vector<KeyInfo>& SweepAxisInfos() {
   return infos;
 }
 
-network::DomainKind DomainKindOf(const std::string& s) {
-  if (s == "full_mesh") return network::DomainKind::kFullMesh;
-  if (s == "torus") return network::DomainKind::kTorus;
-  return network::DomainKind::kSwitch;
-}
-
 network::FabricKind FabricKindOf(const std::string& s) {
   if (s == "fat_tree") return network::FabricKind::kFatTree;
   if (s == "dragonfly") return network::FabricKind::kDragonfly;
@@ -230,6 +224,12 @@ double AutoOr(const Value& v, double automatic) { return v.is_auto ? automatic :
 constexpr std::string_view kSourceHelp = "where the numbers of this section come from (citation)";
 
 }  // namespace
+
+network::DomainKind DomainKindOf(const std::string& s) {
+  if (s == "full_mesh") return network::DomainKind::kFullMesh;
+  if (s == "torus") return network::DomainKind::kTorus;
+  return network::DomainKind::kSwitch;
+}
 
 const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
   using C = hardware::ChipSpec;
@@ -345,6 +345,11 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { c.scale_up_bandwidth = core::BytesPerSec(v.d); }},
           {Int("scale_up.domain", "chips in one scale-up domain").Default("1").Min(1).Max(1e6),
            [](C& c, const Value& v) { c.scale_up_domain = static_cast<int>(v.i); }},
+          {Enum("scale_up.kind",
+                "how the chip's scale-up domain is joined (switch, full_mesh, torus: as a "
+                "cluster's scale_up.kind); a cluster that gives no kind takes the chip's")
+               .Choices({"switch", "full_mesh", "torus"}),
+           [](C& c, const Value& v) { c.scale_up_kind = v.s; }},
           {Str("scale_up.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "scale_up", v); }},
           {Qty("scale_out.bandwidth", Dimension::kBandwidth,
@@ -459,9 +464,12 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                      "peer, "
                      "bandwidth / (domain - 1) each: AMD Infinity Fabric, Gaudi), torus (TPU ICI: "
                      "torus_dims, bandwidth split over 2 links per dimension)")
-                    .Default("switch")
+                    .Default("the chip's scale_up.kind, else switch")
                     .Choices({"switch", "full_mesh", "torus"}),
-                [](C& c, const Value& v) { c.spec.domain_kind = DomainKindOf(v.s); }},
+                [](C& c, const Value& v) {
+                  c.spec.domain_kind = DomainKindOf(v.s);
+                  c.kind_given = true;
+                }},
                {IntList("scale_up.torus_dims",
                         "torus: extents, dimension 0 fastest (consecutive ranks); their product is "
                         "scale_up.domain, e.g. [16, 16, 16] for a 4,096-chip TPU v4 pod")

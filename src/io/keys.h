@@ -13,6 +13,7 @@ namespace fathom::io {
 // A cluster before its chip is resolved; zero fields take the chip's values.
 struct ClusterDraft {
   network::ClusterSpec spec;
+  bool kind_given = false;  // scale_up.kind stated (else the chip's, else switch)
   YAML::Node chip;
   YAML::Node tiers;  // scale_out.tiers, walked after `base:` merges (a later list replaces it)
 };
@@ -201,6 +202,9 @@ core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::s
 core::Result<YAML::Node> LoadSectionFile(const std::string& scenario, const YAML::Node& ref,
                                          const std::string& key, bool files_allowed,
                                          std::string& file);
+
+// The domain kind a scale_up.kind names ("switch", "full_mesh", "torus").
+network::DomainKind DomainKindOf(const std::string& s);
 
 // A validation case file.
 core::Result<ValidationCase> LoadValidationCase(const std::string& file);

@@ -1043,13 +1043,32 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     }
   }
   if (c.domain == 0) c.domain = c.chip.scale_up_domain;
+  const Location cluster_at{loader.FileOf(prefix, file),
+                            loader.section_file.count(prefix) ? 0 : line};
+  // A cluster that does not say how its domain is joined takes the chip's (an MI300X's
+  // eight are a full mesh, not a switch: 6.5x the bandwidth of a pair's link).
+  if (!draft.kind_given && !c.chip.scale_up_kind.empty()) {
+    c.domain_kind = DomainKindOf(c.chip.scale_up_kind);
+    // A torus needs its extents, which a chip does not give: without them the domain stays a
+    // switch, said (a TPU swapped into an NVSwitch cluster by --set cluster.chip).
+    if (c.domain_kind == network::DomainKind::kTorus && c.torus_dims.empty() && c.domain > 1) {
+      c.domain_kind = network::DomainKind::kSwitch;
+      d.Add(core::Diagnostic{
+          core::Severity::kWarning, cluster_at.file, cluster_at.line, Join(prefix, "scale_up.kind"),
+          "the " + c.chip.name +
+              " chip's domain is a torus, but the cluster gives no "
+              "scale_up.torus_dims: its " +
+              std::to_string(c.domain) +
+              " chips are modelled as a switch (each with its full bandwidth to any peer)",
+          "give scale_up.kind: torus and scale_up.torus_dims (e.g. [4, 4, 4] for 64 chips) to "
+          "model the torus"});
+    }
+  }
   if (c.scale_up.bandwidth.value() == 0) c.scale_up.bandwidth = c.chip.scale_up_bandwidth;
   if (c.scale_out.bandwidth.value() == 0) {
     c.scale_out.bandwidth = core::BytesPerSec(c.chip.scale_out_bandwidth.value() * c.chips_per_nic);
   }
   if (c.scale_up.fabric.empty()) c.scale_up.fabric = c.chip.scale_up_fabric;
-  const Location cluster_at{loader.FileOf(prefix, file),
-                            loader.section_file.count(prefix) ? 0 : line};
   auto where_of = [&](const std::string& key) {
     auto it = loader.where.find(Join(prefix, key));
     return it == loader.where.end() ? cluster_at : it->second;

@@ -755,6 +755,32 @@ core::Diagnostics SetErrors(const std::vector<std::string>& texts) {
   return r.ok() ? core::Diagnostics{} : r.diagnostics();
 }
 
+// A cluster that gives no scale_up.kind takes its chip's: an MI300X's eight are a full mesh
+// (a pair has one link), not a switch; a kind given wins; a torus chip without the
+// cluster's torus_dims stays a switch, said.
+TEST(Cluster, DomainKindComesFromTheChip) {
+  auto load = [](const std::vector<std::string>& set) {
+    core::Result<network::ClusterSpec> c =
+        LoadCluster(TestCatalog(), "dgx-h100-superpod", Set(set));
+    EXPECT_TRUE(c.ok()) << c.diagnostics().Format();
+    return c;
+  };
+  EXPECT_EQ(load({}).value().domain_kind, network::DomainKind::kSwitch);
+  EXPECT_EQ(load({"cluster.chip=mi300x"}).value().domain_kind, network::DomainKind::kFullMesh);
+  EXPECT_EQ(load({"cluster.chip=mi300x", "cluster.scale_up.kind=switch"}).value().domain_kind,
+            network::DomainKind::kSwitch);
+  const core::Result<network::ClusterSpec> tpu = load({"cluster.chip=tpu-v5p"});
+  EXPECT_EQ(tpu.value().domain_kind, network::DomainKind::kSwitch);
+  EXPECT_NE(tpu.diagnostics().Format().find(
+                "the tpu-v5p chip's domain is a torus, but the cluster gives no "
+                "scale_up.torus_dims"),
+            std::string::npos)
+      << tpu.diagnostics().Format();
+  const core::Result<network::ClusterSpec> torus =
+      load({"cluster.chip=tpu-v5p", "cluster.scale_up.torus_dims=[2, 2, 2]"});
+  EXPECT_EQ(torus.value().domain_kind, network::DomainKind::kTorus);
+}
+
 // An out-of-range value's bounds are in the key's unit: a power in W, a fraction also as
 // the percentage it may be given as.
 TEST_F(LoaderTest, RangeErrorsCarryTheKeysUnit) {

@@ -132,6 +132,34 @@ def collectives_of(name, vendor):
     raise AssertionError(name)
 
 
+# How each chip's scale-up domain is joined (a cluster that gives no scale_up.kind takes
+# it), read off hardware.json's scaleup_fabric and scaleup_domain_desc; chips whose text
+# does not say (PCIe cards, one-chip domains, MI250X's node, Trainium3, Maia 200, MTIA) have
+# none, and their clusters default to a switch.
+SCALE_UP_KIND = {
+    "switch": ["a100-40gb", "a100-80gb", "h100-sxm", "h800", "h200", "b200", "gb200", "b300",
+               "gb300"],
+    "full_mesh": ["mi300x", "mi325x", "mi355x", "gaudi2", "gaudi3", "maia100"],
+    "torus": ["tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e", "tpu7x", "trainium1", "trainium2"],
+}
+SCALE_UP_KIND_WHY = {
+    "switch": "NVSwitch: every GPU has its full bandwidth into a non-blocking switch",
+    "full_mesh": "no switch: a direct link to every peer of the domain",
+    "torus": "nearest-neighbour links, a torus (a cluster gives its torus_dims)",
+}
+
+
+def scale_up_kind_of(name, a):
+    for kind, names in SCALE_UP_KIND.items():
+        if name in names:
+            text = "; ".join(t for t in (a.get("scaleup_fabric"), a.get("scaleup_domain_desc")) if t)
+            extra = ""
+            if name in ("mi325x", "mi355x"):
+                extra = " (7 links on an 8-GPU platform: one per peer, as MI300X's)"
+            return kind, f"kind {kind}: {SCALE_UP_KIND_WHY[kind]}; hardware.json: '{text}'{extra}"
+    return None, None
+
+
 # What kind of price each catalog price is, and when it held, read off hardware.json's
 # price_desc (its conventions: prices are "always dated and typed"). Prices of different
 # kinds do not compare: an on-demand list price is several times a reservation's.
@@ -450,6 +478,10 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
     else:
         dom = a["scaleup_domain_chips"]
     L.append(f"  domain: {dom}")
+    kind, kind_src = scale_up_kind_of(name, a)
+    if kind:
+        L.append(f"  kind: {kind}")
+        ssrc.append(kind_src)
     s = "per chip, one direction (hardware.json scaleup_bw_GB_per_s_uni, scaleup_domain_chips). "
     if a.get("scaleup_domain_desc"):
         s += "Domain: " + a["scaleup_domain_desc"] + ". "
