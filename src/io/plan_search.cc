@@ -678,6 +678,11 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
                     Count(r.rows[static_cast<size_t>(fastest)].chips) +
                     " train slower: try a larger --global-batch (it bounds data parallelism), or "
                     "a faster chip");
+  } else if (r.fabric_limit_chips > 0) {
+    lines.push_back("no chip count tried meets the deadline up to " + Count(r.fabric_limit_chips) +
+                    " chips, the most the cluster's fabric holds as described (its tiers reach "
+                    "no more): describe more tiers or switches of larger radix to size past it, "
+                    "or try a larger --global-batch or a faster chip");
   } else {
     lines.push_back(
         "no chip count tried meets the deadline: try more chips (--chips), a larger "
@@ -875,6 +880,8 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
             : nullptr;
     c["cluster_chips"] = r.cluster_chips;
     c["extended_past_cluster"] = r.extended;
+    c["fabric_limit_chips"] =
+        r.fabric_limit_chips > 0 ? ordered_json(r.fabric_limit_chips) : nullptr;
     c["no_plan_reason"] = r.no_plan.empty() ? ordered_json(nullptr) : ordered_json(r.no_plan);
     clusters.push_back(c);
   }
@@ -913,9 +920,12 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
       "energy\n";
   for (const plan::SizeResult& r : results) {
     if (r.chosen < 0) {
-      out +=
-          fmt::format("  {:<24} {:<10}  {}\n", r.cluster, r.chip,
-                      r.no_plan.empty() ? "none meets the deadline" : "no plan at any count tried");
+      out += fmt::format("  {:<24} {:<10}  {}\n", r.cluster, r.chip,
+                         !r.no_plan.empty() ? "no plan at any count tried"
+                         : r.fabric_limit_chips > 0
+                             ? "none meets the deadline up to the " + Count(r.fabric_limit_chips) +
+                                   " chips its fabric holds"
+                             : std::string("none meets the deadline"));
       continue;
     }
     const plan::SizeRow& c = ChosenRow(r);

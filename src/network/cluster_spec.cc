@@ -216,14 +216,15 @@ void ShapeTorusSlice(ClusterSpec& c, core::Diagnostics& d) {
     }
     if (shape.empty()) {
       const int64_t largest = most * block;
-      const int64_t slices = (c.chips + largest - 1) / largest;
+      const int64_t below = c.chips / largest, above = below + 1;  // whole largest slices
       d.Error("cluster.chips",
               Str(c.chips) + " chips do not split into equal slices of whole blocks of " +
                   Str(block) + " chips (scale_up.torus_slice_unit " + Str(unit) +
                   " on every axis), at most " + Str(c.torus_max_slice) +
                   " chips a slice (scale_up.torus_max_slice)",
-              "use a multiple of " + Str(block) + " chips, e.g. " + Str(slices * largest) + " (" +
-                  Str(slices) + " slices of " + Str(largest) + ")");
+              "use a multiple of " + Str(block) + " chips, e.g. " + Str(below * largest) + " (" +
+                  Str(below) + (below == 1 ? " slice" : " slices") + " of " + Str(largest) +
+                  ") or " + Str(above * largest) + " (" + Str(above) + ")");
       return;
     }
     const int64_t slice = per * block;

@@ -190,6 +190,15 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       const bool resized = !x.warnings.empty();  // searched: the fabric holds the count
       if (planned && faster) best = x.row.expected_s;
       result.extended = true;
+      if (!resized) {
+        int64_t held = 0;
+        for (const Outcome& tried : outcomes) {
+          if (!tried.warnings.empty() || tried.row.chips <= result.cluster_chips) {
+            held = tried.row.chips;
+          }
+        }
+        result.fabric_limit_chips = held;
+      }
       outcomes.push_back(std::move(x));
       if (met || !resized || (planned && !faster)) break;
     }

@@ -83,6 +83,9 @@ struct SizeResult {
   // holding a plan), counts past its chips were tried on its fabric extended to them (the
   // same tiers and radix).
   bool extended = false;
+  // The extension stopped at a count the fabric cannot hold (its tiers reach no more): the
+  // most chips tried that it holds; 0 = it did not stop so.
+  int64_t fabric_limit_chips = 0;
   int64_t cluster_chips = 0;      // the cluster's own chips
   std::string no_plan;            // why no count tried has a plan; "" when one has
   bool with_reliability = false;  // expected times include the ETTR function's losses

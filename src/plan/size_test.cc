@@ -220,6 +220,21 @@ TEST(Size, CountsGoPastTheClusterUntilOneMeetsTheDeadline) {
   EXPECT_EQ(free.value().rows.back().chips, 64);
 }
 
+// Past the cluster, the doubling stops at a count its tiers cannot reach: the result says
+// how many chips the fabric held (it said "none meets the deadline", as if more would not).
+TEST(Size, TheFabricsLimitIsSaid) {
+  estimate::Scenario s = Llama70BOn(64, 1024);
+  s.cluster = network::testing::DgxH100(64, {network::testing::Block("leaf", 256)});
+  SizeRequest q;
+  q.tokens = 1e13;
+  q.deadline_s = 1;  // none can
+  core::Result<SizeResult> r = Size(s, q, Narrow(), EstimatesOnly());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_TRUE(r.value().extended);
+  EXPECT_EQ(r.value().fabric_limit_chips, 256);
+  EXPECT_LT(r.value().chosen, 0);
+}
+
 // A TPU v5p-like pod of 8,960 chips whose slices hold at most 6,144: counts past the pod are
 // whole slices of 6,144 (the DCN joining them), and the bracket between the pod and the first
 // count that meets the deadline is searched in whole slices, 12,288 among them.
