@@ -230,7 +230,14 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
       out.whole_plan = false;
     }
   }
-  core::Diagnostics all = loaded.diagnostics();
+  // The loaded cluster's notes on its own chip count (how a torus was cut into slices) do not
+  // hold for --chips, whose own are in `d`.
+  core::Diagnostics all;
+  const bool resized = q.chips > 0;
+  for (const core::Diagnostic& x : loaded.diagnostics().items()) {
+    if (resized && x.severity == core::Severity::kNote && x.key == "cluster.chips") continue;
+    all.Add(x);
+  }
   all.Append(d);  // --chips's warnings (a count that is no slice of a torus)
   return core::Result<LoadedSearch>(std::move(out), std::move(all));
 }

@@ -345,8 +345,11 @@ std::string RunReportText(const RunResult& r) {
                        m.seed);
     out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}\n", "", "mean", "P10", "P50", "P90");
     // One trial has no spread to estimate the error of the mean from.
-    const std::string time_ci =
-        m.time_ci99_half_width_s ? "+-" + Duration(*m.time_ci99_half_width_s) : "n/a";
+    // A spread below a billionth of the mean is rounding (every trial drew no failure).
+    const std::string time_ci = !m.time_ci99_half_width_s ? "n/a"
+                                : *m.time_ci99_half_width_s <= 1e-9 * m.time_to_train_s.mean
+                                    ? "+-0 s"
+                                    : "+-" + Duration(*m.time_ci99_half_width_s);
     const std::string ettr_ci =
         m.ettr_ci99_half_width ? fmt::format("+-{:.4f}", *m.ettr_ci99_half_width) : "n/a";
     out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}   (99% CI of the mean {})\n",
