@@ -597,6 +597,25 @@ std::string FewerChipHoursLine(const plan::SizeResult& r) {
                      Priced(f.cost) ? ", " + Usd(f.cost.usd) : "");
 }
 
+namespace {
+
+// The rows that name a smaller count through `field` (slower_than, longer_than), grouped by
+// that count in the order the rows name it: (the count, "1,024, 2,048").
+std::vector<std::pair<int64_t, std::string>> CountsNaming(const plan::SizeResult& r,
+                                                          int64_t plan::SizeRow::*field) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  for (const plan::SizeRow& row : r.rows) {
+    const int64_t named = row.*field;
+    if (named == 0) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& x) { return x.first == named; });
+    if (it == out.end()) it = out.insert(out.end(), {named, ""});
+    it->second += (it->second.empty() ? "" : ", ") + Count(row.chips);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
   std::vector<std::string> lines;
   if (r.extended) {
@@ -608,14 +627,9 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
   // A count whose best plan trains slower than a smaller count's: the global batch and the
   // layers leave no plan that uses its chips as well (more chips will not help there).
   // One clause per faster count, in the order the rows name them.
-  std::vector<std::pair<int64_t, std::string>> slower;  // the faster count, the slower ones
-  for (const plan::SizeRow& row : r.rows) {
-    if (row.slower_than == 0) continue;
-    auto it = std::find_if(slower.begin(), slower.end(),
-                           [&](const auto& x) { return x.first == row.slower_than; });
-    if (it == slower.end()) it = slower.insert(slower.end(), {row.slower_than, ""});
-    it->second += (it->second.empty() ? "" : ", ") + Count(row.chips);
-  }
+  // The faster count, the slower ones.
+  const std::vector<std::pair<int64_t, std::string>> slower =
+      CountsNaming(r, &plan::SizeRow::slower_than);
   if (!slower.empty()) {
     std::string clauses;
     for (const auto& [faster, counts] : slower) {
@@ -630,14 +644,9 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
   }
   // A count whose run takes longer than a smaller count's with failures, its ideal time
   // shorter: failures cost more than its chips add.
-  std::vector<std::pair<int64_t, std::string>> longer;  // the sooner count, the later ones
-  for (const plan::SizeRow& row : r.rows) {
-    if (row.longer_than == 0) continue;
-    auto it = std::find_if(longer.begin(), longer.end(),
-                           [&](const auto& x) { return x.first == row.longer_than; });
-    if (it == longer.end()) it = longer.insert(longer.end(), {row.longer_than, ""});
-    it->second += (it->second.empty() ? "" : ", ") + Count(row.chips);
-  }
+  // The sooner count, the later ones.
+  const std::vector<std::pair<int64_t, std::string>> longer =
+      CountsNaming(r, &plan::SizeRow::longer_than);
   if (!longer.empty()) {
     std::string clauses;
     for (const auto& [sooner, counts] : longer) {
