@@ -24,6 +24,7 @@
 #include "cli/sweep_cli.h"
 #include "core/check.h"
 #include "core/text.h"
+#include "core/units.h"
 #include "io/collective_report.h"
 #include "io/config.h"
 #include "io/facade.h"
@@ -120,8 +121,10 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
     return static_cast<bool>(std::cout);
   }
   std::ofstream f(path, std::ios::binary);
-  auto to_file = [&f](std::string_view piece) {
+  int64_t written = 0;
+  auto to_file = [&f, &written](std::string_view piece) {
     f.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+    written += static_cast<int64_t>(piece.size());
   };
   // ".gz" in any case (trace.JSON.GZ too).
   const bool gzip =
@@ -139,6 +142,17 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
   if (!f) {
     std::cerr << "error: --trace: cannot write \"" << path << "\"\n";
     return false;
+  }
+  // A trace of every stage and micro-batch can pass a gigabyte, which a browser opens slowly
+  // if at all: say how to make it smaller.
+  constexpr int64_t kLargeTrace = int64_t{256} << 20;
+  if (!gzip && written > kLargeTrace) {
+    std::cerr
+        << "note: --trace: \"" << path << "\" is "
+        << fathom::core::FormatBytes(static_cast<double>(written))
+        << "; name it .json.gz to write it gzipped (about a tenth of the size; Perfetto opens "
+           "it), or keep fewer stages, micro-batches or a window (--trace-stages, "
+           "--trace-micro-batches, --trace-window)\n";
   }
   return true;
 }
