@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "core/text.h"
+#include "io/number_format.h"
 
 namespace fathom::io {
 
@@ -185,8 +186,13 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
     if (sizing.tokens <= 0) sizing.tokens = run.value().tokens;
     if (sizing.tokens <= 0) {
       d.Error("--tokens",
-              "how much to train is not given (the scenario's training section gives "
-              "neither tokens nor steps)",
+              run.value().duration_s > 0
+                  ? "how much to train is not given: the scenario's training section gives a "
+                    "duration (" +
+                        Duration(run.value().duration_s) +
+                        "), a window of time, which is what sizing finds, not what it takes"
+                  : std::string("how much to train is not given (the scenario's training "
+                                "section gives neither tokens nor steps)"),
               "e.g. --tokens 15T, or training: {tokens: \"15T\"} in the scenario");
       return d;
     }

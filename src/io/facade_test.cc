@@ -315,6 +315,58 @@ TEST(Facade, SizeAndRunPriceTheSamePlanAlike) {
   fs::remove_all(dir);
 }
 
+// A plan the search simulated is projected on its simulated step, as `fathom run
+// --engine simulate` projects it: the same ideal time (at the straggler-free step, the
+// stragglers one of the run's losses), ETTR, expected time and cost, the spares included.
+TEST(Facade, SizeAndRunAgreeOnASimulatedPlanWithStragglers) {
+  const fs::path dir = fs::temp_directory_path() / ("fathom-sim-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string file = (dir / "stragglers.yaml").string();
+  std::ofstream(file) << "model: llama2-7b\n"
+                         "cluster: {base: dgx-h100-superpod, chips: 32}\n"
+                         "plan: {tp: 1, pp: 2, dp: 16, micro_batch_size: 1, global_batch_size: "
+                         "128, zero: 1, recompute: none,\n"
+                         "       stragglers: {fraction: 0.01, slowdown: 2}}\n"
+                         "reliability: llama3-table5\n"
+                         "training: {tokens: 100B}\n";
+  RunRequest rq;
+  rq.scenario = file;
+  rq.engine = "simulate";
+  RunOptions ro;
+  ro.monte_carlo = false;
+  core::Result<RunResult> run = io::Run(TestCatalog(), rq, ro);
+  ASSERT_TRUE(run.ok()) << run.diagnostics().Format();
+  ASSERT_GT(run.value().step.timeline.straggler_cost_s, 0);
+
+  SizingRequest sq;
+  sq.search.scenario = file;
+  sq.search.tp = "1";
+  sq.search.pp = "2";
+  sq.search.cp = sq.search.micro_batch_size = "1";
+  sq.search.zero = "1";
+  sq.search.recompute = "none";
+  sq.search.schedule = "1f1b";
+  sq.tokens = "100B";
+  sq.chips = "32";
+  plan::SearchOptions so;
+  so.simulate_top = 1;
+  core::Result<std::vector<plan::SizeResult>> size = Size(TestCatalog(), sq, so);
+  ASSERT_TRUE(size.ok()) << size.diagnostics().Format();
+  const plan::SizeRow& row = size.value().front().rows.front();
+  ASSERT_TRUE(row.planned) << row.why;
+  ASSERT_GE(row.best.simulate_s, 0);
+  const reliability::RunReport& a = run.value().analysis;
+  auto near = [](double x, double y) { return std::abs(x - y) <= 1e-9 * std::abs(x); };
+  EXPECT_TRUE(near(row.train_s, a.ideal_time_s)) << row.train_s << " vs " << a.ideal_time_s;
+  EXPECT_TRUE(near(row.expected_s, a.expected_time_s))
+      << row.expected_s << " vs " << a.expected_time_s;
+  EXPECT_TRUE(near(row.cost.usd, run.value().cost.usd));
+  EXPECT_TRUE(near(row.cost.ideal_usd, run.value().cost.ideal_usd));
+  EXPECT_GT(row.cost.spare_chips, 0);
+  EXPECT_EQ(row.cost.spare_chips, run.value().cost.spare_chips);
+  fs::remove_all(dir);
+}
+
 // Every shipped example is a plan that runs: it fits in its chips' memory, so `fathom run`
 // can project it (an example of a published recipe that did not fit would misstate it).
 TEST(Facade, EveryExampleFitsInMemory) {

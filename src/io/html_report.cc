@@ -1269,16 +1269,9 @@ std::string RunRecovery(const RunResult& r) {
 // Cost and energy, with the price and power they assume.
 std::string RunCost(const RunResult& r) {
   const CostDerivation& c = r.cost;
-  std::vector<std::pair<std::string, std::string>> facts = {
-      {"chip-hours",
-       fmt::format("{} ({} chips &times; {})", Esc(ChipHours(c.chip_hours)),
-                   core::WithThousands(std::llround(c.chips)), Esc(Duration(c.hours * 3600)))},
-      {"price", Esc(PriceBasis(r))}};
-  if (c.usd_per_chip_hour > 0) {
-    facts.push_back({"cost", fmt::format("{} (ideal, without failures, checkpoints or "
-                                         "stragglers: {})",
-                                         Esc(Usd(c.usd)), Esc(Usd(c.ideal_usd)))});
-  }
+  std::vector<std::pair<std::string, std::string>> facts = {{"chip-hours", Esc(ChipHoursLine(r))},
+                                                            {"price", Esc(PriceBasis(r))}};
+  if (c.usd_per_chip_hour > 0) facts.push_back({"cost", Esc(CostLine(r))});
   facts.push_back({"power", Esc(PowerBasis(r))});
   if (!c.power_source.empty()) {
     facts.push_back(
@@ -1288,6 +1281,9 @@ std::string RunCost(const RunResult& r) {
   if (c.usd_per_kwh > 0 && !c.power_source.empty()) {
     facts.push_back({"electricity", fmt::format("{} at {} USD/kWh", Esc(Usd(c.electricity_usd)),
                                                 Num(c.usd_per_kwh, 4))});
+  }
+  if (const std::string total = TotalCostLine(r); !total.empty()) {
+    facts.push_back({"total", Esc(total)});
   }
   return "<section>\n<h2>Cost and energy</h2>\n<p class=\"hint\">Over the expected time to "
          "train.</p>\n" +
@@ -1498,7 +1494,8 @@ std::string RunReportHtmlBody(const RunResult& r) {
     const bool catalog = r.cost.price_source.rfind("catalog", 0) == 0;
     out += Figure("cost", Esc(Usd(r.cost.usd)),
                   fmt::format("{} chip-hours at {} per chip-hour{}",
-                              Esc(ChipHours(r.cost.chip_hours)), Esc(Usd(r.cost.usd_per_chip_hour)),
+                              Esc(ChipHours(r.cost.chip_hours + r.cost.spare_chip_hours)),
+                              Esc(Usd(r.cost.usd_per_chip_hour)),
                               catalog ? ", " + Esc(PriceKind(r.cost.price_kind, "")) : ""));
   }
   out += Figure("energy", Esc(Energy(r.cost.facility_energy_j)),
@@ -1579,11 +1576,21 @@ std::string RunReportHtmlBody(const RunResult& r) {
                                   : std::string("n/a (one run)"),
         mc.ettr_ci99_half_width ? "&plusmn;" + Num(*mc.ettr_ci99_half_width, 4)
                                 : std::string("n/a"));
+    const bool window = r.training.duration_s > 0;
     out += fmt::format(
-        "<tr><td>time to train</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+        window ? "time of the expected steps" : "time to train",
         Esc(Duration(mc.time_to_train_s.mean)), Esc(Duration(mc.time_to_train_s.p10)),
         Esc(Duration(mc.time_to_train_s.p50)), Esc(Duration(mc.time_to_train_s.p90)));
+    if (window) {
+      const WindowSteps w = StepsInWindow(r);
+      out += fmt::format(
+          "<tr><td>steps in the window (steps &times; window / time)</td><td class=\"num\"></td>"
+          "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+          core::WithThousands(std::llround(w.p10)), core::WithThousands(std::llround(w.p50)),
+          core::WithThousands(std::llround(w.p90)));
+    }
     out += fmt::format(
         "<tr><td>ETTR</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",

@@ -1,5 +1,6 @@
 #include "io/plan_format.h"
 
+#include <cmath>
 #include <string_view>
 #include <vector>
 
@@ -127,6 +128,9 @@ void AddCostJson(const plan::CostDerivation& c, nlohmann::ordered_json& j) {
   j["it_energy_j"] = NumberOrNull(Powered(c), c.it_energy_j);
   j["facility_energy_j"] = NumberOrNull(Powered(c), c.facility_energy_j);
   j["electricity_usd"] = NumberOrNull(Powered(c) && c.usd_per_kwh > 0, c.electricity_usd);
+  j["spares"] = {{"chips", std::llround(c.spare_chips)},
+                 {"chip_hours", Round(c.spare_chip_hours)},
+                 {"cost_usd", NumberOrNull(Priced(c), c.spare_usd)}};
 }
 
 }  // namespace fathom::io

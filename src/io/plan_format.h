@@ -36,8 +36,9 @@ bool Powered(const plan::CostDerivation& c);
 nlohmann::ordered_json PriceJson(const plan::CostDerivation& c);
 // The power: {power_per_chip_w, source, pue, usd_per_kwh}, or null when none is known.
 nlohmann::ordered_json PowerJson(const plan::CostDerivation& c);
-// Adds chip_hours, cost_usd, ideal_cost_usd, it_energy_j, facility_energy_j and
-// electricity_usd to `j`, each null when its price or power is not known.
+// Adds chip_hours (the job's chips), cost_usd (the spares' included), ideal_cost_usd,
+// it_energy_j, facility_energy_j, electricity_usd and spares {chips, chip_hours, cost_usd}
+// to `j`, each null when its price or power is not known.
 void AddCostJson(const plan::CostDerivation& c, nlohmann::ordered_json& j);
 
 // The caveat of every report that turns step times into days and dollars (run, size): the

@@ -555,6 +555,7 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   // sizes nothing: it is what sizing finds).
   const TrainingConfig& t = loaded.value().training;
   const estimate::Scenario& base = loaded.value().scenario.scenario;
+  inputs.duration_s = t.duration_s;
   inputs.tokens = t.tokens > 0 ? t.tokens
                                : t.steps * static_cast<double>(base.plan.global_batch_size) *
                                      static_cast<double>(base.model.seq_len);
@@ -570,11 +571,13 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   // Where the failure model came from, as fathom run's header names it.
   inputs.reliability = ReliabilityOriginText(loaded.value().reliability);
   auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());
-  inputs.ettr = plan::RunEttr([run](const estimate::Scenario& sc) -> core::Result<double> {
+  inputs.ettr = plan::RunEttr([run](const estimate::Scenario& sc,
+                                    bool simulate) -> core::Result<plan::RunFigures> {
     LoadedRun r = *run;
     r.scenario.scenario = sc;
     RunOptions options;
     options.monte_carlo = false;
+    options.simulate = simulate;
     core::Result<RunResult> result = EvaluateRun(r, options);
     if (!result.ok()) return result.diagnostics();
     const reliability::RunReport& a = result.value().analysis;
@@ -584,7 +587,11 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
       d.Error("reliability", "the run's expected time gives no ETTR (" + std::to_string(g) + ")");
       return d;
     }
-    return std::min(1.0, g);  // rounding: the expected time is never below the ideal
+    plan::RunFigures f;
+    f.ettr = std::min(1.0, g);  // rounding: the expected time is never below the ideal
+    f.ideal_s = a.ideal_time_s;
+    f.spare_chips = result.value().cost.spare_chips;
+    return f;
   });
   return {std::move(inputs), std::move(energy)};
 }
@@ -690,10 +697,13 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
         "shorten the recovery (detect, restart, load), checkpoint faster or more often, "
         "or lower the failure rates (fathom run shows where the time goes)");
   } else if (!slower.empty() && fastest < last) {
-    lines.push_back("no chip count tried meets the deadline, and more chips than " +
+    // Only the counts tried train slower: another count (one that divides the global batch
+    // into data-parallel replicas) may not.
+    lines.push_back("no chip count tried meets the deadline, and the counts tried above " +
                     Count(r.rows[static_cast<size_t>(fastest)].chips) +
-                    " train slower: try a larger --global-batch (it bounds data parallelism), or "
-                    "a faster chip");
+                    " train slower: try other counts (--chips; ones the global batch divides "
+                    "into more replicas), a larger --global-batch (it bounds data parallelism), "
+                    "or a faster chip");
   } else if (r.fabric_limit_chips > 0) {
     lines.push_back("no chip count tried meets the deadline up to " + Count(r.fabric_limit_chips) +
                     " chips, the most the cluster's fabric holds as described (its tiers reach "
@@ -767,6 +777,14 @@ std::string SizeText(const plan::SizeResult& r) {
              "(--reliability adds them);\n";
   out += std::string("  chip-hours and cost are over the ") + (g ? "expected" : "ideal") +
          " time at " + SizePriceBasis(r) + ",\n  energy (IT) at " + SizePowerBasis(r) + ".\n";
+  const bool spares = std::any_of(r.rows.begin(), r.rows.end(), [](const plan::SizeRow& row) {
+    return row.planned && row.cost.spare_chips > 0;
+  });
+  if (spares && Priced(r.pricing)) {
+    out +=
+        "  The cost adds fathom run's spare nodes, held for the run at the same price (idle: "
+        "no energy); chip-hours are the job's.\n";
+  }
   if (electricity) {
     out += "  Electricity is the facility's energy at " + SizeElectricityBasis(r) + ".\n";
   }
@@ -874,7 +892,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
         AddCostJson(row.cost, x);
       } else {
         for (const char* k : {"chip_hours", "cost_usd", "ideal_cost_usd", "it_energy_j",
-                              "facility_energy_j", "electricity_usd"}) {
+                              "facility_energy_j", "electricity_usd", "spares"}) {
           x[k] = nullptr;
         }
       }
@@ -910,6 +928,12 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
                 {"cluster", results[static_cast<size_t>(cheapest)].cluster},
                 {"chips", ChosenRow(results[static_cast<size_t>(cheapest)]).chips},
                 {"cost_usd", Round(ChosenRow(results[static_cast<size_t>(cheapest)]).cost.usd)}};
+  // The clusters that meet the deadline without a price: not weighed for the cheapest.
+  ordered_json unpriced = ordered_json::array();
+  for (const plan::SizeResult& r : results) {
+    if (r.chosen >= 0 && !Priced(ChosenRow(r).cost)) unpriced.push_back(r.cluster);
+  }
+  j["unpriced_clusters"] = unpriced;
   j["notes"] = ordered_json::array({kPredictionNote});
   return JsonText(j);
 }
@@ -936,12 +960,23 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
       "energy\n";
   for (const plan::SizeResult& r : results) {
     if (r.chosen < 0) {
-      out += fmt::format("  {:<24} {:<10}  {}\n", r.cluster, r.chip,
-                         !r.no_plan.empty() ? "no plan at any count tried"
-                         : r.fabric_limit_chips > 0
-                             ? "none meets the deadline up to the " + Count(r.fabric_limit_chips) +
-                                   " chips its fabric holds"
-                             : std::string("none meets the deadline"));
+      std::string why = !r.no_plan.empty() ? "no plan at any count tried"
+                        : r.fabric_limit_chips > 0
+                            ? "none meets the deadline up to the " + Count(r.fabric_limit_chips) +
+                                  " chips its fabric holds"
+                            : std::string("none meets the deadline");
+      // The count that came closest, so that the miss has a size.
+      const plan::SizeRow* fastest = nullptr;
+      for (const plan::SizeRow& row : r.rows) {
+        if (row.planned && (fastest == nullptr || row.expected_s < fastest->expected_s)) {
+          fastest = &row;
+        }
+      }
+      if (fastest != nullptr) {
+        why += fmt::format(" (at best {} d{}, on {} chips)", Sig(fastest->expected_s / 86400, 4),
+                           r.with_reliability ? " expected" : "", Count(fastest->chips));
+      }
+      out += fmt::format("  {:<24} {:<10}  {}\n", r.cluster, r.chip, why);
       continue;
     }
     const plan::SizeRow& c = ChosenRow(r);
@@ -955,12 +990,18 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
   for (const plan::SizeResult& r : results) {
     if (Priced(r.pricing)) priced.push_back(&r);
   }
-  bool stated = true, same = true;
+  bool stated = true, same = true, one_given = true;
   for (const plan::SizeResult* r : priced) {
-    stated = stated && !r->pricing.price_kind.empty();
-    same = same && r->pricing.price_kind == priced.front()->pricing.price_kind;
+    const plan::CostDerivation& p = r->pricing;
+    const plan::CostDerivation& first = priced.front()->pricing;
+    stated = stated && !p.price_kind.empty();
+    same = same && p.price_kind == first.price_kind;
+    // One price given for every cluster (--set, or the scenario's training section).
+    one_given = one_given && p.price_source.rfind("catalog", 0) != 0 &&
+                p.price_source == first.price_source &&
+                p.usd_per_chip_hour == first.usd_per_chip_hour;
   }
-  const bool alike = stated && same;
+  const bool alike = (stated && same) || one_given;
   const int cheapest = CheapestChoice(results);
   if (cheapest >= 0) {
     const plan::SizeResult& r = results[static_cast<size_t>(cheapest)];
@@ -968,7 +1009,24 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
                        alike ? "" : " at these prices", Count(ChosenRow(r).chips), r.cluster,
                        r.chip, Usd(ChosenRow(r).cost.usd));
   }
-  if (priced.size() > 1 && alike) {
+  // A cluster that meets the deadline without a price is not in the cheapest: say so.
+  std::string unpriced;
+  for (const plan::SizeResult& r : results) {
+    if (r.chosen >= 0 && !Priced(ChosenRow(r).cost)) {
+      unpriced += fmt::format("{}{} ({} chips)", unpriced.empty() ? "" : ", ", r.cluster,
+                              Count(ChosenRow(r).chips));
+    }
+  }
+  if (!unpriced.empty()) {
+    out += "  Not priced, so not in " + std::string(cheapest >= 0 ? "the cheapest" : "a cheapest") +
+           ": " + unpriced +
+           "; give training.cost.usd_per_chip_hour, or the chip's price.usd_per_chip_hour.\n";
+  }
+  if (priced.size() > 1 && one_given) {
+    out += fmt::format("  Every cluster is priced at {} per chip-hour ({}).\n",
+                       Usd(priced.front()->pricing.usd_per_chip_hour),
+                       priced.front()->pricing.price_source);
+  } else if (priced.size() > 1 && alike) {
     out += fmt::format("  The catalog prices are all {} rates.\n",
                        PriceKind(priced.front()->pricing.price_kind, ""));
   } else if (priced.size() > 1) {

@@ -79,8 +79,9 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
                                                  const std::string& chips);
 // What `fathom size` takes from `fathom run`'s inputs (LoadRun), so that the two agree on
 // the same plan:
-//   ettr     the ETTR of all causes (ideal / expected time) of `fathom run`'s analytic
-//            reliability model (failures, restarts, checkpoints; no Monte Carlo), from
+//   ettr     the ETTR of all causes (ideal / expected time), the ideal time and the spare
+//            chips of `fathom run`'s analytic reliability model (failures, restarts,
+//            checkpoints; no Monte Carlo) on the step the search ranked the plan by, from
 //            --reliability or the scenario's section; an empty function when neither
 //            gives one (the default preset is not applied unasked);
 //   cost     the training section's cost (price, power, PUE), which plan::Size prices
@@ -89,6 +90,7 @@ struct SizeRunInputs {
   plan::RunEttr ettr;
   plan::CostConfig cost;
   double tokens = 0;        // the training section's tokens, or steps x batch tokens; 0: none
+  double duration_s = 0;    // the training section's window of time (not sizable); 0: none
   std::string reliability;  // where the failure model came from ("preset rsc1"); "" = none
 };
 core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const PlanRequest& q,

@@ -1,6 +1,7 @@
 #include "io/plan_search.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -256,17 +257,21 @@ TEST(LoadSizeRunInputs, EttrFromAPresetOrNothing) {
   sc.plan.dp = static_cast<int>(sc.cluster.chips / 32);
   sc.plan.sequence_parallel = true;
   sc.plan.recompute = parallel::Recompute::kSelective;
-  core::Result<double> g = table5(sc);
+  core::Result<plan::RunFigures> g = table5(sc, false);
   ASSERT_TRUE(g.ok()) << g.diagnostics().Format();
-  EXPECT_GT(g.value(), 0.5);
-  EXPECT_LT(g.value(), 1.0);
+  EXPECT_GT(g.value().ettr, 0.5);
+  EXPECT_LT(g.value().ettr, 1.0);
+  // The run's own ideal time, and its spare pool (whole 8-chip nodes) priced with the job.
+  EXPECT_GT(g.value().ideal_s, 0);
+  EXPECT_GT(g.value().spare_chips, 0);
+  EXPECT_EQ(std::fmod(g.value().spare_chips, 8.0), 0);
   // More chips fail more often: the ETTR falls.
   core::Result<network::ClusterSpec> small = plan::Resize(sc.cluster, 1024);
   ASSERT_TRUE(small.ok());
   estimate::Scenario fewer = sc;
   fewer.cluster = small.value();
   fewer.plan.dp = 1024 / 32;
-  EXPECT_GT(table5(fewer).value(), g.value());
+  EXPECT_GT(table5(fewer, false).value().ettr, g.value().ettr);
   EXPECT_FALSE(LoadSizeRunInputs(TestCatalog(), q, "15T", "rsc9").ok());
 }
 
@@ -394,7 +399,9 @@ TEST(SizeReports, TheEttrIsNamedAsTheRunNamesIt) {
   request.chips = {8};
   plan::SearchOptions o;
   o.simulate_top = 0;
-  auto ettr = [](const estimate::Scenario&) -> core::Result<double> { return 0.9; };
+  auto ettr = [](const estimate::Scenario&, bool) -> core::Result<plan::RunFigures> {
+    return plan::RunFigures{.ettr = 0.9, .ideal_s = -1, .spare_chips = 0};
+  };
   core::Result<plan::SizeResult> r =
       plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o, ettr);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
@@ -424,9 +431,9 @@ TEST(SizeReports, FailuresThatOutgrowTheChipsAreSaid) {
   plan::SearchOptions o;
   o.simulate_top = 0;
   // An ETTR that falls with the square of the chips.
-  auto ettr = [](const estimate::Scenario& sc) -> core::Result<double> {
+  auto ettr = [](const estimate::Scenario& sc, bool) -> core::Result<plan::RunFigures> {
     const double chips = static_cast<double>(sc.cluster.chips);
-    return 64.0 / (chips * chips);
+    return plan::RunFigures{.ettr = 64.0 / (chips * chips), .ideal_s = -1, .spare_chips = 0};
   };
   core::Result<plan::SizeResult> r =
       plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o, ettr);

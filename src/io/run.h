@@ -91,6 +91,20 @@ std::string EffectiveMfuBasis(const RunResult& r);
 std::string SparePool(const RunResult& r);
 // The price per chip-hour and where it comes from, or why there is none.
 std::string PriceBasis(const RunResult& r);
+// With a window of time (training.duration) and a Monte Carlo: the steps done in the window,
+// a trial that takes T for the expected steps N doing N x window / T (P10 from the P90 time).
+struct WindowSteps {
+  double p10 = 0, p50 = 0, p90 = 0;
+};
+WindowSteps StepsInWindow(const RunResult& r);
+// "21.23M (16384 chips x 54.0 d) + 145,152 for 112 spare chips (14 nodes, held for the
+// run)".
+std::string ChipHoursLine(const RunResult& r);
+// "$263M, of it $1.83M for the spares (ideal, without failures, checkpoints or stragglers:
+// $248M)"; "" without a price.
+std::string CostLine(const RunResult& r);
+// With electricity priced: "$265M: chips $263M + electricity $2.57M"; else "".
+std::string TotalCostLine(const RunResult& r);
 // The power per chip and where it comes from, or why it is unknown.
 std::string PowerBasis(const RunResult& r);
 

@@ -149,6 +149,41 @@ std::string SparePool(const RunResult& r) {
       Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_with_spares);
 }
 
+WindowSteps StepsInWindow(const RunResult& r) {
+  const reliability::Percentiles& t = r.monte_carlo->time_to_train_s;
+  const double n = std::round(r.spec.steps) * r.training.duration_s;
+  auto at = [n](double time) { return time > 0 ? n / time : 0.0; };
+  return {at(t.p90), at(t.p50), at(t.p10)};
+}
+
+std::string ChipHoursLine(const RunResult& r) {
+  const CostDerivation& c = r.cost;
+  std::string s = fmt::format("{} ({:.0f} chips x {})", ChipHours(c.chip_hours), c.chips,
+                              Duration(c.hours * 3600));
+  if (c.spare_chips > 0) {
+    s += fmt::format(" + {} for {:.0f} spare chips ({}, held for the run)",
+                     ChipHoursInFull(c.spare_chip_hours), c.spare_chips,
+                     Counted(r.analysis.spare_nodes, "node", "nodes"));
+  }
+  return s;
+}
+
+std::string CostLine(const RunResult& r) {
+  const CostDerivation& c = r.cost;
+  if (c.usd_per_chip_hour <= 0) return "";
+  return fmt::format(
+      "{}{} (ideal, without failures, checkpoints or stragglers: {})", Usd(c.usd),
+      c.spare_usd > 0 ? fmt::format(", of it {} for the spares", Usd(c.spare_usd)) : std::string(),
+      Usd(c.ideal_usd));
+}
+
+std::string TotalCostLine(const RunResult& r) {
+  const CostDerivation& c = r.cost;
+  if (c.usd_per_chip_hour <= 0 || c.usd_per_kwh <= 0 || c.power_source.empty()) return "";
+  return fmt::format("{}: chips {} + electricity {}", Usd(c.usd + c.electricity_usd), Usd(c.usd),
+                     Usd(c.electricity_usd));
+}
+
 std::string PriceBasis(const RunResult& r) {
   const CostDerivation& c = r.cost;
   if (c.usd_per_chip_hour <= 0) {
@@ -319,13 +354,9 @@ std::string RunReportText(const RunResult& r) {
 
   const CostDerivation& c = r.cost;
   out += "\n  cost and energy (over the expected time to train)\n";
-  line("  chip-hours", fmt::format("{} ({:.0f} chips x {})", ChipHours(c.chip_hours), c.chips,
-                                   Duration(c.hours * 3600)));
+  line("  chip-hours", ChipHoursLine(r));
   line("  price", PriceBasis(r));
-  if (c.usd_per_chip_hour > 0) {
-    line("  cost", fmt::format("{} (ideal, without failures, checkpoints or stragglers: {})",
-                               Usd(c.usd), Usd(c.ideal_usd)));
-  }
+  if (c.usd_per_chip_hour > 0) line("  cost", CostLine(r));
   line("  power", PowerBasis(r));
   if (!c.power_source.empty()) {
     line("  energy", fmt::format("{} IT, {} facility (PUE {:.2f}{})", Energy(c.it_energy_j),
@@ -338,6 +369,7 @@ std::string RunReportText(const RunResult& r) {
     line("  electricity",
          fmt::format("{} at {:.4f} USD/kWh", Usd(c.electricity_usd), c.usd_per_kwh));
   }
+  if (const std::string all = TotalCostLine(r); !all.empty()) line("  total", all);
 
   if (r.monte_carlo) {
     const reliability::MonteCarloReport& m = *r.monte_carlo;
@@ -352,10 +384,20 @@ std::string RunReportText(const RunResult& r) {
                                     : "+-" + Duration(*m.time_ci99_half_width_s);
     const std::string ettr_ci =
         m.ettr_ci99_half_width ? fmt::format("+-{:.4f}", *m.ettr_ci99_half_width) : "n/a";
+    const bool window = r.training.duration_s > 0;
     out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}   (99% CI of the mean {})\n",
-                       "time to train", Duration(m.time_to_train_s.mean),
-                       Duration(m.time_to_train_s.p10), Duration(m.time_to_train_s.p50),
-                       Duration(m.time_to_train_s.p90), time_ci);
+                       window ? "time of those steps" : "time to train",
+                       Duration(m.time_to_train_s.mean), Duration(m.time_to_train_s.p10),
+                       Duration(m.time_to_train_s.p50), Duration(m.time_to_train_s.p90), time_ci);
+    if (window) {
+      // In a window the steps done are what varies: a trial that takes T for the expected
+      // steps N does about N x window / T in the window (its slowest trials the fewest).
+      const WindowSteps w = StepsInWindow(r);
+      out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}   (steps x window / time)\n",
+                         "steps in the window", "", core::WithThousands(std::llround(w.p10)),
+                         core::WithThousands(std::llround(w.p50)),
+                         core::WithThousands(std::llround(w.p90)));
+    }
     out += fmt::format(
         "    {:<24}{:>12.4f}{:>12.4f}{:>12.4f}{:>12.4f}   (mean: ideal / mean time; 99% CI {})\n",
         "ETTR", m.ettr.mean, m.ettr.p10, m.ettr.p50, m.ettr.p90, ettr_ci);
@@ -521,6 +563,13 @@ std::string RunReportJson(const RunResult& r) {
                           {"downtime", Round(m.mean_loss.downtime)},
                           {"straggler", Round(m.mean_loss.straggler)},
                           {"sdc", Round(m.mean_loss.sdc)}}}};
+    if (r.training.duration_s > 0) {
+      const WindowSteps w = StepsInWindow(r);
+      j["monte_carlo"]["window_steps"] = {
+          {"p10", std::llround(w.p10)}, {"p50", std::llround(w.p50)}, {"p90", std::llround(w.p90)}};
+    } else {
+      j["monte_carlo"]["window_steps"] = nullptr;
+    }
   } else {
     j["monte_carlo"] = nullptr;
   }

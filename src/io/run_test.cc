@@ -307,6 +307,39 @@ reliability: {preset: rsc1}
   EXPECT_EQ(j.at("cost").at("power").at("source"), "node");
 }
 
+// The spare pool's chips are held for the whole run at the job's price; they idle, so they
+// add no energy; the ideal (no failures) needs none. The text and JSON say what they add.
+TEST(Run, SparesArePricedWithTheJob) {
+  const std::string scenario = R"(name: spares_priced
+model: llama3-8b
+cluster: {base: dgx-h100-superpod, chips: 1024}
+plan: {tp: 8, global_batch_size: 1024}
+training: {tokens: 1T, cost: {usd_per_chip_hour: 2, usd_per_kwh: 0.1}}
+reliability: {preset: rsc1, spare_nodes: 5}
+)";
+  core::Result<RunResult> r = RunExample(Write("spares_priced.yaml", scenario), false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const CostDerivation& c = r.value().cost;
+  EXPECT_EQ(c.spare_chips, 40);  // 5 nodes of 8
+  EXPECT_DOUBLE_EQ(c.spare_chip_hours, 40 * c.hours);
+  EXPECT_DOUBLE_EQ(c.spare_usd, 2 * c.spare_chip_hours);
+  EXPECT_DOUBLE_EQ(c.usd, 2 * (c.chip_hours + c.spare_chip_hours));
+  EXPECT_DOUBLE_EQ(c.ideal_usd, 2 * 1024 * c.ideal_hours);
+  EXPECT_DOUBLE_EQ(c.it_energy_j, 1024 * c.power_w * c.hours * 3600);
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("for 40 spare chips (5 nodes, held for the run)"), std::string::npos) << text;
+  EXPECT_NE(text.find(", of it " + Usd(c.spare_usd) + " for the spares"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("total                   " + Usd(c.usd + c.electricity_usd) + ": chips " +
+                      Usd(c.usd) + " + electricity " + Usd(c.electricity_usd)),
+            std::string::npos)
+      << text;
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_EQ(j.at("cost").at("spares").at("chips"), 40);
+  EXPECT_NEAR(j.at("cost").at("spares").at("cost_usd").get<double>(), c.spare_usd,
+              1e-6 * c.spare_usd);
+}
+
 // --tokens replaces how much to train, not the section's cost keys.
 TEST(Run, TokensFlagKeepsTheCost) {
   RunRequest request;
@@ -580,8 +613,9 @@ plan: {tp: 1, pp: 4, dp: 8, micro_batch_size: 1, global_batch_size: 64, schedule
   EXPECT_NEAR(x.analysis.ideal_time_s, x.spec.steps * (x.step.step_time_s - cost),
               1e-9 * x.analysis.ideal_time_s);
   EXPECT_NEAR(x.analysis.loss.straggler, x.spec.steps * cost, 1e-6 * x.analysis.loss.straggler);
-  EXPECT_NEAR(x.cost.ideal_usd / x.cost.usd, x.analysis.ideal_time_s / x.analysis.expected_time_s,
-              1e-9);
+  // The job's chips (the spares held beside them are not in the ideal).
+  EXPECT_NEAR(x.cost.ideal_usd / (x.cost.usd - x.cost.spare_usd),
+              x.analysis.ideal_time_s / x.analysis.expected_time_s, 1e-9);
   EXPECT_NEAR(x.effective_mfu * x.step.step_time_s,
               x.step.mfu * x.step.step_time_s * x.analysis.ettr_all_causes * x.step.step_time_s /
                   (x.step.step_time_s - cost),

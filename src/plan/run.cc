@@ -70,7 +70,7 @@ bool HasTier(const std::vector<std::string>& tiers, const char* tier) {
 
 // Chip-hours at the rental price and energy at the mean power, over the expected time.
 CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& cluster,
-                          double expected_s, double ideal_s) {
+                          double expected_s, double ideal_s, double spare_chips) {
   const hardware::ChipSpec& chip = cluster.chip;
   const double chips = static_cast<double>(cluster.chips);
   constexpr double kHour = 3600;
@@ -79,6 +79,8 @@ CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& clus
   c.hours = expected_s / kHour;
   c.ideal_hours = ideal_s / kHour;
   c.chip_hours = chips * c.hours;
+  c.spare_chips = spare_chips;
+  c.spare_chip_hours = spare_chips * c.hours;
   if (in.usd_per_chip_hour >= 0) {
     c.usd_per_chip_hour = in.usd_per_chip_hour;
     c.price_source = "training.cost.usd_per_chip_hour";
@@ -88,7 +90,8 @@ CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& clus
     c.price_kind = chip.price_kind;
     c.price_as_of = chip.price_as_of;
   }
-  c.usd = c.chip_hours * c.usd_per_chip_hour;
+  c.usd = (c.chip_hours + c.spare_chip_hours) * c.usd_per_chip_hour;
+  c.spare_usd = c.spare_chip_hours * c.usd_per_chip_hour;
   c.ideal_usd = chips * c.ideal_hours * c.usd_per_chip_hour;
   if (in.power_w >= 0) {
     c.power_w = in.power_w;
@@ -390,7 +393,8 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   r.tokens = std::round(spec.steps) * tokens_per_step;
   r.ideal_mfu = r.step.mfu * r.step.step_time_s / spec.step_time_s;
   r.effective_mfu = r.ideal_mfu * r.analysis.ettr_all_causes;
-  r.cost = DeriveCost(training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s);
+  r.cost = DeriveCost(training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s,
+                      static_cast<double>(r.analysis.spare_nodes * cluster.chips_per_node));
 
   if (options.monte_carlo) {
     const int trials = options.trials.value_or(cfg.trials);

@@ -53,7 +53,9 @@
 // Cost and energy: chip-hours = chips · expected hours, at the given price or the chip's
 // catalog price; energy = chips · power · expected time (power: the given one, else the
 // cluster's node power over chips_per_node, else the chip's TDP), times the PUE for the
-// facility, at the electricity price.
+// facility, at the electricity price. The spare pool's chips (spare nodes · chips per
+// node) are held for the whole expected time and priced as the job's; they idle, so their
+// energy is not counted (no idle power is known).
 #pragma once
 
 #include <cstdint>
@@ -179,17 +181,20 @@ struct CostDerivation {
   double chips = 0;
   double hours = 0;        // expected wall-clock time
   double ideal_hours = 0;  // ideal time to train
-  double chip_hours = 0;
+  double chip_hours = 0;   // the job's chips
+  double spare_chips = 0;  // the spare pool's (spare nodes x chips per node)
+  double spare_chip_hours = 0;
   double usd_per_chip_hour = 0;  // 0 = no price known
   std::string price_source;      // "catalog: h100-sxm", "training.cost.usd_per_chip_hour", or
                                  // where the chip's price was given (ChipSpec::price_given)
   std::string price_kind;        // the catalog price's kind (on_demand, ...); "" = not stated
   std::string price_as_of;       // when the catalog price held
-  double usd = 0;                // chip_hours x price
-  double ideal_usd = 0;
-  double power_w = 0;        // per chip
-  std::string power_source;  // "training.cost.power", "node" (the cluster's node power over
-                             // chips_per_node) or "tdp" (the chip's); "" = unknown (0 W)
+  double usd = 0;                // (chip_hours + spare_chip_hours) x price
+  double spare_usd = 0;          // of it, the spares'
+  double ideal_usd = 0;          // the job's chips over the ideal time (no failures: no spares)
+  double power_w = 0;            // per chip
+  std::string power_source;      // "training.cost.power", "node" (the cluster's node power over
+                                 // chips_per_node) or "tdp" (the chip's); "" = unknown (0 W)
   double pue = 1;
   double it_energy_j = 0;        // chips x power x expected time
   double facility_energy_j = 0;  // x PUE
@@ -202,7 +207,7 @@ struct CostDerivation {
 // pricing of a run: ProjectRun prices its run with it and plan::Size each chip count's,
 // so that `fathom run` and `fathom size` agree on the same plan.
 CostDerivation DeriveCost(const CostConfig& config, const network::ClusterSpec& cluster,
-                          double expected_s, double ideal_s);
+                          double expected_s, double ideal_s, double spare_chips = 0);
 
 struct ComponentCounts {
   double gpu = 0, node = 0, nic = 0, switches = 0, link = 0;

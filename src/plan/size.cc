@@ -149,9 +149,10 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       row.plan_found = true;
       row.best = found.value().ranked.front();
       row.train_s = steps * row.best.StepTime();
+      double spare_chips = 0;
       if (ettr) {
         sc.plan = row.best.plan;
-        core::Result<double> g = ettr(sc);
+        core::Result<RunFigures> g = ettr(sc, row.best.simulate_s >= 0);
         if (!g.ok()) {
           // A plan exists; the run could not be projected on it.
           row.planned = false;
@@ -159,11 +160,14 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
           return;
         }
         out.warnings.push_back(g.diagnostics());
-        FATHOM_CHECK(g.value() > 0 && g.value() <= 1, "an ETTR outside (0, 1]");
-        row.ettr = g.value();
+        const RunFigures& run = g.value();
+        FATHOM_CHECK(run.ettr > 0 && run.ettr <= 1, "an ETTR outside (0, 1]");
+        row.ettr = run.ettr;
+        if (run.ideal_s >= 0) row.train_s = run.ideal_s;
+        spare_chips = run.spare_chips;
       }
       row.expected_s = row.train_s / row.ettr;
-      row.cost = DeriveCost(request.cost, sc.cluster, row.expected_s, row.train_s);
+      row.cost = DeriveCost(request.cost, sc.cluster, row.expected_s, row.train_s, spare_chips);
       row.meets = request.deadline_s == 0 || row.expected_s <= request.deadline_s;
     });
     return outcomes;

@@ -96,10 +96,21 @@ struct SizeResult {
   CostDerivation pricing;
 };
 
-// The ETTR of all causes of a run of `scenario` (the model on the resized cluster with the
-// count's best plan): the share of its wall-clock time spent training, ideal / expected
-// time, in (0, 1] (`fathom run`'s ettr_all_causes).
-using RunEttr = std::function<core::Result<double>(const estimate::Scenario& scenario)>;
+// A run of a count's best plan as `fathom run` projects it.
+struct RunFigures {
+  // The ETTR of all causes: the share of the run's wall-clock time spent training, ideal /
+  // expected time, in (0, 1] (`fathom run`'s ettr_all_causes).
+  double ettr = 1;
+  // The run's ideal time (its straggler-free step: stragglers are one of the run's losses);
+  // < 0: the count's own, whole steps x the plan's step time.
+  double ideal_s = -1;
+  double spare_chips = 0;  // the spare pool's chips, priced with the job's
+};
+// Projects the run of `scenario` (the model on the resized cluster with the count's best
+// plan), its step from the simulator when `simulate` (as the search ranked the plan), else
+// from the estimator.
+using RunEttr =
+    std::function<core::Result<RunFigures>(const estimate::Scenario& scenario, bool simulate)>;
 
 // A token budget under one step's tokens (global batch x seq_len) is most likely a count
 // without its suffix ("15" for "15T"): a warning at `key`, saying what follows.

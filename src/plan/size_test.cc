@@ -290,10 +290,13 @@ TEST(Size, AnyThreadCountGivesTheSameRows) {
   SizeRequest q;
   q.tokens = 1e12;
   q.chips = {128, 256, 512, 1024, 2048, 4096};
-  auto ettr = [](const estimate::Scenario& sc) -> core::Result<double> {
+  auto ettr = [](const estimate::Scenario& sc, bool) -> core::Result<RunFigures> {
     core::Diagnostics d;
     d.Warning("reliability", "ettr of " + std::to_string(sc.cluster.chips));
-    return core::Result<double>(1.0 - 1e-6 * static_cast<double>(sc.cluster.chips), d);
+    const RunFigures f{.ettr = 1.0 - 1e-6 * static_cast<double>(sc.cluster.chips),
+                       .ideal_s = -1,
+                       .spare_chips = 0};
+    return core::Result<RunFigures>(f, d);
   };
   std::vector<core::Result<SizeResult>> runs;
   for (int threads : {1, 2, 4}) {
@@ -333,8 +336,9 @@ TEST(Size, EttrStretchesTheTimeAndCanMoveTheChoice) {
   EXPECT_EQ(rows[0].expected_s, rows[0].train_s);
   // A deadline the 1,024 chips meet ideally but not at an ETTR of one half.
   q.deadline_s = 1.5 * rows[0].train_s;
-  auto half = [](const estimate::Scenario& sc) -> core::Result<double> {
-    return sc.cluster.chips >= 2048 ? 0.9 : 0.5;
+  auto half = [](const estimate::Scenario& sc, bool) -> core::Result<RunFigures> {
+    return RunFigures{
+        .ettr = sc.cluster.chips >= 2048 ? 0.9 : 0.5, .ideal_s = -1, .spare_chips = 0};
   };
   core::Result<SizeResult> real = Size(s, q, Narrow(), o, half);
   ASSERT_TRUE(real.ok()) << real.diagnostics().Format();
@@ -356,8 +360,9 @@ TEST(Size, MoreChipsThatTakeLongerWithFailuresAreSaid) {
   q.tokens = 1e12;
   q.chips = {1024, 2048, 4096};
   const SearchOptions o = EstimatesOnly();
-  auto falling = [](const estimate::Scenario& sc) -> core::Result<double> {
-    return sc.cluster.chips >= 4096 ? 0.2 : 0.9;
+  auto falling = [](const estimate::Scenario& sc, bool) -> core::Result<RunFigures> {
+    return RunFigures{
+        .ettr = sc.cluster.chips >= 4096 ? 0.2 : 0.9, .ideal_s = -1, .spare_chips = 0};
   };
   core::Result<SizeResult> r = Size(s, q, Narrow(), o, falling);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
@@ -379,13 +384,13 @@ TEST(Size, AnEttrErrorMarksTheRow) {
   q.tokens = 1e12;
   q.chips = {512, 1024};
   const SearchOptions o = EstimatesOnly();
-  auto picky = [](const estimate::Scenario& sc) -> core::Result<double> {
+  auto picky = [](const estimate::Scenario& sc, bool) -> core::Result<RunFigures> {
     if (sc.cluster.chips == 512) {
       core::Diagnostics d;
       d.Error("reliability", "no failure rates for this size");
       return d;
     }
-    return 0.95;
+    return RunFigures{.ettr = 0.95, .ideal_s = -1, .spare_chips = 0};
   };
   core::Result<SizeResult> r = Size(s, q, Narrow(), o, picky);
   ASSERT_TRUE(r.ok());
