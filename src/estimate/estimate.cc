@@ -1725,7 +1725,24 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     Record(r.comms, cl, send, c, place.pp.group, fill_drain + steady, r.time.pp_exposed);
   }
 
+  const size_t dp_rows = r.comms.size();
   r.time.dp_exposed = price_dp(held, tc, &r.comms);
+  // The rows' exposed times add up to the term: the compute that the hidden calls slowed
+  // (their contention) goes to them by their hidden time, as the simulator's rows take it.
+  {
+    double exposed = 0, hidden = 0;
+    for (size_t i = dp_rows; i < r.comms.size(); ++i) {
+      exposed += r.comms[i].exposed_s;
+      hidden += std::max(0.0, r.comms[i].time_s - r.comms[i].exposed_s);
+    }
+    const double slowed = r.time.dp_exposed - exposed;
+    if (slowed > 0 && hidden > 0) {
+      for (size_t i = dp_rows; i < r.comms.size(); ++i) {
+        CommSummary& row = r.comms[i];
+        row.exposed_s += slowed * std::max(0.0, row.time_s - row.exposed_s) / hidden;
+      }
+    }
+  }
 
   // Tied embeddings: the first and last stage all-reduce the word embedding's gradient
   // after the flush and the data-parallel reduction, before the optimizer (exposed).
@@ -1824,6 +1841,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   }
   if (p.stragglers.Any()) {
     r.notes.push_back("stragglers are modelled by the simulator only (--engine simulate)");
+  }
+  if (p.zero == 2 && r.micro_batches > 1) {
+    r.notes.push_back(
+        "zero 2 is priced with ZeRO 2's memory (sharded gradients) and ZeRO 1's time (one "
+        "gradient reduce-scatter per step): optimistic where the framework reduce-scatters "
+        "after every micro-batch, which moves the gradients once per micro-batch; compare the "
+        "plan with zero 1 and zero 3");
   }
   {
     // Notes are static text (StepReport::notes holds views).

@@ -1,6 +1,8 @@
 #include "estimate/estimate.h"
 
 #include <algorithm>
+#include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -265,6 +267,61 @@ TEST(Estimate, StepTimeIsTheSumOfTheBreakdown) {
               1e-12 * r.step_time_s);
   EXPECT_NEAR(r.bubble_fraction, t.bubble / r.step_time_s, 1e-12);
   EXPECT_DOUBLE_EQ(r.tokens_per_s, r.tokens_per_step / r.step_time_s);
+}
+
+// Each stream's rows of the communication table add up to its term of the breakdown: the
+// data-parallel rows also carry the compute their hidden calls slowed (the contention).
+TEST(Estimate, CommunicationRowsAddUpToTheirTerms) {
+  for (int zero : {1, 3}) {
+    Scenario s = Gpt3On(1024, 8, 8, 2, 512);
+    s.plan.zero = zero;
+    const StepReport r = Estimate(s).value();
+    double tp = 0, pp = 0, dp = 0;
+    for (const CommSummary& c : r.comms) {
+      EXPECT_LE(c.exposed_s, c.time_s * (1 + 1e-12)) << c.name;
+      if (c.group == "tp") tp += c.exposed_s;
+      if (c.group == "pp") pp += c.exposed_s;
+      if (c.group == "dp" || c.group == "emb") dp += c.exposed_s;
+    }
+    ASSERT_GT(r.time.dp_exposed, 0) << "zero " << zero;
+    EXPECT_NEAR(tp, r.time.tp_exposed, 1e-9 * r.step_time_s) << "zero " << zero;
+    EXPECT_NEAR(pp, r.time.pp_exposed, 1e-9 * r.step_time_s) << "zero " << zero;
+    EXPECT_NEAR(dp, r.time.dp_exposed, 1e-9 * r.step_time_s) << "zero " << zero;
+  }
+}
+
+// The column-parallel output layer: with sequence parallelism its forward gathers the
+// sequence; without it the forward is the identity and only the backward all-reduces.
+TEST(Estimate, TheHeadsForwardGathersOnlyWithSequenceParallelism) {
+  auto calls = [](bool sp, std::string_view name) {
+    Scenario s = Gpt3On(1024, 8, 8, 2, 512);
+    s.plan.sequence_parallel = sp;
+    const StepReport r = Estimate(s).value();
+    for (const CommSummary& c : r.comms) {
+      if (c.name == name) return std::string(c.kind);
+    }
+    return std::string();
+  };
+  EXPECT_EQ(calls(true, "logits_gather"), "all-gather");
+  EXPECT_EQ(calls(true, "logits_reduce"), "reduce-scatter");
+  EXPECT_EQ(calls(false, "logits_gather"), "");
+  EXPECT_EQ(calls(false, "logits_reduce"), "all-reduce");
+}
+
+// ZeRO 2 is ZeRO 1's time with ZeRO 2's memory: with several micro-batches a note says so.
+TEST(Estimate, ZeroTwoSaysItIsPricedAsZeroOne) {
+  Scenario s = Gpt3On(1024, 8, 8, 2, 512);
+  s.plan.zero = 2;
+  const StepReport r = Estimate(s).value();
+  ASSERT_GT(r.micro_batches, 1);
+  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](std::string_view n) {
+    return n.find("ZeRO 1's time") != std::string_view::npos;
+  }));
+  s.plan.zero = 1;
+  const StepReport one = Estimate(s).value();
+  EXPECT_FALSE(std::any_of(one.notes.begin(), one.notes.end(), [](std::string_view n) {
+    return n.find("ZeRO 1's time") != std::string_view::npos;
+  }));
 }
 
 // Overlapped collectives take compute units only where they run as kernels on them:

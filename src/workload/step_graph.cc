@@ -695,9 +695,14 @@ void AddLogits(const model::ModelSpec& m, const ParallelPlan& p, StageWork& w) {
                         .weight_gradient = true,
                         .linear = true});
   if (p.tp > 1) {
-    const collective::Kind kind =
-        p.sequence_parallel ? collective::Kind::kAllGather : collective::Kind::kAllReduce;
-    w.forward_comm.push_back({"logits_gather", Group::kTp, kind, tokens * m.hidden * 2.0, 1});
+    // The column-parallel head: with sequence parallelism the forward gathers the sequence
+    // shards and the backward reduce-scatters the input's gradient; without it the input is
+    // whole on every rank (the forward is the identity) and the backward all-reduces the
+    // gradient (Megatron-LM's copy_to_tensor_model_parallel_region).
+    if (p.sequence_parallel) {
+      w.forward_comm.push_back(
+          {"logits_gather", Group::kTp, collective::Kind::kAllGather, tokens * m.hidden * 2.0, 1});
+    }
     w.backward_comm.push_back(
         {"logits_reduce", Group::kTp,
          p.sequence_parallel ? collective::Kind::kReduceScatter : collective::Kind::kAllReduce,
