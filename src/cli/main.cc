@@ -120,10 +120,10 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
     if (!std::cout) std::cerr << "error: --trace: cannot write to stdout\n";
     return static_cast<bool>(std::cout);
   }
-  std::ofstream f(path, std::ios::binary);
+  fathom::cli::ReportFile file(path);
   int64_t written = 0;
-  auto to_file = [&f, &written](std::string_view piece) {
-    f.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+  auto to_file = [&file, &written](std::string_view piece) {
+    file.Write(piece);
     written += static_cast<int64_t>(piece.size());
   };
   // ".gz" in any case (trace.JSON.GZ too).
@@ -131,16 +131,17 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
       path.size() >= 3 && std::equal(path.end() - 3, path.end(), ".gz", [](char a, char b) {
         return std::tolower(static_cast<unsigned char>(a)) == b;
       });
-  if (f && gzip) {
+  if (gzip) {
     fathom::io::GzipWriter gz(to_file);
     fathom::io::WriteChromeTrace(sim, selection, [&gz](std::string_view p) { gz.Write(p); });
     gz.Finish();
-  } else if (f) {
+  } else {
     fathom::io::WriteChromeTrace(sim, selection, to_file);
   }
-  f.close();
-  if (!f) {
-    std::cerr << "error: --trace: cannot write \"" << path << "\"\n";
+  std::string why;
+  if (!file.Commit(why)) {
+    std::cerr << "error: --trace: cannot write \"" << path << "\": " << why
+              << "; any file already there is left as it was\n";
     return false;
   }
   // A trace of every stage and micro-batch can pass a gigabyte, which a browser opens slowly
@@ -964,8 +965,25 @@ int Main(int argc, char** argv) {
                                   : fathom::io::ValidationText(table.value()));
     }
     if (validate_strict) {
+      // Exit 1 with the cases to blame on stderr, so that a CI log says why.
+      std::string outside;
+      int count = 0;
       for (const fathom::io::ValidationRow& r : table.value().rows) {
-        if (!r.ok) return 1;
+        if (r.ok) continue;
+        if (++count > 5) continue;
+        char error[64];
+        std::snprintf(error, sizeof error, "%+.1f%% against %.0f%%", r.error_pct, r.tolerance_pct);
+        outside += "\n  " + r.name + ": " + (r.failure.empty() ? std::string(error) : r.failure);
+      }
+      if (count > 0) {
+        std::cerr << "error: --strict: " << count << " of " << table.value().rows.size()
+                  << " cases outside their tolerance (" << table.value().engine << " engine)"
+                  << outside
+                  << (count > 5 ? "\n  ... and " + std::to_string(count - 5) +
+                                      " more (the table lists them all)"
+                                : std::string())
+                  << "\n";
+        return 1;
       }
     }
     return 0;

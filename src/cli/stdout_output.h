@@ -7,11 +7,15 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -143,8 +147,73 @@ inline std::string OutputClash(const std::vector<OutputFile>& outputs,
   return {};
 }
 
-// Writes `text` to the file `path` for `flag`, or to stdout when `path` is "-"; false, with
-// the error printed, when it cannot.
+// A report's file. A regular file (or a new one) is written beside it under a temporary
+// name and renamed over it once complete, so that a write that fails (a full disk, a file
+// size limit) leaves the file as it was, never half a report; any other path (/dev/null, a
+// pipe) is written in place.
+class ReportFile {
+ public:
+  explicit ReportFile(std::string path) : path_(std::move(path)) {
+    std::error_code ec;
+    const std::filesystem::file_status st = std::filesystem::status(path_, ec);
+    if (st.type() == std::filesystem::file_type::regular ||
+        st.type() == std::filesystem::file_type::not_found) {
+      temp_ = path_ + ".partial-" + std::to_string(::getpid());
+    }
+    errno = 0;
+    stream_.open(temp_.empty() ? path_ : temp_, std::ios::binary);
+    if (!stream_) error_ = errno;
+  }
+  ReportFile(const ReportFile&) = delete;
+  ReportFile& operator=(const ReportFile&) = delete;
+  ~ReportFile() {
+    if (!committed_ && !temp_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(temp_, ec);
+    }
+  }
+
+  // Appends `piece`; a failure is kept, with its reason, for Commit.
+  void Write(std::string_view piece) {
+    if (!stream_) return;
+    errno = 0;
+    stream_.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+    if (!stream_ && error_ == 0) error_ = errno;
+  }
+
+  // Closes the file and puts it in place; false with the reason in `why` ("No space left on
+  // device") when the file could not be written whole.
+  bool Commit(std::string& why) {
+    if (stream_.is_open()) {
+      errno = 0;
+      stream_.flush();
+      if (!stream_ && error_ == 0) error_ = errno;
+      stream_.close();
+      if (!stream_ && error_ == 0) error_ = errno;
+    }
+    if (!stream_ || error_ != 0) {
+      why = error_ != 0 ? std::strerror(error_) : "the write failed";
+      return false;
+    }
+    if (!temp_.empty() && std::rename(temp_.c_str(), path_.c_str()) != 0) {
+      why = std::strerror(errno);
+      return false;
+    }
+    committed_ = true;
+    return true;
+  }
+
+ private:
+  std::string path_;
+  std::string temp_;  // "" = written in place
+  std::ofstream stream_;
+  int error_ = 0;
+  bool committed_ = false;
+};
+
+// Writes `text` to the file `path` for `flag` (ReportFile: the old file stays whole if the
+// write fails), or to stdout when `path` is "-"; false, with the error printed, when it
+// cannot.
 inline bool WriteOutput(std::string_view flag, const std::string& path, const std::string& text) {
   if (path == "-") {
     std::cout << text;
@@ -152,11 +221,12 @@ inline bool WriteOutput(std::string_view flag, const std::string& path, const st
     if (!std::cout) std::cerr << "error: " << flag << ": cannot write to stdout\n";
     return static_cast<bool>(std::cout);
   }
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  f.close();
-  if (!f) {
-    std::cerr << "error: " << flag << ": cannot write \"" << path << "\"\n";
+  ReportFile f(path);
+  f.Write(text);
+  std::string why;
+  if (!f.Commit(why)) {
+    std::cerr << "error: " << flag << ": cannot write \"" << path << "\": " << why
+              << "; any file already there is left as it was\n";
     return false;
   }
   return true;

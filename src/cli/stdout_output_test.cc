@@ -1,9 +1,12 @@
 #include "cli/stdout_output.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -27,6 +30,10 @@ class OutputClashTest : public testing::Test {
     fs::remove_all(dir_, ec);
   }
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  static std::string Read(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
   fs::path dir_;
 };
 
@@ -91,6 +98,42 @@ TEST_F(OutputClashTest, DistinctFilesStdoutAndCatalogNamesPass) {
             "");
   // Two outputs on stdout are StdoutConflict's to refuse, not a file clash.
   EXPECT_EQ(OutputClash({{"--csv", "-"}, {"--html", "-"}}, {}), "");
+}
+
+// A report replaces its file whole, and a write that fails (here the file size limit, as a
+// full disk would) leaves the old file as it was, with no partial file beside it.
+TEST_F(OutputClashTest, AFailedWriteLeavesTheOldFile) {
+  const std::string csv = Path("keep.csv");
+  std::ofstream(csv) << "OLD\n";
+  ASSERT_TRUE(WriteOutput("--csv", csv, "new,report\n"));
+  EXPECT_EQ(Read(csv), "new,report\n");
+
+  std::ofstream(csv, std::ios::trunc) << "OLD\n";
+  struct rlimit limit {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &limit), 0);
+  const struct rlimit small = {4096, limit.rlim_max};
+  void (*before)(int) = std::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  testing::internal::CaptureStderr();
+  const bool ok = WriteOutput("--csv", csv, std::string(1 << 20, 'x'));
+  const std::string err = testing::internal::GetCapturedStderr();
+  ::setrlimit(RLIMIT_FSIZE, &limit);
+  std::signal(SIGXFSZ, before);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(err.find("error: --csv: cannot write \"" + csv + "\": File too large"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("left as it was"), std::string::npos) << err;
+  EXPECT_EQ(Read(csv), "OLD\n");
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find(".partial-"), std::string::npos) << e.path();
+  }
+}
+
+// A path that is not a regular file (/dev/null) is written in place, never replaced.
+TEST_F(OutputClashTest, ADeviceIsWrittenInPlace) {
+  ASSERT_TRUE(WriteOutput("--csv", "/dev/null", "a,b\n"));
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
 }
 
 }  // namespace

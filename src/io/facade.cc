@@ -65,8 +65,9 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
     return d;
   }
   core::Result<LoadedScenario> loaded =
-      !q.scenario.empty() ? LoadScenario(catalog, q.scenario, q.overrides)
-                          : LoadParts(catalog, q.model, q.cluster, q.plan, q.overrides);
+      q.scenario.empty()        ? LoadParts(catalog, q.model, q.cluster, q.plan, q.overrides)
+      : q.check_unread_sections ? LoadScenarioChecked(catalog, q.scenario, q.overrides)
+                                : LoadScenario(catalog, q.scenario, q.overrides);
   if (!loaded.ok()) return loaded.diagnostics();
   const estimate::Scenario& sc = loaded.value().scenario;
   const SourceMap& where = loaded.value().where;

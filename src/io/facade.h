@@ -55,6 +55,9 @@ struct StepRequest {
   bool need_simulation = false;
   // Keep the SimResult when the step is simulated (the HTML report's timeline).
   bool keep_simulation = false;
+  // Check the scenario's sections a step does not read (training, reliability, search:
+  // CheckUnreadSections); off for compare's variants of a scenario checked once.
+  bool check_unread_sections = true;
 };
 
 struct StepOutcome {

@@ -1,7 +1,9 @@
 // Internal to io: the key tables with their setters.
 #pragma once
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/plan_search.h"
@@ -176,6 +178,18 @@ class OverrideSet {
 core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
                                                       const std::string& file, ScenarioDraft& draft,
                                                       OverrideSet* overrides = nullptr);
+// Checks the sections of `draft` (read from `file`) that a command does not read, among
+// "training", "reliability" and "search", as the commands that read them would: their keys,
+// types and values (not whether training says how much to train, which only they need), so
+// that a misspelt key is an error whichever command reads the file. Adds their errors to `d`.
+void CheckUnreadSections(const Catalog& catalog, const std::string& file,
+                         const ScenarioDraft& draft,
+                         std::initializer_list<std::string_view> sections, core::Diagnostics& d);
+// LoadScenario, with CheckUnreadSections of the training, reliability and search sections:
+// for the commands that read the model, cluster and plan alone (step, compare,
+// sensitivity).
+core::Result<LoadedScenario> LoadScenarioChecked(const Catalog& catalog, const std::string& file,
+                                                 const std::vector<Override>& overrides);
 // A model, a cluster and a plan file, or a plan of defaults but for its global batch when
 // `plan` is "". `draft_out` receives the sections the overrides gave whole (--set
 // reliability=rsc1, training={...}), as LoadScenarioKeepingDraft's draft does.

@@ -187,11 +187,15 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
     }
     ParseContext ctx{file, "search", &d, &out.scenario.where};
     ApplyMapping(node, SearchFields(), out.config, ctx);
-    if (d.HasErrors()) return d;
   }
   overrides.Apply("search", SearchFields(), out.config, d, out.scenario.where);
   overrides.ReportUnused(d);
-  if (!q.run_sections) overrides.ReportSectionsNotRead(d, {"training", "reliability"});
+  if (!q.run_sections) {
+    overrides.ReportSectionsNotRead(d, {"training", "reliability"});
+    if (!q.scenario.empty()) {
+      CheckUnreadSections(catalog, q.scenario, draft, {"training", "reliability"}, d);
+    }
+  }
   if (d.HasErrors()) return d;
   // The command line replaces the section axis by axis.
   const plan::SearchSpace& file = out.config.space;

@@ -64,6 +64,32 @@ TEST(PlanYaml, ReadsBackToTheSamePlan) {
   }
 }
 
+// plan reads the search section and checks training and reliability as run would; run
+// checks search: a misspelt key in a section a command does not read is still an error.
+TEST(LoadSearch, ChecksTheSectionsItDoesNotRead) {
+  const std::string file = testing::TempDir() + "/unread-sections.yaml";
+  {
+    std::ofstream f(file);
+    f << "model: llama3-8b\n"
+         "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+         "plan: {global_batch_size: 64}\n"
+         "training: {tokens: 1T, cost: {usd_per_chip_houre: 2}}\n"
+         "reliability: {preset: rsc9}\n"
+         "search: {tpp: [1]}\n";
+  }
+  PlanRequest q;
+  q.scenario = file;
+  const std::string plan = LoadSearch(TestCatalog(), q).diagnostics().Format();
+  EXPECT_NE(plan.find("training.cost.usd_per_chip_houre: unknown key"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("no reliability preset named \"rsc9\""), std::string::npos) << plan;
+  EXPECT_NE(plan.find("search.tpp: unknown key"), std::string::npos) << plan;
+  RunRequest r;
+  r.scenario = file;
+  const std::string run = LoadRun(TestCatalog(), r).diagnostics().Format();
+  EXPECT_NE(run.find("search.tpp: unknown key"), std::string::npos) << run;
+  std::remove(file.c_str());
+}
+
 // Every plan key is written (stragglers aside: a searched plan has none), so that a key
 // added to keys.cc cannot silently go missing from --emit-plan.
 TEST(PlanYaml, WritesEveryPlanKey) {

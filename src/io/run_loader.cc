@@ -10,6 +10,7 @@
 #include "core/units.h"
 #include "io/keys.h"
 #include "io/plan_format.h"
+#include "io/plan_search.h"
 #include "io/run.h"
 
 namespace fathom::io {
@@ -301,6 +302,84 @@ core::Result<double> ParseTokensFlag(const std::string& text) {
   return t.value;
 }
 
+void CheckUnreadSections(const Catalog& catalog, const std::string& file,
+                         const ScenarioDraft& draft,
+                         std::initializer_list<std::string_view> sections, core::Diagnostics& d) {
+  auto wanted = [&](std::string_view s) {
+    return std::find(sections.begin(), sections.end(), s) != sections.end();
+  };
+  core::Diagnostics found;
+  SourceMap where;
+  // A mapping, or a file beside the scenario that holds it.
+  auto section = [&](const YAML::Node& given, const char* name, std::string& from) {
+    from = file;
+    if (!given.IsScalar()) return given;
+    core::Result<YAML::Node> doc =
+        LoadSectionFile(file, given, name, catalog.files_allowed(), from);
+    if (!doc.ok()) {
+      found.Append(doc.diagnostics());
+      return YAML::Node();
+    }
+    return doc.value();
+  };
+  if (wanted("training") && Given(draft.training)) {
+    std::string from;
+    const YAML::Node node = section(draft.training, "training", from);
+    if (node.IsDefined()) {
+      TrainingConfig t;
+      ParseContext ctx{from, "training", &found, &where};
+      ApplyMapping(node, TrainingFields(), t, ctx);
+    }
+  }
+  if (wanted("reliability") && Given(draft.reliability)) {
+    RunLoader loader{catalog, {}, {}, {}, nullptr};
+    ReliabilityDraft rel;
+    ApplyDefaults(ReliabilityFields(), rel);
+    loader.LoadReliabilityNode(draft.reliability, file, rel, 0);
+    BeginReliabilityMapping(rel);
+    ForgetVendorOfReplacedFailures(rel);
+    loader.LoadFailures(rel);
+    found.Append(loader.diags);
+  }
+  if (wanted("search") && Given(draft.search)) {
+    std::string from;
+    const YAML::Node node = section(draft.search, "search", from);
+    if (node.IsDefined()) {
+      SearchConfig c;
+      ParseContext ctx{from, "search", &found, &where};
+      ApplyMapping(node, SearchFields(), c, ctx);
+    }
+  }
+  // Errors only: a warning of a section the command does not use (a checkpoint slower than
+  // the failures, for a step) is the reading command's to give. The scenario's own lines
+  // in order, then the files the sections name.
+  std::vector<core::Diagnostic> errors;
+  for (const core::Diagnostic& x : found.items()) {
+    if (x.severity == core::Severity::kError) errors.push_back(x);
+  }
+  std::stable_sort(errors.begin(), errors.end(),
+                   [&](const core::Diagnostic& a, const core::Diagnostic& b) {
+                     const bool ia = a.file == file, ib = b.file == file;
+                     return ia != ib ? ia : (ia && a.line < b.line);
+                   });
+  for (const core::Diagnostic& x : errors) d.Add(x);
+}
+
+core::Result<LoadedScenario> LoadScenarioChecked(const Catalog& catalog, const std::string& file,
+                                                 const std::vector<Override>& overrides) {
+  ScenarioDraft draft;
+  OverrideSet set(overrides);
+  core::Result<LoadedScenario> r = LoadScenarioKeepingDraft(catalog, file, draft, &set);
+  core::Diagnostics d = r.diagnostics();
+  if (r.ok()) {
+    set.ReportUnused(d);
+    set.ReportSectionsNotRead(d, {"training", "reliability"});
+  }
+  CheckUnreadSections(catalog, file, draft, {"training", "reliability", "search"}, d);
+  if (d.HasErrors()) return d;
+  return {std::move(r).value(), std::move(d)};
+}
+
 core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& request) {
   LoadedRun run;
   ScenarioDraft draft;
@@ -425,6 +504,9 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
     }
   }
   if (!loader.diags.HasErrors()) overrides.ReportUnused(loader.diags);
+  if (!request.scenario.empty()) {
+    CheckUnreadSections(catalog, request.scenario, draft, {"search"}, loader.diags);
+  }
   // The scenario's diagnostics (its warnings when it loaded), then the run's.
   core::Diagnostics all = scenario.ok() ? scenario.diagnostics() : core::Diagnostics{};
   // A run prices energy: at the node's power or the chip's TDP unless its power is given.

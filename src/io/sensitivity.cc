@@ -202,7 +202,7 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
   }
   if (d.HasErrors()) return d;
   core::Result<LoadedScenario> loaded =
-      !q.scenario.empty() ? LoadScenario(catalog, q.scenario, q.overrides)
+      !q.scenario.empty() ? LoadScenarioChecked(catalog, q.scenario, q.overrides)
                           : LoadParts(catalog, q.model, q.cluster, q.plan, q.overrides);
   if (!loaded.ok()) return loaded.diagnostics();
   d = loaded.diagnostics();

@@ -88,6 +88,15 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, const Cat
     d.Append(root.diagnostics());
     return;
   }
+  if (catalog != nullptr) {
+    // The sections a sweep does not read are checked once, here, not at every point.
+    ScenarioDraft draft;
+    const YAML::Node& doc = root.value();  // const: reading a missing key adds none
+    if (const YAML::Node n = doc["training"]) draft.training = n;
+    if (const YAML::Node n = doc["reliability"]) draft.reliability = n;
+    if (const YAML::Node n = doc["search"]) draft.search = n;
+    CheckUnreadSections(*catalog, scenario, draft, {"training", "reliability", "search"}, d);
+  }
   YAML::Node node = root.value()["sweep"];
   if (!node || node.IsNull()) return;
   std::string file = scenario;
@@ -973,6 +982,7 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
     step.scenario = file;
     step.overrides = overrides;
     step.engine = q.engine;
+    step.check_unread_sections = changes.empty();  // a variant's file is the checked one's
     core::Result<StepOutcome> r = Step(catalog, step);
     // A variant's diagnostics say which variant they are of (the file's are the file's).
     core::Diagnostics mine = r.diagnostics();

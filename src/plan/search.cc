@@ -848,9 +848,11 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
       return text.rfind("search: ", 0) == 0 ? text.substr(8) : text;
     };
     core::Diagnostics d;
+    const std::string first = reason(exact.diagnostics());
+    const std::string second = reason(idle.diagnostics());
     d.Error("search",
-            reason(exact.diagnostics()) +
-                "; plans that leave chips idle were searched too: " + reason(idle.diagnostics()),
+            first + "; plans that leave chips idle were searched too" +
+                (second == first ? std::string(", with the same result") : ": " + second),
             "widen the search space or change the global batch size");
     return d;
   }
