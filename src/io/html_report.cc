@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <span>
 #include <vector>
@@ -1001,7 +1002,12 @@ std::string XyChart(std::span<const Series> series, const Axis& xa, const Axis& 
   };
   std::vector<double> x_ticks;
   if (categorical) {
-    for (size_t i = 0; i < xa.categories.size(); ++i) x_ticks.push_back(static_cast<double>(i));
+    // Every category's label while they fit, else every second, fourth, ... (at most 12).
+    size_t every = 1;
+    while (xa.categories.size() / every > 12) every *= 2;
+    for (size_t i = 0; i < xa.categories.size(); i += every) {
+      x_ticks.push_back(static_cast<double>(i));
+    }
   } else {
     x_ticks = ticks(x0, x1, xa);
   }
@@ -1976,6 +1982,19 @@ std::string SweepReportHtmlBody(const SweepResult& r) {
   };
   if (!sw.axes.empty() && ok > 0) {
     const SweepAxis& xaxis = sw.axes.front();
+    // Values that are all plain positive numbers (chip counts, batch sizes) are placed on a
+    // numeric axis, logarithmic when they span a factor of 8 or more; others (400Gbps, a
+    // model name) are categories, in the order given.
+    std::vector<double> numeric;
+    for (const std::string& v : xaxis.values) {
+      char* end = nullptr;
+      const double d = std::strtod(v.c_str(), &end);
+      if (v.empty() || end != v.c_str() + v.size() || !(d > 0) || !std::isfinite(d)) {
+        numeric.clear();
+        break;
+      }
+      numeric.push_back(d);
+    }
     std::vector<Series> time, mfu;
     for (const SweepRow& row : r.rows) {
       if (!row.ok) continue;
@@ -1994,7 +2013,8 @@ std::string SweepReportHtmlBody(const SweepResult& r) {
         it = time.end() - 1;
       }
       Series& m = mfu[static_cast<size_t>(it - time.begin())];
-      const double x = static_cast<double>(sw.Coordinates(row.index).front());
+      const size_t at = sw.Coordinates(row.index).front();
+      const double x = numeric.empty() ? static_cast<double>(at) : numeric[at];
       const std::string title = fmt::format(
           "point {}: {}={}{}{}, {}, MFU {}{}", row.index, xaxis.key, value_of(row, 0),
           label == xaxis.key ? "" : ", ", label == xaxis.key ? "" : label,
@@ -2005,6 +2025,28 @@ std::string SweepReportHtmlBody(const SweepResult& r) {
       m.titles.push_back(title);
     }
     Axis x{xaxis.key, false, FormatPlain, 1, xaxis.values};
+    if (!numeric.empty()) {
+      // A line joins its points in x order, whatever order the values were given in.
+      for (std::vector<Series>* all : {&time, &mfu}) {
+        for (Series& series : *all) {
+          std::vector<size_t> order(series.points.size());
+          for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+          std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) {
+            return series.points[i].first < series.points[j].first;
+          });
+          Series sorted = series;
+          for (size_t i = 0; i < order.size(); ++i) {
+            sorted.points[i] = series.points[order[i]];
+            sorted.titles[i] = series.titles[order[i]];
+          }
+          series = std::move(sorted);
+        }
+      }
+      std::vector<double> ticks = numeric;
+      std::sort(ticks.begin(), ticks.end());
+      ticks.erase(std::unique(ticks.begin(), ticks.end()), ticks.end());
+      x = Axis{xaxis.key, ticks.back() >= 8 * ticks.front(), FormatPlain, 1, {}, ticks};
+    }
     out += "<section>\n<h2>Step time</h2>\n";
     if (time.size() == kSeriesColors.size()) {
       out += fmt::format(

@@ -514,6 +514,46 @@ TEST(HtmlReport, SweepPagePlotsTheFirstAxisWithASeriesPerOtherCombination) {
   ExpectWellFormed(html);
 }
 
+// A first axis of plain numbers is numeric (log when it spans 8x or more), in x order
+// whatever order they were given in; other values are categories, their labels thinned to
+// at most 12.
+TEST(HtmlReport, SweepAxisOfNumbersIsNumeric) {
+  auto page = [](std::vector<std::string> values) {
+    SweepResult r;
+    r.sweep.axes = {{"cluster.chips", values, "--axis"}};
+    r.sweep.points = static_cast<int64_t>(values.size());
+    r.sweep.engine = "estimate";
+    for (int64_t i = 0; i < r.sweep.points; ++i) {
+      SweepRow row;
+      row.index = i;
+      row.ok = true;
+      row.scenario = "s";
+      row.step_time_s = 1.0 + static_cast<double>(i);
+      row.mfu = 0.5;
+      row.fits = true;
+      r.rows.push_back(row);
+    }
+    return SweepReportHtml(r, {});
+  };
+  const std::string numbers = page({"128", "8", "16"});
+  EXPECT_NE(numbers.find(">cluster.chips (log scale)</text>"), std::string::npos);
+  // The line runs 8, 16, 128: 128's point (drawn first in the given order) comes last.
+  const size_t p8 = numbers.find("cluster.chips=8,");
+  const size_t p128 = numbers.find("cluster.chips=128,");
+  ASSERT_NE(p8, std::string::npos);
+  ASSERT_NE(p128, std::string::npos);
+  EXPECT_LT(p8, p128);
+  std::vector<std::string> many;
+  for (int i = 0; i < 40; ++i) many.push_back("m" + std::to_string(i));
+  const std::string names = page(many);
+  EXPECT_EQ(names.find(">cluster.chips (log scale)</text>"), std::string::npos);
+  EXPECT_NE(names.find(">m0</text>"), std::string::npos);
+  EXPECT_EQ(names.find(">m1</text>"), std::string::npos);  // thinned: every 4th of 40
+  EXPECT_NE(names.find(">m4</text>"), std::string::npos);
+  ExpectWellFormed(numbers);
+  ExpectWellFormed(names);
+}
+
 TEST(HtmlReport, CompareShowsEachStepAgainstTheFirst) {
   const estimate::Scenario sc = ExampleScenario("llama3-8b-dgx-h100");
   estimate::Scenario faster = sc;
