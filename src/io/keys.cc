@@ -15,7 +15,7 @@ constexpr double kInf = 1e300;
 // Plausibility limits (the reliability reference, bad input #10): far beyond any part
 // shipping or announced, so a value past them is a unit slip, not a design.
 constexpr double kMaxFlopRate = 1e18;            // 1 EFLOP/s per chip
-constexpr double kMaxMemory = 1e14;              // 100 TB per chip
+constexpr double kMaxMemory = 4e12;              // 4 TB per chip (4x Rubin Ultra's 1 TB)
 constexpr double kMaxMemoryBandwidth = 1e15;     // 1 PB/s per chip
 constexpr double kMaxScaleUpBandwidth = 1e14;    // 100 TB/s per chip
 constexpr double kMaxNicBandwidth = 100e12 / 8;  // 100 Tbps per chip
@@ -277,7 +277,10 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
           {Qty("memory.capacity", Dimension::kBytes, "HBM capacity per chip")
                .Required()
                .Min(0, true)
-               .Max(kMaxMemory),
+               .Max(kMaxMemory)
+               .RangeHint(
+                   "the most HBM on one package announced is 1 TB (Rubin Ultra, HBM4E); B300 and "
+                   "MI355X ship 288 GB; check the unit"),
            [](C& c, const Value& v) { c.hbm_capacity = core::Bytes(v.d); }},
           {Qty("memory.bandwidth", Dimension::kBandwidth, "HBM bandwidth per chip")
                .Required()
