@@ -425,10 +425,9 @@ int RunServe(const fathom::io::Catalog& catalog, const fathom::server::ServeOpti
   fathom::server::Server server(catalog, options);
   fathom::core::Result<int> port = server.Bind();
   if (!port.ok()) return PrintDiagnostics(port.diagnostics());
-  const std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]"
-                           : options.host == "0.0.0.0"                 ? "localhost"
-                                                                       : options.host;
-  std::cerr << "fathom serve: http://" << host << ":" << port.value() << "/ (Ctrl+C stops it)\n";
+  // The warnings (an address reachable from the network), then the address bound.
+  std::cerr << port.diagnostics().Format();
+  std::cerr << "fathom serve: " << server.Url() << " (Ctrl+C stops it)\n";
   std::thread waiter([&server, stop_signals] {
     int signal = 0;
     sigwait(&stop_signals, &signal);

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <malloc.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,14 +9,22 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <mutex>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -372,19 +381,42 @@ bool HasBody(const httplib::Request& req) {
   return coding.find("chunked") != std::string::npos;
 }
 
-// A name for a downloaded file: letters, digits, '.', '_' and '-' of `name`, else "fathom".
-std::string FileName(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    out += ok ? c : '_';
-  }
-  return out.empty() || out.front() == '.' ? "fathom" + out : out;
+bool IsFileNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+// Whether `name` may name a scratch file and a download as it is: letters, digits, '.', '_'
+// and '-', not first a '.'.
+bool IsFileName(std::string_view name) {
+  return !name.empty() && name.front() != '.' &&
+         std::all_of(name.begin(), name.end(), IsFileNameChar);
 }
 
 // The longest scenario name a request may give (it names a scratch file and downloads).
 constexpr size_t kMaxName = 128;
+// The longest stem FileName gives a download (a scenario's name: may be any length).
+constexpr size_t kMaxFileStem = 100;
+
+// A name for a downloaded file: `name` with each run of other characters than IsFileName's
+// one '_', none at either end ("Llama 3 · 8B (test)" is "Llama_3_8B_test"), at most
+// kMaxFileStem bytes; "fathom" where nothing is left, and before a leading '.'.
+std::string FileName(std::string_view name) {
+  std::string out;
+  bool gap = false;  // characters left out since the last one kept
+  for (char c : name) {
+    if (!IsFileNameChar(c)) {
+      gap = true;
+      continue;
+    }
+    const bool joined = gap && !out.empty();
+    if (out.size() + (joined ? 2 : 1) > kMaxFileStem) break;
+    if (joined) out += '_';
+    out += c;
+    gap = false;
+  }
+  return out.empty() || out.front() == '.' ? "fathom" + out : out;
+}
 
 // The first query parameter of /api/WHAT given with an empty value where a value is
 // needed ("days=": the page sends it when the field is cleared); "" when none is.
@@ -485,9 +517,9 @@ Answer AsAsked(Answer a, bool json) {
 // origin, the wrong method, no such page, a body too large), as JSON when the request asked
 // for it (format=json), else as plain text.
 void SetRefusal(const httplib::Request& req, httplib::Response& res, int status,
-                const std::string& message) {
+                const std::string& message, const std::string& hint = {}) {
   const bool json = req.has_param("format") && req.get_param_value("format") == "json";
-  const Answer a = AsAsked(Refused(status, "", message), json);
+  const Answer a = AsAsked(Refused(status, "", message, hint), json);
   res.status = a.status;
   res.set_content(a.body, a.type);
 }
@@ -517,6 +549,14 @@ void ExplainFailure(const httplib::Request& req, httplib::Response& res) {
   }
   if (res.status == 413) {
     SetRefusal(req, res, 413, kTooLarge);
+  } else if (res.status == 414) {
+    // httplib reads no further than the request line: no path, no parameters.
+    SetRefusal(req, res, 414,
+               fmt::format("the request line is too long: it may be {} bytes at most (the "
+                           "path and the query)",
+                           core::WithThousands(CPPHTTPLIB_REQUEST_URI_MAX_LENGTH)),
+               "give fewer chip counts or axis values, or the axes in the scenario's sweep "
+               "section (the body may be 4 MiB)");
   } else if (res.status == 404) {
     SetRefusal(req, res, 404,
                "no such page; the API is /api/step, /api/trace, /api/plan, /api/sweep, "
@@ -536,6 +576,21 @@ std::string AsQueryText(std::string text) {
   auto word = [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
   };
+  // Phrases first, where a flag's value or its command reads otherwise here.
+  static constexpr std::pair<std::string_view, std::string_view> kPhrases[] = {
+      {"fathom plan --chips N --idle allow", "/api/plan on N chips with search: {idle: allow}"},
+      {"(--chips)", "(chips=N,N,...)"},
+      {"(--chips;", "(chips=N,N,...;"},
+      {"--reliability adds them", "reliability=PRESET adds them"},
+      {"--top N", "search.top: N"},
+      {"--set ", ""},  // "--set training.cost.power=...": the key, as the scenario gives it
+  };
+  for (const auto& [phrase, said] : kPhrases) {
+    for (size_t at = text.find(phrase); at != std::string::npos; at = text.find(phrase, at)) {
+      text.replace(at, phrase.size(), said);
+      at += said.size();
+    }
+  }
   for (std::string_view flag : kFlags) {
     const std::string dashed = "--" + std::string(flag);
     for (size_t at = text.find(dashed); at != std::string::npos; at = text.find(dashed, at)) {
@@ -601,6 +656,19 @@ core::Diagnostics AsQuery(core::Diagnostics d) {
   return d;
 }
 
+// Diagnostics of a trace, which needs the simulator: where the CLI's hint offers the closed
+// form (--engine estimate), which has no trace, say what makes the simulation smaller.
+core::Diagnostics ForTheTrace(core::Diagnostics d) {
+  for (core::Diagnostic& x : d.items()) {
+    if (x.hint.find("--engine estimate") == std::string::npos) continue;
+    x.hint =
+        "a larger plan.micro_batch_size or a smaller plan.global_batch_size simulates fewer "
+        "micro-batches (the stages, micro_batches and window of the trace do not); "
+        "/api/step?engine=estimate predicts the step in closed form, without a trace";
+  }
+  return d;
+}
+
 // A JSON answer with the warnings the CLI would print to stderr.
 Answer Json(std::string body, const core::Diagnostics& warnings) {
   return {200, std::move(body), "application/json", AsQuery(warnings).Format()};
@@ -611,10 +679,149 @@ Answer BadInput(const core::Diagnostics& given) {
   return {400, d.Format(), "text/plain; charset=utf-8", {}, {}, d};
 }
 
+// An HTML report's hints (<p class="hint">, a size's verdict among them) with the CLI's
+// flags named as query parameters (AsQueryText).
+std::string HintsAsQuery(std::string html) {
+  constexpr std::string_view kHint = "<p class=\"hint\">";
+  for (size_t at = html.find(kHint); at != std::string::npos; at = html.find(kHint, at)) {
+    at += kHint.size();
+    const size_t end = std::min(html.find("</p>", at), html.size());
+    const std::string said = AsQueryText(html.substr(at, end - at));
+    html.replace(at, end - at, said);
+    at += said.size();
+  }
+  return html;
+}
+
 // Warnings go above an HTML report, as the CLI prints them to stderr.
 std::string WithWarnings(const core::Diagnostics& d, std::string body) {
-  return io::HtmlWarnings(AsQuery(d)) + body;
+  return io::HtmlWarnings(AsQuery(d)) + HintsAsQuery(std::move(body));
 }
+
+// glibc gives each thread that allocates an arena of its own (up to 8 a core), and keeps
+// what an evaluation freed in it: evaluations, one at a time but each on whichever
+// connection thread took it, grew the server by the peak of one (200 MB for a 1T-parameter
+// model's step) with every new thread, and idle it gave nothing back. Few arenas, trimmed
+// after each evaluation (ReleaseFreeMemory), hold it at about one peak.
+constexpr int kMallocArenas = 2;
+
+// Process-wide, and best called before the threads are: arenas already made stay.
+void BoundMallocArenas() {
+#if defined(__GLIBC__)
+  mallopt(M_ARENA_MAX, kMallocArenas);
+#endif
+}
+
+// What an evaluation freed, back to the system (every arena's free pages).
+void ReleaseFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
+// The most connections served at once; beyond, they wait their turn.
+constexpr size_t kMaxConnectionThreads = 512;
+
+// The Content-Security-Policy of every answer: nothing from elsewhere, no framing; the
+// page's inline styles, and its script where `nonce` names it ("": none runs).
+std::string ContentSecurityPolicy(const std::string& nonce) {
+  return fmt::format(
+      "default-src 'none'; script-src {}; style-src 'unsafe-inline'; connect-src 'self'; "
+      "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      nonce.empty() ? "'none'" : "'nonce-" + nonce + "'");
+}
+
+// 128 random bits, as 32 hex digits.
+std::string Nonce() {
+  std::random_device random;
+  std::string out;
+  for (int i = 0; i < 4; ++i) out += fmt::format("{:08x}", random());
+  return out;
+}
+
+// httplib's connection threads: one for each connection that no idle thread takes, up to
+// `max_threads` (beyond, connections wait their turn); a thread idle for `linger` ends. A
+// fixed pool of 64 was held by 64 connections that stalled half-way through their header,
+// each until its read timed out, and the page waited behind them.
+class ConnectionThreads final : public httplib::TaskQueue {
+ public:
+  ConnectionThreads(size_t max_threads, std::chrono::milliseconds linger)
+      : max_threads_(max_threads), linger_(linger) {}
+  ~ConnectionThreads() override { shutdown(); }
+  ConnectionThreads(const ConnectionThreads&) = delete;
+  ConnectionThreads& operator=(const ConnectionThreads&) = delete;
+
+  void enqueue(std::function<void()> fn) override {
+    std::vector<std::thread> ended;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      jobs_.push_back(std::move(fn));
+      if (jobs_.size() > idle_ && threads_.size() < max_threads_ && !shutdown_) {
+        try {
+          std::thread t([this] { Work(); });
+          const std::thread::id id = t.get_id();
+          threads_.emplace(id, std::move(t));
+        } catch (const std::system_error&) {
+          // No thread to be had (a limit of the system's): the connection waits its turn.
+        }
+      }
+      ended.swap(ended_);
+    }
+    cond_.notify_one();
+    for (std::thread& t : ended) t.join();
+  }
+
+  // Runs the connections waiting, then ends every thread.
+  void shutdown() override {
+    std::vector<std::thread> all;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      shutdown_ = true;
+      for (auto& [id, t] : threads_) all.push_back(std::move(t));
+      threads_.clear();
+      for (std::thread& t : ended_) all.push_back(std::move(t));
+      ended_.clear();
+    }
+    cond_.notify_all();
+    for (std::thread& t : all) t.join();
+  }
+
+ private:
+  void Work() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      ++idle_;
+      const bool woken =
+          cond_.wait_for(lock, linger_, [this] { return !jobs_.empty() || shutdown_; });
+      --idle_;
+      if (jobs_.empty()) {  // idle too long, or shut down (which then holds this thread)
+        if (!woken) {       // joined by the next enqueue, or by shutdown
+          if (const auto self = threads_.find(std::this_thread::get_id()); self != threads_.end()) {
+            ended_.push_back(std::move(self->second));
+            threads_.erase(self);
+          }
+        }
+        return;
+      }
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      job = nullptr;  // the connection's state freed outside the lock
+      lock.lock();
+    }
+  }
+
+  const size_t max_threads_;
+  const std::chrono::milliseconds linger_;
+  std::mutex mutex_;
+  std::condition_variable cond_;
+  std::deque<std::function<void()>> jobs_;
+  std::map<std::thread::id, std::thread> threads_;  // working or idle
+  std::vector<std::thread> ended_;                  // idle too long, to be joined
+  size_t idle_ = 0;
+  bool shutdown_ = false;
+};
 
 }  // namespace
 
@@ -624,8 +831,10 @@ struct Server::Impl {
   httplib::Server http;
   std::mutex evaluate;  // requests are evaluated one at a time
   std::mutex admission;
-  int admitted = 0;                   // evaluating or waiting to
-  static constexpr int kThreads = 2;  // a search's, a sweep's and a Monte Carlo's
+  int admitted = 0;                     // evaluating or waiting to
+  static constexpr int kThreads = 2;    // a search's, a sweep's and a Monte Carlo's
+  socket_t listening = INVALID_SOCKET;  // the socket Bind bound
+  int port = 0;                         // and its port
 
   // An evaluation may queue when fewer than max_waiting wait beside the running one.
   bool Admit() {
@@ -646,6 +855,7 @@ struct Server::Impl {
   };
 
   Impl(const io::Catalog& c, ServeOptions o) : catalog(c), options(std::move(o)) {
+    BoundMallocArenas();
     catalog.set_files_allowed(options.allow_files);
     if (options.examples.empty()) {
       options.examples = (fs::path(catalog.dir()) / ".." / "examples").lexically_normal().string();
@@ -656,13 +866,13 @@ struct Server::Impl {
   std::vector<std::pair<std::string, fs::path>> Examples() const {
     std::vector<std::pair<std::string, fs::path>> files;
     std::error_code ec;
-    // A regular .yaml file whose stem the page can send back as a name (FileName's
+    // A regular .yaml file whose stem the page can send back as a name (IsFileName's
     // characters, no leading '.', not a YAML keyword): others could be listed but not loaded.
     auto add = [&](const fs::directory_entry& e) {
       std::error_code regular;
       const std::string stem = e.path().stem().string();
-      if (e.path().extension() != ".yaml" || !e.is_regular_file(regular) ||
-          FileName(stem) != stem || !io::ParseOverrides({"name=" + stem}).ok()) {
+      if (e.path().extension() != ".yaml" || !e.is_regular_file(regular) || !IsFileName(stem) ||
+          !io::ParseOverrides({"name=" + stem}).ok()) {
         return;
       }
       files.emplace_back(stem, e.path());
@@ -720,15 +930,25 @@ struct Server::Impl {
     return true;
   }
 
+  // `text` without the server's directories: the scratch directory taken out, the catalog's
+  // named by its last part ("/opt/fathom/data/clusters/x.yaml" is "data/clusters/x.yaml").
   std::string Clean(std::string text, const Posted& posted) const {
-    const std::string prefix = (posted.dir / "").string();
-    for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
-      text.erase(at, prefix.size());
+    const fs::path data = fs::path(catalog.dir()) / "";
+    const std::pair<std::string, std::string> prefixes[] = {
+        {(posted.dir / "").string(), ""},
+        {data.string(), (data.parent_path().filename() / "").string()},
+    };
+    for (const auto& [prefix, said] : prefixes) {
+      if (prefix.empty() || prefix == said) continue;
+      for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
+        text.replace(at, prefix.size(), said);
+        at += said.size();
+      }
     }
     return text;
   }
 
-  // The scratch directory taken out of the body, the warnings' header and the diagnostics.
+  // The server's directories taken out of the body, the warnings' header and the diagnostics.
   Answer Cleaned(Answer a, const Posted& posted) const {
     a.body = Clean(std::move(a.body), posted);
     a.warnings = Clean(std::move(a.warnings), posted);
@@ -767,7 +987,7 @@ struct Server::Impl {
     q.overrides = name;
     q.need_simulation = true;
     core::Result<io::StepOutcome> r = io::Step(catalog, q);
-    if (!r.ok()) return BadInput(r.diagnostics());
+    if (!r.ok()) return BadInput(ForTheTrace(r.diagnostics()));
     const sim::SimResult& simulation = *r.value().simulation;
     core::Result<io::TraceSelection> selection = io::SelectTrace(simulation, filter.value());
     core::Diagnostics d = r.diagnostics();
@@ -871,6 +1091,15 @@ struct Server::Impl {
       std::string html = page;
       const size_t at = html.find("</style>");
       if (at != std::string::npos) html.insert(at, kAppStyle);
+      // Its one script runs by a nonce of this answer's: no other (one in a report's markup
+      // that escaped escaping, an inline handler) would.
+      const std::string nonce = Nonce();
+      for (size_t script = html.find("<script>"); script != std::string::npos;
+           script = html.find("<script>", script + 1)) {
+        html.insert(script + 7, " nonce=\"" + nonce + "\"");
+      }
+      res.headers.erase("Content-Security-Policy");
+      res.set_header("Content-Security-Policy", ContentSecurityPolicy(nonce));
       res.set_content(html, "text/html; charset=utf-8");
     });
     http.Get("/api/examples", [this](const httplib::Request&, httplib::Response& res) {
@@ -1017,8 +1246,8 @@ struct Server::Impl {
         } else if (gzip != "0" && gzip != "1") {
           a = Refused(400, "gzip", "expected 0 or 1, got \"" + gzip.substr(0, 64) + "\"",
                       "gzip=1 sends the trace gzipped (.json.gz)");
-        } else if (!name.empty() && (FileName(name) != name || !named.ok())) {
-          a = FileName(name) != name
+        } else if (!name.empty() && (!IsFileName(name) || !named.ok())) {
+          a = !IsFileName(name)
                   ? Refused(400, "name",
                             "expected letters, digits, '.', '_' and '-' (an example's name), "
                             "got \"" +
@@ -1059,6 +1288,7 @@ struct Server::Impl {
                             : Run(posted.file, named.value(), json, mc == "1", param("tokens", "")),
                         posted);
           }
+          ReleaseFreeMemory();
         }
         // A refusal in the form asked for: fathom.errors/1 for format=json, else text.
         a = AsAsked(std::move(a), format == "json");
@@ -1082,11 +1312,18 @@ struct Server::Impl {
       http.Post("/api/" + std::string(what), evaluate_route(what));
     }
     http.set_payload_max_length(kMaxBody);
-    // A slow or stalled upload holds a worker until its read times out (5 s): enough workers
-    // that a handful of them do not hold up the page, the catalog and the other requests
-    // (evaluations take turns on `evaluate` anyway).
-    http.new_task_queue = [] { return new httplib::ThreadPool(64); };
+    // A slow or stalled upload (or header) holds a thread until its read times out (5 s): a
+    // thread for each connection, so that hundreds of them do not hold up the page, the
+    // catalog and the other requests (evaluations take turns on `evaluate` anyway).
+    http.new_task_queue = [] {
+      return new ConnectionThreads(kMaxConnectionThreads, std::chrono::seconds(5));
+    };
     http.set_read_timeout(5, 0);
+    // Every answer, refusals too: no MIME sniffing, no framing, nothing loaded from elsewhere
+    // (the page is whole; GET / adds its script's nonce).
+    http.set_default_headers({{"X-Content-Type-Options", "nosniff"},
+                              {"X-Frame-Options", "DENY"},
+                              {"Content-Security-Policy", ContentSecurityPolicy("")}});
     // A connection waiting for its next request (or its first: one a browser opens ahead)
     // holds a worker as long: a second, so that idle connections do not starve the page.
     http.set_keep_alive_timeout(1);
@@ -1138,9 +1375,11 @@ struct Server::Impl {
     http.set_error_handler(ExplainFailure);
     // Address reuse (a restart need not wait out TIME_WAIT), but not port sharing: a second
     // server on a busy port is an error, not a silent half of the traffic.
-    http.set_socket_options([](socket_t sock) {
+    // The socket is kept for Bind to deepen its backlog.
+    http.set_socket_options([this](socket_t sock) {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      listening = sock;
     });
   }
 };
@@ -1183,7 +1422,25 @@ core::Result<int> Server::Bind() {
             "is another server using the port? give another with --port, or 0 for any free one");
     return d;
   }
-  return port;
+  impl_->port = port;
+  // httplib listens with a backlog of 5: connections opened in a burst waited a SYN
+  // retransmission (1 s and more) each. Listening again sets the queue's length.
+  if (impl_->listening != INVALID_SOCKET) ::listen(impl_->listening, SOMAXCONN);
+  core::Diagnostics warnings;
+  if (!IsLoopback(o.host)) {
+    warnings.Warning("--host",
+                     fmt::format("{} is reachable from the network, and its API has no "
+                                 "authentication: anyone who reaches it can run evaluations",
+                                 Url()),
+                     "bind 127.0.0.1 (the default) unless the network is trusted");
+  }
+  return core::Result<int>(port, std::move(warnings));
+}
+
+std::string Server::Url() const {
+  const std::string& host = impl_->options.host;
+  return fmt::format("http://{}:{}/", host.find(':') != std::string::npos ? "[" + host + "]" : host,
+                     impl_->port);
 }
 
 bool Server::Listen() { return impl_->http.listen_after_bind(); }

@@ -24,8 +24,15 @@
 // Bound to a loopback address, the server answers only requests addressed to a loopback
 // name (no DNS rebinding), and takes a POST only from its own page: one whose Origin is
 // another is 403, so that a page elsewhere cannot keep the evaluation slot busy. JSON
-// answers (and traces) carry the warnings in an X-Fathom-Warnings header. Requests are
-// evaluated one at a time.
+// answers (and traces) carry the warnings in an X-Fathom-Warnings header. Every answer
+// carries X-Content-Type-Options: nosniff, X-Frame-Options: DENY and a Content-Security-Policy
+// that loads nothing from elsewhere (the page's script runs by a nonce of its answer).
+//
+// Requests are evaluated one at a time. Each connection has a thread of its own (up to 512;
+// beyond, connections wait their turn), so that connections stalled half-way through a
+// request, each held until its read times out (5 s), do not hold up the page. The server
+// bounds glibc's malloc arenas (process-wide, M_ARENA_MAX, when it is constructed) and gives
+// an evaluation's freed memory back to the system when it is answered (malloc_trim).
 #pragma once
 
 #include <memory>
@@ -61,7 +68,11 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds the port; returns it (the chosen one for port 0), or an error naming the address.
+  // Bound to an address that is not a loopback one (0.0.0.0, a network interface's), with a
+  // warning: the API, which has no authentication, is reachable from the network.
   core::Result<int> Bind();
+  // After Bind: the address bound, as a URL ("http://127.0.0.1:8470/", "http://[::]:8470/").
+  std::string Url() const;
   // Serves until Stop(); returns false if the server could not run.
   bool Listen();
   // From any thread.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -223,6 +224,40 @@ TEST_F(ServerTest, WritesTheTraceOfAStep) {
   EXPECT_EQ(estimate->status, 400);
 }
 
+// A step too large to simulate has no trace: the hint says what this endpoint takes (it has
+// no engine), not the closed form of engine=estimate.
+TEST_F(ServerTest, ATraceTooLargeToSimulateSaysWhatMakesItSmaller) {
+  std::string yaml = Example("llama3-8b-dgx-h100");
+  const size_t at = yaml.find("global_batch_size: 128");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, 22, "global_batch_size: 1048576");
+  httplib::Result r = client_->Post("/api/trace", yaml, "application/yaml");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("simulator's budget"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("a larger plan.micro_batch_size"), std::string::npos) << r->body;
+  EXPECT_EQ(r->body.find("(engine=estimate)"), std::string::npos) << r->body;
+  EXPECT_EQ(r->body.find("--"), std::string::npos) << r->body;
+}
+
+// A download is named after the scenario: a run of other characters is one '_', and a long
+// name is cut short (a 3,000-character name made a 6 KB header).
+TEST_F(ServerTest, NamesADownloadShortAndReadable) {
+  const std::string example = Example("llama3-8b-dgx-h100");  // its first line is its name
+  const std::string rest = example.substr(example.find('\n') + 1);
+  auto disposition = [&](const std::string& name) {
+    httplib::Result r = client_->Post("/api/trace?gzip=1&micro_batches=0",
+                                      "name: \"" + name + "\"\n" + rest, "application/yaml");
+    if (!r || r->status != 200) return std::string("no trace: ") + (r ? r->body : "no answer");
+    return r->get_header_value("Content-Disposition");
+  };
+  EXPECT_EQ(disposition("Llama 3 \xc2\xb7 8B (test)"),
+            "attachment; filename=\"Llama_3_8B_test.trace.json.gz\"");
+  EXPECT_EQ(disposition("\xc2\xb7.hidden"), "attachment; filename=\"fathom.hidden.trace.json.gz\"");
+  EXPECT_EQ(disposition(std::string(3000, 'x')),
+            "attachment; filename=\"" + std::string(100, 'x') + ".trace.json.gz\"");
+}
+
 // A scenario without a name: Llama 3 8B on one 8-GPU node.
 constexpr const char* kUnnamed =
     "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n"
@@ -317,6 +352,47 @@ TEST_F(ServerTest, SpeaksOfQueryParametersAndTheNameGiven) {
   httplib::Result two_hosts = client_->Get("/", hosts);
   ASSERT_TRUE(two_hosts);
   EXPECT_EQ(two_hosts->status, 400);
+}
+
+// A report's hints (a size's verdict) name the query parameters too, not the CLI's flags.
+TEST_F(ServerTest, ReportHintsSpeakOfQueryParameters) {
+  httplib::Result r = client_->Post("/api/size?tokens=15T&days=30&chips=8,16",
+                                    Example("llama3-8b-dgx-h100"), "application/yaml");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_NE(r->body.find("no chip count tried meets the deadline"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("try more chips (chips=N,N,...), a larger plan.global_batch_size"),
+            std::string::npos)
+      << r->body;
+  EXPECT_EQ(r->body.find("--"), std::string::npos) << r->body;
+}
+
+// A target longer than httplib reads is a 414 that says the bound and what to do.
+TEST_F(ServerTest, ATargetTooLongIsA414ThatSaysWhy) {
+  std::string chips;
+  for (int i = 1; i <= 2000; ++i) chips += (i > 1 ? "," : "") + std::to_string(8 * i);
+  httplib::Result r = client_->Post("/api/size?tokens=15T&chips=" + chips,
+                                    Example("llama3-8b-dgx-h100"), "application/yaml");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 414);
+  EXPECT_EQ(r->body,
+            "error: the request line is too long: it may be 8,192 bytes at most (the path and "
+            "the query); give fewer chip counts or axis values, or the axes in the scenario's "
+            "sweep section (the body may be 4 MiB)\n");
+}
+
+// Diagnostics name a catalog file as the catalog's ("data/clusters/..."), not by the
+// server's absolute path.
+TEST_F(ServerTest, ShowsCatalogFilesRelativeToTheCatalog) {
+  httplib::Result r =
+      client_->Post("/api/step",
+                    "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 100000000}\n"
+                    "plan: {dp: 100000000, global_batch_size: 100000000}\n",
+                    "application/yaml");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body.rfind("error: data/clusters/dgx-h100-superpod.yaml:", 0), 0u) << r->body;
+  EXPECT_EQ(r->body.find(FATHOM_SOURCE_DIR), std::string::npos) << r->body;
 }
 
 TEST_F(ServerTest, SweepsAGrid) {
@@ -541,6 +617,75 @@ TEST_F(ServerTest, StalledUploadsDoNotHoldUpOtherRequests) {
   ASSERT_TRUE(r) << "no answer while 16 uploads stall";
   EXPECT_EQ(r->status, 200);
   for (int fd : stalled) close(fd);
+}
+
+// More connections than the 64 threads the server had, opened at once and each stalled
+// half-way through its header: they are taken at once (a backlog of 5 made each burst wait
+// for SYNs to be sent again) and the page still answers while they stall (it waited for
+// their reads to time out, 5 s each).
+TEST_F(ServerTest, StalledHeadersDoNotHoldUpThePage) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<int> stalled;
+  for (int i = 0; i < 160; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+    const std::string head = "GET /api/catalog HTTP/1.1\r\nHost: localhost\r\nX-Partial: ";
+    ASSERT_EQ(send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+    stalled.push_back(fd);
+  }
+  httplib::Client quick("127.0.0.1", port_);
+  quick.set_connection_timeout(3, 0);
+  quick.set_read_timeout(3, 0);  // under the stalled reads' 5 s
+  httplib::Result r = quick.Get("/api/catalog");
+  ASSERT_TRUE(r) << "no answer while 160 headers stall";
+  EXPECT_EQ(r->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4))
+      << "the stalled connections were not all taken at once, or the page waited for them";
+  for (int fd : stalled) close(fd);
+}
+
+// Every answer, a refusal too, forbids sniffing, framing and anything from elsewhere; the
+// page's one script runs by this answer's nonce.
+TEST_F(ServerTest, EveryAnswerCarriesTheSecurityHeaders) {
+  const std::string yaml = Example("llama3-8b-dgx-h100");
+  std::vector<httplib::Result> answers;
+  answers.push_back(client_->Get("/"));
+  answers.push_back(client_->Get("/api/catalog"));
+  answers.push_back(client_->Get("/api/nothing"));
+  answers.push_back(client_->Post("/api/step?engine=estimate", yaml, "application/yaml"));
+  answers.push_back(client_->Post("/api/step?format=json", "model: [", "application/yaml"));
+  answers.push_back(client_->Get("/api/examples?x=" + std::string(9000, 'a')));  // 414
+  for (const httplib::Result& r : answers) {
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff") << r->status;
+    EXPECT_EQ(r->get_header_value("X-Frame-Options"), "DENY") << r->status;
+    EXPECT_EQ(r->get_header_value_count("Content-Security-Policy"), 1u) << r->status;
+    const std::string csp = r->get_header_value("Content-Security-Policy");
+    EXPECT_EQ(csp.rfind("default-src 'none'; ", 0), 0u) << csp;
+    EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  }
+  const httplib::Result& page = answers[0];
+  const std::string csp = page->get_header_value("Content-Security-Policy");
+  const size_t nonce = csp.find("script-src 'nonce-");
+  ASSERT_NE(nonce, std::string::npos) << csp;
+  const std::string value = csp.substr(nonce + 18, csp.find('\'', nonce + 18) - nonce - 18);
+  EXPECT_EQ(value.size(), 32u) << csp;
+  EXPECT_NE(page->body.find("<script nonce=\"" + value + "\">"), std::string::npos);
+  EXPECT_EQ(page->body.find("<script>"), std::string::npos);
+  EXPECT_EQ(csp.find("unsafe-eval"), std::string::npos) << csp;
+  // The page's inline styles (style="...") stay allowed; its markup has no inline handler.
+  EXPECT_NE(csp.find("style-src 'unsafe-inline'"), std::string::npos) << csp;
+  EXPECT_EQ(page->body.find(" onclick="), std::string::npos);
+  httplib::Result again = client_->Get("/");
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->get_header_value("Content-Security-Policy"), csp) << "the nonce repeats";
+  EXPECT_EQ(answers[1]->get_header_value("Content-Security-Policy").find("nonce"),
+            std::string::npos);
 }
 
 // Sends `head` (a request without a body) on a socket of its own and reads the answer until
@@ -909,6 +1054,29 @@ TEST(Server, AnyLoopbackAddressKeepsTheHostCheck) {
   ASSERT_TRUE(own && other);
   EXPECT_EQ(own->status, 200);
   EXPECT_EQ(other->status, 403);
+}
+
+// Bound to an address other than a loopback one, the server says the address it bound
+// and warns that the API, unauthenticated, is reachable from the network.
+TEST(Server, WarnsWhenReachableFromTheNetwork) {
+  ServeOptions o;
+  o.port = 0;
+  Server local(io::test_support::TestCatalog(), o);
+  core::Result<int> port = local.Bind();
+  ASSERT_TRUE(port.ok()) << port.diagnostics().Format();
+  EXPECT_TRUE(port.diagnostics().empty()) << port.diagnostics().Format();
+  EXPECT_EQ(local.Url(), "http://127.0.0.1:" + std::to_string(port.value()) + "/");
+  o.host = "0.0.0.0";
+  Server any(io::test_support::TestCatalog(), o);
+  core::Result<int> open = any.Bind();
+  if (!open.ok()) GTEST_SKIP() << "0.0.0.0 cannot be bound here";
+  const std::string url = "http://0.0.0.0:" + std::to_string(open.value()) + "/";
+  EXPECT_EQ(any.Url(), url);
+  EXPECT_EQ(open.diagnostics().Format(),
+            "warning: --host: " + url +
+                " is reachable from the network, and its API has no authentication: anyone "
+                "who reaches it can run evaluations; bind 127.0.0.1 (the default) unless the "
+                "network is trusted\n");
 }
 
 TEST(Server, ABusyPortIsAnError) {
