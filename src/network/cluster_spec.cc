@@ -69,9 +69,20 @@ void CheckDomain(const ClusterSpec& c, core::Diagnostics& d) {
     return;
   }
   if (c.chips > c.domain && c.chips % c.domain != 0 && !Multislice(c)) {
+    // Jobs on NVL72 racks often use 64 of each rack's 72 chips: a domain of whole nodes, at
+    // least half the rack, that the chips fill.
+    int64_t part = 0;
+    for (int64_t x = c.domain - c.chips_per_node; x >= (c.domain + 1) / 2 && part == 0;
+         x -= c.chips_per_node) {
+      if (x > 0 && x % c.chips_per_node == 0 && c.chips % x == 0) part = x;
+    }
     d.Error("cluster.chips",
             Str(c.chips) + " chips do not fill whole scale-up domains of " + Str(c.domain),
-            "use a multiple of " + Str(c.domain));
+            "use a multiple of " + Str(c.domain) +
+                (part > 0 ? ", or " + Str(part) +
+                                " chips of each domain (cluster.scale_up.domain: " + Str(part) +
+                                ", the other " + Str(c.domain - part) + " idle or held as spares)"
+                          : std::string()));
   }
   if (c.domain % c.chips_per_node != 0 && c.chips_per_node % c.domain != 0) {
     d.Error("cluster.chips_per_node",

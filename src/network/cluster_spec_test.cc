@@ -499,6 +499,25 @@ TEST(Finalize, BadDescriptionsNameTheirKey) {
   }
 }
 
+// Chips that do not fill whole domains of 72 (NVL72 racks) but fill domains of 64 of each
+// rack's chips: the hint offers that domain; with no such part (8-chip nodes of 1,020
+// chips), only the multiple.
+TEST(Finalize, AJobOnPartOfEachDomainIsOffered) {
+  ClusterSpec c = Draft(512, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  c.domain = 72;
+  c.chips_per_node = 4;
+  const core::Diagnostics d = Finalize(c);
+  EXPECT_TRUE(Mentions(d,
+                       "use a multiple of 72, or 64 chips of each domain "
+                       "(cluster.scale_up.domain: 64, the other 8 idle or held as spares)"))
+      << d.Format();
+  ClusterSpec odd =
+      Draft(1020, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  const core::Diagnostics e = Finalize(odd);
+  EXPECT_TRUE(Mentions(e, "use a multiple of 8")) << e.Format();
+  EXPECT_FALSE(Mentions(e, "of each domain")) << e.Format();
+}
+
 TEST(Finalize, ReportsEveryProblem) {
   ClusterSpec c =
       Draft(1020, FabricKind::kRailFatTree, {Switch("leaf", 64, 0.5), Switch("spine", 1)});
