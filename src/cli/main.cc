@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -189,6 +190,17 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
     if (!selection.ok()) return PrintDiagnostics(selection.diagnostics());
     std::cerr << selection.diagnostics().Format();
     if (!WriteTrace(a.trace, *sim, selection.value())) return kUserError;
+    // The timeline is the whole step; the report may be extrapolated from two shorter runs
+    // (the same with or without --trace): say so where their ends differ.
+    const double whole = sim->report.step_time_s, reported = r.report.step_time_s;
+    if (std::abs(whole - reported) > 1e-9 * reported) {
+      char times[128];
+      std::snprintf(times, sizeof times, "%.6f s; the report's step time, %.6f s,", whole,
+                    reported);
+      std::cerr << "note: --trace: the timeline is the whole step simulated, " << times
+                << " is extrapolated from two shorter runs, as without --trace ("
+                << fathom::core::FormatSeconds(std::abs(whole - reported)) << " apart)\n";
+    }
   }
   if (!a.html.empty() &&
       !WriteOutput("--html", a.html,
