@@ -363,7 +363,8 @@ std::string SearchText(const plan::SearchResult& r) {
   out +=
       "\n  steps are estimated in closed form; the best are simulated event by event and "
       "ranked first.\n  \"alike\": further plans with the same estimated time and memory "
-      "(e.g. recompute selective, which flash attention makes recompute none).\n"
+      "(e.g. recompute selective, which flash attention makes recompute none), or the same "
+      "simulated time and memory (an all-to-all overlap with no pass to hide behind).\n"
       "  MFU is against the chip's dense bf16 peak (fp16 in an fp16 plan), whatever the "
       "linear layers' precision.\n";
   return out;

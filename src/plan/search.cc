@@ -722,7 +722,27 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
       result.fitting_estimated += 1 + c.alike;
     }
   }
-  if (ranked > options.top) valid.resize(static_cast<size_t>(options.top));
+  // Simulated plans the simulator cannot tell apart (an all-to-all overlap with no partner
+  // pass to hide behind) collapse into the first too, as the estimator's alike ones do.
+  {
+    std::vector<Candidate> distinct;
+    distinct.reserve(valid.size());
+    for (Candidate& c : valid) {
+      if (!distinct.empty()) {
+        Candidate& prev = distinct.back();
+        if (prev.simulate_s >= 0 && prev.fits == c.fits && prev.simulate_s == c.simulate_s &&
+            prev.memory_bytes == c.memory_bytes) {
+          prev.alike += 1 + c.alike;
+          continue;
+        }
+      }
+      distinct.push_back(std::move(c));
+    }
+    valid = std::move(distinct);
+  }
+  if (static_cast<int64_t>(valid.size()) > options.top) {
+    valid.resize(static_cast<size_t>(options.top));
+  }
   result.ranked = std::move(valid);
   result.passes.push_back(
       {"rank", true, ranked, static_cast<int64_t>(result.ranked.size()), watch.Lap()});

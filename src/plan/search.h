@@ -110,7 +110,8 @@ struct Candidate {
   double mfu = 0;          // at the ranking time (simulated if simulated)
   double tokens_per_s = 0;
   double bubble_fraction = 0;
-  // Further plans with the same estimated time and memory (the first of them is kept).
+  // Further plans with the same estimated time and memory, or the same simulated time and
+  // memory (the first of them is kept).
   int64_t alike = 0;
 
   double StepTime() const { return simulate_s >= 0 ? simulate_s : estimate_s; }
