@@ -122,6 +122,11 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
     return static_cast<bool>(std::cout);
   }
   fathom::cli::ReportFile file(path);
+  std::string why;
+  if (!file.ok() && !file.Commit(why)) {  // not opened: no trace to make
+    std::cerr << "error: --trace: cannot write \"" << path << "\": " << why << "\n";
+    return false;
+  }
   int64_t written = 0;
   auto to_file = [&file, &written](std::string_view piece) {
     file.Write(piece);
@@ -139,7 +144,6 @@ bool WriteTrace(const std::string& path, const fathom::sim::SimResult& sim,
   } else {
     fathom::io::WriteChromeTrace(sim, selection, to_file);
   }
-  std::string why;
   if (!file.Commit(why)) {
     std::cerr << "error: --trace: cannot write \"" << path << "\": " << why
               << "; any file already there is left as it was\n";
@@ -434,6 +438,7 @@ int RunServe(const fathom::io::Catalog& catalog, const fathom::server::ServeOpti
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  fathom::server::BoundAllocatorArenas();
   fathom::server::Server server(catalog, options);
   fathom::core::Result<int> port = server.Bind();
   if (!port.ok()) return PrintDiagnostics(port.diagnostics());

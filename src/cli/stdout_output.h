@@ -1,8 +1,9 @@
-// What a command of the command line writes to stdout, shared by the fathom CLI and the MPI
-// driver (src/dist). A file flag given "-" (--trace -, --csv -, --html -, --emit-plan -)
-// writes to stdout in place of the report; --json replaces the text report. Two of them in
-// one stream would be neither (a JSON report followed by a trace parses as neither), so a
-// command refuses them before it computes anything.
+// What a command of the command line writes to stdout, and how it writes its report files
+// (ReportFile), shared by the fathom CLI and the MPI driver (src/dist). A file flag given
+// "-" (--trace -, --csv -, --html -, --emit-plan -) writes to stdout in place of the report;
+// --json replaces the text report. Two of them in one stream would be neither (a JSON
+// report followed by a trace parses as neither), so a command refuses them before it
+// computes anything.
 #pragma once
 
 #include <unistd.h>
@@ -148,21 +149,26 @@ inline std::string OutputClash(const std::vector<OutputFile>& outputs,
 }
 
 // A report's file. A regular file (or a new one) is written beside it under a temporary
-// name and renamed over it once complete, so that a write that fails (a full disk, a file
-// size limit) leaves the file as it was, never half a report; any other path (/dev/null, a
-// pipe) is written in place.
+// name, with the old file's permissions, and renamed over it once complete, so that a write
+// that fails (a full disk, a file size limit) leaves the file as it was, never half a report.
+// Any other path is written in place: a symbolic link (renaming would replace the link, and
+// /dev/stdout is one), a device (/dev/null) or a pipe.
 class ReportFile {
  public:
   explicit ReportFile(std::string path) : path_(std::move(path)) {
+    namespace fs = std::filesystem;
     std::error_code ec;
-    const std::filesystem::file_status st = std::filesystem::status(path_, ec);
-    if (st.type() == std::filesystem::file_type::regular ||
-        st.type() == std::filesystem::file_type::not_found) {
+    const fs::file_status st = fs::symlink_status(path_, ec);
+    if (st.type() == fs::file_type::regular || st.type() == fs::file_type::not_found) {
       temp_ = path_ + ".partial-" + std::to_string(::getpid());
     }
     errno = 0;
     stream_.open(temp_.empty() ? path_ : temp_, std::ios::binary);
-    if (!stream_) error_ = errno;
+    if (!stream_) {
+      error_ = errno;
+    } else if (st.type() == fs::file_type::regular) {
+      fs::permissions(temp_, st.permissions(), fs::perm_options::replace, ec);
+    }
   }
   ReportFile(const ReportFile&) = delete;
   ReportFile& operator=(const ReportFile&) = delete;
@@ -172,6 +178,10 @@ class ReportFile {
       std::filesystem::remove(temp_, ec);
     }
   }
+
+  // Whether the file could be opened (else Commit says why): a caller with much to write
+  // need not make it.
+  bool ok() const { return error_ == 0 && static_cast<bool>(stream_); }
 
   // Appends `piece`; a failure is kept, with its reason, for Commit.
   void Write(std::string_view piece) {

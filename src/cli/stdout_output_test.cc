@@ -130,6 +130,27 @@ TEST_F(OutputClashTest, AFailedWriteLeavesTheOldFile) {
   }
 }
 
+// A symbolic link is written through, never replaced by a file (/dev/stdout is one); a
+// file replaced keeps its permissions.
+TEST_F(OutputClashTest, ALinkIsWrittenThroughAndAFileKeepsItsMode) {
+  const std::string target = Path("target.html");
+  const std::string link = Path("link.html");
+  std::ofstream(target) << "OLD\n";
+  fs::create_symlink(target, link);
+  ASSERT_TRUE(WriteOutput("--html", link, "<p>new</p>\n"));
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(Read(target), "<p>new</p>\n");
+
+  const std::string secret = Path("secret.csv");
+  std::ofstream(secret) << "OLD\n";
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write,
+                  fs::perm_options::replace);
+  ASSERT_TRUE(WriteOutput("--csv", secret, "a,b\n"));
+  EXPECT_EQ(Read(secret), "a,b\n");
+  EXPECT_EQ(fs::status(secret).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+}
+
 // A path that is not a regular file (/dev/null) is written in place, never replaced.
 TEST_F(OutputClashTest, ADeviceIsWrittenInPlace) {
   ASSERT_TRUE(WriteOutput("--csv", "/dev/null", "a,b\n"));

@@ -1586,9 +1586,9 @@ std::string RunReportHtmlBody(const RunResult& r) {
     out += fmt::format(
         "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-        window ? "time of the expected steps" : "time to train",
-        Esc(Duration(mc.time_to_train_s.mean)), Esc(Duration(mc.time_to_train_s.p10)),
-        Esc(Duration(mc.time_to_train_s.p50)), Esc(Duration(mc.time_to_train_s.p90)));
+        window ? "time, expected steps" : "time to train", Esc(Duration(mc.time_to_train_s.mean)),
+        Esc(Duration(mc.time_to_train_s.p10)), Esc(Duration(mc.time_to_train_s.p50)),
+        Esc(Duration(mc.time_to_train_s.p90)));
     if (window) {
       const WindowSteps w = StepsInWindow(r);
       out += fmt::format(

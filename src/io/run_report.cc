@@ -386,7 +386,7 @@ std::string RunReportText(const RunResult& r) {
         m.ettr_ci99_half_width ? fmt::format("+-{:.4f}", *m.ettr_ci99_half_width) : "n/a";
     const bool window = r.training.duration_s > 0;
     out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}   (99% CI of the mean {})\n",
-                       window ? "time of those steps" : "time to train",
+                       window ? "time, expected steps" : "time to train",
                        Duration(m.time_to_train_s.mean), Duration(m.time_to_train_s.p10),
                        Duration(m.time_to_train_s.p50), Duration(m.time_to_train_s.p90), time_ci);
     if (window) {

@@ -1,6 +1,5 @@
 #include "server/server.h"
 
-#include <malloc.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,6 +27,10 @@
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -698,21 +701,8 @@ std::string WithWarnings(const core::Diagnostics& d, std::string body) {
   return io::HtmlWarnings(AsQuery(d)) + HintsAsQuery(std::move(body));
 }
 
-// glibc gives each thread that allocates an arena of its own (up to 8 a core), and keeps
-// what an evaluation freed in it: evaluations, one at a time but each on whichever
-// connection thread took it, grew the server by the peak of one (200 MB for a 1T-parameter
-// model's step) with every new thread, and idle it gave nothing back. Few arenas, trimmed
-// after each evaluation (ReleaseFreeMemory), hold it at about one peak.
-constexpr int kMallocArenas = 2;
-
-// Process-wide, and best called before the threads are: arenas already made stay.
-void BoundMallocArenas() {
-#if defined(__GLIBC__)
-  mallopt(M_ARENA_MAX, kMallocArenas);
-#endif
-}
-
-// What an evaluation freed, back to the system (every arena's free pages).
+// What an evaluation freed, back to the system (every arena's free pages; see
+// BoundAllocatorArenas).
 void ReleaseFreeMemory() {
 #if defined(__GLIBC__)
   malloc_trim(0);
@@ -771,7 +761,8 @@ class ConnectionThreads final : public httplib::TaskQueue {
     for (std::thread& t : ended) t.join();
   }
 
-  // Runs the connections waiting, then ends every thread.
+  // Runs the connections waiting, then ends every thread; a connection left waiting with no
+  // thread to run it (none could be started) runs here.
   void shutdown() override {
     std::vector<std::thread> all;
     {
@@ -784,6 +775,12 @@ class ConnectionThreads final : public httplib::TaskQueue {
     }
     cond_.notify_all();
     for (std::thread& t : all) t.join();
+    std::deque<std::function<void()>> left;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      left.swap(jobs_);
+    }
+    for (std::function<void()>& job : left) job();
   }
 
  private:
@@ -825,6 +822,12 @@ class ConnectionThreads final : public httplib::TaskQueue {
 
 }  // namespace
 
+void BoundAllocatorArenas() {
+#if defined(__GLIBC__)
+  mallopt(M_ARENA_MAX, 2);
+#endif
+}
+
 struct Server::Impl {
   io::Catalog catalog;  // the CLI's, with files off unless --allow-files
   ServeOptions options;
@@ -855,7 +858,6 @@ struct Server::Impl {
   };
 
   Impl(const io::Catalog& c, ServeOptions o) : catalog(c), options(std::move(o)) {
-    BoundMallocArenas();
     catalog.set_files_allowed(options.allow_files);
     if (options.examples.empty()) {
       options.examples = (fs::path(catalog.dir()) / ".." / "examples").lexically_normal().string();

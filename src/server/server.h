@@ -60,6 +60,14 @@ struct ServeOptions {
   int max_waiting = 3;
 };
 
+// glibc gives each thread that allocates an arena of its own (up to 8 a core) and keeps
+// what it freed there: evaluations, one at a time but each on whichever connection thread
+// took it, grew a server by one evaluation's peak (200 MB for a 1T-parameter model's step)
+// with every new thread, and idle it gave nothing back. The serving process bounds the
+// arenas to 2, before its threads start (this is process-wide: arenas already made stay);
+// the server trims them after each evaluation. A no-op off glibc.
+void BoundAllocatorArenas();
+
 class Server {
  public:
   Server(const io::Catalog& catalog, ServeOptions options);

@@ -7,7 +7,8 @@
 #   - the node-power warning ("prices energy, not the chip's TDP") is said by the commands
 #     that price energy (run, size), not by step or compare;
 #   - a chip price given by --set says so, not "catalog";
-#   - run and size say that the step times are predictions, pointing at fathom validate.
+#   - run and size say that the step times are predictions, pointing at fathom validate;
+#   - validate --strict names the cases outside their tolerance on stderr.
 # Usage: tests/cli/output.sh FATHOM SOURCE_DIR
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -74,5 +75,15 @@ expect run.err "prices energy, not the h200 chip's TDP" "run: the energy warning
 expect price.txt '$2.00 per chip-hour (--set cluster.chip.price.usd_per_chip_hour)' "run: price"
 refuse price.txt "catalog: h100-sxm" "run: price"
 
-[ "$fail" -eq 0 ] && echo "ok: size, run, step and compare say what they should"
+# validate --strict exits 1 and names the cases outside their tolerance on stderr.
+"$fathom" validate --cases "$src/tests/validation/deepseek" --strict >strict.txt 2>strict.err
+code=$?
+[ "$code" -eq 1 ] || { echo "FAIL: validate --strict: exit $code, expected 1"; fail=1; }
+expect strict.err "error: --strict: 1 of 1 cases outside their tolerance (estimate engine)" \
+  "validate --strict: the count"
+expect strict.err "  deepseek_v3_2048_h800: -32.4% against 25%" "validate --strict: the case"
+"$fathom" validate --cases "$src/tests/validation/palm" --strict >/dev/null 2>strict.err ||
+  { echo "FAIL: validate --strict: a case within its tolerance failed"; cat strict.err; fail=1; }
+
+[ "$fail" -eq 0 ] && echo "ok: size, run, step, compare and validate say what they should"
 exit $fail

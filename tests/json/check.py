@@ -74,7 +74,7 @@ COUNTS = {
     # the model
     "parameters", "active_parameters", "mtp_parameters", "layers", "hidden", "heads", "kv_heads", "seq_len",
     # work
-    "steps", "tokens", "tokens_per_step", "calls", "events", "trials", "seed",
+    "steps", "tokens", "tokens_per_step", "calls", "events", "trials", "seed", "window_steps",
     # indices and ranks
     "index", "rank", "rank_by_estimate", "stage", "memory_stage", "critical_stage",
     "span_level",
