@@ -150,12 +150,23 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, const Cat
                "give the values as a plain list"});
         return;
       }
-      for (size_t i = 0; i < values.size(); ++i) {
-        if (!values[i].IsMap() && !values[i].IsSequence()) continue;
+      // A fresh list in the item's place: the values may be aliases of another axis's nodes
+      // (`values: [*z]`), which assigning in place would change for that axis too.
+      bool nested = false;
+      for (const YAML::Node& v : values) nested = nested || v.IsMap() || v.IsSequence();
+      if (!nested) continue;
+      YAML::Node fresh(YAML::NodeType::Sequence);
+      for (const YAML::Node& v : values) {
+        if (!v.IsMap() && !v.IsSequence()) {
+          fresh.push_back(YAML::Clone(v));
+          continue;
+        }
         YAML::Emitter text;
-        text << YAML::Flow << values[i];
-        values[i] = std::string(text.c_str());
+        text << YAML::Flow << v;
+        fresh.push_back(std::string(text.c_str()));
       }
+      item.remove("values");
+      item["values"] = fresh;
     }
   }
   std::vector<SweepAxisConfig> items(config.axes.IsSequence() ? config.axes.size() : 0);
