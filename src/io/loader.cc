@@ -936,7 +936,17 @@ void BlameOverrides(const Loader& loader, const YAML::Node& node, const std::str
   }
   for (core::Diagnostic& x : topology.items()) {
     if (x.severity != core::Severity::kError) continue;
-    x.file = given.front().origin;
+    // Placed at the override of the key the error names (an --axis of the tiers, not the
+    // file's bandwidth axis beside it), else at the first.
+    const Override* at = &given.front();
+    size_t best = 0;
+    for (const Override& o : given) {
+      const bool covers =
+          x.key.rfind(o.key, 0) == 0 && (x.key.size() == o.key.size() ||
+                                         x.key[o.key.size()] == '.' || x.key[o.key.size()] == '[');
+      if (covers && o.key.size() > best) at = &o, best = o.key.size();
+    }
+    x.file = at->origin;
     x.line = 0;
     x.message += " (after " + named + "; the cluster without " +
                  (given.size() == 1 ? "it" : "them") + " has no such error)";

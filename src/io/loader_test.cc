@@ -1064,6 +1064,21 @@ TEST_F(LoaderTest, EveryBadKeyOfAClusterIsReportedAtOnce) {
 // A topology error that follows from --set is placed at the override and names it, not at
 // the catalog line of the key Finalize names; one the cluster has without the overrides
 // stays at its line.
+// Of several overrides from different places, the error is placed at the one of the key it
+// names: a sweep's --axis of the tiers, not the file's bandwidth axis beside it.
+TEST_F(LoaderTest, ATopologyErrorIsPlacedAtItsKeysOverride) {
+  const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 1024\n");
+  std::vector<Override> overrides = {
+      {"cluster.scale_out.bandwidth", "100Gbps", "sweep.yaml:23"},
+      {"cluster.scale_out.tiers", "[{name: leaf, radix: 32}]", "--axis"}};
+  core::Result<LoadedScenario> s =
+      LoadParts(TestCatalog(), "llama3-70b", "dgx-h100-superpod", plan, overrides);
+  ASSERT_FALSE(s.ok());
+  const core::Diagnostic& e = s.diagnostics().items().front();
+  EXPECT_EQ(e.key, "cluster.scale_out.tiers[0].radix") << s.diagnostics().Format();
+  EXPECT_EQ(e.file, "--axis") << s.diagnostics().Format();
+}
+
 TEST_F(LoaderTest, ATopologyErrorFromAnOverrideNamesIt) {
   const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 4096\n");
   core::Result<LoadedScenario> s =
