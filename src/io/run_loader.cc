@@ -322,14 +322,18 @@ void CheckUnreadSections(const Catalog& catalog, const std::string& file,
     }
     return doc.value();
   };
-  if (wanted("training") && Given(draft.training)) {
+  // A section of keys alone, read into a throwaway config.
+  auto mapping = [&]<typename T>(const YAML::Node& given, const char* name,
+                                 const std::vector<Field<T>>& fields) {
     std::string from;
-    const YAML::Node node = section(draft.training, "training", from);
-    if (node.IsDefined()) {
-      TrainingConfig t;
-      ParseContext ctx{from, "training", &found, &where};
-      ApplyMapping(node, TrainingFields(), t, ctx);
-    }
+    const YAML::Node node = section(given, name, from);
+    if (!node.IsDefined()) return;
+    T config;
+    ParseContext ctx{from, name, &found, &where};
+    ApplyMapping(node, fields, config, ctx);
+  };
+  if (wanted("training") && Given(draft.training)) {
+    mapping(draft.training, "training", TrainingFields());
   }
   if (wanted("reliability") && Given(draft.reliability)) {
     RunLoader loader{catalog, {}, {}, {}, nullptr};
@@ -341,15 +345,7 @@ void CheckUnreadSections(const Catalog& catalog, const std::string& file,
     loader.LoadFailures(rel);
     found.Append(loader.diags);
   }
-  if (wanted("search") && Given(draft.search)) {
-    std::string from;
-    const YAML::Node node = section(draft.search, "search", from);
-    if (node.IsDefined()) {
-      SearchConfig c;
-      ParseContext ctx{from, "search", &found, &where};
-      ApplyMapping(node, SearchFields(), c, ctx);
-    }
-  }
+  if (wanted("search") && Given(draft.search)) mapping(draft.search, "search", SearchFields());
   // Errors only: a warning of a section the command does not use (a checkpoint slower than
   // the failures, for a step) is the reading command's to give. The scenario's own lines
   // in order, then the files the sections name.

@@ -50,6 +50,23 @@ class ServerTest : public testing::Test {
     if (thread_.joinable()) thread_.join();
   }
 
+  // A connection to the server that sends `head` and no more (a request stalled half-way);
+  // its socket, or -1.
+  int Stall(const std::string& head) const {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 ||
+        send(fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size())) {
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
   std::unique_ptr<Server> server_;
   std::thread thread_;
   std::unique_ptr<httplib::Client> client_;
@@ -598,17 +615,10 @@ TEST_F(ServerTest, RefusesAJsonRequestInJson) {
 TEST_F(ServerTest, StalledUploadsDoNotHoldUpOtherRequests) {
   std::vector<int> stalled;
   for (int i = 0; i < 16; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
-    const std::string head =
+    const int fd = Stall(
         "POST /api/step HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/yaml\r\n"
-        "Content-Length: 1000\r\n\r\nmodel: ";
-    ASSERT_EQ(send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+        "Content-Length: 1000\r\n\r\nmodel: ");
+    ASSERT_GE(fd, 0);
     stalled.push_back(fd);
   }
   httplib::Client quick("127.0.0.1", port_);
@@ -627,15 +637,8 @@ TEST_F(ServerTest, StalledHeadersDoNotHoldUpThePage) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<int> stalled;
   for (int i = 0; i < 160; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const int fd = Stall("GET /api/catalog HTTP/1.1\r\nHost: localhost\r\nX-Partial: ");
     ASSERT_GE(fd, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
-    const std::string head = "GET /api/catalog HTTP/1.1\r\nHost: localhost\r\nX-Partial: ";
-    ASSERT_EQ(send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
     stalled.push_back(fd);
   }
   httplib::Client quick("127.0.0.1", port_);
