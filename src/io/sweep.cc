@@ -80,9 +80,11 @@ std::string FirstError(const core::Diagnostics& d) {
 }
 
 // The scenario's sweep section (a mapping, or a file beside the scenario): its axes, each
-// with the file and line it was read at, and its engine.
+// with the file and line it was read at, and its engine. An empty list of axes is an error
+// at its line unless the command line gives axes (`axes_given`).
 void ReadSweepSection(const std::string& scenario, bool files_allowed, const Catalog* catalog,
-                      std::vector<SweepAxis>& axes, std::string& engine, core::Diagnostics& d) {
+                      bool axes_given, std::vector<SweepAxis>& axes, std::string& engine,
+                      core::Diagnostics& d) {
   core::Result<YAML::Node> root = LoadYamlMapping(scenario, catalog);
   if (!root.ok()) {
     d.Append(root.diagnostics());
@@ -117,6 +119,13 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, const Cat
   if (d.size() > before) return;
   engine = config.engine;
   if (!config.axes || config.axes.IsNull()) return;
+  if (config.axes.IsSequence() && config.axes.size() == 0 && !axes_given) {
+    d.Add({core::Severity::kError, file, config.axes.Mark().line + 1, "sweep.axes",
+           "the list of axes is empty: nothing to sweep",
+           "give an axis, e.g. - {key: plan.tp, values: [1, 2, 4, 8]}, or --axis on the "
+           "command line"});
+    return;
+  }
   // A value that is a section (`{base: llama3-8b, seq_len: 2048}`) or a list is taken as its
   // YAML text, as --axis takes it.
   if (config.axes.IsSequence()) {
@@ -243,7 +252,9 @@ core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catal
   // The section's axes, then --axis: a key the section has replaces its values in place.
   std::vector<SweepAxis> axes;
   std::string engine = "auto";
-  if (!q.scenario.empty()) ReadSweepSection(q.scenario, q.files_allowed, catalog, axes, engine, d);
+  if (!q.scenario.empty()) {
+    ReadSweepSection(q.scenario, q.files_allowed, catalog, !q.axes.empty(), axes, engine, d);
+  }
   if (d.HasErrors()) return d;
   const size_t from_file = axes.size();
   for (const std::string& text : q.axes) {
