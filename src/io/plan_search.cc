@@ -116,6 +116,22 @@ std::string EnergyText(const plan::CostDerivation& c) {
 }
 
 // The result whose chosen count costs least (priced ones only); -1 when none.
+// The most chips the cluster's fabric held where a count tried past them exceeds it (the
+// extension's stop, or a --chips count its tiers cannot reach); 0 when none does.
+int64_t FabricHolds(const plan::SizeResult& r) {
+  if (r.fabric_limit_chips > 0) return r.fabric_limit_chips;
+  int64_t held = 0;
+  bool beyond = false;
+  for (const plan::SizeRow& row : r.rows) {
+    if (row.beyond_fabric) {
+      beyond = true;
+    } else if (row.plan_found || row.planned) {
+      held = std::max(held, row.chips);
+    }
+  }
+  return beyond ? held : 0;
+}
+
 int CheapestChoice(const std::vector<plan::SizeResult>& results) {
   int best = -1;
   for (size_t i = 0; i < results.size(); ++i) {
@@ -709,8 +725,8 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
                     " train slower: try other counts (--chips; ones the global batch divides "
                     "into more replicas), a larger --global-batch (it bounds data parallelism), "
                     "or a faster chip");
-  } else if (r.fabric_limit_chips > 0) {
-    lines.push_back("no chip count tried meets the deadline up to " + Count(r.fabric_limit_chips) +
+  } else if (int64_t held = FabricHolds(r); held > 0) {
+    lines.push_back("no chip count tried meets the deadline up to " + Count(held) +
                     " chips, the most the cluster's fabric holds as described (its tiers reach "
                     "no more): describe more tiers or switches of larger radix to size past it, "
                     "or try a larger --global-batch or a faster chip");
@@ -919,8 +935,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
             : nullptr;
     c["cluster_chips"] = r.cluster_chips;
     c["extended_past_cluster"] = r.extended;
-    c["fabric_limit_chips"] =
-        r.fabric_limit_chips > 0 ? ordered_json(r.fabric_limit_chips) : nullptr;
+    c["fabric_limit_chips"] = FabricHolds(r) > 0 ? ordered_json(FabricHolds(r)) : nullptr;
     c["no_plan_reason"] = r.no_plan.empty() ? ordered_json(nullptr) : ordered_json(r.no_plan);
     clusters.push_back(c);
   }
@@ -965,11 +980,10 @@ std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
       "energy\n";
   for (const plan::SizeResult& r : results) {
     if (r.chosen < 0) {
-      std::string why = !r.no_plan.empty() ? "no plan at any count tried"
-                        : r.fabric_limit_chips > 0
-                            ? "none meets the deadline up to the " + Count(r.fabric_limit_chips) +
-                                  " chips its fabric holds"
-                            : std::string("none meets the deadline");
+      std::string why = !r.no_plan.empty()   ? "no plan at any count tried"
+                        : FabricHolds(r) > 0 ? "none meets the deadline up to the " +
+                                                   Count(FabricHolds(r)) + " chips its fabric holds"
+                                             : std::string("none meets the deadline");
       // The count that came closest, so that the miss has a size.
       const plan::SizeRow* fastest = nullptr;
       for (const plan::SizeRow& row : r.rows) {

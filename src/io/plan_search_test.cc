@@ -475,6 +475,32 @@ TEST(SizeReports, FailuresThatOutgrowTheChipsAreSaid) {
   EXPECT_EQ(nlohmann::json::parse(SizeJson({result}))["clusters"][0]["reliability"], "preset rsc1");
 }
 
+// A --chips count past what the cluster's tiers reach is the fabric's limit, as the
+// extension's stop is: the verdict and the comparison say so, not "try more chips".
+TEST(SizeReports, ACountPastTheFabricIsItsLimit) {
+  plan::SizeResult r;
+  r.model = "m";
+  r.cluster = "c";
+  r.chip = "x";
+  r.tokens = 1e12;
+  r.deadline_s = 86400;
+  plan::SizeRow held;
+  held.chips = 2048;
+  held.planned = held.plan_found = true;
+  held.train_s = held.expected_s = 2 * 86400;
+  plan::SizeRow past;
+  past.chips = 4096;
+  past.beyond_fabric = true;
+  past.why = "cluster.scale_out.tiers[1].radix: radix exceeded";
+  r.rows = {held, past};
+  const std::string text = SizeText(r);
+  EXPECT_NE(text.find("meets the deadline up to 2,048 chips, the most the cluster's fabric holds"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("try more chips"), std::string::npos) << text;
+  EXPECT_EQ(nlohmann::json::parse(SizeJson({r}))["clusters"][0]["fabric_limit_chips"], 2048);
+}
+
 // Without --tokens, size trains the scenario's training.tokens.
 TEST(SizeReports, TokensDefaultToTheScenarios) {
   core::Result<plan::SizeRequest> q = ParseSizeRequest("", "", "8");

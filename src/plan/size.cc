@@ -133,6 +133,12 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       if (!cluster.ok()) {
         row.why =
             cluster.diagnostics().HasErrors() ? cluster.diagnostics().FirstError() : "no plan fits";
+        for (const core::Diagnostic& x : cluster.diagnostics().items()) {
+          if (x.severity == core::Severity::kError &&
+              x.key.rfind("cluster.scale_out.tiers", 0) == 0) {
+            row.beyond_fabric = true;
+          }
+        }
         return;
       }
       out.warnings.push_back(cluster.diagnostics());  // a count that is no slice of a torus

@@ -43,8 +43,9 @@ struct SizeRequest {
 
 struct SizeRow {
   int64_t chips = 0;
-  bool planned = false;     // a plan fits and its run was projected; else `why` says what failed
-  bool plan_found = false;  // a plan fits (planned, or its run could not be projected)
+  bool planned = false;        // a plan fits and its run was projected; else `why` says what failed
+  bool plan_found = false;     // a plan fits (planned, or its run could not be projected)
+  bool beyond_fabric = false;  // the cluster's fabric cannot hold this count (its tiers)
   std::string why;
   Candidate best;
   double train_s = 0;     // ideal: whole steps (tokens / tokens per step) x step time
