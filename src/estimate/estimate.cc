@@ -252,6 +252,62 @@ struct ChunkClass {
 // layer more (the simulator's split).
 int ChunkLayers(int layers, int v, int k) { return layers / v + (k < layers % v ? 1 : 0); }
 
+// One layer of a pipeline rank under FSDP (ZeRO-3), per pass: how long its compute and
+// exposed waits take (the pass's time), and its data-parallel calls on the dp stream.
+struct Zero3Layer {
+  double forward = 0;   // a forward pass's layer
+  double backward = 0;  // a backward's, the weight gradient included
+  double weight = 0;    // of it, the weight gradient (zb-h1's W pass)
+  double gather = 0;    // the layer's parameter all-gather
+  double reduce = 0;    // its gradient reduce-scatter
+  // NIC time other calls take from the stream while a pass's layer runs (all-to-alls
+  // that leave the scale-up domain beside the gathers): it delays the calls that follow.
+  double forward_busy = 0;
+  double backward_busy = 0;
+  // How much longer a layer takes beside the calls: the share of the compute's rate a
+  // running call takes (CommContention) times the share of the compute they run beside.
+  double slowdown = 0;
+};
+
+// The time FSDP's calls add to the passes of `order` (a pipeline rank's tasks), as the
+// simulator issues them: each layer's gather queued as the layer before it starts (the
+// pass's first before the pass), a pass with weight gradients reduce-scattering each
+// layer's once they are done, all on one stream in that order. Gathers wait for nothing
+// but the stream, so they run ahead of the compute until a reduction waits for it, and a
+// pass's first gather queues behind the previous pass's last reduction. Layers wait for
+// their gather; the pipeline's waits for other ranks are left out (the bubble). Included:
+// the step's last reduction, and the compute the calls slow (where the stream is the
+// bottleneck that costs nothing). `layers[chunk]`: the layers of a chunk. O(order·layers).
+double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,
+                    const std::vector<int>& layers, const Zero3Layer& l) {
+  double stream = 0;   // when the dp stream is free
+  double compute = 0;  // when the rank's last layer is done
+  double busy = 0;     // the layers' own time
+  for (const parallel::PipelineTask& task : order) {
+    const int n = layers[static_cast<size_t>(task.chunk)];
+    const bool forward = task.pass == parallel::Pass::kForward;
+    const bool gathers = task.pass != parallel::Pass::kWeight;
+    const bool reduces = task.pass == parallel::Pass::kWeight ||
+                         (task.pass == parallel::Pass::kBackward && !task.defers_weight);
+    const double layer = forward                                ? l.forward
+                         : task.pass == parallel::Pass::kWeight ? l.weight
+                         : task.defers_weight                   ? l.backward - l.weight
+                                                                : l.backward;
+    const double gather = l.gather + (forward ? l.forward_busy : l.backward_busy);
+    double next = 0;  // when the next layer's gather is done
+    if (gathers) next = stream += gather;
+    busy += n * layer;
+    for (int i = 0; i < n; ++i) {
+      const double ready = next;
+      if (gathers && i + 1 < n) next = stream += gather;
+      const double start = std::max(compute, ready);
+      compute = start + layer * (1 + l.slowdown);
+      if (reduces) stream = std::max(stream, compute) + l.reduce;
+    }
+  }
+  return std::max(stream, compute) - busy;
+}
+
 struct PipelineSpans {
   double compute = 0;                             // without sends
   double with_sends = 0;                          // with them
@@ -1311,7 +1367,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // routed experts' over the expert-data-parallel group. With dualpipe the rank holds both
   // its stages' parameters, and the gradients of the two copies of a stage are summed in the
   // same reduction. Returns the exposed time; records the collectives in `comms` if given.
-  auto price_dp = [&](const std::vector<Held>& held, const StageTimes& tc,
+  auto price_dp = [&](int rank, const std::vector<Held>& held, const StageTimes& tc,
                       std::vector<CommSummary>* comms) -> double {
     auto record = [&](const CommOp& op, const collective::Cost& c,
                       const network::GroupPlacement& group, double calls, double exposed) {
@@ -1354,12 +1410,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // 1 - u of its length; past the passes the calls have the NIC to themselves. The sends'
     // NIC time does not depend on the chip: a faster one shortens the windows, never the
     // calls.
-    double nic_free = 1;  // the share of the NIC the calls get beside the passes
+    double nic_free = 1;    // the share of the NIC the calls get beside the passes
+    double nic_sends = 0;   // the sends' NIC time, where they share it
+    double nic_passes = 0;  // the passes' time
     if (p.overlap_dp && p.pp > 1 && !place.pp.group.InsideDomain() &&
         !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
-      const double sends = (2.0 * (p.pp - 1) + 2.0 * mb * v) * send_time;
-      const double passes = compute + mb * tc.tp_exposed;
-      if (passes > 0) nic_free = 1 - std::min(0.5, sends / passes);
+      nic_sends = (2.0 * (p.pp - 1) + 2.0 * mb * v) * send_time;
+      nic_passes = compute + mb * tc.tp_exposed;
+      if (nic_passes > 0) nic_free = 1 - std::min(0.5, nic_sends / nic_passes);
     }
     // A pass hides calls for as long as it runs: its compute and its waits for its exposed
     // tensor-parallel calls, which the data-parallel stream does not wait for (so that a
@@ -1473,24 +1531,56 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double rs_time = rs.time.value() + ers.time.value();
       const double per_mb = units * (2 * ag_time + rs_time);
       const double total = mb * per_mb;
-      // Prefetched, the first layer's gather is exposed and the rest runs while the rank's
-      // passes do: its compute and its waits for its exposed tensor-, expert- and
-      // context-parallel collectives, which the data-parallel stream does not wait for.
-      // With overlap.ep the all-to-alls run beside the same passes: where they and the
-      // data-parallel collectives both leave the scale-up domain they share the NIC, and
-      // the window carries the all-to-alls' whole time as well. One window for both
-      // streams: what is left of it after the all-to-alls hides the data-parallel calls.
+      // Prefetched, each layer's calls run beside the passes (Zero3Exposed): their compute
+      // and their waits for their exposed tensor-, expert- and context-parallel
+      // collectives, which the data-parallel stream does not wait for. A forward layer
+      // hides its gather if it takes as long; a backward one, its gather and reduce-scatter,
+      // which the forward's slack cannot take (the stream gathers one layer ahead, and
+      // reduces what the backward has done). With overlap.ep the all-to-alls run beside
+      // the same passes: where they and the data-parallel collectives both leave the
+      // scale-up domain they share the NIC, and the stream waits for them too.
       double exposed = total;
       if (p.overlap_dp) {
-        const double window = mb * (tc.forward_compute + tc.backward_compute + tc.tp_exposed +
-                                    tc.ep_exposed + tc.cp_exposed);
         const bool shared_nic =
             !place.ep.group.InsideDomain() &&
             (!place.dp.group.InsideDomain() || (expert_dp && !place.edp.group.InsideDomain()));
-        const double all_to_all = shared_nic ? mb * (tc.ep_forward + tc.ep_backward) : 0.0;
-        exposed = std::min(total, ag_time + std::max(0.0, total - ag_time + all_to_all - window));
+        auto split = [](double exposed_s, double forward, double backward) {
+          const double busy = forward + backward;
+          return busy > 0 ? exposed_s * forward / busy : exposed_s / 2;
+        };
+        const double ep_fwd = split(tc.ep_exposed, tc.ep_forward, tc.ep_backward);
+        const double cp_fwd = split(tc.cp_exposed, tc.cp_forward, tc.cp_backward);
+        // The sends take their share of the NIC over the passes, or over the calls where
+        // those outlast the passes (then the NIC's work is the calls' and the sends').
+        const double span = std::max(nic_passes, total + nic_sends);
+        const double stream_share = span > 0 ? 1 - std::min(0.5, nic_sends / span) : 1.0;
+        Zero3Layer layer{
+            .forward = (tc.forward_compute + tp_f + ep_fwd + cp_fwd) / units,
+            .backward =
+                (tc.backward_compute + tp_b + (tc.ep_exposed - ep_fwd) + (tc.cp_exposed - cp_fwd)) /
+                units,
+            .weight = tc.weight_grad / units,
+            .gather = ag_time / stream_share,
+            .reduce = rs_time / stream_share,
+            .forward_busy = shared_nic ? tc.ep_forward / units : 0.0,
+            .backward_busy = shared_nic ? tc.ep_backward / units : 0.0,
+            .slowdown = compute > 0 ? contention * std::min(1.0, total / compute) : 0.0};
+        const parallel::SampledOrders sample = parallel::SampleOrders(p);
+        std::vector<int> chunk_layers(static_cast<size_t>(chunks));
+        for (int k = 0; k < chunks; ++k) {
+          chunk_layers[static_cast<size_t>(k)] =
+              p.schedule == parallel::Schedule::kDualPipe && held.size() == 2
+                  ? held[static_cast<size_t>(k)].work->layers
+                  : ChunkLayers(layers_held, chunks, k);
+        }
+        const double a = Zero3Exposed(parallel::PipelineOrder(sample.a, rank), chunk_layers, layer);
+        const double b = sample.periods == 0 ? a
+                                             : Zero3Exposed(parallel::PipelineOrder(sample.b, rank),
+                                                            chunk_layers, layer);
+        exposed =
+            std::min(total * (1 + contention), a + (b - a) * static_cast<double>(sample.periods));
       }
-      dp_exposed = exposed + (total - exposed) * contention;
+      dp_exposed = exposed;
       auto share = [&](double seconds, double calls_per_mb) {
         return per_mb > 0 ? exposed * calls_per_mb * seconds / per_mb : 0.0;
       };
@@ -1604,8 +1694,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   std::vector<Held> held = {{&g.stages[critical], 1.0}};
   r.critical_stage = g.stages[critical].first_stage;
   double longest = -1, longest_passes = -1;
-  auto consider = [&](const std::vector<Held>& h, const StageTimes& t) {
-    const double step = mb * t.Total() + bubble_of(t) + price_dp(h, t, nullptr);
+  auto consider = [&](int rank, const std::vector<Held>& h, const StageTimes& t) {
+    const double step = mb * t.Total() + bubble_of(t) + price_dp(rank, h, t, nullptr);
     if (step < longest || (step == longest && t.Total() <= longest_passes)) return false;
     longest = step;
     longest_passes = t.Total();
@@ -1620,7 +1710,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const size_t b = class_of[static_cast<size_t>(stages[1])];
       const bool reported = report_rank == s || report_rank == p.pp - 1 - s;
       if (report_rank >= 0 && !reported) continue;
-      if (consider({{&g.stages[a], 0.5}, {&g.stages[b], 0.5}}, Mean(times[a], times[b]))) {
+      if (consider(s, {{&g.stages[a], 0.5}, {&g.stages[b], 0.5}}, Mean(times[a], times[b]))) {
         r.critical_stage = report_rank >= 0 ? report_rank : s;
       }
     }
@@ -1631,7 +1721,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     r.critical_stage = report_rank;
   } else if (g.stages.size() > 1) {
     for (size_t i = 0; i < g.stages.size(); ++i) {
-      if (consider({{&g.stages[i], 1.0}}, times[i])) r.critical_stage = g.stages[i].first_stage;
+      if (consider(g.stages[i].first_stage, {{&g.stages[i], 1.0}}, times[i])) {
+        r.critical_stage = g.stages[i].first_stage;
+      }
     }
   }
 
@@ -1726,7 +1818,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   }
 
   const size_t dp_rows = r.comms.size();
-  r.time.dp_exposed = price_dp(held, tc, &r.comms);
+  r.time.dp_exposed = price_dp(r.critical_stage, held, tc, &r.comms);
   // The rows' exposed times add up to the term: the compute that the hidden calls slowed
   // (their contention) goes to them by their hidden time, as the simulator's rows take it.
   {

@@ -245,7 +245,7 @@ ParallelPlan WithMicroBatches(ParallelPlan plan, int64_t m) {
 
 }  // namespace
 
-PartneredPasses CountPartneredPasses(const ParallelPlan& plan, int stage) {
+SampledOrders SampleOrders(const ParallelPlan& plan) {
   // The schedule's multiple of micro-batches (Megatron's interleaved: pp; dualpipe: 2),
   // and a period of at least pp of them past a warm-up of at most 2 pp (interleaved:
   // its (vp - 1)·pp + 2(pp - 1) forwards are under 2 pp micro-batches of each chunk;
@@ -258,12 +258,18 @@ PartneredPasses CountPartneredPasses(const ParallelPlan& plan, int stage) {
   const int64_t m1 = round_up(4 * pp);
   const int64_t period = round_up(pp);
   const int64_t m = plan.MicroBatches();
-  if (m <= m1 + 2 * period) return CountWhole(plan, stage);
+  if (m <= m1 + 2 * period) return {plan, plan, 0};
   const int64_t start = m1 + (m - m1) % period;  // a multiple of the schedule's, as m is
-  const PartneredPasses a = CountWhole(WithMicroBatches(plan, start), stage);
-  const PartneredPasses b = CountWhole(WithMicroBatches(plan, start + period), stage);
-  const int64_t periods = (m - start) / period;
-  auto extend = [&](int64_t x, int64_t y) { return x + (y - x) * periods; };
+  return {WithMicroBatches(plan, start), WithMicroBatches(plan, start + period),
+          (m - start) / period};
+}
+
+PartneredPasses CountPartneredPasses(const ParallelPlan& plan, int stage) {
+  const SampledOrders sample = SampleOrders(plan);
+  if (sample.periods == 0) return CountWhole(plan, stage);
+  const PartneredPasses a = CountWhole(sample.a, stage);
+  const PartneredPasses b = CountWhole(sample.b, stage);
+  auto extend = [&](int64_t x, int64_t y) { return x + (y - x) * sample.periods; };
   PartneredPasses out;
   out.passes = extend(a.passes, b.passes);
   out.partnered = extend(a.partnered, b.partnered);

@@ -102,4 +102,15 @@ struct PartneredPasses {
 };
 PartneredPasses CountPartneredPasses(const ParallelPlan& plan, int stage);
 
+// A step of many micro-batches as two short ones: past a warm-up of at most 4 pp
+// micro-batches, each further period of them (the schedule's multiple, at least pp) adds the
+// same tasks, so a sum over the order of `plan` is f(a) + (f(b) - f(a))·periods, with `a`
+// and `b` the plan with fewer micro-batches. A plan whose order is short is its own `a`
+// (periods 0). What the estimator counts over orders it counts on these.
+struct SampledOrders {
+  ParallelPlan a, b;
+  int64_t periods = 0;
+};
+SampledOrders SampleOrders(const ParallelPlan& plan);
+
 }  // namespace fathom::parallel
