@@ -974,10 +974,15 @@ std::string SizeReportText(const std::vector<plan::SizeResult>& results) {
 }
 
 std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
-  std::string out = "comparison: the fewest chips of each cluster that meet the deadline\n\n";
-  out +=
-      "  cluster                  chip         chips  expected days   chip-hours        cost    "
-      "energy\n";
+  // Without a deadline the chosen count is the fewest that holds a plan; without a
+  // reliability model its days are the ideal ones.
+  const bool deadline = results.front().deadline_s > 0;
+  const bool expected = results.front().with_reliability;
+  std::string out = fmt::format("comparison: the fewest chips of each cluster that {}\n\n",
+                                deadline ? "meet the deadline" : "hold a plan");
+  out += fmt::format(
+      "  cluster                  chip         chips  {:>13}   chip-hours        cost    energy\n",
+      expected ? "expected days" : "ideal days");
   for (const plan::SizeResult& r : results) {
     if (r.chosen < 0) {
       std::string why = !r.no_plan.empty()   ? "no plan at any count tried"
