@@ -1,6 +1,7 @@
 #include "io/plan_search.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -753,13 +754,39 @@ std::string SizeText(const plan::SizeResult& r) {
       "    energy{}{}  plan\n",
       g ? "    ETTR  expected days" : "", facility ? "  facility" : "",
       electricity ? "  electricity" : "");
+  // Counts that hold no plan for the same reason (their whys alike but for the numbers in
+  // them) run together are one line: a stretch of counts the batch does not divide over.
+  auto kind = [](const plan::SizeRow& row) {
+    std::string k = row.plan_found ? "run" : "plan";
+    for (char ch : row.why) {
+      if (std::isdigit(static_cast<unsigned char>(ch)) == 0) {
+        k += ch;
+      } else if (k.back() != '#') {
+        k += '#';
+      }
+    }
+    return k;
+  };
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const plan::SizeRow& row = r.rows[i];
     const char* mark = static_cast<int>(i) == r.chosen ? ">" : " ";
     if (!row.planned) {
+      size_t last = i;
+      while (last + 1 < r.rows.size() && !r.rows[last + 1].planned &&
+             kind(r.rows[last + 1]) == kind(row)) {
+        ++last;
+      }
       // A plan whose run could not be projected is not "no plan": its why says so.
-      out += fmt::format("  {}{:>7}  {}{}\n", mark, Count(row.chips),
-                         row.plan_found ? "" : "no plan: ", row.why);
+      const std::string what = row.plan_found ? "" : "no plan";
+      if (last - i >= 2) {
+        out += fmt::format("  {}{:>7}  to {}, {} counts: {}{}(as at {}): {}\n", mark,
+                           Count(row.chips), Count(r.rows[last].chips), last - i + 1, what,
+                           what.empty() ? "" : " ", Count(row.chips), row.why);
+        i = last;
+      } else {
+        out += fmt::format("  {}{:>7}  {}{}{}\n", mark, Count(row.chips), what,
+                           what.empty() ? "" : ": ", row.why);
+      }
       continue;
     }
     out += fmt::format(
@@ -781,7 +808,7 @@ std::string SizeText(const plan::SizeResult& r) {
     std::string line = fmt::format(
         "> {} chips: the fewest that {}{}: {}{}, {} chip-hours", Count(c.chips),
         r.deadline_s > 0 ? "meet the deadline" : "hold a plan",
-        r.refined_to > 0 ? " to within " + Count(r.refined_to) : std::string(),
+        r.refined_to > 0 ? " (counts tried " + Count(r.refined_to) + " apart)" : std::string(),
         Duration(c.expected_s), g ? " expected" : "", ChipHoursInFull(c.cost.chip_hours));
     line += Priced(c.cost) ? ", " + Usd(c.cost.usd) : "";
     line += electricity ? ", " + Usd(c.cost.electricity_usd) + " of electricity" : "";

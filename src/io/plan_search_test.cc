@@ -475,6 +475,44 @@ TEST(SizeReports, FailuresThatOutgrowTheChipsAreSaid) {
   EXPECT_EQ(nlohmann::json::parse(SizeJson({result}))["clusters"][0]["reliability"], "preset rsc1");
 }
 
+// Three or more counts in a row that hold no plan for the same reason (but for its numbers)
+// are one line; two stay two. A comparison without a deadline chooses the fewest chips that
+// hold a plan, and says so, with ideal days (it had said "meet the deadline", "expected").
+TEST(SizeReports, CountsWithoutAPlanForOneReasonAreOneLine) {
+  plan::SizeResult r;
+  r.model = "m";
+  r.cluster = "c";
+  r.chip = "x";
+  r.tokens = 1e12;
+  for (int64_t chips : {960, 992, 1008, 1016, 1024, 1040}) {
+    plan::SizeRow row;
+    row.chips = chips;
+    row.why = "global_batch_size (1024) must be divisible by micro_batch_size x dp (1 x " +
+              std::to_string(chips) + ")";
+    if (chips == 1024) {
+      row.planned = row.plan_found = true;
+      row.train_s = row.expected_s = 86400;
+      row.why.clear();
+    }
+    r.rows.push_back(row);
+  }
+  r.chosen = 4;
+  const std::string text = SizeText(r);
+  EXPECT_NE(text.find("      960  to 1,016, 4 counts: no plan (as at 960): global_batch_size"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("    1,040  no plan: global_batch_size (1024)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("  992  no plan"), std::string::npos) << text;
+
+  plan::SizeResult other = r;
+  other.cluster = "d";
+  const std::string compared = SizeComparisonText({r, other});
+  EXPECT_NE(compared.find("the fewest chips of each cluster that hold a plan"), std::string::npos)
+      << compared;
+  EXPECT_NE(compared.find("ideal days"), std::string::npos) << compared;
+  EXPECT_EQ(compared.find("deadline"), std::string::npos) << compared;
+}
+
 // A --chips count past what the cluster's tiers reach is the fabric's limit, as the
 // extension's stop is: the verdict and the comparison say so, not "try more chips".
 TEST(SizeReports, ACountPastTheFabricIsItsLimit) {
