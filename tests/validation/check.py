@@ -3,11 +3,13 @@
 
 Fails if a case could not be predicted, if the case count changed without the baseline
 being updated, or if the median or maximum absolute error grew by more than the slack.
+Also checks that the README's opening states the suite's median error and bias as they are.
 The baseline records the errors as they are; it is not a target. Update it (with the
 reason in the commit message) when the model changes: tests/validation/check.py --update.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -37,6 +39,16 @@ def main() -> int:
     if abs(summary["estimate_median_error_pct"] - median) > 1e-6 or summary["estimate_fast_cases"] != fast:
         print(f"signed summary {summary['estimate_median_error_pct']} / {summary['estimate_fast_cases']} "
               f"does not match the rows: {median} / {fast}")
+        return 1
+    # The README's opening states the suite's size, median error and bias: it must say them as
+    # they are (rounded to whole percent).
+    readme = open(os.path.join(root, "README.md")).read()
+    stated = re.search(r"over the (\d+) step times in its validation suite the median error is (\d+) %, "
+                       r"and (\d+) of the (\d+)\s+are predicted faster", readme)
+    said = (n, round(summary["median_abs_error_pct"]), fast, n)
+    if stated is None or tuple(int(x) for x in stated.groups()) != said:
+        print("README.md's opening must say: over the {} step times in its validation suite the median "
+              "error is {} %, and {} of the {} are predicted faster".format(*said))
         return 1
     summary = {k: v for k, v in summary.items()
                if k not in ("estimate_median_error_pct", "simulate_median_error_pct", "estimate_fast_cases")}
