@@ -2065,6 +2065,31 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                       core::FormatBytes(r.memory_capacity) + " the chip has",
                   "raise tp or pp, use recompute, or a ZeRO stage that shards more");
   }
+  // Groups that would fit in a scale-up domain but that Megatron's rank order splits across
+  // two, because the domain is not a multiple of their span (ep 64 or tp 16 in 72-chip NVL72
+  // racks): their per-layer collectives leave the domain. The step waits for such a group.
+  {
+    const std::pair<const char*, const Placed*> groups[] = {
+        {"tp", &place.tp}, {"cp", &place.cp}, {"ep", &place.ep}, {"etp", &place.etp}};
+    for (const auto& [axis, placed] : groups) {
+      const network::GroupPlacement& group = placed->group;
+      if (group.size <= 1 || group.InsideDomain() || group.size * group.stride > cl.domain)
+        continue;
+      const std::string name(axis);
+      const std::string span = std::to_string(group.size * group.stride);
+      const std::string domain = std::to_string(cl.domain);
+      diags.Warning("plan." + name,
+                    "the " + name + " groups of " + std::to_string(group.size) + " (ranks " +
+                        std::to_string(group.stride) + " apart) do not tile the " + domain +
+                        "-chip scale-up domains in Megatron's rank order: some are split "
+                        "across two domains, and their collectives cross the scale-out network",
+                    "choose " + name + " so that its groups' span (now " + span +
+                        " ranks) divides " + domain + ", or use " + span +
+                        " of each domain's chips (--set "
+                        "cluster.scale_up.domain=" +
+                        span + ", the rest idle or spare)");
+    }
+  }
   if (p.flash_attention && p.recompute == parallel::Recompute::kSelective) {
     r.notes.push_back(
         "selective recompute with fused attention adds no time: the fused "

@@ -606,6 +606,32 @@ Scenario DataParallelOn512(const model::ModelSpec& m) {
   return s;
 }
 
+// An expert-parallel group that would fit in a scale-up domain, split across two by the
+// rank order (8 in 12-chip domains, as ep 64 in 72-chip NVL72 racks), is warned of with a
+// way out; one that tiles the domain (4) is not.
+TEST(Estimate, GroupsThatDoNotTileTheDomainAreWarnedOf) {
+  Scenario s = DataParallelOn512(model::testing::Mixtral8x7B());
+  network::ClusterSpec c = network::testing::DgxH100(576);
+  c.domain = 12;
+  c.chips_per_node = 4;
+  s.cluster = network::testing::Finalized(c);
+  s.plan.dp = 576;
+  s.plan.global_batch_size = 576;
+  s.plan.ep = 8;
+  const core::Result<StepReport> split = Estimate(s);
+  ASSERT_TRUE(split.ok()) << split.diagnostics().Format();
+  const std::string said = split.diagnostics().Format();
+  EXPECT_NE(said.find("plan.ep: the ep groups of 8 (ranks 1 apart) do not tile the 12-chip "
+                      "scale-up domains"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("--set cluster.scale_up.domain=8"), std::string::npos) << said;
+  s.plan.ep = 4;
+  const core::Result<StepReport> tiled = Estimate(s);
+  ASSERT_TRUE(tiled.ok()) << tiled.diagnostics().Format();
+  EXPECT_EQ(tiled.diagnostics().Format().find("do not tile"), std::string::npos);
+}
+
 TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
   // EP 8 inside one NVLink domain against EP 8 spread one rank per node.
   Scenario s = DataParallelOn512(model::testing::Mixtral8x7B());
