@@ -58,37 +58,55 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
   auto us = [](double v) { return KnobValue{v, "s"}; };
   const bool scale_out = s.cluster.chips > s.cluster.domain;
   std::vector<SensitivityKnob> k;
-  // Named by the key of the plan's precision (a key path --set takes); every precision's
-  // peak and GEMM fraction improve alike.
+  // The peak and GEMM fraction of the plan's precision (a key path --set takes), each alone:
+  // with fp8 or fp4 the linear layers run at that peak and the rest (attention, router,
+  // embedding, head) at bf16's, a row of its own, so that "more fp8 or more bf16?" has an
+  // answer.
   const hardware::Precision precision = s.plan.precision;
-  const std::string peak_key = s.cluster.chip.Peak(precision).value() > 0
-                                   ? std::string(hardware::PrecisionName(precision))
-                                   : "bf16";
+  const bool low = precision == hardware::Precision::kFp8 || precision == hardware::Precision::kFp4;
+  const std::string name(hardware::PrecisionName(precision));
   const std::string gemm_key = precision == hardware::Precision::kFp8   ? "gemm_fp8"
                                : precision == hardware::Precision::kFp4 ? "gemm_fp4"
                                                                         : "gemm_bf16";
-  k.push_back({"cluster.chip.peak." + peak_key, "dense peak FLOP/s (every precision alike)",
-               [](const estimate::Scenario& x) {
-                 const hardware::Precision p = x.plan.precision;
-                 const double v = x.cluster.chip.Peak(p).value() > 0
-                                      ? x.cluster.chip.Peak(p).value()
-                                      : x.cluster.chip.Peak(hardware::Precision::kBf16).value();
-                 return KnobValue{v, "FLOP/s"};
-               },
-               [](estimate::Scenario& x, double f) {
-                 for (core::FlopsPerSec& p : x.cluster.chip.peak)
-                   p = core::FlopsPerSec(p.value() * f);
-               }});
+  auto peak_of = [](hardware::Precision p) {
+    return [p](const estimate::Scenario& x) {
+      return KnobValue{x.cluster.chip.Peak(p).value(), "FLOP/s"};
+    };
+  };
+  auto improve_peak = [](hardware::Precision p) {
+    return [p](estimate::Scenario& x, double f) {
+      core::FlopsPerSec& peak = x.cluster.chip.peak[static_cast<size_t>(p)];
+      peak = core::FlopsPerSec(peak.value() * f);
+    };
+  };
+  k.push_back({"cluster.chip.peak." + name,
+               low ? "dense " + name + " peak FLOP/s (the linear layers)"
+                   : "dense " + name + " peak FLOP/s",
+               peak_of(precision), improve_peak(precision)});
+  if (low) {
+    k.push_back({"cluster.chip.peak.bf16",
+                 "dense bf16 peak FLOP/s (attention, router, embedding and output layer)",
+                 peak_of(hardware::Precision::kBf16), improve_peak(hardware::Precision::kBf16)});
+  }
   k.push_back({"cluster.chip.efficiency." + gemm_key,
-               "achievable GEMM fraction of the peak, every precision alike (at most 1)",
+               "achievable GEMM fraction of the " + name + " peak (at most 1)",
                [](const estimate::Scenario& x) {
                  return KnobValue{GemmFraction(x), ""};
                },
-               [](estimate::Scenario& x, double f) {
+               [precision](estimate::Scenario& x, double f) {
                  ChipSpec& c = x.cluster.chip;
-                 c.gemm_efficiency_16bit = std::min(1.0, c.gemm_efficiency_16bit * f);
-                 c.gemm_efficiency_fp8 = std::min(1.0, c.gemm_efficiency_fp8 * f);
-                 c.gemm_efficiency_fp4 = std::min(1.0, c.gemm_efficiency_fp4 * f);
+                 const double improved = std::min(1.0, c.GemmEfficiency(precision) * f);
+                 switch (precision) {
+                   case hardware::Precision::kFp8:
+                     c.gemm_efficiency_fp8 = improved;
+                     break;
+                   case hardware::Precision::kFp4:
+                     c.gemm_efficiency_fp4 = improved;
+                     break;
+                   default:
+                     c.gemm_efficiency_16bit = improved;
+                     break;
+                 }
                }});
   k.back().fraction = GemmFraction;
   k.push_back({"cluster.chip.efficiency.attention",

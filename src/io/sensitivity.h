@@ -40,8 +40,8 @@ struct SensitivityRequest {
 };
 
 struct SensitivityRow {
-  // The key varied ("cluster.scale_out.bandwidth"), or the group of keys under one
-  // ("cluster.chip.peak": every precision's peak; "cluster.chip.efficiency.gemm": bf16 and fp8).
+  // The key varied ("cluster.scale_out.bandwidth"; "cluster.chip.peak.fp8": the peak of the
+  // plan's precision alone, with cluster.chip.peak.bf16 a row of its own for fp8 and fp4).
   std::string parameter;
   std::string what;                          // what was changed, in words
   std::string base, changed;                 // the values, with units

@@ -51,6 +51,35 @@ TEST(Sensitivity, ImprovingAParameterNeverSlowsTheStep) {
   EXPECT_NEAR(peak["improved_si"].get<double>(), 1.1 * 989.4e12, 1e9);
 }
 
+// An fp8 plan's fp8 and bf16 peaks are rows of their own, each improved alone (the peak row
+// had improved every precision alike under the fp8 key): the linear layers move with the
+// fp8 peak, attention and the output layer with bf16's, and both together with neither
+// alone.
+TEST(Sensitivity, AnFp8PlansPeaksAreImprovedOneAtATime) {
+  SensitivityRequest q;
+  q.scenario = Example("llama3-70b-64-h100-fp8");
+  core::Result<SensitivityResult> r = Sensitivity(TestCatalog(), q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  double fp8 = 0, bf16 = 0;
+  for (const SensitivityRow& x : r.value().rows) {
+    if (x.parameter == "cluster.chip.peak.fp8") fp8 = x.change;
+    if (x.parameter == "cluster.chip.peak.bf16") bf16 = x.change;
+  }
+  EXPECT_LT(fp8, 0);
+  EXPECT_LT(bf16, 0);
+  EXPECT_LT(fp8, bf16);  // the linear layers are most of the step
+  // Each alone is less than both together (as the old single row improved them).
+  SensitivityRequest both = q;
+  both.overrides = ParseOverrides({"cluster.chip.peak.bf16=1088.34TFLOPS"}).value();
+  core::Result<SensitivityResult> b = Sensitivity(TestCatalog(), both);
+  ASSERT_TRUE(b.ok()) << b.diagnostics().Format();
+  for (const SensitivityRow& x : b.value().rows) {
+    if (x.parameter == "cluster.chip.peak.fp8") {
+      EXPECT_LT(x.step_time_s, r.value().base_step_time_s * (1 + fp8) - 1e-6);
+    }
+  }
+}
+
 // auto simulates a step within the simulator's budget and says which engine it used; the
 // base step is then the simulated one.
 // --by is any relative improvement from 1e-6 to 1000 (2: each parameter 3x); text that is
