@@ -96,8 +96,9 @@ std::string StepReportText(const estimate::StepReport& r) {
   out += fmt::format("  model: {} parameters, {} active per token (input embedding excluded){}\n",
                      ShortCount(r.parameters), ShortCount(r.active_parameters),
                      r.mtp_parameters > 0
-                         ? fmt::format("; the multi-token prediction modules' {} are trained too "
-                                       "(in memory and FLOPs), not counted",
+                         ? fmt::format("; the multi-token prediction modules' {} are not in "
+                                       "these counts, but are trained (in memory, and in the model "
+                                       "FLOPs of MFU)",
                                        ShortCount(r.mtp_parameters))
                          : std::string());
   out += "  plan: " + PlanLine(r.plan, PlanDetail::kFull) + "\n\n";
