@@ -475,15 +475,21 @@ TEST(SizeReports, FailuresThatOutgrowTheChipsAreSaid) {
   EXPECT_EQ(nlohmann::json::parse(SizeJson({result}))["clusters"][0]["reliability"], "preset rsc1");
 }
 
-// Three or more counts in a row that hold no plan for the same reason (but for its numbers)
-// are one line; two stay two. A comparison without a deadline chooses the fewest chips that
-// hold a plan, and says so, with ideal days (it had said "meet the deadline", "expected").
-TEST(SizeReports, CountsWithoutAPlanForOneReasonAreOneLine) {
+// A sized model "m" on cluster "c" of chip "x", 1T tokens, without rows.
+plan::SizeResult SizedTrillion() {
   plan::SizeResult r;
   r.model = "m";
   r.cluster = "c";
   r.chip = "x";
   r.tokens = 1e12;
+  return r;
+}
+
+// Three or more counts in a row that hold no plan for the same reason (but for its numbers)
+// are one line; two stay two. A comparison without a deadline chooses the fewest chips that
+// hold a plan, and says so, with ideal days (it had said "meet the deadline", "expected").
+TEST(SizeReports, CountsWithoutAPlanForOneReasonAreOneLine) {
+  plan::SizeResult r = SizedTrillion();
   for (int64_t chips : {960, 992, 1008, 1016, 1024, 1040}) {
     plan::SizeRow row;
     row.chips = chips;
@@ -516,11 +522,7 @@ TEST(SizeReports, CountsWithoutAPlanForOneReasonAreOneLine) {
 // A --chips count past what the cluster's tiers reach is the fabric's limit, as the
 // extension's stop is: the verdict and the comparison say so, not "try more chips".
 TEST(SizeReports, ACountPastTheFabricIsItsLimit) {
-  plan::SizeResult r;
-  r.model = "m";
-  r.cluster = "c";
-  r.chip = "x";
-  r.tokens = 1e12;
+  plan::SizeResult r = SizedTrillion();
   r.deadline_s = 86400;
   plan::SizeRow held;
   held.chips = 2048;
