@@ -2117,6 +2117,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
           "moe.imbalance does not apply at ep 1: every rank holds every expert and routes all "
           "its tokens' copies to them");
     }
+    if (p.moe_max_domains > 0 && p.ep > 1 &&
+        p.moe_dispatcher == parallel::MoeDispatcher::kAllToAll) {
+      r.notes.push_back(
+          "moe_max_domains cuts no all-to-all bytes with moe_dispatcher alltoall (a copy per "
+          "routed expert, its domains chosen by affinity); moe_dispatcher deepep sends a "
+          "token once to each domain");
+    }
   }
   if (p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4) {
     r.notes.push_back(

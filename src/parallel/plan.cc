@@ -68,6 +68,10 @@ std::string_view ActivationPrecisionName(ActivationPrecision a) {
   return "?";
 }
 
+std::string_view MoeDispatcherName(MoeDispatcher d) {
+  return d == MoeDispatcher::kDeepEp ? "deepep" : "alltoall";
+}
+
 double GradReduceBytes(const ParallelPlan& plan) {
   switch (plan.grad_reduce) {
     case GradReduce::kAuto:
