@@ -845,7 +845,8 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.moe.capacity_factor = v.d; }},
           {Num("moe.imbalance",
                "load imbalance: routed tokens of the busiest expert-parallel rank over the "
-               "mean (>= 1), whatever its number of local experts; the slowest rank sets the "
+               "mean (>= 1, at most experts / top_k), whatever its number of local experts; the "
+               "slowest rank sets the "
                "pace (none at ep 1, where every rank holds every expert)")
                .Default("1")
                .Min(1)
