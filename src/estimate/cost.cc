@@ -1,6 +1,7 @@
 #include "estimate/cost.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/check.h"
 #include "parallel/memory.h"
@@ -128,7 +129,8 @@ Placements PlaceGroups(const network::ClusterSpec& cl, const parallel::ParallelP
     keep(out.ep, solver.Place(p.ep, parallel::AxisStride(p, "ep"), kAllToAllTraffic),
          kAllToAllTraffic);
     const network::GroupPlacement& g = out.ep.group;
-    if (p.moe_max_domains > 0 && !g.InsideDomain() && g.members_per_domain > 1) {
+    if (p.moe_dispatcher == parallel::MoeDispatcher::kDeepEp && !g.InsideDomain() &&
+        g.members_per_domain > 1) {
       keep(out.ep_domain, solver.Place(g.members_per_domain, g.stride, kAllToAllTraffic),
            kAllToAllTraffic);
     }
@@ -173,26 +175,41 @@ const Placed& Placements::Of(workload::Group g) const {
   return tp;
 }
 
+double DomainCrossingsPerToken(parallel::MoeDispatcher dispatcher, int64_t domains, int top_k,
+                               int max_domains) {
+  if (domains <= 1 || top_k <= 0) return 0;
+  const double d = static_cast<double>(domains);
+  const double remote = (d - 1) / d;  // share of the domains a token's home is not
+  if (dispatcher == parallel::MoeDispatcher::kAllToAll) return top_k * remote;
+  // The domains a token reaches under uniform routing: each holds one of its top_k experts
+  // with probability 1 - (1 - 1/D)^top_k. Node-limited routing caps them at M, chosen by
+  // affinity, so each is remote with the same (D-1)/D: it cuts the crossings only where
+  // M is below what free routing reaches.
+  double reached = d * (1 - std::pow(1 - 1 / d, top_k));
+  if (max_domains > 0) reached = std::min(reached, std::min<double>(max_domains, d));
+  return reached * remote;
+}
+
 collective::Cost CommCost(const network::ClusterSpec& cl, const Placements& place,
                           const parallel::ParallelPlan& p, int top_k, const workload::CommOp& op) {
   const Placed& placed = place.Of(op.group);
   collective::Cost c = placed.Cost(cl, op.kind, op.bytes);
   const network::GroupPlacement& g = placed.group;
   if (op.group == workload::Group::kEp && op.kind == collective::Kind::kAllToAll &&
-      p.moe_max_domains > 0 && !g.InsideDomain() && top_k > 0 && c.time.value() > 0) {
-    // Node-limited routing (DeepSeek-V3 Sec. 2.1.2 and 3.2.2): a token's experts lie in at
-    // most M of the group's D domains and it crosses to each remote one once, to be
-    // forwarded inside the domain: at most min(M, D)·(D-1)/D of its top_k copies cross,
-    // against (n-k)/n of them under uniform routing. The cross-domain transfer shrinks by
-    // that ratio. Each domain then forwards what crossed to it over its own links, to the
-    // experts on its other members, in the same time (DeepSeek-V3 Sec. 3.2.2: "IB and
-    // NVLink communications are also fully overlapped"): nearly all the copies move once
-    // inside a domain, an all-to-all of the whole buffer over the group's members there,
-    // whose time is the floor of the cut cross-domain one.
-    const double domains = static_cast<double>(g.domains);
-    const double limited = std::min<double>(p.moe_max_domains, domains) * (domains - 1) / domains;
+      p.moe_dispatcher == parallel::MoeDispatcher::kDeepEp && !g.InsideDomain() && top_k > 0 &&
+      c.time.value() > 0) {
+    // The deduplicating dispatcher (DeepSeek-V3 Sec. 3.2.2, DeepEP): a token crosses once to
+    // each remote domain holding one of its experts, DomainCrossingsPerToken of them, against
+    // the (n-k)/n of its top_k copies that cross with a copy per expert. The cross-domain
+    // transfer shrinks by that ratio. Each domain then forwards what crossed to it over its
+    // own links, to the experts on its other members, in the same time (DeepSeek-V3 Sec.
+    // 3.2.2: "IB and NVLink communications are also fully overlapped"): nearly all the
+    // copies move once inside a domain, an all-to-all of the whole buffer over the group's
+    // members there, whose time is the floor of the cut cross-domain one.
+    const double crossings =
+        DomainCrossingsPerToken(p.moe_dispatcher, g.domains, top_k, p.moe_max_domains);
     const double uniform = (g.size - g.members_per_domain) / static_cast<double>(g.size);
-    const double ratio = std::min(1.0, limited / top_k / uniform);
+    const double ratio = std::min(1.0, crossings / top_k / uniform);
     double time = c.time.value() * ratio;
     if (place.ep_domain.group.size > 1) {
       time = std::max(time, place.ep_domain.Cost(cl, op.kind, op.bytes).time.value());

@@ -42,9 +42,10 @@ struct Placed {
 // of one, unsolved.
 struct Placements {
   Placed tp, dp, pp, ep, etp, cp, edp;
-  // With node-limited routing (plan.moe_max_domains) and an ep group across domains with
-  // several members in each: those members, inside one domain, which forward the tokens
-  // that crossed once to each domain on to their experts. Otherwise a group of one.
+  // With the deduplicating dispatcher (plan.moe_dispatcher deepep) and an ep group across
+  // domains with several members in each: those members, inside one domain, which forward
+  // the tokens that crossed once to each domain on to their experts. Otherwise a group of
+  // one.
   Placed ep_domain;
   const Placed& Of(workload::Group g) const;
 };
@@ -56,9 +57,20 @@ Placements PlaceGroups(const network::ClusterSpec& cluster, const parallel::Para
 // pp > 1.
 Placed PlaceEmbeddingGroup(const network::ClusterSpec& cluster, const parallel::ParallelPlan& plan);
 
-// The cost of one communication op of the step graph on its group. With DeepSeek-style
-// node-limited routing (plan.moe_max_domains) the expert all-to-all's cross-domain bytes
-// shrink to what the limit allows.
+// Expected scale-up domains other than its own that one token's top_k copies cross to,
+// over an expert-parallel group spread evenly over `domains` domains, under uniform
+// routing. kAllToAll sends a copy per routed expert: top_k·(D-1)/D, whatever
+// `max_domains` (node-limited routing picks its domains by affinity, not by locality, so
+// the copies stay as far). kDeepEp sends the token once to each remote domain holding one
+// of its experts: (D-1)·(1-(1-1/D)^top_k) (D 8, top_k 8: 4.60), and with node-limited
+// routing to M domains (`max_domains` > 0) at most min(M, D)·(D-1)/D (DeepSeek-V3, arXiv
+// 2412.19437 Sec. 2.1.2 and 3.2.2: M 4 of D 8, 3.5).
+double DomainCrossingsPerToken(parallel::MoeDispatcher dispatcher, int64_t domains, int top_k,
+                               int max_domains);
+
+// The cost of one communication op of the step graph on its group. With the deduplicating
+// dispatcher (plan.moe_dispatcher deepep) the expert all-to-all's cross-domain bytes shrink
+// to DomainCrossingsPerToken's, and the forwarding inside each domain is its floor.
 collective::Cost CommCost(const network::ClusterSpec& cluster, const Placements& place,
                           const parallel::ParallelPlan& plan, int top_k,
                           const workload::CommOp& op);

@@ -2152,6 +2152,26 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
           "moe.imbalance does not apply at ep 1: every rank holds every expert and routes all "
           "its tokens' copies to them");
     }
+    // overlap.ep hides a pass's all-to-alls behind another micro-batch's pass beside it
+    // (parallel::OverlapPartners); these schedules run no two passes side by side.
+    if (p.overlap_ep && p.ep > 1 && p.schedule == parallel::Schedule::kGPipe) {
+      r.notes.push_back(
+          "overlap.ep hides nearly nothing with gpipe: its passes run one after another, so "
+          "the all-to-alls have no partner pass of another micro-batch to hide behind; 1f1b, "
+          "interleaved and dualpipe pair their passes");
+    } else if (p.overlap_ep && p.ep > 1 && p.schedule == parallel::Schedule::kZeroBubbleH1) {
+      r.notes.push_back(
+          "overlap.ep hides nearly nothing with zb-h1: its deferred weight passes split the "
+          "forward-backward pairs, so the all-to-alls have no partner pass of another "
+          "micro-batch to hide behind; 1f1b, interleaved and dualpipe pair their passes");
+    }
+    if (p.moe_max_domains > 0 && p.ep > 1 &&
+        p.moe_dispatcher == parallel::MoeDispatcher::kAllToAll) {
+      r.notes.push_back(
+          "moe_max_domains cuts no all-to-all bytes with moe_dispatcher alltoall (a copy per "
+          "routed expert, its domains chosen by affinity); moe_dispatcher deepep sends a "
+          "token once to each domain");
+    }
   }
   if (p.precision == hardware::Precision::kFp8 || p.precision == hardware::Precision::kFp4) {
     r.notes.push_back(

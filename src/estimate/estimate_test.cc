@@ -643,13 +643,65 @@ TEST(Estimate, AllToAllCostsMoreAcrossDomains) {
   // One expert per domain: a token's two experts cannot lie in one domain.
   s.plan.moe_max_domains = 1;
   EXPECT_FALSE(Estimate(s).ok());
-  // Qwen3's 16 experts per domain: node-limited routing sends fewer copies across.
+  // Qwen3's 16 experts per domain: node-limited routing sends fewer copies across, with a
+  // dispatcher that sends a token once per domain.
   s.model = model::testing::Qwen3_235B();
+  s.plan.moe_dispatcher = parallel::MoeDispatcher::kDeepEp;
   s.plan.moe_max_domains = 0;
   const StepReport spread = Estimate(s).value();
   s.plan.moe_max_domains = 1;
   const StepReport limited = Estimate(s).value();
   EXPECT_LT(limited.moe.all_to_all_s, spread.moe.all_to_all_s);
+}
+
+// Expected domain crossings of one token: a copy per routed expert with alltoall, once per
+// remote domain reached with deepep, at most moe_max_domains of them.
+TEST(DomainCrossingsPerToken, CountsCopiesOrDomains) {
+  using parallel::MoeDispatcher;
+  // D 8, top_k 8: 7 x (1 - (7/8)^8) = 4.595 remote domains reached.
+  EXPECT_NEAR(DomainCrossingsPerToken(MoeDispatcher::kDeepEp, 8, 8, 0), 4.595, 5e-4);
+  // DeepSeek-V3's 4 nodes of 8: 4 x 7/8.
+  EXPECT_DOUBLE_EQ(DomainCrossingsPerToken(MoeDispatcher::kDeepEp, 8, 8, 4), 3.5);
+  // A limit at or past what free routing reaches changes nothing: D 4, top_k 8 reaches
+  // 4 x (1 - 0.75^8) = 3.6 domains, 2.70 of them remote.
+  const double free = DomainCrossingsPerToken(MoeDispatcher::kDeepEp, 4, 8, 0);
+  EXPECT_NEAR(free, 2.70, 5e-3);
+  EXPECT_DOUBLE_EQ(DomainCrossingsPerToken(MoeDispatcher::kDeepEp, 4, 8, 4), free);
+  EXPECT_DOUBLE_EQ(DomainCrossingsPerToken(MoeDispatcher::kDeepEp, 4, 8, 8), free);
+  // alltoall: top_k x (D-1)/D, whatever the limit.
+  EXPECT_DOUBLE_EQ(DomainCrossingsPerToken(MoeDispatcher::kAllToAll, 8, 8, 0), 7);
+  EXPECT_DOUBLE_EQ(DomainCrossingsPerToken(MoeDispatcher::kAllToAll, 8, 8, 4), 7);
+  EXPECT_DOUBLE_EQ(DomainCrossingsPerToken(MoeDispatcher::kDeepEp, 1, 8, 0), 0);
+}
+
+// A reviewer's case: ep 32 over 4 domains, where node-limited routing to 4 or 8 domains
+// leaves a token's routing as free as none. The step must not depend on the limit, under
+// either dispatcher; alltoall sends more across than deepep.
+TEST(Estimate, NodeLimitBeyondTheDomainsChangesNothing) {
+  Scenario s = DataParallelOn512(model::testing::Qwen3_235B());
+  s.plan.ep = 32;  // 4 domains of 8 ranks
+  double step[2] = {0, 0};
+  for (const parallel::MoeDispatcher dispatcher :
+       {parallel::MoeDispatcher::kAllToAll, parallel::MoeDispatcher::kDeepEp}) {
+    s.plan.moe_dispatcher = dispatcher;
+    s.plan.moe_max_domains = 0;
+    const double free = Estimate(s).value().step_time_s;
+    for (const int limit : {4, 8}) {
+      s.plan.moe_max_domains = limit;
+      EXPECT_DOUBLE_EQ(Estimate(s).value().step_time_s, free)
+          << parallel::MoeDispatcherName(dispatcher) << " moe_max_domains " << limit;
+    }
+    step[dispatcher == parallel::MoeDispatcher::kDeepEp] = free;
+  }
+  EXPECT_LT(step[1], step[0]);
+  // alltoall with a limit that binds (2 domains of 4) equals alltoall without one; deepep
+  // sends less across with it.
+  s.plan.moe_dispatcher = parallel::MoeDispatcher::kAllToAll;
+  s.plan.moe_max_domains = 2;
+  const double limited = Estimate(s).value().step_time_s;
+  EXPECT_DOUBLE_EQ(limited, step[0]);
+  s.plan.moe_dispatcher = parallel::MoeDispatcher::kDeepEp;
+  EXPECT_LT(Estimate(s).value().step_time_s, step[1]);
 }
 
 // Node-limited routing cuts the copies that cross domains, but what crosses is forwarded
@@ -658,6 +710,7 @@ TEST(Estimate, NodeLimitedRoutingStillForwardsInsideTheDomain) {
   Scenario s = DataParallelOn512(model::testing::Qwen3_235B());
   s.plan.ep = 64;  // 8 domains of 8 ranks, 16 experts in each
   s.plan.moe_max_domains = 1;
+  s.plan.moe_dispatcher = parallel::MoeDispatcher::kDeepEp;
   const StepReport fast = Estimate(s).value();
   s.cluster.scale_up.bandwidth = core::BytesPerSec(s.cluster.scale_up.bandwidth.value() / 20);
   const StepReport slow = Estimate(s).value();
@@ -823,6 +876,7 @@ Scenario FrontierMoe(int vocab) {
   p.recompute = parallel::Recompute::kFull;
   p.precision = Precision::kFp8;
   p.moe_max_domains = 4;
+  p.moe_dispatcher = parallel::MoeDispatcher::kDeepEp;
   p.overlap_tp = true;
   p.overlap_ep = true;
   return s;

@@ -598,22 +598,33 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   // The family whose rules apply (Qwen2-VL's language model is Qwen2's).
   const std::string type = OneOf(model_type, kQwen2VlTypes) ? "qwen2" : model_type;
   model::ModelSpec m;
-  // The model's name: the file's, or for config.json the directory holding it (the
-  // current one for a bare `config.json`), else the config's _name_or_path, else its
-  // model_type: never empty.
+  // The model's name: the file's; for config.json, whose file name says nothing, the
+  // config's _name_or_path (or name_or_path: "deepseek-ai/DeepSeek-V3" -> DeepSeek-V3)
+  // where it gives one, else the directory holding it (the current one for a bare
+  // `config.json`; a directory a config was saved in may say little: "review-new"); else
+  // the _name_or_path, else the model_type: never empty.
+  auto given_name = [&j]() -> std::string {
+    for (const char* key : {"_name_or_path", "name_or_path"}) {
+      const auto at = j.find(key);
+      if (at == j.end() || !at->is_string()) continue;
+      std::string path = at->get<std::string>();
+      while (!path.empty() && (path.back() == '/' || path.back() == '\\')) path.pop_back();
+      std::string name = std::filesystem::path(path).filename().string();
+      if (!name.empty() && name != "." && name != "..") return name;
+    }
+    return "";
+  };
   m.name = std::filesystem::path(file).stem().string();
   if (m.name == "config") {
-    std::error_code ec;
-    const std::filesystem::path dir =
-        std::filesystem::absolute(file, ec).lexically_normal().parent_path();
-    m.name = ec ? "" : dir.filename().string();
-  }
-  if (m.name.empty()) {
-    const auto at = j.find("_name_or_path");
-    if (at != j.end() && at->is_string()) {
-      m.name = std::filesystem::path(at->get<std::string>()).filename().string();
+    m.name = given_name();
+    if (m.name.empty()) {
+      std::error_code ec;
+      const std::filesystem::path dir =
+          std::filesystem::absolute(file, ec).lexically_normal().parent_path();
+      m.name = ec ? "" : dir.filename().string();
     }
   }
+  if (m.name.empty()) m.name = given_name();
   if (m.name.empty()) m.name = model_type;
   m.description = "imported from a Hugging Face config.json (model_type " + model_type + ")";
   m.source = "Hugging Face config.json: " + file;
@@ -939,6 +950,29 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
              "in a model file instead"});
     }
   }
+  // Node-limited (group-limited) routing: DeepSeek's router picks topk_group of n_group
+  // expert groups per token, then its top_k experts among them (DeepseekV3MoE's gate;
+  // DeepSeek-V3, arXiv 2412.19437 Sec. 2.1.2: 8 groups, one per node, 4 of them). The
+  // model is the same either way; what it changes is the all-to-all, which Fathom prices
+  // from the plan: said, with the plan keys that express it.
+  if (m.moe.experts > 0) {
+    const int groups = r.Int({"n_group"}, false, 1);
+    const int chosen = r.Int({"topk_group"}, false, groups);
+    if (groups > 1 && chosen >= 1 && chosen < groups) {
+      d.Add({core::Severity::kNote, file, 0, r.prefix + "topk_group",
+             "n_group " + std::to_string(groups) + ", topk_group " + std::to_string(chosen) +
+                 ": the router sends a token's experts to at most " + std::to_string(chosen) +
+                 " of " + std::to_string(groups) +
+                 " expert groups (node-limited routing); the model file has no key for it, "
+                 "the plan has",
+             "where the " + std::to_string(groups) +
+                 " groups are the expert-parallel ranks' scale-up domains (DeepSeek-V3: ep 64 "
+                 "over 8 nodes), set plan.moe_max_domains: " +
+                 std::to_string(chosen) +
+                 ", with plan.moe_dispatcher: deepep for a dispatch that sends a token once to "
+                 "each domain (with alltoall the limit moves no fewer bytes)"});
+    }
+  }
   m.mtp_layers = r.Field("mtp_layers", {"num_nextn_predict_layers"}, false, 0);
   // Sliding-window attention, in the families whose attention in transformers uses it:
   // Mistral, Mixtral and Phi-3 window every layer; GPT-OSS alternates windowed and full layers
@@ -1113,6 +1147,11 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
       d.Add({core::Severity::kError, file, 0, r.prefix + name, "must be at least 1", ""});
     }
   }
+  // Latent attention has no head_dim of its own (its query and key heads are
+  // qk_nope_head_dim + qk_rope_head_dim wide, its value heads v_head_dim: ModelSpec::
+  // QkHeadDim, VHeadDim); hidden / heads (56 for DeepSeek-V3) would print a width no layer
+  // has. The value heads' width, as the catalog's deepseek-v3 gives it.
+  if (m.head_dim == 0 && m.mla.IsMla() && m.mla.v_head_dim > 0) m.head_dim = m.mla.v_head_dim;
   if (m.head_dim == 0 && m.heads > 0) {
     if (m.hidden % m.heads != 0) {
       d.Add({core::Severity::kError, file, 0, r.prefix + "hidden_size",

@@ -29,8 +29,9 @@ model::ModelSpec Import(const std::string& name) {
   return m.value();
 }
 
-// A config.json is named after the directory holding it; a bare `config.json` after the
-// current directory (it was named "" there), and a root one after its _name_or_path.
+// A config.json is named after its _name_or_path (or name_or_path) where it gives one, else
+// after the directory holding it; a bare `config.json` after the current directory (it was
+// named "" there), and a root one without a name after its model_type.
 TEST(HfImport, AConfigJsonIsNamedAfterItsDirectory) {
   core::Result<std::string> text = ReadFile(kFixtures + "llama3-8b.json");
   ASSERT_TRUE(text.ok());
@@ -46,6 +47,11 @@ TEST(HfImport, AConfigJsonIsNamedAfterItsDirectory) {
   std::string named = text.value();
   named.insert(named.find('{') + 1, "\"_name_or_path\": \"meta-llama/Meta-Llama-3-8B\",");
   EXPECT_EQ(name("/config.json", named), "Meta-Llama-3-8B");
+  EXPECT_EQ(name("review-new/config.json", named), "Meta-Llama-3-8B");
+  EXPECT_EQ(name("llama3.json", named), "llama3");  // a named file keeps its name
+  std::string plain = text.value();
+  plain.insert(plain.find('{') + 1, "\"name_or_path\": \"/models/Llama-3-8B/\",");
+  EXPECT_EQ(name("review-new/config.json", plain), "Llama-3-8B");
   EXPECT_EQ(name("/config.json", text.value()), "llama");
 }
 
@@ -547,6 +553,28 @@ TEST(HfImport, NullSharedExpertsAreNone) {
   EXPECT_EQ(m.value().moe.shared_experts, 0);
   EXPECT_EQ(Find(m.diagnostics(), core::Severity::kWarning, "n_shared_experts"), nullptr)
       << m.diagnostics().Format();
+}
+
+// DeepSeek-V3's group-limited routing (n_group 8, topk_group 4) is the plan's to price: a
+// note names the plan keys. Its latent attention's head_dim is the value heads' 128, not
+// hidden / heads (56).
+TEST(HfImport, DeepSeekGroupLimitedRoutingNamesThePlanKeys) {
+  core::Result<std::string> text = ReadFile(kFixtures + "deepseek-v3.json");
+  ASSERT_TRUE(text.ok());
+  core::Result<model::ModelSpec> m = ImportHuggingFace(text.value(), "config.json");
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  const core::Diagnostic* note = Find(m.diagnostics(), core::Severity::kNote, "topk_group");
+  ASSERT_NE(note, nullptr) << m.diagnostics().Format();
+  EXPECT_NE(note->Format().find("plan.moe_max_domains: 4"), std::string::npos) << note->Format();
+  EXPECT_NE(note->Format().find("plan.moe_dispatcher: deepep"), std::string::npos)
+      << note->Format();
+  EXPECT_EQ(m.value().head_dim, 128);
+  // One group, or all of them: no limit, no note (Kimi K2's n_group 1).
+  nlohmann::json j = nlohmann::json::parse(text.value());
+  j["topk_group"] = 8;
+  core::Result<model::ModelSpec> free = ImportHuggingFace(j.dump(), "config.json");
+  ASSERT_TRUE(free.ok()) << free.diagnostics().Format();
+  EXPECT_EQ(Find(free.diagnostics(), core::Severity::kNote, "topk_group"), nullptr);
 }
 
 TEST(HfImport, IntegralFloatsAreIntegers) {

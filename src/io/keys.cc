@@ -845,7 +845,8 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
            [](M& m, const Value& v) { m.moe.capacity_factor = v.d; }},
           {Num("moe.imbalance",
                "load imbalance: routed tokens of the busiest expert-parallel rank over the "
-               "mean (>= 1), whatever its number of local experts; the slowest rank sets the "
+               "mean (>= 1, at most experts / top_k), whatever its number of local experts; the "
+               "slowest rank sets the "
                "pace (none at ep 1, where every rank holds every expert)")
                .Default("1")
                .Min(1)
@@ -935,11 +936,26 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
            [](P& p, const Value& v) { p.etp = static_cast<int>(v.i); }},
           {Int("moe_max_domains",
                "node-limited routing (DeepSeek-V3): a token's experts span at most this many "
-               "scale-up domains; 0 = unlimited")
+               "scale-up domains; 0 = unlimited; cuts cross-domain bytes only with "
+               "moe_dispatcher deepep")
                .Default("0")
                .Min(0)
                .Max(1e6),
            [](P& p, const Value& v) { p.moe_max_domains = static_cast<int>(v.i); }},
+          {Enum("moe_dispatcher",
+                "how the expert all-to-all moves a token's top_k copies across scale-up "
+                "domains: alltoall, a copy per routed expert, each to its expert's rank "
+                "(Megatron-Core moe_token_dispatcher_type alltoall; moe_max_domains then cuts "
+                "no bytes); deepep, the token once to each remote domain holding one of its "
+                "experts, forwarded there to them (DeepSeek-V3 Sec. 3.2.2, DeepEP, "
+                "Megatron-Core flex): (D-1)(1-(1-1/D)^top_k) crossings over D domains, at most "
+                "moe_max_domains x (D-1)/D")
+               .Default("alltoall")
+               .Choices({"alltoall", "deepep"}),
+           [](P& p, const Value& v) {
+             p.moe_dispatcher = v.s == "deepep" ? parallel::MoeDispatcher::kDeepEp
+                                                : parallel::MoeDispatcher::kAllToAll;
+           }},
           {Bool("sequence_parallel",
                 "shard norms and dropout over tp along the sequence (Korthikanti et al.)")
                .Default("false"),

@@ -712,6 +712,23 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
           "top_k (" + std::to_string(m.moe.top_k) + ") must be between 1 and experts (" +
               std::to_string(m.moe.experts) + ")");
   }
+  // The busiest rank's routed load over the mean cannot pass experts / top_k: that is every
+  // token's copy on one expert (ep = experts), the mean share being top_k / experts of them.
+  if (m.moe.experts > 0 && m.moe.top_k >= 1 && m.moe.top_k <= m.moe.experts &&
+      m.moe.imbalance * m.moe.top_k > m.moe.experts) {
+    const double bound = static_cast<double>(m.moe.experts) / m.moe.top_k;
+    error({"moe.imbalance", "moe.top_k", "moe.experts"}, "moe.imbalance",
+          fmt::format("imbalance ({:g}) exceeds experts / top_k ({} / {} = {:.3g}), the most "
+                      "any rank can receive over the mean: every token routing a copy to "
+                      "one expert",
+                      m.moe.imbalance, m.moe.experts, m.moe.top_k, bound),
+          "give the busiest expert-parallel rank's routed tokens over the mean, a value "
+          "between 1 and " +
+              fmt::format("{:.3g}", bound) +
+              ": measured routers stay under 2 (1 + MaxVio of Wang et al. 2024, arXiv "
+              "2408.15664: a few hundredths with auxiliary-loss-free balancing, under 1 with a "
+              "balancing loss)");
+  }
   if (m.moe.experts > 0 && m.moe.expert_ffn_hidden == 0) m.moe.expert_ffn_hidden = m.ffn_hidden;
   if (m.moe.experts == 0 && (m.moe.top_k > 0 || m.moe.shared_experts > 0)) {
     error({"moe.top_k", "moe.shared_experts"}, "moe.experts",

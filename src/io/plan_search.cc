@@ -473,6 +473,9 @@ std::string PlanYaml(const ParallelPlan& p, const std::string& comment) {
   if (p.cp > 1) out += fmt::format("cp_comm: {}\n", parallel::CpCommName(p.cp_comm));
   if (p.ep > 1 || p.etp > 1) out += fmt::format("ep: {}\netp: {}\n", p.ep, p.etp);
   if (p.moe_max_domains > 0) out += fmt::format("moe_max_domains: {}\n", p.moe_max_domains);
+  if (p.ep > 1) {
+    out += fmt::format("moe_dispatcher: {}\n", parallel::MoeDispatcherName(p.moe_dispatcher));
+  }
   out += fmt::format("sequence_parallel: {}\nmicro_batch_size: {}\nglobal_batch_size: {}\n",
                      b(p.sequence_parallel), p.micro_batch_size, p.global_batch_size);
   out += fmt::format("schedule: {}\n", parallel::ScheduleName(p.schedule));

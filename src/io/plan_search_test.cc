@@ -25,10 +25,11 @@ std::string Example(const std::string& name) { return ExamplePath(name); }
 bool SamePlan(const parallel::ParallelPlan& a, const parallel::ParallelPlan& b) {
   return a.tp == b.tp && a.pp == b.pp && a.vp == b.vp && a.dp == b.dp && a.cp == b.cp &&
          a.ep == b.ep && a.etp == b.etp && a.moe_max_domains == b.moe_max_domains &&
-         a.cp_comm == b.cp_comm && a.fp8_scaling == b.fp8_scaling &&
-         a.fp8_weight_cache == b.fp8_weight_cache && a.sequence_parallel == b.sequence_parallel &&
-         a.micro_batch_size == b.micro_batch_size && a.global_batch_size == b.global_batch_size &&
-         a.schedule == b.schedule && a.zero == b.zero && a.recompute == b.recompute &&
+         a.moe_dispatcher == b.moe_dispatcher && a.cp_comm == b.cp_comm &&
+         a.fp8_scaling == b.fp8_scaling && a.fp8_weight_cache == b.fp8_weight_cache &&
+         a.sequence_parallel == b.sequence_parallel && a.micro_batch_size == b.micro_batch_size &&
+         a.global_batch_size == b.global_batch_size && a.schedule == b.schedule &&
+         a.zero == b.zero && a.recompute == b.recompute &&
          a.recompute_norm_mla_up == b.recompute_norm_mla_up && a.precision == b.precision &&
          a.activation_precision == b.activation_precision &&
          a.moe_dispatch_precision == b.moe_dispatch_precision &&

@@ -792,6 +792,7 @@ void EachPlanField(Plan& p, F&& f) {
   f(p.ep);
   f(p.etp);
   f(p.moe_max_domains);
+  f(p.moe_dispatcher);
   f(p.cp_comm);
   f(p.fp8_scaling);
   f(p.fp8_weight_cache);

@@ -212,6 +212,7 @@ TEST(Sweep, RowsRoundTripExactly) {
        .ep = 7,
        .etp = 8,
        .moe_max_domains = 9,
+       .moe_dispatcher = parallel::MoeDispatcher::kDeepEp,
        .cp_comm = parallel::CpComm::kAllGather,
        .fp8_scaling = parallel::Fp8Scaling::kBlock,
        .fp8_weight_cache = false,

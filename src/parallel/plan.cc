@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <numeric>
 
 #include "core/text.h"
 
@@ -68,6 +69,10 @@ std::string_view ActivationPrecisionName(ActivationPrecision a) {
   return "?";
 }
 
+std::string_view MoeDispatcherName(MoeDispatcher d) {
+  return d == MoeDispatcher::kDeepEp ? "deepep" : "alltoall";
+}
+
 double GradReduceBytes(const ParallelPlan& plan) {
   switch (plan.grad_reduce) {
     case GradReduce::kAuto:
@@ -105,12 +110,33 @@ void ValidateMoe(const ParallelPlan& p, const model::ModelSpec& m, int domain,
                             Str(m.moe.expert_ffn_hidden) + ")");
   }
   const int64_t stage_ranks = int64_t{p.tp} * p.cp * p.dp;
-  if (stage_ranks % (int64_t{p.ep} * p.etp) != 0) {
+  if (stage_ranks % p.etp != 0) {
+    // No ep helps: name etp, and the widths it may take (dividing the stage's ranks and,
+    // for the check above, the expert's width).
+    const int64_t fits = m.moe.expert_ffn_hidden > 0
+                             ? std::gcd(stage_ranks, int64_t{m.moe.expert_ffn_hidden})
+                             : stage_ranks;
+    d.Error(
+        "plan.etp",
+        "etp (" + Str(p.etp) + ") must divide tp x cp x dp (" + Str(stage_ranks) +
+            "), the ranks of a pipeline stage the expert layers regroup as etp x ep x edp: "
+            "no ep makes ep x etp divide it",
+        "choose etp dividing " + Str(fits) + " (tp x cp x dp" +
+            (m.moe.expert_ffn_hidden > 0 ? " and expert_ffn_hidden " + Str(m.moe.expert_ffn_hidden)
+                                         : std::string()) +
+            ")");
+  } else if (stage_ranks % (int64_t{p.ep} * p.etp) != 0) {
+    // ep must also divide the routed experts (checked above): name the degrees that do both.
+    const int64_t per_etp = stage_ranks / p.etp;
+    const int64_t fits = m.moe.experts > 0 ? std::gcd(per_etp, int64_t{m.moe.experts}) : per_etp;
     d.Error("plan.ep",
             "ep x etp (" + Str(p.ep) + " x " + Str(p.etp) + " = " + Str(int64_t{p.ep} * p.etp) +
                 ") must divide tp x cp x dp (" + Str(stage_ranks) +
                 "), the ranks of a pipeline stage the expert layers regroup",
-            "choose ep dividing " + Str(stage_ranks / p.etp));
+            "choose ep dividing " + Str(fits) +
+                (fits != per_etp ? " (tp x cp x dp / etp = " + Str(per_etp) + " and the " +
+                                       Str(m.moe.experts) + " routed experts)"
+                                 : std::string(" (tp x cp x dp / etp)")));
   }
   if (p.tp > 1 && !p.sequence_parallel) {
     d.Error("plan.sequence_parallel",

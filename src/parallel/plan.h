@@ -38,6 +38,13 @@ enum class GradReduce { kAuto, kFp32, kBf16, kFp16 };
 // read; 16-bit otherwise. kBf16: the 16-bit inputs. kFp8: as DeepSeek-V3 keeps them (Sec.
 // 3.3.2), which needs fp8/fp4 linear layers.
 enum class ActivationPrecision { kAuto, kBf16, kFp8 };
+// How the expert all-to-all moves a token's top_k copies between scale-up domains.
+// kAllToAll: a copy per routed expert, each sent to its expert's rank (Megatron-Core
+// moe_token_dispatcher_type alltoall, NCCL's all-to-all). kDeepEp: a token crosses once to
+// each remote domain that holds one of its experts and is forwarded inside it
+// (DeepSeek-V3's dispatch kernels, arXiv 2412.19437 Sec. 3.2.2; DeepEP; Megatron-Core's
+// flex dispatcher with moe_enable_deepep).
+enum class MoeDispatcher { kAllToAll, kDeepEp };
 
 std::string_view ScheduleName(Schedule s);
 std::string_view RecomputeName(Recompute r);
@@ -45,6 +52,7 @@ std::string_view CpCommName(CpComm c);
 std::string_view Fp8ScalingName(Fp8Scaling s);
 std::string_view GradReduceName(GradReduce g);
 std::string_view ActivationPrecisionName(ActivationPrecision a);
+std::string_view MoeDispatcherName(MoeDispatcher d);
 
 // Slow chips, as an input to the simulator: one pipeline stage, or a fraction of all chips,
 // computing `slowdown` times slower (thermal throttling, a bad HBM stack, a noisy host).
@@ -68,8 +76,10 @@ struct ParallelPlan {
   int ep = 1;   // expert-parallel degree: experts split over ep ranks
   int etp = 1;  // expert tensor-parallel degree (expert_tensor_parallel_size)
   // DeepSeek-V3 node-limited routing: a token's experts span at most this many scale-up
-  // domains, and a token crosses to each of them once; 0 = unlimited.
+  // domains; 0 = unlimited. It cuts the bytes that cross domains only with a dispatcher
+  // that sends a token once per domain (kDeepEp).
   int moe_max_domains = 0;
+  MoeDispatcher moe_dispatcher = MoeDispatcher::kAllToAll;
   CpComm cp_comm = CpComm::kP2p;
   Fp8Scaling fp8_scaling = Fp8Scaling::kTensor;
   // precision fp8 or fp4: keep each linear layer's weight cast to fp8/fp4, with its

@@ -536,6 +536,7 @@ TEST(Simulate, TheHeadOfAnInterleavedMoePipelinePacesItInBothEngines) {
     s.plan.recompute = parallel::Recompute::kFull;
     s.plan.precision = hardware::Precision::kFp8;
     s.plan.moe_max_domains = 4;
+    s.plan.moe_dispatcher = parallel::MoeDispatcher::kDeepEp;
     s.plan.overlap_ep = true;
     estimated[i] = Estimated(s);
     simulated[i] = Simulated(s);
