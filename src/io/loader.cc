@@ -1404,6 +1404,20 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
   ApplyMapping(root, ScenarioFields(), draft, ctx, {});
   loader.ApplyOverrides("", ScenarioFields(), draft);
   CheckRequired(ScenarioFields(), loader.where, "", file, 0, loader.diags);
+  // A scenario without a plan is most often a model and a cluster waiting for one: the hint
+  // says how to find it (a scenario's plan is also the plan search's base, so -s cannot).
+  for (core::Diagnostic& x : loader.diags.items()) {
+    if (x.key != "plan" || x.message != "missing required key") continue;
+    auto ref = [](const YAML::Node& n, const char* placeholder) {
+      return n.IsDefined() && n.IsScalar() ? n.Scalar() : std::string(placeholder);
+    };
+    const std::string parts =
+        "-m " + ref(draft.model, "MODEL") + " -c " + ref(draft.cluster, "CLUSTER");
+    x.hint = "find the best plan with `fathom plan " + parts +
+             " --global-batch 1024 --emit-plan plan.yaml` and add `plan: plan.yaml`, or train on "
+             "a count of chips with the best plan: `fathom size " +
+             parts + " --global-batch 1024 --chips N`";
+  }
   if (loader.diags.HasErrors()) return loader.diags;
   if (draft.name.empty()) draft.name = fs::path(file).stem().string();
   const SourceMap at = loader.where;
