@@ -1428,9 +1428,9 @@ const std::vector<Field<TrainingConfig>>& TrainingFields() {
            [](T& t, const Value& v) { t.cost.usd_per_chip_hour = AutoOr(v, -1); }},
           {Qty("cost.power", Dimension::kPower,
                "mean power per chip over the run; auto: the cluster's node power over "
-               "chips_per_node (the node's maximum, hosts and NICs included), else the chip's "
-               "TDP (the accelerators alone, leaving out hosts and NICs); both are maxima "
-               "and leave out switches")
+               "chips_per_node (the node's maximum, hosts and NICs included) but at least the "
+               "chip's TDP, else the chip's TDP (the accelerators alone, leaving out hosts and "
+               "NICs); both are maxima and leave out switches")
                .Default("auto")
                .Auto()
                .Min(0, true)
