@@ -746,14 +746,25 @@ int Main(int argc, char** argv) {
   std::string catalog_kind;
   bool catalog_json = false;
   CLI::App* catalog_cmd =
-      app.add_subcommand("catalog", "list the shipped chips, clusters or models");
+      app.add_subcommand("catalog", "list the shipped chips, clusters or models, or show one");
   std::string catalog_entry;
-  catalog_cmd->add_option("kind", catalog_kind, "chips, clusters or models")
+  // The singular is taken too ("catalog model llama3-70b" reads as naturally as "models").
+  catalog_cmd
+      ->add_option("kind", catalog_kind, "chips, clusters or models (or chip, cluster, model)")
       ->required()
-      ->check(CLI::IsMember({"chips", "clusters", "models"}));
-  catalog_cmd->add_option("model", catalog_entry,
-                          "with models: one model (a catalog name, a model file, or a Hugging Face "
-                          "config.json or its directory), printed as the model file Fathom reads");
+      ->transform(CLI::Validator(
+          [](std::string& kind) -> std::string {
+            if (kind == "chip" || kind == "cluster" || kind == "model") kind += "s";
+            if (kind == "chips" || kind == "clusters" || kind == "models") return "";
+            return kind + " is not chips, clusters or models";
+          },
+          "KIND"));
+  catalog_cmd->add_option(
+      "entry", catalog_entry,
+      "one entry, shown resolved: a chip (a catalog name or a chip file, printed as the chip file "
+      "Fathom reads, with each section's source), a cluster (a catalog name or a cluster file, "
+      "with its topology), or a model (a catalog name, a model file, or a Hugging Face "
+      "config.json or its directory, printed as the model file Fathom reads)");
   catalog_cmd->add_flag("--json", catalog_json, "emit the fathom.catalog/1 JSON report");
 
   std::string explain_key;
@@ -929,19 +940,27 @@ int Main(int argc, char** argv) {
                                   : catalog_kind == "clusters" ? fathom::io::Section::kCluster
                                                                : fathom::io::Section::kModel;
     if (!catalog_entry.empty()) {
-      if (s != fathom::io::Section::kModel) {
+      if (catalog_json) {
         std::cerr << "error: catalog " << catalog_kind << " " << catalog_entry
-                  << ": one entry is shown for models only (a Hugging Face config.json as the "
-                     "model file Fathom reads); a "
-                  << (s == fathom::io::Section::kChip ? "chip" : "cluster")
-                  << "'s catalog file is under " << catalog.dir() << "/" << catalog_kind << "/\n";
+                  << ": --json lists the catalog; one entry is shown as Fathom reads it (a "
+                     "file, or a cluster's text), without --json\n";
         return kUserError;
       }
-      if (catalog_json) {
-        std::cerr << "error: catalog models " << catalog_entry
-                  << ": --json lists the catalog; one model is shown as its model file (YAML), "
-                     "without --json\n";
-        return kUserError;
+      if (s == fathom::io::Section::kChip) {
+        fathom::core::Result<fathom::hardware::ChipSpec> c =
+            fathom::io::LoadChip(catalog, catalog_entry);
+        if (!c.ok()) return PrintDiagnostics(c.diagnostics());
+        std::cerr << c.diagnostics().Format();
+        std::cout << fathom::io::ChipFileYaml(c.value());
+        return 0;
+      }
+      if (s == fathom::io::Section::kCluster) {
+        fathom::core::Result<fathom::network::ClusterSpec> c =
+            fathom::io::LoadCluster(catalog, catalog_entry);
+        if (!c.ok()) return PrintDiagnostics(c.diagnostics());
+        std::cerr << c.diagnostics().Format();
+        std::cout << fathom::io::ClusterText(c.value());
+        return 0;
       }
       fathom::core::Result<fathom::model::ModelSpec> m =
           fathom::io::LoadModel(catalog, catalog_entry);

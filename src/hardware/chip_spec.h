@@ -58,6 +58,9 @@ struct ChipSpec {
   // Where the price was given when not in the catalog's files ("--set
   // cluster.chip.price.usd_per_chip_hour", "my-chip.yaml:12"); "" = the catalog's.
   std::string price_given;
+  // The file the chip was given in when it is not a catalog entry (a chip file, with or
+  // without `base:`, or a scenario's inline chip); "" = the catalog's.
+  std::string given_in;
 
   // Sources, by section (peak, memory, efficiency, gemm, scale_up, scale_out, power, price).
   std::vector<std::pair<std::string, std::string>> sources;

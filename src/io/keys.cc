@@ -243,11 +243,16 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { c.description = v.s; }},
           {List("aliases", "other names the chip is found by"),
            [](C& c, const Value& v) { c.aliases = v.list; }},
-          {Qty("peak.fp32", Dimension::kFlopRate, "dense FP32 (vector) peak")
+          // No plan precision is fp32 or tf32 (plan.precision: bf16, fp16, fp8, fp4), so these
+          // two peaks are data for a reader, not inputs to a step: said, so that changing
+          // them is not expected to change one.
+          {Qty("peak.fp32", Dimension::kFlopRate,
+               "dense FP32 (vector) peak; recorded, not used: no plan precision runs in fp32")
                .Min(0, true)
                .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kFp32, v); }},
-          {Qty("peak.tf32", Dimension::kFlopRate, "dense TF32 tensor peak")
+          {Qty("peak.tf32", Dimension::kFlopRate,
+               "dense TF32 tensor peak; recorded, not used: no plan precision runs in tf32")
                .Min(0, true)
                .Max(kMaxFlopRate),
            [](C& c, const Value& v) { SetPeak(c, P::kTf32, v); }},
@@ -346,7 +351,15 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
                .Min(0, true)
                .Max(kMaxScaleUpBandwidth),
            [](C& c, const Value& v) { c.scale_up_bandwidth = core::BytesPerSec(v.d); }},
-          {Int("scale_up.domain", "chips in one scale-up domain").Default("1").Min(1).Max(1e6),
+          // Required: a default of 1 read a chip that gives its scale-up bandwidth (and most
+          // have peers: 8 on a board, 72 in a rack) as one with no peers, and every group
+          // then crossed the scale-out fabric without a word.
+          {Int("scale_up.domain",
+               "chips in one scale-up domain: 8 for an HGX/DGX board, 72 for an NVL72 rack, 1 "
+               "for a chip with no scale-up peers")
+               .Required()
+               .Min(1)
+               .Max(1e6),
            [](C& c, const Value& v) { c.scale_up_domain = static_cast<int>(v.i); }},
           {Enum("scale_up.kind",
                 "how the chip's scale-up domain is joined (switch, full_mesh, torus: as a "
@@ -1431,9 +1444,9 @@ const std::vector<Field<TrainingConfig>>& TrainingFields() {
            [](T& t, const Value& v) { t.cost.usd_per_chip_hour = AutoOr(v, -1); }},
           {Qty("cost.power", Dimension::kPower,
                "mean power per chip over the run; auto: the cluster's node power over "
-               "chips_per_node (the node's maximum, hosts and NICs included), else the chip's "
-               "TDP (the accelerators alone, leaving out hosts and NICs); both are maxima "
-               "and leave out switches")
+               "chips_per_node (the node's maximum, hosts and NICs included) but at least the "
+               "chip's TDP, else the chip's TDP (the accelerators alone, leaving out hosts and "
+               "NICs); both are maxima and leave out switches")
                .Default("auto")
                .Auto()
                .Min(0, true)

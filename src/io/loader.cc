@@ -862,9 +862,14 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
   if (d.HasErrors()) return d;
   // A price given outside the catalog (by --set, in a scenario or a chip file of the user's)
   // is not the catalog's: the reports say where it came from.
+  const std::string catalog_dir = (fs::path(loader.catalog.dir()) / "").string();
+  if (const auto at = loader.where.find(Join(prefix, "name"));
+      at != loader.where.end() && !at->second.file.empty() &&
+      at->second.file.rfind(catalog_dir, 0) != 0) {
+    c.given_in = at->second.file;
+  }
   const std::string price_key = Join(prefix, "price.usd_per_chip_hour");
   if (const auto at = loader.where.find(price_key); at != loader.where.end()) {
-    const std::string catalog_dir = (fs::path(loader.catalog.dir()) / "").string();
     if (at->second.file.rfind(catalog_dir, 0) != 0) {
       c.price_given = at->second.line > 0 ? at->second.file + ":" + std::to_string(at->second.line)
                                           : at->second.file + " " + price_key;
@@ -1114,11 +1119,12 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
             "): collectives are priced at the links' rate, which HBM does not bound here",
         "the scale-up collectives' times are lower bounds; check the figures"});
   }
-  // Energy is priced at the node's power over its chips where the cluster gives one
-  // (plan::DeriveCost): a chip TDP the user changed is then not used, as a chip's links are
-  // not where the cluster has its own (said to the commands that price energy:
-  // LoadedScenario::energy_warnings); and chips whose TDPs add up to more than the node's
-  // maximum contradict it (a warning: chips can be power-capped below their TDP).
+  // Energy is priced at the node's power over its chips where the cluster gives one, but at
+  // least at the chip's TDP (plan::DeriveCost): a chip TDP the user lowered below that share
+  // is then not used, as a chip's links are not where the cluster has its own (said to the
+  // commands that price energy: LoadedScenario::energy_warnings); and chips whose TDPs add
+  // up to more than the node's maximum contradict it (a warning: chips can be power-capped
+  // below their TDP), and are priced at their TDP.
   if (c.node_power.value() > 0 && c.chip.tdp.value() > 0 && c.chips_per_node >= 1) {
     const double node_w = c.node_power.value(), tdp = c.chip.tdp.value();
     const double per_chip = node_w / static_cast<double>(c.chips_per_node);
@@ -1127,7 +1133,7 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     const std::string tdp_key = Join(chip_key, "power.tdp");
     const bool tdp_given = swapped || user_set("power.tdp");
     const Location node_at = where_of("power.node");
-    if (tdp_given && per_chip != tdp) {
+    if (tdp_given && per_chip > tdp) {
       loader.energy.Add(core::Diagnostic{
           core::Severity::kWarning, node_at.file, node_at.line, node_key,
           "the cluster's " + Watts(node_w) + " per node (" + Watts(per_chip) + " per chip over " +
@@ -1139,13 +1145,14 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
       const auto tdp_at = loader.where.find(tdp_key);
       const bool at_tdp = tdp_given && tdp_at != loader.where.end();
       const Location l = at_tdp ? tdp_at->second : node_at;
-      d.Add(
-          core::Diagnostic{core::Severity::kWarning, l.file, l.line, at_tdp ? tdp_key : node_key,
-                           std::to_string(c.chips_per_node) + " chips of " + Watts(tdp) + " TDP (" +
-                               Watts(chips_tdp) + ") exceed the node's maximum power, " +
-                               Watts(node_w) + " (" + node_key + ")",
-                           "a node's power includes its chips' (and its hosts' and NICs'): raise " +
-                               node_key + ", or check the chip's TDP"});
+      d.Add(core::Diagnostic{
+          core::Severity::kWarning, l.file, l.line, at_tdp ? tdp_key : node_key,
+          std::to_string(c.chips_per_node) + " chips of " + Watts(tdp) + " TDP (" +
+              Watts(chips_tdp) + ") exceed the node's maximum power, " + Watts(node_w) + " (" +
+              node_key + ")",
+          "a node's power includes its chips' (and its hosts' and NICs'): raise " + node_key +
+              ", or check the chip's TDP; energy is priced at the "
+              "chip's TDP unless training.cost.power is given"});
     }
   }
   // A link so slow that a 1 GiB collective over it would take more than a year is a slip
@@ -1421,6 +1428,20 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
   ApplyMapping(root, ScenarioFields(), draft, ctx, {});
   loader.ApplyOverrides("", ScenarioFields(), draft);
   CheckRequired(ScenarioFields(), loader.where, "", file, 0, loader.diags);
+  // A scenario without a plan is most often a model and a cluster waiting for one: the hint
+  // says how to find it (a scenario's plan is also the plan search's base, so -s cannot).
+  for (core::Diagnostic& x : loader.diags.items()) {
+    if (x.key != "plan" || x.message != "missing required key") continue;
+    auto ref = [](const YAML::Node& n, const char* placeholder) {
+      return n.IsDefined() && n.IsScalar() ? n.Scalar() : std::string(placeholder);
+    };
+    const std::string parts =
+        "-m " + ref(draft.model, "MODEL") + " -c " + ref(draft.cluster, "CLUSTER");
+    x.hint += "; find the best plan with `fathom plan " + parts +
+              " --global-batch 1024 --emit-plan plan.yaml` and add `plan: plan.yaml`, or train on "
+              "a count of chips with the best plan: `fathom size " +
+              parts + " --global-batch 1024 --chips N`";
+  }
   if (loader.diags.HasErrors()) return loader.diags;
   if (draft.name.empty()) draft.name = fs::path(file).stem().string();
   const SourceMap at = loader.where;

@@ -1156,14 +1156,17 @@ TEST_F(LoaderTest, AChipTdpUnderANodePowerWarns) {
             std::string::npos)
       << unused[0].message;
   const std::vector<core::Diagnostic> over = warnings({"chip.power.tdp=5000W"});
-  ASSERT_EQ(over.size(), 2u);  // the diagnostics' (every command's), then the energy one
+  // The diagnostics' (every command's) only: a TDP above the node's share prices energy
+  // itself (plan::DeriveCost), so the node's power does not, and says so in the hint.
+  ASSERT_EQ(over.size(), 1u);
   EXPECT_EQ(over[0].key, "cluster.chip.power.tdp");
   EXPECT_EQ(over[0].file, "--set");
   EXPECT_NE(over[0].message.find("8 chips of 5000 W TDP (40 kW) exceed the node's maximum "
                                  "power, 10.2 kW"),
             std::string::npos)
       << over[0].message;
-  EXPECT_NE(over[1].message.find("prices energy"), std::string::npos) << over[1].message;
+  EXPECT_NE(over[0].hint.find("energy is priced at the chip's TDP"), std::string::npos)
+      << over[0].hint;
   // A node power too low for the catalog chip's TDP.
   const std::vector<core::Diagnostic> low = warnings({"cluster.power.node=4kW"});
   ASSERT_EQ(low.size(), 1u);

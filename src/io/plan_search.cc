@@ -868,6 +868,12 @@ std::string SizePowerBasis(const plan::SizeResult& r) {
                                        "chips (hosts and NICs at their maximum; switches are "
                                        "not in it)",
                                        p.power_w)
+      : p.power_source == "tdp_above_node"
+          ? fmt::format(
+                "the chip's TDP, {:.0f} W, not the node's maximum over its chips, {:.0f} W, "
+                "which is below it (the accelerators alone at their maximum; hosts, NICs and "
+                "switches are not in it)",
+                p.power_w, p.node_power_per_chip_w)
       : Powered(p) ? fmt::format("{:.0f} W per chip ({})", p.power_w, p.power_source)
                    : "no power (neither the node's nor the chip's is in the catalog; give "
                      "training.cost.power)";
@@ -896,7 +902,9 @@ std::vector<std::pair<std::string, std::string>> SizeEnergyBases(
   if (bases.size() < 2) return {};
   for (auto& [source, clusters] : bases) {
     const std::string basis =
-        source == "tdp"    ? "the chip's TDP (accelerators only)"
+        source == "tdp" ? "the chip's TDP (accelerators only)"
+        : source == "tdp_above_node"
+            ? "the chip's TDP, above the node's maximum power over its chips (accelerators only)"
         : source == "node" ? "the node's maximum power over its chips (hosts and NICs included)"
                            : "the power given (" + source + ")";
     source = std::move(clusters);

@@ -52,6 +52,17 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
 // check or to edit (`fathom catalog models NAME_OR_FILE`). Loading it gives the same model.
 std::string ModelFileYaml(const model::ModelSpec& m);
 
+// A chip as a chip file (YAML, every key the chip section takes, each quantity with its unit,
+// each section with its source where the chip has one): what Fathom reads from a catalog
+// entry or a file with `base:` (`fathom catalog chips NAME_OR_FILE`). Loading it gives the
+// same chip.
+std::string ChipFileYaml(const hardware::ChipSpec& c);
+
+// A cluster as Fathom resolved it (`fathom catalog clusters NAME_OR_FILE`): its chips and
+// nodes, its chip by name, each level's fabric, bandwidth, latency and efficiency, its node
+// power, then its topology (ClusterTopologyText).
+std::string ClusterText(const network::ClusterSpec& c);
+
 // Documentation of one key ("plan.tp", "cluster.scale_up.bandwidth") or of all keys.
 core::Result<std::string> Explain(const std::string& key);
 

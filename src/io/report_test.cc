@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -132,8 +133,72 @@ TEST(ReportText, ExplainsAnMfuAboveOne) {
   estimate::StepReport r = Report("llama3-70b-64-h100-fp8");
   EXPECT_EQ(StepReportText(r).find("above 100%"), std::string::npos);
   r.mfu = 1.2;
-  EXPECT_NE(StepReportText(r).find("MFU is above 100% because the linear layers run at fp8"),
-            std::string::npos);
+  // Under the MFU line, where it is read, not among the notes at the end.
+  const std::string text = StepReportText(r);
+  const size_t mfu = text.find("\n  MFU  ");
+  ASSERT_NE(mfu, std::string::npos) << text;
+  const size_t next = text.find('\n', mfu + 1);
+  EXPECT_EQ(text.find("(above 100%: MFU is against the bf16 dense peak, which fp8 GEMMs exceed; "
+                      "read the MFU at run precision below)"),
+            text.find_first_not_of(' ', next + 1))
+      << text;
+}
+
+// The tables name their columns: the clusters' blocks column is not left to guess.
+TEST(CatalogListing, TextHasAHeader) {
+  core::Result<std::string> out = CatalogListing(TestCatalog(), Section::kCluster, false);
+  ASSERT_TRUE(out.ok()) << out.diagnostics().Format();
+  EXPECT_EQ(out.value().rfind("name ", 0), 0u) << out.value();
+  EXPECT_NE(out.value().find("fabric: chips per domain/tier/.."), std::string::npos);
+}
+
+// One chip shown as a chip file: every section with its units and source, and loading the
+// file gives the same chip.
+TEST(CatalogEntry, AChipFileLoadsBackTheSameChip) {
+  core::Result<hardware::ChipSpec> h100 = LoadChip(TestCatalog(), "h100");
+  ASSERT_TRUE(h100.ok()) << h100.diagnostics().Format();
+  const std::string yaml = ChipFileYaml(h100.value());
+  for (const char* fragment :
+       {"name: h100-sxm\n", "  bf16: 989.4TFLOPS\n", "  capacity: 81559MiB\n",
+        "  gemm_bf16: 0.803\n", "  domain: 8\n", "  tdp: 700W\n"}) {
+    EXPECT_NE(yaml.find(fragment), std::string::npos) << fragment << "\n" << yaml;
+  }
+  EXPECT_NE(yaml.find("  source: "), std::string::npos) << yaml;
+  const std::string file = testing::TempDir() + "/fathom_chip_file.yaml";
+  std::ofstream(file) << yaml;
+  core::Result<hardware::ChipSpec> again = LoadChip(TestCatalog(), file);
+  ASSERT_TRUE(again.ok()) << again.diagnostics().Format();
+  EXPECT_EQ(ChipFileYaml(again.value()), yaml);
+}
+
+TEST(CatalogEntry, AClusterShowsItsLevelsAndTopology) {
+  core::Result<network::ClusterSpec> c = LoadCluster(TestCatalog(), "dgx-h100-superpod");
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  const std::string text = ClusterText(c.value());
+  for (const char* fragment : {"cluster dgx-h100-superpod: ", "1024 (128 nodes of 8)",
+                               "switch domain of 8 chips", "10.2 kW per node", "leaf"}) {
+    EXPECT_NE(text.find(fragment), std::string::npos) << fragment << "\n" << text;
+  }
+}
+
+// compare says which pipeline rank each column's breakdown is of.
+TEST(CompareText, NamesTheRankOfEachBreakdown) {
+  const estimate::StepReport r = Report("llama3-70b-64-h100-fp8");
+  ASSERT_GT(r.plan.pp, 1);
+  estimate::StepReport other = r;
+  other.critical_stage = r.critical_stage == 0 ? 1 : 0;
+  const std::vector<ComparedStep> steps = {{"a", {}, r}, {"b", {"x=1"}, other}};
+  const std::string text = CompareText(steps);
+  const size_t at = text.find("  breakdown of ");
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string row = text.substr(at, text.find('\n', at) - at);
+  const std::string first = "rank " + std::to_string(r.critical_stage);
+  const std::string second = "rank " + std::to_string(other.critical_stage);
+  EXPECT_NE(row.find(first), std::string::npos) << row;
+  EXPECT_GT(row.find(second), row.find(first)) << row;
+  EXPECT_EQ(row.substr(row.size() - 5), "other") << row;
+  const nlohmann::json j = nlohmann::json::parse(CompareJson(steps));
+  EXPECT_EQ(j.at("steps").at(1).at("critical_stage"), other.critical_stage);
 }
 
 TEST(CatalogListing, JsonListsEveryEntry) {

@@ -187,6 +187,12 @@ std::string TotalCostLine(const RunResult& r) {
 std::string PriceBasis(const RunResult& r) {
   const CostDerivation& c = r.cost;
   if (c.usd_per_chip_hour <= 0) {
+    if (!c.chip_given_in.empty()) {
+      return fmt::format(
+          "none: {} (given in {}) has no price.usd_per_chip_hour; give it there, or "
+          "training.cost.usd_per_chip_hour",
+          r.step.chip, c.chip_given_in);
+    }
     return fmt::format(
         "none: the catalog has no price for {}; give training.cost.usd_per_chip_hour", r.step.chip);
   }
@@ -213,7 +219,13 @@ std::string PowerBasis(const RunResult& r) {
                                        " (the node's maximum over {} chips: hosts and NICs at "
                                        "their maximum; switches are not in it)",
                                        r.spec.gpus_per_node)
-                                 : "";
+      : c.power_source == "tdp_above_node"
+          ? fmt::format(
+                " (the chip's TDP, not the node's maximum over {} chips, {:.0f} W, which is "
+                "below it: the accelerators alone at their maximum; hosts, NICs and switches are "
+                "not in it)",
+                r.spec.gpus_per_node, c.node_power_per_chip_w)
+          : "";
   return fmt::format("{:.0f} W per chip{}", c.power_w, basis);
 }
 

@@ -711,6 +711,41 @@ TEST(Run, TheNodePowerWarningIsARunsWhenItPricesEnergyByIt) {
                        {"training.cost.power", "900W", "--set"}}));
 }
 
+// A chip whose TDP is above its node's share of the node's power is priced at its TDP, not
+// below it, and the text says which basis and why; at or under the share, the node's.
+TEST(Run, EnergyIsPricedAtLeastAtTheChipsTdp) {
+  core::Result<RunResult> r =
+      RunE8({{"training.tokens", "1T", "--set"}, {"cluster.chip.power.tdp", "2000W", "--set"}});
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const CostDerivation& c = r.value().cost;
+  EXPECT_EQ(c.power_source, "tdp_above_node");
+  EXPECT_DOUBLE_EQ(c.power_w, 2000);
+  EXPECT_DOUBLE_EQ(c.node_power_per_chip_w, 10200.0 / 8);
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("2000 W per chip (the chip's TDP, not the node's maximum over 8 chips, "
+                      "1275 W, which is below it"),
+            std::string::npos)
+      << text;
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_EQ(j.at("cost").at("power").at("source"), "tdp_above_node");
+  EXPECT_EQ(j.at("cost").at("power").at("power_per_chip_w"), 2000);
+}
+
+// A chip given by file without a price is not the catalog's: the price line says where the
+// chip was given, not "the catalog has no price".
+TEST(Run, APricelessChipFileIsNotBlamedOnTheCatalog) {
+  const std::string chip =
+      Write("acme-x2.yaml", "base: h100-sxm\nname: acme-x2\nprice: {usd_per_chip_hour: 0}\n");
+  core::Result<RunResult> r =
+      RunE8({{"training.tokens", "1T", "--set"}, {"cluster.chip", chip, "--set"}});
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("none: acme-x2 (given in " + chip + ") has no price.usd_per_chip_hour"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("the catalog has no price"), std::string::npos) << text;
+}
+
 // The days and dollars rest on predicted step times: the text, the JSON and the HTML say so
 // and point at fathom validate, without a figure of their own.
 TEST(Run, ReportsSayTheStepTimesArePredictions) {

@@ -291,10 +291,24 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   if (p.micro_batch_size < 1 || p.global_batch_size < 1) {
     d.Error("plan.global_batch_size", "batch sizes must be at least 1");
   } else if (p.global_batch_size % (int64_t{p.micro_batch_size} * p.dp) != 0) {
-    d.Error("plan.global_batch_size", "global_batch_size (" + Str(p.global_batch_size) +
-                                          ") must be divisible by micro_batch_size x dp (" +
-                                          Str(p.micro_batch_size) + " x " + Str(p.dp) + " = " +
-                                          Str(int64_t{p.micro_batch_size} * p.dp) + ")");
+    // The hint names the valid batches either side; a batch smaller than one micro-batch per
+    // replica has none below, and is more often a plan with too many replicas than a batch
+    // too small: shrinking dp (more tp, pp or cp on the same chips) keeps the batch.
+    const int64_t unit = int64_t{p.micro_batch_size} * p.dp;
+    const int64_t below = p.global_batch_size / unit * unit;
+    const std::string nearest = below > 0 ? "the nearest valid global_batch_size values are " +
+                                                Str(below) + " and " + Str(below + unit)
+                                          : "the smallest valid global_batch_size is " + Str(unit);
+    const std::string fewer_replicas =
+        below > 0 ? ""
+                  : "; or keep the batch and raise tp, pp or cp (dp: auto then falls to chips / "
+                    "(tp x pp x cp)) until micro_batch_size x dp is at most " +
+                        Str(p.global_batch_size);
+    d.Error("plan.global_batch_size",
+            "global_batch_size (" + Str(p.global_batch_size) +
+                ") must be divisible by micro_batch_size x dp (" + Str(p.micro_batch_size) + " x " +
+                Str(p.dp) + " = " + Str(unit) + ")",
+            nearest + fewer_replicas);
   } else if (p.schedule == Schedule::kDualPipe && p.pp > 0 &&
              !ScheduleTakesMicroBatches(p.schedule, p.pp, p.MicroBatches())) {
     d.Error("plan.global_batch_size",

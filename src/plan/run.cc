@@ -81,6 +81,7 @@ CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& clus
   c.chip_hours = chips * c.hours;
   c.spare_chips = spare_chips;
   c.spare_chip_hours = spare_chips * c.hours;
+  c.chip_given_in = chip.given_in;
   if (in.usd_per_chip_hour >= 0) {
     c.usd_per_chip_hour = in.usd_per_chip_hour;
     c.price_source = "training.cost.usd_per_chip_hour";
@@ -97,8 +98,17 @@ CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& clus
     c.power_w = in.power_w;
     c.power_source = "training.cost.power";
   } else if (cluster.node_power.value() > 0) {
-    c.power_w = cluster.node_power.value() / cluster.chips_per_node;
-    c.power_source = "node";
+    // A node's maximum is its chips' and more (hosts, NICs), so a share of it below the
+    // chip's own TDP is a node figure that cannot hold its chips at TDP: the chip's TDP then,
+    // a floor the accelerators alone reach.
+    c.node_power_per_chip_w = cluster.node_power.value() / cluster.chips_per_node;
+    if (chip.tdp.value() > c.node_power_per_chip_w) {
+      c.power_w = chip.tdp.value();
+      c.power_source = "tdp_above_node";
+    } else {
+      c.power_w = c.node_power_per_chip_w;
+      c.power_source = "node";
+    }
   } else if (chip.tdp.value() > 0) {
     c.power_w = chip.tdp.value();
     c.power_source = "tdp";

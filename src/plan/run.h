@@ -184,17 +184,20 @@ struct CostDerivation {
   double chip_hours = 0;   // the job's chips
   double spare_chips = 0;  // the spare pool's (spare nodes x chips per node)
   double spare_chip_hours = 0;
-  double usd_per_chip_hour = 0;  // 0 = no price known
-  std::string price_source;      // "catalog: h100-sxm", "training.cost.usd_per_chip_hour", or
-                                 // where the chip's price was given (ChipSpec::price_given)
-  std::string price_kind;        // the catalog price's kind (on_demand, ...); "" = not stated
-  std::string price_as_of;       // when the catalog price held
-  double usd = 0;                // (chip_hours + spare_chip_hours) x price
-  double spare_usd = 0;          // of it, the spares'
-  double ideal_usd = 0;          // the job's chips over the ideal time (no failures: no spares)
-  double power_w = 0;            // per chip
-  std::string power_source;      // "training.cost.power", "node" (the cluster's node power over
-                                 // chips_per_node) or "tdp" (the chip's); "" = unknown (0 W)
+  double usd_per_chip_hour = 0;      // 0 = no price known
+  std::string price_source;          // "catalog: h100-sxm", "training.cost.usd_per_chip_hour", or
+                                     // where the chip's price was given (ChipSpec::price_given)
+  std::string price_kind;            // the catalog price's kind (on_demand, ...); "" = not stated
+  std::string price_as_of;           // when the catalog price held
+  std::string chip_given_in;         // ChipSpec::given_in: the chip's file when not the catalog's
+  double usd = 0;                    // (chip_hours + spare_chip_hours) x price
+  double spare_usd = 0;              // of it, the spares'
+  double ideal_usd = 0;              // the job's chips over the ideal time (no failures: no spares)
+  double power_w = 0;                // per chip
+  std::string power_source;          // "training.cost.power", "node" (the cluster's node power over
+                                     // chips_per_node), "tdp" (the chip's) or "tdp_above_node" (the
+                                     // chip's, above the node's share); "" = unknown (0 W)
+  double node_power_per_chip_w = 0;  // the node's power over chips_per_node; 0 = not given
   double pue = 1;
   double it_energy_j = 0;        // chips x power x expected time
   double facility_energy_j = 0;  // x PUE
