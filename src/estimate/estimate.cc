@@ -264,7 +264,7 @@ int ChunkLayers(int layers, int v, int k) { return layers / v + (k < layers % v 
 // A pipeline stage's passes per micro-batch: forward, backward (the weight gradient
 // included) and of it the weight gradient, each with its exposed waits.
 struct StagePasses {
-  double forward = 0, backward = 0, weight = 0;
+  double forward = 0, backward = 0, weight = 0;  // s
 };
 
 // The makespan of the ranks' orders (PipelineOrder) without sends, as the simulator runs
@@ -297,7 +297,7 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
     return static_cast<size_t>(g) * m + static_cast<size_t>(micro_batch);
   };
   std::vector<size_t> next(static_cast<size_t>(p), 0);
-  std::vector<double> free(static_cast<size_t>(p), 0.0);
+  std::vector<double> rank_free(static_cast<size_t>(p), 0.0);  // s
   size_t done = 0;
   // Sweeps over the ranks, each running what it can; they alternate direction, as the
   // passes of a micro-batch go down the ranks and come back (both ways with dualpipe).
@@ -308,7 +308,7 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
       const int r = down ? j : p - 1 - j;
       const std::vector<parallel::PipelineTask>& order = orders[static_cast<size_t>(r)];
       size_t& i = next[static_cast<size_t>(r)];
-      double& clock = free[static_cast<size_t>(r)];
+      double& clock = rank_free[static_cast<size_t>(r)];
       for (; i < order.size(); ++i, ++done, moved = true) {
         const parallel::PipelineTask& t = order[i];
         const int g = virtual_of[static_cast<size_t>(r * chunks + t.chunk)];
@@ -320,7 +320,7 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
             const parallel::PipelineTask& b = order[i + 1];
             const int gb = virtual_of[static_cast<size_t>(r * chunks + b.chunk)];
             const double below = gb == last ? 0.0 : backward_end[at(gb + 1, b.micro_batch)];
-            ready = below < 0 ? kPending : std::max(ready, below);
+            ready = ready < 0 || below < 0 ? kPending : std::max(ready, below);
           }
         } else if (t.pass == parallel::Pass::kBackward) {
           const double own = forward_end[at(g, t.micro_batch)];
@@ -345,12 +345,13 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
       }
     }
   }
-  if (done < tasks) return 0;
-  return *std::max_element(free.begin(), free.end());
+  FATHOM_CHECK(done == tasks, "a pipeline order that cannot run (ValidatePlan admits none)");
+  return *std::max_element(rank_free.begin(), rank_free.end());
 }
 
 // One layer of a pipeline rank under FSDP (ZeRO-3), per pass: how long its compute and
-// exposed waits take (the pass's time), and its data-parallel calls on the dp stream.
+// exposed waits take (the pass's time), and its data-parallel calls on the dp stream; times
+// in seconds.
 struct Zero3Layer {
   double forward = 0;   // a forward pass's layer
   double backward = 0;  // a backward's, the weight gradient included
@@ -361,8 +362,9 @@ struct Zero3Layer {
   // that leave the scale-up domain beside the gathers): it delays the calls that follow.
   double forward_busy = 0;
   double backward_busy = 0;
-  // How much longer a layer takes beside the calls: the share of the compute's rate a
-  // running call takes (CommContention) times the share of the compute they run beside.
+  // How much longer a layer takes beside the calls, a fraction of it: the share of the
+  // compute's rate a running call takes (CommContention) times the share of the compute
+  // they run beside.
   double slowdown = 0;
 };
 
@@ -1397,8 +1399,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // Each rank's passes, on average (f, b: the steady state's share of partnered passes
     // with overlap.ep), and those of the fill and drain (f_fill, b_fill): the warm-up's
     // forwards and the cool-down's backwards have no partner pass to hide their all-to-alls
-    // behind (parallel::OverlapPartners), so with overlap.ep they are exposed there whole
-    // (DeepSeek-V3's plan under 1F1B: 1.46 s of bubble against the simulator's 2.65 s).
+    // behind (parallel::OverlapPartners), so with overlap.ep they are exposed there whole.
     std::vector<double> f(ranks), b(ranks), f_fill(ranks), b_fill(ranks);
     for (size_t s = 0; s < ranks; ++s) {
       const StageTimes& t = times[class_of[s]];
@@ -1431,13 +1432,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   }
   // Dualpipe: DeepSeek-V3's closed form (below) is for equal stages; it gives the heaviest
   // rank the mean slot, where its neighbours are lighter and shorten its fill and drain
-  // (the embedding and the head on rank 0 and pp-1, which hold stages 0 and pp-1: Llama 3 8B
-  // at pp 8, 232 ms of bubble against the simulator's 61 ms). Where the busiest rank's passes
-  // outweigh the mean rank's by more than 2%, the ranks' orders run pass by pass
-  // (ListMakespan) at the schedule's least micro-batches, 2 pp, whose fill and drain a
-  // longer step keeps; the bubble moves from the closed form to the least of the two as the
-  // excess grows to 5%, so that it does not jump. (Equal stages are not run: that is as
-  // close to the simulator as the closed form, at O(pp²) a plan.)
+  // (the embedding and the head on rank 0 and pp-1, which hold stages 0 and pp-1;
+  // docs/validation.md). Where the busiest rank's passes outweigh the mean rank's by more
+  // than kDualPipeRunFrom, the ranks' orders run pass by pass (ListMakespan) at the
+  // schedule's least micro-batches, 2 pp, whose fill and drain a longer step keeps; the
+  // bubble moves from the closed form to the least of the two as the excess grows to
+  // kDualPipeRunFull: a ramp, not a step, keeps the step continuous in the stage times.
+  // (Near-equal stages are not run: the closed form is as close to the simulator there, at
+  // no O(pp²) cost a plan.)
+  constexpr double kDualPipeRunFrom = 0.02;
+  constexpr double kDualPipeRunFull = 0.05;
   double dualpipe_blend = 0;       // 0: the closed form, 1: the least of it and the run
   double fill_drain_dualpipe = 0;  // of the busiest rank, by the run
   double slowest_pair = 0;         // the busiest rank's passes, per micro-batch
@@ -1451,7 +1455,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       pairs += pair;
     }
     const double excess = pairs > 0 ? slowest_pair / (pairs / (p.pp / 2)) - 1 : 0.0;
-    dualpipe_blend = std::clamp((excess - 0.02) / 0.03, 0.0, 1.0);
+    dualpipe_blend =
+        std::clamp((excess - kDualPipeRunFrom) / (kDualPipeRunFull - kDualPipeRunFrom), 0.0, 1.0);
     if (dualpipe_blend > 0) {
       std::vector<StagePasses> stages(static_cast<size_t>(p.pp));
       for (size_t s = 0; s < stages.size(); ++s) {
@@ -1461,12 +1466,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       }
       parallel::ParallelPlan least = p;
       least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
-      const double makespan = ListMakespan(least, stages);
-      if (makespan > 0) {
-        fill_drain_dualpipe = std::max(0.0, makespan - 2 * p.pp * slowest_pair);
-      } else {
-        dualpipe_blend = 0;
-      }
+      fill_drain_dualpipe = std::max(0.0, ListMakespan(least, stages) - 2 * p.pp * slowest_pair);
     }
   }
   auto bubble_of = [&](const StageTimes& t) {
@@ -1571,7 +1571,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // A pass hides calls for as long as it runs: its compute and its waits for its exposed
     // tensor-parallel calls, which the data-parallel stream does not wait for (so that a
     // faster chip, shortening the GEMMs of a tp-bound pass, shortens no window it does not
-    // shorten the pass by), as the ZeRO-3 window below.
+    // shorten the pass by), as the ZeRO-3 layers below (Zero3Layer).
     // The expert- and context-parallel waits count alike where those collectives stay in
     // the scale-up domain (across it they take the NIC the calls need).
     auto waits = [](double exposed, double forward, double backward) {
@@ -1718,16 +1718,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         std::vector<int> chunk_layers(static_cast<size_t>(chunks));
         for (int k = 0; k < chunks; ++k) {
           chunk_layers[static_cast<size_t>(k)] =
-              p.schedule == parallel::Schedule::kDualPipe && held.size() == 2
-                  ? held[static_cast<size_t>(k)].work->layers
+              p.schedule == parallel::Schedule::kDualPipe
+                  ? g.stages[class_of[static_cast<size_t>(parallel::VirtualStage(p, rank, k))]]
+                        .layers
                   : ChunkLayers(layers_held, chunks, k);
         }
         const double a = Zero3Exposed(parallel::PipelineOrder(sample.a, rank), chunk_layers, layer);
         const double b = sample.periods == 0 ? a
                                              : Zero3Exposed(parallel::PipelineOrder(sample.b, rank),
                                                             chunk_layers, layer);
-        exposed =
-            std::min(total * (1 + contention), a + (b - a) * static_cast<double>(sample.periods));
+        exposed = std::min(total, a + (b - a) * static_cast<double>(sample.periods));
       }
       dp_exposed = exposed;
       auto share = [&](double seconds, double calls_per_mb) {
@@ -1859,7 +1859,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const size_t b = class_of[static_cast<size_t>(stages[1])];
       const bool reported = report_rank == s || report_rank == p.pp - 1 - s;
       if (report_rank >= 0 && !reported) continue;
-      if (consider(s, {{&g.stages[a], 0.5}, {&g.stages[b], 0.5}}, Mean(times[a], times[b]))) {
+      if (consider(report_rank >= 0 ? report_rank : s, {{&g.stages[a], 0.5}, {&g.stages[b], 0.5}},
+                   Mean(times[a], times[b]))) {
         r.critical_stage = report_rank >= 0 ? report_rank : s;
       }
     }

@@ -606,6 +606,32 @@ Scenario DataParallelOn512(const model::ModelSpec& m) {
   return s;
 }
 
+// Overlapping FSDP's calls never prices the step slower than running them alone: their
+// exposed time is at most their time, whatever the compute they slow (Zero3Exposed's run
+// of the rank's order, capped).
+TEST(Estimate, OverlappedFsdpIsNeverSlowerThanSerial) {
+  for (const int pp : {1, 4}) {
+    for (const double nic : {50e9, 400e9}) {
+      Scenario s = Llama70BOn512(model::testing::Llama70B());
+      s.plan.pp = pp;
+      s.plan.dp = 512 / (s.plan.tp * pp);
+      s.plan.zero = 3;
+      s.cluster.scale_out.bandwidth = core::BytesPerSec(nic);
+      s.plan.overlap_dp = true;
+      const StepReport overlapped = Estimate(s).value();
+      s.plan.overlap_dp = false;
+      const StepReport serial = Estimate(s).value();
+      EXPECT_LE(overlapped.step_time_s, serial.step_time_s * (1 + 1e-12))
+          << "pp " << pp << " nic " << nic;
+      for (const CommSummary& c : overlapped.comms) {
+        if (c.group == "dp") {
+          EXPECT_LE(c.exposed_s, c.time_s * (1 + 1e-9)) << c.name;
+        }
+      }
+    }
+  }
+}
+
 // An expert-parallel group that would fit in a scale-up domain, split across two by the
 // rank order (8 in 12-chip domains, as ep 64 in 72-chip NVL72 racks), is warned of with a
 // way out; one that tiles the domain (4) is not.

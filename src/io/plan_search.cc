@@ -1012,6 +1012,7 @@ std::string SizeReportText(const std::vector<plan::SizeResult>& results) {
 }
 
 std::string SizeComparisonText(const std::vector<plan::SizeResult>& results) {
+  if (results.empty()) return "";
   // Without a deadline the chosen count is the fewest that holds a plan; without a
   // reliability model its days are the ideal ones.
   const bool deadline = results.front().deadline_s > 0;
