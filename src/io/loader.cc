@@ -1437,10 +1437,11 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
     };
     const std::string parts =
         "-m " + ref(draft.model, "MODEL") + " -c " + ref(draft.cluster, "CLUSTER");
-    x.hint += "; find the best plan with `fathom plan " + parts +
-              " --global-batch 1024 --emit-plan plan.yaml` and add `plan: plan.yaml`, or train on "
-              "a count of chips with the best plan: `fathom size " +
-              parts + " --global-batch 1024 --chips N`";
+    x.hint +=
+        "; find the best plan with `fathom plan " + parts +
+        " --global-batch SEQUENCES --emit-plan plan.yaml` and add `plan: plan.yaml`, or train "
+        "on a count of chips with the best plan: `fathom size " +
+        parts + " --global-batch SEQUENCES --chips N`";
   }
   if (loader.diags.HasErrors()) return loader.diags;
   if (draft.name.empty()) draft.name = fs::path(file).stem().string();

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "estimate/estimate.h"
+#include "hardware/chip_spec.h"
 #include "io/config.h"
+#include "network/cluster_spec.h"
 
 namespace fathom::io {
 
