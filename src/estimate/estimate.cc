@@ -227,13 +227,19 @@ StageTimes Mean(const StageTimes& a, const StageTimes& b) {
           .cp_window_backward = m(a.cp_window_backward, b.cp_window_backward)};
 }
 
-// A stage's forward pass per micro-batch with its exposed waits (each collective's exposed
-// time split between the passes as its calls are).
+// A collective's exposed time split between the forward and the backward pass as its calls'
+// time is (nothing where it makes no calls).
+std::pair<double, double> SplitExposed(double exposed, double forward, double backward) {
+  const double calls = forward + backward;
+  return calls > 0 ? std::pair{exposed * forward / calls, exposed * backward / calls}
+                   : std::pair{0.0, 0.0};
+}
+
+// A stage's forward pass per micro-batch with its exposed waits.
 double ForwardPass(const StageTimes& t) {
-  auto share = [](double part, double whole) { return whole > 0 ? part / whole : 0.0; };
-  return t.forward_compute + t.tp_exposed * share(t.tp_forward, t.tp_forward + t.tp_backward) +
-         t.ep_exposed * share(t.ep_forward, t.ep_forward + t.ep_backward) +
-         t.cp_exposed * share(t.cp_forward, t.cp_forward + t.cp_backward);
+  return t.forward_compute + SplitExposed(t.tp_exposed, t.tp_forward, t.tp_backward).first +
+         SplitExposed(t.ep_exposed, t.ep_forward, t.ep_backward).first +
+         SplitExposed(t.cp_exposed, t.cp_forward, t.cp_backward).first;
 }
 
 // One stage class of an interleaved pipeline, as the interleaved schedule cuts it into
@@ -1313,8 +1319,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double tp_f = tp_forward_exposed;
       const double tp_b = t.tp_exposed - tp_f;
       const double forward = t.forward_compute + tp_f +
-                             t.ep_exposed * share(t.ep_forward, t.ep_forward + t.ep_backward) +
-                             t.cp_exposed * share(t.cp_forward, t.cp_forward + t.cp_backward);
+                             SplitExposed(t.ep_exposed, t.ep_forward, t.ep_backward).first +
+                             SplitExposed(t.cp_exposed, t.cp_forward, t.cp_backward).first;
       const double backward = t.Total() - forward;
       const double extra_f = extra_forward + tp_f * share(extra_tp_forward, t.tp_forward);
       const double extra_b = extra_backward + tp_b * share(extra_tp_backward, t.tp_backward);
@@ -1405,11 +1411,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const StageTimes& t = times[class_of[s]];
       f[s] = ForwardPass(t);
       b[s] = t.Total() - f[s];
-      const double all_to_all = t.ep_forward + t.ep_backward;
-      const double hidden = p.overlap_ep ? std::max(0.0, all_to_all - t.ep_exposed) : 0.0;
-      const double forward_share = all_to_all > 0 ? t.ep_forward / all_to_all : 0.0;
-      f_fill[s] = f[s] + hidden * forward_share;
-      b_fill[s] = b[s] + hidden * (1 - forward_share);
+      const double hidden =
+          p.overlap_ep ? std::max(0.0, t.ep_forward + t.ep_backward - t.ep_exposed) : 0.0;
+      const auto [hidden_f, hidden_b] = SplitExposed(hidden, t.ep_forward, t.ep_backward);
+      f_fill[s] = f[s] + hidden_f;
+      b_fill[s] = b[s] + hidden_b;
     }
     // Below each rank: the round trip and the slowest pass (suffix sums, O(pp)).
     std::vector<double> trip(ranks + 1, 0.0), slowest_below(ranks + 1, 0.0);
@@ -1574,16 +1580,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // shorten the pass by), as the ZeRO-3 layers below (Zero3Layer).
     // The expert- and context-parallel waits count alike where those collectives stay in
     // the scale-up domain (across it they take the NIC the calls need).
-    auto waits = [](double exposed, double forward, double backward) {
-      const double busy = forward + backward;
-      return std::pair{busy > 0 ? exposed * forward / busy : 0.0,
-                       busy > 0 ? exposed * backward / busy : 0.0};
-    };
-    const auto [tp_f, tp_b] = waits(tc.tp_exposed, tc.tp_forward, tc.tp_backward);
+    const auto [tp_f, tp_b] = SplitExposed(tc.tp_exposed, tc.tp_forward, tc.tp_backward);
     const bool ep_inside = place.ep.group.InsideDomain();
     const bool cp_inside = place.cp.group.InsideDomain();
-    const auto [ep_f, ep_b] = waits(ep_inside ? tc.ep_exposed : 0, tc.ep_forward, tc.ep_backward);
-    const auto [cp_f, cp_b] = waits(cp_inside ? tc.cp_exposed : 0, tc.cp_forward, tc.cp_backward);
+    const auto [ep_f, ep_b] =
+        SplitExposed(ep_inside ? tc.ep_exposed : 0, tc.ep_forward, tc.ep_backward);
+    const auto [cp_f, cp_b] =
+        SplitExposed(cp_inside ? tc.cp_exposed : 0, tc.cp_forward, tc.cp_backward);
     const double forward_window = (tc.forward_compute + tp_f + ep_f + cp_f) * nic_free;
     const double backward_window = (tc.backward_compute + tp_b + ep_b + cp_b) * nic_free;
     // The calls on the dp stream, one per bucket of a rank that holds one chunk (`one`: a
@@ -1693,12 +1696,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         const bool shared_nic =
             !place.ep.group.InsideDomain() &&
             (!place.dp.group.InsideDomain() || (expert_dp && !place.edp.group.InsideDomain()));
-        auto split = [](double exposed_s, double forward, double backward) {
-          const double busy = forward + backward;
-          return busy > 0 ? exposed_s * forward / busy : exposed_s / 2;
-        };
-        const double ep_fwd = split(tc.ep_exposed, tc.ep_forward, tc.ep_backward);
-        const double cp_fwd = split(tc.cp_exposed, tc.cp_forward, tc.cp_backward);
+        const double ep_fwd = SplitExposed(tc.ep_exposed, tc.ep_forward, tc.ep_backward).first;
+        const double cp_fwd = SplitExposed(tc.cp_exposed, tc.cp_forward, tc.cp_backward).first;
         // The sends take their share of the NIC over the passes, or over the calls where
         // those outlast the passes (then the NIC's work is the calls' and the sends').
         const double span = std::max(nic_passes, total + nic_sends);
