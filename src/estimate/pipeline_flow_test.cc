@@ -1,0 +1,124 @@
+#include "estimate/pipeline_flow.h"
+
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace fathom::estimate {
+namespace {
+
+using parallel::Pass;
+using parallel::PipelineTask;
+using parallel::Schedule;
+
+parallel::ParallelPlan Plan(Schedule schedule, int pp, int vp, int micro_batches) {
+  parallel::ParallelPlan p;
+  p.pp = pp;
+  p.vp = vp;
+  p.schedule = schedule;
+  p.micro_batch_size = 1;
+  p.global_batch_size = micro_batches;
+  return p;
+}
+
+std::vector<StagePasses> Equal(int pp, StagePasses s) {
+  return std::vector<StagePasses>(static_cast<size_t>(pp), s);
+}
+
+// Equal stages: the schedules' closed forms, m micro-batches on p ranks with passes F, B.
+TEST(ListMakespan, GPipeAndOneFOneBTakeMPlusPMinusOneSlots) {
+  const StagePasses s{.forward = 1, .backward = 2};
+  // (m + p - 1)(F + B) = 11 · 3
+  EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::kGPipe, 4, 1, 8), Equal(4, s)), 33);
+  EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::k1F1B, 4, 1, 8), Equal(4, s)), 33);
+  // Fewer micro-batches than ranks: the same form.
+  EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::k1F1B, 8, 1, 3), Equal(8, s)), 30);
+}
+
+TEST(ListMakespan, InterleavingDividesTheBubbleByTheChunks) {
+  // Per chunk F 0.5, B 1: m v (F + B) + (p - 1)(F + B) = 24 + 4.5 (Megatron-LM's bubble,
+  // (p - 1)/v of the whole stage's passes).
+  const StagePasses chunk{.forward = 0.5, .backward = 1};
+  EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::kInterleaved, 4, 2, 8), Equal(4, chunk)), 28.5);
+}
+
+TEST(ListMakespan, ZeroBubbleH1FillsTheBubbleWithWeightGradients) {
+  // F 1, B 2 of which W 1: m (F + B) and ZB-H1's bubble (p - 1)(F + B' - W) with B' = B - W,
+  // the input gradient alone (Qi et al., 2023): 24 + 3.
+  const StagePasses s{.forward = 1, .backward = 2, .weight = 1};
+  EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::kZeroBubbleH1, 4, 1, 8), Equal(4, s)), 27);
+}
+
+TEST(ListMakespan, AHeavyLastStageHoldsTheFirstOneUp) {
+  // pp 2, m 2, 1F1B. Rank 0: F0 [0, 1], F1 [1, 2]; rank 1 (twice as slow): F0 [1, 3],
+  // B0 [3, 7], F1 [7, 9], B1 [9, 13]; rank 0: B0 [7, 9], B1 [13, 15].
+  const std::vector<StagePasses> stages{{.forward = 1, .backward = 2},
+                                        {.forward = 2, .backward = 4}};
+  EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::k1F1B, 2, 1, 2), stages), 15);
+}
+
+TEST(ListMakespan, DualPipeMatchesDeepSeeksBubble) {
+  // Each rank runs m forwards and m backwards over its two chunks, and the fill and drain
+  // cost (pp/2 - 1)(F&B + B - 3 W) (DeepSeek-V3, arXiv 2412.19437, Table 2), the F&B
+  // chunk here run as F + B: pp 4, m 8: 24 + 1 · 2; pp 8, m 16: 48 + 3 · 2.
+  const StagePasses s{.forward = 1, .backward = 2, .weight = 1};
+  EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::kDualPipe, 4, 1, 8), Equal(4, s)), 26);
+  EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::kDualPipe, 8, 1, 16), Equal(8, s)), 54);
+}
+
+// Zero3Exposed: one stream, calls in the order the simulator issues them.
+PipelineTask Task(Pass pass, bool defers_weight = false) {
+  PipelineTask t;
+  t.pass = pass;
+  t.defers_weight = defers_weight;
+  return t;
+}
+
+TEST(Zero3Exposed, WithoutCallsNothingIsExposed) {
+  const std::vector<PipelineTask> order =
+      parallel::PipelineOrder(Plan(Schedule::k1F1B, 1, 1, 4), 0);
+  EXPECT_DOUBLE_EQ(Zero3Exposed(order, {3}, {.forward = 1, .backward = 2}), 0);
+}
+
+TEST(Zero3Exposed, ShortCallsExposeTheFirstGatherAndTheLastReduction) {
+  // Two layers, F 1, B 2; gathers and reductions of 0.1 hide behind the layers but for
+  // the forward's first gather and the backward's last reduction.
+  const std::vector<PipelineTask> order{Task(Pass::kForward), Task(Pass::kBackward)};
+  const Zero3Layer l{.forward = 1, .backward = 2, .gather = 0.1, .reduce = 0.1};
+  EXPECT_NEAR(Zero3Exposed(order, {2}, l), 0.2, 1e-12);
+}
+
+TEST(Zero3Exposed, TheStreamBindsWhenCallsOutlastTheLayers) {
+  // Gathers of 3 s before layers of 1 s: the second layer waits until 6 s and ends at 7 s,
+  // 5 s after its 2 s of compute.
+  const std::vector<PipelineTask> order{Task(Pass::kForward)};
+  EXPECT_NEAR(Zero3Exposed(order, {2}, {.forward = 1, .gather = 3}), 5, 1e-12);
+}
+
+TEST(Zero3Exposed, SlowedComputeCounts) {
+  // As the short calls above, each layer 10 % slower beside them: 0.6 s more.
+  const std::vector<PipelineTask> order{Task(Pass::kForward), Task(Pass::kBackward)};
+  const Zero3Layer l{.forward = 1, .backward = 2, .gather = 0.1, .reduce = 0.1, .slowdown = 0.1};
+  EXPECT_NEAR(Zero3Exposed(order, {2}, l), 0.8, 1e-12);
+}
+
+TEST(Zero3Exposed, DeferredWeightGradientsReduceInTheirOwnPass) {
+  // zb-h1: the backward gathers but reduces nothing; the W pass gathers nothing and
+  // reduce-scatters after its 1 s. Exposed: the forward's gather and the reduction.
+  const std::vector<PipelineTask> order{Task(Pass::kForward), Task(Pass::kBackward, true),
+                                        Task(Pass::kWeight)};
+  const Zero3Layer l{.forward = 1, .backward = 2, .weight = 1, .gather = 0.1, .reduce = 0.5};
+  EXPECT_NEAR(Zero3Exposed(order, {1}, l), 0.6, 1e-12);
+}
+
+TEST(Zero3Exposed, OtherTrafficDelaysTheGathers) {
+  // An all-to-all taking 2 s of the NIC beside each forward layer's gather: each gather
+  // takes 2.1 s of the stream, done at 2.1 and 4.2 s; the layers run [2.1, 3.1] and
+  // [4.2, 5.2], 5.2 - 2 = 3.2 s exposed.
+  const std::vector<PipelineTask> order{Task(Pass::kForward)};
+  const Zero3Layer l{.forward = 1, .gather = 0.1, .forward_busy = 2};
+  EXPECT_NEAR(Zero3Exposed(order, {2}, l), 3.2, 1e-12);
+}
+
+}  // namespace
+}  // namespace fathom::estimate
