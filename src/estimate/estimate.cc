@@ -1377,8 +1377,17 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // routed experts' over the expert-data-parallel group. With dualpipe the rank holds both
   // its stages' parameters, and the gradients of the two copies of a stage are summed in the
   // same reduction. Returns the exposed time; records the collectives in `comms` if given.
+  // With `layer_only` (FSDP), it only fills in the rank's layer for the pipeline's flow
+  // (zero3_flow, below) and returns 0.
+  double zero3_flow = -1;  // FSDP: the ranks' flow's makespan (pp > 1), once known
+  // The layers of chunk k of pipeline rank `rank`, which holds `layers` in all.
+  auto chunk_layers_of = [&](int rank, int layers, int k) {
+    return p.schedule == parallel::Schedule::kDualPipe
+               ? g.stages[class_of[static_cast<size_t>(parallel::VirtualStage(p, rank, k))]].layers
+               : ChunkLayers(layers, parallel::ChunksPerRank(p), k);
+  };
   auto price_dp = [&](int rank, const std::vector<Held>& held, const StageTimes& tc,
-                      std::vector<CommSummary>* comms) -> double {
+                      std::vector<CommSummary>* comms, Zero3Layer* layer_only) -> double {
     auto record = [&](const CommOp& op, const collective::Cost& c,
                       const network::GroupPlacement& group, double calls, double exposed) {
       if (comms != nullptr) Record(*comms, cl, op, c, group, calls, exposed);
@@ -1394,7 +1403,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       held_units += h.work->layers * h.share;
     }
     const bool expert_dp = expert_params > 0 && place.edp.group.size > 1;
-    if (place.dp.group.size <= 1 && !expert_dp) return 0.0;
+    if (place.dp.group.size <= 1 && !expert_dp) {
+      if (layer_only != nullptr) {  // no calls: the passes alone
+        const double units = std::max(1.0, held_units);
+        const double forward = ForwardPass(tc);
+        *layer_only = {.forward = forward / units,
+                       .backward = (tc.Total() - forward) / units,
+                       .weight = tc.weight_grad / units};
+      }
+      return 0.0;
+    }
     const double compute = mb * (tc.forward_compute + tc.backward_compute);
     const double grad_size = parallel::GradReduceBytes(p);  // fp32 or 16-bit gradients
     const double grad_bytes = dense_params * grad_size;
@@ -1538,7 +1556,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double rs_time = rs.time.value() + ers.time.value();
       const double per_mb = units * (2 * ag_time + rs_time);
       const double total = mb * per_mb;
-      // Prefetched, each layer's calls run beside the passes (Zero3Exposed): their compute
+      // Prefetched, each layer's calls run beside the passes (Zero3Exposed, or the ranks'
+      // flow with a pipeline): their compute
       // and their waits for their exposed tensor-, expert- and context-parallel
       // collectives, which the data-parallel stream does not wait for. A forward layer
       // hides its gather if it takes as long; a backward one, its gather and reduce-scatter,
@@ -1546,36 +1565,44 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // reduces what the backward has done). With overlap.ep the all-to-alls run beside
       // the same passes: where they and the data-parallel collectives both leave the
       // scale-up domain they share the NIC, and the stream waits for them too.
+      // Not overlapped, each call runs in line with its layer's compute (the pipeline's
+      // fill and drain carry them too: FlowMakespan, below).
+      const bool shared_nic =
+          p.overlap_dp && !place.ep.group.InsideDomain() &&
+          (!place.dp.group.InsideDomain() || (expert_dp && !place.edp.group.InsideDomain()));
+      const double ep_fwd = SplitExposed(tc.ep_exposed, tc.ep_forward, tc.ep_backward).first;
+      const double cp_fwd = SplitExposed(tc.cp_exposed, tc.cp_forward, tc.cp_backward).first;
+      // The sends take their share of the NIC over the passes, or over the calls where
+      // those outlast the passes (then the NIC's work is the calls' and the sends').
+      const double span = std::max(nic_passes, total + nic_sends);
+      const double stream_share =
+          p.overlap_dp && span > 0 ? 1 - std::min(0.5, nic_sends / span) : 1.0;
+      const Zero3Layer layer{.forward = (tc.forward_compute + tp_f + ep_fwd + cp_fwd) / units,
+                             .backward = (tc.backward_compute + tp_b + (tc.ep_exposed - ep_fwd) +
+                                          (tc.cp_exposed - cp_fwd)) /
+                                         units,
+                             .weight = tc.weight_grad / units,
+                             .gather = ag_time / stream_share,
+                             .reduce = rs_time / stream_share,
+                             .forward_busy = shared_nic ? tc.ep_forward / units : 0.0,
+                             .backward_busy = shared_nic ? tc.ep_backward / units : 0.0,
+                             .slowdown = p.overlap_dp ? contention : 0.0};
+      if (layer_only != nullptr) {
+        *layer_only = layer;
+        return 0.0;
+      }
       double exposed = total;
-      if (p.overlap_dp) {
-        const bool shared_nic =
-            !place.ep.group.InsideDomain() &&
-            (!place.dp.group.InsideDomain() || (expert_dp && !place.edp.group.InsideDomain()));
-        const double ep_fwd = SplitExposed(tc.ep_exposed, tc.ep_forward, tc.ep_backward).first;
-        const double cp_fwd = SplitExposed(tc.cp_exposed, tc.cp_forward, tc.cp_backward).first;
-        // The sends take their share of the NIC over the passes, or over the calls where
-        // those outlast the passes (then the NIC's work is the calls' and the sends').
-        const double span = std::max(nic_passes, total + nic_sends);
-        const double stream_share = span > 0 ? 1 - std::min(0.5, nic_sends / span) : 1.0;
-        Zero3Layer layer{
-            .forward = (tc.forward_compute + tp_f + ep_fwd + cp_fwd) / units,
-            .backward =
-                (tc.backward_compute + tp_b + (tc.ep_exposed - ep_fwd) + (tc.cp_exposed - cp_fwd)) /
-                units,
-            .weight = tc.weight_grad / units,
-            .gather = ag_time / stream_share,
-            .reduce = rs_time / stream_share,
-            .forward_busy = shared_nic ? tc.ep_forward / units : 0.0,
-            .backward_busy = shared_nic ? tc.ep_backward / units : 0.0,
-            .slowdown = compute > 0 ? contention * std::min(1.0, total / compute) : 0.0};
+      if (zero3_flow >= 0) {
+        // The flow's step less this rank's passes and bubble: overlapped, at most the calls'
+        // time (never slower than serial); in line, at least it (a pipeline carries them
+        // into its fill and drain).
+        const double flow = std::max(0.0, zero3_flow - mb * tc.Total() - bubble_of(tc));
+        exposed = p.overlap_dp ? std::min(total, flow) : std::max(total, flow);
+      } else if (p.overlap_dp) {
         const parallel::SampledOrders sample = parallel::SampleOrders(p);
         std::vector<int> chunk_layers(static_cast<size_t>(chunks));
         for (int k = 0; k < chunks; ++k) {
-          chunk_layers[static_cast<size_t>(k)] =
-              p.schedule == parallel::Schedule::kDualPipe
-                  ? g.stages[class_of[static_cast<size_t>(parallel::VirtualStage(p, rank, k))]]
-                        .layers
-                  : ChunkLayers(layers_held, chunks, k);
+          chunk_layers[static_cast<size_t>(k)] = chunk_layers_of(rank, layers_held, k);
         }
         const double a = Zero3Exposed(parallel::PipelineOrder(sample.a, rank), chunk_layers, layer);
         const double b = sample.periods == 0 ? a
@@ -1674,6 +1701,62 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
     return dp_exposed;
   };
+  // FSDP with a pipeline: every rank's passes run against its own dp stream
+  // (FlowMakespan), so that a rank's gathers run ahead into its waits for the others (the
+  // bubble hides them: zb-h1) and a rank slowed by its calls delays those waiting for it
+  // (1F1B's cool-down); not overlapped, the calls lengthen the layers, and the fill and
+  // drain with them. The flow's makespan, at the schedule's two sampled lengths from 2 pp
+  // micro-batches (past the warm-up; SampleOrders), extrapolated, less a rank's passes and
+  // bubble is what the calls add to its step (price_dp). Each stage class's (dualpipe:
+  // pair's) layer is priced once.
+  if (p.zero >= 3 && p.pp > 1) {
+    const int chunks = parallel::ChunksPerRank(p);
+    std::vector<FlowStage> with(static_cast<size_t>(parallel::VirtualStages(p)));
+    std::vector<std::pair<size_t, Zero3Layer>> layers_of;  // by class (dualpipe: pair)
+    bool calls = false;
+    for (int rank = 0; rank < p.pp; ++rank) {
+      const size_t c = class_of[static_cast<size_t>(rank)];
+      std::vector<Held> h = {{&g.stages[c], 1.0}};
+      size_t key = c;
+      StageTimes t = times[c];
+      if (p.schedule == parallel::Schedule::kDualPipe) {
+        const std::vector<int> pair = parallel::HeldStages(p, rank);
+        const size_t a = class_of[static_cast<size_t>(pair[0])];
+        const size_t b = class_of[static_cast<size_t>(pair[1])];
+        h = {{&g.stages[a], 0.5}, {&g.stages[b], 0.5}};
+        key = std::min(a, b) * g.stages.size() + std::max(a, b);
+        t = Mean(times[a], times[b]);
+      }
+      auto found = std::find_if(layers_of.begin(), layers_of.end(),
+                                [key](const auto& e) { return e.first == key; });
+      if (found == layers_of.end()) {
+        Zero3Layer layer;
+        price_dp(rank, h, t, nullptr, &layer);
+        layers_of.emplace_back(key, layer);
+        found = layers_of.end() - 1;
+      }
+      Zero3Layer layer = found->second;
+      calls = calls || layer.gather > 0 || layer.reduce > 0;
+      if (!p.overlap_dp) {  // in line with the layers
+        layer.forward += layer.gather;
+        layer.backward += layer.gather + layer.reduce;
+        layer.weight += layer.reduce;
+        layer.gather = layer.reduce = 0;
+      }
+      int layers_held = 0;
+      for (const Held& x : h) layers_held += x.work->layers;
+      for (int k = 0; k < chunks; ++k) {
+        with[static_cast<size_t>(parallel::VirtualStage(p, rank, k))] = {
+            .layer = layer, .layers = chunk_layers_of(rank, std::max(1, layers_held), k)};
+      }
+    }
+    if (calls) {
+      const parallel::SampledOrders sample = parallel::SampleOrders(p, 2);
+      const double a = FlowMakespan(sample.a, with);
+      const double b = sample.periods == 0 ? a : FlowMakespan(sample.b, with);
+      zero3_flow = a + (b - a) * static_cast<double>(sample.periods);
+    }
+  }
   // Optimizer: one memory-bound Adam update over the rank's shard.
   // With ZeRO a stage's optimizer state is sharded over all its copies' holders.
   auto optimizer_of = [&](const std::vector<Held>& held) {
@@ -1698,7 +1781,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.critical_stage = g.stages[critical].first_stage;
   double longest = -1, longest_passes = -1;
   auto consider = [&](int rank, const std::vector<Held>& h, const StageTimes& t) {
-    const double step = mb * t.Total() + bubble_of(t) + price_dp(rank, h, t, nullptr);
+    const double step = mb * t.Total() + bubble_of(t) + price_dp(rank, h, t, nullptr, nullptr);
     if (step < longest || (step == longest && t.Total() <= longest_passes)) return false;
     longest = step;
     longest_passes = t.Total();
@@ -1822,7 +1905,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   }
 
   const size_t dp_rows = r.comms.size();
-  r.time.dp_exposed = price_dp(r.critical_stage, held, tc, &r.comms);
+  r.time.dp_exposed = price_dp(r.critical_stage, held, tc, &r.comms, nullptr);
   // The rows' exposed times add up to the term: the compute that the hidden calls slowed
   // (their contention) goes to them by their hidden time, as the simulator's rows take it.
   {

@@ -2,16 +2,188 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "core/check.h"
 
 namespace fathom::estimate {
 
-double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages) {
+namespace {
+
+// A pipeline rank's compute and its data-parallel stream, run a pass at a time. The
+// stream runs the rank's calls in program order: a pass's layers each gather (the pass's
+// first two before its first layer, then one ahead) and, where the pass has weight
+// gradients, reduce-scatter once done. Gathers wait for nothing but the stream, so they
+// run ahead of the compute up to the next reduction, which waits for its layer. While a
+// call runs, the compute progresses at 1 - slowdown of its rate.
+class RankFlow {
+ public:
+  // `passes[j]`: the layers of order[j] and their times. Keeps a reference to `order`.
+  RankFlow(const std::vector<parallel::PipelineTask>& order,
+           std::vector<std::pair<int, const Zero3Layer*>> passes)
+      : order_(order), passes_(std::move(passes)) {
+    size_t layers = 0;
+    first_.reserve(order.size() + 1);
+    for (const auto& [n, l] : passes_) {
+      first_.push_back(layers);
+      layers += static_cast<size_t>(std::max(0, n));
+    }
+    first_.push_back(layers);
+    layers_.assign(layers, Layer{});
+  }
+
+  // Runs order[j], whose input is there at `ready`; returns its layers' own time.
+  double Run(size_t j, double ready) {
+    const parallel::PipelineTask& task = order_[j];
+    const auto [n, l] = passes_[j];
+    const double layer = task.pass == parallel::Pass::kForward  ? l->forward
+                         : task.pass == parallel::Pass::kWeight ? l->weight
+                         : task.defers_weight                   ? l->backward - l->weight
+                                                                : l->backward;
+    compute_ = std::max(compute_, ready);
+    for (int i = 0; i < n; ++i) {
+      Layer& at = layers_[first_[j] + static_cast<size_t>(i)];
+      Issue();
+      compute_ = Advance(std::max(compute_, at.gathered), layer, l->slowdown);
+      at.done = compute_;
+    }
+    return n * layer;
+  }
+
+  // When the compute is done (the last pass run) and the stream with it.
+  double compute() const { return compute_; }
+  double End() {
+    Issue();
+    return std::max(stream_, compute_);
+  }
+
+ private:
+  struct Layer {
+    double gathered = 0;  // when its gather is done
+    double done = -1;     // when it is done (-1: not yet)
+  };
+  struct Call {
+    size_t layer = 0;     // the layer it gathers for, or reduces after
+    double duration = 0;  // s
+    bool reduce = false;
+  };
+  // A place in the stream's program order: pass j; before its first gather (phase 0), or
+  // at layer i before the next layer's gather (1) or its own reduction (2).
+  struct Cursor {
+    size_t j = 0;
+    int i = 0;
+    int phase = 0;
+  };
+
+  // The call at `c` in program order, moving `c` past it; false past the last pass. A
+  // pass's program: its first layer's gather, then per layer the next one's gather and
+  // its own reduction (as the simulator emits them).
+  bool Next(Cursor& c, Call& call) const {
+    while (c.j < order_.size()) {
+      const parallel::PipelineTask& task = order_[c.j];
+      const auto [n, l] = passes_[c.j];
+      const bool gathers = task.pass != parallel::Pass::kWeight && l->gather + l->reduce > 0;
+      const size_t first = first_[c.j];
+      if (c.phase == 0) {
+        c.phase = 1;
+        c.i = 0;
+        if (gathers && n > 0) {
+          call = {first, Gather(task, *l), false};
+          return true;
+        }
+      } else if (c.i >= n) {
+        ++c.j;
+        c.phase = 0;
+      } else if (c.phase == 1) {
+        c.phase = 2;
+        if (gathers && c.i + 1 < n) {
+          call = {first + static_cast<size_t>(c.i) + 1, Gather(task, *l), false};
+          return true;
+        }
+      } else {
+        const bool reduces = (task.pass == parallel::Pass::kWeight ||
+                              (task.pass == parallel::Pass::kBackward && !task.defers_weight)) &&
+                             l->reduce > 0;
+        const size_t at = first + static_cast<size_t>(c.i);
+        c.phase = 1;
+        ++c.i;
+        if (reduces) {
+          call = {at, l->reduce, true};
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  // A gather's time on the stream: with the NIC time other calls of the pass take.
+  static double Gather(const parallel::PipelineTask& task, const Zero3Layer& l) {
+    return l.gather + (task.pass == parallel::Pass::kForward ? l.forward_busy : l.backward_busy);
+  }
+
+  // Starts the stream's calls in order up to the first reduction whose layer is not done.
+  void Issue() {
+    Cursor c = next_;
+    for (Call call; Next(c, call); next_ = c) {
+      double start = stream_;
+      if (call.reduce) {
+        const double done = layers_[call.layer].done;
+        if (done < 0) return;
+        start = std::max(start, done);
+      }
+      stream_ = start + call.duration;
+      if (call.duration > 0) busy_.push_back({start, stream_});
+      if (!call.reduce) layers_[call.layer].gathered = stream_;
+    }
+    next_ = c;
+  }
+
+  // When `work` seconds of compute from `start` end: slowed while the stream runs.
+  double Advance(double start, double work, double slowdown) {
+    while (passed_ < busy_.size() && busy_[passed_].to <= start) ++passed_;
+    if (passed_ > 256 && 2 * passed_ > busy_.size()) {  // drop the spans passed
+      busy_.erase(busy_.begin(), busy_.begin() + static_cast<std::ptrdiff_t>(passed_));
+      passed_ = 0;
+    }
+    const double rate = 1 - std::min(slowdown, 0.99);
+    double t = start;
+    for (size_t i = passed_; i < busy_.size(); ++i) {
+      const auto [from, to] = busy_[i];
+      if (from > t) {
+        if (work <= from - t) return t + work;
+        work -= from - t;
+        t = from;
+      }
+      const double slowed = (to - t) * rate;  // work done by `to`
+      if (work <= slowed) return t + work / rate;
+      work -= slowed;
+      t = to;
+    }
+    return t + work;
+  }
+
+  const std::vector<parallel::PipelineTask>& order_;
+  std::vector<std::pair<int, const Zero3Layer*>> passes_;
+  std::vector<size_t> first_;  // per pass, its first layer's index
+  std::vector<Layer> layers_;
+  Cursor next_;  // the next call to start
+  struct Span {
+    double from, to;  // s
+  };
+  std::vector<Span> busy_;  // the stream's calls from the compute's on, in order
+  size_t passed_ = 0;       // those before it the compute has passed
+  double stream_ = 0;       // when the stream is free
+  double compute_ = 0;      // when the last layer is done
+};
+
+}  // namespace
+
+double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages) {
   const int p = plan.pp;
   const size_t m = static_cast<size_t>(plan.MicroBatches());
   const int last = parallel::VirtualStages(plan) - 1;
+  FATHOM_CHECK(stages.size() == static_cast<size_t>(last + 1), "a flow stage per virtual stage");
   const int chunks = parallel::ChunksPerRank(plan);
   std::vector<std::vector<parallel::PipelineTask>> orders(static_cast<size_t>(p));
   std::vector<int> virtual_of(static_cast<size_t>(p * chunks));  // [r·chunks + k]
@@ -31,7 +203,18 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
     return static_cast<size_t>(g) * m + static_cast<size_t>(micro_batch);
   };
   std::vector<size_t> next(static_cast<size_t>(p), 0);
-  std::vector<double> rank_free(static_cast<size_t>(p), 0.0);  // s
+  std::vector<RankFlow> flows;
+  flows.reserve(static_cast<size_t>(p));
+  for (int r = 0; r < p; ++r) {
+    const std::vector<parallel::PipelineTask>& order = orders[static_cast<size_t>(r)];
+    std::vector<std::pair<int, const Zero3Layer*>> passes(order.size());
+    for (size_t j = 0; j < order.size(); ++j) {
+      const FlowStage& s =
+          stages[static_cast<size_t>(virtual_of[static_cast<size_t>(r * chunks + order[j].chunk)])];
+      passes[j] = {s.layers, &s.layer};
+    }
+    flows.emplace_back(order, std::move(passes));
+  }
   size_t done = 0;
   // Sweeps over the ranks, each running what it can; they alternate direction, as the
   // passes of a micro-batch go down the ranks and come back (both ways with dualpipe).
@@ -42,11 +225,10 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
       const int r = down ? j : p - 1 - j;
       const std::vector<parallel::PipelineTask>& order = orders[static_cast<size_t>(r)];
       size_t& i = next[static_cast<size_t>(r)];
-      double& clock = rank_free[static_cast<size_t>(r)];
+      RankFlow& flow = flows[static_cast<size_t>(r)];
       for (; i < order.size(); ++i, ++done, moved = true) {
         const parallel::PipelineTask& t = order[i];
         const int g = virtual_of[static_cast<size_t>(r * chunks + t.chunk)];
-        const StagePasses& s = stages[static_cast<size_t>(parallel::StageOfVirtual(plan, g))];
         double ready = 0;  // when the pass's inputs are there
         if (t.pass == parallel::Pass::kForward) {
           ready = g == 0 ? 0.0 : forward_end[at(g - 1, t.micro_batch)];
@@ -62,55 +244,41 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
           ready = own < 0 || below < 0 ? kPending : std::max(own, below);
         }
         if (ready < 0) break;
-        const double start = std::max(clock, ready);
-        switch (t.pass) {
-          case parallel::Pass::kForward:
-            clock = start + s.forward;
-            forward_end[at(g, t.micro_batch)] = clock;
-            break;
-          case parallel::Pass::kBackward:
-            clock = start + (t.defers_weight ? s.backward - s.weight : s.backward);
-            backward_end[at(g, t.micro_batch)] = clock;
-            break;
-          case parallel::Pass::kWeight:
-            clock = start + s.weight;
-            break;
+        flow.Run(i, ready);
+        if (t.pass == parallel::Pass::kForward) forward_end[at(g, t.micro_batch)] = flow.compute();
+        if (t.pass == parallel::Pass::kBackward) {
+          backward_end[at(g, t.micro_batch)] = flow.compute();
         }
       }
     }
   }
   FATHOM_CHECK(done == tasks, "a pipeline order that cannot run (ValidatePlan admits none)");
-  return *std::max_element(rank_free.begin(), rank_free.end());
+  double end = 0;
+  for (RankFlow& f : flows) end = std::max(end, f.End());
+  return end;
+}
+
+double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages) {
+  std::vector<FlowStage> flow(static_cast<size_t>(parallel::VirtualStages(plan)));
+  for (size_t g = 0; g < flow.size(); ++g) {
+    const StagePasses& s =
+        stages[static_cast<size_t>(parallel::StageOfVirtual(plan, static_cast<int>(g)))];
+    flow[g] = {.layer = {.forward = s.forward, .backward = s.backward, .weight = s.weight},
+               .layers = 1};
+  }
+  return FlowMakespan(plan, flow);
 }
 
 double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,
                     const std::vector<int>& layers, const Zero3Layer& l) {
-  double stream = 0;   // when the dp stream is free
-  double compute = 0;  // when the rank's last layer is done
-  double busy = 0;     // the layers' own time
-  for (const parallel::PipelineTask& task : order) {
-    const int n = layers[static_cast<size_t>(task.chunk)];
-    const bool forward = task.pass == parallel::Pass::kForward;
-    const bool gathers = task.pass != parallel::Pass::kWeight;
-    const bool reduces = task.pass == parallel::Pass::kWeight ||
-                         (task.pass == parallel::Pass::kBackward && !task.defers_weight);
-    const double layer = forward                                ? l.forward
-                         : task.pass == parallel::Pass::kWeight ? l.weight
-                         : task.defers_weight                   ? l.backward - l.weight
-                                                                : l.backward;
-    const double gather = l.gather + (forward ? l.forward_busy : l.backward_busy);
-    double next = 0;  // when the next layer's gather is done
-    if (gathers) next = stream += gather;
-    busy += n * layer;
-    for (int i = 0; i < n; ++i) {
-      const double ready = next;
-      if (gathers && i + 1 < n) next = stream += gather;
-      const double start = std::max(compute, ready);
-      compute = start + layer * (1 + l.slowdown);
-      if (reduces) stream = std::max(stream, compute) + l.reduce;
-    }
+  std::vector<std::pair<int, const Zero3Layer*>> passes(order.size());
+  for (size_t j = 0; j < order.size(); ++j) {
+    passes[j] = {layers[static_cast<size_t>(order[j].chunk)], &l};
   }
-  return std::max(stream, compute) - busy;
+  RankFlow flow(order, std::move(passes));
+  double busy = 0;  // the layers' own time
+  for (size_t j = 0; j < order.size(); ++j) busy += flow.Run(j, 0);
+  return flow.End() - busy;
 }
 
 }  // namespace fathom::estimate

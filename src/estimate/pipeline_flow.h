@@ -11,21 +11,6 @@
 
 namespace fathom::estimate {
 
-// A pipeline stage's passes per micro-batch: forward, backward (the weight gradient
-// included) and of it the weight gradient, each with its exposed waits.
-struct StagePasses {
-  double forward = 0, backward = 0, weight = 0;  // s
-};
-
-// The makespan of the ranks' orders (PipelineOrder) without sends, as the simulator runs
-// them: each rank one pass at a time in its order, a forward once the previous virtual
-// stage's forward of its micro-batch is done, a backward once the next one's backward and
-// its own forward are, a fused F&B chunk (dualpipe) once the inputs of both are there.
-// `stages[s]`: stage s's passes. Used where the schedule has no closed form for unequal
-// stages (dualpipe). O(pp·order). A plan whose orders cannot run (ValidatePlan admits none)
-// is an internal error.
-double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages);
-
 // One layer of a pipeline rank under FSDP (ZeRO-3), per pass: how long its compute and
 // exposed waits take (the pass's time), and its data-parallel calls on the dp stream; times
 // in seconds.
@@ -39,9 +24,8 @@ struct Zero3Layer {
   // that leave the scale-up domain beside the gathers): it delays the calls that follow.
   double forward_busy = 0;
   double backward_busy = 0;
-  // How much longer a layer takes beside the calls, a fraction of it: the share of the
-  // compute's rate a running call takes (CommContention) times the share of the compute
-  // they run beside.
+  // The share of the compute's rate a running call takes (CommContention): a layer
+  // progresses at 1 - slowdown of its rate while a call of the stream runs beside it.
   double slowdown = 0;
 };
 
@@ -51,10 +35,40 @@ struct Zero3Layer {
 // layer's once they are done, all on one stream in that order. Gathers wait for nothing
 // but the stream, so they run ahead of the compute until a reduction waits for it, and a
 // pass's first gather queues behind the previous pass's last reduction. Layers wait for
-// their gather; the pipeline's waits for other ranks are left out (the bubble). Included:
-// the step's last reduction, and the compute the calls slow (where the stream is the
-// bottleneck that costs nothing). `layers[chunk]`: the layers of a chunk. O(order·layers).
+// their gather; the pipeline's waits for other ranks are left out (FlowMakespan has them).
+// Included: the step's last reduction, and the compute the calls slow while they run.
+// `layers[chunk]`: the layers of a chunk. O(order·layers).
 double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,
                     const std::vector<int>& layers, const Zero3Layer& l);
+
+// A virtual stage in a flow: its layers, each taking `layer` (the same on every chunk
+// of a rank, whose dp stream carries its calls).
+struct FlowStage {
+  Zero3Layer layer;
+  int layers = 1;
+};
+
+// The makespan of the ranks' orders (PipelineOrder) without sends, as the simulator runs
+// them: each rank one pass at a time in its order, a forward once the previous virtual
+// stage's forward of its micro-batch is done, a backward once the next one's backward and
+// its own forward are, a fused F&B chunk (dualpipe) once the inputs of both are there;
+// within a pass its layers one after another, each after its FSDP gather, on a dp stream
+// per rank as in Zero3Exposed. The step ends with the last rank's last reduction.
+// `stages[g]`: virtual stage g's. So a rank's gathers run ahead into its waits for the
+// others, and a rank slowed by its calls delays the ones waiting for it, as in the
+// simulator. O(order·layers) over the ranks. A plan whose orders cannot run
+// (ValidatePlan admits none) is an internal error.
+double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages);
+
+// A pipeline stage's passes per micro-batch: forward, backward (the weight gradient
+// included) and of it the weight gradient, each with its exposed waits.
+struct StagePasses {
+  double forward = 0, backward = 0, weight = 0;  // s
+};
+
+// FlowMakespan without FSDP's calls, each pass whole: `stages[s]`, stage s's passes (every
+// chunk of an interleaved rank alike). Used where the schedule has no closed form for
+// unequal stages (dualpipe). O(pp·order).
+double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages);
 
 }  // namespace fathom::estimate

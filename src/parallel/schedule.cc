@@ -245,7 +245,7 @@ ParallelPlan WithMicroBatches(ParallelPlan plan, int64_t m) {
 
 }  // namespace
 
-SampledOrders SampleOrders(const ParallelPlan& plan) {
+SampledOrders SampleOrders(const ParallelPlan& plan, int64_t from_pps) {
   // The schedule's multiple of micro-batches (Megatron's interleaved: pp; dualpipe: 2),
   // and a period of at least pp of them past a warm-up of at most 2 pp (interleaved:
   // its (vp - 1)·pp + 2(pp - 1) forwards are under 2 pp micro-batches of each chunk;
@@ -255,7 +255,7 @@ SampledOrders SampleOrders(const ParallelPlan& plan) {
                            : plan.schedule == Schedule::kDualPipe  ? 2
                                                                    : 1;
   auto round_up = [&](int64_t x) { return (x + multiple - 1) / multiple * multiple; };
-  const int64_t m1 = round_up(4 * pp);
+  const int64_t m1 = round_up(from_pps * pp);
   const int64_t period = round_up(pp);
   const int64_t m = plan.MicroBatches();
   if (m <= m1 + 2 * period) return {plan, plan, 0};

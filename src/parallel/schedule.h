@@ -103,16 +103,16 @@ struct PartneredPasses {
 PartneredPasses CountPartneredPasses(const ParallelPlan& plan, int stage);
 
 // A step of many micro-batches as two short ones: past a warm-up of at most 2 pp
-// micro-batches (sampled from 4 pp on, a margin), each further period of them (the
-// schedule's multiple, at least pp) adds the same tasks in the same steady state, so a
-// figure f over the order of `plan` that each such period adds the same amount to (a count,
-// or a makespan once steady) is f(a) + (f(b) - f(a))·periods, with `a` and `b` the plan with
-// fewer micro-batches. A plan whose order is short is its own `a` (periods 0). What the
-// estimator runs over orders it runs on these.
+// micro-batches (sampled from `from_pps` pp on: 4 by default, a margin), each further
+// period of them (the schedule's multiple, at least pp) adds the same tasks in the same
+// steady state, so a figure f over the order of `plan` that each such period adds the same
+// amount to (a count, or a makespan once steady) is f(a) + (f(b) - f(a))·periods, with `a`
+// and `b` the plan with fewer micro-batches. A plan whose order is short is its own `a` (periods
+// 0). What the estimator runs over orders it runs on these.
 struct SampledOrders {
   ParallelPlan a, b;
   int64_t periods = 0;
 };
-SampledOrders SampleOrders(const ParallelPlan& plan);
+SampledOrders SampleOrders(const ParallelPlan& plan, int64_t from_pps = 4);
 
 }  // namespace fathom::parallel

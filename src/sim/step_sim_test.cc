@@ -316,9 +316,10 @@ TEST(Simulate, ExtrapolatedStepsAreTheWholeSimulations) {
 // data-parallel stream as the simulator issues it (Zero3Exposed), so that a backward layer
 // whose gather and reduce-scatter outlast it is exposed even where the forward's slack
 // would cover it on average, and a pass's first gather waits for the last reduction before
-// it. Llama 3 70B at tp 4 on 1,024 GPUs, dp over the fabric: within 7% of the simulated
+// it. Llama 3 70B at tp 4 on 1,024 GPUs, dp over the fabric: within 3% of the simulated
 // step for every schedule. (The estimator priced the calls against the whole step's compute
-// and was up to 19% optimistic with interleaving, 10% with zb-h1.)
+// and was up to 19% optimistic with interleaving, 10% with zb-h1; against one rank's
+// order without the pipeline's waits, 6% pessimistic with zb-h1 and DualPipe at pp 8.)
 TEST(Simulate, FsdpAgreesWithTheEstimatorAcrossSchedules) {
   struct Case {
     int pp, vp;
@@ -327,21 +328,26 @@ TEST(Simulate, FsdpAgreesWithTheEstimatorAcrossSchedules) {
   for (const Case c :
        {Case{1, 1, Schedule::k1F1B}, Case{4, 1, Schedule::k1F1B}, Case{8, 1, Schedule::k1F1B},
         Case{4, 5, Schedule::kInterleaved}, Case{8, 5, Schedule::kInterleaved},
-        Case{4, 1, Schedule::kZeroBubbleH1}, Case{8, 1, Schedule::kGPipe}}) {
+        Case{4, 1, Schedule::kZeroBubbleH1}, Case{8, 1, Schedule::kZeroBubbleH1},
+        Case{8, 1, Schedule::kGPipe}, Case{8, 1, Schedule::kDualPipe}}) {
     estimate::Scenario s = Make(model::testing::Llama70B(), 1024, 4, c.pp, c.vp, 1024, c.schedule);
     s.plan.zero = 3;
     s.plan.recompute = parallel::Recompute::kSelective;
     const double simulated = Simulated(s);
-    EXPECT_NEAR(Estimated(s), simulated, 0.07 * simulated)
+    EXPECT_NEAR(Estimated(s), simulated, 0.03 * simulated)
         << "pp " << c.pp << " vp " << c.vp << " " << parallel::ScheduleName(c.schedule);
   }
 }
 
-TEST(Simulate, FsdpInTheFillAndDrainCostsMoreThanTheClosedForm) {
+// FSDP's calls in line with the layers lengthen the passes of the fill and drain too: the
+// estimator's closed-form bubble of the passes alone was 5 % short of the simulator; its
+// flow (estimate::FlowMakespan) carries them.
+TEST(Simulate, FsdpInLineLengthensTheFillAndDrainInBothEngines) {
   estimate::Scenario s =
       NoOverlap(Make(model::testing::Llama405B(), 448, 8, 7, 1, 56, Schedule::k1F1B));
   s.plan.zero = 3;
-  EXPECT_GT(Simulated(s), Estimated(s) * 1.05);
+  const double simulated = Simulated(s);
+  EXPECT_NEAR(Estimated(s), simulated, 0.01 * simulated);
 }
 
 // Uniform stages: a small vocabulary (no heavy head), no tensor or data parallelism, and a
