@@ -1567,9 +1567,17 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // scale-up domain they share the NIC, and the stream waits for them too.
       // Not overlapped, each call runs in line with its layer's compute (the pipeline's
       // fill and drain carry them too: FlowMakespan, below).
-      const bool shared_nic =
-          p.overlap_dp && !place.ep.group.InsideDomain() &&
-          (!place.dp.group.InsideDomain() || (expert_dp && !place.edp.group.InsideDomain()));
+      // The NIC time the pass's tensor-, expert- and context-parallel calls take where they
+      // leave the scale-up domain beside the data-parallel calls (tp 16 over two nodes).
+      const bool dp_on_nic = p.overlap_dp && (!place.dp.group.InsideDomain() ||
+                                              (expert_dp && !place.edp.group.InsideDomain()));
+      auto on_nic = [&](const Placed& placed, double forward, double backward) {
+        return dp_on_nic && !placed.group.InsideDomain() ? std::pair{forward, backward}
+                                                         : std::pair{0.0, 0.0};
+      };
+      const auto [tp_nic_f, tp_nic_b] = on_nic(place.tp, tc.tp_forward, tc.tp_backward);
+      const auto [ep_nic_f, ep_nic_b] = on_nic(place.ep, tc.ep_forward, tc.ep_backward);
+      const auto [cp_nic_f, cp_nic_b] = on_nic(place.cp, tc.cp_forward, tc.cp_backward);
       const double ep_fwd = SplitExposed(tc.ep_exposed, tc.ep_forward, tc.ep_backward).first;
       const double cp_fwd = SplitExposed(tc.cp_exposed, tc.cp_forward, tc.cp_backward).first;
       // The sends take their share of the NIC over the passes, or over the calls where
@@ -1584,8 +1592,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                              .weight = tc.weight_grad / units,
                              .gather = ag_time / stream_share,
                              .reduce = rs_time / stream_share,
-                             .forward_busy = shared_nic ? tc.ep_forward / units : 0.0,
-                             .backward_busy = shared_nic ? tc.ep_backward / units : 0.0,
+                             .forward_busy = (tp_nic_f + ep_nic_f + cp_nic_f) / units,
+                             .backward_busy = (tp_nic_b + ep_nic_b + cp_nic_b) / units,
                              .slowdown = p.overlap_dp ? contention : 0.0};
       if (layer_only != nullptr) {
         *layer_only = layer;
