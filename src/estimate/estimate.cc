@@ -1330,6 +1330,49 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       fill_drain_dualpipe = std::max(0.0, ListMakespan(least, stages) - 2 * p.pp * slowest_pair);
     }
   }
+  // DualPipe: where each rank's passes of its two chunks fall, for its data-parallel calls
+  // (price_dp): its first forward and its last pass with weight gradients of each chunk,
+  // and its last pass, from the ranks' orders run pass by pass without sends at 2 pp
+  // micro-batches (ListMakespan; the fill and the drain are the same at any more).
+  struct ChunkSpans {
+    PassSpan first, last;  // the chunk's first forward, its last weight gradients
+  };
+  std::vector<std::array<ChunkSpans, 2>> dualpipe_chunks;  // per rank
+  std::vector<double> dualpipe_end;                        // per rank, its last pass's end
+  if (p.schedule == parallel::Schedule::kDualPipe && p.pp > 1 && p.overlap_dp && p.zero < 3) {
+    std::vector<StagePasses> stages(static_cast<size_t>(p.pp));
+    for (size_t s = 0; s < stages.size(); ++s) {
+      const StageTimes& t = times[class_of[s]];
+      const double f = ForwardPass(t);
+      stages[s] = {.forward = f, .backward = t.Total() - f, .weight = t.weight_grad};
+    }
+    parallel::ParallelPlan least = p;
+    least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
+    std::vector<std::vector<PassSpan>> ran_spans;
+    ListMakespan(least, stages, &ran_spans);
+    dualpipe_chunks.resize(static_cast<size_t>(p.pp));
+    dualpipe_end.assign(static_cast<size_t>(p.pp), 0.0);
+    for (int rank = 0; rank < p.pp; ++rank) {
+      const std::vector<parallel::PipelineTask> order = parallel::PipelineOrder(least, rank);
+      const std::vector<PassSpan>& ran = ran_spans[static_cast<size_t>(rank)];
+      std::array<ChunkSpans, 2>& chunks = dualpipe_chunks[static_cast<size_t>(rank)];
+      std::array<bool, 2> started = {false, false};
+      for (size_t i = 0; i < order.size(); ++i) {
+        const parallel::PipelineTask& t = order[i];
+        const size_t k = static_cast<size_t>(t.chunk);
+        if (t.pass == parallel::Pass::kForward && !started[k]) {
+          chunks[k].first = ran[i];
+          started[k] = true;
+        }
+        if (t.pass == parallel::Pass::kWeight ||
+            (t.pass == parallel::Pass::kBackward && !t.defers_weight)) {
+          chunks[k].last = ran[i];
+        }
+        dualpipe_end[static_cast<size_t>(rank)] =
+            std::max(dualpipe_end[static_cast<size_t>(rank)], ran[i].end);
+      }
+    }
+  }
   auto bubble_of = [&](const StageTimes& t) {
     if (p.pp <= 1) return 0.0;
     switch (p.schedule) {
@@ -1495,6 +1538,23 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     auto reduce_exposed = [&](double one, const std::function<double(int)>& bucket) {
       const double total = one * calls;
       if (!p.overlap_dp) return total;
+      if (!dualpipe_chunks.empty()) {
+        // Each chunk's calls queue from the start of its last pass with weight gradients,
+        // the chunk that finishes first first, at the NIC's free share until the rank's
+        // last pass ends and at the full rate after; what outlasts that pass is exposed.
+        const std::array<ChunkSpans, 2>& spans_of = dualpipe_chunks[static_cast<size_t>(rank)];
+        const double end = dualpipe_end[static_cast<size_t>(rank)];
+        const int first = spans_of[0].last.start <= spans_of[1].last.start ? 0 : 1;
+        double queue = 0;  // when the calls queued so far are done
+        for (const int k : {first, 1 - first}) {
+          const double work = one * buckets_of(ChunkLayers(layers_held, chunks, k));
+          const double start = std::max(queue, spans_of[static_cast<size_t>(k)].last.start);
+          const double before_end = std::max(0.0, end - start) * nic_free;  // NIC time there
+          queue = work <= before_end ? start + work / nic_free
+                                     : std::max(start, end) + (work - before_end);
+        }
+        return std::max(0.0, queue - end);
+      }
       if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
         if (chunks == 1) return queued(bucket, backward_window, false);
         const double bucket_backward = backward_window * bucket_layers / layers_held;
@@ -1660,6 +1720,23 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
             ag_exposed =
                 std::max(ag_exposed, gathered * ag_one -
                                          (spans.first_starts[k] + l * c0.layer_forward) * nic_free);
+          }
+        }
+      } else if (p.overlap_dp && !dualpipe_chunks.empty()) {
+        // DualPipe: the chunks' buckets in the order their first forwards start, each
+        // needed by its layer's first forward.
+        const std::array<ChunkSpans, 2>& spans_of = dualpipe_chunks[static_cast<size_t>(rank)];
+        const int first = spans_of[0].first.start <= spans_of[1].first.start ? 0 : 1;
+        ag_exposed = 0;
+        int gathered = 0;
+        for (const int k : {first, 1 - first}) {
+          const PassSpan& pass = spans_of[static_cast<size_t>(k)].first;
+          const int layers = ChunkLayers(layers_held, chunks, k);
+          const double layer_forward = (pass.end - pass.start) / std::max(1, layers);
+          for (int l = 0; l < layers; l += bucket_layers) {
+            ++gathered;
+            ag_exposed = std::max(ag_exposed,
+                                  gathered * ag_one - (pass.start + l * layer_forward) * nic_free);
           }
         }
       } else if (p.overlap_dp && chunks == 1) {

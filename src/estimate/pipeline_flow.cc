@@ -179,7 +179,8 @@ class RankFlow {
 
 }  // namespace
 
-double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages) {
+double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages,
+                    std::vector<std::vector<PassSpan>>* spans) {
   const int p = plan.pp;
   const size_t m = static_cast<size_t>(plan.MicroBatches());
   const int last = parallel::VirtualStages(plan) - 1;
@@ -202,6 +203,12 @@ double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowSt
   auto at = [m](int g, int micro_batch) {
     return static_cast<size_t>(g) * m + static_cast<size_t>(micro_batch);
   };
+  if (spans != nullptr) {
+    spans->resize(static_cast<size_t>(p));
+    for (int r = 0; r < p; ++r) {
+      (*spans)[static_cast<size_t>(r)].assign(orders[static_cast<size_t>(r)].size(), PassSpan{});
+    }
+  }
   std::vector<size_t> next(static_cast<size_t>(p), 0);
   std::vector<RankFlow> flows;
   flows.reserve(static_cast<size_t>(p));
@@ -244,7 +251,9 @@ double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowSt
           ready = own < 0 || below < 0 ? kPending : std::max(own, below);
         }
         if (ready < 0) break;
+        const double start = std::max(flow.compute(), ready);
         flow.Run(i, ready);
+        if (spans != nullptr) (*spans)[static_cast<size_t>(r)][i] = {start, flow.compute()};
         if (t.pass == parallel::Pass::kForward) forward_end[at(g, t.micro_batch)] = flow.compute();
         if (t.pass == parallel::Pass::kBackward) {
           backward_end[at(g, t.micro_batch)] = flow.compute();
@@ -258,7 +267,8 @@ double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowSt
   return end;
 }
 
-double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages) {
+double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages,
+                    std::vector<std::vector<PassSpan>>* spans) {
   std::vector<FlowStage> flow(static_cast<size_t>(parallel::VirtualStages(plan)));
   for (size_t g = 0; g < flow.size(); ++g) {
     const StagePasses& s =
@@ -266,7 +276,7 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
     flow[g] = {.layer = {.forward = s.forward, .backward = s.backward, .weight = s.weight},
                .layers = 1};
   }
-  return FlowMakespan(plan, flow);
+  return FlowMakespan(plan, flow, spans);
 }
 
 double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,

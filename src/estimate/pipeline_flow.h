@@ -57,8 +57,14 @@ struct FlowStage {
 // `stages[g]`: virtual stage g's. So a rank's gathers run ahead into its waits for the
 // others, and a rank slowed by its calls delays the ones waiting for it, as in the
 // simulator. O(order·layers) over the ranks. A plan whose orders cannot run
-// (ValidatePlan admits none) is an internal error.
-double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages);
+// (ValidatePlan admits none) is an internal error. With `spans`, each rank's passes'
+// starts and ends, in the order of its PipelineOrder (a pass's start: its input there and
+// the rank free, before any wait for its first gather).
+struct PassSpan {
+  double start = 0, end = 0;  // s
+};
+double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages,
+                    std::vector<std::vector<PassSpan>>* spans = nullptr);
 
 // A pipeline stage's passes per micro-batch: forward, backward (the weight gradient
 // included) and of it the weight gradient, each with its exposed waits.
@@ -68,7 +74,8 @@ struct StagePasses {
 
 // FlowMakespan without FSDP's calls, each pass whole: `stages[s]`, stage s's passes (every
 // chunk of an interleaved rank alike). Used where the schedule has no closed form for
-// unequal stages (dualpipe). O(pp·order).
-double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages);
+// unequal stages (dualpipe), and for where a rank's passes of each chunk fall. O(pp·order).
+double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages,
+                    std::vector<std::vector<PassSpan>>* spans = nullptr);
 
 }  // namespace fathom::estimate
