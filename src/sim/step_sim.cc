@@ -815,8 +815,7 @@ void Builder::BuildStage(int s) {
       info.category = Category::kPp;
       info.peer = static_cast<int16_t>(parallel::RankOfVirtual(p_, to, task.chunk));
       info.bytes = g_.p2p_bytes;
-      const OpId send =
-          Emit(s, p_.overlap_pp ? StreamKind::kPp : StreamKind::kCompute, pp_time_, info);
+      const OpId send = Emit(s, StreamKind::kPp, pp_time_, info);
       prog_.AddDependency(prev_, send);
       (forward ? send_fwd_ : send_bwd_)[key] = send;
       // Without overlap the send blocks the rank: nothing of its next pass (a leading
