@@ -1481,14 +1481,24 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // 1 - u of its length; past the passes the calls have the NIC to themselves. The sends'
     // NIC time does not depend on the chip: a faster one shortens the windows, never the
     // calls.
+    // The passes' tensor-, expert- and context-parallel calls that leave the domain take
+    // their NIC time from the windows alike (FSDP's stream waits for them instead: its
+    // layers' busy time, below).
     double nic_free = 1;    // the share of the NIC the calls get beside the passes
     double nic_sends = 0;   // the sends' NIC time, where they share it
     double nic_passes = 0;  // the passes' time
-    if (p.overlap_dp && p.pp > 1 && !place.pp.group.InsideDomain() &&
-        !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
-      nic_sends = (2.0 * (p.pp - 1) + 2.0 * mb * v) * send_time;
+    if (p.overlap_dp && !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
+      if (p.pp > 1 && !place.pp.group.InsideDomain()) {
+        nic_sends = (2.0 * (p.pp - 1) + 2.0 * mb * v) * send_time;
+      }
+      double nic_calls = 0;  // the passes' other calls on the NIC
+      if (p.zero < 3) {
+        if (!place.tp.group.InsideDomain()) nic_calls += mb * (tc.tp_forward + tc.tp_backward);
+        if (!place.ep.group.InsideDomain()) nic_calls += mb * (tc.ep_forward + tc.ep_backward);
+        if (!place.cp.group.InsideDomain()) nic_calls += mb * (tc.cp_forward + tc.cp_backward);
+      }
       nic_passes = compute + mb * tc.tp_exposed;
-      if (nic_passes > 0) nic_free = 1 - std::min(0.5, nic_sends / nic_passes);
+      if (nic_passes > 0) nic_free = 1 - std::min(0.5, (nic_sends + nic_calls) / nic_passes);
     }
     // A pass hides calls for as long as it runs: its compute and its waits for its exposed
     // tensor-parallel calls, which the data-parallel stream does not wait for (so that a
