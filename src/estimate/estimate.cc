@@ -1133,6 +1133,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       t.ep_exposed = partnered * std::max(0.0, ep_total - compute) + (1 - partnered) * ep_total;
     }
     t.ep_exposed += (ep_total - t.ep_exposed) * contention;
+    // DualPipe's F&B chunk in its closed form is the overlapped pair: its all-to-alls
+    // hidden as the partnered passes hide them, whatever share of the step's passes has a
+    // partner (the fill and drain's passes without one are its other terms).
+    double ep_fb = t.ep_exposed;
+    if (p.schedule == parallel::Schedule::kDualPipe && p.overlap_ep && ep_total > 0) {
+      ep_fb = std::max(0.0, ep_total - compute);
+      ep_fb += (ep_total - ep_fb) * contention;
+    }
     // Context parallelism: ring steps overlap the attention of all but the first of the
     // steps + 1 blocks, the full layers' and the sliding-window layers' each their own;
     // the all-gather variant's exchanges (windows included) block.
@@ -1154,7 +1162,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     t.cp_exposed += (t.cp_forward + t.cp_backward - t.cp_exposed) * contention;
     sum_stage_time += t.Total() * w.stages;
     sum_weight_grad += t.weight_grad * w.stages;
-    sum_dualpipe_slot += (t.Total() + t.backward_compute - 3 * t.weight_grad) * w.stages;
+    sum_dualpipe_slot +=
+        (t.Total() - t.ep_exposed + ep_fb + t.backward_compute - 3 * t.weight_grad) * w.stages;
     if (interleaved) {
       // The class's passes per chunk: its forward with the forward's share of the exposed
       // communication, its backward the rest; the embedding's or head's operators and
