@@ -2117,6 +2117,22 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                       core::FormatBytes(r.memory_capacity) + " the chip has",
                   "raise tp or pp, use recompute, or a ZeRO stage that shards more");
   }
+  // ZeRO-3 holds two layers gathered (the one computing and the one prefetched) on top of
+  // its shards: on stages of one or two layers that is the whole stage, and zero 2 (which
+  // keeps the stage's weights whole) needs less.
+  if (p.zero == 3) {
+    parallel::ParallelPlan z2 = p;
+    z2.zero = 2;
+    const parallel::MemoryBreakdown two = parallel::PeakMemory(m, z2, counts, g.mixes);
+    if (two.total < r.memory.total) {
+      diags.Warning("plan.zero",
+                    "zero 3 needs " + core::FormatBytes(r.memory.total) + " per chip, more than " +
+                        core::FormatBytes(two.total) +
+                        " with zero 2: it holds two layers gathered beside its shards, and a "
+                        "stage of so few layers is not much more than that",
+                    "use zero 2, or fewer pipeline stages (more layers each)");
+    }
+  }
   // Groups that would fit in a scale-up domain but that Megatron's rank order splits across
   // two, because the domain is not a multiple of their span (ep 64 or tp 16 in 72-chip NVL72
   // racks): their per-layer collectives leave the domain. The step waits for such a group.

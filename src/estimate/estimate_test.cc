@@ -495,6 +495,26 @@ TEST(Estimate, MemoryWarningWhenThePlanDoesNotFit) {
   EXPECT_EQ(r.value().step_time_s, fits.value().step_time_s);
 }
 
+// ZeRO-3 gathers two layers beside its shards: on stages of one layer (GPT-3's 96 over pp
+// 96, dp 4) that is more than the stage, and zero 2 needs less; on 12 layers (pp 8) it does
+// not.
+TEST(Estimate, ZeroThreeOnOneLayerStagesWarnsThatZeroTwoNeedsLess) {
+  auto warned = [](Scenario s) {
+    s.plan.zero = 3;
+    const core::Result<StepReport> r = Estimate(s);
+    EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+    for (const core::Diagnostic& d : r.diagnostics().items()) {
+      if (d.severity == core::Severity::kWarning && d.key == "plan.zero" &&
+          d.message.find("with zero 2") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(warned(Gpt3On(3072, 8, 96, 1, 384)));
+  EXPECT_FALSE(warned(Gpt3On(128, 8, 8, 1, 64)));
+}
+
 TEST(Estimate, RecomputeRaisesHfuNotMfu) {
   Scenario s = Gpt3On(128, 8, 8, 1, 64);
   s.plan.recompute = parallel::Recompute::kNone;
