@@ -1026,20 +1026,19 @@ struct Attribution {
 // The kinds of communication, in the order of Attribution::Named::kind.
 constexpr std::array<std::string_view, 5> kKinds = {"tp", "ep", "cp", "pp", "dp"};
 
-// Per rank, the pipeline sends its neighbours make to it (on their pp streams, or on their
-// compute streams when sends block).
+// Per rank, the pipeline sends its neighbours make to it (on their pp streams, blocking
+// or not).
 std::vector<std::vector<OpId>> IncomingSends(const SimResult& r) {
   std::vector<std::vector<OpId>> in(static_cast<size_t>(r.stages));
   const Program& prog = r.program;
   for (int s = 0; s < r.stages; ++s) {
-    for (StreamKind k : {StreamKind::kCompute, StreamKind::kPp}) {
-      const StreamId sid = static_cast<StreamId>(s * kStreamsPerStage + static_cast<int>(k));
-      for (OpId op : prog.stream_ops(sid)) {
-        const OpInfo& info = r.info[op];
-        if (info.category == Category::kPp && info.peer >= 0 && info.peer < r.stages &&
-            info.peer != s) {
-          in[static_cast<size_t>(info.peer)].push_back(op);
-        }
+    const StreamId sid =
+        static_cast<StreamId>(s * kStreamsPerStage + static_cast<int>(StreamKind::kPp));
+    for (OpId op : prog.stream_ops(sid)) {
+      const OpInfo& info = r.info[op];
+      if (info.category == Category::kPp && info.peer >= 0 && info.peer < r.stages &&
+          info.peer != s) {
+        in[static_cast<size_t>(info.peer)].push_back(op);
       }
     }
   }
@@ -1052,7 +1051,6 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
   enum Slot {
     kComputeSlot,
     kOptimizerSlot,
-    kBlockingPpSlot,
     kDpSlowdownSlot,  // compute-stream work lengthened by overlapped dp collectives
     kTpSlot,
     kEpSlot,
@@ -1077,7 +1075,6 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
         return 1;
       case kCpSlot:
         return 2;
-      case kBlockingPpSlot:
       case kPpSlot:
         return 3;
       case kDpSlot:
@@ -1137,7 +1134,6 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
       if (k == static_cast<int>(StreamKind::kCompute)) {
         // Contention of hidden collectives is theirs (Builder::Contend).
         add_compute(op, c == Category::kOptimizer ? kOptimizerSlot
-                        : c == Category::kPp      ? kBlockingPpSlot
                         : c == Category::kTp      ? kTpSlot
                         : c == Category::kEp      ? kEpSlot
                         : c == Category::kCp      ? kCpSlot
@@ -1195,7 +1191,6 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
     for (int i = 0; i < kSlots; ++i) {
       if (active[static_cast<size_t>(i)] > 0) total[static_cast<size_t>(i)] += seg;
     }
-    if (active[kBlockingPpSlot] > 0 && active[kPpSlot] > 0) total[kPpSlot] -= seg;  // counted once
     if (named_running > 0) {
       const int exposed_kind = owner == kDpSlowdownSlot ? 4 : owner < kSlots ? kind_of(owner) : -1;
       for (size_t i = 0; i < named.size(); ++i) {
@@ -1227,14 +1222,14 @@ Attribution Attribute(const SimResult& r, int stage, Time makespan,
   a.tp = static_cast<double>(exposed[kTpSlot]) * 1e-9;
   a.ep = static_cast<double>(exposed[kEpSlot]) * 1e-9;
   a.cp = static_cast<double>(exposed[kCpSlot]) * 1e-9;
-  a.pp = static_cast<double>(exposed[kBlockingPpSlot] + exposed[kPpSlot]) * 1e-9;
+  a.pp = static_cast<double>(exposed[kPpSlot]) * 1e-9;
   a.dp = static_cast<double>(exposed[kDpSlot] + exposed[kDpSlowdownSlot]) * 1e-9;
   a.dp_slowdown = static_cast<double>(exposed[kDpSlowdownSlot]) * 1e-9;
   a.bubble = static_cast<double>(exposed[kSlots]) * 1e-9;
   a.tp_total = static_cast<double>(total[kTpSlot]) * 1e-9;
   a.ep_total = static_cast<double>(total[kEpSlot]) * 1e-9;
   a.cp_total = static_cast<double>(total[kCpSlot]) * 1e-9;
-  a.pp_total = static_cast<double>(total[kPpSlot] + total[kBlockingPpSlot]) * 1e-9;
+  a.pp_total = static_cast<double>(total[kPpSlot]) * 1e-9;
   a.dp_total = static_cast<double>(total[kDpSlot]) * 1e-9;
   for (size_t i = 0; i < named.size(); ++i) {
     named[i].total = named_total[i] * 1e-9;

@@ -25,9 +25,9 @@
 //    block i > 0 waiting for ring step i, which hides the exchange behind (cp-1)/cp of the
 //    attention (the estimator's rule, exact when the steps are alike); the all-gather
 //    variant blocks around the attention;
-//  - pipeline sends run on their own stream (overlap.pp), or block the sender: its compute
-//    stream runs the send, and its next pass (a leading tensor-parallel call included)
-//    starts once the send is done, as after a blocking send/recv;
+//  - pipeline sends run on their own stream; without overlap.pp they block the sender:
+//    its next pass (a leading tensor-parallel call included) starts once the send is done,
+//    as after a blocking send/recv;
 //  - with overlap.dp each layer's gradient reduction (one bucket per layer) starts when
 //    its last backward ends, and the distributed optimizer's parameter all-gathers (ZeRO
 //    1-2) are prefetched at the start of the step, one per layer, ahead of the first
@@ -42,9 +42,9 @@
 // Each collective is priced alone (its group on the topology, every group of its shape
 // busy), and the engine (engine.h, a fluid engine) adds what concurrent work costs:
 //  - per rank one NIC resource, used by each stream whose group leaves the scale-up domain
-//    (tp with etp, pp, dp with edp, ep, cp; pipeline sends of a blocking pp run on the
-//    compute stream and are not counted): collectives of different streams running at the
-//    same time share it equally, each at 1/k of its rate. Latency terms are shared like
+//    (tp with etp, pp, dp with edp, ep, cp; blocking pipeline sends too): collectives of
+//    different streams running at the same time share it equally, each at 1/k of its
+//    rate. Latency terms are shared like
 //    bandwidth, and a send uses only its sender's NIC;
 //  - with overlap.dp, the data-parallel collectives slow the compute stream by the
 //    contention share while they both run (and only then: a gather running in the
@@ -59,17 +59,16 @@
 //  1. compute: its compute stream runs an operator, at the operator's nominal time (what
 //     overlapped dp collectives add to it is dp, below);
 //  2. optimizer: the compute stream runs the optimizer step;
-//  3. pp: the compute stream runs a blocking pipeline send (no overlap.pp);
-//  4. dp: the compute stream runs an operator past its nominal time, slowed by the dp
+//  3. dp: the compute stream runs an operator past its nominal time, slowed by the dp
 //     collectives beside it (like the estimator's hidden dp time x contention);
-//  5. tp, ep, cp: the compute stream is idle while a collective of that kind of this
+//  4. tp, ep, cp: the compute stream is idle while a collective of that kind of this
 //     rank runs;
-//  6. pp: idle while a pipeline send of this rank, or one to it, runs;
-//  7. dp: idle while a data-parallel collective of this rank runs;
-//  8. bubble: idle while nothing of this rank runs: it waits on the other ranks (the
+//  5. pp: idle while a pipeline send of this rank (blocking or not), or one to it, runs;
+//  6. dp: idle while a data-parallel collective of this rank runs;
+//  7. bubble: idle while nothing of this rank runs: it waits on the other ranks (the
 //     pipeline's fill and drain; with unbalanced stages, a slower neighbour).
 // So every term is at least zero and they add up to the step time. Idle time of the fill
-// during which the rank's own parameter gathers run is dp (7), not bubble. A collective
+// during which the rank's own parameter gathers run is dp (6), not bubble. A collective
 // lengthened by sharing the NIC is simply a longer collective. The report's per-stage
 // tables (operators, collectives, MoE/CP breakdown) are the estimator's for the same rank.
 //

@@ -814,6 +814,42 @@ TEST(Simulate, DualPipeBubbleTakesTheOverlappedChunk) {
   EXPECT_NEAR(Estimated(s), simulated, 0.05 * simulated);
 }
 
+// A blocking send runs on its rank's pipeline stream (where it shares the NIC), and the
+// rank's next pass starts only once it is done.
+TEST(Simulate, BlockingSendsRunOnThePipelineStreamAndHoldTheNextPass) {
+  estimate::Scenario s = Make(model::testing::Gpt3(), 128, 8, 4, 1, 16, Schedule::k1F1B);
+  s.plan.overlap_pp = false;
+  core::Result<SimResult> r = Simulate(s, {.whole_step = true});
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const SimResult& sim = r.value();
+  int sends = 0;
+  for (OpId op = 0; op < sim.info.size(); ++op) {
+    if (sim.info[op].category != Category::kPp) continue;
+    ++sends;
+    EXPECT_EQ(static_cast<int>(sim.program.stream(op)) % kStreamsPerStage,
+              static_cast<int>(StreamKind::kPp));
+  }
+  EXPECT_GT(sends, 0);
+  // Each send against the next pass of the task that made it (same stage, pass, chunk
+  // and micro-batch).
+  int checked = 0;
+  for (OpId op = 0; op < sim.info.size(); ++op) {
+    const OpInfo& info = sim.info[op];
+    if (info.category != Category::kPp) continue;
+    const int stage = static_cast<int>(sim.program.stream(op)) / kStreamsPerStage;
+    for (size_t i = 0; i + 1 < sim.tasks.size(); ++i) {
+      const TaskSpan& t = sim.tasks[i];
+      if (t.stage != stage || t.task.pass != info.pass || t.task.chunk != info.chunk ||
+          t.task.micro_batch != info.micro_batch || sim.tasks[i + 1].stage != stage) {
+        continue;
+      }
+      EXPECT_LE(sim.program.end(op), sim.program.start(sim.tasks[i + 1].first));
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0);
+}
+
 TEST(Simulate, OverlapOnlyHelps) {
   estimate::Scenario s = Make(model::testing::Gpt3(), 128, 8, 8, 2, 64, Schedule::kInterleaved);
   const double without = Simulated(NoOverlap(s));
