@@ -1431,7 +1431,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // same reduction. Returns the exposed time; records the collectives in `comms` if given.
   // With `layer_only` (FSDP), it only fills in the rank's layer for the pipeline's flow
   // (zero3_flow, below) and returns 0.
-  double zero3_flow = -1;  // FSDP: the ranks' flow's makespan (pp > 1), once known
+  double zero3_flow = -1;      // FSDP: the ranks' flow's makespan (pp > 1), once known
+  double zero3_flow_free = 0;  // and that of its passes without the calls
   // The layers of chunk k of pipeline rank `rank`, which holds `layers` in all.
   auto chunk_layers_of = [&](int rank, int layers, int k) {
     return p.schedule == parallel::Schedule::kDualPipe
@@ -1683,7 +1684,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         // The flow's step less this rank's passes and bubble: overlapped, at most the calls'
         // time (never slower than serial); in line, at least it (a pipeline carries them
         // into its fill and drain).
-        const double flow = std::max(0.0, zero3_flow - mb * tc.Total() - bubble_of(tc));
+        // The passes alone: the flow's own, or this rank's closed form where that is the
+        // shorter (so that the calls' time is what the flow adds where the two models of
+        // the pipeline differ, and the step never exceeds the flow's where the closed
+        // form is the longer).
+        const double alone = std::min(zero3_flow_free, mb * tc.Total() + bubble_of(tc));
+        const double flow = std::max(0.0, zero3_flow - alone);
         exposed = p.overlap_dp ? std::min(total, flow) : std::max(total, flow);
       } else if (p.overlap_dp) {
         const parallel::SampledOrders sample = parallel::SampleOrders(p);
@@ -1816,6 +1822,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   if (p.zero >= 3 && p.pp > 1) {
     const int chunks = parallel::ChunksPerRank(p);
     std::vector<FlowStage> with(static_cast<size_t>(parallel::VirtualStages(p)));
+    std::vector<FlowStage> without(with.size());           // the passes whole, without the calls
     std::vector<std::pair<size_t, Zero3Layer>> layers_of;  // by class (dualpipe: pair)
     bool calls = false;
     for (int rank = 0; rank < p.pp; ++rank) {
@@ -1849,16 +1856,26 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       }
       int layers_held = 0;
       for (const Held& x : h) layers_held += x.work->layers;
+      const Zero3Layer& alone = found->second;
       for (int k = 0; k < chunks; ++k) {
-        with[static_cast<size_t>(parallel::VirtualStage(p, rank, k))] = {
-            .layer = layer, .layers = chunk_layers_of(rank, std::max(1, layers_held), k)};
+        const size_t at = static_cast<size_t>(parallel::VirtualStage(p, rank, k));
+        const int n = chunk_layers_of(rank, std::max(1, layers_held), k);
+        with[at] = {.layer = layer, .layers = n};
+        without[at] = {.layer = {.forward = n * alone.forward,
+                                 .backward = n * alone.backward,
+                                 .weight = n * alone.weight},
+                       .layers = 1};
       }
     }
     if (calls) {
       const parallel::SampledOrders sample = parallel::SampleOrders(p, 2);
-      const double a = FlowMakespan(sample.a, with);
-      const double b = sample.periods == 0 ? a : FlowMakespan(sample.b, with);
-      zero3_flow = a + (b - a) * static_cast<double>(sample.periods);
+      auto extrapolated = [&](const std::vector<FlowStage>& stages) {
+        const double a = FlowMakespan(sample.a, stages);
+        const double b = sample.periods == 0 ? a : FlowMakespan(sample.b, stages);
+        return a + (b - a) * static_cast<double>(sample.periods);
+      };
+      zero3_flow = extrapolated(with);
+      zero3_flow_free = extrapolated(without);
     }
   }
   // Optimizer: one memory-bound Adam update over the rank's shard.
