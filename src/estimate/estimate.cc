@@ -1479,10 +1479,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     const int chunks = std::max(1, parallel::ChunksPerRank(p));
     const int layers_held = std::max(1, held_layers);
     const int bucket_layers = parallel::LayersPerDpBucket(
-        p, (dense_params + expert_params) / layers_held, ChunkLayers(layers_held, chunks, 0));
+        p, (dense_params + expert_params) / layers_held, chunk_layers_of(rank, layers_held, 0));
     auto buckets_of = [&](int layers) { return (layers + bucket_layers - 1) / bucket_layers; };
     int buckets = 0;
-    for (int k = 0; k < chunks; ++k) buckets += buckets_of(ChunkLayers(layers_held, chunks, k));
+    for (int k = 0; k < chunks; ++k) buckets += buckets_of(chunk_layers_of(rank, layers_held, k));
     const int calls = p.overlap_dp ? std::max(1, buckets) : 1;
     // The pipeline's sends and the data-parallel collectives share the rank's NIC when both
     // leave the scale-up domain (the simulator's shared resource). While the passes run,
@@ -1567,7 +1567,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         const int first = spans_of[0].last.start <= spans_of[1].last.start ? 0 : 1;
         double queue = 0;  // when the calls queued so far are done
         for (const int k : {first, 1 - first}) {
-          const double work = one * buckets_of(ChunkLayers(layers_held, chunks, k));
+          const double work = one * buckets_of(chunk_layers_of(rank, layers_held, k));
           const double start = std::max(queue, spans_of[static_cast<size_t>(k)].last.start);
           const double before_end = std::max(0.0, end - start) * nic_free;  // NIC time there
           queue = work <= before_end ? start + work / nic_free
@@ -1756,7 +1756,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         int gathered = 0;
         for (const int k : {first, 1 - first}) {
           const PassSpan& pass = spans_of[static_cast<size_t>(k)].first;
-          const int layers = ChunkLayers(layers_held, chunks, k);
+          const int layers = chunk_layers_of(rank, layers_held, k);
           const double layer_forward = (pass.end - pass.start) / std::max(1, layers);
           for (int l = 0; l < layers; l += bucket_layers) {
             ++gathered;
