@@ -66,6 +66,78 @@ TEST(ListMakespan, DualPipeMatchesDeepSeeksBubble) {
   EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::kDualPipe, 8, 1, 16), Equal(8, s)), 54);
 }
 
+TEST(ListMakespan, SpansAreEachRanksPassesInItsOrder) {
+  // The heavy last stage above: rank 0 runs F0 [0, 1], F1 [1, 2], B0 [7, 9], B1 [13, 15];
+  // rank 1 F0 [1, 3], B0 [3, 7], F1 [7, 9], B1 [9, 13].
+  const std::vector<StagePasses> stages{{.forward = 1, .backward = 2},
+                                        {.forward = 2, .backward = 4}};
+  std::vector<std::vector<PassSpan>> spans;
+  ListMakespan(Plan(Schedule::k1F1B, 2, 1, 2), stages, &spans);
+  ASSERT_EQ(spans.size(), 2u);
+  const double rank0[][2] = {{0, 1}, {1, 2}, {7, 9}, {13, 15}};
+  const double rank1[][2] = {{1, 3}, {3, 7}, {7, 9}, {9, 13}};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_DOUBLE_EQ(spans[0][i].start, rank0[i][0]) << i;
+    EXPECT_DOUBLE_EQ(spans[0][i].end, rank0[i][1]) << i;
+    EXPECT_DOUBLE_EQ(spans[1][i].start, rank1[i][0]) << i;
+    EXPECT_DOUBLE_EQ(spans[1][i].end, rank1[i][1]) << i;
+  }
+}
+
+std::vector<FlowStage> Layers(int stages, int layers, Zero3Layer l) {
+  return std::vector<FlowStage>(static_cast<size_t>(stages),
+                                FlowStage{.layer = l, .layers = layers});
+}
+
+TEST(FlowMakespan, GathersRunAheadIntoTheFillsWait) {
+  // pp 2, 1F1B, 4 micro-batches, one layer a stage (F 1, B 2), gathers of 0.5 s and no
+  // reductions: each rank's stream gathers all its passes' layers from the start, so only
+  // rank 0's first gather delays anything (rank 1's runs while it waits for its input),
+  // and the step is 0.5 s longer than without the calls.
+  const parallel::ParallelPlan plan = Plan(Schedule::k1F1B, 2, 1, 4);
+  const double without = FlowMakespan(plan, Layers(2, 1, {.forward = 1, .backward = 2}));
+  const double with =
+      FlowMakespan(plan, Layers(2, 1, {.forward = 1, .backward = 2, .gather = 0.5}));
+  EXPECT_DOUBLE_EQ(without, 15);  // (m + p - 1)(F + B)
+  EXPECT_DOUBLE_EQ(with - without, 0.5);
+}
+
+TEST(FlowMakespan, ARankSlowedByItsCallsDelaysTheRanksWaitingForIt) {
+  // Rank 0's gathers (3 s a layer) bind its stream; rank 1 has no calls, yet its first
+  // forward waits for rank 0's, which ends at 4 s (gather 3 s, layer 1 s), not 1 s.
+  const parallel::ParallelPlan plan = Plan(Schedule::k1F1B, 2, 1, 2);
+  std::vector<FlowStage> stages = Layers(2, 1, {.forward = 1, .backward = 2});
+  stages[0].layer.gather = 3;
+  std::vector<std::vector<PassSpan>> spans;
+  const double with = FlowMakespan(plan, stages, &spans);
+  EXPECT_DOUBLE_EQ(spans[0][0].end, 4);
+  EXPECT_DOUBLE_EQ(spans[1][0].start, 4);
+  EXPECT_GT(with, FlowMakespan(plan, Layers(2, 1, {.forward = 1, .backward = 2})) + 3);
+}
+
+TEST(FlowMakespan, TwoShortRunsExtrapolateTheWholeStep) {
+  // What the estimator does with a long step: the flow at two sampled lengths from 2 pp
+  // micro-batches, extrapolated by periods, against the whole step's flow.
+  const Zero3Layer l{.forward = 1,
+                     .backward = 2,
+                     .gather = 0.4,
+                     .reduce = 0.9,
+                     .backward_busy = 0.3,
+                     .slowdown = 0.1};
+  for (const parallel::Schedule schedule :
+       {Schedule::k1F1B, Schedule::kZeroBubbleH1, Schedule::kGPipe, Schedule::kDualPipe}) {
+    const parallel::ParallelPlan plan = Plan(schedule, 4, 1, 96);
+    const std::vector<FlowStage> stages = Layers(4, 3, l);
+    const parallel::SampledOrders sample = parallel::SampleOrders(plan, 2);
+    ASSERT_GT(sample.periods, 0);
+    const double a = FlowMakespan(sample.a, stages);
+    const double b = FlowMakespan(sample.b, stages);
+    EXPECT_NEAR(a + (b - a) * static_cast<double>(sample.periods), FlowMakespan(plan, stages),
+                1e-8 * FlowMakespan(plan, stages))
+        << parallel::ScheduleName(schedule);
+  }
+}
+
 // Zero3Exposed: one stream, calls in the order the simulator issues them.
 PipelineTask Task(Pass pass, bool defers_weight = false) {
   PipelineTask t;
