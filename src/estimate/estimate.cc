@@ -1548,13 +1548,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       return std::max(0.0, std::max(queue, pass) - window);
     };
     // The exposed part of a gradient reduction of `calls` calls of `one` seconds each,
-    // launched as each bucket's last backward ends. Without interleaving they run during
-    // the last micro-batch's backward, the last one after it (queued; dualpipe's two
-    // chunks: each call's bucket's share of the backward hides one). Interleaved, the
+    // launched as each bucket's last backward ends. With one chunk they run during the
+    // last micro-batch's backward, the last one after it (queued). With two or more the
     // chunks finish one by one in the drain: each chunk's calls queue on the dp stream from
-    // the start of rank 0's last backward of it, at the NIC's free share until rank 0's
-    // last pass (chunk 0's) ends and at the full rate after; what outlasts that pass is
-    // exposed.
+    // the start of its last backward (interleaved: rank 0's; dualpipe: the rank's own, from
+    // its orders' flow), at the NIC's free share until the rank's last pass ends and at the
+    // full rate after; what outlasts that pass is exposed.
     auto reduce_exposed = [&](double one, const std::function<double(int)>& bucket) {
       const double total = one * calls;
       if (!p.overlap_dp) return total;
@@ -1576,9 +1575,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         return std::max(0.0, queue - end);
       }
       if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
-        if (chunks == 1) return queued(bucket, backward_window, false);
-        const double bucket_backward = backward_window * bucket_layers / layers_held;
-        return std::max(one, total - (calls - 1) * bucket_backward);
+        return queued(bucket, backward_window, false);  // one chunk
       }
       const int layers = chunk_classes.front().layers;
       const double end = spans.last_ends[0];
@@ -1767,9 +1764,6 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       } else if (p.overlap_dp && chunks == 1) {
         ag_exposed = queued(bucket_cost(Kind::kAllGather, param_bytes, expert_param_bytes),
                             forward_window, true);
-      } else if (p.overlap_dp) {
-        ag_exposed =
-            std::max(ag_one, ag_time - (calls - 1) * forward_window * bucket_layers / layers_held);
       }
       dp_exposed =
           rs_exposed + ag_exposed + (rs_time + ag_time - rs_exposed - ag_exposed) * contention;

@@ -11,6 +11,10 @@ namespace fathom::estimate {
 
 namespace {
 
+// The largest share of the compute's rate a running call takes (as the simulator's engine
+// caps its slowdowns, sim::kMaxSlowdown): the compute always progresses.
+constexpr double kMaxSlowdown = 0.99;
+
 // A pipeline rank's compute and its data-parallel stream, run a pass at a time. The
 // stream runs the rank's calls in program order: a pass's layers each gather (the pass's
 // first two before its first layer, then one ahead) and, where the pass has weight
@@ -19,46 +23,72 @@ namespace {
 // call runs, the compute progresses at 1 - slowdown of its rate.
 class RankFlow {
  public:
-  // `passes[j]`: the layers of order[j] and their times. Keeps a reference to `order`.
+  // `passes[j]`: the layers of order[j] and their times.
   RankFlow(const std::vector<parallel::PipelineTask>& order,
-           std::vector<std::pair<int, const Zero3Layer*>> passes)
-      : order_(order), passes_(std::move(passes)) {
+           const std::vector<std::pair<int, const Zero3Layer*>>& passes) {
+    FATHOM_CHECK(passes.size() == order.size(), "a flow pass per task");
+    passes_.reserve(order.size());
     size_t layers = 0;
-    first_.reserve(order.size() + 1);
-    for (const auto& [n, l] : passes_) {
-      first_.push_back(layers);
+    for (size_t j = 0; j < order.size(); ++j) {
+      const parallel::PipelineTask& task = order[j];
+      const auto [n, l] = passes[j];
+      const bool forward = task.pass == parallel::Pass::kForward;
+      const bool weight = task.pass == parallel::Pass::kWeight;
+      const bool calls = l->gather + l->reduce > 0;
+      calls_ = calls_ || calls;
+      passes_.push_back(
+          {.first = layers,
+           .n = std::max(0, n),
+           .layer = forward              ? l->forward
+                    : weight             ? l->weight
+                    : task.defers_weight ? l->backward - l->weight
+                                         : l->backward,
+           .rate = 1 - std::min(l->slowdown, kMaxSlowdown),
+           .gather = l->gather + (forward ? l->forward_busy : l->backward_busy),
+           .reduce = l->reduce,
+           .gathers = !weight && calls,
+           .reduces = (weight || (task.pass == parallel::Pass::kBackward && !task.defers_weight)) &&
+                      l->reduce > 0});
       layers += static_cast<size_t>(std::max(0, n));
     }
-    first_.push_back(layers);
-    layers_.assign(layers, Layer{});
+    if (calls_) layers_.assign(layers, Layer{});
   }
 
   // Runs order[j], whose input is there at `ready`; returns its layers' own time.
   double Run(size_t j, double ready) {
-    const parallel::PipelineTask& task = order_[j];
-    const auto [n, l] = passes_[j];
-    const double layer = task.pass == parallel::Pass::kForward  ? l->forward
-                         : task.pass == parallel::Pass::kWeight ? l->weight
-                         : task.defers_weight                   ? l->backward - l->weight
-                                                                : l->backward;
+    const Pass& pass = passes_[j];
     compute_ = std::max(compute_, ready);
-    for (int i = 0; i < n; ++i) {
-      Layer& at = layers_[first_[j] + static_cast<size_t>(i)];
+    if (!calls_) {  // the passes alone: no stream to wait for or be slowed by
+      compute_ += pass.n * pass.layer;
+      return pass.n * pass.layer;
+    }
+    for (int i = 0; i < pass.n; ++i) {
+      Layer& at = layers_[pass.first + static_cast<size_t>(i)];
       Issue();
-      compute_ = Advance(std::max(compute_, at.gathered), layer, l->slowdown);
+      compute_ = Advance(std::max(compute_, at.gathered), pass.layer, pass.rate);
       at.done = compute_;
     }
-    return n * layer;
+    return pass.n * pass.layer;
   }
 
   // When the compute is done (the last pass run) and the stream with it.
   double compute() const { return compute_; }
   double End() {
-    Issue();
+    if (calls_) Issue();
     return std::max(stream_, compute_);
   }
 
  private:
+  // A task of the order as the flow runs it.
+  struct Pass {
+    size_t first = 0;   // its first layer's index
+    int n = 0;          // layers
+    double layer = 0;   // a layer's time, s
+    double rate = 1;    // the compute's rate beside a call
+    double gather = 0;  // a gather's time on the stream (with the pass's other NIC time)
+    double reduce = 0;  // a reduction's
+    bool gathers = false, reduces = false;
+  };
   struct Layer {
     double gathered = 0;  // when its gather is done
     double done = -1;     // when it is done (-1: not yet)
@@ -80,46 +110,35 @@ class RankFlow {
   // pass's program: its first layer's gather, then per layer the next one's gather and
   // its own reduction (as the simulator emits them).
   bool Next(Cursor& c, Call& call) const {
-    while (c.j < order_.size()) {
-      const parallel::PipelineTask& task = order_[c.j];
-      const auto [n, l] = passes_[c.j];
-      const bool gathers = task.pass != parallel::Pass::kWeight && l->gather + l->reduce > 0;
-      const size_t first = first_[c.j];
+    while (c.j < passes_.size()) {
+      const Pass& pass = passes_[c.j];
       if (c.phase == 0) {
         c.phase = 1;
         c.i = 0;
-        if (gathers && n > 0) {
-          call = {first, Gather(task, *l), false};
+        if (pass.gathers && pass.n > 0) {
+          call = {pass.first, pass.gather, false};
           return true;
         }
-      } else if (c.i >= n) {
+      } else if (c.i >= pass.n) {
         ++c.j;
         c.phase = 0;
       } else if (c.phase == 1) {
         c.phase = 2;
-        if (gathers && c.i + 1 < n) {
-          call = {first + static_cast<size_t>(c.i) + 1, Gather(task, *l), false};
+        if (pass.gathers && c.i + 1 < pass.n) {
+          call = {pass.first + static_cast<size_t>(c.i) + 1, pass.gather, false};
           return true;
         }
       } else {
-        const bool reduces = (task.pass == parallel::Pass::kWeight ||
-                              (task.pass == parallel::Pass::kBackward && !task.defers_weight)) &&
-                             l->reduce > 0;
-        const size_t at = first + static_cast<size_t>(c.i);
+        const size_t at = pass.first + static_cast<size_t>(c.i);
         c.phase = 1;
         ++c.i;
-        if (reduces) {
-          call = {at, l->reduce, true};
+        if (pass.reduces) {
+          call = {at, pass.reduce, true};
           return true;
         }
       }
     }
     return false;
-  }
-
-  // A gather's time on the stream: with the NIC time other calls of the pass take.
-  static double Gather(const parallel::PipelineTask& task, const Zero3Layer& l) {
-    return l.gather + (task.pass == parallel::Pass::kForward ? l.forward_busy : l.backward_busy);
   }
 
   // Starts the stream's calls in order up to the first reduction whose layer is not done.
@@ -139,14 +158,13 @@ class RankFlow {
     next_ = c;
   }
 
-  // When `work` seconds of compute from `start` end: slowed while the stream runs.
-  double Advance(double start, double work, double slowdown) {
+  // When `work` seconds of compute from `start` end: at `rate` while the stream runs.
+  double Advance(double start, double work, double rate) {
     while (passed_ < busy_.size() && busy_[passed_].to <= start) ++passed_;
     if (passed_ > 256 && 2 * passed_ > busy_.size()) {  // drop the spans passed
       busy_.erase(busy_.begin(), busy_.begin() + static_cast<std::ptrdiff_t>(passed_));
       passed_ = 0;
     }
-    const double rate = 1 - std::min(slowdown, 0.99);
     double t = start;
     for (size_t i = passed_; i < busy_.size(); ++i) {
       const auto [from, to] = busy_[i];
@@ -163,9 +181,8 @@ class RankFlow {
     return t + work;
   }
 
-  const std::vector<parallel::PipelineTask>& order_;
-  std::vector<std::pair<int, const Zero3Layer*>> passes_;
-  std::vector<size_t> first_;  // per pass, its first layer's index
+  std::vector<Pass> passes_;
+  bool calls_ = false;  // any pass gathers or reduces
   std::vector<Layer> layers_;
   Cursor next_;  // the next call to start
   struct Span {
@@ -220,7 +237,7 @@ double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowSt
           stages[static_cast<size_t>(virtual_of[static_cast<size_t>(r * chunks + order[j].chunk)])];
       passes[j] = {s.layers, &s.layer};
     }
-    flows.emplace_back(order, std::move(passes));
+    flows.emplace_back(order, passes);
   }
   size_t done = 0;
   // Sweeps over the ranks, each running what it can; they alternate direction, as the
@@ -285,7 +302,7 @@ double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,
   for (size_t j = 0; j < order.size(); ++j) {
     passes[j] = {layers[static_cast<size_t>(order[j].chunk)], &l};
   }
-  RankFlow flow(order, std::move(passes));
+  RankFlow flow(order, passes);
   double busy = 0;  // the layers' own time
   for (size_t j = 0; j < order.size(); ++j) busy += flow.Run(j, 0);
   return flow.End() - busy;

@@ -30,10 +30,10 @@ struct Zero3Layer {
 };
 
 // The time FSDP's calls add to the passes of `order` (a pipeline rank's tasks), as the
-// simulator issues them: each layer's gather queued as the layer before it starts (the
-// pass's first before the pass), a pass with weight gradients reduce-scattering each
-// layer's once they are done, all on one stream in that order. Gathers wait for nothing
-// but the stream, so they run ahead of the compute until a reduction waits for it, and a
+// simulator issues them: a pass's first two layers' gathers before its first layer, then
+// each layer's next one as the layer starts, and a pass with weight gradients
+// reduce-scattering each layer's once it is done, all on one stream in that order. Gathers wait for
+// nothing but the stream, so they run ahead of the compute until a reduction waits for it, and a
 // pass's first gather queues behind the previous pass's last reduction. Layers wait for
 // their gather; the pipeline's waits for other ranks are left out (FlowMakespan has them).
 // Included: the step's last reduction, and the compute the calls slow while they run.
@@ -53,7 +53,7 @@ struct FlowStage {
 // stage's forward of its micro-batch is done, a backward once the next one's backward and
 // its own forward are, a fused F&B chunk (dualpipe) once the inputs of both are there;
 // within a pass its layers one after another, each after its FSDP gather, on a dp stream
-// per rank as in Zero3Exposed. The step ends with the last rank's last reduction.
+// per rank as in Zero3Exposed. The step ends when every rank's compute and stream are done.
 // `stages[g]`: virtual stage g's. So a rank's gathers run ahead into its waits for the
 // others, and a rank slowed by its calls delays the ones waiting for it, as in the
 // simulator. O(order·layers) over the ranks. A plan whose orders cannot run

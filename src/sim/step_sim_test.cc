@@ -769,8 +769,14 @@ TEST(Simulate, DualPipeWithAHeavyHeadAgreesWithTheEstimator) {
 TEST(Simulate, DualPipeChunksReduceWhereTheirBackwardsEnd) {
   const estimate::Scenario s =
       Make(model::testing::Llama70B(), 256, 8, 4, 1, 256, Schedule::kDualPipe);
-  const double simulated = Simulated(s);
-  EXPECT_NEAR(Estimated(s), simulated, 0.01 * simulated);
+  core::Result<SimResult> sim = Simulate(s);
+  core::Result<estimate::StepReport> est = estimate::Estimate(s);
+  ASSERT_TRUE(sim.ok() && est.ok()) << sim.diagnostics().Format();
+  const estimate::StepReport& a = sim.value().report;
+  const estimate::StepReport& b = est.value();
+  EXPECT_NEAR(b.step_time_s, a.step_time_s, 0.01 * a.step_time_s);
+  // The data-parallel term itself (243 ms against 214 ms; it was 413 ms).
+  EXPECT_NEAR(b.time.dp_exposed, a.time.dp_exposed, 0.2 * a.time.dp_exposed);
 }
 
 // A blocking pipeline send still crosses the NIC: it shares it with the data-parallel
