@@ -246,6 +246,7 @@ ParallelPlan WithMicroBatches(ParallelPlan plan, int64_t m) {
 }  // namespace
 
 SampledOrders SampleOrders(const ParallelPlan& plan, int64_t from_pps) {
+  FATHOM_CHECK(from_pps >= 2, "samples from within the warm-up of 2 pp micro-batches");
   // The schedule's multiple of micro-batches (Megatron's interleaved: pp; dualpipe: 2),
   // and a period of at least pp of them past a warm-up of at most 2 pp (interleaved:
   // its (vp - 1)·pp + 2(pp - 1) forwards are under 2 pp micro-batches of each chunk;
