@@ -1312,6 +1312,24 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // no O(pp²) cost a plan.)
   constexpr double kDualPipeRunFrom = 0.02;
   constexpr double kDualPipeRunFull = 0.05;
+  // DualPipe's ranks run pass by pass without sends (ListMakespan) at the schedule's least
+  // micro-batches, 2 pp, whose fill and drain a longer step keeps: once, for the bubble
+  // where the stages are unequal and for where each rank's chunks fall (below).
+  parallel::ParallelPlan dualpipe_least = p;
+  dualpipe_least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
+  std::vector<std::vector<PassSpan>> dualpipe_spans;  // per rank, its passes
+  double dualpipe_run = -1;                           // the run's makespan, once run
+  auto run_dualpipe = [&] {
+    if (dualpipe_run >= 0) return dualpipe_run;
+    std::vector<StagePasses> stages(static_cast<size_t>(p.pp));
+    for (size_t s = 0; s < stages.size(); ++s) {
+      const StageTimes& t = times[class_of[s]];
+      const double f = ForwardPass(t);
+      stages[s] = {.forward = f, .backward = t.Total() - f, .weight = t.weight_grad};
+    }
+    dualpipe_run = ListMakespan(dualpipe_least, stages, &dualpipe_spans);
+    return dualpipe_run;
+  };
   double dualpipe_blend = 0;       // 0: the closed form, 1: the least of it and the run
   double fill_drain_dualpipe = 0;  // of the busiest rank, by the run
   double slowest_pair = 0;         // the busiest rank's passes, per micro-batch
@@ -1328,15 +1346,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     dualpipe_blend =
         std::clamp((excess - kDualPipeRunFrom) / (kDualPipeRunFull - kDualPipeRunFrom), 0.0, 1.0);
     if (dualpipe_blend > 0) {
-      std::vector<StagePasses> stages(static_cast<size_t>(p.pp));
-      for (size_t s = 0; s < stages.size(); ++s) {
-        const StageTimes& t = times[class_of[s]];
-        const double f = ForwardPass(t);
-        stages[s] = {.forward = f, .backward = t.Total() - f, .weight = t.weight_grad};
-      }
-      parallel::ParallelPlan least = p;
-      least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
-      fill_drain_dualpipe = std::max(0.0, ListMakespan(least, stages) - 2 * p.pp * slowest_pair);
+      fill_drain_dualpipe = std::max(0.0, run_dualpipe() - 2 * p.pp * slowest_pair);
     }
   }
   // DualPipe: where each rank's passes of its two chunks fall, for its data-parallel calls
@@ -1349,16 +1359,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   std::vector<std::array<ChunkSpans, 2>> dualpipe_chunks;  // per rank
   std::vector<double> dualpipe_end;                        // per rank, its last pass's end
   if (p.schedule == parallel::Schedule::kDualPipe && p.pp > 1 && p.overlap_dp && p.zero < 3) {
-    std::vector<StagePasses> stages(static_cast<size_t>(p.pp));
-    for (size_t s = 0; s < stages.size(); ++s) {
-      const StageTimes& t = times[class_of[s]];
-      const double f = ForwardPass(t);
-      stages[s] = {.forward = f, .backward = t.Total() - f, .weight = t.weight_grad};
-    }
-    parallel::ParallelPlan least = p;
-    least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
-    std::vector<std::vector<PassSpan>> ran_spans;
-    ListMakespan(least, stages, &ran_spans);
+    run_dualpipe();
+    const parallel::ParallelPlan& least = dualpipe_least;
+    const std::vector<std::vector<PassSpan>>& ran_spans = dualpipe_spans;
     dualpipe_chunks.resize(static_cast<size_t>(p.pp));
     dualpipe_end.assign(static_cast<size_t>(p.pp), 0.0);
     for (int rank = 0; rank < p.pp; ++rank) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "parallel/test_fixtures.h"
+
 namespace fathom::estimate {
 namespace {
 
@@ -12,13 +14,7 @@ using parallel::PipelineTask;
 using parallel::Schedule;
 
 parallel::ParallelPlan Plan(Schedule schedule, int pp, int vp, int micro_batches) {
-  parallel::ParallelPlan p;
-  p.pp = pp;
-  p.vp = vp;
-  p.schedule = schedule;
-  p.micro_batch_size = 1;
-  p.global_batch_size = micro_batches;
-  return p;
+  return parallel::testing::Pipeline(schedule, pp, vp, micro_batches);
 }
 
 std::vector<StagePasses> Equal(int pp, StagePasses s) {

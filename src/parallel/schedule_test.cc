@@ -7,17 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include "parallel/test_fixtures.h"
+
 namespace fathom::parallel {
 namespace {
 
 ParallelPlan Plan(Schedule schedule, int pp, int vp, int micro_batches) {
-  ParallelPlan p;
-  p.pp = pp;
-  p.vp = vp;
-  p.schedule = schedule;
-  p.micro_batch_size = 1;
-  p.global_batch_size = micro_batches;
-  return p;
+  return testing::Pipeline(schedule, pp, vp, micro_batches);
 }
 
 // Every (pass, chunk, micro-batch) once; backward after forward, weight after backward.
