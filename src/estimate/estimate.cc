@@ -1866,9 +1866,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
     if (calls) {
       const parallel::SampledOrders sample = parallel::SampleOrders(p, 2);
+      const auto orders_a = PipelineOrders(sample.a);
+      const auto orders_b = sample.periods == 0 ? decltype(orders_a){} : PipelineOrders(sample.b);
       auto extrapolated = [&](const std::vector<FlowStage>& stages) {
-        const double a = FlowMakespan(sample.a, stages);
-        const double b = sample.periods == 0 ? a : FlowMakespan(sample.b, stages);
+        const double a = FlowMakespan(sample.a, orders_a, stages);
+        const double b = sample.periods == 0 ? a : FlowMakespan(sample.b, orders_b, stages);
         return a + (b - a) * static_cast<double>(sample.periods);
       };
       zero3_flow = extrapolated(with);

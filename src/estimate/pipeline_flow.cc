@@ -196,18 +196,32 @@ class RankFlow {
 
 }  // namespace
 
+std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(
+    const parallel::ParallelPlan& plan) {
+  std::vector<std::vector<parallel::PipelineTask>> orders(static_cast<size_t>(plan.pp));
+  for (int r = 0; r < plan.pp; ++r)
+    orders[static_cast<size_t>(r)] = parallel::PipelineOrder(plan, r);
+  return orders;
+}
+
 double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages,
+                    std::vector<std::vector<PassSpan>>* spans) {
+  return FlowMakespan(plan, PipelineOrders(plan), stages, spans);
+}
+
+double FlowMakespan(const parallel::ParallelPlan& plan,
+                    const std::vector<std::vector<parallel::PipelineTask>>& orders,
+                    const std::vector<FlowStage>& stages,
                     std::vector<std::vector<PassSpan>>* spans) {
   const int p = plan.pp;
   const size_t m = static_cast<size_t>(plan.MicroBatches());
   const int last = parallel::VirtualStages(plan) - 1;
   FATHOM_CHECK(stages.size() == static_cast<size_t>(last + 1), "a flow stage per virtual stage");
+  FATHOM_CHECK(orders.size() == static_cast<size_t>(p), "an order per pipeline rank");
   const int chunks = parallel::ChunksPerRank(plan);
-  std::vector<std::vector<parallel::PipelineTask>> orders(static_cast<size_t>(p));
   std::vector<int> virtual_of(static_cast<size_t>(p * chunks));  // [r·chunks + k]
   size_t tasks = 0;
   for (int r = 0; r < p; ++r) {
-    orders[static_cast<size_t>(r)] = parallel::PipelineOrder(plan, r);
     tasks += orders[static_cast<size_t>(r)].size();
     for (int k = 0; k < chunks; ++k) {
       virtual_of[static_cast<size_t>(r * chunks + k)] = parallel::VirtualStage(plan, r, k);

@@ -65,6 +65,13 @@ struct PassSpan {
 };
 double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages,
                     std::vector<std::vector<PassSpan>>* spans = nullptr);
+// The same on the ranks' orders given (PipelineOrders(plan)), for flows that share them.
+double FlowMakespan(const parallel::ParallelPlan& plan,
+                    const std::vector<std::vector<parallel::PipelineTask>>& orders,
+                    const std::vector<FlowStage>& stages,
+                    std::vector<std::vector<PassSpan>>* spans = nullptr);
+// Every rank's PipelineOrder.
+std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(const parallel::ParallelPlan& plan);
 
 // A pipeline stage's passes per micro-batch: forward, backward (the weight gradient
 // included) and of it the weight gradient, each with its exposed waits.

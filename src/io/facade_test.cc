@@ -540,6 +540,7 @@ TEST(Facade, SizingAndPlanningSayACountIsNoSlice) {
   q.search.global_batch = 2048;
   q.tokens = "1T";
   q.chips = "6016,6144,8192";
+  q.search.zero = "1";  // the slices are the point, not the plans (zero 3 costs flows)
   plan::SearchOptions options;
   options.simulate_top = 0;
   core::Result<std::vector<plan::SizeResult>> r = Size(TestCatalog(), q, options);
