@@ -23,15 +23,20 @@ constexpr double kMaxSlowdown = 0.99;
 // call runs, the compute progresses at 1 - slowdown of its rate.
 class RankFlow {
  public:
-  // `passes[j]`: the layers of order[j] and their times.
-  RankFlow(const std::vector<parallel::PipelineTask>& order,
-           const std::vector<std::pair<int, const Zero3Layer*>>& passes) {
-    FATHOM_CHECK(passes.size() == order.size(), "a flow pass per task");
-    passes_.reserve(order.size());
+  // Empties the flow to run `order`, keeping its arrays' memory: `pass_of(j)` gives the
+  // layers of order[j] and their times, as a pair (layers, const Zero3Layer*).
+  template <typename PassOf>
+  void Reset(const std::vector<parallel::PipelineTask>& order, PassOf pass_of) {
+    passes_.clear();
+    busy_.clear();
+    calls_ = false;
+    next_ = {};
+    passed_ = 0;
+    stream_ = compute_ = 0;
     size_t layers = 0;
     for (size_t j = 0; j < order.size(); ++j) {
       const parallel::PipelineTask& task = order[j];
-      const auto [n, l] = passes[j];
+      const auto [n, l] = pass_of(j);
       const bool forward = task.pass == parallel::Pass::kForward;
       const bool weight = task.pass == parallel::Pass::kWeight;
       const bool calls = l->gather + l->reduce > 0;
@@ -51,7 +56,11 @@ class RankFlow {
                       l->reduce > 0});
       layers += static_cast<size_t>(std::max(0, n));
     }
-    if (calls_) layers_.assign(layers, Layer{});
+    if (calls_) {
+      layers_.assign(layers, Layer{});
+    } else {
+      layers_.clear();
+    }
   }
 
   // Runs order[j], whose input is there at `ready`; returns its layers' own time.
@@ -194,6 +203,14 @@ class RankFlow {
   double compute_ = 0;      // when the last layer is done
 };
 
+// FlowMakespan's working arrays.
+struct FlowArrays {
+  std::vector<int> virtual_of;
+  std::vector<double> forward_end, backward_end;
+  std::vector<size_t> next;
+  std::vector<RankFlow> flows;  // only the first pp are used; the others keep their memory
+};
+
 }  // namespace
 
 std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(
@@ -219,7 +236,11 @@ double FlowMakespan(const parallel::ParallelPlan& plan,
   FATHOM_CHECK(stages.size() == static_cast<size_t>(last + 1), "a flow stage per virtual stage");
   FATHOM_CHECK(orders.size() == static_cast<size_t>(p), "an order per pipeline rank");
   const int chunks = parallel::ChunksPerRank(plan);
-  std::vector<int> virtual_of(static_cast<size_t>(p * chunks));  // [r·chunks + k]
+  // A search runs this for thousands of plans a second: the arrays are the thread's, kept
+  // from one flow to the next (allocated afresh, their pages were faulted in every time).
+  thread_local FlowArrays arrays;
+  std::vector<int>& virtual_of = arrays.virtual_of;  // [r·chunks + k]
+  virtual_of.resize(static_cast<size_t>(p * chunks));
   size_t tasks = 0;
   for (int r = 0; r < p; ++r) {
     tasks += orders[static_cast<size_t>(r)].size();
@@ -229,8 +250,10 @@ double FlowMakespan(const parallel::ParallelPlan& plan,
   }
   constexpr double kPending = -1;
   // Pass ends by virtual stage and micro-batch ([g·m + i]), kPending until done.
-  std::vector<double> forward_end(static_cast<size_t>(last + 1) * m, kPending);
-  std::vector<double> backward_end(forward_end.size(), kPending);
+  std::vector<double>& forward_end = arrays.forward_end;
+  std::vector<double>& backward_end = arrays.backward_end;
+  forward_end.assign(static_cast<size_t>(last + 1) * m, kPending);
+  backward_end.assign(forward_end.size(), kPending);
   auto at = [m](int g, int micro_batch) {
     return static_cast<size_t>(g) * m + static_cast<size_t>(micro_batch);
   };
@@ -240,18 +263,17 @@ double FlowMakespan(const parallel::ParallelPlan& plan,
       (*spans)[static_cast<size_t>(r)].assign(orders[static_cast<size_t>(r)].size(), PassSpan{});
     }
   }
-  std::vector<size_t> next(static_cast<size_t>(p), 0);
-  std::vector<RankFlow> flows;
-  flows.reserve(static_cast<size_t>(p));
+  std::vector<size_t>& next = arrays.next;
+  next.assign(static_cast<size_t>(p), 0);
+  std::vector<RankFlow>& flows = arrays.flows;
+  if (flows.size() < static_cast<size_t>(p)) flows.resize(static_cast<size_t>(p));
   for (int r = 0; r < p; ++r) {
     const std::vector<parallel::PipelineTask>& order = orders[static_cast<size_t>(r)];
-    std::vector<std::pair<int, const Zero3Layer*>> passes(order.size());
-    for (size_t j = 0; j < order.size(); ++j) {
+    flows[static_cast<size_t>(r)].Reset(order, [&](size_t j) {
       const FlowStage& s =
           stages[static_cast<size_t>(virtual_of[static_cast<size_t>(r * chunks + order[j].chunk)])];
-      passes[j] = {s.layers, &s.layer};
-    }
-    flows.emplace_back(order, passes);
+      return std::pair<int, const Zero3Layer*>(s.layers, &s.layer);
+    });
   }
   size_t done = 0;
   // Sweeps over the ranks, each running what it can; they alternate direction, as the
@@ -294,7 +316,7 @@ double FlowMakespan(const parallel::ParallelPlan& plan,
   }
   FATHOM_CHECK(done == tasks, "a pipeline order that cannot run (ValidatePlan admits none)");
   double end = 0;
-  for (RankFlow& f : flows) end = std::max(end, f.End());
+  for (int r = 0; r < p; ++r) end = std::max(end, flows[static_cast<size_t>(r)].End());
   return end;
 }
 
@@ -312,11 +334,10 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
 
 double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,
                     const std::vector<int>& layers, const Zero3Layer& l) {
-  std::vector<std::pair<int, const Zero3Layer*>> passes(order.size());
-  for (size_t j = 0; j < order.size(); ++j) {
-    passes[j] = {layers[static_cast<size_t>(order[j].chunk)], &l};
-  }
-  RankFlow flow(order, passes);
+  RankFlow flow;
+  flow.Reset(order, [&](size_t j) {
+    return std::pair<int, const Zero3Layer*>(layers[static_cast<size_t>(order[j].chunk)], &l);
+  });
   double busy = 0;  // the layers' own time
   for (size_t j = 0; j < order.size(); ++j) busy += flow.Run(j, 0);
   return flow.End() - busy;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <random>
 #include <string>
 #include <utility>
@@ -23,10 +22,12 @@ Crossing BruteForce(const GroupShape& g, Pattern p, int64_t block, int64_t* grou
   Crossing x;
   *groups = 0;
   *flows = 0;
+  std::vector<int64_t> m;
+  m.reserve(static_cast<size_t>(n));
   for (int64_t base = 0; base + (n - 1) * s < g.chips; ++base) {
     if ((base / s) % n != 0) continue;
     ++*groups;
-    std::vector<int64_t> m;
+    m.clear();
     for (int64_t i = 0; i < n; ++i) m.push_back(base + i * s);
     auto flow = [&](int64_t i, int64_t j) {
       *flows += 1;
@@ -48,11 +49,14 @@ Crossing BruteForce(const GroupShape& g, Pattern p, int64_t block, int64_t* grou
         }
       }
     }
-    std::map<int64_t, int64_t> per_block;
-    for (int64_t r : m) ++per_block[r / block];
-    for (const auto& [b, c] : per_block) {
+    // The members per block: the ranks ascend, so each block's are a run.
+    for (size_t i = 0; i < m.size();) {
+      size_t j = i + 1;
+      while (j < m.size() && m[j] / block == m[i] / block) ++j;
+      const int64_t c = static_cast<int64_t>(j - i);
       x.most = std::max(x.most, c);
       if (c < n) x.fewest_split = x.fewest_split == 0 ? c : std::min(x.fewest_split, c);
+      i = j;
     }
     if (!g.all_groups) break;
   }
