@@ -14,8 +14,6 @@ namespace fathom::network {
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 // Capacity of one scale-up link: a chip's port (switch, torus) or one pair link (mesh).
 double ScaleUpLink(const ClusterSpec& c, int64_t domain) {
   const double port = c.scale_up.bandwidth.value() * c.scale_up.efficiency;
@@ -45,7 +43,7 @@ struct Built {
 TrafficRates Collect(const Built& b, std::span<const Traffic> traffic) {
   const size_t n = traffic.size();
   TrafficRates r;
-  r.rate.assign(n, kInf);
+  r.rate.assign(n, std::numeric_limits<double>::infinity());
   r.time.assign(n, 0);
   r.bottleneck_level.assign(n, kNoBottleneck);
   const bool rates_only = std::all_of(traffic.begin(), traffic.end(),

@@ -17,8 +17,6 @@
 namespace fathom::reliability {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 uint64_t SplitMix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -97,7 +95,7 @@ class Trial {
     const double seg = work_ + s_.w;
     const double last_seg = s_.straggler * last + s_.w;
 
-    next_exp_ = s_.exp_rate > 0 ? rng_.Exp(s_.exp_rate) : kInf;
+    next_exp_ = s_.exp_rate > 0 ? rng_.Exp(s_.exp_rate) : std::numeric_limits<double>::infinity();
     for (size_t i = 0; i < next_wb_.size(); ++i) next_wb_[i] = s_.weibull[i].Draw(rng_);
 
     int64_t done = 0;  // segments completed (durable or pending)
@@ -346,7 +344,7 @@ class Trial {
   const Sim& s_;
   Rng rng_;
   std::vector<double> next_wb_;
-  double next_exp_ = kInf;
+  double next_exp_ = std::numeric_limits<double>::infinity();
   LossBreakdown loss_;
   int64_t interruptions_ = 0;
   std::vector<Episode> episodes_;  // active fail-slow episodes (and some ended ones)

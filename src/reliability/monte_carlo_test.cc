@@ -14,8 +14,8 @@
 namespace fathom::reliability {
 namespace {
 
-constexpr double kMin = 60;
-constexpr double kDay = 86400;
+constexpr double kMinute = 60;
+constexpr double kOneDay = 86400;
 
 // One fail-stop class at job MTBF `mtbf_s`; ideal run of `ideal_s` at 1 s steps.
 RunSpec Job(double mtbf_s, double downtime_s, double w_s, double tau_s, double ideal_s) {
@@ -49,18 +49,18 @@ TEST(MonteCarlo, V1Llama3InterruptionBand) {
   FailureClass c;
   c.name = "all";
   c.count = 2048;
-  c.rate_per_s = 419 / (2048 * 54 * kDay);
+  c.rate_per_s = 419 / (2048 * 54 * kOneDay);
   s.failures.push_back(c);
-  s.recovery.restart_s = 10 * kMin;
+  s.recovery.restart_s = 10 * kMinute;
   s.checkpoint.blocking_s = 10;
   s.steps = 1e6;
   const double g = AnalyzeRun(s).value().ettr_all_causes;
-  s.steps = std::round(54 * kDay * g);
+  s.steps = std::round(54 * kOneDay * g);
   const MonteCarloReport mc = Simulate(s, 400, 1);
   std::printf("V1 DES: interruptions mean %.1f (P10 %.0f, P90 %.0f), %.2f days, ETTR %.4f\n",
               mc.interruptions.mean, mc.interruptions.p10, mc.interruptions.p90,
-              mc.time_to_train_s.mean / kDay, mc.ettr.mean);
-  EXPECT_NEAR(mc.time_to_train_s.mean / kDay, 54, 0.3);
+              mc.time_to_train_s.mean / kOneDay, mc.ettr.mean);
+  EXPECT_NEAR(mc.time_to_train_s.mean / kOneDay, 54, 0.3);
   EXPECT_NEAR(mc.interruptions.mean, 419, 4);  // σ of the mean ≈ 20.5/√400 ≈ 1
   EXPECT_GE(mc.interruptions.p10, 419 - 40);   // the Poisson 95 % band is 419 ± 40
   EXPECT_LE(mc.interruptions.p90, 419 + 40);
@@ -80,9 +80,11 @@ constexpr V7Row kV7[] = {{60, 0, 5, 111, 0.722, 0.721},
 TEST(MonteCarlo, V7AgreesWithDalyExact) {
   for (const V7Row& row : kV7) {
     // τ is a whole number of 1 s steps; the work a whole number of intervals.
-    const double tau = std::round(row.tau_min * kMin);
-    const RunSpec s = Job(row.m_min * kMin, row.r_min * kMin, row.w_min * kMin, tau, tau * 2000);
-    const double exact = ExactEttr(tau, row.w_min * kMin, row.r_min * kMin, row.m_min * kMin);
+    const double tau = std::round(row.tau_min * kMinute);
+    const RunSpec s =
+        Job(row.m_min * kMinute, row.r_min * kMinute, row.w_min * kMinute, tau, tau * 2000);
+    const double exact =
+        ExactEttr(tau, row.w_min * kMinute, row.r_min * kMinute, row.m_min * kMinute);
     EXPECT_NEAR(exact, row.exact, 0.0015) << row.tau_min;
     const MonteCarloReport mc = Simulate(s, 400, 7);
     std::printf("V7 tau=%.2f M=%.1f: MC %.4f +- %.4f (99%%), exact %.4f\n", row.tau_min, row.m_min,
@@ -98,12 +100,13 @@ TEST(MonteCarlo, V7WithPersistenceWindowAgreesWithTheReport) {
   // blocking_time given) it is the reference's own value. It used R = D + P, low by
   // 0.0009 / 0.0047 / 0.0054 on rows 3–5.
   for (const V7Row& row : {kV7[2], kV7[3], kV7[4]}) {
-    const double tau = std::round(row.tau_min * kMin), w = row.w_min * kMin;
+    const double tau = std::round(row.tau_min * kMinute), w = row.w_min * kMinute;
     for (const double p : {w, w + tau / 2, tau}) {
-      RunSpec s = Job(row.m_min * kMin, row.r_min * kMin, w, tau, tau * 4000);
+      RunSpec s = Job(row.m_min * kMinute, row.r_min * kMinute, w, tau, tau * 4000);
       s.checkpoint.persist_s = p;
       const RunReport r = AnalyzeRun(s).value();
-      EXPECT_NEAR(r.ettr, ExactEttr(tau, w, row.r_min * kMin + (p - w), row.m_min * kMin), 1e-12);
+      EXPECT_NEAR(r.ettr, ExactEttr(tau, w, row.r_min * kMinute + (p - w), row.m_min * kMinute),
+                  1e-12);
       if (p == w) {
         EXPECT_NEAR(r.ettr, row.exact, 0.001) << row.tau_min;
       }
@@ -117,8 +120,8 @@ TEST(MonteCarlo, V7WithPersistenceWindowAgreesWithTheReport) {
 }
 
 TEST(MonteCarlo, P3AccountingAndMeanLoss) {
-  RunSpec s = Job(185.6 * kMin, 10 * kMin, 10, 8 * kMin, 30 * kDay);
-  s.checkpoint.persist_s = 2 * kMin;
+  RunSpec s = Job(185.6 * kMinute, 10 * kMinute, 10, 8 * kMinute, 30 * kOneDay);
+  s.checkpoint.persist_s = 2 * kMinute;
   FailureClass slow = s.failures[0];
   slow.effect = Effect::kFailSlow;
   slow.slowdown = 1.5;
@@ -126,7 +129,7 @@ TEST(MonteCarlo, P3AccountingAndMeanLoss) {
   FailureClass sdc = s.failures[0];
   sdc.effect = Effect::kSilentCorruption;
   sdc.rate_per_s /= 20;
-  sdc.detect_latency_s = 20 * kMin;
+  sdc.detect_latency_s = 20 * kMinute;
   s.failures.push_back(slow);
   s.failures.push_back(sdc);
   s.checkpoint.retained = 4;
@@ -136,7 +139,7 @@ TEST(MonteCarlo, P3AccountingAndMeanLoss) {
   // 1e-9 (a FATHOM_CHECK inside the engine); the means add up as well.
   const MonteCarloReport mc = Simulate(s, 200, 3);
   EXPECT_NEAR(mc.mean_loss.Total(), mc.time_to_train_s.mean, 1e-9 * mc.time_to_train_s.mean);
-  EXPECT_DOUBLE_EQ(mc.mean_loss.useful, 30 * kDay);
+  EXPECT_DOUBLE_EQ(mc.mean_loss.useful, 30 * kOneDay);
   EXPECT_GT(mc.mean_loss.sdc, 0);
   EXPECT_GT(mc.mean_loss.straggler, 0);
   // The analytic breakdown agrees with the simulated one to first order.
@@ -152,7 +155,7 @@ TEST(MonteCarlo, P3AccountingAndMeanLoss) {
 // rolls back past them all. A fail-stop during the latency used to end it, so that more
 // failures meant less SDC loss (and a higher ETTR).
 TEST(MonteCarlo, SdcLatencyRunsOnThroughRestarts) {
-  RunSpec s = Job(3 * 3600, 10 * kMin, 10, 30 * kMin, 60 * kDay);
+  RunSpec s = Job(3 * 3600, 10 * kMinute, 10, 30 * kMinute, 60 * kOneDay);
   FailureClass sdc = s.failures[0];
   sdc.name = "sdc";
   sdc.effect = Effect::kSilentCorruption;
@@ -174,7 +177,7 @@ TEST(MonteCarlo, SdcLatencyRunsOnThroughRestarts) {
   // Without the fail-stop class the SDCs lose no less.
   RunSpec alone = s;
   alone.failures.erase(alone.failures.begin());
-  alone.checkpoint.interval_s = 30 * kMin;
+  alone.checkpoint.interval_s = 30 * kMinute;
   const RunReport a = AnalyzeRun(alone).value();
   const MonteCarloReport mca = Simulate(alone, 400, 5);
   EXPECT_LT(a.loss.sdc, r.loss.sdc);
@@ -189,10 +192,10 @@ TEST(MonteCarlo, SdcLatencyRunsOnThroughRestarts) {
 // arrive during a slow stretch: 1061 vs 530 interruptions with twice-slow nodes, 916 vs 706
 // with a fail-slow class.
 TEST(MonteCarlo, SlowTimeIsExposedToFailures) {
-  RunSpec slow = Job(3 * 60 * kMin, 9 * kMin, 10, 0, 30 * kDay);
+  RunSpec slow = Job(3 * 60 * kMinute, 9 * kMinute, 10, 0, 30 * kOneDay);
   slow.slow_node_fraction = 0.01;
   slow.slow_node_factor = 2;  // S = 1.99996 on 1000 nodes
-  RunSpec classes = Job(4.7 * 60 * kMin, 8 * kMin, 10, 0, 30 * kDay);
+  RunSpec classes = Job(4.7 * 60 * kMinute, 8 * kMinute, 10, 0, 30 * kOneDay);
   const double rate = classes.failures[0].rate_per_s;  // 3 per 1000 node-days
   FailureClass fail_slow = classes.failures[0];
   fail_slow.name = "slow";
@@ -204,7 +207,7 @@ TEST(MonteCarlo, SlowTimeIsExposedToFailures) {
   sdc.name = "sdc";
   sdc.effect = Effect::kSilentCorruption;
   sdc.rate_per_s = rate / 3;
-  sdc.detect_latency_s = 20 * kMin;
+  sdc.detect_latency_s = 20 * kMinute;
   FailureClass planned = classes.failures[0];
   planned.name = "planned";
   planned.effect = Effect::kPlannedMaintenance;
@@ -219,8 +222,8 @@ TEST(MonteCarlo, SlowTimeIsExposedToFailures) {
         "exposed: report %.1f interruptions (λT %.1f), MC %.1f; ETTR %.4f vs MC %.4f "
         "+- %.4f; downtime %.3f vs %.3f d\n",
         r.interruptions_expected, lambda * r.expected_time_s, mc.interruptions.mean,
-        r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width, r.loss.downtime / kDay,
-        mc.mean_loss.downtime / kDay);
+        r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width, r.loss.downtime / kOneDay,
+        mc.mean_loss.downtime / kOneDay);
     EXPECT_NEAR(r.interruptions_expected, lambda * r.expected_time_s,
                 1e-9 * r.interruptions_expected);
     // σ of the mean count ≈ sqrt(λT / 400).
@@ -235,24 +238,24 @@ TEST(MonteCarlo, SlowTimeIsExposedToFailures) {
 
 TEST(MonteCarlo, PersistenceWindowReworkIsHalfIntervalPlusP) {
   // §2.3: E[L] = τ/2 + P; τ = 10, P = 4 gives 9 (time units of minutes here), M >> τ.
-  RunSpec s = Job(5000 * kMin, 1 * kMin, 0, 10 * kMin, 200 * kDay);
-  s.checkpoint.persist_s = 4 * kMin;
+  RunSpec s = Job(5000 * kMinute, 1 * kMinute, 0, 10 * kMinute, 200 * kOneDay);
+  s.checkpoint.persist_s = 4 * kMinute;
   const MonteCarloReport mc = Simulate(s, 100, 11);
   const double per_failure = mc.mean_loss.rework / mc.interruptions.mean;
-  EXPECT_NEAR(per_failure / kMin, 9.0, 0.3);
+  EXPECT_NEAR(per_failure / kMinute, 9.0, 0.3);
 }
 
 TEST(MonteCarlo, ReplicaFailuresStallTheJob) {
   // V5 with fault tolerance (reliability_test.cc): the simulated stalls agree with 1 − λ·p,
   // and a job-stopping class on top cuts stalls short.
-  RunSpec s = Job(17.73 * kMin, 5 * kMin, 0, 0, 10 * kDay);
+  RunSpec s = Job(17.73 * kMinute, 5 * kMinute, 0, 0, 10 * kOneDay);
   s.nodes = 12500;
   s.failures[0].count = 12500;
   s.failures[0].rate_per_s /= 12.5;
   s.failures[0].effect = Effect::kStopReplica;
   s.replicas = 12500;
-  s.recovery.detect_s = 2 * kMin;
-  s.recovery.evict_s = 1 * kMin;
+  s.recovery.detect_s = 2 * kMinute;
+  s.recovery.evict_s = 1 * kMinute;
   for (const bool with_stops : {false, true}) {
     RunSpec t = s;
     if (with_stops) {
@@ -265,8 +268,8 @@ TEST(MonteCarlo, ReplicaFailuresStallTheJob) {
     const RunReport r = AnalyzeRun(t).value();
     const MonteCarloReport mc = Simulate(t, 200, 19);
     std::printf("replica stalls: report %.4f, MC %.4f +- %.4f; downtime %.3f vs %.3f d\n",
-                r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width, r.loss.downtime / kDay,
-                mc.mean_loss.downtime / kDay);
+                r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width,
+                r.loss.downtime / kOneDay, mc.mean_loss.downtime / kOneDay);
     EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), *mc.ettr_ci99_half_width);
     EXPECT_NEAR(mc.mean_loss.downtime, r.loss.downtime, 0.01 * r.loss.downtime);
     EXPECT_NEAR(mc.interruptions.mean, r.interruptions_expected,
@@ -278,8 +281,8 @@ TEST(MonteCarlo, SpareWaitIsLinearAndUnexposed) {
   // No spares, 1-day repairs: each restart waits for the repair (no failure strikes the
   // idle job), then recovers. The report's e^{D/M}·(1 + W/M) and count over the exposed
   // time agree with the simulated runs.
-  RunSpec s = Job(3 * 60 * kMin, 9 * kMin, 10, 0, 10 * kDay);
-  s.repair_time_s = kDay;
+  RunSpec s = Job(3 * 60 * kMinute, 9 * kMinute, 10, 0, 10 * kOneDay);
+  s.repair_time_s = kOneDay;
   s.spare_nodes = 0;
   const RunReport r = AnalyzeRun(s).value();
   const MonteCarloReport mc = Simulate(s, 200, 23);
@@ -294,7 +297,7 @@ TEST(MonteCarlo, SpareWaitIsLinearAndUnexposed) {
 }
 
 TEST(MonteCarlo, ReplicaFailuresCostTheReplicaShare) {
-  RunSpec s = Job(60 * kMin, 10 * kMin, 5, 5 * kMin, 20 * kDay);
+  RunSpec s = Job(60 * kMinute, 10 * kMinute, 5, 5 * kMinute, 20 * kOneDay);
   s.failures[0].effect = Effect::kStopReplica;
   s.replicas = 8;
   const RunReport r = AnalyzeRun(s).value();
@@ -306,7 +309,7 @@ TEST(MonteCarlo, ReplicaFailuresCostTheReplicaShare) {
 }
 
 TEST(MonteCarlo, WeibullClassKeepsItsMeanRate) {
-  RunSpec s = Job(300 * kMin, 5 * kMin, 10, 10 * kMin, 30 * kDay);
+  RunSpec s = Job(300 * kMinute, 5 * kMinute, 10, 10 * kMinute, 30 * kOneDay);
   s.failures[0].distribution = Distribution::kWeibull;
   s.failures[0].weibull_shape = 0.7;
   // The analytic figures use the mean rate only, and say so, pointing to the Monte Carlo.
@@ -321,7 +324,7 @@ TEST(MonteCarlo, WeibullClassKeepsItsMeanRate) {
   }
   EXPECT_TRUE(noted);
   const MonteCarloReport mc = Simulate(s, 200, 9);
-  const double expected = mc.time_to_train_s.mean / (300 * kMin);
+  const double expected = mc.time_to_train_s.mean / (300 * kMinute);
   EXPECT_NEAR(mc.interruptions.mean / expected, 1, 0.05);
   // Bursty arrivals (k < 1) spread the interruption count wider than Poisson.
   RunSpec e = s;
@@ -332,7 +335,7 @@ TEST(MonteCarlo, WeibullClassKeepsItsMeanRate) {
 }
 
 TEST(MonteCarlo, P8CiShrinksAndSeedsAgree) {
-  const RunSpec s = Job(111 * kMin, 5 * kMin, 0, 60 * kMin, 20 * kDay);
+  const RunSpec s = Job(111 * kMinute, 5 * kMinute, 0, 60 * kMinute, 20 * kOneDay);
   const MonteCarloReport a = Simulate(s, 100, 21), b = Simulate(s, 400, 21);
   EXPECT_NEAR(*b.ettr_ci99_half_width / *a.ettr_ci99_half_width, 0.5, 0.12);
   const MonteCarloReport c = Simulate(s, 400, 22);
@@ -347,7 +350,7 @@ bool SameBits(double x, double y) {
 }
 
 TEST(MonteCarlo, P8BitIdenticalAcrossThreadCounts) {
-  RunSpec s = Job(120 * kMin, 7 * kMin, 15, 0, 10 * kDay);
+  RunSpec s = Job(120 * kMinute, 7 * kMinute, 15, 0, 10 * kOneDay);
   FailureClass w = s.failures[0];
   w.distribution = Distribution::kWeibull;
   w.weibull_shape = 1.4;
@@ -397,17 +400,17 @@ TEST(MonteCarlo, EttrIsIdealOverTheMeanTimeAsTheReportsIs) {
 }
 
 TEST(MonteCarlo, ZeroRatesGiveTheIdealRun) {
-  const RunSpec s = Job(1, 600, 0, 0, 5 * kDay);
+  const RunSpec s = Job(1, 600, 0, 0, 5 * kOneDay);
   RunSpec none = s;
   none.failures[0].rate_per_s = 0;
   const MonteCarloReport mc = Simulate(none, 10, 1);
   EXPECT_DOUBLE_EQ(mc.ettr.mean, 1);
-  EXPECT_DOUBLE_EQ(mc.time_to_train_s.p90, 5 * kDay);
+  EXPECT_DOUBLE_EQ(mc.time_to_train_s.p90, 5 * kOneDay);
   EXPECT_EQ(mc.interruptions.mean, 0);
 }
 
 TEST(MonteCarlo, BadTrialsAndTheEventCap) {
-  const RunSpec s = Job(17.7 * kMin, 3 * kMin, 10, 0, 80 * kDay);
+  const RunSpec s = Job(17.7 * kMinute, 3 * kMinute, 10, 0, 80 * kOneDay);
   core::Result<MonteCarloReport> r = SimulateRuns(s, 0, 1, 0);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.diagnostics().Format().find("reliability.monte_carlo.trials"), std::string::npos);
@@ -435,12 +438,12 @@ namespace {
 // Beside a job-stopping class, the analytic stretch is a documented approximation (slow
 // periods outlive failures; reliability.h): within 0.01, and below (Jensen).
 TEST(MonteCarlo, OverlappingFailSlowEpisodesFormOneSlowPeriod) {
-  RunSpec one = Job(1, 600, 0, 0, 20 * kDay);
+  RunSpec one = Job(1, 600, 0, 0, 20 * kOneDay);
   one.failures[0].rate_per_s = 0;
   one.failures[0].effect = Effect::kFailSlow;
   one.failures[0].count = 2048;
   one.nodes = 2048;
-  one.failures[0].rate_per_s = 46.875 / 1000 / kDay;
+  one.failures[0].rate_per_s = 46.875 / 1000 / kOneDay;
   one.failures[0].slowdown = 2;
   one.failures[0].slow_duration_s = 3600;
   RunSpec mixed = one;
@@ -453,8 +456,8 @@ TEST(MonteCarlo, OverlappingFailSlowEpisodesFormOneSlowPeriod) {
     const RunReport r = AnalyzeRun(s).value();
     const MonteCarloReport mc = Simulate(s, 200, 29);
     std::printf("fail-slow only: report %.4f, MC %.4f +- %.4f; straggler %.3f vs %.3f d\n",
-                r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width, r.loss.straggler / kDay,
-                mc.mean_loss.straggler / kDay);
+                r.ettr_all_causes, mc.ettr.mean, *mc.ettr_ci99_half_width,
+                r.loss.straggler / kOneDay, mc.mean_loss.straggler / kOneDay);
     EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), *mc.ettr_ci99_half_width + 1e-4);
     EXPECT_GE(mc.ettr.mean, 1 / 5.0);
   }
