@@ -2,14 +2,16 @@
 // whether an exhaustive plan search is affordable. Target: <= 10 us per plan for
 // Llama 3 405B on 16,384 H100 (issue 2); an MoE plan (DeepSeek-V3 on 2,048 H800) within
 // 2x of the dense plans' cost (issue 5). Each scenario is loaded once, outside the
-// timed loop; only fathom::estimate::Estimate is timed. The _zero3 rows set plan.zero to 3:
-// with a pipeline, FSDP's calls are priced by running every rank's passes layer by layer
+// timed loop; only fathom::estimate::Estimate is timed, with the flows' arrays kept from one
+// estimate to the next, as a search keeps them. The _zero3 rows set plan.zero to 3: with a
+// pipeline, FSDP's calls are priced by running every rank's passes layer by layer
 // (estimate/pipeline_flow.h), the costliest plans a search estimates.
 #include <string>
 
 #include <benchmark/benchmark.h>
 
 #include "estimate/estimate.h"
+#include "estimate/pipeline_flow.h"
 #include "io/config.h"
 
 namespace {
@@ -25,9 +27,10 @@ void Estimate(benchmark::State& state, const char* example, int zero = -1) {
   }
   fathom::estimate::Scenario scenario = loaded.value().scenario;
   if (zero >= 0) scenario.plan.zero = zero;
+  fathom::estimate::FlowArrayPool flow_arrays;
   for (auto _ : state) {  // NOLINT(readability-identifier-naming): Google Benchmark's idiom
     fathom::core::Result<fathom::estimate::StepReport> report =
-        fathom::estimate::Estimate(scenario);
+        fathom::estimate::Estimate(scenario, {.flow_arrays = &flow_arrays});
     benchmark::DoNotOptimize(report);
   }
   state.SetItemsProcessed(state.iterations());  // plans estimated

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -943,6 +944,28 @@ PartnerShares PartneredShares(const parallel::ParallelPlan& p, int stage) {
   return out;
 }
 
+// The working arrays of an estimate's pass-by-pass flows: taken from the pool given (and
+// given back when the estimate is done), or the estimate's own, at the first flow.
+class HeldFlowArrays {
+ public:
+  explicit HeldFlowArrays(FlowArrayPool* pool) : pool_(pool) {}
+  HeldFlowArrays(const HeldFlowArrays&) = delete;
+  HeldFlowArrays& operator=(const HeldFlowArrays&) = delete;
+  ~HeldFlowArrays() {
+    if (pool_ != nullptr && arrays_ != nullptr) pool_->Give(std::move(arrays_));
+  }
+  FlowArrays* Get() {
+    if (arrays_ == nullptr) {
+      arrays_ = pool_ != nullptr ? pool_->Take() : std::make_unique<FlowArrays>();
+    }
+    return arrays_.get();
+  }
+
+ private:
+  FlowArrayPool* pool_;
+  std::unique_ptr<FlowArrays> arrays_;
+};
+
 }  // namespace
 
 BoundTimes SumBounds(const std::vector<OpSummary>& ops) {
@@ -955,6 +978,7 @@ BoundTimes SumBounds(const std::vector<OpSummary>& ops) {
 }
 
 core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& options) {
+  HeldFlowArrays flow_arrays(options.flow_arrays);
   const model::ModelSpec& m = sc.model;
   const parallel::ParallelPlan& p = sc.plan;
   const network::ClusterSpec& cl = sc.cluster;
@@ -1327,7 +1351,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double f = ForwardPass(t);
       stages[s] = {.forward = f, .backward = t.Total() - f, .weight = t.weight_grad};
     }
-    dualpipe_run = ListMakespan(dualpipe_least, stages, &dualpipe_spans);
+    dualpipe_run = ListMakespan(dualpipe_least, stages, &dualpipe_spans, flow_arrays.Get());
     return dualpipe_run;
   };
   double dualpipe_blend = 0;       // 0: the closed form, 1: the least of it and the run
@@ -1869,8 +1893,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const auto orders_a = PipelineOrders(sample.a);
       const auto orders_b = sample.periods == 0 ? decltype(orders_a){} : PipelineOrders(sample.b);
       auto extrapolated = [&](const std::vector<FlowStage>& stages) {
-        const double a = FlowMakespan(sample.a, orders_a, stages);
-        const double b = sample.periods == 0 ? a : FlowMakespan(sample.b, orders_b, stages);
+        const double a = FlowMakespan(sample.a, orders_a, stages, nullptr, flow_arrays.Get());
+        const double b = sample.periods == 0
+                             ? a
+                             : FlowMakespan(sample.b, orders_b, stages, nullptr, flow_arrays.Get());
         return a + (b - a) * static_cast<double>(sample.periods);
       };
       zero3_flow = extrapolated(with);

@@ -200,12 +200,18 @@ struct StepReport {
   Timeline timeline;                    // filled by the simulator
 };
 
+class FlowArrayPool;  // pipeline_flow.h
+
 struct EstimateOptions {
   // The pipeline rank whose per-stage tables (operators, collectives, MoE/CP breakdown,
   // data-parallel shard) the report gives; -1: the critical stage's. The simulator asks for
   // the rank it reports. A rank other than the critical one also prices the step as if that
   // rank set the pipeline's pace: only its tables are meaningful then.
   int report_rank = -1;
+  // Where the pass-by-pass flows of FSDP with a pipeline take their working arrays from
+  // and give them back (a search's, shared by its estimates on any number of threads);
+  // none: allocated and freed. Which arrays they get changes nothing in the report.
+  FlowArrayPool* flow_arrays = nullptr;
 };
 
 // Validates the scenario and estimates one step. Diagnostics name plan/model keys.

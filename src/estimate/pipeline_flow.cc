@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -203,14 +205,42 @@ class RankFlow {
   double compute_ = 0;      // when the last layer is done
 };
 
-// FlowMakespan's working arrays.
-struct FlowArrays {
+}  // namespace
+
+struct FlowArrays::Arrays {
   std::vector<int> virtual_of;
   std::vector<double> forward_end, backward_end;
   std::vector<size_t> next;
   std::vector<RankFlow> flows;  // only the first pp are used; the others keep their memory
 };
 
+FlowArrays::FlowArrays() : arrays_(std::make_unique<Arrays>()) {}
+FlowArrays::~FlowArrays() = default;
+
+std::unique_ptr<FlowArrays> FlowArrayPool::Take() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!spares_.empty()) {
+      std::unique_ptr<FlowArrays> a = std::move(spares_.back());
+      spares_.pop_back();
+      return a;
+    }
+  }
+  return std::make_unique<FlowArrays>();
+}
+
+void FlowArrayPool::Give(std::unique_ptr<FlowArrays> arrays) {
+  if (arrays == nullptr) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  spares_.push_back(std::move(arrays));
+}
+
+namespace {
+// FlowMakespan in the arrays given.
+double RunFlows(const parallel::ParallelPlan& plan,
+                const std::vector<std::vector<parallel::PipelineTask>>& orders,
+                const std::vector<FlowStage>& stages, std::vector<std::vector<PassSpan>>* spans,
+                FlowArrays::Arrays& arrays);
 }  // namespace
 
 std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(
@@ -228,17 +258,27 @@ double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowSt
 
 double FlowMakespan(const parallel::ParallelPlan& plan,
                     const std::vector<std::vector<parallel::PipelineTask>>& orders,
-                    const std::vector<FlowStage>& stages,
-                    std::vector<std::vector<PassSpan>>* spans) {
+                    const std::vector<FlowStage>& stages, std::vector<std::vector<PassSpan>>* spans,
+                    FlowArrays* kept) {
+  if (kept == nullptr) {
+    FlowArrays own;
+    return RunFlows(plan, orders, stages, spans, own.arrays());
+  }
+  return RunFlows(plan, orders, stages, spans, kept->arrays());
+}
+
+namespace {
+
+double RunFlows(const parallel::ParallelPlan& plan,
+                const std::vector<std::vector<parallel::PipelineTask>>& orders,
+                const std::vector<FlowStage>& stages, std::vector<std::vector<PassSpan>>* spans,
+                FlowArrays::Arrays& arrays) {
   const int p = plan.pp;
   const size_t m = static_cast<size_t>(plan.MicroBatches());
   const int last = parallel::VirtualStages(plan) - 1;
   FATHOM_CHECK(stages.size() == static_cast<size_t>(last + 1), "a flow stage per virtual stage");
   FATHOM_CHECK(orders.size() == static_cast<size_t>(p), "an order per pipeline rank");
   const int chunks = parallel::ChunksPerRank(plan);
-  // A search runs this for thousands of plans a second: the arrays are the thread's, kept
-  // from one flow to the next (allocated afresh, their pages were faulted in every time).
-  thread_local FlowArrays arrays;
   std::vector<int>& virtual_of = arrays.virtual_of;  // [r·chunks + k]
   virtual_of.resize(static_cast<size_t>(p * chunks));
   size_t tasks = 0;
@@ -320,8 +360,10 @@ double FlowMakespan(const parallel::ParallelPlan& plan,
   return end;
 }
 
+}  // namespace
+
 double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages,
-                    std::vector<std::vector<PassSpan>>* spans) {
+                    std::vector<std::vector<PassSpan>>* spans, FlowArrays* arrays) {
   std::vector<FlowStage> flow(static_cast<size_t>(parallel::VirtualStages(plan)));
   for (size_t g = 0; g < flow.size(); ++g) {
     const StagePasses& s =
@@ -329,7 +371,7 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
     flow[g] = {.layer = {.forward = s.forward, .backward = s.backward, .weight = s.weight},
                .layers = 1};
   }
-  return FlowMakespan(plan, flow, spans);
+  return FlowMakespan(plan, PipelineOrders(plan), flow, spans, arrays);
 }
 
 double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,

@@ -4,6 +4,8 @@
 // Times are in seconds.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "parallel/plan.h"
@@ -48,6 +50,38 @@ struct FlowStage {
   int layers = 1;
 };
 
+// The working arrays of flows (FlowMakespan), kept from one flow to the next. A search
+// estimates thousands of zero 3 pipelined plans a second, each with four flows of every
+// rank, and arrays allocated afresh for each had their pages faulted in every time
+// (bench/estimate_bench's _zero3 rows: 861 -> 114 us a plan). One flow at a time: a thread
+// takes its own from a FlowArrayPool. Which arrays a flow gets changes nothing it computes.
+class FlowArrays {
+ public:
+  FlowArrays();
+  ~FlowArrays();
+  FlowArrays(const FlowArrays&) = delete;
+  FlowArrays& operator=(const FlowArrays&) = delete;
+
+  struct Arrays;  // defined by pipeline_flow.cc
+  Arrays& arrays() { return *arrays_; }
+
+ private:
+  std::unique_ptr<Arrays> arrays_;
+};
+
+// FlowArrays for any number of threads: Take() gives a kept one (or a new one), Give() keeps
+// it for the next. The owner (a search) passes it to each estimate
+// (EstimateOptions::flow_arrays).
+class FlowArrayPool {
+ public:
+  std::unique_ptr<FlowArrays> Take();
+  void Give(std::unique_ptr<FlowArrays> arrays);
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<FlowArrays>> spares_;  // guarded by mutex_
+};
+
 // The makespan of the ranks' orders (PipelineOrder) without sends, as the simulator runs
 // them: each rank one pass at a time in its order, a forward once the previous virtual
 // stage's forward of its micro-batch is done, a backward once the next one's backward and
@@ -59,7 +93,8 @@ struct FlowStage {
 // simulator. O(order·layers) over the ranks. A plan whose orders cannot run
 // (ValidatePlan admits none) is an internal error. With `spans`, each rank's passes'
 // starts and ends, in the order of its PipelineOrder (a pass's start: its input there and
-// the rank free, before any wait for its first gather).
+// the rank free, before any wait for its first gather). With `arrays`, the flow works in
+// those; otherwise in arrays of its own.
 struct PassSpan {
   double start = 0, end = 0;  // s
 };
@@ -69,7 +104,8 @@ double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowSt
 double FlowMakespan(const parallel::ParallelPlan& plan,
                     const std::vector<std::vector<parallel::PipelineTask>>& orders,
                     const std::vector<FlowStage>& stages,
-                    std::vector<std::vector<PassSpan>>* spans = nullptr);
+                    std::vector<std::vector<PassSpan>>* spans = nullptr,
+                    FlowArrays* arrays = nullptr);
 // Every rank's PipelineOrder.
 std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(const parallel::ParallelPlan& plan);
 
@@ -83,6 +119,7 @@ struct StagePasses {
 // chunk of an interleaved rank alike). Used where the schedule has no closed form for
 // unequal stages (dualpipe), and for where a rank's passes of each chunk fall. O(pp·order).
 double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages,
-                    std::vector<std::vector<PassSpan>>* spans = nullptr);
+                    std::vector<std::vector<PassSpan>>* spans = nullptr,
+                    FlowArrays* arrays = nullptr);
 
 }  // namespace fathom::estimate

@@ -12,6 +12,7 @@
 #include "core/parallel.h"
 #include "core/text.h"
 #include "core/units.h"
+#include "estimate/pipeline_flow.h"
 #include "parallel/memory.h"
 #include "sim/step_sim.h"
 
@@ -577,12 +578,14 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     return diags;
   }
 
-  // Estimate.
+  // Estimate. The zero 3 plans with a pipeline run flows pass by pass, in arrays the
+  // estimates pass on to each other.
   std::vector<std::string> failed(valid.size());
+  estimate::FlowArrayPool flow_arrays;
   core::ParallelFor(static_cast<int64_t>(valid.size()), options.threads, [&](int64_t i) {
     Candidate& c = valid[static_cast<size_t>(i)];
     estimate::Scenario sc{base.name, base.description, m, cluster_of(c.plan), c.plan};
-    core::Result<estimate::StepReport> r = estimate::Estimate(sc);
+    core::Result<estimate::StepReport> r = estimate::Estimate(sc, {.flow_arrays = &flow_arrays});
     if (!r.ok()) {
       failed[static_cast<size_t>(i)] = r.diagnostics().FirstError();
       return;
