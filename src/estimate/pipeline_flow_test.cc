@@ -112,15 +112,20 @@ TEST(FlowMakespan, ARankSlowedByItsCallsDelaysTheRanksWaitingForIt) {
   EXPECT_GT(with, FlowMakespan(plan, Layers(2, 1, {.forward = 1, .backward = 2})) + 3);
 }
 
+// A layer with calls of every kind: gathers, reductions, other NIC traffic and contention.
+Zero3Layer WithCalls() {
+  return {.forward = 1,
+          .backward = 2,
+          .gather = 0.4,
+          .reduce = 0.9,
+          .backward_busy = 0.3,
+          .slowdown = 0.1};
+}
+
 TEST(FlowMakespan, TwoShortRunsExtrapolateTheWholeStep) {
   // What the estimator does with a long step: the flow at two sampled lengths from 2 pp
   // micro-batches, extrapolated by periods, against the whole step's flow.
-  const Zero3Layer l{.forward = 1,
-                     .backward = 2,
-                     .gather = 0.4,
-                     .reduce = 0.9,
-                     .backward_busy = 0.3,
-                     .slowdown = 0.1};
+  const Zero3Layer l = WithCalls();
   for (const parallel::Schedule schedule :
        {Schedule::k1F1B, Schedule::kZeroBubbleH1, Schedule::kGPipe, Schedule::kDualPipe}) {
     const parallel::ParallelPlan plan = Plan(schedule, 4, 1, 96);
@@ -138,13 +143,8 @@ TEST(FlowMakespan, TwoShortRunsExtrapolateTheWholeStep) {
 // Flows run in arrays kept from earlier ones (of other shapes: more ranks and passes, then
 // fewer; with calls and without) give, bit for bit, what they give in arrays of their own.
 TEST(FlowMakespan, FlowsOnKeptArraysAreTheFlowsOnTheirOwn) {
-  const Zero3Layer l{.forward = 1,
-                     .backward = 2,
-                     .weight = 0.5,
-                     .gather = 0.4,
-                     .reduce = 0.9,
-                     .backward_busy = 0.3,
-                     .slowdown = 0.1};
+  Zero3Layer l = WithCalls();
+  l.weight = 0.5;
   struct Flow {
     parallel::ParallelPlan plan;
     std::vector<FlowStage> stages;
