@@ -11,7 +11,8 @@
 
 namespace fathom::estimate {
 
-namespace {
+// Named, not anonymous: FlowArrays::Arrays, declared in the header, holds RankFlows.
+namespace flow_internal {
 
 // The largest share of the compute's rate a running call takes (as the simulator's engine
 // caps its slowdowns, sim::kMaxSlowdown): the compute always progresses.
@@ -205,7 +206,9 @@ class RankFlow {
   double compute_ = 0;      // when the last layer is done
 };
 
-}  // namespace
+}  // namespace flow_internal
+
+using flow_internal::RankFlow;
 
 struct FlowArrays::Arrays {
   std::vector<int> virtual_of;
