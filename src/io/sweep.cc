@@ -17,6 +17,7 @@
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/text.h"
+#include "estimate/pipeline_flow.h"
 #include "io/facade.h"
 #include "io/json_text.h"
 #include "io/keys.h"
@@ -371,7 +372,7 @@ core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catal
 
 SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
                        std::counting_semaphore<kSimulationsAtOnce>& simulations,
-                       sim::SimulationArrays& arrays) {
+                       sim::SimulationArrays& arrays, estimate::FlowArrayPool& flow_arrays) {
   SweepRow row;
   row.index = index;
   std::vector<Override> overrides = s.overrides;
@@ -394,7 +395,7 @@ SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
   row.engine = engine.simulate ? "simulate" : "estimate";
   diags.Append(engine.warnings);
   auto run = [&]() -> core::Result<estimate::StepReport> {
-    if (row.engine != "simulate") return estimate::Estimate(sc);
+    if (row.engine != "simulate") return estimate::Estimate(sc, {.flow_arrays = &flow_arrays});
     struct Slot {
       std::counting_semaphore<kSimulationsAtOnce>& s;
       explicit Slot(std::counting_semaphore<kSimulationsAtOnce>& x) : s(x) { s.acquire(); }
@@ -446,12 +447,13 @@ std::vector<SweepRow> EvaluateSweep(const Catalog& catalog, const Sweep& sweep,
   std::vector<SweepRow> rows(indices.size());
   std::counting_semaphore<kSimulationsAtOnce> simulations(kSimulationsAtOnce);
   sim::SimulationArrays arrays;
+  estimate::FlowArrayPool flow_arrays;
   const int64_t total = static_cast<int64_t>(indices.size());
   int64_t done = 0;
   std::mutex reporting;
   core::ParallelFor(total, threads, [&](int64_t i) {
-    rows[static_cast<size_t>(i)] =
-        EvaluatePoint(catalog, sweep, indices[static_cast<size_t>(i)], simulations, arrays);
+    rows[static_cast<size_t>(i)] = EvaluatePoint(catalog, sweep, indices[static_cast<size_t>(i)],
+                                                 simulations, arrays, flow_arrays);
     if (progress) {
       std::lock_guard<std::mutex> lock(reporting);
       progress(++done, total);
