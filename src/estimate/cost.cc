@@ -313,10 +313,21 @@ std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<T
   return anchors;
 }
 
-double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls, bool overlap,
-                 double contention) {
+TpOverlap TpOverlapOf(const parallel::ParallelPlan& plan) {
+  return plan.overlap_tp         ? TpOverlap::kAll
+         : plan.overlap_tp_async ? TpOverlap::kBackward
+                                 : TpOverlap::kNone;
+}
+
+bool HidesWhole(const TpGemm& gemm, bool reduces) {
+  return gemm.gradient && !gemm.row_parallel &&
+         (reduces ? gemm.weight_gradient : !gemm.weight_gradient);
+}
+
+double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls,
+                 TpOverlap overlap, double contention) {
   double exposed = 0;
-  if (!overlap) {
+  if (overlap == TpOverlap::kNone) {
     for (const TpCall& c : calls) exposed += c.time;
     return exposed;
   }
@@ -327,9 +338,18 @@ double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& ca
       exposed += calls[i].time;
       continue;
     }
+    const auto at = static_cast<size_t>(anchors[i]);
+    if (HidesWhole(gemms[at], calls[i].reduces)) {
+      beside[at] += calls[i].time;
+      continue;
+    }
+    if (overlap != TpOverlap::kAll) {
+      exposed += calls[i].time;
+      continue;
+    }
     const double chunk = calls[i].time / calls[i].members;
     exposed += chunk;
-    beside[static_cast<size_t>(anchors[i])] += calls[i].time - chunk;
+    beside[at] += calls[i].time - chunk;
   }
   for (size_t j = 0; j < gemms.size(); ++j) {
     if (beside[j] > 0) exposed += std::max(contention * beside[j], beside[j] - gemms[j].time);

@@ -89,10 +89,28 @@ struct TpCall {
 struct TpGemm {
   double time = 0;  // seconds
   bool expert = false;
-  bool row_parallel = false;  // the second GEMM of a column/row pair (ComputeOp)
-  bool gradient = false;      // a dgrad or wgrad (else a forward GEMM, recomputed or not)
-  int run = -1;               // the layers it belongs to (ComputeOp::run)
+  bool row_parallel = false;     // the second GEMM of a column/row pair (ComputeOp)
+  bool gradient = false;         // a dgrad or wgrad (else a forward GEMM, recomputed or not)
+  int run = -1;                  // the layers it belongs to (ComputeOp::run)
+  bool weight_gradient = false;  // a wgrad
 };
+
+// How the tensor-parallel calls overlap the GEMMs (plan.overlap.tp, overlap.tp_async).
+enum class TpOverlap : uint8_t {
+  kNone,      // every call blocks the compute
+  kBackward,  // Megatron-LM's asynchronous backward: the calls HidesWhole takes, whole
+  kAll,       // userbuffers: those whole, every other call but one chunk of it
+};
+TpOverlap TpOverlapOf(const parallel::ParallelPlan& plan);
+
+// Whether a call anchored at `gemm` (TpAnchors) runs beside it whole: Megatron-LM's
+// column-parallel backward (LinearWithGradAccumulationAndAsyncCommunication; Transformer
+// Engine's linear layers alike, and userbuffers' "bulk" overlap of the same calls) starts
+// the input's all-gather (sequence parallelism) before its dgrad GEMM and the input
+// gradient's all-reduce or reduce-scatter after it, and waits for each only after the next
+// GEMM: the gather runs beside the dgrad, the reduction beside the wgrad. A deferred wgrad
+// (zero-bubble's W pass) leaves the reduction nothing to hide behind.
+bool HidesWhole(const TpGemm& gemm, bool reduces);
 
 // Whether a tensor-parallel call may overlap `op`: a linear layer's GEMM, recomputed ones
 // only under full recompute (which repeats their calls).
@@ -112,14 +130,15 @@ bool PairsWithTp(const workload::ComputeOp& op, const parallel::ParallelPlan& pl
 // has no GEMM of the call's group and run. Both engines place the calls so.
 std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls);
 
-// The exposed time of a pass's tensor-parallel calls: without overlap all of it. With it a
-// call's first chunk (time / members, which cannot start before its producer ends: Wang et
-// al. 2023, "Overlap communication with dependent computation") is exposed and the rest
-// runs beside its GEMM, slowing the GEMM by `contention` of it (CommContention); per GEMM,
-// what the GEMM and that slowdown do not cover is exposed too. A call without a GEMM of its
-// group is exposed whole.
-double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls, bool overlap,
-                 double contention);
+// The exposed time of a pass's tensor-parallel calls: without overlap all of it. A call
+// that HidesWhole runs beside its GEMM whole (kBackward, kAll); with kAll any other call's
+// first chunk (time / members, which cannot start before its producer ends: Wang et al.
+// 2023, "Overlap communication with dependent computation") is exposed and the rest runs
+// beside its GEMM. What runs beside a GEMM slows it by `contention` of its time
+// (CommContention); per GEMM, what the GEMM and that slowdown do not cover is exposed too.
+// A call without a GEMM of its group is exposed whole.
+double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls,
+                 TpOverlap overlap, double contention);
 
 // Share of the compute units an overlapped collective takes from the compute beside it:
 // overlap.comm_units / the chip's compute units, at most 1; 0 when the chip runs its

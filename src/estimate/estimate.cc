@@ -183,9 +183,10 @@ struct StageTimes {
   double recompute_flops = 0;  // per micro-batch
   double tp_forward = 0;
   double tp_backward = 0;
-  double tp_exposed = 0;         // per micro-batch
-  double weight_grad = 0;        // wgrad GEMMs, per micro-batch (the W pass of zero-bubble)
-  double attention_forward = 0;  // attention-core compute, per micro-batch
+  double tp_exposed = 0;          // per micro-batch
+  double tp_exposed_forward = 0;  // of it, the forward pass's
+  double weight_grad = 0;         // wgrad GEMMs, per micro-batch (the W pass of zero-bubble)
+  double attention_forward = 0;   // attention-core compute, per micro-batch
   double attention_backward = 0;
   double ep_forward = 0;  // expert-parallel all-to-all, per micro-batch
   double ep_backward = 0;
@@ -214,6 +215,7 @@ StageTimes Mean(const StageTimes& a, const StageTimes& b) {
           .tp_forward = m(a.tp_forward, b.tp_forward),
           .tp_backward = m(a.tp_backward, b.tp_backward),
           .tp_exposed = m(a.tp_exposed, b.tp_exposed),
+          .tp_exposed_forward = m(a.tp_exposed_forward, b.tp_exposed_forward),
           .weight_grad = m(a.weight_grad, b.weight_grad),
           .attention_forward = m(a.attention_forward, b.attention_forward),
           .attention_backward = m(a.attention_backward, b.attention_backward),
@@ -239,7 +241,7 @@ std::pair<double, double> SplitExposed(double exposed, double forward, double ba
 
 // A stage's forward pass per micro-batch with its exposed waits.
 double ForwardPass(const StageTimes& t) {
-  return t.forward_compute + SplitExposed(t.tp_exposed, t.tp_forward, t.tp_backward).first +
+  return t.forward_compute + t.tp_exposed_forward +
          SplitExposed(t.ep_exposed, t.ep_forward, t.ep_backward).first +
          SplitExposed(t.cp_exposed, t.cp_forward, t.cp_backward).first;
 }
@@ -1074,10 +1076,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // places them: per pass over the stage's average layer (its blocks' operators, each
     // count / layers times, in the order the simulator runs them: forward as built;
     // backward the recomputed forward first, then the blocks in reverse), and over the
-    // embedding's and head's operators. Zero-bubble passes defer their weight gradients to
-    // a pass of their own, so their calls meet the data gradients only.
-    const bool deferred_wgrad = p.schedule == parallel::Schedule::kZeroBubbleH1;
-    auto tp_exposed = [&](bool forward) {
+    // embedding's and head's operators. A backward pass that defers its weight gradients
+    // to a pass of their own (zb-h1's, some of dualpipe's: DeferredBackwards) has its calls
+    // meet the data gradients only.
+    const TpOverlap tp_overlap = TpOverlapOf(p);
+    auto tp_exposed = [&](bool forward, bool deferred_wgrad) {
       const std::vector<CommOp>& comm = forward ? w.forward_comm : w.backward_comm;
       if (std::none_of(comm.begin(), comm.end(), [](const CommOp& op) {
             return op.group == Group::kTp || op.group == Group::kEtp;
@@ -1104,14 +1107,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         }
         if (tp_calls.empty()) continue;
         tp_gemms.clear();
-        if (p.overlap_tp) {
+        // Asynchronous calls hide behind gradient GEMMs only (HidesWhole).
+        if (tp_overlap == TpOverlap::kAll || (tp_overlap == TpOverlap::kBackward && !forward)) {
           auto add_gemm = [&](const ComputeOp& op, double reps, int run) {
             if (!PairsWithTp(op, p) || (deferred_wgrad && op.weight_gradient)) return;
             tp_gemms.push_back({.time = price(op).time * reps,
                                 .expert = op.role == model::Role::kExpert,
                                 .row_parallel = op.row_parallel,
                                 .gradient = !op.of.empty(),
-                                .run = run});
+                                .run = run,
+                                .weight_gradient = op.weight_gradient});
           };
           const int runs = static_cast<int>(w.runs.size());
           if (scope == Scope::kLayer && forward) {
@@ -1137,13 +1142,22 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
             }
           }
         }
-        exposed += ExposedTp(tp_gemms, tp_calls, p.overlap_tp, contention) *
+        exposed += ExposedTp(tp_gemms, tp_calls, tp_overlap, contention) *
                    (scope == Scope::kLayer ? layers : 1);
       }
       return exposed;
     };
-    const double tp_forward_exposed = tp_exposed(true);
-    t.tp_exposed = tp_forward_exposed + tp_exposed(false);
+    t.tp_exposed_forward = tp_exposed(true, false);
+    {
+      // The rank's backward passes, those deferring their weight gradients among them.
+      const double deferred = p.MicroBatches() > 0
+                                  ? std::min(1.0, parallel::DeferredBackwards(p, w.first_stage) /
+                                                      static_cast<double>(p.MicroBatches()))
+                                  : 0.0;
+      double backward = deferred < 1 ? tp_exposed(false, false) * (1 - deferred) : 0.0;
+      if (deferred > 0) backward += tp_exposed(false, true) * deferred;
+      t.tp_exposed = t.tp_exposed_forward + backward;
+    }
     // Expert-parallel all-to-all: on the critical path, or with overlap.ep hidden behind
     // the compute of another micro-batch as far as that compute lasts, on the passes
     // that run beside one (the stage's first rank: the most warm-up passes).
@@ -1204,7 +1218,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         }
       }
       auto share = [](double part, double whole) { return whole > 0 ? part / whole : 0.0; };
-      const double tp_f = tp_forward_exposed;
+      const double tp_f = t.tp_exposed_forward;
       const double tp_b = t.tp_exposed - tp_f;
       const double forward = t.forward_compute + tp_f +
                              SplitExposed(t.ep_exposed, t.ep_forward, t.ep_backward).first +
@@ -1543,7 +1557,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // shorten the pass by), as the ZeRO-3 layers below (Zero3Layer).
     // The expert- and context-parallel waits count alike where those collectives stay in
     // the scale-up domain (across it they take the NIC the calls need).
-    const auto [tp_f, tp_b] = SplitExposed(tc.tp_exposed, tc.tp_forward, tc.tp_backward);
+    // Each pass's own exposed tensor-parallel time: the asynchronous backward hides calls
+    // the forward does not.
+    const double tp_f = tc.tp_exposed_forward;
+    const double tp_b = tc.tp_exposed - tp_f;
     const bool ep_inside = place.ep.group.InsideDomain();
     const bool cp_inside = place.cp.group.InsideDomain();
     const auto [ep_f, ep_b] =
@@ -2003,6 +2020,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.time.ep_exposed = mb * tc.ep_exposed;
   r.time.cp_exposed = mb * tc.cp_exposed;
   r.time.bubble = bubble_of(tc);
+  r.passes.forward_s = ForwardPass(tc);
+  r.passes.backward_s = tc.Total() - r.passes.forward_s;
 
   // Tensor-parallel summaries for the report (critical stage, whole step): each op's share
   // of the exposed time is its share of the stage's tensor-parallel time.

@@ -161,6 +161,17 @@ struct Timeline {
   double straggler_cost_s = 0;  // step time added by the plan's stragglers
 };
 
+// One micro-batch's passes through a pipeline rank (all of its chunks): the forward, and
+// the backward with its recomputation and weight gradients (zero-bubble's W passes too),
+// each with the waits for its own tensor-, expert- and context-parallel calls. The
+// simulator's are as run (the mean over the rank's micro-batches of its passes' spans, so
+// waits for the data-parallel stream inside a pass count too); the estimator's are the
+// closed form's per micro-batch.
+struct PassTimes {
+  double forward_s = 0;
+  double backward_s = 0;
+};
+
 struct StepReport {
   std::string scenario;
   std::string model;
@@ -187,6 +198,7 @@ struct StepReport {
   double bubble_fraction = 0;    // bubble / step time
   int micro_batches = 0;
   int critical_stage = 0;
+  PassTimes passes;  // of the critical stage
   TimeBreakdown time;
   MoeBreakdown moe;
   std::vector<CommSummary> comms;

@@ -1850,7 +1850,7 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
   std::vector<Series> series;
   auto family = [](const std::string& name) { return name.substr(0, name.find('_')); };
   for (const ValidationRow& row : t.rows) {
-    if (row.collective || !row.failure.empty()) continue;
+    if (row.kind != CaseKind::kStep || !row.failure.empty()) continue;
     const std::string f = family(row.name);
     auto it =
         std::find_if(series.begin(), series.end(), [&](const Series& s) { return s.name == f; });
@@ -1875,7 +1875,7 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
       "<th class=\"num\">estimate</th><th class=\"num\">error</th><th class=\"num\">simulate"
       "</th><th class=\"num\">error</th><th>|error| and tolerance</th><th>source</th></tr>\n";
   for (const ValidationRow& row : t.rows) {
-    if (row.collective) continue;
+    if (row.kind != CaseKind::kStep) continue;
     if (!row.failure.empty()) {
       out += fmt::format("<tr><td>{}</td><td colspan=\"6\" class=\"bad\">{}</td><td>{}</td></tr>\n",
                          Esc(row.name), Esc(row.failure), Esc(row.source));
@@ -1896,6 +1896,34 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
         Esc(row.source));
   }
   out += "</table></div>\n</section>\n";
+  if (t.layer_rows > 0) {
+    out +=
+        "<section>\n<h2>One layer's pass, one micro-batch</h2>\n<table>\n<tr><th>case</th>"
+        "<th class=\"num\">measured</th><th class=\"num\">estimate</th><th "
+        "class=\"num\">error</th><th class=\"num\">simulate</th><th class=\"num\">error</th>"
+        "<th>tolerance</th><th>source</th></tr>\n";
+    for (const ValidationRow& row : t.rows) {
+      if (row.kind != CaseKind::kLayer) continue;
+      if (!row.failure.empty()) {
+        out += fmt::format(
+            "<tr><td>{}</td><td class=\"num\">{}</td><td colspan=\"5\" class=\"bad\">failed: "
+            "{}</td><td class=\"muted\">{}</td></tr>\n",
+            Esc(row.name), Seconds(row.measured_s), Esc(row.failure), Esc(row.source));
+        continue;
+      }
+      out += fmt::format(
+          "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
+          "class=\"num\">{:+.1f}%</td><td class=\"num\">{}</td><td class=\"num\">{:+.1f}%</td>"
+          "<td>{}</td><td class=\"muted\">{}</td></tr>\n",
+          Esc(row.name), Seconds(row.measured_s), Seconds(row.estimated_s), row.estimate_error_pct,
+          Seconds(row.simulated_s), row.simulate_error_pct,
+          row.ok ? fmt::format("within &plusmn;{:.0f}%", row.tolerance_pct)
+                 : fmt::format("<span class=\"bad\">outside &plusmn;{:.0f}%</span>",
+                               row.tolerance_pct),
+          Esc(row.source));
+    }
+    out += "</table>\n</section>\n";
+  }
   if (t.collective_cases > 0) {
     out +=
         "<section>\n<h2>Collectives: bus bandwidth</h2>\n<table>\n<tr><th>case</th>"
@@ -1903,7 +1931,7 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
         "class=\"num\">error</th><th>tolerance</th><th>sets a constant</th><th>source</th>"
         "</tr>\n";
     for (const ValidationRow& row : t.rows) {
-      if (!row.collective) continue;
+      if (row.kind != CaseKind::kCollective) continue;
       if (!row.failure.empty()) {
         out += fmt::format(
             "<tr><td>{}</td><td class=\"num\">{:.1f} GB/s</td><td colspan=\"4\" "

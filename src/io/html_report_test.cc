@@ -456,7 +456,7 @@ TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
   failed.failure = "no such model";
   ValidationRow nccl;
   nccl.name = "nccl_ar";
-  nccl.collective = true;
+  nccl.kind = CaseKind::kCollective;
   nccl.measured_s = 480;
   nccl.predicted_s = 479.1;
   nccl.error_pct = -0.2;

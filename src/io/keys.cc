@@ -1108,9 +1108,20 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
           {Bool("overlap.tp",
                 "overlap each tensor-parallel collective with the GEMM of its column/row pair "
                 "(Transformer Engine's userbuffers): all but its first or last chunk hides, at "
-                "most that GEMM's time")
+                "most that GEMM's time; a column-parallel layer's backward calls hide whole, as "
+                "with overlap.tp_async (userbuffers' bulk overlap)")
                .Default("false"),
            [](P& p, const Value& v) { p.overlap_tp = v.b; }},
+          {Bool("overlap.tp_async",
+                "Megatron-LM's asynchronous tensor-parallel backward "
+                "(async_tensor_model_parallel_allreduce, its default; Transformer Engine's "
+                "linear layers do the same): a column-parallel layer's input gradient all-reduce "
+                "or reduce-scatter runs beside its weight-gradient GEMM and, with sequence "
+                "parallelism, its input all-gather beside its data-gradient GEMM, each whole; "
+                "false: every tensor-parallel call blocks the compute, as in Megatron-LM's "
+                "releases of 2021 and the Megatron-DeepSpeed forks taken from them")
+               .Default("true"),
+           [](P& p, const Value& v) { p.overlap_tp_async = v.b; }},
           {Bool("overlap.pp", "overlap pipeline send/recv with compute in the steady state")
                .Default("true"),
            [](P& p, const Value& v) { p.overlap_pp = v.b; }},
@@ -1210,6 +1221,16 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
                "measured time of one optimizer step (a training-step case)")
                .Min(0, true),
            [](V& c, const Value& v) { c.measured_step_time_s = v.d; }},
+          {Qty("measured.layer_forward", Dimension::kTime,
+               "measured time of one transformer layer's forward pass for one micro-batch (a "
+               "layer case; its plan has pp 1)")
+               .Min(0, true),
+           [](V& c, const Value& v) { c.measured_layer_forward_s = v.d; }},
+          {Qty("measured.layer_backward", Dimension::kTime,
+               "measured time of one transformer layer's backward pass for one micro-batch, "
+               "recomputation included (a layer case)")
+               .Min(0, true),
+           [](V& c, const Value& v) { c.measured_layer_backward_s = v.d; }},
           {Qty("measured.busbw", Dimension::kBandwidth,
                "measured nccl-tests bus bandwidth (a collective case)")
                .Min(0, true),

@@ -56,8 +56,12 @@ struct ValidationCase {
   std::string name;
   std::string source;
   double measured_step_time_s = 0;  // a training-step case
-  double measured_busbw = 0;        // a collective case: nccl-tests bus bandwidth, bytes/s
-  bool calibration = false;         // the measurement also set a constant of the model
+  // A layer case: one transformer layer's forward and backward pass for one micro-batch
+  // (0: not measured).
+  double measured_layer_forward_s = 0;
+  double measured_layer_backward_s = 0;
+  double measured_busbw = 0;  // a collective case: nccl-tests bus bandwidth, bytes/s
+  bool calibration = false;   // the measurement also set a constant of the model
   std::string how;
   double tolerance = 0.25;  // fraction
   std::vector<std::string> assumptions;

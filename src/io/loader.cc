@@ -1483,9 +1483,18 @@ core::Result<ValidationCase> LoadValidationCase(const std::string& file) {
                     : "missing required key: a case needs a scenario (a training step) or a "
                       "collective (an nccl-tests measurement)",
                "see tests/validation/README.md"});
-  } else if (step && where.count("measured.step_time") == 0) {
+  } else if (step && where.count("measured.step_time") == 0 &&
+             where.count("measured.layer_forward") == 0 &&
+             where.count("measured.layer_backward") == 0) {
     diags.Add({core::Severity::kError, file, 0, "measured.step_time",
-               "missing required key: a training-step case needs the measured step time", ""});
+               "missing required key: a training-step case needs the measured step time",
+               "or, for a layer case, measured.layer_forward and measured.layer_backward"});
+  } else if (step && where.count("measured.step_time") > 0 &&
+             (where.count("measured.layer_forward") > 0 ||
+              where.count("measured.layer_backward") > 0)) {
+    diags.Add({core::Severity::kError, file, 0, "measured.step_time",
+               "a case measures a training step or a layer's passes, not both",
+               "split it into a step case and a layer case"});
   } else if (coll && (where.count("measured.busbw") == 0 || where.count("collective.size") == 0)) {
     diags.Add({core::Severity::kError, file, 0,
                where.count("measured.busbw") == 0 ? "measured.busbw" : "collective.size",

@@ -497,9 +497,10 @@ std::string PlanYaml(const ParallelPlan& p, const std::string& comment) {
       hardware::PrecisionName(p.optimizer_state_precision));
   out += fmt::format("grad_reduce_precision: {}\n", parallel::GradReduceName(p.grad_reduce));
   out += fmt::format("flash_attention: {}\n", b(p.flash_attention));
-  out += fmt::format("overlap:\n  dp: {}\n  tp: {}\n  pp: {}\n  ep: {}\n  comm_units: {}\n",
-                     b(p.overlap_dp), b(p.overlap_tp), b(p.overlap_pp), b(p.overlap_ep),
-                     p.overlap_comm_units);
+  out += fmt::format(
+      "overlap:\n  dp: {}\n  tp: {}\n  tp_async: {}\n  pp: {}\n  ep: {}\n  comm_units: {}\n",
+      b(p.overlap_dp), b(p.overlap_tp), b(p.overlap_tp_async), b(p.overlap_pp), b(p.overlap_ep),
+      p.overlap_comm_units);
   out += fmt::format("order: {}\n", p.order);
   if (p.stragglers.Any()) {
     out += fmt::format("stragglers:\n  stage: {}\n  fraction: {}\n  slowdown: {}\n",

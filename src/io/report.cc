@@ -136,6 +136,10 @@ std::string StepReportText(const estimate::StepReport& r) {
   line("HFU", Pct(r.hfu) + " (recompute included)");
   line("micro-batches",
        fmt::format("{} per pipeline, bubble {}", r.micro_batches, Pct(r.bubble_fraction)));
+  line("passes per micro-batch",
+       fmt::format("forward {}, backward {} (pipeline rank {})",
+                   core::FormatSeconds(r.passes.forward_s),
+                   core::FormatSeconds(r.passes.backward_s), r.critical_stage));
   out += "\n  time breakdown (critical stage)\n";
   const double t = r.step_time_s;
   auto row = [&](const char* name, double s) {
@@ -321,6 +325,9 @@ ordered_json StepJson(const estimate::StepReport& r, const core::Diagnostics* di
   j["mfu_run_precision"] = Round(r.mfu_run_precision);
   j["hfu"] = Round(r.hfu);
   j["bubble_fraction"] = Round(r.bubble_fraction);
+  j["pass_time_s"] = {{"forward", Round(r.passes.forward_s)},
+                      {"backward", Round(r.passes.backward_s)},
+                      {"stage", r.critical_stage}};
   ordered_json time = ordered_json::object();
   for (const estimate::TimeTerm& t : estimate::kTimeTerms) time[t.key] = Round(r.time.*t.seconds);
   j["time_breakdown_s"] = time;

@@ -815,6 +815,7 @@ void EachPlanField(Plan& p, F&& f) {
   f(p.last_stage_layers);
   f(p.overlap_dp);
   f(p.overlap_tp);
+  f(p.overlap_tp_async);
   f(p.overlap_pp);
   f(p.overlap_ep);
   f(p.overlap_comm_units);

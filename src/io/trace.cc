@@ -434,7 +434,9 @@ void WriteChromeTrace(const sim::SimResult& r, const TraceSelection& sel,
     std::string args = fmt::format(R"("flops":{},"bytes":{})", i.flops, i.bytes);
     if (i.recompute) args += R"(,"recompute":true)";
     if (i.part > 0) {
-      args += i.part == 1 ? R"(,"part":"exposed")" : R"(,"part":"overlapped")";
+      args += i.part == 1   ? R"(,"part":"exposed")"
+              : i.part == 2 ? R"(,"part":"overlapped")"
+                            : R"(,"part":"whole")";
     }
     // Compute the data-parallel collectives beside it slowed (their share of the units).
     if (const sim::Time nominal = prog.duration(op);

@@ -111,7 +111,7 @@ TEST(ChromeTrace, SlicesSayWhatTheyAre) {
   const sim::SimResult r = SimulateExample("frontier-moe-15k-h100.yaml", true);
   const nlohmann::json j = nlohmann::json::parse(ChromeTraceJson(r));
   std::set<std::string> names;
-  double head = 0, tail = 0, pass_args = 0, slowed = 0;
+  double head = 0, tail = 0, whole = 0, pass_args = 0, slowed = 0;
   for (const nlohmann::json& e : j["traceEvents"]) {
     if (e["ph"] != "X") continue;
     const std::string name = e["name"].get<std::string>();
@@ -127,6 +127,7 @@ TEST(ChromeTrace, SlicesSayWhatTheyAre) {
     }
     if (args.value("part", "") == "exposed") head += args["bytes"].get<double>();
     if (args.value("part", "") == "overlapped") tail += args["bytes"].get<double>();
+    if (args.value("part", "") == "whole") ++whole;
   }
   EXPECT_TRUE(names.contains("mlp_down dgrad")) << *names.begin();
   EXPECT_TRUE(names.contains("expert_up wgrad"));
@@ -137,6 +138,7 @@ TEST(ChromeTrace, SlicesSayWhatTheyAre) {
   // tp 2: each split call's head carries half its bytes, the tail the other half.
   EXPECT_GT(head, 0);
   EXPECT_NEAR(head, tail, 1e-6 * head);
+  EXPECT_GT(whole, 0);  // the column-parallel layers' backward calls, beside their GEMMs
 }
 
 TEST(ChromeTrace, EveryEventIsCompleteAndThreadsNestOrFollow) {

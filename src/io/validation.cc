@@ -23,13 +23,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Median and maximum of |error| over the rows of one kind (step or collective) with a
-// prediction; returns their count.
-int MedianMax(const ValidationTable& t, bool collective, double ValidationRow::*error,
-              double& median, double& max) {
+// Median and maximum of |error| over the rows of one kind with a prediction; returns their
+// count.
+int MedianMax(const ValidationTable& t, CaseKind kind, double ValidationRow::*error, double& median,
+              double& max) {
   std::vector<double> errors;
   for (const ValidationRow& r : t.rows) {
-    if (r.failure.empty() && r.collective == collective) errors.push_back(std::fabs(r.*error));
+    if (r.failure.empty() && r.kind == kind) errors.push_back(std::fabs(r.*error));
   }
   if (errors.empty()) return 0;
   std::sort(errors.begin(), errors.end());
@@ -44,7 +44,7 @@ void SignedMedian(const ValidationTable& t, double ValidationRow::*error, double
                   int* fast = nullptr) {
   std::vector<double> errors;
   for (const ValidationRow& r : t.rows) {
-    if (r.failure.empty() && !r.collective) errors.push_back(r.*error);
+    if (r.failure.empty() && r.kind == CaseKind::kStep) errors.push_back(r.*error);
   }
   if (errors.empty()) return;
   std::sort(errors.begin(), errors.end());
@@ -59,16 +59,22 @@ void SignedMedian(const ValidationTable& t, double ValidationRow::*error, double
 void Summarize(ValidationTable& t) {
   std::sort(t.rows.begin(), t.rows.end(),
             [](const ValidationRow& a, const ValidationRow& b) { return a.name < b.name; });
+  const CaseKind step = CaseKind::kStep;
   t.cases =
-      MedianMax(t, false, &ValidationRow::error_pct, t.median_abs_error_pct, t.max_abs_error_pct);
-  MedianMax(t, false, &ValidationRow::estimate_error_pct, t.estimate_median_abs_error_pct,
+      MedianMax(t, step, &ValidationRow::error_pct, t.median_abs_error_pct, t.max_abs_error_pct);
+  MedianMax(t, step, &ValidationRow::estimate_error_pct, t.estimate_median_abs_error_pct,
             t.estimate_max_abs_error_pct);
-  MedianMax(t, false, &ValidationRow::simulate_error_pct, t.simulate_median_abs_error_pct,
+  MedianMax(t, step, &ValidationRow::simulate_error_pct, t.simulate_median_abs_error_pct,
             t.simulate_max_abs_error_pct);
+  t.layer_rows =
+      MedianMax(t, CaseKind::kLayer, &ValidationRow::estimate_error_pct,
+                t.layer_estimate_median_abs_error_pct, t.layer_estimate_max_abs_error_pct);
+  MedianMax(t, CaseKind::kLayer, &ValidationRow::simulate_error_pct,
+            t.layer_simulate_median_abs_error_pct, t.layer_simulate_max_abs_error_pct);
   SignedMedian(t, &ValidationRow::estimate_error_pct, t.estimate_median_error_pct,
                &t.estimate_fast_cases);
   SignedMedian(t, &ValidationRow::simulate_error_pct, t.simulate_median_error_pct);
-  t.collective_cases = MedianMax(t, true, &ValidationRow::error_pct,
+  t.collective_cases = MedianMax(t, CaseKind::kCollective, &ValidationRow::error_pct,
                                  t.collective_median_abs_error_pct, t.collective_max_abs_error_pct);
 }
 
@@ -96,6 +102,73 @@ void PredictCollective(ValidationRow& row, const Catalog& catalog, const YAML::N
   row.assumptions.push_back(fmt::format("predicted algorithm: {}", c.algorithm));
 }
 
+// The errors of `d`, joined.
+std::string Why(const core::Diagnostics& d) {
+  std::string why;
+  for (const core::Diagnostic& x : d.items()) {
+    if (x.severity == core::Severity::kError)
+      why += (why.empty() ? "" : "; ") + x.key + ": " + x.message;
+  }
+  return why;
+}
+
+// A layer case's rows (forward, backward; those measured): each engine's pass time of the
+// scenario less that of the same model one layer shorter, so that the embedding's and the
+// head's share cancels. The plan must have one pipeline stage (otherwise the layers move
+// between stages).
+void PredictLayer(const ValidationRow& base, const ValidationCase& c,
+                  const estimate::Scenario& scenario, bool simulate,
+                  std::vector<ValidationRow>& rows) {
+  struct Pass {
+    const char* name;
+    double measured;
+    double estimate::PassTimes::*seconds;
+  };
+  std::vector<ValidationRow> out;
+  for (const Pass& pass :
+       {Pass{"forward", c.measured_layer_forward_s, &estimate::PassTimes::forward_s},
+        Pass{"backward", c.measured_layer_backward_s, &estimate::PassTimes::backward_s}}) {
+    if (pass.measured <= 0) continue;
+    ValidationRow row = base;
+    row.kind = CaseKind::kLayer;
+    row.name += std::string(" ") + pass.name;
+    row.measured_s = pass.measured;
+    out.push_back(std::move(row));
+  }
+  auto fail = [&](const std::string& why) {
+    for (ValidationRow& row : out) row.failure = why;
+    rows.insert(rows.end(), out.begin(), out.end());
+  };
+  if (scenario.plan.pp != 1 || scenario.model.layers < 2) {
+    fail("a layer case needs plan.pp 1 and at least 2 layers");
+    return;
+  }
+  estimate::Scenario shorter = scenario;
+  shorter.model.layers -= 1;
+  estimate::PassTimes est[2], sim[2];
+  for (int k = 0; k < 2; ++k) {
+    const estimate::Scenario& s = k == 0 ? scenario : shorter;
+    core::Result<estimate::StepReport> e = estimate::Estimate(s);
+    if (!e.ok()) return fail(Why(e.diagnostics()));
+    core::Result<sim::SimResult> r = sim::Simulate(s, {.report_only = true});
+    if (!r.ok()) return fail(Why(r.diagnostics()));
+    est[k] = e.value().passes;
+    sim[k] = r.value().report.passes;
+  }
+  for (ValidationRow& row : out) {
+    const auto seconds = row.name.ends_with(" forward") ? &estimate::PassTimes::forward_s
+                                                        : &estimate::PassTimes::backward_s;
+    row.estimated_s = est[0].*seconds - est[1].*seconds;
+    row.simulated_s = sim[0].*seconds - sim[1].*seconds;
+    row.estimate_error_pct = 100.0 * (row.estimated_s - row.measured_s) / row.measured_s;
+    row.simulate_error_pct = 100.0 * (row.simulated_s - row.measured_s) / row.measured_s;
+    row.predicted_s = simulate ? row.simulated_s : row.estimated_s;
+    row.error_pct = simulate ? row.simulate_error_pct : row.estimate_error_pct;
+    row.ok = std::fabs(row.error_pct) <= row.tolerance_pct;
+  }
+  rows.insert(rows.end(), out.begin(), out.end());
+}
+
 void Predict(ValidationRow& row, const estimate::Scenario& scenario, bool simulate) {
   core::Result<estimate::StepReport> r = estimate::Estimate(scenario);
   core::Result<sim::SimResult> simulated = sim::Simulate(scenario, {.report_only = true});
@@ -107,12 +180,7 @@ void Predict(ValidationRow& row, const estimate::Scenario& scenario, bool simula
     if (simulate) r = simulated.value().report;
   }
   if (!r.ok()) {
-    std::string why;
-    for (const core::Diagnostic& d : r.diagnostics().items()) {
-      if (d.severity == core::Severity::kError)
-        why += (why.empty() ? "" : "; ") + d.key + ": " + d.message;
-    }
-    row.failure = why;
+    row.failure = Why(r.diagnostics());
     return;
   }
   row.predicted_s = r.value().step_time_s;
@@ -161,13 +229,18 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
     row.assumptions = c.value().assumptions;
     row.calibration = c.value().calibration;
     if (c.value().is_collective) {
-      row.collective = true;
+      row.kind = CaseKind::kCollective;
       row.measured_s = c.value().measured_busbw / 1e9;
       PredictCollective(row, catalog, c.value().collective);
       t.rows.push_back(std::move(row));
       continue;
     }
     core::Result<LoadedScenario> s = LoadScenarioNode(catalog, c.value().scenario, file);
+    if (!s.ok() && c.value().measured_step_time_s == 0) {  // a layer case
+      row.kind = CaseKind::kLayer;
+      row.measured_s = c.value().measured_layer_forward_s > 0 ? c.value().measured_layer_forward_s
+                                                              : c.value().measured_layer_backward_s;
+    }
     if (!s.ok()) {
       // A case that does not load is a failed row, not the end of the table.
       for (const core::Diagnostic& diag : s.diagnostics().items()) {
@@ -175,6 +248,10 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
         row.failure += (row.failure.empty() ? "" : "; ") + diag.Format();
       }
       t.rows.push_back(std::move(row));
+      continue;
+    }
+    if (c.value().measured_layer_forward_s > 0 || c.value().measured_layer_backward_s > 0) {
+      PredictLayer(row, c.value(), s.value().scenario, simulate, t.rows);
       continue;
     }
     Predict(row, s.value().scenario, simulate);
@@ -267,8 +344,14 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
       continue;
     }
     const std::string kind = Text(rec, "kind");
-    if (kind == "reliability" || kind == "cluster_description" ||
-        kind == "microbenchmark_layer_time" || kind == "aggregate_run_cost" || kind == "ablation") {
+    if (kind == "microbenchmark_layer_time") {
+      skip("kind " + kind +
+           " has no training step to compare; its figures (prose in results.other) are layer "
+           "cases of tests/validation (korthikanti/kor22_22B_layer_*.yaml)");
+      continue;
+    }
+    if (kind == "reliability" || kind == "cluster_description" || kind == "aggregate_run_cost" ||
+        kind == "ablation") {
       skip("kind " + kind + " has no training step to compare");
       continue;
     }
@@ -487,26 +570,39 @@ std::string ValidationText(const ValidationTable& t) {
   const bool sim = t.engine == "simulate";
   std::string out = fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", "case", "measured",
                                 "estimate", "error", "simulate", "error", "source");
-  for (const ValidationRow& r : t.rows) {
-    if (r.collective) continue;
+  // A step or layer row: measured, each engine's prediction and error.
+  auto timed = [&](const ValidationRow& r, auto format) {
     if (!r.failure.empty()) {
-      out += fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", r.name,
-                         fmt::format("{:.3f} s", r.measured_s), "-", "n/a", "-", "n/a",
-                         "failed: " + r.failure);
-      continue;
+      out += fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", r.name, format(r.measured_s),
+                         "-", "n/a", "-", "n/a", "failed: " + r.failure);
+      return;
     }
     out += fmt::format("{:<44}{:>12}{:>12}{:>+8.1f}%{}{:>11}{:>+8.1f}%{}  {}\n", r.name,
-                       fmt::format("{:.3f} s", r.measured_s),
-                       fmt::format("{:.3f} s", r.estimated_s), r.estimate_error_pct,
-                       !sim && !r.ok ? "!" : " ", fmt::format("{:.3f} s", r.simulated_s),
-                       r.simulate_error_pct, sim && !r.ok ? "!" : " ", r.source);
+                       format(r.measured_s), format(r.estimated_s), r.estimate_error_pct,
+                       !sim && !r.ok ? "!" : " ", format(r.simulated_s), r.simulate_error_pct,
+                       sim && !r.ok ? "!" : " ", r.source);
+  };
+  auto seconds = [](double s) { return fmt::format("{:.3f} s", s); };
+  auto millis = [](double s) { return fmt::format("{:.2f} ms", s * 1e3); };
+  for (const ValidationRow& r : t.rows) {
+    if (r.kind == CaseKind::kStep) timed(r, seconds);
+  }
+  if (t.layer_rows > 0 || std::any_of(t.rows.begin(), t.rows.end(), [](const ValidationRow& r) {
+        return r.kind == CaseKind::kLayer;
+      })) {
+    out += fmt::format("\n{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n",
+                       "one layer's pass, one micro-batch", "measured", "estimate", "error",
+                       "simulate", "error", "source");
+    for (const ValidationRow& r : t.rows) {
+      if (r.kind == CaseKind::kLayer) timed(r, millis);
+    }
   }
   if (t.collective_cases > 0) {
     out += fmt::format("\n{:<44}{:>12}{:>12}{:>9}  {}\n",
                        "nccl-tests bus bandwidth (* = also set a constant)", "measured",
                        "predicted", "error", "source");
     for (const ValidationRow& r : t.rows) {
-      if (!r.collective) continue;
+      if (r.kind != CaseKind::kCollective) continue;
       const std::string name = r.calibration ? r.name + " *" : r.name;
       if (!r.failure.empty()) {
         out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", name,
@@ -519,16 +615,24 @@ std::string ValidationText(const ValidationTable& t) {
           fmt::format("{:.1f} GB/s", r.predicted_s), r.error_pct, r.ok ? " " : "!", r.source);
     }
   }
-  out += fmt::format(
-      "\n{} step cases: median |error| estimate {:.1f}%, simulate {:.1f}%; max |error| estimate "
-      "{:.1f}%, simulate {:.1f}% (tolerances checked against {})\n",
-      t.cases, t.estimate_median_abs_error_pct, t.simulate_median_abs_error_pct,
-      t.estimate_max_abs_error_pct, t.simulate_max_abs_error_pct, t.engine);
+  out += "\n";
   if (t.cases > 0) {
+    out += fmt::format(
+        "{} step cases: median |error| estimate {:.1f}%, simulate {:.1f}%; max |error| estimate "
+        "{:.1f}%, simulate {:.1f}% (tolerances checked against {})\n",
+        t.cases, t.estimate_median_abs_error_pct, t.simulate_median_abs_error_pct,
+        t.estimate_max_abs_error_pct, t.simulate_max_abs_error_pct, t.engine);
     out += fmt::format(
         "  signed: median error estimate {:+.1f}%, simulate {:+.1f}%; the estimator predicts {} of "
         "{} faster than measured\n",
         t.estimate_median_error_pct, t.simulate_median_error_pct, t.estimate_fast_cases, t.cases);
+  }
+  if (t.layer_rows > 0) {
+    out += fmt::format(
+        "{} layer passes: median |error| estimate {:.1f}%, simulate {:.1f}%; max |error| estimate "
+        "{:.1f}%, simulate {:.1f}%\n",
+        t.layer_rows, t.layer_estimate_median_abs_error_pct, t.layer_simulate_median_abs_error_pct,
+        t.layer_estimate_max_abs_error_pct, t.layer_simulate_max_abs_error_pct);
   }
   if (t.collective_cases > 0) {
     out += fmt::format("{} collective cases: median |error| {:.1f}%, max |error| {:.1f}%\n",
@@ -561,6 +665,7 @@ std::string ValidationJson(const ValidationTable& t) {
   auto number = [](bool known, double v) { return known ? ordered_json(Round(v)) : nullptr; };
   const bool steps = t.cases > 0;
   const bool collectives = t.collective_cases > 0;
+  const bool layers = t.layer_rows > 0;
   ordered_json j;
   j["schema"] = "fathom.validate/2";
   j["summary"] = {
@@ -575,6 +680,13 @@ std::string ValidationJson(const ValidationTable& t) {
       {"estimate_median_error_pct", number(steps, t.estimate_median_error_pct)},
       {"simulate_median_error_pct", number(steps, t.simulate_median_error_pct)},
       {"estimate_fast_cases", t.estimate_fast_cases},
+      {"layer_rows", t.layer_rows},
+      {"layer_estimate_median_abs_error_pct",
+       number(layers, t.layer_estimate_median_abs_error_pct)},
+      {"layer_estimate_max_abs_error_pct", number(layers, t.layer_estimate_max_abs_error_pct)},
+      {"layer_simulate_median_abs_error_pct",
+       number(layers, t.layer_simulate_median_abs_error_pct)},
+      {"layer_simulate_max_abs_error_pct", number(layers, t.layer_simulate_max_abs_error_pct)},
       {"collective_cases", t.collective_cases},
       {"collective_median_abs_error_pct", number(collectives, t.collective_median_abs_error_pct)},
       {"collective_max_abs_error_pct", number(collectives, t.collective_max_abs_error_pct)}};
@@ -582,24 +694,33 @@ std::string ValidationJson(const ValidationTable& t) {
   for (const ValidationRow& r : t.rows) {
     // Every row has every key: null where the kind of case does not have it, or where no
     // prediction could be made (`failure` says why).
-    const bool step = !r.collective;
+    const bool step = r.kind == CaseKind::kStep;
+    const bool layer = r.kind == CaseKind::kLayer;
+    const bool collective = r.kind == CaseKind::kCollective;
     const bool predicted = r.failure.empty();
     // A collective case's bus bandwidths are in GB/s (nccl-tests'): bytes/s here.
-    const double scale = r.collective ? 1e9 : 1;
+    const double scale = collective ? 1e9 : 1;
     ordered_json row = {
         {"case", r.name},
-        {"kind", r.collective ? "collective" : "step"},
+        {"kind", step    ? "step"
+                 : layer ? "layer"
+                         : "collective"},
         {"source", r.source},
         {"calibration", r.calibration},
         {"measured_step_time_s", number(step, r.measured_s)},
         {"predicted_step_time_s", number(step && predicted, r.predicted_s)},
         {"estimated_step_time_s", number(step && predicted, r.estimated_s)},
         {"simulated_step_time_s", number(step && predicted, r.simulated_s)},
-        {"measured_bus_bandwidth_bytes_per_s", number(!step, r.measured_s * scale)},
-        {"predicted_bus_bandwidth_bytes_per_s", number(!step && predicted, r.predicted_s * scale)},
+        {"measured_layer_time_s", number(layer, r.measured_s)},
+        {"predicted_layer_time_s", number(layer && predicted, r.predicted_s)},
+        {"estimated_layer_time_s", number(layer && predicted, r.estimated_s)},
+        {"simulated_layer_time_s", number(layer && predicted, r.simulated_s)},
+        {"measured_bus_bandwidth_bytes_per_s", number(collective, r.measured_s * scale)},
+        {"predicted_bus_bandwidth_bytes_per_s",
+         number(collective && predicted, r.predicted_s * scale)},
         {"error_pct", number(predicted, r.error_pct)},
-        {"estimate_error_pct", number(step && predicted, r.estimate_error_pct)},
-        {"simulate_error_pct", number(step && predicted, r.simulate_error_pct)},
+        {"estimate_error_pct", number(!collective && predicted, r.estimate_error_pct)},
+        {"simulate_error_pct", number(!collective && predicted, r.simulate_error_pct)},
         {"within_tolerance", predicted ? ordered_json(r.ok) : nullptr},
         {"tolerance_pct", Round(r.tolerance_pct)},
         {"failure", predicted ? ordered_json(nullptr) : ordered_json(r.failure)},

@@ -3,6 +3,7 @@
 // schema mapped record by record with stated assumptions.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -10,16 +11,21 @@
 
 namespace fathom::io {
 
+// A training step; one transformer layer's forward or backward pass (one micro-batch); an
+// nccl-tests bus bandwidth.
+enum class CaseKind : uint8_t { kStep, kLayer, kCollective };
+
 struct ValidationRow {
-  std::string name;
+  std::string name;  // a layer case's two rows: the case's name and " forward" or " backward"
   std::string source;
   std::string file;
-  double measured_s = 0;     // step time (s), or bus bandwidth (GB/s) for a collective case
-  double predicted_s = 0;    // same unit; a step case: by the chosen engine
-  bool collective = false;   // an nccl-tests bus-bandwidth case
+  CaseKind kind = CaseKind::kStep;
+  // Step or layer time (s), or bus bandwidth (GB/s) for a collective case.
+  double measured_s = 0;
+  double predicted_s = 0;    // same unit; a step or layer case: by the chosen engine
   bool calibration = false;  // the measurement also set a model constant
   double error_pct = 0;      // (predicted - measured) / measured, percent
-  double estimated_s = 0;    // step cases: both engines' predictions, side by side
+  double estimated_s = 0;    // step and layer cases: both engines' predictions, side by side
   double simulated_s = 0;
   double estimate_error_pct = 0;
   double simulate_error_pct = 0;
@@ -41,6 +47,10 @@ struct ValidationTable {
   double estimate_median_error_pct = 0, simulate_median_error_pct = 0;
   int estimate_fast_cases = 0;  // step cases the estimator predicts faster than measured
   int cases = 0;                // training-step rows with a prediction
+  // Layer rows (a layer case's forward and backward), apart from the step cases.
+  double layer_estimate_median_abs_error_pct = 0, layer_estimate_max_abs_error_pct = 0;
+  double layer_simulate_median_abs_error_pct = 0, layer_simulate_max_abs_error_pct = 0;
+  int layer_rows = 0;
   // Collective (nccl-tests bus bandwidth) cases, apart from the step cases.
   double collective_median_abs_error_pct = 0;
   double collective_max_abs_error_pct = 0;

@@ -1,5 +1,7 @@
 #include "io/validation.h"
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -37,6 +39,61 @@ TEST(PublishedRuns, RecordsAtTheEdgesAreUnmappedWithTheirReason) {
   // as the run was (they were refused, not whole pods of 4,096).
   EXPECT_EQ(t.rows[1].name, "palm_540b");
   EXPECT_GT(t.rows[1].predicted_s, 0);
+}
+
+// A layer case file under the test's temporary directory: Korthikanti's 22B layer at `plan`.
+std::string LayerCase(const std::string& name, const std::string& measured,
+                      const std::string& plan) {
+  const std::filesystem::path dir = std::filesystem::path(testing::TempDir()) / "layer_cases";
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path file = dir / (name + ".yaml");
+  std::ofstream(file) << "name: " << name << "\nsource: test\nmeasured: {" << measured
+                      << "}\nscenario:\n  model: korthikanti-22b\n"
+                         "  cluster: {base: dgx-a100-superpod, chips: 8}\n"
+                         "  plan: {tp: 8, dp: 1, sequence_parallel: true, micro_batch_size: 4, "
+                         "global_batch_size: 4, flash_attention: false, precision: fp16, "
+                      << plan << "}\n";
+  return file.string();
+}
+
+// A layer case gives a row per measured pass: each engine's pass time of the model less that
+// of the model a layer shorter, which is one layer's (the engines agree where nothing
+// overlaps across layers); it is neither a step row nor in the step summary.
+TEST(ValidationDir, ALayerCaseComparesOneLayersPasses) {
+  core::Result<ValidationTable> r = RunValidationDir(
+      TestCatalog(),
+      LayerCase("layer", "layer_forward: 7.2ms, layer_backward: 11.8ms", "pp: 1, zero: 0"));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const ValidationTable& t = r.value();
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.cases, 0);
+  EXPECT_EQ(t.layer_rows, 2);
+  EXPECT_EQ(t.rows[0].name, "layer backward");
+  EXPECT_EQ(t.rows[1].name, "layer forward");
+  for (const ValidationRow& row : t.rows) {
+    EXPECT_EQ(row.kind, CaseKind::kLayer);
+    EXPECT_TRUE(row.failure.empty()) << row.failure;
+    // Between a third and three times the measurement: a layer, not the whole pass.
+    EXPECT_GT(row.estimated_s, row.measured_s / 3) << row.name;
+    EXPECT_LT(row.estimated_s, row.measured_s * 3) << row.name;
+    EXPECT_NEAR(row.simulated_s, row.estimated_s, 1e-3 * row.estimated_s) << row.name;
+  }
+  EXPECT_GT(t.rows[0].estimated_s, t.rows[1].estimated_s);  // backward is the longer
+  const std::string text = ValidationText(t);
+  EXPECT_NE(text.find("one layer's pass"), std::string::npos) << text;
+  EXPECT_EQ(text.find("step cases"), std::string::npos) << text;
+}
+
+TEST(ValidationDir, ALayerCaseNeedsOneStageAndOneKindOfMeasurement) {
+  core::Result<ValidationTable> staged =
+      RunValidationDir(TestCatalog(), LayerCase("staged", "layer_forward: 7ms", "pp: 2, zero: 0"));
+  ASSERT_TRUE(staged.ok()) << staged.diagnostics().Format();
+  ASSERT_EQ(staged.value().rows.size(), 1u);
+  EXPECT_NE(staged.value().rows[0].failure.find("plan.pp 1"), std::string::npos);
+  core::Result<ValidationTable> both = RunValidationDir(
+      TestCatalog(), LayerCase("both", "step_time: 1s, layer_forward: 7ms", "pp: 1"));
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.diagnostics().Format().find("not both"), std::string::npos);
 }
 
 }  // namespace

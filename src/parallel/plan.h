@@ -113,6 +113,10 @@ struct ParallelPlan {
   int last_stage_layers = 0;   // 0 = even split
   bool overlap_dp = true;
   bool overlap_tp = false;
+  // Megatron-LM's asynchronous tensor-parallel backward: a column-parallel layer's input
+  // re-gather (sequence parallelism) runs beside its dgrad GEMM, its input gradient's
+  // all-reduce or reduce-scatter beside its wgrad GEMM (estimate::HidesWhole).
+  bool overlap_tp_async = true;
   bool overlap_pp = true;
   bool overlap_ep = false;      // dispatch/combine hidden behind another micro-batch (DualPipe)
   int overlap_comm_units = 16;  // compute units a collective occupies while it overlaps compute

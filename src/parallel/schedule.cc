@@ -95,6 +95,20 @@ void DualPipe(int p, int m, int rank, std::vector<PipelineTask>& out) {
 
 }  // namespace
 
+int DeferredBackwards(const ParallelPlan& plan, int stage) {
+  switch (plan.schedule) {
+    case Schedule::kZeroBubbleH1:
+      return plan.MicroBatches();
+    case Schedule::kDualPipe:
+      return plan.pp - std::min(stage, plan.pp - 1 - stage) - 1;
+    case Schedule::kGPipe:
+    case Schedule::k1F1B:
+    case Schedule::kInterleaved:
+      return 0;
+  }
+  return 0;
+}
+
 int ChunksPerRank(const ParallelPlan& plan) {
   switch (plan.schedule) {
     case Schedule::kInterleaved:

@@ -75,6 +75,12 @@ int StageCopies(const ParallelPlan& plan);
 // as many backwards, and a weight pass for each backward that defers it. O(m·vp).
 std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage);
 
+// How many of pipeline rank `stage`'s backward passes defer their weight gradients to a
+// weight pass (PipelineTask::defers_weight): zb-h1 all m; dualpipe pp - h - 1, h =
+// min(stage, pp - 1 - stage) (its zero-bubble phases and the second half of its drain);
+// none otherwise. O(1).
+int DeferredBackwards(const ParallelPlan& plan, int stage);
+
 // Which tasks of `order` (PipelineOrder(plan, stage)) run beside a pass of another
 // micro-batch or chunk, so that with plan.overlap.ep each one's expert all-to-alls hide
 // behind the other's compute. A pass's own compute cannot hide them: its experts wait for

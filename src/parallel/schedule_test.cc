@@ -24,8 +24,10 @@ void ExpectComplete(const ParallelPlan& p) {
     const std::vector<PipelineTask> order = PipelineOrder(p, s);
     EXPECT_EQ(order.size(), static_cast<size_t>((zb ? 3 : 2) * m * p.vp));
     std::map<std::tuple<int, int, int>, int> at;
+    int deferred = 0;
     for (size_t i = 0; i < order.size(); ++i) {
       const PipelineTask& t = order[i];
+      deferred += t.pass == Pass::kBackward && t.defers_weight ? 1 : 0;
       ASSERT_GE(t.chunk, 0);
       ASSERT_LT(t.chunk, p.vp);
       ASSERT_GE(t.micro_batch, 0);
@@ -39,6 +41,7 @@ void ExpectComplete(const ParallelPlan& p) {
         EXPECT_EQ(at.count(prev), 1u) << "stage " << s << " runs a pass before its producer";
       }
     }
+    EXPECT_EQ(DeferredBackwards(p, s), deferred) << "stage " << s;
   }
 }
 
@@ -165,6 +168,7 @@ TEST(PipelineOrder, DualPipeRunsEachDirectionOnItsHalfOfTheMicroBatches) {
         // m forwards and backwards; rank h (of the pair h, pp-1-h) defers pp - h - 1 weights.
         const int h = std::min(s, pp - 1 - s);
         EXPECT_EQ(deferred, pp - h - 1) << "pp " << pp << " rank " << s;
+        EXPECT_EQ(DeferredBackwards(p, s), deferred);
         EXPECT_EQ(order.size(), static_cast<size_t>(2 * m + deferred));
       }
     }

@@ -55,18 +55,20 @@ struct Item {
   // Compute: a routed-expert operator (anchors the all-to-alls); tp call: an expert-tensor-
   // parallel one (overlaps the experts' GEMMs).
   bool expert = false;
-  bool gemm = false;          // compute: a GEMM (a tensor-parallel call may overlap it)
-  bool row_parallel = false;  // compute, GEMM: the second of a column/row pair
-  bool gradient = false;      // compute, GEMM: a dgrad or wgrad
-  bool reduces = false;       // tp call: reduces the output of the GEMM after it (AnchorTp)
-  bool alone = false;         // tp call: no GEMM to overlap, run whole (AnchorTp)
-  int members = 1;            // tp call: of its group (tp or etp)
-  int run = -1;               // GEMM or tp call: its StageWork run (layer scope)
-  bool attention = false;     // compute: the attention core (anchors the K/V exchange)
-  bool windowed = false;      // attention core or K/V exchange of a sliding-window layer
-  bool recompute = false;     // compute: a forward operator run again in backward
-  std::string_view of = {};   // compute: the forward GEMM a dgrad or wgrad differentiates
-  int8_t of_index = -1;       // its index in SimResult::gemm_names (Builder::Build)
+  bool gemm = false;             // compute: a GEMM (a tensor-parallel call may overlap it)
+  bool row_parallel = false;     // compute, GEMM: the second of a column/row pair
+  bool gradient = false;         // compute, GEMM: a dgrad or wgrad
+  bool weight_gradient = false;  // compute, GEMM: a wgrad
+  bool reduces = false;          // tp call: reduces the output of the GEMM after it (AnchorTp)
+  bool alone = false;            // tp call: no GEMM to overlap, run whole (AnchorTp)
+  bool whole = false;            // tp call: may run beside its GEMM whole (estimate::HidesWhole)
+  int members = 1;               // tp call: of its group (tp or etp)
+  int run = -1;                  // GEMM or tp call: its StageWork run (layer scope)
+  bool attention = false;        // compute: the attention core (anchors the K/V exchange)
+  bool windowed = false;         // attention core or K/V exchange of a sliding-window layer
+  bool recompute = false;        // compute: a forward operator run again in backward
+  std::string_view of = {};      // compute: the forward GEMM a dgrad or wgrad differentiates
+  int8_t of_index = -1;          // its index in SimResult::gemm_names (Builder::Build)
   // Compute, ring attention: the K/V exchange run beside this operator, in ring_blocks - 1
   // steps (workload::CpExchangeOf).
   Time ring = 0;
@@ -88,7 +90,8 @@ std::vector<Item> AnchorTp(const std::vector<Item>& compute, const std::vector<I
     gemms.push_back({.expert = compute[i].expert,
                      .row_parallel = compute[i].row_parallel,
                      .gradient = compute[i].gradient,
-                     .run = compute[i].run});
+                     .run = compute[i].run,
+                     .weight_gradient = compute[i].weight_gradient});
     at.push_back(i);
   }
   std::vector<estimate::TpCall> kinds;  // the calls' kinds, as TpAnchors takes them
@@ -108,6 +111,8 @@ std::vector<Item> AnchorTp(const std::vector<Item>& compute, const std::vector<I
                                        : 0;
       before[i].push_back(calls[c]);
       before[i].back().alone = anchors[c] < 0;
+      before[i].back().whole =
+          anchors[c] >= 0 && estimate::HidesWhole(gemms[static_cast<size_t>(anchors[c])], reduces);
     }
   }
   std::vector<Item> out;
@@ -234,6 +239,7 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
                     .gemm = estimate::PairsWithTp(op, sc.plan),
                     .row_parallel = op.row_parallel,
                     .gradient = !op.of.empty(),
+                    .weight_gradient = op.weight_gradient,
                     .run = op.run,
                     .attention = op.kind == model::OpKind::kAttention,
                     .windowed = op.windowed,
@@ -400,6 +406,7 @@ class Builder {
   std::vector<std::pair<size_t, size_t>> fused_;
   int m_ = 1;
   double contention_ = 0;
+  estimate::TpOverlap tp_overlap_ = estimate::TpOverlap::kNone;
   Time pp_time_ = 0;
   collective::Cost pp_cost_;
   estimate::Placed dp_place_;   // dense gradients and parameters: dp x cp
@@ -518,10 +525,23 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       continue;
     }
     info.category = Category::kTp;
+    // Beside its GEMM whole (estimate::HidesWhole, under either overlap): it starts with the
+    // GEMM, and the operator after the GEMM waits for it (AnchorTp puts it just ahead).
+    if (it.whole && tp_overlap_ != estimate::TpOverlap::kNone && it.members > 1 &&
+        first_ != kNone) {
+      info.part = 3;
+      const OpId op = Emit(stage, StreamKind::kTp, it.duration, info);
+      prog_.AddDependency(prev_, op);
+      for (OpId x : sync_) prog_.AddDependency(x, op);
+      tp_tails_.push_back(op);
+      stretch_tp_ += Ns(static_cast<double>(it.duration) * 1e-9 * contention_);
+      continue;
+    }
     // Split to overlap its GEMM (plan.overlap_tp): a chunk exposed, the rest beside the GEMM.
     // A gather's first chunk comes before the GEMM can start; a reduction's last chunk
     // after the GEMM ends (AnchorTp puts both just ahead of their GEMM in the list).
-    if (!p_.overlap_tp || it.members <= 1 || it.alone || (it.reduces && first_ == kNone)) {
+    if (tp_overlap_ != estimate::TpOverlap::kAll || it.members <= 1 || it.alone ||
+        (it.reduces && first_ == kNone)) {
       if (it.reduces) {
         tp_after_.emplace_back(it.duration, info);
       } else {
@@ -880,6 +900,7 @@ void Builder::Build() {
   virtual_stages_ = parallel::VirtualStages(p_);
   m_ = g_.micro_batches;
   contention_ = estimate::CommContention(sc_.cluster.chip, p_);
+  tp_overlap_ = estimate::TpOverlapOf(p_);
   const estimate::Placements place = estimate::PlaceGroups(sc_.cluster, p_);
   dp_place_ = place.dp;
   edp_place_ = place.edp;
@@ -1376,6 +1397,28 @@ void UseTablesOf(const estimate::Scenario& sc, int rank, estimate::StepReport& r
   r.critical_stage = rank;
 }
 
+// One micro-batch's passes through pipeline rank `rank` as run: its forward tasks' spans,
+// and its backward and weight tasks', each over the micro-batches they carry.
+estimate::PassTimes PassTimesOf(const SimResult& out, int rank) {
+  double forward = 0, backward = 0;
+  std::vector<int32_t> micro_batches;
+  for (const TaskSpan& t : out.tasks) {
+    if (t.stage != rank) continue;
+    const double span =
+        static_cast<double>(out.program.end(t.last) - out.program.start(t.first)) * 1e-9;
+    if (t.task.pass == parallel::Pass::kForward) {
+      forward += span;
+      micro_batches.push_back(t.task.micro_batch);
+    } else {
+      backward += span;
+    }
+  }
+  std::sort(micro_batches.begin(), micro_batches.end());
+  const auto m = static_cast<double>(std::unique(micro_batches.begin(), micro_batches.end()) -
+                                     micro_batches.begin());
+  return m > 0 ? estimate::PassTimes{forward / m, backward / m} : estimate::PassTimes{};
+}
+
 // Writes the simulated report of `run` with rank `rank`'s time split `a`.
 void Summarize(Run& run, int rank, const Attribution& a) {
   SimResult& out = run.out;
@@ -1386,6 +1429,7 @@ void Summarize(Run& run, int rank, const Attribution& a) {
     busy[prog.stream(op)] += static_cast<double>(prog.end(op) - prog.start(op)) * 1e-9;
   }
   r.critical_stage = rank;
+  r.passes = PassTimesOf(out, rank);
   r.time.compute = a.compute;
   r.time.tp_exposed = a.tp;
   r.time.bubble = a.bubble;
@@ -1696,6 +1740,7 @@ SimResult Extrapolate(Run a, Run b, int64_t m1, int64_t m2, int64_t m, int rank,
     o.total_s = kind.first;
     o.exposed_s = kind.second;
   }
+  r.passes = rb.passes;  // the longer run's
   r.notes = rb.notes;
   r.notes.push_back(
       shifted ? "simulated at two shorter steps (past 2 pp and 3 pp micro-batches per pipeline, "

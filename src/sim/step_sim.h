@@ -105,8 +105,8 @@ struct OpInfo {
   int16_t chunk = -1;
   int16_t peer = -1;  // pp: the stage receiving
   // A tensor-parallel call split to overlap its GEMM (plan.overlap_tp): 1 for its exposed
-  // chunk (a gather's first, a reduction's last), 2 for the rest, beside the GEMM; 0 for a
-  // call run whole.
+  // chunk (a gather's first, a reduction's last), 2 for the rest, beside the GEMM; 3 for a
+  // call beside its GEMM whole (estimate::HidesWhole); 0 for a call that blocks.
   uint8_t part : 2 = 0;
   bool recompute : 1 = false;  // a forward operator run again in backward
   // A dgrad or wgrad: the forward GEMM it differentiates, an index into

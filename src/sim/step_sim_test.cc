@@ -39,6 +39,7 @@ estimate::Scenario Make(const model::ModelSpec& m, int64_t chips, int tp, int pp
 estimate::Scenario NoOverlap(estimate::Scenario s) {
   s.plan.overlap_dp = false;
   s.plan.overlap_tp = false;
+  s.plan.overlap_tp_async = false;
   s.plan.overlap_comm_units = 0;
   return s;
 }
@@ -923,6 +924,55 @@ TEST(Simulate, OverlappedTensorParallelCallsHideBehindTheirGemmInBothEngines) {
       ++checked;
     }
     EXPECT_EQ(checked, 4);
+  }
+}
+
+// Megatron-LM's asynchronous backward (overlap.tp_async): a column-parallel layer's
+// re-gathered input runs beside its dgrad, its input gradient's reduction beside its wgrad,
+// each whole; the row-parallel dgrad's gathered output gradient blocks. Both engines place
+// the calls alike, with sequence parallelism or without, on the 1F1B, zero-bubble (whose
+// deferred wgrads leave the reductions exposed) and DualPipe passes, and at a faster chip,
+// where the calls outlast their GEMMs; the passes they report agree too.
+TEST(Simulate, AsynchronousBackwardCallsHideBehindTheirGemmsInBothEngines) {
+  struct Case {
+    Schedule schedule;
+    int pp;
+    bool sp;
+    double speedup;
+  };
+  for (const Case c : {Case{Schedule::k1F1B, 1, true, 1}, Case{Schedule::k1F1B, 1, false, 1},
+                       Case{Schedule::k1F1B, 1, true, 4}, Case{Schedule::kZeroBubbleH1, 4, true, 1},
+                       Case{Schedule::kDualPipe, 4, true, 1}}) {
+    estimate::Scenario s = Make(model::testing::Llama70B(), 64, 8, c.pp, 1, 64, c.schedule);
+    s.plan.sequence_parallel = c.sp;
+    s.plan.overlap_dp = false;  // the compute units' contention with tp only
+    for (core::FlopsPerSec& peak : s.cluster.chip.peak) {
+      peak = core::FlopsPerSec(peak.value() * c.speedup);
+    }
+    const std::string what = std::string(parallel::ScheduleName(c.schedule)) +
+                             (c.sp ? " sp " : " ") + std::to_string(c.speedup) + "x";
+    estimate::Scenario blocking = s;
+    blocking.plan.overlap_tp_async = false;
+    core::Result<estimate::StepReport> e = estimate::Estimate(s);
+    core::Result<SimResult> r = Simulate(s);
+    ASSERT_TRUE(r.ok() && e.ok()) << r.diagnostics().Format() << e.diagnostics().Format();
+    const estimate::StepReport& sim = r.value().report;
+    EXPECT_NEAR(sim.step_time_s / e.value().step_time_s, 1.0, 0.01) << what;
+    EXPECT_NEAR(sim.time.tp_exposed / e.value().time.tp_exposed, 1.0, 0.01) << what;
+    EXPECT_LT(e.value().time.tp_exposed, estimate::Estimate(blocking).value().time.tp_exposed)
+        << what;
+    EXPECT_LT(sim.time.tp_exposed, Simulate(blocking).value().report.time.tp_exposed) << what;
+    EXPECT_NEAR(sim.passes.forward_s / e.value().passes.forward_s, 1.0, 0.01) << what;
+    EXPECT_NEAR(sim.passes.backward_s / e.value().passes.backward_s, 1.0, 0.02) << what;
+    // Whole calls run beside backward GEMMs only.
+    int whole = 0;
+    for (OpId op = 0; op < r.value().program.ops(); ++op) {
+      const OpInfo& i = r.value().info[op];
+      if (i.part != 3) continue;
+      ++whole;
+      EXPECT_EQ(i.pass, parallel::Pass::kBackward) << what;
+    }
+    EXPECT_GT(whole, 0) << what;
   }
 }
 
