@@ -225,22 +225,21 @@ bool PairsWithTp(const workload::ComputeOp& op, const parallel::ParallelPlan& pl
   return op.linear && (!op.recompute || plan.recompute == parallel::Recompute::kFull);
 }
 
-std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls) {
-  std::vector<int> anchors(calls.size(), -1);
-  if (calls.empty() || gemms.empty()) return anchors;
-  struct Pair {
-    size_t first = 0;  // index into `group`
-    size_t size = 0;
-    bool gradient = false;
-    size_t gathers = 0;
-    size_t reductions = 0;
-  };
-  std::vector<int> group;  // the group's GEMMs, by index into `gemms`
-  std::vector<Pair> pairs;
-  std::vector<std::pair<bool, int>> groups;  // (expert, run), in order of first GEMM
+namespace {
+
+// TpAnchors into `s.anchors` (calls.size() entries), on the lists of `s`.
+void AnchorCalls(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls, TpScratch& s) {
+  std::vector<int>& anchors = s.anchors;
+  anchors.assign(calls.size(), -1);
+  if (calls.empty() || gemms.empty()) return;
+  using Pair = TpScratch::Pair;
+  std::vector<int>& group = s.group;  // the group's GEMMs, by index into `gemms`
+  std::vector<Pair>& pairs = s.pairs;
+  std::vector<std::pair<bool, int>>& groups = s.groups;  // (expert, run), by first GEMM
+  groups.clear();
   for (const TpGemm& x : gemms) {
     if (std::find(groups.begin(), groups.end(), std::pair(x.expert, x.run)) == groups.end()) {
-      groups.emplace_back(x.expert, x.run);
+      groups.push_back({x.expert, x.run});
     }
   }
   for (const auto& [expert, run] : groups) {
@@ -310,7 +309,14 @@ std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<T
       anchors[c] = group[x.first + pos];
     }
   }
-  return anchors;
+}
+
+}  // namespace
+
+std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls) {
+  TpScratch s;
+  AnchorCalls(gemms, calls, s);
+  return std::move(s.anchors);
 }
 
 TpOverlap TpOverlapOf(const parallel::ParallelPlan& plan) {
@@ -325,14 +331,18 @@ bool HidesWhole(const TpGemm& gemm, bool reduces) {
 }
 
 double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls,
-                 TpOverlap overlap, double contention) {
+                 TpOverlap overlap, double contention, TpScratch* scratch) {
   double exposed = 0;
-  if (overlap == TpOverlap::kNone) {
+  if (overlap == TpOverlap::kNone || gemms.empty()) {
     for (const TpCall& c : calls) exposed += c.time;
     return exposed;
   }
-  const std::vector<int> anchors = TpAnchors(gemms, calls);
-  std::vector<double> beside(gemms.size(), 0.0);  // the calls' overlapped time at each GEMM
+  TpScratch own;
+  TpScratch& s = scratch != nullptr ? *scratch : own;
+  AnchorCalls(gemms, calls, s);
+  const std::vector<int>& anchors = s.anchors;
+  std::vector<double>& beside = s.beside;  // the calls' overlapped time at each GEMM
+  beside.assign(gemms.size(), 0.0);
   for (size_t i = 0; i < calls.size(); ++i) {
     if (anchors[i] < 0 || calls[i].members <= 1) {
       exposed += calls[i].time;

@@ -4,6 +4,7 @@
 // tensor-parallel traffic, the optimizer step.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "collective/collective.h"
@@ -85,6 +86,7 @@ struct TpCall {
                          // gathers its input (all-gather)
   int members = 1;       // of its group (tp or etp): its exposed chunk is time / members
   int run = -1;          // the layers it belongs to (CommOp::run)
+  bool operator==(const TpCall&) const = default;
 };
 struct TpGemm {
   double time = 0;  // seconds
@@ -137,8 +139,26 @@ std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<T
 // beside its GEMM. What runs beside a GEMM slows it by `contention` of its time
 // (CommContention); per GEMM, what the GEMM and that slowdown do not cover is exposed too.
 // A call without a GEMM of its group is exposed whole.
+// `scratch`: working lists kept by a caller that prices many passes (none: its own).
+struct TpScratch;
 double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls,
-                 TpOverlap overlap, double contention);
+                 TpOverlap overlap, double contention, TpScratch* scratch = nullptr);
+
+// The working lists of TpAnchors and ExposedTp: kept, their capacity is reused.
+struct TpScratch {
+  struct Pair {        // a column/row pair of GEMMs
+    size_t first = 0;  // index into `group`
+    size_t size = 0;
+    bool gradient = false;
+    size_t gathers = 0;
+    size_t reductions = 0;
+  };
+  std::vector<int> anchors;
+  std::vector<int> group;
+  std::vector<Pair> pairs;
+  std::vector<std::pair<bool, int>> groups;
+  std::vector<double> beside;
+};
 
 // Share of the compute units an overlapped collective takes from the compute beside it:
 // overlap.comm_units / the chip's compute units, at most 1; 0 when the chip runs its

@@ -1036,6 +1036,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   }
   std::vector<TpGemm> tp_gemms;  // scratch of tp_exposed
   std::vector<TpCall> tp_calls;
+  TpScratch tp_scratch;
   double sum_stage_time = 0;
   double sum_weight_grad = 0;
   double sum_dualpipe_slot = 0;  // F&B + B - 3W summed over the stages
@@ -1142,7 +1143,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
             }
           }
         }
-        exposed += ExposedTp(tp_gemms, tp_calls, tp_overlap, contention) *
+        exposed += ExposedTp(tp_gemms, tp_calls, tp_overlap, contention, &tp_scratch) *
                    (scope == Scope::kLayer ? layers : 1);
       }
       return exposed;
