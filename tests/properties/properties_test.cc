@@ -148,6 +148,27 @@ TEST_P(Property, MfuIsAtMostHfu) {
   EXPECT_LE(r.hfu, 1.0);
 }
 
+// Running a tensor-parallel call beside a GEMM costs the compute units it takes, never more
+// than waiting for it: the asynchronous backward never slows a step, with sequence
+// parallelism or without, with a pipeline's or FSDP's flows around the passes.
+TEST_P(Property, TheAsynchronousBackwardNeverSlowsAStep) {
+  for (const int zero : {-1, 3}) {
+    for (const bool sp : {false, true}) {
+      estimate::Scenario s = Load(GetParam());
+      if (zero >= 0) s.plan.zero = zero;
+      s.plan.sequence_parallel = sp && s.plan.tp > 1;
+      s.plan.overlap_tp = false;
+      s.plan.overlap_tp_async = false;
+      const estimate::StepReport blocking = Step(s);
+      s.plan.overlap_tp_async = true;
+      const estimate::StepReport async = Step(s);
+      EXPECT_LE(async.step_time_s, blocking.step_time_s * (1 + kSlack))
+          << "zero " << zero << " sp " << sp;
+      EXPECT_LE(async.time.tp_exposed, blocking.time.tp_exposed * (1 + kSlack) + 1e-12);
+    }
+  }
+}
+
 TEST_P(Property, StepTimeIsTheSumOfTheBreakdown) {
   const estimate::StepReport r = Step(Load(GetParam()));
   const estimate::TimeBreakdown& t = r.time;
