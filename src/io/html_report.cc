@@ -1296,6 +1296,21 @@ std::string RunCost(const RunResult& r) {
          FactTable(facts) + "</section>\n";
 }
 
+// A case without a prediction: its measurement, why, over `columns` cells, and its source.
+std::string FailedRow(const ValidationRow& row, const std::string& measured, int columns) {
+  return fmt::format(
+      "<tr><td>{}</td><td class=\"num\">{}</td><td colspan=\"{}\" class=\"bad\">failed: "
+      "{}</td><td class=\"muted\">{}</td></tr>\n",
+      Esc(row.name), measured, columns, Esc(row.failure), Esc(row.source));
+}
+
+// A case's tolerance, and whether its error is within it (in words, not colour alone).
+std::string ToleranceCell(const ValidationRow& row) {
+  return row.ok
+             ? fmt::format("within &plusmn;{:.0f}%", row.tolerance_pct)
+             : fmt::format("<span class=\"bad\">outside &plusmn;{:.0f}%</span>", row.tolerance_pct);
+}
+
 }  // namespace
 
 std::string HtmlEscape(std::string_view raw) {
@@ -1905,10 +1920,7 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
     for (const ValidationRow& row : t.rows) {
       if (row.kind != CaseKind::kLayer) continue;
       if (!row.failure.empty()) {
-        out += fmt::format(
-            "<tr><td>{}</td><td class=\"num\">{}</td><td colspan=\"5\" class=\"bad\">failed: "
-            "{}</td><td class=\"muted\">{}</td></tr>\n",
-            Esc(row.name), Seconds(row.measured_s), Esc(row.failure), Esc(row.source));
+        out += FailedRow(row, Seconds(row.measured_s), 5);
         continue;
       }
       out += fmt::format(
@@ -1916,11 +1928,7 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
           "class=\"num\">{:+.1f}%</td><td class=\"num\">{}</td><td class=\"num\">{:+.1f}%</td>"
           "<td>{}</td><td class=\"muted\">{}</td></tr>\n",
           Esc(row.name), Seconds(row.measured_s), Seconds(row.estimated_s), row.estimate_error_pct,
-          Seconds(row.simulated_s), row.simulate_error_pct,
-          row.ok ? fmt::format("within &plusmn;{:.0f}%", row.tolerance_pct)
-                 : fmt::format("<span class=\"bad\">outside &plusmn;{:.0f}%</span>",
-                               row.tolerance_pct),
-          Esc(row.source));
+          Seconds(row.simulated_s), row.simulate_error_pct, ToleranceCell(row), Esc(row.source));
     }
     out += "</table>\n</section>\n";
   }
@@ -1933,20 +1941,14 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
     for (const ValidationRow& row : t.rows) {
       if (row.kind != CaseKind::kCollective) continue;
       if (!row.failure.empty()) {
-        out += fmt::format(
-            "<tr><td>{}</td><td class=\"num\">{:.1f} GB/s</td><td colspan=\"4\" "
-            "class=\"bad\">failed: {}</td><td class=\"muted\">{}</td></tr>\n",
-            Esc(row.name), row.measured_s, Esc(row.failure), Esc(row.source));
+        out += FailedRow(row, fmt::format("{:.1f} GB/s", row.measured_s), 4);
         continue;
       }
       out += fmt::format(
           "<tr><td>{}</td><td class=\"num\">{:.1f} GB/s</td><td class=\"num\">{:.1f} GB/s</td>"
           "<td class=\"num\">{:+.1f}%</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td>"
           "</tr>\n",
-          Esc(row.name), row.measured_s, row.predicted_s, row.error_pct,
-          row.ok ? fmt::format("within &plusmn;{:.0f}%", row.tolerance_pct)
-                 : fmt::format("<span class=\"bad\">outside &plusmn;{:.0f}%</span>",
-                               row.tolerance_pct),
+          Esc(row.name), row.measured_s, row.predicted_s, row.error_pct, ToleranceCell(row),
           row.calibration ? "yes" : "", Esc(row.source));
     }
     out += "</table>\n</section>\n";

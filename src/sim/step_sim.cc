@@ -352,6 +352,14 @@ class Builder {
     prev_ = op;
     if (first_ == kNone) first_ = op;
   }
+  // An operation beside the chain: it starts once the chain's last link and its syncs are
+  // done, and the chain does not wait for it.
+  OpId Beside(int stage, StreamKind k, Time d, const OpInfo& info) {
+    const OpId op = Emit(stage, k, d, info);
+    if (prev_ != kNone) prog_.AddDependency(prev_, op);
+    for (OpId x : sync_) prog_.AddDependency(x, op);
+    return op;
+  }
   void RunItems(int stage, const std::vector<Item>& items, const OpInfo& base);
   // After a compute operator (and at the end of RunItems): the tensor-parallel calls beside it
   // join the chain.
@@ -517,10 +525,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
         Chain(Emit(stage, StreamKind::kEp, it.duration, info));
         continue;
       }
-      const OpId op = Emit(stage, StreamKind::kEp, it.duration, info);
-      prog_.AddDependency(prev_, op);
-      for (OpId x : sync_) prog_.AddDependency(x, op);
-      pass_tails_.push_back(op);
+      pass_tails_.push_back(Beside(stage, StreamKind::kEp, it.duration, info));
       stretch_ep_ += Ns(static_cast<double>(it.duration) * 1e-9 * contention_);
       continue;
     }
@@ -530,10 +535,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
     if (it.whole && tp_overlap_ != estimate::TpOverlap::kNone && it.members > 1 &&
         first_ != kNone) {
       info.part = 3;
-      const OpId op = Emit(stage, StreamKind::kTp, it.duration, info);
-      prog_.AddDependency(prev_, op);
-      for (OpId x : sync_) prog_.AddDependency(x, op);
-      tp_tails_.push_back(op);
+      tp_tails_.push_back(Beside(stage, StreamKind::kTp, it.duration, info));
       stretch_tp_ += Ns(static_cast<double>(it.duration) * 1e-9 * contention_);
       continue;
     }
@@ -563,9 +565,7 @@ void Builder::RunItems(int stage, const std::vector<Item>& items, const OpInfo& 
       continue;
     }
     // A reduction's chunks follow the GEMM's: they start with it and end after it.
-    const OpId op = Emit(stage, StreamKind::kTp, beside, rest);
-    if (prev_ != kNone) prog_.AddDependency(prev_, op);
-    for (OpId x : sync_) prog_.AddDependency(x, op);
+    Beside(stage, StreamKind::kTp, beside, rest);
     tp_after_.emplace_back(exposed, info);
   }
   JoinTp(stage);
