@@ -86,7 +86,6 @@ struct TpCall {
                          // gathers its input (all-gather)
   int members = 1;       // of its group (tp or etp): its exposed chunk is time / members
   int run = -1;          // the layers it belongs to (CommOp::run)
-  bool operator==(const TpCall&) const = default;
 };
 struct TpGemm {
   double time = 0;  // seconds
@@ -114,6 +113,22 @@ TpOverlap TpOverlapOf(const parallel::ParallelPlan& plan);
 // (zero-bubble's W pass) leaves the reduction nothing to hide behind.
 bool HidesWhole(const TpGemm& gemm, bool reduces);
 
+// The working lists of TpAnchors and ExposedTp: kept, their capacity is reused.
+struct TpScratch {
+  struct Pair {        // a column/row pair of GEMMs
+    size_t first = 0;  // index into `group`
+    size_t size = 0;
+    bool gradient = false;
+    size_t gathers = 0;
+    size_t reductions = 0;
+  };
+  std::vector<int> anchors;
+  std::vector<int> group;
+  std::vector<Pair> pairs;
+  std::vector<std::pair<bool, int>> groups;  // (expert, run)
+  std::vector<double> beside;
+};
+
 // Whether a tensor-parallel call may overlap `op`: a linear layer's GEMM, recomputed ones
 // only under full recompute (which repeats their calls).
 bool PairsWithTp(const workload::ComputeOp& op, const parallel::ParallelPlan& plan);
@@ -140,25 +155,8 @@ std::vector<int> TpAnchors(const std::vector<TpGemm>& gemms, const std::vector<T
 // (CommContention); per GEMM, what the GEMM and that slowdown do not cover is exposed too.
 // A call without a GEMM of its group is exposed whole.
 // `scratch`: working lists kept by a caller that prices many passes (none: its own).
-struct TpScratch;
 double ExposedTp(const std::vector<TpGemm>& gemms, const std::vector<TpCall>& calls,
                  TpOverlap overlap, double contention, TpScratch* scratch = nullptr);
-
-// The working lists of TpAnchors and ExposedTp: kept, their capacity is reused.
-struct TpScratch {
-  struct Pair {        // a column/row pair of GEMMs
-    size_t first = 0;  // index into `group`
-    size_t size = 0;
-    bool gradient = false;
-    size_t gathers = 0;
-    size_t reductions = 0;
-  };
-  std::vector<int> anchors;
-  std::vector<int> group;
-  std::vector<Pair> pairs;
-  std::vector<std::pair<bool, int>> groups;
-  std::vector<double> beside;
-};
 
 // Share of the compute units an overlapped collective takes from the compute beside it:
 // overlap.comm_units / the chip's compute units, at most 1; 0 when the chip runs its
