@@ -1037,6 +1037,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   std::vector<TpGemm> tp_gemms;  // scratch of tp_exposed
   std::vector<TpCall> tp_calls;
   TpScratch tp_scratch;
+  // The last stage class's backward over its average layer: the next class with the same
+  // calls and runs of blocks (most of a pipeline's, which differ in their layer count or
+  // their embedding or head) has the same exposure.
+  struct {
+    std::vector<TpCall> calls;
+    std::vector<std::pair<int, double>> runs;  // block, repetitions per layer
+    bool deferred = false;
+    double exposed = -1;
+  } tp_last;
+  std::vector<std::pair<int, double>> tp_runs;
   double sum_stage_time = 0;
   double sum_weight_grad = 0;
   double sum_dualpipe_slot = 0;  // F&B + B - 3W summed over the stages
@@ -1107,6 +1117,24 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
           }
         }
         if (tp_calls.empty()) continue;
+        const bool memo = scope == Scope::kLayer && !forward;
+        if (memo) {
+          tp_runs.clear();
+          for (const workload::BlockRun& run : w.runs) {
+            tp_runs.emplace_back(run.block, run.count / layers);
+          }
+          if (tp_last.exposed >= 0 && tp_last.deferred == deferred_wgrad &&
+              tp_last.runs == tp_runs &&
+              std::equal(tp_calls.begin(), tp_calls.end(), tp_last.calls.begin(),
+                         tp_last.calls.end(), [](const TpCall& a, const TpCall& b) {
+                           return a.time == b.time && a.expert == b.expert &&
+                                  a.reduces == b.reduces && a.members == b.members &&
+                                  a.run == b.run;
+                         })) {
+            exposed += tp_last.exposed * layers;
+            continue;
+          }
+        }
         tp_gemms.clear();
         // Asynchronous calls hide behind gradient GEMMs only (HidesWhole).
         if (tp_overlap == TpOverlap::kAll || (tp_overlap == TpOverlap::kBackward && !forward)) {
@@ -1143,8 +1171,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
             }
           }
         }
-        exposed += ExposedTp(tp_gemms, tp_calls, tp_overlap, contention, &tp_scratch) *
-                   (scope == Scope::kLayer ? layers : 1);
+        const double pass = ExposedTp(tp_gemms, tp_calls, tp_overlap, contention, &tp_scratch);
+        if (memo) {
+          tp_last.calls = tp_calls;
+          tp_last.runs = tp_runs;
+          tp_last.deferred = deferred_wgrad;
+          tp_last.exposed = pass;
+        }
+        exposed += pass * (scope == Scope::kLayer ? layers : 1);
       }
       return exposed;
     };
