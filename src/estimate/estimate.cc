@@ -1604,6 +1604,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         SplitExposed(cp_inside ? tc.cp_exposed : 0, tc.cp_forward, tc.cp_backward);
     const double forward_window = (tc.forward_compute + tp_f + ep_f + cp_f) * nic_free;
     const double backward_window = (tc.backward_compute + tp_b + ep_b + cp_b) * nic_free;
+    const bool zero_bubble = p.schedule == parallel::Schedule::kZeroBubbleH1;
+    const double weight_window = tc.weight_grad * nic_free;
     // The calls on the dp stream, one per bucket of a rank that holds one chunk (`one`: a
     // call's time for a bucket of so many layers), against the pass that fills or needs them
     // (`window` in all, spread over its layers): the buckets from the pass's first layer, whole
@@ -1654,7 +1656,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         return std::max(0.0, queue - end);
       }
       if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
-        return queued(bucket, backward_window, false);  // one chunk
+        // One chunk. Zero-bubble defers every backward's weight gradients to a weight pass,
+        // which ends the rank's order: the gradients are whole only as the last weight pass
+        // computes them, so its wgrad GEMMs alone hide the calls.
+        return queued(bucket, zero_bubble ? weight_window : backward_window, false);
       }
       const int layers = chunk_classes.front().layers;
       const double end = spans.last_ends[0];
