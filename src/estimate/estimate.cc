@@ -2173,17 +2173,33 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                   "check the cluster's scale_up and scale_out bandwidth and efficiency");
     } else {
       // The model's size too: for a model far past any trained (1e5 layers of width 1e7),
-      // the chip is not what to look at first.
-      diags.Error("cluster.chip",
+      // the chip is not what to look at first. The key names the likeliest cause, so that
+      // the error stands where it was given (a --set, the plan's line): the chip where a
+      // rate the step needs is below any real chip's (1 TFLOP/s, 1 GB/s of HBM), else the
+      // sequence where attention, quadratic in it, is most of the compute, else a model
+      // past 1e15 parameters, else the batch.
+      const double attention = tc.attention_forward + tc.attention_backward;
+      const double passes = tc.forward_compute + tc.backward_compute;
+      std::string key = "plan.global_batch_size";
+      if (chip.Peak(p.precision).value() < 1e12) {
+        key = "cluster.chip.peak." + std::string(hardware::PrecisionName(p.precision));
+      } else if (chip.hbm_bandwidth.value() < 1e9) {
+        key = "cluster.chip.memory.bandwidth";
+      } else if (attention > passes / 2) {
+        key = "model.seq_len";
+      } else if (g.model_flops_per_token > 6e15) {
+        key = "model";
+      }
+      diags.Error(key,
                   took + ") on chip " + chip.name + " for " +
                       core::WithThousands(p.global_batch_size) + " sequences of " +
                       core::WithThousands(m.seq_len) + " tokens of model " + m.name + " (" +
                       core::WithThousands(m.layers) + " layers, hidden " +
                       core::WithThousands(m.hidden) +
                       "): one of the chip's peaks or bandwidths is zero or implausibly low, or "
-                      "the model or the batch is implausibly large",
-                  "check the model's sizes (hidden, ffn_hidden, layers), the chip's peak and "
-                  "memory.bandwidth, the cluster's bandwidths and plan.global_batch_size");
+                      "the model, its sequence or the batch is implausibly large",
+                  "check the model's seq_len and sizes (hidden, ffn_hidden, layers), "
+                  "plan.global_batch_size, and the chip's peak and memory.bandwidth");
     }
     return diags;
   }

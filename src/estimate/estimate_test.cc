@@ -1133,8 +1133,23 @@ TEST(Estimate, ForeverStepNamesTheClusterOrTheChip) {
   slow_chip.cluster.chip.hbm_bandwidth = core::BytesPerSec(1e-300);
   const core::Result<StepReport> chip = Estimate(slow_chip);
   ASSERT_FALSE(chip.ok());
-  EXPECT_TRUE(HasError(chip.diagnostics(), "cluster.chip", "on chip"))
+  EXPECT_TRUE(HasError(chip.diagnostics(), "cluster.chip.memory.bandwidth", "on chip"))
       << chip.diagnostics().Format();
+
+  // A plausible chip: the sequence where attention is most of the compute, else the batch,
+  // else a model past 1e15 parameters.
+  Scenario long_sequence = Gpt3On(128, 8, 8, 1, 64);
+  long_sequence.model.seq_len = 100'000'000;
+  EXPECT_TRUE(HasError(Estimate(long_sequence).diagnostics(), "model.seq_len", "on chip"));
+  Scenario big_batch = Gpt3On(128, 8, 8, 1, 64);
+  big_batch.plan.global_batch_size = 2'000'000'000;
+  EXPECT_TRUE(HasError(Estimate(big_batch).diagnostics(), "plan.global_batch_size", "on chip"))
+      << Estimate(big_batch).diagnostics().Format();
+  Scenario big_model = Gpt3On(128, 8, 8, 1, 64);
+  big_model.model.hidden *= 10'000;
+  big_model.model.ffn_hidden *= 10'000;
+  EXPECT_TRUE(HasError(Estimate(big_model).diagnostics(), "model", "on chip"))
+      << Estimate(big_model).diagnostics().Format();
 }
 
 }  // namespace

@@ -1135,7 +1135,9 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
           {Int("overlap.comm_units",
                "compute units (SMs) an overlapped collective occupies, slowing the compute beside "
                "it (NCCL channels; Transformer Engine userbuffers num_sm, 16 in its overlap "
-               "configs)")
+               "configs). It sets that slowdown only: the collectives run at their links' "
+               "bandwidth whatever the count, so a count below what fills the links (NCCL's "
+               "default channels) is optimistic")
                .Default("16")
                .Min(0)
                .Max(1e6),
