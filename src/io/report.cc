@@ -875,8 +875,11 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
 
 namespace {
 
+std::string SectionKey(Section s);
+
+// A key's name as `fathom explain` takes it back (failure_class.mtbf).
 std::string KeyDoc(Section s, const KeyInfo& k) {
-  std::string out = fmt::format("{}.{}\n", SectionName(s), k.path);
+  std::string out = fmt::format("{}.{}\n", SectionKey(s), k.path);
   out += "  " + k.help + "\n";
   out += "  type: " + TypeDescription(k) + "\n";
   if (k.required) out += "  required\n";
@@ -898,12 +901,35 @@ std::string SectionKey(Section s) {
   return name;
 }
 
+// An item of a list as --set names it, cluster.scale_out.tiers[1].radix, as the keys of
+// the item's section: tier.radix (reliability.failures[0].mtbf: failure_class.mtbf). The
+// key unchanged where no list of that path has an index.
+std::string ItemKey(std::string key) {
+  for (size_t open = key.find('['); open != std::string::npos; open = key.find('[')) {
+    const size_t close = key.find(']', open);
+    if (close == std::string::npos) return key;
+    const std::string list = key.substr(0, open);
+    std::string item;
+    for (Section s : kAllSections) {
+      for (const KeyInfo& k : Keys(s)) {
+        if (k.type == ValueType::kMappingList && SectionKey(s) + "." + k.path == list) item = k.ref;
+      }
+    }
+    if (item.empty()) return key;
+    for (char& c : item) {
+      if (c == ' ') c = '_';
+    }
+    key = item + key.substr(close + 1);
+  }
+  return key;
+}
+
 }  // namespace
 
 core::Result<std::string> Explain(const std::string& given) {
   // The cluster's chip's keys as --set names them (cluster.chip.peak.bf16) are the chip's.
-  const std::string key =
-      given.rfind("cluster.chip.", 0) == 0 ? given.substr(std::string("cluster.").size()) : given;
+  const std::string key = ItemKey(
+      given.rfind("cluster.chip.", 0) == 0 ? given.substr(std::string("cluster.").size()) : given);
   std::string out;
   std::vector<std::string> all;
   for (Section s : kAllSections) {

@@ -284,5 +284,27 @@ TEST(Explain, OneKeyAndUnknownKeys) {
       << typo.diagnostics().Format();
 }
 
+// An item of a list as --set names it is explained by its section's keys, and every name
+// `fathom explain` prints is one it takes back.
+TEST(Explain, ListItemsAsSetNamesThemAndPrintedNamesRoundTrip) {
+  core::Result<std::string> tier = Explain("cluster.scale_out.tiers[1].oversubscription");
+  ASSERT_TRUE(tier.ok()) << tier.diagnostics().Format();
+  EXPECT_EQ(tier.value().rfind("tier.oversubscription\n", 0), 0u) << tier.value();
+  core::Result<std::string> failure = Explain("reliability.failures[0].mtbf");
+  ASSERT_TRUE(failure.ok()) << failure.diagnostics().Format();
+  EXPECT_EQ(failure.value().rfind("failure_class.mtbf\n", 0), 0u) << failure.value();
+  EXPECT_FALSE(Explain("plan.tp[0]").ok());
+  const std::string all = Explain("").value();
+  for (size_t at = 0; at < all.size();) {
+    const size_t end = all.find('\n', at);
+    const std::string line = all.substr(at, end - at);
+    at = end + 1;
+    if (line.empty() || line[0] == ' ') continue;  // a key's name, not its description
+    core::Result<std::string> back = Explain(line);
+    ASSERT_TRUE(back.ok()) << line << ": " << back.diagnostics().Format();
+    EXPECT_EQ(back.value().rfind(line + "\n", 0), 0u) << line;
+  }
+}
+
 }  // namespace
 }  // namespace fathom::io
