@@ -20,7 +20,7 @@ std::string Diagnostic::Format() const {
       break;
   }
   if (!file.empty()) {
-    out += file;
+    out += ValidUtf8(file);
     if (line > 0) out += ":" + std::to_string(line);
     out += ": ";
   }
@@ -31,7 +31,11 @@ std::string Diagnostic::Format() const {
 }
 
 void Diagnostics::Add(Diagnostic d) {
+  // What the input said is echoed as UTF-8 text, each byte that is not replaced by U+FFFD
+  // (a key or a name typed in Latin-1), so that the messages are text a terminal or a JSON
+  // parser takes.
   for (std::string* text : {&d.key, &d.message, &d.hint}) {
+    if (InvalidUtf8At(*text) != std::string_view::npos) *text = ValidUtf8(*text);
     if (text->size() > kMaxText) *text = Abbreviated(*text, kMaxText);
   }
   items_.push_back(std::move(d));

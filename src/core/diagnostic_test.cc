@@ -65,5 +65,16 @@ TEST(Diagnostics, AppendSaysEachOnce) {
             "error: reliability: ETTR below 0.5; hint\n");
 }
 
+// A key, message, hint or file that echoes input not in UTF-8 (a key typed in Latin-1) is
+// said in UTF-8, the bad byte replaced.
+TEST(Diagnostics, InputNotInUtf8IsSaidInUtf8) {
+  Diagnostics d;
+  d.Error("plan.t\xe9p", "unknown key \"t\xe9p\"", "did you mean \"tp\"?\xff");
+  d.items().front().file = "caf\xe9.yaml";
+  EXPECT_EQ(d.Format(),
+            "error: caf\uFFFD.yaml: plan.t\uFFFDp: unknown key \"t\uFFFDp\"; did you mean "
+            "\"tp\"?\uFFFD\n");
+}
+
 }  // namespace
 }  // namespace fathom::core

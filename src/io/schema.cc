@@ -55,6 +55,10 @@ std::string BaseTypeDescription(const KeyInfo& k) {
         return s;
       }();
     case ValueType::kQuantity:
+      // A fraction's unit is optional: 1 is the whole, as 100% is.
+      if (k.dim == core::Dimension::kFraction) {
+        return "fraction: a plain number (0.05; 1 is the whole) or a percentage (5%)";
+      }
       return std::string(core::DimensionName(k.dim)) + " with a unit (" +
              core::JoinComma(core::UnitNames(k.dim)) + ")";
     case ValueType::kRef:
