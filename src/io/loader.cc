@@ -760,6 +760,18 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
           "a local layer has either a sliding window or chunked attention: give one of them "
           "(set the other to 0)");
   }
+  if (m.global_attention_every > 0 && m.sliding_window == 0 && m.attention_chunk == 0) {
+    // A warning, not an error: turning a model's window off (--set model.sliding_window=0)
+    // leaves its pattern behind, and every layer attending globally is what was asked.
+    const Location l = given_at({"global_attention_every"});
+    d.Add(core::Diagnostic{
+        core::Severity::kWarning, l.file, l.line, Join(prefix, "global_attention_every"),
+        "global_attention_every (" + std::to_string(m.global_attention_every) +
+            ") has no effect: no layer has a sliding window or chunked attention, so every "
+            "layer attends to the whole sequence",
+        "give sliding_window or attention_chunk for the other layers, or drop "
+        "global_attention_every"});
+  }
   const bool mla_any = m.mla.q_lora_rank > 0 || m.mla.qk_rope_head_dim > 0 ||
                        m.mla.qk_nope_head_dim > 0 || m.mla.v_head_dim > 0;
   if ((mla_any || m.mla.kv_lora_rank > 0) &&

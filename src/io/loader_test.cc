@@ -1383,5 +1383,46 @@ TEST(Keys, EveryDeclarationIsWellFormed) {
   }
 }
 
+// A global-attention pattern without local layers does nothing: a warning at the key, not
+// an error (a model's window turned off with --set leaves its pattern behind).
+TEST_F(LoaderTest, AGlobalAttentionPatternWithoutLocalLayersIsAWarning) {
+  const std::string file = Write("pattern.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan: {dp: 8, global_batch_size: 8}\n");
+  auto warning = [](const core::Diagnostics& d) {
+    for (const core::Diagnostic& x : d.items()) {
+      if (x.severity == core::Severity::kWarning && x.key == "model.global_attention_every") {
+        return x.file;
+      }
+    }
+    return std::string("none");
+  };
+  core::Result<LoadedScenario> plain = LoadScenario(TestCatalog(), file, {});
+  ASSERT_TRUE(plain.ok()) << plain.diagnostics().Format();
+  EXPECT_EQ(warning(plain.diagnostics()), "none");
+  core::Result<LoadedScenario> pattern =
+      LoadScenario(TestCatalog(), file, Set({"model.global_attention_every=2"}));
+  ASSERT_TRUE(pattern.ok()) << pattern.diagnostics().Format();
+  EXPECT_EQ(warning(pattern.diagnostics()), "--set");
+  core::Result<LoadedScenario> windowed = LoadScenario(
+      TestCatalog(), file, Set({"model.global_attention_every=2", "model.sliding_window=1024"}));
+  ASSERT_TRUE(windowed.ok()) << windowed.diagnostics().Format();
+  EXPECT_EQ(warning(windowed.diagnostics()), "none");
+}
+
+// A required key given with a bad value is that error alone, not also "missing".
+TEST_F(LoaderTest, ARequiredKeyWithABadValueIsNotAlsoMissing) {
+  const std::string file = Write("list.yaml",
+                                 "model: llama3-8b\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                 "plan: [1, 2]\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file, {});
+  ASSERT_FALSE(s.ok());
+  ASSERT_EQ(s.diagnostics().size(), 1u) << s.diagnostics().Format();
+  EXPECT_EQ(s.diagnostics().items().front().key, "plan");
+  EXPECT_EQ(s.diagnostics().items().front().line, 3);
+}
+
 }  // namespace
 }  // namespace fathom::io

@@ -574,8 +574,11 @@ TEST(SizeReports, TokensDefaultToTheScenarios) {
   core::Result<std::vector<plan::SizeResult>> sized = Size(TestCatalog(), q2, o, {});
   ASSERT_TRUE(sized.ok()) << sized.diagnostics().Format();
   EXPECT_EQ(sized.value().front().tokens, 2e12);
-  // A run of one step: its chip-hours to three figures, not rounded to 0.
+  // --tokens beside --set training.tokens: a contradiction, not an override.
   q2.tokens = "1";
+  EXPECT_FALSE(Size(TestCatalog(), q2, o, {}).ok());
+  // A run of one step: its chip-hours to three figures, not rounded to 0.
+  q2.search.overrides.clear();
   core::Result<std::vector<plan::SizeResult>> tiny = Size(TestCatalog(), q2, o, {});
   ASSERT_TRUE(tiny.ok()) << tiny.diagnostics().Format();
   const plan::SizeRow& row = tiny.value().front().rows.front();

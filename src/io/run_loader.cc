@@ -447,7 +447,19 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
       }
     }
   }
-  if (tokens_given) {
+  // --tokens replaces what the scenario says, not what --set says beside it: both on the
+  // command line is a contradiction, not an override.
+  const char* set_amount = nullptr;
+  for (const char* key : {"training.tokens", "training.steps", "training.duration"}) {
+    auto it = loader.where.find(key);
+    if (it != loader.where.end() && it->second.file == "--set") set_amount = key;
+  }
+  if (tokens_given && set_amount != nullptr) {
+    loader.diags.Add(Error(
+        "--tokens", 0, "",
+        "--tokens " + request.tokens + " and --set " + set_amount + " both say how much to train",
+        "give one of them"));
+  } else if (tokens_given) {
     core::Result<double> tokens = ParseTokensFlag(request.tokens);
     if (!tokens.ok()) {
       loader.diags.Append(tokens.diagnostics());

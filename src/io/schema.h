@@ -2,6 +2,7 @@
 // them. Includes yaml-cpp, so only io's .cc files include it.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <utility>
@@ -87,7 +88,8 @@ void ApplyMapping(const YAML::Node& node, const std::vector<Field<T>>& fields, T
       node, infos, ctx, [&](size_t i, const Value& v) { fields[i].set(target, v); }, skip);
 }
 
-// A diagnostic for each required key of `fields` that `where` does not hold.
+// A diagnostic for each required key of `fields` that `where` does not hold, unless an
+// error already names it (given, but with a bad value).
 template <class T>
 void CheckRequired(const std::vector<Field<T>>& fields, const SourceMap& where,
                    const std::string& prefix, const std::string& file, int line,
@@ -95,7 +97,10 @@ void CheckRequired(const std::vector<Field<T>>& fields, const SourceMap& where,
   for (const Field<T>& f : fields) {
     if (!f.info->required) continue;
     const std::string key = prefix.empty() ? f.info->path : prefix + "." + f.info->path;
-    if (where.count(key) == 0) {
+    const bool named = std::any_of(d.items().begin(), d.items().end(), [&](const auto& x) {
+      return x.severity == core::Severity::kError && x.key == key;
+    });
+    if (where.count(key) == 0 && !named) {
       d.Add({core::Severity::kError, file, line, key, "missing required key",
              "expected " + TypeDescription(*f.info) + ": " + f.info->help});
     }

@@ -966,8 +966,10 @@ std::vector<std::string> SplitSemicolons(std::string_view text) {
 core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
                                                      const CompareRequest& q) {
   core::Diagnostics d;
-  if (q.scenarios.empty()) d.Error("-s", "give a scenario (once or more)");
-  if (q.scenarios.size() + q.variants.size() < 2) {
+  if (q.scenarios.empty()) {
+    d.Error("-s", "give a scenario (once or more)",
+            q.variants.empty() ? "" : "each --vs is a variant of the first scenario");
+  } else if (q.scenarios.size() + q.variants.size() < 2) {
     d.Error("--vs", "nothing to compare",
             "give a second -s SCENARIO, or --vs 'KEY=VALUE' for a variant of the first (e.g. "
             "--vs 'plan.tp=4; plan.pp=2')");

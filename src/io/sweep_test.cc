@@ -566,5 +566,16 @@ TEST(Sweep, AScenarioReadOnceIsTheSameAtEveryPoint) {
   }
 }
 
+// Variants without a scenario: one error, that the scenario is missing (not also that
+// nothing was given to compare with it).
+TEST(Compare, VariantsWithoutAScenarioSayOnlyThat) {
+  CompareRequest q;
+  q.variants = {"plan.tp=2"};
+  core::Result<std::vector<ComparedStep>> r = CompareSteps(TestCatalog(), q);
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.diagnostics().size(), 1u) << r.diagnostics().Format();
+  EXPECT_EQ(r.diagnostics().items().front().key, "-s");
+}
+
 }  // namespace
 }  // namespace fathom::io
