@@ -893,13 +893,16 @@ const Section kAllSections[] = {
     Section::kFailureClass,  Section::kSearch, Section::kSweep,    Section::kSweepAxis,
     Section::kValidationCase};
 
-std::string SectionKey(Section s) {
-  std::string name(SectionName(s));
+// A section's name as a key path takes it: "failure class" -> failure_class.
+std::string KeyName(std::string_view section_name) {
+  std::string name(section_name);
   for (char& c : name) {
     if (c == ' ') c = '_';
   }
   return name;
 }
+
+std::string SectionKey(Section s) { return KeyName(SectionName(s)); }
 
 // An item of a list as --set names it, cluster.scale_out.tiers[1].radix, as the keys of
 // the item's section: tier.radix (reliability.failures[0].mtbf: failure_class.mtbf). The
@@ -916,10 +919,7 @@ std::string ItemKey(std::string key) {
       }
     }
     if (item.empty()) return key;
-    for (char& c : item) {
-      if (c == ' ') c = '_';
-    }
-    key = item + key.substr(close + 1);
+    key = KeyName(item) + key.substr(close + 1);
   }
   return key;
 }
