@@ -272,8 +272,13 @@ struct ChunkClass {
 int ChunkLayers(int layers, int v, int k) { return layers / v + (k < layers % v ? 1 : 0); }
 
 struct PipelineSpans {
-  double compute = 0;                             // without sends
-  double with_sends = 0;                          // with them
+  double compute = 0;     // without sends
+  double with_sends = 0;  // with them
+  // With sends: what the compute the data-parallel stream slows on the rings adds to the
+  // time line (at most; InterleavedPipeline's `load`), and what the NIC's sharing adds to
+  // the sends there.
+  double ring_contention = 0;
+  double shared_sends = 0;
   network::SmallVector<double, 32> first_starts;  // with sends: rank 0's first forward per chunk
   // With sends: rank 0's last backward of each chunk (the last micro-batch's), its start
   // and end, on the same time line; chunk 0's end is rank 0's last pass.
@@ -574,14 +579,30 @@ class SteadyLanes {
   mutable std::vector<Slot> slots_;  // one period's, priced on first use
 };
 
+// What the data-parallel stream puts on the NIC that the pipeline's sends cross
+// (InterleavedPipeline): overlapped, ZeRO's parameter gathers from the step's start, and
+// each chunk's gradient reduction from its last backward, in the cool-down. A send beside
+// them has half the NIC (the simulator's equal shares): it takes `shared_extra` longer.
+struct DpStreamLoad {
+  double shared_extra = 0;  // seconds a send takes longer beside the stream
+  double contention = 0;    // the compute it slows (CommContention), per second beside it
+  double gathers = 0;       // seconds of gathers queued at the step's start
+  network::SmallVector<double, 32> reductions;  // per chunk, seconds (empty: none)
+};
+
 // InterleavedPipeline's time lines (below) for lanes that share the ranks' pass times and
 // differ in the latency between ranks (hops[l]) and the pp stream's time per message
-// (streams[l]): one walk prices the pipeline with and without sends.
+// (streams[l]): one walk prices the pipeline with and without sends. `shared[l]`: whether
+// lane l's sends take the NIC beside the data-parallel stream (`load`). Rank 0's chunk
+// times, and what the stream adds to the sends and the passes on the rings
+// (PipelineSpans), are recorded from lane `recorded`.
 template <size_t kLanes>
 std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& classes, int p, int v,
                                             int m, const std::array<double, kLanes>& hops,
                                             const std::array<double, kLanes>& streams,
-                                            double compute_send, PipelineSpans* rank0) {
+                                            double compute_send, const DpStreamLoad& load,
+                                            const std::array<bool, kLanes>& shared, size_t recorded,
+                                            PipelineSpans* rank0) {
   const int64_t passes = int64_t{m} * v;
   const int64_t round = int64_t{v} * p;  // passes of one group of p micro-batches
   const double inv_round = 1.0 / static_cast<double>(round), inv_p = 1.0 / p;
@@ -632,7 +653,7 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
   // Per lane and chunk: the start of c's F(k, 0), F(k, p-1), B(k, m-p), B(k, m-1).
   Row f0(kLanes * chunks, 0.0), fl(kLanes * chunks, 0.0), bm(kLanes * chunks, 0.0),
       bl(kLanes * chunks, 0.0), bm0(kLanes * chunks, 0.0), bl0(kLanes * chunks, 0.0);
-  std::array<double, kLanes> best{};
+  std::array<double, kLanes> best{}, best_beside{}, best_slowed{};
   for (size_t ci = 0; ci < classes.size(); ++ci) {
     // Within a class the last rank's time line is the longest: its fill and drain cross
     // the most ranks, and what it saves in waiting for the ranks after it, the ranks
@@ -694,6 +715,45 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
     const double round_trip = own_f[last] + sum(fwd, c + 1, p, last) + sum(bwd, c + 1, p, last);
     const double turn = fwd[fwd.size() - 1] + bwd[bwd.size() - 1];
     const double slow_f = slowest(fwd, c), slow_b = slowest(bwd, c);
+    // Beside the data-parallel stream a hop takes `extra` longer: in the fill while the
+    // gathers last, in the cool-down's round from chunk k+1 to k for the share of it that
+    // chunk k+1's reduction (and what earlier ones left queued) takes, in the drain whole
+    // (each rank's last send leaves as its last reduction starts).
+    // The passes on the rings slow beside the stream too: at 1 - s of their speed (s =
+    // load.contention), by s per second of the stream beside them, at most s / (1 - s) per
+    // second of a pass it outlasts. In the fill while the gathers last; in the cool-down,
+    // each rank's first backward of chunk k follows its last of chunk k+1, whose reduction
+    // has just started beside it (the ring of the last group's first micro-batch); the
+    // drain's passes where the reduction of chunk 1 (with what was queued) outlasts the
+    // round's other passes. `slowed[l]` sums that over c's rings (an upper bound of what it
+    // adds to the time line, which waits less where c's own passes are the longer).
+    const double slow = load.contention;
+    const double stretch = slow < 1 ? slow / (1 - slow) : std::numeric_limits<double>::infinity();
+    std::array<double, kLanes> extra{}, slowed{};
+    Row busy_b(kLanes * chunks, 0.0);  // per lane and round from chunk k+1 to k
+    for (size_t l = 0; l < kLanes; ++l) {
+      if (shared[l]) extra[l] = load.shared_extra;
+      if (load.reductions.size() != chunks || (!shared[l] && l != recorded)) continue;
+      double queued = 0;  // reduction time still queued as a round starts
+      for (size_t k = last; k-- > 0;) {
+        const double length = ring_b[k + 1] + p * hops[l];
+        const double pass = ring_b[k + 1] / p;  // the ring's mean pass
+        const double due = queued + load.reductions[k + 1];
+        busy_b[l * chunks + k] = length > 0 ? std::min(1.0, due / length) : 1.0;
+        if (pass > 0 && slow > 0) {
+          slowed[l] += std::min(p * slow * due, ring_b[k + 1] * stretch);
+          if (k == 0) {
+            slowed[l] += drain * stretch * std::clamp((due - (length - pass)) / pass, 0.0, 1.0);
+          }
+        }
+        queued = std::max(0.0, due - length);
+      }
+    }
+    const double drain_busy = load.reductions.size() == chunks ? 1.0 : 0.0;
+    // The gathers' share of a stretch of the fill from `start`, `length` long.
+    auto fill_busy = [&](double start, double length) {
+      return length > 0 ? std::clamp((load.gathers - start) / length, 0.0, 1.0) : 0.0;
+    };
 
     // c's end before the steady rounds' waits on the ring (below): `full`, its time line
     // follows the detours through its neighbours and waits for the first group's round trip
@@ -771,12 +831,19 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
           for (size_t l = 0; l < kLanes; ++l) {
             double& x = t[l];
             const double ring = k > 0 ? ring_f[k - 1] + p * hops[l] : 0.0;
+            // Micro-batch 0's way to c (the first round) or once round the ring, its hops
+            // beside the gathers for as long as they last.
+            const double first = before + c * hops[l];
+            const double to_c = first + c * extra[l] * fill_busy(0, first);
+            auto round_from = [&](double start) {
+              return start + ring + p * extra[l] * fill_busy(start, ring);
+            };
             if (fi < 2 * v && fi % 2 == 0) {
-              x = std::max(x, k == 0 ? before + c * hops[l] : f0[l * chunks + k - 1] + ring);
+              x = std::max(x, k == 0 ? to_c : round_from(f0[l * chunks + k - 1]));
               f0[l * chunks + k] = x;
             } else if (fi < 2 * v && c > 0) {  // the group's last, behind the slowest before c
-              x = std::max(x, k == 0 ? before + c * hops[l] + (p - 1) * std::max(slow_f, streams[l])
-                                     : fl[l * chunks + k - 1] + ring);
+              x = std::max(x, k == 0 ? to_c + (p - 1) * std::max(slow_f, streams[l])
+                                     : round_from(fl[l * chunks + k - 1]));
               fl[l * chunks + k] = x;
             }
             if (fi == 2 * v || (one_group && fi == 2 * v - 2)) group_first[l] = x;
@@ -794,7 +861,9 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
           for (size_t l = 0; l < kLanes; ++l) {
             double& x = t[l];
             if (k < last) {
-              x = std::max(x, at[l * chunks + k + 1] + ring_b[k + 1] + p * hops[l]);
+              const size_t turn_at = l * chunks + k;
+              x = std::max(
+                  x, at[turn_at + 1] + ring_b[k + 1] + p * (hops[l] + busy_b[turn_at] * extra[l]));
             } else if (c < p - 1) {
               const double trip = round_trip + 2.0 * (p - 1 - c) * hops[l];
               const double lead = first_group ? f0[l * chunks + last] : group_first[l];
@@ -811,22 +880,43 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
       advance(2 * passes);
       if (record && c == 0 && rank0 != nullptr) {  // rank 0's first forward and last backward
         for (size_t k = 0; k < chunks; ++k) {
-          rank0->first_starts[k] = f0[(kLanes - 1) * chunks + k];
-          rank0->last_starts[k] = bl[(kLanes - 1) * chunks + k];
+          rank0->first_starts[k] = f0[recorded * chunks + k];
+          rank0->last_starts[k] = bl[recorded * chunks + k];
           rank0->last_ends[k] = rank0->last_starts[k] + own_b[k];
         }
       }
       std::array<double, kLanes> ends;
       for (size_t l = 0; l < kLanes; ++l) {
-        ends[l] = t[l] + drain + c * hops[l];
+        const double hop = hops[l] + drain_busy * extra[l];
+        ends[l] = t[l] + drain + c * hop;
         if (c > 0) {  // the last group through the slowest rank before c
-          ends[l] = std::max(ends[l], bm[l * chunks] + own_b[0] + drain + c * hops[l] +
+          ends[l] = std::max(ends[l], bm[l * chunks] + own_b[0] + drain + c * hop +
                                           (p - 1) * std::max(slow_b, streams[l]));
         }
       }
       return ends;
     };
     const std::array<double, kLanes> ends = walk(true, true);
+    // What the NIC's sharing adds to the sends on c's time line's rings: the rank's sends
+    // as they run (PipelineSpans::shared_sends).
+    std::array<double, kLanes> beside{};
+    for (size_t l = 0; l < kLanes; ++l) {
+      if (extra[l] == 0 && l != recorded) continue;
+      double hops_beside = c * drain_busy;
+      double passes_beside = 0;
+      const double first = before + c * hops[l];
+      hops_beside += c * fill_busy(0, first);
+      passes_beside += before * fill_busy(0, first);
+      for (size_t k = 1; k < chunks; ++k) {
+        const double ring = ring_f[k - 1] + p * hops[l];
+        const double busy = fill_busy(f0[l * chunks + k - 1], ring);
+        hops_beside += p * busy;
+        passes_beside += ring_f[k - 1] * busy;
+      }
+      for (size_t k = 0; k < last; ++k) hops_beside += p * busy_b[l * chunks + k];
+      beside[l] = hops_beside * extra[l];
+      if (slow > 0) slowed[l] += passes_beside * stretch;
+    }
     std::array<double, kLanes> plain{};  // the time line without either, if priced
     bool priced = false;
     for (size_t l = 0; l < kLanes; ++l) {
@@ -867,8 +957,16 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
           end = std::max(end, plain[l] + rounds_wait);
         }
       }
-      best[l] = std::max(best[l], end);
+      if (end >= best[l]) {
+        best[l] = end;
+        best_beside[l] = beside[l];
+        best_slowed[l] = slowed[l];
+      }
     }
+  }
+  if (rank0 != nullptr) {
+    rank0->shared_sends = best_beside[recorded];
+    rank0->ring_contention = best_slowed[recorded];
   }
   return best;
 }
@@ -903,24 +1001,28 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
 // forward and backward (the schedule's 2(p-rank-1) extra warm-up forwards leave that
 // slack); beyond, each steady round waits for the ring, or the pp stream (two sends per
 // forward and backward) saturates, unless the detours already waited as long. Stage
-// classes enter through their chunk times. O(classes² · v) and, with detours, O(p v) per
+// classes enter through their chunk times. With the data-parallel stream overlapped on the
+// sends' NIC (`load`), the hops of the fill, the cool-down and the drain, where the stream
+// runs, take its share of the NIC. O(classes² · v) and, with detours, O(p v) per
 // class for the steady state's few first periods: no loop over micro-batches.
 PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p, int v, int m,
-                                  double send, bool overlap) {
+                                  double send, bool overlap, const DpStreamLoad& load) {
   PipelineSpans out;
   out.first_starts.assign(static_cast<size_t>(v), 0.0);
   out.last_starts.assign(static_cast<size_t>(v), 0.0);
   out.last_ends.assign(static_cast<size_t>(v), 0.0);
   if (overlap) {  // the same passes; the sends as latency and on the pp stream
-    const std::array<double, 2> spans =
-        InterleavedLanes<2>(classes, p, v, m, {0.0, send}, {0.0, send}, 0.0, &out);
+    const std::array<double, 2> spans = InterleavedLanes<2>(
+        classes, p, v, m, {0.0, send}, {0.0, send}, 0.0, load, {false, true}, 1, &out);
     out.compute = spans[0];
     out.with_sends = spans[1];
     return out;
   }
   // Without overlap each pass carries its send on the compute stream.
-  out.compute = InterleavedLanes<1>(classes, p, v, m, {0.0}, {0.0}, 0.0, nullptr)[0];
-  out.with_sends = InterleavedLanes<1>(classes, p, v, m, {0.0}, {0.0}, send, &out)[0];
+  out.compute =
+      InterleavedLanes<1>(classes, p, v, m, {0.0}, {0.0}, 0.0, load, {false}, 0, nullptr)[0];
+  out.with_sends =
+      InterleavedLanes<1>(classes, p, v, m, {0.0}, {0.0}, send, load, {true}, 0, &out)[0];
   return out;
 }
 
@@ -1320,7 +1422,37 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   const int micro_batches = g.micro_batches;
   PipelineSpans spans;  // interleaved: the makespans and rank 0's chunk times
   if (interleaved) {
-    spans = InterleavedPipeline(chunk_classes, p.pp, p.vp, micro_batches, send_time, p.overlap_pp);
+    // Overlapped, the data-parallel stream of the ranks (those of the slowest class stand
+    // for all): whole-shard calls, spread over the chunks by their layers (price_dp prices
+    // the buckets). It slows the compute beside it, and the sends where both cross the NIC.
+    DpStreamLoad dp_load;
+    const workload::StageWork& w = g.stages[critical];
+    const double expert = w.expert_parameters, dense = w.parameters - expert;
+    const bool on_dp = place.dp.group.size > 1, on_edp = expert > 0 && place.edp.group.size > 1;
+    if (p.overlap_dp && p.zero < 3 && p.pp > 1 && (on_dp || on_edp) && w.layers > 0) {
+      const Kind reduce_kind = p.zero >= 1 ? Kind::kReduceScatter : Kind::kAllReduce;
+      const double grad_size = parallel::GradReduceBytes(p);
+      double reduce = 0, gather = 0;
+      bool on_nic = false;
+      auto add = [&](const Placed& group, double params) {
+        reduce += group.Cost(cl, reduce_kind, params * grad_size).time.value();
+        if (p.zero >= 1) gather += group.Cost(cl, Kind::kAllGather, params * 2.0).time.value();
+        on_nic = on_nic || !group.group.InsideDomain();
+      };
+      if (on_dp) add(place.dp, dense);
+      if (on_edp) add(place.edp, expert);
+      if (on_nic && !place.pp.group.InsideDomain()) {
+        dp_load.shared_extra =
+            place.pp.Cost(cl, Kind::kSendRecv, 2.0 * g.p2p_bytes).time.value() - send_time;
+      }
+      dp_load.contention = contention;
+      dp_load.gathers = gather;
+      for (int k = 0; k < p.vp; ++k) {
+        dp_load.reductions.push_back(reduce * ChunkLayers(w.layers, p.vp, k) / w.layers);
+      }
+    }
+    spans = InterleavedPipeline(chunk_classes, p.pp, p.vp, micro_batches, send_time, p.overlap_pp,
+                                dp_load);
   }
   // Pipeline: the slowest stage sets the pace; the others' fill and drain is the bubble, here
   // of a rank whose passes take `t` per micro-batch. A lighter rank's waiting on the slowest
@@ -1329,13 +1461,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   const double slowest = times[critical].Total();  // T_max, per micro-batch
   // 1F1B on unequal stages: the fill and drain of the rank c that ends the step. Its first
   // backward waits for the round trip below it, D = Σ_{s>c} (F_s + B_s), less the k =
-  // min(pp - 1 - c, m - 1) forwards it runs meanwhile; in the cool-down its k backwards arrive one
-  // a downstream pass apart, I = max_{s>c} (F_s + B_s), each leaving I - B_c idle; the ranks above
-  // it fill and drain with their own passes: g(c) = Σ_{s<c} (F_s + B_s) + max(0, D - k F_c) + k
-  // max(0, I - B_c), the step max_c (m T_c + g(c)). For equal stages g(c) = (pp - 1)(F + B) at
-  // every c; with the heaviest stage last it is Σ_{s≠c} T_s, the closed form below; with a heavy
-  // first stage its own forwards hide most of the round trip (Llama 3 8B at pp 4 with 12 of 32
-  // layers first: Σ_{s≠c} T_s overstated the step by 20% at m = 4 against the simulator).
+  // min(pp - 1 - c, m - 1) forwards it runs meanwhile; in the cool-down its k backwards arrive
+  // one a downstream pass apart, I = max_{s>c} (F_s + B_s), each leaving I - B_c idle; the ranks
+  // above it fill and drain with their own passes: g(c) = Σ_{s<c} (F_s + B_s) + max(0, D - k F_c)
+  // + k max(0, I - B_c), the step max_c (m T_c + g(c)). For equal stages g(c) = (pp - 1)(F + B)
+  // at every c; with the heaviest stage last it is Σ_{s≠c} T_s, the closed form below; with a
+  // heavy first stage its own forwards hide most of the round trip (Llama 3 8B at pp 4 with 12 of
+  // 32 layers first: Σ_{s≠c} T_s overstated the step by 20% at m = 4 against the simulator).
   double fill_drain_1f1b = 0;  // of the rank that ends the step, less its imbalance
   if (p.schedule == parallel::Schedule::k1F1B && p.pp > 1) {
     const size_t ranks = static_cast<size_t>(p.pp);
@@ -1635,9 +1767,22 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // the start of its last backward (interleaved: rank 0's; dualpipe: the rank's own, from
     // its orders' flow), at the NIC's free share until the rank's last pass ends and at the
     // full rate after; what outlasts that pass is exposed.
-    auto reduce_exposed = [&](double one, const std::function<double(int)>& bucket) {
+    // The exposed part of the reduction (`tail`) and what its last calls alone would leave
+    // exposed (`alone`: the last chunk's from the start of its last backward, or the last
+    // bucket's), were nothing queued before them.
+    struct Tail {
+      double tail = 0, alone = 0;
+    };
+    // When calls of `work` seconds queued at `start` are done, at the NIC's free share
+    // until `end` and at the full rate after.
+    auto finish = [&](double start, double work, double end) {
+      const double before_end = std::max(0.0, end - start) * nic_free;  // NIC time there
+      return work <= before_end ? start + work / nic_free
+                                : std::max(start, end) + (work - before_end);
+    };
+    auto reduce_exposed = [&](double one, const std::function<double(int)>& bucket) -> Tail {
       const double total = one * calls;
-      if (!p.overlap_dp) return total;
+      if (!p.overlap_dp) return {total, total};
       if (!dualpipe_chunks.empty()) {
         // Each chunk's calls queue from the start of its last pass with weight gradients,
         // the chunk that finishes first first, at the NIC's free share until the rank's
@@ -1646,32 +1791,46 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         const double end = dualpipe_end[static_cast<size_t>(rank)];
         const int first = spans_of[0].last.start <= spans_of[1].last.start ? 0 : 1;
         double queue = 0;  // when the calls queued so far are done
+        double alone = 0;
         for (const int k : {first, 1 - first}) {
           const double work = one * buckets_of(chunk_layers_of(rank, layers_held, k));
-          const double start = std::max(queue, spans_of[static_cast<size_t>(k)].last.start);
-          const double before_end = std::max(0.0, end - start) * nic_free;  // NIC time there
-          queue = work <= before_end ? start + work / nic_free
-                                     : std::max(start, end) + (work - before_end);
+          const double start = spans_of[static_cast<size_t>(k)].last.start;
+          queue = finish(std::max(queue, start), work, end);
+          alone = std::max(0.0, finish(start, work, end) - end);
         }
-        return std::max(0.0, queue - end);
+        return {std::max(0.0, queue - end), alone};
       }
       if (!interleaved || spans.last_ends.empty() || chunk_classes.empty()) {
         // One chunk. Zero-bubble defers every backward's weight gradients to a weight pass,
         // which ends the rank's order: the gradients are whole only as the last weight pass
-        // computes them, so its wgrad GEMMs alone hide the calls.
-        return queued(bucket, zero_bubble ? weight_window : backward_window, false);
+        // computes them, so its wgrad GEMMs alone hide the calls. The last bucket (of the
+        // first layers) queues as the pass ends.
+        const int last_layers = layers_held - (layers_held - 1) / bucket_layers * bucket_layers;
+        return {queued(bucket, zero_bubble ? weight_window : backward_window, false),
+                bucket(last_layers)};
       }
       const int layers = chunk_classes.front().layers;
       const double end = spans.last_ends[0];
       double queue = 0;  // when the calls queued so far are done
+      double alone = 0;
       for (int k = p.vp - 1; k >= 0; --k) {
         const double work = one * buckets_of(ChunkLayers(layers, p.vp, k));
-        const double start = std::max(queue, spans.last_starts[static_cast<size_t>(k)]);
-        const double before_end = std::max(0.0, end - start) * nic_free;  // NIC time there
-        queue = work <= before_end ? start + work / nic_free
-                                   : std::max(start, end) + (work - before_end);
+        const double start = spans.last_starts[static_cast<size_t>(k)];
+        queue = finish(std::max(queue, start), work, end);
+        alone = std::max(0.0, finish(start, work, end) - end);
       }
-      return std::max(0.0, queue - end);
+      return {std::max(0.0, queue - end), alone};
+    };
+    // What the reduction's exposed part and the compute the hidden calls slow (`own`, on
+    // this rank's passes) add to the step. With the interleaved schedule the ring's
+    // passes beside the stream set the fill's and the cool-down's pace
+    // (InterleavedPipeline): the rank waits for them where they slow more than its own.
+    // The slowed passes end later, and the last calls with them; calls queued behind
+    // others have that much longer at the NIC's free share, so that where the queue
+    // outlasts the passes, it sets the end.
+    auto with_slowed = [&](const Tail& t, double own) {
+      const double slowed = std::max(own, spans.ring_contention);
+      return std::max(slowed + t.alone, t.tail + slowed * (1 - nic_free));
     };
     // The experts' collectives run on their own group after the dense ones.
     auto expert_cost = [&](Kind kind, double bytes) {
@@ -1809,8 +1968,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double ag_one = ag.time.value() + eag.time.value();
       const double rs_time = rs_one * calls;
       const double ag_time = ag_one * calls;
-      const double rs_exposed =
+      const Tail rs_tail =
           reduce_exposed(rs_one, bucket_cost(Kind::kReduceScatter, grad_bytes, expert_grad_bytes));
+      const double rs_exposed = rs_tail.tail;
       // This step's parameters, gathered layer by layer from the start of the step, each
       // needed by its layer's first forward; a late gather delays the rest of the pipeline
       // (and its sends with it: the wait has the NIC to itself).
@@ -1849,8 +2009,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         ag_exposed = queued(bucket_cost(Kind::kAllGather, param_bytes, expert_param_bytes),
                             forward_window, true);
       }
-      dp_exposed =
-          rs_exposed + ag_exposed + (rs_time + ag_time - rs_exposed - ag_exposed) * contention;
+      dp_exposed = ag_exposed +
+                   with_slowed(rs_tail, (rs_time + ag_time - rs_exposed - ag_exposed) * contention);
       auto share = [](double part, double whole, double exposed) {
         return whole > 0 ? exposed * part / whole : 0.0;
       };
@@ -1874,9 +2034,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const collective::Cost ear = expert_cost(Kind::kAllReduce, expert_grad_bytes);
       const double ar_one = ar.time.value() + ear.time.value();
       const double ar_time = ar_one * calls;
-      const double exposed =
+      const Tail ar_tail =
           reduce_exposed(ar_one, bucket_cost(Kind::kAllReduce, grad_bytes, expert_grad_bytes));
-      dp_exposed = exposed + (ar_time - exposed) * contention;
+      const double exposed = ar_tail.tail;
+      dp_exposed = with_slowed(ar_tail, (ar_time - exposed) * contention);
       const double ar_dense = ar.time.value() * calls;
       if (place.dp.group.size > 1) {
         record({"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes / calls, 1}, ar,
@@ -2107,6 +2268,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       r.time.pp_exposed = std::max(0.0, spans.with_sends - spans.compute);
     }
     Record(r.comms, cl, send, c, place.pp.group, fill_drain + steady, r.time.pp_exposed);
+    // The sends beside the data-parallel stream take longer (InterleavedPipeline).
+    for (CommSummary& row : r.comms) {
+      if (row.name == send.name) row.time_s += spans.shared_sends;
+    }
   }
 
   const size_t dp_rows = r.comms.size();

@@ -94,7 +94,8 @@ TEST(Sweep, AFasterChipNeverSlowsATensorParallelBoundEstimate) {
   ASSERT_EQ(r.rows.size(), 4u);
   for (size_t i = 1; i < r.rows.size(); ++i) {
     ASSERT_TRUE(r.rows[i].ok) << r.rows[i].error;
-    EXPECT_LE(r.rows[i].step_time_s, r.rows[i - 1].step_time_s) << r.rows[i].index;
+    // (To rounding: past the tensor-parallel bound the step's terms stay equal.)
+    EXPECT_LE(r.rows[i].step_time_s, r.rows[i - 1].step_time_s * (1 + 1e-12)) << r.rows[i].index;
   }
 }
 
