@@ -588,6 +588,10 @@ struct DpStreamLoad {
   double contention = 0;    // the compute it slows (CommContention), per second beside it
   double gathers = 0;       // seconds of gathers queued at the step's start
   network::SmallVector<double, 32> reductions;  // per chunk, seconds (empty: none)
+  // Per chunk: the seconds of its reduction whose buckets are whole before its last
+  // backward ends (all but the last bucket's), and the share of that pass after its first
+  // bucket is whole (0 with one bucket).
+  network::SmallVector<double, 32> in_pass, after_first;
 };
 
 // InterleavedPipeline's time lines (below) for lanes that share the ranks' pass times and
@@ -721,16 +725,38 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
     // (each rank's last send leaves as its last reduction starts).
     // The passes on the rings slow beside the stream too: at 1 - s of their speed (s =
     // load.contention), by s per second of the stream beside them, at most s / (1 - s) per
-    // second of a pass it outlasts. In the fill while the gathers last; in the cool-down,
-    // each rank's first backward of chunk k follows its last of chunk k+1, whose reduction
-    // has just started beside it (the ring of the last group's first micro-batch); the
-    // drain's passes where the reduction of chunk 1 (with what was queued) outlasts the
-    // round's other passes. `slowed[l]` sums that over c's rings (an upper bound of what it
-    // adds to the time line, which waits less where c's own passes are the longer).
+    // second of a pass it outlasts (`slowed_by`: `compute` seconds of passes on ranks that
+    // each run `stream` seconds of the stream beside them, `ranks` of them).
+    //  - The fill: every rank gathers from the step's start, at once: the ring runs at
+    //    1 - s of its pace while the gathers last (what one rank's gathers slow).
+    //  - The cool-down: each rank's first backward of chunk k (the ring of the last
+    //    group's first micro-batch) waits, after its last backward of chunk k+1, for the
+    //    ring (i0 on c's time line without the slowing, negative where the ring arrives
+    //    first), and for what the stream slows the ring's passes on the other ranks;
+    //    meanwhile its own reduction of chunk k+1, which started as that last backward
+    //    ended, runs alone. What is left of it runs beside the pass: with a reduction of
+    //    `due` seconds, the slowing e of each of the ring's p passes solves
+    //    e = s (due - max(0, i0 + (p - 1) e)). A chunk of several gradient buckets starts
+    //    its reduction within that last backward, as its first bucket is whole: the rest
+    //    of the pass runs beside it, on the last micro-batch's ring (each rank's last
+    //    backward of the chunk), whose waits come before the reduction starts.
+    //  - The drain's passes, where the reduction of chunk 1 (with what was queued)
+    //    outlasts the round's other passes.
+    // `slowed[l]` sums that over c's rings (what it adds to the time line where c's own
+    // passes wait for the rings).
     const double slow = load.contention;
-    const double stretch = slow < 1 ? slow / (1 - slow) : std::numeric_limits<double>::infinity();
+    auto slowed_by = [&](double compute, double stream, double ranks) {
+      if (slow <= 0 || compute <= 0 || stream <= 0) return 0.0;
+      const double most = slow < 1 ? compute * slow / (1 - slow) : stream * ranks;
+      return std::min(ranks * slow * stream, most);
+    };
     std::array<double, kLanes> extra{}, slowed{};
-    Row busy_b(kLanes * chunks, 0.0);  // per lane and round from chunk k+1 to k
+    // Per lane and round from chunk k+1 to k: the share of the hops beside the stream, and
+    // the reduction time it has (with what was queued).
+    Row busy_b(kLanes * chunks, 0.0), due_b(kLanes * chunks, 0.0);
+    // And how long c's first backward of chunk k waits for the ring after its last of
+    // chunk k+1 (negative: by how much the ring is the earlier), on its time line.
+    Row wait_b(kLanes * chunks, 0.0);
     for (size_t l = 0; l < kLanes; ++l) {
       if (shared[l]) extra[l] = load.shared_extra;
       if (load.reductions.size() != chunks || (!shared[l] && l != recorded)) continue;
@@ -740,12 +766,8 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
         const double pass = ring_b[k + 1] / p;  // the ring's mean pass
         const double due = queued + load.reductions[k + 1];
         busy_b[l * chunks + k] = length > 0 ? std::min(1.0, due / length) : 1.0;
-        if (pass > 0 && slow > 0) {
-          slowed[l] += std::min(p * slow * due, ring_b[k + 1] * stretch);
-          if (k == 0) {
-            slowed[l] += drain * stretch * std::clamp((due - (length - pass)) / pass, 0.0, 1.0);
-          }
-        }
+        due_b[l * chunks + k] = due;
+        if (k == 0) slowed[l] += slowed_by(drain, due - (length - pass), c);
         queued = std::max(0.0, due - length);
       }
     }
@@ -862,8 +884,10 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
             double& x = t[l];
             if (k < last) {
               const size_t turn_at = l * chunks + k;
-              x = std::max(
-                  x, at[turn_at + 1] + ring_b[k + 1] + p * (hops[l] + busy_b[turn_at] * extra[l]));
+              const double ring =
+                  at[turn_at + 1] + ring_b[k + 1] + p * (hops[l] + busy_b[turn_at] * extra[l]);
+              if (record && !first_group && !of_last) wait_b[turn_at] = ring - x;
+              x = std::max(x, ring);
             } else if (c < p - 1) {
               const double trip = round_trip + 2.0 * (p - 1 - c) * hops[l];
               const double lead = first_group ? f0[l * chunks + last] : group_first[l];
@@ -913,9 +937,23 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
         hops_beside += p * busy;
         passes_beside += ring_f[k - 1] * busy;
       }
-      for (size_t k = 0; k < last; ++k) hops_beside += p * busy_b[l * chunks + k];
+      for (size_t k = 0; k < last; ++k) {
+        const size_t at = l * chunks + k;
+        hops_beside += p * busy_b[at];
+        // Chunk k+1's last backward (on the last micro-batch's ring, every rank's), from
+        // its first whole bucket on; then the rest of the reduction, the next ring's.
+        const double pass = ring_b[k + 1] / p, rest_of_pass = pass * load.after_first[k + 1];
+        const double within = slow <= 0  ? 0.0
+                              : slow < 1 ? std::min(load.in_pass[k + 1], rest_of_pass / (1 - slow))
+                                         : load.in_pass[k + 1];
+        slowed[l] += slowed_by(p * rest_of_pass, within, p);
+        const double i0 = wait_b[at], due = std::max(0.0, due_b[at] - within);
+        const double alone =
+            i0 + (p - 1) * slow * due <= 0 ? due : std::max(0.0, due - i0) / (1 + slow * (p - 1));
+        slowed[l] += slowed_by(ring_b[k + 1], alone, p);
+      }
       beside[l] = hops_beside * extra[l];
-      if (slow > 0) slowed[l] += passes_beside * stretch;
+      slowed[l] += slowed_by(passes_beside, load.gathers, 1);
     }
     std::array<double, kLanes> plain{};  // the time line without either, if priced
     bool priced = false;
@@ -1447,8 +1485,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       }
       dp_load.contention = contention;
       dp_load.gathers = gather;
+      const int bucket_layers =
+          parallel::LayersPerDpBucket(p, w.parameters / w.layers, ChunkLayers(w.layers, p.vp, 0));
       for (int k = 0; k < p.vp; ++k) {
-        dp_load.reductions.push_back(reduce * ChunkLayers(w.layers, p.vp, k) / w.layers);
+        const int layers = ChunkLayers(w.layers, p.vp, k);
+        const int buckets = std::max(1, (layers + bucket_layers - 1) / bucket_layers);
+        const double chunk = reduce * layers / w.layers;
+        dp_load.reductions.push_back(chunk);
+        dp_load.in_pass.push_back(chunk * (buckets - 1) / buckets);
+        dp_load.after_first.push_back(buckets > 1 ? 1 - static_cast<double>(bucket_layers) / layers
+                                                  : 0.0);
       }
     }
     spans = InterleavedPipeline(chunk_classes, p.pp, p.vp, micro_batches, send_time, p.overlap_pp,
