@@ -937,7 +937,7 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
         hops_beside += p * busy;
         passes_beside += ring_f[k - 1] * busy;
       }
-      for (size_t k = 0; k < last; ++k) {
+      for (size_t k = 0; k < last && drain_busy > 0; ++k) {  // with the reductions
         const size_t at = l * chunks + k;
         hops_beside += p * busy_b[at];
         // Chunk k+1's last backward (on the last micro-batch's ring, every rank's), from
