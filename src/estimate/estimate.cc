@@ -739,7 +739,9 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
     //    e = s (due - max(0, i0 + (p - 1) e)). A chunk of several gradient buckets starts
     //    its reduction within that last backward, as its first bucket is whole: the rest
     //    of the pass runs beside it, on the last micro-batch's ring (each rank's last
-    //    backward of the chunk), whose waits come before the reduction starts.
+    //    backward of the chunk). The slowed passes of that ring delay the last backward,
+    //    and the reduction with it, instead of the wait after it (which stays i0, the
+    //    simulator's traces show); of the two rings' slowing the round takes the larger.
     //  - The drain's passes, where the reduction of chunk 1 (with what was queued)
     //    outlasts the round's other passes.
     // `slowed[l]` sums that over c's rings (what it adds to the time line where c's own
@@ -946,11 +948,13 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
         const double within = slow <= 0  ? 0.0
                               : slow < 1 ? std::min(load.in_pass[k + 1], rest_of_pass / (1 - slow))
                                          : load.in_pass[k + 1];
-        slowed[l] += slowed_by(p * rest_of_pass, within, p);
+        const double last_pass = slowed_by(p * rest_of_pass, within, p);
         const double i0 = wait_b[at], due = std::max(0.0, due_b[at] - within);
-        const double alone =
-            i0 + (p - 1) * slow * due <= 0 ? due : std::max(0.0, due - i0) / (1 + slow * (p - 1));
-        slowed[l] += slowed_by(ring_b[k + 1], alone, p);
+        const double alone = rest_of_pass > 0 ? std::max(0.0, due - std::max(0.0, i0))
+                             : i0 + (p - 1) * slow * due <= 0
+                                 ? due
+                                 : std::max(0.0, due - i0) / (1 + slow * (p - 1));
+        slowed[l] += std::max(last_pass, slowed_by(ring_b[k + 1], alone, p));
       }
       beside[l] = hops_beside * extra[l];
       slowed[l] += slowed_by(passes_beside, load.gathers, 1);
