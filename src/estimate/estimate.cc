@@ -857,16 +857,19 @@ std::array<double, kLanes> InterleavedLanes(const std::vector<ChunkClass>& class
             const double ring = k > 0 ? ring_f[k - 1] + p * hops[l] : 0.0;
             // Micro-batch 0's way to c (the first round) or once round the ring, its hops
             // beside the gathers for as long as they last.
-            const double first = before + c * hops[l];
-            const double to_c = first + c * extra[l] * fill_busy(0, first);
+            auto to_c = [&] {
+              const double first = before + c * hops[l];
+              return extra[l] > 0 ? first + c * extra[l] * fill_busy(0, first) : first;
+            };
             auto round_from = [&](double start) {
-              return start + ring + p * extra[l] * fill_busy(start, ring);
+              return extra[l] > 0 ? start + ring + p * extra[l] * fill_busy(start, ring)
+                                  : start + ring;
             };
             if (fi < 2 * v && fi % 2 == 0) {
-              x = std::max(x, k == 0 ? to_c : round_from(f0[l * chunks + k - 1]));
+              x = std::max(x, k == 0 ? to_c() : round_from(f0[l * chunks + k - 1]));
               f0[l * chunks + k] = x;
             } else if (fi < 2 * v && c > 0) {  // the group's last, behind the slowest before c
-              x = std::max(x, k == 0 ? to_c + (p - 1) * std::max(slow_f, streams[l])
+              x = std::max(x, k == 0 ? to_c() + (p - 1) * std::max(slow_f, streams[l])
                                      : round_from(fl[l * chunks + k - 1]));
               fl[l * chunks + k] = x;
             }
