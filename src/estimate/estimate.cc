@@ -1881,8 +1881,22 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // The slowed passes end later, and the last calls with them; calls queued behind
     // others have that much longer at the NIC's free share, so that where the queue
     // outlasts the passes, it sets the end.
-    auto with_slowed = [&](const Tail& t, double own) {
-      const double slowed = std::max(own, spans.ring_contention);
+    // With 1F1B the last micro-batch's backwards run rank after rank in the drain (pp-1
+    // down to 0), each beside its own reduction from its first whole bucket on (calls of
+    // `one` seconds): the drain slows on every rank, as the interleaved rings do.
+    auto drain_slowed = [&](double one) {
+      if (!p.overlap_dp || contention <= 0 || p.pp <= 1 || buckets <= 1 ||
+          p.schedule != parallel::Schedule::k1F1B || interleaved) {
+        return 0.0;
+      }
+      const double pass = tc.backward_compute + tp_b + ep_b + cp_b;
+      const double rest = pass * (1 - static_cast<double>(bucket_layers) / layers_held);
+      const double in_pass = one * (buckets - 1);
+      const double beside = contention < 1 ? std::min(in_pass, rest / (1 - contention)) : in_pass;
+      return p.pp * contention * beside;
+    };
+    auto with_slowed = [&](const Tail& t, double own, double drain) {
+      const double slowed = std::max({own, spans.ring_contention, drain});
       return std::max(slowed + t.alone, t.tail + slowed * (1 - nic_free));
     };
     // The experts' collectives run on their own group after the dense ones.
@@ -2063,7 +2077,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                             forward_window, true);
       }
       dp_exposed = ag_exposed +
-                   with_slowed(rs_tail, (rs_time + ag_time - rs_exposed - ag_exposed) * contention);
+                   with_slowed(rs_tail, (rs_time + ag_time - rs_exposed - ag_exposed) * contention,
+                               drain_slowed(rs_one));
       auto share = [](double part, double whole, double exposed) {
         return whole > 0 ? exposed * part / whole : 0.0;
       };
@@ -2090,7 +2105,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const Tail ar_tail =
           reduce_exposed(ar_one, bucket_cost(Kind::kAllReduce, grad_bytes, expert_grad_bytes));
       const double exposed = ar_tail.tail;
-      dp_exposed = with_slowed(ar_tail, (ar_time - exposed) * contention);
+      dp_exposed = with_slowed(ar_tail, (ar_time - exposed) * contention, drain_slowed(ar_one));
       const double ar_dense = ar.time.value() * calls;
       if (place.dp.group.size > 1) {
         record({"dp_all_reduce", Group::kDp, Kind::kAllReduce, grad_bytes / calls, 1}, ar,
