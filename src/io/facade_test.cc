@@ -6,7 +6,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -464,6 +466,32 @@ TEST(Facade, BreakdownsAreNonNegativeAndAddUpToTheStep) {
   }
 }
 
+// A scenario's step with --set overrides, simulated and estimated (nothing, with the
+// failures reported, where either fails).
+struct BothEngines {
+  estimate::StepReport simulated, estimated;
+};
+std::optional<BothEngines> StepBothEngines(const char* scenario,
+                                           const std::vector<std::string>& overrides) {
+  StepRequest q;
+  q.scenario = scenario;
+  core::Result<std::vector<Override>> set = ParseOverrides(overrides);
+  if (!set.ok()) {
+    ADD_FAILURE() << set.diagnostics().Format();
+    return std::nullopt;
+  }
+  q.overrides = set.value();
+  q.engine = "simulate";
+  core::Result<StepOutcome> sim = Step(TestCatalog(), q);
+  q.engine = "estimate";
+  core::Result<StepOutcome> est = Step(TestCatalog(), q);
+  if (!sim.ok() || !est.ok()) {
+    ADD_FAILURE() << sim.diagnostics().Format() << est.diagnostics().Format();
+    return std::nullopt;
+  }
+  return BothEngines{sim.value().report, est.value().report};
+}
+
 // DeepSeek-V3 as the review ran it: 1F1B, pp 16 with a 1-layer last stage (with the MTP
 // module and the output head), ep 64, 256 micro-batches. The simulator used to report the
 // last rank, the one with the most compute, whose waiting on the slower middle stages it
@@ -471,21 +499,13 @@ TEST(Facade, BreakdownsAreNonNegativeAndAddUpToTheStep) {
 // busiest rank, a middle one, whose bubble is 1F1B's fill and drain, as the estimator's:
 // (pp - 1) / (m + pp - 1) = 15 / 271 = 5.5% with alike stages, less with the light one.
 TEST(Facade, UnbalancedDeepSeekBubbleMatchesTheEstimator) {
-  StepRequest q;
-  q.scenario = FATHOM_SOURCE_DIR "/examples/deepseek-v3-2048-h800.yaml";
-  core::Result<std::vector<Override>> set =
-      ParseOverrides({"plan.schedule=1f1b", "plan.global_batch_size=32768", "plan.overlap.ep=false",
-                      "plan.moe_max_domains=0"});
-  ASSERT_TRUE(set.ok()) << set.diagnostics().Format();
-  q.overrides = set.value();
-  q.engine = "simulate";
-  core::Result<StepOutcome> sim = Step(TestCatalog(), q);
-  q.engine = "estimate";
-  core::Result<StepOutcome> est = Step(TestCatalog(), q);
-  ASSERT_TRUE(sim.ok()) << sim.diagnostics().Format();
-  ASSERT_TRUE(est.ok()) << est.diagnostics().Format();
-  const estimate::StepReport& s = sim.value().report;
-  const estimate::StepReport& e = est.value().report;
+  const std::optional<BothEngines> both =
+      StepBothEngines(FATHOM_SOURCE_DIR "/examples/deepseek-v3-2048-h800.yaml",
+                      {"plan.schedule=1f1b", "plan.global_batch_size=32768",
+                       "plan.overlap.ep=false", "plan.moe_max_domains=0"});
+  ASSERT_TRUE(both.has_value());
+  const estimate::StepReport& s = both->simulated;
+  const estimate::StepReport& e = both->estimated;
   EXPECT_NE(s.critical_stage, 15);
   EXPECT_NEAR(s.bubble_fraction, e.bubble_fraction, 0.015);
   EXPECT_NEAR(s.bubble_fraction, 15.0 / 271.0, 0.015);
@@ -505,18 +525,10 @@ TEST(Facade, UnbalancedDeepSeekBubbleMatchesTheEstimator) {
 // 32 of the 108 SMs, 2.0% short of the simulated step.
 TEST(Facade, TheOneFOneBDrainSlowsOnEveryRank) {
   for (const char* units : {"plan.overlap.comm_units=16", "plan.overlap.comm_units=32"}) {
-    StepRequest q;
-    q.scenario = FATHOM_SOURCE_DIR "/examples/mt-nlg-530b-2240-a100.yaml";
-    core::Result<std::vector<Override>> set = ParseOverrides({units});
-    ASSERT_TRUE(set.ok()) << set.diagnostics().Format();
-    q.overrides = set.value();
-    q.engine = "simulate";
-    core::Result<StepOutcome> sim = Step(TestCatalog(), q);
-    q.engine = "estimate";
-    core::Result<StepOutcome> est = Step(TestCatalog(), q);
-    ASSERT_TRUE(sim.ok()) << sim.diagnostics().Format();
-    ASSERT_TRUE(est.ok()) << est.diagnostics().Format();
-    const double s = sim.value().report.step_time_s, e = est.value().report.step_time_s;
+    const std::optional<BothEngines> both =
+        StepBothEngines(FATHOM_SOURCE_DIR "/examples/mt-nlg-530b-2240-a100.yaml", {units});
+    ASSERT_TRUE(both.has_value());
+    const double s = both->simulated.step_time_s, e = both->estimated.step_time_s;
     EXPECT_NEAR(e, s, 0.006 * s) << units;
   }
 }
