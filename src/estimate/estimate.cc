@@ -1883,21 +1883,27 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // outlasts the passes, it sets the end.
     // With 1F1B the last micro-batch's backwards run rank after rank in the drain (pp-1
     // down to 0), each beside its own reduction from its first whole bucket on (calls of
-    // `one` seconds): the drain slows on every rank, as the interleaved rings do.
-    auto drain_slowed = [&](double one) {
+    // `one` seconds): the drain slows on every rank, as the interleaved rings do. The
+    // rank's own last backward slows by `own`; the pp - 1 before it in the drain (`ring`)
+    // delay its start, and its reduction's start with it, so that they add to the
+    // reduction's tail where it outlasts the pass.
+    struct Drain {
+      double own = 0, ring = 0;
+    };
+    auto drain_slowed = [&](double one) -> Drain {
       if (!p.overlap_dp || contention <= 0 || p.pp <= 1 || buckets <= 1 ||
           p.schedule != parallel::Schedule::k1F1B || interleaved) {
-        return 0.0;
+        return {};
       }
       const double pass = tc.backward_compute + tp_b + ep_b + cp_b;
       const double rest = pass * (1 - static_cast<double>(bucket_layers) / layers_held);
       const double in_pass = one * (buckets - 1);
       const double beside = contention < 1 ? std::min(in_pass, rest / (1 - contention)) : in_pass;
-      return p.pp * contention * beside;
+      return {contention * beside, (p.pp - 1) * contention * beside};
     };
-    auto with_slowed = [&](const Tail& t, double own, double drain) {
-      const double slowed = std::max({own, spans.ring_contention, drain});
-      return std::max(slowed + t.alone, t.tail + slowed * (1 - nic_free));
+    auto with_slowed = [&](const Tail& t, double own, const Drain& drain) {
+      const double slowed = std::max({own, spans.ring_contention, drain.own});
+      return drain.ring + std::max(slowed + t.alone, t.tail + slowed * (1 - nic_free));
     };
     // The experts' collectives run on their own group after the dense ones.
     auto expert_cost = [&](Kind kind, double bytes) {
