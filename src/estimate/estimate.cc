@@ -1881,18 +1881,18 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // The slowed passes end later, and the last calls with them; calls queued behind
     // others have that much longer at the NIC's free share, so that where the queue
     // outlasts the passes, it sets the end.
-    // With 1F1B the last micro-batch's backwards run rank after rank in the drain (pp-1
-    // down to 0), each beside its own reduction from its first whole bucket on (calls of
-    // `one` seconds): the drain slows on every rank, as the interleaved rings do. The
-    // rank's own last backward slows by `own`; the pp - 1 before it in the drain (`ring`)
-    // delay its start, and its reduction's start with it, so that they add to the
-    // reduction's tail where it outlasts the pass.
+    // With 1F1B (and GPipe) the last micro-batch's backwards run rank after rank in the
+    // drain (pp-1 down to 0), each beside its own reduction from its first whole bucket on (calls
+    // of `one` seconds): the drain slows on every rank, as the interleaved rings do. The rank's own
+    // last backward slows by `own`; the pp - 1 before it in the drain (`ring`) delay its start, and
+    // its reduction's start with it, so that they add to the reduction's tail where it outlasts the
+    // pass.
     struct Drain {
       double own = 0, ring = 0;
     };
     auto drain_slowed = [&](double one) -> Drain {
-      if (!p.overlap_dp || contention <= 0 || p.pp <= 1 || buckets <= 1 ||
-          p.schedule != parallel::Schedule::k1F1B || interleaved) {
+      if (!p.overlap_dp || contention <= 0 || p.pp <= 1 || buckets <= 1 || interleaved ||
+          (p.schedule != parallel::Schedule::k1F1B && p.schedule != parallel::Schedule::kGPipe)) {
         return {};
       }
       const double pass = tc.backward_compute + tp_b + ep_b + cp_b;
