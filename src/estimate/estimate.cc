@@ -1837,19 +1837,26 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double total = one * calls;
       if (!p.overlap_dp) return {total, total};
       if (!dualpipe_chunks.empty()) {
-        // Each chunk's calls queue from the start of its last pass with weight gradients,
-        // the chunk that finishes first first, at the NIC's free share until the rank's
-        // last pass ends and at the full rate after; what outlasts that pass is exposed.
+        // Each chunk's calls queue from its last pass with weight gradients, each bucket's
+        // as its layers' gradients are whole there, the chunk that finishes first first, at the
+        // NIC's free share until the rank's last pass ends and at the full rate after; what
+        // outlasts that pass is exposed.
         const std::array<ChunkSpans, 2>& spans_of = dualpipe_chunks[static_cast<size_t>(rank)];
         const double end = dualpipe_end[static_cast<size_t>(rank)];
         const int first = spans_of[0].last.start <= spans_of[1].last.start ? 0 : 1;
         double queue = 0;  // when the calls queued so far are done
         double alone = 0;
         for (const int k : {first, 1 - first}) {
-          const double work = one * buckets_of(chunk_layers_of(rank, layers_held, k));
-          const double start = spans_of[static_cast<size_t>(k)].last.start;
-          queue = finish(std::max(queue, start), work, end);
-          alone = std::max(0.0, finish(start, work, end) - end);
+          const PassSpan& pass = spans_of[static_cast<size_t>(k)].last;
+          const int chunk_layers = chunk_layers_of(rank, layers_held, k);
+          const double per_layer = (pass.end - pass.start) / std::max(1, chunk_layers);
+          double own = 0;  // this chunk's calls alone
+          for (int l = 0; l < chunk_layers; l += bucket_layers) {
+            const double ready = pass.start + std::min(l + bucket_layers, chunk_layers) * per_layer;
+            queue = finish(std::max(queue, ready), one, end);
+            own = finish(std::max(own, ready), one, end);
+          }
+          alone = std::max(0.0, own - end);
         }
         return {std::max(0.0, queue - end), alone};
       }
@@ -1862,15 +1869,25 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         return {queued(bucket, zero_bubble ? weight_window : backward_window, false),
                 bucket(last_layers)};
       }
+      // Each bucket's call waits for its layers' backward in the chunk's last pass (the
+      // first one a bucket into it).
       const int layers = chunk_classes.front().layers;
       const double end = spans.last_ends[0];
       double queue = 0;  // when the calls queued so far are done
       double alone = 0;
       for (int k = p.vp - 1; k >= 0; --k) {
-        const double work = one * buckets_of(ChunkLayers(layers, p.vp, k));
-        const double start = spans.last_starts[static_cast<size_t>(k)];
-        queue = finish(std::max(queue, start), work, end);
-        alone = std::max(0.0, finish(start, work, end) - end);
+        const size_t kk = static_cast<size_t>(k);
+        const int chunk_layers = ChunkLayers(layers, p.vp, k);
+        const double start = spans.last_starts[kk];
+        const double per_layer =
+            (spans.last_ends[kk] - start) / static_cast<double>(std::max(1, chunk_layers));
+        double own = 0;  // this chunk's calls alone
+        for (int l = 0; l < chunk_layers; l += bucket_layers) {
+          const double ready = start + std::min(l + bucket_layers, chunk_layers) * per_layer;
+          queue = finish(std::max(queue, ready), one, end);
+          own = finish(std::max(own, ready), one, end);
+        }
+        alone = std::max(0.0, own - end);
       }
       return {std::max(0.0, queue - end), alone};
     };
