@@ -281,15 +281,51 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   }
   if (std::none_of(result.rows.begin(), result.rows.end(),
                    [](const SizeRow& r) { return r.planned; })) {
-    // The largest count's reason: the one most likely to be the limit that matters.
+    // The reason given at the most counts (its figures aside; of those, the largest count's),
+    // and the largest count's where it differs: the limits most likely to matter. Counts
+    // past the cluster's own fabric only where there are no others.
     const bool found = std::any_of(result.rows.begin(), result.rows.end(),
                                    [](const SizeRow& r) { return r.plan_found; });
-    result.no_plan = std::string(found ? "no chip count tried has a plan whose run could be "
-                                         "projected ("
-                                       : "no chip count tried has a plan (") +
-                     core::WithThousands(counts.front()) + " to " +
-                     core::WithThousands(counts.back()) + " chips); at " +
-                     core::WithThousands(counts.back()) + ": " + result.rows.back().why;
+    std::vector<const SizeRow*> within;
+    for (const SizeRow& r : result.rows) {
+      if (r.chips <= result.cluster_chips) within.push_back(&r);
+    }
+    if (within.empty()) {
+      for (const SizeRow& r : result.rows) within.push_back(&r);
+    }
+    auto shape = [](const std::string& why) {  // the reason without its figures
+      std::string out;
+      for (const char ch : why) {
+        const bool digit = ch >= '0' && ch <= '9';
+        if (!digit || out.empty() || out.back() != '#') out.push_back(digit ? '#' : ch);
+      }
+      return out;
+    };
+    const SizeRow* cited = within.back();
+    size_t cited_times = 0;
+    for (auto it = within.rbegin(); it != within.rend(); ++it) {
+      const std::string mine = shape((*it)->why);
+      const size_t times = static_cast<size_t>(std::count_if(
+          within.begin(), within.end(), [&](const SizeRow* r) { return shape(r->why) == mine; }));
+      if (times > cited_times) {
+        cited = *it;
+        cited_times = times;
+      }
+    }
+    const size_t tried = within.size();
+    std::string reasons =
+        (cited_times == tried ? std::string(tried > 1 ? "at every count, as at " : "at ")
+                              : "at " + std::to_string(cited_times) + " of the " +
+                                    std::to_string(tried) + " counts, as at ") +
+        core::WithThousands(cited->chips) + ": " + cited->why;
+    if (cited != within.back()) {
+      reasons += "; at " + core::WithThousands(within.back()->chips) + ": " + within.back()->why;
+    }
+    result.no_plan =
+        std::string(found ? "no chip count tried has a plan whose run could be projected ("
+                          : "no chip count tried has a plan (") +
+        core::WithThousands(result.rows.front().chips) + " to " +
+        core::WithThousands(result.rows.back().chips) + " chips); " + reasons;
   }
   return core::Result<SizeResult>(std::move(result), std::move(diags));
 }

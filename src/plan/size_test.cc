@@ -456,6 +456,28 @@ TEST(Size, NoCountWithAPlanIsSaidInTheResult) {
       << r.value().no_plan;
 }
 
+// Without a plan at any count, no_plan cites the reason given at the most counts (their
+// figures aside) and the largest count's where it differs, each with its own count: tp 3
+// divides none of the power-of-two counts, and at 24 chips breaks the heads (64).
+TEST(Size, NoPlanCitesTheCommonestReasonAndTheLargestCounts) {
+  const estimate::Scenario s = Llama70BOn(64, 64);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {8, 16, 32, 48};
+  SearchSpace space = Narrow();
+  space.tp = {3};
+  core::Result<SizeResult> r = Size(s, q, space, EstimatesOnly());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string& why = r.value().no_plan;
+  EXPECT_EQ(why.rfind("no chip count tried has a plan (8 to 48 chips); at 3 of the 4 counts, as at "
+                      "32: search: no plan of the search space fits the 32 chips",
+                      0),
+            0u)
+      << why;
+  EXPECT_NE(why.find("; at 48: search: none of the"), std::string::npos) << why;
+  EXPECT_NE(why.find("attention heads (64)"), std::string::npos) << why;
+}
+
 TEST(Size, NoTokensIsAnError) {
   core::Result<SizeResult> r = Size(Llama70BOn(64, 64), {}, Narrow(), {});
   ASSERT_FALSE(r.ok());
