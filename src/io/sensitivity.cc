@@ -109,6 +109,23 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
                  }
                }});
   k.back().fraction = GemmFraction;
+  if (low) {
+    // The GEMMs left at bf16 (the output layer's, the router's, an unfused attention's).
+    auto bf16_fraction = [](const estimate::Scenario& x) {
+      return x.cluster.chip.GemmEfficiency(hardware::Precision::kBf16);
+    };
+    k.push_back({"cluster.chip.efficiency.gemm_bf16",
+                 "achievable GEMM fraction of the bf16 peak (the GEMMs left at bf16: the output "
+                 "layer's, the router's; at most 1)",
+                 [bf16_fraction](const estimate::Scenario& x) {
+                   return KnobValue{bf16_fraction(x), ""};
+                 },
+                 [](estimate::Scenario& x, double f) {
+                   ChipSpec& c = x.cluster.chip;
+                   c.gemm_efficiency_16bit = std::min(1.0, c.gemm_efficiency_16bit * f);
+                 }});
+    k.back().fraction = bf16_fraction;
+  }
   k.push_back({"cluster.chip.efficiency.attention",
                "achievable fused-attention fraction of the bf16 peak (at most 1)",
                [](const estimate::Scenario& x) {

@@ -60,14 +60,18 @@ TEST(Sensitivity, AnFp8PlansPeaksAreImprovedOneAtATime) {
   q.scenario = Example("llama3-70b-64-h100-fp8");
   core::Result<SensitivityResult> r = Sensitivity(TestCatalog(), q);
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
-  double fp8 = 0, bf16 = 0;
+  double fp8 = 0, bf16 = 0, gemm_bf16 = 0;
   for (const SensitivityRow& x : r.value().rows) {
     if (x.parameter == "cluster.chip.peak.fp8") fp8 = x.change;
     if (x.parameter == "cluster.chip.peak.bf16") bf16 = x.change;
+    if (x.parameter == "cluster.chip.efficiency.gemm_bf16") gemm_bf16 = x.change;
   }
   EXPECT_LT(fp8, 0);
   EXPECT_LT(bf16, 0);
   EXPECT_LT(fp8, bf16);  // the linear layers are most of the step
+  // The GEMMs left at bf16 (the output layer's) have a fraction of their own.
+  EXPECT_LT(gemm_bf16, 0);
+  EXPECT_LT(bf16, gemm_bf16);  // the bf16 peak also speeds attention
   // Each alone is less than both together (as the old single row improved them).
   SensitivityRequest both = q;
   both.overrides = ParseOverrides({"cluster.chip.peak.bf16=1088.34TFLOPS"}).value();
