@@ -1,20 +1,102 @@
 #include "io/json_text.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace fathom::io {
 
+namespace {
+
+// A number token of JSON text, rewritten in the fewest digits that read back to the same
+// double where nlohmann's printer (Grisu2, which round-trips but is not always shortest) gave
+// more: 0.00715989526603 for 0.0071598952660299996. Integers and short tokens stay as they are.
+void AppendNumber(std::string_view token, std::string& out) {
+  const size_t exponent = token.find_first_of("eE");
+  const std::string_view mantissa = token.substr(0, exponent);
+  if (mantissa.find('.') == std::string_view::npos) {
+    out += token;
+    return;
+  }
+  std::string digits;  // the significant ones
+  for (const char c : mantissa) {
+    if (c >= '0' && c <= '9' && (c != '0' || !digits.empty())) digits += c;
+  }
+  while (!digits.empty() && digits.back() == '0') digits.pop_back();
+  if (digits.size() <= 15) {
+    out += token;
+    return;
+  }
+  const std::string copy(token);
+  const double v = std::strtod(copy.c_str(), nullptr);
+  std::array<char, 400> buf{};  // a fixed double: up to 309 digits before the point
+  const auto [end, ec] =
+      std::to_chars(buf.data(), buf.data() + buf.size(), v,
+                    exponent == std::string_view::npos ? std::chars_format::fixed
+                                                       : std::chars_format::scientific);
+  if (ec != std::errc()) {
+    out += token;
+    return;
+  }
+  const std::string_view shortest(buf.data(), static_cast<size_t>(end - buf.data()));
+  out += shortest;
+  if (shortest.find_first_of(".e") == std::string_view::npos) out += ".0";
+}
+
+// `text` with its number tokens outside strings through AppendNumber.
+std::string ShortestNumbers(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[i + 1];
+        i += 2;
+        continue;
+      }
+      if (c == '"') in_string = false;
+      ++i;
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+      ++i;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t e = i + 1;
+      while (e < text.size() &&
+             (std::isdigit(static_cast<unsigned char>(text[e])) != 0 || text[e] == '.' ||
+              text[e] == 'e' || text[e] == 'E' || text[e] == '+' || text[e] == '-')) {
+        ++e;
+      }
+      AppendNumber(std::string_view(text).substr(i, e - i), out);
+      i = e;
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string JsonText(const nlohmann::ordered_json& j, int indent) {
-  std::string text = j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  std::string text =
+      ShortestNumbers(j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   if (indent >= 0) text += '\n';
   return text;
 }

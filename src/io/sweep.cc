@@ -662,7 +662,8 @@ std::string SweepJson(const SweepResult& r) {
     }
     x["error"] = or_null(row.error);
     x["warnings"] = row.warnings;
-    const std::string item = x.dump(2, ' ', false, ordered_json::error_handler_t::replace);
+    std::string item = JsonText(x, 2);
+    item.pop_back();  // its final newline
     text += first ? "\n    " : ",\n    ";
     first = false;
     for (const char c : item) {
