@@ -564,13 +564,21 @@ int Main(int argc, char** argv) {
                       "write an HTML report: time to train, losses, interruptions, checkpoint "
                       "interval, Monte Carlo, cost and energy (- for stdout, in place of the "
                       "report)");
-  run_cmd->add_option("--seed", run.seed, "Monte-Carlo seed (default: monte_carlo.seed)")
-      ->check(CLI::Range(int64_t{0}, int64_t{9007199254740991}));
-  run_cmd->add_option("--trials", run.trials, "Monte-Carlo trials (default: monte_carlo.trials)")
-      ->check(CLI::Range(1, 10000000));
-  run_cmd->add_option("--threads", run.threads, "Monte-Carlo threads; results do not depend on it")
-      ->check(CLI::Range(1, 1024));
-  run_cmd->add_flag("--no-monte-carlo", run.no_monte_carlo, "the exact (analytic) results only");
+  CLI::Option* seed =
+      run_cmd->add_option("--seed", run.seed, "Monte-Carlo seed (default: monte_carlo.seed)")
+          ->check(CLI::Range(int64_t{0}, int64_t{9007199254740991}));
+  CLI::Option* trials =
+      run_cmd
+          ->add_option("--trials", run.trials, "Monte-Carlo trials (default: monte_carlo.trials)")
+          ->check(CLI::Range(1, 10000000));
+  CLI::Option* threads =
+      run_cmd
+          ->add_option("--threads", run.threads, "Monte-Carlo threads; results do not depend on it")
+          ->check(CLI::Range(1, 1024));
+  run_cmd->add_flag("--no-monte-carlo", run.no_monte_carlo, "the exact (analytic) results only")
+      ->excludes(seed)
+      ->excludes(trials)
+      ->excludes(threads);
   std::vector<std::string> run_set, plan_set, size_set;
   run_cmd->add_option("--set", run_set, kSetHelp)->allow_extra_args(false);
 

@@ -156,8 +156,16 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
             "give fewer, or run `fathom size` on the command line");
     return d;
   }
-  // Each cluster in turn, or the request's.
+  // Each cluster in turn, or the request's; one given twice would be compared with itself.
   std::vector<std::string> clusters = q.clusters;
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    if (std::find(clusters.begin(), clusters.begin() + static_cast<std::ptrdiff_t>(i),
+                  clusters[i]) != clusters.begin() + static_cast<std::ptrdiff_t>(i)) {
+      d.Error("-c", "cluster \"" + clusters[i] + "\" is given twice",
+              "give each cluster to compare once");
+      return d;
+    }
+  }
   if (clusters.empty()) clusters.push_back("");
   std::vector<plan::SizeResult> results;
   for (const std::string& cluster : clusters) {

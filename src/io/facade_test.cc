@@ -198,6 +198,14 @@ TEST(Facade, SizeKeepsTheClustersThatHaveAPlan) {
                 "error: size.chips: no chip count tried has a plan (16 to 16 chips)"),
             std::string::npos)
       << alone.diagnostics().Format();
+
+  // A cluster given twice would be compared with itself.
+  q.clusters = {"dgx-h200", "dgx-h100-superpod", "dgx-h200"};
+  core::Result<std::vector<plan::SizeResult>> twice = Size(TestCatalog(), q, options);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.diagnostics().Format().find("-c: cluster \"dgx-h200\" is given twice"),
+            std::string::npos)
+      << twice.diagnostics().Format();
 }
 
 TEST(Facade, SizeComparesEachClusterAndStopsAtTheFirstError) {
