@@ -545,7 +545,9 @@ std::string FormatSeconds(double seconds) {
 
 std::string FormatDuration(double seconds) {
   char text[48];
-  if (seconds >= 2 * 86400) {
+  if (seconds >= 1e6 * 86400) {  // a million days and more: in powers of ten
+    std::snprintf(text, sizeof text, "%.3g d", seconds / 86400);
+  } else if (seconds >= 2 * 86400) {
     std::snprintf(text, sizeof text, "%.1f d", seconds / 86400);
   } else if (seconds >= 2 * 3600) {
     std::snprintf(text, sizeof text, "%.2f h", seconds / 3600);

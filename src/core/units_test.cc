@@ -244,6 +244,10 @@ TEST(FormatDuration, LargestReadableUnit) {
   EXPECT_EQ(FormatDuration(540), "9.0 min");
   EXPECT_EQ(FormatDuration(25200), "7.00 h");  // a checkpoint write once said "2.52e+04 s"
   EXPECT_EQ(FormatDuration(5.682e6), "65.8 d");
+  // Beyond a million days, in powers of ten: "%.1f" printed 300 digits into 48 bytes and
+  // cut off the unit.
+  EXPECT_EQ(FormatDuration(8.64e304), "1e+300 d");
+  EXPECT_EQ(FormatDuration(86400 * 999999.0), "999999.0 d");
 }
 
 TEST(Duration, RoundsToNanoseconds) {

@@ -554,6 +554,15 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
       }
     }
   }
+  // A run's deadline: from a minute to a century (beyond, a typo or a unit mistaken).
+  constexpr double kMinDeadline = 60, kMaxDeadline = 100 * 365.25 * 86400;
+  if (!d.HasErrors() && q.deadline_s > 0 &&
+      (q.deadline_s < kMinDeadline || q.deadline_s > kMaxDeadline)) {
+    d.Error("--days",
+            "\"" + days + "\": " +
+                (q.deadline_s < kMinDeadline ? "less than a minute" : "more than 100 years"),
+            "give the run's deadline in days (--days 30) or with a unit (--days 720h)");
+  }
   ParseInts(chips, "--chips", "1024,2048,4096", q.chips, d);
   if (d.HasErrors()) return d;
   return q;

@@ -290,11 +290,12 @@ struct RunLoader {
 core::Result<double> ParseTokensFlag(const std::string& text) {
   core::Diagnostics d;
   const core::QuantityParse t = core::ParseQuantity(text, core::Dimension::kCount);
-  if (!t.ok || t.value <= 0 || t.value > kMaxTokens) {
+  if (!t.ok || t.value < 1 || t.value > kMaxTokens) {
     d.Error("--tokens",
             "\"" + text + "\": " +
                 (!t.ok          ? t.error
                  : t.value <= 0 ? "must be more than 0"
+                 : t.value < 1  ? "less than one token"
                                 : std::string("more than 1e18 tokens")),  // kMaxTokens
             t.hint.empty() ? "e.g. --tokens 15T" : t.hint);
     return d;
