@@ -1447,6 +1447,13 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
     auto ref = [](const YAML::Node& n, const char* placeholder) {
       return n.IsDefined() && n.IsScalar() ? n.Scalar() : std::string(placeholder);
     };
+    if (!catalog.files_allowed()) {  // the web UI and its API: no command lines, no files
+      x.hint +=
+          "; to find the best plan, give the batch alone (`plan: {global_batch_size: "
+          "SEQUENCES}`) and search (/api/plan, the page's Plans), or size the run on a count of "
+          "chips (/api/size with chips=N)";
+      continue;
+    }
     const std::string parts =
         "-m " + ref(draft.model, "MODEL") + " -c " + ref(draft.cluster, "CLUSTER");
     x.hint +=

@@ -615,6 +615,8 @@ std::string AsQueryText(std::string text) {
       {"fathom run --no-monte-carlo", "monte_carlo=0"},
       {"--json", "format=json"},
       {"--no-monte-carlo", "monte_carlo=0"},
+      {"--trials", "reliability.monte_carlo.trials"},
+      {"--seed", "reliability.monte_carlo.seed"},
       {"--trace-stages", "stages"},
       {"--trace-micro-batches", "micro_batches"},
       {"--trace-window", "window"},
@@ -1301,6 +1303,12 @@ struct Server::Impl {
           while (!joined.empty() && joined.back() == '\n') joined.pop_back();
           for (size_t at = joined.find('\n'); at != std::string::npos; at = joined.find('\n', at)) {
             joined.replace(at, 1, " | ");
+          }
+          // Other control characters (a name with a carriage return) would make httplib drop
+          // the header: each is a '?'.
+          for (char& c : joined) {
+            const auto u = static_cast<unsigned char>(c);
+            if ((u < 0x20 && c != '\t') || u == 0x7f) c = '?';
           }
           res.set_header("X-Fathom-Warnings", joined);
         }

@@ -364,6 +364,25 @@ TEST_F(ServerTest, SpeaksOfQueryParametersAndTheNameGiven) {
   ASSERT_TRUE(axis);
   EXPECT_EQ(axis->status, 400);
   EXPECT_EQ(axis->body.find("--axis"), std::string::npos) << axis->body;
+  // A scenario without a plan: the hint says how to find one here, not on a command line.
+  httplib::Result planless =
+      client_->Post("/api/step", "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\n",
+                    "application/yaml");
+  ASSERT_TRUE(planless);
+  EXPECT_EQ(planless->status, 400) << planless->body;
+  EXPECT_NE(planless->body.find("`plan: {global_batch_size: SEQUENCES}`"), std::string::npos)
+      << planless->body;
+  EXPECT_EQ(planless->body.find("fathom plan"), std::string::npos) << planless->body;
+  EXPECT_EQ(planless->body.find("--"), std::string::npos) << planless->body;
+  // A run's warnings name the Monte Carlo's keys, not --trials.
+  httplib::Result rare = client_->Post("/api/run?tokens=1M&format=json",
+                                       Example("llama3-8b-dgx-h100"), "application/yaml");
+  ASSERT_TRUE(rare);
+  ASSERT_EQ(rare->status, 200) << rare->body;
+  const std::string warned = rare->get_header_value("X-Fathom-Warnings");
+  EXPECT_NE(warned.find("give more trials (reliability.monte_carlo.trials)"), std::string::npos)
+      << warned;
+  EXPECT_EQ(warned.find("--"), std::string::npos) << warned;
   // Two Host headers: a 400 (RFC 9112), not the first one's answer.
   httplib::Headers hosts = {{"Host", "localhost"}, {"Host", "evil.example"}};
   httplib::Result two_hosts = client_->Get("/", hosts);
@@ -928,6 +947,18 @@ TEST_F(ServerTest, CarriesWarningsOfJson) {
   // Located in the posted scenario, by the name diagnostics give it: no scratch path.
   EXPECT_NE(warnings.find("scenario.yaml:"), std::string::npos) << warnings;
   EXPECT_EQ(warnings.find("fathom-serve-"), std::string::npos) << warnings;
+  // A warning quoting a carriage return keeps its header (httplib drops a value with one).
+  const std::string cr =
+      "model: {base: llama3-8b, name: \"a\\rb\", max_positions: 4096}\n"
+      "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+      "plan:\n  dp: 8\n  zero: 0\n  micro_batch_size: 16\n  global_batch_size: 128\n";
+  httplib::Result named =
+      client_->Post("/api/step?format=json&engine=estimate", cr, "application/yaml");
+  ASSERT_TRUE(named);
+  ASSERT_EQ(named->status, 200) << named->body;
+  const std::string quoted = named->get_header_value("X-Fathom-Warnings");
+  EXPECT_NE(quoted.find("the longest sequence model a?b accepts"), std::string::npos) << quoted;
+  EXPECT_NE(quoted.find("GiB more than"), std::string::npos) << quoted;
 }
 
 // A posted scenario whose text is not UTF-8 is a 400 naming the key, for every report and
