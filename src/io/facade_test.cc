@@ -155,6 +155,29 @@ TEST(Facade, PlanTakesIdleFromTheSearchSectionUnlessGiven) {
 
 // A cluster without a plan at any count tried does not drop the others' results: it keeps
 // its rows, with a warning naming it; alone, it is the error it was.
+// A plan key set where the search varies it is not kept: sizing says so, and how to hold it.
+TEST(Facade, SizeSaysAVariedPlanKeySetIsNotKept) {
+  SizingRequest q;
+  q.search.model = "llama3-70b";
+  q.search.cluster = "dgx-h200";
+  q.search.global_batch = 1024;
+  q.search.pp = "2";
+  q.search.overrides = ParseOverrides({"plan.tp=4", "plan.pp=4", "plan.dp=8"}).value();
+  q.tokens = "1T";
+  q.chips = "16";
+  plan::SearchOptions options;
+  options.simulate_top = 0;
+  core::Result<std::vector<plan::SizeResult>> r = Size(TestCatalog(), q, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::string said = r.diagnostics().Format();
+  EXPECT_NE(said.find("warning: plan.tp: the search varies tp, so plan.tp=4 is not kept; to "
+                      "search 4 alone, give --tp 4"),
+            std::string::npos)
+      << said;
+  EXPECT_EQ(said.find("plan.pp:"), std::string::npos) << said;  // --pp holds the axis
+  EXPECT_NE(said.find("warning: plan.dp: the search derives dp"), std::string::npos) << said;
+}
+
 TEST(Facade, SizeKeepsTheClustersThatHaveAPlan) {
   SizingRequest q;
   q.search.model = "llama3-70b";

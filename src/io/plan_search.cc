@@ -230,6 +230,39 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   out.space.zero = pick(cli.zero, file.zero);
   out.space.recompute = pick(cli.recompute, file.recompute);
   out.space.schedule = pick(cli.schedule, file.schedule);
+  // A plan key --set where the search varies it sets the base plan only (which `fathom plan`
+  // compares with the best; sizing keeps none): to hold the value, give it as the axis.
+  const std::pair<std::string_view, std::pair<std::string_view, bool>> kVaried[] = {
+      {"plan.tp", {"--tp", out.space.tp.empty()}},
+      {"plan.pp", {"--pp", out.space.pp.empty()}},
+      {"plan.vp", {"--vp", out.space.vp.empty()}},
+      {"plan.cp", {"--cp", out.space.cp.empty()}},
+      {"plan.ep", {"--ep", out.space.ep.empty()}},
+      {"plan.etp", {"--etp", out.space.etp.empty()}},
+      {"plan.micro_batch_size", {"--micro-batch", out.space.micro_batch_size.empty()}},
+      {"plan.zero", {"--zero", out.space.zero.empty()}},
+      {"plan.recompute", {"--recompute", out.space.recompute.empty()}},
+      {"plan.schedule", {"--schedule", out.space.schedule.empty()}},
+      {"plan.overlap.ep", {"--overlap-ep", out.space.overlap_ep.empty()}},
+  };
+  for (const Override& o : q.overrides) {
+    for (const auto& [key, axis] : kVaried) {
+      const auto& [flag, searched] = axis;
+      if (o.key != key || !searched) continue;
+      d.Warning(o.key,
+                "the search varies " + std::string(key.substr(5)) + ", so " + o.key + "=" +
+                    o.value +
+                    (q.run_sections ? " is not kept"
+                                    : " sets only the given plan, which the best is compared with"),
+                "to search " + o.value + " alone, give " + std::string(flag) + " " + o.value);
+    }
+    if (o.key == "plan.dp" && q.run_sections) {
+      d.Warning(o.key,
+                "the search derives dp from the chip count and the other axes: " + o.key + "=" +
+                    o.value + " is not kept",
+                "give the chips (--chips) instead");
+    }
+  }
   out.whole_plan = !q.scenario.empty() || !q.plan.empty();
   estimate::Scenario& sc = out.scenario.scenario;
   if (q.global_batch > 0) sc.plan.global_batch_size = static_cast<int>(q.global_batch);
