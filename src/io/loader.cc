@@ -324,6 +324,24 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
         std::snprintf(ratio, sizeof ratio, "%.*g", digits, n / w);
         if (std::strtod(ratio, nullptr) > 4 || n == 4 * w) break;
       }
+      // Where the wider peak was set on the command line and the narrower one was not, the
+      // set value is the one to check.
+      const std::string wide_key =
+          Join(prefix, "peak." + std::string(hardware::PrecisionName(wide)));
+      const auto at_wide = where.find(wide_key);
+      auto on_command_line = [&](auto it) {
+        return it != where.end() && it->second.file.rfind("--", 0) == 0;
+      };
+      if (on_command_line(at_wide) && !on_command_line(at)) {
+        d.Add(core::Diagnostic{
+            core::Severity::kWarning, at_wide->second.file, 0, wide_key,
+            core::FormatFlopRate(w) + " is 1/" + ratio + " of peak." +
+                std::string(hardware::PrecisionName(narrow)) + " (" + core::FormatFlopRate(n) +
+                "); no chip in the catalog has more than 3.75x between the two",
+            "check the value and unit of " + wide_key + ", and that peak." +
+                std::string(hardware::PrecisionName(narrow)) + " is the dense one"});
+        continue;
+      }
       d.Add(core::Diagnostic{core::Severity::kWarning, at != where.end() ? at->second.file : file,
                              at != where.end() ? at->second.line : 0, key,
                              core::FormatFlopRate(n) + " is " + ratio + "x peak." +

@@ -1271,6 +1271,17 @@ TEST_F(LoaderTest, ANarrowerPeakFarAboveAWiderOneWarns) {
   ASSERT_TRUE(four.ok()) << four.diagnostics().Format();
   EXPECT_NE(warning(four.diagnostics()).find(" is 4x peak.bf16"), std::string::npos)
       << four.diagnostics().Format();
+  // The bf16 peak set on the command line, the fp8 one the catalog's: the warning is at the
+  // value set, not at the catalog's line nobody changed.
+  core::Result<LoadedScenario> low =
+      LoadScenario(TestCatalog(), file, Set({"cluster.chip.peak.bf16=1TFLOPS"}));
+  ASSERT_TRUE(low.ok()) << low.diagnostics().Format();
+  EXPECT_EQ(warning(low.diagnostics()), "");
+  const std::string said = low.diagnostics().Format();
+  EXPECT_NE(said.find("warning: --set: cluster.chip.peak.bf16: 1 TFLOP/s is 1/1.98e+03 of "
+                      "peak.fp8"),
+            std::string::npos)
+      << said;
 }
 
 // A cluster link 6x or more off its chip's own is a unit slip more likely than a design:

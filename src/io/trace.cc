@@ -119,13 +119,18 @@ bool ParsePick(const std::string& text, const std::string& key, TracePick& pick,
   if (text.empty()) return true;
   pick.given = true;
   if (text == "all") return true;
-  auto number = [](std::string_view s, int& v) {
-    if (s.empty() || s.size() > 9) return false;
-    v = 0;
+  bool huge = false;  // digits alone, too many for an index
+  auto number = [&huge](std::string_view s, int& v) {
+    if (s.empty()) return false;
     for (char c : s) {
       if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
     }
+    if (s.size() > 9) {
+      huge = true;
+      return false;
+    }
+    v = 0;
+    for (char c : s) v = v * 10 + (c - '0');
     return true;
   };
   std::string_view rest = text;
@@ -142,7 +147,9 @@ bool ParsePick(const std::string& text, const std::string& key, TracePick& pick,
     if (!ok || hi < lo) {
       d.Error(key,
               fmt::format("\"{}\" {}{}", item,
-                          ok ? "ends before it starts" : "is not a number or a range FROM-TO",
+                          ok     ? "ends before it starts"
+                          : huge ? "holds a number of more than 9 digits, beyond any index"
+                                 : "is not a number or a range FROM-TO",
                           item == text ? "" : fmt::format(" in \"{}\"", text)),
               "give \"all\" or numbers and ranges, e.g. 0,3,60-63");
       return false;
