@@ -72,8 +72,13 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
   const estimate::Scenario& sc = loaded.value().scenario;
   const SourceMap& where = loaded.value().where;
   core::Diagnostics d = loaded.diagnostics();
-  // A timeline needs the simulator: then its budget error stands, rather than a fallback.
-  const bool keep = q.need_simulation || q.keep_simulation;
+  // A trace needs the simulator's whole step: then its budget error stands, rather than a
+  // fallback. The HTML report's timeline is drawn where the whole step fits the budget;
+  // beyond, the step is simulated (or estimated) as without it, and the report says so.
+  const int64_t whole_size =
+      q.keep_simulation && !q.need_simulation ? sim::SimulationSize(sc, {.whole_step = true}) : 0;
+  const bool keep =
+      q.need_simulation || (q.keep_simulation && whole_size <= sim::kMaxSimulationSize);
   const sim::SimulateOptions whole{.whole_step = keep, .report_only = !keep};
   EngineChoice engine = q.need_simulation && q.engine == "auto"
                             ? EngineChoice{}
@@ -84,6 +89,18 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
     d.Error("", "--trace needs --engine simulate");
     return d;
   }
+  if (q.keep_simulation && !keep && engine.simulate) {
+    core::Diagnostics timeline;
+    timeline.Warning("plan.global_batch_size",
+                     "the report draws no timeline: the whole step has " +
+                         core::WithThousands(whole_size) +
+                         " micro-batch layers, more than the simulator's budget of " +
+                         core::WithThousands(sim::kMaxSimulationSize) +
+                         "; its figures are simulated as without the report",
+                     "a larger micro_batch_size (fewer micro-batches) draws it");
+    Locate(timeline, where);
+    d.Append(timeline);
+  }
 
   StepOutcome out;
   core::Diagnostics step;
@@ -93,7 +110,7 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
     step = s.diagnostics();
     if (s.ok()) {
       ok = true;
-      if (q.need_simulation || q.keep_simulation) {
+      if (keep) {
         out.report = s.value().report;
         out.simulation = std::move(s).value();
       } else {
