@@ -350,8 +350,21 @@ std::string JsonArray(const std::vector<std::string>& names) {
 
 // "localhost:8470" -> "localhost", "[::1]:8470" -> "[::1]".
 std::string HostName(const std::string& host) {
-  if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
-  return host.substr(0, host.find(':'));
+  size_t end = 0;  // past the name
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string::npos) return "";
+    end = close + 1;
+  } else {
+    end = std::min(host.find(':'), host.size());
+  }
+  // After the name, nothing or ":PORT" ("[::1]evil.com" and "127.0.0.1:evil" name no host).
+  const std::string_view rest = std::string_view(host).substr(end);
+  if (!rest.empty() && (rest.front() != ':' || rest.size() == 1 ||
+                        rest.find_first_not_of("0123456789", 1) != std::string_view::npos)) {
+    return "";
+  }
+  return host.substr(0, end);
 }
 
 bool IsLoopback(const std::string& host) {
@@ -564,10 +577,26 @@ void ExplainFailure(const httplib::Request& req, httplib::Response& res) {
     SetRefusal(req, res, 404,
                "no such page; the API is /api/step, /api/trace, /api/plan, /api/sweep, "
                "/api/size, /api/run, /api/examples and /api/catalog");
+  } else if (res.status == 400 || res.status == 415) {
+    // httplib refused what it read before any handler ran: say what it checks.
+    const std::string encoding = req.get_header_value("Content-Encoding");
+    if (!encoding.empty() && encoding != "gzip" && encoding != "identity") {
+      SetRefusal(req, res, 415,
+                 fmt::format("Content-Encoding \"{}\" is not read here", encoding.substr(0, 64)),
+                 "send the body as it is, or gzipped (Content-Encoding: gzip)");
+    } else {
+      SetRefusal(
+          req, res, res.status,
+          fmt::format("the request could not be read (HTTP {}): {} {}", res.status,
+                      req.method.substr(0, 16), req.path.substr(0, 64)),
+          "check the request: a known method (GET, POST), headers within 8 KiB, a body as long "
+          "as its Content-Length or well-formed chunks, and gzip data where Content-Encoding "
+          "says gzip");
+    }
   } else {
-    SetRefusal(
-        req, res, res.status,
-        fmt::format("the request failed (HTTP {}): {} {}", res.status, req.method, req.path));
+    SetRefusal(req, res, res.status,
+               fmt::format("the request failed (HTTP {}): {} {}", res.status,
+                           req.method.substr(0, 16), req.path.substr(0, 64)));
   }
 }
 
@@ -1111,25 +1140,26 @@ struct Server::Impl {
       for (const auto& [name, path] : Examples()) names.push_back(name);
       res.set_content(JsonArray(names), "application/json");
     });
-    http.Get(R"(/api/examples/([A-Za-z0-9._-]+))",
-             [this](const httplib::Request& req, httplib::Response& res) {
-               const std::string name = req.matches[1];
-               const auto examples = Examples();
-               const auto at = std::find_if(examples.begin(), examples.end(),
-                                            [&](const auto& e) { return e.first == name; });
-               if (at == examples.end()) {
-                 SetRefusal(req, res, 404,
-                            "no example named \"" + name + "\" (GET /api/examples lists them)");
-                 return;
-               }
-               core::Result<std::string> text = io::ReadFile(at->second.string());
-               if (!text.ok()) {
-                 res.status = 500;
-                 res.set_content(text.diagnostics().Format(), "text/plain");
-                 return;
-               }
-               res.set_content(text.value(), "application/yaml; charset=utf-8");
-             });
+    http.Get(R"(/api/examples/([A-Za-z0-9._-]+))", [this](const httplib::Request& req,
+                                                          httplib::Response& res) {
+      const std::string name = req.matches[1];
+      const auto examples = Examples();
+      const auto at = std::find_if(examples.begin(), examples.end(),
+                                   [&](const auto& e) { return e.first == name; });
+      if (at == examples.end()) {
+        SetRefusal(req, res, 404,
+                   "no example named \"" + (name.size() > 64 ? name.substr(0, 64) + "..." : name) +
+                       "\" (GET /api/examples lists them)");
+        return;
+      }
+      core::Result<std::string> text = io::ReadFile(at->second.string());
+      if (!text.ok()) {
+        res.status = 500;
+        res.set_content(text.diagnostics().Format(), "text/plain");
+        return;
+      }
+      res.set_content(text.value(), "application/yaml; charset=utf-8");
+    });
     http.Get("/api/catalog", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(fmt::format(R"({{"chips":{},"clusters":{},"models":{}}})",
                                   JsonArray(catalog.Names(io::Section::kChip)),

@@ -403,6 +403,24 @@ TEST_F(ServerTest, ReportHintsSpeakOfQueryParameters) {
   EXPECT_EQ(r->body.find("--"), std::string::npos) << r->body;
 }
 
+// What httplib refuses before a handler runs says why: an encoding it does not read is a
+// 415 naming it; a body it cannot read, a 400 saying what it checks.
+TEST_F(ServerTest, ARequestHttplibCannotReadSaysWhy) {
+  httplib::Headers br = {{"Content-Encoding", "br"}};
+  httplib::Result r =
+      client_->Post("/api/step", br, Example("llama3-8b-dgx-h100"), "application/yaml");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 415) << r->body;
+  EXPECT_NE(r->body.find("Content-Encoding \"br\" is not read here"), std::string::npos) << r->body;
+  httplib::Headers gzip = {{"Content-Encoding", "gzip"}};
+  httplib::Result bad = client_->Post("/api/step", gzip, "not gzip", "application/yaml");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_NE(bad->body.find("the request could not be read"), std::string::npos) << bad->body;
+  EXPECT_NE(bad->body.find("gzip data where Content-Encoding says gzip"), std::string::npos)
+      << bad->body;
+}
+
 // A target longer than httplib reads is a 414 that says the bound and what to do.
 TEST_F(ServerTest, ATargetTooLongIsA414ThatSaysWhy) {
   std::string chips;
@@ -875,6 +893,17 @@ TEST_F(ServerTest, AnswersOnlyRequestsAddressedToLoopback) {
   httplib::Result local = client_->Get("/", {{"Host", "localhost:8470"}});
   ASSERT_TRUE(local);
   EXPECT_EQ(local->status, 200);
+  // A loopback name followed by anything but a port is no loopback name.
+  for (const char* host : {"[::1]evil.example", "127.0.0.1:evil", "localhost:", "[::1"}) {
+    httplib::Result odd = client_->Get("/", {{"Host", host}});
+    ASSERT_TRUE(odd);
+    EXPECT_EQ(odd->status, 403) << host;
+  }
+  for (const char* host : {"[::1]:8470", "127.0.0.1", "localhost"}) {
+    httplib::Result ok = client_->Get("/", {{"Host", host}});
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200) << host;
+  }
 }
 
 // A page of another origin may make the browser POST a form (no preflight), which would
