@@ -405,6 +405,35 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   r.effective_mfu = r.ideal_mfu * r.analysis.ettr_all_causes;
   r.cost = DeriveCost(training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s,
                       static_cast<double>(r.analysis.spare_nodes * cluster.chips_per_node));
+  // An automatic pool sized for confidence can cost a small job more than the waits it
+  // saves (one spare node beside a one-node job doubles its chip-hours): say so where the
+  // pool is a tenth of the job or more and the run without it costs less.
+  const double spare_chips = static_cast<double>(r.analysis.spare_nodes * cluster.chips_per_node);
+  if (cfg.spare_nodes < 0 && spare_chips >= 0.1 * static_cast<double>(cluster.chips)) {
+    reliability::RunSpec bare = spec;
+    bare.spare_nodes = 0;
+    core::Result<reliability::RunReport> without = reliability::AnalyzeRun(bare);
+    if (without.ok()) {
+      const double chips = static_cast<double>(cluster.chips);
+      const double with_hours = (chips + spare_chips) * r.analysis.expected_time_s;
+      const double bare_hours = chips * without.value().expected_time_s;
+      if (bare_hours < with_hours) {
+        char text[320];
+        std::snprintf(text, sizeof text,
+                      "the automatic spare pool (%lld node%s, %.0f%% of the job's chips) costs "
+                      "more than the waits it saves: without it the run takes %.2f%% longer "
+                      "(%s) and %.0f%% fewer chip-hours",
+                      static_cast<long long>(r.analysis.spare_nodes),
+                      r.analysis.spare_nodes == 1 ? "" : "s", 100 * spare_chips / chips,
+                      100 * (without.value().expected_time_s / r.analysis.expected_time_s - 1),
+                      core::FormatDuration(without.value().expected_time_s).c_str(),
+                      100 * (1 - bare_hours / with_hours));
+        diags.Add({core::Severity::kNote, "", 0, "reliability.spare_nodes", text,
+                   "where spares are shared with other jobs, or a wait is acceptable, set "
+                   "reliability.spare_nodes (0: none)"});
+      }
+    }
+  }
 
   if (options.monte_carlo) {
     const int trials = options.trials.value_or(cfg.trials);

@@ -136,6 +136,48 @@ TEST(ProjectRun, AJobOnPartOfANodeCountsTheWholeNode) {
   }
 }
 
+// An automatic spare pool that costs a small job more chip-hours than the waits it saves is
+// noted, with the run without it; a large job's pool (a few percent of it) is not.
+TEST(ProjectRun, ASparePoolDearerThanItsWaitsIsNoted) {
+  estimate::Scenario s;
+  s.name = "run";
+  s.model = model::testing::Llama70B();
+  s.model.layers = 4;
+  s.plan.tp = 8;
+  s.plan.zero = 1;
+  s.plan.global_batch_size = 8;
+  s.cluster = network::testing::DgxH100(8);
+  s.plan.dp = 1;
+  ReliabilityConfig repaired = OneClass(6.5);
+  repaired.repair_time_s = 86400;
+  auto noted = [](const core::Diagnostics& d) {
+    for (const core::Diagnostic& x : d.items()) {
+      if (x.key == "reliability.spare_nodes" && x.severity == core::Severity::kNote) {
+        return x.message;
+      }
+    }
+    return std::string();
+  };
+  core::Result<RunResult> small = ProjectRun(s, Tokens(1e11), repaired, Exact());
+  ASSERT_TRUE(small.ok()) << small.diagnostics().Format();
+  ASSERT_EQ(small.value().analysis.spare_nodes, 1);
+  const std::string said = noted(small.diagnostics());
+  EXPECT_EQ(said.rfind("the automatic spare pool (1 node, 100% of the job's chips) costs more than "
+                       "the waits it saves: without it the run takes ",
+                       0),
+            0u)
+      << said;
+  // Given, the pool is the user's choice: nothing to note.
+  ReliabilityConfig given = repaired;
+  given.spare_nodes = 1;
+  core::Result<RunResult> chosen = ProjectRun(s, Tokens(1e11), given, Exact());
+  ASSERT_TRUE(chosen.ok());
+  EXPECT_EQ(noted(chosen.diagnostics()), "");
+  core::Result<RunResult> large = ProjectRun(Llama70BOn(4096), Tokens(1e12), repaired, Exact());
+  ASSERT_TRUE(large.ok()) << large.diagnostics().Format();
+  EXPECT_EQ(noted(large.diagnostics()), "");
+}
+
 // A class rated per switch counts the fabric's switches as built: 16 scalable units of the
 // SuperPOD reach the core tier (128 leaves, 128 spines, 64 cores); tiers given by block
 // without a radix cannot be counted, which a per-switch class is warned about.
