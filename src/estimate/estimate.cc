@@ -1670,11 +1670,18 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         // communication (Total()); the mean over the stages. An approximation of the
         // schedule's own fill and drain, which the simulator runs (docs/glossary.md,
         // DualPipe).
+        // A lighter rank keeps the busiest's pace in the steady state: each micro-batch
+        // past the schedule's least, 2 pp (whose fill and drain the closed form prices),
+        // pairs its passes with its neighbours' (F&B), so it waits the imbalance out there,
+        // and it ends about with the busiest (where its data-parallel tail starts).
+        const double imbalance =
+            std::max(0.0, mb - 2.0 * p.pp) * std::max(0.0, slowest_pair - t.Total());
         const double closed = std::max(0.0, (p.pp / 2 - 1.0) * sum_dualpipe_slot / p.pp);
         // The run's: a lighter rank's is the busiest's plus the imbalance of one pass, as
         // with 1F1B.
         const double run = fill_drain_dualpipe + (slowest_pair - t.Total());
-        return closed - dualpipe_blend * std::max(0.0, closed - run);
+        return closed - dualpipe_blend * std::max(0.0, closed - run) +
+               (1 - dualpipe_blend) * imbalance;
       }
       case parallel::Schedule::k1F1B:
         // A lighter rank's: the same plus the imbalance of one pass, T_max - T (as the

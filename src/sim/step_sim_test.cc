@@ -801,12 +801,18 @@ TEST(Simulate, DualPipeChunksReduceWhereTheirBackwardsEnd) {
   const estimate::Scenario s =
       Make(model::testing::Llama70B(), 256, 8, 4, 1, 256, Schedule::kDualPipe);
   core::Result<SimResult> sim = Simulate(s);
-  core::Result<estimate::StepReport> est = estimate::Estimate(s);
-  ASSERT_TRUE(sim.ok() && est.ok()) << sim.diagnostics().Format();
+  ASSERT_TRUE(sim.ok()) << sim.diagnostics().Format();
   const estimate::StepReport& a = sim.value().report;
-  const estimate::StepReport& b = est.value();
-  EXPECT_NEAR(b.step_time_s, a.step_time_s, 0.01 * a.step_time_s);
-  // The data-parallel term itself (243 ms against 214 ms; it was 413 ms).
+  core::Result<estimate::StepReport> est = estimate::Estimate(s);
+  ASSERT_TRUE(est.ok());
+  EXPECT_NEAR(est.value().step_time_s, a.step_time_s, 0.01 * a.step_time_s);
+  // The data-parallel term itself, of the rank the simulator reports (the busiest; the
+  // estimator's critical rank is the lighter one whose longer reduction ends the step):
+  // 243 ms against 217 ms; it was 413 ms.
+  core::Result<estimate::StepReport> same =
+      estimate::Estimate(s, {.report_rank = a.critical_stage});
+  ASSERT_TRUE(same.ok());
+  const estimate::StepReport& b = same.value();
   EXPECT_NEAR(b.time.dp_exposed, a.time.dp_exposed, 0.2 * a.time.dp_exposed);
 }
 
