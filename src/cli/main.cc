@@ -790,8 +790,10 @@ int Main(int argc, char** argv) {
   validate_cmd->add_option(
       "--cases", cases_dir,
       "a validation case file or a directory of them (default: tests/validation)");
-  validate_cmd->add_option("--published-runs", published_runs,
-                           "a JSON file in the published-runs schema to map and run");
+  validate_cmd
+      ->add_option("--published-runs", published_runs,
+                   "a JSON file in the published-runs schema to map and run (in place of --cases)")
+      ->excludes("--cases");
   validate_cmd->add_flag("--json", validate_json, "emit the fathom.validate/2 JSON report");
   std::string validate_html;
   validate_cmd->add_option("--html", validate_html,

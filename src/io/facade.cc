@@ -155,7 +155,12 @@ core::Result<plan::SearchResult> Plan(const Catalog& catalog, const PlanRequest&
   Locate(searched, s.scenario.where);  // a base plan's key at its line, as fathom step says it
   d.Append(searched);
   if (!r.ok()) return d;
-  return {std::move(r).value(), std::move(d)};
+  plan::SearchResult result = std::move(r).value();
+  if (!s.base_misfit.empty()) {  // a given plan whose shape does not fit --chips
+    result.base.plan = s.scenario.scenario.plan;
+    result.base_error = s.base_misfit;
+  }
+  return {std::move(result), std::move(d)};
 }
 
 core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const SizingRequest& q,

@@ -116,6 +116,21 @@ TEST(Facade, AutoFallsBackToTheEstimateWithALocatedWarning) {
   EXPECT_NE(engine.diagnostics().Format().find("--engine"), std::string::npos);
 }
 
+// A given plan whose tp x pp x cp does not divide --chips is still the given plan: reported
+// as not compared, with why (it was dropped without a word).
+TEST(Facade, AGivenPlanThatDoesNotFitTheChipsIsSaid) {
+  PlanRequest q;
+  q.scenario = kSearch;
+  q.chips = 1000;  // tp 8 x pp 4 = 32 does not divide it
+  plan::SearchOptions options;
+  options.simulate_top = 0;
+  core::Result<plan::SearchResult> r = Plan(TestCatalog(), q, options, {});
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_FALSE(r.value().has_base);
+  EXPECT_EQ(r.value().base_error, "its tp 8 x pp 4 x cp 1 = 32 does not divide the 1,000 chips");
+  EXPECT_EQ(r.value().base.plan.tp, 8);
+}
+
 // The search section supplies the options the caller did not set.
 TEST(Facade, PlanMergesTheSearchSectionUnderTheGivenOptions) {
   PlanRequest q;

@@ -669,7 +669,11 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   // else the longest it accepts; with a warning naming the key.
   const json* scaling = r.Object("rope_scaling");
   if (!options.seq_len_given) {
-    const std::string how = "give model.seq_len in the scenario, or --set model.seq_len=8192";
+    // An example length the model accepts (GPT-2's learned positions stop at 1,024).
+    const bool short_model = m.max_positions > 0 && m.max_positions < 8192;
+    const std::string how = "give model.seq_len in the scenario, or --set model.seq_len=" +
+                            std::to_string(short_model ? m.max_positions : 8192) +
+                            (short_model ? " (the most the model accepts)" : std::string());
     const std::string longest =
         m.max_positions > 0 ? r.NameOf(positions) + " (" + std::to_string(m.max_positions) + ")"
                             : "";

@@ -200,6 +200,22 @@ struct Loader {
       const std::string found = catalog.Find(s, ref);
       if (!found.empty()) return found;
     }
+    if (catalog.files_allowed()) {  // a directory that is no file to read
+      std::error_code ec;
+      for (const fs::path& p : {fs::path(from_file).parent_path() / ref, fs::path(ref)}) {
+        if (from_file.empty() && p != fs::path(ref)) continue;
+        if (!fs::is_directory(p, ec)) continue;
+        diags.Add(Error(from_file, line, key,
+                        "\"" + ref + "\" is a directory, not a " + std::string(SectionName(s)) +
+                            " file" +
+                            (s == Section::kModel ? " (nor a Hugging Face checkpoint's: it holds "
+                                                    "no config.json)"
+                                                  : ""),
+                        "give the YAML file in it" +
+                            std::string(s == Section::kModel ? ", or its config.json" : "")));
+        return "";
+      }
+    }
     std::vector<std::string> names = catalog.NamesAndAliases(s);
     std::vector<std::string_view> views(names.begin(), names.end());
     const std::string guess = core::DidYouMean(ref, views);

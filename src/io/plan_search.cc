@@ -276,11 +276,16 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
     }
     if (!resized.ok()) return d;
     sc.cluster = std::move(resized).value();
-    // The base plan keeps its shape on the new chip count when it can.
+    // The base plan keeps its shape on the new chip count when it can; where its tp x pp x
+    // cp does not divide the count it is still the given plan, reported as one that does
+    // not fit the count (not dropped without a word).
     const int64_t model_parallel = int64_t{sc.plan.tp} * sc.plan.pp * sc.plan.cp;
     if (q.chips % model_parallel == 0) {
       sc.plan.dp = static_cast<int>(q.chips / model_parallel);
-    } else {
+    } else if (out.whole_plan) {
+      out.base_misfit =
+          fmt::format("its tp {} x pp {} x cp {} = {} does not divide the {} chips", sc.plan.tp,
+                      sc.plan.pp, sc.plan.cp, model_parallel, core::WithThousands(q.chips));
       out.whole_plan = false;
     }
   }

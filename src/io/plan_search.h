@@ -41,7 +41,9 @@ struct LoadedSearch {
   LoadedScenario scenario;  // the base: its plan gives what the search does not vary
   plan::SearchSpace space;
   bool whole_plan = false;  // the base plan is a plan of its own, to compare with the best
-  SearchConfig config;      // the scenario's search section; `space` already merges it
+  // Why a given whole plan is not compared on --chips (its shape does not divide the count).
+  std::string base_misfit;
+  SearchConfig config;  // the scenario's search section; `space` already merges it
 };
 
 core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest& request);

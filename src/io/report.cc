@@ -944,6 +944,12 @@ core::Result<std::string> Explain(const std::string& given) {
   }
   if (out.empty()) {
     core::Diagnostics d;
+    // The sections too ("clusterr" is "cluster" misspelt, far from any of its keys).
+    for (Section s : kAllSections) {
+      if (std::find(all.begin(), all.end(), SectionKey(s)) == all.end()) {
+        all.push_back(SectionKey(s));
+      }
+    }
     std::vector<std::string_view> views(all.begin(), all.end());
     const std::string guess = core::DidYouMean(key, views);
     d.Error("", "no key \"" + key + "\"",

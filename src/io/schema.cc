@@ -102,7 +102,11 @@ std::string BoundText(const KeyInfo& k, double v) {
 bool ParseInt(const std::string& s, int64_t& v, std::string& error, std::string& hint) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec == std::errc::result_out_of_range) {
-    error = "integer \"" + s + "\" is out of range";
+    const bool negative = !s.empty() && s.front() == '-';
+    error = "integer \"" + (s.size() > 40 ? s.substr(0, 40) + "..." : s) + "\" is " +
+            (negative ? "below" : "beyond") + " any count (" + (negative ? "-9.2e18" : "9.2e18") +
+            ")";
+    hint = "each key takes a much narrower range: `fathom explain KEY` gives it";
     return false;
   }
   if (ec != std::errc() || ptr != s.data() + s.size()) {

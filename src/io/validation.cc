@@ -334,13 +334,23 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
   }
   ValidationTable t;
   t.engine = simulate ? "simulate" : "estimate";
-  for (const json& rec : *records) {
-    const std::string id = rec.is_object() ? Text(rec, "id") : "";
+  for (size_t index = 0; index < records->size(); ++index) {
+    const json& rec = (*records)[index];
+    // A record's id as the table shows it: its control characters (a newline, a tab) as
+    // spaces; a record without one by its place in the file.
+    std::string id = rec.is_object() ? Text(rec, "id") : "";
+    for (char& c : id) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    }
     auto skip = [&](const std::string& why) {
-      t.unmapped.emplace_back(id.empty() ? "?" : id, why);
+      t.unmapped.emplace_back(id.empty() ? fmt::format("record {}", index) : id, why);
     };
     if (!rec.is_object()) {
       skip("not an object");
+      continue;
+    }
+    if (id.empty()) {
+      skip("no id: each record needs one to name its row");
       continue;
     }
     const std::string kind = Text(rec, "kind");
@@ -491,38 +501,60 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     row.assumptions.push_back("network of the catalog's " + base);
     // Plan.
     parallel::ParallelPlan& p = s.plan;
-    auto degree = [&](const char* key, const char* what) {
-      const double v = par ? Num(*par, key) : 0;
-      if (v <= 0) {
-        row.assumptions.push_back(std::string(what) + " not given: 1");
+    // A degree the record gives must be a whole number of at least 1; one it does not give
+    // is 1, said so. (What is read is what is predicted: a bad value is no reason to run
+    // another plan.)
+    std::string bad_degree;
+    auto degree = [&](const char* key, bool note_missing) {
+      const json* v = par ? Get(*par, key) : nullptr;
+      if (v == nullptr) {
+        if (note_missing) row.assumptions.push_back(std::string(key) + " not given: 1");
+        return 1;
+      }
+      const double x = v->is_number() ? v->get<double>() : 0;
+      if (!v->is_number() || x < 1 || x != std::floor(x)) {
+        if (bad_degree.empty()) {
+          bad_degree = fmt::format("parallelism.{} {}: expected a whole number of at least 1", key,
+                                   v->dump());
+        }
         return 1;
       }
       // Beyond the chip count no plan fits (the check below says so); capped so that the
       // product stays an int.
-      return static_cast<int>(std::min(v, static_cast<double>(count) + 1));
+      return static_cast<int>(std::min(x, static_cast<double>(count) + 1));
     };
-    p.tp = degree("tp", "tp");
-    p.pp = degree("pp", "pp");
-    if (p.tp < 1 || p.pp < 1 ||
-        (par != nullptr && (Num(*par, "tp") != std::floor(Num(*par, "tp")) ||
-                            Num(*par, "pp") != std::floor(Num(*par, "pp"))))) {
-      skip(fmt::format("tp {:g} and pp {:g} must be whole numbers of at least 1",
-                       par ? Num(*par, "tp") : 1, par ? Num(*par, "pp") : 1));
+    p.tp = degree("tp", true);
+    p.pp = degree("pp", true);
+    p.cp = degree("cp", false);
+    p.vp = degree("vpp", false);
+    if (!bad_degree.empty()) {
+      skip(bad_degree);
       continue;
     }
-    if (p.tp > count || p.pp > count) {
-      skip(fmt::format("tp {:g} or pp {:g} is more than the {} chips", par ? Num(*par, "tp") : 1,
-                       par ? Num(*par, "pp") : 1, count));
+    const int64_t model_parallel = int64_t{p.tp} * p.pp * p.cp;
+    if (p.tp > count || p.pp > count || p.cp > count) {
+      skip(fmt::format("tp {}, pp {} or cp {} is more than the {} chips", p.tp, p.pp, p.cp, count));
       continue;
     }
-    if (count % (int64_t{p.tp} * p.pp) != 0) {
-      skip(fmt::format("tp {} x pp {} does not divide the {} chips", p.tp, p.pp, count));
+    if (count % model_parallel != 0) {
+      skip(fmt::format("tp {} x pp {} x cp {} does not divide the {} chips", p.tp, p.pp, p.cp,
+                       count));
       continue;
     }
-    p.cp = 1;
-    p.vp = par && Num(*par, "vpp") > 1 ? static_cast<int>(Num(*par, "vpp")) : 1;
     p.schedule = p.vp > 1 ? parallel::Schedule::kInterleaved : parallel::Schedule::k1F1B;
-    p.dp = static_cast<int>(count / (int64_t{p.tp} * p.pp));
+    p.dp = static_cast<int>(count / model_parallel);
+    if (const json* dp = par ? Get(*par, "dp") : nullptr;
+        dp != nullptr && (!dp->is_number() || dp->get<double>() != p.dp)) {
+      skip(
+          fmt::format("parallelism.dp {} does not match the {} chips over tp {} x pp {} x cp {} "
+                      "(dp {})",
+                      dp->dump(), count, p.tp, p.pp, p.cp, p.dp));
+      continue;
+    }
+    if (const json* ep = par ? Get(*par, "ep") : nullptr;
+        ep != nullptr && !(ep->is_number() && ep->get<double>() == 1)) {
+      row.assumptions.push_back("ep " + ep->dump() + " not read: a dense model has no experts");
+    }
     p.micro_batch_size = static_cast<int>(Num(*batch, "micro_batch", 1));
     if (Get(*batch, "micro_batch") == nullptr) row.assumptions.push_back("micro batch 1");
     p.global_batch_size = static_cast<int>(gbs);
@@ -544,6 +576,12 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     p.precision = Contains(precision, "fp8")    ? hardware::Precision::kFp8
                   : Contains(precision, "fp16") ? hardware::Precision::kFp16
                                                 : hardware::Precision::kBf16;
+    if (!Contains(precision, "fp8") && !Contains(precision, "fp16") &&
+        !Contains(precision, "bf16")) {
+      row.assumptions.push_back(precision.empty() ? std::string("precision not given: bf16")
+                                                  : "precision \"" + precision +
+                                                        "\" names no format read here: bf16");
+    }
     p.flash_attention =
         !(Contains(Text(rec, "date"), "2021") || Contains(Text(rec, "date"), "2022"));
     if (!p.flash_attention)

@@ -41,6 +41,32 @@ TEST(PublishedRuns, RecordsAtTheEdgesAreUnmappedWithTheirReason) {
   EXPECT_GT(t.rows[1].predicted_s, 0);
 }
 
+// What a record gives is what is predicted: a degree that is no whole number of at least 1,
+// or a dp the chips contradict, is unmapped with its reason (they were predicted as another
+// plan: tp -8 as tp 1); cp is read; a precision that names no format is bf16, said so.
+TEST(PublishedRuns, AParallelismFieldIsReadAsGivenOrTheRecordIsUnmapped) {
+  core::Result<ValidationTable> r = RunPublishedRuns(
+      TestCatalog(), FATHOM_SOURCE_DIR "/tests/fixtures/published/mapping-records.json");
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const ValidationTable& t = r.value();
+  const std::string id = "dgxc_gpt3_175b_BF16_256_";
+  EXPECT_NE(Reason(t, id + "tp_negative").find("parallelism.tp -8: expected a whole number"),
+            std::string::npos)
+      << Reason(t, id + "tp_negative");
+  EXPECT_NE(Reason(t, id + "tp_string").find("parallelism.tp \"4\""), std::string::npos);
+  EXPECT_NE(Reason(t, id + "vpp_fraction").find("parallelism.vpp 2.5"), std::string::npos);
+  EXPECT_NE(Reason(t, id + "dp_contradicting").find("parallelism.dp 3 does not match"),
+            std::string::npos);
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0].name, id + "cp_2");
+  EXPECT_EQ(t.rows[1].name, id + "precision_unknown");
+  bool said = false;
+  for (const std::string& a : t.rows[1].assumptions) {
+    said = said || a.find("precision \"fp3\" names no format read here: bf16") != std::string::npos;
+  }
+  EXPECT_TRUE(said);
+}
+
 // A layer case file under the test's temporary directory: Korthikanti's 22B layer at `plan`.
 std::string LayerCase(const std::string& name, const std::string& measured,
                       const std::string& plan) {

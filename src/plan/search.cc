@@ -873,10 +873,14 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
     core::Diagnostics d;
     const std::string first = reason(exact.diagnostics());
     const std::string second = reason(idle.diagnostics());
+    const bool too_many = second.find("search space holds more than") != std::string::npos ||
+                          first.find("search space holds more than") != std::string::npos;
     d.Error("search",
             first + "; plans that leave chips idle were searched too" +
                 (second == first ? std::string(", with the same result") : ": " + second),
-            "widen the search space or change the global batch size");
+            too_many ? "narrow it: list fewer values of tp, pp, vp, cp, ep, micro_batch_size, zero "
+                       "or recompute"
+                     : "widen the search space or change the global batch size");
     return d;
   }
   core::Diagnostics d;
