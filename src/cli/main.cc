@@ -726,10 +726,14 @@ int Main(int argc, char** argv) {
       ->add_option("--op", coll.op,
                    "all_reduce, all_gather, reduce_scatter, all_to_all, broadcast, send_recv")
       ->capture_default_str();
-  coll_cmd->add_option("--size", coll.size, "buffer size with a unit (NCCL's convention)")
-      ->capture_default_str();
-  coll_cmd->add_option("--sweep", coll.sweep,
-                       "FROM:TO, e.g. 8B:8GiB: FROM, then doubled up to TO (nccl-tests -f 2)");
+  CLI::Option* coll_size =
+      coll_cmd->add_option("--size", coll.size, "buffer size with a unit (NCCL's convention)")
+          ->capture_default_str();
+  coll_cmd
+      ->add_option("--sweep", coll.sweep,
+                   "FROM:TO, e.g. 8B:8GiB: FROM, then doubled up to TO (nccl-tests -f 2; in place "
+                   "of --size)")
+      ->excludes(coll_size);
   coll_cmd->add_option("--group", coll.group, "members (default: every chip of the cluster)")
       ->check(CLI::Range(2, std::numeric_limits<int>::max()));
   coll_cmd->add_option("--span", coll.span,

@@ -158,16 +158,18 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
     out.node = node;
     return true;
   }
+  // A list key takes a single value as a list of one (`tp: 4` as `tp: [4]`), checked alike.
+  YAML::Node one(YAML::NodeType::Sequence);
+  const bool listed =
+      (k.type == ValueType::kStringList || k.type == ValueType::kIntList) && node.IsScalar();
+  if (listed) one.push_back(node);
+  const YAML::Node& items = listed ? one : node;
   if (k.type == ValueType::kStringList) {
-    if (node.IsScalar()) {
-      out.list = {node.Scalar()};
-      return true;
-    }
-    if (!node.IsSequence()) {
+    if (!items.IsSequence()) {
       error = "expected a list of strings, got " + text;
       return false;
     }
-    for (const YAML::Node& item : node) {
+    for (const YAML::Node& item : items) {
       if (!item.IsScalar()) {
         error = "expected a list of strings, found " + NodeText(item) + " in it";
         return false;
@@ -186,12 +188,12 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
     return true;
   }
   if (k.type == ValueType::kIntList) {
-    if (!node.IsSequence() || node.size() == 0) {
+    if (!items.IsSequence() || items.size() == 0) {
       error = "expected a list of integers such as [16, 16, 16], got " +
-              (node.IsSequence() ? std::string("an empty list") : text);
+              (items.IsSequence() ? std::string("an empty list") : text);
       return false;
     }
-    for (const YAML::Node& item : node) {
+    for (const YAML::Node& item : items) {
       if (!item.IsScalar()) {
         error = "expected a list of integers, found " + NodeText(item) + " in it";
         return false;
