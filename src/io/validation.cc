@@ -387,7 +387,22 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     const json* src = Get(rec, "source");
     row.source = src ? Text(*src, "title") + ", " + Text(*src, "locator") : "";
     row.file = file;
-    // Measured step time.
+    // Measured step time. A time or batch given but not positive is an error in the record,
+    // not a reason to read another field.
+    std::string not_positive;
+    for (const auto& [j, section, key] : {std::tuple{results, "results", "iteration_time_s"},
+                                          std::tuple{results, "results", "tokens_per_s"},
+                                          std::tuple{batch, "batch", "global_batch_sequences"},
+                                          std::tuple{batch, "batch", "global_batch_tokens"}}) {
+      const json* v = j != nullptr ? Get(*j, key) : nullptr;
+      if (v != nullptr && !(v->is_number() && v->get<double>() > 0) && not_positive.empty()) {
+        not_positive = fmt::format("{}.{} {}: expected a positive number", section, key, v->dump());
+      }
+    }
+    if (!not_positive.empty()) {
+      skip(not_positive);
+      continue;
+    }
     double step = results ? Num(*results, "iteration_time_s") : 0;
     if (step <= 0 && derived != nullptr) {
       for (const char* k : {"median_step_time_s", "iteration_time_s", "step_time_s"}) {
@@ -414,7 +429,20 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     }
     const int64_t count = static_cast<int64_t>(Num(*hw, "count"));
     if (count <= 0 || seq <= 0 || gbs <= 0) {
-      skip("chip count, sequence length or global batch missing");
+      // Which of the three, and whether it is missing or not a positive number.
+      std::string which;
+      auto say = [&](const json& j, const char* section, const char* key, double v) {
+        if (v > 0) return;
+        const json* given = Get(j, key);
+        which += fmt::format("{}{}.{} {}", which.empty() ? "" : ", ", section, key,
+                             given == nullptr ? std::string("missing") : given->dump());
+      };
+      say(*hw, "hardware", "count", static_cast<double>(count));
+      say(*arch, "architecture", "seq_len", seq);
+      say(*batch, "batch", "global_batch_sequences", gbs);
+      skip(which +
+           ": expected a positive number (the global batch may be given as "
+           "global_batch_tokens)");
       continue;
     }
     estimate::Scenario s;
@@ -441,7 +469,8 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     }
     if (!out_of_range.empty()) {
       skip("architecture out of range (" + out_of_range +
-           "): whole numbers from 1 to 1e8 (a vocabulary to 1e9) expected");
+           "): whole numbers from 1 to 1e8 expected" +
+           (out_of_range.find("vocab") != std::string::npos ? " (a vocabulary to 1e9)" : ""));
       continue;
     }
     m.layers = static_cast<int>(Num(*arch, "layers"));

@@ -57,6 +57,13 @@ TEST(PublishedRuns, AParallelismFieldIsReadAsGivenOrTheRecordIsUnmapped) {
   EXPECT_NE(Reason(t, id + "vpp_fraction").find("parallelism.vpp 2.5"), std::string::npos);
   EXPECT_NE(Reason(t, id + "dp_contradicting").find("parallelism.dp 3 does not match"),
             std::string::npos);
+  EXPECT_NE(Reason(t, id + "count_zero").find("hardware.count 0: expected a positive number"),
+            std::string::npos)
+      << Reason(t, id + "count_zero");
+  EXPECT_NE(Reason(t, id + "time_negative")
+                .find("results.iteration_time_s -5: expected a positive number"),
+            std::string::npos)
+      << Reason(t, id + "time_negative");
   ASSERT_EQ(t.rows.size(), 2u);
   EXPECT_EQ(t.rows[0].name, id + "cp_2");
   EXPECT_EQ(t.rows[1].name, id + "precision_unknown");
