@@ -1953,13 +1953,16 @@ core::Diagnostics CheckReference(const Catalog& catalog, const Override& o,
   std::vector<std::string> names = catalog.NamesAndAliases(s);
   std::vector<std::string_view> views(names.begin(), names.end());
   const std::string guess = core::DidYouMean(ref, views);
+  const bool files = catalog.files_allowed();
   d.Add(Error(o.origin, 0, target.Path(),
-              SectionDir(s).empty() ? "no " + kind + " file \"" + ref + "\""
+              SectionDir(s).empty() ? "no " + kind + " file \"" + ref + "\"" +
+                                          (files ? "" : ": files are not read here")
                                     : "no " + kind + " named \"" + ref + "\" in the catalog" +
-                                          (catalog.files_allowed() ? " and no such file" : ""),
+                                          (files ? " and no such file" : ""),
               !guess.empty() ? "did you mean \"" + guess + "\"?"
               : SectionDir(s).empty()
-                  ? std::string("give a path to a YAML file, or the section inline")
+                  ? std::string(files ? "give a path to a YAML file, or the section inline"
+                                      : "give the section inline")
                   : "`fathom catalog " + SectionDir(s) + "` lists the names"));
   return d;
 }

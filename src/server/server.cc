@@ -1324,6 +1324,18 @@ struct Server::Impl {
           }
           ReleaseFreeMemory();
         }
+        // curl -d posts a file as a form and drops its newlines: a YAML scenario that came as
+        // one line of a form and did not read says so.
+        if (a.status == 400 && !body.empty() && body.find('\n') == std::string::npos &&
+            req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) ==
+                0) {
+          const std::string note =
+              "the body came as one line of a form (Content-Type: "
+              "application/x-www-form-urlencoded): curl -d drops a file's newlines; send it with "
+              "--data-binary @FILE";
+          a.body += "note: " + note + "\n";
+          if (!a.problems.empty()) a.problems.Add({core::Severity::kNote, "", 0, "", note, ""});
+        }
         // A refusal in the form asked for: fathom.errors/1 for format=json, else text.
         a = AsAsked(std::move(a), format == "json");
         res.status = a.status;

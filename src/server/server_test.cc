@@ -421,6 +421,24 @@ TEST_F(ServerTest, ARequestHttplibCannotReadSaysWhy) {
       << bad->body;
 }
 
+// curl -d posts a file as a form and drops its newlines: a scenario that came so and did
+// not read says how to send it.
+TEST_F(ServerTest, AScenarioFlattenedByCurlDashDSaysHowToSendIt) {
+  std::string flat = Example("llama3-8b-dgx-h100");
+  std::erase(flat, '\n');
+  httplib::Result r = client_->Post("/api/step", flat, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_NE(r->body.find("curl -d drops a file's newlines; send it with --data-binary @FILE"),
+            std::string::npos)
+      << r->body;
+  // As YAML, the same error has no such note.
+  httplib::Result yaml = client_->Post("/api/step", flat, "application/yaml");
+  ASSERT_TRUE(yaml);
+  EXPECT_EQ(yaml->status, 400);
+  EXPECT_EQ(yaml->body.find("curl -d"), std::string::npos) << yaml->body;
+}
+
 // A target longer than httplib reads is a 414 that says the bound and what to do.
 TEST_F(ServerTest, ATargetTooLongIsA414ThatSaysWhy) {
   std::string chips;
