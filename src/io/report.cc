@@ -1001,8 +1001,7 @@ std::string ConfigReferenceMarkdown() {
       "do not edit by hand.\n\n"
       "Quantities carry their unit as a string (`\"80GiB\"`, `\"400Gbps\"`, `\"989.4TFLOPS\"`, "
       "`\"2us\"`); a bare number where a unit belongs is an error. Unknown keys are errors. A list "
-      "key\n"
-      "takes a single value as a list of one (`tp: 4` is `tp: [4]`).\n";
+      "key takes a single value as a list of one (`tp: 4` is `tp: [4]`).\n";
   for (Section s : kAllSections) {
     out += fmt::format("\n## {}\n\n| key | type | default | description |\n|---|---|---|---|\n",
                        SectionName(s));
