@@ -28,6 +28,18 @@ estimate::Scenario Llama70BOn(int64_t chips) {
   return s;
 }
 
+// Llama 3 70B cut to 4 layers at tp `tp` (ZeRO 1, a global batch of 8): a small job.
+estimate::Scenario SmallLlama70B(int tp) {
+  estimate::Scenario s;
+  s.name = "run";
+  s.model = model::testing::Llama70B();
+  s.model.layers = 4;
+  s.plan.tp = tp;
+  s.plan.zero = 1;
+  s.plan.global_batch_size = 8;
+  return s;
+}
+
 // A class of `per` components (nic, link, switch, ...), each failing `per_year` times a year.
 FailureConfig PerComponent(const char* name, const char* per, double per_year) {
   FailureConfig f;
@@ -112,14 +124,8 @@ TEST(ProjectRun, ComponentsAndRatesFollowTheCluster) {
 // 8-GPU node's chips counted 0.5 nodes ("counted: 4 gpus, 0 nodes", the software class at
 // half the rate) while the header said 1 node.
 TEST(ProjectRun, AJobOnPartOfANodeCountsTheWholeNode) {
-  estimate::Scenario s;
-  s.name = "run";
-  s.model = model::testing::Llama70B();
-  s.model.layers = 4;
-  s.plan.tp = 4;
-  s.plan.zero = 1;
+  estimate::Scenario s = SmallLlama70B(4);
   s.plan.recompute = parallel::Recompute::kFull;
-  s.plan.global_batch_size = 8;
   double rate_per_node = 0;
   for (const int64_t chips : {4, 8, 16}) {
     s.cluster = network::testing::DgxH100(chips);
@@ -139,13 +145,7 @@ TEST(ProjectRun, AJobOnPartOfANodeCountsTheWholeNode) {
 // An automatic spare pool that costs a small job more chip-hours than the waits it saves is
 // noted, with the run without it; a large job's pool (a few percent of it) is not.
 TEST(ProjectRun, ASparePoolDearerThanItsWaitsIsNoted) {
-  estimate::Scenario s;
-  s.name = "run";
-  s.model = model::testing::Llama70B();
-  s.model.layers = 4;
-  s.plan.tp = 8;
-  s.plan.zero = 1;
-  s.plan.global_batch_size = 8;
+  estimate::Scenario s = SmallLlama70B(8);
   s.cluster = network::testing::DgxH100(8);
   s.plan.dp = 1;
   ReliabilityConfig repaired = OneClass(6.5);

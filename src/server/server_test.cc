@@ -982,28 +982,23 @@ TEST_F(ServerTest, TakesTheBodyAsYamlWhateverItsContentType) {
 
 TEST_F(ServerTest, CarriesWarningsOfJson) {
   // A plan over the chip's memory warns; a JSON answer says so in a header.
-  const std::string over =
-      "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n  zero: 0\n"
+  const std::string plan =
+      "cluster: {base: dgx-h100-superpod, chips: 8}\nplan:\n  dp: 8\n  zero: 0\n"
       "  micro_batch_size: 16\n  global_batch_size: 128\n";
-  httplib::Result json =
-      client_->Post("/api/step?format=json&engine=estimate", over, "application/yaml");
-  ASSERT_TRUE(json);
-  ASSERT_EQ(json->status, 200) << json->body;
-  const std::string warnings = json->get_header_value("X-Fathom-Warnings");
+  auto warned = [&](const std::string& model) {
+    httplib::Result r =
+        client_->Post("/api/step?format=json&engine=estimate", model + plan, "application/yaml");
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    return r ? r->get_header_value("X-Fathom-Warnings") : std::string();
+  };
+  const std::string warnings = warned("model: llama3-8b\n");
   EXPECT_NE(warnings.find("GiB more than"), std::string::npos) << warnings;
   // Located in the posted scenario, by the name diagnostics give it: no scratch path.
   EXPECT_NE(warnings.find("scenario.yaml:"), std::string::npos) << warnings;
   EXPECT_EQ(warnings.find("fathom-serve-"), std::string::npos) << warnings;
   // A warning quoting a carriage return keeps its header (httplib drops a value with one).
-  const std::string cr =
-      "model: {base: llama3-8b, name: \"a\\rb\", max_positions: 4096}\n"
-      "cluster: {base: dgx-h100-superpod, chips: 8}\n"
-      "plan:\n  dp: 8\n  zero: 0\n  micro_batch_size: 16\n  global_batch_size: 128\n";
-  httplib::Result named =
-      client_->Post("/api/step?format=json&engine=estimate", cr, "application/yaml");
-  ASSERT_TRUE(named);
-  ASSERT_EQ(named->status, 200) << named->body;
-  const std::string quoted = named->get_header_value("X-Fathom-Warnings");
+  const std::string quoted =
+      warned("model: {base: llama3-8b, name: \"a\\rb\", max_positions: 4096}\n");
   EXPECT_NE(quoted.find("the longest sequence model a?b accepts"), std::string::npos) << quoted;
   EXPECT_NE(quoted.find("GiB more than"), std::string::npos) << quoted;
 }
