@@ -123,6 +123,17 @@ bool ParseInt(const std::string& s, int64_t& v, std::string& error, std::string&
 // Text values must be UTF-8, YAML's own encoding and that of the JSON every report writes:
 // a Latin-1 file's "r\xe9sum\xe9" is rejected here, at its key, rather than reach a writer.
 bool IsUtf8(const std::string& s, std::string& error, std::string& hint) {
+  // Control characters other than tab and line breaks (a "\0" escape in a quoted string) are
+  // no text a name or a value holds, and would reach the reports mangled.
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      error = fmt::format("the text holds a control character (U+{:04X}) at byte {}",
+                          static_cast<unsigned>(c), i);
+      hint = "remove it (a \"\\0\" or \"\\x..\" escape in a quoted string)";
+      return false;
+    }
+  }
   const std::string problem = core::Utf8Problem(s);
   if (problem.empty()) return true;
   error = "\"" + core::ValidUtf8(s) + "\" is not UTF-8 text: " + problem;
