@@ -41,4 +41,11 @@ std::string ValidUtf8(std::string_view text);
 // UTF-8", or "" when it is valid.
 std::string Utf8Problem(std::string_view text);
 
+// Whether `c` is an ASCII control character (C0 or DEL): no text a name, a value or a header
+// holds, though tab and line breaks are where text may have them.
+constexpr bool IsControl(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
 }  // namespace fathom::core

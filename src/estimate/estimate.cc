@@ -1588,7 +1588,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     dualpipe_run = ListMakespan(dualpipe_least, stages, &dualpipe_spans, flow_arrays.Get());
     return dualpipe_run;
   };
-  double dualpipe_blend = 0;       // 0: the closed form, 1: the least of it and the run
+  double dualpipe_blend = 0;  // 0: the closed form (and the steady state's imbalance), 1: the least
+                              // of it and the run
   double fill_drain_dualpipe = 0;  // of the busiest rank, by the run
   double slowest_pair = 0;         // the busiest rank's passes, per micro-batch
   if (p.schedule == parallel::Schedule::kDualPipe && p.pp > 1) {
@@ -1824,12 +1825,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // launched as each bucket's last backward ends. With one chunk they run during the
     // last micro-batch's backward, the last one after it (queued). With two or more the
     // chunks finish one by one in the drain: each chunk's calls queue on the dp stream from
-    // the start of its last backward (interleaved: rank 0's; dualpipe: the rank's own, from
-    // its orders' flow), at the NIC's free share until the rank's last pass ends and at the
-    // full rate after; what outlasts that pass is exposed.
+    // its last backward (interleaved: rank 0's; dualpipe: the rank's own, from its orders'
+    // flow), each bucket's as its layers' gradients are whole there (the first a bucket into
+    // the pass), at the NIC's free share until the rank's last pass ends and at the full
+    // rate after; what outlasts that pass is exposed.
     // The exposed part of the reduction (`tail`) and what its last calls alone would leave
-    // exposed (`alone`: the last chunk's from the start of its last backward, or the last
-    // bucket's), were nothing queued before them.
+    // exposed (`alone`: the last chunk's from its last backward, or the last bucket's), were
+    // nothing queued before them.
     struct Tail {
       double tail = 0, alone = 0;
     };
@@ -1840,29 +1842,32 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       return work <= before_end ? start + work / nic_free
                                 : std::max(start, end) + (work - before_end);
     };
+    // The calls of a chunk of `chunk_layers` whose last backward runs over `pass`, queued
+    // behind `queue` (updated); returns when they would be done alone.
+    auto queue_chunk = [&](const PassSpan& pass, int chunk_layers, double one, double end,
+                           double& queue) {
+      const double per_layer = (pass.end - pass.start) / std::max(1, chunk_layers);
+      double own = 0;  // this chunk's calls alone
+      for (int l = 0; l < chunk_layers; l += bucket_layers) {
+        const double ready = pass.start + std::min(l + bucket_layers, chunk_layers) * per_layer;
+        queue = finish(std::max(queue, ready), one, end);
+        own = finish(std::max(own, ready), one, end);
+      }
+      return own;
+    };
     auto reduce_exposed = [&](double one, const std::function<double(int)>& bucket) -> Tail {
       const double total = one * calls;
       if (!p.overlap_dp) return {total, total};
       if (!dualpipe_chunks.empty()) {
-        // Each chunk's calls queue from its last pass with weight gradients, each bucket's
-        // as its layers' gradients are whole there, the chunk that finishes first first, at the
-        // NIC's free share until the rank's last pass ends and at the full rate after; what
-        // outlasts that pass is exposed.
+        // The chunk that finishes first first.
         const std::array<ChunkSpans, 2>& spans_of = dualpipe_chunks[static_cast<size_t>(rank)];
         const double end = dualpipe_end[static_cast<size_t>(rank)];
         const int first = spans_of[0].last.start <= spans_of[1].last.start ? 0 : 1;
         double queue = 0;  // when the calls queued so far are done
         double alone = 0;
         for (const int k : {first, 1 - first}) {
-          const PassSpan& pass = spans_of[static_cast<size_t>(k)].last;
-          const int chunk_layers = chunk_layers_of(rank, layers_held, k);
-          const double per_layer = (pass.end - pass.start) / std::max(1, chunk_layers);
-          double own = 0;  // this chunk's calls alone
-          for (int l = 0; l < chunk_layers; l += bucket_layers) {
-            const double ready = pass.start + std::min(l + bucket_layers, chunk_layers) * per_layer;
-            queue = finish(std::max(queue, ready), one, end);
-            own = finish(std::max(own, ready), one, end);
-          }
+          const double own = queue_chunk(spans_of[static_cast<size_t>(k)].last,
+                                         chunk_layers_of(rank, layers_held, k), one, end, queue);
           alone = std::max(0.0, own - end);
         }
         return {std::max(0.0, queue - end), alone};
@@ -1876,24 +1881,15 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         return {queued(bucket, zero_bubble ? weight_window : backward_window, false),
                 bucket(last_layers)};
       }
-      // Each bucket's call waits for its layers' backward in the chunk's last pass (the
-      // first one a bucket into it).
+      // The last chunk first (rank 0's last backwards come chunk vp-1 down to 0).
       const int layers = chunk_classes.front().layers;
       const double end = spans.last_ends[0];
       double queue = 0;  // when the calls queued so far are done
       double alone = 0;
       for (int k = p.vp - 1; k >= 0; --k) {
         const size_t kk = static_cast<size_t>(k);
-        const int chunk_layers = ChunkLayers(layers, p.vp, k);
-        const double start = spans.last_starts[kk];
-        const double per_layer =
-            (spans.last_ends[kk] - start) / static_cast<double>(std::max(1, chunk_layers));
-        double own = 0;  // this chunk's calls alone
-        for (int l = 0; l < chunk_layers; l += bucket_layers) {
-          const double ready = start + std::min(l + bucket_layers, chunk_layers) * per_layer;
-          queue = finish(std::max(queue, ready), one, end);
-          own = finish(std::max(own, ready), one, end);
-        }
+        const double own = queue_chunk({spans.last_starts[kk], spans.last_ends[kk]},
+                                       ChunkLayers(layers, p.vp, k), one, end, queue);
         alone = std::max(0.0, own - end);
       }
       return {std::max(0.0, queue - end), alone};

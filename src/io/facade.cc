@@ -1,6 +1,7 @@
 #include "io/facade.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 #include <utility>
 

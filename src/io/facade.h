@@ -53,7 +53,9 @@ struct StepRequest {
   // The simulator's timeline is needed (a Chrome trace): auto then simulates whatever the
   // budget (the simulator's own budget error stands), and estimate is an error.
   bool need_simulation = false;
-  // Keep the SimResult when the step is simulated (the HTML report's timeline).
+  // Keep the SimResult when the step is simulated (the HTML report's timeline), where the
+  // whole step fits the simulator's budget (sim::kMaxSimulationSize); beyond, the step is
+  // priced as without it and a warning says the report draws no timeline.
   bool keep_simulation = false;
   // Check the scenario's sections a step does not read (training, reliability, search:
   // CheckUnreadSections); off for compare's variants of a scenario checked once.
@@ -62,8 +64,8 @@ struct StepRequest {
 
 struct StepOutcome {
   estimate::StepReport report;
-  // The simulation, when the step was simulated and need_simulation or keep_simulation
-  // asked for it.
+  // The simulation, when the step was simulated and need_simulation asked for it, or
+  // keep_simulation did and the whole step fit the budget.
   std::optional<sim::SimResult> simulation;
 };
 

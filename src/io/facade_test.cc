@@ -178,8 +178,6 @@ TEST(Facade, PlanTakesIdleFromTheSearchSectionUnlessGiven) {
   fs::remove_all(dir);
 }
 
-// A cluster without a plan at any count tried does not drop the others' results: it keeps
-// its rows, with a warning naming it; alone, it is the error it was.
 // A plan key set where the search varies it is not kept: sizing says so, and how to hold it.
 TEST(Facade, SizeSaysAVariedPlanKeySetIsNotKept) {
   SizingRequest q;
@@ -203,6 +201,8 @@ TEST(Facade, SizeSaysAVariedPlanKeySetIsNotKept) {
   EXPECT_NE(said.find("warning: plan.dp: the search derives dp"), std::string::npos) << said;
 }
 
+// A cluster without a plan at any count tried does not drop the others' results: it keeps
+// its rows, with a warning naming it; alone, it is the error it was.
 TEST(Facade, SizeKeepsTheClustersThatHaveAPlan) {
   SizingRequest q;
   q.search.model = "llama3-70b";

@@ -18,7 +18,9 @@
 namespace fathom::io {
 
 // `j` indented by 2 with a final newline (indent < 0: compact, no newline); each invalid
-// UTF-8 sequence in a string becomes U+FFFD.
+// UTF-8 sequence in a string becomes U+FFFD, and each number with more than 15 significant
+// digits is written in the fewest that read back to it (nlohmann's printer is not always
+// shortest: 0.00715989526603 came out as 0.0071598952660299996).
 std::string JsonText(const nlohmann::ordered_json& j, int indent = 2);
 
 // The error of a JSON document that does not parse, at the line where it breaks: "cannot

@@ -1,5 +1,6 @@
 #include "io/json_text.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 

@@ -1481,11 +1481,10 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
     auto ref = [](const YAML::Node& n, const char* placeholder) {
       return n.IsDefined() && n.IsScalar() ? n.Scalar() : std::string(placeholder);
     };
-    if (!catalog.files_allowed()) {  // the web UI and its API: no command lines, no files
+    if (!catalog.files_allowed()) {  // no files to emit a plan to, nor to name one
       x.hint +=
           "; to find the best plan, give the batch alone (`plan: {global_batch_size: "
-          "SEQUENCES}`) and search (/api/plan, the page's Plans), or size the run on a count of "
-          "chips (/api/size with chips=N)";
+          "SEQUENCES}`) and search the plans, or size the run on a count of chips";
       continue;
     }
     const std::string parts =

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -232,7 +233,7 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
   out.space.schedule = pick(cli.schedule, file.schedule);
   // A plan key --set where the search varies it sets the base plan only (which `fathom plan`
   // compares with the best; sizing keeps none): to hold the value, give it as the axis.
-  const std::pair<std::string_view, std::pair<std::string_view, bool>> kVaried[] = {
+  const std::pair<std::string_view, std::pair<std::string_view, bool>> varied[] = {
       {"plan.tp", {"--tp", out.space.tp.empty()}},
       {"plan.pp", {"--pp", out.space.pp.empty()}},
       {"plan.vp", {"--vp", out.space.vp.empty()}},
@@ -246,7 +247,7 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
       {"plan.overlap.ep", {"--overlap-ep", out.space.overlap_ep.empty()}},
   };
   for (const Override& o : q.overrides) {
-    for (const auto& [key, axis] : kVaried) {
+    for (const auto& [key, axis] : varied) {
       const auto& [flag, searched] = axis;
       if (o.key != key || !searched) continue;
       d.Warning(o.key,
@@ -572,6 +573,7 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
       q.tokens = t.value();
     }
   }
+  bool days_read = false;  // --days given and read (then its range is checked)
   if (!days.empty()) {
     // A bare number is days; a number with a unit is a time ("720h", "30d").
     double v = 0;
@@ -581,6 +583,8 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
       if (!(v > 0) || !std::isfinite(q.deadline_s)) {
         d.Error("--days", "\"" + days + "\": must be a finite number of days more than 0",
                 "e.g. --days 30");
+      } else {
+        days_read = true;
       }
     } else {
       const core::QuantityParse t = core::ParseQuantity(days, core::Dimension::kTime);
@@ -589,13 +593,13 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
                 "give days (--days 30) or a time with its unit (--days 720h)");
       } else {
         q.deadline_s = t.value;
+        days_read = true;
       }
     }
   }
   // A run's deadline: from a minute to a century (beyond, a typo or a unit mistaken).
   constexpr double kMinDeadline = 60, kMaxDeadline = 100 * 365.25 * 86400;
-  if (!d.HasErrors() && q.deadline_s > 0 &&
-      (q.deadline_s < kMinDeadline || q.deadline_s > kMaxDeadline)) {
+  if (days_read && (q.deadline_s < kMinDeadline || q.deadline_s > kMaxDeadline)) {
     d.Error("--days",
             "\"" + days + "\": " +
                 (q.deadline_s < kMinDeadline ? "less than a minute" : "more than 100 years"),

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "core/text.h"
 
 namespace fathom::io {
@@ -126,10 +128,10 @@ bool IsUtf8(const std::string& s, std::string& error, std::string& hint) {
   // Control characters other than tab and line breaks (a "\0" escape in a quoted string) are
   // no text a name or a value holds, and would reach the reports mangled.
   for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+    const char c = s[i];
+    if (core::IsControl(c) && c != '\t' && c != '\n' && c != '\r') {
       error = fmt::format("the text holds a control character (U+{:04X}) at byte {}",
-                          static_cast<unsigned>(c), i);
+                          static_cast<unsigned>(static_cast<unsigned char>(c)), i);
       hint = "remove it (a \"\\0\" or \"\\x..\" escape in a quoted string)";
       return false;
     }

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <filesystem>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "io/collective_report.h"
 #include "io/json_text.h"
 #include "io/keys.h"
@@ -340,7 +342,7 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     // spaces; a record without one by its place in the file.
     std::string id = rec.is_object() ? Text(rec, "id") : "";
     for (char& c : id) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+      if (core::IsControl(c)) c = ' ';
     }
     auto skip = [&](const std::string& why) {
       t.unmapped.emplace_back(id.empty() ? fmt::format("record {}", index) : id, why);

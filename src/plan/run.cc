@@ -403,12 +403,12 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   r.tokens = std::round(spec.steps) * tokens_per_step;
   r.ideal_mfu = r.step.mfu * r.step.step_time_s / spec.step_time_s;
   r.effective_mfu = r.ideal_mfu * r.analysis.ettr_all_causes;
+  const double spare_chips = static_cast<double>(r.analysis.spare_nodes * cluster.chips_per_node);
   r.cost = DeriveCost(training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s,
-                      static_cast<double>(r.analysis.spare_nodes * cluster.chips_per_node));
+                      spare_chips);
   // An automatic pool sized for confidence can cost a small job more than the waits it
   // saves (one spare node beside a one-node job doubles its chip-hours): say so where the
   // pool is a tenth of the job or more and the run without it costs less.
-  const double spare_chips = static_cast<double>(r.analysis.spare_nodes * cluster.chips_per_node);
   if (cfg.spare_nodes < 0 && spare_chips >= 0.1 * static_cast<double>(cluster.chips)) {
     reliability::RunSpec bare = spec;
     bare.spare_nodes = 0;

@@ -24,6 +24,12 @@ using parallel::ParallelPlan;
 using parallel::Recompute;
 using parallel::Schedule;
 
+// A search space past options.max_plans: the error's start (which the idle search's retry
+// also looks for) and its hint.
+constexpr const char* kTooManyPlans = "the search space holds more than ";
+constexpr const char* kNarrowIt =
+    "narrow it: list fewer values of tp, pp, vp, cp, ep, micro_batch_size, zero or recompute";
+
 // "6.4x": a ratio to one decimal.
 std::string Times(double ratio) {
   char text[32];
@@ -445,8 +451,8 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     return true;
   };
   if (!enumerate()) {
-    diags.Error("search", "the search space holds more than " + Str(options.max_plans) + " plans",
-                "narrow it: list the values of tp, pp, cp, micro_batch_size, zero or recompute");
+    diags.Error("search", std::string(kTooManyPlans) + Str(options.max_plans) + " plans",
+                kNarrowIt);
     return diags;
   }
   for (const auto& [key, message] : skipped) diags.Warning(key, message + "; skipped");
@@ -873,14 +879,12 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
     core::Diagnostics d;
     const std::string first = reason(exact.diagnostics());
     const std::string second = reason(idle.diagnostics());
-    const bool too_many = second.find("search space holds more than") != std::string::npos ||
-                          first.find("search space holds more than") != std::string::npos;
+    const bool too_many = second.find(kTooManyPlans) != std::string::npos ||
+                          first.find(kTooManyPlans) != std::string::npos;
     d.Error("search",
             first + "; plans that leave chips idle were searched too" +
                 (second == first ? std::string(", with the same result") : ": " + second),
-            too_many ? "narrow it: list fewer values of tp, pp, vp, cp, ep, micro_batch_size, zero "
-                       "or recompute"
-                     : "widen the search space or change the global batch size");
+            too_many ? kNarrowIt : "widen the search space or change the global batch size");
     return d;
   }
   core::Diagnostics d;

@@ -282,21 +282,27 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   if (std::none_of(result.rows.begin(), result.rows.end(),
                    [](const SizeRow& r) { return r.planned; })) {
     // The reason given at the most counts (its figures aside; of those, the largest count's),
-    // and the largest count's where it differs: the limits most likely to matter. Counts
-    // past the cluster's own fabric only where there are no others.
+    // and the largest count's where it differs: the limits most likely to matter. The counts
+    // the doubling tried past the cluster (on its fabric extended) only where there are no
+    // others.
     const bool found = std::any_of(result.rows.begin(), result.rows.end(),
                                    [](const SizeRow& r) { return r.plan_found; });
     std::vector<const SizeRow*> within;
     for (const SizeRow& r : result.rows) {
-      if (r.chips <= result.cluster_chips) within.push_back(&r);
+      if (!result.extended || r.chips <= result.cluster_chips) within.push_back(&r);
     }
     if (within.empty()) {
       for (const SizeRow& r : result.rows) within.push_back(&r);
     }
     auto shape = [](const std::string& why) {  // the reason without its figures
       std::string out;
-      for (const char ch : why) {
+      for (size_t i = 0; i < why.size(); ++i) {
+        const char ch = why[i];
         const bool digit = ch >= '0' && ch <= '9';
+        // A figure's separators ("1,024", "79.65") are part of it.
+        const bool inside = (ch == ',' || ch == '.') && !out.empty() && out.back() == '#' &&
+                            i + 1 < why.size() && why[i + 1] >= '0' && why[i + 1] <= '9';
+        if (inside) continue;
         if (!digit || out.empty() || out.back() != '#') out.push_back(digit ? '#' : ch);
       }
       return out;

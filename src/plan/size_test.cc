@@ -458,23 +458,23 @@ TEST(Size, NoCountWithAPlanIsSaidInTheResult) {
 
 // Without a plan at any count, no_plan cites the reason given at the most counts (their
 // figures aside) and the largest count's where it differs, each with its own count: tp 3
-// divides none of the power-of-two counts, and at 24 chips breaks the heads (64).
+// divides none of the power-of-two counts, and at 3,072 chips breaks the heads (64).
 TEST(Size, NoPlanCitesTheCommonestReasonAndTheLargestCounts) {
   const estimate::Scenario s = Llama70BOn(64, 64);
   SizeRequest q;
   q.tokens = 1e12;
-  q.chips = {8, 16, 32, 48};
+  q.chips = {8, 1024, 2048, 3072};  // the figures' separators ("1,024") are no reason apart
   SearchSpace space = Narrow();
   space.tp = {3};
   core::Result<SizeResult> r = Size(s, q, space, EstimatesOnly());
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const std::string& why = r.value().no_plan;
-  EXPECT_EQ(why.rfind("no chip count tried has a plan (8 to 48 chips); at 3 of the 4 counts, as at "
-                      "32: search: no plan of the search space fits the 32 chips",
+  EXPECT_EQ(why.rfind("no chip count tried has a plan (8 to 3,072 chips); at 3 of the 4 counts, as "
+                      "at 2,048: search: no plan of the search space fits the 2,048 chips",
                       0),
             0u)
       << why;
-  EXPECT_NE(why.find("; at 48: search: none of the"), std::string::npos) << why;
+  EXPECT_NE(why.find("; at 3,072: search: none of the"), std::string::npos) << why;
   EXPECT_NE(why.find("attention heads (64)"), std::string::npos) << why;
 }
 

@@ -547,7 +547,8 @@ constexpr const char* kTooLarge = "the body is too large: a scenario may be 4 Mi
 
 // Why a request failed, where httplib leaves the body empty: the wrong method for a known
 // page (405, with the method it takes), no such page (404, with the API's pages), a body too
-// large (413), or else the status.
+// large (413), a request line too long (414), a body httplib could not read (400: what it
+// checks) or an encoding it does not read (415), or else the status.
 void ExplainFailure(const httplib::Request& req, httplib::Response& res) {
   if (!res.body.empty()) return;
   // A known page asked with the wrong method: 405, with the method it takes.
@@ -1349,8 +1350,7 @@ struct Server::Impl {
           // Other control characters (a name with a carriage return) would make httplib drop
           // the header: each is a '?'.
           for (char& c : joined) {
-            const auto u = static_cast<unsigned char>(c);
-            if ((u < 0x20 && c != '\t') || u == 0x7f) c = '?';
+            if (core::IsControl(c) && c != '\t') c = '?';
           }
           res.set_header("X-Fathom-Warnings", joined);
         }
