@@ -298,8 +298,10 @@ async function download(what, format, fallback) {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-    const warnings = r.headers.get("X-Fathom-Warnings");
-    if (warnings) {
+    const raw = r.headers.get("X-Fathom-Warnings");
+    if (raw) {
+      // The header's bytes are UTF-8, which fetch gives as Latin-1 characters.
+      const warnings = new TextDecoder().decode(Uint8Array.from(raw, (c) => c.charCodeAt(0)));
       const pre = document.createElement("pre");
       pre.className = "warning";
       pre.textContent = warnings.split(" | ").join("\n");
