@@ -111,7 +111,21 @@ core::Result<Document> ParseYamlFile(const std::string& path, const Catalog* cat
     return d;
   }
   if (doc.root.IsNull()) {
-    d.Add(Error(path, 0, "", "the file is empty", "expected a mapping of keys"));
+    // Nothing but comments, or a document that is null (`~`, `null`): no mapping either way.
+    std::string value;  // the first line that is neither blank, a comment nor a marker
+    for (size_t at = 0; at < doc.text.size() && value.empty();) {
+      const size_t end = std::min(doc.text.find('\n', at), doc.text.size());
+      std::string line = doc.text.substr(at, end - at);
+      line.erase(0, line.find_first_not_of(" \t\r"));
+      line.erase(line.find_last_not_of(" \t\r") + 1);
+      if (!line.empty() && line.front() != '#' && line != "---" && line != "...") value = line;
+      at = end + 1;
+    }
+    d.Add(Error(path, 0, "",
+                value.empty()     ? std::string("the file is empty")
+                : value == "null" ? std::string("the file holds only null")
+                                  : "the file holds only " + value.substr(0, 16) + " (null)",
+                "expected a mapping of keys"));
     return d;
   }
   if (!doc.root.IsMap()) {
