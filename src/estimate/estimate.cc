@@ -2357,7 +2357,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     const double fill_drain = 2.0 * (p.pp - 1);
     const double steady = 2.0 * mb * v;
     const double exposed_calls = fill_drain + (p.overlap_pp ? 0.0 : steady);
-    r.time.pp_exposed = exposed_calls * c.time.value();
+    // Where the expert all-to-alls leave the scale-up domain beside the sends, they share
+    // the rank's NIC (the simulator's equal shares): a send takes 1 / (1 - u) as long, u the
+    // all-to-alls' share of the passes' time (at most 1/2).
+    double a2a_share = 0;
+    if (!place.ep.group.InsideDomain() && !place.pp.group.InsideDomain() && tc.Total() > 0) {
+      a2a_share = std::min(0.5, (tc.ep_forward + tc.ep_backward) / tc.Total());
+    }
+    r.time.pp_exposed = exposed_calls * c.time.value() / (1 - a2a_share);
     if (interleaved) {
       r.time.pp_exposed = std::max(0.0, spans.with_sends - spans.compute);
     }

@@ -81,7 +81,7 @@ code=$?
 [ "$code" -eq 1 ] || { echo "FAIL: validate --strict: exit $code, expected 1"; fail=1; }
 expect strict.err "error: --strict: 1 of 1 cases outside their tolerance (estimate engine)" \
   "validate --strict: the count"
-expect strict.err "  deepseek_v3_2048_h800: -33.2% against 25%" "validate --strict: the case"
+expect strict.err "  deepseek_v3_2048_h800: -33.0% against 25%" "validate --strict: the case"
 "$fathom" validate --cases "$src/tests/validation/palm" --strict >/dev/null 2>strict.err ||
   { echo "FAIL: validate --strict: a case within its tolerance failed"; cat strict.err; fail=1; }
 
