@@ -315,7 +315,8 @@ double RunFlows(const parallel::ParallelPlan& plan,
     flows[static_cast<size_t>(r)].Reset(order, [&](size_t j) {
       const FlowStage& s =
           stages[static_cast<size_t>(virtual_of[static_cast<size_t>(r * chunks + order[j].chunk)])];
-      return std::pair<int, const Zero3Layer*>(s.layers, &s.layer);
+      const bool paired = s.paired && (order[j].fused || (j > 0 && order[j - 1].fused));
+      return std::pair<int, const Zero3Layer*>(s.layers, paired ? &s.paired_layer : &s.layer);
     });
   }
   size_t done = 0;

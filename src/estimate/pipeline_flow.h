@@ -48,6 +48,11 @@ double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,
 struct FlowStage {
   Zero3Layer layer;
   int layers = 1;
+  // With `paired`, the passes of a fused F&B chunk (dualpipe's: a forward marked fused and
+  // the backward after it) take `paired_layer` instead: overlap.ep hides their all-to-alls
+  // behind each other's compute, where the fill's and drain's passes wait for theirs whole.
+  bool paired = false;
+  Zero3Layer paired_layer = {};
 };
 
 // The working arrays of flows (FlowMakespan), kept from one flow to the next. A search

@@ -980,15 +980,18 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
           {Enum("schedule",
                 "pipeline schedule: gpipe, 1f1b, interleaved (Megatron's, over vp chunks), zb-h1 "
                 "(zero bubble, weight gradients deferred), dualpipe (DeepSeek-V3's bidirectional "
-                "schedule: even pp, at least 2 x pp micro-batches, two stages per rank)")
+                "schedule: even pp, at least 2 x pp micro-batches, two stages per rank), "
+                "dualpipev (DualPipe cut in half: a V through two chunks per rank, one copy of "
+                "the parameters, at least 2 x pp micro-batches)")
                .Default("interleaved if vp > 1, else 1f1b")
-               .Choices({"gpipe", "1f1b", "interleaved", "zb-h1", "dualpipe"}),
+               .Choices({"gpipe", "1f1b", "interleaved", "zb-h1", "dualpipe", "dualpipev"}),
            [](P& p, const Value& v) {
-             p.schedule = v.s == "gpipe"      ? parallel::Schedule::kGPipe
-                          : v.s == "1f1b"     ? parallel::Schedule::k1F1B
-                          : v.s == "zb-h1"    ? parallel::Schedule::kZeroBubbleH1
-                          : v.s == "dualpipe" ? parallel::Schedule::kDualPipe
-                                              : parallel::Schedule::kInterleaved;
+             p.schedule = v.s == "gpipe"       ? parallel::Schedule::kGPipe
+                          : v.s == "1f1b"      ? parallel::Schedule::k1F1B
+                          : v.s == "zb-h1"     ? parallel::Schedule::kZeroBubbleH1
+                          : v.s == "dualpipe"  ? parallel::Schedule::kDualPipe
+                          : v.s == "dualpipev" ? parallel::Schedule::kDualPipeV
+                                               : parallel::Schedule::kInterleaved;
            }},
           {Int("zero",
                "ZeRO stage: 0 plain data parallel, 1 distributed optimizer, 2 + gradients, 3 FSDP "
@@ -1127,7 +1130,8 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
            [](P& p, const Value& v) { p.overlap_pp = v.b; }},
           {Bool("overlap.ep",
                 "hide the MoE dispatch/combine all-to-all behind another micro-batch's compute: "
-                "DualPipe's F&B chunks, or the steady state's forward-backward pairs of 1F1B "
+                "DualPipe's (and DualPipeV's) F&B chunks, or the steady state's forward-backward "
+                "pairs of 1F1B "
                 "and interleaved (Megatron-Core's combined 1F1B a2a overlap); warm-up, "
                 "cool-down and GPipe passes and a lone micro-batch still wait for theirs")
                .Default("false"),

@@ -91,11 +91,12 @@ StageParameterSplit StageParameterParts(const model::ParameterCount& c, const mo
     replicated = static_cast<double>(m.PositionRows()) * m.hidden;
     dense += c.embedding - replicated;
   }
-  if (stage == p.pp - 1) {
-    // The last stage holds the output projection; with tied embeddings Megatron keeps a
-    // copy of the embedding there (SC'21 Sec. 4).
-    dense +=
-        c.output + ((m.tied_embeddings && p.pp > 1) ? static_cast<double>(m.vocab) * m.hidden : 0);
+  if (stage == HeadRank(p)) {
+    // The head's rank holds the output projection; with tied embeddings Megatron keeps a
+    // copy of the embedding there (SC'21 Sec. 4) unless it is the embedding's (pp 1,
+    // dualpipev).
+    dense += c.output +
+             ((m.tied_embeddings && stage != 0) ? static_cast<double>(m.vocab) * m.hidden : 0);
   }
   return {.dense = dense / p.tp + replicated,
           .expert = expert / (static_cast<double>(p.ep) * p.etp)};
@@ -167,7 +168,7 @@ GatherUnits GatherParams(const model::ParameterCount& c, const model::ModelSpec&
     pair = std::max(pair, embedding + first);
     single = std::max(single, embedding);
   }
-  if (stage == p.pp - 1) {
+  if (stage == HeadRank(p)) {
     // The head's weight is the embedding's when tied (a copy on the last stage when pp > 1).
     const double vocab = static_cast<double>(m.vocab) * m.hidden;
     const double head = dense(c.output + (m.tied_embeddings ? vocab : 0.0));
@@ -319,7 +320,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     // for every micro-batch in flight on the first stage.
     if (m.dropout) b.activations += tokens * m.hidden / seq_div * FirstChunkInFlight(p);
   }
-  if (stage == p.pp - 1) {
+  if (stage == HeadRank(p)) {
     // What the head keeps for backward, for the main head and each multi-token prediction
     // head, of every micro-batch whose backward has not started (GPipe: all): the final
     // norm's input and the output projection's (2 bytes an element each, split by tp under

@@ -254,6 +254,44 @@ ParallelPlan DeepSeekFp8Plan() {
   return p;
 }
 
+// DualPipeV: one copy of the parameters, as 1F1B (rank 0 holds the embedding and the head,
+// with tied embeddings no second copy of the word embedding), and pp + 1/2 micro-batches
+// of a rank's layers in flight on every rank; the head's losses on rank 0.
+TEST(PeakMemory, DualPipeVHoldsOneCopyAndTwoPpPlusOneChunks) {
+  ParallelPlan p;
+  p.tp = 8;
+  p.pp = 8;
+  p.dp = 4;
+  p.global_batch_size = 64;
+  p.sequence_parallel = true;
+  p.zero = 1;
+  const model::ModelSpec m = Gpt3();  // tied embeddings, 96 layers, 12 a rank
+  double one_f_one_b = 0, v_shape = 0;
+  for (int s = 0; s < p.pp; ++s) one_f_one_b += StageParameters(m, p, s, 12);
+  ParallelPlan v = p;
+  v.schedule = Schedule::kDualPipeV;
+  for (int s = 0; s < p.pp; ++s) v_shape += StageParameters(m, v, s, 12);
+  // 1F1B's last rank keeps a copy of the tied embedding; dualpipev's rank 0 uses its own.
+  EXPECT_NEAR(v_shape, one_f_one_b - static_cast<double>(m.vocab) * m.hidden / p.tp, 1);
+  EXPECT_NEAR(StageParameters(m, v, 7, 12), StageParameters(m, p, 1, 12), 1);
+  // Activations: every rank pp + 1/2 micro-batches of its 12 layers (1F1B's middle rank s:
+  // pp - s), the head's what 1F1B's last rank keeps.
+  const MemoryBreakdown middle = StageMemory(m, p, 4, 12);
+  const double per_micro_batch = middle.activations / (p.pp - 4);
+  for (int s : {3, 7}) {
+    EXPECT_NEAR(StageMemory(m, v, s, 12).activations, (p.pp + 0.5) * per_micro_batch, 1) << s;
+  }
+  const double head = StageMemory(m, p, 7, 12).activations - per_micro_batch;
+  const double embedding = StageMemory(m, p, 0, 12).activations - p.pp * per_micro_batch;
+  EXPECT_GT(head, 0);
+  // Rank 0's first chunk holds 2 pp micro-batches' embedding dropout masks (1F1B's: pp), a
+  // byte an element of the sequence-parallel shard.
+  const double mask = static_cast<double>(m.seq_len) * m.hidden / p.tp;
+  EXPECT_NEAR(StageMemory(m, v, 0, 12).activations,
+              (p.pp + 0.5) * per_micro_batch + head + embedding + p.pp * mask, 1);
+  EXPECT_EQ(PeakMemory(m, v).stage, 0);
+}
+
 TEST(StageMemory, RecomputeNormMlaUpDropsNormAndUpProjectionOutputs) {
   // DeepSeek-V3 Sec. 3.2.3: per token, the two RMSNorm outputs (2 x 2h), the q/kv latent
   // norm outputs (2 x (1536 + 512)) and the up-projected Q, K, V (2 x 128 x (2 x 192 + 128)).

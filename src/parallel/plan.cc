@@ -21,6 +21,8 @@ std::string_view ScheduleName(Schedule s) {
       return "zb-h1";
     case Schedule::kDualPipe:
       return "dualpipe";
+    case Schedule::kDualPipeV:
+      return "dualpipev";
   }
   return "?";
 }
@@ -172,6 +174,8 @@ bool ScheduleTakesMicroBatches(Schedule schedule, int pp, int64_t micro_batches)
   switch (schedule) {
     case Schedule::kDualPipe:
       return micro_batches % 2 == 0 && micro_batches >= 2 * int64_t{pp};
+    case Schedule::kDualPipeV:
+      return micro_batches >= 2 * int64_t{pp};
     case Schedule::kInterleaved:
       return micro_batches % pp == 0;
     case Schedule::kGPipe:
@@ -245,7 +249,13 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     d.Error("plan.pp",
             "dualpipe needs an even pp of at least 2 (pp is " + Str(p.pp) +
                 "): each rank holds stages s and pp-1-s",
-            "set pp to an even number, or use schedule: 1f1b or zb-h1");
+            "set pp to an even number, or use schedule: dualpipev (any pp), 1f1b or zb-h1");
+  }
+  if (p.schedule == Schedule::kDualPipeV && p.pp < 2) {
+    d.Error("plan.pp",
+            "dualpipev needs pp of at least 2 (pp is " + Str(p.pp) +
+                "): rank r holds model chunks r and 2pp-1-r",
+            "set pp to 2 or more, or use schedule: 1f1b without a pipeline");
   }
   const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
   if (uneven) {
@@ -276,12 +286,37 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                   ") model chunks: a chunk would have "
                   "no layer",
               "give the first and last stages at least vp layers, or use a smaller vp");
+    } else if (p.schedule == Schedule::kDualPipeV &&
+               ((p.first_stage_layers > 0 && p.first_stage_layers < 2) ||
+                (p.last_stage_layers > 0 && p.last_stage_layers < 2) ||
+                (rest_stages > 0 && rest_layers / rest_stages < 2))) {
+      const bool first = p.first_stage_layers > 0 && p.first_stage_layers < 2;
+      const bool last = !first && p.last_stage_layers > 0 && p.last_stage_layers < 2;
+      d.Error(first  ? "plan.first_stage_layers"
+              : last ? "plan.last_stage_layers"
+                     : "plan.pp",
+              "dualpipev splits each rank's layers into two chunks: " +
+                  std::string(first  ? "the first rank's " + Str(p.first_stage_layers) + " layer"
+                              : last ? "the last rank's " + Str(p.last_stage_layers) + " layer"
+                                     : "the other ranks' " + Str(rest_layers / rest_stages) +
+                                           " layer") +
+                  " cannot fill two",
+              "give every rank at least two layers");
     } else if (rest_stages > 0 && (rest_layers / rest_stages) % p.vp != 0) {
       d.Error("plan.vp", "the " + Str(rest_layers / rest_stages) +
                              " layers of each middle stage must split evenly into vp (" +
                              Str(p.vp) + ") model chunks");
     }
-  } else if (m.layers % (int64_t{p.pp} * p.vp) != 0) {
+  } else if (p.schedule == Schedule::kDualPipeV && p.pp >= 2 &&
+             (m.layers % p.pp != 0 || m.layers < 2 * p.pp)) {
+    d.Error("plan.pp",
+            m.layers < 2 * p.pp
+                ? "dualpipev splits each rank's layers into two chunks: " + Str(m.layers) +
+                      " layers cannot fill 2 x pp (" + Str(2 * p.pp) + ") chunks"
+                : "layers (" + Str(m.layers) + ") must be divisible by pp (" + Str(p.pp) + ")",
+            "choose a pp dividing " + Str(m.layers) + " with at least two layers a rank" +
+                ", or set first_stage_layers/last_stage_layers");
+  } else if (p.schedule != Schedule::kDualPipeV && m.layers % (int64_t{p.pp} * p.vp) != 0) {
     d.Error("plan.pp",
             "layers (" + Str(m.layers) + ") must be divisible by pp x vp (" + Str(p.pp) + " x " +
                 Str(p.vp) + " = " + Str(int64_t{p.pp} * p.vp) + ")",
@@ -318,6 +353,14 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
             "global_batch_size of at least " +
                 Str(2 * int64_t{p.pp} * p.micro_batch_size * p.dp) + " that is a multiple of " +
                 Str(2 * int64_t{p.micro_batch_size} * p.dp));
+  } else if (p.schedule == Schedule::kDualPipeV && p.pp > 0 &&
+             !ScheduleTakesMicroBatches(p.schedule, p.pp, p.MicroBatches())) {
+    d.Error("plan.global_batch_size",
+            "dualpipev needs at least 2 x pp (" + Str(2 * p.pp) +
+                ") micro-batches per pipeline; this plan has " + Str(p.MicroBatches()),
+            "micro-batches per pipeline = global_batch_size / (micro_batch_size x dp): use a "
+            "global_batch_size of at least " +
+                Str(2 * int64_t{p.pp} * p.micro_batch_size * p.dp));
   } else if (p.schedule == Schedule::kInterleaved && p.pp > 0 &&
              !ScheduleTakesMicroBatches(p.schedule, p.pp, p.MicroBatches())) {
     d.Error("plan.global_batch_size",
@@ -485,14 +528,37 @@ std::vector<int> StageLayers(const ParallelPlan& p, int model_layers) {
 
 namespace {
 
+// The model layer that each rank's second chunk starts at with dualpipev: after every
+// rank's first chunk (ranks 0..pp-1 going down), and the second chunks of the ranks below
+// it (coming back up). A rank's first chunk takes the odd layer of an odd count.
+std::vector<int> SecondChunkStarts(const std::vector<int>& layers) {
+  int firsts = 0;
+  for (int l : layers) firsts += l - l / 2;
+  std::vector<int> out(layers.size());
+  int after = firsts;
+  for (size_t r = layers.size(); r-- > 0;) {
+    out[r] = after;
+    after += layers[r] / 2;
+  }
+  return out;
+}
+
 // The layer mix of pipeline rank `stage`, which holds `stage_layers` layers; without
-// interleaving they are the model's layers from `first` on.
+// interleaving they are the model's layers from `first` on, with dualpipev the first
+// stage_layers - stage_layers / 2 of them and the rest from `second` on.
 LayerMix MixOf(const ParallelPlan& p, const model::ModelSpec& m, int stage, int stage_layers,
-               int first) {
+               int first, int second) {
   LayerMix mix;
   mix.layers = stage_layers;
   const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
-  if (p.vp > 1 && !uneven && m.layers % (p.pp * p.vp) == 0) {
+  if (p.schedule == Schedule::kDualPipeV) {
+    const int firsts = stage_layers - stage_layers / 2;
+    for (const auto& [begin, n] : {std::pair{first, firsts}, std::pair{second, stage_layers / 2}}) {
+      const int end = std::min(begin + n, m.layers);
+      mix.moe += model::MoeLayersIn(m, begin, end);
+      mix.windowed += model::WindowedLayersIn(m, begin, end);
+    }
+  } else if (p.vp > 1 && !uneven && m.layers % (p.pp * p.vp) == 0) {
     // Interleaved: chunk c of this rank is model chunk c·pp + stage.
     const int chunk = m.layers / (p.pp * p.vp);
     for (int c = 0; c < p.vp; ++c) {
@@ -505,7 +571,7 @@ LayerMix MixOf(const ParallelPlan& p, const model::ModelSpec& m, int stage, int 
     mix.moe = model::MoeLayersIn(m, first, end);
     mix.windowed = model::WindowedLayersIn(m, first, end);
   }
-  if (stage == p.pp - 1 && m.mtp_layers > 0 && m.layers > 0) {
+  if (stage == HeadRank(p) && m.mtp_layers > 0 && m.layers > 0) {
     const model::LayerKind last = model::KindOfLayer(m, m.layers - 1);
     mix.mtp = m.mtp_layers;
     mix.mtp_moe = last.moe;
@@ -516,11 +582,20 @@ LayerMix MixOf(const ParallelPlan& p, const model::ModelSpec& m, int stage, int 
 
 }  // namespace
 
+int HeadRank(const ParallelPlan& p) {
+  return p.schedule == Schedule::kDualPipeV ? 0 : std::max(0, p.pp - 1);
+}
+
 LayerMix StageLayerMix(const ParallelPlan& p, const model::ModelSpec& m, int stage) {
   const std::vector<int> layers = StageLayers(p, m.layers);
+  const bool v = p.schedule == Schedule::kDualPipeV;
   int first = 0;
-  for (int s = 0; s < stage; ++s) first += layers[static_cast<size_t>(s)];
-  return MixOf(p, m, stage, layers[static_cast<size_t>(stage)], first);
+  for (int s = 0; s < stage; ++s) {
+    const int l = layers[static_cast<size_t>(s)];
+    first += v ? l - l / 2 : l;
+  }
+  const int second = v ? SecondChunkStarts(layers)[static_cast<size_t>(stage)] : 0;
+  return MixOf(p, m, stage, layers[static_cast<size_t>(stage)], first, second);
 }
 
 std::vector<LayerMix> StageLayerMixes(const ParallelPlan& p, const model::ModelSpec& m) {
@@ -532,11 +607,13 @@ std::vector<LayerMix> StageLayerMixes(const ParallelPlan& p, const model::ModelS
     for (int l : layers) mixes.push_back({.layers = l});
     return mixes;
   }
+  const bool v = p.schedule == Schedule::kDualPipeV;
+  const std::vector<int> seconds = v ? SecondChunkStarts(layers) : std::vector<int>{};
   int first = 0;
   for (int s = 0; s < p.pp; ++s) {
     const int l = layers[static_cast<size_t>(s)];
-    mixes.push_back(MixOf(p, m, s, l, first));
-    first += l;
+    mixes.push_back(MixOf(p, m, s, l, first, v ? seconds[static_cast<size_t>(s)] : 0));
+    first += v ? l - l / 2 : l;
   }
   return mixes;
 }
@@ -607,6 +684,11 @@ double BubbleFraction(const ParallelPlan& p) {
     // setting: (pp/2 - 1) 2F / 3mF.
     return (p.pp / 2 - 1.0) * 2 / (3 * m);
   }
+  if (p.schedule == Schedule::kDualPipeV) {
+    // DualPipe's (PP/2 - 1)(F&B + B - 3W) at PP = 2 pp stages of half a rank's layers, with
+    // the same F = W = B/2: (pp - 1) 2F over m·6F.
+    return (p.pp - 1.0) / (3 * m);
+  }
   const double v = p.schedule == Schedule::kInterleaved ? p.vp : 1;
   return (p.pp - 1) / (v * m);
 }
@@ -628,6 +710,11 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
       // and h + 1 of stage pp-1-h, pp + 1 in all (DeepSeek-V3 Table 2), i.e. stage s keeps
       // pp - s of its own.
       return std::min<double>(m / 2, p.pp - stage);
+    case Schedule::kDualPipeV:
+      // Rank r holds 2pp - r micro-batches of its first chunk and r + 1 of its second at its
+      // peak (the first forward of the steady state), 2pp + 1 chunks of half its layers:
+      // DualPipe's PP + 1 at PP = 2 pp stages (deepseek-ai/DualPipe).
+      return std::min<double>(m, p.pp + 0.5);
     case Schedule::kZeroBubbleH1:
       // Rank s defers s weight gradients, each holding less than a whole micro-batch's
       // activations: within 1F1B's bound of pp micro-batches (Qi et al. 2023, Sec. 3.1).
@@ -643,6 +730,9 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
 }
 
 double FirstChunkInFlight(const ParallelPlan& p) {
+  // Dualpipev: rank 0 forwards 2pp - 1 micro-batches through its first chunk before its
+  // first backward, and one more before its first backward of that chunk.
+  if (p.schedule == Schedule::kDualPipeV) return std::min<double>(p.MicroBatches(), 2.0 * p.pp);
   if (p.schedule != Schedule::kInterleaved || p.vp <= 1) return InFlightMicroBatches(p, 0);
   // Rank 0 runs forwards in groups of pp micro-batches per chunk (forward k: chunk
   // (k / pp) mod vp); its first backward of chunk 0 is backward (vp - 1)·pp, after

@@ -19,7 +19,7 @@ namespace fathom::parallel {
 // into the pipeline's idle slots (Qi et al. 2023, "Zero Bubble Pipeline Parallelism", ZB-H1).
 // kDualPipe: DeepSeek-V3's bidirectional schedule (arXiv 2412.19437 Sec. 3.2.1): each rank
 // holds two stages, s and pp-1-s, and half the micro-batches enter at each end.
-enum class Schedule { kGPipe, k1F1B, kInterleaved, kZeroBubbleH1, kDualPipe };
+enum class Schedule { kGPipe, k1F1B, kInterleaved, kZeroBubbleH1, kDualPipe, kDualPipeV };
 enum class Recompute { kNone, kSelective, kFull };
 // Context-parallel attention (Megatron-Core cp_comm_type): ring attention passing K/V
 // blocks to the neighbour while the current block is computed (Liu et al. 2023), or one
@@ -154,8 +154,8 @@ double DpBucketParams(const ParallelPlan& plan);
 int LayersPerDpBucket(const ParallelPlan& plan, double layer_params, int chunk_layers);
 
 // Whether `schedule` can run `micro_batches` micro-batches per pipeline of `pp` ranks:
-// dualpipe needs an even number, at least 2 x pp; interleaved a multiple of pp; the others
-// any (ValidatePlan says why not).
+// dualpipe needs an even number, at least 2 x pp; dualpipev at least 2 x pp; interleaved a
+// multiple of pp; the others any (ValidatePlan says why not).
 bool ScheduleTakesMicroBatches(Schedule schedule, int pp, int64_t micro_batches);
 
 // Checks the plan against the model and the chip count; every problem found is reported
@@ -180,9 +180,15 @@ int KvReplicas(const model::ModelSpec& model, int tp);
 // Layers held by each pipeline rank (all of its virtual stages together), first to last.
 std::vector<int> StageLayers(const ParallelPlan& plan, int model_layers);
 
+// The pipeline rank that holds the output head (and the multi-token prediction modules):
+// the last, pp - 1, but with dualpipev rank 0, whose second chunk is the model's last
+// (the V: the micro-batches go down the ranks through their first chunks and back up
+// through their second).
+int HeadRank(const ParallelPlan& plan);
+
 // What the layers of pipeline rank `stage` are (its virtual chunks together): MoE or
-// dense MLP, windowed or full attention; the last rank also holds the multi-token
-// prediction modules (DeepSeek-V3 places them there).
+// dense MLP, windowed or full attention; the rank of the head (HeadRank) also holds the
+// multi-token prediction modules (DeepSeek-V3 places them with it).
 struct LayerMix {
   int layers = 0;
   int moe = 0;       // of `layers`, MoE layers
@@ -217,8 +223,10 @@ GroupLayout PlaceGroups(const ParallelPlan& plan, const network::ClusterSpec& cl
 
 // Pipeline bubble as a fraction of the ideal (bubble-free) time for uniform stages:
 // (p-1)/m for GPipe and 1F1B, (p-1)/(v·m) interleaved (Narayanan et al. SC'21 Sec. 2.2),
-// (p/2-1)·2/(3m) for dualpipe with F = W = B/2 (DeepSeek-V3 Table 2). zb-h1 depends on
-// the weight gradient's share and is given as 1F1B's.
+// (p/2-1)·2/(3m) for dualpipe with F = W = B/2 (DeepSeek-V3 Table 2), and (p-1)/(3m) for
+// dualpipev, whose p ranks run DualPipe's 2p half-size stages folded in two
+// (deepseek-ai/DualPipe: (PP/2-1)(F&B + B - 3W) with PP = 2p stages of half a rank's layers).
+// zb-h1 depends on the weight gradient's share and is given as 1F1B's.
 double BubbleFraction(const ParallelPlan& plan);
 
 // The 16-bit type of the plan's 16-bit operators (all in a 16-bit plan; under fp8 and fp4
@@ -240,7 +248,8 @@ double FirstChunkInFlight(const ParallelPlan& plan);
 // forward before any backward, so all m; every other schedule starts a micro-batch's
 // backward on the last stage right after its forward (1F1B's and zb-h1's last rank has
 // no warm-up; interleaved's last rank reaches its last chunk after the warm-up; dualpipe's
-// last stage keeps pp - (pp - 1) = 1), so one. At most m.
+// last stage keeps pp - (pp - 1) = 1; dualpipev's rank 0 runs each backward of its head
+// chunk before the next forward of it), so one. At most m.
 int LossesInFlight(const ParallelPlan& plan);
 
 }  // namespace fathom::parallel

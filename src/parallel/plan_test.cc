@@ -177,6 +177,63 @@ TEST(StageLayers, UnevenFirstAndLast) {
   EXPECT_EQ(total, 126);
 }
 
+// DualPipeV takes any pp from 2 and at least 2 pp micro-batches, and needs two layers a
+// rank (a chunk each); its rank 0 holds the head and the prediction modules.
+TEST(ValidatePlan, DualPipeVNeedsTwoLayersARankAndTwoPpMicroBatches) {
+  const model::ModelSpec m = model::testing::Llama70B();  // 80 layers
+  const hardware::ChipSpec chip = Chip();
+  ParallelPlan p;
+  p.tp = 8;
+  p.pp = 5;
+  p.dp = 1;
+  p.schedule = Schedule::kDualPipeV;
+  p.global_batch_size = 10;
+  EXPECT_FALSE(ValidatePlan(p, m, chip, 40).HasErrors()) << ValidatePlan(p, m, chip, 40).Format();
+  EXPECT_EQ(HeadRank(p), 0);
+  p.global_batch_size = 9;
+  EXPECT_NE(ValidatePlan(p, m, chip, 40).Format().find("at least 2 x pp (10) micro-batches"),
+            std::string::npos);
+  p.global_batch_size = 160;
+  p.pp = 80;
+  EXPECT_NE(ValidatePlan(p, m, chip, 640).Format().find("cannot fill 2 x pp (160) chunks"),
+            std::string::npos);
+  p.pp = 1;
+  EXPECT_NE(ValidatePlan(p, m, chip, 8).Format().find("dualpipev needs pp of at least 2"),
+            std::string::npos);
+  p.pp = 4;
+  p.first_stage_layers = 1;
+  p.last_stage_layers = 19;
+  EXPECT_NE(ValidatePlan(p, m, chip, 32).Format().find("the first rank's 1 layer cannot fill two"),
+            std::string::npos);
+}
+
+// DualPipeV's rank r holds model chunks r and 2pp-1-r: its layer mix is theirs (DeepSeek-V3's
+// first three layers dense: pp 4 of 64 layers, chunks of 8, rank 0 chunks 0 and 7) and rank
+// 0 holds the prediction module.
+TEST(StageLayerMix, DualPipeVRanksHoldTheVsTwoChunks) {
+  model::ModelSpec m = model::testing::DeepSeekV3();
+  m.layers = 64;
+  ParallelPlan p;
+  p.pp = 4;
+  p.schedule = Schedule::kDualPipeV;
+  const std::vector<LayerMix> mixes = StageLayerMixes(p, m);
+  ASSERT_EQ(mixes.size(), 4u);
+  EXPECT_EQ(mixes[0].layers, 16);
+  EXPECT_EQ(mixes[0].moe, 16 - m.moe.first_dense_layers);
+  EXPECT_EQ(mixes[0].mtp, m.mtp_layers);
+  EXPECT_EQ(mixes[3].mtp, 0);
+  for (int s = 0; s < 4; ++s) EXPECT_EQ(StageLayerMix(p, m, s), mixes[static_cast<size_t>(s)]);
+  // Odd layer counts: the first chunk takes the odd layer (rank 1's 3 layers: model layers
+  // 2-3 on the way down and 10 on the way back up).
+  m.layers = 12;
+  m.moe.first_dense_layers = 3;
+  p.pp = 4;
+  const std::vector<LayerMix> odd = StageLayerMixes(p, m);
+  EXPECT_EQ(odd[0].moe, 1);  // layers 0-1 and 11
+  EXPECT_EQ(odd[1].moe, 2);  // layers 2-3 and 10: layer 2 dense
+  EXPECT_EQ(odd[3].moe, 3);  // layers 6-8
+}
+
 TEST(ValidatePlan, UnevenStagesWithInterleaving) {
   // Llama 3 405B: 126 layers, 7 on the first and last of 16 stages, 8 (two chunks of 4
   // at vp 2) on the others.

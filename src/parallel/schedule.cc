@@ -27,14 +27,19 @@ void OneFOneB(int p, int m, int s, bool split_weight, std::vector<PipelineTask>&
 // least 2p) micro-batches. Its phase 0 is the rank's own direction (the one in which it is
 // among the first p/2 stages), phase 1 the other; a deferred weight gradient runs at the
 // next weight_chunk() in first-in, first-out order.
-void DualPipe(int p, int m, int rank, std::vector<PipelineTask>& out) {
-  FATHOM_CHECK(p >= 2 && p % 2 == 0 && m % 2 == 0 && m >= 2 * p,
-               "dualpipe needs an even pp and an even number of micro-batches of at least 2 pp "
-               "(ValidatePlan)");
-  const int half_ranks = p / 2;
-  const int h = std::min(rank, p - 1 - rank);  // half_rank
-  const int flip = rank >= half_ranks ? 1 : 0;
-  const int half = m / 2;  // micro-batches per direction
+// With `v_shape`, DualPipeV.step() (dualpipev.py) of rank `rank` of `p` (any) with `m` (at
+// least 2p): the same eight phases with the p ranks as DualPipe's first p/2 and every
+// micro-batch through both chunks, phase 0 its first chunk (going down the ranks) and
+// phase 1 its second (coming back up); the last rank does not fuse its first pair.
+void DualPipe(int p, int m, int rank, bool v_shape, std::vector<PipelineTask>& out) {
+  FATHOM_CHECK(v_shape ? p >= 1 && m >= 2 * p : p >= 2 && p % 2 == 0 && m % 2 == 0 && m >= 2 * p,
+               "dualpipe needs an even pp and an even number of micro-batches of at least 2 pp, "
+               "dualpipev at least 2 pp micro-batches (ValidatePlan)");
+  const int half_ranks = v_shape ? p : p / 2;
+  const int h = v_shape ? rank : std::min(rank, p - 1 - rank);  // half_rank
+  const int flip = !v_shape && rank >= half_ranks ? 1 : 0;
+  const int half = v_shape ? m : m / 2;   // micro-batches per direction (dualpipev: chunk)
+  const int offset = v_shape ? 0 : half;  // the second direction's first micro-batch
   int next_forward[2] = {0, 0};
   int next_backward[2] = {0, 0};
   std::deque<PipelineTask> deferred;
@@ -42,12 +47,12 @@ void DualPipe(int p, int m, int rank, std::vector<PipelineTask>& out) {
     const int d = phase ^ flip;
     out.push_back({.pass = Pass::kForward,
                    .chunk = d,
-                   .micro_batch = d * half + next_forward[d]++,
+                   .micro_batch = d * offset + next_forward[d]++,
                    .fused = fused});
   };
   auto backward = [&](int phase, bool defer) {
     const int d = phase ^ flip;
-    const int mb = d * half + next_backward[d]++;
+    const int mb = d * offset + next_backward[d]++;
     out.push_back({.pass = Pass::kBackward, .chunk = d, .micro_batch = mb, .defers_weight = defer});
     if (defer) deferred.push_back({.pass = Pass::kWeight, .chunk = d, .micro_batch = mb});
   };
@@ -66,9 +71,10 @@ void DualPipe(int p, int m, int rank, std::vector<PipelineTask>& out) {
     weight();
     forward(1);
   }
-  // 4: nF0B1F1B0, the steady state; the middle ranks do not fuse their first pair.
+  // 4: nF0B1F1B0, the steady state; the middle ranks (dualpipev: the last) do not fuse
+  // their first pair.
   const bool middle = h == half_ranks - 1;
-  for (int i = 0; i < half - p + h + 1; ++i) {
+  for (int i = 0; i < half - 2 * half_ranks + h + 1; ++i) {
     forward(0, i > 0 || !middle);
     backward(1, false);
     forward(1, true);
@@ -101,6 +107,8 @@ int DeferredBackwards(const ParallelPlan& plan, int stage) {
       return plan.MicroBatches();
     case Schedule::kDualPipe:
       return plan.pp - std::min(stage, plan.pp - 1 - stage) - 1;
+    case Schedule::kDualPipeV:
+      return 2 * plan.pp - stage - 1;
     case Schedule::kGPipe:
     case Schedule::k1F1B:
     case Schedule::kInterleaved:
@@ -114,6 +122,7 @@ int ChunksPerRank(const ParallelPlan& plan) {
     case Schedule::kInterleaved:
       return plan.vp;
     case Schedule::kDualPipe:
+    case Schedule::kDualPipeV:
       return 2;
     case Schedule::kGPipe:
     case Schedule::k1F1B:
@@ -125,20 +134,32 @@ int ChunksPerRank(const ParallelPlan& plan) {
 
 int VirtualStage(const ParallelPlan& plan, int rank, int chunk) {
   if (plan.schedule == Schedule::kDualPipe) return chunk == 0 ? rank : plan.pp - 1 - rank;
+  if (plan.schedule == Schedule::kDualPipeV) return chunk == 0 ? rank : 2 * plan.pp - 1 - rank;
   return chunk * plan.pp + rank;
 }
 
 int VirtualStages(const ParallelPlan& plan) {
-  return plan.schedule == Schedule::kInterleaved ? plan.pp * plan.vp : plan.pp;
+  return plan.schedule == Schedule::kInterleaved ? plan.pp * plan.vp
+         : plan.schedule == Schedule::kDualPipeV ? 2 * plan.pp
+                                                 : plan.pp;
 }
 
-int StageOfVirtual(const ParallelPlan& plan, int virtual_stage) { return virtual_stage % plan.pp; }
+int StageOfVirtual(const ParallelPlan& plan, int virtual_stage) {
+  if (plan.schedule == Schedule::kDualPipeV && virtual_stage >= plan.pp) {
+    return 2 * plan.pp - 1 - virtual_stage;
+  }
+  return virtual_stage % plan.pp;
+}
 
 int RankOfVirtual(const ParallelPlan& plan, int virtual_stage, int chunk) {
   if (plan.schedule == Schedule::kDualPipe) {
     return chunk == 0 ? virtual_stage : plan.pp - 1 - virtual_stage;
   }
-  return virtual_stage % plan.pp;
+  return StageOfVirtual(plan, virtual_stage);
+}
+
+bool ChunksSplitStages(const ParallelPlan& plan) {
+  return plan.schedule == Schedule::kInterleaved || plan.schedule == Schedule::kDualPipeV;
 }
 
 std::vector<int> HeldStages(const ParallelPlan& plan, int rank) {
@@ -189,7 +210,11 @@ std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage) {
     }
     case Schedule::kDualPipe:
       out.reserve(3 * static_cast<size_t>(m));
-      DualPipe(p, m, s, out);
+      DualPipe(p, m, s, false, out);
+      break;
+    case Schedule::kDualPipeV:
+      out.reserve(5 * static_cast<size_t>(m));
+      DualPipe(p, m, s, true, out);
       break;
   }
   return out;
@@ -204,6 +229,7 @@ std::vector<bool> OverlapPartners(const ParallelPlan& plan, int stage,
     case Schedule::kGPipe:
       return out;
     case Schedule::kDualPipe:
+    case Schedule::kDualPipeV:
       for (size_t i = 0; i + 1 < order.size(); ++i) {
         if (order[i].fused) out[i] = out[i + 1] = true;
       }
@@ -268,7 +294,7 @@ SampledOrders SampleOrders(const ParallelPlan& plan, int64_t from_pps) {
   const int64_t pp = std::max(1, plan.pp);
   const int64_t multiple = plan.schedule == Schedule::kInterleaved ? pp
                            : plan.schedule == Schedule::kDualPipe  ? 2
-                                                                   : 1;
+                                                                   : 1;  // dualpipev: any
   auto round_up = [&](int64_t x) { return (x + multiple - 1) / multiple * multiple; };
   const int64_t m1 = round_up(from_pps * pp);
   const int64_t period = round_up(pp);

@@ -22,6 +22,14 @@
 //                the other, then the drain; some backwards defer their weight gradient
 //                into the fill and drain. Bubble (pp/2-1)(F&B + B - 3W) (the paper's
 //                Table 2); at most pp + 1 micro-batches in flight
+//   dualpipev    DualPipe cut in half (deepseek-ai/DualPipe, dualpipev.py; Sea AI Lab's
+//                "DualPipe could be better without the Dual"): the model in 2 pp chunks, rank
+//                r holding chunks r and 2pp-1-r, so that every micro-batch goes down the
+//                ranks through their first chunks and back up through their second (a V;
+//                rank pp-1 passes it on to itself, rank 0 holds the embedding and the head).
+//                DualPipe's eight phases with pp ranks as its first half, on one copy of the
+//                parameters; bubble (pp - 1)(F&B + B - 3W) of a chunk, 2pp + 1 chunks in
+//                flight (pp + 1/2 micro-batches of a rank's layers); any pp, m >= 2 pp
 #pragma once
 
 #include <cstdint>
@@ -51,16 +59,22 @@ struct PipelineTask {
 };
 
 // Model chunks each pipeline rank holds: vp with the interleaved schedule, 2 with
-// dualpipe (one per direction), else 1.
+// dualpipe (one per direction) and dualpipev (down and back up), else 1.
 int ChunksPerRank(const ParallelPlan& plan);
+// Whether a rank's chunks split its layers between them (interleaved: vp shares, the first
+// the larger; dualpipev: two), rather than each being a whole stage (dualpipe) or the rank
+// having one.
+bool ChunksSplitStages(const ParallelPlan& plan);
 
 // Where chunk `chunk` of pipeline rank `rank` sits: the position of its layers in the
 // order a micro-batch passes through them (0..VirtualStages()-1), and the pipeline stage
-// whose layers it holds (their share of them with the interleaved schedule).
+// whose layers it holds (their share of them with the interleaved schedule and dualpipev:
+// the rank).
 int VirtualStage(const ParallelPlan& plan, int rank, int chunk);
-int VirtualStages(const ParallelPlan& plan);  // pp·vp interleaved, else pp
+int VirtualStages(const ParallelPlan& plan);  // pp·vp interleaved, 2 pp dualpipev, else pp
 int StageOfVirtual(const ParallelPlan& plan, int virtual_stage);
-// The pipeline rank that runs virtual stage `virtual_stage` as its chunk `chunk`.
+// The pipeline rank that runs virtual stage `virtual_stage` as its chunk `chunk` (dualpipev:
+// rank pp - 1 runs virtual stages pp - 1 and pp, and sends nothing between them).
 int RankOfVirtual(const ParallelPlan& plan, int virtual_stage, int chunk);
 // The model stages whose parameters pipeline rank `rank` holds: its own, and with
 // dualpipe also pp-1-rank. Ranks rank and pp-1-rank of dualpipe hold the same pair.
@@ -73,12 +87,13 @@ int StageCopies(const ParallelPlan& plan);
 
 // The tasks of pipeline rank `stage` in execution order: m·chunks forwards (dualpipe: m),
 // as many backwards, and a weight pass for each backward that defers it. O(m·vp).
+// (Dualpipev: 2m forwards, m of each chunk.)
 std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage);
 
 // How many of pipeline rank `stage`'s backward passes defer their weight gradients to a
 // weight pass (PipelineTask::defers_weight): zb-h1 all m; dualpipe pp - h - 1, h =
 // min(stage, pp - 1 - stage) (its zero-bubble phases and the second half of its drain);
-// none otherwise. O(1).
+// dualpipev 2pp - stage - 1 of its 2m; none otherwise. O(1).
 int DeferredBackwards(const ParallelPlan& plan, int stage);
 
 // Which tasks of `order` (PipelineOrder(plan, stage)) run beside a pass of another

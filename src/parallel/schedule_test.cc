@@ -209,6 +209,94 @@ TEST(PipelineOrder, DualPipeFollowsTheReferenceImplementation) {
             "B1:6* W1:6 B1:7* W1:7");
 }
 
+// DualPipeV: every micro-batch through both chunks of every rank, chunk 0 going down the
+// ranks (virtual stage r) and chunk 1 coming back up (2pp-1-r); rank s defers the weight
+// gradients of 2pp - s - 1 of its 2m backwards, at any pp and any m from 2 pp.
+TEST(PipelineOrder, DualPipeVRunsEveryMicroBatchThroughBothChunks) {
+  for (int pp : {2, 3, 4, 5, 8}) {
+    for (int m : {2 * pp, 2 * pp + 1, 6 * pp}) {
+      const ParallelPlan p = Plan(Schedule::kDualPipeV, pp, 1, m);
+      EXPECT_EQ(VirtualStages(p), 2 * pp);
+      for (int s = 0; s < pp; ++s) {
+        EXPECT_EQ(VirtualStage(p, s, 0), s);
+        EXPECT_EQ(VirtualStage(p, s, 1), 2 * pp - 1 - s);
+        for (int c = 0; c < 2; ++c) {
+          EXPECT_EQ(RankOfVirtual(p, VirtualStage(p, s, c), c), s);
+          EXPECT_EQ(StageOfVirtual(p, VirtualStage(p, s, c)), s);
+        }
+        const std::vector<PipelineTask> order = PipelineOrder(p, s);
+        std::map<std::tuple<int, int, int>, int> at;
+        int deferred = 0;
+        for (const PipelineTask& t : order) {
+          ASSERT_TRUE(t.chunk == 0 || t.chunk == 1);
+          ASSERT_GE(t.micro_batch, 0);
+          ASSERT_LT(t.micro_batch, m);
+          const auto key = std::make_tuple(static_cast<int>(t.pass), t.chunk, t.micro_batch);
+          EXPECT_EQ(at.count(key), 0u);
+          at[key] = 1;
+          if (t.pass != Pass::kForward) {
+            const int before = t.pass == Pass::kBackward ? 0 : 1;
+            EXPECT_EQ(at.count({before, t.chunk, t.micro_batch}), 1u);
+          }
+          // A rank's second chunk runs a micro-batch after its first (the V's way down).
+          if (t.pass == Pass::kForward && t.chunk == 1) {
+            EXPECT_EQ(at.count({0, 0, t.micro_batch}), 1u);
+          }
+          deferred += t.pass == Pass::kBackward && t.defers_weight ? 1 : 0;
+        }
+        const std::string what =
+            "pp " + std::to_string(pp) + " m " + std::to_string(m) + " rank " + std::to_string(s);
+        EXPECT_EQ(deferred, 2 * pp - s - 1) << what;
+        EXPECT_EQ(DeferredBackwards(p, s), deferred) << what;
+        EXPECT_EQ(order.size(), static_cast<size_t>(4 * m + deferred)) << what;
+      }
+    }
+  }
+}
+
+// pp 2, 4 micro-batches, stepped through deepseek-ai/DualPipe's DualPipeV.step()
+// (dualpipev.py) by hand: nF0 (2(pp-r-1)), nF0F1 (r+1), nB1W1F1 (pp-r-1), nF0B1F1B0
+// (m-2pp+r+1; the last rank leaves its first pair unfused), nB1F1B0 (pp-r-1), nB1B0 (r+1,
+// deferring from step_6 // 2 on, before B1 on odd ranks, after it on even ones), nWB0
+// (pp-r-1), nW.
+TEST(PipelineOrder, DualPipeVFollowsTheReferenceImplementation) {
+  const ParallelPlan p = Plan(Schedule::kDualPipeV, 2, 1, 4);
+  EXPECT_EQ(Compact(PipelineOrder(p, 0)),
+            "F0:0 F0:1 F0:2 F1:0 B1:0* W1:0 F1:1 F0:3f B1:1 F1:2f B0:0 B1:2 F1:3f B0:1 B1:3 "
+            "B0:2* W0:2 B0:3* W0:3");
+  EXPECT_EQ(Compact(PipelineOrder(p, 1)),
+            "F0:0 F1:0 F0:1 F1:1 F0:2 B1:0 F1:2f B0:0 F0:3f B1:1 F1:3f B0:1 B1:2 B0:2 B1:3* "
+            "B0:3* W1:3 W0:3");
+}
+
+// DualPipeV holds 2pp + 1 chunks of micro-batches at its peak on every rank (DualPipe's PP + 1
+// at PP = 2 pp stages): 2pp - s of its first chunk and s + 1 of its second, pp + 1/2 whole
+// micro-batches of its layers (InFlightMicroBatches); rank 0's first chunk holds 2 pp
+// (FirstChunkInFlight).
+TEST(PipelineOrder, DualPipeVHoldsTwoPpPlusOneChunks) {
+  for (int pp : {2, 3, 8}) {
+    const ParallelPlan p = Plan(Schedule::kDualPipeV, pp, 1, 4 * pp);
+    for (int s = 0; s < pp; ++s) {
+      int live[2] = {0, 0};
+      int chunk_peak[2] = {0, 0};
+      int peak = 0;
+      for (const PipelineTask& t : PipelineOrder(p, s)) {
+        const size_t c = static_cast<size_t>(t.chunk);
+        if (t.pass == Pass::kForward) {
+          chunk_peak[c] = std::max(chunk_peak[c], ++live[c]);
+          peak = std::max(peak, live[0] + live[1]);
+        }
+        if (t.pass == Pass::kBackward) --live[c];
+      }
+      EXPECT_EQ(peak, 2 * pp + 1) << "pp " << pp << " rank " << s;
+      EXPECT_EQ(chunk_peak[0], 2 * pp - s) << "pp " << pp << " rank " << s;
+      EXPECT_EQ(chunk_peak[1], s + 1) << "pp " << pp << " rank " << s;
+      EXPECT_DOUBLE_EQ(InFlightMicroBatches(p, s), peak / 2.0);
+    }
+    EXPECT_DOUBLE_EQ(FirstChunkInFlight(p), 2 * pp);
+  }
+}
+
 // DeepSeek-V3 Table 2: pp + 1 micro-batches in flight per rank; the memory model's split
 // (InFlightMicroBatches: pp - k of stage k) is each chunk's own peak, and they add up.
 TEST(PipelineOrder, DualPipeHoldsAtMostPpPlusOneMicroBatches) {
@@ -241,7 +329,8 @@ TEST(PipelineOrder, LossesInFlightMatchTheOrders) {
         Plan(Schedule::k1F1B, 4, 1, 8), Plan(Schedule::k1F1B, 8, 1, 3),
         Plan(Schedule::kInterleaved, 4, 2, 8), Plan(Schedule::kInterleaved, 4, 3, 4),
         Plan(Schedule::kZeroBubbleH1, 4, 1, 8), Plan(Schedule::kDualPipe, 4, 1, 8),
-        Plan(Schedule::kDualPipe, 8, 1, 32)}) {
+        Plan(Schedule::kDualPipe, 8, 1, 32), Plan(Schedule::kDualPipeV, 4, 1, 8),
+        Plan(Schedule::kDualPipeV, 3, 1, 7)}) {
     int most = 0;
     for (int rank = 0; rank < p.pp; ++rank) {
       for (int chunk = 0; chunk < ChunksPerRank(p); ++chunk) {
@@ -274,6 +363,17 @@ TEST(PipelineOrder, BubblesMatchThePublishedFormulas) {
         << pp;
     EXPECT_DOUBLE_EQ(Makespan(Plan(Schedule::kDualPipe, pp, 1, m), f, b, w),
                      work + (pp / 2 - 1) * ((f + b) + b - 3 * w))
+        << pp;
+  }
+  // DualPipeV: DualPipe's first half, pp ranks of two chunks (f, b, w each): (pp - 1)(F&B +
+  // B - 3W) of a chunk, odd pp too, against 1F1B's (pp - 1)·2(F + B) on the same ranks.
+  for (int pp : {2, 3, 4, 5, 8, 16}) {
+    const int m = 4 * pp;
+    EXPECT_DOUBLE_EQ(Makespan(Plan(Schedule::kDualPipeV, pp, 1, m), f, b, w),
+                     2 * m * (f + b) + (pp - 1) * ((f + b) + b - 3 * w))
+        << pp;
+    EXPECT_DOUBLE_EQ(Makespan(Plan(Schedule::kDualPipeV, pp, 1, 2 * pp), f, b, w),
+                     4 * pp * (f + b) + (pp - 1) * ((f + b) + b - 3 * w))
         << pp;
   }
 }
@@ -353,20 +453,30 @@ TEST(OverlapPartners, DualPipePairsItsFusedChunks) {
   }
   // Rank 0 above: F0:3f B1:5, F1:6f B0:0, F1:7f B0:1.
   EXPECT_EQ(Partnered(p, 0), 6);
+  // DualPipeV, pp 2, m 4 (DualPipeVFollowsTheReferenceImplementation): rank 0 fuses F0:3
+  // B1:1, F1:2 B0:0, F1:3 B0:1; rank 1 leaves F0:2 B1:0 apart.
+  const ParallelPlan v = Plan(Schedule::kDualPipeV, 2, 1, 4);
+  EXPECT_EQ(Partnered(v, 0), 6);
+  EXPECT_EQ(Partnered(v, 1), 6);
 }
 
 // The counts from two short orders equal those of the whole order, for every schedule,
 // rank and micro-batch count the schedule takes (the estimator's shortcut).
 TEST(CountPartneredPasses, EqualsTheWholeOrder) {
   int checked = 0;
-  for (const Schedule schedule : {Schedule::kGPipe, Schedule::k1F1B, Schedule::kZeroBubbleH1,
-                                  Schedule::kInterleaved, Schedule::kDualPipe}) {
+  for (const Schedule schedule :
+       {Schedule::kGPipe, Schedule::k1F1B, Schedule::kZeroBubbleH1, Schedule::kInterleaved,
+        Schedule::kDualPipe, Schedule::kDualPipeV}) {
     for (const int pp : {1, 2, 3, 4, 6, 8}) {
       for (const int vp : {1, 2, 3, 5}) {
         const bool interleaved = schedule == Schedule::kInterleaved;
-        if (interleaved != (vp > 1) || (schedule == Schedule::kDualPipe && pp % 2 != 0)) continue;
+        const bool dualpipe = schedule == Schedule::kDualPipe || schedule == Schedule::kDualPipeV;
+        if (interleaved != (vp > 1) || (schedule == Schedule::kDualPipe && pp % 2 != 0) ||
+            (schedule == Schedule::kDualPipeV && pp < 2)) {
+          continue;
+        }
         const int multiple = interleaved ? pp : schedule == Schedule::kDualPipe ? 2 : 1;
-        const int least = schedule == Schedule::kDualPipe ? 2 * pp : multiple;
+        const int least = dualpipe ? 2 * pp : multiple;
         for (int m = least; m <= 16 * pp + 40; m += multiple) {
           const ParallelPlan p = Plan(schedule, pp, vp, m);
           for (int s = 0; s < pp; ++s) {

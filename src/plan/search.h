@@ -42,7 +42,7 @@
 //        as ZeRO 1 with sharded gradients, which flatters it, and the search warns); recompute
 //        none, selective and full;
 //   schedule 1f1b and interleaved (pp > 1), and the base plan's schedule when it is another
-//        (gpipe, zb-h1, dualpipe), or those listed
+//        (gpipe, zb-h1, dualpipe, dualpipev), or those listed
 // Sequence parallelism is on whenever tp > 1.
 #pragma once
 

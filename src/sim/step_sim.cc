@@ -407,7 +407,7 @@ class Builder {
   std::vector<int> class_of_;      // per stage
   std::vector<int> layer_offset_;  // per virtual stage
   int v_ = 1;                      // chunks per rank
-  bool interleaved_ = false;       // chunks split a stage's layers (else: whole stages)
+  bool interleaved_ = false;       // chunks split a rank's layers (parallel::ChunksSplitStages)
   int virtual_stages_ = 1;
   // Fused F&B chunks (dualpipe): the forward's key and that of the send carrying the
   // fused backward's input.
@@ -826,9 +826,13 @@ void Builder::BuildStage(int s) {
                                    static_cast<size_t>(next.micro_batch)});
       }
     }
-    const bool sends = forward ? !last_virtual : !first_virtual && task.pass == Pass::kBackward;
-    if (sends) {
-      const int to = forward ? g + 1 : g - 1;
+    const bool passes_on = forward ? !last_virtual : !first_virtual && task.pass == Pass::kBackward;
+    const int to = forward ? g + 1 : g - 1;
+    // Dualpipev's rank pp - 1 runs the virtual stages either side of the V's turn: its
+    // output is there already.
+    if (passes_on && parallel::RankOfVirtual(p_, to, task.chunk) == s) {
+      (forward ? send_fwd_ : send_bwd_)[key] = prev_;
+    } else if (passes_on) {
       OpInfo info = base;
       info.name = "pp_send_recv";
       info.algorithm = pp_cost_.algorithm;
@@ -896,7 +900,7 @@ void Builder::BuildStage(int s) {
 void Builder::Build() {
   const int pp = p_.pp;
   v_ = parallel::ChunksPerRank(p_);
-  interleaved_ = p_.schedule == parallel::Schedule::kInterleaved;
+  interleaved_ = parallel::ChunksSplitStages(p_);
   virtual_stages_ = parallel::VirtualStages(p_);
   m_ = g_.micro_batches;
   contention_ = estimate::CommContention(sc_.cluster.chip, p_);
@@ -1561,9 +1565,12 @@ std::pair<int64_t, int64_t> ExtrapolationRuns(const parallel::ParallelPlan& p,
   auto round_up = [&](int64_t x) { return (x + multiple - 1) / multiple * multiple; };
   // DualPipe reaches its steady state later (its two directions' warm-ups interleave):
   // at 2 pp and 3 pp its extrapolation is off by 6e-5 on DeepSeek-V3, at 4 pp and 6 pp
-  // exact; the other schedules are exact from 2 pp.
+  // exact; the other schedules are exact from 2 pp. Dualpipev's warm-up forwards 2 pp
+  // micro-batches through rank 0's first chunk: it starts where DualPipe's does.
   const int64_t pp = std::max(1, p.pp);
-  const int64_t start = p.schedule == parallel::Schedule::kDualPipe ? 4 : 2;
+  const bool dualpipe =
+      p.schedule == parallel::Schedule::kDualPipe || p.schedule == parallel::Schedule::kDualPipeV;
+  const int64_t start = dualpipe ? 4 : 2;
   const int64_t m1 = round_up(start * pp);
   const int64_t m2 = m1 + round_up(start / 2 * pp);
   if (MicroBatches(p) <= m2 + (m2 - m1)) return {0, 0};

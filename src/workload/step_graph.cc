@@ -804,7 +804,8 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   g.recompute_flops_per_token =
       RecomputeFlopsPerToken(model, plan, blocks, g.model_flops_per_token);
 
-  if (model.tied_embeddings && plan.pp > 1 && plan.schedule != parallel::Schedule::kDualPipe) {
+  if (model.tied_embeddings && plan.pp > 1 && plan.schedule != parallel::Schedule::kDualPipe &&
+      parallel::HeadRank(plan) != 0) {
     g.embedding_grad_bytes =
         static_cast<double>(model.vocab) / plan.tp * model.hidden * parallel::GradReduceBytes(plan);
   }
@@ -816,7 +817,7 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
   g.blocks.reserve(4);
   for (int s = 0; s < plan.pp; ++s) {
     const bool embedding = s == 0;
-    const bool logits = s == plan.pp - 1;
+    const bool logits = s == parallel::HeadRank(plan);
     const parallel::LayerMix& mix = mixes[static_cast<size_t>(s)];
     const int l = mix.layers;
     if (!g.stages.empty()) {

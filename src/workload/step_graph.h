@@ -31,11 +31,13 @@
 // per micro-batch whatever the cache, and the backward, which gathers again, casts the
 // transposed copy anew (2 + half the copies' bytes) unless recomputation just cast it.
 //
-// Tied embeddings with pp > 1 (Megatron-LM finalize_model_grads,
-// _allreduce_word_embedding_grads): after the pipeline flush and the data-parallel
-// reduction, and before the optimizer, the first and the last stage all-reduce the word
-// embedding's gradient (vocab/tp x h, in the data-parallel reduction's precision) over the
-// embedding group, those two ranks of one pipeline (StepGraph::embedding_grad_bytes).
+// Tied embeddings with pp > 1 where two ranks hold the two ends (Megatron-LM
+// finalize_model_grads, _allreduce_word_embedding_grads): after the pipeline flush and the
+// data-parallel reduction, and before the optimizer, the first and the last stage
+// all-reduce the word embedding's gradient (vocab/tp x h, in the data-parallel reduction's
+// precision) over the embedding group, those two ranks of one pipeline
+// (StepGraph::embedding_grad_bytes). With dualpipev rank 0 holds the embedding and the head
+// (parallel::HeadRank).
 #pragma once
 
 #include <cstdint>
@@ -190,7 +192,8 @@ struct StepGraph {
   // fp8 with its scales) and the combine's (2 bytes per element).
   double dispatch_bytes = 0;
   double combine_bytes = 0;
-  // Tied embeddings, pp > 1 (not dualpipe, whose ranks hold both ends): the word-embedding
+  // Tied embeddings, pp > 1 (not dualpipe, whose ranks hold both ends, nor dualpipev, whose
+  // rank 0 does): the word-embedding
   // gradient the first and last stage all-reduce after the flush, per chip (vocab/tp x h x
   // the gradient reduction's bytes per element); 0 otherwise.
   double embedding_grad_bytes = 0;
