@@ -812,7 +812,8 @@ TEST(Simulate, DualPipeVSendsNothingAtItsTurn) {
 
 // DualPipeV with a heavy head (Llama 3 70B's 128K-entry vocabulary, 32 layers at pp 8):
 // rank 0 holds the embedding and the head, the chunk at the V's turn; the estimator's run of
-// the orders agrees with the simulated step (the closed form's mean slot did not: +0.6%).
+// the orders agrees with the simulated step (the closed form's mean slot was +0.6% on GPT-3
+// 175B at pp 8, tp 1).
 // With overlap.ep (DeepSeek-V3's shape at 64 layers, 2 pp micro-batches), the F&B chunks
 // hide their all-to-alls and the fill's and drain's passes wait for theirs whole: the run
 // with every pass at the mean was 0.9% slow of the simulator here (4.7% on the frontier
