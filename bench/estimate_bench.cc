@@ -5,7 +5,9 @@
 // timed loop; only fathom::estimate::Estimate is timed, with the flows' arrays kept from one
 // estimate to the next, as a search keeps them. The _zero3 rows set plan.zero to 3: with a
 // pipeline, FSDP's calls are priced by running every rank's passes layer by layer
-// (estimate/pipeline_flow.h), the costliest plans a search estimates.
+// (estimate/pipeline_flow.h), the costliest plans a search estimates. The _dualpipev row
+// runs DeepSeek-V3 as DualPipeV (3 and 2 layers on the first and last ranks), whose fill and
+// drain the estimator runs pass by pass at 2 pp micro-batches.
 #include <string>
 
 #include <benchmark/benchmark.h>
@@ -16,7 +18,7 @@
 
 namespace {
 
-void Estimate(benchmark::State& state, const char* example, int zero = -1) {
+void Estimate(benchmark::State& state, const char* example, int zero = -1, bool dualpipev = false) {
   const fathom::io::Catalog catalog(FATHOM_SOURCE_DIR "/data");
   const fathom::core::Result<fathom::io::LoadedScenario> loaded =
       fathom::io::LoadScenario(catalog, std::string(FATHOM_SOURCE_DIR "/examples/") + example);
@@ -27,6 +29,11 @@ void Estimate(benchmark::State& state, const char* example, int zero = -1) {
   }
   fathom::estimate::Scenario scenario = loaded.value().scenario;
   if (zero >= 0) scenario.plan.zero = zero;
+  if (dualpipev) {
+    scenario.plan.schedule = fathom::parallel::Schedule::kDualPipeV;
+    scenario.plan.first_stage_layers = 3;
+    scenario.plan.last_stage_layers = 2;
+  }
   fathom::estimate::FlowArrayPool flow_arrays;
   for (auto _ : state) {  // NOLINT(readability-identifier-naming): Google Benchmark's idiom
     fathom::core::Result<fathom::estimate::StepReport> report =
@@ -48,6 +55,8 @@ BENCHMARK_CAPTURE(Estimate, frontier_moe_15k_h100, "frontier-moe-15k-h100.yaml")
 BENCHMARK_CAPTURE(Estimate, llama3_405b_16k_h100_zero3, "llama3-405b-16k-h100.yaml", 3)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(Estimate, deepseek_v3_2048_h800_zero3, "deepseek-v3-2048-h800.yaml", 3)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(Estimate, deepseek_v3_2048_h800_dualpipev, "deepseek-v3-2048-h800.yaml", -1, true)
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
