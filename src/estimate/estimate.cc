@@ -1159,8 +1159,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // rank pairs are: most of what follows treats the two alike).
   const bool v_shape = p.schedule == parallel::Schedule::kDualPipeV && p.pp > 1;
   const bool dualpipe_like = p.schedule == parallel::Schedule::kDualPipe || v_shape;
-  // Chunks a micro-batch passes on a rank (each a send in and a send out).
+  // Chunks a micro-batch passes on a middle rank, each with a send in and a send out.
   const double v = p.schedule == parallel::Schedule::kInterleaved ? p.vp : v_shape ? 2 : 1;
+  // Sends on the critical path of the fill and the drain: a micro-batch's forward and
+  // backward each cross the pp - 1 boundaries (dualpipev: down and back up, 2 (pp - 1)).
+  const double fill_drain_sends = 2.0 * (p.pp - 1) * (v_shape ? 2 : 1);
 
   // Share of the compute units an overlapped collective takes from the compute beside it.
   const double contention = CommContention(chip, p);
@@ -1208,14 +1211,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // the first runs in its first chunk, the second in its second), the head's alone, and
   // its all-to-alls' exposed time per micro-batch on average (StageTimes::ep_exposed), in a
   // pass without a partner (whole) and in an F&B chunk (hidden behind the partner's compute).
-  struct Extras {
-    double forward = 0, backward = 0, weight = 0;
+  struct VShapeClass {
+    StagePasses extra, head;                 // s per micro-batch
+    double ep_alone = 0, ep_paired = 0;      // s per micro-batch
   };
-  struct VClass {
-    Extras extra, head;
-    double ep_alone = 0, ep_paired = 0;
-  };
-  std::vector<VClass> v_classes;
+  std::vector<VShapeClass> v_classes;
   size_t critical = 0;
   for (size_t i = 0; i < g.stages.size(); ++i) {
     const workload::StageWork& w = g.stages[i];
@@ -1225,7 +1225,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     const double extra_forward = fwd.time;  // embedding or head
     const double extra_backward = bwd.time;
     if (v_shape) {
-      Extras head;
+      StagePasses head;
       for (const ComputeOp& op : w.extra_forward) {
         if (op.scope == Scope::kLogits) head.forward += price(op).time * op.count;
       }
@@ -1605,9 +1605,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // no O(pp²) cost a plan.)
   constexpr double kDualPipeRunFrom = 0.02;
   constexpr double kDualPipeRunFull = 0.05;
-  // DualPipe's ranks run pass by pass without sends (ListMakespan) at the schedule's least
-  // micro-batches, 2 pp, whose fill and drain a longer step keeps: once, for the bubble
-  // where the stages are unequal and for where each rank's chunks fall (below).
+  // DualPipe's ranks run pass by pass without sends (ListMakespan; dualpipev's FlowMakespan,
+  // a flow stage per chunk) at the schedule's least micro-batches, 2 pp, whose fill and
+  // drain a longer step keeps: once, for the bubble where the stages are unequal (dualpipev:
+  // always) and for where each rank's chunks fall (below).
   parallel::ParallelPlan dualpipe_least = p;
   dualpipe_least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
   std::vector<std::vector<PassSpan>> dualpipe_spans;  // per rank, its passes
@@ -1618,17 +1619,17 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // Each chunk runs its share of the rank's layers, rank 0's first the embedding and
       // its second the head on top. With overlap.ep the F&B chunks' all-to-alls hide
       // behind each other's compute and the other passes wait for theirs whole: the fill's
-      // and the drain's passes are the slower, the steady state's the faster (DeepSeek-V3
-      // style MoE on 8 ranks at 2 pp micro-batches: +4.7 % of the simulator's step with
-      // every pass at the mean, -1.0 % so).
+      // and the drain's passes are the slower, the steady state's the faster (the 1T MoE
+      // example at 2 pp micro-batches, zero 1: +3.9 % of the simulator's step with every
+      // pass at the mean, -0.4 % so; docs/validation.md).
       std::vector<FlowStage> flow(static_cast<size_t>(parallel::VirtualStages(p)));
       for (int rank = 0; rank < p.pp; ++rank) {
         const size_t c = class_of[static_cast<size_t>(rank)];
         const StageTimes& t = times[c];
-        const VClass& vc = v_classes[c];
+        const VShapeClass& vc = v_classes[c];
         const double f = ForwardPass(t);
-        const Extras layers{f - vc.extra.forward, t.Total() - f - vc.extra.backward,
-                            t.weight_grad - vc.extra.weight};
+        const StagePasses layers{f - vc.extra.forward, t.Total() - f - vc.extra.backward,
+                                 t.weight_grad - vc.extra.weight};
         const bool paired = p.overlap_ep && vc.ep_alone > 0;
         const auto [ep_f, ep_b] = SplitExposed(t.ep_exposed, t.ep_forward, t.ep_backward);
         // What a pass's all-to-alls add beside the mean's, whole and hidden.
@@ -1642,10 +1643,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         for (int k = 0; k < 2; ++k) {
           const double share = static_cast<double>(ChunkLayers(held, 2, k)) / held;
           // The embedding's passes in the first chunk, the head's in the second.
-          const Extras own = k == 1 ? vc.head
-                                    : Extras{vc.extra.forward - vc.head.forward,
-                                             vc.extra.backward - vc.head.backward,
-                                             vc.extra.weight - vc.head.weight};
+          const StagePasses own = k == 1 ? vc.head
+                                         : StagePasses{vc.extra.forward - vc.head.forward,
+                                                       vc.extra.backward - vc.head.backward,
+                                                       vc.extra.weight - vc.head.weight};
           auto chunk = [&](double shift_f, double shift_b) {
             return Zero3Layer{.forward = (layers.forward + shift_f) * share + own.forward,
                               .backward = (layers.backward + shift_b) * share + own.backward,
@@ -1694,7 +1695,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         std::clamp((excess - kDualPipeRunFrom) / (kDualPipeRunFull - kDualPipeRunFrom), 0.0, 1.0);
     // Dualpipev always runs: its rank 0 holds the embedding and the head (the step's
     // heaviest chunk, at the V's turn), which the closed form's mean slot misses at any
-    // excess (GPT-3 175B at pp 8, tp 1: +13 % of the simulator's bubble, the run -0.3 %).
+    // excess (GPT-3 175B at pp 8, tp 1: +13 % of the simulator's bubble and +0.6 % of its
+    // step, the run -0.3 % and 0.0 %). Its blend is not used.
     if (dualpipe_blend > 0 || v_shape) {
       fill_drain_dualpipe = std::max(0.0, run_dualpipe() - 2 * p.pp * slowest_pair);
     }
@@ -1862,7 +1864,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     double nic_passes = 0;  // the passes' time
     if (p.overlap_dp && !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
       if (p.pp > 1 && !place.pp.group.InsideDomain()) {
-        nic_sends = (2.0 * (p.pp - 1) * (v_shape ? 2 : 1) + 2.0 * mb * v) * send_time;
+        nic_sends = (fill_drain_sends + 2.0 * mb * v) * send_time;
       }
       double nic_calls = 0;  // the passes' other calls on the NIC
       if (p.zero < 3) {
@@ -2448,9 +2450,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   if (p.pp > 1) {
     const CommOp send{"pp_send_recv", Group::kPp, Kind::kSendRecv, g.p2p_bytes, 1};
     const collective::Cost c = place.pp.Cost(cl, Kind::kSendRecv, g.p2p_bytes);
-    // A micro-batch's forward and backward each cross the pp - 1 boundaries (dualpipev:
-    // down and back up, 2 (pp - 1)).
-    const double fill_drain = 2.0 * (p.pp - 1) * (v_shape ? 2 : 1);
+    const double fill_drain = fill_drain_sends;
     const double steady = 2.0 * mb * v;
     const double exposed_calls = fill_drain + (p.overlap_pp ? 0.0 : steady);
     // Where the expert all-to-alls leave the scale-up domain beside the sends, they share

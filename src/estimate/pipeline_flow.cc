@@ -315,7 +315,7 @@ double RunFlows(const parallel::ParallelPlan& plan,
     flows[static_cast<size_t>(r)].Reset(order, [&](size_t j) {
       const FlowStage& s =
           stages[static_cast<size_t>(virtual_of[static_cast<size_t>(r * chunks + order[j].chunk)])];
-      const bool paired = s.paired && (order[j].fused || (j > 0 && order[j - 1].fused));
+      const bool paired = s.paired && parallel::InFusedPair(order, j);
       return std::pair<int, const Zero3Layer*>(s.layers, paired ? &s.paired_layer : &s.layer);
     });
   }

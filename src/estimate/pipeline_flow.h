@@ -15,7 +15,7 @@ namespace fathom::estimate {
 
 // One layer of a pipeline rank under FSDP (ZeRO-3), per pass: how long its compute and
 // exposed waits take (the pass's time), and its data-parallel calls on the dp stream; times
-// in seconds.
+// in seconds. (Flows without calls take a whole chunk's passes as one such layer.)
 struct Zero3Layer {
   double forward = 0;   // a forward pass's layer
   double backward = 0;  // a backward's, the weight gradient included
@@ -43,13 +43,14 @@ struct Zero3Layer {
 double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,
                     const std::vector<int>& layers, const Zero3Layer& l);
 
-// A virtual stage in a flow: its layers, each taking `layer` (the same on every chunk
-// of a rank, whose dp stream carries its calls).
+// A virtual stage in a flow: its layers, each taking `layer` (under FSDP the same on every
+// chunk of a rank, whose dp stream carries its calls; dualpipev's rank 0 has the embedding
+// in one chunk and the head in the other).
 struct FlowStage {
   Zero3Layer layer;
   int layers = 1;
-  // With `paired`, the passes of a fused F&B chunk (dualpipe's: a forward marked fused and
-  // the backward after it) take `paired_layer` instead: overlap.ep hides their all-to-alls
+  // With `paired`, the passes of a fused F&B chunk (parallel::InFusedPair) take
+  // `paired_layer` instead: overlap.ep hides their all-to-alls
   // behind each other's compute, where the fill's and drain's passes wait for theirs whole.
   bool paired = false;
   Zero3Layer paired_layer = {};

@@ -169,7 +169,8 @@ GatherUnits GatherParams(const model::ParameterCount& c, const model::ModelSpec&
     single = std::max(single, embedding);
   }
   if (stage == HeadRank(p)) {
-    // The head's weight is the embedding's when tied (a copy on the last stage when pp > 1).
+    // The head's weight is the embedding's when tied (a copy on the head's rank when it is
+    // not the embedding's).
     const double vocab = static_cast<double>(m.vocab) * m.hidden;
     const double head = dense(c.output + (m.tied_embeddings ? vocab : 0.0));
     const double last = mix.layers > 0 ? layer(model::KindOfLayer(m, m.layers - 1).moe) : 0.0;
@@ -308,6 +309,15 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     per_micro_batch = tokens * ((layers - moe_layers) * full_layer + moe_layers * moe_layer);
   }
   b.activations = per_micro_batch * InFlightMicroBatches(p, stage);
+  if (p.schedule == Schedule::kDualPipeV && layers > 0) {
+    // Per chunk: 2pp - r micro-batches of the first (the odd layer of an odd count), r + 1
+    // of the second, which the prediction modules join on rank 0 (they follow the head).
+    const int second = stage_layers / 2 + mix.mtp;
+    const int first = layers - second;
+    b.activations = per_micro_batch / layers *
+                    (first * std::min<double>(p.MicroBatches(), 2.0 * p.pp - stage) +
+                     second * std::min<double>(p.MicroBatches(), stage + 1.0));
+  }
   if (p.recompute == Recompute::kFull) {
     // The layer being recomputed, whole with its scores: the larger of the stage's kinds.
     const double dense = layers > moe_layers ? full_layer + a.scores / p.tp : 0.0;

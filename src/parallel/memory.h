@@ -103,7 +103,7 @@ struct MemoryBreakdown {
   double gradients = 0;
   double optimizer = 0;
   double fp8_weight_cache = 0;  // fp8/fp4 copies of the linear weights (Fp8WeightCacheBytes)
-  double activations = 0;       // all in-flight micro-batches, plus logits on the last stage
+  double activations = 0;       // all in-flight micro-batches, plus logits on the head's rank
   double reserved = 0;          // runtime context and communication buffers
   double fragmentation = 0;     // allocator slack, a fraction of the above
   double total = 0;

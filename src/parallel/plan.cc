@@ -713,7 +713,8 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
     case Schedule::kDualPipeV:
       // Rank r holds 2pp - r micro-batches of its first chunk and r + 1 of its second at its
       // peak (the first forward of the steady state), 2pp + 1 chunks of half its layers:
-      // DualPipe's PP + 1 at PP = 2 pp stages (deepseek-ai/DualPipe).
+      // DualPipe's PP + 1 at PP = 2 pp stages (deepseek-ai/DualPipe). (Chunks of unequal
+      // layers, an odd count or the prediction modules: StageMemory weighs each.)
       return std::min<double>(m, p.pp + 0.5);
     case Schedule::kZeroBubbleH1:
       // Rank s defers s weight gradients, each holding less than a whole micro-batch's

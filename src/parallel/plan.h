@@ -19,6 +19,8 @@ namespace fathom::parallel {
 // into the pipeline's idle slots (Qi et al. 2023, "Zero Bubble Pipeline Parallelism", ZB-H1).
 // kDualPipe: DeepSeek-V3's bidirectional schedule (arXiv 2412.19437 Sec. 3.2.1): each rank
 // holds two stages, s and pp-1-s, and half the micro-batches enter at each end.
+// kDualPipeV: DualPipe cut in half (deepseek-ai/DualPipe, dualpipev.py): each rank holds
+// model chunks r and 2pp-1-r, and every micro-batch goes down the ranks and back up.
 enum class Schedule { kGPipe, k1F1B, kInterleaved, kZeroBubbleH1, kDualPipe, kDualPipeV };
 enum class Recompute { kNone, kSelective, kFull };
 // Context-parallel attention (Megatron-Core cp_comm_type): ring attention passing K/V
@@ -238,15 +240,16 @@ hardware::Precision SixteenBit(const ParallelPlan& plan);
 double InFlightMicroBatches(const ParallelPlan& plan, int stage);
 // Micro-batches whose activations the first stage's first model chunk holds at its peak:
 // InFlightMicroBatches(plan, 0) but with the interleaved schedule, whose rank 0 holds more
-// of chunk 0 than the chunks' mean (2·pp at vp 2, against pp + (pp - 1)/vp): what only the first
-// chunk keeps (the embedding's dropout mask) is counted at it.
+// of chunk 0 than the chunks' mean (2·pp at vp 2, against pp + (pp - 1)/vp), and dualpipev,
+// whose rank 0 holds 2·pp of its first chunk: what only the first chunk keeps (the
+// embedding's dropout mask) is counted at it.
 double FirstChunkInFlight(const ParallelPlan& plan);
 
-// Micro-batches whose loss the last pipeline stage holds at once: what the cross-entropy
+// Micro-batches whose loss the head's rank (HeadRank) holds at once: what the cross-entropy
 // keeps for backward (Megatron's vocab-parallel cross-entropy saves its fp32 softmax,
 // s·b·V/tp per micro-batch) until that micro-batch's backward starts. GPipe runs every
 // forward before any backward, so all m; every other schedule starts a micro-batch's
-// backward on the last stage right after its forward (1F1B's and zb-h1's last rank has
+// backward at the head right after its forward (1F1B's and zb-h1's last rank has
 // no warm-up; interleaved's last rank reaches its last chunk after the warm-up; dualpipe's
 // last stage keeps pp - (pp - 1) = 1; dualpipev's rank 0 runs each backward of its head
 // chunk before the next forward of it), so one. At most m.

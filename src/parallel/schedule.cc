@@ -32,7 +32,7 @@ void OneFOneB(int p, int m, int s, bool split_weight, std::vector<PipelineTask>&
 // micro-batch through both chunks, phase 0 its first chunk (going down the ranks) and
 // phase 1 its second (coming back up); the last rank does not fuse its first pair.
 void DualPipe(int p, int m, int rank, bool v_shape, std::vector<PipelineTask>& out) {
-  FATHOM_CHECK(v_shape ? p >= 1 && m >= 2 * p : p >= 2 && p % 2 == 0 && m % 2 == 0 && m >= 2 * p,
+  FATHOM_CHECK(v_shape ? p >= 2 && m >= 2 * p : p >= 2 && p % 2 == 0 && m % 2 == 0 && m >= 2 * p,
                "dualpipe needs an even pp and an even number of micro-batches of at least 2 pp, "
                "dualpipev at least 2 pp micro-batches (ValidatePlan)");
   const int half_ranks = v_shape ? p : p / 2;
@@ -230,9 +230,7 @@ std::vector<bool> OverlapPartners(const ParallelPlan& plan, int stage,
       return out;
     case Schedule::kDualPipe:
     case Schedule::kDualPipeV:
-      for (size_t i = 0; i + 1 < order.size(); ++i) {
-        if (order[i].fused) out[i] = out[i + 1] = true;
-      }
+      for (size_t i = 0; i < order.size(); ++i) out[i] = InFusedPair(order, i);
       return out;
     case Schedule::k1F1B:
     case Schedule::kZeroBubbleH1:
@@ -290,7 +288,7 @@ SampledOrders SampleOrders(const ParallelPlan& plan, int64_t from_pps) {
   // The schedule's multiple of micro-batches (Megatron's interleaved: pp; dualpipe: 2),
   // and a period of at least pp of them past a warm-up of at most 2 pp (interleaved:
   // its (vp - 1)·pp + 2(pp - 1) forwards are under 2 pp micro-batches of each chunk;
-  // dualpipe, 2 pp from each end).
+  // dualpipe, 2 pp from each end; dualpipev, rank 0's 2 pp forwards of its first chunk).
   const int64_t pp = std::max(1, plan.pp);
   const int64_t multiple = plan.schedule == Schedule::kInterleaved ? pp
                            : plan.schedule == Schedule::kDualPipe  ? 2

@@ -99,14 +99,20 @@ int DeferredBackwards(const ParallelPlan& plan, int stage);
 // Which tasks of `order` (PipelineOrder(plan, stage)) run beside a pass of another
 // micro-batch or chunk, so that with plan.overlap.ep each one's expert all-to-alls hide
 // behind the other's compute. A pass's own compute cannot hide them: its experts wait for
-// the dispatch, its next layer for the combine. With dualpipe the partners are the F&B
-// chunks (DeepSeek-V3 technical report, Sec. 3.2.1). With 1F1B, interleaved 1F1B and
+// the dispatch, its next layer for the combine. With dualpipe and dualpipev the partners are
+// the F&B chunks (DeepSeek-V3 technical report, Sec. 3.2.1; InFusedPair). With 1F1B, interleaved 1F1B and
 // zb-h1 they are the steady state's pairs, as Megatron-Core's combined 1F1B all-to-all
 // overlap merges them: each forward after the warm-up with the backward that follows it
 // (a rank without warm-up forwards, whose forward and backward of a micro-batch come
 // together: each backward with the next micro-batch's forward). Warm-up forwards,
 // cool-down backwards, weight passes, GPipe's passes and a lone micro-batch have no
 // partner. O(order).
+// Whether task `i` of `order` runs in a fused F&B chunk (dualpipe, dualpipev): a forward
+// marked fused, or the backward after it.
+inline bool InFusedPair(const std::vector<PipelineTask>& order, size_t i) {
+  return order[i].fused || (i > 0 && order[i - 1].fused);
+}
+
 std::vector<bool> OverlapPartners(const ParallelPlan& plan, int stage,
                                   const std::vector<PipelineTask>& order);
 

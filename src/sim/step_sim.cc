@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <mutex>
 #include <numeric>
+#include <string>
 
 #include "collective/collective.h"
 #include "core/check.h"
@@ -393,7 +394,7 @@ class Builder {
   }
   int VirtualLayers(int g) const {
     const int layers = std::max(1, g_.stages[static_cast<size_t>(ClassOfVirtual(g))].layers);
-    return ChunkLayers(layers, interleaved_ ? v_ : 1, interleaved_ ? g / p_.pp : 0);
+    return ChunkLayers(layers, chunks_split_ ? v_ : 1, chunks_split_ ? g / p_.pp : 0);
   }
 
   const estimate::Scenario& sc_;
@@ -407,9 +408,9 @@ class Builder {
   std::vector<int> class_of_;      // per stage
   std::vector<int> layer_offset_;  // per virtual stage
   int v_ = 1;                      // chunks per rank
-  bool interleaved_ = false;       // chunks split a rank's layers (parallel::ChunksSplitStages)
+  bool chunks_split_ = false;      // chunks split a rank's layers (parallel::ChunksSplitStages)
   int virtual_stages_ = 1;
-  // Fused F&B chunks (dualpipe): the forward's key and that of the send carrying the
+  // Fused F&B chunks (dualpipe, dualpipev): the forward's key and that of the send carrying the
   // fused backward's input.
   std::vector<std::pair<size_t, size_t>> fused_;
   int m_ = 1;
@@ -900,7 +901,7 @@ void Builder::BuildStage(int s) {
 void Builder::Build() {
   const int pp = p_.pp;
   v_ = parallel::ChunksPerRank(p_);
-  interleaved_ = parallel::ChunksSplitStages(p_);
+  chunks_split_ = parallel::ChunksSplitStages(p_);
   virtual_stages_ = parallel::VirtualStages(p_);
   m_ = g_.micro_batches;
   contention_ = estimate::CommContention(sc_.cluster.chip, p_);
@@ -1553,9 +1554,9 @@ int64_t MicroBatches(const parallel::ParallelPlan& p) {
 }
 
 // The two runs a step is extrapolated from (Simulate), or {0, 0} when it is simulated
-// whole: m1 = 2 pp and m2 = m1 + pp micro-batches (dualpipe: 4 pp and 6 pp), rounded up to
-// the schedule's multiple (interleaved: pp; dualpipe: 2), when the step has more than
-// m2 + (m2 - m1).
+// whole: m1 = 2 pp and m2 = m1 + pp micro-batches (dualpipe and dualpipev: 4 pp and 6 pp),
+// rounded up to the schedule's multiple (interleaved: pp; dualpipe: 2), when the step has
+// more than m2 + (m2 - m1).
 std::pair<int64_t, int64_t> ExtrapolationRuns(const parallel::ParallelPlan& p,
                                               const SimulateOptions& options) {
   if (options.whole_step) return {0, 0};
@@ -1750,12 +1751,11 @@ SimResult Extrapolate(Run a, Run b, int64_t m1, int64_t m2, int64_t m, int rank,
   r.passes = rb.passes;  // the longer run's
   r.notes = rb.notes;
   r.notes.push_back(
-      shifted ? "simulated at two shorter steps (past 2 pp and 3 pp micro-batches per pipeline, "
-                "the shorter of which was still warming up) and extrapolated to the step's: past "
-                "the warm-up each further micro-batch adds the same time"
-              : "simulated at two shorter steps (2 pp and 3 pp micro-batches per pipeline; "
-                "dualpipe 4 pp and 6 pp) and extrapolated to the step's: past the warm-up each "
-                "further micro-batch adds the same time");
+      "simulated at two shorter steps (" + std::to_string(m1) + " and " + std::to_string(m2) +
+      " micro-batches per pipeline" +
+      (shifted ? ", past a first pair whose shorter step was still warming up" : "") +
+      ") and extrapolated to the step's " + std::to_string(m) +
+      ": past the warm-up each further micro-batch adds the same time");
   b.out.report = std::move(r);
   return std::move(b.out);
 }

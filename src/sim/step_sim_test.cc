@@ -816,8 +816,8 @@ TEST(Simulate, DualPipeVSendsNothingAtItsTurn) {
 // 175B at pp 8, tp 1).
 // With overlap.ep (DeepSeek-V3's shape at 64 layers, 2 pp micro-batches), the F&B chunks
 // hide their all-to-alls and the fill's and drain's passes wait for theirs whole: the run
-// with every pass at the mean was 0.9% slow of the simulator here (4.7% on the frontier
-// MoE example), -0.2% so.
+// with every pass at the mean was 0.9% slow of the simulator here (3.9-6.7% on the 1T MoE
+// example, docs/validation.md), -0.2% so.
 TEST(Simulate, DualPipeVWithAHeavyHeadAgreesWithTheEstimator) {
   model::ModelSpec m = model::testing::Llama70B();
   m.layers = 32;
