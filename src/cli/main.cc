@@ -477,8 +477,7 @@ void AddSearchFlags(CLI::App* cmd, fathom::io::PlanRequest& q,
                   "recompute modes to try: none, selective, full (default all)");
   cmd->add_option("--schedule", q.schedule,
                   "pipeline schedules to try: gpipe, 1f1b, interleaved, zb-h1, dualpipe, "
-                  "dualpipev "
-                  "(default 1f1b,interleaved and the plan's)");
+                  "dualpipev (default 1f1b,interleaved and the plan's)");
   cmd->add_option("--simulate-top", options.simulate_top,
                   "best estimates to simulate and rank first (0 turns the pass off)")
       ->capture_default_str()

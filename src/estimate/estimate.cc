@@ -269,7 +269,7 @@ struct ChunkClass {
 
 // Chunk `k` of `v` of a rank with `layers` layers: Megatron's split, the first chunks one
 // layer more (the simulator's split).
-int ChunkLayers(int layers, int v, int k) { return layers / v + (k < layers % v ? 1 : 0); }
+using parallel::ChunkLayers;
 
 struct PipelineSpans {
   double compute = 0;     // without sends
@@ -1071,6 +1071,13 @@ PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p,
   return out;
 }
 
+// Dualpipev's sends a micro-batch on pipeline rank `rank`: a forward's and a backward's per
+// chunk, but none at the V's ends (rank 0's head computes the loss, rank pp - 1 turns the
+// micro-batch to itself): 2 there, 4 on the others.
+double SendsPerMicroBatch(const parallel::ParallelPlan& p, int rank) {
+  return rank == 0 || rank == p.pp - 1 ? 2 : 4;
+}
+
 // The share of pipeline rank `stage`'s forward and backward passes that run beside a
 // partner whose compute hides their all-to-alls (parallel::CountPartneredPasses), of all
 // of them and, with the interleaved schedule, per model chunk and direction. O(pp·vp).
@@ -1212,8 +1219,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // its all-to-alls' exposed time per micro-batch on average (StageTimes::ep_exposed), in a
   // pass without a partner (whole) and in an F&B chunk (hidden behind the partner's compute).
   struct VShapeClass {
-    StagePasses extra, head;                 // s per micro-batch
-    double ep_alone = 0, ep_paired = 0;      // s per micro-batch
+    StagePasses extra, head;             // s per micro-batch
+    double ep_alone = 0, ep_paired = 0;  // s per micro-batch
   };
   std::vector<VShapeClass> v_classes;
   size_t critical = 0;
@@ -1499,6 +1506,15 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // bubble; what the sends add is exposed pipeline communication (below).
   double send_time = 0;
   if (p.pp > 1) send_time = place.pp.Cost(cl, Kind::kSendRecv, g.p2p_bytes).time.value();
+  // Where the expert all-to-alls leave the scale-up domain beside the sends, they share
+  // the rank's NIC (the simulator's equal shares): a send beside passes of `t` takes
+  // 1 / (1 - u) as long, u the all-to-alls' share of the passes' time (at most 1/2).
+  auto send_stretch = [&](const StageTimes& t) {
+    if (place.ep.group.InsideDomain() || place.pp.group.InsideDomain() || !(t.Total() > 0)) {
+      return 1.0;
+    }
+    return 1 / (1 - std::min(0.5, (t.ep_forward + t.ep_backward) / t.Total()));
+  };
   const int micro_batches = g.micro_batches;
   PipelineSpans spans;  // interleaved: the makespans and rank 0's chunk times
   if (interleaved) {
@@ -1660,8 +1676,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                      : FlowStage{.layer = chunk(0, 0), .layers = 1};
         }
       }
-      dualpipe_run = FlowMakespan(dualpipe_least, PipelineOrders(dualpipe_least), flow,
-                                  &dualpipe_spans, flow_arrays.Get());
+      // Its sends in the flow: the fill's and drain's wait for them (MT-NLG at pp 35: 136 a
+      // step charged whole were +0.5 % of the simulator, the flow's +0.0 %).
+      dualpipe_run =
+          FlowMakespan(dualpipe_least, PipelineOrders(dualpipe_least), flow, &dualpipe_spans,
+                       flow_arrays.Get(), send_time * send_stretch(times[critical]));
       return dualpipe_run;
     }
     std::vector<StagePasses> stages(static_cast<size_t>(p.pp));
@@ -1676,6 +1695,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   double dualpipe_blend = 0;  // 0: the closed form (and the steady state's imbalance), 1: the least
                               // of it and the run
   double fill_drain_dualpipe = 0;  // of the busiest rank, by the run
+  std::vector<double> v_end;       // dualpipev: each rank's end in the run
+  double v_pace = 0;               // dualpipev: a steady-state micro-batch's time
   double slowest_pair = 0;         // the busiest rank's passes, per micro-batch
   if (dualpipe_like && p.pp > 1) {
     // A dualpipe rank's passes are its two stages', each on half the micro-batches; a
@@ -1697,7 +1718,24 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // heaviest chunk, at the V's turn), which the closed form's mean slot misses at any
     // excess (GPT-3 175B at pp 8, tp 1: +13 % of the simulator's bubble and +0.6 % of its
     // step, the run -0.3 % and 0.0 %). Its blend is not used.
-    if (dualpipe_blend > 0 || v_shape) {
+    if (v_shape) {
+      // Each rank's end in the run, and the pace of the steady state that each further
+      // micro-batch adds: the busiest rank's two F&B chunks (with overlap.ep their
+      // all-to-alls hidden; the stage times' mean has the step's unpaired passes too).
+      run_dualpipe();
+      for (const std::vector<PassSpan>& rank : dualpipe_spans) {
+        double end = 0;
+        for (const PassSpan& pass : rank) end = std::max(end, pass.end);
+        v_end.push_back(end);
+      }
+      for (int rank = 0; rank < p.pp; ++rank) {
+        const size_t c = class_of[static_cast<size_t>(rank)];
+        const StageTimes& t = times[c];
+        const bool paired = p.overlap_ep && v_classes[c].ep_alone > 0;
+        v_pace = std::max(v_pace,
+                          paired ? t.Total() - t.ep_exposed + v_classes[c].ep_paired : t.Total());
+      }
+    } else if (dualpipe_blend > 0) {
       fill_drain_dualpipe = std::max(0.0, run_dualpipe() - 2 * p.pp * slowest_pair);
     }
   }
@@ -1737,7 +1775,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       }
     }
   }
-  auto bubble_of = [&](const StageTimes& t) {
+  auto bubble_of = [&](const StageTimes& t, int rank) {
     if (p.pp <= 1) return 0.0;
     switch (p.schedule) {
       case parallel::Schedule::kInterleaved:
@@ -1771,11 +1809,18 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         // and it ends about with the busiest (where its data-parallel tail starts).
         const double imbalance =
             std::max(0.0, mb - 2.0 * p.pp) * std::max(0.0, slowest_pair - t.Total());
+        // Dualpipev: the rank's end in the run and the steady state's pace past 2 pp
+        // micro-batches, less its passes (rank 7 of GPT-3 175B at pp 8 ends 23 ms past the
+        // busiest rank's bubble plus its imbalance of one pass; the 1T MoE example's rank 0,
+        // lighter, waited the busiest's mean pass, unpaired ones included, out on each
+        // further micro-batch: +5 % at 32 micro-batches).
+        if (v_shape) {
+          return std::max(0.0, v_end[static_cast<size_t>(rank)] +
+                                   std::max(0.0, mb - 2.0 * p.pp) * v_pace - mb * t.Total());
+        }
         // The run's: a lighter rank's is the busiest's plus the imbalance of one pass, as
         // with 1F1B.
         const double run = fill_drain_dualpipe + (slowest_pair - t.Total());
-        // Dualpipev: the run, and a lighter rank's pace past 2 pp micro-batches.
-        if (v_shape) return run + imbalance;
         const double closed = std::max(0.0, (p.pp / 2 - 1.0) * sum_dualpipe_slot / p.pp);
         return closed - dualpipe_blend * std::max(0.0, closed - run) +
                (1 - dualpipe_blend) * imbalance;
@@ -2117,7 +2162,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         // shorter (so that the calls' time is what the flow adds where the two models of
         // the pipeline differ, and the step never exceeds the flow's where the closed
         // form is the longer).
-        const double alone = std::min(zero3_flow_free, mb * tc.Total() + bubble_of(tc));
+        const double alone = std::min(zero3_flow_free, mb * tc.Total() + bubble_of(tc, rank));
         const double flow = std::max(0.0, zero3_flow - alone);
         exposed = p.overlap_dp ? std::min(total, flow) : std::max(total, flow);
       } else if (p.overlap_dp) {
@@ -2335,7 +2380,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.critical_stage = g.stages[critical].first_stage;
   double longest = -1, longest_passes = -1;
   auto consider = [&](int rank, const std::vector<Held>& h, const StageTimes& t) {
-    const double step = mb * t.Total() + bubble_of(t) + price_dp(rank, h, t, nullptr, nullptr);
+    // Dualpipev's blocking sends differ by rank (its ends send half as many).
+    const double blocking = v_shape && !p.overlap_pp
+                                ? SendsPerMicroBatch(p, rank) * mb * send_time * send_stretch(t)
+                                : 0.0;
+    const double step =
+        mb * t.Total() + bubble_of(t, rank) + blocking + price_dp(rank, h, t, nullptr, nullptr);
     if (step < longest || (step == longest && t.Total() <= longest_passes)) return false;
     longest = step;
     longest_passes = t.Total();
@@ -2354,6 +2404,15 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                    Mean(times[a], times[b]))) {
         r.critical_stage = report_rank >= 0 ? report_rank : s;
       }
+    }
+  } else if (v_shape && report_rank < 0) {
+    // Dualpipev: ranks of one class end their orders differently (rank r leaves r + 1 weight
+    // passes to the very end, and its last reductions start after them: GPT-3 175B at pp 8,
+    // 16 micro-batches on 10,752 H100, rank 7's reduce-scatters end 272 ms past its last
+    // pass), so each rank is weighed.
+    for (int s = 0; s < p.pp; ++s) {
+      const size_t c = class_of[static_cast<size_t>(s)];
+      if (consider(s, {{&g.stages[c], 1.0}}, times[c])) r.critical_stage = s;
     }
   } else if (report_rank >= 0) {
     critical = class_of[static_cast<size_t>(report_rank)];
@@ -2410,7 +2469,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.time.tp_exposed = mb * tc.tp_exposed;
   r.time.ep_exposed = mb * tc.ep_exposed;
   r.time.cp_exposed = mb * tc.cp_exposed;
-  r.time.bubble = bubble_of(tc);
+  r.time.bubble = bubble_of(tc, r.critical_stage);
   r.passes.forward_s = ForwardPass(tc);
   r.passes.backward_s = tc.Total() - r.passes.forward_s;
 
@@ -2451,16 +2510,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     const CommOp send{"pp_send_recv", Group::kPp, Kind::kSendRecv, g.p2p_bytes, 1};
     const collective::Cost c = place.pp.Cost(cl, Kind::kSendRecv, g.p2p_bytes);
     const double fill_drain = fill_drain_sends;
-    const double steady = 2.0 * mb * v;
-    const double exposed_calls = fill_drain + (p.overlap_pp ? 0.0 : steady);
-    // Where the expert all-to-alls leave the scale-up domain beside the sends, they share
-    // the rank's NIC (the simulator's equal shares): a send takes 1 / (1 - u) as long, u the
-    // all-to-alls' share of the passes' time (at most 1/2).
-    double a2a_share = 0;
-    if (!place.ep.group.InsideDomain() && !place.pp.group.InsideDomain() && tc.Total() > 0) {
-      a2a_share = std::min(0.5, (tc.ep_forward + tc.ep_backward) / tc.Total());
-    }
-    r.time.pp_exposed = exposed_calls * c.time.value() / (1 - a2a_share);
+    const double steady = mb * (v_shape ? SendsPerMicroBatch(p, r.critical_stage) : 2.0 * v);
+    // Dualpipev's run has the fill's and drain's sends in its idle time (bubble_of).
+    const double exposed_calls = (v_shape ? 0.0 : fill_drain) + (p.overlap_pp ? 0.0 : steady);
+    r.time.pp_exposed = exposed_calls * c.time.value() * send_stretch(tc);
     if (interleaved) {
       r.time.pp_exposed = std::max(0.0, spans.with_sends - spans.compute);
     }

@@ -243,7 +243,7 @@ namespace {
 double RunFlows(const parallel::ParallelPlan& plan,
                 const std::vector<std::vector<parallel::PipelineTask>>& orders,
                 const std::vector<FlowStage>& stages, std::vector<std::vector<PassSpan>>* spans,
-                FlowArrays::Arrays& arrays);
+                FlowArrays::Arrays& arrays, double send);
 }  // namespace
 
 std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(
@@ -262,12 +262,12 @@ double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowSt
 double FlowMakespan(const parallel::ParallelPlan& plan,
                     const std::vector<std::vector<parallel::PipelineTask>>& orders,
                     const std::vector<FlowStage>& stages, std::vector<std::vector<PassSpan>>* spans,
-                    FlowArrays* kept) {
+                    FlowArrays* kept, double send) {
   if (kept == nullptr) {
     FlowArrays own;
-    return RunFlows(plan, orders, stages, spans, own.arrays());
+    return RunFlows(plan, orders, stages, spans, own.arrays(), send);
   }
-  return RunFlows(plan, orders, stages, spans, kept->arrays());
+  return RunFlows(plan, orders, stages, spans, kept->arrays(), send);
 }
 
 namespace {
@@ -275,7 +275,7 @@ namespace {
 double RunFlows(const parallel::ParallelPlan& plan,
                 const std::vector<std::vector<parallel::PipelineTask>>& orders,
                 const std::vector<FlowStage>& stages, std::vector<std::vector<PassSpan>>* spans,
-                FlowArrays::Arrays& arrays) {
+                FlowArrays::Arrays& arrays, double send) {
   const int p = plan.pp;
   const size_t m = static_cast<size_t>(plan.MicroBatches());
   const int last = parallel::VirtualStages(plan) - 1;
@@ -330,21 +330,30 @@ double RunFlows(const parallel::ParallelPlan& plan,
       const std::vector<parallel::PipelineTask>& order = orders[static_cast<size_t>(r)];
       size_t& i = next[static_cast<size_t>(r)];
       RankFlow& flow = flows[static_cast<size_t>(r)];
+      // An input from virtual stage `from` of chunk `chunk`'s direction, done at `end`
+      // (kPending if not yet): there a send later when another rank ran it.
+      auto arrived = [&](double end, int from, int chunk) {
+        if (end < 0 || send <= 0) return end;
+        return parallel::RankOfVirtual(plan, from, chunk) == r ? end : end + send;
+      };
       for (; i < order.size(); ++i, ++done, moved = true) {
         const parallel::PipelineTask& t = order[i];
         const int g = virtual_of[static_cast<size_t>(r * chunks + t.chunk)];
         double ready = 0;  // when the pass's inputs are there
         if (t.pass == parallel::Pass::kForward) {
-          ready = g == 0 ? 0.0 : forward_end[at(g - 1, t.micro_batch)];
+          ready = g == 0 ? 0.0 : arrived(forward_end[at(g - 1, t.micro_batch)], g - 1, t.chunk);
           if (t.fused && i + 1 < order.size()) {  // F&B: the backward's input too
             const parallel::PipelineTask& b = order[i + 1];
             const int gb = virtual_of[static_cast<size_t>(r * chunks + b.chunk)];
-            const double below = gb == last ? 0.0 : backward_end[at(gb + 1, b.micro_batch)];
+            const double below =
+                gb == last ? 0.0
+                           : arrived(backward_end[at(gb + 1, b.micro_batch)], gb + 1, b.chunk);
             ready = ready < 0 || below < 0 ? kPending : std::max(ready, below);
           }
         } else if (t.pass == parallel::Pass::kBackward) {
           const double own = forward_end[at(g, t.micro_batch)];
-          const double below = g == last ? 0.0 : backward_end[at(g + 1, t.micro_batch)];
+          const double below =
+              g == last ? 0.0 : arrived(backward_end[at(g + 1, t.micro_batch)], g + 1, t.chunk);
           ready = own < 0 || below < 0 ? kPending : std::max(own, below);
         }
         if (ready < 0) break;

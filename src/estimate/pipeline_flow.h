@@ -88,14 +88,14 @@ class FlowArrayPool {
   std::vector<std::unique_ptr<FlowArrays>> spares_;  // guarded by mutex_
 };
 
-// The makespan of the ranks' orders (PipelineOrder) without sends, as the simulator runs
-// them: each rank one pass at a time in its order, a forward once the previous virtual
-// stage's forward of its micro-batch is done, a backward once the next one's backward and
-// its own forward are, a fused F&B chunk (dualpipe) once the inputs of both are there;
-// within a pass its layers one after another, each after its FSDP gather, on a dp stream
-// per rank as in Zero3Exposed. The step ends when every rank's compute and stream are done.
-// `stages[g]`: virtual stage g's. So a rank's gathers run ahead into its waits for the
-// others, and a rank slowed by its calls delays the ones waiting for it, as in the
+// The makespan of the ranks' orders (PipelineOrder), as the simulator runs them: each rank one pass
+// at a time in its order, a forward once the previous virtual stage's forward of its micro-batch is
+// done, a backward once the next one's backward and its own forward are, a fused F&B chunk
+// (dualpipe, dualpipev) once the inputs of both are there, each input from another rank `send`
+// after its pass ends (none by default); within a pass its layers one after another, each after its
+// FSDP gather, on a dp stream per rank as in Zero3Exposed. The step ends when every rank's compute
+// and stream are done. `stages[g]`: virtual stage g's. So a rank's gathers run ahead into its waits
+// for the others, and a rank slowed by its calls delays the ones waiting for it, as in the
 // simulator. O(order·layers) over the ranks. A plan whose orders cannot run
 // (ValidatePlan admits none) is an internal error. With `spans`, each rank's passes'
 // starts and ends, in the order of its PipelineOrder (a pass's start: its input there and
@@ -111,7 +111,7 @@ double FlowMakespan(const parallel::ParallelPlan& plan,
                     const std::vector<std::vector<parallel::PipelineTask>>& orders,
                     const std::vector<FlowStage>& stages,
                     std::vector<std::vector<PassSpan>>* spans = nullptr,
-                    FlowArrays* arrays = nullptr);
+                    FlowArrays* arrays = nullptr, double send = 0);
 // Every rank's PipelineOrder.
 std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(const parallel::ParallelPlan& plan);
 

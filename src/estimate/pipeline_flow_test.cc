@@ -63,6 +63,55 @@ TEST(ListMakespan, DualPipeMatchesDeepSeeksBubble) {
   EXPECT_DOUBLE_EQ(ListMakespan(Plan(Schedule::kDualPipe, 8, 1, 16), Equal(8, s)), 54);
 }
 
+std::vector<FlowStage> Layers(int stages, int layers, Zero3Layer l) {
+  return std::vector<FlowStage>(static_cast<size_t>(stages),
+                                FlowStage{.layer = l, .layers = layers});
+}
+
+// DualPipeV: a flow stage per chunk (2 pp of them), each F 1, B 2, W 1: 2m (F + B) and the
+// fill and drain (pp - 1)(F&B + B - 3W) of a chunk: pp 4, m 8: 48 + 3 · 2.
+TEST(FlowMakespan, DualPipeVMatchesItsBubble) {
+  const parallel::ParallelPlan plan = Plan(Schedule::kDualPipeV, 4, 1, 8);
+  const std::vector<FlowStage> chunks = Layers(8, 1, {.forward = 1, .backward = 2, .weight = 1});
+  EXPECT_DOUBLE_EQ(FlowMakespan(plan, chunks), 54);
+}
+
+// A fused F&B chunk's passes take the paired times: past the fill each further micro-batch
+// adds a rank's two F&B chunks at them (2 (0.5 + 1.5)), not at the others' (2 (1 + 2)).
+TEST(FlowMakespan, PairedPassesTakeTheirOwnTimes) {
+  std::vector<FlowStage> chunks = Layers(8, 1, {.forward = 1, .backward = 2, .weight = 1});
+  for (FlowStage& c : chunks) {
+    c.paired = true;
+    c.paired_layer = {.forward = 0.5, .backward = 1.5, .weight = 1};
+  }
+  const double a = FlowMakespan(Plan(Schedule::kDualPipeV, 4, 1, 16), chunks);
+  const double b = FlowMakespan(Plan(Schedule::kDualPipeV, 4, 1, 17), chunks);
+  EXPECT_DOUBLE_EQ(b - a, 4);
+  // Not paired, the same stages take their own times everywhere.
+  for (FlowStage& c : chunks) c.paired = false;
+  EXPECT_DOUBLE_EQ(FlowMakespan(Plan(Schedule::kDualPipeV, 4, 1, 17), chunks) -
+                       FlowMakespan(Plan(Schedule::kDualPipeV, 4, 1, 16), chunks),
+                   6);
+}
+
+// With a send time, an input from another rank arrives that much after its pass. 1F1B, pp 2,
+// m 2, F 1, B 2, s 0.5: rank 0 F0 [0, 1], F1 [1, 2]; rank 1 F0 [1.5, 2.5], B0 [2.5, 4.5],
+// F1 [4.5, 5.5], B1 [5.5, 7.5]; rank 0 B0 [5, 7], B1 [8, 10]: (m + p - 1)(F + B) + 2 s.
+// Dualpipev, pp 2, m 4: rank 1 turns each micro-batch to itself, so a micro-batch's round
+// trip crosses two boundaries (2 (pp - 1)), not three (2 pp - 1).
+TEST(FlowMakespan, InputsFromAnotherRankArriveASendLater) {
+  const std::vector<FlowStage> stages = Layers(2, 1, {.forward = 1, .backward = 2});
+  const parallel::ParallelPlan plan = Plan(Schedule::k1F1B, 2, 1, 2);
+  EXPECT_DOUBLE_EQ(FlowMakespan(plan, PipelineOrders(plan), stages, nullptr, nullptr, 0.5), 10);
+  const parallel::ParallelPlan v = Plan(Schedule::kDualPipeV, 2, 1, 4);
+  const std::vector<FlowStage> chunks = Layers(4, 1, {.forward = 1, .backward = 2});
+  std::vector<std::vector<PassSpan>> spans;
+  FlowMakespan(v, PipelineOrders(v), chunks, &spans, nullptr, 0.5);
+  // Rank 0's first forward of its second chunk (F1:0, the fourth task: F0:0 F0:1 F0:2 F1:0):
+  // F0:0 on rank 0 [0, 1], sent to rank 1 (1.5), its two chunks [1.5, 3.5], sent back (4).
+  EXPECT_DOUBLE_EQ(spans[0][3].start, 4);
+}
+
 TEST(ListMakespan, SpansAreEachRanksPassesInItsOrder) {
   // The heavy last stage above: rank 0 runs F0 [0, 1], F1 [1, 2], B0 [7, 9], B1 [13, 15];
   // rank 1 F0 [1, 3], B0 [3, 7], F1 [7, 9], B1 [9, 13].
@@ -79,11 +128,6 @@ TEST(ListMakespan, SpansAreEachRanksPassesInItsOrder) {
     EXPECT_DOUBLE_EQ(spans[1][i].start, rank1[i][0]) << i;
     EXPECT_DOUBLE_EQ(spans[1][i].end, rank1[i][1]) << i;
   }
-}
-
-std::vector<FlowStage> Layers(int stages, int layers, Zero3Layer l) {
-  return std::vector<FlowStage>(static_cast<size_t>(stages),
-                                FlowStage{.layer = l, .layers = layers});
 }
 
 TEST(FlowMakespan, GathersRunAheadIntoTheFillsWait) {
@@ -127,9 +171,10 @@ TEST(FlowMakespan, TwoShortRunsExtrapolateTheWholeStep) {
   // micro-batches, extrapolated by periods, against the whole step's flow.
   const Zero3Layer l = WithCalls();
   for (const parallel::Schedule schedule :
-       {Schedule::k1F1B, Schedule::kZeroBubbleH1, Schedule::kGPipe, Schedule::kDualPipe}) {
+       {Schedule::k1F1B, Schedule::kZeroBubbleH1, Schedule::kGPipe, Schedule::kDualPipe,
+        Schedule::kDualPipeV}) {
     const parallel::ParallelPlan plan = Plan(schedule, 4, 1, 96);
-    const std::vector<FlowStage> stages = Layers(4, 3, l);
+    const std::vector<FlowStage> stages = Layers(parallel::VirtualStages(plan), 3, l);
     const parallel::SampledOrders sample = parallel::SampleOrders(plan, 2);
     ASSERT_GT(sample.periods, 0);
     const double a = FlowMakespan(sample.a, stages);

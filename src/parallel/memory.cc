@@ -312,7 +312,7 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
   if (p.schedule == Schedule::kDualPipeV && layers > 0) {
     // Per chunk: 2pp - r micro-batches of the first (the odd layer of an odd count), r + 1
     // of the second, which the prediction modules join on rank 0 (they follow the head).
-    const int second = stage_layers / 2 + mix.mtp;
+    const int second = ChunkLayers(stage_layers, 2, 1) + mix.mtp;
     const int first = layers - second;
     b.activations = per_micro_batch / layers *
                     (first * std::min<double>(p.MicroBatches(), 2.0 * p.pp - stage) +

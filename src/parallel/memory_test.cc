@@ -290,6 +290,14 @@ TEST(PeakMemory, DualPipeVHoldsOneCopyAndTwoPpPlusOneChunks) {
   EXPECT_NEAR(StageMemory(m, v, 0, 12).activations,
               (p.pp + 0.5) * per_micro_batch + head + embedding + p.pp * mask, 1);
   EXPECT_EQ(PeakMemory(m, v).stage, 0);
+  // An odd count a rank (pp 32: 3 layers, 2 in the first chunk, 1 in the second): rank 5
+  // holds 2pp - 5 micro-batches of two layers and 6 of one, not pp + 1/2 of three.
+  p.pp = 32;
+  p.dp = 1;
+  v.pp = 32;
+  v.dp = 1;
+  const double layer = StageMemory(m, p, 5, 3).activations / (p.pp - 5) / 3;
+  EXPECT_NEAR(StageMemory(m, v, 5, 3).activations, layer * (2 * (64 - 5) + 1 * 6), 1);
 }
 
 TEST(StageMemory, RecomputeNormMlaUpDropsNormAndUpProjectionOutputs) {

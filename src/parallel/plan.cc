@@ -4,8 +4,10 @@
 #include <array>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "core/text.h"
+#include "parallel/schedule.h"
 
 namespace fathom::parallel {
 
@@ -167,6 +169,23 @@ void ValidateMoe(const ParallelPlan& p, const model::ModelSpec& m, int domain,
   }
 }
 
+// Dualpipev's hint for a layer count that `pp` ranks of two chunks cannot split evenly: the
+// nearest pp below that can (every rank two layers or more), and the uneven ranks.
+std::string DualPipeVLayersHint(int layers, int pp) {
+  int below = 0;
+  for (int d = std::min(pp - 1, layers / 2); d >= 2 && below == 0; --d) {
+    if (layers % d == 0) below = d;
+  }
+  const std::string even =
+      below > 0 ? "pp " + Str(below) + " splits the " + Str(layers) +
+                      " layers evenly with two or more a rank"
+                : std::string();
+  if (layers < 2 * pp) return even.empty() ? "use a smaller pp" : even;
+  return (even.empty() ? "" : even + "; or ") +
+         "set first_stage_layers/last_stage_layers (with dualpipev rank 0, the first, also "
+         "holds the output head)";
+}
+
 }  // namespace
 
 bool ScheduleTakesMicroBatches(Schedule schedule, int pp, int64_t micro_batches) {
@@ -236,8 +255,13 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   }
   ValidateMoe(p, m, domain, d);
   if (p.vp > 1 && p.schedule != Schedule::kInterleaved) {
-    d.Error("plan.vp", "vp = " + Str(p.vp) + " needs schedule: interleaved (the schedule is " +
-                           std::string(ScheduleName(p.schedule)) + ")");
+    d.Error("plan.vp",
+            "vp = " + Str(p.vp) + " needs schedule: interleaved (the schedule is " +
+                std::string(ScheduleName(p.schedule)) + ")",
+            p.schedule == Schedule::kDualPipe || p.schedule == Schedule::kDualPipeV
+                ? "set vp to 1: " + std::string(ScheduleName(p.schedule)) +
+                      " runs two chunks a rank of its own"
+                : "set vp to 1, or schedule: interleaved");
   }
   if (p.schedule == Schedule::kInterleaved && p.vp < 2) {
     d.Error("plan.schedule", "the interleaved schedule needs vp >= 2 (vp is " + Str(p.vp) + ")");
@@ -314,8 +338,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                 ? "dualpipev splits each rank's layers into two chunks: " + Str(m.layers) +
                       " layers cannot fill 2 x pp (" + Str(2 * p.pp) + ") chunks"
                 : "layers (" + Str(m.layers) + ") must be divisible by pp (" + Str(p.pp) + ")",
-            "choose a pp dividing " + Str(m.layers) + " with at least two layers a rank" +
-                ", or set first_stage_layers/last_stage_layers");
+            DualPipeVLayersHint(m.layers, p.pp));
   } else if (p.schedule != Schedule::kDualPipeV && m.layers % (int64_t{p.pp} * p.vp) != 0) {
     d.Error("plan.pp",
             "layers (" + Str(m.layers) + ") must be divisible by pp x vp (" + Str(p.pp) + " x " +
@@ -533,27 +556,27 @@ namespace {
 // it (coming back up). A rank's first chunk takes the odd layer of an odd count.
 std::vector<int> SecondChunkStarts(const std::vector<int>& layers) {
   int firsts = 0;
-  for (int l : layers) firsts += l - l / 2;
+  for (int l : layers) firsts += ChunkLayers(l, 2, 0);
   std::vector<int> out(layers.size());
   int after = firsts;
   for (size_t r = layers.size(); r-- > 0;) {
     out[r] = after;
-    after += layers[r] / 2;
+    after += ChunkLayers(layers[r], 2, 1);
   }
   return out;
 }
 
 // The layer mix of pipeline rank `stage`, which holds `stage_layers` layers; without
-// interleaving they are the model's layers from `first` on, with dualpipev the first
-// stage_layers - stage_layers / 2 of them and the rest from `second` on.
+// interleaving they are the model's layers from `first` on, with dualpipev its first
+// chunk's (ChunkLayers) from `first` and its second's from `second`.
 LayerMix MixOf(const ParallelPlan& p, const model::ModelSpec& m, int stage, int stage_layers,
                int first, int second) {
   LayerMix mix;
   mix.layers = stage_layers;
   const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
   if (p.schedule == Schedule::kDualPipeV) {
-    const int firsts = stage_layers - stage_layers / 2;
-    for (const auto& [begin, n] : {std::pair{first, firsts}, std::pair{second, stage_layers / 2}}) {
+    for (const auto& [begin, n] : {std::pair{first, ChunkLayers(stage_layers, 2, 0)},
+                                   std::pair{second, ChunkLayers(stage_layers, 2, 1)}}) {
       const int end = std::min(begin + n, m.layers);
       mix.moe += model::MoeLayersIn(m, begin, end);
       mix.windowed += model::WindowedLayersIn(m, begin, end);
@@ -588,13 +611,13 @@ int HeadRank(const ParallelPlan& p) {
 
 LayerMix StageLayerMix(const ParallelPlan& p, const model::ModelSpec& m, int stage) {
   const std::vector<int> layers = StageLayers(p, m.layers);
-  const bool v = p.schedule == Schedule::kDualPipeV;
+  const bool v_shape = p.schedule == Schedule::kDualPipeV;
   int first = 0;
   for (int s = 0; s < stage; ++s) {
     const int l = layers[static_cast<size_t>(s)];
-    first += v ? l - l / 2 : l;
+    first += v_shape ? ChunkLayers(l, 2, 0) : l;
   }
-  const int second = v ? SecondChunkStarts(layers)[static_cast<size_t>(stage)] : 0;
+  const int second = v_shape ? SecondChunkStarts(layers)[static_cast<size_t>(stage)] : 0;
   return MixOf(p, m, stage, layers[static_cast<size_t>(stage)], first, second);
 }
 
@@ -607,13 +630,13 @@ std::vector<LayerMix> StageLayerMixes(const ParallelPlan& p, const model::ModelS
     for (int l : layers) mixes.push_back({.layers = l});
     return mixes;
   }
-  const bool v = p.schedule == Schedule::kDualPipeV;
-  const std::vector<int> seconds = v ? SecondChunkStarts(layers) : std::vector<int>{};
+  const bool v_shape = p.schedule == Schedule::kDualPipeV;
+  const std::vector<int> seconds = v_shape ? SecondChunkStarts(layers) : std::vector<int>{};
   int first = 0;
   for (int s = 0; s < p.pp; ++s) {
     const int l = layers[static_cast<size_t>(s)];
-    mixes.push_back(MixOf(p, m, s, l, first, v ? seconds[static_cast<size_t>(s)] : 0));
-    first += v ? l - l / 2 : l;
+    mixes.push_back(MixOf(p, m, s, l, first, v_shape ? seconds[static_cast<size_t>(s)] : 0));
+    first += v_shape ? ChunkLayers(l, 2, 0) : l;
   }
   return mixes;
 }

@@ -61,6 +61,11 @@ struct PipelineTask {
 // Model chunks each pipeline rank holds: vp with the interleaved schedule, 2 with
 // dualpipe (one per direction) and dualpipev (down and back up), else 1.
 int ChunksPerRank(const ParallelPlan& plan);
+// The layers of chunk `chunk` of a rank that holds `layers` split into `chunks` (interleaved:
+// vp; dualpipev: 2): the first layers % chunks chunks take one more.
+inline int ChunkLayers(int layers, int chunks, int chunk) {
+  return layers / chunks + (chunk < layers % chunks ? 1 : 0);
+}
 // Whether a rank's chunks split its layers between them (interleaved: vp shares, the first
 // the larger; dualpipev: two), rather than each being a whole stage (dualpipe) or the rank
 // having one.

@@ -459,10 +459,14 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   result.passes.push_back({"enumerate", true, 0, count, watch.Lap()});
   if (plans.empty()) {
     none_valid = true;
-    diags.Error("search",
-                "no plan of the search space fits the " + Str(chips) +
-                    " chips: tp x cp x pp divides the chip count for none of them, or their "
-                    "pipeline shapes were skipped",
+    // A shape skipped for its schedule or layers says why (pp 1 with only dualpipev).
+    const std::string why =
+        skipped.empty()
+            ? "tp x cp x pp divides the chip count for none of them, or their pipeline shapes "
+              "were skipped"
+            : "their pipeline shapes were skipped: " + skipped.begin()->second +
+                  (skipped.size() > 1 ? " (and " + Str(skipped.size() - 1) + " more)" : "");
+    diags.Error("search", "no plan of the search space fits the " + Str(chips) + " chips: " + why,
                 "check the values given for tp, cp, pp, vp and the schedules");
     return diags;
   }

@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <mutex>
 #include <numeric>
-#include <string>
 
 #include "collective/collective.h"
 #include "core/check.h"
@@ -326,7 +325,7 @@ ClassItems BuildItems(const estimate::Scenario& sc, const workload::StageWork& w
   return out;
 }
 
-int ChunkLayers(int layers, int v, int chunk) { return layers / v + (chunk < layers % v ? 1 : 0); }
+using parallel::ChunkLayers;
 
 class Builder {
  public:
@@ -861,7 +860,7 @@ void Builder::BuildStage(int s) {
   // Tied embeddings: the first and last stage all-reduce the embedding's gradient once
   // both are through their flush and gradient reduction (wired to each other in Build).
   OpId embedding_reduce = kNone;
-  if (g_.embedding_grad_bytes > 0 && (s == 0 || s == p_.pp - 1)) {
+  if (g_.embedding_grad_bytes > 0 && (s == 0 || s == parallel::HeadRank(p_))) {
     OpInfo ready{.name = "embedding_grad_ready", .category = Category::kSync};
     const OpId at = Emit(s, StreamKind::kDp, 0, ready);
     prog_.AddDependency(last_task_op, at);
@@ -1750,12 +1749,19 @@ SimResult Extrapolate(Run a, Run b, int64_t m1, int64_t m2, int64_t m, int rank,
   }
   r.passes = rb.passes;  // the longer run's
   r.notes = rb.notes;
+  // Notes are static text: the runs' sizes by the schedule (ExtrapolationRuns).
+  const bool dualpipe = estimated.plan.schedule == parallel::Schedule::kDualPipe ||
+                        estimated.plan.schedule == parallel::Schedule::kDualPipeV;
   r.notes.push_back(
-      "simulated at two shorter steps (" + std::to_string(m1) + " and " + std::to_string(m2) +
-      " micro-batches per pipeline" +
-      (shifted ? ", past a first pair whose shorter step was still warming up" : "") +
-      ") and extrapolated to the step's " + std::to_string(m) +
-      ": past the warm-up each further micro-batch adds the same time");
+      shifted    ? "simulated at two shorter steps (past 2 pp and 3 pp micro-batches per pipeline, "
+                   "the shorter of which was still warming up) and extrapolated to the step's: past "
+                   "the warm-up each further micro-batch adds the same time"
+      : dualpipe ? "simulated at two shorter steps (4 pp and 6 pp micro-batches per pipeline) and "
+                   "extrapolated to the step's: past the warm-up each further micro-batch adds the "
+                   "same time"
+                 : "simulated at two shorter steps (2 pp and 3 pp micro-batches per pipeline) and "
+                   "extrapolated to the step's: past the warm-up each further micro-batch adds the "
+                   "same time");
   b.out.report = std::move(r);
   return std::move(b.out);
 }

@@ -271,12 +271,14 @@ TEST(Simulate, ExtrapolatedStepsAreTheWholeSimulations) {
       {Schedule::kInterleaved, 4, 3, 2, 44, 1, false},
       {Schedule::kZeroBubbleH1, 4, 1, 2, 41, 0, true},
       {Schedule::kDualPipe, 4, 1, 2, 42, 1, false},
+      {Schedule::kDualPipeV, 4, 1, 2, 41, 1, false},
       {Schedule::k1F1B, 4, 1, 2, 40, 3, false},
   };
   for (const Case& c : cases) {
     model::ModelSpec m = model::testing::Llama70B();
     m.seq_len = 2048;
-    m.layers = c.schedule == Schedule::kDualPipe ? 16 : 12 * c.vp;
+    m.layers =
+        c.schedule == Schedule::kDualPipe || c.schedule == Schedule::kDualPipeV ? 16 : 12 * c.vp;
     estimate::Scenario s =
         Make(m, 8 * c.pp * c.dp, 8, c.pp, c.vp, c.micro_batches * c.dp, c.schedule);
     s.plan.zero = c.zero;
@@ -326,11 +328,11 @@ TEST(Simulate, FsdpAgreesWithTheEstimatorAcrossSchedules) {
     int pp, vp;
     Schedule schedule;
   };
-  for (const Case c :
-       {Case{1, 1, Schedule::k1F1B}, Case{4, 1, Schedule::k1F1B}, Case{8, 1, Schedule::k1F1B},
-        Case{4, 5, Schedule::kInterleaved}, Case{8, 5, Schedule::kInterleaved},
-        Case{4, 1, Schedule::kZeroBubbleH1}, Case{8, 1, Schedule::kZeroBubbleH1},
-        Case{8, 1, Schedule::kGPipe}, Case{8, 1, Schedule::kDualPipe}}) {
+  for (const Case c : {Case{1, 1, Schedule::k1F1B}, Case{4, 1, Schedule::k1F1B},
+                       Case{8, 1, Schedule::k1F1B}, Case{4, 5, Schedule::kInterleaved},
+                       Case{8, 5, Schedule::kInterleaved}, Case{4, 1, Schedule::kZeroBubbleH1},
+                       Case{8, 1, Schedule::kZeroBubbleH1}, Case{8, 1, Schedule::kGPipe},
+                       Case{8, 1, Schedule::kDualPipe}, Case{8, 1, Schedule::kDualPipeV}}) {
     estimate::Scenario s = Make(model::testing::Llama70B(), 1024, 4, c.pp, c.vp, 1024, c.schedule);
     s.plan.zero = 3;
     s.plan.recompute = parallel::Recompute::kSelective;
@@ -1237,8 +1239,9 @@ TEST(Simulate, ExtrapolatedBreakdownsStayNonNegative) {
 // Every schedule, extrapolated or whole, with stragglers and ZeRO 3: no negative term, and
 // the terms add up to the step.
 TEST(Simulate, BreakdownsAreNonNegativeAndAddUpToTheStep) {
-  for (const Schedule schedule : {Schedule::k1F1B, Schedule::kGPipe, Schedule::kInterleaved,
-                                  Schedule::kZeroBubbleH1, Schedule::kDualPipe}) {
+  for (const Schedule schedule :
+       {Schedule::k1F1B, Schedule::kGPipe, Schedule::kInterleaved, Schedule::kZeroBubbleH1,
+        Schedule::kDualPipe, Schedule::kDualPipeV}) {
     for (const int micro_batches : {8, 16, 200}) {
       for (const int zero : {1, 3}) {
         model::ModelSpec m = model::testing::Llama70B();
@@ -1516,7 +1519,8 @@ TEST(Simulate, EachCollectiveRowIsItsOwnTimeAsRun) {
 // The pipeline row's calls are the reported rank's transfers, sent and received, as its
 // simulated program holds them, in every schedule.
 TEST(Simulate, PipelineCallsAreTheRanksTransfers) {
-  for (const Schedule schedule : {Schedule::k1F1B, Schedule::kInterleaved, Schedule::kDualPipe}) {
+  for (const Schedule schedule :
+       {Schedule::k1F1B, Schedule::kInterleaved, Schedule::kDualPipe, Schedule::kDualPipeV}) {
     estimate::Scenario s = Make(model::testing::Gpt3(), 128, 8, 8,
                                 schedule == Schedule::kInterleaved ? 2 : 1, 32, schedule);
     core::Result<SimResult> sim = Simulate(s, {.whole_step = true});

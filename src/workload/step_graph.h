@@ -193,9 +193,8 @@ struct StepGraph {
   double dispatch_bytes = 0;
   double combine_bytes = 0;
   // Tied embeddings, pp > 1 (not dualpipe, whose ranks hold both ends, nor dualpipev, whose
-  // rank 0 does): the word-embedding
-  // gradient the first and last stage all-reduce after the flush, per chip (vocab/tp x h x
-  // the gradient reduction's bytes per element); 0 otherwise.
+  // rank 0 does): the word-embedding gradient the first and last stage all-reduce after the
+  // flush, per chip (vocab/tp x h x the gradient reduction's bytes per element); 0 otherwise.
   double embedding_grad_bytes = 0;
   int shapes = 0;  // distinct operators: ComputeOp::shape is below this
 };
