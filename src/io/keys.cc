@@ -1094,12 +1094,16 @@ const std::vector<Field<parallel::ParallelPlan>>& PlanFields() {
           {Bool("flash_attention", "fused attention kernel (stores no s x s scores)")
                .Default("true"),
            [](P& p, const Value& v) { p.flash_attention = v.b; }},
-          {Int("first_stage_layers", "layers on the first pipeline stage; 0 = even split")
+          {Int("first_stage_layers",
+               "layers on the first pipeline rank (with the embedding; with dualpipev also the "
+               "output head); 0 = even split")
                .Default("0")
                .Min(0)
                .Max(1e5),
            [](P& p, const Value& v) { p.first_stage_layers = static_cast<int>(v.i); }},
-          {Int("last_stage_layers", "layers on the last pipeline stage; 0 = even split")
+          {Int("last_stage_layers",
+               "layers on the last pipeline rank (with the output head, but with dualpipev, "
+               "whose rank 0 holds it); 0 = even split")
                .Default("0")
                .Min(0)
                .Max(1e5),
