@@ -1621,10 +1621,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // no O(pp²) cost a plan.)
   constexpr double kDualPipeRunFrom = 0.02;
   constexpr double kDualPipeRunFull = 0.05;
-  // DualPipe's ranks run pass by pass without sends (ListMakespan; dualpipev's FlowMakespan,
-  // a flow stage per chunk) at the schedule's least micro-batches, 2 pp, whose fill and
-  // drain a longer step keeps: once, for the bubble where the stages are unequal (dualpipev:
-  // always) and for where each rank's chunks fall (below).
+  // DualPipe's ranks run pass by pass (ListMakespan, without sends; dualpipev's FlowMakespan,
+  // a flow stage per chunk, with them) at the schedule's least micro-batches, 2 pp, whose
+  // fill and drain a longer step keeps: once, for the bubble where the stages are unequal
+  // (dualpipev: always) and for where each rank's chunks fall (below).
   parallel::ParallelPlan dualpipe_least = p;
   dualpipe_least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
   std::vector<std::vector<PassSpan>> dualpipe_spans;  // per rank, its passes
@@ -1676,8 +1676,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                      : FlowStage{.layer = chunk(0, 0), .layers = 1};
         }
       }
-      // Its sends in the flow: the fill's and drain's wait for them (MT-NLG at pp 35: 136 a
-      // step charged whole were +0.5 % of the simulator, the flow's +0.0 %).
+      // Its sends in the flow: the fill's and drain's wait for them (MT-NLG at pp 35: its 136
+      // charged whole were +0.5 % of the simulator's step, in the flow -0.1 %).
       dualpipe_run =
           FlowMakespan(dualpipe_least, PipelineOrders(dualpipe_least), flow, &dualpipe_spans,
                        flow_arrays.Get(), send_time * send_stretch(times[critical]));

@@ -176,10 +176,9 @@ std::string DualPipeVLayersHint(int layers, int pp) {
   for (int d = std::min(pp - 1, layers / 2); d >= 2 && below == 0; --d) {
     if (layers % d == 0) below = d;
   }
-  const std::string even =
-      below > 0 ? "pp " + Str(below) + " splits the " + Str(layers) +
-                      " layers evenly with two or more a rank"
-                : std::string();
+  const std::string even = below > 0 ? "pp " + Str(below) + " splits the " + Str(layers) +
+                                           " layers evenly with two or more a rank"
+                                     : std::string();
   if (layers < 2 * pp) return even.empty() ? "use a smaller pp" : even;
   return (even.empty() ? "" : even + "; or ") +
          "set first_stage_layers/last_stage_layers (with dualpipev rank 0, the first, also "

@@ -105,8 +105,8 @@ int DeferredBackwards(const ParallelPlan& plan, int stage);
 // micro-batch or chunk, so that with plan.overlap.ep each one's expert all-to-alls hide
 // behind the other's compute. A pass's own compute cannot hide them: its experts wait for
 // the dispatch, its next layer for the combine. With dualpipe and dualpipev the partners are
-// the F&B chunks (DeepSeek-V3 technical report, Sec. 3.2.1; InFusedPair). With 1F1B, interleaved 1F1B and
-// zb-h1 they are the steady state's pairs, as Megatron-Core's combined 1F1B all-to-all
+// the F&B chunks (DeepSeek-V3 technical report, Sec. 3.2.1; InFusedPair). With 1F1B, interleaved
+// 1F1B and zb-h1 they are the steady state's pairs, as Megatron-Core's combined 1F1B all-to-all
 // overlap merges them: each forward after the warm-up with the backward that follows it
 // (a rank without warm-up forwards, whose forward and backward of a micro-batch come
 // together: each backward with the next micro-batch's forward). Warm-up forwards,
