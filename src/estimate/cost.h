@@ -127,6 +127,14 @@ struct TpScratch {
   std::vector<Pair> pairs;
   std::vector<std::pair<bool, int>> groups;  // (expert, run)
   std::vector<double> beside;
+  // Room for `n` calls and GEMMs, so that the lists do not grow a push at a time.
+  void Reserve(size_t n) {
+    anchors.reserve(n);
+    group.reserve(n);
+    pairs.reserve(n);
+    groups.reserve(8);
+    beside.reserve(n);
+  }
 };
 
 // Whether a tensor-parallel call may overlap `op`: a linear layer's GEMM, recomputed ones

@@ -1209,6 +1209,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     double exposed = -1;
   } tp_last;
   std::vector<std::pair<int, double>> tp_runs;
+  // Room for a stage's calls and GEMMs at once, so that they do not grow a push at a time
+  // (Llama 3 405B: 98 allocations an estimate, 88 so).
+  tp_gemms.reserve(64);
+  tp_calls.reserve(64);
+  tp_runs.reserve(8);
+  tp_last.calls.reserve(64);
+  tp_last.runs.reserve(8);
+  tp_scratch.Reserve(64);
   double sum_stage_time = 0;
   double sum_weight_grad = 0;
   double sum_dualpipe_slot = 0;  // F&B + B - 3W summed over the stages
