@@ -267,8 +267,6 @@ struct ChunkClass {
   network::SmallVector<double, 8> forward_shift, backward_shift;
 };
 
-// Chunk `k` of `v` of a rank with `layers` layers: Megatron's split, the first chunks one
-// layer more (the simulator's split).
 using parallel::ChunkLayers;
 
 struct PipelineSpans {
@@ -1071,13 +1069,6 @@ PipelineSpans InterleavedPipeline(const std::vector<ChunkClass>& classes, int p,
   return out;
 }
 
-// Dualpipev's sends a micro-batch on pipeline rank `rank`: a forward's and a backward's per
-// chunk, but none at the V's ends (rank 0's head computes the loss, rank pp - 1 turns the
-// micro-batch to itself): 2 there, 4 on the others.
-double SendsPerMicroBatch(const parallel::ParallelPlan& p, int rank) {
-  return rank == 0 || rank == p.pp - 1 ? 2 : 4;
-}
-
 // The share of pipeline rank `stage`'s forward and backward passes that run beside a
 // partner whose compute hides their all-to-alls (parallel::CountPartneredPasses), of all
 // of them and, with the interleaved schedule, per model chunk and direction. O(pp·vp).
@@ -1523,6 +1514,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
     return 1 / (1 - std::min(0.5, (t.ep_forward + t.ep_backward) / t.Total()));
   };
+  // Dualpipev's send in its runs of the orders: beside the busiest class's passes.
+  const double v_send_s = v_shape ? send_time * send_stretch(times[critical]) : 0.0;
   const int micro_batches = g.micro_batches;
   PipelineSpans spans;  // interleaved: the makespans and rank 0's chunk times
   if (interleaved) {
@@ -1665,7 +1658,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         const auto [paired_f, paired_b] = ep_shift(vc.ep_paired);
         const int held = std::max(1, g.stages[c].layers);
         for (int k = 0; k < 2; ++k) {
-          const double share = static_cast<double>(ChunkLayers(held, 2, k)) / held;
+          const double share = static_cast<double>(parallel::RankChunkLayers(p, held, k)) / held;
           // The embedding's passes in the first chunk, the head's in the second.
           const StagePasses own = k == 1 ? vc.head
                                          : StagePasses{vc.extra.forward - vc.head.forward,
@@ -1685,10 +1678,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         }
       }
       // Its sends in the flow: the fill's and drain's wait for them (MT-NLG at pp 35: its 136
-      // charged whole were +0.5 % of the simulator's step, in the flow -0.1 %).
-      dualpipe_run =
-          FlowMakespan(dualpipe_least, PipelineOrders(dualpipe_least), flow, &dualpipe_spans,
-                       flow_arrays.Get(), send_time * send_stretch(times[critical]));
+      // charged whole were +0.5 % of the simulator's step, in the flow -0.1 %, +0.4 % with
+      // its ends' halved blocking sends weighed: docs/validation.md).
+      dualpipe_run = FlowMakespan(dualpipe_least, PipelineOrders(dualpipe_least), flow,
+                                  &dualpipe_spans, flow_arrays.Get(), v_send_s);
       return dualpipe_run;
     }
     std::vector<StagePasses> stages(static_cast<size_t>(p.pp));
@@ -1804,8 +1797,15 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         return std::max(0.0, sum_stage_time - t.Total() - (sum_weight_grad - t.weight_grad) -
                                  deferred * ((p.pp - 1) * t.weight_grad - (w0 - t.weight_grad)));
       }
-      case parallel::Schedule::kDualPipe:
-      case parallel::Schedule::kDualPipeV: {
+      case parallel::Schedule::kDualPipeV:
+        // The rank's end in the run and the steady state's pace past 2 pp micro-batches,
+        // less its passes (rank 7 of GPT-3 175B at pp 8 ends 23 ms past the busiest rank's
+        // bubble plus its imbalance of one pass; the busiest's mean pass as the pace,
+        // unpaired passes included, left the 1T MoE example 9-10 % slow at 32 and 64
+        // micro-batches: docs/validation.md).
+        return std::max(0.0, v_end[static_cast<size_t>(rank)] +
+                                 std::max(0.0, mb - 2.0 * p.pp) * v_pace - mb * t.Total());
+      case parallel::Schedule::kDualPipe: {
         // DeepSeek-V3 Table 2: (pp/2 - 1)(F&B + B - 3W), B the whole backward and W its
         // weight part, F&B taken as a stage's forward and backward with their exposed
         // communication (Total()); the mean over the stages. An approximation of the
@@ -1817,15 +1817,6 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         // and it ends about with the busiest (where its data-parallel tail starts).
         const double imbalance =
             std::max(0.0, mb - 2.0 * p.pp) * std::max(0.0, slowest_pair - t.Total());
-        // Dualpipev: the rank's end in the run and the steady state's pace past 2 pp
-        // micro-batches, less its passes (rank 7 of GPT-3 175B at pp 8 ends 23 ms past the
-        // busiest rank's bubble plus its imbalance of one pass; the 1T MoE example's rank 0,
-        // lighter, waited the busiest's mean pass, unpaired ones included, out on each
-        // further micro-batch: +5 % at 32 micro-batches).
-        if (v_shape) {
-          return std::max(0.0, v_end[static_cast<size_t>(rank)] +
-                                   std::max(0.0, mb - 2.0 * p.pp) * v_pace - mb * t.Total());
-        }
         // The run's: a lighter rank's is the busiest's plus the imbalance of one pass, as
         // with 1F1B.
         const double run = fill_drain_dualpipe + (slowest_pair - t.Total());
@@ -1855,7 +1846,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   auto chunk_layers_of = [&](int rank, int layers, int k) {
     return p.schedule == parallel::Schedule::kDualPipe
                ? g.stages[class_of[static_cast<size_t>(parallel::VirtualStage(p, rank, k))]].layers
-               : ChunkLayers(layers, parallel::ChunksPerRank(p), k);
+               : parallel::RankChunkLayers(p, layers, k);
   };
   auto price_dp = [&](int rank, const std::vector<Held>& held, const StageTimes& tc,
                       std::vector<CommSummary>* comms, Zero3Layer* layer_only) -> double {
@@ -1917,7 +1908,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     double nic_passes = 0;  // the passes' time
     if (p.overlap_dp && !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
       if (p.pp > 1 && !place.pp.group.InsideDomain()) {
-        nic_sends = (fill_drain_sends + 2.0 * mb * v) * send_time;
+        // Dualpipev's fill and drain sends are among its ranks' own (SendsPerMicroBatch).
+        nic_sends = (v_shape ? mb * parallel::SendsPerMicroBatch(p, rank)
+                             : fill_drain_sends + 2.0 * mb * v) *
+                    send_time;
       }
       double nic_calls = 0;  // the passes' other calls on the NIC
       if (p.zero < 3) {
@@ -2354,10 +2348,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const auto orders_a = PipelineOrders(sample.a);
       const auto orders_b = sample.periods == 0 ? decltype(orders_a){} : PipelineOrders(sample.b);
       auto extrapolated = [&](const std::vector<FlowStage>& stages) {
-        const double a = FlowMakespan(sample.a, orders_a, stages, nullptr, flow_arrays.Get());
-        const double b = sample.periods == 0
-                             ? a
-                             : FlowMakespan(sample.b, orders_b, stages, nullptr, flow_arrays.Get());
+        const double a =
+            FlowMakespan(sample.a, orders_a, stages, nullptr, flow_arrays.Get(), v_send_s);
+        const double b = sample.periods == 0 ? a
+                                             : FlowMakespan(sample.b, orders_b, stages, nullptr,
+                                                            flow_arrays.Get(), v_send_s);
         return a + (b - a) * static_cast<double>(sample.periods);
       };
       zero3_flow = extrapolated(with);
@@ -2378,11 +2373,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
 
   // The critical rank: the one whose step is the longest, its passes, the bubble they leave
   // the others and its exposed data-parallel time (the pipeline's sends are the same for
-  // every rank). The data-parallel traffic differs between stages (the embedding's and the
-  // output head's parameters, uneven stages), and under ZeRO-3 it can outweigh the passes.
-  // Ties go to the longer passes, then to the lower rank; the optimizer steps, which differ
-  // by the embedding's or head's shard at most, are not weighed. A few stage classes,
-  // dualpipe's pp/2 pairs: each priced once.
+  // every rank but dualpipev's blocking ones). The data-parallel traffic differs between
+  // stages (the embedding's and the output head's parameters, uneven stages), and under
+  // ZeRO-3 it can outweigh the passes. Ties go to the longer passes, then to the lower rank;
+  // the optimizer steps, which differ by the embedding's or head's shard at most, are not
+  // weighed. A few stage classes, dualpipe's pp/2 pairs: each priced once; dualpipev's
+  // ranks each (their ends in the run differ within a class).
   StageTimes tc = times[critical];
   std::vector<Held> held = {{&g.stages[critical], 1.0}};
   r.critical_stage = g.stages[critical].first_stage;

@@ -11,6 +11,10 @@
 //     neighbour's heavier chunk (a head on a lighter last stage paces every group); the
 //     distributed optimizer's parameter gathers hide in the fill (estimate.cc,
 //     InterleavedPipeline, SteadyLanes)
+//   dualpipe: DeepSeek-V3's (pp/2 − 1)(F&B + B − 3W) on near-equal ranks, the ranks' orders
+//     run pass by pass at 2 pp micro-batches where they differ; dualpipev: always run so,
+//     with the sends in the run, each rank's end there plus the busiest rank's F&B chunks
+//     for each further micro-batch (estimate.cc, bubble_of)
 //   + exposed data-parallel traffic (what the last backward / first forward cannot hide)
 //   + exposed expert-parallel all-to-all (all of it, or with overlap.ep what the stage's
 //     compute cannot hide, on the share of passes that have a partner; interleaved, per
@@ -197,8 +201,8 @@ struct StepReport {
   double hfu = 0;                // hardware FLOPs (incl. recompute) / (chips · bf16 peak · time)
   double bubble_fraction = 0;    // bubble / step time
   int micro_batches = 0;
-  int critical_stage = 0;
-  PassTimes passes;  // of the critical stage
+  int critical_stage = 0;  // the pipeline rank that ends the step (dualpipe: below pp / 2)
+  PassTimes passes;        // of the critical stage
   TimeBreakdown time;
   MoeBreakdown moe;
   std::vector<CommSummary> comms;

@@ -243,7 +243,7 @@ namespace {
 double RunFlows(const parallel::ParallelPlan& plan,
                 const std::vector<std::vector<parallel::PipelineTask>>& orders,
                 const std::vector<FlowStage>& stages, std::vector<std::vector<PassSpan>>* spans,
-                FlowArrays::Arrays& arrays, double send);
+                FlowArrays::Arrays& arrays, double send_s);
 }  // namespace
 
 std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(
@@ -262,12 +262,12 @@ double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowSt
 double FlowMakespan(const parallel::ParallelPlan& plan,
                     const std::vector<std::vector<parallel::PipelineTask>>& orders,
                     const std::vector<FlowStage>& stages, std::vector<std::vector<PassSpan>>* spans,
-                    FlowArrays* kept, double send) {
+                    FlowArrays* kept, double send_s) {
   if (kept == nullptr) {
     FlowArrays own;
-    return RunFlows(plan, orders, stages, spans, own.arrays(), send);
+    return RunFlows(plan, orders, stages, spans, own.arrays(), send_s);
   }
-  return RunFlows(plan, orders, stages, spans, kept->arrays(), send);
+  return RunFlows(plan, orders, stages, spans, kept->arrays(), send_s);
 }
 
 namespace {
@@ -275,7 +275,7 @@ namespace {
 double RunFlows(const parallel::ParallelPlan& plan,
                 const std::vector<std::vector<parallel::PipelineTask>>& orders,
                 const std::vector<FlowStage>& stages, std::vector<std::vector<PassSpan>>* spans,
-                FlowArrays::Arrays& arrays, double send) {
+                FlowArrays::Arrays& arrays, double send_s) {
   const int p = plan.pp;
   const size_t m = static_cast<size_t>(plan.MicroBatches());
   const int last = parallel::VirtualStages(plan) - 1;
@@ -333,8 +333,8 @@ double RunFlows(const parallel::ParallelPlan& plan,
       // An input from virtual stage `from` of chunk `chunk`'s direction, done at `end`
       // (kPending if not yet): there a send later when another rank ran it.
       auto arrived = [&](double end, int from, int chunk) {
-        if (end < 0 || send <= 0) return end;
-        return parallel::RankOfVirtual(plan, from, chunk) == r ? end : end + send;
+        if (end < 0 || send_s <= 0) return end;
+        return parallel::RankOfVirtual(plan, from, chunk) == r ? end : end + send_s;
       };
       for (; i < order.size(); ++i, ++done, moved = true) {
         const parallel::PipelineTask& t = order[i];

@@ -111,7 +111,7 @@ double FlowMakespan(const parallel::ParallelPlan& plan,
                     const std::vector<std::vector<parallel::PipelineTask>>& orders,
                     const std::vector<FlowStage>& stages,
                     std::vector<std::vector<PassSpan>>* spans = nullptr,
-                    FlowArrays* arrays = nullptr, double send = 0);
+                    FlowArrays* arrays = nullptr, double send_s = 0);
 // Every rank's PipelineOrder.
 std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(const parallel::ParallelPlan& plan);
 

@@ -309,14 +309,18 @@ MemoryBreakdown StageMemoryOf(const model::ParameterCount& c, const model::Model
     per_micro_batch = tokens * ((layers - moe_layers) * full_layer + moe_layers * moe_layer);
   }
   b.activations = per_micro_batch * InFlightMicroBatches(p, stage);
-  if (p.schedule == Schedule::kDualPipeV && layers > 0) {
-    // Per chunk: 2pp - r micro-batches of the first (the odd layer of an odd count), r + 1
-    // of the second, which the prediction modules join on rank 0 (they follow the head).
-    const int second = ChunkLayers(stage_layers, 2, 1) + mix.mtp;
-    const int first = layers - second;
-    b.activations = per_micro_batch / layers *
-                    (first * std::min<double>(p.MicroBatches(), 2.0 * p.pp - stage) +
-                     second * std::min<double>(p.MicroBatches(), stage + 1.0));
+  if (p.schedule == Schedule::kDualPipeV) {
+    // Per chunk, each with its own layers and kinds (ChunkInFlight): the prediction modules
+    // join rank 0's second chunk (they follow the head).
+    auto chunk_bytes = [&](int n, int moe) {
+      return p.recompute == Recompute::kFull ? tokens * n * a.layer_input / seq_div
+                                             : tokens * ((n - moe) * full_layer + moe * moe_layer);
+    };
+    const int second_moe = std::min(mix.second_moe, stage_layers) + (mix.mtp_moe ? mix.mtp : 0);
+    const int second = RankChunkLayers(p, stage_layers, 1) + mix.mtp;
+    b.activations =
+        chunk_bytes(layers - second, moe_layers - second_moe) * ChunkInFlight(p, stage, 0) +
+        chunk_bytes(second, second_moe) * ChunkInFlight(p, stage, 1);
   }
   if (p.recompute == Recompute::kFull) {
     // The layer being recomputed, whole with its scores: the larger of the stage's kinds.

@@ -129,6 +129,9 @@ double StageParameters(const model::ModelSpec& m, const ParallelPlan& p, int sta
 StageParameterSplit StageLinearParts(const model::ParameterCount& counts, const model::ModelSpec& m,
                                      const ParallelPlan& p, const LayerMix& mix);
 
+// What a chip of pipeline rank `stage` (holding `stage_layers` layers) keeps at its peak;
+// with dualpipev the activations of its two chunks each at their own in-flight count
+// (ChunkInFlight).
 MemoryBreakdown StageMemory(const model::ModelSpec& m, const ParallelPlan& p, int stage,
                             int stage_layers);
 

@@ -552,34 +552,34 @@ namespace {
 
 // The model layer that each rank's second chunk starts at with dualpipev: after every
 // rank's first chunk (ranks 0..pp-1 going down), and the second chunks of the ranks below
-// it (coming back up). A rank's first chunk takes the odd layer of an odd count.
-std::vector<int> SecondChunkStarts(const std::vector<int>& layers) {
+// it (coming back up). A rank's chunks split its layers as RankChunkLayers says.
+std::vector<int> SecondChunkStarts(const ParallelPlan& p, const std::vector<int>& layers) {
   int firsts = 0;
-  for (int l : layers) firsts += ChunkLayers(l, 2, 0);
+  for (int l : layers) firsts += RankChunkLayers(p, l, 0);
   std::vector<int> out(layers.size());
   int after = firsts;
   for (size_t r = layers.size(); r-- > 0;) {
     out[r] = after;
-    after += ChunkLayers(layers[r], 2, 1);
+    after += RankChunkLayers(p, layers[r], 1);
   }
   return out;
 }
 
 // The layer mix of pipeline rank `stage`, which holds `stage_layers` layers; without
 // interleaving they are the model's layers from `first` on, with dualpipev its first
-// chunk's (ChunkLayers) from `first` and its second's from `second`.
+// chunk's (RankChunkLayers) from `first` and its second's from `second`.
 LayerMix MixOf(const ParallelPlan& p, const model::ModelSpec& m, int stage, int stage_layers,
                int first, int second) {
   LayerMix mix;
   mix.layers = stage_layers;
   const bool uneven = p.first_stage_layers > 0 || p.last_stage_layers > 0;
   if (p.schedule == Schedule::kDualPipeV) {
-    for (const auto& [begin, n] : {std::pair{first, ChunkLayers(stage_layers, 2, 0)},
-                                   std::pair{second, ChunkLayers(stage_layers, 2, 1)}}) {
-      const int end = std::min(begin + n, m.layers);
-      mix.moe += model::MoeLayersIn(m, begin, end);
-      mix.windowed += model::WindowedLayersIn(m, begin, end);
-    }
+    const int end_first = std::min(first + RankChunkLayers(p, stage_layers, 0), m.layers);
+    const int end_second = std::min(second + RankChunkLayers(p, stage_layers, 1), m.layers);
+    mix.second_moe = model::MoeLayersIn(m, second, end_second);
+    mix.moe = model::MoeLayersIn(m, first, end_first) + mix.second_moe;
+    mix.windowed = model::WindowedLayersIn(m, first, end_first) +
+                   model::WindowedLayersIn(m, second, end_second);
   } else if (p.vp > 1 && !uneven && m.layers % (p.pp * p.vp) == 0) {
     // Interleaved: chunk c of this rank is model chunk c·pp + stage.
     const int chunk = m.layers / (p.pp * p.vp);
@@ -614,9 +614,9 @@ LayerMix StageLayerMix(const ParallelPlan& p, const model::ModelSpec& m, int sta
   int first = 0;
   for (int s = 0; s < stage; ++s) {
     const int l = layers[static_cast<size_t>(s)];
-    first += v_shape ? ChunkLayers(l, 2, 0) : l;
+    first += v_shape ? RankChunkLayers(p, l, 0) : l;
   }
-  const int second = v_shape ? SecondChunkStarts(layers)[static_cast<size_t>(stage)] : 0;
+  const int second = v_shape ? SecondChunkStarts(p, layers)[static_cast<size_t>(stage)] : 0;
   return MixOf(p, m, stage, layers[static_cast<size_t>(stage)], first, second);
 }
 
@@ -630,12 +630,12 @@ std::vector<LayerMix> StageLayerMixes(const ParallelPlan& p, const model::ModelS
     return mixes;
   }
   const bool v_shape = p.schedule == Schedule::kDualPipeV;
-  const std::vector<int> seconds = v_shape ? SecondChunkStarts(layers) : std::vector<int>{};
+  const std::vector<int> seconds = v_shape ? SecondChunkStarts(p, layers) : std::vector<int>{};
   int first = 0;
   for (int s = 0; s < p.pp; ++s) {
     const int l = layers[static_cast<size_t>(s)];
     mixes.push_back(MixOf(p, m, s, l, first, v_shape ? seconds[static_cast<size_t>(s)] : 0));
-    first += v_shape ? ChunkLayers(l, 2, 0) : l;
+    first += v_shape ? RankChunkLayers(p, l, 0) : l;
   }
   return mixes;
 }
@@ -733,11 +733,10 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
       // pp - s of its own.
       return std::min<double>(m / 2, p.pp - stage);
     case Schedule::kDualPipeV:
-      // Rank r holds 2pp - r micro-batches of its first chunk and r + 1 of its second at its
-      // peak (the first forward of the steady state), 2pp + 1 chunks of half its layers:
-      // DualPipe's PP + 1 at PP = 2 pp stages (deepseek-ai/DualPipe). (Chunks of unequal
-      // layers, an odd count or the prediction modules: StageMemory weighs each.)
-      return std::min<double>(m, p.pp + 0.5);
+      // 2pp + 1 chunks of half its layers (ChunkInFlight): DualPipe's PP + 1 at PP = 2 pp
+      // stages (deepseek-ai/DualPipe). (Chunks of unequal layers, an odd count or the
+      // prediction modules: StageMemory weighs each.)
+      return (ChunkInFlight(p, stage, 0) + ChunkInFlight(p, stage, 1)) / 2;
     case Schedule::kZeroBubbleH1:
       // Rank s defers s weight gradients, each holding less than a whole micro-batch's
       // activations: within 1F1B's bound of pp micro-batches (Qi et al. 2023, Sec. 3.1).
@@ -752,10 +751,16 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
   return m;
 }
 
+double ChunkInFlight(const ParallelPlan& p, int stage, int chunk) {
+  if (p.schedule != Schedule::kDualPipeV) return InFlightMicroBatches(p, stage);
+  // Rank r's first forward of the steady state: 2pp - r of its first chunk's micro-batches
+  // (its warm-up's 2(pp - r - 1) and r + 1 forwards, and that one) and r + 1 of its second.
+  const double m = p.MicroBatches();
+  return std::min(m, chunk == 0 ? 2.0 * p.pp - stage : stage + 1.0);
+}
+
 double FirstChunkInFlight(const ParallelPlan& p) {
-  // Dualpipev: rank 0 forwards 2pp - 1 micro-batches through its first chunk before its
-  // first backward, and one more before its first backward of that chunk.
-  if (p.schedule == Schedule::kDualPipeV) return std::min<double>(p.MicroBatches(), 2.0 * p.pp);
+  if (p.schedule == Schedule::kDualPipeV) return ChunkInFlight(p, 0, 0);
   if (p.schedule != Schedule::kInterleaved || p.vp <= 1) return InFlightMicroBatches(p, 0);
   // Rank 0 runs forwards in groups of pp micro-batches per chunk (forward k: chunk
   // (k / pp) mod vp); its first backward of chunk 0 is backward (vp - 1)·pp, after

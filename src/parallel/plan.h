@@ -111,8 +111,11 @@ struct ParallelPlan {
   hardware::Precision optimizer_state_precision = hardware::Precision::kFp32;
   GradReduce grad_reduce = GradReduce::kAuto;
   bool flash_attention = true;
-  int first_stage_layers = 0;  // 0 = even split (Megatron decoder_first_pipeline_num_layers)
-  int last_stage_layers = 0;   // 0 = even split
+  // Layers of the first and last pipeline ranks (the embedding's, and the head's but with
+  // dualpipev, whose rank 0 holds both); 0 = even split (Megatron
+  // decoder_first_pipeline_num_layers, decoder_last_pipeline_num_layers).
+  int first_stage_layers = 0;
+  int last_stage_layers = 0;
   bool overlap_dp = true;
   bool overlap_tp = false;
   // Megatron-LM's asynchronous tensor-parallel backward: a column-parallel layer's input
@@ -193,9 +196,10 @@ int HeadRank(const ParallelPlan& plan);
 // multi-token prediction modules (DeepSeek-V3 places them with it).
 struct LayerMix {
   int layers = 0;
-  int moe = 0;       // of `layers`, MoE layers
-  int windowed = 0;  // of `layers`, sliding-window attention layers
-  int mtp = 0;       // multi-token prediction modules (each one layer of the last kind)
+  int moe = 0;         // of `layers`, MoE layers
+  int windowed = 0;    // of `layers`, sliding-window attention layers
+  int second_moe = 0;  // dualpipev: of `moe`, its second chunk's (RankChunkLayers)
+  int mtp = 0;         // multi-token prediction modules (each one layer of the last kind)
   bool mtp_moe = false;
   bool mtp_windowed = false;
   bool operator==(const LayerMix&) const = default;
@@ -238,6 +242,10 @@ hardware::Precision SixteenBit(const ParallelPlan& plan);
 // Micro-batches whose activations stage `stage` holds at its peak (Megatron's warm-up
 // count + 1), in units of whole-stage micro-batches; at most the number of micro-batches.
 double InFlightMicroBatches(const ParallelPlan& plan, int stage);
+// Micro-batches of chunk `chunk` of pipeline rank `stage` in flight at the rank's peak:
+// with dualpipev 2pp - stage of its first chunk and stage + 1 of its second (each of
+// RankChunkLayers' layers), else InFlightMicroBatches.
+double ChunkInFlight(const ParallelPlan& plan, int stage, int chunk);
 // Micro-batches whose activations the first stage's first model chunk holds at its peak:
 // InFlightMicroBatches(plan, 0) but with the interleaved schedule, whose rank 0 holds more
 // of chunk 0 than the chunks' mean (2·pp at vp 2, against pp + (pp - 1)/vp), and dualpipev,

@@ -162,6 +162,20 @@ bool ChunksSplitStages(const ParallelPlan& plan) {
   return plan.schedule == Schedule::kInterleaved || plan.schedule == Schedule::kDualPipeV;
 }
 
+int RankChunkLayers(const ParallelPlan& plan, int layers, int chunk) {
+  if (plan.schedule == Schedule::kInterleaved) return ChunkLayers(layers, plan.vp, chunk);
+  if (plan.schedule == Schedule::kDualPipeV) return ChunkLayers(layers, 2, chunk);
+  return layers;
+}
+
+bool IsDualPipe(const ParallelPlan& plan) {
+  return plan.schedule == Schedule::kDualPipe || plan.schedule == Schedule::kDualPipeV;
+}
+
+int SendsPerMicroBatch(const ParallelPlan& plan, int rank) {
+  return rank == 0 || rank == plan.pp - 1 ? 2 : 4;
+}
+
 std::vector<int> HeldStages(const ParallelPlan& plan, int rank) {
   if (plan.schedule == Schedule::kDualPipe) return {rank, plan.pp - 1 - rank};
   return {rank};

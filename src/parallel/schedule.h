@@ -61,15 +61,28 @@ struct PipelineTask {
 // Model chunks each pipeline rank holds: vp with the interleaved schedule, 2 with
 // dualpipe (one per direction) and dualpipev (down and back up), else 1.
 int ChunksPerRank(const ParallelPlan& plan);
-// The layers of chunk `chunk` of a rank that holds `layers` split into `chunks` (interleaved:
-// vp; dualpipev: 2): the first layers % chunks chunks take one more.
+// The layers of chunk `chunk` of `layers` split into `chunks`: the first layers % chunks
+// chunks take one more.
 inline int ChunkLayers(int layers, int chunks, int chunk) {
   return layers / chunks + (chunk < layers % chunks ? 1 : 0);
 }
-// Whether a rank's chunks split its layers between them (interleaved: vp shares, the first
-// the larger; dualpipev: two), rather than each being a whole stage (dualpipe) or the rank
-// having one.
+// Whether a rank's chunks split its layers between them (interleaved: vp shares;
+// dualpipev: two), rather than each being a whole stage (dualpipe) or the rank having one.
 bool ChunksSplitStages(const ParallelPlan& plan);
+// The layers of chunk `chunk` of a pipeline rank that holds `layers`: interleaved's first
+// chunks take the odd ones (Megatron-LM), and dualpipev's first chunk an odd one (its
+// second holds fewer micro-batches, r + 1 against 2pp - r, and would keep less memory with
+// it, but rank 0's second chunk is the head's, at the V's turn: DeepSeek-V3 with 3 layers
+// there ran 7.8 % longer so, 57 GiB against 74); one chunk otherwise holds them all
+// (dualpipe's chunks are whole stages).
+int RankChunkLayers(const ParallelPlan& plan, int layers, int chunk);
+// Whether the schedule is DualPipe or its half, DualPipeV (fused F&B chunks, zero-bubble
+// phases, their extrapolation from 4 pp micro-batches).
+bool IsDualPipe(const ParallelPlan& plan);
+// Dualpipev's pipeline sends per micro-batch from rank `rank`: a forward's and a
+// backward's out of each chunk, but none at the V's ends (rank 0's head computes the loss,
+// rank pp - 1 passes a micro-batch to itself): 2 there, 4 on the others.
+int SendsPerMicroBatch(const ParallelPlan& plan, int rank);
 
 // Where chunk `chunk` of pipeline rank `rank` sits: the position of its layers in the
 // order a micro-batch passes through them (0..VirtualStages()-1), and the pipeline stage
@@ -101,6 +114,12 @@ std::vector<PipelineTask> PipelineOrder(const ParallelPlan& plan, int stage);
 // dualpipev 2pp - stage - 1 of its 2m; none otherwise. O(1).
 int DeferredBackwards(const ParallelPlan& plan, int stage);
 
+// Whether task `i` of `order` runs in a fused F&B chunk (dualpipe, dualpipev): a forward
+// marked fused, or the backward after it.
+inline bool InFusedPair(const std::vector<PipelineTask>& order, size_t i) {
+  return order[i].fused || (i > 0 && order[i - 1].fused);
+}
+
 // Which tasks of `order` (PipelineOrder(plan, stage)) run beside a pass of another
 // micro-batch or chunk, so that with plan.overlap.ep each one's expert all-to-alls hide
 // behind the other's compute. A pass's own compute cannot hide them: its experts wait for
@@ -112,12 +131,6 @@ int DeferredBackwards(const ParallelPlan& plan, int stage);
 // together: each backward with the next micro-batch's forward). Warm-up forwards,
 // cool-down backwards, weight passes, GPipe's passes and a lone micro-batch have no
 // partner. O(order).
-// Whether task `i` of `order` runs in a fused F&B chunk (dualpipe, dualpipev): a forward
-// marked fused, or the backward after it.
-inline bool InFusedPair(const std::vector<PipelineTask>& order, size_t i) {
-  return order[i].fused || (i > 0 && order[i - 1].fused);
-}
-
 std::vector<bool> OverlapPartners(const ParallelPlan& plan, int stage,
                                   const std::vector<PipelineTask>& order);
 

@@ -464,8 +464,10 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
         skipped.empty()
             ? "tp x cp x pp divides the chip count for none of them, or their pipeline shapes "
               "were skipped"
-            : "their pipeline shapes were skipped: " + skipped.begin()->second +
-                  (skipped.size() > 1 ? " (and " + Str(skipped.size() - 1) + " more)" : "");
+            : Str(skipped.size()) + " pipeline " +
+                  (skipped.size() > 1 ? "shapes were" : "shape was") + " skipped (" +
+                  skipped.begin()->second + (skipped.size() > 1 ? ", ..." : "") +
+                  "), and tp x cp x pp divides the chip count for no other";
     diags.Error("search", "no plan of the search space fits the " + Str(chips) + " chips: " + why,
                 "check the values given for tp, cp, pp, vp and the schedules");
     return diags;
