@@ -198,10 +198,9 @@ TEST(StageMemory, FirstStageKeepsTheEmbeddingDropoutMasks) {
       masks, 1);
 }
 
-// DualPipe (DeepSeek-V3 Table 2): a middle rank holds two stages' weights and gradients,
-// pp + 1 micro-batches of activations in all (pp - s of stage s and s + 1 of stage
-// pp-1-s), and under ZeRO the same optimizer state as 1F1B (sharded over both copies).
-TEST(PeakMemory, DualPipeHoldsTwoStagesAndPpPlusOneMicroBatches) {
+// tp 8 (sequence parallel) x pp 8 x dp 4, 16 micro-batches, ZeRO 1: GPT-3 175B's 96 layers
+// 12 a rank, for the bidirectional schedules against 1F1B.
+ParallelPlan Tp8Pp8Dp4() {
   ParallelPlan p;
   p.tp = 8;
   p.pp = 8;
@@ -209,6 +208,14 @@ TEST(PeakMemory, DualPipeHoldsTwoStagesAndPpPlusOneMicroBatches) {
   p.global_batch_size = 64;
   p.sequence_parallel = true;
   p.zero = 1;
+  return p;
+}
+
+// DualPipe (DeepSeek-V3 Table 2): a middle rank holds two stages' weights and gradients,
+// pp + 1 micro-batches of activations in all (pp - s of stage s and s + 1 of stage
+// pp-1-s), and under ZeRO the same optimizer state as 1F1B (sharded over both copies).
+TEST(PeakMemory, DualPipeHoldsTwoStagesAndPpPlusOneMicroBatches) {
+  ParallelPlan p = Tp8Pp8Dp4();
   const model::ModelSpec m = Gpt3();  // 96 layers, 12 per stage
   const int rank = 2;
   const MemoryBreakdown one_f_one_b = StageMemory(m, p, rank, 12);
@@ -258,13 +265,7 @@ ParallelPlan DeepSeekFp8Plan() {
 // with tied embeddings no second copy of the word embedding), and pp + 1/2 micro-batches
 // of a rank's layers in flight on every rank; the head's losses on rank 0.
 TEST(PeakMemory, DualPipeVHoldsOneCopyAndTwoPpPlusOneChunks) {
-  ParallelPlan p;
-  p.tp = 8;
-  p.pp = 8;
-  p.dp = 4;
-  p.global_batch_size = 64;
-  p.sequence_parallel = true;
-  p.zero = 1;
+  ParallelPlan p = Tp8Pp8Dp4();
   const model::ModelSpec m = Gpt3();  // tied embeddings, 96 layers, 12 a rank
   double one_f_one_b = 0, v_shape = 0;
   for (int s = 0; s < p.pp; ++s) one_f_one_b += StageParameters(m, p, s, 12);

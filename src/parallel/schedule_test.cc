@@ -269,6 +269,26 @@ TEST(PipelineOrder, DualPipeVFollowsTheReferenceImplementation) {
             "B0:3* W1:3 W0:3");
 }
 
+// The most micro-batches rank `s` of a two-chunk schedule holds at once (forwards run whose
+// backwards have not), in all and per chunk.
+struct InFlight {
+  int peak = 0;
+  int chunk_peak[2] = {0, 0};
+};
+InFlight Peaks(const ParallelPlan& p, int s) {
+  InFlight out;
+  int live[2] = {0, 0};
+  for (const PipelineTask& t : PipelineOrder(p, s)) {
+    const size_t c = static_cast<size_t>(t.chunk);
+    if (t.pass == Pass::kForward) {
+      out.chunk_peak[c] = std::max(out.chunk_peak[c], ++live[c]);
+      out.peak = std::max(out.peak, live[0] + live[1]);
+    }
+    if (t.pass == Pass::kBackward) --live[c];
+  }
+  return out;
+}
+
 // DualPipeV holds 2pp + 1 chunks of micro-batches at its peak on every rank (DualPipe's PP + 1
 // at PP = 2 pp stages): 2pp - s of its first chunk and s + 1 of its second, pp + 1/2 whole
 // micro-batches of its layers (InFlightMicroBatches); rank 0's first chunk holds 2 pp
@@ -277,21 +297,12 @@ TEST(PipelineOrder, DualPipeVHoldsTwoPpPlusOneChunks) {
   for (int pp : {2, 3, 8}) {
     const ParallelPlan p = Plan(Schedule::kDualPipeV, pp, 1, 4 * pp);
     for (int s = 0; s < pp; ++s) {
-      int live[2] = {0, 0};
-      int chunk_peak[2] = {0, 0};
-      int peak = 0;
-      for (const PipelineTask& t : PipelineOrder(p, s)) {
-        const size_t c = static_cast<size_t>(t.chunk);
-        if (t.pass == Pass::kForward) {
-          chunk_peak[c] = std::max(chunk_peak[c], ++live[c]);
-          peak = std::max(peak, live[0] + live[1]);
-        }
-        if (t.pass == Pass::kBackward) --live[c];
-      }
-      EXPECT_EQ(peak, 2 * pp + 1) << "pp " << pp << " rank " << s;
-      EXPECT_EQ(chunk_peak[0], 2 * pp - s) << "pp " << pp << " rank " << s;
-      EXPECT_EQ(chunk_peak[1], s + 1) << "pp " << pp << " rank " << s;
-      EXPECT_DOUBLE_EQ(InFlightMicroBatches(p, s), peak / 2.0);
+      const InFlight f = Peaks(p, s);
+      EXPECT_EQ(f.peak, 2 * pp + 1) << "pp " << pp << " rank " << s;
+      EXPECT_EQ(f.chunk_peak[0], 2 * pp - s) << "pp " << pp << " rank " << s;
+      EXPECT_EQ(f.chunk_peak[1], s + 1) << "pp " << pp << " rank " << s;
+      EXPECT_DOUBLE_EQ(InFlightMicroBatches(p, s), f.peak / 2.0);
+      for (int c = 0; c < 2; ++c) EXPECT_DOUBLE_EQ(ChunkInFlight(p, s, c), f.chunk_peak[c]);
     }
     EXPECT_DOUBLE_EQ(FirstChunkInFlight(p), 2 * pp);
   }
@@ -303,20 +314,10 @@ TEST(PipelineOrder, DualPipeHoldsAtMostPpPlusOneMicroBatches) {
   const int pp = 8;
   const ParallelPlan p = Plan(Schedule::kDualPipe, pp, 1, 4 * pp);
   for (int s = 0; s < pp; ++s) {
-    int live[2] = {0, 0};
-    int chunk_peak[2] = {0, 0};
-    int peak = 0;
-    for (const PipelineTask& t : PipelineOrder(p, s)) {
-      const size_t c = static_cast<size_t>(t.chunk);
-      if (t.pass == Pass::kForward) {
-        chunk_peak[c] = std::max(chunk_peak[c], ++live[c]);
-        peak = std::max(peak, live[0] + live[1]);
-      }
-      if (t.pass == Pass::kBackward) --live[c];
-    }
-    EXPECT_EQ(peak, pp + 1) << "rank " << s;
+    const InFlight f = Peaks(p, s);
+    EXPECT_EQ(f.peak, pp + 1) << "rank " << s;
     for (int c = 0; c < 2; ++c) {
-      EXPECT_EQ(chunk_peak[c], pp - VirtualStage(p, s, c)) << "rank " << s << " chunk " << c;
+      EXPECT_EQ(f.chunk_peak[c], pp - VirtualStage(p, s, c)) << "rank " << s << " chunk " << c;
     }
   }
 }

@@ -373,6 +373,28 @@ estimate::Scenario Uniform(Schedule schedule, int pp, int vp, int micro_batches)
   return LatencyOnlySends(Make(m, pp, 1, pp, vp, micro_batches, schedule), 0);
 }
 
+// The pipeline's send operations of a simulation, in program order.
+std::vector<OpId> PipelineSends(const SimResult& sim) {
+  std::vector<OpId> out;
+  for (OpId op = 0; op < sim.info.size(); ++op) {
+    if (sim.info[op].category == Category::kPp) out.push_back(op);
+  }
+  return out;
+}
+
+// Both engines' reports of `s`; `ok` false (and the test failed) where either errs.
+struct Reports {
+  estimate::StepReport simulated, estimated;
+  bool ok = false;
+};
+Reports BothEngines(const estimate::Scenario& s) {
+  core::Result<SimResult> sim = Simulate(s);
+  core::Result<estimate::StepReport> est = estimate::Estimate(s);
+  EXPECT_TRUE(sim.ok() && est.ok()) << sim.diagnostics().Format() << est.diagnostics().Format();
+  if (!sim.ok() || !est.ok()) return {};
+  return {.simulated = sim.value().report, .estimated = est.value(), .ok = true};
+}
+
 // Idle share of the pipeline (optimizer excluded) on the critical rank.
 double Bubble(const estimate::Scenario& s) {
   core::Result<SimResult> r = Simulate(s);
@@ -757,11 +779,10 @@ TEST(Simulate, DualPipeMatchesItsPublishedBubble) {
   for (int p : {2, 4, 8}) {
     for (int m : {2 * p, 4 * p + 2}) {
       const estimate::Scenario s = Uniform(Schedule::kDualPipe, p, 1, m);
-      core::Result<SimResult> sim = Simulate(s);
-      core::Result<estimate::StepReport> est = estimate::Estimate(s);
-      ASSERT_TRUE(sim.ok() && est.ok()) << sim.diagnostics().Format();
-      const estimate::StepReport& a = sim.value().report;
-      const estimate::StepReport& b = est.value();
+      const Reports r = BothEngines(s);
+      ASSERT_TRUE(r.ok);
+      const estimate::StepReport& a = r.simulated;
+      const estimate::StepReport& b = r.estimated;
       std::printf("pp %d m %d: simulated bubble %.4f s, estimated %.4f s; step %.4f / %.4f s\n", p,
                   m, a.time.bubble, b.time.bubble, a.step_time_s, b.step_time_s);
       EXPECT_NEAR(a.step_time_s / b.step_time_s, 1.0, 0.01) << p << " " << m;
@@ -780,11 +801,10 @@ TEST(Simulate, DualPipeVAgreesWithTheEstimatorAndCutsTheBubble) {
   for (int p : {2, 3, 4, 8}) {
     for (int m : {2 * p, 4 * p + 1}) {
       const estimate::Scenario s = Uniform(Schedule::kDualPipeV, p, 1, m);
-      core::Result<SimResult> sim = Simulate(s);
-      core::Result<estimate::StepReport> est = estimate::Estimate(s);
-      ASSERT_TRUE(sim.ok() && est.ok()) << sim.diagnostics().Format();
-      const estimate::StepReport& a = sim.value().report;
-      const estimate::StepReport& b = est.value();
+      const Reports r = BothEngines(s);
+      ASSERT_TRUE(r.ok);
+      const estimate::StepReport& a = r.simulated;
+      const estimate::StepReport& b = r.estimated;
       EXPECT_NEAR(b.step_time_s, a.step_time_s, 0.002 * a.step_time_s) << p << " " << m;
       EXPECT_NEAR(b.time.bubble, a.time.bubble, 0.02 * a.time.bubble + 1e-4) << p << " " << m;
       const double one_f_one_b = Bubble(Uniform(Schedule::k1F1B, p, 1, m));
@@ -801,15 +821,13 @@ TEST(Simulate, DualPipeVSendsNothingAtItsTurn) {
   core::Result<SimResult> r = Simulate(s, {.whole_step = true});
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const SimResult& sim = r.value();
-  int sends = 0;
-  for (OpId op = 0; op < sim.info.size(); ++op) {
-    if (sim.info[op].category != Category::kPp) continue;
-    ++sends;
+  const std::vector<OpId> sends = PipelineSends(sim);
+  for (OpId op : sends) {
     const int stage = static_cast<int>(sim.program.stream(op)) / kStreamsPerStage;
     EXPECT_NE(sim.info[op].peer, stage);
     EXPECT_EQ(std::abs(sim.info[op].peer - stage), 1);
   }
-  EXPECT_EQ(sends, 8 * 2 * 2 * (4 - 1));
+  EXPECT_EQ(sends.size(), size_t{8 * 2 * 2 * (4 - 1)});
 }
 
 // DualPipeV with a heavy head (Llama 3 70B's 128K-entry vocabulary, 32 layers at pp 8):
@@ -851,11 +869,10 @@ TEST(Simulate, DualPipeWithAHeavyHeadAgreesWithTheEstimator) {
   m.seq_len = 4096;
   for (int micro_batches : {16, 48}) {
     const estimate::Scenario s = NoOverlap(Make(m, 8, 1, 8, 1, micro_batches, Schedule::kDualPipe));
-    core::Result<SimResult> sim = Simulate(s);
-    core::Result<estimate::StepReport> est = estimate::Estimate(s);
-    ASSERT_TRUE(sim.ok() && est.ok()) << sim.diagnostics().Format();
-    const estimate::StepReport& a = sim.value().report;
-    const estimate::StepReport& b = est.value();
+    const Reports r = BothEngines(s);
+    ASSERT_TRUE(r.ok);
+    const estimate::StepReport& a = r.simulated;
+    const estimate::StepReport& b = r.estimated;
     EXPECT_NEAR(b.step_time_s, a.step_time_s, 0.02 * a.step_time_s) << micro_batches;
     EXPECT_LT(b.time.bubble, 2 * a.time.bubble + 1e-4) << micro_batches;
   }
@@ -896,11 +913,10 @@ TEST(Simulate, ZeroBubbleReductionsHideOnlyBehindTheLastWeightPass) {
   s.plan.precision = hardware::Precision::kFp8;
   s.plan.micro_batch_size = 4;
   s.plan.global_batch_size = 4 * 2 * s.plan.dp;
-  core::Result<SimResult> sim = Simulate(s);
-  core::Result<estimate::StepReport> est = estimate::Estimate(s);
-  ASSERT_TRUE(sim.ok() && est.ok()) << sim.diagnostics().Format() << est.diagnostics().Format();
-  const estimate::StepReport& a = sim.value().report;
-  const estimate::StepReport& b = est.value();
+  const Reports both = BothEngines(s);
+  ASSERT_TRUE(both.ok);
+  const estimate::StepReport& a = both.simulated;
+  const estimate::StepReport& b = both.estimated;
   EXPECT_NEAR(b.step_time_s, a.step_time_s, 0.02 * a.step_time_s);
   auto exposed = [](const estimate::StepReport& r, std::string_view name) {
     for (const estimate::CommSummary& c : r.comms) {
@@ -961,14 +977,12 @@ TEST(Simulate, BlockingSendsRunOnThePipelineStreamAndHoldTheNextPass) {
   core::Result<SimResult> r = Simulate(s, {.whole_step = true});
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const SimResult& sim = r.value();
-  int sends = 0;
-  for (OpId op = 0; op < sim.info.size(); ++op) {
-    if (sim.info[op].category != Category::kPp) continue;
-    ++sends;
+  const std::vector<OpId> sends = PipelineSends(sim);
+  for (OpId op : sends) {
     EXPECT_EQ(static_cast<int>(sim.program.stream(op)) % kStreamsPerStage,
               static_cast<int>(StreamKind::kPp));
   }
-  EXPECT_GT(sends, 0);
+  EXPECT_FALSE(sends.empty());
   // Each send against the next pass of the task that made it (same stage, pass, chunk
   // and micro-batch).
   int checked = 0;
