@@ -1378,26 +1378,28 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       t.tp_exposed = t.tp_exposed_forward + backward;
     }
     // Expert-parallel all-to-all: on the critical path, or with overlap.ep hidden behind
-    // the compute of another micro-batch as far as that compute lasts, on the passes
-    // that run beside one (the stage's first rank: the most warm-up passes).
+    // the compute of another micro-batch, on the passes that run beside one (the stage's
+    // first rank: the most warm-up passes). Beside it the calls slow that compute by the
+    // compute units they take, for their whole time, and the pair lasts the longer of the
+    // calls and the slowed compute (as ExposedTp prices a call beside its GEMM): the
+    // calls' excess over the compute where they outlast it, not that and the slowing
+    // (Qwen3-235B at ep 16 over two nodes, 81 ms of calls a micro-batch beside 51 ms of
+    // compute: 38.5 -> 32.4 ms exposed, the simulator 31.7 ms).
     const double ep_total = t.ep_forward + t.ep_backward;
     const double compute = t.forward_compute + t.backward_compute;
+    const double ep_beside = std::max(ep_total - compute, ep_total * contention);
     t.ep_exposed = ep_total;
     PartnerShares partners;
     if (p.overlap_ep && ep_total > 0) {
       partners = PartneredShares(p, w.first_stage);
       const double partnered = partners.all;
-      t.ep_exposed = partnered * std::max(0.0, ep_total - compute) + (1 - partnered) * ep_total;
+      t.ep_exposed = partnered * ep_beside + (1 - partnered) * ep_total;
     }
-    t.ep_exposed += (ep_total - t.ep_exposed) * contention;
     // DualPipe's F&B chunk in its closed form is the overlapped pair: its all-to-alls
     // hidden as the partnered passes hide them, whatever share of the step's passes has a
     // partner (the fill and drain's passes without one are its other terms).
     double ep_fb = t.ep_exposed;
-    if (dualpipe_like && p.overlap_ep && ep_total > 0) {
-      ep_fb = std::max(0.0, ep_total - compute);
-      ep_fb += (ep_total - ep_fb) * contention;
-    }
+    if (dualpipe_like && p.overlap_ep && ep_total > 0) ep_fb = ep_beside;
     if (v_shape) {
       v_classes.back().ep_alone = ep_total;
       v_classes.back().ep_paired = ep_fb;

@@ -609,13 +609,16 @@ TEST(Facade, ThePipelineDrainDelaysTheLastRanksReduction) {
 
 // A chunk's gradient reduction starts as its first bucket is whole, a bucket into the
 // chunk's last backward, not as that pass starts: the 1T MoE example (interleaved, vp 4) was
-// 0.75 % below the simulator.
+// 0.75 % below the simulator, then 0.17 %. It is 0.47 % below since its partnered
+// all-to-alls (272 ms a micro-batch beside 264 ms of compute) cost the compute units they
+// take rather than that and their excess: the simulator's passes also wait for a neighbour's
+// output behind its all-to-all stream, which neither charge.
 TEST(Facade, AChunksReductionStartsABucketIntoItsLastBackward) {
   const std::optional<BothEngines> both =
       StepBothEngines(FATHOM_SOURCE_DIR "/examples/frontier-moe-15k-h100.yaml", {});
   ASSERT_TRUE(both.has_value());
   const double s = both->simulated.step_time_s, e = both->estimated.step_time_s;
-  EXPECT_NEAR(e, s, 0.004 * s);
+  EXPECT_NEAR(e, s, 0.006 * s);
 }
 
 // DualPipe's lighter ranks keep the busiest's pace in the steady state (their passes pair
