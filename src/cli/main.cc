@@ -973,7 +973,9 @@ int Main(int argc, char** argv) {
             fathom::io::LoadCluster(catalog, catalog_entry);
         if (!c.ok()) return PrintDiagnostics(c.diagnostics());
         std::cerr << c.diagnostics().Format();
-        std::cout << fathom::io::ClusterText(c.value());
+        const bool chip_in_catalog =
+            catalog.Find(fathom::io::Section::kChip, c.value().chip.name) != "";
+        std::cout << fathom::io::ClusterText(c.value(), chip_in_catalog);
         return 0;
       }
       fathom::core::Result<fathom::model::ModelSpec> m =

@@ -2604,8 +2604,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       std::string key = "plan.global_batch_size";
       if (chip.Peak(p.precision).value() < 1e12) {
         key = "cluster.chip.peak." + std::string(hardware::PrecisionName(p.precision));
+      } else if (chip.GemmEfficiency(p.precision) < 1e-3) {
+        key = p.precision == hardware::Precision::kFp8   ? "cluster.chip.efficiency.gemm_fp8"
+              : p.precision == hardware::Precision::kFp4 ? "cluster.chip.efficiency.gemm_fp4"
+                                                         : "cluster.chip.efficiency.gemm_bf16";
+      } else if (chip.attention_efficiency < 1e-3) {
+        key = "cluster.chip.efficiency.attention";
       } else if (chip.hbm_bandwidth.value() < 1e9) {
         key = "cluster.chip.memory.bandwidth";
+      } else if (chip.hbm_efficiency < 1e-3) {
+        key = "cluster.chip.efficiency.hbm";
       } else if (attention > passes / 2) {
         key = "model.seq_len";
       } else if (g.model_flops_per_token > 6e15) {
@@ -2617,10 +2625,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                       core::WithThousands(m.seq_len) + " tokens of model " + m.name + " (" +
                       core::WithThousands(m.layers) + " layers, hidden " +
                       core::WithThousands(m.hidden) +
-                      "): one of the chip's peaks or bandwidths is zero or implausibly low, or "
-                      "the model, its sequence or the batch is implausibly large",
+                      "): one of the chip's peaks, bandwidths or efficiencies is zero or "
+                      "implausibly low, or the model, its sequence or the batch is implausibly "
+                      "large",
                   "check the model's seq_len and sizes (hidden, ffn_hidden, layers), "
-                  "plan.global_batch_size, and the chip's peak and memory.bandwidth");
+                  "plan.global_batch_size, and the chip's peak, memory.bandwidth and "
+                  "efficiency");
     }
     return diags;
   }

@@ -105,8 +105,12 @@ class Catalog {
   std::vector<std::string> Names(Section s) const;
   // Names plus the aliases the entries declare (for did-you-mean).
   std::vector<std::string> NamesAndAliases(Section s) const;
-  // File of a catalog entry by name or alias; "" if none.
+  // File of a catalog entry by name or alias; "" if none. An entry's own name wins over
+  // the aliases; an alias two entries declare is found in neither (FindAll names them).
   std::string Find(Section s, const std::string& name) const;
+  // Every file that answers to `name`: the entry of that name, else each entry that
+  // declares it as an alias (sorted).
+  std::vector<std::string> FindAll(Section s, const std::string& name) const;
   // An input that can be read only once (standard input "-", a pipe such as `<(generate)`)
   // read by the front end before any loading: the loaders take `text` for `path`, so that
   // a command that loads its scenario again (a sweep's points, compare's variants) sees

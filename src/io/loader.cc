@@ -9,6 +9,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -211,8 +212,20 @@ struct Loader {
       if (std::string f = file_of(ref); !f.empty()) return f;
     }
     if (!SectionDir(s).empty()) {
-      const std::string found = catalog.Find(s, ref);
-      if (!found.empty()) return found;
+      const std::vector<std::string> found = catalog.FindAll(s, ref);
+      if (found.size() == 1) return found.front();
+      if (found.size() > 1) {
+        std::string files;
+        for (const std::string& f : found) {
+          files += (files.empty() ? "" : ", ") +
+                   (catalog.files_allowed() ? f : fs::path(f).filename().string());
+        }
+        diags.Add(Error(from_file, line, key,
+                        "\"" + ref + "\" is an alias of " + std::to_string(found.size()) + " " +
+                            std::string(SectionName(s)) + "s in the catalog (" + files + ")",
+                        "give one of them by its name, and keep the alias on one entry only"));
+        return "";
+      }
     }
     if (catalog.files_allowed()) {  // a directory that is no file to read
       std::error_code ec;
@@ -306,6 +319,10 @@ struct Loader {
       const bool loaded = LoadFile(s, path, fields, target, prefix, depth + 1, hf);
       enclosing.pop_back();
       if (!loaded) return false;
+      // The base's other names are the base's: a derived chip answers to its own only.
+      if constexpr (std::is_same_v<T, hardware::ChipSpec>) {
+        if (!node["aliases"]) target.aliases.clear();
+      }
     }
     ParseContext ctx{file, prefix, &diags, &where};
     ApplyMapping(node, fields, target, ctx, {"base"});
@@ -391,6 +408,27 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
             " (" + core::FormatFlopRate(w) + "): " + std::string(hardware::PrecisionName(narrow)) +
             " plans will run slower than " + std::string(hardware::PrecisionName(wide)) + " ones",
         "set " + key + " too (a chip derived with base: keeps its base's other peaks)"});
+  }
+  // An achievable fraction far below any measured chip's (0.32 to 0.97 in the catalog) is
+  // usually a percentage read as a fraction's hundredth or a slipped exponent; every operator
+  // of its kind runs at it, so the step follows it wherever it goes.
+  const std::pair<const char*, double> fractions[] = {
+      {"efficiency.gemm_bf16", c.gemm_efficiency_16bit},
+      {"efficiency.gemm_fp8", c.gemm_efficiency_fp8},
+      {"efficiency.gemm_fp4", c.gemm_efficiency_fp4},
+      {"efficiency.attention", c.attention_efficiency},
+      {"efficiency.hbm", c.hbm_efficiency}};
+  for (const auto& [name, value] : fractions) {
+    if (value <= 0 || value >= 0.1) continue;
+    const std::string key = Join(prefix, name);
+    const auto at = where.find(key);
+    d.Add(core::Diagnostic{core::Severity::kWarning, at != where.end() ? at->second.file : file,
+                           at != where.end() ? at->second.line : 0, key,
+                           fmt::format("{:g} is far below any measured chip's (0.32 to 0.97 in "
+                                       "the catalog): the operators it prices run at it",
+                                       value),
+                           "give the fraction of the peak reached (0.75 for 75 %), from a "
+                           "kernel measurement"});
   }
   // A price's kind and date describe the price given beside them (same file, or both by
   // --set): a price given elsewhere (a chip derived from a catalog one, --set) without its
@@ -670,24 +708,33 @@ std::vector<std::string> Catalog::NamesAndAliases(Section s) const {
   return names;
 }
 
-std::string Catalog::Find(Section s, const std::string& name) const {
+std::vector<std::string> Catalog::FindAll(Section s, const std::string& name) const {
   const std::string sub = SectionDir(s);
-  if (sub.empty() || name.empty() || name.find('/') != std::string::npos) return "";
+  if (sub.empty() || name.empty() || name.find('/') != std::string::npos) return {};
   const fs::path direct = fs::path(dir_) / sub / (name + ".yaml");
   std::error_code ec;
-  if (fs::is_regular_file(direct, ec)) return direct.string();
+  if (fs::is_regular_file(direct, ec)) return {direct.string()};
   // Aliases (chips): scan the entries' `aliases` lists.
+  std::vector<std::string> found;
   for (const std::string& entry : Names(s)) {
     const fs::path file = fs::path(dir_) / sub / (entry + ".yaml");
     const YAML::Node root = CatalogEntry(file);
     if (!root.IsMap()) continue;
     if (const YAML::Node aliases = root["aliases"]; aliases && aliases.IsSequence()) {
       for (const YAML::Node& a : aliases) {
-        if (a.IsScalar() && a.Scalar() == name) return file.string();
+        if (a.IsScalar() && a.Scalar() == name) {
+          found.push_back(file.string());
+          break;
+        }
       }
     }
   }
-  return "";
+  return found;
+}
+
+std::string Catalog::Find(Section s, const std::string& name) const {
+  std::vector<std::string> found = FindAll(s, name);
+  return found.size() == 1 ? found.front() : "";
 }
 
 namespace {

@@ -380,6 +380,37 @@ TEST_F(LoaderTest, AliasLookupReadsOnlyRegularEntries) {
   EXPECT_NE(std::find(names.begin(), names.end(), "other-name"), names.end());
 }
 
+// An alias two entries declare names neither: the lookup is an error naming both files
+// (a chip derived from a catalog one, printed into the catalog, used to take its base's
+// aliases and the base's place). A chip derived with `base:` answers to its own name only.
+TEST_F(LoaderTest, AnAliasOfTwoEntriesIsAnErrorAndDerivedChipsHaveNone) {
+  const fs::path chips = dir_ / "catalog" / "chips";
+  fs::create_directories(chips);
+  std::ofstream(chips / "one.yaml") << "name: one\naliases: [shared, first]\n";
+  std::ofstream(chips / "two.yaml") << "name: two\naliases: [shared]\n";
+  const Catalog catalog((dir_ / "catalog").string());
+  EXPECT_EQ(catalog.Find(Section::kChip, "shared"), "");
+  EXPECT_EQ(
+      catalog.FindAll(Section::kChip, "shared"),
+      (std::vector<std::string>{(chips / "one.yaml").string(), (chips / "two.yaml").string()}));
+  EXPECT_EQ(catalog.Find(Section::kChip, "first"), (chips / "one.yaml").string());
+  core::Result<hardware::ChipSpec> shared = LoadChip(catalog, "shared");
+  ASSERT_FALSE(shared.ok());
+  const std::string message = shared.diagnostics().Format();
+  EXPECT_NE(message.find("\"shared\" is an alias of 2 chips"), std::string::npos) << message;
+  EXPECT_NE(message.find((chips / "two.yaml").string()), std::string::npos) << message;
+
+  const std::string derived = Write("slow.yaml", "base: h100-sxm\nname: slow\n");
+  core::Result<hardware::ChipSpec> slow = LoadChip(TestCatalog(), derived);
+  ASSERT_TRUE(slow.ok()) << slow.diagnostics().Format();
+  EXPECT_TRUE(slow.value().aliases.empty());
+  const std::string named = Write("named.yaml", "base: h100-sxm\nname: n\naliases: [mine]\n");
+  core::Result<hardware::ChipSpec> own = LoadChip(TestCatalog(), named);
+  ASSERT_TRUE(own.ok()) << own.diagnostics().Format();
+  EXPECT_EQ(own.value().aliases, (std::vector<std::string>{"mine"}));
+  EXPECT_FALSE(LoadChip(TestCatalog(), "h100-sxm").value().aliases.empty());
+}
+
 // A device is never read: /dev/zero has no end. A pipe is read to its end (a scenario
 // generated with `<(...)` or piped to /dev/stdin), as is standard input for "-". A file
 // over the limit is an error naming the path.

@@ -721,7 +721,7 @@ std::string ChipFileYaml(const hardware::ChipSpec& c) {
   return std::string(e.c_str()) + "\n";
 }
 
-std::string ClusterText(const network::ClusterSpec& c) {
+std::string ClusterText(const network::ClusterSpec& c, bool chip_in_catalog) {
   std::string out =
       fmt::format("cluster {}{}\n", c.name, c.description.empty() ? "" : ": " + c.description);
   auto line = [&out](const std::string& k, const std::string& v) {
@@ -729,7 +729,9 @@ std::string ClusterText(const network::ClusterSpec& c) {
   };
   line("chips", fmt::format("{} ({} nodes of {})", c.chips, c.chips / std::max(c.chips_per_node, 1),
                             c.chips_per_node));
-  line("chip", c.chip.name + " (`fathom catalog chips " + c.chip.name + "` shows it)");
+  line("chip",
+       c.chip.name + (chip_in_catalog ? " (`fathom catalog chips " + c.chip.name + "` shows it)"
+                                      : " (not in the catalog: the cluster's file defines it)"));
   auto level = [&](const network::Level& l, const std::string& per) {
     return fmt::format("{}{} {}, latency {}, achievable {}",
                        l.fabric.empty() ? "" : l.fabric + ": ",

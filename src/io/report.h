@@ -61,9 +61,10 @@ std::string ModelFileYaml(const model::ModelSpec& m);
 std::string ChipFileYaml(const hardware::ChipSpec& c);
 
 // A cluster as Fathom resolved it (`fathom catalog clusters NAME_OR_FILE`): its chips and
-// nodes, its chip by name, each level's fabric, bandwidth, latency and efficiency, its node
-// power, then its topology (ClusterTopologyText).
-std::string ClusterText(const network::ClusterSpec& c);
+// nodes, its chip by name (where `chip_in_catalog`, with the command that shows it), each
+// level's fabric, bandwidth, latency and efficiency, its node power, then its topology
+// (ClusterTopologyText).
+std::string ClusterText(const network::ClusterSpec& c, bool chip_in_catalog = true);
 
 // Documentation of one key ("plan.tp", "cluster.scale_up.bandwidth") or of all keys.
 core::Result<std::string> Explain(const std::string& key);

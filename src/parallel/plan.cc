@@ -412,7 +412,8 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
             Str(p.overlap_comm_units) + " compute units for overlapped collectives, but chip " +
                 chip.name + " has " + Str(chip.compute_units),
             "give at most " + Str(chip.compute_units) +
-                " (NCCL's collectives take 16 to 32 SMs on NVIDIA chips)");
+                " (NCCL's collectives take 16 to 32 SMs on NVIDIA chips), or check the chip's "
+                "gemm.compute_units");
   }
   // fp16 and bf16 run at the same rate on every chip in the catalog: in an fp16 plan a
   // difference is usually the bf16 peak raised alone (by --set, or `base:`), and every

@@ -1491,6 +1491,30 @@ TEST(Simulate, TiedEmbeddingGradientsAreAllReducedAfterTheFlush) {
   }
 }
 
+// A rank between the pipeline's ends runs no embedding all-reduce, so its table lists none,
+// and its data-parallel rows share its dp stream's busy time among themselves (BLOOM's rank 1
+// gave the ends' all-reduce a share and its reductions 27 % less than they took).
+TEST(Simulate, ARankBetweenTheEndsListsNoEmbeddingAllReduce) {
+  estimate::Scenario s = Make(model::testing::Gpt3(), 128, 4, 8, 1, 64, Schedule::k1F1B);
+  s.plan.first_stage_layers = 12;
+  s.plan.last_stage_layers = 6;  // 13 layers on each middle rank, the busiest
+  s.plan.zero = 1;
+  core::Result<SimResult> sim = Simulate(s);
+  ASSERT_TRUE(sim.ok()) << sim.diagnostics().Format();
+  const estimate::StepReport& r = sim.value().report;
+  ASSERT_GT(r.critical_stage, 0);
+  ASSERT_LT(r.critical_stage, 7);
+  double dp_rows = 0;
+  for (const estimate::CommSummary& c : r.comms) {
+    EXPECT_NE(c.name, "embedding_grad_all_reduce");
+    if (c.group == "dp") dp_rows += c.time_s;
+  }
+  const estimate::OverlapSummary* dp = Overlap(r, "dp");
+  ASSERT_NE(dp, nullptr);
+  EXPECT_GT(dp_rows, 0);
+  EXPECT_NEAR(dp_rows, dp->total_s, 1e-9);
+}
+
 // Each collective's row gives its own time as run: with the dp collectives overlapped (and
 // stretched by the compute beside them), the embedding's all-reduce, alone after the flush,
 // keeps its simulated duration and is exposed whole, and the dp rows add up to the dp
