@@ -110,23 +110,31 @@ struct Reader {
   // (given or omitted) is recorded in `sources`.
   int Field(const char* path, std::initializer_list<const char*> names, bool required,
             int fallback = 0) {
-    const bool given = Find(names) != nullptr;
-    const size_t before = d.size();
-    const int v = Int(names, required, fallback);
+    const json* raw = Find(names);
     // A key the config omits is named as its first name: the one to give.
     const std::string key = prefix + NameOf(names);
     if (sources != nullptr) (*sources)[path] = {key, 0};
-    if (!given || d.size() != before) return v;
     const std::vector<KeyInfo>& keys = Keys(Section::kModel);
     const auto info =
         std::find_if(keys.begin(), keys.end(), [&](const KeyInfo& k) { return k.path == path; });
-    if (info == keys.end()) return v;
-    const double x = v;
-    if (x < info->min || (info->min_exclusive && x <= info->min) || x > info->max) {
+    auto out_of_range = [&](const std::string& value) {
       d.Add({core::Severity::kError, file, 0, key,
-             "\"" + std::to_string(v) + "\" is out of range: expected " + Bounds(*info),
+             value + " is out of range: expected " + Bounds(*info),
              "Fathom reads it as the model's " + std::string(path) + " (" + info->help + ")"});
       return fallback;
+    };
+    // Past the key's own bound (below Int's limit for every count, or above it), the key's
+    // range is the one to state.
+    if (raw != nullptr && info != keys.end() && raw->is_number() &&
+        raw->get<double>() > info->max) {
+      return out_of_range(raw->dump());
+    }
+    const size_t before = d.size();
+    const int v = Int(names, required, fallback);
+    if (raw == nullptr || d.size() != before || info == keys.end()) return v;
+    const double x = v;
+    if (x < info->min || (info->min_exclusive && x <= info->min) || x > info->max) {
+      return out_of_range(std::to_string(v));
     }
     return v;
   }
@@ -670,10 +678,13 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   const json* scaling = r.Object("rope_scaling");
   if (!options.seq_len_given) {
     // An example length the model accepts (GPT-2's learned positions stop at 1,024).
-    const bool short_model = m.max_positions > 0 && m.max_positions < 8192;
-    const std::string how = "give model.seq_len in the scenario, or --set model.seq_len=" +
-                            std::to_string(short_model ? m.max_positions : 8192) +
-                            (short_model ? " (the most the model accepts)" : std::string());
+    auto how_for = [](int max_positions) {
+      const bool short_model = max_positions > 0 && max_positions < 8192;
+      return "give model.seq_len in the scenario, or --set model.seq_len=" +
+             std::to_string(short_model ? max_positions : 8192) +
+             (short_model ? " (the most the model accepts)" : std::string());
+    };
+    const std::string how = how_for(m.max_positions);
     const std::string longest =
         m.max_positions > 0 ? r.NameOf(positions) + " (" + std::to_string(m.max_positions) + ")"
                             : "";
@@ -730,7 +741,7 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
       d.Add({core::Severity::kWarning, file, 0, r.prefix + "max_position_embeddings",
              "missing in the Hugging Face config and the training sequence length is not "
              "given, so it is taken as FalconConfig's default max_position_embeddings (2048)",
-             how});
+             how_for(m.max_positions)});
     } else if (r.Find(positions) == nullptr && trained_key.empty()) {
       d.Add({core::Severity::kError, file, 0, r.prefix + "max_position_embeddings",
              "missing in the Hugging Face config, and the training sequence length is not given",

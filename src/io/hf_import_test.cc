@@ -325,10 +325,17 @@ TEST(HfImport, ErrorsSayTheValueAndAHint) {
        "write the number without quotes: 4096"},
       {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
            "num_attention_heads": 4, "vocab_size": 3000000000, "max_position_embeddings": 8})",
-       "vocab_size", "3000000000 is above Fathom's limit of 1000000000", "check the value"},
+       "vocab_size", "3000000000 is out of range: expected between 1 and 1e+08", "model's vocab"},
       {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
            "num_attention_heads": 4, "vocab_size": 3e9, "max_position_embeddings": 8})",
-       "vocab_size", "above Fathom's limit of 1000000000", "check the value"},
+       "vocab_size", "3000000000.0 is out of range: expected between 1 and 1e+08", "model's vocab"},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 500000000, "max_position_embeddings": 8})",
+       "vocab_size", "500000000 is out of range: expected between 1 and 1e+08", "model's vocab"},
+      {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 3000000000})",
+       "max_position_embeddings", "3000000000 is out of range: expected between 0 and 1e+08",
+       "model's max_positions"},
   };
   for (const auto& c : cases) {
     core::Result<model::ModelSpec> m = ImportHuggingFace(c.text, "config.json");
@@ -991,8 +998,8 @@ TEST(HfImport, ValuesAreHeldToTheModelKeysRanges) {
   HfSources sources;
   const core::Result<model::ModelSpec> m = ImportHuggingFace(text, "llama.json", {}, &sources);
   ASSERT_FALSE(m.ok());
-  EXPECT_TRUE(Says(m.diagnostics(), "intermediate_size",
-                   "\"0\" is out of range: expected between 1 and 1e+08"))
+  EXPECT_TRUE(
+      Says(m.diagnostics(), "intermediate_size", "0 is out of range: expected between 1 and 1e+08"))
       << m.diagnostics().Format();
   EXPECT_EQ(sources["ffn_hidden"].key, "intermediate_size");
   EXPECT_GT(sources["ffn_hidden"].line, 1);
@@ -1177,6 +1184,10 @@ TEST(HfImport, FalconKeyValueHeadsAndPositionsFollowFalconConfig) {
   EXPECT_EQ(seven.value().kv_heads, 1);
   EXPECT_EQ(seven.value().seq_len, 2048);
   EXPECT_NE(seven.diagnostics().Format().find("FalconConfig's default"), std::string::npos);
+  // The hint's length is one the model accepts (it said 8192, which then warned).
+  EXPECT_NE(seven.diagnostics().Format().find("--set model.seq_len=2048 (the most the model"),
+            std::string::npos)
+      << seven.diagnostics().Format();
   EXPECT_EQ(import(R"(, "multi_query": false)").value().kv_heads, 71);
   EXPECT_EQ(import(R"(, "multi_query": false, "num_kv_heads": 71)").value().kv_heads, 71);
   EXPECT_EQ(import(R"(, "new_decoder_architecture": true, "num_kv_heads": 71)").value().kv_heads,

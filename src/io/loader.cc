@@ -246,8 +246,24 @@ struct Loader {
     std::vector<std::string> names = catalog.NamesAndAliases(s);
     std::vector<std::string_view> views(names.begin(), names.end());
     const std::string guess = core::DidYouMean(ref, views);
+    // A name of another kind of entry (a chip given for a cluster) says what it is.
+    std::string other;
+    for (const Section k : {Section::kChip, Section::kCluster, Section::kModel}) {
+      if (k != s && !SectionDir(s).empty() && !catalog.FindAll(k, ref).empty()) {
+        other = std::string(SectionName(k));
+      }
+    }
     std::string hint;
-    if (!guess.empty()) {
+    if (!other.empty()) {
+      hint = "\"" + ref + "\" is a " + other + " of the catalog, not a " +
+             std::string(SectionName(s)) +
+             (s == Section::kCluster && other == "chip"
+                  ? ": give a cluster of it, e.g. a file or a scenario's mapping with `base: "
+                    "dgx-h100-superpod` and `chip: " +
+                        ref + "`"
+                  : ": `fathom catalog " + SectionDir(s) + "` lists the " +
+                        std::string(SectionName(s)) + "s");
+    } else if (!guess.empty()) {
       hint = "did you mean \"" + guess + "\"?";
     } else if (!names.empty()) {
       hint = "`fathom catalog " + SectionDir(s) + "` lists the names";

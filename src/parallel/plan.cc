@@ -406,6 +406,17 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   if (p.sequence_parallel && p.tp == 1) {
     d.Warning("plan.sequence_parallel", "sequence parallelism has no effect with tp = 1");
   }
+  if (p.pp == 1 && (p.schedule == Schedule::kGPipe || p.schedule == Schedule::kZeroBubbleH1)) {
+    d.Warning("plan.schedule",
+              std::string(ScheduleName(p.schedule)) + " at pp 1 is priced as asked: " +
+                  (p.schedule == Schedule::kGPipe
+                       ? "every micro-batch's forward before any backward, their activations "
+                         "held at once"
+                       : "the weight gradients deferred, out of the data-parallel reduction's "
+                         "window"),
+              "without a pipeline frameworks run each micro-batch's forward then its backward: "
+              "schedule: 1f1b");
+  }
   if (chip.collectives_on_compute_units && chip.compute_units > 0 &&
       p.overlap_comm_units > chip.compute_units) {
     d.Error("plan.overlap.comm_units",

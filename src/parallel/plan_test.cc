@@ -51,6 +51,22 @@ TEST(ValidatePlan, AcceptsMlperfPlan) {
   EXPECT_FALSE(d.HasErrors()) << d.Format();
 }
 
+// Without a pipeline, gpipe and zb-h1 are priced as asked, with a warning that frameworks
+// run 1f1b there; 1f1b says nothing.
+TEST(ValidatePlan, GPipeOrZeroBubbleWithoutAPipelineIsAWarning) {
+  ParallelPlan p = Mlperf();
+  p.pp = 1;
+  p.vp = 1;
+  p.dp = 2688;
+  for (const Schedule s : {Schedule::k1F1B, Schedule::kGPipe, Schedule::kZeroBubbleH1}) {
+    p.schedule = s;
+    const core::Diagnostics d = ValidatePlan(p, Gpt3(), Chip(), 10752);
+    EXPECT_FALSE(d.HasErrors()) << d.Format();
+    const bool warned = d.Format().find("at pp 1 is priced as asked") != std::string::npos;
+    EXPECT_EQ(warned, s != Schedule::k1F1B) << ScheduleName(s) << ": " << d.Format();
+  }
+}
+
 // Megatron-Core splits the key/value heads over tp (num_query_groups % tp == 0): a larger tp
 // is priced with replicated heads, and warned about.
 TEST(ValidatePlan, TpBeyondTheKeyValueHeadsIsAWarning) {

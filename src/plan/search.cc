@@ -131,11 +131,13 @@ std::vector<PipelineChoice> PipelineChoices(
       continue;
     }
     if (pp == 1) {
-      // No pipeline: the schedule does not matter, but one that needs pp >= 2 excludes it.
-      const Schedule one = has(Schedule::k1F1B)           ? Schedule::k1F1B
-                           : has(Schedule::kGPipe)        ? Schedule::kGPipe
-                           : has(Schedule::kZeroBubbleH1) ? Schedule::kZeroBubbleH1
-                                                          : Schedule::kInterleaved;
+      // No pipeline: each micro-batch's forward then its backward, as every framework runs
+      // it (gpipe would hold every micro-batch's activations, zb-h1 defer the weight
+      // gradients past the reduction's window), so 1f1b where any of the three is searched;
+      // the schedules that need pp >= 2 exclude it.
+      const bool any =
+          has(Schedule::k1F1B) || has(Schedule::kGPipe) || has(Schedule::kZeroBubbleH1);
+      const Schedule one = any ? Schedule::k1F1B : Schedule::kInterleaved;
       if (one == Schedule::kInterleaved) {
         if (pp_given) {
           skipped.insert({"search.pp", "pp 1 needs one of the schedules 1f1b, gpipe or zb-h1"});
