@@ -470,11 +470,16 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
   if (steps.empty()) return "";
   std::string out =
       "fathom compare: " + std::to_string(steps.size()) + " steps, each against the first\n";
-  if (!steps.front().set.empty()) {
-    std::string set;
-    for (const std::string& x : steps.front().set) set += (set.empty() ? "" : "; ") + x;
-    out += "  every step with --set " + set + "\n";
+  // The --set every step takes, and those a variant's --vs of the same key replaced.
+  std::string every, some;
+  for (const std::string& x : steps.front().set) {
+    const bool all = std::all_of(steps.begin(), steps.end(), [&](const ComparedStep& s) {
+      return std::find(s.set.begin(), s.set.end(), x) != s.set.end();
+    });
+    (all ? every : some) += ((all ? every : some).empty() ? "" : "; ") + x;
   }
+  if (!every.empty()) out += "  every step with --set " + every + "\n";
+  if (!some.empty()) out += "  the steps no --vs of the same key changes with --set " + some + "\n";
   out += "\n";
   for (size_t i = 0; i < steps.size(); ++i) {
     const estimate::StepReport& r = steps[i].report;
@@ -515,6 +520,17 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
     }
     out += "\n";
   }
+  // As fathom step says it, under the table: an MFU past 100% is against the 16-bit peak.
+  for (const ComparedStep& s : steps) {
+    if (s.report.mfu <= 1) continue;
+    out += s.report.plan.precision != parallel::SixteenBit(s.report.plan)
+               ? "\n  MFU above 100%: it is against the chip's dense 16-bit peak, and the linear "
+                 "layers run at fp8 or fp4, whose peak is above it (fathom step gives MFU at run "
+                 "precision).\n"
+               : "\n  MFU above 100%: the model FLOPs exceed the peak; check the chip's peak and "
+                 "efficiencies.\n";
+    break;
+  }
   return out;
 }
 
@@ -526,7 +542,7 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
     ordered_json x;
     x["label"] = s.label;
     x["changes"] = s.changes;
-    x["set"] = s.set;  // every step's --set, as given
+    x["set"] = s.set;  // the --set this step takes, as given (a --vs of its key replaces one)
     // The pipeline rank its breakdown is of (as step.critical_stage), beside the label so that
     // a reader comparing breakdowns sees when they are of different ranks.
     x["critical_stage"] = s.report.critical_stage;

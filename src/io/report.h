@@ -25,7 +25,9 @@ struct ComparedStep {
   std::string label;                 // the scenario's name, or "NAME + KEY=VALUE; ..."
   std::vector<std::string> changes;  // the overrides that made it, as given
   estimate::StepReport report;
-  std::vector<std::string> set = {};  // the --set overrides every step takes, as given
+  // The --set overrides the step takes, as given: all of them, but those a variant's --vs
+  // of the same key replaces.
+  std::vector<std::string> set = {};
 };
 // The headline figures and the breakdown terms some step has, a column per step with its
 // change against the first.

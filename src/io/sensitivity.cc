@@ -284,6 +284,7 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
   r.base_step_time_s = base_time.value();
   r.memory_bytes = est.value().memory.total;
   r.capacity_bytes = base.cluster.chip.hbm_capacity.value();
+  r.fits = est.value().fits;
 
   const double factor = 1 + q.delta;
   for (const SensitivityKnob& k : SensitivityKnobs(base)) {
@@ -327,9 +328,10 @@ std::string SensitivityText(const SensitivityResult& r) {
                                 r.model, r.cluster, r.chip, r.plan);
   out += fmt::format(
       "  step time {} ({}d); each parameter improved by {} alone, the plan kept\n"
-      "  memory {} of {} per chip\n\n",
+      "  memory {} of {} per chip{}\n\n",
       core::FormatSeconds(r.base_step_time_s), r.engine == "simulate" ? "simulate" : "estimate",
-      Pct(r.delta), core::FormatBytes(r.memory_bytes), core::FormatBytes(r.capacity_bytes));
+      Pct(r.delta), core::FormatBytes(r.memory_bytes), core::FormatBytes(r.capacity_bytes),
+      r.fits ? "" : ": the plan does NOT fit in memory");
   size_t width = 9;
   for (const SensitivityRow& x : r.rows) width = std::max(width, x.parameter.size());
   out += fmt::format("  {:<{}}  {:>14}  {:>14}  {:>10}  {:>7}  {:>10}\n", "parameter", width,
@@ -380,6 +382,7 @@ std::string SensitivityJson(const SensitivityResult& r) {
   j["step_time_s"] = Round(r.base_step_time_s);
   j["memory_per_chip_bytes"] = WholeBytes(r.memory_bytes);
   j["memory_capacity_bytes"] = WholeBytes(r.capacity_bytes);
+  j["fits"] = r.fits;
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const SensitivityRow& x : r.rows) {
     rows.push_back({{"parameter", x.parameter},

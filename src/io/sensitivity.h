@@ -63,6 +63,7 @@ struct SensitivityResult {
   double delta = 0;
   double base_step_time_s = 0;
   double memory_bytes = 0, capacity_bytes = 0;  // per chip: the plan's peak and the chip's
+  bool fits = true;                             // the plan's peak fits the chip
   std::vector<SensitivityRow> rows;             // largest effect first
 };
 

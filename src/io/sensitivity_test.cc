@@ -154,6 +154,22 @@ TEST(Sensitivity, SlowerWhenImprovedIsSaid) {
   EXPECT_EQ(SensitivityText(r).find("slower when improved"), std::string::npos);
 }
 
+// A plan over the chip's memory says so, in the text as step and compare do and in the
+// JSON (it printed the memory alone, the warning on stderr).
+TEST(Sensitivity, APlanThatDoesNotFitSaysSo) {
+  SensitivityRequest q;
+  q.scenario = Example("llama3-8b-dgx-h100");
+  for (const bool fits : {true, false}) {
+    q.overrides = ParseOverrides({fits ? "plan.zero=3" : "plan.zero=1"}).value();
+    core::Result<SensitivityResult> r = Sensitivity(TestCatalog(), q);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    EXPECT_EQ(r.value().fits, fits);
+    const std::string text = SensitivityText(r.value());
+    EXPECT_EQ(text.find("does NOT fit in memory") != std::string::npos, !fits) << text;
+    EXPECT_EQ(nlohmann::json::parse(SensitivityJson(r.value()))["fits"], fits);
+  }
+}
+
 TEST(Sensitivity, BadRequestsAreErrors) {
   SensitivityRequest q;
   q.scenario = Example("llama3-8b-dgx-h100");

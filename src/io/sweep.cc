@@ -981,7 +981,12 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
   core::Result<std::vector<Override>> common = ParseOverrides(q.set);
   if (!common.ok()) d.Append(common.diagnostics());
   // Each variant's overrides, with --set's under them.
-  std::vector<std::pair<std::vector<std::string>, std::vector<Override>>> variants;
+  struct Variant {
+    std::vector<std::string> changes;
+    std::vector<Override> overrides;
+    std::vector<std::string> set;  // the --set it keeps, as given
+  };
+  std::vector<Variant> variants;
   for (const std::string& v : q.variants) {
     std::vector<std::string> parts = SplitSemicolons(v);
     if (parts.empty()) {
@@ -993,20 +998,24 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
       d.Append(mine.diagnostics());
       continue;
     }
-    std::vector<Override> overrides;
-    for (const Override& o : common.value()) {
+    Variant variant;
+    variant.changes = std::move(parts);
+    for (size_t i = 0; i < common.value().size(); ++i) {
+      const Override& o = common.value()[i];
       const bool replaced = std::any_of(mine.value().begin(), mine.value().end(),
                                         [&](const Override& m) { return m.key == o.key; });
-      if (!replaced) overrides.push_back(o);
+      if (replaced) continue;
+      variant.overrides.push_back(o);
+      if (i < q.set.size()) variant.set.push_back(q.set[i]);
     }
-    for (const Override& o : mine.value()) overrides.push_back(o);
-    variants.emplace_back(std::move(parts), std::move(overrides));
+    for (const Override& o : mine.value()) variant.overrides.push_back(o);
+    variants.push_back(std::move(variant));
   }
   if (d.HasErrors()) return d;
 
   std::vector<ComparedStep> steps;
   auto predict = [&](const std::string& file, const std::vector<Override>& overrides,
-                     std::vector<std::string> changes) {
+                     std::vector<std::string> changes, std::vector<std::string> set) {
     StepRequest step;
     step.scenario = file;
     step.overrides = overrides;
@@ -1024,10 +1033,13 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
     if (!r.ok()) return;
     std::string label = r.value().report.scenario;
     for (size_t i = 0; i < changes.size(); ++i) label += (i ? "; " : " + ") + changes[i];
-    steps.push_back({std::move(label), std::move(changes), std::move(r.value().report), q.set});
+    steps.push_back(
+        {std::move(label), std::move(changes), std::move(r.value().report), std::move(set)});
   };
-  for (const std::string& file : q.scenarios) predict(file, common.value(), {});
-  for (auto& [changes, overrides] : variants) predict(q.scenarios.front(), overrides, changes);
+  for (const std::string& file : q.scenarios) predict(file, common.value(), {}, q.set);
+  for (Variant& v : variants) {
+    predict(q.scenarios.front(), v.overrides, std::move(v.changes), std::move(v.set));
+  }
   if (d.HasErrors()) return d;
   return {std::move(steps), std::move(d)};
 }

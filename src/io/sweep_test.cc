@@ -567,6 +567,49 @@ TEST(Sweep, AScenarioReadOnceIsTheSameAtEveryPoint) {
   }
 }
 
+// A --vs of a key --set gives replaces it in that variant: the variant's step runs with
+// the --vs value, its `set` leaves the replaced one out, and the text's header says which
+// steps take it (it said every step did).
+TEST(Compare, AVariantsKeyReplacesTheSameSetKey) {
+  CompareRequest q;
+  q.scenarios = {FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml"};
+  q.variants = {"plan.zero=3"};
+  q.set = {"plan.zero=1", "plan.micro_batch_size=1"};
+  q.engine = "estimate";
+  core::Result<std::vector<ComparedStep>> r = CompareSteps(TestCatalog(), q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const std::vector<ComparedStep>& steps = r.value();
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].report.plan.zero, 1);
+  EXPECT_EQ(steps[1].report.plan.zero, 3);
+  EXPECT_EQ(steps[0].set, (std::vector<std::string>{"plan.zero=1", "plan.micro_batch_size=1"}));
+  EXPECT_EQ(steps[1].set, (std::vector<std::string>{"plan.micro_batch_size=1"}));
+  const std::string text = CompareText(steps);
+  EXPECT_NE(text.find("  every step with --set plan.micro_batch_size=1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("no --vs of the same key changes with --set plan.zero=1\n"),
+            std::string::npos)
+      << text;
+}
+
+// An fp8 step's MFU past 100% (against the 16-bit peak) is explained under the table, as
+// step and sweep explain it; a table without one says nothing.
+TEST(Compare, MfuAbove100PercentIsExplained) {
+  CompareRequest q;
+  q.scenarios = {FATHOM_SOURCE_DIR "/examples/llama3-70b-64-h100-fp8.yaml"};
+  q.engine = "estimate";
+  q.variants = {"cluster.chip.efficiency.gemm_fp8=1; cluster.chip.efficiency.attention=1"};
+  core::Result<std::vector<ComparedStep>> r = CompareSteps(TestCatalog(), q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_GT(r.value()[1].report.mfu, 1);
+  EXPECT_NE(CompareText(r.value()).find("MFU above 100%: it is against the chip's dense 16-bit"),
+            std::string::npos);
+  q.variants = {"plan.micro_batch_size=2"};
+  r = CompareSteps(TestCatalog(), q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_EQ(CompareText(r.value()).find("MFU above 100%"), std::string::npos);
+}
+
 // Variants without a scenario: one error, that the scenario is missing (not also that
 // nothing was given to compare with it).
 TEST(Compare, VariantsWithoutAScenarioSayOnlyThat) {

@@ -118,6 +118,7 @@ bool ParsePick(const std::string& text, const std::string& key, TracePick& pick,
                core::Diagnostics& d) {
   if (text.empty()) return true;
   pick.given = true;
+  pick.text = text;
   if (text == "all") return true;
   bool huge = false;  // digits alone, too many for an index
   auto number = [&huge](std::string_view s, int& v) {
@@ -170,7 +171,9 @@ bool Apply(const TracePick& pick, int n, const std::string& key, std::string_vie
   kept.assign(static_cast<size_t>(n), !pick.given || pick.only.empty());
   for (int v : pick.only) {
     if (v >= n) {
-      d.Error(key, fmt::format("{} {} is out of range: {} are {}", what, v, whose,
+      const bool one = pick.text == std::to_string(v);
+      d.Error(key, fmt::format("{} {}{} is out of range: {} are {}", what, v,
+                               one ? "" : fmt::format(" (of \"{}\")", pick.text), whose,
                                n == 1 ? "0" : fmt::format("0-{}", n - 1)));
       return false;
     }

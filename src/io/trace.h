@@ -40,6 +40,7 @@ inline constexpr int64_t kTraceEventBudget = 300000;
 struct TracePick {
   bool given = false;
   std::vector<int> only;
+  std::string text;  // as given, for an error that names an item of a range
 };
 
 struct TraceFilter {

@@ -333,7 +333,8 @@ TEST(ChromeTrace, FiltersOutsideTheStepAreErrors) {
   core::Result<TraceSelection> s = SelectTrace(r, f.value());
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.diagnostics().Format().find(
-                "--trace-stages: stage 8 is out of range: the pipeline's stages are 0-7"),
+                "--trace-stages: stage 8 (of \"0,8\") is out of range: the pipeline's stages are "
+                "0-7"),
             std::string::npos)
       << s.diagnostics().Format();
   text = {};

@@ -495,6 +495,22 @@ std::vector<std::string> Params(const httplib::Request& req, std::string_view na
   return values;
 }
 
+// Whether the raw query holds a pair without a name ("=" or "=json"), which httplib drops
+// unsaid; empty pairs ("a=1&&b=2") are not one.
+bool HasNamelessParameter(const httplib::Request& req) {
+  const size_t query = req.target.find('?');
+  if (query == std::string::npos) return false;
+  std::string_view rest = std::string_view(req.target).substr(query + 1);
+  rest = rest.substr(0, rest.find('#'));
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (!pair.empty() && pair.front() == '=') return true;
+  }
+  return false;
+}
+
 // The evaluating endpoints: POST /api/NAME.
 constexpr std::array<std::string_view, 6> kEvaluations = {"step",  "trace", "plan",
                                                           "sweep", "size",  "run"};
@@ -865,6 +881,7 @@ void BoundAllocatorArenas() {
 struct Server::Impl {
   io::Catalog catalog;  // the CLI's, with files off unless --allow-files
   ServeOptions options;
+  bool examples_given = false;  // options.examples came from --examples, not the default
   httplib::Server http;
   std::mutex evaluate;  // requests are evaluated one at a time
   std::mutex admission;
@@ -891,7 +908,8 @@ struct Server::Impl {
     Admitted& operator=(const Admitted&) = delete;
   };
 
-  Impl(const io::Catalog& c, ServeOptions o) : catalog(c), options(std::move(o)) {
+  Impl(const io::Catalog& c, ServeOptions o)
+      : catalog(c), options(std::move(o)), examples_given(!options.examples.empty()) {
     catalog.set_files_allowed(options.allow_files);
     if (options.examples.empty()) {
       options.examples = (fs::path(catalog.dir()) / ".." / "examples").lexically_normal().string();
@@ -1228,6 +1246,11 @@ struct Server::Impl {
                                    core::Abbreviated(length, 32) + "\"",
                                "leave the header to the client (curl --data-binary @FILE)");
           res.set_header("Connection", "close");
+        } else if (HasNamelessParameter(req)) {
+          std::string names;
+          for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+          a = Refused(400, "query", "a query parameter without a name (\"=...\")",
+                      "give NAME=VALUE pairs; /api/" + std::string(what) + " takes " + names);
         } else if (!unknown.empty()) {
           std::string names;
           for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
@@ -1447,13 +1470,22 @@ Server::~Server() = default;
 
 core::Result<int> Server::Bind() {
   const ServeOptions& o = impl_->options;
-  // A directory of examples that is not one would leave the UI's menu empty, unsaid.
+  // A directory of examples that is not one would leave the UI's menu empty, unsaid: an
+  // error where --examples gave it, a warning where the catalog has none beside it (a
+  // catalog copied alone).
+  core::Diagnostics warnings;
   if (std::error_code ec; !o.examples.empty() && !fs::is_directory(o.examples, ec)) {
-    core::Diagnostics d;
-    d.Error("--examples", "\"" + o.examples + "\" is not a directory",
-            "give a directory of scenario .yaml files, or leave --examples out for the shipped "
-            "examples");
-    return d;
+    if (impl_->examples_given) {
+      core::Diagnostics d;
+      d.Error("--examples", "\"" + o.examples + "\" is not a directory",
+              "give a directory of scenario .yaml files, or leave --examples out for the "
+              "shipped examples");
+      return d;
+    }
+    warnings.Warning("--examples",
+                     "no examples directory beside the catalog (\"" + o.examples +
+                         "\"): the page's example menu is empty",
+                     "give --examples DIR, a directory of scenario .yaml files");
   }
   const int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host)
                                : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
@@ -1480,7 +1512,6 @@ core::Result<int> Server::Bind() {
   // httplib listens with a backlog of 5: connections opened in a burst waited a SYN
   // retransmission (1 s and more) each. Listening again sets the queue's length.
   if (impl_->listening != INVALID_SOCKET) ::listen(impl_->listening, SOMAXCONN);
-  core::Diagnostics warnings;
   if (!IsLoopback(o.host)) {
     warnings.Warning("--host",
                      fmt::format("{} is reachable from the network, and its API has no "

@@ -565,6 +565,17 @@ TEST_F(ServerTest, BadInputIsA400WithTheDiagnostics) {
                                  "format, engine, name"),
             std::string::npos)
       << parameter->body;
+  // A pair without a name, which httplib drops, is refused too; empty pairs are not pairs.
+  httplib::Result nameless =
+      client_->Post("/api/step?=&&&", Example("llama3-8b-dgx-h100"), "application/yaml");
+  ASSERT_TRUE(nameless);
+  EXPECT_EQ(nameless->status, 400);
+  EXPECT_NE(nameless->body.find("a query parameter without a name"), std::string::npos)
+      << nameless->body;
+  httplib::Result gaps = client_->Post("/api/step?format=json&&engine=estimate",
+                                       Example("llama3-8b-dgx-h100"), "application/yaml");
+  ASSERT_TRUE(gaps);
+  EXPECT_EQ(gaps->status, 200);
 }
 
 // A request that asked for JSON (format=json) is refused in JSON too: fathom.errors/1, each
@@ -1134,6 +1145,32 @@ TEST(Server, AnyLoopbackAddressKeepsTheHostCheck) {
 
 // Bound to an address other than a loopback one, the server says the address it bound
 // and warns that the API, unauthenticated, is reachable from the network.
+// A catalog copied without the examples beside it serves with an empty menu and a warning;
+// an --examples that is no directory is an error (it blamed --examples when none was given).
+TEST(Server, MissingDefaultExamplesAreAWarningAndAGivenOneAnError) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("fathom-catalog-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "data");
+  ServeOptions o;
+  o.port = 0;
+  {
+    Server server(io::Catalog((dir / "data").string()), o);
+    core::Result<int> port = server.Bind();
+    ASSERT_TRUE(port.ok()) << port.diagnostics().Format();
+    EXPECT_NE(port.diagnostics().Format().find(
+                  "warning: --examples: no examples directory beside the catalog"),
+              std::string::npos)
+        << port.diagnostics().Format();
+  }
+  o.examples = (dir / "missing").string();
+  Server given(io::Catalog((dir / "data").string()), o);
+  core::Result<int> port = given.Bind();
+  std::filesystem::remove_all(dir);
+  ASSERT_FALSE(port.ok());
+  EXPECT_NE(port.diagnostics().Format().find("error: --examples: \""), std::string::npos)
+      << port.diagnostics().Format();
+}
+
 TEST(Server, WarnsWhenReachableFromTheNetwork) {
   ServeOptions o;
   o.port = 0;
