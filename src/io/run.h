@@ -92,13 +92,17 @@ std::string SparePool(const RunResult& r);
 // The price per chip-hour and where it comes from, or why there is none.
 std::string PriceBasis(const RunResult& r);
 // With a window of time (training.duration) and a Monte Carlo: the steps done in the window,
-// a trial that takes T for the expected steps N doing N x window / T (P10 from the P90 time).
+// a trial that takes T for the expected steps N doing N x window / T (P10 from the P90 time),
+// in whole steps (floor) and never more than the window holds at the step time,
+// floor(window / step).
 struct WindowSteps {
   double p10 = 0, p50 = 0, p90 = 0;
 };
 WindowSteps StepsInWindow(const RunResult& r);
-// "21.23M (16384 chips x 54.0 d) + 145,152 for 112 spare chips (14 nodes, held for the
-// run)".
+// "21.38M in all: the job's 21.23M (16384 chips x 54.0 d) + 145152 for 112 spare chips (14
+// nodes, held for the run)"; without spares the job's alone: "21.23M (16384 chips x 54.0 d)";
+// a job on part of a node: "... + 56.2 for 1 spare chip (1 node of the job's 1 chip, held for
+// the run)".
 std::string ChipHoursLine(const RunResult& r);
 // "$263M, of it $1.83M for the spares (ideal, without failures, checkpoints or stragglers:
 // $248M)"; "" without a price.

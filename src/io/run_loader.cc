@@ -537,6 +537,19 @@ core::Result<RunResult> EvaluateRun(const LoadedRun& run, const RunOptions& opti
   if (!r.ok()) return d;
   RunResult out = std::move(r).value();
   out.notes.insert(out.notes.begin(), run.notes.begin(), run.notes.end());
+  // Every note the projection raised is the report's too (text, JSON `notes`, HTML), not
+  // only stderr's: the spare pool's "costs more than the waits it saves", as the analysis'
+  // own notes (a Weibull class) are, said once.
+  for (const core::Diagnostic& x : d.items()) {
+    if (x.severity != core::Severity::kNote) continue;
+    const std::string note = x.hint.empty() ? x.message : x.message + "; " + x.hint;
+    const std::vector<std::string>& analysis = out.analysis.notes;
+    if (std::find(analysis.begin(), analysis.end(), x.message) != analysis.end() ||
+        std::find(out.notes.begin(), out.notes.end(), note) != out.notes.end()) {
+      continue;
+    }
+    out.notes.push_back(note);
+  }
   out.notes.push_back(kPredictionNote);
   return {std::move(out), std::move(d)};
 }

@@ -151,21 +151,39 @@ std::string SparePool(const RunResult& r) {
 
 WindowSteps StepsInWindow(const RunResult& r) {
   const reliability::Percentiles& t = r.monte_carlo->time_to_train_s;
-  const double n = std::round(r.spec.steps) * r.training.duration_s;
-  auto at = [n](double time) { return time > 0 ? n / time : 0.0; };
+  const double window = r.training.duration_s;
+  // The steps the trials ran (not rounded: a trial takes at least their ideal time, so no
+  // trial's share of the window exceeds what it holds at the step time alone).
+  const double n = r.spec.steps;
+  const double most = std::floor(window / r.analysis.step_time_s + 1e-9);
+  auto at = [&](double time) {
+    if (!(time > 0)) return 0.0;
+    // Whole steps: a step the window's end cuts off is not done.
+    return std::min(most, std::floor(n * window / time + 1e-9));
+  };
   return {at(t.p90), at(t.p50), at(t.p10)};
 }
 
 std::string ChipHoursLine(const RunResult& r) {
   const CostDerivation& c = r.cost;
-  std::string s = fmt::format("{} ({:.0f} chips x {})", ChipHours(c.chip_hours), c.chips,
-                              Duration(c.hours * 3600));
-  if (c.spare_chips > 0) {
-    s += fmt::format(" + {} for {:.0f} spare chips ({}, held for the run)",
-                     ChipHoursInFull(c.spare_chip_hours), c.spare_chips,
-                     Counted(r.analysis.spare_nodes, "node", "nodes"));
-  }
-  return s;
+  // One number style on the line: ChipHours' for every figure, counts without separators.
+  const std::string job =
+      fmt::format("{} ({} x {})", ChipHours(c.chip_hours),
+                  Counted(std::llround(c.chips), "chip", "chips"), Duration(c.hours * 3600));
+  if (c.spare_chips <= 0) return job;
+  // The job's chip-hours and the spares' are both given, and what they add up to (the HTML's
+  // headline), so that neither reads as the other.
+  // A job on part of a node keeps spare nodes of its own size (plan/run.h), and says so.
+  const int64_t per_node =
+      r.analysis.spare_nodes > 0 ? std::llround(c.spare_chips) / r.analysis.spare_nodes : 0;
+  const std::string part = per_node > 0 && per_node < r.spec.gpus_per_node
+                               ? fmt::format(" of the job's {}", Counted(per_node, "chip", "chips"))
+                               : std::string();
+  return fmt::format("{} in all: the job's {} + {} for {} ({}{}, held for the run)",
+                     ChipHours(c.chip_hours + c.spare_chip_hours), job,
+                     ChipHours(c.spare_chip_hours),
+                     Counted(std::llround(c.spare_chips), "spare chip", "spare chips"),
+                     Counted(r.analysis.spare_nodes, "node", "nodes"), part);
 }
 
 std::string CostLine(const RunResult& r) {
@@ -252,7 +270,10 @@ std::string RunReportText(const RunResult& r) {
   line("ideal time to train", Duration(a.ideal_time_s));
   line("expected time to train", Duration(a.expected_time_s));
   line("ETTR (job-stopping)",
-       fmt::format("{:.4f} exact (Daly), {:.4f} linear (Kokolis)", a.ettr, a.ettr_linear));
+       fmt::format("{:.4f} exact (Daly), {}", a.ettr,
+                   a.ettr_linear_applies
+                       ? fmt::format("{:.4f} linear (Kokolis)", a.ettr_linear)
+                       : std::string("linear (Kokolis) n/a (the small-loss form goes negative)")));
   line("effective MFU", fmt::format("{} ({})", Pct(r.effective_mfu), EffectiveMfuBasis(r)));
   line("MTBF (job-stopping)",
        std::isfinite(a.mtbf_s) ? Duration(a.mtbf_s) : "none (no failure stops the job)");
@@ -403,12 +424,13 @@ std::string RunReportText(const RunResult& r) {
                        Duration(m.time_to_train_s.p50), Duration(m.time_to_train_s.p90), time_ci);
     if (window) {
       // In a window the steps done are what varies: a trial that takes T for the expected
-      // steps N does about N x window / T in the window (its slowest trials the fewest).
+      // steps N does about N x window / T in the window (its slowest trials the fewest), in
+      // whole steps, at most what the window holds at the step time.
       const WindowSteps w = StepsInWindow(r);
-      out += fmt::format("    {:<24}{:>12}{:>12}{:>12}{:>12}   (steps x window / time)\n",
-                         "steps in the window", "", core::WithThousands(std::llround(w.p10)),
-                         core::WithThousands(std::llround(w.p50)),
-                         core::WithThousands(std::llround(w.p90)));
+      out += fmt::format(
+          "    {:<24}{:>12}{:>12}{:>12}{:>12}   (whole steps: steps x window / time)\n",
+          "steps in the window", "", core::WithThousands(std::llround(w.p10)),
+          core::WithThousands(std::llround(w.p50)), core::WithThousands(std::llround(w.p90)));
     }
     out += fmt::format(
         "    {:<24}{:>12.4f}{:>12.4f}{:>12.4f}{:>12.4f}   (mean: ideal / mean time; 99% CI {})\n",
@@ -448,7 +470,8 @@ std::string RunReportJson(const RunResult& r) {
   j["ideal_train_time_s"] = Round(a.ideal_time_s);
   j["expected_train_time_s"] = Round(a.expected_time_s);
   j["ettr"] = Round(a.ettr);
-  j["ettr_linear"] = Round(a.ettr_linear);
+  // Null where the small-loss form goes negative: it does not apply (not an ETTR of 0).
+  j["ettr_linear"] = a.ettr_linear_applies ? ordered_json(Round(a.ettr_linear)) : ordered_json();
   j["ettr_all_causes"] = Round(a.ettr_all_causes);
   j["effective_mfu"] = Round(r.effective_mfu);
   j["straggler_factor"] = Round(a.straggler_factor);

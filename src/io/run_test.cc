@@ -266,9 +266,24 @@ reliability:
   core::Result<RunResult> noted = EvaluateRun(loaded.value(), exact);
   ASSERT_TRUE(noted.ok()) << noted.diagnostics().Format();
   std::vector<std::string> notes = loaded.value().notes;
-  ASSERT_FALSE(notes.empty());       // the default preset
+  ASSERT_FALSE(notes.empty());  // the default preset
+  // The projection's own note (one spare node beside a one-node job), in the report as on
+  // stderr (it was on stderr and in the HTML only), with its hint.
+  notes.push_back(
+      "the automatic spare pool (1 node, 100% of the job's chips) costs more than the waits it "
+      "saves: without it the run takes 0.32% longer (120.1 d) and 50% fewer chip-hours; where "
+      "spares are shared with other jobs, or a wait is acceptable, set reliability.spare_nodes "
+      "(0: none)");
   notes.push_back(kPredictionNote);  // and every run's caveat, last
   EXPECT_EQ(noted.value().notes, notes);
+  EXPECT_NE(noted.diagnostics().Format().find("note: reliability.spare_nodes: the automatic "
+                                              "spare pool"),
+            std::string::npos);
+  const std::string report = RunReportText(noted.value());
+  EXPECT_NE(report.find("\n  note: " + notes[notes.size() - 2] + "\n"), std::string::npos)
+      << report;
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(noted.value()));
+  EXPECT_EQ(j.at("notes").get<std::vector<std::string>>(), notes);
 }
 
 }  // namespace
@@ -665,15 +680,18 @@ core::Result<RunResult> RunE8(const std::vector<Override>& set) {
   return io::Run(TestCatalog(), request, options);
 }
 
-// In a window the steps are an expectation, printed whole: the tokens are those whole steps'
-// (498 steps of 1,048,576 tokens are 522.19M, not the 522.05M of 497.87 steps).
+// In a window the steps done are whole, those that fit: the tokens are those whole steps'
+// (497 steps of 1,048,576 tokens are 521.1M, not the 522.05M of 497.87 steps), and the ideal
+// time is theirs.
 TEST(Run, AWindowsTokensAreItsWholeSteps) {
   core::Result<RunResult> r = RunE8({{"training.duration", "90min", "--set"}});
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const RunResult& run = r.value();
   const double per_step = run.step.tokens_per_step;
-  const double steps = std::round(run.spec.steps);
+  const double steps = run.spec.steps;
+  EXPECT_EQ(steps, std::floor(steps));
   EXPECT_EQ(run.tokens, steps * per_step);
+  EXPECT_DOUBLE_EQ(run.analysis.ideal_time_s, steps * run.analysis.step_time_s);
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(run));
   EXPECT_EQ(j.at("tokens").get<int64_t>(),
             j.at("steps").get<int64_t>() * static_cast<int64_t>(per_step));
@@ -878,6 +896,166 @@ TEST(Run, RatesCountedOnAnotherVendorsChipsWarn) {
   EXPECT_TRUE(warned(""));  // the default preset, llama3-table5
   EXPECT_TRUE(warned("rsc1"));
   EXPECT_FALSE(warned("{preset: rsc1, failures: [{name: chip, per: gpu, mtbf: 50000h}]}"));
+}
+
+// The Monte Carlo's steps in a window are whole and never more than the window holds at
+// the step time: a 1-minute window of the 405B example's 5.8 s steps read 11 / 11 / 11 (10.3
+// fit), as N x window / T with N the expected steps rounded up past what the trials ran.
+TEST(Run, AWindowsMonteCarloStepsFitInIt) {
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+  request.engine = "estimate";
+  request.overrides = {{"training.duration", "1min", "--set"}};
+  RunOptions options;
+  options.trials = 200;
+  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_TRUE(r.value().monte_carlo.has_value());
+  const double most = std::floor(60 / r.value().analysis.step_time_s);
+  const WindowSteps w = StepsInWindow(r.value());
+  for (const double steps : {w.p10, w.p50, w.p90}) {
+    EXPECT_LE(steps, most);
+    EXPECT_EQ(steps, std::floor(steps));
+  }
+  EXPECT_GE(w.p90, w.p10);
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_LE(j.at("monte_carlo").at("window_steps").at("p90").get<double>(), most);
+  EXPECT_NE(RunReportText(r.value()).find("(whole steps: steps x window / time)"),
+            std::string::npos);
+}
+
+// The chip-hours line gives the job's, the spares' and what they add up to (the HTML's
+// headline figure, which included the spares where the text's first figure did not), each in
+// one number style: it read "43094 (16 chips x 112.2 d) + 43,094 for 16 spare chips" and
+// "56.2 (1 chips x 2.3 d)".
+TEST(Run, TheChipHoursLineAddsTheSparesInOneStyle) {
+  core::Result<RunResult> r = ExampleRun();
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const CostDerivation& c = r.value().cost;
+  ASSERT_GT(c.spare_chip_hours, 0);
+  ASSERT_LT(c.spare_chip_hours, 1e6);  // ChipHours' whole number, no separators
+  EXPECT_EQ(ChipHoursLine(r.value()),
+            fmt::format("{} in all: the job's {} (16384 chips x {}) + {} for 112 spare chips "
+                        "(14 nodes, held for the run)",
+                        ChipHours(c.chip_hours + c.spare_chip_hours), ChipHours(c.chip_hours),
+                        Duration(c.hours * 3600), ChipHours(c.spare_chip_hours)));
+  EXPECT_EQ(ChipHoursLine(r.value()).find(ChipHoursInFull(c.spare_chip_hours)), std::string::npos);
+
+  const std::string file = Write("one_chip.yaml", R"(name: one
+model: {base: megatron-1.7b}
+cluster: {base: dgx-h100-superpod, chips: 1}
+plan: {tp: 1, pp: 1, dp: 1, micro_batch_size: 1, global_batch_size: 8, zero: 1, precision: bf16}
+training: {tokens: 10B}
+reliability: {preset: llama3-table5, spare_nodes: 0}
+)");
+  core::Result<RunResult> one = RunExample(file, false);
+  ASSERT_TRUE(one.ok()) << one.diagnostics().Format();
+  const CostDerivation& o = one.value().cost;
+  EXPECT_EQ(ChipHoursLine(one.value()),
+            fmt::format("{} (1 chip x {})", ChipHours(o.chip_hours), Duration(o.hours * 3600)));
+}
+
+// Where the small-loss (linear) ETTR goes negative it does not apply: the text says so and
+// the JSON has null, not the clamp 0 ("0.0000 linear", JSON 0.0). No spares and a 1-day
+// repair on the 405B example lose more than the MTBF per failure.
+TEST(Run, ANegativeLinearEttrIsNotApplicable) {
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+  request.engine = "estimate";
+  request.tokens = "15T";
+  request.overrides = {{"reliability.spare_nodes", "0", "--set"}};
+  RunOptions options;
+  options.monte_carlo = false;
+  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_FALSE(r.value().analysis.ettr_linear_applies);
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find(fmt::format("{:.4f} exact (Daly), linear (Kokolis) n/a (the small-loss "
+                                  "form goes negative)\n",
+                                  r.value().analysis.ettr)),
+            std::string::npos)
+      << text;
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
+  EXPECT_TRUE(j.at("ettr_linear").is_null());
+  // Where it applies, it is a number as before.
+  core::Result<RunResult> example = ExampleRun();
+  ASSERT_TRUE(example.ok()) << example.diagnostics().Format();
+  EXPECT_TRUE(nlohmann::json::parse(RunReportJson(example.value())).at("ettr_linear").is_number());
+}
+
+// A short window counts the steps that fit in its useful time, whole: 1 minute of the 405B
+// example's 5.8 s steps at ETTR 0.95 holds 9.8, so 9 (it said "10 steps, 167.8M tokens done"
+// with an ideal time of 57.04 s, 9.81 steps), and 10 s holds 1 (it said 2, which take 11.6 s).
+TEST(Run, AShortWindowDoesTheStepsThatFitInIt) {
+  for (const auto& [window, steps] : {std::pair<const char*, double>{"1min", 9}, {"10s", 1}}) {
+    RunRequest request;
+    request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml";
+    request.engine = "estimate";
+    request.overrides = {{"training.duration", window, "--set"}};
+    RunOptions options;
+    options.trials = 200;
+    core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    const RunResult& run = r.value();
+    EXPECT_EQ(run.spec.steps, steps) << window;
+    EXPECT_DOUBLE_EQ(run.analysis.ideal_time_s, steps * run.analysis.step_time_s) << window;
+    EXPECT_LE(run.analysis.ideal_time_s, run.training.duration_s) << window;
+    const nlohmann::json j = nlohmann::json::parse(RunReportJson(run));
+    EXPECT_EQ(j.at("steps").get<double>(), steps) << window;
+    EXPECT_EQ(j.at("tokens").get<double>(), steps * run.step.tokens_per_step) << window;
+    // A trial without a failure does more than the expected steps, never more than fit.
+    EXPECT_LE(j.at("monte_carlo").at("window_steps").at("p90").get<double>(),
+              std::floor(run.training.duration_s / run.analysis.step_time_s))
+        << window;
+    EXPECT_NE(RunReportText(run).find(fmt::format("{}, {} tokens done in it", StepCount(steps),
+                                                  ShortCount(steps * run.step.tokens_per_step))),
+              std::string::npos)
+        << RunReportText(run);
+  }
+}
+
+// A job on part of a node keeps spare nodes of its own size, billed on the job's basis, and
+// the report says so: one H100 with a spare node reported "spare pool (1 node, 800% of the
+// job's chips)", 56.2 chip-hours of the job's beside 450 of the spares'.
+TEST(Run, APartNodeJobsSparesAreOfItsSize) {
+  const std::string file = Write("one_chip_spared.yaml", R"(name: one
+model: {base: megatron-1.7b}
+cluster: {base: dgx-h100-superpod, chips: 1}
+plan: {tp: 1, pp: 1, dp: 1, micro_batch_size: 1, global_batch_size: 8, zero: 1, precision: bf16}
+training: {tokens: 10B}
+)");
+  core::Result<RunResult> r = RunExample(file, false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const CostDerivation& c = r.value().cost;
+  ASSERT_EQ(r.value().analysis.spare_nodes, 1);
+  EXPECT_EQ(c.spare_chips, 1);
+  EXPECT_DOUBLE_EQ(c.spare_chip_hours, c.chip_hours);
+  EXPECT_NE(ChipHoursLine(r.value()).find(
+                "for 1 spare chip (1 node of the job's 1 chip, held for the run)"),
+            std::string::npos)
+      << ChipHoursLine(r.value());
+  bool noted = false;
+  for (const std::string& n : r.value().notes) {
+    noted |= n.rfind(
+                 "the automatic spare pool (1 node of the job's 1 chip, 100% of the job's "
+                 "chips)",
+                 0) == 0;
+  }
+  EXPECT_TRUE(noted);
+  // A whole node's spares are whole nodes, as before.
+  core::Result<RunResult> full = RunExample(Write("eight_chips_spared.yaml", R"(name: eight
+model: {base: megatron-1.7b}
+cluster: {base: dgx-h100-superpod, chips: 8}
+plan: {tp: 1, pp: 1, dp: 8, micro_batch_size: 1, global_batch_size: 8, zero: 1, precision: bf16}
+training: {tokens: 10B}
+reliability: {preset: llama3-table5, spare_nodes: 1}
+)"),
+                                            false);
+  ASSERT_TRUE(full.ok()) << full.diagnostics().Format();
+  EXPECT_EQ(full.value().cost.spare_chips, 8);
+  EXPECT_NE(ChipHoursLine(full.value()).find("for 8 spare chips (1 node, held for the run)"),
+            std::string::npos)
+      << ChipHoursLine(full.value());
 }
 
 }  // namespace

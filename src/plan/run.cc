@@ -375,12 +375,15 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   core::Result<reliability::RunReport> analysis = reliability::AnalyzeRun(spec);
   if (analysis.ok() && training.duration_s > 0) {
     const reliability::RunReport& a = analysis.value();
-    // The window holds the useful time of every cause of loss (ideal / expected time).
-    spec.steps = training.duration_s * a.ettr_all_causes / spec.step_time_s;
+    // The window holds the useful time of every cause of loss (ideal / expected time), in
+    // whole steps: a step its end cuts off is not done (rounded to the nearest, a 60 s
+    // window of 5.8 s steps "did" 10, 58 s of steps in 57 s of useful time).
+    const double fits = training.duration_s * a.ettr_all_causes / spec.step_time_s;
+    spec.steps = std::floor(fits + 1e-9);
     if (!(spec.steps >= 1)) {
       // Less than one step is no run: steps are atomic (checkpoints fall between them).
       char held[64];
-      std::snprintf(held, sizeof held, "%.3g steps: a step takes ", spec.steps);
+      std::snprintf(held, sizeof held, "%.3g steps: a step takes ", fits);
       char useful[64];
       std::snprintf(useful, sizeof useful, "%.3g%%", 100 * a.ettr_all_causes);
       diags.Error("training.duration",
@@ -398,12 +401,17 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   diags.Append(engine);
   if (!analysis.ok()) return diags;
   r.analysis = std::move(analysis).value();
-  // The tokens of the whole steps the reports count: a window's expected steps, rounded, so
+  // The tokens of the whole steps the reports count (a window's: those that fit in it), so
   // that tokens = steps x tokens per step as printed.
   r.tokens = std::round(spec.steps) * tokens_per_step;
   r.ideal_mfu = r.step.mfu * r.step.step_time_s / spec.step_time_s;
   r.effective_mfu = r.ideal_mfu * r.analysis.ettr_all_causes;
-  const double spare_chips = static_cast<double>(r.analysis.spare_nodes * cluster.chips_per_node);
+  // A spare node counts the chips per node the job uses, as the job's chips are billed: a job
+  // on part of a node (1 chip of 8) keeps a spare of its own size, not a whole node (which
+  // billed 8 spare chips beside 1, and made 1 chip dearer than 8 in fathom size).
+  const int64_t spare_chips_per_node =
+      std::min<int64_t>(cluster.chips_per_node, static_cast<int64_t>(cluster.chips));
+  const double spare_chips = static_cast<double>(r.analysis.spare_nodes * spare_chips_per_node);
   r.cost = DeriveCost(training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s,
                       spare_chips);
   // An automatic pool sized for confidence can cost a small job more than the waits it
@@ -418,13 +426,19 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
       const double with_hours = (chips + spare_chips) * r.analysis.expected_time_s;
       const double bare_hours = chips * without.value().expected_time_s;
       if (bare_hours < with_hours) {
-        char text[320];
+        char part[96] = "";  // a job on part of a node: its spare nodes are of its size
+        if (spare_chips_per_node < cluster.chips_per_node) {
+          std::snprintf(part, sizeof part, " of the job's %lld chip%s",
+                        static_cast<long long>(spare_chips_per_node),
+                        spare_chips_per_node == 1 ? "" : "s");
+        }
+        char text[400];
         std::snprintf(text, sizeof text,
-                      "the automatic spare pool (%lld node%s, %.0f%% of the job's chips) costs "
+                      "the automatic spare pool (%lld node%s%s, %.0f%% of the job's chips) costs "
                       "more than the waits it saves: without it the run takes %.2f%% longer "
                       "(%s) and %.0f%% fewer chip-hours",
                       static_cast<long long>(r.analysis.spare_nodes),
-                      r.analysis.spare_nodes == 1 ? "" : "s", 100 * spare_chips / chips,
+                      r.analysis.spare_nodes == 1 ? "" : "s", part, 100 * spare_chips / chips,
                       100 * (without.value().expected_time_s / r.analysis.expected_time_s - 1),
                       core::FormatDuration(without.value().expected_time_s).c_str(),
                       100 * (1 - bare_hours / with_hours));

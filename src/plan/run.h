@@ -48,14 +48,17 @@
 //
 // Training length: `tokens` or `steps` fix the work (steps = tokens / (global_batch_size ·
 // seq_len)) and predict the wall-clock time; `duration` fixes the wall-clock window (a
-// snapshot such as Llama 3's 54 days) and predicts the steps done in it.
+// snapshot such as Llama 3's 54 days) and predicts the steps done in it, whole ones:
+// floor(window · ETTR of all causes / step), the ETTR at the most steps the window holds;
+// the ideal time is then those steps · step.
 //
 // Cost and energy: chip-hours = chips · expected hours, at the given price or the chip's
 // catalog price; energy = chips · power · expected time (power: the given one, else the
 // cluster's node power over chips_per_node, else the chip's TDP), times the PUE for the
-// facility, at the electricity price. The spare pool's chips (spare nodes · chips per
-// node) are held for the whole expected time and priced as the job's; they idle, so their
-// energy is not counted (no idle power is known).
+// facility, at the electricity price. The spare pool's chips (spare nodes · the chips per
+// node the job uses, min(chips_per_node, chips): a job on part of a node keeps spares of its
+// own size, billed on the job's basis) are held for the whole expected time and priced as
+// the job's; they idle, so their energy is not counted (no idle power is known).
 #pragma once
 
 #include <cstdint>
@@ -174,15 +177,16 @@ struct CheckpointDerivation {
   double load_s = 0;
 };
 
-// Cost and energy over the expected time to train (the window, with training.duration);
-// "ideal" is the ideal time to train, without failures, checkpoints or stragglers (with a
-// window: the steps done in it, at the step time alone).
+// Cost and energy over the expected time to train (with training.duration, that of the
+// whole steps done in the window, within a step of it); "ideal" is the ideal time to train,
+// without failures, checkpoints or stragglers (with a window: the steps done in it, at the
+// step time alone).
 struct CostDerivation {
   double chips = 0;
   double hours = 0;        // expected wall-clock time
   double ideal_hours = 0;  // ideal time to train
   double chip_hours = 0;   // the job's chips
-  double spare_chips = 0;  // the spare pool's (spare nodes x chips per node)
+  double spare_chips = 0;  // the spare pool's (spare nodes x min(chips per node, chips))
   double spare_chip_hours = 0;
   double usd_per_chip_hour = 0;      // 0 = no price known
   std::string price_source;          // "catalog: h100-sxm", "training.cost.usd_per_chip_hour", or

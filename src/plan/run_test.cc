@@ -397,6 +397,63 @@ TEST(ProjectRun, WindowHoldsEveryCauseOfLoss) {
   EXPECT_LT(a.ettr_all_causes, a.ettr);  // fail-slow and SDC cost beyond fail-stop
 }
 
+// A window holds whole steps, those that fit in its useful time: floor(window x ETTR /
+// step), and the ideal time is those steps' (a 60 s window of 5.8 s steps "did" 10, rounded
+// to the nearest, in 57 s of ideal time; 10 s, 2 steps that take 11.6 s).
+TEST(ProjectRun, AWindowHoldsTheWholeStepsThatFit) {
+  for (const double steps_held : {2.6, 9.81, 100.5}) {
+    core::Result<RunResult> probe =
+        ProjectRun(Llama70BOn(1024), Tokens(1e9), OneClass(6.5), Exact());
+    ASSERT_TRUE(probe.ok()) << probe.diagnostics().Format();
+    const double step = probe.value().spec.step_time_s;
+    TrainingConfig window;
+    window.duration_s = steps_held * step;
+    core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), window, OneClass(6.5), Exact());
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    const RunResult& run = r.value();
+    const double fits = window.duration_s * run.analysis.ettr_all_causes / step;
+    EXPECT_EQ(run.spec.steps, std::floor(run.spec.steps)) << steps_held;
+    EXPECT_LE(run.spec.steps, fits + 1e-9) << steps_held;
+    EXPECT_GT(run.spec.steps, fits - 1) << steps_held;
+    EXPECT_DOUBLE_EQ(run.analysis.ideal_time_s, run.spec.steps * step) << steps_held;
+    EXPECT_LE(run.analysis.ideal_time_s, window.duration_s) << steps_held;
+    EXPECT_DOUBLE_EQ(run.tokens, run.spec.steps * 1024.0 * 8192) << steps_held;
+  }
+}
+
+// A job on part of a node keeps spare nodes of its own size, billed as the job is: 4 chips
+// of an 8-GPU node with one spare node hold 4 spare chips, not 8 (a 1-chip job paid 8 spare
+// chips beside its 1, and fathom size found 1 chip dearer than 8 at equal chip-hours).
+TEST(ProjectRun, ASpareNodeOfAPartNodeJobIsOfItsSize) {
+  for (const int64_t chips : {4, 8, 16}) {
+    estimate::Scenario s = SmallLlama70B(4);
+    s.plan.recompute = parallel::Recompute::kFull;
+    s.cluster = network::testing::DgxH100(chips);
+    s.plan.dp = static_cast<int>(chips / 4);
+    ReliabilityConfig repaired = OneClass(6.5);
+    repaired.repair_time_s = 86400;
+    repaired.spare_nodes = 1;
+    core::Result<RunResult> r = ProjectRun(s, Tokens(1e11), repaired, Exact());
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    EXPECT_EQ(r.value().cost.spare_chips, chips < 8 ? chips : 8) << chips;
+  }
+  // The note on a dear automatic pool counts it so, and says so.
+  estimate::Scenario s = SmallLlama70B(4);
+  s.plan.recompute = parallel::Recompute::kFull;
+  s.cluster = network::testing::DgxH100(4);
+  s.plan.dp = 1;
+  ReliabilityConfig repaired = OneClass(6.5);
+  repaired.repair_time_s = 86400;
+  core::Result<RunResult> r = ProjectRun(s, Tokens(1e11), repaired, Exact());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_EQ(r.value().analysis.spare_nodes, 1);
+  EXPECT_EQ(r.value().cost.spare_chips, 4);
+  EXPECT_NE(r.diagnostics().Format().find(
+                "the automatic spare pool (1 node of the job's 4 chips, 100% of the job's chips)"),
+            std::string::npos)
+      << r.diagnostics().Format();
+}
+
 TEST(ProjectRun, SameSeedSameResultWhateverTheThreads) {
   RunOptions one;
   one.trials = 64;

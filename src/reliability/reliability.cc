@@ -526,10 +526,19 @@ double ExactEttr(double tau, double w, double downtime, double mtbf) {
   return std::isfinite(denom) ? tau / denom : 0;
 }
 
-double LinearEttr(double tau, double w, double downtime, double mtbf) {
+namespace {
+
+// The small-loss form before its clamp: below 0 where a failure loses more than the MTBF.
+double UnclampedLinearEttr(double tau, double w, double downtime, double mtbf) {
   if (!(tau > 0)) return 0;
   const double loss = std::isfinite(mtbf) ? (downtime + tau / 2) / mtbf : 0;
-  return std::max(0.0, (1 - loss) / (1 + w / tau));
+  return (1 - loss) / (1 + w / tau);
+}
+
+}  // namespace
+
+double LinearEttr(double tau, double w, double downtime, double mtbf) {
+  return std::max(0.0, UnclampedLinearEttr(tau, w, downtime, mtbf));
 }
 
 double YoungInterval(double w, double mtbf) { return std::sqrt(2 * w * mtbf); }
@@ -719,6 +728,7 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // Each restart waits W for a spare, unexposed: Daly's restart factor e^{D/M}·(1 + W/M).
   rep.ettr = ExactEttr(tau, m.w, r_eff, mtbf) / (failures ? 1 + m.wait / mtbf : 1);
   rep.ettr_linear = LinearEttr(tau, m.w, r_eff + m.wait, mtbf);
+  rep.ettr_linear_applies = !(UnclampedLinearEttr(tau, m.w, r_eff + m.wait, mtbf) < 0);
   rep.straggler_factor = m.straggler;
   double waiting = 0;
   rep.loss = ExpectedLoss(m, stretch, tau, &waiting);

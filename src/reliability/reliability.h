@@ -22,6 +22,8 @@
 //     approximation) would count the blocking write twice.
 //   small-loss cross-check (Kokolis et al. 2025), clamped at 0
 //       ETTR ≈ (1 − (D + τ/2 + δ)/M) / (1 + w/τ)
+//     Where D + τ/2 + δ > M the form goes negative and does not apply
+//     (RunReport::ettr_linear_applies false; the reports say n/a).
 //   Young: τ_Y = sqrt(2wM); Daly: τ_D = sqrt(2wM)·[1 + (1/3)sqrt(w/2M) + (1/9)(w/2M)] − w
 //       (τ_D = M when w ≥ 2M); optimum: the numerical argmax of the expected goodput.
 //   spares (M/G/∞): nodes out of service ~ Poisson(μ = λ_node · N_nodes · MTTR), where
@@ -294,12 +296,15 @@ struct RunReport {
   double young_s = 0, daly_s = 0;    // closed forms at the MTBF (w = blocking write)
   double optimum_s = 0;         // numerical argmax of ettr_all_causes, τ >= max(step, P − w)
   double ettr = 0;              // exact (Daly) at τ, R = D + δ, job-stopping classes
-  double ettr_linear = 0;       // small-loss cross-check
+  double ettr_linear = 0;       // small-loss cross-check, clamped at 0 (see below)
   double straggler_factor = 1;  // expected step slowdown from slow nodes
   double fail_slow_factor = 1;  // F: mean stretch of progress from fail-slow episodes
   double expected_time_s = 0;   // loss.Total()
   double exposed_time_s = 0;    // of it, when failures can strike: all but spare waits
   LossBreakdown loss;           // expected
+  // False where the small-loss form goes negative (the loss per failure, D + τ/2 + δ, beyond
+  // the MTBF): it does not apply, and ettr_linear is its clamp, 0.
+  bool ettr_linear_applies = true;
   struct Sensitivity {
     double interval_s = 0;
     double ettr = 0;

@@ -162,6 +162,17 @@ TEST(Validation, V5HundredThousandGpus) {
   // The exact form lets failures hit the 10-min restart too, and comes out higher (0.57):
   // the published 0.44 counts one stall per failure, as the linear form does.
   EXPECT_NEAR(sync.ettr, std::exp(-10 / 17.73), 0.01);
+  EXPECT_TRUE(sync.ettr_linear_applies);
+}
+
+// Where a failure loses more than the MTBF (a 20-min restart at V5's 17.7-min MTBF) the
+// small-loss form goes negative: it does not apply, and the report says so rather than
+// giving its clamp, 0, as an ETTR (it was printed "0.0000 linear", JSON 0.0).
+TEST(Validation, TheLinearFormDoesNotApplyWhereItGoesNegative) {
+  const RunReport r = Analyze(Simple(12500, 6.5, 20 * kMin, 0, 60));
+  EXPECT_FALSE(r.ettr_linear_applies);
+  EXPECT_EQ(r.ettr_linear, 0);
+  EXPECT_GT(r.ettr, 0.25);  // the exact form still holds: e^{-20/17.7}, less the interval's
 }
 
 TEST(Validation, V5ReplicaFaultTolerance) {
