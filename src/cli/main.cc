@@ -853,6 +853,39 @@ int Main(int argc, char** argv) {
                 << "fathom --help lists the commands\n";
       return kUserError;
     }
+    // An option given more often than it takes a value ("--tp 1 --tp 2"): name it and say
+    // what to give, a list in one option where it takes one (its help says "to try").
+    if (const std::string what = e.what(); what.find(": At Most 1 required") != std::string::npos) {
+      const std::string name = what.substr(0, what.find(':'));
+      const CLI::Option* opt = nullptr;
+      for (const CLI::App* sub : app.get_subcommands()) {
+        if (opt == nullptr) opt = sub->get_option_no_throw(name);
+      }
+      std::vector<std::string> values;
+      for (int i = 1; opt != nullptr && i < argc; ++i) {
+        const std::string word = argv[i];
+        const size_t eq = word.find('=');
+        if (word.starts_with("--") && eq != std::string::npos &&
+            opt->check_name(word.substr(0, eq))) {
+          values.push_back(word.substr(eq + 1));
+        } else if (opt->check_name(word) && i + 1 < argc) {
+          values.push_back(argv[++i]);
+        }
+      }
+      std::string given, joined;  // "1, 2" and "1,2"
+      for (const std::string& v : values) {
+        given += (given.empty() ? "" : ", ") + v;
+        joined += (joined.empty() ? "" : ",") + v;
+      }
+      const bool list =
+          opt != nullptr && opt->get_description().find("to try") != std::string::npos;
+      std::cerr << "error: " << name << " is given "
+                << (values.size() > 2 ? std::to_string(values.size()) + " times" : "twice")
+                << (given.empty() ? "" : " (" + given + ")") << ": "
+                << (list ? "give one list, " + name + " " + joined : std::string("give it once"))
+                << "\n";
+      return kUserError;
+    }
     std::cerr << "error: " << e.what() << "; run with --help for the options\n";
     return kUserError;
   }

@@ -309,6 +309,21 @@ const plan::Candidate& BestFitting(const plan::SearchResult& r) {
   return r.ranked.front();
 }
 
+std::string BaseRankText(const plan::SearchResult& r) {
+  if (!r.has_base || !r.base.fits || r.base_rank < 1) return "";
+  const int64_t n = r.fitting_estimated;
+  if (n == 0) return ", and it fits where no plan searched does";
+  const std::string plans = n == 1 ? "plan" : "plans";
+  // A plan of the search space is one of the fitting plans; one outside ranks among them and
+  // itself.
+  if (r.base_outside.empty() && r.base_rank <= n) {
+    return fmt::format(", rank {} of {} fitting {} by estimate", Count(r.base_rank), Count(n),
+                       plans);
+  }
+  return fmt::format(", by estimate it would rank {} of {} beside the {} fitting {} searched",
+                     Count(r.base_rank), Count(n + 1), Count(n), plans);
+}
+
 BaseComparison CompareBase(const plan::SearchResult& r) {
   const plan::Candidate& b = r.base;
   const plan::Candidate& best = BestFitting(r);
@@ -386,10 +401,7 @@ std::string SearchText(const plan::SearchResult& r) {
     out += fmt::format("    {} {}, MFU {}, {} per chip{}", Duration(vs.base_s),
                        vs.simulated ? "simulated" : "estimated", Pct(b.mfu),
                        core::FormatBytes(b.memory_bytes), b.fits ? "" : " (does not fit)");
-    if (b.fits && r.base_rank > 0 && r.fitting_estimated > 0) {
-      out += fmt::format(", rank {} of {} fitting plans by estimate", Count(r.base_rank),
-                         Count(r.fitting_estimated));
-    }
+    out += BaseRankText(r);
     out += "\n";
     if (!vs.Faster().empty()) {
       out += fmt::format("    the best plan is {}{}\n", vs.Faster(),

@@ -67,6 +67,11 @@ struct BaseComparison {
 // The given plan against the best searched plan that fits (the first ranked, when none
 // does: --no-memory-pass). r.has_base, r.ranked not empty.
 BaseComparison CompareBase(const plan::SearchResult& r);
+// The given plan's rank by estimate, as the text says it after its figures: ", rank 3 of 724
+// fitting plans by estimate" (a plan of the search space), ", by estimate it would rank 2 of 2
+// beside the 1 fitting plan searched" (one outside it), ", and it fits where no plan searched
+// does"; "" when it does not fit (or there is no given plan).
+std::string BaseRankText(const plan::SearchResult& r);
 // The best ranked plan that fits in memory; the first ranked when none does.
 const plan::Candidate& BestFitting(const plan::SearchResult& r);  // r.ranked not empty
 

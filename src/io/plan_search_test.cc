@@ -801,6 +801,94 @@ TEST(SizeReports, ReportsSayTheStepTimesArePredictions) {
   EXPECT_NE(SizeReportHtml({r}).find("<code>fathom validate</code>"), std::string::npos);
 }
 
+// The 70B example's search with the axes given as on the command line; the given plan compared.
+core::Result<plan::SearchResult> SearchSeventyB(PlanRequest q, bool memory_pass = true) {
+  q.scenario = Example("llama3-70b-1024-h100-search");
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  if (!loaded.ok()) return loaded.diagnostics();
+  plan::SearchOptions o;
+  o.compare_base = loaded.value().whole_plan;
+  o.memory_pass = memory_pass;
+  if (loaded.value().config.top) o.top = *loaded.value().config.top;
+  return plan::Search(loaded.value().scenario.scenario, loaded.value().space, o);
+}
+
+// No ranked plan fits (tp 1, memory pass off), so none is simulated: the given plan is
+// compared by its estimate, and every report gives that figure. The JSON gave its simulated
+// 8.195 s ("simulate") where the text and HTML said 8.208 s estimated.
+TEST(SearchReports, TheGivenPlansTimeIsOneFigureInEveryReport) {
+  PlanRequest q;
+  q.tp = "1";
+  core::Result<plan::SearchResult> r = SearchSeventyB(q, /*memory_pass=*/false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_TRUE(r.value().has_base);
+  ASSERT_FALSE(r.value().ranked.front().fits);
+  const BaseComparison vs = CompareBase(r.value());
+  const nlohmann::json j = nlohmann::json::parse(SearchJson(r.value()));
+  const nlohmann::json& given = j.at("given_plan");
+  EXPECT_EQ(given.at("engine"), vs.simulated ? "simulate" : "estimate");
+  EXPECT_NEAR(given.at("step_time_s").get<double>(), vs.base_s, 1e-9);
+  EXPECT_EQ(given.at("engine"), "estimate");
+  const std::string text = SearchText(r.value());
+  EXPECT_NE(text.find(Duration(vs.base_s) + " estimated"), std::string::npos) << text;
+  // Not simulated as the best was not: the HTML's row for it has no simulated time either.
+  EXPECT_LT(r.value().base.simulate_s, 0);
+  EXPECT_TRUE(given.at("simulate_step_time_s").is_null());
+}
+
+// The given plan outside the search space ranks among the fitting plans searched and itself:
+// "rank 2 of 1 fitting plans" was said.
+TEST(SearchReports, TheGivenPlansRankCountsItselfWhenItIsOutsideTheSpace) {
+  PlanRequest q;
+  q.tp = "8";
+  q.pp = "1";
+  q.cp = "1";
+  q.zero = "1";
+  q.recompute = "none";
+  core::Result<plan::SearchResult> r = SearchSeventyB(q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_EQ(r.value().fitting_estimated, 1);
+  ASSERT_EQ(r.value().base_rank, 2);
+  const std::string text = SearchText(r.value());
+  EXPECT_EQ(text.find("of 1 fitting plans"), std::string::npos) << text;
+  EXPECT_NE(text.find("by estimate it would rank 2 of 2 beside the 1 fitting plan searched"),
+            std::string::npos)
+      << text;
+  // Inside the space it is one of them.
+  core::Result<plan::SearchResult> inside = SearchSeventyB({});
+  ASSERT_TRUE(inside.ok()) << inside.diagnostics().Format();
+  ASSERT_TRUE(inside.value().base_outside.empty());
+  EXPECT_NE(SearchText(inside.value()).find(", rank 185 of 794 fitting plans by estimate"),
+            std::string::npos)
+      << SearchText(inside.value());
+  // Where no plan searched fits (memory pass off), the given one that does is not ranked "of"
+  // them.
+  PlanRequest none;
+  none.tp = "1";
+  core::Result<plan::SearchResult> unfit = SearchSeventyB(none, /*memory_pass=*/false);
+  ASSERT_TRUE(unfit.ok()) << unfit.diagnostics().Format();
+  EXPECT_EQ(unfit.value().fitting_estimated, 0);
+  EXPECT_NE(SearchText(unfit.value()).find("it fits where no plan searched does"),
+            std::string::npos)
+      << SearchText(unfit.value());
+}
+
+// --overlap-ep on a dense model is warned as ignored, so it puts the given plan outside
+// nothing ("(outside the search space: no all-to-all overlap)" was said).
+TEST(SearchReports, AnIgnoredAxisPutsTheGivenPlanOutsideNothing) {
+  PlanRequest q;
+  q.overlap_ep = "true";
+  core::Result<plan::SearchResult> r = SearchSeventyB(q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  bool warned = false;
+  for (const core::Diagnostic& x : r.diagnostics().items()) {
+    warned = warned || x.message.find("it is ignored") != std::string::npos;
+  }
+  EXPECT_TRUE(warned) << r.diagnostics().Format();
+  EXPECT_TRUE(r.value().base_outside.empty());
+  EXPECT_EQ(SearchText(r.value()).find("outside the search space"), std::string::npos);
+}
+
 // A subnormal figure (a price of 1e-310 USD a chip-hour) is formatted, not thrown on:
 // std::stod throws out_of_range reading it back, which aborted run and size.
 TEST(NumberFormat, SubnormalFiguresFormat) {

@@ -30,10 +30,11 @@ constexpr const char* kTooManyPlans = "the search space holds more than ";
 constexpr const char* kNarrowIt =
     "narrow it: list fewer values of tp, pp, vp, cp, ep, micro_batch_size, zero or recompute";
 
-// "6.4x": a ratio to one decimal.
+// "6.4x": a ratio to one decimal, two below 2 ("1.03x", where one would say "1.0x" of a
+// plan that does not fit).
 std::string Times(double ratio) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.1fx", ratio);
+  std::snprintf(text, sizeof text, ratio < 1.995 ? "%.2fx" : "%.1fx", ratio);
   return text;
 }
 
@@ -92,11 +93,13 @@ struct PipelineChoice {
 
 // The pipeline shapes of `ranks` = chips / (tp x cp) ranks: at each pp the even split
 // (StageSplit), and at the base plan's pp its own split too. Values given for pp and vp that
-// cannot be used are noted in `skipped` (one message each).
-std::vector<PipelineChoice> PipelineChoices(
-    const model::ModelSpec& m, const ParallelPlan& base, const SearchSpace& space, int64_t ranks,
-    const std::vector<Schedule>& schedules, bool idle,
-    std::set<std::pair<std::string, std::string>>& skipped) {
+// cannot be used are noted in `skipped` (one message each); the given pp values that are
+// either noted or fit these ranks are added to `accounted` (the caller says why of the rest).
+std::vector<PipelineChoice> PipelineChoices(const model::ModelSpec& m, const ParallelPlan& base,
+                                            const SearchSpace& space, int64_t ranks,
+                                            const std::vector<Schedule>& schedules, bool idle,
+                                            std::set<std::pair<std::string, std::string>>& skipped,
+                                            std::set<int>& accounted) {
   const bool pp_given = !space.pp.empty();
   // Leaving chips idle, pp need not divide the ranks: the divisors of the layer count and of
   // the ranks, and the powers of two, up to the layer count.
@@ -113,9 +116,9 @@ std::vector<PipelineChoice> PipelineChoices(
   };
   std::vector<PipelineChoice> out;
   for (int pp : pps) {
-    if (idle ? pp > ranks : ranks % pp != 0) continue;  // another tp x cp may use it
     // The even split, and the base plan's own at its pp (DeepSeek-V3's last stage of one
-    // layer and the MTP module), which the even split may not be.
+    // layer and the MTP module), which the even split may not be. The layers are checked
+    // first: no tp x cp makes a split that they refuse.
     std::vector<std::pair<int, int>> splits;
     const std::pair<int, int> even = StageSplit(m.layers, pp);
     if (even.first >= 0) splits.push_back(even);
@@ -125,11 +128,17 @@ std::vector<PipelineChoice> PipelineChoices(
     }
     if (splits.empty()) {
       if (!pp_given) continue;  // an automatic value: nothing to say
-      skipped.insert({"search.pp", "pp " + Str(pp) + " cannot split the " + Str(m.layers) +
-                                       " layers (more stages than layers, or the first and "
-                                       "last stages lighter by more than half a stage)"});
+      accounted.insert(pp);
+      skipped.insert(
+          {"search.pp",
+           pp > m.layers ? "pp " + Str(pp) + " is more stages than the " + Str(m.layers) + " layers"
+                         : "pp " + Str(pp) + " cannot split the " + Str(m.layers) +
+                               " layers (the first and last stages would be lighter by more "
+                               "than half a stage)"});
       continue;
     }
+    if (idle ? pp > ranks : ranks % pp != 0) continue;  // another tp x cp may use it
+    if (pp_given) accounted.insert(pp);
     if (pp == 1) {
       // No pipeline: each micro-batch's forward then its backward, as every framework runs
       // it (gpipe would hold every micro-batch's activations, zb-h1 defer the weight
@@ -228,10 +237,116 @@ core::Result<network::ClusterSpec> Resize(const network::ClusterSpec& cluster, i
 
 namespace {
 
-// One search; `idle` lets plans leave chips idle. `none_valid` tells the caller that no plan
-// of the space could use the chips (the enumerate or validate pass emptied it).
+// What a search stopped after the memory pass found (MoreChipsThatFit's probes).
+struct FitProbe {
+  bool fits = false;          // a valid plan fits in a chip's memory
+  int64_t fitting_chips = 0;  // the fewest chips such a plan uses (fewer when it leaves some idle)
+  double min_memory = 0;      // the smallest peak memory per chip of a valid plan; 0: none valid
+};
+
 core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const SearchSpace& space,
-                                      const SearchOptions& options, bool idle, bool& none_valid) {
+                                      const SearchOptions& options, bool idle, bool& none_valid,
+                                      FitProbe* probe = nullptr);
+
+// Whether a plan of `space` fits in memory on `base`'s cluster, searched as Search searches
+// it (plans that leave chips idle as options.idle says), up to the memory pass.
+FitProbe ProbeFit(const estimate::Scenario& base, const SearchSpace& space,
+                  const SearchOptions& options) {
+  FitProbe probe;
+  bool none_valid = false;
+  if (options.idle != IdleChips::kAllow) {
+    (void)SearchOnce(base, space, options, false, none_valid, &probe);
+    if (!none_valid || options.idle == IdleChips::kNever) return probe;
+  }
+  probe = {};
+  (void)SearchOnce(base, space, options, true, none_valid, &probe);
+  return probe;
+}
+
+// Chip counts above the base cluster's, on which a search found no plan within a chip's memory
+// (the smallest needs `min_memory` per chip).
+struct MoreChips {
+  int64_t fits = 0;        // the fewest chips found that hold a plan that fits; 0: none
+  int64_t first = 0;       // the first count tried; 0: the topology took none
+  int64_t last = 0;        // the largest count tried
+  double last_memory = 0;  // the smallest plan's memory per chip there (when none fits)
+};
+
+// Grows the count from the one that would spread the smallest plan's memory thin enough if all
+// of it were shared (it is not: activations and replicated state are not), by at least a
+// quarter a try, re-aiming after each at its own smallest plan, until a count holds a plan that
+// fits; then halves the gap to the largest count that did not. Counts are those the cluster's
+// topology takes (whole domains and nodes, slices of a torus, within the fabric's radix), and
+// a plan may leave chips idle as the search would; the answer is the chips such a plan uses.
+// Each try runs the enumerate, validate and memory passes only. Counts are not monotone (the
+// batch and the layers divide some better), so the answer is the fewest found, not proven.
+MoreChips MoreChipsThatFit(const estimate::Scenario& base, const SearchSpace& space,
+                           const SearchOptions& options, double min_memory) {
+  constexpr int kGrowTries = 16, kBisectTries = 16;
+  constexpr int kStepsToATakenCount = 4096;
+  const network::ClusterSpec& cl = base.cluster;
+  const double capacity = cl.chip.hbm_capacity.value();
+  const int64_t step = std::max<int64_t>(1, std::min<int64_t>(cl.domain, cl.chips_per_node));
+  SearchOptions o = options;
+  o.compare_base = false;
+  o.suggest_chips = false;
+  // The first count from `at_least` up that the topology takes, below `below`; 0: none.
+  auto taken = [&](int64_t at_least, int64_t below, estimate::Scenario& sc) -> int64_t {
+    for (int64_t c = (at_least + step - 1) / step * step, k = 0;
+         k < kStepsToATakenCount && (below == 0 || c < below); c += step, ++k) {
+      core::Result<network::ClusterSpec> r = Resize(cl, c);
+      if (!r.ok()) continue;
+      sc = base;
+      sc.cluster = std::move(r).value();
+      return c;
+    }
+    return 0;
+  };
+  MoreChips out;
+  int64_t miss = cl.chips;  // the largest count known to hold no plan that fits
+  int64_t hit = 0;          // the smallest count known to hold one
+  double need = min_memory;
+  for (int t = 0; t < kGrowTries && hit == 0; ++t) {
+    const int64_t n = miss;
+    int64_t target = std::max<int64_t>(
+        n + 1, static_cast<int64_t>(std::ceil(static_cast<double>(n) * need / capacity)));
+    if (t > 0) target = std::max(target, n + (n + 3) / 4);
+    estimate::Scenario sc;
+    const int64_t c = taken(target, 0, sc);
+    if (c == 0) break;
+    if (out.first == 0) out.first = c;
+    out.last = c;
+    const FitProbe probe = ProbeFit(sc, space, o);
+    if (probe.fits) {
+      hit = c;
+      out.fits = probe.fitting_chips;
+    } else {
+      miss = c;
+      if (probe.min_memory > 0) need = probe.min_memory;
+      out.last_memory = probe.min_memory;
+    }
+  }
+  for (int t = 0; t < kBisectTries && hit > 0; ++t) {
+    estimate::Scenario sc;
+    const int64_t c = taken(miss + (hit - miss) / 2, hit, sc);
+    if (c == 0 || c <= miss) break;
+    const FitProbe probe = ProbeFit(sc, space, o);
+    if (probe.fits) {
+      hit = c;
+      out.fits = std::min(out.fits, probe.fitting_chips);
+    } else {
+      miss = c;
+    }
+  }
+  return out;
+}
+
+// One search; `idle` lets plans leave chips idle. `none_valid` tells the caller that no plan
+// of the space could use the chips (the enumerate or validate pass emptied it). With a
+// `probe`, the search stops after the memory pass and says there what it found.
+core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const SearchSpace& space,
+                                      const SearchOptions& options, bool idle, bool& none_valid,
+                                      FitProbe* probe) {
   none_valid = false;
   const bool compare_base = options.compare_base;
   const model::ModelSpec& m = base.model;
@@ -311,6 +426,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
                     "the all-to-all overlap is searched only for "
                     "mixture-of-experts models, and " +
                         m.name + " is dense: it is ignored");
+      given.overlap_ep.clear();  // ignored: the plans keep the base plan's, as without it
     }
   }
   if (diags.HasErrors()) return diags;
@@ -332,6 +448,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   bool base_enumerated = false;
   std::vector<ParallelPlan> plans;
   std::set<std::pair<std::string, std::string>> skipped;
+  std::set<int> pp_accounted;  // given pp values used, or skipped with a reason
   int64_t count = 0;
   // The plans of one shape, over ZeRO and recompute; false past options.max_plans.
   auto add_plans = [&](int tp, int cp, const PipelineChoice& pc, int64_t dp, int mbs, int etp,
@@ -365,7 +482,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
             (compare_base && p.tp == bp.tp && p.cp == bp.cp && p.pp == bp.pp && p.vp == bp.vp &&
              p.schedule == bp.schedule && p.first_stage_layers == bp.first_stage_layers &&
              p.last_stage_layers == bp.last_stage_layers && p.dp == bp.dp && p.ep == bp.ep &&
-             p.etp == bp.etp && p.overlap_ep == bp.overlap_ep &&
+             p.etp == bp.etp && (p.overlap_ep == bp.overlap_ep || bp.ep == 1) &&
              p.micro_batch_size == bp.micro_batch_size && p.zero == bp.zero &&
              p.recompute == bp.recompute && p.sequence_parallel == bp.sequence_parallel);
         plans.push_back(std::move(p));
@@ -392,7 +509,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
         const int64_t tc = int64_t{tp} * cp;
         if (idle ? tc > chips : chips % tc != 0) continue;
         for (const PipelineChoice& pc :
-             PipelineChoices(m, bp, given, chips / tc, ax.schedule, idle, skipped)) {
+             PipelineChoices(m, bp, given, chips / tc, ax.schedule, idle, skipped, pp_accounted)) {
           // Every chip, or (idle) the most that the batch, whole domains, the schedule's
           // micro-batch rule (dualpipe: an even count of at least 2 x pp; interleaved: a
           // multiple of pp) and the expert grid (ep x etp = `grid` dividing the stage's
@@ -456,6 +573,14 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     diags.Error("search", std::string(kTooManyPlans) + Str(options.max_plans) + " plans",
                 kNarrowIt);
     return diags;
+  }
+  // A given pp that fit the ranks of no tp x cp was skipped at each: said once, here.
+  for (int pp : given.pp) {
+    if (pp < 1 || pp_accounted.count(pp) != 0) continue;
+    skipped.insert({"search.pp", idle ? "pp " + Str(pp) + ": tp x cp x pp exceeds the " +
+                                            Str(chips) + " chips for every tp and cp searched"
+                                      : "pp " + Str(pp) + ": tp x cp x pp divides the " +
+                                            Str(chips) + " chips for no tp and cp searched"});
   }
   for (const auto& [key, message] : skipped) diags.Warning(key, message + "; skipped");
   result.passes.push_back({"enumerate", true, 0, count, watch.Lap()});
@@ -572,6 +697,16 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   const int64_t before_memory = static_cast<int64_t>(valid.size());
   double min_memory = valid.front().memory_bytes;
   for (const Candidate& c : valid) min_memory = std::min(min_memory, c.memory_bytes);
+  if (probe != nullptr) {
+    for (const Candidate& c : valid) {
+      if (!c.fits) continue;
+      probe->fitting_chips =
+          probe->fits ? std::min(probe->fitting_chips, c.plan.Chips()) : c.plan.Chips();
+      probe->fits = true;
+    }
+    probe->min_memory = min_memory;
+    return core::Result<SearchResult>(std::move(result), std::move(diags));
+  }
   result.not_fitting =
       std::count_if(valid.begin(), valid.end(), [](const Candidate& c) { return !c.fits; });
   if (options.memory_pass) std::erase_if(valid, [](const Candidate& c) { return !c.fits; });
@@ -579,16 +714,36 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
                            static_cast<int64_t>(valid.size()), watch.Lap()});
   const std::string hbm = core::FormatBytes(capacity);
   if (valid.empty()) {
+    // More chips spread the weights and optimizer state thinner, but not the activations:
+    // the counts that would hold a plan are searched, not extrapolated.
+    std::string more =
+        "the smallest plan needs " + Times(min_memory / capacity) + " a chip's memory";
+    if (options.suggest_chips) {
+      const MoreChips found = MoreChipsThatFit(base, space, options, min_memory);
+      if (found.fits > 0) {
+        more += "; " + Str(found.fits) + " chips hold a plan that fits: --chips " +
+                std::to_string(found.fits);
+      } else if (found.first > 0) {
+        more += found.first == found.last
+                    ? "; " + Str(found.last) + " chips, the count tried, hold no plan that fits"
+                    : "; none of the counts tried from " + Str(found.first) + " to " +
+                          Str(found.last) + " chips holds a plan that fits";
+        if (found.last_memory > 0) {
+          // Activations do not spread over more chips: where they are most of it, say so.
+          more += " (on " + Str(found.last) + " the smallest needs " +
+                  core::FormatBytes(found.last_memory) +
+                  (found.last_memory > 0.5 * min_memory ? ": more chips barely shrink it)" : ")");
+        }
+      } else {
+        more += "; the cluster's topology takes no larger chip count";
+      }
+    }
     diags.Error("search",
                 "none of the " + Str(before_memory) + " valid plans fits in the " + hbm +
                     " of a chip (the smallest needs " + core::FormatBytes(min_memory) + ")",
-                "use more chips (the smallest plan needs " + Times(min_memory / capacity) +
-                    " a chip's memory: about " +
-                    Str(static_cast<int64_t>(
-                        std::ceil(static_cast<double>(chips) * min_memory / capacity))) +
-                    " chips spread the weights and optimizer state that much thinner) or a "
-                    "chip with more memory (and, if --zero or --recompute narrowed the search, "
-                    "allow ZeRO 3 and full recompute)");
+                "use more chips (" + more +
+                    ") or a chip with more memory (and, if --zero or --recompute narrowed the "
+                    "search, allow ZeRO 3 and full recompute)");
     return diags;
   }
 
@@ -779,7 +934,8 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
     outside(given.etp.empty() ? !m.moe.IsMoe() || bp.etp == 1 || bp.etp == bp.tp
                               : has(given.etp, bp.etp),
             "etp " + Str(bp.etp));
-    outside(given.overlap_ep.empty() || has(given.overlap_ep, bp.overlap_ep),
+    // Without all-to-alls (a dense model, ep 1) the overlap is no axis: it puts no plan outside.
+    outside(given.overlap_ep.empty() || bp.ep == 1 || has(given.overlap_ep, bp.overlap_ep),
             bp.overlap_ep ? "the all-to-all overlap" : "no all-to-all overlap");
     outside(has(ax.mbs, bp.micro_batch_size), "micro-batch " + Str(bp.micro_batch_size));
     outside(has(ax.zero, bp.zero), "zero " + Str(bp.zero));
@@ -803,7 +959,11 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
       result.has_base = true;
       b.estimate_s = r.value().step_time_s;
       Fill(b, r.value());
-      if (options.simulate_top > 0 && sim::SimulationSize(sc) <= sim::kMaxSimulationSize) {
+      // Simulated only as the best is (ranked first: fitting plans come first): when no
+      // fitting plan was simulated the two compare by estimate, and every report gives the
+      // given plan that one figure.
+      const bool best_simulated = result.ranked.front().simulate_s >= 0;
+      if (best_simulated && sim::SimulationSize(sc) <= sim::kMaxSimulationSize) {
         core::Result<sim::SimResult> sr =
             sim::Simulate(sc, {.report_only = true, .arrays = options.simulation_arrays});
         if (sr.ok()) {

@@ -8,7 +8,9 @@
 //              allowances, ...) is the base plan's
 //   validate   drop what parallel::ValidatePlan rejects (heads, layers, batch divisibility),
 //              counted by the key it names
-//   memory     drop plans whose peak memory per chip exceeds the chip's HBM
+//   memory     drop plans whose peak memory per chip exceeds the chip's HBM; when none is
+//              left, the error names a chip count that holds a plan that fits, searched
+//              (SearchOptions::suggest_chips)
 //   estimate   the closed-form estimator on every survivor (threads; the result does not
 //              depend on their number); plans it cannot tell apart (same time and memory,
 //              as recompute selective and none are under flash attention) collapse into
@@ -23,7 +25,9 @@
 //              step time; plans that do not fit (memory pass off) after those that do; ties
 //              keep the enumeration order, which puts smaller tp, cp and pp first
 //   compare    the base plan, when it is a plan of its own, estimated and simulated as the
-//              best were, and its rank among all estimated plans
+//              best were (simulated only when the best ranked plan is, so that every report
+//              gives it the one figure it is compared by), and its rank among all estimated
+//              plans
 //
 // The global batch (sequences) and the chip count are fixed, so a shorter step is a higher
 // throughput. Automatic axes:
@@ -31,7 +35,9 @@
 //   cp   powers of 2 with seq_len / cp >= 4096 (1 for sequences up to 8k)
 //   pp   every divisor of chips / (tp x cp) up to the layer count; a split that is not
 //        even gives the first and last stages fewer layers (Megatron's
-//        first/last_stage_layers), as Llama 3 405B's 126 layers on pp 16 do
+//        first/last_stage_layers), as Llama 3 405B's 126 layers on pp 16 do; a given value
+//        that no plan can use (more stages than layers, or dividing chips / (tp x cp) for no
+//        tp and cp searched) is skipped with a warning that says why
 //   vp   with the interleaved schedule, every divisor >= 2 of a middle stage's layers
 //   ep   MoE models: powers of 2 dividing the routed experts and the stage's ranks
 //   etp  MoE models: 1 (DeepSeek-V3, Qwen3) and tp (Megatron-Core's default,
@@ -97,6 +103,10 @@ struct SearchOptions {
   sim::SimulationArrays* simulation_arrays = nullptr;
   int64_t max_plans = 2000000;  // enumerating more is an error (narrow the axes)
   bool compare_base = false;    // compare pass: the base plan is a plan of its own
+  // When no valid plan fits in memory, search larger chip counts that the cluster's topology
+  // takes (enumerate, validate and memory only) to name one that holds a plan that fits.
+  // Sizing, which tries counts of its own, turns it off.
+  bool suggest_chips = true;
   IdleChips idle = IdleChips::kAuto;
 };
 
@@ -147,10 +157,14 @@ struct SearchResult {
   Candidate base;
   bool has_base = false;
   std::string base_error;  // why the base plan could not be estimated (it is invalid); "" else
-  int base_rank = 0;  // its rank among the fitting estimated plans (1 = best); 0 = it does not fit
+  // Its rank by estimate among the fitting estimated plans (1 = best); 0 = it does not fit.
+  // Inside the search space it is one of them (base_rank <= fitting_estimated); outside it is
+  // not, and ranks among them and itself (base_rank <= fitting_estimated + 1).
+  int base_rank = 0;
   int64_t fitting_estimated = 0;  // estimated plans that fit, alike ones included
   // What puts the base plan outside the search space ("zero 2", ...); empty when the
-  // search enumerated it.
+  // search enumerated it. An axis that does not apply (the all-to-all overlap of a dense model
+  // or at ep 1) puts no plan outside.
   std::vector<std::string> base_outside;
   // The plans may leave chips idle (SearchOptions::idle): each uses its plan.Chips().
   bool idle_chips = false;

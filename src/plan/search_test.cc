@@ -288,6 +288,42 @@ TEST(Search, AModelTooLargeForTheChipsIsAnErrorThatSaysWhatItNeeds) {
   EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "the smallest needs"));
 }
 
+// The chips suggested where no plan fits are a count the cluster takes (whole nodes of 8), and
+// a plan of the same space fits there: "about 91 chips" of the memory ratio was neither (91 is
+// no count of 8-chip domains, and 96 did not fit: activations do not spread over more chips).
+TEST(Search, TheChipsSuggestedWhereNoPlanFitsHoldOne) {
+  for (const auto& [m, gbs] :
+       {std::pair{model::testing::Gpt3(), 64}, std::pair{model::testing::Llama405B(), 64}}) {
+    const estimate::Scenario s = Base(m, network::testing::DgxH100(8), gbs);
+    core::Result<SearchResult> r = Search(s, {}, {});
+    ASSERT_FALSE(r.ok()) << m.name;
+    std::string hint;
+    for (const core::Diagnostic& x : r.diagnostics().items()) {
+      if (x.severity == core::Severity::kError) hint = x.hint;
+    }
+    const size_t at = hint.find("--chips ");
+    ASSERT_NE(at, std::string::npos) << hint;
+    const int64_t chips = std::stoll(hint.substr(at + 8));
+    EXPECT_GT(chips, 8) << hint;
+    EXPECT_EQ(chips % 8, 0) << hint;
+    core::Result<network::ClusterSpec> resized = Resize(s.cluster, chips);
+    ASSERT_TRUE(resized.ok()) << resized.diagnostics().Format();
+    estimate::Scenario more = s;
+    more.cluster = resized.value();
+    SearchOptions o;
+    o.simulate_top = 0;
+    core::Result<SearchResult> there = Search(more, {}, o);
+    ASSERT_TRUE(there.ok()) << m.name << " on " << chips << ": " << there.diagnostics().Format();
+    EXPECT_TRUE(there.value().ranked.front().fits);
+    // Sizing tries counts of its own: no suggestion searched.
+    SearchOptions sizing;
+    sizing.suggest_chips = false;
+    r = Search(s, {}, sizing);
+    ASSERT_FALSE(r.ok());
+    EXPECT_FALSE(HasDiagnostic(r.diagnostics(), core::Severity::kError, "--chips"));
+  }
+}
+
 TEST(Search, NoValidPlanNamesTheCommonestReason) {
   // 6 sequences cannot be split over dp of 64 / (tp x pp) for any plan with pp <= 8 ...
   // nor for any other: every plan here has dp >= 1 and global_batch_size 7 is odd.
@@ -440,6 +476,70 @@ TEST(Search, ExpertAxesOfADenseModelAreSaid) {
   core::Result<SearchResult> w = Search(s, overlap, o);
   ASSERT_TRUE(w.ok()) << w.diagnostics().Format();
   EXPECT_TRUE(HasDiagnostic(w.diagnostics(), core::Severity::kWarning, "it is ignored"));
+  // Ignored, it puts the given plan outside nothing (it said "no all-to-all overlap").
+  estimate::Scenario given = s;
+  given.plan = Recipe(s, 8, 8, 1, 1, Recompute::kFull);
+  core::Result<SearchResult> b = Search(given, overlap, WithBase(o));
+  ASSERT_TRUE(b.ok()) << b.diagnostics().Format();
+  EXPECT_TRUE(b.value().base_outside.empty()) << ::testing::PrintToString(b.value().base_outside);
+  for (const Candidate& c : b.value().ranked) EXPECT_FALSE(c.plan.overlap_ep);
+}
+
+// Every given pp that no plan can use is said, with why: more stages than layers (pp 97 of
+// GPT-3's 96 layers did not divide the 64 chips and was dropped without a word), or dividing
+// chips / (tp x cp) for no tp and cp searched (pp 3 enumerated the plans of pp 4 alone).
+TEST(Search, GivenPipelineDegreesThatNoPlanUsesAreSaid) {
+  const estimate::Scenario s = Gpt3On64();
+  SearchOptions o;
+  o.simulate_top = 0;
+  SearchSpace beyond;
+  beyond.pp = {4, 97};
+  core::Result<SearchResult> r = Search(s, beyond, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kWarning,
+                            "pp 97 is more stages than the 96 layers"))
+      << r.diagnostics().Format();
+  SearchSpace three;
+  three.pp = {4, 3};
+  r = Search(s, three, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), core::Severity::kWarning,
+                            "pp 3: tp x cp x pp divides the 64 chips for no tp and cp searched"))
+      << r.diagnostics().Format();
+  for (const Candidate& c : r.value().ranked) EXPECT_EQ(c.plan.pp, 4);
+  // A value some tp x cp uses is not said.
+  SearchSpace used;
+  used.pp = {4, 8};
+  r = Search(s, used, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_FALSE(HasDiagnostic(r.diagnostics(), core::Severity::kWarning, "search.pp"));
+  for (const core::Diagnostic& x : r.diagnostics().items()) EXPECT_NE(x.key, "search.pp");
+}
+
+// No ranked plan fits (the memory pass off), so none is simulated: the given plan is not
+// either, and is compared, and reported, by its estimate (the JSON gave its simulated time).
+TEST(Search, TheGivenPlanIsSimulatedOnlyWhenTheBestIs) {
+  estimate::Scenario s = Gpt3On64();
+  s.plan = Recipe(s, 8, 8, 1, 1, Recompute::kFull);
+  SearchSpace unfit;  // GPT-3 175B at tp 1 pp 1 ZeRO 1 holds every weight on each chip
+  unfit.tp = {1};
+  unfit.pp = {1};
+  unfit.zero = {1};
+  SearchOptions o;
+  o.simulate_top = 3;
+  o.memory_pass = false;
+  core::Result<SearchResult> r = Search(s, unfit, WithBase(o));
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_TRUE(r.value().has_base);
+  ASSERT_TRUE(r.value().base.fits);
+  ASSERT_FALSE(r.value().ranked.front().fits);
+  EXPECT_LT(r.value().ranked.front().simulate_s, 0);
+  EXPECT_LT(r.value().base.simulate_s, 0);
+  // Where the best is simulated, the given plan is too.
+  core::Result<SearchResult> fit = Search(s, {}, WithBase(o));
+  ASSERT_TRUE(fit.ok()) << fit.diagnostics().Format();
+  EXPECT_GE(fit.value().ranked.front().simulate_s, 0);
+  EXPECT_GE(fit.value().base.simulate_s, 0);
 }
 
 TEST(Search, MixtureOfExpertsPlansSpreadTheExperts) {

@@ -96,6 +96,7 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
   o.idle = IdleChips::kNever;  // each count is tried on its own
   o.top = 1;
   o.compare_base = false;
+  o.suggest_chips = false;  // the counts to try are sizing's own
   // Whole steps: the run trains its tokens in global batches.
   const double tokens_per_step =
       static_cast<double>(base.plan.global_batch_size) * base.model.seq_len;
