@@ -300,7 +300,7 @@ struct Loader {
     if (hf && IsHuggingFaceJson(doc.value().text, doc.value().root)) {
       return hf(doc.value().text, path);
     }
-    return LoadNode(s, doc.value().root, path, fields, target, prefix, depth);
+    return LoadNode(s, doc.value().root, path, fields, target, prefix, depth, hf);
   }
 
   template <class T>

@@ -411,6 +411,20 @@ TEST_F(LoaderTest, AnAliasOfTwoEntriesIsAnErrorAndDerivedChipsHaveNone) {
   EXPECT_FALSE(LoadChip(TestCatalog(), "h100-sxm").value().aliases.empty());
 }
 
+// A model file may derive from a Hugging Face config.json with `base:`, as a scenario's
+// model mapping may (the file's base was read as a Fathom model: 23 unknown keys).
+TEST_F(LoaderTest, AModelFilesBaseMayBeAConfigJson) {
+  const std::string model = Write("mine.yaml", "base: " FATHOM_SOURCE_DIR
+                                               "/tests/fixtures/hf/llama3-8b.json\n"
+                                               "name: mine\nseq_len: 4096\n");
+  core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), model);
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_EQ(m.value().name, "mine");
+  EXPECT_EQ(m.value().seq_len, 4096);
+  EXPECT_EQ(m.value().layers, 32);
+  EXPECT_TRUE(m.diagnostics().empty()) << m.diagnostics().Format();
+}
+
 // A device is never read: /dev/zero has no end. A pipe is read to its end (a scenario
 // generated with `<(...)` or piped to /dev/stdin), as is standard input for "-". A file
 // over the limit is an error naming the path.

@@ -284,8 +284,19 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   if (uneven) {
     const int rest_layers = m.layers - p.first_stage_layers - p.last_stage_layers;
     const int rest_stages = p.pp - (p.first_stage_layers > 0) - (p.last_stage_layers > 0);
-    if (p.pp < 2 || rest_layers < 0 || (rest_stages > 0 && rest_layers % rest_stages != 0) ||
-        (rest_stages == 0 && rest_layers != 0)) {
+    const char* key =
+        p.first_stage_layers > 0 ? "plan.first_stage_layers" : "plan.last_stage_layers";
+    if (p.pp < 2) {
+      d.Error(key,
+              "first_stage_layers and last_stage_layers set a pipeline's end stages, and pp is 1",
+              "leave them out without a pipeline, or set pp to 2 or more");
+    } else if (rest_layers < 0) {
+      d.Error(key,
+              "first (" + Str(p.first_stage_layers) + ") and last (" + Str(p.last_stage_layers) +
+                  ") stage layers are more than the model's " + Str(m.layers) + " layers",
+              "give them fewer layers, leaving at least one to each other stage");
+    } else if ((rest_stages > 0 && rest_layers % rest_stages != 0) ||
+               (rest_stages == 0 && rest_layers != 0)) {
       d.Error("plan.first_stage_layers", "layers (" + Str(m.layers) + ") minus first (" +
                                              Str(p.first_stage_layers) + ") and last (" +
                                              Str(p.last_stage_layers) +

@@ -193,6 +193,31 @@ TEST(StageLayers, UnevenFirstAndLast) {
   EXPECT_EQ(total, 126);
 }
 
+// End stages' layer counts need a pipeline and no more layers than the model has; each error
+// names the key that was set and says which of the two it is.
+TEST(ValidatePlan, EndStageLayersNeedAPipelineAndFitTheModel) {
+  const model::ModelSpec m = model::testing::Llama70B();  // 80 layers
+  ParallelPlan p;
+  p.tp = 8;
+  p.pp = 1;
+  p.dp = 1;
+  p.global_batch_size = 8;
+  p.last_stage_layers = 10;
+  std::string text = ValidatePlan(p, m, Chip(), 8).Format();
+  EXPECT_NE(text.find("plan.last_stage_layers"), std::string::npos) << text;
+  EXPECT_NE(text.find("and pp is 1"), std::string::npos) << text;
+  p.pp = 4;
+  p.first_stage_layers = 50;
+  p.last_stage_layers = 40;
+  text = ValidatePlan(p, m, Chip(), 32).Format();
+  EXPECT_NE(text.find("plan.first_stage_layers"), std::string::npos) << text;
+  EXPECT_NE(text.find("are more than the model's 80 layers"), std::string::npos) << text;
+  p.first_stage_layers = 20;
+  p.last_stage_layers = 20;
+  EXPECT_FALSE(ValidatePlan(p, m, Chip(), 32).HasErrors())
+      << ValidatePlan(p, m, Chip(), 32).Format();
+}
+
 // DualPipeV takes any pp from 2 and at least 2 pp micro-batches, and needs two layers a
 // rank (a chunk each); its rank 0 holds the head and the prediction modules.
 TEST(ValidatePlan, DualPipeVNeedsTwoLayersARankAndTwoPpMicroBatches) {
