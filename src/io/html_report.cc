@@ -1399,8 +1399,8 @@ std::string SearchReportHtmlBody(const plan::SearchResult& r) {
     std::string detail = vs.simulated ? "simulated" : "estimated";
     if (!r.base.fits) {
       detail += ", does not fit";
-    } else if (r.base_rank > 0) {
-      detail += fmt::format(", rank {} by estimate", core::WithThousands(r.base_rank));
+    } else {
+      detail += Esc(BaseRankText(r));  // as the text: "rank 185 of 794 fitting plans by estimate"
     }
     out += Figure("the given plan", Seconds(vs.base_s), detail + "; " + Esc(faster),
                   r.base.fits ? "" : "bad");
@@ -1481,8 +1481,11 @@ std::string RunReportHtmlBody(const RunResult& r) {
   out += Figure("expected time to train", Esc(Duration(a.expected_time_s)),
                 fmt::format("ideal {}", Esc(Duration(a.ideal_time_s))));
   out += Figure("ETTR", Num(a.ettr_all_causes, 4),
-                fmt::format("of all causes; job-stopping {} exact (Daly), {} linear (Kokolis)",
-                            Num(a.ettr, 4), Num(a.ettr_linear, 4)));
+                fmt::format("of all causes; job-stopping {} exact (Daly), {}", Num(a.ettr, 4),
+                            a.ettr_linear_applies
+                                ? Num(a.ettr_linear, 4) + " linear (Kokolis)"
+                                : std::string("linear (Kokolis) n/a (the small-loss form goes "
+                                              "negative)")));
   out += Figure("effective MFU", Pct(r.effective_mfu),
                 fmt::format("MFU {}{} &times; ETTR", Pct(r.ideal_mfu),
                             r.step.timeline.straggler_cost_s > 0 ? " without stragglers" : ""));

@@ -854,6 +854,10 @@ TEST(SearchReports, TheGivenPlansRankCountsItselfWhenItIsOutsideTheSpace) {
   EXPECT_NE(text.find("by estimate it would rank 2 of 2 beside the 1 fitting plan searched"),
             std::string::npos)
       << text;
+  // The HTML says it as the text does.
+  EXPECT_NE(SearchReportHtml(r.value()).find(
+                "by estimate it would rank 2 of 2 beside the 1 fitting plan searched"),
+            std::string::npos);
   // Inside the space it is one of them.
   core::Result<plan::SearchResult> inside = SearchSeventyB({});
   ASSERT_TRUE(inside.ok()) << inside.diagnostics().Format();

@@ -975,6 +975,10 @@ TEST(Run, ANegativeLinearEttrIsNotApplicable) {
                                   r.value().analysis.ettr)),
             std::string::npos)
       << text;
+  const std::string html = RunReportHtml(r.value());
+  EXPECT_NE(html.find("linear (Kokolis) n/a (the small-loss form goes negative)"),
+            std::string::npos);
+  EXPECT_EQ(html.find("0.0000 linear"), std::string::npos);
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value()));
   EXPECT_TRUE(j.at("ettr_linear").is_null());
   // Where it applies, it is a number as before.
