@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <type_traits>
 
@@ -164,6 +165,9 @@ struct Loader {
   core::Diagnostics diags;
   SourceMap where;
   std::map<std::string, std::string> section_file;  // prefix -> the file that defined it
+  // prefix -> the files its sections derive from with base: (a check blames the user's own
+  // key before theirs).
+  std::map<std::string, std::set<std::string>> base_files;
   // A Hugging Face config's keys behind a model's values: "model.moe.top_k" -> the file and
   // its key ("num_experts_per_tok"), where the model's checks name them.
   std::map<std::string, std::pair<std::string, HfSource>> hf_keys;
@@ -331,6 +335,7 @@ struct Loader {
       const std::string path =
           Resolve(s, base.Scalar(), file, Join(prefix, "base"), NodeLine(base));
       if (path.empty()) return false;
+      base_files[prefix].insert(path);
       enclosing.push_back(node);
       const bool loaded = LoadFile(s, path, fields, target, prefix, depth + 1, hf);
       enclosing.pop_back();
@@ -757,22 +762,38 @@ namespace {
 
 core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string& prefix,
                                            const std::string& file, core::Diagnostics d,
-                                           const SourceMap& where) {
+                                           const SourceMap& where,
+                                           const std::set<std::string>& bases) {
   if (!HasKey(where, Join(prefix, "kv_heads")) && m.kv_heads == 0) m.kv_heads = m.heads;
-  // A check of several keys is located at the first of `keys` given (its file and line, or
-  // --set), else at the model's file.
+  // A check of several keys is located at the first of `keys` the user gave: on the command
+  // line (--set), then in the model's own file (or the scenario's mapping), then in a base it
+  // derives from (heads: 33 over a base's kv_heads: 8 is the line to fix, not the base's),
+  // else at the model's file.
+  const auto section = where.find(prefix);
+  const bool has_section = section != where.end() && !prefix.empty();
+  // The key of `keys` that check blames (nullptr where none is given).
+  auto given_key = [&](std::initializer_list<const char*> keys) -> const char* {
+    auto first = [&](auto&& from_here) -> const char* {
+      for (const char* key : keys) {
+        const auto it = where.find(Join(prefix, key));
+        if (it != where.end() && from_here(it->second)) return key;
+      }
+      return nullptr;
+    };
+    const char* key = first([](const Location& at) { return at.file.starts_with("--"); });
+    if (key == nullptr) key = first([&](const Location& at) { return !bases.contains(at.file); });
+    return key != nullptr ? key : first([](const Location&) { return true; });
+  };
   auto given_at = [&](std::initializer_list<const char*> keys) {
-    for (const char* key : keys) {
-      const auto it = where.find(Join(prefix, key));
-      if (it != where.end()) return it->second;
-    }
-    const auto it = where.find(prefix);
-    return it != where.end() && !prefix.empty() ? it->second : Location{file, 0};
+    if (const char* key = given_key(keys)) return where.at(Join(prefix, key));
+    return has_section ? section->second : Location{file, 0};
   };
   auto error = [&](std::initializer_list<const char*> keys, const std::string& key,
                    const std::string& message, const std::string& hint = "") {
+    // Named by the key it is located at, the user's (model.heads: 33 over a base's kv_heads).
+    const char* blamed = given_key(keys);
     const Location l = given_at(keys);
-    d.Add(Error(l.file, l.line, Join(prefix, key), message, hint));
+    d.Add(Error(l.file, l.line, Join(prefix, blamed != nullptr ? blamed : key), message, hint));
   };
   if (m.head_dim == 0 && m.heads > 0) {
     if (m.hidden % m.heads != 0) {
@@ -793,10 +814,9 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
       m.seq_len > m.max_positions) {
     // A learned position table has no row past its last: unlike rotary or ALiBi
     // positions, it cannot be stretched to a longer sequence.
-    const auto at = where.find(Join(prefix, "seq_len"));
-    const bool located = at != where.end();
-    d.Add(Error(located ? at->second.file : file, located ? at->second.line : 0,
-                Join(prefix, "seq_len"),
+    const char* key = given_key({"seq_len", "max_positions"});
+    const Location at = given_at({"seq_len", "max_positions"});
+    d.Add(Error(at.file, at.line, Join(prefix, key != nullptr ? key : "seq_len"),
                 "seq_len (" + std::to_string(m.seq_len) + ") exceeds max_positions (" +
                     std::to_string(m.max_positions) + "), the rows of model " + m.name +
                     "'s learned position table",
@@ -806,11 +826,10 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
   if (m.position == model::Position::kRoPE && m.max_positions > 0 && m.seq_len > m.max_positions) {
     // Rotary positions can be computed at any length: past the longest sequence the model
     // was made for, it may extrapolate poorly unless its RoPE is scaled, but it runs.
-    const auto at = where.find(Join(prefix, "seq_len"));
-    const bool located = at != where.end();
+    const char* key = given_key({"seq_len", "max_positions"});
+    const Location at = given_at({"seq_len", "max_positions"});
     d.Add(core::Diagnostic{
-        core::Severity::kWarning, located ? at->second.file : file, located ? at->second.line : 0,
-        Join(prefix, "seq_len"),
+        core::Severity::kWarning, at.file, at.line, Join(prefix, key != nullptr ? key : "seq_len"),
         "seq_len (" + std::to_string(m.seq_len) + ") exceeds max_positions (" +
             std::to_string(m.max_positions) + "), the longest sequence model " + m.name +
             " accepts",
@@ -870,6 +889,38 @@ core::Result<model::ModelSpec> FinishModel(model::ModelSpec m, const std::string
               std::to_string(m.attention_chunk) + ") are given",
           "a local layer has either a sliding window or chunked attention: give one of them "
           "(set the other to 0)");
+  }
+  // Keys that say nothing beside another's value: a warning where the user gave them (a base
+  // model's own, such as GPT-NeoX's two norms under a --set parallel_attention=false, says
+  // what it read).
+  auto users_key = [&](const char* key) {
+    const auto it = where.find(Join(prefix, key));
+    return it != where.end() && !bases.contains(it->second.file);
+  };
+  auto no_effect = [&](const char* key, const std::string& message, const std::string& hint) {
+    const Location l = where.at(Join(prefix, key));
+    d.Add(core::Diagnostic{core::Severity::kWarning, l.file, l.line, Join(prefix, key), message,
+                           hint});
+  };
+  if (!m.parallel_attention && m.parallel_norms != 1 && users_key("parallel_norms")) {
+    no_effect("parallel_norms",
+              "parallel_norms (" + std::to_string(m.parallel_norms) +
+                  ") has no effect: parallel_attention is false, and a sequential layer has a "
+                  "norm before its attention and one before its MLP",
+              "set parallel_attention: true for attention and MLP reading the same input, or "
+              "drop parallel_norms");
+  }
+  if (m.bias && m.attention_bias != model::AttentionBias::kNone && users_key("attention_bias")) {
+    no_effect("attention_bias",
+              "attention_bias has no effect: bias is true, which puts biases in every linear "
+              "layer, the attention's among them",
+              "drop attention_bias, or set bias: false for biases in the attention alone");
+  }
+  if (m.bias && m.mlp_bias && users_key("mlp_bias")) {
+    no_effect("mlp_bias",
+              "mlp_bias has no effect: bias is true, which puts biases in every linear layer, "
+              "the MLPs' among them",
+              "drop mlp_bias, or set bias: false for biases in the MLPs alone");
   }
   if (m.global_attention_every > 0 && m.sliding_window == 0 && m.attention_chunk == 0) {
     // A warning, not an error: turning a model's window off (--set model.sliding_window=0)
@@ -950,7 +1001,8 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
                 loader.section_file.count(prefix) ? 0 : line, d);
   if (d.HasErrors()) return d;
   core::Result<model::ModelSpec> r =
-      FinishModel(std::move(m), prefix, loader.FileOf(prefix, file), std::move(d), loader.where);
+      FinishModel(std::move(m), prefix, loader.FileOf(prefix, file), std::move(d), loader.where,
+                  loader.base_files[prefix]);
   // A check of an imported value names the config's key and line, and Fathom's key in its hint.
   for (core::Diagnostic& x : r.diagnostics().items()) {
     const auto it = loader.hf_keys.find(x.key);

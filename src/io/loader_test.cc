@@ -425,6 +425,51 @@ TEST_F(LoaderTest, AModelFilesBaseMayBeAConfigJson) {
   EXPECT_TRUE(m.diagnostics().empty()) << m.diagnostics().Format();
 }
 
+// A check of two keys blames the one the user gave, not its partner in the base: heads: 33
+// over Llama 3 8B's kv_heads: 8 points at the heads line, max_positions: 100 under GPT-3's
+// seq_len of 2048 at the max_positions line.
+TEST_F(LoaderTest, AChecksLocationIsTheKeyTheUserGaveNotTheBases) {
+  const std::string heads = Write("heads.yaml", "base: llama3-8b\nname: mine\nheads: 33\n");
+  core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), heads);
+  ASSERT_FALSE(m.ok());
+  ASSERT_FALSE(m.diagnostics().items().empty());
+  EXPECT_EQ(m.diagnostics().items().front().file, heads) << m.diagnostics().Format();
+  EXPECT_EQ(m.diagnostics().items().front().line, 3);
+  EXPECT_EQ(m.diagnostics().items().front().key, "heads");
+  const std::string table =
+      Write("table.yaml", "base: gpt3-175b\nname: mine\nmax_positions: 100\n");
+  m = LoadModel(TestCatalog(), table);
+  ASSERT_FALSE(m.ok());
+  ASSERT_FALSE(m.diagnostics().items().empty());
+  EXPECT_EQ(m.diagnostics().items().front().file, table) << m.diagnostics().Format();
+  EXPECT_EQ(m.diagnostics().items().front().key, "max_positions");
+}
+
+// Keys that another's value makes moot warn where the user gave them: two norms of a layer
+// that is not parallel, attention or MLP biases under bias: true.
+TEST_F(LoaderTest, KeysAnotherMakesMootWarn) {
+  const std::string model = Write("moot.yaml",
+                                  "base: llama3-8b\nname: mine\nparallel_norms: 2\nbias: true\n"
+                                  "attention_bias: all\nmlp_bias: true\n");
+  core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), model);
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  const std::string text = m.diagnostics().Format();
+  EXPECT_NE(text.find("moot.yaml:3: parallel_norms: parallel_norms (2) has no effect"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("moot.yaml:5: attention_bias: attention_bias has no effect"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("moot.yaml:6: mlp_bias: mlp_bias has no effect"), std::string::npos) << text;
+  // With a parallel layer, two norms are what they say.
+  const std::string parallel =
+      Write("parallel.yaml",
+            "base: llama3-8b\nname: mine\nparallel_attention: true\nparallel_norms: 2\n");
+  m = LoadModel(TestCatalog(), parallel);
+  ASSERT_TRUE(m.ok()) << m.diagnostics().Format();
+  EXPECT_TRUE(m.diagnostics().empty()) << m.diagnostics().Format();
+}
+
 // A device is never read: /dev/zero has no end. A pipe is read to its end (a scenario
 // generated with `<(...)` or piped to /dev/stdin), as is standard input for "-". A file
 // over the limit is an error naming the path.
