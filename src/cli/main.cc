@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -852,6 +853,71 @@ int Main(int argc, char** argv) {
                 << (guess.empty() ? "" : "did you mean \"" + guess + "\"? ")
                 << "fathom --help lists the commands\n";
       return kUserError;
+    }
+    // An option the command does not take ("fathom step --chips 8"): name it, the commands
+    // that take it, and the key a --set gives it here (CLI11 said "The following arguments
+    // were not expected: 8 --chips").
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      const std::vector<CLI::App*> used = app.get_subcommands();
+      CLI::App* cmd = used.empty() ? &app : used.front();
+      for (int i = 1; i < argc; ++i) {
+        const std::string word = argv[i];
+        if (word == "--") break;
+        if (!word.starts_with("-") || word.size() < 2 || std::isdigit(word[1]) != 0) continue;
+        const std::string name = word.substr(0, word.find('='));
+        if (cmd->get_option_no_throw(name) != nullptr) continue;
+        std::vector<std::string> takers, names;
+        for (const CLI::App* sub : app.get_subcommands({})) {
+          if (sub->get_option_no_throw(name) != nullptr) takers.push_back(sub->get_name());
+        }
+        for (const CLI::Option* opt : cmd->get_options()) {
+          for (const std::string& n : opt->get_lnames()) names.push_back("--" + n);
+        }
+        // The plan's options that a scenario key sets, as --set takes it.
+        static const std::map<std::string, std::string> kKeys = {
+            {"--chips", "cluster.chips"},
+            {"--global-batch", "plan.global_batch_size"},
+            {"--micro-batch", "plan.micro_batch_size"},
+            {"--tp", "plan.tp"},
+            {"--pp", "plan.pp"},
+            {"--vp", "plan.vp"},
+            {"--cp", "plan.cp"},
+            {"--ep", "plan.ep"},
+            {"--etp", "plan.etp"},
+            {"--zero", "plan.zero"},
+            {"--recompute", "plan.recompute"},
+            {"--schedule", "plan.schedule"},
+            {"--overlap-ep", "plan.overlap.ep"}};
+        std::string hint;
+        const auto key = kKeys.find(name);
+        const bool sets = cmd->get_option_no_throw("--set") != nullptr;
+        if (key != kKeys.end() && sets) {
+          std::string value = word.find('=') != std::string::npos ? word.substr(word.find('=') + 1)
+                              : i + 1 < argc && argv[i + 1][0] != '-' ? std::string(argv[i + 1])
+                                                                      : "VALUE";
+          hint = "give it as a key: --set " + key->second + "=" + value;
+        } else {
+          const std::vector<std::string_view> options(names.begin(), names.end());
+          const std::string guess = fathom::core::DidYouMean(name, options);
+          if (!guess.empty()) hint = "did you mean " + guess + "?";
+        }
+        std::string by;
+        for (size_t t = 0; t < takers.size(); ++t) {
+          by += (t == 0 ? "" : t + 1 == takers.size() ? " and " : ", ") + takers[t];
+        }
+        // As for a command: "; did you mean --json? fathom step --help lists its options".
+        const std::string help = "fathom " + cmd->get_name() + " --help lists its options";
+        std::cerr << "error: fathom " << cmd->get_name() << " has no option " << name
+                  << (takers.empty()
+                          ? ""
+                          : " (" + by + " take" + (takers.size() == 1 ? "s" : "") + " it)")
+                  << "; "
+                  << (hint.empty()          ? help
+                      : hint.ends_with("?") ? hint + " " + help
+                                            : hint + " (" + help + ")")
+                  << "\n";
+        return kUserError;
+      }
     }
     // An option given more often than it takes a value ("--tp 1 --tp 2"): name it and say
     // what to give, a list in one option where it takes one (its help says "to try").
