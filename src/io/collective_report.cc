@@ -1,6 +1,7 @@
 #include "io/collective_report.h"
 
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -96,9 +97,18 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
   const core::Diagnostics loaded = cluster.diagnostics();  // its warnings
   r.cluster = std::move(cluster).value();
 
+  // NCCL's spellings name the same collectives: all-reduce, allreduce, AllReduce.
+  auto plain = [](std::string_view name) {
+    std::string out;
+    for (char c : name) {
+      if (c != '-' && c != '_')
+        out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  };
   bool op_ok = false;
   for (const OpName& o : kOps) {
-    if (o.name == q.op) {
+    if (plain(o.name) == plain(q.op)) {
       r.kind = o.kind;
       op_ok = true;
     }
@@ -172,11 +182,12 @@ core::Result<CollectiveResult> RunCollective(const Catalog& catalog, const Colle
   r.group = network::PlaceGroup(r.cluster, static_cast<int>(size), stride, r.options.all_groups);
   if (r.options.algorithm != collective::Algorithm::kAuto &&
       !collective::Applies(r.cluster, r.group, r.kind, r.options.algorithm)) {
-    d.Error("--algo",
-            fmt::format("{} cannot run {} on this group ({} members, {} per domain, {} domains)",
-                        q.algorithm, collective::KindName(r.kind), r.group.size,
-                        r.group.members_per_domain, r.group.domains),
-            "use --algo auto to let the tuner choose");
+    d.Error(
+        "--algo",
+        fmt::format("{} cannot run {} on this group ({} members, {} per domain, {} domain{})",
+                    q.algorithm, collective::KindName(r.kind), r.group.size,
+                    r.group.members_per_domain, r.group.domains, r.group.domains == 1 ? "" : "s"),
+        "use --algo auto to let the tuner choose");
     return d;
   }
   r.net = collective::AnalyzeGroup(r.cluster, r.group, r.options);

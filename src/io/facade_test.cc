@@ -669,6 +669,26 @@ TEST(Facade, ACollectiveSaysWhatBoundsItsRing) {
   EXPECT_EQ(bound("meta-24k-h100-roce", 8, 3072), "pod uplinks");
 }
 
+// --op takes NCCL's spellings of a collective (all-reduce, AllReduce, allreduce) as its own.
+TEST(Facade, ACollectiveTakesNcclsSpellings) {
+  for (const char* op : {"all_reduce", "all-reduce", "AllReduce", "allreduce"}) {
+    CollectiveRequest q;
+    q.cluster = "dgx-h100-superpod";
+    q.group = 8;
+    q.op = op;
+    core::Result<CollectiveResult> c = RunCollective(TestCatalog(), q);
+    ASSERT_TRUE(c.ok()) << op << ": " << c.diagnostics().Format();
+    EXPECT_EQ(c.value().kind, collective::Kind::kAllReduce) << op;
+  }
+  CollectiveRequest q;
+  q.cluster = "dgx-h100-superpod";
+  q.op = "all-redcue";
+  const core::Result<CollectiveResult> c = RunCollective(TestCatalog(), q);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.diagnostics().Format().find("did you mean \"all_reduce\"?"), std::string::npos)
+      << c.diagnostics().Format();
+}
+
 TEST(Facade, SweepAllEvaluatesEveryPointWithinTheLimit) {
   SweepRequest q;
   q.scenario = kSmall;
