@@ -388,6 +388,20 @@ bool IsLoopback(const std::string& host) {
   return parts == 4;
 }
 
+// A body of one line that holds the keys of several ("model: llama3-8bcluster: dgx-h100"):
+// a file whose newlines were dropped (curl -d). One line of YAML with more than one key is a
+// flow mapping ({model: ..., cluster: ...}), and one key alone is a line as it was meant.
+bool LooksLikeJoinedLines(std::string_view body) {
+  if (body.empty() || body.find('\n') != std::string_view::npos) return false;
+  const size_t start = body.find_first_not_of(" \t\r");
+  if (start == std::string_view::npos || body[start] == '{' || body[start] == '[') return false;
+  int keys = 0;
+  for (size_t at = body.find(':'); at != std::string_view::npos; at = body.find(':', at + 1)) {
+    if (at + 1 == body.size() || body[at + 1] == ' ' || body[at + 1] == '\t') ++keys;
+  }
+  return keys >= 2;
+}
+
 // Whether a request carries a body. Without Content-Length or chunked Transfer-Encoding it
 // has none (RFC 9112, 6.3), but httplib would read one until the connection closes or its
 // read times out: `curl -X POST` would wait 5 s for its "empty file" error.
@@ -1352,13 +1366,13 @@ struct Server::Impl {
         }
         // curl -d posts a file as a form and drops its newlines: a YAML scenario that came as
         // one line of a form and did not read says so.
-        if (a.status == 400 && !body.empty() && body.find('\n') == std::string::npos &&
+        if (a.status == 400 && LooksLikeJoinedLines(body) &&
             req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) ==
                 0) {
           const std::string note =
               "the body came as one line of a form (Content-Type: "
-              "application/x-www-form-urlencoded): curl -d drops a file's newlines; send it with "
-              "--data-binary @FILE";
+              "application/x-www-form-urlencoded) with the keys of several: curl -d drops a "
+              "file's newlines; send it with --data-binary @FILE";
           a.body += "note: " + note + "\n";
           if (!a.problems.empty()) a.problems.Add({core::Severity::kNote, "", 0, "", note, ""});
         }

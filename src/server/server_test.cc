@@ -432,6 +432,14 @@ TEST_F(ServerTest, AScenarioFlattenedByCurlDashDSaysHowToSendIt) {
   EXPECT_NE(r->body.find("curl -d drops a file's newlines; send it with --data-binary @FILE"),
             std::string::npos)
       << r->body;
+  // One key on one line, or a flow mapping, is a line as meant (curl --data-binary 'model:
+  // x'): its error has no such note.
+  for (const char* line : {"model: llama3-8b", "{model: llama3-8b, cluster: dgx-h100}"}) {
+    httplib::Result one = client_->Post("/api/step", line, "application/x-www-form-urlencoded");
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->status, 400) << one->body;
+    EXPECT_EQ(one->body.find("curl -d"), std::string::npos) << one->body;
+  }
   // As YAML, the same error has no such note.
   httplib::Result yaml = client_->Post("/api/step", flat, "application/yaml");
   ASSERT_TRUE(yaml);
