@@ -379,13 +379,28 @@ ordered_json StepJson(const estimate::StepReport& r, const core::Diagnostics* di
   j["memory_capacity_bytes"] = WholeBytes(r.memory_capacity);
   j["fits"] = r.fits;
   j["memory_stage"] = m.stage;
-  j["memory_breakdown_bytes"] = {{"weights", WholeBytes(m.weights)},
-                                 {"gradients", WholeBytes(m.gradients)},
-                                 {"optimizer", WholeBytes(m.optimizer)},
-                                 {"fp8_weight_cache", WholeBytes(m.fp8_weight_cache)},
-                                 {"activations", WholeBytes(m.activations)},
-                                 {"reserved", WholeBytes(m.reserved)},
-                                 {"fragmentation", WholeBytes(m.fragmentation)}};
+  {
+    // Whole bytes that add up to memory_per_chip_bytes: each part the step of the rounded
+    // running sum (a part rounded alone could leave the sum a byte off the total), the last
+    // whatever the total leaves.
+    const std::pair<const char*, double> parts[] = {{"weights", m.weights},
+                                                    {"gradients", m.gradients},
+                                                    {"optimizer", m.optimizer},
+                                                    {"fp8_weight_cache", m.fp8_weight_cache},
+                                                    {"activations", m.activations},
+                                                    {"reserved", m.reserved},
+                                                    {"fragmentation", m.fragmentation}};
+    ordered_json breakdown = ordered_json::object();
+    double sum = 0;
+    int64_t rounded = 0;
+    for (size_t i = 0; i < std::size(parts); ++i) {
+      sum += parts[i].second;
+      const int64_t next = i + 1 == std::size(parts) ? WholeBytes(m.total) : WholeBytes(sum);
+      breakdown[parts[i].first] = next - rounded;
+      rounded = next;
+    }
+    j["memory_breakdown_bytes"] = std::move(breakdown);
+  }
   const estimate::Timeline& tl = r.timeline;
   if (!tl.engine.empty()) {
     ordered_json overlap = ordered_json::array();

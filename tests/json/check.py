@@ -153,6 +153,12 @@ class Checker:
             if key in DATA_OBJECTS:
                 return
             self.shape(name, schema, path, list(value.keys()))
+            breakdown = value.get("memory_breakdown_bytes")
+            if isinstance(breakdown, dict) and isinstance(value.get("memory_per_chip_bytes"), int):
+                parts = sum(v for v in breakdown.values() if isinstance(v, int))
+                if parts != value["memory_per_chip_bytes"]:
+                    self.error(where, f"memory_breakdown_bytes adds up to {parts}, not "
+                                      f"memory_per_chip_bytes {value['memory_per_chip_bytes']}")
             for k, v in value.items():
                 if not SNAKE.match(k):
                     self.error(where, f'key "{k}" is not lower-case snake_case')
