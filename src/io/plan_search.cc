@@ -378,13 +378,13 @@ std::string SearchText(const plan::SearchResult& r) {
     }
     ++rank;
     // Seconds to four figures at any length, so that the ranking shows in the times.
-    out += fmt::format(
-        "  {:>4}  {:>9}  {:<8}  {:>8}  {:>5}  {:>6}  {:>9}{} {}{}{}\n", rank,
-        core::FormatSeconds(c.StepTime()), c.simulate_s >= 0 ? "simulate" : "estimate",
-        Count(static_cast<int64_t>(c.tokens_per_s + 0.5)), Pct(c.mfu), Pct(c.bubble_fraction),
-        core::FormatBytes(c.memory_bytes), c.fits ? " " : "!", Describe(c.plan),
-        r.idle_chips ? fmt::format(" on {} chips", Count(c.plan.Chips())) : "",
-        c.alike > 0 ? fmt::format(" (+{} alike)", Count(c.alike)) : "");
+    out += fmt::format("  {:>4}  {:>9}  {:<8}  {:>8}  {:>5}  {:>6}  {:>9}{} {}{}{}\n", rank,
+                       SecondsSig(c.StepTime(), 4), c.simulate_s >= 0 ? "simulate" : "estimate",
+                       Count(static_cast<int64_t>(c.tokens_per_s + 0.5)), Pct(c.mfu),
+                       Pct(c.bubble_fraction), core::FormatBytes(c.memory_bytes),
+                       c.fits ? " " : "!", Describe(c.plan),
+                       r.idle_chips ? fmt::format(" on {} chips", Count(c.plan.Chips())) : "",
+                       c.alike > 0 ? fmt::format(" (+{} alike)", Count(c.alike)) : "");
   }
   if (!r.ranked.empty() && !r.ranked.back().fits) {
     out += "  ! does not fit in the chip's memory\n";

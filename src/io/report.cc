@@ -19,6 +19,10 @@ namespace fathom::io {
 
 namespace {
 
+// A time in a table's column: four significant digits, trailing zeros kept, so that a column
+// reads alike ("747.0 ms" under "754.9 ms", not "747 ms").
+std::string Column(double s) { return SecondsSig(s, 4); }
+
 using nlohmann::ordered_json;
 
 // "rail_fat_tree 8/256/1024" (the hierarchy's blocks), "+ 8 planes" when there are several.
@@ -143,7 +147,7 @@ std::string StepReportText(const estimate::StepReport& r) {
   out += "\n  time breakdown (critical stage)\n";
   const double t = r.step_time_s;
   auto row = [&](const char* name, double s) {
-    out += fmt::format("    {:<24}{:>12}  {:>6}\n", name, core::FormatSeconds(s), Pct(s / t));
+    out += fmt::format("    {:<24}{:>12}  {:>6}\n", name, Column(s), Pct(s / t));
   };
   row("compute", r.time.compute);
   row("exposed tp comm", r.time.tp_exposed);
@@ -184,14 +188,13 @@ std::string StepReportText(const estimate::StepReport& r) {
     out += fmt::format("    {:<8}{:>12}{:>12}{:>12}{:>8}\n", "comm", "total", "exposed", "hidden",
                        "hidden");
     for (const estimate::OverlapSummary& o : tl.overlap) {
-      out +=
-          fmt::format("    {:<8}{:>12}{:>12}{:>12}{:>8}\n", o.kind, core::FormatSeconds(o.total_s),
-                      core::FormatSeconds(o.exposed_s), core::FormatSeconds(o.Hidden()),
-                      o.total_s > 0 ? Pct(o.Hidden() / o.total_s) : "-");
+      out += fmt::format("    {:<8}{:>12}{:>12}{:>12}{:>8}\n", o.kind, Column(o.total_s),
+                         Column(o.exposed_s), Column(o.Hidden()),
+                         o.total_s > 0 ? Pct(o.Hidden() / o.total_s) : "-");
     }
     if (r.plan.stragglers.Any()) {
-      out += fmt::format("    {:<24}{:>12}  {:>6}\n", "straggler cost",
-                         core::FormatSeconds(tl.straggler_cost_s), Pct(tl.straggler_cost_s / t));
+      out += fmt::format("    {:<24}{:>12}  {:>6}\n", "straggler cost", Column(tl.straggler_cost_s),
+                         Pct(tl.straggler_cost_s / t));
     }
   }
   if (!r.comms.empty()) {
@@ -204,8 +207,7 @@ std::string StepReportText(const estimate::StepReport& r) {
     for (const estimate::CommSummary& c : r.comms) {
       out += fmt::format("    {:<{}}{:<16}{:>6} {:<10}{:<9}{:<13}{:>11}{:>12}{:>12}\n", c.name,
                          width, c.kind, c.group_size, c.level, c.span, c.algorithm,
-                         core::FormatBytes(c.bytes), core::FormatSeconds(c.time_s),
-                         core::FormatSeconds(c.exposed_s));
+                         core::FormatBytes(c.bytes), Column(c.time_s), Column(c.exposed_s));
     }
   }
   if (!r.ops.empty()) {
@@ -229,14 +231,14 @@ std::string StepReportText(const estimate::StepReport& r) {
         continue;
       }
       out += fmt::format("    {:<22}{:<11}{:>12} {:>12.1f}{:>15}{:>12}{:>9}{:>12}{:>12}  {}\n",
-                         o.name, o.phase, core::FormatSeconds(o.time_s), o.flops / 1e12,
+                         o.name, o.phase, Column(o.time_s), o.flops / 1e12,
                          o.flops > 0 ? core::FormatFlopRate(o.flops / o.time_s) : "-",
                          o.bytes > 0 ? core::FormatBytes(o.bytes) : "-",
                          o.bytes > 0 ? fmt::format("{:.{}f}", o.Intensity(),
                                                    o.flops > 0 && o.Intensity() < 10 ? 1 : 0)
                                      : "-",
-                         o.compute_s > 0 ? core::FormatSeconds(o.compute_s) : "-",
-                         o.memory_s > 0 ? core::FormatSeconds(o.memory_s) : "-", o.BoundName());
+                         o.compute_s > 0 ? Column(o.compute_s) : "-",
+                         o.memory_s > 0 ? Column(o.memory_s) : "-", o.BoundName());
     }
     if (small > 0) {
       out +=

@@ -534,7 +534,7 @@ std::string SweepText(const SweepResult& r) {
     for (size_t k = 0; k < s.axes.size(); ++k) c.push_back(s.axes[k].values[at[k]]);
     if (row.ok) {
       c.push_back(row.engine);
-      c.push_back(Duration(row.step_time_s));
+      c.push_back(SecondsSig(row.step_time_s, 4));  // "20.30 s" under "10.85 s"
       c.push_back(core::WithThousands(static_cast<long long>(row.tokens_per_s + 0.5)));
       c.push_back(Pct(row.mfu));
       c.push_back(LargestLoss(row));
