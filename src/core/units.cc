@@ -1,9 +1,11 @@
 #include "core/units.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 
 #include "core/text.h"
 
@@ -496,6 +498,27 @@ QuantityParse ParseQuantity(std::string_view text, Dimension dim) {
     }
     r.error = "unknown unit \"" + std::string(unit) + "\" in \"" + std::string(s) + "\"";
     if (dim == Dimension::kTime) r.hint = TimeWordHint(unit, number);
+    // A prefix without its unit ("80G", "400G"): the unit it lacks, both where either reads
+    // (GB or GiB; Gbps or GB/s), not "B" (its nearest spelling, a factor of 1e9 off).
+    static constexpr std::string_view kBarePrefixes[] = {"k",  "K",  "M",  "G",  "T", "P",
+                                                         "Ki", "Mi", "Gi", "Ti", "Pi"};
+    const bool bare = std::find(std::begin(kBarePrefixes), std::end(kBarePrefixes), unit) !=
+                      std::end(kBarePrefixes);
+    if (bare && (dim == Dimension::kBytes || dim == Dimension::kBandwidth)) {
+      std::string written(s.substr(0, s.size() - unit.size()));
+      while (!written.empty() && written.back() == ' ') written.pop_back();
+      const std::string p = written + (unit == "k" ? "K" : std::string(unit));
+      if (unit.size() == 2) {  // Gi: binary already
+        r.hint = dim == Dimension::kBytes ? "did you mean \"" + p + "B\"?"
+                                          : "did you mean \"" + p + "B/s\"?";
+      } else if (dim == Dimension::kBytes) {
+        r.hint = "a size needs its unit: did you mean \"" + p + "B\" (decimal) or \"" + p +
+                 "iB\" (binary)?";
+      } else {
+        r.hint = "a bandwidth needs its unit: did you mean \"" + p +
+                 "bps\" (bits a second, as links are sold) or \"" + p + "B/s\" (bytes)?";
+      }
+    }
     if (!r.hint.empty()) return r;
     const Suggestion guess = SuggestUnit(unit, dim);
     const bool bits = dim == Dimension::kBytes && BitsOrBytes(unit) == 'b';

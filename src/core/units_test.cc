@@ -185,6 +185,22 @@ TEST(ParseQuantity, UnsupportedPrefixSuggestsNoOtherSize) {
   EXPECT_EQ(ParseQuantity("7KW", Dimension::kPower).hint, "did you mean \"kW\"?");
 }
 
+// A prefix without its unit is offered the units it may lack, not "B" (1e9 times smaller).
+TEST(ParseQuantity, APrefixWithoutItsUnitOffersTheUnitsItMayLack) {
+  EXPECT_EQ(ParseQuantity("80G", Dimension::kBytes).hint,
+            "a size needs its unit: did you mean \"80GB\" (decimal) or \"80GiB\" (binary)?");
+  EXPECT_EQ(ParseQuantity("64k", Dimension::kBytes).hint,
+            "a size needs its unit: did you mean \"64KB\" (decimal) or \"64KiB\" (binary)?");
+  EXPECT_EQ(ParseQuantity("80Gi", Dimension::kBytes).hint, "did you mean \"80GiB\"?");
+  EXPECT_EQ(ParseQuantity("400G", Dimension::kBandwidth).hint,
+            "a bandwidth needs its unit: did you mean \"400Gbps\" (bits a second, as links are "
+            "sold) or \"400GB/s\" (bytes)?");
+  // Each suggestion reads.
+  EXPECT_TRUE(ParseQuantity("80GiB", Dimension::kBytes).ok);
+  EXPECT_TRUE(ParseQuantity("64KB", Dimension::kBytes).ok);
+  EXPECT_TRUE(ParseQuantity("400GB/s", Dimension::kBandwidth).ok);
+}
+
 // Weeks and years are no unit: the hint says them in days.
 TEST(ParseQuantity, WeeksAndYearsHintDays) {
   EXPECT_EQ(ParseQuantity("2w", Dimension::kTime).hint,

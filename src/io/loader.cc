@@ -80,6 +80,21 @@ core::Result<Document> ParseYamlFile(const std::string& path, const Catalog* cat
       return d;
     }
   }
+  // A NUL byte is in no text file (yaml-cpp reads it as a bad escape): a binary file, or one
+  // in UTF-16 without its byte-order mark (every other byte of ASCII text is 0); with the
+  // mark, yaml-cpp reads UTF-16 and UTF-32.
+  const bool wide = doc.text.starts_with("\xFF\xFE") || doc.text.starts_with("\xFE\xFF") ||
+                    doc.text.starts_with(std::string_view("\0\0\xFE\xFF", 4));
+  if (const size_t nul = doc.text.find('\0'); nul != std::string::npos && !wide) {
+    const size_t line = 1 + std::count(doc.text.begin(), doc.text.begin() + nul, '\n');
+    const size_t start = doc.text.rfind('\n', nul);
+    const size_t column = nul - (start == std::string::npos ? 0 : start + 1) + 1;
+    d.Add(Error(
+        path, static_cast<int>(line), "",
+        fmt::format("the file holds a NUL byte (line {}, column {}): it is not text", line, column),
+        "give a YAML or JSON file in UTF-8 (a UTF-16 file: iconv -f utf-16 -t utf-8)"));
+    return d;
+  }
   const size_t first = doc.text.find_first_not_of(" \t\r\n");
   const bool json_like = first != std::string::npos && doc.text[first] == '{';
   try {

@@ -470,6 +470,37 @@ TEST_F(LoaderTest, KeysAnotherMakesMootWarn) {
   EXPECT_TRUE(m.diagnostics().empty()) << m.diagnostics().Format();
 }
 
+// A file that is no text, and keys that are no names, say so: a NUL byte at its line and
+// column (yaml-cpp said "unknown escape character"), a key of Latin-1 bytes escaped, a YAML
+// merge key named as one.
+TEST_F(LoaderTest, BytesThatAreNoTextAndMergeKeysSaySo) {
+  const std::string scenario = "cluster: {base: dgx-h100-superpod, chips: 8}\n";
+  const std::string nul = Write("nul.yaml", std::string("model: llama3-8b\0\n", 18) + scenario);
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), nul);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.diagnostics().Format().find("nul.yaml:1: the file holds a NUL byte (line 1, "
+                                          "column 17): it is not text"),
+            std::string::npos)
+      << s.diagnostics().Format();
+  const std::string latin =
+      Write("latin.yaml", "model: llama3-8b\n" + scenario + "plan: {tp: 8, \xFF\xFE: 1}\n");
+  s = LoadScenario(TestCatalog(), latin);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.diagnostics().Format().find(
+                "plan.\\xFF\\xFE: unknown key \"\\xFF\\xFE\": its name is not UTF-8 text"),
+            std::string::npos)
+      << s.diagnostics().Format();
+  EXPECT_EQ(s.diagnostics().Format().find('\xFF'), std::string::npos);
+  const std::string merge = Write("merge.yaml", "model: llama3-8b\n" + scenario +
+                                                    "plan: {<<: {tp: 8}, global_batch_size: 8}\n");
+  s = LoadScenario(TestCatalog(), merge);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.diagnostics().Format().find("plan.<<: a YAML merge key (<<: *anchor): merge keys "
+                                          "are not read"),
+            std::string::npos)
+      << s.diagnostics().Format();
+}
+
 // A device is never read: /dev/zero has no end. A pipe is read to its end (a scenario
 // generated with `<(...)` or piped to /dev/stdin), as is standard input for "-". A file
 // over the limit is an error naming the path.

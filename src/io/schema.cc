@@ -145,6 +145,30 @@ bool IsUtf8(const std::string& s, std::string& error, std::string& hint) {
   return false;
 }
 
+// `text` with each byte that is no UTF-8 text (or a control character) written as \xHH, a
+// name to echo in a diagnostic; or, `escape` false, left out (the text to guess from).
+std::string Printable(std::string_view text, bool escape = true) {
+  auto put = [&](std::string& out, char c) {
+    if (escape)
+      out += fmt::format("\\x{:02X}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+  };
+  std::string out;
+  while (!text.empty()) {
+    const size_t bad = core::InvalidUtf8At(text);
+    for (char c : text.substr(0, std::min(bad, text.size()))) {
+      if (core::IsControl(c)) {
+        put(out, c);
+      } else {
+        out += c;
+      }
+    }
+    if (bad == std::string_view::npos) break;
+    put(out, text[bad]);
+    text.remove_prefix(bad + 1);
+  }
+  return out;
+}
+
 // Converts one scalar/list node; returns "" on success or an error message + hint.
 bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& error,
              std::string& hint) {
@@ -397,6 +421,11 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
       } else if (section) {
         (*ctx.where)[full] = {ctx.file, line(key_node)};
         walk(value, path);
+      } else if (name == "<<") {
+        ctx.diags->Add({core::Severity::kError, ctx.file, line(key_node), full,
+                        "a YAML merge key (<<: *anchor): merge keys are not read",
+                        "write the keys out, or derive the section from a file or catalog "
+                        "entry with base:"});
       } else {
         // Unknown: suggest among the names valid at this level.
         std::vector<std::string> siblings;
@@ -415,11 +444,20 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
           for (const std::string& s : skip) siblings.push_back(s);
         }
         std::vector<std::string_view> views(siblings.begin(), siblings.end());
-        const std::string guess = core::DidYouMean(name, views);
+        // A name of bytes that are no text (Latin-1 "t\xE9p", a control character) is shown
+        // escaped, not raw (garbling the terminal), and guessed from its text alone.
+        const std::string shown = Printable(name);
+        const std::string text = Printable(name, /*escape=*/false);
+        const std::string guess = text.empty() ? "" : core::DidYouMean(text, views);
         std::string hint = guess.empty() ? "known keys here: " + core::JoinComma(views)
                                          : "did you mean \"" + guess + "\"?";
-        ctx.diags->Add({core::Severity::kError, ctx.file, line(key_node), full,
-                        "unknown key \"" + name + "\"", hint});
+        if (shown != name) hint += " (save the file as UTF-8)";
+        ctx.diags->Add(
+            {core::Severity::kError, ctx.file, line(key_node),
+             shown == name ? full : (full_prefix.empty() ? shown : full_prefix + "." + shown),
+             "unknown key \"" + shown + "\"" +
+                 (shown != name ? ": its name is not UTF-8 text" : ""),
+             hint});
       }
     }
   };
