@@ -23,6 +23,12 @@ namespace {
 // reads alike ("747.0 ms" under "754.9 ms", not "747 ms").
 std::string Column(double s) { return SecondsSig(s, 4); }
 
+// The characters of UTF-8 text, as a terminal's columns count them (a vendor's "é" is one).
+size_t CodePoints(std::string_view text) {
+  return static_cast<size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
 using nlohmann::ordered_json;
 
 // "rail_fat_tree 8/256/1024" (the hierarchy's blocks), "+ 8 planes" when there are several.
@@ -811,13 +817,21 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
   ordered_json arr = ordered_json::array();
   // A header names the columns; the clusters' fabric column is the hierarchy's blocks, chips
   // in a scale-up domain, then in one block of each switch tier, up to the whole cluster.
-  std::string text =
-      s == Section::kChip ? fmt::format("{:<12}{:<15}{:>23} {:>9} {:>12}  {}\n", "name", "vendor",
-                                        "dense peak, precision", "HBM", "HBM bw", "description")
-      : s == Section::kCluster
-          ? fmt::format("{:<24}{:>8}   {:<10} {:<13} {:<32} {}\n", "name", "chips", "chip",
-                        "scale-up", "fabric: chips per domain/tier/..", "description")
-          : std::string();
+  // Columns as wide as their widest cell (a catalog of one's own has longer names); the
+  // description last, unpadded. `right`: the columns aligned right (numbers).
+  std::vector<std::vector<std::string>> rows;
+  std::vector<bool> right;
+  if (s == Section::kChip) {
+    rows.push_back({"name", "vendor", "dense peak", "", "HBM", "HBM bw", "description"});
+    right = {false, false, true, false, true, true, false};
+  } else if (s == Section::kCluster) {
+    rows.push_back(
+        {"name", "chips", "chip", "scale-up", "fabric: chips per domain/tier/..", "description"});
+    right = {false, true, false, true, false, false};
+  } else {
+    rows.push_back({"name", "parameters", "layers", "hidden", "description"});
+    right = {false, true, true, true, false};
+  }
   for (const std::string& name : catalog.Names(s)) {
     switch (s) {
       case Section::kChip: {
@@ -845,13 +859,10 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
         const bool bf16 = chip.Peak(hardware::Precision::kBf16).value() > 0;
         const hardware::Precision shown =
             bf16 ? hardware::Precision::kBf16 : hardware::Precision::kFp8;
-        text += fmt::format(
-            "{:<12}{:<15}{:>10.1f} TFLOP/s {:<4} {:>9} {:>10}/s  {}\n", chip.name, chip.vendor,
-            chip.Peak(shown).value() / 1e12, bf16 ? "bf16" : "fp8",
-            core::FormatBytes(chip.hbm_capacity.value()),
-            core::FormatBandwidth(chip.hbm_bandwidth.value())
-                .substr(0, core::FormatBandwidth(chip.hbm_bandwidth.value()).size() - 2),
-            chip.description);
+        rows.push_back({chip.name, chip.vendor,
+                        fmt::format("{:.1f} TFLOP/s", chip.Peak(shown).value() / 1e12),
+                        bf16 ? "bf16" : "fp8", core::FormatBytes(chip.hbm_capacity.value()),
+                        core::FormatBandwidth(chip.hbm_bandwidth.value()), chip.description});
         break;
       }
       case Section::kCluster: {
@@ -869,8 +880,8 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
                        {"scale_up_bandwidth_bytes_per_s", Round(cl.scale_up.bandwidth.value())},
                        {"scale_out_bandwidth_bytes_per_s", Round(cl.scale_out.bandwidth.value())},
                        {"topology", TopologyJson(cl)}});
-        text += fmt::format("{:<24}{:>8} x {:<10} domain {:<6} {:<32} {}\n", cl.name, cl.chips,
-                            cl.chip.name, cl.domain, TopologySummary(cl), cl.description);
+        rows.push_back({cl.name, std::to_string(cl.chips), cl.chip.name, std::to_string(cl.domain),
+                        TopologySummary(cl), cl.description});
         break;
       }
       case Section::kModel: {
@@ -889,8 +900,8 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
                        {"heads", md.heads},
                        {"kv_heads", md.kv_heads},
                        {"seq_len", md.seq_len}});
-        text += fmt::format("{:<18}{:>9.1f}B  {:>4} layers  h {:<6} {}\n", md.name, params / 1e9,
-                            md.layers, md.hidden, md.description);
+        rows.push_back({md.name, fmt::format("{:.1f}B", params / 1e9), std::to_string(md.layers),
+                        std::to_string(md.hidden), md.description});
         break;
       }
       default:
@@ -898,6 +909,25 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
     }
   }
   if (d.HasErrors()) return d;
+  std::string text;
+  std::vector<size_t> width(right.size(), 0);
+  for (const std::vector<std::string>& row : rows) {
+    for (size_t k = 0; k < row.size(); ++k) width[k] = std::max(width[k], CodePoints(row[k]));
+  }
+  for (const std::vector<std::string>& row : rows) {
+    std::string line;
+    for (size_t k = 0; k < row.size(); ++k) {
+      const size_t pad = width[k] - CodePoints(row[k]);
+      if (k > 0) line += "  ";
+      if (k + 1 == row.size()) {
+        line += row[k];
+      } else {
+        line += right[k] ? std::string(pad, ' ') + row[k] : row[k] + std::string(pad, ' ');
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    text += line + "\n";
+  }
   if (json) {
     ordered_json j;
     j["schema"] = "fathom.catalog/1";

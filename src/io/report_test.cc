@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -150,6 +151,28 @@ TEST(CatalogListing, TextHasAHeader) {
   ASSERT_TRUE(out.ok()) << out.diagnostics().Format();
   EXPECT_EQ(out.value().rfind("name ", 0), 0u) << out.value();
   EXPECT_NE(out.value().find("fabric: chips per domain/tier/.."), std::string::npos);
+}
+
+// Columns are as wide as their widest cell: each row's description starts under the
+// header's, however long a name (a fixed 12-column name ran into the vendor).
+TEST(CatalogListing, ColumnsFitTheirWidestCell) {
+  for (Section s : {Section::kChip, Section::kCluster, Section::kModel}) {
+    core::Result<std::string> out = CatalogListing(TestCatalog(), s, false);
+    ASSERT_TRUE(out.ok()) << out.diagnostics().Format();
+    std::istringstream lines(out.value());
+    std::string header, line;
+    std::getline(lines, header);
+    const size_t at = header.find("description");
+    ASSERT_NE(at, std::string::npos) << header;
+    int rows = 0;
+    while (std::getline(lines, line)) {
+      ++rows;
+      ASSERT_GT(line.size(), at) << line;
+      EXPECT_EQ(line.substr(at - 2, 2), "  ") << line;
+      EXPECT_NE(line[at], ' ') << line;
+    }
+    EXPECT_GT(rows, 3);
+  }
 }
 
 // One chip shown as a chip file: every section with its units and source, and loading the
