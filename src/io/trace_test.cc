@@ -102,6 +102,18 @@ TEST(ChromeTrace, AnMoePlanHasAnExpertParallelThread) {
   const sim::SimResult r = SimulateExample("frontier-moe-15k-h100.yaml", true);
   const std::vector<std::string> names = CheckStructure(r);
   EXPECT_EQ(names, (std::vector<std::string>{"compute", "tp", "pp", "dp", "ep"}));
+  // Its data-parallel collectives carry the dense gradients and the routed experts' in one
+  // operation, and say so (they were named dp_ alone); a dense model's are dp_.
+  auto dp_names = [](const sim::SimResult& sim) {
+    std::set<std::string> out;
+    for (const sim::OpInfo& i : sim.info) {
+      if (i.category == sim::Category::kDp) out.insert(std::string(i.name));
+    }
+    return out;
+  };
+  EXPECT_EQ(dp_names(r), (std::set<std::string>{"dp+edp_all_gather", "dp+edp_reduce_scatter"}));
+  EXPECT_EQ(dp_names(SimulateExample("llama3-8b-dgx-h100.yaml", true)),
+            (std::set<std::string>{"dp_all_gather", "dp_reduce_scatter"}));
 }
 
 // Slices say what they are: a gradient GEMM whose ("qkv dgrad"), a recomputed operator so

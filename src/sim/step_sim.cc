@@ -630,7 +630,18 @@ void Builder::BuildStage(int s) {
   const bool zero3 = dp && p_.zero >= 3;
   const bool overlap_dp = p_.overlap_dp;
   const Kind reduce_kind = p_.zero >= 1 ? Kind::kReduceScatter : Kind::kAllReduce;
-  const std::string_view reduce_name = p_.zero >= 1 ? "dp_reduce_scatter" : "dp_all_reduce";
+  // An operation's name says whose tensors it carries, as the estimator's table lists them
+  // apart: the dense ones' over dp (dp_), the routed experts' over the expert-data-parallel
+  // group (edp_), or both in the one operation (dp+edp_).
+  static constexpr std::string_view kDpNames[3][3] = {
+      {"dp_all_gather", "dp_reduce_scatter", "dp_all_reduce"},
+      {"edp_all_gather", "edp_reduce_scatter", "edp_all_reduce"},
+      {"dp+edp_all_gather", "dp+edp_reduce_scatter", "dp+edp_all_reduce"}};
+  const int dp_whose = !expert_dp ? 0 : dp_place_.group.size > 1 ? 2 : 1;
+  auto dp_name = [dp_whose](Kind k) {
+    return kDpNames[dp_whose][k == Kind::kAllGather ? 0 : k == Kind::kReduceScatter ? 1 : 2];
+  };
+  const std::string_view reduce_name = dp_name(reduce_kind);
   const double all_bytes = (rank_dense + rank_expert) * 2.0;
   // Gradients travel in the plan's gradient precision (fp32 or 16-bit), parameters in 16 bits.
   const double grad_size = parallel::GradReduceBytes(p_);
@@ -670,7 +681,7 @@ void Builder::BuildStage(int s) {
       prefetched[static_cast<size_t>(c)].assign(static_cast<size_t>(k.layers), kNone);
       for (int l = 0; l < k.layers; l += k.bucket_layers) {
         const int n = bucket_size(k, l);
-        OpInfo info{.name = "dp_all_gather",
+        OpInfo info{.name = dp_name(Kind::kAllGather),
                     .category = Category::kDp,
                     .chunk = static_cast<int16_t>(c),
                     .layer = layer_offset_[static_cast<size_t>(k.virtual_stage)] + l,
@@ -742,7 +753,7 @@ void Builder::BuildStage(int s) {
     auto gather = [&](int i, int l) {  // FSDP: the parameters of layer l, for layer i of the pass
       if (i >= n || gathered[static_cast<size_t>(i)] != kNone) return;
       OpInfo info = base;
-      info.name = "dp_all_gather";
+      info.name = dp_name(Kind::kAllGather);
       info.category = Category::kDp;
       info.layer = layer_offset_[static_cast<size_t>(g)] + l;
       info.bytes = chunk.dense_bytes + chunk.expert_bytes;
@@ -772,7 +783,7 @@ void Builder::BuildStage(int s) {
       const int filled = zero3 ? 1 : std::min(i + 1, 1 + i % chunk.bucket_layers);
       if (reduces && (zero3 || filled == chunk.bucket_layers || i == n - 1)) {
         OpInfo info = base;
-        info.name = zero3 ? "dp_reduce_scatter" : reduce_name;
+        info.name = zero3 ? dp_name(Kind::kReduceScatter) : reduce_name;
         info.category = Category::kDp;
         info.bytes = filled * (chunk.dense_bytes + chunk.expert_bytes) * grad_scale;
         const size_t c = static_cast<size_t>(task.chunk);
@@ -891,7 +902,7 @@ void Builder::BuildStage(int s) {
   if (last_reduce != kNone) prog_.AddDependency(last_reduce, opt);
   if (embedding_reduce != kNone) prog_.AddDependency(embedding_reduce, opt);
   if (dp && !zero3 && p_.zero >= 1 && !overlap_dp) {
-    OpInfo ag{.name = "dp_all_gather", .category = Category::kDp, .bytes = all_bytes};
+    OpInfo ag{.name = dp_name(Kind::kAllGather), .category = Category::kDp, .bytes = all_bytes};
     prog_.AddDependency(opt, Emit(s, StreamKind::kDp,
                                   dp_cost(Kind::kAllGather, rank_dense * 2, rank_expert * 2), ag));
   }
