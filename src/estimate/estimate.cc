@@ -1582,22 +1582,51 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // with overlap.ep), and those of the fill and drain (f_fill, b_fill): the warm-up's
     // forwards and the cool-down's backwards have no partner pass to hide their all-to-alls
     // behind (parallel::OverlapPartners), so with overlap.ep they are exposed there whole.
-    std::vector<double> f(ranks), b(ranks), f_fill(ranks), b_fill(ranks);
+    std::vector<double> f(ranks), b(ranks), f_fill(ranks), b_fill(ranks), b_trip(ranks),
+        f_pair(ranks);
+    std::vector<int> first_of_class(times.size(), -1);
     for (size_t s = 0; s < ranks; ++s) {
       const StageTimes& t = times[class_of[s]];
       f[s] = ForwardPass(t);
       b[s] = t.Total() - f[s];
-      const double hidden =
-          p.overlap_ep ? std::max(0.0, t.ep_forward + t.ep_backward - t.ep_exposed) : 0.0;
+      const double ep_total = t.ep_forward + t.ep_backward;
+      const double hidden = p.overlap_ep ? std::max(0.0, ep_total - t.ep_exposed) : 0.0;
       const auto [hidden_f, hidden_b] = SplitExposed(hidden, t.ep_forward, t.ep_backward);
       f_fill[s] = f[s] + hidden_f;
       b_fill[s] = b[s] + hidden_b;
+      b_trip[s] = b_fill[s];
+      f_pair[s] = f_fill[s];
+      if (p.overlap_ep && ep_total > 0) {
+        const double beside =
+            std::max(ep_total - (t.forward_compute + t.backward_compute), ep_total * contention);
+        const auto [pair_f, pair_b] = SplitExposed(ep_total - beside, t.ep_forward, t.ep_backward);
+        // Its first backward pairs with the forward after its warm-up, where there is one.
+        const double warm = std::min(static_cast<double>(p.pp - 1 - static_cast<int>(s)), mb);
+        if (mb > std::max(warm, 1.0)) b_trip[s] -= pair_b;
+        f_pair[s] -= pair_f;
+        // The stage times' mean is the class's first rank's, whose warm-up and cool-down
+        // passes without a partner are the class's most: 2 max(1, min(pp - 1 - s, m)) of
+        // 2 m on rank s (its warm-up forwards and cool-down backwards; the last rank's first
+        // forward and last backward). A later rank of the class has fewer: its passes on
+        // average are the faster (Qwen3-235B at pp 8, 32 micro-batches: rank 6 of the
+        // middle class 254 ms in all, which set the step).
+        if (first_of_class[class_of[s]] < 0) first_of_class[class_of[s]] = static_cast<int>(s);
+        auto lone = [&](double rank) {
+          return 2 * std::max(1.0, std::min(static_cast<double>(p.pp - 1) - rank, mb)) / (2 * mb);
+        };
+        const double fewer =
+            lone(first_of_class[class_of[s]]) - lone(static_cast<double>(s));  // share
+        const auto [less_f, less_b] =
+            SplitExposed(fewer * (ep_total - beside), t.ep_forward, t.ep_backward);
+        f[s] -= less_f;
+        b[s] -= less_b;
+      }
     }
     // Below each rank: the round trip and the slowest pass (suffix sums, O(pp)).
     std::vector<double> trip(ranks + 1, 0.0), slowest_below(ranks + 1, 0.0);
     for (size_t s = ranks; s-- > 0;) {
-      trip[s] = trip[s + 1] + f_fill[s] + b_fill[s];
-      slowest_below[s] = std::max(slowest_below[s + 1], f_fill[s] + b_fill[s]);
+      trip[s] = trip[s + 1] + f_fill[s] + b_trip[s];
+      slowest_below[s] = std::max(slowest_below[s + 1], f_pair[s] + b_fill[s]);
     }
     double above = 0, makespan = 0;
     for (size_t c = 0; c < ranks; ++c) {
@@ -2053,22 +2082,47 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // its reduction's start with it, so that they add to the reduction's tail where it outlasts the
     // pass.
     struct Drain {
-      double own = 0, ring = 0;
+      double own = 0, ring = 0, nic = 0, left = 0;
+      bool shared = false;
     };
+    const bool dp_leaves = !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain();
+    const double calls_b =
+        (ep_inside ? 0.0 : tc.ep_backward) +
+        (cp_inside ? 0.0 : SplitExposed(tc.cp_exposed, tc.cp_forward, tc.cp_backward).second) +
+        (place.tp.group.InsideDomain() ? 0.0 : tp_b);
     auto drain_slowed = [&](double one) -> Drain {
-      if (!p.overlap_dp || contention <= 0 || p.pp <= 1 || buckets <= 1 || interleaved ||
+      if (!p.overlap_dp || p.pp <= 1 || buckets <= 1 || interleaved ||
           (p.schedule != parallel::Schedule::k1F1B && p.schedule != parallel::Schedule::kGPipe)) {
         return {};
       }
       const double pass = tc.backward_compute + tp_b + ep_b + cp_b;
-      const double rest = pass * (1 - static_cast<double>(bucket_layers) / layers_held);
+      const double rest_share = 1 - static_cast<double>(bucket_layers) / layers_held;
+      const double rest = pass * rest_share;
       const double in_pass = one * (buckets - 1);
-      const double beside = contention < 1 ? std::min(in_pass, rest / (1 - contention)) : in_pass;
-      return {contention * beside, (p.pp - 1) * contention * beside};
+      Drain d;
+      if (contention > 0) {
+        const double beside = contention < 1 ? std::min(in_pass, rest / (1 - contention)) : in_pass;
+        d.own = contention * beside;
+      }
+      if (dp_leaves && calls_b > 0) {
+        const double calls_rest = calls_b * rest_share;
+        if (in_pass >= rest + calls_rest) {
+          // The reduction outlasts the pass: the calls take twice as long, and it gets the
+          // rest's compute and half the calls' stretched time; what is left runs after.
+          d.nic = calls_rest;
+          d.left = in_pass - rest - calls_rest;
+        } else {
+          d.nic = calls_rest * in_pass / (rest + calls_rest);
+        }
+        d.shared = true;
+      }
+      d.ring = (p.pp - 1) * (d.own + d.nic);
+      return d;
     };
     auto with_slowed = [&](const Tail& t, double own, const Drain& drain) {
       const double slowed = std::max({own, spans.ring_contention, drain.own});
-      return drain.ring + std::max(slowed + t.alone, t.tail + slowed * (1 - nic_free));
+      const double tail = drain.shared ? drain.nic + drain.left + t.alone : t.tail;
+      return drain.ring + std::max(slowed + drain.nic + t.alone, tail + slowed * (1 - nic_free));
     };
     // The experts' collectives run on their own group after the dense ones.
     auto expert_cost = [&](Kind kind, double bytes) {
