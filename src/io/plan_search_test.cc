@@ -655,6 +655,38 @@ TEST(SizeReports, ClustersAreComparedAndTheCheapestNamed) {
   EXPECT_NE(SizeReportHtml(results).find("The energy figures differ in basis"), std::string::npos);
 }
 
+// The cheapest is the count that costs least of those that meet the deadline: a larger
+// count at fewer chip-hours than the fewest (Llama 3 70B at 1,536 sequences in 30 days: 768
+// H100 at $5.18M beside the 640 chosen at $5.62M; the JSON named 640 the cheapest).
+TEST(SizeReports, TheCheapestMayBeMoreChipsThanTheFewest) {
+  PlanRequest q;
+  q.model = "llama3-70b";
+  q.cluster = "dgx-h100-superpod";
+  q.global_batch = 1536;
+  core::Result<LoadedSearch> loaded = LoadSearch(TestCatalog(), q);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  plan::SizeRequest request;
+  request.tokens = 2e12;
+  request.deadline_s = 30 * 86400.0;
+  request.chips = {512, 576, 640, 768};
+  plan::SearchOptions o;
+  o.simulate_top = 0;
+  core::Result<plan::SizeResult> r =
+      plan::Size(loaded.value().scenario.scenario, request, loaded.value().space, o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_GE(r.value().fewer_chip_hours, 0);
+  const nlohmann::json j = nlohmann::json::parse(SizeJson({r.value()}));
+  const nlohmann::json& c = j["clusters"][0];
+  EXPECT_EQ(j["cheapest"]["chips"], c["fewer_chip_hours_chips"]) << j["cheapest"];
+  EXPECT_NE(j["cheapest"]["chips"], c["chosen_chips"]);
+  EXPECT_EQ(j["cheapest"]["chosen"], false);
+  for (const nlohmann::json& row : c["rows"]) {
+    if (row["chips"] == c["chosen_chips"]) {
+      EXPECT_LT(j["cheapest"]["cost_usd"].get<double>(), row["cost_usd"].get<double>());
+    }
+  }
+}
+
 // A price given without its kind (a derived chip, --set) does not keep the catalog's.
 TEST(SizeReports, AnOverriddenPriceLosesTheCatalogsKind) {
   PlanRequest q;
