@@ -29,6 +29,7 @@ constexpr int kFailed = 1;  // a rank failed (an exception, rows that do not dec
 constexpr int kTagSize = 1;
 constexpr int kTagData = 2;
 constexpr uint64_t kChunk = uint64_t{1} << 30;  // bytes per message (MPI counts are int)
+constexpr char kGridEnd = '\x1e';               // a rank's grid, then its probe points' rows
 
 // Each rank's `mine` on rank 0, in rank order (empty elsewhere). Point to point, in chunks,
 // so that any size goes.
@@ -122,7 +123,9 @@ int Run(int argc, char** argv, int rank, int ranks) {
       opened.ok() ? fathom::io::PrepareSweep(args.request, opened.value())
                   : fathom::io::PrepareSweep(args.request);
   {
-    const std::string mine = fathom::cli::SweepStdoutConflict(args) +
+    // The outputs are rank 0's alone to write, and to check: a directory that exists only
+    // on the launching node is where they go.
+    const std::string mine = (rank == 0 ? fathom::cli::SweepStdoutConflict(args) : "") +
                              (opened.ok() ? "" : opened.diagnostics().Format()) +
                              (sweep.ok() ? "" : sweep.diagnostics().Format());
     const std::vector<std::string> texts = GatherToRoot(mine, rank, ranks);
@@ -137,6 +140,49 @@ int Run(int argc, char** argv, int rank, int ranks) {
     if (code != 0) return code;
   }
   const fathom::io::Catalog& catalog = opened.value();
+
+  // Every rank must sweep the same points: ranks that read different files (a scenario
+  // edited on one node, another catalog) or were given other arguments would mix their rows
+  // silently. Each rank's grid and its first and last points, estimated, against rank 0's.
+  {
+    fathom::io::Sweep probe = sweep.value();
+    probe.engine = "estimate";
+    std::string mine = "points " + std::to_string(probe.points) + "\n";
+    for (const fathom::io::SweepAxis& axis : probe.axes) {
+      mine += axis.key;
+      for (const std::string& v : axis.values) mine += " " + v;
+      mine += "\n";
+    }
+    for (const fathom::io::Override& o : probe.overrides)
+      mine += "set " + o.key + "=" + o.value + "\n";
+    mine += kGridEnd;
+    std::vector<int64_t> ends = {0};
+    if (probe.points > 1) ends.push_back(probe.points - 1);
+    try {
+      mine += fathom::io::EncodeSweepRows(
+          fathom::io::EvaluateSweep(catalog, probe, ends, args.threads));
+    } catch (const std::exception& e) {
+      mine += std::string("failed: ") + e.what();
+    }
+    const std::vector<std::string> all = GatherToRoot(mine, rank, ranks);
+    int code = 0;
+    if (rank == 0) {
+      const std::string grid = all[0].substr(0, all[0].find(kGridEnd));
+      for (size_t r = 1; r < all.size(); ++r) {
+        if (all[r] == all[0]) continue;
+        std::cerr << "error: rank " << r << ": its sweep differs from rank 0's: "
+                  << (all[r].substr(0, all[r].find(kGridEnd)) != grid
+                          ? "another grid of points (its axes, their values or its --set)"
+                          : "the same grid, but its first or last point is estimated otherwise "
+                            "(its scenario, model, cluster or catalog)")
+                  << "; every rank must read the same files and arguments: put them on a file "
+                     "system every node shares\n";
+        code = kUserError;
+      }
+    }
+    code = Agree(code);
+    if (code != 0) return code;
+  }
 
   // This rank's points.
   const int64_t n = sweep.value().points;

@@ -86,4 +86,41 @@ if [ "$(grep -c 'expected an integer, got "x"' "$tmp/bad.err")" -ne 1 ]; then
   cat "$tmp/bad.err"
   fail=1
 fi
+# Ranks that read different scenarios (a file edited on one node) stop before any point runs,
+# exit 2 and name the rank; the grid alike (other --axis values on one rank). Each rank runs
+# in its own directory, as on nodes that do not share one: the CSV's directory exists only
+# where rank 0 runs, which writes it alone.
+export FATHOM_DATA=$PWD/data  # the ranks run elsewhere
+mkdir -p "$tmp/n0/out" "$tmp/n1"
+cp examples/llama3-8b-dgx-h100.yaml "$tmp/n0/s.yaml"
+cp examples/llama3-8b-dgx-h100.yaml "$tmp/n1/s.yaml"
+two=(-n 1 -wdir "$tmp/n0" "$fathom_mpi" -s s.yaml --axis plan.zero=1,3 --engine estimate
+     --threads 1 --csv out/o.csv)
+two_b=(-n 1 -wdir "$tmp/n1" "$fathom_mpi" -s s.yaml --axis plan.zero=1,3 --engine estimate
+       --threads 1 --csv out/o.csv)
+timeout 120 "${launcher[0]}" "${launcher[@]:3}" "${two[@]}" : "${two_b[@]}" >/dev/null 2>"$tmp/two.err"
+rc=$?
+if [ "$rc" -ne 0 ] || [ ! -s "$tmp/n0/out/o.csv" ] || [ -e "$tmp/n1/out" ]; then
+  echo "FAIL: the CSV's directory only where rank 0 runs: exit $rc, or not written there"
+  cat "$tmp/two.err"
+  fail=1
+fi
+sed -i 's/global_batch_size: .*/global_batch_size: 16/' "$tmp/n1/s.yaml"
+timeout 120 "${launcher[0]}" "${launcher[@]:3}" "${two[@]}" : "${two_b[@]}" >"$tmp/two.out"   2>"$tmp/two.err"
+rc=$?
+if [ "$rc" -ne 2 ] || [ -s "$tmp/two.out" ] ||
+  ! grep -q "rank 1: its sweep differs from rank 0's: the same grid" "$tmp/two.err"; then
+  echo "FAIL: ranks reading different scenarios: exit $rc (expected 2), stderr:"
+  cat "$tmp/two.err"
+  fail=1
+fi
+cp examples/llama3-8b-dgx-h100.yaml "$tmp/n1/s.yaml"
+two_b[8]=plan.zero=3,1
+timeout 120 "${launcher[0]}" "${launcher[@]:3}" "${two[@]}" : "${two_b[@]}" >/dev/null 2>"$tmp/two.err"
+rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q "rank 1: its sweep differs from rank 0's: another grid" "$tmp/two.err"; then
+  echo "FAIL: ranks given other axis values: exit $rc (expected 2), stderr:"
+  cat "$tmp/two.err"
+  fail=1
+fi
 exit $fail
