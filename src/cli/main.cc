@@ -1114,6 +1114,20 @@ int Main(int argc, char** argv) {
       std::cout << (validate_json ? fathom::io::ValidationJson(table.value())
                                   : fathom::io::ValidationText(table.value()));
     }
+    // A case that could not be predicted is bad input (its scenario, its keys): exit 2,
+    // naming them, after the table whose rows say why.
+    if (const int failed = table.value().failed_cases; failed > 0) {
+      std::string names;
+      int shown = 0;
+      for (const fathom::io::ValidationRow& r : table.value().rows) {
+        if (r.failure.empty() || ++shown > 5) continue;
+        names += (shown > 1 ? ", " : "") + r.name;
+      }
+      std::cerr << "error: " << failed << " of " << table.value().rows.size()
+                << " cases could not be predicted (" << names << (failed > 5 ? ", ..." : "")
+                << "); each row says why\n";
+      return kUserError;
+    }
     if (validate_strict) {
       // Exit 1 with the cases to blame on stderr, so that a CI log says why.
       std::string outside;

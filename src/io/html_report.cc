@@ -1852,9 +1852,10 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
   if (t.cases > 0) {
     out += Figure("median signed error, estimate",
                   fmt::format("{:+.1f}%", t.estimate_median_error_pct),
-                  fmt::format("simulate {:+.1f}%; the estimator predicts {} of {} faster than "
-                              "measured",
-                              t.simulate_median_error_pct, t.estimate_fast_cases, t.cases));
+                  fmt::format("simulate {:+.1f}%; predicted faster than measured: {} of {} by "
+                              "the estimator, {} by the simulator",
+                              t.simulate_median_error_pct, t.estimate_fast_cases, t.cases,
+                              t.simulate_fast_cases));
   }
   if (t.collective_cases > 0) {
     out += Figure(

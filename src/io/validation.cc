@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <tuple>
 #include <utility>
@@ -75,7 +76,10 @@ void Summarize(ValidationTable& t) {
             t.layer_simulate_median_abs_error_pct, t.layer_simulate_max_abs_error_pct);
   SignedMedian(t, &ValidationRow::estimate_error_pct, t.estimate_median_error_pct,
                &t.estimate_fast_cases);
-  SignedMedian(t, &ValidationRow::simulate_error_pct, t.simulate_median_error_pct);
+  SignedMedian(t, &ValidationRow::simulate_error_pct, t.simulate_median_error_pct,
+               &t.simulate_fast_cases);
+  t.failed_cases = static_cast<int>(std::count_if(
+      t.rows.begin(), t.rows.end(), [](const ValidationRow& r) { return !r.failure.empty(); }));
   t.collective_cases = MedianMax(t, CaseKind::kCollective, &ValidationRow::error_pct,
                                  t.collective_median_abs_error_pct, t.collective_max_abs_error_pct);
 }
@@ -91,9 +95,22 @@ void PredictCollective(ValidationRow& row, const Catalog& catalog, const YAML::N
   q.algorithm = node["algorithm"].as<std::string>();
   core::Result<CollectiveResult> r = RunCollective(catalog, q);
   if (!r.ok()) {
+    // The command's flags are the case's keys: "FILE:LINE: collective.algorithm: ...".
+    static const std::map<std::string, std::string> kKeys = {
+        {"--op", "op"},     {"--size", "size"},      {"--group", "group"},
+        {"--span", "span"}, {"--algo", "algorithm"}, {"--stride", "span"},
+        {"", "cluster"},    {"cluster", "cluster"}};
     for (const core::Diagnostic& d : r.diagnostics().items()) {
       if (d.severity != core::Severity::kError) continue;
-      row.failure += (row.failure.empty() ? "" : "; ") + d.key + ": " + d.message;
+      const auto key = kKeys.find(d.key);
+      std::string where = row.file;
+      std::string name = d.key;
+      if (key != kKeys.end()) {
+        name = "collective." + key->second;
+        const YAML::Node at = node[key->second];
+        if (at && at.Mark().line >= 0) where += ":" + std::to_string(at.Mark().line + 1);
+      }
+      row.failure += (row.failure.empty() ? "" : "; ") + where + ": " + name + ": " + d.message;
     }
     return;
   }
@@ -216,6 +233,7 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
   }
   ValidationTable t;
   t.engine = simulate ? "simulate" : "estimate";
+  std::map<std::string, std::string> named;  // case name -> the file that gave it first
   for (const std::string& file : files) {
     core::Result<ValidationCase> c = LoadValidationCase(file);
     if (!c.ok()) {
@@ -230,6 +248,14 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
     row.tolerance_pct = 100 * c.value().tolerance;
     row.assumptions = c.value().assumptions;
     row.calibration = c.value().calibration;
+    // A name is a case's identity in the table, the JSON and --strict: two files of one
+    // name would count one measurement twice in the medians.
+    if (const auto [first, fresh] = named.emplace(row.name, file); !fresh) {
+      row.failure = file + ": the name " + row.name + " is also that of " + first->second +
+                    ": each case needs a name of its own";
+      t.rows.push_back(std::move(row));
+      continue;
+    }
     if (c.value().is_collective) {
       row.kind = CaseKind::kCollective;
       row.measured_s = c.value().measured_busbw / 1e9;
@@ -247,7 +273,10 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
       // A case that does not load is a failed row, not the end of the table.
       for (const core::Diagnostic& diag : s.diagnostics().items()) {
         if (diag.severity != core::Severity::kError) continue;
-        row.failure += (row.failure.empty() ? "" : "; ") + diag.Format();
+        std::string text = diag.Format();  // "error: FILE:LINE: key: message; hint"
+        if (text.starts_with("error: ")) text.erase(0, 7);
+        while (!text.empty() && text.back() == '\n') text.pop_back();
+        row.failure += (row.failure.empty() ? "" : "; ") + text;
       }
       t.rows.push_back(std::move(row));
       continue;
@@ -637,8 +666,16 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
 
 std::string ValidationText(const ValidationTable& t) {
   const bool sim = t.engine == "simulate";
-  std::string out = fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", "case", "measured",
-                                "estimate", "error", "simulate", "error", "source");
+  // The step table's header where it has rows (or nothing else: an empty table says what
+  // it would hold).
+  const bool any_step = std::any_of(t.rows.begin(), t.rows.end(), [](const ValidationRow& r) {
+    return r.kind == CaseKind::kStep;
+  });
+  std::string out =
+      any_step || t.rows.empty()
+          ? fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", "case", "measured", "estimate",
+                        "error", "simulate", "error", "source")
+          : std::string();
   // A step or layer row: measured, each engine's prediction and error.
   auto timed = [&](const ValidationRow& r, auto format) {
     if (!r.failure.empty()) {
@@ -666,8 +703,9 @@ std::string ValidationText(const ValidationTable& t) {
       if (r.kind == CaseKind::kLayer) timed(r, millis);
     }
   }
-  if (t.collective_cases > 0) {
-    out += fmt::format("\n{:<44}{:>12}{:>12}{:>9}  {}\n",
+  if (std::any_of(t.rows.begin(), t.rows.end(),
+                  [](const ValidationRow& r) { return r.kind == CaseKind::kCollective; })) {
+    out += fmt::format("{}{:<44}{:>12}{:>12}{:>9}  {}\n", out.empty() ? "" : "\n",
                        "nccl-tests bus bandwidth (* = also set a constant)", "measured",
                        "predicted", "error", "source");
     for (const ValidationRow& r : t.rows) {
@@ -685,28 +723,34 @@ std::string ValidationText(const ValidationTable& t) {
     }
   }
   out += "\n";
+  auto plural = [](int n, const char* one, const char* many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
+  };
   if (t.cases > 0) {
     out += fmt::format(
-        "{} step cases: median |error| estimate {:.1f}%, simulate {:.1f}%; max |error| estimate "
+        "{}: median |error| estimate {:.1f}%, simulate {:.1f}%; max |error| estimate "
         "{:.1f}%, simulate {:.1f}% (tolerances checked against {})\n",
-        t.cases, t.estimate_median_abs_error_pct, t.simulate_median_abs_error_pct,
-        t.estimate_max_abs_error_pct, t.simulate_max_abs_error_pct, t.engine);
+        plural(t.cases, "step case", "step cases"), t.estimate_median_abs_error_pct,
+        t.simulate_median_abs_error_pct, t.estimate_max_abs_error_pct, t.simulate_max_abs_error_pct,
+        t.engine);
     out += fmt::format(
-        "  signed: median error estimate {:+.1f}%, simulate {:+.1f}%; the estimator predicts {} of "
-        "{} faster than measured\n",
-        t.estimate_median_error_pct, t.simulate_median_error_pct, t.estimate_fast_cases, t.cases);
+        "  signed: median error estimate {:+.1f}%, simulate {:+.1f}%; predicted faster than "
+        "measured: {} of {} by the estimator, {} by the simulator\n",
+        t.estimate_median_error_pct, t.simulate_median_error_pct, t.estimate_fast_cases, t.cases,
+        t.simulate_fast_cases);
   }
   if (t.layer_rows > 0) {
     out += fmt::format(
-        "{} layer passes: median |error| estimate {:.1f}%, simulate {:.1f}%; max |error| estimate "
+        "{}: median |error| estimate {:.1f}%, simulate {:.1f}%; max |error| estimate "
         "{:.1f}%, simulate {:.1f}%\n",
-        t.layer_rows, t.layer_estimate_median_abs_error_pct, t.layer_simulate_median_abs_error_pct,
-        t.layer_estimate_max_abs_error_pct, t.layer_simulate_max_abs_error_pct);
+        plural(t.layer_rows, "layer pass", "layer passes"), t.layer_estimate_median_abs_error_pct,
+        t.layer_simulate_median_abs_error_pct, t.layer_estimate_max_abs_error_pct,
+        t.layer_simulate_max_abs_error_pct);
   }
   if (t.collective_cases > 0) {
-    out += fmt::format("{} collective cases: median |error| {:.1f}%, max |error| {:.1f}%\n",
-                       t.collective_cases, t.collective_median_abs_error_pct,
-                       t.collective_max_abs_error_pct);
+    out += fmt::format("{}: median |error| {:.1f}%, max |error| {:.1f}%\n",
+                       plural(t.collective_cases, "collective case", "collective cases"),
+                       t.collective_median_abs_error_pct, t.collective_max_abs_error_pct);
   }
   // What the marks mean, with their counts (the shipped suite has rows outside theirs:
   // docs/validation.md explains each group's miss).
@@ -718,12 +762,18 @@ std::string ValidationText(const ValidationTable& t) {
   }
   if (checked > 0) {
     out += fmt::format(
-        "  ! marks an error outside its case's tolerance ({} of {} cases; --strict fails on "
-        "any)\n",
-        outside, checked);
+        "  ! marks an error outside its case's tolerance ({} of {}; --strict fails on any)\n",
+        outside, plural(checked, "case", "cases"));
+  }
+  if (t.failed_cases > 0) {
+    out += fmt::format(
+        "{} could not be predicted (failed: each row says why), and {} in no "
+        "figure above\n",
+        plural(t.failed_cases, "case", "cases"), t.failed_cases == 1 ? "is" : "are");
   }
   if (!t.unmapped.empty()) {
-    out += fmt::format("\n{} records not mapped:\n", t.unmapped.size());
+    out += fmt::format("\n{} not mapped:\n",
+                       plural(static_cast<int>(t.unmapped.size()), "record", "records"));
     for (const auto& [id, why] : t.unmapped) out += "  " + id + ": " + why + "\n";
   }
   return out;
@@ -749,6 +799,8 @@ std::string ValidationJson(const ValidationTable& t) {
       {"estimate_median_error_pct", number(steps, t.estimate_median_error_pct)},
       {"simulate_median_error_pct", number(steps, t.simulate_median_error_pct)},
       {"estimate_fast_cases", t.estimate_fast_cases},
+      {"simulate_fast_cases", t.simulate_fast_cases},
+      {"failed_cases", t.failed_cases},
       {"layer_rows", t.layer_rows},
       {"layer_estimate_median_abs_error_pct",
        number(layers, t.layer_estimate_median_abs_error_pct)},

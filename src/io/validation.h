@@ -46,7 +46,11 @@ struct ValidationTable {
   // Signed: the bias's direction (negative = predicted faster than measured).
   double estimate_median_error_pct = 0, simulate_median_error_pct = 0;
   int estimate_fast_cases = 0;  // step cases the estimator predicts faster than measured
+  int simulate_fast_cases = 0;  // and the simulator
   int cases = 0;                // training-step rows with a prediction
+  // Rows of any kind that could not be predicted (a case whose scenario does not load): in
+  // no figure of the summary; each row says why.
+  int failed_cases = 0;
   // Layer rows (a layer case's forward and backward), apart from the step cases.
   double layer_estimate_median_abs_error_pct = 0, layer_estimate_max_abs_error_pct = 0;
   double layer_simulate_median_abs_error_pct = 0, layer_simulate_max_abs_error_pct = 0;

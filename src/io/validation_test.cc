@@ -129,5 +129,41 @@ TEST(ValidationDir, ALayerCaseNeedsOneStageAndOneKindOfMeasurement) {
   EXPECT_NE(both.diagnostics().Format().find("not both"), std::string::npos);
 }
 
+// A case that cannot be predicted is counted and named, apart from the figures: a second
+// case of one name (it would count one measurement twice), a scenario that does not load, a
+// collective case's bad value named by its key (it was "--algo"). The summary said "1 step
+// cases" and left the failed one out, and the command exited 0.
+TEST(ValidationDir, CasesThatCannotBePredictedAreCountedAndNamed) {
+  const std::filesystem::path dir = std::filesystem::path(testing::TempDir()) / "failed_cases";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(LayerCase("good", "step_time: 1.1s", "pp: 1, zero: 0"),
+                             dir / "a.yaml");
+  std::filesystem::copy_file(LayerCase("good", "step_time: 1.1s", "pp: 1, zero: 0"),
+                             dir / "b.yaml");
+  std::filesystem::copy_file(LayerCase("typo", "step_time: 1.1s", "pp: 1, tpp: 2"), dir / "c.yaml");
+  std::ofstream(dir / "d.yaml") << "name: coll\nsource: test\nmeasured: {busbw: 150GBps}\n"
+                                   "collective: {cluster: dgx-h100-superpod, op: all_reduce, "
+                                   "size: 64MiB, group: 8, span: domain, algorithm: magic}\n";
+  core::Result<ValidationTable> r = RunValidationDir(TestCatalog(), dir.string());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const ValidationTable& t = r.value();
+  EXPECT_EQ(t.cases, 1);
+  EXPECT_EQ(t.failed_cases, 3);
+  std::string failures;
+  for (const ValidationRow& row : t.rows) failures += row.failure + "\n";
+  EXPECT_NE(failures.find("b.yaml: the name good is also that of"), std::string::npos) << failures;
+  EXPECT_NE(failures.find("c.yaml:"), std::string::npos) << failures;
+  EXPECT_NE(failures.find("unknown key \"tpp\""), std::string::npos) << failures;
+  EXPECT_EQ(failures.find("error: "), std::string::npos) << failures;
+  EXPECT_NE(failures.find("d.yaml: collective.algorithm: unknown algorithm 'magic'"),
+            std::string::npos)
+      << failures;
+  const std::string text = ValidationText(t);
+  EXPECT_NE(text.find("1 step case: median"), std::string::npos) << text;
+  EXPECT_NE(text.find("3 cases could not be predicted"), std::string::npos) << text;
+  EXPECT_NE(text.find("coll"), std::string::npos) << text;  // its table is shown
+}
+
 }  // namespace
 }  // namespace fathom::io
