@@ -890,6 +890,14 @@ int Main(int argc, char** argv) {
             {"--overlap-ep", "plan.overlap.ep"}};
         std::string hint;
         const auto key = kKeys.find(name);
+        // An option of fathom itself (--data) goes before the command.
+        if (const CLI::Option* own = app.get_option_no_throw(name); cmd != &app && own) {
+          std::cerr << "error: " << name << " is an option of fathom itself, not of fathom "
+                    << cmd->get_name() << ": give it before the command (fathom " << name
+                    << (own->get_expected_min() > 0 ? " DIR" : "") << " " << cmd->get_name()
+                    << " ...)\n";
+          return kUserError;
+        }
         const bool sets = cmd->get_option_no_throw("--set") != nullptr;
         if (key != kKeys.end() && sets) {
           std::string value = word.find('=') != std::string::npos ? word.substr(word.find('=') + 1)

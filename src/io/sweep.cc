@@ -515,8 +515,9 @@ std::string LargestLoss(const SweepRow& row) {
 
 std::string SweepText(const SweepResult& r) {
   const Sweep& s = r.sweep;
-  std::string out = fmt::format("fathom sweep: {}, {} points: {}, engine {}\n", Input(s.request),
-                                core::WithThousands(s.points), AxesLine(s), s.engine);
+  std::string out =
+      fmt::format("fathom sweep: {}, {} point{}: {}, engine {}\n", Input(s.request),
+                  core::WithThousands(s.points), s.points == 1 ? "" : "s", AxesLine(s), s.engine);
   for (const Override& o : s.overrides) out += fmt::format("  --set {}={}\n", o.key, o.value);
   out += "\n";
   // Columns: the point, the axes, then the figures; an error row has dashes and its error.
@@ -877,6 +878,8 @@ core::Diagnostics SweepWarnings(const SweepResult& r, size_t shown) {
   }
   core::Diagnostics d;
   int64_t more_points = 0;
+  // One more is said in the line its note would take.
+  if (warnings.size() == shown + 1) ++shown;
   for (size_t i = 0; i < warnings.size(); ++i) {
     if (i < shown) {
       d.Warning("", fmt::format("{} ({} of {} points)", warnings[i].first, warnings[i].second,
@@ -886,8 +889,9 @@ core::Diagnostics SweepWarnings(const SweepResult& r, size_t shown) {
     }
   }
   if (warnings.size() > shown) {
+    // (Two or more: one more is said in the note's line.)
     d.Note("", fmt::format("{} more distinct warnings ({} distinct in all), said {} times over "
-                           "the points; --json gives each point's",
+                           "the points; the JSON (--json) gives each point's warnings",
                            warnings.size() - shown, warnings.size(), more_points));
   }
   return d;

@@ -56,6 +56,26 @@ std::string Errors(const SweepRequest& q) {
   return s.ok() ? "" : s.diagnostics().Format();
 }
 
+// Warnings are said once each with their points; past the first three a note counts the rest,
+// unless one more would take its line ("1 more distinct warnings ... said 1 times" was said).
+TEST(Sweep, WarningsPastTheFirstAreCountedInWords) {
+  SweepResult r;
+  r.rows.resize(5);
+  for (size_t i = 0; i < r.rows.size(); ++i) r.rows[i].warnings = {"w" + std::to_string(i)};
+  std::string text = SweepWarnings(r).Format();
+  for (const char* w : {"w0 (1 of 5 points)", "w1", "w2"}) {
+    EXPECT_NE(text.find(w), std::string::npos) << text;
+  }
+  EXPECT_NE(text.find("note: 2 more distinct warnings (5 distinct in all), said 2 times over the "
+                      "points; the JSON (--json) gives each point's warnings"),
+            std::string::npos)
+      << text;
+  r.rows.pop_back();  // four: the fourth is said in the note's line
+  text = SweepWarnings(r).Format();
+  EXPECT_NE(text.find("w3 (1 of 4 points)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("note:"), std::string::npos) << text;
+}
+
 TEST(Sweep, FirstAxisOutermost) {
   const Sweep s = Prepared(Request({"plan.tp=1,2,4", "plan.zero=1,3"}, {"plan.dp=auto"}));
   EXPECT_EQ(s.points, 6);
