@@ -346,7 +346,7 @@ core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catal
     }
   }
   if (axes.empty() && !d.HasErrors()) {
-    d.Error("--axis", "nothing to sweep",
+    d.Error("--axis", "nothing to sweep: no --axis, and the scenario has no sweep axes",
             "give --axis KEY=V1,V2,... (e.g. --axis plan.tp=1,2,4,8), or a sweep section with "
             "axes in the scenario");
   }
@@ -355,16 +355,26 @@ core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catal
     d.Error("--engine", "\"" + engine + "\" is not one of auto, simulate, estimate");
   }
   if (d.HasErrors()) return d;
-  s.points = 1;
+  // The grid's size, with its axes' (a double: 256 values on 8 axes do not overflow it),
+  // blamed where the axes come from (a sweep section's line, or --axis).
+  double grid = 1;
+  std::string sizes;
   for (const SweepAxis& a : axes) {
-    s.points *= static_cast<int64_t>(a.values.size());
-    if (s.points > kMaxSweepPoints) {
-      d.Error("--axis",
-              "the grid has more than " + core::WithThousands(kMaxSweepPoints) + " points",
-              "sweep fewer values, or split the sweep into several");
-      return d;
-    }
+    grid *= static_cast<double>(a.values.size());
+    sizes += (sizes.empty() ? "" : " x ") + a.key + " (" + std::to_string(a.values.size()) + ")";
   }
+  if (grid > static_cast<double>(kMaxSweepPoints)) {
+    const std::string& origin = axes.back().origin;
+    const std::string count = grid < 1e15 ? core::WithThousands(static_cast<long long>(grid))
+                                          : fmt::format("{:.3g}", grid);
+    d.Add({core::Severity::kError, origin == "--axis" ? "" : origin, 0,
+           origin == "--axis" ? "--axis" : axes.back().key,
+           "the grid has " + count + " points, " + sizes + ": more than the " +
+               core::WithThousands(kMaxSweepPoints) + " a sweep may have",
+           "sweep fewer values, or split the sweep into several"});
+    return d;
+  }
+  s.points = static_cast<int64_t>(grid);
   s.axes = std::move(axes);
   s.engine = engine;
   return s;

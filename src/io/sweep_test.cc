@@ -413,7 +413,8 @@ TEST(Sweep, BadRequestsAreErrorsBeforeAnyPoint) {
   std::string values = "1";
   for (int i = 2; i <= 1001; ++i) values += "," + std::to_string(i);
   EXPECT_NE(Errors(Request({"plan.micro_batch_size=" + values, "plan.global_batch_size=" + values}))
-                .find("more than 1,000,000 points"),
+                .find("the grid has 1,002,001 points, plan.micro_batch_size (1001) x "
+                      "plan.global_batch_size (1001): more than the 1,000,000 a sweep may have"),
             std::string::npos);
 }
 
