@@ -614,8 +614,12 @@ core::Result<plan::SizeRequest> ParseSizeRequest(const std::string& tokens, cons
     } else {
       const core::QuantityParse t = core::ParseQuantity(days, core::Dimension::kTime);
       if (!t.ok || t.value <= 0) {
+        // The unit's own hint first ("2w": weeks in days; "30D": "d"), then the flag's forms.
+        const std::string forms = "give days (--days 30) or a time with its unit (--days 720h)";
         d.Error("--days", "\"" + days + "\": " + (t.ok ? "must be more than 0" : t.error),
-                "give days (--days 30) or a time with its unit (--days 720h)");
+                !t.ok && !t.hint.empty()
+                    ? t.hint + (t.hint.ends_with("?") ? " Or " : "; or ") + forms
+                    : forms);
       } else {
         q.deadline_s = t.value;
         days_read = true;
