@@ -1648,6 +1648,23 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
 
 core::Result<LoadedScenario> LoadScenarioNode(const Catalog& catalog, const YAML::Node& node,
                                               const std::string& file) {
+  // A scenario file's path: from the case's directory, else as given (the working directory).
+  if (node.IsScalar()) {
+    std::error_code ec;
+    const fs::path beside = fs::path(file).parent_path() / node.Scalar();
+    const fs::path path = fs::path(node.Scalar()).is_relative() && fs::exists(beside, ec)
+                              ? beside
+                              : fs::path(node.Scalar());
+    if (!fs::is_regular_file(path, ec)) {
+      core::Diagnostics d;
+      d.Add(Error(file, NodeLine(node), "scenario",
+                  "no scenario file \"" + node.Scalar() + "\" (from the case's directory, " +
+                      fs::path(file).parent_path().string() + ", or the working directory)",
+                  "give a scenario file's path, or the scenario inline (model, cluster, plan)"));
+      return d;
+    }
+    return LoadScenario(catalog, path.string());
+  }
   Loader loader(catalog);
   ScenarioDraft draft;
   ParseContext ctx{file, "scenario", &loader.diags, &loader.where};

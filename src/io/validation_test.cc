@@ -165,5 +165,22 @@ TEST(ValidationDir, CasesThatCannotBePredictedAreCountedAndNamed) {
   EXPECT_NE(text.find("coll"), std::string::npos) << text;  // its table is shown
 }
 
+// A case's scenario may be a scenario file's path, from the case's directory (it was refused
+// as "expected a mapping of keys", though `fathom explain` said a path goes).
+TEST(ValidationDir, ACasesScenarioMayBeAFile) {
+  const std::filesystem::path dir = std::filesystem::path(testing::TempDir()) / "scenario_file";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml",
+                             dir / "run.yaml");
+  std::ofstream(dir / "case.yaml") << "name: file\nsource: test\nmeasured: {step_time: 11s}\n"
+                                      "scenario: run.yaml\n";
+  core::Result<ValidationTable> r = RunValidationDir(TestCatalog(), (dir / "case.yaml").string());
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  ASSERT_EQ(r.value().rows.size(), 1u);
+  EXPECT_TRUE(r.value().rows[0].failure.empty()) << r.value().rows[0].failure;
+  EXPECT_GT(r.value().rows[0].estimated_s, 5);
+}
+
 }  // namespace
 }  // namespace fathom::io
