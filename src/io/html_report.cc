@@ -1860,8 +1860,14 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
   if (t.collective_cases > 0) {
     out += Figure(
         "collective cases", std::to_string(t.collective_cases),
-        fmt::format("median |error| {}, max {}", Pct(t.collective_median_abs_error_pct / 100),
-                    Pct(t.collective_max_abs_error_pct / 100)));
+        fmt::format("median |error| {}, max {}{}", Pct(t.collective_median_abs_error_pct / 100),
+                    Pct(t.collective_max_abs_error_pct / 100),
+                    t.collective_independent_cases > 0 &&
+                            t.collective_independent_cases < t.collective_cases
+                        ? fmt::format("; the {} that set no constant: median {}",
+                                      t.collective_independent_cases,
+                                      Pct(t.collective_independent_median_abs_error_pct / 100))
+                        : std::string()));
   }
   out += "</div>\n";
 

@@ -59,6 +59,10 @@ struct ValidationTable {
   double collective_median_abs_error_pct = 0;
   double collective_max_abs_error_pct = 0;
   int collective_cases = 0;
+  // Of them, those that set no constant (a test of the model; the others test its fit).
+  double collective_independent_median_abs_error_pct = 0;
+  double collective_independent_max_abs_error_pct = 0;
+  int collective_independent_cases = 0;
 };
 
 // Runs every *.yaml under `dir` (recursively) with both engines; `simulate` makes the

@@ -91,6 +91,7 @@ COUNTS = {
     "chosen_chips", "chosen_within_chips", "fewer_chip_hours_chips", "cluster_chips", "cases",
     "slower_than_chips", "longer_with_failures_than_chips", "fabric_limit_chips",
     "collective_cases", "estimate_fast_cases", "simulate_fast_cases", "failed_cases",
+    "collective_independent_cases",
     "layer_rows",
 }
 # Dimensionless numbers: fractions, ratios, factors, probabilities, expectations of counts.
