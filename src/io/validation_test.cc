@@ -4,6 +4,7 @@
 #include <fstream>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "io/test_catalog.h"
@@ -180,6 +181,22 @@ TEST(ValidationDir, ACasesScenarioMayBeAFile) {
   ASSERT_EQ(r.value().rows.size(), 1u);
   EXPECT_TRUE(r.value().rows[0].failure.empty()) << r.value().rows[0].failure;
   EXPECT_GT(r.value().rows[0].estimated_s, 5);
+}
+
+// The collective rows that set a constant fit it: the summary gives the others apart, a test
+// of the model rather than of its fit.
+TEST(ValidationDir, CollectiveCasesThatSetNoConstantAreSummarizedApart) {
+  core::Result<ValidationTable> r =
+      RunValidationDir(TestCatalog(), FATHOM_SOURCE_DIR "/tests/validation/nccl");
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const ValidationTable& t = r.value();
+  int independent = 0;
+  for (const ValidationRow& row : t.rows) independent += row.calibration ? 0 : 1;
+  ASSERT_GT(independent, 0);
+  ASSERT_LT(independent, t.collective_cases);
+  EXPECT_EQ(t.collective_independent_cases, independent);
+  EXPECT_NE(ValidationText(t).find(fmt::format("the {} that set no constant (no *)", independent)),
+            std::string::npos);
 }
 
 }  // namespace
