@@ -109,6 +109,21 @@ inline std::string SecondsSig(double s, int digits) {
   return Sig(s / kScales[i], digits) + " " + kNames[i];
 }
 
+// Bytes in B, KiB, MiB, GiB, TiB or PiB with `digits` significant digits, trailing zeros kept,
+// for a column: "103.0 GiB" beside "33.70 GiB" (core::FormatBytes writes "103 GiB", "33.7
+// GiB"); the unit chosen after rounding, so 1023.96 MiB is "1.000 GiB". Whole bytes below a KiB.
+inline std::string BytesSig(double bytes, int digits) {
+  if (bytes == 0 || !std::isfinite(bytes)) return core::FormatBytes(bytes);
+  static const char* const kNames[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int i = 0;
+  double scale = 1;
+  while (i < 5 && std::fabs(ReadBack(fmt::format("{:.{}e}", bytes / scale, digits - 1))) >= 1024) {
+    scale *= 1024;
+    ++i;
+  }
+  return (i == 0 ? fmt::format("{:.0f}", bytes) : Sig(bytes / scale, digits)) + " " + kNames[i];
+}
+
 // US dollars: two significant digits below half a cent ("$0.0042"), cents below $1,000
 // ("$12.29", a price per chip-hour), else three significant
 // digits with k, M, B or T ("$2.36k", "$57.5k", "$8.50M", "$339M"; the suffix chosen after

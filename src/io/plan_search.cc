@@ -394,8 +394,8 @@ std::string SearchText(const plan::SearchResult& r) {
     out += fmt::format("  {:>4}  {:>9}  {:<8}  {:>8}  {:>5}  {:>6}  {:>9}{} {}{}{}\n", rank,
                        SecondsSig(c.StepTime(), 4), c.simulate_s >= 0 ? "simulate" : "estimate",
                        Count(static_cast<int64_t>(c.tokens_per_s + 0.5)), Pct(c.mfu),
-                       Pct(c.bubble_fraction), core::FormatBytes(c.memory_bytes),
-                       c.fits ? " " : "!", Describe(c.plan),
+                       Pct(c.bubble_fraction), BytesSig(c.memory_bytes, 4), c.fits ? " " : "!",
+                       Describe(c.plan),
                        r.idle_chips ? fmt::format(" on {} chips", Count(c.plan.Chips())) : "",
                        c.alike > 0 ? fmt::format(" (+{} alike)", Count(c.alike)) : "");
   }

@@ -787,6 +787,11 @@ TEST(SizeReports, NumbersKeepOneStyleInAColumn) {
   EXPECT_EQ(SecondsSig(3.09, 4), "3.090 s");
   EXPECT_EQ(SecondsSig(0.8927, 4), "892.7 ms");
   EXPECT_EQ(SecondsSig(0.99996, 4), "1.000 s");
+  const double gib = 1024.0 * 1024 * 1024;
+  EXPECT_EQ(BytesSig(103 * gib, 4), "103.0 GiB");
+  EXPECT_EQ(BytesSig(33.7 * gib, 4), "33.70 GiB");
+  EXPECT_EQ(BytesSig(1023.96 * 1024 * 1024, 4), "1.000 GiB");
+  EXPECT_EQ(BytesSig(512, 4), "512 B");
   EXPECT_EQ(Usd(12.29), "$12.29");
   EXPECT_EQ(Usd(2359.68), "$2.36k");
   EXPECT_EQ(Usd(57500), "$57.5k");

@@ -549,7 +549,7 @@ std::string SweepText(const SweepResult& r) {
       c.push_back(core::WithThousands(static_cast<long long>(row.tokens_per_s + 0.5)));
       c.push_back(Pct(row.mfu));
       c.push_back(LargestLoss(row));
-      c.push_back(core::FormatBytes(row.memory_per_chip_bytes));
+      c.push_back(BytesSig(row.memory_per_chip_bytes, 4));  // "103.0 GiB" over "33.70 GiB"
       c.emplace_back(row.fits ? "yes" : "no");
     } else {
       for (int k = 0; k < 7; ++k) c.emplace_back("-");
