@@ -1688,6 +1688,17 @@ core::Result<ValidationCase> LoadValidationCase(const std::string& file) {
   ParseContext ctx{file, "", &diags, &where};
   ApplyMapping(doc.value().root, ValidationCaseFields(), c, ctx, {});
   CheckRequired(ValidationCaseFields(), where, "", file, 0, diags);
+  // A measurement without its source is no validation: the empty text is not one.
+  if (const auto at = where.find("source"); at != where.end()) {
+    std::string text = c.source;
+    text.erase(0, text.find_first_not_of(" \t"));
+    if (text.empty()) {
+      diags.Add({core::Severity::kError, file, at->second.line, "source",
+                 "is empty: a case names where its measurement comes from",
+                 "give the paper and its table, or the run's log (source: \"Korthikanti et al., "
+                 "MLSys'23, Table 5\")"});
+    }
+  }
   const bool step = where.count("scenario") > 0;
   const bool coll = where.count("collective.cluster") > 0;
   // A key given with a bad value is not also missing (step_time: 1.1 said both).

@@ -673,6 +673,15 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
 
 std::string ValidationText(const ValidationTable& t) {
   const bool sim = t.engine == "simulate";
+  // The name column as wide as the longest name (a collective's with its " *") or header.
+  size_t w = 44;
+  for (const ValidationRow& r : t.rows) {
+    w = std::max(w, r.name.size() + (r.calibration ? 3 : 1));
+    if (r.kind == CaseKind::kCollective) {
+      w = std::max(w,
+                   std::string_view("nccl-tests bus bandwidth (* = also set a constant)").size());
+    }
+  }
   // The step table's header where it has rows (or nothing else: an empty table says what
   // it would hold).
   const bool any_step = std::any_of(t.rows.begin(), t.rows.end(), [](const ValidationRow& r) {
@@ -680,17 +689,17 @@ std::string ValidationText(const ValidationTable& t) {
   });
   std::string out =
       any_step || t.rows.empty()
-          ? fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", "case", "measured", "estimate",
-                        "error", "simulate", "error", "source")
+          ? fmt::format("{:<{}}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", "case", w, "measured",
+                        "estimate", "error", "simulate", "error", "source")
           : std::string();
   // A step or layer row: measured, each engine's prediction and error.
   auto timed = [&](const ValidationRow& r, auto format) {
     if (!r.failure.empty()) {
-      out += fmt::format("{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", r.name, format(r.measured_s),
-                         "-", "n/a", "-", "n/a", "failed: " + r.failure);
+      out += fmt::format("{:<{}}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", r.name, w,
+                         format(r.measured_s), "-", "n/a", "-", "n/a", "failed: " + r.failure);
       return;
     }
-    out += fmt::format("{:<44}{:>12}{:>12}{:>+8.1f}%{}{:>11}{:>+8.1f}%{}  {}\n", r.name,
+    out += fmt::format("{:<{}}{:>12}{:>12}{:>+8.1f}%{}{:>11}{:>+8.1f}%{}  {}\n", r.name, w,
                        format(r.measured_s), format(r.estimated_s), r.estimate_error_pct,
                        !sim && !r.ok ? "!" : " ", format(r.simulated_s), r.simulate_error_pct,
                        sim && !r.ok ? "!" : " ", r.source);
@@ -703,8 +712,8 @@ std::string ValidationText(const ValidationTable& t) {
   if (t.layer_rows > 0 || std::any_of(t.rows.begin(), t.rows.end(), [](const ValidationRow& r) {
         return r.kind == CaseKind::kLayer;
       })) {
-    out += fmt::format("\n{:<44}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n",
-                       "one layer's pass, one micro-batch", "measured", "estimate", "error",
+    out += fmt::format("\n{:<{}}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n",
+                       "one layer's pass, one micro-batch", w, "measured", "estimate", "error",
                        "simulate", "error", "source");
     for (const ValidationRow& r : t.rows) {
       if (r.kind == CaseKind::kLayer) timed(r, millis);
@@ -712,20 +721,20 @@ std::string ValidationText(const ValidationTable& t) {
   }
   if (std::any_of(t.rows.begin(), t.rows.end(),
                   [](const ValidationRow& r) { return r.kind == CaseKind::kCollective; })) {
-    out += fmt::format("{}{:<44}{:>12}{:>12}{:>9}  {}\n", out.empty() ? "" : "\n",
-                       "nccl-tests bus bandwidth (* = also set a constant)", "measured",
+    out += fmt::format("{}{:<{}}{:>12}{:>12}{:>9}  {}\n", out.empty() ? "" : "\n",
+                       "nccl-tests bus bandwidth (* = also set a constant)", w, "measured",
                        "predicted", "error", "source");
     for (const ValidationRow& r : t.rows) {
       if (r.kind != CaseKind::kCollective) continue;
       const std::string name = r.calibration ? r.name + " *" : r.name;
       if (!r.failure.empty()) {
-        out += fmt::format("{:<44}{:>12}{:>12}{:>9}  {}\n", name,
+        out += fmt::format("{:<{}}{:>12}{:>12}{:>9}  {}\n", name, w,
                            fmt::format("{:.1f} GB/s", r.measured_s), "-", "n/a",
                            "failed: " + r.failure);
         continue;
       }
       out += fmt::format(
-          "{:<44}{:>12}{:>12}{:>+8.1f}%{}  {}\n", name, fmt::format("{:.1f} GB/s", r.measured_s),
+          "{:<{}}{:>12}{:>12}{:>+8.1f}%{}  {}\n", name, w, fmt::format("{:.1f} GB/s", r.measured_s),
           fmt::format("{:.1f} GB/s", r.predicted_s), r.error_pct, r.ok ? " " : "!", r.source);
     }
   }
