@@ -2113,13 +2113,36 @@ core::Diagnostics CheckReference(const Catalog& catalog, const Override& o,
     return d;
   }
   YAML::Node node;
-  if (!ParseValue(o.value, node, error) || !node.IsScalar()) return d;
+  if (!ParseValue(o.value, node, error)) return d;
   const std::string& kind = target.info->ref;
   const Section s = kind == "model"     ? Section::kModel
                     : kind == "cluster" ? Section::kCluster
                     : kind == "chip"    ? Section::kChip
                                         : Section::kPlan;
   if (kind != "model" && kind != "cluster" && kind != "chip" && kind != "plan") return d;
+  if (node.IsMap()) {
+    // An inline section's own keys and values, as its point would read them: an unknown key
+    // or a bad value is the same at every point, an error before any runs (it was a failed
+    // row, the sweep exiting 0). Its base's keys, and the checks of the whole section, are
+    // the point's.
+    SourceMap where;
+    ParseContext ctx{o.origin, target.Path(), &d, &where, /*lines=*/false};
+    if (s == Section::kModel) {
+      model::ModelSpec m;
+      ApplyMapping(node, ModelFields(), m, ctx, {"base"});
+    } else if (s == Section::kCluster) {
+      ClusterDraft c;
+      ApplyMapping(node, ClusterFields(), c, ctx, {"base"});
+    } else if (s == Section::kChip) {
+      hardware::ChipSpec c;
+      ApplyMapping(node, ChipFields(), c, ctx, {"base"});
+    } else {
+      parallel::ParallelPlan p;
+      ApplyMapping(node, PlanFields(), p, ctx, {"base"});
+    }
+    return d;
+  }
+  if (!node.IsScalar()) return d;
   const std::string ref = node.Scalar();
   if (catalog.files_allowed()) {
     if (!from_file.empty() && NamesFileToRead((fs::path(from_file).parent_path() / ref).string())) {

@@ -434,6 +434,19 @@ TEST(Sweep, NamesAreCheckedBeforeAnyPoint) {
             std::string::npos)
       << set.diagnostics().Format();
   EXPECT_TRUE(PrepareSweep(Request({"cluster.chip=h100-sxm,h200"}), TestCatalog()).ok());
+  // An inline section's own keys too: an unknown one is the same at every point (it was a
+  // failed row, the sweep exiting 0).
+  core::Result<Sweep> inline_key = PrepareSweep(
+      Request({"model={base: llama3-8b, seq_len: 4096},{base: llama3-8b, seqlen: 2048}"}),
+      TestCatalog());
+  ASSERT_FALSE(inline_key.ok());
+  EXPECT_NE(inline_key.diagnostics().Format().find(
+                "--axis: model.seqlen: unknown key \"seqlen\"; did you mean \"seq_len\"?"),
+            std::string::npos)
+      << inline_key.diagnostics().Format();
+  EXPECT_TRUE(
+      PrepareSweep(Request({"model={base: llama3-8b, seq_len: 4096},llama3-8b"}), TestCatalog())
+          .ok());
   // The parts given as -m -c -p too.
   SweepRequest parts = Request({"plan.tp=1,2"});
   parts.scenario.clear();
