@@ -2103,8 +2103,8 @@ std::string SweepReportHtmlBody(const SweepResult& r) {
   out += "<section>\n<h2>Points</h2>\n<div class=\"scroll\"><table>\n<tr><th class=\"num\">#</th>";
   for (const SweepAxis& a : sw.axes) out += fmt::format("<th>{}</th>", Esc(a.key));
   out +=
-      "<th class=\"num\">step time</th><th class=\"num\">tokens/s</th><th "
-      "class=\"num\">MFU</th><th class=\"num\">memory</th><th>plan</th></tr>\n";
+      "<th>engine</th><th class=\"num\">step time</th><th class=\"num\">tokens/s</th><th "
+      "class=\"num\">MFU</th><th class=\"num\">memory</th><th>fits</th><th>plan</th></tr>\n";
   for (const SweepRow& row : r.rows) {
     out += fmt::format("<tr{}><td class=\"num\">{}</td>", &row == fastest ? " class=\"best\"" : "",
                        row.index);
@@ -2112,14 +2112,19 @@ std::string SweepReportHtmlBody(const SweepResult& r) {
       out += fmt::format("<td><code>{}</code></td>", Esc(value_of(row, a)));
     }
     if (!row.ok) {
-      out += fmt::format("<td colspan=\"5\" class=\"bad\">{}</td></tr>\n", Esc(row.error));
+      out += fmt::format("<td colspan=\"7\" class=\"bad\">{}</td></tr>\n", Esc(row.error));
       continue;
     }
+    // As the text table writes them: four figures, trailing zeros kept; a point that does not
+    // fit says so in words, not in colour alone.
     out += fmt::format(
-        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
-        "class=\"num{}\">{}</td><td><code>{}</code></td></tr>\n",
-        Seconds(row.step_time_s), Esc(Rate(row.tokens_per_s)), Pct(row.mfu), row.fits ? "" : " bad",
-        Bytes(row.memory_per_chip_bytes), Esc(PlanLine(row.plan, PlanDetail::kShape)));
+        "<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
+        "class=\"num\">{}</td><td class=\"num{}\">{}</td><td{}>{}</td><td><code>{}</code></td>"
+        "</tr>\n",
+        Esc(row.engine), SecondsSig(row.step_time_s, 4), Esc(Rate(row.tokens_per_s)), Pct(row.mfu),
+        row.fits ? "" : " bad", BytesSig(row.memory_per_chip_bytes, 4),
+        row.fits ? "" : " class=\"bad\"", row.fits ? "yes" : "no",
+        Esc(PlanLine(row.plan, PlanDetail::kShape)));
   }
   out += "</table></div>\n</section>\n";
   return out;

@@ -511,6 +511,10 @@ TEST(HtmlReport, SweepPagePlotsTheFirstAxisWithASeriesPerOtherCombination) {
   EXPECT_NE(html.find("point 4, MFU 40.0%"), std::string::npos);
   EXPECT_NE(html.find(">step time (log scale)</text>"), std::string::npos);
   EXPECT_EQ(Count(html, "<tr class=\"best\">"), 1u);
+  // The points table says in words which points do not fit, with the text's figures.
+  EXPECT_NE(html.find("<th>fits</th>"), std::string::npos);
+  EXPECT_EQ(Count(html, "<td class=\"bad\">no</td>"), 1u);
+  EXPECT_NE(html.find(">10.00 s<"), std::string::npos);
   ExpectWellFormed(html);
 }
 
