@@ -885,7 +885,7 @@ struct Axis {
 std::string FormatPlain(double v) { return ShortCount(v); }
 std::string FormatDays(double s) { return fmt::format("{:g} d", s / 86400); }
 // Days to four figures, as the size text's table gives them ("60.18 d").
-std::string SizeDays(double s) { return Sig(s / 86400, 4) + " d"; }
+std::string SizeDays(double s) { return DaysSig(s / 86400) + " d"; }
 std::string FormatUsd(double v) { return v == 0 ? std::string("$0") : Usd(v); }  // a tick
 std::string FormatPercent(double v) { return fmt::format("{:.4g}%", v); }
 // A ratio (an ETTR) as the tables write it: 0.95, not 95%.

@@ -90,7 +90,16 @@ inline std::string ShortCount(double v) {
 
 // Chip-hours: three significant digits below a thousand (a short run's 0.0254, not 0), else
 // as ShortCount.
-inline std::string ChipHours(double h) { return h > 0 && h < 999.5 ? Sig(h, 3) : ShortCount(h); }
+inline std::string ChipHours(double h) {
+  if (h > 0 && h < 999.5) return Sig(h, 3);
+  // Grouped below a million ("45,982", as fathom size writes them), then with a suffix.
+  return h < 999999.5 ? core::WithThousands(std::llround(h)) : ShortCount(h);
+}
+// Days for a column: four significant digits below 10,000 ("869.9", "0.0005018"), then whole
+// and grouped ("119,627,991", not a run of nine digits beside grouped chip-hours).
+inline std::string DaysSig(double days) {
+  return std::fabs(days) < 9999.5 ? Sig(days, 4) : core::WithThousands(std::llround(days));
+}
 // Chip-hours in full (22,253,833), or to three figures under 1,000 (0.0976, not 0 beside a
 // cost of $1.20): the size table's, text and HTML.
 inline std::string ChipHoursInFull(double h) {

@@ -877,8 +877,8 @@ std::string SizeText(const plan::SizeResult& r) {
         "  {}{:>7}  {:>9}  {:>10}  {:>5}  {:>10}{}  {:>11}  {:>10}  {:>8}{}{}  {}\n", mark,
         Count(row.chips), SecondsSig(row.best.StepTime(), 4),
         Count(static_cast<int64_t>(row.best.tokens_per_s + 0.5)), Pct(row.best.mfu),
-        Sig(row.train_s / 86400, 4),
-        g ? fmt::format("  {:>6.4f}  {:>13}", row.ettr, Sig(row.expected_s / 86400, 4))
+        DaysSig(row.train_s / 86400),
+        g ? fmt::format("  {:>6.4f}  {:>13}", row.ettr, DaysSig(row.expected_s / 86400))
           : std::string(),
         ChipHoursInFull(row.cost.chip_hours), CostText(row.cost), EnergyText(row.cost),
         facility ? fmt::format("  {:>8}", Energy(row.cost.facility_energy_j)) : std::string(),

@@ -806,7 +806,9 @@ TEST(SizeReports, NumbersKeepOneStyleInAColumn) {
   EXPECT_EQ(Usd(0), "$0.00");
   EXPECT_EQ(ChipHours(8 * 11.41 / 3600), "0.0254");
   EXPECT_EQ(ChipHours(12.34), "12.3");
-  EXPECT_EQ(ChipHours(5123.4), "5123");
+  EXPECT_EQ(ChipHours(5123.4), "5,123");
+  EXPECT_EQ(DaysSig(869.94), "869.9");
+  EXPECT_EQ(DaysSig(119627991.2), "119,627,991");
   EXPECT_EQ(ShortCount(1e9), "1.000B");
   EXPECT_EQ(ShortCount(100e9), "100.0B");
   EXPECT_EQ(ShortCount(15e12), "15.00T");
@@ -816,7 +818,7 @@ TEST(SizeReports, NumbersKeepOneStyleInAColumn) {
   const plan::SizeResult r = SizeE8({8, 16}, plan::CostConfig{});
   const std::string text = SizeText(r);
   for (const plan::SizeRow& row : r.rows) {
-    EXPECT_NE(text.find("  " + Sig(row.train_s / 86400, 4) + "  "), std::string::npos) << text;
+    EXPECT_NE(text.find("  " + DaysSig(row.train_s / 86400) + "  "), std::string::npos) << text;
     EXPECT_NE(text.find("  " + SecondsSig(row.best.StepTime(), 4) + "  "), std::string::npos)
         << text;
   }
