@@ -786,8 +786,12 @@ std::string ValidationText(const ValidationTable& t) {
   }
   if (checked > 0) {
     out += fmt::format(
-        "  ! marks an error outside its case's tolerance ({} of {}; --strict fails on any)\n",
+        "  ! marks an error outside its case's tolerance ({} of {}; --strict fails on any; "
+        "--json gives each case's tolerance_pct)\n",
         outside, plural(checked, "case", "cases"));
+    out +=
+        "  error: (predicted - measured) / measured; negative: predicted faster (or a bus "
+        "bandwidth lower) than measured\n";
   }
   if (t.failed_cases > 0) {
     out += fmt::format(
