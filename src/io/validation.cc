@@ -370,6 +370,12 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
            "expected an array of records (the published-runs schema)", ""});
     return d;
   }
+  if (records->empty()) {  // as an empty --cases directory is
+    d.Add({core::Severity::kError, file, 0, "", "no records: the array is empty",
+           "give a file of published runs, an array of records in the published-runs schema "
+           "(docs/validation.md)"});
+    return d;
+  }
   ValidationTable t;
   t.engine = simulate ? "simulate" : "estimate";
   for (size_t index = 0; index < records->size(); ++index) {
