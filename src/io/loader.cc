@@ -1252,15 +1252,20 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
             "bytes"});
         continue;
       }
-      if (l.cluster > 0 && l.chip > 0 && l.cluster != l.chip && (swapped || user_set(l.key))) {
-        const std::string key = Join(prefix, l.key);
+      const std::string key = Join(prefix, l.key);
+      // A link the user gave by an override (--set, a swept axis) is meant as given (its
+      // being 6x off the chip's is said above): the warning would tell them to undo it.
+      const bool given = loader.overrides != nullptr && loader.overrides->Touches(key);
+      if (l.cluster > 0 && l.chip > 0 && l.cluster != l.chip && !given &&
+          (swapped || user_set(l.key))) {
         const Location w = loader.where.count(key) != 0
                                ? loader.where[key]
                                : Location{loader.FileOf(prefix, file), line};
-        d.Add(core::Diagnostic{core::Severity::kWarning, w.file, w.line, key,
-                               "the cluster's " + l.shown(l.cluster) + " is used, not the " +
-                                   c.chip.name + " chip's " + l.shown(l.chip),
-                               "set " + key + " to model the chip's own links"});
+        d.Add(core::Diagnostic{
+            core::Severity::kWarning, w.file, w.line, key,
+            "the cluster's " + l.shown(l.cluster) + " is used, not the " + c.chip.name +
+                " chip's " + l.shown(l.chip),
+            "set " + key + " to " + l.shown(l.chip) + " to model the chip's own links"});
       }
     }
   }

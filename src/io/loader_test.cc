@@ -501,6 +501,28 @@ TEST_F(LoaderTest, BytesThatAreNoTextAndMergeKeysSaySo) {
       << s.diagnostics().Format();
 }
 
+// A chip swapped into a cluster keeps the cluster's links, with a warning that says what
+// to set to model the chip's own; a link the user sets by --set (or sweeps) is meant as
+// given and draws none (it told a sweep of the scale-out bandwidth to set that bandwidth).
+TEST_F(LoaderTest, ASwappedChipsLinksWarnUnlessTheUserGaveThem) {
+  const std::string file = FATHOM_SOURCE_DIR "/examples/llama3-70b-64-h100-fp8.yaml";
+  core::Result<LoadedScenario> swapped =
+      LoadScenario(TestCatalog(), file, {{"cluster.chip", "mi300x", "--set"}});
+  ASSERT_TRUE(swapped.ok()) << swapped.diagnostics().Format();
+  EXPECT_NE(swapped.diagnostics().Format().find(
+                "cluster.scale_up.bandwidth: the cluster's 450 GB/s is used, not the mi300x "
+                "chip's 448 GB/s; set cluster.scale_up.bandwidth to 448 GB/s to model the chip's "
+                "own links"),
+            std::string::npos)
+      << swapped.diagnostics().Format();
+  core::Result<LoadedScenario> given = LoadScenario(
+      TestCatalog(), file,
+      {{"cluster.chip", "mi300x", "--set"}, {"cluster.scale_up.bandwidth", "450GBps", "--set"}});
+  ASSERT_TRUE(given.ok()) << given.diagnostics().Format();
+  EXPECT_EQ(given.diagnostics().Format().find("is used, not the"), std::string::npos)
+      << given.diagnostics().Format();
+}
+
 // A device is never read: /dev/zero has no end. A pipe is read to its end (a scenario
 // generated with `<(...)` or piped to /dev/stdin), as is standard input for "-". A file
 // over the limit is an error naming the path.
