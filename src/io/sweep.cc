@@ -264,6 +264,11 @@ core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catal
       d.Error("--axis", "\"" + text + "\" is not KEY=V1,V2,...", "e.g. --axis plan.tp=1,2,4,8");
       continue;
     }
+    if (eq == 0) {  // the whole argument, not CheckOverride's first value
+      d.Error("--axis", "the key is missing in \"" + text + "\"",
+              "give KEY=V1,V2,..., e.g. --axis plan.tp=1,2,4,8");
+      continue;
+    }
     axes.push_back({Trim(std::string_view(text).substr(0, eq)),
                     SplitValues(std::string_view(text).substr(eq + 1)), "--axis"});
   }
@@ -277,7 +282,15 @@ core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catal
     // Each value once, however it is spelled ("1" and "01", "400Gbps" and "50GBps").
     std::vector<std::pair<std::string, std::string>> seen;  // meaning, as given
     std::string canonical;
-    for (const std::string& v : a.values) {
+    for (size_t at = 0; at < a.values.size(); ++at) {
+      const std::string& v = a.values[at];
+      // An empty value ("1,2," or "1,,2"): say where it is, not "has no value".
+      if (Trim(v).empty() && a.values.size() > 1) {
+        d.Add({core::Severity::kError, a.origin, 0, a.key,
+               fmt::format("value {} of {} is empty", at + 1, a.values.size()),
+               "give V1,V2,... without an empty one (a comma too many?)"});
+        continue;
+      }
       core::Result<Override> o = CheckOverride({a.key, v, a.origin});
       if (!o.ok()) {
         d.Append(o.diagnostics());

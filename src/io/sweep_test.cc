@@ -409,6 +409,10 @@ TEST(Sweep, BadRequestsAreErrorsBeforeAnyPoint) {
   SweepRequest both = Request({"plan.tp=1"});
   both.model = "llama3-8b";
   EXPECT_NE(Errors(both).find("give either -s SCENARIO"), std::string::npos);
+  // An empty value says where it is; a missing key quotes the whole argument.
+  EXPECT_NE(Errors(Request({"plan.tp=1,,2"})).find("plan.tp: value 2 of 3 is empty"),
+            std::string::npos);
+  EXPECT_NE(Errors(Request({"=1,2"})).find("the key is missing in \"=1,2\""), std::string::npos);
   // 1001 x 1001 points.
   std::string values = "1";
   for (int i = 2; i <= 1001; ++i) values += "," + std::to_string(i);
