@@ -79,6 +79,11 @@ std::string FormatNumber(double v) {
 
 // A bound in the key's own unit (quantities) or as a plain number.
 std::string BoundText(const KeyInfo& k, double v) {
+  // A count's bound whole and grouped ("1,000,000", not "1e+06").
+  if ((k.type == ValueType::kInt || k.type == ValueType::kIntList) && v == std::floor(v) &&
+      std::fabs(v) < 1e15) {
+    return core::WithThousands(static_cast<long long>(v));
+  }
   if (k.type != ValueType::kQuantity) return FormatNumber(v);
   switch (k.dim) {
     case core::Dimension::kBytes:
