@@ -56,6 +56,16 @@ double EstimateOf(const estimate::Scenario& s, const ParallelPlan& p) {
   return r.ok() ? r.value().step_time_s : 0;
 }
 
+// Options that keep every plan estimated, those that do not fit ranked last, none simulated:
+// the searches below compare the whole list.
+SearchOptions EveryPlanEstimated() {
+  SearchOptions o;
+  o.top = 1000;
+  o.simulate_top = 0;
+  o.memory_pass = false;
+  return o;
+}
+
 bool HasDiagnostic(const core::Diagnostics& d, core::Severity severity,
                    const std::string& fragment) {
   for (const core::Diagnostic& x : d.items()) {
@@ -222,11 +232,7 @@ TEST(Search, PlansWithoutAPipelineRunAs1F1BUnderEverySchedule) {
     space.pp = {1};
     space.recompute = {Recompute::kFull};
     space.schedule = {schedule};
-    SearchOptions o;
-    o.top = 1000;
-    o.simulate_top = 0;
-    o.memory_pass = false;
-    core::Result<SearchResult> r = Search(s, space, o);
+    core::Result<SearchResult> r = Search(s, space, EveryPlanEstimated());
     ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
     ASSERT_FALSE(r.value().ranked.empty());
     times.emplace_back();
@@ -258,11 +264,7 @@ TEST(Search, WithoutTheMemoryPassPlansThatDoNotFitComeLast) {
   SearchSpace space;
   space.tp = {8};
   space.recompute = {Recompute::kNone};
-  SearchOptions o;
-  o.top = 1000;
-  o.simulate_top = 0;
-  o.memory_pass = false;
-  core::Result<SearchResult> r = Search(s, space, o);
+  core::Result<SearchResult> r = Search(s, space, EveryPlanEstimated());
   ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
   const std::vector<Candidate>& ranked = r.value().ranked;
   bool seen_unfit = false;
@@ -704,10 +706,7 @@ TEST(Search, LeavingChipsIdleTheExpertGridChoosesDp) {
   space.ep = {8};
   space.etp = {1};
   space.schedule = {Schedule::k1F1B};
-  SearchOptions o;
-  o.top = 1000;
-  o.simulate_top = 0;
-  o.memory_pass = false;
+  SearchOptions o = EveryPlanEstimated();
   o.idle = IdleChips::kNever;
   core::Result<SearchResult> exact = Search(s, space, o);
   ASSERT_FALSE(exact.ok());

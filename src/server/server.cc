@@ -488,19 +488,28 @@ std::string DecodeQueryText(std::string_view s) {
   return out;
 }
 
+// The raw query's name=value pairs, in order (empty ones of "a=1&&b=2" included), without
+// httplib's decoding: the parameters' own readers below take them apart.
+std::vector<std::string_view> QueryPairs(const httplib::Request& req) {
+  std::vector<std::string_view> pairs;
+  const size_t query = req.target.find('?');
+  if (query == std::string::npos) return pairs;
+  std::string_view rest = std::string_view(req.target).substr(query + 1);
+  rest = rest.substr(0, rest.find('#'));
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    pairs.push_back(rest.substr(0, amp));
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  }
+  return pairs;
+}
+
 // Every value of a repeated query parameter, in order, read from the raw query: a value is
 // everything after the first '=' of its pair, so "axis=plan.tp=1,2" is "plan.tp=1,2"
 // (httplib keeps only what follows the last '='), as is the encoded "axis=plan.tp%3D1%2C2".
 std::vector<std::string> Params(const httplib::Request& req, std::string_view name) {
   std::vector<std::string> values;
-  const size_t query = req.target.find('?');
-  if (query == std::string::npos) return values;
-  std::string_view rest = std::string_view(req.target).substr(query + 1);
-  rest = rest.substr(0, rest.find('#'));
-  while (!rest.empty()) {
-    const size_t amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  for (const std::string_view pair : QueryPairs(req)) {
     const size_t eq = pair.find('=');
     if (DecodeQueryText(pair.substr(0, eq)) != name) continue;
     values.push_back(eq == std::string_view::npos ? std::string()
@@ -512,14 +521,7 @@ std::vector<std::string> Params(const httplib::Request& req, std::string_view na
 // Whether the raw query holds a pair without a name ("=" or "=json"), which httplib drops
 // unsaid; empty pairs ("a=1&&b=2") are not one.
 bool HasNamelessParameter(const httplib::Request& req) {
-  const size_t query = req.target.find('?');
-  if (query == std::string::npos) return false;
-  std::string_view rest = std::string_view(req.target).substr(query + 1);
-  rest = rest.substr(0, rest.find('#'));
-  while (!rest.empty()) {
-    const size_t amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  for (const std::string_view pair : QueryPairs(req)) {
     if (!pair.empty() && pair.front() == '=') return true;
   }
   return false;
