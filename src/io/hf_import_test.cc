@@ -325,13 +325,16 @@ TEST(HfImport, ErrorsSayTheValueAndAHint) {
        "write the number without quotes: 4096"},
       {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
            "num_attention_heads": 4, "vocab_size": 3000000000, "max_position_embeddings": 8})",
-       "vocab_size", "3000000000 is out of range: expected between 1 and 100,000,000", "model's vocab"},
+       "vocab_size", "3000000000 is out of range: expected between 1 and 100,000,000",
+       "model's vocab"},
       {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
            "num_attention_heads": 4, "vocab_size": 3e9, "max_position_embeddings": 8})",
-       "vocab_size", "3000000000.0 is out of range: expected between 1 and 100,000,000", "model's vocab"},
+       "vocab_size", "3000000000.0 is out of range: expected between 1 and 100,000,000",
+       "model's vocab"},
       {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
            "num_attention_heads": 4, "vocab_size": 500000000, "max_position_embeddings": 8})",
-       "vocab_size", "500000000 is out of range: expected between 1 and 100,000,000", "model's vocab"},
+       "vocab_size", "500000000 is out of range: expected between 1 and 100,000,000",
+       "model's vocab"},
       {R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
            "num_attention_heads": 4, "vocab_size": 10, "max_position_embeddings": 3000000000})",
        "max_position_embeddings", "3000000000 is out of range: expected between 0 and 100,000,000",
@@ -998,8 +1001,8 @@ TEST(HfImport, ValuesAreHeldToTheModelKeysRanges) {
   HfSources sources;
   const core::Result<model::ModelSpec> m = ImportHuggingFace(text, "llama.json", {}, &sources);
   ASSERT_FALSE(m.ok());
-  EXPECT_TRUE(
-      Says(m.diagnostics(), "intermediate_size", "0 is out of range: expected between 1 and 100,000,000"))
+  EXPECT_TRUE(Says(m.diagnostics(), "intermediate_size",
+                   "0 is out of range: expected between 1 and 100,000,000"))
       << m.diagnostics().Format();
   EXPECT_EQ(sources["ffn_hidden"].key, "intermediate_size");
   EXPECT_GT(sources["ffn_hidden"].line, 1);
