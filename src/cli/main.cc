@@ -417,7 +417,7 @@ int RunSweep(const fathom::io::Catalog& catalog, const fathom::cli::SweepArgs& a
   fathom::core::Result<fathom::io::SweepResult> result =
       fathom::io::SweepAll(catalog, a.request, a.threads, fathom::io::kMaxSweepPoints, progress);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
-  return fathom::cli::WriteSweepOutput(result.value(), a);
+  return fathom::cli::WriteSweepOutput(catalog, result.value(), a);
 }
 
 int RunCollectiveCmd(const fathom::io::Catalog& catalog, const fathom::io::CollectiveRequest& q,

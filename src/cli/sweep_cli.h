@@ -99,10 +99,18 @@ inline std::string SweepStdoutConflict(const SweepArgs& a) {
 }
 
 // Prints the result (and writes the CSV and HTML files); the exit code: 0, or 2 when a file
-// cannot be written or no point could be evaluated (the rows say why). The flags are checked
+// cannot be written or no point could be evaluated (the rows say why; one error that every
+// point gives is printed alone, SweepCommonFailure). The flags are checked
 // (SweepStdoutConflict) before the sweep runs.
-inline int WriteSweepOutput(const io::SweepResult& r, const SweepArgs& a) {
+inline int WriteSweepOutput(const io::Catalog& catalog, const io::SweepResult& r,
+                            const SweepArgs& a) {
   constexpr int kUserError = 2;
+  // One error the points share is said once, not in a table of failed rows.
+  const core::Diagnostics common = io::SweepCommonFailure(catalog, r);
+  if (common.HasErrors()) {
+    std::cerr << common.Format();
+    return kUserError;
+  }
   // The warnings the terminal gets, in the HTML too.
   const core::Diagnostics warnings = io::SweepWarnings(r);
   // The report first: a file that fails to be written does not take it with it.

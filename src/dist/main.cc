@@ -244,7 +244,7 @@ int Run(int argc, char** argv, int rank, int ranks) {
                 << " of " << n << " points\n";
       code = kFailed;
     } else {
-      code = fathom::cli::WriteSweepOutput(result, args);
+      code = fathom::cli::WriteSweepOutput(catalog, result, args);
     }
   }
   return Agree(code);

@@ -1439,7 +1439,9 @@ const std::vector<Field<SweepAxisConfig>>& SweepAxisFields() {
                "cluster.chip.memory.capacity, model, ...")
                .Required(),
            [](A& a, const Value& v) { a.key = v.s; }},
-          {List("values", "the values it takes, in order, each written as in a YAML file")
+          {List("values",
+                "the values it takes, in order, as a YAML list (a scalar is an error), each "
+                "written as in a YAML file")
                .Required(),
            [](A& a, const Value& v) { a.values = v.list; }},
       },

@@ -1456,15 +1456,32 @@ core::Result<parallel::ParallelPlan> LoadPlanNode(Loader& loader, const YAML::No
   if (p.dp == 0) {
     const int64_t model_parallel = int64_t{p.tp} * p.pp * p.cp;
     if (chips % model_parallel != 0) {
-      // dp: auto given (a file or --set), or not given at all.
+      // dp: auto given (a file or --set), or not given at all. The fault is the first of
+      // tp, pp and cp whose product with those before it does not divide the chips: it is
+      // blamed where it was given (a sweep's axis value, not its --set plan.dp=auto).
       const auto given = loader.where.find(Join(prefix, "dp"));
       const bool is_auto = given != loader.where.end();
-      d.Add(Error(is_auto ? given->second.file : file, is_auto ? given->second.line : line,
-                  Join(prefix, "dp"),
-                  std::string(is_auto ? "dp is auto" : "dp is not given") + " and the cluster's " +
-                      std::to_string(chips) + " chips are not a multiple of tp x pp x cp = " +
-                      std::to_string(model_parallel),
-                  "give dp, or resize the cluster"));
+      std::string key = Join(prefix, "dp");
+      std::string at_file = is_auto ? given->second.file : file;
+      int at_line = is_auto ? given->second.line : line;
+      int64_t product = 1;
+      for (const auto& [name, degree] : {std::pair{"tp", p.tp}, {"pp", p.pp}, {"cp", p.cp}}) {
+        product *= degree;
+        if (chips % product == 0) continue;
+        const auto set = loader.where.find(Join(prefix, name));
+        if (set != loader.where.end()) {
+          key = Join(prefix, name);
+          at_file = set->second.file;
+          at_line = set->second.line;
+        }
+        break;
+      }
+      d.Add(Error(at_file, at_line, key,
+                  fmt::format("the cluster's {} chips are not a multiple of tp x pp x cp = {} "
+                              "({} x {} x {}), so dp ({}) cannot be derived",
+                              core::WithThousands(chips), core::WithThousands(model_parallel), p.tp,
+                              p.pp, p.cp, is_auto ? "auto" : "not given"),
+                  "make tp x pp x cp divide the chips, or resize the cluster"));
     } else {
       p.dp = static_cast<int>(chips / model_parallel);
     }

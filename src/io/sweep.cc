@@ -130,8 +130,18 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, const Cat
   // A value that is a section (`{base: llama3-8b, seq_len: 2048}`) or a list is taken as its
   // YAML text, as --axis takes it.
   if (config.axes.IsSequence()) {
+    size_t index = 0;
     for (YAML::Node item : config.axes) {
       const YAML::Node& read = item;
+      const size_t i = index++;
+      // A scalar is not taken as a list of one here: `values: 1,2,4` is one value "1,2,4".
+      if (item.IsMap() && read["values"] && read["values"].IsScalar()) {
+        d.Add({core::Severity::kError, file, read["values"].Mark().line + 1,
+               fmt::format("sweep.axes[{}].values", i),
+               "expected a list of values, got \"" + read["values"].Scalar() + "\"",
+               "write them as a YAML list, e.g. values: [1, 2, 4] (one value: [2])"});
+        continue;
+      }
       if (!item.IsMap() || !read["values"] || !read["values"].IsSequence()) continue;
       YAML::Node values = item["values"];
       // A value that nests past 64 levels or 100,000 nodes (an alias of the node it is in,
@@ -393,20 +403,24 @@ core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catal
   return s;
 }
 
-SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
-                       std::counting_semaphore<kSimulationsAtOnce>& simulations,
-                       sim::SimulationArrays& arrays, estimate::FlowArrayPool& flow_arrays) {
-  SweepRow row;
-  row.index = index;
+// The scenario of point `index`: the --set overrides, then its axis values.
+core::Result<LoadedScenario> LoadPoint(const Catalog& catalog, const Sweep& s, int64_t index) {
   std::vector<Override> overrides = s.overrides;
   const std::vector<size_t> at = s.Coordinates(index);
   for (size_t k = 0; k < s.axes.size(); ++k) {
     overrides.push_back({s.axes[k].key, s.axes[k].values[at[k]], s.axes[k].origin});
   }
   const SweepRequest& q = s.request;
-  core::Result<LoadedScenario> loaded =
-      q.scenario.empty() ? LoadParts(catalog, q.model, q.cluster, q.plan, overrides)
-                         : LoadScenario(catalog, q.scenario, overrides);
+  return q.scenario.empty() ? LoadParts(catalog, q.model, q.cluster, q.plan, overrides)
+                            : LoadScenario(catalog, q.scenario, overrides);
+}
+
+SweepRow EvaluatePoint(const Catalog& catalog, const Sweep& s, int64_t index,
+                       std::counting_semaphore<kSimulationsAtOnce>& simulations,
+                       sim::SimulationArrays& arrays, estimate::FlowArrayPool& flow_arrays) {
+  SweepRow row;
+  row.index = index;
+  core::Result<LoadedScenario> loaded = LoadPoint(catalog, s, index);
   if (!loaded.ok()) {
     row.error = FirstError(loaded.diagnostics());
     return row;
@@ -704,7 +718,7 @@ std::string SweepCsv(const SweepResult& r) {
   // After ok and engine, the fields of an evaluated point; a failed point leaves them empty.
   std::string fields =
       "step_time_s,tokens_per_s,mfu,hfu,bubble_fraction,memory_per_chip_bytes,"
-      "memory_capacity_bytes,fits,model,cluster,chips,tp,pp,vp,dp,cp,ep,micro_batch_size,"
+      "memory_capacity_bytes,fits,model,cluster,chip,chips,tp,pp,vp,dp,cp,ep,micro_batch_size,"
       "global_batch_size,schedule,zero,recompute,precision";
   for (const estimate::TimeTerm& t : estimate::kTimeTerms) fields += fmt::format(",{}_s", t.key);
   // An axis named as one of those columns (model, cluster) is "axis:model": a CSV reader
@@ -718,7 +732,7 @@ std::string SweepCsv(const SweepResult& r) {
   }
   const std::string empty(static_cast<size_t>(std::count(fields.begin(), fields.end(), ',')) + 1,
                           ',');
-  out += ",ok,engine," + fields + ",error\n";
+  out += ",ok,engine," + fields + ",error,warnings\n";
   for (const SweepRow& row : r.rows) {
     out += std::to_string(row.index);
     const std::vector<size_t> at = s.Coordinates(row.index);
@@ -727,12 +741,12 @@ std::string SweepCsv(const SweepResult& r) {
     if (row.ok) {
       const parallel::ParallelPlan& p = row.plan;
       out += fmt::format(
-          ",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+          ",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
           Round(row.step_time_s), Round(row.tokens_per_s), Round(row.mfu), Round(row.hfu),
           Round(row.bubble_fraction), WholeBytes(row.memory_per_chip_bytes),
           WholeBytes(row.memory_capacity_bytes), row.fits ? "true" : "false", CsvField(row.model),
-          CsvField(row.cluster), row.chips, p.tp, p.pp, p.vp, p.dp, p.cp, p.ep, p.micro_batch_size,
-          p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
+          CsvField(row.cluster), CsvField(row.chip), row.chips, p.tp, p.pp, p.vp, p.dp, p.cp, p.ep,
+          p.micro_batch_size, p.global_batch_size, parallel::ScheduleName(p.schedule), p.zero,
           parallel::RecomputeName(p.recompute));
       out += fmt::format(",{}", hardware::PrecisionName(p.precision));
       for (const estimate::TimeTerm& t : estimate::kTimeTerms) {
@@ -741,7 +755,10 @@ std::string SweepCsv(const SweepResult& r) {
     } else {
       out += empty;
     }
-    out += "," + CsvField(row.error) + "\n";
+    // The point's warnings in one field, " | " between them (the JSON has them as a list).
+    std::string warnings;
+    for (const std::string& w : row.warnings) warnings += (warnings.empty() ? "" : " | ") + w;
+    out += "," + CsvField(row.error) + "," + CsvField(warnings) + "\n";
   }
   return out;
 }
@@ -885,6 +902,37 @@ void DecodePlan(Decoder& d, parallel::ParallelPlan& plan) {
 }
 
 }  // namespace
+
+core::Diagnostics SweepCommonFailure(const Catalog& catalog, const SweepResult& r) {
+  core::Diagnostics d;
+  if (r.rows.empty()) return d;
+  const std::string& first = r.rows.front().error;
+  for (const SweepRow& row : r.rows) {
+    if (row.ok || row.error != first) return d;
+  }
+  // The error itself, with its file, line and key, where the point fails to load (as
+  // nearly every shared failure does); else as its row says it.
+  core::Result<LoadedScenario> loaded = LoadPoint(catalog, r.sweep, r.rows.front().index);
+  const core::Diagnostic* error = nullptr;
+  if (!loaded.ok()) {
+    for (const core::Diagnostic& x : loaded.diagnostics().items()) {
+      if (x.severity == core::Severity::kError) {
+        error = &x;
+        break;
+      }
+    }
+  }
+  if (error != nullptr && Unprefixed(*error) == first) {
+    d.Add(*error);
+  } else {
+    d.Error("", first);
+  }
+  d.Note("", r.rows.size() == 1
+                 ? std::string("the sweep's one point fails with this error")
+                 : fmt::format("all {} points of the sweep fail with this error",
+                               core::WithThousands(static_cast<long long>(r.rows.size()))));
+  return d;
+}
 
 core::Diagnostics SweepWarnings(const SweepResult& r, size_t shown) {
   std::vector<std::pair<std::string, int64_t>> warnings;

@@ -121,6 +121,10 @@ std::string SweepCsv(const SweepResult& r);
 // prints to stderr and the web UI shows above the report. The JSON has every point's.
 core::Diagnostics SweepWarnings(const SweepResult& r, size_t shown = 3);
 
+// An error when every point failed with the same error (a --set beyond a list's end, a
+// plan that no axis value makes valid): one error, not a row per point; empty otherwise.
+core::Diagnostics SweepCommonFailure(const Catalog& catalog, const SweepResult& r);
+
 // Rows as bytes and back, exactly (doubles in hexadecimal): how the MPI driver's ranks
 // send theirs to rank 0.
 std::string EncodeSweepRows(const std::vector<SweepRow>& rows);

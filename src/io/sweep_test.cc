@@ -157,8 +157,9 @@ TEST(Sweep, PointsThatFailAreRowsWithTheirError) {
   EXPECT_FALSE(r.rows[1].ok);
   EXPECT_TRUE(r.rows[2].ok);
   EXPECT_EQ(r.rows[1].engine, "");
-  // tp 3 on 8 chips: dp (auto, from --set) cannot be derived.
-  EXPECT_EQ(r.rows[1].error.rfind("--set: plan.dp: dp is auto and the cluster's 8 chips", 0), 0u)
+  // tp 3 on 8 chips: dp (auto, from --set) cannot be derived, and the axis value is blamed.
+  EXPECT_EQ(r.rows[1].error.rfind("--axis: plan.tp: the cluster's 8 chips are not a multiple", 0),
+            0u)
       << r.rows[1].error;
   EXPECT_EQ(r.rows[1].error.rfind("error: ", 0), std::string::npos);
   const std::string text = SweepText(r);
@@ -167,12 +168,39 @@ TEST(Sweep, PointsThatFailAreRowsWithTheirError) {
   // and the 8-chip cluster.
   const SweepResult bad = Evaluate(Prepared(Request({"plan.tp=16"}, {"plan.dp=auto"})), 1);
   ASSERT_FALSE(bad.rows[0].ok);
-  EXPECT_EQ(bad.rows[0].error.rfind("--set: plan.dp: ", 0), 0u) << bad.rows[0].error;
+  EXPECT_EQ(bad.rows[0].error.rfind("--axis: plan.tp: ", 0), 0u) << bad.rows[0].error;
   // Without dp: auto, the scenario's dp 8 and tp 2 need 16 chips: located at the plan.
   const SweepResult fixed_dp = Evaluate(Prepared(Request({"plan.tp=2"})), 1);
   ASSERT_FALSE(fixed_dp.rows[0].ok);
   EXPECT_NE(fixed_dp.rows[0].error.find("= 16 chips, but the cluster has 8"), std::string::npos)
       << fixed_dp.rows[0].error;
+}
+
+// An error every point gives is the sweep's, said once with its place; points that fail
+// otherwise, or only some points, are rows.
+TEST(Sweep, AnErrorEveryPointGivesIsSaidOnce) {
+  const SweepResult all =
+      Evaluate(Prepared(Request({"plan.zero=1,3"}, {"plan.tp=3", "plan.dp=auto"})), 1);
+  const core::Diagnostics d = SweepCommonFailure(TestCatalog(), all);
+  ASSERT_TRUE(d.HasErrors());
+  EXPECT_EQ(d.items()[0].file, "--set");
+  EXPECT_EQ(d.items()[0].key, "plan.tp");
+  EXPECT_NE(d.Format().find("note: all 2 points of the sweep fail with this error"),
+            std::string::npos)
+      << d.Format();
+  // A --set beyond a list's end fails every point too.
+  const SweepResult tiers =
+      Evaluate(Prepared(Request({"plan.zero=1,3"}, {"cluster.scale_out.tiers[9].radix=64"})), 1);
+  const core::Diagnostics t = SweepCommonFailure(TestCatalog(), tiers);
+  ASSERT_TRUE(t.HasErrors());
+  EXPECT_NE(t.Format().find("there is no item [9]"), std::string::npos) << t.Format();
+  // Different errors (tp 3 and tp 5), or one point that runs: rows.
+  EXPECT_FALSE(SweepCommonFailure(TestCatalog(),
+                                  Evaluate(Prepared(Request({"plan.tp=3,5"}, {"plan.dp=auto"})), 1))
+                   .HasErrors());
+  EXPECT_FALSE(SweepCommonFailure(TestCatalog(),
+                                  Evaluate(Prepared(Request({"plan.tp=1,3"}, {"plan.dp=auto"})), 1))
+                   .HasErrors());
 }
 
 TEST(Sweep, OutputIsTheSameForAnyThreadCountOrSplit) {
@@ -313,7 +341,7 @@ TEST(Sweep, CsvHasOneLinePerPoint) {
   EXPECT_EQ(csv.rfind("index,plan.tp,plan.zero,ok,engine,step_time_s,", 0), 0u) << csv;
   EXPECT_NE(csv.find("\n2,3,1,false,,"), std::string::npos) << csv;
   EXPECT_NE(csv.find(",precision,compute_s,tp_exposed_s,bubble_s,pp_exposed_s,dp_exposed_s,"
-                     "optimizer_s,ep_exposed_s,cp_exposed_s,error\n"),
+                     "optimizer_s,ep_exposed_s,cp_exposed_s,error,warnings\n"),
             std::string::npos)
       << csv;
   // Every line has as many fields as the header (the error is quoted: it has commas).
@@ -333,6 +361,17 @@ TEST(Sweep, CsvHasOneLinePerPoint) {
   }
 }
 
+// The chip of each point, and its warnings in one field (the plan at zero 0 does not fit).
+TEST(Sweep, CsvCarriesTheChipAndTheWarnings) {
+  const SweepResult r = Evaluate(Prepared(Request({"plan.zero=0,3"})), 1);
+  ASSERT_FALSE(r.rows[0].warnings.empty());
+  const std::string csv = SweepCsv(r);
+  EXPECT_NE(csv.find(",dgx-h100-superpod,h100-sxm,8,"), std::string::npos) << csv;
+  const std::string first = csv.substr(csv.find('\n') + 1);
+  EXPECT_LT(first.find("GiB more than the"), first.find('\n')) << csv;
+  EXPECT_EQ(csv.substr(csv.rfind('\n', csv.size() - 2)).find("GiB more"), std::string::npos);
+}
+
 // An axis whose key is a result column (model, cluster) is "axis:KEY" in the header: a CSV
 // reader keeps one column of each name.
 TEST(Sweep, CsvAxisColumnsAreNamedApart) {
@@ -340,7 +379,7 @@ TEST(Sweep, CsvAxisColumnsAreNamedApart) {
       Prepared(Request({"model=llama3-8b,{base: llama3-8b, seq_len: 4096}"}, {}, "estimate")), 1);
   const std::string csv = SweepCsv(r);
   EXPECT_EQ(csv.rfind("index,axis:model,ok,engine,", 0), 0u) << csv;
-  EXPECT_NE(csv.find(",fits,model,cluster,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",fits,model,cluster,chip,chips,"), std::string::npos) << csv;
 }
 
 TEST(Sweep, EngineAutoSimulates) {

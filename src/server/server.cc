@@ -1132,6 +1132,9 @@ struct Server::Impl {
     q.engine = engine;
     core::Result<io::SweepResult> r = io::SweepAll(catalog, q, kThreads, kMaxWebSweepPoints);
     if (!r.ok()) return BadInput(r.diagnostics());
+    if (core::Diagnostics common = io::SweepCommonFailure(catalog, r.value()); common.HasErrors()) {
+      return BadInput(common);
+    }
     // The points' warnings, as the CLI prints them (the input's come with them).
     core::Diagnostics warnings = r.diagnostics();
     warnings.Append(io::SweepWarnings(r.value()));

@@ -56,7 +56,7 @@ expect(order == [(t, z) for t in ["1", "2", "3", "8"] for z in ["1", "3"]],
 expect([r["index"] for r in j["rows"]] == list(range(8)), "rows in index order")
 failed = [r for r in j["rows"] if not r["ok"]]
 expect([r["index"] for r in failed] == [4, 5], "tp 3 (points 4 and 5) fails")
-expect(all("plan.dp" in r["error"] for r in failed), "the failed rows say why")
+expect(all(r["error"].startswith("--axis: plan.tp: ") for r in failed), "the failed rows blame the axis value")
 expect(j["failed"] == 2 and j["evaluated"] == 6, "counts")
 rows = list(csv.DictReader(open(f"{tmp}/csv.1")))
 expect([r["index"] for r in rows] == [str(i) for i in range(8)], "csv rows in index order")
