@@ -1307,8 +1307,8 @@ std::string FailedRow(const ValidationRow& row, const std::string& measured, int
 // A case's tolerance, and whether its error is within it (in words, not colour alone).
 std::string ToleranceCell(const ValidationRow& row) {
   return row.ok
-             ? fmt::format("within &plusmn;{:.0f}%", row.tolerance_pct)
-             : fmt::format("<span class=\"bad\">outside &plusmn;{:.0f}%</span>", row.tolerance_pct);
+             ? fmt::format("within &plusmn;{:g}%", row.tolerance_pct)
+             : fmt::format("<span class=\"bad\">outside &plusmn;{:g}%</span>", row.tolerance_pct);
 }
 
 }  // namespace
@@ -1906,19 +1906,15 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
                          Esc(row.name), Esc(row.failure), Esc(row.source));
       continue;
     }
-    const bool outside = std::abs(row.error_pct) > row.tolerance_pct;
     out += fmt::format(
         "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
         "class=\"num\">{:+.1f}%</td><td class=\"num\">{}</td><td class=\"num\">{:+.1f}%</td>"
-        "<td>{}{}</td><td class=\"muted\">{}</td></tr>\n",
+        "<td>{} {}</td><td class=\"muted\">{}</td></tr>\n",
         Esc(row.name), Seconds(row.measured_s), Seconds(row.estimated_s), row.estimate_error_pct,
         Seconds(row.simulated_s), row.simulate_error_pct,
-        ShareBar(std::min(1.0, std::abs(row.error_pct) / 100), outside ? kColorPp : kColorBackward),
+        ShareBar(std::min(1.0, std::abs(row.error_pct) / 100), row.ok ? kColorBackward : kColorPp),
         // Said in words too, not by the bar's colour alone.
-        outside
-            ? fmt::format(" <span class=\"bad\">outside &plusmn;{:.0f}%</span>", row.tolerance_pct)
-            : std::string(),
-        Esc(row.source));
+        ToleranceCell(row), Esc(row.source));
   }
   out += "</table></div>\n</section>\n";
   if (t.layer_rows > 0) {

@@ -446,7 +446,9 @@ TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
   a.simulated_s = 9;
   a.error_pct = a.estimate_error_pct = -20;
   a.simulate_error_pct = -10;
+  a.ok = true;  // within the default 25%
   ValidationRow b = a;
+  b.ok = false;
   b.name = "paper_run_b";
   b.measured_s = 100;
   b.predicted_s = b.estimated_s = 150;
@@ -475,6 +477,7 @@ TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
   // A case outside its tolerance says so in words, not by the bar's colour alone.
   EXPECT_EQ(Count(html, "outside &plusmn;"), 2u);
   EXPECT_NE(html.find("within &plusmn;10%"), std::string::npos);
+  EXPECT_NE(html.find("within &plusmn;25%"), std::string::npos);  // a step row's, in words
   EXPECT_NE(html.find("<span class=\"bad\">outside &plusmn;"), std::string::npos);
   EXPECT_NE(html.find("<h2>Collectives: bus bandwidth</h2>"), std::string::npos);
   EXPECT_NE(html.find("479.1 GB/s"), std::string::npos);

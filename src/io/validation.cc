@@ -695,20 +695,23 @@ std::string ValidationText(const ValidationTable& t) {
   });
   std::string out =
       any_step || t.rows.empty()
-          ? fmt::format("{:<{}}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", "case", w, "measured",
-                        "estimate", "error", "simulate", "error", "source")
+          ? fmt::format("{:<{}}{:>12}{:>12}{:>9}{:>12}{:>9}{:>6}  {}\n", "case", w, "measured",
+                        "estimate", "error", "simulate", "error", "tol", "source")
           : std::string();
-  // A step or layer row: measured, each engine's prediction and error.
+  // A case's tolerance, |error| at most this: "25%".
+  auto tolerance = [](const ValidationRow& r) { return fmt::format("{:g}%", r.tolerance_pct); };
+  // A step or layer row: measured, each engine's prediction and error, the tolerance.
   auto timed = [&](const ValidationRow& r, auto format) {
     if (!r.failure.empty()) {
-      out += fmt::format("{:<{}}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n", r.name, w,
-                         format(r.measured_s), "-", "n/a", "-", "n/a", "failed: " + r.failure);
+      out += fmt::format("{:<{}}{:>12}{:>12}{:>9}{:>12}{:>9}{:>6}  {}\n", r.name, w,
+                         format(r.measured_s), "-", "n/a", "-", "n/a", tolerance(r),
+                         "failed: " + r.failure);
       return;
     }
-    out += fmt::format("{:<{}}{:>12}{:>12}{:>+8.1f}%{}{:>11}{:>+8.1f}%{}  {}\n", r.name, w,
+    out += fmt::format("{:<{}}{:>12}{:>12}{:>+8.1f}%{}{:>11}{:>+8.1f}%{}{:>5}  {}\n", r.name, w,
                        format(r.measured_s), format(r.estimated_s), r.estimate_error_pct,
                        !sim && !r.ok ? "!" : " ", format(r.simulated_s), r.simulate_error_pct,
-                       sim && !r.ok ? "!" : " ", r.source);
+                       sim && !r.ok ? "!" : " ", tolerance(r), r.source);
   };
   auto seconds = [](double s) { return fmt::format("{:.3f} s", s); };
   auto millis = [](double s) { return fmt::format("{:.2f} ms", s * 1e3); };
@@ -718,30 +721,31 @@ std::string ValidationText(const ValidationTable& t) {
   if (t.layer_rows > 0 || std::any_of(t.rows.begin(), t.rows.end(), [](const ValidationRow& r) {
         return r.kind == CaseKind::kLayer;
       })) {
-    out += fmt::format("\n{:<{}}{:>12}{:>12}{:>9}{:>12}{:>9}  {}\n",
+    out += fmt::format("\n{:<{}}{:>12}{:>12}{:>9}{:>12}{:>9}{:>6}  {}\n",
                        "one layer's pass, one micro-batch", w, "measured", "estimate", "error",
-                       "simulate", "error", "source");
+                       "simulate", "error", "tol", "source");
     for (const ValidationRow& r : t.rows) {
       if (r.kind == CaseKind::kLayer) timed(r, millis);
     }
   }
   if (std::any_of(t.rows.begin(), t.rows.end(),
                   [](const ValidationRow& r) { return r.kind == CaseKind::kCollective; })) {
-    out += fmt::format("{}{:<{}}{:>12}{:>12}{:>9}  {}\n", out.empty() ? "" : "\n",
+    out += fmt::format("{}{:<{}}{:>12}{:>12}{:>9}{:>6}  {}\n", out.empty() ? "" : "\n",
                        "nccl-tests bus bandwidth (* = also set a constant)", w, "measured",
-                       "predicted", "error", "source");
+                       "predicted", "error", "tol", "source");
     for (const ValidationRow& r : t.rows) {
       if (r.kind != CaseKind::kCollective) continue;
       const std::string name = r.calibration ? r.name + " *" : r.name;
       if (!r.failure.empty()) {
-        out += fmt::format("{:<{}}{:>12}{:>12}{:>9}  {}\n", name, w,
-                           fmt::format("{:.1f} GB/s", r.measured_s), "-", "n/a",
+        out += fmt::format("{:<{}}{:>12}{:>12}{:>9}{:>6}  {}\n", name, w,
+                           fmt::format("{:.1f} GB/s", r.measured_s), "-", "n/a", tolerance(r),
                            "failed: " + r.failure);
         continue;
       }
-      out += fmt::format(
-          "{:<{}}{:>12}{:>12}{:>+8.1f}%{}  {}\n", name, w, fmt::format("{:.1f} GB/s", r.measured_s),
-          fmt::format("{:.1f} GB/s", r.predicted_s), r.error_pct, r.ok ? " " : "!", r.source);
+      out += fmt::format("{:<{}}{:>12}{:>12}{:>+8.1f}%{}{:>5}  {}\n", name, w,
+                         fmt::format("{:.1f} GB/s", r.measured_s),
+                         fmt::format("{:.1f} GB/s", r.predicted_s), r.error_pct, r.ok ? " " : "!",
+                         tolerance(r), r.source);
     }
   }
   out += "\n";
@@ -792,8 +796,8 @@ std::string ValidationText(const ValidationTable& t) {
   }
   if (checked > 0) {
     out += fmt::format(
-        "  ! marks an error outside its case's tolerance ({} of {}; --strict fails on any; "
-        "--json gives each case's tolerance_pct)\n",
+        "  ! marks an error outside its case's tolerance, the tol column ({} of {}; --strict "
+        "fails on any)\n",
         outside, plural(checked, "case", "cases"));
     out +=
         "  error: (predicted - measured) / measured; negative: predicted faster (or a bus "
