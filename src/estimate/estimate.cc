@@ -1659,10 +1659,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // (dualpipev: always) and for where each rank's chunks fall (below).
   parallel::ParallelPlan dualpipe_least = p;
   dualpipe_least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
-  std::vector<std::vector<PassSpan>> dualpipe_spans;  // per rank, its passes
-  double dualpipe_run = -1;                           // the run's makespan, once run
+  std::vector<std::vector<PassSpan>> dualpipe_spans;                 // per rank, its passes
+  double dualpipe_run = -1;                                          // the run's makespan, once run
+  std::vector<std::vector<parallel::PipelineTask>> dualpipe_orders;  // the run's, per rank
   auto run_dualpipe = [&] {
     if (dualpipe_run >= 0) return dualpipe_run;
+    dualpipe_orders = PipelineOrders(dualpipe_least);
     if (v_shape) {
       // Each chunk runs its share of the rank's layers, rank 0's first the embedding and
       // its second the head on top. With overlap.ep the F&B chunks' all-to-alls hide
@@ -1711,8 +1713,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // Its sends in the flow: the fill's and drain's wait for them (MT-NLG at pp 35: its 136
       // charged whole were +0.5 % of the simulator's step, in the flow -0.1 %, +0.4 % with
       // its ends' halved blocking sends weighed: docs/validation.md).
-      dualpipe_run = FlowMakespan(dualpipe_least, PipelineOrders(dualpipe_least), flow,
-                                  &dualpipe_spans, flow_arrays.Get(), v_send_s);
+      dualpipe_run = FlowMakespan(dualpipe_least, dualpipe_orders, flow, &dualpipe_spans,
+                                  flow_arrays.Get(), v_send_s);
       return dualpipe_run;
     }
     std::vector<StagePasses> stages(static_cast<size_t>(p.pp));
@@ -1721,7 +1723,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const double f = ForwardPass(t);
       stages[s] = {.forward = f, .backward = t.Total() - f, .weight = t.weight_grad};
     }
-    dualpipe_run = ListMakespan(dualpipe_least, stages, &dualpipe_spans, flow_arrays.Get());
+    dualpipe_run =
+        ListMakespan(dualpipe_least, dualpipe_orders, stages, &dualpipe_spans, flow_arrays.Get());
     return dualpipe_run;
   };
   double dualpipe_blend = 0;  // 0: the closed form (and the steady state's imbalance), 1: the least
@@ -1782,12 +1785,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   std::vector<double> dualpipe_end;                        // per rank, its last pass's end
   if (dualpipe_like && p.overlap_dp && p.zero < 3) {
     run_dualpipe();
-    const parallel::ParallelPlan& least = dualpipe_least;
     const std::vector<std::vector<PassSpan>>& ran_spans = dualpipe_spans;
     dualpipe_chunks.resize(static_cast<size_t>(p.pp));
     dualpipe_end.assign(static_cast<size_t>(p.pp), 0.0);
     for (int rank = 0; rank < p.pp; ++rank) {
-      const std::vector<parallel::PipelineTask> order = parallel::PipelineOrder(least, rank);
+      const std::vector<parallel::PipelineTask>& order = dualpipe_orders[static_cast<size_t>(rank)];
       const std::vector<PassSpan>& ran = ran_spans[static_cast<size_t>(rank)];
       std::array<ChunkSpans, 2>& chunks = dualpipe_chunks[static_cast<size_t>(rank)];
       std::array<bool, 2> started = {false, false};

@@ -377,6 +377,13 @@ double RunFlows(const parallel::ParallelPlan& plan,
 
 double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages,
                     std::vector<std::vector<PassSpan>>* spans, FlowArrays* arrays) {
+  return ListMakespan(plan, PipelineOrders(plan), stages, spans, arrays);
+}
+
+double ListMakespan(const parallel::ParallelPlan& plan,
+                    const std::vector<std::vector<parallel::PipelineTask>>& orders,
+                    const std::vector<StagePasses>& stages,
+                    std::vector<std::vector<PassSpan>>* spans, FlowArrays* arrays) {
   std::vector<FlowStage> flow(static_cast<size_t>(parallel::VirtualStages(plan)));
   for (size_t g = 0; g < flow.size(); ++g) {
     const StagePasses& s =
@@ -384,7 +391,7 @@ double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StageP
     flow[g] = {.layer = {.forward = s.forward, .backward = s.backward, .weight = s.weight},
                .layers = 1};
   }
-  return FlowMakespan(plan, PipelineOrders(plan), flow, spans, arrays);
+  return FlowMakespan(plan, orders, flow, spans, arrays);
 }
 
 double Zero3Exposed(const std::vector<parallel::PipelineTask>& order,

@@ -127,5 +127,11 @@ struct StagePasses {
 double ListMakespan(const parallel::ParallelPlan& plan, const std::vector<StagePasses>& stages,
                     std::vector<std::vector<PassSpan>>* spans = nullptr,
                     FlowArrays* arrays = nullptr);
+// The same on the ranks' orders given (PipelineOrders(plan)).
+double ListMakespan(const parallel::ParallelPlan& plan,
+                    const std::vector<std::vector<parallel::PipelineTask>>& orders,
+                    const std::vector<StagePasses>& stages,
+                    std::vector<std::vector<PassSpan>>* spans = nullptr,
+                    FlowArrays* arrays = nullptr);
 
 }  // namespace fathom::estimate

@@ -1,7 +1,7 @@
 #include "parallel/schedule.h"
 
 #include <algorithm>
-#include <deque>
+#include <vector>
 
 #include "core/check.h"
 
@@ -42,7 +42,9 @@ void DualPipe(int p, int m, int rank, bool v_shape, std::vector<PipelineTask>& o
   const int offset = v_shape ? 0 : half;  // the second direction's first micro-batch
   int next_forward[2] = {0, 0};
   int next_backward[2] = {0, 0};
-  std::deque<PipelineTask> deferred;
+  // The deferred weight gradients, first in first out: those from `next_weight` on wait.
+  std::vector<PipelineTask> deferred;
+  size_t next_weight = 0;
   auto forward = [&](int phase, bool fused = false) {
     const int d = phase ^ flip;
     out.push_back({.pass = Pass::kForward,
@@ -56,10 +58,7 @@ void DualPipe(int p, int m, int rank, bool v_shape, std::vector<PipelineTask>& o
     out.push_back({.pass = Pass::kBackward, .chunk = d, .micro_batch = mb, .defers_weight = defer});
     if (defer) deferred.push_back({.pass = Pass::kWeight, .chunk = d, .micro_batch = mb});
   };
-  auto weight = [&] {
-    out.push_back(deferred.front());
-    deferred.pop_front();
-  };
+  auto weight = [&] { out.push_back(deferred[next_weight++]); };
   const int outer = half_ranks - h - 1;
   for (int i = 0; i < 2 * outer; ++i) forward(0);  // 1: nF0
   for (int i = 0; i < h + 1; ++i) {                // 2: nF0F1
@@ -96,7 +95,7 @@ void DualPipe(int p, int m, int rank, bool v_shape, std::vector<PipelineTask>& o
     weight();
     backward(0, true);
   }
-  while (!deferred.empty()) weight();  // 8: nW
+  while (next_weight < deferred.size()) weight();  // 8: nW
 }
 
 }  // namespace
@@ -317,7 +316,43 @@ SampledOrders SampleOrders(const ParallelPlan& plan, int64_t from_pps) {
           (m - start) / period};
 }
 
+namespace {
+
+// CountPartneredPasses of DualPipe (and, `v_shape`, DualPipeV) in closed form, from the
+// phases DualPipe() emits: each fused forward (phase 4's two, the first not on the middle
+// ranks' first pair; phase 5's one) runs beside the backward after it. O(1).
+PartneredPasses CountDualPipe(const ParallelPlan& plan, int rank, bool v_shape) {
+  const int64_t p = plan.pp;
+  const int64_t m = plan.MicroBatches();
+  const int64_t half_ranks = v_shape ? p : p / 2;
+  const int64_t h = v_shape ? rank : std::min<int64_t>(rank, p - 1 - rank);
+  const size_t flip = !v_shape && rank >= half_ranks ? 1 : 0;
+  const int64_t half = v_shape ? m : m / 2;
+  const int64_t outer = half_ranks - h - 1;
+  const int64_t steady = half - 2 * half_ranks + h + 1;  // phase 4's rounds
+  const bool middle = h == half_ranks - 1;
+  // Fused forwards of phase 0's chunk (and the phase-1 backwards after them), and of
+  // phase 1's (and the phase-0 backwards after them).
+  const int64_t first = std::max<int64_t>(0, steady - (middle && steady > 0 ? 1 : 0));
+  const int64_t second = std::max<int64_t>(0, steady) + outer;
+  PartneredPasses out;
+  out.passes = 4 * half;  // each micro-batch's forward and backward in each direction or chunk
+  out.partnered = 2 * (first + second);
+  out.forward.assign(2, 0);
+  out.backward.assign(2, 0);
+  out.forward[0 ^ flip] = first;
+  out.backward[1 ^ flip] = first;
+  out.forward[1 ^ flip] = second;
+  out.backward[0 ^ flip] = second;
+  return out;
+}
+
+}  // namespace
+
 PartneredPasses CountPartneredPasses(const ParallelPlan& plan, int stage) {
+  if (plan.schedule == Schedule::kDualPipe || plan.schedule == Schedule::kDualPipeV) {
+    return CountDualPipe(plan, stage, plan.schedule == Schedule::kDualPipeV);
+  }
   const SampledOrders sample = SampleOrders(plan);
   if (sample.periods == 0) return CountWhole(plan, stage);
   const PartneredPasses a = CountWhole(sample.a, stage);
