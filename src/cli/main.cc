@@ -860,7 +860,21 @@ int Main(int argc, char** argv) {
     if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
       const std::vector<CLI::App*> used = app.get_subcommands();
       CLI::App* cmd = used.empty() ? &app : used.front();
-      for (int i = 1; i < argc; ++i) {
+      // The command's own words start after its name (fathom --data DIR plan ...: --data
+      // is fathom's, given where it belongs).
+      int from = 1;
+      if (cmd != &app) {
+        for (int i = 1; i < argc; ++i) {
+          const std::string word = argv[i];
+          if (word == "--data") {
+            ++i;
+          } else if (word == cmd->get_name()) {
+            from = i + 1;
+            break;
+          }
+        }
+      }
+      for (int i = from; i < argc; ++i) {
         const std::string word = argv[i];
         if (word == "--") break;
         if (!word.starts_with("-") || word.size() < 2 || std::isdigit(word[1]) != 0) continue;
