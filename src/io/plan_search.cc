@@ -657,14 +657,16 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   if (!loaded.ok()) return loaded.diagnostics();
   SizeRunInputs inputs;
   inputs.cost = loaded.value().training.cost;
-  // The training section's tokens, or its steps of the scenario's batch (a window of time
-  // sizes nothing: it is what sizing finds).
+  // The training section's tokens, or its steps of the plans' batch: --global-batch's
+  // where given, else the scenario's (a window of time sizes nothing: it is what sizing
+  // finds).
   const TrainingConfig& t = loaded.value().training;
   const estimate::Scenario& base = loaded.value().scenario.scenario;
+  const double batch = q.global_batch > 0 ? static_cast<double>(q.global_batch)
+                                          : static_cast<double>(base.plan.global_batch_size);
   inputs.duration_s = t.duration_s;
-  inputs.tokens = t.tokens > 0 ? t.tokens
-                               : t.steps * static_cast<double>(base.plan.global_batch_size) *
-                                     static_cast<double>(base.model.seq_len);
+  inputs.tokens =
+      t.tokens > 0 ? t.tokens : t.steps * batch * static_cast<double>(base.model.seq_len);
   // The scenario's other warnings are the search's (LoadSearch); the energy ones are the
   // run's, given as `fathom run` gives them: where the training section sets no power.
   core::Diagnostics energy;

@@ -565,6 +565,12 @@ TEST(SizeReports, TokensDefaultToTheScenarios) {
   core::Result<SizeRunInputs> stepped = LoadSizeRunInputs(TestCatalog(), steps, "", "");
   ASSERT_TRUE(stepped.ok()) << stepped.diagnostics().Format();
   EXPECT_EQ(stepped.value().tokens, 1000.0 * 256 * 8192);
+  // Of --global-batch's where given, as --set plan.global_batch_size's (it sized the steps
+  // of the scenario's batch).
+  steps.global_batch = 512;
+  core::Result<SizeRunInputs> larger = LoadSizeRunInputs(TestCatalog(), steps, "", "");
+  ASSERT_TRUE(larger.ok()) << larger.diagnostics().Format();
+  EXPECT_EQ(larger.value().tokens, 1000.0 * 512 * 8192);
   // The whole of fathom size: the scenario's tokens are the ones sized.
   SizingRequest q2;
   q2.search = p;
