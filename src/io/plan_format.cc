@@ -123,11 +123,16 @@ nlohmann::ordered_json PowerJson(const plan::CostDerivation& c) {
 
 void AddCostJson(const plan::CostDerivation& c, nlohmann::ordered_json& j) {
   j["chip_hours"] = Round(c.chip_hours);
+  // With the spares' (what cost_usd prices: cost_usd = its chip-hours x the price).
+  j["total_chip_hours"] = Round(c.chip_hours + c.spare_chip_hours);
   j["cost_usd"] = NumberOrNull(Priced(c), c.usd);
   j["ideal_cost_usd"] = NumberOrNull(Priced(c), c.ideal_usd);
   j["it_energy_j"] = NumberOrNull(Powered(c), c.it_energy_j);
   j["facility_energy_j"] = NumberOrNull(Powered(c), c.facility_energy_j);
   j["electricity_usd"] = NumberOrNull(Powered(c) && c.usd_per_kwh > 0, c.electricity_usd);
+  // The chips and the electricity, where both are priced (the text's "total").
+  j["total_usd"] =
+      NumberOrNull(Priced(c) && Powered(c) && c.usd_per_kwh > 0, c.usd + c.electricity_usd);
   j["spares"] = {{"chips", std::llround(c.spare_chips)},
                  {"chip_hours", Round(c.spare_chip_hours)},
                  {"cost_usd", NumberOrNull(Priced(c), c.spare_usd)}};

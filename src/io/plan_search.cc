@@ -1033,8 +1033,9 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
         x["expected_train_time_s"] = Round(row.expected_s);
         AddCostJson(row.cost, x);
       } else {
-        for (const char* k : {"chip_hours", "cost_usd", "ideal_cost_usd", "it_energy_j",
-                              "facility_energy_j", "electricity_usd", "spares"}) {
+        for (const char* k :
+             {"chip_hours", "total_chip_hours", "cost_usd", "ideal_cost_usd", "it_energy_j",
+              "facility_energy_j", "electricity_usd", "total_usd", "spares"}) {
           x[k] = nullptr;
         }
       }

@@ -41,6 +41,7 @@ UNIT_SUFFIXES = (
     "_per_1000_node_days",   # a failure rate, per 1000 node-days
     "_si",                   # in the SI unit the object's "unit" names (sensitivity: FLOP/s,
                              # B/s, s; "" for a fraction)
+    "_chip_hours",           # chip-hours, the billing quantity (total_chip_hours)
 )
 # Keys that are a unit of their own: prices and the billing quantity.
 UNIT_KEYS = {"usd_per_chip_hour", "usd_per_kwh", "chip_hours"}
