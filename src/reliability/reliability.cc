@@ -865,6 +865,18 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
       msg = "ETTR below 0.5: most of the loss is blocking checkpoint writes (" +
             share(l.checkpoint) + " of the run) " + ettr;
       hint = "write to host memory or peers and persist asynchronously, or checkpoint less often";
+    } else if (failures && m.wait > m.d) {
+      // Waiting for a spare node is most of each restart (warned above).
+      msg = "ETTR below 0.5: most of the loss is restarts (" + share(failures_loss) +
+            " of the run), each waiting " + Seconds(m.wait) + " for a spare node " + ettr;
+      hint = "keep more spare nodes (omit spare_nodes to size the pool), or shorten the repair";
+    } else if (std::any_of(spec.failures.begin(), spec.failures.end(), [&](const FailureClass& c) {
+                 return c.effect == Effect::kStopReplica && !StopsJob(c, spec.replicas);
+               })) {
+      // Replica-level fault tolerance is on already: what is left stops the whole job.
+      msg = "ETTR below 0.5: most of the loss is restarts of the whole job (" +
+            share(failures_loss) + " of the run) " + ettr;
+      hint = "shorten the downtime (hot spares, in-memory checkpoints), or checkpoint faster";
     } else {
       msg = "ETTR below 0.5: consider replica-level fault tolerance " + ettr;
       hint =

@@ -972,6 +972,23 @@ TEST(FailSlow, LowEttrAdviceFollowsTheCause) {
   // Restarts dominate (150k GPUs at RSC-1 rates, 10-min restart): the advice is theirs.
   const RunReport stops = Analyze(Simple(150000 / 8, 6.5, 10 * kMin, 10));
   EXPECT_TRUE(Warned(stops, "ETTR below 0.5: consider replica-level fault tolerance"));
+  // With replica-level fault tolerance on already, what is left stops the whole job: it is
+  // not advised again.
+  RunSpec replicas = Simple(150000 / 8, 6.5, 10 * kMin, 10);
+  replicas.replicas = 8;
+  replicas.failures.push_back(NodeClass("replica", 150000 / 8, 1, Effect::kStopReplica));
+  const RunReport tolerant = Analyze(replicas);
+  ASSERT_LT(tolerant.ettr_all_causes, 0.5);
+  EXPECT_TRUE(Warned(tolerant, "ETTR below 0.5: most of the loss is restarts of the whole job"));
+  EXPECT_FALSE(Warned(tolerant, "consider replica-level fault tolerance"));
+  // Where each restart waits mostly for a spare node, the advice is the spares.
+  RunSpec waits = Simple(150000 / 8, 6.5, 10 * kMin, 10);
+  waits.repair_time_s = 24 * 3600;
+  waits.spare_nodes = 2;
+  const RunReport waiting = Analyze(waits);
+  ASSERT_LT(waiting.ettr_all_causes, 0.5);
+  EXPECT_TRUE(Warned(waiting, "for a spare node (expected ETTR"));
+  EXPECT_FALSE(Warned(waiting, "consider replica-level fault tolerance"));
 }
 
 TEST(Interval, AutomaticIntervalIsAtMostTheWholeRun) {
