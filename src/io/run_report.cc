@@ -135,9 +135,10 @@ std::string SparePool(const RunResult& r) {
     return a.spare_nodes >= a.spare_nodes_needed
                ? fmt::format(" (given; {} confidence needs {}: its rare wait is not charged)",
                              Pct(r.config.spare_confidence), a.spare_nodes_needed)
-               : fmt::format(" (given; {} confidence would need {}: P(wait) {:.4f}, charged)",
-                             Pct(r.config.spare_confidence), a.spare_nodes_needed,
-                             a.p_wait_with_spares);
+               : fmt::format(
+                     " (given; {} confidence would need {}: P(wait) {:.4f} while the "
+                     "job runs, charged)",
+                     Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_charged);
   }
   if (a.spare_nodes >= a.spare_nodes_needed) {
     return fmt::format(" for {} confidence (automatic: its rare wait is not charged)",
@@ -145,8 +146,8 @@ std::string SparePool(const RunResult& r) {
   }
   return fmt::format(
       " (automatic, capped at the job's nodes: {} confidence would need {}; P(wait) {:.4f} "
-      "with these, charged)",
-      Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_with_spares);
+      "with these while the job runs, charged)",
+      Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_charged);
 }
 
 WindowSteps StepsInWindow(const RunResult& r) {
@@ -570,6 +571,7 @@ std::string RunReportJson(const RunResult& r) {
                  {"repair_time_s", Round(r.config.repair_time_s)},
                  {"nodes_out_mean", Round(a.nodes_out_mean)},
                  {"p_wait_with_spares", Round(a.p_wait_with_spares)},
+                 {"p_wait_charged", Round(a.p_wait_charged)},
                  {"p_wait_without_spares", Round(a.p_wait_without_spares)}};
   ordered_json cost;
   AddCostJson(r.cost, cost);

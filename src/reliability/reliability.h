@@ -325,6 +325,10 @@ struct RunReport {
   double ettr_all_causes = 0;         // ideal / expected time: every class and stragglers
   double nodes_out_mean = 0;          // μ of the M/G/∞ model
   double p_wait_with_spares = 0;      // SpareWaitProbability(spare_nodes, μ)
+  // With a pool smaller than the confidence needs, the P(wait) its charged wait takes: at the
+  // share of μ that strikes while the job runs (no failure while it waits); 0 when not
+  // charged.
+  double p_wait_charged = 0;
   // Replica failures with replica-level fault tolerance (kStopReplica, replicas > 1): they
   // stall the job instead of stopping it, so they are not in the MTBF; 0 when none.
   double replica_rate_per_s = 0;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -328,6 +329,33 @@ TEST(Validation, SparesAtLlamaRate) {
   EXPECT_EQ(PoissonQuantile(0, 0.99), 0);
 }
 
+// A pool short of the confidence: fewer nodes go to repair than at the full failure rate,
+// since none fails while the job waits for a spare. At the Llama 3 rate on 2,048 nodes
+// (7.76 a day, 1-day repair, 16 for 99%) with 6 spares a failure waits 1.48 h, not the
+// 2.69 h of the full rate (a simulation of the pool: 1.29 h); more spares never wait longer.
+TEST(Spares, NoFailureStrikesWhileTheJobWaits) {
+  RunSpec s = Simple(2048, 3.79, 1, 0, 6);
+  s.repair_time_s = kDay;
+  double last = std::numeric_limits<double>::infinity();
+  for (const int spares : {0, 2, 6, 10, 13, 16}) {
+    s.spare_nodes = spares;
+    const RunReport r = Analyze(s);
+    EXPECT_LE(r.spare_wait_s, last) << spares;
+    last = r.spare_wait_s;
+    if (spares == 0) {
+      EXPECT_NEAR(r.spare_wait_s, kDay, 1e-6 * kDay);
+    }
+    if (spares == 6) {
+      EXPECT_NEAR(r.nodes_out_mean, 7.76, 0.01);
+      EXPECT_NEAR(r.spare_wait_s / 3600, 1.48, 0.01);
+      EXPECT_NEAR(r.ettr_all_causes, 0.677, 0.001);
+    }
+    if (spares == 16) {
+      EXPECT_EQ(r.spare_wait_s, 0);  // the pool the confidence needs
+    }
+  }
+}
+
 TEST(Spares, AFailingNodeNeedsASpareBesideThoseInRepair) {
   // With s spares a failing node waits when the N ~ Poisson(μ) nodes already in repair hold
   // them all, N >= s: with none, always, and for its own repair. It was P(N > s): 0.0032
@@ -358,13 +386,18 @@ TEST(Spares, AFailingNodeNeedsASpareBesideThoseInRepair) {
   EXPECT_NEAR(r.spare_wait_s, share * kDay, 1e-6 * kDay);
   // One spare, short of the pool a 99.9% confidence needs (2): the failing node waits only
   // if the spare is in repair already, then for the first of the two repairs:
-  // P(N >= 1) · MTTR / 2.
+  // P(N >= 1) · MTTR / 2, N of the failures that strike while the job runs (none while it
+  // waits): μ / (1 + λ_s W).
   s.spare_confidence = 0.999;
   s.spare_nodes = 1;
   const RunReport one = Analyze(s);
   EXPECT_EQ(one.spare_nodes_needed, 2);
   EXPECT_NEAR(one.p_wait_with_spares, -std::expm1(-one.nodes_out_mean), 1e-15);
-  EXPECT_NEAR(one.spare_wait_s, share * one.p_wait_with_spares * kDay / 2, 1e-9);
+  // λ_s W: the job-stopping failures' rate (1 / MTBF) times their mean wait.
+  EXPECT_NEAR(one.p_wait_charged,
+              -std::expm1(-one.nodes_out_mean / (1 + one.spare_wait_s / one.mtbf_s)), 1e-12);
+  EXPECT_LT(one.p_wait_charged, one.p_wait_with_spares);
+  EXPECT_NEAR(one.spare_wait_s, share * one.p_wait_charged * kDay / 2, 1e-6);
   // The automatic pool, capped at the job's one node: short of the confidence, charged.
   s.spare_nodes = -1;
   EXPECT_EQ(Analyze(s).spare_nodes, 1);
