@@ -427,9 +427,11 @@ constexpr double kNeverFinishesRatio = 1000;
 void NeverFinishes(const RunSpec& spec, const Model& m, const Stretch& stretch, double tau,
                    core::Diagnostics& d) {
   const std::string r = "reliability.";
-  const std::string head =
-      "the run never finishes: failures cost more time than the run makes progress (MTBF " +
-      Seconds(m.Mtbf()) + ", downtime " + Seconds(m.d) + "): ";
+  const std::string head = "the run never finishes: it would take more than " +
+                           Num(kNeverFinishesRatio) + " times its ideal time (ETTR below " +
+                           Num(1 / kNeverFinishesRatio) +
+                           "), failures costing more time than the run makes progress (MTBF " +
+                           Seconds(m.Mtbf()) + ", downtime " + Seconds(m.d) + "): ";
   const std::string or_fewer = "; or make failures rarer, or use replica-level fault tolerance";
   // No cluster fails every minute (Llama 3's 16,384 GPUs: every 3 hours): the rates are then
   // what is wrong, most likely a unit.
