@@ -1661,8 +1661,22 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
         "on a count of chips with the best plan: `fathom size " +
         parts + " --global-batch SEQUENCES --chips N`";
   }
-  if (loader.diags.HasErrors()) return loader.diags;
   if (draft.name.empty()) draft.name = fs::path(file).stem().string();
+  if (loader.diags.HasErrors()) {
+    // An error of the file's own keys (an unknown one, a bad name) leaves its sections to
+    // read: their errors are said with it, every error of the file at once.
+    bool sections = draft.model.IsDefined() && draft.cluster.IsDefined() && draft.plan.IsDefined();
+    for (const core::Diagnostic& x : loader.diags.items()) {
+      if (x.key == "model" || x.key == "cluster" || x.key == "plan") sections = false;
+    }
+    if (!sections) return loader.diags;
+    core::Diagnostics top = std::move(loader.diags);
+    const SourceMap at = loader.where;
+    loader.diags = {};
+    core::Result<LoadedScenario> rest = Assemble(loader, draft, file, at);
+    top.Append(rest.diagnostics());
+    return top;
+  }
   const SourceMap at = loader.where;
   loader.diags = {};
   return Assemble(loader, draft, file, at);

@@ -1566,6 +1566,23 @@ TEST_F(LoaderTest, AGlobalAttentionPatternWithoutLocalLayersIsAWarning) {
 }
 
 // A required key given with a bad value is that error alone, not also "missing".
+// An unknown key of the scenario's own does not hide its sections' errors: every error of
+// the file is said at once (it said the unknown key alone, then the others once it was gone).
+TEST_F(LoaderTest, TheFilesOwnErrorsAndItsSectionsAreSaidAtOnce) {
+  const std::string file = Write("all.yaml",
+                                 "name: all\n"
+                                 "model: {base: llama3-8b, hiden: 5}\n"
+                                 "cluster: {base: dgx-h100-superpod, chips: 8, chipz: 3}\n"
+                                 "plan: {global_batch_size: 128, foo: 1}\n"
+                                 "extra: 1\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file, {});
+  ASSERT_FALSE(s.ok());
+  std::vector<std::string> keys;
+  for (const core::Diagnostic& x : s.diagnostics().items()) keys.push_back(x.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"extra", "model.hiden", "cluster.chipz", "plan.foo"}))
+      << s.diagnostics().Format();
+}
+
 TEST_F(LoaderTest, ARequiredKeyWithABadValueIsNotAlsoMissing) {
   const std::string file = Write("list.yaml",
                                  "model: llama3-8b\n"
