@@ -1661,7 +1661,13 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
         "on a count of chips with the best plan: `fathom size " +
         parts + " --global-batch SEQUENCES --chips N`";
   }
-  if (draft.name.empty()) draft.name = fs::path(file).stem().string();
+  // Unnamed, the scenario takes its file's name; read from standard input (-s -) or a pipe
+  // (-s <(...), /dev/fd/63), "stdin" (a descriptor's number would name it by chance).
+  if (draft.name.empty()) {
+    const bool piped = file == "-" || file.starts_with("/dev/fd/") ||
+                       file.starts_with("/proc/self/fd/") || file == "/dev/stdin";
+    draft.name = piped ? "stdin" : fs::path(file).stem().string();
+  }
   if (loader.diags.HasErrors()) {
     // An error of the file's own keys (an unknown one, a bad name) leaves its sections to
     // read: their errors are said with it, every error of the file at once.

@@ -40,5 +40,19 @@ for c in "${commands[@]}"; do
     fi
   done
 done
+# Unnamed, a scenario is named after its file; from stdin or a pipe, "stdin" (it was "-",
+# or the pipe's descriptor number).
+grep -v '^name:' "$ex" >noname.yaml
+for how in stdin pipe; do
+  if [ "$how" = stdin ]; then
+    "$fathom" step -s - --engine estimate <noname.yaml >named.txt 2>/dev/null
+  else
+    "$fathom" step -s <(cat noname.yaml) --engine estimate >named.txt 2>/dev/null
+  fi
+  if ! head -1 named.txt | grep -q '^stdin: llama3-8b on '; then
+    echo "FAIL: an unnamed scenario from $how is not named stdin: $(head -1 named.txt)"
+    fail=1
+  fi
+done
 [ "$fail" -eq 0 ] && echo "ok: a scenario on stdin or a pipe reports as its file does"
 exit "$fail"
