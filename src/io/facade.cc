@@ -87,7 +87,7 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
   Locate(engine.warnings, where);
   d.Append(engine.warnings);
   if (q.need_simulation && !engine.simulate) {
-    d.Error("", "--trace needs --engine simulate");
+    d.Error("", "--trace needs the simulator: --engine simulate, or auto (the default)");
     return d;
   }
   if (q.keep_simulation && !keep && engine.simulate) {

@@ -109,7 +109,8 @@ TEST(Facade, AutoFallsBackToTheEstimateWithALocatedWarning) {
   trace.need_simulation = true;
   core::Result<StepOutcome> bad = Step(TestCatalog(), trace);
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.diagnostics().Format(), "error: --trace needs --engine simulate\n");
+  EXPECT_EQ(bad.diagnostics().Format(),
+            "error: --trace needs the simulator: --engine simulate, or auto (the default)\n");
 
   core::Result<StepOutcome> engine = Step(TestCatalog(), HugeBatch("fast"));
   ASSERT_FALSE(engine.ok());

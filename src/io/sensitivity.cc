@@ -330,7 +330,9 @@ std::string SensitivityText(const SensitivityResult& r) {
       "  step time {} ({}d); each parameter improved by {} alone, the plan kept\n"
       "  memory {} of {} per chip{}\n\n",
       core::FormatSeconds(r.base_step_time_s), r.engine == "simulate" ? "simulate" : "estimate",
-      Pct(r.delta), core::FormatBytes(r.memory_bytes), core::FormatBytes(r.capacity_bytes),
+      // A step under 0.1% in figures that say it (--by 1e-6: 0.0001%, not 0.0%).
+      r.delta < 1e-3 ? fmt::format("{:.2g}%", 100 * r.delta) : Pct(r.delta),
+      core::FormatBytes(r.memory_bytes), core::FormatBytes(r.capacity_bytes),
       r.fits ? "" : ": the plan does NOT fit in memory");
   size_t width = 9;
   for (const SensitivityRow& x : r.rows) width = std::max(width, x.parameter.size());

@@ -1046,6 +1046,11 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
     d.Error("-s", "give a scenario (once or more)",
             q.variants.empty() ? "" : "each --vs is a variant of the first scenario");
   } else if (q.scenarios.size() + q.variants.size() < 2) {
+    // A scenario that does not load is the first thing to say (a missing file).
+    if (q.scenarios.size() == 1) {
+      core::Result<YAML::Node> doc = LoadYamlMapping(q.scenarios.front(), &catalog);
+      if (!doc.ok()) return doc.diagnostics();
+    }
     d.Error("--vs", "nothing to compare",
             "give a second -s SCENARIO, or --vs 'KEY=VALUE' for a variant of the first (e.g. "
             "--vs 'plan.tp=4; plan.pp=2')");
