@@ -437,12 +437,18 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
       continue;
     }
     if (n >= w) continue;
+    // Close enough to read alike (1.979 below 1.979 PFLOP/s): in TFLOP/s to a tenth.
+    std::string below = core::FormatFlopRate(n), above = core::FormatFlopRate(w);
+    if (below == above) {
+      below = fmt::format("{:.1f} TFLOP/s", n / 1e12);
+      above = fmt::format("{:.1f} TFLOP/s", w / 1e12);
+    }
     d.Add(core::Diagnostic{
         core::Severity::kWarning, at != where.end() ? at->second.file : file,
         at != where.end() ? at->second.line : 0, key,
-        core::FormatFlopRate(n) + " is below peak." + std::string(hardware::PrecisionName(wide)) +
-            " (" + core::FormatFlopRate(w) + "): " + std::string(hardware::PrecisionName(narrow)) +
-            " plans will run slower than " + std::string(hardware::PrecisionName(wide)) + " ones",
+        below + " is below peak." + std::string(hardware::PrecisionName(wide)) + " (" + above +
+            "): " + std::string(hardware::PrecisionName(narrow)) + " plans will run slower than " +
+            std::string(hardware::PrecisionName(wide)) + " ones",
         "set " + key + " too (a chip derived with base: keeps its base's other peaks)"});
   }
   // An achievable fraction far below any measured chip's (0.32 to 0.97 in the catalog) is

@@ -135,8 +135,10 @@ std::string StepReportText(const estimate::StepReport& r) {
                           "read the MFU at run precision below)",
                           hardware::PrecisionName(parallel::SixteenBit(r.plan)),
                           hardware::PrecisionName(r.plan.precision))
-            : std::string("(above 100%: the model FLOPs exceed the peak; check the chip's peak "
-                          "and efficiencies)"));
+            : std::string("(above 100%: the model FLOPs count attention whole, non-causal as "
+                          "Megatron does, twice what a causal kernel runs, which at long "
+                          "sequences passes the peak; else check the chip's peak and "
+                          "efficiencies)"));
   }
   if (r.plan.precision != parallel::SixteenBit(r.plan)) {
     line("MFU at run precision",
@@ -550,8 +552,9 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
                ? "\n  MFU above 100%: it is against the chip's dense 16-bit peak, and the linear "
                  "layers run at fp8 or fp4, whose peak is above it (fathom step gives MFU at run "
                  "precision).\n"
-               : "\n  MFU above 100%: the model FLOPs exceed the peak; check the chip's peak and "
-                 "efficiencies.\n";
+               : "\n  MFU above 100%: the model FLOPs count attention whole (non-causal, as "
+                 "Megatron does), twice what a causal kernel runs, which at long sequences passes "
+                 "the peak; else check the chip's peak and efficiencies.\n";
     break;
   }
   return out;
