@@ -406,10 +406,11 @@ TEST(Estimate, BubbleMatchesTheClosedFormForUniformStages) {
 
 // Interleaved 1F1B on uniform stages, with sends that hide in the steady state: the first
 // micro-batch crosses all pp x vp virtual stages on the way in and the last one on the way
-// out, so each second a send takes adds 2 (pp·vp - 1) seconds to the step, where 1F1B adds
-// 2 (pp - 1). (The slack the embedding leaves on rank 0 absorbs a fixed part of the first
-// sends; the slope between two send times is exact.) The compute bubble stays (pp - 1)/vp
-// micro-batches (SC'21 Sec. 2.2).
+// out, so each second a send takes adds 2 (pp·vp - 1) seconds to the step. 1F1B adds
+// 2 (pp - 1) in its fill and drain, and its steady rounds, which have no slack to hide them
+// in, 2 (m - 1)(pp - 1)/pp more. (The slack the embedding leaves on rank 0 absorbs a fixed
+// part of the first sends; the slope between two send times is exact.) The compute bubble
+// stays (pp - 1)/vp micro-batches (SC'21 Sec. 2.2).
 TEST(Estimate, InterleavedFillAndDrainCrossEveryVirtualStage) {
   struct Case {
     int pp, vp, global_batch;

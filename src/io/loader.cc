@@ -437,11 +437,12 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
       continue;
     }
     if (n >= w) continue;
-    // Close enough to read alike (1.979 below 1.979 PFLOP/s): in TFLOP/s to a tenth.
+    // Close enough to read alike (1.979 below 1.979 PFLOP/s): in TFLOP/s, with the digits
+    // that tell them apart.
     std::string below = core::FormatFlopRate(n), above = core::FormatFlopRate(w);
-    if (below == above) {
-      below = fmt::format("{:.1f} TFLOP/s", n / 1e12);
-      above = fmt::format("{:.1f} TFLOP/s", w / 1e12);
+    for (int digits = 1; below == above && digits <= 6; ++digits) {
+      below = fmt::format("{:.{}f} TFLOP/s", n / 1e12, digits);
+      above = fmt::format("{:.{}f} TFLOP/s", w / 1e12, digits);
     }
     d.Add(core::Diagnostic{
         core::Severity::kWarning, at != where.end() ? at->second.file : file,
@@ -1687,6 +1688,7 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
     loader.diags = {};
     core::Result<LoadedScenario> rest = Assemble(loader, draft, file, at);
     top.Append(rest.diagnostics());
+    InFileOrder(top);
     return top;
   }
   const SourceMap at = loader.where;

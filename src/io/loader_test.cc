@@ -1565,9 +1565,9 @@ TEST_F(LoaderTest, AGlobalAttentionPatternWithoutLocalLayersIsAWarning) {
   EXPECT_EQ(warning(windowed.diagnostics()), "none");
 }
 
-// A required key given with a bad value is that error alone, not also "missing".
 // An unknown key of the scenario's own does not hide its sections' errors: every error of
-// the file is said at once (it said the unknown key alone, then the others once it was gone).
+// the file is said at once, in the file's order (it said the unknown key alone, then the
+// others once it was gone).
 TEST_F(LoaderTest, TheFilesOwnErrorsAndItsSectionsAreSaidAtOnce) {
   const std::string file = Write("all.yaml",
                                  "name: all\n"
@@ -1579,10 +1579,11 @@ TEST_F(LoaderTest, TheFilesOwnErrorsAndItsSectionsAreSaidAtOnce) {
   ASSERT_FALSE(s.ok());
   std::vector<std::string> keys;
   for (const core::Diagnostic& x : s.diagnostics().items()) keys.push_back(x.key);
-  EXPECT_EQ(keys, (std::vector<std::string>{"extra", "model.hiden", "cluster.chipz", "plan.foo"}))
+  EXPECT_EQ(keys, (std::vector<std::string>{"model.hiden", "cluster.chipz", "plan.foo", "extra"}))
       << s.diagnostics().Format();
 }
 
+// A required key given with a bad value is that error alone, not also "missing".
 TEST_F(LoaderTest, ARequiredKeyWithABadValueIsNotAlsoMissing) {
   const std::string file = Write("list.yaml",
                                  "model: llama3-8b\n"

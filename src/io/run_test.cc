@@ -356,8 +356,7 @@ reliability: {preset: rsc1, spare_nodes: 5}
   // The chip-hours cost_usd prices, and the total with the electricity, as the text's.
   const double all = j.at("cost").at("total_chip_hours").get<double>();
   EXPECT_NEAR(2 * all, j.at("cost").at("cost_usd").get<double>(), 1e-6 * c.usd);
-  EXPECT_NEAR(j.at("cost").at("total_usd").get<double>(), c.usd + c.electricity_usd,
-              1e-6 * c.usd);
+  EXPECT_NEAR(j.at("cost").at("total_usd").get<double>(), c.usd + c.electricity_usd, 1e-6 * c.usd);
 }
 
 // --tokens replaces how much to train, not the section's cost keys.

@@ -682,7 +682,7 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // repair than at the full rate (the sizing's μ): at a share 1 / (1 + λ_s W) of it, λ_s
   // the rate of job-stopping failures that need a spare. W = P(N >= spares | μ / (1 +
   // λ_s W)) MTTR / (spares + 1), whose right side falls as W grows: one W, found by
-  // bisection (at 6 spares of the 15 the Llama 3 rate needs with a 1-day repair, 1.48 h a
+  // bisection (at 6 spares of the 16 the Llama 3 rate needs with a 1-day repair, 1.48 h a
   // failure, where the full rate gave 2.69 h; a simulation of the pool, 1.29 h).
   const bool charged = rep.spare_nodes < rep.spare_nodes_needed;
   double wait_if_needed = 0;
@@ -862,7 +862,7 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   if (failures && m.wait > m.d) {
     std::string msg = "a failure waits for a spare node " + Seconds(m.wait) +
                       " on average, longer than its recovery (" + Seconds(m.d) + "): P(wait) " +
-                      Fixed(rep.p_wait_with_spares, 4) + " with " +
+                      Fixed(rep.p_wait_charged, 4) + " while the job runs, with " +
                       std::to_string(rep.spare_nodes) +
                       (rep.spare_nodes == 1 ? " spare node" : " spare nodes") + ", repair " +
                       Seconds(spec.repair_time_s);
@@ -889,18 +889,36 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
       msg = "ETTR below 0.5: most of the loss is blocking checkpoint writes (" +
             share(l.checkpoint) + " of the run) " + ettr;
       hint = "write to host memory or peers and persist asynchronously, or checkpoint less often";
+    } else if (failures && m.w > mtbf / 2) {
+      // A blocking write of over half the MTBF (warned above) stretches each segment, and the
+      // failures redo them: the write is what to change.
+      msg = "ETTR below 0.5: most of the loss is failures' rework and restarts (" +
+            share(failures_loss) + " of the run), each segment stretched by a blocking write of " +
+            Seconds(m.w) + " against an MTBF of " + Seconds(mtbf) + " " + ettr;
+      hint = "write to host memory or peers and persist asynchronously";
     } else if (failures && m.wait > m.d) {
       // Waiting for a spare node is most of each restart (warned above).
       msg = "ETTR below 0.5: most of the loss is restarts (" + share(failures_loss) +
             " of the run), each waiting " + Seconds(m.wait) + " for a spare node " + ettr;
       hint = "keep more spare nodes (omit spare_nodes to size the pool), or shorten the repair";
-    } else if (std::any_of(spec.failures.begin(), spec.failures.end(), [&](const FailureClass& c) {
-                 return c.effect == Effect::kStopReplica && !StopsJob(c, spec.replicas);
-               })) {
-      // Replica-level fault tolerance is on already: what is left stops the whole job.
-      msg = "ETTR below 0.5: most of the loss is restarts of the whole job (" +
-            share(failures_loss) + " of the run) " + ettr;
-      hint = "shorten the downtime (hot spares, in-memory checkpoints), or checkpoint faster";
+    } else if (!m.pauses.empty()) {
+      // Replica-level fault tolerance is on already. The loss holds the replicas' recoveries
+      // (each a stall of the whole job, the failed replica's share and a step redone) beside
+      // the whole job's restarts: the advice follows the larger.
+      double replicas = 0;
+      for (const PauseClass& pc : m.pauses) replicas += pc.rate * rep.exposed_time_s * pc.length;
+      replicas = std::min(replicas, failures_loss);
+      if (replicas >= failures_loss - replicas) {
+        msg = "ETTR below 0.5: most of the loss is replica recoveries (" + share(replicas) +
+              " of the run), each stalling the job " + Seconds(rep.replica_stall_s) + " " + ettr;
+        hint =
+            "detect and evict a failed replica faster, or shorten its restart (hot spares, "
+            "loading from its peers)";
+      } else {
+        msg = "ETTR below 0.5: most of the loss is restarts of the whole job (" +
+              share(failures_loss - replicas) + " of the run) " + ettr;
+        hint = "shorten the downtime (hot spares, in-memory checkpoints), or checkpoint faster";
+      }
     } else {
       msg = "ETTR below 0.5: consider replica-level fault tolerance " + ettr;
       hint =

@@ -1014,6 +1014,19 @@ TEST(FailSlow, LowEttrAdviceFollowsTheCause) {
   ASSERT_LT(tolerant.ettr_all_causes, 0.5);
   EXPECT_TRUE(Warned(tolerant, "ETTR below 0.5: most of the loss is restarts of the whole job"));
   EXPECT_FALSE(Warned(tolerant, "consider replica-level fault tolerance"));
+  // The replicas' recoveries the larger loss (whole-job restarts rare): the advice is theirs.
+  RunSpec recovering = Simple(150000 / 8, 0.1, 10 * kMin, 10);
+  recovering.replicas = 2;
+  recovering.failures.push_back(NodeClass("replica", 150000 / 8, 25, Effect::kStopReplica));
+  const RunReport recovers = Analyze(recovering);
+  ASSERT_LT(recovers.ettr_all_causes, 0.5);
+  EXPECT_TRUE(Warned(recovers, "ETTR below 0.5: most of the loss is replica recoveries"));
+  // A blocking write of most of the MTBF: the rework it causes is the loss, the write the
+  // cure (not replica-level fault tolerance).
+  const RunReport writes = Analyze(Simple(2048, 3.79, 10 * kMin, 2.5 * 3600));
+  ASSERT_LT(writes.ettr_all_causes, 0.5);
+  EXPECT_TRUE(Warned(writes, "each segment stretched by a blocking write of"));
+  EXPECT_FALSE(Warned(writes, "consider replica-level fault tolerance"));
   // Where each restart waits mostly for a spare node, the advice is the spares.
   RunSpec waits = Simple(150000 / 8, 6.5, 10 * kMin, 10);
   waits.repair_time_s = 24 * 3600;
