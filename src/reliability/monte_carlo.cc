@@ -49,8 +49,9 @@ struct SimClass {
   double pause = 0;     // kPause: p (a replica failure's; an event during a pause adds its p)
   double downtime = 0;  // kPause: how a pause it starts is booked, as shares of its time
   double rework = 0;
-  double slowdown = 1;  // kSlow: the pace while the episode lasts is 1/slowdown at most
-  double duration = 0;  // kSlow: slow_duration
+  double slowdown = 1;       // kSlow: the pace while the episode lasts is 1/slowdown at most
+  double duration = 0;       // kSlow: slow_duration
+  bool needs_spare = false;  // its node goes to repair (NeedsSpare)
 };
 
 // A fail-slow episode: slow until `end` (wall time).
@@ -68,7 +69,11 @@ struct WeibullStream {
 struct Sim {
   double ideal = 0, tau = 0, w = 0, durable_after = 0, straggler = 1;
   double d = 0;     // the recovery pipeline, restarted by failures
-  double wait = 0;  // the wait for a spare before it, not exposed to failures
+  double wait = 0;  // the wait for a spare before it, not exposed to failures (spares < 0)
+  // A spare pool short of the confidence, simulated: `spares` nodes, each failed node in
+  // repair for `repair` seconds; -1: none simulated, each restart waits `wait`.
+  int64_t spares = -1;
+  double repair = 0;
   double exp_rate = 0;
   std::vector<SimClass> classes;
   std::vector<int> exp_classes;     // in the merged exponential stream
@@ -114,6 +119,7 @@ class Trial {
         continue;
       }
       if (s_.classes[cls].kind == Kind::kPause) {
+        Repair(f, cls);
         cls = RunPause(f, cls, &at);
         if (cls < 0) continue;  // the pause ended; the attempt goes on
       }
@@ -258,7 +264,10 @@ class Trial {
         *stop_at = g;
         break;
       }
-      if (s_.classes[next].kind == Kind::kPause) end += s_.classes[next].pause;
+      if (s_.classes[next].kind == Kind::kPause) {
+        Repair(g, next);
+        end += s_.classes[next].pause;
+      }
       if (s_.classes[next].kind == Kind::kSlow) AddEpisode(g, next);
     }
     const double spent = end - f;
@@ -282,7 +291,7 @@ class Trial {
       pending_ = false;
     }
     if (c.kind == Kind::kSdc && c.latency > 0) at = RunOnCorrupt(at, c.latency);
-    now_ = Restart(at);
+    now_ = Restart(at, c);
     ran_ = 0;
     return lost_previous;
   }
@@ -305,30 +314,51 @@ class Trial {
       if (s_.classes[next].kind == Kind::kSdc) continue;
       loss_.sdc += g - t;
       left -= g - t;
-      t = Restart(g);
+      t = Restart(g, s_.classes[next]);
     }
     loss_.sdc += left;
     return t + left;
   }
 
-  // Restarts from `t`: waits W for a spare (no failure strikes the idle job: every pending
-  // arrival and the end of every fail-slow episode move later), then runs D, which a
-  // job-stopping arrival starts again; a fail-slow arrival starts its episode.
-  double Restart(double t) {
+  // A failure of class c at `t` sends its node to repair (with a simulated pool); returns
+  // how long the job waits for a spare: while every spare is in repair (the failing node's
+  // own repair counted), until the first repair ends, whose node is the spare.
+  double Repair(double t, const SimClass& c) {
+    if (s_.spares < 0) return s_.wait;
+    if (!c.needs_spare) return 0;
+    std::erase_if(repairs_, [&](double end) { return end <= t; });
+    repairs_.push_back(t + s_.repair);
+    if (static_cast<int64_t>(repairs_.size()) <= s_.spares) return 0;
+    const auto first = std::min_element(repairs_.begin(), repairs_.end());
+    const double wait = *first - t;
+    repairs_.erase(first);
+    return wait;
+  }
+  void Repair(double t, int cls) { Repair(t, s_.classes[cls]); }
+
+  // Restarts from `t` after a failure of class `c`: waits for a spare (no failure strikes
+  // the idle job: every pending arrival and the end of every fail-slow episode move later),
+  // then runs D, which a job-stopping arrival starts again (itself waiting for a spare); a
+  // fail-slow arrival starts its episode.
+  double Restart(double t, const SimClass& c) {
+    const SimClass* failed = &c;
     while (true) {
-      if (s_.wait > 0) {
-        loss_.downtime += s_.wait;
-        t += s_.wait;
-        next_exp_ += s_.wait;
-        for (double& x : next_wb_) x += s_.wait;
-        for (Episode& e : episodes_) e.end += s_.wait;
+      const double wait = Repair(t, *failed);
+      if (wait > 0) {
+        loss_.downtime += wait;
+        t += wait;
+        next_exp_ += wait;
+        for (double& x : next_wb_) x += wait;
+        for (Episode& e : episodes_) e.end += wait;
       }
       int source = 0;
       double g = NextEvent(&source);
+      int next = -1;
       while (g < t + s_.d) {
-        const int next = Consume(source, g);
+        next = Consume(source, g);
         if (Stops(next)) break;
         if (s_.classes[next].kind == Kind::kSlow) AddEpisode(g, next);
+        if (s_.classes[next].kind == Kind::kPause) Repair(g, next);
         g = NextEvent(&source);
       }
       if (g >= t + s_.d) {
@@ -338,6 +368,7 @@ class Trial {
       ++interruptions_;
       loss_.downtime += g - t;
       t = g;
+      failed = &s_.classes[next];
     }
   }
 
@@ -352,6 +383,7 @@ class Trial {
   double ran_ = 0;                 // progress in the attempt in progress (S·τ + w a segment)
   double work_ = 0;                // S·τ
   bool pending_ = false;           // the newest checkpoint is not yet durable
+  std::vector<double> repairs_;    // simulated pool: when each node in repair is back
   double durable_at_ = 0;          // when it will be
 };
 
@@ -411,7 +443,13 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
   sim.w = spec.checkpoint.blocking_s;
   sim.durable_after = std::max(spec.checkpoint.persist_s, sim.w);
   sim.d = rep.downtime_s - rep.spare_wait_s;
-  sim.wait = rep.spare_wait_s;
+  // A pool short of the confidence is simulated, its waits drawn as they fall (the
+  // analytic W, an approximation, is checked against it); a pool of at least that size
+  // charges no wait, as the analytic figures do not.
+  if (rep.spare_wait_s > 0) {
+    sim.spares = rep.spare_nodes;
+    sim.repair = spec.repair_time_s;
+  }
   sim.straggler = rep.straggler_factor;
   for (size_t i = 0; i < spec.failures.size(); ++i) {
     const FailureClass& c = spec.failures[i];
@@ -440,6 +478,7 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
         sc.duration = c.slow_duration_s;
         break;
     }
+    sc.needs_spare = NeedsSpare(c);
     const int id = static_cast<int>(sim.classes.size());
     sim.classes.push_back(sc);
     const double rate = c.count * c.rate_per_s;
