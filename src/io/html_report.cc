@@ -1951,11 +1951,11 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
         continue;
       }
       out += fmt::format(
-          "<tr><td>{}</td><td class=\"num\">{:.1f} GB/s</td><td class=\"num\">{:.1f} GB/s</td>"
+          "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
           "<td class=\"num\">{:+.1f}%</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td>"
           "</tr>\n",
-          Esc(row.name), row.measured_s, row.predicted_s, row.error_pct, ToleranceCell(row),
-          row.calibration ? "yes" : "", Esc(row.source));
+          Esc(row.name), BusGbps(row.measured_s), BusGbps(row.predicted_s), row.error_pct,
+          ToleranceCell(row), row.calibration ? "yes" : "", Esc(row.source));
     }
     out += "</table>\n</section>\n";
   }

@@ -441,9 +441,12 @@ std::string RunReportText(const RunResult& r) {
                        m.interruptions.p90);
   }
   // The warnings are the diagnostics' (stderr, with their place and hint), said once there.
-  if (!a.notes.empty() || !r.notes.empty()) out += "\n";
+  if (!a.notes.empty() || !r.notes.empty() || !r.step.notes.empty()) out += "\n";
   for (const std::string& n : a.notes) out += "  note: " + n + "\n";
   for (const std::string& n : r.notes) out += "  note: " + n + "\n";
+  // The step's own caveats (ZeRO 2's time, the alpha-beta model), as fathom step and the
+  // HTML give them.
+  for (std::string_view n : r.step.notes) out += "  note: " + std::string(n) + "\n";
   return out;
 }
 
@@ -613,6 +616,7 @@ std::string RunReportJson(const RunResult& r) {
   j["warnings"] = a.warnings;
   std::vector<std::string> notes = a.notes;
   notes.insert(notes.end(), r.notes.begin(), r.notes.end());
+  for (std::string_view n : r.step.notes) notes.emplace_back(n);
   j["notes"] = notes;
   j["sources"] = r.config.sources;
   return JsonText(j);

@@ -282,8 +282,12 @@ reliability:
   const std::string report = RunReportText(noted.value());
   EXPECT_NE(report.find("\n  note: " + notes[notes.size() - 2] + "\n"), std::string::npos)
       << report;
+  // The JSON's notes: the run's, then the step's own (as fathom step and the HTML give them).
+  for (std::string_view n : noted.value().step.notes) notes.emplace_back(n);
   const nlohmann::json j = nlohmann::json::parse(RunReportJson(noted.value()));
   EXPECT_EQ(j.at("notes").get<std::vector<std::string>>(), notes);
+  EXPECT_GT(notes.size(), noted.value().notes.size());
+  EXPECT_NE(report.find("note: " + notes.back()), std::string::npos) << report;
 }
 
 }  // namespace

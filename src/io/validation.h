@@ -74,6 +74,8 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
 core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std::string& file,
                                                bool simulate = false);
 
+// A collective case's bus bandwidth, "1.31 GB/s" (three figures at least), in GB/s.
+std::string BusGbps(double gb_per_s);
 std::string ValidationText(const ValidationTable& t);
 // "fathom.validate/2": the summary and every case with every key (null where its kind has
 // no such figure); a collective case's bus bandwidths in bytes/s.
