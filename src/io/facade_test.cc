@@ -690,6 +690,21 @@ TEST(Facade, ACollectiveTakesNcclsSpellings) {
       << c.diagnostics().Format();
 }
 
+// A buffer above a chip's memory is priced, with a warning that names the chip's capacity.
+TEST(Facade, ACollectiveBufferAboveAChipsMemoryWarns) {
+  CollectiveRequest q;
+  q.cluster = "dgx-h100-superpod";
+  q.group = 8;
+  for (const char* size : {"1TB", "1GB"}) {
+    q.size = size;
+    const core::Result<CollectiveResult> c = RunCollective(TestCatalog(), q);
+    ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+    const bool warned =
+        c.diagnostics().Format().find("is more than a chip's memory") != std::string::npos;
+    EXPECT_EQ(warned, std::string(size) == "1TB") << size << ": " << c.diagnostics().Format();
+  }
+}
+
 TEST(Facade, SweepAllEvaluatesEveryPointWithinTheLimit) {
   SweepRequest q;
   q.scenario = kSmall;
