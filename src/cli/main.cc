@@ -983,6 +983,12 @@ int Main(int argc, char** argv) {
   }
 
   if (explain_cmd->parsed()) {
+    if (explain_markdown && !explain_key.empty()) {
+      std::cerr << "error: --markdown prints the whole reference, not a key's (\"" << explain_key
+                << "\"); give one or the other: fathom explain " << explain_key
+                << ", or fathom explain --markdown\n";
+      return kUserError;
+    }
     if (explain_markdown) {
       std::cout << fathom::io::ConfigReferenceMarkdown();
       return 0;

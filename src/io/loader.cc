@@ -298,10 +298,15 @@ struct Loader {
         catalog.files_allowed() && !SectionDir(s).empty()
             ? " (" + (fs::path(catalog.dir()) / SectionDir(s)).string() + ")"
             : "";
-    diags.Add(Error(from_file, line, key,
-                    "no " + std::string(SectionName(s)) + " named \"" + ref + "\" in the catalog" +
-                        searched + (catalog.files_allowed() ? " and no such file" : ""),
-                    hint));
+    // A section without a catalog (a plan) is a file or nothing.
+    const std::string message =
+        SectionDir(s).empty()
+            ? "no " + std::string(SectionName(s)) + " file \"" + ref +
+                  "\" (there is no catalog of " + std::string(SectionName(s)) +
+                  "s: a file or the section inline)"
+            : "no " + std::string(SectionName(s)) + " named \"" + ref + "\" in the catalog" +
+                  searched + (catalog.files_allowed() ? " and no such file" : "");
+    diags.Add(Error(from_file, line, key, message, hint));
     return "";
   }
 

@@ -64,7 +64,10 @@ std::string BaseTypeDescription(const KeyInfo& k) {
       return std::string(core::DimensionName(k.dim)) + " with a unit (" +
              core::JoinComma(core::UnitNames(k.dim)) + ")";
     case ValueType::kRef:
-      return k.ref + ": a catalog name, a file path, or a mapping";
+      // Only chips, clusters, models and reliability presets have a catalog.
+      return k.ref == "chip" || k.ref == "cluster" || k.ref == "model" || k.ref == "reliability"
+                 ? k.ref + ": a catalog name, a file path, or a mapping"
+                 : k.ref + ": a file path or a mapping";
     case ValueType::kMappingList:
       return "list of " + k.ref + " mappings";
   }
