@@ -700,8 +700,9 @@ std::string StepTimelineSection(const estimate::StepReport& r, const sim::SimRes
       out += fmt::format(
           "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
           "class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
-          Esc(o.kind), Seconds(o.total_s), Seconds(o.exposed_s), Seconds(o.Hidden()), Pct(share),
-          ShareBar(share, kColorBackward));
+          Esc(o.kind), Seconds(o.total_s), Seconds(o.exposed_s), Seconds(o.Hidden()),
+          // No calls, no share: "-", as the text has it.
+          o.total_s > 0 ? Pct(share) : std::string("-"), ShareBar(share, kColorBackward));
     }
     out += "</table>\n";
   }
