@@ -73,6 +73,18 @@ if [ "$rc" -ne 0 ] ||
   cat "$tmp/latin1.err"
   fail=1
 fi
+# An error every point gives is said once, by rank 0, exit 2, nothing on stdout (as fathom
+# sweep says it).
+timeout 120 "${launcher[@]}" "$fathom_mpi" -s examples/llama3-8b-dgx-h100.yaml \
+  --axis plan.zero=1,3 --set plan.tp=3 --set plan.dp=auto --threads 1 \
+  >"$tmp/common.out" 2>"$tmp/common.err"
+rc=$?
+if [ "$rc" -ne 2 ] || [ -s "$tmp/common.out" ] ||
+  [ "$(grep -c 'all 2 points of the sweep fail with this error' "$tmp/common.err")" -ne 1 ]; then
+  echo "FAIL: every point failing alike under fathom-mpi: exit $rc (expected 2), stderr:"
+  head -5 "$tmp/common.err"
+  fail=1
+fi
 timeout 120 "${launcher[@]}" "$fathom_mpi" -s examples/llama3-8b-dgx-h100.yaml \
   --axis plan.tp=1,x >"$tmp/bad.out" 2>"$tmp/bad.err"
 rc=$?
