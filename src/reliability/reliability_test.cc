@@ -1005,22 +1005,21 @@ TEST(FailSlow, LowEttrAdviceFollowsTheCause) {
   // Restarts dominate (150k GPUs at RSC-1 rates, 10-min restart): the advice is theirs.
   const RunReport stops = Analyze(Simple(150000 / 8, 6.5, 10 * kMin, 10));
   EXPECT_TRUE(Warned(stops, "ETTR below 0.5: consider replica-level fault tolerance"));
-  // With replica-level fault tolerance on already, what is left stops the whole job: it is
-  // not advised again.
-  RunSpec replicas = Simple(150000 / 8, 6.5, 10 * kMin, 10);
-  replicas.replicas = 8;
-  replicas.failures.push_back(NodeClass("replica", 150000 / 8, 1, Effect::kStopReplica));
-  const RunReport tolerant = Analyze(replicas);
-  ASSERT_LT(tolerant.ettr_all_causes, 0.5);
-  EXPECT_TRUE(Warned(tolerant, "ETTR below 0.5: most of the loss is restarts of the whole job"));
-  EXPECT_FALSE(Warned(tolerant, "consider replica-level fault tolerance"));
-  // The replicas' recoveries the larger loss (whole-job restarts rare): the advice is theirs.
-  RunSpec recovering = Simple(150000 / 8, 0.1, 10 * kMin, 10);
-  recovering.replicas = 2;
-  recovering.failures.push_back(NodeClass("replica", 150000 / 8, 25, Effect::kStopReplica));
-  const RunReport recovers = Analyze(recovering);
-  ASSERT_LT(recovers.ettr_all_causes, 0.5);
-  EXPECT_TRUE(Warned(recovers, "ETTR below 0.5: most of the loss is replica recoveries"));
+  // With replica-level fault tolerance on already it is not advised again: the advice
+  // follows the larger of the whole job's restarts and the replicas' recoveries.
+  auto tolerant = [](double stop_rate, int replicas, double replica_rate) {
+    RunSpec s = Simple(150000 / 8, stop_rate, 10 * kMin, 10);
+    s.replicas = replicas;
+    s.failures.push_back(NodeClass("replica", 150000 / 8, replica_rate, Effect::kStopReplica));
+    const RunReport r = Analyze(s);
+    EXPECT_LT(r.ettr_all_causes, 0.5);
+    EXPECT_FALSE(Warned(r, "consider replica-level fault tolerance"));
+    return r;
+  };
+  EXPECT_TRUE(
+      Warned(tolerant(6.5, 8, 1), "ETTR below 0.5: most of the loss is restarts of the whole job"));
+  EXPECT_TRUE(Warned(tolerant(0.1, 2, 25),  // whole-job restarts rare
+                     "ETTR below 0.5: most of the loss is replica recoveries"));
   // A blocking write of most of the MTBF: the rework it causes is the loss, the write the
   // cure (not replica-level fault tolerance).
   const RunReport writes = Analyze(Simple(2048, 3.79, 10 * kMin, 2.5 * 3600));
