@@ -2,8 +2,9 @@
 // whether an exhaustive plan search is affordable. Target: <= 10 us per plan for
 // Llama 3 405B on 16,384 H100 (issue 2); an MoE plan (DeepSeek-V3 on 2,048 H800) within
 // 2x of the dense plans' cost (issue 5). Each scenario is loaded once, outside the
-// timed loop; only fathom::estimate::Estimate is timed, with the flows' arrays kept from one
-// estimate to the next, as a search keeps them. The _zero3 rows set plan.zero to 3: with a
+// timed loop; only fathom::estimate::Estimate is timed, with the flows' arrays (and the pipeline
+// orders they keep, with their compiled list runs) kept from one estimate to the next, as a
+// search keeps them for its plans of a shape. The _zero3 rows set plan.zero to 3: with a
 // pipeline, FSDP's calls are priced by running every rank's passes layer by layer
 // (estimate/pipeline_flow.h), the costliest plans a search estimates. The _dualpipev row
 // runs DeepSeek-V3 as DualPipeV (3 and 2 layers on the first and last ranks), whose fill and

@@ -1659,12 +1659,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // (dualpipev: always) and for where each rank's chunks fall (below).
   parallel::ParallelPlan dualpipe_least = p;
   dualpipe_least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
-  std::vector<std::vector<PassSpan>> dualpipe_spans;                 // per rank, its passes
-  double dualpipe_run = -1;                                          // the run's makespan, once run
-  std::vector<std::vector<parallel::PipelineTask>> dualpipe_orders;  // the run's, per rank
+  std::vector<std::vector<PassSpan>> dualpipe_spans;  // per rank, its passes
+  double dualpipe_run = -1;                           // the run's makespan, once run
+  // The run's orders, per rank (kept for the next plan of this shape).
+  std::shared_ptr<const std::vector<std::vector<parallel::PipelineTask>>> dualpipe_orders;
   auto run_dualpipe = [&] {
     if (dualpipe_run >= 0) return dualpipe_run;
-    dualpipe_orders = PipelineOrders(dualpipe_least);
+    dualpipe_orders = KeptPipelineOrders(dualpipe_least, flow_arrays.Get());
     if (v_shape) {
       // Each chunk runs its share of the rank's layers, rank 0's first the embedding and
       // its second the head on top. With overlap.ep the F&B chunks' all-to-alls hide
@@ -1713,7 +1714,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // Its sends in the flow: the fill's and drain's wait for them (MT-NLG at pp 35: its 136
       // charged whole were +0.5 % of the simulator's step, in the flow -0.1 %, +0.4 % with
       // its ends' halved blocking sends weighed: docs/validation.md).
-      dualpipe_run = FlowMakespan(dualpipe_least, dualpipe_orders, flow, &dualpipe_spans,
+      dualpipe_run = FlowMakespan(dualpipe_least, *dualpipe_orders, flow, &dualpipe_spans,
                                   flow_arrays.Get(), v_send_s);
       return dualpipe_run;
     }
@@ -1724,7 +1725,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       stages[s] = {.forward = f, .backward = t.Total() - f, .weight = t.weight_grad};
     }
     dualpipe_run =
-        ListMakespan(dualpipe_least, dualpipe_orders, stages, &dualpipe_spans, flow_arrays.Get());
+        ListMakespan(dualpipe_least, *dualpipe_orders, stages, &dualpipe_spans, flow_arrays.Get());
     return dualpipe_run;
   };
   double dualpipe_blend = 0;  // 0: the closed form (and the steady state's imbalance), 1: the least
@@ -1789,24 +1790,33 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     dualpipe_chunks.resize(static_cast<size_t>(p.pp));
     dualpipe_end.assign(static_cast<size_t>(p.pp), 0.0);
     for (int rank = 0; rank < p.pp; ++rank) {
-      const std::vector<parallel::PipelineTask>& order = dualpipe_orders[static_cast<size_t>(rank)];
+      const std::vector<parallel::PipelineTask>& order =
+          (*dualpipe_orders)[static_cast<size_t>(rank)];
       const std::vector<PassSpan>& ran = ran_spans[static_cast<size_t>(rank)];
       std::array<ChunkSpans, 2>& chunks = dualpipe_chunks[static_cast<size_t>(rank)];
-      std::array<bool, 2> started = {false, false};
-      for (size_t i = 0; i < order.size(); ++i) {
+      // Its chunks' first forwards from the front, their last weight gradients from the back.
+      std::array<bool, 2> found = {false, false};
+      for (size_t i = 0; i < order.size() && !(found[0] && found[1]); ++i) {
         const parallel::PipelineTask& t = order[i];
         const size_t k = static_cast<size_t>(t.chunk);
-        if (t.pass == parallel::Pass::kForward && !started[k]) {
+        if (t.pass == parallel::Pass::kForward && !found[k]) {
           chunks[k].first = ran[i];
-          started[k] = true;
+          found[k] = true;
         }
-        if (t.pass == parallel::Pass::kWeight ||
-            (t.pass == parallel::Pass::kBackward && !t.defers_weight)) {
-          chunks[k].last = ran[i];
-        }
-        dualpipe_end[static_cast<size_t>(rank)] =
-            std::max(dualpipe_end[static_cast<size_t>(rank)], ran[i].end);
       }
+      found = {false, false};
+      for (size_t i = order.size(); i-- > 0 && !(found[0] && found[1]);) {
+        const parallel::PipelineTask& t = order[i];
+        const size_t k = static_cast<size_t>(t.chunk);
+        if (!found[k] && (t.pass == parallel::Pass::kWeight ||
+                          (t.pass == parallel::Pass::kBackward && !t.defers_weight))) {
+          chunks[k].last = ran[i];
+          found[k] = true;
+        }
+      }
+      double end = 0;
+      for (const PassSpan& pass : ran) end = std::max(end, pass.end);
+      dualpipe_end[static_cast<size_t>(rank)] = end;
     }
   }
   auto bubble_of = [&](const StageTimes& t, int rank) {
@@ -2403,13 +2413,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
     if (calls) {
       const parallel::SampledOrders sample = parallel::SampleOrders(p, 2);
-      const auto orders_a = PipelineOrders(sample.a);
-      const auto orders_b = sample.periods == 0 ? decltype(orders_a){} : PipelineOrders(sample.b);
+      const auto orders_a = KeptPipelineOrders(sample.a, flow_arrays.Get());
+      const auto orders_b =
+          sample.periods == 0 ? nullptr : KeptPipelineOrders(sample.b, flow_arrays.Get());
       auto extrapolated = [&](const std::vector<FlowStage>& stages) {
         const double a =
-            FlowMakespan(sample.a, orders_a, stages, nullptr, flow_arrays.Get(), v_send_s);
+            FlowMakespan(sample.a, *orders_a, stages, nullptr, flow_arrays.Get(), v_send_s);
         const double b = sample.periods == 0 ? a
-                                             : FlowMakespan(sample.b, orders_b, stages, nullptr,
+                                             : FlowMakespan(sample.b, *orders_b, stages, nullptr,
                                                             flow_arrays.Get(), v_send_s);
         return a + (b - a) * static_cast<double>(sample.periods);
       };

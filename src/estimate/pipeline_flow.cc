@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -210,11 +211,58 @@ class RankFlow {
 
 using flow_internal::RankFlow;
 
+namespace flow_internal {
+
+// A step of a compiled list run: a pass, the passes whose ends it waits for, and where its
+// time comes from.
+struct Step {
+  static constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t task = 0;  // its index in the ranks' orders laid end to end
+  // The tasks whose ends it waits for; kNone while compiling, then the index past the
+  // last task (whose end is 0).
+  uint32_t from[2] = {kNone, kNone};
+  uint32_t rank = 0;
+  uint32_t index = 0;             // its index in its rank's order
+  uint32_t time = 0;              // its entry in the run's table of pass times (PassTimes)
+  bool sent[2] = {false, false};  // from[k] ran on another rank: its output comes a send later
+};
+
+// The kinds of pass whose times a stage has (PassTimes): a forward, a backward with or
+// without its weight gradient, a weight pass; each alone or in a fused F&B pair.
+constexpr uint32_t kPassKinds = 8;
+
+}  // namespace flow_internal
+
+using flow_internal::kPassKinds;
+using flow_internal::Step;
+
+// Plan shapes whose orders FlowArrays keeps: an estimate runs at most three (dualpipe's
+// least micro-batches, and ZeRO-3's two sampled counts).
+constexpr size_t kKeptShapes = 4;
+
+// The ranks' orders of a plan's shape (schedule, pp, vp, micro-batches), and their list run
+// compiled: the passes in an order that runs each after what it waits for, whatever the
+// passes' times (the sweeps of RunFlows, taken once). Built at first use.
+struct KeptOrders {
+  parallel::Schedule schedule{};
+  int pp = 0, vp = 0, micro_batches = 0;
+  std::vector<std::vector<parallel::PipelineTask>> orders;
+  bool compiled = false;
+  std::vector<Step> steps;
+  std::vector<uint32_t> first;  // per rank, the index of its first task
+};
+
 struct FlowArrays::Arrays {
   std::vector<int> virtual_of;
   std::vector<double> forward_end, backward_end;
   std::vector<size_t> next;
   std::vector<RankFlow> flows;  // only the first pp are used; the others keep their memory
+  // A compiled run's pass times by stage and kind, its tasks' ends, the ranks' ends, and
+  // where each rank's spans go.
+  std::vector<double> pass_times, end, rank_end;
+  std::vector<PassSpan*> rank_spans;
+  // The orders of the latest plan shapes, most recent last (KeptPipelineOrders).
+  std::vector<std::shared_ptr<KeptOrders>> kept;
 };
 
 FlowArrays::FlowArrays() : arrays_(std::make_unique<Arrays>()) {}
@@ -254,6 +302,40 @@ std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(
   return orders;
 }
 
+std::shared_ptr<const std::vector<std::vector<parallel::PipelineTask>>> KeptPipelineOrders(
+    const parallel::ParallelPlan& plan, FlowArrays* arrays) {
+  const int m = plan.MicroBatches();
+  auto same = [&](const KeptOrders& k) {
+    return k.schedule == plan.schedule && k.pp == plan.pp && k.vp == plan.vp &&
+           k.micro_batches == m;
+  };
+  std::shared_ptr<KeptOrders> found;
+  if (arrays != nullptr) {
+    std::vector<std::shared_ptr<KeptOrders>>& kept = arrays->arrays().kept;
+    for (size_t i = 0; i < kept.size(); ++i) {
+      if (!same(*kept[i])) continue;
+      found = kept[i];  // most recent last
+      kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(i));
+      kept.push_back(found);
+      break;
+    }
+  }
+  if (found == nullptr) {
+    found = std::make_shared<KeptOrders>();
+    found->schedule = plan.schedule;
+    found->pp = plan.pp;
+    found->vp = plan.vp;
+    found->micro_batches = m;
+    found->orders = PipelineOrders(plan);
+    if (arrays != nullptr) {
+      std::vector<std::shared_ptr<KeptOrders>>& kept = arrays->arrays().kept;
+      if (kept.size() >= kKeptShapes) kept.erase(kept.begin());
+      kept.push_back(found);
+    }
+  }
+  return {found, &found->orders};
+}
+
 double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages,
                     std::vector<std::vector<PassSpan>>* spans) {
   return FlowMakespan(plan, PipelineOrders(plan), stages, spans);
@@ -271,6 +353,167 @@ double FlowMakespan(const parallel::ParallelPlan& plan,
 }
 
 namespace {
+
+// Whether any stage's passes make FSDP calls (which a rank's stream runs beside them).
+bool HasCalls(const std::vector<FlowStage>& stages) {
+  for (const FlowStage& s : stages) {
+    if (s.layer.gather + s.layer.reduce > 0) return true;
+    if (s.paired && s.paired_layer.gather + s.paired_layer.reduce > 0) return true;
+  }
+  return false;
+}
+
+// Compiles the list run of `orders` into `out`: RunFlows' sweeps over the ranks, each rank
+// running what it can, taken on which passes are done rather than when, so that the steps
+// come out in an order where each one follows what it waits for. The waits are RunFlows':
+// a forward its input's forward and, fused, the next backward's input; a backward its own
+// forward and its input's backward.
+void Compile(const parallel::ParallelPlan& plan,
+             const std::vector<std::vector<parallel::PipelineTask>>& orders,
+             const std::vector<int>& virtual_of, size_t m, KeptOrders& out) {
+  const int p = plan.pp;
+  const int chunks = parallel::ChunksPerRank(plan);
+  const int last = parallel::VirtualStages(plan) - 1;
+  out.first.assign(static_cast<size_t>(p), 0);
+  uint32_t tasks = 0;
+  for (int r = 0; r < p; ++r) {
+    out.first[static_cast<size_t>(r)] = tasks;
+    tasks += static_cast<uint32_t>(orders[static_cast<size_t>(r)].size());
+  }
+  auto at = [m](int g, int micro_batch) {
+    return static_cast<size_t>(g) * m + static_cast<size_t>(micro_batch);
+  };
+  // Each pass's task by virtual stage and micro-batch ([g·m + i]).
+  std::vector<uint32_t> forward(static_cast<size_t>(last + 1) * m, Step::kNone);
+  std::vector<uint32_t> backward(forward.size(), Step::kNone);
+  for (int r = 0; r < p; ++r) {
+    const std::vector<parallel::PipelineTask>& order = orders[static_cast<size_t>(r)];
+    for (size_t i = 0; i < order.size(); ++i) {
+      const parallel::PipelineTask& t = order[i];
+      const int g = virtual_of[static_cast<size_t>(r * chunks + t.chunk)];
+      const uint32_t task = out.first[static_cast<size_t>(r)] + static_cast<uint32_t>(i);
+      if (t.pass == parallel::Pass::kForward) forward[at(g, t.micro_batch)] = task;
+      if (t.pass == parallel::Pass::kBackward) backward[at(g, t.micro_batch)] = task;
+    }
+  }
+  std::vector<char> done(tasks, 0);
+  std::vector<size_t> next(static_cast<size_t>(p), 0);
+  out.steps.clear();
+  out.steps.reserve(tasks);
+  bool down = true;
+  for (bool moved = true; moved && out.steps.size() < tasks; down = !down) {
+    moved = false;
+    for (int j = 0; j < p; ++j) {
+      const int r = down ? j : p - 1 - j;
+      const std::vector<parallel::PipelineTask>& order = orders[static_cast<size_t>(r)];
+      size_t& i = next[static_cast<size_t>(r)];
+      for (; i < order.size(); ++i, moved = true) {
+        const parallel::PipelineTask& t = order[i];
+        const int g = virtual_of[static_cast<size_t>(r * chunks + t.chunk)];
+        Step step{.task = out.first[static_cast<size_t>(r)] + static_cast<uint32_t>(i),
+                  .rank = static_cast<uint32_t>(r),
+                  .index = static_cast<uint32_t>(i)};
+        int waits = 0;
+        bool ready = true;
+        // Waits for `task`, the pass of virtual stage `from` (its chunk's direction).
+        auto wait = [&](uint32_t task, int from, int chunk, bool sent) {
+          FATHOM_CHECK(task != Step::kNone, "every pass a pipeline order waits for is in one");
+          ready = ready && done[task] != 0;
+          step.from[waits] = task;
+          step.sent[waits] = sent && parallel::RankOfVirtual(plan, from, chunk) != r;
+          ++waits;
+        };
+        uint32_t kind = 0;
+        if (t.pass == parallel::Pass::kForward) {
+          if (g > 0) wait(forward[at(g - 1, t.micro_batch)], g - 1, t.chunk, true);
+          if (t.fused && i + 1 < order.size()) {  // F&B: the backward's input too
+            const parallel::PipelineTask& b = order[i + 1];
+            const int gb = virtual_of[static_cast<size_t>(r * chunks + b.chunk)];
+            if (gb != last) wait(backward[at(gb + 1, b.micro_batch)], gb + 1, b.chunk, true);
+          }
+        } else if (t.pass == parallel::Pass::kBackward) {
+          kind = t.defers_weight ? 2 : 1;
+          wait(forward[at(g, t.micro_batch)], g, t.chunk, false);
+          if (g != last) wait(backward[at(g + 1, t.micro_batch)], g + 1, t.chunk, true);
+        } else {
+          kind = 3;
+        }
+        if (!ready) break;
+        step.time = static_cast<uint32_t>(g) * kPassKinds + kind +
+                    (parallel::InFusedPair(order, i) ? kPassKinds / 2 : 0);
+        done[step.task] = 1;
+        out.steps.push_back(step);
+      }
+    }
+  }
+  FATHOM_CHECK(out.steps.size() == tasks,
+               "a pipeline order that cannot run (ValidatePlan admits none)");
+  for (Step& step : out.steps) {
+    for (uint32_t& from : step.from) from = from == Step::kNone ? tasks : from;
+  }
+  out.compiled = true;
+}
+
+// RunFlows without calls: the compiled steps in their order, each rank one pass at a time.
+// The same sums in the same order as the sweeps', so the same times to the bit.
+double RunCompiled(const parallel::ParallelPlan& plan,
+                   const std::vector<std::vector<parallel::PipelineTask>>& orders,
+                   const KeptOrders& compiled, const std::vector<FlowStage>& stages,
+                   std::vector<std::vector<PassSpan>>* spans, FlowArrays::Arrays& arrays,
+                   double send_s) {
+  std::vector<double>& times = arrays.pass_times;
+  times.resize(stages.size() * kPassKinds);
+  for (size_t g = 0; g < stages.size(); ++g) {
+    const FlowStage& s = stages[g];
+    const int n = std::max(0, s.layers);
+    for (uint32_t fused = 0; fused < 2; ++fused) {
+      const Zero3Layer& l = fused == 1 && s.paired ? s.paired_layer : s.layer;
+      double* t = &times[g * kPassKinds + fused * kPassKinds / 2];
+      t[0] = n * l.forward;
+      t[1] = n * l.backward;
+      t[2] = n * (l.backward - l.weight);
+      t[3] = n * l.weight;
+    }
+  }
+  std::vector<double>& end = arrays.end;
+  std::vector<double>& rank_end = arrays.rank_end;
+  const size_t tasks = compiled.steps.size();
+  end.resize(tasks + 1);
+  end[tasks] = 0;  // what a step waits for in place of nothing (Step::from)
+  rank_end.assign(static_cast<size_t>(plan.pp), 0.0);
+  std::vector<PassSpan*>& rank_spans = arrays.rank_spans;
+  rank_spans.assign(static_cast<size_t>(plan.pp), nullptr);
+  if (spans != nullptr) {
+    spans->resize(static_cast<size_t>(plan.pp));
+    for (int r = 0; r < plan.pp; ++r) {
+      std::vector<PassSpan>& out = (*spans)[static_cast<size_t>(r)];
+      out.resize(orders[static_cast<size_t>(r)].size());
+      rank_spans[static_cast<size_t>(r)] = out.data();
+    }
+  }
+  const double send = std::max(0.0, send_s);
+  // The steps run a rank's passes in a row until it waits: its end is kept here meanwhile.
+  uint32_t rank = 0;
+  double rank_at = 0;
+  for (const Step& step : compiled.steps) {
+    // Ends are >= 0, so the greater of the two is the later input (0: none).
+    const double ready = std::max(end[step.from[0]] + (step.sent[0] ? send : 0.0),
+                                  end[step.from[1]] + (step.sent[1] ? send : 0.0));
+    if (step.rank != rank) {
+      rank_end[rank] = rank_at;
+      rank = step.rank;
+      rank_at = rank_end[rank];
+    }
+    const double at = std::max(rank_at, ready);
+    rank_at = at + times[step.time];
+    end[step.task] = rank_at;
+    if (spans != nullptr) rank_spans[rank][step.index] = {at, rank_at};
+  }
+  rank_end[rank] = rank_at;
+  double makespan = 0;
+  for (const double e : rank_end) makespan = std::max(makespan, e);
+  return makespan;
+}
 
 double RunFlows(const parallel::ParallelPlan& plan,
                 const std::vector<std::vector<parallel::PipelineTask>>& orders,
@@ -290,6 +533,17 @@ double RunFlows(const parallel::ParallelPlan& plan,
     for (int k = 0; k < chunks; ++k) {
       virtual_of[static_cast<size_t>(r * chunks + k)] = parallel::VirtualStage(plan, r, k);
     }
+  }
+  if (!HasCalls(stages)) {
+    // No rank's passes wait for a stream: the list run, compiled once for the orders.
+    KeptOrders* compiled = nullptr;
+    for (const std::shared_ptr<KeptOrders>& k : arrays.kept) {
+      if (&k->orders == &orders) compiled = k.get();
+    }
+    KeptOrders own;  // orders not kept: compiled for this run alone
+    if (compiled == nullptr) compiled = &own;
+    if (!compiled->compiled) Compile(plan, orders, virtual_of, m, *compiled);
+    return RunCompiled(plan, orders, *compiled, stages, spans, arrays, send_s);
   }
   constexpr double kPending = -1;
   // Pass ends by virtual stage and micro-batch ([g·m + i]), kPending until done.

@@ -114,6 +114,13 @@ double FlowMakespan(const parallel::ParallelPlan& plan,
                     FlowArrays* arrays = nullptr, double send_s = 0);
 // Every rank's PipelineOrder.
 std::vector<std::vector<parallel::PipelineTask>> PipelineOrders(const parallel::ParallelPlan& plan);
+// The same, kept in `arrays` for the next plan of the same shape (schedule, pp, vp and
+// micro-batches; a search's plans share a few), with the order in which a flow without
+// FSDP's calls runs their passes, compiled at its first use: such a flow on these orders
+// then costs O(passes) and builds nothing (DeepSeek-V3's dualpipe run at 32 micro-batches:
+// bench/estimate_bench). Without `arrays`, built afresh.
+std::shared_ptr<const std::vector<std::vector<parallel::PipelineTask>>> KeptPipelineOrders(
+    const parallel::ParallelPlan& plan, FlowArrays* arrays);
 
 // A pipeline stage's passes per micro-batch: forward, backward (the weight gradient
 // included) and of it the weight gradient, each with its exposed waits.

@@ -1,6 +1,7 @@
 #include "estimate/pipeline_flow.h"
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -186,7 +187,9 @@ TEST(FlowMakespan, TwoShortRunsExtrapolateTheWholeStep) {
 }
 
 // Flows run in arrays kept from earlier ones (of other shapes: more ranks and passes, then
-// fewer; with calls and without) give, bit for bit, what they give in arrays of their own.
+// fewer; with calls and without), on orders kept there (five shapes, more than are kept, so
+// the second round builds them again), give, bit for bit, what they give in arrays of
+// their own.
 TEST(FlowMakespan, FlowsOnKeptArraysAreTheFlowsOnTheirOwn) {
   Zero3Layer l = WithCalls();
   l.weight = 0.5;
@@ -207,8 +210,19 @@ TEST(FlowMakespan, FlowsOnKeptArraysAreTheFlowsOnTheirOwn) {
     for (const Flow& f : flows) {
       std::vector<std::vector<PassSpan>> own_spans, kept_spans;
       const double own = FlowMakespan(f.plan, f.stages, &own_spans);
-      const double reused =
-          FlowMakespan(f.plan, PipelineOrders(f.plan), f.stages, &kept_spans, kept.get());
+      const auto orders = KeptPipelineOrders(f.plan, kept.get());
+      const auto built = PipelineOrders(f.plan);
+      ASSERT_EQ(orders->size(), built.size());
+      for (size_t r = 0; r < built.size(); ++r) {
+        ASSERT_EQ((*orders)[r].size(), built[r].size());
+        for (size_t j = 0; j < built[r].size(); ++j) {
+          const parallel::PipelineTask &a = (*orders)[r][j], &b = built[r][j];
+          EXPECT_TRUE(a.pass == b.pass && a.chunk == b.chunk && a.micro_batch == b.micro_batch &&
+                      a.defers_weight == b.defers_weight && a.fused == b.fused);
+        }
+      }
+      EXPECT_EQ(orders, KeptPipelineOrders(f.plan, kept.get())) << "kept: not built again";
+      const double reused = FlowMakespan(f.plan, *orders, f.stages, &kept_spans, kept.get());
       EXPECT_EQ(own, reused) << parallel::ScheduleName(f.plan.schedule) << " round " << round;
       ASSERT_EQ(own_spans.size(), kept_spans.size());
       for (size_t r = 0; r < own_spans.size(); ++r) {
@@ -224,6 +238,50 @@ TEST(FlowMakespan, FlowsOnKeptArraysAreTheFlowsOnTheirOwn) {
     pool.Give(std::move(kept));
     kept = pool.Take();
     EXPECT_EQ(kept.get(), before);
+  }
+}
+
+// A flow without calls runs its compiled steps (the sweeps' order, taken once); one whose calls
+// take next to nothing runs the sweeps themselves. They agree on every schedule, with unequal
+// stages, fused pairs' own times and sends, and so do their spans.
+TEST(FlowMakespan, TheCompiledListRunIsTheSweepsRun) {
+  struct Flow {
+    parallel::ParallelPlan plan;
+    double send;
+  };
+  const std::vector<Flow> flows = {
+      {Plan(Schedule::k1F1B, 4, 1, 9), 0.25},       {Plan(Schedule::kGPipe, 3, 1, 5), 0.0},
+      {Plan(Schedule::kInterleaved, 4, 3, 8), 0.1}, {Plan(Schedule::kZeroBubbleH1, 5, 1, 7), 0.3},
+      {Plan(Schedule::kDualPipe, 6, 1, 12), 0.2},   {Plan(Schedule::kDualPipeV, 4, 1, 8), 0.15},
+  };
+  for (const Flow& f : flows) {
+    const int stages = parallel::VirtualStages(f.plan);
+    std::vector<FlowStage> free(static_cast<size_t>(stages)), tiny;
+    for (int g = 0; g < stages; ++g) {
+      const double at = 1 + 0.37 * ((g * 5) % 7);  // unequal stages
+      free[static_cast<size_t>(g)] = {
+          .layer = {.forward = at, .backward = 2.1 * at, .weight = 0.8 * at},
+          .layers = 1 + g % 2,
+          .paired = g % 3 != 1,
+          .paired_layer = {.forward = 0.6 * at, .backward = 1.7 * at, .weight = 0.8 * at}};
+    }
+    tiny = free;
+    for (FlowStage& s : tiny) s.layer.gather = s.paired_layer.gather = 1e-300;
+    std::vector<std::vector<PassSpan>> compiled_spans, swept_spans;
+    const auto orders = PipelineOrders(f.plan);
+    const double compiled = FlowMakespan(f.plan, orders, free, &compiled_spans, nullptr, f.send);
+    const double swept = FlowMakespan(f.plan, orders, tiny, &swept_spans, nullptr, f.send);
+    const std::string name(parallel::ScheduleName(f.plan.schedule));
+    EXPECT_NEAR(compiled, swept, 1e-12 * swept) << name;
+    ASSERT_EQ(compiled_spans.size(), swept_spans.size()) << name;
+    for (size_t r = 0; r < compiled_spans.size(); ++r) {
+      ASSERT_EQ(compiled_spans[r].size(), orders[r].size()) << name;
+      ASSERT_EQ(swept_spans[r].size(), orders[r].size()) << name;
+      for (size_t j = 0; j < orders[r].size(); ++j) {
+        EXPECT_NEAR(compiled_spans[r][j].start, swept_spans[r][j].start, 1e-12 * swept) << name;
+        EXPECT_NEAR(compiled_spans[r][j].end, swept_spans[r][j].end, 1e-12 * swept) << name;
+      }
+    }
   }
 }
 
