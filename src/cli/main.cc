@@ -1004,9 +1004,12 @@ int Main(int argc, char** argv) {
   fathom::io::Catalog& catalog = opened.value();
   // Standard input and pipes are read once, here, for every load of the command (a sweep
   // loads its scenario at each point, compare at each variant).
-  std::vector<std::string> inputs;
+  std::vector<std::pair<std::string, std::string>> inputs;  // (option, path)
   auto inputs_of = [&](const auto& q) {
-    inputs.insert(inputs.end(), {q.scenario, q.model, q.cluster, q.plan});
+    inputs.insert(inputs.end(), {{"--scenario", q.scenario},
+                                 {"--model", q.model},
+                                 {"--cluster", q.cluster},
+                                 {"--plan", q.plan}});
   };
   if (step_cmd->parsed()) inputs_of(step);
   if (sens_cmd->parsed()) inputs_of(sens);
@@ -1014,15 +1017,34 @@ int Main(int argc, char** argv) {
   if (plan_cmd->parsed()) inputs_of(plan.request);
   if (size_cmd->parsed()) {
     inputs_of(size.request.search);
-    inputs.insert(inputs.end(), size.request.clusters.begin(), size.request.clusters.end());
-    inputs.push_back(size.request.reliability);
+    for (const std::string& c : size.request.clusters) inputs.emplace_back("--cluster", c);
+    inputs.emplace_back("--reliability", size.request.reliability);
   }
   if (sweep_cmd->parsed()) inputs_of(sweep.request);
-  if (compare_cmd->parsed()) inputs = compare.scenarios;
-  if (coll_cmd->parsed()) inputs.push_back(coll.cluster);
-  if (catalog_cmd->parsed()) inputs.push_back(catalog_entry);
-  if (run_cmd->parsed()) inputs.push_back(run.request.reliability);
-  if (const fathom::core::Diagnostics pinned = fathom::io::PinOnceReadInputs(catalog, inputs);
+  if (compare_cmd->parsed()) {
+    inputs.clear();
+    for (const std::string& s : compare.scenarios) inputs.emplace_back("--scenario", s);
+  }
+  if (coll_cmd->parsed()) inputs.emplace_back("--cluster", coll.cluster);
+  if (catalog_cmd->parsed()) inputs.emplace_back("NAME", catalog_entry);
+  if (run_cmd->parsed()) inputs.emplace_back("--reliability", run.request.reliability);
+  // Standard input (or a pipe) holds one file: given twice, the second would read the
+  // first's text.
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const auto& [option, path] = inputs[i];
+    if (path.empty() || !fathom::io::ReadOnlyOnce(path)) continue;
+    for (size_t k = 0; k < i; ++k) {
+      if (inputs[k].second != path) continue;
+      const std::string what = path == "-" ? "- (standard input)" : "the pipe \"" + path + "\"";
+      std::cerr << "error: " << what << " is given to " << inputs[k].first
+                << (inputs[k].first == option ? " twice" : " and to " + option)
+                << ": it holds one file and can be read once; give the others as files\n";
+      return kUserError;
+    }
+  }
+  std::vector<std::string> paths;
+  for (const auto& input : inputs) paths.push_back(input.second);
+  if (const fathom::core::Diagnostics pinned = fathom::io::PinOnceReadInputs(catalog, paths);
       pinned.HasErrors()) {
     return PrintDiagnostics(pinned);
   }

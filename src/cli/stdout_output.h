@@ -166,6 +166,7 @@ class ReportFile {
     stream_.open(temp_.empty() ? path_ : temp_, std::ios::binary);
     if (!stream_) {
       error_ = errno;
+      beside_ = !temp_.empty();
     } else if (st.type() == fs::file_type::regular) {
       fs::permissions(temp_, st.permissions(), fs::perm_options::replace, ec);
     }
@@ -203,6 +204,8 @@ class ReportFile {
     }
     if (!stream_ || error_ != 0) {
       why = error_ != 0 ? std::strerror(error_) : "the write failed";
+      // The report is written beside the file first: its directory refused a new one.
+      if (beside_) why = "cannot create a file in its directory (" + why + ")";
       return false;
     }
     if (!temp_.empty() && std::rename(temp_.c_str(), path_.c_str()) != 0) {
@@ -218,6 +221,7 @@ class ReportFile {
   std::string temp_;  // "" = written in place
   std::ofstream stream_;
   int error_ = 0;
+  bool beside_ = false;  // the temporary file beside it could not be created
   bool committed_ = false;
 };
 

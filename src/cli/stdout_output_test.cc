@@ -157,5 +157,16 @@ TEST_F(OutputClashTest, ADeviceIsWrittenInPlace) {
   EXPECT_TRUE(fs::is_character_file("/dev/null"));
 }
 
+// A file whose directory takes no new file (/proc's) cannot be written beside; the error says
+// so, not the temporary file's "No such file".
+TEST_F(OutputClashTest, ADirectoryThatTakesNoNewFileIsSaid) {
+  if (!fs::is_regular_file("/proc/version")) GTEST_SKIP() << "no /proc/version here";
+  ReportFile f("/proc/version");
+  f.Write("a,b\n");
+  std::string why;
+  EXPECT_FALSE(f.Commit(why));
+  EXPECT_NE(why.find("cannot create a file in its directory"), std::string::npos) << why;
+}
+
 }  // namespace
 }  // namespace fathom::cli

@@ -447,6 +447,17 @@ std::vector<std::string_view> UnitNames(Dimension dim) {
 
 QuantityParse ParseQuantity(std::string_view text, Dimension dim) {
   QuantityParse r;
+  // The Greek small mu (U+03BC), which keyboards and NFKC normalisation give, is read as the
+  // micro sign (U+00B5): "3μs" is "3µs".
+  std::string micro;
+  if (text.find("\xCE\xBC") != std::string_view::npos) {
+    micro = std::string(text);
+    for (size_t at = micro.find("\xCE\xBC"); at != std::string::npos;
+         at = micro.find("\xCE\xBC", at + 2)) {
+      micro.replace(at, 2, "\xC2\xB5");
+    }
+    text = micro;
+  }
   const std::string_view s = Trim(text);
   if (s.empty()) {
     r.error = "empty value where a " + std::string(DimensionName(dim)) + " was expected";
@@ -545,6 +556,8 @@ QuantityParse ParseQuantity(std::string_view text, Dimension dim) {
   }
   r.ok = true;
   r.value = value;
+  r.bits =
+      u->dim == Dimension::kBandwidth && (u->name.ends_with("bps") || u->name.ends_with("b/s"));
   return r;
 }
 

@@ -71,6 +71,7 @@ struct QuantityParse {
   double value = 0.0;  // in SI base units
   std::string error;   // what is wrong, when !ok
   std::string hint;    // did-you-mean or an example, when !ok
+  bool bits = false;   // a bandwidth in bits a second ("400Gbps", "3.35Tb/s")
 };
 
 // Parses "<number><unit>" (spaces allowed between) such as "80GiB", "3.35 TBps",

@@ -31,6 +31,19 @@ TEST(ParseQuantity, BandwidthBitsAndBytes) {
   EXPECT_DOUBLE_EQ(Parse("3.35TBps", Dimension::kBandwidth), 3.35e12);
   EXPECT_DOUBLE_EQ(Parse("450GB/s", Dimension::kBandwidth), 450e9);
   EXPECT_DOUBLE_EQ(Parse("400Gb/s", Dimension::kBandwidth), 50e9);
+  // Which of the two a value was given in (a key quoted in bytes warns of bits).
+  EXPECT_TRUE(ParseQuantity("400Gbps", Dimension::kBandwidth).bits);
+  EXPECT_TRUE(ParseQuantity("3.35Tb/s", Dimension::kBandwidth).bits);
+  EXPECT_FALSE(ParseQuantity("3.35TBps", Dimension::kBandwidth).bits);
+  EXPECT_FALSE(ParseQuantity("450GB/s", Dimension::kBandwidth).bits);
+  EXPECT_FALSE(ParseQuantity("3GiBps", Dimension::kBandwidth).bits);
+}
+
+// The micro sign (U+00B5) and the Greek small mu (U+03BC) alike.
+TEST(ParseQuantity, MicroIsEitherMu) {
+  EXPECT_DOUBLE_EQ(Parse("3\xC2\xB5s", Dimension::kTime), 3e-6);
+  EXPECT_DOUBLE_EQ(Parse("3\xCE\xBCs", Dimension::kTime), 3e-6);
+  EXPECT_DOUBLE_EQ(Parse("2.5 \xCE\xBCs", Dimension::kTime), 2.5e-6);
 }
 
 TEST(ParseQuantity, RateTimePower) {

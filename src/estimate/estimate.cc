@@ -35,6 +35,17 @@ void Record(std::vector<CommSummary>& out, const network::ClusterSpec& cl, const
             double exposed) {
   for (CommSummary& s : out) {
     if (s.name == op.name) {
+      // Calls of another size under the same name (ring attention's backward sends K, V and
+      // their gradients, twice its forward's): the row gives the mean call, and the bus
+      // bandwidth of all its bytes over their times at each call's.
+      if (op.bytes != s.bytes && s.calls + calls > 0) {
+        const double moved = s.calls * s.bytes + calls * op.bytes;
+        const double at_bus = (s.bus_bandwidth > 0 ? s.calls * s.bytes / s.bus_bandwidth : 0) +
+                              (cost.bus_bandwidth > 0 ? calls * op.bytes / cost.bus_bandwidth : 0);
+        s.bus_bandwidth = at_bus > 0 ? moved / at_bus : s.bus_bandwidth;
+        s.bytes = moved / (s.calls + calls);
+      }
+      if (cost.algorithm != s.algorithm) s.algorithm = "mixed";
       s.calls += calls;
       s.time_s += calls * cost.time.value();
       s.exposed_s += exposed;

@@ -66,6 +66,9 @@ struct KeyInfo {
                     // section of each item ("failure class")
   bool allow_auto = false;  // the value may also be "auto" (Value::is_auto; computed later)
   std::string range_hint;   // the hint of an out-of-range error: what the bounds stand for
+  // A bandwidth quoted in bytes a second (HBM's): one given in bits is warned of, with this
+  // as the hint.
+  std::string bits_warning;
 };
 
 // All keys of a section, in declaration order.

@@ -569,6 +569,13 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   Reader top{j, file, d, ""};
   const std::string top_type = top.Str({"model_type"}, "");
   const json* text_config = top.Object("text_config");
+  // A multimodal config class given text_config null builds its text config from the
+  // defaults, as it does with {} (Gemma3Config(text_config=None)).
+  static const json kNoKeys = json::object();
+  if (text_config == nullptr && !TextModelTypeOf(top_type).empty() && j.contains("text_config") &&
+      j["text_config"].is_null()) {
+    text_config = &kNoKeys;
+  }
   Reader r{text_config != nullptr ? *text_config : j, file, d,
            text_config != nullptr ? "text_config." : ""};
   r.sources = sources;

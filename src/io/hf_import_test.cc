@@ -1297,6 +1297,26 @@ TEST(HfImport, TextConfigFallsBackToTheConfigClassDefaults) {
   }
 }
 
+// A multimodal config's text_config null is its config class's defaults, as {} is
+// (Gemma3Config(text_config=None) builds a Gemma3TextConfig()).
+TEST(HfImport, ANullTextConfigIsTheDefaults) {
+  for (const char* top : {"gemma3", "llava"}) {
+    const std::string empty = std::string(R"({"model_type": ")") + top + R"(", "text_config": {}})";
+    const std::string null =
+        std::string(R"({"model_type": ")") + top + R"(", "text_config": null})";
+    core::Result<model::ModelSpec> a = ImportHuggingFace(empty, "config.json", {true});
+    core::Result<model::ModelSpec> b = ImportHuggingFace(null, "config.json", {true});
+    ASSERT_TRUE(a.ok()) << top << "\n" << a.diagnostics().Format();
+    ASSERT_TRUE(b.ok()) << top << "\n" << b.diagnostics().Format();
+    EXPECT_EQ(b.value().hidden, a.value().hidden) << top;
+    EXPECT_EQ(b.value().layers, a.value().layers) << top;
+    EXPECT_DOUBLE_EQ(model::CountParameters(b.value()).total,
+                     model::CountParameters(a.value()).total)
+        << top;
+    EXPECT_NE(Find(b.diagnostics(), core::Severity::kWarning, "text_config"), nullptr) << top;
+  }
+}
+
 // Errors inside text_config name their key path; keys a text_config omits are errors where
 // Fathom does not know the config class's defaults.
 TEST(HfImport, TextConfigErrorsNameTheirPath) {

@@ -79,6 +79,10 @@ struct Decl {
     info.range_hint = std::move(h);
     return *this;
   }
+  Decl& QuotedInBytes(std::string hint) {
+    info.bits_warning = std::move(hint);
+    return *this;
+  }
   Decl& Auto() {
     info.allow_auto = true;
     return *this;
@@ -290,7 +294,9 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
           {Qty("memory.bandwidth", Dimension::kBandwidth, "HBM bandwidth per chip")
                .Required()
                .Min(0, true)
-               .Max(kMaxMemoryBandwidth),
+               .Max(kMaxMemoryBandwidth)
+               .QuotedInBytes("memory bandwidth is quoted in bytes a second (H100: 3.35 TB/s): "
+                              "write TBps or TB/s; Tbps and Tb/s are bits, 8 times less"),
            [](C& c, const Value& v) { c.hbm_bandwidth = core::BytesPerSec(v.d); }},
           {Str("memory.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "memory", v); }},

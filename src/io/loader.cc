@@ -120,8 +120,23 @@ core::Result<Document> ParseYamlFile(const std::string& path, const Catalog* cat
     }
     const std::string msg =
         e.msg == "bad file" ? "nesting too deep, or not a YAML/JSON file" : e.msg;
-    d.Add(Error(path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "cannot parse: " + msg,
-                "check the YAML syntax near this line"));
+    // A tab in a line's indentation (YAML indents with spaces only) near the error: said.
+    std::string hint = "check the YAML syntax near this line";
+    {
+      std::istringstream lines(doc.text);
+      std::string row;
+      for (int n = 1; std::getline(lines, row); ++n) {
+        if (e.mark.line >= 0 && n > e.mark.line + 1) break;
+        const size_t indent = row.find_first_not_of(" \t");
+        if (indent != std::string::npos && row.find('\t') < indent &&
+            (e.mark.line < 0 || n >= e.mark.line - 1)) {
+          hint = "line " + std::to_string(n) +
+                 " is indented with a tab: YAML indents with spaces only";
+          break;
+        }
+      }
+    }
+    d.Add(Error(path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "cannot parse: " + msg, hint));
     return d;
   } catch (const YAML::Exception& e) {
     d.Add(Error(path, 0, "", std::string("cannot parse: ") + e.what()));
@@ -169,6 +184,81 @@ bool IsHuggingFaceJson(const std::string& text, const YAML::Node& root) {
           (root["hidden_size"] && root["num_hidden_layers"])) &&
          IsJsonObject(text);
 }
+
+// The first components of a kind's key paths: the keys a file of it has at its top level.
+template <class T>
+std::set<std::string> TopNames(const std::vector<Field<T>>& fields) {
+  std::set<std::string> names;
+  for (const Field<T>& f : fields) names.insert(f.info->path.substr(0, f.info->path.find('.')));
+  return names;
+}
+
+// What a file read as an `expected` holds where its keys say it is another kind of file
+// (a chip file given for a cluster, a config.json for a scenario): "a Hugging Face
+// config.json (a model)" for one, or "a K file" where two or more of its top-level keys
+// are no keys of `expected`'s and every one is a key of K's. "" otherwise: its unknown
+// keys are then said one by one, each with its guess.
+std::string OtherKindOf(Section expected, const Document& doc) {
+  if (!doc.root.IsMap()) return "";
+  if (expected != Section::kModel && IsHuggingFaceJson(doc.text, doc.root)) {
+    return "a Hugging Face config.json (a model)";
+  }
+  struct Kind {
+    Section section;
+    std::set<std::string> names;
+  };
+  static const std::vector<Kind> kinds = {
+      {Section::kScenario, TopNames(ScenarioFields())},
+      {Section::kModel, TopNames(ModelFields())},
+      {Section::kChip, TopNames(ChipFields())},
+      {Section::kCluster, TopNames(ClusterFields())},
+      {Section::kPlan, TopNames(PlanFields())},
+      {Section::kReliability, TopNames(ReliabilityFields())},
+  };
+  std::vector<std::string> keys;
+  for (const auto& kv : doc.root) {
+    if (!kv.first.IsScalar() || kv.first.Scalar() == "base") continue;
+    keys.push_back(kv.first.Scalar());
+  }
+  const auto given = std::find_if(kinds.begin(), kinds.end(),
+                                  [&](const Kind& k) { return k.section == expected; });
+  if (given == kinds.end()) return "";
+  const auto unknown = std::count_if(keys.begin(), keys.end(),
+                                     [&](const std::string& k) { return !given->names.count(k); });
+  if (unknown < 2) return "";
+  for (const Kind& k : kinds) {
+    if (k.section == expected) continue;
+    if (std::all_of(keys.begin(), keys.end(),
+                    [&](const std::string& key) { return k.names.count(key) > 0; })) {
+      return "a " + std::string(SectionName(k.section)) + " file";
+    }
+  }
+  return "";
+}
+
+// Where a file of kind `what` (OtherKindOf) goes.
+std::string WhereItGoes(const std::string& what) {
+  if (what.find("model") != std::string::npos) {
+    return "give it as the model: `-m FILE`, or `model: FILE` in a scenario";
+  }
+  if (what.find("chip") != std::string::npos) {
+    return "a chip goes in a cluster: `chip: FILE` in a cluster file or in a scenario's "
+           "cluster mapping";
+  }
+  if (what.find("cluster") != std::string::npos) {
+    return "give it as the cluster: `-c FILE`, or `cluster: FILE` in a scenario";
+  }
+  if (what.find("plan") != std::string::npos) {
+    return "give it as the plan: `-p FILE`, or `plan: FILE` in a scenario";
+  }
+  if (what.find("reliability") != std::string::npos) {
+    return "give it with `--reliability FILE`, or as `reliability: FILE` in a scenario";
+  }
+  return "give it as the scenario: `-s FILE`";
+}
+
+// What a file of type `t` is, in words ("a character device"); defined below.
+std::string FileKind(fs::file_type t);
 
 // Imports a Hugging Face config.json (text, path) into the model being loaded.
 using HfImport = std::function<bool(const std::string&, const std::string&)>;
@@ -324,6 +414,12 @@ struct Loader {
     if (hf && IsHuggingFaceJson(doc.value().text, doc.value().root)) {
       return hf(doc.value().text, path);
     }
+    if (const std::string other = OtherKindOf(s, doc.value()); !other.empty()) {
+      diags.Add(Error(path, 0, prefix,
+                      "is " + other + ", not a " + std::string(SectionName(s)) + " file",
+                      WhereItGoes(other)));
+      return false;
+    }
     return LoadNode(s, doc.value().root, path, fields, target, prefix, depth, hf);
   }
 
@@ -339,6 +435,17 @@ struct Loader {
     if (node.IsScalar()) {
       const std::string path = Resolve(s, node.Scalar(), file, prefix, NodeLine(node));
       if (path.empty()) return false;
+      // A device or a socket named where a file goes: said where it was named.
+      std::error_code ec;
+      const fs::file_status status = fs::status(path, ec);
+      if (path != "-" && !ec && !fs::is_regular_file(status) &&
+          status.type() != fs::file_type::fifo) {
+        diags.Add(Error(file, NodeLine(node), prefix,
+                        "\"" + path + "\" is " + FileKind(status.type()) + ", not a " +
+                            std::string(SectionName(s)) + " file",
+                        "give the path of a YAML file, or a catalog name"));
+        return false;
+      }
       return LoadFile(s, path, fields, target, prefix, depth + 1, hf);
     }
     if (!node.IsMap()) {
@@ -1057,7 +1164,7 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
   }
   loader.ApplyOverrides(prefix, ChipFields(), c);
   if (loader.diags.HasErrors()) return loader.diags;
-  core::Diagnostics d;
+  core::Diagnostics d = loader.diags;  // warnings (a bandwidth in bits)
   CheckRequired(ChipFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
   FinishChip(c, prefix, loader.FileOf(prefix, file), d, loader.where);
@@ -1648,6 +1755,12 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
                            "run `fathom validate --cases " + file + "`"));
     return loader.diags;
   }
+  if (const std::string other = OtherKindOf(Section::kScenario, doc.value()); !other.empty()) {
+    loader.diags.Add(
+        Error(file, 0, "", "is " + other + ", not a scenario file",
+              WhereItGoes(other) + " (a scenario gives the model, the cluster and the plan)"));
+    return loader.diags;
+  }
   ParseContext ctx{file, "", &loader.diags, &loader.where};
   ApplyMapping(root, ScenarioFields(), draft, ctx, {});
   loader.ApplyOverrides("", ScenarioFields(), draft);
@@ -1975,7 +2088,8 @@ bool ResolveKeyPath(const std::string& given, KeyTarget& out, std::string& error
       const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), item);
       if (close == std::string::npos || digits.empty() || ec != std::errc() ||
           end != digits.data() + digits.size() || item < 0 || item > 1000000) {
-        error = "\"" + full + "[" + digits + "\" does not name an item of the list";
+        error = "\"" + full + "[" + digits + (close == std::string::npos ? "" : "]") +
+                "\" does not name an item of the list";
         hint = "give a whole index from 0, e.g. " + full + "[0].KEY";
         return false;
       }

@@ -335,6 +335,57 @@ TEST_F(LoaderTest, NestedChipBaseOverride) {
   EXPECT_EQ(s.value().scenario.cluster.chip.name, "h100-sxm");
 }
 
+// HBM bandwidth is quoted in bytes a second: one given in bits (8 times less) is warned of at
+// its key, in a chip file or inline; one in bytes is not.
+TEST_F(LoaderTest, AnHbmBandwidthInBitsIsWarnedOf) {
+  for (const char* given : {"3.35Tbps", "3350Gb/s"}) {
+    const std::string file =
+        Write("s.yaml", std::string("model: llama3-8b\n"
+                                    "cluster:\n"
+                                    "  base: dgx-h100-superpod\n"
+                                    "  chips: 8\n"
+                                    "  chip: {base: h100, memory: {bandwidth: ") +
+                            given + "}}\n" + kPlan);
+    core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+    ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+    EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "cluster.chip.memory.bandwidth", "in bits a second"))
+        << given << "\n"
+        << s.diagnostics().Format();
+  }
+  const std::string bytes = Write("b.yaml",
+                                  "model: llama3-8b\n"
+                                  "cluster:\n"
+                                  "  base: dgx-h100-superpod\n"
+                                  "  chips: 8\n"
+                                  "  chip: {base: h100, memory: {bandwidth: 3.35TBps}}\n" +
+                                      std::string(kPlan));
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), bytes);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_FALSE(HasDiagnostic(s.diagnostics(), "cluster.chip.memory.bandwidth", "bits"))
+      << s.diagnostics().Format();
+}
+
+// A file of another kind given for a section is said as such, once, with where it goes.
+TEST_F(LoaderTest, AFileOfAnotherKindIsNamed) {
+  const std::string chip = Write("chip.yaml",
+                                 "base: h100\nname: mine\nmemory: {capacity: 96GB}\n"
+                                 "peak: {bf16: 900TFLOPS}\n");
+  const std::string s = Write("s.yaml", "model: llama3-8b\ncluster: " + chip + "\n" + kPlan);
+  core::Result<LoadedScenario> r = LoadScenario(TestCatalog(), s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "cluster", "is a chip file, not a cluster file"))
+      << r.diagnostics().Format();
+  EXPECT_EQ(r.diagnostics().size(), 1u) << r.diagnostics().Format();
+  // One unknown key is a typo, said as one.
+  const std::string typo = Write("t.yaml",
+                                 "model: llama3-8b\ncluster: dgx-h100-superpod\n"
+                                 "plan: {tp: 8, global_batch_size: 8, tpp: 1}\n");
+  r = LoadScenario(TestCatalog(), typo);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "plan.tpp", "unknown key"))
+      << r.diagnostics().Format();
+}
+
 TEST_F(LoaderTest, PathsAreRelativeToTheReferringFile) {
   Write("sub/model.yaml", "base: llama3-8b\nname: mine\nlayers: 16\n");
   Write("sub/plans/plan.yaml", "tp: 8\nglobal_batch_size: 8\n");

@@ -769,8 +769,12 @@ std::string ClusterText(const network::ClusterSpec& c, bool chip_in_catalog) {
   auto line = [&out](const std::string& k, const std::string& v) {
     out += fmt::format("  {:<22}{}\n", k, v);
   };
-  line("chips", fmt::format("{} ({} nodes of {})", c.chips, c.chips / std::max(c.chips_per_node, 1),
-                            c.chips_per_node));
+  const int64_t per_node = std::max(c.chips_per_node, 1);
+  const int64_t whole = c.chips / per_node, rest = c.chips % per_node;
+  line("chips", whole == 0  ? fmt::format("{} (part of one node of {})", c.chips, per_node)
+                : rest == 0 ? fmt::format("{} ({} nodes of {})", c.chips, whole, per_node)
+                            : fmt::format("{} ({} nodes of {} and {} chips of another)", c.chips,
+                                          whole, per_node, rest));
   line("chip",
        c.chip.name + (chip_in_catalog ? " (`fathom catalog chips " + c.chip.name + "` shows it)"
                                       : " (not in the catalog: the cluster's file defines it)"));

@@ -202,6 +202,11 @@ TEST(CatalogEntry, AClusterShowsItsLevelsAndTopology) {
                                "switch domain of 8 chips", "10.2 kW per node", "leaf"}) {
     EXPECT_NE(text.find(fragment), std::string::npos) << fragment << "\n" << text;
   }
+  // Part of a node is no "0 nodes".
+  network::ClusterSpec part = c.value();
+  part.chips = 4;
+  EXPECT_NE(ClusterText(part).find("4 (part of one node of 8)"), std::string::npos)
+      << ClusterText(part);
 }
 
 // compare says which pipeline rank each column's breakdown is of.

@@ -284,6 +284,12 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
                      ? "this key takes a plain number, without a unit: " + FormatNumber(pct / 100) +
                            ", not " + s
                      : "this key takes a plain number, without a unit, not a percentage";
+        } else if (k.path.find("usd") != std::string::npos) {
+          hint = "a price is a plain number of US dollars, without a sign or unit: 3.5";
+        } else if (ec == std::errc::result_out_of_range) {
+          hint = "the number is beyond what a double holds (about 1e-308 to 1e308)";
+        } else if (ptr != s.data() && ptr != s.data() + s.size()) {
+          hint = "this key takes a plain number, without a unit";
         }
         return false;
       }
@@ -320,9 +326,12 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
       if (!q.ok) {
         error = q.error;
         hint = q.hint;
+        // A negative value: the key's own range (a bandwidth's excludes 0 too).
+        if (error.starts_with("negative ") && k.min > -1e299) hint = "expected " + Bounds(k);
         return false;
       }
       out.d = q.value;
+      out.b = q.bits;
       break;
     }
     case ValueType::kStringList:
@@ -423,6 +432,12 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
         if (!Convert(keys[index], value, v, error, hint)) {
           ctx.diags->Add({core::Severity::kError, ctx.file, line(value), full, error, hint});
           continue;
+        }
+        if (v.b && !keys[index].bits_warning.empty()) {
+          ctx.diags->Add({core::Severity::kWarning, ctx.file, line(value), full,
+                          "\"" + value.Scalar() + "\" is in bits a second (" +
+                              core::FormatBandwidth(v.d) + ")",
+                          keys[index].bits_warning});
         }
         (*ctx.where)[full] = {ctx.file, line(value)};
         apply(index, v);

@@ -18,7 +18,7 @@ namespace fathom::io {
 struct Value {
   int64_t i = 0;
   double d = 0;
-  bool b = false;
+  bool b = false;  // kBool; kQuantity: a bandwidth given in bits a second
   std::string s;
   std::vector<std::string> list;
   std::vector<int64_t> ints;  // kIntList

@@ -247,7 +247,9 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     d.Error("plan.cp",
             "seq_len (" + Str(m.seq_len) + ") must be divisible by 2 x cp (" + Str(2 * p.cp) +
                 "): each rank takes two balanced chunks of the causal sequence",
-            "choose cp dividing " + Str(m.seq_len / 2));
+            m.seq_len % 2 != 0 ? "an odd seq_len splits for no cp above 1: give an even one (" +
+                                     Str(m.seq_len + 1) + "), or cp 1"
+                               : "choose cp dividing " + Str(m.seq_len / 2));
   }
   if (p.cp > 1 && !p.flash_attention) {
     d.Error("plan.cp", "context parallelism needs flash_attention: true (blockwise attention)");
