@@ -99,21 +99,49 @@ int Run(int argc, char** argv, int rank, int ranks) {
   app.add_option("--data", data_dir,
                  "catalog directory (default: FATHOM_DATA or the shipped data/)");
   app.set_version_flag("--version", "fathom-mpi " FATHOM_VERSION);
+  // Every rank parses its arguments, and rank 0 hears how each went before any rank goes on:
+  // a rank given other arguments (a bad flag on one host) must not leave the others waiting
+  // for it. "H": --help or --version; "E" and the error; "" parsed.
+  std::string parsed;
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // Every rank parses the same arguments; rank 0 alone says why, as fathom does: --help
-    // and --version print, a bad argument is an error in the project's diagnostic form.
-    const int code = e.get_exit_code();
-    if (rank == 0 && code == 0) app.exit(e);
-    if (rank == 0 && code != 0) {
-      std::cerr << "error: " << e.what() << "; run with --help for the options\n";
+    if (const std::string empty = fathom::cli::OptionGivenEmpty(app); !empty.empty()) {
+      parsed = "E" + fathom::cli::EmptyOptionError(empty);
     }
-    return code == 0 ? 0 : kUserError;
+  } catch (const CLI::ParseError& e) {
+    // As fathom does: --help and --version print (rank 0 alone), a bad argument is an error
+    // in the project's diagnostic form.
+    if (e.get_exit_code() == 0) {
+      if (rank == 0) app.exit(e);
+      parsed = "H";
+    } else {
+      parsed = std::string("Eerror: ") + e.what() + "; run with --help for the options\n";
+    }
   }
-  if (const std::string empty = fathom::cli::OptionGivenEmpty(app); !empty.empty()) {
-    if (rank == 0) std::cerr << fathom::cli::EmptyOptionError(empty);
-    return kUserError;
+  {
+    const std::vector<std::string> all = GatherToRoot(parsed, rank, ranks);
+    int code = 0;
+    if (rank == 0) {
+      std::vector<std::string> errors(all.size());
+      for (size_t r = 0; r < all.size(); ++r) {
+        if (!all[r].empty() && all[r][0] == 'E') errors[r] = all[r].substr(1);
+        if (r > 0 && (all[r] == "H") != (all[0] == "H")) {
+          errors[r] = "error: " +
+                      std::string(all[r] == "H" ? "it was given --help or --version, rank 0 not"
+                                                : "rank 0 was given --help or --version, it not") +
+                      "; every rank must be given the same arguments\n";
+        }
+      }
+      if (std::any_of(errors.begin(), errors.end(), [](const auto& e) { return !e.empty(); })) {
+        ReportErrors(errors);
+        code = kUserError;
+      } else if (all[0] == "H") {
+        code = -1;
+      }
+    }
+    code = Agree(code);
+    if (code == -1) return 0;
+    if (code != 0) return code;
   }
   // Every rank checks the outputs, the catalog and the sweep (each reads the inputs from its
   // own file system).
@@ -147,7 +175,8 @@ int Run(int argc, char** argv, int rank, int ranks) {
   {
     fathom::io::Sweep probe = sweep.value();
     probe.engine = "estimate";
-    std::string mine = "points " + std::to_string(probe.points) + "\n";
+    std::string mine =
+        "points " + std::to_string(probe.points) + "\nengine " + sweep.value().engine + "\n";
     for (const fathom::io::SweepAxis& axis : probe.axes) {
       mine += axis.key;
       for (const std::string& v : axis.values) mine += " " + v;
@@ -172,7 +201,8 @@ int Run(int argc, char** argv, int rank, int ranks) {
         if (all[r] == all[0]) continue;
         std::cerr << "error: rank " << r << ": its sweep differs from rank 0's: "
                   << (all[r].substr(0, all[r].find(kGridEnd)) != grid
-                          ? "another grid of points (its axes, their values or its --set)"
+                          ? "another grid of points (its axes, their values, its --set or "
+                            "its --engine)"
                           : "the same grid, but its first or last point is estimated otherwise "
                             "(its scenario, model, cluster or catalog)")
                   << "; every rank must read the same files and arguments: put them on a file "

@@ -576,6 +576,8 @@ void SetRefusal(const httplib::Request& req, httplib::Response& res, int status,
 
 // The largest body a request may send, once decoded, and the refusal of a larger one.
 constexpr size_t kMaxBody = 4 << 20;
+// A request's headers, all of them, at most (a browser's take 1-2 KiB).
+constexpr size_t kMaxHeaderBytes = 8 << 10;
 constexpr size_t kMaxDrained = 64 << 20;  // what is read of a larger one before cutting it off
 constexpr const char* kTooLarge = "the body is too large: a scenario may be 4 MiB at most";
 
@@ -1432,6 +1434,17 @@ struct Server::Impl {
     // the page's own requests do (http://HOST where HOST is the Host header).
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       const std::string host = req.get_header_value("Host");
+      // httplib bounds each header line, not their number: the whole within 8 KiB, as the
+      // refusals say (RFC 6585, 5: a 431).
+      size_t header_bytes = 0;
+      for (const auto& [name, value] : req.headers) header_bytes += name.size() + value.size() + 4;
+      if (header_bytes > kMaxHeaderBytes) {
+        SetRefusal(
+            req, res, 431,
+            fmt::format("the request's headers take {} bytes, more than 8 KiB", header_bytes));
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       if (req.get_header_value_count("Content-Length") > 1) {  // RFC 9112, 6.3: a 400
         SetRefusal(req, res, 400, "the request has more than one Content-Length header");
         res.set_header("Connection", "close");

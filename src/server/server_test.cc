@@ -943,6 +943,20 @@ TEST_F(ServerTest, AnswersOnlyRequestsAddressedToLoopback) {
   }
 }
 
+// Headers past 8 KiB in all are a 431, in many short lines as in one long one (httplib bounds
+// each line only); a browser's are well within.
+TEST_F(ServerTest, RefusesHeadersBeyondTheirBound) {
+  httplib::Headers many;
+  for (int i = 0; i < 2000; ++i) many.emplace("X" + std::to_string(i), "y");
+  httplib::Result refused = client_->Get("/api/examples", many);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 431);
+  EXPECT_NE(refused->body.find("more than 8 KiB"), std::string::npos) << refused->body;
+  httplib::Result fine = client_->Get("/api/examples", {{"X-Some", std::string(2000, 'a')}});
+  ASSERT_TRUE(fine);
+  EXPECT_EQ(fine->status, 200);
+}
+
 // A page of another origin may make the browser POST a form (no preflight), which would
 // keep the one evaluation slot busy: a POST whose Origin is not the server's own is 403.
 // The page's own requests (Origin http://HOST) and those without Origin (curl) are served.

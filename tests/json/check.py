@@ -78,7 +78,7 @@ COUNTS = {
     "steps", "tokens", "tokens_per_step", "calls", "events", "trials", "seed", "window_steps",
     # indices and ranks
     "index", "rank", "rank_by_estimate", "stage", "memory_stage", "critical_stage",
-    "span_level",
+    "span_level", "line",
     # the topology and collective groups
     "domain", "domains", "scale_up_domain", "radix", "block", "blocks", "planes",
     "chips_per_nic", "size", "stride", "members_per_domain", "members_per_block",
@@ -230,6 +230,9 @@ def run(fathom, root, args, expect_rc=0):
 # plan, a collective sweep).
 COMMANDS = [
     ["step", "-s", "examples/llama3-8b-dgx-h100.yaml", "--engine", "estimate"],
+    # a warning at a line of the scenario: diagnostics[].line
+    ["step", "-s", "examples/llama3-8b-dgx-h100.yaml", "--set", "plan.zero=1",
+     "--engine", "estimate"],
     ["compare", "-s", "examples/llama3-8b-dgx-h100.yaml", "--vs", "plan.zero=3",
      "--engine", "estimate"],
     ["run", "-s", "examples/llama3-8b-dgx-h100.yaml", "--tokens", "1T", "--reliability",

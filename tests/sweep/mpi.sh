@@ -135,4 +135,25 @@ if [ "$rc" -ne 2 ] || ! grep -q "rank 1: its sweep differs from rank 0's: anothe
   cat "$tmp/two.err"
   fail=1
 fi
+# Another engine on one rank: the rows would mix engines (it printed them, exit 0).
+two_b[8]=plan.zero=1,3
+two_b[10]=simulate
+timeout 120 "${launcher[0]}" "${launcher[@]:3}" "${two[@]}" : "${two_b[@]}" >/dev/null 2>"$tmp/two.err"
+rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q "rank 1: its sweep differs from rank 0's: another grid" "$tmp/two.err"; then
+  echo "FAIL: ranks given other engines: exit $rc (expected 2), stderr:"
+  cat "$tmp/two.err"
+  fail=1
+fi
+two_b[10]=estimate
+# A bad argument on one rank only (the other parses): every rank stops, exit 2, the error
+# said for its rank (rank 0 waited for the other forever).
+timeout 60 "${launcher[0]}" "${launcher[@]:3}" "${two[@]}" : "${two_b[@]}" --bogus \
+  >/dev/null 2>"$tmp/two.err"
+rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q "rank 1: The following argument was not expected: --bogus" "$tmp/two.err"; then
+  echo "FAIL: a bad argument on one rank: exit $rc (expected 2, 124 is a hang), stderr:"
+  cat "$tmp/two.err"
+  fail=1
+fi
 exit $fail
