@@ -1670,13 +1670,15 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // (dualpipev: always) and for where each rank's chunks fall (below).
   parallel::ParallelPlan dualpipe_least = p;
   dualpipe_least.global_batch_size = 2 * p.pp * p.micro_batch_size * p.dp;
-  std::vector<std::vector<PassSpan>> dualpipe_spans;  // per rank, its passes
-  double dualpipe_run = -1;                           // the run's makespan, once run
+  // Per rank, its passes, in the flow arrays' (kept from one estimate to the next).
+  std::vector<std::vector<PassSpan>>* dualpipe_spans = nullptr;
+  double dualpipe_run = -1;  // the run's makespan, once run
   // The run's orders, per rank (kept for the next plan of this shape).
   std::shared_ptr<const std::vector<std::vector<parallel::PipelineTask>>> dualpipe_orders;
   auto run_dualpipe = [&] {
     if (dualpipe_run >= 0) return dualpipe_run;
     dualpipe_orders = KeptPipelineOrders(dualpipe_least, flow_arrays.Get());
+    dualpipe_spans = &flow_arrays.Get()->spans;
     if (v_shape) {
       // Each chunk runs its share of the rank's layers, rank 0's first the embedding and
       // its second the head on top. With overlap.ep the F&B chunks' all-to-alls hide
@@ -1725,7 +1727,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // Its sends in the flow: the fill's and drain's wait for them (MT-NLG at pp 35: its 136
       // charged whole were +0.5 % of the simulator's step, in the flow -0.1 %, +0.4 % with
       // its ends' halved blocking sends weighed: docs/validation.md).
-      dualpipe_run = FlowMakespan(dualpipe_least, *dualpipe_orders, flow, &dualpipe_spans,
+      dualpipe_run = FlowMakespan(dualpipe_least, *dualpipe_orders, flow, dualpipe_spans,
                                   flow_arrays.Get(), v_send_s);
       return dualpipe_run;
     }
@@ -1736,7 +1738,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       stages[s] = {.forward = f, .backward = t.Total() - f, .weight = t.weight_grad};
     }
     dualpipe_run =
-        ListMakespan(dualpipe_least, *dualpipe_orders, stages, &dualpipe_spans, flow_arrays.Get());
+        ListMakespan(dualpipe_least, *dualpipe_orders, stages, dualpipe_spans, flow_arrays.Get());
     return dualpipe_run;
   };
   double dualpipe_blend = 0;  // 0: the closed form (and the steady state's imbalance), 1: the least
@@ -1770,7 +1772,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // micro-batch adds: the busiest rank's two F&B chunks (with overlap.ep their
       // all-to-alls hidden; the stage times' mean has the step's unpaired passes too).
       run_dualpipe();
-      for (const std::vector<PassSpan>& rank : dualpipe_spans) {
+      for (const std::vector<PassSpan>& rank : *dualpipe_spans) {
         double end = 0;
         for (const PassSpan& pass : rank) end = std::max(end, pass.end);
         v_end.push_back(end);
@@ -1797,7 +1799,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   std::vector<double> dualpipe_end;                        // per rank, its last pass's end
   if (dualpipe_like && p.overlap_dp && p.zero < 3) {
     run_dualpipe();
-    const std::vector<std::vector<PassSpan>>& ran_spans = dualpipe_spans;
+    const std::vector<std::vector<PassSpan>>& ran_spans = *dualpipe_spans;
     dualpipe_chunks.resize(static_cast<size_t>(p.pp));
     dualpipe_end.assign(static_cast<size_t>(p.pp), 0.0);
     for (int rank = 0; rank < p.pp; ++rank) {

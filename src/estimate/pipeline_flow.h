@@ -61,6 +61,9 @@ struct FlowStage {
 // rank, and arrays allocated afresh for each had their pages faulted in every time
 // (bench/estimate_bench's _zero3 rows: 861 -> 114 us a plan). One flow at a time: a thread
 // takes its own from a FlowArrayPool. Which arrays a flow gets changes nothing it computes.
+struct PassSpan {
+  double start = 0, end = 0;  // s
+};
 class FlowArrays {
  public:
   FlowArrays();
@@ -70,6 +73,8 @@ class FlowArrays {
 
   struct Arrays;  // defined by pipeline_flow.cc
   Arrays& arrays() { return *arrays_; }
+  // A flow's spans (FlowMakespan's `spans`) for a caller to keep here, per rank.
+  std::vector<std::vector<PassSpan>> spans;
 
  private:
   std::unique_ptr<Arrays> arrays_;
@@ -101,9 +106,6 @@ class FlowArrayPool {
 // starts and ends, in the order of its PipelineOrder (a pass's start: its input there and
 // the rank free, before any wait for its first gather). With `arrays`, the flow works in
 // those; otherwise in arrays of its own.
-struct PassSpan {
-  double start = 0, end = 0;  // s
-};
 double FlowMakespan(const parallel::ParallelPlan& plan, const std::vector<FlowStage>& stages,
                     std::vector<std::vector<PassSpan>>* spans = nullptr);
 // The same on the ranks' orders given (PipelineOrders(plan)), for flows that share them.
