@@ -816,6 +816,13 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--host", serve.host, "address to listen on")->capture_default_str();
   serve_cmd->add_option("--port", serve.port, "port to listen on (0: any free one)")
       ->capture_default_str()
+      ->check(CLI::Validator(
+          [](const std::string& s) {
+            return s.find_first_not_of("0123456789") == std::string::npos && !s.empty()
+                       ? std::string()
+                       : "\"" + s + "\" is not a port number (0 to 65535)";
+          },
+          "PORT"))
       ->check(CLI::Range(0, 65535));
   serve_cmd->add_flag("--allow-files", serve.allow_files,
                       "let posted scenarios name files, resolved from the working directory "
