@@ -822,7 +822,7 @@ int Main(int argc, char** argv) {
                        ? std::string()
                        : "\"" + s + "\" is not a port number (0 to 65535)";
           },
-          "PORT"))
+          ""))
       ->check(CLI::Range(0, 65535));
   serve_cmd->add_flag("--allow-files", serve.allow_files,
                       "let posted scenarios name files, resolved from the working directory "
