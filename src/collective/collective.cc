@@ -50,6 +50,29 @@ double StepRamp(double message, const network::Level& fabric) {
   return Ramp(message, fabric.StepHalfBandwidthSize(), fabric.low_latency_size);
 }
 
+// Whether m members of a torus domain can close a ring over distinct links: a dimension
+// they fill whole where it wraps around, or a block of two or more dimensions of at least 2
+// with an even count (a grid graph's Hamiltonian cycle). Otherwise (2 chips, or 3, 5, 7 in
+// a line) a ring runs out along a line and back over the same links.
+bool TorusRingCloses(const ClusterSpec& c, int64_t m) {
+  if (m < 3) return false;
+  const size_t dims = c.torus_dims.size();
+  for (size_t d = 0; d < dims; ++d) {
+    if (c.torus_wrap && c.torus_dims[d] == m) return true;
+  }
+  if (m % 2 != 0) return false;
+  // A factorisation of m over the dimensions with at least two factors of 2 or more.
+  auto fits = [&](auto&& self, size_t d, int64_t left, int spread) -> bool {
+    if (left == 1) return spread >= 2;
+    if (d >= dims) return false;
+    for (int64_t f = 1; f <= std::min<int64_t>(left, c.torus_dims[d]); ++f) {
+      if (left % f == 0 && self(self, d + 1, left / f, spread + (f > 1 ? 1 : 0))) return true;
+    }
+    return false;
+  };
+  return fits(fits, 0, m, 0);
+}
+
 // Per-member bandwidth a ring gets inside the scale-up domain, with m members there.
 double ScaleUpRate(const ClusterSpec& c, int64_t m) {
   const double bw = c.scale_up.bandwidth.value() * c.scale_up.efficiency;
@@ -62,9 +85,10 @@ double ScaleUpRate(const ClusterSpec& c, int64_t m) {
       return c.domain > 1 ? bw * static_cast<double>(std::max<int64_t>(m - 1, 1)) / (c.domain - 1)
                           : bw;
     case DomainKind::kTorus: {
-      // A bidirectional ring along one dimension: two of the 2k links of a chip.
+      // A bidirectional ring: two of the 2k links of a chip, where the members close one;
+      // a line's two directions share each link, one link's worth (as TorusBlockTime).
       const double dims = static_cast<double>(std::max<size_t>(c.torus_dims.size(), 1));
-      return bw / dims;
+      return TorusRingCloses(c, m) ? bw / dims : bw / (2 * dims);
     }
   }
   return bw;
@@ -474,7 +498,11 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
         };
         const double volume = RingPhase(kind, n, size).volume / c.tree_efficiency;
         double per_byte = 1 / (net.ring_rate * whole(fabric));
-        if (within_too) per_byte = std::max(per_byte, 1 / (up * whole(c.scale_up)));
+        // Its chain through the m members of a domain: at the ramp of an all-reduce over
+        // them, S/m a step (the measured curve itself where m is the curve's 8 ranks; at 2
+        // a member the whole-buffer curve of 8 had 1 MiB over NVLink at 2.5 % of its rate,
+        // and two members a node took 305 us where one took 125).
+        if (within_too) per_byte = std::max(per_byte, 1 / (up * StepRamp(size / m, c.scale_up)));
         return lat + volume * per_byte;
       }
       case Algorithm::kHierarchical:

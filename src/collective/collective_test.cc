@@ -331,6 +331,25 @@ TEST(CollectiveCost, TorusUsesDimensionOrderedRings) {
   EXPECT_NEAR(line.time.value(), ring.time.value(), 1e-9 * ring.time.value());
 }
 
+// A ring inside a torus gets two links a member where its members close one over distinct
+// links (4 as a 2x2 square, a dimension's 4 around its wrap), one where they cannot (2, or 3
+// in a line of a 4-wide dimension): there its two directions share each link, as the torus
+// algorithm's line (it ran 2 chips' ring at twice their one link).
+TEST(CollectiveCost, ARingThatCannotCloseOnATorusTakesOneLink) {
+  const network::ClusterSpec c = Torus444();
+  const double s = kGiB;
+  for (const int n : {2, 3}) {
+    const double ring = Price(c, n, 1, Kind::kAllReduce, s, Algorithm::kRing).time.value();
+    const double torus = Price(c, n, 1, Kind::kAllReduce, s, Algorithm::kTorus).time.value();
+    EXPECT_NEAR(ring, torus, 1e-3 * torus) << n;
+  }
+  const double link = 270e9 * 0.8 / 6;
+  const double two = Price(c, 2, 1, Kind::kAllReduce, s, Algorithm::kRing).time.value();
+  EXPECT_NEAR(two, s / link, 0.01 * s / link);  // each sends S/2 + S/2 over the one link
+  const double four = Price(c, 4, 1, Kind::kAllReduce, s, Algorithm::kRing).time.value();
+  EXPECT_NEAR(four, 1.5 * s / (2 * link), 0.01 * s / link);  // 2 (n-1)/n S at two links
+}
+
 TEST(CollectiveCost, TorusAllToAllCrossesEachDimensionsBisection) {
   // 4x4x4 with wrap-around: halving the 64 chips across a dimension, each half sends the
   // other 64 S / 4 over 2 x 16 links, so S 4 / (8 link): twice the port-bound time.
@@ -504,6 +523,14 @@ TEST(CollectiveCost, ATreesBandwidthDoesNotShrinkWithItsRanks) {
   EXPECT_LT(packed, spread);
   const double small = Price(c, 16, 1, Kind::kAllReduce, s, Algorithm::kTree).time.value();
   EXPECT_LT(packed, 1.1 * small);
+  // Two members a node (twice the NICs, half the traffic over NVLink) are no slower than one
+  // where bandwidth counts: the chain inside a node runs at the ramp of an all-reduce over
+  // its members (the 8-rank curve on the whole buffer had 1 MiB at 305 us against 125 us).
+  for (const double size : {1 * kMiB, 16 * kMiB, 256 * kMiB}) {
+    const double one = Price(c, 64, 8, Kind::kAllReduce, size, Algorithm::kTree).time.value();
+    const double two = Price(c, 64, 4, Kind::kAllReduce, size, Algorithm::kTree).time.value();
+    EXPECT_LE(two, one) << size << " B";
+  }
 }
 
 TEST(CollectiveCost, AllToAllInALargerDomainIsNeverSlower) {
