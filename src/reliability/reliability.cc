@@ -1111,7 +1111,8 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
         msg = "ETTR below 0.5: most of the loss is replica recoveries (" + share(replicas) +
               " of the run), each stalling the job " + Seconds(rep.replica_stall_s) +
               " and keeping a replica out " + Seconds(rep.replica_out_s) + " more, " +
-              Fixed(100 * rep.replica_out_fraction, 1) + "% of the replicas out while it runs " + ettr;
+              Fixed(100 * rep.replica_out_fraction, 1) + "% of the replicas out while it runs " +
+              ettr;
         hint =
             "detect and evict a failed replica faster, or shorten its restart (hot spares, "
             "loading from its peers)";
