@@ -1507,10 +1507,10 @@ std::string RunReportHtmlBody(const RunResult& r) {
                     ? fmt::format("{} interruptions expected", Num(a.interruptions_expected, 1))
                     : std::string("no failure stops the job"));
   if (a.replica_rate_per_s > 0) {
-    out += Figure(
-        "replica failures", Num(a.replica_failures_expected, 1),
-        fmt::format("one every {}, each stalls the job {}", Esc(Duration(1 / a.replica_rate_per_s)),
-                    Esc(Duration(a.replica_stall_s))));
+    out += Figure("replica failures", Num(a.replica_failures_expected, 1),
+                  fmt::format("one every {}, each stalls the job {}; {} of the replicas out",
+                              Esc(Duration(1 / a.replica_rate_per_s)),
+                              Esc(Duration(a.replica_stall_s)), Esc(Pct(a.replica_out_fraction))));
   }
   out += Figure("checkpoint interval", Esc(Duration(a.interval_s)),
                 std::isfinite(a.optimum_s) ? fmt::format("optimum {}", Esc(Duration(a.optimum_s)))

@@ -27,6 +27,7 @@ constexpr double kMaxRampSize = 1099511627776;   // 1 TiB: a size ramp beyond it
 constexpr double kMaxHostBandwidth = 10e12;     // 10 TB/s per writer, device to host
 constexpr double kMaxStorageBandwidth = 1e15;   // 1 PB/s aggregate
 constexpr double kMaxRepairTime = 365 * 86400;  // a year
+constexpr double kMaxDataLoaderState = 1e18;    // 1 EB: beyond any file system
 constexpr char kHostBandwidthBound[] =
     "the fastest device-to-host link, NVLink-C2C on GH200/GB200, moves 900 GB/s (PCIe 5.0 x16: "
     "64 GB/s); check the unit";
@@ -35,6 +36,9 @@ constexpr char kPeerBandwidthBound[] =
 constexpr char kStorageBandwidthBound[] =
     "the largest file systems sustain a few TB/s to a few tens of TB/s in all (Llama 3's "
     "Tectonic: 2 TB/s sustained, 7 TB/s peak); check the unit";
+constexpr char kDataLoaderStateBound[] =
+    "the whole job's data-loader state is kilobytes to megabytes per reader; 1 EB is more "
+    "than the largest file systems hold (Llama 3's Tectonic: 240 PB); check the unit";
 constexpr char kRepairTimeBound[] =
     "a node's mean time to repair is hours (a swap) to weeks (a vendor return); check the unit";
 
@@ -1675,8 +1679,12 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
                .RangeHint(kStorageBandwidthBound),
            [](R& r, const Value& v) { r.config.checkpoint.storage_bandwidth = v.d; }},
           {Qty("checkpoint.data_loader_state", Dimension::kBytes,
-               "data-loader and RNG state added to each checkpoint, whole job")
-               .Default("0B"),
+               "data-loader and RNG state added to each checkpoint, whole job (kilobytes to "
+               "megabytes a reader; warned above 1 GiB per data-parallel replica)")
+               .Default("0B")
+               .Min(0)
+               .Max(kMaxDataLoaderState)
+               .RangeHint(kDataLoaderStateBound),
            [](R& r, const Value& v) { r.config.checkpoint.data_loader_state = v.d; }},
           {Qty("checkpoint.blocking_time", Dimension::kTime,
                "w: overrides the blocking time derived from the tiers"),

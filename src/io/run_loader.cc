@@ -54,6 +54,17 @@ struct RunLoader {
     file = false;
     const std::string found = catalog.Find(Section::kReliability, ref);
     if (!found.empty()) return found;
+    if (catalog.files_allowed()) {  // a directory is no file to read (it said "no such file")
+      std::error_code ec;
+      for (const fs::path& p : {fs::path(from_file).parent_path() / ref, fs::path(ref)}) {
+        if (from_file.empty() && p != fs::path(ref)) continue;
+        if (!fs::is_directory(p, ec)) continue;
+        diags.Add(Error(from_file, line, key,
+                        "\"" + ref + "\" is a directory, not a reliability file or preset",
+                        "give the YAML file in it, or a preset's name"));
+        return "";
+      }
+    }
     std::vector<std::string> names = catalog.Names(Section::kReliability);
     std::vector<std::string_view> views(names.begin(), names.end());
     const std::string guess = core::DidYouMean(ref, views);

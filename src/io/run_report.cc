@@ -93,6 +93,10 @@ std::string IntervalOrigin(const RunResult& r) {
     return fmt::format(" (given {}, longer than the run: one checkpoint, at the end)",
                        Duration(r.config.checkpoint.interval_s));
   }
+  if (a.interval_rounded) {  // checkpoints fall between steps
+    return fmt::format(" (given {}, rounded to whole steps)",
+                       Duration(r.config.checkpoint.interval_s));
+  }
   if (r.config.checkpoint.interval_s > 0) return "";
   if (!std::isfinite(a.mtbf_s)) return " (auto: the whole run, as no failure rolls the job back)";
   if (a.interval_whole_run) {
@@ -281,11 +285,13 @@ std::string RunReportText(const RunResult& r) {
   line("interruptions expected", fmt::format("{:.1f}", a.interruptions_expected));
   if (a.replica_rate_per_s > 0) {
     line("replica failures",
-         fmt::format("{:.1f} expected, one every {}: each stalls the job {} (detect + evict), "
-                     "then 1 of {} replicas is out {} more",
+         fmt::format("{:.1f} expected, one every {}: each that takes one of the {} replicas out "
+                     "stalls the job {} (detect + evict), and the replica is out {} more (its "
+                     "recovery, started again by each failure of its own); {} of the replicas "
+                     "out while the job runs",
                      a.replica_failures_expected, Duration(1 / a.replica_rate_per_s),
-                     Duration(a.replica_stall_s), r.spec.replicas,
-                     Duration(a.downtime_s - a.replica_stall_s)));
+                     r.spec.replicas, Duration(a.replica_stall_s), Duration(a.replica_out_s),
+                     Pct(a.replica_out_fraction)));
   }
   if (std::abs(a.ettr_all_causes - a.ettr) > 5e-5) {
     line("ETTR, all causes", fmt::format("{:.4f} (ideal / expected time)", a.ettr_all_causes));
@@ -486,6 +492,9 @@ std::string RunReportJson(const RunResult& r) {
                              {"failures_expected", Round(a.replica_failures_expected)},
                              {"mtbf_s", Round(1 / a.replica_rate_per_s)},
                              {"stall_s", Round(a.replica_stall_s)},
+                             {"out_s", Round(a.replica_out_s)},
+                             {"spare_wait_s", Round(a.replica_spare_wait_s)},
+                             {"out_fraction", Round(a.replica_out_fraction)},
                              {"loss_s", Round(a.replica_loss_s)}};
   } else {
     j["replica_failures"] = nullptr;
@@ -554,6 +563,7 @@ std::string RunReportJson(const RunResult& r) {
                      {"interval_s", Round(a.interval_s)},
                      {"interval_auto", r.config.checkpoint.interval_s <= 0},
                      {"interval_whole_run", a.interval_whole_run},
+                     {"interval_rounded", a.interval_rounded},
                      {"young_s", SecondsOrNull(a.young_s)},
                      {"daly_s", SecondsOrNull(a.daly_s)},
                      {"optimum_s", SecondsOrNull(a.optimum_s)},

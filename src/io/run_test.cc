@@ -709,6 +709,37 @@ TEST(Run, AWindowsTokensAreItsWholeSteps) {
   EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
 }
 
+// A given interval that is not a whole number of steps is rounded to the nearest, alike in
+// the text, the JSON and the Monte Carlo, and the report says so: 1.5 steps read "(1 step)"
+// beside the interval as given, and was charged as 1.5 steps.
+TEST(Run, AGivenIntervalIsRoundedToWholeStepsEverywhere) {
+  RunRequest request;
+  request.scenario = FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml";
+  request.engine = "estimate";
+  request.overrides = {{"training.tokens", "10B", "--set"}};
+  RunOptions options;
+  options.trials = 4;
+  core::Result<RunResult> probe = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(probe.ok()) << probe.diagnostics().Format();
+  const double step = probe.value().analysis.step_time_s;
+  request.overrides.push_back(
+      {"reliability.checkpoint.interval", fmt::format("{:.6f}s", 21.4 * step), "--set"});
+  core::Result<RunResult> r = io::Run(TestCatalog(), request, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const RunResult& run = r.value();
+  EXPECT_NEAR(run.analysis.interval_s, 21 * step, 1e-9 * step);
+  const std::string text = RunReportText(run);
+  EXPECT_NE(text.find("rounded to whole steps) (21 steps)"), std::string::npos) << text;
+  EXPECT_NE(text.find("it is taken as 21 steps"), std::string::npos) << text;
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(run));
+  EXPECT_NEAR(j.at("checkpoint").at("interval_s").get<double>(), 21 * step, 1e-6);
+  EXPECT_TRUE(j.at("checkpoint").at("interval_rounded").get<bool>());
+  // The Monte Carlo writes a checkpoint every 21 steps: its write time is the report's.
+  ASSERT_TRUE(run.monte_carlo.has_value());
+  EXPECT_NEAR(run.monte_carlo->mean_loss.checkpoint, run.analysis.loss.checkpoint,
+              0.01 * run.analysis.loss.checkpoint);
+}
+
 // A chip price given by --set is not the catalog's: the report says where it came from.
 TEST(Run, APriceGivenBySetSaysSo) {
   core::Result<RunResult> r = RunE8(

@@ -342,7 +342,11 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
   }
   const bool below = k.min_exclusive ? out.d <= k.min : out.d < k.min;
   if (below || out.d > k.max) {
-    error = "\"" + s + "\" is out of range: expected " + Bounds(k);
+    // Bounds leaves unsaid the upper bound every key has (1e300 in base units); a value
+    // beyond it says it ("mtbf: 1e300d" read "expected greater than 0 s").
+    const bool implicit_max = !below && k.max >= 1e299 && k.min > -1e299;
+    error = "\"" + s + "\" is out of range: expected " + Bounds(k) +
+            (implicit_max ? " and at most " + BoundText(k, k.max) : std::string());
     hint = k.range_hint;
     return false;
   }

@@ -56,6 +56,8 @@ void NameAfterInput(core::Diagnostics& d) {
       x.key = "training";
     } else if (x.key == "reliability.step_time") {
       x.key = "plan";
+    } else if (x.key == "reliability.replicas") {
+      x.key = "plan.dp";  // the replicas are the plan's data-parallel degree
     } else if (x.key.rfind("reliability", 0) != 0 && x.key.rfind("training", 0) != 0) {
       x.key = x.key.empty() ? "reliability" : "reliability." + x.key;
     }
@@ -201,6 +203,58 @@ reliability::Origin LoadOrigin(const CheckpointConfig& cp, const network::Cluste
   return o;
 }
 
+// What the time of a checkpoint tier comes from, for the diagnostics about the blocking write
+// and the persistence window derived from the tiers: its bandwidth, the key that sets it.
+reliability::Origin TierOrigin(const std::string& tier, const CheckpointConfig& cp,
+                               const network::ClusterSpec& cluster, const CheckpointDerivation& d) {
+  reliability::Origin o;
+  if (tier == "host") {
+    o.what = "the checkpoint write to host memory, " + core::FormatBytes(d.per_writer_bytes) +
+             " per writer at " + core::FormatBandwidth(cp.host_bandwidth);
+    o.key = "reliability.checkpoint.host_bandwidth";
+    o.hint = "give a faster host_bandwidth (per writer; is the unit right?)";
+  } else if (tier == "peers") {
+    const double bw =
+        cp.peer_bandwidth > 0 ? cp.peer_bandwidth : cluster.scale_out.bandwidth.value();
+    o.what = "the checkpoint copy to peers, " + core::FormatBytes(d.per_writer_bytes) +
+             " per writer at " + core::FormatBandwidth(bw);
+    o.key = cp.peer_bandwidth > 0 ? "reliability.checkpoint.peer_bandwidth"
+                                  : "cluster.scale_out.bandwidth";
+    o.hint = "give a faster peer_bandwidth (per writer; is the unit right?)";
+  } else {
+    o.what = "the checkpoint write to storage, " + core::FormatBytes(d.size_bytes) + " at " +
+             core::FormatBandwidth(d.storage_bandwidth) +
+             (d.storage_nic_bound ? " (the writers' NICs)" : "");
+    o.key = d.storage_nic_bound ? "cluster.scale_out.bandwidth"
+                                : "reliability.checkpoint.storage_bandwidth";
+    o.hint = d.storage_nic_bound
+                 ? "the writers' scale-out NICs bound the file system's bandwidth"
+                 : "give the file system's aggregate bandwidth (is the unit right?), or "
+                   "persist to peers (checkpoint.tiers)";
+  }
+  return o;
+}
+
+// The tier that takes longest among the blocking ones (`blocking`) or the asynchronous ones
+// after them: what sets the derived w, or P − w. Empty when none takes any time.
+reliability::Origin SlowestTier(bool blocking, const CheckpointConfig& cp,
+                                const network::ClusterSpec& cluster,
+                                const CheckpointDerivation& d) {
+  std::string slowest;
+  double most = 0;
+  bool blocked = true;
+  for (const std::string& tier : cp.tiers) {
+    const double s = tier == "host" ? d.host_s : tier == "peers" ? d.peers_s : d.storage_s;
+    // NaN never is the slowest; +inf is.
+    if (blocked == blocking && (s > most || (slowest.empty() && s > 0))) {
+      most = s;
+      slowest = tier;
+    }
+    if (tier == cp.blocking) blocked = false;
+  }
+  return slowest.empty() ? reliability::Origin{} : TierOrigin(slowest, cp, cluster, d);
+}
+
 }  // namespace
 
 core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
@@ -331,9 +385,35 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
                   "the aggregate bandwidth of the file system, e.g. \"1TBps\"; is the unit "
                   "right?");
   }
+  const double loader_per_replica = cp.data_loader_state / std::max(1, plan.dp);
+  if (loader_per_replica > kMaxDataLoaderStatePerReplica) {
+    diags.Warning("reliability.checkpoint.data_loader_state",
+                  "= " + core::FormatBytes(cp.data_loader_state) + ", " +
+                      core::FormatBytes(loader_per_replica) + " for each of the " +
+                      core::WithThousands(plan.dp) +
+                      (plan.dp == 1 ? " data-parallel replica" : " data-parallel replicas") +
+                      ", above " + core::FormatBytes(kMaxDataLoaderStatePerReplica) +
+                      " a replica: a loader's state (its place in the data, seeds, a prefetch "
+                      "buffer) is kilobytes to megabytes a reader; it is " +
+                      core::FormatBytes(cp.data_loader_state) + " of the checkpoint's " +
+                      core::FormatBytes(d.size_bytes),
+                  "the state of the whole job's data loaders, e.g. \"100MB\"; is the unit "
+                  "right?");
+  }
   spec.checkpoint.size_bytes = d.size_bytes;
   spec.checkpoint.blocking_s = d.blocking_s;
   spec.checkpoint.persist_s = d.persist_s;
+  // A diagnostic about w or P names the input that sets it: the bandwidth of the slowest tier
+  // when derived from the tiers, the time given (not the engine's checkpoint.blocking, which is
+  // the blocking tier's key).
+  spec.blocking_origin = cp.blocking_time_s < 0
+                             ? SlowestTier(true, cp, cluster, d)
+                             : reliability::Origin{"the blocking time given",
+                                                   "reliability.checkpoint.blocking_time", ""};
+  spec.persist_origin = cp.persist_time_s < 0
+                            ? SlowestTier(false, cp, cluster, d)
+                            : reliability::Origin{"the persist time given",
+                                                  "reliability.checkpoint.persist_time", ""};
   spec.checkpoint.interval_s = cp.interval_s;
   spec.checkpoint.retained = cp.retained;
   if (cp.interval_s > 0 && cp.interval_s < r.step.step_time_s) {

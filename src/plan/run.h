@@ -39,7 +39,8 @@
 //   (else the host time); RunSpec::load_origin names the tier's bandwidth for diagnostics.
 // A storage_bandwidth below kMinStorageBandwidthPerNode per node, slower than any disk, is
 // a warning at its key (a unit slip, "1MBps" for "1TBps", otherwise surfaces only as a run
-// that never finishes).
+// that never finishes); so is a data_loader_state above kMaxDataLoaderStatePerReplica per
+// data-parallel replica (io refuses one above an exabyte).
 //
 // The step: the plan's stragglers (plan.stragglers, simulated) are booked as stragglers,
 // not as the ideal step: spec.step_time_s is the straggler-free step and
@@ -76,6 +77,14 @@ namespace fathom::plan {
 // Below this aggregate storage bandwidth per node (bytes/s) the file system is slower than
 // any disk a node could write to: a warning (see the header comment).
 inline constexpr double kMinStorageBandwidthPerNode = 10e6;
+
+// Above this data-loader state per data-parallel replica (bytes) the figure is implausible:
+// a warning (see the header comment). A loader's state is where it is in the data (sample
+// indices, shuffle seeds, RNG states: kilobytes to a few megabytes per reader in Megatron-LM,
+// torchdata's StatefulDataLoader or MosaicML's StreamingDataset), and a prefetch buffer of
+// samples adds megabytes (64 sequences of 8K tokens at 4 B: 2 MiB); 1 GiB per replica is
+// hundreds of times that, so a larger state is most likely a unit slip ("1PB" for "1MB").
+inline constexpr double kMaxDataLoaderStatePerReplica = 1073741824;  // 1 GiB
 
 // What the run costs: its chip-hours at a rental price, and its energy.
 struct CostConfig {

@@ -504,6 +504,100 @@ TEST(ProjectRun, ASlowCheckpointLoadIsNamedByItsBandwidth) {
   }
 }
 
+// A checkpoint write made endless by its bandwidth (1e-300 B/s) is the bandwidth's error, with
+// its value; it was "reliability.checkpoint.blocking: = inf: must be finite", a key the user
+// never gave. The storage tier's is the storage bandwidth's, for the write and the load.
+TEST(ProjectRun, AnEndlessCheckpointIsNamedByItsBandwidth) {
+  ReliabilityConfig cfg = OneClass(6.5);
+  cfg.checkpoint.host_bandwidth = 1e-300;
+  core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  ASSERT_FALSE(r.ok());
+  const auto has = [](const core::Diagnostics& d, const std::string& key, const std::string& text) {
+    for (const core::Diagnostic& x : d.items()) {
+      if (x.severity == core::Severity::kError && x.key == key &&
+          x.message.find(text) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(has(r.diagnostics(), "reliability.checkpoint.host_bandwidth",
+                  "the checkpoint write to host memory, 919.9 MiB per writer at 1e-300 B/s, "
+                  "takes inf s"))
+      << r.diagnostics().Format();
+  EXPECT_FALSE(has(r.diagnostics(), "reliability.checkpoint.blocking", ""));
+  cfg = OneClass(6.5);
+  cfg.checkpoint.storage_bandwidth = 1e-300;
+  r = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(has(r.diagnostics(), "reliability.checkpoint.storage_bandwidth",
+                  "the checkpoint write to storage, 919.9 GiB at 1e-300 B/s, takes inf s"))
+      << r.diagnostics().Format();
+  EXPECT_TRUE(has(r.diagnostics(), "reliability.checkpoint.storage_bandwidth",
+                  "the checkpoint load, 919.9 GiB at 1e-300 B/s, takes inf s"));
+  EXPECT_FALSE(has(r.diagnostics(), "reliability.checkpoint.persist", ""));
+  EXPECT_FALSE(has(r.diagnostics(), "reliability.recovery.load", ""));
+  // A blocking time given that leaves no segment between failures is the given key's error,
+  // not the blocking tier's (reliability.checkpoint.blocking).
+  cfg = OneClass(6.5);
+  cfg.checkpoint.blocking_time_s = cfg.checkpoint.persist_time_s = 1e20 * 86400;
+  r = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(has(r.diagnostics(), "reliability.checkpoint.blocking_time",
+                  "the blocking time given, takes 1e+20 d"))
+      << r.diagnostics().Format();
+  EXPECT_FALSE(has(r.diagnostics(), "reliability.checkpoint.blocking", ""));
+}
+
+// A data-loader state beyond kMaxDataLoaderStatePerReplica a replica is most likely a unit
+// slip: warned at its key ("1PB" was taken silently, a checkpoint of 909 TiB).
+TEST(ProjectRun, AnImplausibleDataLoaderStateIsWarned) {
+  ReliabilityConfig cfg = OneClass(6.5);
+  const auto warned = [&](double state) {
+    cfg.checkpoint.data_loader_state = state;
+    core::Result<RunResult> r = ProjectRun(Llama70BOn(1024), Tokens(1e12), cfg, Exact());
+    EXPECT_TRUE(r.ok()) << r.diagnostics().Format();
+    for (const core::Diagnostic& x : r.diagnostics().items()) {
+      if (x.severity == core::Severity::kWarning &&
+          x.key == "reliability.checkpoint.data_loader_state" &&
+          x.message.find("above 1 GiB a replica") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(warned(1e15));    // 1 PB over 32 replicas
+  EXPECT_FALSE(warned(100e6));  // 100 MB
+  EXPECT_FALSE(warned(32 * kMaxDataLoaderStatePerReplica));
+  EXPECT_TRUE(warned(33 * kMaxDataLoaderStatePerReplica));
+}
+
+// With replica-level fault tolerance, more data-parallel replicas than nodes is the plan's
+// dp's error: it named reliability.replicas, which is no key.
+TEST(ProjectRun, MoreReplicasThanNodesIsThePlansDp) {
+  estimate::Scenario small = Llama70BOn(1024);
+  small.plan.tp = 1;
+  small.plan.sequence_parallel = false;
+  small.plan.pp = 1;
+  small.plan.dp = 1024;
+  small.plan.zero = 3;
+  small.plan.global_batch_size = 1024;
+  small.model.layers = 4;
+  ReliabilityConfig cfg = OneClass(6.5);
+  cfg.failures[0].effect = reliability::Effect::kStopReplica;
+  cfg.replica_fault_tolerance = true;
+  core::Result<RunResult> r = ProjectRun(small, Tokens(1e12), cfg, Exact());
+  ASSERT_FALSE(r.ok());
+  bool named = false;
+  for (const core::Diagnostic& x : r.diagnostics().items()) {
+    EXPECT_NE(x.key, "reliability.replicas");
+    named |=
+        x.key == "plan.dp" &&
+        x.message.find("= 1024: more data-parallel replicas than nodes (128)") != std::string::npos;
+  }
+  EXPECT_TRUE(named) << r.diagnostics().Format();
+}
+
 // Diagnostics name the input's keys and carry no file: the caller locates them.
 TEST(ProjectRun, ErrorsNameTheInputKeys) {
   estimate::Scenario big = Llama70BOn(1024);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <limits>
 #include <mutex>
+#include <queue>
 #include <random>
 #include <string>
 #include <utility>
@@ -46,7 +47,8 @@ enum class Kind : uint8_t { kStop, kSdc, kPause, kSlow };
 struct SimClass {
   Kind kind = Kind::kStop;
   double latency = 0;   // kSdc: T_e
-  double pause = 0;     // kPause: p (a replica failure's; an event during a pause adds its p)
+  double pause = 0;     // kPause: p, when it takes a replica in service out (an event during a
+                        // pause adds its p)
   double downtime = 0;  // kPause: how a pause it starts is booked, as shares of its time
   double rework = 0;
   double slowdown = 1;       // kSlow: the pace while the episode lasts is 1/slowdown at most
@@ -74,6 +76,17 @@ struct Sim {
   // repair for `repair` seconds; -1: none simulated, each restart waits `wait`.
   int64_t spares = -1;
   double repair = 0;
+  // Replica classes (kPause): `replicas` replicas, each out for its wait and `replica_d` after
+  // a failure that strikes it, its D started again by each failure of its own. They start in
+  // their stationary state: out with probability `replica_out`, waiting for a spare
+  // (`replica_wait` each, uniform residual) in the share `replica_waiting` of that, else at a
+  // stationary point of a D (its age truncated-exponential at the replica's MTBF).
+  int64_t replicas = 1;
+  double replica_d = 0;
+  double replica_mtbf = 0;
+  double replica_out = 0;
+  double replica_waiting = 0;
+  double replica_wait = 0;
   double exp_rate = 0;
   std::vector<SimClass> classes;
   std::vector<int> exp_classes;     // in the merged exponential stream
@@ -92,6 +105,7 @@ class Trial {
   Trial(const Sim& sim, uint64_t seed) : s_(sim), rng_(seed), next_wb_(sim.weibull.size()) {}
 
   TrialResult Run() {
+    if (s_.replicas > 1) StartReplicas();
     const int64_t full = static_cast<int64_t>(std::floor(s_.ideal / s_.tau * (1 + 1e-12)));
     double last = s_.ideal - static_cast<double>(full) * s_.tau;
     if (last <= 1e-9 * s_.tau) last = 0;
@@ -119,7 +133,7 @@ class Trial {
         continue;
       }
       if (s_.classes[cls].kind == Kind::kPause) {
-        Repair(f, cls);
+        if (!ReplicaFails(f, cls)) continue;  // one out already: no pause
         cls = RunPause(f, cls, &at);
         if (cls < 0) continue;  // the pause ended; the attempt goes on
       }
@@ -176,8 +190,9 @@ class Trial {
   bool Progress(double f, int64_t full, int64_t total, double seg, double last_seg, int64_t* done) {
     while (true) {
       double until = f;
-      const double sigma = Pace(&until);  // until: when the pace changes, at most f
-      double room = (until - now_) / sigma;
+      double slow = 1;
+      const double sigma = Pace(&until, &slow);  // until: when the pace changes, at most f
+      double room = std::isfinite(sigma) ? (until - now_) / sigma : 0;
       if (*done < full) {
         const double k_room = (ran_ + room) / seg;
         const int64_t k = k_room >= static_cast<double>(full - *done)
@@ -185,7 +200,7 @@ class Trial {
                               : static_cast<int64_t>(std::max(0.0, std::floor(k_room)));
         if (k > 0) {
           const double used = static_cast<double>(k) * seg - ran_;
-          Advance(used, sigma);
+          Advance(used, slow, sigma);
           room = std::max(0.0, room - used);
           ran_ = 0;
           *done += k;
@@ -195,33 +210,42 @@ class Trial {
         }
       }
       if (*done == full && total > full && ran_ + room >= last_seg) {
-        Advance(last_seg - ran_, sigma);
+        Advance(last_seg - ran_, slow, sigma);
         ran_ = 0;
         *done = total;
         loss_.checkpoint += s_.w;
       }
       if (*done == total) return true;
       if (until >= f) {  // land exactly on f
-        ran_ += (f - now_) / sigma;
-        loss_.straggler += (f - now_) * (1 - 1 / sigma);
-        now_ = f;
+        Spend(f - now_, slow, sigma);
         return false;
       }
-      ran_ += room;
-      loss_.straggler += (until - now_) * (1 - 1 / sigma);
-      now_ = until;
+      Spend(until - now_, slow, sigma);
     }
   }
 
-  // `progress` seconds of it at pace 1/sigma from now_.
-  void Advance(double progress, double sigma) {
+  // `progress` seconds of it at pace 1/sigma from now_, sigma = slow × the replicas' stretch:
+  // the slow excess is booked `straggler`, the replicas' `downtime`.
+  void Advance(double progress, double slow, double sigma) {
     now_ += progress * sigma;
-    loss_.straggler += progress * (sigma - 1);
+    loss_.straggler += progress * (slow - 1);
+    loss_.downtime += progress * (sigma - slow);
   }
 
-  // The slowdown at now_ (1 when no episode is active), dropping the episodes that ended;
-  // lowers *until to when it changes: when the last episode of that slowdown ends.
-  double Pace(double* until) {
+  // `wall` seconds at pace 1/sigma (none when every replica is out) from now_.
+  void Spend(double wall, double slow, double sigma) {
+    const double progress = std::isfinite(sigma) ? wall / sigma : 0;
+    ran_ += progress;
+    loss_.straggler += progress * (slow - 1);
+    loss_.downtime += wall - progress * slow;
+    now_ += wall;
+  }
+
+  // The pace at now_: the slowdown of the fail-slow episodes (1 when none is active; in
+  // *slow), dropping the episodes that ended, times replicas / replicas in service (+inf when
+  // all are out); lowers *until to when it changes: when the last episode of that slowdown
+  // ends, or the next replica rejoins.
+  double Pace(double* until, double* slow) {
     double sigma = 1, end = 0;
     size_t kept = 0;
     for (const Episode& e : episodes_) {
@@ -236,7 +260,68 @@ class Trial {
     }
     episodes_.resize(kept);
     if (sigma > 1) *until = std::min(*until, end);
-    return sigma;
+    *slow = sigma;
+    if (out_ == 0) return sigma;
+    Rejoin(now_ - waited_);
+    if (!rejoins_.empty()) *until = std::min(*until, rejoins_.top().first + waited_);
+    if (out_ == 0) return sigma;
+    if (out_ >= s_.replicas) return std::numeric_limits<double>::infinity();
+    return sigma * static_cast<double>(s_.replicas) / static_cast<double>(s_.replicas - out_);
+  }
+
+  // The replicas' stationary state at the start (Sim): replicas 0, 1, ... are exchangeable, so
+  // those out are drawn by geometric gaps (one draw per replica out, not per replica).
+  void StartReplicas() {
+    back_.assign(static_cast<size_t>(s_.replicas), 0.0);
+    waited_until_.assign(static_cast<size_t>(s_.replicas), 0.0);
+    if (!(s_.replica_out > 0)) return;
+    const double log_in = std::log1p(-std::min(s_.replica_out, 1 - 0x1p-53));
+    for (double i = std::floor(std::log(rng_.Open01()) / log_in);
+         i < static_cast<double>(s_.replicas);
+         i += 1 + std::floor(std::log(rng_.Open01()) / log_in)) {
+      const size_t j = static_cast<size_t>(i);
+      if (rng_.Open01() <= s_.replica_waiting) {
+        waited_until_[j] = rng_.Open01() * s_.replica_wait;
+        back_[j] = waited_until_[j] + s_.replica_d;
+      } else {  // age a in its D: density ∝ e^{−a/M_r} on [0, D]
+        const double a = -s_.replica_mtbf *
+                         std::log1p(-rng_.Open01() * -std::expm1(-s_.replica_d / s_.replica_mtbf));
+        back_[j] = std::max(0.0, s_.replica_d - a);
+      }
+      if (back_[j] > 0) {
+        rejoins_.push({back_[j], static_cast<int64_t>(j)});
+        ++out_;
+      }
+    }
+  }
+
+  // Replicas whose recovery ended by `exposed` (the replicas' clock) are back in service; the
+  // entries of a recovery started again are stale and skipped.
+  void Rejoin(double exposed) {
+    while (!rejoins_.empty() && rejoins_.top().first <= exposed) {
+      const auto [t, j] = rejoins_.top();
+      rejoins_.pop();
+      if (back_[static_cast<size_t>(j)] == t) --out_;
+    }
+  }
+
+  // A replica class's event at wall time t strikes a replica drawn at random: one in service
+  // drops out (returns true: the job pauses if it runs), one recovering starts its D again,
+  // one waiting for a spare is not exposed. The replicas' clock stops while the job waits for
+  // a spare (waited_), as every failure clock does.
+  bool ReplicaFails(double t, int cls) {
+    const double exposed = t - waited_;
+    Rejoin(exposed);
+    const size_t j =
+        std::min(static_cast<size_t>(s_.replicas - 1),
+                 static_cast<size_t>((1 - rng_.Open01()) * static_cast<double>(s_.replicas)));
+    if (exposed < waited_until_[j]) return false;
+    const bool in = back_[j] <= exposed;
+    waited_until_[j] = exposed + Repair(t, s_.classes[cls]);
+    back_[j] = waited_until_[j] + s_.replica_d;
+    rejoins_.push({back_[j], static_cast<int64_t>(j)});
+    if (in) ++out_;
+    return in;
   }
 
   void AddEpisode(double at, int cls) {
@@ -264,8 +349,7 @@ class Trial {
         *stop_at = g;
         break;
       }
-      if (s_.classes[next].kind == Kind::kPause) {
-        Repair(g, next);
+      if (s_.classes[next].kind == Kind::kPause && ReplicaFails(g, next)) {
         end += s_.classes[next].pause;
       }
       if (s_.classes[next].kind == Kind::kSlow) AddEpisode(g, next);
@@ -309,6 +393,7 @@ class Trial {
       if (g >= t + left) break;
       const int next = Consume(source, g);
       if (s_.classes[next].kind == Kind::kSlow) AddEpisode(g, next);
+      if (s_.classes[next].kind == Kind::kPause) ReplicaFails(g, next);
       if (!Stops(next)) continue;
       ++interruptions_;
       if (s_.classes[next].kind == Kind::kSdc) continue;
@@ -350,6 +435,7 @@ class Trial {
         next_exp_ += wait;
         for (double& x : next_wb_) x += wait;
         for (Episode& e : episodes_) e.end += wait;
+        waited_ += wait;
       }
       int source = 0;
       double g = NextEvent(&source);
@@ -358,7 +444,7 @@ class Trial {
         next = Consume(source, g);
         if (Stops(next)) break;
         if (s_.classes[next].kind == Kind::kSlow) AddEpisode(g, next);
-        if (s_.classes[next].kind == Kind::kPause) Repair(g, next);
+        if (s_.classes[next].kind == Kind::kPause) ReplicaFails(g, next);
         g = NextEvent(&source);
       }
       if (g >= t + s_.d) {
@@ -385,6 +471,14 @@ class Trial {
   bool pending_ = false;           // the newest checkpoint is not yet durable
   std::vector<double> repairs_;    // simulated pool: when each node in repair is back
   double durable_at_ = 0;          // when it will be
+  // Replicas (s_.replicas > 1), on their clock: wall time less the job's waits for a spare.
+  double waited_ = 0;                 // the job's waits for a spare so far
+  std::vector<double> back_;          // when each replica is back in service (<= now: in)
+  std::vector<double> waited_until_;  // until when it waits for a spare (not exposed)
+  int64_t out_ = 0;                   // replicas out
+  std::priority_queue<std::pair<double, int64_t>, std::vector<std::pair<double, int64_t>>,
+                      std::greater<>>
+      rejoins_;  // (back, replica), stale entries included
 };
 
 Percentiles Summarize(std::vector<double> v) {
@@ -446,11 +540,28 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
   // A pool short of the confidence is simulated, its waits drawn as they fall (the
   // analytic W, an approximation, is checked against it); a pool of at least that size
   // charges no wait, as the analytic figures do not.
-  if (rep.spare_wait_s > 0) {
+  if (rep.spare_wait_s > 0 || rep.replica_spare_wait_s > 0) {
     sim.spares = rep.spare_nodes;
     sim.repair = spec.repair_time_s;
   }
   sim.straggler = rep.straggler_factor;
+  if (rep.replica_rate_per_s > 0) {
+    // A replica's cycle (reliability.h): in service M_r, out E_out = W·e^{D/M_r} (waits) +
+    // M_r·(e^{D/M_r} − 1) (recoveries).
+    sim.replicas = spec.replicas;
+    sim.replica_d = sim.d;
+    sim.replica_mtbf = spec.replicas / rep.replica_rate_per_s;
+    const double out = rep.replica_stall_s + rep.replica_out_s;  // E_out
+    const double waits = std::exp(sim.replica_d / sim.replica_mtbf) * rep.replica_spare_wait_s;
+    sim.replica_out = out / (sim.replica_mtbf + out);
+    sim.replica_waiting = out > 0 ? waits / out : 0;
+    double needing = 0;  // the share of replica failures that wait
+    for (const FailureClass& c : spec.failures) {
+      if (c.effect == Effect::kStopReplica && NeedsSpare(c)) needing += c.count * c.rate_per_s;
+    }
+    sim.replica_wait =
+        needing > 0 ? rep.replica_spare_wait_s * rep.replica_rate_per_s / needing : 0;
+  }
   for (size_t i = 0; i < spec.failures.size(); ++i) {
     const FailureClass& c = spec.failures[i];
     SimClass sc;
@@ -461,9 +572,9 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
         break;
       case Effect::kStopReplica:
         sc.kind = spec.replicas > 1 ? Kind::kPause : Kind::kStop;
-        if (spec.replicas > 1) {  // the report's model: a stall, the replica out, half a step
-          sc.pause = rep.replica_loss_s;
+        if (spec.replicas > 1) {  // the report's model: a stall and half a step, the replica out
           const double rework = rep.straggler_factor * rep.step_time_s / 2;
+          sc.pause = rep.replica_stall_s + rework;
           sc.rework = sc.pause > 0 ? rework / sc.pause : 0;
           sc.downtime = 1 - sc.rework;
         }

@@ -277,6 +277,54 @@ TEST(MonteCarlo, ReplicaFailuresStallTheJob) {
   }
 }
 
+// Replicas that fail about as often as they recover (reliability_test.cc's
+// TheJobTrainsAtTheReplicasInService: 16 replicas of a 2-hour MTBF, a 1-minute stall, a
+// 100-minute recovery): the Monte Carlo draws which replica each failure strikes, keeps it
+// out for its wait and recovery (started again by a failure of its own) and trains at the
+// replicas in service. Over a long run it agrees with the report, which is the long-run rate
+// (a run of a few replica cycles takes a few minutes longer than it: it ends more often in a
+// spell of many replicas in service). It simulated every failure as a pause of the whole job
+// (stall + 101 min/16), as the report charged it: ETTR 0.03.
+TEST(MonteCarlo, ReplicasInAndOutAgreeWithTheReport) {
+  RunSpec s;
+  s.step_time_s = 1;
+  s.steps = 20 * kOneDay;
+  s.nodes = 16;
+  FailureClass c;
+  c.name = "replica";
+  c.count = 16;
+  c.rate_per_s = 1 / (2 * 3600.0);
+  c.effect = Effect::kStopReplica;
+  s.failures.push_back(c);
+  s.replicas = 16;
+  s.recovery.detect_s = 1 * kMinute;
+  s.recovery.restart_s = 100 * kMinute;
+  RunSpec waits = s;  // each failed node waits 30 min for its own repair
+  waits.spare_nodes = 0;
+  waits.repair_time_s = 30 * kMinute;
+  RunSpec mixed = s;  // and a job-stopping class beside them
+  mixed.failures.push_back(c);
+  mixed.failures[1].name = "stop";
+  mixed.failures[1].effect = Effect::kStopJob;
+  mixed.failures[1].rate_per_s /= 20;
+  mixed.checkpoint.blocking_s = 5;
+  const RunSpec specs[] = {s, waits, mixed};
+  for (const RunSpec& t : specs) {
+    const RunReport r = AnalyzeRun(t).value();
+    const MonteCarloReport mc = Simulate(t, 200, 31);
+    std::printf("replicas in and out: report %.4f (%.1f%% out, wait %.0f s), MC %.4f +- %.4f\n",
+                r.ettr_all_causes, 100 * r.replica_out_fraction, r.replica_spare_wait_s,
+                mc.ettr.mean, *mc.ettr_ci99_half_width);
+    EXPECT_GT(r.ettr_all_causes, 0.15);
+    if (&t == &specs[2]) {  // the replicas out span attempts: the report's stretch is uniform
+      EXPECT_NEAR(mc.ettr.mean, r.ettr_all_causes, 0.01);
+    } else {
+      EXPECT_LE(std::abs(mc.ettr.mean - r.ettr_all_causes), *mc.ettr_ci99_half_width);
+      EXPECT_NEAR(mc.mean_loss.downtime, r.loss.downtime, 0.01 * r.loss.downtime);
+    }
+  }
+}
+
 TEST(MonteCarlo, SpareWaitIsLinearAndUnexposed) {
   // No spares, 1-day repairs: each restart waits for the repair (no failure strikes the
   // idle job), then recovers. The report's e^{D/M}·(1 + W/M) and count over the exposed

@@ -20,21 +20,10 @@ std::string Num(double v) {
   return buf;
 }
 
-// Seconds as the largest readable unit: "3.5 d", "3.09 h", "9.0 min", "2.84 s".
-std::string Seconds(double s) {
-  if (!std::isfinite(s)) return Num(s);
-  char buf[32];
-  if (s >= 2 * 86400) {
-    std::snprintf(buf, sizeof buf, "%.1f d", s / 86400);
-  } else if (s >= 2 * 3600) {
-    std::snprintf(buf, sizeof buf, "%.2f h", s / 3600);
-  } else if (s >= 120) {
-    std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
-  } else {
-    return core::FormatSeconds(s);
-  }
-  return buf;
-}
+// Seconds as the largest readable unit, as every report prints durations
+// (core::FormatDuration): "3.5 d", "3.09 h", "9.0 min", "2.84 s", "1e+30 d" (it printed
+// "%.1f d" into 32 bytes, which cut 1e30 days to 31 digits and no unit).
+std::string Seconds(double s) { return std::isfinite(s) ? core::FormatDuration(s) : Num(s) + " s"; }
 
 std::string Fixed(double v, int decimals) {
   char buf[32];
@@ -53,6 +42,18 @@ void Positive(core::Diagnostics& d, const std::string& key, double v, const char
   if (!std::isfinite(v) || v <= 0) {
     d.Error(key, "= " + Num(v) + ": must be finite and > 0", hint);
   }
+}
+
+// NonNegative for a figure the caller may have derived from its inputs (`o`): one that is
+// not finite is then the error of the input it comes from (a bandwidth of 1e-300 B/s), not
+// of the derived key, which the user never gave.
+void NonNegativeFrom(core::Diagnostics& d, const std::string& key, double v, const Origin& o) {
+  if (!o.key.empty() && !std::isfinite(v)) {
+    d.Error(o.key, o.what + ", takes " + Seconds(v) + "; expected a finite time",
+            o.hint.empty() ? "give a faster bandwidth (is the unit right?)" : o.hint);
+    return;
+  }
+  NonNegative(d, key, v);
 }
 
 }  // namespace
@@ -88,8 +89,10 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
   } else if (spec.nodes > 0 && spec.replicas > spec.nodes) {
     d.Error(r + "replicas",
             "= " + std::to_string(spec.replicas) + ": more data-parallel replicas than nodes (" +
-                std::to_string(spec.nodes) + ")",
-            "a replica spans at least one node");
+                std::to_string(spec.nodes) +
+                "), with replica-level fault tolerance, where a failure takes one replica out",
+            "a replica spans at least one node: fewer replicas of more chips each, or "
+            "replica-level fault tolerance off");
   }
   for (size_t i = 0; i < spec.failures.size(); ++i) {
     const FailureClass& c = spec.failures[i];
@@ -119,11 +122,17 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
   const std::pair<const char*, double> recovery[] = {
       {"detect", rc.detect_s},   {"evict", rc.evict_s}, {"reschedule", rc.reschedule_s},
       {"restart", rc.restart_s}, {"load", rc.load_s},   {"warmup", rc.warmup_s}};
-  for (const auto& [name, v] : recovery) NonNegative(d, r + "recovery." + name, v);
+  for (const auto& [name, v] : recovery) {
+    NonNegativeFrom(d, r + "recovery." + name, v,
+                    std::string_view(name) == "load" ? spec.load_origin : Origin{});
+  }
   const Checkpoint& cp = spec.checkpoint;
   NonNegative(d, r + "checkpoint.size", cp.size_bytes);
-  NonNegative(d, r + "checkpoint.blocking", cp.blocking_s);
-  NonNegative(d, r + "checkpoint.persist", cp.persist_s);
+  NonNegativeFrom(d, r + "checkpoint.blocking", cp.blocking_s, spec.blocking_origin);
+  // P counts from the start of the write (P >= w): an endless write is said once, above.
+  if (std::isfinite(cp.blocking_s)) {
+    NonNegativeFrom(d, r + "checkpoint.persist", cp.persist_s, spec.persist_origin);
+  }
   NonNegative(d, r + "checkpoint.interval", cp.interval_s, "0 (or \"auto\") picks the optimum");
   if (std::isfinite(cp.interval_s) && cp.interval_s > 0) {
     if (std::isfinite(spec.step_time_s) && spec.step_time_s > 0 &&
@@ -176,10 +185,10 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
   }
 }
 
-// A replica failure with fault tolerance: it costs progress without a restart (model in
-// reliability.h).
+// A replica failure with fault tolerance that takes a replica in service out: it pauses
+// the job without a restart (model in reliability.h).
 struct PauseClass {
-  double rate = 0;      // ρ: events per second
+  double rate = 0;      // events per second: the class's ρ times the share in service, 1 − q
   double length = 0;    // p: seconds without progress per event
   double downtime = 0;  // how p is booked (seconds of it): downtime, rework
   double rework = 0;
@@ -198,21 +207,37 @@ struct Model {
   std::vector<PauseClass> pauses;
   double straggler = 1;  // S
   double slow = 1;       // F: wall seconds per second of progress from fail-slow episodes
+  // Replica classes (replicas > 1; model in reliability.h), 0 when none.
+  int replicas = 1;
+  double replica_rate = 0;     // ρ, all replicas
+  double replica_wait = 0;     // W_r: mean wait for a spare per replica failure
+  double replica_down = 0;     // E_out: a replica's time out per failure that takes it out
+  double replica_out = 0;      // q: the share of replicas out, in exposed time
+  double replica_exposed = 1;  // the share of replicas not waiting for a spare
   double Mtbf() const { return lambda > 0 ? 1 / lambda : kInf; }
 };
 
-// What a replica failure costs the job when replicas > 1 (model in reliability.h): the
-// whole job stalls until the failure is detected and the replica evicted, then runs
-// without it while it restarts and rejoins from its peers (1/replicas of the throughput);
-// the step in flight is redone.
-PauseClass ReplicaPause(const RunSpec& spec, double rate, double downtime, double straggler) {
+// The pause of a replica failure that takes a replica in service out (model in
+// reliability.h): the whole job stalls until the failure is detected and the replica
+// evicted, and redoes the step in flight. `rate` is the class's ρ, of all replicas.
+PauseClass ReplicaPause(const RunSpec& spec, double rate, double straggler) {
   PauseClass pc;
   pc.rate = rate;
-  const double stall = spec.recovery.detect_s + spec.recovery.evict_s;
-  pc.downtime = stall + (downtime - stall) / spec.replicas;
+  pc.downtime = spec.recovery.detect_s + spec.recovery.evict_s;
   pc.rework = straggler * spec.step_time_s / 2;
   pc.length = pc.downtime + pc.rework;
   return pc;
+}
+
+// (e^x − 1)/x and (e^x − 1 − x)/x for x >= 0, without cancellation near 0 (series below
+// 1e-3, where the next term is below 1e-15 of the sum); +inf where e^x overflows.
+double Expm1OverX(double x) {
+  if (x < 1e-3) return 1 + x / 2 * (1 + x / 3 * (1 + x / 4 * (1 + x / 5)));
+  return std::isinf(x) ? x : std::expm1(x) / x;
+}
+double Expm1MinusXOverX(double x) {
+  if (x < 1e-3) return x / 2 * (1 + x / 3 * (1 + x / 4 * (1 + x / 5 * (1 + x / 6))));
+  return std::isinf(x) ? x : std::expm1(x) / x - 1;
 }
 
 }  // namespace
@@ -265,6 +290,8 @@ Model BuildModel(const RunSpec& spec, double spare_wait) {
   m.straggler =
       spec.plan_straggler_factor *
       (1 + (spec.slow_node_factor - 1) * (1 - std::pow(1 - spec.slow_node_fraction, nodes)));
+  m.replicas = spec.replicas;
+  double replica_waits = 0;
   for (const FailureClass& c : spec.failures) {
     const double rate = c.count * c.rate_per_s;
     if (StopsJob(c, spec.replicas)) {
@@ -275,11 +302,25 @@ Model BuildModel(const RunSpec& spec, double spare_wait) {
         m.sdc.emplace_back(rate, c.detect_latency_s);
       }
     } else if (rate > 0 && c.effect == Effect::kStopReplica) {
-      m.pauses.push_back(
-          ReplicaPause(spec, rate, m.d + (NeedsSpare(c) ? spare_wait : 0), m.straggler));
+      m.pauses.push_back(ReplicaPause(spec, rate, m.straggler));
+      m.replica_rate += rate;
+      if (NeedsSpare(c)) replica_waits += rate * spare_wait;
     }
   }
   if (m.lambda > 0) m.wait /= m.lambda;
+  if (m.replica_rate > 0) {
+    // One replica alternates: in service for its MTBF M_r, then out for E_out, its wait for
+    // a spare and a recovery D that each failure of its own starts again (Daly).
+    const double per_replica = m.replica_rate / spec.replicas;  // 1 / M_r
+    m.replica_wait = replica_waits / m.replica_rate;
+    const double x = m.d * per_replica;
+    const double waits = std::exp(x) * m.replica_wait;  // per failure that takes it out
+    m.replica_down = waits + m.d * Expm1OverX(x);
+    const double cycle = 1 + m.replica_down * per_replica;  // in M_r
+    m.replica_out = std::isfinite(cycle) ? 1 - 1 / cycle : 1;
+    m.replica_exposed = std::isfinite(cycle) ? 1 - waits * per_replica / cycle : 0;
+    for (PauseClass& pc : m.pauses) pc.rate *= 1 - m.replica_out;  // from those in service
+  }
   m.slow = FailSlowStretch(spec.failures);
   return m;
 }
@@ -288,18 +329,23 @@ Model BuildModel(const RunSpec& spec, double spare_wait) {
 double LossFraction(double x) { return x > 1e-12 ? -std::expm1(-x) / x : 1.0; }
 
 // The stretch of progress (reliability.h): wall seconds per second of progress, c. Fail-slow
-// episodes stretch it by F, `slow` = F − 1; pauses add wall seconds of pause, by the class
-// whose event started them, F times as many as without (the slow job meets F times as many
-// per second of progress); +inf in `total` when the stacking classes arrive faster than their
-// pauses clear and nothing stops the job. With g the busy-period factor of the stacking
-// classes, g = 1 + g·Σ_stack ρ·p·φ(λ·g·p), class i costs F·g·ρ_i·p_i·φ(λ·g·p_i),
+// episodes stretch it by F, `slow` = F − 1; the replicas out by R, `out` = F·(R − 1); pauses
+// add wall seconds of pause, by the class whose event started them, F·R times as many as
+// without (the slow job meets F·R times as many per second of progress); +inf in `total`
+// when the stacking classes arrive faster than their pauses clear and nothing stops the job,
+// or when every replica is out. With g the busy-period factor of the stacking classes,
+// g = 1 + g·Σ_stack ρ·p·φ(λ·g·p), class i costs F·R·g·ρ_i·p_i·φ(λ·g·p_i),
 // φ(x) = (1 − e^{−x})/x.
 struct Stretch {
   std::vector<double> by_class;
-  double slow = 0;   // F − 1
-  double total = 1;  // c
+  double slow = 0;          // F − 1
+  double out = 0;           // F·(R − 1)
+  double out_fraction = 0;  // q' = 1 − 1/R
+  double total = 1;         // c
 };
-Stretch PauseStretch(const std::vector<PauseClass>& pauses, double lambda, double slow) {
+Stretch PauseStretch(const Model& m) {
+  const std::vector<PauseClass>& pauses = m.pauses;
+  const double lambda = m.lambda, slow = m.slow;
   const auto load = [&](double g) {  // Σ_stack ρ·p·φ(λ·g·p)
     double a = 0;
     for (const PauseClass& pc : pauses) {
@@ -327,23 +373,42 @@ Stretch PauseStretch(const std::vector<PauseClass>& pauses, double lambda, doubl
   }
   st.by_class.resize(pauses.size());
   st.slow = slow - 1;
-  st.total = slow;
+  // a: pause seconds per second of running; the replicas in service while the job runs,
+  // 1 − q' = (1 − q)·(1 + a/replicas), at most all of them (reliability.h).
+  double a = 0;
+  for (const PauseClass& pc : pauses) {
+    a += std::isfinite(g) ? g * pc.rate * pc.length * LossFraction(lambda * g * pc.length) : kInf;
+  }
+  double in_service = 1;
+  if (m.replica_out > 0) {
+    in_service = m.replica_out >= 1 ? 0.0
+                 : std::isfinite(a) ? std::min(1.0, (1 - m.replica_out) * (1 + a / m.replicas))
+                                    : 1.0;
+  }
+  const double stretch = in_service > 0 ? 1 / in_service : kInf;  // R
+  st.out_fraction = 1 - in_service;
+  st.out = in_service < 1 ? slow * (stretch - 1) : 0;
+  st.total = slow * stretch;
   for (size_t i = 0; i < pauses.size(); ++i) {
     const PauseClass& pc = pauses[i];
-    st.by_class[i] = std::isfinite(g)
-                         ? slow * g * pc.rate * pc.length * LossFraction(lambda * g * pc.length)
-                         : kInf;
+    st.by_class[i] =
+        std::isfinite(g) && std::isfinite(stretch)
+            ? slow * stretch * g * pc.rate * pc.length * LossFraction(lambda * g * pc.length)
+            : kInf;
     st.total += st.by_class[i];
   }
   return st;
 }
 
 // Expected wall time of the run at interval τ, split by cause (Total() is the time); the
-// formulas are in reliability.h.
+// formulas are in reliability.h, written in λ rather than M (M·(e^{x/M} − 1) as
+// x·(e^{λx} − 1)/(λx)), so that a λ too small to matter, even one whose M overflows, gives
+// the figures of no failure rather than rounding noise.
 // `waiting`, if given, gets the part of the downtime spent waiting for spares, when no
-// failure can strike.
+// failure can strike; `replicas`, the wall time the replica classes cost (pauses and the
+// replicas out).
 LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau,
-                           double* waiting = nullptr) {
+                           double* waiting = nullptr, double* replicas = nullptr) {
   if (waiting != nullptr) *waiting = 0;
   LossBreakdown l;
   l.useful = m.ideal;
@@ -353,10 +418,13 @@ LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau,
   l.straggler = (m.straggler - 1) * m.ideal;
   const double c = stretch.total;
   double attempts = c * s;  // wall time of attempts per segment: progress and pauses
+  double lost = 0;          // progress redone per segment (attempts / c − s)
   if (m.lambda > 0) {
-    const double mtbf = m.Mtbf();
-    attempts = mtbf * std::expm1(c * s / mtbf) * std::exp(m.delta / mtbf);
-    const double failures = attempts / mtbf;  // that cut an attempt short, per segment
+    const double x = m.lambda * c * s, y = m.lambda * m.delta;
+    attempts = c * s * Expm1OverX(x) * std::exp(y);
+    // attempts / c − s = s·[(e^x − 1)/x·(e^y − 1) + (e^x − 1 − x)/x], no cancellation.
+    lost = s * (Expm1OverX(x) * std::expm1(y) + Expm1MinusXOverX(x));
+    const double failures = attempts * m.lambda;  // that cut an attempt short, per segment
     // Each restart (one per failure, e^{D/M} on average with those during restarts) first
     // waits W for a spare, unexposed, then runs D, which a failure starts again.
     // Restarts per segment: one per failure, and one per job-stopping failure while an SDC
@@ -369,29 +437,41 @@ LossBreakdown ExpectedLoss(const Model& m, const Stretch& stretch, double tau,
       l.sdc += segments * corrupt;
       restarts += corrupt * lambda_stop;
     }
-    const double wait = segments * restarts * m.wait * std::exp(m.d / mtbf);
-    l.downtime = wait + segments * restarts * mtbf * std::expm1(m.d / mtbf);
+    const double x_d = m.lambda * m.d;
+    const double wait = segments * restarts * m.wait * std::exp(x_d);
+    l.downtime = wait + segments * restarts * m.d * Expm1OverX(x_d);
     if (waiting != nullptr) *waiting = wait;
   }
-  const double progress = attempts / c;
-  const double lost = segments * (progress - s);
+  const double progress = s + lost;
   const double sdc_share = m.lambda > 0 ? m.lambda_sdc / m.lambda : 0;
-  l.rework = lost * (1 - sdc_share);
-  l.sdc += lost * sdc_share;
+  l.rework = segments * lost * (1 - sdc_share);
+  l.sdc += segments * lost * sdc_share;
   l.straggler += segments * progress * stretch.slow;
+  double replica_time = segments * progress * stretch.out;
+  l.downtime += replica_time;
   for (size_t i = 0; i < m.pauses.size(); ++i) {
     const PauseClass& pc = m.pauses[i];
     const double time = segments * progress * stretch.by_class[i];
     if (pc.length <= 0) continue;
     l.downtime += time * (pc.downtime / pc.length);
     l.rework += time * (pc.rework / pc.length);
+    replica_time += time;
   }
+  if (replicas != nullptr) *replicas = replica_time;
   return l;
+}
+
+// What the interval optimizes: the expected time beyond the useful, summed from its parts
+// (ideal / (ideal + this) is the ETTR of all causes), which keeps the differences that
+// ideal + this would round away when failures are rare.
+double Excess(const LossBreakdown& l) {
+  return l.checkpoint + l.rework + l.downtime + l.straggler + l.sdc;
 }
 
 // Golden-section search for the maximum of f over log τ in [lo, hi]; f unimodal.
 template <class F>
 double ArgMaxLog(F f, double lo, double hi) {
+  hi = std::min(hi, std::numeric_limits<double>::max());  // 100·M overflows where M is near it
   if (!(hi > lo)) return lo;
   const double g = (std::sqrt(5.0) - 1) / 2;
   double a = std::log(lo), b = std::log(hi);
@@ -420,18 +500,32 @@ double ArgMaxLog(F f, double lo, double hi) {
 // Expected time over ideal time beyond which a run is reported as never finishing.
 constexpr double kNeverFinishesRatio = 1000;
 
+// NeverFinishes' error where δ = P − w is the cause: at the input that derives P if any.
+void PersistError(const RunSpec& spec, const Model& m, const std::string& head,
+                  const std::string& why, const std::string& or_fewer, core::Diagnostics& d) {
+  const Origin& o = spec.persist_origin;
+  d.Error(o.key.empty() ? "reliability.checkpoint.persist" : o.key,
+          head + "a checkpoint becomes durable " + Seconds(m.delta) + why +
+              (o.key.empty() ? "" : " (" + o.what + ")"),
+          (o.hint.empty() ? "persist checkpoints faster (a faster tier, or fewer bytes)" : o.hint) +
+              or_fewer);
+}
+
 // The error of a run whose expected time overflows, or passes kNeverFinishesRatio times the
-// ideal: e^{(D + δ)/M} or e^{c·s/M} is beyond range or near it. It names the largest term of the
-// larger exponent, and the key that sets it: a part of the downtime D (its Origin when the caller
-// derived it), δ, the interval, the blocking write or the step. `tau` is the interval used.
-void NeverFinishes(const RunSpec& spec, const Model& m, const Stretch& stretch, double tau,
-                   core::Diagnostics& d) {
+// ideal: e^{(D + δ)/M}, e^{c·s/M} or 1 + W/M is beyond range or near it. It names the largest of
+// the three, and within it the key that sets it: a part of the downtime D (its Origin when the
+// caller derived it), δ, the interval, the blocking write (its Origin), the step, the replicas
+// out or the fail-slow episodes that stretch c, or the spare pool and the repair time that set
+// W. `tau` is the interval used.
+void NeverFinishes(const RunSpec& spec, const RunReport& rep, const Model& m,
+                   const Stretch& stretch, double tau, core::Diagnostics& d) {
   const std::string r = "reliability.";
-  const std::string head = "the run never finishes: it would take more than " +
-                           Num(kNeverFinishesRatio) + " times its ideal time (ETTR below " +
-                           Num(1 / kNeverFinishesRatio) +
-                           "), failures costing more time than the run makes progress (MTBF " +
-                           Seconds(m.Mtbf()) + ", downtime " + Seconds(m.d) + "): ";
+  const std::string head =
+      "the run never finishes: it would take more than " + Num(kNeverFinishesRatio) +
+      " times its ideal time (ETTR below " + Num(1 / kNeverFinishesRatio) +
+      "), failures costing more time than the run makes progress (MTBF " + Seconds(m.Mtbf()) +
+      ", downtime " + Seconds(m.d) +
+      (m.wait > 0 ? ", and a wait for a spare node of " + Seconds(m.wait) : std::string()) + "): ";
   const std::string or_fewer = "; or make failures rarer, or use replica-level fault tolerance";
   // No cluster fails every minute (Llama 3's 16,384 GPUs: every 3 hours): the rates are then
   // what is wrong, most likely a unit.
@@ -449,25 +543,71 @@ void NeverFinishes(const RunSpec& spec, const Model& m, const Stretch& stretch, 
     // A downtime of hours is not what is wrong then; one of years is too (below).
     if (m.d < 86400) return;
   }
+  // The expected time of a segment is M·e^{(D + δ)/M}·(1 + W/M)·(e^{c·s/M} − 1): the three
+  // factors as exponents, times M.
   const double work = m.straggler * tau;  // of a segment, besides the write
-  if (stretch.total * (work + m.w) > m.d + m.delta) {
+  const double segment = stretch.total * (work + m.w);
+  const double restart = m.d + m.delta;
+  const double waiting = m.Mtbf() * std::log1p(m.wait / m.Mtbf());
+  if (waiting > segment && waiting > restart) {
+    // Each restart waits for a spare node longer than failures leave it to run.
+    const bool given = spec.spare_nodes >= 0;
+    d.Error(given ? r + "spare_nodes" : r + "repair_time",
+            head + "each restart first waits " + Seconds(m.wait) +
+                " on average for a spare node (" + std::to_string(rep.spare_nodes) +
+                (rep.spare_nodes == 1 ? " spare node" : " spare nodes") +
+                (given ? "" : ", all the job's nodes") + ", a repair taking " +
+                Seconds(spec.repair_time_s) + ", P(wait) " + Fixed(rep.p_wait_charged, 4) + "), " +
+                Num(m.wait / m.Mtbf()) + " times the MTBF",
+            given ? "keep more spare nodes (omit reliability.spare_nodes to size the pool at "
+                    "spare_confidence), or shorten reliability.repair_time"
+                  : "shorten reliability.repair_time: the automatic pool is capped at the job's "
+                    "nodes");
+    return;
+  }
+  if (segment > restart) {
     // A segment of progress, from one checkpoint to the next, outlasts the failures.
-    if (m.w >= work) {
-      d.Error(r + "checkpoint.blocking",
-              head + "a checkpoint's blocking write takes " + Seconds(m.w) +
-                  ", so hardly a segment of work and its write completes between failures",
-              "write to host memory or peers and persist asynchronously" + or_fewer);
+    if (work + m.w <= restart && stretch.total > 1) {
+      // It would not without the stretch: the replicas out, their stalls or slow episodes.
+      double replicas = stretch.out;
+      for (const double x : stretch.by_class) replicas += x;
+      if (replicas >= stretch.slow) {
+        d.Error(r + "failures",
+                head + "replica failures stretch the job's progress " + Fixed(stretch.total, 1) +
+                    "-fold (" + Fixed(100 * stretch.out_fraction, 1) +
+                    "% of the replicas out while it runs, a stall of " +
+                    Seconds(spec.recovery.detect_s + spec.recovery.evict_s) +
+                    " each time one drops out), so hardly a segment completes between failures",
+                "shorten the replicas' recovery (recovery.restart, load, warmup) and "
+                "recovery.detect + evict, or lower the failure rates");
+      } else {
+        d.Error(r + "failures",
+                head + "fail-slow episodes stretch the job's progress " +
+                    Fixed(stretch.slow + 1, 2) +
+                    "-fold, so hardly a segment completes between failures",
+                "detect and evict slow nodes sooner (a shorter slow_duration), or lower their "
+                "rate or slowdown" +
+                    or_fewer);
+      }
+    } else if (m.w >= work) {
+      const Origin& o = spec.blocking_origin;
+      d.Error(
+          o.key.empty() ? r + "checkpoint.blocking" : o.key,
+          head + (o.key.empty() ? "a checkpoint's blocking write" : o.what + ",") + " takes " +
+              Seconds(m.w) +
+              ", so hardly a segment of work and its write completes between failures",
+          (o.hint.empty() ? "write to host memory or peers and persist asynchronously" : o.hint) +
+              or_fewer);
     } else if (spec.checkpoint.interval_s > 0) {
       d.Error(r + "checkpoint.interval",
               head + "a checkpoint every " + Seconds(tau) +
                   " of work: hardly an interval completes between failures",
               "checkpoint more often, or omit the interval (\"auto\") for the optimum" + or_fewer);
     } else if (m.delta >= spec.step_time_s) {
-      d.Error(r + "checkpoint.persist",
-              head + "a checkpoint becomes durable " + Seconds(m.delta) +
-                  " after its blocking write, and the next one cannot start before: hardly an "
-                  "interval completes between failures",
-              "persist checkpoints faster (a faster tier, or fewer bytes)" + or_fewer);
+      PersistError(spec, m, head,
+                   " after its blocking write, and the next one cannot start before: hardly an "
+                   "interval completes between failures",
+                   or_fewer, d);
     } else {
       d.Error(r + "step_time",
               head + "a step takes " + Seconds(spec.step_time_s) +
@@ -478,10 +618,8 @@ void NeverFinishes(const RunSpec& spec, const Model& m, const Stretch& stretch, 
     return;
   }
   if (m.delta > m.d) {
-    d.Error(r + "checkpoint.persist",
-            head + "a checkpoint becomes durable " + Seconds(m.delta) +
-                " after its blocking write, and a failure before that loses it too",
-            "persist checkpoints faster (a faster tier, or fewer bytes)" + or_fewer);
+    PersistError(spec, m, head, " after its blocking write, and a failure before that loses it too",
+                 or_fewer, d);
     return;
   }
   const Recovery& rc = spec.recovery;
@@ -501,6 +639,44 @@ void NeverFinishes(const RunSpec& spec, const Model& m, const Stretch& stretch, 
   d.Error(r + "recovery." + name,
           head + "recovery." + name + " takes " + Seconds(largest->second) + " of it",
           "shorten it well below the MTBF" + or_fewer);
+}
+
+// The error of a run whose expected time overflows though nothing stops the job: the replica
+// classes' pauses stack faster than they clear (their busy-period factor g is infinite), or
+// every replica is out.
+void ReplicasNeverFinish(const RunSpec& spec, const Model& m, const Stretch& stretch,
+                         core::Diagnostics& d) {
+  const std::string head = "the run never finishes: ";
+  if (m.pauses.empty()) {  // not reached: only the replicas' stretch is unbounded
+    d.Error("reliability.failures", head + "its expected time overflows",
+            "lower the failure rates or shorten the recovery");
+    return;
+  }
+  const Recovery& rc = spec.recovery;
+  if (stretch.out_fraction >= 1) {
+    d.Error("reliability.failures",
+            head + "replicas fail faster than they recover: each of the " +
+                std::to_string(spec.replicas) + " replicas fails every " +
+                Seconds(spec.replicas / m.replica_rate) + ", and its recovery of " + Seconds(m.d) +
+                (m.replica_wait > 0 ? " (after " + Seconds(m.replica_wait) + " for a spare)"
+                                    : std::string()) +
+                " starts again at each failure of its own: every replica is out",
+            "shorten the recovery (recovery.restart, load, warmup, and the wait for a spare), "
+            "or lower the failure rates");
+    return;
+  }
+  double in_service = 0;  // the rate of failures that take a replica out and stall the job
+  for (const PauseClass& pc : m.pauses) in_service += pc.rate;
+  const double stall = rc.detect_s + rc.evict_s;
+  const double redo = m.pauses.front().rework;
+  d.Error("reliability.failures",
+          head +
+              "replica failures stall the job faster than it recovers: the replicas in "
+              "service fail every " +
+              Seconds(1 / in_service) + ", and each failure stalls the whole job " +
+              Seconds(stall) + " (recovery.detect + recovery.evict)" +
+              (redo > 0 ? " and redoes half a step, " + Seconds(redo) : std::string()),
+          "shorten recovery.detect and recovery.evict, or lower the failure rates");
 }
 
 }  // namespace
@@ -543,18 +719,19 @@ double LinearEttr(double tau, double w, double downtime, double mtbf) {
   return std::max(0.0, UnclampedLinearEttr(tau, w, downtime, mtbf));
 }
 
-double YoungInterval(double w, double mtbf) { return std::sqrt(2 * w * mtbf); }
+// sqrt(2w)·sqrt(M): 2·w·M overflows where M is near the largest double.
+double YoungInterval(double w, double mtbf) { return std::sqrt(2 * w) * std::sqrt(mtbf); }
 
 double DalyInterval(double w, double mtbf) {
   if (w >= 2 * mtbf) return mtbf;
   const double r = w / (2 * mtbf);
-  return std::sqrt(2 * w * mtbf) * (1 + std::sqrt(r) / 3 + r / 9) - w;
+  return YoungInterval(w, mtbf) * (1 + std::sqrt(r) / 3 + r / 9) - w;
 }
 
 double OptimalInterval(double w, double downtime, double mtbf, double min_tau) {
   if (!std::isfinite(mtbf)) return kInf;
   const double lo = min_tau > 0 ? min_tau : 1e-9 * mtbf;
-  const double hi = std::max(4 * lo, 100 * mtbf);
+  const double hi = std::max(4 * lo, 100 * mtbf);  // ArgMaxLog caps it at the largest double
   return ArgMaxLog([&](double tau) { return ExactEttr(tau, w, downtime, mtbf); }, lo, hi);
 }
 
@@ -704,14 +881,15 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     rep.p_wait_charged = p_wait(hi);
   }
   const Model m = BuildModel(spec, wait_if_needed);
-  const Stretch stretch = PauseStretch(m.pauses, m.lambda, m.slow);
+  const Stretch stretch = PauseStretch(m);
   rep.spare_wait_s = m.wait;
   rep.fail_slow_factor = m.slow;
-  for (const PauseClass& pc : m.pauses) {
-    rep.replica_rate_per_s += pc.rate;
+  if (m.replica_rate > 0) {
+    rep.replica_rate_per_s = m.replica_rate;
     rep.replica_stall_s = spec.recovery.detect_s + spec.recovery.evict_s;
-    rep.replica_loss_s = pc.length;
-    rep.replica_out_s = (pc.downtime - rep.replica_stall_s) * spec.replicas;
+    rep.replica_spare_wait_s = m.replica_wait;
+    rep.replica_out_s = std::max(0.0, m.replica_down - rep.replica_stall_s);
+    rep.replica_out_fraction = stretch.out_fraction;
   }
   rep.step_time_s = step;
   rep.ideal_time_s = m.ideal;
@@ -726,25 +904,37 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   // after it started); the automatic interval is a whole number of steps.
   const double min_tau = std::max(step, std::ceil(m.delta / step - 1e-9) * step);
   const auto goodput = [&](double tau) { return m.ideal / ExpectedLoss(m, stretch, tau).Total(); };
+  // The interval minimizes the expected time beyond the useful (the ETTR's argmax), taken from
+  // its parts: where failures are rare, ideal + excess rounds the differences away.
+  const auto excess = [&](double tau) { return Excess(ExpectedLoss(m, stretch, tau)); };
   if (failures) {
     rep.young_s = YoungInterval(m.w, mtbf);
     rep.daly_s = DalyInterval(m.w, mtbf);
-    rep.optimum_s = ArgMaxLog(goodput, min_tau, std::max(4 * min_tau, 100 * mtbf));
+    rep.optimum_s = ArgMaxLog([&](double tau) { return -excess(tau); }, min_tau,
+                              std::max(4 * min_tau, 100 * mtbf));
   }
   // The whole run: one checkpoint, at its end.
   const double whole_run = std::max(min_tau, std::ceil(spec.steps - 1e-9) * step);
-  if (spec.checkpoint.interval_s > 0) {
+  const double given = spec.checkpoint.interval_s;
+  if (given > whole_run) {
     // A given interval longer than the run is the whole run too: one checkpoint, at its end
     // (a note below says so).
-    rep.interval_s = std::min(spec.checkpoint.interval_s, whole_run);
+    rep.interval_s = whole_run;
+  } else if (given > 0) {
+    // Checkpoints fall between steps: the nearest whole number of steps, at least the
+    // shortest feasible interval (a note below says so). It was used as given, 1.47 steps
+    // charged for "1.3 s (1 step)".
+    rep.interval_s = std::min(whole_run, std::max(min_tau, std::round(given / step) * step));
+    rep.interval_rounded = std::abs(rep.interval_s - given) > 1e-9 * given;
   } else if (!failures) {  // nothing rolls the job back
     rep.interval_s = whole_run;
   } else {
-    const double lo = std::max(min_tau, std::floor(rep.optimum_s / step) * step);
-    const double hi = lo + step;
-    rep.interval_s = std::min(whole_run, goodput(hi) > goodput(lo) ? hi : lo);
+    const double lo =
+        std::min(whole_run, std::max(min_tau, std::floor(rep.optimum_s / step) * step));
+    const double hi = std::min(whole_run, lo + step);
+    rep.interval_s = excess(hi) < excess(lo) ? hi : lo;
   }
-  rep.interval_capped = spec.checkpoint.interval_s > whole_run;
+  rep.interval_capped = given > whole_run;
   rep.interval_whole_run =
       (spec.checkpoint.interval_s <= 0 || rep.interval_capped) && rep.interval_s >= whole_run;
   const double tau = rep.interval_s;
@@ -754,23 +944,19 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   rep.ettr_linear = LinearEttr(tau, m.w, r_eff + m.wait, mtbf);
   rep.ettr_linear_applies = !(UnclampedLinearEttr(tau, m.w, r_eff + m.wait, mtbf) < 0);
   rep.straggler_factor = m.straggler;
-  double waiting = 0;
-  rep.loss = ExpectedLoss(m, stretch, tau, &waiting);
+  double waiting = 0, replica_time = 0;
+  rep.loss = ExpectedLoss(m, stretch, tau, &waiting, &replica_time);
   rep.expected_time_s = rep.loss.Total();
   // Beyond a thousand times the ideal time (an ETTR below 0.1%) the run is taken not to
   // finish: the terms grow as e^{x/M}, so such a run is a mistyped interval or recovery
   // time rather than a plan (an interval of 30 days on the 405B example: 10^47 days).
-  if (failures && !(rep.expected_time_s <= kNeverFinishesRatio * m.ideal)) {
-    NeverFinishes(spec, m, stretch, tau, diags);
+  if (std::isfinite(stretch.total) && failures &&
+      !(rep.expected_time_s <= kNeverFinishesRatio * m.ideal)) {
+    NeverFinishes(spec, rep, m, stretch, tau, diags);
     return diags;
   }
-  if (!std::isfinite(rep.expected_time_s)) {
-    diags.Error("reliability.failures",
-                "the run never finishes: replica failures stall the job faster than it "
-                "recovers (one every " +
-                    Seconds(1 / rep.replica_rate_per_s) + ", each stalling it " +
-                    Seconds(rep.replica_loss_s) + ")",
-                "shorten recovery.detect and recovery.evict, or lower the failure rates");
+  if (!std::isfinite(rep.expected_time_s)) {  // the replicas' stretch: stalls, or all out
+    ReplicasNeverFinish(spec, m, stretch, diags);
     return diags;
   }
   rep.ettr_all_causes = m.ideal / rep.expected_time_s;
@@ -792,15 +978,21 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   for (const FailureClass& c : spec.failures) {
     if (StopsJob(c, spec.replicas)) stopping_rate += c.count * c.rate_per_s;
   }
-  // Failures strike all the time but while the job waits for spares (P7: rate × that time).
+  // Failures strike all the time but while the job waits for spares (P7: rate × that time);
+  // a replica's, but while it waits for a spare of its own.
   rep.exposed_time_s = rep.expected_time_s - waiting;
-  rep.replica_failures_expected = rep.replica_rate_per_s * rep.exposed_time_s;
+  rep.replica_failures_expected = rep.replica_rate_per_s * rep.exposed_time_s * m.replica_exposed;
+  if (rep.replica_failures_expected > 0) {
+    rep.replica_loss_s = replica_time / rep.replica_failures_expected;
+  }
   for (const FailureClass& c : spec.failures) {
     ClassReport cr;
     cr.name = c.name;
     cr.effect = c.effect;
     cr.rate_per_s = c.count * c.rate_per_s;
-    cr.expected_interruptions = cr.rate_per_s * rep.exposed_time_s;
+    const bool replica = c.effect == Effect::kStopReplica && !StopsJob(c, spec.replicas);
+    cr.expected_interruptions =
+        cr.rate_per_s * rep.exposed_time_s * (replica ? m.replica_exposed : 1.0);
     cr.stops_job = StopsJob(c, spec.replicas);
     if (cr.stops_job) {
       cr.share = stopping_rate > 0 ? cr.rate_per_s / stopping_rate : 0;
@@ -859,6 +1051,15 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     rep.notes.push_back(msg);
     diags.Note("reliability.checkpoint.interval", std::move(msg));
   }
+  if (rep.interval_rounded) {
+    const double steps = std::round(tau / step);
+    std::string msg = "the checkpoint interval given (" + Seconds(given) +
+                      ") is not a whole number of steps of " + Seconds(step) +
+                      ", and checkpoints fall between steps: it is taken as " + Num(steps) +
+                      (steps == 1 ? " step, " : " steps, ") + Seconds(tau);
+    rep.notes.push_back(msg);
+    diags.Note("reliability.checkpoint.interval", std::move(msg));
+  }
   if (failures && m.wait > m.d) {
     std::string msg = "a failure waits for a spare node " + Seconds(m.wait) +
                       " on average, longer than its recovery (" + Seconds(m.d) + "): P(wait) " +
@@ -905,12 +1106,13 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
       // Replica-level fault tolerance is on already. The loss holds the replicas' recoveries
       // (each a stall of the whole job, the failed replica's share and a step redone) beside
       // the whole job's restarts: the advice follows the larger.
-      double replicas = 0;
-      for (const PauseClass& pc : m.pauses) replicas += pc.rate * rep.exposed_time_s * pc.length;
-      replicas = std::min(replicas, failures_loss);
+      const double replicas = std::min(replica_time, failures_loss);
       if (replicas >= failures_loss - replicas) {
         msg = "ETTR below 0.5: most of the loss is replica recoveries (" + share(replicas) +
-              " of the run), each stalling the job " + Seconds(rep.replica_stall_s) + " " + ettr;
+              " of the run), each stalling the job " + Seconds(rep.replica_stall_s) +
+              " and keeping a replica out " + Seconds(rep.replica_out_s) + " more, " +
+              Fixed(100 * rep.replica_out_fraction, 1) + "% of the replicas out while it runs " +
+              ettr;
         hint =
             "detect and evict a failed replica faster, or shorten its restart (hot spares, "
             "loading from its peers)";

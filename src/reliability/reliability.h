@@ -56,16 +56,31 @@
 //     it as it holds every failure clock). Episodes that overlap in time form one slow
 //     period: while the job makes progress (computes or writes a checkpoint) it runs at the
 //     pace of the slowest active episode, 1/max slowdown; the excess is booked `straggler`.
-//   pause class (stop_replica with replicas > 1): during progress, the job makes no progress
-//     for p. A replica failure with fault tolerance (FT-HSDP, reference §1.10 and V5): the
-//     whole job stalls
-//     until the failure is detected and the replica evicted (stall = detect + evict), then
-//     goes on without it while it restarts and rejoins from its peers' state, no rollback:
-//     p = stall + (D − stall)/replicas + S·step/2 (the step in flight is redone), booked
-//     downtime except the half step (rework). Replica failures stack: one during a pause
-//     adds its own p (each needs its own detection and eviction), so that their cost is
-//     count × p, as V5's 1 − stall/MTBF has it. During a restart replica events cost nothing
-//     (the job is down). A job-stopping failure during a pause ends it.
+//   replica class (stop_replica with replicas > 1), FT-HSDP (reference §1.10 and V5): the
+//     replicas fail independently, each at ρ/replicas (ρ the class's rate n_c·r_c), and no
+//     failure rolls the job back. A replica in service that fails drops out: the whole job
+//     stalls until the failure is detected and the replica evicted (stall = detect + evict),
+//     and redoes the step in flight (S·step/2); a pause of p = stall + S·step/2, booked
+//     downtime except the half step (rework). Pauses stack: one during a pause adds its own p
+//     (each failure needs its own detection and eviction), so that their cost is count × p,
+//     as V5's 1 − stall/MTBF has it. A job-stopping failure during a pause ends it. The
+//     replica that failed is out until it rejoins from its peers' state: it waits for a spare
+//     if it needs one (W_r, not exposed to failures), then recovers for D, which a failure of
+//     its own starts again (Daly, as the job's restart). With M_r = replicas/ρ its MTBF,
+//     it is out E_out = e^{D/M_r}·W_r + M_r·(e^{D/M_r} − 1) per failure that takes it out,
+//     and in service M_r in between: a share q = E_out/(M_r + E_out) of the replicas is out,
+//     whatever the job does (replicas fail and recover in wall-clock time, through the job's
+//     pauses, restarts and SDC latencies; only the job's own waits for a spare stop every
+//     clock). Pauses come from the replicas in service, at (1 − q)·ρ. While the job runs, it
+//     trains at the throughput of the replicas in service: a share 1 − q' of its pace, with
+//     1 − q' = (1 − q)·(1 + a/replicas), a the pause seconds per second of running (below)
+//     (the replica whose failure stalls the job is out during the pause: the stall and the
+//     replicas out overlap by its share), at most 1. Where ρ·p ≪ 1 and D ≪ M_r this is
+//     1 − ρ·(p + (D − stall)/replicas): a stall per failure, the failed replica's share of
+//     its downtime. Where replicas fail about as often as they recover, the job trains at
+//     the replicas in service (it used to charge every failure's share as a pause of the
+//     whole job, which stacked: with 16 replicas of a 2-hour MTBF and a 101-minute
+//     recovery, ETTR 0.03 for about half the replicas in service).
 //   sdc: the job runs on, corrupt, for T_e (detect_latency) of running time, then restarts
 //     from a checkpoint older than the corruption; everything since the corruption is lost
 //     and booked `sdc` (E[L] = T_e + the attempt's work). A job-stopping failure meanwhile
@@ -87,10 +102,12 @@
 // argument carries over with c·s in place of τ + w. For the pause classes i of rate ρ_i,
 // φ(x) = (1 − e^{−x})/x, and g their busy-period factor, the root of
 // g = 1 + g·Σ_j ρ_j·p_j·φ(λ·g·p_j) (g = 1/(1 − Σ_j ρ_j p_j) when λ = 0; the run never
-// finishes when that sum is ≥ 1 and nothing else stops the job):
-//   c = F·(1 + Σ_i g·ρ_i·p_i·φ(λ·g·p_i))     (F·g when λ = 0: slow episodes and stalls are
-//                                            independent in time, so the paces multiply).
-// c is exact when nothing stops the job (λ = 0). With job-stopping failures, the slow time
+// finishes when that sum is ≥ 1 and nothing else stops the job), a = Σ_i g·ρ_i·p_i·φ(λ·g·p_i)
+// and R = 1/(1 − q') the stretch of the replicas out (1 with none):
+//   c = F·R·(1 + a)      (F·R·g when λ = 0: slow episodes, replicas out and stalls are
+//                         independent in time, so the paces multiply).
+// c is exact when nothing stops the job (λ = 0), but for the replica model's overlap of
+// stalls and replicas out, taken at its mean. With job-stopping failures, the slow time
 // is taken as a uniform stretch F of every attempt, while in fact a slow period spans
 // attempts and varies from one to the next: the exact chance to get through is
 // E[e^{−λ·T}] ≥ e^{−λ·E[T]} (Jensen), so the analytic ETTR is a slight underestimate,
@@ -101,7 +118,8 @@
 //   wall time       M·e^{δ/M}·K·A                        (U/τ segments)
 //   attempts        W = M·e^{δ/M}·A     (progress W/c: s of it kept, the rest rework,
 //                                        booked `sdc` in the share λ_sdc/λ; slow time
-//                                        W·(F − 1)/c, booked `straggler`; pauses the rest,
+//                                        W·(F − 1)/c, booked `straggler`; replicas out
+//                                        W·F·(R − 1)/c, booked `downtime`; pauses the rest,
 //                                        booked by the class that started them, as above)
 //   restarts        M·e^{δ/M}·A·(1 + λ_stop·M·X)·(e^{D/M}·(1 + W/M) − 1)   `downtime`
 //                   (spare waits: M·e^{δ/M}·A·(1 + λ_stop·M·X)·e^{D/M}·W/M)
@@ -110,10 +128,16 @@
 // class is exponential and no fail-slow class runs beside a job-stopping one. With no
 // job-stopping class (λ = 0) a segment takes c·s. The run never finishes (an error) when
 // the expected time overflows; the error is at what makes the exponents (D + δ)/M and
-// c·s/M that large: the largest part of the downtime (with its Origin, if any), δ, the
-// interval given, or the blocking write. The breakdown adds up to T exactly. Expected interruptions
-// of a class = n_c·r_c · (T − spare waits), the time exposed to failures. The headline
-// exact ETTR (job-stopping classes only) is Daly's divided by 1 + W/M.
+// c·s/M that large, or the factor 1 + W/M: the largest part of the downtime (with its
+// Origin, if any), δ, the interval given, the blocking write (with its Origin), the replicas
+// out, or the wait for a spare (spare_nodes or repair_time). The breakdown adds up to T
+// exactly. Expected interruptions of a class = n_c·r_c · (T − spare waits), the time exposed
+// to failures (a replica class's: less its replicas' own waits for a spare). The headline
+// exact ETTR (job-stopping classes only) is Daly's divided by 1 + W/M. The formulas are
+// evaluated in λ rather than M, with (e^x − 1)/x and (e^x − 1 − x)/x computed without
+// cancellation, so that a rate too small to matter gives the figures of no failure, not those
+// of rounding noise (1e-300 per 1000 node-days gave an optimum interval of 1.77 s, ETTR
+// 0.0059); an MTBF beyond the range of a double is "none".
 //
 // Weibull classes (shape k ≠ 1): a class of thousands of components is modelled as ONE
 // renewal process with Weibull(k) inter-arrival times at the class's mean rate n_c·r_c
@@ -128,8 +152,12 @@
 // failure. Arrivals do what the expected-time model above says, at the time they come:
 // a job-stopping failure loses the attempt in progress (and the previous checkpoint if it
 // is not yet durable, P after it started), then restarts for D, started again by failures
-// during it; a pause class's event stops progress for p; a fail-slow event starts an
-// episode, which sets the pace until it ends; an SDC runs on for T_e first.
+// during it; a replica class's event strikes one replica drawn at random: one in service
+// drops out (for its wait and D) and stops progress for p, one recovering starts its D
+// again, one waiting for a spare is not exposed; the job progresses at the share of
+// replicas in service (they start in their stationary state: each out with probability q,
+// at a stationary point of its time out); a fail-slow event starts an episode, which sets
+// the pace until it ends; an SDC runs on for T_e first.
 // One RNG stream (std::mt19937_64) per trial, seeded by SplitMix64 from
 // (seed, trial): results are bit-identical for any thread count.
 //
@@ -231,6 +259,8 @@ struct RunSpec {
                                      // (the simulated step over the straggler-free
                                      // step_time_s), multiplied into S
   Origin load_origin;                // of recovery.load_s; empty: recovery.load as given
+  Origin blocking_origin;            // of checkpoint.blocking_s; empty: as given
+  Origin persist_origin;             // of checkpoint.persist_s; empty: as given
 };
 
 struct ClassReport {
@@ -293,6 +323,9 @@ struct RunReport {
   bool interval_whole_run = false;   // the whole run, automatic or capped: one checkpoint, at
                                      // the end
   bool interval_capped = false;      // the spec's interval is longer than the run: capped
+  bool interval_rounded = false;     // the spec's interval is not a whole number of steps:
+                                     // rounded to the nearest (at least one step, and at
+                                     // least P − w), as checkpoints fall between steps
   double young_s = 0, daly_s = 0;    // closed forms at the MTBF (w = blocking write)
   double optimum_s = 0;         // numerical argmax of ettr_all_causes, τ >= max(step, P − w)
   double ettr = 0;              // exact (Daly) at τ, R = D + δ, job-stopping classes
@@ -330,14 +363,20 @@ struct RunReport {
   // charged.
   double p_wait_charged = 0;
   // Replica failures with replica-level fault tolerance (kStopReplica, replicas > 1): they
-  // stall the job instead of stopping it, so they are not in the MTBF; 0 when none.
-  double replica_rate_per_s = 0;
+  // stall the job and take a replica out instead of stopping the job, so they are not in the
+  // MTBF; 0 when none.
+  double replica_rate_per_s = 0;         // ρ, of all replicas
   double replica_failures_expected = 0;  // over the expected run time
   double replica_stall_s = 0;            // the whole job waits: detect + evict
-  double replica_loss_s = 0;  // progress lost per failure: the stall, the failed replica's
-                              // (D − stall)/replicas, and half a step redone
-  double replica_out_s = 0;   // the failed replica's downtime after the stall (with its
-                              // wait for a spare)
+  double replica_loss_s = 0;        // wall time the job loses per replica failure, on average: its
+                                    // stall, half a step redone, and the throughput of the
+                                    // replicas out
+  double replica_out_s = 0;         // a replica's time out per failure that takes it out, after the
+                                    // stall: its recovery, started again by failures of its own,
+                                    // and its waits for a spare (E_out − stall)
+  double replica_spare_wait_s = 0;  // W_r: mean wait for a spare per replica failure
+  double replica_out_fraction = 0;  // q': the share of replicas out while the job runs, the
+                                    // share of its throughput they take
 };
 
 // F: the mean wall seconds per second of progress that the fail-slow classes of `failures`

@@ -110,6 +110,11 @@ bool HasDiagnostic(const core::Diagnostics& d, const std::string& key, const std
   return false;
 }
 
+bool Warned(const RunReport& r, const std::string& text) {
+  return std::any_of(r.warnings.begin(), r.warnings.end(),
+                     [&](const std::string& w) { return w.find(text) != std::string::npos; });
+}
+
 // ---------------------------------------------------------------- validation cases
 
 TEST(Validation, V1Llama3InterruptionCountAndComposition) {
@@ -181,8 +186,12 @@ TEST(Validation, V5ReplicaFaultTolerance) {
   // job until it is detected and the replica evicted, 3 min, and the job goes on without
   // the replica: 80 % effective time (the reference's check: 1 − 3/17.7 = 0.83). The
   // replica restarts (here 5 min) and rejoins from its peers while the others train. Each
-  // failure's stall is paid, so ETTR = 1 − λ·p exactly with p = stall + restart/replicas +
-  // step/2. The same stall of 10 min gives 1 − 10/17.7 = 0.44. It was 1.0000 (no stall).
+  // failure's stall is paid: with p = stall + step/2 the pause of a failure that takes a
+  // replica in service out, q the share of replicas out and b = (1 − q)·ρ·p the stalls'
+  // share of the time, ETTR = min(1, (1 − q)·(1 + a/replicas))·(1 − b), a = b/(1 − b),
+  // which is 1 − ρ·(p + restart/replicas) to first order. The same stall of 10 min gives
+  // 1 − 10/17.7 = 0.44 (there the replicas out during the stalls are more than q: none is
+  // out while the job runs). It was 1.0000 (no stall).
   for (const double stall : {3 * kMin, 10 * kMin}) {
     RunSpec s = Simple(12500, 6.5, 5 * kMin, 0);
     s.failures[0].effect = Effect::kStopReplica;
@@ -191,22 +200,95 @@ TEST(Validation, V5ReplicaFaultTolerance) {
     s.recovery.evict_s = stall / 3;
     const RunReport r = Analyze(s);
     const double rate = 1 / (17.73 * kMin);
-    const double p = stall + 5 * kMin / 12500 + 0.5;
+    const double p = stall + 0.5;
     EXPECT_EQ(r.interruptions_expected, 0);  // nothing stops the job
     EXPECT_NEAR(r.replica_rate_per_s, rate, 0.001 * rate);
     EXPECT_DOUBLE_EQ(r.replica_stall_s, stall);
-    EXPECT_NEAR(r.replica_loss_s, p, 1e-9);
+    const double mr = 12500 / r.replica_rate_per_s, d = stall + 5 * kMin;  // a replica's
+    const double out = mr * std::expm1(d / mr);
+    EXPECT_NEAR(r.replica_out_s, out - stall, 1e-6);
+    const double q = out / (mr + out);
+    const double b = (1 - q) * r.replica_rate_per_s * p;
+    EXPECT_NEAR(r.ettr_all_causes, std::min(1.0, (1 - q) * (1 + b / (1 - b) / 12500)) * (1 - b),
+                1e-9);
+    EXPECT_NEAR(r.ettr_all_causes, 1 - r.replica_rate_per_s * (p + 5 * kMin / 12500), 1e-4);
+    EXPECT_NEAR(r.replica_loss_s, p + 5 * kMin / 12500, 1e-3 * p);
     EXPECT_NEAR(r.replica_failures_expected, r.replica_rate_per_s * r.expected_time_s, 1e-6);
-    EXPECT_NEAR(r.ettr_all_causes, 1 - r.replica_rate_per_s * p, 1e-9);
     if (stall == 3 * kMin) {
       EXPECT_GE(r.ettr_all_causes, 0.80 - 0.03);
       EXPECT_LE(r.ettr_all_causes, 0.83 + 0.03);
     } else {
       EXPECT_NEAR(r.ettr_all_causes, 0.44, 0.03);
     }
-    EXPECT_NEAR(r.loss.downtime / r.replica_failures_expected, p - 0.5, 1e-6);
+    EXPECT_NEAR(r.loss.downtime / r.replica_failures_expected, p - 0.5 + 5 * kMin / 12500,
+                1e-3 * p);
     EXPECT_EQ(r.interval_s, s.steps);  // nothing rolls back: one checkpoint at the end
   }
+}
+
+// Replicas that fail about as often as they recover: 16 replicas of one node each, a node's
+// MTBF 2 h, a 1-minute stall (detect) and a 100-minute restart. Each replica is out
+// E_out = M_r·(e^{D/M_r} − 1) = 2.64 h of every E_out + M_r (a failure during its recovery
+// starts it again): 57 % of them, and the job trains at the rest, less the stalls. Every
+// failure's (D − stall)/replicas used to be a pause of the whole job, which stacked: ETTR
+// 0.0327 with most replicas up, and "never finishes" a little beyond.
+TEST(ReplicaFaultTolerance, TheJobTrainsAtTheReplicasInService) {
+  RunSpec s = Simple(16, 12000, 101 * kMin, 0, 0, 1);  // 12000 per 1000 node-days: 2 h
+  s.failures[0].effect = Effect::kStopReplica;
+  s.replicas = 16;
+  s.recovery.detect_s = 1 * kMin;
+  s.recovery.restart_s = 100 * kMin;
+  const RunReport r = Analyze(s);
+  const double mr = 2 * kHour, d = 101 * kMin;
+  const double out = mr * std::expm1(d / mr);
+  const double q = out / (mr + out);
+  const double b = (1 - q) * 16 / mr * (kMin + 0.5);  // the stalls' share of the time
+  EXPECT_NEAR(r.replica_out_s, out - kMin, 1e-6);
+  EXPECT_NEAR(r.ettr_all_causes, (1 - q) * (1 + b / (1 - b) / 16) * (1 - b), 1e-9);
+  EXPECT_NEAR(r.replica_out_fraction, 1 - (1 - q) * (1 + b / (1 - b) / 16), 1e-9);
+  // Between the per-replica up/down model with failures during a recovery restarting it
+  // (0.41) and without (0.51); it was 0.0327.
+  EXPECT_GT(r.ettr_all_causes, 0.40);
+  EXPECT_LT(r.ettr_all_causes, 0.52);
+  EXPECT_NEAR(r.loss.Total(), r.expected_time_s, 1e-9 * r.expected_time_s);
+  // Still a warning, whose advice is the replicas' recovery.
+  EXPECT_TRUE(Warned(r, "most of the loss is replica recoveries"));
+  // A job-stopping class beside them: the replicas out stretch every attempt.
+  RunSpec mixed = s;
+  mixed.failures.push_back(NodeClass("stop", 16, 100));
+  const RunReport m = Analyze(mixed);
+  EXPECT_LT(m.ettr_all_causes, r.ettr_all_causes);
+  EXPECT_GT(m.ettr_all_causes, 0.3);
+  EXPECT_NEAR(m.loss.Total(), m.expected_time_s, 1e-9 * m.expected_time_s);
+}
+
+// Replica failures whose stalls stack faster than they clear: the error gives the stall the
+// report gives (detect + evict, 10 min), not the loss per failure it charged (with the
+// failed replica's share of its downtime, 7.9 min where the stall was 1 min).
+TEST(ReplicaFaultTolerance, StallsFasterThanTheyClearNameTheStall) {
+  RunSpec s = Simple(1000, 240, 20 * kMin, 0, 0, 1);  // 1000 nodes, 10 failures an hour
+  s.failures[0].effect = Effect::kStopReplica;
+  s.replicas = 1000;
+  s.recovery.detect_s = 8 * kMin;
+  s.recovery.evict_s = 2 * kMin;
+  const core::Result<RunReport> r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.failures",
+                            "replica failures stall the job faster than it recovers: the "
+                            "replicas in service fail every 6.0 min, and each failure stalls the "
+                            "whole job 10.0 min (recovery.detect + recovery.evict) and redoes "
+                            "half a step, 500 ms"))
+      << r.diagnostics().Format();
+  // Replicas whose recovery never ends (a failure of their own restarts it long before): all
+  // are out, said so.
+  RunSpec out = s;
+  out.recovery.detect_s = out.recovery.evict_s = 0;
+  out.recovery.restart_s = 1000 * kDay;
+  const core::Result<RunReport> o = AnalyzeRun(out);
+  ASSERT_FALSE(o.ok());
+  EXPECT_TRUE(HasDiagnostic(o.diagnostics(), "reliability.failures",
+                            "replicas fail faster than they recover"))
+      << o.diagnostics().Format();
 }
 
 TEST(Validation, V6DalyIntervals) {
@@ -918,6 +1000,107 @@ TEST(BadInput, ARunThousandsOfTimesItsIdealTimeNeverFinishes) {
   EXPECT_LT(r.value().expected_time_s, 1000 * r.value().ideal_time_s);
 }
 
+// With no spare node and a year's repair, each restart waits most of a year for a spare: the
+// error names the spare pool (and the repair time), where it named the largest part of a
+// 9-minute recovery (recovery.restart here, recovery.detect on the 405B example) that the
+// wait dwarfs.
+TEST(BadInput, ARunThatNeverFinishesForWantOfSparesNamesThePool) {
+  RunSpec s = Simple(2048, 3.79, 6 * kMin, 10);
+  s.recovery.detect_s = 3 * kMin;
+  s.spare_nodes = 0;
+  s.repair_time_s = 365 * kDay;
+  const core::Result<RunReport> r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.spare_nodes",
+                            "and a wait for a spare node of 365.0 d): each restart first waits "
+                            "365.0 d on average for a spare node (0 spare nodes, a repair taking "
+                            "365.0 d, P(wait) 1.0000)"))
+      << r.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.spare_nodes", "reliability.repair_time"));
+  EXPECT_FALSE(HasDiagnostic(r.diagnostics(), "reliability.recovery.restart", "never finishes"));
+}
+
+// Durations beyond a million days print in powers of ten, with their unit: a detection of
+// 1e30 days printed "downtime 1000000000000000019884624838656)", "%.1f d" cut to 32 bytes.
+TEST(BadInput, LongDurationsKeepTheirUnit) {
+  RunSpec s = Simple(1, 1000, 0, 5 * kMin, 0, 10);  // MTBF 1 day
+  s.steps = 1000;
+  s.recovery.detect_s = 1e30 * kDay;
+  const core::Result<RunReport> r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(
+      HasDiagnostic(r.diagnostics(), "reliability.recovery.detect",
+                    "(MTBF 24.00 h, downtime 1e+30 d): recovery.detect takes 1e+30 d of it"))
+      << r.diagnostics().Format();
+}
+
+// A time the caller derived (a checkpoint write at 1e-300 B/s) that is not finite is the error
+// of the input it comes from: it was "reliability.checkpoint.blocking: = inf: must be finite",
+// a key the user never gave. So is one that makes the run never finish.
+TEST(BadInput, AnEndlessDerivedTimeIsTheErrorOfItsInput) {
+  RunSpec s = Simple(2048, 3.79, 10 * kMin, 10);
+  s.checkpoint.blocking_s = s.checkpoint.persist_s = INFINITY;
+  s.blocking_origin = {"the checkpoint write to host memory, 13.09 GiB per writer at 1e-300 B/s",
+                       "reliability.checkpoint.host_bandwidth", "give a faster host_bandwidth"};
+  s.persist_origin = {"the checkpoint write to storage", "reliability.checkpoint.storage_bandwidth",
+                      ""};
+  core::Result<RunReport> r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.checkpoint.host_bandwidth",
+                            "13.09 GiB per writer at 1e-300 B/s, takes inf s; expected a finite "
+                            "time"))
+      << r.diagnostics().Format();
+  for (const char* derived : {"reliability.checkpoint.blocking", "reliability.checkpoint.persist",
+                              "reliability.checkpoint.storage_bandwidth"}) {
+    EXPECT_FALSE(HasDiagnostic(r.diagnostics(), derived, "")) << derived;
+  }
+  RunSpec load = Simple(2048, 3.79, 10 * kMin, 10);
+  load.recovery.load_s = INFINITY;
+  load.load_origin = {"the checkpoint load, 104.7 GiB at 1e-300 B/s",
+                      "reliability.checkpoint.storage_bandwidth", "a faster file system"};
+  r = AnalyzeRun(load);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.checkpoint.storage_bandwidth",
+                            "the checkpoint load, 104.7 GiB at 1e-300 B/s, takes inf s"));
+  EXPECT_FALSE(HasDiagnostic(r.diagnostics(), "reliability.recovery.load", ""));
+  // Finite but longer than failures let a segment run: the never-finishes error is the
+  // bandwidth's too.
+  s.checkpoint.blocking_s = s.checkpoint.persist_s = 100 * kDay;
+  r = AnalyzeRun(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(
+      HasDiagnostic(r.diagnostics(), "reliability.checkpoint.host_bandwidth", "never finishes"))
+      << r.diagnostics().Format();
+  EXPECT_FALSE(HasDiagnostic(r.diagnostics(), "reliability.checkpoint.blocking", ""));
+}
+
+// Rates too small to matter give the figures of no failure: one checkpoint at the end of the
+// run and rate 0's ETTR, with an optimum (Young's, as w ≪ M) that falls as the rate grows.
+// On one node with a 5-minute write, 1e-300 per 1000 node-days (a subnormal rate, M = 8.6e307
+// s) gave an interval of 2 steps, ETTR 0.07 (100·M overflowed the optimum's search); 1e-310 (M
+// beyond a double) a NaN time blamed on replica failures, though there was no replica class;
+// the optimum was 1.75e21 d at 1e-100 and 8.3e7 d at 1e-50 (the goodput's differences were
+// below its rounding).
+TEST(TinyRates, GiveTheFiguresOfNoFailure) {
+  RunSpec none = Simple(1, 0, 10 * kMin, 5 * kMin, 0, 10);
+  none.steps = 1000;
+  const RunReport zero = Analyze(none);
+  double last = INFINITY;
+  for (const double rate : {1e-310, 1e-300, 1e-200, 1e-100, 1e-50, 1e-20, 1e-10}) {
+    RunSpec s = none;
+    s.failures[0].rate_per_s = PerNodeSecond(rate);
+    const RunReport r = Analyze(s);
+    EXPECT_NEAR(r.ettr_all_causes, zero.ettr_all_causes, 1e-12) << rate;
+    EXPECT_EQ(r.interval_s, zero.interval_s) << rate;
+    EXPECT_TRUE(r.interval_whole_run) << rate;
+    if (!std::isfinite(r.mtbf_s)) continue;  // 1e-310: M beyond a double, "none"
+    EXPECT_NEAR(r.optimum_s, r.young_s, 1e-3 * r.young_s) << rate;
+    EXPECT_LT(r.optimum_s, last) << rate;
+    last = r.optimum_s;
+  }
+  EXPECT_LT(last, INFINITY);
+}
+
 TEST(ClosedForms, EdgeCases) {
   EXPECT_DOUBLE_EQ(ExactEttr(60, 0, 600, INFINITY), 1);
   EXPECT_DOUBLE_EQ(ExactEttr(60, 60, 600, INFINITY), 0.5);
@@ -990,11 +1173,6 @@ TEST(FailSlow, MixedSlowdownsRunAtTheSlowestActiveEpisode) {
               1e-12);
 }
 
-bool Warned(const RunReport& r, const std::string& text) {
-  return std::any_of(r.warnings.begin(), r.warnings.end(),
-                     [&](const std::string& w) { return w.find(text) != std::string::npos; });
-}
-
 TEST(FailSlow, LowEttrAdviceFollowsTheCause) {
   // Nothing stops the job: the loss is all slow time, so replica-level fault tolerance or a
   // shorter restart would not help.
@@ -1034,6 +1212,29 @@ TEST(FailSlow, LowEttrAdviceFollowsTheCause) {
   ASSERT_LT(waiting.ettr_all_causes, 0.5);
   EXPECT_TRUE(Warned(waiting, "for a spare node (expected ETTR"));
   EXPECT_FALSE(Warned(waiting, "consider replica-level fault tolerance"));
+}
+
+// A given interval is a whole number of steps, as checkpoints fall between steps: 1.3 s at
+// a 0.885 s step was labelled "1 step" but charged as 1.47 steps. It is rounded to the
+// nearest (here 1 step), and a note says so; the figures are those of the rounded interval.
+TEST(Interval, AGivenIntervalIsRoundedToWholeSteps) {
+  const RunSpec given = Simple(2048, 3.79, 10 * kMin, 1, 1.3, 0.885);
+  const core::Result<RunReport> r = AnalyzeRun(given);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_DOUBLE_EQ(r.value().interval_s, 0.885);
+  EXPECT_TRUE(r.value().interval_rounded);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics(), "reliability.checkpoint.interval",
+                            "it is taken as 1 step, 885 ms", core::Severity::kNote))
+      << r.diagnostics().Format();
+  const RunReport one = Analyze(Simple(2048, 3.79, 10 * kMin, 1, 0.885, 0.885));
+  EXPECT_FALSE(one.interval_rounded);
+  EXPECT_DOUBLE_EQ(r.value().expected_time_s, one.expected_time_s);
+  EXPECT_DOUBLE_EQ(Analyze(Simple(2048, 3.79, 10 * kMin, 1, 1.9 * 0.885, 0.885)).interval_s,
+                   2 * 0.885);
+  // At least P − w: 1.4 steps with a checkpoint durable 1.2 steps after its write is 2 steps.
+  RunSpec durable = Simple(2048, 3.79, 10 * kMin, 1, 1.4 * 0.885, 0.885);
+  durable.checkpoint.persist_s = 1 + 1.2 * 0.885;
+  EXPECT_DOUBLE_EQ(Analyze(durable).interval_s, 2 * 0.885);
 }
 
 TEST(Interval, AutomaticIntervalIsAtMostTheWholeRun) {
