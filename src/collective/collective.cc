@@ -532,6 +532,15 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
           outer = outer_latency + RingPhase(Kind::kAllReduce, d, shard).volume /
                                       (c.NicPerChip() * c.scale_out_in_network_efficiency *
                                        StepRamp(shard / d, c.scale_out));
+        } else if (a == Algorithm::kNvlsTree) {
+          // NCCL's NVLS_TREE crosses the domains by its tree (as `tree` does, its chunks
+          // pipelined through, at the fabric's measured curve on the whole buffer): 2
+          // log2(D) latencies, not a ring's 2 (D - 1) (1,024 H100 had 254 of them, 1.46 ms
+          // of a 1 GiB all-reduce).
+          outer_latency = 2 * std::ceil(std::log2(d)) * a_span;
+          outer = outer_latency + RingPhase(kind, d, shard).volume / c.tree_efficiency /
+                                      (net.cross_ring_rate * Ramp(size, fabric.half_bandwidth_size,
+                                                                  fabric.low_latency_size));
         } else {
           outer_latency = RingPhase(kind, d, shard).steps * a_span;
           outer = RingTime(kind, d, shard, a_span, net.cross_ring_rate, c.scale_out);

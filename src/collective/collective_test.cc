@@ -198,6 +198,23 @@ TEST(CollectiveCost, NvlsTreeIsNoFasterThanItsDomainPart) {
   EXPECT_GT(across.alg_bandwidth, inside.alg_bandwidth * 0.95);
 }
 
+// NCCL's NVLS tree crosses the domains by a tree: a tiny all-reduce over 128 nodes pays
+// the NVLS passes and 2 log2(128) fabric latencies, not a ring's 2 (128 - 1).
+TEST(CollectiveCost, NvlsTreeCrossesTheDomainsByATree) {
+  auto c = DgxH100(1024);
+  c.in_network_reduction = true;
+  c.in_network_efficiency = 1.07;
+  c = Finalized(c);
+  const Cost t = Price(c, 1024, 1, Kind::kAllReduce, 8, Algorithm::kNvlsTree);
+  ASSERT_EQ(t.algorithm, "nvls_tree");
+  const double a_up = c.scale_up.latency.value();
+  const double a_span = t.time.value() - 2 * a_up;  // what the crossing took
+  const double levels = 2 * std::ceil(std::log2(128.0));
+  EXPECT_GT(a_span, 0);
+  EXPECT_LT(a_span, levels * 5 * c.scale_out.latency.value()) << t.time.value();
+  EXPECT_LT(t.time.value(), Price(c, 1024, 1, Kind::kAllReduce, 8, Algorithm::kRing).time.value());
+}
+
 TEST(CollectiveCost, AcrossNodesOneMemberPerNodeUsesOneNic) {
   const auto c = DgxH100(1024);
   const Cost cost = Price(c, 16, 8, Kind::kAllReduce, 64 * kGiB, Algorithm::kRing);
