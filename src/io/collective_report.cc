@@ -1,9 +1,11 @@
 #include "io/collective_report.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -256,12 +258,24 @@ std::string CollectiveText(const CollectiveResult& r) {
       r.group.stride, r.options.all_groups ? ", every such group at once" : ", this group alone");
   out += "  placement: " + PlacementText(r) + "\n";
   if (r.sweep) {
-    out += fmt::format("\n{:>14} {:>12} {:>12} {:>12}  {}\n", "size(B)", "time(us)", "algbw(GB/s)",
-                       "busbw(GB/s)", "algorithm");
+    // nccl-tests' columns, each widened to its longest figure (a petabyte sweep's sizes and
+    // times run past the usual 14 and 12).
+    std::vector<std::array<std::string, 4>> cells;
+    std::array<size_t, 4> width = {14, 12, 12, 12};
     for (const CollectiveRow& row : r.rows) {
-      out += fmt::format("{:>14.0f} {:>12.2f} {:>12.2f} {:>12.2f}  {}\n", row.size,
-                         row.cost.time.value() * 1e6, Gbps(row.cost.alg_bandwidth),
-                         Gbps(row.cost.bus_bandwidth), row.cost.algorithm);
+      cells.push_back({fmt::format("{:.0f}", row.size),
+                       fmt::format("{:.2f}", row.cost.time.value() * 1e6),
+                       fmt::format("{:.2f}", Gbps(row.cost.alg_bandwidth)),
+                       fmt::format("{:.2f}", Gbps(row.cost.bus_bandwidth))});
+      for (size_t i = 0; i < width.size(); ++i)
+        width[i] = std::max(width[i], cells.back()[i].size());
+    }
+    out += fmt::format("\n{:>{}} {:>{}} {:>{}} {:>{}}  {}\n", "size(B)", width[0], "time(us)",
+                       width[1], "algbw(GB/s)", width[2], "busbw(GB/s)", width[3], "algorithm");
+    for (size_t k = 0; k < r.rows.size(); ++k) {
+      const auto& c = cells[k];
+      out += fmt::format("{:>{}} {:>{}} {:>{}} {:>{}}  {}\n", c[0], width[0], c[1], width[1], c[2],
+                         width[2], c[3], width[3], r.rows[k].cost.algorithm);
     }
     return out;
   }
