@@ -321,14 +321,14 @@ TEST_F(LoaderTest, RampsArePerStepAndPerFabric) {
   EXPECT_DOUBLE_EQ(unset.scale_up.P2pHalfBandwidthSize().value(), 85e6 / 8);
 }
 
+// A scenario of llama3-8b on 8 chips of dgx-h100-superpod whose chip is `chip` inline.
+std::string WithChip(const std::string& chip) {
+  return "model: llama3-8b\ncluster:\n  base: dgx-h100-superpod\n  chips: 8\n  chip: " + chip +
+         "\n" + kPlan;
+}
+
 TEST_F(LoaderTest, NestedChipBaseOverride) {
-  const std::string file = Write("s.yaml",
-                                 "model: llama3-8b\n"
-                                 "cluster:\n"
-                                 "  base: dgx-h100-superpod\n"
-                                 "  chips: 8\n"
-                                 "  chip: {base: h100, memory: {capacity: 96GB}}\n" +
-                                     std::string(kPlan));
+  const std::string file = Write("s.yaml", WithChip("{base: h100, memory: {capacity: 96GB}}"));
   core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
   ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
   EXPECT_DOUBLE_EQ(s.value().scenario.cluster.chip.hbm_capacity.value(), 96e9);
@@ -340,25 +340,15 @@ TEST_F(LoaderTest, NestedChipBaseOverride) {
 TEST_F(LoaderTest, AnHbmBandwidthInBitsIsWarnedOf) {
   for (const char* given : {"3.35Tbps", "3350Gb/s"}) {
     const std::string file =
-        Write("s.yaml", std::string("model: llama3-8b\n"
-                                    "cluster:\n"
-                                    "  base: dgx-h100-superpod\n"
-                                    "  chips: 8\n"
-                                    "  chip: {base: h100, memory: {bandwidth: ") +
-                            given + "}}\n" + kPlan);
+        Write("s.yaml", WithChip(std::string("{base: h100, memory: {bandwidth: ") + given + "}}"));
     core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
     ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
     EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "cluster.chip.memory.bandwidth", "in bits a second"))
         << given << "\n"
         << s.diagnostics().Format();
   }
-  const std::string bytes = Write("b.yaml",
-                                  "model: llama3-8b\n"
-                                  "cluster:\n"
-                                  "  base: dgx-h100-superpod\n"
-                                  "  chips: 8\n"
-                                  "  chip: {base: h100, memory: {bandwidth: 3.35TBps}}\n" +
-                                      std::string(kPlan));
+  const std::string bytes =
+      Write("b.yaml", WithChip("{base: h100, memory: {bandwidth: 3.35TBps}}"));
   core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), bytes);
   ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
   EXPECT_FALSE(HasDiagnostic(s.diagnostics(), "cluster.chip.memory.bandwidth", "bits"))

@@ -170,69 +170,53 @@ CheckpointDerivation DeriveCheckpoint(const CheckpointConfig& cp,
   return d;
 }
 
-// What the derived checkpoint load comes from (the tier DeriveCheckpoint reads it from),
-// for the diagnostics about it.
-reliability::Origin LoadOrigin(const CheckpointConfig& cp, const network::ClusterSpec& cluster,
-                               const CheckpointDerivation& d) {
-  reliability::Origin o;
-  const std::string restore = "restore from host memory or peers (checkpoint.tiers)";
-  if (HasTier(cp.tiers, "peers") &&
-      (cp.peer_bandwidth > 0 || cluster.scale_out.bandwidth.value() > 0)) {
-    const double bw =
-        cp.peer_bandwidth > 0 ? cp.peer_bandwidth : cluster.scale_out.bandwidth.value();
-    o.what = "the checkpoint load from peers, " + core::FormatBytes(d.per_writer_bytes) +
-             " per writer at " + core::FormatBandwidth(bw);
-    o.key = cp.peer_bandwidth > 0 ? "reliability.checkpoint.peer_bandwidth"
-                                  : "cluster.scale_out.bandwidth";
-    o.hint = "give a faster peer_bandwidth (per writer)";
-  } else if (HasTier(cp.tiers, "storage")) {
-    o.what = "the checkpoint load, " + core::FormatBytes(d.size_bytes) + " at " +
-             core::FormatBandwidth(d.storage_bandwidth) +
-             (d.storage_nic_bound ? " (the writers' NICs)" : "");
-    o.key = d.storage_nic_bound ? "cluster.scale_out.bandwidth"
-                                : "reliability.checkpoint.storage_bandwidth";
-    o.hint = d.storage_nic_bound
-                 ? "the writers' scale-out NICs bound the file system's bandwidth; or " + restore
-                 : "give the file system's aggregate bandwidth (is the unit right?), or " + restore;
-  } else {
-    o.what = "the checkpoint load from host memory, " + core::FormatBytes(d.per_writer_bytes) +
-             " per writer at " + core::FormatBandwidth(cp.host_bandwidth);
-    o.key = "reliability.checkpoint.host_bandwidth";
-    o.hint = "give a faster host_bandwidth (per writer)";
-  }
-  return o;
-}
-
-// What the time of a checkpoint tier comes from, for the diagnostics about the blocking write
-// and the persistence window derived from the tiers: its bandwidth, the key that sets it.
+// What the time of a checkpoint tier comes from, for the diagnostics about the blocking write,
+// the persistence window and the load derived from the tiers: its bandwidth, the key that
+// sets it. `load`: the restore's read from that tier, not the write to it.
 reliability::Origin TierOrigin(const std::string& tier, const CheckpointConfig& cp,
-                               const network::ClusterSpec& cluster, const CheckpointDerivation& d) {
+                               const network::ClusterSpec& cluster, const CheckpointDerivation& d,
+                               bool load = false) {
   reliability::Origin o;
   if (tier == "host") {
-    o.what = "the checkpoint write to host memory, " + core::FormatBytes(d.per_writer_bytes) +
-             " per writer at " + core::FormatBandwidth(cp.host_bandwidth);
+    o.what = std::string(load ? "the checkpoint load from host memory, "
+                              : "the checkpoint write to host memory, ") +
+             core::FormatBytes(d.per_writer_bytes) + " per writer at " +
+             core::FormatBandwidth(cp.host_bandwidth);
     o.key = "reliability.checkpoint.host_bandwidth";
     o.hint = "give a faster host_bandwidth (per writer; is the unit right?)";
   } else if (tier == "peers") {
     const double bw =
         cp.peer_bandwidth > 0 ? cp.peer_bandwidth : cluster.scale_out.bandwidth.value();
-    o.what = "the checkpoint copy to peers, " + core::FormatBytes(d.per_writer_bytes) +
-             " per writer at " + core::FormatBandwidth(bw);
+    o.what =
+        std::string(load ? "the checkpoint load from peers, " : "the checkpoint copy to peers, ") +
+        core::FormatBytes(d.per_writer_bytes) + " per writer at " + core::FormatBandwidth(bw);
     o.key = cp.peer_bandwidth > 0 ? "reliability.checkpoint.peer_bandwidth"
                                   : "cluster.scale_out.bandwidth";
     o.hint = "give a faster peer_bandwidth (per writer; is the unit right?)";
   } else {
-    o.what = "the checkpoint write to storage, " + core::FormatBytes(d.size_bytes) + " at " +
-             core::FormatBandwidth(d.storage_bandwidth) +
+    o.what = std::string(load ? "the checkpoint load, " : "the checkpoint write to storage, ") +
+             core::FormatBytes(d.size_bytes) + " at " + core::FormatBandwidth(d.storage_bandwidth) +
              (d.storage_nic_bound ? " (the writers' NICs)" : "");
     o.key = d.storage_nic_bound ? "cluster.scale_out.bandwidth"
                                 : "reliability.checkpoint.storage_bandwidth";
+    const std::string other = load ? "restore from host memory or peers (checkpoint.tiers)"
+                                   : "persist to peers (checkpoint.tiers)";
     o.hint = d.storage_nic_bound
-                 ? "the writers' scale-out NICs bound the file system's bandwidth"
-                 : "give the file system's aggregate bandwidth (is the unit right?), or "
-                   "persist to peers (checkpoint.tiers)";
+                 ? "the writers' scale-out NICs bound the file system's bandwidth" +
+                       std::string(load ? "; or " + other : "")
+                 : "give the file system's aggregate bandwidth (is the unit right?), or " + other;
   }
   return o;
+}
+
+// What the restore's load time comes from: the tier it reads (peers where they hold the
+// checkpoint and have a bandwidth, else storage, else host memory).
+reliability::Origin LoadOrigin(const CheckpointConfig& cp, const network::ClusterSpec& cluster,
+                               const CheckpointDerivation& d) {
+  const bool peers = HasTier(cp.tiers, "peers") &&
+                     (cp.peer_bandwidth > 0 || cluster.scale_out.bandwidth.value() > 0);
+  const std::string tier = peers ? "peers" : HasTier(cp.tiers, "storage") ? "storage" : "host";
+  return TierOrigin(tier, cp, cluster, d, /*load=*/true);
 }
 
 // The tier that takes longest among the blocking ones (`blocking`) or the asynchronous ones
