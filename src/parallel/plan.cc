@@ -209,11 +209,18 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
   core::Diagnostics d;
   if (p.Chips() != cluster_chips) {
     // The dp that fills the cluster, where tp x pp x cp divides its chips.
+    // A dp that the global batch does not split into whole micro-batches is no fit (71
+    // replicas for a batch of 1,024).
     const int64_t model_chips = std::max<int64_t>(1, int64_t{p.tp} * p.pp * p.cp);
+    const int64_t fill_dp = cluster_chips / model_chips;
+    const bool batch_splits =
+        p.global_batch_size % (int64_t{std::max(1, p.micro_batch_size)} * fill_dp) == 0;
     const std::string fill =
-        cluster_chips % model_chips == 0 && cluster_chips >= model_chips
-            ? "dp = " + Str(cluster_chips / model_chips) + " would fit"
-            : "tp x pp x cp = " + Str(model_chips) + " does not divide " + Str(cluster_chips);
+        cluster_chips % model_chips != 0 || cluster_chips < model_chips
+            ? "tp x pp x cp = " + Str(model_chips) + " does not divide " + Str(cluster_chips)
+        : batch_splits ? "dp = " + Str(fill_dp) + " would fit"
+                       : "dp = " + Str(fill_dp) + " would fill it, with a global batch that " +
+                             Str(fill_dp) + " x micro_batch_size divides";
     d.Error("plan",
             "tp (" + Str(p.tp) + ") x pp (" + Str(p.pp) + ") x dp (" + Str(p.dp) + ") x cp (" +
                 Str(p.cp) + ") = " + Str(p.Chips()) + " chips, but the cluster has " +
@@ -250,6 +257,19 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
             m.seq_len % 2 != 0 ? "an odd seq_len splits for no cp above 1: give an even one (" +
                                      Str(m.seq_len + 1) + "), or cp 1"
                                : "choose cp dividing " + Str(m.seq_len / 2));
+  }
+  // Sequence parallelism splits each rank's tokens over tp (Megatron-LM refuses a sequence
+  // that tp does not divide): a fraction of a token a rank is no plan.
+  if (p.sequence_parallel && p.tp > 1 && p.cp >= 1 && m.seq_len % p.cp == 0 &&
+      (m.seq_len / p.cp) % p.tp != 0) {
+    const int64_t tokens = m.seq_len / p.cp;
+    d.Error("plan.sequence_parallel",
+            (p.cp > 1 ? "seq_len / cp (" + Str(tokens) + ")" : "seq_len (" + Str(tokens) + ")") +
+                " must be divisible by tp (" + Str(p.tp) +
+                ") with sequence parallelism: each tensor-parallel rank holds a slice of the "
+                "sequence",
+            "give a seq_len that " + Str(p.tp * p.cp) + " divides, another tp, or " +
+                "sequence_parallel: false");
   }
   if (p.cp > 1 && !p.flash_attention) {
     d.Error("plan.cp", "context parallelism needs flash_attention: true (blockwise attention)");

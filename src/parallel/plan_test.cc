@@ -51,6 +51,21 @@ TEST(ValidatePlan, AcceptsMlperfPlan) {
   EXPECT_FALSE(d.HasErrors()) << d.Format();
 }
 
+// Sequence parallelism splits each rank's tokens over tp: a sequence (per cp rank) that tp
+// does not divide is an error at sequence_parallel; without it, or where tp divides, none.
+TEST(ValidatePlan, SequenceParallelNeedsTpToDivideTheTokens) {
+  ParallelPlan p = Mlperf();
+  p.sequence_parallel = true;
+  ASSERT_GT(p.tp, 1);
+  auto m = Gpt3();
+  m.seq_len = (2048 / p.tp + 1) * p.tp - 1;  // not a multiple of tp
+  core::Diagnostics d = ValidatePlan(p, m, Chip(), 10752);
+  EXPECT_NE(d.Format().find("plan.sequence_parallel: seq_len"), std::string::npos) << d.Format();
+  p.sequence_parallel = false;
+  d = ValidatePlan(p, m, Chip(), 10752);
+  EXPECT_EQ(d.Format().find("sequence_parallel"), std::string::npos) << d.Format();
+}
+
 // Without a pipeline, gpipe and zb-h1 are priced as asked, with a warning that frameworks
 // run 1f1b there; 1f1b says nothing.
 TEST(ValidatePlan, GPipeOrZeroBubbleWithoutAPipelineIsAWarning) {

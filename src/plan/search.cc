@@ -449,6 +449,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   std::vector<ParallelPlan> plans;
   std::set<std::pair<std::string, std::string>> skipped;
   std::set<int> pp_accounted;  // given pp values used, or skipped with a reason
+  std::set<int> etp_used;      // given etp values that some plan took
   int64_t count = 0;
   // The plans of one shape, over ZeRO and recompute; false past options.max_plans.
   auto add_plans = [&](int tp, int cp, const PipelineChoice& pc, int64_t dp, int mbs, int etp,
@@ -550,6 +551,7 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
                   return m.moe.experts % e != 0 || (tc * dp_of(mbs, grid)) % grid != 0;
                 });
               }
+              if (!eps.empty()) etp_used.insert(etp);
               for (int ep : eps) {
                 const int64_t dp = dp_of(mbs, int64_t{ep} * etp);
                 // The all-to-all overlap matters only where there are all-to-alls.
@@ -582,6 +584,16 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
                                       : "pp " + Str(pp) + ": tp x cp x pp divides the " +
                                             Str(chips) + " chips for no tp and cp searched"});
   }
+  // A given etp that no plan could take: why (step's checks, which the plans never reached).
+  for (int etp : given.etp) {
+    if (!m.moe.IsMoe() || etp_used.count(etp) != 0) continue;
+    skipped.insert(
+        {"search.etp", m.moe.expert_ffn_hidden % etp != 0
+                           ? "etp " + Str(etp) + " does not divide the experts' width (" +
+                                 Str(m.moe.expert_ffn_hidden) + ")"
+                           : "etp " + Str(etp) +
+                                 ": ep x etp divides the tp x cp x dp ranks of no shape searched"});
+  }
   for (const auto& [key, message] : skipped) diags.Warning(key, message + "; skipped");
   result.passes.push_back({"enumerate", true, 0, count, watch.Lap()});
   if (plans.empty()) {
@@ -591,12 +603,12 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
         skipped.empty()
             ? "tp x cp x pp divides the chip count for none of them, or their pipeline shapes "
               "were skipped"
-            : Str(skipped.size()) + " pipeline " +
-                  (skipped.size() > 1 ? "shapes were" : "shape was") + " skipped (" +
+            : Str(skipped.size()) + " value" + (skipped.size() > 1 ? "s" : "") +
+                  " of the search space " + (skipped.size() > 1 ? "were" : "was") + " skipped (" +
                   skipped.begin()->second + (skipped.size() > 1 ? ", ..." : "") +
-                  "), and tp x cp x pp divides the chip count for no other";
+                  "), and no other plan of it fits the chip count";
     diags.Error("search", "no plan of the search space fits the " + Str(chips) + " chips: " + why,
-                "check the values given for tp, cp, pp, vp and the schedules");
+                "check the values given for tp, cp, pp, vp, ep, etp and the schedules");
     return diags;
   }
 
