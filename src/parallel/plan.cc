@@ -214,6 +214,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     const int64_t model_chips = std::max<int64_t>(1, int64_t{p.tp} * p.pp * p.cp);
     const int64_t fill_dp = cluster_chips / model_chips;
     const bool batch_splits =
+        fill_dp > 0 &&
         p.global_batch_size % (int64_t{std::max(1, p.micro_batch_size)} * fill_dp) == 0;
     const std::string fill =
         cluster_chips % model_chips != 0 || cluster_chips < model_chips
