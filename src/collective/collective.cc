@@ -393,7 +393,8 @@ GroupNetwork AnalyzeGroup(const ClusterSpec& c, const GroupPlacement& g, const O
       // members a domain apart, all m of them at once.
       const network::GroupPlacement sub =
           network::PlaceGroup(c, static_cast<int>(g.domains), g.stride * g.members_per_domain);
-      const network::Traffic cross{sub, network::Pattern::kRing, 0, options.all_groups};
+      const network::Traffic cross{sub, network::Pattern::kRing, 0, options.all_groups,
+                                   network::NicSharers(c, g, options.all_groups)};
       net.cross_ring_rate = network::SolveSymmetric(c, std::span(&cross, 1)).rate[0];
     } else {
       net.cross_ring_rate = net.ring_rate;
@@ -529,9 +530,12 @@ Cost CollectiveCost(const ClusterSpec& c, const GroupPlacement& g, const GroupNe
           // scale_out.in_network_efficiency is a bus bandwidth, as NVLS's (and nccl-tests'):
           // the shard's all-reduce over d members moves 2(d-1)/d of it at that rate.
           outer_latency = 2 * a_span;
-          outer = outer_latency + RingPhase(Kind::kAllReduce, d, shard).volume /
-                                      (c.NicPerChip() * c.scale_out_in_network_efficiency *
-                                       StepRamp(shard / d, c.scale_out));
+          // A NIC's bandwidth over its busy chips (a lone group, one member a NIC, has it all).
+          const double nic = c.scale_out.bandwidth.value() /
+                             static_cast<double>(network::NicSharers(c, g, options.all_groups));
+          outer = outer_latency +
+                  RingPhase(Kind::kAllReduce, d, shard).volume /
+                      (nic * c.scale_out_in_network_efficiency * StepRamp(shard / d, c.scale_out));
         } else if (a == Algorithm::kNvlsTree) {
           // NCCL's NVLS_TREE crosses the domains by its tree (as `tree` does, its chunks
           // pipelined through, at the fabric's measured curve on the whole buffer): 2

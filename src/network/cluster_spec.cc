@@ -633,4 +633,11 @@ GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride, 
   return g;
 }
 
+int64_t NicSharers(const ClusterSpec& cluster, const GroupPlacement& group, bool all_groups) {
+  const int64_t per_nic = std::max(cluster.chips_per_nic, 1);
+  if (all_groups || per_nic == 1) return per_nic;
+  const int64_t stride = std::max<int64_t>(group.stride, 1);
+  return std::clamp<int64_t>((per_nic + stride - 1) / stride, 1, std::max(group.size, 1));
+}
+
 }  // namespace fathom::network

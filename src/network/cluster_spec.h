@@ -199,4 +199,10 @@ struct GroupPlacement {
 GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride,
                           bool all_groups = false);
 
+// Chips of one NIC that a group's traffic loads (chips_per_nic consecutive chips share a
+// NIC): all of them when every group of the shape is busy, else the group's members in its
+// fullest NIC (one when the members are at least chips_per_nic ranks apart: a lone group
+// one member per node has each NIC to itself).
+int64_t NicSharers(const ClusterSpec& cluster, const GroupPlacement& group, bool all_groups);
+
 }  // namespace fathom::network

@@ -170,6 +170,13 @@ TrafficRates SolveSymmetric(const ClusterSpec& cluster, std::span<const Traffic>
         port = static_cast<double>(std::max<int64_t>(dom.most - 1, 0));
         break;
     }
+    // A NIC shared by chips_per_nic chips carries the flows of those it serves that are busy.
+    const int64_t per_nic = std::max(cluster.chips_per_nic, 1);
+    if (per_nic > 1) {
+      const int64_t sharers =
+          t.nic_sharers > 0 ? t.nic_sharers : NicSharers(cluster, g, t.all_groups);
+      nic *= static_cast<double>(sharers) / static_cast<double>(per_nic);
+    }
 
     for (int l = 0; l < levels; ++l) {
       if (flows[l] <= 1e-12 * all) continue;
@@ -230,9 +237,15 @@ TrafficRates SolveExplicit(const ClusterSpec& cluster, std::span<const Traffic> 
   const int su_links_per_chip = mesh ? static_cast<int>(domain - 1) : 2;
   for (int64_t c = 0; c < chips * su_links_per_chip; ++c) b.AddLink(su, -1);
   const int nic = b.problem.Links();
+  const int64_t per_nic = std::max(cluster.chips_per_nic, 1);
   if (levels > 1) {
-    for (int64_t c = 0; c < 2 * chips; ++c) b.AddLink(lv[0].uplink, 0);
+    const int64_t nics = (chips + per_nic - 1) / per_nic;
+    const double port = lv[0].uplink * static_cast<double>(per_nic);
+    for (int64_t k = 0; k < 2 * nics; ++k) b.AddLink(port, 0);
   }
+  auto nic_link = [&](int64_t chip, bool up) {
+    return nic + static_cast<int>(2 * (chip / per_nic) + (up ? 0 : 1));
+  };
   std::vector<int> bundle(static_cast<size_t>(levels), -1);  // first link of level k
   for (int k = 1; k + 1 < levels; ++k) {
     bundle[k] = b.problem.Links();
@@ -294,15 +307,17 @@ TrafficRates SolveExplicit(const ClusterSpec& cluster, std::span<const Traffic> 
           if (ring) {
             const auto [slo, shi] = run(i);
             for (int64_t x = slo; x <= shi; ++x) {
-              path.emplace_back(nic + 2 * member[x], 1.0 / static_cast<double>(shi - slo + 1));
+              path.emplace_back(nic_link(member[x], true),
+                                1.0 / static_cast<double>(shi - slo + 1));
             }
             const auto [rlo, rhi] = run(j);
             for (int64_t x = rlo; x <= rhi; ++x) {
-              path.emplace_back(nic + 2 * member[x] + 1, 1.0 / static_cast<double>(rhi - rlo + 1));
+              path.emplace_back(nic_link(member[x], false),
+                                1.0 / static_cast<double>(rhi - rlo + 1));
             }
           } else {
-            path.emplace_back(nic + 2 * from, 1.0);
-            path.emplace_back(nic + 2 * to + 1, 1.0);
+            path.emplace_back(nic_link(from, true), 1.0);
+            path.emplace_back(nic_link(to, false), 1.0);
           }
           for (int k = 1; k < l; ++k) {
             path.emplace_back(bundle[k] + 2 * (from / lv[k].block), 1.0);

@@ -18,7 +18,10 @@
 //    (domain - 1); kTorus, approximated as a switch (a per-chip up and down link of
 //    bandwidth * efficiency: the torus's multi-hop routing and dimension contention are not
 //    modelled here, PlaceGroup's torus_extent serves the collective cost model for that);
-//  - a per-chip NIC up and down link of levels[0].uplink;
+//  - a per-chip NIC up and down link of levels[0].uplink (its share of a NIC that
+//    chips_per_nic chips share); SolveExplicit has one link per NIC, chips_per_nic times
+//    that, and SolveSymmetric weighs a chip's NIC flows by the NIC's busy chips (nic_sharers)
+//    over chips_per_nic: a lone group with one member per NIC has the whole NIC;
 //  - per block of each level k >= 1 below the top, an uplink and a downlink bundle of
 //    levels[k].block * levels[k].uplink (ECMP spreads evenly, which makes the aggregate
 //    exact for a fluid model). The domain has no bundle beyond its chips' NICs.
@@ -45,6 +48,9 @@ struct Traffic {
   Pattern pattern = Pattern::kRing;
   double bytes_per_flow = 0;  // for completion times (0: rates only, no completion solve)
   bool all_groups = true;
+  // Chips of one NIC this traffic loads (0: NicSharers of the group). The cross-domain
+  // rings of a hierarchical collective give their parent group's: they run side by side.
+  int64_t nic_sharers = 0;
 };
 
 struct TrafficRates {

@@ -70,6 +70,24 @@ TEST(Traffic, RingSpreadsItsCrossingOverTheMembersNics) {
   EXPECT_DOUBLE_EQ(r.rate[0], 2 * kNic);
 }
 
+TEST(Traffic, ASharedNicIsWholeForALoneGroupOneMemberANic) {
+  // Two chips a NIC (its bandwidth doubled, so each chip's share is kNic). A lone ring one
+  // member a node has each NIC to itself; all such rings at once split them; members two
+  // ranks apart (stride 2) have a NIC each too, stride 1 shares one between two.
+  ClusterSpec c = DgxH100(128);
+  c.chips_per_nic = 2;
+  c.scale_out.bandwidth = core::BytesPerSec(2 * c.scale_out.bandwidth.value());
+  c = testing::Finalized(c);
+  EXPECT_DOUBLE_EQ(Solve(c, {Entry(c, 16, 8, Pattern::kRing, false)}).rate[0], 2 * kNic);
+  EXPECT_DOUBLE_EQ(Solve(c, {Entry(c, 16, 8, Pattern::kRing, true)}).rate[0], kNic);
+  EXPECT_DOUBLE_EQ(Solve(c, {Entry(c, 16, 8, Pattern::kNeighbor, false)}).rate[0], 2 * kNic);
+  EXPECT_DOUBLE_EQ(Solve(c, {Entry(c, 16, 8, Pattern::kAllToAll, false)}).rate[0], 2 * kNic / 15);
+  // Stride 2, 4 members a node on 4 NICs: the node's crossing spreads over 4 whole NICs.
+  EXPECT_DOUBLE_EQ(Solve(c, {Entry(c, 64, 2, Pattern::kRing, false)}).rate[0], 8 * kNic);
+  // Stride 1: 8 members a node on its 4 NICs, as all groups would load them.
+  EXPECT_DOUBLE_EQ(Solve(c, {Entry(c, 32, 1, Pattern::kRing, false)}).rate[0], 8 * kNic);
+}
+
 TEST(Traffic, NeighborDoesNotSpread) {
   const ClusterSpec c = DgxH100(128);
   const TrafficRates r = Solve(c, {Entry(c, 16, 4, Pattern::kNeighbor)});
