@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -2877,6 +2878,20 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       r.notes.push_back(
           "moe.imbalance does not apply at ep 1: every rank holds every expert and routes all "
           "its tokens' copies to them");
+    } else if (m.moe.imbalance > m.moe.MaxImbalance(p.ep)) {
+      auto num = [](double x) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.3g", x);
+        return std::string(b);
+      };
+      diags.Warning("model.moe.imbalance",
+                    num(m.moe.imbalance) + " is more than ep " + std::to_string(p.ep) +
+                        " allows: a rank of " + std::to_string(m.moe.experts / std::max(p.ep, 1)) +
+                        " experts receives at most min(top_k, experts / ep) of a token's " +
+                        std::to_string(m.moe.top_k) + " copies, " + num(m.moe.MaxImbalance(p.ep)) +
+                        " times the mean, which is taken",
+                    "give the busiest rank's load over the mean at this ep, at most " +
+                        num(m.moe.MaxImbalance(p.ep)));
     }
     // overlap.ep hides a pass's all-to-alls behind another micro-batch's pass beside it
     // (parallel::OverlapPartners); these schedules run no two passes side by side.

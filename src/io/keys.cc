@@ -869,8 +869,8 @@ const std::vector<Field<model::ModelSpec>>& ModelFields() {
           {Num("moe.imbalance",
                "load imbalance: routed tokens of the busiest expert-parallel rank over the "
                "mean (>= 1, at most experts / top_k), whatever its number of local experts; the "
-               "slowest rank sets the "
-               "pace (none at ep 1, where every rank holds every expert)")
+               "slowest rank sets the pace (none at ep 1, where every rank holds every expert; "
+               "at most min(ep, experts / top_k) at ep > 1, which is taken where it is more)")
                .Default("1")
                .Min(1)
                .Max(1000),

@@ -69,12 +69,23 @@ struct MoeSpec {
   int SharedFfn() const {
     return shared_ffn_hidden > 0 ? shared_ffn_hidden : shared_experts * expert_ffn_hidden;
   }
+  // The most imbalance `ep` ranks allow: a rank holding experts/ep experts receives at most
+  // min(top_k, experts/ep) of a token's copies, against top_k/ep on average, so
+  // min(ep, experts/top_k) times the mean (1 at ep 1).
+  double MaxImbalance(int ep) const {
+    if (ep <= 1 || top_k <= 0) return 1.0;
+    return std::min(static_cast<double>(ep),
+                    static_cast<double>(experts) / static_cast<double>(top_k));
+  }
   // The busiest expert-parallel rank's load over the mean after routing (capacity caps
-  // each expert's, so the rank's too), over `ep` expert-parallel ranks: none at ep 1, where
-  // every rank holds every expert and routes all its tokens' top_k copies to them.
+  // each expert's, so the rank's too), over `ep` expert-parallel ranks, at most
+  // MaxImbalance(ep): none at ep 1, where every rank holds every expert and routes all its
+  // tokens' top_k copies to them.
   double EffectiveImbalance(int ep) const {
     if (ep <= 1) return 1.0;
-    return routing == Routing::kCapacity ? std::min(imbalance, capacity_factor) : imbalance;
+    const double given =
+        routing == Routing::kCapacity ? std::min(imbalance, capacity_factor) : imbalance;
+    return std::max(1.0, std::min(given, MaxImbalance(ep)));
   }
 };
 
