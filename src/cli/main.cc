@@ -91,6 +91,16 @@ bool OutputsApart(const std::vector<fathom::cli::OutputFile>& outputs,
   return clash.empty();
 }
 
+// Again once the inputs are loaded: no output replaces a file the loaders read that the
+// command line did not name (a scenario's model file, a `base:`), nor a file of the
+// catalog, which every command reads from.
+bool OutputsApartFromRead(const fathom::io::Catalog& catalog,
+                          const std::vector<fathom::cli::OutputFile>& outputs) {
+  std::vector<std::string> read = catalog.FilesRead();
+  read.push_back(catalog.dir());
+  return OutputsApart(outputs, read);
+}
+
 // For plan and size: a scenario, or a model and a cluster with an optional base plan.
 bool ScenarioOrModelCluster(const fathom::io::PlanRequest& q) {
   const bool parts = !q.model.empty() || !q.cluster.empty() || !q.plan.empty();
@@ -185,6 +195,9 @@ int RunStep(const fathom::io::Catalog& catalog, const StepArgs& a) {
   if (!filter.ok()) return PrintDiagnostics(filter.diagnostics());
   fathom::core::Result<fathom::io::StepOutcome> step = fathom::io::Step(catalog, q);
   if (!step.ok()) return PrintDiagnostics(step.diagnostics());
+  if (!OutputsApartFromRead(catalog, {{"--trace", a.trace}, {"--html", a.html}})) {
+    return kUserError;
+  }
   std::cerr << step.diagnostics().Format();
   const fathom::io::StepOutcome& r = step.value();
   const fathom::sim::SimResult* sim = r.simulation ? &*r.simulation : nullptr;
@@ -236,6 +249,7 @@ int RunCompare(const fathom::io::Catalog& catalog, const CompareArgs& a) {
   fathom::core::Result<std::vector<fathom::io::ComparedStep>> steps =
       fathom::io::CompareSteps(catalog, q);
   if (!steps.ok()) return PrintDiagnostics(steps.diagnostics());
+  if (!OutputsApartFromRead(catalog, {{"--html", a.html}})) return kUserError;
   std::cerr << steps.diagnostics().Format();
   if (!a.html.empty() &&
       !WriteOutput("--html", a.html,
@@ -284,6 +298,7 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
   }
   fathom::core::Result<fathom::io::RunResult> result = fathom::io::Run(catalog, a.request, options);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
+  if (!OutputsApartFromRead(catalog, {{"--html", a.html}})) return kUserError;
   std::cerr << result.diagnostics().Format();
   if (!a.html.empty() &&
       !WriteOutput("--html", a.html,
@@ -325,6 +340,7 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
   fathom::core::Result<fathom::plan::SearchResult> result =
       fathom::io::Plan(catalog, a.request, a.options, a.given);
   if (!result.ok()) return PrintDiagnostics(result.diagnostics());
+  if (!OutputsApartFromRead(catalog, outputs)) return kUserError;
   std::cerr << result.diagnostics().Format();
   const fathom::plan::SearchResult& r = result.value();
   if (a.timings) std::cerr << fathom::io::SearchTimings(r);
@@ -379,6 +395,7 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
   fathom::core::Result<std::vector<fathom::plan::SizeResult>> sized =
       fathom::io::Size(catalog, a.request, a.options, a.given);
   if (!sized.ok()) return PrintDiagnostics(sized.diagnostics());
+  if (!OutputsApartFromRead(catalog, {{"--html", a.html}})) return kUserError;
   std::cerr << sized.diagnostics().Format();
   const std::vector<fathom::plan::SizeResult>& results = sized.value();
   if (!a.html.empty() &&

@@ -105,6 +105,15 @@ inline std::string SweepStdoutConflict(const SweepArgs& a) {
 inline int WriteSweepOutput(const io::Catalog& catalog, const io::SweepResult& r,
                             const SweepArgs& a) {
   constexpr int kUserError = 2;
+  // No file replaces one the points were loaded from (a scenario's model file, a `base:`, a
+  // catalog entry), which the flags' check before the sweep could not know.
+  std::vector<std::string> read = catalog.FilesRead();
+  read.push_back(catalog.dir());  // and no catalog file
+  const std::string clash = OutputClash({{"--csv", a.csv}, {"--html", a.html}}, read);
+  if (!clash.empty()) {
+    std::cerr << clash;
+    return kUserError;
+  }
   // One error the points share is said once, not in a table of failed rows.
   const core::Diagnostics common = io::SweepCommonFailure(catalog, r);
   if (common.HasErrors()) {

@@ -9,6 +9,9 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -124,11 +127,28 @@ class Catalog {
     const auto it = pinned_.find(path);
     return it == pinned_.end() ? nullptr : &it->second;
   }
+  // The files the loaders have read through this catalog (scenario sections, `base:`
+  // files, catalog entries), for a front end to keep its outputs off them: a report
+  // written over a model file that a scenario names would destroy it. Thread-safe (serve
+  // loads in parallel); copies of the catalog share the log.
+  void NoteRead(const std::string& path) const {
+    const std::lock_guard<std::mutex> lock(read_->mutex);
+    read_->paths.insert(path);
+  }
+  std::vector<std::string> FilesRead() const {
+    const std::lock_guard<std::mutex> lock(read_->mutex);
+    return {read_->paths.begin(), read_->paths.end()};
+  }
 
  private:
+  struct ReadLog {
+    std::mutex mutex;
+    std::set<std::string> paths;
+  };
   std::string dir_;
   bool files_allowed_ = true;
   std::map<std::string, std::string> pinned_;
+  std::shared_ptr<ReadLog> read_ = std::make_shared<ReadLog>();
 };
 
 // Whether `path` is read only once: standard input ("-") or a pipe.

@@ -216,10 +216,10 @@ core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::s
 // A scenario section given as the path of a file (`sweep:`, `search:`, `training:`):
 // `ref`, relative to `scenario`'s directory, read as a mapping; `file` is set to its path.
 // Where files are not read, or where the path names no file, the error is at the
-// scenario's line of `key`, with the path looked for.
+// scenario's line of `key`, with the path looked for. `catalog` (if any) notes the read.
 core::Result<YAML::Node> LoadSectionFile(const std::string& scenario, const YAML::Node& ref,
                                          const std::string& key, bool files_allowed,
-                                         std::string& file);
+                                         std::string& file, const Catalog* catalog = nullptr);
 
 // The domain kind a scale_up.kind names ("switch", "full_mesh", "torus").
 network::DomainKind DomainKindOf(const std::string& s);

@@ -63,6 +63,7 @@ struct Document {
 // `catalog`: the texts pinned for inputs read only once (nullptr: none).
 core::Result<Document> ParseYamlFile(const std::string& path, const Catalog* catalog = nullptr) {
   const std::string* pinned = catalog != nullptr ? catalog->Pinned(path) : nullptr;
+  if (catalog != nullptr) catalog->NoteRead(path);
   core::Result<std::string> text =
       pinned != nullptr ? core::Result<std::string>(*pinned) : ReadFile(path);
   if (!text.ok()) return text.diagnostics();
@@ -612,7 +613,7 @@ core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::s
 
 core::Result<YAML::Node> LoadSectionFile(const std::string& scenario, const YAML::Node& ref,
                                          const std::string& key, bool files_allowed,
-                                         std::string& file) {
+                                         std::string& file, const Catalog* catalog) {
   const int line = NodeLine(ref);
   if (!files_allowed) return FileNotAllowed(scenario, line, key, ref.Scalar());
   file = (fs::path(scenario).parent_path() / ref.Scalar()).string();
@@ -628,7 +629,7 @@ core::Result<YAML::Node> LoadSectionFile(const std::string& scenario, const YAML
                     "that holds it"));
     return d;
   }
-  return LoadYamlMapping(file);
+  return LoadYamlMapping(file, catalog);
 }
 
 core::Result<YAML::Node> LoadYamlMapping(const std::string& path, const Catalog* catalog) {

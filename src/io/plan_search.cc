@@ -212,7 +212,7 @@ core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest&
     std::string file = q.scenario;
     if (node.IsScalar()) {
       core::Result<YAML::Node> doc =
-          LoadSectionFile(q.scenario, node, "search", catalog.files_allowed(), file);
+          LoadSectionFile(q.scenario, node, "search", catalog.files_allowed(), file, &catalog);
       if (!doc.ok()) return doc.diagnostics();
       node = doc.value();
     }

@@ -327,7 +327,7 @@ void CheckUnreadSections(const Catalog& catalog, const std::string& file,
     from = file;
     if (!given.IsScalar()) return given;
     core::Result<YAML::Node> doc =
-        LoadSectionFile(file, given, name, catalog.files_allowed(), from);
+        LoadSectionFile(file, given, name, catalog.files_allowed(), from, &catalog);
     if (!doc.ok()) {
       found.Append(doc.diagnostics());
       return YAML::Node();
@@ -420,7 +420,7 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
     bool read = true;
     if (node.IsScalar()) {
       core::Result<YAML::Node> doc =
-          LoadSectionFile(file, node, "training", catalog.files_allowed(), training_file);
+          LoadSectionFile(file, node, "training", catalog.files_allowed(), training_file, &catalog);
       read = doc.ok();
       if (!doc.ok()) {
         loader.diags.Append(doc.diagnostics());

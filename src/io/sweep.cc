@@ -104,7 +104,8 @@ void ReadSweepSection(const std::string& scenario, bool files_allowed, const Cat
   if (!node || node.IsNull()) return;
   std::string file = scenario;
   if (node.IsScalar()) {
-    core::Result<YAML::Node> doc = LoadSectionFile(scenario, node, "sweep", files_allowed, file);
+    core::Result<YAML::Node> doc =
+        LoadSectionFile(scenario, node, "sweep", files_allowed, file, catalog);
     if (!doc.ok()) {
       d.Append(doc.diagnostics());
       return;

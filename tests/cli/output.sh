@@ -85,5 +85,30 @@ expect strict.err "  deepseek_v3_2048_h800: -33.0% against 25%" "validate --stri
 "$fathom" validate --cases "$src/tests/validation/palm" --strict >/dev/null 2>strict.err ||
   { echo "FAIL: validate --strict: a case within its tolerance failed"; cat strict.err; fail=1; }
 
+# No report replaces a file the scenario reads (its model file; a base: of it) or a file of
+# the catalog (a copy here, so that a failure harms nothing shipped): each is refused, exit 2,
+# and the file is as it was.
+mkdir -p own && cp "$src/data/models/llama3-8b.yaml" own/m.yaml && cp -r "$src/data" catalog
+printf 'base: own/m.yaml\nseq_len: 4096\n' >own/m2.yaml
+printf 'model: own/m.yaml\ncluster: {base: dgx-h100-superpod, chips: 8}\nplan: {tp: 1, dp: 8, global_batch_size: 128, zero: 3}\n' >read.yaml
+sed 's|model: own/m.yaml|model: own/m2.yaml|' read.yaml >based.yaml
+clobber() {  # clobber WHAT FILE COMMAND...: COMMAND must refuse to write over FILE
+  local what=$1 file=$2
+  shift 2
+  cp "$file" before.yaml
+  "$@" >/dev/null 2>clobber.err
+  local code=$?
+  [ "$code" -eq 2 ] || { echo "FAIL: $what: exit $code, expected 2"; fail=1; }
+  expect clobber.err "writing the report there would replace it" "$what"
+  cmp -s before.yaml "$file" || { echo "FAIL: $what: $file was replaced"; fail=1; }
+}
+clobber "step --html over the scenario's model file" own/m.yaml \
+  "$fathom" step -s read.yaml --engine estimate --html own/m.yaml
+clobber "plan --csv over a base: of the model file" own/m.yaml \
+  "$fathom" plan -s based.yaml --csv own/m.yaml
+clobber "run --html over a catalog file" catalog/clusters/dgx-h100-superpod.yaml \
+  env FATHOM_DATA=catalog "$fathom" run -s read.yaml --no-monte-carlo --engine estimate \
+  --set training.tokens=1B --html catalog/clusters/dgx-h100-superpod.yaml
+
 [ "$fail" -eq 0 ] && echo "ok: size, run, step, compare and validate say what they should"
 exit $fail
