@@ -407,6 +407,8 @@ core::Result<Sweep> PrepareSweepWith(const SweepRequest& q, const Catalog* catal
 // The scenario of point `index`: the --set overrides, then its axis values.
 core::Result<LoadedScenario> LoadPoint(const Catalog& catalog, const Sweep& s, int64_t index) {
   std::vector<Override> overrides = s.overrides;
+  if (!s.request.name.empty())
+    overrides.insert(overrides.begin(), Override{"name", s.request.name});
   const std::vector<size_t> at = s.Coordinates(index);
   for (size_t k = 0; k < s.axes.size(); ++k) {
     overrides.push_back({s.axes[k].key, s.axes[k].values[at[k]], s.axes[k].origin});

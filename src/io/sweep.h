@@ -39,6 +39,8 @@ struct SweepRequest {
                                      // or replacing its axis of the same key)
   std::string engine;                // auto | simulate | estimate; "" = the section's
   bool files_allowed = true;         // a sweep section given as a file (fathom serve: no)
+  std::string name;  // the scenario's name in place of its own (fathom serve: the example
+                     // it came from); not an override, so not listed with them
 };
 
 struct SweepAxis {

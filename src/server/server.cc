@@ -116,7 +116,7 @@ plan:
   </div>
   <div class="row">
     <button id="size">Size</button>
-    <input id="tokens" aria-label="tokens to train" style="width: 56px" value="15T" title="tokens to train">
+    <input id="tokens" aria-label="tokens to train" style="width: 56px" value="15T" title="tokens to train (clear it for the scenario's training.tokens)">
     tokens in <input id="days" aria-label="deadline in days" style="width: 44px" value="30" title="deadline, days"> days
     on <input id="chips" aria-label="chip counts" style="width: 110px" placeholder="chips: auto"
               title="chip counts to try, e.g. 4096,8192,16384 (default: one node x 1, 2, 4, ... and the scenario's cluster)">
@@ -228,7 +228,7 @@ function request(what, format) {
   // A run trains the scenario's training section, else the tokens given beside Size.
   if (what === "run" && !/^training:/m.test(text)) add("tokens", $("tokens").value);
   if (what === "size") {
-    add("tokens", $("tokens").value);
+    if ($("tokens").value.trim()) add("tokens", $("tokens").value.trim());  // cleared: the scenario's
     if ($("days").value.trim()) add("days", $("days").value.trim());  // cleared: no deadline
     if ($("chips").value.trim()) add("chips", $("chips").value.trim());
     if ($("reliability").value) add("reliability", $("reliability").value);
@@ -1128,7 +1128,7 @@ struct Server::Impl {
                std::vector<std::string> axes, const std::string& engine) {
     io::SweepRequest q;
     q.scenario = file;
-    if (!name.empty()) q.set = {"name=" + name};
+    q.name = name;
     q.files_allowed = catalog.files_allowed();
     q.axes = std::move(axes);
     q.engine = engine;

@@ -520,6 +520,20 @@ TEST_F(ServerTest, SweepCarriesItsWarnings) {
   EXPECT_EQ(engine->status, 400);
 }
 
+// The page's name for the scenario names the sweep's rows; it is not one of the overrides.
+TEST_F(ServerTest, SweepNameIsNoOverride) {
+  const std::string yaml =
+      "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 16}\nplan:\n  dp: 16\n"
+      "  global_batch_size: 128\n";
+  httplib::Result r = client_->Post(
+      "/api/sweep?format=json&name=from-the-page&axis=plan.zero=1,3&engine=estimate", yaml,
+      "application/yaml");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_NE(r->body.find("\"set\": []"), std::string::npos) << r->body.substr(0, 600);
+  EXPECT_NE(r->body.find("from-the-page"), std::string::npos) << r->body.substr(0, 600);
+}
+
 // docs/reports.md writes the axis as KEY=V1,V2: the '=' inside the value may be sent as is
 // or encoded.
 TEST_F(ServerTest, SweepAxisWithALiteralOrAnEncodedEquals) {
