@@ -774,8 +774,10 @@ core::Result<model::ModelSpec> Import(const std::string& text, const std::string
   m.norm = (gpt2 || neox || type == "falcon" || type == "opt" || type == "bloom")
                ? model::Norm::kLayerNorm
                : model::Norm::kRMSNorm;
+  // Falcon's `alibi: true` (Falcon-RW) replaces its rotary embedding with ALiBi.
+  const bool alibi = type == "bloom" || (type == "falcon" && r.Bool({"alibi"}, false));
   m.position = gpt2 || type == "opt" ? model::Position::kLearned
-               : type == "bloom"     ? model::Position::kAlibi
+               : alibi               ? model::Position::kAlibi
                                      : model::Position::kRoPE;
   // OPT-350m's embeddings are narrower than its layers (project_in, project_out): not
   // modelled, so its embedding and output head are counted at the layers' width.

@@ -883,6 +883,11 @@ TEST(HfImport, Falcon7bSharesOneNorm) {
       ImportText(config + R"(, "new_decoder_architecture": true})", true);
   EXPECT_TRUE(new_arch.parallel_attention);
   EXPECT_EQ(new_arch.parallel_norms, 2);
+  // Falcon-RW's alibi: true replaces the rotary embedding with ALiBi (FalconAttention).
+  EXPECT_EQ(ImportText(config + "}", true).position, model::Position::kRoPE);
+  std::string rw = config;
+  rw.replace(rw.find(R"("alibi": false)"), 14, R"("alibi": true)");
+  EXPECT_EQ(ImportText(rw + "}", true).position, model::Position::kAlibi);
 }
 
 // Exact parameter counts of the Hub checkpoints, which depend on the biases and norms
