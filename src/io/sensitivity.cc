@@ -175,6 +175,8 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
        [](estimate::Scenario& x, double f) {
          ClusterSpec& c = x.cluster;
          c.scale_out.latency = core::Seconds(c.scale_out.latency.value() / f);
+         // A tier without a latency of its own (negative) takes hop_latency: divided too.
+         c.hop_latency = core::Seconds(c.hop_latency.value() / f);
          for (network::Tier& t : c.tiers) t.latency = core::Seconds(t.latency.value() / f);
        },
        scale_out && s.cluster.scale_out.latency.value() > 0});

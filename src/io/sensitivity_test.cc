@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "io/facade.h"
 #include "io/report.h"
 #include "io/test_catalog.h"
 
@@ -49,6 +50,33 @@ TEST(Sensitivity, ImprovingAParameterNeverSlowsTheStep) {
   EXPECT_EQ(peak["unit"], "FLOP/s");
   EXPECT_NEAR(peak["base_si"].get<double>(), 989.4e12, 1e9);
   EXPECT_NEAR(peak["improved_si"].get<double>(), 1.1 * 989.4e12, 1e9);
+}
+
+// The scale-out latency row divides every part of a step's latency: the NIC's and software's
+// (scale_out.latency) and each switch hop's, including the tiers that take hop_latency
+// (eos: 5 us and 250 ns; 3x better is 5/3 us and 250/3 ns).
+TEST(Sensitivity, ScaleOutLatencyDividesTheSwitchHopsToo) {
+  SensitivityRequest q;
+  q.scenario = Example("gpt3-175b-mlperf-10752-h100");
+  q.delta = 2;
+  core::Result<SensitivityResult> r = Sensitivity(TestCatalog(), q);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  double row = 0;
+  for (const SensitivityRow& x : r.value().rows) {
+    if (x.parameter == "cluster.scale_out.latency") row = x.step_time_s;
+  }
+  ASSERT_GT(row, 0);
+  StepRequest step;
+  step.scenario = q.scenario;
+  step.engine = "estimate";
+  step.overrides = ParseOverrides({"cluster.scale_out.latency=1.6666666666666667us",
+                                   "cluster.scale_out.hop_latency=83.333333333333333ns"})
+                       .value();
+  core::Result<StepOutcome> by_hand = Step(TestCatalog(), step);
+  ASSERT_TRUE(by_hand.ok()) << by_hand.diagnostics().Format();
+  EXPECT_NEAR(row, by_hand.value().report.step_time_s, 1e-9 * row);
+  step.overrides.pop_back();  // the hops as they were: slower
+  EXPECT_GT(Step(TestCatalog(), step).value().report.step_time_s, row * (1 + 1e-6));
 }
 
 // An fp8 plan's fp8 and bf16 peaks are rows of their own, each improved alone (the peak row
