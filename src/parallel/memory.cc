@@ -93,10 +93,12 @@ StageParameterSplit StageParameterParts(const model::ParameterCount& c, const mo
   }
   if (stage == HeadRank(p)) {
     // The head's rank holds the output projection; with tied embeddings Megatron keeps a
-    // copy of the embedding there (SC'21 Sec. 4) unless it is the embedding's (pp 1,
-    // dualpipev).
+    // copy of the embedding there (SC'21 Sec. 4) unless that rank holds the embedding too:
+    // pp 1, dualpipev (rank 0 holds both ends), and dualpipe, whose last stage is held only
+    // by the ranks that hold the first (ranks 0 and pp-1: DualPipeRankMemory).
+    const bool with_embedding = stage == 0 || p.schedule == Schedule::kDualPipe;
     dense += c.output +
-             ((m.tied_embeddings && stage != 0) ? static_cast<double>(m.vocab) * m.hidden : 0);
+             ((m.tied_embeddings && !with_embedding) ? static_cast<double>(m.vocab) * m.hidden : 0);
   }
   return {.dense = dense / p.tp + replicated,
           .expert = expert / (static_cast<double>(p.ep) * p.etp)};

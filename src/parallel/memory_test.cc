@@ -246,6 +246,29 @@ TEST(PeakMemory, DualPipeHoldsTwoStagesAndPpPlusOneMicroBatches) {
   EXPECT_NEAR(StageMemory(m, p, 0, 12).fp8_weight_cache, 2 * 12 * 12.0 * 12288 * 12288 / 8, 1);
 }
 
+// DualPipe with tied embeddings: the ranks that hold the last stage (pp-1 and 0) hold the
+// first too, so the head uses the embedding's own weight, as at pp 1 and in dualpipev: no
+// second copy (rank 0 held the word embedding twice, 157M parameters at tp 4 on GPT-3).
+TEST(PeakMemory, DualPipeHoldsTheTiedEmbeddingOnce) {
+  ParallelPlan p = Tp8Pp8Dp4();
+  const model::ModelSpec m = Gpt3();  // tied embeddings, 96 layers, 12 per stage
+  const double copy = static_cast<double>(m.vocab) * m.hidden / p.tp;
+  const double first = StageParameters(m, p, 0, 12);
+  const double last = StageParameters(m, p, p.pp - 1, 12);
+  ParallelPlan d = p;
+  d.schedule = Schedule::kDualPipe;
+  EXPECT_NEAR(StageParameters(m, d, 0, 12), first, 1);
+  EXPECT_NEAR(StageParameters(m, d, d.pp - 1, 12), last - copy, 1);
+  const MemoryBreakdown peak = PeakMemory(m, d);
+  EXPECT_EQ(peak.stage, 0);
+  EXPECT_NEAR(peak.parameters, first + last - copy, 1);
+  // Untied, the head's projection is its own weight on both schedules.
+  model::ModelSpec untied = m;
+  untied.tied_embeddings = false;
+  EXPECT_NEAR(StageParameters(untied, d, d.pp - 1, 12), StageParameters(untied, p, p.pp - 1, 12),
+              1);
+}
+
 // One micro-batch, one stage: the difference between 2 and 1 layers is one MoE layer of
 // DeepSeek-V3 (tp 1, ep 1), s tokens.
 double DeepSeekMoeLayerBytes(const ParallelPlan& p) {

@@ -788,6 +788,8 @@ double InFlightMicroBatches(const ParallelPlan& p, int stage) {
       // activations: within 1F1B's bound of pp micro-batches (Qi et al. 2023, Sec. 3.1).
       return std::min<double>(m, p.pp);
     case Schedule::kInterleaved: {
+      // One chunk a rank is 1F1B (the schedule's formula below would give 2(pp - stage) - 1).
+      if (p.vp <= 1) return std::min<double>(m, p.pp - stage);
       // Megatron: warm-up chunks = (pp - rank - 1)·2 + (vp - 1)·pp, plus the one in flight;
       // each chunk is 1/vp of the stage's layers.
       const double chunks = (p.pp - stage - 1) * 2.0 + (p.vp - 1.0) * p.pp + 1.0;

@@ -344,5 +344,17 @@ TEST(InFlight, OneFOneBFirstStageHoldsPp) {
   EXPECT_DOUBLE_EQ(InFlightMicroBatches(p, 7), 64);
 }
 
+// Interleaved with one chunk a rank is 1F1B: pp - s micro-batches on stage s (its chunk
+// formula gave 2(pp - s) - 1, 15 on rank 0 at pp 8).
+TEST(InFlight, InterleavedWithOneChunkIsOneFOneB) {
+  ParallelPlan p;
+  p.pp = 8;
+  p.global_batch_size = 64;
+  p.schedule = Schedule::kInterleaved;
+  p.vp = 1;
+  for (int s = 0; s < p.pp; ++s) EXPECT_DOUBLE_EQ(InFlightMicroBatches(p, s), p.pp - s) << s;
+  EXPECT_DOUBLE_EQ(FirstChunkInFlight(p), 8);
+}
+
 }  // namespace
 }  // namespace fathom::parallel

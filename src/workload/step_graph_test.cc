@@ -442,6 +442,19 @@ TEST(StepGraph, TiedEmbeddingGradientsAreAllReducedBetweenTheEnds) {
   EXPECT_EQ(BuildStepGraph(m, p).embedding_grad_bytes, 0);
 }
 
+// Under dualpipe the last stage's holders hold the first stage too: its parameters (what
+// its data-parallel gradients and optimizer step cover) carry no copy of the tied
+// embedding, as they do under 1F1B.
+TEST(StepGraph, DualPipeLastStageHasNoTiedEmbeddingCopy) {
+  const model::ModelSpec m = Gpt3();  // tied
+  parallel::ParallelPlan p = Plan(8, 4, 1);
+  const double one_f_one_b = BuildStepGraph(m, p).stages.back().parameters;
+  p.schedule = parallel::Schedule::kDualPipe;
+  const StageWork last = BuildStepGraph(m, p).stages.back();
+  EXPECT_TRUE(last.logits);
+  EXPECT_NEAR(last.parameters, one_f_one_b - static_cast<double>(m.vocab) * m.hidden / 8, 1);
+}
+
 TEST(StepGraph, SequenceParallelEmbeddingGathersItsGradient) {
   const model::ModelSpec m = Gpt3();
   parallel::ParallelPlan p = Plan(8, 2, 1);

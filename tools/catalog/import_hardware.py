@@ -35,7 +35,7 @@ CHIPS = [
     ("nvidia_gb200", "gb200", []),
     ("nvidia_b300_hgx", "b300", ["b300-hgx", "b300-sxm"]),
     ("nvidia_gb300", "gb300", []),
-    ("amd_mi250x", "mi250x", []),
+    ("amd_mi250x", "mi250x", ["mi250x-gcd"]),
     ("amd_mi300x", "mi300x", []),
     ("amd_mi325x", "mi325x", []),
     ("amd_mi355x", "mi355x", []),
@@ -80,7 +80,7 @@ GEMM = {
     "b300": (148, 128, 256, "148 SMs: assumed: as B200 (NVIDIA's Blackwell Ultra material describes the full two-die GPU; "
              f"the SM count enabled on shipping B300 was not confirmed); tile: {CUTLASS_HOPPER}"),
     "gb300": (148, 128, 256, f"148 SMs: assumed: as B300/B200 (enabled SM count not confirmed); tile: {CUTLASS_HOPPER}"),
-    "mi250x": (220, 128, 128, f"220 CUs: {AMD_CDNA2}; tile: assumed 128x128 (hipBLASLt macro-tile varies)"),
+    "mi250x": (110, 128, 128, f"110 CUs, one GCD's: {AMD_CDNA2}; tile: assumed 128x128 (hipBLASLt macro-tile varies)"),
     "mi300x": (304, 128, 128, f"304 CUs: {AMD_CDNA3}; tile: assumed 128x128 (hipBLASLt macro-tile varies)"),
     "mi325x": (304, 128, 128, f"304 CUs: {AMD_CDNA3}; tile: assumed 128x128 (hipBLASLt macro-tile varies)"),
     "mi355x": (256, 128, 128, f"256 CUs: {AMD_CDNA4} (also hardware.json arch field); tile: assumed 128x128"),
@@ -198,12 +198,32 @@ GEMM_SIBLING = {
     "h800": ("nvidia_h100_sxm5", "assumed: as H100 SXM (same GH100 die, clocks and tensor throughput per H800 source)"),
 }
 
+# Packages that software sees as several GPUs, each running its own rank: the catalog chip
+# is one of them, and the package's figures (peaks, memory and its bandwidth, scale-up
+# bandwidth, power) are divided among them. The scale-up domain and the compute units are
+# stated per GPU where they are set (OVERRIDES, GEMM).
+# catalog name -> (GPUs per package, what one is called, source text)
+PER_GPU = {
+    "mi250x": (2, "GCD", "hardware.json arch 'CDNA 2 (2 GCDs)' and scaleup_domain_desc 'each MI250X appears as 2 "
+                         "GPUs of 64 GB' (STAS_NET; a training rank runs on one GCD); AMD CDNA 2 architecture "
+                         "whitepaper (MI250X: 2 GCDs x 110 CUs)"),
+}
+
+# What hardware.json says of a chip's usable memory where the catalog keeps the vendor label
+# (no exact usable figure, nor its unit, to take instead). catalog name -> text.
+MEM_LABEL_NOTE = {
+    "b200": "hardware.json notes '180 GB usable per HGX spec (192 GB often quoted, likely physical)': the label "
+            "is the usable figure, whether in GB or GiB not stated",
+    "b300": "hardware.json notes 'Usable HBM reported ~270 GB' (approximate, unit not stated): not used",
+    "gb300": "hardware.json notes 'Usable HBM ~279 GB reported' (approximate, unit not stated): not used",
+}
+
 # Fields hardware.json leaves null but that the catalog needs; each value states why.
 # catalog name -> dict of overrides
 OVERRIDES = {
     "mi250x": {
-        "domain": (4, "domain 4: hardware.json scaleup_domain_desc 'Typically 4 OAMs (8 GCDs) per node (e.g. Frontier/LUMI)'; "
-                      "scaleup_domain_chips is null"),
+        "domain": (8, "domain 8 GCDs: hardware.json scaleup_domain_desc 'Typically 4 OAMs (8 GCDs) per node (e.g. "
+                      "Frontier/LUMI)'; scaleup_domain_chips is null"),
     },
     "trainium1": {
         "scale_up_bw": (192, "derived: scaleup_bw_GB_per_s_bidir 384 / 2 (AWS gives 384 GB/s without direction; "
@@ -362,8 +382,18 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
     src = hw["sources"]
     fs = a.get("field_sources", {})
     ov = OVERRIDES.get(name, {})
+    gpus, gpu_word, gpu_src = PER_GPU.get(name, (1, None, None))
+
+    def per_gpu(x):
+        return x / gpus if gpus > 1 else x
+
+    def per_gpu_note(what):
+        return f"per {gpu_word}: derived: the package's {what} / {gpus} ({gpu_src})" if gpus > 1 else ""
+
     L = [HEADER.rstrip("\n")]
     desc = a["name"]
+    if gpus > 1:
+        desc += f", one {gpu_word} of the {gpus}-{gpu_word} package (each {gpu_word} is its own GPU)"
     extra = ", ".join(x for x in [a.get("arch"), a.get("form_factor")] if x)
     if extra:
         desc += f" ({extra})"
@@ -378,7 +408,7 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
              ("fp16", "fp16_dense_tflops"), ("fp8", "fp8_dense_tflops"), ("fp4", "fp4_dense_tflops")]
     for k, f in order:
         if a.get(f) is not None:
-            L.append(f"  {k}: {num(a[f])}TFLOPS")
+            L.append(f"  {k}: {num(per_gpu(a[f]))}TFLOPS")
     psrc = "dense, without structured sparsity (hardware.json *_dense_tflops; fp32 = fp32_vector_tflops). " + \
            cite(src, fs.get("compute", []))
     unc = [u for u in a.get("uncertain_fields", []) if "tflops" in u and "mamf" not in u]
@@ -386,6 +416,8 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
         psrc += ". Uncertain in hardware.json: " + ", ".join(unc)
     if a.get("notes"):
         psrc += ". Note: " + a["notes"]
+    if gpus > 1:
+        psrc += ". Values " + per_gpu_note("peaks")
     L.append(f"  source: {yq(psrc)}")
 
     # memory
@@ -399,12 +431,15 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
         L.append(f"  capacity: {num(a['hbm_gb'])}GiB")
         msrc_parts.append(f"capacity in GiB because hbm_type says '{a['hbm_type']}'")
     else:
-        L.append(f"  capacity: {num(a['hbm_gb'])}GB")
+        L.append(f"  capacity: {num(per_gpu(a['hbm_gb']))}GB")
     if "mem_bw" in ov:
         L.append(f"  bandwidth: {ov['mem_bw'][0]}")
         msrc_parts.append("bandwidth " + ov["mem_bw"][1])
     else:
-        L.append(f"  bandwidth: {num(a['hbm_bw_TB_per_s'])}TBps")
+        L.append(f"  bandwidth: {num(per_gpu(a['hbm_bw_TB_per_s']))}TBps")
+    if gpus > 1:
+        msrc_parts.append("capacity and bandwidth " + per_gpu_note("hbm_gb and hbm_bw_TB_per_s") +
+                          f"; {num(per_gpu(a['hbm_gb']))}GB is a vendor label, as the package's")
     msrc = f"{a.get('hbm_type') or 'memory'}; "
     if "mem_capacity" not in ov:
         msrc += "capacity = hardware.json hbm_gb (vendor label), bandwidth = hbm_bw_TB_per_s. "
@@ -412,6 +447,8 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
     unc = [u for u in a.get("uncertain_fields", []) if u.startswith("hbm")]
     if unc:
         msrc += ". Uncertain in hardware.json: " + ", ".join(unc)
+    if name in MEM_LABEL_NOTE:
+        msrc_parts.append(MEM_LABEL_NOTE[name])
     if msrc_parts:
         msrc += ". " + "; ".join(msrc_parts)
     L.append(f"  source: {yq(msrc)}")
@@ -467,7 +504,11 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
         bw = ov["scale_up_bw"][0]
         ssrc.append("bandwidth " + ov["scale_up_bw"][1])
     else:
-        bw = a["scaleup_bw_GB_per_s_uni"]
+        bw = per_gpu(a["scaleup_bw_GB_per_s_uni"])
+        if gpus > 1:
+            ssrc.append("bandwidth " + per_gpu_note("scaleup_bw_GB_per_s_uni") +
+                        f"; assumed: the package's links shared evenly by its {gpu_word}s; the links "
+                        f"between the two {gpu_word}s of one package are not modelled apart")
     L.append(f"  bandwidth: {num(bw)}GBps")
     if "domain" in ov:
         dom = ov["domain"][0]
@@ -506,8 +547,10 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
     # power
     if a.get("tdp_w") is not None:
         L.append("power:")
-        L.append(f"  tdp: {num(a['tdp_w'])}W")
+        L.append(f"  tdp: {num(per_gpu(a['tdp_w']))}W")
         s = (a.get("tdp_desc") or "TDP") + ". " + cite(src, fs.get("power", []))
+        if gpus > 1:
+            s += ". TDP " + per_gpu_note("tdp_w") + f"; assumed: shared evenly by its {gpu_word}s"
         L.append(f"  source: {yq(s)}")
 
     # price
