@@ -1858,6 +1858,15 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
                               t.simulate_median_error_pct, t.estimate_fast_cases, t.cases,
                               t.simulate_fast_cases));
   }
+  if (t.layer_rows > 0) {
+    out += Figure("layer passes", std::to_string(t.layer_rows),
+                  fmt::format("median |error| estimate {}, simulate {}; max estimate {}, "
+                              "simulate {}",
+                              Pct(t.layer_estimate_median_abs_error_pct / 100),
+                              Pct(t.layer_simulate_median_abs_error_pct / 100),
+                              Pct(t.layer_estimate_max_abs_error_pct / 100),
+                              Pct(t.layer_simulate_max_abs_error_pct / 100)));
+  }
   if (t.collective_cases > 0) {
     out += Figure(
         "collective cases", std::to_string(t.collective_cases),
@@ -1865,9 +1874,10 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
                     Pct(t.collective_max_abs_error_pct / 100),
                     t.collective_independent_cases > 0 &&
                             t.collective_independent_cases < t.collective_cases
-                        ? fmt::format("; the {} that set no constant: median {}",
+                        ? fmt::format("; the {} that set no constant: median {}, max {}",
                                       t.collective_independent_cases,
-                                      Pct(t.collective_independent_median_abs_error_pct / 100))
+                                      Pct(t.collective_independent_median_abs_error_pct / 100),
+                                      Pct(t.collective_independent_max_abs_error_pct / 100))
                         : std::string()));
   }
   out += "</div>\n";

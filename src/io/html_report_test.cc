@@ -469,8 +469,17 @@ TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
   off.error_pct = 13.9;
   off.ok = false;
   t.rows = {failed, a, b, nccl, off};
-  t.collective_cases = 1;
+  t.collective_cases = 2;
+  t.collective_independent_cases = 1;
+  t.collective_independent_max_abs_error_pct = 13.9;
+  t.layer_rows = 10;
+  t.layer_estimate_max_abs_error_pct = 9.0;
   const std::string html = ValidationReportHtml(t);
+  // The summary has what the text and the JSON have: the layer passes, and the max of
+  // the collectives that set no constant.
+  EXPECT_NE(html.find("layer passes</div><div class=\"value\">10<"), std::string::npos);
+  EXPECT_NE(html.find("max estimate 9.0%"), std::string::npos);
+  EXPECT_NE(html.find("set no constant: median 0.0%, max 13.9%"), std::string::npos);
   EXPECT_NE(html.find("A &lt;paper&gt;"), std::string::npos);
   EXPECT_NE(html.find("no such model"), std::string::npos);
   EXPECT_NE(html.find("+50.0%"), std::string::npos);
