@@ -1655,7 +1655,9 @@ namespace {
 void AdvisePlacement(const estimate::Scenario& s, const SourceMap& where, core::Diagnostics& d) {
   const parallel::ParallelPlan& p = s.plan;
   const network::ClusterSpec& c = s.cluster;
-  if (p.tp <= 1 || p.Chips() != c.chips) return;  // a plan that does not fill it is an error
+  // A plan that does not fill the cluster is an error, as is an order that is no permutation
+  // (the groups it would place are not the plan's).
+  if (p.tp <= 1 || p.Chips() != c.chips || !parallel::OrderIsPermutation(p.order)) return;
   const int64_t stride = parallel::AxisStride(p, "tp");
   const network::GroupPlacement tp = network::PlaceGroup(c, p.tp, stride);
   core::Diagnostics advice;

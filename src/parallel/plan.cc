@@ -204,6 +204,29 @@ bool ScheduleTakesMicroBatches(Schedule schedule, int pp, int64_t micro_batches)
   return true;
 }
 
+bool OrderIsPermutation(std::string_view order) {
+  // Parsed without allocating.
+  constexpr std::array<std::string_view, 5> kAxes = {"tp", "cp", "ep", "dp", "pp"};
+  std::array<int, 5> seen{};
+  int parts = 0;
+  bool order_ok = true;
+  while (order_ok) {
+    const size_t dash = order.find('-');
+    const std::string_view part = order.substr(0, dash);
+    const auto it = std::find(kAxes.begin(), kAxes.end(), part);
+    if (it == kAxes.end()) {
+      order_ok = false;
+    } else {
+      ++seen[static_cast<size_t>(it - kAxes.begin())];
+    }
+    ++parts;
+    if (dash == std::string_view::npos) break;
+    order.remove_prefix(dash + 1);
+  }
+  for (int count : seen) order_ok = order_ok && count == 1;
+  return order_ok && parts == 5;
+}
+
 core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                                const hardware::ChipSpec& chip, int64_t cluster_chips, int domain) {
   core::Diagnostics d;
@@ -543,27 +566,7 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
             "model " + m.name + " has no multi-head latent attention (no MLA up-projections)",
             "set recompute_norm_mla_up: false, or use recompute: selective or full");
   }
-  // Order string: a permutation of tp, cp, ep, dp, pp (parsed without allocating).
-  constexpr std::array<std::string_view, 5> kAxes = {"tp", "cp", "ep", "dp", "pp"};
-  std::array<int, 5> seen{};
-  int parts = 0;
-  bool order_ok = true;
-  std::string_view order = p.order;
-  while (order_ok) {
-    const size_t dash = order.find('-');
-    const std::string_view part = order.substr(0, dash);
-    const auto it = std::find(kAxes.begin(), kAxes.end(), part);
-    if (it == kAxes.end()) {
-      order_ok = false;
-    } else {
-      ++seen[static_cast<size_t>(it - kAxes.begin())];
-    }
-    ++parts;
-    if (dash == std::string_view::npos) break;
-    order.remove_prefix(dash + 1);
-  }
-  for (int count : seen) order_ok = order_ok && count == 1;
-  if (!order_ok || parts != 5) {
+  if (!OrderIsPermutation(p.order)) {
     d.Error("plan.order", "\"" + p.order + "\" is not a permutation of tp-cp-ep-dp-pp",
             "for example \"tp-cp-ep-dp-pp\" (Megatron's default)");
   }

@@ -163,6 +163,9 @@ int LayersPerDpBucket(const ParallelPlan& plan, double layer_params, int chunk_l
 // multiple of pp; the others any (ValidatePlan says why not).
 bool ScheduleTakesMicroBatches(Schedule schedule, int pp, int64_t micro_batches);
 
+// Whether `order` is a permutation of tp, cp, ep, dp and pp, dash-separated ("tp-cp-ep-dp-pp").
+bool OrderIsPermutation(std::string_view order);
+
 // Checks the plan against the model and the chip count; every problem found is reported
 // with the key it concerns ("plan.tp", ...), the values and a hint. `domain`: the cluster's
 // chips per scale-up domain, which node-limited routing (moe_max_domains) is checked
