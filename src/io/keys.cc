@@ -393,7 +393,9 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { c.tdp = core::Watts(v.d); }},
           {Str("power.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "power", v); }},
-          {Num("price.usd_per_chip_hour", "rental price, US dollars per chip-hour")
+          {Num("price.usd_per_chip_hour",
+               "rental price, US dollars per chip-hour; 0: no price (a chip derived with base: "
+               "drops its base's; a run then asks for training.cost.usd_per_chip_hour)")
                .Min(0)
                .Max(1e4),  // as the training section's cost.usd_per_chip_hour
            [](C& c, const Value& v) { c.usd_per_chip_hour = v.d; }},

@@ -550,6 +550,11 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
       continue;
     }
     if (n >= w) continue;
+    // The narrower peak from another file than the wider one: a chip derived with `base:`.
+    const auto at_wide =
+        where.find(Join(prefix, "peak." + std::string(hardware::PrecisionName(wide))));
+    const bool inherited =
+        at != where.end() && at_wide != where.end() && at->second.file != at_wide->second.file;
     // Close enough to read alike (1.979 below 1.979 PFLOP/s): in TFLOP/s, with the digits
     // that tell them apart.
     std::string below = core::FormatFlopRate(n), above = core::FormatFlopRate(w);
@@ -563,7 +568,20 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
         below + " is below peak." + std::string(hardware::PrecisionName(wide)) + " (" + above +
             "): " + std::string(hardware::PrecisionName(narrow)) + " plans will run slower than " +
             std::string(hardware::PrecisionName(wide)) + " ones",
-        "set " + key + " too (a chip derived with base: keeps its base's other peaks)"});
+        inherited ? "set " + key + " too (a chip derived with base: keeps its base's other peaks)"
+                  : "check the value and unit of " + key});
+  }
+  // A fraction for a precision the chip has no peak for is never used: fp8 plans are refused.
+  for (const auto& [precision, name] : {std::pair{Precision::kFp8, "efficiency.gemm_fp8"},
+                                        std::pair{Precision::kFp4, "efficiency.gemm_fp4"}}) {
+    const std::string key = Join(prefix, name);
+    const auto at = where.find(key);
+    if (at == where.end() || c.Supports(precision)) continue;
+    const std::string p(hardware::PrecisionName(precision));
+    d.Add(core::Diagnostic{core::Severity::kWarning, at->second.file, at->second.line, key,
+                           "is given but the chip has no peak." + p + ": it is not used, and " + p +
+                               " plans are refused",
+                           "give peak." + p + " too, or drop " + name});
   }
   // An achievable fraction far below any measured chip's (0.32 to 0.97 in the catalog) is
   // usually a percentage read as a fraction's hundredth or a slipped exponent; every operator
@@ -1177,12 +1195,25 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
       at != loader.where.end() && !at->second.file.empty() &&
       at->second.file.rfind(catalog_dir, 0) != 0) {
     c.given_in = at->second.file;
+    // A chip of the user's under a catalog chip's name: the reports could not tell the two
+    // apart (compare's columns, a run's price).
+    if (const std::string entry = loader.catalog.Find(Section::kChip, c.name); !entry.empty()) {
+      d.Add({core::Severity::kWarning, at->second.file, at->second.line, Join(prefix, "name"),
+             "\"" + c.name + "\" is the name of the catalog's chip (" + entry +
+                 "), and this chip is not that entry: the reports will not tell them apart",
+             "give it a name of its own, e.g. " + c.name + "-custom"});
+    }
   }
   const std::string price_key = Join(prefix, "price.usd_per_chip_hour");
   if (const auto at = loader.where.find(price_key); at != loader.where.end()) {
     if (at->second.file.rfind(catalog_dir, 0) != 0) {
       c.price_given = at->second.line > 0 ? at->second.file + ":" + std::to_string(at->second.line)
                                           : at->second.file + " " + price_key;
+    } else if (!c.given_in.empty()) {
+      // A chip of the user's derived from a catalog entry (base:) inherits its price: the
+      // catalog's, for the entry it came from, not for a chip of this name.
+      c.price_given =
+          "catalog: " + fs::path(at->second.file).stem().string() + ", inherited by " + c.name;
     }
   }
   return core::Result<hardware::ChipSpec>(std::move(c), std::move(d));

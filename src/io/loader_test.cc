@@ -1014,6 +1014,35 @@ TEST_F(LoaderTest, AChipPriceGivenOutsideTheCatalogSaysWhere) {
   EXPECT_EQ(inline_chip.value().scenario.cluster.chip.price_given, file + ":4");
 }
 
+// A chip of the user's derived from a catalog entry inherits its price as that entry's; one
+// under a catalog chip's name is warned about; an fp8 fraction without an fp8 peak too.
+TEST_F(LoaderTest, AUserChipSaysWhatItTookFromTheCatalog) {
+  const std::string plan = Write("plan.yaml", "tp: 8\nglobal_batch_size: 1024\n");
+  const std::string derived =
+      Write("fast.yaml", "base: h100-sxm\nname: h100-fast\nmemory: {bandwidth: 6.7TBps}\n");
+  core::Result<LoadedScenario> fast = LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod",
+                                                plan, Set({"cluster.chip=" + derived}));
+  ASSERT_TRUE(fast.ok()) << fast.diagnostics().Format();
+  EXPECT_EQ(fast.value().scenario.cluster.chip.price_given,
+            "catalog: h100-sxm, inherited by h100-fast");
+  EXPECT_EQ(fast.diagnostics().Format().find("warning"), std::string::npos)
+      << fast.diagnostics().Format();
+  const std::string same = Write("same.yaml",
+                                 "base: h100-sxm\nname: h100-sxm\nmemory: {bandwidth: 6.7TBps}\n"
+                                 "efficiency: {gemm_fp4: 0.5}\n");
+  core::Result<LoadedScenario> named = LoadParts(TestCatalog(), "llama3-8b", "dgx-h100-superpod",
+                                                 plan, Set({"cluster.chip=" + same}));
+  ASSERT_TRUE(named.ok()) << named.diagnostics().Format();
+  const std::string said = named.diagnostics().Format();
+  EXPECT_NE(said.find(same + ":2: cluster.chip.name: \"h100-sxm\" is the name of the catalog's "
+                             "chip"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("cluster.chip.efficiency.gemm_fp4: is given but the chip has no peak.fp4"),
+            std::string::npos)
+      << said;
+}
+
 TEST_F(LoaderTest, OverridesReplaceKeysBeforeValidation) {
   const std::string file = Write("s.yaml",
                                  "model: {base: llama3-8b, seq_len: 2048}\n"

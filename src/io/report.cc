@@ -772,12 +772,15 @@ std::string ClusterText(const network::ClusterSpec& c, bool chip_in_catalog) {
   const int64_t per_node = std::max(c.chips_per_node, 1);
   const int64_t whole = c.chips / per_node, rest = c.chips % per_node;
   line("chips", whole == 0  ? fmt::format("{} (part of one node of {})", c.chips, per_node)
-                : rest == 0 ? fmt::format("{} ({} nodes of {})", c.chips, whole, per_node)
+                : rest == 0 ? fmt::format("{} ({} node{} of {})", c.chips, whole,
+                                          whole == 1 ? "" : "s", per_node)
                             : fmt::format("{} ({} nodes of {} and {} chips of another)", c.chips,
                                           whole, per_node, rest));
   line("chip",
        c.chip.name + (chip_in_catalog ? " (`fathom catalog chips " + c.chip.name + "` shows it)"
-                                      : " (not in the catalog: the cluster's file defines it)"));
+                      : c.chip.given_in.empty()
+                          ? " (not in the catalog: the cluster's file defines it)"
+                          : " (not in the catalog: given in " + c.chip.given_in + ")"));
   auto level = [&](const network::Level& l, const std::string& per) {
     return fmt::format("{}{} {}, latency {}, achievable {}",
                        l.fabric.empty() ? "" : l.fabric + ": ",
@@ -1041,12 +1044,16 @@ std::string ClusterTopologyText(const network::ClusterSpec& c) {
     }
     up += fmt::format(" ({}{})", dims, c.torus_wrap ? ", wrapped" : ", no wrap");
   }
-  out += fmt::format("    {:<11}{}, {} per chip ({})\n", "scale-up", up,
-                     core::FormatBandwidth(c.scale_up.bandwidth.value()), c.scale_up.fabric);
-  out += fmt::format("    {:<11}{}, {} plane{}, {} per NIC port, {} chip{} per NIC ({})\n",
+  // The fabric's name in brackets where one is given.
+  auto named = [](const std::string& fabric) {
+    return fabric.empty() ? std::string() : " (" + fabric + ")";
+  };
+  out += fmt::format("    {:<11}{}, {} per chip{}\n", "scale-up", up,
+                     core::FormatBandwidth(c.scale_up.bandwidth.value()), named(c.scale_up.fabric));
+  out += fmt::format("    {:<11}{}, {} plane{}, {} per NIC port, {} chip{} per NIC{}\n",
                      "scale-out", network::FabricKindName(c.fabric_kind), c.planes,
                      c.planes > 1 ? "s" : "", core::FormatBandwidth(c.scale_out.bandwidth.value()),
-                     c.chips_per_nic, c.chips_per_nic > 1 ? "s" : "", c.scale_out.fabric);
+                     c.chips_per_nic, c.chips_per_nic > 1 ? "s" : "", named(c.scale_out.fabric));
   out += fmt::format("    {:<10}{:>7}{:>9}{:>8}{:>8}{:>14}{:>11}\n", "level", "radix", "block",
                      "blocks", "over", "uplink/chip", "latency");
   const auto& levels = c.hierarchy.levels;
