@@ -2221,6 +2221,8 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
        core::FormatSeconds},
       {"tokens/s", [](const estimate::StepReport& r) { return r.tokens_per_s; }, Rate},
       {"MFU", [](const estimate::StepReport& r) { return r.mfu; }, [](double v) { return Pct(v); }},
+      {"MFU at run precision", [](const estimate::StepReport& r) { return r.mfu_run_precision; },
+       [](double v) { return Pct(v); }},
       {"HFU", [](const estimate::StepReport& r) { return r.hfu; }, [](double v) { return Pct(v); }},
       {"memory per chip", [](const estimate::StepReport& r) { return r.memory.total; },
        core::FormatBytes},
@@ -2242,8 +2244,13 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
        core::FormatSeconds},
   };
   for (const Row& row : kRows) {
+    // The MFU at run precision where a step runs fp8 or fp4; the others where not all zero.
+    const bool narrow_only = std::string_view(row.name) == "MFU at run precision";
     bool any = false;
-    for (const ComparedStep& s : steps) any = any || row.value(s.report) != 0;
+    for (const ComparedStep& s : steps) {
+      any = any || (narrow_only ? s.report.plan.precision != parallel::SixteenBit(s.report.plan)
+                                : row.value(s.report) != 0);
+    }
     if (!any) continue;
     out += fmt::format("<tr><td>{}</td>", row.name);
     for (size_t i = 0; i < steps.size(); ++i) {

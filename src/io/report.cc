@@ -455,7 +455,8 @@ std::string StepReportJson(const estimate::StepReport& r, const core::Diagnostic
 struct CompareRow {
   std::string name;
   double (*value)(const estimate::StepReport&);
-  bool time;  // a duration (else a count or a fraction, by name)
+  bool time;                 // a duration (else a count or a fraction, by name)
+  bool narrow_only = false;  // shown only where a step runs fp8 or fp4
 };
 
 const std::vector<CompareRow>& CompareRows() {
@@ -463,6 +464,8 @@ const std::vector<CompareRow>& CompareRows() {
       {"step time", [](const estimate::StepReport& r) { return r.step_time_s; }, true},
       {"tokens/s", [](const estimate::StepReport& r) { return r.tokens_per_s; }, false},
       {"MFU", [](const estimate::StepReport& r) { return r.mfu; }, false},
+      {"MFU at run precision", [](const estimate::StepReport& r) { return r.mfu_run_precision; },
+       false, true},
       {"HFU", [](const estimate::StepReport& r) { return r.hfu; }, false},
       {"memory per chip", [](const estimate::StepReport& r) { return r.memory.total; }, false},
       {"compute", [](const estimate::StepReport& r) { return r.time.compute; }, true},
@@ -535,7 +538,10 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
       out += "\n";
     }
     bool any = false;
-    for (const ComparedStep& s : steps) any = any || row.value(s.report) != 0;
+    for (const ComparedStep& s : steps) {
+      any = any || (row.narrow_only ? s.report.plan.precision != parallel::SixteenBit(s.report.plan)
+                                    : row.value(s.report) != 0);
+    }
     if (!any) continue;
     out += fmt::format("  {:<20}", row.name);
     for (size_t i = 0; i < steps.size(); ++i) {

@@ -225,14 +225,18 @@ TEST(CompareText, NamesTheRankOfEachBreakdown) {
   EXPECT_NE(row.find(first), std::string::npos) << row;
   EXPECT_GT(row.find(second), row.find(first)) << row;
   EXPECT_EQ(row.substr(row.size() - 5), "other") << row;
+  // An fp8 step's MFU at run precision has a row, as fathom step gives it; a 16-bit
+  // compare has none.
+  EXPECT_NE(text.find("  MFU at run precision "), std::string::npos) << text;
+  const estimate::StepReport bf16 = Report("llama3-8b-dgx-h100");
+  EXPECT_EQ(CompareText({{"a", {}, bf16}, {"b", {"x=1"}, bf16}}).find("run precision"),
+            std::string::npos);
   const nlohmann::json j = nlohmann::json::parse(CompareJson(steps));
   EXPECT_EQ(j.at("steps").at(1).at("critical_stage"), other.critical_stage);
 }
 
 TEST(CatalogListing, JsonListsEveryEntry) {
-  // Not kChip: data/chips/maia200.yaml has no peak.bf16, so `fathom catalog chips` fails
-  // (see Catalog.EveryChipLoads in loader_test.cc).
-  for (Section s : {Section::kCluster, Section::kModel}) {
+  for (Section s : {Section::kChip, Section::kCluster, Section::kModel}) {
     core::Result<std::string> out = CatalogListing(TestCatalog(), s, true);
     ASSERT_TRUE(out.ok()) << out.diagnostics().Format();
     const nlohmann::json doc = nlohmann::json::parse(out.value());
