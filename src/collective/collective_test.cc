@@ -42,6 +42,30 @@ Cost Price(const network::ClusterSpec& c, int n, int64_t stride, Kind kind, doub
   return CollectiveCost(c, network::PlaceGroup(c, n, stride), kind, core::Bytes(size), o);
 }
 
+// A step waits for the slowest group of the shape. 4 members 8 apart, one per node, under
+// 48-chip leaves with 10 us switch hops: a step that crosses a domain inside a leaf takes
+// 5 + 10 = 15 us, one across the spine 15 + 2 x 10 = 35 us. Rank 0's group fits one leaf,
+// the groups at ranks 32..39 straddle two: with every group busy an 8-byte ring all-reduce
+// takes 2 (D - 1) = 6 steps of 35 us, a tree 2 log2(4) = 4; rank 0's alone takes 15 us ones.
+TEST(CollectiveCost, AllGroupsPayTheLatencyOfTheGroupALeafSplits) {
+  const core::Seconds hop(10e-6);
+  const network::ClusterSpec c = DgxH100(
+      6144, {{"leaf", 0, 48, 1, hop}, {"spine", 0, 1536, 1, hop}, {"core", 0, 6144, 1, hop}});
+  auto time = [&](Algorithm a, bool all_groups) {
+    Options o;
+    o.algorithm = a;
+    o.all_groups = all_groups;
+    const Cost cost = CollectiveCost(c, network::PlaceGroup(c, 4, 8, all_groups), Kind::kAllReduce,
+                                     core::Bytes(8), o);
+    EXPECT_EQ(cost.algorithm, AlgorithmName(a));
+    return cost.time.value();
+  };
+  EXPECT_NEAR(time(Algorithm::kRing, true), 6 * 35e-6, 0.1e-6);
+  EXPECT_NEAR(time(Algorithm::kTree, true), 4 * 35e-6, 0.1e-6);
+  EXPECT_NEAR(time(Algorithm::kRing, false), 6 * 15e-6, 0.1e-6);
+  EXPECT_NEAR(time(Algorithm::kTree, false), 4 * 15e-6, 0.1e-6);
+}
+
 // A group that leaves the domain still moves its steps' bytes over the domain's links: a
 // second node never makes the same collective faster, whatever each fabric's ramp.
 TEST(CollectiveCost, CrossingANodeNeverSpeedsTheDomainsPartUp) {

@@ -607,21 +607,39 @@ GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride, 
   }
   if (g.span_level < 0) g.span_level = static_cast<int>(n - 1);
   if (all_groups && g.size > 1 && cluster.domain_kind != DomainKind::kTorus) {
-    // Rank 0's group may fit, or be split more evenly than another group is.
-    const int64_t block = !levels.empty() ? levels[0].block : std::max(cluster.domain, 1);
-    const Crossing split = CrossBlocks(
-        {std::max<int64_t>(cluster.chips, 1), g.size, g.stride, true}, Pattern::kRing, block);
-    if (split.fewest_split > 0 && split.fewest_split < g.levels[0].members_per_block) {
-      const int64_t piece = split.fewest_split;
-      g.levels[0] = {piece, (g.size + piece - 1) / piece};
-      if (g.span_level == 0) {
-        g.span_level = static_cast<int>(n - 1);
-        for (size_t k = 1; k < n; ++k) {
-          if (g.levels[k].blocks == 1) {
-            g.span_level = static_cast<int>(k);
-            break;
-          }
+    // A step waits for its slowest group, and rank 0's may fit a block, or be split more
+    // evenly than another group of the shape is: the domain, a leaf or a pod need not be a
+    // multiple of the groups' span (4 members 8 apart under leaves of 48 chips: ranks
+    // 32..56 straddle the first boundary).
+    const GroupShape shape{std::max<int64_t>(cluster.chips, 1), g.size, g.stride, true};
+    for (size_t k = 0; k + 1 < n; ++k) {
+      // Where rank 0's group is split above the domain, its crossing sets the span already.
+      if (k > 0 && g.levels[k].blocks > 1) continue;
+      const int64_t block = !levels.empty() ? levels[k].block : std::max(cluster.domain, 1);
+      const int64_t piece = CrossBlocks(shape, Pattern::kRing, block).fewest_split;
+      if (piece == 0) break;  // no group split here, nor above: the blocks nest (Finalize)
+      if (k == 0) {
+        // The domain: the m and D of the collectives' formulas. The smallest piece over as
+        // many domains as such pieces fill: its members have the most peers outside.
+        if (piece < g.levels[0].members_per_block) {
+          g.levels[0] = {piece, (g.size + piece - 1) / piece};
         }
+      } else {
+        // Above it collective.cc reads only span_level (the α of the crossing steps; the
+        // flow solver counts every group's crossings itself), and the report shows the
+        // levels: the split group as it lies, not a pessimistic shape. Every group spans
+        // (size - 1) stride ranks, less than a block here since rank 0's fits one, so the
+        // split one touches exactly two blocks, `piece` members in one and the rest in the
+        // other.
+        g.levels[k] = {std::max<int64_t>(piece, g.size - piece), 2};
+      }
+    }
+    // The lowest level whose blocks split no group of the shape.
+    g.span_level = static_cast<int>(n - 1);
+    for (size_t k = 0; k < n; ++k) {
+      if (g.levels[k].blocks == 1) {
+        g.span_level = static_cast<int>(k);
+        break;
       }
     }
   }

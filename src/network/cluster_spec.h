@@ -182,6 +182,7 @@ struct GroupPlacement {
   int members_per_domain = 1;  // = levels[0].members_per_block
   int64_t domains = 1;         // = levels[0].blocks
   int span_level = 0;          // lowest level one of whose blocks holds the whole group
+                               // (with all_groups: every group of the shape)
   // kTorus domains: members along each torus dimension.
   SmallVector<int, kInlineTorusDims> torus_extent;
 
@@ -195,7 +196,12 @@ struct GroupPlacement {
 // members in each of two racks), or that they split most unevenly when rank 0's is split
 // too: a training step waits for its slowest group. Such a group is placed with its
 // smallest piece as the members per domain (its members have the most peers outside) over
-// ceil(size / piece) domains; higher levels keep rank 0's group.
+// ceil(size / piece) domains. Above the domain, a level whose blocks hold rank 0's group
+// but split another group of the shape takes that group as it lies (its larger piece per
+// block, over two blocks), so that span_level is the lowest level whose blocks split no
+// group of the shape (4 members 8 apart under 48-chip leaves: rank 0's group fits one leaf,
+// ranks 32..56 span two, and every step waits for the spine's latency). At most one
+// CrossBlocks per level: the cost does not grow with the chip count.
 GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride,
                           bool all_groups = false);
 

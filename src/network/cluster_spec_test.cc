@@ -596,7 +596,11 @@ TEST(PlaceGroup, AllGroupsFindTheOneADomainSplits) {
   const GroupPlacement tp = PlaceGroup(c, 16, 1, true);
   EXPECT_EQ(tp.domains, 2);
   EXPECT_EQ(tp.members_per_domain, 8);
-  EXPECT_EQ(tp.span_level, 1);
+  // The leaf's 32 down ports reach part of each rack, so its block is the rack (Finalize):
+  // the two racks are two leaf blocks, and the group's steps cross the spine.
+  ASSERT_EQ(Blocks(c), (std::vector<int64_t>{72, 72, 576}));
+  EXPECT_EQ(tp.levels[1].blocks, 2);
+  EXPECT_EQ(tp.span_level, 2);
   // ep 64: the group at 64..127 has 8 members in the first rack, 56 in the second; its 8
   // have the most peers outside.
   const GroupPlacement ep = PlaceGroup(c, 64, 1, true);
@@ -616,6 +620,43 @@ TEST(PlaceGroup, AllGroupsFindTheOneADomainSplits) {
   EXPECT_TRUE(PlaceGroup(c, 8, 1, true).InsideDomain());
   EXPECT_TRUE(PlaceGroup(c, 72, 1, true).InsideDomain());
   EXPECT_TRUE(PlaceGroup(DgxH100(64), 8, 1, true).InsideDomain());
+}
+
+TEST(PlaceGroup, AllGroupsFindTheOneALeafOrPodSplits) {
+  // 4 members 8 apart under 48-chip leaves: rank 0's group (0, 8, 16, 24) fits the first
+  // leaf, but those at ranks 32..39 (32, 40 | 48, 56) straddle the boundary at 48, and a step
+  // waits for them: every group's span is the spine. Spine blocks of 1,536, a multiple of
+  // the groups' 32-rank super-block, split none.
+  const ClusterSpec c =
+      DgxH100(6144, {Block("leaf", 48), Block("spine", 1536), Block("core", 6144)});
+  ASSERT_EQ(Blocks(c), (std::vector<int64_t>{8, 48, 1536, 6144}));
+  EXPECT_EQ(PlaceGroup(c, 4, 8).span_level, 1);
+  const GroupPlacement all = PlaceGroup(c, 4, 8, true);
+  EXPECT_EQ(all.span_level, 2);
+  EXPECT_EQ(all.members_per_domain, 1);
+  EXPECT_EQ(all.domains, 4);
+  EXPECT_EQ(all.levels[1].members_per_block, 2);
+  EXPECT_EQ(all.levels[1].blocks, 2);
+  EXPECT_EQ(all.levels[2].members_per_block, 4);
+  EXPECT_EQ(all.levels[2].blocks, 1);
+  // 5 members 8 apart: the group at 40 is 1 + 4 across the first leaf boundary, shown as it
+  // lies; 1,536 is no multiple of 40 either, and every group fits only the core.
+  const GroupPlacement five = PlaceGroup(c, 5, 8, true);
+  EXPECT_EQ(five.levels[1].members_per_block, 4);
+  EXPECT_EQ(five.levels[1].blocks, 2);
+  EXPECT_EQ(five.levels[2].blocks, 2);
+  EXPECT_EQ(five.span_level, 3);
+  // Meta's 3,072-GPU pods: dp 256 one GPU per node spans 2,048 ranks; the groups at
+  // 2,048..2,055 have 128 members on either side of the pod boundary at 3,072.
+  const ClusterSpec meta = MetaRoce(24576);
+  EXPECT_EQ(PlaceGroup(meta, 256, 8).span_level, 2);
+  const GroupPlacement dp = PlaceGroup(meta, 256, 8, true);
+  EXPECT_EQ(dp.span_level, 3);
+  EXPECT_EQ(dp.levels[2].members_per_block, 128);
+  EXPECT_EQ(dp.levels[2].blocks, 2);
+  EXPECT_EQ(dp.levels[3].blocks, 1);
+  // dp 128 spans 1,024 ranks, which divide the pod: every group inside one.
+  EXPECT_EQ(PlaceGroup(meta, 128, 8, true).span_level, 2);
 }
 
 TEST(PlaceGroup, SpanOnASuperPod) {

@@ -227,12 +227,45 @@ Crossing CrossBlocks(const GroupShape& shape, Pattern pattern, int64_t block) {
       x.fewest_split = x.most = 1;
       return x;
     }
-    int64_t last = -1;
-    for (int64_t i = 0; i < n && l.partial > 0; ++i) {
-      const int64_t b = i * s / block;
-      if (b != last) visit(b * block, 1);
-      last = b;
+    // Closer members (stride < block) fill blocks 0 .. t-1: the first t - 1 whole, each
+    // with q = floor(block / stride) members or one more (the members are the multiples of
+    // the stride below t - 1 blocks, `below` of them), the last the other n - below. Each
+    // block the group does not fill leaves it once on a ring; on a pipeline every block
+    // but the last sends one flow out and every one but the first takes one in; an
+    // all-to-all's block with m members sends m (n - m) out. The cost does not grow with
+    // the group's size (a group of all the chips of a cluster is counted in O(1)).
+    const int64_t t = (n - 1) * s / block + 1;
+    if (t == 1) {
+      x.most = n;
+      return x;
     }
+    const int64_t below = ((t - 1) * block + s - 1) / s;
+    const int64_t q = block / s;
+    const int64_t many = below - q * (t - 1);  // whole blocks with q + 1 members
+    const int64_t few = t - 1 - many;          // whole blocks with q
+    const int64_t rest = n - below;            // the last block's
+    auto a2a = [&](int64_t m) { return static_cast<double>(m * (n - m)); };
+    switch (pattern) {
+      case Pattern::kRing:
+        x.out = x.in = 1;
+        x.total = static_cast<double>(t);
+        break;
+      case Pattern::kNeighbor:
+        x.out = x.in = 1;
+        x.total = static_cast<double>(t - 1);
+        break;
+      case Pattern::kAllToAll:
+        x.out = a2a(rest);
+        if (few > 0) x.out = std::max(x.out, a2a(q));
+        if (many > 0) x.out = std::max(x.out, a2a(q + 1));
+        x.in = x.out;
+        x.total =
+            static_cast<double>(few) * a2a(q) + static_cast<double>(many) * a2a(q + 1) + a2a(rest);
+        break;
+    }
+    x.fewest_split = few > 0 ? std::min(q, rest) : std::min(q + 1, rest);
+    x.most = std::max(many > 0 ? q + 1 : q, rest);
+    return x;
   } else {
     const int64_t p = l.period;
     const int64_t regular = l.whole * p / block;  // blocks inside the complete super-blocks

@@ -21,7 +21,8 @@
 // its exact number of occurrences (a floor sum over the offsets). The cost does not grow
 // with the chip count (bench/network_bench: SymmetricAllToAll, SymmetricDpRings); the
 // ragged end of a cluster that is not a whole number of super-blocks is visited block by
-// block.
+// block. The group of rank 0 alone is counted in O(1) too: its members fill whole blocks
+// with floor(B / stride) or one more each, and a last block with the rest.
 #pragma once
 
 #include <cstdint>

@@ -164,5 +164,42 @@ TEST(Crossing, MatchesBruteForceOnLargeLayouts) {
   }
 }
 
+TEST(Crossing, LoneGroupMatchesBruteForce) {
+  // The group of rank 0 alone, counted in closed form (crossing.h): whole blocks of
+  // floor(block / stride) members or one more, and a last block with the rest.
+  std::mt19937 rng(13);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int i = 0; i < 300; ++i) {
+    const int64_t size = pick(2, 400);
+    const int64_t stride = pick(1, 3) == 1 ? int64_t{1} << pick(0, 6) : pick(1, 90);
+    const int64_t chips = (size - 1) * stride + 1 + pick(0, 500);
+    const GroupShape g{chips, size, stride, false};
+    const int64_t block = pick(0, 1) ? int64_t{1} << pick(1, 9) : pick(2, 700);
+    for (Pattern p : {Pattern::kRing, Pattern::kNeighbor, Pattern::kAllToAll}) {
+      ExpectSame(g, p, block,
+                 "chips " + std::to_string(chips) + " size " + std::to_string(size) + " stride " +
+                     std::to_string(stride) + " block " + std::to_string(block) + " pattern " +
+                     std::to_string(static_cast<int>(p)));
+    }
+  }
+  // All 2^26 chips in one group over domains of 8 and leaves of 48: 2^23 domains, each
+  // left once by the ring and by 8 (2^26 - 8) all-to-all flows; 1,398,101 leaves of 48
+  // members and a last one of 16, a pipeline crossing each of the 1,398,101 boundaries.
+  const int64_t chips = int64_t{1} << 26;
+  const GroupShape everyone{chips, chips, 1, false};
+  const Crossing ring = CrossBlocks(everyone, Pattern::kRing, 8);
+  EXPECT_EQ(ring.out, 1);
+  EXPECT_EQ(ring.total, 8388608);
+  EXPECT_EQ(ring.fewest_split, 8);
+  EXPECT_EQ(ring.most, 8);
+  const Crossing a2a = CrossBlocks(everyone, Pattern::kAllToAll, 8);
+  EXPECT_EQ(a2a.out, 8.0 * static_cast<double>(chips - 8));
+  EXPECT_EQ(a2a.total, 8388608.0 * 8.0 * static_cast<double>(chips - 8));
+  const Crossing leaves = CrossBlocks(everyone, Pattern::kNeighbor, 48);
+  EXPECT_EQ(leaves.total, 1398101);
+  EXPECT_EQ(leaves.fewest_split, 16);
+  EXPECT_EQ(leaves.most, 48);
+}
+
 }  // namespace
 }  // namespace fathom::network
