@@ -2696,9 +2696,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       r.time.pp_exposed = std::max(0.0, spans.with_sends - spans.compute);
     }
     Record(r.comms, cl, send, c, place.pp.group, fill_drain + steady, r.time.pp_exposed);
-    // The sends beside the data-parallel stream take longer (InterleavedPipeline).
+    // The sends beside the data-parallel stream take longer (InterleavedPipeline), and those
+    // beside the expert all-to-alls across nodes (send_stretch), as their exposed time has
+    // them.
+    const double stretched =
+        interleaved ? 0.0 : (fill_drain + steady) * c.time.value() * (send_stretch(tc) - 1);
     for (CommSummary& row : r.comms) {
-      if (row.name == send.name) row.time_s += spans.shared_sends;
+      if (row.name == send.name) row.time_s += spans.shared_sends + stretched;
     }
   }
 
@@ -2714,21 +2718,24 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
     const double slowed = r.time.dp_exposed - exposed;
     if (slowed > 0 && hidden > 0) {
-      bool beyond = false;
       for (size_t i = dp_rows; i < r.comms.size(); ++i) {
         CommSummary& row = r.comms[i];
         row.exposed_s += slowed * std::max(0.0, row.time_s - row.exposed_s) / hidden;
-        beyond = beyond || row.exposed_s > row.time_s * (1 + 1e-9);
       }
-      // The term holds more than the calls' time where the pipeline's cool-down waits for
-      // them and the compute they slow (Megatron 1T at zero 0: the all-reduce's 355 ms
-      // call, 756 ms exposed).
-      if (beyond) {
-        r.notes.push_back(
-            "exposed dp time includes what the data-parallel calls add to the pipeline's "
-            "cool-down and the compute they slow, so a collective's exposed time can exceed its "
-            "own");
-      }
+    }
+    // The term holds more than the calls' time where the pipeline's cool-down waits for
+    // them and the compute they slow (Megatron 1T at zero 0: the all-reduce's 355 ms call,
+    // 756 ms exposed), and where FSDP's flow or calls after the passes (overlap.dp off) wait
+    // for other ranks: a row's share of it can pass its own time, whichever path priced it.
+    bool beyond = false;
+    for (size_t i = dp_rows; i < r.comms.size(); ++i) {
+      beyond = beyond || r.comms[i].exposed_s > r.comms[i].time_s * (1 + 1e-9);
+    }
+    if (beyond) {
+      r.notes.push_back(
+          "exposed dp time includes what the data-parallel calls add to the pipeline's "
+          "cool-down and the compute they slow, so a collective's exposed time can exceed its "
+          "own");
     }
   }
 
