@@ -1221,7 +1221,6 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   tp_last.runs.reserve(8);
   tp_scratch.Reserve(64);
   double sum_stage_time = 0;
-  double sum_weight_grad = 0;
   double sum_dualpipe_slot = 0;  // F&B + B - 3W summed over the stages
   const bool interleaved = p.schedule == parallel::Schedule::kInterleaved && p.pp > 1;
   std::vector<ChunkClass> chunk_classes;  // interleaved: the classes' chunk times
@@ -1436,7 +1435,6 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
     t.cp_exposed += (t.cp_forward + t.cp_backward - t.cp_exposed) * contention;
     sum_stage_time += t.Total() * w.stages;
-    sum_weight_grad += t.weight_grad * w.stages;
     sum_dualpipe_slot +=
         (t.Total() - t.ep_exposed + ep_fb + t.backward_compute - 3 * t.weight_grad) * w.stages;
     if (interleaved) {
@@ -1587,8 +1585,23 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // at every c; with the heaviest stage last it is Σ_{s≠c} T_s, the closed form below; with a
   // heavy first stage its own forwards hide most of the round trip (Llama 3 8B at pp 4 with 12 of
   // 32 layers first: Σ_{s≠c} T_s overstated the step by 20% at m = 4 against the simulator).
+  // ZB-H1 runs the same orders with each weight pass W_s split off the backward (B_s its input
+  // gradient alone) and deferred: rank s runs W of micro-batch i - 1 - s before B_i and its last
+  // n_s = min(s + 1, m) after its last backward. So its round trip and cool-down intervals have
+  // no W, the cool-down's waits are filled by the W it runs there (I - B_c - W_c), and its last
+  // backward ends n_c W_c before its last pass; the drain above it then ends on the rank r <= c
+  // whose chain of backwards and deferred weights is the longest, max_{r<=c} (Σ_{r<=s<c} B_s +
+  // n_r W_r): g(c) = Σ_{s<c} F_s + max(0, D - k F_c) + k max(0, I - B_c - W_c) + max_{r<=c}
+  // (Σ_{r<=s<c} B_s + n_r W_r) - n_c W_c. For equal stages (pp - 1)(F + B - W) (Qi et al.
+  // 2023); with the heaviest stage last, at least the first forward's way down to it, Σ_{s<c}
+  // F_s (the closed form Σ_{s≠c} (F_s + B_s) - pp W_c + W_0 fell to 0 where W_c is large:
+  // MT-NLG 530B at pp 16 with 6 and 15 layers on the end stages, 58.3 s against the simulator's
+  // 65.1 s).
   double fill_drain_1f1b = 0;  // of the rank that ends the step, less its imbalance
-  if (p.schedule == parallel::Schedule::k1F1B && p.pp > 1) {
+  // GPipe, 1F1B and ZB-H1: each rank's last pass's end (1F1B and ZB-H1 here, GPipe below).
+  std::vector<double> rank_end;
+  const bool zb_h1 = p.schedule == parallel::Schedule::kZeroBubbleH1;
+  if ((p.schedule == parallel::Schedule::k1F1B || zb_h1) && p.pp > 1) {
     const size_t ranks = static_cast<size_t>(p.pp);
     // Each rank's passes, on average (f, b: the steady state's share of partnered passes
     // with overlap.ep), and those of the fill and drain (f_fill, b_fill): the warm-up's
@@ -1634,22 +1647,56 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         b[s] -= less_b;
       }
     }
+    // ZB-H1's weight passes, split off the backwards: w[s] on rank s, of which n(s) = min(s + 1,
+    // m) run after its last backward.
+    std::vector<double> w(ranks, 0.0);
+    if (zb_h1) {
+      for (size_t s = 0; s < ranks; ++s) {
+        w[s] = times[class_of[s]].weight_grad;
+        b_trip[s] -= w[s];
+        b_fill[s] -= w[s];
+      }
+    }
+    auto n = [&](size_t s) { return std::min(static_cast<double>(s + 1), mb); };
     // Below each rank: the round trip and the slowest pass (suffix sums, O(pp)).
     std::vector<double> trip(ranks + 1, 0.0), slowest_below(ranks + 1, 0.0);
     for (size_t s = ranks; s-- > 0;) {
       trip[s] = trip[s + 1] + f_fill[s] + b_trip[s];
       slowest_below[s] = std::max(slowest_below[s + 1], f_pair[s] + b_fill[s]);
     }
-    double above = 0, makespan = 0;
+    // Each rank's end: its last backward comes up the chain from the rank c >= r whose path is
+    // the longest, e(c) = m T_c + Σ_{s<c} F_s + max(0, D - k F_c) + k max(0, I - B_c - W_c) -
+    // n_c W_c, x(r) = max_{c>=r} (e(c) + Σ_{r<=s<c} B_s), and it ends n_r W_r after (1F1B: W =
+    // 0). The pipeline ends at the latest of them (rank 0's with 1F1B); a rank above the
+    // slowest ends earlier by the drain above it, and starts its data-parallel tail there (a
+    // heavy last stage has no drain of its own: the others' runs while it reduces its
+    // gradients).
+    std::vector<double> path(ranks, 0.0);  // e(c)
+    double above = 0;                      // Σ_{s<c} F_s
     for (size_t c = 0; c < ranks; ++c) {
       const double below = trip[c + 1];
       const double interval = slowest_below[c + 1];
       // Fewer micro-batches than that: all are forwarded first, m - 1 of them hide the trip.
       const double k = std::min(static_cast<double>(ranks - 1 - c), mb - 1);
-      const double g_c =
-          above + std::max(0.0, below - k * f_fill[c]) + k * std::max(0.0, interval - b_fill[c]);
-      makespan = std::max(makespan, mb * (f[c] + b[c]) + g_c);
-      above += f_fill[c] + b_fill[c];
+      path[c] = mb * (f[c] + b[c]) + above + std::max(0.0, below - k * f_fill[c]) +
+                k * std::max(0.0, interval - b_fill[c] - w[c]) - n(c) * w[c];
+      above += f_fill[c];
+    }
+    // A rank below the slowest, whose pace it keeps, ends its last backward about one of
+    // its own before the rank above it does (at most).
+    std::vector<double> chain(ranks, 0.0);  // x(r)
+    for (size_t s = ranks; s-- > 0;) {
+      chain[s] = s + 1 == ranks ? path[s] : std::max(path[s], chain[s + 1] + b_fill[s]);
+    }
+    const size_t slowest_rank = static_cast<size_t>(g.stages[critical].first_stage);
+    for (size_t s = slowest_rank + 1; s < ranks; ++s) {
+      chain[s] = std::max(chain[s], chain[s - 1] - b_fill[s - 1]);
+    }
+    rank_end.assign(ranks, 0.0);
+    double makespan = 0;
+    for (size_t s = 0; s < ranks; ++s) {
+      rank_end[s] = chain[s] + n(s) * w[s];
+      makespan = std::max(makespan, rank_end[s]);
     }
     fill_drain_1f1b = std::max(0.0, makespan - mb * slowest);
   }
@@ -1833,6 +1880,19 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       dualpipe_end[static_cast<size_t>(rank)] = end;
     }
   }
+  if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
+    // The slowest rank c ends m T_c + Σ_{s≠c} T_s in; a rank above it ends before the last
+    // micro-batch's backwards above it, Σ_{s<r} B_s (at most: a heavier rank between ends
+    // later still), one below it with it (at most).
+    const int slowest_rank = g.stages[critical].first_stage;
+    rank_end.assign(static_cast<size_t>(p.pp), mb * slowest + sum_stage_time - slowest);
+    double above = 0;
+    for (int s = 1; s < p.pp; ++s) {
+      const StageTimes& u = times[class_of[static_cast<size_t>(s - 1)]];
+      if (s <= slowest_rank) above += u.Total() - ForwardPass(u);
+      rank_end[static_cast<size_t>(s)] -= above;
+    }
+  }
   auto bubble_of = [&](const StageTimes& t, int rank) {
     if (p.pp <= 1) return 0.0;
     switch (p.schedule) {
@@ -1843,17 +1903,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         return std::max(0.0, spans.compute - mb * slowest) + (slowest - t.Total()) / v;
       case parallel::Schedule::kGPipe:
         return sum_stage_time - t.Total();
-      case parallel::Schedule::kZeroBubbleH1: {
-        // ZB-H1: the fill and drain carry F + B - W per stage instead of F + B + W. The
-        // fill's W leave the critical path whatever m is (each runs beside the next stage's
-        // passes); the drain's need weight passes deferred into it, of which a stage has
-        // m - 1 of the pp - 1 when there are fewer micro-batches than stages (4F + 4B + W
-        // at m = 1 on 4 stages, not 4F + 4B - 2W).
-        const double deferred = std::clamp((micro_batches - 1.0) / std::max(1, p.pp - 1), 0.0, 1.0);
-        const double w0 = times[class_of[0]].weight_grad;
-        return std::max(0.0, sum_stage_time - t.Total() - (sum_weight_grad - t.weight_grad) -
-                                 deferred * ((p.pp - 1) * t.weight_grad - (w0 - t.weight_grad)));
-      }
+      case parallel::Schedule::kZeroBubbleH1:
+        // As 1F1B's, with the weight passes deferred (fill_drain_1f1b, above).
+        return fill_drain_1f1b + (slowest - t.Total());
       case parallel::Schedule::kDualPipeV:
         // The rank's end in the run and the steady state's pace past 2 pp micro-batches,
         // less its passes (rank 7 of GPT-3 175B at pp 8 ends 23 ms past the busiest rank's
@@ -2466,13 +2518,22 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   std::vector<Held> held = {{&g.stages[critical], 1.0}};
   r.critical_stage = g.stages[critical].first_stage;
   double longest = -1, longest_passes = -1;
+  // GPipe, 1F1B and ZB-H1: the latest of the ranks' ends with their data-parallel tails
+  // (rank_end), where the step ends. The breakdown stays the slowest rank's, as the
+  // simulator's does, its bubble taking the difference: a heavy last stage's tail runs beside
+  // the others' drain (Frontier MoE at pp 8 with 8 and 11 layers on the end stages: 10% over
+  // the simulator with the one after the other). FSDP's flow has the ranks' ends already.
+  double latest_end = -1;
   auto consider = [&](int rank, const std::vector<Held>& h, const StageTimes& t) {
     // Dualpipev's blocking sends differ by rank (its ends send half as many).
     const double blocking = v_shape && !p.overlap_pp
                                 ? SendsPerMicroBatch(p, rank) * mb * send_time * send_stretch(t)
                                 : 0.0;
-    const double step =
-        mb * t.Total() + bubble_of(t, rank) + blocking + price_dp(rank, h, t, nullptr, nullptr);
+    const double dp = price_dp(rank, h, t, nullptr, nullptr);
+    const double step = mb * t.Total() + bubble_of(t, rank) + blocking + dp;
+    if (!rank_end.empty() && p.zero < 3) {
+      latest_end = std::max(latest_end, rank_end[static_cast<size_t>(rank)] + blocking + dp);
+    }
     if (step < longest || (step == longest && t.Total() <= longest_passes)) return false;
     longest = step;
     longest_passes = t.Total();
@@ -2557,6 +2618,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.time.ep_exposed = mb * tc.ep_exposed;
   r.time.cp_exposed = mb * tc.cp_exposed;
   r.time.bubble = bubble_of(tc, r.critical_stage);
+  if (latest_end >= 0 && report_rank < 0) r.time.bubble += latest_end - longest;
   r.passes.forward_s = ForwardPass(tc);
   r.passes.backward_s = tc.Total() - r.passes.forward_s;
 
@@ -2634,9 +2696,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       r.time.pp_exposed = std::max(0.0, spans.with_sends - spans.compute);
     }
     Record(r.comms, cl, send, c, place.pp.group, fill_drain + steady, r.time.pp_exposed);
-    // The sends beside the data-parallel stream take longer (InterleavedPipeline).
+    // The sends beside the data-parallel stream take longer (InterleavedPipeline), and those
+    // beside the expert all-to-alls across nodes (send_stretch), as their exposed time has
+    // them.
+    const double stretched =
+        interleaved ? 0.0 : (fill_drain + steady) * c.time.value() * (send_stretch(tc) - 1);
     for (CommSummary& row : r.comms) {
-      if (row.name == send.name) row.time_s += spans.shared_sends;
+      if (row.name == send.name) row.time_s += spans.shared_sends + stretched;
     }
   }
 
@@ -2652,21 +2718,24 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
     const double slowed = r.time.dp_exposed - exposed;
     if (slowed > 0 && hidden > 0) {
-      bool beyond = false;
       for (size_t i = dp_rows; i < r.comms.size(); ++i) {
         CommSummary& row = r.comms[i];
         row.exposed_s += slowed * std::max(0.0, row.time_s - row.exposed_s) / hidden;
-        beyond = beyond || row.exposed_s > row.time_s * (1 + 1e-9);
       }
-      // The term holds more than the calls' time where the pipeline's cool-down waits for
-      // them and the compute they slow (Megatron 1T at zero 0: the all-reduce's 355 ms
-      // call, 756 ms exposed).
-      if (beyond) {
-        r.notes.push_back(
-            "exposed dp time includes what the data-parallel calls add to the pipeline's "
-            "cool-down and the compute they slow, so a collective's exposed time can exceed its "
-            "own");
-      }
+    }
+    // The term holds more than the calls' time where the pipeline's cool-down waits for
+    // them and the compute they slow (Megatron 1T at zero 0: the all-reduce's 355 ms call,
+    // 756 ms exposed), and where FSDP's flow or calls after the passes (overlap.dp off) wait
+    // for other ranks: a row's share of it can pass its own time, whichever path priced it.
+    bool beyond = false;
+    for (size_t i = dp_rows; i < r.comms.size(); ++i) {
+      beyond = beyond || r.comms[i].exposed_s > r.comms[i].time_s * (1 + 1e-9);
+    }
+    if (beyond) {
+      r.notes.push_back(
+          "exposed dp time includes what the data-parallel calls add to the pipeline's "
+          "cool-down and the compute they slow, so a collective's exposed time can exceed its "
+          "own");
     }
   }
 
