@@ -616,6 +616,9 @@ GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride, 
       // Where rank 0's group is split above the domain, its crossing sets the span already.
       if (k > 0 && g.levels[k].blocks > 1) continue;
       const int64_t block = !levels.empty() ? levels[k].block : std::max(cluster.domain, 1);
+      // Each group lies in an aligned run of size x stride ranks (Megatron's layout): a
+      // block that is a multiple of it, and every block above, splits none.
+      if (block % (g.size * g.stride) == 0) break;
       const int64_t piece = CrossBlocks(shape, Pattern::kRing, block).fewest_split;
       if (piece == 0) break;  // no group split here, nor above: the blocks nest (Finalize)
       if (k == 0) {
