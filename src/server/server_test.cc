@@ -525,9 +525,9 @@ TEST_F(ServerTest, SweepNameIsNoOverride) {
   const std::string yaml =
       "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 16}\nplan:\n  dp: 16\n"
       "  global_batch_size: 128\n";
-  httplib::Result r = client_->Post(
-      "/api/sweep?format=json&name=from-the-page&axis=plan.zero=1,3&engine=estimate", yaml,
-      "application/yaml");
+  httplib::Result r =
+      client_->Post("/api/sweep?format=json&name=from-the-page&axis=plan.zero=1,3&engine=estimate",
+                    yaml, "application/yaml");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_NE(r->body.find("\"set\": []"), std::string::npos) << r->body.substr(0, 600);
