@@ -1958,9 +1958,26 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // With `layer_only` (FSDP), it only fills in the rank's layer for the pipeline's flow
   // (with the calls beside it, and in line with it at their rates run alone)
   // (zero3_flow, below) and returns 0.
-  double zero3_flow = -1;         // FSDP: the ranks' flow's makespan (pp > 1), once known
-  double zero3_flow_free = 0;     // and that of its passes without the calls
-  double zero3_flow_in_line = 0;  // and that of its passes with the calls in line
+  double zero3_flow = -1;      // FSDP: the ranks' flow's makespan (pp > 1), once known
+  double zero3_flow_free = 0;  // and that of its passes without the calls
+  // and that of its passes with the calls in line (overlap.dp: run where a rank's calls
+  // would add more than their own time, the bound it sets; else zero3_flow), once known
+  double zero3_flow_in_line = -1;
+  std::vector<FlowStage> zero3_in_line;  // the flow's stages with the calls in line
+  // The flow at the schedule's two sampled lengths from 2 pp micro-batches (past the
+  // warm-up; SampleOrders), extrapolated to the step's.
+  parallel::SampledOrders zero3_sample;
+  std::shared_ptr<const std::vector<std::vector<parallel::PipelineTask>>> zero3_orders_a;
+  std::shared_ptr<const std::vector<std::vector<parallel::PipelineTask>>> zero3_orders_b;
+  auto zero3_extrapolated = [&](const std::vector<FlowStage>& stages) {
+    const double a =
+        FlowMakespan(zero3_sample.a, *zero3_orders_a, stages, nullptr, flow_arrays.Get(), v_send_s);
+    const double b = zero3_sample.periods == 0
+                         ? a
+                         : FlowMakespan(zero3_sample.b, *zero3_orders_b, stages, nullptr,
+                                        flow_arrays.Get(), v_send_s);
+    return a + (b - a) * static_cast<double>(zero3_sample.periods);
+  };
   // The layers of chunk k of pipeline rank `rank`, which holds `layers` in all.
   auto chunk_layers_of = [&](int rank, int layers, int k) {
     return p.schedule == parallel::Schedule::kDualPipe
@@ -2320,8 +2337,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         // form is the longer).
         const double alone = std::min(zero3_flow_free, mb * tc.Total() + bubble_of(tc, rank));
         const double flow = std::max(0.0, zero3_flow - alone);
-        const double in_line = std::max(total, zero3_flow_in_line - alone);
-        exposed = p.overlap_dp ? std::min(in_line, flow) : in_line;
+        if (!p.overlap_dp) {
+          exposed = std::max(total, flow);
+        } else if (flow <= total) {
+          exposed = flow;
+        } else {
+          if (zero3_flow_in_line < 0) zero3_flow_in_line = zero3_extrapolated(zero3_in_line);
+          exposed = std::min(flow, std::max(total, zero3_flow_in_line - alone));
+        }
       } else if (p.overlap_dp) {
         const parallel::SampledOrders sample = parallel::SampleOrders(p);
         std::vector<int> chunk_layers(static_cast<size_t>(chunks));
@@ -2453,8 +2476,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   if (p.zero >= 3 && p.pp > 1) {
     const int chunks = parallel::ChunksPerRank(p);
     std::vector<FlowStage> with(static_cast<size_t>(parallel::VirtualStages(p)));
-    std::vector<FlowStage> without(with.size());          // the passes whole, without the calls
-    std::vector<FlowStage> in_line(with.size());          // the calls in line with the layers
+    std::vector<FlowStage> without(with.size());      // the passes whole, without the calls
+    std::vector<FlowStage>& in_line = zero3_in_line;  // the calls in line with the layers
+    in_line.resize(with.size());
     std::vector<std::pair<size_t, FsdpLayer>> layers_of;  // by class (dualpipe: pair)
     bool calls = false;
     for (int rank = 0; rank < p.pp; ++rank) {
@@ -2496,21 +2520,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       }
     }
     if (calls) {
-      const parallel::SampledOrders sample = parallel::SampleOrders(p, 2);
-      const auto orders_a = KeptPipelineOrders(sample.a, flow_arrays.Get());
-      const auto orders_b =
-          sample.periods == 0 ? nullptr : KeptPipelineOrders(sample.b, flow_arrays.Get());
-      auto extrapolated = [&](const std::vector<FlowStage>& stages) {
-        const double a =
-            FlowMakespan(sample.a, *orders_a, stages, nullptr, flow_arrays.Get(), v_send_s);
-        const double b = sample.periods == 0 ? a
-                                             : FlowMakespan(sample.b, *orders_b, stages, nullptr,
-                                                            flow_arrays.Get(), v_send_s);
-        return a + (b - a) * static_cast<double>(sample.periods);
-      };
-      zero3_flow = extrapolated(with);
-      zero3_flow_free = extrapolated(without);
-      zero3_flow_in_line = p.overlap_dp ? extrapolated(in_line) : zero3_flow;
+      zero3_sample = parallel::SampleOrders(p, 2);
+      zero3_orders_a = KeptPipelineOrders(zero3_sample.a, flow_arrays.Get());
+      zero3_orders_b = zero3_sample.periods == 0
+                           ? nullptr
+                           : KeptPipelineOrders(zero3_sample.b, flow_arrays.Get());
+      zero3_flow = zero3_extrapolated(with);
+      zero3_flow_free = zero3_extrapolated(without);
     }
   }
   // Optimizer: one memory-bound Adam update over the rank's shard.
