@@ -589,6 +589,14 @@ class SteadyLanes {
   mutable std::vector<Slot> slots_;  // one period's, priced on first use
 };
 
+// A rank's FSDP layer for the pipeline's flow: its calls on the stream beside it (as the
+// plan runs them), and in line with it at the rates they run alone (overlap.dp off), the
+// bound the overlapped step never exceeds.
+struct FsdpLayer {
+  Zero3Layer beside;
+  Zero3Layer in_line;  // no calls: the gather and reduce-scatter in the passes
+};
+
 // What the data-parallel stream puts on the NIC that the pipeline's sends cross
 // (InterleavedPipeline): overlapped, ZeRO's parameter gathers from the step's start, and
 // each chunk's gradient reduction from its last backward, in the cool-down. A send beside
@@ -1948,9 +1956,28 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // its stages' parameters, and the gradients of the two copies of a stage are summed in the
   // same reduction. Returns the exposed time; records the collectives in `comms` if given.
   // With `layer_only` (FSDP), it only fills in the rank's layer for the pipeline's flow
+  // (with the calls beside it, and in line with it at their rates run alone)
   // (zero3_flow, below) and returns 0.
   double zero3_flow = -1;      // FSDP: the ranks' flow's makespan (pp > 1), once known
   double zero3_flow_free = 0;  // and that of its passes without the calls
+  // and that of its passes with the calls in line (overlap.dp: run where a rank's calls
+  // would add more than their own time, the bound it sets; else zero3_flow), once known
+  double zero3_flow_in_line = -1;
+  std::vector<FlowStage> zero3_in_line;  // the flow's stages with the calls in line
+  // The flow at the schedule's two sampled lengths from 2 pp micro-batches (past the
+  // warm-up; SampleOrders), extrapolated to the step's.
+  parallel::SampledOrders zero3_sample;
+  std::shared_ptr<const std::vector<std::vector<parallel::PipelineTask>>> zero3_orders_a;
+  std::shared_ptr<const std::vector<std::vector<parallel::PipelineTask>>> zero3_orders_b;
+  auto zero3_extrapolated = [&](const std::vector<FlowStage>& stages) {
+    const double a =
+        FlowMakespan(zero3_sample.a, *zero3_orders_a, stages, nullptr, flow_arrays.Get(), v_send_s);
+    const double b = zero3_sample.periods == 0
+                         ? a
+                         : FlowMakespan(zero3_sample.b, *zero3_orders_b, stages, nullptr,
+                                        flow_arrays.Get(), v_send_s);
+    return a + (b - a) * static_cast<double>(zero3_sample.periods);
+  };
   // The layers of chunk k of pipeline rank `rank`, which holds `layers` in all.
   auto chunk_layers_of = [&](int rank, int layers, int k) {
     return p.schedule == parallel::Schedule::kDualPipe
@@ -1958,7 +1985,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                : parallel::RankChunkLayers(p, layers, k);
   };
   auto price_dp = [&](int rank, const std::vector<Held>& held, const StageTimes& tc,
-                      std::vector<CommSummary>* comms, Zero3Layer* layer_only) -> double {
+                      std::vector<CommSummary>* comms, FsdpLayer* layer_only) -> double {
     auto record = [&](const CommOp& op, const collective::Cost& c,
                       const network::GroupPlacement& group, double calls, double exposed) {
       if (comms != nullptr) Record(*comms, cl, op, c, group, calls, exposed);
@@ -1978,9 +2005,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       if (layer_only != nullptr) {  // no calls: the passes alone
         const double units = std::max(1.0, held_units);
         const double forward = ForwardPass(tc);
-        *layer_only = {.forward = forward / units,
-                       .backward = (tc.Total() - forward) / units,
-                       .weight = tc.weight_grad / units};
+        const Zero3Layer passes{.forward = forward / units,
+                                .backward = (tc.Total() - forward) / units,
+                                .weight = tc.weight_grad / units};
+        *layer_only = {.beside = passes, .in_line = passes};
       }
       return 0.0;
     }
@@ -2286,21 +2314,37 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                              .backward_busy = (tp_nic_b + ep_nic_b + cp_nic_b) / units,
                              .slowdown = p.overlap_dp ? contention : 0.0};
       if (layer_only != nullptr) {
-        *layer_only = layer;
+        Zero3Layer in_line = layer;
+        in_line.forward += ag_time;
+        in_line.backward += ag_time + rs_time;
+        in_line.weight += rs_time;
+        in_line.gather = in_line.reduce = in_line.forward_busy = in_line.backward_busy = 0;
+        in_line.slowdown = 0;
+        *layer_only = {.beside = layer, .in_line = in_line};
         return 0.0;
       }
       double exposed = total;
       if (zero3_flow >= 0) {
-        // The flow's step less this rank's passes and bubble: overlapped, at most the calls'
-        // time (never slower than serial); in line, at least it (a pipeline carries them
-        // into its fill and drain).
+        // The flow's step less this rank's passes and bubble. In line, at least the calls'
+        // time (a pipeline carries them into its fill and drain: the in-line flow's);
+        // overlapped, at most that (never slower than in line), but not at most this rank's
+        // own calls: a pass late for its gathers delays the ranks waiting for it, so the
+        // other stages' exposed calls are on this rank's step too (1F1B with few
+        // micro-batches, where the fill and drain are most of the step).
         // The passes alone: the flow's own, or this rank's closed form where that is the
         // shorter (so that the calls' time is what the flow adds where the two models of
         // the pipeline differ, and the step never exceeds the flow's where the closed
         // form is the longer).
         const double alone = std::min(zero3_flow_free, mb * tc.Total() + bubble_of(tc, rank));
         const double flow = std::max(0.0, zero3_flow - alone);
-        exposed = p.overlap_dp ? std::min(total, flow) : std::max(total, flow);
+        if (!p.overlap_dp) {
+          exposed = std::max(total, flow);
+        } else if (flow <= total) {
+          exposed = flow;
+        } else {
+          if (zero3_flow_in_line < 0) zero3_flow_in_line = zero3_extrapolated(zero3_in_line);
+          exposed = std::min(flow, std::max(total, zero3_flow_in_line - alone));
+        }
       } else if (p.overlap_dp) {
         const parallel::SampledOrders sample = parallel::SampleOrders(p);
         std::vector<int> chunk_layers(static_cast<size_t>(chunks));
@@ -2432,8 +2476,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   if (p.zero >= 3 && p.pp > 1) {
     const int chunks = parallel::ChunksPerRank(p);
     std::vector<FlowStage> with(static_cast<size_t>(parallel::VirtualStages(p)));
-    std::vector<FlowStage> without(with.size());           // the passes whole, without the calls
-    std::vector<std::pair<size_t, Zero3Layer>> layers_of;  // by class (dualpipe: pair)
+    std::vector<FlowStage> without(with.size());      // the passes whole, without the calls
+    std::vector<FlowStage>& in_line = zero3_in_line;  // the calls in line with the layers
+    in_line.resize(with.size());
+    std::vector<std::pair<size_t, FsdpLayer>> layers_of;  // by class (dualpipe: pair)
     bool calls = false;
     for (int rank = 0; rank < p.pp; ++rank) {
       const size_t c = class_of[static_cast<size_t>(rank)];
@@ -2451,26 +2497,22 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       auto found = std::find_if(layers_of.begin(), layers_of.end(),
                                 [key](const auto& e) { return e.first == key; });
       if (found == layers_of.end()) {
-        Zero3Layer layer;
+        FsdpLayer layer;
         price_dp(rank, h, t, nullptr, &layer);
         layers_of.emplace_back(key, layer);
         found = layers_of.end() - 1;
       }
-      Zero3Layer layer = found->second;
-      calls = calls || layer.gather > 0 || layer.reduce > 0;
-      if (!p.overlap_dp) {  // in line with the layers
-        layer.forward += layer.gather;
-        layer.backward += layer.gather + layer.reduce;
-        layer.weight += layer.reduce;
-        layer.gather = layer.reduce = 0;
-      }
+      const Zero3Layer& alone = found->second.beside;
+      const Zero3Layer& lined = found->second.in_line;
+      calls = calls || alone.gather > 0 || alone.reduce > 0;
+      const Zero3Layer& layer = p.overlap_dp ? alone : lined;
       int layers_held = 0;
       for (const Held& x : h) layers_held += x.work->layers;
-      const Zero3Layer& alone = found->second;
       for (int k = 0; k < chunks; ++k) {
         const size_t at = static_cast<size_t>(parallel::VirtualStage(p, rank, k));
         const int n = chunk_layers_of(rank, std::max(1, layers_held), k);
         with[at] = {.layer = layer, .layers = n};
+        in_line[at] = {.layer = lined, .layers = n};
         without[at] = {.layer = {.forward = n * alone.forward,
                                  .backward = n * alone.backward,
                                  .weight = n * alone.weight},
@@ -2478,20 +2520,13 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       }
     }
     if (calls) {
-      const parallel::SampledOrders sample = parallel::SampleOrders(p, 2);
-      const auto orders_a = KeptPipelineOrders(sample.a, flow_arrays.Get());
-      const auto orders_b =
-          sample.periods == 0 ? nullptr : KeptPipelineOrders(sample.b, flow_arrays.Get());
-      auto extrapolated = [&](const std::vector<FlowStage>& stages) {
-        const double a =
-            FlowMakespan(sample.a, *orders_a, stages, nullptr, flow_arrays.Get(), v_send_s);
-        const double b = sample.periods == 0 ? a
-                                             : FlowMakespan(sample.b, *orders_b, stages, nullptr,
-                                                            flow_arrays.Get(), v_send_s);
-        return a + (b - a) * static_cast<double>(sample.periods);
-      };
-      zero3_flow = extrapolated(with);
-      zero3_flow_free = extrapolated(without);
+      zero3_sample = parallel::SampleOrders(p, 2);
+      zero3_orders_a = KeptPipelineOrders(zero3_sample.a, flow_arrays.Get());
+      zero3_orders_b = zero3_sample.periods == 0
+                           ? nullptr
+                           : KeptPipelineOrders(zero3_sample.b, flow_arrays.Get());
+      zero3_flow = zero3_extrapolated(with);
+      zero3_flow_free = zero3_extrapolated(without);
     }
   }
   // Optimizer: one memory-bound Adam update over the rank's shard.
