@@ -1262,13 +1262,17 @@ std::string RunRecovery(const RunResult& r) {
       Esc(Duration(a.downtime_s)));
   out += StackedBar(segments, a.downtime_s);
   out += SegmentTable(segments, "time", Duration(a.downtime_s));
-  const std::vector<std::pair<std::string, std::string>> facts = {
+  std::vector<std::pair<std::string, std::string>> facts = {
       {"spare nodes", fmt::format("{}{}", a.spare_nodes, Esc(SparePool(r)))},
       {"nodes out of service", fmt::format("{} on average (repair {})", Num(a.nodes_out_mean, 1),
                                            Esc(Duration(r.config.repair_time_s)))},
       {"P(wait for a spare)",
        fmt::format("{} with the spares, {} without", Num(a.p_wait_with_spares, 4),
                    Num(a.p_wait_without_spares, 4))}};
+  if (a.domains.shown) {
+    facts.emplace_back("failure domains", Esc(DomainLine(r)));
+    facts.emplace_back("spare domains", Esc(SpareDomainLine(r)));
+  }
   out += FactTable(facts);
   return out + "</section>\n";
 }

@@ -1726,6 +1726,28 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
                .Min(0, true)
                .Max(0.999999),
            [](R& r, const Value& v) { r.config.spare_confidence = v.d; }},
+          {Qty("domain_availability", Dimension::kFraction,
+               "share of time a failure domain is whole, where a node's failure breaks its "
+               "scale-up domain (an NVL72 rack, a TPU torus's 4x4x4 cube): with the job's k "
+               "domains and spare_domains whole spares, the run reports P(at least k whole) "
+               "(binomial); auto: no node of the domain in repair, e^(-node repair rate x "
+               "nodes a domain x repair_time). Informational: the run's time charges spare_nodes")
+               .Default("auto")
+               .Auto()
+               .Min(0, true)
+               .Max(1),
+           [](R& r, const Value& v) { r.config.domain_availability = AutoOr(v, -1); }},
+          {Int("spare_domains",
+               "whole spare failure domains beside the job (see domain_availability); auto: "
+               "the fewest with which the job finds its domains whole with probability "
+               "spare_confidence")
+               .Default("auto")
+               .Auto()
+               .Min(0)
+               .Max(1e6),
+           [](R& r, const Value& v) {
+             r.config.spare_domains = v.is_auto ? -1 : static_cast<int>(v.i);
+           }},
           {Bool("replica_fault_tolerance",
                 "a stop_replica failure drops one of the dp replicas instead of stopping the "
                 "job: the job stalls for recovery.detect + recovery.evict, then trains on "

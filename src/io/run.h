@@ -89,6 +89,12 @@ std::string StepTimeLine(const RunResult& r);
 std::string EffectiveMfuBasis(const RunResult& r);
 // The spare pool: " (given)", " for 99.0% confidence", or what capping it costs.
 std::string SparePool(const RunResult& r);
+// The failure domains, when the run shows them (reliability::DomainReport): "18 nodes (72
+// chips) each, 8 in the job; whole 0.9340 of the time (no node in repair)".
+std::string DomainLine(const RunResult& r);
+// Their spares: "3 for 99.0% confidence (automatic): P(at least 8 of 11 whole) 0.9934, 0.5800
+// without spares".
+std::string SpareDomainLine(const RunResult& r);
 // The price per chip-hour and where it comes from, or why there is none.
 std::string PriceBasis(const RunResult& r);
 // With a window of time (training.duration) and a Monte Carlo: the steps done in the window,

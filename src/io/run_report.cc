@@ -154,6 +154,39 @@ std::string SparePool(const RunResult& r) {
       Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_charged);
 }
 
+std::string DomainLine(const RunResult& r) {
+  const reliability::DomainReport& d = r.analysis.domains;
+  const int64_t chips = d.domain_nodes * std::max(r.spec.gpus_per_node, 1);
+  return fmt::format("{} ({}) each, {} in the job; whole {:.4f} of the time ({})",
+                     Counted(d.domain_nodes, "node", "nodes"), Counted(chips, "chip", "chips"),
+                     core::WithThousands(d.job_domains), d.availability,
+                     d.availability_given
+                         ? "given"
+                         : fmt::format("none of its nodes in repair: e^-({:.4g} x {} / {})",
+                                       r.analysis.nodes_out_mean, d.domain_nodes,
+                                       core::WithThousands(r.spec.nodes)));
+}
+
+std::string SpareDomainLine(const RunResult& r) {
+  const reliability::DomainReport& d = r.analysis.domains;
+  const std::string need =
+      d.spare_domains_needed < 0
+          ? fmt::format("no pool of up to {} reaches {}",
+                        core::WithThousands(reliability::kMaxSpareDomains),
+                        Pct(r.config.spare_confidence))
+          : fmt::format("{} confidence needs {}", Pct(r.config.spare_confidence),
+                        core::WithThousands(d.spare_domains_needed));
+  const std::string basis =
+      r.config.spare_domains >= 0 ? fmt::format(" (given; {})", need)
+      : d.spare_domains_needed < 0
+          ? fmt::format(" (automatic: {})", need)
+          : fmt::format(" for {} confidence (automatic)", Pct(r.config.spare_confidence));
+  return fmt::format(
+      "{}{}: P(at least {} of {} whole) {:.4f}, {:.4f} without spares",
+      core::WithThousands(d.spare_domains), basis, core::WithThousands(d.job_domains),
+      core::WithThousands(d.job_domains + d.spare_domains), d.p_ready, d.p_ready_without_spares);
+}
+
 WindowSteps StepsInWindow(const RunResult& r) {
   const reliability::Percentiles& t = r.monte_carlo->time_to_train_s;
   const double window = r.training.duration_s;
@@ -391,6 +424,10 @@ std::string RunReportText(const RunResult& r) {
                    "without",
                    a.nodes_out_mean, Duration(r.config.repair_time_s), a.p_wait_with_spares,
                    a.p_wait_without_spares));
+  if (a.domains.shown) {
+    line("  failure domains", DomainLine(r));
+    line("  spare domains", SpareDomainLine(r));
+  }
 
   const CostDerivation& c = r.cost;
   out += "\n  cost and energy (over the expected time to train)\n";
@@ -586,6 +623,24 @@ std::string RunReportJson(const RunResult& r) {
                  {"p_wait_with_spares", Round(a.p_wait_with_spares)},
                  {"p_wait_charged", Round(a.p_wait_charged)},
                  {"p_wait_without_spares", Round(a.p_wait_without_spares)}};
+  if (a.domains.shown) {
+    const reliability::DomainReport& dom = a.domains;
+    j["spares"]["domains"] = {
+        {"domain_nodes", dom.domain_nodes},
+        {"domain_chips", dom.domain_nodes * r.spec.gpus_per_node},
+        {"job_domains", dom.job_domains},
+        {"availability", Round(dom.availability)},
+        {"availability_given", dom.availability_given},
+        {"spare_domains", dom.spare_domains},
+        {"auto", r.config.spare_domains < 0},
+        {"needed_for_confidence", dom.spare_domains_needed < 0
+                                      ? ordered_json(nullptr)
+                                      : ordered_json(dom.spare_domains_needed)},
+        {"p_ready", Round(dom.p_ready)},
+        {"p_ready_without_spares", Round(dom.p_ready_without_spares)}};
+  } else {
+    j["spares"]["domains"] = nullptr;
+  }
   ordered_json cost;
   AddCostJson(r.cost, cost);
   cost["price"] = PriceJson(r.cost);

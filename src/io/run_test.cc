@@ -123,6 +123,39 @@ TEST(Run, JsonHasTheSchemaAndKeys) {
   }
 }
 
+// V12 from a scenario: 130 TPU v5p cubes in the job, each whole 93.5% of the time, and 14
+// spare cubes; the text, the JSON and the key that says where the availability comes from.
+TEST(Run, FailureDomainsReproduceGooglesCubes) {
+  const std::string cubes = Write("cubes.yaml",
+                                  "model: llama3-8b\n"
+                                  "cluster: {base: tpu-v5p-pod, chips: 8320}\n"
+                                  "plan: {dp: 8320, zero: 3, global_batch_size: 8320}\n"
+                                  "reliability: {preset: llama3-table5, domain_availability: 93.5%,"
+                                  " spare_domains: 14}\n"
+                                  "training: {tokens: 1T}\n");
+  core::Result<RunResult> r = RunExample(cubes, false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  const nlohmann::json d =
+      nlohmann::json::parse(RunReportJson(r.value())).at("spares").at("domains");
+  EXPECT_EQ(d.at("domain_nodes"), 16);
+  EXPECT_EQ(d.at("domain_chips"), 64);
+  EXPECT_EQ(d.at("job_domains"), 130);
+  EXPECT_EQ(d.at("spare_domains"), 14);
+  EXPECT_EQ(d.at("needed_for_confidence"), 17);
+  EXPECT_TRUE(d.at("availability_given").get<bool>());
+  EXPECT_NEAR(d.at("p_ready").get<double>(), 0.95, 0.005);
+  const std::string text = RunReportText(r.value());
+  EXPECT_NE(text.find("P(at least 130 of 144 whole) 0.95"), std::string::npos) << text;
+
+  // Within a node (the H100 example): no domain view, and null in the JSON.
+  core::Result<RunResult> h100 =
+      RunExample(FATHOM_SOURCE_DIR "/examples/llama3-405b-reliability.yaml", false);
+  ASSERT_TRUE(h100.ok()) << h100.diagnostics().Format();
+  EXPECT_TRUE(
+      nlohmann::json::parse(RunReportJson(h100.value())).at("spares").at("domains").is_null());
+  EXPECT_EQ(RunReportText(h100.value()).find("failure domains"), std::string::npos);
+}
+
 // The fabric the failure rates count, tier by tier: switches counted from the radix, and
 // unknown (null, '?') where a tier is given by block size alone (Meta's racks and pods).
 TEST(Run, ReportsTheFabricAsCounted) {

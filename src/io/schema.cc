@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 
 #include <fmt/format.h>
@@ -125,6 +126,17 @@ bool ParseInt(const std::string& s, int64_t& v, std::string& error, std::string&
         core::ParseQuantity(s, core::Dimension::kTime).ok) {
       hint = "this key is a plain count, without a unit";
     }
+    return false;
+  }
+  // "010": YAML 1.1 (PyYAML, many configs' other readers) reads octal 8, YAML 1.2 decimal 10.
+  const size_t digits = !s.empty() && s.front() == '-' ? 1 : 0;
+  if (s.size() > digits + 1 && s[digits] == '0') {
+    error = "integer \"" + s + "\" has a leading zero";
+    const bool octal = s.find_first_of("89", digits) == std::string::npos;
+    hint = fmt::format(
+        "YAML 1.2 reads it as {}{}; write it without the zero", v,
+        octal ? fmt::format(", YAML 1.1 (PyYAML) as octal {}", std::strtoll(s.c_str(), nullptr, 8))
+              : std::string());
     return false;
   }
   return true;

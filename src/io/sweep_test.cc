@@ -428,9 +428,10 @@ TEST(Sweep, BadRequestsAreErrorsBeforeAnyPoint) {
   EXPECT_NE(Errors(Request({"plan.tp"})).find("is not KEY=V1,V2"), std::string::npos);
   EXPECT_NE(Errors(Request({"plan.tp="})).find("the axis has no value"), std::string::npos);
   EXPECT_NE(Errors(Request({"plan.tp=1,1"})).find("given twice"), std::string::npos);
-  // One value spelled twice is given twice too.
-  EXPECT_NE(Errors(Request({"plan.tp=1,01"})).find("values \"1\" and \"01\" are the same"),
+  // A count with a leading zero is refused, as in a file.
+  EXPECT_NE(Errors(Request({"plan.tp=1,01"})).find("integer \"01\" has a leading zero"),
             std::string::npos);
+  // One value spelled twice is given twice too.
   EXPECT_NE(Errors(Request({"cluster.scale_out.bandwidth=400Gbps,50GBps"}))
                 .find("values \"400Gbps\" and \"50GBps\" are the same"),
             std::string::npos);

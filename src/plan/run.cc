@@ -71,6 +71,19 @@ bool HasTier(const std::vector<std::string>& tiers, const char* tier) {
 }  // namespace
 
 // Chip-hours at the rental price and energy at the mean power, over the expected time.
+int64_t FailureDomainNodes(const network::ClusterSpec& cluster) {
+  const int64_t per_node = std::max(cluster.chips_per_node, 1);
+  int64_t chips =
+      std::min<int64_t>(std::max(cluster.domain, 1), std::max<int64_t>(cluster.chips, 1));
+  if (cluster.domain_kind == network::DomainKind::kTorus && cluster.torus_slice_unit > 0 &&
+      !cluster.torus_dims.empty()) {
+    int64_t cube = 1;
+    for (size_t i = 0; i < cluster.torus_dims.size(); ++i) cube *= cluster.torus_slice_unit;
+    chips = std::min(chips, cube);
+  }
+  return std::max<int64_t>(1, (chips + per_node - 1) / per_node);
+}
+
 CostDerivation DeriveCost(const CostConfig& in, const network::ClusterSpec& cluster,
                           double expected_s, double ideal_s, double spare_chips) {
   const hardware::ChipSpec& chip = cluster.chip;
@@ -416,6 +429,9 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   spec.repair_time_s = cfg.repair_time_s;
   spec.spare_nodes = cfg.spare_nodes;
   spec.spare_confidence = cfg.spare_confidence;
+  spec.domain_nodes = FailureDomainNodes(cluster);
+  spec.domain_availability = cfg.domain_availability;
+  spec.spare_domains = cfg.spare_domains;
   spec.replicas = cfg.replica_fault_tolerance ? plan.dp : 1;
   spec.slow_node_fraction = cfg.slow_node_fraction;
   spec.slow_node_factor = cfg.slow_node_factor;

@@ -53,6 +53,11 @@
 // floor(window · ETTR of all causes / step), the ETTR at the most steps the window holds;
 // the ideal time is then those steps · step.
 //
+// Failure domains: where a scale-up domain spans several nodes (an NVL72 rack of 18 trays,
+// a TPU torus's 4x4x4 cube of 16 hosts: scale_up.torus_slice_unit on every axis), a node's
+// failure breaks its domain, and reliability::DomainReport gives the chance that the job
+// finds its domains whole (FailureDomainNodes; the domain is at most the cluster).
+//
 // Cost and energy: chip-hours = chips · expected hours, at the given price or the chip's
 // catalog price; energy = chips · power · expected time (power: the given one, else the
 // cluster's node power over chips_per_node, else the chip's TDP), times the PUE for the
@@ -150,6 +155,8 @@ struct ReliabilityConfig {
   double repair_time_s = 0;
   int spare_nodes = -1;  // -1 = auto
   double spare_confidence = 0.99;
+  double domain_availability = -1;  // -1 = auto (from the repair rate)
+  int spare_domains = -1;           // -1 = auto
   bool replica_fault_tolerance = false;
   double slow_node_fraction = 0;
   double slow_node_factor = 1;
@@ -224,6 +231,10 @@ struct CostDerivation {
 // so that `fathom run` and `fathom size` agree on the same plan.
 CostDerivation DeriveCost(const CostConfig& config, const network::ClusterSpec& cluster,
                           double expected_s, double ideal_s, double spare_chips = 0);
+
+// The nodes one failure domain of `cluster` spans (header comment); 1 where the scale-up
+// domain is within a node.
+int64_t FailureDomainNodes(const network::ClusterSpec& cluster);
 
 struct ComponentCounts {
   double gpu = 0, node = 0, nic = 0, switches = 0, link = 0;

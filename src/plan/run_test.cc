@@ -77,6 +77,26 @@ RunOptions Exact() {
   return o;
 }
 
+// A failure domain is the scale-up domain where it spans nodes, a torus's cube where the
+// torus is cut in cubes, and at most the cluster.
+TEST(ProjectRun, FailureDomainsFollowTheScaleUpDomain) {
+  network::ClusterSpec c = network::testing::SuperPod(1024);
+  EXPECT_EQ(FailureDomainNodes(c), 1);  // 8 chips a node and a domain
+  c.chips_per_node = 4;
+  c.domain = 72;
+  EXPECT_EQ(FailureDomainNodes(c), 18);  // an NVL72 rack of 4-GPU trays
+  c.chips = 16;
+  EXPECT_EQ(FailureDomainNodes(c), 4);  // a job on part of a rack
+  c.chips = 8960;
+  c.domain = 8960;
+  c.domain_kind = network::DomainKind::kTorus;
+  c.torus_dims = {16, 20, 28};
+  c.torus_slice_unit = 4;
+  EXPECT_EQ(FailureDomainNodes(c), 16);  // a 4x4x4 cube of 4-chip hosts
+  c.torus_slice_unit = 0;
+  EXPECT_EQ(FailureDomainNodes(c), 2240);  // a torus without cubes fails whole
+}
+
 TEST(ProjectRun, TheScenarioFits) {
   const estimate::Scenario s = Llama70BOn(1024);
   core::Result<estimate::StepReport> step = estimate::Estimate(s);

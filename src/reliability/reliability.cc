@@ -171,6 +171,20 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
             "= " + Num(spec.spare_confidence) + ": a probability must be in (0, 1)",
             "e.g. 0.99 for 99%");
   }
+  if (spec.domain_nodes < 1) {
+    d.Error(r + "domain_nodes", "= " + std::to_string(spec.domain_nodes) + ": must be >= 1");
+  }
+  if (spec.domain_availability != -1 &&
+      !(spec.domain_availability > 0 && spec.domain_availability <= 1)) {
+    d.Error(r + "domain_availability",
+            "= " + Num(spec.domain_availability) + ": a probability must be in (0, 1]",
+            "the share of time a failure domain is whole, e.g. 0.935 (93.5%); omit it (or "
+            "\"auto\") to derive it from the repair rate");
+  }
+  if (spec.spare_domains < -1) {
+    d.Error(r + "spare_domains", "= " + std::to_string(spec.spare_domains) + ": must be >= 0",
+            "omit it (or \"auto\") to size the pool at spare_confidence");
+  }
   if (!(spec.slow_node_fraction >= 0 && spec.slow_node_fraction <= 1)) {
     d.Error(r + "slow_node_fraction",
             "= " + Num(spec.slow_node_fraction) + ": a probability must be in [0, 1]");
@@ -809,18 +823,44 @@ int64_t PoissonQuantile(double mean, double confidence) {
   }
 }
 
-double BinomialAtLeast(int n, int k, double p) {
+double BinomialAtLeast(int64_t n, int64_t k, double p) {
   if (k <= 0) return 1;
   if (k > n) return 0;
   if (p <= 0) return 0;
   if (p >= 1) return 1;
+  // The terms beyond 40 standard deviations of the mean n·p are below 1e-300 of the sum: a
+  // window of O(sqrt(n)) terms, so that a pool of a million domains costs microseconds.
+  const double nd = static_cast<double>(n);
+  const double mean = nd * p;
+  const double reach = 40 * std::sqrt(nd * p * (1 - p)) + 10;
+  const int64_t first = std::max<int64_t>(k, static_cast<int64_t>(std::floor(mean - reach)));
+  const int64_t last = std::min<int64_t>(n, static_cast<int64_t>(std::ceil(mean + reach)));
   double sum = 0;
-  const double lgn = std::lgamma(n + 1.0);
-  for (int i = k; i <= n; ++i) {
-    sum += std::exp(lgn - std::lgamma(i + 1.0) - std::lgamma(n - i + 1.0) + i * std::log(p) +
-                    (n - i) * std::log1p(-p));
+  const double lgn = std::lgamma(nd + 1);
+  const double log_p = std::log(p), log_q = std::log1p(-p);
+  for (int64_t i = first; i <= last; ++i) {
+    const double id = static_cast<double>(i);
+    sum += std::exp(lgn - std::lgamma(id + 1) - std::lgamma(nd - id + 1) + id * log_p +
+                    (nd - id) * log_q);
   }
   return std::min(1.0, sum);
+}
+
+int64_t SparesForBinomial(int64_t k, double p, double confidence) {
+  auto enough = [&](int64_t s) { return BinomialAtLeast(k + s, k, p) >= confidence; };
+  if (k <= 0 || enough(0)) return 0;
+  if (!(p > 0)) return -1;
+  int64_t lo = 0, hi = 1;  // enough(lo) is false
+  while (!enough(hi)) {
+    if (hi >= kMaxSpareDomains) return -1;
+    lo = hi;
+    hi = std::min(2 * hi, kMaxSpareDomains);
+  }
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (enough(mid) ? hi : lo) = mid;
+  }
+  return hi;
 }
 
 double ImpliedDowntime(double ettr, double tau, double w, double mtbf) {
@@ -883,6 +923,30 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   const Model m = BuildModel(spec, wait_if_needed);
   const Stretch stretch = PauseStretch(m);
   rep.spare_wait_s = m.wait;
+  if (spec.domain_nodes > 1 || spec.domain_availability > 0) {
+    DomainReport& dom = rep.domains;
+    dom.shown = true;
+    dom.domain_nodes = spec.domain_nodes;
+    dom.job_domains = spec.job_domains > 0
+                          ? spec.job_domains
+                          : (spec.nodes + spec.domain_nodes - 1) / spec.domain_nodes;
+    dom.availability_given = spec.domain_availability > 0;
+    // λ_node · domain_nodes · MTTR = μ · domain_nodes / nodes: the mean nodes of one domain
+    // in repair, Poisson; the domain is whole when there are none.
+    dom.availability = dom.availability_given ? spec.domain_availability
+                       : spec.nodes > 0
+                           ? std::exp(-rep.nodes_out_mean * static_cast<double>(spec.domain_nodes) /
+                                      static_cast<double>(spec.nodes))
+                           : 1;
+    dom.spare_domains_needed =
+        SparesForBinomial(dom.job_domains, dom.availability, spec.spare_confidence);
+    dom.spare_domains = spec.spare_domains >= 0 ? spec.spare_domains
+                                                : std::max<int64_t>(dom.spare_domains_needed, 0);
+    dom.p_ready =
+        BinomialAtLeast(dom.job_domains + dom.spare_domains, dom.job_domains, dom.availability);
+    dom.p_ready_without_spares =
+        BinomialAtLeast(dom.job_domains, dom.job_domains, dom.availability);
+  }
   rep.fail_slow_factor = m.slow;
   if (m.replica_rate > 0) {
     rep.replica_rate_per_s = m.replica_rate;

@@ -258,10 +258,41 @@ struct RunSpec {
   double plan_straggler_factor = 1;  // the step's slowdown from the plan's stragglers
                                      // (the simulated step over the straggler-free
                                      // step_time_s), multiplied into S
-  Origin load_origin;                // of recovery.load_s; empty: recovery.load as given
-  Origin blocking_origin;            // of checkpoint.blocking_s; empty: as given
-  Origin persist_origin;             // of checkpoint.persist_s; empty: as given
+  // Failure domains (reference §5.1, V12): the unit that a node's failure takes out of the
+  // job where the scale-up domain spans several nodes (an NVL72 rack, a TPU cube), so that
+  // the job needs `job_domains` whole ones. 1 node a domain and no availability given: no
+  // domain view (DomainReport::shown false).
+  int64_t domain_nodes = 1;
+  int64_t job_domains = 0;          // 0: ceil(nodes / domain_nodes)
+  double domain_availability = -1;  // P(a domain is whole); -1 = from the repair rate
+  int spare_domains = -1;           // whole spare domains beside the job; -1 = auto
+  Origin load_origin;               // of recovery.load_s; empty: recovery.load as given
+  Origin blocking_origin;           // of checkpoint.blocking_s; empty: as given
+  Origin persist_origin;            // of checkpoint.persist_s; empty: as given
 };
+
+// Whole failure domains (RunSpec::domain_nodes): a domain is whole while none of its nodes
+// is in repair, a = e^{−λ_node · domain_nodes · MTTR} under the M/G/∞ model of the spares
+// (λ_node the rate per node of failures that need a spare), or as given. With k domains in
+// the job and s whole spare domains, each whole independently, the job can run when at
+// least k of the k + s are: P = Σ_{i>=k} C(k+s, i) a^i (1−a)^{k+s−i} (V12, the binomial of
+// OCS cube pools). An informational view: the run's time charges spare nodes (which assume a
+// spare can take a failed node's place in its domain), not these.
+struct DomainReport {
+  bool shown = false;
+  int64_t domain_nodes = 1;
+  int64_t job_domains = 0;
+  double availability = 1;
+  bool availability_given = false;
+  int64_t spare_domains = 0;          // given, or the automatic count (spare_domains_needed)
+  int64_t spare_domains_needed = 0;   // the fewest with p_ready >= spare_confidence; -1 if
+                                      // none up to kMaxSpareDomains does
+  double p_ready = 0;                 // P(>= job_domains of job_domains + spare_domains whole)
+  double p_ready_without_spares = 0;  // a^k
+};
+
+// The automatic whole-domain spare count searches up to this many.
+inline constexpr int64_t kMaxSpareDomains = 1000000;
 
 struct ClassReport {
   std::string name;
@@ -377,6 +408,7 @@ struct RunReport {
   double replica_spare_wait_s = 0;  // W_r: mean wait for a spare per replica failure
   double replica_out_fraction = 0;  // q': the share of replicas out while the job runs, the
                                     // share of its throughput they take
+  DomainReport domains;
 };
 
 // F: the mean wall seconds per second of progress that the fail-slow classes of `failures`
@@ -406,7 +438,10 @@ int64_t SparesNeeded(double nodes_out_mean, double confidence);
 // P(Poisson(mean) <= s).
 double PoissonCdf(int64_t s, double mean);
 // P(at least k of n independent units are healthy), each healthy with probability p.
-double BinomialAtLeast(int n, int k, double p);
+double BinomialAtLeast(int64_t n, int64_t k, double p);
+// The fewest spares s >= 0 with BinomialAtLeast(k + s, k, p) >= confidence; -1 if none up
+// to kMaxSpareDomains does.
+int64_t SparesForBinomial(int64_t k, double p, double confidence);
 // The downtime D at which ExactEttr(tau, w, D, mtbf) equals `ettr` (inverse of the exact
 // form; 0 if even D = 0 cannot reach it). Used to read a published ETTR as a loss per
 // failure (V11).

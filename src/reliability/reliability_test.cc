@@ -358,6 +358,86 @@ TEST(Validation, V12GoogleCubes) {
   EXPECT_DOUBLE_EQ(BinomialAtLeast(144, 145, 0.5), 0);
 }
 
+// V12 through the run's analysis: 130 cubes of 16 hosts in the job, each whole 93.5% of the
+// time, 14 spare cubes; and the pool the 99% confidence needs.
+TEST(Validation, V12ThroughTheRun) {
+  RunSpec s = Simple(130 * 16, 3.79, 10 * kMin, 10);
+  s.domain_nodes = 16;
+  s.domain_availability = 0.935;
+  s.spare_domains = 14;
+  const RunReport given = Analyze(s);
+  ASSERT_TRUE(given.domains.shown);
+  EXPECT_EQ(given.domains.job_domains, 130);
+  EXPECT_NEAR(given.domains.p_ready, 0.95, 0.005);
+  EXPECT_NEAR(given.domains.p_ready_without_spares, std::pow(0.935, 130), 1e-15);
+  EXPECT_EQ(given.domains.spare_domains_needed, 17);
+  EXPECT_LT(BinomialAtLeast(146, 130, 0.935), 0.99);
+  EXPECT_GE(BinomialAtLeast(147, 130, 0.935), 0.99);
+  s.spare_domains = -1;
+  const RunReport automatic = Analyze(s);
+  EXPECT_EQ(automatic.domains.spare_domains, 17);
+  EXPECT_GE(automatic.domains.p_ready, 0.99);
+  // The domain view is a report: the run's time does not move with it.
+  EXPECT_DOUBLE_EQ(automatic.expected_time_s, given.expected_time_s);
+}
+
+// Derived, a domain is whole while none of its nodes is in repair: e^{-μ·d/N}, μ the job's
+// nodes in repair (Poisson), d/N the domain's share of them.
+TEST(Reliability, DomainAvailabilityFromTheRepairRate) {
+  RunSpec s = Simple(2048, 3.79, 10 * kMin, 10);
+  s.repair_time_s = kDay;
+  s.domain_nodes = 18;
+  const RunReport r = Analyze(s);
+  ASSERT_TRUE(r.domains.shown);
+  EXPECT_FALSE(r.domains.availability_given);
+  EXPECT_EQ(r.domains.job_domains, 114);  // ceil(2048 / 18)
+  EXPECT_NEAR(r.nodes_out_mean, 2048 * 3.79 / 1000, 1e-9);
+  EXPECT_NEAR(r.domains.availability, std::exp(-3.79 / 1000 * 18), 1e-12);
+  // Within a node: no domain view.
+  s.domain_nodes = 1;
+  EXPECT_FALSE(Analyze(s).domains.shown);
+  // Bad values name their keys.
+  s.domain_availability = 1.5;
+  s.spare_domains = -3;
+  const core::Result<RunReport> bad = AnalyzeRun(s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.diagnostics().Format().find("reliability.domain_availability"), std::string::npos);
+  EXPECT_NE(bad.diagnostics().Format().find("reliability.spare_domains"), std::string::npos);
+}
+
+// The windowed sum equals the whole sum, and the spare search finds the fewest.
+TEST(Reliability, BinomialTailAndItsSpares) {
+  auto whole = [](int64_t n, int64_t k, double p) {
+    double sum = 0;
+    const double nd = static_cast<double>(n);
+    for (int64_t i = k; i <= n; ++i) {
+      const double id = static_cast<double>(i);
+      sum += std::exp(std::lgamma(nd + 1) - std::lgamma(id + 1) - std::lgamma(nd - id + 1) +
+                      id * std::log(p) + (nd - id) * std::log1p(-p));
+    }
+    return std::min(1.0, sum);
+  };
+  for (int64_t n : {1, 10, 144, 3000, 20000}) {
+    for (double p : {0.3, 0.9, 0.999}) {
+      for (int64_t k : {int64_t{1}, n / 2, n * 9 / 10, n - 1, n}) {
+        EXPECT_NEAR(BinomialAtLeast(n, k, p), whole(n, k, p), 1e-12) << n << " " << k << " " << p;
+      }
+    }
+  }
+  for (int64_t k : {1, 7, 130, 2777}) {
+    for (double p : {0.5, 0.935, 0.9999}) {
+      const int64_t s = SparesForBinomial(k, p, 0.99);
+      ASSERT_GE(s, 0);
+      EXPECT_GE(BinomialAtLeast(k + s, k, p), 0.99);
+      if (s > 0) {
+        EXPECT_LT(BinomialAtLeast(k + s - 1, k, p), 0.99);
+      }
+    }
+  }
+  EXPECT_EQ(SparesForBinomial(10, 1.0, 0.99), 0);
+  EXPECT_EQ(SparesForBinomial(10, 1e-9, 0.99), -1);
+}
+
 // §2.4: ETTR at the Daly-exact optimum by scale ([C] values of the reference).
 TEST(Validation, EttrByScaleTable) {
   struct Row {

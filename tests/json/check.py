@@ -85,7 +85,7 @@ COUNTS = {
     "torus_dims", "group_size",
     # reliability
     "components", "gpu", "node", "nic", "switch", "link", "switches", "links", "writers",
-    "spare_nodes",
+    "spare_nodes", "domain_nodes", "domain_chips", "job_domains", "spare_domains",
     "needed_for_confidence", "replicas",
     # searches, sweeps, sizing, validation
     "in", "out", "plans", "not_fitting", "alike", "points", "evaluated", "failed",
@@ -100,6 +100,7 @@ DIMENSIONLESS = {
     "mfu", "hfu", "mfu_run_precision", "effective_mfu", "ettr", "ettr_linear",
     "ettr_all_causes", "ettr_ci99_half_width", "share", "confidence", "pue",
     "oversubscription", "p_wait_with_spares", "p_wait_without_spares", "p_wait_charged", "elasticity",
+    "availability", "p_ready", "p_ready_without_spares",
 }
 DIMENSIONLESS_SUFFIXES = ("_fraction", "_ratio", "_factor", "_expected", "_mean")
 # Statistics of a distribution: under a key that says what (and in which unit) it is.
