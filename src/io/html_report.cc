@@ -1269,6 +1269,7 @@ std::string RunRecovery(const RunResult& r) {
       {"P(wait for a spare)",
        fmt::format("{} with the spares, {} without", Num(a.p_wait_with_spares, 4),
                    Num(a.p_wait_without_spares, 4))}};
+  if (r.measured) facts.emplace_back("measured ETTR", Esc(MeasuredEttrLine(r)));
   if (a.domains.shown) {
     facts.emplace_back("failure domains", Esc(DomainLine(r)));
     facts.emplace_back("spare domains", Esc(SpareDomainLine(r)));

@@ -1737,6 +1737,14 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
                .Min(0, true)
                .Max(1),
            [](R& r, const Value& v) { r.config.domain_availability = AutoOr(v, -1); }},
+          {Qty("measured_ettr", Dimension::kFraction,
+               "an ETTR measured on the cluster (useful training time over wall time): the "
+               "report reads it back through the exact form at the run's MTBF and checkpoint "
+               "interval as the downtime per failure it implies, beside the model's")
+               .Default("none")
+               .Min(0, true)
+               .Max(1),
+           [](R& r, const Value& v) { r.config.measured_ettr = v.d; }},
           {Int("spare_domains",
                "whole spare failure domains beside the job (see domain_availability); auto: "
                "the fewest with which the job finds its domains whole with probability "

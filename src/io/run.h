@@ -95,6 +95,9 @@ std::string DomainLine(const RunResult& r);
 // Their spares: "3 for 99.0% confidence (automatic): P(at least 8 of 11 whole) 0.9934, 0.5800
 // without spares".
 std::string SpareDomainLine(const RunResult& r);
+// With reliability.measured_ettr: "0.9700 implies 8.6 min of downtime per failure (the
+// model's: 9.0 min)", or why it implies none.
+std::string MeasuredEttrLine(const RunResult& r);
 // The price per chip-hour and where it comes from, or why there is none.
 std::string PriceBasis(const RunResult& r);
 // With a window of time (training.duration) and a Monte Carlo: the steps done in the window,

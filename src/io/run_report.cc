@@ -187,6 +187,20 @@ std::string SpareDomainLine(const RunResult& r) {
       core::WithThousands(d.job_domains + d.spare_domains), d.p_ready, d.p_ready_without_spares);
 }
 
+std::string MeasuredEttrLine(const RunResult& r) {
+  const plan::MeasuredEttr& m = *r.measured;
+  if (!m.reachable) {
+    return fmt::format(
+        "{:.4f} implies no downtime: above the {:.4f} this MTBF and interval give with none "
+        "(failures rarer, or checkpoints cheaper, than the model's)",
+        m.ettr, m.ettr_at_zero_downtime);
+  }
+  return fmt::format(
+      "{:.4f} implies {} of downtime per failure at this MTBF and interval (the "
+      "model's: {})",
+      m.ettr, Duration(m.implied_downtime_s), Duration(m.model_downtime_s));
+}
+
 WindowSteps StepsInWindow(const RunResult& r) {
   const reliability::Percentiles& t = r.monte_carlo->time_to_train_s;
   const double window = r.training.duration_s;
@@ -424,6 +438,7 @@ std::string RunReportText(const RunResult& r) {
                    "without",
                    a.nodes_out_mean, Duration(r.config.repair_time_s), a.p_wait_with_spares,
                    a.p_wait_without_spares));
+  if (r.measured) line("  measured ETTR", MeasuredEttrLine(r));
   if (a.domains.shown) {
     line("  failure domains", DomainLine(r));
     line("  spare domains", SpareDomainLine(r));
@@ -640,6 +655,16 @@ std::string RunReportJson(const RunResult& r) {
         {"p_ready_without_spares", Round(dom.p_ready_without_spares)}};
   } else {
     j["spares"]["domains"] = nullptr;
+  }
+  if (r.measured) {
+    const plan::MeasuredEttr& m = *r.measured;
+    j["measured_ettr"] = {
+        {"ettr", Round(m.ettr)},
+        {"ettr_at_zero_downtime", Round(m.ettr_at_zero_downtime)},
+        {"implied_downtime_s", m.reachable ? ordered_json(Round(m.implied_downtime_s)) : nullptr},
+        {"model_downtime_s", Round(m.model_downtime_s)}};
+  } else {
+    j["measured_ettr"] = nullptr;
   }
   ordered_json cost;
   AddCostJson(r.cost, cost);

@@ -156,6 +156,40 @@ TEST(Run, FailureDomainsReproduceGooglesCubes) {
   EXPECT_EQ(RunReportText(h100.value()).find("failure domains"), std::string::npos);
 }
 
+// V11 from a scenario: ByteRobust's 9,600 GPUs at the Llama 3 rates (MTBF 316 min), a
+// 2-minute interval with no blocking write: the measured ETTR 0.97 implies 8.6 min of downtime
+// a failure. One above what no downtime gives implies none.
+TEST(Run, AMeasuredEttrImpliesADowntime) {
+  auto scenario = [](const char* ettr) {
+    return std::string(
+               "model: {base: llama3-8b, seq_len: 8192}\n"
+               "cluster: {base: dgx-h100-superpod, chips: 9600}\n"
+               "plan: {dp: 9600, zero: 3, global_batch_size: 9600}\n"
+               "reliability: {preset: llama3-table5, measured_ettr: ") +
+           ettr +
+           ",\n  checkpoint: {interval: 2min, blocking_time: 0s, persist_time: 0s}}\n"
+           "training: {tokens: 1T}\n";
+  };
+  core::Result<RunResult> r = RunExample(Write("byterobust.yaml", scenario("0.97")), false);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_NEAR(r.value().analysis.mtbf_s / 60, 316, 1);
+  ASSERT_TRUE(r.value().measured.has_value());
+  EXPECT_NEAR(r.value().measured->implied_downtime_s / 60, 8.6, 0.1);
+  const nlohmann::json j = nlohmann::json::parse(RunReportJson(r.value())).at("measured_ettr");
+  EXPECT_NEAR(j.at("implied_downtime_s").get<double>(), r.value().measured->implied_downtime_s,
+              1e-6);
+  EXPECT_NE(RunReportText(r.value()).find("0.9700 implies 8.6 min of downtime"), std::string::npos);
+
+  core::Result<RunResult> high =
+      RunExample(Write("byterobust-high.yaml", scenario("0.9999")), false);
+  ASSERT_TRUE(high.ok()) << high.diagnostics().Format();
+  EXPECT_FALSE(high.value().measured->reachable);
+  EXPECT_TRUE(nlohmann::json::parse(RunReportJson(high.value()))
+                  .at("measured_ettr")
+                  .at("implied_downtime_s")
+                  .is_null());
+}
+
 // The fabric the failure rates count, tier by tier: switches counted from the radix, and
 // unknown (null, '?') where a tier is given by block size alone (Meta's racks and pods).
 TEST(Run, ReportsTheFabricAsCounted) {

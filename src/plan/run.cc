@@ -481,6 +481,24 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   diags.Append(engine);
   if (!analysis.ok()) return diags;
   r.analysis = std::move(analysis).value();
+  if (cfg.measured_ettr > 0 && std::isfinite(r.analysis.mtbf_s)) {
+    MeasuredEttr m;
+    m.ettr = cfg.measured_ettr;
+    const double w = spec.checkpoint.blocking_s;
+    const double lag = std::max(spec.checkpoint.persist_s - w, 0.0);  // δ, with D in the form
+    m.ettr_at_zero_downtime =
+        reliability::ExactEttr(r.analysis.interval_s, w, lag, r.analysis.mtbf_s);
+    m.reachable = m.ettr < m.ettr_at_zero_downtime;
+    if (m.reachable) {
+      m.implied_downtime_s =
+          reliability::ImpliedDowntime(m.ettr, r.analysis.interval_s, w, r.analysis.mtbf_s) - lag;
+    }
+    m.model_downtime_s = r.analysis.downtime_s;
+    r.measured = m;
+  } else if (cfg.measured_ettr > 0) {
+    diags.Add({core::Severity::kNote, "", 0, "reliability.measured_ettr",
+               "no failure stops the job, so no downtime is implied by a measured ETTR", ""});
+  }
   // The tokens of the whole steps the reports count (a window's: those that fit in it), so
   // that tokens = steps x tokens per step as printed.
   r.tokens = std::round(spec.steps) * tokens_per_step;

@@ -157,6 +157,7 @@ struct ReliabilityConfig {
   double spare_confidence = 0.99;
   double domain_availability = -1;  // -1 = auto (from the repair rate)
   int spare_domains = -1;           // -1 = auto
+  double measured_ettr = -1;        // an ETTR measured on the cluster; -1 = none
   bool replica_fault_tolerance = false;
   double slow_node_fraction = 0;
   double slow_node_factor = 1;
@@ -241,6 +242,18 @@ struct ComponentCounts {
   network::FabricCount fabric;  // per tier: switches and the cables into them
 };
 
+// A measured ETTR read back through the exact form (reliability::ImpliedDowntime, V11): the
+// downtime D per failure that gives it at the run's MTBF, interval, blocking write w and
+// durable lag δ, against the model's own D. A measurement above what D = 0 gives (failures
+// rarer, or checkpoints cheaper, than the model's) implies none.
+struct MeasuredEttr {
+  double ettr = 0;
+  double ettr_at_zero_downtime = 0;  // the exact form's ETTR with D = 0
+  bool reachable = false;            // ettr < ettr_at_zero_downtime
+  double implied_downtime_s = 0;     // D, reachable only
+  double model_downtime_s = 0;       // the run's D (RunReport::downtime_s)
+};
+
 struct RunResult {
   estimate::StepReport step;
   TrainingConfig training;
@@ -251,6 +264,7 @@ struct RunResult {
   CostDerivation cost;
   reliability::RunReport analysis;
   std::optional<reliability::MonteCarloReport> monte_carlo;
+  std::optional<MeasuredEttr> measured;  // reliability.measured_ettr, when given
   double tokens = 0;         // trained (in a window: its whole steps, the expected ones rounded)
   double ideal_mfu = 0;      // MFU at the ideal, straggler-free step (spec.step_time_s)
   double effective_mfu = 0;  // ideal_mfu x the all-cause ETTR: model FLOP/s over the run

@@ -100,7 +100,7 @@ DIMENSIONLESS = {
     "mfu", "hfu", "mfu_run_precision", "effective_mfu", "ettr", "ettr_linear",
     "ettr_all_causes", "ettr_ci99_half_width", "share", "confidence", "pue",
     "oversubscription", "p_wait_with_spares", "p_wait_without_spares", "p_wait_charged", "elasticity",
-    "availability", "p_ready", "p_ready_without_spares",
+    "availability", "p_ready", "p_ready_without_spares", "ettr_at_zero_downtime",
 }
 DIMENSIONLESS_SUFFIXES = ("_fraction", "_ratio", "_factor", "_expected", "_mean")
 # Statistics of a distribution: under a key that says what (and in which unit) it is.
