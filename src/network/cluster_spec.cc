@@ -606,7 +606,7 @@ GroupPlacement PlaceGroup(const ClusterSpec& cluster, int size, int64_t stride, 
     if (s.blocks == 1 && g.span_level < 0) g.span_level = static_cast<int>(k);
   }
   if (g.span_level < 0) g.span_level = static_cast<int>(n - 1);
-  if (all_groups && g.size > 1 && cluster.domain_kind != DomainKind::kTorus) {
+  if (all_groups && g.size > 1) {
     // A step waits for its slowest group, and rank 0's may fit a block, or be split more
     // evenly than another group of the shape is: the domain, a leaf or a pod need not be a
     // multiple of the groups' span (4 members 8 apart under leaves of 48 chips: ranks

@@ -410,6 +410,22 @@ TEST(Finalize, TorusMultisliceOfWholeTori) {
   EXPECT_EQ(Blocks(c), (std::vector<int64_t>{3072, 6144}));
 }
 
+// Multislice: 8,320 chips are 13 slices of 640, and 256-member groups start every 256 ranks:
+// rank 0's fits the first slice, but the one at 512..767 has 128 members in each of the
+// first two, and a step waits for it over the DCN. Groups of 128 divide the slice.
+TEST(PlaceGroup, AllGroupsFindTheOneASliceSplits) {
+  ClusterSpec c = V5p(8320);
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  ASSERT_EQ(c.domain, 640);
+  EXPECT_TRUE(PlaceGroup(c, 256, 1).InsideDomain());
+  const GroupPlacement all = PlaceGroup(c, 256, 1, true);
+  EXPECT_FALSE(all.InsideDomain());
+  EXPECT_EQ(all.members_per_domain, 128);
+  EXPECT_EQ(all.domains, 2);
+  EXPECT_EQ(all.span_level, 1);
+  EXPECT_TRUE(PlaceGroup(c, 128, 1, true).InsideDomain());
+}
+
 TEST(Finalize, TorusMaxSliceErrors) {
   ClusterSpec no_unit = V5p(8960);
   no_unit.torus_slice_unit = 0;
