@@ -481,6 +481,13 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   diags.Append(engine);
   if (!analysis.ok()) return diags;
   r.analysis = std::move(analysis).value();
+  if (r.analysis.domains.shown && spec.domain_nodes > 1) {
+    r.notes.push_back(
+        "a failure domain spans " + std::to_string(spec.domain_nodes) +
+        " nodes: the run's time charges spare nodes, as if a spare could take a failed node's "
+        "place in its domain (spare trays in the rack); where domains must be replaced whole, "
+        "see the spare domains");
+  }
   if (cfg.measured_ettr > 0 && std::isfinite(r.analysis.mtbf_s)) {
     MeasuredEttr m;
     m.ettr = cfg.measured_ettr;
