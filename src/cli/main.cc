@@ -786,7 +786,10 @@ int Main(int argc, char** argv) {
           [](std::string& kind) -> std::string {
             if (kind == "chip" || kind == "cluster" || kind == "model") kind += "s";
             if (kind == "chips" || kind == "clusters" || kind == "models") return "";
-            return kind + " is not chips, clusters or models";
+            // "catalog show h100" or "catalog h100": the kind comes first, then the entry.
+            return kind +
+                   " is not chips, clusters or models; the kind comes first, then the entry: "
+                   "`fathom catalog chips h100`, `fathom catalog models llama3-70b`";
           },
           "KIND"));
   catalog_cmd->add_option(
