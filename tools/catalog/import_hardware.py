@@ -213,10 +213,16 @@ PER_GPU = {
 # (no exact usable figure, nor its unit, to take instead). catalog name -> text.
 MEM_LABEL_NOTE = {
     "b200": "hardware.json notes '180 GB usable per HGX spec (192 GB often quoted, likely physical)': the label "
-            "is the usable figure, whether in GB or GiB not stated",
-    "b300": "hardware.json notes 'Usable HBM reported ~270 GB' (approximate, unit not stated): not used",
-    "gb300": "hardware.json notes 'Usable HBM ~279 GB reported' (approximate, unit not stated): not used",
+            "is the usable figure, read in GiB as the other labels",
 }
+
+# A vendor's "N GB" of HBM (or LPDDR) is binary: DRAM dies hold a power-of-two number of bits
+# (HBM3 stacks of 16 or 24 GiB), and where the capacity that nvidia-smi reports is known it is
+# the label in GiB within 0.5%. So a label without a usable figure is read in GiB.
+LABEL_IN_GIB = ("vendor label read in GiB: memory capacities are binary (HBM stacks of 16, 24 or 36 GiB), "
+                "and where the usable figure is known it is the label in GiB within 0.5% (A100 40GB: 40960 "
+                "MiB, A100 80GB: 81920 MiB, H100 80GB: 81559 MiB, H200 141GB: 143771 MiB as nvidia-smi "
+                "reports); read as decimal GB it would be 7% short (74.5 GiB for an 80 GB part)")
 
 # Fields hardware.json leaves null but that the catalog needs; each value states why.
 # catalog name -> dict of overrides
@@ -244,11 +250,18 @@ OVERRIDES = {
     "h100-sxm": {"mem_capacity": ("81559MiB", "81559 MiB (79.6 GiB) as nvidia-smi reports for H100 80GB HBM3: 80 GiB physical less the ECC/driver reserve")},
     "h800": {"mem_capacity": ("81559MiB", "assumed: as H100 SXM 80GB (same board), 81559 MiB per nvidia-smi")},
     "h200": {"mem_capacity": ("143771MiB", "143771 MiB (140.4 GiB) as nvidia-smi reports for H200 141GB")},
+    # Usable figures that hardware.json reports approximately, below the labels (288 GB), in
+    # GiB as nvidia-smi's figures are.
+    "b300": {"mem_capacity": ("270GiB", "270 GiB: hardware.json notes 'Usable HBM reported ~270 GB' (approximate), "
+                                        "below the 288 GB label; in GiB as nvidia-smi reports it")},
+    "gb300": {"mem_capacity": ("279GiB", "279 GiB: hardware.json notes 'Usable HBM ~279 GB reported' "
+                                         "(approximate), below the 288 GB label; in GiB as nvidia-smi reports it")},
     "mtia-v2": {
         "scale_up_bw": (32, "assumed: no dedicated scale-up fabric (PCIe Gen5 per hardware.json); 32 GBps ~ PCIe Gen5 x8 "
                             "one direction"),
         "domain": (1, "assumed: domain 1 (no scale-up fabric)"),
-        "mem_capacity": ("64GB", "derived: hardware.json hbm_type 'LPDDR5 (128 GB per 2-chip board)' / 2 chips; hbm_gb null"),
+        "mem_capacity": ("64GiB", "derived: hardware.json hbm_type 'LPDDR5 (128 GB per 2-chip board)' / 2 chips, "
+                                  "the label read in GiB (DRAM is binary); hbm_gb null"),
         "mem_bw": ("0.2048TBps", "assumed: LPDDR5 204.8 GB/s from Meta's 'Next-generation MTIA' announcement table "
                                  "(not in hardware.json, which has hbm_bw null)"),
     },
@@ -431,7 +444,8 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
         L.append(f"  capacity: {num(a['hbm_gb'])}GiB")
         msrc_parts.append(f"capacity in GiB because hbm_type says '{a['hbm_type']}'")
     else:
-        L.append(f"  capacity: {num(per_gpu(a['hbm_gb']))}GB")
+        L.append(f"  capacity: {num(per_gpu(a['hbm_gb']))}GiB")
+        msrc_parts.append(LABEL_IN_GIB)
     if "mem_bw" in ov:
         L.append(f"  bandwidth: {ov['mem_bw'][0]}")
         msrc_parts.append("bandwidth " + ov["mem_bw"][1])
@@ -439,7 +453,7 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
         L.append(f"  bandwidth: {num(per_gpu(a['hbm_bw_TB_per_s']))}TBps")
     if gpus > 1:
         msrc_parts.append("capacity and bandwidth " + per_gpu_note("hbm_gb and hbm_bw_TB_per_s") +
-                          f"; {num(per_gpu(a['hbm_gb']))}GB is a vendor label, as the package's")
+                          f"; {num(per_gpu(a['hbm_gb']))} GiB, as the package's label")
     msrc = f"{a.get('hbm_type') or 'memory'}; "
     if "mem_capacity" not in ov:
         msrc += "capacity = hardware.json hbm_gb (vendor label), bandwidth = hbm_bw_TB_per_s. "
