@@ -52,15 +52,57 @@ int PrintDiagnostics(const Diagnostics& d) {
   return d.HasErrors() ? kUserError : 0;
 }
 
-// Either a scenario file or all three of model, cluster and plan; says so otherwise.
+// Either a scenario file or all three of model, cluster and plan; says which is missing, or
+// that the two forms exclude each other, otherwise.
 bool ScenarioOrParts(const std::string& scenario, const std::string& model,
                      const std::string& cluster, const std::string& plan) {
   const bool parts = !model.empty() || !cluster.empty() || !plan.empty();
-  if (scenario.empty() == !parts || (parts && (model.empty() || cluster.empty() || plan.empty()))) {
-    std::cerr << "error: give either -s SCENARIO or all of -m MODEL -c CLUSTER -p PLAN\n";
+  if (!scenario.empty() && parts) {
+    std::cerr << "error: -s SCENARIO and -m/-c/-p exclude each other: a scenario holds the model, "
+                 "cluster and plan; to change one of its keys, use --set (e.g. --set "
+                 "cluster.chips=2048)\n";
     return false;
   }
-  return true;
+  if (scenario.empty() && !parts) {
+    std::cerr << "error: give either -s SCENARIO or all of -m MODEL -c CLUSTER -p PLAN (`fathom "
+                 "catalog models` and `fathom catalog clusters` list the names)\n";
+    return false;
+  }
+  if (!parts) return true;  // the scenario alone
+  std::string missing;
+  for (const auto& [given, flag] :
+       {std::pair{&model, "-m MODEL"}, std::pair{&cluster, "-c CLUSTER"},
+        std::pair{&plan, "-p PLAN"}}) {
+    if (given->empty()) missing += (missing.empty() ? "" : " and ") + std::string(flag);
+  }
+  if (missing.empty()) return true;
+  std::cerr << "error: " << missing << (missing.find(" and ") == std::string::npos ? " is" : " are")
+            << " missing: give all of -m MODEL -c CLUSTER -p PLAN, or -s SCENARIO";
+  if (plan.empty() && !model.empty() && !cluster.empty()) {
+    std::cerr << "; find a plan with `fathom plan -m " << model << " -c " << cluster
+              << " --global-batch N --emit-plan best.yaml`, then pass -p best.yaml";
+  }
+  std::cerr << "\n";
+  return false;
+}
+
+// --global-batch: a whole number of sequences; a batch in tokens ("4M") is named as such.
+CLI::Validator SequenceCount() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits =
+            !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits) {
+          return "\"" + text +
+                 "\" is not a whole number of sequences: the global batch counts sequences, not "
+                 "tokens (tokens / seq_len: 4M tokens of 8,192 are 512)";
+        }
+        if (text.size() > 10 || std::stoll(text) < 1 || std::stoll(text) > 1000000000) {
+          return text + " is out of range: expected 1 to 1,000,000,000 sequences";
+        }
+        return "";
+      },
+      "SEQUENCES");
 }
 
 // --set KEY=VALUE, checked; false (with the diagnostics printed) when one is wrong.
@@ -614,7 +656,7 @@ int Main(int argc, char** argv) {
   plan_cmd
       ->add_option("--global-batch", pq.global_batch,
                    "sequences per optimizer step (replaces the base plan's)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
+      ->check(SequenceCount());
   plan_cmd->add_option("--chips", pq.chips, "search on this many chips of the cluster")
       ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
   AddSearchFlags(plan_cmd, pq, plan.options);
@@ -657,7 +699,7 @@ int Main(int argc, char** argv) {
   size_cmd
       ->add_option("--global-batch", zq.global_batch,
                    "sequences per optimizer step (replaces the base plan's)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
+      ->check(SequenceCount());
   size_cmd->add_option("--tokens", size.request.tokens,
                        "tokens to train, e.g. 15T (default: the scenario's training.tokens)");
   size_cmd->add_option("--days", size.request.days,

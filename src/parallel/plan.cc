@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <utility>
 
@@ -93,6 +94,19 @@ double GradReduceBytes(const ParallelPlan& plan) {
 namespace {
 
 std::string Str(int64_t v) { return std::to_string(v); }
+
+// "34.4B", "62.9M": a token count in short form.
+std::string TokenCount(double tokens) {
+  char text[32];
+  if (tokens >= 1e12) {
+    std::snprintf(text, sizeof text, "%.1fT", tokens / 1e12);
+  } else if (tokens >= 1e9) {
+    std::snprintf(text, sizeof text, "%.1fB", tokens / 1e9);
+  } else {
+    std::snprintf(text, sizeof text, "%.1fM", tokens / 1e6);
+  }
+  return text;
+}
 
 void ValidateMoe(const ParallelPlan& p, const model::ModelSpec& m, int domain,
                  core::Diagnostics& d) {
@@ -401,6 +415,18 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
                 Str(p.vp) + " = " + Str(int64_t{p.pp} * p.vp) + ")",
             "choose pp x vp dividing " + Str(m.layers) +
                 ", or set first_stage_layers/last_stage_layers");
+  }
+  const double batch_tokens = static_cast<double>(p.global_batch_size) * m.seq_len;
+  if (m.seq_len > 0 && batch_tokens > 4 * kLargestPublishedBatchTokens) {
+    const bool as_tokens = p.global_batch_size % m.seq_len == 0;
+    d.Warning("plan.global_batch_size",
+              "global_batch_size counts sequences: " + Str(p.global_batch_size) + " x seq_len " +
+                  Str(m.seq_len) + " = " + TokenCount(batch_tokens) +
+                  " tokens a step, over 4x the largest published batch (DeepSeek-V3: 15,360 "
+                  "sequences of 4,096, 62.9M tokens)",
+              as_tokens ? "for a batch of " + Str(p.global_batch_size) + " tokens, give " +
+                              Str(p.global_batch_size / m.seq_len) + " sequences"
+                        : "give the batch in sequences: tokens a step / seq_len");
   }
   if (p.micro_batch_size < 1 || p.global_batch_size < 1) {
     d.Error("plan.global_batch_size", "batch sizes must be at least 1");

@@ -166,6 +166,11 @@ bool ScheduleTakesMicroBatches(Schedule schedule, int pp, int64_t micro_batches)
 // Whether `order` is a permutation of tp, cp, ep, dp and pp, dash-separated ("tp-cp-ep-dp-pp").
 bool OrderIsPermutation(std::string_view order);
 
+// The largest batch of a published run, in tokens a step: DeepSeek-V3's 15,360 sequences of
+// 4,096 (arXiv 2412.19437 Sec. 4.2). ValidatePlan warns at 4x it: global_batch_size counts
+// sequences, and a batch given in tokens reads as thousands of times that.
+inline constexpr double kLargestPublishedBatchTokens = 15360.0 * 4096.0;
+
 // Checks the plan against the model and the chip count; every problem found is reported
 // with the key it concerns ("plan.tp", ...), the values and a hint. `domain`: the cluster's
 // chips per scale-up domain, which node-limited routing (moe_max_domains) is checked

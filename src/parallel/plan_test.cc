@@ -51,6 +51,23 @@ TEST(ValidatePlan, AcceptsMlperfPlan) {
   EXPECT_FALSE(d.HasErrors()) << d.Format();
 }
 
+// A batch given in tokens (4,194,304 "sequences" of 2,048 = 8.6B tokens a step) is warned, with
+// the batch in sequences; DeepSeek-V3's own batch, the largest published, is not.
+TEST(ValidatePlan, ABatchInTokensIsWarned) {
+  ParallelPlan p = Mlperf();
+  p.global_batch_size = 4194304 / 336 / 4 * 336 * 4;  // a multiple of dp x micro-batch
+  p.micro_batch_size = 4;
+  core::Diagnostics d = ValidatePlan(p, Gpt3(), Chip(), 10752);
+  EXPECT_FALSE(d.HasErrors()) << d.Format();
+  EXPECT_NE(d.Format().find("plan.global_batch_size: global_batch_size counts sequences"),
+            std::string::npos)
+      << d.Format();
+  auto m = Gpt3();
+  m.seq_len = 4096;
+  p.global_batch_size = 15360 / 1344 * 1344;
+  EXPECT_EQ(ValidatePlan(p, m, Chip(), 10752).Format().find("counts sequences"), std::string::npos);
+}
+
 // Sequence parallelism splits each rank's tokens over tp: a sequence (per cp rank) that tp
 // does not divide is an error at sequence_parallel; without it, or where tp divides, none.
 TEST(ValidatePlan, SequenceParallelNeedsTpToDivideTheTokens) {

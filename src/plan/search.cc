@@ -1024,15 +1024,18 @@ core::Result<SearchResult> Search(const estimate::Scenario& base, const SearchSp
       if (d.HasErrors()) return d;
     }
   }
-  // The base plan's precision warnings (fp8 on a chip without faster fp8 units), said once:
-  // every plan searched has its precision, and the validate pass keeps only errors.
+  // The base plan's precision warnings (fp8 on a chip without faster fp8 units) and batch
+  // warning (a batch given in tokens), said once: every plan searched has its precision and
+  // batch, and the validate pass keeps only errors.
   core::Diagnostics precision;
-  if (base.plan.precision == hardware::Precision::kFp8 ||
-      base.plan.precision == hardware::Precision::kFp4) {
+  {
     const core::Diagnostics checked =
         parallel::ValidatePlan(base.plan, base.model, base.cluster.chip, base.cluster.chips);
     for (const core::Diagnostic& x : checked.items()) {
-      if (x.severity == core::Severity::kWarning && x.key == "plan.precision") precision.Add(x);
+      if (x.severity == core::Severity::kWarning &&
+          (x.key == "plan.precision" || x.key == "plan.global_batch_size")) {
+        precision.Add(x);
+      }
     }
   }
   auto warned = [&](core::Result<SearchResult> r) {
