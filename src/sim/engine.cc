@@ -31,33 +31,44 @@ void GroupBy(const std::vector<T>& items, size_t keys, Key key, Value value,
 
 uint64_t EventQueue::Push(Time time, uint32_t priority, OpId op) {
   const uint64_t sequence = next_sequence_++;
-  heap_.push_back({time, priority, op, sequence});
+  const Event e{time, priority, op, sequence};
+  heap_.push_back(e);
+  // Sifts a hole up from the new leaf to where `e` goes.
   size_t i = heap_.size() - 1;
   while (i > 0) {
     const size_t parent = (i - 1) / 2;
-    if (!Before(heap_[i], heap_[parent])) break;
-    std::swap(heap_[i], heap_[parent]);
+    if (!Before(e, heap_[parent])) break;
+    heap_[i] = heap_[parent];
     i = parent;
   }
+  heap_[i] = e;
   return sequence;
 }
 
 Event EventQueue::Pop() {
   const Event top = heap_.front();
-  heap_.front() = heap_.back();
+  const Event last = heap_.back();
   heap_.pop_back();
   const size_t n = heap_.size();
+  if (n == 0) return top;
+  // Bottom-up: the hole at the root goes down along the earlier children to a leaf (one
+  // comparison a level), then `last`, the latest of a leaf's line as a rule, sifts up from
+  // there a step or two. The keys are distinct, so the order of pops is that of any heap.
   size_t i = 0;
   while (true) {
-    const size_t l = 2 * i + 1;
-    const size_t r = l + 1;
-    size_t best = i;
-    if (l < n && Before(heap_[l], heap_[best])) best = l;
-    if (r < n && Before(heap_[r], heap_[best])) best = r;
-    if (best == i) break;
-    std::swap(heap_[i], heap_[best]);
-    i = best;
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && Before(heap_[child + 1], heap_[child])) ++child;
+    heap_[i] = heap_[child];
+    i = child;
   }
+  while (i > 0) {
+    const size_t parent = (i - 1) / 2;
+    if (!Before(last, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = last;
   return top;
 }
 
