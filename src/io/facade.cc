@@ -80,7 +80,8 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
       q.keep_simulation && !q.need_simulation ? sim::SimulationSize(sc, {.whole_step = true}) : 0;
   const bool keep =
       q.need_simulation || (q.keep_simulation && whole_size <= sim::kMaxSimulationSize);
-  const sim::SimulateOptions whole{.whole_step = keep, .report_only = !keep};
+  const sim::SimulateOptions whole{
+      .whole_step = keep, .report_only = !keep, .arrays = keep ? nullptr : q.arrays};
   EngineChoice engine = q.need_simulation && q.engine == "auto"
                             ? EngineChoice{}
                             : ChooseEngine(sc, q.engine, whole.whole_step);
@@ -122,7 +123,8 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
     // otherwise simulated at two shorter steps and extrapolated, so is the report, and the
     // timeline is the whole step's.
     if (ok && whole.whole_step && sim::SimulationSize(sc, {}) != sim::SimulationSize(sc, whole)) {
-      core::Result<sim::SimResult> reported = sim::Simulate(sc, {.report_only = true});
+      core::Result<sim::SimResult> reported =
+          sim::Simulate(sc, {.report_only = true, .arrays = q.arrays});
       FATHOM_CHECK(reported.ok(), "a step simulated whole fails extrapolated");
       out.report = std::move(reported.value().report);
     }

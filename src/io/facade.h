@@ -60,6 +60,9 @@ struct StepRequest {
   // Check the scenario's sections a step does not read (training, reliability, search:
   // CheckUnreadSections); off for compare's variants of a scenario checked once.
   bool check_unread_sections = true;
+  // Where a simulation whose program is not kept takes its arrays from and gives them back
+  // (compare's steps share one); none: allocated and freed. Changes nothing computed.
+  sim::SimulationArrays* arrays = nullptr;
 };
 
 struct StepOutcome {

@@ -679,28 +679,31 @@ core::Result<SizeRunInputs> LoadSizeRunInputs(const Catalog& catalog, const Plan
   // Where the failure model came from, as fathom run's header names it.
   inputs.reliability = ReliabilityOriginText(loaded.value().reliability);
   auto run = std::make_shared<const LoadedRun>(std::move(loaded).value());
-  inputs.ettr = plan::RunEttr([run](const estimate::Scenario& sc,
-                                    bool simulate) -> core::Result<plan::RunFigures> {
-    LoadedRun r = *run;
-    r.scenario.scenario = sc;
-    RunOptions options;
-    options.monte_carlo = false;
-    options.simulate = simulate;
-    core::Result<RunResult> result = EvaluateRun(r, options);
-    if (!result.ok()) return result.diagnostics();
-    const reliability::RunReport& a = result.value().analysis;
-    const double g = a.expected_time_s > 0 ? a.ideal_time_s / a.expected_time_s : 1.0;
-    if (!std::isfinite(g) || g <= 0) {
-      core::Diagnostics d;
-      d.Error("reliability", "the run's expected time gives no ETTR (" + std::to_string(g) + ")");
-      return d;
-    }
-    plan::RunFigures f;
-    f.ettr = std::min(1.0, g);  // rounding: the expected time is never below the ideal
-    f.ideal_s = a.ideal_time_s;
-    f.spare_chips = result.value().cost.spare_chips;
-    return f;
-  });
+  inputs.ettr = plan::RunEttr(
+      [run](const estimate::Scenario& sc,
+            const core::Result<estimate::StepReport>* simulated) -> core::Result<plan::RunFigures> {
+        LoadedRun r = *run;
+        r.scenario.scenario = sc;
+        RunOptions options;
+        options.monte_carlo = false;
+        options.simulate = simulated != nullptr;
+        options.step = simulated;
+        core::Result<RunResult> result = EvaluateRun(r, options);
+        if (!result.ok()) return result.diagnostics();
+        const reliability::RunReport& a = result.value().analysis;
+        const double g = a.expected_time_s > 0 ? a.ideal_time_s / a.expected_time_s : 1.0;
+        if (!std::isfinite(g) || g <= 0) {
+          core::Diagnostics d;
+          d.Error("reliability",
+                  "the run's expected time gives no ETTR (" + std::to_string(g) + ")");
+          return d;
+        }
+        plan::RunFigures f;
+        f.ettr = std::min(1.0, g);  // rounding: the expected time is never below the ideal
+        f.ideal_s = a.ideal_time_s;
+        f.spare_chips = result.value().cost.spare_chips;
+        return f;
+      });
   return {std::move(inputs), std::move(energy)};
 }
 

@@ -284,7 +284,7 @@ TEST(LoadSizeRunInputs, EttrFromAPresetOrNothing) {
   sc.plan.dp = static_cast<int>(sc.cluster.chips / 32);
   sc.plan.sequence_parallel = true;
   sc.plan.recompute = parallel::Recompute::kSelective;
-  core::Result<plan::RunFigures> g = table5(sc, false);
+  core::Result<plan::RunFigures> g = table5(sc, nullptr);
   ASSERT_TRUE(g.ok()) << g.diagnostics().Format();
   EXPECT_GT(g.value().ettr, 0.5);
   EXPECT_LT(g.value().ettr, 1.0);
@@ -298,7 +298,7 @@ TEST(LoadSizeRunInputs, EttrFromAPresetOrNothing) {
   estimate::Scenario fewer = sc;
   fewer.cluster = small.value();
   fewer.plan.dp = 1024 / 32;
-  EXPECT_GT(table5(fewer, false).value().ettr, g.value().ettr);
+  EXPECT_GT(table5(fewer, nullptr).value().ettr, g.value().ettr);
   EXPECT_FALSE(LoadSizeRunInputs(TestCatalog(), q, "15T", "rsc9").ok());
 }
 
@@ -426,7 +426,8 @@ TEST(SizeReports, TheEttrIsNamedAsTheRunNamesIt) {
   request.chips = {8};
   plan::SearchOptions o;
   o.simulate_top = 0;
-  auto ettr = [](const estimate::Scenario&, bool) -> core::Result<plan::RunFigures> {
+  auto ettr = [](const estimate::Scenario&,
+                 const core::Result<estimate::StepReport>*) -> core::Result<plan::RunFigures> {
     return plan::RunFigures{.ettr = 0.9, .ideal_s = -1, .spare_chips = 0};
   };
   core::Result<plan::SizeResult> r =
@@ -458,7 +459,8 @@ TEST(SizeReports, FailuresThatOutgrowTheChipsAreSaid) {
   plan::SearchOptions o;
   o.simulate_top = 0;
   // An ETTR that falls with the square of the chips.
-  auto ettr = [](const estimate::Scenario& sc, bool) -> core::Result<plan::RunFigures> {
+  auto ettr = [](const estimate::Scenario& sc,
+                 const core::Result<estimate::StepReport>*) -> core::Result<plan::RunFigures> {
     const double chips = static_cast<double>(sc.cluster.chips);
     return plan::RunFigures{.ettr = 64.0 / (chips * chips), .ideal_s = -1, .spare_chips = 0};
   };

@@ -183,9 +183,11 @@ std::vector<SensitivityKnob> SensitivityKnobs(const estimate::Scenario& s) {
   return k;
 }
 
-core::Result<double> SensitivityStep(const estimate::Scenario& s, bool simulate) {
+// With `simulate`, the simulations take their arrays from `arrays` and give them back.
+core::Result<double> SensitivityStep(const estimate::Scenario& s, bool simulate,
+                                     sim::SimulationArrays* arrays) {
   if (simulate) {
-    core::Result<sim::SimResult> r = sim::Simulate(s, {.report_only = true});
+    core::Result<sim::SimResult> r = sim::Simulate(s, {.report_only = true, .arrays = arrays});
     if (!r.ok()) return r.diagnostics();
     return r.value().report.step_time_s;
   }
@@ -268,7 +270,9 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
   Locate(estimated, where);
   if (!est.ok() || !simulate) d.Append(estimated);
   if (!est.ok()) return d;
-  core::Result<double> base_time = SensitivityStep(base, simulate);
+  // The base step and its variants are simulated in turn, in one set of arrays.
+  sim::SimulationArrays arrays;
+  core::Result<double> base_time = SensitivityStep(base, simulate, &arrays);
   core::Diagnostics stepped = base_time.diagnostics();
   Locate(stepped, where);
   if (simulate) d.Append(stepped);
@@ -296,8 +300,8 @@ core::Result<SensitivityResult> Sensitivity(const Catalog& catalog, const Sensit
     // The cluster's hierarchy is derived from its links: derive it again.
     s.cluster.hierarchy = {};
     core::Diagnostics topology = network::Finalize(s.cluster);
-    core::Result<double> t =
-        topology.HasErrors() ? core::Result<double>(topology) : SensitivityStep(s, simulate);
+    core::Result<double> t = topology.HasErrors() ? core::Result<double>(topology)
+                                                  : SensitivityStep(s, simulate, &arrays);
     if (!t.ok()) {
       d.Warning(k.parameter, "could not be varied: " + t.diagnostics().FirstError());
       continue;

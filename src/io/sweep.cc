@@ -1097,9 +1097,11 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
   if (d.HasErrors()) return d;
 
   std::vector<ComparedStep> steps;
+  sim::SimulationArrays arrays;  // the steps are simulated in turn, in one set of arrays
   auto predict = [&](const std::string& file, const std::vector<Override>& overrides,
                      std::vector<std::string> changes, std::vector<std::string> set) {
     StepRequest step;
+    step.arrays = &arrays;
     step.scenario = file;
     step.overrides = overrides;
     step.engine = q.engine;

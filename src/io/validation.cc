@@ -144,7 +144,7 @@ std::string Why(const core::Diagnostics& d) {
 // between stages).
 void PredictLayer(const ValidationRow& base, const ValidationCase& c,
                   const estimate::Scenario& scenario, bool simulate,
-                  std::vector<ValidationRow>& rows) {
+                  std::vector<ValidationRow>& rows, sim::SimulationArrays& arrays) {
   struct Pass {
     const char* name;
     double measured;
@@ -176,7 +176,7 @@ void PredictLayer(const ValidationRow& base, const ValidationCase& c,
     const estimate::Scenario& s = k == 0 ? scenario : shorter;
     core::Result<estimate::StepReport> e = estimate::Estimate(s);
     if (!e.ok()) return fail(Why(e.diagnostics()));
-    core::Result<sim::SimResult> r = sim::Simulate(s, {.report_only = true});
+    core::Result<sim::SimResult> r = sim::Simulate(s, {.report_only = true, .arrays = &arrays});
     if (!r.ok()) return fail(Why(r.diagnostics()));
     est[k] = e.value().passes;
     sim[k] = r.value().report.passes;
@@ -195,9 +195,12 @@ void PredictLayer(const ValidationRow& base, const ValidationCase& c,
   rows.insert(rows.end(), out.begin(), out.end());
 }
 
-void Predict(ValidationRow& row, const estimate::Scenario& scenario, bool simulate) {
+// The simulations take their arrays from `arrays` and give them back (the cases run in turn).
+void Predict(ValidationRow& row, const estimate::Scenario& scenario, bool simulate,
+             sim::SimulationArrays& arrays) {
   core::Result<estimate::StepReport> r = estimate::Estimate(scenario);
-  core::Result<sim::SimResult> simulated = sim::Simulate(scenario, {.report_only = true});
+  core::Result<sim::SimResult> simulated =
+      sim::Simulate(scenario, {.report_only = true, .arrays = &arrays});
   if (r.ok() && simulated.ok()) {
     row.estimated_s = r.value().step_time_s;
     row.simulated_s = simulated.value().report.step_time_s;
@@ -239,6 +242,7 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
     return d;
   }
   ValidationTable t;
+  sim::SimulationArrays arrays;  // the cases are simulated in turn, in one set of arrays
   t.engine = simulate ? "simulate" : "estimate";
   std::map<std::string, std::string> named;  // case name -> the file that gave it first
   for (const std::string& file : files) {
@@ -289,10 +293,10 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
       continue;
     }
     if (c.value().measured_layer_forward_s > 0 || c.value().measured_layer_backward_s > 0) {
-      PredictLayer(row, c.value(), s.value().scenario, simulate, t.rows);
+      PredictLayer(row, c.value(), s.value().scenario, simulate, t.rows, arrays);
       continue;
     }
-    Predict(row, s.value().scenario, simulate);
+    Predict(row, s.value().scenario, simulate, arrays);
     t.rows.push_back(std::move(row));
   }
   if (d.HasErrors()) return d;
@@ -377,6 +381,7 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
     return d;
   }
   ValidationTable t;
+  sim::SimulationArrays arrays;  // the cases are simulated in turn, in one set of arrays
   t.engine = simulate ? "simulate" : "estimate";
   for (size_t index = 0; index < records->size(); ++index) {
     const json& rec = (*records)[index];
@@ -666,7 +671,7 @@ core::Result<ValidationTable> RunPublishedRuns(const Catalog& catalog, const std
            plan_errors.items().front().message);
       continue;
     }
-    Predict(row, s, simulate);
+    Predict(row, s, simulate, arrays);
     if (!row.failure.empty()) {
       skip("plan rejected: " + row.failure);
       continue;

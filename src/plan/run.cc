@@ -259,7 +259,9 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
                                    const RunOptions& options) {
   core::Diagnostics diags;
   core::Result<estimate::StepReport> step = estimate::StepReport{};
-  if (options.simulate) {
+  if (options.step != nullptr) {
+    step = *options.step;
+  } else if (options.simulate) {
     core::Result<sim::SimResult> s = sim::Simulate(scenario, {.report_only = true});
     if (s.ok()) {
       step = core::Result<estimate::StepReport>(std::move(s.value().report), s.diagnostics());

@@ -168,6 +168,9 @@ struct ReliabilityConfig {
 struct RunOptions {
   // The step time from the simulator (sim::Simulate), else from the closed form.
   bool simulate = false;
+  // The step already predicted for this scenario (with its diagnostics), used in place of
+  // predicting it again: a plan search's simulation of it (sizing). Not owned.
+  const core::Result<estimate::StepReport>* step = nullptr;
   bool monte_carlo = true;
   std::optional<int> trials;       // overrides ReliabilityConfig::trials
   std::optional<uint64_t> seed;    // overrides ReliabilityConfig::seed

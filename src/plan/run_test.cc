@@ -104,6 +104,26 @@ TEST(ProjectRun, TheScenarioFits) {
   ASSERT_TRUE(step.value().fits);
 }
 
+// A step given (a plan search's simulation of it) is the run's step, with its diagnostics,
+// in place of predicting it again.
+TEST(ProjectRun, AGivenStepIsUsedAsItIs) {
+  const estimate::Scenario s = Llama70BOn(1024);
+  core::Result<estimate::StepReport> estimated = estimate::Estimate(s);
+  ASSERT_TRUE(estimated.ok()) << estimated.diagnostics().Format();
+  estimate::StepReport slower = estimated.value();
+  slower.step_time_s *= 2;
+  core::Diagnostics d;
+  d.Warning("plan", "a warning of the given step");
+  const core::Result<estimate::StepReport> given(slower, d);
+  RunOptions o = Exact();
+  o.simulate = true;
+  o.step = &given;
+  core::Result<RunResult> r = ProjectRun(s, Tokens(1e12), OneClass(6.5), o);
+  ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+  EXPECT_EQ(r.value().step.step_time_s, slower.step_time_s);
+  EXPECT_NE(r.diagnostics().Format().find("a warning of the given step"), std::string::npos);
+}
+
 // Counts per component kind follow the cluster (run.h), and each class's rate becomes a
 // rate per second over its count.
 TEST(ProjectRun, ComponentsAndRatesFollowTheCluster) {

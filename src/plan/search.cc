@@ -843,6 +843,8 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
       }
       c.simulate_s = r.value().report.step_time_s;
       Fill(c, r.value().report);
+      c.simulated = std::make_shared<const core::Result<estimate::StepReport>>(
+          std::move(r.value().report), r.diagnostics());
     });
     for (const std::string& w : why) {
       if (w.empty()) {

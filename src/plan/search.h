@@ -53,6 +53,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +124,9 @@ struct Candidate {
   // Further plans with the same estimated time and memory, or the same simulated time and
   // memory (the first of them is kept).
   int64_t alike = 0;
+  // The simulate pass's report of the plan, with the simulation's diagnostics (set where
+  // simulate_s is): what sizing projects the run on rather than simulate the step again.
+  std::shared_ptr<const core::Result<estimate::StepReport>> simulated;
 
   double StepTime() const { return simulate_s >= 0 ? simulate_s : estimate_s; }
 };

@@ -159,7 +159,10 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       double spare_chips = 0;
       if (ettr) {
         sc.plan = row.best.plan;
-        core::Result<RunFigures> g = ettr(sc, row.best.simulate_s >= 0);
+        FATHOM_CHECK(row.best.simulate_s < 0 || row.best.simulated != nullptr,
+                     "a simulated plan without its report");
+        core::Result<RunFigures> g =
+            ettr(sc, row.best.simulate_s >= 0 ? row.best.simulated.get() : nullptr);
         if (!g.ok()) {
           // A plan exists; the run could not be projected on it.
           row.planned = false;

@@ -108,10 +108,10 @@ struct RunFigures {
   double spare_chips = 0;  // the spare pool's chips, priced with the job's
 };
 // Projects the run of `scenario` (the model on the resized cluster with the count's best
-// plan), its step from the simulator when `simulate` (as the search ranked the plan), else
-// from the estimator.
-using RunEttr =
-    std::function<core::Result<RunFigures>(const estimate::Scenario& scenario, bool simulate)>;
+// plan), its step the search's simulated one where `simulated` is given (as the search
+// ranked the plan: Candidate::simulated, not simulated again), else from the estimator.
+using RunEttr = std::function<core::Result<RunFigures>(
+    const estimate::Scenario& scenario, const core::Result<estimate::StepReport>* simulated)>;
 
 // A token budget under one step's tokens (global batch x seq_len) is most likely a count
 // without its suffix ("15" for "15T"): a warning at `key`, saying what follows.

@@ -290,7 +290,8 @@ TEST(Size, AnyThreadCountGivesTheSameRows) {
   SizeRequest q;
   q.tokens = 1e12;
   q.chips = {128, 256, 512, 1024, 2048, 4096};
-  auto ettr = [](const estimate::Scenario& sc, bool) -> core::Result<RunFigures> {
+  auto ettr = [](const estimate::Scenario& sc,
+                 const core::Result<estimate::StepReport>*) -> core::Result<RunFigures> {
     core::Diagnostics d;
     d.Warning("reliability", "ettr of " + std::to_string(sc.cluster.chips));
     const RunFigures f{.ettr = 1.0 - 1e-6 * static_cast<double>(sc.cluster.chips),
@@ -323,6 +324,37 @@ TEST(Size, AnyThreadCountGivesTheSameRows) {
   }
 }
 
+// A count whose best plan the search simulated projects its run on that simulation (its
+// report handed over, not simulated again); an estimated one on the closed form.
+TEST(Size, TheRunIsProjectedOnTheSearchsSimulatedStep) {
+  const estimate::Scenario s = Llama70BOn(4096, 1024);
+  SizeRequest q;
+  q.tokens = 1e12;
+  q.chips = {1024, 2048};
+  for (int simulate_top : {0, 2}) {
+    std::vector<double> given;  // per call: the simulated step time handed over, or -1
+    auto ettr =
+        [&given](const estimate::Scenario&,
+                 const core::Result<estimate::StepReport>* simulated) -> core::Result<RunFigures> {
+      given.push_back(simulated != nullptr && simulated->ok() ? simulated->value().step_time_s
+                                                              : -1);
+      return RunFigures{.ettr = 1, .ideal_s = -1, .spare_chips = 0};
+    };
+    SearchOptions o;
+    o.simulate_top = simulate_top;
+    o.threads = 1;
+    core::Result<SizeResult> r = Size(s, q, Narrow(), o, ettr);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    const std::vector<SizeRow>& rows = r.value().rows;
+    ASSERT_EQ(given.size(), rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      ASSERT_TRUE(rows[i].planned);
+      EXPECT_EQ(given[i], rows[i].best.simulate_s) << rows[i].chips;
+      EXPECT_EQ(rows[i].best.simulate_s >= 0, simulate_top > 0);
+    }
+  }
+}
+
 TEST(Size, EttrStretchesTheTimeAndCanMoveTheChoice) {
   const estimate::Scenario s = Llama70BOn(4096, 1024);
   SizeRequest q;
@@ -336,7 +368,8 @@ TEST(Size, EttrStretchesTheTimeAndCanMoveTheChoice) {
   EXPECT_EQ(rows[0].expected_s, rows[0].train_s);
   // A deadline the 1,024 chips meet ideally but not at an ETTR of one half.
   q.deadline_s = 1.5 * rows[0].train_s;
-  auto half = [](const estimate::Scenario& sc, bool) -> core::Result<RunFigures> {
+  auto half = [](const estimate::Scenario& sc,
+                 const core::Result<estimate::StepReport>*) -> core::Result<RunFigures> {
     return RunFigures{
         .ettr = sc.cluster.chips >= 2048 ? 0.9 : 0.5, .ideal_s = -1, .spare_chips = 0};
   };
@@ -360,7 +393,8 @@ TEST(Size, MoreChipsThatTakeLongerWithFailuresAreSaid) {
   q.tokens = 1e12;
   q.chips = {1024, 2048, 4096};
   const SearchOptions o = EstimatesOnly();
-  auto falling = [](const estimate::Scenario& sc, bool) -> core::Result<RunFigures> {
+  auto falling = [](const estimate::Scenario& sc,
+                    const core::Result<estimate::StepReport>*) -> core::Result<RunFigures> {
     return RunFigures{
         .ettr = sc.cluster.chips >= 4096 ? 0.2 : 0.9, .ideal_s = -1, .spare_chips = 0};
   };
@@ -384,7 +418,8 @@ TEST(Size, AnEttrErrorMarksTheRow) {
   q.tokens = 1e12;
   q.chips = {512, 1024};
   const SearchOptions o = EstimatesOnly();
-  auto picky = [](const estimate::Scenario& sc, bool) -> core::Result<RunFigures> {
+  auto picky = [](const estimate::Scenario& sc,
+                  const core::Result<estimate::StepReport>*) -> core::Result<RunFigures> {
     if (sc.cluster.chips == 512) {
       core::Diagnostics d;
       d.Error("reliability", "no failure rates for this size");

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/check.h"
+#include "core/huge_pages.h"
 
 namespace fathom::sim {
 namespace {
@@ -16,45 +17,58 @@ Time RoundNs(double ns) { return static_cast<Time>(ns + 0.5); }
 template <typename T, typename V, typename Key, typename Value>
 void GroupBy(const std::vector<T>& items, size_t keys, Key key, Value value,
              std::vector<uint32_t>& begin, std::vector<V>& values) {
-  begin.assign(keys + 1, 0);
-  for (const T& x : items) ++begin[key(x) + 1];
-  for (size_t i = 0; i < keys; ++i) begin[i + 1] += begin[i];
+  // Counted one slot up, so that begin[k + 1] is key k's fill position while placing and
+  // its end (key k + 1's start) after; the slot past the end goes.
+  begin.assign(keys + 2, 0);
+  for (const T& x : items) ++begin[key(x) + 2];
+  for (size_t i = 2; i < keys + 2; ++i) begin[i] += begin[i - 1];
   values.resize(items.size());
-  std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
-  for (const T& x : items) values[fill[key(x)]++] = value(x);
+  for (const T& x : items) values[begin[key(x) + 1]++] = value(x);
+  begin.pop_back();
 }
 
 }  // namespace
 
 uint64_t EventQueue::Push(Time time, uint32_t priority, OpId op) {
   const uint64_t sequence = next_sequence_++;
-  heap_.push_back({time, priority, op, sequence});
+  const Event e{time, priority, op, sequence};
+  heap_.push_back(e);
+  // Sifts a hole up from the new leaf to where `e` goes.
   size_t i = heap_.size() - 1;
   while (i > 0) {
     const size_t parent = (i - 1) / 2;
-    if (!Before(heap_[i], heap_[parent])) break;
-    std::swap(heap_[i], heap_[parent]);
+    if (!Before(e, heap_[parent])) break;
+    heap_[i] = heap_[parent];
     i = parent;
   }
+  heap_[i] = e;
   return sequence;
 }
 
 Event EventQueue::Pop() {
   const Event top = heap_.front();
-  heap_.front() = heap_.back();
+  const Event last = heap_.back();
   heap_.pop_back();
   const size_t n = heap_.size();
+  if (n == 0) return top;
+  // Bottom-up: the hole at the root goes down along the earlier children to a leaf (one
+  // comparison a level), then `last`, the latest of a leaf's line as a rule, sifts up from
+  // there a step or two. The keys are distinct, so the order of pops is that of any heap.
   size_t i = 0;
   while (true) {
-    const size_t l = 2 * i + 1;
-    const size_t r = l + 1;
-    size_t best = i;
-    if (l < n && Before(heap_[l], heap_[best])) best = l;
-    if (r < n && Before(heap_[r], heap_[best])) best = r;
-    if (best == i) break;
-    std::swap(heap_[i], heap_[best]);
-    i = best;
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && Before(heap_[child + 1], heap_[child])) ++child;
+    heap_[i] = heap_[child];
+    i = child;
   }
+  while (i > 0) {
+    const size_t parent = (i - 1) / 2;
+    if (!Before(last, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = last;
   return top;
 }
 
@@ -99,9 +113,9 @@ void Program::ClearCoupling() {
 }
 
 void Program::Reserve(size_t ops, size_t dependencies) {
-  duration_.reserve(ops);
-  stream_.reserve(ops);
-  edges_.reserve(dependencies);
+  core::ReserveHuge(duration_, ops);
+  core::ReserveHuge(stream_, ops);
+  core::ReserveHuge(edges_, dependencies);
 }
 
 void Program::Clear() {
@@ -238,6 +252,13 @@ void Program::TryStart(StreamId s, Time now) {
 
 RunStats Program::Run() {
   const size_t n = ops();
+  // The working arrays, given their room (and huge pages) before they are first filled.
+  const bool coupled = !uses_.empty() || !slowdowns_.empty();
+  core::ReserveHuge(start_, n);
+  if (coupled) core::ReserveHuge(end_, n);
+  core::ReserveHuge(pending_, n);
+  core::ReserveHuge(succ_begin_, n + 2);
+  core::ReserveHuge(succ_, edges_.size());
   start_.assign(n, -1);
   pending_.assign(n, 0);
   for (const auto& [before, after] : edges_) ++pending_[after];
@@ -252,7 +273,6 @@ RunStats Program::Run() {
   queue_.Reserve(streams());
 
   // Without coupling every end is start + duration, and end() says so.
-  const bool coupled = !uses_.empty() || !slowdowns_.empty();
   if (coupled) {
     end_.assign(n, -1);
   } else {

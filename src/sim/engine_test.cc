@@ -22,6 +22,42 @@ TEST(EventQueue, OrdersByTimeThenPriorityThenSequence) {
   EXPECT_TRUE(q.Empty());
 }
 
+// Pushes interleaved with pops, with many ties in time and priority: the pops come in the
+// total order (time, priority, sequence) of what was pushed, as a sorted list gives it.
+TEST(EventQueue, PopsInTotalOrderUnderInterleavedPushes) {
+  EventQueue q;
+  std::vector<Event> pending;
+  uint64_t x = 12345;
+  auto next = [&x](uint64_t n) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (x >> 33) % n;
+  };
+  auto before = [](const Event& a, const Event& b) {
+    if (a.time != b.time) return a.time < b.time;
+    if (a.priority != b.priority) return a.priority < b.priority;
+    return a.sequence < b.sequence;
+  };
+  Time now = 0;
+  for (int round = 0; round < 2000; ++round) {
+    const int pushes = static_cast<int>(next(4));
+    for (int k = 0; k < pushes; ++k) {
+      const Time t = now + static_cast<Time>(next(8));
+      const auto priority = static_cast<uint32_t>(next(3));
+      const OpId op = static_cast<OpId>(round * 4 + k);
+      const uint64_t sequence = q.Push(t, priority, op);
+      pending.push_back({t, priority, op, sequence});
+    }
+    if (q.Empty()) continue;
+    const auto first = std::min_element(pending.begin(), pending.end(), before);
+    const Event e = q.Pop();
+    EXPECT_EQ(e.op, first->op);
+    EXPECT_EQ(e.sequence, first->sequence);
+    now = e.time;
+    pending.erase(first);
+    ASSERT_EQ(q.Size(), pending.size());
+  }
+}
+
 TEST(Program, StreamsRunInOrderAndWaitForDependencies) {
   Program p;
   const StreamId compute = p.AddStream();

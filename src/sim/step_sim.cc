@@ -10,6 +10,7 @@
 
 #include "collective/collective.h"
 #include "core/check.h"
+#include "core/huge_pages.h"
 #include "estimate/cost.h"
 #include "workload/step_graph.h"
 
@@ -986,7 +987,7 @@ void Builder::Build() {
   const size_t estimate_ops =
       static_cast<size_t>(pp) * static_cast<size_t>(m_) * layers_per_stage * per_mb;
   prog_.Reserve(estimate_ops, estimate_ops / 2);
-  out_.info.reserve(estimate_ops);
+  core::ReserveHuge(out_.info, estimate_ops);
 
   for (int s = 0; s < pp; ++s) BuildStage(s);
   // Wire each pass to the send that carries its input, and each fused F&B's forward to
