@@ -2162,18 +2162,14 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
     most_memory = std::max({most_memory, s.report.memory.total, s.report.memory_capacity});
   }
   const estimate::StepReport& base = steps.front().report;
-  auto delta = [](double b, double v) {
-    return v == b   ? std::string("=")
-           : b == 0 ? std::string("new")
-                    : fmt::format("{:+.1f}%", 100 * (v - b) / b);
-  };
   out +=
       "<section>\n<h2>Where the time goes</h2>\n<p class=\"hint\">On one scale: the longest "
       "bar is the slowest step.</p>\n";
   for (size_t i = 0; i < steps.size(); ++i) {
     const estimate::StepReport& r = steps[i].report;
-    out += fmt::format("<h3>[{}] {}: {}{}</h3>\n", i, Esc(steps[i].label), Seconds(r.step_time_s),
-                       i == 0 ? "" : " (" + delta(base.step_time_s, r.step_time_s) + ")");
+    out += fmt::format(
+        "<h3>[{}] {}: {}{}</h3>\n", i, Esc(steps[i].label), Seconds(r.step_time_s),
+        i == 0 ? "" : " (" + CompareChange(base.step_time_s, r.step_time_s, false) + ")");
     out += StackedBar(TimeSegments(r.time), slowest);
   }
   out += BreakdownLegend(steps);
@@ -2261,7 +2257,11 @@ std::string CompareReportHtmlBody(const std::vector<ComparedStep>& steps) {
     for (size_t i = 0; i < steps.size(); ++i) {
       const double v = row.value(steps[i].report);
       out += fmt::format("<td class=\"num\">{}</td>", Esc(row.text(v)));
-      if (i > 0) out += fmt::format("<td class=\"num\">{}</td>", delta(row.value(base), v));
+      if (i > 0) {
+        const bool fraction = std::string_view(row.name).find("FU") != std::string_view::npos;
+        out +=
+            fmt::format("<td class=\"num\">{}</td>", CompareChange(row.value(base), v, fraction));
+      }
     }
     out += "</tr>\n";
   }

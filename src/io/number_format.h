@@ -88,6 +88,16 @@ inline std::string ShortCount(double v) {
   return fmt::format("{:.0f}", v);
 }
 
+// A compared figure's change against the baseline: "=" when equal, "new" from zero; a
+// fraction (MFU, HFU) in percentage points, "+20.1 pp" (70.8% -> 90.9%), where a relative
+// "+28.5%" would read as points; anything else relative, "-22.2%".
+inline std::string CompareChange(double base, double v, bool fraction) {
+  if (v == base) return "=";
+  if (fraction) return fmt::format("{:+.1f} pp", 100 * (v - base));
+  if (base == 0) return "new";
+  return fmt::format("{:+.1f}%", 100 * (v - base) / base);
+}
+
 // Chip-hours: three significant digits below a thousand (a short run's 0.0254, not 0), else
 // as ShortCount.
 inline std::string ChipHours(double h) {

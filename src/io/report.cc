@@ -487,13 +487,6 @@ std::string CompareValue(const CompareRow& row, double v) {
   return Pct(v);
 }
 
-// Change against the baseline: "+12.3%", "-4.0%", "=" when equal, "new" from zero.
-std::string CompareDelta(double base, double v) {
-  if (v == base) return "=";
-  if (base == 0) return "new";
-  return fmt::format("{:+.1f}%", 100 * (v - base) / base);
-}
-
 std::string CompareText(const std::vector<ComparedStep>& steps) {
   if (steps.empty()) return "";
   std::string out =
@@ -518,7 +511,7 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
   out += fmt::format("\n  {:<20}", "");
   for (size_t i = 0; i < steps.size(); ++i) {
     out += i == 0 ? fmt::format("{:>12}", "[0]")
-                  : fmt::format("{:>12}{:>9}", "[" + std::to_string(i) + "]", "change");
+                  : fmt::format("{:>12}{:>10}", "[" + std::to_string(i) + "]", "change");
   }
   out += "\n";
   const estimate::StepReport& base = steps.front().report;
@@ -533,7 +526,7 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
       for (size_t i = 0; i < steps.size(); ++i) {
         const int stage = steps[i].report.critical_stage;
         out += fmt::format("{:>12}", "rank " + std::to_string(stage));
-        if (i > 0) out += fmt::format("{:>9}", stage != base.critical_stage ? "other" : "=");
+        if (i > 0) out += fmt::format("{:>10}", stage != base.critical_stage ? "other" : "=");
       }
       out += "\n";
     }
@@ -547,7 +540,10 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
     for (size_t i = 0; i < steps.size(); ++i) {
       const double v = row.value(steps[i].report);
       out += fmt::format("{:>12}", CompareValue(row, v));
-      if (i > 0) out += fmt::format("{:>9}", CompareDelta(row.value(base), v));
+      if (i > 0) {
+        const bool fraction = row.name.find("FU") != std::string::npos;  // MFU, HFU
+        out += fmt::format("{:>10}", CompareChange(row.value(base), v, fraction));
+      }
     }
     out += "\n";
   }
