@@ -113,6 +113,14 @@ std::string StepReportText(const estimate::StepReport& r) {
                                        ShortCount(r.mtp_parameters))
                          : std::string());
   out += "  plan: " + PlanLine(r.plan, PlanDetail::kFull) + "\n\n";
+  // A plan that cannot run says so first, not only in the memory table at the end.
+  if (!r.fits) {
+    line("memory per chip",
+         fmt::format("{} of {}: DOES NOT FIT (short by {}); the figures below are for a step "
+                     "that cannot run as planned",
+                     core::FormatBytes(r.memory.total), core::FormatBytes(r.memory_capacity),
+                     core::FormatBytes(r.memory.total - r.memory_capacity)));
+  }
   line("step time", core::FormatSeconds(r.step_time_s));
   // With thousands separators, as the plan and size tables write it.
   const long long tenths =
