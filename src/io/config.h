@@ -72,6 +72,8 @@ struct KeyInfo {
   // A bandwidth quoted in bytes a second (HBM's): one given in bits is warned of, with this
   // as the hint.
   std::string bits_warning;
+  // A required key's hint when it is missing: a typical value, where to start from.
+  std::string missing_hint;
 };
 
 // All keys of a section, in declaration order.

@@ -91,6 +91,10 @@ struct Decl {
     info.allow_auto = true;
     return *this;
   }
+  Decl& IfMissing(std::string h) {
+    info.missing_hint = std::move(h);
+    return *this;
+  }
 };
 
 Decl Int(std::string path, std::string help) {
@@ -228,6 +232,11 @@ reliability::Effect EffectOf(const std::string& s) {
 }
 
 double AutoOr(const Value& v, double automatic) { return v.is_auto ? automatic : v.d; }
+
+// The hint of a missing network constant of a cluster written from scratch.
+constexpr const char* kFromCatalogCluster =
+    "; or start from a catalog cluster, `base: dgx-h100-superpod` (`fathom catalog clusters` "
+    "lists them), which gives it";
 
 constexpr std::string_view kSourceHelp = "where the numbers of this section come from (citation)";
 
@@ -541,12 +550,16 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                {Qty("scale_up.latency", Dimension::kTime,
                     "latency per collective algorithm step inside the domain (alpha)")
                     .Required()
+                    .IfMissing(std::string("e.g. 3us, NVLink 4's (dgx-h100-superpod)") +
+                               kFromCatalogCluster)
                     .Max(kMaxLatency),
                 [](C& c, const Value& v) { c.spec.scale_up.latency = core::Seconds(v.d); }},
                {Num("scale_up.efficiency",
                     "achievable bus-bandwidth fraction inside the domain (e.g. NCCL ring busbw / "
                     "link)")
                     .Required()
+                    .IfMissing(std::string("e.g. 0.82, NVLink 4's ring (dgx-h100-superpod)") +
+                               kFromCatalogCluster)
                     .Min(0, true)
                     .Max(1),
                 [](C& c, const Value& v) { c.spec.scale_up.efficiency = v.d; }},
@@ -578,10 +591,14 @@ const std::vector<Field<ClusterDraft>>& ClusterFields() {
                     "software; "
                     "the switch hops of the path add theirs (scale_out.hop_latency)")
                     .Required()
+                    .IfMissing(std::string("e.g. 5us, InfiniBand NDR's (dgx-h100-superpod)") +
+                               kFromCatalogCluster)
                     .Max(kMaxLatency),
                 [](C& c, const Value& v) { c.spec.scale_out.latency = core::Seconds(v.d); }},
                {Num("scale_out.efficiency", "achievable fraction of NIC bandwidth")
                     .Required()
+                    .IfMissing(std::string("e.g. 0.80, InfiniBand NDR's (dgx-h100-superpod)") +
+                               kFromCatalogCluster)
                     .Min(0, true)
                     .Max(1),
                 [](C& c, const Value& v) { c.spec.scale_out.efficiency = v.d; }},

@@ -102,7 +102,8 @@ void CheckRequired(const std::vector<Field<T>>& fields, const SourceMap& where,
     });
     if (where.count(key) == 0 && !named) {
       d.Add({core::Severity::kError, file, line, key, "missing required key",
-             "expected " + TypeDescription(*f.info) + ": " + f.info->help});
+             "expected " + TypeDescription(*f.info) + ": " + f.info->help +
+                 (f.info->missing_hint.empty() ? "" : "; " + f.info->missing_hint)});
     }
   }
 }
