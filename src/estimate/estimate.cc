@@ -1606,8 +1606,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // MT-NLG 530B at pp 16 with 6 and 15 layers on the end stages, 58.3 s against the simulator's
   // 65.1 s).
   double fill_drain_1f1b = 0;  // of the rank that ends the step, less its imbalance
-  // GPipe, 1F1B and ZB-H1: each rank's last pass's end (1F1B and ZB-H1 here, GPipe below).
-  std::vector<double> rank_end;
+  // GPipe, 1F1B and ZB-H1: each rank's last pass's end (1F1B and ZB-H1 here, GPipe below),
+  // and when its first forward starts in the fill (with the sends down to it).
+  std::vector<double> rank_end, first_forward;
   const bool zb_h1 = p.schedule == parallel::Schedule::kZeroBubbleH1;
   if ((p.schedule == parallel::Schedule::k1F1B || zb_h1) && p.pp > 1) {
     const size_t ranks = static_cast<size_t>(p.pp);
@@ -1681,7 +1682,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // gradients).
     std::vector<double> path(ranks, 0.0);  // e(c)
     double above = 0;                      // Σ_{s<c} F_s
+    first_forward.assign(ranks, 0.0);
     for (size_t c = 0; c < ranks; ++c) {
+      first_forward[c] = above + static_cast<double>(c) * send_time;
       const double below = trip[c + 1];
       const double interval = slowest_below[c + 1];
       // Fewer micro-batches than that: all are forwarded first, m - 1 of them hide the trip.
@@ -1894,11 +1897,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // later still), one below it with it (at most).
     const int slowest_rank = g.stages[critical].first_stage;
     rank_end.assign(static_cast<size_t>(p.pp), mb * slowest + sum_stage_time - slowest);
+    first_forward.assign(static_cast<size_t>(p.pp), 0.0);
     double above = 0;
     for (int s = 1; s < p.pp; ++s) {
       const StageTimes& u = times[class_of[static_cast<size_t>(s - 1)]];
       if (s <= slowest_rank) above += u.Total() - ForwardPass(u);
       rank_end[static_cast<size_t>(s)] -= above;
+      first_forward[static_cast<size_t>(s)] =
+          first_forward[static_cast<size_t>(s - 1)] + ForwardPass(u) + send_time;
     }
   }
   auto bubble_of = [&](const StageTimes& t, int rank) {
@@ -1957,7 +1963,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // same reduction. Returns the exposed time; records the collectives in `comms` if given.
   // With `layer_only` (FSDP), it only fills in the rank's layer for the pipeline's flow
   // (with the calls beside it, and in line with it at their rates run alone)
-  // (zero3_flow, below) and returns 0.
+  // (zero3_flow, below) and returns 0. With `gathers`, it gives the part of the exposed time
+  // that ZeRO 1-2's parameter gathers take (with GPipe, 1F1B and ZB-H1): overlapped, at the
+  // step's start, where the rank's first forward waits for them; not, after the optimizer.
+  struct Gathers {
+    double own = 0;    // overlapped, as if the rank's first forward started with the step
+    double fill = 0;   // overlapped, with that forward where the fill starts it (first_forward)
+    double after = 0;  // not overlapped: after the optimizer step
+  };
   double zero3_flow = -1;      // FSDP: the ranks' flow's makespan (pp > 1), once known
   double zero3_flow_free = 0;  // and that of its passes without the calls
   // and that of its passes with the calls in line (overlap.dp: run where a rank's calls
@@ -1985,7 +1998,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                : parallel::RankChunkLayers(p, layers, k);
   };
   auto price_dp = [&](int rank, const std::vector<Held>& held, const StageTimes& tc,
-                      std::vector<CommSummary>* comms, FsdpLayer* layer_only) -> double {
+                      std::vector<CommSummary>* comms, FsdpLayer* layer_only,
+                      Gathers* gathers = nullptr) -> double {
     auto record = [&](const CommOp& op, const collective::Cost& c,
                       const network::GroupPlacement& group, double calls, double exposed) {
       if (comms != nullptr) Record(*comms, cl, op, c, group, calls, exposed);
@@ -2085,10 +2099,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // ones then the rest. Reductions (`gather` false) queue as their bucket's last layer ends;
     // gathers are all queued at the start and each bucket's first layer waits for its own.
     // Returns what the calls add to the pass: the exposed time.
-    auto queued = [&](const std::function<double(int)>& one, double window, bool gather) {
+    auto queued = [&](const std::function<double(int)>& one, double window, bool gather,
+                      double start = 0) {
       const double per_layer = window / layers_held;
-      double queue = 0;  // when the calls queued so far are done
-      double pass = 0;   // when the pass's layers so far are done
+      double queue = 0;     // when the calls queued so far are done
+      double pass = start;  // when the pass's layers so far are done
       for (int l = 0; l < layers_held; l += bucket_layers) {
         const int layers = std::min(bucket_layers, layers_held - l);
         if (gather) {
@@ -2099,7 +2114,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
           queue = std::max(queue, pass) + one(layers);
         }
       }
-      return std::max(0.0, std::max(queue, pass) - window);
+      return std::max(0.0, std::max(queue, pass) - start - window);
     };
     // The exposed part of a gradient reduction of `calls` calls of `one` seconds each,
     // launched as each bucket's last backward ends. With one chunk they run during the
@@ -2419,9 +2434,17 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                                   gathered * ag_one - (pass.start + l * layer_forward) * nic_free);
           }
         }
+      } else if (!p.overlap_dp && gathers != nullptr) {
+        gathers->after = ag_exposed;
       } else if (p.overlap_dp && chunks == 1) {
-        ag_exposed = queued(bucket_cost(Kind::kAllGather, param_bytes, expert_param_bytes),
-                            forward_window, true);
+        const std::function<double(int)> bucket =
+            bucket_cost(Kind::kAllGather, param_bytes, expert_param_bytes);
+        ag_exposed = queued(bucket, forward_window, true);
+        if (gathers != nullptr && !first_forward.empty()) {
+          gathers->own = ag_exposed;
+          gathers->fill =
+              queued(bucket, forward_window, true, first_forward[static_cast<size_t>(rank)]);
+        }
       }
       dp_exposed = ag_exposed +
                    with_slowed(rs_tail, (rs_time + ag_time - rs_exposed - ag_exposed) * contention,
@@ -2541,6 +2564,17 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     return OptimizerTime(chip, p, dense_params / copies, expert_params / copies);
   };
 
+  // Tied embeddings: the first and last stage all-reduce the word embedding's gradient
+  // after the flush and the data-parallel reduction, before the optimizer (exposed).
+  Placed embedding_group;
+  collective::Cost embedding_cost;
+  double embedding_s = 0;
+  if (g.embedding_grad_bytes > 0) {
+    embedding_group = PlaceEmbeddingGroup(cl, p);
+    embedding_cost = embedding_group.Cost(cl, Kind::kAllReduce, g.embedding_grad_bytes);
+    embedding_s = embedding_cost.time.value();
+  }
+
   // The critical rank: the one whose step is the longest, its passes, the bubble they leave
   // the others and its exposed data-parallel time (the pipeline's sends are the same for
   // every rank but dualpipev's blocking ones). The data-parallel traffic differs between
@@ -2558,16 +2592,35 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // simulator's does, its bubble taking the difference: a heavy last stage's tail runs beside
   // the others' drain (Frontier MoE at pp 8 with 8 and 11 layers on the end stages: 10% over
   // the simulator with the one after the other). FSDP's flow has the ranks' ends already.
+  // Each rank's end is its own: its optimizer step, and the embedding's all-reduce only on
+  // the two ranks of tied embeddings, after both their reductions (a middle rank with the
+  // longest reduction ends without them: GPT-3 175B at pp 8 with 6 and 18 layers on the end
+  // stages, 2 micro-batches, was 2 % over the simulator by them). The parameter gathers
+  // at the step's start delay every rank alike: the fill waits for the rank whose gathers
+  // outlast the forwards above it and its own most (there rank 1's, 50 ms: its own first
+  // forward's wait, 69 ms, had been charged as if it started with the step).
   double latest_end = -1;
+  double tied_end = -1, tied_tail = 0;  // ranks 0 and pp-1 with tied embeddings
+  double start_gathers = 0;             // what the fill waits for the gathers
   auto consider = [&](int rank, const std::vector<Held>& h, const StageTimes& t) {
     // Dualpipev's blocking sends differ by rank (its ends send half as many).
     const double blocking = v_shape && !p.overlap_pp
                                 ? SendsPerMicroBatch(p, rank) * mb * send_time * send_stretch(t)
                                 : 0.0;
-    const double dp = price_dp(rank, h, t, nullptr, nullptr);
+    Gathers gathers;
+    const double dp = price_dp(rank, h, t, nullptr, nullptr, &gathers);
     const double step = mb * t.Total() + bubble_of(t, rank) + blocking + dp;
     if (!rank_end.empty() && p.zero < 3) {
-      latest_end = std::max(latest_end, rank_end[static_cast<size_t>(rank)] + blocking + dp);
+      const double end =
+          rank_end[static_cast<size_t>(rank)] + blocking + dp - gathers.own - gathers.after;
+      const double tail = optimizer_of(h) + gathers.after;
+      start_gathers = std::max(start_gathers, gathers.fill);
+      if (embedding_s > 0 && (rank == 0 || rank == p.pp - 1)) {
+        tied_end = std::max(tied_end, end);
+        tied_tail = std::max(tied_tail, tail);
+      } else {
+        latest_end = std::max(latest_end, end + tail);
+      }
     }
     if (step < longest || (step == longest && t.Total() <= longest_passes)) return false;
     longest = step;
@@ -2653,7 +2706,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.time.ep_exposed = mb * tc.ep_exposed;
   r.time.cp_exposed = mb * tc.cp_exposed;
   r.time.bubble = bubble_of(tc, r.critical_stage);
-  if (latest_end >= 0 && report_rank < 0) r.time.bubble += latest_end - longest;
+  if (tied_end >= 0) latest_end = std::max(latest_end, tied_end + embedding_s + tied_tail);
+  if (latest_end >= 0 && report_rank < 0) {
+    // The step's end less what the critical rank's terms add up to (the embedding's
+    // all-reduce and the optimizer are added below).
+    r.time.bubble += latest_end + start_gathers - longest - embedding_s - optimizer_of(held);
+  }
   r.passes.forward_s = ForwardPass(tc);
   r.passes.backward_s = tc.Total() - r.passes.forward_s;
 
@@ -2774,15 +2832,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
   }
 
-  // Tied embeddings: the first and last stage all-reduce the word embedding's gradient
-  // after the flush and the data-parallel reduction, before the optimizer (exposed).
   if (g.embedding_grad_bytes > 0) {
-    const Placed group = PlaceEmbeddingGroup(cl, p);
     const CommOp op{"embedding_grad_all_reduce", Group::kEmbedding, Kind::kAllReduce,
                     g.embedding_grad_bytes, 1};
-    const collective::Cost c = group.Cost(cl, Kind::kAllReduce, g.embedding_grad_bytes);
-    r.time.dp_exposed += c.time.value();
-    Record(r.comms, cl, op, c, group.group, 1, c.time.value());
+    r.time.dp_exposed += embedding_s;
+    Record(r.comms, cl, op, embedding_cost, embedding_group.group, 1, embedding_s);
   }
   r.time.optimizer = optimizer_of(held);
 
