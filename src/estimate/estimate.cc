@@ -212,6 +212,11 @@ struct StageTimes {
   double attention_window_backward = 0;
   double cp_window_forward = 0;
   double cp_window_backward = 0;
+  // The output head's compute, per micro-batch, of forward_compute and backward_compute (and
+  // of that its weight gradient); priced only for FSDP's flows (ZeRO-3 with a pipeline).
+  double head_forward = 0;
+  double head_backward = 0;
+  double head_weight = 0;
   double Total() const {
     return forward_compute + backward_compute + tp_exposed + ep_exposed + cp_exposed;
   }
@@ -1249,6 +1254,17 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     PassSums bwd = SumPass(w.extra_backward, price);
     const double extra_forward = fwd.time;  // embedding or head
     const double extra_backward = bwd.time;
+    if (p.zero >= 3 && p.pp > 1 && w.logits) {
+      for (const ComputeOp& op : w.extra_forward) {
+        if (op.scope == Scope::kLogits) t.head_forward += price(op).time * op.count;
+      }
+      for (const ComputeOp& op : w.extra_backward) {
+        if (op.scope != Scope::kLogits) continue;
+        const double dt = price(op).time * op.count;
+        t.head_backward += dt;
+        if (op.weight_gradient) t.head_weight += dt;
+      }
+    }
     if (v_shape) {
       StagePasses head;
       for (const ComputeOp& op : w.extra_forward) {
@@ -2059,10 +2075,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     double nic_passes = 0;  // the passes' time
     if (p.overlap_dp && !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
       if (p.pp > 1 && !place.pp.group.InsideDomain()) {
-        // Dualpipev's fill and drain sends are among its ranks' own (SendsPerMicroBatch).
-        nic_sends = (v_shape ? mb * parallel::SendsPerMicroBatch(p, rank)
-                             : fill_drain_sends + 2.0 * mb * v) *
-                    send_time;
+        // The rank's own sends: a forward's output and a backward's input gradient per
+        // micro-batch and chunk (dualpipev: SendsPerMicroBatch). The fill's and drain's
+        // crossings of the other ranks are on theirs (counted here, they slowed every
+        // FSDP call 5.7 % on Llama 3 70B at pp 8 with one micro-batch: +3.4 %).
+        nic_sends =
+            (v_shape ? mb * parallel::SendsPerMicroBatch(p, rank) : 2.0 * mb * v) * send_time;
       }
       double nic_calls = 0;  // the passes' other calls on the NIC
       if (p.zero < 3) {
@@ -2531,11 +2549,34 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const Zero3Layer& layer = p.overlap_dp ? alone : lined;
       int layers_held = 0;
       for (const Held& x : h) layers_held += x.work->layers;
+      // The output head's compute runs whole, after the last layer's forward and before the
+      // first layer's backward of the last virtual stage, as the simulator runs it: the first
+      // reduction waits for it (Llama 3 70B at pp 8, zero 3, 1F1B: rank 7's stream idles 21 ms
+      // a micro-batch there, 9 ms with the head spread over its layers).
+      const int last_stage = parallel::VirtualStages(p) - 1;
+      const bool head =
+          p.schedule != parallel::Schedule::kDualPipe && t.head_forward > 0 && layers_held > 0;
+      auto head_out = [&](Zero3Layer l) {
+        if (!head) return l;
+        l.forward -= t.head_forward / layers_held;
+        l.backward -= t.head_backward / layers_held;
+        l.weight -= t.head_weight / layers_held;
+        return l;
+      };
+      auto head_in = [&](Zero3Layer l, int at) {
+        if (head && at == last_stage) {
+          l.forward_after = t.head_forward;
+          l.backward_before = t.head_backward;
+          l.weight_before = t.head_weight;
+        }
+        return l;
+      };
+      const Zero3Layer layer_out = head_out(layer), lined_out = head_out(lined);
       for (int k = 0; k < chunks; ++k) {
         const size_t at = static_cast<size_t>(parallel::VirtualStage(p, rank, k));
         const int n = chunk_layers_of(rank, std::max(1, layers_held), k);
-        with[at] = {.layer = layer, .layers = n};
-        in_line[at] = {.layer = lined, .layers = n};
+        with[at] = {.layer = head_in(layer_out, static_cast<int>(at)), .layers = n};
+        in_line[at] = {.layer = head_in(lined_out, static_cast<int>(at)), .layers = n};
         without[at] = {.layer = {.forward = n * alone.forward,
                                  .backward = n * alone.backward,
                                  .weight = n * alone.weight},
