@@ -2743,7 +2743,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // Chosen as the simulator chooses its reported rank, by its own work: without what its
     // place in the drain takes off the others' slowing (a rank later in it waits for fewer).
     const double weighed = step + gathers.ring_shift;
-    if (!rank_end.empty() && p.zero < 3) {
+    // (FSDP's flow, where it runs, has the ranks' ends already; without calls to run, at
+    // dp 1, ZeRO 3 is ZeRO 1 and prices so.)
+    if (!rank_end.empty() && (p.zero < 3 || zero3_flow < 0)) {
       const double end =
           rank_end[static_cast<size_t>(rank)] + blocking + dp - gathers.own - gathers.after;
       const double tail = optimizer_of(h) + gathers.after;
