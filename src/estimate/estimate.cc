@@ -212,11 +212,6 @@ struct StageTimes {
   double attention_window_backward = 0;
   double cp_window_forward = 0;
   double cp_window_backward = 0;
-  // The output head's compute, per micro-batch, of forward_compute and backward_compute (and
-  // of that its weight gradient); priced only for FSDP's flows (ZeRO-3 with a pipeline).
-  double head_forward = 0;
-  double head_backward = 0;
-  double head_weight = 0;
   double Total() const {
     return forward_compute + backward_compute + tp_exposed + ep_exposed + cp_exposed;
   }
@@ -1254,17 +1249,6 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     PassSums bwd = SumPass(w.extra_backward, price);
     const double extra_forward = fwd.time;  // embedding or head
     const double extra_backward = bwd.time;
-    if (p.zero >= 3 && p.pp > 1 && w.logits) {
-      for (const ComputeOp& op : w.extra_forward) {
-        if (op.scope == Scope::kLogits) t.head_forward += price(op).time * op.count;
-      }
-      for (const ComputeOp& op : w.extra_backward) {
-        if (op.scope != Scope::kLogits) continue;
-        const double dt = price(op).time * op.count;
-        t.head_backward += dt;
-        if (op.weight_gradient) t.head_weight += dt;
-      }
-    }
     if (v_shape) {
       StagePasses head;
       for (const ComputeOp& op : w.extra_forward) {
@@ -2643,20 +2627,32 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // reduction waits for it (Llama 3 70B at pp 8, zero 3, 1F1B: rank 7's stream idles 21 ms
       // a micro-batch there, 9 ms with the head spread over its layers).
       const int last_stage = parallel::VirtualStages(p) - 1;
-      const bool head =
-          p.schedule != parallel::Schedule::kDualPipe && t.head_forward > 0 && layers_held > 0;
+      // The head's compute per micro-batch: forward, backward and of it the weight gradient.
+      StagePasses head_passes;
+      if (p.schedule != parallel::Schedule::kDualPipe && g.stages[c].logits) {
+        for (const ComputeOp& op : g.stages[c].extra_forward) {
+          if (op.scope == Scope::kLogits) head_passes.forward += price(op).time * op.count;
+        }
+        for (const ComputeOp& op : g.stages[c].extra_backward) {
+          if (op.scope != Scope::kLogits) continue;
+          const double dt = price(op).time * op.count;
+          head_passes.backward += dt;
+          if (op.weight_gradient) head_passes.weight += dt;
+        }
+      }
+      const bool head = head_passes.forward > 0 && layers_held > 0;
       auto head_out = [&](Zero3Layer l) {
         if (!head) return l;
-        l.forward -= t.head_forward / layers_held;
-        l.backward -= t.head_backward / layers_held;
-        l.weight -= t.head_weight / layers_held;
+        l.forward -= head_passes.forward / layers_held;
+        l.backward -= head_passes.backward / layers_held;
+        l.weight -= head_passes.weight / layers_held;
         return l;
       };
       auto head_in = [&](Zero3Layer l, int at) {
         if (head && at == last_stage) {
-          l.forward_after = t.head_forward;
-          l.backward_before = t.head_backward;
-          l.weight_before = t.head_weight;
+          l.forward_after = head_passes.forward;
+          l.backward_before = head_passes.backward;
+          l.weight_before = head_passes.weight;
         }
         return l;
       };
