@@ -1606,8 +1606,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // MT-NLG 530B at pp 16 with 6 and 15 layers on the end stages, 58.3 s against the simulator's
   // 65.1 s).
   double fill_drain_1f1b = 0;  // of the rank that ends the step, less its imbalance
-  // GPipe, 1F1B and ZB-H1: each rank's last pass's end (1F1B and ZB-H1 here, GPipe below).
-  std::vector<double> rank_end;
+  // GPipe, 1F1B and ZB-H1: each rank's last pass's end (1F1B and ZB-H1 here, GPipe below),
+  // and when its first forward starts in the fill (with the sends down to it).
+  std::vector<double> rank_end, first_forward;
+  // 1F1B: how long before each rank's last backward could start its input came from the rank
+  // below (0 where it waited for it), s.
+  std::vector<double> drain_slack;
   const bool zb_h1 = p.schedule == parallel::Schedule::kZeroBubbleH1;
   if ((p.schedule == parallel::Schedule::k1F1B || zb_h1) && p.pp > 1) {
     const size_t ranks = static_cast<size_t>(p.pp);
@@ -1667,10 +1671,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
     auto n = [&](size_t s) { return std::min(static_cast<double>(s + 1), mb); };
     // Below each rank: the round trip and the slowest pass (suffix sums, O(pp)).
-    std::vector<double> trip(ranks + 1, 0.0), slowest_below(ranks + 1, 0.0);
+    std::vector<double> trip(ranks + 1, 0.0), slowest_below(ranks + 1, 0.0),
+        slowest_backward(ranks + 1, 0.0);
     for (size_t s = ranks; s-- > 0;) {
       trip[s] = trip[s + 1] + f_fill[s] + b_trip[s];
       slowest_below[s] = std::max(slowest_below[s + 1], f_pair[s] + b_fill[s]);
+      slowest_backward[s] = std::max(slowest_backward[s + 1], b_fill[s]);
     }
     // Each rank's end: its last backward comes up the chain from the rank c >= r whose path is
     // the longest, e(c) = m T_c + Σ_{s<c} F_s + max(0, D - k F_c) + k max(0, I - B_c - W_c) -
@@ -1681,20 +1687,44 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // gradients).
     std::vector<double> path(ranks, 0.0);  // e(c)
     double above = 0;                      // Σ_{s<c} F_s
+    first_forward.assign(ranks, 0.0);
     for (size_t c = 0; c < ranks; ++c) {
+      first_forward[c] = above + static_cast<double>(c) * send_time;
       const double below = trip[c + 1];
-      const double interval = slowest_below[c + 1];
       // Fewer micro-batches than that: all are forwarded first, m - 1 of them hide the trip.
       const double k = std::min(static_cast<double>(ranks - 1 - c), mb - 1);
-      path[c] = mb * (f[c] + b[c]) + above + std::max(0.0, below - k * f_fill[c]) +
-                k * std::max(0.0, interval - b_fill[c] - w[c]) - n(c) * w[c];
+      // Its cool-down backwards i = 0..k-1 (micro-batches m - k + i) arrive from below one
+      // interval apart: a rank s > c runs its last min(pp - 1 - s, m) backwards back to back
+      // and those before each after a forward, so the i-th waits for the slowest backward
+      // below and the slowest pair of the ranks s >= pp - k + i, which still run one there.
+      // (Every interval a pair of the slowest below overstated a heavy first stage's wait
+      // with few micro-batches, where the middle ranks run their backwards back to back:
+      // GPT-3 175B at pp 8 with 18 and 6 layers on the end stages, 2 micro-batches, rank 1
+      // ended 33 ms late. Against a pass-by-pass run of random stages the mean |difference|
+      // fell from 1.5 % to 0.85 %.)
+      // (With overlap.ep, where the all-to-alls' stream paces the cool-down, as it was: every
+      // interval the slowest pair below.)
+      double waits = 0;
+      const double busy = b_fill[c] + w[c];
+      if (p.overlap_ep) {
+        waits = k * std::max(0.0, slowest_below[c + 1] - busy);
+      } else if (std::max(slowest_below[c + 1], slowest_backward[c + 1]) > busy) {
+        for (size_t i = 0; i < static_cast<size_t>(k); ++i) {
+          const size_t from = std::max(c + 1, ranks - static_cast<size_t>(k) + i);
+          waits += std::max(0.0, std::max(slowest_below[from], slowest_backward[c + 1]) - busy);
+        }
+      }
+      path[c] =
+          mb * (f[c] + b[c]) + above + std::max(0.0, below - k * f_fill[c]) + waits - n(c) * w[c];
       above += f_fill[c];
     }
     // A rank below the slowest, whose pace it keeps, ends its last backward about one of
     // its own before the rank above it does (at most).
     std::vector<double> chain(ranks, 0.0);  // x(r)
+    drain_slack.assign(ranks, 0.0);
     for (size_t s = ranks; s-- > 0;) {
       chain[s] = s + 1 == ranks ? path[s] : std::max(path[s], chain[s + 1] + b_fill[s]);
+      if (s + 1 < ranks) drain_slack[s] = std::max(0.0, path[s] - chain[s + 1] - b_fill[s]);
     }
     const size_t slowest_rank = static_cast<size_t>(g.stages[critical].first_stage);
     for (size_t s = slowest_rank + 1; s < ranks; ++s) {
@@ -1705,6 +1735,45 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     for (size_t s = 0; s < ranks; ++s) {
       rank_end[s] = chain[s] + n(s) * w[s];
       makespan = std::max(makespan, rank_end[s]);
+    }
+    // Unequal middle stages (a heavy one among them): the closed form's cool-down takes the
+    // backwards from below one pair of the slowest rank there apart, where with few
+    // micro-batches the ranks below, still in their warm-up's forwards or done with them,
+    // run them back to back (Llama 4 Maverick's layers with 24 dense ones first at pp 4,
+    // the second rank twice the others: -8.8 % of the simulator as ZB-H1 at 2 micro-batches,
+    // +6.9 % as 1F1B at 3; against a pass-by-pass run -7 to +24 % at 2-8 micro-batches). The
+    // ranks' orders run pass by pass there (ListMakespan) at up to 2 pp micro-batches, each
+    // further one adding the slowest rank's passes (within 1 % of the run beyond; exact
+    // within). With overlap.ep the fill's and drain's passes differ from the steady state's:
+    // the closed form, which has them.
+    bool middle_equal = true;
+    for (size_t s = 2; s + 1 < ranks; ++s)
+      middle_equal = middle_equal && class_of[s] == class_of[1];
+    if (!middle_equal && !p.overlap_ep) {
+      const int least = std::min(p.MicroBatches(), 2 * p.pp);
+      parallel::ParallelPlan run = p;
+      run.global_batch_size = least * p.micro_batch_size * p.dp;
+      std::vector<StagePasses> passes(ranks);
+      for (size_t s = 0; s < ranks; ++s) {
+        passes[s] = {.forward = f[s], .backward = b[s], .weight = w[s]};
+      }
+      FlowArrays* arrays = flow_arrays.Get();
+      const auto orders = KeptPipelineOrders(run, arrays);
+      ListMakespan(run, *orders, passes, &arrays->spans, arrays);
+      const double more = (mb - least) * slowest;
+      makespan = 0;
+      for (size_t s = 0; s < ranks; ++s) {
+        double end = 0;
+        for (const PassSpan& pass : arrays->spans[s]) end = std::max(end, pass.end);
+        rank_end[s] = end + more;
+        makespan = std::max(makespan, rank_end[s]);
+      }
+      for (size_t s = 0; s + 1 < ranks; ++s) {
+        const std::vector<PassSpan>& own = arrays->spans[s];
+        drain_slack[s] = own.size() < 2
+                             ? 0.0
+                             : std::max(0.0, own[own.size() - 2].end - (rank_end[s + 1] - more));
+      }
     }
     fill_drain_1f1b = std::max(0.0, makespan - mb * slowest);
   }
@@ -1894,11 +1963,14 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // later still), one below it with it (at most).
     const int slowest_rank = g.stages[critical].first_stage;
     rank_end.assign(static_cast<size_t>(p.pp), mb * slowest + sum_stage_time - slowest);
+    first_forward.assign(static_cast<size_t>(p.pp), 0.0);
     double above = 0;
     for (int s = 1; s < p.pp; ++s) {
       const StageTimes& u = times[class_of[static_cast<size_t>(s - 1)]];
       if (s <= slowest_rank) above += u.Total() - ForwardPass(u);
       rank_end[static_cast<size_t>(s)] -= above;
+      first_forward[static_cast<size_t>(s)] =
+          first_forward[static_cast<size_t>(s - 1)] + ForwardPass(u) + send_time;
     }
   }
   auto bubble_of = [&](const StageTimes& t, int rank) {
@@ -1957,7 +2029,18 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // same reduction. Returns the exposed time; records the collectives in `comms` if given.
   // With `layer_only` (FSDP), it only fills in the rank's layer for the pipeline's flow
   // (with the calls beside it, and in line with it at their rates run alone)
-  // (zero3_flow, below) and returns 0.
+  // (zero3_flow, below) and returns 0. With `parts`, it gives the part of the exposed time
+  // that ZeRO 1-2's parameter gathers take (with GPipe, 1F1B and ZB-H1): overlapped, at the
+  // step's start, where the rank's first forward waits for them; not, after the optimizer;
+  // and what the rank's place in the drain takes off the slowing of the ranks before it.
+  struct DpParts {
+    double own = 0;    // overlapped, as if the rank's first forward started with the step
+    double fill = 0;   // overlapped, with that forward where the fill starts it (first_forward)
+    double after = 0;  // not overlapped: after the optimizer step
+    // pp - 1 times the rank's own slowing of its last backward less the drain's slowing it
+    // waits for (drain_slowed), which the choice of the critical rank leaves out
+    double ring_shift = 0;
+  };
   double zero3_flow = -1;      // FSDP: the ranks' flow's makespan (pp > 1), once known
   double zero3_flow_free = 0;  // and that of its passes without the calls
   // and that of its passes with the calls in line (overlap.dp: run where a rank's calls
@@ -1985,7 +2068,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                : parallel::RankChunkLayers(p, layers, k);
   };
   auto price_dp = [&](int rank, const std::vector<Held>& held, const StageTimes& tc,
-                      std::vector<CommSummary>* comms, FsdpLayer* layer_only) -> double {
+                      std::vector<CommSummary>* comms, FsdpLayer* layer_only,
+                      DpParts* gathers = nullptr) -> double {
     auto record = [&](const CommOp& op, const collective::Cost& c,
                       const network::GroupPlacement& group, double calls, double exposed) {
       if (comms != nullptr) Record(*comms, cl, op, c, group, calls, exposed);
@@ -2045,10 +2129,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     double nic_passes = 0;  // the passes' time
     if (p.overlap_dp && !(place.dp.group.size > 1 ? place.dp : place.edp).group.InsideDomain()) {
       if (p.pp > 1 && !place.pp.group.InsideDomain()) {
-        // Dualpipev's fill and drain sends are among its ranks' own (SendsPerMicroBatch).
-        nic_sends = (v_shape ? mb * parallel::SendsPerMicroBatch(p, rank)
-                             : fill_drain_sends + 2.0 * mb * v) *
-                    send_time;
+        // The rank's own sends: a forward's output and a backward's input gradient per
+        // micro-batch and chunk (dualpipev: SendsPerMicroBatch). The fill's and drain's
+        // crossings of the other ranks are on theirs (counted here, they slowed every
+        // FSDP call 5.7 % on Llama 3 70B at pp 8 with one micro-batch: +3.4 %).
+        nic_sends =
+            (v_shape ? mb * parallel::SendsPerMicroBatch(p, rank) : 2.0 * mb * v) * send_time;
       }
       double nic_calls = 0;  // the passes' other calls on the NIC
       if (p.zero < 3) {
@@ -2085,10 +2171,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // ones then the rest. Reductions (`gather` false) queue as their bucket's last layer ends;
     // gathers are all queued at the start and each bucket's first layer waits for its own.
     // Returns what the calls add to the pass: the exposed time.
-    auto queued = [&](const std::function<double(int)>& one, double window, bool gather) {
+    auto queued = [&](const std::function<double(int)>& one, double window, bool gather,
+                      double start = 0) {
       const double per_layer = window / layers_held;
-      double queue = 0;  // when the calls queued so far are done
-      double pass = 0;   // when the pass's layers so far are done
+      double queue = 0;     // when the calls queued so far are done
+      double pass = start;  // when the pass's layers so far are done
       for (int l = 0; l < layers_held; l += bucket_layers) {
         const int layers = std::min(bucket_layers, layers_held - l);
         if (gather) {
@@ -2099,7 +2186,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
           queue = std::max(queue, pass) + one(layers);
         }
       }
-      return std::max(0.0, std::max(queue, pass) - window);
+      return std::max(0.0, std::max(queue, pass) - start - window);
     };
     // The exposed part of a gradient reduction of `calls` calls of `one` seconds each,
     // launched as each bucket's last backward ends. With one chunk they run during the
@@ -2222,7 +2309,26 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         }
         d.shared = true;
       }
-      d.ring = (p.pp - 1) * (d.own + d.nic);
+      // The ranks before this one in the drain (pp - 1 down to it) slow their last backwards
+      // alike, each about this rank's slowing in proportion to its layers past the first
+      // bucket (those beside the pass), and delay this one's by what its wait for its input
+      // does not absorb (1F1B's drain_slack). GPT-3 175B at pp 8 with 18 and 6 layers on the
+      // end stages (1F1B, 2 micro-batches): rank 0's last backward starts 17 ms late in the
+      // simulator, 34 ms of the others' 51 ms slowing absorbed; pp - 1 of its own 12 ms had
+      // been charged (86 ms: 5.8 % over).
+      // With overlap.ep the all-to-alls' stream paces the drain (the 1T MoE example under 1F1B
+      // is 4.6 % under the simulator for it, above): the pp - 1 ranks' slowing as it was.
+      if (p.overlap_ep) {
+        d.ring = (p.pp - 1) * (d.own + d.nic);
+        return d;
+      }
+      double below = 0;
+      for (int s = rank + 1; s < p.pp; ++s) {
+        below += std::max(0, g.stages[class_of[static_cast<size_t>(s)]].layers - bucket_layers);
+      }
+      const double slack = drain_slack.empty() ? 0.0 : drain_slack[static_cast<size_t>(rank)];
+      d.ring = std::max(0.0, below / (layers_held - bucket_layers) * (d.own + d.nic) - slack);
+      if (gathers != nullptr) gathers->ring_shift = (p.pp - 1) * (d.own + d.nic) - d.ring;
       return d;
     };
     auto with_slowed = [&](const Tail& t, double own, const Drain& drain) {
@@ -2419,9 +2525,17 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                                   gathered * ag_one - (pass.start + l * layer_forward) * nic_free);
           }
         }
+      } else if (!p.overlap_dp && gathers != nullptr) {
+        gathers->after = ag_exposed;
       } else if (p.overlap_dp && chunks == 1) {
-        ag_exposed = queued(bucket_cost(Kind::kAllGather, param_bytes, expert_param_bytes),
-                            forward_window, true);
+        const std::function<double(int)> bucket =
+            bucket_cost(Kind::kAllGather, param_bytes, expert_param_bytes);
+        ag_exposed = queued(bucket, forward_window, true);
+        if (gathers != nullptr && !first_forward.empty()) {
+          gathers->own = ag_exposed;
+          gathers->fill =
+              queued(bucket, forward_window, true, first_forward[static_cast<size_t>(rank)]);
+        }
       }
       dp_exposed = ag_exposed +
                    with_slowed(rs_tail, (rs_time + ag_time - rs_exposed - ag_exposed) * contention,
@@ -2508,11 +2622,46 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       const Zero3Layer& layer = p.overlap_dp ? alone : lined;
       int layers_held = 0;
       for (const Held& x : h) layers_held += x.work->layers;
+      // The output head's compute runs whole, after the last layer's forward and before the
+      // first layer's backward of the last virtual stage, as the simulator runs it: the first
+      // reduction waits for it (Llama 3 70B at pp 8, zero 3, 1F1B: rank 7's stream idles 21 ms
+      // a micro-batch there, 9 ms with the head spread over its layers).
+      const int last_stage = parallel::VirtualStages(p) - 1;
+      // The head's compute per micro-batch: forward, backward and of it the weight gradient.
+      StagePasses head_passes;
+      if (p.schedule != parallel::Schedule::kDualPipe && g.stages[c].logits) {
+        for (const ComputeOp& op : g.stages[c].extra_forward) {
+          if (op.scope == Scope::kLogits) head_passes.forward += price(op).time * op.count;
+        }
+        for (const ComputeOp& op : g.stages[c].extra_backward) {
+          if (op.scope != Scope::kLogits) continue;
+          const double dt = price(op).time * op.count;
+          head_passes.backward += dt;
+          if (op.weight_gradient) head_passes.weight += dt;
+        }
+      }
+      const bool head = head_passes.forward > 0 && layers_held > 0;
+      auto head_out = [&](Zero3Layer l) {
+        if (!head) return l;
+        l.forward -= head_passes.forward / layers_held;
+        l.backward -= head_passes.backward / layers_held;
+        l.weight -= head_passes.weight / layers_held;
+        return l;
+      };
+      auto head_in = [&](Zero3Layer l, int at) {
+        if (head && at == last_stage) {
+          l.forward_after = head_passes.forward;
+          l.backward_before = head_passes.backward;
+          l.weight_before = head_passes.weight;
+        }
+        return l;
+      };
+      const Zero3Layer layer_out = head_out(layer), lined_out = head_out(lined);
       for (int k = 0; k < chunks; ++k) {
         const size_t at = static_cast<size_t>(parallel::VirtualStage(p, rank, k));
         const int n = chunk_layers_of(rank, std::max(1, layers_held), k);
-        with[at] = {.layer = layer, .layers = n};
-        in_line[at] = {.layer = lined, .layers = n};
+        with[at] = {.layer = head_in(layer_out, static_cast<int>(at)), .layers = n};
+        in_line[at] = {.layer = head_in(lined_out, static_cast<int>(at)), .layers = n};
         without[at] = {.layer = {.forward = n * alone.forward,
                                  .backward = n * alone.backward,
                                  .weight = n * alone.weight},
@@ -2541,6 +2690,17 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     return OptimizerTime(chip, p, dense_params / copies, expert_params / copies);
   };
 
+  // Tied embeddings: the first and last stage all-reduce the word embedding's gradient
+  // after the flush and the data-parallel reduction, before the optimizer (exposed).
+  Placed embedding_group;
+  collective::Cost embedding_cost;
+  double embedding_s = 0;
+  if (g.embedding_grad_bytes > 0) {
+    embedding_group = PlaceEmbeddingGroup(cl, p);
+    embedding_cost = embedding_group.Cost(cl, Kind::kAllReduce, g.embedding_grad_bytes);
+    embedding_s = embedding_cost.time.value();
+  }
+
   // The critical rank: the one whose step is the longest, its passes, the bubble they leave
   // the others and its exposed data-parallel time (the pipeline's sends are the same for
   // every rank but dualpipev's blocking ones). The data-parallel traffic differs between
@@ -2552,24 +2712,51 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   StageTimes tc = times[critical];
   std::vector<Held> held = {{&g.stages[critical], 1.0}};
   r.critical_stage = g.stages[critical].first_stage;
-  double longest = -1, longest_passes = -1;
+  double longest = -1, longest_passes = -1, longest_weighed = -1;
   // GPipe, 1F1B and ZB-H1: the latest of the ranks' ends with their data-parallel tails
   // (rank_end), where the step ends. The breakdown stays the slowest rank's, as the
   // simulator's does, its bubble taking the difference: a heavy last stage's tail runs beside
   // the others' drain (Frontier MoE at pp 8 with 8 and 11 layers on the end stages: 10% over
   // the simulator with the one after the other). FSDP's flow has the ranks' ends already.
+  // Each rank's end is its own: its optimizer step, and the embedding's all-reduce only on
+  // the two ranks of tied embeddings, after both their reductions (a middle rank with the
+  // longest reduction ends without them: GPT-3 175B at pp 8 with 6 and 18 layers on the end
+  // stages, 2 micro-batches, was 2 % over the simulator by them). The parameter gathers
+  // at the step's start delay every rank alike: the fill waits for the rank whose gathers
+  // outlast the forwards above it and its own most (there rank 1's, 50 ms: its own first
+  // forward's wait, 69 ms, had been charged as if it started with the step).
   double latest_end = -1;
+  double tied_end = -1, tied_tail = 0;  // ranks 0 and pp-1 with tied embeddings
+  double start_gathers = 0;             // what the fill waits for the gathers
   auto consider = [&](int rank, const std::vector<Held>& h, const StageTimes& t) {
     // Dualpipev's blocking sends differ by rank (its ends send half as many).
     const double blocking = v_shape && !p.overlap_pp
                                 ? SendsPerMicroBatch(p, rank) * mb * send_time * send_stretch(t)
                                 : 0.0;
-    const double dp = price_dp(rank, h, t, nullptr, nullptr);
+    DpParts gathers;
+    const double dp = price_dp(rank, h, t, nullptr, nullptr, &gathers);
     const double step = mb * t.Total() + bubble_of(t, rank) + blocking + dp;
-    if (!rank_end.empty() && p.zero < 3) {
-      latest_end = std::max(latest_end, rank_end[static_cast<size_t>(rank)] + blocking + dp);
+    // Chosen as the simulator chooses its reported rank, by its own work: without what its
+    // place in the drain takes off the others' slowing (a rank later in it waits for fewer).
+    const double weighed = step + gathers.ring_shift;
+    // (FSDP's flow, where it runs, has the ranks' ends already; without calls to run, at
+    // dp 1, ZeRO 3 is ZeRO 1 and prices so.)
+    if (!rank_end.empty() && (p.zero < 3 || zero3_flow < 0)) {
+      const double end =
+          rank_end[static_cast<size_t>(rank)] + blocking + dp - gathers.own - gathers.after;
+      const double tail = optimizer_of(h) + gathers.after;
+      start_gathers = std::max(start_gathers, gathers.fill);
+      if (embedding_s > 0 && (rank == 0 || rank == p.pp - 1)) {
+        tied_end = std::max(tied_end, end);
+        tied_tail = std::max(tied_tail, tail);
+      } else {
+        latest_end = std::max(latest_end, end + tail);
+      }
     }
-    if (step < longest || (step == longest && t.Total() <= longest_passes)) return false;
+    if (weighed < longest_weighed || (weighed == longest_weighed && t.Total() <= longest_passes)) {
+      return false;
+    }
+    longest_weighed = weighed;
     longest = step;
     longest_passes = t.Total();
     tc = t;
@@ -2653,7 +2840,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.time.ep_exposed = mb * tc.ep_exposed;
   r.time.cp_exposed = mb * tc.cp_exposed;
   r.time.bubble = bubble_of(tc, r.critical_stage);
-  if (latest_end >= 0 && report_rank < 0) r.time.bubble += latest_end - longest;
+  if (tied_end >= 0) latest_end = std::max(latest_end, tied_end + embedding_s + tied_tail);
+  if (latest_end >= 0 && report_rank < 0) {
+    // The step's end less what the critical rank's terms add up to (the embedding's
+    // all-reduce and the optimizer are added below).
+    r.time.bubble += latest_end + start_gathers - longest - embedding_s - optimizer_of(held);
+  }
   r.passes.forward_s = ForwardPass(tc);
   r.passes.backward_s = tc.Total() - r.passes.forward_s;
 
@@ -2774,15 +2966,11 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
   }
 
-  // Tied embeddings: the first and last stage all-reduce the word embedding's gradient
-  // after the flush and the data-parallel reduction, before the optimizer (exposed).
   if (g.embedding_grad_bytes > 0) {
-    const Placed group = PlaceEmbeddingGroup(cl, p);
     const CommOp op{"embedding_grad_all_reduce", Group::kEmbedding, Kind::kAllReduce,
                     g.embedding_grad_bytes, 1};
-    const collective::Cost c = group.Cost(cl, Kind::kAllReduce, g.embedding_grad_bytes);
-    r.time.dp_exposed += c.time.value();
-    Record(r.comms, cl, op, c, group.group, 1, c.time.value());
+    r.time.dp_exposed += embedding_s;
+    Record(r.comms, cl, op, embedding_cost, embedding_group.group, 1, embedding_s);
   }
   r.time.optimizer = optimizer_of(held);
 

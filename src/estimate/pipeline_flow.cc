@@ -52,6 +52,11 @@ class RankFlow {
                     : weight             ? l->weight
                     : task.defers_weight ? l->backward - l->weight
                                          : l->backward,
+           .before = forward              ? 0.0
+                     : weight             ? l->weight_before
+                     : task.defers_weight ? l->backward_before - l->weight_before
+                                          : l->backward_before,
+           .after = forward ? l->forward_after : 0.0,
            .rate = 1 - std::min(l->slowdown, kMaxSlowdown),
            .gather = l->gather + (forward ? l->forward_busy : l->backward_busy),
            .reduce = l->reduce,
@@ -71,9 +76,14 @@ class RankFlow {
   double Run(size_t j, double ready) {
     const Pass& pass = passes_[j];
     compute_ = std::max(compute_, ready);
+    const double own = pass.before + pass.n * pass.layer + pass.after;
     if (!calls_) {  // the passes alone: no stream to wait for or be slowed by
-      compute_ += pass.n * pass.layer;
-      return pass.n * pass.layer;
+      compute_ += own;
+      return own;
+    }
+    if (pass.before > 0) {
+      Issue();
+      compute_ = Advance(compute_, pass.before, pass.rate);
     }
     for (int i = 0; i < pass.n; ++i) {
       Layer& at = layers_[pass.first + static_cast<size_t>(i)];
@@ -81,7 +91,11 @@ class RankFlow {
       compute_ = Advance(std::max(compute_, at.gathered), pass.layer, pass.rate);
       at.done = compute_;
     }
-    return pass.n * pass.layer;
+    if (pass.after > 0) {
+      Issue();
+      compute_ = Advance(compute_, pass.after, pass.rate);
+    }
+    return own;
   }
 
   // When the compute is done (the last pass run) and the stream with it.
@@ -97,6 +111,8 @@ class RankFlow {
     size_t first = 0;   // its first layer's index
     int n = 0;          // layers
     double layer = 0;   // a layer's time, s
+    double before = 0;  // compute before its first layer, s
+    double after = 0;   // and after its last
     double rate = 1;    // the compute's rate beside a call
     double gather = 0;  // a gather's time on the stream (with the pass's other NIC time)
     double reduce = 0;  // a reduction's
@@ -469,10 +485,10 @@ double RunCompiled(const parallel::ParallelPlan& plan,
     for (uint32_t fused = 0; fused < 2; ++fused) {
       const Zero3Layer& l = fused == 1 && s.paired ? s.paired_layer : s.layer;
       double* t = &times[g * kPassKinds + fused * kPassKinds / 2];
-      t[0] = n * l.forward;
-      t[1] = n * l.backward;
-      t[2] = n * (l.backward - l.weight);
-      t[3] = n * l.weight;
+      t[0] = n * l.forward + l.forward_after;
+      t[1] = n * l.backward + l.backward_before;
+      t[2] = n * (l.backward - l.weight) + (l.backward_before - l.weight_before);
+      t[3] = n * l.weight + l.weight_before;
     }
   }
   std::vector<double>& end = arrays.end;

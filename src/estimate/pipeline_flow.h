@@ -29,6 +29,13 @@ struct Zero3Layer {
   // The share of the compute's rate a running call takes (CommContention): a layer
   // progresses at 1 - slowdown of its rate while a call of the stream runs beside it.
   double slowdown = 0;
+  // Compute a pass runs whole after its last layer (forward) or before its first (backward,
+  // of which `weight_before` its weight gradient, zb-h1's W pass's): the output head's, which
+  // the layers' times then leave out. The stream's calls after it wait for it (the first
+  // layer's reduction waits for the head's backward).
+  double forward_after = 0;
+  double backward_before = 0;
+  double weight_before = 0;
 };
 
 // The time FSDP's calls add to the passes of `order` (a pipeline rank's tasks), as the

@@ -333,6 +333,16 @@ TEST(Zero3Exposed, DeferredWeightGradientsReduceInTheirOwnPass) {
   EXPECT_NEAR(Zero3Exposed(order, {1}, l), 0.6, 1e-12);
 }
 
+TEST(Zero3Exposed, TheHeadsBackwardHoldsTheFirstReductionUp) {
+  // Two layers of 1 s, reductions of 3 s, and the head's 2 s of backward: run first, the
+  // layers end at 3 and 4 s and the reductions at 6 and 9 s (5 s past the 4 s of compute);
+  // spread over the layers (2 s each), at 5 and 8 s.
+  const std::vector<PipelineTask> order{Task(Pass::kBackward)};
+  const Zero3Layer head{.backward = 1, .reduce = 3, .backward_before = 2};
+  EXPECT_NEAR(Zero3Exposed(order, {2}, head), 5, 1e-12);
+  EXPECT_NEAR(Zero3Exposed(order, {2}, {.backward = 2, .reduce = 3}), 4, 1e-12);
+}
+
 TEST(Zero3Exposed, OtherTrafficDelaysTheGathers) {
   // An all-to-all taking 2 s of the NIC beside each forward layer's gather: each gather
   // takes 2.1 s of the stream, done at 2.1 and 4.2 s; the layers run [2.1, 3.1] and
