@@ -355,23 +355,31 @@ Suggestion SuggestUnit(std::string_view unit, Dimension dim) {
 struct TimeWord {
   std::string_view spelling;
   std::string_view name;  // plural
+  std::string_view one;   // singular
   double days;
 };
 
+// Months as 30 days, a deadline's usual reading ("1mo": not "ms", its nearest spelling).
 constexpr TimeWord kTimeWords[] = {
-    {"w", "weeks", 7},      {"wk", "weeks", 7},      {"wks", "weeks", 7},  {"week", "weeks", 7},
-    {"weeks", "weeks", 7},  {"y", "years", 365},     {"yr", "years", 365}, {"yrs", "years", 365},
-    {"year", "years", 365}, {"years", "years", 365},
+    {"w", "weeks", "week", 7},        {"wk", "weeks", "week", 7},
+    {"wks", "weeks", "week", 7},      {"week", "weeks", "week", 7},
+    {"weeks", "weeks", "week", 7},    {"mo", "months", "month", 30},
+    {"mos", "months", "month", 30},   {"mon", "months", "month", 30},
+    {"month", "months", "month", 30}, {"months", "months", "month", 30},
+    {"y", "years", "year", 365},      {"yr", "years", "year", 365},
+    {"yrs", "years", "year", 365},    {"year", "years", "year", 365},
+    {"years", "years", "year", 365},
 };
 
-// The hint for a time in weeks or years ("2w": write 14d), "" for another unit.
+// The hint for a time in weeks, months or years ("2w": write 14d), "" for another unit.
 std::string TimeWordHint(std::string_view unit, double number) {
   for (const TimeWord& w : kTimeWords) {
     if (EditDistance(w.spelling, unit) != 0) continue;
     char text[160];
-    std::snprintf(
-        text, sizeof text, "%.*s are not a unit here: write days (1%c = %gd), e.g. \"%gd\"",
-        static_cast<int>(w.name.size()), w.name.data(), w.name.front(), w.days, number * w.days);
+    std::snprintf(text, sizeof text,
+                  "%.*s are not a unit here: write days (1 %.*s = %gd), e.g. \"%gd\"",
+                  static_cast<int>(w.name.size()), w.name.data(), static_cast<int>(w.one.size()),
+                  w.one.data(), w.days, number * w.days);
     return text;
   }
   return "";

@@ -214,16 +214,21 @@ TEST(ParseQuantity, APrefixWithoutItsUnitOffersTheUnitsItMayLack) {
   EXPECT_TRUE(ParseQuantity("400GB/s", Dimension::kBandwidth).ok);
 }
 
-// Weeks and years are no unit: the hint says them in days.
+// Weeks, months and years are no unit: the hint says them in days.
 TEST(ParseQuantity, WeeksAndYearsHintDays) {
   EXPECT_EQ(ParseQuantity("2w", Dimension::kTime).hint,
-            "weeks are not a unit here: write days (1w = 7d), e.g. \"14d\"");
+            "weeks are not a unit here: write days (1 week = 7d), e.g. \"14d\"");
   EXPECT_EQ(ParseQuantity("2wk", Dimension::kTime).hint,
-            "weeks are not a unit here: write days (1w = 7d), e.g. \"14d\"");
+            "weeks are not a unit here: write days (1 week = 7d), e.g. \"14d\"");
   EXPECT_EQ(ParseQuantity("400y", Dimension::kTime).hint,
-            "years are not a unit here: write days (1y = 365d), e.g. \"146000d\"");
+            "years are not a unit here: write days (1 year = 365d), e.g. \"146000d\"");
   EXPECT_EQ(ParseQuantity("1.5 Years", Dimension::kTime).hint,
-            "years are not a unit here: write days (1y = 365d), e.g. \"547.5d\"");
+            "years are not a unit here: write days (1 year = 365d), e.g. \"547.5d\"");
+  // Months read as 30 days (a deadline's "1mo" was offered "ms").
+  EXPECT_EQ(ParseQuantity("1mo", Dimension::kTime).hint,
+            "months are not a unit here: write days (1 month = 30d), e.g. \"30d\"");
+  EXPECT_EQ(ParseQuantity("3 months", Dimension::kTime).hint,
+            "months are not a unit here: write days (1 month = 30d), e.g. \"90d\"");
 }
 
 // Gigawatts are a power (a node or a site), and a key's range then says what it allows.

@@ -965,6 +965,26 @@ TEST(Cluster, DomainKindComesFromTheChip) {
   EXPECT_EQ(torus.value().domain_kind, network::DomainKind::kTorus);
 }
 
+// Values spelled as people write them get the spelling the key takes: a count with
+// separators, a suffix or an exponent; a fraction without its percent sign; an enum as
+// Hugging Face spells it, or a switch where the key is a choice.
+TEST_F(LoaderTest, CommonSpellingsGetTheKeysSpelling) {
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"cluster.chips=1,024"}), "cluster.chips",
+                            "write it without separators: 1024"));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"model.seq_len=8k"}), "model.seq_len",
+                            "a count is written out: 8000, or 8192 if 8k is binary"));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"cluster.chips=1e9"}), "cluster.chips",
+                            "write it out as a whole number: 1000000000"));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"reliability.spare_confidence=99"}),
+                            "reliability.spare_confidence", "a fraction: 0.99 or 99%"));
+  EXPECT_TRUE(
+      HasDiagnostic(SetErrors({"plan.precision=bfloat16"}), "plan.precision", "write \"bf16\""));
+  EXPECT_TRUE(
+      HasDiagnostic(SetErrors({"plan.recompute=false"}), "plan.recompute", "write \"none\""));
+  EXPECT_TRUE(HasDiagnostic(SetErrors({"plan.recompute=true"}), "plan.recompute",
+                            "the key is a choice, not a switch"));
+}
+
 // An out-of-range value's bounds are in the key's unit: a power in W, a fraction also as
 // the percentage it may be given as.
 TEST_F(LoaderTest, RangeErrorsCarryTheKeysUnit) {

@@ -1,6 +1,7 @@
 #include "io/schema.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -109,6 +110,59 @@ std::string BoundText(const KeyInfo& k, double v) {
   }
 }
 
+// How to write a count that is spelled as people write numbers: "1,024" (separators), "8k"
+// (a suffix), "1e9" or "8192.0" (a real number); "" for anything else.
+std::string IntegerSpellingHint(const std::string& s) {
+  const bool digits_and_commas = s.find_first_not_of("0123456789,") == std::string::npos &&
+                                 s.find(',') != std::string::npos &&
+                                 std::isdigit(static_cast<unsigned char>(s.front())) != 0;
+  if (digits_and_commas) {
+    std::string plain = s;
+    std::erase(plain, ',');
+    return "write it without separators: " + plain;
+  }
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || !std::isfinite(v)) return "";
+  const std::string rest(end);
+  if (rest.empty()) {
+    return v == std::floor(v) && std::fabs(v) < 9e15
+               ? fmt::format("write it out as a whole number: {:.0f}", v)
+               : "a count is a whole number";
+  }
+  if (rest == "k" || rest == "K" || rest == "M" || rest == "B" || rest == "G" || rest == "T") {
+    const double decimal = v * (rest == "k" || rest == "K" ? 1e3
+                                : rest == "M"              ? 1e6
+                                : rest == "T"              ? 1e12
+                                                           : 1e9);
+    const double binary = v * (rest == "k" || rest == "K" ? 1024.0
+                               : rest == "M"              ? 1048576.0
+                               : rest == "T"              ? 1099511627776.0
+                                                          : 1073741824.0);
+    return fmt::format("a count is written out: {:.0f}, or {:.0f} if {} is binary", decimal, binary,
+                       s);
+  }
+  return "";
+}
+
+// An enum value spelled as other tools spell it: Hugging Face's torch_dtype ("bfloat16"), or a
+// switch ("true", "off") where the key is a choice; "" for anything else.
+std::string EnumAliasHint(const std::string& s, const std::vector<std::string>& choices) {
+  static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
+      {"bfloat16", "bf16"}, {"float16", "fp16"}, {"half", "fp16"},
+      {"float8", "fp8"},    {"e4m3", "fp8"},     {"float8_e4m3fn", "fp8"},
+      {"false", "none"},    {"no", "none"},      {"off", "none"}};
+  for (const auto& [alias, choice] : kAliases) {
+    if (s == alias && std::find(choices.begin(), choices.end(), choice) != choices.end()) {
+      return "write \"" + std::string(choice) + "\"";
+    }
+  }
+  if ((s == "true" || s == "yes" || s == "on") && choices.size() > 1) {
+    return "the key is a choice, not a switch: write one of its values";
+  }
+  return "";
+}
+
 // Parses one integer; false with `error` and `hint` set when `s` is not one.
 bool ParseInt(const std::string& s, int64_t& v, std::string& error, std::string& hint) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -125,6 +179,8 @@ bool ParseInt(const std::string& s, int64_t& v, std::string& error, std::string&
     if (core::ParseQuantity(s, core::Dimension::kBytes).ok ||
         core::ParseQuantity(s, core::Dimension::kTime).ok) {
       hint = "this key is a plain count, without a unit";
+    } else {
+      hint = IntegerSpellingHint(s);
     }
     return false;
   }
@@ -328,6 +384,8 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
         std::vector<std::string_view> c(k.choices.begin(), k.choices.end());
         const std::string guess = core::DidYouMean(s, c);
         if (!guess.empty()) hint = "did you mean \"" + guess + "\"?";
+        const std::string alias = EnumAliasHint(s, k.choices);
+        if (!alias.empty()) hint = alias;
         return false;
       }
       out.s = s;
@@ -360,6 +418,12 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
     error = "\"" + s + "\" is out of range: expected " + Bounds(k) +
             (implicit_max ? " and at most " + BoundText(k, k.max) : std::string());
     hint = k.range_hint;
+    // "99" for 99%: a fraction given as a percentage without its sign.
+    if (k.type == ValueType::kQuantity && k.dim == core::Dimension::kFraction && out.d > 1 &&
+        out.d <= 100 && s.find('%') == std::string::npos) {
+      hint = fmt::format("a fraction: {} or {}%{}", FormatNumber(out.d / 100), s,
+                         hint.empty() ? "" : "; " + hint);
+    }
     return false;
   }
   return true;
