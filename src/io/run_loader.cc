@@ -455,7 +455,9 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
                                "give exactly one"));
       } else {
         loader.diags.Add(Error(file, 0, "training", "how much to train is not given",
-                               "add training: {tokens: \"15T\"} to the scenario, or --tokens 15T"));
+                               file.empty() ? "give --tokens, e.g. --tokens 15T"
+                                            : "add training: {tokens: \"15T\"} to the "
+                                              "scenario, or --tokens 15T"));
       }
     }
   }
