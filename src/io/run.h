@@ -75,8 +75,8 @@ std::string RunReportJson(const RunResult& r);
 // Phrases the text and HTML run reports share.
 // The checkpoint tiers in order: "host 13.87 ms (blocking), storage 2.841 s (async)".
 std::string CheckpointTiers(const RunResult& r);
-// How the interval was chosen: "" (given), " (auto: the optimum)", or " (auto: the whole
-// run, as no failure rolls the job back)" (or as the run is shorter than the optimum), or
+// How the interval was chosen: "" (given), " (auto: the best whole number of steps)", or " (auto:
+// the whole run, as no failure rolls the job back)" (or as the run is shorter than the optimum), or
 // " (given 1000.0 d, longer than the run: ...)" when the run capped it.
 std::string IntervalOrigin(const RunResult& r);
 // "1 step", "469 steps".

@@ -104,7 +104,7 @@ std::string IntervalOrigin(const RunResult& r) {
         " (auto: the whole run, shorter than the optimum {}: one checkpoint, at the end)",
         Duration(a.optimum_s));
   }
-  return " (auto: the optimum)";
+  return " (auto: the best whole number of steps)";
 }
 
 std::string Counted(int64_t n, std::string_view one, std::string_view many) {
