@@ -10,6 +10,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -761,13 +762,28 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "simulate", "estimate"}));
   sens_cmd
-      ->add_option("--by", sens.delta,
-                   "relative improvement of each parameter, from 1e-6 to 1000 "
-                   "(0.1: 10% more bandwidth, latency divided by 1.1; 2: 3x; fractions such as "
-                   "the GEMM efficiency stop at 1)")
+      ->add_option(
+          "--by", sens.delta,
+          "relative improvement of each parameter, from 1e-6 to 1000, or a percentage "
+          "(0.1 or 10%: 10% more bandwidth, latency divided by 1.1; 2: 3x; fractions such as "
+          "the GEMM efficiency stop at 1)")
       ->capture_default_str()
-      ->check(CLI::Validator([](std::string& text) { return fathom::io::ImprovementProblem(text); },
-                             ""));
+      ->transform(CLI::Validator(
+          [](std::string& text) {
+            // "10%" reads as 0.1, as percentages do for fractions in files.
+            if (text.size() > 1 && text.back() == '%') {
+              char* end = nullptr;
+              const std::string number = text.substr(0, text.size() - 1);
+              const double pct = std::strtod(number.c_str(), &end);
+              if (end != number.c_str() && *end == '\0' && std::isfinite(pct)) {
+                char fraction[32];
+                std::snprintf(fraction, sizeof fraction, "%.17g", pct / 100);
+                text = fraction;
+              }
+            }
+            return fathom::io::ImprovementProblem(text);
+          },
+          ""));
   sens_cmd->add_flag("--json", sens_json, "emit the fathom.sensitivity/2 JSON report");
   sens_cmd->add_option("--set", sens_set, kSetHelp)->allow_extra_args(false);
 
