@@ -256,9 +256,10 @@ core::Diagnostics ValidatePlan(const ParallelPlan& p, const model::ModelSpec& m,
     const std::string fill =
         cluster_chips % model_chips != 0 || cluster_chips < model_chips
             ? "tp x pp x cp = " + Str(model_chips) + " does not divide " + Str(cluster_chips)
-        : batch_splits ? "dp = " + Str(fill_dp) + " would fit"
-                       : "dp = " + Str(fill_dp) + " would fill it, with a global batch that " +
-                             Str(fill_dp) + " x micro_batch_size divides";
+        : batch_splits
+            ? "dp = " + Str(fill_dp) + " would fit; dp: auto, or --set plan.dp=auto, lets dp follow"
+            : "dp = " + Str(fill_dp) + " would fill it, with a global batch that " + Str(fill_dp) +
+                  " x micro_batch_size divides";
     d.Error("plan",
             "tp (" + Str(p.tp) + ") x pp (" + Str(p.pp) + ") x dp (" + Str(p.dp) + ") x cp (" +
                 Str(p.cp) + ") = " + Str(p.Chips()) + " chips, but the cluster has " +
