@@ -1207,9 +1207,26 @@ int Main(int argc, char** argv) {
             fathom::io::LoadCluster(catalog, catalog_entry);
         if (!c.ok()) return PrintDiagnostics(c.diagnostics());
         std::cerr << c.diagnostics().Format();
-        const bool chip_in_catalog =
-            catalog.Find(fathom::io::Section::kChip, c.value().chip.name) != "";
-        std::cout << fathom::io::ClusterText(c.value(), chip_in_catalog);
+        // The catalog's chip of that name, unless the cluster changed it (its peaks,
+        // memory, fractions or links differ from the entry's).
+        fathom::io::ClusterChip chip = fathom::io::ClusterChip::kOwn;
+        const fathom::hardware::ChipSpec& have = c.value().chip;
+        if (catalog.Find(fathom::io::Section::kChip, have.name) != "") {
+          const fathom::core::Result<fathom::hardware::ChipSpec> entry =
+              fathom::io::LoadChip(catalog, have.name);
+          const bool same =
+              entry.ok() && entry.value().peak == have.peak &&
+              entry.value().hbm_capacity.value() == have.hbm_capacity.value() &&
+              entry.value().hbm_bandwidth.value() == have.hbm_bandwidth.value() &&
+              entry.value().gemm_efficiency_16bit == have.gemm_efficiency_16bit &&
+              entry.value().gemm_efficiency_fp8 == have.gemm_efficiency_fp8 &&
+              entry.value().attention_efficiency == have.attention_efficiency &&
+              entry.value().hbm_efficiency == have.hbm_efficiency &&
+              entry.value().scale_up_bandwidth.value() == have.scale_up_bandwidth.value() &&
+              entry.value().scale_out_bandwidth.value() == have.scale_out_bandwidth.value();
+          chip = same ? fathom::io::ClusterChip::kCatalog : fathom::io::ClusterChip::kChanged;
+        }
+        std::cout << fathom::io::ClusterText(c.value(), chip);
         return 0;
       }
       fathom::core::Result<fathom::model::ModelSpec> m =

@@ -773,7 +773,7 @@ std::string ChipFileYaml(const hardware::ChipSpec& c) {
   return std::string(e.c_str()) + "\n";
 }
 
-std::string ClusterText(const network::ClusterSpec& c, bool chip_in_catalog) {
+std::string ClusterText(const network::ClusterSpec& c, ClusterChip chip) {
   std::string out =
       fmt::format("cluster {}{}\n", c.name, c.description.empty() ? "" : ": " + c.description);
   auto line = [&out](const std::string& k, const std::string& v) {
@@ -786,11 +786,21 @@ std::string ClusterText(const network::ClusterSpec& c, bool chip_in_catalog) {
                                           whole == 1 ? "" : "s", per_node)
                             : fmt::format("{} ({} nodes of {} and {} chips of another)", c.chips,
                                           whole, per_node, rest));
+  // The chip's headline figures, so that one changed inline (chip: {base: h100, memory: ...})
+  // reads as it is, not as its catalog namesake.
+  const double bf16 = c.chip.Peak(hardware::Precision::kBf16).value();
+  const std::string figures = fmt::format(
+      "{}{} HBM at {}", bf16 > 0 ? core::FormatFlopRate(bf16) + " bf16, " : std::string(),
+      core::FormatBytes(c.chip.hbm_capacity.value()),
+      core::FormatBandwidth(c.chip.hbm_bandwidth.value()));
   line("chip",
-       c.chip.name + (chip_in_catalog ? " (`fathom catalog chips " + c.chip.name + "` shows it)"
-                      : c.chip.given_in.empty()
-                          ? " (not in the catalog: the cluster's file defines it)"
-                          : " (not in the catalog: given in " + c.chip.given_in + ")"));
+       c.chip.name + ": " + figures +
+           (chip == ClusterChip::kCatalog ? " (`fathom catalog chips " + c.chip.name + "` shows it)"
+            : chip == ClusterChip::kChanged
+                ? " (the catalog's, changed by the cluster; `fathom catalog chips " + c.chip.name +
+                      "` shows it unchanged)"
+            : c.chip.given_in.empty() ? " (not in the catalog: the cluster's file defines it)"
+                                      : " (not in the catalog: given in " + c.chip.given_in + ")"));
   auto level = [&](const network::Level& l, const std::string& per) {
     return fmt::format("{}{} {}, latency {}, achievable {}",
                        l.fabric.empty() ? "" : l.fabric + ": ",

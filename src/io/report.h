@@ -62,11 +62,15 @@ std::string ModelFileYaml(const model::ModelSpec& m);
 // same chip.
 std::string ChipFileYaml(const hardware::ChipSpec& c);
 
+// Where a cluster's chip comes from: the catalog's entry of its name as it is, that entry
+// changed (chip: {base: h100, memory: ...}), or a chip of its own.
+enum class ClusterChip { kCatalog, kChanged, kOwn };
+
 // A cluster as Fathom resolved it (`fathom catalog clusters NAME_OR_FILE`): its chips and
-// nodes, its chip by name (where `chip_in_catalog`, with the command that shows it), each
-// level's fabric, bandwidth, latency and efficiency, its node power, then its topology
-// (ClusterTopologyText).
-std::string ClusterText(const network::ClusterSpec& c, bool chip_in_catalog = true);
+// nodes, its chip by name with its peak and memory (and, for the catalog's, the command that
+// shows it), each level's fabric, bandwidth, latency and efficiency, its node power, then its
+// topology (ClusterTopologyText).
+std::string ClusterText(const network::ClusterSpec& c, ClusterChip chip = ClusterChip::kCatalog);
 
 // Documentation of one key ("plan.tp", "cluster.scale_up.bandwidth") or of all keys.
 core::Result<std::string> Explain(const std::string& key);

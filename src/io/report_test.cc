@@ -207,6 +207,16 @@ TEST(CatalogEntry, AClusterShowsItsLevelsAndTopology) {
   part.chips = 4;
   EXPECT_NE(ClusterText(part).find("4 (part of one node of 8)"), std::string::npos)
       << ClusterText(part);
+  // The chip with its figures; one the cluster changed says so, with what it changed.
+  EXPECT_NE(text.find("h100-sxm: 989.4 TFLOP/s bf16, 79.65 GiB HBM at 3.35 TB/s"),
+            std::string::npos)
+      << text;
+  network::ClusterSpec changed = c.value();
+  changed.chip.hbm_capacity = core::Bytes(80e9);
+  const std::string changed_text = ClusterText(changed, ClusterChip::kChanged);
+  EXPECT_NE(changed_text.find("74.51 GiB HBM"), std::string::npos) << changed_text;
+  EXPECT_NE(changed_text.find("the catalog's, changed by the cluster"), std::string::npos)
+      << changed_text;
 }
 
 // compare says which pipeline rank each column's breakdown is of.
