@@ -1532,6 +1532,9 @@ std::string RunReportHtmlBody(const RunResult& r) {
                 fmt::format("facility, PUE {}", Num(r.cost.pue, 2)));
   out += Figure("spare nodes", std::to_string(a.spare_nodes),
                 r.config.spare_nodes >= 0 ? std::string("given")
+                : r.spare_choice
+                    ? fmt::format("cheapest; {} confidence: {}", Pct(r.config.spare_confidence),
+                                  r.spare_choice->confidence_nodes)
                 : a.spare_nodes >= a.spare_nodes_needed
                     ? fmt::format("{} confidence", Pct(r.config.spare_confidence))
                     : fmt::format("capped at the job's nodes; {} confidence needs {}",

@@ -1743,6 +1743,17 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
                .Min(0, true)
                .Max(0.999999),
            [](R& r, const Value& v) { r.config.spare_confidence = v.d; }},
+          {Enum("spare_pool",
+                "how spare_nodes: auto sizes the pool: confidence, the pool spare_confidence "
+                "sizes; cheapest, the pool from none up to that one whose chips (the job's and "
+                "the spares') times the expected time to train are the fewest, a smaller pool's "
+                "waits for a spare charged to the run's time")
+               .Default("confidence")
+               .Choices({"confidence", "cheapest"}),
+           [](R& r, const Value& v) {
+             r.config.spare_pool =
+                 v.s == "cheapest" ? plan::SparePool::kCheapest : plan::SparePool::kConfidence;
+           }},
           {Qty("domain_availability", Dimension::kFraction,
                "share of time a failure domain is whole, where a node's failure breaks its "
                "scale-up domain (an NVL72 rack, a TPU torus's 4x4x4 cube): with the job's k "

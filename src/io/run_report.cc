@@ -135,6 +135,21 @@ std::string EffectiveMfuBasis(const RunResult& r) {
 
 std::string SparePool(const RunResult& r) {
   const reliability::RunReport& a = r.analysis;
+  if (r.spare_choice) {
+    const plan::SpareChoice& c = *r.spare_choice;
+    if (c.nodes >= c.confidence_nodes) {
+      return fmt::format(
+          " (cheapest: no smaller pool costs fewer chip-hours; the {} confidence pool{})",
+          Pct(r.config.spare_confidence),
+          a.spare_nodes >= a.spare_nodes_needed ? ", its rare wait not charged"
+                                                : ", capped at the job's nodes");
+    }
+    return fmt::format(
+        " (cheapest: {:.2f}% fewer chip-hours than the {} confidence pool of {}, {:.2f}% longer; "
+        "P(wait) {:.4f} while the job runs, charged)",
+        100 * (1 - c.chip_hours / c.confidence_chip_hours), Pct(r.config.spare_confidence),
+        c.confidence_nodes, 100 * (c.expected_s / c.confidence_expected_s - 1), a.p_wait_charged);
+  }
   if (r.config.spare_nodes >= 0) {
     return a.spare_nodes >= a.spare_nodes_needed
                ? fmt::format(" (given; {} confidence needs {}: its rare wait is not charged)",
@@ -631,6 +646,9 @@ std::string RunReportJson(const RunResult& r) {
                      {"downtime", Round(a.downtime_s)}};
   j["spares"] = {{"spare_nodes", a.spare_nodes},
                  {"auto", r.config.spare_nodes < 0},
+                 {"pool", r.config.spare_nodes >= 0 ? "given"
+                          : r.spare_choice          ? "cheapest"
+                                                    : "confidence"},
                  {"needed_for_confidence", a.spare_nodes_needed},
                  {"confidence", Round(r.config.spare_confidence)},
                  {"repair_time_s", Round(r.config.repair_time_s)},
@@ -638,6 +656,16 @@ std::string RunReportJson(const RunResult& r) {
                  {"p_wait_with_spares", Round(a.p_wait_with_spares)},
                  {"p_wait_charged", Round(a.p_wait_charged)},
                  {"p_wait_without_spares", Round(a.p_wait_without_spares)}};
+  if (r.spare_choice) {
+    const plan::SpareChoice& c = *r.spare_choice;
+    j["spares"]["cheapest"] = {{"chip_hours", Round(c.chip_hours)},
+                               {"expected_time_s", Round(c.expected_s)},
+                               {"confidence_pool_nodes", c.confidence_nodes},
+                               {"confidence_pool_chip_hours", Round(c.confidence_chip_hours)},
+                               {"confidence_pool_expected_time_s", Round(c.confidence_expected_s)}};
+  } else {
+    j["spares"]["cheapest"] = nullptr;
+  }
   if (a.domains.shown) {
     const reliability::DomainReport& dom = a.domains;
     j["spares"]["domains"] = {

@@ -338,12 +338,12 @@ reliability:
   // stderr (it was on stderr and in the HTML only), with its hint.
   notes.push_back(
       "the automatic spare pool (1 node, 100% of the job's chips) costs more than the waits it "
-      "saves: without it the run takes 0.32% longer (120.1 d) and 50% fewer chip-hours; where "
-      "spares are shared with other jobs, or a wait is acceptable, set reliability.spare_nodes "
-      "(0: none)");
+      "saves: with none the run takes 0.32% longer (120.1 d) and 50% fewer chip-hours; where "
+      "spares are shared with other jobs, or a wait is acceptable, set reliability.spare_pool: "
+      "cheapest (or spare_nodes: a count)");
   notes.push_back(kPredictionNote);  // and every run's caveat, last
   EXPECT_EQ(noted.value().notes, notes);
-  EXPECT_NE(noted.diagnostics().Format().find("note: reliability.spare_nodes: the automatic "
+  EXPECT_NE(noted.diagnostics().Format().find("note: reliability.spare_pool: the automatic "
                                               "spare pool"),
             std::string::npos);
   const std::string report = RunReportText(noted.value());

@@ -68,6 +68,42 @@ bool HasTier(const std::vector<std::string>& tiers, const char* tier) {
   return std::find(tiers.begin(), tiers.end(), tier) != tiers.end();
 }
 
+// The cheapest pool (SparePool::kCheapest) for a job of `job_chips`, each spare node holding
+// `chips_per_spare`: every pool from none up to the one spare_confidence sizes, the fewest
+// (job_chips + s x chips_per_spare) x expected time. Past the confidence's pool the wait is
+// not charged and the time no longer falls, so no larger pool is cheaper: the scan is
+// exhaustive. The expected time of a pool is AnalyzeRun's (microseconds each). Ties go to the
+// larger pool, the faster run. Fails with the automatic pool's analysis, which reports why.
+core::Result<SpareChoice> CheapestSpares(reliability::RunSpec spec, double job_chips,
+                                         double chips_per_spare) {
+  spec.spare_nodes = -1;
+  core::Result<reliability::RunReport> automatic = reliability::AnalyzeRun(spec);
+  if (!automatic.ok()) return automatic.diagnostics();
+  SpareChoice c;
+  c.confidence_nodes = automatic.value().spare_nodes;
+  c.confidence_expected_s = automatic.value().expected_time_s;
+  const auto chip_hours = [&](int64_t s, double expected_s) {
+    return (job_chips + static_cast<double>(s) * chips_per_spare) * expected_s / 3600;
+  };
+  c.confidence_chip_hours = chip_hours(c.confidence_nodes, c.confidence_expected_s);
+  c.nodes = c.confidence_nodes;
+  c.expected_s = c.confidence_expected_s;
+  c.chip_hours = c.confidence_chip_hours;
+  for (int64_t s = c.confidence_nodes - 1; s >= 0; --s) {
+    spec.spare_nodes = static_cast<int>(s);
+    // A pool whose waits outlast the failures is an error of AnalyzeRun: not a candidate.
+    const core::Result<reliability::RunReport> with = reliability::AnalyzeRun(spec);
+    if (!with.ok()) continue;
+    const double hours = chip_hours(s, with.value().expected_time_s);
+    if (hours < c.chip_hours) {
+      c.nodes = s;
+      c.expected_s = with.value().expected_time_s;
+      c.chip_hours = hours;
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 // Chip-hours at the rental price and energy at the mean power, over the expected time.
@@ -452,7 +488,29 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
     // that fit in it.
     spec.steps = std::max(1.0, std::floor(training.duration_s / spec.step_time_s));
   }
+  if (cfg.spare_pool == SparePool::kCheapest && cfg.spare_nodes >= 0) {
+    diags.Error("reliability.spare_pool",
+                "spare_pool: cheapest sizes the automatic pool, but spare_nodes is given (" +
+                    std::to_string(cfg.spare_nodes) + ")",
+                "set reliability.spare_nodes: auto to let the cheapest pool be chosen, or leave "
+                "spare_pool at confidence to keep the pool given");
+  }
   if (diags.HasErrors()) return diags;
+
+  // A spare node counts the chips per node the job uses, as the job's chips are billed: a job
+  // on part of a node (1 chip of 8) keeps a spare of its own size, not a whole node (which
+  // billed 8 spare chips beside 1, and made 1 chip dearer than 8 in fathom size).
+  const int64_t spare_chips_per_node =
+      std::min<int64_t>(cluster.chips_per_node, static_cast<int64_t>(cluster.chips));
+  if (cfg.spare_nodes < 0 && cfg.spare_pool == SparePool::kCheapest) {
+    core::Result<SpareChoice> choice = CheapestSpares(spec, static_cast<double>(cluster.chips),
+                                                      static_cast<double>(spare_chips_per_node));
+    if (choice.ok()) {
+      spec.spare_nodes = static_cast<int>(choice.value().nodes);
+      r.spare_choice = choice.value();
+    }
+    // Otherwise the automatic pool's own analysis, below, reports what is wrong.
+  }
 
   core::Result<reliability::RunReport> analysis = reliability::AnalyzeRun(spec);
   if (analysis.ok() && training.duration_s > 0) {
@@ -480,6 +538,18 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   }
   core::Diagnostics engine = analysis.diagnostics();
   NameAfterInput(engine);
+  if (r.spare_choice) {
+    // The cheapest pool waits for spares by choice: its warnings say what the choice costs.
+    for (core::Diagnostic& x : engine.items()) {
+      if (x.key != "reliability.spare_nodes") continue;
+      x.key = "reliability.spare_pool";
+      x.hint =
+          "the cheapest pool trades these waits for fewer chips; spare_pool: confidence "
+          "keeps " +
+          std::to_string(r.spare_choice->confidence_nodes) + " spare node" +
+          (r.spare_choice->confidence_nodes == 1 ? "" : "s");
+    }
+  }
   diags.Append(engine);
   if (!analysis.ok()) return diags;
   r.analysis = std::move(analysis).value();
@@ -513,46 +583,40 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   r.tokens = std::round(spec.steps) * tokens_per_step;
   r.ideal_mfu = r.step.mfu * r.step.step_time_s / spec.step_time_s;
   r.effective_mfu = r.ideal_mfu * r.analysis.ettr_all_causes;
-  // A spare node counts the chips per node the job uses, as the job's chips are billed: a job
-  // on part of a node (1 chip of 8) keeps a spare of its own size, not a whole node (which
-  // billed 8 spare chips beside 1, and made 1 chip dearer than 8 in fathom size).
-  const int64_t spare_chips_per_node =
-      std::min<int64_t>(cluster.chips_per_node, static_cast<int64_t>(cluster.chips));
   const double spare_chips = static_cast<double>(r.analysis.spare_nodes * spare_chips_per_node);
   r.cost = DeriveCost(training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s,
                       spare_chips);
   // An automatic pool sized for confidence can cost a small job more than the waits it
   // saves (one spare node beside a one-node job doubles its chip-hours): say so where the
-  // pool is a tenth of the job or more and the run without it costs less.
-  if (cfg.spare_nodes < 0 && spare_chips >= 0.1 * static_cast<double>(cluster.chips)) {
-    reliability::RunSpec bare = spec;
-    bare.spare_nodes = 0;
-    core::Result<reliability::RunReport> without = reliability::AnalyzeRun(bare);
-    if (without.ok()) {
-      const double chips = static_cast<double>(cluster.chips);
-      const double with_hours = (chips + spare_chips) * r.analysis.expected_time_s;
-      const double bare_hours = chips * without.value().expected_time_s;
-      if (bare_hours < with_hours) {
-        char part[96] = "";  // a job on part of a node: its spare nodes are of its size
-        if (spare_chips_per_node < cluster.chips_per_node) {
-          std::snprintf(part, sizeof part, " of the job's %lld chip%s",
-                        static_cast<long long>(spare_chips_per_node),
-                        spare_chips_per_node == 1 ? "" : "s");
-        }
-        char text[400];
-        std::snprintf(text, sizeof text,
-                      "the automatic spare pool (%lld node%s%s, %.0f%% of the job's chips) costs "
-                      "more than the waits it saves: without it the run takes %.2f%% longer "
-                      "(%s) and %.0f%% fewer chip-hours",
-                      static_cast<long long>(r.analysis.spare_nodes),
-                      r.analysis.spare_nodes == 1 ? "" : "s", part, 100 * spare_chips / chips,
-                      100 * (without.value().expected_time_s / r.analysis.expected_time_s - 1),
-                      core::FormatDuration(without.value().expected_time_s).c_str(),
-                      100 * (1 - bare_hours / with_hours));
-        diags.Add({core::Severity::kNote, "", 0, "reliability.spare_nodes", text,
-                   "where spares are shared with other jobs, or a wait is acceptable, set "
-                   "reliability.spare_nodes (0: none)"});
+  // pool is a tenth of the job or more and a smaller pool costs less.
+  if (cfg.spare_nodes < 0 && cfg.spare_pool == SparePool::kConfidence &&
+      spare_chips >= 0.1 * static_cast<double>(cluster.chips)) {
+    const core::Result<SpareChoice> cheapest = CheapestSpares(
+        spec, static_cast<double>(cluster.chips), static_cast<double>(spare_chips_per_node));
+    if (cheapest.ok() && cheapest.value().nodes < r.analysis.spare_nodes) {
+      const SpareChoice& c = cheapest.value();
+      char part[96] = "";  // a job on part of a node: its spare nodes are of its size
+      if (spare_chips_per_node < cluster.chips_per_node) {
+        std::snprintf(part, sizeof part, " of the job's %lld chip%s",
+                      static_cast<long long>(spare_chips_per_node),
+                      spare_chips_per_node == 1 ? "" : "s");
       }
+      const std::string pool =
+          c.nodes == 0 ? "none" : std::to_string(c.nodes) + (c.nodes == 1 ? " node" : " nodes");
+      char text[400];
+      std::snprintf(text, sizeof text,
+                    "the automatic spare pool (%lld node%s%s, %.0f%% of the job's chips) costs "
+                    "more than the waits it saves: with %s the run takes %.2f%% longer (%s) and "
+                    "%.0f%% fewer chip-hours",
+                    static_cast<long long>(r.analysis.spare_nodes),
+                    r.analysis.spare_nodes == 1 ? "" : "s", part,
+                    100 * spare_chips / static_cast<double>(cluster.chips), pool.c_str(),
+                    100 * (c.expected_s / r.analysis.expected_time_s - 1),
+                    core::FormatDuration(c.expected_s).c_str(),
+                    100 * (1 - c.chip_hours / c.confidence_chip_hours));
+      diags.Add({core::Severity::kNote, "", 0, "reliability.spare_pool", text,
+                 "where spares are shared with other jobs, or a wait is acceptable, set "
+                 "reliability.spare_pool: cheapest (or spare_nodes: a count)"});
     }
   }
 

@@ -144,6 +144,12 @@ struct ReliabilityOrigin {
   bool operator==(const ReliabilityOrigin&) const = default;
 };
 
+// How the automatic spare pool (spare_nodes: auto) is sized.
+enum class SparePool {
+  kConfidence,  // the smallest pool that is ready with probability spare_confidence
+  kCheapest,    // the pool, at most that one, that trains at the fewest chip-hours
+};
+
 struct ReliabilityConfig {
   std::vector<ReliabilityOrigin> presets;  // the chain that was loaded, outermost first
   std::string description;
@@ -155,6 +161,7 @@ struct ReliabilityConfig {
   double repair_time_s = 0;
   int spare_nodes = -1;  // -1 = auto
   double spare_confidence = 0.99;
+  SparePool spare_pool = SparePool::kConfidence;
   double domain_availability = -1;  // -1 = auto (from the repair rate)
   int spare_domains = -1;           // -1 = auto
   double measured_ettr = -1;        // an ETTR measured on the cluster; -1 = none
@@ -257,6 +264,19 @@ struct MeasuredEttr {
   double model_downtime_s = 0;       // the run's D (RunReport::downtime_s)
 };
 
+// The cheapest spare pool (SparePool::kCheapest): of the pools from none up to the one the
+// confidence sizes (past it the wait is not charged, so a larger pool only adds chips), the
+// one whose chips, the job's and the spares', times the expected time to train are the
+// fewest. A pool smaller than the confidence's charges its waits to the run's time.
+struct SpareChoice {
+  int64_t nodes = 0;                 // the pool chosen
+  double expected_s = 0;             // the expected time to train with it
+  double chip_hours = 0;             // the job's and the spares', with it
+  int64_t confidence_nodes = 0;      // the pool spare_confidence sizes (capped at the job's)
+  double confidence_expected_s = 0;  // with that pool
+  double confidence_chip_hours = 0;
+};
+
 struct RunResult {
   estimate::StepReport step;
   TrainingConfig training;
@@ -267,7 +287,8 @@ struct RunResult {
   CostDerivation cost;
   reliability::RunReport analysis;
   std::optional<reliability::MonteCarloReport> monte_carlo;
-  std::optional<MeasuredEttr> measured;  // reliability.measured_ettr, when given
+  std::optional<MeasuredEttr> measured;     // reliability.measured_ettr, when given
+  std::optional<SpareChoice> spare_choice;  // spare_pool: cheapest, with spare_nodes auto
   double tokens = 0;         // trained (in a window: its whole steps, the expected ones rounded)
   double ideal_mfu = 0;      // MFU at the ideal, straggler-free step (spec.step_time_s)
   double effective_mfu = 0;  // ideal_mfu x the all-cause ETTR: model FLOP/s over the run

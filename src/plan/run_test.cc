@@ -192,7 +192,7 @@ TEST(ProjectRun, ASparePoolDearerThanItsWaitsIsNoted) {
   repaired.repair_time_s = 86400;
   auto noted = [](const core::Diagnostics& d) {
     for (const core::Diagnostic& x : d.items()) {
-      if (x.key == "reliability.spare_nodes" && x.severity == core::Severity::kNote) {
+      if (x.key == "reliability.spare_pool" && x.severity == core::Severity::kNote) {
         return x.message;
       }
     }
@@ -203,7 +203,7 @@ TEST(ProjectRun, ASparePoolDearerThanItsWaitsIsNoted) {
   ASSERT_EQ(small.value().analysis.spare_nodes, 1);
   const std::string said = noted(small.diagnostics());
   EXPECT_EQ(said.rfind("the automatic spare pool (1 node, 100% of the job's chips) costs more than "
-                       "the waits it saves: without it the run takes ",
+                       "the waits it saves: with none the run takes ",
                        0),
             0u)
       << said;
@@ -216,6 +216,66 @@ TEST(ProjectRun, ASparePoolDearerThanItsWaitsIsNoted) {
   core::Result<RunResult> large = ProjectRun(Llama70BOn(4096), Tokens(1e12), repaired, Exact());
   ASSERT_TRUE(large.ok()) << large.diagnostics().Format();
   EXPECT_EQ(noted(large.diagnostics()), "");
+}
+
+// spare_pool: cheapest keeps the pool, from none up to the confidence's, that trains at the
+// fewest chip-hours (the job's and the spares'): no pool of a given size in that range costs
+// fewer, and the pool the confidence sizes costs no fewer.
+TEST(ProjectRun, TheCheapestSparePoolCostsTheFewestChipHours) {
+  const auto chip_hours = [](const RunResult& r) {
+    return r.cost.chip_hours + r.cost.spare_chip_hours;
+  };
+  struct Case {
+    estimate::Scenario scenario;
+    double tokens;
+    double repair_s;
+  };
+  estimate::Scenario one_node = SmallLlama70B(8);
+  one_node.cluster = network::testing::DgxH100(8);
+  one_node.plan.dp = 1;
+  for (const Case& c : {Case{one_node, 1e11, 86400}, Case{Llama70BOn(4096), 1e12, 86400},
+                        Case{Llama70BOn(4096), 1e12, 7 * 86400}}) {
+    ReliabilityConfig cfg = OneClass(6.5);
+    cfg.repair_time_s = c.repair_s;
+    cfg.spare_pool = SparePool::kCheapest;
+    core::Result<RunResult> cheapest = ProjectRun(c.scenario, Tokens(c.tokens), cfg, Exact());
+    ASSERT_TRUE(cheapest.ok()) << cheapest.diagnostics().Format();
+    ASSERT_TRUE(cheapest.value().spare_choice.has_value());
+    const SpareChoice& choice = *cheapest.value().spare_choice;
+    EXPECT_EQ(cheapest.value().analysis.spare_nodes, choice.nodes);
+    EXPECT_NEAR(chip_hours(cheapest.value()), choice.chip_hours, 1e-9 * choice.chip_hours);
+    cfg.spare_pool = SparePool::kConfidence;
+    core::Result<RunResult> confidence = ProjectRun(c.scenario, Tokens(c.tokens), cfg, Exact());
+    ASSERT_TRUE(confidence.ok());
+    EXPECT_FALSE(confidence.value().spare_choice.has_value());
+    EXPECT_EQ(confidence.value().analysis.spare_nodes, choice.confidence_nodes);
+    EXPECT_LE(chip_hours(cheapest.value()), chip_hours(confidence.value()));
+    for (int64_t s = 0; s <= choice.confidence_nodes; ++s) {
+      cfg.spare_nodes = static_cast<int>(s);
+      core::Result<RunResult> given = ProjectRun(c.scenario, Tokens(c.tokens), cfg, Exact());
+      if (!given.ok()) continue;  // waits that outlast the failures: no candidate
+      EXPECT_GE(chip_hours(given.value()), chip_hours(cheapest.value()) * (1 - 1e-12))
+          << s << " spare nodes of " << choice.confidence_nodes;
+    }
+  }
+  // The one-node job waits a day for a repair rather than pay for a second node; the large
+  // job keeps the confidence's pool, as a wait idles all its chips.
+  ReliabilityConfig cfg = OneClass(6.5);
+  cfg.repair_time_s = 86400;
+  cfg.spare_pool = SparePool::kCheapest;
+  core::Result<RunResult> r = ProjectRun(one_node, Tokens(1e11), cfg, Exact());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().analysis.spare_nodes, 0);
+  EXPECT_EQ(r.value().spare_choice->confidence_nodes, 1);
+  core::Result<RunResult> large = ProjectRun(Llama70BOn(4096), Tokens(1e12), cfg, Exact());
+  ASSERT_TRUE(large.ok());
+  EXPECT_GT(large.value().analysis.spare_nodes, 1);
+  EXPECT_EQ(large.value().analysis.spare_nodes, large.value().spare_choice->confidence_nodes);
+  // A pool given and the cheapest asked for contradict each other.
+  cfg.spare_nodes = 2;
+  core::Result<RunResult> both = ProjectRun(one_node, Tokens(1e11), cfg, Exact());
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.diagnostics().items()[0].key, "reliability.spare_pool");
 }
 
 // A class rated per switch counts the fabric's switches as built: 16 scalable units of the
