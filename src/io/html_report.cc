@@ -1530,15 +1530,23 @@ std::string RunReportHtmlBody(const RunResult& r) {
   }
   out += Figure("energy", Esc(Energy(r.cost.facility_energy_j)),
                 fmt::format("facility, PUE {}", Num(r.cost.pue, 2)));
-  out += Figure("spare nodes", std::to_string(a.spare_nodes),
-                r.config.spare_nodes >= 0 ? std::string("given")
-                : r.spare_choice
-                    ? fmt::format("cheapest; {} confidence: {}", Pct(r.config.spare_confidence),
-                                  r.spare_choice->confidence_nodes)
-                : a.spare_nodes >= a.spare_nodes_needed
-                    ? fmt::format("{} confidence", Pct(r.config.spare_confidence))
-                    : fmt::format("capped at the job's nodes; {} confidence needs {}",
-                                  Pct(r.config.spare_confidence), a.spare_nodes_needed));
+  {
+    const bool domains = r.spec.spare_unit == reliability::SpareUnit::kDomain;
+    const int64_t pool = domains ? a.domains.spare_domains : a.spare_nodes;
+    const int64_t needed = domains ? a.domains.spare_domains_needed : a.spare_nodes_needed;
+    const bool given = (domains ? r.config.spare_domains : r.config.spare_nodes) >= 0;
+    out +=
+        Figure(domains ? "spare domains" : "spare nodes", std::to_string(pool),
+               given ? std::string("given")
+               : r.spare_choice
+                   ? fmt::format("cheapest; {} confidence: {}", Pct(r.config.spare_confidence),
+                                 r.spare_choice->confidence_spares)
+               : needed >= 0 && pool >= needed
+                   ? fmt::format("{} confidence", Pct(r.config.spare_confidence))
+               : domains ? fmt::format("{} confidence out of reach", Pct(r.config.spare_confidence))
+                         : fmt::format("capped at the job's nodes; {} confidence needs {}",
+                                       Pct(r.config.spare_confidence), needed));
+  }
   out += "</div>\n";
 
   out +=

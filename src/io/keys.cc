@@ -1743,8 +1743,20 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
                .Min(0, true)
                .Max(0.999999),
            [](R& r, const Value& v) { r.config.spare_confidence = v.d; }},
+          {Enum("spare_unit",
+                "what replaces a failed node: node, a spare node in its failure domain (spare "
+                "trays in the rack; the domain view informational); domain, a whole spare "
+                "domain (an NVL72 rack, a TPU cube), the pool being spare_domains, priced at "
+                "the domain's chips and its waits charged as a node pool's are")
+               .Default("node")
+               .Choices({"node", "domain"}),
+           [](R& r, const Value& v) {
+             r.config.spare_unit =
+                 v.s == "domain" ? reliability::SpareUnit::kDomain : reliability::SpareUnit::kNode;
+           }},
           {Enum("spare_pool",
-                "how spare_nodes: auto sizes the pool: confidence, the pool spare_confidence "
+                "how the automatic pool (spare_nodes or spare_domains: auto) is sized: confidence, "
+                "the pool spare_confidence "
                 "sizes; cheapest, the pool from none up to that one whose chips (the job's and "
                 "the spares') times the expected time to train are the fewest, a smaller pool's "
                 "waits for a spare charged to the run's time")
@@ -1759,7 +1771,8 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
                "scale-up domain (an NVL72 rack, a TPU torus's 4x4x4 cube): with the job's k "
                "domains and spare_domains whole spares, the run reports P(at least k whole) "
                "(binomial); auto: no node of the domain in repair, e^(-node repair rate x "
-               "nodes a domain x repair_time). Informational: the run's time charges spare_nodes")
+               "nodes a domain x repair_time). The run's time charges the spare domains with "
+               "spare_unit: domain, the spare nodes otherwise")
                .Default("auto")
                .Auto()
                .Min(0, true)
@@ -1776,7 +1789,7 @@ const std::vector<Field<ReliabilityDraft>>& ReliabilityFields() {
           {Int("spare_domains",
                "whole spare failure domains beside the job (see domain_availability); auto: "
                "the fewest with which the job finds its domains whole with probability "
-               "spare_confidence")
+               "spare_confidence; the run's pool with spare_unit: domain, a report otherwise")
                .Default("auto")
                .Auto()
                .Min(0)

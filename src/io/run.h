@@ -87,13 +87,14 @@ std::string Counted(int64_t n, std::string_view one, std::string_view many);
 std::string StepTimeLine(const RunResult& r);
 // "MFU 30.1% x ETTR of all causes 0.9085" (the MFU without stragglers when the plan has any).
 std::string EffectiveMfuBasis(const RunResult& r);
-// The spare pool: " (given)", " for 99.0% confidence", or what capping it costs.
+// The spare node pool's basis: " (given; ...)", " for 99.0% confidence", what capping it
+// costs, what the cheapest pool saves, or that the pool is of domains (spare_unit: domain).
 std::string SparePool(const RunResult& r);
 // The failure domains, when the run shows them (reliability::DomainReport): "18 nodes (72
 // chips) each, 8 in the job; whole 0.9340 of the time (no node in repair)".
 std::string DomainLine(const RunResult& r);
 // Their spares: "3 for 99.0% confidence (automatic): P(at least 8 of 11 whole) 0.9934, 0.5800
-// without spares".
+// without spares"; with spare_unit: domain, the run's pool and its basis.
 std::string SpareDomainLine(const RunResult& r);
 // With reliability.measured_ettr: "0.9700 implies 8.6 min of downtime per failure (the
 // model's: 9.0 min)", or why it implies none.

@@ -133,40 +133,68 @@ std::string EffectiveMfuBasis(const RunResult& r) {
                      r.analysis.ettr_all_causes);
 }
 
-std::string SparePool(const RunResult& r) {
+namespace {
+
+bool ByDomain(const RunResult& r) { return r.spec.spare_unit == reliability::SpareUnit::kDomain; }
+
+// What the confidence needs, in words: "99.0% confidence needs 3", or that no pool does.
+std::string ConfidenceNeeds(const RunResult& r, int64_t needed, std::string_view needs) {
+  if (needed < 0) {
+    return fmt::format("no pool of up to {} reaches {}",
+                       core::WithThousands(reliability::kMaxSpareDomains),
+                       Pct(r.config.spare_confidence));
+  }
+  return fmt::format("{} confidence {} {}", Pct(r.config.spare_confidence), needs,
+                     core::WithThousands(needed));
+}
+
+// The basis of the pool the run charges (nodes, or domains with spare_unit: domain).
+std::string PoolBasis(const RunResult& r) {
   const reliability::RunReport& a = r.analysis;
+  const bool domains = ByDomain(r);
+  const int64_t pool = domains ? a.domains.spare_domains : a.spare_nodes;
+  const int64_t needed = domains ? a.domains.spare_domains_needed : a.spare_nodes_needed;
+  const bool given = domains ? r.config.spare_domains >= 0 : r.config.spare_nodes >= 0;
+  const bool charged = needed < 0 || pool < needed;
   if (r.spare_choice) {
     const plan::SpareChoice& c = *r.spare_choice;
-    if (c.nodes >= c.confidence_nodes) {
+    if (c.spares >= c.confidence_spares) {
       return fmt::format(
           " (cheapest: no smaller pool costs fewer chip-hours; the {} confidence pool{})",
           Pct(r.config.spare_confidence),
-          a.spare_nodes >= a.spare_nodes_needed ? ", its rare wait not charged"
-                                                : ", capped at the job's nodes");
+          charged ? ", capped at the job's nodes" : ", its rare wait not charged");
     }
     return fmt::format(
         " (cheapest: {:.2f}% fewer chip-hours than the {} confidence pool of {}, {:.2f}% longer; "
         "P(wait) {:.4f} while the job runs, charged)",
         100 * (1 - c.chip_hours / c.confidence_chip_hours), Pct(r.config.spare_confidence),
-        c.confidence_nodes, 100 * (c.expected_s / c.confidence_expected_s - 1), a.p_wait_charged);
+        c.confidence_spares, 100 * (c.expected_s / c.confidence_expected_s - 1), a.p_wait_charged);
   }
-  if (r.config.spare_nodes >= 0) {
-    return a.spare_nodes >= a.spare_nodes_needed
-               ? fmt::format(" (given; {} confidence needs {}: its rare wait is not charged)",
-                             Pct(r.config.spare_confidence), a.spare_nodes_needed)
-               : fmt::format(
-                     " (given; {} confidence would need {}: P(wait) {:.4f} while the "
-                     "job runs, charged)",
-                     Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_charged);
+  if (given) {
+    return charged ? fmt::format(" (given; {}: P(wait) {:.4f} while the job runs, charged)",
+                                 ConfidenceNeeds(r, needed, "would need"), a.p_wait_charged)
+                   : fmt::format(" (given; {}: its rare wait is not charged)",
+                                 ConfidenceNeeds(r, needed, "needs"));
   }
-  if (a.spare_nodes >= a.spare_nodes_needed) {
+  if (!charged) {
     return fmt::format(" for {} confidence (automatic: its rare wait is not charged)",
                        Pct(r.config.spare_confidence));
   }
+  if (domains) {
+    return fmt::format(" (automatic: {}; P(wait) {:.4f} with these while the job runs, charged)",
+                       ConfidenceNeeds(r, needed, "needs"), a.p_wait_charged);
+  }
   return fmt::format(
-      " (automatic, capped at the job's nodes: {} confidence would need {}; P(wait) {:.4f} "
-      "with these while the job runs, charged)",
-      Pct(r.config.spare_confidence), a.spare_nodes_needed, a.p_wait_charged);
+      " (automatic, capped at the job's nodes: {}; P(wait) {:.4f} with these while the job "
+      "runs, charged)",
+      ConfidenceNeeds(r, needed, "would need"), a.p_wait_charged);
+}
+
+}  // namespace
+
+std::string SparePool(const RunResult& r) {
+  if (ByDomain(r)) return " (spare_unit: domain: the pool is whole spare domains, below)";
+  return PoolBasis(r);
 }
 
 std::string DomainLine(const RunResult& r) {
@@ -184,18 +212,16 @@ std::string DomainLine(const RunResult& r) {
 
 std::string SpareDomainLine(const RunResult& r) {
   const reliability::DomainReport& d = r.analysis.domains;
-  const std::string need =
-      d.spare_domains_needed < 0
-          ? fmt::format("no pool of up to {} reaches {}",
-                        core::WithThousands(reliability::kMaxSpareDomains),
-                        Pct(r.config.spare_confidence))
-          : fmt::format("{} confidence needs {}", Pct(r.config.spare_confidence),
-                        core::WithThousands(d.spare_domains_needed));
-  const std::string basis =
-      r.config.spare_domains >= 0 ? fmt::format(" (given; {})", need)
-      : d.spare_domains_needed < 0
-          ? fmt::format(" (automatic: {})", need)
-          : fmt::format(" for {} confidence (automatic)", Pct(r.config.spare_confidence));
+  std::string basis;
+  if (ByDomain(r)) {
+    basis = PoolBasis(r);
+  } else {
+    const std::string need = ConfidenceNeeds(r, d.spare_domains_needed, "needs");
+    basis = r.config.spare_domains >= 0 ? fmt::format(" (given; {})", need)
+            : d.spare_domains_needed < 0
+                ? fmt::format(" (automatic: {})", need)
+                : fmt::format(" for {} confidence (automatic)", Pct(r.config.spare_confidence));
+  }
   return fmt::format(
       "{}{}: P(at least {} of {} whole) {:.4f}, {:.4f} without spares",
       core::WithThousands(d.spare_domains), basis, core::WithThousands(d.job_domains),
@@ -250,7 +276,9 @@ std::string ChipHoursLine(const RunResult& r) {
                      ChipHours(c.chip_hours + c.spare_chip_hours), job,
                      ChipHours(c.spare_chip_hours),
                      Counted(std::llround(c.spare_chips), "spare chip", "spare chips"),
-                     Counted(r.analysis.spare_nodes, "node", "nodes"), part);
+                     ByDomain(r) ? Counted(r.analysis.domains.spare_domains, "domain", "domains")
+                                 : Counted(r.analysis.spare_nodes, "node", "nodes"),
+                     part);
 }
 
 std::string CostLine(const RunResult& r) {
@@ -644,23 +672,25 @@ std::string RunReportJson(const RunResult& r) {
                      {"warmup", Round(rc.warmup_s)},
                      {"spare_wait", Round(a.spare_wait_s)},
                      {"downtime", Round(a.downtime_s)}};
-  j["spares"] = {{"spare_nodes", a.spare_nodes},
-                 {"auto", r.config.spare_nodes < 0},
-                 {"pool", r.config.spare_nodes >= 0 ? "given"
-                          : r.spare_choice          ? "cheapest"
-                                                    : "confidence"},
-                 {"needed_for_confidence", a.spare_nodes_needed},
-                 {"confidence", Round(r.config.spare_confidence)},
-                 {"repair_time_s", Round(r.config.repair_time_s)},
-                 {"nodes_out_mean", Round(a.nodes_out_mean)},
-                 {"p_wait_with_spares", Round(a.p_wait_with_spares)},
-                 {"p_wait_charged", Round(a.p_wait_charged)},
-                 {"p_wait_without_spares", Round(a.p_wait_without_spares)}};
+  j["spares"] = {
+      {"spare_nodes", a.spare_nodes},
+      {"auto", r.config.spare_nodes < 0},
+      {"unit", ByDomain(r) ? "domain" : "node"},
+      {"pool", (ByDomain(r) ? r.config.spare_domains : r.config.spare_nodes) >= 0 ? "given"
+               : r.spare_choice                                                   ? "cheapest"
+                                                                                  : "confidence"},
+      {"needed_for_confidence", a.spare_nodes_needed},
+      {"confidence", Round(r.config.spare_confidence)},
+      {"repair_time_s", Round(r.config.repair_time_s)},
+      {"nodes_out_mean", Round(a.nodes_out_mean)},
+      {"p_wait_with_spares", Round(a.p_wait_with_spares)},
+      {"p_wait_charged", Round(a.p_wait_charged)},
+      {"p_wait_without_spares", Round(a.p_wait_without_spares)}};
   if (r.spare_choice) {
     const plan::SpareChoice& c = *r.spare_choice;
     j["spares"]["cheapest"] = {{"chip_hours", Round(c.chip_hours)},
                                {"expected_time_s", Round(c.expected_s)},
-                               {"confidence_pool_nodes", c.confidence_nodes},
+                               {"confidence_pool_spares", c.confidence_spares},
                                {"confidence_pool_chip_hours", Round(c.confidence_chip_hours)},
                                {"confidence_pool_expected_time_s", Round(c.confidence_expected_s)}};
   } else {

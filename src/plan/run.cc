@@ -68,35 +68,52 @@ bool HasTier(const std::vector<std::string>& tiers, const char* tier) {
   return std::find(tiers.begin(), tiers.end(), tier) != tiers.end();
 }
 
-// The cheapest pool (SparePool::kCheapest) for a job of `job_chips`, each spare node holding
-// `chips_per_spare`: every pool from none up to the one spare_confidence sizes, the fewest
-// (job_chips + s x chips_per_spare) x expected time. Past the confidence's pool the wait is
-// not charged and the time no longer falls, so no larger pool is cheaper: the scan is
-// exhaustive. The expected time of a pool is AnalyzeRun's (microseconds each). Ties go to the
-// larger pool, the faster run. Fails with the automatic pool's analysis, which reports why.
+bool ByDomain(const reliability::RunSpec& spec) {
+  return spec.spare_unit == reliability::SpareUnit::kDomain;
+}
+
+// The pool the run keeps, in its unit: spare nodes, or whole spare domains.
+int64_t PoolOf(const reliability::RunSpec& spec, const reliability::RunReport& rep) {
+  return ByDomain(spec) ? rep.domains.spare_domains : rep.spare_nodes;
+}
+
+// "3 spare nodes", "1 spare domain".
+std::string PoolWords(const reliability::RunSpec& spec, int64_t n) {
+  return std::to_string(n) + (ByDomain(spec) ? (n == 1 ? " spare domain" : " spare domains")
+                                             : (n == 1 ? " spare node" : " spare nodes"));
+}
+
+// The cheapest pool (SparePool::kCheapest) for a job of `job_chips`, each spare (a node, or
+// a domain) holding `chips_per_spare`: every pool from none up to the one spare_confidence
+// sizes, the fewest (job_chips + s x chips_per_spare) x expected time. Past the
+// confidence's pool the wait is not charged and the time no longer falls, so no larger pool
+// is cheaper: the scan is exhaustive. The expected time of a pool is AnalyzeRun's
+// (microseconds each). Ties go to the larger pool, the faster run. Fails with the automatic
+// pool's analysis, which reports why.
 core::Result<SpareChoice> CheapestSpares(reliability::RunSpec spec, double job_chips,
                                          double chips_per_spare) {
-  spec.spare_nodes = -1;
+  int& given = ByDomain(spec) ? spec.spare_domains : spec.spare_nodes;
+  given = -1;
   core::Result<reliability::RunReport> automatic = reliability::AnalyzeRun(spec);
   if (!automatic.ok()) return automatic.diagnostics();
   SpareChoice c;
-  c.confidence_nodes = automatic.value().spare_nodes;
+  c.confidence_spares = PoolOf(spec, automatic.value());
   c.confidence_expected_s = automatic.value().expected_time_s;
   const auto chip_hours = [&](int64_t s, double expected_s) {
     return (job_chips + static_cast<double>(s) * chips_per_spare) * expected_s / 3600;
   };
-  c.confidence_chip_hours = chip_hours(c.confidence_nodes, c.confidence_expected_s);
-  c.nodes = c.confidence_nodes;
+  c.confidence_chip_hours = chip_hours(c.confidence_spares, c.confidence_expected_s);
+  c.spares = c.confidence_spares;
   c.expected_s = c.confidence_expected_s;
   c.chip_hours = c.confidence_chip_hours;
-  for (int64_t s = c.confidence_nodes - 1; s >= 0; --s) {
-    spec.spare_nodes = static_cast<int>(s);
+  for (int64_t s = c.confidence_spares - 1; s >= 0; --s) {
+    given = static_cast<int>(s);
     // A pool whose waits outlast the failures is an error of AnalyzeRun: not a candidate.
     const core::Result<reliability::RunReport> with = reliability::AnalyzeRun(spec);
     if (!with.ok()) continue;
     const double hours = chip_hours(s, with.value().expected_time_s);
     if (hours < c.chip_hours) {
-      c.nodes = s;
+      c.spares = s;
       c.expected_s = with.value().expected_time_s;
       c.chip_hours = hours;
     }
@@ -470,6 +487,7 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   spec.domain_nodes = FailureDomainNodes(cluster);
   spec.domain_availability = cfg.domain_availability;
   spec.spare_domains = cfg.spare_domains;
+  spec.spare_unit = cfg.spare_unit;
   spec.replicas = cfg.replica_fault_tolerance ? plan.dp : 1;
   spec.slow_node_fraction = cfg.slow_node_fraction;
   spec.slow_node_factor = cfg.slow_node_factor;
@@ -488,25 +506,32 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
     // that fit in it.
     spec.steps = std::max(1.0, std::floor(training.duration_s / spec.step_time_s));
   }
-  if (cfg.spare_pool == SparePool::kCheapest && cfg.spare_nodes >= 0) {
+  const bool by_domain = ByDomain(spec);
+  const int given_pool = by_domain ? cfg.spare_domains : cfg.spare_nodes;
+  const char* pool_key = by_domain ? "spare_domains" : "spare_nodes";
+  if (cfg.spare_pool == SparePool::kCheapest && given_pool >= 0) {
     diags.Error("reliability.spare_pool",
-                "spare_pool: cheapest sizes the automatic pool, but spare_nodes is given (" +
-                    std::to_string(cfg.spare_nodes) + ")",
-                "set reliability.spare_nodes: auto to let the cheapest pool be chosen, or leave "
-                "spare_pool at confidence to keep the pool given");
+                std::string("spare_pool: cheapest sizes the automatic pool, but ") + pool_key +
+                    " is given (" + std::to_string(given_pool) + ")",
+                std::string("set reliability.") + pool_key +
+                    ": auto to let the cheapest pool be chosen, or leave spare_pool at "
+                    "confidence to keep the pool given");
   }
   if (diags.HasErrors()) return diags;
 
   // A spare node counts the chips per node the job uses, as the job's chips are billed: a job
   // on part of a node (1 chip of 8) keeps a spare of its own size, not a whole node (which
-  // billed 8 spare chips beside 1, and made 1 chip dearer than 8 in fathom size).
+  // billed 8 spare chips beside 1, and made 1 chip dearer than 8 in fathom size). A spare
+  // domain holds its nodes.
   const int64_t spare_chips_per_node =
       std::min<int64_t>(cluster.chips_per_node, static_cast<int64_t>(cluster.chips));
-  if (cfg.spare_nodes < 0 && cfg.spare_pool == SparePool::kCheapest) {
+  const int64_t chips_per_spare =
+      spare_chips_per_node * (by_domain ? std::max<int64_t>(spec.domain_nodes, 1) : 1);
+  if (given_pool < 0 && cfg.spare_pool == SparePool::kCheapest) {
     core::Result<SpareChoice> choice = CheapestSpares(spec, static_cast<double>(cluster.chips),
-                                                      static_cast<double>(spare_chips_per_node));
+                                                      static_cast<double>(chips_per_spare));
     if (choice.ok()) {
-      spec.spare_nodes = static_cast<int>(choice.value().nodes);
+      (by_domain ? spec.spare_domains : spec.spare_nodes) = static_cast<int>(choice.value().spares);
       r.spare_choice = choice.value();
     }
     // Otherwise the automatic pool's own analysis, below, reports what is wrong.
@@ -541,24 +566,23 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   if (r.spare_choice) {
     // The cheapest pool waits for spares by choice: its warnings say what the choice costs.
     for (core::Diagnostic& x : engine.items()) {
-      if (x.key != "reliability.spare_nodes") continue;
+      if (x.key != std::string("reliability.") + pool_key) continue;
       x.key = "reliability.spare_pool";
       x.hint =
           "the cheapest pool trades these waits for fewer chips; spare_pool: confidence "
           "keeps " +
-          std::to_string(r.spare_choice->confidence_nodes) + " spare node" +
-          (r.spare_choice->confidence_nodes == 1 ? "" : "s");
+          PoolWords(spec, r.spare_choice->confidence_spares);
     }
   }
   diags.Append(engine);
   if (!analysis.ok()) return diags;
   r.analysis = std::move(analysis).value();
-  if (r.analysis.domains.shown && spec.domain_nodes > 1) {
+  if (r.analysis.domains.shown && spec.domain_nodes > 1 && !by_domain) {
     r.notes.push_back(
         "a failure domain spans " + std::to_string(spec.domain_nodes) +
         " nodes: the run's time charges spare nodes, as if a spare could take a failed node's "
         "place in its domain (spare trays in the rack); where domains must be replaced whole, "
-        "see the spare domains");
+        "reliability.spare_unit: domain keeps and charges the spare domains");
   }
   if (cfg.measured_ettr > 0 && std::isfinite(r.analysis.mtbf_s)) {
     MeasuredEttr m;
@@ -583,40 +607,42 @@ core::Result<RunResult> ProjectRun(const estimate::Scenario& scenario,
   r.tokens = std::round(spec.steps) * tokens_per_step;
   r.ideal_mfu = r.step.mfu * r.step.step_time_s / spec.step_time_s;
   r.effective_mfu = r.ideal_mfu * r.analysis.ettr_all_causes;
-  const double spare_chips = static_cast<double>(r.analysis.spare_nodes * spare_chips_per_node);
+  const int64_t pool = PoolOf(spec, r.analysis);
+  const double spare_chips = static_cast<double>(pool * chips_per_spare);
   r.cost = DeriveCost(training.cost, cluster, r.analysis.expected_time_s, r.analysis.ideal_time_s,
                       spare_chips);
   // An automatic pool sized for confidence can cost a small job more than the waits it
   // saves (one spare node beside a one-node job doubles its chip-hours): say so where the
   // pool is a tenth of the job or more and a smaller pool costs less.
-  if (cfg.spare_nodes < 0 && cfg.spare_pool == SparePool::kConfidence &&
+  if (given_pool < 0 && cfg.spare_pool == SparePool::kConfidence &&
       spare_chips >= 0.1 * static_cast<double>(cluster.chips)) {
     const core::Result<SpareChoice> cheapest = CheapestSpares(
-        spec, static_cast<double>(cluster.chips), static_cast<double>(spare_chips_per_node));
-    if (cheapest.ok() && cheapest.value().nodes < r.analysis.spare_nodes) {
+        spec, static_cast<double>(cluster.chips), static_cast<double>(chips_per_spare));
+    if (cheapest.ok() && cheapest.value().spares < pool) {
       const SpareChoice& c = cheapest.value();
       char part[96] = "";  // a job on part of a node: its spare nodes are of its size
-      if (spare_chips_per_node < cluster.chips_per_node) {
+      if (!by_domain && spare_chips_per_node < cluster.chips_per_node) {
         std::snprintf(part, sizeof part, " of the job's %lld chip%s",
                       static_cast<long long>(spare_chips_per_node),
                       spare_chips_per_node == 1 ? "" : "s");
       }
-      const std::string pool =
-          c.nodes == 0 ? "none" : std::to_string(c.nodes) + (c.nodes == 1 ? " node" : " nodes");
+      const std::string unit = by_domain ? " domain" : " node";
+      const auto count = [&](int64_t n) { return std::to_string(n) + unit + (n == 1 ? "" : "s"); };
+      const std::string smaller = c.spares == 0 ? "none" : count(c.spares);
       char text[400];
       std::snprintf(text, sizeof text,
-                    "the automatic spare pool (%lld node%s%s, %.0f%% of the job's chips) costs "
-                    "more than the waits it saves: with %s the run takes %.2f%% longer (%s) and "
-                    "%.0f%% fewer chip-hours",
-                    static_cast<long long>(r.analysis.spare_nodes),
-                    r.analysis.spare_nodes == 1 ? "" : "s", part,
-                    100 * spare_chips / static_cast<double>(cluster.chips), pool.c_str(),
+                    "the automatic spare pool (%s%s, %.0f%% of the job's chips) costs more than "
+                    "the waits it saves: with %s the run takes %.2f%% longer (%s) and %.0f%% "
+                    "fewer chip-hours",
+                    count(pool).c_str(), part,
+                    100 * spare_chips / static_cast<double>(cluster.chips), smaller.c_str(),
                     100 * (c.expected_s / r.analysis.expected_time_s - 1),
                     core::FormatDuration(c.expected_s).c_str(),
                     100 * (1 - c.chip_hours / c.confidence_chip_hours));
       diags.Add({core::Severity::kNote, "", 0, "reliability.spare_pool", text,
-                 "where spares are shared with other jobs, or a wait is acceptable, set "
-                 "reliability.spare_pool: cheapest (or spare_nodes: a count)"});
+                 std::string("where spares are shared with other jobs, or a wait is acceptable, "
+                             "set reliability.spare_pool: cheapest (or ") +
+                     pool_key + ": a count)"});
     }
   }
 

@@ -162,6 +162,7 @@ struct ReliabilityConfig {
   int spare_nodes = -1;  // -1 = auto
   double spare_confidence = 0.99;
   SparePool spare_pool = SparePool::kConfidence;
+  reliability::SpareUnit spare_unit = reliability::SpareUnit::kNode;
   double domain_availability = -1;  // -1 = auto (from the repair rate)
   int spare_domains = -1;           // -1 = auto
   double measured_ettr = -1;        // an ETTR measured on the cluster; -1 = none
@@ -267,12 +268,13 @@ struct MeasuredEttr {
 // The cheapest spare pool (SparePool::kCheapest): of the pools from none up to the one the
 // confidence sizes (past it the wait is not charged, so a larger pool only adds chips), the
 // one whose chips, the job's and the spares', times the expected time to train are the
-// fewest. A pool smaller than the confidence's charges its waits to the run's time.
+// fewest. A pool smaller than the confidence's charges its waits to the run's time. Pools
+// count the spare unit: nodes, or whole domains (spare_unit: domain).
 struct SpareChoice {
-  int64_t nodes = 0;                 // the pool chosen
+  int64_t spares = 0;                // the pool chosen
   double expected_s = 0;             // the expected time to train with it
   double chip_hours = 0;             // the job's and the spares', with it
-  int64_t confidence_nodes = 0;      // the pool spare_confidence sizes (capped at the job's)
+  int64_t confidence_spares = 0;     // the pool spare_confidence sizes (capped at the job's)
   double confidence_expected_s = 0;  // with that pool
   double confidence_chip_hours = 0;
 };

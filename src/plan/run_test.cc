@@ -1,6 +1,7 @@
 #include "plan/run.h"
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -242,20 +243,20 @@ TEST(ProjectRun, TheCheapestSparePoolCostsTheFewestChipHours) {
     ASSERT_TRUE(cheapest.ok()) << cheapest.diagnostics().Format();
     ASSERT_TRUE(cheapest.value().spare_choice.has_value());
     const SpareChoice& choice = *cheapest.value().spare_choice;
-    EXPECT_EQ(cheapest.value().analysis.spare_nodes, choice.nodes);
+    EXPECT_EQ(cheapest.value().analysis.spare_nodes, choice.spares);
     EXPECT_NEAR(chip_hours(cheapest.value()), choice.chip_hours, 1e-9 * choice.chip_hours);
     cfg.spare_pool = SparePool::kConfidence;
     core::Result<RunResult> confidence = ProjectRun(c.scenario, Tokens(c.tokens), cfg, Exact());
     ASSERT_TRUE(confidence.ok());
     EXPECT_FALSE(confidence.value().spare_choice.has_value());
-    EXPECT_EQ(confidence.value().analysis.spare_nodes, choice.confidence_nodes);
+    EXPECT_EQ(confidence.value().analysis.spare_nodes, choice.confidence_spares);
     EXPECT_LE(chip_hours(cheapest.value()), chip_hours(confidence.value()));
-    for (int64_t s = 0; s <= choice.confidence_nodes; ++s) {
+    for (int64_t s = 0; s <= choice.confidence_spares; ++s) {
       cfg.spare_nodes = static_cast<int>(s);
       core::Result<RunResult> given = ProjectRun(c.scenario, Tokens(c.tokens), cfg, Exact());
       if (!given.ok()) continue;  // waits that outlast the failures: no candidate
       EXPECT_GE(chip_hours(given.value()), chip_hours(cheapest.value()) * (1 - 1e-12))
-          << s << " spare nodes of " << choice.confidence_nodes;
+          << s << " spare nodes of " << choice.confidence_spares;
     }
   }
   // The one-node job waits a day for a repair rather than pay for a second node; the large
@@ -266,16 +267,70 @@ TEST(ProjectRun, TheCheapestSparePoolCostsTheFewestChipHours) {
   core::Result<RunResult> r = ProjectRun(one_node, Tokens(1e11), cfg, Exact());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().analysis.spare_nodes, 0);
-  EXPECT_EQ(r.value().spare_choice->confidence_nodes, 1);
+  EXPECT_EQ(r.value().spare_choice->confidence_spares, 1);
   core::Result<RunResult> large = ProjectRun(Llama70BOn(4096), Tokens(1e12), cfg, Exact());
   ASSERT_TRUE(large.ok());
   EXPECT_GT(large.value().analysis.spare_nodes, 1);
-  EXPECT_EQ(large.value().analysis.spare_nodes, large.value().spare_choice->confidence_nodes);
+  EXPECT_EQ(large.value().analysis.spare_nodes, large.value().spare_choice->confidence_spares);
   // A pool given and the cheapest asked for contradict each other.
   cfg.spare_nodes = 2;
   core::Result<RunResult> both = ProjectRun(one_node, Tokens(1e11), cfg, Exact());
   ASSERT_FALSE(both.ok());
   EXPECT_EQ(both.diagnostics().items()[0].key, "reliability.spare_pool");
+}
+
+// spare_unit: domain keeps whole spare domains (racks of 18 four-chip trays here): the pool
+// is sized as a node pool is, from the failing domain's view (one more than the report's
+// count at an arbitrary moment), priced at the domain's chips, and a smaller pool's waits
+// are charged. A spare node count beside it is an error.
+TEST(ProjectRun, SpareDomainsAreThePoolWithSpareUnitDomain) {
+  estimate::Scenario s = Llama70BOn(1152);
+  s.cluster.chips_per_node = 4;
+  s.cluster.domain = 72;
+  s.plan.global_batch_size = 1152;
+  ReliabilityConfig cfg = OneClass(6.5);
+  cfg.repair_time_s = 86400;
+  core::Result<RunResult> nodes = ProjectRun(s, Tokens(1e12), cfg, Exact());
+  ASSERT_TRUE(nodes.ok()) << nodes.diagnostics().Format();
+  const reliability::DomainReport& view = nodes.value().analysis.domains;
+  ASSERT_TRUE(view.shown);
+  EXPECT_EQ(view.domain_nodes, 18);
+  EXPECT_EQ(view.job_domains, 16);
+  ASSERT_GE(view.spare_domains_needed, 0);
+  EXPECT_EQ(nodes.value().cost.spare_chips,
+            4.0 * static_cast<double>(nodes.value().analysis.spare_nodes));
+
+  cfg.spare_unit = reliability::SpareUnit::kDomain;
+  core::Result<RunResult> domains = ProjectRun(s, Tokens(1e12), cfg, Exact());
+  ASSERT_TRUE(domains.ok()) << domains.diagnostics().Format();
+  const reliability::RunReport& a = domains.value().analysis;
+  EXPECT_EQ(a.spare_nodes, 0);
+  EXPECT_EQ(a.domains.spare_domains_needed, view.spare_domains_needed + 1);
+  EXPECT_EQ(a.domains.spare_domains, a.domains.spare_domains_needed);
+  EXPECT_EQ(domains.value().cost.spare_chips, 72.0 * static_cast<double>(a.domains.spare_domains));
+  EXPECT_EQ(a.spare_wait_s, 0);  // the confidence's pool: its rare wait is not charged
+  EXPECT_LE(a.p_wait_with_spares, 1 - cfg.spare_confidence);
+
+  // Fewer spare domains than the confidence needs wait, charged; more never run slower.
+  double previous = std::numeric_limits<double>::infinity();
+  for (int given = 0; given <= static_cast<int>(a.domains.spare_domains_needed); ++given) {
+    cfg.spare_domains = given;
+    core::Result<RunResult> r = ProjectRun(s, Tokens(1e12), cfg, Exact());
+    if (!r.ok()) continue;  // waits that outlast the failures
+    const double t = r.value().analysis.expected_time_s;
+    EXPECT_LE(t, previous) << given;
+    previous = t;
+    if (given < a.domains.spare_domains_needed) {
+      EXPECT_GT(r.value().analysis.spare_wait_s, 0) << given;
+    }
+  }
+  EXPECT_DOUBLE_EQ(previous, a.expected_time_s);
+
+  cfg.spare_domains = -1;
+  cfg.spare_nodes = 2;
+  core::Result<RunResult> both = ProjectRun(s, Tokens(1e12), cfg, Exact());
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.diagnostics().items()[0].key, "reliability.spare_nodes");
 }
 
 // A class rated per switch counts the fabric's switches as built: 16 scalable units of the

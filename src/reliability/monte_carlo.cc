@@ -541,7 +541,10 @@ core::Result<MonteCarloReport> SimulateRuns(const RunSpec& spec, int trials, uin
   // analytic W, an approximation, is checked against it); a pool of at least that size
   // charges no wait, as the analytic figures do not.
   if (rep.spare_wait_s > 0 || rep.replica_spare_wait_s > 0) {
-    sim.spares = rep.spare_nodes;
+    // A domain pool: each failure that needs a repair takes its domain out until the repair
+    // ends (two in one domain count as two domains out: a slight overcount).
+    sim.spares =
+        spec.spare_unit == SpareUnit::kDomain ? rep.domains.spare_domains : rep.spare_nodes;
     sim.repair = spec.repair_time_s;
   }
   sim.straggler = rep.straggler_factor;

@@ -12,6 +12,14 @@
 namespace fathom::reliability {
 namespace {
 
+// The pool whose waits the run charges, in words: "14 spare nodes", "1 spare domain".
+std::string PoolText(const RunSpec& spec, const RunReport& rep) {
+  const bool domains = spec.spare_unit == SpareUnit::kDomain;
+  const int64_t n = domains ? rep.domains.spare_domains : rep.spare_nodes;
+  return std::to_string(n) + (domains ? (n == 1 ? " spare domain" : " spare domains")
+                                      : (n == 1 ? " spare node" : " spare nodes"));
+}
+
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 std::string Num(double v) {
@@ -165,6 +173,13 @@ void Validate(const RunSpec& spec, core::Diagnostics& d) {
                 std::to_string(spec.nodes) + "); expected at most " + std::to_string(spec.nodes),
             "spares are a small pool beside the job (BLOOM kept 4 for 48 nodes); omit it (or "
             "\"auto\") to size it at spare_confidence");
+  }
+  if (spec.spare_unit == SpareUnit::kDomain && spec.spare_nodes >= 0) {
+    d.Error(r + "spare_nodes",
+            "= " + std::to_string(spec.spare_nodes) +
+                ": spare_unit: domain keeps whole spare domains, not spare nodes",
+            "give reliability.spare_domains (or omit it to size the pool at spare_confidence), "
+            "or set spare_unit: node");
   }
   if (!(spec.spare_confidence > 0 && spec.spare_confidence < 1)) {
     d.Error(r + "spare_confidence",
@@ -564,19 +579,24 @@ void NeverFinishes(const RunSpec& spec, const RunReport& rep, const Model& m,
   const double restart = m.d + m.delta;
   const double waiting = m.Mtbf() * std::log1p(m.wait / m.Mtbf());
   if (waiting > segment && waiting > restart) {
-    // Each restart waits for a spare node longer than failures leave it to run.
-    const bool given = spec.spare_nodes >= 0;
-    d.Error(given ? r + "spare_nodes" : r + "repair_time",
-            head + "each restart first waits " + Seconds(m.wait) +
-                " on average for a spare node (" + std::to_string(rep.spare_nodes) +
-                (rep.spare_nodes == 1 ? " spare node" : " spare nodes") +
-                (given ? "" : ", all the job's nodes") + ", a repair taking " +
-                Seconds(spec.repair_time_s) + ", P(wait) " + Fixed(rep.p_wait_charged, 4) + "), " +
-                Num(m.wait / m.Mtbf()) + " times the MTBF",
-            given ? "keep more spare nodes (omit reliability.spare_nodes to size the pool at "
-                    "spare_confidence), or shorten reliability.repair_time"
-                  : "shorten reliability.repair_time: the automatic pool is capped at the job's "
-                    "nodes");
+    // Each restart waits for a spare longer than failures leave it to run.
+    const bool domains = spec.spare_unit == SpareUnit::kDomain;
+    const bool given = domains ? spec.spare_domains >= 0 : spec.spare_nodes >= 0;
+    const std::string key = domains ? "spare_domains" : "spare_nodes";
+    d.Error(given ? r + key : r + "repair_time",
+            head + "each restart first waits " + Seconds(m.wait) + " on average for a " +
+                (domains ? "spare domain (" : "spare node (") + PoolText(spec, rep) +
+                (given     ? ""
+                 : domains ? ", none reaching spare_confidence"
+                           : ", all the job's nodes") +
+                ", a repair taking " + Seconds(spec.repair_time_s) + ", P(wait) " +
+                Fixed(rep.p_wait_charged, 4) + "), " + Num(m.wait / m.Mtbf()) + " times the MTBF",
+            given ? "keep more spares (omit reliability." + key +
+                        " to size the pool at spare_confidence), or shorten reliability.repair_time"
+            : domains ? std::string("shorten reliability.repair_time, or give "
+                                    "reliability.spare_domains")
+                      : std::string("shorten reliability.repair_time: the automatic pool is "
+                                    "capped at the job's nodes"));
     return;
   }
   if (segment > restart) {
@@ -885,45 +905,11 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
   }
   rep.nodes_out_mean = repair_rate * spec.repair_time_s;
   rep.spare_nodes_needed = SparesNeeded(rep.nodes_out_mean, spec.spare_confidence);
-  rep.spare_nodes =
-      spec.spare_nodes >= 0 ? spec.spare_nodes : std::min(spec.nodes, rep.spare_nodes_needed);
-  rep.p_wait_without_spares = SpareWaitProbability(0, rep.nodes_out_mean);
-  rep.p_wait_with_spares = SpareWaitProbability(rep.spare_nodes, rep.nodes_out_mean);
-  // A pool smaller than the one the confidence needs (given so, or the automatic pool capped
-  // at the job's nodes) charges its wait to the downtime; a pool of at least that size,
-  // given or automatic, makes the wait rare (1 − confidence) and reports it, not charged:
-  // so buying more spares for a higher failure rate never makes the run look faster, more
-  // spares never make it slower, and a given pool of the automatic size reads alike.
-  // The charged wait W: a failure that finds every spare in repair waits for the first
-  // repair to finish. No failure strikes the job while it waits, so fewer nodes go to
-  // repair than at the full rate (the sizing's μ): at a share 1 / (1 + λ_s W) of it, λ_s
-  // the rate of job-stopping failures that need a spare. W = P(N >= spares | μ / (1 +
-  // λ_s W)) MTTR / (spares + 1), whose right side falls as W grows: one W, found by
-  // bisection (at 6 spares of the 16 the Llama 3 rate needs with a 1-day repair, 1.48 h a
-  // failure, where the full rate gave 2.69 h; a simulation of the pool, 1.29 h).
-  const bool charged = rep.spare_nodes < rep.spare_nodes_needed;
-  double wait_if_needed = 0;
-  rep.p_wait_charged = 0;
-  if (charged) {
-    const double per_wait =
-        static_cast<double>(spec.repair_time_s) / static_cast<double>(rep.spare_nodes + 1);
-    const Model unit = BuildModel(spec, 1.0);        // its wait: the share that needs a spare
-    const double waiting = unit.lambda * unit.wait;  // λ_s
-    auto p_wait = [&](double w) {
-      return SpareWaitProbability(rep.spare_nodes, rep.nodes_out_mean / (1 + waiting * w));
-    };
-    double lo = 0, hi = p_wait(0) * per_wait;
-    for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; ++i) {
-      const double mid = (lo + hi) / 2;
-      (mid < p_wait(mid) * per_wait ? lo : hi) = mid;
-    }
-    wait_if_needed = hi;
-    rep.p_wait_charged = p_wait(hi);
-  }
-  const Model m = BuildModel(spec, wait_if_needed);
-  const Stretch stretch = PauseStretch(m);
-  rep.spare_wait_s = m.wait;
-  if (spec.domain_nodes > 1 || spec.domain_availability > 0) {
+  const bool by_domain = spec.spare_unit == SpareUnit::kDomain;
+  rep.spare_nodes = by_domain               ? 0
+                    : spec.spare_nodes >= 0 ? spec.spare_nodes
+                                            : std::min(spec.nodes, rep.spare_nodes_needed);
+  if (by_domain || spec.domain_nodes > 1 || spec.domain_availability > 0) {
     DomainReport& dom = rep.domains;
     dom.shown = true;
     dom.domain_nodes = spec.domain_nodes;
@@ -940,6 +926,10 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
                            : 1;
     dom.spare_domains_needed =
         SparesForBinomial(dom.job_domains, dom.availability, spec.spare_confidence);
+    // The pool the run charges is sized as a node pool is, from where a failure stands: its
+    // own domain is broken, and k of the other k − 1 + s must be whole with the confidence,
+    // one spare more than the view that counts the pool at an arbitrary moment.
+    if (by_domain && dom.spare_domains_needed >= 0) ++dom.spare_domains_needed;
     dom.spare_domains = spec.spare_domains >= 0 ? spec.spare_domains
                                                 : std::max<int64_t>(dom.spare_domains_needed, 0);
     dom.p_ready =
@@ -947,6 +937,56 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     dom.p_ready_without_spares =
         BinomialAtLeast(dom.job_domains, dom.job_domains, dom.availability);
   }
+  // The pool whose waits the run charges: spare nodes, or whole spare domains. A failing
+  // node's domain finds the job's other k − 1 and the s spares, and the job waits unless k
+  // of those k − 1 + s are whole: P(wait) = 1 − BinomialAtLeast(k − 1 + s, k, a), 1 with
+  // no spare domain, as a node pool's P(N >= s) is with no spare node.
+  const DomainReport& dom = rep.domains;
+  const int64_t pool = by_domain ? dom.spare_domains : rep.spare_nodes;
+  // The wait with the broken share of the units at 1 / (1 + λ_s W) of its full-rate value.
+  const auto p_wait_at = [&](double share) {
+    if (!by_domain) return SpareWaitProbability(pool, rep.nodes_out_mean * share);
+    if (!(dom.availability < 1)) return 0.0;
+    const double a = std::exp(std::log(dom.availability) * share);
+    return 1 - BinomialAtLeast(dom.job_domains - 1 + pool, dom.job_domains, a);
+  };
+  rep.p_wait_without_spares =
+      by_domain ? (dom.availability < 1 ? 1.0 : 0.0) : SpareWaitProbability(0, rep.nodes_out_mean);
+  rep.p_wait_with_spares = p_wait_at(1);
+  // A pool smaller than the one the confidence needs (given so, or the automatic pool capped
+  // at the job's nodes) charges its wait to the downtime; a pool of at least that size,
+  // given or automatic, makes the wait rare (1 − confidence) and reports it, not charged:
+  // so buying more spares for a higher failure rate never makes the run look faster, more
+  // spares never make it slower, and a given pool of the automatic size reads alike.
+  // The charged wait W: a failure that finds every spare in repair waits for the first
+  // repair to finish. No failure strikes the job while it waits, so fewer nodes go to
+  // repair than at the full rate (the sizing's μ): at a share 1 / (1 + λ_s W) of it, λ_s
+  // the rate of job-stopping failures that need a spare. W = P(N >= spares | μ / (1 +
+  // λ_s W)) MTTR / (spares + 1), whose right side falls as W grows: one W, found by
+  // bisection (at 6 spares of the 16 the Llama 3 rate needs with a 1-day repair, 1.48 h a
+  // failure, where the full rate gave 2.69 h; a simulation of the pool, 1.29 h). A domain
+  // pool alike, with the domains broken in place of the nodes in repair (no domain pool
+  // reaching the confidence: always charged).
+  const int64_t pool_needed = by_domain ? dom.spare_domains_needed : rep.spare_nodes_needed;
+  const bool charged = pool_needed < 0 || pool < pool_needed;
+  double wait_if_needed = 0;
+  rep.p_wait_charged = 0;
+  if (charged) {
+    const double per_wait = static_cast<double>(spec.repair_time_s) / static_cast<double>(pool + 1);
+    const Model unit = BuildModel(spec, 1.0);        // its wait: the share that needs a spare
+    const double waiting = unit.lambda * unit.wait;  // λ_s
+    auto p_wait = [&](double w) { return p_wait_at(1 / (1 + waiting * w)); };
+    double lo = 0, hi = p_wait(0) * per_wait;
+    for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; ++i) {
+      const double mid = (lo + hi) / 2;
+      (mid < p_wait(mid) * per_wait ? lo : hi) = mid;
+    }
+    wait_if_needed = hi;
+    rep.p_wait_charged = p_wait(hi);
+  }
+  const Model m = BuildModel(spec, wait_if_needed);
+  const Stretch stretch = PauseStretch(m);
+  rep.spare_wait_s = m.wait;
   rep.fail_slow_factor = m.slow;
   if (m.replica_rate > 0) {
     rep.replica_rate_per_s = m.replica_rate;
@@ -1125,16 +1165,17 @@ core::Result<RunReport> AnalyzeRun(const RunSpec& spec) {
     diags.Note("reliability.checkpoint.interval", std::move(msg));
   }
   if (failures && m.wait > m.d) {
-    std::string msg = "a failure waits for a spare node " + Seconds(m.wait) +
+    const bool domains = spec.spare_unit == SpareUnit::kDomain;
+    std::string msg = std::string("a failure waits for a spare ") +
+                      (domains ? "domain " : "node ") + Seconds(m.wait) +
                       " on average, longer than its recovery (" + Seconds(m.d) + "): P(wait) " +
                       Fixed(rep.p_wait_charged, 4) + " while the job runs, with " +
-                      std::to_string(rep.spare_nodes) +
-                      (rep.spare_nodes == 1 ? " spare node" : " spare nodes") + ", repair " +
-                      Seconds(spec.repair_time_s);
+                      PoolText(spec, rep) + ", repair " + Seconds(spec.repair_time_s);
     rep.warnings.push_back(msg);
-    diags.Warning("reliability.spare_nodes", std::move(msg),
-                  "keep more spare nodes (omit spare_nodes to size the pool at "
-                  "spare_confidence), or shorten the repair");
+    const std::string key = domains ? "spare_domains" : "spare_nodes";
+    diags.Warning("reliability." + key, std::move(msg),
+                  "keep more spares (omit " + key +
+                      " to size the pool at spare_confidence), or shorten the repair");
   }
   if (rep.ettr_all_causes < 0.5) {
     // The advice follows the largest loss: restarts (downtime, rework, SDC), slow time, or

@@ -241,6 +241,9 @@ struct Origin {
   std::string hint;  // what to change
 };
 
+// The unit of the spare pool (RunSpec::spare_unit).
+enum class SpareUnit { kNode, kDomain };
+
 struct RunSpec {
   double step_time_s = 0;  // ideal (failure-free) step time
   double steps = 0;        // optimizer steps to train
@@ -266,9 +269,13 @@ struct RunSpec {
   int64_t job_domains = 0;          // 0: ceil(nodes / domain_nodes)
   double domain_availability = -1;  // P(a domain is whole); -1 = from the repair rate
   int spare_domains = -1;           // whole spare domains beside the job; -1 = auto
-  Origin load_origin;               // of recovery.load_s; empty: recovery.load as given
-  Origin blocking_origin;           // of checkpoint.blocking_s; empty: as given
-  Origin persist_origin;            // of checkpoint.persist_s; empty: as given
+  // What a failed node is replaced with: a spare node in its domain (kNode; the domain view
+  // informational), or a whole spare domain (kDomain): the pool is spare_domains, sized by
+  // the binomial at spare_confidence, and its waits are charged as a node pool's are.
+  SpareUnit spare_unit = SpareUnit::kNode;
+  Origin load_origin;      // of recovery.load_s; empty: recovery.load as given
+  Origin blocking_origin;  // of checkpoint.blocking_s; empty: as given
+  Origin persist_origin;   // of checkpoint.persist_s; empty: as given
 };
 
 // Whole failure domains (RunSpec::domain_nodes): a domain is whole while none of its nodes
@@ -276,8 +283,8 @@ struct RunSpec {
 // (λ_node the rate per node of failures that need a spare), or as given. With k domains in
 // the job and s whole spare domains, each whole independently, the job can run when at
 // least k of the k + s are: P = Σ_{i>=k} C(k+s, i) a^i (1−a)^{k+s−i} (V12, the binomial of
-// OCS cube pools). An informational view: the run's time charges spare nodes (which assume a
-// spare can take a failed node's place in its domain), not these.
+// OCS cube pools). Informational where the pool is of nodes (which assumes a spare can take a
+// failed node's place in its domain); the pool itself with SpareUnit::kDomain.
 struct DomainReport {
   bool shown = false;
   int64_t domain_nodes = 1;
@@ -378,7 +385,8 @@ struct RunReport {
   // lowered to it, repeats dropped; empty when
   // no class stops the job (no interval rolls anything back).
   std::vector<Sensitivity> sensitivity;
-  int64_t spare_nodes = 0;            // given, or the automatic pool (at most the job's nodes)
+  int64_t spare_nodes = 0;            // given, or the automatic pool (at most the job's
+                                      // nodes); 0 with SpareUnit::kDomain (domains.spare_domains)
   int64_t spare_nodes_needed = 0;     // SparesNeeded at spare_confidence, even beyond the
                                       // job's nodes
   double spare_wait_s = 0;            // W: mean wait for a spare per job-stopping failure (in

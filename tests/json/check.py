@@ -86,7 +86,7 @@ COUNTS = {
     # reliability
     "components", "gpu", "node", "nic", "switch", "link", "switches", "links", "writers",
     "spare_nodes", "domain_nodes", "domain_chips", "job_domains", "spare_domains",
-    "needed_for_confidence", "confidence_pool_nodes", "replicas",
+    "needed_for_confidence", "confidence_pool_spares", "replicas",
     # searches, sweeps, sizing, validation
     "in", "out", "plans", "not_fitting", "alike", "points", "evaluated", "failed",
     "chosen_chips", "chosen_within_chips", "fewer_chip_hours_chips", "cluster_chips", "cases",
