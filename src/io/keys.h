@@ -184,8 +184,9 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
                                                       OverrideSet* overrides = nullptr);
 // Checks the sections of `draft` (read from `file`) that a command does not read, among
 // "training", "reliability" and "search", as the commands that read them would: their keys,
-// types and values (not whether training says how much to train, which only they need), so
-// that a misspelt key is an error whichever command reads the file. Adds their errors to `d`.
+// types and values, and that training gives at most one of tokens, steps and duration (not
+// that it gives one: --tokens may), so that a misspelt key or a contradiction is an error
+// whichever command reads the file. Adds their errors to `d`.
 void CheckUnreadSections(const Catalog& catalog, const std::string& file,
                          const ScenarioDraft& draft,
                          std::initializer_list<std::string_view> sections, core::Diagnostics& d);
