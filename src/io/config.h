@@ -86,6 +86,9 @@ std::string Bounds(const KeyInfo& k);
 struct Location {
   std::string file;
   int line = 0;
+  // A value given on the command line, as typed there ("--set plan.dp=96", "--axis
+  // plan.dp=96"); "" for a key of a file.
+  std::string setting = {};
 };
 using SourceMap = std::map<std::string, Location>;
 

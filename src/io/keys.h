@@ -141,6 +141,7 @@ class OverrideSet {
       ++applied;
       ParseContext ctx{e.given.origin, prefix, &d, &where, false};
       ApplyMapping(Mapping(e), fields, target, ctx);
+      NoteSetting(e, where);
     }
     return applied;
   }
@@ -158,6 +159,7 @@ class OverrideSet {
       }
       ParseContext ctx{e.given.origin, e.target.prefix, &d, &where, false};
       ApplyMapping(Mapping(e), fields, items[static_cast<size_t>(e.target.item)], ctx);
+      NoteSetting(e, where);
     }
   }
   // An error for each override that no loader applied: its section is not read by this
@@ -172,6 +174,8 @@ class OverrideSet {
     bool used = false;
   };
   static YAML::Node Mapping(const Entry& e);
+  // Records the override as typed at its key's place (Location::setting).
+  static void NoteSetting(const Entry& e, SourceMap& where);
   static void ItemMissing(const Entry& e, size_t items, core::Diagnostics& d);
   std::vector<Entry> entries_;
 };

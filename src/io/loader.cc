@@ -758,6 +758,45 @@ core::Result<std::string> ReadFile(const std::string& path) {
   return read_all(in);
 }
 
+namespace {
+
+// Checks of the plan that combine the values of several keys (parallel::ValidatePlan's):
+// where one of them was given on the command line (--set plan.dp=96, a sweep's or a
+// compare's axis), the file's line holds another value. The error names that setting; one
+// of the whole plan (the chip count, at `plan`: the scenario's `plan:` line) is placed at it.
+void BlameSettings(core::Diagnostic& d, const SourceMap& where) {
+  struct Combined {
+    std::string_view key, says;
+    std::initializer_list<const char*> inputs;
+  };
+  static constexpr std::string_view kChips = " chips, but the cluster has ";
+  static constexpr std::string_view kBatch = "must be divisible by micro_batch_size x dp";
+  const std::initializer_list<Combined> checks = {
+      {"plan", kChips, {"plan.tp", "plan.pp", "plan.dp", "plan.cp", "cluster.chips"}},
+      {"plan.global_batch_size", kBatch, {"plan.micro_batch_size", "plan.dp"}},
+  };
+  for (const Combined& c : checks) {
+    if (d.key != c.key || d.message.find(c.says) == std::string::npos) continue;
+    std::string settings;
+    const Location* first = nullptr;
+    for (const char* key : c.inputs) {
+      const auto it = where.find(key);
+      if (it == where.end() || it->second.setting.empty()) continue;
+      if (first == nullptr) first = &it->second;
+      settings += (settings.empty() ? "" : ", ") + it->second.setting;
+    }
+    if (first == nullptr) return;
+    if (d.key == "plan") {
+      d.file = first->file;
+      d.line = first->line;
+    }
+    d.message += " (after " + settings + ")";
+    return;
+  }
+}
+
+}  // namespace
+
 void Locate(core::Diagnostics& diags, const SourceMap& where) {
   for (core::Diagnostic& d : diags.items()) {
     if (!d.file.empty() || d.key.empty()) continue;
@@ -773,6 +812,7 @@ void Locate(core::Diagnostics& diags, const SourceMap& where) {
       if (dot == std::string::npos) break;
       key.resize(dot);
     }
+    BlameSettings(d, where);
   }
 }
 
@@ -2438,6 +2478,15 @@ YAML::Node OverrideSet::Mapping(const Entry& e) {
   YAML::Node map(YAML::NodeType::Map);
   map[e.target.rel] = e.value;
   return map;
+}
+
+void OverrideSet::NoteSetting(const Entry& e, SourceMap& where) {
+  const auto it = where.find(e.target.Path());
+  if (it == where.end() || it->second.file != e.given.origin) return;  // not set (an error)
+  const std::string typed = e.given.key + "=" + e.given.value;
+  // A flag's value, or a value of a sweep section's axis (its origin is the axis' line).
+  it->second.setting = e.given.origin.starts_with("-") ? e.given.origin + " " + typed
+                                                       : "the sweep axis value " + typed;
 }
 
 void OverrideSet::ItemMissing(const Entry& e, size_t items, core::Diagnostics& d) {

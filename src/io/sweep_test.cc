@@ -169,10 +169,14 @@ TEST(Sweep, PointsThatFailAreRowsWithTheirError) {
   const SweepResult bad = Evaluate(Prepared(Request({"plan.tp=16"}, {"plan.dp=auto"})), 1);
   ASSERT_FALSE(bad.rows[0].ok);
   EXPECT_EQ(bad.rows[0].error.rfind("--axis: plan.tp: ", 0), 0u) << bad.rows[0].error;
-  // Without dp: auto, the scenario's dp 8 and tp 2 need 16 chips: located at the plan.
+  // Without dp: auto, the scenario's dp 8 and tp 2 need 16 chips: located at the axis that
+  // gave tp, not at the scenario's plan (whose tp is 1).
   const SweepResult fixed_dp = Evaluate(Prepared(Request({"plan.tp=2"})), 1);
   ASSERT_FALSE(fixed_dp.rows[0].ok);
   EXPECT_NE(fixed_dp.rows[0].error.find("= 16 chips, but the cluster has 8"), std::string::npos)
+      << fixed_dp.rows[0].error;
+  EXPECT_EQ(fixed_dp.rows[0].error.rfind("--axis: plan: ", 0), 0u) << fixed_dp.rows[0].error;
+  EXPECT_NE(fixed_dp.rows[0].error.find("(after --axis plan.tp=2)"), std::string::npos)
       << fixed_dp.rows[0].error;
 }
 
@@ -668,6 +672,19 @@ TEST(Compare, AVariantsKeyReplacesTheSameSetKey) {
   EXPECT_NE(text.find("no --vs of the same key changes with --set plan.zero=1\n"),
             std::string::npos)
       << text;
+}
+
+// A variant whose plan does not fill the cluster: the error names the --vs that set it.
+TEST(Compare, AChipCountErrorNamesTheVariantsSetting) {
+  CompareRequest q;
+  q.scenarios = {FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml"};
+  q.variants = {"plan.dp=12"};
+  q.engine = "estimate";
+  core::Result<std::vector<ComparedStep>> r = CompareSteps(TestCatalog(), q);
+  ASSERT_FALSE(r.ok());
+  const core::Diagnostic& x = r.diagnostics().items().front();
+  EXPECT_EQ(x.file, "--vs") << x.Format();
+  EXPECT_NE(x.message.find("(after --vs plan.dp=12)"), std::string::npos) << x.Format();
 }
 
 // An fp8 step's MFU past 100% (against the 16-bit peak) is explained under the table, as
