@@ -282,6 +282,14 @@ struct Loader {
   // The mappings whose `base:` is being loaded, outermost first: their keys are applied
   // after the base's, so they win over it.
   std::vector<YAML::Node> enclosing;
+  // prefix -> the base a cluster derives from without a description of its own (the last
+  // `base:` of a chain): its name as given, its description and its chips.
+  struct ClusterBase {
+    std::string name;
+    std::string description;
+    int64_t chips = 0;
+  };
+  std::map<std::string, ClusterBase> cluster_bases;
 
   // Whether `key` (relative to the section) is given over the file being loaded: by a
   // mapping enclosing it or by --set.
@@ -471,6 +479,17 @@ struct Loader {
       // The base's other names are the base's: a derived chip answers to its own only.
       if constexpr (std::is_same_v<T, hardware::ChipSpec>) {
         if (!node["aliases"]) target.aliases.clear();
+      }
+      // The base's description describes the base: kept, said to be its (ClusterBase).
+      if constexpr (std::is_same_v<T, ClusterDraft>) {
+        const auto known = cluster_bases.find(prefix);
+        if (node["description"]) {
+          cluster_bases.erase(prefix);
+        } else if (known == cluster_bases.end() ||
+                   known->second.description != target.spec.description) {
+          // (A base that inherited its description leaves it to the base that wrote it.)
+          cluster_bases[prefix] = {base.Scalar(), target.spec.description, target.spec.chips};
+        }
       }
     }
     ParseContext ctx{file, prefix, &diags, &where};
@@ -1388,6 +1407,17 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     if (r.ok()) chip = std::move(r).value();
   }
   network::ClusterSpec c = std::move(draft.spec);
+  // A cluster derived with `base:` and no description of its own would show its base's
+  // ("... = 1024 GPUs" for a cluster of 64): it says whose it is, and the resize.
+  if (const auto based = loader.cluster_bases.find(prefix);
+      based != loader.cluster_bases.end() && c.description == based->second.description &&
+      !c.description.empty()) {
+    const Loader::ClusterBase& b = based->second;
+    c.description =
+        "based on " + b.name +
+        (c.chips != b.chips ? ", resized to " + std::to_string(c.chips) + " chips" : "") +
+        " (its description: " + b.description + ")";
+  }
   if (keys_read || draft.tiers) {
     LoadTiers(loader, draft.tiers, Join(prefix, "scale_out.tiers"), c.tiers, d);
   }

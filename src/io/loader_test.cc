@@ -296,6 +296,45 @@ TEST_F(LoaderTest, SwitchHopsTakeTheClustersHopLatency) {
       << one.diagnostics().Format();
 }
 
+// A cluster derived with `base:` and no description of its own says whose description it
+// shows and its own chip count, not the base's "= 1024 GPUs" as its own; one that gives a
+// description keeps it, and a chain of bases names the one that wrote the description.
+TEST_F(LoaderTest, ADerivedClustersDescriptionSaysItsBase) {
+  const std::string superpod = LoadCluster(TestCatalog(), "dgx-h100-superpod").value().description;
+  const std::string small = Write("small.yaml", "base: dgx-h100-superpod\nchips: 64\n");
+  core::Result<network::ClusterSpec> c = LoadCluster(TestCatalog(), small);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description,
+            "based on dgx-h100-superpod, resized to 64 chips (its "
+            "description: " +
+                superpod + ")");
+  const std::string smaller = Write("smaller.yaml", "base: small.yaml\nchips: 32\n");
+  c = LoadCluster(TestCatalog(), smaller);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description,
+            "based on dgx-h100-superpod, resized to 32 chips (its "
+            "description: " +
+                superpod + ")");
+  const std::string same = Write("same.yaml", "base: dgx-h100-superpod\nname: same\n");
+  c = LoadCluster(TestCatalog(), same);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description,
+            "based on dgx-h100-superpod (its description: " + superpod + ")");
+  const std::string own =
+      Write("own.yaml", "base: dgx-h100-superpod\nchips: 64\ndescription: eight nodes\n");
+  c = LoadCluster(TestCatalog(), own);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description, "eight nodes");
+  const std::string on_own = Write("on_own.yaml", "base: own.yaml\nchips: 16\n");
+  c = LoadCluster(TestCatalog(), on_own);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description,
+            "based on own.yaml, resized to 16 chips (its description: "
+            "eight nodes)");
+  // The catalog's own derived entry gives its description.
+  EXPECT_EQ(LoadCluster(TestCatalog(), "dgx-h100").value().description.rfind("One NVIDIA", 0), 0u);
+}
+
 TEST_F(LoaderTest, RampsArePerStepAndPerFabric) {
   // The catalog's NVLink 4 ramp was measured on an 8-rank all-reduce: a step's half size is
   // 85 MB / 8, with the low-latency onset of 3 us x 450 GB/s x 0.82; InfiniBand has no
