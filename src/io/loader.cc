@@ -166,6 +166,15 @@ core::Result<Document> ParseYamlFile(const std::string& path, const Catalog* cat
                 "expected a mapping of keys at the top level, got " + NodeText(doc.root)));
     return d;
   }
+  // Extension fields, as docker-compose's: a top-level key `x-NAME` holds YAML anchors for
+  // the rest of the file and is otherwise not read (below the top level it is unknown).
+  std::vector<std::string> extensions;
+  for (const auto& kv : doc.root) {
+    if (kv.first.IsScalar() && IsExtensionKey(kv.first.Scalar())) {
+      extensions.push_back(kv.first.Scalar());
+    }
+  }
+  for (const std::string& key : extensions) doc.root.remove(key);
   return doc;
 }
 

@@ -335,6 +335,47 @@ TEST_F(LoaderTest, ADerivedClustersDescriptionSaysItsBase) {
   EXPECT_EQ(LoadCluster(TestCatalog(), "dgx-h100").value().description.rfind("One NVIDIA", 0), 0u);
 }
 
+// Extension fields: a top-level `x-` key of any file holds anchors and is not read; below
+// the top level it is an unknown key, whose hint says where x- keys go.
+TEST_F(LoaderTest, TopLevelExtensionKeysHoldAnchors) {
+  Write("x_model.yaml", "x-sizes: {seq: &seq 4096}\nbase: llama3-8b\nseq_len: *seq\n");
+  Write("x_cluster.yaml", "x-note: a cluster of 16\nbase: dgx-h100-superpod\nchips: 16\n");
+  Write("x_plan.yaml", "x-batch: &batch 32\ntp: 8\ndp: 2\nglobal_batch_size: *batch\n");
+  const std::string file =
+      Write("x_scenario.yaml",
+            "x-defaults:\n"
+            "  fabric: &fabric 800Gbps\n"
+            "x-unused: [1, 2, {anything: goes}]\n"
+            "model: x_model.yaml\n"
+            "cluster: {base: x_cluster.yaml, scale_out: {bandwidth: *fabric}}\n"
+            "plan: x_plan.yaml\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_EQ(s.value().scenario.model.seq_len, 4096);
+  EXPECT_EQ(s.value().scenario.cluster.chips, 16);
+  EXPECT_DOUBLE_EQ(s.value().scenario.cluster.scale_out.bandwidth.value(), 100e9);
+  EXPECT_EQ(s.value().scenario.plan.global_batch_size, 32);
+
+  const std::string nested = Write("x_nested.yaml",
+                                   "model: {base: llama3-8b, x-note: 1}\n"
+                                   "cluster: {base: dgx-h100-superpod, chips: 16}\n"
+                                   "plan: {tp: 8, dp: 2, global_batch_size: 32}\n");
+  s = LoadScenario(TestCatalog(), nested);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "model.x-note", "unknown key \"x-note\""))
+      << s.diagnostics().Format();
+  EXPECT_NE(s.diagnostics().Format().find("read at a file's top level only"), std::string::npos)
+      << s.diagnostics().Format();
+  // "X-" and "x_" are no extension keys.
+  const std::string upper = Write("x_upper.yaml",
+                                  "X-note: 1\nmodel: llama3-8b\n"
+                                  "cluster: {base: dgx-h100-superpod, chips: 16}\n"
+                                  "plan: {tp: 8, dp: 2, global_batch_size: 32}\n");
+  s = LoadScenario(TestCatalog(), upper);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "X-note", "unknown key")) << s.diagnostics().Format();
+}
+
 TEST_F(LoaderTest, RampsArePerStepAndPerFabric) {
   // The catalog's NVLink 4 ramp was measured on an 8-rank all-reduce: a step's half size is
   // 85 MB / 8, with the low-latency onset of 3 us x 450 GB/s x 0.82; InfiniBand has no
