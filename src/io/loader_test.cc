@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -110,6 +111,41 @@ TEST(Catalog, EveryModelLoads) {
     EXPECT_GT(m.value().head_dim, 0) << name;
     EXPECT_EQ(m.value().heads % m.value().kv_heads, 0) << name;
   }
+}
+
+// A catalog model whose source quotes its Hugging Face max_position_embeddings states it as
+// max_positions, with the same value; its training seq_len is within it (no warning); and a
+// model with a config.json fixture (tests/fixtures/hf) states the value the importer reads.
+TEST(Catalog, ModelsStateTheMaxPositionsTheirSourceGives) {
+  const std::regex quoted("max_position_embeddings (?:= seq_length = )?([0-9]+)");
+  int stated = 0;
+  for (const std::string& name : TestCatalog().Names(Section::kModel)) {
+    core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), name);
+    ASSERT_TRUE(m.ok()) << name << "\n" << m.diagnostics().Format();
+    EXPECT_TRUE(m.diagnostics().empty()) << name << "\n" << m.diagnostics().Format();
+    std::smatch match;
+    const std::string& source = m.value().source;
+    if (std::regex_search(source, match, quoted)) {
+      EXPECT_EQ(m.value().max_positions, std::stoi(match[1].str())) << name;
+      ++stated;
+    }
+    if (m.value().max_positions > 0) {
+      EXPECT_LE(m.value().seq_len, m.value().max_positions) << name;
+    }
+    const fs::path fixture = fs::path(FATHOM_SOURCE_DIR) / "tests/fixtures/hf" / (name + ".json");
+    if (fs::exists(fixture)) {
+      core::Result<model::ModelSpec> hf = LoadModel(TestCatalog(), fixture.string());
+      ASSERT_TRUE(hf.ok()) << fixture << "\n" << hf.diagnostics().Format();
+      EXPECT_EQ(m.value().max_positions, hf.value().max_positions) << name;
+    }
+  }
+  // The RoPE models of Llama 2/3/3.1, GPT-NeoX, DeepSeek-V3, GPT-OSS, Llama 4, Mixtral and
+  // Qwen3, and the learned tables of GPT-3, OPT and the Megatron/Korthikanti models.
+  EXPECT_GE(stated, 25);
+  core::Result<model::ModelSpec> llama = LoadModel(TestCatalog(), "llama3-70b");
+  ASSERT_TRUE(llama.ok());
+  EXPECT_EQ(llama.value().position, model::Position::kRoPE);
+  EXPECT_EQ(llama.value().max_positions, 8192);
 }
 
 // The catalog's MoE models against their published totals and active counts (active
