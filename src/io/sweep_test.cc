@@ -613,6 +613,24 @@ TEST_F(SweepSection, ErrorsNameTheFileAndLine) {
   EXPECT_NE(e.find("sweep.engine"), std::string::npos) << e;
 }
 
+// A point whose plan does not fill the cluster because of a section axis' value: the error
+// is at the axis' line and names the value, not at the scenario's plan line.
+TEST_F(SweepSection, AChipCountErrorIsAtTheAxisValue) {
+  SweepRequest q;
+  q.scenario = Write(
+      "sweep:\n"
+      "  axes:\n"
+      "    - {key: plan.dp, values: [8, 16]}\n");
+  q.engine = "estimate";
+  const SweepResult r = Evaluate(Prepared(q), 1);
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_TRUE(r.rows[0].ok);
+  ASSERT_FALSE(r.rows[1].ok);
+  EXPECT_EQ(r.rows[1].error.rfind(q.scenario + ":6: plan: ", 0), 0u) << r.rows[1].error;
+  EXPECT_NE(r.rows[1].error.find("(after the sweep axis value plan.dp=16)"), std::string::npos)
+      << r.rows[1].error;
+}
+
 // A scenario on a pipe (`-s <(generate)`, standard input) can be read once: the front end
 // pins its text in the catalog, and every point loads that text (each point had read the
 // pipe again, so that one point at random got the scenario and the others an empty file).
