@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -86,6 +87,9 @@ std::string Bounds(const KeyInfo& k);
 struct Location {
   std::string file;
   int line = 0;
+  // A value given on the command line, as typed there ("--set plan.dp=96", "--axis
+  // plan.dp=96"); "" for a key of a file.
+  std::string setting = {};
 };
 using SourceMap = std::map<std::string, Location>;
 
@@ -281,5 +285,8 @@ core::Result<std::string> ReadFile(const std::string& path);
 // (ReadFile then refuses what is not a regular file, rather than a reference to /dev/zero
 // being looked up as a catalog name).
 bool NamesFileToRead(const std::string& path);
+// Whether a file's top-level key is an extension field ("x-defaults"), a place for YAML
+// anchors that is not read, as docker-compose's: a key that starts with "x-".
+inline bool IsExtensionKey(std::string_view key) { return key.starts_with("x-"); }
 
 }  // namespace fathom::io

@@ -36,6 +36,41 @@ StepRequest HugeBatch(std::string engine) {
   return q;
 }
 
+// A plan that does not fill the cluster because of a value given by --set: the error is at
+// the flag, which it names, not at the scenario's `plan:` line (whose dp is another); the
+// plan of the file alone keeps its place.
+TEST(Facade, ChipCountErrorNamesTheSetThatCausedIt) {
+  for (const char* set : {"plan.dp=12", "cluster.chips=16"}) {
+    StepRequest q;
+    q.scenario = kSmall;
+    q.engine = "estimate";
+    core::Result<std::vector<Override>> o = ParseOverrides({set});
+    ASSERT_TRUE(o.ok()) << o.diagnostics().Format();
+    q.overrides = o.value();
+    core::Result<StepOutcome> r = Step(TestCatalog(), q);
+    ASSERT_FALSE(r.ok()) << set;
+    const core::Diagnostic& x = r.diagnostics().items().front();
+    EXPECT_EQ(x.file, "--set") << x.Format();
+    EXPECT_EQ(x.line, 0) << x.Format();
+    EXPECT_EQ(x.key, "plan") << x.Format();
+    EXPECT_NE(x.message.find(" chips, but the cluster has "), std::string::npos) << x.Format();
+    EXPECT_NE(x.message.find(std::string("(after --set ") + set + ")"), std::string::npos)
+        << x.Format();
+  }
+  const std::string file = (fs::temp_directory_path() / "fathom_facade_dp12.yaml").string();
+  std::ofstream(file) << "model: llama3-8b\ncluster: {base: dgx-h100-superpod, chips: 8}\n"
+                         "plan:\n  dp: 12\n  global_batch_size: 96\n";
+  StepRequest q;
+  q.scenario = file;
+  q.engine = "estimate";
+  core::Result<StepOutcome> r = Step(TestCatalog(), q);
+  ASSERT_FALSE(r.ok());
+  const core::Diagnostic& x = r.diagnostics().items().front();
+  EXPECT_EQ(x.file, file) << x.Format();
+  EXPECT_EQ(x.line, 4) << x.Format();
+  EXPECT_EQ(x.message.find("(after"), std::string::npos) << x.Format();
+}
+
 TEST(Facade, AutoSimulatesWithinTheBudgetAndKeepsTheSimulationWhenAsked) {
   StepRequest q;
   q.scenario = kSmall;

@@ -141,6 +141,7 @@ class OverrideSet {
       ++applied;
       ParseContext ctx{e.given.origin, prefix, &d, &where, false};
       ApplyMapping(Mapping(e), fields, target, ctx);
+      NoteSetting(e, where);
     }
     return applied;
   }
@@ -158,6 +159,7 @@ class OverrideSet {
       }
       ParseContext ctx{e.given.origin, e.target.prefix, &d, &where, false};
       ApplyMapping(Mapping(e), fields, items[static_cast<size_t>(e.target.item)], ctx);
+      NoteSetting(e, where);
     }
   }
   // An error for each override that no loader applied: its section is not read by this
@@ -172,6 +174,8 @@ class OverrideSet {
     bool used = false;
   };
   static YAML::Node Mapping(const Entry& e);
+  // Records the override as typed at its key's place (Location::setting).
+  static void NoteSetting(const Entry& e, SourceMap& where);
   static void ItemMissing(const Entry& e, size_t items, core::Diagnostics& d);
   std::vector<Entry> entries_;
 };
@@ -184,8 +188,9 @@ core::Result<LoadedScenario> LoadScenarioKeepingDraft(const Catalog& catalog,
                                                       OverrideSet* overrides = nullptr);
 // Checks the sections of `draft` (read from `file`) that a command does not read, among
 // "training", "reliability" and "search", as the commands that read them would: their keys,
-// types and values (not whether training says how much to train, which only they need), so
-// that a misspelt key is an error whichever command reads the file. Adds their errors to `d`.
+// types and values, and that training gives at most one of tokens, steps and duration (not
+// that it gives one: --tokens may), so that a misspelt key or a contradiction is an error
+// whichever command reads the file. Adds their errors to `d`.
 void CheckUnreadSections(const Catalog& catalog, const std::string& file,
                          const ScenarioDraft& draft,
                          std::initializer_list<std::string_view> sections, core::Diagnostics& d);

@@ -166,6 +166,15 @@ core::Result<Document> ParseYamlFile(const std::string& path, const Catalog* cat
                 "expected a mapping of keys at the top level, got " + NodeText(doc.root)));
     return d;
   }
+  // Extension fields, as docker-compose's: a top-level key `x-NAME` holds YAML anchors for
+  // the rest of the file and is otherwise not read (below the top level it is unknown).
+  std::vector<std::string> extensions;
+  for (const auto& kv : doc.root) {
+    if (kv.first.IsScalar() && IsExtensionKey(kv.first.Scalar())) {
+      extensions.push_back(kv.first.Scalar());
+    }
+  }
+  for (const std::string& key : extensions) doc.root.remove(key);
   return doc;
 }
 
@@ -282,6 +291,14 @@ struct Loader {
   // The mappings whose `base:` is being loaded, outermost first: their keys are applied
   // after the base's, so they win over it.
   std::vector<YAML::Node> enclosing;
+  // prefix -> the base a cluster derives from without a description of its own (the last
+  // `base:` of a chain): its name as given, its description and its chips.
+  struct ClusterBase {
+    std::string name;
+    std::string description;
+    int64_t chips = 0;
+  };
+  std::map<std::string, ClusterBase> cluster_bases;
 
   // Whether `key` (relative to the section) is given over the file being loaded: by a
   // mapping enclosing it or by --set.
@@ -471,6 +488,17 @@ struct Loader {
       // The base's other names are the base's: a derived chip answers to its own only.
       if constexpr (std::is_same_v<T, hardware::ChipSpec>) {
         if (!node["aliases"]) target.aliases.clear();
+      }
+      // The base's description describes the base: kept, said to be its (ClusterBase).
+      if constexpr (std::is_same_v<T, ClusterDraft>) {
+        const auto known = cluster_bases.find(prefix);
+        if (node["description"]) {
+          cluster_bases.erase(prefix);
+        } else if (known == cluster_bases.end() ||
+                   known->second.description != target.spec.description) {
+          // (A base that inherited its description leaves it to the base that wrote it.)
+          cluster_bases[prefix] = {base.Scalar(), target.spec.description, target.spec.chips};
+        }
       }
     }
     ParseContext ctx{file, prefix, &diags, &where};
@@ -758,6 +786,45 @@ core::Result<std::string> ReadFile(const std::string& path) {
   return read_all(in);
 }
 
+namespace {
+
+// Checks of the plan that combine the values of several keys (parallel::ValidatePlan's):
+// where one of them was given on the command line (--set plan.dp=96, a sweep's or a
+// compare's axis), the file's line holds another value. The error names that setting; one
+// of the whole plan (the chip count, at `plan`: the scenario's `plan:` line) is placed at it.
+void BlameSettings(core::Diagnostic& d, const SourceMap& where) {
+  struct Combined {
+    std::string_view key, says;
+    std::initializer_list<const char*> inputs;
+  };
+  static constexpr std::string_view kChips = " chips, but the cluster has ";
+  static constexpr std::string_view kBatch = "must be divisible by micro_batch_size x dp";
+  const std::initializer_list<Combined> checks = {
+      {"plan", kChips, {"plan.tp", "plan.pp", "plan.dp", "plan.cp", "cluster.chips"}},
+      {"plan.global_batch_size", kBatch, {"plan.micro_batch_size", "plan.dp"}},
+  };
+  for (const Combined& c : checks) {
+    if (d.key != c.key || d.message.find(c.says) == std::string::npos) continue;
+    std::string settings;
+    const Location* first = nullptr;
+    for (const char* key : c.inputs) {
+      const auto it = where.find(key);
+      if (it == where.end() || it->second.setting.empty()) continue;
+      if (first == nullptr) first = &it->second;
+      settings += (settings.empty() ? "" : ", ") + it->second.setting;
+    }
+    if (first == nullptr) return;
+    if (d.key == "plan") {
+      d.file = first->file;
+      d.line = first->line;
+    }
+    d.message += " (after " + settings + ")";
+    return;
+  }
+}
+
+}  // namespace
+
 void Locate(core::Diagnostics& diags, const SourceMap& where) {
   for (core::Diagnostic& d : diags.items()) {
     if (!d.file.empty() || d.key.empty()) continue;
@@ -773,6 +840,7 @@ void Locate(core::Diagnostics& diags, const SourceMap& where) {
       if (dot == std::string::npos) break;
       key.resize(dot);
     }
+    BlameSettings(d, where);
   }
 }
 
@@ -1348,6 +1416,17 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     if (r.ok()) chip = std::move(r).value();
   }
   network::ClusterSpec c = std::move(draft.spec);
+  // A cluster derived with `base:` and no description of its own would show its base's
+  // ("... = 1024 GPUs" for a cluster of 64): it says whose it is, and the resize.
+  if (const auto based = loader.cluster_bases.find(prefix);
+      based != loader.cluster_bases.end() && c.description == based->second.description &&
+      !c.description.empty()) {
+    const Loader::ClusterBase& b = based->second;
+    c.description =
+        "based on " + b.name +
+        (c.chips != b.chips ? ", resized to " + std::to_string(c.chips) + " chips" : "") +
+        " (its description: " + b.description + ")";
+  }
   if (keys_read || draft.tiers) {
     LoadTiers(loader, draft.tiers, Join(prefix, "scale_out.tiers"), c.tiers, d);
   }
@@ -2438,6 +2517,15 @@ YAML::Node OverrideSet::Mapping(const Entry& e) {
   YAML::Node map(YAML::NodeType::Map);
   map[e.target.rel] = e.value;
   return map;
+}
+
+void OverrideSet::NoteSetting(const Entry& e, SourceMap& where) {
+  const auto it = where.find(e.target.Path());
+  if (it == where.end() || it->second.file != e.given.origin) return;  // not set (an error)
+  const std::string typed = e.given.key + "=" + e.given.value;
+  // A flag's value, or a value of a sweep section's axis (its origin is the axis' line).
+  it->second.setting = e.given.origin.starts_with("-") ? e.given.origin + " " + typed
+                                                       : "the sweep axis value " + typed;
 }
 
 void OverrideSet::ItemMissing(const Entry& e, size_t items, core::Diagnostics& d) {

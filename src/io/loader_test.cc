@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -110,6 +111,41 @@ TEST(Catalog, EveryModelLoads) {
     EXPECT_GT(m.value().head_dim, 0) << name;
     EXPECT_EQ(m.value().heads % m.value().kv_heads, 0) << name;
   }
+}
+
+// A catalog model whose source quotes its Hugging Face max_position_embeddings states it as
+// max_positions, with the same value; its training seq_len is within it (no warning); and a
+// model with a config.json fixture (tests/fixtures/hf) states the value the importer reads.
+TEST(Catalog, ModelsStateTheMaxPositionsTheirSourceGives) {
+  const std::regex quoted("max_position_embeddings (?:= seq_length = )?([0-9]+)");
+  int stated = 0;
+  for (const std::string& name : TestCatalog().Names(Section::kModel)) {
+    core::Result<model::ModelSpec> m = LoadModel(TestCatalog(), name);
+    ASSERT_TRUE(m.ok()) << name << "\n" << m.diagnostics().Format();
+    EXPECT_TRUE(m.diagnostics().empty()) << name << "\n" << m.diagnostics().Format();
+    std::smatch match;
+    const std::string& source = m.value().source;
+    if (std::regex_search(source, match, quoted)) {
+      EXPECT_EQ(m.value().max_positions, std::stoi(match[1].str())) << name;
+      ++stated;
+    }
+    if (m.value().max_positions > 0) {
+      EXPECT_LE(m.value().seq_len, m.value().max_positions) << name;
+    }
+    const fs::path fixture = fs::path(FATHOM_SOURCE_DIR) / "tests/fixtures/hf" / (name + ".json");
+    if (fs::exists(fixture)) {
+      core::Result<model::ModelSpec> hf = LoadModel(TestCatalog(), fixture.string());
+      ASSERT_TRUE(hf.ok()) << fixture << "\n" << hf.diagnostics().Format();
+      EXPECT_EQ(m.value().max_positions, hf.value().max_positions) << name;
+    }
+  }
+  // The RoPE models of Llama 2/3/3.1, GPT-NeoX, DeepSeek-V3, GPT-OSS, Llama 4, Mixtral and
+  // Qwen3, and the learned tables of GPT-3, OPT and the Megatron/Korthikanti models.
+  EXPECT_GE(stated, 25);
+  core::Result<model::ModelSpec> llama = LoadModel(TestCatalog(), "llama3-70b");
+  ASSERT_TRUE(llama.ok());
+  EXPECT_EQ(llama.value().position, model::Position::kRoPE);
+  EXPECT_EQ(llama.value().max_positions, 8192);
 }
 
 // The catalog's MoE models against their published totals and active counts (active
@@ -294,6 +330,86 @@ TEST_F(LoaderTest, SwitchHopsTakeTheClustersHopLatency) {
   EXPECT_TRUE(HasDiagnostic(one.diagnostics(), "scale_out.tiers",
                             "scale-out network of 16384 chips is modelled as one ideal switch"))
       << one.diagnostics().Format();
+}
+
+// A cluster derived with `base:` and no description of its own says whose description it
+// shows and its own chip count, not the base's "= 1024 GPUs" as its own; one that gives a
+// description keeps it, and a chain of bases names the one that wrote the description.
+TEST_F(LoaderTest, ADerivedClustersDescriptionSaysItsBase) {
+  const std::string superpod = LoadCluster(TestCatalog(), "dgx-h100-superpod").value().description;
+  const std::string small = Write("small.yaml", "base: dgx-h100-superpod\nchips: 64\n");
+  core::Result<network::ClusterSpec> c = LoadCluster(TestCatalog(), small);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description,
+            "based on dgx-h100-superpod, resized to 64 chips (its "
+            "description: " +
+                superpod + ")");
+  const std::string smaller = Write("smaller.yaml", "base: small.yaml\nchips: 32\n");
+  c = LoadCluster(TestCatalog(), smaller);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description,
+            "based on dgx-h100-superpod, resized to 32 chips (its "
+            "description: " +
+                superpod + ")");
+  const std::string same = Write("same.yaml", "base: dgx-h100-superpod\nname: same\n");
+  c = LoadCluster(TestCatalog(), same);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description,
+            "based on dgx-h100-superpod (its description: " + superpod + ")");
+  const std::string own =
+      Write("own.yaml", "base: dgx-h100-superpod\nchips: 64\ndescription: eight nodes\n");
+  c = LoadCluster(TestCatalog(), own);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description, "eight nodes");
+  const std::string on_own = Write("on_own.yaml", "base: own.yaml\nchips: 16\n");
+  c = LoadCluster(TestCatalog(), on_own);
+  ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
+  EXPECT_EQ(c.value().description,
+            "based on own.yaml, resized to 16 chips (its description: "
+            "eight nodes)");
+  // The catalog's own derived entry gives its description.
+  EXPECT_EQ(LoadCluster(TestCatalog(), "dgx-h100").value().description.rfind("One NVIDIA", 0), 0u);
+}
+
+// Extension fields: a top-level `x-` key of any file holds anchors and is not read; below
+// the top level it is an unknown key, whose hint says where x- keys go.
+TEST_F(LoaderTest, TopLevelExtensionKeysHoldAnchors) {
+  Write("x_model.yaml", "x-sizes: {seq: &seq 4096}\nbase: llama3-8b\nseq_len: *seq\n");
+  Write("x_cluster.yaml", "x-note: a cluster of 16\nbase: dgx-h100-superpod\nchips: 16\n");
+  Write("x_plan.yaml", "x-batch: &batch 32\ntp: 8\ndp: 2\nglobal_batch_size: *batch\n");
+  const std::string file =
+      Write("x_scenario.yaml",
+            "x-defaults:\n"
+            "  fabric: &fabric 800Gbps\n"
+            "x-unused: [1, 2, {anything: goes}]\n"
+            "model: x_model.yaml\n"
+            "cluster: {base: x_cluster.yaml, scale_out: {bandwidth: *fabric}}\n"
+            "plan: x_plan.yaml\n");
+  core::Result<LoadedScenario> s = LoadScenario(TestCatalog(), file);
+  ASSERT_TRUE(s.ok()) << s.diagnostics().Format();
+  EXPECT_EQ(s.value().scenario.model.seq_len, 4096);
+  EXPECT_EQ(s.value().scenario.cluster.chips, 16);
+  EXPECT_DOUBLE_EQ(s.value().scenario.cluster.scale_out.bandwidth.value(), 100e9);
+  EXPECT_EQ(s.value().scenario.plan.global_batch_size, 32);
+
+  const std::string nested = Write("x_nested.yaml",
+                                   "model: {base: llama3-8b, x-note: 1}\n"
+                                   "cluster: {base: dgx-h100-superpod, chips: 16}\n"
+                                   "plan: {tp: 8, dp: 2, global_batch_size: 32}\n");
+  s = LoadScenario(TestCatalog(), nested);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "model.x-note", "unknown key \"x-note\""))
+      << s.diagnostics().Format();
+  EXPECT_NE(s.diagnostics().Format().find("read at a file's top level only"), std::string::npos)
+      << s.diagnostics().Format();
+  // "X-" and "x_" are no extension keys.
+  const std::string upper = Write("x_upper.yaml",
+                                  "X-note: 1\nmodel: llama3-8b\n"
+                                  "cluster: {base: dgx-h100-superpod, chips: 16}\n"
+                                  "plan: {tp: 8, dp: 2, global_batch_size: 32}\n");
+  s = LoadScenario(TestCatalog(), upper);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(HasDiagnostic(s.diagnostics(), "X-note", "unknown key")) << s.diagnostics().Format();
 }
 
 TEST_F(LoaderTest, RampsArePerStepAndPerFabric) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "core/text.h"
@@ -31,6 +32,19 @@ std::string ShortNumber(double v) {
 
 // A key present in the input (a default-constructed node is "null", not absent).
 bool Given(const YAML::Node& node) { return node.IsDefined() && !node.IsNull(); }
+
+// How much to train is one of tokens, steps and duration: a section that gives more than
+// one contradicts itself, whichever command reads it (`fathom step` checks it too). At
+// `file`:`line`, the section's own place. (One that gives none is `fathom run`'s to refuse,
+// which --tokens may complete.)
+void CheckOneAmount(const TrainingConfig& t, const std::string& file, int line,
+                    core::Diagnostics& d) {
+  const int given = (t.tokens > 0) + (t.steps > 0) + (t.duration_s > 0);
+  if (given <= 1) return;
+  d.Add(Error(file, line, "training",
+              "gives " + std::to_string(given) + " of tokens, steps and duration",
+              "give exactly one, e.g. tokens: \"15T\""));
+}
 
 struct RunLoader {
   const Catalog& catalog;
@@ -322,30 +336,38 @@ void CheckUnreadSections(const Catalog& catalog, const std::string& file,
   };
   core::Diagnostics found;
   SourceMap where;
-  // A mapping, or a file beside the scenario that holds it.
-  auto section = [&](const YAML::Node& given, const char* name, std::string& from) {
+  // A mapping, or a file beside the scenario that holds it; nullopt (its error added) where
+  // the file does not load.
+  auto section = [&](const YAML::Node& given, const char* name,
+                     std::string& from) -> std::optional<YAML::Node> {
     from = file;
     if (!given.IsScalar()) return given;
     core::Result<YAML::Node> doc =
         LoadSectionFile(file, given, name, catalog.files_allowed(), from, &catalog);
     if (!doc.ok()) {
       found.Append(doc.diagnostics());
-      return YAML::Node();
+      return std::nullopt;
     }
     return doc.value();
   };
-  // A section of keys alone, read into a throwaway config.
+  // A section of keys alone, read into `config`; false where it has a bad key or value.
   auto mapping = [&]<typename T>(const YAML::Node& given, const char* name,
-                                 const std::vector<Field<T>>& fields) {
-    std::string from;
-    const YAML::Node node = section(given, name, from);
-    if (!node.IsDefined()) return;
-    T config;
+                                 const std::vector<Field<T>>& fields, T& config,
+                                 std::string& from) {
+    const std::optional<YAML::Node> node = section(given, name, from);
+    if (!node) return false;
+    const size_t before = found.size();
     ParseContext ctx{from, name, &found, &where};
-    ApplyMapping(node, fields, config, ctx);
+    ApplyMapping(*node, fields, config, ctx);
+    return found.size() == before;
   };
   if (wanted("training") && Given(draft.training)) {
-    mapping(draft.training, "training", TrainingFields());
+    TrainingConfig training;
+    std::string from;
+    if (mapping(draft.training, "training", TrainingFields(), training, from)) {
+      // At the scenario's line of the section, or in the section's own file (as `fathom run`).
+      CheckOneAmount(training, from, from == file ? NodeLine(draft.training) : 0, found);
+    }
   }
   if (wanted("reliability") && Given(draft.reliability)) {
     RunLoader loader{catalog, {}, {}, {}, nullptr};
@@ -357,7 +379,11 @@ void CheckUnreadSections(const Catalog& catalog, const std::string& file,
     loader.LoadFailures(rel);
     found.Append(loader.diags);
   }
-  if (wanted("search") && Given(draft.search)) mapping(draft.search, "search", SearchFields());
+  if (wanted("search") && Given(draft.search)) {
+    SearchConfig search;
+    std::string from;
+    mapping(draft.search, "search", SearchFields(), search, from);
+  }
   // Errors only: a warning of a section the command does not use (a checkpoint slower than
   // the failures, for a step) is the reading command's to give. The scenario's own lines
   // in order, then the files the sections name.
@@ -434,12 +460,14 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
       ApplyMapping(node, TrainingFields(), t, ctx);
       overrides.Apply("training", TrainingFields(), t, loader.diags, loader.where);
       const int given = (t.tokens > 0) + (t.steps > 0) + (t.duration_s > 0);
-      if (!tokens_given && loader.diags.size() == before && given != 1) {
-        loader.diags.Add(
-            Error(training_file, line_of("training"), "training",
-                  given == 0 ? "says neither tokens, steps nor duration"
-                             : "gives " + std::to_string(given) + " of tokens, steps and duration",
-                  "give exactly one, e.g. tokens: \"15T\""));
+      // In the section's own file, the scenario's line of `training:` is not its.
+      const int line = training_file == file ? line_of("training") : 0;
+      if (!tokens_given && loader.diags.size() == before && given == 0) {
+        loader.diags.Add(Error(training_file, line, "training",
+                               "says neither tokens, steps nor duration",
+                               "give exactly one, e.g. tokens: \"15T\""));
+      } else if (!tokens_given && loader.diags.size() == before) {
+        CheckOneAmount(t, training_file, line, loader.diags);
       }
     }
   } else {

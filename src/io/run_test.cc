@@ -286,6 +286,35 @@ training: nosuch-training.yaml
   EXPECT_FALSE(x.hint.empty());
 }
 
+// `fathom step` checks the training section it does not read as `fathom run` reads it: the
+// same diagnostics, each one, for a section that gives two amounts (inline or in its own
+// file), a bad value, or a file that does not exist.
+TEST(Run, StepChecksTheTrainingSectionAsRunDoes) {
+  Write("two_amounts_training.yaml", "steps: 100\nduration: 1d\n");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"training_two_amounts.yaml", "training: {tokens: 1T, steps: 1000}"},
+      {"training_two_amounts_file.yaml", "training: two_amounts_training.yaml"},
+      {"training_bad_value.yaml", "training: {tokens: 15Q, cost: {pue: 0.5}}"},
+      {"training_missing_file.yaml", "training: nosuch-training.yaml"},
+  };
+  for (const auto& [name, training] : cases) {
+    const std::string file = Write(name,
+                                   "model: llama3-8b\n"
+                                   "cluster: {base: dgx-h100-superpod, chips: 8}\n"
+                                   "plan: {tp: 8, global_batch_size: 8}\n" +
+                                       training + "\n");
+    RunRequest run;
+    run.scenario = file;
+    const core::Result<LoadedRun> ran = LoadRun(TestCatalog(), run);
+    StepRequest step;
+    step.scenario = file;
+    const core::Result<StepOutcome> stepped = Step(TestCatalog(), step);
+    ASSERT_FALSE(ran.ok()) << name;
+    ASSERT_FALSE(stepped.ok()) << name;
+    EXPECT_EQ(stepped.diagnostics().Format(), ran.diagnostics().Format()) << name;
+  }
+}
+
 TEST(Run, TwoRateFormsInOneClassIsAnError) {
   const std::string file = Write("two_rates.yaml", R"(name: bad
 model: llama3-8b

@@ -555,6 +555,9 @@ void WalkMapping(const YAML::Node& node, const std::vector<KeyInfo>& keys, Parse
         std::string hint = guess.empty() ? "known keys here: " + core::JoinComma(views)
                                          : "did you mean \"" + guess + "\"?";
         if (shown != name) hint += " (save the file as UTF-8)";
+        if (guess.empty() && IsExtensionKey(name)) {
+          hint = "an x- key (a place for YAML anchors) is read at a file's top level only";
+        }
         ctx.diags->Add(
             {core::Severity::kError, ctx.file, line(key_node),
              shown == name ? full : (full_prefix.empty() ? shown : full_prefix + "." + shown),

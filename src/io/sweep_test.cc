@@ -169,10 +169,14 @@ TEST(Sweep, PointsThatFailAreRowsWithTheirError) {
   const SweepResult bad = Evaluate(Prepared(Request({"plan.tp=16"}, {"plan.dp=auto"})), 1);
   ASSERT_FALSE(bad.rows[0].ok);
   EXPECT_EQ(bad.rows[0].error.rfind("--axis: plan.tp: ", 0), 0u) << bad.rows[0].error;
-  // Without dp: auto, the scenario's dp 8 and tp 2 need 16 chips: located at the plan.
+  // Without dp: auto, the scenario's dp 8 and tp 2 need 16 chips: located at the axis that
+  // gave tp, not at the scenario's plan (whose tp is 1).
   const SweepResult fixed_dp = Evaluate(Prepared(Request({"plan.tp=2"})), 1);
   ASSERT_FALSE(fixed_dp.rows[0].ok);
   EXPECT_NE(fixed_dp.rows[0].error.find("= 16 chips, but the cluster has 8"), std::string::npos)
+      << fixed_dp.rows[0].error;
+  EXPECT_EQ(fixed_dp.rows[0].error.rfind("--axis: plan: ", 0), 0u) << fixed_dp.rows[0].error;
+  EXPECT_NE(fixed_dp.rows[0].error.find("(after --axis plan.tp=2)"), std::string::npos)
       << fixed_dp.rows[0].error;
 }
 
@@ -609,6 +613,24 @@ TEST_F(SweepSection, ErrorsNameTheFileAndLine) {
   EXPECT_NE(e.find("sweep.engine"), std::string::npos) << e;
 }
 
+// A point whose plan does not fill the cluster because of a section axis' value: the error
+// is at the axis' line and names the value, not at the scenario's plan line.
+TEST_F(SweepSection, AChipCountErrorIsAtTheAxisValue) {
+  SweepRequest q;
+  q.scenario = Write(
+      "sweep:\n"
+      "  axes:\n"
+      "    - {key: plan.dp, values: [8, 16]}\n");
+  q.engine = "estimate";
+  const SweepResult r = Evaluate(Prepared(q), 1);
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_TRUE(r.rows[0].ok);
+  ASSERT_FALSE(r.rows[1].ok);
+  EXPECT_EQ(r.rows[1].error.rfind(q.scenario + ":6: plan: ", 0), 0u) << r.rows[1].error;
+  EXPECT_NE(r.rows[1].error.find("(after the sweep axis value plan.dp=16)"), std::string::npos)
+      << r.rows[1].error;
+}
+
 // A scenario on a pipe (`-s <(generate)`, standard input) can be read once: the front end
 // pins its text in the catalog, and every point loads that text (each point had read the
 // pipe again, so that one point at random got the scenario and the others an empty file).
@@ -668,6 +690,19 @@ TEST(Compare, AVariantsKeyReplacesTheSameSetKey) {
   EXPECT_NE(text.find("no --vs of the same key changes with --set plan.zero=1\n"),
             std::string::npos)
       << text;
+}
+
+// A variant whose plan does not fill the cluster: the error names the --vs that set it.
+TEST(Compare, AChipCountErrorNamesTheVariantsSetting) {
+  CompareRequest q;
+  q.scenarios = {FATHOM_SOURCE_DIR "/examples/llama3-8b-dgx-h100.yaml"};
+  q.variants = {"plan.dp=12"};
+  q.engine = "estimate";
+  core::Result<std::vector<ComparedStep>> r = CompareSteps(TestCatalog(), q);
+  ASSERT_FALSE(r.ok());
+  const core::Diagnostic& x = r.diagnostics().items().front();
+  EXPECT_EQ(x.file, "--vs") << x.Format();
+  EXPECT_NE(x.message.find("(after --vs plan.dp=12)"), std::string::npos) << x.Format();
 }
 
 // An fp8 step's MFU past 100% (against the 16-bit peak) is explained under the table, as
