@@ -300,7 +300,7 @@ int RunCompare(const fathom::io::Catalog& catalog, const CompareArgs& a) {
     return kUserError;
   }
   if (a.html == "-") return 0;
-  std::cout << (a.json ? fathom::io::CompareJson(steps.value())
+  std::cout << (a.json ? fathom::io::CompareJson(steps.value(), &steps.diagnostics())
                        : fathom::io::CompareText(steps.value()));
   return 0;
 }
@@ -349,7 +349,7 @@ int RunRun(const fathom::io::Catalog& catalog, const RunArgs& a) {
     return kUserError;
   }
   if (a.html == "-") return 0;
-  std::cout << (a.json ? fathom::io::RunReportJson(result.value())
+  std::cout << (a.json ? fathom::io::RunReportJson(result.value(), &result.diagnostics())
                        : fathom::io::RunReportText(result.value()));
   return 0;
 }
@@ -415,7 +415,8 @@ int RunPlan(const fathom::io::Catalog& catalog, PlanArgs a) {
     }
   }
   if (a.csv == "-" || a.html == "-" || a.emit_plan == "-") return 0;
-  std::cout << (a.json ? fathom::io::SearchJson(r) : fathom::io::SearchText(r));
+  std::cout << (a.json ? fathom::io::SearchJson(r, &result.diagnostics())
+                       : fathom::io::SearchText(r));
   return 0;
 }
 
@@ -446,7 +447,8 @@ int RunSize(const fathom::io::Catalog& catalog, const SizeArgs& a) {
     return kUserError;
   }
   if (a.html == "-") return 0;
-  std::cout << (a.json ? fathom::io::SizeJson(results) : fathom::io::SizeReportText(results));
+  std::cout << (a.json ? fathom::io::SizeJson(results, &sized.diagnostics())
+                       : fathom::io::SizeReportText(results));
   return 0;
 }
 
@@ -1144,7 +1146,7 @@ int Main(int argc, char** argv) {
     fathom::core::Result<fathom::io::SensitivityResult> r = fathom::io::Sensitivity(catalog, sens);
     if (!r.ok()) return PrintDiagnostics(r.diagnostics());
     std::cerr << r.diagnostics().Format();
-    std::cout << (sens_json ? fathom::io::SensitivityJson(r.value())
+    std::cout << (sens_json ? fathom::io::SensitivityJson(r.value(), &r.diagnostics())
                             : fathom::io::SensitivityText(r.value()));
     return 0;
   }

@@ -34,6 +34,13 @@ std::optional<core::Diagnostic> JsonSyntaxError(const std::string& text, const s
 // ("hidden_size", "text_config.rope_scaling", "tiers[1].radix"); empty when it does not parse.
 std::map<std::string, int> JsonKeyLines(const std::string& text);
 
+// One object per diagnostic, {severity, file, line, key, message, hint}, in the order the
+// text gives them: fathom.errors/1's errors, and the `diagnostics` of every report.
+nlohmann::ordered_json DiagnosticsArray(const core::Diagnostics& d);
+
+// `diagnostics` as DiagnosticsArray, or null where the caller has none.
+nlohmann::ordered_json DiagnosticsOrNull(const core::Diagnostics* diagnostics);
+
 // Whether `text` is a JSON object (not only YAML that reads as a mapping).
 bool IsJsonObject(const std::string& text);
 

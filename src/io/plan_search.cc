@@ -451,7 +451,7 @@ std::string SearchText(const plan::SearchResult& r) {
   return out;
 }
 
-std::string SearchJson(const plan::SearchResult& r) {
+std::string SearchJson(const plan::SearchResult& r, const core::Diagnostics* diagnostics) {
   ordered_json j;
   j["schema"] = "fathom.plan/1";
   j["model"] = r.model;
@@ -491,6 +491,7 @@ std::string SearchJson(const plan::SearchResult& r) {
     j["given_plan"] = nullptr;
   }
   j["given_plan_error"] = r.base_error.empty() ? ordered_json(nullptr) : ordered_json(r.base_error);
+  j["diagnostics"] = DiagnosticsOrNull(diagnostics);
   return JsonText(j);
 }
 
@@ -999,7 +1000,8 @@ std::vector<std::pair<std::string, std::string>> SizeEnergyBases(
   return bases;
 }
 
-std::string SizeJson(const std::vector<plan::SizeResult>& results) {
+std::string SizeJson(const std::vector<plan::SizeResult>& results,
+                     const core::Diagnostics* diagnostics) {
   ordered_json j;
   j["schema"] = "fathom.size/3";
   j["tokens"] =
@@ -1083,6 +1085,7 @@ std::string SizeJson(const std::vector<plan::SizeResult>& results) {
   }
   j["unpriced_clusters"] = unpriced;
   j["notes"] = ordered_json::array({kPredictionNote});
+  j["diagnostics"] = DiagnosticsOrNull(diagnostics);
   return JsonText(j);
 }
 

@@ -49,7 +49,7 @@ struct LoadedSearch {
 core::Result<LoadedSearch> LoadSearch(const Catalog& catalog, const PlanRequest& request);
 
 std::string SearchText(const plan::SearchResult& r);
-std::string SearchJson(const plan::SearchResult& r);
+std::string SearchJson(const plan::SearchResult& r, const core::Diagnostics* diagnostics = nullptr);
 // One row per ranked plan, with a header.
 std::string SearchCsv(const plan::SearchResult& r);
 // The given plan against the best, like with like (simulated times when both were
@@ -125,7 +125,8 @@ std::vector<std::pair<std::string, std::string>> SizeEnergyBases(
     const std::vector<plan::SizeResult>& results);
 // One JSON report ("fathom.size/3") for the clusters compared (one or more), with the
 // cheapest choice; a cluster without a plan at any count says why (no_plan_reason).
-std::string SizeJson(const std::vector<plan::SizeResult>& results);
+std::string SizeJson(const std::vector<plan::SizeResult>& results,
+                     const core::Diagnostics* diagnostics = nullptr);
 // The clusters side by side: each one's chosen count, time, cost and energy.
 std::string SizeComparisonText(const std::vector<plan::SizeResult>& results);
 // `fathom size`'s text: each cluster's SizeText, the comparison when there are several, and

@@ -283,9 +283,6 @@ std::string StepReportText(const estimate::StepReport& r) {
   return out;
 }
 
-namespace {
-
-// One object per diagnostic, in the order the text gives them (fathom.errors/1's errors).
 ordered_json DiagnosticsArray(const core::Diagnostics& d) {
   auto or_null = [](const std::string& text) {
     return text.empty() ? ordered_json(nullptr) : ordered_json(text);
@@ -314,6 +311,12 @@ ordered_json DiagnosticsArray(const core::Diagnostics& d) {
   }
   return errors;
 }
+
+ordered_json DiagnosticsOrNull(const core::Diagnostics* diagnostics) {
+  return diagnostics != nullptr ? DiagnosticsArray(*diagnostics) : ordered_json(nullptr);
+}
+
+namespace {
 
 ordered_json StepJson(const estimate::StepReport& r, const core::Diagnostics* diagnostics) {
   ordered_json j;
@@ -448,8 +451,7 @@ ordered_json StepJson(const estimate::StepReport& r, const core::Diagnostics* di
   }
   j["notes"] = r.notes;
   // The warnings and notes of loading and estimating it (stderr's), where the caller has them.
-  j["diagnostics"] =
-      diagnostics != nullptr ? DiagnosticsArray(*diagnostics) : ordered_json(nullptr);
+  j["diagnostics"] = DiagnosticsOrNull(diagnostics);
   return j;
 }
 
@@ -570,7 +572,8 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
   return out;
 }
 
-std::string CompareJson(const std::vector<ComparedStep>& steps) {
+std::string CompareJson(const std::vector<ComparedStep>& steps,
+                        const core::Diagnostics* diagnostics) {
   ordered_json j;
   j["schema"] = "fathom.compare/2";
   ordered_json list = ordered_json::array();
@@ -599,6 +602,7 @@ std::string CompareJson(const std::vector<ComparedStep>& steps) {
     list.push_back(std::move(x));
   }
   j["steps"] = std::move(list);
+  j["diagnostics"] = DiagnosticsOrNull(diagnostics);
   return JsonText(j);
 }
 

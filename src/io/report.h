@@ -34,7 +34,8 @@ struct ComparedStep {
 std::string CompareText(const std::vector<ComparedStep>& steps);
 // "fathom.compare/2": per step its label, changes, ratios against the first (null for the
 // first) and the whole fathom.step/2 report.
-std::string CompareJson(const std::vector<ComparedStep>& steps);
+std::string CompareJson(const std::vector<ComparedStep>& steps,
+                        const core::Diagnostics* diagnostics = nullptr);
 
 // The cluster's topology: domain kind, fabric, and per hierarchy level the switch radix, the
 // block, the blocks, the oversubscription above it, the uplink per chip and the latency.

@@ -70,7 +70,7 @@ std::string RunReportText(const RunResult& r);
 // llama3-table5", "file my.yaml <- preset rsc1", "as given", with " (its failures replaced
 // by --set)" when --set gave the whole list.
 std::string ReliabilityOriginText(const plan::ReliabilityConfig& c);
-std::string RunReportJson(const RunResult& r);
+std::string RunReportJson(const RunResult& r, const core::Diagnostics* diagnostics = nullptr);
 
 // Phrases the text and HTML run reports share.
 // The checkpoint tiers in order: "host 13.87 ms (blocking), storage 2.841 s (async)".

@@ -551,7 +551,7 @@ std::string RunReportText(const RunResult& r) {
   return out;
 }
 
-std::string RunReportJson(const RunResult& r) {
+std::string RunReportJson(const RunResult& r, const core::Diagnostics* diagnostics) {
   const estimate::StepReport& s = r.step;
   const reliability::RunReport& a = r.analysis;
   ordered_json j;
@@ -767,6 +767,7 @@ std::string RunReportJson(const RunResult& r) {
   for (std::string_view n : r.step.notes) notes.emplace_back(n);
   j["notes"] = notes;
   j["sources"] = r.config.sources;
+  j["diagnostics"] = DiagnosticsOrNull(diagnostics);
   return JsonText(j);
 }
 

@@ -377,7 +377,7 @@ std::string SensitivityText(const SensitivityResult& r) {
   return out;
 }
 
-std::string SensitivityJson(const SensitivityResult& r) {
+std::string SensitivityJson(const SensitivityResult& r, const core::Diagnostics* diagnostics) {
   nlohmann::ordered_json j;
   j["schema"] = "fathom.sensitivity/2";
   j["scenario"] = r.name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.name);
@@ -405,6 +405,7 @@ std::string SensitivityJson(const SensitivityResult& r) {
                     {"elasticity", Round(x.elasticity)}});
   }
   j["parameters"] = rows;
+  j["diagnostics"] = DiagnosticsOrNull(diagnostics);
   return JsonText(j);
 }
 

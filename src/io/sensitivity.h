@@ -72,6 +72,7 @@ std::string SensitivityText(const SensitivityResult& r);
 // "fathom.sensitivity/2": the plan as every report gives it; per parameter its base and
 // improved values as text with units and as numbers in `unit` (base_si, improved_si), the
 // step time, step_time_change_fraction and elasticity.
-std::string SensitivityJson(const SensitivityResult& r);
+std::string SensitivityJson(const SensitivityResult& r,
+                            const core::Diagnostics* diagnostics = nullptr);
 
 }  // namespace fathom::io

@@ -1095,7 +1095,7 @@ struct Server::Impl {
     search.threads = kThreads;
     core::Result<plan::SearchResult> r = io::Plan(catalog, q, search, {}, kWorkLimits);
     if (!r.ok()) return BadInput(r.diagnostics());
-    if (json) return Json(io::SearchJson(r.value()), r.diagnostics());
+    if (json) return Json(io::SearchJson(r.value(), &r.diagnostics()), r.diagnostics());
     return {200, WithWarnings(r.diagnostics(), io::SearchReportHtmlBody(r.value()))};
   }
 
@@ -1113,7 +1113,7 @@ struct Server::Impl {
     search.threads = kThreads;
     core::Result<std::vector<plan::SizeResult>> r = io::Size(catalog, q, search, {}, kWorkLimits);
     if (!r.ok()) return BadInput(r.diagnostics());
-    if (json) return Json(io::SizeJson(r.value()), r.diagnostics());
+    if (json) return Json(io::SizeJson(r.value(), &r.diagnostics()), r.diagnostics());
     return {200, WithWarnings(r.diagnostics(), io::SizeReportHtmlBody(r.value()))};
   }
 
@@ -1155,7 +1155,7 @@ struct Server::Impl {
     run.threads = kThreads;
     core::Result<io::RunResult> r = io::Run(catalog, q, run);
     if (!r.ok()) return BadInput(r.diagnostics());
-    if (json) return Json(io::RunReportJson(r.value()), r.diagnostics());
+    if (json) return Json(io::RunReportJson(r.value(), &r.diagnostics()), r.diagnostics());
     return {200, WithWarnings(r.diagnostics(), io::RunReportHtmlBody(r.value()))};
   }
 
