@@ -384,6 +384,19 @@ reliability:
   EXPECT_EQ(j.at("notes").get<std::vector<std::string>>(), notes);
   EXPECT_GT(notes.size(), noted.value().notes.size());
   EXPECT_NE(report.find("note: " + notes.back()), std::string::npos) << report;
+  // The JSON's diagnostics: what stderr shows, the note with its key and hint; none when the
+  // caller has none.
+  EXPECT_TRUE(j.at("diagnostics").is_null());
+  const nlohmann::json with =
+      nlohmann::json::parse(RunReportJson(noted.value(), &noted.diagnostics()));
+  ASSERT_EQ(with.at("diagnostics").size(), noted.diagnostics().items().size());
+  bool found = false;
+  for (const nlohmann::json& d : with.at("diagnostics")) {
+    found = found ||
+            (d.at("key") == "reliability.spare_pool" && d.at("severity") == "note" &&
+             d.at("hint").get<std::string>().find("spare_pool: cheapest") != std::string::npos);
+  }
+  EXPECT_TRUE(found) << with.at("diagnostics").dump();
 }
 
 }  // namespace
