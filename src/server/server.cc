@@ -929,6 +929,11 @@ struct Server::Impl {
   Impl(const io::Catalog& c, ServeOptions o)
       : catalog(c), options(std::move(o)), examples_given(!options.examples.empty()) {
     catalog.set_files_allowed(options.allow_files);
+    if (options.allow_files) {
+      std::error_code ec;
+      catalog.set_files_root(options.files_root.empty() ? fs::current_path(ec).string()
+                                                        : options.files_root);
+    }
     if (options.examples.empty()) {
       options.examples = (fs::path(catalog.dir()) / ".." / "examples").lexically_normal().string();
     }
@@ -1002,12 +1007,17 @@ struct Server::Impl {
     return true;
   }
 
-  // `text` without the server's directories: the scratch directory taken out, the catalog's
-  // named by its last part ("/opt/fathom/data/clusters/x.yaml" is "data/clusters/x.yaml").
+  // `text` without the server's directories: the scratch directory and the one files are
+  // read from (--allow-files) taken out, the catalog's named by its last part
+  // ("/opt/fathom/data/clusters/x.yaml" is "data/clusters/x.yaml").
   std::string Clean(std::string text, const Posted& posted) const {
     const fs::path data = fs::path(catalog.dir()) / "";
     const std::pair<std::string, std::string> prefixes[] = {
         {(posted.dir / "").string(), ""},
+        {fs::path(catalog.files_root()).has_relative_path()  // not "" nor "/"
+             ? (fs::path(catalog.files_root()) / "").string()
+             : "",
+         ""},
         {data.string(), (data.parent_path().filename() / "").string()},
     };
     for (const auto& [prefix, said] : prefixes) {
