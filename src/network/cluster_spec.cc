@@ -268,6 +268,24 @@ void ShapeTorusSlice(ClusterSpec& c, core::Diagnostics& d) {
   c.domain = static_cast<int>(c.chips);
 }
 
+// The box of a torus's first `chips` chips in rank order (dimension 0 fastest) that holds
+// only whole rows: every dimension whole up to the first the chips do not fill, of which it
+// takes the whole rows there are, then 1 (ClusterSpec::torus_box).
+std::vector<int> TorusBox(const std::vector<int>& dims, int64_t chips) {
+  std::vector<int> box(dims.size(), 1);
+  int64_t below = 1;  // chips in one row of the dimensions before
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (below * dims[i] <= chips) {
+      box[i] = dims[i];
+      below *= dims[i];
+      continue;
+    }
+    box[i] = static_cast<int>(std::max<int64_t>(chips / below, 1));
+    break;
+  }
+  return box;
+}
+
 void CheckScaleOut(const ClusterSpec& c, core::Diagnostics& d) {
   if (c.chips_per_nic < 1) {
     d.Error("cluster.scale_out.chips_per_nic", "must be at least 1, got " + Str(c.chips_per_nic));
@@ -368,6 +386,7 @@ core::Diagnostics FinalizeShaped(ClusterSpec& cluster) {
   if (!d.HasErrors() && c.domain_kind == DomainKind::kTorus) {
     cluster.torus_pod_dims = cluster.torus_dims;
     ShapeTorusSlice(cluster, d);
+    cluster.torus_box = TorusBox(cluster.torus_dims, cluster.chips);
   }
   if (c.fabric_kind == FabricKind::kNone) {
     if (c.domain >= 1 && c.chips > c.domain) {
