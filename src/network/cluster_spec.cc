@@ -513,10 +513,16 @@ core::Diagnostics FinalizeShaped(ClusterSpec& cluster) {
     taper *= over;
     reached = k + 1;
     const double below = h.levels.back().latency;
-    const double next = reached < tiers.size() ? hop(reached) : 0;
+    // A fat tree's path out of this block goes up through the next tier and down (2 hops).
+    // A dragonfly's hops are between its routers, each at the group tier's latency: out of a
+    // router, one local link into the destination router; out of a group, minimal routing's
+    // local, global and local links (Kim et al., ISCA 2008), two hops more.
+    const double out = dragonfly                ? (k == 0 ? 1 : 2) * hop(1)
+                       : reached < tiers.size() ? 2 * hop(reached)
+                                                : 0;
     const std::string name = t.name.empty() ? "tier" + std::to_string(reached) : t.name;
-    h.levels.push_back({name, std::min(block, c.chips), h.nic / taper, below + 2 * next, 0, over,
-                        t.radix, cabled, up});
+    h.levels.push_back(
+        {name, std::min(block, c.chips), h.nic / taper, below + out, 0, over, t.radix, cabled, up});
   }
   if (h.levels.back().block < c.chips) {
     if (dragonfly) {

@@ -292,6 +292,24 @@ TEST(Finalize, Dragonfly) {
   EXPECT_EQ(ErrorKey(Finalize(one)), "cluster.scale_out.tiers");
 }
 
+// Hops in a dragonfly are between routers, at the group tier's latency: a path out of a
+// domain crosses its router (the router tier's latency); out of a router, one local link
+// into another router of the group; out of a group, minimal routing's local, global and
+// local links. Each level's latency grows (all three above the domain had the router's).
+TEST(Finalize, DragonflyPathsOutOfAGroupCrossTheGlobalLinks) {
+  ClusterSpec c =
+      Draft(4096, FabricKind::kDragonfly, {Switch("router", 64), Block("group", 512, 4)});
+  c.tiers[0].latency = core::Seconds(200e-9);
+  c.tiers[1].latency = core::Seconds(1e-6);
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  ASSERT_EQ(Blocks(c), (std::vector<int64_t>{8, 32, 512, 4096}));
+  const auto& l = c.hierarchy.levels;
+  EXPECT_NEAR(l[0].latency, 5e-6 + 200e-9, 1e-12);         // NIC, router
+  EXPECT_NEAR(l[1].latency, 5e-6 + 200e-9 + 1e-6, 1e-12);  // + local link
+  EXPECT_NEAR(l[2].latency, 5e-6 + 200e-9 + 3e-6, 1e-12);  // + global, local
+  EXPECT_NEAR(l[3].latency, l[2].latency, 1e-12);          // the top: as below
+}
+
 ClusterSpec Tpu(int64_t chips, int domain, std::vector<int> dims) {
   ClusterSpec c;
   c.chips = chips;
