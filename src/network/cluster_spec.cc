@@ -388,6 +388,21 @@ core::Diagnostics FinalizeShaped(ClusterSpec& cluster) {
     ShapeTorusSlice(cluster, d);
     cluster.torus_box = TorusBox(cluster.torus_dims, cluster.chips);
   }
+  // A domain larger than a cluster of several nodes is most likely a slip (a torus is cut
+  // to the cluster, above, and part of one node is an ordinary job): the cluster is one
+  // domain of its own chips, and its scale-out network carries nothing.
+  if (!d.HasErrors() && c.domain_kind != DomainKind::kTorus && c.domain > c.chips &&
+      c.chips > c.chips_per_node) {
+    d.Warning("cluster.scale_up.domain",
+              Str(c.domain) + " chips a domain, more than the cluster's " + Str(c.chips) +
+                  ": modelled as one " + std::string(DomainKindName(c.domain_kind)) +
+                  " domain of its " + Str(c.chips) + " chips" +
+                  (c.domain_kind == DomainKind::kFullMesh
+                       ? " (each link still the domain's bandwidth / " + Str(c.domain - 1) + ")"
+                       : std::string()) +
+                  ", and the scale-out network is not used",
+              "give scale_up.domain no larger than cluster.chips, or more chips");
+  }
   if (c.fabric_kind == FabricKind::kNone) {
     if (c.domain >= 1 && c.chips > c.domain) {
       d.Error("cluster.scale_out.topology",

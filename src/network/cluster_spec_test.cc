@@ -310,6 +310,26 @@ TEST(Finalize, DragonflyPathsOutOfAGroupCrossTheGlobalLinks) {
   EXPECT_NEAR(l[3].latency, l[2].latency, 1e-12);          // the top: as below
 }
 
+// A switch domain larger than a cluster of several nodes is a warning that says what is
+// modelled: one domain of the cluster's chips, its tiers unused (it was silent, and the
+// catalog showed a domain of 8,192 chips over 4,096). Part of one node is an ordinary job.
+TEST(Finalize, ADomainLargerThanTheClusterIsAWarning) {
+  ClusterSpec c = Draft(4096, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  c.domain = 8192;
+  const core::Diagnostics d = Finalize(c);
+  ASSERT_FALSE(d.HasErrors()) << d.Format();
+  ASSERT_EQ(d.items().size(), 1u) << d.Format();
+  EXPECT_EQ(d.items()[0].severity, core::Severity::kWarning);
+  EXPECT_EQ(d.items()[0].key, "cluster.scale_up.domain");
+  EXPECT_TRUE(Mentions(d,
+                       "8192 chips a domain, more than the cluster's 4096: modelled as one "
+                       "switch domain of its 4096 chips, and the scale-out network is not used"))
+      << d.Format();
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{4096}));
+  ClusterSpec part = Draft(4, FabricKind::kRailFatTree, {Switch("leaf", 64)});
+  EXPECT_TRUE(Finalize(part).items().empty());
+}
+
 ClusterSpec Tpu(int64_t chips, int domain, std::vector<int> dims) {
   ClusterSpec c;
   c.chips = chips;
