@@ -247,15 +247,8 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
                                 r.no_plan + (any ? "; its rows say why at each count" : "");
     const bool found = std::any_of(r.rows.begin(), r.rows.end(),
                                    [](const plan::SizeRow& row) { return row.plan_found; });
-    // Every count past the fabric's tiers: more memory is not what it lacks.
-    const bool beyond =
-        !r.rows.empty() && std::all_of(r.rows.begin(), r.rows.end(),
-                                       [](const plan::SizeRow& row) { return row.beyond_fabric; });
-    const std::string hint =
-        found    ? "plans fit: fix the input of the run that the error names"
-        : beyond ? "the cluster's fabric holds fewer chips: try fewer (--chips), or a cluster "
-                   "with more tiers or a higher radix"
-                 : "try other counts (--chips), another global batch, or a chip with more memory";
+    const std::string hint = found ? "plans fit: fix the input of the run that the error names"
+                                   : plan::NoPlanHint(r, "global batch");
     if (any) {
       d.Warning("size.chips", message, hint);
     } else {
