@@ -728,14 +728,17 @@ core::Diagnostics AsQuery(core::Diagnostics d) {
 }
 
 // Diagnostics of a trace, which needs the simulator: where the CLI's hint offers the closed
-// form (--engine estimate), which has no trace, say what makes the simulation smaller.
+// form (--engine estimate), say that the stages, micro_batches and window of the trace do
+// not shorten what is simulated, and where the closed form is, without a trace.
 core::Diagnostics ForTheTrace(core::Diagnostics d) {
+  static constexpr std::string_view kEstimate =
+      "the closed-form estimator (--engine estimate) prices the step, without a trace";
   for (core::Diagnostic& x : d.items()) {
-    if (x.hint.find("--engine estimate") == std::string::npos) continue;
-    x.hint =
-        "a larger plan.micro_batch_size or a smaller plan.global_batch_size simulates fewer "
-        "micro-batches (the stages, micro_batches and window of the trace do not); "
-        "/api/step?engine=estimate predicts the step in closed form, without a trace";
+    const size_t at = x.hint.find(kEstimate);
+    if (at == std::string::npos) continue;
+    x.hint.replace(at, kEstimate.size(),
+                   "the stages, micro_batches and window of the trace do not shorten it; "
+                   "/api/step?engine=estimate predicts the step in closed form, without a trace");
   }
   return d;
 }

@@ -241,20 +241,25 @@ TEST_F(ServerTest, WritesTheTraceOfAStep) {
   EXPECT_EQ(estimate->status, 400);
 }
 
-// A step too large to simulate has no trace: the hint says what this endpoint takes (it has
-// no engine), not the closed form of engine=estimate.
-TEST_F(ServerTest, ATraceTooLargeToSimulateSaysWhatMakesItSmaller) {
+// A step too long to simulate whole (more micro-batches than the simulator's budget) is
+// traced at the last shorter step its figures are extrapolated from, and says so in a note
+// and in the trace's metadata (it was a 400 whose hint led to the estimator, which writes no
+// trace).
+TEST_F(ServerTest, ATraceTooLongToSimulateWholeIsTheShorterStepsItIsExtrapolatedFrom) {
   std::string yaml = Example("llama3-8b-dgx-h100");
   const size_t at = yaml.find("global_batch_size: 128");
   ASSERT_NE(at, std::string::npos);
   yaml.replace(at, 22, "global_batch_size: 1048576");
-  httplib::Result r = client_->Post("/api/trace", yaml, "application/yaml");
+  httplib::Result r = client_->Post("/api/trace?micro_batches=0", yaml, "application/yaml");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 400);
-  EXPECT_NE(r->body.find("simulator's budget"), std::string::npos) << r->body;
-  EXPECT_NE(r->body.find("a larger plan.micro_batch_size"), std::string::npos) << r->body;
-  EXPECT_EQ(r->body.find("(engine=estimate)"), std::string::npos) << r->body;
-  EXPECT_EQ(r->body.find("--"), std::string::npos) << r->body;
+  ASSERT_EQ(r->status, 200) << r->body;
+  const nlohmann::json trace = nlohmann::json::parse(r->body);
+  ASSERT_TRUE(trace["otherData"].contains("timeline")) << trace["otherData"].dump();
+  EXPECT_EQ(trace["otherData"]["timeline"].get<std::string>().rfind("a shorter step's, of ", 0),
+            0u);
+  EXPECT_NE(r->get_header_value("X-Fathom-Warnings").find("the timeline is the shorter step"),
+            std::string::npos)
+      << r->get_header_value("X-Fathom-Warnings");
 }
 
 // A download is named after the scenario: a run of other characters is one '_', and a long
