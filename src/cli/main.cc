@@ -905,8 +905,9 @@ int Main(int argc, char** argv) {
           ""))
       ->check(CLI::Range(0, 65535));
   serve_cmd->add_flag("--allow-files", serve.allow_files,
-                      "let posted scenarios name files, resolved from the working directory "
-                      "(default: catalog names and inline sections only)");
+                      "let posted scenarios name files, by paths relative to the working "
+                      "directory and only inside its tree (default: catalog names and inline "
+                      "sections only)");
   serve_cmd->add_option("--examples", serve.examples,
                         "directory of example scenarios the UI offers (default: the shipped "
                         "examples/)");

@@ -50,6 +50,12 @@ double StepRamp(double message, const network::Level& fabric) {
   return Ramp(message, fabric.StepHalfBandwidthSize(), fabric.low_latency_size);
 }
 
+// The most members a block of the cluster's own chips holds along torus dimension d
+// (ClusterSpec::torus_box; the whole extent without Finalize).
+int64_t TorusReach(const ClusterSpec& c, size_t d) {
+  return d < c.torus_box.size() ? c.torus_box[d] : c.torus_dims[d];
+}
+
 // Whether m members of a torus domain can close a ring over distinct links: a dimension
 // they fill whole where it wraps around, or a block of two or more dimensions of at least 2
 // with an even count (a grid graph's Hamiltonian cycle). Otherwise (2 chips, or 3, 5, 7 in
@@ -58,14 +64,14 @@ bool TorusRingCloses(const ClusterSpec& c, int64_t m) {
   if (m < 3) return false;
   const size_t dims = c.torus_dims.size();
   for (size_t d = 0; d < dims; ++d) {
-    if (c.torus_wrap && c.torus_dims[d] == m) return true;
+    if (c.torus_wrap && c.torus_dims[d] == m && TorusReach(c, d) == m) return true;
   }
   if (m % 2 != 0) return false;
   // A factorisation of m over the dimensions with at least two factors of 2 or more.
   auto fits = [&](auto&& self, size_t d, int64_t left, int spread) -> bool {
     if (left == 1) return spread >= 2;
     if (d >= dims) return false;
-    for (int64_t f = 1; f <= std::min<int64_t>(left, c.torus_dims[d]); ++f) {
+    for (int64_t f = 1; f <= std::min<int64_t>(left, TorusReach(c, d)); ++f) {
       if (left % f == 0 && self(self, d + 1, left / f, spread + (f > 1 ? 1 : 0))) return true;
     }
     return false;
@@ -190,8 +196,9 @@ double TorusBlockTime(const ClusterSpec& c, const Extents& e, int dims, double s
   return slowest;
 }
 
-// The least `cost(e)` over the block shapes e of `members` chips in a torus domain: every
-// factorisation of the members over the dimensions (e[d] <= extent of d), depth-first.
+// The least `cost(e)` over the block shapes e of `members` chips of the cluster in a torus
+// domain: every factorisation of the members over the dimensions (e[d] <= TorusReach, so
+// that a block lies on chips the cluster has), depth-first; infinity if none holds them.
 template <typename Cost>
 double BestTorusBlock(const ClusterSpec& c, int64_t members, Cost cost) {
   const int dims = static_cast<int>(std::min<size_t>(c.torus_dims.size(), Extents{}.size()));
@@ -203,7 +210,7 @@ double BestTorusBlock(const ClusterSpec& c, int64_t members, Cost cost) {
       if (left == 1) best = std::min(best, cost(e));
       return;
     }
-    for (int64_t f = 1; f <= std::min<int64_t>(left, c.torus_dims[d]); ++f) {
+    for (int64_t f = 1; f <= std::min<int64_t>(left, TorusReach(c, static_cast<size_t>(d))); ++f) {
       if (left % f != 0) continue;
       e[d] = static_cast<int>(f);
       self(self, d + 1, left / f);
@@ -248,20 +255,35 @@ double TorusAllToAll(const ClusterSpec& c, const GroupPlacement& g, double size)
   // bound is the block's scaled by n / k (it had no bound: 4,095 members ran 12 times
   // faster than 4,096).
   const int64_t n = g.members_per_domain;
+  auto bound = [&](const Extents& e, double scale) {
+    double worst = 0;
+    for (int d = 0; d < dims; ++d) {
+      if (e[d] <= 1) continue;
+      const bool wrap = c.torus_wrap && e[d] == c.torus_dims[d];
+      worst = std::max(worst, scale * size * e[d] / ((wrap ? 8.0 : 4.0) * link));
+    }
+    return worst;
+  };
+  int64_t reach = 1;  // chips of the largest block the cluster holds
+  for (size_t d = 0; d < static_cast<size_t>(dims); ++d) reach *= TorusReach(c, d);
   double best = std::numeric_limits<double>::infinity();
-  for (int64_t k = n; !std::isfinite(best) && k <= c.domain; ++k) {
+  for (int64_t k = n; !std::isfinite(best) && k <= reach; ++k) {
     const double scale = static_cast<double>(n) / static_cast<double>(k);
-    best = BestTorusBlock(c, k, [&](const Extents& e) {
-      double worst = 0;
-      for (int d = 0; d < dims; ++d) {
-        if (e[d] <= 1) continue;
-        const bool wrap = c.torus_wrap && e[d] == c.torus_dims[d];
-        worst = std::max(worst, scale * size * e[d] / ((wrap ? 8.0 : 4.0) * link));
-      }
-      return worst;
-    });
+    best = BestTorusBlock(c, k, [&](const Extents& e) { return bound(e, scale); });
   }
-  return std::isfinite(best) ? best : 0;
+  if (!std::isfinite(best)) {
+    // More members than a block of the cluster's whole rows holds (12 chips of an 8 x 8
+    // torus, all of them): the block their rank order spans, scaled by their share of it.
+    Extents own{};
+    own.fill(1);
+    int64_t volume = 1;
+    for (int d = 0; d < dims && d < static_cast<int>(g.torus_extent.size()); ++d) {
+      own[d] = g.torus_extent[d];
+      volume *= own[d];
+    }
+    best = bound(own, static_cast<double>(n) / static_cast<double>(std::max<int64_t>(volume, n)));
+  }
+  return best;
 }
 
 struct Candidate {

@@ -417,6 +417,53 @@ TEST(CollectiveCost, TorusAllToAllOfAnyCountKeepsItsBisectionBound) {
   EXPECT_NEAR(one_less, full * 63 / 64, 0.02 * full);
 }
 
+// A cluster of fewer chips than its 8 x 8 x 8 torus domain, without a slice unit, is the
+// domain's first chips in rank order (docs/network.md): its groups lie on those chips
+// alone. 8 chips are a line along dimension 0, closed by its wrap-around: a group of 8 runs
+// a ring over 2 of a chip's 6 links, not the 2 x 2 x 2 cube the whole torus would give it
+// (which took 3 links, chips the cluster does not have); 64 chips are an 8 x 8 plane.
+TEST(CollectiveCost, ATorusClusterSmallerThanItsDomainPlacesGroupsOnItsOwnChips) {
+  auto torus = [](int64_t chips) {
+    auto c = DgxH100(512);
+    c.chips = chips;
+    c.domain = 512;
+    c.chips_per_node = 4;
+    c.domain_kind = network::DomainKind::kTorus;
+    c.torus_dims = {8, 8, 8};
+    c.scale_up.bandwidth = core::BytesPerSec(270e9);
+    c.scale_up.efficiency = 0.8;
+    c.fabric_kind = network::FabricKind::kNone;
+    return Finalized(c);
+  };
+  EXPECT_EQ(torus(8).torus_box, (std::vector<int>{8, 1, 1}));
+  EXPECT_EQ(torus(64).torus_box, (std::vector<int>{8, 8, 1}));
+  EXPECT_EQ(torus(12).torus_box, (std::vector<int>{8, 1, 1}));
+  EXPECT_EQ(torus(128).torus_box, (std::vector<int>{8, 8, 2}));
+  EXPECT_EQ(torus(512).torus_box, (std::vector<int>{8, 8, 8}));
+  const double s = kGiB;
+  const double link = 270e9 * 0.8 / 6;
+  const double a = torus(8).scale_up.latency.value();
+  // Reduce-scatter then all-gather, each 7 steps moving 7/8 S over both directions of the
+  // axis's link.
+  const double wrapped_line = 2 * (7 * a + 7.0 / 8 * s / (2 * link));
+  const Cost line = Price(torus(8), 8, 1, Kind::kAllReduce, s, Algorithm::kTorus);
+  EXPECT_NEAR(line.time.value(), wrapped_line, 1e-6 * wrapped_line);
+  // A ring (auto's choice) closes over the same 2 links.
+  const double ring = Price(torus(8), 8, 1, Kind::kAllReduce, s).time.value();
+  EXPECT_NEAR(ring, wrapped_line, 1e-3 * wrapped_line);
+  // The whole torus lays the 8 onto a cube, as XLA would: 3 links, not 2. The 8 x 8 plane
+  // has no cube (a 4 x 2 block of it is about as fast as the line).
+  const double cube = Price(torus(512), 8, 1, Kind::kAllReduce, s).time.value();
+  EXPECT_LT(cube, 0.9 * wrapped_line);
+  EXPECT_GT(Price(torus(64), 8, 1, Kind::kAllReduce, s).time.value(), 1.4 * cube);
+  // All 12 chips of a cluster that is no box: an all-to-all keeps a bisection bound on the
+  // block its rank order spans (8 x 2, 12 of its 16 chips), where no block of whole rows
+  // holds them.
+  const double twelve =
+      Price(torus(12), 12, 1, Kind::kAllToAll, s, Algorithm::kDirect).time.value();
+  EXPECT_NEAR(twelve, a + 12.0 / 16 * s * 8 / (8 * link), 1e-6 * twelve);
+}
+
 // A send to a torus neighbour takes one path under dimension-order routing: one of the
 // chip's 6 links in 3D, not all of them pooled as on a switch.
 TEST(CollectiveCost, ATorusSendTakesOneLink) {

@@ -112,6 +112,20 @@ class Catalog {
   // it off: a posted scenario must not make the server read, and echo, the files it can.
   bool files_allowed() const { return files_allowed_; }
   void set_files_allowed(bool allowed) { files_allowed_ = allowed; }
+  // Where the files a scenario names may lie, when it may name files: "" anywhere (the
+  // CLI), else the tree of one directory (`fathom serve --allow-files`: its working
+  // directory). A path is judged by the file it leads to, symlinks and ".." resolved; an
+  // absolute path is refused whatever it leads to. A catalog so confined is one whose
+  // diagnostics go to someone else: they describe a file's contents, never quote them.
+  const std::string& files_root() const { return files_root_; }
+  // `dir` made absolute, its symlinks resolved.
+  void set_files_root(const std::string& dir);
+  // A relative path `ref` as the working directory's: under files_root where there is one.
+  std::string FromWorkingDir(const std::string& ref) const {
+    return files_root_.empty() || ref.empty() || ref.front() == '/' ? ref : files_root_ + "/" + ref;
+  }
+  // Whether `path` (an existing file) lies in files_root's tree; true where there is none.
+  bool InFilesRoot(const std::string& path) const;
   // Names of the entries of a section ("chips", "clusters", "models", "reliability"),
   // sorted.
   std::vector<std::string> Names(Section s) const;
@@ -153,6 +167,7 @@ class Catalog {
   };
   std::string dir_;
   bool files_allowed_ = true;
+  std::string files_root_;
   std::map<std::string, std::string> pinned_;
   std::shared_ptr<ReadLog> read_ = std::make_shared<ReadLog>();
 };

@@ -73,15 +73,17 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
   const estimate::Scenario& sc = loaded.value().scenario;
   const SourceMap& where = loaded.value().where;
   core::Diagnostics d = loaded.diagnostics();
-  // A trace needs the simulator's whole step: then its budget error stands, rather than a
-  // fallback. The HTML report's timeline is drawn where the whole step fits the budget;
-  // beyond, the step is simulated (or estimated) as without it, and the report says so.
-  const int64_t whole_size =
-      q.keep_simulation && !q.need_simulation ? sim::SimulationSize(sc, {.whole_step = true}) : 0;
-  const bool keep =
-      q.need_simulation || (q.keep_simulation && whole_size <= sim::kMaxSimulationSize);
+  // A trace needs a simulated timeline: the whole step's where it fits the simulator's
+  // budget, else the last of the shorter steps the report is extrapolated from (a note says
+  // so; the report is the same as without the trace). Only a step whose shorter runs exceed
+  // the budget too has no timeline: then the budget error stands, rather than a fallback.
+  // The HTML report's timeline is drawn where the whole step fits the budget; beyond, the
+  // step is simulated (or estimated) as without it, and the report says so.
+  const int64_t whole_size = sim::SimulationSize(sc, {.whole_step = true});
+  const bool whole_fits = whole_size <= sim::kMaxSimulationSize;
+  const bool keep = q.need_simulation || (q.keep_simulation && whole_fits);
   const sim::SimulateOptions whole{
-      .whole_step = keep, .report_only = !keep, .arrays = keep ? nullptr : q.arrays};
+      .whole_step = keep && whole_fits, .report_only = !keep, .arrays = keep ? nullptr : q.arrays};
   EngineChoice engine = q.need_simulation && q.engine == "auto"
                             ? EngineChoice{}
                             : ChooseEngine(sc, q.engine, whole.whole_step);
@@ -89,6 +91,29 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
   d.Append(engine.warnings);
   if (q.need_simulation && !engine.simulate) {
     d.Error("", "--trace needs the simulator: --engine simulate, or auto (the default)");
+    return d;
+  }
+  if (q.need_simulation && sim::SimulationSize(sc, whole) > sim::kMaxSimulationSize) {
+    // The shorter steps run a few micro-batches a pipeline stage (2 pp and 3 pp): fewer
+    // stages shorten them, and a step short enough is simulated whole.
+    const int64_t units = int64_t{sc.model.layers} + sc.model.mtp_layers;
+    const int64_t whole_most = sim::kMaxSimulationSize / std::max<int64_t>(units, 1);
+    core::Diagnostics budget;
+    budget.Error(
+        "plan.global_batch_size",
+        "a trace needs the step simulated, and even the shorter steps it would be "
+        "extrapolated from have " +
+            core::WithThousands(sim::SimulationSize(sc, whole)) +
+            " micro-batch layers, more than the simulator's budget of " +
+            core::WithThousands(sim::kMaxSimulationSize),
+        "a smaller pp shortens them (they run a few micro-batches a pipeline stage)" +
+            (whole_most >= 1 ? ", and a step of at most " + core::WithThousands(whole_most) +
+                                   " micro-batches a pipeline (a larger micro_batch_size or a "
+                                   "smaller global_batch_size) is simulated whole"
+                             : std::string()) +
+            "; the closed-form estimator (--engine estimate) prices the step, without a trace");
+    Locate(budget, where);
+    d.Append(budget);
     return d;
   }
   if (q.keep_simulation && !keep && engine.simulate) {
@@ -122,6 +147,30 @@ core::Result<StepOutcome> Step(const Catalog& catalog, const StepRequest& q) {
     // The report is the same whether or not a timeline is asked for: where the step is
     // otherwise simulated at two shorter steps and extrapolated, so is the report, and the
     // timeline is the whole step's.
+    if (ok && keep && !whole.whole_step) {
+      const int64_t steps = out.simulation->micro_batches;
+      const int64_t all =
+          out.simulation->report.plan.micro_batch_size > 0 && out.simulation->report.plan.dp > 0
+              ? int64_t{out.simulation->report.plan.global_batch_size} /
+                    (int64_t{out.simulation->report.plan.micro_batch_size} *
+                     out.simulation->report.plan.dp)
+              : 0;
+      core::Diagnostics shorter;
+      shorter.Note("plan.global_batch_size",
+                   "the whole step (" + core::WithThousands(all) + " micro-batches a pipeline, " +
+                       core::WithThousands(whole_size) +
+                       " micro-batch layers) is more than the simulator's budget of " +
+                       core::WithThousands(sim::kMaxSimulationSize) +
+                       ": the timeline is the shorter step of " + core::WithThousands(steps) +
+                       " micro-batches that its figures are extrapolated from",
+                   "a step of at most " +
+                       core::WithThousands(
+                           sim::kMaxSimulationSize /
+                           std::max<int64_t>(int64_t{sc.model.layers} + sc.model.mtp_layers, 1)) +
+                       " micro-batches a pipeline (a larger micro_batch_size) is simulated whole");
+      Locate(shorter, where);
+      step.Append(shorter);
+    }
     if (ok && whole.whole_step && sim::SimulationSize(sc, {}) != sim::SimulationSize(sc, whole)) {
       core::Result<sim::SimResult> reported =
           sim::Simulate(sc, {.report_only = true, .arrays = q.arrays});
@@ -247,15 +296,8 @@ core::Result<std::vector<plan::SizeResult>> Size(const Catalog& catalog, const S
                                 r.no_plan + (any ? "; its rows say why at each count" : "");
     const bool found = std::any_of(r.rows.begin(), r.rows.end(),
                                    [](const plan::SizeRow& row) { return row.plan_found; });
-    // Every count past the fabric's tiers: more memory is not what it lacks.
-    const bool beyond =
-        !r.rows.empty() && std::all_of(r.rows.begin(), r.rows.end(),
-                                       [](const plan::SizeRow& row) { return row.beyond_fabric; });
-    const std::string hint =
-        found    ? "plans fit: fix the input of the run that the error names"
-        : beyond ? "the cluster's fabric holds fewer chips: try fewer (--chips), or a cluster "
-                   "with more tiers or a higher radix"
-                 : "try other counts (--chips), another global batch, or a chip with more memory";
+    const std::string hint = found ? "plans fit: fix the input of the run that the error names"
+                                   : plan::NoPlanHint(r, "global batch");
     if (any) {
       d.Warning("size.chips", message, hint);
     } else {

@@ -152,6 +152,33 @@ TEST(Facade, AutoFallsBackToTheEstimateWithALocatedWarning) {
   EXPECT_NE(engine.diagnostics().Format().find("--engine"), std::string::npos);
 }
 
+// A trace of a step too long to simulate whole (8,200 micro-batches a pipeline) is the
+// last shorter step its figures are extrapolated from, said in a note; the report is the
+// same as without the trace (it was the simulator's budget error, whose hint led to the
+// estimator, which writes no trace).
+TEST(Facade, ATraceOfAStepTooLongToSimulateWholeIsItsShorterStep) {
+  core::Result<StepOutcome> plain = Step(TestCatalog(), HugeBatch("simulate"));
+  ASSERT_TRUE(plain.ok()) << plain.diagnostics().Format();
+  for (const char* engine : {"auto", "simulate"}) {
+    StepRequest q = HugeBatch(engine);
+    q.need_simulation = true;
+    core::Result<StepOutcome> r = Step(TestCatalog(), q);
+    ASSERT_TRUE(r.ok()) << r.diagnostics().Format();
+    ASSERT_TRUE(r.value().simulation) << engine;
+    EXPECT_EQ(r.value().simulation->micro_batches, 3) << engine;  // 3 pp, pp 1
+    EXPECT_EQ(r.value().report.step_time_s, plain.value().report.step_time_s) << engine;
+    const std::string said = r.diagnostics().Format();
+    EXPECT_NE(said.find("note: " FATHOM_SOURCE_DIR
+                        "/tests/errors/support/huge-batch-plan.yaml:3: plan.global_batch_size: "
+                        "the whole step (8,200 micro-batches a pipeline, 262,400 micro-batch "
+                        "layers) is more than the simulator's budget of 262,144: the timeline is "
+                        "the shorter step of 3 micro-batches that its figures are extrapolated "
+                        "from"),
+              std::string::npos)
+        << said;
+  }
+}
+
 // A given plan whose tp x pp x cp does not divide --chips is still the given plan: reported
 // as not compared, with why (it was dropped without a word).
 TEST(Facade, AGivenPlanThatDoesNotFitTheChipsIsSaid) {

@@ -218,6 +218,12 @@ core::Result<YAML::Node> LoadYamlMapping(const std::string& path, const Catalog*
 // (Catalog::files_allowed).
 core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::string& key,
                                  const std::string& ref);
+// Where the catalog confines files (Catalog::files_root): the error at `key` for a
+// reference `ref` that is an absolute path, or whose file `path` lies outside the tree;
+// none else.
+core::Diagnostics OutsideFilesRoot(const Catalog& catalog, const std::string& file, int line,
+                                   const std::string& key, const std::string& ref,
+                                   const std::string& path);
 // A scenario section given as the path of a file (`sweep:`, `search:`, `training:`):
 // `ref`, relative to `scenario`'s directory, read as a mapping; `file` is set to its path.
 // Where files are not read, or where the path names no file, the error is at the

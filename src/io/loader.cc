@@ -162,8 +162,15 @@ core::Result<Document> ParseYamlFile(const std::string& path, const Catalog* cat
     return d;
   }
   if (!doc.root.IsMap()) {
+    // Where diagnostics go to someone else (fathom serve), what the file holds is described,
+    // not quoted: a file that is no YAML reads as one scalar, the whole of its text.
+    const bool quote = catalog == nullptr || catalog->files_root().empty();
+    const std::string got =
+        quote || !doc.root.IsScalar()
+            ? NodeText(doc.root)
+            : fmt::format("a scalar of {} characters (not quoted here)", doc.root.Scalar().size());
     d.Add(Error(path, NodeLine(doc.root), "",
-                "expected a mapping of keys at the top level, got " + NodeText(doc.root)));
+                "expected a mapping of keys at the top level, got " + got));
     return d;
   }
   // Extension fields, as docker-compose's: a top-level key `x-NAME` holds YAML anchors for
@@ -333,10 +340,18 @@ struct Loader {
         }
         return "";
       };
+      // A file found where files are confined (fathom serve) is read only inside the tree.
+      auto confined = [&](const std::string& f) {
+        core::Diagnostics outside = OutsideFilesRoot(catalog, from_file, line, key, ref, f);
+        diags.Append(outside);
+        return outside.HasErrors() ? std::string() : f;
+      };
       if (!from_file.empty()) {
-        if (std::string f = file_of(fs::path(from_file).parent_path() / ref); !f.empty()) return f;
+        if (std::string f = file_of(fs::path(from_file).parent_path() / ref); !f.empty()) {
+          return confined(f);
+        }
       }
-      if (std::string f = file_of(ref); !f.empty()) return f;
+      if (std::string f = file_of(catalog.FromWorkingDir(ref)); !f.empty()) return confined(f);
     }
     if (!SectionDir(s).empty()) {
       const std::vector<std::string> found = catalog.FindAll(s, ref);
@@ -657,12 +672,36 @@ core::Diagnostics FileNotAllowed(const std::string& file, int line, const std::s
   return d;
 }
 
+core::Diagnostics OutsideFilesRoot(const Catalog& catalog, const std::string& file, int line,
+                                   const std::string& key, const std::string& ref,
+                                   const std::string& path) {
+  core::Diagnostics d;
+  if (catalog.files_root().empty()) return d;
+  if (fs::path(ref).is_absolute()) {
+    d.Add(Error(file, line, key,
+                "\"" + ref + "\" is an absolute path: files are read here only from the " +
+                    "server's working directory, by a path relative to it",
+                "give a relative path inside that directory, a catalog name, or the section "
+                "inline"));
+  } else if (!catalog.InFilesRoot(path)) {
+    d.Add(Error(file, line, key,
+                "\"" + ref + "\" leads outside the server's working directory (\"..\" and " +
+                    "symbolic links followed): files are read here only from its tree",
+                "give a path inside that directory, a catalog name, or the section inline"));
+  }
+  return d;
+}
+
 core::Result<YAML::Node> LoadSectionFile(const std::string& scenario, const YAML::Node& ref,
                                          const std::string& key, bool files_allowed,
                                          std::string& file, const Catalog* catalog) {
   const int line = NodeLine(ref);
   if (!files_allowed) return FileNotAllowed(scenario, line, key, ref.Scalar());
   file = (fs::path(scenario).parent_path() / ref.Scalar()).string();
+  if (catalog != nullptr && NamesFileToRead(file)) {
+    core::Diagnostics outside = OutsideFilesRoot(*catalog, scenario, line, key, ref.Scalar(), file);
+    if (outside.HasErrors()) return outside;
+  }
   if (!NamesFileToRead(file)) {
     std::error_code ec;
     core::Diagnostics d;
@@ -902,6 +941,31 @@ core::Result<Catalog> OpenCatalog(const std::string& data_flag, const std::strin
   core::Diagnostics d;
   d.Add(Error("", 0, origin, problem, hint));
   return d;
+}
+
+void Catalog::set_files_root(const std::string& dir) {
+  if (dir.empty()) {
+    files_root_.clear();
+    return;
+  }
+  std::error_code ec;
+  fs::path root = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  files_root_ = (ec ? fs::absolute(dir) : root).lexically_normal().string();
+}
+
+bool Catalog::InFilesRoot(const std::string& path) const {
+  if (files_root_.empty()) return true;
+  std::error_code ec;
+  const fs::path file = fs::canonical(path, ec);
+  if (ec) return false;  // gone, or a loop of links: nothing to read either way
+  const fs::path root(files_root_);
+  // Component by component: "/srv/a" does not hold "/srv/ab/x".
+  auto r = root.begin();
+  auto f = file.begin();
+  for (; r != root.end() && !r->empty(); ++r, ++f) {
+    if (f == file.end() || *r != *f) return false;
+  }
+  return true;
 }
 
 std::vector<std::string> Catalog::Names(Section s) const {

@@ -779,8 +779,7 @@ std::vector<std::string> SizeVerdict(const plan::SizeResult& r) {
   if (r.chosen >= 0) return lines;
   if (!r.no_plan.empty()) {
     lines.push_back(r.no_plan);
-    lines.push_back(
-        "try other counts (--chips), another --global-batch, or a chip with more memory");
+    lines.push_back(plan::NoPlanHint(r, "--global-batch"));
     return lines;
   }
   // With failures, more chips can take longer: past the fastest count the failures, not

@@ -683,6 +683,14 @@ std::string ModelFileYaml(const model::ModelSpec& m) {
 
 namespace {
 
+// Where a domain is larger than the cluster, what is used of it: the cluster's chips.
+std::string DomainCapped(const network::ClusterSpec& c) {
+  if (c.domain <= c.chips) return "";
+  return c.domain_kind == network::DomainKind::kTorus
+             ? fmt::format(" (the first of the torus's {})", c.domain)
+             : fmt::format(" (scale_up.domain {}: the cluster holds fewer)", c.domain);
+}
+
 // Quantities as an input file writes them, exact enough to load back the same value.
 std::string FlopRateText(double v) { return fmt::format("{:.10g}TFLOPS", v / 1e12); }
 std::string BandwidthText(double v) { return fmt::format("{:.10g}GBps", v / 1e9); }
@@ -811,13 +819,13 @@ std::string ClusterText(const network::ClusterSpec& c, ClusterChip chip) {
                        core::FormatBandwidth(l.bandwidth.value()), per,
                        core::FormatSeconds(l.latency.value()), Pct(l.efficiency));
   };
-  line("scale-up",
-       fmt::format("{} domain of {} chips; ", network::DomainKindName(c.domain_kind), c.domain) +
-           level(c.scale_up, "per chip, one direction") +
-           (c.in_network_reduction
-                ? fmt::format("; in-network reduction (all-reduce at {} of the link)",
-                              Pct(c.in_network_efficiency))
-                : ""));
+  line("scale-up", fmt::format("{} domain of {} chips{}; ", network::DomainKindName(c.domain_kind),
+                               std::min<int64_t>(c.domain, c.chips), DomainCapped(c)) +
+                       level(c.scale_up, "per chip, one direction") +
+                       (c.in_network_reduction
+                            ? fmt::format("; in-network reduction (all-reduce at {} of the link)",
+                                          Pct(c.in_network_efficiency))
+                            : ""));
   line("scale-out",
        level(c.scale_out, "per NIC, one direction") +
            fmt::format("; {} plane{}, {} chip{} per NIC", c.planes, c.planes == 1 ? "" : "s",
@@ -1060,7 +1068,8 @@ core::Result<std::string> Explain(const std::string& given) {
 
 std::string ClusterTopologyText(const network::ClusterSpec& c) {
   std::string out = fmt::format("  cluster {}: {} x {}\n", c.name, c.chips, c.chip.name);
-  std::string up = fmt::format("{} domain of {}", network::DomainKindName(c.domain_kind), c.domain);
+  std::string up = fmt::format("{} domain of {}{}", network::DomainKindName(c.domain_kind),
+                               std::min<int64_t>(c.domain, c.chips), DomainCapped(c));
   if (c.domain_kind == network::DomainKind::kTorus) {
     std::string dims;
     for (size_t i = 0; i < c.torus_dims.size(); ++i) {

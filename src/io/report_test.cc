@@ -207,6 +207,11 @@ TEST(CatalogEntry, AClusterShowsItsLevelsAndTopology) {
   part.chips = 4;
   EXPECT_NE(ClusterText(part).find("4 (part of one node of 8)"), std::string::npos)
       << ClusterText(part);
+  // A domain larger than the cluster is shown as what is used of it: the cluster's chips.
+  EXPECT_NE(ClusterText(part).find("switch domain of 4 chips (scale_up.domain 8: the cluster "
+                                   "holds fewer)"),
+            std::string::npos)
+      << ClusterText(part);
   // The chip with its figures; one the cluster changed says so, with what it changed.
   EXPECT_NE(text.find("h100-sxm: 989.4 TFLOP/s bf16, 79.65 GiB HBM at 3.35 TB/s"),
             std::string::npos)

@@ -59,11 +59,17 @@ struct RunLoader {
                             const std::string& key, int line, bool& file) {
     file = true;
     if (catalog.files_allowed()) {
+      // A file found where files are confined (fathom serve) is read only inside the tree.
+      auto confined = [&](const std::string& f) {
+        core::Diagnostics outside = OutsideFilesRoot(catalog, from_file, line, key, ref, f);
+        diags.Append(outside);
+        return outside.HasErrors() ? std::string() : f;
+      };
       if (!from_file.empty()) {
         const fs::path rel = fs::path(from_file).parent_path() / ref;
-        if (NamesFileToRead(rel.string())) return rel.string();
+        if (NamesFileToRead(rel.string())) return confined(rel.string());
       }
-      if (NamesFileToRead(ref)) return ref;
+      if (const std::string f = catalog.FromWorkingDir(ref); NamesFileToRead(f)) return confined(f);
     }
     file = false;
     const std::string found = catalog.Find(Section::kReliability, ref);

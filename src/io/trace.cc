@@ -362,6 +362,19 @@ void WriteChromeTrace(const sim::SimResult& r, const TraceSelection& sel,
   meta["plan"] = PlanLine(report.plan, PlanDetail::kFull);
   meta["step_time"] = core::FormatSeconds(report.step_time_s);
   meta["micro_batches"] = sel.micro_batches.size();
+  // A step too long to simulate whole is traced at the last shorter step its figures are
+  // extrapolated from (io::Step): the timeline is that step's, the step_time the whole one's.
+  const parallel::ParallelPlan& plan = report.plan;
+  const int64_t step_micro_batches =
+      plan.micro_batch_size > 0 && plan.dp > 0
+          ? int64_t{plan.global_batch_size} / (int64_t{plan.micro_batch_size} * plan.dp)
+          : 0;
+  if (r.micro_batches > 0 && r.micro_batches < step_micro_batches) {
+    meta["timeline"] = fmt::format(
+        "a shorter step's, of {} micro-batches a pipeline: the step's {} are more than the "
+        "simulator's budget holds whole, and its step_time is extrapolated from this one's",
+        core::WithThousands(r.micro_batches), core::WithThousands(step_micro_batches));
+  }
   meta["events"] =
       fmt::format("{} of {}", core::WithThousands(sel.events), core::WithThousands(sel.all_events));
   meta["kept"] = sel.description.empty() ? std::string("everything") : sel.description;

@@ -268,6 +268,24 @@ void ShapeTorusSlice(ClusterSpec& c, core::Diagnostics& d) {
   c.domain = static_cast<int>(c.chips);
 }
 
+// The box of a torus's first `chips` chips in rank order (dimension 0 fastest) that holds
+// only whole rows: every dimension whole up to the first the chips do not fill, of which it
+// takes the whole rows there are, then 1 (ClusterSpec::torus_box).
+std::vector<int> TorusBox(const std::vector<int>& dims, int64_t chips) {
+  std::vector<int> box(dims.size(), 1);
+  int64_t below = 1;  // chips in one row of the dimensions before
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (below * dims[i] <= chips) {
+      box[i] = dims[i];
+      below *= dims[i];
+      continue;
+    }
+    box[i] = static_cast<int>(std::max<int64_t>(chips / below, 1));
+    break;
+  }
+  return box;
+}
+
 void CheckScaleOut(const ClusterSpec& c, core::Diagnostics& d) {
   if (c.chips_per_nic < 1) {
     d.Error("cluster.scale_out.chips_per_nic", "must be at least 1, got " + Str(c.chips_per_nic));
@@ -368,6 +386,22 @@ core::Diagnostics FinalizeShaped(ClusterSpec& cluster) {
   if (!d.HasErrors() && c.domain_kind == DomainKind::kTorus) {
     cluster.torus_pod_dims = cluster.torus_dims;
     ShapeTorusSlice(cluster, d);
+    cluster.torus_box = TorusBox(cluster.torus_dims, cluster.chips);
+  }
+  // A domain larger than a cluster of several nodes is most likely a slip (a torus is cut
+  // to the cluster, above, and part of one node is an ordinary job): the cluster is one
+  // domain of its own chips, and its scale-out network carries nothing.
+  if (!d.HasErrors() && c.domain_kind != DomainKind::kTorus && c.domain > c.chips &&
+      c.chips > c.chips_per_node) {
+    d.Warning("cluster.scale_up.domain",
+              Str(c.domain) + " chips a domain, more than the cluster's " + Str(c.chips) +
+                  ": modelled as one " + std::string(DomainKindName(c.domain_kind)) +
+                  " domain of its " + Str(c.chips) + " chips" +
+                  (c.domain_kind == DomainKind::kFullMesh
+                       ? " (each link still the domain's bandwidth / " + Str(c.domain - 1) + ")"
+                       : std::string()) +
+                  ", and the scale-out network is not used",
+              "give scale_up.domain no larger than cluster.chips, or more chips");
   }
   if (c.fabric_kind == FabricKind::kNone) {
     if (c.domain >= 1 && c.chips > c.domain) {
@@ -494,10 +528,16 @@ core::Diagnostics FinalizeShaped(ClusterSpec& cluster) {
     taper *= over;
     reached = k + 1;
     const double below = h.levels.back().latency;
-    const double next = reached < tiers.size() ? hop(reached) : 0;
+    // A fat tree's path out of this block goes up through the next tier and down (2 hops).
+    // A dragonfly's hops are between its routers, each at the group tier's latency: out of a
+    // router, one local link into the destination router; out of a group, minimal routing's
+    // local, global and local links (Kim et al., ISCA 2008), two hops more.
+    const double out = dragonfly                ? (k == 0 ? 1 : 2) * hop(1)
+                       : reached < tiers.size() ? 2 * hop(reached)
+                                                : 0;
     const std::string name = t.name.empty() ? "tier" + std::to_string(reached) : t.name;
-    h.levels.push_back({name, std::min(block, c.chips), h.nic / taper, below + 2 * next, 0, over,
-                        t.radix, cabled, up});
+    h.levels.push_back(
+        {name, std::min(block, c.chips), h.nic / taper, below + out, 0, over, t.radix, cabled, up});
   }
   if (h.levels.back().block < c.chips) {
     if (dragonfly) {

@@ -123,6 +123,12 @@ struct ClusterSpec {
   // kTorus: the torus as given. Finalize keeps it and shapes a slice from it, so that a
   // cluster resized after a slice was cut (plan::Resize) is cut from the whole torus again.
   std::vector<int> torus_pod_dims;
+  // kTorus: the most chips along each dimension that a block of the cluster's own chips may
+  // span (Finalize): torus_dims, but for a cluster of fewer chips than the domain that is no
+  // slice, the box of its whole rows in rank order (dimension 0 fastest): the first 8 chips
+  // of an 8 x 8 x 8 torus are 8 x 1 x 1, a line closed by its axis's wrap-around; 64 are
+  // 8 x 8 x 1; 12 are 8 x 1 x 1 (the 4 past it are no whole row). Empty = torus_dims.
+  std::vector<int> torus_box;
   bool in_network_reduction = false;  // NVLS/SHARP inside the domain
   double in_network_efficiency = 0;   // all-reduce bus bandwidth / link bandwidth with it
 

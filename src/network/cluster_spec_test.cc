@@ -292,6 +292,44 @@ TEST(Finalize, Dragonfly) {
   EXPECT_EQ(ErrorKey(Finalize(one)), "cluster.scale_out.tiers");
 }
 
+// Hops in a dragonfly are between routers, at the group tier's latency: a path out of a
+// domain crosses its router (the router tier's latency); out of a router, one local link
+// into another router of the group; out of a group, minimal routing's local, global and
+// local links. Each level's latency grows (all three above the domain had the router's).
+TEST(Finalize, DragonflyPathsOutOfAGroupCrossTheGlobalLinks) {
+  ClusterSpec c =
+      Draft(4096, FabricKind::kDragonfly, {Switch("router", 64), Block("group", 512, 4)});
+  c.tiers[0].latency = core::Seconds(200e-9);
+  c.tiers[1].latency = core::Seconds(1e-6);
+  ASSERT_FALSE(Finalize(c).HasErrors());
+  ASSERT_EQ(Blocks(c), (std::vector<int64_t>{8, 32, 512, 4096}));
+  const auto& l = c.hierarchy.levels;
+  EXPECT_NEAR(l[0].latency, 5e-6 + 200e-9, 1e-12);         // NIC, router
+  EXPECT_NEAR(l[1].latency, 5e-6 + 200e-9 + 1e-6, 1e-12);  // + local link
+  EXPECT_NEAR(l[2].latency, 5e-6 + 200e-9 + 3e-6, 1e-12);  // + global, local
+  EXPECT_NEAR(l[3].latency, l[2].latency, 1e-12);          // the top: as below
+}
+
+// A switch domain larger than a cluster of several nodes is a warning that says what is
+// modelled: one domain of the cluster's chips, its tiers unused (it was silent, and the
+// catalog showed a domain of 8,192 chips over 4,096). Part of one node is an ordinary job.
+TEST(Finalize, ADomainLargerThanTheClusterIsAWarning) {
+  ClusterSpec c = Draft(4096, FabricKind::kRailFatTree, {Switch("leaf", 64), Switch("spine", 64)});
+  c.domain = 8192;
+  const core::Diagnostics d = Finalize(c);
+  ASSERT_FALSE(d.HasErrors()) << d.Format();
+  ASSERT_EQ(d.items().size(), 1u) << d.Format();
+  EXPECT_EQ(d.items()[0].severity, core::Severity::kWarning);
+  EXPECT_EQ(d.items()[0].key, "cluster.scale_up.domain");
+  EXPECT_TRUE(Mentions(d,
+                       "8192 chips a domain, more than the cluster's 4096: modelled as one "
+                       "switch domain of its 4096 chips, and the scale-out network is not used"))
+      << d.Format();
+  EXPECT_EQ(Blocks(c), (std::vector<int64_t>{4096}));
+  ClusterSpec part = Draft(4, FabricKind::kRailFatTree, {Switch("leaf", 64)});
+  EXPECT_TRUE(Finalize(part).items().empty());
+}
+
 ClusterSpec Tpu(int64_t chips, int domain, std::vector<int> dims) {
   ClusterSpec c;
   c.chips = chips;

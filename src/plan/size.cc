@@ -150,6 +150,13 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
       if (!found.ok() || !found.value().ranked.front().fits) {
         row.why =
             found.diagnostics().HasErrors() ? found.diagnostics().FirstError() : "no plan fits";
+        // Plans that fit no chip's memory: ranked ones none of which fits, or the search's
+        // error that every valid plan is too large (Search's memory pass).
+        row.out_of_memory = found.ok();
+        for (const core::Diagnostic& x : found.diagnostics().items()) {
+          row.out_of_memory |= x.severity == core::Severity::kError && x.key == "search" &&
+                               x.message.find("valid plans fits in the") != std::string::npos;
+        }
         return;
       }
       row.planned = true;
@@ -338,6 +345,22 @@ core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest&
         core::WithThousands(result.rows.back().chips) + " chips); " + reasons;
   }
   return core::Result<SizeResult>(std::move(result), std::move(diags));
+}
+
+std::string NoPlanHint(const SizeResult& r, std::string_view global_batch) {
+  bool beyond = false, memory = false, other = false;
+  for (const SizeRow& row : r.rows) {
+    if (row.plan_found) continue;
+    (row.beyond_fabric ? beyond : row.out_of_memory ? memory : other) = true;
+  }
+  if (beyond && !memory && !other) {
+    return "the cluster's fabric holds fewer chips: try fewer (--chips), or a cluster with more "
+           "tiers or a higher radix";
+  }
+  if (memory && !beyond && !other) return "try more chips (--chips), or a chip with more memory";
+  return std::string("try other counts (--chips)") +
+         (beyond ? ", within what the cluster's fabric holds" : "") + ", another " +
+         std::string(global_batch) + (memory ? ", or a chip with more memory" : "");
 }
 
 }  // namespace fathom::plan

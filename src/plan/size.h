@@ -46,6 +46,7 @@ struct SizeRow {
   bool planned = false;        // a plan fits and its run was projected; else `why` says what failed
   bool plan_found = false;     // a plan fits (planned, or its run could not be projected)
   bool beyond_fabric = false;  // the cluster's fabric cannot hold this count (its tiers)
+  bool out_of_memory = false;  // valid plans exist, but none fits a chip's memory
   std::string why;
   Candidate best;
   double train_s = 0;     // ideal: whole steps (tokens / tokens per step) x step time
@@ -121,5 +122,11 @@ core::Diagnostics TokensBelowOneStep(double tokens, int64_t global_batch, int64_
 core::Result<SizeResult> Size(const estimate::Scenario& base, const SizeRequest& request,
                               const SearchSpace& space, const SearchOptions& options,
                               const RunEttr& ettr = {});
+
+// What to try when no count of `r` has a plan, following what the rows failed on: counts
+// past the fabric's tiers want fewer chips or a larger fabric, not more memory; counts whose
+// plans do not fit a chip want more chips or more memory. `global_batch` names the global
+// batch as the front end takes it ("--global-batch").
+std::string NoPlanHint(const SizeResult& r, std::string_view global_batch);
 
 }  // namespace fathom::plan

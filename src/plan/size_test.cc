@@ -489,6 +489,31 @@ TEST(Size, NoCountWithAPlanIsSaidInTheResult) {
   EXPECT_EQ(r.value().chosen, -1);
   EXPECT_EQ(r.value().no_plan.rfind("no chip count tried has a plan (8 to 8 chips); at 8: ", 0), 0u)
       << r.value().no_plan;
+  EXPECT_TRUE(r.value().rows[0].out_of_memory);
+  EXPECT_EQ(NoPlanHint(r.value(), "--global-batch"),
+            "try more chips (--chips), or a chip with more memory");
+}
+
+// The hint follows what the rows failed on: counts past the fabric's tiers want fewer chips
+// or a larger fabric, never more memory (the footer said "or a chip with more memory" under
+// "radix exceeded: the 2 tiers reach 1152 chips").
+TEST(Size, TheNoPlanHintFollowsTheCause) {
+  SizeResult r;
+  SizeRow beyond;
+  beyond.beyond_fabric = true;
+  SizeRow memory;
+  memory.out_of_memory = true;
+  SizeRow other;  // no plan of the search space divides the count
+  r.rows = {beyond, beyond};
+  EXPECT_EQ(NoPlanHint(r, "--global-batch"),
+            "the cluster's fabric holds fewer chips: try fewer (--chips), or a cluster with more "
+            "tiers or a higher radix");
+  r.rows = {other};
+  EXPECT_EQ(NoPlanHint(r, "--global-batch"), "try other counts (--chips), another --global-batch");
+  r.rows = {memory, beyond};
+  EXPECT_EQ(NoPlanHint(r, "global batch"),
+            "try other counts (--chips), within what the cluster's fabric holds, another global "
+            "batch, or a chip with more memory");
 }
 
 // Without a plan at any count, no_plan cites the reason given at the most counts (their
@@ -511,6 +536,9 @@ TEST(Size, NoPlanCitesTheCommonestReasonAndTheLargestCounts) {
       << why;
   EXPECT_NE(why.find("; at 3,072: search: none of the"), std::string::npos) << why;
   EXPECT_NE(why.find("attention heads (64)"), std::string::npos) << why;
+  for (const SizeRow& row : r.value().rows) EXPECT_FALSE(row.out_of_memory) << row.chips;
+  EXPECT_EQ(NoPlanHint(r.value(), "--global-batch"),
+            "try other counts (--chips), another --global-batch");
 }
 
 TEST(Size, NoTokensIsAnError) {

@@ -728,14 +728,17 @@ core::Diagnostics AsQuery(core::Diagnostics d) {
 }
 
 // Diagnostics of a trace, which needs the simulator: where the CLI's hint offers the closed
-// form (--engine estimate), which has no trace, say what makes the simulation smaller.
+// form (--engine estimate), say that the stages, micro_batches and window of the trace do
+// not shorten what is simulated, and where the closed form is, without a trace.
 core::Diagnostics ForTheTrace(core::Diagnostics d) {
+  static constexpr std::string_view kEstimate =
+      "the closed-form estimator (--engine estimate) prices the step, without a trace";
   for (core::Diagnostic& x : d.items()) {
-    if (x.hint.find("--engine estimate") == std::string::npos) continue;
-    x.hint =
-        "a larger plan.micro_batch_size or a smaller plan.global_batch_size simulates fewer "
-        "micro-batches (the stages, micro_batches and window of the trace do not); "
-        "/api/step?engine=estimate predicts the step in closed form, without a trace";
+    const size_t at = x.hint.find(kEstimate);
+    if (at == std::string::npos) continue;
+    x.hint.replace(at, kEstimate.size(),
+                   "the stages, micro_batches and window of the trace do not shorten it; "
+                   "/api/step?engine=estimate predicts the step in closed form, without a trace");
   }
   return d;
 }
@@ -929,6 +932,11 @@ struct Server::Impl {
   Impl(const io::Catalog& c, ServeOptions o)
       : catalog(c), options(std::move(o)), examples_given(!options.examples.empty()) {
     catalog.set_files_allowed(options.allow_files);
+    if (options.allow_files) {
+      std::error_code ec;
+      catalog.set_files_root(options.files_root.empty() ? fs::current_path(ec).string()
+                                                        : options.files_root);
+    }
     if (options.examples.empty()) {
       options.examples = (fs::path(catalog.dir()) / ".." / "examples").lexically_normal().string();
     }
@@ -1002,12 +1010,17 @@ struct Server::Impl {
     return true;
   }
 
-  // `text` without the server's directories: the scratch directory taken out, the catalog's
-  // named by its last part ("/opt/fathom/data/clusters/x.yaml" is "data/clusters/x.yaml").
+  // `text` without the server's directories: the scratch directory and the one files are
+  // read from (--allow-files) taken out, the catalog's named by its last part
+  // ("/opt/fathom/data/clusters/x.yaml" is "data/clusters/x.yaml").
   std::string Clean(std::string text, const Posted& posted) const {
     const fs::path data = fs::path(catalog.dir()) / "";
     const std::pair<std::string, std::string> prefixes[] = {
         {(posted.dir / "").string(), ""},
+        {fs::path(catalog.files_root()).has_relative_path()  // not "" nor "/"
+             ? (fs::path(catalog.files_root()) / "").string()
+             : "",
+         ""},
         {data.string(), (data.parent_path().filename() / "").string()},
     };
     for (const auto& [prefix, said] : prefixes) {

@@ -20,7 +20,9 @@
 //                                sends the example's when the text has no name).
 //
 // A posted scenario may name catalog entries and give sections inline; it names no files
-// unless ServeOptions::allow_files (then they resolve from the server's working directory).
+// unless ServeOptions::allow_files (then they resolve from the server's working directory, and
+// only files in its tree are read; a file's contents are described in a diagnostic, never
+// quoted).
 // Bound to a loopback address, the server answers only requests addressed to a loopback
 // name (no DNS rebinding), and takes a POST only from its own page: one whose Origin is
 // another is 403, so that a page elsewhere cannot keep the evaluation slot busy. JSON
@@ -50,10 +52,12 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8470;       // 0: any free port
   std::string examples;  // example scenarios; "" = the catalog's ../examples
-  // Let posted scenarios name files (resolved from the working directory). Off: only
+  // Let posted scenarios name files, by paths relative to `files_root` and only inside its
+  // tree (no absolute path, no ".." or symbolic link that leads out of it). Off: only
   // catalog names and inline sections, so that a request cannot make the server read, and
   // echo in its diagnostics, the files it can.
   bool allow_files = false;
+  std::string files_root;  // "" = the working directory when the server is constructed
   // Evaluations run one at a time; this many more may wait for their turn. Beyond, a
   // request is answered at once with 503 and Retry-After, so that waiting evaluations
   // never hold every connection thread and the page itself still loads.

@@ -241,20 +241,25 @@ TEST_F(ServerTest, WritesTheTraceOfAStep) {
   EXPECT_EQ(estimate->status, 400);
 }
 
-// A step too large to simulate has no trace: the hint says what this endpoint takes (it has
-// no engine), not the closed form of engine=estimate.
-TEST_F(ServerTest, ATraceTooLargeToSimulateSaysWhatMakesItSmaller) {
+// A step too long to simulate whole (more micro-batches than the simulator's budget) is
+// traced at the last shorter step its figures are extrapolated from, and says so in a note
+// and in the trace's metadata (it was a 400 whose hint led to the estimator, which writes no
+// trace).
+TEST_F(ServerTest, ATraceTooLongToSimulateWholeIsTheShorterStepsItIsExtrapolatedFrom) {
   std::string yaml = Example("llama3-8b-dgx-h100");
   const size_t at = yaml.find("global_batch_size: 128");
   ASSERT_NE(at, std::string::npos);
   yaml.replace(at, 22, "global_batch_size: 1048576");
-  httplib::Result r = client_->Post("/api/trace", yaml, "application/yaml");
+  httplib::Result r = client_->Post("/api/trace?micro_batches=0", yaml, "application/yaml");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 400);
-  EXPECT_NE(r->body.find("simulator's budget"), std::string::npos) << r->body;
-  EXPECT_NE(r->body.find("a larger plan.micro_batch_size"), std::string::npos) << r->body;
-  EXPECT_EQ(r->body.find("(engine=estimate)"), std::string::npos) << r->body;
-  EXPECT_EQ(r->body.find("--"), std::string::npos) << r->body;
+  ASSERT_EQ(r->status, 200) << r->body;
+  const nlohmann::json trace = nlohmann::json::parse(r->body);
+  ASSERT_TRUE(trace["otherData"].contains("timeline")) << trace["otherData"].dump();
+  EXPECT_EQ(trace["otherData"]["timeline"].get<std::string>().rfind("a shorter step's, of ", 0),
+            0u);
+  EXPECT_NE(r->get_header_value("X-Fathom-Warnings").find("the timeline is the shorter step"),
+            std::string::npos)
+      << r->get_header_value("X-Fathom-Warnings");
 }
 
 // A download is named after the scenario: a run of other characters is one '_', and a long
@@ -935,6 +940,63 @@ TEST_F(ServerTest, ReadsNoFilesAPostedScenarioNames) {
   EXPECT_EQ(search->body.find("root:"), std::string::npos) << search->body;
   EXPECT_NE(search->body.find("names a file, and files are not read here"), std::string::npos)
       << search->body;
+}
+
+// --allow-files reads files only in its root's tree: no absolute path, no ".." or symbolic
+// link out of it; and a file that is no mapping is described, never quoted.
+TEST(ServerFiles, AllowFilesConfinesReadsToTheWorkingDirectory) {
+  namespace fs = std::filesystem;
+  const fs::path top = fs::temp_directory_path() / ("fathom-files-" + std::to_string(::getpid()));
+  const fs::path root = top / "work";
+  fs::create_directories(root / "sub");
+  std::ofstream(top / "outside.yaml") << "secret-outside-the-root\n";
+  std::ofstream(root / "text.yaml") << "secret-inside-the-root\n";
+  std::ofstream(root / "sub" / "cl.yaml") << "base: dgx-h100-superpod\nchips: 8\n";
+  std::error_code ec;
+  fs::create_symlink(top / "outside.yaml", root / "link.yaml", ec);
+  ASSERT_FALSE(ec) << ec.message();
+
+  ServeOptions o;
+  o.port = 0;
+  o.allow_files = true;
+  o.files_root = root.string();
+  Server server(io::test_support::TestCatalog(), o);
+  core::Result<int> port = server.Bind();
+  ASSERT_TRUE(port.ok()) << port.diagnostics().Format();
+  std::thread thread([&] { server.Listen(); });
+  httplib::Client client("127.0.0.1", port.value());
+  client.set_read_timeout(60, 0);
+  auto step = [&](const std::string& cluster) {
+    const std::string yaml =
+        "model: llama3-8b\ncluster: " + cluster + "\nplan: {dp: 8, global_batch_size: 128}\n";
+    httplib::Result r = client.Post("/api/step?format=json", yaml, "application/yaml");
+    return r ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string());
+  };
+  const struct {
+    std::string cluster, said;
+  } refused[] = {
+      {"/etc/passwd", "is an absolute path"},
+      {(top / "outside.yaml").string(), "is an absolute path"},
+      {"../outside.yaml", "leads outside the server's working directory"},
+      {"sub/../../outside.yaml", "leads outside the server's working directory"},
+      {"link.yaml", "leads outside the server's working directory"},
+      {"text.yaml", "a scalar of 22 characters (not quoted here)"},
+  };
+  for (const auto& c : refused) {
+    const auto [status, body] = step(c.cluster);
+    EXPECT_EQ(status, 400) << c.cluster << ": " << body;
+    EXPECT_NE(body.find(c.said), std::string::npos) << c.cluster << ": " << body;
+    EXPECT_EQ(body.find("root:"), std::string::npos) << body;
+    EXPECT_EQ(body.find("secret-"), std::string::npos) << body;
+    EXPECT_EQ(body.find(root.string()), std::string::npos) << body;  // the server's path
+  }
+  // A file inside the tree, by a path relative to the root (not to the process's
+  // working directory), is read; ".." that stays inside is fine.
+  EXPECT_EQ(step("sub/cl.yaml").first, 200) << step("sub/cl.yaml").second;
+  EXPECT_EQ(step("sub/../sub/cl.yaml").first, 200);
+  server.Stop();
+  thread.join();
+  fs::remove_all(top);
 }
 
 TEST_F(ServerTest, AnswersOnlyRequestsAddressedToLoopback) {

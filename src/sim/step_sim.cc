@@ -1783,6 +1783,7 @@ SimResult Extrapolate(Run a, Run b, int64_t m1, int64_t m2, int64_t m, int rank,
        "each further micro-batch adds the same time"}};
   r.notes.push_back(kNotes[parallel::IsDualPipe(estimated.plan) ? 1 : 0][shifted ? 1 : 0]);
   b.out.report = std::move(r);
+  b.out.micro_batches = m2;
   return std::move(b.out);
 }
 
@@ -1822,6 +1823,7 @@ core::Result<SimResult> Simulate(const estimate::Scenario& sc, const SimulateOpt
     NameCollectives(run, rank);
     Summarize(run, rank, run.ranks[static_cast<size_t>(rank)]);
     SimResult result = std::move(run.out);
+    result.micro_batches = MicroBatches(sc.plan);
     if (options.report_only) ReportOnly(result, options.arrays);
     return core::Result<SimResult>(std::move(result), estimated.diagnostics());
   }

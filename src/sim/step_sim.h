@@ -136,6 +136,9 @@ struct SimResult {
   std::vector<std::string_view> gemm_names;  // OpInfo::of's names
   std::vector<TaskSpan> tasks;
   int stages = 0;  // pp; streams are stage · kStreamsPerStage + kind
+  // Micro-batches per pipeline of the step the program holds: the plan's, or where the
+  // report is extrapolated from shorter runs, the last run's (m2; the program is its).
+  int64_t micro_batches = 0;
 };
 
 // The simulation's size: micro-batches per pipeline x (layers + multi-token-prediction
