@@ -563,7 +563,8 @@ int Main(int argc, char** argv) {
 
   StepArgs step;
   CLI::App* step_cmd = app.add_subcommand("step", "predict one training step: time, MFU, memory");
-  step_cmd->add_option("-s,--scenario", step.scenario, "scenario file (model, cluster and plan)");
+  step_cmd->add_option("-s,--scenario,scenario", step.scenario,
+                       "scenario file (model, cluster and plan)");
   step_cmd->add_option("-m,--model", step.model,
                        "model: catalog name, YAML file or HF config.json");
   step_cmd->add_option("-c,--cluster", step.cluster, "cluster: catalog name or YAML file");
@@ -605,7 +606,7 @@ int Main(int argc, char** argv) {
   RunArgs run;
   CLI::App* run_cmd = app.add_subcommand(
       "run", "predict a whole training run: failures, checkpoints, time to train, spares");
-  run_cmd->add_option("-s,--scenario", run.request.scenario,
+  run_cmd->add_option("-s,--scenario,scenario", run.request.scenario,
                       "scenario file (model, cluster, plan, training, reliability)");
   run_cmd->add_option("-m,--model", run.request.model,
                       "model: catalog name, YAML file or HF config.json");
@@ -649,7 +650,7 @@ int Main(int argc, char** argv) {
   CLI::App* plan_cmd = app.add_subcommand(
       "plan", "search the parallelism plans for the fastest that fits in memory");
   fathom::io::PlanRequest& pq = plan.request;
-  plan_cmd->add_option("-s,--scenario", pq.scenario,
+  plan_cmd->add_option("-s,--scenario,scenario", pq.scenario,
                        "scenario file; its plan is the base and is compared with the best");
   plan_cmd->add_option("-m,--model", pq.model, "model: catalog name, YAML file or HF config.json");
   plan_cmd->add_option("-c,--cluster", pq.cluster, "cluster: catalog name or YAML file");
@@ -691,7 +692,8 @@ int Main(int argc, char** argv) {
   CLI::App* size_cmd = app.add_subcommand(
       "size", "how many chips train a model on N tokens within D days, with the best plan of each");
   fathom::io::PlanRequest& zq = size.request.search;
-  size_cmd->add_option("-s,--scenario", zq.scenario, "scenario file; its plan is the base");
+  size_cmd->add_option("-s,--scenario,scenario", zq.scenario,
+                       "scenario file; its plan is the base");
   size_cmd->add_option("-m,--model", zq.model, "model: catalog name, YAML file or HF config.json");
   size_cmd
       ->add_option("-c,--cluster", size.request.clusters,
@@ -725,7 +727,7 @@ int Main(int argc, char** argv) {
   CompareArgs compare;
   CLI::App* compare_cmd = app.add_subcommand(
       "compare", "predict several steps and show them side by side, each against the first");
-  compare_cmd->add_option("-s,--scenario", compare.scenarios,
+  compare_cmd->add_option("-s,--scenario,scenario", compare.scenarios,
                           "scenario file; give it once or more (the first is the baseline)");
   compare_cmd
       ->add_option("--vs", compare.variants,
@@ -752,7 +754,8 @@ int Main(int argc, char** argv) {
       "sensitivity",
       "how much each hardware parameter moves the step: FLOP/s, HBM, links, latencies, each "
       "improved alone");
-  sens_cmd->add_option("-s,--scenario", sens.scenario, "scenario file (model, cluster and plan)");
+  sens_cmd->add_option("-s,--scenario,scenario", sens.scenario,
+                       "scenario file (model, cluster and plan)");
   sens_cmd->add_option("-m,--model", sens.model,
                        "model: catalog name, YAML file or HF config.json");
   sens_cmd->add_option("-c,--cluster", sens.cluster, "cluster: catalog name or YAML file");

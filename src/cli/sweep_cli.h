@@ -57,7 +57,7 @@ struct SweepArgs {
 
 inline void AddSweepFlags(CLI::App* cmd, SweepArgs& a) {
   io::SweepRequest& q = a.request;
-  cmd->add_option("-s,--scenario", q.scenario,
+  cmd->add_option("-s,--scenario,scenario", q.scenario,
                   "scenario file (model, cluster, plan; its sweep section gives axes)");
   cmd->add_option("-m,--model", q.model, "model: catalog name, YAML file or HF config.json");
   cmd->add_option("-c,--cluster", q.cluster, "cluster: catalog name or YAML file");
