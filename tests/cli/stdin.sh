@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A scenario on standard input (`-s -`) or a pipe (`-s <(generate)`) gives each command the
-# report a file gives, whatever number of times the command loads it: a sweep at each point,
+# A scenario on standard input (`-s -`), a pipe (`-s <(generate)`) or given alone (`fathom step
+# FILE`) gives each command the report a file gives, whatever number of times the command
+# loads it: a sweep at each point,
 # compare at each variant, size at each count (each had read the pipe again and found it
 # empty, or one point at random got the scenario).
 # Usage: tests/cli/stdin.sh FATHOM SOURCE_DIR
@@ -27,12 +28,15 @@ for c in "${commands[@]}"; do
   rc_stdin=$?
   "$fathom" "$name" -s <(cat "$ex") "${args[@]:1}" >pipe.txt 2>/dev/null
   rc_pipe=$?
-  if [ "$rc" -ne 0 ] || [ "$rc_stdin" -ne 0 ] || [ "$rc_pipe" -ne 0 ]; then
-    echo "FAIL: $name: exit $rc (file), $rc_stdin (-), $rc_pipe (pipe)"
+  # The file alone, without -s, is the scenario too.
+  "$fathom" "$name" "$ex" "${args[@]:1}" >positional.txt 2>/dev/null
+  rc_positional=$?
+  if [ "$rc" -ne 0 ] || [ "$rc_stdin" -ne 0 ] || [ "$rc_pipe" -ne 0 ] || [ "$rc_positional" -ne 0 ]; then
+    echo "FAIL: $name: exit $rc (file), $rc_stdin (-), $rc_pipe (pipe), $rc_positional (no -s)"
     fail=1
     continue
   fi
-  for input in stdin pipe; do
+  for input in stdin pipe positional; do
     if ! diff <(same file.txt) <(same "$input.txt") >/dev/null; then
       echo "FAIL: $name -s from a $input differs from the file's report:"
       diff <(same file.txt) <(same "$input.txt") | head -5
