@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "collective/collective.h"
 #include "core/text.h"
 #include "core/units.h"
 #include "io/config.h"
@@ -1850,13 +1851,29 @@ void AdvisePlacement(const estimate::Scenario& s, const SourceMap& where, core::
     d.Append(advice);
     return;
   }
+  // The bus bandwidth of the group's rings (before the size ramp) against that of a group
+  // of the same size inside one domain (or of the whole domain, where tp is larger): what
+  // the hierarchical collectives get over all the members' NICs, not one chip's NIC.
+  const double across = collective::AnalyzeGroup(c, tp, {}, collective::kRingTraffic).ring_rate;
+  const int inside_size = static_cast<int>(std::min<int64_t>(p.tp, c.domain));
+  const network::GroupPlacement one = network::PlaceGroup(c, inside_size, 1);
+  const double inside =
+      one.InsideDomain() && inside_size > 1
+          ? collective::AnalyzeGroup(c, one, {}, collective::kRingTraffic).ring_rate
+          : 0;
+  std::string rates = core::FormatBandwidth(c.scale_out.bandwidth.value()) +
+                      " of scale-out per chip, against " +
+                      core::FormatBandwidth(c.scale_up.bandwidth.value()) + " inside a domain";
+  if (across > 0 && inside > 0) {
+    rates = "its rings reach " + core::FormatBandwidth(across) + " of bus bandwidth, against " +
+            core::FormatBandwidth(inside) + " for " + std::to_string(inside_size) +
+            " chips inside a domain; " + rates;
+  }
   advice.Warning(
       p.tp > c.domain ? "plan.tp" : "plan.order",
       "the tensor-parallel group (tp " + std::to_string(p.tp) + ") spans " +
           std::to_string(tp.domains) + " scale-up domains of " + std::to_string(c.domain) +
-          " chips: its collectives, several per layer, cross the scale-out network (" +
-          core::FormatBandwidth(c.scale_out.bandwidth.value()) + " per chip, against " +
-          core::FormatBandwidth(c.scale_up.bandwidth.value()) + " inside a domain)",
+          " chips: its collectives, several per layer, cross the scale-out network (" + rates + ")",
       p.tp > c.domain
           ? "keep tp within a domain (at most " + std::to_string(c.domain) +
                 " here) and give the rest to pp, cp or dp, as Megatron-LM's recipes keep tp "

@@ -262,8 +262,10 @@ TEST_F(LoaderTest, TensorParallelismAcrossDomainsIsAWarning) {
   EXPECT_EQ(w.Format(),
             "warning: " + wide +
                 ":3: plan.tp: the tensor-parallel group (tp 16) spans 2 scale-up domains of 8 "
-                "chips: its collectives, several per layer, cross the scale-out network (50 GB/s "
-                "per chip, against 450 GB/s inside a domain); keep tp within a domain (at most 8 "
+                "chips: its collectives, several per layer, cross the scale-out network (its "
+                "rings reach 320 GB/s of bus bandwidth, against 369 GB/s for 8 chips inside a "
+                "domain; 50 GB/s of scale-out per chip, against 450 GB/s inside a domain); keep "
+                "tp within a domain (at most 8 "
                 "here) and give the rest to pp, cp or dp, as Megatron-LM's recipes keep tp "
                 "within a node");
 
