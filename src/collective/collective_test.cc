@@ -20,19 +20,25 @@ network::ClusterSpec Finalized(network::ClusterSpec c) {
   return c;
 }
 
-// A 4 x 4 x 4 torus domain of 64 chips (TPU v4-like: 270 GB/s a chip, 0.8 efficiency,
-// six links), with no fabric beyond it.
-network::ClusterSpec Torus444() {
-  auto c = DgxH100(64);
-  c.domain = 64;
+// A torus domain of `dims` (TPU v4-like: 270 GB/s a chip, 0.8 efficiency, six links) with no
+// fabric beyond it, holding `chips` of its chips (all by default).
+network::ClusterSpec TorusOf(std::vector<int> dims, int64_t chips = 0) {
+  int domain = 1;
+  for (const int d : dims) domain *= d;
+  auto c = DgxH100(domain);
+  if (chips > 0) c.chips = chips;
+  c.domain = domain;
   c.chips_per_node = 4;
   c.domain_kind = network::DomainKind::kTorus;
-  c.torus_dims = {4, 4, 4};
+  c.torus_dims = std::move(dims);
   c.scale_up.bandwidth = core::BytesPerSec(270e9);
   c.scale_up.efficiency = 0.8;
   c.fabric_kind = network::FabricKind::kNone;
   return Finalized(c);
 }
+
+// A 4 x 4 x 4 torus domain of 64 chips.
+network::ClusterSpec Torus444() { return TorusOf({4, 4, 4}); }
 
 Cost Price(const network::ClusterSpec& c, int n, int64_t stride, Kind kind, double size,
            Algorithm a = Algorithm::kAuto, bool all_groups = false) {
@@ -423,18 +429,7 @@ TEST(CollectiveCost, TorusAllToAllOfAnyCountKeepsItsBisectionBound) {
 // a ring over 2 of a chip's 6 links, not the 2 x 2 x 2 cube the whole torus would give it
 // (which took 3 links, chips the cluster does not have); 64 chips are an 8 x 8 plane.
 TEST(CollectiveCost, ATorusClusterSmallerThanItsDomainPlacesGroupsOnItsOwnChips) {
-  auto torus = [](int64_t chips) {
-    auto c = DgxH100(512);
-    c.chips = chips;
-    c.domain = 512;
-    c.chips_per_node = 4;
-    c.domain_kind = network::DomainKind::kTorus;
-    c.torus_dims = {8, 8, 8};
-    c.scale_up.bandwidth = core::BytesPerSec(270e9);
-    c.scale_up.efficiency = 0.8;
-    c.fabric_kind = network::FabricKind::kNone;
-    return Finalized(c);
-  };
+  auto torus = [](int64_t chips) { return TorusOf({8, 8, 8}, chips); };
   EXPECT_EQ(torus(8).torus_box, (std::vector<int>{8, 1, 1}));
   EXPECT_EQ(torus(64).torus_box, (std::vector<int>{8, 8, 1}));
   EXPECT_EQ(torus(12).torus_box, (std::vector<int>{8, 1, 1}));
