@@ -1690,6 +1690,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         const auto [pair_f, pair_b] = SplitExposed(ep_total - beside, t.ep_forward, t.ep_backward);
         const double pass_f = f_fill[s] - pair_f, pass_b = b_fill[s] - pair_b;
         ep_pair[s] = pass_f + pass_b;
+        // Where the calls outlast the pair's compute (and its slowing by them), the pair is
+        // their time (Qwen3-235B at ep 16 over two nodes, 81 ms of calls beside 51 ms of
+        // compute: 84 ms pairs back to back, as simulated): the rounds below wait for the
+        // longer of the calls and the compute (ep_loop) with its tails and sends.
         ep_loop[s] = ep_pair[s] - (beside - ep_total * contention);
         const int done = tails_of[class_of[s]];
         if (done >= 0) {
@@ -1777,14 +1781,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         double tf = tail(lay[0], t.forward_compute, pass_f, 0.0);
         const double tb = tail(lay[1], t.backward_compute, pass_b, tf);
         tf = tail(lay[0], t.forward_compute, pass_f, tb);
-        // A tail outlasts the stream's idle time in the pair only where the calls queue for
-        // good: there the pair is the calls' time (Qwen3-235B at ep 16 over two nodes, 81 ms of
-        // calls beside 51 ms of compute: 84 ms pairs back to back, as simulated), its outputs
-        // leave as its calls end, and the rounds (below) wait for the longer of the calls and
-        // the compute with its tails and sends (ep_loop).
-        const double idle = std::max(0.0, ep_pair[s] - ep_total);
-        ep_tail_f[s] = std::min(tf, idle);
-        ep_tail_b[s] = std::min(tb, idle);
+        ep_tail_f[s] = tf;
+        ep_tail_b[s] = tb;
       }
     }
     // ZB-H1's weight passes, split off the backwards: w[s] on rank s, of which n(s) = min(s + 1,
@@ -1805,7 +1803,12 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       trip[s] = trip[s + 1] + f_fill[s] + b_trip[s];
       // (With overlap.ep the pair's forward output waits for its all-to-alls' tail, and the
       // pair for a send each way.)
-      const double waits = ep_tail_f.empty() ? 0.0 : ep_tail_f[s] + 2 * send_time;
+      double waits = 0;
+      if (!ep_tail_f.empty()) {
+        const StageTimes& t = times[class_of[s]];
+        const auto bound = SplitExposed(ep_pair[s] - ep_loop[s], t.ep_forward, t.ep_backward);
+        waits = std::max(0.0, ep_tail_f[s] + 2 * send_time - bound.first);
+      }
       slowest_below[s] = std::max(slowest_below[s + 1], f_pair[s] + b_fill[s] + waits);
       slowest_backward[s] = std::max(slowest_backward[s + 1], b_fill[s]);
     }
@@ -3110,9 +3113,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
           }
         }
       }
+      // The sends' share is theirs; the tails' is the rank's wait for the others' (bubble).
       r.time.pp_exposed += added - tails;
-      r.time.ep_exposed += tails;
-      r.moe.all_to_all_exposed_s = r.time.ep_exposed;
+      r.time.bubble += tails;
     }
     if (interleaved) {
       r.time.pp_exposed = std::max(0.0, spans.with_sends - spans.compute);
