@@ -2095,19 +2095,40 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
   }
   if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
-    // The slowest rank c ends m T_c + Σ_{s≠c} T_s in; a rank above it ends before the last
-    // micro-batch's backwards above it, Σ_{s<r} B_s (at most: a heavier rank between ends
-    // later still), one below it with it (at most).
-    const int slowest_rank = g.stages[critical].first_stage;
-    rank_end.assign(static_cast<size_t>(p.pp), mb * slowest + sum_stage_time - slowest);
-    first_forward.assign(static_cast<size_t>(p.pp), 0.0);
-    double above = 0;
-    for (int s = 1; s < p.pp; ++s) {
-      const StageTimes& u = times[class_of[static_cast<size_t>(s - 1)]];
-      if (s <= slowest_rank) above += u.Total() - ForwardPass(u);
-      rank_end[static_cast<size_t>(s)] -= above;
-      first_forward[static_cast<size_t>(s)] =
-          first_forward[static_cast<size_t>(s - 1)] + ForwardPass(u) + send_time;
+    // Each phase is a flow shop of m like jobs: the forwards down the ranks end on the last
+    // rank at T_0 = Σ_s F_s + (m - 1) max_s F_s, and the backwards up them end on rank r at
+    // T_0 + Σ_{s>=r} B_s + (m - 1) M_r, M_r = max_{s>=r} B_s (the slowest rank c at
+    // m T_c + Σ_{s≠c} T_s). A rank below the slowest ends earlier by more than its own
+    // backwards: the ranks below it run theirs ahead of it. Its last backward's input comes
+    // B_r + (m - 2) M_r - (m - 1) M_{r+1} before its previous backward ends (drain_slack),
+    // which a slower drain below it first fills. (Each rank below the slowest had ended with
+    // it, and waited for the drain's slowing below it whole: GPT-3 175B at pp 8 with 14 and
+    // 10 layers on the end stages, 8 micro-batches, 2.9 % over the simulator.)
+    const size_t ranks = static_cast<size_t>(p.pp);
+    std::vector<double> fwd(ranks), bwd(ranks);
+    double forwards = 0, slowest_forward = 0;
+    for (size_t s = 0; s < ranks; ++s) {
+      const StageTimes& u = times[class_of[s]];
+      fwd[s] = ForwardPass(u);
+      bwd[s] = u.Total() - fwd[s];
+      forwards += fwd[s];
+      slowest_forward = std::max(slowest_forward, fwd[s]);
+    }
+    rank_end.assign(ranks, 0.0);
+    drain_slack.assign(ranks, 0.0);
+    first_forward.assign(ranks, 0.0);
+    double below = 0, slowest_below = 0;  // Σ_{s>=r} B_s, M_r
+    for (size_t q = ranks; q-- > 0;) {
+      const double after = slowest_below;  // M_{q+1}
+      below += bwd[q];
+      slowest_below = std::max(slowest_below, bwd[q]);
+      rank_end[q] = forwards + (mb - 1) * slowest_forward + below + (mb - 1) * slowest_below;
+      if (q + 1 < ranks && mb > 1) {
+        drain_slack[q] = std::max(0.0, bwd[q] + (mb - 2) * slowest_below - (mb - 1) * after);
+      }
+    }
+    for (size_t s = 1; s < ranks; ++s) {
+      first_forward[s] = first_forward[s - 1] + fwd[s - 1] + send_time;
     }
   }
   auto bubble_of = [&](const StageTimes& t, int rank) {

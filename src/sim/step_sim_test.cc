@@ -1162,6 +1162,24 @@ TEST(Simulate, OneFOneBsDrainSlowsBesideTheReductionOnEveryRank) {
   }
 }
 
+// GPipe with the heaviest stage first (GPT-3 175B at pp 8, 14 and 10 layers on the end
+// stages): the backwards are a flow shop, the ranks below the first run theirs ahead of it and
+// end earlier, and the first rank's last backward does not wait for their drain's slowing
+// beside their reductions (its input came a pass early). The estimate was 1.4 %, 2.9 % and
+// 0.7 % over the simulator at 2, 8 and 64 micro-batches; now 0.5 %, 0.04 % and 0.01 %.
+TEST(Simulate, GPipeWithAHeavyFirstStageAgreesWithTheEstimator) {
+  for (const int micro_batches : {2, 8, 64}) {
+    estimate::Scenario s =
+        Make(model::testing::Gpt3(), 128, 4, 8, 1, 4 * micro_batches, Schedule::kGPipe);
+    s.plan.first_stage_layers = 14;
+    s.plan.last_stage_layers = 10;
+    s.plan.zero = 1;
+    s.plan.overlap_tp = true;
+    const double simulated = Simulated(s);
+    EXPECT_NEAR(Estimated(s), simulated, 0.006 * simulated) << micro_batches << " micro-batches";
+  }
+}
+
 // A 1T-class MoE (DeepSeek-V3's layers) under 1F1B at pp 8 with overlap.ep, its all-to-alls
 // across nodes about as long as the compute beside them: a partnered forward's calls outlast
 // its compute, and its output (the send down) waits for the last of them, in every steady
