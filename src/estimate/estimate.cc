@@ -1612,6 +1612,10 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   // 1F1B: how long before each rank's last backward could start its input came from the rank
   // below (0 where it waited for it), s.
   std::vector<double> drain_slack;
+  // 1F1B with overlap.ep: each rank's steady pair (a partnered forward and backward) and how
+  // long each pass's output waits past its compute for its all-to-alls (below), s.
+  // (ep_loop: the pair's compute, less what the calls add where they outlast it.)
+  std::vector<double> ep_pair, ep_loop, ep_tail_f, ep_tail_b;
   const bool zb_h1 = p.schedule == parallel::Schedule::kZeroBubbleH1;
   if ((p.schedule == parallel::Schedule::k1F1B || zb_h1) && p.pp > 1) {
     const size_t ranks = static_cast<size_t>(p.pp);
@@ -1659,6 +1663,128 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         b[s] -= less_b;
       }
     }
+    // 1F1B's steady pairs with overlap.ep: a partnered pass's calls run on the ep stream in
+    // order beside its compute, which does not wait for them (the partner's stands in), and
+    // its output (the send, and the next pass's calls) waits for the last of them. Over n
+    // like layers of compute C, the calls D issued d_0 into the layer (before its first routed
+    // expert: the dispatch) and C - d_1 (after its last: the combine, d_1 the compute after
+    // it) end max(d_0, C - d_1 - D_0, q) + max(n D, (n - 1) C + D) in (q: the queue the
+    // pass before left), a tail past the compute where the calls outlast it (the 1T MoE
+    // example's forwards: 80 ms of compute, 91 ms of calls, 15.5 ms). The tails delay every
+    // round of the steady state (below, with the sends).
+    if (p.schedule == parallel::Schedule::k1F1B && p.overlap_ep) {
+      ep_pair.assign(ranks, 0.0);
+      ep_loop.assign(ranks, 0.0);
+      ep_tail_f.assign(ranks, 0.0);
+      ep_tail_b.assign(ranks, 0.0);
+      std::vector<int> tails_of(times.size(), -1);  // the first rank of each class priced
+      for (size_t s = 0; s < ranks; ++s) {
+        const StageTimes& t = times[class_of[s]];
+        const double ep_total = t.ep_forward + t.ep_backward;
+        if (!(ep_total > 0)) {
+          ep_pair[s] = ep_loop[s] = f_fill[s] + b_fill[s];
+          continue;
+        }
+        const double beside =
+            std::max(ep_total - (t.forward_compute + t.backward_compute), ep_total * contention);
+        const auto [pair_f, pair_b] = SplitExposed(ep_total - beside, t.ep_forward, t.ep_backward);
+        const double pass_f = f_fill[s] - pair_f, pass_b = b_fill[s] - pair_b;
+        ep_pair[s] = pass_f + pass_b;
+        // Where the calls outlast the pair's compute (and its slowing by them), the pair is
+        // their time (Qwen3-235B at ep 16 over two nodes, 81 ms of calls beside 51 ms of
+        // compute: 84 ms pairs back to back, as simulated): the rounds below wait for the
+        // longer of the calls and the compute (ep_loop) with its tails and sends.
+        ep_loop[s] = ep_pair[s] - (beside - ep_total * contention);
+        const int done = tails_of[class_of[s]];
+        if (done >= 0) {
+          ep_tail_f[s] = ep_tail_f[static_cast<size_t>(done)];
+          ep_tail_b[s] = ep_tail_b[static_cast<size_t>(done)];
+          continue;
+        }
+        tails_of[class_of[s]] = static_cast<int>(s);
+        const workload::StageWork& w = g.stages[class_of[s]];
+        // Per layer and pass (the stage's average layer, as the simulator runs it: its runs'
+        // operators in order; backward the recomputed forward first, then the runs' backwards
+        // in reverse): the compute before its first routed expert and after its last, and its
+        // calls issued before and after the experts.
+        struct Layout {
+          double before = 0, after = 0, calls_before = 0, calls_after = 0, extra = 0,
+                 extra_after = 0;
+        };
+        Layout lay[2];  // forward, backward
+        const double n = std::max(1, w.layers);
+        for (int d = 0; d < 2; ++d) {
+          double sum = 0, at_first = -1, at_last = 0;
+          auto visit = [&](const ComputeOp& op, double count) {
+            if (op.role == model::Role::kExpert) {
+              if (at_first < 0) at_first = sum;
+              sum += price(op).time * op.count * count / n;
+              at_last = sum;
+              return;
+            }
+            sum += price(op).time * op.count * count / n;
+          };
+          const size_t runs = w.runs.size();
+          for (size_t k = 0; k < runs; ++k) {
+            const workload::BlockRun& run = w.runs[k];
+            const workload::BlockWork& block = g.blocks[static_cast<size_t>(run.block)];
+            if (d == 0) {
+              for (const ComputeOp& op : block.forward) visit(op, run.count);
+            } else {
+              for (const ComputeOp& op : block.backward) {
+                if (!op.recompute) break;
+                visit(op, run.count);
+              }
+            }
+          }
+          for (size_t k = runs; d == 1 && k-- > 0;) {
+            const workload::BlockRun& run = w.runs[k];
+            for (const ComputeOp& op : g.blocks[static_cast<size_t>(run.block)].backward) {
+              if (!op.recompute) visit(op, run.count);
+            }
+          }
+          if (at_first >= 0) {
+            lay[d].before = at_first;
+            lay[d].after = sum - at_last;
+          }
+        }
+        const int moe_layers = w.mix.moe + (w.mix.mtp_moe ? w.mix.mtp : 0);
+        if (moe_layers <= 0) continue;
+        for (int d = 0; d < 2; ++d) {
+          for (const CommOp& op : d == 0 ? w.forward_comm : w.backward_comm) {
+            if (op.group != Group::kEp) continue;
+            (op.after_experts ? lay[d].calls_after : lay[d].calls_before) +=
+                comm_costs.Of(op).time.value() * op.count;
+          }
+        }
+        // The embedding's and head's compute, and of it what follows the layers in the pass:
+        // the head's forward, the embedding's backward.
+        for (int d = 0; d < 2; ++d) {
+          for (const ComputeOp& op : d == 0 ? w.extra_forward : w.extra_backward) {
+            const double dt = price(op).time * op.count;
+            lay[d].extra += dt;
+            if (op.scope == (d == 0 ? Scope::kLogits : Scope::kEmbedding)) lay[d].extra_after += dt;
+          }
+        }
+        auto tail = [&](const Layout& l, double compute, double pass, double queue) {
+          if (!(compute > l.extra)) return 0.0;
+          const double stretch = pass / compute;  // the pass's exposed waits and slowing
+          const double layer = stretch * (compute - l.extra) / n;
+          const double calls = (l.calls_before + l.calls_after) / n;
+          const double before = stretch * l.before, after = stretch * l.after;
+          const double end =
+              std::max({std::max(before, queue) + n * calls, (n - 1) * layer + before + calls,
+                        layer - after - l.calls_before / n + n * calls,
+                        n * layer - after + l.calls_after / n});
+          return std::max(0.0, end - n * layer - stretch * l.extra_after);
+        };
+        double tf = tail(lay[0], t.forward_compute, pass_f, 0.0);
+        const double tb = tail(lay[1], t.backward_compute, pass_b, tf);
+        tf = tail(lay[0], t.forward_compute, pass_f, tb);
+        ep_tail_f[s] = tf;
+        ep_tail_b[s] = tb;
+      }
+    }
     // ZB-H1's weight passes, split off the backwards: w[s] on rank s, of which n(s) = min(s + 1,
     // m) run after its last backward.
     std::vector<double> w(ranks, 0.0);
@@ -1675,7 +1801,15 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         slowest_backward(ranks + 1, 0.0);
     for (size_t s = ranks; s-- > 0;) {
       trip[s] = trip[s + 1] + f_fill[s] + b_trip[s];
-      slowest_below[s] = std::max(slowest_below[s + 1], f_pair[s] + b_fill[s]);
+      // (With overlap.ep the pair's forward output waits for its all-to-alls' tail, and the
+      // pair for a send each way.)
+      double waits = 0;
+      if (!ep_tail_f.empty()) {
+        const StageTimes& t = times[class_of[s]];
+        const auto bound = SplitExposed(ep_pair[s] - ep_loop[s], t.ep_forward, t.ep_backward);
+        waits = std::max(0.0, ep_tail_f[s] + 2 * send_time - bound.first);
+      }
+      slowest_below[s] = std::max(slowest_below[s + 1], f_pair[s] + b_fill[s] + waits);
       slowest_backward[s] = std::max(slowest_backward[s + 1], b_fill[s]);
     }
     // Each rank's end: its last backward comes up the chain from the rank c >= r whose path is
@@ -1688,6 +1822,27 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     std::vector<double> path(ranks, 0.0);  // e(c)
     double above = 0;                      // Σ_{s<c} F_s
     first_forward.assign(ranks, 0.0);
+    // Without overlap.ep, where each rank's first backward starts, from the step's start
+    // (sends aside): its k_s = min(pp - 1 - s, m - 1) forwards after the first come at the
+    // pace of the slowest forward above it, F'_s = Σ_{r<=s} F_r + k_s max_{r<=s} F_r (a flow
+    // shop), and its first backward follows that and the one below it,
+    // B'_s = max(B'_{s+1}, F'_s) + B_s. (The round trip Σ_{s>c} (F_s + B_s) had a rank below
+    // run its first backward as soon as the first one came back up, where it still waits
+    // for forwards paced by a heavy first stage: ZB-H1 with 20 and 4 of GPT-3 175B's layers
+    // on the end stages at pp 8, 8 micro-batches, rank 0 idled 80 ms before its first
+    // backward, about twice the round trip's wait: -1.7 % of the simulator's step.)
+    std::vector<double> warm_end(ranks, 0.0), first_backward(ranks + 1, 0.0);  // F'_s, B'_s
+    if (!p.overlap_ep) {
+      double sum = 0, slowest_forward = 0;
+      for (size_t s = 0; s < ranks; ++s) {
+        sum += f_fill[s];
+        slowest_forward = std::max(slowest_forward, f_fill[s]);
+        warm_end[s] = sum + std::min(static_cast<double>(ranks - 1 - s), mb - 1) * slowest_forward;
+      }
+      for (size_t s = ranks; s-- > 0;) {
+        first_backward[s] = std::max(first_backward[s + 1], warm_end[s]) + b_trip[s];
+      }
+    }
     for (size_t c = 0; c < ranks; ++c) {
       first_forward[c] = above + static_cast<double>(c) * send_time;
       const double below = trip[c + 1];
@@ -1703,7 +1858,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // ended 33 ms late. Against a pass-by-pass run of random stages the mean |difference|
       // fell from 1.5 % to 0.85 %.)
       // (With overlap.ep, where the all-to-alls' stream paces the cool-down, as it was: every
-      // interval the slowest pair below.)
+      // interval the slowest pair below, with its forward's tail and its sends.)
       double waits = 0;
       const double busy = b_fill[c] + w[c];
       if (p.overlap_ep) {
@@ -1714,8 +1869,16 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
           waits += std::max(0.0, std::max(slowest_below[from], slowest_backward[c + 1]) - busy);
         }
       }
-      path[c] =
-          mb * (f[c] + b[c]) + above + std::max(0.0, below - k * f_fill[c]) + waits - n(c) * w[c];
+      // With overlap.ep the last of them, the first past the warm-up, is partnered with the
+      // first backward and the faster (f_pair; the 1T MoE example: 80 ms, not 160 ms).
+      const double own =
+          k > 0 && !ep_pair.empty() && mb > k ? (k - 1) * f_fill[c] + f_pair[c] : k * f_fill[c];
+      // Idle before its first backward: the fill above it and the wait for that backward's
+      // input, less its own forwards.
+      const double idle = p.overlap_ep
+                              ? above + std::max(0.0, below - own)
+                              : std::max(warm_end[c], first_backward[c + 1]) - (k + 1) * f_fill[c];
+      path[c] = mb * (f[c] + b[c]) + idle + waits - n(c) * w[c];
       above += f_fill[c];
     }
     // A rank below the slowest, whose pace it keeps, ends its last backward about one of
@@ -1958,19 +2121,40 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     }
   }
   if (p.schedule == parallel::Schedule::kGPipe && p.pp > 1) {
-    // The slowest rank c ends m T_c + Σ_{s≠c} T_s in; a rank above it ends before the last
-    // micro-batch's backwards above it, Σ_{s<r} B_s (at most: a heavier rank between ends
-    // later still), one below it with it (at most).
-    const int slowest_rank = g.stages[critical].first_stage;
-    rank_end.assign(static_cast<size_t>(p.pp), mb * slowest + sum_stage_time - slowest);
-    first_forward.assign(static_cast<size_t>(p.pp), 0.0);
-    double above = 0;
-    for (int s = 1; s < p.pp; ++s) {
-      const StageTimes& u = times[class_of[static_cast<size_t>(s - 1)]];
-      if (s <= slowest_rank) above += u.Total() - ForwardPass(u);
-      rank_end[static_cast<size_t>(s)] -= above;
-      first_forward[static_cast<size_t>(s)] =
-          first_forward[static_cast<size_t>(s - 1)] + ForwardPass(u) + send_time;
+    // Each phase is a flow shop of m like jobs: the forwards down the ranks end on the last
+    // rank at T_0 = Σ_s F_s + (m - 1) max_s F_s, and the backwards up them end on rank r at
+    // T_0 + Σ_{s>=r} B_s + (m - 1) M_r, M_r = max_{s>=r} B_s (the slowest rank c at
+    // m T_c + Σ_{s≠c} T_s). A rank below the slowest ends earlier by more than its own
+    // backwards: the ranks below it run theirs ahead of it. Its last backward's input comes
+    // B_r + (m - 2) M_r - (m - 1) M_{r+1} before its previous backward ends (drain_slack),
+    // which a slower drain below it first fills. (Each rank below the slowest had ended with
+    // it, and waited for the drain's slowing below it whole: GPT-3 175B at pp 8 with 14 and
+    // 10 layers on the end stages, 8 micro-batches, 2.9 % over the simulator.)
+    const size_t ranks = static_cast<size_t>(p.pp);
+    std::vector<double> fwd(ranks), bwd(ranks);
+    double forwards = 0, slowest_forward = 0;
+    for (size_t s = 0; s < ranks; ++s) {
+      const StageTimes& u = times[class_of[s]];
+      fwd[s] = ForwardPass(u);
+      bwd[s] = u.Total() - fwd[s];
+      forwards += fwd[s];
+      slowest_forward = std::max(slowest_forward, fwd[s]);
+    }
+    rank_end.assign(ranks, 0.0);
+    drain_slack.assign(ranks, 0.0);
+    first_forward.assign(ranks, 0.0);
+    double below = 0, slowest_below = 0;  // Σ_{s>=r} B_s, M_r
+    for (size_t q = ranks; q-- > 0;) {
+      const double after = slowest_below;  // M_{q+1}
+      below += bwd[q];
+      slowest_below = std::max(slowest_below, bwd[q]);
+      rank_end[q] = forwards + (mb - 1) * slowest_forward + below + (mb - 1) * slowest_below;
+      if (q + 1 < ranks && mb > 1) {
+        drain_slack[q] = std::max(0.0, bwd[q] + (mb - 2) * slowest_below - (mb - 1) * after);
+      }
+    }
+    for (size_t s = 1; s < ranks; ++s) {
+      first_forward[s] = first_forward[s - 1] + fwd[s - 1] + send_time;
     }
   }
   auto bubble_of = [&](const StageTimes& t, int rank) {
@@ -2067,6 +2251,9 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
                ? g.stages[class_of[static_cast<size_t>(parallel::VirtualStage(p, rank, k))]].layers
                : parallel::RankChunkLayers(p, layers, k);
   };
+  // GPipe and 1F1B with overlap.ep: each class's slowing of its last backward by its
+  // reductions (drain_slowed's own + nic), -1 until priced; empty where not used.
+  std::vector<double> drain_of;
   auto price_dp = [&](int rank, const std::vector<Held>& held, const StageTimes& tc,
                       std::vector<CommSummary>* comms, FsdpLayer* layer_only,
                       DpParts* gathers = nullptr) -> double {
@@ -2316,10 +2503,24 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
       // end stages (1F1B, 2 micro-batches): rank 0's last backward starts 17 ms late in the
       // simulator, 34 ms of the others' 51 ms slowing absorbed; pp - 1 of its own 12 ms had
       // been charged (86 ms: 5.8 % over).
-      // With overlap.ep the all-to-alls' stream paces the drain (the 1T MoE example under 1F1B
-      // is 4.6 % under the simulator for it, above): the pp - 1 ranks' slowing as it was.
-      if (p.overlap_ep) {
-        d.ring = (p.pp - 1) * (d.own + d.nic);
+      // With overlap.ep (and partners: more than one micro-batch) the all-to-alls' stream
+      // paces the drain: the last backwards, without
+      // a partner, run their all-to-alls beside the reductions on the NIC, every rank's
+      // slowed alike by its own calls, and this one's starts after those of the ranks after
+      // it, each with its own slowing (drain_of, by class; this rank's where one is not yet
+      // priced). The 1T MoE example under 1F1B: rank 0's 7 layers slow its last backward by
+      // 58 ms, the middle ranks' 8 layers theirs by 104 ms, rank 7's 84 ms; rank 0's last
+      // backward started 711 ms later for them, as the simulator's, not 7 x 58 ms.
+      if (p.overlap_ep && p.MicroBatches() > 1) {
+        const size_t cls = class_of[static_cast<size_t>(rank)];
+        if (drain_of.size() == times.size()) drain_of[cls] = d.own + d.nic;
+        for (int s = rank + 1; s < p.pp; ++s) {
+          const size_t other = class_of[static_cast<size_t>(s)];
+          d.ring += drain_of.size() == times.size() && drain_of[other] >= 0 ? drain_of[other]
+                                                                            : d.own + d.nic;
+        }
+        const double slack = drain_slack.empty() ? 0.0 : drain_slack[static_cast<size_t>(rank)];
+        d.ring = std::max(0.0, d.ring - slack);
         return d;
       }
       double below = 0;
@@ -2763,6 +2964,15 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     held = h;
     return true;
   };
+  // GPipe and 1F1B with overlap.ep and overlap.dp: each class's slowing of its last
+  // backward, for the drain of the ranks before it (drain_slowed), priced last class first.
+  if ((p.schedule == parallel::Schedule::k1F1B || p.schedule == parallel::Schedule::kGPipe) &&
+      p.overlap_ep && p.MicroBatches() > 1 && p.overlap_dp && p.pp > 1 && g.stages.size() > 1) {
+    drain_of.assign(times.size(), -1.0);
+    for (size_t i = g.stages.size(); i-- > 1;) {
+      price_dp(g.stages[i].first_stage, {{&g.stages[i], 1.0}}, times[i], nullptr, nullptr);
+    }
+  }
   if (p.schedule == parallel::Schedule::kDualPipe) {
     for (int s = 0; s < p.pp / 2; ++s) {
       const std::vector<int> stages = parallel::HeldStages(p, s);
@@ -2897,10 +3107,8 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
     // waits for none; BLOOM at pp 12, ranks 1-10 at 539.3 ms: 9 rounds in 10 wait two
     // 6.3 ms sends, 550.6 ms on average, as the simulator's; at pp 6, 3 in 4). Where the
     // slowest rank outweighs every such cycle, the sends hide in the others' slack (Llama 3
-    // 70B at pp 8 with the head on a heavier last rank: no wait). With overlap.ep a pass's
-    // output also waits for its all-to-alls, which run on past its compute, and the ep
-    // stream may set the pace: not priced here (the 1T MoE example under 1F1B: -4.4 % of
-    // the simulator's step at 64 micro-batches; docs/validation.md). O(pp²).
+    // 70B at pp 8 with the head on a heavier last rank: no wait). With overlap.ep, below.
+    // O(pp²).
     if (p.schedule == parallel::Schedule::k1F1B && p.overlap_pp && mb > 1 &&
         !(p.overlap_ep && ep_total > 0)) {
       const double hop = c.time.value() * send_stretch(tc);
@@ -2918,6 +3126,43 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
         }
       }
       r.time.pp_exposed += (mb - 1) * std::max(0.0, ring - slowest);
+    } else if (!ep_pair.empty() && p.overlap_pp && mb > 1) {
+      // With overlap.ep the rounds are the steady pairs (partnered passes), and a pass's
+      // output waits for its all-to-alls' tail too (ep_tail_f, ep_tail_b): over a cycle a..b
+      // its forwards' tails on the ranks a..b-1 going down and its backwards' on b..a+1
+      // coming back, one round in k + 1 waiting for none, as for the sends (the 1T MoE
+      // example under 1F1B, ranks 1-6 at 307.5 ms: 5 rounds in 6 wait 20.3 ms, the sends and
+      // a forward's 15.5 ms tail). Each rank's rounds past its warm-up: m - 1 - (pp - 1 - a).
+      const double hop = c.time.value() * send_stretch(tc);
+      const size_t ranks = ep_pair.size();
+      std::vector<double> sum(ranks + 1, 0.0), down(ranks + 1, 0.0), up(ranks + 1, 0.0);
+      double steady_max = 0;  // the slowest steady pair
+      for (size_t s = 0; s < ranks; ++s) {
+        sum[s + 1] = sum[s] + ep_loop[s];
+        down[s + 1] = down[s] + ep_tail_f[s];
+        up[s + 1] = up[s] + ep_tail_b[s];
+        steady_max = std::max(steady_max, ep_pair[s]);
+      }
+      double added = 0, tails = 0;  // the rounds' waits, and the tails' share of them
+      for (size_t a = 0; a < ranks; ++a) {
+        const double rounds = mb - 1 - std::min(static_cast<double>(ranks - 1 - a), mb - 1);
+        if (rounds <= 0) continue;
+        for (size_t b = a + 1; b < ranks; ++b) {
+          const double k = static_cast<double>(b - a);
+          const double inner = sum[b] - sum[a + 1];
+          const double tail = down[b] - down[a] + up[b + 1] - up[a + 1];
+          const double waits = (2 * hop * k + tail) / (k + 1);
+          const double ring = (ep_loop[a] / 2 + inner + ep_loop[b] / 2) / k + waits;
+          const double more = rounds * std::max(0.0, ring - steady_max);
+          if (more > added) {
+            added = more;
+            tails = waits > 0 ? more * tail / (k + 1) / waits : 0.0;
+          }
+        }
+      }
+      // The sends' share is theirs; the tails' is the rank's wait for the others' (bubble).
+      r.time.pp_exposed += added - tails;
+      r.time.bubble += tails;
     }
     if (interleaved) {
       r.time.pp_exposed = std::max(0.0, spans.with_sends - spans.compute);
