@@ -1195,10 +1195,12 @@ int Main(int argc, char** argv) {
                                                                : fathom::io::Section::kModel;
     if (!catalog_entry.empty()) {
       if (catalog_json) {
-        std::cerr << "error: catalog " << catalog_kind << " " << catalog_entry
-                  << ": --json lists the catalog; one entry is shown as Fathom reads it (a "
-                     "file, or a cluster's text), without --json\n";
-        return kUserError;
+        fathom::core::Result<std::string> j =
+            fathom::io::CatalogEntryJson(catalog, s, catalog_entry);
+        if (!j.ok()) return PrintDiagnostics(j.diagnostics());
+        std::cerr << j.diagnostics().Format();
+        std::cout << j.value();
+        return 0;
       }
       if (s == fathom::io::Section::kChip) {
         fathom::core::Result<fathom::hardware::ChipSpec> c =

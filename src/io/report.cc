@@ -844,11 +844,85 @@ std::string ClusterText(const network::ClusterSpec& c, ClusterChip chip) {
   return out + topology.substr(topology.find('\n') + 1);
 }
 
+namespace {
+
+// fathom.catalog/1's entries, one per kind.
+ordered_json ChipEntryJson(const hardware::ChipSpec& chip) {
+  // A precision the chip does not have: null, not 0.
+  auto peak_or_null = [&](hardware::Precision p) -> ordered_json {
+    const double peak = chip.Peak(p).value();
+    return peak > 0 ? ordered_json(Round(peak)) : ordered_json(nullptr);
+  };
+  return {{"name", chip.name},
+          {"vendor", chip.vendor},
+          {"description", chip.description},
+          {"bf16_peak_flops_per_s", peak_or_null(hardware::Precision::kBf16)},
+          {"fp8_peak_flops_per_s", peak_or_null(hardware::Precision::kFp8)},
+          {"memory_capacity_bytes", WholeBytes(chip.hbm_capacity.value())},
+          {"memory_bandwidth_bytes_per_s", Round(chip.hbm_bandwidth.value())},
+          {"scale_up_bandwidth_bytes_per_s", Round(chip.scale_up_bandwidth.value())},
+          {"scale_up_domain", chip.scale_up_domain}};
+}
+
+ordered_json ClusterEntryJson(const network::ClusterSpec& cl) {
+  return {{"name", cl.name},
+          {"description", cl.description},
+          {"chip", cl.chip.name},
+          {"chips", cl.chips},
+          {"domain", cl.domain},
+          {"scale_up_bandwidth_bytes_per_s", Round(cl.scale_up.bandwidth.value())},
+          {"scale_out_bandwidth_bytes_per_s", Round(cl.scale_out.bandwidth.value())},
+          {"topology", TopologyJson(cl)}};
+}
+
+ordered_json ModelEntryJson(const model::ModelSpec& md) {
+  return {{"name", md.name},
+          {"description", md.description},
+          {"parameters", Whole(model::CountParameters(md).total)},
+          {"layers", md.layers},
+          {"hidden", md.hidden},
+          {"heads", md.heads},
+          {"kv_heads", md.kv_heads},
+          {"seq_len", md.seq_len}};
+}
+
+std::string SectionKind(Section s) {
+  return s == Section::kChip ? "chips" : s == Section::kCluster ? "clusters" : "models";
+}
+
+}  // namespace
+
+core::Result<std::string> CatalogEntryJson(const Catalog& catalog, Section s,
+                                           const std::string& entry) {
+  ordered_json e;
+  core::Diagnostics d;
+  if (s == Section::kChip) {
+    core::Result<hardware::ChipSpec> c = LoadChip(catalog, entry);
+    if (!c.ok()) return c.diagnostics();
+    e = ChipEntryJson(c.value());
+    d = c.diagnostics();
+  } else if (s == Section::kCluster) {
+    core::Result<network::ClusterSpec> c = LoadCluster(catalog, entry);
+    if (!c.ok()) return c.diagnostics();
+    e = ClusterEntryJson(c.value());
+    d = c.diagnostics();
+  } else {
+    core::Result<model::ModelSpec> m = LoadModel(catalog, entry);
+    if (!m.ok()) return m.diagnostics();
+    e = ModelEntryJson(m.value());
+    d = m.diagnostics();
+  }
+  ordered_json j;
+  j["schema"] = "fathom.catalog/1";
+  j["section"] = SectionKind(s);
+  j["entries"] = ordered_json::array({std::move(e)});
+  j["diagnostics"] = DiagnosticsArray(d);
+  return core::Result<std::string>(JsonText(j), d);
+}
+
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json) {
   core::Diagnostics d;
-  const std::string kind = s == Section::kChip      ? "chips"
-                           : s == Section::kCluster ? "clusters"
-                                                    : "models";
+  const std::string kind = SectionKind(s);
   std::error_code ec;
   if (!std::filesystem::is_directory(std::filesystem::path(catalog.dir()) / kind, ec)) {
     d.Error("", "the catalog directory \"" + catalog.dir() + "\" has no " + kind + "/",
@@ -883,20 +957,7 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
           continue;
         }
         const hardware::ChipSpec& chip = c.value();
-        // A precision the chip does not have: null, not 0.
-        auto peak_or_null = [&](hardware::Precision p) -> ordered_json {
-          const double peak = chip.Peak(p).value();
-          return peak > 0 ? ordered_json(Round(peak)) : ordered_json(nullptr);
-        };
-        arr.push_back({{"name", chip.name},
-                       {"vendor", chip.vendor},
-                       {"description", chip.description},
-                       {"bf16_peak_flops_per_s", peak_or_null(hardware::Precision::kBf16)},
-                       {"fp8_peak_flops_per_s", peak_or_null(hardware::Precision::kFp8)},
-                       {"memory_capacity_bytes", WholeBytes(chip.hbm_capacity.value())},
-                       {"memory_bandwidth_bytes_per_s", Round(chip.hbm_bandwidth.value())},
-                       {"scale_up_bandwidth_bytes_per_s", Round(chip.scale_up_bandwidth.value())},
-                       {"scale_up_domain", chip.scale_up_domain}});
+        arr.push_back(ChipEntryJson(chip));
         // A chip without a bf16 peak (fp8/fp4 only, as Maia 200) shows its fp8 peak.
         const bool bf16 = chip.Peak(hardware::Precision::kBf16).value() > 0;
         const hardware::Precision shown =
@@ -914,14 +975,7 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
           continue;
         }
         const network::ClusterSpec& cl = c.value();
-        arr.push_back({{"name", cl.name},
-                       {"description", cl.description},
-                       {"chip", cl.chip.name},
-                       {"chips", cl.chips},
-                       {"domain", cl.domain},
-                       {"scale_up_bandwidth_bytes_per_s", Round(cl.scale_up.bandwidth.value())},
-                       {"scale_out_bandwidth_bytes_per_s", Round(cl.scale_out.bandwidth.value())},
-                       {"topology", TopologyJson(cl)}});
+        arr.push_back(ClusterEntryJson(cl));
         rows.push_back({cl.name, std::to_string(cl.chips), cl.chip.name, std::to_string(cl.domain),
                         TopologySummary(cl), cl.description});
         break;
@@ -934,14 +988,7 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
         }
         const model::ModelSpec& md = m.value();
         const double params = model::CountParameters(md).total;
-        arr.push_back({{"name", md.name},
-                       {"description", md.description},
-                       {"parameters", Whole(params)},
-                       {"layers", md.layers},
-                       {"hidden", md.hidden},
-                       {"heads", md.heads},
-                       {"kv_heads", md.kv_heads},
-                       {"seq_len", md.seq_len}});
+        arr.push_back(ModelEntryJson(md));
         rows.push_back({md.name, fmt::format("{:.1f}B", params / 1e9), std::to_string(md.layers),
                         std::to_string(md.hidden), md.description});
         break;
@@ -975,6 +1022,7 @@ core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool
     j["schema"] = "fathom.catalog/1";
     j["section"] = kind;
     j["entries"] = std::move(arr);
+    j["diagnostics"] = DiagnosticsArray(d);
     return JsonText(j);
   }
   return text;

@@ -51,6 +51,10 @@ std::string DiagnosticsJson(const core::Diagnostics& d);
 // and one object per entry, with name); a cluster's entry carries its topology (scale_up
 // kind, scale_out tiers, derived hierarchy).
 core::Result<std::string> CatalogListing(const Catalog& catalog, Section s, bool json);
+// One entry, a catalog name or a file, as fathom.catalog/1 with that entry alone (a
+// cluster's resolved topology and hierarchy for scripts), and the diagnostics of loading it.
+core::Result<std::string> CatalogEntryJson(const Catalog& catalog, Section s,
+                                           const std::string& entry);
 
 // A model as a model file (YAML, every key the model section takes, docs/formats.md): what
 // Fathom reads from a catalog entry, a file with `base:`, or a Hugging Face config.json, to

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -262,6 +263,35 @@ TEST(CatalogListing, JsonListsEveryEntry) {
     ASSERT_EQ(j.size(), names.size());
     for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(j[i].at("name"), names[i]);
   }
+}
+
+// One entry, by name or by file, is the listing's entry for it, alone, with the
+// diagnostics of loading it (a resized cluster's hierarchy is its own).
+TEST(CatalogListing, OneEntryIsTheListingsEntry) {
+  for (Section s : {Section::kChip, Section::kCluster, Section::kModel}) {
+    core::Result<std::string> all = CatalogListing(TestCatalog(), s, true);
+    ASSERT_TRUE(all.ok());
+    const nlohmann::json listing = nlohmann::json::parse(all.value());
+    const std::string name = TestCatalog().Names(s).front();
+    core::Result<std::string> one = CatalogEntryJson(TestCatalog(), s, name);
+    ASSERT_TRUE(one.ok()) << one.diagnostics().Format();
+    const nlohmann::json doc = nlohmann::json::parse(one.value());
+    EXPECT_EQ(doc.at("schema"), "fathom.catalog/1");
+    EXPECT_EQ(doc.at("section"), listing.at("section"));
+    ASSERT_EQ(doc.at("entries").size(), 1u);
+    EXPECT_EQ(doc.at("entries")[0], listing.at("entries")[0]) << name;
+    EXPECT_TRUE(doc.at("diagnostics").is_array());
+  }
+  const std::string file = ::testing::TempDir() + "fathom_resized_cluster.yaml";
+  std::ofstream(file) << "name: small\nbase: dgx-h100-superpod\nchips: 64\n";
+  core::Result<std::string> small = CatalogEntryJson(TestCatalog(), Section::kCluster, file);
+  ASSERT_TRUE(small.ok()) << small.diagnostics().Format();
+  const nlohmann::json c = nlohmann::json::parse(small.value()).at("entries")[0];
+  EXPECT_EQ(c.at("name"), "small");
+  EXPECT_EQ(c.at("chips"), 64);
+  EXPECT_EQ(c.at("topology").at("hierarchy").back().at("block"), 64);
+  std::remove(file.c_str());
+  EXPECT_FALSE(CatalogEntryJson(TestCatalog(), Section::kCluster, "no-such-cluster").ok());
 }
 
 TEST(CatalogListing, ClusterJsonCarriesTheTopology) {
