@@ -919,8 +919,9 @@ std::string SizeText(const plan::SizeResult& r) {
   });
   if (spares && Priced(r.pricing)) {
     out +=
-        "  The cost adds fathom run's spare nodes, held for the run at the same price (idle: "
-        "no energy); chip-hours are the job's.\n";
+        "  The cost adds fathom run's spare pool, held for the run at the same price (idle: "
+        "no energy; reliability.spare_pool: cheapest sizes it by cost); chip-hours are the "
+        "job's.\n";
   }
   if (electricity) {
     out += "  Electricity is the facility's energy at " + SizeElectricityBasis(r) + ".\n";
