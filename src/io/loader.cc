@@ -507,6 +507,9 @@ struct Loader {
   }
 };
 
+// 1.6 Tb/s: a chip's NIC bandwidth above it is warned of (FinishChip).
+constexpr double kMaxPlausibleNic = 1.6e12 / 8;
+
 void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::string& file,
                 core::Diagnostics& d, const SourceMap& where) {
   if (!c.Supports(hardware::Precision::kBf16) && !c.Supports(hardware::Precision::kFp16) &&
@@ -598,6 +601,22 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
             std::string(hardware::PrecisionName(wide)) + " ones",
         inherited ? "set " + key + " too (a chip derived with base: keeps its base's other peaks)"
                   : "check the value and unit of " + key});
+  }
+  // A NIC per chip faster than 1.6 Tb/s (the catalog's fastest: 1.2 Tb/s; a ConnectX-8 is
+  // 800 Gb/s) is usually bytes written for bits (800GBps for 800Gbps: 6.4 Tb/s). Said here,
+  // at the chip's own key: a cluster compares its own NIC with the chip's, and one that
+  // gives none takes this one unchecked.
+  if (const double nic = c.scale_out_bandwidth.value(); nic > kMaxPlausibleNic) {
+    const std::string key = Join(prefix, "scale_out.bandwidth");
+    const auto at = where.find(key);
+    d.Add(core::Diagnostic{
+        core::Severity::kWarning, at != where.end() ? at->second.file : file,
+        at != where.end() ? at->second.line : 0, key,
+        core::FormatBandwidth(nic) + fmt::format(" ({:.3g} Tb/s)", nic * 8 / 1e12) +
+            " per chip is more than any NIC gives: the catalog's chips have at most 1.2 Tb/s "
+            "each, the fastest NICs 800 Gb/s",
+        "check the unit: NICs are quoted in bits a second, write Gbps (800Gbps is 100 GB/s); "
+        "GBps and GB/s are bytes, 8 times more"});
   }
   // A fraction for a precision the chip has no peak for is never used: fp8 plans are refused.
   for (const auto& [precision, name] : {std::pair{Precision::kFp8, "efficiency.gemm_fp8"},

@@ -1802,5 +1802,34 @@ TEST_F(LoaderTest, ARequiredKeyWithABadValueIsNotAlsoMissing) {
   EXPECT_EQ(s.diagnostics().items().front().line, 3);
 }
 
+// A chip file's own links are checked where no cluster has its own to compare with: a NIC
+// in bytes for bits (800GBps, 6.4 Tb/s) and a scale-up link in bits (900Gbps) are warned of
+// at their keys; the catalog's figures are not.
+constexpr const char* kOwnChip =
+    "name: qx1\nvendor: Acme\npeak: {bf16: 2000TFLOPS}\nmemory: {capacity: 192GiB, bandwidth: "
+    "6TBps}\nefficiency: {gemm_bf16: 0.8, attention: 0.55, hbm: 0.85}\n";
+
+TEST_F(LoaderTest, AChipFilesLinkUnitSlipsAreWarnedOf) {
+  auto load = [&](const std::string& up, const std::string& out) {
+    const std::string file =
+        Write("qx1.yaml", std::string(kOwnChip) + "scale_up: {bandwidth: " + up +
+                              ", domain: 64}\nscale_out: {bandwidth: " + out + "}\n");
+    core::Result<hardware::ChipSpec> c = LoadChip(TestCatalog(), file);
+    EXPECT_TRUE(c.ok()) << c.diagnostics().Format();
+    return c.diagnostics();
+  };
+  const core::Diagnostics nic = load("900GBps", "800GBps");
+  EXPECT_TRUE(HasDiagnostic(nic, "scale_out.bandwidth",
+                            "qx1.yaml:7: scale_out.bandwidth: 800 GB/s "
+                            "(6.4 Tb/s) per chip is more than any NIC"))
+      << nic.Format();
+  EXPECT_TRUE(HasDiagnostic(nic, "scale_out.bandwidth", "write Gbps")) << nic.Format();
+  const core::Diagnostics up = load("900Gbps", "800Gbps");
+  EXPECT_TRUE(HasDiagnostic(up, "scale_up.bandwidth", "\"900Gbps\" is in bits a second"))
+      << up.Format();
+  EXPECT_FALSE(HasDiagnostic(up, "scale_out.bandwidth", "")) << up.Format();
+  EXPECT_TRUE(load("900GBps", "800Gbps").empty()) << load("900GBps", "800Gbps").Format();
+}
+
 }  // namespace
 }  // namespace fathom::io
