@@ -1418,9 +1418,14 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
   core::Diagnostics d = std::move(loader.diags);
   loader.diags = {};
   const bool keys_read = !d.HasErrors();
+  // With no scale-out network (topology none) its latency and efficiency are never used.
+  const bool no_scale_out = draft.spec.fabric_kind == network::FabricKind::kNone;
   if (keys_read) {
     CheckRequired(ClusterFields(), loader.where, prefix, loader.FileOf(prefix, file),
-                  loader.section_file.count(prefix) ? 0 : line, d);
+                  loader.section_file.count(prefix) ? 0 : line, d,
+                  no_scale_out
+                      ? std::vector<std::string>{"scale_out.latency", "scale_out.efficiency"}
+                      : std::vector<std::string>{});
   }
   // The chip reference: its file is where the draft's `chip` key was read.
   const std::string chip_key = Join(prefix, "chip");

@@ -1831,5 +1831,25 @@ TEST_F(LoaderTest, AChipFilesLinkUnitSlipsAreWarnedOf) {
   EXPECT_TRUE(load("900GBps", "800Gbps").empty()) << load("900GBps", "800Gbps").Format();
 }
 
+// A cluster with no scale-out network needs no scale_out.latency or efficiency; one with a
+// network that lacks them is told so at the line of its scale_out: mapping.
+TEST_F(LoaderTest, ScaleOutKeysAreRequiredOnlyWithAScaleOutNetwork) {
+  const std::string head =
+      "name: rack\nchip: gb200\nchips: 72\nscale_up: {domain: 72, latency: 2us, efficiency: "
+      "0.85}\n";
+  core::Result<network::ClusterSpec> none =
+      LoadCluster(TestCatalog(), Write("none.yaml", head + "scale_out:\n  topology: none\n"));
+  EXPECT_TRUE(none.ok()) << none.diagnostics().Format();
+  core::Result<network::ClusterSpec> fat = LoadCluster(
+      TestCatalog(), Write("fat.yaml", head + "scale_out:\n  topology: rail_fat_tree\n"));
+  ASSERT_FALSE(fat.ok());
+  EXPECT_TRUE(HasDiagnostic(fat.diagnostics(), "scale_out.latency",
+                            "fat.yaml:5: scale_out.latency: missing required key"))
+      << fat.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(fat.diagnostics(), "scale_out.efficiency",
+                            "fat.yaml:5: scale_out.efficiency: missing required key"))
+      << fat.diagnostics().Format();
+}
+
 }  // namespace
 }  // namespace fathom::io

@@ -814,14 +814,18 @@ std::string ClusterText(const network::ClusterSpec& c, ClusterChip chip) {
                 ? fmt::format("; in-network reduction (all-reduce at {} of the link)",
                               Pct(c.in_network_efficiency))
                 : ""));
-  line("scale-out",
-       level(c.scale_out, "per NIC, one direction") +
-           fmt::format("; {} plane{}, {} chip{} per NIC", c.planes, c.planes == 1 ? "" : "s",
-                       c.chips_per_nic, c.chips_per_nic == 1 ? "" : "s") +
-           (c.scale_out_in_network_reduction
-                ? fmt::format("; in-network reduction (all-reduce at {} of the NIC)",
-                              Pct(c.scale_out_in_network_efficiency))
-                : ""));
+  if (c.fabric_kind == network::FabricKind::kNone) {
+    line("scale-out", "none (topology none: the scale-up domain is the whole cluster)");
+  } else {
+    line("scale-out",
+         level(c.scale_out, "per NIC, one direction") +
+             fmt::format("; {} plane{}, {} chip{} per NIC", c.planes, c.planes == 1 ? "" : "s",
+                         c.chips_per_nic, c.chips_per_nic == 1 ? "" : "s") +
+             (c.scale_out_in_network_reduction
+                  ? fmt::format("; in-network reduction (all-reduce at {} of the NIC)",
+                                Pct(c.scale_out_in_network_efficiency))
+                  : ""));
+  }
   line("node power",
        c.node_power.value() > 0
            ? fmt::format("{} per node ({} per chip)", core::FormatPower(c.node_power.value()),
