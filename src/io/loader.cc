@@ -1546,14 +1546,33 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     }
   }
   if (c.scale_up.bandwidth.value() == 0) c.scale_up.bandwidth = c.chip.scale_up_bandwidth;
-  if (c.scale_out.bandwidth.value() == 0) {
-    c.scale_out.bandwidth = core::BytesPerSec(c.chip.scale_out_bandwidth.value() * c.chips_per_nic);
-  }
-  if (c.scale_up.fabric.empty()) c.scale_up.fabric = c.chip.scale_up_fabric;
   auto where_of = [&](const std::string& key) {
     auto it = loader.where.find(Join(prefix, key));
     return it == loader.where.end() ? cluster_at : it->second;
   };
+  if (c.scale_out.bandwidth.value() == 0) {
+    const double chip_nic = c.chip.scale_out_bandwidth.value();
+    c.scale_out.bandwidth = core::BytesPerSec(chip_nic * c.chips_per_nic);
+    // The default NIC port is the chip's own times the chips sharing it (docs/network.md), so
+    // each chip's share is the chip's: a port shared by more chips is a faster one, not fewer
+    // NICs (`--set cluster.scale_out.chips_per_nic=2` alone changed no step).
+    if (c.chips_per_nic > 1 && chip_nic > 0 && c.fabric_kind != network::FabricKind::kNone) {
+      const Location w = where_of("scale_out.chips_per_nic");
+      d.Add(core::Diagnostic{
+          core::Severity::kNote, w.file, w.line, Join(prefix, "scale_out.chips_per_nic"),
+          std::to_string(c.chips_per_nic) +
+              " chips share each NIC port, and no scale_out.bandwidth is given: the port is "
+              "the " +
+              c.chip.name + " chip's " + core::FormatBandwidth(chip_nic) + " x " +
+              std::to_string(c.chips_per_nic) + " = " +
+              core::FormatBandwidth(c.scale_out.bandwidth.value()) +
+              ", so each chip still has its " + core::FormatBandwidth(chip_nic),
+          "for fewer NICs of the chip's speed, set " + Join(prefix, "scale_out.bandwidth") +
+              " to " + core::FormatBandwidth(chip_nic) + " too (each chip then has 1/" +
+              std::to_string(c.chips_per_nic) + " of it)"});
+    }
+  }
+  if (c.scale_up.fabric.empty()) c.scale_up.fabric = c.chip.scale_up_fabric;
   // Collectives are priced at the links' rates; HBM, which every byte they move crosses
   // (read to send, written on receipt, more for a reduction), does not bound them. Links
   // faster than the chip's HBM (no chip in the catalog comes within 3.8x) are a design point

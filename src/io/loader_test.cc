@@ -991,6 +991,15 @@ TEST_F(LoaderTest, ChipsPerNicScalesTheChipDefault) {
   ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
   EXPECT_DOUBLE_EQ(c.value().scale_out.bandwidth.value(), 2 * 50e9);  // per NIC port
   EXPECT_DOUBLE_EQ(c.value().NicPerChip(), 50e9);                     // per chip, as the chip says
+  // Said, with what to set for fewer NICs: the share per chip is unchanged.
+  EXPECT_TRUE(HasDiagnostic(c.diagnostics(), "scale_out.chips_per_nic",
+                            "note: " + file +
+                                ":5: scale_out.chips_per_nic: 2 chips share each NIC "
+                                "port, and no scale_out.bandwidth is given"))
+      << c.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(c.diagnostics(), "scale_out.chips_per_nic",
+                            "set scale_out.bandwidth to 50 GB/s too"))
+      << c.diagnostics().Format();
 }
 
 TEST_F(LoaderTest, TopologyErrorsPointAtTheirLine) {
