@@ -19,6 +19,7 @@
 #include "io/config.h"
 #include "io/json_text.h"
 #include "io/keys.h"
+#include "io/report.h"
 
 #ifndef FATHOM_SOURCE_DATA_DIR
 #define FATHOM_SOURCE_DATA_DIR ""
@@ -1284,7 +1285,13 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
     c.given_in = at->second.file;
     // A chip of the user's under a catalog chip's name: the reports could not tell the two
     // apart (compare's columns, a run's price).
-    if (const std::string entry = loader.catalog.Find(Section::kChip, c.name); !entry.empty()) {
+    // A copy of the entry (`fathom catalog chip h100 > h1.yaml`) is that entry: not said.
+    auto copy_of_entry = [&] {
+      const core::Result<hardware::ChipSpec> e = LoadChip(loader.catalog, c.name);
+      return e.ok() && ChipFileYaml(e.value()) == ChipFileYaml(c);
+    };
+    if (const std::string entry = loader.catalog.Find(Section::kChip, c.name);
+        !entry.empty() && !copy_of_entry()) {
       d.Add({core::Severity::kWarning, at->second.file, at->second.line, Join(prefix, "name"),
              "\"" + c.name + "\" is the name of the catalog's chip (" + entry +
                  "), and this chip is not that entry: the reports will not tell them apart",

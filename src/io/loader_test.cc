@@ -15,6 +15,7 @@
 #include "estimate/estimate.h"
 #include "io/config.h"
 #include "io/facade.h"
+#include "io/report.h"
 #include "io/schema.h"
 #include "io/test_catalog.h"
 
@@ -1838,6 +1839,25 @@ TEST_F(LoaderTest, AChipFilesLinkUnitSlipsAreWarnedOf) {
       << up.Format();
   EXPECT_FALSE(HasDiagnostic(up, "scale_out.bandwidth", "")) << up.Format();
   EXPECT_TRUE(load("900GBps", "800Gbps").empty()) << load("900GBps", "800Gbps").Format();
+}
+
+// A copy of a catalog entry (`fathom catalog chip h100 > h1.yaml`) is that entry: its name is
+// not warned of; a copy with a value changed keeps the warning.
+TEST_F(LoaderTest, ACopyOfACatalogChipIsNotWarnedOfItsName) {
+  core::Result<hardware::ChipSpec> h100 = LoadChip(TestCatalog(), "h100");
+  ASSERT_TRUE(h100.ok()) << h100.diagnostics().Format();
+  const std::string copy = Write("h1.yaml", ChipFileYaml(h100.value()));
+  core::Result<hardware::ChipSpec> same = LoadChip(TestCatalog(), copy);
+  ASSERT_TRUE(same.ok()) << same.diagnostics().Format();
+  EXPECT_FALSE(HasDiagnostic(same.diagnostics(), "name", "is the name of the catalog's chip"))
+      << same.diagnostics().Format();
+  hardware::ChipSpec changed = h100.value();
+  changed.hbm_capacity = core::Bytes(96e9);
+  core::Result<hardware::ChipSpec> other =
+      LoadChip(TestCatalog(), Write("h2.yaml", ChipFileYaml(changed)));
+  ASSERT_TRUE(other.ok()) << other.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(other.diagnostics(), "name", "is the name of the catalog's chip"))
+      << other.diagnostics().Format();
 }
 
 // A cluster with no scale-out network needs no scale_out.latency or efficiency; one with a
