@@ -52,7 +52,22 @@ void Diagnostics::Note(std::string key, std::string message, std::string hint) {
 
 void Diagnostics::Append(const Diagnostics& other) {
   for (const Diagnostic& d : other.items_) {
-    if (std::find(items_.begin(), items_.end(), d) == items_.end()) items_.push_back(d);
+    auto same = [&](const Diagnostic& x) {
+      if (x.severity != d.severity || x.key != d.key || x.message != d.message ||
+          x.hint != d.hint) {
+        return false;
+      }
+      const bool x_placed = !x.file.empty() || x.line > 0;
+      const bool d_placed = !d.file.empty() || d.line > 0;
+      return (x.file == d.file && x.line == d.line) || !x_placed || !d_placed;
+    };
+    const auto held = std::find_if(items_.begin(), items_.end(), same);
+    if (held == items_.end()) {
+      items_.push_back(d);
+    } else if (held->file.empty() && held->line == 0) {
+      held->file = d.file;  // the copy that says where
+      held->line = d.line;
+    }
   }
 }
 

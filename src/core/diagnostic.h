@@ -37,9 +37,11 @@ class Diagnostics {
   void Error(std::string key, std::string message, std::string hint = {});
   void Warning(std::string key, std::string message, std::string hint = {});
   void Note(std::string key, std::string message, std::string hint = {});
-  // Appends `other`'s diagnostics but those already held (the same severity, place, key,
-  // message and hint): one reached by two paths, as a Monte-Carlo run re-checking what the
-  // analysis checked, is said once.
+  // Appends `other`'s diagnostics but those already held (the same severity, key, message
+  // and hint, at the same place or with no place on one of the two copies, which then takes
+  // the other's): one reached by two paths, as a Monte-Carlo run re-checking what the
+  // analysis checked, or a sizing's resized cluster re-stating its file's warning, is said
+  // once.
   void Append(const Diagnostics& other);
 
   bool HasErrors() const;

@@ -65,6 +65,28 @@ TEST(Diagnostics, AppendSaysEachOnce) {
             "error: reliability: ETTR below 0.5; hint\n");
 }
 
+// A copy without a place (a sizing's resized cluster re-stating its file's warning) is the
+// same diagnostic as one with it: said once, at the place; two places are two diagnostics.
+TEST(Diagnostics, AppendSaysACopyWithoutAPlaceOnce) {
+  Diagnostics a;
+  a.Warning("cluster.scale_out.tiers[1].oversubscription", "asked 2, built 1.45", "hint");
+  Diagnostics b;
+  b.Add({Severity::kWarning, "c.yaml", 15, "cluster.scale_out.tiers[1].oversubscription",
+         "asked 2, built 1.45", "hint"});
+  b.Add({Severity::kWarning, "d.yaml", 3, "cluster.scale_out.tiers[1].oversubscription",
+         "asked 2, built 1.45", "hint"});
+  a.Append(b);
+  a.Append(b);
+  Diagnostics c;
+  c.Warning("cluster.scale_out.tiers[1].oversubscription", "asked 2, built 1.45", "hint");
+  a.Append(c);
+  EXPECT_EQ(a.Format(),
+            "warning: c.yaml:15: cluster.scale_out.tiers[1].oversubscription: asked 2, built "
+            "1.45; hint\n"
+            "warning: d.yaml:3: cluster.scale_out.tiers[1].oversubscription: asked 2, built "
+            "1.45; hint\n");
+}
+
 // A key, message, hint or file that echoes input not in UTF-8 (a key typed in Latin-1) is
 // said in UTF-8, the bad byte replaced.
 TEST(Diagnostics, InputNotInUtf8IsSaidInUtf8) {

@@ -1383,15 +1383,15 @@ std::string StepReportHtmlBody(const estimate::StepReport& r, const sim::SimResu
 std::string SearchReportHtmlBody(const plan::SearchResult& r) {
   std::string out = fmt::format("<h1>Plans for {}</h1>\n", Esc(r.model));
   out += fmt::format(
-      "<p class=\"sub\">{} chips of {} ({}), global batch {} sequences of {} tokens</p>\n",
+      "<p class=\"sub\">{} chips of {} ({}), global batch {} sequences of {} tokens, {}</p>\n",
       core::WithThousands(r.chips), Esc(r.cluster), Esc(r.chip),
-      core::WithThousands(r.global_batch_size), core::WithThousands(r.seq_len));
+      core::WithThousands(r.global_batch_size), core::WithThousands(r.seq_len), Esc(r.precision));
   if (r.ranked.empty()) return out + "<p>No plan fits.</p>\n";
   const plan::Candidate& best = r.ranked.front();
   out += "<div class=\"figures\">\n";
   out += Figure("best step time", Seconds(best.StepTime()),
                 best.simulate_s >= 0 ? "simulated" : "estimated");
-  out += Figure("MFU", Pct(best.mfu), "of the best plan");
+  out += Figure("MFU", Pct(best.mfu), "of the best plan, against the " + Esc(r.mfu_peak) + " peak");
   out += Figure("tokens/s", Esc(Rate(best.tokens_per_s)), "of the best plan");
   out += Figure("plans that fit", Esc(core::WithThousands(r.fitting_estimated)),
                 fmt::format("{} over the chip's memory", core::WithThousands(r.not_fitting)));

@@ -17,6 +17,7 @@ constexpr double kInf = 1e300;
 constexpr double kMaxFlopRate = 1e18;            // 1 EFLOP/s per chip
 constexpr double kMaxMemory = 4e12;              // 4 TB per chip (4x Rubin Ultra's 1 TB)
 constexpr double kMaxMemoryBandwidth = 1e15;     // 1 PB/s per chip
+constexpr double kMinMemoryBandwidth = 10e9;     // 10 GB/s per chip
 constexpr double kMaxScaleUpBandwidth = 1e14;    // 100 TB/s per chip
 constexpr double kMaxNicBandwidth = 100e12 / 8;  // 100 Tbps per chip
 constexpr double kMaxLatency = 1;                // 1 s per collective step
@@ -304,10 +305,15 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
                    "the most HBM on one package announced is 1 TB (Rubin Ultra, HBM4E); B300 and "
                    "MI355X ship 288 GB; check the unit"),
            [](C& c, const Value& v) { c.hbm_capacity = core::Bytes(v.d); }},
+          // At least 10 GB/s: a DDR4 channel gives 25 GB/s, the slowest chip in the catalog
+          // 204.8 GB/s; less is a unit slip (6Gbps for 6TBps), whose step would take minutes.
           {Qty("memory.bandwidth", Dimension::kBandwidth, "HBM bandwidth per chip")
                .Required()
-               .Min(0, true)
+               .Min(kMinMemoryBandwidth)
                .Max(kMaxMemoryBandwidth)
+               .RangeHint("no accelerator's memory is that slow (the catalog's slowest: 204.8 "
+                          "GB/s); check the unit: HBM bandwidth is quoted in bytes a second "
+                          "(H100: 3.35TBps), and Gbps is bits (6Gbps is 750 MB/s)")
                .QuotedInBytes("memory bandwidth is quoted in bytes a second (H100: 3.35 TB/s): "
                               "write TBps or TB/s; Tbps and Tb/s are bits, 8 times less"),
            [](C& c, const Value& v) { c.hbm_bandwidth = core::BytesPerSec(v.d); }},
@@ -368,7 +374,10 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
                "scale-up bandwidth per chip, one direction")
                .Required()
                .Min(0, true)
-               .Max(kMaxScaleUpBandwidth),
+               .Max(kMaxScaleUpBandwidth)
+               .QuotedInBytes("scale-up links are quoted in bytes a second per direction (NVLink "
+                              "4: 450GBps; every chip in the catalog is in GBps): write GBps or "
+                              "GB/s; Gbps and Gb/s are bits, 8 times less"),
            [](C& c, const Value& v) { c.scale_up_bandwidth = core::BytesPerSec(v.d); }},
           // Required: a default of 1 read a chip that gives its scale-up bandwidth (and most
           // have peers: 8 on a board, 72 in a rack) as one with no peers, and every group

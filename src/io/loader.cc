@@ -20,6 +20,7 @@
 #include "io/config.h"
 #include "io/json_text.h"
 #include "io/keys.h"
+#include "io/report.h"
 
 #ifndef FATHOM_SOURCE_DATA_DIR
 #define FATHOM_SOURCE_DATA_DIR ""
@@ -523,6 +524,9 @@ struct Loader {
   }
 };
 
+// 1.6 Tb/s: a chip's NIC bandwidth above it is warned of (FinishChip).
+constexpr double kMaxPlausibleNic = 1.6e12 / 8;
+
 void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::string& file,
                 core::Diagnostics& d, const SourceMap& where) {
   if (!c.Supports(hardware::Precision::kBf16) && !c.Supports(hardware::Precision::kFp16) &&
@@ -614,6 +618,22 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
             std::string(hardware::PrecisionName(wide)) + " ones",
         inherited ? "set " + key + " too (a chip derived with base: keeps its base's other peaks)"
                   : "check the value and unit of " + key});
+  }
+  // A NIC per chip faster than 1.6 Tb/s (the catalog's fastest: 1.2 Tb/s; a ConnectX-8 is
+  // 800 Gb/s) is usually bytes written for bits (800GBps for 800Gbps: 6.4 Tb/s). Said here,
+  // at the chip's own key: a cluster compares its own NIC with the chip's, and one that
+  // gives none takes this one unchecked.
+  if (const double nic = c.scale_out_bandwidth.value(); nic > kMaxPlausibleNic) {
+    const std::string key = Join(prefix, "scale_out.bandwidth");
+    const auto at = where.find(key);
+    d.Add(core::Diagnostic{
+        core::Severity::kWarning, at != where.end() ? at->second.file : file,
+        at != where.end() ? at->second.line : 0, key,
+        core::FormatBandwidth(nic) + fmt::format(" ({:.3g} Tb/s)", nic * 8 / 1e12) +
+            " per chip is more than any NIC gives: the catalog's chips have at most 1.2 Tb/s "
+            "each, the fastest NICs 800 Gb/s",
+        "check the unit: NICs are quoted in bits a second, write Gbps (800Gbps is 100 GB/s); "
+        "GBps and GB/s are bytes, 8 times more"});
   }
   // A fraction for a precision the chip has no peak for is never used: fp8 plans are refused.
   for (const auto& [precision, name] : {std::pair{Precision::kFp8, "efficiency.gemm_fp8"},
@@ -1330,7 +1350,13 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
     c.given_in = at->second.file;
     // A chip of the user's under a catalog chip's name: the reports could not tell the two
     // apart (compare's columns, a run's price).
-    if (const std::string entry = loader.catalog.Find(Section::kChip, c.name); !entry.empty()) {
+    // A copy of the entry (`fathom catalog chip h100 > h1.yaml`) is that entry: not said.
+    auto copy_of_entry = [&] {
+      const core::Result<hardware::ChipSpec> e = LoadChip(loader.catalog, c.name);
+      return e.ok() && ChipFileYaml(e.value()) == ChipFileYaml(c);
+    };
+    if (const std::string entry = loader.catalog.Find(Section::kChip, c.name);
+        !entry.empty() && !copy_of_entry()) {
       d.Add({core::Severity::kWarning, at->second.file, at->second.line, Join(prefix, "name"),
              "\"" + c.name + "\" is the name of the catalog's chip (" + entry +
                  "), and this chip is not that entry: the reports will not tell them apart",
@@ -1464,9 +1490,14 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
   core::Diagnostics d = std::move(loader.diags);
   loader.diags = {};
   const bool keys_read = !d.HasErrors();
+  // With no scale-out network (topology none) its latency and efficiency are never used.
+  const bool no_scale_out = draft.spec.fabric_kind == network::FabricKind::kNone;
   if (keys_read) {
     CheckRequired(ClusterFields(), loader.where, prefix, loader.FileOf(prefix, file),
-                  loader.section_file.count(prefix) ? 0 : line, d);
+                  loader.section_file.count(prefix) ? 0 : line, d,
+                  no_scale_out
+                      ? std::vector<std::string>{"scale_out.latency", "scale_out.efficiency"}
+                      : std::vector<std::string>{});
   }
   // The chip reference: its file is where the draft's `chip` key was read.
   const std::string chip_key = Join(prefix, "chip");
@@ -1587,14 +1618,33 @@ core::Result<network::ClusterSpec> LoadClusterNode(Loader& loader, const YAML::N
     }
   }
   if (c.scale_up.bandwidth.value() == 0) c.scale_up.bandwidth = c.chip.scale_up_bandwidth;
-  if (c.scale_out.bandwidth.value() == 0) {
-    c.scale_out.bandwidth = core::BytesPerSec(c.chip.scale_out_bandwidth.value() * c.chips_per_nic);
-  }
-  if (c.scale_up.fabric.empty()) c.scale_up.fabric = c.chip.scale_up_fabric;
   auto where_of = [&](const std::string& key) {
     auto it = loader.where.find(Join(prefix, key));
     return it == loader.where.end() ? cluster_at : it->second;
   };
+  if (c.scale_out.bandwidth.value() == 0) {
+    const double chip_nic = c.chip.scale_out_bandwidth.value();
+    c.scale_out.bandwidth = core::BytesPerSec(chip_nic * c.chips_per_nic);
+    // The default NIC port is the chip's own times the chips sharing it (docs/network.md), so
+    // each chip's share is the chip's: a port shared by more chips is a faster one, not fewer
+    // NICs (`--set cluster.scale_out.chips_per_nic=2` alone changed no step).
+    if (c.chips_per_nic > 1 && chip_nic > 0 && c.fabric_kind != network::FabricKind::kNone) {
+      const Location w = where_of("scale_out.chips_per_nic");
+      d.Add(core::Diagnostic{
+          core::Severity::kNote, w.file, w.line, Join(prefix, "scale_out.chips_per_nic"),
+          std::to_string(c.chips_per_nic) +
+              " chips share each NIC port, and no scale_out.bandwidth is given: the port is "
+              "the " +
+              c.chip.name + " chip's " + core::FormatBandwidth(chip_nic) + " x " +
+              std::to_string(c.chips_per_nic) + " = " +
+              core::FormatBandwidth(c.scale_out.bandwidth.value()) +
+              ", so each chip still has its " + core::FormatBandwidth(chip_nic),
+          "for fewer NICs of the chip's speed, set " + Join(prefix, "scale_out.bandwidth") +
+              " to " + core::FormatBandwidth(chip_nic) + " too (each chip then has 1/" +
+              std::to_string(c.chips_per_nic) + " of it)"});
+    }
+  }
+  if (c.scale_up.fabric.empty()) c.scale_up.fabric = c.chip.scale_up_fabric;
   // Collectives are priced at the links' rates; HBM, which every byte they move crosses
   // (read to send, written on receipt, more for a reduction), does not bound them. Links
   // faster than the chip's HBM (no chip in the catalog comes within 3.8x) are a design point

@@ -15,6 +15,7 @@
 #include "estimate/estimate.h"
 #include "io/config.h"
 #include "io/facade.h"
+#include "io/report.h"
 #include "io/schema.h"
 #include "io/test_catalog.h"
 
@@ -993,6 +994,15 @@ TEST_F(LoaderTest, ChipsPerNicScalesTheChipDefault) {
   ASSERT_TRUE(c.ok()) << c.diagnostics().Format();
   EXPECT_DOUBLE_EQ(c.value().scale_out.bandwidth.value(), 2 * 50e9);  // per NIC port
   EXPECT_DOUBLE_EQ(c.value().NicPerChip(), 50e9);                     // per chip, as the chip says
+  // Said, with what to set for fewer NICs: the share per chip is unchanged.
+  EXPECT_TRUE(HasDiagnostic(c.diagnostics(), "scale_out.chips_per_nic",
+                            "note: " + file +
+                                ":5: scale_out.chips_per_nic: 2 chips share each NIC "
+                                "port, and no scale_out.bandwidth is given"))
+      << c.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(c.diagnostics(), "scale_out.chips_per_nic",
+                            "set scale_out.bandwidth to 50 GB/s too"))
+      << c.diagnostics().Format();
 }
 
 TEST_F(LoaderTest, TopologyErrorsPointAtTheirLine) {
@@ -1802,6 +1812,74 @@ TEST_F(LoaderTest, ARequiredKeyWithABadValueIsNotAlsoMissing) {
   ASSERT_EQ(s.diagnostics().size(), 1u) << s.diagnostics().Format();
   EXPECT_EQ(s.diagnostics().items().front().key, "plan");
   EXPECT_EQ(s.diagnostics().items().front().line, 3);
+}
+
+// A chip file's own links are checked where no cluster has its own to compare with: a NIC
+// in bytes for bits (800GBps, 6.4 Tb/s) and a scale-up link in bits (900Gbps) are warned of
+// at their keys; the catalog's figures are not.
+constexpr const char* kOwnChip =
+    "name: qx1\nvendor: Acme\npeak: {bf16: 2000TFLOPS}\nmemory: {capacity: 192GiB, bandwidth: "
+    "6TBps}\nefficiency: {gemm_bf16: 0.8, attention: 0.55, hbm: 0.85}\n";
+
+TEST_F(LoaderTest, AChipFilesLinkUnitSlipsAreWarnedOf) {
+  auto load = [&](const std::string& up, const std::string& out) {
+    const std::string file =
+        Write("qx1.yaml", std::string(kOwnChip) + "scale_up: {bandwidth: " + up +
+                              ", domain: 64}\nscale_out: {bandwidth: " + out + "}\n");
+    core::Result<hardware::ChipSpec> c = LoadChip(TestCatalog(), file);
+    EXPECT_TRUE(c.ok()) << c.diagnostics().Format();
+    return c.diagnostics();
+  };
+  const core::Diagnostics nic = load("900GBps", "800GBps");
+  EXPECT_TRUE(HasDiagnostic(nic, "scale_out.bandwidth",
+                            "qx1.yaml:7: scale_out.bandwidth: 800 GB/s "
+                            "(6.4 Tb/s) per chip is more than any NIC"))
+      << nic.Format();
+  EXPECT_TRUE(HasDiagnostic(nic, "scale_out.bandwidth", "write Gbps")) << nic.Format();
+  const core::Diagnostics up = load("900Gbps", "800Gbps");
+  EXPECT_TRUE(HasDiagnostic(up, "scale_up.bandwidth", "\"900Gbps\" is in bits a second"))
+      << up.Format();
+  EXPECT_FALSE(HasDiagnostic(up, "scale_out.bandwidth", "")) << up.Format();
+  EXPECT_TRUE(load("900GBps", "800Gbps").empty()) << load("900GBps", "800Gbps").Format();
+}
+
+// A copy of a catalog entry (`fathom catalog chip h100 > h1.yaml`) is that entry: its name is
+// not warned of; a copy with a value changed keeps the warning.
+TEST_F(LoaderTest, ACopyOfACatalogChipIsNotWarnedOfItsName) {
+  core::Result<hardware::ChipSpec> h100 = LoadChip(TestCatalog(), "h100");
+  ASSERT_TRUE(h100.ok()) << h100.diagnostics().Format();
+  const std::string copy = Write("h1.yaml", ChipFileYaml(h100.value()));
+  core::Result<hardware::ChipSpec> same = LoadChip(TestCatalog(), copy);
+  ASSERT_TRUE(same.ok()) << same.diagnostics().Format();
+  EXPECT_FALSE(HasDiagnostic(same.diagnostics(), "name", "is the name of the catalog's chip"))
+      << same.diagnostics().Format();
+  hardware::ChipSpec changed = h100.value();
+  changed.hbm_capacity = core::Bytes(96e9);
+  core::Result<hardware::ChipSpec> other =
+      LoadChip(TestCatalog(), Write("h2.yaml", ChipFileYaml(changed)));
+  ASSERT_TRUE(other.ok()) << other.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(other.diagnostics(), "name", "is the name of the catalog's chip"))
+      << other.diagnostics().Format();
+}
+
+// A cluster with no scale-out network needs no scale_out.latency or efficiency; one with a
+// network that lacks them is told so at the line of its scale_out: mapping.
+TEST_F(LoaderTest, ScaleOutKeysAreRequiredOnlyWithAScaleOutNetwork) {
+  const std::string head =
+      "name: rack\nchip: gb200\nchips: 72\nscale_up: {domain: 72, latency: 2us, efficiency: "
+      "0.85}\n";
+  core::Result<network::ClusterSpec> none =
+      LoadCluster(TestCatalog(), Write("none.yaml", head + "scale_out:\n  topology: none\n"));
+  EXPECT_TRUE(none.ok()) << none.diagnostics().Format();
+  core::Result<network::ClusterSpec> fat = LoadCluster(
+      TestCatalog(), Write("fat.yaml", head + "scale_out:\n  topology: rail_fat_tree\n"));
+  ASSERT_FALSE(fat.ok());
+  EXPECT_TRUE(HasDiagnostic(fat.diagnostics(), "scale_out.latency",
+                            "fat.yaml:5: scale_out.latency: missing required key"))
+      << fat.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(fat.diagnostics(), "scale_out.efficiency",
+                            "fat.yaml:5: scale_out.efficiency: missing required key"))
+      << fat.diagnostics().Format();
 }
 
 }  // namespace

@@ -360,10 +360,10 @@ std::string BaseComparison::Slower() const {
 
 std::string SearchText(const plan::SearchResult& r) {
   std::string out;
-  out += fmt::format("fathom plan: {} on {} ({} x {}{}), global batch {} x {} tokens\n", r.model,
-                     r.cluster, Count(r.chips), r.chip,
+  out += fmt::format("fathom plan: {} on {} ({} x {}{}), global batch {} x {} tokens, {}\n",
+                     r.model, r.cluster, Count(r.chips), r.chip,
                      r.idle_chips ? "; plans may leave chips idle" : "", Count(r.global_batch_size),
-                     Count(r.seq_len));
+                     Count(r.seq_len), r.precision);
   out += fmt::format("  model: {} parameters, {} active per token (input embedding excluded)\n\n",
                      ShortCount(r.parameters), ShortCount(r.active_parameters));
   int64_t enumerated = 0, valid = 0, estimated = 0, simulated = 0;
@@ -446,8 +446,12 @@ std::string SearchText(const plan::SearchResult& r) {
       "ranked first.\n  \"alike\": further plans with the same estimated time and memory "
       "(e.g. recompute selective, which flash attention makes recompute none), or the same "
       "simulated time and memory (an all-to-all overlap with no pass to hide behind).\n"
-      "  MFU is against the chip's dense bf16 peak (fp16 in an fp16 plan), whatever the "
-      "linear layers' precision.\n";
+      "  every plan searched is " +
+      r.precision +
+      fmt::format(
+          " (plan.precision); MFU is against the chip's {} peak ({:.1f} TFLOP/s), "
+          "whatever the linear layers' precision.\n",
+          r.mfu_peak, r.peak_flops / 1e12);
   return out;
 }
 
@@ -458,6 +462,9 @@ std::string SearchJson(const plan::SearchResult& r, const core::Diagnostics* dia
   j["cluster"] = r.cluster;
   j["chip"] = r.chip;
   j["chips"] = r.chips;
+  j["precision"] = r.precision;
+  j["peak"] = r.mfu_peak;  // what MFU is against, as a step's JSON says it
+  j["peak_flops_per_chip_per_s"] = Round(r.peak_flops);
   j["idle_chips"] = r.idle_chips;
   j["global_batch_size"] = r.global_batch_size;
   j["seq_len"] = r.seq_len;

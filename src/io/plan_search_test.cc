@@ -232,7 +232,16 @@ TEST(SearchReports, JsonAndCsvCarryTheRankedPlans) {
   EXPECT_NE(csv.find(",etp,overlap_ep,sequence_parallel,"), std::string::npos) << csv;
   EXPECT_NE(csv.find(",precision,chips,alike\n"), std::string::npos) << csv;
   EXPECT_TRUE(j["given_plan_error"].is_null());
+  // The precision searched, and what MFU is against, in the header, the text and the JSON.
+  EXPECT_EQ(j["precision"], "bf16");
+  EXPECT_EQ(j["peak"], "bf16 dense");
+  EXPECT_DOUBLE_EQ(j["peak_flops_per_chip_per_s"].get<double>(), 989.4e12);
   const std::string text = SearchText(r.value());
+  EXPECT_NE(text.find(" x 8,192 tokens, bf16\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("every plan searched is bf16 (plan.precision); MFU is against the chip's "
+                      "bf16 dense peak (989.4 TFLOP/s)"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("the given plan: tp 1 pp 1 dp 8"), std::string::npos) << text;
   EXPECT_NE(text.find("\n  model: 8.030B parameters, 7.505B active per token"), std::string::npos)
       << text;

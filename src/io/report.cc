@@ -530,15 +530,23 @@ std::string CompareText(const std::vector<ComparedStep>& steps) {
   // when there is more than one rank to choose from.
   bool pipelined = false;
   for (const ComparedStep& s : steps) pipelined = pipelined || s.report.plan.pp > 1;
+  // The memory row is of each step's largest rank, which need not be the critical one: each
+  // says its rank, so that the breakdown's rank is not read as the memory's.
+  auto ranks = [&](const char* label, auto rank_of) {
+    out += fmt::format("  {:<20}", label);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const int stage = rank_of(steps[i].report);
+      out += fmt::format("{:>12}", "rank " + std::to_string(stage));
+      if (i > 0) out += fmt::format("{:>10}", stage != rank_of(base) ? "other" : "=");
+    }
+    out += "\n";
+  };
   for (const CompareRow& row : CompareRows()) {
+    if (pipelined && row.name == "memory per chip") {
+      ranks("largest memory on", [](const estimate::StepReport& r) { return r.memory.stage; });
+    }
     if (pipelined && row.name == "compute") {
-      out += fmt::format("  {:<20}", "breakdown of");
-      for (size_t i = 0; i < steps.size(); ++i) {
-        const int stage = steps[i].report.critical_stage;
-        out += fmt::format("{:>12}", "rank " + std::to_string(stage));
-        if (i > 0) out += fmt::format("{:>10}", stage != base.critical_stage ? "other" : "=");
-      }
-      out += "\n";
+      ranks("time breakdown of", [](const estimate::StepReport& r) { return r.critical_stage; });
     }
     bool any = false;
     for (const ComparedStep& s : steps) {
@@ -826,14 +834,18 @@ std::string ClusterText(const network::ClusterSpec& c, ClusterChip chip) {
                             ? fmt::format("; in-network reduction (all-reduce at {} of the link)",
                                           Pct(c.in_network_efficiency))
                             : ""));
-  line("scale-out",
-       level(c.scale_out, "per NIC, one direction") +
-           fmt::format("; {} plane{}, {} chip{} per NIC", c.planes, c.planes == 1 ? "" : "s",
-                       c.chips_per_nic, c.chips_per_nic == 1 ? "" : "s") +
-           (c.scale_out_in_network_reduction
-                ? fmt::format("; in-network reduction (all-reduce at {} of the NIC)",
-                              Pct(c.scale_out_in_network_efficiency))
-                : ""));
+  if (c.fabric_kind == network::FabricKind::kNone) {
+    line("scale-out", "none (topology none: the scale-up domain is the whole cluster)");
+  } else {
+    line("scale-out",
+         level(c.scale_out, "per NIC, one direction") +
+             fmt::format("; {} plane{}, {} chip{} per NIC", c.planes, c.planes == 1 ? "" : "s",
+                         c.chips_per_nic, c.chips_per_nic == 1 ? "" : "s") +
+             (c.scale_out_in_network_reduction
+                  ? fmt::format("; in-network reduction (all-reduce at {} of the NIC)",
+                                Pct(c.scale_out_in_network_efficiency))
+                  : ""));
+  }
   line("node power",
        c.node_power.value() > 0
            ? fmt::format("{} per node ({} per chip)", core::FormatPower(c.node_power.value()),

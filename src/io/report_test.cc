@@ -225,7 +225,9 @@ TEST(CatalogEntry, AClusterShowsItsLevelsAndTopology) {
       << changed_text;
 }
 
-// compare says which pipeline rank each column's breakdown is of.
+// compare says which pipeline rank each column's breakdown is of, and, apart, which rank its
+// memory is of (the largest's, which need not be the critical one: "breakdown of rank 3"
+// stood under a memory of rank 0).
 TEST(CompareText, NamesTheRankOfEachBreakdown) {
   const estimate::StepReport r = Report("llama3-70b-64-h100-fp8");
   ASSERT_GT(r.plan.pp, 1);
@@ -233,7 +235,13 @@ TEST(CompareText, NamesTheRankOfEachBreakdown) {
   other.critical_stage = r.critical_stage == 0 ? 1 : 0;
   const std::vector<ComparedStep> steps = {{"a", {}, r}, {"b", {"x=1"}, other}};
   const std::string text = CompareText(steps);
-  const size_t at = text.find("  breakdown of ");
+  const size_t memory = text.find("  largest memory on ");
+  ASSERT_NE(memory, std::string::npos) << text;
+  const std::string memory_row = text.substr(memory, text.find('\n', memory) - memory);
+  EXPECT_NE(memory_row.find("rank " + std::to_string(r.memory.stage)), std::string::npos)
+      << memory_row;
+  EXPECT_EQ(text.find('\n', memory) + 1, text.find("  memory per chip ")) << text;
+  const size_t at = text.find("  time breakdown of ");
   ASSERT_NE(at, std::string::npos) << text;
   const std::string row = text.substr(at, text.find('\n', at) - at);
   const std::string first = "rank " + std::to_string(r.critical_stage);

@@ -545,18 +545,24 @@ core::Result<LoadedRun> LoadRun(const Catalog& catalog, const RunRequest& reques
   // Rates counted on one vendor's accelerators, applied to another's.
   if (scenario.ok() && !rel.vendor.empty()) {
     const hardware::ChipSpec& chip = scenario.value().scenario.cluster.chip;
-    if (!chip.vendor.empty() && chip.vendor != rel.vendor) {
+    // A chip that names no vendor (a chip file of the user's) may be anyone's: said too.
+    if (chip.vendor != rel.vendor) {
       std::string origin;
       for (const plan::ReliabilityOrigin& p : loader.presets) {
         origin += (origin.empty() ? "" : ", ") + p.name;
       }
+      const std::string whose = chip.vendor.empty()
+                                    ? "the " + chip.name + ", whose vendor is not given,"
+                                    : chip.vendor + "'s " + chip.name;
       loader.diags.Warning(
           "reliability",
           "the failure rates" + (origin.empty() ? "" : " (" + origin + ")") + " were counted on " +
-              rel.vendor + " accelerators; they are applied to " + chip.vendor + "'s " + chip.name +
-              " as they are",
-          "give reliability.failures measured on these chips, or read the run's failure figures "
-          "as an assumption");
+              rel.vendor + " accelerators; they are applied to " + whose + " as they are",
+          (chip.vendor.empty()
+               ? "say the chip's vendor (its vendor: key); if it is not " + rel.vendor + ", give "
+               : std::string("give ")) +
+              "reliability.failures measured on these chips, or read the run's failure figures "
+              "as an assumption");
     }
   }
   if (!loader.diags.HasErrors()) overrides.ReportUnused(loader.diags);

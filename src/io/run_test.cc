@@ -12,6 +12,7 @@
 #include "io/html_report.h"
 #include "io/number_format.h"
 #include "io/plan_format.h"
+#include "io/report.h"
 #include "io/test_catalog.h"
 
 namespace fathom::io {
@@ -1044,6 +1045,31 @@ TEST(Run, RatesCountedOnAnotherVendorsChipsWarn) {
   EXPECT_TRUE(warned(""));  // the default preset, llama3-table5
   EXPECT_TRUE(warned("rsc1"));
   EXPECT_FALSE(warned("{preset: rsc1, failures: [{name: chip, per: gpu, mtbf: 50000h}]}"));
+}
+
+// A chip that names no vendor (a chip file of the user's) may be anyone's: the rates counted
+// on NVIDIA's are said to be applied to it, as to another vendor's.
+TEST(Run, RatesAppliedToAChipOfNoVendorWarn) {
+  core::Result<hardware::ChipSpec> h100 = LoadChip(TestCatalog(), "h100");
+  ASSERT_TRUE(h100.ok()) << h100.diagnostics().Format();
+  hardware::ChipSpec own = h100.value();
+  own.name = "qx1";
+  own.aliases.clear();
+  own.vendor.clear();
+  const std::string file = Write("no-vendor-chip.yaml", ChipFileYaml(own));
+  RunRequest request;
+  request.model = "llama3-8b";
+  request.cluster = "dgx-h100-superpod";
+  request.plan = FATHOM_SOURCE_DIR "/tests/errors/support/plan.yaml";
+  request.tokens = "1T";
+  request.overrides = {{"cluster.chip", file, "--set"}};
+  core::Result<LoadedRun> loaded = LoadRun(TestCatalog(), request);
+  ASSERT_TRUE(loaded.ok()) << loaded.diagnostics().Format();
+  EXPECT_NE(loaded.diagnostics().Format().find(
+                "were counted on NVIDIA accelerators; they are applied to the qx1, whose vendor "
+                "is not given"),
+            std::string::npos)
+      << loaded.diagnostics().Format();
 }
 
 // The Monte Carlo's steps in a window are whole and never more than the window holds at

@@ -376,6 +376,13 @@ bool Convert(const KeyInfo& k, const YAML::Node& node, Value& out, std::string& 
       return true;
     }
     case ValueType::kString:
+      // A required name left empty is as good as missing: the reports would show nothing
+      // where it belongs ("4096 x ").
+      if (k.required && k.path == "name" && s.find_first_not_of(" \t") == std::string::npos) {
+        error = "\"" + s + "\" is empty; expected a non-empty string: " + k.help;
+        hint = "give a name the reports can show and other files can refer to";
+        return false;
+      }
       out.s = s;
       return true;
     case ValueType::kEnum: {

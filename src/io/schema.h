@@ -89,19 +89,36 @@ void ApplyMapping(const YAML::Node& node, const std::vector<Field<T>>& fields, T
 }
 
 // A diagnostic for each required key of `fields` that `where` does not hold, unless an
-// error already names it (given, but with a bad value).
+// error already names it (given, but with a bad value) or `not_required` lists its path
+// (relative to `prefix`: "scale_out.latency" of a cluster with no scale-out network). It is
+// placed at the mapping that lacks the key ("scale_out:" of "scale_out.latency") where
+// `where` holds that mapping in `file`, else at `line`.
 template <class T>
 void CheckRequired(const std::vector<Field<T>>& fields, const SourceMap& where,
                    const std::string& prefix, const std::string& file, int line,
-                   core::Diagnostics& d) {
+                   core::Diagnostics& d, const std::vector<std::string>& not_required = {}) {
   for (const Field<T>& f : fields) {
     if (!f.info->required) continue;
+    if (std::find(not_required.begin(), not_required.end(), f.info->path) != not_required.end()) {
+      continue;
+    }
     const std::string key = prefix.empty() ? f.info->path : prefix + "." + f.info->path;
     const bool named = std::any_of(d.items().begin(), d.items().end(), [&](const auto& x) {
       return x.severity == core::Severity::kError && x.key == key;
     });
     if (where.count(key) == 0 && !named) {
-      d.Add({core::Severity::kError, file, line, key, "missing required key",
+      int at = line;
+      for (size_t dot = f.info->path.rfind('.'); dot != std::string::npos && dot > 0;
+           dot = f.info->path.rfind('.', dot - 1)) {
+        const std::string parent =
+            (prefix.empty() ? "" : prefix + ".") + f.info->path.substr(0, dot);
+        const auto it = where.find(parent);
+        if (it != where.end()) {
+          if (it->second.file == file && it->second.line > 0) at = it->second.line;
+          break;
+        }
+      }
+      d.Add({core::Severity::kError, file, at, key, "missing required key",
              "expected " + TypeDescription(*f.info) + ": " + f.info->help +
                  (f.info->missing_hint.empty() ? "" : "; " + f.info->missing_hint)});
     }

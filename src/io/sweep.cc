@@ -1098,6 +1098,7 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
 
   std::vector<ComparedStep> steps;
   sim::SimulationArrays arrays;  // the steps are simulated in turn, in one set of arrays
+  core::Diagnostics first;       // the first scenario's, as its own step says them
   auto predict = [&](const std::string& file, const std::vector<Override>& overrides,
                      std::vector<std::string> changes, std::vector<std::string> set) {
     StepRequest step;
@@ -1108,8 +1109,14 @@ core::Result<std::vector<ComparedStep>> CompareSteps(const Catalog& catalog,
     step.check_unread_sections = changes.empty();  // a variant's file is the checked one's
     core::Result<StepOutcome> r = Step(catalog, step);
     // A variant's diagnostics say which variant they are of (the file's are the file's).
+    // One the first scenario has too is its file's, said once (it was said again for each
+    // --vs).
     core::Diagnostics mine = r.diagnostics();
+    if (changes.empty() && file == q.scenarios.front() && first.empty()) first = mine;
     if (!changes.empty()) {
+      std::erase_if(mine.items(), [&](const core::Diagnostic& x) {
+        return std::find(first.items().begin(), first.items().end(), x) != first.items().end();
+      });
       std::string which;
       for (size_t i = 0; i < changes.size(); ++i) which += (i ? "; " : "") + changes[i];
       for (core::Diagnostic& x : mine.items()) x.message = "(--vs '" + which + "') " + x.message;

@@ -360,6 +360,10 @@ core::Result<SearchResult> SearchOnce(const estimate::Scenario& base, const Sear
   result.cluster = cl.name;
   result.chip = cl.chip.name;
   result.chips = chips;
+  result.precision = std::string(hardware::PrecisionName(base.plan.precision));
+  const hardware::Precision sixteen = parallel::SixteenBit(base.plan);
+  result.mfu_peak = std::string(hardware::PrecisionName(sixteen)) + " dense";
+  result.peak_flops = cl.chip.Peak(sixteen).value();
   result.global_batch_size = base.plan.global_batch_size;
   result.seq_len = m.seq_len;
   const model::ParameterCount model_counts = model::CountParameters(m);

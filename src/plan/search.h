@@ -148,6 +148,9 @@ struct PassReport {
 struct SearchResult {
   std::string model, cluster, chip;
   int64_t chips = 0;
+  std::string precision;      // the linear layers' (plan.precision: not searched), "fp8"
+  std::string mfu_peak;       // what MFU is against: "bf16 dense" (the 16-bit peak)
+  double peak_flops = 0;      // FLOP/s per chip of that peak
   int global_batch_size = 0;  // sequences
   int seq_len = 0;
   double parameters = 0;          // the model's (model::CountParameters)
