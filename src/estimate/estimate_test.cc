@@ -1027,6 +1027,25 @@ TEST(Estimate, AllToAllsOutlastingTheirComputeHideItsSlowing) {
   EXPECT_NEAR(exposed[2], exposed[0], 1e-9);
 }
 
+// The MoE plans of 15,360 H100 below: tp 2, pp 8 (7 and 6 layers on the end stages), dp 960,
+// ep 64 over at most 4 domains with DeepEP, sequence parallelism, micro-batch 1, ZeRO 1, full
+// recompute, fp8; the caller sets the schedule and the batch.
+void MoePlanOn15360(parallel::ParallelPlan& p) {
+  p.tp = 2;
+  p.pp = 8;
+  p.dp = 960;
+  p.ep = 64;
+  p.first_stage_layers = 7;
+  p.last_stage_layers = 6;
+  p.sequence_parallel = true;
+  p.micro_batch_size = 1;
+  p.zero = 1;
+  p.recompute = parallel::Recompute::kFull;
+  p.precision = Precision::kFp8;
+  p.moe_max_domains = 4;
+  p.moe_dispatcher = parallel::MoeDispatcher::kDeepEp;
+}
+
 // A 1T-class MoE (DeepSeek-V3's layers) under 1F1B at pp 8 with overlap.ep on 15,360 H100,
 // its all-to-alls across nodes about as long as the compute beside them. A partnered forward's
 // calls outlast its compute and its send waits for the last of them, in every steady round
@@ -1043,21 +1062,9 @@ TEST(Estimate, OneFOneBsOverlappedAllToAllsWaitForTheirTails) {
     s.model.moe.imbalance = 1.1;
     s.cluster = network::testing::SuperPod(15360);
     parallel::ParallelPlan& p = s.plan;
-    p.tp = 2;
-    p.pp = 8;
-    p.dp = 960;
-    p.ep = 64;
-    p.first_stage_layers = 7;
-    p.last_stage_layers = 6;
-    p.sequence_parallel = true;
-    p.micro_batch_size = 1;
+    MoePlanOn15360(p);
     p.global_batch_size = 960 * micro_batches;
     p.schedule = parallel::Schedule::k1F1B;
-    p.zero = 1;
-    p.recompute = parallel::Recompute::kFull;
-    p.precision = Precision::kFp8;
-    p.moe_max_domains = 4;
-    p.moe_dispatcher = parallel::MoeDispatcher::kDeepEp;
     p.overlap_tp = true;
     p.overlap_ep = true;
     core::Result<StepReport> r = Estimate(s);
@@ -1132,22 +1139,10 @@ Scenario FrontierMoe(int vocab) {
   s.model.moe.imbalance = 1.1;
   s.cluster = network::testing::SuperPod(15360);
   parallel::ParallelPlan& p = s.plan;
-  p.tp = 2;
-  p.pp = 8;
+  MoePlanOn15360(p);
   p.vp = 2;
-  p.dp = 960;
-  p.ep = 64;
-  p.first_stage_layers = 7;
-  p.last_stage_layers = 6;
-  p.sequence_parallel = true;
-  p.micro_batch_size = 1;
   p.global_batch_size = 15360;
   p.schedule = parallel::Schedule::kInterleaved;
-  p.zero = 1;
-  p.recompute = parallel::Recompute::kFull;
-  p.precision = Precision::kFp8;
-  p.moe_max_domains = 4;
-  p.moe_dispatcher = parallel::MoeDispatcher::kDeepEp;
   p.overlap_tp = true;
   p.overlap_ep = true;
   return s;
