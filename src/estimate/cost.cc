@@ -15,9 +15,9 @@ hardware::Roofline ComputeRoofline(const hardware::ChipSpec& chip, const workloa
       return hardware::GemmRoofline(chip, op.precision, op.m, op.n, op.k, op.batch,
                                     op.output_bytes);
     case model::OpKind::kAttention:
-      return hardware::AttentionRoofline(chip, op.precision, op.flops, op.bytes);
+      return hardware::AttentionRoofline(chip, op.precision, op.flops, op.bytes, op.attention);
     case model::OpKind::kElementwise:
-      return hardware::MemoryRoofline(chip, op.bytes);
+      return hardware::MemoryRoofline(chip, op.bytes, op.stream);
   }
   return {};
 }
@@ -379,7 +379,8 @@ double OptimizerTime(const hardware::ChipSpec& chip, const parallel::ParallelPla
                            ? dense_parameters / (static_cast<double>(p.dp) * p.cp) +
                                  expert_parameters / static_cast<double>(p.ExpertDataParallel())
                            : dense_parameters + expert_parameters;
-  return hardware::MemoryTime(chip, shard * parallel::AdamStepBytes(p)).value();
+  return hardware::MemoryTime(chip, shard * parallel::AdamStepBytes(p), hardware::StreamOp::kAdam)
+      .value();
 }
 
 void SetStepTime(StepReport& r, double step_time_s) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "hardware/calibration.h"
+
 namespace fathom::hardware {
 
 std::string_view PrecisionName(Precision p) {
@@ -65,8 +67,11 @@ Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int6
   const double kd = static_cast<double>(k);
   const double bd = static_cast<double>(batch);
   const bool fp8 = precision == Precision::kFp8 || precision == Precision::kFp4;
-  const double rate = chip.Peak(precision).value() * chip.GemmEfficiency(precision) *
-                      GemmWaveEfficiency(chip, m, n, batch);
+  const Calibration* cal = chip.calibration.get();
+  const double fraction = cal != nullptr && cal->HasGemm(precision)
+                              ? cal->GemmFraction(chip, precision, m, n, k, batch)
+                              : chip.GemmEfficiency(precision) * GemmWaveEfficiency(chip, m, n, batch);
+  const double rate = chip.Peak(precision).value() * fraction;
   // fp4 packs two elements a byte; its block scales (one byte per 16 or 32 elements) are
   // not counted.
   const double element = precision == Precision::kFp4 ? 0.5 : fp8 ? 1.0 : 2.0;
@@ -82,16 +87,23 @@ core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int
   return core::Seconds(GemmRoofline(chip, precision, m, n, k).Seconds());
 }
 
-Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flops, double bytes) {
+Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flops, double bytes,
+                           const AttentionShape& shape) {
   // Attention runs in 16-bit (bf16, or fp16 in an fp16 plan); a chip without that peak is
   // rated at its bf16, fp16 or fp8 one.
   double peak = chip.Peak(precision).value();
   if (peak <= 0) peak = chip.Peak(Precision::kBf16).value();
   if (peak <= 0) peak = chip.Peak(Precision::kFp16).value();
   if (peak <= 0) peak = chip.Peak(Precision::kFp8).value();
+  double efficiency = chip.attention_efficiency;
+  if (chip.calibration != nullptr && shape.rows > 0) {
+    const double f = chip.calibration->AttentionFraction(shape.backward, shape.rows, shape.seq,
+                                                         shape.head_dim);
+    if (f > 0) efficiency = f;
+  }
   return {.flops = flops,
           .bytes = bytes,
-          .compute_s = flops / (peak * chip.attention_efficiency),
+          .compute_s = flops / (peak * efficiency),
           .memory_s = bytes > 0 ? bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency) : 0};
 }
 
@@ -99,12 +111,21 @@ core::Seconds AttentionTime(const ChipSpec& chip, Precision precision, double fl
   return core::Seconds(AttentionRoofline(chip, precision, flops).Seconds());
 }
 
-Roofline MemoryRoofline(const ChipSpec& chip, double bytes) {
-  return {.bytes = bytes, .memory_s = bytes / (chip.hbm_bandwidth.value() * chip.hbm_efficiency)};
+double StreamEfficiency(const ChipSpec& chip, double bytes, StreamOp op) {
+  if (chip.calibration != nullptr) {
+    const double f = chip.calibration->StreamFraction(op, bytes);
+    if (f > 0) return f;
+  }
+  return chip.hbm_efficiency;
 }
 
-core::Seconds MemoryTime(const ChipSpec& chip, double bytes) {
-  return core::Seconds(MemoryRoofline(chip, bytes).Seconds());
+Roofline MemoryRoofline(const ChipSpec& chip, double bytes, StreamOp op) {
+  return {.bytes = bytes,
+          .memory_s = bytes / (chip.hbm_bandwidth.value() * StreamEfficiency(chip, bytes, op))};
+}
+
+core::Seconds MemoryTime(const ChipSpec& chip, double bytes, StreamOp op) {
+  return core::Seconds(MemoryRoofline(chip, bytes, op).Seconds());
 }
 
 }  // namespace fathom::hardware

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,34 @@ namespace fathom::hardware {
 
 enum class Precision { kFp32, kTf32, kBf16, kFp16, kFp8, kFp4, kCount };
 std::string_view PrecisionName(Precision p);
+
+struct Calibration;  // hardware/calibration.h
+
+// The memory-bound operators a calibration tells apart (hardware/calibration.h). kOther is
+// priced at the copy's fractions.
+enum class StreamOp : uint8_t {
+  kOther,
+  kCopy,
+  kAdd,
+  kRmsNorm,
+  kLayerNorm,
+  kSwiglu,
+  kGelu,
+  kSoftmax,
+  kAdam,
+  kCount
+};
+
+// The shape of a fused causal attention pass, for a calibrated chip's lookup: rows =
+// micro-batch x heads on the chip (scaled by the share of the sequence's queries the chip
+// holds under context parallelism), the keys each query's sequence spans, the head dim.
+// rows 0 = not given (the chip's single attention fraction).
+struct AttentionShape {
+  double rows = 0;
+  double seq = 0;
+  double head_dim = 0;
+  bool backward = false;
+};
 
 struct ChipSpec {
   std::string name;
@@ -35,6 +64,10 @@ struct ChipSpec {
   double GemmEfficiency(Precision p) const;
   double attention_efficiency = 0;  // fused attention fwd+bwd, fraction of bf16 peak
   double hbm_efficiency = 0;        // streaming ops, fraction of HBM bandwidth
+  // Measured fractions by operator and shape (fathom calibrate import), prepared for this
+  // chip's tiles; null = the datasheet-based fractions above. Shared: copies of a chip
+  // share its immutable tables.
+  std::shared_ptr<const Calibration> calibration;
 
   // GEMM shape model: output tiles spread over compute units in waves.
   int compute_units = 0;
@@ -96,8 +129,9 @@ struct Roofline {
 // Roofline of `batch` GEMMs C[m,n] = A[m,k]·B[k,n] in `precision` (16-bit or fp8 inputs), as
 // one grouped kernel (a layer's local experts, an unfused attention's heads): FLOPs
 // 2·m·n·k·batch at peak · gemm efficiency · wave efficiency (GemmWaveEfficiency of batch
-// m x n outputs), bytes batch·(e·(m·k + k·n) + o·m·n), e the input's bytes per element (1
-// for fp8, 0.5 for fp4, else 2) and o the output's bytes moved per element (2: a 16-bit
+// m x n outputs; a chip calibrated in that precision: at peak · its GemmFraction), bytes
+// batch·(e·(m·k + k·n) + o·m·n), e the input's bytes per element (1 for fp8, 0.5 for fp4,
+// else 2) and o the output's bytes moved per element (2: a 16-bit
 // write; a weight gradient accumulated into its buffer reads and writes it), at HBM bw · hbm
 // efficiency.
 Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int64_t n, int64_t k,
@@ -107,12 +141,16 @@ core::Seconds GemmTime(const ChipSpec& chip, Precision precision, int64_t m, int
 // A fused attention kernel doing `flops` at the attention efficiency of `precision`'s peak
 // (16-bit) and moving `bytes` through HBM (its inputs and outputs once: the scores stay on
 // chip) at HBM bw · hbm efficiency; the slower leg.
+// A calibrated chip with a `shape` takes the measured fraction of that shape and pass.
 Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flops,
-                           double bytes = 0);
+                           double bytes = 0, const AttentionShape& shape = {});
 core::Seconds AttentionTime(const ChipSpec& chip, Precision precision, double flops);
 
-// A memory-bound operator moving `bytes` through HBM (memory leg only).
-Roofline MemoryRoofline(const ChipSpec& chip, double bytes);
-core::Seconds MemoryTime(const ChipSpec& chip, double bytes);
+// A memory-bound operator moving `bytes` through HBM (memory leg only); a calibrated chip
+// moves them at the measured fraction of operator `op` at that size.
+Roofline MemoryRoofline(const ChipSpec& chip, double bytes, StreamOp op = StreamOp::kOther);
+// The fraction of HBM bandwidth operator `op` moving `bytes` reaches on the chip.
+double StreamEfficiency(const ChipSpec& chip, double bytes, StreamOp op = StreamOp::kOther);
+core::Seconds MemoryTime(const ChipSpec& chip, double bytes, StreamOp op = StreamOp::kOther);
 
 }  // namespace fathom::hardware

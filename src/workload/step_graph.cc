@@ -64,6 +64,25 @@ double CausalKeysPerQuery(const model::ModelSpec& m, bool windowed) {
   return w >= s ? s / 2 : w - w * w / (2 * s);
 }
 
+// The memory-bound operator an elementwise operator is, by its name, for a calibrated
+// chip: norms, the MLP's activation, residual adds, softmax (and the cross-entropy's).
+hardware::StreamOp StreamOf(const model::ModelSpec& m, std::string_view name) {
+  using hardware::StreamOp;
+  if (name.ends_with("_norm")) {
+    return m.norm == model::Norm::kLayerNorm ? StreamOp::kLayerNorm : StreamOp::kRmsNorm;
+  }
+  if (name.ends_with("_act")) return m.IsGated() ? StreamOp::kSwiglu : StreamOp::kGelu;
+  if (name.ends_with("_residual")) return StreamOp::kAdd;
+  if (name == "softmax" || name.starts_with("cross_entropy")) return StreamOp::kSoftmax;
+  return StreamOp::kOther;
+}
+
+void MarkStreams(const model::ModelSpec& m, std::vector<ComputeOp>& ops) {
+  for (ComputeOp& op : ops) {
+    if (op.kind == OpKind::kElementwise) op.stream = StreamOf(m, op.name);
+  }
+}
+
 // Whether a layer's window or chunk is shorter than the sequence (else it attends fully).
 bool ShortWindow(const model::ModelSpec& m, bool windowed) {
   return windowed && m.LocalSpan() > 0 && m.LocalSpan() < m.seq_len;
@@ -97,11 +116,20 @@ void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, bool windowe
     const double k_v = 2.0 * keys * kv_heads * (d_qk + d_v);
     const double lse = 4.0 * queries * heads;
     const double forward_bytes = q_o + k_v + lse;
+    // For a calibrated chip: the rank's rows, the keys a query's sequence spans.
+    const hardware::AttentionShape shape{
+        .rows = b * heads / p.cp,
+        .seq = short_window ? std::min(s, static_cast<double>(m.LocalSpan())) : s,
+        .head_dim = d_qk,
+        .backward = false};
+    hardware::AttentionShape backward_shape = shape;
+    backward_shape.backward = !recompute;
     if (!recompute) {
       fwd.push_back({.name = "attention",
                      .kind = OpKind::kAttention,
                      .flops = forward,
                      .bytes = forward_bytes,
+                     .attention = shape,
                      .count = 1,
                      .windowed = short_window});
     }
@@ -109,6 +137,7 @@ void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, bool windowe
                    .kind = OpKind::kAttention,
                    .flops = recompute ? forward : 2.5 * forward,
                    .bytes = recompute ? forward_bytes : 2 * (q_o + k_v) + lse,
+                   .attention = backward_shape,
                    .recompute = recompute,
                    .windowed = short_window});
     return;
@@ -445,6 +474,9 @@ int BuildBlock(const model::ModelSpec& m, const ParallelPlan& p,
   // Shapes: under full recompute a recomputed operator is its forward again, with the
   // same shape; the few recomputed under selective recompute were copied above, before
   // shapes were given, and get their own.
+  MarkStreams(m, fwd);
+  MarkStreams(m, rc);
+  MarkStreams(m, bwd);
   for (ComputeOp& op : fwd) op.shape = g.shapes++;
   if (full) {
     for (ComputeOp op : fwd) {
@@ -858,6 +890,7 @@ StepGraph BuildStepGraph(const model::ModelSpec& model, const ParallelPlan& plan
       std::vector<ComputeOp>& extra = ops == &w.forward ? w.extra_forward : w.extra_backward;
       for (ComputeOp& op : *ops) {
         if (op.scope == Scope::kLayer) continue;
+        if (op.kind == OpKind::kElementwise) op.stream = StreamOf(model, op.name);
         if (op.shape < 0) op.shape = g.shapes++;
         extra.push_back(op);
       }

@@ -67,6 +67,10 @@ struct ComputeOp {
   int64_t batch = 1;            // grouped expert GEMMs: local experts, each m x n x k
   double flops = 0;             // attention: FLOPs per chip
   double bytes = 0;             // elementwise, fused attention: HBM bytes per chip
+  // Elementwise: which memory-bound operator (a calibrated chip's bandwidth by operator).
+  hardware::StreamOp stream = hardware::StreamOp::kOther;
+  // Fused attention: its shape and pass (a calibrated chip's fraction by shape).
+  hardware::AttentionShape attention = {};
   // GEMM: HBM bytes moved per output element: 2 (a 16-bit write), or for a weight gradient
   // accumulated into the gradient buffer (Megatron's gradient_accumulation_fusion) a read
   // and a write of it, 2 x parallel::GradReduceBytes.

@@ -1,0 +1,179 @@
+#include "hardware/calibration.h"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+namespace fathom::hardware {
+
+namespace {
+
+constexpr std::array<std::string_view, static_cast<size_t>(StreamOp::kCount)> kStreamNames = {
+    "other", "copy", "add", "rmsnorm", "layernorm", "swiglu", "gelu", "softmax", "adamw"};
+
+// Neighbours an interpolation weighs.
+constexpr int kNearest = 4;
+// Squared log2 distance under which a query is the measured shape itself.
+constexpr double kSame = 1e-12;
+
+double Log2(double x) { return std::log2(std::max(x, 1.0)); }
+
+// Inverse-distance weighting over the kNearest smallest squared distances `d2` of values
+// `v` (both kNearest long, unused slots at infinity); a zero distance returns its value.
+double Weigh(const std::array<double, kNearest>& d2, const std::array<double, kNearest>& v) {
+  double num = 0, den = 0;
+  for (int i = 0; i < kNearest; ++i) {
+    if (!std::isfinite(d2[i])) break;
+    if (d2[i] < kSame) return v[i];
+    num += v[i] / d2[i];
+    den += 1 / d2[i];
+  }
+  return den > 0 ? num / den : 0;
+}
+
+// Keeps the kNearest smallest (d2, v) pairs, sorted by d2.
+void Offer(std::array<double, kNearest>& d2, std::array<double, kNearest>& v, double d, double x) {
+  if (d >= d2[kNearest - 1]) return;
+  int i = kNearest - 1;
+  while (i > 0 && d2[i - 1] > d) {
+    d2[i] = d2[i - 1];
+    v[i] = v[i - 1];
+    --i;
+  }
+  d2[i] = d;
+  v[i] = x;
+}
+
+}  // namespace
+
+std::string_view StreamOpName(StreamOp op) {
+  const auto i = static_cast<size_t>(op);
+  return i < kStreamNames.size() ? kStreamNames[i] : "?";
+}
+
+std::optional<StreamOp> ParseStreamOp(std::string_view name) {
+  for (size_t i = 0; i < kStreamNames.size(); ++i) {
+    if (kStreamNames[i] == name) return static_cast<StreamOp>(i);
+  }
+  return std::nullopt;
+}
+
+size_t Calibration::TableOf(Precision p) const {
+  const auto i = static_cast<size_t>(p);
+  const auto bf16 = static_cast<size_t>(Precision::kBf16);
+  if (p == Precision::kFp16 && prepared_[i].empty()) return bf16;
+  return i < kPrecisions ? i : bf16;
+}
+
+size_t Calibration::Points() const {
+  size_t n = attention_forward.size() + attention_backward.size();
+  for (const auto& g : gemm) n += g.size();
+  for (const auto& s : stream) n += s.size();
+  return n;
+}
+
+void Calibration::Prepare(const ChipSpec& chip) {
+  for (size_t p = 0; p < kPrecisions; ++p) {
+    std::vector<Prepared>& out = prepared_[p];
+    out.clear();
+    out.reserve(gemm[p].size());
+    for (const GemmPoint& g : gemm[p]) {
+      const double wave = GemmWaveEfficiency(chip, g.m, g.n, 1);
+      out.push_back({.lm = Log2(static_cast<double>(g.m)),
+                     .ln = Log2(static_cast<double>(g.n)),
+                     .lk = Log2(static_cast<double>(g.k)),
+                     .intrinsic = g.fraction / wave,
+                     .m = g.m,
+                     .n = g.n,
+                     .k = g.k});
+    }
+    // By m, then n and k: a deterministic order for equal distances.
+    std::sort(out.begin(), out.end(), [](const Prepared& a, const Prepared& b) {
+      return std::tie(a.m, a.n, a.k) < std::tie(b.m, b.n, b.k);
+    });
+  }
+  for (auto& s : stream) {
+    std::sort(s.begin(), s.end(),
+              [](const StreamPoint& a, const StreamPoint& b) { return a.bytes < b.bytes; });
+  }
+}
+
+double Calibration::GemmFraction(const ChipSpec& chip, Precision p, int64_t m, int64_t n,
+                                 int64_t k, int64_t batch) const {
+  const std::vector<Prepared>& pts = prepared_[TableOf(p)];
+  if (pts.empty()) return 0;
+  const double lm = Log2(static_cast<double>(m));
+  const double ln = Log2(static_cast<double>(n));
+  const double lk = Log2(static_cast<double>(k));
+  std::array<double, kNearest> d2;
+  std::array<double, kNearest> v{};
+  d2.fill(INFINITY);
+  // Outward from the first point at or above m: a point whose m alone is farther than the
+  // kNearest-th distance found ends that direction's scan.
+  const auto first = std::lower_bound(pts.begin(), pts.end(), m,
+                                       [](const Prepared& a, int64_t x) { return a.m < x; });
+  auto up = first;
+  auto down = first;
+  bool more = true;
+  while (more) {
+    more = false;
+    if (up != pts.end()) {
+      const double dm = up->lm - lm;
+      if (dm * dm < d2[kNearest - 1]) {
+        const double dn = up->ln - ln, dk = up->lk - lk;
+        Offer(d2, v, dm * dm + dn * dn + dk * dk, up->intrinsic);
+        ++up;
+        more = true;
+      } else {
+        up = pts.end();
+      }
+    }
+    if (down != pts.begin()) {
+      const auto it = down - 1;
+      const double dm = it->lm - lm;
+      if (dm * dm < d2[kNearest - 1]) {
+        const double dn = it->ln - ln, dk = it->lk - lk;
+        Offer(d2, v, dm * dm + dn * dn + dk * dk, it->intrinsic);
+        down = it;
+        more = true;
+      } else {
+        down = pts.begin();
+      }
+    }
+  }
+  const double f = Weigh(d2, v) * GemmWaveEfficiency(chip, m, n, batch);
+  return std::min(f, 1.0);
+}
+
+double Calibration::AttentionFraction(bool backward, double rows, double seq,
+                                      double head_dim) const {
+  const std::vector<AttentionPoint>& pts = backward ? attention_backward : attention_forward;
+  if (pts.empty()) return 0;
+  const double lr = Log2(rows), ls = Log2(seq), ld = Log2(head_dim);
+  std::array<double, kNearest> d2;
+  std::array<double, kNearest> v{};
+  d2.fill(INFINITY);
+  for (const AttentionPoint& a : pts) {
+    const double dr = Log2(static_cast<double>(a.batch * a.heads)) - lr;
+    const double ds = Log2(static_cast<double>(a.seq)) - ls;
+    const double dd = Log2(static_cast<double>(a.head_dim)) - ld;
+    Offer(d2, v, dr * dr + ds * ds + dd * dd, a.fraction);
+  }
+  return std::min(Weigh(d2, v), 1.0);
+}
+
+double Calibration::StreamFraction(StreamOp op, double bytes) const {
+  const std::vector<StreamPoint>* pts = &stream[static_cast<size_t>(op)];
+  if (pts->empty()) pts = &stream[static_cast<size_t>(StreamOp::kCopy)];
+  if (pts->empty()) return 0;
+  const std::vector<StreamPoint>& s = *pts;
+  if (bytes <= s.front().bytes) return s.front().fraction;
+  if (bytes >= s.back().bytes) return s.back().fraction;
+  const auto hi = std::lower_bound(s.begin(), s.end(), bytes,
+                                   [](const StreamPoint& a, double b) { return a.bytes < b; });
+  const auto lo = hi - 1;
+  const double t = (std::log(bytes) - std::log(lo->bytes)) / (std::log(hi->bytes) - std::log(lo->bytes));
+  return lo->fraction + t * (hi->fraction - lo->fraction);
+}
+
+}  // namespace fathom::hardware
