@@ -98,8 +98,8 @@ void Calibration::Prepare(const ChipSpec& chip) {
   }
 }
 
-double Calibration::GemmFraction(const ChipSpec& chip, Precision p, int64_t m, int64_t n,
-                                 int64_t k, int64_t batch) const {
+double Calibration::GemmFraction(const ChipSpec& chip, Precision p, int64_t m, int64_t n, int64_t k,
+                                 int64_t batch) const {
   const std::vector<Prepared>& pts = prepared_[TableOf(p)];
   if (pts.empty()) return 0;
   const double lm = Log2(static_cast<double>(m));
@@ -111,7 +111,7 @@ double Calibration::GemmFraction(const ChipSpec& chip, Precision p, int64_t m, i
   // Outward from the first point at or above m: a point whose m alone is farther than the
   // kNearest-th distance found ends that direction's scan.
   const auto first = std::lower_bound(pts.begin(), pts.end(), m,
-                                       [](const Prepared& a, int64_t x) { return a.m < x; });
+                                      [](const Prepared& a, int64_t x) { return a.m < x; });
   auto up = first;
   auto down = first;
   bool more = true;
@@ -172,7 +172,8 @@ double Calibration::StreamFraction(StreamOp op, double bytes) const {
   const auto hi = std::lower_bound(s.begin(), s.end(), bytes,
                                    [](const StreamPoint& a, double b) { return a.bytes < b; });
   const auto lo = hi - 1;
-  const double t = (std::log(bytes) - std::log(lo->bytes)) / (std::log(hi->bytes) - std::log(lo->bytes));
+  const double t =
+      (std::log(bytes) - std::log(lo->bytes)) / (std::log(hi->bytes) - std::log(lo->bytes));
   return lo->fraction + t * (hi->fraction - lo->fraction);
 }
 

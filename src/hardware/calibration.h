@@ -49,6 +49,7 @@ struct Calibration {
   // GEMMs by precision (Precision's index); empty = that precision's datasheet fraction
   // (fp16 takes bf16's table when it has none: the same tensor-core rate).
   std::array<std::vector<GemmPoint>, kPrecisions> gemm;
+  std::string attention_backend;  // the kernels the attention tables measured ("cudnn", ...)
   std::vector<AttentionPoint> attention_forward;
   std::vector<AttentionPoint> attention_backward;
   std::array<std::vector<StreamPoint>, static_cast<size_t>(StreamOp::kCount)> stream;

@@ -68,9 +68,10 @@ Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int6
   const double bd = static_cast<double>(batch);
   const bool fp8 = precision == Precision::kFp8 || precision == Precision::kFp4;
   const Calibration* cal = chip.calibration.get();
-  const double fraction = cal != nullptr && cal->HasGemm(precision)
-                              ? cal->GemmFraction(chip, precision, m, n, k, batch)
-                              : chip.GemmEfficiency(precision) * GemmWaveEfficiency(chip, m, n, batch);
+  const double fraction =
+      cal != nullptr && cal->HasGemm(precision)
+          ? cal->GemmFraction(chip, precision, m, n, k, batch)
+          : chip.GemmEfficiency(precision) * GemmWaveEfficiency(chip, m, n, batch);
   const double rate = chip.Peak(precision).value() * fraction;
   // fp4 packs two elements a byte; its block scales (one byte per 16 or 32 elements) are
   // not counted.
@@ -97,8 +98,8 @@ Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flo
   if (peak <= 0) peak = chip.Peak(Precision::kFp8).value();
   double efficiency = chip.attention_efficiency;
   if (chip.calibration != nullptr && shape.rows > 0) {
-    const double f = chip.calibration->AttentionFraction(shape.backward, shape.rows, shape.seq,
-                                                         shape.head_dim);
+    const double f =
+        chip.calibration->AttentionFraction(shape.backward, shape.rows, shape.seq, shape.head_dim);
     if (f > 0) efficiency = f;
   }
   return {.flops = flops,

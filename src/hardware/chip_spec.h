@@ -68,6 +68,8 @@ struct ChipSpec {
   // chip's tiles; null = the datasheet-based fractions above. Shared: copies of a chip
   // share its immutable tables.
   std::shared_ptr<const Calibration> calibration;
+  // The chip file's `calibration:` as given: a catalog name, a file, or "" (none).
+  std::string calibration_ref;
 
   // GEMM shape model: output tiles spread over compute units in waves.
   int compute_units = 0;

@@ -349,6 +349,12 @@ const std::vector<Field<hardware::ChipSpec>>& ChipFields() {
            [](C& c, const Value& v) { c.hbm_efficiency = v.d; }},
           {Str("efficiency.source", std::string(kSourceHelp)),
            [](C& c, const Value& v) { AddSource(c.sources, "efficiency", v); }},
+          {Str("calibration",
+               "measured fractions by operator and shape (fathom calibrate import): a name "
+               "under the catalog's calibrations/, a file (from the chip file's directory), "
+               "or none; they replace the efficiency section's for the operators measured, "
+               "the rest keep it"),
+           [](C& c, const Value& v) { c.calibration_ref = v.s == "none" ? "" : v.s; }},
           {Int("gemm.compute_units",
                "compute units (SMs, CUs, matrix engines) GEMM tiles are spread over; 0 disables "
                "the wave model")
@@ -1318,6 +1324,13 @@ const std::vector<Field<ValidationCase>>& ValidationCaseFields() {
           {Str("collective.algorithm", "the algorithm the measurement used, or auto")
                .Default("auto"),
            [](V& c, const Value& v) { c.collective["algorithm"] = v.s; }},
+          {Str("kernels.measurements",
+               "a kernel case: a measurement file of tools/calibrate/measure.py (from the "
+               "case's directory); every GEMM, attention pass and memory-bound operator in it "
+               "is predicted on kernels.chip"),
+           [](V& c, const Value& v) { c.kernels_measurements = v.s; }},
+          {Str("kernels.chip", "a kernel case: the chip (catalog name or file) to predict on"),
+           [](V& c, const Value& v) { c.kernels_chip = v.s; }},
       },
       CaseInfos());
   return kFields;

@@ -68,6 +68,9 @@ struct ValidationCase {
   YAML::Node scenario;
   YAML::Node collective;       // cluster, op, size, group, span, algorithm
   bool is_collective = false;  // collective.cluster was given
+  // A kernel case: a measurement file of tools/calibrate and the chip to predict it on.
+  std::string kernels_measurements;
+  std::string kernels_chip;
 };
 
 const std::vector<Field<hardware::ChipSpec>>& ChipFields();

@@ -17,6 +17,7 @@
 #include "collective/collective.h"
 #include "core/text.h"
 #include "core/units.h"
+#include "io/calibration_file.h"
 #include "io/config.h"
 #include "io/json_text.h"
 #include "io/keys.h"
@@ -1325,6 +1326,59 @@ core::Result<model::ModelSpec> LoadModelNode(Loader& loader, const YAML::Node& n
   return r;
 }
 
+// Reads the chip's `calibration:` (a catalog name under calibrations/, or a file from the
+// directory of the file that named it) into c.calibration.
+void AttachCalibration(Loader& loader, hardware::ChipSpec& c, const std::string& prefix,
+                       const std::string& file, core::Diagnostics& d) {
+  c.calibration.reset();
+  if (c.calibration_ref.empty()) return;
+  const std::string key = Join(prefix, "calibration");
+  const auto at = loader.where.find(key);
+  const std::string from = at != loader.where.end() ? at->second.file : file;
+  const int line = at != loader.where.end() ? at->second.line : 0;
+  const fs::path ref(c.calibration_ref);
+  const bool name = ref.extension().empty() && ref.filename() == ref;
+  std::string path;
+  std::error_code ec;
+  if (name) {
+    path =
+        (fs::path(loader.catalog.dir()) / "calibrations" / (c.calibration_ref + ".yaml")).string();
+  } else if (!loader.catalog.files_allowed()) {
+    d.Add(Error(from, line, key,
+                "\"" + c.calibration_ref + "\" is a file, and files are not read here",
+                "name one of the catalog's calibrations (data/calibrations), or none"));
+    return;
+  } else {
+    const fs::path near = from.empty() ? ref : fs::path(from).parent_path() / ref;
+    path = fs::is_regular_file(near, ec) ? near.string()
+                                         : loader.catalog.FromWorkingDir(c.calibration_ref);
+    core::Diagnostics outside =
+        OutsideFilesRoot(loader.catalog, from, line, key, c.calibration_ref, path);
+    if (outside.HasErrors()) {
+      d.Append(outside);
+      return;
+    }
+  }
+  if (!fs::is_regular_file(path, ec)) {
+    std::string known;
+    for (const auto& entry :
+         fs::directory_iterator(fs::path(loader.catalog.dir()) / "calibrations", ec)) {
+      if (entry.path().extension() == ".yaml") {
+        known += (known.empty() ? "" : ", ") + entry.path().stem().string();
+      }
+    }
+    d.Add(Error(from, line, key,
+                "no calibration \"" + c.calibration_ref + "\"" + (name ? " in the catalog" : ""),
+                "give a file made by `fathom calibrate import`" +
+                    (known.empty() ? std::string() : ", one of the catalog's (" + known + ")") +
+                    ", or none"));
+    return;
+  }
+  core::Result<std::shared_ptr<const hardware::Calibration>> r = ReadCalibrationFile(path, c, key);
+  d.Append(r.diagnostics());
+  if (r.ok()) c.calibration = r.value();
+}
+
 core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& node,
                                               const std::string& file, const std::string& prefix,
                                               int line) {
@@ -1340,6 +1394,8 @@ core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& 
   CheckRequired(ChipFields(), loader.where, prefix, loader.FileOf(prefix, file),
                 loader.section_file.count(prefix) ? 0 : line, d);
   FinishChip(c, prefix, loader.FileOf(prefix, file), d, loader.where);
+  if (d.HasErrors()) return d;
+  AttachCalibration(loader, c, prefix, loader.FileOf(prefix, file), d);
   if (d.HasErrors()) return d;
   // A price given outside the catalog (by --set, in a scenario or a chip file of the user's)
   // is not the catalog's: the reports say where it came from.
@@ -2113,17 +2169,32 @@ core::Result<ValidationCase> LoadValidationCase(const std::string& file) {
   }
   const bool step = where.count("scenario") > 0;
   const bool coll = where.count("collective.cluster") > 0;
+  const bool kernels = where.count("kernels.measurements") > 0 || where.count("kernels.chip") > 0;
   // A key given with a bad value is not also missing (step_time: 1.1 said both).
   auto blamed = [&](std::string_view key) {
     return std::any_of(diags.items().begin(), diags.items().end(), [&](const auto& x) {
       return x.severity == core::Severity::kError && x.key.starts_with(key);
     });
   };
-  if (step == coll) {
+  if (kernels) {
+    if (step || coll) {
+      diags.Add({core::Severity::kError, file, 0, step ? "scenario" : "collective",
+                 "a kernel case (kernels:) has no scenario or collective",
+                 "split it into a kernel case and a step or collective case"});
+    }
+    for (const char* key : {"kernels.measurements", "kernels.chip"}) {
+      if (where.count(key) == 0) {
+        diags.Add({core::Severity::kError, file, 0, key,
+                   "missing required key: a kernel case needs kernels.measurements (a file of "
+                   "tools/calibrate/measure.py) and kernels.chip",
+                   "see tests/validation/README.md"});
+      }
+    }
+  } else if (step == coll) {
     diags.Add({core::Severity::kError, file, 0, step ? "collective" : "scenario",
                step ? "a case has either a scenario or a collective, not both"
-                    : "missing required key: a case needs a scenario (a training step) or a "
-                      "collective (an nccl-tests measurement)",
+                    : "missing required key: a case needs a scenario (a training step), a "
+                      "collective (an nccl-tests measurement) or kernels (measured kernels)",
                "see tests/validation/README.md"});
   } else if (step && where.count("measured.step_time") == 0 &&
              where.count("measured.layer_forward") == 0 &&

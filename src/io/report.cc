@@ -760,6 +760,7 @@ std::string ChipFileYaml(const hardware::ChipSpec& c) {
   put("attention", c.attention_efficiency);
   put("hbm", c.hbm_efficiency);
   end("efficiency");
+  text("calibration", c.calibration_ref);
   begin("gemm");
   put("compute_units", c.compute_units);
   put("tile_m", c.tile_m);

@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "io/collective_report.h"
 #include "io/json_text.h"
+#include "io/kernel_validation.h"
 #include "io/keys.h"
 #include "io/number_format.h"
 #include "network/cluster_spec.h"
@@ -215,6 +216,21 @@ void Predict(ValidationRow& row, const estimate::Scenario& scenario, bool simula
   row.predicted_s = r.value().step_time_s;
   row.error_pct = 100.0 * (row.predicted_s - row.measured_s) / row.measured_s;
   row.ok = std::fabs(row.error_pct) <= row.tolerance_pct;
+  // A calibrated chip: the same step by its datasheet fractions, what the calibration moved.
+  if (scenario.cluster.chip.calibration != nullptr) {
+    estimate::Scenario datasheet = scenario;
+    datasheet.cluster.chip.calibration.reset();
+    core::Result<estimate::StepReport> before = estimate::Estimate(datasheet);
+    if (simulate && before.ok()) {
+      core::Result<sim::SimResult> again =
+          sim::Simulate(datasheet, {.report_only = true, .arrays = &arrays});
+      if (again.ok()) before = again.value().report;
+    }
+    if (before.ok()) {
+      row.datasheet_s = before.value().step_time_s;
+      row.datasheet_error_pct = 100.0 * (row.datasheet_s - row.measured_s) / row.measured_s;
+    }
+  }
   if (!r.value().fits) row.assumptions.push_back("the plan does not fit in memory as modelled");
 }
 
@@ -265,6 +281,10 @@ core::Result<ValidationTable> RunValidationDir(const Catalog& catalog, const std
       row.failure = file + ": the name " + row.name + " is also that of " + first->second +
                     ": each case needs a name of its own";
       t.rows.push_back(std::move(row));
+      continue;
+    }
+    if (!c.value().kernels_measurements.empty()) {
+      t.kernel_sets.push_back(PredictKernels(catalog, c.value(), file));
       continue;
     }
     if (c.value().is_collective) {
@@ -688,6 +708,33 @@ std::string BusGbps(double gb_per_s) {
                        : fmt::format("{:.1f} GB/s", gb_per_s);
 }
 
+namespace {
+
+// A kernel case: its groups' errors as calibrated and by the datasheet, and the target's.
+std::string KernelText(const KernelSet& k) {
+  std::string out = fmt::format(
+      "\nmeasured kernels: {} ({} on {}{})\n", k.name, k.measurements, k.chip,
+      k.attention_backend.empty() ? "" : "; attention calibrated on " + k.attention_backend);
+  if (!k.failure.empty()) return out + "  failed: " + k.failure + "\n";
+  out += fmt::format("  {:<30}{:>7}{:>22}{:>10}{:>22}{:>10}\n", "group (* = the target's)", "cases",
+                     "calibrated: median", "max", "datasheet: median", "max");
+  for (const KernelGroup& g : k.groups) {
+    out += fmt::format("  {:<30}{:>7}{:>21.1f}%{:>9.1f}%{:>21.1f}%{:>9.1f}%\n",
+                       g.name + (g.target ? " *" : ""), g.cases, g.median_abs_error_pct,
+                       g.max_abs_error_pct, g.datasheet_median_abs_error_pct,
+                       g.datasheet_max_abs_error_pct);
+  }
+  out += fmt::format(
+      "  target: {} GEMMs and {} attention passes, median |error| {:.1f}% calibrated, {:.1f}% by "
+      "the datasheet fractions (tolerance {:g}%){}\n",
+      k.target_cases, k.attention_backend.empty() ? "the" : k.attention_backend,
+      k.target_median_abs_error_pct, k.target_datasheet_median_abs_error_pct, k.tolerance_pct,
+      k.ok ? "" : " !");
+  return out;
+}
+
+}  // namespace
+
 std::string ValidationText(const ValidationTable& t) {
   const bool sim = t.engine == "simulate";
   // The name column as wide as the longest name (a collective's with its " *") or header.
@@ -724,7 +771,10 @@ std::string ValidationText(const ValidationTable& t) {
                        !sim && !r.ok ? "!" : " ", format(r.simulated_s), r.simulate_error_pct,
                        sim && !r.ok ? "!" : " ", tolerance(r), r.source);
   };
-  auto seconds = [](double s) { return fmt::format("{:.3f} s", s); };
+  // A step under a second (one chip's) in milliseconds, to three figures.
+  auto seconds = [](double s) {
+    return s < 1 ? fmt::format("{:.1f} ms", s * 1e3) : fmt::format("{:.3f} s", s);
+  };
   auto millis = [](double s) { return fmt::format("{:.2f} ms", s * 1e3); };
   for (const ValidationRow& r : t.rows) {
     if (r.kind == CaseKind::kStep) timed(r, seconds);
@@ -812,6 +862,14 @@ std::string ValidationText(const ValidationTable& t) {
         "  error: (predicted - measured) / measured; negative: predicted faster (or a bus "
         "bandwidth lower) than measured\n";
   }
+  // Step cases on a calibrated chip: what its calibration moved.
+  for (const ValidationRow& r : t.rows) {
+    if (r.kind != CaseKind::kStep || !r.failure.empty() || r.datasheet_s <= 0) continue;
+    out += fmt::format(
+        "  {}: calibrated chip {} ({:+.1f}%), by its datasheet fractions {} ({:+.1f}%)\n", r.name,
+        seconds(r.predicted_s), r.error_pct, seconds(r.datasheet_s), r.datasheet_error_pct);
+  }
+  for (const KernelSet& k : t.kernel_sets) out += KernelText(k);
   if (t.failed_cases > 0) {
     out += fmt::format(
         "{} could not be predicted (failed: each row says why), and {} in no "
@@ -894,6 +952,9 @@ std::string ValidationJson(const ValidationTable& t) {
         {"error_pct", number(predicted, r.error_pct)},
         {"estimate_error_pct", number(!collective && predicted, r.estimate_error_pct)},
         {"simulate_error_pct", number(!collective && predicted, r.simulate_error_pct)},
+        {"datasheet_step_time_s", number(step && predicted && r.datasheet_s > 0, r.datasheet_s)},
+        {"datasheet_error_pct",
+         number(step && predicted && r.datasheet_s > 0, r.datasheet_error_pct)},
         {"within_tolerance", predicted ? ordered_json(r.ok) : nullptr},
         {"tolerance_pct", Round(r.tolerance_pct)},
         {"failure", predicted ? ordered_json(nullptr) : ordered_json(r.failure)},
@@ -904,6 +965,46 @@ std::string ValidationJson(const ValidationTable& t) {
   ordered_json unmapped = ordered_json::array();
   for (const auto& [id, why] : t.unmapped) unmapped.push_back({{"id", id}, {"reason", why}});
   j["unmapped"] = unmapped;
+  ordered_json kernel_sets = ordered_json::array();
+  for (const KernelSet& k : t.kernel_sets) {
+    const bool predicted = k.failure.empty();
+    ordered_json groups = ordered_json::array();
+    for (const KernelGroup& g : k.groups) {
+      groups.push_back({{"group", g.name},
+                        {"cases", g.cases},
+                        {"target", g.target},
+                        {"median_abs_error_pct", Round(g.median_abs_error_pct)},
+                        {"max_abs_error_pct", Round(g.max_abs_error_pct)},
+                        {"datasheet_median_abs_error_pct", Round(g.datasheet_median_abs_error_pct)},
+                        {"datasheet_max_abs_error_pct", Round(g.datasheet_max_abs_error_pct)}});
+    }
+    ordered_json kernels = ordered_json::array();
+    for (const KernelRow& r : k.rows) {
+      kernels.push_back({{"group", r.group},
+                         {"shape", r.shape},
+                         {"measured_time_s", Round(r.measured_s)},
+                         {"predicted_time_s", Round(r.predicted_s)},
+                         {"datasheet_time_s", Round(r.datasheet_s)},
+                         {"error_pct", Round(r.error_pct)},
+                         {"datasheet_error_pct", Round(r.datasheet_error_pct)}});
+    }
+    kernel_sets.push_back(
+        {{"case", k.name},
+         {"source", k.source},
+         {"measurements", k.measurements},
+         {"chip", k.chip},
+         {"attention_backend", k.attention_backend},
+         {"target_cases", k.target_cases},
+         {"target_median_abs_error_pct", number(predicted, k.target_median_abs_error_pct)},
+         {"target_datasheet_median_abs_error_pct",
+          number(predicted, k.target_datasheet_median_abs_error_pct)},
+         {"tolerance_pct", Round(k.tolerance_pct)},
+         {"within_tolerance", predicted ? ordered_json(k.ok) : nullptr},
+         {"failure", predicted ? ordered_json(nullptr) : ordered_json(k.failure)},
+         {"groups", groups},
+         {"kernels", kernels}});
+  }
+  j["kernel_cases"] = kernel_sets;
   // Top-level copies of the summary for scripts.
   j["median_abs_error_pct"] = number(steps, t.median_abs_error_pct);
   j["max_abs_error_pct"] = number(steps, t.max_abs_error_pct);

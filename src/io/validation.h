@@ -29,10 +29,51 @@ struct ValidationRow {
   double simulated_s = 0;
   double estimate_error_pct = 0;
   double simulate_error_pct = 0;
+  // A step case on a calibrated chip: the chosen engine's prediction with the chip's
+  // datasheet fractions alone (its calibration removed); 0 otherwise.
+  double datasheet_s = 0;
+  double datasheet_error_pct = 0;
   double tolerance_pct = 25;
   bool ok = false;      // predicted within tolerance
   std::string failure;  // why no prediction could be made
   std::vector<std::string> assumptions;
+};
+
+// One measured kernel of a kernel case: a GEMM, an attention pass or a memory-bound
+// operator timed alone on one chip (tools/calibrate), against the chip's prediction with
+// its calibration and with its datasheet fractions alone.
+struct KernelRow {
+  std::string group;  // "gemm bf16", "attention forward (cudnn)", "memory rmsnorm", ...
+  std::string shape;  // "8192x14336x4096", "b1 s2048 h32 d128", "256 MiB"
+  double measured_s = 0;
+  double predicted_s = 0;  // the chip as calibrated
+  double datasheet_s = 0;  // the chip without its calibration
+  double error_pct = 0;
+  double datasheet_error_pct = 0;
+};
+
+struct KernelGroup {
+  std::string name;
+  int cases = 0;
+  double median_abs_error_pct = 0, max_abs_error_pct = 0;
+  double datasheet_median_abs_error_pct = 0, datasheet_max_abs_error_pct = 0;
+  bool target = false;  // GEMMs and the calibration's attention: the accuracy target's rows
+};
+
+// A kernel case: every measurement of one file (data/measurements) predicted on one chip.
+struct KernelSet {
+  std::string name, source, file;
+  std::string measurements;  // the measurement file
+  std::string chip;
+  std::string attention_backend;  // the chip calibration's
+  std::vector<KernelRow> rows;
+  std::vector<KernelGroup> groups;
+  // Over the target groups' rows: median |error| as calibrated and by the datasheet.
+  int target_cases = 0;
+  double target_median_abs_error_pct = 0, target_datasheet_median_abs_error_pct = 0;
+  double tolerance_pct = 5;
+  bool ok = false;      // the target median within the tolerance
+  std::string failure;  // why nothing could be predicted
 };
 
 struct ValidationTable {
@@ -63,6 +104,8 @@ struct ValidationTable {
   double collective_independent_median_abs_error_pct = 0;
   double collective_independent_max_abs_error_pct = 0;
   int collective_independent_cases = 0;
+  // Kernel cases (measurements of single kernels), apart from everything above.
+  std::vector<KernelSet> kernel_sets;
 };
 
 // Runs every *.yaml under `dir` (recursively) with both engines; `simulate` makes the

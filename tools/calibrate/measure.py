@@ -78,6 +78,7 @@ SECTIONS = (
     ("gemm_fp8", 0.16),
     ("attention_cudnn", 0.08),
     ("profile", 0.05),
+    ("gemm_load", 0.12),
 )
 
 
@@ -487,6 +488,130 @@ def section_memory(torch, doc, deadline):
     torch.cuda.empty_cache()
 
 
+def section_gemm_load(torch, doc, deadline):
+    """The training step's GEMMs (the step model, micro-batch 2) under four loads, with the
+    SM clock and power sampled by nvidia-smi: each shape alone back to back (as the gemm
+    section times them); the step's sequence of GEMMs back to back; that sequence with a
+    memory-bound copy after each GEMM (the share of time a step spends outside GEMMs);
+    and the sequence on nn.Linear-scaled weights. Tells whether a GEMM runs at the rate
+    measured alone when it is one kernel of a step."""
+    c = STEP_MODEL
+    mb = 2
+    tok = mb * STEP_SEQ
+    seq = []  # (m, n, k, pass, count per step)
+    for op, k, n in layer_gemms(c["name"], c, 1):
+        count = 1 if op == "logits" else c["layers"]
+        seq += [((tok, n, k), "fwd", count), ((tok, k, n), "dgrad", count),
+                ((k, n, tok), "wgrad", count)]
+    try:
+        smi = subprocess.Popen(
+            ["nvidia-smi", "--query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu",
+             "--format=csv,noheader,nounits", "-lms", "50"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:
+        smi = None
+    windows = {}
+    out = {"model": c["name"], "micro_batch": mb, "seq": STEP_SEQ, "modes": {}}
+    doc["gemm_load"] = out
+    try:
+        sets = {}
+        for (m, n, k), p, _ in seq:
+            sets[(m, n, k, p)] = make_gemm_bf16(torch, m, n, k, p)[0][:2]
+        flops_step = sum(2 * m * n * k * cnt for (m, n, k), _, cnt in seq)
+        # 1. Each shape alone, back to back.
+        t0 = time.time()
+        alone = 0.0
+        per_shape = []
+        for (m, n, k), p, cnt in seq:
+            ss = sets[(m, n, k, p)]
+
+            def fn(i, ss=ss):
+                a, b, o = ss[i % len(ss)]
+                torch.matmul(a, b, out=o)
+
+            med, _, _ = timer(torch, fn, target=0.05)
+            alone += med * cnt
+            per_shape.append(dict(m=m, n=n, k=k, pass_kind=p, count=cnt, time_s=med))
+        windows["alone"] = (t0, time.time())
+        out["modes"]["alone"] = dict(gemm_time_s=alone, tflops_per_s=flops_step / alone / 1e12,
+                                     shapes=per_shape)
+        big = torch.empty(256 << 20, device="cuda", dtype=torch.bfloat16)
+        big2 = torch.empty_like(big)
+
+        def run_sequence(with_copies, weights_scale=None, seconds=4.0):
+            ev = []
+            t_start = time.time()
+            reps = 0
+            gemm_s = 0.0
+            while time.time() - t_start < seconds or reps < 2:
+                ev.clear()
+                for (m, n, k), p, cnt in seq:
+                    ss = sets[(m, n, k, p)]
+                    for i in range(cnt):
+                        a, b, o = ss[i % len(ss)]
+                        s0 = torch.cuda.Event(enable_timing=True)
+                        s1 = torch.cuda.Event(enable_timing=True)
+                        s0.record()
+                        torch.matmul(a, b, out=o)
+                        s1.record()
+                        ev.append((s0, s1))
+                        if with_copies:
+                            big2.copy_(big)
+                torch.cuda.synchronize()
+                if reps > 0:  # the first pass warms up
+                    gemm_s += sum(a.elapsed_time(b) for a, b in ev) / 1e3
+                reps += 1
+            return gemm_s / max(1, reps - 1), reps - 1, (t_start, time.time())
+
+        g, n_rep, w = run_sequence(False)
+        windows["sequence"] = w
+        out["modes"]["sequence"] = dict(gemm_time_s=g, tflops_per_s=flops_step / g / 1e12,
+                                        passes=n_rep)
+        g, n_rep, w = run_sequence(True)
+        windows["sequence_with_copies"] = w
+        out["modes"]["sequence_with_copies"] = dict(
+            gemm_time_s=g, tflops_per_s=flops_step / g / 1e12, passes=n_rep,
+            copy_bytes=4 * big.numel())
+        # nn.Linear's initial weights: uniform within 1/sqrt(in_features).
+        for key, ss in sets.items():
+            for a, b, o in ss:
+                b.uniform_(-1 / math.sqrt(key[2]), 1 / math.sqrt(key[2]))
+        g, n_rep, w = run_sequence(True)
+        windows["sequence_with_copies_linear_init"] = w
+        out["modes"]["sequence_with_copies_linear_init"] = dict(
+            gemm_time_s=g, tflops_per_s=flops_step / g / 1e12, passes=n_rep)
+    finally:
+        log = ""
+        if smi is not None:
+            smi.terminate()
+            try:
+                log = smi.communicate(timeout=5)[0]
+            except Exception:  # noqa: BLE001
+                pass
+    samples = []
+    for line in log.splitlines():
+        f = [x.strip() for x in line.split(",")]
+        if len(f) != 4:
+            continue
+        try:
+            ts = datetime.datetime.strptime(f[0], "%Y/%m/%d %H:%M:%S.%f").timestamp()
+            samples.append((ts, float(f[1]), float(f[2]), float(f[3])))
+        except ValueError:
+            continue
+    out["clock_samples"] = len(samples)
+    # nvidia-smi's timestamps are local time, as time.time() is UTC: align on the offset.
+    offset = round((time.time() - (samples[-1][0] if samples else time.time())) / 3600) * 3600
+    for mode, (a, b) in windows.items():
+        inside = [s for s in samples if a <= s[0] + offset <= b]
+        if inside and mode in out["modes"]:
+            out["modes"][mode].update(
+                sm_clock_mhz_median=statistics.median(s[1] for s in inside),
+                power_w_median=statistics.median(s[2] for s in inside),
+                temperature_c_max=max(s[3] for s in inside), clock_samples=len(inside))
+    del sets
+    torch.cuda.empty_cache()
+
+
 def build_step_model(torch, c, gqa_native):
     import torch.nn as nn
     import torch.nn.functional as F
@@ -605,7 +730,8 @@ def section_training_step(torch, doc, deadline, compiled=False):
                        head_dim=c["head_dim"], ffn=c["ffn"], vocab=c["vocab"],
                        tied_embeddings=True, seq=STEP_SEQ, micro_batch=mb,
                        variant=variant, compiled=compiled, gqa_native=gqa,
-                       attention_backend="flash (default SDPA choice)",
+                       attention_backend="PyTorch's default SDPA choice (the profile "
+                       "section names its kernels)",
                        optimizer="AdamW fused")
             try:
                 t0 = time.monotonic()
@@ -631,7 +757,7 @@ def section_training_step(torch, doc, deadline, compiled=False):
                            max_step_time_s=max(times), steps=len(times),
                            tokens_per_s=mb * STEP_SEQ / med,
                            peak_memory_bytes=torch.cuda.max_memory_allocated(),
-                           loss=float(loss))
+                           loss=float(loss.detach()))
             except Exception as e:  # noqa: BLE001
                 rec["error"] = f"{type(e).__name__}: {str(e)[:300]}"
             out.append(rec)
@@ -739,6 +865,9 @@ def summary(doc):
                   f"{t['peak_memory_bytes'] / 2**30:.1f} GiB")
     if "profile" in doc:
         print("profile:", {k: round(v * 1e3, 1) for k, v in doc["profile"]["kernel_time_by_kind_s"].items()}, "ms")
+    for mode, r in doc.get("gemm_load", {}).get("modes", {}).items():
+        print(f"gemm load {mode}: {r['gemm_time_s'] * 1e3:.1f} ms, {r['tflops_per_s']:.0f} TFLOP/s, "
+              f"SM {r.get('sm_clock_mhz_median', '?')} MHz, {r.get('power_w_median', '?')} W")
     for s in doc.get("skipped", []):
         print("skipped:", s)
     for e in doc.get("errors", []):
@@ -751,6 +880,8 @@ def main():
     ap.add_argument("--budget", type=float, default=300.0,
                     help="seconds the sections share (default 300)")
     ap.add_argument("--dry-run", action="store_true", help="list the cases and exit")
+    ap.add_argument("--sections", default="",
+                    help="comma-separated sections to run (default: all)")
     ap.add_argument("--compile-step", action="store_true",
                     help="also time the step under torch.compile when budget is left")
     args = ap.parse_args()
@@ -787,9 +918,19 @@ def main():
         "gemm_fp8": lambda d: section_gemm_fp8(torch, doc, d),
         "attention_cudnn": lambda d: section_attention(torch, doc, d, "cudnn"),
         "profile": lambda d: section_profile(torch, doc, d),
+        "gemm_load": lambda d: section_gemm_load(torch, doc, d),
     }
+    if args.sections:
+        wanted = args.sections.split(",")
+        unknown = [w for w in wanted if w not in fns]
+        if unknown:
+            print(f"error: unknown section {unknown[0]}; sections: {', '.join(fns)}",
+                  file=sys.stderr)
+            return 2
     doc["sections_s"] = {}
     for name, share in SECTIONS:
+        if args.sections and name not in args.sections.split(","):
+            continue
         t0 = time.monotonic()
         deadline = clock.section_deadline(share)
         print(f"[{clock.elapsed():6.1f} s] {name} ...", flush=True)

@@ -499,6 +499,10 @@ def build_chip(name, aliases, a, hw, by_id, meas_bf16, meas_fp8, vendor_of):
     mids = fs.get("measured", [])
     base = cite(src, mids) if mids else ""
     L.append(f"  source: {yq('; '.join(esrc) + ('. Measurements: ' + base if base else ''))}")
+    # A calibration measured on the chip (fathom calibrate import, data/calibrations/NAME.yaml)
+    # replaces the fractions above for the operators it measured.
+    if os.path.exists(os.path.join(REPO_ROOT, "data", "calibrations", name + ".yaml")):
+        L.append(f"calibration: {name}")
 
     # gemm
     cu, tm, tn, gsrc = GEMM[name]
