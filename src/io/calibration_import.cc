@@ -93,15 +93,16 @@ double Median(std::vector<double> v) {
 // Reads the keys of one record, each error naming the array, index and key.
 class RecordReader {
  public:
-  RecordReader(const json& record, std::string where, core::Diagnostics& diags)
-      : record_(record), where_(std::move(where)), diags_(diags) {}
+  // `keys`: what such a record holds, the hint of a missing key.
+  RecordReader(const json& record, std::string where, core::Diagnostics& diags, const char* keys)
+      : record_(record), where_(std::move(where)), diags_(diags), keys_(keys) {}
 
   bool ok() const { return ok_; }
 
   const json* Find(const char* key) {
     const auto it = record_.find(key);
     if (it == record_.end()) {
-      Fail(key, "missing");
+      Fail(key, "missing", keys_);
       return nullptr;
     }
     return &*it;
@@ -146,6 +147,7 @@ class RecordReader {
   const json& record_;
   std::string where_;
   core::Diagnostics& diags_;
+  const char* keys_;
   bool ok_ = true;
 };
 
@@ -202,9 +204,25 @@ std::string Command(const std::string& path, const CalibrationImportOptions& opt
 core::Diagnostics Placed(core::Diagnostics diags, const std::string& text,
                          const std::string& path) {
   if (diags.HasErrors()) {
-    SourceMap where;
-    for (const auto& [key, line] : JsonKeyLines(text)) where[key] = Location{path, line};
-    Locate(diags, where);
+    const std::map<std::string, int> lines = JsonKeyLines(text);
+    for (core::Diagnostic& d : diags.items()) {
+      // The key's line, else its record's or its array's ("gemm[2].k" is missing: gemm[2]).
+      for (std::string key = d.key; !key.empty() && d.file.empty();) {
+        if (const auto it = lines.find(key); it != lines.end()) {
+          d.file = path;
+          d.line = it->second;
+        } else {
+          // A record: the line of its first key.
+          for (auto item = lines.lower_bound(key + ".");
+               item != lines.end() && item->first.starts_with(key + "."); ++item) {
+            d.line = d.line == 0 ? item->second : std::min(d.line, item->second);
+          }
+          if (d.line > 0) d.file = path;
+        }
+        const size_t cut = key.find_last_of(".[");
+        key.resize(cut == std::string::npos ? 0 : cut);
+      }
+    }
   }
   diags.SetFile(path);
   size_t errors = 0;
@@ -268,7 +286,7 @@ core::Result<CalibrationImport> Build(const hardware::ChipSpec& chip, const json
   std::map<Precision, int> gemm_records;
   std::map<std::string, int> no_peak;  // precision -> records skipped
   for (const auto& [where, rec] : Records(doc, "gemm", diags)) {
-    RecordReader r(*rec, where, diags);
+    RecordReader r(*rec, where, diags, "a GEMM record has precision, m, n, k and time_s");
     const std::string name = r.Text("precision");
     const int64_t m = r.PositiveInteger("m"), n = r.PositiveInteger("n"),
                   k = r.PositiveInteger("k");
@@ -298,7 +316,9 @@ core::Result<CalibrationImport> Build(const hardware::ChipSpec& chip, const json
   // Attention, by backend and shape.
   std::map<std::string, AttentionTable> attention;
   for (const auto& [where, rec] : Records(doc, "attention", diags)) {
-    RecordReader r(*rec, where, diags);
+    RecordReader r(*rec, where, diags,
+                   "an attention record has backend, batch, seq, heads, head_dim, forward_time_s "
+                   "and backward_time_s, or an error");
     const std::string backend = r.Text("backend");
     if (!r.ok()) continue;
     if (rec->contains("error")) {
@@ -329,7 +349,7 @@ core::Result<CalibrationImport> Build(const hardware::ChipSpec& chip, const json
   int memory_records = 0;
   std::map<std::string, int> unknown_ops;
   for (const auto& [where, rec] : Records(doc, "memory", diags)) {
-    RecordReader r(*rec, where, diags);
+    RecordReader r(*rec, where, diags, "a memory record has op, min_bytes and time_s");
     const std::string op = r.Text("op");
     const int64_t bytes = r.PositiveInteger("min_bytes");
     const double t = r.PositiveNumber("time_s");
@@ -354,7 +374,9 @@ core::Result<CalibrationImport> Build(const hardware::ChipSpec& chip, const json
   std::string copy_ceiling, gemm_ceiling;
   double best_gemm = 0;
   for (const auto& [where, rec] : Records(doc, "ceilings", diags)) {
-    RecordReader r(*rec, where, diags);
+    RecordReader r(*rec, where, diags,
+                   "a ceiling has op, and elements, element_bytes and time_s (copy) or m, n, k and "
+                   "time_s (gemm_bf16)");
     const std::string op = r.Text("op");
     if (!r.ok()) continue;
     if (op == "copy") {
@@ -659,15 +681,10 @@ core::Result<CalibrationImport> ImportCalibration(const Catalog& catalog, const 
     if (device == d.end() || !device->is_object() || name == device->end() || !name->is_string()) {
       diags.Error("device.name", "missing: the measured device is not named",
                   "give the chip measured with --chip NAME or --chip FILE");
-      diags.SetFile(path);
-      return diags;
+      return calibration_import::Placed(diags, text.str(), path);
     }
     core::Result<std::string> found = ChipOfDevice(catalog, name->get<std::string>());
-    if (!found.ok()) {
-      core::Diagnostics placed = found.diagnostics();
-      placed.SetFile(path);
-      return placed;
-    }
+    if (!found.ok()) return calibration_import::Placed(found.diagnostics(), text.str(), path);
     chip_ref = found.value();
   }
   core::Result<hardware::ChipSpec> chip = LoadChip(catalog, chip_ref);
@@ -682,6 +699,21 @@ core::Result<CalibrationImport> ImportCalibration(const Catalog& catalog, const 
   core::Result<CalibrationImport> out =
       calibration_import::Build(chip.value(), doc.value(), text.str(), path, options);
   core::Diagnostics warnings = chip.diagnostics();
+  // --chip a catalog name other than the one the device's name spells: a slip, or a chip
+  // calibrated from its sibling's measurements on purpose.
+  if (!options.chip.empty() && !catalog.Find(Section::kChip, options.chip).empty()) {
+    const nlohmann::json& d = doc.value();
+    const auto device = d.find("device");
+    if (device != d.end() && device->is_object() && device->contains("name") &&
+        (*device)["name"].is_string()) {
+      const std::string device_name = (*device)["name"].get<std::string>();
+      const core::Result<std::string> spelt = ChipOfDevice(catalog, device_name);
+      if (spelt.ok() && spelt.value() != chip.value().name) {
+        warnings.Warning("--chip", "the file measured \"" + device_name + "\" (" + spelt.value() +
+                                       "), not " + chip.value().name);
+      }
+    }
+  }
   warnings.Append(out.diagnostics());
   if (!out.ok()) return warnings;
   return {std::move(out).value(), std::move(warnings)};

@@ -181,7 +181,11 @@ TEST(CalibrationImport, Errors) {
             std::string::npos)
       << negative;
   const std::string missing = FirstError(Edited("\"m\": 4096, ", ""));
-  EXPECT_NE(missing.find("gemm[0].m: missing"), std::string::npos) << missing;
+  // At the record's line, with what a record holds.
+  EXPECT_NE(missing.find("error: m.json:12: gemm[0].m: missing; a GEMM record has precision, m, "
+                         "n, k and time_s"),
+            std::string::npos)
+      << missing;
   EXPECT_NE(FirstError(Edited("\"backward_time_s\": 10.73741824e-6", "\"backward_time_s\": 0"))
                 .find("attention[0].backward_time_s: expected a positive number, got 0"),
             std::string::npos);
@@ -240,6 +244,20 @@ TEST(CalibrationImport, FromAFile) {
                                 "4.8TBps\n"),
             std::string::npos)
       << r.value().yaml;
+  // --chip other than the chip the device's name spells: a warning.
+  CalibrationImportOptions h100;
+  h100.chip = "h100-sxm";
+  {
+    std::ofstream out(path);
+    out << kDocument;
+  }
+  const core::Result<CalibrationImport> other = ImportCalibration(TestCatalog(), path, h100);
+  std::remove(path.c_str());
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other.diagnostics().Format().find(
+                "warning: --chip: the file measured \"NVIDIA H200\" (h200), not h100-sxm"),
+            std::string::npos)
+      << other.diagnostics().Format();
   const core::Result<CalibrationImport> missing =
       ImportCalibration(TestCatalog(), path + ".absent", {});
   ASSERT_FALSE(missing.ok());
