@@ -291,12 +291,10 @@ core::Result<CalibrationImport> Build(const hardware::ChipSpec& chip, const json
     const int64_t m = r.PositiveInteger("m"), n = r.PositiveInteger("n"),
                   k = r.PositiveInteger("k");
     const double t = r.PositiveNumber("time_s");
+    // The precisions measure.py measures, and the calibration file's reference names.
     std::optional<Precision> precision;
-    for (size_t p = 0; p < static_cast<size_t>(Precision::kCount); ++p) {
-      if (hardware::PrecisionName(static_cast<Precision>(p)) == name) {
-        precision = static_cast<Precision>(p);
-      }
-    }
+    if (name == "bf16") precision = Precision::kBf16;
+    if (name == "fp8") precision = Precision::kFp8;
     if (r.ok() && !precision) r.Fail("precision", "\"" + name + "\" is not bf16 or fp8");
     if (!r.ok()) continue;
     const double peak = chip.Peak(*precision).value();
