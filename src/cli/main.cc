@@ -28,6 +28,7 @@
 #include "core/check.h"
 #include "core/text.h"
 #include "core/units.h"
+#include "io/calibration_import.h"
 #include "io/collective_report.h"
 #include "io/config.h"
 #include "io/facade.h"
@@ -893,6 +894,28 @@ int Main(int argc, char** argv) {
                    "engine whose predictions the tolerances and summary use (both are printed)")
       ->check(CLI::IsMember({"simulate", "estimate"}));
 
+  fathom::io::CalibrationImportOptions calibrate;
+  std::string calibrate_file, calibrate_out;
+  CLI::App* calibrate_cmd =
+      app.add_subcommand("calibrate", "make a chip calibration from measurements of the chip");
+  calibrate_cmd->require_subcommand(1);
+  CLI::App* import_cmd = calibrate_cmd->add_subcommand(
+      "import",
+      "a measurement file of tools/calibrate/measure.py as a calibration file: the achievable "
+      "fraction of each measured GEMM, attention pass and memory-bound operator");
+  import_cmd->add_option("file", calibrate_file, "the measurement file (fathom.measurements/1)")
+      ->required();
+  import_cmd->add_option("--chip", calibrate.chip,
+                         "the chip measured: a catalog name or a chip file (default: the catalog "
+                         "chip the file's device name spells)");
+  import_cmd
+      ->add_option("--attention-backend", calibrate.attention_backend,
+                   "the attention kernels to keep: auto (the one with the highest median "
+                   "forward fraction), flash or cudnn")
+      ->capture_default_str();
+  import_cmd->add_option("-o,--output", calibrate_out,
+                         "write the calibration file here (default: stdout)");
+
   fathom::server::ServeOptions serve;
   CLI::App* serve_cmd =
       app.add_subcommand("serve", "a local web UI: edit a scenario, see its step, plans and run");
@@ -951,6 +974,11 @@ int Main(int argc, char** argv) {
     if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
       const std::vector<CLI::App*> used = app.get_subcommands();
       CLI::App* cmd = used.empty() ? &app : used.front();
+      // A command of commands (calibrate import): the options are the innermost one's.
+      while (cmd != &app && !cmd->get_subcommands().empty()) cmd = cmd->get_subcommands().front();
+      const std::string cmd_name =
+          (cmd != &app && cmd->get_parent() != &app ? cmd->get_parent()->get_name() + " " : "") +
+          cmd->get_name();
       // The command's own words start after its name (fathom --data DIR plan ...: --data
       // is fathom's, given where it belongs).
       int from = 1;
@@ -998,9 +1026,8 @@ int Main(int argc, char** argv) {
         // An option of fathom itself (--data) goes before the command.
         if (const CLI::Option* own = app.get_option_no_throw(name); cmd != &app && own) {
           std::cerr << "error: " << name << " is an option of fathom itself, not of fathom "
-                    << cmd->get_name() << ": give it before the command (fathom " << name
-                    << (own->get_expected_min() > 0 ? " DIR" : "") << " " << cmd->get_name()
-                    << " ...)\n";
+                    << cmd_name << ": give it before the command (fathom " << name
+                    << (own->get_expected_min() > 0 ? " DIR" : "") << " " << cmd_name << " ...)\n";
           return kUserError;
         }
         const bool sets = cmd->get_option_no_throw("--set") != nullptr;
@@ -1019,8 +1046,8 @@ int Main(int argc, char** argv) {
           by += (t == 0 ? "" : t + 1 == takers.size() ? " and " : ", ") + takers[t];
         }
         // As for a command: "; did you mean --json? fathom step --help lists its options".
-        const std::string help = "fathom " + cmd->get_name() + " --help lists its options";
-        std::cerr << "error: fathom " << cmd->get_name() << " has no option " << name
+        const std::string help = "fathom " + cmd_name + " --help lists its options";
+        std::cerr << "error: fathom " << cmd_name << " has no option " << name
                   << (takers.empty()
                           ? ""
                           : " (" + by + " take" + (takers.size() == 1 ? "s" : "") + " it)")
@@ -1247,6 +1274,19 @@ int Main(int argc, char** argv) {
     fathom::core::Result<std::string> out = fathom::io::CatalogListing(catalog, s, catalog_json);
     if (!out.ok()) return PrintDiagnostics(out.diagnostics());
     std::cout << out.value();
+    return 0;
+  }
+  if (import_cmd->parsed()) {
+    if (!OutputsApart({{"-o", calibrate_out}}, {calibrate_file, calibrate.chip})) return kUserError;
+    fathom::core::Result<fathom::io::CalibrationImport> made =
+        fathom::io::ImportCalibration(catalog, calibrate_file, calibrate);
+    if (!made.ok()) return PrintDiagnostics(made.diagnostics());
+    std::cerr << made.diagnostics().Format();
+    if (!WriteOutput("-o", calibrate_out.empty() ? "-" : calibrate_out, made.value().yaml)) {
+      return kUserError;
+    }
+    std::cerr << "calibrated " << made.value().summary
+              << (calibrate_out.empty() ? "" : " -> " + calibrate_out) << "\n";
     return 0;
   }
   if (validate_cmd->parsed()) {
