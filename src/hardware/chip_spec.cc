@@ -68,11 +68,12 @@ Roofline GemmRoofline(const ChipSpec& chip, Precision precision, int64_t m, int6
   const double bd = static_cast<double>(batch);
   const bool fp8 = precision == Precision::kFp8 || precision == Precision::kFp4;
   const Calibration* cal = chip.calibration.get();
-  const double fraction =
+  // (peak x efficiency) x waves, in that order: the datasheet path's rounding as it was.
+  const double rate =
       cal != nullptr && cal->HasGemm(precision)
-          ? cal->GemmFraction(chip, precision, m, n, k, batch)
-          : chip.GemmEfficiency(precision) * GemmWaveEfficiency(chip, m, n, batch);
-  const double rate = chip.Peak(precision).value() * fraction;
+          ? chip.Peak(precision).value() * cal->GemmFraction(chip, precision, m, n, k, batch)
+          : chip.Peak(precision).value() * chip.GemmEfficiency(precision) *
+                GemmWaveEfficiency(chip, m, n, batch);
   // fp4 packs two elements a byte; its block scales (one byte per 16 or 32 elements) are
   // not counted.
   const double element = precision == Precision::kFp4 ? 0.5 : fp8 ? 1.0 : 2.0;

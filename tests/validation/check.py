@@ -30,6 +30,11 @@ def main() -> int:
     if failed:
         print("cases without a prediction:", ", ".join(failed))
         return 1
+    # Kernel cases (measured kernels on a calibrated chip): predicted, and within tolerance.
+    for k in report.get("kernel_cases", []):
+        if k["failure"] is not None or not k["within_tolerance"]:
+            print(f"kernel case {k['case']}: {k['failure'] or 'target median |error| %.1f%% over %g%%' % (k['target_median_abs_error_pct'], k['tolerance_pct'])}")
+            return 1
     summary = report["summary"]
     # The signed summary agrees with the rows (the bias's direction must not be misreported).
     steps = sorted(c["estimate_error_pct"] for c in report["cases"] if c["kind"] == "step")
