@@ -91,7 +91,7 @@ COUNTS = {
     "in", "out", "plans", "not_fitting", "alike", "points", "evaluated", "failed",
     "chosen_chips", "chosen_within_chips", "fewer_chip_hours_chips", "cluster_chips", "cases",
     "slower_than_chips", "longer_with_failures_than_chips", "fabric_limit_chips",
-    "collective_cases", "estimate_fast_cases", "simulate_fast_cases", "failed_cases",
+    "collective_cases", "estimate_fast_cases", "simulate_fast_cases", "failed_cases", "target_cases",
     "collective_independent_cases",
     "layer_rows",
 }
@@ -256,6 +256,7 @@ COMMANDS = [
     ["catalog", "models"],
     ["validate", "--cases", "tests/validation/bloom"],
     ["validate", "--cases", "tests/validation/nccl"],
+    ["validate", "--cases", "tests/validation/h200"],
 ]
 
 
