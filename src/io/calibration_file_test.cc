@@ -1,11 +1,7 @@
 #include "io/calibration_file.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -13,33 +9,17 @@
 
 #include "io/config.h"
 #include "io/test_catalog.h"
+#include "io/test_scratch.h"
 
 namespace fathom::io {
 namespace {
 
-namespace fs = std::filesystem;
 using hardware::Precision;
 using test_support::TestCatalog;
 
-class CalibrationFile : public ::testing::Test {
+class CalibrationFile : public test_support::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("fathom_calibration_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& text) {
-    const fs::path p = dir_ / name;
-    std::ofstream(p) << text;
-    return p.string();
-  }
-  fs::path dir_;
+  CalibrationFile() : ScratchDirTest("fathom_calibration") {}
 };
 
 bool Says(const core::Diagnostics& d, const std::string& key, const std::string& fragment) {

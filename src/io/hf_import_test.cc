@@ -9,6 +9,7 @@
 #include "io/config.h"
 #include "io/report.h"
 #include "io/test_catalog.h"
+#include "io/test_scratch.h"
 
 namespace fathom::io {
 namespace {
@@ -608,27 +609,12 @@ TEST(HfImport, IntegralFloatsAreIntegers) {
 
 // The loader: seq_len given by the scenario (beside `base:`) or by --set wins over the
 // config's max_position_embeddings, without a warning, and is needed only then.
-class HfLoad : public testing::Test {
+class HfLoad : public test_support::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ =
-        fs::temp_directory_path() /
-        ("fathom_hf_" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& text) {
-    std::ofstream((dir_ / name).string()) << text;
-    return (dir_ / name).string();
-  }
+  HfLoad() : ScratchDirTest("fathom_hf") {}
   static bool Warns(const core::Diagnostics& d) {
     return Find(d, core::Severity::kWarning, "max_position_embeddings") != nullptr;
   }
-  fs::path dir_;
 };
 
 constexpr const char* kHfPlan = "plan: {global_batch_size: 8}\n";

@@ -18,6 +18,7 @@
 #include "io/report.h"
 #include "io/schema.h"
 #include "io/test_catalog.h"
+#include "io/test_scratch.h"
 
 namespace fathom::io {
 namespace {
@@ -26,27 +27,9 @@ namespace fs = std::filesystem;
 
 using test_support::TestCatalog;
 
-// A scratch directory per test, removed afterwards.
-class LoaderTest : public ::testing::Test {
+class LoaderTest : public test_support::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("fathom_loader_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& text) {
-    const fs::path p = dir_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
-  fs::path dir_;
+  LoaderTest() : ScratchDirTest("fathom_loader") {}
 };
 
 bool HasDiagnostic(const core::Diagnostics& d, const std::string& key,
