@@ -1166,6 +1166,7 @@ core::Result<StepReport> Estimate(const Scenario& sc, const EstimateOptions& opt
   r.model = m.name;
   r.cluster = cl.name;
   r.chip = chip.name;
+  if (chip.calibration != nullptr) r.chip_calibration = chip.calibration_ref;
   r.chips = cl.chips;
   r.plan = p;
   r.parameters = counts.total;

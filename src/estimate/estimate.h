@@ -181,6 +181,9 @@ struct StepReport {
   std::string model;
   std::string cluster;
   std::string chip;
+  // The chip's calibration (measured fractions by operator and shape) as its file names it:
+  // a catalog name or a file; "" = the chip's datasheet-based fractions alone.
+  std::string chip_calibration;
   int64_t chips = 0;
   parallel::ParallelPlan plan;
 

@@ -102,8 +102,9 @@ std::string StepReportText(const estimate::StepReport& r) {
   auto line = [&out](const std::string& k, const std::string& v) {
     out += fmt::format("  {:<26}{}\n", k, v);
   };
-  out += fmt::format("{}: {} on {} ({} x {})\n", r.scenario.empty() ? "step" : r.scenario, r.model,
-                     r.cluster, r.chips, r.chip);
+  out += fmt::format("{}: {} on {} ({} x {}{})\n", r.scenario.empty() ? "step" : r.scenario,
+                     r.model, r.cluster, r.chips, r.chip,
+                     r.chip_calibration.empty() ? "" : ", calibrated: " + r.chip_calibration);
   out += fmt::format("  model: {} parameters, {} active per token (input embedding excluded){}\n",
                      ShortCount(r.parameters), ShortCount(r.active_parameters),
                      r.mtp_parameters > 0
@@ -325,6 +326,7 @@ ordered_json StepJson(const estimate::StepReport& r, const core::Diagnostics* di
   j["model"] = r.model;
   j["cluster"] = r.cluster;
   j["chip"] = r.chip;
+  j["chip_calibration"] = TextOrNull(r.chip_calibration);
   j["chips"] = r.chips;
   const parallel::ParallelPlan& p = r.plan;
   j["plan"] = PlanJson(p, r.micro_batches);
