@@ -38,10 +38,11 @@ enum class StreamOp : uint8_t {
 // micro-batch x heads on the chip (scaled by the share of the sequence's queries the chip
 // holds under context parallelism), the keys each query's sequence spans, the head dim.
 // rows 0 = not given (the chip's single attention fraction).
+// Single precision: a lookup key, and every operator of a step graph carries one.
 struct AttentionShape {
-  double rows = 0;
-  double seq = 0;
-  double head_dim = 0;
+  float rows = 0;
+  float seq = 0;
+  float head_dim = 0;
   bool backward = false;
 };
 

@@ -125,8 +125,10 @@ KernelSet PredictKernels(const Catalog& catalog, const ValidationCase& c, const 
     const std::string shape = fmt::format("b{:g} s{:g} h{:g} d{:g}", b, s, h, d);
     for (const bool backward : {false, true}) {
       const AttentionWork w = Attention(b, s, h, d, backward);
-      const hardware::AttentionShape at{
-          .rows = b * h, .seq = s, .head_dim = d, .backward = backward};
+      const hardware::AttentionShape at{.rows = static_cast<float>(b * h),
+                                        .seq = static_cast<float>(s),
+                                        .head_dim = static_cast<float>(d),
+                                        .backward = backward};
       add(fmt::format("attention {} ({})", backward ? "backward" : "forward", backend), shape,
           Positive(r, backward ? "backward_time_s" : "forward_time_s"),
           hardware::AttentionRoofline(chip, Precision::kBf16, w.flops, w.bytes, at).Seconds(),

@@ -120,9 +120,10 @@ void AddAttention(const model::ModelSpec& m, const ParallelPlan& p, bool windowe
     const double forward_bytes = q_o + k_v + lse;
     // For a calibrated chip: the rank's rows, the keys a query's sequence spans.
     const hardware::AttentionShape shape{
-        .rows = b * heads / p.cp,
-        .seq = short_window ? std::min(s, static_cast<double>(m.LocalSpan())) : s,
-        .head_dim = d_qk,
+        .rows = static_cast<float>(b * heads / p.cp),
+        .seq =
+            static_cast<float>(short_window ? std::min(s, static_cast<double>(m.LocalSpan())) : s),
+        .head_dim = static_cast<float>(d_qk),
         .backward = false};
     hardware::AttentionShape backward_shape = shape;
     backward_shape.backward = !recompute;

@@ -670,3 +670,51 @@ TEST(StepGraph, Fp8WeightCastOncePerStepWithTheCacheElsePerMicroBatch) {
 
 }  // namespace
 }  // namespace fathom::workload
+
+namespace fathom::workload {
+namespace {
+
+// What a calibrated chip looks up: each elementwise operator's kind (by the model's norm and
+// MLP), each fused attention pass's shape on the rank.
+TEST(StepGraph, OperatorsCarryWhatACalibrationLooksUp) {
+  using hardware::StreamOp;
+  for (const bool llama : {true, false}) {
+    const model::ModelSpec m = llama ? model::testing::Llama70B() : Gpt3();
+    parallel::ParallelPlan p = Plan(4, 1, 1);
+    p.micro_batch_size = 2;
+    p.cp = llama ? 2 : 1;
+    p.global_batch_size = 64;
+    const StepGraph g = BuildStepGraph(m, p);
+    int norms = 0, acts = 0, residuals = 0, attention = 0;
+    for (const std::vector<ComputeOp>* ops :
+         {&g.stages.front().forward, &g.stages.front().backward}) {
+      for (const ComputeOp& op : *ops) {
+        if (op.name.ends_with("_norm")) {
+          ++norms;
+          EXPECT_EQ(op.stream, llama ? StreamOp::kRmsNorm : StreamOp::kLayerNorm) << op.name;
+        } else if (op.name == "mlp_act") {
+          ++acts;
+          EXPECT_EQ(op.stream, llama ? StreamOp::kSwiglu : StreamOp::kGelu);
+        } else if (op.name.ends_with("_residual")) {
+          ++residuals;
+          EXPECT_EQ(op.stream, StreamOp::kAdd);
+        } else if (op.kind == model::OpKind::kAttention) {
+          ++attention;
+          EXPECT_DOUBLE_EQ(op.attention.rows, 2.0 * m.heads / 4 / p.cp);
+          EXPECT_DOUBLE_EQ(op.attention.seq, m.seq_len);
+          EXPECT_DOUBLE_EQ(op.attention.head_dim, m.QkHeadDim());
+          EXPECT_EQ(op.attention.backward, op.name == "attention_bwd") << op.name;
+        } else if (op.kind == model::OpKind::kElementwise) {
+          EXPECT_EQ(op.stream, StreamOp::kOther) << op.name;
+        }
+      }
+    }
+    EXPECT_GT(norms, 0);
+    EXPECT_EQ(acts, 2);
+    EXPECT_EQ(residuals, 4);
+    EXPECT_EQ(attention, 2);
+  }
+}
+
+}  // namespace
+}  // namespace fathom::workload
