@@ -1323,7 +1323,12 @@ int Main(int argc, char** argv) {
         if (r.failure.empty() || ++shown > 5) continue;
         names += (shown > 1 ? ", " : "") + r.name;
       }
-      std::cerr << "error: " << failed << " of " << table.value().rows.size()
+      for (const fathom::io::KernelSet& k : table.value().kernel_sets) {
+        if (k.failure.empty() || ++shown > 5) continue;
+        names += (shown > 1 ? ", " : "") + k.name;
+      }
+      std::cerr << "error: " << failed << " of "
+                << table.value().rows.size() + table.value().kernel_sets.size()
                 << " cases could not be predicted (" << names << (failed > 5 ? ", ..." : "")
                 << "); each row says why\n";
       return kUserError;
@@ -1339,8 +1344,18 @@ int Main(int argc, char** argv) {
         std::snprintf(error, sizeof error, "%+.1f%% against %.0f%%", r.error_pct, r.tolerance_pct);
         outside += "\n  " + r.name + ": " + (r.failure.empty() ? std::string(error) : r.failure);
       }
+      // A kernel case: its target median (the GEMMs and attention passes it measured).
+      for (const fathom::io::KernelSet& k : table.value().kernel_sets) {
+        if (k.ok) continue;
+        if (++count > 5) continue;
+        char error[96];
+        std::snprintf(error, sizeof error, "kernels' median |error| %.1f%% against %.0f%%",
+                      k.target_median_abs_error_pct, k.tolerance_pct);
+        outside += "\n  " + k.name + ": " + (k.failure.empty() ? std::string(error) : k.failure);
+      }
       if (count > 0) {
-        std::cerr << "error: --strict: " << count << " of " << table.value().rows.size()
+        std::cerr << "error: --strict: " << count << " of "
+                  << table.value().rows.size() + table.value().kernel_sets.size()
                   << " cases outside their tolerance (" << table.value().engine << " engine)"
                   << outside
                   << (count > 5 ? "\n  ... and " + std::to_string(count - 5) +

@@ -167,7 +167,7 @@ double Calibration::StreamFraction(StreamOp op, double bytes) const {
   if (pts->empty()) pts = &stream[static_cast<size_t>(StreamOp::kCopy)];
   if (pts->empty()) return 0;
   const std::vector<StreamPoint>& s = *pts;
-  if (bytes <= s.front().bytes) return s.front().fraction;
+  if (!(bytes > s.front().bytes)) return s.front().fraction;  // NaN too
   if (bytes >= s.back().bytes) return s.back().fraction;
   const auto hi = std::lower_bound(s.begin(), s.end(), bytes,
                                    [](const StreamPoint& a, double b) { return a.bytes < b; });

@@ -18,6 +18,9 @@
 namespace fathom::hardware {
 
 inline constexpr size_t kPrecisions = static_cast<size_t>(Precision::kCount);
+// The largest GEMM or attention dimension a calibration holds: 2^31, beyond any kernel's
+// (the tile model's products of dimensions stay within int64).
+inline constexpr int64_t kMaxCalibratedDim = int64_t{1} << 31;
 
 std::string_view StreamOpName(StreamOp op);  // "copy", "rmsnorm", ...; kOther "other"
 std::optional<StreamOp> ParseStreamOp(std::string_view name);

@@ -1,10 +1,13 @@
 #include "io/calibration_file.h"
 
 #include <cmath>
+#include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/text.h"
 #include "core/units.h"
 #include "io/schema.h"
 
@@ -23,9 +26,11 @@ struct Reader {
     d.Add(Error(file, NodeLine(at), key, std::move(message), std::move(hint)));
   }
 
-  // A row of `width` numbers, the first `ints` of them positive integers.
+  // A row of `width` numbers, the first `ints` of them positive integers up to 2^31 (shape
+  // dimensions) or, `bytes`, up to 2^62.
   bool Row(const YAML::Node& row, const std::string& key, size_t width, size_t ints,
-           std::vector<double>& out, const char* layout) {
+           std::vector<double>& out, const char* layout, bool bytes = false) {
+    const double max_int = bytes ? 0x1p62 : static_cast<double>(hardware::kMaxCalibratedDim);
     out.clear();
     if (!row.IsSequence() || row.size() != width) {
       Bad(row, key,
@@ -42,15 +47,26 @@ struct Reader {
             "expected a number (" + std::string(layout) + "), got " + NodeText(row[i]));
         return false;
       }
-      if (!std::isfinite(v) || v <= 0 || (i < ints && v != std::floor(v))) {
+      const bool whole = i >= ints || (v == std::floor(v) && v <= max_int);
+      if (!std::isfinite(v) || v <= 0 || !whole) {
         Bad(row[i], key,
-            std::string("expected a positive ") + (i < ints ? "integer" : "number") + " (" +
-                layout + "), got " + NodeText(row[i]));
+            std::string("expected a positive ") +
+                (i >= ints ? "number"
+                 : bytes   ? "integer up to 2^62"
+                           : "integer up to 2^31") +
+                " (" + layout + "), got " + NodeText(row[i]));
         return false;
       }
       out.push_back(v);
     }
     return true;
+  }
+
+  // A mapping's key as text; "" (and an error) for a key that is not a scalar.
+  std::string Key(const YAML::Node& key, const std::string& within) {
+    if (key.IsScalar()) return key.Scalar();
+    Bad(key, within, "a key is a name, got " + NodeText(key));
+    return "";
   }
 
   // A fraction in (0, max].
@@ -64,6 +80,19 @@ struct Reader {
       return false;
     }
     return true;
+  }
+
+  // Whether the shape `key` of row `rk` is the table's first of that shape (else an error
+  // naming the other: the lookup could not tell which of two fractions is the shape's).
+  template <class Key>
+  bool Once(std::map<Key, std::string>& seen, const Key& key, const YAML::Node& at,
+            const std::string& rk) {
+    const auto [it, fresh] = seen.emplace(key, rk);
+    if (!fresh) {
+      Bad(at, rk, "the same shape as " + it->second,
+          "give each shape once (fathom calibrate import merges a shape's measurements)");
+    }
+    return fresh;
   }
 
   template <class F>
@@ -113,7 +142,8 @@ core::Result<std::shared_ptr<const hardware::Calibration>> ReadCalibrationFile(
   cal->file = path;
   std::vector<double> row;
   for (const auto& kv : root) {
-    const std::string k = kv.first.as<std::string>();
+    const std::string k = r.Key(kv.first, "");
+    if (k.empty()) continue;
     const YAML::Node& v = kv.second;
     if (k == "name") {
       continue;
@@ -126,7 +156,8 @@ core::Result<std::shared_ptr<const hardware::Calibration>> ReadCalibrationFile(
         continue;
       }
       for (const auto& ref : v) {
-        const std::string rk = ref.first.as<std::string>();
+        const std::string rk = r.Key(ref.first, "reference");
+        if (rk.empty()) continue;
         const std::string rkey = "reference." + rk;
         const bool hbm = rk == "hbm";
         const std::optional<Precision> p = PrecisionOf(rk);
@@ -158,7 +189,8 @@ core::Result<std::shared_ptr<const hardware::Calibration>> ReadCalibrationFile(
         continue;
       }
       for (const auto& table : v) {
-        const std::string pk = table.first.as<std::string>();
+        const std::string pk = r.Key(table.first, "gemm");
+        if (pk.empty()) continue;
         const std::optional<Precision> p = PrecisionOf(pk);
         if (!p) {
           r.Bad(table.first, "gemm." + pk, "unknown precision",
@@ -166,9 +198,11 @@ core::Result<std::shared_ptr<const hardware::Calibration>> ReadCalibrationFile(
           continue;
         }
         auto& out = cal->gemm[static_cast<size_t>(*p)];
+        std::map<std::tuple<double, double, double>, std::string> seen;
         r.Rows(table.second, "gemm." + pk, [&](const YAML::Node& n, const std::string& rk) {
           if (!r.Row(n, rk, 4, 3, row, "m, n, k, fraction of the peak")) return;
           if (!r.Fraction(n[3], rk, row[3], 1.0, "the peak")) return;
+          if (!r.Once(seen, {row[0], row[1], row[2]}, n, rk)) return;
           out.push_back({.m = static_cast<int64_t>(row[0]),
                          .n = static_cast<int64_t>(row[1]),
                          .k = static_cast<int64_t>(row[2]),
@@ -182,9 +216,16 @@ core::Result<std::shared_ptr<const hardware::Calibration>> ReadCalibrationFile(
         continue;
       }
       for (const auto& part : v) {
-        const std::string ak = part.first.as<std::string>();
+        const std::string ak = r.Key(part.first, "attention");
+        if (ak.empty()) continue;
         if (ak == "backend") {
-          cal->attention_backend = part.second.IsScalar() ? part.second.Scalar() : "";
+          if (part.second.IsScalar()) {
+            cal->attention_backend = part.second.Scalar();
+          } else {
+            r.Bad(part.second, "attention.backend",
+                  "expected the attention kernels' name (cudnn, flash), got " +
+                      NodeText(part.second));
+          }
           continue;
         }
         if (ak != "forward" && ak != "backward") {
@@ -193,11 +234,13 @@ core::Result<std::shared_ptr<const hardware::Calibration>> ReadCalibrationFile(
           continue;
         }
         auto& out = ak == "forward" ? cal->attention_forward : cal->attention_backward;
+        std::map<std::tuple<double, double, double, double>, std::string> seen;
         r.Rows(part.second, "attention." + ak, [&](const YAML::Node& n, const std::string& rk) {
           if (!r.Row(n, rk, 5, 4, row, "batch, seq, heads, head_dim, fraction of the peak")) {
             return;
           }
           if (!r.Fraction(n[4], rk, row[4], 1.0, "the 16-bit peak")) return;
+          if (!r.Once(seen, {row[0], row[1], row[2], row[3]}, n, rk)) return;
           out.push_back({.batch = static_cast<int64_t>(row[0]),
                          .seq = static_cast<int64_t>(row[1]),
                          .heads = static_cast<int64_t>(row[2]),
@@ -212,18 +255,26 @@ core::Result<std::shared_ptr<const hardware::Calibration>> ReadCalibrationFile(
         continue;
       }
       for (const auto& table : v) {
-        const std::string ok = table.first.as<std::string>();
+        const std::string ok = r.Key(table.first, "memory");
+        if (ok.empty()) continue;
         const std::optional<hardware::StreamOp> op = hardware::ParseStreamOp(ok);
         if (!op || *op == hardware::StreamOp::kOther) {
+          const std::string guess = core::DidYouMean(
+              ok, {"copy", "add", "rmsnorm", "layernorm", "swiglu", "gelu", "softmax", "adamw"});
           r.Bad(table.first, "memory." + ok, "unknown operator",
-                "expected copy, add, rmsnorm, layernorm, swiglu, gelu, softmax or adamw");
+                (guess.empty() ? std::string() : "did you mean \"" + guess + "\"? ") +
+                    "expected copy, add, rmsnorm, layernorm, swiglu, gelu, softmax or adamw");
           continue;
         }
         auto& out = cal->stream[static_cast<size_t>(*op)];
+        std::map<std::tuple<double>, std::string> seen;
         r.Rows(table.second, "memory." + ok, [&](const YAML::Node& n, const std::string& rk) {
-          if (!r.Row(n, rk, 2, 1, row, "bytes moved, fraction of the HBM bandwidth")) return;
+          if (!r.Row(n, rk, 2, 1, row, "bytes moved, fraction of the HBM bandwidth", true)) {
+            return;
+          }
           // Small operators can run from the cache, above the HBM's bandwidth.
           if (!r.Fraction(n[1], rk, row[1], 2.0, "the HBM bandwidth")) return;
+          if (!r.Once(seen, {row[0]}, n, rk)) return;
           out.push_back({.bytes = row[0], .fraction = row[1]});
         });
       }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -10,10 +11,12 @@
 #include "io/config.h"
 #include "io/test_catalog.h"
 #include "io/test_scratch.h"
+#include "io/validation.h"
 
 namespace fathom::io {
 namespace {
 
+namespace fs = std::filesystem;
 using hardware::Precision;
 using test_support::TestCatalog;
 
@@ -120,6 +123,41 @@ TEST_F(CalibrationFile, BadTablesAreErrorsWithTheirKeyPath) {
   EXPECT_TRUE(Says(read("gemm: {bf16: [[1, 2, 3, 0.5]]}\n"), "source", "missing required key"));
   EXPECT_TRUE(Says(read("source: x\nreference: {bf16: 500TFLOPS}\n"), "reference.bf16",
                    "measured against 500 TFLOP/s"));
+  // Never a crash, nor a cast out of range: a key that is no name, a huge dimension, a
+  // shape given twice, an operator misspelt.
+  EXPECT_TRUE(Says(read("source: x\n? [a, b]\n: 1\n"), "", "a key is a name"));
+  EXPECT_TRUE(Says(read("source: x\ngemm: {bf16: [[1e300, 2, 3, 0.5]]}\n"), "gemm.bf16[0]",
+                   "expected a positive integer up to 2^31"));
+  EXPECT_TRUE(Says(read("source: x\ngemm: {bf16: [[8, 8, 8, 0.5], [8, 8, 8, 0.6]]}\n"),
+                   "gemm.bf16[1]", "the same shape as gemm.bf16[0]"));
+  EXPECT_TRUE(Says(read("source: x\nmemory: {rms_norm: [[1, 0.5]]}\n"), "memory.rms_norm",
+                   "did you mean \"rmsnorm\"?"));
+  EXPECT_TRUE(Says(read("source: x\nattention: {backend: [x]}\n"), "attention.backend",
+                   "expected the attention kernels' name"));
+}
+
+// A kernel case whose measurement file is malformed is a failed case that says why, counted
+// with the failures: never a crash.
+TEST_F(CalibrationFile, AMalformedMeasurementFileFailsItsKernelCase) {
+  const std::string case_text = "name: k\nsource: x\nkernels: {measurements: m.json, chip: h200}\n";
+  for (const std::string& json :
+       {std::string("{\"schema\": 5}"), std::string("[1, 2]"), std::string("{not json"),
+        std::string("{\"schema\": \"fathom.measurements/1\", \"gemm\": [1, 2], "
+                    "\"memory\": [{\"op\": 7, \"min_bytes\": 1, \"time_s\": 1}]}")}) {
+    Write("m.json", json);
+    const core::Result<ValidationTable> t =
+        RunValidationDir(TestCatalog(), Write("k.yaml", case_text));
+    ASSERT_TRUE(t.ok()) << t.diagnostics().Format();
+    ASSERT_EQ(t.value().kernel_sets.size(), 1u);
+    EXPECT_FALSE(t.value().kernel_sets[0].failure.empty()) << json;
+    EXPECT_EQ(t.value().failed_cases, 1) << json;
+  }
+  fs::remove(dir_ / "m.json");
+  const core::Result<ValidationTable> t =
+      RunValidationDir(TestCatalog(), Write("k.yaml", case_text));
+  ASSERT_TRUE(t.ok());
+  EXPECT_NE(t.value().kernel_sets[0].failure.find("no file"), std::string::npos)
+      << t.value().kernel_sets[0].failure;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hardware/calibration.h"
 #include "hardware/chip_spec.h"
 #include "io/config.h"
 #include "io/json_text.h"
@@ -116,17 +117,23 @@ class RecordReader {
     }
     return v->get<double>();
   }
-  int64_t PositiveInteger(const char* key) {
+  // A positive integer up to `max` (a shape's dimension: kMaxCalibratedDim; a count of
+  // bytes or elements: 2^62).
+  int64_t PositiveInteger(const char* key, int64_t max = int64_t{1} << 62) {
     const json* v = Find(key);
     if (v == nullptr) return 0;
-    const bool fits =
-        v->is_number_integer() &&
-        (v->is_number_unsigned() ? v->get<uint64_t>() <= uint64_t{1} << 62 : v->get<int64_t>() > 0);
-    if (!fits || v->get<int64_t>() <= 0) {
-      Fail(key, "expected a positive integer, got " + Got(*v));
+    const bool fits = v->is_number_integer() &&
+                      (v->is_number_unsigned() ? v->get<uint64_t>() <= static_cast<uint64_t>(max)
+                                               : v->get<int64_t>() > 0 && v->get<int64_t>() <= max);
+    if (!fits) {
+      Fail(key, std::string("expected a positive integer") +
+                    (max == hardware::kMaxCalibratedDim ? " up to 2^31" : "") + ", got " + Got(*v));
       return 0;
     }
     return v->get<int64_t>();
+  }
+  int64_t ShapeDimension(const char* key) {
+    return PositiveInteger(key, hardware::kMaxCalibratedDim);
   }
   std::string Text(const char* key) {
     const json* v = Find(key);
@@ -288,8 +295,7 @@ core::Result<CalibrationImport> Build(const hardware::ChipSpec& chip, const json
   for (const auto& [where, rec] : Records(doc, "gemm", diags)) {
     RecordReader r(*rec, where, diags, "a GEMM record has precision, m, n, k and time_s");
     const std::string name = r.Text("precision");
-    const int64_t m = r.PositiveInteger("m"), n = r.PositiveInteger("n"),
-                  k = r.PositiveInteger("k");
+    const int64_t m = r.ShapeDimension("m"), n = r.ShapeDimension("n"), k = r.ShapeDimension("k");
     const double t = r.PositiveNumber("time_s");
     // The precisions measure.py measures, and the calibration file's reference names.
     std::optional<Precision> precision;
@@ -323,8 +329,8 @@ core::Result<CalibrationImport> Build(const hardware::ChipSpec& chip, const json
       ++attention[backend].failed;
       continue;
     }
-    const int64_t b = r.PositiveInteger("batch"), s = r.PositiveInteger("seq"),
-                  h = r.PositiveInteger("heads"), d = r.PositiveInteger("head_dim");
+    const int64_t b = r.ShapeDimension("batch"), s = r.ShapeDimension("seq"),
+                  h = r.ShapeDimension("heads"), d = r.ShapeDimension("head_dim");
     const double forward_s = r.PositiveNumber("forward_time_s");
     const double backward_s = r.PositiveNumber("backward_time_s");
     if (const auto c = rec->find("causal"); r.ok() && c != rec->end() && *c != json(true)) {
@@ -388,8 +394,7 @@ core::Result<CalibrationImport> Build(const hardware::ChipSpec& chip, const json
           2.0 * static_cast<double>(elements) * static_cast<double>(element_bytes) / t / 1e12);
       copy_ceiling = buf;
     } else if (op == "gemm_bf16") {
-      const int64_t m = r.PositiveInteger("m"), n = r.PositiveInteger("n"),
-                    k = r.PositiveInteger("k");
+      const int64_t m = r.ShapeDimension("m"), n = r.ShapeDimension("n"), k = r.ShapeDimension("k");
       const double t = r.PositiveNumber("time_s");
       if (!r.ok()) continue;
       const double rate =

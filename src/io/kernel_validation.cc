@@ -40,7 +40,31 @@ double Positive(const json& r, const char* key) {
   return std::isfinite(v) && v > 0 ? v : 0;
 }
 
-int64_t Count(const json& r, const char* key) { return std::llround(Positive(r, key)); }
+// A whole number under `key` in (0, kMaxCalibratedDim], else 0.
+int64_t Count(const json& r, const char* key) {
+  const double v = Positive(r, key);
+  return v == std::floor(v) && v <= static_cast<double>(hardware::kMaxCalibratedDim)
+             ? static_cast<int64_t>(v)
+             : 0;
+}
+
+// A string under `key`, else "".
+std::string Word(const json& r, const char* key) {
+  const auto it = r.find(key);
+  return it != r.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// The records of array `key`: its objects (a measurement file of tools/calibrate; `fathom
+// calibrate import` checks every record, and a case predicts those it can read).
+std::vector<const json*> Records(const json& doc, const char* key) {
+  std::vector<const json*> out;
+  const auto it = doc.find(key);
+  if (it == doc.end() || !it->is_array()) return out;
+  for (const json& r : *it) {
+    if (r.is_object()) out.push_back(&r);
+  }
+  return out;
+}
 
 // Fathom's fused causal attention of the step graph (workload/step_graph.cc AddAttention)
 // for b x s tokens, h heads of dim d (as many K/V heads): FLOPs and HBM bytes of a pass.
@@ -81,6 +105,12 @@ KernelSet PredictKernels(const Catalog& catalog, const ValidationCase& c, const 
   hardware::ChipSpec datasheet = chip;
   datasheet.calibration.reset();
   set.attention_backend = chip.calibration->attention_backend;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    set.failure =
+        "kernels.measurements: no file " + set.measurements + " (a path from the case's directory)";
+    return set;
+  }
   std::ifstream in(path);
   json doc;
   try {
@@ -90,7 +120,9 @@ KernelSet PredictKernels(const Catalog& catalog, const ValidationCase& c, const 
                   std::string(e.what()) + ")";
     return set;
   }
-  if (!doc.is_object() || doc.value("schema", "") != "fathom.measurements/1") {
+  const auto schema = doc.is_object() ? doc.find("schema") : doc.end();
+  if (!doc.is_object() || schema == doc.end() || !schema->is_string() ||
+      *schema != "fathom.measurements/1") {
     set.failure = "kernels.measurements: " + set.measurements +
                   " is not a fathom.measurements/1 document (tools/calibrate/measure.py)";
     return set;
@@ -106,8 +138,9 @@ KernelSet PredictKernels(const Catalog& catalog, const ValidationCase& c, const 
                         .error_pct = Error(predicted, measured),
                         .datasheet_error_pct = Error(by_datasheet, measured)});
   };
-  for (const json& r : doc.value("gemm", json::array())) {
-    const std::string name = r.value("precision", "");
+  for (const json* record : Records(doc, "gemm")) {
+    const json& r = *record;
+    const std::string name = Word(r, "precision");
     const Precision p = name == "fp8" ? Precision::kFp8 : Precision::kBf16;
     if ((name != "bf16" && name != "fp8") || !chip.Supports(p)) continue;
     const int64_t m = Count(r, "m"), n = Count(r, "n"), k = Count(r, "k");
@@ -116,9 +149,10 @@ KernelSet PredictKernels(const Catalog& catalog, const ValidationCase& c, const 
         hardware::GemmRoofline(chip, p, m, n, k).Seconds(),
         hardware::GemmRoofline(datasheet, p, m, n, k).Seconds());
   }
-  for (const json& r : doc.value("attention", json::array())) {
+  for (const json* record : Records(doc, "attention")) {
+    const json& r = *record;
     if (r.contains("error")) continue;
-    const std::string backend = r.value("backend", "");
+    const std::string backend = Word(r, "backend");
     const double b = Positive(r, "batch"), s = Positive(r, "seq"), h = Positive(r, "heads"),
                  d = Positive(r, "head_dim");
     if (b <= 0 || s <= 0 || h <= 0 || d <= 0) continue;
@@ -135,8 +169,9 @@ KernelSet PredictKernels(const Catalog& catalog, const ValidationCase& c, const 
           hardware::AttentionRoofline(datasheet, Precision::kBf16, w.flops, w.bytes, at).Seconds());
     }
   }
-  for (const json& r : doc.value("memory", json::array())) {
-    const std::string name = r.value("op", "");
+  for (const json* record : Records(doc, "memory")) {
+    const json& r = *record;
+    const std::string name = Word(r, "op");
     const std::optional<hardware::StreamOp> op = hardware::ParseStreamOp(name);
     const double bytes = Positive(r, "min_bytes");
     if (!op || bytes <= 0) continue;

@@ -81,8 +81,11 @@ void Summarize(ValidationTable& t) {
                &t.estimate_fast_cases);
   SignedMedian(t, &ValidationRow::simulate_error_pct, t.simulate_median_error_pct,
                &t.simulate_fast_cases);
-  t.failed_cases = static_cast<int>(std::count_if(
-      t.rows.begin(), t.rows.end(), [](const ValidationRow& r) { return !r.failure.empty(); }));
+  t.failed_cases =
+      static_cast<int>(std::count_if(t.rows.begin(), t.rows.end(),
+                                     [](const ValidationRow& r) { return !r.failure.empty(); }) +
+                       std::count_if(t.kernel_sets.begin(), t.kernel_sets.end(),
+                                     [](const KernelSet& k) { return !k.failure.empty(); }));
   t.collective_cases = MedianMax(t, CaseKind::kCollective, &ValidationRow::error_pct,
                                  t.collective_median_abs_error_pct, t.collective_max_abs_error_pct);
   // Those that set no constant: a test of the model, where the others test its fit.
