@@ -1243,7 +1243,7 @@ int Main(int argc, char** argv) {
         if (!c.ok()) return PrintDiagnostics(c.diagnostics());
         std::cerr << c.diagnostics().Format();
         // The catalog's chip of that name, unless the cluster changed it (its peaks,
-        // memory, fractions or links differ from the entry's).
+        // memory, fractions, calibration or links differ from the entry's).
         fathom::io::ClusterChip chip = fathom::io::ClusterChip::kOwn;
         const fathom::hardware::ChipSpec& have = c.value().chip;
         if (catalog.Find(fathom::io::Section::kChip, have.name) != "") {
@@ -1257,6 +1257,7 @@ int Main(int argc, char** argv) {
               entry.value().gemm_efficiency_fp8 == have.gemm_efficiency_fp8 &&
               entry.value().attention_efficiency == have.attention_efficiency &&
               entry.value().hbm_efficiency == have.hbm_efficiency &&
+              entry.value().calibration_ref == have.calibration_ref &&
               entry.value().scale_up_bandwidth.value() == have.scale_up_bandwidth.value() &&
               entry.value().scale_out_bandwidth.value() == have.scale_out_bandwidth.value();
           chip = same ? fathom::io::ClusterChip::kCatalog : fathom::io::ClusterChip::kChanged;

@@ -31,6 +31,10 @@ double Weigh(const std::array<double, kNearest>& d2, const std::array<double, kN
   return den > 0 ? num / den : 0;
 }
 
+// The chip's datasheet fraction now over the one the tables were prepared with; 1 when
+// either is not set.
+double Ratio(double now, double prepared) { return now > 0 && prepared > 0 ? now / prepared : 1; }
+
 // Keeps the kNearest smallest (d2, v) pairs, sorted by d2.
 void Offer(std::array<double, kNearest>& d2, std::array<double, kNearest>& v, double d, double x) {
   if (d >= d2[kNearest - 1]) return;
@@ -73,6 +77,11 @@ size_t Calibration::Points() const {
 }
 
 void Calibration::Prepare(const ChipSpec& chip) {
+  for (size_t p = 0; p < kPrecisions; ++p) {
+    prepared_gemm_efficiency_[p] = chip.GemmEfficiency(static_cast<Precision>(p));
+  }
+  prepared_attention_efficiency_ = chip.attention_efficiency;
+  prepared_hbm_efficiency_ = chip.hbm_efficiency;
   for (size_t p = 0; p < kPrecisions; ++p) {
     std::vector<Prepared>& out = prepared_[p];
     out.clear();
@@ -141,11 +150,12 @@ double Calibration::GemmFraction(const ChipSpec& chip, Precision p, int64_t m, i
       }
     }
   }
-  const double f = Weigh(d2, v) * GemmWaveEfficiency(chip, m, n, batch);
+  const double f = Weigh(d2, v) * GemmWaveEfficiency(chip, m, n, batch) *
+                   Ratio(chip.GemmEfficiency(p), prepared_gemm_efficiency_[TableOf(p)]);
   return std::min(f, 1.0);
 }
 
-double Calibration::AttentionFraction(bool backward, double rows, double seq,
+double Calibration::AttentionFraction(const ChipSpec& chip, bool backward, double rows, double seq,
                                       double head_dim) const {
   const std::vector<AttentionPoint>& pts = backward ? attention_backward : attention_forward;
   if (pts.empty()) return 0;
@@ -159,10 +169,15 @@ double Calibration::AttentionFraction(bool backward, double rows, double seq,
     const double dd = Log2(static_cast<double>(a.head_dim)) - ld;
     Offer(d2, v, dr * dr + ds * ds + dd * dd, a.fraction);
   }
-  return std::min(Weigh(d2, v), 1.0);
+  return std::min(Weigh(d2, v) * Ratio(chip.attention_efficiency, prepared_attention_efficiency_),
+                  1.0);
 }
 
-double Calibration::StreamFraction(StreamOp op, double bytes) const {
+double Calibration::StreamFraction(const ChipSpec& chip, StreamOp op, double bytes) const {
+  return Stream(op, bytes) * Ratio(chip.hbm_efficiency, prepared_hbm_efficiency_);
+}
+
+double Calibration::Stream(StreamOp op, double bytes) const {
   const std::vector<StreamPoint>* pts = &stream[static_cast<size_t>(op)];
   if (pts->empty()) pts = &stream[static_cast<size_t>(StreamOp::kCopy)];
   if (pts->empty()) return 0;

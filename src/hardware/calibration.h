@@ -73,14 +73,23 @@ struct Calibration {
   // Fraction of the 16-bit peak of a causal attention pass of `rows` = batch x heads rows of
   // sequence `seq` and head dim `head_dim`, from the nearest measured shapes (log space); 0
   // when that pass has no points.
-  double AttentionFraction(bool backward, double rows, double seq, double head_dim) const;
+  double AttentionFraction(const ChipSpec& chip, bool backward, double rows, double seq,
+                           double head_dim) const;
   // Fraction of HBM bandwidth of operator `op` moving `bytes`: linear in log(bytes) between
   // the measured sizes, the end's beyond them; kOther, or an operator without points, the
   // copy's; 0 when neither has points.
-  double StreamFraction(StreamOp op, double bytes) const;
+  double StreamFraction(const ChipSpec& chip, StreamOp op, double bytes) const;
 
  private:
   size_t TableOf(Precision p) const;
+  double Stream(StreamOp op, double bytes) const;  // the measured fraction, unscaled
+  // The chip's datasheet fractions when the tables were prepared. A lookup scales its
+  // measured fraction by the chip's fraction now over this one: a chip whose efficiency is
+  // changed after loading (fathom sensitivity's "GEMMs 10% more efficient") moves its
+  // measured operators by the same ratio.
+  std::array<double, kPrecisions> prepared_gemm_efficiency_{};
+  double prepared_attention_efficiency_ = 0;
+  double prepared_hbm_efficiency_ = 0;
   // GEMM points with their log2 coordinates and intrinsic efficiency, sorted by log2 m.
   struct Prepared {
     double lm, ln, lk, intrinsic;

@@ -130,3 +130,30 @@ TEST(Calibration, StreamOpNamesRoundTrip) {
 
 }  // namespace
 }  // namespace fathom::hardware
+
+namespace fathom::hardware {
+namespace {
+
+// fathom sensitivity improves a chip's efficiency after loading: a calibrated chip's measured
+// fractions move by the same ratio.
+TEST(Calibration, AnEfficiencyChangedAfterPreparingScalesTheMeasuredFractions) {
+  Calibration c;
+  c.gemm[kBf16] = {{.m = 8448, .n = 4096, .k = 4096, .fraction = 0.5}};
+  c.attention_forward = {{.batch = 1, .seq = 4096, .heads = 32, .head_dim = 128, .fraction = 0.4}};
+  c.stream[static_cast<size_t>(StreamOp::kCopy)] = {{.bytes = 1e9, .fraction = 0.6}};
+  const ChipSpec chip = Calibrated(c);
+  ChipSpec better = chip;
+  better.gemm_efficiency_16bit *= 1.1;
+  better.attention_efficiency *= 1.1;
+  better.hbm_efficiency *= 1.1;
+  EXPECT_NEAR(better.calibration->GemmFraction(better, Precision::kBf16, 8448, 4096, 4096, 1), 0.55,
+              1e-12);
+  const AttentionShape shape{.rows = 32, .seq = 4096, .head_dim = 128, .backward = false};
+  EXPECT_NEAR(AttentionRoofline(chip, Precision::kBf16, 1e12, 0, shape).compute_s /
+                  AttentionRoofline(better, Precision::kBf16, 1e12, 0, shape).compute_s,
+              1.1, 1e-12);
+  EXPECT_NEAR(StreamEfficiency(better, 1e9), 0.66, 1e-12);
+}
+
+}  // namespace
+}  // namespace fathom::hardware

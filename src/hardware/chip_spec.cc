@@ -99,8 +99,8 @@ Roofline AttentionRoofline(const ChipSpec& chip, Precision precision, double flo
   if (peak <= 0) peak = chip.Peak(Precision::kFp8).value();
   double efficiency = chip.attention_efficiency;
   if (chip.calibration != nullptr && shape.rows > 0) {
-    const double f =
-        chip.calibration->AttentionFraction(shape.backward, shape.rows, shape.seq, shape.head_dim);
+    const double f = chip.calibration->AttentionFraction(chip, shape.backward, shape.rows,
+                                                         shape.seq, shape.head_dim);
     if (f > 0) efficiency = f;
   }
   return {.flops = flops,
@@ -115,7 +115,7 @@ core::Seconds AttentionTime(const ChipSpec& chip, Precision precision, double fl
 
 double StreamEfficiency(const ChipSpec& chip, double bytes, StreamOp op) {
   if (chip.calibration != nullptr) {
-    const double f = chip.calibration->StreamFraction(op, bytes);
+    const double f = chip.calibration->StreamFraction(chip, op, bytes);
     if (f > 0) return f;
   }
   return chip.hbm_efficiency;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -1376,7 +1377,29 @@ void AttachCalibration(Loader& loader, hardware::ChipSpec& c, const std::string&
   }
   core::Result<std::shared_ptr<const hardware::Calibration>> r = ReadCalibrationFile(path, c, key);
   d.Append(r.diagnostics());
-  if (r.ok()) c.calibration = r.value();
+  if (!r.ok()) return;
+  c.calibration = r.value();
+  // A datasheet fraction given by the user (a chip file of theirs, --set) for operators the
+  // calibration measured prices nothing: say so.
+  const hardware::Calibration& cal = *c.calibration;
+  const bool streams =
+      std::any_of(cal.stream.begin(), cal.stream.end(), [](const auto& t) { return !t.empty(); });
+  const std::string catalog_dir = (fs::path(loader.catalog.dir()) / "").string();
+  for (const auto& [efficiency_key, measured, what] :
+       {std::tuple{"efficiency.gemm_bf16", cal.HasGemm(hardware::Precision::kBf16), "bf16 GEMMs"},
+        std::tuple{"efficiency.gemm_fp8", cal.HasGemm(hardware::Precision::kFp8), "fp8 GEMMs"},
+        std::tuple{"efficiency.attention", !cal.attention_forward.empty(), "attention"},
+        std::tuple{"efficiency.hbm", streams, "memory-bound operators"}}) {
+    const auto given = loader.where.find(Join(prefix, efficiency_key));
+    if (!measured || given == loader.where.end() || given->second.file.rfind(catalog_dir, 0) == 0) {
+      continue;
+    }
+    d.Add({core::Severity::kWarning, given->second.file, given->second.line,
+           Join(prefix, efficiency_key),
+           std::string("the chip's calibration (") + c.calibration_ref + ") measured its " + what +
+               ": their measured fractions are used, not this one",
+           "set calibration: none to price them by the efficiency section alone"});
+  }
 }
 
 core::Result<hardware::ChipSpec> LoadChipNode(Loader& loader, const YAML::Node& node,
