@@ -8,18 +8,23 @@
 // pipeline, FSDP's calls are priced by running every rank's passes layer by layer
 // (estimate/pipeline_flow.h), the costliest plans a search estimates. The _dualpipev row
 // runs DeepSeek-V3 as DualPipeV (3 and 2 layers on the first and last ranks), whose fill and
-// drain the estimator runs pass by pass at 2 pp micro-batches.
+// drain the estimator runs pass by pass at 2 pp micro-batches. The _h200 rows run the 405B plan
+// on the catalog's H200 with and without its calibration.
 #include <string>
 
 #include <benchmark/benchmark.h>
 
 #include "estimate/estimate.h"
 #include "estimate/pipeline_flow.h"
+#include "hardware/calibration.h"
 #include "io/config.h"
 
 namespace {
 
-void Estimate(benchmark::State& state, const char* example, int zero = -1, bool dualpipev = false) {
+// `chip`: the catalog chip to run the example's cluster on ("" = its own); `calibrated`:
+// whether it keeps its calibration (measured fractions by shape) or its datasheet fractions.
+void Estimate(benchmark::State& state, const char* example, int zero = -1, bool dualpipev = false,
+              const char* chip = "", bool calibrated = true) {
   const fathom::io::Catalog catalog(FATHOM_SOURCE_DIR "/data");
   const fathom::core::Result<fathom::io::LoadedScenario> loaded =
       fathom::io::LoadScenario(catalog, std::string(FATHOM_SOURCE_DIR "/examples/") + example);
@@ -29,6 +34,15 @@ void Estimate(benchmark::State& state, const char* example, int zero = -1, bool 
     return;
   }
   fathom::estimate::Scenario scenario = loaded.value().scenario;
+  if (*chip != '\0') {
+    const fathom::core::Result<fathom::hardware::ChipSpec> c = fathom::io::LoadChip(catalog, chip);
+    if (!c.ok()) {
+      state.SkipWithError(c.diagnostics().Format().c_str());
+      return;
+    }
+    scenario.cluster.chip = c.value();
+    if (!calibrated) scenario.cluster.chip.calibration.reset();
+  }
   if (zero >= 0) scenario.plan.zero = zero;
   if (dualpipev) {
     scenario.plan.schedule = fathom::parallel::Schedule::kDualPipeV;
@@ -45,6 +59,14 @@ void Estimate(benchmark::State& state, const char* example, int zero = -1, bool 
 }
 
 BENCHMARK_CAPTURE(Estimate, llama3_405b_16k_h100, "llama3-405b-16k-h100.yaml")
+    ->Unit(benchmark::kMicrosecond);
+// The same plan on the catalog's calibrated H200, and on the H200 by its datasheet fractions:
+// what the calibration's lookups (nearest measured GEMM shapes, attention, memory tables) cost.
+BENCHMARK_CAPTURE(Estimate, llama3_405b_16k_h200_calibrated, "llama3-405b-16k-h100.yaml", -1, false,
+                  "h200", true)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(Estimate, llama3_405b_16k_h200_datasheet, "llama3-405b-16k-h100.yaml", -1, false,
+                  "h200", false)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(Estimate, gpt3_175b_mlperf_10752_h100, "gpt3-175b-mlperf-10752-h100.yaml")
     ->Unit(benchmark::kMicrosecond);

@@ -101,6 +101,16 @@ void Calibration::Prepare(const ChipSpec& chip) {
       return std::tie(a.m, a.n, a.k) < std::tie(b.m, b.n, b.k);
     });
   }
+  for (const bool backward : {false, true}) {
+    std::vector<PreparedAttention>& out = prepared_attention_[backward ? 1 : 0];
+    out.clear();
+    for (const AttentionPoint& a : backward ? attention_backward : attention_forward) {
+      out.push_back({.lr = Log2(static_cast<double>(a.batch * a.heads)),
+                     .ls = Log2(static_cast<double>(a.seq)),
+                     .ld = Log2(static_cast<double>(a.head_dim)),
+                     .fraction = a.fraction});
+    }
+  }
   for (auto& s : stream) {
     std::sort(s.begin(), s.end(),
               [](const StreamPoint& a, const StreamPoint& b) { return a.bytes < b.bytes; });
@@ -157,16 +167,14 @@ double Calibration::GemmFraction(const ChipSpec& chip, Precision p, int64_t m, i
 
 double Calibration::AttentionFraction(const ChipSpec& chip, bool backward, double rows, double seq,
                                       double head_dim) const {
-  const std::vector<AttentionPoint>& pts = backward ? attention_backward : attention_forward;
+  const std::vector<PreparedAttention>& pts = prepared_attention_[backward ? 1 : 0];
   if (pts.empty()) return 0;
   const double lr = Log2(rows), ls = Log2(seq), ld = Log2(head_dim);
   std::array<double, kNearest> d2;
   std::array<double, kNearest> v{};
   d2.fill(INFINITY);
-  for (const AttentionPoint& a : pts) {
-    const double dr = Log2(static_cast<double>(a.batch * a.heads)) - lr;
-    const double ds = Log2(static_cast<double>(a.seq)) - ls;
-    const double dd = Log2(static_cast<double>(a.head_dim)) - ld;
+  for (const PreparedAttention& a : pts) {
+    const double dr = a.lr - lr, ds = a.ls - ls, dd = a.ld - ld;
     Offer(d2, v, dr * dr + ds * ds + dd * dd, a.fraction);
   }
   return std::min(Weigh(d2, v) * Ratio(chip.attention_efficiency, prepared_attention_efficiency_),

@@ -96,6 +96,11 @@ struct Calibration {
     int64_t m, n, k;
   };
   std::array<std::vector<Prepared>, kPrecisions> prepared_;
+  // Attention points' log2 coordinates (rows, seq, head dim) and fraction, per pass.
+  struct PreparedAttention {
+    double lr, ls, ld, fraction;
+  };
+  std::array<std::vector<PreparedAttention>, 2> prepared_attention_;  // forward, backward
 };
 
 }  // namespace fathom::hardware
