@@ -1986,6 +1986,34 @@ std::string ValidationReportHtmlBody(const ValidationTable& t) {
     }
     out += "</table>\n</section>\n";
   }
+  // Kernel cases: each measured file's groups, as calibrated and by the datasheet fractions.
+  for (const KernelSet& k : t.kernel_sets) {
+    out += fmt::format(
+        "<section>\n<h2>Measured kernels: {}</h2>\n<p class=\"muted\">{} on {}{}</p>\n",
+        Esc(k.name), Esc(k.measurements), Esc(k.chip),
+        k.attention_backend.empty() ? "" : "; attention calibrated on " + Esc(k.attention_backend));
+    if (!k.failure.empty()) {
+      out += "<p class=\"warning\">failed: " + Esc(k.failure) + "</p>\n</section>\n";
+      continue;
+    }
+    out +=
+        "<table>\n<tr><th>group</th><th class=\"num\">cases</th><th class=\"num\">median "
+        "|error|, calibrated</th><th class=\"num\">max</th><th class=\"num\">median |error|, "
+        "datasheet</th><th class=\"num\">max</th></tr>\n";
+    for (const KernelGroup& g : k.groups) {
+      out += fmt::format(
+          "<tr><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1f}%</td><td "
+          "class=\"num\">{:.1f}%</td><td class=\"num\">{:.1f}%</td><td "
+          "class=\"num\">{:.1f}%</td></tr>\n",
+          Esc(g.name), g.target ? " (target)" : "", g.cases, g.median_abs_error_pct,
+          g.max_abs_error_pct, g.datasheet_median_abs_error_pct, g.datasheet_max_abs_error_pct);
+    }
+    out += fmt::format(
+        "</table>\n<p>target: {} GEMMs and attention passes, median |error| {:.1f}% calibrated, "
+        "{:.1f}% by the datasheet fractions (tolerance {:g}%{})</p>\n</section>\n",
+        k.target_cases, k.target_median_abs_error_pct, k.target_datasheet_median_abs_error_pct,
+        k.tolerance_pct, k.ok ? "" : ": outside");
+  }
   if (!t.unmapped.empty()) {
     out += "<section>\n<h2>Records not mapped</h2>\n<table>\n";
     for (const auto& [id, why] : t.unmapped) {

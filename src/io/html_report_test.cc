@@ -474,7 +474,27 @@ TEST(HtmlReport, ValidationPageShowsEveryRowAsItIs) {
   t.collective_independent_max_abs_error_pct = 13.9;
   t.layer_rows = 10;
   t.layer_estimate_max_abs_error_pct = 9.0;
+  KernelSet kernels;  // a kernel case: its groups, calibrated and by the datasheet
+  kernels.name = "chip<kernels>";
+  kernels.measurements = "m.json";
+  kernels.chip = "h200";
+  kernels.attention_backend = "cudnn";
+  kernels.groups = {{.name = "gemm bf16",
+                     .cases = 3,
+                     .median_abs_error_pct = 1.4,
+                     .max_abs_error_pct = 11.9,
+                     .datasheet_median_abs_error_pct = 13.0,
+                     .datasheet_max_abs_error_pct = 48.1,
+                     .target = true}};
+  kernels.target_cases = 3;
+  kernels.target_median_abs_error_pct = 1.4;
+  kernels.target_datasheet_median_abs_error_pct = 13.0;
+  kernels.ok = true;
+  t.kernel_sets = {kernels};
   const std::string html = ValidationReportHtml(t);
+  EXPECT_NE(html.find("<h2>Measured kernels: chip&lt;kernels&gt;</h2>"), std::string::npos);
+  EXPECT_NE(html.find("gemm bf16 (target)"), std::string::npos);
+  EXPECT_NE(html.find("median |error| 1.4% calibrated, 13.0% by the datasheet"), std::string::npos);
   // The summary has what the text and the JSON have: the layer passes, and the max of
   // the collectives that set no constant.
   EXPECT_NE(html.find("layer passes</div><div class=\"value\">10<"), std::string::npos);
