@@ -1,7 +1,11 @@
 #include "hardware/calibration.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <random>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -153,6 +157,62 @@ TEST(Calibration, AnEfficiencyChangedAfterPreparingScalesTheMeasuredFractions) {
                   AttentionRoofline(better, Precision::kBf16, 1e12, 0, shape).compute_s,
               1.1, 1e-12);
   EXPECT_NEAR(StreamEfficiency(better, 1e9), 0.66, 1e-12);
+}
+
+}  // namespace
+}  // namespace fathom::hardware
+
+namespace fathom::hardware {
+namespace {
+
+// The nearest-shape search against a brute force over every point: the same neighbours, so
+// the same fraction, over random tables and queries (ties in distance aside, which random
+// real coordinates do not make).
+TEST(Calibration, TheNearestShapeSearchMatchesABruteForce) {
+  std::mt19937_64 rng(7);
+  auto dim = [&](int lo, int hi) {
+    return static_cast<int64_t>(
+        std::llround(std::exp2(std::uniform_real_distribution<double>(lo, hi)(rng))));
+  };
+  const ChipSpec h100 = testing::H100();
+  for (int table = 0; table < 40; ++table) {
+    Calibration c;
+    const int points = 1 + table * 7;
+    for (int i = 0; i < points; ++i) {
+      c.gemm[kBf16].push_back({.m = dim(8, 17),
+                               .n = dim(8, 17),
+                               .k = dim(8, 17),
+                               .fraction = std::uniform_real_distribution<double>(0.2, 0.9)(rng)});
+    }
+    const ChipSpec chip = Calibrated(c);
+    for (int q = 0; q < 50; ++q) {
+      const int64_t m = dim(6, 19), n = dim(6, 19), k = dim(6, 19);
+      // Brute force: the 4 nearest in log2 space, inverse squared distance weights.
+      std::vector<std::pair<double, double>> all;  // (d2, intrinsic)
+      for (const GemmPoint& g : c.gemm[kBf16]) {
+        const double dm = std::log2(static_cast<double>(g.m)) - std::log2(static_cast<double>(m));
+        const double dn = std::log2(static_cast<double>(g.n)) - std::log2(static_cast<double>(n));
+        const double dk = std::log2(static_cast<double>(g.k)) - std::log2(static_cast<double>(k));
+        all.emplace_back(dm * dm + dn * dn + dk * dk,
+                         g.fraction / GemmWaveEfficiency(h100, g.m, g.n));
+      }
+      std::sort(all.begin(), all.end());
+      double num = 0, den = 0, exact = -1;
+      for (size_t i = 0; i < std::min<size_t>(4, all.size()); ++i) {
+        if (all[i].first < 1e-12) {
+          exact = all[i].second;
+          break;
+        }
+        num += all[i].second / all[i].first;
+        den += 1 / all[i].first;
+      }
+      const double expected =
+          std::min(1.0, (exact >= 0 ? exact : num / den) * GemmWaveEfficiency(h100, m, n));
+      EXPECT_NEAR(chip.calibration->GemmFraction(chip, Precision::kBf16, m, n, k, 1), expected,
+                  1e-12)
+          << "table " << table << " query " << m << "x" << n << "x" << k;
+    }
+  }
 }
 
 }  // namespace
