@@ -100,6 +100,15 @@ void Calibration::Prepare(const ChipSpec& chip) {
     std::sort(out.begin(), out.end(), [](const Prepared& a, const Prepared& b) {
       return std::tie(a.m, a.n, a.k) < std::tie(b.m, b.n, b.k);
     });
+    std::vector<Run>& runs = runs_[p];
+    runs.clear();
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (runs.empty() || out[runs.back().begin].m != out[i].m) {
+        runs.push_back(
+            {.lm = out[i].lm, .begin = static_cast<uint32_t>(i), .end = static_cast<uint32_t>(i)});
+      }
+      runs.back().end = static_cast<uint32_t>(i + 1);
+    }
   }
   for (const bool backward : {false, true}) {
     std::vector<PreparedAttention>& out = prepared_attention_[backward ? 1 : 0];
@@ -127,37 +136,40 @@ double Calibration::GemmFraction(const ChipSpec& chip, Precision p, int64_t m, i
   std::array<double, kNearest> d2;
   std::array<double, kNearest> v{};
   d2.fill(INFINITY);
-  // Outward from the first point at or above m: a point whose m alone is farther than the
-  // kNearest-th distance found ends that direction's scan.
-  const auto first = std::lower_bound(pts.begin(), pts.end(), m,
-                                      [](const Prepared& a, int64_t x) { return a.m < x; });
-  auto up = first;
-  auto down = first;
-  bool more = true;
-  while (more) {
-    more = false;
-    if (up != pts.end()) {
-      const double dm = up->lm - lm;
-      if (dm * dm < d2[kNearest - 1]) {
-        const double dn = up->ln - ln, dk = up->lk - lk;
-        Offer(d2, v, dm * dm + dn * dn + dk * dk, up->intrinsic);
-        ++up;
-        more = true;
-      } else {
-        up = pts.end();
-      }
+  // Within one run of m (distance dm², sorted by n): outward from the first point at or
+  // above n, each direction while dm² + dn² alone can beat the kNearest-th distance found.
+  auto scan = [&](const Run& run, double dm2) {
+    const auto begin = pts.begin() + run.begin, end = pts.begin() + run.end;
+    const auto first =
+        std::lower_bound(begin, end, n, [](const Prepared& a, int64_t x) { return a.n < x; });
+    for (auto it = first; it != end; ++it) {
+      const double dn = it->ln - ln;
+      if (dm2 + dn * dn >= d2[kNearest - 1]) break;
+      const double dk = it->lk - lk;
+      Offer(d2, v, dm2 + dn * dn + dk * dk, it->intrinsic);
     }
-    if (down != pts.begin()) {
-      const auto it = down - 1;
-      const double dm = it->lm - lm;
-      if (dm * dm < d2[kNearest - 1]) {
-        const double dn = it->ln - ln, dk = it->lk - lk;
-        Offer(d2, v, dm * dm + dn * dn + dk * dk, it->intrinsic);
-        down = it;
-        more = true;
-      } else {
-        down = pts.begin();
-      }
+    for (auto it = first; it != begin; --it) {
+      const auto at = it - 1;
+      const double dn = at->ln - ln;
+      if (dm2 + dn * dn >= d2[kNearest - 1]) break;
+      const double dk = at->lk - lk;
+      Offer(d2, v, dm2 + dn * dn + dk * dk, at->intrinsic);
+    }
+  };
+  // The runs outward from the query's m, nearer first, while dm² alone can beat it.
+  const std::vector<Run>& runs = runs_[TableOf(p)];
+  auto up = std::lower_bound(runs.begin(), runs.end(), lm,
+                             [](const Run& r, double x) { return r.lm < x; });
+  auto down = up;
+  while (true) {
+    const double up_d = up != runs.end() ? up->lm - lm : INFINITY;
+    const double down_d = down != runs.begin() ? lm - (down - 1)->lm : INFINITY;
+    const double dm = std::min(up_d, down_d);
+    if (!(dm * dm < d2[kNearest - 1])) break;
+    if (up_d <= down_d) {
+      scan(*up++, dm * dm);
+    } else {
+      scan(*--down, dm * dm);
     }
   }
   const double f = Weigh(d2, v) * GemmWaveEfficiency(chip, m, n, batch) *

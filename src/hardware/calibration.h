@@ -96,6 +96,14 @@ struct Calibration {
     int64_t m, n, k;
   };
   std::array<std::vector<Prepared>, kPrecisions> prepared_;
+  // The runs of prepared_ that share one m (sorted by n, then k within), in m order: the
+  // search visits the runs outward from the query's m and, in each, the points outward from
+  // its n, each while that axis's distance alone can still beat the 4th-nearest found.
+  struct Run {
+    double lm;
+    uint32_t begin, end;
+  };
+  std::array<std::vector<Run>, kPrecisions> runs_;
   // Attention points' log2 coordinates (rows, seq, head dim) and fraction, per pass.
   struct PreparedAttention {
     double lr, ls, ld, fraction;
