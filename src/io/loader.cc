@@ -528,6 +528,8 @@ struct Loader {
 
 // 1.6 Tb/s: a chip's NIC bandwidth above it is warned of (FinishChip).
 constexpr double kMaxPlausibleNic = 1.6e12 / 8;
+// 100 GB/s: a chip's memory slower than this is warned of (FinishChip).
+constexpr double kMinPlausibleHbm = 100e9;
 
 void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::string& file,
                 core::Diagnostics& d, const SourceMap& where) {
@@ -636,6 +638,25 @@ void FinishChip(hardware::ChipSpec& c, const std::string& prefix, const std::str
             "each, the fastest NICs 800 Gb/s",
         "check the unit: NICs are quoted in bits a second, write Gbps (800Gbps is 100 GB/s); "
         "GBps and GB/s are bytes, 8 times more"});
+  }
+  // Memory slower than 100 GB/s (above the 10 GB/s the key accepts) is no accelerator's: the
+  // catalog's slowest is 204.8 GB/s. A unit slip lands here (800Gbps for 800GBps) and makes
+  // every memory-bound operator 8 times slower; a value written in bits is already said.
+  const std::string hbm_key = Join(prefix, "memory.bandwidth");
+  const bool said_bits = std::any_of(d.items().begin(), d.items().end(), [&](const auto& x) {
+    return x.key == hbm_key && x.message.find("in bits a second") != std::string::npos;
+  });
+  if (const double hbm = c.hbm_bandwidth.value(); hbm > 0 && hbm < kMinPlausibleHbm && !said_bits) {
+    const std::string& key = hbm_key;
+    const auto at = where.find(key);
+    d.Add(core::Diagnostic{
+        core::Severity::kWarning, at != where.end() ? at->second.file : file,
+        at != where.end() ? at->second.line : 0, key,
+        core::FormatBandwidth(hbm) +
+            " per chip is slower than any accelerator's memory: the catalog's slowest is "
+            "204.8 GB/s, an H100's 3.35 TB/s",
+        "check the unit: HBM bandwidth is quoted in bytes a second (TBps, GBps); Gbps is "
+        "bits, 8 times less"});
   }
   // A fraction for a precision the chip has no peak for is never used: fp8 plans are refused.
   for (const auto& [precision, name] : {std::pair{Precision::kFp8, "efficiency.gemm_fp8"},

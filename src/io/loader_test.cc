@@ -1867,3 +1867,29 @@ TEST_F(LoaderTest, ScaleOutKeysAreRequiredOnlyWithAScaleOutNetwork) {
 
 }  // namespace
 }  // namespace fathom::io
+
+namespace fathom::io {
+namespace {
+
+// HBM slower than any accelerator's (a unit slip) is warned of once: by the unit when it was
+// written in bits, else by the figure.
+TEST_F(LoaderTest, MemorySlowerThanAnyAcceleratorsIsWarnedOfOnce) {
+  const std::string slow =
+      Write("slow.yaml", "base: h100\nname: slow\nmemory: {bandwidth: 50GBps}\n");
+  const core::Result<hardware::ChipSpec> a = LoadChip(TestCatalog(), slow);
+  ASSERT_TRUE(a.ok()) << a.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(a.diagnostics(), "memory.bandwidth", "slower than any accelerator"))
+      << a.diagnostics().Format();
+  const std::string bits =
+      Write("bits.yaml", "base: h100\nname: bits\nmemory: {bandwidth: 400Gbps}\n");
+  const core::Result<hardware::ChipSpec> b = LoadChip(TestCatalog(), bits);
+  ASSERT_TRUE(b.ok()) << b.diagnostics().Format();
+  EXPECT_TRUE(HasDiagnostic(b.diagnostics(), "memory.bandwidth", "in bits a second"))
+      << b.diagnostics().Format();
+  EXPECT_FALSE(HasDiagnostic(b.diagnostics(), "memory.bandwidth", "slower than any accelerator"));
+  const core::Result<hardware::ChipSpec> h100 = LoadChip(TestCatalog(), "h100");
+  EXPECT_FALSE(HasDiagnostic(h100.diagnostics(), "memory.bandwidth", "slower"));
+}
+
+}  // namespace
+}  // namespace fathom::io
